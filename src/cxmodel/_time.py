@@ -1,0 +1,334 @@
+"""Time handling: UTC conversion, timestamp parsing and durations.
+
+Internally every instant is an ``int64`` count of microseconds since the Unix epoch, UTC.
+Naive datetimes and naive timestamp strings are rejected unless a time zone is named;
+numpy ``datetime64`` values are UTC by numpy's own convention.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any, Union
+
+import numpy as np
+from dateutil import tz as dateutil_tz
+from dateutil.relativedelta import relativedelta
+
+from cxmodel.errors import SchemaError
+
+__all__ = [
+    "EPOCH",
+    "US_PER_DAY",
+    "DurationLike",
+    "TimeLike",
+    "add_duration",
+    "duration_to_us",
+    "format_duration",
+    "parse_duration",
+    "resolve_timezone",
+    "timestamps_to_us",
+    "to_us",
+    "to_utc",
+    "us_to_datetime",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+US_PER_SECOND = 1_000_000
+US_PER_DAY = 86_400 * US_PER_SECOND
+
+TimeLike = Union[datetime, str, np.datetime64, int, float, date]
+DurationLike = Union[str, timedelta, relativedelta, int, float]
+
+_UNITS_US = {
+    "us": 1,
+    "ms": 1000,
+    "s": US_PER_SECOND,
+    "sec": US_PER_SECOND,
+    "second": US_PER_SECOND,
+    "seconds": US_PER_SECOND,
+    "m": 60 * US_PER_SECOND,
+    "min": 60 * US_PER_SECOND,
+    "minute": 60 * US_PER_SECOND,
+    "minutes": 60 * US_PER_SECOND,
+    "h": 3600 * US_PER_SECOND,
+    "hour": 3600 * US_PER_SECOND,
+    "hours": 3600 * US_PER_SECOND,
+    "d": US_PER_DAY,
+    "day": US_PER_DAY,
+    "days": US_PER_DAY,
+    "w": 7 * US_PER_DAY,
+    "week": 7 * US_PER_DAY,
+    "weeks": 7 * US_PER_DAY,
+}
+_MONTH_UNITS = {"mo": 1, "month": 1, "months": 1, "y": 12, "year": 12, "years": 12}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
+
+
+def resolve_timezone(name: str | tzinfo | None) -> tzinfo | None:
+    """Return a ``tzinfo`` for an IANA name, ``"UTC"``, or a ``tzinfo``; ``None`` stays ``None``.
+
+    Examples
+    --------
+    >>> resolve_timezone("UTC")
+    datetime.timezone.utc
+    """
+    if name is None or isinstance(name, tzinfo):
+        return name
+    if name.upper() == "UTC":
+        return timezone.utc
+    zone = dateutil_tz.gettz(name)
+    if zone is None:
+        raise SchemaError(f"timezone {name!r} is not a known IANA time zone name (e.g. 'Europe/Paris')")
+    return zone
+
+
+def to_utc(value: TimeLike, *, timezone_name: str | tzinfo | None = None) -> datetime:
+    """Convert a time-like value to an aware UTC ``datetime``.
+
+    Naive datetimes and strings are rejected unless ``timezone_name`` names their zone.
+
+    Examples
+    --------
+    >>> to_utc("2024-03-01T10:00:00+02:00")
+    datetime.datetime(2024, 3, 1, 8, 0, tzinfo=datetime.timezone.utc)
+    """
+    return us_to_datetime(to_us(value, timezone_name=timezone_name))
+
+
+def _datetime_to_us(value: datetime, zone: tzinfo | None, what: str) -> int:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        if zone is None:
+            raise SchemaError(
+                f"{what} {value.isoformat()!r} has no time zone; pass timezone='UTC' (or the zone "
+                "the data were recorded in) to interpret naive timestamps"
+            )
+        value = value.replace(tzinfo=zone)
+    delta = value - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+
+
+def _parse_iso(text: str) -> datetime:
+    stripped = text.strip()
+    if stripped.endswith(("Z", "z")):
+        stripped = stripped[:-1] + "+00:00"
+    if len(stripped) == 8 and stripped.isdigit():  # yyyymmdd
+        stripped = f"{stripped[:4]}-{stripped[4:6]}-{stripped[6:]}"
+    return datetime.fromisoformat(stripped)
+
+
+def to_us(
+    value: TimeLike, *, timezone_name: str | tzinfo | None = None, what: str = "timestamp"
+) -> int:
+    """Convert one time-like value to microseconds since the epoch, UTC.
+
+    Accepts aware ``datetime``, ISO-8601 strings (with offset, or naive with ``timezone_name``),
+    ``date`` (midnight in ``timezone_name``, UTC by default), ``numpy.datetime64`` (UTC) and
+    epoch seconds (``int``/``float``).
+
+    Examples
+    --------
+    >>> to_us("1970-01-02T00:00:00Z")
+    86400000000
+    """
+    zone = resolve_timezone(timezone_name)
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise SchemaError(f"{what} is NaT; expected a time")
+        return int(value.astype("datetime64[us]").astype(np.int64))
+    if isinstance(value, datetime):
+        return _datetime_to_us(value, zone, what)
+    if isinstance(value, date):
+        return _datetime_to_us(
+            datetime(value.year, value.month, value.day), zone or timezone.utc, what
+        )
+    if isinstance(value, str):
+        try:
+            parsed = _parse_iso(value)
+        except ValueError:
+            raise SchemaError(
+                f"{what} {value!r} is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00')"
+            ) from None
+        return _datetime_to_us(parsed, zone, what)
+    if isinstance(value, (bool, np.bool_)):
+        raise SchemaError(f"{what} {value!r} is a bool; expected a time")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not np.isfinite(value):
+            raise SchemaError(f"{what} {value!r} is not a finite epoch time")
+        return int(round(float(value) * US_PER_SECOND))
+    raise SchemaError(
+        f"{what} {value!r} is a {type(value).__name__}; expected a datetime, ISO-8601 string, "
+        "numpy datetime64 or epoch seconds"
+    )
+
+
+def us_to_datetime(us: int | np.integer[Any]) -> datetime:
+    """Convert microseconds since the epoch to an aware UTC ``datetime``.
+
+    Examples
+    --------
+    >>> us_to_datetime(0)
+    datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+def timestamps_to_us(
+    values: Sequence[Any] | np.ndarray[Any, Any],
+    *,
+    timezone_name: str | tzinfo | None = None,
+    column: str = "timestamp",
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], dict[int, str]]:
+    """Convert a column of times to int64 microseconds, UTC.
+
+    Returns the converted array and a mapping ``row -> reason`` for the rows that failed
+    (their slot holds 0). Strings are parsed once per distinct value.
+    """
+    arr = np.asarray(values)
+    n = arr.shape[0] if arr.ndim else 0
+    if arr.dtype.kind == "M":
+        out = arr.astype("datetime64[us]").astype(np.int64)
+        bad = np.flatnonzero(np.isnat(arr))
+        errors = {int(i): f"{column} is missing (NaT); expected a time" for i in bad}
+        out[bad] = 0
+        return out, errors
+    if arr.dtype.kind in "iu":
+        return (arr.astype(np.int64) * US_PER_SECOND), {}
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(arr))
+        out = np.where(np.isfinite(arr), np.round(arr * US_PER_SECOND), 0).astype(np.int64)
+        return out, {int(i): f"{column} {arr[i]!r} is not a finite epoch time" for i in bad}
+    zone = resolve_timezone(timezone_name)
+    out = np.zeros(n, dtype=np.int64)
+    errors: dict[int, str] = {}
+    if n == 0:
+        return out, errors
+    obj = arr.astype(object)
+    try:
+        uniques, inverse = np.unique(obj, return_inverse=True)
+    except TypeError:  # mixed types that cannot be ordered
+        uniques, inverse = obj, np.arange(n)
+    converted = np.zeros(len(uniques), dtype=np.int64)
+    failed: dict[int, str] = {}
+    for j, item in enumerate(uniques):
+        if item is None or (isinstance(item, float) and np.isnan(item)) or item == "":
+            failed[j] = f"{column} is missing; expected a time"
+            continue
+        try:
+            converted[j] = to_us(item, timezone_name=zone, what=column)
+        except SchemaError as exc:
+            failed[j] = str(exc)
+    out = converted[inverse.ravel()]
+    if failed:
+        bad_codes = np.fromiter(failed, dtype=np.int64)
+        for row in np.flatnonzero(np.isin(inverse.ravel(), bad_codes)):
+            errors[int(row)] = failed[int(inverse.ravel()[row])]
+    return out, errors
+
+
+def parse_duration(text: DurationLike) -> timedelta | relativedelta:
+    """Parse a duration: ``"90d"``, ``"90 days"``, ``"30m"``, ``"2 months"``, or a timedelta.
+
+    Calendar months and years become a :class:`~dateutil.relativedelta.relativedelta`;
+    everything else a :class:`~datetime.timedelta`. Non-positive durations raise.
+
+    Examples
+    --------
+    >>> parse_duration("90d")
+    datetime.timedelta(days=90)
+    >>> parse_duration("3 months")
+    relativedelta(months=+3)
+    """
+    if isinstance(text, relativedelta):
+        return text
+    if isinstance(text, timedelta):
+        if text <= timedelta(0):
+            raise SchemaError(f"duration {text!r} must be positive")
+        return text
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if text <= 0:
+            raise SchemaError(f"duration {text!r} must be positive (seconds)")
+        return timedelta(seconds=float(text))
+    if not isinstance(text, str):
+        raise SchemaError(f"duration {text!r} must be a string like '90d', a timedelta or seconds")
+    match = _DURATION_RE.match(text)
+    if not match:
+        raise SchemaError(
+            f"duration {text!r} is not understood; expected a number and a unit, e.g. '90d', "
+            "'30 minutes', '2 months'"
+        )
+    amount, unit = float(match.group(1)), match.group(2).lower()
+    if amount <= 0:
+        raise SchemaError(f"duration {text!r} must be positive")
+    if unit in _MONTH_UNITS:
+        if amount != int(amount):
+            raise SchemaError(f"duration {text!r}: calendar months must be a whole number")
+        return relativedelta(months=int(amount) * _MONTH_UNITS[unit])
+    if unit not in _UNITS_US:
+        raise SchemaError(
+            f"duration {text!r} has unknown unit {unit!r}; expected one of "
+            "s, m (minutes), h, d, w, months, years"
+        )
+    return timedelta(microseconds=amount * _UNITS_US[unit])
+
+
+def duration_to_us(duration: DurationLike) -> int:
+    """Fixed-length duration in microseconds; calendar durations raise.
+
+    Examples
+    --------
+    >>> duration_to_us("1h")
+    3600000000
+    """
+    parsed = parse_duration(duration)
+    if isinstance(parsed, relativedelta):
+        raise SchemaError(
+            f"duration {duration!r} is a calendar duration; a fixed length (days, hours) is needed here"
+        )
+    return (parsed.days * 86_400 + parsed.seconds) * US_PER_SECOND + parsed.microseconds
+
+
+def add_duration(
+    times_us: np.ndarray[Any, np.dtype[np.int64]], duration: DurationLike
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Add a duration to an array of instants; calendar months use UTC calendar arithmetic."""
+    parsed = parse_duration(duration)
+    if isinstance(parsed, timedelta):
+        return times_us + duration_to_us(parsed)
+    months = parsed.months + 12 * parsed.years
+    as_dt = times_us.astype("datetime64[us]")
+    month_start = as_dt.astype("datetime64[M]")
+    offset_in_month = as_dt - month_start.astype("datetime64[us]")
+    target_month = month_start + np.timedelta64(months, "M")
+    next_month = target_month + np.timedelta64(1, "M")
+    month_len = next_month.astype("datetime64[us]") - target_month.astype("datetime64[us]")
+    # clamp the day to the target month's length (Jan 31 + 1 month -> Feb 28/29), as dateutil does
+    day_part = offset_in_month.astype("timedelta64[D]")
+    intraday = offset_in_month - day_part.astype("timedelta64[us]")
+    last_day = (month_len.astype("timedelta64[D]") - np.timedelta64(1, "D")).astype("timedelta64[D]")
+    clamped = np.minimum(day_part, last_day).astype("timedelta64[us]")
+    result = target_month.astype("datetime64[us]") + clamped + intraday
+    return result.astype(np.int64)
+
+
+def format_duration(duration: timedelta | relativedelta) -> str:
+    """Format a duration in the trigger language's canonical form.
+
+    Examples
+    --------
+    >>> format_duration(parse_duration("90d"))
+    '90 days'
+    """
+    if isinstance(duration, relativedelta):
+        months = duration.months + 12 * duration.years
+        return f"{months} month" + ("" if months == 1 else "s")
+    total = duration.days * US_PER_DAY + duration.seconds * US_PER_SECOND + duration.microseconds
+    for unit, size in (("week", 7 * US_PER_DAY), ("day", US_PER_DAY), ("hour", 3600 * US_PER_SECOND),
+                       ("minute", 60 * US_PER_SECOND), ("second", US_PER_SECOND)):
+        if total % size == 0:
+            count = total // size
+            if unit == "week":
+                count, unit = count * 7, "day"
+            return f"{count} {unit}" + ("" if count == 1 else "s")
+    return f"{total} us"

@@ -1,0 +1,73 @@
+"""The exceptions cxmodel raises.
+
+Every error derives from :class:`CXModelError` and also from the builtin it refines, so
+``except ValueError`` keeps working for callers who do not know cxmodel.
+
+Examples
+--------
+>>> from cxmodel.errors import CXModelError, SchemaError
+>>> issubclass(SchemaError, ValueError) and issubclass(SchemaError, CXModelError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CXModelError",
+    "ConvergenceError",
+    "DataError",
+    "EvaluationLimitError",
+    "MissingDependencyError",
+    "NotFittedError",
+    "SchemaError",
+    "TriggerSyntaxError",
+    "TriggerTypeError",
+]
+
+
+class CXModelError(Exception):
+    """Base class of every error raised by cxmodel."""
+
+
+class SchemaError(CXModelError, ValueError):
+    """Input data do not match the expected schema: a column, type, scale or value is wrong."""
+
+
+class DataError(CXModelError, ValueError):
+    """A request cannot be answered from the data given (empty input, unknown customer, ...)."""
+
+
+class MissingDependencyError(CXModelError, ImportError):
+    """An optional dependency needed by the called feature is not installed."""
+
+
+class NotFittedError(CXModelError, AttributeError):
+    """A model was used before ``fit`` was called."""
+
+
+class ConvergenceError(CXModelError, RuntimeError):
+    """An optimiser failed from every starting point; ``diagnostics`` says how."""
+
+    def __init__(self, message: str, diagnostics: object = None) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics
+
+
+class TriggerSyntaxError(CXModelError, ValueError):
+    """Rule text that does not parse. ``errors`` lists every diagnostic found."""
+
+    def __init__(self, message: str, errors: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class TriggerTypeError(CXModelError, ValueError):
+    """Rule text that parses but does not type-check against the schema."""
+
+    def __init__(self, message: str, errors: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class EvaluationLimitError(CXModelError, RuntimeError):
+    """Evaluating a rule or expression exceeded its cost bound."""
