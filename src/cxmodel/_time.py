@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 import numpy as np
 from dateutil import tz as dateutil_tz
@@ -38,8 +38,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 US_PER_SECOND = 1_000_000
 US_PER_DAY = 86_400 * US_PER_SECOND
 
-TimeLike = Union[datetime, str, np.datetime64, int, float, date]
-DurationLike = Union[str, timedelta, relativedelta, int, float]
+TimeLike: TypeAlias = "datetime | str | np.datetime64 | int | float | date"
+DurationLike: TypeAlias = "str | timedelta | relativedelta | int | float"
 
 _UNITS_US = {
     "us": 1,
@@ -80,8 +80,11 @@ def resolve_timezone(name: str | tzinfo | None) -> tzinfo | None:
         return timezone.utc
     zone = dateutil_tz.gettz(name)
     if zone is None:
-        raise SchemaError(f"timezone {name!r} is not a known IANA time zone name (e.g. 'Europe/Paris')")
-    return zone
+        raise SchemaError(
+            f"timezone {name!r} is not a known IANA time zone name (e.g. 'Europe/Paris')"
+        )
+    resolved: tzinfo = zone
+    return resolved
 
 
 def to_utc(value: TimeLike, *, timezone_name: str | tzinfo | None = None) -> datetime:
@@ -156,7 +159,7 @@ def to_us(
     if isinstance(value, (int, float, np.integer, np.floating)):
         if not np.isfinite(value):
             raise SchemaError(f"{what} {value!r} is not a finite epoch time")
-        return int(round(float(value) * US_PER_SECOND))
+        return round(float(value) * US_PER_SECOND)
     raise SchemaError(
         f"{what} {value!r} is a {type(value).__name__}; expected a datetime, ISO-8601 string, "
         "numpy datetime64 or epoch seconds"
@@ -201,7 +204,7 @@ def timestamps_to_us(
         return out, {int(i): f"{column} {arr[i]!r} is not a finite epoch time" for i in bad}
     zone = resolve_timezone(timezone_name)
     out = np.zeros(n, dtype=np.int64)
-    errors: dict[int, str] = {}
+    errors = {}
     if n == 0:
         return out, errors
     obj = arr.astype(object)
@@ -306,10 +309,12 @@ def add_duration(
     # clamp the day to the target month's length (Jan 31 + 1 month -> Feb 28/29), as dateutil does
     day_part = offset_in_month.astype("timedelta64[D]")
     intraday = offset_in_month - day_part.astype("timedelta64[us]")
-    last_day = (month_len.astype("timedelta64[D]") - np.timedelta64(1, "D")).astype("timedelta64[D]")
+    last_day = (month_len.astype("timedelta64[D]") - np.timedelta64(1, "D")).astype(
+        "timedelta64[D]"
+    )
     clamped = np.minimum(day_part, last_day).astype("timedelta64[us]")
     result = target_month.astype("datetime64[us]") + clamped + intraday
-    return result.astype(np.int64)
+    return np.asarray(result.astype(np.int64), dtype=np.int64)
 
 
 def format_duration(duration: timedelta | relativedelta) -> str:
@@ -324,8 +329,13 @@ def format_duration(duration: timedelta | relativedelta) -> str:
         months = duration.months + 12 * duration.years
         return f"{months} month" + ("" if months == 1 else "s")
     total = duration.days * US_PER_DAY + duration.seconds * US_PER_SECOND + duration.microseconds
-    for unit, size in (("week", 7 * US_PER_DAY), ("day", US_PER_DAY), ("hour", 3600 * US_PER_SECOND),
-                       ("minute", 60 * US_PER_SECOND), ("second", US_PER_SECOND)):
+    for unit, size in (
+        ("week", 7 * US_PER_DAY),
+        ("day", US_PER_DAY),
+        ("hour", 3600 * US_PER_SECOND),
+        ("minute", 60 * US_PER_SECOND),
+        ("second", US_PER_SECOND),
+    ):
         if total % size == 0:
             count = total // size
             if unit == "week":

@@ -1,0 +1,100 @@
+"""Touchpoints and the catalogue that maps each to its channel and journey stage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+import attrs
+
+from cxmodel.domain._kinds import Channel, Stage
+from cxmodel.errors import SchemaError
+
+__all__ = ["DEFAULT_CATALOGUE", "Touchpoint", "TouchpointCatalogue"]
+
+
+def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise SchemaError(f"'{attribute.name}' must be a non-empty string (got {value!r})")
+
+
+@attrs.frozen
+class Touchpoint:
+    """A place where customer and business meet.
+
+    Examples
+    --------
+    >>> Touchpoint("website", Channel.WEB, Stage.CONSIDERATION).stage
+    <Stage.CONSIDERATION: 'consideration'>
+    """
+
+    name: str = attrs.field(validator=_non_empty)
+    channel: Channel = attrs.field(converter=Channel)
+    stage: Stage = attrs.field(converter=Stage)
+
+
+def _as_tuple(values: Iterable[Touchpoint]) -> tuple[Touchpoint, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class TouchpointCatalogue(Mapping[str, Touchpoint]):
+    """An immutable mapping ``touchpoint name -> Touchpoint``; ``extend`` returns a new one.
+
+    Examples
+    --------
+    >>> catalogue = DEFAULT_CATALOGUE.extend([Touchpoint("kiosk", "store", "purchase")])
+    >>> catalogue["kiosk"].channel.value
+    'store'
+    >>> "kiosk" in DEFAULT_CATALOGUE
+    False
+    """
+
+    touchpoints: tuple[Touchpoint, ...] = attrs.field(converter=_as_tuple)
+    _index: dict[str, Touchpoint] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", {t.name: t for t in self.touchpoints})
+
+    def __getitem__(self, name: str) -> Touchpoint:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise KeyError(f"touchpoint {name!r} is not in the catalogue") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def extend(self, touchpoints: list[Touchpoint] | tuple[Touchpoint, ...]) -> TouchpointCatalogue:
+        """Return a catalogue with ``touchpoints`` added (replacing same-named ones)."""
+        merged = dict(self._index)
+        merged.update({t.name: t for t in touchpoints})
+        return TouchpointCatalogue(tuple(merged.values()))
+
+
+DEFAULT_CATALOGUE = TouchpointCatalogue(
+    (
+        Touchpoint("advert", Channel.SOCIAL, Stage.AWARENESS),
+        Touchpoint("social_media", Channel.SOCIAL, Stage.AWARENESS),
+        Touchpoint("website", Channel.WEB, Stage.CONSIDERATION),
+        Touchpoint("mobile_app", Channel.APP, Stage.CONSIDERATION),
+        Touchpoint("search", Channel.WEB, Stage.CONSIDERATION),
+        Touchpoint("cart", Channel.WEB, Stage.PURCHASE),
+        Touchpoint("checkout", Channel.WEB, Stage.PURCHASE),
+        Touchpoint("store", Channel.STORE, Stage.PURCHASE),
+        Touchpoint("delivery", Channel.DELIVERY, Stage.SERVICE),
+        Touchpoint("phone_support", Channel.PHONE, Stage.SERVICE),
+        Touchpoint("ticket", Channel.WEB, Stage.SERVICE),
+        Touchpoint("chat", Channel.CHAT, Stage.SERVICE),
+        Touchpoint("email", Channel.EMAIL, Stage.LOYALTY),
+        Touchpoint("push", Channel.PUSH, Stage.LOYALTY),
+        Touchpoint("sms", Channel.SMS, Stage.LOYALTY),
+        Touchpoint("loyalty_programme", Channel.WEB, Stage.LOYALTY),
+        Touchpoint("survey", Channel.SURVEY, Stage.ADVOCACY),
+        Touchpoint("review", Channel.WEB, Stage.ADVOCACY),
+        Touchpoint("referral", Channel.WEB, Stage.ADVOCACY),
+    )
+)
+"""The default touchpoint catalogue; extend it with :meth:`TouchpointCatalogue.extend`."""

@@ -1,0 +1,685 @@
+"""InteractionLog: the columnar, immutable, sorted core every analysis runs on."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import tzinfo
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import TimeLike, timestamps_to_us, to_us, us_to_datetime
+from cxmodel.domain._interaction import Interaction
+from cxmodel.domain._journey import Journey
+from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, TouchpointCatalogue
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.log._columns import (
+    NUMERIC_STANDARD,
+    REQUIRED,
+    STRING_STANDARD,
+    Codes,
+    RowErrors,
+    encode_strings,
+    is_missing,
+    raise_first,
+    to_float_column,
+    validate_rows,
+)
+from cxmodel.log._rejected import RejectedRows
+
+__all__ = ["InteractionLog"]
+
+Int64Array = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ObjectArray = npt.NDArray[np.object_]
+ErrorMode = Literal["raise", "quarantine"]
+
+
+def _as_array(values: Any) -> npt.NDArray[Any]:
+    if isinstance(values, np.ndarray):
+        return values
+    if isinstance(values, (list, tuple)):
+        return np.array(values, dtype=object) if values else np.empty(0, dtype=object)
+    return np.asarray(values)
+
+
+def _infer_numeric(values: npt.NDArray[Any]) -> bool:
+    """Whether a property column holds numbers (bool and numeric dtypes, or all-number objects)."""
+    if values.dtype.kind in "fiub":
+        return True
+    if values.dtype.kind != "O":
+        return False
+    present = values[~is_missing(values)]
+    if present.size == 0:
+        return False
+    return all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in present[:1000]
+    ) and all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in present
+    )
+
+
+class InteractionLog:
+    """A columnar, immutable log of interactions, sorted by (customer, timestamp, input order).
+
+    Strings are dictionary-encoded (int32 codes and a sorted vocabulary), timestamps are int64
+    microseconds since the epoch in UTC, numbers are float64 with NaN for missing. Rows are sorted
+    once with a stable sort, so equal timestamps keep their input order; ``offsets`` (CSR) gives
+    each customer's slice. Build one with :meth:`from_arrays`, :meth:`from_records`,
+    :meth:`from_interactions`, :meth:`from_arrow` or :meth:`from_pandas`, or a reader such as
+    :func:`cxmodel.read_csv`.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_records([
+    ...     {"customer_id": "b", "timestamp": "2024-01-02T00:00:00Z", "kind": "purchase", "value": 20},
+    ...     {"customer_id": "a", "timestamp": "2024-01-03T00:00:00Z", "kind": "view"},
+    ...     {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"},
+    ... ])
+    >>> len(log), log.customers.tolist(), log.offsets.tolist()
+    (3, ['a', 'b'], [0, 2, 3])
+    >>> log.column("kind").tolist()
+    ['view', 'view', 'purchase']
+    """
+
+    __slots__ = (
+        "_customer_codes",
+        "_customers",
+        "_numeric",
+        "_offsets",
+        "_rejected",
+        "_row_order",
+        "_strings",
+        "_timestamps",
+    )
+
+    def __init__(
+        self,
+        *,
+        customer_codes: Codes,
+        customers: ObjectArray,
+        timestamps: Int64Array,
+        row_order: Int64Array,
+        strings: dict[str, tuple[Codes, ObjectArray]],
+        numeric: dict[str, FloatArray],
+        rejected: RejectedRows | None = None,
+    ) -> None:
+        # Private: use the named constructors. Arrays must already be sorted.
+        self._customer_codes = customer_codes
+        self._customers = customers
+        self._timestamps = timestamps
+        self._row_order = row_order
+        self._strings = strings
+        self._numeric = numeric
+        self._rejected = rejected if rejected is not None else RejectedRows.empty()
+        counts = np.bincount(customer_codes, minlength=customers.shape[0])
+        offsets = np.zeros(customers.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        self._offsets = offsets
+        arrays: list[npt.NDArray[Any]] = [customer_codes, timestamps, row_order, *numeric.values()]
+        for array in arrays:
+            array.flags.writeable = False
+        for codes, cats in strings.values():
+            codes.flags.writeable = False
+            cats.flags.writeable = False
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_arrays(
+        cls,
+        customer_id: Any,
+        timestamp: Any,
+        kind: Any,
+        *,
+        timezone: str | tzinfo | None = None,
+        errors: ErrorMode = "raise",
+        catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
+        **columns: Any,
+    ) -> InteractionLog:
+        """Build a log from column arrays (numpy arrays, lists, or anything array-like).
+
+        Parameters
+        ----------
+        customer_id, timestamp, kind
+            The required columns. Timestamps may be ``datetime64`` (UTC), aware datetimes, ISO-8601
+            strings with an offset, or epoch seconds; naive values need ``timezone``.
+        timezone
+            The zone of naive timestamps. Without it naive timestamps are rejected.
+        errors
+            ``"raise"`` raises :class:`~cxmodel.errors.SchemaError` for the first bad row;
+            ``"quarantine"`` keeps the valid rows and lists the others in :attr:`rejected`.
+        catalogue
+            Touchpoint catalogue used to fill missing ``channel`` and ``stage`` values from the
+            ``touchpoint`` column; ``None`` disables it.
+        **columns
+            Standard optional columns (``value``, ``score``, ``metric``, ...) and properties.
+
+        Raises
+        ------
+        SchemaError
+            A bad row (naming row, column and value), columns of different lengths, or an
+            unknown ``errors`` mode.
+        """
+        if errors not in ("raise", "quarantine"):
+            raise SchemaError(f"errors must be 'raise' or 'quarantine' (got {errors!r})")
+        raw: dict[str, npt.NDArray[Any]] = {
+            "customer_id": _as_array(customer_id),
+            "timestamp": _as_array(timestamp),
+            "kind": _as_array(kind),
+        }
+        for name, values in columns.items():
+            raw[name] = _as_array(values)
+        lengths = {name: (arr.shape[0] if arr.ndim else -1) for name, arr in raw.items()}
+        n = lengths["customer_id"]
+        if any(length != n for length in lengths.values()):
+            raise SchemaError(f"columns must all have the same length (got {lengths})")
+        row_errors = RowErrors()
+        times, time_errors = timestamps_to_us(raw["timestamp"], timezone_name=timezone)
+        row_errors.update(time_errors)
+        strings: dict[str, tuple[Codes, ObjectArray]] = {}
+        numeric: dict[str, FloatArray] = {}
+        for name, values in raw.items():
+            if name == "timestamp":
+                continue
+            if name in STRING_STANDARD:
+                strings[name] = encode_strings(values)
+            elif name in NUMERIC_STANDARD:
+                numeric[name] = to_float_column(values, name, row_errors)
+            elif _infer_numeric(values):
+                numeric[name] = values.astype(np.float64)
+            else:
+                strings[name] = encode_strings(values)
+        if catalogue is not None and "touchpoint" in strings:
+            _fill_from_catalogue(strings, catalogue, n)
+        validate_rows(n, strings, numeric, row_errors)
+        rejected = RejectedRows.empty()
+        if row_errors:
+            if errors == "raise":
+                raise_first(row_errors)
+            bad_rows = np.fromiter(sorted(row_errors.reasons), dtype=np.int64)
+            rejected = RejectedRows(
+                bad_rows + 1,
+                np.array([row_errors.reasons[r] for r in bad_rows.tolist()], dtype=object),
+                tuple({k: _plain(v[r]) for k, v in raw.items()} for r in bad_rows.tolist()),
+            )
+            keep = np.ones(n, dtype=bool)
+            keep[bad_rows] = False
+            times = times[keep]
+            strings = {k: (c[keep], cats) for k, (c, cats) in strings.items()}
+            numeric = {k: v[keep] for k, v in numeric.items()}
+            row_ids = np.flatnonzero(keep).astype(np.int64)
+        else:
+            row_ids = np.arange(n, dtype=np.int64)
+        return cls._assemble(times, row_ids, strings, numeric, rejected)
+
+    @classmethod
+    def _assemble(
+        cls,
+        times: Int64Array,
+        row_ids: Int64Array,
+        strings: dict[str, tuple[Codes, ObjectArray]],
+        numeric: dict[str, FloatArray],
+        rejected: RejectedRows,
+    ) -> InteractionLog:
+        cust_codes, cust_cats = strings.pop("customer_id")
+        used = np.zeros(cust_cats.shape[0], dtype=bool)
+        used[cust_codes] = True
+        if not used.all():  # drop customers whose rows were all rejected
+            remap = np.cumsum(used) - 1
+            cust_codes = remap[cust_codes].astype(np.int32)
+            cust_cats = cust_cats[used]
+        order = np.lexsort((times, cust_codes))
+        return cls(
+            customer_codes=cust_codes[order],
+            customers=cust_cats,
+            timestamps=times[order],
+            row_order=row_ids[order],
+            strings={k: (c[order], cats) for k, (c, cats) in strings.items()},
+            numeric={k: v[order] for k, v in numeric.items()},
+            rejected=rejected,
+        )
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        timezone: str | tzinfo | None = None,
+        errors: ErrorMode = "raise",
+    ) -> InteractionLog:
+        """Build a log from mappings (one per interaction); missing keys are missing values."""
+        rows = list(records)
+        names: dict[str, None] = dict.fromkeys(REQUIRED)
+        for row in rows:
+            names.update(dict.fromkeys(row))
+        columns: dict[str, Any] = {
+            name: np.array([row.get(name) for row in rows], dtype=object) for name in names
+        }
+        for name in REQUIRED:
+            if rows and all(v is None for v in columns[name]):
+                raise SchemaError(f"required column {name!r} is missing from every record")
+        return cls.from_arrays(
+            columns.pop("customer_id"),
+            columns.pop("timestamp"),
+            columns.pop("kind"),
+            timezone=timezone,
+            errors=errors,
+            **columns,
+        )
+
+    @classmethod
+    def from_interactions(cls, interactions: Iterable[Interaction]) -> InteractionLog:
+        """Build a log from :class:`~cxmodel.domain.Interaction` objects."""
+        return cls.from_records([i.to_record() for i in interactions])
+
+    @classmethod
+    def from_arrow(
+        cls,
+        data: Any,
+        *,
+        mapping: Mapping[str, str] | None = None,
+        timezone: str | tzinfo | None = None,
+        errors: ErrorMode = "raise",
+    ) -> InteractionLog:
+        """Build a log from anything exposing the Arrow PyCapsule stream interface.
+
+        pyarrow tables, polars frames and record batch readers all qualify. Requires pyarrow.
+        """
+        from cxmodel.log._arrow import arrow_to_columns
+
+        columns = arrow_to_columns(data, mapping=mapping)
+        return cls.from_arrays(
+            columns.pop("customer_id"),
+            columns.pop("timestamp"),
+            columns.pop("kind"),
+            timezone=timezone,
+            errors=errors,
+            **columns,
+        )
+
+    @classmethod
+    def from_pandas(
+        cls,
+        frame: Any,
+        *,
+        mapping: Mapping[str, str] | None = None,
+        timezone: str | tzinfo | None = None,
+        errors: ErrorMode = "raise",
+    ) -> InteractionLog:
+        """Build a log from a pandas DataFrame (through pyarrow); tz-aware times are converted."""
+        from cxmodel._optional import import_optional
+
+        pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        return cls.from_arrow(table, mapping=mapping, timezone=timezone, errors=errors)
+
+    # ------------------------------------------------------------------ export
+    def to_arrow(self) -> Any:
+        """A pyarrow Table: dictionary-encoded strings, ``timestamp[us, UTC]``, float64 numbers."""
+        from cxmodel.log._arrow import log_to_arrow
+
+        return log_to_arrow(self)
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> Any:
+        """Export through the Arrow PyCapsule stream interface (requires pyarrow)."""
+        return self.to_arrow().__arrow_c_stream__(requested_schema)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with one row per interaction, in log order."""
+        return self.to_arrow().to_pandas()
+
+    # ------------------------------------------------------------------ columns
+    def __len__(self) -> int:
+        return int(self._timestamps.shape[0])
+
+    @property
+    def n_customers(self) -> int:
+        """Number of customers."""
+        return int(self._customers.shape[0])
+
+    @property
+    def customers(self) -> ObjectArray:
+        """The customer ids, sorted; row ``i`` belongs to ``customers[customer_codes[i]]``."""
+        return self._customers
+
+    @property
+    def customer_codes(self) -> Codes:
+        """Each row's index into :attr:`customers` (non-decreasing)."""
+        return self._customer_codes
+
+    @property
+    def offsets(self) -> Int64Array:
+        """CSR offsets: customer ``i``'s rows are ``offsets[i]:offsets[i + 1]``."""
+        return self._offsets
+
+    @property
+    def timestamps(self) -> Int64Array:
+        """Microseconds since the Unix epoch, UTC."""
+        return self._timestamps
+
+    @property
+    def row_order(self) -> Int64Array:
+        """Each row's 0-based position in the input the log was built from."""
+        return self._row_order
+
+    @property
+    def rejected(self) -> RejectedRows:
+        """Rows rejected while building this log (``errors="quarantine"``)."""
+        return self._rejected
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """All column names: the required ones first, then the rest in a stable order."""
+        rest = [*self._strings, *self._numeric]
+        return ("customer_id", "timestamp", "kind", *(c for c in rest if c != "kind"))
+
+    @property
+    def schema(self) -> dict[str, str]:
+        """Column name -> ``"string"``, ``"float"`` or ``"timestamp"``."""
+        types = {"customer_id": "string", "timestamp": "timestamp"}
+        types.update(dict.fromkeys(self._strings, "string"))
+        types.update(dict.fromkeys(self._numeric, "float"))
+        return {name: types[name] for name in self.columns}
+
+    @property
+    def kinds(self) -> ObjectArray:
+        """The vocabulary of the ``kind`` column."""
+        return self._strings["kind"][1]
+
+    def __contains__(self, name: object) -> bool:
+        return (
+            name in ("customer_id", "timestamp") or name in self._strings or name in self._numeric
+        )
+
+    def _unknown(self, name: str) -> SchemaError:
+        import difflib
+
+        close = difflib.get_close_matches(name, self.columns, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return SchemaError(
+            f"column {name!r} is not in the log (columns: {list(self.columns)}){hint}"
+        )
+
+    def categorical(self, name: str) -> tuple[Codes, ObjectArray]:
+        """Codes (int32, -1 = missing) and sorted categories of a string column."""
+        if name == "customer_id":
+            return self._customer_codes, self._customers
+        if name in self._strings:
+            return self._strings[name]
+        if name in self._numeric:
+            raise SchemaError(f"column {name!r} is numeric, not a string column")
+        raise self._unknown(name)
+
+    def numeric(self, name: str) -> FloatArray:
+        """A numeric column as float64 with NaN for missing."""
+        if name in self._numeric:
+            return self._numeric[name]
+        if name in self:
+            raise SchemaError(
+                f"column {name!r} is not numeric (it is a {self.schema[name]} column)"
+            )
+        raise self._unknown(name)
+
+    def column(self, name: str) -> npt.NDArray[Any]:
+        """A decoded column: str/None objects, float64, or ``datetime64[us]`` for timestamps."""
+        if name == "timestamp":
+            return self._timestamps.astype("datetime64[us]")
+        if name in self._numeric:
+            return self._numeric[name]
+        codes, cats = self.categorical(name)
+        return _with_none(cats)[codes]
+
+    def kind_mask(self, *kinds: str) -> npt.NDArray[np.bool_]:
+        """Rows whose kind is one of ``kinds`` (kinds absent from the log match nothing)."""
+        codes, cats = self._strings["kind"]
+        wanted = np.isin(cats, list(kinds))
+        if not cats.size:
+            return np.zeros(len(self), dtype=bool)
+        return wanted[codes]
+
+    # ------------------------------------------------------------------ derived logs
+    def filter(self, mask: npt.ArrayLike) -> InteractionLog:
+        """The rows where ``mask`` is true (a boolean array in log order); order is kept."""
+        keep = np.asarray(mask)
+        if keep.dtype != np.bool_ or keep.shape != (len(self),):
+            raise SchemaError(
+                f"filter() needs a boolean mask of length {len(self)} (got dtype {keep.dtype}, "
+                f"shape {keep.shape})"
+            )
+        codes = self._customer_codes[keep]
+        present = np.zeros(self.n_customers, dtype=bool)
+        present[codes] = True
+        remap = (np.cumsum(present) - 1).astype(np.int32)
+        return InteractionLog(
+            customer_codes=remap[codes],
+            customers=self._customers[present],
+            timestamps=self._timestamps[keep],
+            row_order=self._row_order[keep],
+            strings={k: (c[keep], cats) for k, (c, cats) in self._strings.items()},
+            numeric={k: v[keep] for k, v in self._numeric.items()},
+        )
+
+    def between(self, start: TimeLike | None = None, end: TimeLike | None = None) -> InteractionLog:
+        """Interactions with ``start <= timestamp < end`` (either bound may be ``None``)."""
+        mask = np.ones(len(self), dtype=bool)
+        if start is not None:
+            mask &= self._timestamps >= to_us(start, what="start")
+        if end is not None:
+            mask &= self._timestamps < to_us(end, what="end")
+        return self.filter(mask)
+
+    def select(self, names: Sequence[str]) -> InteractionLog:
+        """Keep only the named optional columns (the required columns always stay)."""
+        for name in names:
+            if name not in self:
+                raise self._unknown(name)
+        keep = set(names) | {"kind"}
+        return InteractionLog(
+            customer_codes=self._customer_codes,
+            customers=self._customers,
+            timestamps=self._timestamps,
+            row_order=self._row_order,
+            strings={k: v for k, v in self._strings.items() if k in keep},
+            numeric={k: v for k, v in self._numeric.items() if k in keep},
+        )
+
+    def with_column(self, name: str, values: npt.ArrayLike) -> InteractionLog:
+        """A new log with ``name`` added or replaced; ``values`` are in log order."""
+        if name in REQUIRED:
+            raise SchemaError(f"with_column() cannot replace the required column {name!r}")
+        array = _as_array(values)
+        if array.shape != (len(self),):
+            raise SchemaError(
+                f"with_column({name!r}): values have shape {array.shape}, expected ({len(self)},)"
+            )
+        strings = {k: v for k, v in self._strings.items() if k != name}
+        numeric = {k: v for k, v in self._numeric.items() if k != name}
+        if name in NUMERIC_STANDARD or (name not in STRING_STANDARD and _infer_numeric(array)):
+            row_errors = RowErrors()
+            numeric[name] = to_float_column(array, name, row_errors)
+            raise_first(row_errors)
+        else:
+            strings[name] = encode_strings(array)
+        return InteractionLog(
+            customer_codes=self._customer_codes,
+            customers=self._customers,
+            timestamps=self._timestamps,
+            row_order=self._row_order,
+            strings=strings,
+            numeric=numeric,
+        )
+
+    # ------------------------------------------------------------------ journeys
+    def customer_index(self, customer_id: str) -> int:
+        """The index of ``customer_id`` in :attr:`customers`; unknown ids raise DataError."""
+        i = int(np.searchsorted(self._customers, customer_id))
+        if i >= self.n_customers or self._customers[i] != customer_id:
+            raise DataError(f"customer {customer_id!r} is not in the log")
+        return i
+
+    def interactions(self, start: int = 0, stop: int | None = None) -> list[Interaction]:
+        """Rows ``start:stop`` as :class:`~cxmodel.domain.Interaction` objects."""
+        stop = len(self) if stop is None else stop
+        fields = {
+            "interaction_id",
+            "touchpoint",
+            "channel",
+            "stage",
+            "metric",
+            "value",
+            "score",
+            "sentiment",
+        }
+        decoded = {
+            name: self.column(name)[start:stop]
+            for name in self.columns
+            if name not in ("customer_id", "timestamp", "kind")
+        }
+        kinds = self.column("kind")[start:stop]
+        out = []
+        for j in range(stop - start):
+            row = start + j
+            standard = {k: _plain(v[j]) for k, v in decoded.items() if k in fields}
+            props = {k: _plain(v[j]) for k, v in decoded.items() if k not in fields}
+            out.append(
+                Interaction(
+                    str(self._customers[self._customer_codes[row]]),
+                    us_to_datetime(self._timestamps[row]),
+                    str(kinds[j]),
+                    **{k: v for k, v in standard.items() if v is not None},
+                    properties={k: v for k, v in props.items() if v is not None},
+                )
+            )
+        return out
+
+    def journey(self, customer_id: str) -> Journey:
+        """One customer's journey, in log order."""
+        i = self.customer_index(customer_id)
+        return Journey(
+            customer_id, self.interactions(int(self._offsets[i]), int(self._offsets[i + 1]))
+        )
+
+    def __iter__(self) -> Iterator[Journey]:
+        for i in range(self.n_customers):
+            lo, hi = int(self._offsets[i]), int(self._offsets[i + 1])
+            yield Journey(str(self._customers[i]), self.interactions(lo, hi))
+
+    # ------------------------------------------------------------------ comparison and display
+    def equals(self, other: InteractionLog) -> bool:
+        """Same customers, times, and decoded values in every column (input positions ignored)."""
+        if not isinstance(other, InteractionLog) or len(self) != len(other):
+            return False
+        if self.schema != other.schema or not np.array_equal(self._customers, other._customers):
+            return False
+        if not np.array_equal(self._customer_codes, other._customer_codes):
+            return False
+        for name in self.columns:
+            a, b = self.column(name), other.column(name)
+            if a.dtype.kind == "f":
+                if not np.array_equal(a, b, equal_nan=True):
+                    return False
+            elif not np.array_equal(a, b):
+                return False
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InteractionLog):
+            return NotImplemented
+        return self.equals(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by all column arrays (codes, vocabularies excluded, offsets included)."""
+        total = sum(
+            a.nbytes
+            for a in (self._customer_codes, self._timestamps, self._row_order, self._offsets)
+        )
+        total += sum(c.nbytes for c, _ in self._strings.values())
+        total += sum(v.nbytes for v in self._numeric.values())
+        return int(total)
+
+    def summary(self) -> dict[str, Any]:
+        """Rows, customers, date range, kinds and their counts, rejected rows."""
+        codes, kinds = self._strings["kind"]
+        counts = np.bincount(codes[codes >= 0], minlength=kinds.shape[0])
+        first = us_to_datetime(self._timestamps.min()) if len(self) else None
+        last = us_to_datetime(self._timestamps.max()) if len(self) else None
+        out: dict[str, Any] = {
+            "rows": len(self),
+            "customers": self.n_customers,
+            "first": first,
+            "last": last,
+            "kinds": dict(zip(kinds.tolist(), counts.tolist())),
+        }
+        for name in ("touchpoint", "channel", "stage"):
+            if name in self._strings:
+                c, cats = self._strings[name]
+                n = np.bincount(c[c >= 0], minlength=cats.shape[0])
+                out[name + "s"] = dict(zip(cats.tolist(), n.tolist()))
+        out["rejected"] = len(self._rejected)
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        span = f"{s['first']:%Y-%m-%d} .. {s['last']:%Y-%m-%d}" if s["rows"] else "empty"
+        return (
+            f"InteractionLog({s['rows']:,} interactions, {s['customers']:,} customers, {span}, "
+            f"{len(s['kinds'])} kinds)"
+        )
+
+    def _repr_html_(self) -> str:
+        s = self.summary()
+        kinds = ", ".join(f"{html.escape(k)} ({v:,})" for k, v in s["kinds"].items())
+        span = (
+            f"{s['first']:%Y-%m-%d %H:%M} .. {s['last']:%Y-%m-%d %H:%M} UTC" if s["rows"] else "-"
+        )
+        return (
+            "<table><caption>InteractionLog</caption>"
+            f"<tr><th>rows</th><td>{s['rows']:,}</td></tr>"
+            f"<tr><th>customers</th><td>{s['customers']:,}</td></tr>"
+            f"<tr><th>dates</th><td>{span}</td></tr>"
+            f"<tr><th>kinds</th><td>{kinds}</td></tr>"
+            f"<tr><th>rejected</th><td>{s['rejected']:,}</td></tr></table>"
+        )
+
+
+def _with_none(categories: ObjectArray) -> ObjectArray:
+    """Categories with a trailing ``None``, so code -1 decodes to ``None``."""
+    return np.concatenate([categories, np.array([None], dtype=object)])
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars to Python, NaN to None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _fill_from_catalogue(
+    strings: dict[str, tuple[Codes, ObjectArray]], catalogue: TouchpointCatalogue, n: int
+) -> None:
+    """Fill missing ``channel`` / ``stage`` from each row's touchpoint, vectorised by category."""
+    tp_codes, tp_cats = strings["touchpoint"]
+    for name in ("channel", "stage"):
+        derived = np.array(
+            [getattr(catalogue[t], name).value if t in catalogue else None for t in tp_cats],
+            dtype=object,
+        )
+        if not any(v is not None for v in derived):
+            continue
+        if name in strings:
+            codes, cats = strings[name]
+            current = _with_none(cats)[codes]
+        else:
+            current = np.full(n, None, dtype=object)
+        fill = _with_none(derived)[tp_codes]
+        merged = np.where(is_missing(current), fill, current)
+        strings[name] = encode_strings(merged.astype(object))
