@@ -1,0 +1,138 @@
+"""Command-line entry point. Errors print one clear line and exit non-zero, no traceback."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cxmodel.errors import CXModelError
+from cxmodel.log import InteractionLog
+
+__all__ = ["main"]
+
+
+def _parse_mapping(pairs: Sequence[str] | None) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs or ():
+        source, sep, target = pair.partition("=")
+        if not sep or not source or not target:
+            raise CXModelError(f"--map expects YOUR_COLUMN=standard_column (got {pair!r})")
+        mapping[source] = target
+    return mapping
+
+
+def _read(
+    path: str, timezone: str | None, errors: str, mapping: dict[str, str] | None = None
+) -> InteractionLog:
+    from cxmodel.io import read_csv, read_jsonl, read_parquet
+
+    suffix = Path(path).suffix.lower()
+    mode: Any = errors
+    if suffix == ".parquet":
+        return read_parquet(path, mapping=mapping, timezone=timezone, errors=mode)
+    if suffix in (".jsonl", ".ndjson"):
+        return read_jsonl(path, mapping=mapping, timezone=timezone, errors=mode)
+    return read_csv(path, mapping=mapping, timezone=timezone, errors=mode)
+
+
+def _sample_log(customers: int, seed: int) -> InteractionLog:
+    datasets = importlib.import_module("cxmodel.datasets")
+    log: InteractionLog = datasets.synthetic(customers=customers, seed=seed).log
+    return log
+
+
+def _format_counts(counts: dict[str, int], limit: int = 12) -> str:
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{name} {count:,}" for name, count in items[:limit] if count)
+    more = len(items) - limit
+    return shown + (f", ... ({more} more)" if more > 0 else "")
+
+
+def _summary(args: argparse.Namespace) -> int:
+    if args.sample:
+        log = _sample_log(args.customers, args.seed)
+        title = f"synthetic sample ({args.customers:,} customers, seed {args.seed})"
+    elif args.path:
+        log = _read(args.path, args.timezone, "quarantine", _parse_mapping(args.map))
+        title = args.path
+    else:
+        raise CXModelError("summary needs a PATH or --sample")
+    s = log.summary()
+    lines = [
+        f"cxmodel summary of {title}",
+        f"  rows         {s['rows']:,}",
+        f"  customers    {s['customers']:,}",
+    ]
+    if s["rows"]:
+        lines.append(
+            f"  date range   {s['first']:%Y-%m-%d %H:%M} .. {s['last']:%Y-%m-%d %H:%M} UTC"
+        )
+    lines.append(f"  kinds        {_format_counts(s['kinds'])}")
+    for name in ("touchpoints", "channels", "stages"):
+        if name in s:
+            lines.append(f"  {name:<12} {_format_counts(s[name])}")
+    lines.append(f"  rejected     {s['rejected']:,} rows")
+    for row, reason, _ in list(log.rejected)[:5]:
+        lines.append(f"    row {row}: {reason}")
+    print("\n".join(lines))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from cxmodel.io import write_csv, write_parquet
+
+    log = _sample_log(args.customers, args.seed)
+    out = Path(args.out)
+    if out.suffix.lower() == ".parquet":
+        write_parquet(log, out)
+    else:
+        write_csv(log, out)
+    print(f"wrote {len(log):,} interactions of {log.n_customers:,} customers to {out}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cxmodel", description="Customer-experience modelling.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    summary = commands.add_parser("summary", help="summarise an interaction file or the sample")
+    summary.add_argument("path", nargs="?", help="CSV, JSON lines or Parquet file")
+    summary.add_argument("--sample", action="store_true", help="summarise synthetic sample data")
+    summary.add_argument("--customers", type=int, default=2000, help="sample size (--sample)")
+    summary.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
+    summary.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
+    summary.add_argument(
+        "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
+    )
+    summary.set_defaults(run=_summary)
+
+    sample = commands.add_parser("sample", help="write synthetic interaction data")
+    sample.add_argument("--customers", type=int, default=1000)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", required=True, help="output file: .csv or .parquet")
+    sample.set_defaults(run=_sample)
+
+    _add_trigger_commands(commands)
+    return parser
+
+
+def _add_trigger_commands(commands: Any) -> None:
+    from cxmodel.cli._triggers import add_trigger_commands
+
+    add_trigger_commands(commands)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status (0 ok, 2 error)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except (CXModelError, OSError, ValueError) as exc:
+        print(f"cxmodel: error: {exc}", file=sys.stderr)
+        return 2
+    return status

@@ -1,0 +1,51 @@
+"""Writers: an InteractionLog to CSV or Parquet, in log order, timestamps in UTC ISO-8601."""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import Any
+
+import numpy as np
+
+from cxmodel._optional import import_optional
+from cxmodel.log import InteractionLog
+from cxmodel.log._columns import is_missing
+
+__all__ = ["write_csv", "write_parquet"]
+
+
+def _iso(us: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, Any]:
+    text = np.datetime_as_string(us.astype("datetime64[us]"), unit="us")
+    return np.char.add(text.astype(str), "+00:00")
+
+
+def write_csv(log: InteractionLog, path: str | os.PathLike[str]) -> None:
+    """Write the log as CSV with a header; missing values are empty fields.
+
+    Reading the file back with :func:`cxmodel.read_csv` gives an equal log.
+    """
+    names = list(log.columns)
+    columns: list[np.ndarray[Any, Any]] = []
+    for name in names:
+        if name == "timestamp":
+            columns.append(_iso(log.timestamps))
+        elif log.schema[name] == "float":
+            values = log.numeric(name)
+            text = np.array([repr(float(v)) for v in values], dtype=object)
+            text[np.isnan(values)] = ""
+            columns.append(text)
+        else:
+            decoded = log.column(name)
+            decoded[is_missing(decoded)] = ""
+            columns.append(decoded)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        writer.writerows(zip(*columns))
+
+
+def write_parquet(log: InteractionLog, path: str | os.PathLike[str]) -> None:
+    """Write the log as Parquet (needs the ``arrow`` extra); dictionary encoding is kept."""
+    pq = import_optional("pyarrow.parquet", "write_parquet()")
+    pq.write_table(log.to_arrow(), os.fspath(path))

@@ -1,0 +1,35 @@
+"""The command line: summary, sample, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cxmodel.cli import main
+
+
+def test_summary_of_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """summary prints rows, customers, date range, kinds and rejected rows."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "user,timestamp,kind\nu1,2024-01-01T00:00:00Z,view\nu2,bad,view\n", encoding="utf-8"
+    )
+    assert main(["summary", str(path), "--map", "user=customer_id"]) == 0
+    out = capsys.readouterr().out
+    assert "rows         1" in out and "rejected     1 rows" in out and "row 2:" in out
+
+
+def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing file exits non-zero with one line on stderr and no traceback."""
+    assert main(["summary", str(tmp_path / "missing.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cxmodel: error:") and err.count("\n") == 1
+
+
+def test_bad_mapping_argument(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """--map without '=' is explained."""
+    path = tmp_path / "d.csv"
+    path.write_text("customer_id,timestamp,kind\nu1,2024-01-01T00:00:00Z,view\n")
+    assert main(["summary", str(path), "--map", "oops"]) == 2
+    assert "--map expects" in capsys.readouterr().err

@@ -1,0 +1,102 @@
+"""Domain types: validation on construction, UTC times, journeys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from cxmodel import (
+    DEFAULT_CATALOGUE,
+    Consent,
+    Customer,
+    Interaction,
+    Journey,
+    SchemaError,
+    Stage,
+    Touchpoint,
+)
+
+
+class TestInteraction:
+    def test_times_become_utc(self) -> None:
+        """An offset timestamp is converted to UTC."""
+        i = Interaction("c1", "2024-03-01T10:00:00+02:00", "view")
+        assert i.timestamp == datetime(2024, 3, 1, 8, tzinfo=timezone.utc)
+
+    def test_naive_datetime_rejected(self) -> None:
+        """A naive datetime has no defined instant and is refused with a hint."""
+        with pytest.raises(SchemaError, match="timezone="):
+            Interaction("c1", datetime(2024, 1, 1), "view")
+
+    @pytest.mark.parametrize(
+        ("kwargs", "message"),
+        [
+            ({"metric": "nps", "score": 11}, "score 11.0 is outside the NPS scale 0..10"),
+            ({"metric": "csat", "score": 0}, "score 0.0 is outside the CSAT scale 1..5"),
+            ({"metric": "ces", "score": 8}, "outside the CES scale 1..7"),
+            ({"metric": "stars", "score": 3}, "metric 'stars' is unknown"),
+            ({"sentiment": 1.5}, "sentiment 1.5 is outside -1..1"),
+        ],
+        ids=["nps-11", "csat-0", "ces-8", "unknown-metric", "sentiment"],
+    )
+    def test_scales_checked(self, kwargs: dict[str, object], message: str) -> None:
+        """Scores, metrics and sentiment are validated against their scales."""
+        with pytest.raises(SchemaError, match=message):
+            Interaction("c1", "2024-01-01T00:00:00Z", "survey", **kwargs)  # type: ignore[arg-type]
+
+    def test_negative_purchase_rejected(self) -> None:
+        """Money amounts are positive; the kind says the direction."""
+        with pytest.raises(SchemaError, match="value -5.0 is negative for a 'purchase'"):
+            Interaction("c1", "2024-01-01T00:00:00Z", "purchase", value=-5)
+
+    def test_empty_customer_rejected(self) -> None:
+        """A customer id must be a non-empty string."""
+        with pytest.raises(SchemaError, match="'customer_id' must be a non-empty string"):
+            Interaction("", "2024-01-01T00:00:00Z", "view")
+
+    def test_properties_are_read_only_and_compared(self) -> None:
+        """Properties are frozen and take part in equality."""
+        a = Interaction("c1", "2024-01-01T00:00:00Z", "view", properties={"sku": "A"})
+        b = Interaction("c1", "2024-01-01T00:00:00Z", "view", properties={"sku": "B"})
+        assert a != b
+        with pytest.raises(TypeError):
+            a.properties["sku"] = "C"  # type: ignore[index]
+
+
+class TestCustomer:
+    def test_consent_defaults_to_nothing(self) -> None:
+        """No record means no consent."""
+        assert not Customer("c1").consent.allows("marketing")
+        assert Customer("c1", consent=Consent(granted={"marketing"})).consent.allows("marketing")
+
+
+class TestCatalogue:
+    def test_extend_returns_new_catalogue(self) -> None:
+        """Extending the default catalogue leaves it unchanged."""
+        extended = DEFAULT_CATALOGUE.extend([Touchpoint("kiosk", "store", "purchase")])
+        assert extended["kiosk"].stage is Stage.PURCHASE
+        assert "kiosk" not in DEFAULT_CATALOGUE
+        assert len(extended) == len(DEFAULT_CATALOGUE) + 1
+
+
+class TestJourney:
+    def test_order_duration_first_last(self) -> None:
+        """Journeys sort by time, keep ties in the given order, and answer first/last."""
+        items = [
+            Interaction("c", "2024-01-03T00:00:00Z", "purchase", touchpoint="checkout"),
+            Interaction("c", "2024-01-01T00:00:00Z", "view", touchpoint="website"),
+            Interaction("c", "2024-01-01T00:00:00Z", "search", touchpoint="website"),
+        ]
+        journey = Journey.from_interactions(items)
+        assert journey.kinds == ("view", "search", "purchase")
+        assert journey.duration == timedelta(days=2)
+        assert journey.touchpoints == ("website", "checkout")
+        assert journey.first("purchase") is items[0]
+        assert journey.last("view") is items[1]
+        assert len(journey.between("2024-01-02T00:00:00Z", "2024-01-04T00:00:00Z")) == 1
+
+    def test_mixed_customers_rejected(self) -> None:
+        """A journey holds one customer's interactions."""
+        with pytest.raises(SchemaError, match="journey of 'a'"):
+            Journey("a", [Interaction("b", "2024-01-01T00:00:00Z", "view")])

@@ -1,0 +1,193 @@
+"""InteractionLog: sorting, ties, CSR offsets, derived logs, round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cxmodel import DataError, Interaction, InteractionLog, SchemaError
+
+KINDS = ["view", "purchase", "survey", "ticket_opened"]
+
+
+@st.composite
+def raw_rows(draw: st.DrawFn, unique_times: bool = False) -> list[dict[str, Any]]:
+    n = draw(st.integers(1, 40))
+    customers = draw(
+        st.lists(st.sampled_from(["a", "b", "c", "d10", "d9"]), min_size=n, max_size=n)
+    )
+    if unique_times:
+        times = draw(st.lists(st.integers(0, 10**6), min_size=n, max_size=n, unique=True))
+    else:
+        times = draw(st.lists(st.integers(0, 20), min_size=n, max_size=n))
+    kinds = draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n))
+    values = draw(st.lists(st.one_of(st.none(), st.floats(0, 1000)), min_size=n, max_size=n))
+    products = draw(
+        st.lists(st.one_of(st.none(), st.sampled_from(["p", "q"])), min_size=n, max_size=n)
+    )
+    return [
+        {
+            "customer_id": c,
+            "timestamp": np.datetime64(1_700_000_000_000_000 + t * 1_000_000, "us"),
+            "kind": k,
+            "value": v,
+            "product": p,
+        }
+        for c, t, k, v, p in zip(customers, times, kinds, values, products, strict=True)
+    ]
+
+
+def _log(rows: list[dict[str, Any]]) -> InteractionLog:
+    return InteractionLog.from_records(rows)
+
+
+class TestConstruction:
+    def test_sorted_by_customer_then_time(self) -> None:
+        """Rows are sorted by customer id, then time, with CSR offsets per customer."""
+        log = InteractionLog.from_arrays(
+            customer_id=["b", "a", "b", "a"],
+            timestamp=[
+                "2024-01-02T00:00:00Z",
+                "2024-01-05T00:00:00Z",
+                "2024-01-01T00:00:00Z",
+                "2024-01-03T00:00:00Z",
+            ],
+            kind=["view", "view", "purchase", "purchase"],
+        )
+        assert log.customers.tolist() == ["a", "b"]
+        assert log.offsets.tolist() == [0, 2, 4]
+        assert log.column("kind").tolist() == ["purchase", "view", "purchase", "view"]
+        assert log.row_order.tolist() == [3, 1, 2, 0]
+
+    def test_ties_keep_input_order(self) -> None:
+        """Equal timestamps keep their input order (stable sort)."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a"] * 4,
+            timestamp=["2024-01-01T00:00:00Z"] * 4,
+            kind=["search", "view", "add_to_cart", "purchase"],
+        )
+        assert log.column("kind").tolist() == ["search", "view", "add_to_cart", "purchase"]
+
+    def test_columns_must_have_equal_length(self) -> None:
+        """Columns of different lengths are a schema error naming the lengths."""
+        with pytest.raises(SchemaError, match="same length"):
+            InteractionLog.from_arrays(customer_id=["a"], timestamp=[0, 1], kind=["view"])
+
+    def test_stage_and_channel_derived_from_catalogue(self) -> None:
+        """Missing stage and channel are filled from the touchpoint catalogue."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a"],
+            timestamp=[0, 1],
+            kind=["view", "ticket_opened"],
+            touchpoint=["website", "ticket"],
+        )
+        assert log.column("stage").tolist() == ["consideration", "service"]
+        assert log.column("channel").tolist() == ["web", "web"]
+
+    def test_core_bytes_per_interaction(self) -> None:
+        """The core columns stay within 40 bytes per interaction."""
+        n = 100_000
+        rng = np.random.default_rng(0)
+        log = InteractionLog.from_arrays(
+            customer_id=rng.integers(0, 5_000, n),
+            timestamp=rng.integers(0, 10**15, n).astype("datetime64[us]"),
+            kind=np.array(KINDS)[rng.integers(0, 4, n)],
+            value=rng.random(n),
+        )
+        assert log.nbytes / n <= 40
+
+
+class TestDerivedLogs:
+    def _sample(self) -> InteractionLog:
+        return InteractionLog.from_arrays(
+            customer_id=["a", "a", "b"],
+            timestamp=["2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z"],
+            kind=["view", "purchase", "view"],
+            value=[np.nan, 10.0, np.nan],
+        )
+
+    def test_filter_drops_empty_customers(self) -> None:
+        """Filtering keeps order and drops customers with no rows left."""
+        log = self._sample()
+        kept = log.filter(log.kind_mask("view"))
+        assert kept.customers.tolist() == ["a", "b"]
+        purchases = log.filter(log.kind_mask("purchase"))
+        assert purchases.customers.tolist() == ["a"]
+        assert purchases.offsets.tolist() == [0, 1]
+
+    def test_between_is_half_open(self) -> None:
+        """between(start, end) keeps start <= t < end."""
+        log = self._sample()
+        assert len(log.between("2024-01-01T00:00:00Z", "2024-03-01T00:00:00Z")) == 2
+
+    def test_with_column_and_select(self) -> None:
+        """with_column adds a column in log order; select keeps named ones."""
+        log = self._sample().with_column("segment", ["x", "y", "z"])
+        assert log.column("segment").tolist() == ["x", "y", "z"]
+        assert log.select(["segment"]).columns == ("customer_id", "timestamp", "kind", "segment")
+
+    def test_filter_mask_checked(self) -> None:
+        """A mask of the wrong length or type is an error."""
+        with pytest.raises(SchemaError, match="boolean mask of length 3"):
+            self._sample().filter(np.array([1, 0, 1]))
+
+    def test_unknown_column_suggests(self) -> None:
+        """Unknown columns get a did-you-mean."""
+        with pytest.raises(SchemaError, match="did you mean 'value'"):
+            self._sample().numeric("valeu")
+
+    def test_journey_and_iteration(self) -> None:
+        """journey() returns one customer's interactions; iteration yields every journey."""
+        log = self._sample()
+        assert log.journey("a").kinds == ("view", "purchase")
+        assert [j.customer_id for j in log] == ["a", "b"]
+        with pytest.raises(DataError, match="'zz' is not in the log"):
+            log.journey("zz")
+
+
+class TestProperties:
+    @given(raw_rows(unique_times=True), st.randoms(use_true_random=False))
+    def test_shuffled_input_gives_equal_log(self, rows: list[dict[str, Any]], rnd: Any) -> None:
+        """A log built from shuffled rows equals the log built from the same rows in order."""
+        shuffled = list(rows)
+        rnd.shuffle(shuffled)
+        assert _log(shuffled) == _log(rows)
+
+    @given(raw_rows())
+    def test_arrow_round_trip_is_lossless(self, rows: list[dict[str, Any]]) -> None:
+        """to_arrow then from_arrow gives an equal log."""
+        log = _log(rows)
+        assert InteractionLog.from_arrow(log.to_arrow()) == log
+
+    @given(raw_rows())
+    def test_ties_keep_input_order_property(self, rows: list[dict[str, Any]]) -> None:
+        """Within a customer and a timestamp, rows keep their input order."""
+        log = _log(rows)
+        same = (np.diff(log.customer_codes) == 0) & (np.diff(log.timestamps) == 0)
+        assert np.all(np.diff(log.row_order)[same] > 0)
+
+    @given(raw_rows())
+    def test_from_interactions_agrees_with_from_records(self, rows: list[dict[str, Any]]) -> None:
+        """Building from Interaction objects and from plain records gives the same log."""
+        interactions = [
+            Interaction(
+                r["customer_id"],
+                r["timestamp"],
+                r["kind"],
+                value=r["value"],
+                properties={} if r["product"] is None else {"product": r["product"]},
+            )
+            for r in rows
+        ]
+        by_objects = InteractionLog.from_interactions(interactions)
+        by_records = _log(rows)
+        for name in ("customer_id", "timestamp", "kind", "value"):
+            assert (
+                np.array_equal(by_objects.column(name), by_records.column(name), equal_nan=True)
+                if name == "value"
+                else np.array_equal(by_objects.column(name), by_records.column(name))
+            )
