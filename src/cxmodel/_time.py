@@ -207,6 +207,9 @@ def timestamps_to_us(
     errors = {}
     if n == 0:
         return out, errors
+    fast = _arrow_parse(arr)
+    if fast is not None:
+        return fast, errors
     obj = arr.astype(object)
     try:
         uniques, inverse = np.unique(obj, return_inverse=True)
@@ -228,6 +231,27 @@ def timestamps_to_us(
         for row in np.flatnonzero(np.isin(inverse.ravel(), bad_codes)):
             errors[int(row)] = failed[int(inverse.ravel()[row])]
     return out, errors
+
+
+def _arrow_parse(values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]] | None:
+    """Vectorised parse of ISO-8601 strings that all carry an offset, when pyarrow is installed.
+
+    Returns ``None`` (and the caller parses row by row, reporting each bad row) when pyarrow is
+    missing or any value is missing, naive or malformed.
+    """
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    if values.dtype.kind == "O" and not all(isinstance(v, str) for v in values[:64]):
+        return None
+    try:
+        parsed = pa.array(values, type=pa.string()).cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if parsed.null_count:
+        return None
+    return np.asarray(parsed.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def parse_duration(text: DurationLike) -> timedelta | relativedelta:

@@ -9,6 +9,7 @@ import numpy as np
 
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
+from cxmodel.log._columns import Encoded
 
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
@@ -31,13 +32,13 @@ def _to_numpy(column: Any, pa: Any) -> Any:
     """One Arrow column (chunked) to a numpy array, keeping dictionary encoding cheap."""
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        column = column.dictionary_encode()
+        kind = column.type
     if pa.types.is_dictionary(kind):
-        indices = column.indices.to_numpy(zero_copy_only=False)
+        indices = column.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         dictionary = np.asarray(column.dictionary.to_pylist(), dtype=object)
-        valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        out = np.full(len(column), None, dtype=object)
-        out[valid] = dictionary[np.asarray(indices[valid], dtype=np.int64)]
-        return out
+        return Encoded(np.asarray(indices, dtype=np.int32), dictionary)
     if pa.types.is_timestamp(kind):
         if kind.tz is None:
             # naive: hand the values over as naive datetimes so the caller's timezone applies
@@ -78,8 +79,8 @@ def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> 
                 f"required column {required!r} is missing (columns: {list(columns)}); map yours "
                 f"with mapping={{'your_name': {required!r}}}"
             )
-    if columns["customer_id"].dtype.kind == "f":
-        ids = columns["customer_id"]
+    ids = columns["customer_id"]
+    if not isinstance(ids, Encoded) and ids.dtype.kind == "f":
         as_int = ids.astype(np.int64)
         if np.array_equal(as_int, ids):
             columns["customer_id"] = as_int

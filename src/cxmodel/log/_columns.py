@@ -17,6 +17,7 @@ __all__ = [
     "REQUIRED",
     "STRING_STANDARD",
     "Codes",
+    "Encoded",
     "RowErrors",
     "encode_strings",
     "is_missing",
@@ -37,6 +38,36 @@ STRING_STANDARD = (
     "purpose",
 )
 NUMERIC_STANDARD = ("value", "score", "sentiment")
+
+
+class Encoded:
+    """A column already dictionary-encoded by its source (e.g. Arrow): codes and categories.
+
+    Codes are int32 with -1 for missing; categories need not be sorted or unique-checked.
+    """
+
+    __slots__ = ("categories", "codes")
+
+    def __init__(self, codes: npt.NDArray[Any], categories: npt.NDArray[Any]) -> None:
+        self.codes = np.asarray(codes, dtype=np.int32)
+        self.categories = np.asarray(categories, dtype=object)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.codes.shape
+
+    @property
+    def ndim(self) -> int:
+        return 1
+
+    def __getitem__(self, row: int) -> Any:
+        code = int(self.codes[row])
+        return None if code < 0 else self.categories[code]
+
+    def decode(self) -> npt.NDArray[np.object_]:
+        """The values as an object array (``None`` for missing)."""
+        lookup = np.concatenate([self.categories, np.array([None], dtype=object)])
+        return lookup[self.codes]
 
 
 class RowErrors:
@@ -82,10 +113,20 @@ def encode_strings(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.obje
     >>> codes.tolist(), cats.tolist()
     ([1, -1, 0, 1], ['a', 'b'])
     """
+    if isinstance(values, Encoded):
+        return _sort_categories(values.codes, values.categories)
     n = values.shape[0]
     codes = np.full(n, -1, dtype=np.int32)
     if n == 0:
         return codes, np.empty(0, dtype=object)
+    if values.dtype.kind in "iu" and n:
+        low, high = int(values.min()), int(values.max())
+        if high - low <= 4 * n:  # dense integer ids: O(n) encoding by presence
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[values - low] = True
+            uniq_ints = np.flatnonzero(present) + low
+            dense = (np.cumsum(present) - 1).astype(np.int32)
+            return _sort_categories(dense[values - low], uniq_ints.astype(str).astype(object))
     if values.dtype.kind in "iub":
         uniq, inverse = np.unique(values, return_inverse=True)
         labels = uniq.astype(str)
@@ -97,15 +138,57 @@ def encode_strings(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.obje
     present = values[~missing] if missing.any() else values
     if present.dtype.kind == "O":
         present = present.astype(str)
+    few = _few_categories(present)
+    if few is not None:
+        codes[~missing] = few[0]
+        return codes, few[1]
     uniq, inverse = np.unique(present, return_inverse=True)
     codes[~missing] = inverse.ravel()
     return codes, uniq.astype(object)
+
+
+def _few_categories(
+    values: npt.NDArray[Any], limit: int = 32
+) -> tuple[Codes, npt.NDArray[np.object_]] | None:
+    """Encode a low-cardinality string column by comparisons instead of a full sort.
+
+    Candidates come from a sample; ``None`` when the sample shows many values or some row
+    matches no candidate (the caller then sorts).
+    """
+    if values.shape[0] < 10_000:
+        return None
+    candidates = np.unique(values[:: max(values.shape[0] // 2000, 1)])
+    if candidates.size > limit:
+        return None
+    codes = np.full(values.shape[0], -1, dtype=np.int32)
+    for code, candidate in enumerate(candidates):
+        codes[values == candidate] = code
+    if (codes < 0).any():
+        return None
+    return codes, candidates.astype(object)
+
+
+def _sort_categories(
+    codes: npt.NDArray[np.int32], categories: npt.NDArray[Any]
+) -> tuple[Codes, npt.NDArray[np.object_]]:
+    """Sort categories as strings (merging duplicates) and remap codes; -1 stays -1."""
+    labels = np.array([None if c is None else str(c) for c in categories], dtype=object)
+    valid = np.array([c is not None and c == c and c != "" for c in labels], dtype=bool)
+    if labels.size == 0:
+        return np.asarray(codes, dtype=np.int32), np.empty(0, dtype=object)
+    uniq, inverse = np.unique(labels[valid].astype(str), return_inverse=True)
+    remap = np.full(labels.size + 1, -1, dtype=np.int32)
+    remap[np.flatnonzero(valid)] = inverse.ravel()
+    out = remap[np.where(codes < 0, labels.size, codes)]
+    return out.astype(np.int32), uniq.astype(object)
 
 
 def to_float_column(
     values: npt.NDArray[Any], column: str, errors: RowErrors
 ) -> npt.NDArray[np.float64]:
     """Convert a column to float64 (NaN = missing), recording rows that are not numbers."""
+    if isinstance(values, Encoded):
+        values = values.decode()
     if values.dtype.kind in "fiu":
         return values.astype(np.float64)
     if values.dtype.kind == "b":
