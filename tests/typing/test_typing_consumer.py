@@ -1,0 +1,33 @@
+"""The public API used as a consumer would; mypy --strict checks this file too."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import numpy.typing as npt
+
+import cxmodel as cx
+from cxmodel.io import read_csv
+
+
+def build() -> cx.InteractionLog:
+    times: npt.NDArray[np.datetime64] = np.array(
+        ["2024-01-01T00:00", "2024-01-02T00:00"], dtype="datetime64[us]"
+    )
+    return cx.InteractionLog.from_arrays(
+        customer_id=["a", "b"], timestamp=times, kind=["view", "purchase"], value=[np.nan, 5.0]
+    )
+
+
+def test_consumer_types() -> None:
+    """Typed use of the log, domain objects and readers."""
+    log: cx.InteractionLog = build()
+    values: npt.NDArray[np.float64] = log.numeric("value")
+    codes, categories = log.categorical("kind")
+    journey: cx.Journey = log.journey("a")
+    first: datetime | None = journey.start
+    interaction = cx.Interaction("a", datetime(2024, 1, 1, tzinfo=timezone.utc), "view")
+    assert first == interaction.timestamp
+    assert values.dtype == np.float64 and codes.dtype == np.int32 and len(categories) == 2
+    assert callable(read_csv)
