@@ -9,6 +9,8 @@ Examples
 ... ])
 >>> len(log), log.customers.tolist()
 (1, ['c1'])
+
+Files are read with :func:`read_csv`, :func:`read_jsonl` and :func:`read_parquet`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cxmodel.domain import (
     TouchpointCatalogue,
 )
 from cxmodel.errors import CXModelError, DataError, SchemaError
+from cxmodel.io import read_csv, read_jsonl, read_parquet, write_csv, write_parquet
 from cxmodel.log import InteractionLog, RejectedRows
 
 __version__ = "0.1.0.dev0"
@@ -52,6 +55,11 @@ __all__ = [
     "Touchpoint",
     "TouchpointCatalogue",
     "__version__",
+    "read_csv",
+    "read_jsonl",
+    "read_parquet",
+    "write_csv",
+    "write_parquet",
 ]
 
 _SUBMODULES = frozenset(
