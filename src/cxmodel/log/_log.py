@@ -53,12 +53,7 @@ def _infer_numeric(values: npt.NDArray[Any]) -> bool:
     if values.dtype.kind != "O":
         return False
     present = values[~is_missing(values)]
-    if present.size == 0:
-        return False
-    return all(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-        for v in present[:1000]
-    ) and all(
+    return present.size > 0 and all(
         isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
         for v in present
     )
