@@ -1,0 +1,229 @@
+"""RFM scores and segment maps, checked against an independent pandas computation on CDNOW."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.segment import (
+    DEFAULT_SEGMENT_MAP,
+    SegmentMap,
+    SegmentRule,
+    rank_scores,
+    rfm_scores,
+    rfm_segments,
+)
+
+CDNOW = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+)
+AS_OF = np.datetime64("1997-12-31T00:00:00", "us")
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    if not CDNOW.exists():  # pragma: no cover - the reference data ships with the workspace
+        pytest.skip("CDNOW reference data not available")
+    df = pd.read_csv(CDNOW, sep=r"\s+", dtype={"customer_id": str, "date": str})
+    df["ts"] = pd.to_datetime(df["date"], format="%Y%m%d").astype("datetime64[us]")
+    return df
+
+
+@pytest.fixture(scope="module")
+def cdnow_log(cdnow: pd.DataFrame) -> InteractionLog:
+    return InteractionLog.from_arrays(
+        customer_id=cdnow["customer_id"].to_numpy(dtype=object),
+        timestamp=cdnow["ts"].to_numpy(),
+        kind=np.full(len(cdnow), "purchase", dtype=object),
+        value=cdnow["dollar_value"].to_numpy(),
+    )
+
+
+def _pandas_rfm(df: pd.DataFrame, as_of: np.datetime64, n_bins: int) -> pd.DataFrame:
+    """Independent reference: groupby + rank with explicit (quantity, id) ordering."""
+    d = df[df["ts"] <= as_of]
+    g = d.groupby("customer_id").agg(
+        last=("ts", "max"), frequency=("ts", "size"), monetary=("dollar_value", "sum")
+    )
+    g = g.reset_index()
+    g["monetary"] = g["monetary"].round(9)
+    g["recency_days"] = (as_of - g["last"]) / pd.Timedelta(days=1)
+    n = len(g)
+    for col, key in (("r", -g["recency_days"]), ("f", g["frequency"]), ("m", g["monetary"])):
+        order = pd.DataFrame({"key": key, "id": g["customer_id"]}).sort_values(["key", "id"])
+        pos = pd.Series(np.arange(n), index=order.index)
+        g[col] = 1 + (pos.sort_index().to_numpy() * n_bins) // n
+    return g.sort_values("customer_id").reset_index(drop=True)
+
+
+class TestRFMScoresOnCDNOW:
+    @pytest.mark.parametrize("n_bins", [3, 5])
+    def test_equal_to_pandas_reference(
+        self, cdnow: pd.DataFrame, cdnow_log: InteractionLog, n_bins: int
+    ) -> None:
+        """Every column equals the independent pandas computation on CDNOW."""
+        got = rfm_scores(cdnow_log, as_of=AS_OF, n_bins=n_bins).to_pandas()
+        ref = _pandas_rfm(cdnow, AS_OF, n_bins)
+        assert got["customer_id"].tolist() == ref["customer_id"].tolist()
+        np.testing.assert_allclose(got["recency_days"], ref["recency_days"])
+        np.testing.assert_array_equal(got["frequency"], ref["frequency"])
+        np.testing.assert_allclose(got["monetary"], ref["monetary"], rtol=1e-12)
+        for col in ("r", "f", "m"):
+            np.testing.assert_array_equal(got[col], ref[col], err_msg=col)
+
+    def test_later_purchases_ignored(self, cdnow: pd.DataFrame, cdnow_log: InteractionLog) -> None:
+        """Only customers with a purchase at or before as_of appear."""
+        early = np.datetime64("1997-01-15T00:00:00", "us")
+        got = rfm_scores(cdnow_log, as_of=early)
+        expected = cdnow.loc[cdnow["ts"] <= early, "customer_id"].nunique()
+        assert len(got) == expected
+        assert (got.recency_days >= 0).all()
+
+    def test_default_map_equals_reference_grid(
+        self, cdnow: pd.DataFrame, cdnow_log: InteractionLog
+    ) -> None:
+        """The default R x F map labels customers exactly as a lookup of the REFERENCES grid."""
+        grid = {
+            5: [
+                "New Customers",
+                "Potential Loyalists",
+                "Potential Loyalists",
+                "Champions",
+                "Champions",
+            ],
+            4: ["Promising", "Potential Loyalists", "Potential Loyalists", "Loyal", "Loyal"],
+            3: ["About to Sleep", "About to Sleep", "Need Attention", "Loyal", "Loyal"],
+            2: ["Hibernating", "Hibernating", "At Risk", "At Risk", "Can't Lose"],
+            1: ["Hibernating", "Hibernating", "At Risk", "At Risk", "Can't Lose"],
+        }
+        ref = _pandas_rfm(cdnow, AS_OF, 5)
+        expected = [grid[r][f - 1] for r, f in zip(ref["r"], ref["f"], strict=True)]
+        seg = rfm_segments(rfm_scores(cdnow_log, as_of=AS_OF))
+        assert seg.labels.tolist() == expected
+        assert sum(seg.counts().values()) == len(seg)
+
+
+class TestRankScores:
+    @settings(max_examples=50, deadline=None)
+    @given(
+        st.lists(st.integers(0, 5), min_size=1, max_size=60),
+        st.integers(2, 10),
+    )
+    def test_scores_monotone_and_balanced(self, values: list[int], n_bins: int) -> None:
+        """Scores are in 1..n_bins, never decrease with the value, and bins differ by <= 1 in size."""
+        scores = rank_scores(values, n_bins)
+        assert scores.min() >= 1 and scores.max() <= n_bins
+        order = np.lexsort((np.arange(len(values)), values))
+        assert (np.diff(scores[order]) >= 0).all()
+        sizes = np.bincount(scores, minlength=n_bins + 1)[1:]
+        if len(values) >= n_bins:
+            assert sizes.max() - sizes.min() <= 1
+
+    def test_ties_broken_by_position_not_value_order(self) -> None:
+        """Equal values get scores by their position (customer id order)."""
+        assert rank_scores([1.0, 1.0, 1.0, 1.0], 2).tolist() == [1, 1, 2, 2]
+
+
+class TestBadInput:
+    @pytest.mark.parametrize("n_bins", [1, 0, 101, 2.5, True, "5"])
+    def test_bad_n_bins(self, n_bins: object) -> None:
+        """n_bins outside [2, 100] or not an int is rejected, naming the parameter."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a"], timestamp=["2024-01-01T00:00Z"], kind=["purchase"]
+        )
+        with pytest.raises(SchemaError, match="n_bins"):
+            rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=n_bins)  # type: ignore[arg-type]
+
+    def test_bad_as_of(self) -> None:
+        """An unparsable as_of names the argument."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a"], timestamp=["2024-01-01T00:00Z"], kind=["purchase"]
+        )
+        with pytest.raises(SchemaError, match="as_of"):
+            rfm_scores(log, as_of="yesterday")
+
+
+# The widely copied 11-segment "R vs mean(F, M)" table, in its published order.
+ELEVEN = [
+    SegmentRule("Champions", r=(4, 5), fm=(4, 5)),
+    SegmentRule("Loyal Customers", r=(2, 5), fm=(3, 5)),
+    SegmentRule("Potential Loyalist", r=(3, 5), fm=(1, 3)),
+    SegmentRule("Recent Customers", r=(4, 5), fm=(0, 1)),
+    SegmentRule("Promising", r=(3, 4), fm=(0, 1)),
+    SegmentRule("Customers Needing Attention", r=(2, 3), fm=(2, 3)),
+    SegmentRule("About To Sleep", r=(2, 3), fm=(0, 2)),
+    SegmentRule("At Risk", r=(0, 2), fm=(2, 5)),
+    SegmentRule("Can't Lose Them", r=(0, 1), fm=(4, 5)),
+    SegmentRule("Hibernating", r=(1, 2), fm=(1, 2)),
+    SegmentRule("Lost", r=(0, 2), fm=(0, 2)),
+]
+
+
+class TestSegmentMap:
+    def test_eleven_segment_map_rejected_naming_unreachable(self) -> None:
+        """The overlapping 11-segment map is rejected, naming its four unreachable segments."""
+        with pytest.raises(SchemaError, match="unreachable") as info:
+            SegmentMap(ELEVEN)
+        message = str(info.value)
+        for name in ("Recent Customers", "Promising", "Can't Lose Them", "Lost"):
+            assert repr(name) in message
+        for name in ("Champions", "Hibernating", "At Risk"):
+            assert repr(name) not in message
+
+    def test_gap_rejected_naming_cells(self) -> None:
+        """A map that misses score cells is rejected, listing them."""
+        with pytest.raises(SchemaError, match=r"does not cover 25 score cells: \(r=1, f=1, m=1\)"):
+            SegmentMap([SegmentRule("recent", r=(2, 5))])
+
+    @pytest.mark.parametrize(
+        ("rules", "match"),
+        [
+            ([], "at least one rule"),
+            ([SegmentRule("a"), SegmentRule("a")], "duplicate"),
+            (["not a rule"], "SegmentRule"),
+        ],
+    )
+    def test_bad_maps(self, rules: list[SegmentRule], match: str) -> None:
+        """Empty maps, duplicate names and non-rules are rejected."""
+        with pytest.raises(SchemaError, match=match):
+            SegmentMap(rules)
+
+    @pytest.mark.parametrize("rng", [(5, 1), "ab", (1,)])
+    def test_bad_ranges(self, rng: object) -> None:
+        """A range must be an ordered (low, high) pair."""
+        with pytest.raises(SchemaError, match="range"):
+            SegmentRule("x", r=rng)  # type: ignore[arg-type]
+
+    def test_default_map_covers_every_cell(self) -> None:
+        """The default map assigns one of its ten names to all 125 cells."""
+        cells = np.array(np.meshgrid(*[np.arange(1, 6)] * 3)).reshape(3, -1)
+        labels = DEFAULT_SEGMENT_MAP.assign(*cells)
+        assert set(labels) == set(DEFAULT_SEGMENT_MAP.names)
+        assert len(DEFAULT_SEGMENT_MAP.names) == 10
+
+    def test_n_bins_mismatch(self) -> None:
+        """The default 5-level map refuses 3-level scores."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b"], timestamp=["2024-01-01T00:00Z"] * 2, kind=["purchase"] * 2
+        )
+        with pytest.raises(SchemaError, match="n_bins=3"):
+            rfm_segments(rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=3))
+
+    def test_custom_rule_list(self) -> None:
+        """A plain rule list is built into a map with the scores' n_bins."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b"],
+            timestamp=["2024-01-01T00:00Z", "2024-01-20T00:00Z"],
+            kind=["purchase"] * 2,
+        )
+        scores = rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=2)
+        seg = rfm_segments(scores, [SegmentRule("recent", r=(2, 2)), SegmentRule("lapsed")])
+        assert seg.labels.tolist() == ["lapsed", "recent"]
+        assert "<table>" in seg._repr_html_() and "<table>" in scores._repr_html_()
