@@ -1,0 +1,300 @@
+"""One row per customer as of a date: the columnar customer 360 table."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel._time import US_PER_DAY, TimeLike, to_us
+from cxmodel.errors import DataError, SchemaError
+
+if TYPE_CHECKING:
+    from cxmodel.domain import Interaction
+    from cxmodel.log._log import InteractionLog
+
+__all__ = ["CUSTOMER_TABLE_COLUMNS", "CustomerTable"]
+
+CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
+    "first_seen": "time of the first interaction (datetime64[us], UTC)",
+    "last_seen": "time of the last interaction at or before as_of",
+    "tenure_days": "days from first_seen to as_of",
+    "recency_days": "days from the last purchase to as_of (NaN without purchases)",
+    "frequency": "number of purchases",
+    "monetary": "total purchase value (missing values count as 0)",
+    "aov": "average order value, monetary / frequency (NaN without purchases)",
+    "purchases_30d": "purchases in the 30 days up to as_of (as_of - 30 days < t <= as_of)",
+    "purchases_90d": "purchases in the 90 days up to as_of",
+    "purchases_365d": "purchases in the 365 days up to as_of",
+    "returns": "number of 'return' interactions",
+    "tickets_total": "number of 'ticket_opened' interactions",
+    "tickets_open": "opened tickets without a 'ticket_resolved' row (matched by ticket_id when "
+    "the log has one, else opened minus resolved, floored at 0)",
+    "last_nps": "score of the latest survey with metric 'nps' (NaN if none)",
+    "last_csat": "score of the latest survey with metric 'csat' (NaN if none)",
+    "last_ces": "score of the latest survey with metric 'ces' (NaN if none)",
+    "mean_sentiment": "mean of the 'sentiment' column over the customer's rows (NaN if none)",
+    "preferred_channel": "most frequent channel by volume, ties to the alphabetically first "
+    "(None without channels; see cxmodel.personalize.preferences for response rates)",
+    "consent_marketing": "latest consent_granted / consent_revoked row with purpose 'marketing' "
+    "(or any purpose when the log has no purpose column); False without one",
+}
+
+_Array = npt.NDArray[Any]
+
+
+def _last_per_customer(
+    codes: npt.NDArray[np.int64], values: _Array, n: int, fill: Any, dtype: Any
+) -> _Array:
+    """The value on each customer's last selected row (rows sorted by customer then time)."""
+    out = np.full(n, fill, dtype=dtype)
+    if codes.size:
+        is_last = np.ones(codes.shape[0], dtype=bool)
+        is_last[:-1] = codes[1:] != codes[:-1]
+        out[codes[is_last]] = values[is_last]
+    return out
+
+
+@attrs.frozen(eq=False)
+class CustomerTable:
+    """One row per customer as of a date (columnar: named numpy arrays plus ``customer_id``).
+
+    Build it with :meth:`from_log`; the columns are documented in ``CUSTOMER_TABLE_COLUMNS``.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(
+    ...     customer_id=["a", "a", "b"],
+    ...     timestamp=["2024-01-01T00:00Z", "2024-01-20T00:00Z", "2024-01-05T00:00Z"],
+    ...     kind=["purchase", "purchase", "login"], value=[10.0, 30.0, None])
+    >>> t = CustomerTable.from_log(log, as_of="2024-01-31T00:00Z")
+    >>> t.customer_id.tolist(), t.column("frequency").tolist(), t.column("aov").tolist()
+    (['a', 'b'], [2, 0], [20.0, nan])
+    """
+
+    customer_id: npt.NDArray[np.object_]
+    data: dict[str, _Array]
+    as_of: int
+    log: InteractionLog = attrs.field(repr=False)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_log(
+        cls,
+        log: InteractionLog,
+        *,
+        as_of: TimeLike,
+        models: Mapping[str, Callable[[CustomerTable], npt.ArrayLike]] | None = None,
+    ) -> CustomerTable:
+        """Build the table from the interactions at or before ``as_of``.
+
+        Parameters
+        ----------
+        log : InteractionLog
+        as_of : time-like
+            Interactions after it are ignored; customers with none at or before it are left out.
+        models : mapping of column name to callable, optional
+            Extra columns: each callable receives the table and returns one value per customer
+            (e.g. ``{"p_alive": lambda t: model.p_alive(...)}``).
+
+        Raises
+        ------
+        SchemaError
+            For a bad ``as_of`` or a model returning the wrong number of values.
+        """
+        cutoff = to_us(as_of, what="as_of")
+        visible = log.timestamps <= cutoff
+        if not visible.all():
+            log = log.filter(visible)
+        n = log.n_customers
+        codes = log.customer_codes.astype(np.int64)
+        times = log.timestamps
+        offsets = log.offsets
+        data: dict[str, _Array] = {}
+        if n:
+            first = times[offsets[:-1]]
+            last = times[offsets[1:] - 1]
+        else:
+            first = last = np.zeros(0, dtype=np.int64)
+        data["first_seen"] = first.astype("datetime64[us]")
+        data["last_seen"] = last.astype("datetime64[us]")
+        data["tenure_days"] = (cutoff - first) / US_PER_DAY
+        buy = log.kind_mask("purchase")
+        buy_codes = codes[buy]
+        frequency = np.bincount(buy_codes, minlength=n)
+        value = log.numeric("value") if "value" in log else np.zeros(len(log))
+        monetary = np.bincount(buy_codes, weights=np.nan_to_num(value[buy]), minlength=n)
+        last_buy = _last_per_customer(buy_codes, times[buy], n, -1, np.int64)
+        data["recency_days"] = np.where(frequency > 0, (cutoff - last_buy) / US_PER_DAY, np.nan)
+        data["frequency"] = frequency.astype(np.int64)
+        data["monetary"] = monetary
+        with np.errstate(invalid="ignore", divide="ignore"):
+            data["aov"] = np.where(frequency > 0, monetary / np.maximum(frequency, 1), np.nan)
+        for days in (30, 90, 365):
+            recent = buy & (times > cutoff - days * US_PER_DAY)
+            data[f"purchases_{days}d"] = np.bincount(codes[recent], minlength=n).astype(np.int64)
+        data["returns"] = np.bincount(codes[log.kind_mask("return")], minlength=n).astype(np.int64)
+        data["tickets_total"], data["tickets_open"] = _tickets(log, codes, n)
+        _surveys(log, codes, n, data)
+        if "sentiment" in log:
+            sentiment = log.numeric("sentiment")
+            has = ~np.isnan(sentiment)
+            total = np.bincount(codes[has], weights=sentiment[has], minlength=n)
+            count = np.bincount(codes[has], minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                data["mean_sentiment"] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        else:
+            data["mean_sentiment"] = np.full(n, np.nan)
+        data["preferred_channel"] = _preferred_channel(log, codes, n)
+        data["consent_marketing"] = _consent(log, codes, n)
+        table = cls(customer_id=log.customers, data=data, as_of=cutoff, log=log)
+        for name, model in (models or {}).items():
+            values = np.asarray(model(table))
+            if values.shape != (n,):
+                raise SchemaError(
+                    f"models[{name!r}] returned shape {values.shape}; expected ({n},), one value "
+                    "per customer in table order"
+                )
+            data[name] = values
+        return table
+
+    # ------------------------------------------------------------------ access
+    def __len__(self) -> int:
+        return int(self.customer_id.shape[0])
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names, ``customer_id`` first."""
+        return ("customer_id", *self.data)
+
+    def column(self, name: str) -> _Array:
+        """One column as a numpy array; unknown names raise SchemaError listing the columns."""
+        if name == "customer_id":
+            return self.customer_id
+        try:
+            return self.data[name]
+        except KeyError:
+            raise SchemaError(
+                f"column {name!r} is not in the customer table (columns: {list(self.columns)})"
+            ) from None
+
+    def row(self, customer_id: str) -> dict[str, Any]:
+        """One customer's row as a dict of plain values."""
+        i = self._index(customer_id)
+        out: dict[str, Any] = {"customer_id": customer_id}
+        for name, values in self.data.items():
+            item = values[i]
+            out[name] = item.item() if isinstance(item, np.generic) else item
+        return out
+
+    def profile(self, customer_id: str, *, recent: int = 20) -> dict[str, Any]:
+        """The 360-degree view of one customer: the row, the latest ``recent`` interactions
+        (newest last), and their surveys.
+
+        Raises
+        ------
+        DataError
+            When the customer is not in the table.
+        """
+        i = self._index(customer_id)
+        lo, hi = int(self.log.offsets[i]), int(self.log.offsets[i + 1])
+        latest: list[Interaction] = self.log.interactions(max(lo, hi - recent), hi)
+        surveys = [x for x in self.log.interactions(lo, hi) if x.kind == "survey"]
+        return {"row": self.row(customer_id), "recent": latest, "surveys": surveys}
+
+    def _index(self, customer_id: str) -> int:
+        i = int(np.searchsorted(self.customer_id, customer_id))
+        if i >= len(self) or self.customer_id[i] != customer_id:
+            raise DataError(f"customer {customer_id!r} is not in the customer table")
+        return i
+
+    def to_dict(self) -> dict[str, _Array]:
+        """All columns as a dict of arrays."""
+        return {"customer_id": self.customer_id, **self.data}
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with one row per customer (needs pandas)."""
+        pd = import_optional("pandas", "CustomerTable.to_pandas()")
+        return pd.DataFrame(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        names = list(self.columns)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in names)
+        cols = self.to_dict()
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(cols[c][i]))}</td>" for c in names) + "</tr>"
+            for i in range(min(len(self), 10))
+        )
+        return (
+            f"<p><b>CustomerTable</b> ({len(self)} customers)</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+
+
+def _tickets(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> tuple[_Array, _Array]:
+    opened = log.kind_mask("ticket_opened")
+    resolved = log.kind_mask("ticket_resolved")
+    total = np.bincount(codes[opened], minlength=n).astype(np.int64)
+    if "ticket_id" in log:
+        tcodes, tcats = log.categorical("ticket_id")
+        width = np.int64(tcats.shape[0] + 1)
+        key = codes * width + (tcodes.astype(np.int64) + 1)
+        open_keys = np.unique(key[opened & (tcodes >= 0)])
+        done_keys = np.unique(key[resolved & (tcodes >= 0)])
+        still = open_keys[~np.isin(open_keys, done_keys)]
+        unnamed = np.bincount(codes[opened & (tcodes < 0)], minlength=n)
+        unnamed_done = np.bincount(codes[resolved & (tcodes < 0)], minlength=n)
+        open_count = np.bincount(still // width, minlength=n) + np.maximum(
+            unnamed - unnamed_done, 0
+        )
+    else:
+        open_count = np.maximum(total - np.bincount(codes[resolved], minlength=n), 0)
+    return total, open_count.astype(np.int64)
+
+
+def _surveys(
+    log: InteractionLog, codes: npt.NDArray[np.int64], n: int, data: dict[str, _Array]
+) -> None:
+    has_metric = "metric" in log and "score" in log
+    for metric in ("nps", "csat", "ces"):
+        if not has_metric:
+            data[f"last_{metric}"] = np.full(n, np.nan)
+            continue
+        mcodes, mcats = log.categorical("metric")
+        hit = np.flatnonzero(mcats == metric)
+        score = log.numeric("score")
+        mask = log.kind_mask("survey") & ~np.isnan(score)
+        mask &= (mcodes == hit[0]) if hit.size else False
+        data[f"last_{metric}"] = _last_per_customer(codes[mask], score[mask], n, np.nan, float)
+
+
+def _preferred_channel(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> _Array:
+    out = np.full(n, None, dtype=object)
+    if "channel" not in log:
+        return out
+    ccodes, cats = log.categorical("channel")
+    k = cats.shape[0]
+    ok = ccodes >= 0
+    if not k or not ok.any():
+        return out
+    counts = np.bincount(codes[ok] * k + ccodes[ok], minlength=n * k).reshape(n, k)
+    best = counts.argmax(axis=1)  # first maximum = alphabetically first among ties
+    has = counts.max(axis=1) > 0
+    out[has] = cats[best[has]]
+    return out
+
+
+def _consent(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> _Array:
+    granted = log.kind_mask("consent_granted")
+    mask = granted | log.kind_mask("consent_revoked")
+    if "purpose" in log:
+        pcodes, pcats = log.categorical("purpose")
+        hit = np.flatnonzero(pcats == "marketing")
+        mask &= (pcodes == hit[0]) if hit.size else False
+    return _last_per_customer(codes[mask], granted[mask], n, False, bool)

@@ -1,0 +1,196 @@
+"""CustomerTable: columns against a row-by-row Python reference on a random log."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.log._customer_table import CUSTOMER_TABLE_COLUMNS, CustomerTable
+
+DAY = 86_400_000_000
+KINDS = np.array(
+    [
+        "purchase",
+        "return",
+        "ticket_opened",
+        "ticket_resolved",
+        "survey",
+        "login",
+        "consent_granted",
+        "consent_revoked",
+        "email_opened",
+    ],
+    dtype=object,
+)
+
+
+def _random_log(seed: int, n: int = 600) -> tuple[InteractionLog, dict[str, np.ndarray], int]:
+    rng = np.random.default_rng(seed)
+    cust = np.array([f"c{i:02d}" for i in rng.integers(0, 40, n)], dtype=object)
+    ts = rng.integers(0, 400, n) * DAY + rng.integers(0, DAY, n)
+    kind = KINDS[rng.integers(0, len(KINDS), n)]
+    metric = np.where(kind == "survey", rng.choice(["nps", "csat"], n), None).astype(object)
+    score = np.where(metric == "nps", rng.integers(0, 11, n), rng.integers(1, 6, n)).astype(float)
+    score[kind != "survey"] = np.nan
+    cols = {
+        "customer_id": cust,
+        "timestamp": ts.astype("datetime64[us]"),
+        "kind": kind,
+        "value": np.where(kind == "purchase", rng.integers(1, 100, n), np.nan).astype(float),
+        "channel": rng.choice(np.array(["email", "web", "store"], dtype=object), n),
+        "sentiment": np.where(rng.random(n) < 0.3, rng.uniform(-1, 1, n), np.nan),
+        "metric": metric,
+        "score": score,
+        "ticket_id": np.array([f"t{i}" for i in rng.integers(0, 5, n)], dtype=object),
+        "purpose": rng.choice(np.array(["marketing", "analytics"], dtype=object), n),
+    }
+    log = InteractionLog.from_arrays(**cols)
+    return log, cols, 300 * DAY
+
+
+def _reference(cols: dict[str, np.ndarray], as_of: int) -> dict[str, dict[str, object]]:
+    """Slow, obviously-correct per-customer loop."""
+    ts = cols["timestamp"].astype(np.int64)
+    order = np.lexsort((np.arange(len(ts)), ts, cols["customer_id"]))
+    out: dict[str, dict[str, object]] = {}
+    for i in order:
+        if ts[i] > as_of:
+            continue
+        c = cols["customer_id"][i]
+        k = cols["kind"][i]
+        r = out.setdefault(
+            c,
+            {
+                "first": ts[i],
+                "freq": 0,
+                "mon": 0.0,
+                "p30": 0,
+                "returns": 0,
+                "tickets": 0,
+                "open": set(),
+                "nps": math.nan,
+                "consent": False,
+                "sent": [],
+                "chan": {},
+            },
+        )
+        r["last"] = ts[i]
+        r["chan"][cols["channel"][i]] = r["chan"].get(cols["channel"][i], 0) + 1
+        if not math.isnan(cols["sentiment"][i]):
+            r["sent"].append(cols["sentiment"][i])
+        if k == "purchase":
+            r["freq"] += 1
+            r["mon"] += cols["value"][i]
+            r["lastbuy"] = ts[i]
+            r["p30"] += ts[i] > as_of - 30 * DAY
+        elif k == "return":
+            r["returns"] += 1
+        elif k == "ticket_opened":
+            r["tickets"] += 1
+            r["open"].add(cols["ticket_id"][i])
+        elif k == "ticket_resolved":
+            r.setdefault("resolved", set()).add(cols["ticket_id"][i])
+        elif k == "survey" and cols["metric"][i] == "nps":
+            r["nps"] = cols["score"][i]
+        elif k in ("consent_granted", "consent_revoked") and cols["purpose"][i] == "marketing":
+            r["consent"] = k == "consent_granted"
+    return out
+
+
+class TestFromLog:
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_matches_reference_loop(self, seed: int) -> None:
+        """Every vectorised column equals a per-customer Python loop."""
+        log, cols, as_of = _random_log(seed)
+        table = CustomerTable.from_log(log, as_of=np.datetime64(as_of, "us"))
+        ref = _reference(cols, as_of)
+        assert table.customer_id.tolist() == sorted(ref)
+        for i, c in enumerate(table.customer_id):
+            r = ref[c]
+            row = table.row(c)
+            assert row["first_seen"] == np.datetime64(int(r["first"]), "us")
+            assert row["last_seen"] == np.datetime64(int(r["last"]), "us")
+            assert row["frequency"] == r["freq"]
+            assert row["monetary"] == pytest.approx(r["mon"])
+            assert row["purchases_30d"] == r["p30"]
+            assert row["returns"] == r["returns"]
+            assert row["tickets_total"] == r["tickets"]
+            assert row["tickets_open"] == len(r["open"] - r.get("resolved", set()))
+            assert row["consent_marketing"] == r["consent"]
+            if r["freq"]:
+                assert row["recency_days"] == pytest.approx((as_of - r["lastbuy"]) / DAY)
+                assert row["aov"] == pytest.approx(r["mon"] / r["freq"])
+            else:
+                assert math.isnan(row["recency_days"]) and math.isnan(row["aov"])
+            assert (math.isnan(row["last_nps"]) and math.isnan(r["nps"])) or row["last_nps"] == r[
+                "nps"
+            ]
+            if r["sent"]:
+                assert row["mean_sentiment"] == pytest.approx(np.mean(r["sent"]))
+            top = max(r["chan"].values())
+            assert row["preferred_channel"] == min(k for k, v in r["chan"].items() if v == top)
+            assert table.column("tenure_days")[i] == pytest.approx((as_of - r["first"]) / DAY)
+
+    def test_columns_documented(self) -> None:
+        """Every built-in column is documented and present."""
+        log, _, as_of = _random_log(3)
+        table = CustomerTable.from_log(log, as_of=np.datetime64(as_of, "us"))
+        assert table.columns == ("customer_id", *CUSTOMER_TABLE_COLUMNS)
+        df = table.to_pandas()
+        assert list(df.columns) == list(table.columns) and len(df) == len(table)
+        assert "<table>" in table._repr_html_()
+
+    def test_models_add_columns(self) -> None:
+        """A model callable adds a column; a wrong length is rejected."""
+        log, _, as_of = _random_log(4)
+        t = CustomerTable.from_log(
+            log,
+            as_of=np.datetime64(as_of, "us"),
+            models={"double": lambda t: 2 * t.column("frequency")},
+        )
+        np.testing.assert_array_equal(t.column("double"), 2 * t.column("frequency"))
+        with pytest.raises(SchemaError, match="models\\['bad'\\]"):
+            CustomerTable.from_log(
+                log, as_of=np.datetime64(as_of, "us"), models={"bad": lambda t: [1]}
+            )
+
+    def test_profile(self) -> None:
+        """profile() returns the row, the latest interactions (newest last) and surveys."""
+        log, _, as_of = _random_log(5)
+        table = CustomerTable.from_log(log, as_of=np.datetime64(as_of, "us"))
+        cid = str(table.customer_id[0])
+        p = table.profile(cid, recent=3)
+        assert p["row"]["customer_id"] == cid
+        assert len(p["recent"]) == min(3, len(log.journey(cid)))
+        times = [x.timestamp for x in p["recent"]]
+        assert times == sorted(times)
+        assert all(x.kind == "survey" for x in p["surveys"])
+
+    @pytest.mark.parametrize(
+        ("call", "error"),
+        [
+            (lambda t: t.column("nope"), SchemaError),
+            (lambda t: t.profile("nobody"), DataError),
+            (lambda t: t.row("nobody"), DataError),
+        ],
+    )
+    def test_bad_lookups(self, call, error) -> None:  # type: ignore[no-untyped-def]
+        """Unknown columns and customers raise errors naming them."""
+        log, _, as_of = _random_log(6)
+        table = CustomerTable.from_log(log, as_of=np.datetime64(as_of, "us"))
+        with pytest.raises(error, match="nope|nobody"):
+            call(table)
+
+    def test_minimal_log(self) -> None:
+        """A log with only required columns still builds (NaN / None / False defaults)."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a"], timestamp=["2024-01-01T00:00Z"], kind=["login"]
+        )
+        t = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        row = t.row("a")
+        assert row["frequency"] == 0 and row["preferred_channel"] is None
+        assert row["consent_marketing"] is False and math.isnan(row["last_ces"])
