@@ -1,0 +1,157 @@
+"""Result classes of the synthetic generator: the world (log + truth) and its ground truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.log import InteractionLog
+
+__all__ = ["SyntheticTruth", "SyntheticWorld"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
+TimeArray = npt.NDArray[np.datetime64]
+
+PARAMETER_NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma")
+PER_CUSTOMER = (
+    "customers",
+    "signup",
+    "first_purchase",
+    "purchase_rate",
+    "dropout_probability",
+    "spend_rate",
+    "mean_spend",
+    "churned",
+    "death_time",
+    "friction",
+    "satisfaction",
+    "final_satisfaction",
+    "late_deliveries",
+    "unresolved_tickets",
+    "preferred_channel",
+    "email_open_probability",
+    "push_open_probability",
+    "marketing_consent",
+)
+
+
+@attrs.frozen(eq=False)
+class SyntheticTruth:
+    """The parameters and per-customer latent values behind a synthetic world.
+
+    Per-customer arrays are aligned to ``log.customers`` (same order, same length).
+
+    Attributes
+    ----------
+    time_unit : str
+        The time unit of the BG/NBD rates (``"week"``).
+    r, alpha, a, b : float
+        BG/NBD parameters: purchase rates ``lambda ~ Gamma(r, rate=alpha)`` per week, dropout
+        probabilities ``p ~ Beta(a, b)`` applied after each repeat purchase.
+    p, q, gamma : float
+        Gamma-Gamma spend parameters: order values ``z ~ Gamma(p, rate=nu)``,
+        ``nu ~ Gamma(q, rate=gamma)``.
+    customers : ndarray of str
+    signup, first_purchase, death_time : ndarray of datetime64[us]
+        ``NaT`` where there was no first purchase or no death before the end.
+    purchase_rate, dropout_probability, spend_rate, mean_spend : ndarray of float
+        Each customer's ``lambda`` (per week), ``p``, ``nu`` and ``p / nu``.
+    churned : ndarray of bool
+        The customer's latent death time falls before the end of the window.
+    friction : ndarray of float
+        Latent service friction in (0, 1) that raises late-delivery and unresolved-ticket
+        rates; it is positively tied to ``dropout_probability`` (the planted churn driver).
+    satisfaction, final_satisfaction : ndarray of float
+        Base latent satisfaction, and the same after the customer's late deliveries and
+        unresolved tickets have lowered it.
+    late_deliveries, unresolved_tickets : ndarray of int
+        Counts in the log (tickets without a ``ticket_resolved`` row by the end).
+    preferred_channel : ndarray of str
+        ``email``, ``push`` or ``sms``; it drives the open and click rates.
+    email_open_probability, push_open_probability : ndarray of float
+    marketing_consent : ndarray of bool
+        Marketing consent at the end of the window.
+    """
+
+    time_unit: str
+    r: float
+    alpha: float
+    a: float
+    b: float
+    p: float
+    q: float
+    gamma: float
+    customers: ObjectArray
+    signup: TimeArray
+    first_purchase: TimeArray
+    purchase_rate: FloatArray
+    dropout_probability: FloatArray
+    spend_rate: FloatArray
+    mean_spend: FloatArray
+    churned: BoolArray
+    death_time: TimeArray
+    friction: FloatArray
+    satisfaction: FloatArray
+    final_satisfaction: FloatArray
+    late_deliveries: IntArray
+    unresolved_tickets: IntArray
+    preferred_channel: ObjectArray
+    email_open_probability: FloatArray
+    push_open_probability: FloatArray
+    marketing_consent: BoolArray
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """The model parameters (BG/NBD ``r, alpha, a, b``; Gamma-Gamma ``p, q, gamma``)."""
+        return {name: float(getattr(self, name)) for name in PARAMETER_NAMES}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters, time unit and per-customer values as plain Python objects."""
+        out: dict[str, Any] = {"time_unit": self.time_unit, **self.parameters}
+        for name in PER_CUSTOMER:
+            values = getattr(self, name)
+            if values.dtype.kind == "M":
+                values = values.astype(str)
+            out[name] = values.tolist()
+        return out
+
+    def to_pandas(self) -> Any:
+        """The per-customer values as a ``pandas.DataFrame`` (needs pandas)."""
+        pd = import_optional("pandas", "SyntheticTruth.to_pandas")
+        return pd.DataFrame({name: getattr(self, name) for name in PER_CUSTOMER})
+
+    def _repr_html_(self) -> str:
+        params = ", ".join(f"{k} {v:g}" for k, v in self.parameters.items())
+        return (
+            f"<p><b>SyntheticTruth</b>: {self.customers.shape[0]:,} customers, "
+            f"{int(self.churned.sum()):,} churned; {params} (rates per {self.time_unit})</p>"
+        )
+
+
+@attrs.frozen(eq=False)
+class SyntheticWorld:
+    """A synthetic interaction log together with the ground truth that generated it."""
+
+    log: InteractionLog
+    truth: SyntheticTruth
+
+    def to_dict(self) -> dict[str, Any]:
+        """The log summary and the truth as plain Python objects."""
+        return {"log": self.log.summary(), "truth": self.truth.to_dict()}
+
+    def to_pandas(self) -> Any:
+        """The log as a ``pandas.DataFrame`` (needs pandas); the truth has its own."""
+        return self.log.to_pandas()
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p><b>SyntheticWorld</b>: {len(self.log):,} interactions, "
+            f"{self.log.n_customers:,} customers</p>" + self.truth._repr_html_()
+        )

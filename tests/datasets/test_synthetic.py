@@ -1,0 +1,123 @@
+"""Tests for the synthetic CX world generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cxmodel.datasets import SyntheticWorld, synthetic
+from cxmodel.domain import METRIC_SCALES, STANDARD_KINDS
+from cxmodel.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def world() -> SyntheticWorld:
+    return synthetic(1000, seed=0)
+
+
+class TestSynthetic:
+    def test_same_seed_same_world(self) -> None:
+        """The same seed gives an identical log and truth; another seed a different log."""
+        a, b, c = synthetic(300, seed=5), synthetic(300, seed=5), synthetic(300, seed=6)
+        assert a.log.equals(b.log)
+        assert a.truth.to_dict() == b.truth.to_dict()
+        assert not a.log.equals(c.log)
+
+    def test_truth_aligned(self, world: SyntheticWorld) -> None:
+        """Per-customer truth arrays are aligned to log.customers."""
+        truth = world.truth
+        assert world.log.n_customers == 1000
+        assert (truth.customers == world.log.customers).all()
+        for name in ("purchase_rate", "dropout_probability", "friction", "churned"):
+            assert getattr(truth, name).shape == (1000,)
+        assert truth.parameters == {
+            "r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426,
+            "p": 6.25, "q": 3.74, "gamma": 15.44,
+        }  # fmt: skip
+
+    def test_window_and_kinds(self, world: SyntheticWorld) -> None:
+        """All rows fall in the window and use standard kinds only."""
+        stamps = world.log.column("timestamp")
+        assert stamps.min() >= np.datetime64("2024-01-01", "us")
+        assert stamps.max() < np.datetime64("2025-01-01", "us")
+        assert set(world.log.categorical("kind")[1].tolist()) <= set(STANDARD_KINDS)
+
+    def test_survey_scales(self, world: SyntheticWorld) -> None:
+        """Survey scores lie on the scale of their metric and all three metrics occur."""
+        codes, metrics = world.log.categorical("metric")
+        score = world.log.numeric("score")
+        assert set(metrics.tolist()) == {"nps", "csat", "ces"}
+        for i, metric in enumerate(metrics.tolist()):
+            low, high = METRIC_SCALES[metric]
+            values = score[codes == i]
+            assert values.min() >= low and values.max() <= high
+            assert (values == np.round(values)).all()
+
+    def test_shares(self, world: SyntheticWorld) -> None:
+        """The documented shares of customers with a purchase, ticket and survey (seed 0)."""
+        log = world.log
+
+        def share(kind: str) -> float:
+            return np.unique(log.customer_codes[log.kind_mask(kind)]).size / log.n_customers
+
+        assert share("purchase") == pytest.approx(0.723)
+        assert share("ticket_opened") == pytest.approx(0.241, abs=0.03)
+        assert share("survey") == pytest.approx(0.538, abs=0.03)
+
+    def test_planted_churn_driver(self, world: SyntheticWorld) -> None:
+        """Among buyers, churned customers have more late deliveries and unresolved tickets."""
+        truth = world.truth
+        buyers = ~np.isnat(truth.first_purchase)
+        gone, kept = buyers & truth.churned, buyers & ~truth.churned
+        assert truth.late_deliveries[gone].mean() > 2 * truth.late_deliveries[kept].mean()
+        assert truth.unresolved_tickets[gone].mean() > truth.unresolved_tickets[kept].mean()
+
+    def test_late_counts_match_log(self, world: SyntheticWorld) -> None:
+        """truth.late_deliveries counts the log's late deliveries per customer."""
+        log = world.log
+        late = log.kind_mask("delivery") & (log.column("late") == "yes")
+        counts = np.bincount(log.customer_codes[late], minlength=log.n_customers)
+        assert (counts == world.truth.late_deliveries).all()
+
+    def test_preferred_channel_drives_opens(self, world: SyntheticWorld) -> None:
+        """Email-preferring customers open a larger share of their emails than others."""
+        log, truth = world.log, world.truth
+        sent = np.bincount(log.customer_codes[log.kind_mask("email_sent")], minlength=1000)
+        opened = np.bincount(log.customer_codes[log.kind_mask("email_opened")], minlength=1000)
+        email = truth.preferred_channel == "email"
+        assert (
+            opened[email].sum() / sent[email].sum() > 2 * opened[~email].sum() / sent[~email].sum()
+        )
+
+    def test_every_ticket_resolved_at_most_once(self, world: SyntheticWorld) -> None:
+        """Each ticket id is opened once and resolved at most once, never before opening."""
+        log = world.log
+        ids = log.column("ticket_id")
+        opened = ids[log.kind_mask("ticket_opened")]
+        resolved = ids[log.kind_mask("ticket_resolved")]
+        assert np.unique(opened).size == opened.size
+        assert set(resolved.tolist()) <= set(opened.tolist())
+        assert (log.numeric("resolution_days")[log.kind_mask("ticket_resolved")] >= 0).all()
+
+    def test_results(self, world: SyntheticWorld) -> None:
+        """to_dict, to_pandas and the HTML repr work."""
+        assert world.truth.to_pandas().shape[0] == 1000
+        assert world.to_dict()["truth"]["time_unit"] == "week"
+        assert "1,000 customers" in world._repr_html_()
+
+    @pytest.mark.parametrize(
+        ("kwargs", "needle"),
+        [
+            ({"customers": 0}, "customers"),
+            ({"customers": -3}, "customers"),
+            ({"customers": 2.5}, "customers"),
+            ({"customers": True}, "customers"),
+            ({"start": "2025-01-01", "end": "2024-01-01"}, "end must be after start"),
+        ],
+    )
+    def test_bad_input(self, kwargs: dict[str, Any], needle: str) -> None:
+        """Bad arguments raise DataError naming the argument."""
+        with pytest.raises(DataError, match=needle):
+            synthetic(**kwargs)
