@@ -1,0 +1,186 @@
+"""Shared machinery of the customer-value estimators: validation, multi-start fitting, Hessian."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+
+from cxmodel.errors import ConvergenceError, DataError, NotFittedError
+
+__all__ = ["Convergence", "FloatArray", "as_float_array", "check_fitted", "fit_max_likelihood"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@attrs.frozen
+class Convergence:
+    """Diagnostics of a maximum-likelihood fit.
+
+    Attributes
+    ----------
+    converged : bool
+        Whether the best start reported success.
+    iterations : int
+        Optimiser iterations of the best start.
+    gradient_norm : float
+        Norm of the gradient (log-parameter space) at the optimum.
+    n_starts : int
+        Starting points tried.
+    message : str
+        Optimiser message of the best start.
+    """
+
+    converged: bool
+    iterations: int
+    gradient_norm: float
+    n_starts: int
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The diagnostics as a plain dict."""
+        return attrs.asdict(self)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.to_dict().items()
+        )
+        return f"<table><caption>Convergence</caption>{rows}</table>"
+
+
+def check_fitted(model: object, attribute: str = "params_") -> None:
+    """Raise :class:`NotFittedError` unless ``model`` has ``attribute``."""
+    if getattr(model, attribute, None) is None:
+        raise NotFittedError(
+            f"This {type(model).__name__} instance is not fitted yet. Call 'fit' first."
+        )
+
+
+def as_float_array(name: str, value: Any, *, nonnegative: bool = True) -> FloatArray:
+    """``value`` as a 1-d float64 array, rejecting NaN, infinities and (optionally) negatives."""
+    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    if arr.ndim != 1:
+        raise DataError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)][0]
+        raise DataError(f"{name} must be finite, got {bad!r}")
+    if nonnegative and np.any(arr < 0):
+        raise DataError(f"{name} must be >= 0, got {arr[arr < 0][0]!r}")
+    return arr
+
+
+def _numeric_hessian(f: Callable[[FloatArray], float], x: FloatArray) -> FloatArray:
+    """Central-difference Hessian of ``f`` at ``x`` (step relative to each coordinate)."""
+    k = x.shape[0]
+    h = 1e-4 * np.maximum(np.abs(x), 1e-2)
+    out = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            ei = np.zeros(k)
+            ej = np.zeros(k)
+            ei[i] = h[i]
+            ej[j] = h[j]
+            val = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
+                4.0 * h[i] * h[j]
+            )
+            out[i, j] = out[j, i] = val
+    return out
+
+
+def fit_max_likelihood(
+    loglik: Callable[[FloatArray], float],
+    names: tuple[str, ...],
+    starts: list[FloatArray],
+    *,
+    model: str,
+    maxiter: int = 2000,
+) -> tuple[dict[str, float], float, dict[str, float], Convergence]:
+    """Maximise ``loglik`` (a function of the positive parameters) from several starts.
+
+    Optimises on log-parameters with L-BFGS-B, keeps the best successful start and returns
+    ``(params, log_likelihood, standard_errors, convergence)``. Standard errors come from the
+    inverse of the numerical Hessian of the log-likelihood in the natural parameters (NaN when
+    it is not negative definite).
+
+    Raises
+    ------
+    ConvergenceError
+        When no start converges to a finite optimum.
+    """
+    scale = 1.0
+
+    def objective(theta: FloatArray) -> float:
+        with np.errstate(all="ignore"):
+            val = loglik(np.exp(theta))
+        return -val / scale if np.isfinite(val) else 1e300
+
+    first = loglik(np.exp(starts[0]))
+    scale = max(abs(first), 1.0) if np.isfinite(first) else 1.0
+    best: Any = None
+    failures: list[str] = []
+    for start in starts:
+        res = minimize(
+            objective,
+            start,
+            method="L-BFGS-B",
+            bounds=[(-20.0, 20.0)] * len(names),
+            options={"maxiter": maxiter, "ftol": 1e-13, "gtol": 1e-8},
+        )
+        if not np.isfinite(res.fun) or res.fun >= 1e299:
+            failures.append(f"start {np.exp(start).round(4).tolist()}: {res.message}")
+            continue
+        if best is None or res.fun < best.fun:
+            best = res
+    if best is None:
+        raise ConvergenceError(
+            f"{model}: the likelihood could not be maximised from any of {len(starts)} starts",
+            diagnostics=failures,
+        )
+    theta = np.asarray(best.x, dtype=np.float64)
+    params = np.exp(theta)
+    ll = float(loglik(params))
+    grad = np.asarray(getattr(best, "jac", np.zeros_like(theta)), dtype=np.float64) * scale
+    conv = Convergence(
+        converged=bool(best.success),
+        iterations=int(best.nit),
+        gradient_norm=float(np.linalg.norm(grad)),
+        n_starts=len(starts),
+        message=str(best.message),
+    )
+    with np.errstate(all="ignore"):
+        hess = _numeric_hessian(lambda p: float(loglik(p)), params)
+        try:
+            cov = np.linalg.inv(-hess)
+            diag = np.diag(cov)
+            se = np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
+        except np.linalg.LinAlgError:
+            se = np.full(len(names), np.nan)
+    return (
+        {n: float(v) for n, v in zip(names, params)},
+        ll,
+        {n: float(v) for n, v in zip(names, se)},
+        conv,
+    )
+
+
+def compress(*columns: FloatArray, weights: FloatArray | None = None) -> tuple[FloatArray, ...]:
+    """Unique rows of ``columns`` and their summed weights (last element of the tuple)."""
+    stacked = np.column_stack(columns)
+    w = np.ones(stacked.shape[0]) if weights is None else weights
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), weights=w, minlength=uniq.shape[0])
+    return (*(uniq[:, i].copy() for i in range(uniq.shape[1])), counts)
+
+
+def params_repr(name: str, params: Mapping[str, float] | None) -> str:
+    """``Name(r=0.243, ...)`` or ``Name(unfitted)``."""
+    if params is None:
+        return f"{name}(unfitted)"
+    inner = ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+    return f"{name}({inner})"

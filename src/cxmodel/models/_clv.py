@@ -1,0 +1,147 @@
+"""Customer lifetime value: expected spend x discounted expected purchases per period."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.models._base import FloatArray
+
+__all__ = ["CLVResult", "customer_lifetime_value"]
+
+_DAYS = {"h": 1.0 / 24.0, "H": 1.0 / 24.0, "D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
+
+
+@attrs.frozen(eq=False)
+class CLVResult:
+    """Per-customer discounted value over a horizon.
+
+    Attributes
+    ----------
+    customer_id : ndarray of object
+    value : ndarray of float
+        Sum of the discounted cash flows.
+    cash_flows : ndarray of float, shape (customers, horizon)
+        Discounted expected spend of each period (incremental, not cumulative).
+    horizon : int
+    period_length : float
+        One period in the summary's time unit.
+    discount_rate : float
+        Per period.
+    """
+
+    customer_id: npt.NDArray[np.object_]
+    value: FloatArray
+    cash_flows: FloatArray
+    horizon: int
+    period_length: float
+    discount_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Ids and values as lists."""
+        return {"customer_id": self.customer_id.tolist(), "value": self.value.tolist()}
+
+    def to_pandas(self) -> Any:
+        """DataFrame indexed by customer_id: ``clv`` and one column per period."""
+        pd = import_optional("pandas", "CLVResult.to_pandas()")
+        df = pd.DataFrame(
+            self.cash_flows,
+            columns=[f"period_{i + 1}" for i in range(self.horizon)],
+            index=pd.Index(self.customer_id, name="customer_id"),
+        )
+        df.insert(0, "clv", self.value)
+        return df
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<table><caption>CLVResult ({self.value.shape[0]:,} customers, "
+            f"{self.horizon} periods)</caption><tr><th>total</th>"
+            f"<td>{html.escape(f'{float(np.sum(self.value)):,.2f}')}</td></tr></table>"
+        )
+
+
+def customer_lifetime_value(
+    transaction_model: Any,
+    spend_model: Any,
+    summary: Any,
+    *,
+    horizon: int,
+    freq: str | float,
+    discount_rate: float,
+) -> CLVResult:
+    """Discounted expected value of each customer over ``horizon`` periods.
+
+    Cash flow of period ``i`` (1-based) = E[spend] x (E[Y(i L)] - E[Y((i - 1) L)]), discounted by
+    ``(1 + discount_rate) ** i``, where L is the period length in the summary's time unit.
+
+    Parameters
+    ----------
+    transaction_model : fitted BetaGeo, ModifiedBetaGeo or ParetoNBD
+    spend_model : fitted GammaGamma
+    summary : RFMSummary
+        Histories in the unit the transaction model was fitted in.
+    horizon : int
+        Number of periods.
+    freq : {"h", "D", "W", "M"} or float
+        Period length: a unit (converted from ``summary.freq``; a month is 365.25 / 12 days) or a
+        number of summary time units.
+    discount_rate : float
+        Per period, >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cxmodel.models import BetaGeo, GammaGamma, RFMSummary, customer_lifetime_value
+    >>> s = RFMSummary(customer_id=np.array(["a", "b", "c", "d"], dtype=object),
+    ...                frequency=np.array([0.0, 2, 5, 1]), recency=np.array([0.0, 8, 30, 2]),
+    ...                T=np.array([40.0, 40, 40, 40]),
+    ...                monetary_value=np.array([0.0, 20, 12, 30]), freq="W")
+    >>> bg = BetaGeo().fit(s)
+    >>> gg = GammaGamma().fit(s)
+    >>> clv = customer_lifetime_value(bg, gg, s, horizon=12, freq="M", discount_rate=0.01)
+    >>> clv.cash_flows.shape
+    (4, 12)
+    """
+    if not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise DataError(f"horizon must be an integer >= 1, got {horizon!r}")
+    if not np.isfinite(discount_rate) or discount_rate < 0:
+        raise DataError(f"discount_rate must be a finite number >= 0, got {discount_rate!r}")
+    if isinstance(freq, str):
+        unit = getattr(summary, "freq", "")
+        if freq not in _DAYS or unit not in _DAYS:
+            raise SchemaError(
+                f"freq {freq!r} and the summary unit {unit!r} must both be one of "
+                f"{sorted(_DAYS)} (or give freq as a number of summary time units)"
+            )
+        length = _DAYS[freq] / _DAYS[unit]
+    else:
+        length = float(freq)
+        if not np.isfinite(length) or length <= 0:
+            raise DataError(f"freq as a number must be > 0, got {freq!r}")
+    x, t_x, big_t = summary.frequency, summary.recency, summary.T
+    spend = spend_model.conditional_expected_spend(x, summary.monetary_value)
+    ends = np.arange(horizon + 1, dtype=np.float64) * length
+    cumulative = np.column_stack(
+        [np.zeros_like(x)]
+        + [
+            transaction_model.conditional_expected_purchases(float(e), x, t_x, big_t)
+            for e in ends[1:]
+        ]
+    )
+    incremental = np.diff(cumulative, axis=1)
+    discount = (1.0 + discount_rate) ** -np.arange(1, horizon + 1, dtype=np.float64)
+    flows = spend[:, None] * incremental * discount[None, :]
+    return CLVResult(
+        customer_id=np.asarray(summary.customer_id, dtype=object),
+        value=flows.sum(axis=1),
+        cash_flows=flows,
+        horizon=int(horizon),
+        period_length=length,
+        discount_rate=float(discount_rate),
+    )

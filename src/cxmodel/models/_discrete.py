@@ -1,0 +1,232 @@
+"""Discrete-time models: BG/BB (Fader, Hardie & Shang 2010) and sBG (Fader & Hardie 2007)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import betaln, gammaln, logsumexp
+
+from cxmodel.errors import DataError
+from cxmodel.models._base import (
+    Convergence,
+    FloatArray,
+    as_float_array,
+    check_fitted,
+    compress,
+    fit_max_likelihood,
+    params_repr,
+)
+
+__all__ = ["BetaGeoBetaBinom", "ShiftedBetaGeo"]
+
+
+def _validate_bgbb(frequency: Any, recency: Any, n_periods: Any) -> tuple[FloatArray, ...]:
+    x = as_float_array("frequency", frequency)
+    t_x = as_float_array("recency", recency)
+    n = as_float_array("n_periods", n_periods)
+    x, t_x, n = (np.ascontiguousarray(a) for a in np.broadcast_arrays(x, t_x, n))
+    if np.any(x > t_x):
+        raise DataError("frequency must be <= recency (transactions happen at opportunities)")
+    if np.any(t_x > n):
+        raise DataError("recency must be <= n_periods")
+    if np.any((x != np.round(x)) | (t_x != np.round(t_x)) | (n != np.round(n))):
+        raise DataError("frequency, recency and n_periods must be whole numbers of opportunities")
+    return x, t_x, n
+
+
+class BetaGeoBetaBinom:
+    """BG/BB: a Bernoulli purchase chance at each opportunity while alive, geometric drop-out.
+
+    p ~ Beta(alpha, beta) (purchase), theta ~ Beta(gamma, delta) (drop-out).
+
+    Examples
+    --------
+    >>> from cxmodel.models import BetaGeoBetaBinom
+    >>> m = BetaGeoBetaBinom().fit(frequency=[0, 1, 2, 3, 1], recency=[0, 1, 4, 5, 3],
+    ...                            n_periods=[5] * 5, weights=[10, 5, 4, 6, 3])
+    >>> sorted(m.params_)
+    ['alpha', 'beta', 'delta', 'gamma']
+    """
+
+    params_: dict[str, float] | None = None
+    log_likelihood_: float | None = None
+    standard_errors_: dict[str, float] | None = None
+    convergence_: Convergence | None = None
+    _names = ("alpha", "beta", "gamma", "delta")
+
+    def __init__(self, penalizer_coef: float = 0.0) -> None:
+        self.penalizer_coef = penalizer_coef
+
+    def __repr__(self) -> str:
+        return params_repr("BetaGeoBetaBinom", self.params_)
+
+    @staticmethod
+    def _loglik_terms(par: FloatArray, x: FloatArray, t_x: FloatArray, n: FloatArray) -> FloatArray:
+        al, be, ga, de = par
+        base = betaln(al, be) + betaln(ga, de)
+        first = betaln(al + x, be + n - x) + betaln(ga, de + n) - base
+        width = int(np.max(n - t_x)) if x.size else 0
+        if width == 0:
+            out0: FloatArray = first
+            return out0
+        i = np.arange(width, dtype=np.float64)[None, :]
+        terms = (
+            betaln(al + x[:, None], be + t_x[:, None] - x[:, None] + i)
+            + betaln(ga + 1, de + t_x[:, None] + i)
+            - base
+        )
+        terms = np.where(i < (n - t_x)[:, None], terms, -np.inf)
+        out: FloatArray = logsumexp(np.column_stack([first, terms]), axis=1)
+        return out
+
+    def fit(
+        self,
+        summary: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        n_periods: Any = None,
+        weights: Any = None,
+    ) -> BetaGeoBetaBinom:
+        """Fit on (frequency, recency, n_periods) in opportunities; returns self."""
+        if summary is not None:
+            frequency, recency, n_periods = summary.frequency, summary.recency, summary.T
+        if frequency is None or recency is None or n_periods is None:
+            raise DataError("fit needs frequency=, recency= and n_periods=")
+        x, t_x, n = _validate_bgbb(frequency, recency, n_periods)
+        if x.size == 0:
+            raise DataError("no customers to fit")
+        w = None if weights is None else as_float_array("weights", weights)
+        ux, ut, un, uw = compress(x, t_x, n, weights=w)
+        pen = float(self.penalizer_coef)
+
+        def loglik(par: FloatArray) -> float:
+            val = float(np.dot(uw, self._loglik_terms(par, ux, ut, un)))
+            return val - pen * float(np.sum(par**2))
+
+        starts = [np.zeros(4), np.full(4, np.log(0.5)), np.full(4, 1.0)]
+        params, ll, se, conv = fit_max_likelihood(
+            loglik, self._names, starts, model="BetaGeoBetaBinom"
+        )
+        self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se
+        self.convergence_ = conv
+        return self
+
+    def _p(self) -> FloatArray:
+        check_fitted(self)
+        assert self.params_ is not None
+        return np.array([self.params_[k] for k in self._names])
+
+    def probability_alive(self, frequency: Any, recency: Any, n_periods: Any) -> FloatArray:
+        """P(alive at opportunity n_periods + 1 | x, t_x, n)."""
+        par = self._p()
+        al, be, ga, de = par
+        x, t_x, n = _validate_bgbb(frequency, recency, n_periods)
+        num = betaln(al + x, be + n - x) + betaln(ga, de + n + 1) - betaln(al, be) - betaln(ga, de)
+        return np.asarray(np.exp(num - self._loglik_terms(par, x, t_x, n)), dtype=np.float64)
+
+    def expected_purchases(self, n: Any) -> FloatArray:
+        """E[X(n)]: expected transactions of a new customer over n opportunities."""
+        al, be, ga, de = self._p()
+        nn = as_float_array("n", n)
+        ratio = np.exp(
+            gammaln(ga + de) - gammaln(ga + de + nn) + gammaln(1 + de + nn) - gammaln(1 + de)
+        )
+        return np.asarray(al / (al + be) * de / (ga - 1) * (1 - ratio), dtype=np.float64)
+
+    def conditional_expected_purchases(
+        self, t: Any, frequency: Any, recency: Any, n_periods: Any
+    ) -> FloatArray:
+        """Expected transactions in the next ``t`` opportunities given (x, t_x, n)."""
+        par = self._p()
+        al, be, ga, de = par
+        x, t_x, n = _validate_bgbb(frequency, recency, n_periods)
+        tt = as_float_array("t", t)
+        log_l = self._loglik_terms(par, x, t_x, n)
+        lead = (
+            betaln(al + x + 1, be + n - x)
+            - betaln(al, be)
+            + gammaln(ga + de)
+            - gammaln(1 + de)
+            - log_l
+        )
+        a = np.exp(gammaln(1 + de + n) - gammaln(ga + de + n))
+        b = np.exp(gammaln(1 + de + n + tt) - gammaln(ga + de + n + tt))
+        return np.asarray(np.exp(lead) * de / (ga - 1) * (a - b), dtype=np.float64)
+
+
+class ShiftedBetaGeo:
+    """sBG: contractual retention with a Beta(alpha, beta) spread of per-period churn probability.
+
+    Examples
+    --------
+    >>> from cxmodel.models import ShiftedBetaGeo
+    >>> m = ShiftedBetaGeo().fit(survivors=[1000, 869, 743, 653, 593, 551, 517, 491])
+    >>> round(m.params_["alpha"], 3), round(m.params_["beta"], 3)
+    (0.668, 3.806)
+    """
+
+    params_: dict[str, float] | None = None
+    log_likelihood_: float | None = None
+    standard_errors_: dict[str, float] | None = None
+    convergence_: Convergence | None = None
+    _names = ("alpha", "beta")
+
+    def __init__(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return params_repr("ShiftedBetaGeo", self.params_)
+
+    def fit(self, *, survivors: Any) -> ShiftedBetaGeo:
+        """Fit on survivor counts S_0 >= S_1 >= ... (S_0 = cohort size); returns self."""
+        s = as_float_array("survivors", survivors)
+        if s.size < 2:
+            raise DataError(f"survivors needs at least 2 counts, got {s.size}")
+        if np.any(np.diff(s) > 0):
+            raise DataError("survivors must be non-increasing")
+        lost = s[:-1] - s[1:]
+        t = np.arange(1, s.size, dtype=np.float64)
+        last = float(s[-1])
+
+        def loglik(par: FloatArray) -> float:
+            a, b = par
+            lp = betaln(a + 1, b + t - 1) - betaln(a, b)
+            ls = betaln(a, b + t[-1]) - betaln(a, b)
+            return float(np.dot(lost, lp) + last * ls)
+
+        params, ll, se, conv = fit_max_likelihood(
+            loglik, self._names, [np.zeros(2), np.log(np.array([0.5, 3.0]))], model="ShiftedBetaGeo"
+        )
+        self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se
+        self.convergence_ = conv
+        return self
+
+    def survival(self, t: Any) -> FloatArray:
+        """S(t) = B(alpha, beta + t) / B(alpha, beta)."""
+        check_fitted(self)
+        assert self.params_ is not None
+        a, b = self.params_["alpha"], self.params_["beta"]
+        tt = as_float_array("t", t)
+        return np.asarray(np.exp(betaln(a, b + tt) - betaln(a, b)), dtype=np.float64)
+
+    def retention(self, t: Any) -> FloatArray:
+        """r(t) = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1), t >= 1."""
+        check_fitted(self)
+        assert self.params_ is not None
+        a, b = self.params_["alpha"], self.params_["beta"]
+        tt = as_float_array("t", t)
+        if np.any(tt < 1):
+            raise DataError("retention is defined for t >= 1")
+        return np.asarray((b + tt - 1) / (a + b + tt - 1), dtype=np.float64)
+
+    def sample(self, n: int, *, periods: int, random_state: Any = None) -> FloatArray:
+        """Simulate survivor counts S_0..S_periods of a cohort of ``n`` customers."""
+        check_fitted(self)
+        assert self.params_ is not None
+        rng = np.random.default_rng(random_state)
+        theta = np.clip(rng.beta(self.params_["alpha"], self.params_["beta"], size=n), 1e-12, 1)
+        life = rng.geometric(theta)
+        t = np.arange(periods + 1)
+        return np.asarray((life[None, :] > t[:, None]).sum(axis=1), dtype=np.float64)

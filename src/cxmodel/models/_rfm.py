@@ -1,0 +1,238 @@
+"""Recency-frequency-monetary summaries of an InteractionLog, with lifetimes' semantics."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel._time import US_PER_DAY, to_us
+from cxmodel.errors import DataError, SchemaError
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = ["RFMSummary", "calibration_holdout_split", "rfm_summary"]
+
+FloatArray = npt.NDArray[np.float64]
+_FIXED_US = {"D": US_PER_DAY, "h": US_PER_DAY // 24, "H": US_PER_DAY // 24, "W": 7 * US_PER_DAY}
+
+
+@attrs.frozen(eq=False)
+class RFMSummary:
+    """Per-customer repeat frequency, recency, age and mean repeat value.
+
+    Attributes
+    ----------
+    customer_id : ndarray of object
+        Customer ids, sorted.
+    frequency : ndarray of float
+        Number of periods with a purchase, after the first one (repeat periods).
+    recency : ndarray of float
+        Last purchase period minus first purchase period, in periods.
+    T : ndarray of float
+        Observation end period minus first purchase period, in periods.
+    monetary_value : ndarray of float
+        Mean value of the repeat periods (0 when frequency is 0).
+    freq : str
+        The period unit ("D", "W", "M", "h"); "" when not from a log.
+    """
+
+    customer_id: npt.NDArray[np.object_]
+    frequency: FloatArray
+    recency: FloatArray
+    T: FloatArray
+    monetary_value: FloatArray
+    freq: str = "D"
+
+    def __len__(self) -> int:
+        return int(self.frequency.shape[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Columns as lists."""
+        return {
+            "customer_id": self.customer_id.tolist(),
+            "frequency": self.frequency.tolist(),
+            "recency": self.recency.tolist(),
+            "T": self.T.tolist(),
+            "monetary_value": self.monetary_value.tolist(),
+        }
+
+    def to_pandas(self) -> Any:
+        """A DataFrame indexed by customer_id, columns as in lifetimes."""
+        pd = import_optional("pandas", "RFMSummary.to_pandas()")
+        return pd.DataFrame(
+            {
+                "frequency": self.frequency,
+                "recency": self.recency,
+                "T": self.T,
+                "monetary_value": self.monetary_value,
+            },
+            index=pd.Index(self.customer_id, name="customer_id"),
+        )
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<table><caption>RFMSummary ({len(self):,} customers, unit "
+            f"{html.escape(self.freq or '-')})</caption>"
+            f"<tr><th>mean frequency</th><td>{np.mean(self.frequency) if len(self) else 0:.3f}"
+            "</td></tr></table>"
+        )
+
+
+def _periods(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int64]:
+    """Period ordinal of each microsecond timestamp (weeks end on Sunday, as pandas 'W')."""
+    if freq == "W":
+        # 1970-01-05 (day 4) is a Monday: weeks run Monday..Sunday like pandas W-SUN periods.
+        return np.floor_divide(us - 4 * US_PER_DAY, _FIXED_US["W"])
+    if freq in _FIXED_US:
+        return np.floor_divide(us, _FIXED_US[freq])
+    if freq == "M":
+        months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+        return months
+    raise SchemaError(f"freq must be one of 'D', 'W', 'M', 'h', got {freq!r}")
+
+
+def rfm_summary(
+    log: InteractionLog,
+    *,
+    as_of: Any = None,
+    freq: str = "D",
+    kind: str = "purchase",
+    value: str = "value",
+) -> RFMSummary:
+    """Summarise purchases per customer as lifetimes' ``summary_data_from_transaction_data``.
+
+    Timestamps are floored to ``freq`` periods; purchases in the same period collapse into one
+    (values summed); rows after the ``as_of`` period are ignored; customers without purchases are
+    left out.
+
+    Parameters
+    ----------
+    log : InteractionLog
+    as_of : datetime-like, optional
+        Observation end (default: the last purchase); naive values are read as UTC.
+    freq : {"D", "W", "M", "h"}
+        The period unit of frequency, recency and T.
+    kind : str
+        Interaction kind that counts as a purchase.
+    value : str
+        Numeric column with the purchase value (NaN counts as 0); absent -> zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.models import rfm_summary
+    >>> log = InteractionLog.from_arrays(
+    ...     customer_id=np.array(["a", "a", "a", "b"]),
+    ...     timestamp=np.array(["2024-01-01", "2024-01-01T12", "2024-01-04", "2024-01-03"],
+    ...                        dtype="datetime64[us]"),
+    ...     kind=np.array(["purchase"] * 4), value=np.array([1.0, 2.0, 5.0, 7.0]))
+    >>> s = rfm_summary(log, as_of="2024-01-10")
+    >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
+    ([1.0, 0.0], [3.0, 0.0], [9.0, 7.0], [5.0, 0.0])
+    """
+    mask = log.kind_mask(kind)
+    codes = log.customer_codes[mask]
+    ts = log.timestamps[mask]
+    vals = (
+        np.nan_to_num(log.numeric(value)[mask], nan=0.0)
+        if value in log.columns
+        else np.zeros(codes.shape[0])
+    )
+    per = _periods(ts, freq)
+    if as_of is not None:
+        end = int(
+            _periods(
+                np.array([to_us(as_of, timezone_name="UTC", what="as_of")], dtype=np.int64), freq
+            )[0]
+        )
+        keep = per <= end
+        codes, per, vals = codes[keep], per[keep], vals[keep]
+    if codes.shape[0] == 0:
+        raise DataError(f"no {kind!r} interactions to summarise")
+    if as_of is None:
+        end = int(per.max())
+    # rows are sorted by (customer, time), so (customer, period) runs are contiguous
+    new = np.ones(codes.shape[0], dtype=bool)
+    new[1:] = (codes[1:] != codes[:-1]) | (per[1:] != per[:-1])
+    starts = np.flatnonzero(new)
+    g_codes = codes[starts]
+    g_per = per[starts]
+    g_val = np.add.reduceat(vals, starts)
+    cust_new = np.ones(g_codes.shape[0], dtype=bool)
+    cust_new[1:] = g_codes[1:] != g_codes[:-1]
+    c_starts = np.flatnonzero(cust_new)
+    c_ends = np.append(c_starts[1:], g_codes.shape[0]) - 1
+    n_periods = (c_ends - c_starts + 1).astype(np.float64)
+    first = g_per[c_starts]
+    last = g_per[c_ends]
+    total = np.add.reduceat(g_val, c_starts)
+    frequency = n_periods - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, (total - g_val[c_starts]) / frequency, 0.0)
+    return RFMSummary(
+        customer_id=np.asarray(log.customers[g_codes[c_starts]], dtype=object),
+        frequency=frequency,
+        recency=(last - first).astype(np.float64),
+        T=(end - first).astype(np.float64),
+        monetary_value=np.asarray(monetary, dtype=np.float64),
+        freq=freq,
+    )
+
+
+def calibration_holdout_split(
+    log: InteractionLog,
+    calibration_end: Any,
+    observation_end: Any,
+    *,
+    freq: str = "D",
+    kind: str = "purchase",
+    value: str = "value",
+) -> tuple[RFMSummary, FloatArray, float]:
+    """Split a log into a calibration summary and hold-out purchase counts.
+
+    Returns ``(calibration, holdout_frequency, holdout_duration)``: the summary of purchases up to
+    the ``calibration_end`` period, the number of purchase periods of each of those customers in
+    (calibration_end, observation_end], and the hold-out length in periods (as lifetimes'
+    ``calibration_and_holdout_data``).
+    """
+    cal = rfm_summary(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
+    cal_end = int(
+        _periods(
+            np.array(
+                [to_us(calibration_end, timezone_name="UTC", what="calibration_end")],
+                dtype=np.int64,
+            ),
+            freq,
+        )[0]
+    )
+    obs_end = int(
+        _periods(
+            np.array(
+                [to_us(observation_end, timezone_name="UTC", what="observation_end")],
+                dtype=np.int64,
+            ),
+            freq,
+        )[0]
+    )
+    if obs_end <= cal_end:
+        raise DataError(
+            f"observation_end must be after calibration_end, got {observation_end!r} <= "
+            f"{calibration_end!r}"
+        )
+    mask = log.kind_mask(kind)
+    codes = log.customer_codes[mask]
+    per = _periods(log.timestamps[mask], freq)
+    keep = (per > cal_end) & (per <= obs_end)
+    codes, per = codes[keep], per[keep]
+    new = np.ones(codes.shape[0], dtype=bool)
+    new[1:] = (codes[1:] != codes[:-1]) | (per[1:] != per[:-1])
+    counts = np.bincount(codes[new], minlength=log.n_customers).astype(np.float64)
+    index = np.searchsorted(log.customers, cal.customer_id)
+    return cal, counts[index], float(obs_end - cal_end)

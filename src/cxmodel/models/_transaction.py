@@ -1,0 +1,144 @@
+"""Shared front end of the (frequency, recency, T) transaction models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cxmodel.errors import DataError
+from cxmodel.models._base import (
+    Convergence,
+    FloatArray,
+    as_float_array,
+    check_fitted,
+    compress,
+    fit_max_likelihood,
+    params_repr,
+)
+
+__all__ = ["TransactionModel", "validate_history"]
+
+
+def validate_history(
+    frequency: Any, recency: Any, T: Any, *, allow_empty: bool = False
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Check and broadcast (frequency, recency, T): finite, >= 0, recency <= T, recency 0 iff x 0."""
+    x = as_float_array("frequency", frequency)
+    t_x = as_float_array("recency", recency)
+    big_t = as_float_array("T", T)
+    try:
+        x, t_x, big_t = np.broadcast_arrays(x, t_x, big_t)
+    except ValueError as exc:
+        raise DataError(
+            f"frequency, recency and T must have the same length, got {x.shape[0]}, "
+            f"{t_x.shape[0]} and {big_t.shape[0]}"
+        ) from exc
+    if x.size == 0 and not allow_empty:
+        raise DataError("no customers: frequency, recency and T are empty")
+    bad = t_x > big_t + 1e-12
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise DataError(f"recency must be <= T, got recency {t_x[i]!r} > T {big_t[i]!r} at {i}")
+    bad = (x == 0) & (t_x > 0)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise DataError(f"recency must be 0 when frequency is 0, got recency {t_x[i]!r} at {i}")
+    return (
+        np.ascontiguousarray(x, dtype=np.float64),
+        np.ascontiguousarray(t_x, dtype=np.float64),
+        np.ascontiguousarray(big_t, dtype=np.float64),
+    )
+
+
+class TransactionModel:
+    """Base of BG/NBD, MBG/NBD and Pareto/NBD: fitting on (frequency, recency, T) histories."""
+
+    _names: tuple[str, ...] = ()
+    params_: dict[str, float] | None = None
+    log_likelihood_: float | None = None
+    standard_errors_: dict[str, float] | None = None
+    convergence_: Convergence | None = None
+
+    def __init__(self, penalizer_coef: float = 0.0) -> None:
+        self.penalizer_coef = penalizer_coef
+
+    def __repr__(self) -> str:
+        return params_repr(type(self).__name__, self.params_)
+
+    # -- to implement -------------------------------------------------------------------------
+    @staticmethod
+    def _loglik_terms(
+        params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        raise NotImplementedError
+
+    def _starts(self) -> list[FloatArray]:
+        k = len(self._names)
+        return [np.zeros(k), np.full(k, np.log(0.5)), np.array([np.log(0.5)] * k) + 1.0]
+
+    # -- public --------------------------------------------------------------------------------
+    def fit(
+        self,
+        summary: Any = None,
+        *,
+        frequency: Any = None,
+        recency: Any = None,
+        T: Any = None,
+        weights: Any = None,
+    ) -> TransactionModel:
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        summary : RFMSummary, optional
+            Per-customer summary; alternatively pass ``frequency``, ``recency`` and ``T``.
+        frequency, recency, T : array_like, optional
+            Repeat purchases, time of the last purchase and age, in one time unit.
+        weights : array_like, optional
+            Number of customers with each history (default 1 each).
+
+        Returns
+        -------
+        self
+        """
+        if summary is not None:
+            frequency, recency, T = summary.frequency, summary.recency, summary.T
+        if frequency is None or recency is None or T is None:
+            raise DataError("fit needs a summary or frequency=, recency= and T=")
+        x, t_x, big_t = validate_history(frequency, recency, T)
+        w = None
+        if weights is not None:
+            w = as_float_array("weights", weights)
+            if w.shape != x.shape:
+                raise DataError(f"weights must have {x.shape[0]} entries, got {w.shape[0]}")
+        if self.penalizer_coef < 0 or not np.isfinite(self.penalizer_coef):
+            raise DataError(
+                f"penalizer_coef must be a finite number >= 0, got {self.penalizer_coef}"
+            )
+        ux, ut, uT, uw = compress(x, t_x, big_t, weights=w)
+        pen = float(self.penalizer_coef)
+
+        def loglik(p: FloatArray) -> float:
+            val = float(np.dot(uw, self._loglik_terms(p, ux, ut, uT)))
+            return val - pen * float(np.sum(p**2))
+
+        params, ll, se, conv = fit_max_likelihood(
+            loglik, self._names, self._starts(), model=type(self).__name__
+        )
+        self.params_ = params
+        self.log_likelihood_ = ll
+        self.standard_errors_ = se
+        self.convergence_ = conv
+        return self
+
+    def _p(self) -> tuple[float, ...]:
+        check_fitted(self)
+        assert self.params_ is not None
+        return tuple(self.params_[n] for n in self._names)
+
+    def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+        """Per-customer log-likelihood of the histories under the fitted parameters."""
+        p = np.array(self._p())
+        x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
+        return self._loglik_terms(p, x, t_x, big_t)
