@@ -1,5 +1,13 @@
 """Customer segmentation: RFM scores and maps, profiles, contrasts and clusters."""
 
+from cxmodel.segment._contrast import (
+    Contrast,
+    contrast,
+    newcombe_interval,
+    welch_interval,
+    wilson_interval,
+)
+from cxmodel.segment._profile import SegmentProfile, profile_segments
 from cxmodel.segment._rfm import RFMScores, rank_scores, rfm_scores
 from cxmodel.segment._segment_map import (
     DEFAULT_SEGMENT_MAP,
@@ -11,11 +19,18 @@ from cxmodel.segment._segment_map import (
 
 __all__ = [
     "DEFAULT_SEGMENT_MAP",
+    "Contrast",
     "RFMScores",
     "RFMSegments",
     "SegmentMap",
+    "SegmentProfile",
     "SegmentRule",
+    "contrast",
+    "newcombe_interval",
+    "profile_segments",
     "rank_scores",
     "rfm_scores",
     "rfm_segments",
+    "welch_interval",
+    "wilson_interval",
 ]

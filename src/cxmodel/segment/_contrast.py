@@ -1,0 +1,200 @@
+"""What distinguishes two groups of customers: per-feature differences with intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from cxmodel.errors import DataError
+from cxmodel.segment._features import group_mask, numeric_features
+from cxmodel.segment._table import columns_to_html, columns_to_pandas
+
+if TYPE_CHECKING:
+    from cxmodel.log._customer_table import CustomerTable
+
+__all__ = ["Contrast", "contrast", "newcombe_interval", "welch_interval", "wilson_interval"]
+
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in wilson_interval(56, 70)]
+    [0.6918, 0.877]
+    """
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (float(centre - half), float(centre + half))
+
+
+def newcombe_interval(
+    x_a: float, n_a: float, x_b: float, n_b: float, z: float = Z95
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (method 10) for the difference of two proportions.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in newcombe_interval(56, 70, 48, 80)]  # Newcombe (1998), example (a)
+    [0.0524, 0.3339]
+    """
+    p_a, p_b = x_a / n_a, x_b / n_b
+    l_a, u_a = wilson_interval(x_a, n_a, z)
+    l_b, u_b = wilson_interval(x_b, n_b, z)
+    d = p_a - p_b
+    return (
+        float(d - np.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)),
+        float(d + np.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)),
+    )
+
+
+def welch_interval(
+    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], level: float = 0.95
+) -> tuple[float, float]:
+    """Welch's t interval for the difference of means ``mean(a) - mean(b)``."""
+    n_a, n_b = a.shape[0], b.shape[0]
+    if n_a < 2 or n_b < 2:
+        return (float("nan"), float("nan"))
+    va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
+    se = np.sqrt(va + vb)
+    d = a.mean() - b.mean()
+    if se == 0:
+        return (float(d), float(d))
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    t = stats.t.ppf(0.5 + level / 2, df)
+    return (float(d - t * se), float(d + t * se))
+
+
+@attrs.frozen(eq=False)
+class Contrast:
+    """Per-feature comparison of group A against group B, ranked by absolute effect size.
+
+    ``kind`` is ``"proportion"`` for bool features (``a``/``b`` are prevalences, the interval is
+    Newcombe's for the difference, ``lift`` = a / b) or ``"mean"`` (``a``/``b`` are means, the
+    interval is Welch's for the difference, ``lift`` = a / b). ``effect_size`` is Cohen's h for
+    proportions and Cohen's d (pooled standard deviation) for means.
+    """
+
+    feature: npt.NDArray[np.object_]
+    kind: npt.NDArray[np.object_]
+    a: npt.NDArray[np.float64]
+    b: npt.NDArray[np.float64]
+    difference: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+    lift: npt.NDArray[np.float64]
+    effect_size: npt.NDArray[np.float64]
+    n_a: int
+    n_b: int
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """The columns as a dict of arrays, in rank order."""
+        return {
+            name: getattr(self, name)
+            for name in (
+                "feature",
+                "kind",
+                "a",
+                "b",
+                "difference",
+                "low",
+                "high",
+                "lift",
+                "effect_size",
+            )
+        }
+
+    def to_pandas(self) -> Any:
+        """One row per feature, most distinguishing first (needs pandas)."""
+        return columns_to_pandas(self.to_dict(), "Contrast.to_pandas()")
+
+    def _repr_html_(self) -> str:
+        return columns_to_html(f"Contrast (A: {self.n_a}, B: {self.n_b})", self.to_dict())
+
+
+def contrast(
+    table: CustomerTable,
+    group_a: Any,
+    group_b: Any,
+    *,
+    features: Sequence[str] | None = None,
+) -> Contrast:
+    """What distinguishes group A from group B ("VIPs vs churned customers").
+
+    Parameters
+    ----------
+    table : CustomerTable
+    group_a, group_b : boolean mask over the table rows, or a collection of customer ids
+    features : sequence of str, optional
+        Columns to compare; by default every bool and numeric column. NaN values are ignored.
+
+    Returns
+    -------
+    Contrast
+        Ranked by absolute effect size, largest first.
+
+    Raises
+    ------
+    DataError
+        When a group has fewer than 2 customers.
+    """
+    mask_a = group_mask(table, group_a, "group_a")
+    mask_b = group_mask(table, group_b, "group_b")
+    for what, mask in (("group_a", mask_a), ("group_b", mask_b)):
+        if mask.sum() < 2:
+            raise DataError(f"{what} has {int(mask.sum())} customers; contrast() needs at least 2")
+    names = numeric_features(table, features)
+    rows: list[tuple[str, str, float, float, float, float, float, float, float]] = []
+    for name in names:  # loop over features; each step is vectorised over customers
+        col = table.column(name)
+        a, b = col[mask_a], col[mask_b]
+        if col.dtype == np.bool_:
+            xa, xb, na, nb = float(a.sum()), float(b.sum()), a.shape[0], b.shape[0]
+            pa, pb = xa / na, xb / nb
+            low, high = newcombe_interval(xa, na, xb, nb)
+            effect = 2 * np.arcsin(np.sqrt(pa)) - 2 * np.arcsin(np.sqrt(pb))
+            rows.append((name, "proportion", pa, pb, pa - pb, low, high, _ratio(pa, pb), effect))
+            continue
+        fa = a.astype(np.float64)
+        fb = b.astype(np.float64)
+        fa, fb = fa[~np.isnan(fa)], fb[~np.isnan(fb)]
+        if fa.size < 2 or fb.size < 2:
+            nan = float("nan")
+            rows.append((name, "mean", nan, nan, nan, nan, nan, nan, nan))
+            continue
+        ma, mb = float(fa.mean()), float(fb.mean())
+        low, high = welch_interval(fa, fb)
+        pooled = np.sqrt((fa.var(ddof=1) + fb.var(ddof=1)) / 2)
+        effect = (ma - mb) / pooled if pooled > 0 else 0.0
+        rows.append((name, "mean", ma, mb, ma - mb, low, high, _ratio(ma, mb), float(effect)))
+    effects = np.array([r[8] for r in rows], dtype=np.float64)
+    order = np.lexsort((np.arange(len(rows)), -np.nan_to_num(np.abs(effects), nan=-1.0)))
+    cols = list(zip(*[rows[i] for i in order], strict=True))
+    return Contrast(
+        feature=np.array(cols[0], dtype=object),
+        kind=np.array(cols[1], dtype=object),
+        a=np.array(cols[2], dtype=np.float64),
+        b=np.array(cols[3], dtype=np.float64),
+        difference=np.array(cols[4], dtype=np.float64),
+        low=np.array(cols[5], dtype=np.float64),
+        high=np.array(cols[6], dtype=np.float64),
+        lift=np.array(cols[7], dtype=np.float64),
+        effect_size=np.array(cols[8], dtype=np.float64),
+        n_a=int(mask_a.sum()),
+        n_b=int(mask_b.sum()),
+    )
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b != 0 else float("nan")

@@ -1,0 +1,155 @@
+"""Segment profiles: size, share, and feature means, medians and index vs the population."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import SchemaError
+from cxmodel.segment._features import feature_matrix, numeric_features
+from cxmodel.segment._segment_map import RFMSegments
+from cxmodel.segment._table import columns_to_html, columns_to_pandas
+
+if TYPE_CHECKING:
+    from cxmodel.log._customer_table import CustomerTable
+
+__all__ = ["SegmentProfile", "profile_segments"]
+
+FloatMatrix = npt.NDArray[np.float64]
+
+
+@attrs.frozen(eq=False)
+class SegmentProfile:
+    """Per segment: size, share and each feature's mean, median and index.
+
+    ``index`` is the segment mean divided by the population mean, times 100 (NaN when the
+    population mean is 0). Matrices have one row per segment and one column per feature; NaN
+    feature values are ignored.
+    """
+
+    segments: npt.NDArray[np.object_]
+    size: npt.NDArray[np.int64]
+    share: npt.NDArray[np.float64]
+    features: tuple[str, ...]
+    mean: FloatMatrix
+    median: FloatMatrix
+    index: FloatMatrix
+    population_mean: npt.NDArray[np.float64]
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """Wide columns: segment, size, share, then ``<feature>_mean/_median/_index``."""
+        out: dict[str, npt.NDArray[Any]] = {
+            "segment": self.segments,
+            "size": self.size,
+            "share": self.share,
+        }
+        for j, name in enumerate(self.features):
+            out[f"{name}_mean"] = self.mean[:, j]
+            out[f"{name}_median"] = self.median[:, j]
+            out[f"{name}_index"] = self.index[:, j]
+        return out
+
+    def to_pandas(self) -> Any:
+        """One row per segment (needs pandas)."""
+        return columns_to_pandas(self.to_dict(), "SegmentProfile.to_pandas()")
+
+    def _repr_html_(self) -> str:
+        return columns_to_html("SegmentProfile", self.to_dict())
+
+
+def _align(labels: Any, table: CustomerTable) -> npt.NDArray[np.object_]:
+    if isinstance(labels, RFMSegments):
+        out = np.full(len(table), None, dtype=object)
+        pos = np.searchsorted(labels.customer_id, table.customer_id)
+        pos = np.minimum(pos, max(len(labels) - 1, 0))
+        hit = labels.customer_id[pos] == table.customer_id if len(labels) else pos < 0
+        out[hit] = labels.labels[pos[hit]]
+        return out
+    arr = np.asarray(labels, dtype=object)
+    if arr.shape != (len(table),):
+        raise SchemaError(
+            f"labels has shape {arr.shape}; expected ({len(table)},), one label per table row "
+            "(or pass an RFMSegments to align by customer id)"
+        )
+    return arr
+
+
+def _grouped_median(codes: npt.NDArray[np.int64], values: FloatMatrix, k: int) -> FloatMatrix:
+    out = np.full((k, values.shape[1]), np.nan)
+    for j in range(values.shape[1]):  # loop over features, not customers
+        v = values[:, j]
+        ok = ~np.isnan(v)
+        c, v = codes[ok], v[ok]
+        order = np.lexsort((v, c))
+        c, v = c[order], v[order]
+        counts = np.bincount(c, minlength=k)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        has = counts > 0
+        lo = starts + (counts - 1) // 2
+        hi = starts + counts // 2
+        out[has, j] = (v[lo[has]] + v[hi[has]]) / 2
+    return out
+
+
+def profile_segments(
+    labels: Any, table: CustomerTable, *, features: Sequence[str] | None = None
+) -> SegmentProfile:
+    """Describe each segment against the whole table.
+
+    Parameters
+    ----------
+    labels : array-like of str or RFMSegments
+        One label per table row, or RFM segments (aligned by customer id; customers without a
+        label count in the population but in no segment).
+    table : CustomerTable
+    features : sequence of str, optional
+        Columns to describe; by default every bool and numeric column.
+
+    Returns
+    -------
+    SegmentProfile
+        Segments sorted by name.
+    """
+    aligned = _align(labels, table)
+    names = numeric_features(table, features)
+    x = feature_matrix(table, names)
+    labelled = ~np.equal(aligned, np.array([None], dtype=object)).astype(bool)
+    segments, codes = np.unique(aligned[labelled].astype(str), return_inverse=True)
+    k = segments.shape[0]
+    codes = codes.astype(np.int64)
+    xs = x[labelled]
+    size = np.bincount(codes, minlength=k).astype(np.int64)
+    ok = ~np.isnan(xs)
+    sums = np.stack(
+        [
+            np.bincount(codes, weights=np.where(ok[:, j], xs[:, j], 0.0), minlength=k)
+            for j in range(xs.shape[1])
+        ],
+        axis=1,
+    )
+    counts = np.stack(
+        [np.bincount(codes[ok[:, j]], minlength=k) for j in range(xs.shape[1])], axis=1
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        population = np.array(
+            [
+                np.nanmean(x[:, j]) if (~np.isnan(x[:, j])).any() else np.nan
+                for j in range(x.shape[1])
+            ]
+        )
+        index = np.where(population != 0, mean / population * 100.0, np.nan)
+    return SegmentProfile(
+        segments=segments.astype(object),
+        size=size,
+        share=size / max(len(table), 1),
+        features=tuple(names),
+        mean=mean,
+        median=_grouped_median(codes, xs, k),
+        index=index,
+        population_mean=population,
+    )
