@@ -1,5 +1,6 @@
 """Customer segmentation: RFM scores and maps, profiles, contrasts and clusters."""
 
+from cxmodel.segment._cluster import Clusters, cluster, standardise
 from cxmodel.segment._contrast import (
     Contrast,
     contrast,
@@ -19,18 +20,21 @@ from cxmodel.segment._segment_map import (
 
 __all__ = [
     "DEFAULT_SEGMENT_MAP",
+    "Clusters",
     "Contrast",
     "RFMScores",
     "RFMSegments",
     "SegmentMap",
     "SegmentProfile",
     "SegmentRule",
+    "cluster",
     "contrast",
     "newcombe_interval",
     "profile_segments",
     "rank_scores",
     "rfm_scores",
     "rfm_segments",
+    "standardise",
     "welch_interval",
     "wilson_interval",
 ]

@@ -1,0 +1,160 @@
+"""Clusters of customers on standardised CustomerTable features (scikit-learn estimators)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.segment._features import feature_matrix, numeric_features
+from cxmodel.segment._table import columns_to_html, columns_to_pandas
+
+if TYPE_CHECKING:
+    from cxmodel.log._customer_table import CustomerTable
+
+__all__ = ["Clusters", "cluster", "standardise"]
+
+
+@attrs.frozen(eq=False)
+class Clusters:
+    """Cluster labels per customer and each cluster's feature means in original units.
+
+    Attributes
+    ----------
+    customer_id, labels : ndarray
+        One integer label per table row.
+    features : tuple of str
+    mean : ndarray, shape (n_clusters, n_features)
+        Per-cluster means of the raw (unscaled) features, NaN ignored.
+    size : ndarray of int
+        Customers per cluster (clusters numbered 0..k-1 as the estimator labelled them).
+    center, scale : ndarray
+        The standardisation used: z = (x - center) / scale.
+    """
+
+    customer_id: npt.NDArray[np.object_]
+    labels: npt.NDArray[np.int64]
+    features: tuple[str, ...]
+    mean: npt.NDArray[np.float64]
+    size: npt.NDArray[np.int64]
+    center: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """``customer_id`` and ``labels``."""
+        return {"customer_id": self.customer_id, "labels": self.labels}
+
+    def to_pandas(self) -> Any:
+        """One row per customer (needs pandas)."""
+        return columns_to_pandas(self.to_dict(), "Clusters.to_pandas()")
+
+    def _repr_html_(self) -> str:
+        return columns_to_html(f"Clusters (k={self.size.shape[0]})", self.to_dict())
+
+
+def standardise(
+    x: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Z-scores per column: subtract the mean, divide by the population standard deviation
+    (ddof=0); constant columns get scale 1; NaN becomes 0 (the column mean).
+
+    Examples
+    --------
+    >>> z, c, s = standardise(np.array([[1.0, 5.0], [3.0, 5.0], [np.nan, 5.0]]))
+    >>> z.tolist(), c.tolist(), s.tolist()
+    ([[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]], [2.0, 5.0], [1.0, 1.0])
+    """
+    with np.errstate(invalid="ignore"):
+        ok = ~np.isnan(x)
+        n = np.maximum(ok.sum(axis=0), 1)
+        center = np.where(ok, x, 0.0).sum(axis=0) / n
+        var = (np.where(ok, x - center, 0.0) ** 2).sum(axis=0) / n
+    scale = np.sqrt(var)
+    scale = np.where(scale > 0, scale, 1.0)
+    z = np.where(ok, (x - center) / scale, 0.0)
+    return z, center, scale
+
+
+def cluster(
+    table: CustomerTable,
+    features: Sequence[str],
+    *,
+    n_clusters: int = 4,
+    estimator: Any = None,
+    random_state: int = 0,
+) -> Clusters:
+    """Cluster customers on standardised features.
+
+    Each feature is standardised (see :func:`standardise`: z-scores with the population standard
+    deviation, missing values at the mean) so that no feature dominates by its units. Skewed
+    features such as ``monetary`` can be log-transformed inside your own scikit-learn
+    ``Pipeline`` passed as ``estimator`` (it receives the standardised matrix).
+
+    Parameters
+    ----------
+    table : CustomerTable
+    features : sequence of str
+        Bool or numeric columns of the table.
+    n_clusters : int, default 4
+        Used by the default estimator only.
+    estimator : object with ``fit_predict(X)``, optional
+        Any scikit-learn-compatible clusterer; by default
+        ``sklearn.cluster.KMeans(n_clusters, n_init=10, random_state=random_state)``
+        (extra ``ml``).
+    random_state : int, default 0
+        Seed of the default estimator.
+
+    Returns
+    -------
+    Clusters
+
+    Raises
+    ------
+    SchemaError
+        Bad features, ``n_clusters`` or an estimator without ``fit_predict``.
+    MissingDependencyError
+        When scikit-learn is needed but not installed.
+    """
+    names = numeric_features(table, features)
+    if estimator is None:
+        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 1:
+            raise SchemaError(f"n_clusters must be a positive int (got {n_clusters!r})")
+        if n_clusters > len(table):
+            raise DataError(
+                f"n_clusters={n_clusters} exceeds the number of customers ({len(table)})"
+            )
+        sk = import_optional("sklearn.cluster", "cluster()")
+        estimator = sk.KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state)
+    elif not callable(getattr(estimator, "fit_predict", None)):
+        raise SchemaError(
+            f"estimator {estimator!r} has no fit_predict(X) method; pass a scikit-learn-compatible "
+            "clusterer"
+        )
+    x = feature_matrix(table, names)
+    z, center, scale = standardise(x)
+    labels = np.asarray(estimator.fit_predict(z)).astype(np.int64)
+    if labels.shape != (len(table),):
+        raise SchemaError(f"estimator returned {labels.shape} labels; expected ({len(table)},)")
+    k = int(labels.max()) + 1 if labels.size else 0
+    codes = np.where(labels >= 0, labels, k)  # noise labels (-1, e.g. DBSCAN) are set aside
+    size = np.bincount(codes, minlength=k + 1)[:k].astype(np.int64)
+    ok = ~np.isnan(x)
+    mean = np.full((k, len(names)), np.nan)
+    for j in range(len(names)):  # loop over features
+        s = np.bincount(codes[ok[:, j]], weights=x[ok[:, j], j], minlength=k + 1)[:k]
+        c = np.bincount(codes[ok[:, j]], minlength=k + 1)[:k]
+        mean[c > 0, j] = s[c > 0] / c[c > 0]
+    return Clusters(
+        customer_id=table.customer_id,
+        labels=labels,
+        features=tuple(names),
+        mean=mean,
+        size=size,
+        center=center,
+        scale=scale,
+    )
