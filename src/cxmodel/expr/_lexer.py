@@ -1,0 +1,134 @@
+"""A hand-written lexer for the expression and trigger languages."""
+
+from __future__ import annotations
+
+import attrs
+
+from cxmodel.expr._diagnostics import Diagnostic
+
+__all__ = ["MAX_SOURCE_CHARS", "Token", "tokenize"]
+
+#: Longest source text accepted (characters); longer text is rejected with E100.
+MAX_SOURCE_CHARS = 200_000
+
+_TWO_CHAR = ("==", "!=", "<=", ">=", "??")
+_ONE_CHAR = "()[],.=<>+-*/:%"
+
+
+@attrs.frozen
+class Token:
+    """A token: ``kind`` is NAME, NUMBER, STRING, OP or EOF; ``text`` its source text."""
+
+    kind: str
+    text: str
+    line: int
+    column: int
+    value: object = None
+
+
+def tokenize(source: str) -> tuple[list[Token], list[Diagnostic]]:
+    """Split ``source`` into tokens; problems are returned as diagnostics, not raised.
+
+    Comments run from ``#`` to the end of the line. Whitespace (newlines included) separates
+    tokens and is otherwise ignored.
+
+    Examples
+    --------
+    >>> tokens, errors = tokenize('r.score <= 6 # detractor')
+    >>> [t.text for t in tokens]
+    ['r', '.', 'score', '<=', '6', '']
+    >>> errors
+    []
+    """
+    tokens: list[Token] = []
+    errors: list[Diagnostic] = []
+    if len(source) > MAX_SOURCE_CHARS:
+        errors.append(
+            Diagnostic(
+                "E100",
+                1,
+                1,
+                f"the text is {len(source)} characters long, more than the limit {MAX_SOURCE_CHARS}",
+                hint="split the rules into several files",
+            )
+        )
+        return [Token("EOF", "", 1, 1)], errors
+    i, line, line_start, n = 0, 1, 0, len(source)
+    while i < n:
+        ch = source[i]
+        col = i - line_start + 1
+        if ch == "\n":
+            line += 1
+            line_start = i + 1
+            i += 1
+        elif ch in " \t\r":
+            i += 1
+        elif ch == "#":
+            while i < n and source[i] != "\n":
+                i += 1
+        elif ch.isalpha() or ch == "_":
+            j = i + 1
+            while j < n and (source[j].isalnum() or source[j] == "_"):
+                j += 1
+            tokens.append(Token("NAME", source[i:j], line, col))
+            i = j
+        elif ch.isdigit():
+            j = i
+            while j < n and source[j].isdigit():
+                j += 1
+            if j + 1 < n and source[j] == "." and source[j + 1].isdigit():
+                j += 1
+                while j < n and source[j].isdigit():
+                    j += 1
+            text = source[i:j]
+            value: object = float(text) if "." in text else int(text)
+            tokens.append(Token("NUMBER", text, line, col, value))
+            i = j
+        elif ch in "\"'":
+            j = i + 1
+            chars: list[str] = []
+            closed = False
+            while j < n and source[j] != "\n":
+                if source[j] == "\\" and j + 1 < n:
+                    chars.append(source[j + 1])
+                    j += 2
+                    continue
+                if source[j] == ch:
+                    closed = True
+                    break
+                chars.append(source[j])
+                j += 1
+            if not closed:
+                errors.append(
+                    Diagnostic(
+                        "E103",
+                        line,
+                        col,
+                        "unterminated string",
+                        hint=f"close the string with {ch} on the same line",
+                    )
+                )
+                i = j
+                continue
+            tokens.append(Token("STRING", source[i : j + 1], line, col, "".join(chars)))
+            i = j + 1
+        elif source[i : i + 2] in _TWO_CHAR:
+            tokens.append(Token("OP", source[i : i + 2], line, col))
+            i += 2
+        elif ch in _ONE_CHAR:
+            tokens.append(Token("OP", ch, line, col))
+            i += 1
+        else:
+            errors.append(
+                Diagnostic(
+                    "E101",
+                    line,
+                    col,
+                    f"unexpected character {ch!r}",
+                    hint="operators are == != < <= > >= + - * / ?? and names use letters, "
+                    "digits and _",
+                )
+            )
+            i += 1
+    tokens.append(Token("EOF", "", line, i - line_start + 1))
+    return tokens, errors

@@ -1,0 +1,404 @@
+"""A recursive-descent parser for expressions, reusable by the rule parser."""
+
+from __future__ import annotations
+
+from cxmodel.errors import TriggerSyntaxError
+from cxmodel.expr._ast import (
+    DURATION_UNITS,
+    Aggregate,
+    Binary,
+    Call,
+    Duration,
+    Expr,
+    InList,
+    Literal,
+    Name,
+    Unary,
+)
+from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
+from cxmodel.expr._lexer import Token, tokenize
+
+__all__ = [
+    "AGGREGATES",
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "ExprParser",
+    "ParseAbort",
+    "parse_expr",
+]
+
+#: Whitelisted scalar functions: name -> (argument types, result type).
+FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "abs": (("float",), "float"),
+    "round": (("float",), "float"),
+    "lower": (("string",), "string"),
+    "upper": (("string",), "string"),
+    "length": (("string",), "float"),
+}
+#: Aggregate functions over a customer's history.
+AGGREGATES = ("avg", "count", "distinct", "first", "last", "max", "min", "sum")
+#: Deepest nesting of parentheses and operators accepted.
+MAX_DEPTH = 40
+
+_RESERVED = {"and", "or", "not", "in", "true", "false", "null", "where", "within", "before"}
+_CLAUSE_WORDS = {
+    "trigger",
+    "when",
+    "as",
+    "then",
+    "for",
+    "after",
+    "unless",
+    "if",
+    "emit",
+    "cooldown",
+    "once",
+    "requires",
+    "quiet",
+}
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+class ParseAbort(Exception):
+    """Raised internally after a diagnostic is recorded, to resynchronise."""
+
+
+def describe(token: Token) -> str:
+    """Describe a token for a message: ``'days'`` or ``the end of the text``."""
+    return "the end of the text" if token.kind == "EOF" else repr(token.text)
+
+
+class ExprParser:
+    """Parse expressions from a token list, collecting diagnostics in ``errors``."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.errors: list[Diagnostic] = []
+        self.depth = 0
+
+    # -- token helpers ------------------------------------------------------------------
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def peek(self, k: int = 1) -> Token:
+        return self.tokens[min(self.i + k, len(self.tokens) - 1)]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.i]
+        if token.kind != "EOF":
+            self.i += 1
+        return token
+
+    def at_word(self, *words: str) -> bool:
+        return self.tok.kind == "NAME" and self.tok.text in words
+
+    def at_op(self, *ops: str) -> bool:
+        return self.tok.kind == "OP" and self.tok.text in ops
+
+    def fail(
+        self, code: str, message: str, hint: str | None = None, token: Token | None = None
+    ) -> ParseAbort:
+        where = token if token is not None else self.tok
+        self.errors.append(Diagnostic(code, where.line, where.column, message, hint))
+        return ParseAbort(message)
+
+    def expect_op(self, op: str, context: str) -> Token:
+        if not self.at_op(op):
+            raise self.fail(
+                "E106", f"expected {op!r} {context}, found {describe(self.tok)}", hint=f"add {op!r}"
+            )
+        return self.advance()
+
+    def expect_word(self, word: str, context: str, hint: str | None = None) -> Token:
+        if not self.at_word(word):
+            raise self.fail(
+                "E106", f"expected {word!r} {context}, found {describe(self.tok)}", hint=hint
+            )
+        return self.advance()
+
+    def expect_name(self, what: str, hint: str | None = None) -> Token:
+        token = self.tok
+        if token.kind != "NAME" or token.text in _RESERVED or token.text in _CLAUSE_WORDS:
+            raise self.fail("E107", f"expected {what}, found {describe(token)}", hint=hint)
+        return self.advance()
+
+    def duration(self, after: str) -> Duration:
+        """Parse ``N unit`` (or ``Nd``)."""
+        token = self.tok
+        if token.kind != "NUMBER" or not isinstance(token.value, int):
+            raise self.fail(
+                "E102",
+                f"expected a duration after {after!r}, found {describe(token)}",
+                hint=f"write a whole number first, e.g. '{after} 90 days'",
+            )
+        self.advance()
+        unit = self.tok
+        if unit.kind != "NAME" or unit.text not in DURATION_UNITS:
+            raise self.fail(
+                "E102",
+                f"expected a time unit after {token.text}, found {describe(unit)}",
+                hint="units are minutes, hours, days, weeks, months (or m, h, d, w, mo)",
+            )
+        self.advance()
+        return Duration(int(token.value), DURATION_UNITS[unit.text], pos=(token.line, token.column))
+
+    # -- grammar --------------------------------------------------------------------------
+    def expression(self) -> Expr:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise self.fail(
+                    "E104",
+                    f"the expression is nested more than {MAX_DEPTH} levels deep",
+                    hint="split it into simpler conditions",
+                )
+            return self._or()
+        finally:
+            self.depth -= 1
+
+    def _or(self) -> Expr:
+        left = self._and()
+        while self.at_word("or"):
+            op = self.advance()
+            left = Binary("or", left, self._and(), pos=(op.line, op.column))
+        return left
+
+    def _and(self) -> Expr:
+        left = self._not()
+        while self.at_word("and"):
+            op = self.advance()
+            left = Binary("and", left, self._not(), pos=(op.line, op.column))
+        return left
+
+    def _not(self) -> Expr:
+        if self.at_word("not"):
+            op = self.advance()
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise self.fail("E104", f"more than {MAX_DEPTH} nested 'not'", hint="simplify")
+                return Unary("not", self._not(), pos=(op.line, op.column))
+            finally:
+                self.depth -= 1
+        return self._comparison()
+
+    def _comparison(self) -> Expr:
+        left = self._coalesce()
+        if self.at_op(*_COMPARISONS):
+            op = self.advance()
+            right = self._coalesce()
+            if self.at_op(*_COMPARISONS):
+                raise self.fail(
+                    "E105",
+                    f"comparisons cannot be chained: found {self.tok.text!r} after {op.text!r}",
+                    hint="combine them with 'and', e.g. 'a < b and b < c'",
+                )
+            return Binary(op.text, left, right, pos=(op.line, op.column))
+        negated = False
+        if self.at_word("not") and self.peek().kind == "NAME" and self.peek().text == "in":
+            self.advance()
+            negated = True
+        if self.at_word("in"):
+            op = self.advance()
+            self.expect_op("[", "after 'in'")
+            items: list[Expr] = []
+            if not self.at_op("]"):
+                items.append(self._coalesce())
+                while self.at_op(","):
+                    self.advance()
+                    items.append(self._coalesce())
+            self.expect_op("]", "to close the list")
+            return InList(left, tuple(items), negated, pos=(op.line, op.column))
+        return left
+
+    def _coalesce(self) -> Expr:
+        left = self._additive()
+        while self.at_op("??"):
+            op = self.advance()
+            left = Binary("??", left, self._additive(), pos=(op.line, op.column))
+        return left
+
+    def _additive(self) -> Expr:
+        left = self._multiplicative()
+        while self.at_op("+", "-"):
+            op = self.advance()
+            left = Binary(op.text, left, self._multiplicative(), pos=(op.line, op.column))
+        return left
+
+    def _multiplicative(self) -> Expr:
+        left = self._unary()
+        while self.at_op("*", "/", "%"):
+            op = self.advance()
+            left = Binary(op.text, left, self._unary(), pos=(op.line, op.column))
+        return left
+
+    def _unary(self) -> Expr:
+        if self.at_op("-"):
+            op = self.advance()
+            if self.tok.kind == "NUMBER" and not (
+                self.peek().kind == "NAME" and self.peek().text in DURATION_UNITS
+            ):
+                number = self.advance()
+                assert isinstance(number.value, (int, float))
+                return Literal(-number.value, pos=(op.line, op.column))
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise self.fail("E104", f"more than {MAX_DEPTH} nested '-'", hint="simplify")
+                return Unary("-", self._unary(), pos=(op.line, op.column))
+            finally:
+                self.depth -= 1
+        return self._primary()
+
+    def _primary(self) -> Expr:
+        token = self.tok
+        pos = (token.line, token.column)
+        if token.kind == "NUMBER":
+            if self.peek().kind == "NAME" and self.peek().text in DURATION_UNITS:
+                return self.duration("")
+            self.advance()
+            assert isinstance(token.value, (int, float))
+            return Literal(token.value, pos=pos)
+        if token.kind == "STRING":
+            self.advance()
+            assert isinstance(token.value, str)
+            return Literal(token.value, pos=pos)
+        if self.at_op("("):
+            self.advance()
+            inner = self.expression()
+            self.expect_op(")", "to close '('")
+            return inner
+        if token.kind == "NAME":
+            if token.text in ("true", "false"):
+                self.advance()
+                return Literal(token.text == "true", pos=pos)
+            if token.text == "null":
+                self.advance()
+                return Literal(None, pos=pos)
+            if token.text in _RESERVED or token.text in _CLAUSE_WORDS:
+                raise self.fail(
+                    "E105",
+                    f"expected a value, found the keyword {token.text!r}",
+                    hint="a condition is missing here",
+                )
+            self.advance()
+            if self.at_op("("):
+                return self._call(token)
+            if self.at_op("."):
+                self.advance()
+                field = self.expect_name(
+                    f"a property name after '{token.text}.'", hint=f"e.g. {token.text}.value"
+                )
+                return Name(field.text, token.text, pos=pos)
+            return Name(token.text, pos=pos)
+        raise self.fail(
+            "E105",
+            f"expected a value, found {describe(token)}",
+            hint='a value is a number, a "string", a name, or a function call',
+        )
+
+    def _call(self, name: Token) -> Expr:
+        pos = (name.line, name.column)
+        self.advance()  # (
+        if name.text in AGGREGATES:
+            return self._aggregate(name)
+        if name.text not in FUNCTIONS:
+            from difflib import get_close_matches
+
+            known = sorted([*FUNCTIONS, *AGGREGATES])
+            close = get_close_matches(name.text, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"functions are {', '.join(known)}"
+            raise self.fail("E107", f"unknown function {name.text!r}", hint=hint, token=name)
+        args: list[Expr] = []
+        if not self.at_op(")"):
+            args.append(self.expression())
+            while self.at_op(","):
+                self.advance()
+                args.append(self.expression())
+        self.expect_op(")", f"to close the call to {name.text}")
+        arity = len(FUNCTIONS[name.text][0])
+        if len(args) != arity:
+            raise self.fail(
+                "E108",
+                f"{name.text}() takes {arity} argument(s), got {len(args)}",
+                token=name,
+                hint=f"e.g. {name.text}(x)",
+            )
+        return Call(name.text, tuple(args), pos=pos)
+
+    def _aggregate(self, name: Token) -> Expr:
+        kind = self.expect_name(
+            f"an interaction kind inside {name.text}(...)",
+            hint=f"e.g. {name.text}(purchase{'' if name.text == 'count' else '.value'})",
+        )
+        field = None
+        if self.at_op("."):
+            self.advance()
+            field = self.expect_name(f"a property name after '{kind.text}.'").text
+        if name.text == "count" and field is not None:
+            raise self.fail(
+                "E108",
+                "count() counts interactions: write count(kind), not count(kind.field)",
+                token=kind,
+                hint=f"count({kind.text})",
+            )
+        if name.text != "count" and field is None:
+            raise self.fail(
+                "E108",
+                f"{name.text}() needs a property: {name.text}({kind.text}.FIELD)",
+                token=kind,
+                hint=f"e.g. {name.text}({kind.text}.value)",
+            )
+        where = within = before = None
+        if self.at_word("where"):
+            self.advance()
+            where = self.expression()
+        if self.at_word("within"):
+            self.advance()
+            within = self.duration("within")
+        elif self.at_word("before"):
+            self.advance()
+            before = self.expect_name("a bound name after 'before'", hint="e.g. before p").text
+        self.expect_op(")", f"to close {name.text}(...)")
+        return Aggregate(
+            name.text, kind.text, field, where, within, before, pos=(name.line, name.column)
+        )
+
+
+def parse_expr(text: str) -> Expr:
+    """Parse one expression; raise :class:`TriggerSyntaxError` listing every problem found.
+
+    Examples
+    --------
+    >>> str(parse_expr('r.score <= 6 and channel in ["web", "app"]'))
+    'r.score <= 6 and channel in ["web", "app"]'
+    >>> parse_expr("value >")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.TriggerSyntaxError: 1 error:
+    E105 line 1, column 8: expected a value, found the end of the text
+        value >
+               ^
+    hint: a value is a number, a "string", a name, or a function call
+    """
+    tokens, errors = tokenize(text)
+    parser = ExprParser(tokens)
+    parser.errors.extend(errors)
+    result: Expr | None = None
+    if not errors:
+        try:
+            result = parser.expression()
+            if parser.tok.kind != "EOF":
+                raise parser.fail(
+                    "E105",
+                    f"unexpected {describe(parser.tok)} after the expression",
+                    hint="join conditions with 'and' / 'or'",
+                )
+        except ParseAbort:
+            pass
+    if parser.errors or result is None:
+        found = tuple(parser.errors)
+        raise TriggerSyntaxError(render_diagnostics(found, text), found)
+    return result

@@ -1,0 +1,204 @@
+"""The type checker: expressions against a schema (``name -> type``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from difflib import get_close_matches
+
+from cxmodel.expr._ast import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
+from cxmodel.expr._diagnostics import Diagnostic
+from cxmodel.expr._parser import FUNCTIONS
+
+__all__ = ["TYPES", "check_expr"]
+
+#: The types an expression can have. ``any`` is unknown (accepted everywhere); ``null`` is missing.
+TYPES = ("any", "bool", "duration", "float", "null", "string", "timestamp")
+
+_ORDERED = {"float", "string", "timestamp", "any", "null"}
+_NUMERIC = {"float", "any", "null"}
+
+
+def _compatible(a: str, b: str) -> bool:
+    return a == b or "any" in (a, b) or "null" in (a, b)
+
+
+class _Checker:
+    def __init__(
+        self,
+        schema: Mapping[str, str],
+        qualifiers: frozenset[str] | None,
+        aggregate_type: Callable[[Aggregate, list[Diagnostic]], str] | None,
+    ) -> None:
+        self.schema = schema
+        self.qualifiers = qualifiers
+        self.aggregate_type = aggregate_type
+        self.errors: list[Diagnostic] = []
+
+    def error(self, code: str, node: Expr, message: str, hint: str | None = None) -> str:
+        self.errors.append(Diagnostic(code, node.pos[0], node.pos[1], message, hint))
+        return "any"
+
+    def name(self, node: Name) -> str:
+        key = node.key
+        if key in self.schema:
+            return self.schema[key]
+        if node.qualifier is not None and self.qualifiers is not None:
+            if node.qualifier not in self.qualifiers:
+                bound = sorted(q for q in self.qualifiers if q != "customer")
+                bind_hint = (
+                    f"bind it first with 'as {node.qualifier}'"
+                    if not bound
+                    else f"bound names here: {', '.join(bound)}; or bind with 'as {node.qualifier}'"
+                )
+                return self.error(
+                    "E304", node, f"{node.qualifier!r} is not bound in this rule", bind_hint
+                )
+            if node.qualifier == "customer":
+                return "any"
+        prefix = "" if node.qualifier is None else node.qualifier + "."
+        candidates = [k[len(prefix) :] for k in self.schema if k.startswith(prefix)]
+        if node.qualifier is None:
+            candidates = [k for k in self.schema if "." not in k]
+        close = get_close_matches(node.name, candidates, n=1)
+        hint: str | None = f"did you mean {prefix}{close[0]}?" if close else None
+        if hint is None and candidates:
+            hint = "known properties: " + ", ".join(sorted(candidates)[:12])
+        return self.error("E302", node, f"unknown property {key!r}", hint)
+
+    def check(self, node: Expr) -> str:
+        if isinstance(node, Literal):
+            if node.value is None:
+                return "null"
+            if isinstance(node.value, bool):
+                return "bool"
+            return "string" if isinstance(node.value, str) else "float"
+        if isinstance(node, Duration):
+            return "duration"
+        if isinstance(node, Name):
+            return self.name(node)
+        if isinstance(node, Unary):
+            inner = self.check(node.operand)
+            if node.op == "not":
+                if inner not in ("bool", "any"):
+                    self.error("E306", node, f"'not' needs a condition, got a {inner}")
+                return "bool"
+            return self.numeric(node.operand, inner, "'-'")
+        if isinstance(node, Binary):
+            return self.binary(node)
+        if isinstance(node, InList):
+            left = self.check(node.operand)
+            for item in node.items:
+                right = self.check(item)
+                if not _compatible(left, right):
+                    self.error(
+                        "E303", item, f"cannot look for a {right} in a list compared with a {left}"
+                    )
+            return "bool"
+        if isinstance(node, Call):
+            params, result = FUNCTIONS[node.func]
+            for arg, want in zip(node.args, params, strict=True):
+                got = self.check(arg)
+                if not _compatible(got, want):
+                    self.error("E303", arg, f"{node.func}() expects a {want}, got a {got}")
+            return result
+        if self.aggregate_type is not None:
+            return self.aggregate_type(node, self.errors)
+        if node.where is not None:
+            self.condition(node.where)
+        if node.func in ("count", "distinct"):
+            return "float"
+        if node.field is not None and node.field in self.schema:
+            return self.schema[node.field]
+        return "any"
+
+    def numeric(self, node: Expr, got: str, what: str) -> str:
+        if got == "duration":
+            self.error(
+                "E305",
+                node,
+                f"a duration where a number is expected (operand of {what})",
+                "durations belong after 'for', 'within', 'after', 'cooldown' or 'every'",
+            )
+        elif got not in _NUMERIC:
+            self.error("E303", node, f"{what} needs a number, got a {got}")
+        return "float"
+
+    def condition(self, node: Expr) -> None:
+        got = self.check(node)
+        if got not in ("bool", "any"):
+            self.error(
+                "E306",
+                node,
+                f"expected a condition (true/false), got a {got}",
+                "compare it, e.g. 'value > 0'",
+            )
+
+    def binary(self, node: Binary) -> str:
+        if node.op in ("and", "or"):
+            for side in (node.left, node.right):
+                got = self.check(side)
+                if got not in ("bool", "any"):
+                    self.error(
+                        "E306",
+                        side,
+                        f"{node.op!r} joins conditions, got a {got}",
+                        "compare it, e.g. 'value > 0'",
+                    )
+            return "bool"
+        left = self.check(node.left)
+        right = self.check(node.right)
+        if node.op in ("==", "!=", "<", "<=", ">", ">="):
+            if "duration" in (left, right) and left != right:
+                self.error(
+                    "E305",
+                    node,
+                    "a duration where a number is expected",
+                    "durations belong after 'for', 'within', 'after', 'cooldown' or 'every'",
+                )
+            elif not _compatible(left, right):
+                literal = node.right if isinstance(node.right, Literal) else node.left
+                hint = None
+                if isinstance(literal, Literal) and isinstance(literal.value, str):
+                    hint = "remove the quotes if you meant a number"
+                self.error("E303", node, f"cannot compare a {left} with a {right}", hint)
+            elif node.op not in ("==", "!=") and left not in _ORDERED:
+                self.error("E303", node, f"{node.op!r} needs numbers, strings or times, got {left}")
+            return "bool"
+        if node.op == "??":
+            if not _compatible(left, right):
+                self.error("E303", node, f"'??' default is a {right} but the value is a {left}")
+            return right if left in ("null", "any") else left
+        self.numeric(node.left, left, repr(node.op))
+        self.numeric(node.right, right, repr(node.op))
+        return "float"
+
+
+def check_expr(
+    expr: Expr,
+    schema: Mapping[str, str],
+    *,
+    qualifiers: frozenset[str] | None = None,
+    aggregate_type: Callable[[Aggregate, list[Diagnostic]], str] | None = None,
+    want: str | None = None,
+) -> tuple[str, list[Diagnostic]]:
+    """Return the type of ``expr`` and the diagnostics found checking it against ``schema``.
+
+    ``schema`` maps column keys (``score``, ``r.score``, ``customer.plan``) to types.
+    ``qualifiers`` lists the names that may appear before a dot; ``want="bool"`` requires a
+    condition.
+
+    Examples
+    --------
+    >>> from cxmodel.expr import parse_expr
+    >>> check_expr(parse_expr('score <= "six"'), {"score": "float"})[1][0].code
+    'E303'
+    >>> check_expr(parse_expr("scor > 1"), {"score": "float"})[1][0].hint
+    'did you mean score?'
+    """
+    checker = _Checker(schema, qualifiers, aggregate_type)
+    if want == "bool":
+        checker.condition(expr)
+        got = "bool"
+    else:
+        got = checker.check(expr)
+    return got, checker.errors
