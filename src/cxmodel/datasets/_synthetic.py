@@ -174,12 +174,9 @@ def synthetic(
     death = np.full(n, np.inf)
     death[owner[dies_here]] = rep_days[dies_here]
     keep = rank < k_death[owner]
-    death = np.where(converted, death, signup + rng.exponential(45.0, n))
+    death = np.where(converted, death, signup + rng.exponential(240.0, n))
     buyer = np.r_[idx[converted], owner[keep]]
     buy_day = np.r_[first[converted], rep_days[keep]]
-
-    # Browsing while alive.
-    _sessions(ev, rng, signup, np.minimum(death, span), app_share)
 
     # Purchases with their funnel, values, products and deliveries.
     m = buyer.shape[0]
@@ -220,6 +217,12 @@ def synthetic(
     ]
     ok = t_open < death[t_cust] + SERVICE_TAIL_DAYS
     t_cust, t_open, topic = t_cust[ok], t_open[ok], topic[ok]
+    never = rng.random(t_cust.shape[0]) < 0.02 + 0.5 * friction[t_cust] ** 2  # never resolved
+    # A never-buyer whose ticket is never resolved leaves within days (planted churn driver).
+    leaves = never & ~converted[t_cust]
+    np.minimum.at(death, t_cust[leaves], t_open[leaves] + rng.exponential(3.0, int(leaves.sum())))
+    ok = t_open <= death[t_cust] + np.where(converted[t_cust], SERVICE_TAIL_DAYS, 0.0)
+    t_cust, t_open, topic, never = t_cust[ok], t_open[ok], topic[ok], never[ok]
     k = t_cust.shape[0]
     ticket_id = _ids("T", k)
     t_where = TICKET_TOUCHPOINTS[rng.choice(3, k, p=[0.5, 0.3, 0.2])]
@@ -230,11 +233,14 @@ def synthetic(
            ticket_id=ticket_id[replied], topic=topic[replied],
            reply_hours=np.round((reply_at - t_open)[replied] * 24.0, 2))  # fmt: skip
     resolve_at = np.where(replied, reply_at, t_open) + rng.exponential(1.0 + 3.0 * friction[t_cust])
-    resolved = (rng.random(k) >= 0.02 + 0.5 * friction[t_cust] ** 2) & (resolve_at < span)
+    resolved = ~never & (resolve_at < span)
     ev.add(t_cust[resolved], resolve_at[resolved], "ticket_resolved", t_where[resolved],
            ticket_id=ticket_id[resolved], topic=topic[resolved],
            resolution_days=np.round((resolve_at - t_open)[resolved], 3))  # fmt: skip
     unresolved = (~resolved) & (t_open < span)
+
+    # Browsing while alive.
+    _sessions(ev, rng, signup, np.minimum(death, span), app_share)
 
     # Surveys driven by latent satisfaction: base minus late deliveries and unresolved tickets.
     width = span + 10.0 * SERVICE_TAIL_DAYS + 1000.0
