@@ -19,6 +19,25 @@ def _rng(random_state: Any) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
+def _hyp2f1_neg(a: Any, b: Any, c: Any, w: Any) -> FloatArray:
+    """2F1(a, b; c; w) for w <= 0 via Pfaff: (1 - w)^-b 2F1(b, c - a; c; w / (w - 1)).
+
+    With ``b = a_model - 1`` and ``c - a`` free of the frequency, the series argument lies in
+    [0, 1) and no parameter grows with the frequency, so nothing overflows.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    z = w / (w - 1.0)
+    with np.errstate(all="ignore"):
+        g = hyp2f1(b, c - a, c, z)
+        out = np.exp(-b * np.log1p(-w) + np.log(np.abs(g))) * np.sign(g)
+        bad = ~np.isfinite(out)
+        if np.any(bad):  # extreme (a, b) from tiny data sets: scipy's own transformations
+            direct = hyp2f1(a, b, c, w)
+            out = np.where(bad, direct, out)
+    res: FloatArray = np.asarray(out, dtype=np.float64)
+    return res
+
+
 class BetaGeo(TransactionModel):
     """BG/NBD: Poisson purchasing while alive, geometric drop-out after each repeat purchase.
 
@@ -82,7 +101,7 @@ class BetaGeo(TransactionModel):
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
         r, alpha, a, b = self._p()
         tt = as_float_array("t", t)
-        f = hyp2f1(r, a - 1, a + b - 1, -tt / alpha)
+        f = _hyp2f1_neg(r, a - 1, a + b - 1, -tt / alpha)
         return np.asarray((a + b - 1) / (a - 1) * (1 - f), dtype=np.float64)
 
     def conditional_expected_purchases(
@@ -92,7 +111,7 @@ class BetaGeo(TransactionModel):
         r, alpha, a, b = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         tt = as_float_array("t", t)
-        f = hyp2f1(r + x, a - 1, a + b + x - 1, -tt / (alpha + big_t))
+        f = _hyp2f1_neg(r + x, a - 1, a + b + x - 1, -tt / (alpha + big_t))
         num = (a + b + x - 1) / (a - 1) * (1 - f)
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
@@ -160,7 +179,7 @@ class ModifiedBetaGeo(BetaGeo):
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
         r, alpha, a, b = self._p()
         tt = as_float_array("t", t)
-        f = hyp2f1(r, a - 1, a + b, -tt / alpha)
+        f = _hyp2f1_neg(r, a - 1, a + b, -tt / alpha)
         return np.asarray(b / (a - 1) * (1 - f), dtype=np.float64)
 
     def conditional_expected_purchases(
@@ -170,7 +189,7 @@ class ModifiedBetaGeo(BetaGeo):
         r, alpha, a, b = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         tt = as_float_array("t", t)
-        f = hyp2f1(r + x, a - 1, a + b + x, -tt / (alpha + big_t))
+        f = _hyp2f1_neg(r + x, a - 1, a + b + x, -tt / (alpha + big_t))
         num = (a + b + x) / (a - 1) * (1 - f)
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
@@ -181,7 +200,7 @@ class ModifiedBetaGeo(BetaGeo):
         tt = as_float_array("t", t)
         p = alpha / (alpha + tt)
         first = np.exp(betaln(a, b + k + 1) - betaln(a, b)) * nbinom.pmf(k, r, p)
-        second = np.exp(betaln(a + 1, b + k) - betaln(a, b)) * nbinom.sf(k, r, p)
+        second = np.exp(betaln(a + 1, b + k) - betaln(a, b)) * nbinom.sf(k - 1, r, p)
         return np.asarray(first + second, dtype=np.float64)
 
 

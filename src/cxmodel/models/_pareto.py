@@ -30,11 +30,11 @@ def _log_a0(
     def log_term(u: FloatArray) -> FloatArray:
         # log[ 2F1(rsx, b; rsx+1; z) / (hi+u)^rsx ], z = diff/(hi+u), 1-z = (lo+u)/(hi+u)
         # 2F1(a,b;c;z) = (1-z)^-b 2F1(c-a, b; c; z/(z-1)) = (1-z)^-b 2F1(1, b; rsx+1; -diff/(lo+u))
+        # and again 2F1(1, b; c; w) = (1-w)^-1 2F1(1, c-b; c; w/(w-1)) so the argument is in [0, 1)
         w = -diff / (lo + u)
-        f = hyp2f1(1.0, b_arg, rsx + 1.0, w)
-        out: FloatArray = (
-            -b_arg * (np.log(lo + u) - np.log(hi + u)) + np.log(f) - rsx * np.log(hi + u)
-        )
+        zz = w / (w - 1.0)
+        log_f = -np.log1p(-w) + np.log(hyp2f1(1.0, rsx + 1.0 - b_arg, rsx + 1.0, zz))
+        out: FloatArray = -b_arg * (np.log(lo + u) - np.log(hi + u)) + log_f - rsx * np.log(hi + u)
         return out
 
     l1 = log_term(t_x)
