@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/cxmodel summary --sample
+	$(BIN)/cxmodel report --sample
 
 test: $(STAMP) lint typecheck pytest
 

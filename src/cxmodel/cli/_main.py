@@ -82,6 +82,23 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from cxmodel.report import cx_report
+
+    if args.sample:
+        log = _sample_log(args.customers, args.seed)
+    elif args.path:
+        log = _read(args.path, args.timezone, "quarantine", _parse_mapping(args.map))
+    else:
+        raise CXModelError("report needs a PATH or --sample")
+    report = cx_report(log, as_of=args.as_of)
+    print(report)
+    if args.html:
+        Path(args.html).write_text(report.to_html(), encoding="utf-8")
+        print(f"\nHTML report written to {args.html}")
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from cxmodel.io import write_csv, write_parquet
 
@@ -109,6 +126,19 @@ def _parser() -> argparse.ArgumentParser:
         "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
     )
     summary.set_defaults(run=_summary)
+
+    report = commands.add_parser("report", help="print the CX report of a file or the sample")
+    report.add_argument("path", nargs="?", help="CSV, JSON lines or Parquet file")
+    report.add_argument("--sample", action="store_true", help="report on synthetic sample data")
+    report.add_argument("--customers", type=int, default=2000, help="sample size (--sample)")
+    report.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
+    report.add_argument("--as-of", help="report as of this time (default: the last interaction)")
+    report.add_argument("--html", help="also write the report as an HTML page to this file")
+    report.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
+    report.add_argument(
+        "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
+    )
+    report.set_defaults(run=_report)
 
     sample = commands.add_parser("sample", help="write synthetic interaction data")
     sample.add_argument("--customers", type=int, default=1000)

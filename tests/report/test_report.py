@@ -1,0 +1,61 @@
+"""The CX report: sections computed from a log, text and HTML forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cxmodel as cx
+from cxmodel.cli import main
+from cxmodel.errors import DataError
+from cxmodel.report import cx_report
+
+
+@pytest.fixture(scope="module")
+def world_log() -> cx.InteractionLog:
+    return cx.datasets.synthetic(customers=400, seed=3).log
+
+
+class TestReport:
+    def test_sections_and_counts(self, world_log: cx.InteractionLog) -> None:
+        """The overview counts match the log; value and segment sections are present."""
+        report = cx_report(world_log)
+        titles = [s.title for s in report.sections]
+        assert titles[:3] == ["Overview", "Customer value", "RFM segments"]
+        overview = dict(report.sections[0].rows)
+        assert overview["interactions"] == f"{len(world_log):,}"
+        assert overview["customers"] == f"{world_log.n_customers:,}"
+        segments = dict(report.sections[2].rows)
+        buyers = np.unique(world_log.customer_codes[world_log.kind_mask("purchase")]).size
+        assert sum(int(v.split()[0].replace(",", "")) for v in segments.values()) == buyers
+
+    def test_text_and_html(self, world_log: cx.InteractionLog) -> None:
+        """The text form lists every section; the HTML form escapes labels."""
+        report = cx_report(world_log)
+        text = str(report)
+        assert all(s.title in text for s in report.sections)
+        assert report.to_html().startswith("<!doctype html>")
+        assert "Can&#x27;t Lose" in report.to_html() or "Can't Lose" not in text
+
+    def test_no_purchases_leaves_value_out(self) -> None:
+        """A log without purchases reports the overview only."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=["a", "b"], timestamp=[0, 86_400], kind=["view", "login"]
+        )
+        assert [s.title for s in cx_report(log).sections] == ["Overview"]
+
+    def test_empty_log_is_an_error(self) -> None:
+        """An empty log cannot be reported on."""
+        empty = cx.InteractionLog.from_arrays(customer_id=[], timestamp=[], kind=[])
+        with pytest.raises(DataError, match="at least one interaction"):
+            cx_report(empty)
+
+
+def test_cli_report_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`cxmodel report --sample --html` prints the report and writes the page."""
+    out = tmp_path / "report.html"
+    assert main(["report", "--sample", "--customers", "300", "--html", str(out)]) == 0
+    assert "Customer value" in capsys.readouterr().out
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
