@@ -1,0 +1,149 @@
+"""Shared helpers of the journey views: level codes, units, quantiles and HTML tables."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import duration_to_us
+from cxmodel.errors import SchemaError
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = [
+    "MISSING_LABEL",
+    "level_codes",
+    "next_occurrence",
+    "row_mask",
+    "session_codes",
+    "sorted_quantiles",
+    "table_html",
+    "window_us",
+]
+
+MISSING_LABEL = "(missing)"
+
+IntArray = npt.NDArray[np.int64]
+
+
+def level_codes(log: InteractionLog, level: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """Codes ``0..K-1`` for a string column; missing values get an extra ``"(missing)"`` label."""
+    if not isinstance(level, str) or level not in log:
+        raise SchemaError(f"level={level!r} is not a column of the log; columns: {log.columns}")
+    if log.schema.get(level) != "string":
+        raise SchemaError(f"level={level!r} must be a string column, got {log.schema.get(level)!r}")
+    codes32, categories = log.categorical(level)
+    codes = codes32.astype(np.int64)
+    labels = np.asarray(categories, dtype=object)
+    missing = codes < 0
+    if missing.any():
+        codes[missing] = len(labels)
+        labels = np.append(labels, np.array([MISSING_LABEL], dtype=object))
+    return codes, labels
+
+
+def session_codes(log: InteractionLog) -> IntArray:
+    """Per-row session codes from ``session_id`` (made by :func:`sessions`), contiguous per unit."""
+    if "session_id" not in log:
+        raise SchemaError(
+            "this view needs a session_id column: call cxmodel.journey.sessions(log) first"
+        )
+    raw = log.numeric("session_id")
+    if np.isnan(raw).any():
+        raise SchemaError("session_id has missing values; call cxmodel.journey.sessions(log) again")
+    if len(raw) == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.ones(len(raw), dtype=bool)
+    change[1:] = (raw[1:] != raw[:-1]) | (log.customer_codes[1:] != log.customer_codes[:-1])
+    return np.cumsum(change).astype(np.int64) - 1
+
+
+def row_mask(log: InteractionLog, segment: npt.ArrayLike | None) -> npt.NDArray[np.bool_] | None:
+    """Validate a boolean row mask (``None`` passes through)."""
+    if segment is None:
+        return None
+    mask = np.asarray(segment)
+    if mask.dtype != np.bool_ or mask.shape != (len(log),):
+        raise SchemaError(
+            f"segment must be a boolean array of shape ({len(log)},), "
+            f"got dtype {mask.dtype} and shape {mask.shape}"
+        )
+    return mask
+
+
+def window_us(value: Any, name: str) -> int | None:
+    """A fixed duration in microseconds, or ``None``."""
+    if value is None:
+        return None
+    try:
+        return duration_to_us(value)
+    except (SchemaError, TypeError, ValueError) as exc:
+        raise SchemaError(
+            f"{name}={value!r} is not a fixed duration such as '7d' or '30m'"
+        ) from exc
+
+
+def next_occurrence(
+    candidates: npt.NDArray[np.bool_],
+    group: IntArray,
+    query_rows: IntArray,
+    query_group: IntArray,
+) -> IntArray:
+    """For each query, the first candidate row ``>= query_rows`` with the same group, else -1.
+
+    ``group`` is per row; rows must be sorted so that a group's candidate rows are
+    found by position order (groups need not be contiguous: the key is (group, row)).
+    """
+    n = len(candidates) + 1
+    rows = np.flatnonzero(candidates).astype(np.int64)
+    keys = group[rows] * n + rows
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    rows = rows[order]
+    wanted = query_group * n + query_rows
+    idx = np.searchsorted(keys, wanted, side="left")
+    found = idx < len(keys)
+    safe = np.minimum(idx, max(len(keys) - 1, 0))
+    if len(keys):
+        found &= keys[safe] // n == query_group
+    else:
+        found[:] = False
+    out = np.full(len(query_rows), -1, dtype=np.int64)
+    if len(keys):
+        out[found] = rows[safe[found]]
+    return out
+
+
+def sorted_quantiles(
+    values: npt.NDArray[np.float64], groups: IntArray, n_groups: int, qs: tuple[float, ...]
+) -> npt.NDArray[np.float64]:
+    """Linear-interpolated quantiles of ``values`` per group; shape ``(len(qs), n_groups)``, NaN if empty."""
+    order = np.lexsort((values, groups))
+    v = values[order]
+    sizes = np.bincount(groups, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    out = np.full((len(qs), n_groups), np.nan)
+    has = sizes > 0
+    for i, q in enumerate(qs):
+        pos = starts[has] + q * (sizes[has] - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.ceil(pos).astype(np.int64)
+        out[i, has] = v[lo] + (pos - lo) * (v[hi] - v[lo])
+    return out
+
+
+def table_html(title: str, columns: dict[str, Any], max_rows: int = 20) -> str:
+    """A small HTML table of equal-length columns."""
+    names = list(columns)
+    n = len(next(iter(columns.values()))) if columns else 0
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in names)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(columns[c][i]))}</td>" for c in names) + "</tr>"
+        for i in range(min(n, max_rows))
+    )
+    more = f"<p>{n - max_rows} more rows</p>" if n > max_rows else ""
+    return f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{body}</table>{more}"

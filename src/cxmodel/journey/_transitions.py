@@ -1,0 +1,194 @@
+"""Transition matrices between consecutive events of a customer or session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import SchemaError
+from cxmodel.journey._common import (
+    level_codes,
+    row_mask,
+    session_codes,
+    sorted_quantiles,
+    table_html,
+)
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = ["END", "START", "Transitions", "transitions"]
+
+START = "START"
+END = "END"
+
+Matrix = npt.NDArray[np.float64]
+
+
+@attrs.frozen(eq=False)
+class Transitions:
+    """Directly-follows counts between labels.
+
+    Attributes
+    ----------
+    labels : ndarray of str
+        Row and column labels; with ``start_end`` the first is ``"START"`` and the last ``"END"``.
+    counts : ndarray of int64, shape (K, K)
+        ``counts[i, j]`` = number of times an event labelled ``j`` directly follows one
+        labelled ``i`` within a unit (customer, or session with ``by_session``).
+    customers : ndarray of int64, shape (K, K)
+        Number of distinct customers with at least one ``i -> j`` transition.
+    p_next : ndarray of float64, shape (K, K)
+        ``P(next = j | current = i)`` = ``counts[i, j] / counts[i, :].sum()`` (0 for empty rows).
+    p_previous : ndarray of float64, shape (K, K)
+        ``P(previous = j | current = i)`` = ``counts[j, i] / counts[:, i].sum()`` (0 when empty).
+    quantiles : tuple of float
+        Quantile levels of ``time_quantiles``.
+    time_quantiles : ndarray of float64, shape (Q, K, K)
+        Per-edge quantiles of the time between the two events, in seconds (NaN for edges
+        without events and for START/END edges).
+    """
+
+    labels: npt.NDArray[np.object_]
+    counts: npt.NDArray[np.int64]
+    customers: npt.NDArray[np.int64]
+    p_next: Matrix
+    p_previous: Matrix
+    quantiles: tuple[float, ...]
+    time_quantiles: Matrix
+
+    @property
+    def median_seconds(self) -> Matrix:
+        """Per-edge median time in seconds (NaN where undefined)."""
+        if 0.5 in self.quantiles:
+            out: Matrix = self.time_quantiles[self.quantiles.index(0.5)]
+            return out
+        raise SchemaError("median_seconds needs 0.5 among the quantiles")
+
+    def edges(self) -> dict[str, Any]:
+        """Non-zero edges as columns: source, target, count, customers, p_next, time quantiles."""
+        i, j = np.nonzero(self.counts)
+        out: dict[str, Any] = {
+            "source": self.labels[i],
+            "target": self.labels[j],
+            "count": self.counts[i, j],
+            "customers": self.customers[i, j],
+            "p_next": self.p_next[i, j],
+            "p_previous": self.p_previous[j, i],
+        }
+        for q, m in zip(self.quantiles, self.time_quantiles, strict=True):
+            out[f"seconds_q{q:g}"] = m[i, j]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Edge table as a dict of lists."""
+        return {k: np.asarray(v).tolist() for k, v in self.edges().items()}
+
+    def to_pandas(self) -> Any:
+        """Edge table as a pandas DataFrame (one row per non-zero edge)."""
+        pd = import_optional("pandas", "Transitions.to_pandas()")
+        return pd.DataFrame(self.edges())
+
+    def _repr_html_(self) -> str:
+        return table_html(f"Transitions ({len(self.labels)} labels)", self.edges())
+
+
+def transitions(
+    log: InteractionLog,
+    *,
+    level: str = "kind",
+    start_end: bool = True,
+    by_session: bool = False,
+    segment: npt.ArrayLike | None = None,
+    quantiles: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9),
+) -> Transitions:
+    """Count transitions between consecutive events.
+
+    Consecutive means adjacent in log order (customer, time, input order) within one
+    customer, or one session with ``by_session=True`` (needs :func:`sessions` first).
+    With ``start_end`` every unit contributes one ``START -> first`` and one
+    ``last -> END`` transition. Missing values of ``level`` get the label ``"(missing)"``.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    level : str, default "kind"
+        String column whose values are the states, e.g. ``"kind"``, ``"touchpoint"``.
+    start_end : bool, default True
+        Add START and END markers.
+    by_session : bool, default False
+        Units are sessions instead of customers.
+    segment : bool array, optional
+        Keep only these rows before counting.
+    quantiles : tuple of float
+        Levels of the per-edge time quantiles.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b"],
+    ...     timestamp=[0, 60, 0], kind=["view", "purchase", "view"])
+    >>> t = transitions(log)
+    >>> t.labels.tolist()
+    ['START', 'purchase', 'view', 'END']
+    >>> t.counts.tolist()
+    [[0, 0, 2, 0], [0, 0, 0, 1], [0, 1, 0, 1], [0, 0, 0, 0]]
+    """
+    for q in quantiles:
+        if not 0.0 <= q <= 1.0:
+            raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
+    mask = row_mask(log, segment)
+    if mask is not None:
+        log = log.filter(mask)
+    codes, cats = level_codes(log, level)
+    cust = log.customer_codes.astype(np.int64)
+    unit = session_codes(log) if by_session else cust
+    t = log.timestamps
+    if start_end:
+        labels = np.concatenate(
+            [np.array([START], dtype=object), cats, np.array([END], dtype=object)]
+        )
+        codes = codes + 1
+    else:
+        labels = cats
+    k = len(labels)
+    n = len(codes)
+    same = unit[1:] == unit[:-1]
+    src = codes[:-1][same]
+    dst = codes[1:][same]
+    who = cust[:-1][same]
+    dt = ((t[1:] - t[:-1])[same]).astype(np.float64) / 1e6
+    if start_end and n:
+        first = np.ones(n, dtype=bool)
+        first[1:] = ~same
+        last = np.ones(n, dtype=bool)
+        last[:-1] = ~same
+        src = np.concatenate([src, np.zeros(int(first.sum()), dtype=np.int64), codes[last]])
+        dst = np.concatenate([dst, codes[first], np.full(int(last.sum()), k - 1, dtype=np.int64)])
+        who = np.concatenate([who, cust[first], cust[last]])
+    edge = src * k + dst
+    counts = np.bincount(edge, minlength=k * k).reshape(k, k).astype(np.int64)
+    pairs = np.unique(who * (k * k) + edge)
+    customers = np.bincount(pairs % (k * k), minlength=k * k).reshape(k, k).astype(np.int64)
+    out_sum = counts.sum(axis=1, keepdims=True)
+    in_sum = counts.sum(axis=0)
+    p_next = np.divide(counts, out_sum, out=np.zeros((k, k)), where=out_sum > 0)
+    p_previous = np.divide(
+        counts.T, in_sum[:, None], out=np.zeros((k, k)), where=in_sum[:, None] > 0
+    )
+    inner = len(dt)
+    tq = sorted_quantiles(dt, edge[:inner], k * k, quantiles).reshape(len(quantiles), k, k)
+    return Transitions(
+        labels=labels,
+        counts=counts,
+        customers=customers,
+        p_next=p_next,
+        p_previous=p_previous,
+        quantiles=tuple(float(q) for q in quantiles),
+        time_quantiles=tq,
+    )
