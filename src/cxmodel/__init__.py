@@ -33,7 +33,7 @@ from cxmodel.domain import (
 )
 from cxmodel.errors import CXModelError, DataError, SchemaError
 from cxmodel.io import read_csv, read_jsonl, read_parquet, write_csv, write_parquet
-from cxmodel.log import InteractionLog, RejectedRows
+from cxmodel.log import CustomerTable, InteractionLog, RejectedRows
 
 __version__ = "0.1.0.dev0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "Channel",
     "Consent",
     "Customer",
+    "CustomerTable",
     "DataError",
     "Interaction",
     "InteractionLog",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import tzinfo
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,9 @@ from cxmodel.log._columns import (
     validate_rows,
 )
 from cxmodel.log._rejected import RejectedRows
+
+if TYPE_CHECKING:
+    from cxmodel.log._customer_table import CustomerTable
 
 __all__ = ["InteractionLog"]
 
@@ -574,6 +577,12 @@ class InteractionLog:
         for i in range(self.n_customers):
             lo, hi = int(self._offsets[i]), int(self._offsets[i + 1])
             yield Journey(str(self._customers[i]), self.interactions(lo, hi))
+
+    def customers_table(self, as_of: TimeLike) -> CustomerTable:
+        """The one-row-per-customer table as of ``as_of``; see :class:`cxmodel.log.CustomerTable`."""
+        from cxmodel.log._customer_table import CustomerTable
+
+        return CustomerTable.from_log(self, as_of=as_of)
 
     # ------------------------------------------------------------------ comparison and display
     def equals(self, other: InteractionLog) -> bool:
