@@ -1,0 +1,160 @@
+"""rfm_summary and calibration_holdout_split: hand cases and lifetimes on CDNOW_master."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.models import RFMSummary, calibration_holdout_split, rfm_summary
+
+MASTER = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+)
+
+
+def _log(
+    ids: list[str], times: list[str], values: list[float], kinds: list[str] | None = None
+) -> InteractionLog:
+    return InteractionLog.from_arrays(
+        customer_id=np.array(ids),
+        timestamp=np.array(times, dtype="datetime64[us]"),
+        kind=np.array(kinds or ["purchase"] * len(ids)),
+        value=np.array(values),
+    )
+
+
+@pytest.fixture(scope="module")
+def master() -> tuple[InteractionLog, Any]:
+    if not MASTER.exists():
+        pytest.skip(f"reference data not found at {MASTER}")
+    raw = np.loadtxt(MASTER, skiprows=1, dtype=str)
+    ymd = raw[:, 1].astype(np.int64)
+    dates = ((ymd // 10000 - 1970) * 12 + (ymd // 100 % 100 - 1)).astype("datetime64[M]").astype(
+        "datetime64[D]"
+    ) + (ymd % 100 - 1).astype("timedelta64[D]")
+    dates = dates.astype("datetime64[us]")
+    values = raw[:, 3].astype(float)
+    log = InteractionLog.from_arrays(
+        customer_id=raw[:, 0], timestamp=dates, kind=np.full(raw.shape[0], "purchase"), value=values
+    )
+    return log, (raw[:, 0], dates, values)
+
+
+class TestHandCases:
+    def test_same_period_collapse_and_monetary(self) -> None:
+        """Same-day purchases collapse (values summed); monetary = mean of repeat periods."""
+        log = _log(
+            ["a", "a", "a", "a", "b"],
+            ["2024-01-01T08", "2024-01-01T20", "2024-01-03", "2024-01-06", "2024-01-02"],
+            [1.0, 2.0, 4.0, 8.0, 5.0],
+        )
+        s = rfm_summary(log, as_of="2024-01-11")
+        assert s.customer_id.tolist() == ["a", "b"]
+        assert s.frequency.tolist() == [2.0, 0.0]
+        assert s.recency.tolist() == [5.0, 0.0]
+        assert s.T.tolist() == [10.0, 9.0]
+        assert s.monetary_value.tolist() == [6.0, 0.0]
+
+    def test_kind_filter_and_as_of_cut(self) -> None:
+        """Only the chosen kind counts; rows after the as_of period are ignored; default as_of = last."""
+        log = _log(
+            ["a", "a", "a", "b"],
+            ["2024-01-01", "2024-01-02", "2024-01-09", "2024-01-05"],
+            [1.0, 2.0, 3.0, 4.0],
+            ["purchase", "view", "purchase", "purchase"],
+        )
+        s = rfm_summary(log, as_of="2024-01-05T23:00")
+        assert s.frequency.tolist() == [0.0, 0.0]
+        assert s.T.tolist() == [4.0, 0.0]
+        s2 = rfm_summary(log)
+        assert s2.T.tolist() == [8.0, 4.0] and s2.recency.tolist() == [8.0, 0.0]
+
+    def test_weeks_run_monday_to_sunday(self) -> None:
+        """Weekly periods are pandas 'W' (W-SUN): Sunday and the next Monday differ by one week."""
+        log = _log(["a", "a", "a"], ["2024-01-07", "2024-01-08", "2024-01-14"], [1.0, 1.0, 1.0])
+        s = rfm_summary(log, freq="W")
+        assert s.frequency.tolist() == [1.0] and s.recency.tolist() == [1.0]
+
+    def test_to_pandas(self) -> None:
+        """to_pandas has lifetimes' columns indexed by customer_id."""
+        s = rfm_summary(_log(["a", "a"], ["2024-01-01", "2024-01-03"], [1.0, 2.0]))
+        df = s.to_pandas()
+        assert list(df.columns) == ["frequency", "recency", "T", "monetary_value"]
+        assert df.index.name == "customer_id" and df.loc["a", "monetary_value"] == 2.0
+        assert isinstance(s, RFMSummary) and len(s) == 1 and s.to_dict()["recency"] == [2.0]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error"),
+        [
+            ({"freq": "Q"}, SchemaError),
+            ({"kind": "refund"}, DataError),
+            ({"as_of": "2023-01-01"}, DataError),
+        ],
+    )
+    def test_bad_input(self, kwargs: dict[str, Any], error: type) -> None:
+        """Unknown period unit, no purchases of the kind, or as_of before all data raise."""
+        log = _log(["a", "a"], ["2024-01-01", "2024-01-03"], [1.0, 2.0])
+        with pytest.raises(error):
+            rfm_summary(log, **kwargs)
+
+
+class TestAgainstLifetimes:
+    @pytest.mark.parametrize(
+        ("freq", "as_of"), [("D", None), ("W", "1998-01-01"), ("D", "1997-09-30")]
+    )
+    def test_cdnow_master(
+        self, master: tuple[InteractionLog, Any], freq: str, as_of: str | None
+    ) -> None:
+        """Equal to lifetimes' summary_data_from_transaction_data: counts/times exact, money 1e-9."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            utils = pytest.importorskip("lifetimes.utils")
+            pd = pytest.importorskip("pandas")
+            log, (ids, dates, values) = master
+            df = pd.DataFrame({"id": ids, "date": dates.astype("datetime64[ns]"), "value": values})
+            want = utils.summary_data_from_transaction_data(
+                df, "id", "date", "value", freq=freq, observation_period_end=as_of
+            ).sort_index()
+        got = rfm_summary(log, freq=freq, as_of=as_of)
+        assert got.customer_id.tolist() == want.index.tolist()
+        np.testing.assert_array_equal(got.frequency, want["frequency"].to_numpy())
+        np.testing.assert_array_equal(got.recency, want["recency"].to_numpy())
+        np.testing.assert_array_equal(got.T, want["T"].to_numpy())
+        np.testing.assert_allclose(
+            got.monetary_value, want["monetary_value"].to_numpy(), rtol=1e-9, atol=1e-9
+        )
+
+    def test_calibration_holdout(self, master: tuple[InteractionLog, Any]) -> None:
+        """Equal to lifetimes' calibration_and_holdout_data (daily periods)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            utils = pytest.importorskip("lifetimes.utils")
+            pd = pytest.importorskip("pandas")
+            log, (ids, dates, values) = master
+            df = pd.DataFrame({"id": ids, "date": dates.astype("datetime64[ns]"), "value": values})
+            want = utils.calibration_and_holdout_data(
+                df,
+                "id",
+                "date",
+                calibration_period_end="1997-09-30",
+                observation_period_end="1998-06-30",
+                freq="D",
+                monetary_value_col="value",
+            ).sort_index()
+        cal, holdout, duration = calibration_holdout_split(log, "1997-09-30", "1998-06-30")
+        assert cal.customer_id.tolist() == want.index.tolist()
+        np.testing.assert_array_equal(cal.frequency, want["frequency_cal"].to_numpy())
+        np.testing.assert_array_equal(cal.T, want["T_cal"].to_numpy())
+        np.testing.assert_array_equal(holdout, want["frequency_holdout"].to_numpy())
+        assert duration == want["duration_holdout"].iloc[0]
+
+    def test_split_rejects_reversed_dates(self, master: tuple[InteractionLog, Any]) -> None:
+        """observation_end must follow calibration_end."""
+        with pytest.raises(DataError, match="observation_end"):
+            calibration_holdout_split(master[0], "1998-01-01", "1997-06-01")
