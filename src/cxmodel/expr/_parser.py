@@ -140,6 +140,7 @@ class ExprParser:
                 "E102",
                 f"expected a time unit after {token.text}, found {describe(unit)}",
                 hint="units are minutes, hours, days, weeks, months (or m, h, d, w, mo)",
+                token=token if unit.kind == "EOF" else None,
             )
         self.advance()
         return Duration(int(token.value), DURATION_UNITS[unit.text], pos=(token.line, token.column))

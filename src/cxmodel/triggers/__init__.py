@@ -1,0 +1,33 @@
+"""The trigger language: rules that say when to act on a customer, and why.
+
+Examples
+--------
+>>> from cxmodel.triggers import parse
+>>> rules = parse('''
+... trigger churn_risk:
+...     when inactive for 90 days
+...     emit churn_risk_alert
+...     once per customer every 90 days
+... ''')
+>>> rules.names
+('churn_risk',)
+"""
+
+from __future__ import annotations
+
+from cxmodel.triggers._check import STANDARD_KINDS, check_rules
+from cxmodel.triggers._parse import MAX_RULES, parse
+from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
+
+__all__ = [
+    "MAX_RULES",
+    "STANDARD_KINDS",
+    "Emit",
+    "Pattern",
+    "QuietHours",
+    "Rule",
+    "RuleSet",
+    "Then",
+    "check_rules",
+    "parse",
+]

@@ -1,0 +1,334 @@
+"""The rule parser: text -> :class:`RuleSet`, reporting every error at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
+from cxmodel.expr import Diagnostic, Duration, Expr, render_diagnostics, tokenize
+from cxmodel.expr._parser import ExprParser, ParseAbort, describe
+from cxmodel.triggers._check import check_rules
+from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
+
+__all__ = ["MAX_RULES", "parse"]
+
+#: Most rules accepted in one text.
+MAX_RULES = 1_000
+
+_CLAUSES = ("when", "unless", "if", "emit", "cooldown", "once", "requires", "quiet")
+
+
+class _RuleParser(ExprParser):
+    def sync(self) -> None:
+        """Skip to the next clause keyword or ``trigger``."""
+        while self.tok.kind != "EOF" and not self.at_word("trigger", *_CLAUSES):
+            self.advance()
+
+    def ruleset(self) -> list[Rule]:
+        rules: list[Rule] = []
+        seen: dict[str, int] = {}
+        while self.tok.kind != "EOF":
+            if not self.at_word("trigger"):
+                try:
+                    raise self.fail(
+                        "E201",
+                        f"expected 'trigger', found {describe(self.tok)}",
+                        hint="each rule starts with 'trigger NAME:'",
+                    )
+                except ParseAbort:
+                    self.advance()
+                    while self.tok.kind != "EOF" and not self.at_word("trigger"):
+                        self.advance()
+                    continue
+            start = self.tok
+            rule = self.rule()
+            if rule is None:
+                continue
+            if rule.name in seen:
+                self.errors.append(
+                    Diagnostic(
+                        "E209",
+                        start.line,
+                        start.column,
+                        f"a rule named {rule.name!r} is already defined on line {seen[rule.name]}",
+                        "give each rule a unique name",
+                    )
+                )
+            seen.setdefault(rule.name, start.line)
+            rules.append(rule)
+            if len(rules) > MAX_RULES:
+                self.errors.append(
+                    Diagnostic("E100", start.line, start.column, f"more than {MAX_RULES} rules")
+                )
+                break
+        return rules
+
+    def rule(self) -> Rule | None:
+        start = self.advance()  # trigger
+        n_errors = len(self.errors)
+        fields: dict[str, object] = {}
+        name = ""
+        try:
+            name = self.expect_name(
+                "a rule name after 'trigger'", hint="e.g. trigger churn_risk:"
+            ).text
+            self.expect_op(":", f"after 'trigger {name}'")
+        except ParseAbort:
+            self.sync()
+        positions: dict[str, int] = {}
+        while self.tok.kind != "EOF" and not self.at_word("trigger"):
+            word = self.tok
+            if not self.at_word(*_CLAUSES):
+                try:
+                    raise self.fail(
+                        "E205",
+                        f"expected a clause (when, unless, if, emit, cooldown, once, requires, "
+                        f"quiet), found {describe(word)}",
+                        hint="conditions continue with 'and' / 'or'",
+                    )
+                except ParseAbort:
+                    self.advance()
+                    self.sync()
+                    continue
+            if word.text in positions:
+                self.errors.append(
+                    Diagnostic(
+                        "E206",
+                        word.line,
+                        word.column,
+                        f"{word.text!r} appears twice in rule {name!r} (first on line "
+                        f"{positions[word.text]})",
+                        "combine the two into one clause",
+                    )
+                )
+            positions[word.text] = word.line
+            self.advance()
+            try:
+                if word.text == "when":
+                    fields["when"], fields["then"] = self.when()
+                elif word.text == "unless":
+                    kind = self.expect_name("an interaction kind after 'unless'").text
+                    fields["unless_kind"] = kind
+                    fields["unless_where"] = self.where()
+                elif word.text == "if":
+                    fields["condition"] = self.expression()
+                elif word.text == "emit":
+                    fields["emit"] = self.emit()
+                elif word.text == "cooldown":
+                    fields["cooldown"] = self.duration("cooldown")
+                elif word.text == "once":
+                    self.expect_word("per", "after 'once'", hint="once per customer [every D]")
+                    self.expect_word("customer", "after 'once per'", hint="once per customer")
+                    fields["once"] = True
+                    if self.at_word("every"):
+                        self.advance()
+                        fields["once_every"] = self.duration("every")
+                elif word.text == "requires":
+                    self.expect_word(
+                        "consent", "after 'requires'", hint="requires consent marketing"
+                    )
+                    fields["consent"] = self.expect_name(
+                        "a consent purpose", hint="e.g. marketing"
+                    ).text
+                else:
+                    fields["quiet"] = self.quiet()
+            except ParseAbort:
+                self.sync()
+        if len(self.errors) > n_errors:
+            return None
+        for needed in ("when", "emit"):
+            if needed not in fields:
+                self.errors.append(
+                    Diagnostic(
+                        "E203" if needed == "when" else "E204",
+                        start.line,
+                        start.column,
+                        f"rule {name!r} has no {needed!r} clause",
+                        "every rule needs 'when ...' and 'emit ACTION'",
+                    )
+                )
+                return None
+        when = fields["when"]
+        if fields.get("unless_kind") is not None:
+            then = fields.get("then")
+            if not isinstance(then, Then) or then.mode != "after":
+                self.errors.append(
+                    Diagnostic(
+                        "E210",
+                        start.line,
+                        start.column,
+                        "'unless' needs a delay: write 'when A as x then after D'",
+                        "unless cancels a delayed firing",
+                    )
+                )
+                return None
+        assert isinstance(when, Pattern)
+        return Rule(name=name, pos=(start.line, start.column), **fields)  # type: ignore[arg-type]
+
+    def where(self) -> Expr | None:
+        if self.at_word("where"):
+            self.advance()
+            return self.expression()
+        return None
+
+    def when(self) -> tuple[Pattern, Then | None]:
+        token = self.tok
+        pos = (token.line, token.column)
+        if self.at_word("inactive"):
+            self.advance()
+            self.expect_word("for", "after 'inactive'", hint="when inactive for 90 days")
+            return Pattern("inactive", duration=self.duration("for"), pos=pos), None
+        if self.at_word("no"):
+            self.advance()
+            kind = self.expect_name("an interaction kind after 'no'").text
+            where = self.where()
+            self.expect_word("for", f"after 'no {kind}'", hint=f"when no {kind} for 30 days")
+            return Pattern(
+                "absent", kind, where=where, duration=self.duration("for"), pos=pos
+            ), None
+        kind = self.expect_name("an interaction kind after 'when'", hint="e.g. when purchase").text
+        alias = None
+        if self.at_word("as"):
+            self.advance()
+            alias = self.expect_name("a name after 'as'", hint="e.g. as p").text
+        pattern = Pattern("event", kind, alias, self.where(), pos=pos)
+        if not self.at_word("then"):
+            return pattern, None
+        then_tok = self.advance()
+        if alias is None:
+            raise self.fail(
+                "E211",
+                "'then' needs the first event bound with 'as'",
+                token=then_tok,
+                hint=f"write 'when {kind} as x then ...'",
+            )
+        tpos = (then_tok.line, then_tok.column)
+        if self.at_word("after"):
+            self.advance()
+            return pattern, Then("after", duration=self.duration("after"), pos=tpos)
+        if self.at_word("no"):
+            self.advance()
+            tpos = (self.tok.line, self.tok.column)
+            second = self.expect_name("an interaction kind after 'then no'").text
+            where = self.where()
+            self.expect_word("for", f"after 'then no {second} ...'", hint="... for 7 days")
+            return pattern, Then("absent", second, where, self.duration("for"), pos=tpos)
+        tpos = (self.tok.line, self.tok.column)
+        second = self.expect_name("an interaction kind after 'then'").text
+        where = self.where()
+        within: Duration | None = None
+        if self.at_word("within"):
+            self.advance()
+            within = self.duration("within")
+        return pattern, Then("event", second, where, within, pos=tpos)
+
+    def emit(self) -> Emit:
+        token = self.tok
+        action = self.expect_name(
+            "an action name after 'emit'", hint="e.g. emit follow_up_task"
+        ).text
+        payload: list[tuple[str, Expr]] = []
+        if self.at_op("("):
+            self.advance()
+            keys: set[str] = set()
+            while not self.at_op(")"):
+                key = self.expect_name("a payload key", hint="emit action(key = value)")
+                if key.text in keys:
+                    raise self.fail("E212", f"payload key {key.text!r} given twice", token=key)
+                keys.add(key.text)
+                self.expect_op("=", f"after payload key {key.text!r}")
+                payload.append((key.text, self.expression()))
+                if not self.at_op(","):
+                    break
+                self.advance()
+            self.expect_op(")", "to close the payload")
+        return Emit(action, tuple(payload), pos=(token.line, token.column))
+
+    def clock(self) -> int:
+        token = self.tok
+        if token.kind != "NUMBER" or not isinstance(token.value, int) or self.peek().text != ":":
+            raise self.fail(
+                "E208",
+                f"expected a time HH:MM, found {describe(token)}",
+                hint="quiet hours 22:00-08:00",
+            )
+        self.advance()
+        self.advance()
+        minutes = self.tok
+        if minutes.kind != "NUMBER" or not isinstance(minutes.value, int) or len(minutes.text) != 2:
+            raise self.fail(
+                "E208",
+                f"expected two-digit minutes, found {describe(minutes)}",
+                hint="quiet hours 22:00-08:00",
+            )
+        self.advance()
+        if token.value > 23 or minutes.value > 59:
+            raise self.fail(
+                "E208",
+                f"{token.text}:{minutes.text} is not a time of day",
+                token=token,
+                hint="hours 00-23, minutes 00-59",
+            )
+        return token.value * 60 + minutes.value
+
+    def quiet(self) -> QuietHours:
+        self.expect_word("hours", "after 'quiet'", hint="quiet hours 22:00-08:00")
+        start = self.clock()
+        self.expect_op("-", "between the two times")
+        end = self.clock()
+        local = False
+        if self.at_word("in"):
+            self.advance()
+            self.expect_word("customer", "after 'in'", hint="in customer timezone")
+            self.expect_word("timezone", "after 'in customer'", hint="in customer timezone")
+            local = True
+        return QuietHours(start, end, local)
+
+
+def parse(
+    text: str,
+    *,
+    schema: Mapping[str, str] | None = None,
+    kinds: Sequence[str] | None = None,
+) -> RuleSet:
+    """Parse rule text into a :class:`RuleSet`.
+
+    Names bound with ``as`` are always checked. With ``schema`` (property -> type, e.g.
+    ``log.schema``) and ``kinds``, unknown properties and kinds and type mismatches are
+    reported too.
+
+    Raises
+    ------
+    TriggerSyntaxError
+        Listing every syntax error in ``errors`` (line, column, code, hint).
+    TriggerTypeError
+        When the rules parse but do not type-check.
+
+    Examples
+    --------
+    >>> rules = parse('''
+    ... trigger detractor_follow_up:
+    ...     when survey as r where r.metric == "nps" and r.score <= 6
+    ...     emit follow_up_task(priority = "high", score = r.score)
+    ... ''')
+    >>> print(rules)
+    trigger detractor_follow_up:
+        when survey as r where r.metric == "nps" and r.score <= 6
+        emit follow_up_task(priority = "high", score = r.score)
+    <BLANKLINE>
+    >>> parse(str(rules)) == rules
+    True
+    """
+    tokens, lex_errors = tokenize(text)
+    parser = _RuleParser(tokens)
+    rules: list[Rule] = []
+    if not lex_errors:
+        rules = parser.ruleset()
+    errors = tuple(sorted([*lex_errors, *parser.errors], key=lambda d: (d.line, d.column)))
+    if errors:
+        raise TriggerSyntaxError(render_diagnostics(errors, text), errors)
+    ruleset = RuleSet(tuple(rules))
+    type_errors = check_rules(ruleset, schema=schema, kinds=kinds)
+    if type_errors:
+        raise TriggerTypeError(render_diagnostics(type_errors, text), type_errors)
+    return ruleset
