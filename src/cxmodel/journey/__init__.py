@@ -1,6 +1,7 @@
 """Journey analytics: sessions, transitions, funnels, step matrices, paths and attribution."""
 
+from cxmodel.journey._funnel import Funnel, funnel
 from cxmodel.journey._sessions import sessions
 from cxmodel.journey._transitions import END, START, Transitions, transitions
 
-__all__ = ["END", "START", "Transitions", "sessions", "transitions"]
+__all__ = ["END", "START", "Funnel", "Transitions", "funnel", "sessions", "transitions"]

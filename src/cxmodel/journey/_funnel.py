@@ -1,0 +1,366 @@
+"""Funnels: loose, strict and any-order conversion with windows, exclusions and held properties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel._time import DurationLike
+from cxmodel.errors import SchemaError
+from cxmodel.journey._common import (
+    level_codes,
+    next_occurrence,
+    row_mask,
+    session_codes,
+    sorted_quantiles,
+    table_html,
+    window_us,
+)
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = ["Funnel", "funnel", "step_mask"]
+
+Step = str | tuple[str, str]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+_ORDERS = ("loose", "strict", "any")
+_COUNTS = ("customers", "totals", "sessions")
+
+
+@attrs.frozen(eq=False)
+class Funnel:
+    """Result of :func:`funnel`.
+
+    Attributes
+    ----------
+    steps : tuple of str
+        Step names (``"column=value"`` for pair steps).
+    counts : ndarray of int64
+        Units (customers, sessions or attempts) reaching each step.
+    conversion : ndarray of float64
+        ``counts / counts[0]`` (NaN when nobody entered).
+    conversion_low, conversion_high : ndarray of float64
+        95% Wilson interval of ``conversion``.
+    step_conversion : ndarray of float64
+        ``counts[k] / counts[k - 1]``; 1 for the first step.
+    quantiles : tuple of float
+        Levels of ``time_to_step``.
+    time_to_step : ndarray of float64, shape (Q, S)
+        Quantiles of seconds from the anchoring step-1 event to each step, among units
+        reaching that step.
+    drop_off_next : tuple of dict
+        For step ``k`` (all but the last): among units whose furthest step is ``k``, what
+        the customer's next event (``kind``) was after the last matched event; ``"END"``
+        when there was none. Sorted by count, descending.
+    by_labels : ndarray of str or None
+        Segment values of ``by`` (taken at the anchoring event).
+    by_counts : ndarray of int64 or None, shape (G, S)
+        ``counts`` per segment.
+    """
+
+    steps: tuple[str, ...]
+    counts: IntArray
+    conversion: npt.NDArray[np.float64]
+    conversion_low: npt.NDArray[np.float64]
+    conversion_high: npt.NDArray[np.float64]
+    step_conversion: npt.NDArray[np.float64]
+    quantiles: tuple[float, ...]
+    time_to_step: npt.NDArray[np.float64]
+    drop_off_next: tuple[dict[str, int], ...]
+    by_labels: npt.NDArray[np.object_] | None = None
+    by_counts: IntArray | None = None
+
+    def _columns(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": list(self.steps),
+            "count": self.counts.tolist(),
+            "conversion": self.conversion.tolist(),
+            "conversion_low": self.conversion_low.tolist(),
+            "conversion_high": self.conversion_high.tolist(),
+            "step_conversion": self.step_conversion.tolist(),
+        }
+        for q, row in zip(self.quantiles, self.time_to_step, strict=True):
+            out[f"seconds_q{q:g}"] = row.tolist()
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """One list per column, one entry per step, plus drop-offs and breakdown."""
+        out = self._columns()
+        out["drop_off_next"] = [dict(d) for d in self.drop_off_next]
+        if self.by_labels is not None and self.by_counts is not None:
+            out["by"] = {
+                str(lab): row.tolist()
+                for lab, row in zip(self.by_labels, self.by_counts, strict=True)
+            }
+        return out
+
+    def to_pandas(self) -> Any:
+        """One row per step as a pandas DataFrame."""
+        pd = import_optional("pandas", "Funnel.to_pandas()")
+        return pd.DataFrame(self._columns())
+
+    def _repr_html_(self) -> str:
+        return table_html("Funnel", self._columns())
+
+
+def step_mask(log: InteractionLog, step: Step) -> BoolArray:
+    """Rows matching a step: a kind name, or a ``(column, value)`` pair."""
+    if isinstance(step, str):
+        column, value = "kind", step
+    elif isinstance(step, tuple) and len(step) == 2 and all(isinstance(s, str) for s in step):
+        column, value = step
+    else:
+        raise SchemaError(f"step {step!r} must be a kind name or a (column, value) pair of strings")
+    codes, labels = level_codes(log, column)
+    hit = np.flatnonzero(labels == value)
+    if len(hit) == 0:
+        return np.zeros(len(log), dtype=bool)
+    out: BoolArray = codes == int(hit[0])
+    return out
+
+
+def _wilson(k: IntArray, n: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    if n == 0:
+        nan = np.full(len(k), np.nan)
+        return nan, nan.copy()
+    z = 1.959963984540054
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def funnel(
+    log: InteractionLog,
+    steps: Sequence[Step],
+    *,
+    order: str = "loose",
+    window: DurationLike | None = None,
+    step_windows: Sequence[DurationLike | None] | None = None,
+    exclude: Sequence[Step] | None = None,
+    hold: str | None = None,
+    count: str = "customers",
+    by: str | None = None,
+    segment: npt.ArrayLike | None = None,
+    quantiles: tuple[float, ...] = (0.5, 0.9),
+) -> Funnel:
+    """Count units progressing through ordered steps.
+
+    Counting rules
+    --------------
+    * **Log order.** "After" means later in log order (customer, time, input order): two
+      events at the same instant keep their input order.
+    * **Attempts.** Every event matching step 1 (for ``order="any"``: any step) anchors an
+      attempt. From the anchor each further step is matched greedily to the *earliest*
+      qualifying event after the previous matched one (``loose``), or must be the very next
+      event of the unit (``strict``). ``any`` asks that steps 1..k all occur at or after
+      the anchor, in any order.
+    * **Re-entry / which anchor counts.** With ``count="customers"`` or ``"sessions"`` each
+      unit is counted once, by its best attempt (most steps reached; ties go to the
+      earliest anchor). With ``count="totals"`` every attempt counts.
+    * **Windows.** ``window`` bounds the time from the anchor to every matched step (the
+      whole funnel); ``step_windows[k]`` bounds the time from step ``k + 1`` to step ``k + 2``.
+      Bounds are inclusive. Greedy matching takes the earliest candidate and does not
+      backtrack to a later one that a per-step window would have accepted.
+    * **Exclusion.** An ``exclude`` event after the anchor ends the attempt: steps matched
+      at or after it do not count.
+    * **Hold.** With ``hold="product"`` every matched step must carry the anchor's value
+      of that column (missing is a value of its own). ``hold="session_id"`` keeps an
+      attempt in one session.
+    * **Units.** ``"sessions"`` needs a ``session_id`` column (:func:`sessions`); matching
+      then stays within the session.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    steps : sequence of str or (column, value)
+        At least one step; strings are kinds.
+    order : {"loose", "strict", "any"}
+    window : duration, optional
+    step_windows : sequence of duration or None, optional
+        ``len(steps) - 1`` entries; not with ``order="any"``.
+    exclude : sequence of steps, optional
+    hold : str, optional
+        Column held constant across the matched steps.
+    count : {"customers", "totals", "sessions"}
+    by : str, optional
+        String column; breakdown by its value at the anchoring event.
+    segment : bool array, optional
+        Keep only these rows first.
+    quantiles : tuple of float
+        Levels of ``time_to_step``.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "a", "b", "b"],
+    ...     timestamp=[0, 10, 20, 0, 5],
+    ...     kind=["view", "search", "purchase", "view", "search"])
+    >>> f = funnel(log, ["view", "search", "purchase"])
+    >>> f.counts.tolist(), f.conversion.tolist()
+    ([2, 2, 1], [1.0, 1.0, 0.5])
+    """
+    steps = list(steps)
+    if not steps:
+        raise SchemaError("steps must hold at least one step")
+    if order not in _ORDERS:
+        raise SchemaError(f"order={order!r}; expected one of {_ORDERS}")
+    if count not in _COUNTS:
+        raise SchemaError(f"count={count!r}; expected one of {_COUNTS}")
+    n_steps = len(steps)
+    if step_windows is not None:
+        if order == "any":
+            raise SchemaError("step_windows is not defined for order='any'")
+        if len(step_windows) != n_steps - 1:
+            raise SchemaError(
+                f"step_windows has {len(step_windows)} entries; expected len(steps) - 1 = {n_steps - 1}"
+            )
+    win = window_us(window, "window")
+    sw = [window_us(w, "step_windows") for w in (step_windows or [None] * (n_steps - 1))]
+    mask = row_mask(log, segment)
+    if mask is not None:
+        log = log.filter(mask)
+    n = len(log)
+    masks = [step_mask(log, s) for s in steps]
+    names = tuple(s if isinstance(s, str) else f"{s[0]}={s[1]}" for s in steps)
+    cust = log.customer_codes.astype(np.int64)
+    unit = session_codes(log) if count == "sessions" else cust
+    group = unit
+    if hold is not None:
+        hold_codes, hold_labels = level_codes(log, hold)
+        group = unit * (len(hold_labels) + 1) + hold_codes
+    t = log.timestamps
+    if order == "any":
+        anchors = np.flatnonzero(np.logical_or.reduce(masks)).astype(np.int64)
+    else:
+        anchors = np.flatnonzero(masks[0]).astype(np.int64)
+    g = group[anchors]
+    limit = np.full(len(anchors), n, dtype=np.int64)
+    if exclude:
+        ex_mask = np.logical_or.reduce([step_mask(log, s) for s in exclude])
+        ex = next_occurrence(ex_mask, unit, anchors + 1, unit[anchors])
+        limit = np.where(ex >= 0, ex, n)
+    reached_at = np.full((n_steps, len(anchors)), -1, dtype=np.int64)
+    if order == "any":
+        ok_all = np.ones(len(anchors), dtype=bool)
+        for k in range(n_steps):
+            nxt = next_occurrence(masks[k], group, anchors, g)
+            ok = ok_all & (nxt >= 0) & (nxt < limit)
+            if win is not None:
+                ok &= t[np.maximum(nxt, 0)] - t[anchors] <= win
+            reached_at[k] = np.where(ok, nxt, -1)
+            ok_all = ok
+        level = (reached_at >= 0).sum(axis=0)
+    else:
+        reached_at[0] = anchors
+        pos = anchors.copy()
+        alive = np.ones(len(anchors), dtype=bool)
+        for k in range(1, n_steps):
+            if order == "loose":
+                nxt = next_occurrence(masks[k], group, pos + 1, g)
+            else:
+                cand = np.minimum(pos + 1, max(n - 1, 0))
+                nxt = np.where(
+                    (pos + 1 < n)
+                    & (unit[cand] == unit[anchors])
+                    & (group[cand] == g)
+                    & masks[k][cand],
+                    cand,
+                    -1,
+                )
+            ok = alive & (nxt >= 0) & (nxt < limit)
+            safe = np.maximum(nxt, 0)
+            if win is not None:
+                ok &= t[safe] - t[anchors] <= win
+            limit_k = sw[k - 1]
+            if limit_k is not None:
+                ok &= t[safe] - t[pos] <= limit_k
+            reached_at[k] = np.where(ok, nxt, -1)
+            pos = np.where(ok, nxt, pos)
+            alive = ok
+        level = (reached_at >= 0).sum(axis=0)
+    # choose attempts
+    if count == "totals":
+        chosen = np.arange(len(anchors))
+    else:
+        a_unit = unit[anchors]
+        order_idx = np.lexsort((anchors, -level, a_unit))
+        first = np.ones(len(order_idx), dtype=bool)
+        first[1:] = a_unit[order_idx][1:] != a_unit[order_idx][:-1]
+        chosen = order_idx[first]
+    lev = level[chosen]
+    counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
+    entered = int(counts[0])
+    conversion = counts / entered if entered else np.full(n_steps, np.nan)
+    low, high = _wilson(counts, entered)
+    prev = np.concatenate([[counts[0]], counts[:-1]])
+    step_conv = np.divide(counts, prev, out=np.full(n_steps, np.nan), where=prev > 0)
+    # times from anchor
+    at = reached_at[:, chosen]
+    base = t[anchors[chosen]] if order != "any" else None
+    secs_list = []
+    for k in range(n_steps):
+        rows = at[k]
+        if order == "any":
+            firsts = np.where(
+                at[: k + 1] >= 0, t[np.maximum(at[: k + 1], 0)], np.iinfo(np.int64).max
+            )
+            lasts = np.where(
+                at[: k + 1] >= 0, t[np.maximum(at[: k + 1], 0)], np.iinfo(np.int64).min
+            )
+            span = lasts.max(axis=0) - firsts.min(axis=0)
+        else:
+            assert base is not None
+            span = t[np.maximum(rows, 0)] - base
+        secs_list.append(np.where(lev >= k + 1, span / 1e6, np.nan))
+    secs = np.stack(secs_list) if secs_list else np.zeros((0, 0))
+    tq = np.full((len(quantiles), n_steps), np.nan)
+    for k in range(n_steps):
+        v = secs[k][~np.isnan(secs[k])]
+        if len(v):
+            tq[:, k] = sorted_quantiles(v, np.zeros(len(v), dtype=np.int64), 1, quantiles)[:, 0]
+    # what happened next after the last matched step
+    kind_codes, kind_labels = level_codes(log, "kind")
+    labels_end = np.append(kind_labels, "END")
+    last_row = np.where(lev > 0, at[np.maximum(lev - 1, 0), np.arange(len(lev))], 0)
+    if order == "any":
+        last_row = np.where(at >= 0, at, -1).max(axis=0) if at.size else last_row
+    nxt_row = np.minimum(last_row + 1, max(n - 1, 0))
+    has_next = (last_row + 1 < n) & (cust[nxt_row] == cust[last_row])
+    nxt_code = np.where(has_next, kind_codes[nxt_row], len(kind_labels))
+    drops: list[dict[str, int]] = []
+    for k in range(1, n_steps):
+        sel = nxt_code[lev == k]
+        c = np.bincount(sel, minlength=len(labels_end))
+        idx = np.argsort(-c, kind="stable")
+        drops.append({str(labels_end[i]): int(c[i]) for i in idx if c[i] > 0})
+    by_labels = by_counts = None
+    if by is not None:
+        by_codes, by_labels = level_codes(log, by)
+        seg = by_codes[anchors[chosen]]
+        by_counts = np.stack(
+            [np.bincount(seg[lev >= k + 1], minlength=len(by_labels)) for k in range(n_steps)],
+            axis=1,
+        ).astype(np.int64)
+    return Funnel(
+        steps=names,
+        counts=counts,
+        conversion=conversion.astype(np.float64),
+        conversion_low=low,
+        conversion_high=high,
+        step_conversion=step_conv,
+        quantiles=tuple(float(q) for q in quantiles),
+        time_to_step=tq,
+        drop_off_next=tuple(drops),
+        by_labels=by_labels,
+        by_counts=by_counts,
+    )
