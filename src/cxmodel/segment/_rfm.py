@@ -88,12 +88,23 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     >>> rank_scores([10.0, 5.0, 5.0, 1.0], 2).tolist()
     [2, 1, 2, 1]
     """
-    values = np.asarray(quantity, dtype=np.float64)
+    values = np.asarray(quantity)
+    if values.dtype.kind not in "iuf":
+        values = values.astype(np.float64)
     n = values.shape[0]
-    order = np.lexsort((np.arange(n), values))
+    order = np.argsort(values, kind="stable")  # stable: ties keep input (customer id) order
     scores = np.empty(n, dtype=np.int64)
     scores[order] = 1 + (np.arange(n, dtype=np.int64) * n_bins) // max(n, 1)
     return scores
+
+
+def _narrow(counts: IntArray) -> npt.NDArray[np.integer[Any]]:
+    """Counts in the smallest unsigned dtype, so that numpy's stable sort can use radix sort."""
+    top = int(counts.max()) if counts.size else 0
+    for dtype in (np.uint8, np.uint16):
+        if top <= np.iinfo(dtype).max:
+            return counts.astype(dtype)
+    return counts
 
 
 def _check_n_bins(n_bins: object) -> int:
@@ -186,8 +197,8 @@ def rfm_scores(
         recency_days=recency.astype(np.float64),
         frequency=frequency.astype(np.int64),
         monetary=monetary.astype(np.float64),
-        r=rank_scores(-recency, bins),
-        f=rank_scores(frequency, bins),
+        r=rank_scores(last, bins),  # later last purchase = more recent = higher score
+        f=rank_scores(_narrow(frequency), bins),
         m=rank_scores(monetary, bins),
         n_bins=bins,
         as_of=cutoff,
