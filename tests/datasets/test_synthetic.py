@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.datasets import SyntheticWorld, synthetic
 from cxmodel.domain import METRIC_SCALES, STANDARD_KINDS
@@ -134,3 +136,33 @@ class TestSynthetic:
         """Bad arguments raise DataError naming the argument."""
         with pytest.raises(DataError, match=needle):
             synthetic(**kwargs)
+
+
+class TestSyntheticProperties:
+    @settings(max_examples=25)
+    @given(
+        customers=st.integers(1, 40),
+        seed=st.integers(0, 2**32 - 1),
+        days=st.sampled_from([1 / 86400, 1, 30, 365, 1500]),
+    )
+    def test_invariants(self, customers: int, seed: int, days: float) -> None:
+        """Any size, seed and window: every customer appears, truth is aligned, rows stay in the
+        window, scores stay on their scales and tickets resolve after they open."""
+        start = np.datetime64("2024-01-01T00:00:00", "us")
+        end = start + np.timedelta64(int(days * 86400e6), "us")
+        world = synthetic(customers, start=str(start) + "Z", end=str(end) + "Z", seed=seed)
+        log, truth = world.log, world.truth
+        assert log.n_customers == customers
+        assert (truth.customers == log.customers).all()
+        stamps = log.column("timestamp")
+        assert stamps.min() >= start and stamps.max() < end
+        codes, metrics = log.categorical("metric")
+        score = log.numeric("score")
+        for i, metric in enumerate(metrics.tolist()):
+            low, high = METRIC_SCALES[metric]
+            assert ((score[codes == i] >= low) & (score[codes == i] <= high)).all()
+        assert (log.numeric("value")[log.kind_mask("purchase")] > 0).all()
+        resolved = log.kind_mask("ticket_resolved")
+        assert (log.numeric("resolution_days")[resolved] >= 0).all()
+        assert not np.isnat(truth.death_time[truth.churned]).any()
+        assert np.isnat(truth.death_time[~truth.churned]).all()

@@ -61,7 +61,7 @@ def _sessions(ev: EventBlocks, rng: np.random.Generator, start: F, stop: F, app_
     device = np.where(rng.random(owner.shape[0]) < app_share[owner], "mobile_app", "website")
     length = 1 + rng.poisson(1.8, owner.shape[0])
     session = np.repeat(np.arange(owner.shape[0]), length)
-    first = np.r_[0, np.cumsum(length)[:-1]]
+    first = np.cumsum(length) - length
     step = np.arange(session.shape[0]) - first[session]
     gaps = rng.exponential(2.0 * MINUTE, session.shape[0])
     gaps[first] = 0.0
@@ -299,7 +299,7 @@ def synthetic(
             ev.add(who[clicks], opened_at[clicks] + 10 * MINUTE, "email_clicked", "email")
 
     cols = ev.columns(span)
-    stamps = (start_us + np.round(cols.pop("days") * US_PER_DAY).astype(np.int64)).astype(
+    stamps = (start_us + np.floor(cols.pop("days") * US_PER_DAY).astype(np.int64)).astype(
         "datetime64[us]"
     )
     ids = _ids("C", n)
@@ -309,7 +309,7 @@ def synthetic(
 
     def stamp(days: F) -> npt.NDArray[np.datetime64]:
         finite = np.isfinite(days) & (days < span)
-        us = start_us + np.round(np.where(finite, days, 0.0) * US_PER_DAY).astype(np.int64)
+        us = start_us + np.floor(np.where(finite, days, 0.0) * US_PER_DAY).astype(np.int64)
         return np.where(finite, us.astype("datetime64[us]"), np.datetime64("NaT", "us"))
 
     n_late = np.bincount(late_c, minlength=n).astype(np.int64)
