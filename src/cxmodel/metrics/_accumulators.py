@@ -1,0 +1,160 @@
+"""Mergeable score accumulators: per-group histograms of integer scores (DESIGN section 7).
+
+Every survey metric is a function of how many answers each group gave at each point of the
+scale, so the state is a small integer matrix ``counts[group, score - low]``. ``merge`` adds the
+matrices (after aligning group keys), which makes merging exact, associative, commutative and
+independent of row order; ``empty()`` is the identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import SchemaError
+
+__all__ = ["ScoreAccumulator", "ScoreCounts", "group_rows"]
+
+IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
+
+
+@attrs.frozen(eq=False)
+class ScoreCounts:
+    """State of a :class:`ScoreAccumulator`: group keys and a score histogram per group.
+
+    ``keys`` has shape ``(groups, len(key_names))`` (object), ``counts`` has shape
+    ``(groups, high - low + 1)`` (int64), groups sorted by key.
+    """
+
+    key_names: tuple[str, ...]
+    keys: ObjectArray
+    counts: IntArray
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups seen so far."""
+        return int(self.counts.shape[0])
+
+
+def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray, IntArray]:
+    """Unique rows of the key ``columns`` (sorted) and each row's group index."""
+    if not columns:
+        keys = np.empty((1 if n else 0, 0), dtype=object)
+        return keys, np.zeros(n, dtype=np.int64)
+    uniques = []
+    codes = []
+    for col in columns:
+        u, inv = np.unique(np.asarray(col, dtype=object), return_inverse=True)
+        uniques.append(u)
+        codes.append(inv.reshape(-1).astype(np.int64))
+    dims = tuple(max(len(u), 1) for u in uniques)
+    flat = np.ravel_multi_index(tuple(codes), dims) if n else np.zeros(0, dtype=np.int64)
+    used, inverse = np.unique(flat, return_inverse=True)
+    parts = np.unravel_index(used, dims)
+    keys = np.empty((len(used), len(columns)), dtype=object)
+    for j, (u, part) in enumerate(zip(uniques, parts, strict=True)):
+        keys[:, j] = u[part]
+    return keys, inverse.reshape(-1).astype(np.int64)
+
+
+@attrs.frozen
+class ScoreAccumulator:
+    """Histogram accumulator for integer scores on the scale ``low..high``.
+
+    Parameters
+    ----------
+    metric : str
+        Name used in error messages (``"nps"``, ``"csat"``, ``"ces"``).
+    low, high : int
+        Inclusive ends of the answer scale.
+
+    Examples
+    --------
+    >>> acc = ScoreAccumulator("nps", 0, 10)
+    >>> a = acc.update(acc.empty(), [10, 9, 3])
+    >>> b = acc.update(acc.empty(), [7])
+    >>> acc.merge(a, b).counts.sum(axis=1).tolist()
+    [4]
+    """
+
+    metric: str
+    low: int
+    high: int
+
+    @property
+    def width(self) -> int:
+        """Number of points on the scale."""
+        return self.high - self.low + 1
+
+    def empty(self, key_names: Sequence[str] = ()) -> ScoreCounts:
+        """The identity state (no groups) for the given key columns."""
+        names = tuple(key_names)
+        return ScoreCounts(
+            names,
+            np.empty((0, len(names)), dtype=object),
+            np.zeros((0, self.width), dtype=np.int64),
+        )
+
+    def check_scores(
+        self, scores: npt.ArrayLike, rows: npt.NDArray[np.int64] | None = None
+    ) -> IntArray:
+        """Scores as int64 indexes into the scale; SchemaError naming the first bad row."""
+        values = np.asarray(scores, dtype=np.float64).reshape(-1)
+        bad = ~((values >= self.low) & (values <= self.high) & (values == np.round(values)))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            row = i if rows is None else int(rows[i])
+            raise SchemaError(
+                f"row {row}: score {float(values[i])!r} is outside the {self.metric.upper()} scale "
+                f"{self.low}..{self.high} (column 'score', metric {self.metric!r}); "
+                "expected whole numbers on the scale"
+            )
+        return (values - self.low).astype(np.int64)
+
+    def update(
+        self,
+        state: ScoreCounts,
+        scores: npt.ArrayLike,
+        keys: Sequence[npt.ArrayLike] = (),
+        rows: npt.NDArray[np.int64] | None = None,
+    ) -> ScoreCounts:
+        """Add a chunk of ``scores`` (with one key array per key column) to ``state``."""
+        index = self.check_scores(scores, rows)
+        columns = [np.asarray(k, dtype=object).reshape(-1) for k in keys]
+        if len(columns) != len(state.key_names):
+            raise SchemaError(
+                f"update() got {len(columns)} key arrays for key columns {state.key_names!r}"
+            )
+        for name, col in zip(state.key_names, columns, strict=True):
+            if len(col) != len(index):
+                raise SchemaError(
+                    f"key {name!r} has {len(col)} labels for {len(index)} scores; "
+                    "expected one label per score"
+                )
+        group_keys, group = group_rows(columns, len(index))
+        flat = np.bincount(group * self.width + index, minlength=len(group_keys) * self.width)
+        chunk = ScoreCounts(
+            state.key_names, group_keys, flat.reshape(len(group_keys), self.width).astype(np.int64)
+        )
+        return self.merge(state, chunk)
+
+    def merge(self, a: ScoreCounts, b: ScoreCounts) -> ScoreCounts:
+        """Combine two states (exact; order and grouping do not matter)."""
+        if a.key_names != b.key_names:
+            raise SchemaError(f"cannot merge states keyed by {a.key_names!r} and {b.key_names!r}")
+        if b.n_groups == 0:
+            return a
+        if a.n_groups == 0:
+            return b
+        keys = np.concatenate([a.keys, b.keys])
+        counts = np.concatenate([a.counts, b.counts])
+        columns = [keys[:, j] for j in range(keys.shape[1])]
+        group_keys, group = group_rows(columns, len(keys))
+        out = np.zeros((len(group_keys), self.width), dtype=np.int64)
+        np.add.at(out, group, counts)
+        return ScoreCounts(a.key_names, group_keys, out)

@@ -1,0 +1,94 @@
+"""Two-group tests for NPS and proportions (CSAT, CES agree share)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+from scipy import stats
+
+from cxmodel.errors import SchemaError
+from cxmodel.metrics._intervals import z_value
+from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult, _Result
+
+__all__ = ["Comparison", "compare_nps", "compare_proportions"]
+
+NAN = float("nan")
+
+
+@attrs.frozen
+class Comparison(_Result):
+    """Difference ``a - b`` with its standard error, interval and two-sided z-test."""
+
+    difference: float
+    se: float
+    ci: tuple[float, float]
+    statistic: float
+    p_value: float
+    n_a: int
+    n_b: int
+    level: float
+
+
+def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: float) -> Comparison:
+    z = z_value(level)
+    if not (se_test > 0):
+        stat = NAN
+        p = NAN
+    else:
+        stat = diff / se_test
+        p = float(2 * stats.norm.sf(abs(stat)))
+    return Comparison(diff, se, (diff - z * se, diff + z * se), stat, p, n_a, n_b, level)
+
+
+def compare_nps(a: NPSResult, b: NPSResult, *, level: float = 0.95) -> Comparison:
+    """Compare two NPS results: z = (NPS_a - NPS_b) / sqrt(SE_a^2 + SE_b^2) (points).
+
+    Examples
+    --------
+    >>> from cxmodel.metrics import nps
+    >>> c = compare_nps(nps([10] * 60 + [0] * 40), nps([10] * 40 + [0] * 60))
+    >>> round(c.difference, 1), c.p_value < 0.05
+    (40.0, True)
+    """
+    for name, r in (("a", a), ("b", b)):
+        if not isinstance(r, NPSResult):
+            raise SchemaError(f"{name} must be an NPSResult from nps(); got {type(r).__name__}")
+    se = math.sqrt(a.se**2 + b.se**2) if a.n and b.n else NAN
+    return _finish(a.value - b.value, se, se, a.n, b.n, level)
+
+
+def _counts(value: Any, name: str) -> tuple[int, int]:
+    if isinstance(value, ProportionResult | CESResult):
+        return value.successes, value.n
+    if isinstance(value, tuple) and len(value) == 2:
+        s, n = int(value[0]), int(value[1])
+        if 0 <= s <= n:
+            return s, n
+    raise SchemaError(
+        f"{name} must be a csat()/ces() result or a (successes, n) pair with 0 <= successes "
+        f"<= n; got {value!r}"
+    )
+
+
+def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
+    """Two-proportion z-test (pooled SE for the test, unpooled for the interval).
+
+    ``a`` and ``b`` are :func:`csat` / :func:`ces` results or ``(successes, n)`` pairs.
+
+    Examples
+    --------
+    >>> c = compare_proportions((170, 200), (150, 200))
+    >>> round(c.difference, 2), round(c.p_value, 4)
+    (0.1, 0.0124)
+    """
+    sa, na = _counts(a, "a")
+    sb, nb = _counts(b, "b")
+    if na == 0 or nb == 0:
+        return Comparison(NAN, NAN, (NAN, NAN), NAN, NAN, na, nb, level)
+    pa, pb = sa / na, sb / nb
+    pool = (sa + sb) / (na + nb)
+    se_test = math.sqrt(pool * (1 - pool) * (1 / na + 1 / nb))
+    se = math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+    return _finish(pa - pb, se, se_test, na, nb, level)

@@ -1,0 +1,72 @@
+"""Calendar period labels (day/week/month/quarter) of UTC microsecond times in a time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import US_PER_DAY, US_PER_SECOND, resolve_timezone
+from cxmodel.errors import SchemaError
+
+__all__ = ["PERIODS", "period_labels"]
+
+PERIODS = ("day", "week", "month", "quarter")
+_QUARTER_US = 15 * 60 * US_PER_SECOND
+
+
+def _local_us(us: npt.NDArray[np.int64], tz: str | None) -> npt.NDArray[np.int64]:
+    zone = resolve_timezone(tz or "UTC")
+    if zone is None or zone is timezone.utc:
+        return us
+    # UTC offsets change on quarter-hour boundaries: look each distinct quarter-hour up once.
+    slots, inverse = np.unique(us // _QUARTER_US, return_inverse=True)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    offsets = np.array(
+        [
+            (epoch + timedelta(microseconds=int(s) * _QUARTER_US)).astimezone(zone).utcoffset()
+            or timedelta(0)
+            for s in slots
+        ],
+        dtype=object,
+    )
+    offsets = np.array([o // timedelta(microseconds=1) for o in offsets], dtype=np.int64)
+    local: npt.NDArray[np.int64] = us + offsets[inverse.reshape(-1)]
+    return local
+
+
+def period_labels(
+    us: npt.NDArray[np.int64], period: str, timezone_name: str | None = None
+) -> npt.NDArray[Any]:
+    """Label each time with its calendar period in ``timezone_name`` (default UTC).
+
+    Labels sort chronologically: day ``2024-03-05``, week = its Monday ``2024-03-04``,
+    month ``2024-03``, quarter ``2024Q1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([0, 90 * 86_400_000_000], dtype=np.int64)
+    >>> period_labels(t, "quarter").tolist()
+    ['1970Q1', '1970Q2']
+    >>> period_labels(t, "day", "America/New_York").tolist()
+    ['1969-12-31', '1970-03-31']
+    """
+    if period not in PERIODS:
+        raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
+    local = _local_us(np.asarray(us, dtype=np.int64), timezone_name)
+    days = np.floor_divide(local, US_PER_DAY)
+    if period == "day":
+        return days.astype("datetime64[D]").astype(str).astype(object)
+    if period == "week":
+        monday = (days + 3) // 7 * 7 - 3  # 1970-01-01 was a Thursday
+        return monday.astype("datetime64[D]").astype(str).astype(object)
+    months = days.astype("datetime64[D]").astype("datetime64[M]")
+    if period == "month":
+        return months.astype(str).astype(object)
+    m = months.astype(np.int64)
+    year = 1970 + m // 12
+    quarter = m % 12 // 3 + 1
+    return np.char.add(np.char.add(year.astype(str), "Q"), quarter.astype(str)).astype(object)

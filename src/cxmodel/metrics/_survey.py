@@ -1,0 +1,476 @@
+"""NPS, CSAT and CES with intervals, breakdowns and two-group comparisons."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from cxmodel._time import timestamps_to_us
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
+from cxmodel.metrics._intervals import fpc_factor, mean_t_interval, proportion_interval, z_value
+from cxmodel.metrics._periods import period_labels
+from cxmodel.metrics._tables import (
+    SMALL_N,
+    MetricTable,
+    SmallSampleWarning,
+    result_html,
+    result_to_pandas,
+)
+
+__all__ = [
+    "CESAccumulator",
+    "CESResult",
+    "CSATAccumulator",
+    "NPSAccumulator",
+    "NPSResult",
+    "ProportionResult",
+    "ces",
+    "csat",
+    "nps",
+]
+
+NAN = float("nan")
+_NPS_METHODS = ("wald", "adjusted-wald", "bootstrap")
+_PROP_METHODS = ("wald", "adjusted-wald", "wilson", "bootstrap")
+_BOOTSTRAP = 2000
+
+
+class _Result:
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict."""
+        return attrs.asdict(self, recurse=False)  # type: ignore[arg-type]
+
+    def to_pandas(self) -> Any:
+        """One-row DataFrame (needs pandas)."""
+        return result_to_pandas(self.to_dict(), f"{type(self).__name__}.to_pandas()")
+
+    def _repr_html_(self) -> str:
+        return result_html(type(self).__name__, self.to_dict())
+
+
+@attrs.frozen
+class NPSResult(_Result):
+    """Net Promoter Score in points (-100..100) with its standard error and interval."""
+
+    value: float
+    se: float
+    ci: tuple[float, float]
+    n: int
+    promoters: int
+    passives: int
+    detractors: int
+    method: str
+    level: float
+    population: int | None
+
+
+@attrs.frozen
+class ProportionResult(_Result):
+    """A share in [0, 1] (CSAT top-two-box, CES agree share) with its interval."""
+
+    value: float
+    se: float
+    ci: tuple[float, float]
+    n: int
+    successes: int
+    method: str
+    level: float
+    population: int | None
+
+
+@attrs.frozen
+class CESResult(_Result):
+    """Customer Effort Score: agree share (``value``, proportion) and mean with a t-interval."""
+
+    value: float
+    se: float
+    ci: tuple[float, float]
+    n: int
+    successes: int
+    mean: float
+    mean_se: float
+    mean_ci: tuple[float, float]
+    method: str
+    level: float
+    population: int | None
+
+
+def _check_method(ci: str, allowed: tuple[str, ...], metric: str) -> None:
+    if ci not in allowed:
+        raise SchemaError(f"ci must be one of {allowed!r} for {metric}; got {ci!r}")
+
+
+def _nps_row(
+    counts: npt.NDArray[np.int64], ci: str, z: float, population: int | None, seed: int
+) -> dict[str, Any]:
+    det, pas, pro = int(counts[:7].sum()), int(counts[7:9].sum()), int(counts[9:].sum())
+    n = det + pas + pro
+    row: dict[str, Any] = {"n": n, "promoters": pro, "passives": pas, "detractors": det}
+    if n == 0:
+        return row | {"value": NAN, "se": NAN, "ci_low": NAN, "ci_high": NAN}
+    fpc = fpc_factor(n, population)
+    p, d = pro / n, det / n
+    value = 100.0 * (p - d)
+    se = 100.0 * math.sqrt((p + d - (p - d) ** 2) * fpc / n)
+    if ci == "wald":
+        low, high = value - z * se, value + z * se
+    elif ci == "adjusted-wald":
+        n2, p2, d2 = n + 3.0, (pro + 0.75) / (n + 3.0), (det + 0.75) / (n + 3.0)
+        centre = 100.0 * (p2 - d2)
+        se2 = 100.0 * math.sqrt((p2 + d2 - (p2 - d2) ** 2) * fpc_factor(n2, population) / n2)
+        low, high = centre - z * se2, centre + z * se2
+    else:
+        draws = np.random.default_rng(seed).multinomial(n, [p, 1 - p - d, d], size=_BOOTSTRAP)
+        boot = 100.0 * (draws[:, 0] - draws[:, 2]) / n
+        alpha = 2 * (1 - stats.norm.cdf(z))
+        low, high = (float(x) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    return row | {
+        "value": value,
+        "se": se,
+        "ci_low": max(-100.0, low),
+        "ci_high": min(100.0, high),
+    }
+
+
+def _prop_row(
+    successes: int, n: int, ci: str, z: float, population: int | None, seed: int
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"n": n, "successes": successes}
+    if n == 0:
+        return row | {"value": NAN, "se": NAN, "ci_low": NAN, "ci_high": NAN}
+    fpc = fpc_factor(n, population)
+    p = successes / n
+    if ci == "bootstrap":
+        se = math.sqrt(p * (1 - p) * fpc / n)
+        boot = np.random.default_rng(seed).binomial(n, p, size=_BOOTSTRAP) / n
+        alpha = 2 * (1 - stats.norm.cdf(z))
+        low, high = (float(x) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    else:
+        se, low, high = proportion_interval(successes, n, z, ci, fpc)
+    return row | {"value": p, "se": se, "ci_low": low, "ci_high": high}
+
+
+def _table(
+    name: str, state: ScoreCounts, rows: list[dict[str, Any]], template: dict[str, Any]
+) -> MetricTable:
+    columns: dict[str, npt.NDArray[Any]] = {
+        key: state.keys[:, j].copy() for j, key in enumerate(state.key_names)
+    }
+    for field, blank in template.items():
+        dtype = np.int64 if isinstance(blank, int) else np.float64
+        columns[field] = np.array([r[field] for r in rows], dtype=dtype)
+    return MetricTable(name, columns)
+
+
+@attrs.frozen
+class NPSAccumulator(ScoreAccumulator):
+    """Mergeable NPS state: answer counts 0..10 per group; ``finalize`` gives the table."""
+
+    metric: str = "nps"
+    low: int = 0
+    high: int = 10
+
+    def finalize(
+        self,
+        state: ScoreCounts,
+        *,
+        ci: str = "wald",
+        level: float = 0.95,
+        population: int | None = None,
+        random_state: int = 0,
+    ) -> MetricTable:
+        """One row per group: value, se, ci_low, ci_high, n and the three counts."""
+        _check_method(ci, _NPS_METHODS, "NPS")
+        z = z_value(level)
+        rows = [_nps_row(c, ci, z, population, random_state) for c in state.counts]
+        template = _nps_row(np.zeros(self.width, dtype=np.int64), ci, z, None, 0)
+        return _table("NPS", state, rows, template)
+
+
+@attrs.frozen
+class CSATAccumulator(ScoreAccumulator):
+    """Mergeable CSAT state: answer counts per group on ``low..high``; top box from ``top``."""
+
+    metric: str = "csat"
+    low: int = 1
+    high: int = 5
+    top: int = 4
+
+    def finalize(
+        self,
+        state: ScoreCounts,
+        *,
+        ci: str = "wilson",
+        level: float = 0.95,
+        population: int | None = None,
+        random_state: int = 0,
+    ) -> MetricTable:
+        """One row per group: value (share >= ``top``), se, ci_low, ci_high, n, successes."""
+        _check_method(ci, _PROP_METHODS, self.metric.upper())
+        z = z_value(level)
+        top = self.top - self.low
+        rows = [
+            _prop_row(int(c[top:].sum()), int(c.sum()), ci, z, population, random_state)
+            for c in state.counts
+        ]
+        template = _prop_row(0, 0, ci, z, None, 0)
+        return _table(self.metric.upper(), state, rows, template)
+
+
+@attrs.frozen
+class CESAccumulator(CSATAccumulator):
+    """Mergeable CES state (1..7 agreement); agree share from ``top`` = 5, plus the mean."""
+
+    metric: str = "ces"
+    low: int = 1
+    high: int = 7
+    top: int = 5
+
+    def finalize(
+        self,
+        state: ScoreCounts,
+        *,
+        ci: str = "wilson",
+        level: float = 0.95,
+        population: int | None = None,
+        random_state: int = 0,
+    ) -> MetricTable:
+        """Agree-share columns as in CSAT plus ``mean``, ``mean_se``, ``mean_ci_low/high``."""
+        table = super().finalize(
+            state, ci=ci, level=level, population=population, random_state=random_state
+        )
+        points = np.arange(self.low, self.high + 1, dtype=np.float64)
+        n = state.counts.sum(axis=1).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = state.counts @ points / n
+            sq = state.counts @ (points**2)
+            var = (sq - n * mean**2) / (n - 1)
+        extra = [
+            mean_t_interval(
+                float(k), float(m), max(float(v), 0.0), level, fpc_factor(k, population)
+            )
+            for k, m, v in zip(n, mean, var, strict=True)
+        ]
+        columns = table.to_dict()
+        columns["mean"] = mean
+        columns["mean_se"] = np.array([e[0] for e in extra])
+        columns["mean_ci_low"] = np.array([e[1] for e in extra])
+        columns["mean_ci_high"] = np.array([e[2] for e in extra])
+        return MetricTable("CES", columns)
+
+
+def _survey_input(
+    data: Any,
+    metric: str,
+    by: Any,
+    period: str | None,
+    timezone: str | None,
+    timestamps: Any,
+) -> tuple[npt.NDArray[np.float64], list[str], list[npt.NDArray[Any]], npt.NDArray[np.int64]]:
+    keys: list[npt.NDArray[Any]] = []
+    names: list[str] = []
+    if isinstance(data, InteractionLog):
+        mask = data.kind_mask("survey")
+        if "metric" in data:
+            mask &= data.column("metric") == metric
+        else:
+            mask &= False
+        scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
+        rows = data.row_order[mask]
+        times = data.timestamps[mask]
+        if by is not None:
+            if isinstance(by, str):
+                labels = data.column(by)
+                names.append(by)
+            else:
+                labels = np.asarray(by, dtype=object)
+                names.append("by")
+                if len(labels) != len(data):
+                    raise SchemaError(
+                        f"by has {len(labels)} labels for a log of {len(data)} rows; "
+                        "expected one label per row or a column name"
+                    )
+            keys.append(labels[mask])
+    else:
+        scores = np.asarray(data, dtype=np.float64).reshape(-1)
+        rows = np.arange(len(scores), dtype=np.int64)
+        times = None
+        if timestamps is not None:
+            times, errors = timestamps_to_us(np.asarray(timestamps), column="timestamps")
+            if errors:
+                row, reason = next(iter(errors.items()))
+                raise SchemaError(f"row {row}: {reason}")
+        if by is not None:
+            if isinstance(by, str):
+                raise SchemaError("by must be an array of labels when scores are an array")
+            labels = np.asarray(by, dtype=object).reshape(-1)
+            if len(labels) != len(scores):
+                raise SchemaError(
+                    f"by has {len(labels)} labels for {len(scores)} scores; expected one each"
+                )
+            names.append("by")
+            keys.append(labels)
+    if keys:
+        keys[0] = np.where(keys[0] == None, "(missing)", keys[0]).astype(str).astype(object)  # noqa: E711
+    if period is not None:
+        if times is None or len(times) != len(scores):
+            raise SchemaError("period= needs timestamps: pass a log or timestamps= of each score")
+        names.append("period")
+        keys.append(period_labels(times, period, timezone))
+    return scores, names, keys, rows
+
+
+def _warn_small(table: MetricTable, metric: str) -> None:
+    n = np.asarray(table["n"])
+    small = (n > 0) & (n < SMALL_N)
+    if small.any():
+        warnings.warn(
+            f"{metric}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers "
+            f"(smallest n = {int(n[small].min())}); intervals are unreliable",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+
+
+def _run(
+    acc: NPSAccumulator | CSATAccumulator,
+    data: Any,
+    by: Any,
+    period: str | None,
+    timezone: str | None,
+    timestamps: Any,
+    options: dict[str, Any],
+) -> MetricTable:
+    scores, names, keys, rows = _survey_input(data, acc.metric, by, period, timezone, timestamps)
+    state = acc.update(acc.empty(names), scores, keys, rows)
+    table = acc.finalize(state, **options)
+    _warn_small(table, acc.metric.upper())
+    return table
+
+
+def _scalar(table: MetricTable) -> dict[str, Any]:
+    if len(table):
+        return {k: v[0].item() for k, v in table.columns.items()}
+    return {k: (0 if v.dtype.kind == "i" else NAN) for k, v in table.columns.items()}
+
+
+def nps(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wald",
+    level: float = 0.95,
+    population: int | None = None,
+    random_state: int = 0,
+) -> NPSResult | MetricTable:
+    """Net Promoter Score: 100 (promoters - detractors) / n on answers 0..10.
+
+    ``data`` is a log (its ``survey`` rows with ``metric == "nps"``) or an array of scores.
+    Without ``by``/``period`` the result is an :class:`NPSResult`; with them a
+    :class:`MetricTable` with one row per group (periods in ``timezone``, default UTC).
+    ``ci`` is ``"wald"``, ``"adjusted-wald"`` (Lewis & Sauro) or ``"bootstrap"`` (seeded by
+    ``random_state``); ``population`` applies the finite population correction. Fewer than
+    30 answers warns :class:`SmallSampleWarning`; no answers gives NaN with ``n == 0``.
+
+    Examples
+    --------
+    >>> r = nps([10] * 50 + [7] * 30 + [0] * 20)
+    >>> r.value, round(r.se, 2), tuple(round(x, 2) for x in r.ci)
+    (30.0, 7.81, (14.69, 45.31))
+    """
+    acc = NPSAccumulator()
+    options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
+    table = _run(acc, data, by, period, timezone, timestamps, options)
+    if by is not None or period is not None:
+        return table
+    row = _scalar(table)
+    return NPSResult(
+        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["promoters"],
+        row["passives"], row["detractors"], ci, level, population,
+    )  # fmt: skip
+
+
+def csat(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 5),
+    top: int | None = None,
+    random_state: int = 0,
+) -> ProportionResult | MetricTable:
+    """CSAT: share of answers in the top two boxes (>= ``top``, default 4 on 1..5).
+
+    Same inputs and breakdowns as :func:`nps`; ``ci`` is ``"wilson"`` (default), ``"wald"``,
+    ``"adjusted-wald"`` (Agresti-Coull) or ``"bootstrap"``.
+
+    Examples
+    --------
+    >>> r = csat([5] * 170 + [2] * 30)
+    >>> r.value, tuple(round(x, 3) for x in r.ci)
+    (0.85, (0.794, 0.893))
+    """
+    acc = CSATAccumulator("csat", scale[0], scale[1], scale[1] - 1 if top is None else top)
+    options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
+    table = _run(acc, data, by, period, timezone, timestamps, options)
+    if by is not None or period is not None:
+        return table
+    row = _scalar(table)
+    return ProportionResult(
+        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
+        ci, level, population,
+    )  # fmt: skip
+
+
+def ces(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 7),
+    agree_from: int = 5,
+    random_state: int = 0,
+) -> CESResult | MetricTable:
+    """Customer Effort Score (CES 2.0, 1..7 agreement): agree share (>= 5) and mean.
+
+    The agree share is a proportion with the ``ci`` interval (as :func:`csat`); the mean
+    has a Student-t interval. Higher is easier on the default scale.
+
+    Examples
+    --------
+    >>> r = ces([7, 6, 5, 2] * 10)
+    >>> r.value, r.mean
+    (0.75, 5.0)
+    """
+    acc = CESAccumulator("ces", scale[0], scale[1], agree_from)
+    options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
+    table = _run(acc, data, by, period, timezone, timestamps, options)
+    if by is not None or period is not None:
+        return table
+    row = _scalar(table)
+    return CESResult(
+        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
+        row["mean"], row["mean_se"], (row["mean_ci_low"], row["mean_ci_high"]),
+        ci, level, population,
+    )  # fmt: skip

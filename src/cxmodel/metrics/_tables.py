@@ -1,0 +1,100 @@
+"""Result plumbing shared by the metrics: tables, dict/pandas/HTML conversion, warnings."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+
+__all__ = ["MetricTable", "SmallSampleWarning", "result_html", "result_to_pandas"]
+
+SMALL_N = 30
+
+
+class SmallSampleWarning(UserWarning):
+    """A metric was computed from fewer than 30 answers; its interval is unreliable."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def result_to_pandas(fields: Mapping[str, Any], feature: str) -> Any:
+    """One-row DataFrame of a scalar result (tuples become ``_low``/``_high`` columns)."""
+    pd = import_optional("pandas", feature)
+    row: dict[str, Any] = {}
+    for name, value in fields.items():
+        if isinstance(value, tuple):
+            row[f"{name}_low"], row[f"{name}_high"] = value
+        else:
+            row[name] = value
+    return pd.DataFrame([row])
+
+
+def result_html(title: str, fields: Mapping[str, Any]) -> str:
+    """A small two-column HTML table of a result's fields."""
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th><td>{html.escape(repr(_plain(value)))}</td></tr>"
+        for name, value in fields.items()
+    )
+    return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
+
+
+@attrs.frozen(eq=False)
+class MetricTable:
+    """A breakdown: one row per group, one ndarray per column.
+
+    Key columns come first (``by``, ``period``), then the metric's columns. Interval columns
+    are ``ci_low`` and ``ci_high``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = MetricTable("demo", {"group": np.array(["a", "b"], dtype=object),
+    ...                          "n": np.array([1, 2])})
+    >>> len(t), t["n"].tolist()
+    (2, [1, 2])
+    """
+
+    name: str
+    columns: Mapping[str, npt.NDArray[Any]]
+
+    def __len__(self) -> int:
+        first = next(iter(self.columns.values()), None)
+        return 0 if first is None else len(first)
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        return self.columns[name]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in order."""
+        return tuple(self.columns)
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """The columns as a dict of arrays."""
+        return dict(self.columns)
+
+    def to_pandas(self) -> Any:
+        """One row per group (needs pandas)."""
+        pd = import_optional("pandas", "MetricTable.to_pandas()")
+        return pd.DataFrame(dict(self.columns))
+
+    def _repr_html_(self, limit: int = 20) -> str:
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in self.columns)
+        rows = []
+        for i in range(min(len(self), limit)):
+            cells = "".join(
+                f"<td>{html.escape(str(_plain(col[i])))}</td>" for col in self.columns.values()
+            )
+            rows.append(f"<tr>{cells}</tr>")
+        caption = html.escape(f"{self.name} ({len(self)} rows)")
+        return f"<table><caption>{caption}</caption><tr>{head}</tr>{''.join(rows)}</table>"

@@ -1,0 +1,99 @@
+"""Property tests: survey accumulators merge exactly, empty is identity, order is irrelevant."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxmodel.errors import SchemaError
+from cxmodel.metrics import (
+    CESAccumulator,
+    CSATAccumulator,
+    NPSAccumulator,
+    ScoreAccumulator,
+    ScoreCounts,
+)
+
+ACCUMULATORS = [NPSAccumulator(), CSATAccumulator(), CESAccumulator()]
+
+
+@st.composite
+def chunks(draw: st.DrawFn) -> tuple[ScoreAccumulator, list[int], list[str], list[int]]:
+    """An accumulator, scores on its scale, group labels and split points."""
+    acc = draw(st.sampled_from(ACCUMULATORS))
+    n = draw(st.integers(0, 60))
+    scores = draw(st.lists(st.integers(acc.low, acc.high), min_size=n, max_size=n))
+    groups = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n))
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=4)))
+    return acc, scores, groups, cuts
+
+
+def _same(a: ScoreCounts, b: ScoreCounts) -> bool:
+    return (
+        a.key_names == b.key_names
+        and a.keys.tolist() == b.keys.tolist()
+        and np.array_equal(a.counts, b.counts)
+    )
+
+
+class TestScoreAccumulators:
+    @settings(max_examples=60, deadline=None)
+    @given(chunks())
+    def test_merge_of_any_split_equals_one_shot(
+        self, case: tuple[ScoreAccumulator, list[int], list[str], list[int]]
+    ) -> None:
+        """Updating chunk by chunk and merging, in reverse order, equals one update."""
+        acc, scores, groups, cuts = case
+        whole = acc.update(acc.empty(["g"]), scores, [groups])
+        bounds = [0, *cuts, len(scores)]
+        parts = [
+            acc.update(acc.empty(["g"]), scores[lo:hi], [groups[lo:hi]])
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        merged = acc.empty(["g"])
+        for part in reversed(parts):
+            merged = acc.merge(part, merged)
+        assert _same(merged, whole)
+
+    @settings(max_examples=40, deadline=None)
+    @given(chunks())
+    def test_empty_is_identity(
+        self, case: tuple[ScoreAccumulator, list[int], list[str], list[int]]
+    ) -> None:
+        """merge(empty, s) == merge(s, empty) == s."""
+        acc, scores, groups, _ = case
+        s = acc.update(acc.empty(["g"]), scores, [groups])
+        assert _same(acc.merge(acc.empty(["g"]), s), s)
+        assert _same(acc.merge(s, acc.empty(["g"])), s)
+
+    @settings(max_examples=40, deadline=None)
+    @given(chunks(), st.randoms(use_true_random=False))
+    def test_row_order_invariance(
+        self, case: tuple[ScoreAccumulator, list[int], list[str], list[int]], rnd: object
+    ) -> None:
+        """Shuffling the rows leaves the finalized table unchanged."""
+        acc, scores, groups, _ = case
+        order = list(range(len(scores)))
+        rnd.shuffle(order)  # type: ignore[attr-defined]
+        a = acc.update(acc.empty(["g"]), scores, [groups])
+        b = acc.update(acc.empty(["g"]), [scores[i] for i in order], [[groups[i] for i in order]])
+        ta = acc.finalize(a).to_dict()  # type: ignore[attr-defined]
+        tb = acc.finalize(b).to_dict()  # type: ignore[attr-defined]
+        for name in ta:
+            assert np.array_equal(ta[name], tb[name], equal_nan=ta[name].dtype.kind == "f")
+
+    def test_merge_rejects_different_keys(self) -> None:
+        """States keyed by different columns cannot be merged."""
+        acc = NPSAccumulator()
+        with pytest.raises(SchemaError, match="cannot merge"):
+            acc.merge(acc.update(acc.empty(["a"]), [1], [["x"]]), acc.update(acc.empty(), [1]))
+
+    def test_update_rejects_label_count(self) -> None:
+        """update() needs one label per score."""
+        acc = NPSAccumulator()
+        with pytest.raises(SchemaError, match="one label per score"):
+            acc.update(acc.empty(["g"]), [1, 2], [["x"]])

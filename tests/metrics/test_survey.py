@@ -1,0 +1,221 @@
+"""Tests for cxmodel.metrics survey scores (NPS, CSAT, CES) and comparisons."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import (
+    MetricTable,
+    SmallSampleWarning,
+    ces,
+    compare_nps,
+    compare_proportions,
+    csat,
+    nps,
+)
+
+GOLDEN_NPS = [10] * 50 + [8] * 30 + [3] * 20
+
+
+class TestNPS:
+    def test_golden_wald(self) -> None:
+        """50/30/20 gives NPS 30, SE 7.81 and Wald [14.69, 45.31] (REFERENCES.md)."""
+        r = nps(GOLDEN_NPS)
+        assert r.value == pytest.approx(30.0)
+        assert r.se == pytest.approx(7.81, abs=0.005)
+        assert r.ci == pytest.approx((14.69, 45.31), abs=0.005)
+        assert (r.n, r.promoters, r.passives, r.detractors) == (100, 50, 30, 20)
+
+    def test_adjusted_wald(self) -> None:
+        """Adjusted Wald uses n + 3 and adds 3/4 to promoters and detractors."""
+        r = nps(GOLDEN_NPS, ci="adjusted-wald")
+        p, d = 50.75 / 103, 20.75 / 103
+        centre, se = 100 * (p - d), 100 * math.sqrt((p + d - (p - d) ** 2) / 103)
+        assert r.ci == pytest.approx((centre - 1.959964 * se, centre + 1.959964 * se), rel=1e-6)
+
+    def test_bootstrap_is_seeded_and_near_wald(self) -> None:
+        """The bootstrap interval is reproducible and close to Wald at n = 100."""
+        a = nps(GOLDEN_NPS, ci="bootstrap", random_state=3)
+        b = nps(GOLDEN_NPS, ci="bootstrap", random_state=3)
+        assert a.ci == b.ci
+        assert a.ci == pytest.approx((14.69, 45.31), abs=2.5)
+
+    def test_finite_population(self) -> None:
+        """population=N multiplies the variance by (N - n) / (N - 1)."""
+        r = nps(GOLDEN_NPS, population=200)
+        assert r.se == pytest.approx(nps(GOLDEN_NPS).se * math.sqrt(100 / 199))
+
+    def test_census_has_zero_se(self) -> None:
+        """When every member answered (n == N) the SE is zero."""
+        assert nps(GOLDEN_NPS, population=100).se == 0.0
+
+    def test_level(self) -> None:
+        """A 90 % interval is narrower than the 95 % one."""
+        assert np.ptp(nps(GOLDEN_NPS, level=0.9).ci) < np.ptp(nps(GOLDEN_NPS).ci)
+
+    def test_empty_is_nan(self) -> None:
+        """No answers: NaN value and interval, n = 0, no exception or warning."""
+        r = nps([])
+        assert r.n == 0 and math.isnan(r.value) and all(math.isnan(x) for x in r.ci)
+
+    def test_small_sample_warns(self) -> None:
+        """Fewer than 30 answers warns SmallSampleWarning."""
+        with pytest.warns(SmallSampleWarning, match="fewer than 30"):
+            r = nps([10, 0, 9])
+        assert r.value == pytest.approx(100 / 3)
+
+    def test_by_array(self) -> None:
+        """by= an array of labels gives one row per label, sorted."""
+        t = nps(GOLDEN_NPS * 2, by=["b"] * 100 + ["a"] * 100)
+        assert isinstance(t, MetricTable)
+        assert t["by"].tolist() == ["a", "b"]
+        assert t["value"].tolist() == pytest.approx([30.0, 30.0])
+        assert t["n"].tolist() == [100, 100]
+
+    def test_to_dict_pandas_html(self) -> None:
+        """Results convert to a dict, a one-row DataFrame and HTML."""
+        r = nps(GOLDEN_NPS)
+        assert r.to_dict()["promoters"] == 50
+        pytest.importorskip("pandas")
+        df = r.to_pandas()
+        assert df["ci_low"].iloc[0] == pytest.approx(14.69, abs=0.005)
+        assert "NPSResult" in r._repr_html_()
+        t = nps(GOLDEN_NPS, by=["x"] * 100)
+        assert isinstance(t, MetricTable)
+        assert t.to_pandas().shape[0] == 1 and "<table>" in t._repr_html_()
+
+
+class TestCSATAndCES:
+    def test_csat_golden_wilson(self) -> None:
+        """170 of 200 satisfied: 85 % with Wilson [79.4 %, 89.3 %]."""
+        r = csat([4] * 100 + [5] * 70 + [1] * 30)
+        assert r.value == pytest.approx(0.85)
+        assert r.ci == pytest.approx((0.794, 0.893), abs=0.0005)
+        assert (r.n, r.successes) == (200, 170)
+
+    @pytest.mark.parametrize("method", ["wald", "adjusted-wald", "wilson", "bootstrap"])
+    def test_csat_methods_cover_value(self, method: str) -> None:
+        """Every interval method brackets the point estimate and stays in [0, 1]."""
+        r = csat([5] * 170 + [1] * 30, ci=method)
+        assert 0 <= r.ci[0] < r.value < r.ci[1] <= 1
+
+    def test_ces_mean_and_share(self) -> None:
+        """CES reports the agree share (5..7) and the mean with a t-interval."""
+        scores = [7, 6, 5, 2] * 10
+        r = ces(scores)
+        assert (r.value, r.mean, r.n, r.successes) == (0.75, 5.0, 40, 30)
+        se = np.std(scores, ddof=1) / math.sqrt(40)
+        t = 2.0226909200367604  # scipy.stats.t.ppf(0.975, 39)
+        assert r.mean_ci == pytest.approx((5 - t * se, 5 + t * se), rel=1e-9)
+
+    def test_ces_empty(self) -> None:
+        """Empty CES gives NaN share and mean with n = 0."""
+        r = ces([])
+        assert r.n == 0 and math.isnan(r.value) and math.isnan(r.mean)
+
+
+def _survey_log() -> InteractionLog:
+    n = 120
+    ids = [f"c{i:03d}" for i in range(n)]
+    times = ["2024-01-31T23:30:00+00:00"] * 60 + ["2024-02-15T12:00:00+00:00"] * 60
+    return InteractionLog.from_arrays(
+        customer_id=[*ids, "z"],
+        timestamp=[*times, "2024-01-01T00:00:00+00:00"],
+        kind=["survey"] * n + ["purchase"],
+        metric=["nps"] * 100 + ["csat"] * 20 + [None],
+        score=[10] * 50 + [8] * 30 + [3] * 20 + [5] * 20 + [float("nan")],
+        region=["north", "south"] * 60 + ["north"],
+    )
+
+
+class TestOnLog:
+    def test_nps_from_log(self) -> None:
+        """nps(log) uses only survey rows with metric 'nps'."""
+        assert nps(_survey_log()).value == pytest.approx(30.0)
+
+    def test_csat_from_log(self) -> None:
+        """csat(log) uses only the csat rows."""
+        with pytest.warns(SmallSampleWarning):
+            r = csat(_survey_log())
+        assert (r.n, r.value) == (20, 1.0)
+
+    def test_by_column_and_period(self) -> None:
+        """by a column and period=month give a region x month table."""
+        with pytest.warns(SmallSampleWarning, match="2 group"):
+            t = nps(_survey_log(), by="region", period="month")
+        assert isinstance(t, MetricTable)
+        assert t.names[:2] == ("region", "period")
+        assert t["period"].tolist() == ["2024-01", "2024-02", "2024-01", "2024-02"]
+        assert t["n"].sum() == 100
+
+    def test_period_time_zone(self) -> None:
+        """23:30 UTC on 31 January is February in Europe/Paris."""
+        t = nps(_survey_log(), period="month", timezone="Europe/Paris")
+        assert isinstance(t, MetricTable)
+        assert t["period"].tolist() == ["2024-02"] and t["n"].tolist() == [100]
+
+    def test_by_wrong_length(self) -> None:
+        """A by array that does not match the log's rows is a SchemaError."""
+        with pytest.raises(SchemaError, match="by has 2 labels"):
+            nps(_survey_log(), by=["a", "b"])
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("func", "scores", "match"),
+        [
+            (nps, [10, 11], r"row 1: score 11.0 is outside the NPS scale 0..10"),
+            (nps, [-1], r"row 0: score -1.0"),
+            (nps, [7.5], r"row 0: score 7.5"),
+            (nps, [float("nan")], r"row 0: score nan"),
+            (csat, [0, 3], r"row 0: score 0.0 is outside the CSAT scale 1..5"),
+            (ces, [8], r"outside the CES scale 1..7"),
+        ],
+        ids=["nps-11", "nps-negative", "nps-fraction", "nps-nan", "csat-0", "ces-8"],
+    )
+    def test_off_scale(self, func: object, scores: list[float], match: str) -> None:
+        """Scores off the scale raise SchemaError naming the row and value."""
+        with pytest.raises(SchemaError, match=match):
+            func(scores)  # type: ignore[operator]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"ci": "wilson"}, "ci must be one of"),
+            ({"level": 1.5}, "level must be"),
+            ({"population": 10}, "population must be"),
+            ({"period": "year", "timestamps": [0] * 100}, "period must be one of"),
+            ({"period": "day"}, "period= needs timestamps"),
+        ],
+        ids=["wilson-for-nps", "level", "population-too-small", "bad-period", "no-times"],
+    )
+    def test_bad_arguments(self, kwargs: dict[str, object], match: str) -> None:
+        """Bad arguments raise SchemaError naming the argument."""
+        with pytest.raises(SchemaError, match=match):
+            nps(GOLDEN_NPS, **kwargs)  # type: ignore[arg-type]
+
+
+class TestCompare:
+    def test_compare_nps(self) -> None:
+        """z = (NPS1 - NPS2) / sqrt(SE1^2 + SE2^2)."""
+        a, b = nps(GOLDEN_NPS), nps([10] * 30 + [8] * 30 + [3] * 40)
+        c = compare_nps(a, b)
+        assert c.difference == pytest.approx(40.0)
+        assert c.statistic == pytest.approx(40.0 / math.hypot(a.se, b.se))
+
+    def test_compare_proportions(self) -> None:
+        """Pooled two-proportion z-test against the textbook value."""
+        c = compare_proportions((170, 200), (150, 200))
+        pool = 320 / 400
+        z = 0.1 / math.sqrt(pool * (1 - pool) * (2 / 200))
+        assert c.statistic == pytest.approx(z)
+
+    def test_compare_bad_input(self) -> None:
+        """A pair with successes > n is rejected."""
+        with pytest.raises(SchemaError, match="successes"):
+            compare_proportions((5, 3), (1, 2))
