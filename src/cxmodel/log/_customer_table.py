@@ -79,7 +79,7 @@ class CustomerTable:
     """
 
     customer_id: npt.NDArray[np.object_]
-    data: dict[str, _Array]
+    data: dict[str, _Array] = attrs.field(repr=False)
     as_of: int
     log: InteractionLog = attrs.field(repr=False)
 

@@ -10,6 +10,7 @@ from cxmodel.segment._contrast import (
 )
 from cxmodel.segment._profile import SegmentProfile, profile_segments
 from cxmodel.segment._rfm import RFMScores, rank_scores, rfm_scores
+from cxmodel.segment._rules import RuleSegments, rule_segments
 from cxmodel.segment._segment_map import (
     DEFAULT_SEGMENT_MAP,
     RFMSegments,
@@ -24,6 +25,7 @@ __all__ = [
     "Contrast",
     "RFMScores",
     "RFMSegments",
+    "RuleSegments",
     "SegmentMap",
     "SegmentProfile",
     "SegmentRule",
@@ -34,6 +36,7 @@ __all__ = [
     "rank_scores",
     "rfm_scores",
     "rfm_segments",
+    "rule_segments",
     "standardise",
     "welch_interval",
     "wilson_interval",

@@ -1,0 +1,141 @@
+"""Rule segments: named predicates in the shared expression syntax over CustomerTable columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import SchemaError, TriggerSyntaxError, TriggerTypeError
+from cxmodel.expr import check_expr, evaluate, parse_expr, render_diagnostics
+from cxmodel.segment._table import columns_to_html, columns_to_pandas
+
+if TYPE_CHECKING:
+    from cxmodel.log._customer_table import CustomerTable
+
+__all__ = ["RuleSegments", "rule_segments"]
+
+_TYPE_OF_KIND = {
+    "b": "bool",
+    "i": "float",
+    "u": "float",
+    "f": "float",
+    "O": "string",
+    "U": "string",
+}
+
+
+@attrs.frozen(eq=False)
+class RuleSegments:
+    """Labels from named rules (first matching rule wins) and each rule's own matches.
+
+    Attributes
+    ----------
+    customer_id, labels : ndarray of str
+        ``labels`` holds the first matching rule's name, or ``default``.
+    matches : dict of str to bool ndarray
+        Every customer each rule matches, before first-match assignment.
+    shadowed : dict of str to int
+        Customers a rule matches that an earlier rule already claimed (the overlap diagnostic).
+    """
+
+    customer_id: npt.NDArray[np.object_]
+    labels: npt.NDArray[np.object_]
+    matches: dict[str, npt.NDArray[np.bool_]]
+    shadowed: dict[str, int]
+    default: str
+
+    def counts(self) -> dict[str, int]:
+        """Customers per label, rules in order then the default."""
+        names = [*self.matches, self.default]
+        return {name: int(np.count_nonzero(self.labels == name)) for name in names}
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """``customer_id`` and ``labels``."""
+        return {"customer_id": self.customer_id, "labels": self.labels}
+
+    def to_pandas(self) -> Any:
+        """One row per customer (needs pandas)."""
+        return columns_to_pandas(self.to_dict(), "RuleSegments.to_pandas()")
+
+    def _repr_html_(self) -> str:
+        return columns_to_html("RuleSegments", self.to_dict())
+
+
+def rule_segments(
+    rules: Mapping[str, str], table: CustomerTable, *, default: str = "other"
+) -> RuleSegments:
+    """Segment customers with named rules in the trigger language's expression syntax.
+
+    Rules are checked in order; a customer gets the first rule it matches, else ``default``.
+    Names are the table's bool, numeric and string columns (timestamps are not exposed: use
+    ``tenure_days`` and ``recency_days``). A comparison with a missing value is false.
+
+    Parameters
+    ----------
+    rules : mapping of segment name to expression
+        e.g. ``{"lapsed VIP": "recency_days > 180 and monetary > 500"}``.
+    table : CustomerTable
+    default : str, default "other"
+        Label for customers no rule matches.
+
+    Raises
+    ------
+    TriggerSyntaxError
+        A rule that does not parse (message names the rule and shows every error with a caret).
+    TriggerTypeError
+        A rule that does not type-check against the table (unknown columns get a did-you-mean).
+    SchemaError
+        No rules, or ``default`` equal to a rule name.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog, CustomerTable
+    >>> log = InteractionLog.from_arrays(
+    ...     customer_id=["a", "a", "b"], timestamp=["2024-01-01T00:00Z"] * 3,
+    ...     kind=["purchase", "purchase", "purchase"], value=[400.0, 300.0, 20.0])
+    >>> t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
+    >>> rule_segments({"big": "monetary > 500"}, t).labels.tolist()
+    ['big', 'other']
+    """
+    if not rules:
+        raise SchemaError("rules must name at least one segment (got an empty mapping)")
+    if default in rules:
+        raise SchemaError(f"default label {default!r} is also a rule name; choose another")
+    columns: dict[str, npt.NDArray[Any]] = {}
+    schema: dict[str, str] = {}
+    for name in table.columns:
+        values = table.column(name)
+        kind = _TYPE_OF_KIND.get(values.dtype.kind)
+        if kind is not None:
+            columns[name] = values
+            schema[name] = kind
+    matches: dict[str, npt.NDArray[np.bool_]] = {}
+    for segment, text in rules.items():
+        try:
+            expr = parse_expr(text)
+        except TriggerSyntaxError as exc:
+            raise TriggerSyntaxError(f"rule {segment!r}: {exc}", exc.errors) from None
+        _, problems = check_expr(expr, schema, want="bool")
+        if problems:
+            message = render_diagnostics(tuple(problems), text)
+            raise TriggerTypeError(f"rule {segment!r}: {message}", tuple(problems))
+        result = np.asarray(evaluate(expr, columns, n=len(table)))
+        matches[segment] = np.broadcast_to(result.astype(bool), (len(table),)).copy()
+    labels = np.full(len(table), default, dtype=object)
+    claimed = np.zeros(len(table), dtype=bool)
+    shadowed: dict[str, int] = {}
+    for segment, hit in matches.items():
+        shadowed[segment] = int(np.count_nonzero(hit & claimed))
+        labels[hit & ~claimed] = segment
+        claimed |= hit
+    return RuleSegments(
+        customer_id=table.customer_id,
+        labels=labels,
+        matches=matches,
+        shadowed=shadowed,
+        default=default,
+    )
