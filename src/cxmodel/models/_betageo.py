@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from scipy.stats import nbinom
 
 from cxmodel.models._base import FloatArray, as_float_array
@@ -79,6 +79,34 @@ class BetaGeo(TransactionModel):
             )
         out: FloatArray = a1 + a2 + np.logaddexp(a3, a4)
         return out
+
+    @staticmethod
+    def _loglik_grad(
+        params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        """Per-customer gradient of the log-likelihood in (r, alpha, a, b)."""
+        r, alpha, a, b = params
+        a3 = -(r + x) * np.log(alpha + big_t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a4 = np.where(
+                x > 0,
+                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
+                -np.inf,
+            )
+        w4 = expit(a4 - a3)
+        w3 = 1.0 - w4
+        dr = (
+            digamma(r + x)
+            - digamma(r)
+            + np.log(alpha)
+            - w3 * np.log(alpha + big_t)
+            - w4 * np.log(alpha + t_x)
+        )
+        dalpha = r / alpha - (r + x) * (w3 / (alpha + big_t) + w4 / (alpha + t_x))
+        dab = digamma(a + b) - digamma(a + b + x)
+        da = dab + w4 / a
+        db = dab + digamma(b + x) - digamma(b) - w4 / np.maximum(b + x - 1, 1e-300)
+        return np.column_stack([dr, dalpha, da, db])
 
     def _alive_log_odds_inv(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         r, alpha, a, b = self._p()
@@ -169,6 +197,25 @@ class ModifiedBetaGeo(BetaGeo):
         a4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
         out: FloatArray = a1 + a2 + a3 + np.logaddexp(a4, 0.0)
         return out
+
+    @staticmethod
+    def _loglik_grad(
+        params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+    ) -> FloatArray:
+        """Per-customer gradient of the log-likelihood in (r, alpha, a, b)."""
+        r, alpha, a, b = params
+        la, lt = np.log(alpha + big_t), np.log(alpha + t_x)
+        q = expit(np.log(a) - np.log(b + x) + (r + x) * (la - lt))
+        dr = digamma(r + x) - digamma(r) + np.log(alpha) - la + q * (la - lt)
+        dalpha = (
+            r / alpha
+            - (r + x) / (alpha + big_t)
+            + q * (r + x) * (1 / (alpha + big_t) - 1 / (alpha + t_x))
+        )
+        dab = digamma(a + b) - digamma(a + b + x + 1)
+        da = dab + q / a
+        db = dab + digamma(b + x + 1) - digamma(b) - q / (b + x)
+        return np.column_stack([dr, dalpha, da, db])
 
     def _alive_log_odds_inv(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         r, alpha, a, b = self._p()

@@ -123,8 +123,19 @@ class TransactionModel:
             val = float(np.dot(uw, self._loglik_terms(p, ux, ut, uT)))
             return val - pen * float(np.sum(p**2))
 
+        grad_terms = getattr(self, "_loglik_grad", None)
+
+        def gradient(p: FloatArray) -> FloatArray:
+            assert grad_terms is not None
+            g: FloatArray = uw @ grad_terms(p, ux, ut, uT) - 2.0 * pen * p
+            return g
+
         params, ll, se, conv = fit_max_likelihood(
-            loglik, self._names, self._starts(), model=type(self).__name__
+            loglik,
+            self._names,
+            self._starts(),
+            model=type(self).__name__,
+            gradient=None if grad_terms is None else gradient,
         )
         self.params_ = params
         self.log_likelihood_ = ll
