@@ -1,0 +1,184 @@
+"""Path variants: distinct event sequences with counts, coverage and conversion."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.journey._common import level_codes, row_mask, table_html
+from cxmodel.journey._funnel import Step, step_mask
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = ["Paths", "paths"]
+
+_B1 = np.uint64(0x9E3779B97F4A7C15)
+_B2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+@attrs.frozen(eq=False)
+class Paths:
+    """Result of :func:`paths`.
+
+    Attributes
+    ----------
+    paths : tuple of tuple of str
+        The ``top`` most frequent variants, most frequent first (ties: the variant whose
+        first customer comes first in customer-id order).
+    counts : ndarray of int64
+        Customers following each variant.
+    shares : ndarray of float64
+        ``counts / n_units``.
+    coverage : ndarray of float64
+        Cumulative share covered by the first ``i + 1`` variants.
+    conversion_rate : ndarray of float64 or None
+        Share of the variant's customers with a conversion event anywhere in their journey.
+    n_units : int
+        Customers with at least one event.
+    n_variants : int
+        Distinct variants overall.
+    """
+
+    paths: tuple[tuple[str, ...], ...]
+    counts: npt.NDArray[np.int64]
+    shares: npt.NDArray[np.float64]
+    coverage: npt.NDArray[np.float64]
+    conversion_rate: npt.NDArray[np.float64] | None
+    n_units: int
+    n_variants: int
+
+    def _columns(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": [" > ".join(p) for p in self.paths],
+            "count": self.counts.tolist(),
+            "share": self.shares.tolist(),
+            "coverage": self.coverage.tolist(),
+        }
+        if self.conversion_rate is not None:
+            out["conversion_rate"] = self.conversion_rate.tolist()
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Columns as lists, plus totals."""
+        return {**self._columns(), "n_units": self.n_units, "n_variants": self.n_variants}
+
+    def to_pandas(self) -> Any:
+        """One row per variant."""
+        pd = import_optional("pandas", "Paths.to_pandas()")
+        return pd.DataFrame(self._columns())
+
+    def _repr_html_(self) -> str:
+        return table_html(
+            f"Paths ({self.n_variants} variants, {self.n_units} units)", self._columns()
+        )
+
+
+def _powers(base: np.uint64, n: int) -> npt.NDArray[np.uint64]:
+    """``base ** i`` modulo 2**64 for ``i < n``."""
+    out = np.full(max(n, 1), base, dtype=np.uint64)
+    out[0] = 1
+    result: npt.NDArray[np.uint64] = np.cumprod(out, dtype=np.uint64)
+    return result
+
+
+def paths(
+    log: InteractionLog,
+    *,
+    top: int = 20,
+    max_length: int | None = None,
+    collapse_repeats: bool = False,
+    conversion: Step | None = None,
+    level: str = "kind",
+    segment: npt.ArrayLike | None = None,
+) -> Paths:
+    """Most frequent journey variants.
+
+    A customer's path is the sequence of ``level`` values of their events in log order;
+    with ``collapse_repeats`` runs of one value become one; with ``max_length`` only the
+    first ``max_length`` values (after collapsing) are kept. Identical sequences are
+    grouped by a 128-bit hash and then checked element by element, so grouping is exact.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b", "b", "c"],
+    ...     timestamp=[0, 1, 0, 1, 0], kind=["view", "purchase", "view", "purchase", "view"])
+    >>> p = paths(log, conversion="purchase")
+    >>> p.paths, p.counts.tolist(), p.conversion_rate.tolist()
+    ((('view', 'purchase'), ('view',)), [2, 1], [1.0, 0.0])
+    """
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise SchemaError(f"top={top!r}; expected a positive integer")
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        raise SchemaError(f"max_length={max_length!r}; expected a positive integer or None")
+    mask = row_mask(log, segment)
+    if mask is not None:
+        log = log.filter(mask)
+    codes, cats = level_codes(log, level)
+    cust = log.customer_codes.astype(np.int64)
+    n_cust = log.n_customers
+    converted = None
+    if conversion is not None:
+        hit = step_mask(log, conversion)
+        converted = np.bincount(cust[hit], minlength=n_cust) > 0
+    keep = np.ones(len(codes), dtype=bool)
+    if collapse_repeats and len(codes) > 1:
+        keep[1:] = (codes[1:] != codes[:-1]) | (cust[1:] != cust[:-1])
+    rows = np.flatnonzero(keep)
+    c = cust[rows]
+    starts = np.searchsorted(c, np.arange(n_cust), side="left")
+    pos = np.arange(len(rows)) - starts[c]
+    if max_length is not None:
+        sel = pos < max_length
+        rows, c, pos = rows[sel], c[sel], pos[sel]
+        starts = np.searchsorted(c, np.arange(n_cust), side="left")
+    lengths = np.bincount(c, minlength=n_cust)
+    present = lengths > 0
+    vals = (codes[rows] + 1).astype(np.uint64)
+    longest = int(pos.max()) + 1 if len(pos) else 0
+    ids = np.flatnonzero(present)
+    h1 = np.zeros(n_cust, dtype=np.uint64)
+    h2 = np.zeros(n_cust, dtype=np.uint64)
+    if len(ids):
+        with np.errstate(over="ignore"):
+            h1[ids] = np.add.reduceat(vals * _powers(_B1, longest)[pos], starts[ids])
+            h2[ids] = np.add.reduceat(vals * _powers(_B2, longest)[pos], starts[ids])
+    keys = np.stack([lengths[ids].astype(np.uint64), h1[ids], h2[ids]], axis=1)
+    _, first_idx, inverse, counts = np.unique(
+        keys, axis=0, return_index=True, return_inverse=True, return_counts=True
+    )
+    inverse = inverse.ravel()
+    rep = ids[first_idx]  # representative customer per variant
+    group_of = np.full(n_cust, -1, dtype=np.int64)
+    group_of[ids] = inverse
+    rep_rows = rows[starts[rep[group_of[c]]] + pos]
+    if not np.array_equal(codes[rows], codes[rep_rows]):
+        raise DataError("path hash collision; please report this with the data")  # pragma: no cover
+    order = np.lexsort((rep, -counts))
+    chosen = order[:top]
+    n_units = int(present.sum())
+    counts_top = counts[chosen].astype(np.int64)
+    variants = tuple(
+        tuple(str(x) for x in cats[codes[rows[starts[r] : starts[r] + lengths[r]]]])
+        for r in rep[chosen].tolist()
+    )
+    conv_rate = None
+    if converted is not None:
+        conv_by_group = np.bincount(inverse, weights=converted[ids], minlength=len(counts))
+        conv_rate = conv_by_group[chosen] / counts[chosen]
+    shares = counts_top / n_units if n_units else np.zeros(0)
+    return Paths(
+        paths=variants,
+        counts=counts_top,
+        shares=shares,
+        coverage=np.cumsum(shares),
+        conversion_rate=conv_rate,
+        n_units=n_units,
+        n_variants=len(counts),
+    )

@@ -1,0 +1,132 @@
+"""Step matrices: what share of customers is at each event label, step by step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import SchemaError
+from cxmodel.journey._common import level_codes, row_mask, table_html
+from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._transitions import END, START
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = ["StepMatrix", "step_matrix"]
+
+
+@attrs.frozen(eq=False)
+class StepMatrix:
+    """Result of :func:`step_matrix`.
+
+    Attributes
+    ----------
+    labels : ndarray of str
+        Row labels: the level's values, then ``"START"`` (before the first event; only
+        with an anchor) and ``"END"`` (after the last event).
+    steps : ndarray of int64
+        Column step numbers: ``1..steps`` without an anchor, ``-steps..steps`` with one
+        (0 is the anchor event).
+    counts : ndarray of int64, shape (K, S)
+        Units at each label at each step.
+    shares : ndarray of float64, shape (K, S)
+        ``counts / n_units``; each column sums to 1.
+    n_units : int
+        Customers counted (with an anchor: those having the anchor event).
+    """
+
+    labels: npt.NDArray[np.object_]
+    steps: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+    shares: npt.NDArray[np.float64]
+    n_units: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Labels, steps and the share matrix as nested lists."""
+        return {
+            "labels": self.labels.tolist(),
+            "steps": self.steps.tolist(),
+            "counts": self.counts.tolist(),
+            "shares": self.shares.tolist(),
+            "n_units": self.n_units,
+        }
+
+    def to_pandas(self) -> Any:
+        """Shares as a DataFrame: labels as index, steps as columns."""
+        pd = import_optional("pandas", "StepMatrix.to_pandas()")
+        return pd.DataFrame(self.shares, index=list(self.labels), columns=self.steps.tolist())
+
+    def _repr_html_(self) -> str:
+        cols: dict[str, Any] = {"label": self.labels.tolist()}
+        for j, s in enumerate(self.steps.tolist()):
+            cols[str(s)] = np.round(self.shares[:, j], 3).tolist()
+        return table_html(f"StepMatrix ({self.n_units} units)", cols)
+
+
+def step_matrix(
+    log: InteractionLog,
+    *,
+    anchor: Step | None = None,
+    steps: int = 10,
+    level: str = "kind",
+    segment: npt.ArrayLike | None = None,
+) -> StepMatrix:
+    """Share of customers at each label, step by step.
+
+    Without ``anchor`` step ``s`` is each customer's ``s``-th event in log order. With an
+    ``anchor`` (a kind or ``(column, value)``), step 0 is the customer's *first* anchor
+    event and step ``s`` the event ``s`` positions after it (negative: before it);
+    customers without the anchor are left out. Positions past the journey's end are
+    ``"END"``, before its start ``"START"``.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b"],
+    ...     timestamp=[0, 1, 0], kind=["view", "purchase", "view"])
+    >>> m = step_matrix(log, steps=2)
+    >>> m.labels.tolist(), m.counts.tolist()
+    (['purchase', 'view', 'END'], [[0, 1], [2, 0], [0, 1]])
+    """
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise SchemaError(f"steps={steps!r}; expected a positive integer")
+    mask = row_mask(log, segment)
+    if mask is not None:
+        log = log.filter(mask)
+    codes, cats = level_codes(log, level)
+    offsets = log.offsets.astype(np.int64)
+    starts, stops = offsets[:-1], offsets[1:]
+    if anchor is None:
+        base = starts[stops > starts]
+        lo, hi = starts[stops > starts], stops[stops > starts]
+        numbers = np.arange(1, steps + 1, dtype=np.int64)
+        shift = numbers - 1
+        labels = np.concatenate([cats, np.array([END], dtype=object)])
+    else:
+        hits = np.flatnonzero(step_mask(log, anchor))
+        cust = log.customer_codes[hits]
+        first = np.ones(len(hits), dtype=bool)
+        first[1:] = cust[1:] != cust[:-1]
+        base = hits[first].astype(np.int64)
+        lo, hi = starts[cust[first]], stops[cust[first]]
+        numbers = np.arange(-steps, steps + 1, dtype=np.int64)
+        shift = numbers
+        labels = np.concatenate([cats, np.array([START, END], dtype=object)])
+    k = len(labels)
+    end_code = k - 1
+    start_code = k - 2
+    counts = np.zeros((k, len(numbers)), dtype=np.int64)
+    for j, s in enumerate(shift.tolist()):
+        row = base + s
+        inside = (row >= lo) & (row < hi)
+        code = np.where(inside, codes[np.clip(row, 0, max(len(codes) - 1, 0))], end_code)
+        code = np.where(row < lo, start_code, code)
+        counts[:, j] = np.bincount(code, minlength=k)
+    n_units = len(base)
+    shares = counts / n_units if n_units else np.zeros(counts.shape)
+    return StepMatrix(labels=labels, steps=numbers, counts=counts, shares=shares, n_units=n_units)
