@@ -23,13 +23,28 @@ class TestReport:
         """The overview counts match the log; value and segment sections are present."""
         report = cx_report(world_log)
         titles = [s.title for s in report.sections]
-        assert titles[:3] == ["Overview", "Customer value", "RFM segments"]
+        assert titles == [
+            "Overview",
+            "Survey scores",
+            "Customer value",
+            "RFM segments",
+            "Purchase funnel",
+        ]
         overview = dict(report.sections[0].rows)
         assert overview["interactions"] == f"{len(world_log):,}"
         assert overview["customers"] == f"{world_log.n_customers:,}"
-        segments = dict(report.sections[2].rows)
+        segments = dict(report.sections[3].rows)
         buyers = np.unique(world_log.customer_codes[world_log.kind_mask("purchase")]).size
         assert sum(int(v.split()[0].replace(",", "")) for v in segments.values()) == buyers
+
+    def test_nps_matches_metrics(self, world_log: cx.InteractionLog) -> None:
+        """The NPS line is the value cxmodel.metrics.nps computes on the survey rows."""
+        from cxmodel.metrics import NPSResult, nps
+
+        result = nps(world_log.filter(world_log.kind_mask("survey")))
+        assert isinstance(result, NPSResult)
+        line = dict(cx_report(world_log).sections[1].rows)["NPS"]
+        assert line.startswith(f"{result.value:+.1f} ") and f"n {result.n:,}" in line
 
     def test_text_and_html(self, world_log: cx.InteractionLog) -> None:
         """The text form lists every section; the HTML form escapes labels."""

@@ -163,9 +163,74 @@ def _segments(log: InteractionLog, as_of: Any) -> ReportSection | None:
     return ReportSection("RFM segments", rows, "default R x F map, quintile scores")
 
 
+def _surveys(log: InteractionLog, as_of: Any) -> ReportSection | None:
+    from cxmodel.metrics import CESResult, NPSResult, ProportionResult, ces, csat, nps
+
+    if "metric" not in log or "score" not in log:
+        return None
+    surveys = log.filter(log.kind_mask("survey") & (log.timestamps <= to_us(as_of)))
+    if len(surveys) == 0:
+        return None
+    codes, metrics = surveys.categorical("metric")
+    present = set(metrics[np.unique(codes[codes >= 0])].tolist())
+    rows: list[tuple[str, str]] = []
+    if "nps" in present:
+        result = nps(surveys)
+        assert isinstance(result, NPSResult)
+        rows.append(
+            (
+                "NPS",
+                f"{result.value:+.1f} (95 % CI {result.ci[0]:+.1f} .. {result.ci[1]:+.1f}; "
+                f"n {result.n:,}: {result.promoters:,} promoters, {result.passives:,} passives, "
+                f"{result.detractors:,} detractors)",
+            )
+        )
+    if "csat" in present:
+        share = csat(surveys)
+        assert isinstance(share, ProportionResult)
+        rows.append(
+            (
+                "CSAT (4-5 of 5)",
+                f"{share.value:.1%} (95 % CI {share.ci[0]:.1%} .. {share.ci[1]:.1%}; "
+                f"n {share.n:,})",
+            )
+        )
+    if "ces" in present:
+        effort = ces(surveys)
+        assert isinstance(effort, CESResult)
+        rows.append(
+            (
+                "CES (5-7 of 7 agree)",
+                f"{effort.value:.1%} (95 % CI {effort.ci[0]:.1%} .. "
+                f"{effort.ci[1]:.1%}; n {effort.n:,})",
+            )
+        )
+    if not rows:
+        return None
+    return ReportSection("Survey scores", tuple(rows), "Wald interval for NPS, Wilson for shares")
+
+
+def _journeys(log: InteractionLog, as_of: Any) -> ReportSection | None:
+    from cxmodel.journey import funnel
+
+    steps = ("product_view", "add_to_cart", "checkout", "purchase")
+    if not all(log.kind_mask(step).any() for step in steps):
+        return None
+    result = funnel(log.between(end=as_of), steps, window="7d")
+    rows = tuple(
+        (step, f"{int(count):,} customers ({rate:.1%} of the first step)")
+        for step, count, rate in zip(result.steps, result.counts, result.conversion)
+    )
+    return ReportSection(
+        "Purchase funnel", rows, "loose order, all steps within 7 days of the product view"
+    )
+
+
 SECTION_BUILDERS: tuple[Callable[[InteractionLog, Any], ReportSection | None], ...] = (
+    _surveys,
     _value,
     _segments,
+    _journeys,
 )
 
 
