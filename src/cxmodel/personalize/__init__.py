@@ -1,5 +1,13 @@
-"""Personalisation: per-customer preferences for channel, content and timing."""
+"""Personalisation: per-customer preferences and the next best action."""
 
+from cxmodel.personalize._next_best_action import Action, NextBestActions, next_best_action
 from cxmodel.personalize._preferences import DEFAULT_OUTREACH, Preferences, preferences
 
-__all__ = ["DEFAULT_OUTREACH", "Preferences", "preferences"]
+__all__ = [
+    "DEFAULT_OUTREACH",
+    "Action",
+    "NextBestActions",
+    "Preferences",
+    "next_best_action",
+    "preferences",
+]

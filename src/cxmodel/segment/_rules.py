@@ -16,7 +16,7 @@ from cxmodel.segment._table import columns_to_html, columns_to_pandas
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
 
-__all__ = ["RuleSegments", "rule_segments"]
+__all__ = ["RuleSegments", "evaluate_rule", "rule_segments", "table_namespace"]
 
 _TYPE_OF_KIND = {
     "b": "bool",
@@ -26,6 +26,46 @@ _TYPE_OF_KIND = {
     "O": "string",
     "U": "string",
 }
+
+
+def table_namespace(table: CustomerTable) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
+    """The table's bool, numeric and string columns and their expression types."""
+    columns: dict[str, npt.NDArray[Any]] = {}
+    schema: dict[str, str] = {}
+    for name in table.columns:
+        values = table.column(name)
+        kind = _TYPE_OF_KIND.get(values.dtype.kind)
+        if kind is not None:
+            columns[name] = values
+            schema[name] = kind
+    return columns, schema
+
+
+def evaluate_rule(
+    label: str,
+    text: str,
+    columns: Mapping[str, npt.NDArray[Any]],
+    schema: Mapping[str, str],
+    n: int,
+    want: str,
+) -> npt.NDArray[Any]:
+    """Parse, type-check (``want`` is "bool" or "float") and evaluate one expression.
+
+    Errors are re-raised with ``label`` (e.g. ``"rule 'VIP'"``) in front of the diagnostics.
+    """
+    try:
+        expr = parse_expr(text)
+    except TriggerSyntaxError as exc:
+        raise TriggerSyntaxError(f"{label}: {exc}", exc.errors) from None
+    got, problems = check_expr(expr, schema, want="bool" if want == "bool" else None)
+    if not problems and want == "float" and got not in ("float", "any", "null"):
+        raise TriggerTypeError(f"{label}: {text!r} has type {got}; expected a number")
+    if problems:
+        message = render_diagnostics(tuple(problems), text)
+        raise TriggerTypeError(f"{label}: {message}", tuple(problems))
+    result = np.asarray(evaluate(expr, columns, n=n))
+    out: npt.NDArray[Any] = np.broadcast_to(result, (n,)).copy()
+    return out
 
 
 @attrs.frozen(eq=False)
@@ -105,26 +145,11 @@ def rule_segments(
         raise SchemaError("rules must name at least one segment (got an empty mapping)")
     if default in rules:
         raise SchemaError(f"default label {default!r} is also a rule name; choose another")
-    columns: dict[str, npt.NDArray[Any]] = {}
-    schema: dict[str, str] = {}
-    for name in table.columns:
-        values = table.column(name)
-        kind = _TYPE_OF_KIND.get(values.dtype.kind)
-        if kind is not None:
-            columns[name] = values
-            schema[name] = kind
+    columns, schema = table_namespace(table)
     matches: dict[str, npt.NDArray[np.bool_]] = {}
     for segment, text in rules.items():
-        try:
-            expr = parse_expr(text)
-        except TriggerSyntaxError as exc:
-            raise TriggerSyntaxError(f"rule {segment!r}: {exc}", exc.errors) from None
-        _, problems = check_expr(expr, schema, want="bool")
-        if problems:
-            message = render_diagnostics(tuple(problems), text)
-            raise TriggerTypeError(f"rule {segment!r}: {message}", tuple(problems))
-        result = np.asarray(evaluate(expr, columns, n=len(table)))
-        matches[segment] = np.broadcast_to(result.astype(bool), (len(table),)).copy()
+        result = evaluate_rule(f"rule {segment!r}", text, columns, schema, len(table), "bool")
+        matches[segment] = result.astype(bool)
     labels = np.full(len(table), default, dtype=object)
     claimed = np.zeros(len(table), dtype=bool)
     shadowed: dict[str, int] = {}
