@@ -72,5 +72,7 @@ def test_cli_report_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[st
     """`cxmodel report --sample --html` prints the report and writes the page."""
     out = tmp_path / "report.html"
     assert main(["report", "--sample", "--customers", "300", "--html", str(out)]) == 0
-    assert "Customer value" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Customer value" in out
+    assert "small sample, interval unreliable" in out  # 300 customers give few CES answers
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -163,6 +164,20 @@ def _segments(log: InteractionLog, as_of: Any) -> ReportSection | None:
     return ReportSection("RFM segments", rows, "default R x F map, quintile scores")
 
 
+def _quietly(compute: Callable[[], Any]) -> tuple[Any, str]:
+    """Run a metric; a small-sample warning becomes a note on the report line, not a warning."""
+    from cxmodel.metrics import SmallSampleWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SmallSampleWarning)
+        result = compute()
+    small = any(issubclass(w.category, SmallSampleWarning) for w in caught)
+    for w in caught:
+        if not issubclass(w.category, SmallSampleWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result, ("; small sample, interval unreliable" if small else "")
+
+
 def _surveys(log: InteractionLog, as_of: Any) -> ReportSection | None:
     from cxmodel.metrics import CESResult, NPSResult, ProportionResult, ces, csat, nps
 
@@ -175,34 +190,34 @@ def _surveys(log: InteractionLog, as_of: Any) -> ReportSection | None:
     present = set(metrics[np.unique(codes[codes >= 0])].tolist())
     rows: list[tuple[str, str]] = []
     if "nps" in present:
-        result = nps(surveys)
+        result, small = _quietly(lambda: nps(surveys))
         assert isinstance(result, NPSResult)
         rows.append(
             (
                 "NPS",
                 f"{result.value:+.1f} (95 % CI {result.ci[0]:+.1f} .. {result.ci[1]:+.1f}; "
                 f"n {result.n:,}: {result.promoters:,} promoters, {result.passives:,} passives, "
-                f"{result.detractors:,} detractors)",
+                f"{result.detractors:,} detractors{small})",
             )
         )
     if "csat" in present:
-        share = csat(surveys)
+        share, small = _quietly(lambda: csat(surveys))
         assert isinstance(share, ProportionResult)
         rows.append(
             (
                 "CSAT (4-5 of 5)",
                 f"{share.value:.1%} (95 % CI {share.ci[0]:.1%} .. {share.ci[1]:.1%}; "
-                f"n {share.n:,})",
+                f"n {share.n:,}{small})",
             )
         )
     if "ces" in present:
-        effort = ces(surveys)
+        effort, small = _quietly(lambda: ces(surveys))
         assert isinstance(effort, CESResult)
         rows.append(
             (
                 "CES (5-7 of 7 agree)",
                 f"{effort.value:.1%} (95 % CI {effort.ci[0]:.1%} .. "
-                f"{effort.ci[1]:.1%}; n {effort.n:,})",
+                f"{effort.ci[1]:.1%}; n {effort.n:,}{small})",
             )
         )
     if not rows:
