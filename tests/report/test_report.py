@@ -72,7 +72,7 @@ def test_cli_report_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[st
     """`cxmodel report --sample --html` prints the report and writes the page."""
     out = tmp_path / "report.html"
     assert main(["report", "--sample", "--customers", "300", "--html", str(out)]) == 0
-    out = capsys.readouterr().out
-    assert "Customer value" in out
-    assert "small sample, interval unreliable" in out  # 300 customers give few CES answers
+    printed = capsys.readouterr().out
+    assert "Customer value" in printed
+    assert "small sample, interval unreliable" in printed  # 300 customers give few CES answers
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
