@@ -15,7 +15,10 @@ Examples
 
 from __future__ import annotations
 
+from cxmodel.triggers._api import check
+from cxmodel.triggers._batch import evaluate
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
+from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
 from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
 
@@ -23,11 +26,17 @@ __all__ = [
     "MAX_RULES",
     "STANDARD_KINDS",
     "Emit",
+    "Firing",
+    "Firings",
     "Pattern",
     "QuietHours",
     "Rule",
     "RuleSet",
     "Then",
+    "check",
     "check_rules",
+    "evaluate",
+    "firing_id",
     "parse",
+    "write_firings",
 ]

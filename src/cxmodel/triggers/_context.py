@@ -1,0 +1,255 @@
+"""Evaluating rule expressions over a log: columns, history windows and aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import add_duration
+from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Name, Unary, evaluate
+from cxmodel.expr import missing as is_missing
+
+__all__ = ["LogContext", "add", "names_in"]
+
+IntArray = npt.NDArray[np.int64]
+Array = npt.NDArray[Any]
+
+
+def add(times: IntArray, duration: Duration) -> IntArray:
+    """Add ``duration`` to microsecond times (months by UTC calendar arithmetic)."""
+    if duration.unit == "months":
+        return add_duration(np.asarray(times, dtype=np.int64), f"{duration.amount} months")
+    return np.asarray(times, dtype=np.int64) + duration.to_us()
+
+
+def names_in(expr: Expr | None) -> set[Name]:
+    """Every :class:`Name` used in ``expr``, aggregates' ``where`` included."""
+    if expr is None:
+        return set()
+    if isinstance(expr, Name):
+        return {expr}
+    if isinstance(expr, Unary):
+        return names_in(expr.operand)
+    if isinstance(expr, Binary):
+        return names_in(expr.left) | names_in(expr.right)
+    if isinstance(expr, InList):
+        return names_in(expr.operand).union(*(names_in(i) for i in expr.items))
+    if isinstance(expr, Call):
+        return set().union(*(names_in(a) for a in expr.args))
+    if isinstance(expr, Aggregate):
+        return names_in(expr.where)
+    return set()
+
+
+class LogContext:
+    """The sorted log's arrays, decoded columns and window helpers, cached per evaluation."""
+
+    def __init__(self, log: Any, traits: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.log = log
+        self.n = len(log)
+        self.ts: IntArray = np.asarray(log.timestamps, dtype=np.int64)
+        self.codes: IntArray = np.asarray(log.customer_codes, dtype=np.int64)
+        self.offsets: IntArray = np.asarray(log.offsets, dtype=np.int64)
+        self.customers = log.customers
+        self.traits = traits or {}
+        self._columns: dict[str, Array] = {}
+        kind_codes, kind_names = log.categorical("kind")
+        self._kind_codes = np.asarray(kind_codes)
+        self._kind_names = list(kind_names)
+        self._kind_masks: dict[str, npt.NDArray[np.bool_]] = {}
+        self.schema: dict[str, str] = dict(log.schema)
+
+    def kind_mask(self, kind: str) -> npt.NDArray[np.bool_]:
+        """Rows of ``kind``."""
+        if kind not in self._kind_masks:
+            if kind in self._kind_names:
+                code = self._kind_names.index(kind)
+                self._kind_masks[kind] = self._kind_codes == code
+            else:
+                self._kind_masks[kind] = np.zeros(self.n, dtype=bool)
+        return self._kind_masks[kind]
+
+    def column(self, name: str) -> Array:
+        """Decoded column (object with ``None`` for strings, float with NaN); absent = missing."""
+        if name not in self._columns:
+            if name in self.log and name not in ("customer_id", "timestamp"):
+                values = np.asarray(self.log.column(name))
+                if values.dtype.kind in "iub":
+                    values = values.astype(float)
+                self._columns[name] = values
+            elif name == "customer_id":
+                self._columns[name] = np.asarray(self.customers, dtype=object)[self.codes]
+            elif name == "timestamp":
+                self._columns[name] = self.ts.astype(float)
+            else:
+                self._columns[name] = np.full(self.n, np.nan)
+        return self._columns[name]
+
+    def lower_bound(self, cust: IntArray, times: IntArray, *, strict: bool = False) -> IntArray:
+        """Global index of the first row of customer ``cust`` with time >= ``times``
+        (> ``times`` when ``strict``); the customer's end when there is none."""
+        cust = np.asarray(cust, dtype=np.int64)
+        times = np.asarray(times, dtype=np.int64)
+        m = len(cust)
+        if m == 0:
+            return np.zeros(0, dtype=np.int64)
+        all_codes = np.concatenate([self.codes, cust])
+        all_ts = np.concatenate([self.ts, times])
+        is_row = np.concatenate([np.ones(self.n, dtype=np.int64), np.zeros(m, dtype=np.int64)])
+        tie = is_row if not strict else 1 - is_row
+        order = np.lexsort((tie, all_ts, all_codes))
+        rows_before = np.cumsum(is_row[order]) - is_row[order]
+        out = np.empty(m, dtype=np.int64)
+        query_positions = np.flatnonzero(order >= self.n)
+        out[order[query_positions] - self.n] = rows_before[query_positions]
+        return out
+
+    def evaluate(
+        self,
+        expr: Expr,
+        rows: IntArray,
+        *,
+        alias: str | None = None,
+        alias_rows: IntArray | None = None,
+        end: IntArray | None = None,
+        now: IntArray | None = None,
+    ) -> Array:
+        """Evaluate ``expr`` for each query: bare names at ``rows``, ``alias.x`` at
+        ``alias_rows``, aggregates over the customer's rows up to ``end`` (inclusive) at time
+        ``now``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        m = len(rows)
+        columns: dict[str, Array] = {}
+        for name in names_in(expr):
+            if name.qualifier is None:
+                columns[name.key] = self.column(name.name)[rows]
+            elif name.qualifier == "customer":
+                ids = self.customers[self.codes[rows]] if m else np.zeros(0, dtype=object)
+                values = [self.traits.get(str(c), {}).get(name.name) for c in ids]
+                numeric = all(isinstance(v, (int, float)) or v is None for v in values) and any(
+                    v is not None for v in values
+                )
+                columns[name.key] = (
+                    np.array([np.nan if v is None else float(v) for v in values])
+                    if numeric
+                    else np.array(values, dtype=object)
+                )
+            elif name.qualifier == alias and alias_rows is not None:
+                columns[name.key] = self.column(name.name)[alias_rows]
+        end_rows = rows if end is None else np.asarray(end, dtype=np.int64)
+        now_times = self.ts[rows] if now is None else np.asarray(now, dtype=np.int64)
+        anchor = rows if alias_rows is None else alias_rows
+
+        def aggregate(node: Aggregate) -> Array:
+            return self.aggregate(node, rows, anchor, alias, end_rows, now_times)
+
+        return evaluate(expr, columns, n=m, aggregate=aggregate)
+
+    def aggregate(
+        self,
+        node: Aggregate,
+        rows: IntArray,
+        alias_rows: IntArray,
+        alias: str | None,
+        end: IntArray,
+        now: IntArray,
+    ) -> Array:
+        """Compute one aggregate per query."""
+        m = len(rows)
+        cust = self.codes[rows] if m else np.zeros(0, dtype=np.int64)
+        lo = self.offsets[cust]
+        hi = end + 1
+        if node.before is not None:
+            hi = np.minimum(hi, alias_rows)
+        if node.within is not None:
+            lo = np.maximum(lo, self.lower_bound(cust, now - node.within.to_us()))
+            if node.within.unit == "months":
+                start = add(now, Duration(-node.within.amount, "months"))
+                lo = np.maximum(self.offsets[cust], self.lower_bound(cust, start))
+        hi = np.maximum(hi, lo)
+        kind = self.kind_mask(node.kind)
+        uses_alias = any(n.qualifier is not None for n in names_in(node.where))
+        if node.where is not None and not uses_alias:
+            every = np.arange(self.n, dtype=np.int64)
+            mask = kind & self.evaluate(node.where, every).astype(bool)
+        else:
+            mask = kind
+        if node.where is not None and uses_alias:
+            return self._aggregate_slow(node, mask, lo, hi, rows, alias_rows, alias)
+        values = None if node.field is None else self.column(node.field)
+        if node.func == "count":
+            prefix = np.concatenate([[0], np.cumsum(mask)])
+            return np.asarray(prefix[hi] - prefix[lo], dtype=float)
+        assert values is not None
+        if node.func in ("sum", "avg") and values.dtype.kind == "f":
+            ok = mask & ~np.isnan(values)
+            total = np.concatenate([[0.0], np.cumsum(np.where(ok, values, 0.0))])
+            count = np.concatenate([[0], np.cumsum(ok)])
+            sums = total[hi] - total[lo]
+            counts = count[hi] - count[lo]
+            if node.func == "sum":
+                return np.asarray(sums)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.asarray(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
+        return self._aggregate_slow(node, mask, lo, hi, rows, alias_rows, alias)
+
+    def _aggregate_slow(
+        self,
+        node: Aggregate,
+        mask: npt.NDArray[np.bool_],
+        lo: IntArray,
+        hi: IntArray,
+        rows: IntArray,
+        alias_rows: IntArray,
+        alias: str | None,
+    ) -> Array:
+        m = len(rows)
+        values = None if node.field is None else self.column(node.field)
+        numeric = values is None or values.dtype.kind == "f"
+        out: Array = (
+            np.full(m, np.nan)
+            if numeric or node.func == "distinct"
+            else np.full(m, None, dtype=object)
+        )
+        if node.func == "count":
+            out = np.zeros(m)
+        for q in range(m):
+            idx = np.arange(lo[q], hi[q], dtype=np.int64)
+            sel = idx[mask[idx]]
+            if (
+                node.where is not None
+                and any(n.qualifier is not None for n in names_in(node.where))
+                and len(sel)
+            ):
+                keep = self.evaluate(
+                    node.where, sel, alias=alias, alias_rows=np.full(len(sel), alias_rows[q])
+                ).astype(bool)
+                sel = sel[keep]
+            if node.func == "count":
+                out[q] = len(sel)
+                continue
+            assert values is not None
+            got = values[sel]
+            got = got[~is_missing(got)]
+            if len(got) == 0:
+                if node.func == "distinct" or node.func == "sum":
+                    out[q] = 0.0
+                continue
+            if node.func == "distinct":
+                out[q] = float(len(set(got.tolist())))
+            elif node.func == "first":
+                out[q] = got[0]
+            elif node.func == "last":
+                out[q] = got[-1]
+            elif node.func == "min":
+                out[q] = min(got.tolist())
+            elif node.func == "max":
+                out[q] = max(got.tolist())
+            elif node.func == "sum":
+                out[q] = float(np.sum(got.astype(float)))
+            else:
+                out[q] = float(np.mean(got.astype(float)))
+        return out
