@@ -126,6 +126,21 @@ class TestRankScores:
         if len(values) >= n_bins:
             assert sizes.max() - sizes.min() <= 1
 
+    @settings(max_examples=50, deadline=None)
+    @given(
+        st.lists(st.sampled_from([0.5, 1.0, 2.5, float("nan"), -3.0]), min_size=1, max_size=80),
+        st.integers(2, 7),
+    )
+    def test_equals_lexsort_reference(self, values: list[float], n_bins: int) -> None:
+        """Scores equal a lexsort by (value, position) reference, NaN last, ties by position."""
+        arr = np.array(values)
+        key = np.where(np.isnan(arr), np.inf, arr)
+        nan_last = np.isnan(arr).astype(int)
+        order = np.lexsort((np.arange(len(arr)), key, nan_last))
+        expected = np.empty(len(arr), dtype=np.int64)
+        expected[order] = 1 + (np.arange(len(arr)) * n_bins) // len(arr)
+        np.testing.assert_array_equal(rank_scores(arr, n_bins), expected)
+
     def test_ties_broken_by_position_not_value_order(self) -> None:
         """Equal values get scores by their position (customer id order)."""
         assert rank_scores([1.0, 1.0, 1.0, 1.0], 2).tolist() == [1, 1, 2, 2]

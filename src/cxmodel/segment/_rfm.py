@@ -92,10 +92,30 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     if values.dtype.kind not in "iuf":
         values = values.astype(np.float64)
     n = values.shape[0]
-    order = np.argsort(values, kind="stable")  # stable: ties keep input (customer id) order
+    order = _order_by_value_then_position(values)
     scores = np.empty(n, dtype=np.int64)
     scores[order] = 1 + (np.arange(n, dtype=np.int64) * n_bins) // max(n, 1)
     return scores
+
+
+def _order_by_value_then_position(values: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """``argsort`` by (value, position); NaN sorts last.
+
+    Small unsigned integers use numpy's stable radix sort directly. Otherwise two unstable
+    (quick)sorts beat one stable sort about 3x: the first gives each value its dense rank, the
+    second sorts the unique keys ``dense_rank * n + position``.
+    """
+    n = values.shape[0]
+    if values.dtype.kind == "u" and values.dtype.itemsize <= 2:
+        return np.argsort(values, kind="stable")
+    first = np.argsort(values)
+    ordered = values[first]
+    step = ordered[1:] != ordered[:-1]
+    if values.dtype.kind == "f":
+        step &= ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
+    dense = np.empty(n, dtype=np.int64)
+    dense[first] = np.concatenate(([0], np.cumsum(step)))
+    return np.argsort(dense * n + np.arange(n, dtype=np.int64))
 
 
 def _narrow(counts: IntArray) -> npt.NDArray[np.integer[Any]]:
