@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from cxmodel.triggers._api import check
 from cxmodel.triggers._batch import evaluate
+from cxmodel.triggers._builder import E, agg, col, count, lit, trigger
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
@@ -25,6 +26,7 @@ from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Th
 __all__ = [
     "MAX_RULES",
     "STANDARD_KINDS",
+    "E",
     "Emit",
     "Firing",
     "Firings",
@@ -33,10 +35,15 @@ __all__ = [
     "Rule",
     "RuleSet",
     "Then",
+    "agg",
     "check",
     "check_rules",
+    "col",
+    "count",
     "evaluate",
     "firing_id",
+    "lit",
     "parse",
+    "trigger",
     "write_firings",
 ]

@@ -1,0 +1,283 @@
+"""A Python builder for rules, polars style: operators build the same frozen AST as the text.
+
+Examples
+--------
+>>> from cxmodel.triggers import col, parse, trigger
+>>> built = (
+...     trigger("detractor_follow_up")
+...     .when("survey", as_="r", where=(col("r.metric") == "nps") & (col("r.score") <= 6))
+...     .emit("follow_up_task", priority="high", score=col("r.score"))
+...     .build()
+... )
+>>> text = '''trigger detractor_follow_up:
+...     when survey as r where r.metric == "nps" and r.score <= 6
+...     emit follow_up_task(priority = "high", score = r.score)'''
+>>> built == parse(text)["detractor_follow_up"]
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
+from cxmodel.expr import parse_expr as _parse_expr
+from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, Then
+
+__all__ = ["E", "agg", "col", "count", "lit", "trigger"]
+
+
+def _node(value: Any) -> Expr:
+    if isinstance(value, E):
+        return value.node
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return Literal(value)
+    raise TypeError(f"cannot use {value!r} (a {type(value).__name__}) in a rule expression")
+
+
+def _duration(value: str | Duration) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    node = _parse_expr(value)
+    if not isinstance(node, Duration):
+        raise ValueError(f"expected a duration such as '30 days', got {value!r}")
+    return node
+
+
+class E:
+    """An expression under construction; wrap a node and combine with operators."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Expr) -> None:
+        self.node = node
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a rule expression has no truth value: use `a & b`, `a | b` and `~a`, "
+            "not `a and b`, `a or b`, `not a` (and wrap comparisons in parentheses)"
+        )
+
+    def __repr__(self) -> str:
+        return f"E({self.node})"
+
+    def __str__(self) -> str:
+        return str(self.node)
+
+    def _bin(self, op: str, other: Any, *, swap: bool = False) -> E:
+        left, right = (_node(other), self.node) if swap else (self.node, _node(other))
+        return E(Binary(op, left, right))
+
+    def __eq__(self, other: Any) -> E:  # type: ignore[override]
+        return self._bin("==", other)
+
+    def __ne__(self, other: Any) -> E:  # type: ignore[override]
+        return self._bin("!=", other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __lt__(self, other: Any) -> E:
+        return self._bin("<", other)
+
+    def __le__(self, other: Any) -> E:
+        return self._bin("<=", other)
+
+    def __gt__(self, other: Any) -> E:
+        return self._bin(">", other)
+
+    def __ge__(self, other: Any) -> E:
+        return self._bin(">=", other)
+
+    def __and__(self, other: Any) -> E:
+        return self._bin("and", other)
+
+    def __or__(self, other: Any) -> E:
+        return self._bin("or", other)
+
+    def __invert__(self) -> E:
+        return E(Unary("not", self.node))
+
+    def __neg__(self) -> E:
+        return E(Unary("-", self.node))
+
+    def __add__(self, other: Any) -> E:
+        return self._bin("+", other)
+
+    def __radd__(self, other: Any) -> E:
+        return self._bin("+", other, swap=True)
+
+    def __sub__(self, other: Any) -> E:
+        return self._bin("-", other)
+
+    def __rsub__(self, other: Any) -> E:
+        return self._bin("-", other, swap=True)
+
+    def __mul__(self, other: Any) -> E:
+        return self._bin("*", other)
+
+    def __rmul__(self, other: Any) -> E:
+        return self._bin("*", other, swap=True)
+
+    def __truediv__(self, other: Any) -> E:
+        return self._bin("/", other)
+
+    def is_in(self, values: list[Any]) -> E:
+        """``self in [values]``."""
+        return E(InList(self.node, tuple(_node(v) for v in values)))
+
+    def fill_null(self, default: Any) -> E:
+        """``self ?? default``."""
+        return self._bin("??", default)
+
+    def lower(self) -> E:
+        """``lower(self)``."""
+        return E(Call("lower", (self.node,)))
+
+
+def col(name: str) -> E:
+    """A property: ``col("value")``, ``col("p.value")`` or ``col("customer.plan")``."""
+    if "." in name:
+        qualifier, field = name.split(".", 1)
+        return E(Name(field, qualifier))
+    return E(Name(name))
+
+
+def lit(value: Any) -> E:
+    """A literal value (number, string, boolean, ``None``) or a duration string like '7 days'."""
+    if isinstance(value, str) and value[:1].isdigit():
+        return E(_duration(value))
+    return E(_node(value))
+
+
+def agg(
+    func: str,
+    kind: str,
+    field: str | None = None,
+    *,
+    where: E | None = None,
+    within: str | None = None,
+    before: str | None = None,
+) -> E:
+    """An aggregate: ``agg("max", "purchase", "value", before="p")``."""
+    return E(
+        Aggregate(
+            func,
+            kind,
+            field,
+            None if where is None else where.node,
+            None if within is None else _duration(within),
+            before,
+        )
+    )
+
+
+def count(
+    kind: str, *, where: E | None = None, within: str | None = None, before: str | None = None
+) -> E:
+    """``count(kind [where ...] [within D | before x])``."""
+    return agg("count", kind, where=where, within=within, before=before)
+
+
+@attrs.frozen
+class _Draft:
+    """A rule with its pattern; add ``then``/``unless``/``if`` and finish with :meth:`emit`."""
+
+    name: str
+    when_: Pattern
+    then_: Then | None = None
+    unless_: tuple[str, Expr | None] | None = None
+    condition_: Expr | None = None
+
+    def then(self, kind: str, *, where: E | None = None, within: str | None = None) -> _Draft:
+        """``then KIND [where C] [within D]``."""
+        w = None if where is None else where.node
+        d = None if within is None else _duration(within)
+        return attrs.evolve(self, then_=Then("event", kind, w, d))
+
+    def then_no(self, kind: str, *, for_: str, where: E | None = None) -> _Draft:
+        """``then no KIND [where C] for D``."""
+        w = None if where is None else where.node
+        return attrs.evolve(self, then_=Then("absent", kind, w, _duration(for_)))
+
+    def then_after(self, delay: str) -> _Draft:
+        """``then after D``."""
+        return attrs.evolve(self, then_=Then("after", duration=_duration(delay)))
+
+    def unless(self, kind: str, *, where: E | None = None) -> _Draft:
+        """``unless KIND [where C]``."""
+        return attrs.evolve(self, unless_=(kind, None if where is None else where.node))
+
+    def if_(self, condition: E) -> _Draft:
+        """``if COND``."""
+        return attrs.evolve(self, condition_=condition.node)
+
+    def emit(self, action: str, **payload: Any) -> _Ready:
+        """``emit ACTION(key = value, ...)``; then add policies and call ``build()``."""
+        rule = Rule(
+            name=self.name,
+            when=self.when_,
+            emit=Emit(action, tuple((k, _node(v)) for k, v in payload.items())),
+            then=self.then_,
+            unless_kind=None if self.unless_ is None else self.unless_[0],
+            unless_where=None if self.unless_ is None else self.unless_[1],
+            condition=self.condition_,
+        )
+        return _Ready(rule)
+
+
+@attrs.frozen
+class _Ready:
+    """A complete rule; add policies, then :meth:`build`."""
+
+    rule: Rule
+
+    def cooldown(self, duration: str) -> _Ready:
+        """``cooldown D``."""
+        return _Ready(attrs.evolve(self.rule, cooldown=_duration(duration)))
+
+    def once_per_customer(self, every: str | None = None) -> _Ready:
+        """``once per customer [every D]``."""
+        d = None if every is None else _duration(every)
+        return _Ready(attrs.evolve(self.rule, once=True, once_every=d))
+
+    def requires_consent(self, purpose: str) -> _Ready:
+        """``requires consent PURPOSE``."""
+        return _Ready(attrs.evolve(self.rule, consent=purpose))
+
+    def quiet_hours(self, start: str, end: str) -> _Ready:
+        """``quiet hours HH:MM-HH:MM`` (UTC)."""
+
+        def minutes(text: str) -> int:
+            h, m = text.split(":")
+            return int(h) * 60 + int(m)
+
+        return _Ready(attrs.evolve(self.rule, quiet=QuietHours(minutes(start), minutes(end))))
+
+    def build(self) -> Rule:
+        """Return the frozen :class:`Rule`."""
+        return self.rule
+
+
+@attrs.frozen
+class _Start:
+    name: str
+
+    def when(self, kind: str, *, as_: str | None = None, where: E | None = None) -> _Draft:
+        """``when KIND [as x] [where C]``."""
+        return _Draft(self.name, Pattern("event", kind, as_, None if where is None else where.node))
+
+    def when_inactive(self, duration: str) -> _Draft:
+        """``when inactive for D``."""
+        return _Draft(self.name, Pattern("inactive", duration=_duration(duration)))
+
+    def when_no(self, kind: str, *, for_: str, where: E | None = None) -> _Draft:
+        """``when no KIND [where C] for D``."""
+        w = None if where is None else where.node
+        return _Draft(self.name, Pattern("absent", kind, None, w, _duration(for_)))
+
+
+def trigger(name: str) -> _Start:
+    """Start building a rule named ``name``."""
+    return _Start(name)
