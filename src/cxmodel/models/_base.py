@@ -31,7 +31,7 @@ class Convergence:
     gradient_norm : float
         Norm of the gradient (log-parameter space) at the optimum.
     n_starts : int
-        Starting points tried.
+        Starting points tried (they are tried in order until one converges).
     message : str
         Optimiser message of the best start.
     """
@@ -93,6 +93,20 @@ def _numeric_hessian(f: Callable[[FloatArray], float], x: FloatArray) -> FloatAr
     return out
 
 
+def _gradient_hessian(grad: Callable[[FloatArray], FloatArray], x: FloatArray) -> FloatArray:
+    """Hessian by central differences of an analytic gradient, symmetrised."""
+    k = x.shape[0]
+    h = 1e-5 * np.maximum(np.abs(x), 1e-2)
+    cols = []
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h[i]
+        cols.append((grad(x + e) - grad(x - e)) / (2.0 * h[i]))
+    out = np.column_stack(cols)
+    sym: FloatArray = 0.5 * (out + out.T)
+    return sym
+
+
 def fit_max_likelihood(
     loglik: Callable[[FloatArray], float],
     names: tuple[str, ...],
@@ -101,10 +115,12 @@ def fit_max_likelihood(
     model: str,
     maxiter: int = 2000,
     gradient: Callable[[FloatArray], FloatArray] | None = None,
+    exhaustive: bool = False,
 ) -> tuple[dict[str, float], float, dict[str, float], Convergence]:
     """Maximise ``loglik`` (a function of the positive parameters) from several starts.
 
-    Optimises on log-parameters with L-BFGS-B, keeps the best successful start and returns
+    Optimises on log-parameters with L-BFGS-B. Starts are tried in order until one converges
+    (``exhaustive=True`` runs them all and keeps the best); returns
     ``(params, log_likelihood, standard_errors, convergence)``. ``gradient`` (of the
     log-likelihood in the natural parameters), when given, replaces finite differences. Standard errors come from the
     inverse of the numerical Hessian of the log-likelihood in the natural parameters (NaN when
@@ -136,7 +152,9 @@ def fit_max_likelihood(
     scale = max(abs(first), 1.0) if np.isfinite(first) else 1.0
     best: Any = None
     failures: list[str] = []
+    tried = 0
     for start in starts:
+        tried += 1
         res = minimize(
             objective if gradient is None else objective_and_jac,
             start,
@@ -150,6 +168,8 @@ def fit_max_likelihood(
             continue
         if best is None or res.fun < best.fun:
             best = res
+        if res.success and not exhaustive:
+            break
     if best is None:
         raise ConvergenceError(
             f"{model}: the likelihood could not be maximised from any of {len(starts)} starts",
@@ -163,11 +183,14 @@ def fit_max_likelihood(
         converged=bool(best.success),
         iterations=int(best.nit),
         gradient_norm=float(np.linalg.norm(grad)),
-        n_starts=len(starts),
+        n_starts=tried,
         message=str(best.message),
     )
     with np.errstate(all="ignore"):
-        hess = _numeric_hessian(lambda p: float(loglik(p)), params)
+        if gradient is not None:
+            hess = _gradient_hessian(gradient, params)
+        else:
+            hess = _numeric_hessian(lambda p: float(loglik(p)), params)
         try:
             cov = np.linalg.inv(-hess)
             diag = np.diag(cov)
