@@ -137,10 +137,10 @@ def main() -> None:
 
     t_cx, scores = best_of(lambda: rfm_scores(log, as_of=as_of))
     t_pd, ref = best_of(lambda: pandas_rfm(df, as_of))
-    same = all(np.array_equal(getattr(scores, c), ref[c].to_numpy()) for c in ("f", "m"))
+    same = all(np.array_equal(getattr(scores, c), ref[c].to_numpy()) for c in ("r", "f", "m"))
     print(
         f"RFM scores      cxmodel {t_cx * 1e3:8.1f} ms   pandas {t_pd * 1e3:8.1f} ms   "
-        f"ratio {t_pd / t_cx:5.1f}x   (f, m scores identical: {same})"
+        f"ratio {t_pd / t_cx:5.1f}x   (r, f, m scores identical: {same})"
     )
     t_cx, table = best_of(lambda: CustomerTable.from_log(log, as_of=as_of))
     t_pd, ref_table = best_of(lambda: pandas_table(df, as_of))
