@@ -169,6 +169,7 @@ class TestFromLog:
         times = [x.timestamp for x in p["recent"]]
         assert times == sorted(times)
         assert all(x.kind == "survey" for x in p["surveys"])
+        assert len(p["open_tickets"]) == p["row"]["tickets_open"]
 
     @pytest.mark.parametrize(
         ("call", "error"),

@@ -194,8 +194,9 @@ class CustomerTable:
         return out
 
     def profile(self, customer_id: str, *, recent: int = 20) -> dict[str, Any]:
-        """The 360-degree view of one customer: the row, the latest ``recent`` interactions
-        (newest last), and their surveys.
+        """The 360-degree view of one customer: ``row``, the latest ``recent`` interactions
+        (newest last), ``open_tickets`` (ids of tickets opened without a ``ticket_resolved`` row;
+        empty when the log has no ``ticket_id``) and ``surveys``.
 
         Raises
         ------
@@ -206,7 +207,21 @@ class CustomerTable:
         lo, hi = int(self.log.offsets[i]), int(self.log.offsets[i + 1])
         latest: list[Interaction] = self.log.interactions(max(lo, hi - recent), hi)
         surveys = [x for x in self.log.interactions(lo, hi) if x.kind == "survey"]
-        return {"row": self.row(customer_id), "recent": latest, "surveys": surveys}
+        open_tickets: list[str] = []
+        if "ticket_id" in self.log:
+            tcodes, tcats = self.log.categorical("ticket_id")
+            rows = slice(lo, hi)
+            codes = tcodes[rows]
+            opened = self.log.kind_mask("ticket_opened")[rows] & (codes >= 0)
+            resolved = self.log.kind_mask("ticket_resolved")[rows] & (codes >= 0)
+            still = np.setdiff1d(codes[opened], codes[resolved])
+            open_tickets = [str(t) for t in tcats[still]]
+        return {
+            "row": self.row(customer_id),
+            "recent": latest,
+            "open_tickets": open_tickets,
+            "surveys": surveys,
+        }
 
     def _index(self, customer_id: str) -> int:
         i = int(np.searchsorted(self.customer_id, customer_id))
