@@ -139,7 +139,8 @@ class TestFromLog:
         """Every built-in column is documented and present."""
         log, _, as_of = _random_log(3)
         table = CustomerTable.from_log(log, as_of=np.datetime64(as_of, "us"))
-        assert table.columns == ("customer_id", *CUSTOMER_TABLE_COLUMNS)
+        documented = [c for c in CUSTOMER_TABLE_COLUMNS if c != "tickets_topic_<topic>"]
+        assert table.columns == ("customer_id", *documented)
         df = table.to_pandas()
         assert list(df.columns) == list(table.columns) and len(df) == len(table)
         assert "<table>" in table._repr_html_()
@@ -195,3 +196,17 @@ class TestFromLog:
         row = t.row("a")
         assert row["frequency"] == 0 and row["preferred_channel"] is None
         assert row["consent_marketing"] is False and math.isnan(row["last_ces"])
+
+
+class TestTicketsByTopic:
+    def test_topic_columns(self) -> None:
+        """With a topic column, opened tickets are counted per topic."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "a", "b"],
+            timestamp=["2024-01-01T00:00Z"] * 4,
+            kind=["ticket_opened", "ticket_opened", "ticket_resolved", "ticket_opened"],
+            topic=["delivery", "payment", "delivery", "delivery"],
+        )
+        t = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        assert t.column("tickets_topic_delivery").tolist() == [1, 1]
+        assert t.column("tickets_topic_payment").tolist() == [1, 0]

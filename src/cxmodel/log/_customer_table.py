@@ -35,6 +35,8 @@ CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "tickets_total": "number of 'ticket_opened' interactions",
     "tickets_open": "opened tickets without a 'ticket_resolved' row (matched by ticket_id when "
     "the log has one, else opened minus resolved, floored at 0)",
+    "tickets_topic_<topic>": "opened tickets per topic, one column per topic seen on "
+    "'ticket_opened' rows (only when the log has a 'topic' column)",
     "last_nps": "score of the latest survey with metric 'nps' (NaN if none)",
     "last_csat": "score of the latest survey with metric 'csat' (NaN if none)",
     "last_ces": "score of the latest survey with metric 'ces' (NaN if none)",
@@ -141,6 +143,7 @@ class CustomerTable:
             data[f"purchases_{days}d"] = np.bincount(codes[recent], minlength=n).astype(np.int64)
         data["returns"] = np.bincount(codes[log.kind_mask("return")], minlength=n).astype(np.int64)
         data["tickets_total"], data["tickets_open"] = _tickets(log, codes, n)
+        data.update(_tickets_by_topic(log, codes, n))
         _surveys(log, codes, n, data)
         if "sentiment" in log:
             sentiment = log.numeric("sentiment")
@@ -271,6 +274,22 @@ def _tickets(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> tuple
     else:
         open_count = np.maximum(total - np.bincount(codes[resolved], minlength=n), 0)
     return total, open_count.astype(np.int64)
+
+
+def _tickets_by_topic(
+    log: InteractionLog, codes: npt.NDArray[np.int64], n: int
+) -> dict[str, _Array]:
+    """``tickets_topic_<topic>``: opened tickets per topic, when the log has a ``topic`` column."""
+    if "topic" not in log or log.schema.get("topic") != "string":
+        return {}
+    tcodes, cats = log.categorical("topic")
+    k = cats.shape[0]
+    rows = log.kind_mask("ticket_opened") & (tcodes >= 0)
+    if not k or not rows.any():
+        return {}
+    counts = np.bincount(codes[rows] * k + tcodes[rows], minlength=n * k).reshape(n, k)
+    used = counts.sum(axis=0) > 0
+    return {f"tickets_topic_{cats[j]}": counts[:, j].astype(np.int64) for j in np.flatnonzero(used)}
 
 
 def _surveys(
