@@ -155,6 +155,8 @@ def rfm_scores(
     ascending -- recency negated so the most recent customers score highest -- and gives the
     customer at 0-based position i of N the score ``1 + floor(i * n_bins / N)``. Ties are never
     broken by row order. Only customers with at least one purchase at or before ``as_of`` appear.
+    Monetary totals are rounded to 9 decimals so that floating-point summation order cannot
+    split equal totals.
 
     Parameters
     ----------
