@@ -52,6 +52,27 @@ class RFMSummary:
     def __len__(self) -> int:
         return int(self.frequency.shape[0])
 
+    def subset(self, mask: Any) -> RFMSummary:
+        """The customers selected by a boolean mask or an index array.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = RFMSummary(np.array(["a", "b"], dtype=object), np.array([0.0, 2]),
+        ...                np.array([0.0, 3]), np.array([5.0, 5]), np.array([0.0, 9.5]), "W")
+        >>> s.subset(s.frequency > 0).customer_id.tolist()
+        ['b']
+        """
+        sel = np.asarray(mask)
+        return RFMSummary(
+            customer_id=self.customer_id[sel],
+            frequency=self.frequency[sel],
+            recency=self.recency[sel],
+            T=self.T[sel],
+            monetary_value=self.monetary_value[sel],
+            freq=self.freq,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Columns as lists."""
         return {
