@@ -19,9 +19,11 @@ from cxmodel.triggers._api import check
 from cxmodel.triggers._batch import evaluate
 from cxmodel.triggers._builder import E, agg, col, count, lit, trigger
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
+from cxmodel.triggers._engine import TriggerEngine
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
 from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
+from cxmodel.triggers._store import InMemoryStore, SQLiteStore, StateStore
 
 __all__ = [
     "MAX_RULES",
@@ -30,11 +32,15 @@ __all__ = [
     "Emit",
     "Firing",
     "Firings",
+    "InMemoryStore",
     "Pattern",
     "QuietHours",
     "Rule",
     "RuleSet",
+    "SQLiteStore",
+    "StateStore",
     "Then",
+    "TriggerEngine",
     "agg",
     "check",
     "check_rules",

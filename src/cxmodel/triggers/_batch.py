@@ -15,7 +15,7 @@ from cxmodel.triggers._context import LogContext, add, names_in
 from cxmodel.triggers._firings import Firing, Firings, firing_id
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["Candidates", "evaluate", "rule_candidates"]
+__all__ = ["Candidates", "evaluate", "evaluate_us", "rule_candidates"]
 
 IntArray = npt.NDArray[np.int64]
 _NONE = np.zeros(0, dtype=np.int64)
@@ -343,9 +343,19 @@ def evaluate(
     >>> [(f.customer_id, f.payload) for f in evaluate(rules, log, as_of="2024-12-31T00:00:00Z")]
     [('a', {'v': 500.0})]
     """
+    return evaluate_us(rules, log, to_us(as_of), customers=customers)
+
+
+def evaluate_us(
+    rules: RuleSet | Rule,
+    log: Any,
+    cutoff: int,
+    *,
+    customers: Mapping[str, Any] | None = None,
+) -> Firings:
+    """:func:`evaluate` with ``as_of`` in microseconds since the epoch (UTC)."""
     if isinstance(rules, Rule):
         rules = RuleSet((rules,))
-    cutoff = to_us(as_of)
     visible = np.asarray(log.timestamps) <= cutoff
     if not visible.all():
         log = log.filter(visible)
