@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import cxmodel.datasets
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.segment import (
@@ -21,16 +22,13 @@ from cxmodel.segment import (
     rfm_segments,
 )
 
-CDNOW = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
-)
+# the bundled copy of CDNOW_master.txt (see src/cxmodel/datasets/data/PROVENANCE.md)
+CDNOW = Path(cxmodel.datasets.__file__).parent / "data" / "cdnow_master.txt.gz"
 AS_OF = np.datetime64("1997-12-31T00:00:00", "us")
 
 
 @pytest.fixture(scope="module")
 def cdnow() -> pd.DataFrame:
-    if not CDNOW.exists():  # pragma: no cover - the reference data ships with the workspace
-        pytest.skip("CDNOW reference data not available")
     df = pd.read_csv(CDNOW, sep=r"\s+", dtype={"customer_id": str, "date": str})
     df["ts"] = pd.to_datetime(df["date"], format="%Y%m%d").astype("datetime64[us]")
     return df
