@@ -170,6 +170,10 @@ class TestOtherModels:
         assert ex[0] == 0 and np.all(np.diff(ex) > 0)
         ce = m.conditional_expected_purchases(5.0, v["frequency"], v["recency"], v["periods"])
         assert np.all(np.isfinite(ce) & (ce >= 0))
+        k = np.arange(0, 11.0)
+        pmf = m.probability_of_purchases(k, 10.0)
+        assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
+        assert (k * pmf).sum() == pytest.approx(m.expected_purchases(10.0)[0], rel=1e-10)
 
     def test_sbg_survival_and_retention(self) -> None:
         """S(0) = 1, S decreasing, r(t) = S(t)/S(t-1) and increasing (survivor selection)."""

@@ -56,6 +56,22 @@ class TestRecovery:
         x, m = sim.sample(30_000, frequency=freq, random_state=6)
         _within(GammaGamma().fit(frequency=x, monetary_value=m), truth)
 
+    def test_bgbb(self) -> None:
+        """50k simulated donors over 6 opportunities recover (alpha, beta, gamma, delta) within 4 SE."""
+        truth = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+        sim = BetaGeoBetaBinom()
+        sim.params_ = dict(truth)
+        data = sim.sample(50_000, n_periods=6, random_state=11)
+        assert np.all(data.frequency <= data.recency) and np.all(data.recency <= 6)
+        fit = BetaGeoBetaBinom().fit(
+            frequency=data.frequency, recency=data.recency, n_periods=data.T
+        )
+        _within(fit, truth)
+        observed = np.bincount(data.frequency.astype(int), minlength=7) / 50_000
+        np.testing.assert_allclose(
+            observed, sim.probability_of_purchases(np.arange(7.0), 6.0), atol=0.01
+        )
+
     def test_shifted_beta_geo(self) -> None:
         """A simulated 50k cohort over 7 periods recovers (alpha, beta) within 4 SE."""
         truth = {"alpha": 0.7, "beta": 1.2}

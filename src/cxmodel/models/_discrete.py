@@ -135,6 +135,53 @@ class BetaGeoBetaBinom:
         )
         return np.asarray(al / (al + be) * de / (ga - 1) * (1 - ratio), dtype=np.float64)
 
+    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
+        """P(X(t) = n): ``n`` transactions in the first ``t`` opportunities (eq. 8 of the paper)."""
+        al, be, ga, de = self._p()
+        k, tt = np.broadcast_arrays(as_float_array("n", n), as_float_array("t", t))
+        if np.any((k != np.round(k)) | (tt != np.round(tt))):
+            raise DataError("n and t must be whole numbers")
+        base = betaln(al, be) + betaln(ga, de)
+
+        def log_comb(m: Any, j: Any) -> Any:
+            return gammaln(m + 1) - gammaln(j + 1) - gammaln(m - j + 1)
+
+        with np.errstate(invalid="ignore"):
+            first = np.where(
+                k <= tt,
+                log_comb(tt, k) + betaln(al + k, be + tt - k) + betaln(ga, de + tt) - base,
+                -np.inf,
+            )
+            width = int(np.max(tt)) if tt.size else 0
+            i = np.arange(max(width, 1), dtype=np.float64)[None, :]
+            kk, tcol = k[:, None], tt[:, None]
+            terms = log_comb(i, kk) + betaln(al + kk, be + i - kk) + betaln(ga + 1, de + i) - base
+            terms = np.where((i >= kk) & (i < tcol), terms, -np.inf)
+            total = logsumexp(np.column_stack([first, terms]), axis=1)
+        return np.asarray(np.exp(total), dtype=np.float64)
+
+    def sample(self, n: int, *, n_periods: int, random_state: Any = None) -> Any:
+        """Simulate ``n`` customers over ``n_periods`` opportunities; an ``RFMSummary``."""
+        from cxmodel.models._rfm import RFMSummary
+
+        al, be, ga, de = self._p()
+        rng = np.random.default_rng(random_state)
+        p = rng.beta(al, be, size=n)
+        theta = np.clip(rng.beta(ga, de, size=n), 1e-12, 1.0)
+        life = rng.geometric(theta) - 1  # opportunities alive: 0, 1, 2, ...
+        t = np.arange(1, n_periods + 1)
+        buys = (rng.random((n, n_periods)) < p[:, None]) & (t[None, :] <= life[:, None])
+        x = buys.sum(axis=1).astype(np.float64)
+        last = np.where(buys.any(axis=1), n_periods - np.argmax(buys[:, ::-1], axis=1), 0)
+        return RFMSummary(
+            customer_id=np.array([str(j) for j in range(n)], dtype=object),
+            frequency=x,
+            recency=last.astype(np.float64),
+            T=np.full(n, float(n_periods)),
+            monetary_value=np.zeros(n),
+            freq="",
+        )
+
     def conditional_expected_purchases(
         self, t: Any, frequency: Any, recency: Any, n_periods: Any
     ) -> FloatArray:
