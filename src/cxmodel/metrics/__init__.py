@@ -18,6 +18,14 @@ from cxmodel.metrics._survey import (
     csat,
     nps,
 )
+from cxmodel.metrics._survival import (
+    CustomerLifetimes,
+    LogRankResult,
+    SurvivalCurve,
+    customer_lifetimes,
+    kaplan_meier,
+    logrank_test,
+)
 from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
 
 __all__ = [
@@ -25,6 +33,8 @@ __all__ = [
     "CESResult",
     "CSATAccumulator",
     "Comparison",
+    "CustomerLifetimes",
+    "LogRankResult",
     "MetricTable",
     "NPSAccumulator",
     "NPSResult",
@@ -32,9 +42,13 @@ __all__ = [
     "ScoreAccumulator",
     "ScoreCounts",
     "SmallSampleWarning",
+    "SurvivalCurve",
     "ces",
     "compare_nps",
     "compare_proportions",
     "csat",
+    "customer_lifetimes",
+    "kaplan_meier",
+    "logrank_test",
     "nps",
 ]

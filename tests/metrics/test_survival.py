@@ -1,0 +1,119 @@
+"""Tests for Kaplan-Meier, the log-rank test and customer lifetimes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import customer_lifetimes, kaplan_meier, logrank_test
+
+
+def _realish(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    life = np.round(rng.weibull(1.3, n) * 200)  # days, with ties
+    cens = np.round(rng.uniform(0, 400, n))
+    return np.minimum(life, cens), life <= cens
+
+
+class TestKaplanMeier:
+    def test_hand_computed(self) -> None:
+        """Small example: S = 4/5, 4/5 * 3/4, then 3/4 * 1/2 of that."""
+        km = kaplan_meier([1, 2, 2, 3, 4], [1, 1, 0, 1, 0])
+        assert km.times.tolist() == [1, 2, 3, 4]
+        assert km.survival.tolist() == pytest.approx([0.8, 0.6, 0.3, 0.3])
+        assert km.at_risk.tolist() == [5, 4, 2, 1]
+        assert km.median == 3.0
+        assert km.at(0.5) == 1.0 and km.at(2.0) == pytest.approx(0.6)
+
+    def test_greenwood_by_hand(self) -> None:
+        """Greenwood variance and log(-log) interval at the first step."""
+        km = kaplan_meier([1, 2, 3, 4, 5])
+        v = 1 / (5 * 4)
+        s = 0.8
+        z = 1.959963984540054
+        low = math.exp(-math.exp(math.log(-math.log(s)) + z * math.sqrt(v) / abs(math.log(s))))
+        assert km.ci_low[0] == pytest.approx(low, rel=1e-12)
+
+    def test_median_not_reached(self) -> None:
+        """A curve that never falls to 0.5 has an infinite median."""
+        assert kaplan_meier([1, 2, 3, 4], [1, 0, 0, 0]).median == math.inf
+
+    def test_matches_lifelines(self) -> None:
+        """Same curve and interval as lifelines' KaplanMeierFitter to 1e-9."""
+        lifelines = pytest.importorskip("lifelines")
+        d, e = _realish(1, 3000)
+        km = kaplan_meier(d, e)
+        ref = lifelines.KaplanMeierFitter().fit(d, e)
+        sf = ref.survival_function_.iloc[:, 0]
+        ci = ref.confidence_interval_
+        idx = np.searchsorted(sf.index.to_numpy(), km.times)
+        np.testing.assert_allclose(km.survival, sf.to_numpy()[idx], rtol=0, atol=1e-9)
+        np.testing.assert_allclose(km.ci_low, ci.iloc[idx, 0].to_numpy(), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(km.ci_high, ci.iloc[idx, 1].to_numpy(), rtol=0, atol=1e-9)
+        assert km.median == ref.median_survival_time_
+
+    @pytest.mark.parametrize(
+        ("durations", "observed", "error", "match"),
+        [
+            ([1, -2], None, SchemaError, r"durations\[1\] = -2.0"),
+            ([1, float("nan")], None, SchemaError, "finite"),
+            ([1, 2], [1], SchemaError, "observed has 1 values"),
+            ([1, 2], [1, 2], SchemaError, "booleans"),
+            ([], None, DataError, "no durations"),
+        ],
+        ids=["negative", "nan", "observed-length", "observed-not-bool", "empty"],
+    )
+    def test_bad_input(
+        self, durations: list[float], observed: list[int] | None, error: type, match: str
+    ) -> None:
+        """Bad durations raise a clear error."""
+        with pytest.raises(error, match=match):
+            kaplan_meier(durations, observed)
+
+    def test_to_pandas(self) -> None:
+        """The curve converts to a DataFrame with one row per time."""
+        pytest.importorskip("pandas")
+        assert kaplan_meier([1, 2, 3]).to_pandas().shape == (3, 6)
+
+
+class TestLogRank:
+    def test_matches_lifelines(self) -> None:
+        """Statistic and p-value equal lifelines' logrank_test."""
+        statistics = pytest.importorskip("lifelines.statistics")
+        da, ea = _realish(2, 800)
+        db, eb = _realish(3, 600)
+        db = db * 1.2
+        ours = logrank_test(da, db, ea, eb)
+        ref = statistics.logrank_test(da, db, ea, eb)
+        assert ours.statistic == pytest.approx(ref.test_statistic, rel=1e-9)
+        assert ours.p_value == pytest.approx(ref.p_value, rel=1e-9)
+
+    def test_identical_groups(self) -> None:
+        """Identical samples give statistic 0 and p-value 1."""
+        r = logrank_test([1, 2, 3], [1, 2, 3])
+        assert r.statistic == pytest.approx(0.0) and r.p_value == pytest.approx(1.0)
+
+
+class TestCustomerLifetimes:
+    def test_known_lifetimes(self) -> None:
+        """Churned: first to last activity; active: censored at as_of; later rows ignored."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b", "b", "c"],
+            timestamp=[
+                "2024-01-01T00:00Z",
+                "2024-01-11T00:00Z",
+                "2024-03-01T00:00Z",
+                "2024-03-21T00:00Z",
+                "2024-05-01T00:00Z",
+            ],
+            kind=["purchase", "login", "purchase", "login", "purchase"],
+        )
+        lt = customer_lifetimes(log, "2024-04-01T00:00Z", inactivity="30d")
+        assert lt.customers.tolist() == ["a", "b"]
+        assert lt.durations.tolist() == [10.0, 31.0]
+        assert lt.observed.tolist() == [True, False]
+        assert lt.kaplan_meier().survival.tolist() == [0.5, 0.5]
