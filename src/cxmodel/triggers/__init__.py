@@ -20,6 +20,7 @@ from cxmodel.triggers._batch import evaluate
 from cxmodel.triggers._builder import E, agg, col, count, lit, trigger
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
 from cxmodel.triggers._engine import TriggerEngine
+from cxmodel.triggers._explain import Explanation, RuleExplanation, explain
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
 from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
@@ -30,12 +31,14 @@ __all__ = [
     "STANDARD_KINDS",
     "E",
     "Emit",
+    "Explanation",
     "Firing",
     "Firings",
     "InMemoryStore",
     "Pattern",
     "QuietHours",
     "Rule",
+    "RuleExplanation",
     "RuleSet",
     "SQLiteStore",
     "StateStore",
@@ -47,6 +50,7 @@ __all__ = [
     "col",
     "count",
     "evaluate",
+    "explain",
     "firing_id",
     "lit",
     "parse",

@@ -1,0 +1,125 @@
+"""``explain``: for one customer, why each rule fired or which clause stopped it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from cxmodel._time import TimeLike, to_us
+from cxmodel.triggers._batch import evaluate_us, rule_candidates
+from cxmodel.triggers._context import LogContext
+from cxmodel.triggers._firings import Firing
+from cxmodel.triggers._rules import Rule, RuleSet
+
+__all__ = ["Explanation", "RuleExplanation", "explain"]
+
+
+@attrs.frozen
+class RuleExplanation:
+    """Why one rule fired (``fired``) or did not (``reason`` names the clause that stopped it)."""
+
+    trigger: str
+    fired: tuple[Firing, ...]
+    suppressed: tuple[Firing, ...]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {
+            "trigger": self.trigger,
+            "fired": [f.to_dict() for f in self.fired],
+            "suppressed": [f.to_dict() for f in self.suppressed],
+            "reason": self.reason,
+        }
+
+
+@attrs.frozen
+class Explanation:
+    """Per-rule explanations for one customer."""
+
+    customer_id: str
+    rules: tuple[RuleExplanation, ...]
+
+    def __str__(self) -> str:
+        lines = [f"customer {self.customer_id}:"]
+        lines += [f"  {r.trigger}: {r.reason}" for r in self.rules]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return {"customer_id": self.customer_id, "rules": [r.to_dict() for r in self.rules]}
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{r.trigger}</td><td>{r.reason}</td></tr>" for r in self.rules)
+        return f"<table><tr><th>trigger</th><th>why</th></tr>{rows}</table>"
+
+
+def _why_not(ctx: LogContext, rule: Rule, cutoff: int) -> str:
+    when = rule.when
+    if when.mode == "event":
+        assert when.kind is not None
+        n_kind = int(ctx.kind_mask(when.kind).sum())
+        if n_kind == 0:
+            return f"no {when.kind} interaction"
+        if when.where is not None:
+            rows = np.flatnonzero(ctx.kind_mask(when.kind)).astype(np.int64)
+            ok = ctx.evaluate(when.where, rows, alias=rule.alias, alias_rows=rows).astype(bool)
+            if not ok.any():
+                return f"{n_kind} {when.kind} interaction(s), none where {when.where}"
+    cands = rule_candidates(ctx, rule, cutoff)
+    if len(cands.cust) == 0:
+        if rule.then is not None:
+            return f"'when {when}' matched but 'then {rule.then}' did not complete by as_of"
+        return f"'when {when}' never held by as_of"
+    if rule.condition is not None:
+        return f"{len(cands.cust)} candidate(s), but 'if {rule.condition}' was false each time"
+    return f"{len(cands.cust)} candidate(s) were not due by as_of (quiet hours)"
+
+
+def explain(
+    rules: RuleSet | Rule,
+    log: Any,
+    customer_id: str,
+    *,
+    as_of: TimeLike,
+    customers: Mapping[str, Any] | None = None,
+) -> Explanation:
+    """Explain, for each rule, why it fired for ``customer_id`` or which clause failed.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.triggers import parse
+    >>> log = InteractionLog.from_records(
+    ...     [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase", "value": 5.0}])
+    >>> rules = parse("trigger big:\\n    when purchase as p where p.value > 100\\n    emit x")
+    >>> print(explain(rules, log, "a", as_of="2024-02-01T00:00:00Z"))
+    customer a:
+      big: 1 purchase interaction(s), none where p.value > 100
+    """
+    if isinstance(rules, Rule):
+        rules = RuleSet((rules,))
+    cutoff = to_us(as_of)
+    index = log.customer_index(customer_id)
+    mask = np.asarray(log.customer_codes) == index
+    mask &= np.asarray(log.timestamps) <= cutoff
+    sub = log.filter(mask)
+    out = []
+    for rule in rules:
+        result = evaluate_us(RuleSet((rule,)), sub, cutoff, customers=customers)
+        fired = tuple(result)
+        suppressed = tuple(result.suppressed)
+        if fired:
+            first = fired[0]
+            reason = f"fired {len(fired)} time(s), first at {first.time.isoformat()} because {first.because}"
+        elif suppressed:
+            reason = f"{len(suppressed)} firing(s) suppressed: {suppressed[0].reason}"
+        elif len(sub) == 0:
+            reason = "no interactions up to as_of"
+        else:
+            reason = _why_not(LogContext(sub), rule, cutoff)
+        out.append(RuleExplanation(rule.name, fired, suppressed, reason))
+    return Explanation(customer_id, tuple(out))

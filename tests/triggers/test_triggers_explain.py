@@ -1,0 +1,50 @@
+"""explain(): per rule, why it fired or which clause failed; CLI helpers."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+from tests_triggers_acceptance import ACCEPTANCE
+
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import evaluate, explain, parse, write_firings
+
+RECS = [
+    {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase", "value": 50.0,
+     "order_id": "o1"},
+    {"customer_id": "a", "timestamp": "2024-01-03T00:00:00Z", "kind": "purchase", "value": 500.0,
+     "order_id": "o2"},
+    {"customer_id": "a", "timestamp": "2024-01-04T00:00:00Z", "kind": "survey", "metric": "nps",
+     "score": 9.0, "order_id": "o2"},
+]  # fmt: skip
+AS_OF = datetime(2024, 1, 20, tzinfo=timezone.utc)
+
+
+class TestExplain:
+    def test_reasons_per_rule(self) -> None:
+        """Fired rules say why; others name the clause that stopped them."""
+        log = InteractionLog.from_records(RECS)
+        got = {r.trigger: r for r in explain(parse(ACCEPTANCE), log, "a", as_of=AS_OF).rules}
+        assert got["vip_opportunity"].fired and "fired 1 time" in got["vip_opportunity"].reason
+        assert "none where" in got["detractor_follow_up"].reason
+        assert got["payment_escalation"].reason == "no ticket_opened interaction"
+        assert len(got["satisfaction_check"].fired) == 1  # o1 fires, o2 cancelled by its survey
+        assert "never held" in got["churn_risk"].reason
+
+    def test_matches_batch(self) -> None:
+        """explain's firings are the batch firings of that customer."""
+        log = InteractionLog.from_records(RECS)
+        rules = parse(ACCEPTANCE)
+        fired = [f for r in explain(rules, log, "a", as_of=AS_OF).rules for f in r.fired]
+        assert sorted(f.firing_id for f in fired) == sorted(evaluate(rules, log, as_of=AS_OF).ids())
+
+
+class TestWriters:
+    def test_jsonl_and_csv(self) -> None:
+        """write_firings emits one line per firing in both formats."""
+        firings = evaluate(parse(ACCEPTANCE), InteractionLog.from_records(RECS), as_of=AS_OF)
+        for fmt, extra in (("jsonl", 0), ("csv", 1)):
+            buf = io.StringIO()
+            write_firings(firings, buf, format=fmt)
+            assert len(buf.getvalue().splitlines()) == len(firings) + extra
