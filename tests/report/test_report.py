@@ -29,6 +29,7 @@ class TestReport:
             "Customer value",
             "RFM segments",
             "Purchase funnel",
+            "Act now (triggers)",
         ]
         overview = dict(report.sections[0].rows)
         assert overview["interactions"] == f"{len(world_log):,}"
@@ -55,11 +56,12 @@ class TestReport:
         assert "Can&#x27;t Lose" in report.to_html() or "Can't Lose" not in text
 
     def test_no_purchases_leaves_value_out(self) -> None:
-        """A log without purchases reports the overview only."""
+        """A log without purchases or surveys has no value, segment, survey or funnel section."""
         log = cx.InteractionLog.from_arrays(
             customer_id=["a", "b"], timestamp=[0, 86_400], kind=["view", "login"]
         )
-        assert [s.title for s in cx_report(log).sections] == ["Overview"]
+        titles = [s.title for s in cx_report(log).sections]
+        assert titles == ["Overview", "Act now (triggers)"]
 
     def test_empty_log_is_an_error(self) -> None:
         """An empty log cannot be reported on."""
@@ -76,3 +78,20 @@ def test_cli_report_writes_html(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "Customer value" in printed
     assert "small sample, interval unreliable" in printed  # 300 customers give few CES answers
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def test_churn_risk_count_matches_gap_rule(world_log: cx.InteractionLog) -> None:
+    """'churn_risk' customers are those with a 90-day silence ending in the report's last 30 days."""
+    report = cx_report(world_log)
+    line = dict(report.sections[-1].rows)["churn_risk"]
+    as_of = int(world_log.timestamps.max())
+    day = 86_400 * 10**6
+    t = world_log.timestamps
+    codes = world_log.customer_codes
+    nxt = np.append(t[1:], np.iinfo(np.int64).max)
+    last_of_customer = np.append(codes[1:] != codes[:-1], True)
+    nxt[last_of_customer] = np.iinfo(np.int64).max
+    due = t + 90 * day
+    fires = (nxt > due) & (due <= as_of) & (due > as_of - 30 * day)
+    expected = np.unique(codes[fires]).size
+    assert line == f"{expected:,} customers in the last 30 days"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import warnings
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -241,11 +242,50 @@ def _journeys(log: InteractionLog, as_of: Any) -> ReportSection | None:
     )
 
 
+REPORT_RULES = """
+trigger churn_risk:
+    when inactive for 90 days
+    emit churn_risk_alert
+    once per customer every 90 days
+
+trigger detractor_follow_up:
+    when survey as r where r.metric == "nps" and r.score <= 6
+    emit follow_up_task(priority = "high", score = r.score)
+
+trigger vip_opportunity:
+    when purchase as p where count(purchase before p) >= 1 and p.value > max(purchase.value before p)
+    emit vip_opportunity(value = p.value)
+"""
+"""The rules behind the report's "act now" section (trigger language text)."""
+
+
+def _actions(log: InteractionLog, as_of: Any) -> ReportSection | None:
+    from cxmodel.triggers import evaluate, parse
+
+    rules = parse(REPORT_RULES)
+    firings = evaluate(rules, log, as_of=as_of)
+    since = as_of - timedelta(days=30)
+    recent: dict[str, set[str]] = {name: set() for name in rules.names}
+    for firing in firings:
+        if firing.time > since:
+            recent[firing.trigger].add(firing.customer_id)
+    rows = tuple(
+        (name, f"{len(customers):,} customers in the last 30 days")
+        for name, customers in recent.items()
+    )
+    return ReportSection(
+        "Act now (triggers)",
+        rows,
+        "rules in cxmodel.report.REPORT_RULES, evaluated as of the report",
+    )
+
+
 SECTION_BUILDERS: tuple[Callable[[InteractionLog, Any], ReportSection | None], ...] = (
     _surveys,
     _value,
     _segments,
     _journeys,
+    _actions,
 )
 
 
