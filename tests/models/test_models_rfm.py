@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
@@ -158,3 +160,62 @@ class TestAgainstLifetimes:
         """observation_end must follow calibration_end."""
         with pytest.raises(DataError, match="observation_end"):
             calibration_holdout_split(master[0], "1998-01-01", "1997-06-01")
+
+
+def _reference(
+    ids: list[str], days: list[int], values: list[float], end: int
+) -> dict[str, tuple[float, ...]]:
+    """Plain-Python lifetimes semantics, daily periods."""
+    per: dict[str, dict[int, float]] = {}
+    for c, d, v in zip(ids, days, values):
+        if d <= end:
+            per.setdefault(c, {}).setdefault(d, 0.0)
+            per[c][d] += v
+    out = {}
+    for c, periods in per.items():
+        ks = sorted(periods)
+        rep = [periods[k] for k in ks[1:]]
+        out[c] = (
+            float(len(ks) - 1),
+            float(ks[-1] - ks[0]),
+            float(end - ks[0]),
+            float(np.mean(rep)) if rep else 0.0,
+        )
+    return out
+
+
+class TestProperties:
+    @settings(max_examples=60, deadline=None)
+    @given(
+        rows=st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b", "c", "d"]),
+                st.integers(0, 30),
+                st.integers(0, 23),
+                st.floats(0, 100, allow_nan=False).map(lambda v: round(v, 2)),
+            ),
+            min_size=1,
+            max_size=40,
+        ),
+        end=st.integers(0, 40),
+    )
+    def test_matches_reference(self, rows: list[tuple[str, int, int, float]], end: int) -> None:
+        """Random logs: equal to a plain-Python implementation of the semantics; 0 <= recency <= T."""
+        ids = [r[0] for r in rows]
+        base = np.datetime64("2024-03-01T00", "h")
+        times = [str(base + np.timedelta64(24 * d + h, "h")) for _, d, h, _ in rows]
+        values = [r[3] for r in rows]
+        want = _reference(ids, [r[1] for r in rows], values, end)
+        log = _log(ids, times, values)
+        as_of = str(np.datetime64("2024-03-01", "D") + np.timedelta64(end, "D"))
+        if not want:
+            with pytest.raises(DataError):
+                rfm_summary(log, as_of=as_of)
+            return
+        got = rfm_summary(log, as_of=as_of)
+        assert got.customer_id.tolist() == sorted(want)
+        for i, c in enumerate(got.customer_id):
+            f, r, t, m = want[c]
+            assert (got.frequency[i], got.recency[i], got.T[i]) == (f, r, t)
+            assert got.monetary_value[i] == pytest.approx(m, abs=1e-9)
+        assert np.all((got.recency >= 0) & (got.recency <= got.T) & (got.frequency <= got.recency))
