@@ -1,5 +1,12 @@
 """Journey analytics: sessions, transitions, funnels, step matrices, paths and attribution."""
 
+from cxmodel.journey._attribution import (
+    MODELS,
+    Attribution,
+    attribution,
+    markov_removal_effects,
+    shapley_values,
+)
 from cxmodel.journey._funnel import Funnel, funnel
 from cxmodel.journey._paths import Paths, paths
 from cxmodel.journey._sessions import sessions
@@ -8,14 +15,19 @@ from cxmodel.journey._transitions import END, START, Transitions, transitions
 
 __all__ = [
     "END",
+    "MODELS",
     "START",
+    "Attribution",
     "Funnel",
     "Paths",
     "StepMatrix",
     "Transitions",
+    "attribution",
     "funnel",
+    "markov_removal_effects",
     "paths",
     "sessions",
+    "shapley_values",
     "step_matrix",
     "transitions",
 ]

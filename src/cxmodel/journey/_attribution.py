@@ -1,0 +1,320 @@
+"""Multi-touch attribution: rule-based models, Markov removal effects and exact Shapley values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import factorial
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel._time import DurationLike
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.journey._common import next_occurrence, row_mask, table_html, window_us
+from cxmodel.journey._funnel import Step, step_mask
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = ["MODELS", "Attribution", "attribution", "markov_removal_effects", "shapley_values"]
+
+MODELS = ("first", "last", "linear", "position", "time_decay", "markov", "shapley")
+MAX_SHAPLEY_CHANNELS = 20
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@attrs.frozen(eq=False)
+class Attribution:
+    """Credit per channel under several models, side by side.
+
+    Attributes
+    ----------
+    channels : ndarray of str
+        Channel labels.
+    models : tuple of str
+        Model names, in the order asked.
+    credit : ndarray of float64, shape (M, C)
+        Conversions (or revenue) credited to each channel; each row sums to ``total``.
+    total : float
+        Attributed conversions (or revenue): conversions with at least one touch.
+    unattributed : float
+        Conversions (or revenue) without any touch in the lookback.
+    removal_effects : ndarray of float64 or None
+        Markov removal effect per channel, ``1 - P(conv without c) / P(conv)``.
+    p_conversion : float or None
+        Markov probability of conversion from START.
+    """
+
+    channels: npt.NDArray[np.object_]
+    models: tuple[str, ...]
+    credit: FloatArray
+    total: float
+    unattributed: float
+    removal_effects: FloatArray | None = None
+    p_conversion: float | None = None
+
+    def _columns(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"channel": self.channels.tolist()}
+        for m, row in zip(self.models, self.credit, strict=True):
+            out[m] = row.tolist()
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Credit columns plus totals."""
+        return {**self._columns(), "total": self.total, "unattributed": self.unattributed}
+
+    def to_pandas(self) -> Any:
+        """One row per channel, one column per model."""
+        pd = import_optional("pandas", "Attribution.to_pandas()")
+        return pd.DataFrame(self._columns()).set_index("channel")
+
+    def _repr_html_(self) -> str:
+        return table_html(f"Attribution (total {self.total:g})", self._columns())
+
+
+def markov_removal_effects(
+    counts: npt.ArrayLike, start: int, conv: int, null: int
+) -> tuple[float, FloatArray]:
+    """Exact absorbing-chain conversion probability and removal effect of each transient state.
+
+    ``counts`` is a square transition-count matrix over all states. States ``conv`` and
+    ``null`` are absorbing; the rest are transient. With ``Q`` the transient block and
+    ``R`` the transient-to-absorbing block, absorption probabilities are ``(I - Q)^-1 R``
+    (``np.linalg.solve``). Removing a state redirects every transition into it to ``null``.
+    Returns ``(P(conv | start), effects)``, effects indexed like ``counts`` (0 for
+    ``start``, ``conv`` and ``null``).
+
+    Examples
+    --------
+    >>> # START -> A -> CONV and START -> B -> NULL
+    >>> c = [[0, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0] * 5, [0] * 5]
+    >>> p, re = markov_removal_effects(c, start=0, conv=3, null=4)
+    >>> p, re.tolist()
+    (0.5, [0.0, 1.0, 0.0, 0.0, 0.0])
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    k = c.shape[0]
+    transient = np.array([i for i in range(k) if i not in (conv, null)])
+    rows = c.sum(axis=1, keepdims=True)
+    p = np.divide(c, rows, out=np.zeros_like(c), where=rows > 0)
+    rows_t = rows[transient, 0]
+    p[transient[rows_t == 0], null] = 1.0  # states never left: treat as lost
+
+    def absorb(pm: FloatArray) -> float:
+        q = pm[np.ix_(transient, transient)]
+        r = pm[transient, conv]
+        x = np.linalg.solve(np.eye(len(transient)) - q, r)
+        return float(x[int(np.flatnonzero(transient == start)[0])])
+
+    base = absorb(p)
+    effects = np.zeros(k)
+    for s in transient.tolist():
+        if s == start:
+            continue
+        pm = p.copy()
+        pm[:, null] += pm[:, s]
+        pm[:, s] = 0.0
+        pm[s, :] = 0.0
+        pm[s, null] = 1.0
+        effects[s] = 1.0 - absorb(pm) / base if base > 0 else 0.0
+    return base, effects
+
+
+def shapley_values(masks: npt.ArrayLike, weights: npt.ArrayLike, n_players: int) -> FloatArray:
+    """Exact Shapley values for ``v(S) = sum of weights of journeys whose channel set is within S``.
+
+    ``masks`` are channel sets as bit masks. ``v`` is built on all ``2**n`` coalitions with a
+    subset-sum (zeta) transform; ``phi_i = sum_S |S|! (n - |S| - 1)! / n! (v(S+i) - v(S))``.
+
+    Examples
+    --------
+    >>> shapley_values([0b011, 0b110, 0b100], [1, 1, 1], 3).tolist()
+    [0.5, 1.0, 1.5]
+    """
+    if n_players > MAX_SHAPLEY_CHANNELS:
+        raise DataError(
+            f"exact Shapley needs at most {MAX_SHAPLEY_CHANNELS} channels, got {n_players}"
+        )
+    size = 1 << n_players
+    v = np.bincount(
+        np.asarray(masks, dtype=np.int64), weights=np.asarray(weights, np.float64), minlength=size
+    )
+    coalitions = np.arange(size)
+    for i in range(n_players):
+        has = (coalitions >> i) & 1 == 1
+        v[has] += v[coalitions[has] ^ (1 << i)]
+    popcount = np.zeros(size, dtype=np.int64)
+    for i in range(n_players):
+        popcount += (coalitions >> i) & 1
+    weight = np.array(
+        [
+            factorial(s) * factorial(n_players - s - 1) / factorial(n_players)
+            for s in range(n_players)
+        ]
+    )
+    phi = np.zeros(n_players)
+    for i in range(n_players):
+        without = coalitions[(coalitions >> i) & 1 == 0]
+        phi[i] = float(np.sum(weight[popcount[without]] * (v[without | (1 << i)] - v[without])))
+    return phi
+
+
+def attribution(
+    log: InteractionLog,
+    *,
+    conversion: Step = "purchase",
+    channel: str = "channel",
+    model: str | Sequence[str] = MODELS,
+    lookback: DurationLike = "30d",
+    half_life: DurationLike = "7d",
+    revenue: bool = False,
+    segment: npt.ArrayLike | None = None,
+) -> Attribution:
+    """Credit conversions to channels.
+
+    Definitions
+    -----------
+    * **Touch**: a row with a non-missing ``channel`` that is not itself a conversion.
+    * **Converting journey**: the touches of a customer strictly before a conversion (log
+      order), after the customer's previous conversion, and at most ``lookback`` before it.
+      Conversions without touches are ``unattributed``.
+    * **Non-converting journey** (Markov only): a customer's touches after their last
+      conversion (all touches when they never converted).
+    * ``first`` / ``last``: all credit to the first / last touch. ``linear``: equal split
+      over touches. ``position``: 40% first, 40% last, 20% split over the middle touches
+      (one touch: 100%; two: 50/50). ``time_decay``: weights ``2 ** (-age / half_life)``,
+      age = conversion time minus touch time, normalised per conversion.
+    * ``markov``: first-order chain START -> channels -> CONV / NULL built from all
+      journeys (repeated touches give self-loops); removal effects computed exactly
+      (:func:`markov_removal_effects`); credit = total x effect / sum of effects.
+    * ``shapley``: ``v(S)`` = conversions (or revenue) of converting journeys whose channel
+      set is a subset of ``S``; exact values (:func:`shapley_values`). For this ``v`` the
+      value equals an equal split of each conversion over its distinct channels.
+    * ``revenue=True`` weights each conversion by its ``value`` (missing = 0).
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "a"], timestamp=[0, 60, 120],
+    ...     kind=["email_clicked", "view", "purchase"], channel=["email", "web", None])
+    >>> a = attribution(log, model=("first", "last", "linear"))
+    >>> a.channels.tolist(), a.credit.tolist()
+    (['email', 'web'], [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    """
+    models = (model,) if isinstance(model, str) else tuple(model)
+    for m in models:
+        if m not in MODELS:
+            raise SchemaError(f"model={m!r}; expected some of {MODELS}")
+    look = window_us(lookback, "lookback")
+    half = window_us(half_life, "half_life")
+    assert look is not None and half is not None
+    mask = row_mask(log, segment)
+    if mask is not None:
+        log = log.filter(mask)
+    n = len(log)
+    conv_mask = step_mask(log, conversion)
+    ch_codes32, channels = log.categorical(channel) if channel in log else (None, None)
+    if ch_codes32 is None or channels is None or log.schema.get(channel) != "string":
+        raise SchemaError(f"channel={channel!r} is not a string column of the log")
+    ch = ch_codes32.astype(np.int64)
+    n_ch = len(channels)
+    cust = log.customer_codes.astype(np.int64)
+    t = log.timestamps
+    if revenue and log.schema.get("value") != "float":
+        raise SchemaError("revenue=True needs a numeric value column")
+    value = np.nan_to_num(log.numeric("value")) if revenue else np.ones(n)
+    touch = (ch >= 0) & ~conv_mask
+    rows = np.flatnonzero(touch).astype(np.int64)
+    nxt = next_occurrence(conv_mask, cust, rows + 1, cust[rows])
+    conv_rows = np.flatnonzero(conv_mask)
+    ok = (nxt >= 0) & (t[np.maximum(nxt, 0)] - t[rows] <= look)
+    c_rows, c_jid = rows[ok], nxt[ok]
+    jw = value[c_jid]
+    first = np.ones(len(c_rows), dtype=bool)
+    first[1:] = c_jid[1:] != c_jid[:-1]
+    last = np.ones(len(c_rows), dtype=bool)
+    last[:-1] = c_jid[1:] != c_jid[:-1]
+    seg = np.cumsum(first) - 1
+    size = np.bincount(seg)[seg] if len(seg) else np.zeros(0, dtype=np.int64)
+    attributed = np.zeros(n, dtype=bool)
+    attributed[c_jid] = True
+    total = float(value[conv_rows][attributed[conv_rows]].sum())
+    unattributed = float(value[conv_rows][~attributed[conv_rows]].sum())
+    credit = np.zeros((len(models), n_ch))
+    re_out: FloatArray | None = None
+    p_conv: float | None = None
+    for i, m in enumerate(models):
+        if m in ("first", "last", "linear", "position", "time_decay"):
+            if m == "first":
+                w = first.astype(np.float64)
+            elif m == "last":
+                w = last.astype(np.float64)
+            elif m == "linear":
+                w = 1.0 / size
+            elif m == "position":
+                middle = np.maximum(size - 2, 1)
+                w = np.where(first | last, 0.4, 0.2 / middle)
+                w = np.where(size == 1, 1.0, np.where(size == 2, 0.5, w))
+            else:
+                raw = np.exp2(-(t[c_jid] - t[c_rows]) / half)
+                w = raw / np.bincount(seg, weights=raw)[seg]
+            credit[i] = np.bincount(ch[c_rows], weights=w * jw, minlength=n_ch)
+        elif m == "shapley":
+            bits = np.left_shift(np.int64(1), ch[c_rows])
+            starts = np.flatnonzero(first)
+            masks = np.bitwise_or.reduceat(bits, starts) if len(starts) else np.zeros(0, np.int64)
+            credit[i] = shapley_values(masks, jw[starts], n_ch) if n_ch else np.zeros(0)
+        else:
+            p_conv, effects = _markov(rows, ok, nxt, cust, ch, n_ch, n)
+            re_out = effects
+            s = effects.sum()
+            credit[i] = total * effects / s if s > 0 else 0.0
+    return Attribution(
+        channels=np.asarray(channels, dtype=object),
+        models=models,
+        credit=credit,
+        total=total,
+        unattributed=unattributed,
+        removal_effects=re_out,
+        p_conversion=p_conv,
+    )
+
+
+def _markov(
+    rows: IntArray,
+    ok: npt.NDArray[np.bool_],
+    nxt: IntArray,
+    cust: IntArray,
+    ch: IntArray,
+    n_ch: int,
+    n: int,
+) -> tuple[float, FloatArray]:
+    """States: 0 START, 1..C channels, C+1 CONV, C+2 NULL."""
+    keep = ok | (nxt < 0)  # converting within lookback, or non-converting
+    r = rows[keep]
+    key = np.where(nxt[keep] >= 0, nxt[keep], n + cust[r])
+    order = np.argsort(key, kind="stable")
+    r, key = r[order], key[order]
+    state = ch[r] + 1
+    converting = key < n
+    k = n_ch + 3
+    conv_s, null_s = n_ch + 1, n_ch + 2
+    if len(r) == 0:
+        return 0.0, np.zeros(n_ch)
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    last = np.ones(len(r), dtype=bool)
+    last[:-1] = key[1:] != key[:-1]
+    src = np.concatenate(
+        [state[:-1][~first[1:]], np.zeros(int(first.sum()), np.int64), state[last]]
+    )
+    dst = np.concatenate(
+        [state[1:][~first[1:]], state[first], np.where(converting[last], conv_s, null_s)]
+    )
+    counts = np.bincount(src * k + dst, minlength=k * k).reshape(k, k)
+    p, effects = markov_removal_effects(counts, 0, conv_s, null_s)
+    return p, effects[1 : n_ch + 1]
