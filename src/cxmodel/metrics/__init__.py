@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
+from cxmodel.metrics._retention import (
+    CohortRetention,
+    RateResult,
+    churn_rate,
+    cohort_retention,
+    repeat_purchase_rate,
+    retention_rate,
+)
 from cxmodel.metrics._survey import (
     CESAccumulator,
     CESResult,
@@ -32,6 +40,7 @@ __all__ = [
     "CESAccumulator",
     "CESResult",
     "CSATAccumulator",
+    "CohortRetention",
     "Comparison",
     "CustomerLifetimes",
     "LogRankResult",
@@ -39,11 +48,14 @@ __all__ = [
     "NPSAccumulator",
     "NPSResult",
     "ProportionResult",
+    "RateResult",
     "ScoreAccumulator",
     "ScoreCounts",
     "SmallSampleWarning",
     "SurvivalCurve",
     "ces",
+    "churn_rate",
+    "cohort_retention",
     "compare_nps",
     "compare_proportions",
     "csat",
@@ -51,4 +63,6 @@ __all__ = [
     "kaplan_meier",
     "logrank_test",
     "nps",
+    "repeat_purchase_rate",
+    "retention_rate",
 ]

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from cxmodel._time import US_PER_DAY, US_PER_SECOND, resolve_timezone
 from cxmodel.errors import SchemaError
 
-__all__ = ["PERIODS", "period_labels"]
+__all__ = ["PERIODS", "index_labels", "period_index", "period_labels"]
 
 PERIODS = ("day", "week", "month", "quarter")
 _QUARTER_US = 15 * 60 * US_PER_SECOND
@@ -70,3 +70,39 @@ def period_labels(
     year = 1970 + m // 12
     quarter = m % 12 // 3 + 1
     return np.char.add(np.char.add(year.astype(str), "Q"), quarter.astype(str)).astype(object)
+
+
+def period_index(
+    us: npt.NDArray[np.int64], period: str, timezone_name: str | None = None
+) -> npt.NDArray[np.int64]:
+    """Integer index of each time's calendar period (consecutive periods differ by 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> period_index(np.array([0, 40 * 86_400_000_000]), "month").tolist()
+    [0, 1]
+    """
+    if period not in PERIODS:
+        raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
+    days = np.floor_divide(_local_us(np.asarray(us, dtype=np.int64), timezone_name), US_PER_DAY)
+    if period == "day":
+        return days
+    if period == "week":
+        return (days + 3) // 7
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return months if period == "month" else months // 3
+
+
+def index_labels(index: npt.NDArray[np.int64], period: str) -> npt.NDArray[Any]:
+    """Labels (as :func:`period_labels`) of period indexes from :func:`period_index`."""
+    day = {"day": 1, "week": 7}
+    if period in day:
+        start = index * day[period] - (3 if period == "week" else 0)
+        return start.astype("datetime64[D]").astype(str).astype(object)
+    if period == "month":
+        return index.astype("datetime64[M]").astype(str).astype(object)
+    first_month = index * 3
+    return period_labels(
+        first_month.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64), "quarter"
+    )

@@ -1,0 +1,216 @@
+"""Churn, retention, repeat purchase and cohort retention on an InteractionLog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import duration_to_us, to_us
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._intervals import proportion_interval, z_value
+from cxmodel.metrics._periods import index_labels, period_index
+from cxmodel.metrics._tables import result_html, result_to_pandas
+
+__all__ = [
+    "CohortRetention",
+    "RateResult",
+    "churn_rate",
+    "cohort_retention",
+    "repeat_purchase_rate",
+    "retention_rate",
+]
+
+DEFINITIONS = ("activity", "cancel")
+
+
+@attrs.frozen
+class RateResult:
+    """A rate in [0, 1] with its Wilson interval, counts and the definition used."""
+
+    value: float
+    ci: tuple[float, float]
+    numerator: int
+    n: int
+    definition: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict."""
+        return attrs.asdict(self)
+
+    def to_pandas(self) -> Any:
+        """One-row DataFrame (needs pandas)."""
+        return result_to_pandas(self.to_dict(), "RateResult.to_pandas()")
+
+    def _repr_html_(self) -> str:
+        return result_html("RateResult", self.to_dict())
+
+
+def _rate(numerator: int, n: int, definition: str, level: float) -> RateResult:
+    if n == 0:
+        nan = float("nan")
+        return RateResult(nan, (nan, nan), 0, 0, definition)
+    _, low, high = proportion_interval(numerator, n, z_value(level), "wilson", 1.0)
+    return RateResult(numerator / n, (low, high), numerator, n, definition)
+
+
+def _customers_with(log: InteractionLog, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    out = np.zeros(log.n_customers, dtype=bool)
+    out[log.customer_codes[mask]] = True
+    return out
+
+
+def _churn_counts(
+    log: InteractionLog, start: Any, end: Any, definition: str, lookback: str | None
+) -> tuple[int, int, str]:
+    if definition not in DEFINITIONS:
+        raise SchemaError(f"definition must be one of {DEFINITIONS!r}; got {definition!r}")
+    t0, t1 = to_us(start), to_us(end)
+    if t1 <= t0:
+        raise SchemaError(f"end must be after start; got start={start!r}, end={end!r}")
+    ts = log.timestamps
+    if definition == "activity":
+        back = t0 - (t1 - t0 if lookback is None else duration_to_us(lookback))
+        base = _customers_with(log, (ts >= back) & (ts < t0))
+        active = _customers_with(log, (ts >= t0) & (ts < t1))
+        churned = base & ~active
+        text = (
+            "non-contractual: active in the look-back window before start, "
+            "no activity in [start, end)"
+        )
+    else:
+        cancel = log.kind_mask("cancel")
+        base = _customers_with(log, ts < t0) & ~_customers_with(log, cancel & (ts < t0))
+        churned = base & _customers_with(log, cancel & (ts >= t0) & (ts < t1))
+        text = "contractual: 'cancel' in [start, end) among customers not cancelled at start"
+    return int(churned.sum()), int(base.sum()), text
+
+
+def churn_rate(
+    log: InteractionLog,
+    start: Any,
+    end: Any,
+    *,
+    definition: str = "activity",
+    lookback: str | None = None,
+    level: float = 0.95,
+) -> RateResult:
+    """Share of the customers at ``start`` who churned during ``[start, end)``.
+
+    ``definition="activity"`` (non-contractual): the base is customers with any activity in
+    the ``lookback`` window before ``start`` (default: as long as the period); churned =
+    no activity in the period. ``definition="cancel"`` (contractual): the base is customers
+    seen before ``start`` without a ``cancel``; churned = a ``cancel`` in the period.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "a"], kind=["login"] * 3,
+    ...     timestamp=["2024-01-05T00:00Z", "2024-01-06T00:00Z", "2024-02-03T00:00Z"])
+    >>> churn_rate(log, "2024-02-01T00:00Z", "2024-03-01T00:00Z", lookback="31d").value
+    0.5
+    """
+    churned, base, text = _churn_counts(log, start, end, definition, lookback)
+    return _rate(churned, base, text, level)
+
+
+def retention_rate(
+    log: InteractionLog,
+    start: Any,
+    end: Any,
+    *,
+    definition: str = "activity",
+    lookback: str | None = None,
+    level: float = 0.95,
+) -> RateResult:
+    """1 - :func:`churn_rate` with the same definition: retained / customers at start."""
+    churned, base, text = _churn_counts(log, start, end, definition, lookback)
+    return _rate(base - churned, base, text, level)
+
+
+def repeat_purchase_rate(
+    log: InteractionLog, start: Any = None, end: Any = None, *, level: float = 0.95
+) -> RateResult:
+    """Share of purchasing customers in ``[start, end)`` with two or more purchases."""
+    window = log.between(start, end)
+    buys = window.kind_mask("purchase")
+    per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
+    return _rate(int((per >= 2).sum()), int((per >= 1).sum()), "purchases >= 2 / >= 1", level)
+
+
+@attrs.frozen(eq=False)
+class CohortRetention:
+    """Cohort (first-purchase period) x periods since: active counts and rates.
+
+    ``counts[i, k]`` customers of cohort ``cohorts[i]`` with a qualifying interaction ``k``
+    periods after their first; ``rates = counts / sizes``; column 0 is the cohort itself.
+    """
+
+    cohorts: npt.NDArray[np.object_]
+    sizes: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+    rates: npt.NDArray[np.float64]
+    period: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Columns: cohort, size, then one rate column per period since."""
+        out: dict[str, Any] = {"cohort": self.cohorts, "size": self.sizes}
+        for k in range(self.counts.shape[1]):
+            out[f"{self.period}_{k}"] = self.rates[:, k]
+        return out
+
+    def to_pandas(self) -> Any:
+        """Rates as a cohort x periods-since DataFrame (needs pandas)."""
+        from cxmodel._optional import import_optional
+
+        pd = import_optional("pandas", "CohortRetention.to_pandas()")
+        return pd.DataFrame(self.rates, index=pd.Index(self.cohorts, name="cohort"))
+
+    def _repr_html_(self) -> str:
+        return result_html("CohortRetention", {"cohorts": len(self.cohorts), "period": self.period})
+
+
+def cohort_retention(
+    log: InteractionLog,
+    *,
+    period: str = "month",
+    kinds: tuple[str, ...] = ("purchase",),
+    timezone: str | None = None,
+) -> CohortRetention:
+    """Cohort retention matrix: cohort = period of a customer's first ``kinds`` row.
+
+    Periods are calendar periods in ``timezone`` (default UTC); a customer counts once per
+    period with at least one ``kinds`` row in it.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "a"], kind=["purchase"] * 3,
+    ...     timestamp=["2024-01-05T00:00Z", "2024-01-06T00:00Z", "2024-02-03T00:00Z"])
+    >>> cohort_retention(log).rates.tolist()
+    [[1.0, 0.5]]
+    """
+    sub = log.filter(log.kind_mask(*kinds))
+    if len(sub) == 0:
+        empty = np.zeros((0, 0))
+        return CohortRetention(
+            np.empty(0, dtype=object), np.zeros(0, np.int64), empty.astype(np.int64), empty, period
+        )
+    idx = period_index(sub.timestamps, period, timezone)
+    first = idx[sub.offsets[:-1]]
+    codes = sub.customer_codes.astype(np.int64)
+    since = idx - first[codes]
+    width = int(since.max()) + 1
+    pairs = np.unique(codes * width + since)
+    cust, k = pairs // width, pairs % width
+    cohort_values, cohort_of = np.unique(first, return_inverse=True)
+    cohort_of = cohort_of.reshape(-1)
+    counts = np.zeros((len(cohort_values), width), dtype=np.int64)
+    np.add.at(counts, (cohort_of[cust], k), 1)
+    sizes = counts[:, 0].copy()
+    return CohortRetention(
+        index_labels(cohort_values, period), sizes, counts, counts / sizes[:, None], period
+    )

@@ -1,0 +1,98 @@
+"""Tests for churn, retention, repeat purchase and cohort retention on hand-built logs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import churn_rate, cohort_retention, repeat_purchase_rate, retention_rate
+
+
+def _log() -> InteractionLog:
+    """a: Jan + Feb + Mar buyer; b: Jan only; c: Feb + Apr; d: Jan, cancels in Feb."""
+    rows = [
+        ("a", "2024-01-03", "purchase"),
+        ("a", "2024-02-10", "purchase"),
+        ("a", "2024-03-10", "purchase"),
+        ("b", "2024-01-20", "purchase"),
+        ("c", "2024-02-01", "purchase"),
+        ("c", "2024-02-25", "purchase"),
+        ("c", "2024-04-02", "purchase"),
+        ("d", "2024-01-15", "purchase"),
+        ("d", "2024-02-05", "cancel"),
+    ]
+    return InteractionLog.from_arrays(
+        customer_id=[r[0] for r in rows],
+        timestamp=[r[1] + "T12:00:00+00:00" for r in rows],
+        kind=[r[2] for r in rows],
+    )
+
+
+class TestChurn:
+    def test_activity_definition(self) -> None:
+        """Active in January (a, b, d); in February b is silent, d cancels (activity counts)."""
+        r = churn_rate(_log(), "2024-02-01T00:00Z", "2024-03-01T00:00Z", lookback="31d")
+        assert (r.numerator, r.n) == (1, 3)
+        assert r.value == pytest.approx(1 / 3)
+        assert r.definition.startswith("non-contractual")
+
+    def test_cancel_definition(self) -> None:
+        """Contractual: a, b, d seen before February; only d cancels in February."""
+        r = churn_rate(_log(), "2024-02-01T00:00Z", "2024-03-01T00:00Z", definition="cancel")
+        assert (r.numerator, r.n) == (1, 3)
+        assert r.definition.startswith("contractual")
+
+    def test_retention_is_complement(self) -> None:
+        """retention_rate = 1 - churn_rate with the same definition."""
+        args = (_log(), "2024-02-01T00:00Z", "2024-03-01T00:00Z")
+        assert retention_rate(*args).value == pytest.approx(1 - churn_rate(*args).value)
+
+    def test_period_with_no_base(self) -> None:
+        """No customers at the start: NaN with n = 0, not an exception."""
+        r = churn_rate(_log(), "2023-01-01T00:00Z", "2023-02-01T00:00Z")
+        assert r.n == 0 and math.isnan(r.value)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"definition": "contract"}, "definition must be one of"),
+            ({"start": "2024-03-01T00:00Z"}, "end must be after start"),
+        ],
+        ids=["definition", "reversed"],
+    )
+    def test_bad_arguments(self, kwargs: dict[str, str], match: str) -> None:
+        """Unknown definitions and reversed windows are SchemaErrors."""
+        args: dict[str, str] = {"start": "2024-02-01T00:00Z", "end": "2024-03-01T00:00Z"}
+        args |= kwargs
+        with pytest.raises(SchemaError, match=match):
+            churn_rate(_log(), **args)
+
+
+class TestRepeatAndCohorts:
+    def test_repeat_purchase_rate(self) -> None:
+        """a and c bought more than once, b and d once: 2 / 4."""
+        r = repeat_purchase_rate(_log())
+        assert (r.numerator, r.n, r.value) == (2, 4, 0.5)
+
+    def test_cohort_matrix(self) -> None:
+        """January cohort a, b, d; February cohort c (active again in April)."""
+        cr = cohort_retention(_log())
+        assert cr.cohorts.tolist() == ["2024-01", "2024-02"]
+        assert cr.sizes.tolist() == [3, 1]
+        assert cr.counts.tolist() == [[3, 1, 1], [1, 0, 1]]
+        np.testing.assert_allclose(cr.rates[0], [1, 1 / 3, 1 / 3])
+
+    def test_cohort_quarter(self) -> None:
+        """Quarterly cohorts: everyone starts in 2024Q1; c is back in Q2."""
+        cr = cohort_retention(_log(), period="quarter")
+        assert cr.cohorts.tolist() == ["2024Q1"]
+        assert cr.counts.tolist() == [[4, 1]]
+
+    def test_no_purchases(self) -> None:
+        """A log with no qualifying rows gives an empty matrix."""
+        cr = cohort_retention(_log(), kinds=("refund",))
+        assert cr.counts.shape == (0, 0)
