@@ -119,11 +119,18 @@ def next_occurrence(
 
 
 def sorted_quantiles(
-    values: npt.NDArray[np.float64], groups: IntArray, n_groups: int, qs: tuple[float, ...]
+    values: npt.NDArray[np.float64],
+    groups: IntArray,
+    n_groups: int,
+    qs: tuple[float, ...],
+    *,
+    presorted: bool = False,
 ) -> npt.NDArray[np.float64]:
-    """Linear-interpolated quantiles of ``values`` per group; shape ``(len(qs), n_groups)``, NaN if empty."""
-    order = np.lexsort((values, groups))
-    v = values[order]
+    """Linear-interpolated quantiles of ``values`` per group; shape ``(len(qs), n_groups)``, NaN if empty.
+
+    With ``presorted`` the inputs are already sorted by (group, value).
+    """
+    v = values if presorted else values[np.lexsort((values, groups))]
     sizes = np.bincount(groups, minlength=n_groups)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     out = np.full((len(qs), n_groups), np.nan)

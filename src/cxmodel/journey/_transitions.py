@@ -162,7 +162,7 @@ def transitions(
     src = codes[:-1][same]
     dst = codes[1:][same]
     who = cust[:-1][same]
-    dt = ((t[1:] - t[:-1])[same]).astype(np.float64) / 1e6
+    dt_us = (t[1:] - t[:-1])[same]
     if start_end and n:
         first = np.ones(n, dtype=bool)
         first[1:] = ~same
@@ -173,16 +173,14 @@ def transitions(
         who = np.concatenate([who, cust[first], cust[last]])
     edge = src * k + dst
     counts = np.bincount(edge, minlength=k * k).reshape(k, k).astype(np.int64)
-    pairs = np.unique(who * (k * k) + edge)
-    customers = np.bincount(pairs % (k * k), minlength=k * k).reshape(k, k).astype(np.int64)
+    customers = _unique_customers(who, edge, log.n_customers, k)
     out_sum = counts.sum(axis=1, keepdims=True)
     in_sum = counts.sum(axis=0)
     p_next = np.divide(counts, out_sum, out=np.zeros((k, k)), where=out_sum > 0)
     p_previous = np.divide(
         counts.T, in_sum[:, None], out=np.zeros((k, k)), where=in_sum[:, None] > 0
     )
-    inner = len(dt)
-    tq = sorted_quantiles(dt, edge[:inner], k * k, quantiles).reshape(len(quantiles), k, k)
+    tq = _edge_quantiles(dt_us, edge[: len(dt_us)], k * k, quantiles).reshape(len(quantiles), k, k)
     return Transitions(
         labels=labels,
         counts=counts,
@@ -192,3 +190,36 @@ def transitions(
         quantiles=tuple(float(q) for q in quantiles),
         time_quantiles=tq,
     )
+
+
+def _unique_customers(
+    who: npt.NDArray[np.int64], edge: npt.NDArray[np.int64], n_cust: int, k: int
+) -> npt.NDArray[np.int64]:
+    """Distinct customers per edge: a dense seen-table when small, else a sort."""
+    kk = k * k
+    if n_cust * kk <= 64_000_000:
+        seen = np.zeros(n_cust * kk, dtype=bool)
+        seen[who * kk + edge] = True
+        out: npt.NDArray[np.int64] = (
+            seen.reshape(n_cust, kk).sum(axis=0).reshape(k, k).astype(np.int64)
+        )
+        return out
+    keys = np.sort(who * kk + edge)
+    distinct = np.ones(len(keys), dtype=bool)
+    distinct[1:] = keys[1:] != keys[:-1]
+    return np.bincount(keys[distinct] % kk, minlength=kk).reshape(k, k).astype(np.int64)
+
+
+def _edge_quantiles(
+    dt_us: npt.NDArray[np.int64], edge: npt.NDArray[np.int64], n_edges: int, qs: tuple[float, ...]
+) -> Matrix:
+    """Per-edge quantiles in seconds; sorts one combined integer key when it fits in int64."""
+    if not qs:
+        return np.zeros((0, n_edges))
+    span = int(dt_us.max()) + 1 if len(dt_us) else 1
+    if n_edges * span < 2**62:
+        keys = np.sort(edge * span + dt_us)
+        values = (keys % span).astype(np.float64) / 1e6
+        groups = keys // span
+        return sorted_quantiles(values, groups, n_edges, qs, presorted=True)
+    return sorted_quantiles(dt_us.astype(np.float64) / 1e6, edge, n_edges, qs)
