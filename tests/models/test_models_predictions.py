@@ -139,6 +139,44 @@ class TestIdentities:
         assert all(np.isfinite(v) for v in m.params_.values())
         assert np.isfinite(m.log_likelihood_)
 
+    @pytest.mark.parametrize("model", MODELS)
+    def test_extreme_data_sets_fit(self, model: type) -> None:
+        """All-zero frequencies, and frequencies in the thousands over 30 years of days, fit finite.
+
+        The optimum may lie on a boundary (``convergence_`` says so); nothing overflows or is NaN.
+        """
+        zero = model().fit(frequency=np.zeros(50), recency=np.zeros(50), T=np.linspace(5, 50, 50))
+        rng = np.random.default_rng(0)
+        big_t = np.full(200, 3650 * 3.0)
+        heavy = model().fit(
+            frequency=rng.integers(1000, 5000, 200).astype(float),
+            recency=big_t * rng.uniform(0.5, 1.0, 200),
+            T=big_t,
+        )
+        for m in (zero, heavy):
+            assert all(np.isfinite(v) and v > 0 for v in m.params_.values())
+            assert np.isfinite(m.log_likelihood_)
+            assert np.isfinite(m.convergence_.gradient_norm)
+            assert np.all(
+                np.isfinite(m.conditional_expected_purchases(52.0, 3000.0, 10000.0, 10950.0))
+            )
+
+    @pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo])
+    def test_a_equal_one_is_the_limit(self, model: type) -> None:
+        """At a = 1 (0/0 in the closed forms) predictions are the continuous limit, not inf/NaN."""
+        vals = []
+        for a in (0.999, 1.0, 1.001):
+            m = model()
+            m.params_ = {"r": 0.3, "alpha": 4.0, "a": a, "b": 2.0}
+            vals.append(
+                (
+                    m.expected_purchases(10.0)[0],
+                    m.conditional_expected_purchases(10.0, 3, 20.0, 30.0)[0],
+                )
+            )
+        for j in range(2):
+            assert min(vals[0][j], vals[2][j]) < vals[1][j] < max(vals[0][j], vals[2][j])
+
 
 class TestOtherModels:
     def test_gamma_gamma_spend(self, cdnow: np.ndarray) -> None:

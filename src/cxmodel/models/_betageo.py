@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from scipy.stats import nbinom
 
-from cxmodel.models._base import FloatArray, as_float_array
+from cxmodel.models._base import FloatArray, as_float_array, check_fitted
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
 
@@ -120,6 +120,20 @@ class BetaGeo(TransactionModel):
             )
         return np.asarray(term, dtype=np.float64)
 
+    def _a_near_one(self) -> tuple[BetaGeo, BetaGeo] | None:
+        """Copies with a = 1 -/+ 1e-6 when a is within 1e-7 of 1, where the closed forms are 0/0.
+
+        The expectations are smooth in a, so the mean of the two sides is the limit to ~1e-12.
+        """
+        check_fitted(self)
+        assert self.params_ is not None
+        if abs(self.params_["a"] - 1.0) >= 1e-7:
+            return None
+        lo, hi = type(self)(), type(self)()
+        lo.params_ = {**self.params_, "a": 1.0 - 1e-6}
+        hi.params_ = {**self.params_, "a": 1.0 + 1e-6}
+        return lo, hi
+
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """P(alive at T | x, t_x, T)."""
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
@@ -127,6 +141,9 @@ class BetaGeo(TransactionModel):
 
     def expected_purchases(self, t: Any) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
+        pair = self._a_near_one()
+        if pair is not None:
+            return 0.5 * (pair[0].expected_purchases(t) + pair[1].expected_purchases(t))
         r, alpha, a, b = self._p()
         tt = as_float_array("t", t)
         f = _hyp2f1_neg(r, a - 1, a + b - 1, -tt / alpha)
@@ -136,6 +153,10 @@ class BetaGeo(TransactionModel):
         self, t: Any, frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] given the history."""
+        pair = self._a_near_one()
+        if pair is not None:
+            lo, hi = (m.conditional_expected_purchases(t, frequency, recency, T) for m in pair)
+            return 0.5 * (lo + hi)
         r, alpha, a, b = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         tt = as_float_array("t", t)
@@ -224,6 +245,9 @@ class ModifiedBetaGeo(BetaGeo):
 
     def expected_purchases(self, t: Any) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
+        pair = self._a_near_one()
+        if pair is not None:
+            return 0.5 * (pair[0].expected_purchases(t) + pair[1].expected_purchases(t))
         r, alpha, a, b = self._p()
         tt = as_float_array("t", t)
         f = _hyp2f1_neg(r, a - 1, a + b, -tt / alpha)
@@ -233,6 +257,10 @@ class ModifiedBetaGeo(BetaGeo):
         self, t: Any, frequency: Any, recency: Any, T: Any
     ) -> FloatArray:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] given the history."""
+        pair = self._a_near_one()
+        if pair is not None:
+            lo, hi = (m.conditional_expected_purchases(t, frequency, recency, T) for m in pair)
+            return 0.5 * (lo + hi)
         r, alpha, a, b = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         tt = as_float_array("t", t)
