@@ -41,6 +41,19 @@ class ScoreCounts:
         return int(self.counts.shape[0])
 
 
+def _factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
+    """Sorted uniques and codes; O(n) for integer columns with a compact range."""
+    if col.dtype.kind in "iu" and col.size:
+        lo, hi = int(col.min()), int(col.max())
+        if hi - lo < max(4 * col.size, 1 << 16):
+            shifted = (col - lo).astype(np.int64)
+            present = np.bincount(shifted) > 0
+            remap = np.cumsum(present) - 1
+            return np.flatnonzero(present) + lo, remap[shifted]
+    u, inv = np.unique(col, return_inverse=True)
+    return u, inv.reshape(-1).astype(np.int64)
+
+
 def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray, IntArray]:
     """Unique rows of the key ``columns`` (sorted) and each row's group index."""
     if not columns:
@@ -49,17 +62,20 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
     uniques = []
     codes = []
     for col in columns:
-        u, inv = np.unique(np.asarray(col, dtype=object), return_inverse=True)
+        arr = np.asarray(col)
+        if arr.dtype.kind == "O" and arr.size and isinstance(arr[0], int | np.integer):
+            arr = arr.astype(np.int64)
+        u, inv = _factorize(arr)
         uniques.append(u)
-        codes.append(inv.reshape(-1).astype(np.int64))
+        codes.append(inv)
     dims = tuple(max(len(u), 1) for u in uniques)
     flat = np.ravel_multi_index(tuple(codes), dims) if n else np.zeros(0, dtype=np.int64)
-    used, inverse = np.unique(flat, return_inverse=True)
+    used, inverse = _factorize(flat.astype(np.int64))
     parts = np.unravel_index(used, dims)
     keys = np.empty((len(used), len(columns)), dtype=object)
     for j, (u, part) in enumerate(zip(uniques, parts, strict=True)):
         keys[:, j] = u[part]
-    return keys, inverse.reshape(-1).astype(np.int64)
+    return keys, inverse
 
 
 @attrs.frozen
@@ -125,7 +141,7 @@ class ScoreAccumulator:
     ) -> ScoreCounts:
         """Add a chunk of ``scores`` (with one key array per key column) to ``state``."""
         index = self.check_scores(scores, rows)
-        columns = [np.asarray(k, dtype=object).reshape(-1) for k in keys]
+        columns = [np.asarray(k).reshape(-1) for k in keys]
         if len(columns) != len(state.key_names):
             raise SchemaError(
                 f"update() got {len(columns)} key arrays for key columns {state.key_names!r}"

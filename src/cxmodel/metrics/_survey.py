@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -16,7 +18,7 @@ from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._intervals import fpc_factor, mean_t_interval, proportion_interval, z_value
-from cxmodel.metrics._periods import period_labels
+from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._tables import (
     SMALL_N,
     MetricTable,
@@ -267,6 +269,23 @@ class CESAccumulator(CSATAccumulator):
         return MetricTable("CES", columns)
 
 
+Decoder = Callable[[npt.NDArray[np.int64]], npt.NDArray[Any]]
+
+
+def _take(labels: npt.NDArray[Any], codes: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    return labels[codes]
+
+
+def _by_codes(labels: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], Decoder | None]:
+    """Integer codes of labels (None -> '(missing)') and how to turn codes back into labels."""
+    if labels.dtype.kind in "iub":
+        return labels, None
+    text = np.where(labels == None, "(missing)", labels).astype(str)  # noqa: E711
+    categories, codes = np.unique(text, return_inverse=True)
+    cats = categories.astype(object)
+    return codes.reshape(-1), partial(_take, cats)
+
+
 def _survey_input(
     data: Any,
     metric: str,
@@ -274,13 +293,22 @@ def _survey_input(
     period: str | None,
     timezone: str | None,
     timestamps: Any,
-) -> tuple[npt.NDArray[np.float64], list[str], list[npt.NDArray[Any]], npt.NDArray[np.int64]]:
+) -> tuple[
+    npt.NDArray[np.float64],
+    list[str],
+    list[npt.NDArray[Any]],
+    list[Decoder | None],
+    npt.NDArray[np.int64],
+]:
     keys: list[npt.NDArray[Any]] = []
     names: list[str] = []
+    decoders: list[Decoder | None] = []
     if isinstance(data, InteractionLog):
         mask = data.kind_mask("survey")
         if "metric" in data:
-            mask &= data.column("metric") == metric
+            codes, cats = data.categorical("metric")
+            hit = np.flatnonzero(cats == metric)
+            mask &= codes == (hit[0] if hit.size else -2)
         else:
             mask &= False
         scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
@@ -288,17 +316,27 @@ def _survey_input(
         times = data.timestamps[mask]
         if by is not None:
             if isinstance(by, str):
-                labels = data.column(by)
                 names.append(by)
+                if data.schema.get(by) == "string":
+                    codes, cats = data.categorical(by)
+                    labels = np.append(cats.astype(object), "(missing)")
+                    keys.append(np.where(codes < 0, len(cats), codes)[mask])
+                    decoders.append(partial(_take, labels))
+                else:
+                    key, decoder = _by_codes(data.column(by)[mask])
+                    keys.append(key)
+                    decoders.append(decoder)
             else:
-                labels = np.asarray(by, dtype=object)
-                names.append("by")
-                if len(labels) != len(data):
+                labels_in = np.asarray(by)
+                if len(labels_in) != len(data):
                     raise SchemaError(
-                        f"by has {len(labels)} labels for a log of {len(data)} rows; "
+                        f"by has {len(labels_in)} labels for a log of {len(data)} rows; "
                         "expected one label per row or a column name"
                     )
-            keys.append(labels[mask])
+                names.append("by")
+                key, decoder = _by_codes(labels_in[mask])
+                keys.append(key)
+                decoders.append(decoder)
     else:
         scores = np.asarray(data, dtype=np.float64).reshape(-1)
         rows = np.arange(len(scores), dtype=np.int64)
@@ -311,21 +349,22 @@ def _survey_input(
         if by is not None:
             if isinstance(by, str):
                 raise SchemaError("by must be an array of labels when scores are an array")
-            labels = np.asarray(by, dtype=object).reshape(-1)
-            if len(labels) != len(scores):
+            labels_in = np.asarray(by).reshape(-1)
+            if len(labels_in) != len(scores):
                 raise SchemaError(
-                    f"by has {len(labels)} labels for {len(scores)} scores; expected one each"
+                    f"by has {len(labels_in)} labels for {len(scores)} scores; expected one each"
                 )
             names.append("by")
-            keys.append(labels)
-    if keys:
-        keys[0] = np.where(keys[0] == None, "(missing)", keys[0]).astype(str).astype(object)  # noqa: E711
+            key, decoder = _by_codes(labels_in)
+            keys.append(key)
+            decoders.append(decoder)
     if period is not None:
         if times is None or len(times) != len(scores):
             raise SchemaError("period= needs timestamps: pass a log or timestamps= of each score")
         names.append("period")
-        keys.append(period_labels(times, period, timezone))
-    return scores, names, keys, rows
+        keys.append(period_index(times, period, timezone))
+        decoders.append(partial(index_labels, period=period))
+    return scores, names, keys, decoders, rows
 
 
 def _warn_small(table: MetricTable, metric: str) -> None:
@@ -349,9 +388,16 @@ def _run(
     timestamps: Any,
     options: dict[str, Any],
 ) -> MetricTable:
-    scores, names, keys, rows = _survey_input(data, acc.metric, by, period, timezone, timestamps)
+    scores, names, keys, decoders, rows = _survey_input(
+        data, acc.metric, by, period, timezone, timestamps
+    )
     state = acc.update(acc.empty(names), scores, keys, rows)
     table = acc.finalize(state, **options)
+    columns = table.to_dict()
+    for name, decoder in zip(names, decoders, strict=True):
+        if decoder is not None:
+            columns[name] = decoder(columns[name].astype(np.int64))
+    table = MetricTable(table.name, columns)
     _warn_small(table, acc.metric.upper())
     return table
 
