@@ -7,6 +7,7 @@ from cxmodel.journey._attribution import (
     markov_removal_effects,
     shapley_values,
 )
+from cxmodel.journey._friction import Friction, friction
 from cxmodel.journey._funnel import Funnel, funnel
 from cxmodel.journey._paths import Paths, paths
 from cxmodel.journey._sessions import sessions
@@ -18,11 +19,13 @@ __all__ = [
     "MODELS",
     "START",
     "Attribution",
+    "Friction",
     "Funnel",
     "Paths",
     "StepMatrix",
     "Transitions",
     "attribution",
+    "friction",
     "funnel",
     "markov_removal_effects",
     "paths",
