@@ -101,9 +101,10 @@ def next_occurrence(
     n = len(candidates) + 1
     rows = np.flatnonzero(candidates).astype(np.int64)
     keys = group[rows] * n + rows
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    rows = rows[order]
+    if len(keys) > 1 and not bool(np.all(keys[1:] >= keys[:-1])):
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        rows = rows[order]
     wanted = query_group * n + query_rows
     idx = np.searchsorted(keys, wanted, side="left")
     found = idx < len(keys)

@@ -149,11 +149,17 @@ def paths(
         with np.errstate(over="ignore"):
             h1[ids] = np.add.reduceat(vals * _powers(_B1, longest)[pos], starts[ids])
             h2[ids] = np.add.reduceat(vals * _powers(_B2, longest)[pos], starts[ids])
-    keys = np.stack([lengths[ids].astype(np.uint64), h1[ids], h2[ids]], axis=1)
-    _, first_idx, inverse, counts = np.unique(
-        keys, axis=0, return_index=True, return_inverse=True, return_counts=True
+    k_len, k1, k2 = lengths[ids], h1[ids], h2[ids]
+    by_key = np.lexsort((k2, k1, k_len))  # stable: first member of a group has the lowest id
+    new_group = np.ones(len(by_key), dtype=bool)
+    new_group[1:] = (
+        (np.diff(k_len[by_key]) != 0) | (np.diff(k1[by_key]) != 0) | (np.diff(k2[by_key]) != 0)
     )
-    inverse = inverse.ravel()
+    gid = np.cumsum(new_group) - 1
+    inverse = np.empty(len(by_key), dtype=np.int64)
+    inverse[by_key] = gid
+    first_idx = by_key[new_group]
+    counts = np.bincount(gid) if len(gid) else np.zeros(0, dtype=np.int64)
     rep = ids[first_idx]  # representative customer per variant
     group_of = np.full(n_cust, -1, dtype=np.int64)
     group_of[ids] = inverse
