@@ -65,6 +65,12 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
         arr = np.asarray(col)
         if arr.dtype.kind == "O" and arr.size and isinstance(arr[0], int | np.integer):
             arr = arr.astype(np.int64)
+        if arr.dtype.kind in "iu" and arr.size:
+            lo, hi = int(arr.min()), int(arr.max())
+            if hi - lo < max(4 * arr.size, 1 << 16):  # compact range: offsets are codes
+                uniques.append(np.arange(lo, hi + 1))
+                codes.append((arr - lo).astype(np.int64))
+                continue
         u, inv = _factorize(arr)
         uniques.append(u)
         codes.append(inv)

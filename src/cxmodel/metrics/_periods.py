@@ -90,7 +90,14 @@ def period_index(
         return days
     if period == "week":
         return (days + 3) // 7
-    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    if days.size == 0:
+        return days
+    # Months of the (few) distinct days through a lookup table: one gather instead of a
+    # calendar conversion per row.
+    lo = int(days.min())
+    span = np.arange(lo, int(days.max()) + 1)
+    table = span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    months: npt.NDArray[np.int64] = table[days - lo]
     return months if period == "month" else months // 3
 
 

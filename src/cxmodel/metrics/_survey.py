@@ -341,8 +341,14 @@ def _survey_input(
         scores = np.asarray(data, dtype=np.float64).reshape(-1)
         rows = np.arange(len(scores), dtype=np.int64)
         times = None
-        if timestamps is not None:
-            times, errors = timestamps_to_us(np.asarray(timestamps), column="timestamps")
+        stamps = None if timestamps is None else np.asarray(timestamps)
+        if stamps is not None and stamps.dtype == np.dtype("datetime64[us]"):
+            times = stamps.view(np.int64)
+            if np.isnat(stamps).any():
+                row = int(np.flatnonzero(np.isnat(stamps))[0])
+                raise SchemaError(f"row {row}: timestamps is missing (NaT); expected a time")
+        elif stamps is not None:
+            times, errors = timestamps_to_us(stamps, column="timestamps")
             if errors:
                 row, reason = next(iter(errors.items()))
                 raise SchemaError(f"row {row}: {reason}")
