@@ -98,6 +98,8 @@ def main() -> None:
 
     t_cx, (log, tr) = best_of(lambda: cx_transitions(table))
     print(f"cxmodel build + transitions: {t_cx * 1e3:8.1f} ms")
+    t_build, _ = best_of(lambda: InteractionLog.from_arrays(**table))
+    print(f"  of which InteractionLog.from_arrays: {t_build * 1e3:8.1f} ms")
     t_tr, _ = best_of(lambda: transitions(log, start_end=False))
     print(f"cxmodel transitions on built log: {t_tr * 1e3:8.1f} ms")
 
