@@ -102,7 +102,7 @@ class BetaGeoBetaBinom:
         pen = float(self.penalizer_coef)
 
         def loglik(par: FloatArray) -> float:
-            val = float(np.dot(uw, self._loglik_terms(par, ux, ut, un)))
+            val = float(np.sum(uw * self._loglik_terms(par, ux, ut, un)))
             return val - pen * float(np.sum(par**2))
 
         starts = [np.zeros(4), np.full(4, np.log(0.5)), np.full(4, 1.0)]
@@ -241,7 +241,7 @@ class ShiftedBetaGeo:
             a, b = par
             lp = betaln(a + 1, b + t - 1) - betaln(a, b)
             ls = betaln(a, b + t[-1]) - betaln(a, b)
-            return float(np.dot(lost, lp) + last * ls)
+            return float(np.sum(lost * lp) + last * ls)
 
         params, ll, se, conv = fit_max_likelihood(
             loglik, self._names, [np.zeros(2), np.log(np.array([0.5, 3.0]))], model="ShiftedBetaGeo"

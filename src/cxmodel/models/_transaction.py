@@ -120,14 +120,14 @@ class TransactionModel:
         pen = float(self.penalizer_coef)
 
         def loglik(p: FloatArray) -> float:
-            val = float(np.dot(uw, self._loglik_terms(p, ux, ut, uT)))
+            val = float(np.sum(uw * self._loglik_terms(p, ux, ut, uT)))
             return val - pen * float(np.sum(p**2))
 
         grad_terms = getattr(self, "_loglik_grad", None)
 
         def gradient(p: FloatArray) -> FloatArray:
             assert grad_terms is not None
-            g: FloatArray = uw @ grad_terms(p, ux, ut, uT) - 2.0 * pen * p
+            g: FloatArray = np.sum(uw[:, None] * grad_terms(p, ux, ut, uT), axis=0) - 2.0 * pen * p
             return g
 
         params, ll, se, conv = fit_max_likelihood(
