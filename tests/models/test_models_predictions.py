@@ -213,6 +213,21 @@ class TestOtherModels:
         assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
         assert (k * pmf).sum() == pytest.approx(m.expected_purchases(10.0)[0], rel=1e-10)
 
+    def test_bgbb_gamma_one_and_gg_q_below_one(self) -> None:
+        """BG/BB at gamma = 1 is the continuous limit; Gamma-Gamma with q <= 1 gives inf, not < 0."""
+        vals = []
+        for g in (0.999, 1.0, 1.001):
+            m = BetaGeoBetaBinom()
+            m.params_ = {"alpha": 1.2, "beta": 0.75, "gamma": g, "delta": 2.8}
+            vals.append(
+                m.expected_purchases(6.0)[0] + m.conditional_expected_purchases(5.0, 2, 4, 6)[0]
+            )
+        assert min(vals[0], vals[2]) < vals[1] < max(vals[0], vals[2])
+        gg = GammaGamma()
+        gg.params_ = {"p": 2.0, "q": 0.8, "gamma": 10.0}
+        out = gg.conditional_expected_spend([0, 1, 3], [0.0, 20.0, 30.0])
+        assert out[0] == np.inf and np.all(np.isfinite(out[1:])) and np.all(out[1:] > 0)
+
     def test_sbg_survival_and_retention(self) -> None:
         """S(0) = 1, S decreasing, r(t) = S(t)/S(t-1) and increasing (survivor selection)."""
         m = ShiftedBetaGeo().fit(survivors=[1000, 869, 743, 653, 593, 551, 517, 491])

@@ -118,6 +118,17 @@ class BetaGeoBetaBinom:
         assert self.params_ is not None
         return np.array([self.params_[k] for k in self._names])
 
+    def _gamma_near_one(self) -> tuple[BetaGeoBetaBinom, BetaGeoBetaBinom] | None:
+        """Copies with gamma = 1 -/+ 1e-6 when gamma is within 1e-7 of 1 (0/0 in the forms)."""
+        par = self._p()
+        if abs(par[2] - 1.0) >= 1e-7:
+            return None
+        assert self.params_ is not None
+        lo, hi = BetaGeoBetaBinom(), BetaGeoBetaBinom()
+        lo.params_ = {**self.params_, "gamma": 1.0 - 1e-6}
+        hi.params_ = {**self.params_, "gamma": 1.0 + 1e-6}
+        return lo, hi
+
     def probability_alive(self, frequency: Any, recency: Any, n_periods: Any) -> FloatArray:
         """P(alive at opportunity n_periods + 1 | x, t_x, n)."""
         par = self._p()
@@ -128,6 +139,9 @@ class BetaGeoBetaBinom:
 
     def expected_purchases(self, n: Any) -> FloatArray:
         """E[X(n)]: expected transactions of a new customer over n opportunities."""
+        pair = self._gamma_near_one()
+        if pair is not None:
+            return 0.5 * (pair[0].expected_purchases(n) + pair[1].expected_purchases(n))
         al, be, ga, de = self._p()
         nn = as_float_array("n", n)
         ratio = np.exp(
@@ -186,6 +200,12 @@ class BetaGeoBetaBinom:
         self, t: Any, frequency: Any, recency: Any, n_periods: Any
     ) -> FloatArray:
         """Expected transactions in the next ``t`` opportunities given (x, t_x, n)."""
+        pair = self._gamma_near_one()
+        if pair is not None:
+            lo, hi = (
+                m.conditional_expected_purchases(t, frequency, recency, n_periods) for m in pair
+            )
+            return 0.5 * (lo + hi)
         par = self._p()
         al, be, ga, de = par
         x, t_x, n = _validate_bgbb(frequency, recency, n_periods)

@@ -104,7 +104,11 @@ class GammaGamma:
         p, q, g = (self.params_[n] for n in self._names)
         x = as_float_array("frequency", frequency)
         m = as_float_array("monetary_value", monetary_value)
-        return np.asarray(p * (g + x * m) / (p * x + q - 1), dtype=np.float64)
+        denom = p * x + q - 1
+        with np.errstate(divide="ignore"):
+            # q <= 1 makes the mean spend of a customer without history infinite
+            out = np.where(denom > 0, p * (g + x * m) / np.where(denom > 0, denom, 1.0), np.inf)
+        return np.asarray(out, dtype=np.float64)
 
     def sample(
         self, n: int, *, frequency: Any, random_state: Any = None
