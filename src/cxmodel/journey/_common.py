@@ -22,6 +22,7 @@ __all__ = [
     "session_codes",
     "sorted_quantiles",
     "table_html",
+    "value_codes",
     "window_us",
 ]
 
@@ -44,6 +45,23 @@ def level_codes(log: InteractionLog, level: str) -> tuple[IntArray, npt.NDArray[
         codes[missing] = len(labels)
         labels = np.append(labels, np.array([MISSING_LABEL], dtype=object))
     return codes, labels
+
+
+def value_codes(log: InteractionLog, name: str) -> tuple[IntArray, int]:
+    """Integer codes ``0..G-1`` and ``G`` for any string or numeric column (missing is a value)."""
+    if not isinstance(name, str) or name not in log:
+        raise SchemaError(f"column {name!r} is not in the log; columns: {log.columns}")
+    if log.schema.get(name) == "string":
+        codes, labels = level_codes(log, name)
+        return codes, len(labels)
+    if log.schema.get(name) != "float":
+        raise SchemaError(f"column {name!r} must be a string or numeric column")
+    values = log.numeric(name)
+    missing = np.isnan(values)
+    uniq, inverse = np.unique(np.where(missing, 0.0, values), return_inverse=True)
+    codes = inverse.ravel().astype(np.int64)
+    codes[missing] = len(uniq)
+    return codes, len(uniq) + 1
 
 
 def session_codes(log: InteractionLog) -> IntArray:

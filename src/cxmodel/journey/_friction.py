@@ -12,7 +12,14 @@ import numpy.typing as npt
 from cxmodel._optional import import_optional
 from cxmodel._time import DurationLike
 from cxmodel.errors import SchemaError
-from cxmodel.journey._common import level_codes, next_occurrence, row_mask, table_html, window_us
+from cxmodel.journey._common import (
+    level_codes,
+    next_occurrence,
+    row_mask,
+    table_html,
+    value_codes,
+    window_us,
+)
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -151,8 +158,8 @@ def friction(
     is_contact = np.isin(kind_codes, contact_codes)
     group = cust
     if repeat_key is not None:
-        rk, rk_labels = level_codes(log, repeat_key)
-        group = cust * (len(rk_labels) + 1) + rk
+        rk, n_rk = value_codes(log, repeat_key)
+        group = cust * (n_rk + 1) + rk
     c_rows = np.flatnonzero(is_contact).astype(np.int64)
     nxt = next_occurrence(is_contact, group, c_rows + 1, group[c_rows])
     repeated = (nxt >= 0) & (t[np.maximum(nxt, 0)] - t[c_rows] <= win)

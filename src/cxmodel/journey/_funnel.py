@@ -19,6 +19,7 @@ from cxmodel.journey._common import (
     session_codes,
     sorted_quantiles,
     table_html,
+    value_codes,
     window_us,
 )
 
@@ -236,8 +237,8 @@ def funnel(
     unit = session_codes(log) if count == "sessions" else cust
     group = unit
     if hold is not None:
-        hold_codes, hold_labels = level_codes(log, hold)
-        group = unit * (len(hold_labels) + 1) + hold_codes
+        hold_codes, n_hold = value_codes(log, hold)
+        group = unit * (n_hold + 1) + hold_codes
     t = log.timestamps
     if order == "any":
         anchors = np.flatnonzero(np.logical_or.reduce(masks)).astype(np.int64)
