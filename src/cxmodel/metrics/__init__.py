@@ -15,6 +15,16 @@ from cxmodel.metrics._retention import (
     repeat_purchase_rate,
     retention_rate,
 )
+from cxmodel.metrics._support import (
+    TicketLifecycles,
+    TicketTimes,
+    first_contact_resolution,
+    one_touch_rate,
+    sentiment_by_topic,
+    ticket_lifecycles,
+    ticket_times,
+    ticket_volume,
+)
 from cxmodel.metrics._survey import (
     CESAccumulator,
     CESResult,
@@ -53,6 +63,8 @@ __all__ = [
     "ScoreCounts",
     "SmallSampleWarning",
     "SurvivalCurve",
+    "TicketLifecycles",
+    "TicketTimes",
     "ces",
     "churn_rate",
     "cohort_retention",
@@ -60,9 +72,15 @@ __all__ = [
     "compare_proportions",
     "csat",
     "customer_lifetimes",
+    "first_contact_resolution",
     "kaplan_meier",
     "logrank_test",
     "nps",
+    "one_touch_rate",
     "repeat_purchase_rate",
     "retention_rate",
+    "sentiment_by_topic",
+    "ticket_lifecycles",
+    "ticket_times",
+    "ticket_volume",
 ]
