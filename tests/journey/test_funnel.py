@@ -188,3 +188,35 @@ def test_row_order_invariant_and_monotone(
     g = funnel(_log([rows[i] for i in perm]), STEPS, order=order, window="3d")
     assert f.counts.tolist() == g.counts.tolist()
     assert np.all(np.diff(f.counts) <= 0)
+
+
+def _is_subsequence(needle: list[str], hay: list[str]) -> bool:
+    it = iter(hay)
+    return all(any(x == y for y in it) for x in needle)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from("abcd"), st.integers(0, 20), st.sampled_from([*STEPS, "search"])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_loose_equals_subsequence_definition(rows: list[tuple[str, int, str]]) -> None:
+    """Without windows a customer reaches step k iff steps 1..k form a subsequence of the journey;
+    strict iff they form a contiguous run."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))
+    journeys: dict[str, list[str]] = {}
+    for i in order:
+        journeys.setdefault(rows[i][0], []).append(rows[i][2])
+    loose = [sum(_is_subsequence(STEPS[: k + 1], j) for j in journeys.values()) for k in range(3)]
+    strict = [
+        sum(
+            any(j[s : s + k + 1] == STEPS[: k + 1] for s in range(len(j)))
+            for j in journeys.values()
+        )
+        for k in range(3)
+    ]
+    assert funnel(_log(rows), STEPS).counts.tolist() == loose
+    assert funnel(_log(rows), STEPS, order="strict").counts.tolist() == strict
