@@ -7,6 +7,7 @@ from cxmodel.journey._attribution import (
     markov_removal_effects,
     shapley_values,
 )
+from cxmodel.journey._compare import FunnelComparison, compare_funnels
 from cxmodel.journey._friction import Friction, friction
 from cxmodel.journey._funnel import Funnel, funnel
 from cxmodel.journey._paths import Paths, paths
@@ -21,10 +22,12 @@ __all__ = [
     "Attribution",
     "Friction",
     "Funnel",
+    "FunnelComparison",
     "Paths",
     "StepMatrix",
     "Transitions",
     "attribution",
+    "compare_funnels",
     "friction",
     "funnel",
     "markov_removal_effects",

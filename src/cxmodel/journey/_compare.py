@@ -1,0 +1,101 @@
+"""Compare one funnel between two segments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.journey._common import row_mask, table_html
+from cxmodel.journey._funnel import Funnel, Step, funnel
+from cxmodel.segment import newcombe_interval
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = ["FunnelComparison", "compare_funnels"]
+
+
+@attrs.frozen(eq=False)
+class FunnelComparison:
+    """Result of :func:`compare_funnels`.
+
+    Attributes
+    ----------
+    a, b : Funnel
+        The funnel on each segment.
+    difference : ndarray of float64
+        ``a.conversion - b.conversion`` per step.
+    low, high : ndarray of float64
+        95% Newcombe hybrid score interval of the difference (NaN when a segment is empty).
+    """
+
+    a: Funnel
+    b: Funnel
+    difference: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+
+    def _columns(self) -> dict[str, Any]:
+        return {
+            "step": list(self.a.steps),
+            "count_a": self.a.counts.tolist(),
+            "count_b": self.b.counts.tolist(),
+            "conversion_a": self.a.conversion.tolist(),
+            "conversion_b": self.b.conversion.tolist(),
+            "difference": self.difference.tolist(),
+            "low": self.low.tolist(),
+            "high": self.high.tolist(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """One list per column, one entry per step."""
+        return self._columns()
+
+    def to_pandas(self) -> Any:
+        """One row per step."""
+        pd = import_optional("pandas", "FunnelComparison.to_pandas()")
+        return pd.DataFrame(self._columns())
+
+    def _repr_html_(self) -> str:
+        return table_html("FunnelComparison (A - B)", self._columns())
+
+
+def compare_funnels(
+    log: InteractionLog,
+    steps: Sequence[Step],
+    segment_a: npt.ArrayLike,
+    segment_b: npt.ArrayLike,
+    **options: Any,
+) -> FunnelComparison:
+    """Run :func:`funnel` on two row masks and compare conversion step by step.
+
+    ``options`` are passed to :func:`funnel` (not ``segment``).
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b"], timestamp=[0, 1, 0],
+    ...     kind=["view", "purchase", "view"])
+    >>> c = compare_funnels(log, ["view", "purchase"], log.customer_codes == 0,
+    ...     log.customer_codes == 1)
+    >>> c.difference.tolist()
+    [0.0, 1.0]
+    """
+    mask_a = row_mask(log, segment_a)
+    mask_b = row_mask(log, segment_b)
+    fa = funnel(log, steps, segment=mask_a, **options)
+    fb = funnel(log, steps, segment=mask_b, **options)
+    n_a, n_b = int(fa.counts[0]), int(fb.counts[0])
+    low = np.full(len(fa.counts), np.nan)
+    high = np.full(len(fa.counts), np.nan)
+    if n_a and n_b:
+        for k, (x_a, x_b) in enumerate(zip(fa.counts.tolist(), fb.counts.tolist(), strict=True)):
+            low[k], high[k] = newcombe_interval(x_a, n_a, x_b, n_b)
+    return FunnelComparison(
+        a=fa, b=fb, difference=fa.conversion - fb.conversion, low=low, high=high
+    )
