@@ -45,6 +45,7 @@ from cxmodel.metrics._survival import (
     logrank_test,
 )
 from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
+from cxmodel.metrics._value import value_summary
 
 __all__ = [
     "CESAccumulator",
@@ -83,4 +84,5 @@ __all__ = [
     "ticket_lifecycles",
     "ticket_times",
     "ticket_volume",
+    "value_summary",
 ]

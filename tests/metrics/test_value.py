@@ -1,0 +1,51 @@
+"""Tests for value_summary on a hand-built log."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import value_summary
+
+
+def _log(values: list[float] | None = None) -> InteractionLog:
+    """a buys 10 + 30 in Jan (refunds 5), b buys 20 in Jan and 40 in Feb."""
+    return InteractionLog.from_arrays(
+        customer_id=["a", "a", "a", "b", "b", "b"],
+        kind=["purchase", "purchase", "refund", "purchase", "purchase", "login"],
+        timestamp=[
+            "2024-01-02T00:00Z",
+            "2024-01-09T00:00Z",
+            "2024-01-10T00:00Z",
+            "2024-01-05T00:00Z",
+            "2024-02-05T00:00Z",
+            "2024-02-06T00:00Z",
+        ],
+        value=values or [10.0, 30.0, 5.0, 20.0, 40.0, np.nan],
+        plan=["gold", "gold", "gold", "basic", "basic", "basic"],
+    )
+
+
+class TestValueSummary:
+    def test_overall(self) -> None:
+        """Revenue 100 over 4 orders by 2 buyers: AOV 25, frequency 2, CLV 50, net 95."""
+        t = value_summary(_log())
+        assert (t["revenue"][0], t["orders"][0], t["customers"][0]) == (100.0, 4, 2)
+        assert (t["aov"][0], t["frequency"][0], t["historical_clv"][0]) == (25.0, 2.0, 50.0)
+        assert t["net_revenue"][0] == 95.0
+
+    def test_by_segment_and_month(self) -> None:
+        """By plan and month: basic Jan 20, basic Feb 40, gold Jan 40 (refund 5)."""
+        t = value_summary(_log(), by="plan", period="month")
+        assert t["plan"].tolist() == ["basic", "basic", "gold"]
+        assert t["period"].tolist() == ["2024-01", "2024-02", "2024-01"]
+        assert t["revenue"].tolist() == [20.0, 40.0, 40.0]
+        assert t["refunds"].tolist() == [0.0, 0.0, 5.0]
+        assert t["customers"].tolist() == [1, 1, 1]
+
+    def test_missing_purchase_value(self) -> None:
+        """A purchase without a value is a SchemaError naming the row."""
+        with pytest.raises(SchemaError, match=r"row 1: purchase value nan"):
+            value_summary(_log([10.0, np.nan, 5.0, 20.0, 40.0, np.nan]))
