@@ -216,7 +216,8 @@ def _quiet_delay(times: IntArray, rule: Rule) -> IntArray:
 def _consent(
     ctx: LogContext, purpose: str, cust: int, time: int, customers: Mapping[str, Any]
 ) -> bool:
-    lo, hi = int(ctx.offsets[cust]), int(_upper(ctx, np.array([cust]), np.array([time]))[0])
+    lo, stop = int(ctx.offsets[cust]), int(ctx.offsets[cust + 1])
+    hi = lo + int(np.searchsorted(ctx.ts[lo:stop], time, side="right"))
     grant = ctx.kind_mask("consent_granted")[lo:hi]
     revoke = ctx.kind_mask("consent_revoked")[lo:hi]
     about = (

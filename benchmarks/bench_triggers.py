@@ -1,0 +1,153 @@
+"""Trigger-language benchmark: cxmodel vs rule-engine, same run.
+
+1. A single predicate ``value > 100 and channel == "web"`` over N interactions (default 1M):
+   cxmodel's vectorised expression evaluator vs ``rule_engine.Rule(...).matches(record)`` on
+   every record; the match counts are compared.
+2. The six acceptance rules of TRIGGERS.md in batch over the same N interactions.
+3. The streaming ``TriggerEngine`` with all six rules, events per second on a prefix of the data
+   (``--stream`` events; the engine re-evaluates the affected customer per event, so it is
+   measured on a prefix).
+
+Installs nothing; exits 0. If rule-engine is missing its timing is reported as skipped.
+Usage: python benchmarks/bench_triggers.py [--rows N] [--customers N] [--stream N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from cxmodel.expr import evaluate as evaluate_expr
+from cxmodel.expr import parse_expr
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import TriggerEngine, evaluate, parse
+
+RULES = """
+trigger churn_risk:
+    when inactive for 90 days
+    emit churn_risk_alert
+    once per customer every 90 days
+
+trigger detractor_follow_up:
+    when survey as r where r.metric == "nps" and r.score <= 6
+    emit follow_up_task(priority = "high", score = r.score)
+
+trigger vip_opportunity:
+    when purchase as p where count(purchase before p) >= 1 and p.value > max(purchase.value before p)
+    emit vip_opportunity(order = p.order_id, value = p.value)
+
+trigger browse_abandonment:
+    when product_view as v then no purchase where product == v.product for 7 days
+    emit limited_discount(product = v.product)
+    cooldown 30 days
+    requires consent marketing
+
+trigger satisfaction_check:
+    when purchase as p then after 7 days
+    unless survey where order_id == p.order_id
+    emit satisfaction_check(order = p.order_id)
+
+trigger payment_escalation:
+    when ticket_opened as t where t.topic == "payment"
+    if count(ticket_opened where topic == "payment" within 30 days) > 3
+    emit escalate(topic = t.topic)
+    cooldown 30 days
+"""
+
+
+def synthetic(n: int, n_customers: int, seed: int = 0) -> dict[str, Any]:
+    """Columns of n random interactions over one year."""
+    rng = np.random.default_rng(seed)
+    kinds = np.array(["view", "product_view", "purchase", "survey", "ticket_opened",
+                      "consent_granted"], dtype=object)  # fmt: skip
+    kind = kinds[rng.choice(len(kinds), n, p=[0.35, 0.3, 0.15, 0.08, 0.1, 0.02])]
+    start = np.datetime64("2024-01-01T00:00:00", "us").astype(np.int64)
+    ts = start + rng.integers(0, 365 * 86_400, n) * 1_000_000
+    survey = kind == "survey"
+    return {
+        "customer_id": np.array([f"c{i}" for i in range(n_customers)], dtype=object)[
+            rng.integers(0, n_customers, n)
+        ],
+        "timestamp": ts.astype("datetime64[us]"),
+        "kind": kind,
+        "channel": np.array(["web", "app", "store"], dtype=object)[rng.integers(0, 3, n)],
+        "value": np.where(kind == "purchase", rng.gamma(2.0, 60.0, n), np.nan),
+        "metric": np.where(survey, "nps", None).astype(object),
+        "score": np.where(survey, rng.integers(0, 11, n).astype(float), np.nan),
+        "product": np.array([f"p{i}" for i in range(50)], dtype=object)[rng.integers(0, 50, n)],
+        "order_id": np.array([f"o{i}" for i in range(n)], dtype=object),
+        "topic": np.array(["payment", "delivery"], dtype=object)[rng.integers(0, 2, n)],
+        "purpose": np.where(kind == "consent_granted", "marketing", None).astype(object),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--stream", type=int, default=3_000)
+    args = parser.parse_args()
+
+    cols = synthetic(args.rows, args.customers)
+    log = InteractionLog.from_arrays(**cols)
+    print(f"data: {len(log):,} interactions, {log.n_customers:,} customers")
+
+    # 1. single predicate
+    expr = parse_expr('value > 100 and channel == "web"')
+    t = time.perf_counter()
+    columns = {"value": log.numeric("value"), "channel": log.column("channel")}
+    ours = evaluate_expr(expr, columns)
+    ours_s = time.perf_counter() - t
+    print(f"predicate, cxmodel:     {ours_s:8.3f} s  ({int(ours.sum()):,} matches)")
+    try:
+        import rule_engine
+    except ImportError:
+        print("predicate, rule-engine: skipped (rule-engine not installed)")
+    else:
+        values = columns["value"].tolist()
+        channels = columns["channel"].tolist()
+        records = [
+            {"value": None if v != v else v, "channel": c}
+            for v, c in zip(values, channels, strict=True)
+        ]
+        rule = rule_engine.Rule('value != null and value > 100 and channel == "web"')
+        t = time.perf_counter()
+        theirs = sum(1 for r in records if rule.matches(r))
+        theirs_s = time.perf_counter() - t
+        print(f"predicate, rule-engine: {theirs_s:8.3f} s  ({theirs:,} matches)")
+        print(
+            f"predicate speed-up: {theirs_s / ours_s:,.0f}x  (same matches: {theirs == int(ours.sum())})"
+        )
+
+    # 2. six acceptance rules in batch
+    rules = parse(RULES)
+    as_of = "2025-01-01T00:00:00Z"
+    t = time.perf_counter()
+    firings = evaluate(rules, log, as_of=as_of)
+    batch_s = time.perf_counter() - t
+    print(
+        f"six rules, batch:       {batch_s:8.3f} s  ({len(firings):,} firings, "
+        f"{len(firings.suppressed):,} suppressed; {len(log) / batch_s:,.0f} interactions/s)"
+    )
+
+    # 3. streaming on a prefix (time order)
+    prefix = log.filter(np.argsort(np.argsort(log.timestamps, kind="stable")) < args.stream)
+    order = np.argsort(prefix.timestamps, kind="stable")
+    interactions = prefix.interactions()
+    engine = TriggerEngine(rules)
+    t = time.perf_counter()
+    emitted = 0
+    for i in order.tolist():
+        emitted += len(engine.process(interactions[i]))
+    stream_s = time.perf_counter() - t
+    print(
+        f"six rules, streaming:   {stream_s:8.3f} s for {len(order):,} events "
+        f"({len(order) / stream_s:,.0f} events/s, {emitted} firings)"
+    )
+
+
+if __name__ == "__main__":
+    main()
