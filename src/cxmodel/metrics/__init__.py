@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
+from cxmodel.metrics._drivers import experience_drivers
 from cxmodel.metrics._retention import (
     CohortRetention,
     RateResult,
@@ -73,6 +74,7 @@ __all__ = [
     "compare_proportions",
     "csat",
     "customer_lifetimes",
+    "experience_drivers",
     "first_contact_resolution",
     "kaplan_meier",
     "logrank_test",

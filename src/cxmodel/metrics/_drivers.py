@@ -1,0 +1,105 @@
+"""Experience drivers: score with and without each experience in the window before the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import duration_to_us
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._intervals import z_value
+from cxmodel.metrics._tables import MetricTable
+
+__all__ = ["experience_drivers"]
+
+_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+def _had_before(
+    log: InteractionLog, hit: npt.NDArray[np.bool_], window: int
+) -> npt.NDArray[np.bool_]:
+    """Per row: did the same customer have a ``hit`` row strictly earlier, within ``window``?"""
+    n = len(log)
+    idx = np.where(hit, np.arange(n), -1)
+    last = np.maximum.accumulate(idx)
+    # the last hit strictly before each row (a row does not drive itself)
+    prev = np.concatenate([[-1], last[:-1]])
+    ok = prev >= 0
+    safe = np.where(ok, prev, 0)
+    same = ok & (log.customer_codes[safe] == log.customer_codes)
+    ts = log.timestamps
+    out: npt.NDArray[np.bool_] = same & (ts - ts[safe] <= window) & (ts[safe] < ts)
+    return out
+
+
+def experience_drivers(
+    log: InteractionLog,
+    *,
+    metric: str = "nps",
+    window: str = "30d",
+    kinds: tuple[str, ...] | None = None,
+    level: float = 0.95,
+    min_n: int = 1,
+) -> MetricTable:
+    """Rank interaction kinds by how the score differs with and without them.
+
+    For each ``metric`` answer and each candidate kind (default: every non-survey kind in the
+    log), the answer is "with" the kind when the same customer had such an interaction in the
+    ``window`` before the answer (strictly earlier). For NPS the score is in points (100 x the
+    +1/0/-1 mean), otherwise the mean answer. ``difference`` = with - without, with a normal
+    (Welch) interval; rows are sorted by ``|difference|``, largest first. Associations, not
+    causal effects. Kinds with fewer than ``min_n`` answers on either side are left out.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b"],
+    ...     kind=["return", "survey", "survey"], metric=[None, "nps", "nps"], score=[None, 2, 10],
+    ...     timestamp=["2024-01-01T00:00Z", "2024-01-05T00:00Z", "2024-01-05T00:00Z"])
+    >>> t = experience_drivers(log)
+    >>> t["driver"].tolist(), t["difference"].tolist()
+    (['return'], [-200.0])
+    """
+    if metric not in _SCALES:
+        raise SchemaError(f"metric must be one of {tuple(_SCALES)!r}; got {metric!r}")
+    span = duration_to_us(window)
+    codes, cats = log.categorical("metric") if "metric" in log else (None, None)
+    answer = log.kind_mask("survey")
+    if codes is None or cats is None or metric not in cats.tolist():
+        answer &= False
+    else:
+        answer &= codes == cats.tolist().index(metric)
+    raw = log.numeric("score")[answer] if "score" in log else np.zeros(0)
+    low, high = _SCALES[metric]
+    if ((raw < low) | (raw > high) | np.isnan(raw)).any():
+        raise SchemaError(f"{metric} scores must lie on {low}..{high}; found {raw.min()!r}")
+    score = np.where(raw >= 9, 100.0, np.where(raw <= 6, -100.0, 0.0)) if metric == "nps" else raw
+    if kinds is None:
+        kinds = tuple(k for k in log.kinds.tolist() if k != "survey")
+    z = z_value(level)
+    out: dict[str, list[float | str | int]] = {
+        k: [] for k in ("driver", "n_with", "n_without", "with", "without", "difference")
+    }
+    out |= {"se": [], "ci_low": [], "ci_high": []}
+    for kind in kinds:  # one vectorised pass per candidate kind, not per row
+        flag = _had_before(log, log.kind_mask(kind), span)[answer]
+        a, b = score[flag], score[~flag]
+        if len(a) < max(min_n, 1) or len(b) < max(min_n, 1):
+            continue
+        var_a = a.var(ddof=1) if len(a) > 1 else 0.0
+        var_b = b.var(ddof=1) if len(b) > 1 else 0.0
+        diff = float(a.mean() - b.mean())
+        se = float(np.sqrt(var_a / len(a) + var_b / len(b)))
+        for name, value in (
+            ("driver", kind), ("n_with", len(a)), ("n_without", len(b)),
+            ("with", float(a.mean())), ("without", float(b.mean())), ("difference", diff),
+            ("se", se), ("ci_low", diff - z * se), ("ci_high", diff + z * se),
+        ):  # fmt: skip
+            out[name].append(value)
+    order = np.argsort(-np.abs(np.asarray(out["difference"], dtype=np.float64)), kind="stable")
+    columns = {
+        name: np.asarray(values, dtype=object if name == "driver" else None)[order]
+        for name, values in out.items()
+    }
+    return MetricTable("experience drivers", columns)

@@ -1,0 +1,53 @@
+"""Tests for experience_drivers on a hand-built log."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import experience_drivers
+
+
+def _log() -> InteractionLog:
+    """a, b had a late delivery before answering (0, 6); c, d did not (10, 9); b's return is
+    60 days before the answer, outside the 30-day window."""
+    rows = [
+        ("a", "2024-03-01", "delivery", None, None),
+        ("a", "2024-03-05", "survey", "nps", 0),
+        ("b", "2024-01-01", "return", None, None),
+        ("b", "2024-03-01", "delivery", None, None),
+        ("b", "2024-03-02", "survey", "nps", 6),
+        ("c", "2024-03-02", "survey", "nps", 10),
+        ("c", "2024-03-03", "delivery", None, None),
+        ("d", "2024-03-02", "survey", "nps", 9),
+    ]
+    return InteractionLog.from_arrays(
+        customer_id=[r[0] for r in rows],
+        timestamp=[r[1] + "T00:00:00+00:00" for r in rows],
+        kind=[r[2] for r in rows],
+        metric=[r[3] for r in rows],
+        score=[float("nan") if r[4] is None else r[4] for r in rows],
+    )
+
+
+class TestExperienceDrivers:
+    def test_delivery_drives_nps_down(self) -> None:
+        """With delivery: NPS -100 (a, b); without: +100 (c answered before hers, d)."""
+        t = experience_drivers(_log())
+        assert t["driver"].tolist() == ["delivery"]
+        assert (t["n_with"][0], t["n_without"][0]) == (2, 2)
+        assert (t["with"][0], t["without"][0], t["difference"][0]) == (-100.0, 100.0, -200.0)
+        assert t["ci_low"][0] == t["ci_high"][0] == -200.0
+
+    def test_window_excludes_old_interactions(self) -> None:
+        """b's return is outside 30 days, so no answer is 'with return' and it is left out;
+        a 90-day window includes it."""
+        assert "return" not in experience_drivers(_log())["driver"].tolist()
+        wide = experience_drivers(_log(), window="90d")
+        assert "return" in wide["driver"].tolist()
+
+    def test_bad_metric(self) -> None:
+        """Unknown metrics are SchemaErrors."""
+        with pytest.raises(SchemaError, match="metric must be one of"):
+            experience_drivers(_log(), metric="nss")
