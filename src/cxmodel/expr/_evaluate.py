@@ -139,12 +139,32 @@ class _Evaluator:
             out[ok] = op == "!="
         return out
 
+    def compare_scalar(self, op: str, left: Array, value: float | str) -> npt.NDArray[np.bool_]:
+        """Compare a column with a constant without broadcasting the constant."""
+        if isinstance(value, str):
+            if left.dtype.kind != "O":
+                return np.full(self.n, op == "!=", dtype=bool) & ~missing(left)
+            if op in ("==", "!="):
+                hit = np.asarray(left == value, dtype=bool)
+                return hit if op == "==" else ~hit & ~missing(left)
+            return self.compare(op, left, np.full(self.n, value, dtype=object))
+        if left.dtype.kind == "O":
+            return self.compare(op, left, np.full(self.n, float(value)))
+        with np.errstate(invalid="ignore"):
+            out = np.asarray(_CMP[op](left, float(value)), dtype=bool)
+        if op == "!=":
+            out &= ~np.isnan(left.astype(float))
+        return out
+
     def binary(self, node: Binary) -> Array:
         if node.op in ("and", "or"):
             left = self.run(node.left).astype(bool)
             right = self.run(node.right).astype(bool)
             return np.asarray(left & right if node.op == "and" else left | right)
         left = self.run(node.left)
+        constant = node.right.value if isinstance(node.right, Literal) else None
+        if node.op in _CMP and constant is not None and not isinstance(constant, bool):
+            return self.compare_scalar(node.op, left, constant)
         right = self.run(node.right)
         if node.op in _CMP:
             return self.compare(node.op, left, right)
