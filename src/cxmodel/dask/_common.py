@@ -1,0 +1,75 @@
+"""Shared helpers: lazy dask import, partition -> log conversion, tree merge of partials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+
+__all__ = ["FAN_IN", "check_frame", "dask_modules", "partition_log", "tree_merge"]
+
+FAN_IN = 8
+S = TypeVar("S")
+
+
+def dask_modules(feature: str) -> tuple[Any, Any]:
+    """``(dask, dask.dataframe)``, imported lazily with an error naming the ``dask`` extra."""
+    dask = import_optional("dask", feature)
+    dd = import_optional("dask.dataframe", feature)
+    return dask, dd
+
+
+def check_frame(ddf: object, feature: str) -> None:
+    """Raise SchemaError unless ``ddf`` is a Dask DataFrame with the log's core columns."""
+    _, dd = dask_modules(feature)
+    if not isinstance(ddf, dd.DataFrame):
+        raise SchemaError(f"{feature}: ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}")
+    missing = [c for c in ("customer_id", "timestamp", "kind") if c not in ddf.columns]
+    if missing:
+        raise SchemaError(
+            f"{feature}: ddf has no column(s) {missing!r}; expected the log columns "
+            "customer_id, timestamp and kind (as from InteractionLog.to_pandas())"
+        )
+
+
+def partition_log(
+    frame: Any, mapping: Mapping[str, str] | None, timezone: str | None
+) -> InteractionLog | None:
+    """The partition as an InteractionLog, or None for an empty partition."""
+    if len(frame) == 0:
+        return None
+    return InteractionLog.from_pandas(frame, mapping=mapping, timezone=timezone)
+
+
+def _merge_many(merge: Callable[[S, S], S], *states: S) -> S:
+    out = states[0]
+    for state in states[1:]:
+        out = merge(out, state)
+    return out
+
+
+def tree_merge(merge: Callable[[S, S], S], partials: Sequence[Any], fan_in: int = FAN_IN) -> Any:
+    """Merge delayed partial states in a tree with ``fan_in`` inputs per task (a delayed state).
+
+    Examples
+    --------
+    >>> import dask
+    >>> parts = [dask.delayed(i) for i in range(20)]
+    >>> tree_merge(lambda a, b: a + b, parts, fan_in=3).compute(scheduler="sync")
+    190
+    """
+    dask = import_optional("dask", "cxmodel.dask.tree_merge()")
+    if fan_in < 2:
+        raise SchemaError(f"fan_in must be an int >= 2; got {fan_in!r}")
+    if not partials:
+        raise SchemaError("tree_merge() needs at least one partial state")
+    level = list(partials)
+    while len(level) > 1:
+        level = [
+            dask.delayed(_merge_many, pure=True)(merge, *level[i : i + fan_in])
+            for i in range(0, len(level), fan_in)
+        ]
+    return level[0]

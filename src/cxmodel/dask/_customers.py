@@ -1,0 +1,182 @@
+"""Per-customer work on Dask: partition by customer, and two-phase RFM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel._time import US_PER_DAY, TimeLike, to_us
+from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
+from cxmodel.log import InteractionLog
+from cxmodel.segment import RFMScores, rank_scores
+from cxmodel.segment._rfm import _check_n_bins, _narrow
+
+__all__ = ["CustomerTotals", "map_customers", "rfm_scores"]
+
+
+@attrs.frozen(eq=False)
+class CustomerTotals:
+    """Keyed monoid state of RFM: per customer (sorted ids) last time, count and value sum."""
+
+    customer_id: npt.NDArray[np.object_]
+    last: npt.NDArray[np.int64]
+    count: npt.NDArray[np.int64]
+    total: npt.NDArray[np.float64]
+
+    @classmethod
+    def empty(cls) -> CustomerTotals:
+        """The identity state."""
+        return cls(
+            np.empty(0, dtype=object),
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.float64),
+        )
+
+    def merge(self, other: CustomerTotals) -> CustomerTotals:
+        """Combine two states: max of times, sums of counts and values (exact up to rounding)."""
+        if len(other.customer_id) == 0:
+            return self
+        if len(self.customer_id) == 0:
+            return other
+        ids = np.concatenate([self.customer_id, other.customer_id])
+        uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
+        inverse = inverse.reshape(-1)
+        n = len(uniq)
+        last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last, inverse, np.concatenate([self.last, other.last]))
+        count = np.bincount(inverse, np.concatenate([self.count, other.count]), minlength=n)
+        total = np.bincount(inverse, np.concatenate([self.total, other.total]), minlength=n)
+        return CustomerTotals(
+            uniq.astype(object), last, count.astype(np.int64), total.astype(np.float64)
+        )
+
+
+def _merge_totals(a: CustomerTotals, b: CustomerTotals) -> CustomerTotals:
+    return a.merge(b)
+
+
+def _rfm_partial(
+    frame: Any,
+    cutoff: int,
+    kinds: tuple[str, ...],
+    mapping: Mapping[str, str] | None,
+) -> CustomerTotals:
+    log = partition_log(frame, mapping, None)
+    if log is None:
+        return CustomerTotals.empty()
+    rows = np.flatnonzero(log.kind_mask(*kinds) & (log.timestamps <= cutoff))
+    codes = log.customer_codes[rows].astype(np.int64)
+    n_all = log.n_customers
+    count = np.bincount(codes, minlength=n_all)
+    if "value" in log:
+        values = log.numeric("value")[rows]
+        values = np.where(np.isnan(values), 0.0, values)
+    else:
+        values = np.zeros(rows.shape[0])
+    total = np.bincount(codes, weights=values, minlength=n_all)
+    present = count > 0
+    # Rows are sorted by (customer, time): a customer's last selected row is its latest purchase.
+    is_last = np.ones(rows.shape[0], dtype=bool)
+    is_last[:-1] = codes[1:] != codes[:-1]
+    last = log.timestamps[rows[is_last]]
+    return CustomerTotals(
+        log.customers[present].astype(object),
+        last.astype(np.int64),
+        count[present].astype(np.int64),
+        total[present].astype(np.float64),
+    )
+
+
+def rfm_scores(
+    ddf: Any,
+    *,
+    as_of: TimeLike,
+    n_bins: int = 5,
+    kind: str | Sequence[str] = "purchase",
+    mapping: Mapping[str, str] | None = None,
+    fan_in: int = 8,
+) -> RFMScores:
+    """:func:`cxmodel.segment.rfm_scores` over a Dask DataFrame, in two phases; the same result.
+
+    Phase one is a keyed monoid per partition (per customer: latest purchase time, count and
+    value sum), merged in a tree of ``fan_in``; phase two ranks the small customer table
+    exactly on the client with :func:`cxmodel.segment.rank_scores`. A customer's rows may be
+    spread over any partitions.
+    """
+    feature = "cxmodel.dask.rfm_scores()"
+    dask, _ = dask_modules(feature)
+    check_frame(ddf, feature)
+    bins = _check_n_bins(n_bins)
+    cutoff = to_us(as_of, what="as_of")
+    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    parts = [
+        dask.delayed(_rfm_partial, pure=True)(p, cutoff, kinds, mapping) for p in ddf.to_delayed()
+    ]
+    (state,) = dask.compute(tree_merge(_merge_totals, parts, fan_in))
+    monetary = np.round(state.total, 9)
+    return RFMScores(
+        customer_id=state.customer_id,
+        recency_days=((cutoff - state.last) / US_PER_DAY).astype(np.float64),
+        frequency=state.count,
+        monetary=monetary.astype(np.float64),
+        r=rank_scores(state.last, bins),
+        f=rank_scores(_narrow(state.count), bins),
+        m=rank_scores(monetary, bins),
+        n_bins=bins,
+        as_of=cutoff,
+    )
+
+
+def _apply(
+    frame: Any,
+    fn: Callable[[InteractionLog], Any],
+    mapping: Mapping[str, str] | None,
+    timezone: str | None,
+) -> Any:
+    log = partition_log(frame, mapping, timezone)
+    if log is None:
+        return None
+    out = fn(log)
+    return out.to_pandas() if hasattr(out, "to_pandas") else out
+
+
+def map_customers(
+    ddf: Any,
+    fn: Callable[[InteractionLog], Any],
+    *,
+    sort_by: str | Sequence[str] | None = "customer_id",
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+) -> Any:
+    """Run ``fn`` on the whole history of every customer, partitioned by customer.
+
+    The frame is shuffled on ``customer_id`` so that each customer's rows sit in exactly one
+    partition; each partition becomes an :class:`~cxmodel.log.InteractionLog` and ``fn`` runs on
+    it locally (journeys, triggers, any per-customer function). ``fn`` returns a pandas
+    DataFrame or an object with ``to_pandas()``; the results are concatenated (an empty
+    DataFrame when no partition has rows) and, when the
+    ``sort_by`` column(s) are present, stably sorted by them (index reset). The result is the
+    same as ``fn`` on the whole log whenever ``fn``'s rows depend only on each customer's rows.
+    """
+    feature = "cxmodel.dask.map_customers()"
+    dask, _ = dask_modules(feature)
+    pd = import_optional("pandas", feature)
+    check_frame(ddf, feature)
+    shuffled = ddf.shuffle(on="customer_id")
+    tasks = [
+        dask.delayed(_apply, pure=True)(p, fn, mapping, timezone) for p in shuffled.to_delayed()
+    ]
+    results = [r for r in dask.compute(*tasks) if r is not None]
+    if not results:
+        return pd.DataFrame()
+    frame = pd.concat(results, ignore_index=True)
+    keys = [sort_by] if isinstance(sort_by, str) else list(sort_by or [])
+    if keys and all(k in frame.columns for k in keys):
+        frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    return frame
