@@ -103,3 +103,20 @@ class TestDiscrete:
         m = ShiftedBetaGeo().fit(survivors=survivors)
         assert _close(m.params_["alpha"], alpha, 3)
         assert _close(m.params_["beta"], beta, 3)
+
+
+class TestLazyStandardErrors:
+    def test_computed_on_access_and_cached(self) -> None:
+        """standard_errors_ is computed on first access, cached, and reset by a new fit."""
+        from cxmodel.models import BetaGeo
+
+        x = np.array([0, 1, 2, 0, 5, 1, 3, 0])
+        t_x = np.array([0, 3.0, 5, 0, 9, 1, 8, 0])
+        big_t = np.full(8, 10.0)
+        m = BetaGeo().fit(frequency=x, recency=t_x, T=big_t)
+        assert m._se is None
+        se = m.standard_errors_
+        assert se is not None and set(se) == {"r", "alpha", "a", "b"}
+        assert m.standard_errors_ is se
+        m.fit(frequency=x[:6], recency=t_x[:6], T=big_t[:6])
+        assert m.standard_errors_ is not se

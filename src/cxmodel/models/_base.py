@@ -13,7 +13,15 @@ from scipy.optimize import minimize
 
 from cxmodel.errors import ConvergenceError, DataError, NotFittedError
 
-__all__ = ["Convergence", "FloatArray", "as_float_array", "check_fitted", "fit_max_likelihood"]
+__all__ = [
+    "Convergence",
+    "FloatArray",
+    "as_float_array",
+    "check_fitted",
+    "fit_max_likelihood",
+    "maximise_likelihood",
+    "standard_errors",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -120,15 +128,70 @@ def fit_max_likelihood(
     gradient: Callable[[FloatArray], FloatArray] | None = None,
     exhaustive: bool = False,
 ) -> tuple[dict[str, float], float, dict[str, float], Convergence]:
+    """Maximise ``loglik`` and compute standard errors at once.
+
+    See :func:`maximise_likelihood` and :func:`standard_errors`; returns
+    ``(params, log_likelihood, standard_errors, convergence)``.
+    """
+    params, ll, conv = maximise_likelihood(
+        loglik,
+        names,
+        starts,
+        model=model,
+        maxiter=maxiter,
+        gradient=gradient,
+        exhaustive=exhaustive,
+    )
+    se = standard_errors(loglik, params, gradient=gradient)
+    return params, ll, se, conv
+
+
+def standard_errors(
+    loglik: Callable[[FloatArray], float],
+    params: Mapping[str, float],
+    *,
+    gradient: Callable[[FloatArray], FloatArray] | None = None,
+) -> dict[str, float]:
+    """Standard errors from the inverse of the Hessian of ``loglik`` at ``params``.
+
+    The Hessian is numerical (central differences of ``gradient`` when given, of ``loglik``
+    otherwise) in the natural parameters; NaN where it is not negative definite.
+    """
+    names = tuple(params)
+    p = np.array([params[n] for n in names], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        if gradient is not None:
+            hess = _gradient_hessian(gradient, p)
+        else:
+            hess = _numeric_hessian(lambda q: float(loglik(q)), p)
+        try:
+            cov = np.linalg.inv(-hess)
+            diag = np.diag(cov)
+            se = np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
+        except np.linalg.LinAlgError:
+            se = np.full(len(names), np.nan)
+    return {n: float(v) for n, v in zip(names, se)}
+
+
+def maximise_likelihood(
+    loglik: Callable[[FloatArray], float],
+    names: tuple[str, ...],
+    starts: list[FloatArray],
+    *,
+    model: str,
+    maxiter: int = 2000,
+    gradient: Callable[[FloatArray], FloatArray] | None = None,
+    exhaustive: bool = False,
+    value_and_gradient: Callable[[FloatArray], tuple[float, FloatArray]] | None = None,
+) -> tuple[dict[str, float], float, Convergence]:
     """Maximise ``loglik`` (a function of the positive parameters) from several starts.
 
     Optimises on log-parameters with BFGS (L-BFGS-B's BLAS calls were slower on these 2-4
     parameter problems when other processes share the cores). Starts are tried in order until one converges
     (``exhaustive=True`` runs them all and keeps the best); returns
-    ``(params, log_likelihood, standard_errors, convergence)``. ``gradient`` (of the
-    log-likelihood in the natural parameters), when given, replaces finite differences. Standard errors come from the
-    inverse of the numerical Hessian of the log-likelihood in the natural parameters (NaN when
-    it is not negative definite).
+    ``(params, log_likelihood, convergence)``. ``gradient`` (of the log-likelihood in the
+    natural parameters), when given, replaces finite differences; ``value_and_gradient``
+    returning both at once (sharing intermediate terms) is used in preference when given.
 
     Raises
     ------
@@ -145,17 +208,22 @@ def fit_max_likelihood(
         return -val / scale if np.isfinite(val) else 1e300
 
     def objective_and_jac(theta: FloatArray) -> tuple[float, FloatArray]:
-        assert gradient is not None
         if np.any(np.abs(theta) > _LOG_BOUND):
             return 1e300, np.zeros_like(theta)
         p = np.exp(theta)
         with np.errstate(all="ignore"):
-            val = loglik(p)
-            g = gradient(p) * p
+            if value_and_gradient is not None:
+                val, g = value_and_gradient(p)
+                g = g * p
+            else:
+                assert gradient is not None
+                val = loglik(p)
+                g = gradient(p) * p
         if not np.isfinite(val) or not np.all(np.isfinite(g)):
             return 1e300, np.zeros_like(theta)
         return -val / scale, -g / scale
 
+    use_jac = gradient is not None or value_and_gradient is not None
     first = loglik(np.exp(starts[0]))
     scale = max(abs(first), 1.0) if np.isfinite(first) else 1.0
     best: Any = None
@@ -164,9 +232,9 @@ def fit_max_likelihood(
     for start in starts:
         tried += 1
         res = minimize(
-            objective if gradient is None else objective_and_jac,
+            objective if not use_jac else objective_and_jac,
             start,
-            jac=gradient is not None,
+            jac=use_jac,
             method="BFGS",
             options={"maxiter": maxiter, "gtol": 1e-7},
         )
@@ -193,23 +261,7 @@ def fit_max_likelihood(
         n_starts=tried,
         message=str(best.message),
     )
-    with np.errstate(all="ignore"):
-        if gradient is not None:
-            hess = _gradient_hessian(gradient, params)
-        else:
-            hess = _numeric_hessian(lambda p: float(loglik(p)), params)
-        try:
-            cov = np.linalg.inv(-hess)
-            diag = np.diag(cov)
-            se = np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
-        except np.linalg.LinAlgError:
-            se = np.full(len(names), np.nan)
-    return (
-        {n: float(v) for n, v in zip(names, params)},
-        ll,
-        {n: float(v) for n, v in zip(names, se)},
-        conv,
-    )
+    return {n: float(v) for n, v in zip(names, params)}, ll, conv
 
 
 def compress(*columns: FloatArray, weights: FloatArray | None = None) -> tuple[FloatArray, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,9 @@ from cxmodel.models._base import (
     as_float_array,
     check_fitted,
     compress,
-    fit_max_likelihood,
+    maximise_likelihood,
     params_repr,
+    standard_errors,
 )
 
 __all__ = ["TransactionModel", "validate_history"]
@@ -57,11 +59,29 @@ class TransactionModel:
     _names: tuple[str, ...] = ()
     params_: dict[str, float] | None = None
     log_likelihood_: float | None = None
-    standard_errors_: dict[str, float] | None = None
     convergence_: Convergence | None = None
+    _se: dict[str, float] | None = None
+    _se_source: Callable[[], dict[str, float]] | None = None
 
     def __init__(self, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
+
+    @property
+    def standard_errors_(self) -> dict[str, float] | None:
+        """Standard errors of the fitted parameters (None before ``fit``).
+
+        From the inverse of the numerical Hessian of the log-likelihood, computed on first
+        access and cached (NaN when the Hessian is not negative definite).
+        """
+        if self._se is None and self._se_source is not None:
+            self._se = self._se_source()
+            self._se_source = None
+        return self._se
+
+    @standard_errors_.setter
+    def standard_errors_(self, value: dict[str, float] | None) -> None:
+        self._se = value
+        self._se_source = None
 
     def __repr__(self) -> str:
         return params_repr(type(self).__name__, self.params_)
@@ -130,16 +150,18 @@ class TransactionModel:
             g: FloatArray = np.sum(uw[:, None] * grad_terms(p, ux, ut, uT), axis=0) - 2.0 * pen * p
             return g
 
-        params, ll, se, conv = fit_max_likelihood(
+        grad = None if grad_terms is None else gradient
+        params, ll, conv = maximise_likelihood(
             loglik,
             self._names,
             self._starts(),
             model=type(self).__name__,
-            gradient=None if grad_terms is None else gradient,
+            gradient=grad,
         )
         self.params_ = params
         self.log_likelihood_ = ll
-        self.standard_errors_ = se
+        self.standard_errors_ = None
+        self._se_source = lambda: standard_errors(loglik, params, gradient=grad)
         self.convergence_ = conv
         return self
 
