@@ -51,6 +51,13 @@ def data() -> tuple[InteractionLog, Any]:
     return log, dd.from_pandas(log.to_pandas(), npartitions=5)
 
 
+@pytest.fixture(scope="module")
+def scattered(data: tuple[InteractionLog, Any]) -> Any:
+    """The same rows in random order, so every customer is spread over several partitions."""
+    frame = data[0].to_pandas().sample(frac=1.0, random_state=3).reset_index(drop=True)
+    return dd.from_pandas(frame, npartitions=7)
+
+
 def assert_tables_equal(a: MetricTable, b: MetricTable) -> None:
     """Same columns in the same order, same rows, equal values (NaN equal to NaN)."""
     assert list(a.columns) == list(b.columns)
@@ -223,3 +230,35 @@ class TestMapCustomers:
         got = cxd.map_customers(ddf, per_customer)
         assert len(expected) == log.n_customers
         assert got.to_dict("list") == expected.to_dict("list")
+
+    def test_scattered_customers(
+        self, client: Client, data: tuple[InteractionLog, Any], scattered: Any
+    ) -> None:
+        """With each customer's rows spread over partitions the shuffle still gives exact results."""
+        expected = per_customer(data[0])
+        got = cxd.map_customers(scattered, per_customer)
+        assert got.to_dict("list") == expected.to_dict("list")
+
+
+class TestScattered:
+    def test_rfm(self, client: Client, data: tuple[InteractionLog, Any], scattered: Any) -> None:
+        """RFM merges partials of the same customer from different partitions exactly."""
+        as_of = "2024-12-31T00:00Z"
+        expected = segment.rfm_scores(data[0], as_of=as_of)
+        got = cxd.rfm_scores(scattered, as_of=as_of)
+        for key, value in expected.to_dict().items():
+            np.testing.assert_array_equal(
+                np.asarray(got.to_dict()[key]), np.asarray(value), err_msg=key
+            )
+
+    def test_nps_by_month(
+        self, client: Client, data: tuple[InteractionLog, Any], scattered: Any
+    ) -> None:
+        """NPS by month over scattered rows equals the one-shot table."""
+        with pytest.warns(metrics.SmallSampleWarning):
+            expected = metrics.nps(data[0], period="month")
+        with pytest.warns(metrics.SmallSampleWarning):
+            got = cxd.nps(scattered, period="month")
+        assert isinstance(expected, MetricTable)
+        assert isinstance(got, MetricTable)
+        assert_tables_equal(got, expected)
