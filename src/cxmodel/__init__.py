@@ -72,6 +72,7 @@ _SUBMODULES = frozenset(
         "metrics",
         "models",
         "personalize",
+        "report",
         "segment",
         "testing",
         "triggers",
