@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -108,6 +109,56 @@ class BetaGeo(TransactionModel):
         db = dab + digamma(b + x) - digamma(b) - w4 / np.maximum(b + x - 1, 1e-300)
         return np.column_stack([dr, dalpha, da, db])
 
+    def _value_and_gradient(
+        self, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]] | None:
+        """Weighted log-likelihood and gradient in one pass.
+
+        Terms that depend on the frequency only (gammaln, betaln, digamma) are evaluated once per
+        distinct frequency; customers without repeat purchases need no mixture term.
+        """
+        xs, inv = np.unique(x, return_inverse=True)
+        wx = np.bincount(inv.ravel(), weights=w, minlength=xs.shape[0])
+        w_all = float(np.sum(w))
+        zero = x == 0
+        w0, t0 = w[zero], big_t[zero]
+        pos = ~zero
+        wp, xp, tp, bigp = w[pos], x[pos], t_x[pos], big_t[pos]
+
+        def fused(params: FloatArray) -> tuple[float, FloatArray]:
+            r, alpha, a, b = (float(v) for v in params)
+            # frequency-only terms, once per distinct x
+            rx, bx, abx = r + xs, b + xs, a + b + xs
+            val = float(
+                wx @ (gammaln(rx) + gammaln(bx) - gammaln(abx))
+                + w_all * (-gammaln(r) - gammaln(b) + gammaln(a + b) + r * np.log(alpha))
+            )
+            d_ab = digamma(a + b) - digamma(abx)
+            dr = float(wx @ digamma(rx)) + w_all * (np.log(alpha) - digamma(r))
+            dalpha = w_all * r / alpha
+            da = float(wx @ d_ab)
+            db = float(wx @ (d_ab + digamma(bx))) - w_all * digamma(b)
+            # no repeat purchases: log-likelihood term -r log(alpha + T)
+            l0 = np.log(alpha + t0)
+            val -= r * float(w0 @ l0)
+            dr -= float(w0 @ l0)
+            dalpha -= r * float(w0 @ (1.0 / (alpha + t0)))
+            # repeat purchasers: a3 + log(1 + exp(a4 - a3))
+            lt, lx = np.log(alpha + bigp), np.log(alpha + tp)
+            rxp = r + xp
+            bxm = np.maximum(b + xp - 1.0, 1e-300)
+            dlt = lt - lx
+            diff = np.log(a) - np.log(bxm) + rxp * dlt
+            w4 = expit(diff)
+            val += float(wp @ (np.logaddexp(0.0, diff) - rxp * lt))
+            dr += float(wp @ (w4 * dlt - lt))
+            dalpha -= float(wp @ (rxp * ((1.0 - w4) / (alpha + bigp) + w4 / (alpha + tp))))
+            da += float(wp @ w4) / a
+            db -= float(wp @ (w4 / bxm))
+            return val, np.array([dr, dalpha, da, db])
+
+        return fused
+
     def _alive_log_odds_inv(self, x: FloatArray, t_x: FloatArray, big_t: FloatArray) -> FloatArray:
         r, alpha, a, b = self._p()
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -206,6 +257,11 @@ class ModifiedBetaGeo(BetaGeo):
 
     _names = ("r", "alpha", "a", "b")
     _geometric_shift = 1
+
+    def _value_and_gradient(
+        self, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]] | None:
+        return None  # the per-customer terms and gradient below are used as they are
 
     @staticmethod
     def _loglik_terms(

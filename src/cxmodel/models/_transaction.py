@@ -93,6 +93,12 @@ class TransactionModel:
     ) -> FloatArray:
         raise NotImplementedError
 
+    def _value_and_gradient(
+        self, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray
+    ) -> Callable[[FloatArray], tuple[float, FloatArray]] | None:
+        """Optional fused (weighted log-likelihood, gradient) of the unpenalised model."""
+        return None
+
     def _starts(self) -> list[FloatArray]:
         k = len(self._names)
         return [np.zeros(k), np.full(k, np.log(0.5)), np.array([np.log(0.5)] * k) + 1.0]
@@ -151,12 +157,20 @@ class TransactionModel:
             return g
 
         grad = None if grad_terms is None else gradient
+        fused = self._value_and_gradient(ux, ut, uT, uw)
+
+        def value_and_gradient(p: FloatArray) -> tuple[float, FloatArray]:
+            assert fused is not None
+            val, g = fused(p)
+            return val - pen * float(np.sum(p**2)), g - 2.0 * pen * p
+
         params, ll, conv = maximise_likelihood(
             loglik,
             self._names,
             self._starts(),
             model=type(self).__name__,
             gradient=grad,
+            value_and_gradient=None if fused is None else value_and_gradient,
         )
         self.params_ = params
         self.log_likelihood_ = ll
