@@ -6,8 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.models import BetaGeo
+from cxmodel.models._base import compress
 
 DATA = Path(__file__).parent / "data" / "cdnow_customers_summary_with_transactions.csv"
 
@@ -59,3 +62,17 @@ class TestBetaGeoFused:
             down[i] -= h
             fd = (fused(up)[0] - fused(down)[0]) / (2 * h)
             assert grad[i] == pytest.approx(fd, rel=1e-5, abs=1e-3)
+
+
+class TestCompress:
+    @settings(max_examples=50, deadline=None)
+    @given(st.integers(0, 2**32 - 1), st.integers(0, 60))
+    def test_same_as_numpy_unique(self, seed: int, n: int) -> None:
+        """compress returns numpy's unique rows (same order) and the summed weights."""
+        rng = np.random.default_rng(seed)
+        cols = [rng.integers(0, k, n).astype(float) for k in (3, 4, 2)]
+        w = rng.random(n)
+        got = compress(*cols, weights=w)
+        uniq, inv = np.unique(np.column_stack(cols).reshape(n, 3), axis=0, return_inverse=True)
+        np.testing.assert_array_equal(np.column_stack(got[:3]).reshape(-1, 3), uniq)
+        np.testing.assert_allclose(got[3], np.bincount(inv.ravel(), weights=w, minlength=len(uniq)))

@@ -265,12 +265,20 @@ def maximise_likelihood(
 
 
 def compress(*columns: FloatArray, weights: FloatArray | None = None) -> tuple[FloatArray, ...]:
-    """Unique rows of ``columns`` and their summed weights (last element of the tuple)."""
-    stacked = np.column_stack(columns)
-    w = np.ones(stacked.shape[0]) if weights is None else weights
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=w, minlength=uniq.shape[0])
-    return (*(uniq[:, i].copy() for i in range(uniq.shape[1])), counts)
+    """Unique rows of ``columns`` (lexicographic order) and their summed weights (last element)."""
+    n = columns[0].shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if n == 0:
+        return (*(np.asarray(c, dtype=np.float64)[:0].copy() for c in columns), w[:0].copy())
+    order = np.lexsort(columns[::-1])
+    sorted_cols = [np.asarray(c, dtype=np.float64)[order] for c in columns]
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for c in sorted_cols:
+        new[1:] |= c[1:] != c[:-1]
+    starts = np.flatnonzero(new)
+    counts = np.add.reduceat(w[order], starts)
+    return (*(c[starts] for c in sorted_cols), counts)
 
 
 def params_repr(name: str, params: Mapping[str, float] | None) -> str:
