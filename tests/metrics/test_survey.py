@@ -159,6 +159,25 @@ class TestOnLog:
         assert isinstance(t, MetricTable)
         assert t["period"].tolist() == ["2024-02"] and t["n"].tolist() == [100]
 
+    def test_empty_groups_and_periods(self) -> None:
+        """A category of the column with no answers in the data gets a row: NaN, n = 0."""
+        log = _survey_log()
+        times = log.column("timestamp")
+        late = times > np.datetime64("2024-02-01")
+        log = log.with_column("region", np.where(late, "west", "north").astype(object))
+        t = nps(log.filter(log.column("region") == "north"), by="region", period="month")
+        assert isinstance(t, MetricTable)
+        assert t["region"].tolist() == ["north", "west"]
+        assert t["n"].tolist()[1] == 0 and math.isnan(t["value"][1])
+
+    def test_period_gap(self) -> None:
+        """A month without answers between two months with answers is a NaN row, n = 0."""
+        ts = np.array(["2024-01-15", "2024-03-15"] * 50, dtype="datetime64[us]")
+        t = nps(GOLDEN_NPS, period="month", timestamps=ts)
+        assert isinstance(t, MetricTable)
+        assert t["period"].tolist() == ["2024-01", "2024-02", "2024-03"]
+        assert t["n"].tolist() == [50, 0, 50] and math.isnan(t["value"][1])
+
     def test_by_wrong_length(self) -> None:
         """A by array that does not match the log's rows is a SchemaError."""
         with pytest.raises(SchemaError, match="by has 2 labels"):

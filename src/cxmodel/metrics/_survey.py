@@ -299,10 +299,12 @@ def _survey_input(
     list[npt.NDArray[Any]],
     list[Decoder | None],
     npt.NDArray[np.int64],
+    npt.NDArray[Any] | None,
 ]:
     keys: list[npt.NDArray[Any]] = []
     names: list[str] = []
     decoders: list[Decoder | None] = []
+    every_category: npt.NDArray[Any] | None = None
     if isinstance(data, InteractionLog):
         mask = data.kind_mask("survey")
         if "metric" in data:
@@ -322,6 +324,7 @@ def _survey_input(
                     labels = np.append(cats.astype(object), "(missing)")
                     keys.append(np.where(codes < 0, len(cats), codes)[mask])
                     decoders.append(partial(_take, labels))
+                    every_category = np.arange(len(cats))
                 else:
                     key, decoder = _by_codes(data.column(by)[mask])
                     keys.append(key)
@@ -370,7 +373,35 @@ def _survey_input(
         names.append("period")
         keys.append(period_index(times, period, timezone))
         decoders.append(partial(index_labels, period=period))
-    return scores, names, keys, decoders, rows
+    return scores, names, keys, decoders, rows, every_category
+
+
+_MAX_GRID = 1_000_000
+
+
+def _with_empty_groups(
+    acc: ScoreAccumulator, state: ScoreCounts, categories: npt.NDArray[Any] | None
+) -> ScoreCounts:
+    """Add zero-count groups so every category x period in range gets a row (NaN, n = 0)."""
+    if state.n_groups == 0 or not state.key_names:
+        return state
+    domains: list[npt.NDArray[Any]] = []
+    for j, name in enumerate(state.key_names):
+        seen: npt.NDArray[Any] = np.unique(state.keys[:, j])
+        if name == "period":
+            seen = np.arange(int(seen.min()), int(seen.max()) + 1)
+        elif j == 0 and categories is not None:
+            seen = np.union1d(seen.astype(np.int64), categories)
+        domains.append(seen)
+    size = int(np.prod([len(d) for d in domains]))
+    if size > _MAX_GRID or size == state.n_groups:
+        return state
+    grids = np.meshgrid(*domains, indexing="ij")
+    keys = np.empty((size, len(domains)), dtype=object)
+    for j, grid in enumerate(grids):
+        keys[:, j] = grid.reshape(-1)
+    zeros = ScoreCounts(state.key_names, keys, np.zeros((size, acc.width), dtype=np.int64))
+    return acc.merge(state, zeros)
 
 
 def _warn_small(table: MetricTable, metric: str) -> None:
@@ -394,10 +425,11 @@ def _run(
     timestamps: Any,
     options: dict[str, Any],
 ) -> MetricTable:
-    scores, names, keys, decoders, rows = _survey_input(
+    scores, names, keys, decoders, rows, categories = _survey_input(
         data, acc.metric, by, period, timezone, timestamps
     )
     state = acc.update(acc.empty(names), scores, keys, rows)
+    state = _with_empty_groups(acc, state, categories)
     table = acc.finalize(state, **options)
     columns = table.to_dict()
     for name, decoder in zip(names, decoders, strict=True):
