@@ -12,8 +12,10 @@ from cxmodel.triggers._rules import RuleSet
 __all__ = ["check"]
 
 
-def check(rules: RuleSet, log: Any) -> None:
+def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
     """Type-check ``rules`` against ``log``'s schema and kinds; raise if anything is wrong.
+
+    Pass the rule text as ``source`` to show each offending line with a caret.
 
     Raises
     ------
@@ -36,4 +38,4 @@ def check(rules: RuleSet, log: Any) -> None:
     kinds = [str(k) for k in log.kinds]
     errors = check_rules(rules, schema=dict(log.schema), kinds=kinds)
     if errors:
-        raise TriggerTypeError(render_diagnostics(errors, None), errors)
+        raise TriggerTypeError(render_diagnostics(errors, source), errors)
