@@ -14,7 +14,7 @@ from tests_triggers_acceptance import ACCEPTANCE
 
 from cxmodel.domain import Interaction
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import SQLiteStore, TriggerEngine, evaluate, parse
+from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, evaluate, parse
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 KINDS = ["product_view", "purchase", "survey", "ticket_opened", "consent_granted"]
@@ -195,3 +195,13 @@ class TestStoreAndDelivery:
         engine.add_rule(parse("trigger b:\n    when inactive for 1 days\n    emit y")["b"])
         got = engine.advance_to(T0 + timedelta(days=2))
         assert [f.trigger for f in got] == ["b"]
+
+
+class TestRoundTrips:
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(rules_text())
+    def test_text_and_json_round_trip(self, text: str) -> None:
+        """For rules drawn from the grammar, text -> AST -> text and AST -> JSON -> AST are lossless."""
+        rules = parse(text)
+        assert parse(str(rules)) == rules
+        assert RuleSet.from_json(rules.to_json()) == rules
