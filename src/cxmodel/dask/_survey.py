@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import MetricTable
-from cxmodel.metrics._periods import index_labels
+from cxmodel.metrics import _survey as _one_shot
+from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
+from cxmodel.metrics._periods import PERIODS, index_labels, period_index
 from cxmodel.metrics._survey import (
     CESAccumulator,
     CESResult,
@@ -19,13 +23,13 @@ from cxmodel.metrics._survey import (
     NPSResult,
     ProportionResult,
     _scalar,
-    _survey_input,
     _warn_small,
 )
 
 __all__ = ["ces", "csat", "nps"]
 
 _MISSING = "_cxmodel_missing"
+_NO_CATEGORIES = np.empty(0, dtype=object)
 
 
 def _key_names(by: str | None, period: str | None) -> list[str]:
@@ -40,32 +44,92 @@ def _partial(
     period: str | None,
     timezone: str | None,
     mapping: Mapping[str, str] | None,
-) -> Any:
-    """State of one partition with partition-independent keys.
+) -> Partial:
+    """State of one partition with partition-independent keys, and the ``by`` categories.
 
     ``by`` codes are local to a partition, so they are decoded to labels; a missing label of a
     string column gets flag 1 so that it sorts after every category, as in the one-shot table.
-    Period indexes are global integers and stay as they are.
+    Period indexes are global integers and stay as they are. The categories of a string ``by``
+    column (over all rows of the partition) travel with the state so that the client can rebuild
+    the one-shot category codes.
     """
     state = acc.empty(_key_names(by, period))
     log = partition_log(frame, mapping, timezone)
     if log is None:
-        return state
-    scores, _names, keys, decoders, _rows = _survey_input(
-        log, acc.metric, by, period, timezone, None
-    )
+        return state, _NO_CATEGORIES, False
+    mask = log.kind_mask("survey")
+    if "metric" in log:
+        codes, cats = log.categorical("metric")
+        hit = np.flatnonzero(cats == acc.metric)
+        mask &= codes == (hit[0] if hit.size else -2)
+    else:
+        mask &= False
+    scores = log.numeric("score")[mask] if "score" in log else np.zeros(0)
     columns: list[Any] = []
+    categories, is_string = _NO_CATEGORIES, False
     if by is not None:
-        decoder = decoders[0]
-        labels = keys[0] if decoder is None else decoder(keys[0].astype(np.int64))
-        labels = np.asarray(labels, dtype=object)
-        flag = np.zeros(len(labels), dtype=np.int64)
+        if by not in log:
+            raise SchemaError(f"by={by!r} is not a column of the data; columns: {log.columns!r}")
         if log.schema.get(by) == "string":
-            flag[labels == "(missing)"] = 1
-        columns += [flag, labels]
+            is_string = True
+            by_codes, categories = log.categorical(by)
+            picked = by_codes[mask]
+            flag = (picked < 0).astype(np.int64)
+            labels = np.where(picked < 0, "(missing)", categories[np.maximum(picked, 0)])
+        else:
+            values = log.column(by)[mask]
+            flag = np.zeros(len(values), dtype=np.int64)
+            labels = np.where(values == None, "(missing)", values).astype(str)  # noqa: E711
+        columns += [flag, np.asarray(labels, dtype=object)]
     if period is not None:
-        columns.append(keys[-1])
-    return acc.update(state, scores, columns)
+        columns.append(period_index(log.timestamps[mask], period, timezone))
+    state = acc.update(state, scores, columns, log.row_order[mask])
+    return state, np.asarray(categories, dtype=object), is_string
+
+
+Partial = tuple[ScoreCounts, npt.NDArray[Any], bool]
+
+
+def _merge_partials(acc: ScoreAccumulator) -> Callable[[Partial, Partial], Partial]:
+    return partial(_merge_two, acc)
+
+
+def _merge_two(acc: ScoreAccumulator, a: Partial, b: Partial) -> Partial:
+    cats = np.union1d(a[1].astype(str), b[1].astype(str)).astype(object)
+    return acc.merge(a[0], b[0]), cats, a[2] or b[2]
+
+
+def _coded(
+    merged: Partial, by: str | None, period: str | None
+) -> tuple[ScoreCounts, list[Any], npt.NDArray[np.int64] | None]:
+    """The merged state keyed by one-shot codes, the decoders and the category codes."""
+    state, universe, is_string = merged
+    names: list[str] = []
+    columns: list[npt.NDArray[Any]] = []
+    decoders: list[Any] = []
+    categories: npt.NDArray[np.int64] | None = None
+    if by is not None:
+        flag = state.keys[:, 0].astype(np.int64)
+        labels = state.keys[:, 1].astype(str)
+        if is_string:
+            cats = universe.astype(str)
+            codes = np.where(flag == 1, len(cats), np.searchsorted(cats, labels))
+            decoders.append(np.append(cats.astype(object), "(missing)"))
+            categories = np.arange(len(cats))
+        else:
+            cats = np.unique(labels)
+            codes = np.searchsorted(cats, labels)
+            decoders.append(cats.astype(object))
+        names.append(by)
+        columns.append(codes.astype(np.int64))
+    if period is not None:
+        names.append("period")
+        columns.append(state.keys[:, -1].astype(np.int64))
+        decoders.append(period)
+    keys = np.empty((state.n_groups, len(names)), dtype=object)
+    for j, col in enumerate(columns):
+        keys[:, j] = col
+    return ScoreCounts(tuple(names), keys, state.counts), decoders, categories
 
 
 def _run(
@@ -83,16 +147,26 @@ def _run(
     check_frame(ddf, feature)
     if by is not None and not isinstance(by, str):
         raise SchemaError(f"by must be a column name (str) for Dask input; got {by!r}")
+    if period is not None and period not in PERIODS:
+        raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
     parts = [
         dask.delayed(_partial, pure=True)(p, acc, by, period, timezone, mapping)
         for p in ddf.to_delayed()
     ]
-    (state,) = dask.compute(tree_merge(acc.merge, parts, fan_in))
+    (merged,) = dask.compute(tree_merge(_merge_partials(acc), parts, fan_in))
+    state, decoders, categories = _coded(merged, by, period)
+    # Same empty-group rule as the one-shot path, when cxmodel.metrics has one.
+    fill = getattr(_one_shot, "_with_empty_groups", None)
+    if fill is not None:
+        state = fill(acc, state, categories)
     table = acc.finalize(state, **options)
     columns = dict(table.to_dict())
-    columns.pop(_MISSING, None)
-    if period is not None:
-        columns["period"] = index_labels(columns["period"].astype(np.int64), period)
+    for name, decoder in zip(state.key_names, decoders, strict=True):
+        codes = columns[name].astype(np.int64)
+        if isinstance(decoder, str):
+            columns[name] = index_labels(codes, decoder)
+        else:
+            columns[name] = decoder[codes]
     out = MetricTable(table.name, columns)
     _warn_small(out, acc.metric.upper())
     return out
