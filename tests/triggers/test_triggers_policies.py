@@ -50,3 +50,18 @@ class TestPolicies:
         customers = {"b": Customer("b", traits={"plan": "gold"})}
         got = evaluate(rules, LOG, as_of=AS_OF, customers=customers)
         assert [f.customer_id for f in got] == ["b"]
+
+    def test_quiet_hours_in_customer_timezone(self) -> None:
+        """With 'in customer timezone', the window is read in the customer's timezone trait."""
+        rules = parse(
+            "trigger t:\n    when purchase\n    emit x\n"
+            "    quiet hours 09:00-17:00 in customer timezone"
+        )
+        customers = {"b": Customer("b", traits={"timezone": "Europe/Paris"})}
+        got = [
+            f
+            for f in evaluate(rules, LOG, as_of=AS_OF, customers=customers)
+            if f.customer_id == "b"
+        ]
+        # 12:00 UTC is 13:00 in Paris (winter, UTC+1): delayed to 17:00 Paris = 16:00 UTC
+        assert [f.time.isoformat() for f in got] == ["2024-01-01T16:00:00+00:00"]

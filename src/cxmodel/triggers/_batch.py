@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._time import TimeLike, to_us, us_to_datetime
+from cxmodel._time import TimeLike, resolve_timezone, to_us, us_to_datetime
 from cxmodel.expr import Expr
 from cxmodel.triggers._context import LogContext, add, names_in
 from cxmodel.triggers._firings import Firing, Firings, firing_id
@@ -197,6 +197,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _local_offsets(ctx: LogContext, cust: IntArray, times: IntArray) -> IntArray:
+    """UTC offset (microseconds) of each customer's ``timezone`` trait at each time (0 if none)."""
+    out = np.zeros(len(cust), dtype=np.int64)
+    for j, (c, t) in enumerate(zip(cust.tolist(), times.tolist(), strict=True)):
+        name = ctx.traits.get(str(ctx.customers[c]), {}).get("timezone")
+        zone = resolve_timezone(name) if isinstance(name, str) else None
+        if zone is not None:
+            offset = us_to_datetime(t).astimezone(zone).utcoffset()
+            out[j] = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
+    return out
+
+
 def _quiet_delay(times: IntArray, rule: Rule) -> IntArray:
     if rule.quiet is None:
         return times
@@ -260,7 +272,11 @@ def _apply(
             end=cand.end[idx],
             now=cand.time[idx],
         )
-    times = _quiet_delay(cand.time[idx], rule)
+    if rule.quiet is not None and rule.quiet.customer_timezone:
+        offsets = _local_offsets(ctx, cand.cust[idx], cand.time[idx])
+        times = _quiet_delay(cand.time[idx] + offsets, rule) - offsets
+    else:
+        times = _quiet_delay(cand.time[idx], rule)
     due = times <= as_of
     order = np.lexsort((cand.anchor[idx], times, cand.cust[idx]))
     emitted: list[Firing] = []
