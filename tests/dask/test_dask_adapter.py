@@ -136,6 +136,14 @@ class TestSurveyMetrics:
         assert len(expected) > 5
         assert_tables_equal(got, expected)
 
+    @pytest.mark.parametrize("ci", ["adjusted-wald", "bootstrap"])
+    def test_interval_methods(
+        self, client: Client, data: tuple[InteractionLog, Any], ci: str
+    ) -> None:
+        """Other interval methods (bootstrap seeded) also equal the one-shot result."""
+        log, ddf = data
+        assert cxd.nps(ddf, ci=ci, random_state=5) == metrics.nps(log, ci=ci, random_state=5)
+
     def test_bad_by_names_argument(self, client: Client, data: tuple[InteractionLog, Any]) -> None:
         """An array for by is rejected with a SchemaError naming by."""
         with pytest.raises(SchemaError, match="by must be a column name"):
