@@ -84,6 +84,7 @@ class TriggerEngine:
         self.late: list[Any] = []
         events, self._seen, meta, self._emitted = self.store.load()
         self._history: dict[str, list[dict[str, Any]]] = {}
+        self._logs: dict[str, Any] = {}  # per-customer InteractionLog, rebuilt when it changes
         for event in events:
             self._history.setdefault(event["customer_id"], []).append(event)
         self._buffer: list[dict[str, Any]] = list(meta.get("buffer", []))
@@ -157,6 +158,7 @@ class TriggerEngine:
             clean = {k: v for k, v in rec.items() if not k.startswith("_")}
             self._history.setdefault(clean["customer_id"], []).append(clean)
             cid = clean["customer_id"]
+            self._logs.pop(cid, None)
             self._due[cid] = min(self._due.get(cid, rec["_t"]), rec["_t"])
             out.append(clean)
         return out
@@ -171,7 +173,9 @@ class TriggerEngine:
         for customer, due in sorted(self._due.items()):
             if due > frontier:
                 continue
-            log = InteractionLog.from_records(self._history[customer])
+            log = self._logs.get(customer)
+            if log is None:
+                log = self._logs[customer] = InteractionLog.from_records(self._history[customer])
             result = evaluate_us(self.rules, log, _FAR, customers=self.customers)
             pending: list[int] = []
             for firing in result:
