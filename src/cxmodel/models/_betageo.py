@@ -125,19 +125,27 @@ class BetaGeo(TransactionModel):
         pos = ~zero
         wp, xp, tp, bigp = w[pos], x[pos], t_x[pos], big_t[pos]
 
+        k = xs.shape[0]
+        base = np.concatenate([xs, xs, xs, np.zeros(3)])
+        reps = np.array([k, k, k, 1, 1, 1])
+
         def fused(params: FloatArray) -> tuple[float, FloatArray]:
             r, alpha, a, b = (float(v) for v in params)
-            # frequency-only terms, once per distinct x
-            rx, bx, abx = r + xs, b + xs, a + b + xs
+            # frequency-only terms, once per distinct x, in one gammaln and one digamma call:
+            # arguments r + x, b + x, a + b + x, then r, b, a + b
+            arg = base + np.repeat(np.array([r, b, a + b, r, b, a + b]), reps)
+            gl = gammaln(arg)
+            dg = digamma(arg)
+            log_alpha = np.log(alpha)
             val = float(
-                wx @ (gammaln(rx) + gammaln(bx) - gammaln(abx))
-                + w_all * (-gammaln(r) - gammaln(b) + gammaln(a + b) + r * np.log(alpha))
+                wx @ (gl[:k] + gl[k : 2 * k] - gl[2 * k : 3 * k])
+                + w_all * (gl[3 * k + 2] - gl[3 * k] - gl[3 * k + 1] + r * log_alpha)
             )
-            d_ab = digamma(a + b) - digamma(abx)
-            dr = float(wx @ digamma(rx)) + w_all * (np.log(alpha) - digamma(r))
+            d_ab = dg[3 * k + 2] - dg[2 * k : 3 * k]
+            dr = float(wx @ dg[:k]) + w_all * (log_alpha - dg[3 * k])
             dalpha = w_all * r / alpha
             da = float(wx @ d_ab)
-            db = float(wx @ (d_ab + digamma(bx))) - w_all * digamma(b)
+            db = float(wx @ (d_ab + dg[k : 2 * k])) - w_all * dg[3 * k + 1]
             # no repeat purchases: log-likelihood term -r log(alpha + T)
             l0 = np.log(alpha + t0)
             val -= r * float(w0 @ l0)

@@ -162,6 +162,8 @@ class TransactionModel:
         def value_and_gradient(p: FloatArray) -> tuple[float, FloatArray]:
             assert fused is not None
             val, g = fused(p)
+            if pen == 0.0:
+                return val, g
             return val - pen * float(np.sum(p**2)), g - 2.0 * pen * p
 
         params, ll, conv = maximise_likelihood(
