@@ -65,6 +65,7 @@ __all__ = [
 
 _SUBMODULES = frozenset(
     {
+        "dask",
         "datasets",
         "expr",
         "io",
