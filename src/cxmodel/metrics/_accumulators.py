@@ -88,12 +88,14 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
 class ScoreAccumulator:
     """Histogram accumulator for integer scores on the scale ``low..high``.
 
-    Parameters
+    Attributes
     ----------
     metric : str
         Name used in error messages (``"nps"``, ``"csat"``, ``"ces"``).
-    low, high : int
-        Inclusive ends of the answer scale.
+    low : int
+        Inclusive lower end of the answer scale.
+    high : int
+        Inclusive upper end of the answer scale.
 
     Examples
     --------
