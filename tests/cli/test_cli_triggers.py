@@ -1,0 +1,59 @@
+"""The trigger commands: check (exit 1 on error), triggers, explain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cxmodel.cli import main
+
+RULES = """trigger detractor_follow_up:
+    when survey as r where r.metric == "nps" and r.score <= 6
+    emit follow_up_task(score = r.score)
+"""
+DATA = (
+    "customer_id,timestamp,kind,metric,score\n"
+    "a,2024-01-01T00:00:00Z,survey,nps,3\n"
+    "b,2024-01-02T00:00:00Z,survey,nps,9\n"
+)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    rules, data = tmp_path / "rules.cx", tmp_path / "data.csv"
+    rules.write_text(RULES, encoding="utf-8")
+    data.write_text(DATA, encoding="utf-8")
+    return rules, data
+
+
+def test_check_ok(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A valid rules file checks against the data's schema."""
+    rules, data = files
+    assert main(["check", str(rules), "--data", str(data)]) == 0
+    assert "1 rule(s) OK" in capsys.readouterr().out
+
+
+def test_check_error_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rule with a typo exits 1 and shows the line with a caret."""
+    bad = tmp_path / "bad.cx"
+    bad.write_text("trigger t:\n    when inactive for days\n    emit x\n", encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "line 2" in err and "^" in err
+
+
+def test_triggers_jsonl(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """`cxmodel triggers` prints one JSON firing per line."""
+    rules, data = files
+    assert main(["triggers", str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["customer_id"] for line in lines] == ["a"]
+
+
+def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """`cxmodel explain` names the rule for the customer."""
+    rules, data = files
+    assert main(["explain", str(rules), str(data), "b", "--as-of", "2024-02-01T00:00:00Z"]) == 0
+    assert "detractor_follow_up" in capsys.readouterr().out
