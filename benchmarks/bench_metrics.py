@@ -88,7 +88,7 @@ def bench_km(n: int) -> None:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t_peer, ref = _best(lambda: KaplanMeierFitter().fit(d, e), repeat=1)
+        t_peer, ref = _best(lambda: KaplanMeierFitter().fit(d, e))
     sf = ref.survival_function_.iloc[:, 0]
     idx = np.searchsorted(sf.index.to_numpy(), km.times)
     ci = ref.confidence_interval_.to_numpy()

@@ -6,10 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import customer_lifetimes, kaplan_meier, logrank_test
+from cxmodel.metrics._survival import _grid_table, _table
 
 
 def _realish(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,16 +59,48 @@ class TestKaplanMeier:
         np.testing.assert_allclose(km.ci_high, ci.iloc[idx, 1].to_numpy(), rtol=0, atol=1e-9)
         assert km.median == ref.median_survival_time_
 
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.integers(0, 2**32 - 1),
+        st.integers(1, 400),
+        st.sampled_from([0, 1, 2, 3]),
+        st.floats(0.0, 1.0),
+    )
+    def test_grid_table_matches_sort(self, seed: int, n: int, digits: int, p: float) -> None:
+        """The counting-sort table equals the sorting table bit for bit on rounded data."""
+        rng = np.random.default_rng(seed)
+        d = np.round(rng.uniform(0, 50, n), digits)
+        e = rng.random(n) < p
+        grid = _grid_table(d, e)
+        assert grid is not None
+        for got, want in zip(grid, _table(d, e.astype(np.float64)), strict=True):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+    def test_grid_table_declines_continuous(self) -> None:
+        """Unrounded durations fall back to sorting, with the same curve either way."""
+        d, e = np.random.default_rng(3).uniform(0, 9, 500), np.ones(500, dtype=bool)
+        assert _grid_table(d, e) is None
+        assert kaplan_meier(d, e).times.tolist() == np.sort(d).tolist()
+
+    def test_bool_and_float_observed_agree(self) -> None:
+        """Boolean and 0/1 float ``observed`` give identical curves."""
+        d, e = _realish(4, 2000)
+        a, b = kaplan_meier(d, e), kaplan_meier(d, e.astype(float))
+        np.testing.assert_array_equal(a.survival, b.survival)
+        np.testing.assert_array_equal(a.ci_low, b.ci_low)
+
     @pytest.mark.parametrize(
         ("durations", "observed", "error", "match"),
         [
             ([1, -2], None, SchemaError, r"durations\[1\] = -2.0"),
             ([1, float("nan")], None, SchemaError, "finite"),
+            ([1, float("inf")], None, SchemaError, "finite"),
             ([1, 2], [1], SchemaError, "observed has 1 values"),
             ([1, 2], [1, 2], SchemaError, "booleans"),
             ([], None, DataError, "no durations"),
         ],
-        ids=["negative", "nan", "observed-length", "observed-not-bool", "empty"],
+        ids=["negative", "nan", "inf", "observed-length", "observed-not-bool", "empty"],
     )
     def test_bad_input(
         self, durations: list[float], observed: list[int] | None, error: type, match: str
