@@ -183,6 +183,7 @@ def maximise_likelihood(
     gradient: Callable[[FloatArray], FloatArray] | None = None,
     exhaustive: bool = False,
     value_and_gradient: Callable[[FloatArray], tuple[float, FloatArray]] | None = None,
+    gtol: float = 1e-7,
 ) -> tuple[dict[str, float], float, Convergence]:
     """Maximise ``loglik`` (a function of the positive parameters) from several starts.
 
@@ -192,6 +193,8 @@ def maximise_likelihood(
     ``(params, log_likelihood, convergence)``. ``gradient`` (of the log-likelihood in the
     natural parameters), when given, replaces finite differences; ``value_and_gradient``
     returning both at once (sharing intermediate terms) is used in preference when given.
+    ``gtol`` bounds the gradient norm at convergence (log-likelihood divided by its magnitude
+    at the first start, log-parameters).
 
     Raises
     ------
@@ -236,7 +239,7 @@ def maximise_likelihood(
             start,
             jac=use_jac,
             method="BFGS",
-            options={"maxiter": maxiter, "gtol": 1e-7},
+            options={"maxiter": maxiter, "gtol": gtol},
         )
         if not np.isfinite(res.fun) or res.fun >= 1e299:
             failures.append(f"start {np.exp(start).round(4).tolist()}: {res.message}")

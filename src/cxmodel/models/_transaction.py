@@ -61,6 +61,7 @@ class TransactionModel:
     log_likelihood_: float | None = None
     convergence_: Convergence | None = None
     _se: dict[str, float] | None = None
+    _gtol = 1e-7
     _se_source: Callable[[], dict[str, float]] | None = None
 
     def __init__(self, penalizer_coef: float = 0.0) -> None:
@@ -173,6 +174,7 @@ class TransactionModel:
             model=type(self).__name__,
             gradient=grad,
             value_and_gradient=None if fused is None else value_and_gradient,
+            gtol=self._gtol,
         )
         self.params_ = params
         self.log_likelihood_ = ll
