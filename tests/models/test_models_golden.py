@@ -120,3 +120,17 @@ class TestLazyStandardErrors:
         assert m.standard_errors_ is se
         m.fit(frequency=x[:6], recency=t_x[:6], T=big_t[:6])
         assert m.standard_errors_ is not se
+
+    def test_pickle_before_access(self) -> None:
+        """A fitted model pickles before its standard errors were computed, and they agree."""
+        import pickle
+
+        from cxmodel.models import ParetoNBD
+
+        x = np.array([0, 1, 2, 0, 5, 1, 3, 0])
+        t_x = np.array([0, 3.0, 5, 0, 9, 1, 8, 0])
+        big_t = np.full(8, 10.0)
+        m = ParetoNBD().fit(frequency=x, recency=t_x, T=big_t)
+        copy = pickle.loads(pickle.dumps(m))
+        assert copy.params_ == m.params_
+        assert copy.standard_errors_ == m.standard_errors_

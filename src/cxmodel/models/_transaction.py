@@ -62,7 +62,9 @@ class TransactionModel:
     convergence_: Convergence | None = None
     _se: dict[str, float] | None = None
     _gtol = 1e-7
-    _se_source: Callable[[], dict[str, float]] | None = None
+    # compressed histories and penalty kept for the lazy standard errors (plain arrays, so a
+    # fitted model still pickles)
+    _se_data: tuple[FloatArray, FloatArray, FloatArray, FloatArray, float] | None = None
 
     def __init__(self, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
@@ -74,15 +76,16 @@ class TransactionModel:
         From the inverse of the numerical Hessian of the log-likelihood, computed on first
         access and cached (NaN when the Hessian is not negative definite).
         """
-        if self._se is None and self._se_source is not None:
-            self._se = self._se_source()
-            self._se_source = None
+        if self._se is None and self._se_data is not None and self.params_ is not None:
+            loglik, gradient = self._objective(*self._se_data)
+            self._se = standard_errors(loglik, self.params_, gradient=gradient)
+            self._se_data = None
         return self._se
 
     @standard_errors_.setter
     def standard_errors_(self, value: dict[str, float] | None) -> None:
         self._se = value
-        self._se_source = None
+        self._se_data = None
 
     def __repr__(self) -> str:
         return params_repr(type(self).__name__, self.params_)
@@ -145,19 +148,7 @@ class TransactionModel:
             )
         ux, ut, uT, uw = compress(x, t_x, big_t, weights=w)
         pen = float(self.penalizer_coef)
-
-        def loglik(p: FloatArray) -> float:
-            val = float(np.sum(uw * self._loglik_terms(p, ux, ut, uT)))
-            return val - pen * float(np.sum(p**2))
-
-        grad_terms = getattr(self, "_loglik_grad", None)
-
-        def gradient(p: FloatArray) -> FloatArray:
-            assert grad_terms is not None
-            g: FloatArray = np.sum(uw[:, None] * grad_terms(p, ux, ut, uT), axis=0) - 2.0 * pen * p
-            return g
-
-        grad = None if grad_terms is None else gradient
+        loglik, grad = self._objective(ux, ut, uT, uw, pen)
         fused = self._value_and_gradient(ux, ut, uT, uw)
 
         def value_and_gradient(p: FloatArray) -> tuple[float, FloatArray]:
@@ -179,9 +170,27 @@ class TransactionModel:
         self.params_ = params
         self.log_likelihood_ = ll
         self.standard_errors_ = None
-        self._se_source = lambda: standard_errors(loglik, params, gradient=grad)
+        self._se_data = (ux, ut, uT, uw, pen)
         self.convergence_ = conv
         return self
+
+    def _objective(
+        self, ux: FloatArray, ut: FloatArray, uT: FloatArray, uw: FloatArray, pen: float
+    ) -> tuple[Callable[[FloatArray], float], Callable[[FloatArray], FloatArray] | None]:
+        """Weighted, penalised log-likelihood and its analytic gradient (None if there is none)."""
+
+        def loglik(p: FloatArray) -> float:
+            val = float(np.sum(uw * self._loglik_terms(p, ux, ut, uT)))
+            return val - pen * float(np.sum(p**2))
+
+        grad_terms = getattr(self, "_loglik_grad", None)
+
+        def gradient(p: FloatArray) -> FloatArray:
+            assert grad_terms is not None
+            g: FloatArray = np.sum(uw[:, None] * grad_terms(p, ux, ut, uT), axis=0) - 2.0 * pen * p
+            return g
+
+        return loglik, None if grad_terms is None else gradient
 
     def _p(self) -> tuple[float, ...]:
         check_fitted(self)
