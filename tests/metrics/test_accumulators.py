@@ -97,3 +97,32 @@ class TestScoreAccumulators:
         acc = NPSAccumulator()
         with pytest.raises(SchemaError, match="one label per score"):
             acc.update(acc.empty(["g"]), [1, 2], [["x"]])
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.sampled_from(ACCUMULATORS),
+        st.integers(0, 2**32 - 1),
+        st.integers(1, 300),
+        st.sampled_from([np.int8, np.int64, np.uint16]),
+    )
+    def test_dense_path_equals_general_path(
+        self, acc: ScoreAccumulator, seed: int, n: int, key_dtype: type
+    ) -> None:
+        """Integer keys (dense bincount path) give the same state as the same keys as str."""
+        rng = np.random.default_rng(seed)
+        scores = rng.integers(acc.low, acc.high + 1, n)
+        a = rng.integers(3, 9, n).astype(key_dtype)
+        b = rng.integers(0, 40, n)
+        dense = acc.update(acc.empty(["a", "b"]), scores, [a, b])
+        general = acc.update(
+            acc.empty(["a", "b"]), scores.astype(float), [a.astype(object), b.astype(object)]
+        )
+        assert _same(dense, general)
+        assert dense.counts.sum() == n
+
+    @pytest.mark.parametrize("scores", [[11], [-1], [3.5]], ids=["high", "low", "fraction"])
+    def test_integer_and_float_scores_checked(self, scores: list[float]) -> None:
+        """Out-of-scale scores are rejected whatever their dtype, naming the row."""
+        acc = NPSAccumulator()
+        with pytest.raises(SchemaError, match="row 1: score"):
+            acc.update(acc.empty(), [5, *scores])

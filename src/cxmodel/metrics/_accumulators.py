@@ -128,7 +128,17 @@ class ScoreAccumulator:
         self, scores: npt.ArrayLike, rows: npt.NDArray[np.int64] | None = None
     ) -> IntArray:
         """Scores as int64 indexes into the scale; SchemaError naming the first bad row."""
-        values = np.asarray(scores, dtype=np.float64).reshape(-1)
+        raw = np.asarray(scores).reshape(-1)
+        # integer scores: two reductions validate the whole chunk, one pass shifts it
+        if (
+            raw.dtype.kind in "iu"
+            and raw.size
+            and int(raw.min()) >= self.low
+            and int(raw.max()) <= self.high
+        ):
+            shifted: IntArray = np.subtract(raw, self.low, dtype=np.int64)
+            return shifted
+        values = np.asarray(raw, dtype=np.float64)
         bad = ~((values >= self.low) & (values <= self.high) & (values == np.round(values)))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -160,12 +170,45 @@ class ScoreAccumulator:
                     f"key {name!r} has {len(col)} labels for {len(index)} scores; "
                     "expected one label per score"
                 )
-        group_keys, group = group_rows(columns, len(index))
-        flat = np.bincount(group * self.width + index, minlength=len(group_keys) * self.width)
-        chunk = ScoreCounts(
-            state.key_names, group_keys, flat.reshape(len(group_keys), self.width).astype(np.int64)
-        )
+        chunk = self._dense_chunk(state.key_names, columns, index)
+        if chunk is None:
+            group_keys, group = group_rows(columns, len(index))
+            flat = np.bincount(group * self.width + index, minlength=len(group_keys) * self.width)
+            counts = flat.reshape(len(group_keys), self.width).astype(np.int64)
+            chunk = ScoreCounts(state.key_names, group_keys, counts)
         return self.merge(state, chunk)
+
+    def _dense_chunk(
+        self, names: tuple[str, ...], columns: list[npt.NDArray[Any]], index: IntArray
+    ) -> ScoreCounts | None:
+        """One bincount over a combined (key..., score) code when integer keys are compact.
+
+        Same groups (sorted, only those seen) and counts as the general path, without
+        factorising the per-row group code. None when a key is not integer or the key
+        grid is too large to count densely.
+        """
+        n = len(index)
+        if not columns or n == 0 or any(c.dtype.kind not in "iu" for c in columns):
+            return None
+        bounds = [(int(c.min()), int(c.max())) for c in columns]
+        dims = [hi - lo + 1 for lo, hi in bounds]
+        size = int(np.prod(dims, dtype=np.float64)) * self.width
+        if size > max(4 * n, 1 << 20):
+            return None
+        flat = np.subtract(columns[0], bounds[0][0], dtype=np.int64)
+        for col, (lo, _), dim in zip(columns[1:], bounds[1:], dims[1:], strict=True):
+            flat *= dim
+            np.add(flat, col, out=flat, casting="unsafe")
+            flat -= lo
+        flat *= self.width
+        flat += index
+        counts = np.bincount(flat, minlength=size).reshape(-1, self.width)
+        used = np.flatnonzero(counts.any(axis=1))
+        parts = np.unravel_index(used, tuple(dims))
+        keys = np.empty((len(used), len(columns)), dtype=object)
+        for j, (part, (lo, _)) in enumerate(zip(parts, bounds, strict=True)):
+            keys[:, j] = part + lo
+        return ScoreCounts(names, keys, counts[used].astype(np.int64))
 
     def merge(self, a: ScoreCounts, b: ScoreCounts) -> ScoreCounts:
         """Combine two states (exact; order and grouping do not matter)."""

@@ -294,11 +294,11 @@ def _survey_input(
     timezone: str | None,
     timestamps: Any,
 ) -> tuple[
-    npt.NDArray[np.float64],
+    npt.NDArray[Any],
     list[str],
     list[npt.NDArray[Any]],
     list[Decoder | None],
-    npt.NDArray[np.int64],
+    npt.NDArray[np.int64] | None,
     npt.NDArray[Any] | None,
 ]:
     keys: list[npt.NDArray[Any]] = []
@@ -341,8 +341,10 @@ def _survey_input(
                 keys.append(key)
                 decoders.append(decoder)
     else:
-        scores = np.asarray(data, dtype=np.float64).reshape(-1)
-        rows = np.arange(len(scores), dtype=np.int64)
+        scores = np.asarray(data).reshape(-1)
+        if scores.dtype.kind not in "iu":  # integer scores stay as they are (no 8x copy)
+            scores = scores.astype(np.float64)
+        rows = None  # positions are the row numbers
         times = None
         stamps = None if timestamps is None else np.asarray(timestamps)
         if stamps is not None and stamps.dtype == np.dtype("datetime64[us]"):
