@@ -158,7 +158,16 @@ class ScoreAccumulator:
         rows: npt.NDArray[np.int64] | None = None,
     ) -> ScoreCounts:
         """Add a chunk of ``scores`` (with one key array per key column) to ``state``."""
-        index = self.check_scores(scores, rows)
+        raw = np.asarray(scores).reshape(-1)
+        on_scale = (
+            raw.dtype.kind in "iu"
+            and raw.size > 0
+            and int(raw.min()) >= self.low
+            and int(raw.max()) <= self.high
+        )
+        # integer scores already on the scale are used as they are (shifted inside the key)
+        index = raw if on_scale else self.check_scores(raw, rows)
+        shift = self.low if on_scale else 0
         columns = [np.asarray(k).reshape(-1) for k in keys]
         if len(columns) != len(state.key_names):
             raise SchemaError(
@@ -170,8 +179,10 @@ class ScoreAccumulator:
                     f"key {name!r} has {len(col)} labels for {len(index)} scores; "
                     "expected one label per score"
                 )
-        chunk = self._dense_chunk(state.key_names, columns, index)
+        chunk = self._dense_chunk(state.key_names, columns, index, shift)
         if chunk is None:
+            if shift:
+                index = np.subtract(index, shift, dtype=np.int64)
             group_keys, group = group_rows(columns, len(index))
             flat = np.bincount(group * self.width + index, minlength=len(group_keys) * self.width)
             counts = flat.reshape(len(group_keys), self.width).astype(np.int64)
@@ -179,7 +190,11 @@ class ScoreAccumulator:
         return self.merge(state, chunk)
 
     def _dense_chunk(
-        self, names: tuple[str, ...], columns: list[npt.NDArray[Any]], index: IntArray
+        self,
+        names: tuple[str, ...],
+        columns: list[npt.NDArray[Any]],
+        index: npt.NDArray[Any],
+        shift: int,
     ) -> ScoreCounts | None:
         """One bincount over a combined (key..., score) code when integer keys are compact.
 
@@ -195,13 +210,16 @@ class ScoreAccumulator:
         size = int(np.prod(dims, dtype=np.float64)) * self.width
         if size > max(4 * n, 1 << 20):
             return None
-        flat = np.subtract(columns[0], bounds[0][0], dtype=np.int64)
+        # Horner over the key columns, then the score; all offsets folded into one constant
+        flat = columns[0].astype(np.int64)
+        offset = bounds[0][0]
         for col, (lo, _), dim in zip(columns[1:], bounds[1:], dims[1:], strict=True):
             flat *= dim
             np.add(flat, col, out=flat, casting="unsafe")
-            flat -= lo
+            offset = offset * dim + lo
         flat *= self.width
-        flat += index
+        np.add(flat, index, out=flat, casting="unsafe")
+        flat -= offset * self.width + shift
         counts = np.bincount(flat, minlength=size).reshape(-1, self.width)
         used = np.flatnonzero(counts.any(axis=1))
         parts = np.unravel_index(used, tuple(dims))

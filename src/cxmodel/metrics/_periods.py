@@ -97,7 +97,8 @@ def period_index(
     lo = int(days.min())
     span = np.arange(lo, int(days.max()) + 1)
     table = span.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    months: npt.NDArray[np.int64] = table[days - lo]
+    days -= lo  # in place: days is a fresh array here
+    months: npt.NDArray[np.int64] = table[days]
     return months if period == "month" else months // 3
 
 
