@@ -192,9 +192,33 @@ class NPSAccumulator(ScoreAccumulator):
         """One row per group: value, se, ci_low, ci_high, n and the three counts."""
         _check_method(ci, _NPS_METHODS, "NPS")
         z = z_value(level)
+        if ci == "wald" and population is None:
+            return _nps_wald(state, z)
         rows = [_nps_row(c, ci, z, population, random_state) for c in state.counts]
         template = _nps_row(np.zeros(self.width, dtype=np.int64), ci, z, None, 0)
         return _table("NPS", state, rows, template)
+
+
+def _nps_wald(state: ScoreCounts, z: float) -> MetricTable:
+    """Vectorised :func:`_nps_row` for the plain Wald interval (same operations, same floats)."""
+    counts = state.counts
+    det, pas, pro = (counts[:, s].sum(axis=1) for s in (slice(0, 7), slice(7, 9), slice(9, None)))
+    n = det + pas + pro
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p, d = pro / n, det / n
+        value = 100.0 * (p - d)
+        se = 100.0 * np.sqrt((p + d - (p - d) * (p - d)) * 1.0 / n)
+    columns: dict[str, npt.NDArray[Any]] = {
+        key: state.keys[:, j].copy() for j, key in enumerate(state.key_names)
+    }
+    columns |= {"n": n, "promoters": pro, "passives": pas, "detractors": det}
+    columns |= {
+        "value": value,
+        "se": se,
+        "ci_low": np.maximum(-100.0, value - z * se),
+        "ci_high": np.minimum(100.0, value + z * se),
+    }
+    return MetricTable("NPS", columns)
 
 
 @attrs.frozen
