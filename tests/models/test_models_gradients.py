@@ -121,3 +121,27 @@ class TestParetoFused:
             down[i] -= h
             fd = (total(up) - total(down)) / (2 * h)
             assert grad[i] == pytest.approx(fd, rel=1e-4, abs=0.05)
+
+
+class TestBfgs:
+    def test_rosenbrock(self) -> None:
+        """The fused-objective BFGS finds the Rosenbrock minimum and reports success."""
+        from cxmodel.models._base import _bfgs
+
+        def rosen(v: np.ndarray) -> tuple[float, np.ndarray]:
+            x, y = v
+            f = (1 - x) ** 2 + 100 * (y - x * x) ** 2
+            g = np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+            return float(f), g
+
+        res = _bfgs(rosen, np.array([-1.2, 1.0]), gtol=1e-9, maxiter=2000)
+        assert res.success
+        np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-6)
+
+    def test_flat_objective_stops(self) -> None:
+        """A constant objective with a non-zero gradient stops as not converged, not at maxiter."""
+        from cxmodel.models._base import _bfgs
+
+        res = _bfgs(lambda v: (0.0, np.ones(2)), np.zeros(2), gtol=1e-9, maxiter=2000)
+        assert not res.success
+        assert res.nit < 2000
