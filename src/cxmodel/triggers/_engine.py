@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
+
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.triggers._batch import evaluate_us
-from cxmodel.triggers._firings import Firing
+from cxmodel.triggers._context import add
+from cxmodel.triggers._fast import anchor_key, evaluate_one, fast_kind, policy_reason, ref
+from cxmodel.triggers._firings import Firing, firing_id
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._store import InMemoryStore, StateStore
 
@@ -92,6 +97,28 @@ class TriggerEngine:
         self._watermark: int | None = meta.get("watermark")
         self._due: dict[str, int] = dict(meta.get("due", {}))
         self._arrivals: int = int(meta.get("arrivals", 0))
+        # incremental fast paths (see cxmodel.triggers._fast); only for a fresh store, since
+        # their state is not checkpointed: a restarted engine runs every rule on the exact path
+        fresh = not events and not meta
+        self._fast: dict[str, str] = {}
+        if fresh:
+            for rule in self.rules:
+                kind = fast_kind(rule)
+                if kind is not None:
+                    self._fast[rule.name] = kind
+        else:
+            for cid in self._history:
+                self._due[cid] = 0
+        self._slow = RuleSet(tuple(r for r in self.rules if r.name not in self._fast))
+        self._last_emit: dict[tuple[str, str], int] = {}
+        self._consent: dict[tuple[str, str], bool] = {}
+        self._cust_last: dict[str, tuple[int, int]] = {}
+        self._timers: dict[tuple[str, str], tuple[int, dict[str, Any], str]] = {}
+        self._heap: list[tuple[int, str, str]] = []
+        self._fast_out: list[Firing] = []
+        # suppressed event-rule firings at the customer's current time, re-checked in anchor
+        # order when a consent grant at that same time arrives (as the exact path does)
+        self._retry: dict[str, list[tuple[str, int, dict[str, Any], str]]] = {}
 
     # -- rules at runtime --------------------------------------------------------------------
     def add_rule(self, rule: Rule) -> None:
@@ -99,12 +126,15 @@ class TriggerEngine:
         if rule.name in self.rules.names:
             raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
         self.rules = RuleSet((*self.rules.rules, rule))
+        self._slow = RuleSet((*self._slow.rules, rule))
         self._due = dict.fromkeys(self._history, self._watermark or 0)
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule called ``name``."""
         self.rules[name]  # raises KeyError with the known names
         self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
+        self._slow = RuleSet(tuple(r for r in self._slow if r.name != name))
+        self._fast.pop(name, None)
 
     # -- processing ------------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
@@ -154,29 +184,138 @@ class TriggerEngine:
             return []
         self._buffer = [r for r in self._buffer if r["_t"] > upto]
         out = []
+        slow = len(self._slow) > 0
         for rec in ready:
             clean = {k: v for k, v in rec.items() if not k.startswith("_")}
             self._history.setdefault(clean["customer_id"], []).append(clean)
             cid = clean["customer_id"]
-            self._logs.pop(cid, None)
-            self._due[cid] = min(self._due.get(cid, rec["_t"]), rec["_t"])
+            if slow:
+                self._logs.pop(cid, None)
+                self._due[cid] = min(self._due.get(cid, rec["_t"]), rec["_t"])
             out.append(clean)
+        if self._fast:
+            self._fast_release(out, [r["_t"] for r in ready])
         return out
+
+    # -- fast paths ------------------------------------------------------------------------------
+    def _fast_release(self, recs: list[dict[str, Any]], times: list[int]) -> None:
+        """Feed released interactions (in time order) to the incremental rules.
+
+        For each run of interactions with one time ``t``: timers due before ``t`` fire first,
+        then the run's consent events update the consent state (consent is checked "at or
+        before t"), then each interaction replaces its customer's inactivity timers and fires
+        the matching event rules.
+        """
+        n = len(recs)
+        i = 0
+        while i < n:
+            t = times[i]
+            j = i
+            while j < n and times[j] == t:
+                j += 1
+            self._fire_timers(t, inclusive=False)
+            granted: set[str] = set()
+            for rec in recs[i:j]:
+                if rec["kind"] in ("consent_granted", "consent_revoked"):
+                    purpose = rec.get("purpose")
+                    if isinstance(purpose, str):
+                        key = (rec["customer_id"], purpose)
+                        self._consent[key] = rec["kind"] == "consent_granted"
+                        if rec["kind"] == "consent_granted":
+                            granted.add(rec["customer_id"])
+            for cid in sorted(granted):
+                retry = [e for e in self._retry.pop(cid, []) if e[1] == t]
+                for name, at, anchor, akey in retry:
+                    if name in self._fast:
+                        self._emit_fast(self.rules[name], cid, at, anchor, akey, retry=True)
+            for rec in recs[i:j]:
+                self._fast_one(rec, t)
+            i = j
+
+    def _fast_one(self, rec: dict[str, Any], t: int) -> None:
+        cid = rec["customer_id"]
+        last = self._cust_last.get(cid)
+        rank = last[1] + 1 if last is not None and last[0] == t else 0
+        self._cust_last[cid] = (t, rank)
+        key = anchor_key(rec, t, rank)
+        for name, kind in self._fast.items():
+            rule = self.rules[name]
+            if kind == "inactive":
+                assert rule.when.duration is not None
+                due = int(add(np.array([t], dtype=np.int64), rule.when.duration)[0])
+                self._timers[(name, cid)] = (due, rec, key)
+                heapq.heappush(self._heap, (due, cid, name))
+            elif rec["kind"] == rule.when.kind:
+                where = rule.when.where
+                if where is None or evaluate_one(where, rec) is True:
+                    self._emit_fast(rule, cid, t, rec, key, retry=True)
+
+    def _fire_timers(self, frontier: int, *, inclusive: bool) -> None:
+        heap = self._heap
+        while heap and (heap[0][0] < frontier or (inclusive and heap[0][0] == frontier)):
+            due, cid, name = heapq.heappop(heap)
+            timer = self._timers.get((name, cid))
+            if timer is None or timer[0] != due:
+                continue
+            del self._timers[(name, cid)]
+            if name in self._fast:
+                self._emit_fast(self.rules[name], cid, due, timer[1], timer[2])
+
+    def _emit_fast(
+        self,
+        rule: Rule,
+        cid: str,
+        t: int,
+        anchor: dict[str, Any],
+        key: str,
+        *,
+        retry: bool = False,
+    ) -> None:
+        state = (rule.name, cid)
+        consent = None if rule.consent is None else self._consent.get((cid, rule.consent))
+        reason = policy_reason(
+            rule, self._last_emit.get(state), t, consent, self.customers.get(cid)
+        )
+        if reason is not None:
+            if retry and rule.consent is not None:
+                pending = self._retry.setdefault(cid, [])
+                if pending and pending[0][1] != t:
+                    pending.clear()
+                pending.append((rule.name, t, anchor, key))
+            return
+        self._last_emit[state] = t
+        fid = firing_id(rule.name, cid, key)
+        if fid in self._emitted:
+            return
+        firing = Firing(
+            trigger=rule.name,
+            customer_id=cid,
+            time=us_to_datetime(t),
+            action=rule.emit.action,
+            payload={k: evaluate_one(e, anchor) for k, e in rule.emit.payload},
+            because={"when": ref(anchor, us_to_datetime(to_us(anchor["timestamp"])).isoformat())},
+            firing_id=fid,
+        )
+        self._emitted.add(fid)
+        self._fast_out.append(firing)
 
     def _fire(self, frontier: int, *, final: bool) -> list[Firing]:
         if self._watermark is None or frontier > self._watermark:
             self._watermark = frontier
         from cxmodel.log import InteractionLog
 
-        immediate = {r.name for r in self.rules if _immediate(r)}
-        out: list[Firing] = []
+        immediate = {r.name for r in self._slow if _immediate(r)}
+        if self._fast:
+            self._fire_timers(frontier, inclusive=final)
+        out: list[Firing] = self._fast_out
+        self._fast_out = []
         for customer, due in sorted(self._due.items()):
             if due > frontier:
                 continue
             log = self._logs.get(customer)
             if log is None:
                 log = self._logs[customer] = InteractionLog.from_records(self._history[customer])
-            result = evaluate_us(self.rules, log, _FAR, customers=self.customers)
+            result = evaluate_us(self._slow, log, _FAR, customers=self.customers)
             pending: list[int] = []
             for firing in result:
                 t = to_us(firing.time)
