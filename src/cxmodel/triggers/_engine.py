@@ -110,6 +110,7 @@ class TriggerEngine:
             for cid in self._history:
                 self._due[cid] = 0
         self._slow = RuleSet(tuple(r for r in self.rules if r.name not in self._fast))
+        self._by_name = {r.name: r for r in self.rules}
         self._last_emit: dict[tuple[str, str], int] = {}
         self._consent: dict[tuple[str, str], bool] = {}
         self._cust_last: dict[str, tuple[int, int]] = {}
@@ -127,6 +128,7 @@ class TriggerEngine:
             raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
         self.rules = RuleSet((*self.rules.rules, rule))
         self._slow = RuleSet((*self._slow.rules, rule))
+        self._by_name[rule.name] = rule
         self._due = dict.fromkeys(self._history, self._watermark or 0)
 
     def remove_rule(self, name: str) -> None:
@@ -135,6 +137,7 @@ class TriggerEngine:
         self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
         self._slow = RuleSet(tuple(r for r in self._slow if r.name != name))
         self._fast.pop(name, None)
+        self._by_name.pop(name, None)
 
     # -- processing ------------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
@@ -227,7 +230,7 @@ class TriggerEngine:
                 retry = [e for e in self._retry.pop(cid, []) if e[1] == t]
                 for name, at, anchor, akey in retry:
                     if name in self._fast:
-                        self._emit_fast(self.rules[name], cid, at, anchor, akey, retry=True)
+                        self._emit_fast(self._by_name[name], cid, at, anchor, akey, retry=True)
             for rec in recs[i:j]:
                 self._fast_one(rec, t)
             i = j
@@ -239,10 +242,14 @@ class TriggerEngine:
         self._cust_last[cid] = (t, rank)
         key = anchor_key(rec, t, rank)
         for name, kind in self._fast.items():
-            rule = self.rules[name]
+            rule = self._by_name[name]
             if kind == "inactive":
-                assert rule.when.duration is not None
-                due = int(add(np.array([t], dtype=np.int64), rule.when.duration)[0])
+                d = rule.when.duration
+                assert d is not None
+                if d.unit == "months":
+                    due = int(add(np.array([t], dtype=np.int64), d)[0])
+                else:
+                    due = t + d.to_us()
                 self._timers[(name, cid)] = (due, rec, key)
                 heapq.heappush(self._heap, (due, cid, name))
             elif rec["kind"] == rule.when.kind:
@@ -259,7 +266,7 @@ class TriggerEngine:
                 continue
             del self._timers[(name, cid)]
             if name in self._fast:
-                self._emit_fast(self.rules[name], cid, due, timer[1], timer[2])
+                self._emit_fast(self._by_name[name], cid, due, timer[1], timer[2])
 
     def _emit_fast(
         self,
