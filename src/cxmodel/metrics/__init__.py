@@ -8,6 +8,7 @@ from __future__ import annotations
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
 from cxmodel.metrics._drivers import experience_drivers
+from cxmodel.metrics._handle import HandleTime, average_handle_time, kaplan_meier_by
 from cxmodel.metrics._retention import (
     CohortRetention,
     RateResult,
@@ -55,6 +56,7 @@ __all__ = [
     "CohortRetention",
     "Comparison",
     "CustomerLifetimes",
+    "HandleTime",
     "LogRankResult",
     "MetricTable",
     "NPSAccumulator",
@@ -67,6 +69,7 @@ __all__ = [
     "SurvivalCurve",
     "TicketLifecycles",
     "TicketTimes",
+    "average_handle_time",
     "ces",
     "churn_rate",
     "cohort_retention",
@@ -77,6 +80,7 @@ __all__ = [
     "experience_drivers",
     "first_contact_resolution",
     "kaplan_meier",
+    "kaplan_meier_by",
     "logrank_test",
     "nps",
     "one_touch_rate",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import duration_to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, TriggerSyntaxError, TriggerTypeError
+from cxmodel.expr import check_expr, evaluate, parse_expr, render_diagnostics
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import z_value
 from cxmodel.metrics._tables import MetricTable
@@ -14,6 +18,48 @@ from cxmodel.metrics._tables import MetricTable
 __all__ = ["experience_drivers"]
 
 _SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+class _LogColumns(Mapping[str, npt.NDArray[Any]]):
+    """The log's string and numeric columns, decoded only when an expression reads them."""
+
+    def __init__(self, log: InteractionLog) -> None:
+        self._log = log
+        self._names = [n for n, t in log.schema.items() if t in ("string", "float")]
+        self._cache: dict[str, npt.NDArray[Any]] = {}
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._cache:
+            self._cache[name] = self._log.column(name)
+        return self._cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def condition_mask(log: InteractionLog, name: str, text: str) -> npt.NDArray[np.bool_]:
+    """Rows of ``log`` where the expression ``text`` holds (missing counts as false).
+
+    The expression uses the trigger language's syntax over the log's columns, e.g.
+    ``kind == "delivery" and late == "yes"``; it is parsed and type-checked first.
+    """
+    try:
+        expr = parse_expr(text)
+    except TriggerSyntaxError as exc:
+        raise TriggerSyntaxError(f"driver {name!r}: {exc}", exc.errors) from None
+    columns = _LogColumns(log)
+    schema = {n: log.schema[n] for n in columns}
+    _, problems = check_expr(expr, schema, want="bool")
+    if problems:
+        message = render_diagnostics(tuple(problems), text)
+        raise TriggerTypeError(f"driver {name!r}: {message}", tuple(problems))
+    result = np.asarray(evaluate(expr, columns, n=len(log)))
+    return np.broadcast_to(result, (len(log),)).astype(bool)
 
 
 def _had_before(
@@ -39,14 +85,17 @@ def experience_drivers(
     metric: str = "nps",
     window: str = "30d",
     kinds: tuple[str, ...] | None = None,
+    conditions: Mapping[str, str] | None = None,
     level: float = 0.95,
     min_n: int = 1,
 ) -> MetricTable:
-    """Rank interaction kinds by how the score differs with and without them.
+    """Rank experiences by how the score differs with and without them.
 
-    For each ``metric`` answer and each candidate kind (default: every non-survey kind in the
-    log), the answer is "with" the kind when the same customer had such an interaction in the
-    ``window`` before the answer (strictly earlier). For NPS the score is in points (100 x the
+    Candidate drivers are interaction kinds (default: every non-survey kind in the log; pass
+    ``kinds=()`` for none) and named ``conditions``: expressions in the trigger language's syntax
+    over the log's columns, such as ``{"late delivery": 'kind == "delivery" and late == "yes"'}``.
+    For each ``metric`` answer and each driver, the answer is "with" the driver when the same
+    customer had a matching interaction in the ``window`` before the answer (strictly earlier). For NPS the score is in points (100 x the
     +1/0/-1 mean), otherwise the mean answer. ``difference`` = with - without, with a normal
     (Welch) interval; rows are sorted by ``|difference|``, largest first. Associations, not
     causal effects. Kinds with fewer than ``min_n`` answers on either side are left out.
@@ -82,8 +131,13 @@ def experience_drivers(
         k: [] for k in ("driver", "n_with", "n_without", "with", "without", "difference")
     }
     out |= {"se": [], "ci_low": [], "ci_high": []}
-    for kind in kinds:  # one vectorised pass per candidate kind, not per row
-        flag = _had_before(log, log.kind_mask(kind), span)[answer]
+    candidates: list[tuple[str, npt.NDArray[np.bool_]]] = [
+        (kind, log.kind_mask(kind)) for kind in kinds
+    ]
+    for name, text in (conditions or {}).items():
+        candidates.append((name, condition_mask(log, name, text)))
+    for kind, hits in candidates:  # one vectorised pass per candidate, not per row
+        flag = _had_before(log, hits, span)[answer]
         a, b = score[flag], score[~flag]
         if len(a) < max(min_n, 1) or len(b) < max(min_n, 1):
             continue
