@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import cxmodel.datasets
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import RFMSummary, calibration_holdout_split, rfm_summary
 
-MASTER = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
-)
+# the bundled copy of CDNOW_master.txt (see src/cxmodel/datasets/data/PROVENANCE.md)
+MASTER = Path(cxmodel.datasets.__file__).parent / "data" / "cdnow_master.txt.gz"
 
 
 def _log(
@@ -33,8 +33,6 @@ def _log(
 
 @pytest.fixture(scope="module")
 def master() -> tuple[InteractionLog, Any]:
-    if not MASTER.exists():
-        pytest.skip(f"reference data not found at {MASTER}")
     raw = np.loadtxt(MASTER, skiprows=1, dtype=str)
     ymd = raw[:, 1].astype(np.int64)
     dates = ((ymd // 10000 - 1970) * 12 + (ymd // 100 % 100 - 1)).astype("datetime64[M]").astype(
