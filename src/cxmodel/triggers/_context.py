@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from dateutil.relativedelta import relativedelta
 
 from cxmodel._time import add_duration
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Name, Unary, evaluate
@@ -20,8 +21,9 @@ Array = npt.NDArray[Any]
 
 def add(times: IntArray, duration: Duration) -> IntArray:
     """Add ``duration`` to microsecond times (months by UTC calendar arithmetic)."""
-    if duration.unit == "months":
-        return add_duration(np.asarray(times, dtype=np.int64), f"{duration.amount} months")
+    if duration.unit == "months":  # may be negative: looking back a calendar month
+        months = relativedelta(months=int(duration.amount))
+        return add_duration(np.asarray(times, dtype=np.int64), months)
     return np.asarray(times, dtype=np.int64) + duration.to_us()
 
 
