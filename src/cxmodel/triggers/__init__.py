@@ -20,6 +20,7 @@ from cxmodel.triggers._batch import evaluate
 from cxmodel.triggers._builder import E, agg, col, count, lit, trigger
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
 from cxmodel.triggers._engine import TriggerEngine
+from cxmodel.triggers._examples import EXAMPLE_RULES
 from cxmodel.triggers._explain import Explanation, RuleExplanation, explain
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
@@ -27,6 +28,7 @@ from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Th
 from cxmodel.triggers._store import InMemoryStore, SQLiteStore, StateStore
 
 __all__ = [
+    "EXAMPLE_RULES",
     "MAX_RULES",
     "STANDARD_KINDS",
     "E",
