@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import (
@@ -125,18 +126,6 @@ def step_mask(log: InteractionLog, step: Step) -> BoolArray:
         return np.zeros(len(log), dtype=bool)
     out: BoolArray = codes == int(hit[0])
     return out
-
-
-def _wilson(k: IntArray, n: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    if n == 0:
-        nan = np.full(len(k), np.nan)
-        return nan, nan.copy()
-    z = 1.959963984540054
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def funnel(
@@ -302,7 +291,7 @@ def funnel(
     counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
     entered = int(counts[0])
     conversion = counts / entered if entered else np.full(n_steps, np.nan)
-    low, high = _wilson(counts, entered)
+    low, high = wilson_bounds(counts, np.full(len(counts), entered))
     prev = np.concatenate([[counts[0]], counts[:-1]])
     step_conv = np.divide(counts, prev, out=np.full(n_steps, np.nan), where=prev > 0)
     # times from anchor

@@ -6,6 +6,7 @@ import math
 
 from scipy import stats
 
+from cxmodel._stats import wilson_bounds
 from cxmodel.errors import SchemaError
 
 __all__ = ["fpc_factor", "mean_t_interval", "proportion_interval", "z_value"]
@@ -54,10 +55,8 @@ def proportion_interval(
         half = z * math.sqrt(p_adj * (1 - p_adj) * fpc / n_adj)
         return se, max(0.0, p_adj - half), min(1.0, p_adj + half)
     # Wilson; the finite population correction shrinks the effective z^2.
-    z2 = z * z * fpc
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = math.sqrt(z2) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return se, max(0.0, centre - half), min(1.0, centre + half)
+    low, high = wilson_bounds(successes, n, z * math.sqrt(fpc))
+    return se, float(low), float(high)
 
 
 def mean_t_interval(

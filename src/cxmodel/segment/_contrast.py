@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._stats import wilson_bounds
 from cxmodel.errors import DataError
 from cxmodel.segment._features import group_mask, numeric_features
 from cxmodel.segment._table import columns_to_html, columns_to_pandas
@@ -30,13 +31,8 @@ def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, 
     >>> [round(v, 4) for v in wilson_interval(56, 70)]
     [0.6918, 0.877]
     """
-    if n <= 0:
-        return (float("nan"), float("nan"))
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (float(centre - half), float(centre + half))
+    low, high = wilson_bounds(successes, n, z)
+    return (float(low), float(high))
 
 
 def newcombe_interval(
