@@ -22,8 +22,10 @@ from cxmodel.metrics._survey import (
     NPSAccumulator,
     NPSResult,
     ProportionResult,
-    _scalar,
     _warn_small,
+    ces_result,
+    nps_result,
+    proportion_result,
 )
 
 __all__ = ["ces", "csat", "nps"]
@@ -196,11 +198,7 @@ def nps(
     table = _run(NPSAccumulator(), ddf, by, period, timezone, mapping, fan_in, options)
     if by is not None or period is not None:
         return table
-    row = _scalar(table)
-    return NPSResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["promoters"],
-        row["passives"], row["detractors"], ci, level, population,
-    )  # fmt: skip
+    return nps_result(table, options)
 
 
 def csat(
@@ -224,11 +222,7 @@ def csat(
     table = _run(acc, ddf, by, period, timezone, mapping, fan_in, options)
     if by is not None or period is not None:
         return table
-    row = _scalar(table)
-    return ProportionResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
-        ci, level, population,
-    )  # fmt: skip
+    return proportion_result(table, options)
 
 
 def ces(
@@ -252,9 +246,4 @@ def ces(
     table = _run(acc, ddf, by, period, timezone, mapping, fan_in, options)
     if by is not None or period is not None:
         return table
-    row = _scalar(table)
-    return CESResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
-        row["mean"], row["mean_se"], (row["mean_ci_low"], row["mean_ci_high"]),
-        ci, level, population,
-    )  # fmt: skip
+    return ces_result(table, options)

@@ -25,6 +25,7 @@ from cxmodel.expr._ast import (
     expr_from_dict,
     expr_to_dict,
 )
+from cxmodel.expr._checked import evaluate_checked
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.expr._evaluate import MAX_NODES, count_nodes, evaluate, missing
 from cxmodel.expr._lexer import Token, tokenize
@@ -53,6 +54,7 @@ __all__ = [
     "check_expr",
     "count_nodes",
     "evaluate",
+    "evaluate_checked",
     "expr_from_dict",
     "expr_to_dict",
     "missing",

@@ -56,9 +56,10 @@ def _infer_numeric(values: npt.NDArray[Any]) -> bool:
     if values.dtype.kind != "O":
         return False
     present = values[~is_missing(values)]
-    return present.size > 0 and all(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-        for v in present
+    kinds = set(map(type, present))  # a handful of distinct types, however many rows
+    return bool(kinds) and all(
+        issubclass(k, (int, float, np.integer, np.floating)) and not issubclass(k, (bool, np.bool_))
+        for k in kinds
     )
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import duration_to_us
-from cxmodel.errors import SchemaError, TriggerSyntaxError, TriggerTypeError
-from cxmodel.expr import check_expr, evaluate, parse_expr, render_diagnostics
+from cxmodel.errors import SchemaError
+from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import z_value
 from cxmodel.metrics._tables import MetricTable
@@ -48,18 +48,11 @@ def condition_mask(log: InteractionLog, name: str, text: str) -> npt.NDArray[np.
     The expression uses the trigger language's syntax over the log's columns, e.g.
     ``kind == "delivery" and late == "yes"``; it is parsed and type-checked first.
     """
-    try:
-        expr = parse_expr(text)
-    except TriggerSyntaxError as exc:
-        raise TriggerSyntaxError(f"driver {name!r}: {exc}", exc.errors) from None
     columns = _LogColumns(log)
     schema = {n: log.schema[n] for n in columns}
-    _, problems = check_expr(expr, schema, want="bool")
-    if problems:
-        message = render_diagnostics(tuple(problems), text)
-        raise TriggerTypeError(f"driver {name!r}: {message}", tuple(problems))
-    result = np.asarray(evaluate(expr, columns, n=len(log)))
-    return np.broadcast_to(result, (len(log),)).astype(bool)
+    return evaluate_checked(f"driver {name!r}", text, columns, schema, len(log), "bool").astype(
+        bool
+    )
 
 
 def _had_before(

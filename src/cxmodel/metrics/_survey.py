@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -472,6 +472,34 @@ def _scalar(table: MetricTable) -> dict[str, Any]:
     return {k: (0 if v.dtype.kind == "i" else NAN) for k, v in table.columns.items()}
 
 
+def nps_result(table: MetricTable, options: Mapping[str, Any]) -> NPSResult:
+    """The single-group NPS table as an :class:`NPSResult` (``options``: ci, level, population)."""
+    row = _scalar(table)
+    return NPSResult(
+        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["promoters"],
+        row["passives"], row["detractors"], options["ci"], options["level"], options["population"],
+    )  # fmt: skip
+
+
+def proportion_result(table: MetricTable, options: Mapping[str, Any]) -> ProportionResult:
+    """The single-group CSAT table as a :class:`ProportionResult`."""
+    row = _scalar(table)
+    return ProportionResult(
+        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
+        options["ci"], options["level"], options["population"],
+    )  # fmt: skip
+
+
+def ces_result(table: MetricTable, options: Mapping[str, Any]) -> CESResult:
+    """The single-group CES table as a :class:`CESResult` (agree share and mean)."""
+    row = _scalar(table)
+    return CESResult(
+        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
+        row["mean"], row["mean_se"], (row["mean_ci_low"], row["mean_ci_high"]),
+        options["ci"], options["level"], options["population"],
+    )  # fmt: skip
+
+
 def nps(
     data: InteractionLog | npt.ArrayLike,
     *,
@@ -504,11 +532,7 @@ def nps(
     table = _run(acc, data, by, period, timezone, timestamps, options)
     if by is not None or period is not None:
         return table
-    row = _scalar(table)
-    return NPSResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["promoters"],
-        row["passives"], row["detractors"], ci, level, population,
-    )  # fmt: skip
+    return nps_result(table, options)
 
 
 def csat(
@@ -541,11 +565,7 @@ def csat(
     table = _run(acc, data, by, period, timezone, timestamps, options)
     if by is not None or period is not None:
         return table
-    row = _scalar(table)
-    return ProportionResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
-        ci, level, population,
-    )  # fmt: skip
+    return proportion_result(table, options)
 
 
 def ces(
@@ -578,9 +598,4 @@ def ces(
     table = _run(acc, data, by, period, timezone, timestamps, options)
     if by is not None or period is not None:
         return table
-    row = _scalar(table)
-    return CESResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
-        row["mean"], row["mean_se"], (row["mean_ci_low"], row["mean_ci_high"]),
-        ci, level, population,
-    )  # fmt: skip
+    return ces_result(table, options)

@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel.errors import SchemaError
-from cxmodel.segment._rules import evaluate_rule, table_namespace
+from cxmodel.expr import evaluate_checked
+from cxmodel.segment._rules import table_namespace
 from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
@@ -136,8 +137,8 @@ def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBes
     values = np.full((n, k), -np.inf)
     for j, act in enumerate(items):  # loop over actions; each is vectorised over customers
         label = f"action {act.name!r}"
-        ok = evaluate_rule(label, act.eligible, columns, schema, n, "bool").astype(bool)
-        v = evaluate_rule(label, act.value, columns, schema, n, "float").astype(np.float64)
+        ok = evaluate_checked(label, act.eligible, columns, schema, n, "bool").astype(bool)
+        v = evaluate_checked(label, act.value, columns, schema, n, "float").astype(np.float64)
         ok &= ~np.isnan(v)
         if act.needs_consent:
             ok &= consent

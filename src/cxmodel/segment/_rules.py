@@ -9,14 +9,14 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.errors import SchemaError, TriggerSyntaxError, TriggerTypeError
-from cxmodel.expr import check_expr, evaluate, parse_expr, render_diagnostics
+from cxmodel.errors import SchemaError
+from cxmodel.expr import evaluate_checked
 from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
 
-__all__ = ["RuleSegments", "evaluate_rule", "rule_segments", "table_namespace"]
+__all__ = ["RuleSegments", "rule_segments", "table_namespace"]
 
 _TYPE_OF_KIND = {
     "b": "bool",
@@ -39,33 +39,6 @@ def table_namespace(table: CustomerTable) -> tuple[dict[str, npt.NDArray[Any]], 
             columns[name] = values
             schema[name] = kind
     return columns, schema
-
-
-def evaluate_rule(
-    label: str,
-    text: str,
-    columns: Mapping[str, npt.NDArray[Any]],
-    schema: Mapping[str, str],
-    n: int,
-    want: str,
-) -> npt.NDArray[Any]:
-    """Parse, type-check (``want`` is "bool" or "float") and evaluate one expression.
-
-    Errors are re-raised with ``label`` (e.g. ``"rule 'VIP'"``) in front of the diagnostics.
-    """
-    try:
-        expr = parse_expr(text)
-    except TriggerSyntaxError as exc:
-        raise TriggerSyntaxError(f"{label}: {exc}", exc.errors) from None
-    got, problems = check_expr(expr, schema, want="bool" if want == "bool" else None)
-    if not problems and want == "float" and got not in ("float", "any", "null"):
-        raise TriggerTypeError(f"{label}: {text!r} has type {got}; expected a number")
-    if problems:
-        message = render_diagnostics(tuple(problems), text)
-        raise TriggerTypeError(f"{label}: {message}", tuple(problems))
-    result = np.asarray(evaluate(expr, columns, n=n))
-    out: npt.NDArray[Any] = np.broadcast_to(result, (n,)).copy()
-    return out
 
 
 @attrs.frozen(eq=False)
@@ -148,7 +121,7 @@ def rule_segments(
     columns, schema = table_namespace(table)
     matches: dict[str, npt.NDArray[np.bool_]] = {}
     for segment, text in rules.items():
-        result = evaluate_rule(f"rule {segment!r}", text, columns, schema, len(table), "bool")
+        result = evaluate_checked(f"rule {segment!r}", text, columns, schema, len(table), "bool")
         matches[segment] = result.astype(bool)
     labels = np.full(len(table), default, dtype=object)
     claimed = np.zeros(len(table), dtype=bool)
