@@ -247,3 +247,132 @@ class TestCompareFunnels:
         log = _log([("a", 0, "view")])
         with pytest.raises(SchemaError, match="segment"):
             compare_funnels(log, ["view"], np.array([True, False]), np.array([True]))
+
+
+class TestStepWindowBacktracking:
+    def test_later_occurrence_of_a_step_is_used(self) -> None:
+        """Cart at 10 is too early for purchase (window 30 s); the cart at 90 fits it.
+
+        Greedy matching stopped at the cart at 10 and counted no purchase.
+        """
+        log = _log(
+            [
+                ("a", 0, "view"),
+                ("a", 10, "add_to_cart"),
+                ("a", 90, "add_to_cart"),
+                ("a", 100, "purchase"),
+            ]
+        )
+        f = funnel(log, STEPS, step_windows=[None, "30s"])
+        assert f.counts.tolist() == [1, 1, 1]
+        assert f.time_to_step[0].tolist() == [0.0, 10.0, 100.0]
+
+    def test_later_anchor_within_the_same_attempt_chain(self) -> None:
+        """Step 2 at 60 is only reachable from the view at 50 (window 20 s) and purchase then
+        follows; the earliest cart still counts when it is the one in the chain."""
+        log = _log(
+            [
+                ("a", 0, "view"),
+                ("a", 5, "search"),
+                ("a", 50, "view"),
+                ("a", 60, "add_to_cart"),
+                ("a", 61, "purchase"),
+            ]
+        )
+        f = funnel(log, STEPS, step_windows=["20s", "5s"])
+        assert f.counts.tolist() == [1, 1, 1]
+        assert f.time_to_step[0].tolist() == [0.0, 10.0, 11.0]
+
+    def test_earliest_step_is_reported_when_both_fit(self) -> None:
+        """With two carts that both lead to the purchase the time to cart is the earliest."""
+        log = _log(
+            [
+                ("a", 0, "view"),
+                ("a", 10, "add_to_cart"),
+                ("a", 20, "add_to_cart"),
+                ("a", 25, "purchase"),
+            ]
+        )
+        f = funnel(log, STEPS, step_windows=["1m", "1m"])
+        assert f.time_to_step[0].tolist() == [0.0, 10.0, 25.0]
+
+    def test_whole_window_and_exclusion_bound_the_chain(self) -> None:
+        """The later cart needed by the step window falls after the whole-funnel window, and
+        an exclusion before it ends the attempt."""
+        rows = [
+            ("a", 0, "view"),
+            ("a", 10, "add_to_cart"),
+            ("a", 90, "add_to_cart"),
+            ("a", 100, "purchase"),
+        ]
+        assert funnel(
+            _log(rows), STEPS, step_windows=[None, "30s"], window="99s"
+        ).counts.tolist() == [
+            1,
+            1,
+            0,
+        ]
+        rows_ex = [*rows[:2], ("a", 50, "cancel"), *rows[2:]]
+        f = funnel(_log(rows_ex), STEPS, step_windows=[None, "30s"], exclude=["cancel"])
+        assert f.counts.tolist() == [1, 1, 0]
+
+
+def _best_depth_brute_force(
+    journey: list[tuple[int, str]],
+    steps: list[str],
+    gaps: list[int | None],
+    window: int | None,
+) -> int:
+    """Deepest step any chain reaches, by enumerating every chain (reference)."""
+    best = 0
+
+    def extend(pos: int, depth: int, anchor_t: int) -> None:
+        nonlocal best
+        best = max(best, depth)
+        if depth == len(steps):
+            return
+        for nxt in range(pos + 1, len(journey)):
+            t_n, kind = journey[nxt]
+            gap = gaps[depth - 1]
+            if kind != steps[depth]:
+                continue
+            if gap is not None and t_n - journey[pos][0] > gap:
+                continue
+            if window is not None and t_n - anchor_t > window:
+                continue
+            extend(nxt, depth + 1, anchor_t)
+
+    for i, (t_i, kind) in enumerate(journey):
+        if kind == steps[0]:
+            extend(i, 1, t_i)
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from("abc"), st.integers(0, 60), st.sampled_from([*STEPS, "search"])),
+        min_size=1,
+        max_size=25,
+    ),
+    gaps=st.lists(st.one_of(st.none(), st.integers(1, 20)), min_size=2, max_size=2),
+    window=st.one_of(st.none(), st.integers(1, 40)),
+)
+def test_step_windows_match_brute_force(
+    rows: list[tuple[str, int, str]], gaps: list[int | None], window: int | None
+) -> None:
+    """With per-step and whole-funnel windows, every customer's depth equals the deepest chain
+    found by enumerating all chains."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))
+    journeys: dict[str, list[tuple[int, str]]] = {}
+    for i in order:
+        journeys.setdefault(rows[i][0], []).append((rows[i][1], rows[i][2]))
+    depths = [_best_depth_brute_force(j, STEPS, gaps, window) for j in journeys.values()]
+    expected = [sum(d >= k + 1 for d in depths) for k in range(3)]
+    f = funnel(
+        _log(rows),
+        STEPS,
+        step_windows=[None if g is None else f"{g}s" for g in gaps],
+        window=None if window is None else f"{window}s",
+    )
+    assert f.counts.tolist() == expected

@@ -23,6 +23,7 @@ from cxmodel.journey._common import (
     value_codes,
     window_us,
 )
+from cxmodel.journey._matching import earliest_steps
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -149,17 +150,20 @@ def funnel(
     * **Log order.** "After" means later in log order (customer, time, input order): two
       events at the same instant keep their input order.
     * **Attempts.** Every event matching step 1 (for ``order="any"``: any step) anchors an
-      attempt. From the anchor each further step is matched greedily to the *earliest*
-      qualifying event after the previous matched one (``loose``), or must be the very next
-      event of the unit (``strict``). ``any`` asks that steps 1..k all occur at or after
-      the anchor, in any order.
+      attempt. ``loose``: an attempt reaches step ``k`` when some chain of events
+      anchor < e2 < ... < ek (in log order) matches steps 1..k and meets every window; step
+      ``k`` is then placed at the *earliest* event that ends such a chain, and its time to
+      convert is measured to that event. Without ``step_windows`` this is the greedy choice
+      (earliest qualifying event after the previous matched one); with them a later
+      occurrence of a step is used when only it lets the next step fall within its window.
+      ``strict``: each step must be the very next event of the unit. ``any`` asks that
+      steps 1..k all occur at or after the anchor, in any order.
     * **Re-entry / which anchor counts.** With ``count="customers"`` or ``"sessions"`` each
       unit is counted once, by its best attempt (most steps reached; ties go to the
       earliest anchor). With ``count="totals"`` every attempt counts.
     * **Windows.** ``window`` bounds the time from the anchor to every matched step (the
       whole funnel); ``step_windows[k]`` bounds the time from step ``k + 1`` to step ``k + 2``.
-      Bounds are inclusive. Greedy matching takes the earliest candidate and does not
-      backtrack to a later one that a per-step window would have accepted.
+      Bounds are inclusive.
     * **Exclusion.** An ``exclude`` event after the anchor ends the attempt: steps matched
       at or after it do not count.
     * **Hold.** With ``hold="product"`` every matched step must carry the anchor's value
@@ -250,6 +254,15 @@ def funnel(
             reached_at[k] = np.where(ok, nxt, -1)
             ok_all = ok
         level = (reached_at >= 0).sum(axis=0)
+    elif order == "loose" and any(w is not None for w in sw):
+        earliest = earliest_steps(masks, group, t, anchors, sw)
+        safe = np.maximum(earliest, 0)
+        ok = (earliest >= 0) & (earliest < limit[None, :])
+        if win is not None:
+            ok &= t[safe] - t[anchors][None, :] <= win
+        ok = np.logical_and.accumulate(ok, axis=0)
+        reached_at = np.where(ok, earliest, -1)
+        level = ok.sum(axis=0)
     else:
         reached_at[0] = anchors
         pos = anchors.copy()
