@@ -158,3 +158,60 @@ class TestSideBySideAndErrors:
         """Bad options raise SchemaError naming the argument."""
         with pytest.raises(SchemaError, match=match):
             attribution(_log(MARKOV_ROWS), **kwargs)  # type: ignore[arg-type]
+
+
+# journeys: A > B > conv (100), A > conv (20), C > conv (60), B > null
+REVENUE_ROWS = [
+    ("p", 0, "email_clicked", "A"),
+    ("p", 1, "view", "B"),
+    ("p", 2, "purchase", None),
+    ("q", 0, "email_clicked", "A"),
+    ("q", 1, "purchase", None),
+    ("r", 0, "chat", "C"),
+    ("r", 1, "purchase", None),
+    ("s", 0, "view", "B"),
+]
+REVENUE_VALUES = [0.0, 0.0, 100.0, 0.0, 20.0, 0.0, 60.0, 0.0]
+
+
+class TestRevenueWeighting:
+    def test_markov_value_removal_effects(self) -> None:
+        """Chain START>A 1/2, >B 1/4, >C 1/4; A>B 1/2, A>CONV 1/2 (worth 20); B>CONV 1/2
+        (worth 100), B>NULL 1/2; C>CONV 1 (worth 60). V(B) = 50, V(A) = 10 + 25 = 35,
+        V(C) = 60, V = 17.5 + 12.5 + 15 = 45. Without A: 27.5, effect 7/18; without B:
+        A is worth 10 and V = 20, effect 5/9; without C: 30, effect 1/3. Credit of the 180
+        attributed: 180 x (7, 10, 6) / 23."""
+        a = attribution(_log(REVENUE_ROWS, values=REVENUE_VALUES), model="markov", revenue=True)
+        assert a.removal_effects is not None
+        assert a.removal_effects.tolist() == pytest.approx([7 / 18, 5 / 9, 1 / 3])
+        assert a.total == 180.0
+        assert a.credit[0].tolist() == pytest.approx([180 * 7 / 23, 180 * 10 / 23, 180 * 6 / 23])
+        assert a.p_conversion == pytest.approx(3 / 4)
+
+    def test_markov_counts_without_revenue(self) -> None:
+        """The same journeys by count: P = 3/4; without A 3/8, without B 1/2, without C 1/2:
+        effects 1/2, 1/3, 1/3."""
+        a = attribution(_log(REVENUE_ROWS, values=REVENUE_VALUES), model="markov")
+        assert a.removal_effects is not None
+        assert a.removal_effects.tolist() == pytest.approx([1 / 2, 1 / 3, 1 / 3])
+
+    def test_value_effects_are_scale_free(self) -> None:
+        """Multiplying every revenue by 7 leaves the value removal effects unchanged."""
+        a = attribution(_log(REVENUE_ROWS, values=REVENUE_VALUES), model="markov", revenue=True)
+        b = attribution(
+            _log(REVENUE_ROWS, values=[7 * v for v in REVENUE_VALUES]),
+            model="markov",
+            revenue=True,
+        )
+        assert a.removal_effects is not None and b.removal_effects is not None
+        np.testing.assert_allclose(a.removal_effects, b.removal_effects)
+
+    def test_shapley_revenue(self) -> None:
+        """v(S) sums revenue: {A, B} 100 split 50/50, {A} 20, {C} 60: A 70, B 50, C 60."""
+        a = attribution(_log(REVENUE_ROWS, values=REVENUE_VALUES), model="shapley", revenue=True)
+        assert a.credit[0].tolist() == pytest.approx([70.0, 50.0, 60.0])
+
+    def test_conv_value_shape_is_checked(self) -> None:
+        """A reward vector of the wrong length raises."""
+        with pytest.raises(SchemaError, match="conv_value"):
+            markov_removal_effects(np.zeros((5, 5)), 0, 3, 4, conv_value=[1.0, 2.0])

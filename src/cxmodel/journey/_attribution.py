@@ -44,7 +44,8 @@ class Attribution:
     unattributed : float
         Conversions (or revenue) without any touch in the lookback.
     removal_effects : ndarray of float64 or None
-        Markov removal effect per channel, ``1 - P(conv without c) / P(conv)``.
+        Markov removal effect per channel, ``1 - P(conv without c) / P(conv)``; with
+        ``revenue=True`` the value removal effect ``1 - V(without c) / V``.
     p_conversion : float or None
         Markov probability of conversion from START.
     """
@@ -77,7 +78,11 @@ class Attribution:
 
 
 def markov_removal_effects(
-    counts: npt.ArrayLike, start: int, conv: int, null: int
+    counts: npt.ArrayLike,
+    start: int,
+    conv: int,
+    null: int,
+    conv_value: npt.ArrayLike | None = None,
 ) -> tuple[float, FloatArray]:
     """Exact absorbing-chain conversion probability and removal effect of each transient state.
 
@@ -88,6 +93,13 @@ def markov_removal_effects(
     Returns ``(P(conv | start), effects)``, effects indexed like ``counts`` (0 for
     ``start``, ``conv`` and ``null``).
 
+    With ``conv_value`` (one number per state: the value a conversion earns when it is
+    entered from that state, e.g. the mean revenue of those conversions) the chain is a
+    reward chain: the first number returned is the *expected value* from ``start``,
+    ``(I - Q)^-1 (R_conv * conv_value)``, and the removal effect of ``s`` is
+    ``1 - V_without_s / V``. Transition probabilities stay count-based, so multiplying all
+    values by a constant changes nothing but ``V``.
+
     Examples
     --------
     >>> # START -> A -> CONV and START -> B -> NULL
@@ -95,9 +107,15 @@ def markov_removal_effects(
     >>> p, re = markov_removal_effects(c, start=0, conv=3, null=4)
     >>> p, re.tolist()
     (0.5, [0.0, 1.0, 0.0, 0.0, 0.0])
+    >>> # the same chain when A's conversions are worth 10 each: expected value 5
+    >>> markov_removal_effects(c, 0, 3, 4, conv_value=[0, 10, 0, 0, 0])[0]
+    5.0
     """
     c = np.asarray(counts, dtype=np.float64)
     k = c.shape[0]
+    reward = np.ones(k) if conv_value is None else np.asarray(conv_value, dtype=np.float64)
+    if reward.shape != (k,):
+        raise SchemaError(f"conv_value must have one entry per state ({k}), got {reward.shape}")
     transient = np.array([i for i in range(k) if i not in (conv, null)])
     rows = c.sum(axis=1, keepdims=True)
     p = np.divide(c, rows, out=np.zeros_like(c), where=rows > 0)
@@ -106,7 +124,7 @@ def markov_removal_effects(
 
     def absorb(pm: FloatArray) -> float:
         q = pm[np.ix_(transient, transient)]
-        r = pm[transient, conv]
+        r = pm[transient, conv] * reward[transient]
         x = np.linalg.solve(np.eye(len(transient)) - q, r)
         return float(x[int(np.flatnonzero(transient == start)[0])])
 
@@ -190,7 +208,12 @@ def attribution(
       age = conversion time minus touch time, normalised per conversion.
     * ``markov``: first-order chain START -> channels -> CONV / NULL built from all
       journeys (repeated touches give self-loops); removal effects computed exactly
-      (:func:`markov_removal_effects`); credit = total x effect / sum of effects.
+      (:func:`markov_removal_effects`); credit = total x effect / sum of effects. With
+      ``revenue=True`` the removal effects are *value* removal effects: each transition
+      ``c -> CONV`` earns the mean revenue of the conversions entered from ``c``, and the
+      effect of ``c`` is ``1 - V_without_c / V`` with ``V`` the chain's expected revenue
+      from START (transition probabilities stay count-based; ``p_conversion`` stays the
+      conversion probability).
     * ``shapley``: ``v(S)`` = conversions (or revenue) of converting journeys whose channel
       set is a subset of ``S``; exact values (:func:`shapley_values`). For this ``v`` the
       value equals an equal split of each conversion over its distinct channels.
@@ -269,7 +292,7 @@ def attribution(
             masks = np.bitwise_or.reduceat(bits, starts) if len(starts) else np.zeros(0, np.int64)
             credit[i] = shapley_values(masks, jw[starts], n_ch) if n_ch else np.zeros(0)
         else:
-            p_conv, effects = _markov(rows, ok, nxt, cust, ch, n_ch, n)
+            p_conv, effects = _markov(rows, ok, nxt, cust, ch, n_ch, n, value if revenue else None)
             re_out = effects
             s = effects.sum()
             credit[i] = total * effects / s if s > 0 else 0.0
@@ -292,8 +315,13 @@ def _markov(
     ch: IntArray,
     n_ch: int,
     n: int,
+    value: FloatArray | None,
 ) -> tuple[float, FloatArray]:
-    """States: 0 START, 1..C channels, C+1 CONV, C+2 NULL."""
+    """States: 0 START, 1..C channels, C+1 CONV, C+2 NULL.
+
+    With ``value`` (per row) the effects are value removal effects; the probability
+    returned is still ``P(conv | START)``.
+    """
     keep = ok | (nxt < 0)  # converting within lookback, or non-converting
     r = rows[keep]
     key = np.where(nxt[keep] >= 0, nxt[keep], n + cust[r])
@@ -317,4 +345,10 @@ def _markov(
     )
     counts = np.bincount(src * k + dst, minlength=k * k).reshape(k, k)
     p, effects = markov_removal_effects(counts, 0, conv_s, null_s)
+    if value is not None:
+        into_conv = last & converting
+        revenue = np.bincount(state[into_conv], weights=value[key[into_conv]], minlength=k)
+        entered = np.bincount(state[into_conv], minlength=k)
+        mean = np.divide(revenue, entered, out=np.zeros(k), where=entered > 0)
+        _, effects = markov_removal_effects(counts, 0, conv_s, null_s, conv_value=mean)
     return p, effects[1 : n_ch + 1]
