@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.errors import SchemaError
 from cxmodel.journey import friction
@@ -68,9 +71,127 @@ class TestFriction:
 
     @pytest.mark.parametrize(
         ("kwargs", "match"),
-        [({"slow_quantile": 1.5}, "slow_quantile"), ({"repeat_window": "x"}, "repeat_window")],
+        [
+            ({"slow_quantile": 1.5}, "slow_quantile"),
+            ({"repeat_window": "x"}, "repeat_window"),
+            ({"error_steps": 0}, "error_steps"),
+            ({"error_window": "soon"}, "error_window"),
+            ({"rank_by": "pain"}, "rank_by"),
+            ({"slow_seconds": -1.0}, "slow_seconds"),
+        ],
+        ids=["quantile", "repeat-window", "error-steps", "error-window", "rank-by", "slow-s"],
     )
     def test_bad_arguments(self, kwargs: dict[str, object], match: str) -> None:
         """Bad options raise SchemaError naming the argument."""
         with pytest.raises(SchemaError, match=match):
             friction(_log([("a", 0, "view")]), **kwargs)  # type: ignore[arg-type]
+
+
+ERROR_ROWS = [
+    ("a", 0, "view"),
+    ("a", 10, "checkout"),
+    ("a", 20, "payment_failed"),
+    ("a", 30, "checkout"),
+    ("a", 4000, "payment_failed"),
+    ("b", 0, "view"),
+    ("b", 5, "search"),
+    ("b", 6, "checkout"),
+    ("b", 7, "purchase"),
+]
+
+
+class TestErrorProximity:
+    def test_counts_rate_and_lift_within_steps(self) -> None:
+        """Within 2 steps: a's view (2 before) and both checkouts (1 before) are near an error;
+        b has none. Non-error events 7, near 3: base rate 3/7. checkout 2/3 (lift 14/9),
+        view 1/2 (lift 7/6), search and purchase 0."""
+        f = friction(_log(ERROR_ROWS), error_steps=2, rank_by="near_error")
+        assert f.n_errors == 2
+        assert f.labels.tolist()[:2] == ["checkout", "view"]
+        pts = f.error_points()
+        assert pts["label"] == ["checkout", "view"]
+        assert pts["near_error"] == [2, 1]
+        assert pts["near_error_rate"] == pytest.approx([2 / 3, 1 / 2])
+        assert pts["error_lift"] == pytest.approx([14 / 9, 7 / 6])
+
+    def test_time_window_and_one_step(self) -> None:
+        """With a 60 s window the checkout at 30 (error 3970 s later) no longer counts, so
+        view (1/2) outranks checkout (1/3) on lift; with one step the view (two events
+        before the error) drops too."""
+        f = friction(_log(ERROR_ROWS), error_steps=None, error_window="60s")
+        assert f.error_points()["near_error"] == [1, 1]
+        assert f.error_points()["label"] == ["view", "checkout"]
+        g = friction(_log(ERROR_ROWS), error_steps=1)
+        assert g.error_points()["label"] == ["checkout"]
+        assert g.error_points()["near_error"] == [2]
+
+    def test_no_error_events_gives_empty_table(self) -> None:
+        """A log without the error kinds says so: zero errors and empty error points."""
+        f = friction(_log([("a", 0, "view"), ("a", 1, "search")]))
+        assert f.n_errors == 0
+        assert f.error_points() == {
+            "label": [],
+            "events": [],
+            "near_error": [],
+            "near_error_rate": [],
+            "error_lift": [],
+        }
+        assert np.isnan(f.error_lift).all() and f.to_dict()["n_errors"] == 0
+
+    def test_error_as_column_value(self) -> None:
+        """A (column, value) pair defines the error, e.g. a late delivery."""
+        rows = [
+            ("a", 0, "checkout"),
+            ("a", 1, "delivery"),
+            ("b", 0, "checkout"),
+            ("b", 1, "delivery"),
+        ]
+        f = friction(_log(rows, late=["no", "yes", "no", "no"]), errors=[("late", "yes")])
+        assert f.errors == ("late=yes",)
+        assert f.n_errors == 1
+        assert f.error_points()["label"] == ["checkout"]
+        assert f.error_points()["near_error"] == [1]
+
+    def test_fixed_slow_threshold(self) -> None:
+        """slow_seconds replaces the quantile threshold."""
+        rows = [("a", 0, "view"), ("a", 10, "search"), ("a", 100, "view")]
+        f = friction(_log(rows), slow_seconds=50.0)
+        assert f.slow_seconds == 50.0
+        assert dict(zip(f.labels.tolist(), f.slow_rate.tolist(), strict=True)) == {
+            "search": 1.0,
+            "view": 0.0,
+        }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from("ab"),
+            st.integers(0, 100),
+            st.sampled_from(["view", "checkout", "error", "search"]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    steps=st.one_of(st.none(), st.integers(1, 4)),
+)
+def test_error_proximity_matches_python(
+    rows: list[tuple[str, int, str]], steps: int | None
+) -> None:
+    """Near-error counts equal a direct scan of each journey."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], i))
+    journeys: dict[str, list[str]] = {}
+    for i in order:
+        journeys.setdefault(rows[i][0], []).append(rows[i][2])
+    expected: dict[str, int] = {}
+    for j in journeys.values():
+        for p, kind in enumerate(j):
+            if kind == "error":
+                continue
+            later = [q for q in range(p + 1, len(j)) if j[q] == "error"]
+            if later and (steps is None or later[0] - p <= steps):
+                expected[kind] = expected.get(kind, 0) + 1
+    f = friction(_log(rows), errors=["error"], error_steps=steps)
+    got = {lab: c for lab, c in zip(f.labels.tolist(), f.near_error.tolist(), strict=True) if c}
+    assert got == expected

@@ -20,6 +20,7 @@ from cxmodel.journey._common import (
     value_codes,
     window_us,
 )
+from cxmodel.journey._funnel import Step, step_mask
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -29,6 +30,8 @@ __all__ = ["Friction", "friction"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 CONTACT_KINDS = ("ticket_opened", "call", "chat")
+ERROR_KINDS = ("error", "payment_failed")
+_RANKS = ("exits", "near_error")
 
 
 @attrs.frozen(eq=False)
@@ -58,6 +61,17 @@ class Friction:
         For each contact kind: ``{"contacts", "repeated", "repeat_rate"}`` where a contact is
         repeated when the same customer has another contact (any contact kind, same
         ``repeat_key`` value when given) within ``repeat_window`` after it.
+    errors : tuple of str
+        The error steps (kinds, or ``"column=value"``).
+    n_errors : int
+        Error events in the log.
+    near_error : ndarray of int64
+        Non-error events followed by an error of the same customer within ``error_steps``
+        events and ``error_window`` time.
+    near_error_rate : ndarray of float64
+        ``near_error`` over the label's non-error events (0 when it has none).
+    error_lift : ndarray of float64
+        ``near_error_rate`` over the rate of all non-error events (NaN without errors).
     """
 
     labels: npt.NDArray[np.object_]
@@ -69,6 +83,27 @@ class Friction:
     slow_rate: FloatArray
     slow_seconds: float
     contacts: dict[str, dict[str, float]]
+    errors: tuple[str, ...]
+    n_errors: int
+    near_error: IntArray
+    near_error_rate: FloatArray
+    error_lift: FloatArray
+
+    def error_points(self) -> dict[str, list[Any]]:
+        """Labels seen before errors, most often first (then by lift, then label).
+
+        Only labels with at least one event near an error; empty lists when the log has
+        no error events.
+        """
+        order = np.lexsort((self.labels, -np.nan_to_num(self.error_lift), -self.near_error))
+        order = order[self.near_error[order] > 0]
+        return {
+            "label": self.labels[order].tolist(),
+            "events": self.events[order].tolist(),
+            "near_error": self.near_error[order].tolist(),
+            "near_error_rate": self.near_error_rate[order].tolist(),
+            "error_lift": self.error_lift[order].tolist(),
+        }
 
     def _columns(self) -> dict[str, Any]:
         return {
@@ -79,11 +114,20 @@ class Friction:
             "self_loop_rate": self.self_loop_rate.tolist(),
             "backtrack_rate": self.backtrack_rate.tolist(),
             "slow_rate": self.slow_rate.tolist(),
+            "near_error": self.near_error.tolist(),
+            "near_error_rate": self.near_error_rate.tolist(),
+            "error_lift": self.error_lift.tolist(),
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """Per-label columns, the slow threshold and repeated contacts."""
-        return {**self._columns(), "slow_seconds": self.slow_seconds, "contacts": self.contacts}
+        """Per-label columns, the slow threshold, repeated contacts and error points."""
+        return {
+            **self._columns(),
+            "slow_seconds": self.slow_seconds,
+            "contacts": self.contacts,
+            "n_errors": self.n_errors,
+            "error_points": self.error_points(),
+        }
 
     def to_pandas(self) -> Any:
         """One row per label, in rank order."""
@@ -102,12 +146,48 @@ def friction(
     repeat_key: str | None = None,
     repeat_window: DurationLike = "7d",
     slow_quantile: float = 0.95,
+    slow_seconds: float | None = None,
+    errors: Sequence[Step] = ERROR_KINDS,
+    error_steps: int | None = 3,
+    error_window: DurationLike | None = None,
+    rank_by: str = "exits",
     segment: npt.ArrayLike | None = None,
 ) -> Friction:
     """Rank friction points.
 
-    Labels are ranked by number of exits, then by exit rate, then by label. Journeys are
-    customers; "next" is the next event of the customer in log order.
+    Labels are ranked by number of exits, then by exit rate, then by label
+    (``rank_by="near_error"``: by events near an error, then error lift, then label).
+    Journeys are customers; "next" is the next event of the customer in log order.
+
+    **Error proximity.** An error event is a row matching one of ``errors`` (kinds, or
+    ``(column, value)`` pairs such as ``("late", "yes")``). A non-error event is *near an
+    error* when the customer's next error after it (log order) comes at most
+    ``error_steps`` events later (1 = the very next event; ``None``: no limit) and at most
+    ``error_window`` later in time (``None``: no limit). Per label, ``near_error_rate`` is
+    the share of its non-error events that are near an error and ``error_lift`` that rate
+    over the rate of all non-error events. A log without error events gives zero counts,
+    NaN lifts and an empty :meth:`Friction.error_points`.
+
+    Parameters
+    ----------
+    log : InteractionLog
+    level : str, default "kind"
+        String column whose values are ranked.
+    contact_kinds : sequence of str
+        Kinds counted as contacts for repeated-contact rates.
+    repeat_key : str, optional
+        Column a repeated contact must share (e.g. ``"order_id"``).
+    repeat_window : duration, default "7d"
+    slow_quantile : float, default 0.95
+        Gaps above this quantile of all gaps are slow.
+    slow_seconds : float, optional
+        A fixed slow threshold in seconds instead of ``slow_quantile``.
+    errors : sequence of steps, default ("error", "payment_failed")
+    error_steps : int or None, default 3
+    error_window : duration, optional
+    rank_by : {"exits", "near_error"}
+    segment : bool array, optional
+        Keep only these rows first.
 
     Examples
     --------
@@ -117,11 +197,29 @@ def friction(
     >>> f = friction(log)
     >>> f.labels.tolist(), f.exits.tolist(), f.self_loop_rate.tolist()
     (['search', 'view'], [2, 0], [1.0, 0.0])
+
+    Which events come shortly before a failed payment:
+
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "a", "b", "b"],
+    ...     timestamp=[0, 1, 2, 0, 1],
+    ...     kind=["view", "checkout", "payment_failed", "view", "search"])
+    >>> f = friction(log, error_steps=1)
+    >>> f.n_errors, f.error_points()["label"], f.error_points()["error_lift"]
+    (1, ['checkout'], [4.0])
     """
     if not 0.0 < slow_quantile < 1.0:
         raise SchemaError(f"slow_quantile={slow_quantile!r}; expected a number in (0, 1)")
     win = window_us(repeat_window, "repeat_window")
     assert win is not None
+    err_win = window_us(error_window, "error_window")
+    if error_steps is not None and (
+        not isinstance(error_steps, int) or isinstance(error_steps, bool) or error_steps < 1
+    ):
+        raise SchemaError(f"error_steps={error_steps!r}; expected a positive integer or None")
+    if rank_by not in _RANKS:
+        raise SchemaError(f"rank_by={rank_by!r}; expected one of {_RANKS}")
+    if slow_seconds is not None and not slow_seconds >= 0:
+        raise SchemaError(f"slow_seconds={slow_seconds!r}; expected a number >= 0")
     mask = row_mask(log, segment)
     if mask is not None:
         log = log.filter(mask)
@@ -144,7 +242,10 @@ def friction(
     first_row = first_idx[inverse.ravel()]
     back = (~same) & (first_row[rows + 1] < rows)
     gaps = (t[1:] - t[:-1])[has_next[:-1]].astype(np.float64) / 1e6
-    slow_s = float(np.quantile(gaps, slow_quantile)) if len(gaps) else float("nan")
+    if slow_seconds is not None:
+        slow_s = float(slow_seconds)
+    else:
+        slow_s = float(np.quantile(gaps, slow_quantile)) if len(gaps) else float("nan")
     slow = gaps > slow_s
 
     def rate(flags: npt.NDArray[np.bool_]) -> FloatArray:
@@ -173,8 +274,14 @@ def friction(
             "repeated": float(rep),
             "repeat_rate": rep / total if total else float("nan"),
         }
+    error_names, n_errors, near, near_rate, lift = _error_proximity(
+        log, codes, k, errors, error_steps, err_win
+    )
     present = events > 0
-    order = np.lexsort((labels, -exit_rate, -exits))
+    if rank_by == "exits":
+        order = np.lexsort((labels, -exit_rate, -exits))
+    else:
+        order = np.lexsort((labels, -np.nan_to_num(lift), -near))
     order = order[present[order]]
     return Friction(
         labels=labels[order],
@@ -186,4 +293,42 @@ def friction(
         slow_rate=slow_rate[order],
         slow_seconds=slow_s,
         contacts=contacts,
+        errors=error_names,
+        n_errors=n_errors,
+        near_error=near[order],
+        near_error_rate=near_rate[order],
+        error_lift=lift[order],
     )
+
+
+def _error_proximity(
+    log: InteractionLog,
+    codes: IntArray,
+    k: int,
+    errors: Sequence[Step],
+    max_steps: int | None,
+    max_us: int | None,
+) -> tuple[tuple[str, ...], int, IntArray, FloatArray, FloatArray]:
+    """Per label: non-error events near a later error, their rate and lift."""
+    if isinstance(errors, str):
+        errors = (errors,)
+    names = tuple(e if isinstance(e, str) else f"{e[0]}={e[1]}" for e in errors)
+    n = len(codes)
+    is_error = np.zeros(n, dtype=bool)
+    for e in errors:
+        is_error |= step_mask(log, e)
+    cust = log.customer_codes.astype(np.int64)
+    t = log.timestamps
+    rows = np.flatnonzero(~is_error).astype(np.int64)
+    nxt = next_occurrence(is_error, cust, rows + 1, cust[rows])
+    near_flag = nxt >= 0
+    if max_steps is not None:
+        near_flag &= nxt - rows <= max_steps
+    if max_us is not None:
+        near_flag &= t[np.maximum(nxt, 0)] - t[rows] <= max_us
+    base = np.bincount(codes[rows], minlength=k)
+    near = np.bincount(codes[rows[near_flag]], minlength=k).astype(np.int64)
+    rate = np.divide(near, base, out=np.zeros(k), where=base > 0)
+    overall = near.sum() / len(rows) if len(rows) else 0.0
+    lift = rate / overall if overall > 0 else np.full(k, np.nan)
+    return names, int(is_error.sum()), near, rate, lift
