@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -21,6 +22,7 @@ from cxmodel.journey._common import (
     window_us,
 )
 from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -72,6 +74,10 @@ class Friction:
         ``near_error`` over the label's non-error events (0 when it has none).
     error_lift : ndarray of float64
         ``near_error_rate`` over the rate of all non-error events (NaN without errors).
+    by_labels : ndarray or None
+        Group labels with ``by=``.
+    groups : tuple of Friction or None
+        One result per group, with ``by=`` (all with the overall ``slow_seconds``).
     """
 
     labels: npt.NDArray[np.object_]
@@ -88,6 +94,16 @@ class Friction:
     near_error: IntArray
     near_error_rate: FloatArray
     error_lift: FloatArray
+    by_labels: npt.NDArray[np.object_] | None = None
+    groups: tuple[Friction, ...] | None = None
+
+    def group(self, label: Any) -> Friction:
+        """The result of one ``by=`` group."""
+        return find_group(self.by_labels, self.groups, label)
+
+    def groups_to_pandas(self) -> Any:
+        """Every group's per-label table, stacked with the group as the outer index level."""
+        return groups_frame(self.by_labels, self.groups, "Friction")
 
     def error_points(self) -> dict[str, list[Any]]:
         """Labels seen before errors, most often first (then by lift, then label).
@@ -151,6 +167,7 @@ def friction(
     error_steps: int | None = 3,
     error_window: DurationLike | None = None,
     rank_by: str = "exits",
+    by: By | None = None,
     segment: npt.ArrayLike | None = None,
 ) -> Friction:
     """Rank friction points.
@@ -186,6 +203,10 @@ def friction(
     error_steps : int or None, default 3
     error_window : duration, optional
     rank_by : {"exits", "near_error"}
+    by : str or array, optional
+        Breakdown: a column name, one value per row (log order) or per customer. Each
+        customer belongs to the group of their first event; every group uses the slow
+        threshold of the whole (segmented) log, so slow rates compare across groups.
     segment : bool array, optional
         Keep only these rows first.
 
@@ -221,8 +242,48 @@ def friction(
     if slow_seconds is not None and not slow_seconds >= 0:
         raise SchemaError(f"slow_seconds={slow_seconds!r}; expected a number >= 0")
     mask = row_mask(log, segment)
+    row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
+    run = partial(
+        _friction,
+        level=level,
+        contact_kinds=contact_kinds,
+        repeat_key=repeat_key,
+        win=win,
+        slow_quantile=slow_quantile,
+        errors=errors,
+        error_steps=error_steps,
+        err_win=err_win,
+        rank_by=rank_by,
+    )
+    result = run(log, slow_seconds=slow_seconds)
+    if row_groups is None:
+        return result
+    codes, labels = row_groups
+    if mask is not None:
+        codes = codes[mask]
+    cust = log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, cust, first_rows(cust))
+    groups = tuple(run(log.filter(m), slow_seconds=result.slow_seconds) for m in masks)
+    return attrs.evolve(result, by_labels=present, groups=groups)
+
+
+def _friction(
+    log: InteractionLog,
+    *,
+    level: str,
+    contact_kinds: Sequence[str],
+    repeat_key: str | None,
+    win: int,
+    slow_quantile: float,
+    slow_seconds: float | None,
+    errors: Sequence[Step],
+    error_steps: int | None,
+    err_win: int | None,
+    rank_by: str,
+) -> Friction:
+    """The friction table of one log (no segment, no breakdown)."""
     codes, labels = level_codes(log, level)
     k = len(labels)
     n = len(codes)

@@ -23,6 +23,7 @@ from cxmodel.journey._common import (
     value_codes,
     window_us,
 )
+from cxmodel.journey._groups import By, by_codes
 from cxmodel.journey._matching import earliest_steps
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def funnel(
     exclude: Sequence[Step] | None = None,
     hold: str | None = None,
     count: str = "customers",
-    by: str | None = None,
+    by: By | None = None,
     segment: npt.ArrayLike | None = None,
     quantiles: tuple[float, ...] = (0.5, 0.9),
 ) -> Funnel:
@@ -186,8 +187,9 @@ def funnel(
     hold : str, optional
         Column held constant across the matched steps.
     count : {"customers", "totals", "sessions"}
-    by : str, optional
-        String column; breakdown by its value at the anchoring event.
+    by : str or array, optional
+        Breakdown by the value at the anchoring event: a column name, one value per row
+        (log order) or one per customer (``log.customers`` order).
     segment : bool array, optional
         Keep only these rows first.
     quantiles : tuple of float
@@ -221,6 +223,7 @@ def funnel(
     win = window_us(window, "window")
     sw = [window_us(w, "step_windows") for w in (step_windows or [None] * (n_steps - 1))]
     mask = row_mask(log, segment)
+    row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
     n = len(log)
@@ -347,9 +350,11 @@ def funnel(
         idx = np.argsort(-c, kind="stable")
         drops.append({str(labels_end[i]): int(c[i]) for i in idx if c[i] > 0})
     by_labels = by_counts = None
-    if by is not None:
-        by_codes, by_labels = level_codes(log, by)
-        seg = by_codes[anchors[chosen]]
+    if row_groups is not None:
+        group_codes, by_labels = row_groups
+        if mask is not None:
+            group_codes = group_codes[mask]
+        seg = group_codes[anchors[chosen]]
         by_counts = np.stack(
             [np.bincount(seg[lev >= k + 1], minlength=len(by_labels)) for k in range(n_steps)],
             axis=1,

@@ -12,6 +12,7 @@ from cxmodel._optional import import_optional
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.journey._common import level_codes, row_mask, table_html
 from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -43,6 +44,10 @@ class Paths:
         Customers with at least one event.
     n_variants : int
         Distinct variants overall.
+    by_labels : ndarray or None
+        Group labels with ``by=``.
+    groups : tuple of Paths or None
+        One result per group, with ``by=``.
     """
 
     paths: tuple[tuple[str, ...], ...]
@@ -52,6 +57,16 @@ class Paths:
     conversion_rate: npt.NDArray[np.float64] | None
     n_units: int
     n_variants: int
+    by_labels: npt.NDArray[np.object_] | None = None
+    groups: tuple[Paths, ...] | None = None
+
+    def group(self, label: Any) -> Paths:
+        """The result of one ``by=`` group."""
+        return find_group(self.by_labels, self.groups, label)
+
+    def groups_to_pandas(self) -> Any:
+        """Every group's variant table, stacked with the group as the outer index level."""
+        return groups_frame(self.by_labels, self.groups, "Paths")
 
     def _columns(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -95,6 +110,7 @@ def paths(
     collapse_repeats: bool = False,
     conversion: Step | None = None,
     level: str = "kind",
+    by: By | None = None,
     segment: npt.ArrayLike | None = None,
 ) -> Paths:
     """Most frequent journey variants.
@@ -104,6 +120,10 @@ def paths(
     first ``max_length`` values (after collapsing) are kept. Identical sequences are
     grouped by a 128-bit hash and then checked element by element, so grouping is exact.
 
+    With ``by`` (a column name, one value per row in log order, or one per customer) each
+    customer belongs to the group of their first event; ``groups`` holds the variants of
+    each group's customers (top ``top`` per group).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -112,14 +132,39 @@ def paths(
     >>> p = paths(log, conversion="purchase")
     >>> p.paths, p.counts.tolist(), p.conversion_rate.tolist()
     ((('view', 'purchase'), ('view',)), [2, 1], [1.0, 0.0])
+    >>> paths(log, by=["x", "x", "y"]).group("x").counts.tolist()
+    [2]
     """
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise SchemaError(f"top={top!r}; expected a positive integer")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise SchemaError(f"max_length={max_length!r}; expected a positive integer or None")
     mask = row_mask(log, segment)
+    row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
+    options = (top, max_length, collapse_repeats, conversion, level)
+    result = _paths(log, *options)
+    if row_groups is None:
+        return result
+    codes, labels = row_groups
+    if mask is not None:
+        codes = codes[mask]
+    cust = log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, cust, first_rows(cust))
+    groups = tuple(_paths(log.filter(m), *options) for m in masks)
+    return attrs.evolve(result, by_labels=present, groups=groups)
+
+
+def _paths(
+    log: InteractionLog,
+    top: int,
+    max_length: int | None,
+    collapse_repeats: bool,
+    conversion: Step | None,
+    level: str,
+) -> Paths:
+    """The variants of one log (no segment, no breakdown)."""
     codes, cats = level_codes(log, level)
     cust = log.customer_codes.astype(np.int64)
     n_cust = log.n_customers

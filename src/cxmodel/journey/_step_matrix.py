@@ -12,6 +12,7 @@ from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import level_codes, row_mask, table_html
 from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
 from cxmodel.journey._transitions import END, START
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class StepMatrix:
         ``counts / n_units``; each column sums to 1.
     n_units : int
         Customers counted (with an anchor: those having the anchor event).
+    by_labels : ndarray or None
+        Group labels with ``by=``.
+    groups : tuple of StepMatrix or None
+        One result per group (same labels and steps), with ``by=``.
     """
 
     labels: npt.NDArray[np.object_]
@@ -45,6 +50,16 @@ class StepMatrix:
     counts: npt.NDArray[np.int64]
     shares: npt.NDArray[np.float64]
     n_units: int
+    by_labels: npt.NDArray[np.object_] | None = None
+    groups: tuple[StepMatrix, ...] | None = None
+
+    def group(self, label: Any) -> StepMatrix:
+        """The result of one ``by=`` group."""
+        return find_group(self.by_labels, self.groups, label)
+
+    def groups_to_pandas(self) -> Any:
+        """Every group's share matrix, stacked with the group as the outer index level."""
+        return groups_frame(self.by_labels, self.groups, "StepMatrix")
 
     def to_dict(self) -> dict[str, Any]:
         """Labels, steps and the share matrix as nested lists."""
@@ -74,6 +89,7 @@ def step_matrix(
     anchor: Step | None = None,
     steps: int = 10,
     level: str = "kind",
+    by: By | None = None,
     segment: npt.ArrayLike | None = None,
 ) -> StepMatrix:
     """Share of customers at each label, step by step.
@@ -84,6 +100,10 @@ def step_matrix(
     customers without the anchor are left out. Positions past the journey's end are
     ``"END"``, before its start ``"START"``.
 
+    With ``by`` (a column name, one value per row in log order, or one per customer) each
+    customer belongs to the group of the event that anchors them: their first anchor event,
+    or their first event without an anchor; ``groups`` holds one matrix per group.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -92,12 +112,34 @@ def step_matrix(
     >>> m = step_matrix(log, steps=2)
     >>> m.labels.tolist(), m.counts.tolist()
     (['purchase', 'view', 'END'], [[0, 1], [2, 0], [0, 1]])
+    >>> step_matrix(log, steps=2, by=["x", "y"]).group("y").counts.tolist()
+    [[0, 0], [1, 0], [0, 1]]
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise SchemaError(f"steps={steps!r}; expected a positive integer")
     mask = row_mask(log, segment)
+    row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
+    result = _step_matrix(log, anchor, steps, level)
+    if row_groups is None:
+        return result
+    codes, labels = row_groups
+    if mask is not None:
+        codes = codes[mask]
+    cust = log.customer_codes.astype(np.int64)
+    if anchor is None:
+        base = first_rows(cust)
+    else:
+        hits = np.flatnonzero(step_mask(log, anchor)).astype(np.int64)
+        base = hits[first_rows(cust[hits])] if len(hits) else hits
+    present, masks = unit_masks(codes, labels, cust, base)
+    groups = tuple(_step_matrix(log.filter(m), anchor, steps, level) for m in masks)
+    return attrs.evolve(result, by_labels=present, groups=groups)
+
+
+def _step_matrix(log: InteractionLog, anchor: Step | None, steps: int, level: str) -> StepMatrix:
+    """The step matrix of one log (no segment, no breakdown)."""
     codes, cats = level_codes(log, level)
     offsets = log.offsets.astype(np.int64)
     starts, stops = offsets[:-1], offsets[1:]

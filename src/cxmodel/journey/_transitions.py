@@ -17,6 +17,7 @@ from cxmodel.journey._common import (
     sorted_quantiles,
     table_html,
 )
+from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -51,6 +52,10 @@ class Transitions:
     time_quantiles : ndarray of float64, shape (Q, K, K)
         Per-edge quantiles of the time between the two events, in seconds (NaN for edges
         without events and for START/END edges).
+    by_labels : ndarray or None
+        Group labels with ``by=``.
+    groups : tuple of Transitions or None
+        One result per group (same labels), with ``by=``.
     """
 
     labels: npt.NDArray[np.object_]
@@ -60,6 +65,16 @@ class Transitions:
     p_previous: Matrix
     quantiles: tuple[float, ...]
     time_quantiles: Matrix
+    by_labels: npt.NDArray[np.object_] | None = None
+    groups: tuple[Transitions, ...] | None = None
+
+    def group(self, label: Any) -> Transitions:
+        """The result of one ``by=`` group."""
+        return find_group(self.by_labels, self.groups, label)
+
+    def groups_to_pandas(self) -> Any:
+        """Every group's edge table, stacked with the group as the outer index level."""
+        return groups_frame(self.by_labels, self.groups, "Transitions")
 
     @property
     def median_seconds(self) -> Matrix:
@@ -103,6 +118,7 @@ def transitions(
     level: str = "kind",
     start_end: bool = True,
     by_session: bool = False,
+    by: By | None = None,
     segment: npt.ArrayLike | None = None,
     quantiles: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9),
 ) -> Transitions:
@@ -112,6 +128,9 @@ def transitions(
     customer, or one session with ``by_session=True`` (needs :func:`sessions` first).
     With ``start_end`` every unit contributes one ``START -> first`` and one
     ``last -> END`` transition. Missing values of ``level`` get the label ``"(missing)"``.
+
+    With ``by`` each unit (customer or session) belongs to the group of its first event
+    and the whole unit is counted in that group; every group's result has the same labels.
 
     Parameters
     ----------
@@ -123,6 +142,9 @@ def transitions(
         Add START and END markers.
     by_session : bool, default False
         Units are sessions instead of customers.
+    by : str or array, optional
+        Breakdown: a column name, one value per row (log order) or per customer
+        (``log.customers`` order); results in ``groups``.
     segment : bool array, optional
         Keep only these rows before counting.
     quantiles : tuple of float
@@ -138,13 +160,39 @@ def transitions(
     ['START', 'purchase', 'view', 'END']
     >>> t.counts.tolist()
     [[0, 0, 2, 0], [0, 0, 0, 1], [0, 1, 0, 1], [0, 0, 0, 0]]
+    >>> t = transitions(log, by=["new", "returning"])  # one value per customer
+    >>> t.by_labels.tolist(), t.group("returning").counts.tolist()
+    (['new', 'returning'], [[0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
     """
     for q in quantiles:
         if not 0.0 <= q <= 1.0:
             raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
     mask = row_mask(log, segment)
+    row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
+    result = _transitions(log, level, start_end, by_session, quantiles)
+    if row_groups is None:
+        return result
+    codes, labels = row_groups
+    if mask is not None:
+        codes = codes[mask]
+    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
+    groups = tuple(
+        _transitions(log.filter(m), level, start_end, by_session, quantiles) for m in masks
+    )
+    return attrs.evolve(result, by_labels=present, groups=groups)
+
+
+def _transitions(
+    log: InteractionLog,
+    level: str,
+    start_end: bool,
+    by_session: bool,
+    quantiles: tuple[float, ...],
+) -> Transitions:
+    """The transition counts of one log (no segment, no breakdown)."""
     codes, cats = level_codes(log, level)
     cust = log.customer_codes.astype(np.int64)
     unit = session_codes(log) if by_session else cust

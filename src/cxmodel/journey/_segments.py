@@ -1,0 +1,322 @@
+"""Two-segment comparisons of transitions, step matrices, paths and friction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel._stats import wilson_bounds
+from cxmodel.errors import SchemaError
+from cxmodel.journey._common import row_mask, table_html
+from cxmodel.journey._friction import Friction, friction
+from cxmodel.journey._paths import Paths, paths
+from cxmodel.journey._step_matrix import StepMatrix, step_matrix
+from cxmodel.journey._transitions import Transitions, transitions
+
+if TYPE_CHECKING:
+    from cxmodel.log import InteractionLog
+
+__all__ = [
+    "Comparison",
+    "compare_friction",
+    "compare_paths",
+    "compare_step_matrices",
+    "compare_transitions",
+    "newcombe_bounds",
+]
+
+T = TypeVar("T")
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def newcombe_bounds(
+    x_a: npt.ArrayLike, n_a: npt.ArrayLike, x_b: npt.ArrayLike, n_b: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Newcombe's hybrid score 95% interval for ``x_a / n_a - x_b / n_b``, vectorised.
+
+    Built from the two Wilson intervals (Newcombe 1998, method 10); NaN where a side has
+    ``n = 0``.
+
+    Examples
+    --------
+    >>> low, high = newcombe_bounds([56], [70], [48], [80])  # Newcombe (1998), example (a)
+    >>> round(float(low[0]), 4), round(float(high[0]), 4)
+    (0.0524, 0.3339)
+    """
+    xa, na = np.asarray(x_a, np.float64), np.asarray(n_a, np.float64)
+    xb, nb = np.asarray(x_b, np.float64), np.asarray(n_b, np.float64)
+    l_a, u_a = wilson_bounds(xa, na)
+    l_b, u_b = wilson_bounds(xb, nb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_a, p_b = xa / na, xb / nb
+        d = p_a - p_b
+        low = d - np.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)
+        high = d + np.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)
+    return np.asarray(low, np.float64), np.asarray(high, np.float64)
+
+
+@attrs.frozen(eq=False)
+class Comparison(Generic[T]):
+    """A view run on two segments, with per-item differences of one proportion.
+
+    Rows are the items of the view (edges, cells, variants or labels) present in either
+    segment, largest absolute difference first (ties in item order).
+
+    Attributes
+    ----------
+    a, b : result
+        The view on segment A and on segment B.
+    measure : str
+        The proportion compared, e.g. ``"p_next"`` or ``"exit_rate"``.
+    keys : dict of str to list
+        Columns naming each row's item.
+    x_a, n_a, x_b, n_b : ndarray of int64
+        Numerator and denominator of the proportion in each segment.
+    estimate_a, estimate_b : ndarray of float64
+        ``x / n`` (NaN when ``n`` is 0).
+    difference : ndarray of float64
+        ``estimate_a - estimate_b``.
+    low, high : ndarray of float64
+        95% Newcombe hybrid score interval of the difference.
+    """
+
+    a: T
+    b: T
+    measure: str
+    keys: dict[str, list[Any]]
+    x_a: IntArray
+    n_a: IntArray
+    x_b: IntArray
+    n_b: IntArray
+    estimate_a: FloatArray
+    estimate_b: FloatArray
+    difference: FloatArray
+    low: FloatArray
+    high: FloatArray
+
+    @property
+    def significant(self) -> npt.NDArray[np.bool_]:
+        """Rows whose interval excludes 0."""
+        out: npt.NDArray[np.bool_] = (self.low > 0) | (self.high < 0)
+        return out
+
+    def _columns(self) -> dict[str, Any]:
+        m = self.measure
+        return {
+            **self.keys,
+            "x_a": self.x_a.tolist(),
+            "n_a": self.n_a.tolist(),
+            "x_b": self.x_b.tolist(),
+            "n_b": self.n_b.tolist(),
+            f"{m}_a": self.estimate_a.tolist(),
+            f"{m}_b": self.estimate_b.tolist(),
+            "difference": self.difference.tolist(),
+            "low": self.low.tolist(),
+            "high": self.high.tolist(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """One list per column, one entry per row."""
+        return self._columns()
+
+    def to_pandas(self) -> Any:
+        """One row per item."""
+        pd = import_optional("pandas", "Comparison.to_pandas()")
+        return pd.DataFrame(self._columns())
+
+    def _repr_html_(self) -> str:
+        return table_html(f"Comparison of {self.measure} (A - B)", self._columns())
+
+
+def _build(
+    a: T,
+    b: T,
+    measure: str,
+    keys: dict[str, list[Any]],
+    counts: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike, npt.ArrayLike],
+) -> Comparison[T]:
+    x_a, n_a, x_b, n_b = (np.asarray(c, dtype=np.int64) for c in counts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est_a = np.where(n_a > 0, x_a / np.maximum(n_a, 1), np.nan)
+        est_b = np.where(n_b > 0, x_b / np.maximum(n_b, 1), np.nan)
+    diff = est_a - est_b
+    low, high = newcombe_bounds(x_a, n_a, x_b, n_b)
+    order = np.argsort(-np.nan_to_num(np.abs(diff), nan=-1.0), kind="stable")
+    return Comparison(
+        a=a,
+        b=b,
+        measure=measure,
+        keys={k: [v[i] for i in order.tolist()] for k, v in keys.items()},
+        x_a=x_a[order],
+        n_a=n_a[order],
+        x_b=x_b[order],
+        n_b=n_b[order],
+        estimate_a=est_a[order],
+        estimate_b=est_b[order],
+        difference=diff[order],
+        low=low[order],
+        high=high[order],
+    )
+
+
+def _masks(
+    log: InteractionLog, segment_a: npt.ArrayLike, segment_b: npt.ArrayLike, options: Any
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    for name in ("segment", "by"):
+        if name in options:
+            raise SchemaError(f"{name}= cannot be combined with a two-segment comparison")
+    mask_a, mask_b = row_mask(log, segment_a), row_mask(log, segment_b)
+    assert mask_a is not None and mask_b is not None
+    return mask_a, mask_b
+
+
+def compare_transitions(
+    log: InteractionLog, segment_a: npt.ArrayLike, segment_b: npt.ArrayLike, **options: Any
+) -> Comparison[Transitions]:
+    """Compare ``P(next | current)`` edge by edge between two row masks.
+
+    For edge ``i -> j`` the proportion is ``counts[i, j] / counts[i].sum()`` in each
+    segment (the transitions out of ``i`` are the trials). ``options`` go to
+    :func:`transitions`.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b", "b"],
+    ...     timestamp=[0, 1, 0, 1], kind=["view", "purchase", "view", "view"])
+    >>> c = compare_transitions(log, log.customer_codes == 0, log.customer_codes == 1,
+    ...     start_end=False)
+    >>> c.keys["source"], c.keys["target"], c.difference.tolist()
+    (['view', 'view'], ['purchase', 'view'], [1.0, -1.0])
+    """
+    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
+    ta = transitions(log, segment=mask_a, **options)
+    tb = transitions(log, segment=mask_b, **options)
+    i, j = np.nonzero(ta.counts + tb.counts)
+    keys = {"source": ta.labels[i].tolist(), "target": ta.labels[j].tolist()}
+    counts = (
+        ta.counts[i, j],
+        ta.counts.sum(axis=1)[i],
+        tb.counts[i, j],
+        tb.counts.sum(axis=1)[i],
+    )
+    return _build(ta, tb, "p_next", keys, counts)
+
+
+def compare_step_matrices(
+    log: InteractionLog, segment_a: npt.ArrayLike, segment_b: npt.ArrayLike, **options: Any
+) -> Comparison[StepMatrix]:
+    """Compare the share of units at each label and step between two row masks.
+
+    For cell (label, step) the proportion is ``counts / n_units``. ``options`` go to
+    :func:`step_matrix`.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b"], timestamp=[0, 0],
+    ...     kind=["view", "search"])
+    >>> c = compare_step_matrices(log, log.customer_codes == 0, log.customer_codes == 1,
+    ...     steps=1)
+    >>> sorted(zip(c.keys["label"], c.difference.tolist()))
+    [('search', -1.0), ('view', 1.0)]
+    """
+    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
+    ma = step_matrix(log, segment=mask_a, **options)
+    mb = step_matrix(log, segment=mask_b, **options)
+    i, j = np.nonzero(ma.counts + mb.counts)
+    keys = {"label": ma.labels[i].tolist(), "step": ma.steps[j].tolist()}
+    counts = (
+        ma.counts[i, j],
+        np.full(len(i), ma.n_units),
+        mb.counts[i, j],
+        np.full(len(i), mb.n_units),
+    )
+    return _build(ma, mb, "share", keys, counts)
+
+
+def compare_paths(
+    log: InteractionLog,
+    segment_a: npt.ArrayLike,
+    segment_b: npt.ArrayLike,
+    *,
+    top: int = 20,
+    **options: Any,
+) -> Comparison[Paths]:
+    """Compare the share of units following each variant between two row masks.
+
+    Rows are the union of the ``top`` variants of each segment; the proportion is the
+    variant's units over the segment's units (a variant absent from a segment counts 0
+    there). ``options`` go to :func:`paths`; ``a`` and ``b`` hold every variant.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "c"], timestamp=[0, 0, 0],
+    ...     kind=["view", "view", "search"])
+    >>> c = compare_paths(log, log.customer_codes < 2, log.customer_codes == 2)
+    >>> c.keys["path"], c.difference.tolist()
+    (['view', 'search'], [1.0, -1.0])
+    """
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise SchemaError(f"top={top!r}; expected a positive integer")
+    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
+    everything = max(len(log), 1)
+    pa = paths(log, segment=mask_a, top=everything, **options)
+    pb = paths(log, segment=mask_b, top=everything, **options)
+    count_a = dict(zip(pa.paths, pa.counts.tolist(), strict=True))
+    count_b = dict(zip(pb.paths, pb.counts.tolist(), strict=True))
+    chosen = list(dict.fromkeys([*pa.paths[:top], *pb.paths[:top]]))
+    keys = {"path": [" > ".join(p) for p in chosen]}
+    counts = (
+        [count_a.get(p, 0) for p in chosen],
+        [pa.n_units] * len(chosen),
+        [count_b.get(p, 0) for p in chosen],
+        [pb.n_units] * len(chosen),
+    )
+    return _build(pa, pb, "share", keys, counts)
+
+
+def compare_friction(
+    log: InteractionLog, segment_a: npt.ArrayLike, segment_b: npt.ArrayLike, **options: Any
+) -> Comparison[Friction]:
+    """Compare exit rates (P(journey ends | event)) label by label between two row masks.
+
+    Both segments use one slow threshold, that of the two segments together, unless
+    ``slow_seconds`` is given. ``options`` go to :func:`friction`.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b", "b"],
+    ...     timestamp=[0, 1, 0, 1], kind=["view", "search", "search", "view"])
+    >>> c = compare_friction(log, log.customer_codes == 0, log.customer_codes == 1)
+    >>> dict(zip(c.keys["label"], c.difference.tolist()))
+    {'search': 1.0, 'view': -1.0}
+    """
+    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
+    if options.get("slow_seconds") is None:
+        both = friction(log, segment=mask_a | mask_b, **options)
+        if np.isfinite(both.slow_seconds):
+            options = {**options, "slow_seconds": both.slow_seconds}
+    fa = friction(log, segment=mask_a, **options)
+    fb = friction(log, segment=mask_b, **options)
+    labels = sorted(set(fa.labels.tolist()) | set(fb.labels.tolist()))
+    pos_a = {lab: i for i, lab in enumerate(fa.labels.tolist())}
+    pos_b = {lab: i for i, lab in enumerate(fb.labels.tolist())}
+
+    def pick(values: IntArray, pos: dict[str, int]) -> list[int]:
+        return [int(values[pos[lab]]) if lab in pos else 0 for lab in labels]
+
+    counts = (
+        pick(fa.exits, pos_a),
+        pick(fa.events, pos_a),
+        pick(fb.exits, pos_b),
+        pick(fb.events, pos_b),
+    )
+    return _build(fa, fb, "exit_rate", {"label": labels}, counts)
