@@ -4,7 +4,9 @@
    ``InteractionLog.from_arrays`` + ``cxmodel.journey.transitions`` vs pandas stable sort +
    ``groupby().shift(-1)`` + counting, vs pm4py ``discover_dfg`` when installed. The matrices
    are checked to be identical.
-2. Views on the built log: funnel, step matrix, paths (target <= 50 ms each), and attribution.
+2. Views on the built log: funnel, step matrix, paths (target <= 50 ms each), attribution,
+   funnel with per-step windows, friction with error proximity, a by= breakdown and a
+   two-segment comparison.
 
 Installs nothing; a missing peer is reported and skipped; exits 0.
 Usage: python benchmarks/bench_journey.py [--rows N] [--customers N]
@@ -20,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from cxmodel.journey import attribution, funnel, paths, step_matrix, transitions
+from cxmodel.journey import (
+    attribution,
+    compare_transitions,
+    friction,
+    funnel,
+    paths,
+    step_matrix,
+    transitions,
+)
 from cxmodel.log import InteractionLog
 
 KINDS = np.array(
@@ -132,6 +142,7 @@ def main() -> None:
             f"  identical matrix: {bool(np.array_equal(got, tr.counts))}"
         )
 
+    web = log.categorical("channel")[0] == 0
     views: dict[str, Callable[[], Any]] = {
         "funnel (loose, 3 steps, 7d window)": lambda: funnel(
             log, ["view", "add_to_cart", "purchase"], window="7d"
@@ -142,6 +153,14 @@ def main() -> None:
         "paths (top 20, max_length 5)": lambda: paths(log, max_length=5, conversion="purchase"),
         "paths (full journeys)": lambda: paths(log),
         "attribution (all 7 models)": lambda: attribution(log),
+        "funnel (loose, step_windows 1d, 1d)": lambda: funnel(
+            log, ["view", "add_to_cart", "purchase"], step_windows=["1d", "1d"]
+        ),
+        "friction (errors: checkout, 3 steps)": lambda: friction(log, errors=["checkout"]),
+        "transitions by channel of first event": lambda: transitions(log, by="channel"),
+        "compare_transitions (web rows vs rest)": lambda: compare_transitions(
+            log, web, ~web, start_end=False
+        ),
     }
     for name, fn in views.items():
         t, _ = best_of(fn)

@@ -90,9 +90,6 @@ def earliest_steps(
     for k in range(1, n_steps):
         rows = np.flatnonzero(masks[k]).astype(np.int64)
         cands.append(rows[np.lexsort((rows, group[rows]))])
-    uniq_t = np.unique(t)
-    t_rank = np.searchsorted(uniq_t, t).astype(np.int64)
-    t_stride = np.int64(len(uniq_t) + 1)
     lows: list[IntArray] = []
     highs: list[IntArray] = []
     for k in range(n_steps - 1):
@@ -104,9 +101,14 @@ def earliest_steps(
         if gap is None:
             hi = np.searchsorted(keys, (g_src + 1) * stride, side="left")
         else:
-            bound = np.searchsorted(uniq_t, t[src] + gap, side="right") - 1
-            time_keys = group[dst] * t_stride + t_rank[dst]
-            hi = np.searchsorted(time_keys, g_src * t_stride + bound, side="right")
+            # rank the candidates' times so that (group, time) fits one sorted int64 key
+            # (rank of x among them < number of them <= B  iff  x <= B)
+            t_dst = t[dst]
+            sorted_t = np.sort(t_dst)
+            t_stride = np.int64(len(sorted_t) + 1)
+            time_keys = group[dst] * t_stride + np.searchsorted(sorted_t, t_dst, side="left")
+            at_most = np.searchsorted(sorted_t, t[src] + gap, side="right") - 1
+            hi = np.searchsorted(time_keys, g_src * t_stride + at_most, side="right")
         highs.append(hi.astype(np.int64))
     for j in range(1, n_steps):
         best = cands[j]
