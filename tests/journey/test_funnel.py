@@ -317,6 +317,40 @@ class TestStepWindowBacktracking:
         assert f.counts.tolist() == [1, 1, 0]
 
 
+class TestStepWindowOptions:
+    def test_hold_keeps_the_chain_on_one_product(self) -> None:
+        """The cart at 90 is for another product, so with hold the purchase is not reached;
+        without hold it is."""
+        rows = [
+            ("a", 0, "view"),
+            ("a", 10, "add_to_cart"),
+            ("a", 90, "add_to_cart"),
+            ("a", 100, "purchase"),
+        ]
+        product = ["p", "p", "q", "p"]
+        sw = [None, "30s"]
+        assert funnel(_log(rows, product=product), STEPS, step_windows=sw).counts.tolist() == [
+            1,
+            1,
+            1,
+        ]
+        held = funnel(_log(rows, product=product), STEPS, step_windows=sw, hold="product")
+        assert held.counts.tolist() == [1, 1, 0]
+
+    def test_totals_count_every_anchor(self) -> None:
+        """Two views: the second anchors a chain to the purchase within 20 s steps, the first
+        only reaches the cart (which is 40 s after it: too late)."""
+        rows = [
+            ("a", 0, "view"),
+            ("a", 30, "view"),
+            ("a", 40, "add_to_cart"),
+            ("a", 50, "purchase"),
+        ]
+        f = funnel(_log(rows), STEPS, step_windows=["20s", "20s"], count="totals")
+        assert f.counts.tolist() == [2, 1, 1]
+        assert f.drop_off_next == ({"view": 1}, {})
+
+
 def _best_depth_brute_force(
     journey: list[tuple[int, str]],
     steps: list[str],
