@@ -223,6 +223,8 @@ class TestCompare:
         mask = log.customer_codes < 2
         with pytest.raises(SchemaError, match="segment="):
             compare_transitions(log, mask, ~mask, segment=mask)
+        with pytest.raises(SchemaError, match="boolean row masks"):
+            compare_step_matrices(log, None, mask)
         with pytest.raises(SchemaError, match="top="):
             compare_paths(log, mask, ~mask, top=0)
 

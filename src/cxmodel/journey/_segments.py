@@ -171,7 +171,8 @@ def _masks(
         if name in options:
             raise SchemaError(f"{name}= cannot be combined with a two-segment comparison")
     mask_a, mask_b = row_mask(log, segment_a), row_mask(log, segment_b)
-    assert mask_a is not None and mask_b is not None
+    if mask_a is None or mask_b is None:
+        raise SchemaError("segment_a and segment_b must be boolean row masks, got None")
     return mask_a, mask_b
 
 
