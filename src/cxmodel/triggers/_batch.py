@@ -12,10 +12,18 @@ import numpy.typing as npt
 from cxmodel._time import TimeLike, resolve_timezone, to_us, us_to_datetime
 from cxmodel.expr import Expr
 from cxmodel.triggers._context import LogContext, add, names_in
-from cxmodel.triggers._firings import Firing, Firings, firing_id
+from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["Candidates", "evaluate", "evaluate_us", "rule_candidates"]
+__all__ = [
+    "Candidates",
+    "apply_policies",
+    "consent_at",
+    "evaluate",
+    "evaluate_us",
+    "horizon",
+    "rule_candidates",
+]
 
 IntArray = npt.NDArray[np.int64]
 _NONE = np.zeros(0, dtype=np.int64)
@@ -30,26 +38,12 @@ class Candidates:
     anchor: IntArray  # row bound by 'as' (or the restart row for timers)
     end: IntArray  # last row of the history the 'if' clause sees
     matched: IntArray  # row matched by 'then B' (-1 if none)
-    key: list[str]  # anchor key for the firing id
+    restart: bool = False  # anchored on restart times ('when no ...'), not on interactions
 
 
 def _upper(ctx: LogContext, cust: IntArray, times: IntArray) -> IntArray:
     """Index one past the customer's last row with time <= ``times``."""
     return ctx.lower_bound(cust, times, strict=True)
-
-
-def _anchor_keys(ctx: LogContext, rows: IntArray, suffix: str = "") -> list[str]:
-    if len(rows) == 0:
-        return []
-    first_at_time = ctx.lower_bound(ctx.codes[rows], ctx.ts[rows])
-    rank = rows - first_at_time
-    ids = ctx.column("interaction_id")[rows] if "interaction_id" in ctx.log else None
-    out = []
-    for j, row in enumerate(rows.tolist()):
-        ident = None if ids is None else ids[j]
-        base = f"id={ident}" if isinstance(ident, str) else f"t={ctx.ts[row]}#{rank[j]}"
-        out.append(base + suffix)
-    return out
 
 
 def _matching(ctx: LogContext, kind: str, where: Expr | None) -> IntArray:
@@ -85,23 +79,58 @@ def _first_after(
         hit = np.where(ok, rows[np.minimum(pos, max(len(rows) - 1, 0))] if len(rows) else -1, -1)
         return np.where(ok & (hit < stop), hit, -1).astype(np.int64)
     assert where is not None
-    for q in range(len(anchors)):
-        idx = np.arange(start[q], stop[q], dtype=np.int64)
-        idx = idx[kind_mask[idx]]
-        if len(idx) == 0:
-            continue
-        keep = ctx.evaluate(
-            where, idx, alias=rule.alias, alias_rows=np.full(len(idx), anchors[q])
-        ).astype(bool)
-        found = np.flatnonzero(keep)
-        if len(found):
-            out[q] = idx[found[0]]
+    rows = np.flatnonzero(kind_mask).astype(np.int64)
+    first = np.searchsorted(rows, start)
+    counts = np.maximum(np.searchsorted(rows, stop) - first, 0)
+    # every (anchor, later row of kind) pair, in chunks that bound memory
+    chunk = 1 << 21
+    q = 0
+    while q < len(anchors):
+        stop_q = q + max(1, int(np.searchsorted(np.cumsum(counts[q:]), chunk, side="right")))
+        part = np.arange(q, min(stop_q, len(anchors)))
+        n_pairs = int(counts[part].sum())
+        if n_pairs:
+            owner = np.repeat(part, counts[part])
+            starts = np.repeat(np.cumsum(counts[part]) - counts[part], counts[part])
+            pair_rows = rows[np.repeat(first[part], counts[part]) + np.arange(n_pairs) - starts]
+            keep = ctx.evaluate(
+                where, pair_rows, alias=rule.alias, alias_rows=anchors[owner]
+            ).astype(bool)
+            hits = np.flatnonzero(keep)
+            owners, first_hit = np.unique(owner[hits], return_index=True)
+            out[owners] = pair_rows[hits[first_hit]]
+        q = int(part[-1]) + 1
     return out
 
 
-def rule_candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
-    """The firings of ``rule`` before ``if`` and policies, for every customer."""
+def horizon(rule: Rule) -> int | None:
+    """The longest time (microseconds) between a candidate's anchor and its firing, quiet
+    hours included; ``None`` when unbounded (``then B`` without ``within``)."""
+    day = 86_400_000_000
+    quiet = 2 * day if rule.quiet is not None else 0
+    if rule.when.mode in ("inactive", "absent"):
+        delay = rule.when.duration
+    elif rule.then is None:
+        return quiet
+    else:
+        delay = rule.then.duration
+    if delay is None:
+        return None
+    if delay.unit == "months":
+        return int(delay.amount) * 31 * day + quiet
+    return int(delay.to_us()) + quiet
+
+
+def rule_candidates(
+    ctx: LogContext, rule: Rule, as_of: int, *, anchor_from: int | None = None
+) -> Candidates:
+    """The firings of ``rule`` before ``if`` and policies, for every customer.
+
+    ``anchor_from`` keeps only candidates anchored at or after that time (the streaming
+    engine's re-evaluation of what is not yet decided).
+    """
     when = rule.when
+    none: IntArray
     if when.mode == "inactive":
         assert when.duration is not None
         rows = np.arange(ctx.n, dtype=np.int64)
@@ -111,10 +140,10 @@ def rule_candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
         next_ts[:-1] = np.where(same_next[:-1], ctx.ts[1:], next_ts[:-1])
         fire = add(ctx.ts, when.duration)
         keep = (next_ts > ctx.ts) & (next_ts > fire) & (fire <= as_of)
+        if anchor_from is not None:
+            keep &= ctx.ts >= anchor_from
         rows = rows[keep]
-        return Candidates(
-            ctx.codes[rows], fire[keep], rows, rows, np.full(len(rows), -1), _anchor_keys(ctx, rows)
-        )
+        return Candidates(ctx.codes[rows], fire[keep], rows, rows, np.full(len(rows), -1))
     if when.mode == "absent":
         assert when.duration is not None and when.kind is not None
         matches = _matching(ctx, when.kind, when.where)
@@ -127,6 +156,8 @@ def rule_candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
                 ctx.ts[restarts[1:]] == ctx.ts[restarts[:-1]]
             )
             restarts = restarts[~later]
+        if anchor_from is not None:
+            restarts = restarts[ctx.ts[restarts] >= anchor_from]
         cust = ctx.codes[restarts]
         fire = add(ctx.ts[restarts], when.duration)
         # next matching row strictly after the restart time
@@ -137,10 +168,11 @@ def rule_candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
         keep = ~blocked & (fire <= as_of)
         restarts, cust, fire = restarts[keep], cust[keep], fire[keep]
         end = _upper(ctx, cust, fire) - 1
-        keys = [f"t={t}" for t in ctx.ts[restarts].tolist()]
-        return Candidates(cust, fire, restarts, end, np.full(len(restarts), -1), keys)
+        return Candidates(cust, fire, restarts, end, np.full(len(restarts), -1), restart=True)
     assert when.kind is not None
     anchors = np.flatnonzero(ctx.kind_mask(when.kind)).astype(np.int64)
+    if anchor_from is not None:
+        anchors = anchors[ctx.ts[anchors] >= anchor_from]
     if when.where is not None and len(anchors):
         ok = ctx.evaluate(when.where, anchors, alias=rule.alias, alias_rows=anchors)
         anchors = anchors[ok.astype(bool)]
@@ -148,14 +180,14 @@ def rule_candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
     then = rule.then
     none = np.full(len(anchors), -1, dtype=np.int64)
     if then is None:
-        return Candidates(cust, ctx.ts[anchors], anchors, anchors, none, _anchor_keys(ctx, anchors))
+        return Candidates(cust, ctx.ts[anchors], anchors, anchors, none)
     if then.mode == "event":
         assert then.kind is not None
         limit = None if then.duration is None else add(ctx.ts[anchors], then.duration)
         hit = _first_after(ctx, rule, anchors, then.kind, then.where, limit)
         keep = hit >= 0
         a, h = anchors[keep], hit[keep]
-        return Candidates(ctx.codes[a], ctx.ts[h], a, h, h, _anchor_keys(ctx, a))
+        return Candidates(ctx.codes[a], ctx.ts[h], a, h, h)
     assert then.duration is not None
     fire = add(ctx.ts[anchors], then.duration)
     due = fire <= as_of
@@ -170,31 +202,7 @@ def rule_candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
     keep = blocker < 0
     anchors, fire, cust = anchors[keep], fire[keep], cust[keep]
     end = _upper(ctx, cust, fire) - 1
-    return Candidates(
-        cust, fire, anchors, end, np.full(len(anchors), -1), _anchor_keys(ctx, anchors)
-    )
-
-
-def _ref(ctx: LogContext, row: int) -> dict[str, Any]:
-    ref: dict[str, Any] = {
-        "kind": ctx._kind_names[int(ctx._kind_codes[row])],
-        "time": us_to_datetime(int(ctx.ts[row])).isoformat(),
-    }
-    if "interaction_id" in ctx.log:
-        ident = ctx.column("interaction_id")[row]
-        if ident is not None:
-            ref["interaction_id"] = ident
-    return ref
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.floating, float)):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+    return Candidates(cust, fire, anchors, end, np.full(len(anchors), -1))
 
 
 def _local_offsets(ctx: LogContext, cust: IntArray, times: IntArray) -> IntArray:
@@ -225,43 +233,174 @@ def _quiet_delay(times: IntArray, rule: Rule) -> IntArray:
     return np.where(inside, target, times)
 
 
-def _consent(
-    ctx: LogContext, purpose: str, cust: int, time: int, customers: Mapping[str, Any]
-) -> bool:
-    lo, stop = int(ctx.offsets[cust]), int(ctx.offsets[cust + 1])
-    hi = lo + int(np.searchsorted(ctx.ts[lo:stop], time, side="right"))
-    grant = ctx.kind_mask("consent_granted")[lo:hi]
-    revoke = ctx.kind_mask("consent_revoked")[lo:hi]
-    about = (
-        ctx.column("purpose")[lo:hi] == purpose if "purpose" in ctx.log else np.zeros(hi - lo, bool)
-    )
-    events = np.flatnonzero((grant | revoke) & about)
+def consent_at(
+    ctx: LogContext, purpose: str, cust: IntArray, times: IntArray, customers: Mapping[str, Any]
+) -> npt.NDArray[np.bool_]:
+    """Consent for ``purpose`` of each customer at each time: the latest ``consent_granted`` /
+    ``consent_revoked`` for the purpose at or before the time, else ``Customer.consent``."""
+    out = np.zeros(len(cust), dtype=bool)
+    if len(cust) == 0:
+        return out
+    grant = ctx.kind_mask("consent_granted")
+    about = ctx.column("purpose") == purpose if "purpose" in ctx.log else np.zeros(ctx.n, bool)
+    events = np.flatnonzero((grant | ctx.kind_mask("consent_revoked")) & about)
+    found = np.zeros(len(cust), dtype=bool)
     if len(events):
-        return bool(grant[events[-1]])
-    customer = customers.get(str(ctx.customers[cust]))
-    consent = getattr(customer, "consent", None)
-    return bool(consent is not None and consent.allows(purpose))
+        last = _upper(ctx, cust, times) - 1  # the customer's last row at or before the time
+        pos = np.searchsorted(events, last, side="right") - 1
+        row = events[np.maximum(pos, 0)]
+        found = (pos >= 0) & (ctx.codes[row] == cust) & (last >= ctx.offsets[cust])
+        out[found] = grant[row[found]]
+    missing = np.flatnonzero(~found)
+    if len(missing) and customers:  # no consent event: the customer's record decides
+        codes, inverse = np.unique(cust[missing], return_inverse=True)
+        allowed = np.zeros(len(codes), dtype=bool)
+        for j, c in enumerate(codes.tolist()):
+            consent = getattr(customers.get(str(ctx.customers[c])), "consent", None)
+            allowed[j] = consent is not None and consent.allows(purpose)
+        out[missing] = allowed[inverse]
+    return out
 
 
-def _apply(
+def _minus(times: IntArray, duration: Any) -> IntArray:
+    return add(times, attrs.evolve(duration, amount=-duration.amount))
+
+
+def _policies(
+    rule: Rule,
+    customer: list[str],
+    times: IntArray,
+    consent: npt.NDArray[np.bool_],
+    previous: dict[str, int],
+) -> npt.NDArray[Any]:
+    """The policy verdict per candidate (in customer, time order): ``None`` to emit, else the
+    reason. ``previous`` (customer -> last emitted time) is read and updated."""
+    m = len(times)
+    reasons = np.full(m, None, dtype=object)
+    refused = f"no consent for {rule.consent}"
+    if not rule.once and rule.cooldown is None:
+        reasons[~consent] = refused
+        return reasons
+    once_limit = None if rule.once_every is None else _minus(times, rule.once_every).tolist()
+    cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown).tolist()
+    once_reason = (
+        "once per customer"
+        if rule.once_every is None
+        else f"once per customer every {rule.once_every}"
+    )
+    cool_reason = f"cooldown {rule.cooldown}"
+    t_list = times.tolist()
+    ok_list = consent.tolist()
+    for j in range(m):
+        c = customer[j]
+        prev = previous.get(c)
+        if prev is not None:
+            if rule.once and (once_limit is None or prev > once_limit[j]):
+                reasons[j] = once_reason
+                continue
+            if cool_limit is not None and prev > cool_limit[j]:
+                reasons[j] = cool_reason
+                continue
+        if not ok_list[j]:
+            reasons[j] = refused
+            continue
+        previous[c] = t_list[j]
+    return reasons
+
+
+def _block(
+    ctx: LogContext,
+    rule: Rule,
+    cand: Candidates,
+    idx: IntArray,
+    times: IntArray,
+    payloads: dict[str, Any],
+    reason: npt.NDArray[Any] | None,
+    ranked: bool = True,
+) -> FiringBlock:
+    anchor = cand.anchor[idx]
+    cust = cand.cust[idx]
+    kinds = np.asarray(ctx._kind_names, dtype=object)
+    ids = ctx.column("interaction_id") if "interaction_id" in ctx.log else None
+    matched = cand.matched[idx]
+    then_kind = then_time = then_id = None
+    if (matched >= 0).any():
+        safe = np.maximum(matched, 0)
+        then_kind = kinds[ctx._kind_codes[safe]]
+        then_kind[matched < 0] = None
+        then_time = ctx.ts[safe]
+        then_id = None if ids is None else ids[safe]
+    return FiringBlock(
+        trigger=rule.name,
+        action=rule.emit.action,
+        customer=np.asarray(ctx.customers, dtype=object)[cust],
+        rank=cust,
+        time=times,
+        when_kind=kinds[ctx._kind_codes[anchor]],
+        when_time=ctx.ts[anchor],
+        when_id=None if ids is None else ids[anchor],
+        anchor_rank=ctx.tie_rank()[anchor],
+        restart=cand.restart,
+        then_kind=then_kind,
+        then_time=then_time,
+        then_id=then_id,
+        delayed_from=cand.time[idx] if rule.quiet is not None else None,
+        payload=payloads,
+        reason=reason,
+        anchor=anchor,
+        ranked=ranked,
+    )
+
+
+def apply_policies(
     ctx: LogContext,
     rule: Rule,
     cand: Candidates,
     as_of: int,
     customers: Mapping[str, Any],
-) -> tuple[list[Firing], list[Firing]]:
-    m = len(cand.cust)
-    keep = np.ones(m, dtype=bool)
-    if rule.condition is not None and m:
-        keep = ctx.evaluate(
+    *,
+    previous: dict[str, int] | None = None,
+    undecided: npt.NDArray[np.bool_] | None = None,
+    pending: list[tuple[IntArray, IntArray]] | None = None,
+    ranked: bool = True,
+) -> tuple[FiringBlock, FiringBlock]:
+    """The ``if`` clause, quiet hours and policies over ``cand``: (emitted, suppressed).
+
+    For the streaming engine: ``previous`` carries each customer's last emitted time of this
+    rule in and out; ``undecided`` drops candidates decided earlier; ``pending`` receives
+    (customer, time) of the candidates due after ``as_of``; ``ranked=False`` says the log's
+    customer codes do not follow id order.
+    """
+    keep = np.ones(len(cand.cust), dtype=bool) if undecided is None else undecided.copy()
+    if rule.condition is not None and keep.any():
+        rows = np.flatnonzero(keep)
+        keep[rows] = ctx.evaluate(
             rule.condition,
-            cand.anchor,
+            cand.anchor[rows],
             alias=rule.alias,
-            alias_rows=cand.anchor,
-            end=cand.end,
-            now=cand.time,
+            alias_rows=cand.anchor[rows],
+            end=cand.end[rows],
+            now=cand.time[rows],
         ).astype(bool)
     idx = np.flatnonzero(keep)
+    if rule.quiet is not None and rule.quiet.customer_timezone:
+        offsets = _local_offsets(ctx, cand.cust[idx], cand.time[idx])
+        times = _quiet_delay(cand.time[idx] + offsets, rule) - offsets
+    else:
+        times = _quiet_delay(cand.time[idx], rule)
+    due = times <= as_of
+    if pending is not None and not due.all():
+        pending.append((cand.cust[idx[~due]], times[~due]))
+    idx, times = idx[due], times[due]
+    order = np.lexsort((cand.anchor[idx], times, cand.cust[idx]))
+    idx, times = idx[order], times[order]
+    if rule.consent is not None:
+        consent = consent_at(ctx, rule.consent, cand.cust[idx], times, customers)
+    else:
+        consent = np.ones(len(idx), dtype=bool)
+    customer = np.asarray(ctx.customers, dtype=object)[cand.cust[idx]].tolist()
+    reasons = _policies(rule, customer, times, consent, {} if previous is None else previous)
+    emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
     payloads: dict[str, Any] = {}
     for key, expr in rule.emit.payload:
         payloads[key] = ctx.evaluate(
@@ -272,67 +411,21 @@ def _apply(
             end=cand.end[idx],
             now=cand.time[idx],
         )
-    if rule.quiet is not None and rule.quiet.customer_timezone:
-        offsets = _local_offsets(ctx, cand.cust[idx], cand.time[idx])
-        times = _quiet_delay(cand.time[idx] + offsets, rule) - offsets
-    else:
-        times = _quiet_delay(cand.time[idx], rule)
-    due = times <= as_of
-    order = np.lexsort((cand.anchor[idx], times, cand.cust[idx]))
-    emitted: list[Firing] = []
-    suppressed: list[Firing] = []
-    last: dict[int, int] = {}
-    for j in order.tolist():
-        if not due[j]:
-            continue
-        i = int(idx[j])
-        c = int(cand.cust[i])
-        t = int(times[j])
-        customer_id = str(ctx.customers[c])
-        because: dict[str, Any] = {"when": _ref(ctx, int(cand.anchor[i]))}
-        if cand.matched[i] >= 0:
-            because["then"] = _ref(ctx, int(cand.matched[i]))
-        if t != int(cand.time[i]):
-            because["quiet_hours_delayed_from"] = us_to_datetime(int(cand.time[i])).isoformat()
-        firing = Firing(
-            trigger=rule.name,
-            customer_id=customer_id,
-            time=us_to_datetime(t),
-            action=rule.emit.action,
-            payload={k: _plain(v[j]) for k, v in payloads.items()},
-            because=because,
-            firing_id=firing_id(rule.name, customer_id, cand.key[i]),
+    out = []
+    for part, reason in ((emitted, None), (~emitted, reasons)):
+        out.append(
+            _block(
+                ctx,
+                rule,
+                cand,
+                idx[part],
+                times[part],
+                {k: v[part] for k, v in payloads.items()},
+                None if reason is None else reason[part],
+                ranked,
+            )
         )
-        reason = None
-        previous = last.get(c)
-        if rule.once and previous is not None:
-            if rule.once_every is None:
-                reason = "once per customer"
-            elif previous > int(add(np.array([t]), _neg(rule.once_every))[0]):
-                reason = f"once per customer every {rule.once_every}"
-        if (
-            reason is None
-            and rule.cooldown is not None
-            and previous is not None
-            and previous > int(add(np.array([t]), _neg(rule.cooldown))[0])
-        ):
-            reason = f"cooldown {rule.cooldown}"
-        if (
-            reason is None
-            and rule.consent is not None
-            and not _consent(ctx, rule.consent, c, t, customers)
-        ):
-            reason = f"no consent for {rule.consent}"
-        if reason is None:
-            last[c] = t
-            emitted.append(firing)
-        else:
-            suppressed.append(attrs.evolve(firing, reason=reason))
-    return emitted, suppressed
-
-
-def _neg(d: Any) -> Any:
-    return attrs.evolve(d, amount=-d.amount)
+    return out[0], out[1]
 
 
 def evaluate(
@@ -378,12 +471,12 @@ def evaluate_us(
         log = log.filter(visible)
     traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
     ctx = LogContext(log, traits)
-    emitted: list[Firing] = []
-    suppressed: list[Firing] = []
+    emitted: list[FiringBlock] = []
+    suppressed: list[FiringBlock] = []
     if ctx.n:
         for rule in rules:
-            e, s = _apply(ctx, rule, rule_candidates(ctx, rule, cutoff), cutoff, customers or {})
-            emitted.extend(e)
-            suppressed.extend(s)
-    key = lambda f: (f.time, f.customer_id, f.trigger, f.firing_id)  # noqa: E731
-    return Firings(tuple(sorted(emitted, key=key)), tuple(sorted(suppressed, key=key)))
+            cand = rule_candidates(ctx, rule, cutoff)
+            e, s = apply_policies(ctx, rule, cand, cutoff, customers or {})
+            emitted.append(e)
+            suppressed.append(s)
+    return Firings.from_blocks(emitted, suppressed)

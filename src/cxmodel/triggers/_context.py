@@ -63,6 +63,8 @@ class LogContext:
         self._kind_names = list(kind_names)
         self._kind_masks: dict[str, npt.NDArray[np.bool_]] = {}
         self.schema: dict[str, str] = dict(log.schema)
+        self._keys: tuple[IntArray, IntArray] | None = None
+        self._tie_rank: IntArray | None = None
 
     def kind_mask(self, kind: str) -> npt.NDArray[np.bool_]:
         """Rows of ``kind``."""
@@ -90,24 +92,35 @@ class LogContext:
                 self._columns[name] = np.full(self.n, np.nan)
         return self._columns[name]
 
+    def _composite(self) -> tuple[IntArray, IntArray]:
+        """(distinct times, row key) with key = customer * (distinct + 1) + time rank: sorted,
+        so one ``searchsorted`` finds a (customer, time) position."""
+        if self._keys is None:
+            ordered = np.sort(self.ts)
+            distinct = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+            rank = np.searchsorted(distinct, self.ts)
+            self._keys = (distinct, self.codes * (len(distinct) + 1) + rank)
+        return self._keys
+
+    def tie_rank(self) -> IntArray:
+        """Each row's position among its customer's rows at the same time (0 for the first)."""
+        if self._tie_rank is None:
+            first = np.ones(self.n, dtype=bool)
+            first[1:] = (self.codes[1:] != self.codes[:-1]) | (self.ts[1:] != self.ts[:-1])
+            everywhere = np.arange(self.n, dtype=np.int64)
+            self._tie_rank = everywhere - np.maximum.accumulate(np.where(first, everywhere, 0))
+        return self._tie_rank
+
     def lower_bound(self, cust: IntArray, times: IntArray, *, strict: bool = False) -> IntArray:
         """Global index of the first row of customer ``cust`` with time >= ``times``
         (> ``times`` when ``strict``); the customer's end when there is none."""
         cust = np.asarray(cust, dtype=np.int64)
         times = np.asarray(times, dtype=np.int64)
-        m = len(cust)
-        if m == 0:
+        if len(cust) == 0:
             return np.zeros(0, dtype=np.int64)
-        all_codes = np.concatenate([self.codes, cust])
-        all_ts = np.concatenate([self.ts, times])
-        is_row = np.concatenate([np.ones(self.n, dtype=np.int64), np.zeros(m, dtype=np.int64)])
-        tie = is_row if not strict else 1 - is_row
-        order = np.lexsort((tie, all_ts, all_codes))
-        rows_before = np.cumsum(is_row[order]) - is_row[order]
-        out = np.empty(m, dtype=np.int64)
-        query_positions = np.flatnonzero(order >= self.n)
-        out[order[query_positions] - self.n] = rows_before[query_positions]
-        return out
+        distinct, keys = self._composite()
+        rank = np.searchsorted(distinct, times, side="right" if strict else "left")
+        return np.searchsorted(keys, cust * (len(distinct) + 1) + rank).astype(np.int64)
 
     def evaluate(
         self,
@@ -196,7 +209,34 @@ class LogContext:
                 return np.asarray(sums)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.asarray(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
+        if values.dtype.kind == "f" and node.func in ("first", "last", "min", "max"):
+            return self._extreme(node.func, mask & ~np.isnan(values), values, lo, hi)
         return self._aggregate_slow(node, mask, lo, hi, rows, alias_rows, alias)
+
+    def _extreme(
+        self, func: str, ok: npt.NDArray[np.bool_], values: Array, lo: IntArray, hi: IntArray
+    ) -> Array:
+        """first/last/min/max of ``values[ok]`` over each row range [lo, hi), NaN when empty."""
+        n = self.n
+        everywhere = np.arange(n, dtype=np.int64)
+        if func == "first":  # the first usable row at or after lo
+            following = np.minimum.accumulate(np.where(ok, everywhere, n)[::-1])[::-1]
+            row = np.append(following, n)[lo]
+            return np.where(row < hi, np.append(values, np.nan)[row], np.nan)
+        if func == "last":  # the last usable row before hi
+            preceding = np.maximum.accumulate(np.where(ok, everywhere, -1))
+            row = np.concatenate([[-1], preceding])[hi]
+            return np.where((row >= lo) & (row >= 0), values[np.maximum(row, 0)], np.nan)
+        fill = -np.inf if func == "max" else np.inf
+        padded = np.append(np.where(ok, values, fill), fill)
+        reduce = np.maximum if func == "max" else np.minimum
+        counts = np.concatenate([[0], np.cumsum(ok)])
+        nonempty = counts[hi] > counts[lo]
+        out = np.full(len(lo), np.nan)
+        if nonempty.any():
+            bounds = np.column_stack([lo[nonempty], hi[nonempty]]).ravel()
+            out[nonempty] = reduce.reduceat(padded, bounds)[::2]
+        return out
 
     def _aggregate_slow(
         self,

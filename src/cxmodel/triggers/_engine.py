@@ -1,69 +1,95 @@
-"""The streaming engine: one interaction at a time, event time, same firings as batch."""
+"""The streaming engine: interactions one at a time or in micro-batches, in event time, with
+the same firings as batch."""
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
-from cxmodel.triggers._batch import evaluate_us
-from cxmodel.triggers._context import add
-from cxmodel.triggers._fast import anchor_key, evaluate_one, fast_kind, policy_reason, ref
-from cxmodel.triggers._firings import Firing, firing_id
+from cxmodel._time import TimeLike, duration_to_us, to_us
+from cxmodel.triggers._batch import apply_policies, horizon, rule_candidates
+from cxmodel.triggers._context import LogContext
+from cxmodel.triggers._firings import Firing, FiringBlock, Firings
+from cxmodel.triggers._history import Batch, History, HistoryView
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._store import InMemoryStore, StateStore
 
 __all__ = ["TriggerEngine"]
 
+IntArray = npt.NDArray[np.int64]
 _FAR = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z in microseconds
-_FIELDS = (
-    "interaction_id",
-    "touchpoint",
-    "channel",
-    "stage",
-    "value",
-    "metric",
-    "score",
-    "sentiment",
-)
-
-
-def _record(interaction: Any) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "customer_id": interaction.customer_id,
-        "timestamp": interaction.timestamp.isoformat(),
-        "kind": interaction.kind,
-    }
-    for name in _FIELDS:
-        value = getattr(interaction, name, None)
-        if value is not None:
-            rec[name] = value
-    for key, value in dict(getattr(interaction, "properties", {}) or {}).items():
-        if value is not None:
-            rec[key] = value
-    return rec
+_NEVER = np.iinfo(np.int64).max
 
 
 def _immediate(rule: Rule) -> bool:
+    """Rules whose firing time is the anchoring interaction's own time."""
     return rule.when.mode == "event" and rule.then is None and rule.quiet is None
+
+
+class _Decided:
+    """Which candidates of one rule are decided (emitted or suppressed for good).
+
+    Candidates anchored on an interaction are identified by its arrival number; ``when no``
+    candidates by (customer, restart time)."""
+
+    def __init__(self) -> None:
+        self.by_arrival = np.zeros(1024, dtype=bool)
+        self.restarts: set[tuple[int, int]] = set()
+
+    def undecided(
+        self, view: HistoryView, anchor: IntArray, restart: bool
+    ) -> npt.NDArray[np.bool_]:
+        if restart:
+            cust = view.engine_codes[view.customer_codes[anchor]].tolist()
+            times = view.timestamps[anchor].tolist()
+            return np.array(
+                [(c, t) not in self.restarts for c, t in zip(cust, times, strict=True)], dtype=bool
+            )
+        arrival = view.arrival[anchor]
+        if len(arrival) and int(arrival.max()) >= len(self.by_arrival):
+            return ~self._grown(int(arrival.max()))[arrival]
+        return ~self.by_arrival[arrival]
+
+    def _grown(self, top: int) -> npt.NDArray[np.bool_]:
+        size = max(top + 1, 2 * len(self.by_arrival))
+        grown = np.zeros(size, dtype=bool)
+        grown[: len(self.by_arrival)] = self.by_arrival
+        self.by_arrival = grown
+        return grown
+
+    def mark(self, view: HistoryView, anchor: IntArray, restart: bool) -> None:
+        if restart:
+            cust = view.engine_codes[view.customer_codes[anchor]].tolist()
+            self.restarts.update(zip(cust, view.timestamps[anchor].tolist(), strict=True))
+            return
+        arrival = view.arrival[anchor]
+        if len(arrival) and int(arrival.max()) >= len(self.by_arrival):
+            self._grown(int(arrival.max()))
+        self.by_arrival[arrival] = True
 
 
 class TriggerEngine:
     """Evaluate rules over a live stream of interactions, in event time.
 
-    Interactions within ``allowed_lateness`` of the latest time seen are buffered and processed
-    in time order; older ones go to :attr:`late` and are not processed. Timers fire when an
-    interaction later than their time arrives, or on :meth:`advance_to`. For the same
-    interactions (delivered in time order), ``advance_to(T)`` leaves exactly the firings that
-    batch :func:`~cxmodel.triggers.evaluate` returns with ``as_of=T``.
+    Feed interactions one at a time with :meth:`process` or in micro-batches with
+    :meth:`process_many` (an :class:`~cxmodel.log.InteractionLog`, a mapping of columns, or
+    interaction objects). Interactions within ``allowed_lateness`` of the latest time seen
+    are buffered and processed in time order (ties in arrival order); older ones go to
+    :attr:`late` and are not processed. Timers fire when the event time passes them, or on
+    :meth:`advance_to`. For the same interactions delivered in time order, ``advance_to(T)``
+    leaves exactly the firings that batch :func:`~cxmodel.triggers.evaluate` returns with
+    ``as_of=T``, however the stream was cut into batches.
 
-    State is committed to ``store`` once per interaction (events, seen ids and the firings it
-    caused, atomically); an interaction whose ``interaction_id`` was already processed is ignored.
-    Restarting from a :class:`SQLiteStore` resumes where the last commit left off.
+    Each call re-evaluates only the customers that received interactions or have a timer
+    due, and only the candidates not yet decided (those anchored within each rule's horizon
+    of the previous event time), with the batch evaluator's array code; policy state carries
+    over. Each call commits its released interactions, seen ids and emitted firings to
+    ``store`` in one step; an interaction whose ``interaction_id`` was already processed is
+    ignored. Restarting from a :class:`SQLiteStore` resumes where the last commit left off.
 
     Examples
     --------
@@ -86,40 +112,32 @@ class TriggerEngine:
         self.store = store if store is not None else InMemoryStore()
         self.lateness = duration_to_us(allowed_lateness) if allowed_lateness else 0
         self.customers = dict(customers or {})
+        self._traits = {k: dict(getattr(v, "traits", {})) for k, v in self.customers.items()}
         self.late: list[Any] = []
-        events, self._seen, meta, self._emitted = self.store.load()
-        self._history: dict[str, list[dict[str, Any]]] = {}
-        self._logs: dict[str, Any] = {}  # per-customer InteractionLog, rebuilt when it changes
-        for event in events:
-            self._history.setdefault(event["customer_id"], []).append(event)
-        self._buffer: list[dict[str, Any]] = list(meta.get("buffer", []))
+        self._history = History()
+        self._due = np.zeros(0, dtype=np.int64)
+        self._buffer: list[Batch] = []
+        self._buffer_arrival: list[IntArray] = []
+        self._decided: dict[str, _Decided] = {r.name: _Decided() for r in self.rules}
+        self._last: dict[str, dict[str, int]] = {r.name: {} for r in self.rules}
+        self._fresh: set[str] = set()
+        self._previous: int | None = None  # the frontier of the last evaluation
+        events, self._seen, meta, emitted = self.store.load()
         self._max_seen: int | None = meta.get("max_seen")
         self._watermark: int | None = meta.get("watermark")
-        self._due: dict[str, int] = dict(meta.get("due", {}))
         self._arrivals: int = int(meta.get("arrivals", 0))
-        # incremental fast paths (see cxmodel.triggers._fast); only for a fresh store, since
-        # their state is not checkpointed: a restarted engine runs every rule on the exact path
-        fresh = not events and not meta
-        self._fast: dict[str, str] = {}
-        if fresh:
-            for rule in self.rules:
-                kind = fast_kind(rule)
-                if kind is not None:
-                    self._fast[rule.name] = kind
-        else:
-            for cid in self._history:
-                self._due[cid] = 0
-        self._slow = RuleSet(tuple(r for r in self.rules if r.name not in self._fast))
-        self._by_name = {r.name: r for r in self.rules}
-        self._last_emit: dict[tuple[str, str], int] = {}
-        self._consent: dict[tuple[str, str], bool] = {}
-        self._cust_last: dict[str, tuple[int, int]] = {}
-        self._timers: dict[tuple[str, str], tuple[int, dict[str, Any], str]] = {}
-        self._heap: list[tuple[int, str, str]] = []
-        self._fast_out: list[Firing] = []
-        # suppressed event-rule firings at the customer's current time, re-checked in anchor
-        # order when a consent grant at that same time arrives (as the exact path does)
-        self._retry: dict[str, list[tuple[str, int, dict[str, Any], str]]] = {}
+        if events:
+            self._append(Batch.from_records(events), np.arange(len(events), dtype=np.int64))
+        buffered = list(meta.get("buffer", []))
+        if buffered:
+            self._buffer = [Batch.from_records(buffered)]
+            self._buffer_arrival = [np.asarray(meta.get("buffer_arrival", []), dtype=np.int64)]
+        # after a restart: re-derive the decisions with one full evaluation, skipping the
+        # firings the store already holds
+        self._restored: set[str] | None = emitted if self._history.n else None
+        if self._restored is not None:
+            self._fresh = set(self.rules.names)
+            self._due[:] = np.iinfo(np.int64).min
 
     # -- rules at runtime --------------------------------------------------------------------
     def add_rule(self, rule: Rule) -> None:
@@ -127,223 +145,209 @@ class TriggerEngine:
         if rule.name in self.rules.names:
             raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
         self.rules = RuleSet((*self.rules.rules, rule))
-        self._slow = RuleSet((*self._slow.rules, rule))
-        self._by_name[rule.name] = rule
-        self._due = dict.fromkeys(self._history, self._watermark or 0)
+        self._decided[rule.name] = _Decided()
+        self._last[rule.name] = {}
+        self._fresh.add(rule.name)
+        self._due[:] = np.minimum(self._due, self._watermark or 0)
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule called ``name``."""
         self.rules[name]  # raises KeyError with the known names
         self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
-        self._slow = RuleSet(tuple(r for r in self._slow if r.name != name))
-        self._fast.pop(name, None)
-        self._by_name.pop(name, None)
+        self._fresh.discard(name)
 
     # -- processing ------------------------------------------------------------------------------
-    def _meta(self) -> dict[str, Any]:
-        return {
-            "buffer": self._buffer,
-            "max_seen": self._max_seen,
-            "watermark": self._watermark,
-            "due": self._due,
-            "arrivals": self._arrivals,
-        }
-
     def process(self, interaction: Any) -> list[Firing]:
         """Process one interaction; return the firings that became final."""
-        ident = getattr(interaction, "interaction_id", None)
-        if ident is not None and ident in self._seen:
-            return []
-        t = to_us(interaction.timestamp)
-        if self._watermark is not None and t < self._watermark:
-            self.late.append(interaction)
-            return []
-        if ident is not None:
-            self._seen.add(ident)
-        rec = _record(interaction)
-        rec["_t"] = t
-        rec["_a"] = self._arrivals
-        self._arrivals += 1
-        self._buffer.append(rec)
-        self._max_seen = t if self._max_seen is None else max(self._max_seen, t)
-        released = self._release(self._max_seen - self.lateness)
-        firings = self._fire(self._max_seen - self.lateness, final=False)
-        self.store.commit(released, [ident] if ident is not None else [], self._meta(), firings)
-        return firings
+        return list(self._process(Batch.from_interactions([interaction]), [interaction]))
+
+    def process_many(self, interactions: Any) -> Firings:
+        """Process a micro-batch in delivery order; return the firings that became final.
+
+        ``interactions`` is an :class:`~cxmodel.log.InteractionLog` (delivered in its input
+        order), a mapping of columns as for :meth:`InteractionLog.from_arrays
+        <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects.
+        The result is the same as processing them one by one (the firings of the calls
+        together), at array speed.
+
+        Examples
+        --------
+        >>> from cxmodel.triggers import parse
+        >>> engine = TriggerEngine(parse("trigger big:\\n    when purchase as p where p.value > 100\\n    emit thanks"))
+        >>> got = engine.process_many({"customer_id": ["a", "b"], "kind": ["purchase", "purchase"],
+        ...     "timestamp": ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"], "value": [50.0, 500.0]})
+        >>> [(f.customer_id, f.action) for f in got]
+        [('b', 'thanks')]
+        """
+        from cxmodel.log import InteractionLog
+
+        if isinstance(interactions, InteractionLog):
+            return self._process(Batch.from_log(interactions), None)
+        if isinstance(interactions, Mapping):
+            return self._process(Batch.from_log(InteractionLog.from_arrays(**interactions)), None)
+        objects = list(interactions)
+        return self._process(Batch.from_interactions(objects), objects)
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
         """Declare that every interaction up to ``time`` has been delivered; fire due timers."""
         t = to_us(time)
-        released = self._release(t)
-        firings = self._fire(t, final=True)
-        self.store.commit(released, [], self._meta(), firings)
-        return firings
-
-    def _release(self, upto: int) -> list[dict[str, Any]]:
-        ready = sorted(
-            (r for r in self._buffer if r["_t"] <= upto), key=lambda r: (r["_t"], r["_a"])
-        )
-        if not ready:
-            return []
-        self._buffer = [r for r in self._buffer if r["_t"] > upto]
-        out = []
-        slow = len(self._slow) > 0
-        for rec in ready:
-            clean = {k: v for k, v in rec.items() if not k.startswith("_")}
-            self._history.setdefault(clean["customer_id"], []).append(clean)
-            cid = clean["customer_id"]
-            if slow:
-                self._logs.pop(cid, None)
-                self._due[cid] = min(self._due.get(cid, rec["_t"]), rec["_t"])
-            out.append(clean)
-        if self._fast:
-            self._fast_release(out, [r["_t"] for r in ready])
-        return out
-
-    # -- fast paths ------------------------------------------------------------------------------
-    def _fast_release(self, recs: list[dict[str, Any]], times: list[int]) -> None:
-        """Feed released interactions (in time order) to the incremental rules.
-
-        For each run of interactions with one time ``t``: timers due before ``t`` fire first,
-        then the run's consent events update the consent state (consent is checked "at or
-        before t"), then each interaction replaces its customer's inactivity timers and fires
-        the matching event rules.
-        """
-        n = len(recs)
-        i = 0
-        while i < n:
-            t = times[i]
-            j = i
-            while j < n and times[j] == t:
-                j += 1
-            self._fire_timers(t, inclusive=False)
-            granted: set[str] = set()
-            for rec in recs[i:j]:
-                if rec["kind"] in ("consent_granted", "consent_revoked"):
-                    purpose = rec.get("purpose")
-                    if isinstance(purpose, str):
-                        key = (rec["customer_id"], purpose)
-                        self._consent[key] = rec["kind"] == "consent_granted"
-                        if rec["kind"] == "consent_granted":
-                            granted.add(rec["customer_id"])
-            for cid in sorted(granted):
-                retry = [e for e in self._retry.pop(cid, []) if e[1] == t]
-                for name, at, anchor, akey in retry:
-                    if name in self._fast:
-                        self._emit_fast(self._by_name[name], cid, at, anchor, akey, retry=True)
-            for rec in recs[i:j]:
-                self._fast_one(rec, t)
-            i = j
-
-    def _fast_one(self, rec: dict[str, Any], t: int) -> None:
-        cid = rec["customer_id"]
-        last = self._cust_last.get(cid)
-        rank = last[1] + 1 if last is not None and last[0] == t else 0
-        self._cust_last[cid] = (t, rank)
-        key = anchor_key(rec, t, rank)
-        for name, kind in self._fast.items():
-            rule = self._by_name[name]
-            if kind == "inactive":
-                d = rule.when.duration
-                assert d is not None
-                if d.unit == "months":
-                    due = int(add(np.array([t], dtype=np.int64), d)[0])
-                else:
-                    due = t + d.to_us()
-                self._timers[(name, cid)] = (due, rec, key)
-                heapq.heappush(self._heap, (due, cid, name))
-            elif rec["kind"] == rule.when.kind:
-                where = rule.when.where
-                if where is None or evaluate_one(where, rec) is True:
-                    self._emit_fast(rule, cid, t, rec, key, retry=True)
-
-    def _fire_timers(self, frontier: int, *, inclusive: bool) -> None:
-        heap = self._heap
-        while heap and (heap[0][0] < frontier or (inclusive and heap[0][0] == frontier)):
-            due, cid, name = heapq.heappop(heap)
-            timer = self._timers.get((name, cid))
-            if timer is None or timer[0] != due:
-                continue
-            del self._timers[(name, cid)]
-            if name in self._fast:
-                self._emit_fast(self._by_name[name], cid, due, timer[1], timer[2])
-
-    def _emit_fast(
-        self,
-        rule: Rule,
-        cid: str,
-        t: int,
-        anchor: dict[str, Any],
-        key: str,
-        *,
-        retry: bool = False,
-    ) -> None:
-        state = (rule.name, cid)
-        consent = None if rule.consent is None else self._consent.get((cid, rule.consent))
-        reason = policy_reason(
-            rule, self._last_emit.get(state), t, consent, self.customers.get(cid)
-        )
-        if reason is not None:
-            if retry and rule.consent is not None:
-                pending = self._retry.setdefault(cid, [])
-                if pending and pending[0][1] != t:
-                    pending.clear()
-                pending.append((rule.name, t, anchor, key))
-            return
-        self._last_emit[state] = t
-        fid = firing_id(rule.name, cid, key)
-        if fid in self._emitted:
-            return
-        firing = Firing(
-            trigger=rule.name,
-            customer_id=cid,
-            time=us_to_datetime(t),
-            action=rule.emit.action,
-            payload={k: evaluate_one(e, anchor) for k, e in rule.emit.payload},
-            because={"when": ref(anchor, us_to_datetime(to_us(anchor["timestamp"])).isoformat())},
-            firing_id=fid,
-        )
-        self._emitted.add(fid)
-        self._fast_out.append(firing)
-
-    def _fire(self, frontier: int, *, final: bool) -> list[Firing]:
-        if self._watermark is None or frontier > self._watermark:
-            self._watermark = frontier
-        from cxmodel.log import InteractionLog
-
-        immediate = {r.name for r in self._slow if _immediate(r)}
-        if self._fast:
-            self._fire_timers(frontier, inclusive=final)
-        out: list[Firing] = self._fast_out
-        self._fast_out = []
-        for customer, due in sorted(self._due.items()):
-            if due > frontier:
-                continue
-            log = self._logs.get(customer)
-            if log is None:
-                log = self._logs[customer] = InteractionLog.from_records(self._history[customer])
-            result = evaluate_us(self._slow, log, _FAR, customers=self.customers)
-            pending: list[int] = []
-            for firing in result:
-                t = to_us(firing.time)
-                ok = t <= frontier if (final or firing.trigger in immediate) else t < frontier
-                if not ok:
-                    pending.append(t)
-                elif firing.firing_id not in self._emitted:
-                    self._emitted.add(firing.firing_id)
-                    out.append(firing)
-            for firing in result.suppressed:
-                t = to_us(firing.time)
-                if t > frontier or (not final and t == frontier):
-                    pending.append(t)
-            if pending:
-                self._due[customer] = min(pending)
-            else:
-                del self._due[customer]
-        out.sort(key=lambda f: (f.time, f.customer_id, f.trigger, f.firing_id))
-        return out
+        released, blocks = self._evaluate(t, final=True)
+        firings = Firings.from_blocks(blocks)
+        self.store.commit(_Records(released), [], self._meta(), firings)
+        return list(firings)
 
     @property
     def watermark(self) -> Any:
         """The event time up to which interactions have been processed (``None`` at start)."""
+        from cxmodel._time import us_to_datetime
+
         return None if self._watermark is None else us_to_datetime(self._watermark)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _process(self, batch: Batch, objects: Sequence[Any] | None) -> Firings:
+        keep = np.ones(len(batch), dtype=bool)
+        ids = batch.strings.get("interaction_id")
+        new_ids: list[str] = []
+        if ids is not None:
+            for j, ident in enumerate(ids.tolist()):
+                if ident is None:
+                    continue
+                if ident in self._seen:
+                    keep[j] = False
+                else:
+                    self._seen.add(ident)
+                    new_ids.append(ident)
+        if self._watermark is not None:
+            late = keep & (batch.time < self._watermark)
+            if late.any():
+                if objects is not None:
+                    self.late.extend(objects[j] for j in np.flatnonzero(late).tolist())
+                else:
+                    self.late.extend(batch.take(late).records())
+                keep &= ~late
+        batch = batch.take(keep) if not keep.all() else batch
+        if len(batch):
+            arrival = np.arange(self._arrivals, self._arrivals + len(batch), dtype=np.int64)
+            self._arrivals += len(batch)
+            self._buffer.append(batch)
+            self._buffer_arrival.append(arrival)
+            top = int(batch.time.max())
+            self._max_seen = top if self._max_seen is None else max(self._max_seen, top)
+        if self._max_seen is None:
+            return Firings(())
+        released, blocks = self._evaluate(self._max_seen - self.lateness, final=False)
+        firings = Firings.from_blocks(blocks)
+        self.store.commit(_Records(released), new_ids, self._meta(), firings)
+        return firings
+
+    def _meta(self) -> dict[str, Any]:
+        buffered = Batch.concat(self._buffer)
+        arrival = [int(a) for part in self._buffer_arrival for a in part.tolist()]
+        return {
+            "buffer": list(buffered.records()),
+            "buffer_arrival": arrival,
+            "max_seen": self._max_seen,
+            "watermark": self._watermark,
+            "arrivals": self._arrivals,
+        }
+
+    def _append(self, batch: Batch, arrival: IntArray) -> None:
+        codes = self._history.append(batch, arrival)
+        if self._history.n_customers > len(self._due):
+            grown = np.full(max(self._history.n_customers, 2 * len(self._due)), _NEVER)
+            grown[: len(self._due)] = self._due
+            self._due = grown
+        if len(codes):
+            np.minimum.at(self._due, codes, batch.time)
+
+    def _release(self, upto: int) -> Batch:
+        if not self._buffer:
+            return Batch.empty()
+        pending = Batch.concat(self._buffer)
+        arrival = np.concatenate(self._buffer_arrival)
+        ready = pending.time <= upto
+        order = np.flatnonzero(ready)
+        order = order[np.lexsort((arrival[order], pending.time[order]))]
+        released = pending.take(order)
+        if ready.all():
+            self._buffer, self._buffer_arrival = [], []
+        else:
+            self._buffer, self._buffer_arrival = [pending.take(~ready)], [arrival[~ready]]
+        self._append(released, arrival[order])
+        return released
+
+    def _evaluate(self, frontier: int, *, final: bool) -> tuple[Batch, list[FiringBlock]]:
+        """Release what the frontier allows and decide every candidate it makes final."""
+        released = self._release(frontier)
+        if self._watermark is None or frontier > self._watermark:
+            self._watermark = frontier
+        n = self._history.n_customers
+        dirty = np.flatnonzero(self._due[:n] <= frontier)
+        if len(dirty) == 0 or not len(self.rules):
+            return released, []
+        view = self._history.view(dirty)
+        ctx = LogContext(view, self._traits)
+        self._due[dirty] = _NEVER
+        out: list[FiringBlock] = []
+        for rule in self.rules:
+            reach = horizon(rule)
+            anchor_from = (
+                None
+                if rule.name in self._fresh or self._previous is None or reach is None
+                else self._previous - reach
+            )
+            cand = rule_candidates(ctx, rule, _FAR, anchor_from=anchor_from)
+            decided = self._decided[rule.name]
+            undecided = decided.undecided(view, cand.anchor, cand.restart)
+            cutoff = frontier if (final or _immediate(rule)) else frontier - 1
+            pending: list[tuple[IntArray, IntArray]] = []
+            emitted, suppressed = apply_policies(
+                ctx,
+                rule,
+                cand,
+                cutoff,
+                self.customers,
+                previous=self._last[rule.name],
+                undecided=undecided,
+                pending=pending,
+                ranked=False,
+            )
+            assert emitted.anchor is not None and suppressed.anchor is not None
+            decided.mark(view, emitted.anchor, cand.restart)
+            settled = np.ones(len(suppressed), dtype=bool)
+            if not final and _immediate(rule):  # a consent grant may still arrive at this time
+                settled = suppressed.time < frontier
+                retry = np.flatnonzero(~settled)
+                np.minimum.at(self._due, view.engine_codes[suppressed.rank[retry]], frontier)
+            decided.mark(view, suppressed.anchor[settled], cand.restart)
+            for cust, times in pending:
+                np.minimum.at(self._due, view.engine_codes[cust], times)
+            if self._restored is not None:
+                emitted = emitted.without_ids(self._restored)
+            out.append(emitted)
+        self._fresh.clear()
+        self._restored = None
+        self._previous = frontier
+        return released, out
+
+
+class _Records(Sequence[dict[str, Any]]):
+    """A batch's rows as records, built when the store reads them."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self._records: list[dict[str, Any]] | None = None
+
+    def _all(self) -> list[dict[str, Any]]:
+        if self._records is None:
+            self._records = list(self.batch.records())
+        return self._records
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._all()[i]
+
+    def __iter__(self) -> Any:
+        return iter(self._all())

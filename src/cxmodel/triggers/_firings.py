@@ -5,15 +5,21 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
-from datetime import datetime
-from typing import Any, TextIO
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from typing import Any, TextIO, overload
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel._time import us_to_datetime
 
-__all__ = ["Firing", "Firings", "firing_id", "write_firings"]
+__all__ = ["Firing", "FiringBlock", "Firings", "firing_id", "plain", "write_firings"]
+
+IntArray = npt.NDArray[np.int64]
+Array = npt.NDArray[Any]
 
 
 def firing_id(rule: str, customer_id: str, anchor: str) -> str:
@@ -26,6 +32,17 @@ def firing_id(rule: str, customer_id: str, anchor: str) -> str:
     """
     digest = hashlib.sha1(f"{rule}\x1f{customer_id}\x1f{anchor}".encode(), usedforsecurity=False)
     return digest.hexdigest()[:20]
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the plain Python value a payload holds (NaN becomes ``None``)."""
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 @attrs.frozen
@@ -52,9 +69,266 @@ class Firing:
         return out
 
 
-@attrs.frozen
+def _ref(kind: str, time: int, ident: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": kind, "time": us_to_datetime(time).isoformat()}
+    if ident is not None:
+        out["interaction_id"] = ident
+    return out
+
+
+@attrs.frozen(eq=False)
+class FiringBlock:
+    """Firings of one rule as columns, materialised as :class:`Firing` objects on demand.
+
+    Internal: the batch evaluator builds one block per rule and outcome, so evaluating does
+    no per-firing Python work beyond the policies; iteration builds the objects.
+    """
+
+    trigger: str
+    action: str
+    customer: Array  # customer ids
+    rank: IntArray  # sortable customer rank (equal ranks = equal ids within one evaluation)
+    time: IntArray  # firing time, microseconds
+    when_kind: Array
+    when_time: IntArray
+    when_id: Array | None  # interaction ids of the anchors (None: the log has none)
+    anchor_rank: IntArray  # position among the customer's interactions at when_time
+    restart: bool  # 'when no ...' rules key firings by restart time only
+    then_kind: Array | None = None  # matched 'then' interactions (None entries: no match)
+    then_time: IntArray | None = None
+    then_id: Array | None = None
+    delayed_from: IntArray | None = None  # time before quiet hours
+    payload: dict[str, Array] = attrs.field(factory=dict)
+    reason: Array | None = None
+    anchor: IntArray | None = None  # anchoring rows in the evaluated log (internal)
+    ranked: bool = True  # False: ``rank`` does not follow customer id order
+
+    def take(self, rows: npt.NDArray[Any]) -> FiringBlock:
+        """The firings at ``rows`` (indices or a mask)."""
+
+        def pick(values: Any) -> Any:
+            return None if values is None else values[rows]
+
+        return attrs.evolve(
+            self,
+            customer=self.customer[rows],
+            rank=self.rank[rows],
+            time=self.time[rows],
+            when_kind=self.when_kind[rows],
+            when_time=self.when_time[rows],
+            when_id=pick(self.when_id),
+            anchor_rank=self.anchor_rank[rows],
+            then_kind=pick(self.then_kind),
+            then_time=pick(self.then_time),
+            then_id=pick(self.then_id),
+            delayed_from=pick(self.delayed_from),
+            payload={k: v[rows] for k, v in self.payload.items()},
+            reason=pick(self.reason),
+            anchor=pick(self.anchor),
+        )
+
+    def without_ids(self, ids: set[str]) -> FiringBlock:
+        """The firings whose id is not in ``ids``."""
+        keep = np.array([self.firing_id(i) not in ids for i in range(len(self))], dtype=bool)
+        return self if keep.all() else self.take(keep)
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def key(self, i: int) -> str:
+        """The anchor key of firing ``i`` (the last part of its id)."""
+        if self.restart:
+            return f"t={int(self.when_time[i])}"
+        ident = None if self.when_id is None else self.when_id[i]
+        if isinstance(ident, str):
+            return f"id={ident}"
+        return f"t={int(self.when_time[i])}#{int(self.anchor_rank[i])}"
+
+    def firing_id(self, i: int) -> str:
+        """The id of firing ``i``."""
+        return firing_id(self.trigger, str(self.customer[i]), self.key(i))
+
+    def firing(self, i: int) -> Firing:
+        """Firing ``i`` as an object."""
+        ident = None if self.when_id is None else self.when_id[i]
+        because: dict[str, Any] = {
+            "when": _ref(str(self.when_kind[i]), int(self.when_time[i]), ident)
+        }
+        if self.then_kind is not None and self.then_kind[i] is not None:
+            assert self.then_time is not None
+            then_ident = None if self.then_id is None else self.then_id[i]
+            because["then"] = _ref(str(self.then_kind[i]), int(self.then_time[i]), then_ident)
+        t = int(self.time[i])
+        if self.delayed_from is not None and int(self.delayed_from[i]) != t:
+            because["quiet_hours_delayed_from"] = us_to_datetime(
+                int(self.delayed_from[i])
+            ).isoformat()
+        return Firing(
+            trigger=self.trigger,
+            customer_id=str(self.customer[i]),
+            time=us_to_datetime(t),
+            action=self.action,
+            payload={k: plain(v[i]) for k, v in self.payload.items()},
+            because=because,
+            firing_id=self.firing_id(i),
+            reason=None if self.reason is None else str(self.reason[i]),
+        )
+
+
+def _datetimes(us: IntArray) -> list[datetime]:
+    """Microsecond times as aware UTC datetimes, converted in bulk."""
+    naive = np.asarray(us, dtype=np.int64).astype("datetime64[us]").tolist()
+    return [d.replace(tzinfo=timezone.utc) for d in naive]
+
+
+def _take(values: Array | None, rows: IntArray) -> list[Any]:
+    return [None] * len(rows) if values is None else values[rows].tolist()
+
+
+def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
+    """Firings ``rows`` of ``block`` as objects: one conversion per column, then one loop."""
+    times = _datetimes(block.time[rows])
+    when_times = [d.isoformat() for d in _datetimes(block.when_time[rows])]
+    when_kind, when_id = _take(block.when_kind, rows), _take(block.when_id, rows)
+    customer = [str(c) for c in block.customer[rows].tolist()]
+    if block.restart:
+        keys = [f"t={t}" for t in block.when_time[rows].tolist()]
+    else:
+        keys = [
+            f"id={i}" if isinstance(i, str) else f"t={t}#{r}"
+            for i, t, r in zip(
+                when_id,
+                block.when_time[rows].tolist(),
+                block.anchor_rank[rows].tolist(),
+                strict=True,
+            )
+        ]
+    then_kind = _take(block.then_kind, rows)
+    then_times = (
+        [None] * len(rows)
+        if block.then_time is None
+        else [d.isoformat() for d in _datetimes(block.then_time[rows])]
+    )
+    then_id = _take(block.then_id, rows)
+    delayed = (
+        [None] * len(rows)
+        if block.delayed_from is None
+        else [
+            None if d == t else us_to_datetime(d).isoformat()
+            for d, t in zip(
+                block.delayed_from[rows].tolist(), block.time[rows].tolist(), strict=True
+            )
+        ]
+    )
+    payload = {k: [plain(x) for x in v[rows]] for k, v in block.payload.items()}
+    reasons = _take(block.reason, rows)
+    out = []
+    for j in range(len(rows)):
+        when: dict[str, Any] = {"kind": when_kind[j], "time": when_times[j]}
+        if when_id[j] is not None:
+            when["interaction_id"] = when_id[j]
+        because: dict[str, Any] = {"when": when}
+        if then_kind[j] is not None:
+            then: dict[str, Any] = {"kind": then_kind[j], "time": then_times[j]}
+            if then_id[j] is not None:
+                then["interaction_id"] = then_id[j]
+            because["then"] = then
+        if delayed[j] is not None:
+            because["quiet_hours_delayed_from"] = delayed[j]
+        out.append(
+            Firing(
+                trigger=block.trigger,
+                customer_id=customer[j],
+                time=times[j],
+                action=block.action,
+                payload={k: v[j] for k, v in payload.items()},
+                because=because,
+                firing_id=firing_id(block.trigger, customer[j], keys[j]),
+                reason=None if reasons[j] is None else str(reasons[j]),
+            )
+        )
+    return out
+
+
+class _Rows:
+    """A sorted sequence of firings: either objects or (block, row) references into blocks."""
+
+    def __init__(
+        self, objects: Sequence[Firing] | None, blocks: Sequence[FiringBlock] = ()
+    ) -> None:
+        self.blocks = tuple(blocks)
+        if objects is not None:
+            self.which = np.zeros(0, dtype=np.int64)
+            self.row = np.zeros(0, dtype=np.int64)
+            self.cache: list[Firing | None] = list(objects)
+            self.n = len(self.cache)
+            return
+        self.n = sum(len(b) for b in self.blocks)
+        self.cache = [None] * self.n
+        self.which, self.row = self._order()
+
+    def _order(self) -> tuple[IntArray, IntArray]:
+        blocks = [b for b in self.blocks if len(b)]
+        if not blocks:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        names = sorted({b.trigger for b in blocks})
+        which = np.concatenate(
+            [np.full(len(b), self.blocks.index(b), dtype=np.int64) for b in blocks]
+        )
+        row = np.concatenate([np.arange(len(b), dtype=np.int64) for b in blocks])
+        time = np.concatenate([b.time for b in blocks])
+        rank: IntArray
+        if all(b.ranked for b in blocks):
+            rank = np.concatenate([b.rank for b in blocks])
+        else:  # rank customers by id here
+            ids = np.concatenate([b.customer for b in blocks]).astype(str)
+            rank = np.unique(ids, return_inverse=True)[1].astype(np.int64)
+        trig = np.concatenate([np.full(len(b), names.index(b.trigger)) for b in blocks])
+        order = np.lexsort((trig, rank, time))
+        which, row = which[order], row[order]
+        t, r, g = time[order], rank[order], trig[order]
+        tie = (t[1:] == t[:-1]) & (r[1:] == r[:-1]) & (g[1:] == g[:-1])
+        if tie.any():  # equal time, customer and trigger: order by firing id
+            starts = np.flatnonzero(np.diff(np.concatenate([[0], tie.astype(np.int8), [0]])) == 1)
+            ends = np.flatnonzero(np.diff(np.concatenate([[0], tie.astype(np.int8), [0]])) == -1)
+            for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+                run = np.arange(s, e + 1)
+                run_ids = [
+                    self.blocks[w].firing_id(x) for w, x in zip(which[run], row[run], strict=True)
+                ]
+                sub = run[np.argsort(np.array(run_ids, dtype=object), kind="stable")]
+                which[run], row[run] = which[sub], row[sub]
+        return which, row
+
+    def get(self, i: int) -> Firing:
+        got = self.cache[i]
+        if got is None:
+            got = self.cache[i] = self.blocks[int(self.which[i])].firing(int(self.row[i]))
+        return got
+
+    def all(self) -> list[Firing]:
+        """Every firing, materialised in bulk (block by block) on first use."""
+        if self.n and any(f is None for f in self.cache):
+            for w, block in enumerate(self.blocks):
+                at = np.flatnonzero(self.which == w)
+                if len(at):
+                    for j, firing in zip(at.tolist(), _bulk(block, self.row[at]), strict=True):
+                        self.cache[j] = firing
+        return self.cache  # type: ignore[return-value]
+
+    def firing_id(self, i: int) -> str:
+        got = self.cache[i]
+        if got is not None:
+            return got.firing_id
+        return self.blocks[int(self.which[i])].firing_id(int(self.row[i]))
+
+
 class Firings:
-    """A table of firings, sorted by time then customer; ``suppressed`` holds the rest.
+    """A table of firings, sorted by time, customer, trigger and id; ``suppressed`` holds the
+    firings a policy stopped, each with its ``reason``.
+
+    Evaluation keeps firings as columns; a :class:`Firing` object is built when it is first
+    read (by index or iteration), so ``len()`` and counting are cheap on millions of firings.
 
     Examples
     --------
@@ -62,39 +336,87 @@ class Firings:
     {'firings': [], 'suppressed': []}
     """
 
-    firings: tuple[Firing, ...]
-    suppressed_firings: tuple[Firing, ...] = ()
+    __slots__ = ("_emitted", "_suppressed")
+
+    def __init__(
+        self, firings: Iterable[Firing] = (), suppressed_firings: Iterable[Firing] = ()
+    ) -> None:
+        self._emitted = _Rows(tuple(firings))
+        self._suppressed = _Rows(tuple(suppressed_firings))
+
+    @classmethod
+    def from_blocks(
+        cls, emitted: Sequence[FiringBlock], suppressed: Sequence[FiringBlock] = ()
+    ) -> Firings:
+        """Firings from columnar blocks (sorted here)."""
+        out = cls.__new__(cls)
+        out._emitted = _Rows(None, emitted)
+        out._suppressed = _Rows(None, suppressed)
+        return out
 
     def __len__(self) -> int:
-        return len(self.firings)
+        return self._emitted.n
 
     def __iter__(self) -> Iterator[Firing]:
-        return iter(self.firings)
+        return iter(self._emitted.all())
 
-    def __getitem__(self, i: int) -> Firing:
-        return self.firings[i]
+    @overload
+    def __getitem__(self, i: int) -> Firing: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Firing, ...]: ...
+    def __getitem__(self, i: int | slice) -> Firing | tuple[Firing, ...]:
+        if isinstance(i, slice):
+            return tuple(self._emitted.get(j) for j in range(self._emitted.n)[i])
+        n = self._emitted.n
+        if not -n <= i < n:
+            raise IndexError(f"firing index {i} out of range for {n} firings")
+        return self._emitted.get(i % n if n else i)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Firings):
+            return NotImplemented
+        return self.firings == other.firings and self.suppressed_firings == other.suppressed_firings
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Firings({len(self)} firings, {self._suppressed.n} suppressed)"
+
+    @property
+    def firings(self) -> tuple[Firing, ...]:
+        """Every emitted firing, in order."""
+        return tuple(self)
+
+    @property
+    def suppressed_firings(self) -> tuple[Firing, ...]:
+        """Every suppressed firing, in order."""
+        return tuple(self._suppressed.all())
 
     @property
     def suppressed(self) -> Firings:
         """The firings a policy suppressed, each with its ``reason``."""
-        return Firings(self.suppressed_firings)
+        out = Firings.__new__(Firings)
+        out._emitted = self._suppressed
+        out._suppressed = _Rows(())
+        return out
 
     def ids(self) -> set[str]:
         """The set of ``firing_id`` values."""
-        return {f.firing_id for f in self.firings}
+        rows = self._emitted
+        return {rows.firing_id(i) for i in range(rows.n)}
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return {
-            "firings": [f.to_dict() for f in self.firings],
-            "suppressed": [f.to_dict() for f in self.suppressed_firings],
+            "firings": [f.to_dict() for f in self],
+            "suppressed": [f.to_dict() for f in self.suppressed],
         }
 
     def to_pandas(self) -> Any:
         """Return a pandas DataFrame, one row per firing."""
         pd = import_optional("pandas", "Firings.to_pandas()")
         columns = ["trigger", "customer_id", "time", "action", "payload", "because", "firing_id"]
-        rows = [[getattr(f, c) for c in columns] for f in self.firings]
+        rows = [[getattr(f, c) for c in columns] for f in self]
         frame = pd.DataFrame(rows, columns=columns)
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         return frame
@@ -104,9 +426,9 @@ class Firings:
         body = "".join(
             f"<tr><td>{f.trigger}</td><td>{f.customer_id}</td><td>{f.time.isoformat()}</td>"
             f"<td>{f.action}</td></tr>"
-            for f in self.firings[:50]
+            for f in self[:50]
         )
-        return f"<table>{head}{body}</table><p>{len(self)} firings, {len(self.suppressed_firings)} suppressed</p>"
+        return f"<table>{head}{body}</table><p>{len(self)} firings, {self._suppressed.n} suppressed</p>"
 
 
 def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ def firing_from_dict(data: dict[str, Any]) -> Firing:
 class StateStore:
     """The engine's durable state: released events, seen ids, meta state and the outbox.
 
-    :meth:`commit` applies one interaction's changes atomically.
+    :meth:`commit` applies one engine call's changes atomically.
     """
 
     def load(self) -> tuple[list[dict[str, Any]], set[str], dict[str, Any], set[str]]:
@@ -39,10 +40,10 @@ class StateStore:
 
     def commit(
         self,
-        events: list[dict[str, Any]],
-        seen: list[str],
+        events: Sequence[Mapping[str, Any]],
+        seen: Sequence[str],
         meta: dict[str, Any],
-        firings: list[Firing],
+        firings: Iterable[Firing],
     ) -> None:
         """Append ``events`` and ``firings``, record ``seen`` ids and replace ``meta``, atomically."""
         raise NotImplementedError
@@ -67,6 +68,9 @@ class StateStore:
 class InMemoryStore(StateStore):
     """A store that lives in the process (lost when it exits).
 
+    It keeps what the engine hands it as is (events and firings are turned into records and
+    objects only when read back), so it costs the engine next to nothing.
+
     Examples
     --------
     >>> store = InMemoryStore()
@@ -75,37 +79,38 @@ class InMemoryStore(StateStore):
     """
 
     def __init__(self) -> None:
-        self._events: list[dict[str, Any]] = []
+        self._events: list[Sequence[Mapping[str, Any]]] = []
         self._seen: set[str] = set()
         self._meta: dict[str, Any] = {}
-        self._outbox: list[Firing] = []
+        self._outbox: list[Iterable[Firing]] = []
         self._acks: set[str] = set()
 
     def load(self) -> tuple[list[dict[str, Any]], set[str], dict[str, Any], set[str]]:
         """Return the stored state."""
         return (
-            list(self._events),
+            [dict(e) for chunk in self._events for e in chunk],
             set(self._seen),
             dict(self._meta),
-            {f.firing_id for f in self._outbox},
+            {f.firing_id for f in self.firings()},
         )
 
     def commit(
         self,
-        events: list[dict[str, Any]],
-        seen: list[str],
+        events: Sequence[Mapping[str, Any]],
+        seen: Sequence[str],
         meta: dict[str, Any],
-        firings: list[Firing],
+        firings: Iterable[Firing],
     ) -> None:
-        """Apply one interaction's changes."""
-        self._events.extend(events)
+        """Apply one call's changes."""
+        if len(events):
+            self._events.append(events)
         self._seen.update(seen)
         self._meta = dict(meta)
-        self._outbox.extend(firings)
+        self._outbox.append(firings)
 
     def firings(self) -> list[Firing]:
         """Every firing emitted."""
-        return list(self._outbox)
+        return [f for part in self._outbox for f in part]
 
     def acknowledge(self, firing_ids: list[str] | set[str]) -> None:
         """Mark firings handled."""
@@ -161,12 +166,12 @@ class SQLiteStore(StateStore):
 
     def commit(
         self,
-        events: list[dict[str, Any]],
-        seen: list[str],
+        events: Sequence[Mapping[str, Any]],
+        seen: Sequence[str],
         meta: dict[str, Any],
-        firings: list[Firing],
+        firings: Iterable[Firing],
     ) -> None:
-        """Write one interaction's changes in a single transaction."""
+        """Write one call's changes in a single transaction."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -1,4 +1,4 @@
-"""The engine's incremental fast paths equal batch, firing for firing (payloads included)."""
+"""Event-local and inactivity rules streamed equal batch, firing for firing (payloads included)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Interaction
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import TriggerEngine, evaluate, parse
-from cxmodel.triggers._fast import fast_kind
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 KINDS = ["product_view", "purchase", "survey", "consent_granted", "consent_revoked"]
@@ -111,13 +109,12 @@ def run(text: str, recs: list[dict[str, Any]], as_of: datetime, lateness: str | 
     return out
 
 
-class TestFastPaths:
+class TestSimpleShapes:
     @settings(max_examples=60, deadline=None, derandomize=True)
     @given(fast_rules(), st.integers(0, 10_000), st.integers(1, 60), st.booleans())
     def test_fast_rules_equal_batch(self, text: str, seed: int, n: int, late: bool) -> None:
-        """Fast-path rules streamed (in order, or shuffled within a lateness) equal batch."""
+        """Event-local and inactivity rules streamed (in order, or shuffled within a lateness) equal batch."""
         rule = parse(text)["r"]
-        assert fast_kind(rule) is not None
         recs = records(seed, n)
         as_of = T0 + timedelta(days=30)
         visible = [r for r in recs if r["timestamp"] <= as_of]
@@ -133,24 +130,8 @@ class TestFastPaths:
         got = run(text, delivered, as_of, "3 days" if late else None)
         assert full_key(got) == full_key(batch)
 
-    @pytest.mark.parametrize(
-        ("text", "expected"),
-        [
-            ("when purchase as p where p.value > 1", "event"),
-            ("when inactive for 3 days", "inactive"),
-            ("when purchase as p where count(purchase before p) >= 1", None),
-            ("when purchase as p then after 3 days", None),
-            ("when no purchase for 3 days", None),
-            ("when purchase if count(purchase within 3 days) > 1", None),
-        ],
-    )
-    def test_classification(self, text: str, expected: str | None) -> None:
-        """Only single-interaction shapes take a fast path."""
-        rule = parse(f"trigger r:\n    {text}\n    emit a")["r"]
-        assert fast_kind(rule) == expected
-
     def test_mixed_rules_and_timer_ties(self) -> None:
-        """A fast rule next to exact-path rules: a timer due exactly at the next event is
+        """An inactivity rule next to a delay rule: a timer due exactly at the next event is
         cancelled by it, and advance_to fires a timer due exactly at the target time."""
         text = (
             "trigger idle:\n    when inactive for 1 days\n    emit q\n\n"

@@ -1,0 +1,383 @@
+"""The streaming engine's columnar history: interactions as they are released, in event time.
+
+Strings are stored as codes into append-only vocabularies, numbers as float64, so appending a
+micro-batch and gathering the customers that need re-evaluation are array operations with no
+per-interaction Python work. A gathered slice is exposed through :class:`HistoryView`, which
+offers the part of the :class:`~cxmodel.log.InteractionLog` interface the evaluator reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import to_us, us_to_datetime
+from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
+from cxmodel.log._columns import NUMERIC_STANDARD, STRING_STANDARD
+
+__all__ = ["Batch", "History", "HistoryView"]
+
+IntArray = npt.NDArray[np.int64]
+Array = npt.NDArray[Any]
+_FIELDS = (
+    "interaction_id",
+    "touchpoint",
+    "channel",
+    "stage",
+    "value",
+    "metric",
+    "score",
+    "sentiment",
+)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+@attrs.frozen
+class Batch:
+    """Interactions in delivery order, as columns: time (microseconds), customer ids, kinds,
+    string columns (object arrays, ``None`` missing) and number columns (NaN missing)."""
+
+    time: IntArray
+    customer: Array
+    kind: Array
+    strings: dict[str, Array]
+    numbers: dict[str, npt.NDArray[np.float64]]
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def take(self, rows: npt.NDArray[Any]) -> Batch:
+        """The rows ``rows`` (indices or a mask), in that order."""
+        return Batch(
+            self.time[rows],
+            self.customer[rows],
+            self.kind[rows],
+            {k: v[rows] for k, v in self.strings.items()},
+            {k: v[rows] for k, v in self.numbers.items()},
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[Batch]) -> Batch:
+        """The rows of ``parts`` one after another (columns missing in a part are missing)."""
+        parts = [p for p in parts if len(p)]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return Batch.empty()
+        strings = {k for p in parts for k in p.strings}
+        numbers = {k for p in parts for k in p.numbers}
+        return Batch(
+            np.concatenate([p.time for p in parts]),
+            np.concatenate([p.customer for p in parts]),
+            np.concatenate([p.kind for p in parts]),
+            {
+                k: np.concatenate([p.strings.get(k, np.full(len(p), None)) for p in parts])
+                for k in strings
+            },
+            {
+                k: np.concatenate([p.numbers.get(k, np.full(len(p), np.nan)) for p in parts])
+                for k in numbers
+            },
+        )
+
+    @staticmethod
+    def empty() -> Batch:
+        """No rows."""
+        none = np.zeros(0, dtype=object)
+        return Batch(np.zeros(0, dtype=np.int64), none, none, {}, {})
+
+    @staticmethod
+    def from_log(log: Any) -> Batch:
+        """The rows of an :class:`~cxmodel.log.InteractionLog` in input order."""
+        order = np.argsort(np.asarray(log.row_order), kind="stable")
+        strings: dict[str, Array] = {}
+        numbers: dict[str, npt.NDArray[np.float64]] = {}
+        for name in log.schema:
+            if name in ("customer_id", "timestamp", "kind"):
+                continue
+            values = np.asarray(log.column(name))[order]
+            if values.dtype.kind == "f":
+                numbers[name] = values
+            else:
+                strings[name] = values.astype(object)
+        codes = np.asarray(log.customer_codes)[order]
+        return Batch(
+            np.asarray(log.timestamps, dtype=np.int64)[order],
+            np.asarray(log.customers, dtype=object)[codes],
+            np.asarray(log.column("kind"), dtype=object)[order],
+            strings,
+            numbers,
+        )
+
+    @staticmethod
+    def from_records(records: Sequence[Mapping[str, Any]]) -> Batch:
+        """Rows from plain records (``customer_id``, ``timestamp``, ``kind`` and any fields)."""
+        n = len(records)
+        names: dict[str, None] = {}
+        for rec in records:
+            names.update(dict.fromkeys(rec))
+        strings: dict[str, Array] = {}
+        numbers: dict[str, npt.NDArray[np.float64]] = {}
+        for name in names:
+            if name in ("customer_id", "timestamp", "kind"):
+                continue
+            values = [rec.get(name) for rec in records]
+            present = [v for v in values if v is not None]
+            if name in NUMERIC_STANDARD or (
+                name not in STRING_STANDARD and present and all(_is_number(v) for v in present)
+            ):
+                numbers[name] = np.array(
+                    [np.nan if v is None else float(v) for v in values], dtype=np.float64
+                )
+            else:
+                strings[name] = np.array([*values, None], dtype=object)[:n]
+        _fill_from_catalogue(strings, n)
+        return Batch(
+            np.array([to_us(rec["timestamp"]) for rec in records], dtype=np.int64),
+            np.array([rec["customer_id"] for rec in records] + [None], dtype=object)[:n],
+            np.array([rec["kind"] for rec in records] + [None], dtype=object)[:n],
+            strings,
+            numbers,
+        )
+
+    @staticmethod
+    def from_interactions(interactions: Iterable[Any]) -> Batch:
+        """Rows from :class:`~cxmodel.domain.Interaction` objects."""
+        return Batch.from_records([record_of(i) for i in interactions])
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Each row as a plain record (ISO timestamps; missing fields left out)."""
+        strings = {k: v.tolist() for k, v in self.strings.items()}
+        numbers = {k: v.tolist() for k, v in self.numbers.items()}
+        for j, (t, c, k) in enumerate(
+            zip(self.time.tolist(), self.customer.tolist(), self.kind.tolist(), strict=True)
+        ):
+            rec: dict[str, Any] = {
+                "customer_id": c,
+                "timestamp": us_to_datetime(t).isoformat(),
+                "kind": k,
+            }
+            for name, values in strings.items():
+                if values[j] is not None:
+                    rec[name] = values[j]
+            for name, numeric in numbers.items():
+                if numeric[j] == numeric[j]:
+                    rec[name] = numeric[j]
+            yield rec
+
+
+def record_of(interaction: Any) -> dict[str, Any]:
+    """An interaction object as a plain record."""
+    rec: dict[str, Any] = {
+        "customer_id": interaction.customer_id,
+        "timestamp": interaction.timestamp,
+        "kind": interaction.kind,
+    }
+    for name in _FIELDS:
+        value = getattr(interaction, name, None)
+        if value is not None:
+            rec[name] = value
+    for key, value in dict(getattr(interaction, "properties", {}) or {}).items():
+        if value is not None:
+            rec[key] = value
+    return rec
+
+
+def _fill_from_catalogue(strings: dict[str, Array], n: int) -> None:
+    """Fill missing channel and stage from the touchpoint, as the log's readers do."""
+    touchpoints = strings.get("touchpoint")
+    if touchpoints is None:
+        return
+    for name in ("channel", "stage"):
+        derived = np.array(
+            [
+                getattr(DEFAULT_CATALOGUE[t], name).value if t in DEFAULT_CATALOGUE else None
+                for t in touchpoints.tolist()
+            ]
+            + [None],
+            dtype=object,
+        )[:n]
+        current = strings.get(name, np.full(n, None, dtype=object))
+        strings[name] = np.where(current == None, derived, current)  # noqa: E711
+
+
+class _Column:
+    """An append-only column: float64 numbers, or int64 codes into a vocabulary."""
+
+    def __init__(self, numeric: bool, size: int) -> None:
+        self.numeric = numeric
+        self.data: Array = np.full(size, np.nan) if numeric else np.full(size, -1, dtype=np.int64)
+        self.vocab: list[Any] = []
+        self.index: dict[Any, int] = {}
+
+    def encode(self, values: Array) -> IntArray:
+        """Codes for ``values`` (``None`` -> -1), growing the vocabulary."""
+        present = np.asarray(values != None, dtype=bool)  # noqa: E711
+        codes = np.full(len(values), -1, dtype=np.int64)
+        if present.any():
+            given = values[present]
+            inverse = np.unique(given.astype(str), return_inverse=True)[1]
+            distinct_values = given[np.unique(inverse, return_index=True)[1]]
+            mapped = np.array(
+                [self.index.setdefault(v, len(self.index)) for v in distinct_values.tolist()],
+                dtype=np.int64,
+            )
+            codes[present] = mapped[inverse]
+            if len(self.vocab) < len(self.index):
+                self.vocab.extend(list(self.index)[len(self.vocab) :])
+        return codes
+
+    def decoded(self, rows: IntArray) -> Array:
+        """The values at ``rows``: floats, or objects with ``None`` for missing."""
+        if self.numeric:
+            return np.asarray(self.data[rows])
+        table = np.array([*self.vocab, None], dtype=object)
+        return table[self.data[rows]]
+
+
+class History:
+    """Every released interaction, in release order (time, then arrival)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._size = 1024
+        self.time = np.zeros(self._size, dtype=np.int64)
+        self.cust = np.zeros(self._size, dtype=np.int64)
+        self.arrival = np.zeros(self._size, dtype=np.int64)
+        self.kind = _Column(False, self._size)
+        self.columns: dict[str, _Column] = {}
+        self.customers: list[str] = []
+        self.customer_index: dict[str, int] = {}
+
+    @property
+    def n_customers(self) -> int:
+        """Customers seen so far."""
+        return len(self.customers)
+
+    def customer_codes(self, ids: Array) -> IntArray:
+        """Engine-wide codes of customer ``ids`` (new customers are added)."""
+        distinct, inverse = np.unique(ids.astype(str), return_inverse=True)
+        index = self.customer_index
+        mapped = np.array(
+            [index.setdefault(c, len(index)) for c in distinct.tolist()], dtype=np.int64
+        )
+        if len(self.customers) < len(index):
+            self.customers.extend(list(index)[len(self.customers) :])
+        return mapped[inverse]
+
+    def _grow(self, need: int) -> None:
+        if need <= self._size:
+            return
+        size = max(need, 2 * self._size)
+        for name in ("time", "cust", "arrival"):
+            old = getattr(self, name)
+            new = np.zeros(size, dtype=np.int64)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        for col in (self.kind, *self.columns.values()):
+            fill = np.nan if col.numeric else -1
+            new_data = np.full(size, fill, dtype=col.data.dtype)
+            new_data[: self.n] = col.data[: self.n]
+            col.data = new_data
+        self._size = size
+
+    def append(self, batch: Batch, arrival: IntArray) -> IntArray:
+        """Append ``batch`` (already in release order); return its customers' codes."""
+        m = len(batch)
+        if m == 0:
+            return np.zeros(0, dtype=np.int64)
+        self._grow(self.n + m)
+        lo, hi = self.n, self.n + m
+        codes = self.customer_codes(batch.customer)
+        self.time[lo:hi] = batch.time
+        self.cust[lo:hi] = codes
+        self.arrival[lo:hi] = arrival
+        self.kind.data[lo:hi] = self.kind.encode(batch.kind)
+        for name, values in batch.strings.items():
+            col = self._column(name, numeric=False)
+            if col.numeric:  # a number column now receiving text: keep both as text
+                col = self._to_text(name)
+            col.data[lo:hi] = col.encode(values)
+        for name, numeric in batch.numbers.items():
+            col = self._column(name, numeric=True)
+            if col.numeric:
+                col.data[lo:hi] = numeric
+            else:
+                as_text = np.array(
+                    [None if v != v else repr(v) for v in numeric.tolist()] + [None], dtype=object
+                )[:m]
+                col.data[lo:hi] = col.encode(as_text)
+        self.n = hi
+        return codes
+
+    def _column(self, name: str, *, numeric: bool) -> _Column:
+        if name not in self.columns:
+            self.columns[name] = _Column(numeric, self._size)
+        return self.columns[name]
+
+    def _to_text(self, name: str) -> _Column:
+        old = self.columns[name]
+        col = _Column(False, self._size)
+        values = old.data[: self.n].tolist()
+        text = np.array([None if v != v else repr(v) for v in values] + [None], dtype=object)
+        col.data[: self.n] = col.encode(text[: self.n])
+        self.columns[name] = col
+        return col
+
+    def view(self, customers: IntArray) -> HistoryView:
+        """The history of ``customers`` (engine codes, ascending), sorted by customer then
+        release order."""
+        wanted = np.zeros(self.n_customers, dtype=bool)
+        wanted[customers] = True
+        rows = np.flatnonzero(wanted[self.cust[: self.n]])
+        rows = rows[np.argsort(self.cust[rows], kind="stable")]
+        local = np.searchsorted(customers, self.cust[rows])
+        return HistoryView(self, rows, customers, local)
+
+
+class HistoryView:
+    """Some customers' histories, read like an :class:`~cxmodel.log.InteractionLog`."""
+
+    def __init__(
+        self, history: History, rows: IntArray, customers: IntArray, local: IntArray
+    ) -> None:
+        self.history = history
+        self.rows = rows
+        self.engine_codes = customers
+        self.customer_codes = local
+        self.customers = np.array(
+            [*(history.customers[c] for c in customers.tolist()), None], dtype=object
+        )[: len(customers)]
+        self.timestamps = history.time[rows]
+        self.arrival = history.arrival[rows]
+        counts = np.bincount(local, minlength=len(customers))
+        self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.schema = {
+            name: ("number" if col.numeric else "string") for name, col in history.columns.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, name: object) -> bool:
+        return name in ("customer_id", "timestamp", "kind") or name in self.history.columns
+
+    def categorical(self, name: str) -> tuple[IntArray, Array]:
+        """Codes and vocabulary of a string column (``kind`` only is asked for)."""
+        col = self.history.kind if name == "kind" else self.history.columns[name]
+        return col.data[self.rows], np.array([*col.vocab, None], dtype=object)[: len(col.vocab)]
+
+    def column(self, name: str) -> Array:
+        """Decoded values in view order."""
+        if name == "kind":
+            return self.history.kind.decoded(self.rows)
+        return self.history.columns[name].decoded(self.rows)
