@@ -68,7 +68,7 @@ def _first_after(
     if len(anchors) == 0:
         return out
     cust = ctx.codes[anchors]
-    start = _upper(ctx, cust, ctx.ts[anchors])
+    start = ctx.tie_end()[anchors]
     stop = ctx.offsets[cust + 1] if limit is None else _upper(ctx, cust, limit)
     kind_mask = ctx.kind_mask(kind)
     uses_alias = any(n.qualifier is not None for n in names_in(where))
@@ -161,7 +161,7 @@ def rule_candidates(
         cust = ctx.codes[restarts]
         fire = add(ctx.ts[restarts], when.duration)
         # next matching row strictly after the restart time
-        pos = np.searchsorted(matches, _upper(ctx, cust, ctx.ts[restarts]))
+        pos = np.searchsorted(matches, ctx.tie_end()[restarts])
         has = pos < len(matches)
         nxt = matches[np.minimum(pos, max(len(matches) - 1, 0))] if len(matches) else pos
         blocked = has & (ctx.codes[nxt] == cust) & (ctx.ts[nxt] <= fire) if len(matches) else has
@@ -242,8 +242,11 @@ def consent_at(
     if len(cust) == 0:
         return out
     grant = ctx.kind_mask("consent_granted")
-    about = ctx.column("purpose") == purpose if "purpose" in ctx.log else np.zeros(ctx.n, bool)
-    events = np.flatnonzero((grant | ctx.kind_mask("consent_revoked")) & about)
+    events = np.flatnonzero(grant | ctx.kind_mask("consent_revoked"))
+    if "purpose" in ctx.log:
+        events = events[ctx.column_at("purpose", events) == purpose]
+    else:
+        events = events[:0]
     found = np.zeros(len(cust), dtype=bool)
     if len(events):
         last = _upper(ctx, cust, times) - 1  # the customer's last row at or before the time
@@ -321,7 +324,7 @@ def _block(
     anchor = cand.anchor[idx]
     cust = cand.cust[idx]
     kinds = np.asarray(ctx._kind_names, dtype=object)
-    ids = ctx.column("interaction_id") if "interaction_id" in ctx.log else None
+    has_ids = "interaction_id" in ctx.log
     matched = cand.matched[idx]
     then_kind = then_time = then_id = None
     if (matched >= 0).any():
@@ -329,7 +332,7 @@ def _block(
         then_kind = kinds[ctx._kind_codes[safe]]
         then_kind[matched < 0] = None
         then_time = ctx.ts[safe]
-        then_id = None if ids is None else ids[safe]
+        then_id = ctx.column_at("interaction_id", safe) if has_ids else None
     return FiringBlock(
         trigger=rule.name,
         action=rule.emit.action,
@@ -338,7 +341,7 @@ def _block(
         time=times,
         when_kind=kinds[ctx._kind_codes[anchor]],
         when_time=ctx.ts[anchor],
-        when_id=None if ids is None else ids[anchor],
+        when_id=ctx.column_at("interaction_id", anchor) if has_ids else None,
         anchor_rank=ctx.tie_rank()[anchor],
         restart=cand.restart,
         then_kind=then_kind,

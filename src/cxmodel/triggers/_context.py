@@ -65,6 +65,8 @@ class LogContext:
         self.schema: dict[str, str] = dict(log.schema)
         self._keys: tuple[IntArray, IntArray] | None = None
         self._tie_rank: IntArray | None = None
+        self._tie_end: IntArray | None = None
+        self._direct: tuple[int, int, IntArray] | None = None
 
     def kind_mask(self, kind: str) -> npt.NDArray[np.bool_]:
         """Rows of ``kind``."""
@@ -92,6 +94,26 @@ class LogContext:
                 self._columns[name] = np.full(self.n, np.nan)
         return self._columns[name]
 
+    def column_at(self, name: str, rows: IntArray) -> Array:
+        """``column(name)[rows]``, reading only those rows when the log can (a streaming
+        history view) and the column is not decoded yet."""
+        if name in self._columns or not hasattr(self.log, "column_at") or name not in self.log:
+            return self.column(name)[rows]
+        if name in ("customer_id", "timestamp"):
+            return self.column(name)[rows]
+        values = np.asarray(self.log.column_at(name, rows))
+        return values.astype(float) if values.dtype.kind in "iub" else values
+
+    def tie_end(self) -> IntArray:
+        """Each row's index one past the last row of its customer at the same time."""
+        if self._tie_end is None:
+            last = np.ones(self.n, dtype=bool)
+            last[:-1] = (self.codes[1:] != self.codes[:-1]) | (self.ts[1:] != self.ts[:-1])
+            everywhere = np.arange(self.n, dtype=np.int64)
+            ends = np.where(last, everywhere + 1, self.n + 1)
+            self._tie_end = np.minimum.accumulate(ends[::-1])[::-1]
+        return self._tie_end
+
     def _composite(self) -> tuple[IntArray, IntArray]:
         """(distinct times, row key) with key = customer * (distinct + 1) + time rank: sorted,
         so one ``searchsorted`` finds a (customer, time) position."""
@@ -101,6 +123,16 @@ class LogContext:
             rank = np.searchsorted(distinct, self.ts)
             self._keys = (distinct, self.codes * (len(distinct) + 1) + rank)
         return self._keys
+
+    def _span(self) -> tuple[int, int] | None:
+        """(first time, span) when customer * span + time offset fits in int64, else None."""
+        if self.n == 0:
+            return None
+        lo, hi = int(self.ts.min()), int(self.ts.max())
+        span = hi - lo + 3
+        if span * (len(self.offsets) + 1) >= 2**62:
+            return None
+        return lo, span
 
     def tie_rank(self) -> IntArray:
         """Each row's position among its customer's rows at the same time (0 for the first)."""
@@ -118,6 +150,21 @@ class LogContext:
         times = np.asarray(times, dtype=np.int64)
         if len(cust) == 0:
             return np.zeros(0, dtype=np.int64)
+        if self._direct is None:
+            span = self._span()
+            self._direct = (
+                (0, 0, np.zeros(0, dtype=np.int64))
+                if span is None
+                else (
+                    span[0],
+                    span[1],
+                    self.codes * span[1] + (self.ts - span[0] + 1),
+                )
+            )
+        lo, span_us, direct = self._direct
+        if span_us:  # keys without a sort: customer * span + (time - first + 1)
+            offset = np.clip(times - lo + 1 + (1 if strict else 0), 0, span_us - 1)
+            return np.searchsorted(direct, cust * span_us + offset).astype(np.int64)
         distinct, keys = self._composite()
         rank = np.searchsorted(distinct, times, side="right" if strict else "left")
         return np.searchsorted(keys, cust * (len(distinct) + 1) + rank).astype(np.int64)
@@ -140,7 +187,7 @@ class LogContext:
         columns: dict[str, Array] = {}
         for name in names_in(expr):
             if name.qualifier is None:
-                columns[name.key] = self.column(name.name)[rows]
+                columns[name.key] = self.column_at(name.name, rows)
             elif name.qualifier == "customer":
                 ids = self.customers[self.codes[rows]] if m else np.zeros(0, dtype=object)
                 values = [self.traits.get(str(c), {}).get(name.name) for c in ids]
@@ -153,7 +200,7 @@ class LogContext:
                     else np.array(values, dtype=object)
                 )
             elif name.qualifier == alias and alias_rows is not None:
-                columns[name.key] = self.column(name.name)[alias_rows]
+                columns[name.key] = self.column_at(name.name, alias_rows)
         end_rows = rows if end is None else np.asarray(end, dtype=np.int64)
         now_times = self.ts[rows] if now is None else np.asarray(now, dtype=np.int64)
         anchor = rows if alias_rows is None else alias_rows

@@ -211,13 +211,22 @@ def _fill_from_catalogue(strings: dict[str, Array], n: int) -> None:
 
 
 class _Column:
-    """An append-only column: float64 numbers, or int64 codes into a vocabulary."""
+    """An append-only column: float64 numbers, Python objects (``None`` missing), or int64
+    codes into a vocabulary (``encoded``, for the few-valued ``kind``)."""
 
-    def __init__(self, numeric: bool, size: int) -> None:
+    def __init__(self, numeric: bool, size: int, *, encoded: bool = False) -> None:
         self.numeric = numeric
-        self.data: Array = np.full(size, np.nan) if numeric else np.full(size, -1, dtype=np.int64)
+        self.encoded = encoded
+        self.data: Array = (
+            np.full(size, np.nan)
+            if numeric
+            else np.full(size, -1, dtype=np.int64)
+            if encoded
+            else np.full(size, None, dtype=object)
+        )
         self.vocab: list[Any] = []
         self.index: dict[Any, int] = {}
+        self._table: Array = np.array([None], dtype=object)
 
     def encode(self, values: Array) -> IntArray:
         """Codes for ``values`` (``None`` -> -1), growing the vocabulary."""
@@ -234,14 +243,25 @@ class _Column:
             codes[present] = mapped[inverse]
             if len(self.vocab) < len(self.index):
                 self.vocab.extend(list(self.index)[len(self.vocab) :])
+                self._table = np.array([*self.vocab, None], dtype=object)
         return codes
+
+    def store(self, lo: int, values: Array) -> None:
+        """Write ``values`` (objects or floats) from row ``lo`` on."""
+        self.data[lo : lo + len(values)] = self.encode(values) if self.encoded else values
 
     def decoded(self, rows: IntArray) -> Array:
         """The values at ``rows``: floats, or objects with ``None`` for missing."""
-        if self.numeric:
-            return np.asarray(self.data[rows])
-        table = np.array([*self.vocab, None], dtype=object)
-        return table[self.data[rows]]
+        if self.encoded:
+            return self._table[self.data[rows]]
+        return np.asarray(self.data[rows])
+
+
+def _as_text(numbers: npt.NDArray[np.float64]) -> Array:
+    """Numbers as text (for a column that turned out to hold text too); NaN -> ``None``."""
+    return np.array([None if v != v else repr(v) for v in numbers.tolist()] + [None], dtype=object)[
+        : len(numbers)
+    ]
 
 
 class History:
@@ -253,10 +273,20 @@ class History:
         self.time = np.zeros(self._size, dtype=np.int64)
         self.cust = np.zeros(self._size, dtype=np.int64)
         self.arrival = np.zeros(self._size, dtype=np.int64)
-        self.kind = _Column(False, self._size)
+        self.kind = _Column(False, self._size, encoded=True)
         self.columns: dict[str, _Column] = {}
         self.customers: list[str] = []
         self.customer_index: dict[str, int] = {}
+        self._customer_array: Array = np.zeros(0, dtype=object)
+
+    def customer_array(self) -> Array:
+        """Customer ids by engine code, as an object array."""
+        if len(self._customer_array) != len(self.customers):
+            grown = np.empty(len(self.customers), dtype=object)
+            grown[: len(self._customer_array)] = self._customer_array
+            grown[len(self._customer_array) :] = self.customers[len(self._customer_array) :]
+            self._customer_array = grown
+        return self._customer_array
 
     @property
     def n_customers(self) -> int:
@@ -284,7 +314,7 @@ class History:
             new[: self.n] = old[: self.n]
             setattr(self, name, new)
         for col in (self.kind, *self.columns.values()):
-            fill = np.nan if col.numeric else -1
+            fill = np.nan if col.numeric else -1 if col.encoded else None
             new_data = np.full(size, fill, dtype=col.data.dtype)
             new_data[: self.n] = col.data[: self.n]
             col.data = new_data
@@ -301,21 +331,18 @@ class History:
         self.time[lo:hi] = batch.time
         self.cust[lo:hi] = codes
         self.arrival[lo:hi] = arrival
-        self.kind.data[lo:hi] = self.kind.encode(batch.kind)
+        self.kind.store(lo, batch.kind)
         for name, values in batch.strings.items():
             col = self._column(name, numeric=False)
             if col.numeric:  # a number column now receiving text: keep both as text
                 col = self._to_text(name)
-            col.data[lo:hi] = col.encode(values)
+            col.store(lo, values)
         for name, numeric in batch.numbers.items():
             col = self._column(name, numeric=True)
             if col.numeric:
-                col.data[lo:hi] = numeric
+                col.store(lo, numeric)
             else:
-                as_text = np.array(
-                    [None if v != v else repr(v) for v in numeric.tolist()] + [None], dtype=object
-                )[:m]
-                col.data[lo:hi] = col.encode(as_text)
+                col.store(lo, _as_text(numeric))
         self.n = hi
         return codes
 
@@ -327,9 +354,7 @@ class History:
     def _to_text(self, name: str) -> _Column:
         old = self.columns[name]
         col = _Column(False, self._size)
-        values = old.data[: self.n].tolist()
-        text = np.array([None if v != v else repr(v) for v in values] + [None], dtype=object)
-        col.data[: self.n] = col.encode(text[: self.n])
+        col.store(0, _as_text(old.data[: self.n]))
         self.columns[name] = col
         return col
 
@@ -354,9 +379,7 @@ class HistoryView:
         self.rows = rows
         self.engine_codes = customers
         self.customer_codes = local
-        self.customers = np.array(
-            [*(history.customers[c] for c in customers.tolist()), None], dtype=object
-        )[: len(customers)]
+        self.customers = history.customer_array()[customers]
         self.timestamps = history.time[rows]
         self.arrival = history.arrival[rows]
         counts = np.bincount(local, minlength=len(customers))
@@ -372,12 +395,17 @@ class HistoryView:
         return name in ("customer_id", "timestamp", "kind") or name in self.history.columns
 
     def categorical(self, name: str) -> tuple[IntArray, Array]:
-        """Codes and vocabulary of a string column (``kind`` only is asked for)."""
-        col = self.history.kind if name == "kind" else self.history.columns[name]
-        return col.data[self.rows], np.array([*col.vocab, None], dtype=object)[: len(col.vocab)]
+        """Codes and vocabulary of the ``kind`` column (the only one asked for)."""
+        col = self.history.kind
+        return col.data[self.rows], col._table[:-1]
 
     def column(self, name: str) -> Array:
         """Decoded values in view order."""
         if name == "kind":
             return self.history.kind.decoded(self.rows)
         return self.history.columns[name].decoded(self.rows)
+
+    def column_at(self, name: str, rows: IntArray) -> Array:
+        """Decoded values at view positions ``rows`` (only those are read)."""
+        col = self.history.kind if name == "kind" else self.history.columns[name]
+        return col.decoded(self.rows[rows])
