@@ -51,6 +51,8 @@ class Batch:
     kind: Array
     strings: dict[str, Array]
     numbers: dict[str, npt.NDArray[np.float64]]
+    # dictionary encodings known from the source, for "customer_id" and "kind": (codes, vocab)
+    encoded: dict[str, tuple[IntArray, Array]] = attrs.field(factory=dict)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -63,6 +65,7 @@ class Batch:
             self.kind[rows],
             {k: v[rows] for k, v in self.strings.items()},
             {k: v[rows] for k, v in self.numbers.items()},
+            {k: (codes[rows], vocab) for k, (codes, vocab) in self.encoded.items()},
         )
 
     @staticmethod
@@ -109,13 +112,20 @@ class Batch:
                 numbers[name] = values
             else:
                 strings[name] = values.astype(object)
-        codes = np.asarray(log.customer_codes)[order]
+        codes = np.asarray(log.customer_codes, dtype=np.int64)[order]
+        kind_codes, kinds = log.categorical("kind")
+        kind_codes = np.asarray(kind_codes, dtype=np.int64)[order]
+        customers = np.asarray(log.customers, dtype=object)
         return Batch(
             np.asarray(log.timestamps, dtype=np.int64)[order],
-            np.asarray(log.customers, dtype=object)[codes],
-            np.asarray(log.column("kind"), dtype=object)[order],
+            customers[codes],
+            np.asarray(kinds, dtype=object)[kind_codes],
             strings,
             numbers,
+            {
+                "customer_id": (codes, customers),
+                "kind": (kind_codes, np.asarray(kinds, dtype=object)),
+            },
         )
 
     @staticmethod
@@ -228,8 +238,17 @@ class _Column:
         self.index: dict[Any, int] = {}
         self._table: Array = np.array([None], dtype=object)
 
-    def encode(self, values: Array) -> IntArray:
-        """Codes for ``values`` (``None`` -> -1), growing the vocabulary."""
+    def encode(self, values: Array, encoded: tuple[IntArray, Array] | None = None) -> IntArray:
+        """Codes for ``values`` (``None`` -> -1), growing the vocabulary; ``encoded`` is the
+        source's own (codes, vocabulary) for them, when known."""
+        if encoded is not None:
+            source_codes, vocab = encoded
+            mapped = np.array(
+                [self.index.setdefault(v, len(self.index)) for v in vocab.tolist()] + [-1],
+                dtype=np.int64,
+            )
+            self._grew()
+            return mapped[source_codes]
         present = np.asarray(values != None, dtype=bool)  # noqa: E711
         codes = np.full(len(values), -1, dtype=np.int64)
         if present.any():
@@ -241,14 +260,20 @@ class _Column:
                 dtype=np.int64,
             )
             codes[present] = mapped[inverse]
-            if len(self.vocab) < len(self.index):
-                self.vocab.extend(list(self.index)[len(self.vocab) :])
-                self._table = np.array([*self.vocab, None], dtype=object)
+            self._grew()
         return codes
 
-    def store(self, lo: int, values: Array) -> None:
+    def _grew(self) -> None:
+        if len(self.vocab) < len(self.index):
+            self.vocab.extend(list(self.index)[len(self.vocab) :])
+            self._table = np.array([*self.vocab, None], dtype=object)
+
+    def store(self, lo: int, values: Array, encoded: tuple[IntArray, Array] | None = None) -> None:
         """Write ``values`` (objects or floats) from row ``lo`` on."""
-        self.data[lo : lo + len(values)] = self.encode(values) if self.encoded else values
+        if self.encoded:
+            self.data[lo : lo + len(values)] = self.encode(values, encoded)
+        else:
+            self.data[lo : lo + len(values)] = values
 
     def decoded(self, rows: IntArray) -> Array:
         """The values at ``rows``: floats, or objects with ``None`` for missing."""
@@ -276,7 +301,8 @@ class History:
         self.kind = _Column(False, self._size, encoded=True)
         self.columns: dict[str, _Column] = {}
         self.customers: list[str] = []
-        self.customer_index: dict[str, int] = {}
+        self._known_ids: Array = np.zeros(0, dtype=str)
+        self._known_codes: IntArray = np.zeros(0, dtype=np.int64)
         self._customer_array: Array = np.zeros(0, dtype=object)
 
     def customer_array(self) -> Array:
@@ -293,15 +319,30 @@ class History:
         """Customers seen so far."""
         return len(self.customers)
 
-    def customer_codes(self, ids: Array) -> IntArray:
-        """Engine-wide codes of customer ``ids`` (new customers are added)."""
-        distinct, inverse = np.unique(ids.astype(str), return_inverse=True)
-        index = self.customer_index
-        mapped = np.array(
-            [index.setdefault(c, len(index)) for c in distinct.tolist()], dtype=np.int64
-        )
-        if len(self.customers) < len(index):
-            self.customers.extend(list(index)[len(self.customers) :])
+    def customer_codes(self, ids: Array, encoded: tuple[IntArray, Array] | None = None) -> IntArray:
+        """Engine-wide codes of customer ``ids`` (new customers are added); ``encoded`` is the
+        source's (codes, sorted distinct ids), when known."""
+        if encoded is None:
+            distinct, inverse = np.unique(ids.astype(str), return_inverse=True)
+        else:
+            inverse, distinct = encoded[0], np.asarray(encoded[1]).astype(str)
+        # look the distinct ids up in the sorted known ids; add the new ones
+        known = self._known_ids
+        pos = np.searchsorted(known, distinct)
+        found = np.zeros(len(distinct), dtype=bool)
+        inside = pos < len(known)
+        found[inside] = known[pos[inside]] == distinct[inside]
+        mapped = np.empty(len(distinct), dtype=np.int64)
+        mapped[found] = self._known_codes[pos[found]]
+        new = distinct[~found]
+        if len(new):
+            codes = np.arange(len(self.customers), len(self.customers) + len(new), dtype=np.int64)
+            mapped[~found] = codes
+            self.customers.extend(new.tolist())
+            merged = np.concatenate([known.astype(np.result_type(known, new)), new])
+            order = np.argsort(merged, kind="stable")
+            self._known_ids = merged[order]
+            self._known_codes = np.concatenate([self._known_codes, codes])[order]
         return mapped[inverse]
 
     def _grow(self, need: int) -> None:
@@ -327,11 +368,11 @@ class History:
             return np.zeros(0, dtype=np.int64)
         self._grow(self.n + m)
         lo, hi = self.n, self.n + m
-        codes = self.customer_codes(batch.customer)
+        codes = self.customer_codes(batch.customer, batch.encoded.get("customer_id"))
         self.time[lo:hi] = batch.time
         self.cust[lo:hi] = codes
         self.arrival[lo:hi] = arrival
-        self.kind.store(lo, batch.kind)
+        self.kind.store(lo, batch.kind, batch.encoded.get("kind"))
         for name, values in batch.strings.items():
             col = self._column(name, numeric=False)
             if col.numeric:  # a number column now receiving text: keep both as text
@@ -364,8 +405,11 @@ class History:
         wanted = np.zeros(self.n_customers, dtype=bool)
         wanted[customers] = True
         rows = np.flatnonzero(wanted[self.cust[: self.n]])
-        rows = rows[np.argsort(self.cust[rows], kind="stable")]
         local = np.searchsorted(customers, self.cust[rows])
+        # stable sort by customer (a radix sort when the codes fit in 16 bits)
+        keys = local.astype(np.uint16) if len(customers) <= 1 << 16 else local
+        order = np.argsort(keys, kind="stable")
+        rows, local = rows[order], local[order]
         return HistoryView(self, rows, customers, local)
 
 
