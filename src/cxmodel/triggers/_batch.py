@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._time import TimeLike, resolve_timezone, to_us, us_to_datetime
 from cxmodel.expr import Expr
-from cxmodel.triggers._context import LogContext, add, names_in
+from cxmodel.triggers._context import LogContext, add, aggregates_in, names_in
 from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
 
@@ -22,6 +22,7 @@ __all__ = [
     "evaluate",
     "evaluate_us",
     "horizon",
+    "reads",
     "rule_candidates",
 ]
 
@@ -119,6 +120,46 @@ def horizon(rule: Rule) -> int | None:
     if delay.unit == "months":
         return int(delay.amount) * 31 * day + quiet
     return int(delay.to_us()) + quiet
+
+
+def reads(rule: Rule) -> list[tuple[str | None, int | None]]:
+    """What history ``rule`` reads around its candidates: (kind, lookback) pairs.
+
+    A kind of ``None`` means every kind; the lookback (microseconds before the earliest
+    anchor) is ``None`` when unbounded. Rows matching no pair cannot change the rule's
+    firings, so the streaming engine leaves them out of its re-evaluation.
+    """
+    day = 86_400_000_000
+    when, then = rule.when, rule.then
+    out: list[tuple[str | None, int | None]] = []
+    if when.mode == "inactive":
+        out.append((None, 0))
+    elif when.mode == "absent":  # restarts at each customer's first interaction
+        out.append((None, None))
+    else:
+        out.append((when.kind, 0))
+    if then is not None and then.kind is not None:
+        out.append((then.kind, 0))
+    if rule.unless_kind is not None:
+        out.append((rule.unless_kind, 0))
+    for expr in (
+        when.where,
+        None if then is None else then.where,
+        rule.unless_where,
+        rule.condition,
+        *(e for _, e in rule.emit.payload),
+    ):
+        for node in aggregates_in(expr):
+            within = node.within
+            if within is None:
+                out.append((node.kind, None))
+            elif within.unit == "months":
+                out.append((node.kind, int(within.amount) * 31 * day))
+            else:
+                out.append((node.kind, int(within.to_us())))
+    if rule.consent is not None:
+        out.extend([("consent_granted", None), ("consent_revoked", None)])
+    return out
 
 
 def rule_candidates(

@@ -13,7 +13,7 @@ from cxmodel._time import add_duration
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Name, Unary, evaluate
 from cxmodel.expr import missing as is_missing
 
-__all__ = ["LogContext", "add", "names_in"]
+__all__ = ["LogContext", "add", "aggregates_in", "names_in"]
 
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
@@ -44,6 +44,23 @@ def names_in(expr: Expr | None) -> set[Name]:
     if isinstance(expr, Aggregate):
         return names_in(expr.where)
     return set()
+
+
+def aggregates_in(expr: Expr | None) -> list[Aggregate]:
+    """Every :class:`Aggregate` in ``expr``."""
+    if expr is None or isinstance(expr, Name):
+        return []
+    if isinstance(expr, Aggregate):
+        return [expr, *aggregates_in(expr.where)]
+    if isinstance(expr, Unary):
+        return aggregates_in(expr.operand)
+    if isinstance(expr, Binary):
+        return aggregates_in(expr.left) + aggregates_in(expr.right)
+    if isinstance(expr, InList):
+        return [a for e in (expr.operand, *expr.items) for a in aggregates_in(e)]
+    if isinstance(expr, Call):
+        return [a for e in expr.args for a in aggregates_in(e)]
+    return []
 
 
 class LogContext:
@@ -136,6 +153,8 @@ class LogContext:
 
     def tie_rank(self) -> IntArray:
         """Each row's position among its customer's rows at the same time (0 for the first)."""
+        if self._tie_rank is None and hasattr(self.log, "tie_rank"):
+            self._tie_rank = np.asarray(self.log.tie_rank, dtype=np.int64)
         if self._tie_rank is None:
             first = np.ones(self.n, dtype=bool)
             first[1:] = (self.codes[1:] != self.codes[:-1]) | (self.ts[1:] != self.ts[:-1])

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import TimeLike, duration_to_us, to_us
-from cxmodel.triggers._batch import apply_policies, horizon, rule_candidates
+from cxmodel.triggers._batch import apply_policies, horizon, reads, rule_candidates
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing, FiringBlock, Firings
 from cxmodel.triggers._history import Batch, History, HistoryView
@@ -276,6 +276,24 @@ class TriggerEngine:
         self._append(released, arrival[order])
         return released
 
+    def _rows_read(self, whole: HistoryView, rule: Rule, anchor_from: int | None) -> HistoryView:
+        """The part of ``whole`` that ``rule`` reads for candidates anchored from
+        ``anchor_from`` on (see :func:`~cxmodel.triggers._batch.reads`)."""
+        keep = np.zeros(len(whole), dtype=bool)
+        kinds, _ = whole.categorical("kind")
+        index = self._history.kind.index
+        for kind, lookback in reads(rule):
+            if kind is None:
+                match = np.ones(len(whole), dtype=bool)
+            elif kind in index:
+                match = kinds == index[kind]
+            else:
+                continue
+            if anchor_from is not None and lookback is not None:
+                match &= whole.timestamps >= anchor_from - lookback
+            keep |= match
+        return whole if keep.all() else whole.subset(keep)
+
     def _evaluate(self, frontier: int, *, final: bool) -> tuple[Batch, list[FiringBlock]]:
         """Release what the frontier allows and decide every candidate it makes final."""
         released = self._release(frontier)
@@ -285,8 +303,7 @@ class TriggerEngine:
         dirty = np.flatnonzero(self._due[:n] <= frontier)
         if len(dirty) == 0 or not len(self.rules):
             return released, []
-        view = self._history.view(dirty)
-        ctx = LogContext(view, self._traits)
+        whole = self._history.view(dirty)
         self._due[dirty] = _NEVER
         out: list[FiringBlock] = []
         for rule in self.rules:
@@ -296,6 +313,8 @@ class TriggerEngine:
                 if rule.name in self._fresh or self._previous is None or reach is None
                 else self._previous - reach
             )
+            view = self._rows_read(whole, rule, anchor_from)
+            ctx = LogContext(view, self._traits)
             cand = rule_candidates(ctx, rule, _FAR, anchor_from=anchor_from)
             decided = self._decided[rule.name]
             undecided = decided.undecided(view, cand.anchor, cand.restart)

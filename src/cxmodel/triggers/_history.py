@@ -298,6 +298,11 @@ class History:
         self.time = np.zeros(self._size, dtype=np.int64)
         self.cust = np.zeros(self._size, dtype=np.int64)
         self.arrival = np.zeros(self._size, dtype=np.int64)
+        self.tie = np.zeros(
+            self._size, dtype=np.int64
+        )  # rank among the customer's rows at that time
+        self._last_time = np.zeros(0, dtype=np.int64)
+        self._last_count = np.zeros(0, dtype=np.int64)
         self.kind = _Column(False, self._size, encoded=True)
         self.columns: dict[str, _Column] = {}
         self.customers: list[str] = []
@@ -349,7 +354,7 @@ class History:
         if need <= self._size:
             return
         size = max(need, 2 * self._size)
-        for name in ("time", "cust", "arrival"):
+        for name in ("time", "cust", "arrival", "tie"):
             old = getattr(self, name)
             new = np.zeros(size, dtype=np.int64)
             new[: self.n] = old[: self.n]
@@ -372,6 +377,7 @@ class History:
         self.time[lo:hi] = batch.time
         self.cust[lo:hi] = codes
         self.arrival[lo:hi] = arrival
+        self.tie[lo:hi] = self._tie_ranks(codes, batch.time)
         self.kind.store(lo, batch.kind, batch.encoded.get("kind"))
         for name, values in batch.strings.items():
             col = self._column(name, numeric=False)
@@ -386,6 +392,29 @@ class History:
                 col.store(lo, _as_text(numeric))
         self.n = hi
         return codes
+
+    def _tie_ranks(self, codes: IntArray, times: IntArray) -> IntArray:
+        """Each new row's rank among its customer's rows at the same time, counting rows
+        appended before (rows arrive in time order)."""
+        if len(self._last_time) < self.n_customers:
+            grow = self.n_customers - len(self._last_time)
+            self._last_time = np.concatenate([self._last_time, np.full(grow, -1, np.int64)])
+            self._last_count = np.concatenate([self._last_count, np.zeros(grow, np.int64)])
+        order = np.argsort(codes, kind="stable")
+        c, t = codes[order], times[order]
+        m = len(c)
+        first = np.ones(m, dtype=bool)
+        first[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
+        everywhere = np.arange(m, dtype=np.int64)
+        ranks = everywhere - np.maximum.accumulate(np.where(first, everywhere, 0))
+        ranks += np.where(self._last_time[c] == t, self._last_count[c], 0)
+        last = np.ones(m, dtype=bool)
+        last[:-1] = c[1:] != c[:-1]
+        self._last_time[c[last]] = t[last]
+        self._last_count[c[last]] = ranks[last] + 1
+        out = np.empty(m, dtype=np.int64)
+        out[order] = ranks
+        return out
 
     def _column(self, name: str, *, numeric: bool) -> _Column:
         if name not in self.columns:
@@ -402,10 +431,11 @@ class History:
     def view(self, customers: IntArray) -> HistoryView:
         """The history of ``customers`` (engine codes, ascending), sorted by customer then
         release order."""
-        wanted = np.zeros(self.n_customers, dtype=bool)
-        wanted[customers] = True
-        rows = np.flatnonzero(wanted[self.cust[: self.n]])
-        local = np.searchsorted(customers, self.cust[rows])
+        local_of = np.full(self.n_customers, -1, dtype=np.int64)
+        local_of[customers] = np.arange(len(customers), dtype=np.int64)
+        every = local_of[self.cust[: self.n]]
+        rows = np.flatnonzero(every >= 0)
+        local = every[rows]
         # stable sort by customer (a radix sort when the codes fit in 16 bits)
         keys = local.astype(np.uint16) if len(customers) <= 1 << 16 else local
         order = np.argsort(keys, kind="stable")
@@ -417,17 +447,29 @@ class HistoryView:
     """Some customers' histories, read like an :class:`~cxmodel.log.InteractionLog`."""
 
     def __init__(
-        self, history: History, rows: IntArray, customers: IntArray, local: IntArray
+        self,
+        history: History,
+        rows: IntArray,
+        customers: IntArray,
+        local: IntArray,
+        *,
+        customer_ids: Array | None = None,
+        arrays: tuple[IntArray, IntArray, IntArray, IntArray] | None = None,
     ) -> None:
         self.history = history
         self.rows = rows
         self.engine_codes = customers
         self.customer_codes = local
-        self.customers = history.customer_array()[customers]
-        self.timestamps = history.time[rows]
-        self.arrival = history.arrival[rows]
+        self.customers = (
+            history.customer_array()[customers] if customer_ids is None else customer_ids
+        )
+        if arrays is None:
+            arrays = (history.time[rows], history.arrival[rows], history.tie[rows],
+                      history.kind.data[rows])  # fmt: skip
+        self.timestamps, self.arrival, self.tie_rank, self.kind_codes = arrays
         counts = np.bincount(local, minlength=len(customers))
-        self.offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.offsets = np.zeros(len(customers) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
         self.schema = {
             name: ("number" if col.numeric else "string") for name, col in history.columns.items()
         }
@@ -435,21 +477,37 @@ class HistoryView:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def subset(self, keep: npt.NDArray[np.bool_]) -> HistoryView:
+        """The rows where ``keep`` holds (every customer stays, possibly with no rows)."""
+        return HistoryView(
+            self.history,
+            self.rows[keep],
+            self.engine_codes,
+            self.customer_codes[keep],
+            customer_ids=self.customers,
+            arrays=(
+                self.timestamps[keep],
+                self.arrival[keep],
+                self.tie_rank[keep],
+                self.kind_codes[keep],
+            ),  # fmt: skip
+        )
+
     def __contains__(self, name: object) -> bool:
         return name in ("customer_id", "timestamp", "kind") or name in self.history.columns
 
     def categorical(self, name: str) -> tuple[IntArray, Array]:
         """Codes and vocabulary of the ``kind`` column (the only one asked for)."""
-        col = self.history.kind
-        return col.data[self.rows], col._table[:-1]
+        return self.kind_codes, self.history.kind._table[:-1]
 
     def column(self, name: str) -> Array:
         """Decoded values in view order."""
         if name == "kind":
-            return self.history.kind.decoded(self.rows)
+            return self.history.kind._table[self.kind_codes]
         return self.history.columns[name].decoded(self.rows)
 
     def column_at(self, name: str, rows: IntArray) -> Array:
         """Decoded values at view positions ``rows`` (only those are read)."""
-        col = self.history.kind if name == "kind" else self.history.columns[name]
-        return col.decoded(self.rows[rows])
+        if name == "kind":
+            return self.history.kind._table[self.kind_codes[rows]]
+        return self.history.columns[name].decoded(self.rows[rows])
