@@ -490,7 +490,7 @@ class HistoryView:
                 self.arrival[keep],
                 self.tie_rank[keep],
                 self.kind_codes[keep],
-            ),  # fmt: skip
+            ),
         )
 
     def __contains__(self, name: object) -> bool:
