@@ -464,8 +464,12 @@ class HistoryView:
             history.customer_array()[customers] if customer_ids is None else customer_ids
         )
         if arrays is None:
-            arrays = (history.time[rows], history.arrival[rows], history.tie[rows],
-                      history.kind.data[rows])  # fmt: skip
+            arrays = (
+                history.time[rows],
+                history.arrival[rows],
+                history.tie[rows],
+                history.kind.data[rows],
+            )
         self.timestamps, self.arrival, self.tie_rank, self.kind_codes = arrays
         counts = np.bincount(local, minlength=len(customers))
         self.offsets = np.zeros(len(customers) + 1, dtype=np.int64)
