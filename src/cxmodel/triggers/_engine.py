@@ -266,6 +266,12 @@ class TriggerEngine:
         pending = Batch.concat(self._buffer)
         arrival = np.concatenate(self._buffer_arrival)
         ready = pending.time <= upto
+        if ready.all() and (
+            len(pending) < 2 or bool(np.all(pending.time[1:] >= pending.time[:-1]))
+        ):
+            self._buffer, self._buffer_arrival = [], []  # delivered in time order: as is
+            self._append(pending, arrival)
+            return pending
         order = np.flatnonzero(ready)
         order = order[np.lexsort((arrival[order], pending.time[order]))]
         released = pending.take(order)

@@ -232,7 +232,7 @@ class _Column:
             if numeric
             else np.full(size, -1, dtype=np.int64)
             if encoded
-            else np.full(size, None, dtype=object)
+            else np.empty(size, dtype=object)  # filled with None
         )
         self.vocab: list[Any] = []
         self.index: dict[Any, int] = {}
@@ -361,7 +361,11 @@ class History:
             setattr(self, name, new)
         for col in (self.kind, *self.columns.values()):
             fill = np.nan if col.numeric else -1 if col.encoded else None
-            new_data = np.full(size, fill, dtype=col.data.dtype)
+            new_data = (
+                np.empty(size, dtype=object)
+                if fill is None
+                else np.full(size, fill, dtype=col.data.dtype)
+            )
             new_data[: self.n] = col.data[: self.n]
             col.data = new_data
         self._size = size
