@@ -115,12 +115,16 @@ class TriggerEngine:
         self._traits = {k: dict(getattr(v, "traits", {})) for k, v in self.customers.items()}
         self.late: list[Any] = []
         self._history = History()
-        self._due = np.zeros(0, dtype=np.int64)
+        # per rule, each customer's earliest time needing re-evaluation (_NEVER: none)
+        self._due: dict[str, IntArray] = {r.name: np.zeros(0, dtype=np.int64) for r in self.rules}
         self._buffer: list[Batch] = []
         self._buffer_arrival: list[IntArray] = []
         self._decided: dict[str, _Decided] = {r.name: _Decided() for r in self.rules}
         self._last: dict[str, dict[str, int]] = {r.name: {} for r in self.rules}
         self._fresh: set[str] = set()
+        self._reads_cache: dict[
+            str, tuple[Rule, list[tuple[str | None, int | None]], int | None]
+        ] = {}
         self._previous: int | None = None  # the frontier of the last evaluation
         events, self._seen, meta, emitted = self.store.load()
         self._max_seen: int | None = meta.get("max_seen")
@@ -137,7 +141,8 @@ class TriggerEngine:
         self._restored: set[str] | None = emitted if self._history.n else None
         if self._restored is not None:
             self._fresh = set(self.rules.names)
-            self._due[:] = np.iinfo(np.int64).min
+            for due in self._due.values():
+                due[:] = np.iinfo(np.int64).min
 
     # -- rules at runtime --------------------------------------------------------------------
     def add_rule(self, rule: Rule) -> None:
@@ -148,13 +153,14 @@ class TriggerEngine:
         self._decided[rule.name] = _Decided()
         self._last[rule.name] = {}
         self._fresh.add(rule.name)
-        self._due[:] = np.minimum(self._due, self._watermark or 0)
+        self._due[rule.name] = np.full(self._history.n_customers, self._watermark or 0)
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule called ``name``."""
         self.rules[name]  # raises KeyError with the known names
         self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
         self._fresh.discard(name)
+        self._due.pop(name, None)
 
     # -- processing ------------------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
@@ -252,13 +258,29 @@ class TriggerEngine:
         }
 
     def _append(self, batch: Batch, arrival: IntArray) -> None:
+        """Add released interactions to the history; mark their customers due for the rules
+        that read their kinds."""
+        start = self._history.n
         codes = self._history.append(batch, arrival)
-        if self._history.n_customers > len(self._due):
-            grown = np.full(max(self._history.n_customers, 2 * len(self._due)), _NEVER)
-            grown[: len(self._due)] = self._due
-            self._due = grown
-        if len(codes):
-            np.minimum.at(self._due, codes, batch.time)
+        if not len(codes):
+            return
+        kinds = self._history.kind.data[start : self._history.n]
+        index = self._history.kind.index
+        for rule in self.rules:
+            due = self._due[rule.name]
+            if self._history.n_customers > len(due):
+                grown = np.full(max(self._history.n_customers, 2 * len(due)), _NEVER)
+                grown[: len(due)] = due
+                due = self._due[rule.name] = grown
+            read = self._reads(rule)
+            if any(kind is None for kind, _ in read):
+                np.minimum.at(due, codes, batch.time)
+                continue
+            hit = np.zeros(len(codes), dtype=bool)
+            for kind in {k for k, _ in read if k in index}:
+                hit |= kinds == index[kind]
+            if hit.any():
+                np.minimum.at(due, codes[hit], batch.time[hit])
 
     def _release(self, upto: int) -> Batch:
         if not self._buffer:
@@ -282,13 +304,30 @@ class TriggerEngine:
         self._append(released, arrival[order])
         return released
 
-    def _rows_read(self, whole: HistoryView, rule: Rule, anchor_from: int | None) -> HistoryView:
-        """The part of ``whole`` that ``rule`` reads for candidates anchored from
-        ``anchor_from`` on (see :func:`~cxmodel.triggers._batch.reads`)."""
+    def _reads(self, rule: Rule) -> list[tuple[str | None, int | None]]:
+        got = self._reads_cache.get(rule.name)
+        if got is None or got[0] is not rule:
+            got = self._reads_cache[rule.name] = (rule, reads(rule), horizon(rule))
+        return got[1]
+
+    def _horizon(self, rule: Rule) -> int | None:
+        self._reads(rule)
+        return self._reads_cache[rule.name][2]
+
+    def _rows_read(
+        self,
+        whole: HistoryView,
+        dirty: npt.NDArray[np.bool_],
+        rule: Rule,
+        anchor_from: int | None,
+    ) -> HistoryView:
+        """The part of ``whole`` (rows of customers ``dirty`` for ``rule``) that ``rule``
+        reads for candidates anchored from ``anchor_from`` on (see
+        :func:`~cxmodel.triggers._batch.reads`)."""
         keep = np.zeros(len(whole), dtype=bool)
         kinds, _ = whole.categorical("kind")
         index = self._history.kind.index
-        for kind, lookback in reads(rule):
+        for kind, lookback in self._reads(rule):
             if kind is None:
                 match = np.ones(len(whole), dtype=bool)
             elif kind in index:
@@ -298,6 +337,7 @@ class TriggerEngine:
             if anchor_from is not None and lookback is not None:
                 match &= whole.timestamps >= anchor_from - lookback
             keep |= match
+        keep &= dirty
         return whole if keep.all() else whole.subset(keep)
 
     def _evaluate(self, frontier: int, *, final: bool) -> tuple[Batch, list[FiringBlock]]:
@@ -306,20 +346,28 @@ class TriggerEngine:
         if self._watermark is None or frontier > self._watermark:
             self._watermark = frontier
         n = self._history.n_customers
-        dirty = np.flatnonzero(self._due[:n] <= frontier)
-        if len(dirty) == 0 or not len(self.rules):
-            return released, []
-        whole = self._history.view(dirty)
-        self._due[dirty] = _NEVER
         out: list[FiringBlock] = []
+        dirty_by_rule = {r.name: self._due[r.name][:n] <= frontier for r in self.rules}
+        every = np.zeros(n, dtype=bool)
+        for flags in dirty_by_rule.values():
+            every |= flags
+        if not every.any():
+            return released, out
+        whole = self._history.view(np.flatnonzero(every))
+        owner = whole.engine_codes[whole.customer_codes]  # engine code of each row
         for rule in self.rules:
-            reach = horizon(rule)
+            flags = dirty_by_rule[rule.name]
+            if not flags.any():
+                continue
+            due = self._due[rule.name]
+            due[:n][flags] = _NEVER
+            reach = self._horizon(rule)
             anchor_from = (
                 None
                 if rule.name in self._fresh or self._previous is None or reach is None
                 else self._previous - reach
             )
-            view = self._rows_read(whole, rule, anchor_from)
+            view = self._rows_read(whole, flags[owner], rule, anchor_from)
             ctx = LogContext(view, self._traits)
             cand = rule_candidates(ctx, rule, _FAR, anchor_from=anchor_from)
             decided = self._decided[rule.name]
@@ -343,10 +391,10 @@ class TriggerEngine:
             if not final and _immediate(rule):  # a consent grant may still arrive at this time
                 settled = suppressed.time < frontier
                 retry = np.flatnonzero(~settled)
-                np.minimum.at(self._due, view.engine_codes[suppressed.rank[retry]], frontier)
+                np.minimum.at(due, view.engine_codes[suppressed.rank[retry]], frontier)
             decided.mark(view, suppressed.anchor[settled], cand.restart)
             for cust, times in pending:
-                np.minimum.at(self._due, view.engine_codes[cust], times)
+                np.minimum.at(due, view.engine_codes[cust], times)
             if self._restored is not None:
                 emitted = emitted.without_ids(self._restored)
             out.append(emitted)

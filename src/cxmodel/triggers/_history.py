@@ -302,6 +302,9 @@ class History:
             self._size, dtype=np.int64
         )  # rank among the customer's rows at that time
         self._last_time = np.zeros(0, dtype=np.int64)
+        self._index_rows = np.zeros(0, dtype=np.int64)
+        self._index_offsets = np.zeros(1, dtype=np.int64)
+        self._indexed = 0
         self._last_count = np.zeros(0, dtype=np.int64)
         self.kind = _Column(False, self._size, encoded=True)
         self.columns: dict[str, _Column] = {}
@@ -309,15 +312,19 @@ class History:
         self._known_ids: Array = np.zeros(0, dtype=str)
         self._known_codes: IntArray = np.zeros(0, dtype=np.int64)
         self._customer_array: Array = np.zeros(0, dtype=object)
+        self._customer_filled = 0
 
     def customer_array(self) -> Array:
         """Customer ids by engine code, as an object array."""
-        if len(self._customer_array) != len(self.customers):
-            grown = np.empty(len(self.customers), dtype=object)
-            grown[: len(self._customer_array)] = self._customer_array
-            grown[len(self._customer_array) :] = self.customers[len(self._customer_array) :]
-            self._customer_array = grown
-        return self._customer_array
+        have, need = self._customer_filled, len(self.customers)
+        if have < need:
+            if len(self._customer_array) < need:
+                grown = np.empty(max(need, 2 * len(self._customer_array)), dtype=object)
+                grown[:have] = self._customer_array[:have]
+                self._customer_array = grown
+            self._customer_array[have:need] = self.customers[have:need]
+            self._customer_filled = need
+        return self._customer_array[:need]
 
     @property
     def n_customers(self) -> int:
@@ -340,14 +347,13 @@ class History:
         mapped = np.empty(len(distinct), dtype=np.int64)
         mapped[found] = self._known_codes[pos[found]]
         new = distinct[~found]
-        if len(new):
+        if len(new):  # insert the (sorted) new ids at their places
             codes = np.arange(len(self.customers), len(self.customers) + len(new), dtype=np.int64)
             mapped[~found] = codes
             self.customers.extend(new.tolist())
-            merged = np.concatenate([known.astype(np.result_type(known, new)), new])
-            order = np.argsort(merged, kind="stable")
-            self._known_ids = merged[order]
-            self._known_codes = np.concatenate([self._known_codes, codes])[order]
+            at = pos[~found]
+            self._known_ids = np.insert(known.astype(np.result_type(known, new)), at, new)
+            self._known_codes = np.insert(self._known_codes, at, codes)
         return mapped[inverse]
 
     def _grow(self, need: int) -> None:
@@ -401,7 +407,7 @@ class History:
         """Each new row's rank among its customer's rows at the same time, counting rows
         appended before (rows arrive in time order)."""
         if len(self._last_time) < self.n_customers:
-            grow = self.n_customers - len(self._last_time)
+            grow = max(self.n_customers, 2 * len(self._last_time)) - len(self._last_time)
             self._last_time = np.concatenate([self._last_time, np.full(grow, -1, np.int64)])
             self._last_count = np.concatenate([self._last_count, np.zeros(grow, np.int64)])
         order = np.argsort(codes, kind="stable")
@@ -432,18 +438,40 @@ class History:
         self.columns[name] = col
         return col
 
+    def _reindex(self) -> None:
+        """Index every row by customer (positions sorted by customer, then release order)."""
+        n = self.n
+        order = np.argsort(self.cust[:n], kind="stable")
+        counts = np.bincount(self.cust[:n], minlength=self.n_customers)
+        self._index_rows = order.astype(np.int64)
+        self._index_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._indexed = n
+
     def view(self, customers: IntArray) -> HistoryView:
         """The history of ``customers`` (engine codes, ascending), sorted by customer then
-        release order."""
+        release order.
+
+        Rows are found through a by-customer index of the older rows plus a scan of the rows
+        appended since the index was built (rebuilt when that tail grows past an eighth).
+        """
+        if self.n - self._indexed > max(self._indexed // 8, 4096):
+            self._reindex()
         local_of = np.full(self.n_customers, -1, dtype=np.int64)
         local_of[customers] = np.arange(len(customers), dtype=np.int64)
-        every = local_of[self.cust[: self.n]]
-        rows = np.flatnonzero(every >= 0)
-        local = every[rows]
-        # stable sort by customer (a radix sort when the codes fit in 16 bits)
-        keys = local.astype(np.uint16) if len(customers) <= 1 << 16 else local
-        order = np.argsort(keys, kind="stable")
-        rows, local = rows[order], local[order]
+        indexed = customers[customers < len(self._index_offsets) - 1]
+        starts = self._index_offsets[indexed]
+        counts = self._index_offsets[indexed + 1] - starts
+        total = int(counts.sum())
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        old = self._index_rows[np.repeat(starts, counts) + within]
+        tail = local_of[self.cust[self._indexed : self.n]]
+        new = np.flatnonzero(tail >= 0) + self._indexed
+        rows = np.concatenate([old, new])
+        local = local_of[self.cust[rows]]
+        if len(new):  # stable sort by customer (radix when the codes fit in 16 bits)
+            keys = local.astype(np.uint16) if len(customers) <= 1 << 16 else local
+            order = np.argsort(keys, kind="stable")
+            rows, local = rows[order], local[order]
         return HistoryView(self, rows, customers, local)
 
 
