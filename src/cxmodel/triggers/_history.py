@@ -282,6 +282,26 @@ class _Column:
         return np.asarray(self.data[rows])
 
 
+def _merge_grouped(
+    rows: IntArray, keys: IntArray, more: IntArray, more_keys: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Merge ``more`` (in release order) into ``rows`` (sorted by key, stable): the result is
+    sorted by key, and within a key ``rows`` come first, each part in its own order."""
+    if len(more) == 0:
+        return rows, keys
+    order = np.argsort(more_keys, kind="stable")
+    more, more_keys = more[order], more_keys[order]
+    at = np.searchsorted(keys, more_keys, side="right") + np.arange(len(more))
+    total = len(rows) + len(more)
+    out_rows = np.empty(total, dtype=np.int64)
+    out_keys = np.empty(total, dtype=np.int64)
+    is_more = np.zeros(total, dtype=bool)
+    is_more[at] = True
+    out_rows[at], out_keys[at] = more, more_keys
+    out_rows[~is_more], out_keys[~is_more] = rows, keys
+    return out_rows, out_keys
+
+
 def _as_text(numbers: npt.NDArray[np.float64]) -> Array:
     """Numbers as text (for a column that turned out to hold text too); NaN -> ``None``."""
     return np.array([None if v != v else repr(v) for v in numbers.tolist()] + [None], dtype=object)[
@@ -439,11 +459,16 @@ class History:
         return col
 
     def _reindex(self) -> None:
-        """Index every row by customer (positions sorted by customer, then release order)."""
-        n = self.n
-        order = np.argsort(self.cust[:n], kind="stable")
+        """Extend the by-customer index (positions sorted by customer, then release order)
+        with the rows appended since it was built."""
+        n, start = self.n, self._indexed
+        tail = np.arange(start, n, dtype=np.int64)
+        old_keys = np.repeat(
+            np.arange(len(self._index_offsets) - 1, dtype=np.int64), np.diff(self._index_offsets)
+        )
+        rows, _ = _merge_grouped(self._index_rows, old_keys, tail, self.cust[start:n])
         counts = np.bincount(self.cust[:n], minlength=self.n_customers)
-        self._index_rows = order.astype(np.int64)
+        self._index_rows = rows
         self._index_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self._indexed = n
 
@@ -466,12 +491,7 @@ class History:
         old = self._index_rows[np.repeat(starts, counts) + within]
         tail = local_of[self.cust[self._indexed : self.n]]
         new = np.flatnonzero(tail >= 0) + self._indexed
-        rows = np.concatenate([old, new])
-        local = local_of[self.cust[rows]]
-        if len(new):  # stable sort by customer (radix when the codes fit in 16 bits)
-            keys = local.astype(np.uint16) if len(customers) <= 1 << 16 else local
-            order = np.argsort(keys, kind="stable")
-            rows, local = rows[order], local[order]
+        rows, local = _merge_grouped(old, local_of[self.cust[old]], new, local_of[self.cust[new]])
         return HistoryView(self, rows, customers, local)
 
 
