@@ -3,16 +3,16 @@
 1. A single predicate ``value > 100 and channel == "web"`` over N interactions (default 1M):
    cxmodel's vectorised expression evaluator vs ``rule_engine.Rule(...).matches(record)`` on
    every record; the match counts are compared.
-2. The six acceptance rules of TRIGGERS.md in batch over the same N interactions.
-3. The streaming ``TriggerEngine`` with all six rules, events per second on a prefix of the data
-   (``--stream`` events; the engine re-evaluates the affected customer per event, so it is
-   measured on a prefix). Rules of the incremental shapes (``churn_risk``,
-   ``detractor_follow_up``) take the engine's fast paths; the other four re-evaluate.
-4. The streaming engine with only the two fast-path rules (``--stream-simple`` events).
+2. The six acceptance rules of TRIGGERS.md in batch over the same N interactions (firings kept
+   as columns), then building every Firing object.
+3. The streaming ``TriggerEngine`` with all six rules over the same N interactions, in time
+   order, fed as micro-batches of ``--batch`` interactions with ``process_many``, then
+   ``advance_to(as_of)``; its firings are checked against batch (ids equal).
+4. The streaming engine fed one interaction at a time with ``process`` (``--single`` events
+   after the rest of the stream was loaded).
 
 Installs nothing; exits 0. If rule-engine is missing its timing is reported as skipped.
-Usage: python benchmarks/bench_triggers.py [--rows N] [--customers N] [--stream N]
-[--stream-simple N]
+Usage: python benchmarks/bench_triggers.py [--rows N] [--customers N] [--batch N] [--single N]
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, TriggerEngine, evaluate, parse
 
 RULES = EXAMPLE_RULES
-
-SIMPLE = ("churn_risk", "detractor_follow_up")
 
 
 def synthetic(n: int, n_customers: int, seed: int = 0) -> dict[str, Any]:
@@ -63,8 +61,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--stream", type=int, default=3_000)
-    parser.add_argument("--stream-simple", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--single", type=int, default=2_000)
     args = parser.parse_args()
 
     cols = synthetic(args.rows, args.customers)
@@ -115,36 +113,47 @@ def main() -> None:
         f"six rules, batch:       {batch_s:8.3f} s  ({len(firings):,} firings, "
         f"{len(firings.suppressed):,} suppressed; {len(log) / batch_s:,.0f} interactions/s)"
     )
-
-    # 3. streaming on a prefix (time order)
-    prefix = log.filter(np.argsort(np.argsort(log.timestamps, kind="stable")) < args.stream)
-    order = np.argsort(prefix.timestamps, kind="stable")
-    interactions = prefix.interactions()
-    engine = TriggerEngine(rules)
     t = time.perf_counter()
-    emitted = 0
-    for i in order.tolist():
-        emitted += len(engine.process(interactions[i]))
+    objects = list(firings)
+    build_s = time.perf_counter() - t
+    print(f"  building the {len(objects):,} Firing objects: {build_s:.3f} s")
+
+    # 3. streaming, micro-batches in time order
+    order = np.argsort(cols["timestamp"], kind="stable")
+    ordered = {k: v[order] for k, v in cols.items()}
+    chunks = [
+        InteractionLog.from_arrays(**{k: v[i : i + args.batch] for k, v in ordered.items()})
+        for i in range(0, args.rows, args.batch)
+    ]
+    engine = TriggerEngine(rules)
+    streamed = []
+    t = time.perf_counter()
+    for chunk in chunks:
+        streamed.append(engine.process_many(chunk))
+    final = engine.advance_to(as_of)
     stream_s = time.perf_counter() - t
+    ids = {i for part in streamed for i in part.ids()} | {f.firing_id for f in final}
+    same = ids == firings.ids()
     print(
-        f"six rules, streaming:   {stream_s:8.3f} s for {len(order):,} events "
-        f"({len(order) / stream_s:,.0f} events/s, {emitted} firings)"
+        f"six rules, streaming:   {stream_s:8.3f} s for {args.rows:,} events in micro-batches of "
+        f"{args.batch:,} ({args.rows / stream_s:,.0f} events/s; {len(ids):,} firings, "
+        f"equal to batch: {same})"
     )
 
-    # 4. streaming with only the rules the engine evaluates incrementally (no re-evaluation)
-    simple = parse(RULES)
-    simple = type(simple)(tuple(r for r in simple if r.name in SIMPLE))
-    events = log.interactions()
-    order = np.argsort(log.timestamps, kind="stable")[: args.stream_simple]
-    engine = TriggerEngine(simple)
+    # 4. streaming, one interaction at a time after the rest of the stream
+    head = args.rows - args.single
+    engine = TriggerEngine(rules)
+    engine.process_many(InteractionLog.from_arrays(**{k: v[:head] for k, v in ordered.items()}))
+    tail = InteractionLog.from_arrays(**{k: v[head:] for k, v in ordered.items()})
+    events = sorted(tail.interactions(), key=lambda i: (i.timestamp, i.interaction_id or ""))
     t = time.perf_counter()
     emitted = 0
-    for i in order.tolist():
-        emitted += len(engine.process(events[i]))
-    simple_s = time.perf_counter() - t
+    for event in events:
+        emitted += len(engine.process(event))
+    single_s = time.perf_counter() - t
     print(
-        f"fast-path rules ({', '.join(SIMPLE)}), streaming: {simple_s:8.3f} s for "
-        f"{len(order):,} events ({len(order) / simple_s:,.0f} events/s, {emitted} firings)"
+        f"six rules, one at a time: {single_s:8.3f} s for {len(events):,} events after "
+        f"{head:,} ({len(events) / single_s:,.0f} events/s, {emitted} firings)"
     )
 
 
