@@ -31,3 +31,21 @@ def test_consumer_types() -> None:
     assert first == interaction.timestamp
     assert values.dtype == np.float64 and codes.dtype == np.int32 and len(categories) == 2
     assert callable(read_csv)
+
+
+def test_consumer_triggers_and_journeys() -> None:
+    """Typed use of the streaming engine's micro-batches and the journey breakdowns."""
+    from cxmodel.journey import Comparison, Transitions, compare_transitions, transitions
+    from cxmodel.triggers import Firing, Firings, TriggerEngine, parse
+
+    log = build()
+    engine = TriggerEngine(parse("trigger t:\n    when purchase as p\n    emit thanks"))
+    got: Firings = engine.process_many(log)
+    fired: list[Firing] = list(got)
+    later: list[Firing] = engine.advance_to("2024-02-01T00:00:00Z")
+    assert [f.action for f in fired] == ["thanks"] and later == [] and len(got.ids()) == 1
+    by_kind = transitions(log, by="kind")
+    labels = by_kind.by_labels
+    web = np.asarray(log.column("kind")) == "view"
+    diff: Comparison[Transitions] = compare_transitions(log, web, ~web)
+    assert labels is not None and diff is not None
