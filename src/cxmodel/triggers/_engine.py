@@ -213,16 +213,17 @@ class TriggerEngine:
     def _process(self, batch: Batch, objects: Sequence[Any] | None) -> Firings:
         keep = np.ones(len(batch), dtype=bool)
         ids = batch.strings.get("interaction_id")
-        new_ids: list[str] = []
-        if ids is not None:
-            for j, ident in enumerate(ids.tolist()):
-                if ident is None:
-                    continue
-                if ident in self._seen:
-                    keep[j] = False
-                else:
-                    self._seen.add(ident)
-                    new_ids.append(ident)
+        with_id = np.zeros(len(batch), dtype=bool) if ids is None else np.asarray(ids != None)  # noqa: E711
+        if with_id.any():
+            assert ids is not None
+            at = np.flatnonzero(with_id)
+            given = ids[at].tolist()
+            if not self._seen.isdisjoint(given):  # re-delivered: drop what was processed
+                keep[at] = [ident not in self._seen for ident in given]
+            first = np.unique(ids[at].astype(str), return_index=True)[1]
+            repeated = np.ones(len(at), dtype=bool)
+            repeated[first] = False
+            keep[at[repeated]] = False  # the same id twice in one call: the first counts
         if self._watermark is not None:
             late = keep & (batch.time < self._watermark)
             if late.any():
@@ -231,6 +232,8 @@ class TriggerEngine:
                 else:
                     self.late.extend(batch.take(late).records())
                 keep &= ~late
+        new_ids: list[str] = [] if ids is None else ids[keep & with_id].tolist()
+        self._seen.update(new_ids)
         batch = batch.take(keep) if not keep.all() else batch
         if len(batch):
             arrival = np.arange(self._arrivals, self._arrivals + len(batch), dtype=np.int64)

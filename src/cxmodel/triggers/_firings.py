@@ -69,13 +69,6 @@ class Firing:
         return out
 
 
-def _ref(kind: str, time: int, ident: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": kind, "time": us_to_datetime(time).isoformat()}
-    if ident is not None:
-        out["interaction_id"] = ident
-    return out
-
-
 @attrs.frozen(eq=False)
 class FiringBlock:
     """Firings of one rule as columns, materialised as :class:`Firing` objects on demand.
@@ -150,29 +143,7 @@ class FiringBlock:
 
     def firing(self, i: int) -> Firing:
         """Firing ``i`` as an object."""
-        ident = None if self.when_id is None else self.when_id[i]
-        because: dict[str, Any] = {
-            "when": _ref(str(self.when_kind[i]), int(self.when_time[i]), ident)
-        }
-        if self.then_kind is not None and self.then_kind[i] is not None:
-            assert self.then_time is not None
-            then_ident = None if self.then_id is None else self.then_id[i]
-            because["then"] = _ref(str(self.then_kind[i]), int(self.then_time[i]), then_ident)
-        t = int(self.time[i])
-        if self.delayed_from is not None and int(self.delayed_from[i]) != t:
-            because["quiet_hours_delayed_from"] = us_to_datetime(
-                int(self.delayed_from[i])
-            ).isoformat()
-        return Firing(
-            trigger=self.trigger,
-            customer_id=str(self.customer[i]),
-            time=us_to_datetime(t),
-            action=self.action,
-            payload={k: plain(v[i]) for k, v in self.payload.items()},
-            because=because,
-            firing_id=self.firing_id(i),
-            reason=None if self.reason is None else str(self.reason[i]),
-        )
+        return _bulk(self, np.array([i], dtype=np.int64))[0]
 
 
 def _datetimes(us: IntArray) -> list[datetime]:
