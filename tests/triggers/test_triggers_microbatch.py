@@ -125,3 +125,17 @@ class TestMicroBatches:
         got.extend(engine.advance_to(as_of))
         assert len(batch) > 500
         assert key(got) == key(batch)
+
+    def test_repeated_ids_in_and_across_calls(self) -> None:
+        """An interaction_id seen before, or twice in one call, is processed once."""
+        from cxmodel.domain import Interaction
+
+        engine = TriggerEngine(parse("trigger p:\n    when purchase as p\n    emit thanks"))
+        first = Interaction("a", "2024-01-01T00:00:00Z", "purchase", interaction_id="i1")
+        again = Interaction("a", "2024-01-02T00:00:00Z", "purchase", interaction_id="i1")
+        other = Interaction("a", "2024-01-03T00:00:00Z", "purchase", interaction_id="i2")
+        assert len(engine.process_many([first, again])) == 1
+        assert len(engine.process_many([again, other])) == 1
+        assert [
+            f.because["when"]["interaction_id"] for f in engine.advance_to("2024-02-01T00:00:00Z")
+        ] == []
