@@ -383,7 +383,7 @@ def _block(
         when_kind=kinds[ctx._kind_codes[anchor]],
         when_time=ctx.ts[anchor],
         when_id=ctx.column_at("interaction_id", anchor) if has_ids else None,
-        anchor_rank=ctx.tie_rank()[anchor],
+        anchor_rank=ctx.tie_rank_at(anchor),
         restart=cand.restart,
         then_kind=then_kind,
         then_time=then_time,

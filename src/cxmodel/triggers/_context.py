@@ -151,10 +151,14 @@ class LogContext:
             return None
         return lo, span
 
+    def tie_rank_at(self, rows: IntArray) -> IntArray:
+        """``tie_rank()[rows]``, read directly when the log keeps ranks (a streaming view)."""
+        if hasattr(self.log, "tie_rank_at"):
+            return np.asarray(self.log.tie_rank_at(rows), dtype=np.int64)
+        return self.tie_rank()[rows]
+
     def tie_rank(self) -> IntArray:
         """Each row's position among its customer's rows at the same time (0 for the first)."""
-        if self._tie_rank is None and hasattr(self.log, "tie_rank"):
-            self._tie_rank = np.asarray(self.log.tie_rank, dtype=np.int64)
         if self._tie_rank is None:
             first = np.ones(self.n, dtype=bool)
             first[1:] = (self.codes[1:] != self.codes[:-1]) | (self.ts[1:] != self.ts[:-1])

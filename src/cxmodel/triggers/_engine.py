@@ -49,7 +49,7 @@ class _Decided:
             return np.array(
                 [(c, t) not in self.restarts for c, t in zip(cust, times, strict=True)], dtype=bool
             )
-        arrival = view.arrival[anchor]
+        arrival = view.arrival_at(anchor)
         if len(arrival) and int(arrival.max()) >= len(self.by_arrival):
             return ~self._grown(int(arrival.max()))[arrival]
         return ~self.by_arrival[arrival]
@@ -66,7 +66,7 @@ class _Decided:
             cust = view.engine_codes[view.customer_codes[anchor]].tolist()
             self.restarts.update(zip(cust, view.timestamps[anchor].tolist(), strict=True))
             return
-        arrival = view.arrival[anchor]
+        arrival = view.arrival_at(anchor)
         if len(arrival) and int(arrival.max()) >= len(self.by_arrival):
             self._grown(int(arrival.max()))
         self.by_arrival[arrival] = True

@@ -506,7 +506,8 @@ class HistoryView:
         local: IntArray,
         *,
         customer_ids: Array | None = None,
-        arrays: tuple[IntArray, IntArray, IntArray, IntArray] | None = None,
+        timestamps: IntArray | None = None,
+        kind_codes: IntArray | None = None,
     ) -> None:
         self.history = history
         self.rows = rows
@@ -515,14 +516,8 @@ class HistoryView:
         self.customers = (
             history.customer_array()[customers] if customer_ids is None else customer_ids
         )
-        if arrays is None:
-            arrays = (
-                history.time[rows],
-                history.arrival[rows],
-                history.tie[rows],
-                history.kind.data[rows],
-            )
-        self.timestamps, self.arrival, self.tie_rank, self.kind_codes = arrays
+        self.timestamps = history.time[rows] if timestamps is None else timestamps
+        self.kind_codes = history.kind.data[rows] if kind_codes is None else kind_codes
         counts = np.bincount(local, minlength=len(customers))
         self.offsets = np.zeros(len(customers) + 1, dtype=np.int64)
         np.cumsum(counts, out=self.offsets[1:])
@@ -533,20 +528,25 @@ class HistoryView:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def arrival_at(self, rows: IntArray) -> IntArray:
+        """Arrival numbers of view rows ``rows``."""
+        return self.history.arrival[self.rows[rows]]
+
+    def tie_rank_at(self, rows: IntArray) -> IntArray:
+        """Each of view rows ``rows``' rank among its customer's rows at the same time."""
+        return self.history.tie[self.rows[rows]]
+
     def subset(self, keep: npt.NDArray[np.bool_]) -> HistoryView:
         """The rows where ``keep`` holds (every customer stays, possibly with no rows)."""
+        at = np.flatnonzero(keep)
         return HistoryView(
             self.history,
-            self.rows[keep],
+            self.rows[at],
             self.engine_codes,
-            self.customer_codes[keep],
+            self.customer_codes[at],
             customer_ids=self.customers,
-            arrays=(
-                self.timestamps[keep],
-                self.arrival[keep],
-                self.tie_rank[keep],
-                self.kind_codes[keep],
-            ),
+            timestamps=self.timestamps[at],
+            kind_codes=self.kind_codes[at],
         )
 
     def __contains__(self, name: object) -> bool:
