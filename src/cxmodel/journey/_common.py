@@ -31,12 +31,17 @@ MISSING_LABEL = "(missing)"
 IntArray = npt.NDArray[np.int64]
 
 
-def level_codes(log: InteractionLog, level: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
-    """Codes ``0..K-1`` for a string column; missing values get an extra ``"(missing)"`` label."""
+def string_column(log: InteractionLog, level: str) -> None:
+    """Raise unless ``level`` is a string column of ``log``."""
     if not isinstance(level, str) or level not in log:
         raise SchemaError(f"level={level!r} is not a column of the log; columns: {log.columns}")
     if log.schema.get(level) != "string":
         raise SchemaError(f"level={level!r} must be a string column, got {log.schema.get(level)!r}")
+
+
+def level_codes(log: InteractionLog, level: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """Codes ``0..K-1`` for a string column; missing values get an extra ``"(missing)"`` label."""
+    string_column(log, level)
     codes32, categories = log.categorical(level)
     codes = codes32.astype(np.int64)
     labels = np.asarray(categories, dtype=object)
@@ -117,7 +122,7 @@ def next_occurrence(
     found by position order (groups need not be contiguous: the key is (group, row)).
     """
     n = len(candidates) + 1
-    rows = np.flatnonzero(candidates).astype(np.int64)
+    rows = np.flatnonzero(candidates).astype(np.int64, copy=False)
     keys = group[rows] * n + rows
     if len(keys) > 1 and not bool(np.all(keys[1:] >= keys[:-1])):
         order = np.argsort(keys, kind="stable")

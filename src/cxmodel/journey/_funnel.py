@@ -14,11 +14,12 @@ from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import (
-    level_codes,
+    MISSING_LABEL,
     next_occurrence,
     row_mask,
     session_codes,
     sorted_quantiles,
+    string_column,
     table_html,
     value_codes,
     window_us,
@@ -122,11 +123,16 @@ def step_mask(log: InteractionLog, step: Step) -> BoolArray:
         column, value = step
     else:
         raise SchemaError(f"step {step!r} must be a kind name or a (column, value) pair of strings")
-    codes, labels = level_codes(log, column)
-    hit = np.flatnonzero(labels == value)
-    if len(hit) == 0:
-        return np.zeros(len(log), dtype=bool)
-    out: BoolArray = codes == int(hit[0])
+    string_column(log, column)
+    codes, labels = log.categorical(column)  # compare the stored codes: no copy
+    hit = np.flatnonzero(np.asarray(labels, dtype=object) == value)
+    out: BoolArray
+    if len(hit):
+        out = codes == int(hit[0])
+    elif value == MISSING_LABEL:
+        out = codes < 0
+    else:
+        out = np.zeros(len(log), dtype=bool)
     return out
 
 
@@ -241,6 +247,7 @@ def funnel(
     else:
         anchors = np.flatnonzero(masks[0]).astype(np.int64)
     g = group[anchors]
+    t_anchor = t[anchors]
     limit = np.full(len(anchors), n, dtype=np.int64)
     if exclude:
         ex_mask = np.logical_or.reduce([step_mask(log, s) for s in exclude])
@@ -286,7 +293,7 @@ def funnel(
             ok = alive & (nxt >= 0) & (nxt < limit)
             safe = np.maximum(nxt, 0)
             if win is not None:
-                ok &= t[safe] - t[anchors] <= win
+                ok &= t[safe] - t_anchor <= win
             limit_k = sw[k - 1]
             if limit_k is not None:
                 ok &= t[safe] - t[pos] <= limit_k
@@ -298,11 +305,13 @@ def funnel(
     if count == "totals":
         chosen = np.arange(len(anchors))
     else:
+        # per unit, the attempt with the most steps, ties to the earliest anchor: the
+        # largest score = level * (n + 1) + (n - anchor), one per attempt
         a_unit = unit[anchors]
-        order_idx = np.lexsort((anchors, -level, a_unit))
-        first = np.ones(len(order_idx), dtype=bool)
-        first[1:] = a_unit[order_idx][1:] != a_unit[order_idx][:-1]
-        chosen = order_idx[first]
+        score = level.astype(np.int64) * (n + 1) + (n - anchors)
+        best = np.full(int(a_unit.max()) + 1 if len(a_unit) else 0, -1, dtype=np.int64)
+        np.maximum.at(best, a_unit, score)
+        chosen = np.flatnonzero(score == best[a_unit])
     lev = level[chosen]
     counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
     entered = int(counts[0])
@@ -335,7 +344,7 @@ def funnel(
         if len(v):
             tq[:, k] = sorted_quantiles(v, np.zeros(len(v), dtype=np.int64), 1, quantiles)[:, 0]
     # what happened next after the last matched step
-    kind_codes, kind_labels = level_codes(log, "kind")
+    kind_codes, kind_labels = log.categorical("kind")  # kind is never missing
     labels_end = np.append(kind_labels, "END")
     last_row = np.where(lev > 0, at[np.maximum(lev - 1, 0), np.arange(len(lev))], 0)
     if order == "any":

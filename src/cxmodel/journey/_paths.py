@@ -170,14 +170,19 @@ def _paths(
     n_cust = log.n_customers
     converted = None
     if conversion is not None:
-        hit = step_mask(log, conversion)
-        converted = np.bincount(cust[hit], minlength=n_cust) > 0
+        converted = np.zeros(n_cust, dtype=bool)
+        converted[cust[step_mask(log, conversion)]] = True
     keep = np.ones(len(codes), dtype=bool)
     if collapse_repeats and len(codes) > 1:
         keep[1:] = (codes[1:] != codes[:-1]) | (cust[1:] != cust[:-1])
-    rows = np.flatnonzero(keep)
-    c = cust[rows]
-    starts = np.searchsorted(c, np.arange(n_cust), side="left")
+    if keep.all():  # every row: positions come from the log's offsets
+        rows = np.arange(len(codes), dtype=np.int64)
+        c = cust
+        starts = np.asarray(log.offsets[:-1], dtype=np.int64)
+    else:
+        rows = np.flatnonzero(keep)
+        c = cust[rows]
+        starts = np.searchsorted(c, np.arange(n_cust), side="left")
     pos = np.arange(len(rows)) - starts[c]
     if max_length is not None:
         sel = pos < max_length
