@@ -110,3 +110,22 @@ class TestPaths:
             expected[tuple(s)] = expected.get(tuple(s), 0) + 1
         p = paths(_log(rows), top=100)
         assert dict(zip(p.paths, p.counts.tolist(), strict=True)) == expected
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        rows=st.lists(
+            st.tuples(st.sampled_from("abcdefgh"), st.integers(0, 20), st.sampled_from("xy")),
+            min_size=1,
+            max_size=60,
+        ),
+        top=st.integers(1, 6),
+    )
+    def test_top_is_a_prefix_of_the_full_ranking(
+        self, rows: list[tuple[str, int, str]], top: int
+    ) -> None:
+        """The ``top`` variants are the first ``top`` of the full ranking (count, then the
+        variant of the lowest customer), however many tie at the cut."""
+        full = paths(_log(rows), top=1000)
+        cut = paths(_log(rows), top=top)
+        assert cut.paths == full.paths[:top]
+        assert cut.counts.tolist() == full.counts[:top].tolist()

@@ -200,7 +200,16 @@ def _paths(
             h1[ids] = np.add.reduceat(vals * _powers(_B1, longest)[pos], starts[ids])
             h2[ids] = np.add.reduceat(vals * _powers(_B2, longest)[pos], starts[ids])
     k_len, k1, k2 = lengths[ids], h1[ids], h2[ids]
-    by_key = np.lexsort((k2, k1, k_len))  # stable: first member of a group has the lowest id
+    # group equal (length, h1, h2); stable, so a group's first member has the lowest id. One
+    # sort on h1 suffices unless two different paths share h1 (then sort on all three)
+    by_key = np.argsort(k1, kind="stable")
+    s1 = k1[by_key]
+    same_h1 = s1[1:] == s1[:-1]
+    if same_h1.any() and (
+        (k_len[by_key][1:][same_h1] != k_len[by_key][:-1][same_h1]).any()
+        or (k2[by_key][1:][same_h1] != k2[by_key][:-1][same_h1]).any()
+    ):
+        by_key = np.lexsort((k2, k1, k_len))
     new_group = np.ones(len(by_key), dtype=bool)
     new_group[1:] = (
         (np.diff(k_len[by_key]) != 0) | (np.diff(k1[by_key]) != 0) | (np.diff(k2[by_key]) != 0)
@@ -213,11 +222,22 @@ def _paths(
     rep = ids[first_idx]  # representative customer per variant
     group_of = np.full(n_cust, -1, dtype=np.int64)
     group_of[ids] = inverse
-    rep_rows = rows[starts[rep[group_of[c]]] + pos]
-    if not np.array_equal(codes[rows], codes[rep_rows]):
+    rep_pos = starts[rep[group_of[c]]] + pos
+    every_row = len(rows) == len(codes)  # rows is then 0..n-1
+    rep_rows = rep_pos if every_row else rows[rep_pos]
+    if not np.array_equal(codes if every_row else codes[rows], codes[rep_rows]):
         raise DataError("path hash collision; please report this with the data")  # pragma: no cover
-    order = np.lexsort((rep, -counts))
-    chosen = order[:top]
+    if top < len(counts):  # only variants as frequent as the top-th can be chosen
+        kth = np.partition(counts, len(counts) - top)[len(counts) - top]
+        above = np.flatnonzero(counts > kth)
+        tied = np.flatnonzero(counts == kth)
+        need = top - len(above)
+        if need < len(tied):  # the tied variants with the lowest representatives
+            tied = tied[np.argpartition(rep[tied], need - 1)[:need]]
+        cand = np.concatenate([above, tied])
+        chosen = cand[np.lexsort((rep[cand], -counts[cand]))][:top]
+    else:
+        chosen = np.lexsort((rep, -counts))[:top]
     n_units = int(present.sum())
     counts_top = counts[chosen].astype(np.int64)
     variants = tuple(
