@@ -104,14 +104,15 @@ class Batch:
         order = np.argsort(np.asarray(log.row_order), kind="stable")
         strings: dict[str, Array] = {}
         numbers: dict[str, npt.NDArray[np.float64]] = {}
-        for name in log.schema:
+        for name, typ in log.schema.items():
             if name in ("customer_id", "timestamp", "kind"):
                 continue
-            values = np.asarray(log.column(name))[order]
-            if values.dtype.kind == "f":
-                numbers[name] = values
+            if typ == "string":  # decode straight into input order: one object gather
+                codes32, cats = log.categorical(name)
+                table = np.array([*np.asarray(cats, dtype=object).tolist(), None], dtype=object)
+                strings[name] = table[np.asarray(codes32)[order]]
             else:
-                strings[name] = values.astype(object)
+                numbers[name] = np.asarray(log.numeric(name), dtype=np.float64)[order]
         codes = np.asarray(log.customer_codes, dtype=np.int64)[order]
         kind_codes, kinds = log.categorical("kind")
         kind_codes = np.asarray(kind_codes, dtype=np.int64)[order]
