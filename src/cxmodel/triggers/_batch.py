@@ -16,6 +16,7 @@ from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
 
 __all__ = [
+    "NEVER_EMITTED",
     "Candidates",
     "apply_policies",
     "consent_at",
@@ -310,45 +311,78 @@ def _minus(times: IntArray, duration: Any) -> IntArray:
     return add(times, attrs.evolve(duration, amount=-duration.amount))
 
 
+NEVER_EMITTED = np.iinfo(np.int64).min
+
+
 def _policies(
     rule: Rule,
-    customer: list[str],
+    cust: IntArray,
     times: IntArray,
     consent: npt.NDArray[np.bool_],
-    previous: dict[str, int],
+    previous: IntArray,
 ) -> npt.NDArray[Any]:
     """The policy verdict per candidate (in customer, time order): ``None`` to emit, else the
-    reason. ``previous`` (customer -> last emitted time) is read and updated."""
+    reason. ``previous`` (per customer code, the last emitted time or ``NEVER_EMITTED``) is
+    read and updated. A customer's only candidate is decided with array operations; several
+    candidates of one customer are decided in order, each seeing the ones before."""
     m = len(times)
     reasons = np.full(m, None, dtype=object)
     refused = f"no consent for {rule.consent}"
     if not rule.once and rule.cooldown is None:
         reasons[~consent] = refused
         return reasons
-    once_limit = None if rule.once_every is None else _minus(times, rule.once_every).tolist()
-    cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown).tolist()
+    once_limit = None if rule.once_every is None else _minus(times, rule.once_every)
+    cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown)
     once_reason = (
         "once per customer"
         if rule.once_every is None
         else f"once per customer every {rule.once_every}"
     )
     cool_reason = f"cooldown {rule.cooldown}"
-    t_list = times.tolist()
-    ok_list = consent.tolist()
-    for j in range(m):
-        c = customer[j]
-        prev = previous.get(c)
-        if prev is not None:
-            if rule.once and (once_limit is None or prev > once_limit[j]):
-                reasons[j] = once_reason
+    alone = np.ones(m, dtype=bool)
+    if m > 1:
+        same = cust[1:] == cust[:-1]
+        alone[1:] &= ~same
+        alone[:-1] &= ~same
+    # customers with one candidate: all at once
+    prev = previous[cust]
+    has = prev != NEVER_EMITTED
+    nothing = np.zeros(m, dtype=bool)
+    once_hit = nothing
+    if rule.once:
+        once_hit = has if once_limit is None else has & (prev > once_limit)
+    cool_hit = nothing if cool_limit is None else ~once_hit & has & (prev > cool_limit)
+    refused_hit = ~once_hit & ~cool_hit & ~consent
+    reasons[alone & once_hit] = once_reason
+    reasons[alone & cool_hit] = cool_reason
+    reasons[alone & refused_hit] = refused
+    emitted = alone & ~once_hit & ~cool_hit & ~refused_hit
+    previous[cust[emitted]] = times[emitted]
+    # customers with several candidates: in order
+    rest = np.flatnonzero(~alone)
+    if len(rest):
+        c_list = cust[rest].tolist()
+        t_list = times[rest].tolist()
+        ok_list = consent[rest].tolist()
+        once_list = None if once_limit is None else once_limit[rest].tolist()
+        cool_list = None if cool_limit is None else cool_limit[rest].tolist()
+        last: dict[int, int] = {}
+        for i, j in enumerate(rest.tolist()):
+            c = c_list[i]
+            before = last.get(c, int(previous[c]))
+            if before != NEVER_EMITTED:
+                if rule.once and (once_list is None or before > once_list[i]):
+                    reasons[j] = once_reason
+                    continue
+                if cool_list is not None and before > cool_list[i]:
+                    reasons[j] = cool_reason
+                    continue
+            if not ok_list[i]:
+                reasons[j] = refused
                 continue
-            if cool_limit is not None and prev > cool_limit[j]:
-                reasons[j] = cool_reason
-                continue
-        if not ok_list[j]:
-            reasons[j] = refused
-            continue
-        previous[c] = t_list[j]
+            last[c] = t_list[i]
+        for c, t in last.items():
+            previous[c] = t
     return reasons
 
 
@@ -403,7 +437,7 @@ def apply_policies(
     as_of: int,
     customers: Mapping[str, Any],
     *,
-    previous: dict[str, int] | None = None,
+    previous: IntArray | None = None,
     undecided: npt.NDArray[np.bool_] | None = None,
     pending: list[tuple[IntArray, IntArray]] | None = None,
     ranked: bool = True,
@@ -411,7 +445,7 @@ def apply_policies(
     """The ``if`` clause, quiet hours and policies over ``cand``: (emitted, suppressed).
 
     For the streaming engine: ``previous`` carries each customer's last emitted time of this
-    rule in and out; ``undecided`` drops candidates decided earlier; ``pending`` receives
+    rule in and out (per customer code of the log; ``NEVER_EMITTED`` for none); ``undecided`` drops candidates decided earlier; ``pending`` receives
     (customer, time) of the candidates due after ``as_of``; ``ranked=False`` says the log's
     customer codes do not follow id order.
     """
@@ -442,8 +476,9 @@ def apply_policies(
         consent = consent_at(ctx, rule.consent, cand.cust[idx], times, customers)
     else:
         consent = np.ones(len(idx), dtype=bool)
-    customer = np.asarray(ctx.customers, dtype=object)[cand.cust[idx]].tolist()
-    reasons = _policies(rule, customer, times, consent, {} if previous is None else previous)
+    if previous is None:
+        previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
+    reasons = _policies(rule, cand.cust[idx], times, consent, previous)
     emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
     payloads: dict[str, Any] = {}
     for key, expr in rule.emit.payload:

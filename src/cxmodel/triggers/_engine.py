@@ -11,7 +11,13 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import TimeLike, duration_to_us, to_us
-from cxmodel.triggers._batch import apply_policies, horizon, reads, rule_candidates
+from cxmodel.triggers._batch import (
+    NEVER_EMITTED,
+    apply_policies,
+    horizon,
+    reads,
+    rule_candidates,
+)
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing, FiringBlock, Firings
 from cxmodel.triggers._history import Batch, History, HistoryView
@@ -120,7 +126,8 @@ class TriggerEngine:
         self._buffer: list[Batch] = []
         self._buffer_arrival: list[IntArray] = []
         self._decided: dict[str, _Decided] = {r.name: _Decided() for r in self.rules}
-        self._last: dict[str, dict[str, int]] = {r.name: {} for r in self.rules}
+        # per rule, each customer's last emitted time (NEVER_EMITTED: none), by engine code
+        self._last: dict[str, IntArray] = {r.name: np.zeros(0, dtype=np.int64) for r in self.rules}
         self._fresh: set[str] = set()
         self._reads_cache: dict[
             str, tuple[Rule, list[tuple[str | None, int | None]], int | None]
@@ -151,7 +158,7 @@ class TriggerEngine:
             raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
         self.rules = RuleSet((*self.rules.rules, rule))
         self._decided[rule.name] = _Decided()
-        self._last[rule.name] = {}
+        self._last[rule.name] = np.zeros(0, dtype=np.int64)
         self._fresh.add(rule.name)
         self._due[rule.name] = np.full(self._history.n_customers, self._watermark or 0)
 
@@ -376,6 +383,12 @@ class TriggerEngine:
             decided = self._decided[rule.name]
             undecided = decided.undecided(view, cand.anchor, cand.restart)
             cutoff = frontier if (final or _immediate(rule)) else frontier - 1
+            last_all = self._last[rule.name]
+            if len(last_all) < n:
+                grown = np.full(max(n, 2 * len(last_all)), NEVER_EMITTED, dtype=np.int64)
+                grown[: len(last_all)] = last_all
+                last_all = self._last[rule.name] = grown
+            last = last_all[view.engine_codes]
             pending: list[tuple[IntArray, IntArray]] = []
             emitted, suppressed = apply_policies(
                 ctx,
@@ -383,11 +396,12 @@ class TriggerEngine:
                 cand,
                 cutoff,
                 self.customers,
-                previous=self._last[rule.name],
+                previous=last,
                 undecided=undecided,
                 pending=pending,
                 ranked=False,
             )
+            last_all[view.engine_codes] = last
             assert emitted.anchor is not None and suppressed.anchor is not None
             decided.mark(view, emitted.anchor, cand.restart)
             settled = np.ones(len(suppressed), dtype=bool)
