@@ -70,6 +70,28 @@ class TestMicroBatches:
         got = stream_in_batches(rules, visible, as_of, seed)
         assert key(got) == key(batch)
 
+    @settings(max_examples=30, deadline=None, derandomize=True)
+    @given(rules_text(), st.integers(0, 10_000), st.integers(5, 80), st.integers(1, 30))
+    def test_late_micro_batches_equal_batch(self, text: str, seed: int, n: int, size: int) -> None:
+        """Interactions up to two days out of order, in micro-batches of any size, with three
+        days of allowed lateness, emit batch's firings over the same interactions in time order."""
+        rules = parse(text)
+        rng = random.Random(seed)
+        shuffled = sorted(
+            records(seed, n), key=lambda r: r["timestamp"] + timedelta(hours=rng.randrange(48))
+        )
+        as_of = T0 + timedelta(days=50)
+        visible = [r for r in shuffled if r["timestamp"] <= as_of]
+        in_order = sorted(visible, key=lambda r: r["timestamp"])
+        batch = evaluate(rules, InteractionLog.from_records(in_order), as_of=as_of)
+        engine = TriggerEngine(rules, allowed_lateness="3 days")
+        got: list[Any] = []
+        for start in range(0, len(visible), size):
+            got.extend(engine.process_many([interaction(r) for r in visible[start : start + size]]))
+        got.extend(engine.advance_to(as_of))
+        assert engine.late == []
+        assert key(got) == key(batch)
+
     def test_columns_mapping(self) -> None:
         """A mapping of columns is read like InteractionLog.from_arrays."""
         engine = TriggerEngine(
