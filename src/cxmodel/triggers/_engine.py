@@ -90,10 +90,10 @@ class TriggerEngine:
     leaves exactly the firings that batch :func:`~cxmodel.triggers.evaluate` returns with
     ``as_of=T``, however the stream was cut into batches.
 
-    Each call re-evaluates only the customers that received interactions or have a timer
-    due, and only the candidates not yet decided (those anchored within each rule's horizon
-    of the previous event time), with the batch evaluator's array code; policy state carries
-    over. Each call commits its released interactions, seen ids and emitted firings to
+    Each call re-evaluates, per rule, only the customers that received an interaction of a
+    kind the rule reads or whose pending firing is due, only the rows the rule reads, and only
+    the candidates not yet decided (those anchored within the rule's horizon of the previous
+    event time), with the batch evaluator's array code; policy state carries over. Each call commits its released interactions, seen ids and emitted firings to
     ``store`` in one step; an interaction whose ``interaction_id`` was already processed is
     ignored. Restarting from a :class:`SQLiteStore` resumes where the last commit left off.
 
