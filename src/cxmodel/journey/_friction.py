@@ -22,7 +22,7 @@ from cxmodel.journey._common import (
     window_us,
 )
 from cxmodel.journey._funnel import Step, step_mask
-from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
+from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -37,7 +37,7 @@ _RANKS = ("exits", "near_error")
 
 
 @attrs.frozen(eq=False)
-class Friction:
+class Friction(Grouped):
     """Result of :func:`friction`; per-label arrays are ranked (see :func:`friction`).
 
     Attributes
@@ -96,14 +96,6 @@ class Friction:
     error_lift: FloatArray
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[Friction, ...] | None = None
-
-    def group(self, label: Any) -> Friction:
-        """The result of one ``by=`` group."""
-        return find_group(self.by_labels, self.groups, label)
-
-    def groups_to_pandas(self) -> Any:
-        """Every group's per-label table, stacked with the group as the outer index level."""
-        return groups_frame(self.by_labels, self.groups, "Friction")
 
     def error_points(self) -> dict[str, list[Any]]:
         """Labels seen before errors, most often first (then by lift, then label).

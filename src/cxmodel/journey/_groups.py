@@ -15,7 +15,15 @@ from cxmodel.journey._common import MISSING_LABEL, level_codes
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
 
-__all__ = ["By", "by_codes", "find_group", "first_rows", "groups_frame", "unit_masks"]
+__all__ = [
+    "By",
+    "Grouped",
+    "by_codes",
+    "find_group",
+    "first_rows",
+    "groups_frame",
+    "unit_masks",
+]
 
 By = str | npt.ArrayLike
 """A column name, a per-row array (log order) or a per-customer array (``log.customers`` order)."""
@@ -132,3 +140,27 @@ def groups_frame(
         {lab: g.to_pandas() for lab, g in zip(labels.tolist(), groups, strict=True)},
         names=["group"],
     )
+
+
+G = TypeVar("G", bound="Grouped")
+
+
+class Grouped:
+    """``group()`` and ``groups_to_pandas()`` for a view result with ``by=`` groups.
+
+    The result class defines ``by_labels`` (the group labels, or ``None`` without ``by=``)
+    and ``groups`` (one result of the same class per label).
+    """
+
+    __slots__ = ()
+    by_labels: npt.NDArray[np.object_] | None
+    groups: Sequence[Any] | None
+
+    def group(self: G, label: Any) -> G:
+        """The result of one ``by=`` group; a SchemaError lists the labels when absent."""
+        found: G = find_group(self.by_labels, self.groups, label)
+        return found
+
+    def groups_to_pandas(self) -> Any:
+        """Every group's table, stacked with the group as the outer index level."""
+        return groups_frame(self.by_labels, self.groups, type(self).__name__)

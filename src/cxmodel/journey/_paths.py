@@ -12,7 +12,7 @@ from cxmodel._optional import import_optional
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.journey._common import level_codes, row_mask, table_html
 from cxmodel.journey._funnel import Step, step_mask
-from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
+from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -24,7 +24,7 @@ _B2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 @attrs.frozen(eq=False)
-class Paths:
+class Paths(Grouped):
     """Result of :func:`paths`.
 
     Attributes
@@ -59,14 +59,6 @@ class Paths:
     n_variants: int
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[Paths, ...] | None = None
-
-    def group(self, label: Any) -> Paths:
-        """The result of one ``by=`` group."""
-        return find_group(self.by_labels, self.groups, label)
-
-    def groups_to_pandas(self) -> Any:
-        """Every group's variant table, stacked with the group as the outer index level."""
-        return groups_frame(self.by_labels, self.groups, "Paths")
 
     def _columns(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -12,7 +12,7 @@ from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import level_codes, row_mask, table_html
 from cxmodel.journey._funnel import Step, step_mask
-from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
+from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 from cxmodel.journey._transitions import END, START
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ __all__ = ["StepMatrix", "step_matrix"]
 
 
 @attrs.frozen(eq=False)
-class StepMatrix:
+class StepMatrix(Grouped):
     """Result of :func:`step_matrix`.
 
     Attributes
@@ -52,14 +52,6 @@ class StepMatrix:
     n_units: int
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[StepMatrix, ...] | None = None
-
-    def group(self, label: Any) -> StepMatrix:
-        """The result of one ``by=`` group."""
-        return find_group(self.by_labels, self.groups, label)
-
-    def groups_to_pandas(self) -> Any:
-        """Every group's share matrix, stacked with the group as the outer index level."""
-        return groups_frame(self.by_labels, self.groups, "StepMatrix")
 
     def to_dict(self) -> dict[str, Any]:
         """Labels, steps and the share matrix as nested lists."""

@@ -17,7 +17,7 @@ from cxmodel.journey._common import (
     sorted_quantiles,
     table_html,
 )
-from cxmodel.journey._groups import By, by_codes, find_group, first_rows, groups_frame, unit_masks
+from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -31,7 +31,7 @@ Matrix = npt.NDArray[np.float64]
 
 
 @attrs.frozen(eq=False)
-class Transitions:
+class Transitions(Grouped):
     """Directly-follows counts between labels.
 
     Attributes
@@ -67,14 +67,6 @@ class Transitions:
     time_quantiles: Matrix
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[Transitions, ...] | None = None
-
-    def group(self, label: Any) -> Transitions:
-        """The result of one ``by=`` group."""
-        return find_group(self.by_labels, self.groups, label)
-
-    def groups_to_pandas(self) -> Any:
-        """Every group's edge table, stacked with the group as the outer index level."""
-        return groups_frame(self.by_labels, self.groups, "Transitions")
 
     @property
     def median_seconds(self) -> Matrix:
