@@ -20,7 +20,7 @@ from cxmodel.triggers._batch import (
 )
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing, FiringBlock, Firings
-from cxmodel.triggers._history import Batch, History, HistoryView
+from cxmodel.triggers._history import Batch, History, HistoryView, grown
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._store import InMemoryStore, StateStore
 
@@ -56,16 +56,9 @@ class _Decided:
                 [(c, t) not in self.restarts for c, t in zip(cust, times, strict=True)], dtype=bool
             )
         arrival = view.arrival_at(anchor)
-        if len(arrival) and int(arrival.max()) >= len(self.by_arrival):
-            return ~self._grown(int(arrival.max()))[arrival]
+        if len(arrival):
+            self.by_arrival = grown(self.by_arrival, int(arrival.max()) + 1, False)
         return ~self.by_arrival[arrival]
-
-    def _grown(self, top: int) -> npt.NDArray[np.bool_]:
-        size = max(top + 1, 2 * len(self.by_arrival))
-        grown = np.zeros(size, dtype=bool)
-        grown[: len(self.by_arrival)] = self.by_arrival
-        self.by_arrival = grown
-        return grown
 
     def mark(self, view: HistoryView, anchor: IntArray, restart: bool) -> None:
         if restart:
@@ -73,8 +66,8 @@ class _Decided:
             self.restarts.update(zip(cust, view.timestamps[anchor].tolist(), strict=True))
             return
         arrival = view.arrival_at(anchor)
-        if len(arrival) and int(arrival.max()) >= len(self.by_arrival):
-            self._grown(int(arrival.max()))
+        if len(arrival):
+            self.by_arrival = grown(self.by_arrival, int(arrival.max()) + 1, False)
         self.by_arrival[arrival] = True
 
 
@@ -277,11 +270,9 @@ class TriggerEngine:
         kinds = self._history.kind.data[start : self._history.n]
         index = self._history.kind.index
         for rule in self.rules:
-            due = self._due[rule.name]
-            if self._history.n_customers > len(due):
-                grown = np.full(max(self._history.n_customers, 2 * len(due)), _NEVER)
-                grown[: len(due)] = due
-                due = self._due[rule.name] = grown
+            due = self._due[rule.name] = grown(
+                self._due[rule.name], self._history.n_customers, _NEVER
+            )
             read = self._reads(rule)
             if any(kind is None for kind, _ in read):
                 np.minimum.at(due, codes, batch.time)
@@ -383,11 +374,7 @@ class TriggerEngine:
             decided = self._decided[rule.name]
             undecided = decided.undecided(view, cand.anchor, cand.restart)
             cutoff = frontier if (final or _immediate(rule)) else frontier - 1
-            last_all = self._last[rule.name]
-            if len(last_all) < n:
-                grown = np.full(max(n, 2 * len(last_all)), NEVER_EMITTED, dtype=np.int64)
-                grown[: len(last_all)] = last_all
-                last_all = self._last[rule.name] = grown
+            last_all = self._last[rule.name] = grown(self._last[rule.name], n, NEVER_EMITTED)
             last = last_all[view.engine_codes]
             pending: list[tuple[IntArray, IntArray]] = []
             emitted, suppressed = apply_policies(

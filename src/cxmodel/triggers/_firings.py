@@ -128,18 +128,24 @@ class FiringBlock:
     def __len__(self) -> int:
         return len(self.time)
 
-    def key(self, i: int) -> str:
-        """The anchor key of firing ``i`` (the last part of its id)."""
+    def keys(self, rows: IntArray) -> list[str]:
+        """The anchor keys of firings ``rows`` (the last part of their ids): the anchoring
+        interaction's id, else its time and rank among same-time rows (restart time only
+        for ``when no`` rules)."""
+        times = self.when_time[rows].tolist()
         if self.restart:
-            return f"t={int(self.when_time[i])}"
-        ident = None if self.when_id is None else self.when_id[i]
-        if isinstance(ident, str):
-            return f"id={ident}"
-        return f"t={int(self.when_time[i])}#{int(self.anchor_rank[i])}"
+            return [f"t={t}" for t in times]
+        ids = _take(self.when_id, rows)
+        ranks = self.anchor_rank[rows].tolist()
+        return [
+            f"id={i}" if isinstance(i, str) else f"t={t}#{r}"
+            for i, t, r in zip(ids, times, ranks, strict=True)
+        ]
 
     def firing_id(self, i: int) -> str:
         """The id of firing ``i``."""
-        return firing_id(self.trigger, str(self.customer[i]), self.key(i))
+        key = self.keys(np.array([i], dtype=np.int64))[0]
+        return firing_id(self.trigger, str(self.customer[i]), key)
 
     def firing(self, i: int) -> Firing:
         """Firing ``i`` as an object."""
@@ -162,18 +168,7 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
     when_times = [d.isoformat() for d in _datetimes(block.when_time[rows])]
     when_kind, when_id = _take(block.when_kind, rows), _take(block.when_id, rows)
     customer = [str(c) for c in block.customer[rows].tolist()]
-    if block.restart:
-        keys = [f"t={t}" for t in block.when_time[rows].tolist()]
-    else:
-        keys = [
-            f"id={i}" if isinstance(i, str) else f"t={t}#{r}"
-            for i, t, r in zip(
-                when_id,
-                block.when_time[rows].tolist(),
-                block.anchor_rank[rows].tolist(),
-                strict=True,
-            )
-        ]
+    keys = block.keys(rows)
     then_kind = _take(block.then_kind, rows)
     then_times = (
         [None] * len(rows)

@@ -19,7 +19,7 @@ from cxmodel._time import to_us, us_to_datetime
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.log._columns import NUMERIC_STANDARD, STRING_STANDARD
 
-__all__ = ["Batch", "History", "HistoryView"]
+__all__ = ["Batch", "History", "HistoryView", "grown"]
 
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
@@ -283,6 +283,16 @@ class _Column:
         return np.asarray(self.data[rows])
 
 
+def grown(values: Array, size: int, fill: Any) -> Array:
+    """``values`` with room for at least ``size`` entries (doubling; new entries ``fill``);
+    ``values`` itself when it is large enough."""
+    if len(values) >= size:
+        return values
+    out = np.full(max(size, 2 * len(values)), fill, dtype=values.dtype)
+    out[: len(values)] = values
+    return out
+
+
 def _merge_grouped(
     rows: IntArray, keys: IntArray, more: IntArray, more_keys: IntArray
 ) -> tuple[IntArray, IntArray]:
@@ -427,10 +437,8 @@ class History:
     def _tie_ranks(self, codes: IntArray, times: IntArray) -> IntArray:
         """Each new row's rank among its customer's rows at the same time, counting rows
         appended before (rows arrive in time order)."""
-        if len(self._last_time) < self.n_customers:
-            grow = max(self.n_customers, 2 * len(self._last_time)) - len(self._last_time)
-            self._last_time = np.concatenate([self._last_time, np.full(grow, -1, np.int64)])
-            self._last_count = np.concatenate([self._last_count, np.zeros(grow, np.int64)])
+        self._last_time = grown(self._last_time, self.n_customers, -1)
+        self._last_count = grown(self._last_count, self.n_customers, 0)
         order = np.argsort(codes, kind="stable")
         c, t = codes[order], times[order]
         m = len(c)
