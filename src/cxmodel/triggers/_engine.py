@@ -250,10 +250,12 @@ class TriggerEngine:
         return firings
 
     def _meta(self) -> dict[str, Any]:
-        buffered = Batch.concat(self._buffer)
-        arrival = [int(a) for part in self._buffer_arrival for a in part.tolist()]
+        arrival: list[int] = (
+            np.concatenate(self._buffer_arrival).tolist() if self._buffer_arrival else []
+        )
         return {
-            "buffer": list(buffered.records()),
+            # records are built only if the store reads them (SQLite does; memory does not)
+            "buffer": _Records(Batch.concat(self._buffer)),
             "buffer_arrival": arrival,
             "max_seen": self._max_seen,
             "watermark": self._watermark,

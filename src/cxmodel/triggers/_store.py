@@ -31,7 +31,9 @@ def firing_from_dict(data: dict[str, Any]) -> Firing:
 class StateStore:
     """The engine's durable state: released events, seen ids, meta state and the outbox.
 
-    :meth:`commit` applies one engine call's changes atomically.
+    :meth:`commit` applies one engine call's changes atomically. ``events`` and the meta
+    entry ``"buffer"`` are sequences of records that may be built lazily: a store that
+    serialises them iterates them (``list()``), one that keeps them in memory need not.
     """
 
     def load(self) -> tuple[list[dict[str, Any]], set[str], dict[str, Any], set[str]]:
@@ -179,7 +181,9 @@ class SQLiteStore(StateStore):
                 "INSERT INTO events (record) VALUES (?)", [(json.dumps(e),) for e in events]
             )
             db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", [(s,) for s in seen])
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (json.dumps(meta),))
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('state', ?)", (json.dumps(meta, default=list),)
+            )
             db.executemany(
                 "INSERT OR IGNORE INTO outbox (firing_id, firing) VALUES (?, ?)",
                 [(f.firing_id, json.dumps(f.to_dict(), default=str)) for f in firings],
