@@ -203,3 +203,11 @@ class TestMicroBatches:
         got.extend(engine.advance_to(as_of))
         assert engine.late == [] and len(batch) > 50
         assert key(got) == key(batch)
+
+    def test_wrong_input_is_named(self) -> None:
+        """Something that is not an interaction gets a SchemaError saying what to pass."""
+        from cxmodel.errors import SchemaError
+
+        engine = TriggerEngine(parse("trigger p:\n    when purchase as p\n    emit thanks"))
+        with pytest.raises(SchemaError, match="expected an Interaction .* got str"):
+            engine.process_many(["not an interaction"])

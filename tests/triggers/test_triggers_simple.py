@@ -8,8 +8,8 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_triggers_engine import interaction
 
-from cxmodel.domain import Interaction
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import TriggerEngine, evaluate, parse
 
@@ -46,13 +46,6 @@ def records(seed: int, n: int, n_customers: int = 3, days: int = 40) -> list[dic
         out.append(rec)
     out.sort(key=lambda r: r["timestamp"])
     return out
-
-
-def interaction(rec: dict[str, Any]) -> Interaction:
-    """The domain object for a record."""
-    std = {k: rec[k] for k in ("interaction_id", "value", "metric", "score") if k in rec}
-    props = {k: v for k, v in rec.items() if k in ("product", "purpose")}
-    return Interaction(rec["customer_id"], rec["timestamp"], rec["kind"], properties=props, **std)
 
 
 def full_key(firings: Any) -> list[Any]:

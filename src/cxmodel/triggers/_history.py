@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from cxmodel._time import to_us, us_to_datetime
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
+from cxmodel.errors import SchemaError
 from cxmodel.log._columns import NUMERIC_STANDARD, STRING_STANDARD
 
 __all__ = ["Batch", "History", "HistoryView", "grown"]
@@ -188,6 +189,12 @@ class Batch:
 
 def record_of(interaction: Any) -> dict[str, Any]:
     """An interaction object as a plain record."""
+    if not all(hasattr(interaction, name) for name in ("customer_id", "timestamp", "kind")):
+        raise SchemaError(
+            f"expected an Interaction (with customer_id, timestamp and kind), got "
+            f"{type(interaction).__name__}: {interaction!r:.80}; pass cxmodel.domain.Interaction "
+            "objects, an InteractionLog, or a mapping of columns"
+        )
     rec: dict[str, Any] = {
         "customer_id": interaction.customer_id,
         "timestamp": interaction.timestamp,
