@@ -17,7 +17,14 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, evaluate, parse
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-KINDS = ["product_view", "purchase", "survey", "ticket_opened", "consent_granted"]
+KINDS = [
+    "product_view",
+    "purchase",
+    "survey",
+    "ticket_opened",
+    "consent_granted",
+    "consent_revoked",
+]
 
 
 def records(seed: int, n: int, n_customers: int = 4, days: int = 60) -> list[dict[str, Any]]:
@@ -39,7 +46,7 @@ def records(seed: int, n: int, n_customers: int = 4, days: int = 60) -> list[dic
         if kind == "survey":
             rec["metric"] = "nps"
             rec["score"] = float(rng.randrange(11))
-        if kind == "consent_granted":
+        if kind in ("consent_granted", "consent_revoked"):
             rec["purpose"] = "marketing"
         out.append(rec)
     out.sort(key=lambda r: r["timestamp"])
@@ -127,6 +134,30 @@ class TestDifferential:
         batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
         got = stream(rules, recs, as_of)
         assert batch_key(got) == batch_key(batch) and len(batch) > 5
+
+    def test_consent_changed_at_the_same_time(self) -> None:
+        """A consent event at the firing's own time counts only if it came first in log order,
+        so an immediate firing is final when its interaction arrives."""
+        rules = parse(
+            "trigger t:\n    when purchase as p\n    emit thanks\n    requires consent marketing"
+        )
+        at = "2024-01-01T00:00:00Z"
+        grant, revoke = ("consent_granted", "consent_revoked")
+        events = [
+            Interaction("a", "2023-12-01T00:00:00Z", grant, properties={"purpose": "marketing"}),
+            Interaction("a", at, "purchase", value=1.0),
+            Interaction("a", at, revoke, properties={"purpose": "marketing"}),
+            Interaction("b", at, "purchase", value=1.0),
+            Interaction("b", at, grant, properties={"purpose": "marketing"}),
+            Interaction("b", "2024-01-01T00:00:01Z", "purchase", value=1.0),
+        ]
+        as_of = "2024-02-01T00:00:00Z"
+        batch = evaluate(rules, InteractionLog.from_interactions(events), as_of=as_of)
+        assert [(f.customer_id, f.time.second) for f in batch] == [("a", 0), ("b", 1)]
+        assert [f.customer_id for f in batch.suppressed] == ["b"]
+        engine = TriggerEngine(rules)
+        got = [f for e in events for f in engine.process(e)] + engine.advance_to(as_of)
+        assert batch_key(got) == batch_key(batch)
 
 
 class TestStoreAndDelivery:

@@ -276,10 +276,11 @@ def _quiet_delay(times: IntArray, rule: Rule) -> IntArray:
 
 
 def consent_at(
-    ctx: LogContext, purpose: str, cust: IntArray, times: IntArray, customers: Mapping[str, Any]
+    ctx: LogContext, purpose: str, cust: IntArray, last: IntArray, customers: Mapping[str, Any]
 ) -> npt.NDArray[np.bool_]:
-    """Consent for ``purpose`` of each customer at each time: the latest ``consent_granted`` /
-    ``consent_revoked`` for the purpose at or before the time, else ``Customer.consent``."""
+    """Consent for ``purpose`` of each customer as of each row ``last`` of the log (the end of
+    the history a firing sees): the latest ``consent_granted`` / ``consent_revoked`` for the
+    purpose up to and including that row in log order, else ``Customer.consent``."""
     out = np.zeros(len(cust), dtype=bool)
     if len(cust) == 0:
         return out
@@ -291,7 +292,6 @@ def consent_at(
         events = events[:0]
     found = np.zeros(len(cust), dtype=bool)
     if len(events):
-        last = _upper(ctx, cust, times) - 1  # the customer's last row at or before the time
         pos = np.searchsorted(events, last, side="right") - 1
         row = events[np.maximum(pos, 0)]
         found = (pos >= 0) & (ctx.codes[row] == cust) & (last >= ctx.offsets[cust])
@@ -473,7 +473,11 @@ def apply_policies(
     order = np.lexsort((cand.anchor[idx], times, cand.cust[idx]))
     idx, times = idx[order], times[order]
     if rule.consent is not None:
-        consent = consent_at(ctx, rule.consent, cand.cust[idx], times, customers)
+        # as of the history the firing sees: up to its anchoring row in log order when it
+        # fires at that row's time, else every row at or before the (delayed) firing time
+        delayed = times != cand.time[idx]
+        last = np.where(delayed, _upper(ctx, cand.cust[idx], times) - 1, cand.end[idx])
+        consent = consent_at(ctx, rule.consent, cand.cust[idx], last, customers)
     else:
         consent = np.ones(len(idx), dtype=bool)
     if previous is None:

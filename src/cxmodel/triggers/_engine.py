@@ -393,12 +393,7 @@ class TriggerEngine:
             last_all[view.engine_codes] = last
             assert emitted.anchor is not None and suppressed.anchor is not None
             decided.mark(view, emitted.anchor, cand.restart)
-            settled = np.ones(len(suppressed), dtype=bool)
-            if not final and _immediate(rule):  # a consent grant may still arrive at this time
-                settled = suppressed.time < frontier
-                retry = np.flatnonzero(~settled)
-                np.minimum.at(due, view.engine_codes[suppressed.rank[retry]], frontier)
-            decided.mark(view, suppressed.anchor[settled], cand.restart)
+            decided.mark(view, suppressed.anchor, cand.restart)
             for cust, times in pending:
                 np.minimum.at(due, view.engine_codes[cust], times)
             if self._restored is not None:
