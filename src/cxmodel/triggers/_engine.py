@@ -23,12 +23,12 @@ from cxmodel.triggers._firings import Firing, FiringBlock, Firings
 from cxmodel.triggers._history import Batch, History, HistoryView, grown
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._store import InMemoryStore, StateStore
+from cxmodel.triggers._timers import DueTimes
 
 __all__ = ["TriggerEngine"]
 
 IntArray = npt.NDArray[np.int64]
 _FAR = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z in microseconds
-_NEVER = np.iinfo(np.int64).max
 
 
 def _immediate(rule: Rule) -> bool:
@@ -114,8 +114,8 @@ class TriggerEngine:
         self._traits = {k: dict(getattr(v, "traits", {})) for k, v in self.customers.items()}
         self.late: list[Any] = []
         self._history = History()
-        # per rule, each customer's earliest time needing re-evaluation (_NEVER: none)
-        self._due: dict[str, IntArray] = {r.name: np.zeros(0, dtype=np.int64) for r in self.rules}
+        # per rule, each customer's earliest time needing re-evaluation
+        self._due: dict[str, DueTimes] = {r.name: DueTimes() for r in self.rules}
         self._buffer: list[Batch] = []
         self._buffer_arrival: list[IntArray] = []
         self._decided: dict[str, _Decided] = {r.name: _Decided() for r in self.rules}
@@ -142,7 +142,7 @@ class TriggerEngine:
         if self._restored is not None:
             self._fresh = set(self.rules.names)
             for due in self._due.values():
-                due[:] = np.iinfo(np.int64).min
+                due.lower_all(self._history.n_customers, np.iinfo(np.int64).min)
 
     # -- rules at runtime --------------------------------------------------------------------
     def add_rule(self, rule: Rule) -> None:
@@ -153,7 +153,8 @@ class TriggerEngine:
         self._decided[rule.name] = _Decided()
         self._last[rule.name] = np.zeros(0, dtype=np.int64)
         self._fresh.add(rule.name)
-        self._due[rule.name] = np.full(self._history.n_customers, self._watermark or 0)
+        self._due[rule.name] = DueTimes()
+        self._due[rule.name].lower_all(self._history.n_customers, self._watermark or 0)
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule called ``name``."""
@@ -272,18 +273,16 @@ class TriggerEngine:
         kinds = self._history.kind.data[start : self._history.n]
         index = self._history.kind.index
         for rule in self.rules:
-            due = self._due[rule.name] = grown(
-                self._due[rule.name], self._history.n_customers, _NEVER
-            )
+            due = self._due[rule.name]
             read = self._reads(rule)
             if any(kind is None for kind, _ in read):
-                np.minimum.at(due, codes, batch.time)
+                due.lower(codes, batch.time)
                 continue
             hit = np.zeros(len(codes), dtype=bool)
             for kind in {k for k, _ in read if k in index}:
                 hit |= kinds == index[kind]
             if hit.any():
-                np.minimum.at(due, codes[hit], batch.time[hit])
+                due.lower(codes[hit], batch.time[hit])
 
     def _release(self, upto: int) -> Batch:
         if not self._buffer:
@@ -350,20 +349,20 @@ class TriggerEngine:
             self._watermark = frontier
         n = self._history.n_customers
         out: list[FiringBlock] = []
-        dirty_by_rule = {r.name: self._due[r.name][:n] <= frontier for r in self.rules}
-        every = np.zeros(n, dtype=bool)
-        for flags in dirty_by_rule.values():
-            every |= flags
-        if not every.any():
+        dirty_by_rule = {r.name: self._due[r.name].due(frontier) for r in self.rules}
+        every = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *dirty_by_rule.values()]))
+        if not len(every):
             return released, out
-        whole = self._history.view(np.flatnonzero(every))
+        whole = self._history.view(every)
         owner = whole.engine_codes[whole.customer_codes]  # engine code of each row
         for rule in self.rules:
-            flags = dirty_by_rule[rule.name]
-            if not flags.any():
+            dirty = dirty_by_rule[rule.name]
+            if not len(dirty):
                 continue
             due = self._due[rule.name]
-            due[:n][flags] = _NEVER
+            due.clear(dirty)
+            flags = np.zeros(n, dtype=bool)
+            flags[dirty] = True
             reach = self._horizon(rule)
             anchor_from = (
                 None
@@ -395,7 +394,7 @@ class TriggerEngine:
             decided.mark(view, emitted.anchor, cand.restart)
             decided.mark(view, suppressed.anchor, cand.restart)
             for cust, times in pending:
-                np.minimum.at(due, view.engine_codes[cust], times)
+                due.lower(view.engine_codes[cust], times)
             if self._restored is not None:
                 emitted = emitted.without_ids(self._restored)
             out.append(emitted)

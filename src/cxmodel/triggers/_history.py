@@ -372,7 +372,9 @@ class History:
     def customer_codes(self, ids: Array, encoded: tuple[IntArray, Array] | None = None) -> IntArray:
         """Engine-wide codes of customer ``ids`` (new customers are added); ``encoded`` is the
         source's (codes, sorted distinct ids), when known."""
-        if encoded is None:
+        if encoded is None and len(ids) == 1:
+            distinct, inverse = ids.astype(str), np.zeros(1, dtype=np.int64)
+        elif encoded is None:
             distinct, inverse = np.unique(ids.astype(str), return_inverse=True)
         else:
             inverse, distinct = encoded[0], np.asarray(encoded[1]).astype(str)
@@ -446,6 +448,11 @@ class History:
         appended before (rows arrive in time order)."""
         self._last_time = grown(self._last_time, self.n_customers, -1)
         self._last_count = grown(self._last_count, self.n_customers, 0)
+        if len(codes) == 1:  # one interaction: the same, without the sorting
+            code, time = int(codes[0]), int(times[0])
+            rank = int(self._last_count[code]) if self._last_time[code] == time else 0
+            self._last_time[code], self._last_count[code] = time, rank + 1
+            return np.array([rank], dtype=np.int64)
         order = np.argsort(codes, kind="stable")
         c, t = codes[order], times[order]
         m = len(c)
