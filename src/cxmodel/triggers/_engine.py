@@ -36,6 +36,14 @@ def _immediate(rule: Rule) -> bool:
     return rule.when.mode == "event" and rule.then is None and rule.quiet is None
 
 
+def _reads_only_the_anchor(rule: Rule) -> bool:
+    """Immediate rules that read nothing but the anchoring interaction itself (no aggregate,
+    no consent): each call decides them from the interactions it releases alone."""
+    return _immediate(rule) and all(
+        kind == rule.when.kind and lookback == 0 for kind, lookback in reads(rule)
+    )
+
+
 class _Decided:
     """Which candidates of one rule are decided (emitted or suppressed for good).
 
@@ -344,17 +352,29 @@ class TriggerEngine:
 
     def _evaluate(self, frontier: int, *, final: bool) -> tuple[Batch, list[FiringBlock]]:
         """Release what the frontier allows and decide every candidate it makes final."""
+        start = self._history.n
         released = self._release(frontier)
         if self._watermark is None or frontier > self._watermark:
             self._watermark = frontier
         n = self._history.n_customers
         out: list[FiringBlock] = []
         dirty_by_rule = {r.name: self._due[r.name].due(frontier) for r in self.rules}
-        every = np.unique(np.concatenate([np.zeros(0, dtype=np.int64), *dirty_by_rule.values()]))
-        if not len(every):
-            return released, out
-        whole = self._history.view(every)
-        owner = whole.engine_codes[whole.customer_codes]  # engine code of each row
+        # rules reading only their anchors look at this call's interactions alone; the
+        # others at the histories of their due customers
+        alone = {
+            r.name
+            for r in self.rules
+            if r.name not in self._fresh
+            and self._previous is not None
+            and _reads_only_the_anchor(r)
+        }
+        every = np.unique(
+            np.concatenate(
+                [np.zeros(0, dtype=np.int64)]
+                + [codes for name, codes in dirty_by_rule.items() if name not in alone]
+            )
+        )
+        views: dict[bool, tuple[HistoryView, IntArray]] = {}
         for rule in self.rules:
             dirty = dirty_by_rule[rule.name]
             if not len(dirty):
@@ -369,6 +389,11 @@ class TriggerEngine:
                 if rule.name in self._fresh or self._previous is None or reach is None
                 else self._previous - reach
             )
+            by_itself = rule.name in alone
+            if by_itself not in views:
+                whole = self._history.recent(start) if by_itself else self._history.view(every)
+                views[by_itself] = whole, whole.engine_codes[whole.customer_codes]
+            whole, owner = views[by_itself]  # owner: the engine code of each row
             view = self._rows_read(whole, flags[owner], rule, anchor_from)
             ctx = LogContext(view, self._traits)
             cand = rule_candidates(ctx, rule, _FAR, anchor_from=anchor_from)

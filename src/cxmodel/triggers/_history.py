@@ -102,7 +102,7 @@ class Batch:
     @staticmethod
     def from_log(log: Any) -> Batch:
         """The rows of an :class:`~cxmodel.log.InteractionLog` in input order."""
-        order = np.argsort(np.asarray(log.row_order), kind="stable")
+        order = _input_order(np.asarray(log.row_order, dtype=np.int64))
         strings: dict[str, Array] = {}
         numbers: dict[str, npt.NDArray[np.float64]] = {}
         for name, typ in log.schema.items():
@@ -288,6 +288,19 @@ class _Column:
         if self.encoded:
             return self._table[self.data[rows]]
         return np.asarray(self.data[rows])
+
+
+def _input_order(positions: IntArray) -> IntArray:
+    """The permutation putting rows back in input order (``positions``: each row's input
+    position): by inverting it in one pass when the positions are distinct and dense."""
+    n = len(positions)
+    if n and int(positions.min()) >= 0 and int(positions.max()) < 4 * n:
+        slots = np.full(int(positions.max()) + 1, -1, dtype=np.int64)
+        slots[positions] = np.arange(n, dtype=np.int64)
+        order = slots[slots >= 0]
+        if len(order) == n:  # no position repeated
+            return order
+    return np.argsort(positions, kind="stable")
 
 
 def grown(values: Array, size: int, fill: Any) -> Array:
@@ -516,6 +529,13 @@ class History:
         new = np.flatnonzero(tail >= 0) + self._indexed
         rows, local = _merge_grouped(old, local_of[self.cust[old]], new, local_of[self.cust[new]])
         return HistoryView(self, rows, customers, local)
+
+    def recent(self, start: int) -> HistoryView:
+        """The rows appended from ``start`` on, by customer then release order."""
+        rows = np.arange(start, self.n, dtype=np.int64)
+        customers, local = np.unique(self.cust[start : self.n], return_inverse=True)
+        order = np.argsort(local, kind="stable")
+        return HistoryView(self, rows[order], customers, local[order])
 
 
 class HistoryView:
