@@ -57,3 +57,45 @@ def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -
     rules, data = files
     assert main(["explain", str(rules), str(data), "b", "--as-of", "2024-02-01T00:00:00Z"]) == 0
     assert "detractor_follow_up" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("as_of", "zone", "customers"),
+    [
+        ("2024-01-01T12:00:00+00:00", None, ["a"]),
+        ("2024-01-01", "UTC", ["a"]),  # midnight: a's survey at that instant is seen
+        ("2023-12-31", "UTC", []),
+        ("2024-01-01T08:00:00", "Asia/Tokyo", []),  # 23:00 the day before, UTC
+        ("2023-12-31T20:00:00", "America/New_York", ["a"]),  # 01:00 on the 1st, UTC
+    ],
+)
+def test_as_of_without_offset_is_read_in_timezone(
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    as_of: str,
+    zone: str | None,
+    customers: list[str],
+) -> None:
+    """`--as-of` may be a date or a time without offset when `--timezone` names the zone."""
+    rules, data = files
+    extra = [] if zone is None else ["--timezone", zone]
+    assert main(["triggers", str(rules), str(data), "--as-of", as_of, *extra]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["customer_id"] for line in lines] == customers
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2024-02-01", "--as-of '2024-02-01' has no time zone"),
+        ("yesterday", "--as-of 'yesterday' is not an ISO-8601 time"),
+    ],
+)
+def test_bad_as_of_is_named(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], as_of: str, message: str
+) -> None:
+    """A naive or unreadable `--as-of` exits 2 with a one-line error saying what to write."""
+    rules, data = files
+    assert main(["triggers", str(rules), str(data), "--as-of", as_of]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -25,6 +25,30 @@ def _parse_mapping(pairs: Sequence[str] | None) -> dict[str, str]:
     return mapping
 
 
+def _as_of(text: str | None, timezone: str | None) -> Any:
+    """``--as-of`` as an aware time: a value without an offset is read in ``--timezone``."""
+    if text is None:
+        return None
+    from datetime import datetime
+
+    from cxmodel._time import resolve_timezone
+
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise CXModelError(
+            f"--as-of {text!r} is not an ISO-8601 time; write e.g. 2025-06-01T00:00:00Z"
+        ) from None
+    if value.tzinfo is not None:
+        return value
+    if timezone is None:
+        raise CXModelError(
+            f"--as-of {text!r} has no time zone; write it with one, e.g. "
+            f"{value.isoformat()}Z, or pass --timezone"
+        )
+    return value.replace(tzinfo=resolve_timezone(timezone))
+
+
 def _read(
     path: str, timezone: str | None, errors: str, mapping: dict[str, str] | None = None
 ) -> InteractionLog:
@@ -91,7 +115,7 @@ def _report(args: argparse.Namespace) -> int:
         log = _read(args.path, args.timezone, "quarantine", _parse_mapping(args.map))
     else:
         raise CXModelError("report needs a PATH or --sample")
-    report = cx_report(log, as_of=args.as_of)
+    report = cx_report(log, as_of=_as_of(args.as_of, args.timezone))
     print(report)
     if args.html:
         Path(args.html).write_text(report.to_html(), encoding="utf-8")

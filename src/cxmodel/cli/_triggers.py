@@ -37,22 +37,24 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _read
+    from cxmodel.cli._main import _as_of, _read
     from cxmodel.triggers import evaluate, write_firings
 
     _, rules = _load(args.rules)
+    as_of = _as_of(args.as_of, args.timezone)
     log = _read(args.data, args.timezone, "quarantine")
-    write_firings(evaluate(rules, log, as_of=args.as_of), sys.stdout, format=args.format)
+    write_firings(evaluate(rules, log, as_of=as_of), sys.stdout, format=args.format)
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _read
+    from cxmodel.cli._main import _as_of, _read
     from cxmodel.triggers import explain
 
     _, rules = _load(args.rules)
+    as_of = _as_of(args.as_of, args.timezone)
     log = _read(args.data, args.timezone, "quarantine")
-    print(explain(rules, log, args.customer, as_of=args.as_of))
+    print(explain(rules, log, args.customer, as_of=as_of))
     return 0
 
 
@@ -67,7 +69,11 @@ def add_trigger_commands(commands: Any) -> None:
     run = commands.add_parser("triggers", help="evaluate rules over a data file")
     run.add_argument("rules", help="rules file (.cx)")
     run.add_argument("data", help="CSV, JSON lines or Parquet interactions")
-    run.add_argument("--as-of", required=True, help="evaluate as of this time (ISO-8601)")
+    run.add_argument(
+        "--as-of",
+        required=True,
+        help="evaluate as of this time (ISO-8601; a date or a time without offset is read in --timezone)",
+    )
     run.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     run.add_argument("--timezone", help="time zone of naive timestamps in the data")
     run.set_defaults(run=_run)
@@ -76,6 +82,10 @@ def add_trigger_commands(commands: Any) -> None:
     why.add_argument("rules", help="rules file (.cx)")
     why.add_argument("data", help="CSV, JSON lines or Parquet interactions")
     why.add_argument("customer", help="the customer id")
-    why.add_argument("--as-of", required=True, help="explain as of this time (ISO-8601)")
+    why.add_argument(
+        "--as-of",
+        required=True,
+        help="explain as of this time (ISO-8601; a date or a time without offset is read in --timezone)",
+    )
     why.add_argument("--timezone", help="time zone of naive timestamps in the data")
     why.set_defaults(run=_explain)
