@@ -1,0 +1,47 @@
+"""The evaluation cost bounds: a rule that would compare too many pairs fails clearly."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxmodel.errors import CXModelError, EvaluationLimitError
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import TriggerEngine, _batch, evaluate, parse
+
+RULE = """trigger answered:
+    when purchase as p then survey where order_id == p.order_id
+    emit thanks
+"""
+
+
+def _log(n: int) -> InteractionLog:
+    """One customer: n purchases, then n surveys (n * n purchase-survey pairs)."""
+    kinds = ["purchase"] * n + ["survey"] * n
+    return InteractionLog.from_arrays(
+        customer_id=["a"] * (2 * n),
+        timestamp=[f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z" for i in range(2 * n)],
+        kind=kinds,
+        order_id=[f"o{i % n}" for i in range(2 * n)],
+    )
+
+
+def test_under_the_bound_it_evaluates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_batch, "MAX_PAIRS", 100)
+    got = evaluate(parse(RULE), _log(10), as_of="2024-02-01T00:00:00Z")
+    assert len(got) == 10  # each purchase answered by the survey naming its order
+
+
+def test_over_the_bound_names_rule_pairs_and_remedy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_batch, "MAX_PAIRS", 99)
+    with pytest.raises(EvaluationLimitError) as info:
+        evaluate(parse(RULE), _log(10), as_of="2024-02-01T00:00:00Z")
+    message = str(info.value)
+    assert "'answered'" in message and "100 (p, survey) pairs" in message
+    assert "within D" in message
+    assert isinstance(info.value, CXModelError)
+
+
+def test_streaming_raises_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_batch, "MAX_PAIRS", 99)
+    with pytest.raises(EvaluationLimitError):
+        TriggerEngine(parse(RULE)).process_many(_log(10))
