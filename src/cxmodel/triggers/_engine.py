@@ -36,12 +36,18 @@ def _immediate(rule: Rule) -> bool:
     return rule.when.mode == "event" and rule.then is None and rule.quiet is None
 
 
-def _reads_only_the_anchor(rule: Rule) -> bool:
-    """Immediate rules that read nothing but the anchoring interaction itself (no aggregate,
-    no consent): each call decides them from the interactions it releases alone."""
-    return _immediate(rule) and all(
-        kind == rule.when.kind and lookback == 0 for kind, lookback in reads(rule)
-    )
+class _Reading:
+    """What one rule reads (see :func:`~cxmodel.triggers._batch.reads`), worked out once."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.reads = reads(rule)
+        self.horizon = horizon(rule)
+        # immediate rules reading nothing but the anchoring interaction itself (no aggregate,
+        # no consent): each call decides them from the interactions it releases alone
+        self.alone = _immediate(rule) and all(
+            kind == rule.when.kind and lookback == 0 for kind, lookback in self.reads
+        )
 
 
 class _Decided:
@@ -130,9 +136,7 @@ class TriggerEngine:
         # per rule, each customer's last emitted time (NEVER_EMITTED: none), by engine code
         self._last: dict[str, IntArray] = {r.name: np.zeros(0, dtype=np.int64) for r in self.rules}
         self._fresh: set[str] = set()
-        self._reads_cache: dict[
-            str, tuple[Rule, list[tuple[str | None, int | None]], int | None]
-        ] = {}
+        self._reads_cache: dict[str, _Reading] = {}
         self._previous: int | None = None  # the frontier of the last evaluation
         events, self._seen, meta, emitted = self.store.load()
         self._max_seen: int | None = meta.get("max_seen")
@@ -314,15 +318,17 @@ class TriggerEngine:
         self._append(released, arrival[order])
         return released
 
-    def _reads(self, rule: Rule) -> list[tuple[str | None, int | None]]:
+    def _reading(self, rule: Rule) -> _Reading:
         got = self._reads_cache.get(rule.name)
-        if got is None or got[0] is not rule:
-            got = self._reads_cache[rule.name] = (rule, reads(rule), horizon(rule))
-        return got[1]
+        if got is None or got.rule is not rule:
+            got = self._reads_cache[rule.name] = _Reading(rule)
+        return got
+
+    def _reads(self, rule: Rule) -> list[tuple[str | None, int | None]]:
+        return self._reading(rule).reads
 
     def _horizon(self, rule: Rule) -> int | None:
-        self._reads(rule)
-        return self._reads_cache[rule.name][2]
+        return self._reading(rule).horizon
 
     def _rows_read(
         self,
@@ -364,9 +370,7 @@ class TriggerEngine:
         alone = {
             r.name
             for r in self.rules
-            if r.name not in self._fresh
-            and self._previous is not None
-            and _reads_only_the_anchor(r)
+            if r.name not in self._fresh and self._previous is not None and self._reading(r).alone
         }
         every = np.unique(
             np.concatenate(
