@@ -372,12 +372,11 @@ class TriggerEngine:
             for r in self.rules
             if r.name not in self._fresh and self._previous is not None and self._reading(r).alone
         }
-        every = np.unique(
-            np.concatenate(
-                [np.zeros(0, dtype=np.int64)]
-                + [codes for name, codes in dirty_by_rule.items() if name not in alone]
-            )
-        )
+        union = np.zeros(n, dtype=bool)
+        for name, codes in dirty_by_rule.items():
+            if name not in alone:
+                union[codes] = True
+        every = np.flatnonzero(union)
         views: dict[bool, tuple[HistoryView, IntArray]] = {}
         for rule in self.rules:
             dirty = dirty_by_rule[rule.name]

@@ -532,10 +532,13 @@ class History:
 
     def recent(self, start: int) -> HistoryView:
         """The rows appended from ``start`` on, by customer then release order."""
-        rows = np.arange(start, self.n, dtype=np.int64)
-        customers, local = np.unique(self.cust[start : self.n], return_inverse=True)
-        order = np.argsort(local, kind="stable")
-        return HistoryView(self, rows[order], customers, local[order])
+        codes = self.cust[start : self.n]
+        seen = np.zeros(self.n_customers, dtype=bool)
+        seen[codes] = True
+        customers = np.flatnonzero(seen)
+        local_of = np.cumsum(seen) - 1
+        order = np.argsort(codes, kind="stable")
+        return HistoryView(self, order + start, customers, local_of[codes[order]])
 
 
 class HistoryView:

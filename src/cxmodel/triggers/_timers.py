@@ -78,7 +78,9 @@ class DueTimes:
         if not len(codes):
             return
         self.times[codes] = NOT_DUE
-        self._refresh(np.unique(np.asarray(codes, dtype=np.int64) >> _SHIFT))
+        touched = np.zeros(len(self.blocks), dtype=bool)
+        touched[np.asarray(codes, dtype=np.int64) >> _SHIFT] = True
+        self._refresh(np.flatnonzero(touched))
 
     def _refresh(self, blocks: IntArray) -> None:
         self.blocks[blocks] = self.times.reshape(-1, 1 << _SHIFT)[blocks].min(axis=1)
