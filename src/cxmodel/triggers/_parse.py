@@ -19,16 +19,12 @@ _CLAUSES = ("when", "unless", "if", "emit", "cooldown", "once", "requires", "qui
 
 
 class _RuleParser(ExprParser):
-    def at_customer_timezone(self) -> bool:
-        """At the line ``in customer timezone`` (``in`` followed by ``customer``)."""
-        return self.at_word("in") and self.peek().kind == "NAME" and self.peek().text == "customer"
-
     def sync(self) -> None:
         """Skip to the next clause keyword or ``trigger``."""
         while (
             self.tok.kind != "EOF"
             and not self.at_word("trigger", *_CLAUSES)
-            and not self.at_customer_timezone()
+            and not (self.at_word("in") and self._at_in_customer_timezone())
         ):
             self.advance()
 
