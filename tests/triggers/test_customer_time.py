@@ -20,7 +20,7 @@ from cxmodel._time import to_us, us_to_datetime
 from cxmodel.domain import Customer, Interaction
 from cxmodel.errors import SchemaError, TriggerSyntaxError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import RuleSet, TriggerEngine, evaluate, parse, trigger
+from cxmodel.triggers import RuleSet, TriggerEngine, col, count, evaluate, parse, trigger
 from cxmodel.triggers._batch import horizon, reads
 from cxmodel.triggers._calendar import Zones, add_local_months, local_to_utc, utc_offsets
 
@@ -419,6 +419,35 @@ class TestGrammar:
             )["t"]
         )
 
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(
+        st.sampled_from(["1 months", "3 days", "2 hours"]),
+        st.booleans(),
+        st.sampled_from([None, False, True]),
+        st.booleans(),
+        st.booleans(),
+    )
+    def test_built_rules_round_trip(
+        self, delay: str, line: bool, quiet: bool | None, cooldown: bool, condition: bool
+    ) -> None:
+        """Built rules with or without the line and the suffix: text and JSON round trips are
+        lossless and in_customer_time is the line or the suffix."""
+        draft = trigger("t").when("purchase", as_="p").then_after(delay)
+        if condition:
+            draft = draft.if_(count("view", within="2 months") >= 1)
+        ready = draft.emit("x", v=col("p.value"))
+        if line:
+            ready = ready.in_customer_timezone()
+        if cooldown:
+            ready = ready.cooldown("1 months")
+        if quiet is not None:
+            ready = ready.quiet_hours("21:30", "07:15", customer_timezone=quiet)
+        rule = ready.build()
+        rules = RuleSet((rule,))
+        assert parse(str(rules)) == rules
+        assert RuleSet.from_json(rules.to_json()) == rules
+        assert rule.in_customer_time is (line or bool(quiet))
+
     def test_builder_rejects_a_bad_time(self) -> None:
         """quiet_hours names a malformed time."""
         with pytest.raises(ValueError, match=r"HH:MM.*'8am'"):
@@ -433,8 +462,10 @@ class TestGrammar:
              "'in customer timezone' appears twice in rule 't'"),
             ("quiet hours 22:00-08:00 in customer time",
              "expected 'timezone' after 'in customer', found 'time'"),
+            ("if value > 1 and vip in custmer timezone",
+             "expected '[' after 'in', found 'custmer'"),
         ],
-        ids=["misspelt-timezone", "misspelt-customer", "twice", "misspelt-suffix"],
+        ids=["misspelt-timezone", "misspelt-customer", "twice", "misspelt-suffix", "after-if"],
     )  # fmt: skip
     def test_errors(self, line: str, message: str) -> None:
         """Misspellings and repeats are syntax errors that say what was expected."""

@@ -203,7 +203,14 @@ class ExprParser:
             negated = True
         if self.at_word("in") and not self._at_in_customer_timezone():
             op = self.advance()
-            self.expect_op("[", "after 'in'")
+            if not self.at_op("["):
+                raise self.fail(
+                    "E106",
+                    f"expected '[' after 'in', found {describe(self.tok)}",
+                    hint="a list test is written x in [1, 2]; the rule line is "
+                    "'in customer timezone'",
+                )
+            self.advance()
             items: list[Expr] = []
             if not self.at_op("]"):
                 items.append(self._coalesce())
