@@ -580,6 +580,12 @@ trigger repeat:
     emit c
     once per customer every 1 months
     in customer timezone
+
+trigger thanks:
+    when purchase as x
+    emit d
+    in customer timezone
+    cooldown 1 months
 """
         rules = parse(text)
         recs = _records(5, 160)
