@@ -201,9 +201,16 @@ class ExprParser:
         if self.at_word("not") and self.peek().kind == "NAME" and self.peek().text == "in":
             self.advance()
             negated = True
-        if self.at_word("in"):
+        if self.at_word("in") and not self._at_in_customer_timezone():
             op = self.advance()
-            self.expect_op("[", "after 'in'")
+            if not self.at_op("["):
+                raise self.fail(
+                    "E106",
+                    f"expected '[' after 'in', found {describe(self.tok)}",
+                    hint="a list test is written x in [1, 2]; the rule line is "
+                    "'in customer timezone'",
+                )
+            self.advance()
             items: list[Expr] = []
             if not self.at_op("]"):
                 items.append(self._coalesce())
@@ -213,6 +220,12 @@ class ExprParser:
             self.expect_op("]", "to close the list")
             return InList(left, tuple(items), negated, pos=(op.line, op.column))
         return left
+
+    def _at_in_customer_timezone(self) -> bool:
+        """``in customer ...`` is the rule line ``in customer timezone``, not a list test: it
+        ends the expression before it."""
+        following = self.peek()
+        return following.kind == "NAME" and following.text == "customer"
 
     def _coalesce(self) -> Expr:
         left = self._additive()

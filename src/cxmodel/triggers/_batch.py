@@ -9,9 +9,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._time import TimeLike, resolve_timezone, to_us, us_to_datetime
+from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import EvaluationLimitError
-from cxmodel.expr import Expr
+from cxmodel.expr import Duration, Expr
+from cxmodel.triggers._calendar import Zones, active_zones, customer_time, local_to_utc, utc_offsets
 from cxmodel.triggers._context import LogContext, add, aggregates_in, names_in
 from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -30,6 +31,10 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 _NONE = np.zeros(0, dtype=np.int64)
+_DAY = 86_400_000_000
+#: Slack on a month look-back in customer time: local and UTC differ by at most 26 hours
+#: (UTC-12 to UTC+14), so two days keep the streaming engine's windows supersets.
+_LOCAL_SLACK = 2 * _DAY
 
 
 @attrs.frozen
@@ -42,6 +47,13 @@ class Candidates:
     end: IntArray  # last row of the history the 'if' clause sees
     matched: IntArray  # row matched by 'then B' (-1 if none)
     restart: bool = False  # anchored on restart times ('when no ...'), not on interactions
+
+
+def _after(ctx: LogContext, cust: IntArray, times: IntArray, duration: Duration) -> IntArray:
+    """``times + duration`` for customers ``cust``: months in customer time when the rule being
+    evaluated is (see :func:`~cxmodel.triggers._calendar.customer_time`)."""
+    zones = active_zones(ctx, cust) if duration.unit == "months" else None
+    return add(times, duration, zones)
 
 
 def _upper(ctx: LogContext, cust: IntArray, times: IntArray) -> IntArray:
@@ -121,7 +133,7 @@ def _first_after(
 def horizon(rule: Rule) -> int | None:
     """The longest time (microseconds) between a candidate's anchor and its firing, quiet
     hours included; ``None`` when unbounded (``then B`` without ``within``)."""
-    day = 86_400_000_000
+    day = _DAY
     quiet = 2 * day if rule.quiet is not None else 0
     if rule.when.mode in ("inactive", "absent"):
         delay = rule.when.duration
@@ -132,7 +144,8 @@ def horizon(rule: Rule) -> int | None:
     if delay is None:
         return None
     if delay.unit == "months":
-        return int(delay.amount) * 31 * day + quiet
+        slack = _LOCAL_SLACK if rule.in_customer_time else 0
+        return int(delay.amount) * 31 * day + slack + quiet
     return int(delay.to_us()) + quiet
 
 
@@ -143,7 +156,8 @@ def reads(rule: Rule) -> list[tuple[str | None, int | None]]:
     anchor) is ``None`` when unbounded. Rows matching no pair cannot change the rule's
     firings, so the streaming engine leaves them out of its re-evaluation.
     """
-    day = 86_400_000_000
+    day = _DAY
+    slack = _LOCAL_SLACK if rule.in_customer_time else 0
     when, then = rule.when, rule.then
     out: list[tuple[str | None, int | None]] = []
     if when.mode == "inactive":
@@ -168,7 +182,7 @@ def reads(rule: Rule) -> list[tuple[str | None, int | None]]:
             if within is None:
                 out.append((node.kind, None))
             elif within.unit == "months":
-                out.append((node.kind, int(within.amount) * 31 * day))
+                out.append((node.kind, int(within.amount) * 31 * day + slack))
             else:
                 out.append((node.kind, int(within.to_us())))
     if rule.consent is not None:
@@ -182,8 +196,14 @@ def rule_candidates(
     """The firings of ``rule`` before ``if`` and policies, for every customer.
 
     ``anchor_from`` keeps only candidates anchored at or after that time (the streaming
-    engine's re-evaluation of what is not yet decided).
+    engine's re-evaluation of what is not yet decided). Month durations are in customer time
+    when the rule is (:attr:`~cxmodel.triggers.Rule.in_customer_time`).
     """
+    with customer_time(ctx, rule.name, rule.in_customer_time):
+        return _candidates(ctx, rule, as_of, anchor_from)
+
+
+def _candidates(ctx: LogContext, rule: Rule, as_of: int, anchor_from: int | None) -> Candidates:
     when = rule.when
     none: IntArray
     if when.mode == "inactive":
@@ -193,7 +213,7 @@ def rule_candidates(
         same_next[:-1] = ctx.codes[1:] == ctx.codes[:-1]
         next_ts = np.full(ctx.n, np.iinfo(np.int64).max)
         next_ts[:-1] = np.where(same_next[:-1], ctx.ts[1:], next_ts[:-1])
-        fire = add(ctx.ts, when.duration)
+        fire = _after(ctx, ctx.codes, ctx.ts, when.duration)
         keep = (next_ts > ctx.ts) & (next_ts > fire) & (fire <= as_of)
         if anchor_from is not None:
             keep &= ctx.ts >= anchor_from
@@ -214,7 +234,7 @@ def rule_candidates(
         if anchor_from is not None:
             restarts = restarts[ctx.ts[restarts] >= anchor_from]
         cust = ctx.codes[restarts]
-        fire = add(ctx.ts[restarts], when.duration)
+        fire = _after(ctx, cust, ctx.ts[restarts], when.duration)
         # next matching row strictly after the restart time
         pos = np.searchsorted(matches, ctx.tie_end()[restarts])
         has = pos < len(matches)
@@ -238,13 +258,13 @@ def rule_candidates(
         return Candidates(cust, ctx.ts[anchors], anchors, anchors, none)
     if then.mode == "event":
         assert then.kind is not None
-        limit = None if then.duration is None else add(ctx.ts[anchors], then.duration)
+        limit = None if then.duration is None else _after(ctx, cust, ctx.ts[anchors], then.duration)
         hit = _first_after(ctx, rule, anchors, then.kind, then.where, limit)
         keep = hit >= 0
         a, h = anchors[keep], hit[keep]
         return Candidates(ctx.codes[a], ctx.ts[h], a, h, h)
     assert then.duration is not None
-    fire = add(ctx.ts[anchors], then.duration)
+    fire = _after(ctx, cust, ctx.ts[anchors], then.duration)
     due = fire <= as_of
     anchors, fire, cust = anchors[due], fire[due], cust[due]
     if then.mode == "absent":
@@ -260,22 +280,29 @@ def rule_candidates(
     return Candidates(cust, fire, anchors, end, np.full(len(anchors), -1))
 
 
-def _local_offsets(ctx: LogContext, cust: IntArray, times: IntArray) -> IntArray:
-    """UTC offset (microseconds) of each customer's ``timezone`` trait at each time (0 if none)."""
-    out = np.zeros(len(cust), dtype=np.int64)
-    for j, (c, t) in enumerate(zip(cust.tolist(), times.tolist(), strict=True)):
-        name = ctx.traits.get(str(ctx.customers[c]), {}).get("timezone")
-        zone = resolve_timezone(name) if isinstance(name, str) else None
-        if zone is not None:
-            offset = us_to_datetime(t).astimezone(zone).utcoffset()
-            out[j] = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
+def _quiet(ctx: LogContext, rule: Rule, cust: IntArray, times: IntArray) -> IntArray:
+    """Firing times after quiet hours: in UTC, or on the customer's wall clock when the rule
+    is in customer time (the window's end is the local wall time, read with the offset in
+    force then; a repeated wall time is its first occurrence unless that is not later than
+    the firing, then its second)."""
+    zones = None if rule.quiet is None else active_zones(ctx, cust)
+    if zones is None:
+        return _quiet_delay(times, rule)
+    offsets = utc_offsets(times, zones)
+    local = times + offsets
+    target = _quiet_delay(local, rule)
+    moved = np.flatnonzero(target != local)
+    out: IntArray = times.copy()
+    if len(moved):
+        ends = local_to_utc(target[moved], Zones(zones.code[moved], zones.names))
+        out[moved] = np.where(ends > times[moved], ends, target[moved] - offsets[moved])
     return out
 
 
 def _quiet_delay(times: IntArray, rule: Rule) -> IntArray:
     if rule.quiet is None:
         return times
-    day = 86_400_000_000
+    day = _DAY
     minute = 60_000_000
     tod = times % day
     start, end = rule.quiet.start * minute, rule.quiet.end * minute
@@ -320,8 +347,9 @@ def consent_at(
     return out
 
 
-def _minus(times: IntArray, duration: Any) -> IntArray:
-    return add(times, attrs.evolve(duration, amount=-duration.amount))
+def _minus(times: IntArray, duration: Duration, zones: Zones | None) -> IntArray:
+    zones = zones if duration.unit == "months" else None
+    return add(times, attrs.evolve(duration, amount=-duration.amount), zones)
 
 
 NEVER_EMITTED = np.iinfo(np.int64).min
@@ -333,19 +361,21 @@ def _policies(
     times: IntArray,
     consent: npt.NDArray[np.bool_],
     previous: IntArray,
+    zones: Zones | None = None,
 ) -> npt.NDArray[Any]:
     """The policy verdict per candidate (in customer, time order): ``None`` to emit, else the
     reason. ``previous`` (per customer code, the last emitted time or ``NEVER_EMITTED``) is
-    read and updated. A customer's only candidate is decided with array operations; several
-    candidates of one customer are decided in order, each seeing the ones before."""
+    read and updated; ``zones`` (each candidate's zone) puts month look-backs in customer
+    time. A customer's only candidate is decided with array operations; several candidates
+    of one customer are decided in order, each seeing the ones before."""
     m = len(times)
     reasons = np.full(m, None, dtype=object)
     refused = f"no consent for {rule.consent}"
     if not rule.once and rule.cooldown is None:
         reasons[~consent] = refused
         return reasons
-    once_limit = None if rule.once_every is None else _minus(times, rule.once_every)
-    cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown)
+    once_limit = None if rule.once_every is None else _minus(times, rule.once_every, zones)
+    cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown, zones)
     once_reason = (
         "once per customer"
         if rule.once_every is None
@@ -460,8 +490,26 @@ def apply_policies(
     For the streaming engine: ``previous`` carries each customer's last emitted time of this
     rule in and out (per customer code of the log; ``NEVER_EMITTED`` for none); ``undecided`` drops candidates decided earlier; ``pending`` receives
     (customer, time) of the candidates due after ``as_of``; ``ranked=False`` says the log's
-    customer codes do not follow id order.
+    customer codes do not follow id order. Month look-backs and quiet hours are in customer
+    time when the rule is (:attr:`~cxmodel.triggers.Rule.in_customer_time`).
     """
+    with customer_time(ctx, rule.name, rule.in_customer_time):
+        return _apply_policies(
+            ctx, rule, cand, as_of, customers, previous, undecided, pending, ranked
+        )
+
+
+def _apply_policies(
+    ctx: LogContext,
+    rule: Rule,
+    cand: Candidates,
+    as_of: int,
+    customers: Mapping[str, Any],
+    previous: IntArray | None,
+    undecided: npt.NDArray[np.bool_] | None,
+    pending: list[tuple[IntArray, IntArray]] | None,
+    ranked: bool,
+) -> tuple[FiringBlock, FiringBlock]:
     keep = np.ones(len(cand.cust), dtype=bool) if undecided is None else undecided.copy()
     if rule.condition is not None and keep.any():
         rows = np.flatnonzero(keep)
@@ -474,11 +522,7 @@ def apply_policies(
             now=cand.time[rows],
         ).astype(bool)
     idx = np.flatnonzero(keep)
-    if rule.quiet is not None and rule.quiet.customer_timezone:
-        offsets = _local_offsets(ctx, cand.cust[idx], cand.time[idx])
-        times = _quiet_delay(cand.time[idx] + offsets, rule) - offsets
-    else:
-        times = _quiet_delay(cand.time[idx], rule)
+    times = _quiet(ctx, rule, cand.cust[idx], cand.time[idx])
     due = times <= as_of
     if pending is not None and not due.all():
         pending.append((cand.cust[idx[~due]], times[~due]))
@@ -495,7 +539,9 @@ def apply_policies(
         consent = np.ones(len(idx), dtype=bool)
     if previous is None:
         previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
-    reasons = _policies(rule, cand.cust[idx], times, consent, previous)
+    months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
+    zones = active_zones(ctx, cand.cust[idx]) if months else None
+    reasons = _policies(rule, cand.cust[idx], times, consent, previous, zones)
     emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
     payloads: dict[str, Any] = {}
     for key, expr in rule.emit.payload:

@@ -246,14 +246,30 @@ class _Ready:
         """``requires consent PURPOSE``."""
         return _Ready(attrs.evolve(self.rule, consent=purpose))
 
-    def quiet_hours(self, start: str, end: str) -> _Ready:
-        """``quiet hours HH:MM-HH:MM`` (UTC)."""
+    def in_customer_timezone(self) -> _Ready:
+        """``in customer timezone``: calendar months and quiet hours in each customer's
+        ``timezone`` trait (see :attr:`~cxmodel.triggers.Rule.in_customer_time`)."""
+        return _Ready(attrs.evolve(self.rule, customer_timezone=True))
+
+    def quiet_hours(self, start: str, end: str, *, customer_timezone: bool = False) -> _Ready:
+        """``quiet hours HH:MM-HH:MM [in customer timezone]`` (UTC unless the rule is in
+        customer time; ``customer_timezone=True`` writes the suffix, which puts the whole
+        rule in customer time)."""
 
         def minutes(text: str) -> int:
-            h, m = text.split(":")
-            return int(h) * 60 + int(m)
+            parts = text.split(":")
+            if (
+                len(parts) != 2
+                or not all(p.isdigit() for p in parts)
+                or len(parts[1]) != 2
+                or int(parts[0]) > 23
+                or int(parts[1]) > 59
+            ):
+                raise ValueError(f"expected a time of day HH:MM such as '22:00', got {text!r}")
+            return int(parts[0]) * 60 + int(parts[1])
 
-        return _Ready(attrs.evolve(self.rule, quiet=QuietHours(minutes(start), minutes(end))))
+        quiet = QuietHours(minutes(start), minutes(end), customer_timezone)
+        return _Ready(attrs.evolve(self.rule, quiet=quiet))
 
     def build(self) -> Rule:
         """Return the frozen :class:`Rule`."""

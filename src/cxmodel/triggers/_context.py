@@ -12,6 +12,7 @@ from dateutil.relativedelta import relativedelta
 from cxmodel._time import add_duration
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Name, Unary, evaluate
 from cxmodel.expr import missing as is_missing
+from cxmodel.triggers._calendar import Zones, active_zones, add_local_months
 
 __all__ = ["LogContext", "add", "aggregates_in", "names_in"]
 
@@ -19,9 +20,12 @@ IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
 
 
-def add(times: IntArray, duration: Duration) -> IntArray:
-    """Add ``duration`` to microsecond times (months by UTC calendar arithmetic)."""
+def add(times: IntArray, duration: Duration, zones: Zones | None = None) -> IntArray:
+    """Add ``duration`` to microsecond times: months by calendar arithmetic in UTC, or on each
+    time's local wall clock in ``zones`` (customer time); other units are fixed lengths."""
     if duration.unit == "months":  # may be negative: looking back a calendar month
+        if zones is not None:
+            return add_local_months(times, int(duration.amount), zones)
         months = relativedelta(months=int(duration.amount))
         return add_duration(np.asarray(times, dtype=np.int64), months)
     return np.asarray(times, dtype=np.int64) + duration.to_us()
@@ -252,7 +256,8 @@ class LogContext:
         if node.within is not None:
             lo = np.maximum(lo, self.lower_bound(cust, now - node.within.to_us()))
             if node.within.unit == "months":
-                start = add(now, Duration(-node.within.amount, "months"))
+                back = Duration(-node.within.amount, "months")
+                start = add(now, back, active_zones(self, cust))
                 lo = np.maximum(self.offsets[cust], self.lower_bound(cust, start))
         hi = np.maximum(hi, lo)
         kind = self.kind_mask(node.kind)

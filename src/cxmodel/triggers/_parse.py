@@ -21,7 +21,11 @@ _CLAUSES = ("when", "unless", "if", "emit", "cooldown", "once", "requires", "qui
 class _RuleParser(ExprParser):
     def sync(self) -> None:
         """Skip to the next clause keyword or ``trigger``."""
-        while self.tok.kind != "EOF" and not self.at_word("trigger", *_CLAUSES):
+        while (
+            self.tok.kind != "EOF"
+            and not self.at_word("trigger", *_CLAUSES)
+            and not (self.at_word("in") and self._at_in_customer_timezone())
+        ):
             self.advance()
 
     def ruleset(self) -> list[Rule]:
@@ -78,12 +82,12 @@ class _RuleParser(ExprParser):
         positions: dict[str, int] = {}
         while self.tok.kind != "EOF" and not self.at_word("trigger"):
             word = self.tok
-            if not self.at_word(*_CLAUSES):
+            if not self.at_word("in", *_CLAUSES):
                 try:
                     raise self.fail(
                         "E205",
                         f"expected a clause (when, unless, if, emit, cooldown, once, requires, "
-                        f"quiet), found {describe(word)}",
+                        f"quiet, in customer timezone), found {describe(word)}",
                         hint="conditions continue with 'and' / 'or'",
                     )
                 except ParseAbort:
@@ -91,12 +95,13 @@ class _RuleParser(ExprParser):
                     self.sync()
                     continue
             if word.text in positions:
+                clause = "in customer timezone" if word.text == "in" else word.text
                 self.errors.append(
                     Diagnostic(
                         "E206",
                         word.line,
                         word.column,
-                        f"{word.text!r} appears twice in rule {name!r} (first on line "
+                        f"{clause!r} appears twice in rule {name!r} (first on line "
                         f"{positions[word.text]})",
                         "combine the two into one clause",
                     )
@@ -130,6 +135,9 @@ class _RuleParser(ExprParser):
                     fields["consent"] = self.expect_name(
                         "a consent purpose", hint="e.g. marketing"
                     ).text
+                elif word.text == "in":
+                    self.customer_timezone("'in'")
+                    fields["customer_timezone"] = True
                 else:
                     fields["quiet"] = self.quiet()
             except ParseAbort:
@@ -279,10 +287,15 @@ class _RuleParser(ExprParser):
         local = False
         if self.at_word("in"):
             self.advance()
-            self.expect_word("customer", "after 'in'", hint="in customer timezone")
-            self.expect_word("timezone", "after 'in customer'", hint="in customer timezone")
+            self.customer_timezone(f"'in' after quiet hours {QuietHours(start, end)}")
             local = True
         return QuietHours(start, end, local)
+
+    def customer_timezone(self, after: str) -> None:
+        """The rest of ``in customer timezone`` once ``in`` is read."""
+        hint = "write 'in customer timezone' (months and quiet hours in the customer's zone)"
+        self.expect_word("customer", f"after {after}", hint=hint)
+        self.expect_word("timezone", "after 'in customer'", hint=hint)
 
 
 def parse(

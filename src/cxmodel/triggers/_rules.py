@@ -100,7 +100,11 @@ class Emit:
 
 @attrs.frozen
 class QuietHours:
-    """``quiet hours HH:MM-HH:MM [in customer timezone]``; times in minutes after midnight."""
+    """``quiet hours HH:MM-HH:MM [in customer timezone]``; times in minutes after midnight.
+
+    The suffix (``customer_timezone``) puts the whole rule in customer time, exactly like a
+    separate ``in customer timezone`` line (see :attr:`Rule.in_customer_time`).
+    """
 
     start: int
     end: int
@@ -115,7 +119,12 @@ class QuietHours:
 
 @attrs.frozen
 class Rule:
-    """One trigger: a pattern, optional ``then``/``unless``/``if``, an action and policies."""
+    """One trigger: a pattern, optional ``then``/``unless``/``if``, an action and policies.
+
+    ``customer_timezone`` is the line ``in customer timezone``: the rule's calendar months and
+    quiet hours are read in each customer's ``timezone`` trait (see
+    :attr:`in_customer_time`).
+    """
 
     name: str
     when: Pattern
@@ -129,12 +138,24 @@ class Rule:
     once_every: Duration | None = None
     consent: str | None = None
     quiet: QuietHours | None = None
+    customer_timezone: bool = False
     pos: tuple[int, int] = _POS
 
     @property
     def alias(self) -> str | None:
         """The name bound by ``as``, if any."""
         return self.when.alias
+
+    @property
+    def in_customer_time(self) -> bool:
+        """Whether the rule is in customer time: it has the line ``in customer timezone`` or
+        its quiet hours end with ``in customer timezone`` (the two spellings mean the same).
+
+        In customer time, every calendar-month duration of the rule (timers, ``within``
+        windows, ``cooldown``, ``once per customer every``) and the quiet hours are computed
+        on the customer's local wall clock; other durations are fixed lengths either way.
+        """
+        return self.customer_timezone or (self.quiet is not None and self.quiet.customer_timezone)
 
     def __str__(self) -> str:
         lines = [f"trigger {self.name}:"]
@@ -150,6 +171,8 @@ class Rule:
         if self.condition is not None:
             lines.append(f"    if {self.condition}")
         lines.append(f"    emit {self.emit}")
+        if self.customer_timezone:  # before 'quiet hours', whose suffix it would otherwise be
+            lines.append("    in customer timezone")
         if self.cooldown is not None:
             lines.append(f"    cooldown {self.cooldown}")
         if self.once:
@@ -201,6 +224,7 @@ class Rule:
                 "end": self.quiet.end,
                 "customer_timezone": self.quiet.customer_timezone,
             },
+            "customer_timezone": self.customer_timezone,
         }
 
     @classmethod
@@ -238,6 +262,7 @@ class Rule:
             quiet=None
             if q is None
             else QuietHours(int(q["start"]), int(q["end"]), bool(q.get("customer_timezone"))),
+            customer_timezone=bool(data.get("customer_timezone", False)),
         )
 
 
