@@ -20,7 +20,7 @@ from cxmodel.triggers._batch import (
 )
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing, FiringBlock, Firings
-from cxmodel.triggers._history import Batch, History, HistoryView, grown
+from cxmodel.triggers._history import Batch, BatchRecords, History, HistoryView, grown
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._store import InMemoryStore, StateStore
 from cxmodel.triggers._timers import DueTimes
@@ -142,11 +142,15 @@ class TriggerEngine:
         self._max_seen: int | None = meta.get("max_seen")
         self._watermark: int | None = meta.get("watermark")
         self._arrivals: int = int(meta.get("arrivals", 0))
-        if events:
-            self._append(Batch.from_records(events), np.arange(len(events), dtype=np.int64))
-        buffered = list(meta.get("buffer", []))
-        if buffered:
-            self._buffer = [Batch.from_records(buffered)]
+        if len(events):
+            self._append(Batch.of(events), np.arange(len(events), dtype=np.int64))
+        buffered = meta.get("buffer") or []
+        if len(buffered):
+            self._buffer = [
+                Batch.from_columns(buffered["columns"])
+                if isinstance(buffered, Mapping)
+                else Batch.of(buffered)
+            ]
             self._buffer_arrival = [np.asarray(meta.get("buffer_arrival", []), dtype=np.int64)]
         # after a restart: re-derive the decisions with one full evaluation, skipping the
         # firings the store already holds
@@ -212,7 +216,7 @@ class TriggerEngine:
         t = to_us(time)
         released, blocks = self._evaluate(t, final=True)
         firings = Firings.from_blocks(blocks)
-        self.store.commit(_Records(released), [], self._meta(), firings)
+        self.store.commit(BatchRecords(released), [], self._meta(), firings)
         return list(firings)
 
     @property
@@ -259,7 +263,7 @@ class TriggerEngine:
             return Firings(())
         released, blocks = self._evaluate(self._max_seen - self.lateness, final=False)
         firings = Firings.from_blocks(blocks)
-        self.store.commit(_Records(released), new_ids, self._meta(), firings)
+        self.store.commit(BatchRecords(released), new_ids, self._meta(), firings)
         return firings
 
     def _meta(self) -> dict[str, Any]:
@@ -268,7 +272,7 @@ class TriggerEngine:
         )
         return {
             # records are built only if the store reads them (SQLite does; memory does not)
-            "buffer": _Records(Batch.concat(self._buffer)),
+            "buffer": BatchRecords(Batch.concat(self._buffer)),
             "buffer_arrival": arrival,
             "max_seen": self._max_seen,
             "watermark": self._watermark,
@@ -430,25 +434,3 @@ class TriggerEngine:
         self._restored = None
         self._previous = frontier
         return released, out
-
-
-class _Records(Sequence[dict[str, Any]]):
-    """A batch's rows as records, built when the store reads them."""
-
-    def __init__(self, batch: Batch) -> None:
-        self.batch = batch
-        self._records: list[dict[str, Any]] | None = None
-
-    def _all(self) -> list[dict[str, Any]]:
-        if self._records is None:
-            self._records = list(self.batch.records())
-        return self._records
-
-    def __len__(self) -> int:
-        return len(self.batch)
-
-    def __getitem__(self, i: Any) -> Any:
-        return self._all()[i]
-
-    def __iter__(self) -> Any:
-        return iter(self._all())

@@ -63,10 +63,35 @@ class Firing:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (time in ISO 8601)."""
-        out = attrs.asdict(self)
-        out["time"] = self.time.isoformat()
+        """Return a JSON-ready dict (time in ISO 8601; payload and because copied)."""
+        out = self._fields()
+        out["payload"], out["because"] = _copied(self.payload), _copied(self.because)
         return out
+
+    def to_json(self) -> str:
+        """Return :meth:`to_dict` as JSON text (values JSON cannot hold written as text)."""
+        return json.dumps(self._fields(), default=str)
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger,
+            "customer_id": self.customer_id,
+            "time": self.time.isoformat(),
+            "action": self.action,
+            "payload": self.payload,
+            "because": self.because,
+            "firing_id": self.firing_id,
+            "reason": self.reason,
+        }
+
+
+def _copied(value: Any) -> Any:
+    """A copy of nested dicts and lists (other values shared)."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    return value
 
 
 @attrs.frozen(eq=False)

@@ -166,6 +166,40 @@ class Batch:
         """Rows from :class:`~cxmodel.domain.Interaction` objects."""
         return Batch.from_records([record_of(i) for i in interactions])
 
+    def to_columns(self) -> dict[str, Any]:
+        """The rows as JSON-ready columns (times in microseconds, missing numbers NaN), for
+        :meth:`from_columns`."""
+        return {
+            "time": self.time.tolist(),
+            "customer_id": self.customer.tolist(),
+            "kind": self.kind.tolist(),
+            "strings": {k: v.tolist() for k, v in self.strings.items()},
+            "numbers": {k: v.tolist() for k, v in self.numbers.items()},
+        }
+
+    @staticmethod
+    def from_columns(data: Mapping[str, Any]) -> Batch:
+        """The batch :meth:`to_columns` wrote."""
+        n = len(data["time"])
+
+        def objects(values: Sequence[Any]) -> Array:
+            return np.array([*values, None], dtype=object)[:n]
+
+        return Batch(
+            np.asarray(data["time"], dtype=np.int64).reshape(n),
+            objects(data["customer_id"]),
+            objects(data["kind"]),
+            {k: objects(v) for k, v in data["strings"].items()},
+            {k: np.asarray(v, dtype=np.float64).reshape(n) for k, v in data["numbers"].items()},
+        )
+
+    @staticmethod
+    def of(events: Sequence[Mapping[str, Any]]) -> Batch:
+        """The batch behind ``events``: a :class:`BatchRecords`' own, else built from records."""
+        if isinstance(events, BatchRecords):
+            return events.batch
+        return Batch.from_records(list(events))
+
     def records(self) -> Iterator[dict[str, Any]]:
         """Each row as a plain record (ISO timestamps; missing fields left out)."""
         strings = {k: v.tolist() for k, v in self.strings.items()}
@@ -185,6 +219,29 @@ class Batch:
                 if numeric[j] == numeric[j]:
                     rec[name] = numeric[j]
             yield rec
+
+
+class BatchRecords(Sequence[dict[str, Any]]):
+    """A batch's rows as a sequence of records, built only if read; stores that serialise
+    events write ``batch`` as columns instead (see :meth:`Batch.to_columns`)."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self._records: list[dict[str, Any]] | None = None
+
+    def _all(self) -> list[dict[str, Any]]:
+        if self._records is None:
+            self._records = list(self.batch.records())
+        return self._records
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._all())
 
 
 def record_of(interaction: Any) -> dict[str, Any]:

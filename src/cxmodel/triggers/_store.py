@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cxmodel.triggers._firings import Firing
+from cxmodel.triggers._history import Batch, BatchRecords
 
 __all__ = ["InMemoryStore", "SQLiteStore", "StateStore", "firing_from_dict"]
 
@@ -33,10 +34,12 @@ class StateStore:
 
     :meth:`commit` applies one engine call's changes atomically. ``events`` and the meta
     entry ``"buffer"`` are sequences of records that may be built lazily: a store that
-    serialises them iterates them (``list()``), one that keeps them in memory need not.
+    serialises them iterates them (``list()``), one that keeps them in memory need not. The
+    engine hands over a ``BatchRecords``, whose ``batch`` a store may write as columns
+    (``batch.to_columns()``) and hand back from :meth:`load` as a ``BatchRecords`` again.
     """
 
-    def load(self) -> tuple[list[dict[str, Any]], set[str], dict[str, Any], set[str]]:
+    def load(self) -> tuple[Sequence[Mapping[str, Any]], set[str], dict[str, Any], set[str]]:
         """Return (events in release order, seen interaction ids, meta, emitted firing ids)."""
         raise NotImplementedError
 
@@ -87,10 +90,10 @@ class InMemoryStore(StateStore):
         self._outbox: list[Iterable[Firing]] = []
         self._acks: set[str] = set()
 
-    def load(self) -> tuple[list[dict[str, Any]], set[str], dict[str, Any], set[str]]:
+    def load(self) -> tuple[Sequence[Mapping[str, Any]], set[str], dict[str, Any], set[str]]:
         """Return the stored state."""
         return (
-            [dict(e) for chunk in self._events for e in chunk],
+            BatchRecords(Batch.concat([Batch.of(chunk) for chunk in self._events])),
             set(self._seen),
             dict(self._meta),
             {f.firing_id for f in self.firings()},
@@ -143,6 +146,8 @@ class SQLiteStore(StateStore):
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT);
+            CREATE TABLE IF NOT EXISTS event_batches (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, columns TEXT);
             CREATE TABLE IF NOT EXISTS seen (interaction_id TEXT PRIMARY KEY);
             CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
             CREATE TABLE IF NOT EXISTS outbox (
@@ -155,11 +160,16 @@ class SQLiteStore(StateStore):
         """Close the database connection."""
         self._db.close()
 
-    def load(self) -> tuple[list[dict[str, Any]], set[str], dict[str, Any], set[str]]:
+    def load(self) -> tuple[Sequence[Mapping[str, Any]], set[str], dict[str, Any], set[str]]:
         """Read the whole state."""
-        events = [
+        records = [
             json.loads(r[0]) for r in self._db.execute("SELECT record FROM events ORDER BY seq")
+        ]  # one row per event: files written before events were stored by batch
+        batches = [
+            Batch.from_columns(json.loads(r[0]))
+            for r in self._db.execute("SELECT columns FROM event_batches ORDER BY seq")
         ]
+        events = BatchRecords(Batch.concat([Batch.of(records), *batches]))
         seen = {r[0] for r in self._db.execute("SELECT interaction_id FROM seen")}
         row = self._db.execute("SELECT v FROM meta WHERE k = 'state'").fetchone()
         meta = json.loads(row[0]) if row else {}
@@ -177,16 +187,24 @@ class SQLiteStore(StateStore):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                "INSERT INTO events (record) VALUES (?)", [(json.dumps(e),) for e in events]
-            )
+            if isinstance(events, BatchRecords):  # one row of columns per call
+                if len(events):
+                    db.execute(
+                        "INSERT INTO event_batches (columns) VALUES (?)",
+                        (json.dumps(events.batch.to_columns()),),
+                    )
+            else:
+                db.executemany(
+                    "INSERT INTO events (record) VALUES (?)", [(json.dumps(e),) for e in events]
+                )
             db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", [(s,) for s in seen])
             db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('state', ?)", (json.dumps(meta, default=list),)
+                "INSERT OR REPLACE INTO meta VALUES ('state', ?)",
+                (json.dumps(meta, default=_as_json),),
             )
             db.executemany(
                 "INSERT OR IGNORE INTO outbox (firing_id, firing) VALUES (?, ?)",
-                [(f.firing_id, json.dumps(f.to_dict(), default=str)) for f in firings],
+                [(f.firing_id, f.to_json()) for f in firings],
             )
             db.execute("COMMIT")
         except BaseException:
@@ -206,3 +224,10 @@ class SQLiteStore(StateStore):
 
     def _acked(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT firing_id FROM outbox WHERE acked = 1")}
+
+
+def _as_json(value: Any) -> Any:
+    """Sequences in the engine's meta state: a batch of records as columns, others as lists."""
+    if isinstance(value, BatchRecords):
+        return {"columns": value.batch.to_columns()} if len(value) else []
+    return list(value)
