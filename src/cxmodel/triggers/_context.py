@@ -336,14 +336,14 @@ class LogContext:
         m = len(lo)
         func = node.func
         values = None if node.field is None else self.column(node.field)
+        text = values is not None and values.dtype.kind != "f"
         out: Array
-        if func in ("count", "distinct") or (func == "sum" and values is not None):
-            text = values is not None and values.dtype.kind != "f" and func == "sum"
+        if func in ("count", "distinct"):
+            out = np.zeros(m)
+        elif func == "sum":
             out = np.full(m, 0.0, dtype=object) if text else np.zeros(m)
-        elif values is None or values.dtype.kind == "f":
-            out = np.full(m, np.nan)
         else:
-            out = np.full(m, None, dtype=object)
+            out = np.full(m, None, dtype=object) if text else np.full(m, np.nan)
         usable = mask if values is None else mask & ~is_missing(values)
         found = np.flatnonzero(usable).astype(np.int64)
         first = np.searchsorted(found, lo).astype(np.int64)
@@ -353,9 +353,7 @@ class LogContext:
             n.qualifier is not None for n in names_in(node.where)
         )
         order: tuple[IntArray, Array] | None = None  # rank of each found row, sorted values
-        if func == "distinct" or (
-            func in ("min", "max") and values is not None and values.dtype.kind != "f"
-        ):
+        if func == "distinct" or (func in ("min", "max") and text):
             assert values is not None
             order = _ranked(values[found], node)
         q = 0
@@ -390,7 +388,7 @@ def _ranked(values: Array, node: Aggregate) -> tuple[IntArray, Array]:
     (equal values share a rank)."""
     try:
         ordered, rank = np.unique(values, return_inverse=True)
-    except TypeError as exc:  # values no order can be given (e.g. text next to numbers)
+    except TypeError as exc:  # values that do not compare (e.g. text next to numbers)
         kinds = sorted({type(v).__name__ for v in values.tolist()})
         raise TypeError(
             f"{node}: the values of {node.field!r} cannot be ordered against each other "
@@ -421,8 +419,9 @@ def _reduce(
     elif func == "distinct":
         assert order is not None
         rank, ordered = order
-        key = np.unique(owner * len(ordered) + rank[pos])
-        out[:] = np.bincount(key // len(ordered), minlength=len(out))
+        key = np.sort(owner * len(ordered) + rank[pos])  # nearly sorted already: by owner
+        fresh = np.concatenate([[True], key[1:] != key[:-1]])
+        out[:] = np.bincount(key[fresh] // len(ordered), minlength=len(out))
     elif func in ("min", "max"):
         reduce = np.minimum if func == "min" else np.maximum
         if order is None:  # numbers: reduce the values themselves
