@@ -19,6 +19,8 @@ __all__ = ["LogContext", "add", "aggregates_in", "names_in"]
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
 
+_PAIR_CHUNK = 1 << 21  # (query, row) pairs expanded at once by LogContext._aggregate_pairs
+
 
 def add(times: IntArray, duration: Duration, zones: Zones | None = None) -> IntArray:
     """Add ``duration`` to microsecond times: months by calendar arithmetic in UTC, or on each
@@ -268,7 +270,7 @@ class LogContext:
         else:
             mask = kind
         if node.where is not None and uses_alias:
-            return self._aggregate_slow(node, mask, lo, hi, rows, alias_rows, alias)
+            return self._aggregate_pairs(node, mask, lo, hi, alias_rows, alias)
         values = None if node.field is None else self.column(node.field)
         if node.func == "count":
             prefix = np.concatenate([[0], np.cumsum(mask)])
@@ -286,7 +288,7 @@ class LogContext:
                 return np.asarray(np.where(counts > 0, sums / np.maximum(counts, 1), np.nan))
         if values.dtype.kind == "f" and node.func in ("first", "last", "min", "max"):
             return self._extreme(node.func, mask & ~np.isnan(values), values, lo, hi)
-        return self._aggregate_slow(node, mask, lo, hi, rows, alias_rows, alias)
+        return self._aggregate_pairs(node, mask, lo, hi, alias_rows, alias)
 
     def _extreme(
         self, func: str, ok: npt.NDArray[np.bool_], values: Array, lo: IntArray, hi: IntArray
@@ -313,60 +315,134 @@ class LogContext:
             out[nonempty] = reduce.reduceat(padded, bounds)[::2]
         return out
 
-    def _aggregate_slow(
+    def _aggregate_pairs(
         self,
         node: Aggregate,
         mask: npt.NDArray[np.bool_],
         lo: IntArray,
         hi: IntArray,
-        rows: IntArray,
         alias_rows: IntArray,
         alias: str | None,
     ) -> Array:
-        m = len(rows)
+        """One aggregate per query over the rows of ``mask`` in its range [lo, hi).
+
+        The (query, row) pairs are expanded in chunks of at most ``_PAIR_CHUNK`` pairs (a
+        query whose range is longer gets a chunk of its own); a ``where`` naming the bound
+        interaction is evaluated once per chunk, each pair seeing its query's
+        ``alias_rows``. Missing values are skipped; a query with no value gets 0 for
+        ``count``, ``distinct`` and ``sum`` and is missing otherwise (NaN, or ``None`` for a
+        text field's ``first/last/min/max``).
+        """
+        m = len(lo)
+        func = node.func
         values = None if node.field is None else self.column(node.field)
-        numeric = values is None or values.dtype.kind == "f"
-        out: Array = (
-            np.full(m, np.nan)
-            if numeric or node.func == "distinct"
-            else np.full(m, None, dtype=object)
-        )
-        if node.func == "count":
+        text = values is not None and values.dtype.kind != "f"
+        out: Array
+        if func in ("count", "distinct"):
             out = np.zeros(m)
-        for q in range(m):
-            idx = np.arange(lo[q], hi[q], dtype=np.int64)
-            sel = idx[mask[idx]]
-            if (
-                node.where is not None
-                and any(n.qualifier is not None for n in names_in(node.where))
-                and len(sel)
-            ):
-                keep = self.evaluate(
-                    node.where, sel, alias=alias, alias_rows=np.full(len(sel), alias_rows[q])
-                ).astype(bool)
-                sel = sel[keep]
-            if node.func == "count":
-                out[q] = len(sel)
-                continue
+        elif func == "sum":
+            out = np.full(m, 0.0, dtype=object) if text else np.zeros(m)
+        else:
+            out = np.full(m, None, dtype=object) if text else np.full(m, np.nan)
+        usable = mask if values is None else mask & ~is_missing(values)
+        found = np.flatnonzero(usable).astype(np.int64)
+        first = np.searchsorted(found, lo).astype(np.int64)
+        counts = np.searchsorted(found, hi).astype(np.int64) - first
+        total = np.cumsum(counts)
+        filtered = node.where is not None and any(
+            n.qualifier is not None for n in names_in(node.where)
+        )
+        order: tuple[IntArray, Array] | None = None  # rank of each found row, sorted values
+        if func == "distinct" or (func in ("min", "max") and text):
             assert values is not None
-            got = values[sel]
-            got = got[~is_missing(got)]
-            if len(got) == 0:
-                if node.func == "distinct" or node.func == "sum":
-                    out[q] = 0.0
+            order = _ranked(values[found], node)
+        q = 0
+        while q < m:
+            done = int(total[q - 1]) if q else 0
+            stop = max(q + 1, int(np.searchsorted(total, done + _PAIR_CHUNK, side="right")))
+            n_pairs = int(total[stop - 1]) - done
+            if n_pairs == 0:
+                q = stop
                 continue
-            if node.func == "distinct":
-                out[q] = float(len(set(got.tolist())))
-            elif node.func == "first":
-                out[q] = got[0]
-            elif node.func == "last":
-                out[q] = got[-1]
-            elif node.func == "min":
-                out[q] = min(got.tolist())
-            elif node.func == "max":
-                out[q] = max(got.tolist())
-            elif node.func == "sum":
-                out[q] = float(np.sum(got.astype(float)))
-            else:
-                out[q] = float(np.mean(got.astype(float)))
+            size = counts[q:stop]
+            owner = np.repeat(np.arange(q, stop, dtype=np.int64), size)
+            shift = first[q:stop] - (np.cumsum(size) - size)
+            pos = np.arange(n_pairs, dtype=np.int64) + np.repeat(shift, size)
+            if filtered:
+                assert node.where is not None
+                keep = self.evaluate(
+                    node.where, found[pos], alias=alias, alias_rows=alias_rows[owner]
+                ).astype(bool)
+                owner, pos = owner[keep], pos[keep]
+            if func == "count":
+                out[q:stop] = np.bincount(owner - q, minlength=stop - q)
+            elif len(pos):
+                assert values is not None
+                _reduce(func, values, found, order, owner - q, pos, out[q:stop])
+            q = stop
         return out
+
+
+def _ranked(values: Array, node: Aggregate) -> tuple[IntArray, Array]:
+    """Each value's rank among the distinct ``values`` and those values in sorted order
+    (equal values share a rank)."""
+    try:
+        ordered, rank = np.unique(values, return_inverse=True)
+    except TypeError as exc:  # values that do not compare (e.g. text next to numbers)
+        kinds = sorted({type(v).__name__ for v in values.tolist()})
+        raise TypeError(
+            f"{node}: the values of {node.field!r} cannot be ordered against each other "
+            f"(types {kinds}); a field needs values of one type"
+        ) from exc
+    return np.asarray(rank, dtype=np.int64).ravel(), ordered
+
+
+def _reduce(
+    func: str,
+    values: Array,
+    found: IntArray,
+    order: tuple[IntArray, Array] | None,
+    owner: IntArray,
+    pos: IntArray,
+    out: Array,
+) -> None:
+    """Write ``func`` of each query's values into ``out`` (a view of the chunk's queries):
+    ``owner`` (sorted, local query index) and ``pos`` (into ``found``, ascending within a
+    query) are the chunk's pairs, none empty and none missing."""
+    start = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+    groups = owner[start]
+    sizes = np.diff(np.append(start, len(owner)))
+    if func == "first":
+        out[groups] = values[found[pos[start]]]
+    elif func == "last":
+        out[groups] = values[found[pos[start + sizes - 1]]]
+    elif func == "distinct":
+        assert order is not None
+        rank, ordered = order
+        key = np.sort(owner * len(ordered) + rank[pos])  # nearly sorted already: by owner
+        fresh = np.concatenate([[True], key[1:] != key[:-1]])
+        out[:] = np.bincount(key[fresh] // len(ordered), minlength=len(out))
+    elif func in ("min", "max"):
+        reduce = np.minimum if func == "min" else np.maximum
+        if order is None:  # numbers: reduce the values themselves
+            out[groups] = reduce.reduceat(values[found[pos]], start)
+        else:  # text: the smallest / largest rank, read back as its value
+            rank, ordered = order
+            out[groups] = ordered[reduce.reduceat(rank[pos], start)]
+    else:
+        sums = _group_sums(values[found[pos]].astype(float), start, sizes)
+        out[groups] = sums if func == "sum" else sums / sizes
+
+
+def _group_sums(values: npt.NDArray[np.float64], start: IntArray, sizes: IntArray) -> Array:
+    """``np.sum`` of each group ``values[start:start + size]``, rounded as ``np.sum`` rounds
+    one array (pairwise): groups of one size are summed together as the rows of a matrix."""
+    out = np.zeros(len(start))
+    by_size = np.argsort(sizes, kind="stable")
+    lengths, first = np.unique(sizes[by_size], return_index=True)
+    bounds = np.append(first, len(by_size))
+    for j, length in enumerate(lengths.tolist()):  # one pass per distinct group size
+        which = by_size[bounds[j] : bounds[j + 1]]
+        block = values[start[which][:, None] + np.arange(length)]
+        out[which] = block.sum(axis=1)
+    return out
