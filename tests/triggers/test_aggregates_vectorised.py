@@ -283,15 +283,31 @@ def test_matches_per_query_reference(
     text_valued = field == "product" and func in ("first", "last", "min", "max")
     assert got.dtype == (object if text_valued else np.float64)
     assert got.shape == (len(queries),)
-    # sum/avg without the bound interaction in 'where' take differences of prefix sums over
-    # the whole log (not the pairs): exact only up to the log's total magnitude
-    prefix_sums = func in ("sum", "avg") and "v." not in where
-    scale = float(np.nansum(np.abs(ctx.column("value")))) if prefix_sums else 0.0
+    # sum/avg without the bound interaction in 'where' add each range's values in one
+    # reduction, ordered differently from np.sum: equal up to rounding at the customer's scale
+    own_order = func in ("sum", "avg") and "v." not in where
+    values = np.nan_to_num(np.abs(ctx.column("value"))) if own_order else None
     for q, value in zip(queries, got.tolist(), strict=True):
         expected = reference(ctx, func, field, where, window, q)
         if expected is None:
             assert value is None if text_valued else math.isnan(value), (text, q)
-        elif prefix_sums:
-            assert math.isclose(value, expected, abs_tol=1e-12 * scale), (text, q, value)
+        elif values is not None:
+            c = ctx.codes[q[0]]
+            scale = float(values[ctx.offsets[c] : ctx.offsets[c + 1]].sum())
+            assert math.isclose(value, expected, abs_tol=1e-14 * scale), (text, q, value)
         else:
             assert value == expected and type(value) is type(expected), (text, q, value)
+
+
+def test_sums_do_not_carry_other_customers_rounding() -> None:
+    """A huge value of one customer leaves another's sum and mean exact."""
+    log = InteractionLog.from_arrays(
+        customer_id=["a", "b", "b", "b"],
+        timestamp=[f"2024-01-0{d}T00:00:00Z" for d in (1, 2, 3, 4)],
+        kind=["purchase", "purchase", "purchase", "view"],
+        value=[1e17, 3.0, 4.25, None],
+    )
+    ctx = LogContext(log)
+    view = np.array([3])
+    assert ctx.evaluate(parse_expr("sum(purchase.value)"), view).tolist() == [7.25]
+    assert ctx.evaluate(parse_expr("avg(purchase.value)"), view).tolist() == [3.625]

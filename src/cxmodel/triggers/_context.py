@@ -277,11 +277,17 @@ class LogContext:
             return np.asarray(prefix[hi] - prefix[lo], dtype=float)
         assert values is not None
         if node.func in ("sum", "avg") and values.dtype.kind == "f":
+            # each range's own values, summed alone: no running total carried across ranges
+            # (whose rounding would depend on the rows around them)
             ok = mask & ~np.isnan(values)
-            total = np.concatenate([[0.0], np.cumsum(np.where(ok, values, 0.0))])
             count = np.concatenate([[0], np.cumsum(ok)])
-            sums = total[hi] - total[lo]
-            counts = count[hi] - count[lo]
+            first, counts = count[lo], count[hi] - count[lo]
+            sums = np.zeros(len(lo))
+            nonempty = np.flatnonzero(counts > 0)
+            if len(nonempty):
+                kept = np.append(values[ok], 0.0)
+                bounds = np.column_stack([first[nonempty], first[nonempty] + counts[nonempty]])
+                sums[nonempty] = np.add.reduceat(kept, bounds.ravel())[::2]
             if node.func == "sum":
                 return np.asarray(sums)
             with np.errstate(invalid="ignore", divide="ignore"):
