@@ -6,7 +6,7 @@ import pytest
 
 from cxmodel.errors import CXModelError, EvaluationLimitError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import TriggerEngine, _batch, evaluate, parse
+from cxmodel.triggers import TriggerEngine, _context, evaluate, parse
 
 RULE = """trigger answered:
     when purchase as p then survey where order_id == p.order_id
@@ -26,22 +26,36 @@ def _log(n: int) -> InteractionLog:
 
 
 def test_under_the_bound_it_evaluates(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_batch, "MAX_PAIRS", 100)
+    monkeypatch.setattr(_context, "MAX_PAIRS", 100)
     got = evaluate(parse(RULE), _log(10), as_of="2024-02-01T00:00:00Z")
     assert len(got) == 10  # each purchase answered by the survey naming its order
 
 
 def test_over_the_bound_names_rule_pairs_and_remedy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_batch, "MAX_PAIRS", 99)
+    monkeypatch.setattr(_context, "MAX_PAIRS", 99)
     with pytest.raises(EvaluationLimitError) as info:
         evaluate(parse(RULE), _log(10), as_of="2024-02-01T00:00:00Z")
     message = str(info.value)
-    assert "'answered'" in message and "100 (p, survey) pairs" in message
+    assert "'answered'" in message and "survey interactions after each p" in message
+    assert "100 pairs" in message
     assert "within D" in message
     assert isinstance(info.value, CXModelError)
 
 
 def test_streaming_raises_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_batch, "MAX_PAIRS", 99)
+    monkeypatch.setattr(_context, "MAX_PAIRS", 99)
     with pytest.raises(EvaluationLimitError):
         TriggerEngine(parse(RULE)).process_many(_log(10))
+
+
+def test_aggregate_over_pairs_is_bounded_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An aggregate whose 'where' reads the bound interaction counts its pairs as well."""
+    rule = parse(
+        "trigger again:\n    when survey as s\n"
+        "    if count(purchase where order_id == s.order_id before s) >= 1\n    emit x"
+    )
+    monkeypatch.setattr(_context, "MAX_PAIRS", 100)
+    assert len(evaluate(rule, _log(10), as_of="2024-02-01T00:00:00Z")) == 10
+    monkeypatch.setattr(_context, "MAX_PAIRS", 99)
+    with pytest.raises(EvaluationLimitError, match=r"count\(purchase .*100 pairs.*within D"):
+        evaluate(rule, _log(10), as_of="2024-02-01T00:00:00Z")

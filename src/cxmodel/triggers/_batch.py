@@ -10,10 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import TimeLike, to_us
-from cxmodel.errors import EvaluationLimitError
 from cxmodel.expr import Duration, Expr
 from cxmodel.triggers._calendar import Zones, active_zones, customer_time, local_to_utc, utc_offsets
-from cxmodel.triggers._context import LogContext, add, aggregates_in, names_in
+from cxmodel.triggers._context import LogContext, add, aggregates_in, check_pairs, names_in
 from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
 
@@ -69,11 +68,6 @@ def _matching(ctx: LogContext, kind: str, where: Expr | None) -> IntArray:
     return rows
 
 
-#: Most (anchor, row) pairs a ``then``/``unless`` condition on the bound interaction may
-#: compare in one evaluation; beyond it, :class:`~cxmodel.errors.EvaluationLimitError`.
-MAX_PAIRS = 500_000_000
-
-
 def _first_after(
     ctx: LogContext,
     rule: Rule,
@@ -102,13 +96,11 @@ def _first_after(
     rows = np.flatnonzero(kind_mask).astype(np.int64)
     first = np.searchsorted(rows, start)
     counts = np.maximum(np.searchsorted(rows, stop) - first, 0)
-    total = int(counts.sum())
-    if total > MAX_PAIRS:
-        raise EvaluationLimitError(
-            f"rule {rule.name!r}: its condition on {kind} interactions after each "
-            f"{rule.alias} would be tested on {total:,} ({rule.alias}, {kind}) pairs, more than "
-            f"the limit of {MAX_PAIRS:,}; bound the wait with 'within D' or narrow the rule"
-        )
+    check_pairs(
+        int(counts.sum()),
+        f"rule {rule.name!r}: its condition on {kind} interactions after each {rule.alias}",
+        "bound the wait with 'within D' or narrow the rule",
+    )
     # every (anchor, later row of kind) pair, in chunks that bound memory
     chunk = 1 << 21
     q = 0

@@ -10,16 +10,30 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from cxmodel._time import add_duration
+from cxmodel.errors import EvaluationLimitError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Name, Unary, evaluate
 from cxmodel.expr import missing as is_missing
 from cxmodel.triggers._calendar import Zones, active_zones, add_local_months
 
-__all__ = ["LogContext", "add", "aggregates_in", "names_in"]
+__all__ = ["MAX_PAIRS", "LogContext", "add", "aggregates_in", "check_pairs", "names_in"]
 
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
 
 _PAIR_CHUNK = 1 << 21  # (query, row) pairs expanded at once by LogContext._aggregate_pairs
+#: Most (query, row) pairs one evaluation may expand (aggregates over pairs, ``then``/``unless``
+#: conditions on the bound interaction); beyond it, :class:`~cxmodel.errors.EvaluationLimitError`.
+MAX_PAIRS = 500_000_000
+
+
+def check_pairs(total: int, what: str, remedy: str) -> None:
+    """Raise :class:`~cxmodel.errors.EvaluationLimitError` when ``total`` pairs exceed
+    :data:`MAX_PAIRS`; ``what`` says what would be compared, ``remedy`` how to bound it."""
+    if total > MAX_PAIRS:
+        raise EvaluationLimitError(
+            f"{what} would be tested on {total:,} pairs, more than the limit of "
+            f"{MAX_PAIRS:,}; {remedy}"
+        )
 
 
 def add(times: IntArray, duration: Duration, zones: Zones | None = None) -> IntArray:
@@ -355,6 +369,11 @@ class LogContext:
         first = np.searchsorted(found, lo).astype(np.int64)
         counts = np.searchsorted(found, hi).astype(np.int64) - first
         total = np.cumsum(counts)
+        check_pairs(
+            int(total[-1]) if m else 0,
+            f"the aggregate {node}",
+            "bound it with 'within D' or 'before x', or narrow its 'where'",
+        )
         filtered = node.where is not None and any(
             n.qualifier is not None for n in names_in(node.where)
         )
