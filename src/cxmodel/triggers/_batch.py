@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._time import TimeLike, to_us
 from cxmodel.expr import Duration, Expr
-from cxmodel.triggers._calendar import Zones, active_zones, customer_time, local_to_utc, utc_offsets
+from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
 from cxmodel.triggers._context import LogContext, add, aggregates_in, check_pairs, names_in
 from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -50,8 +50,8 @@ class Candidates:
 
 def _after(ctx: LogContext, cust: IntArray, times: IntArray, duration: Duration) -> IntArray:
     """``times + duration`` for customers ``cust``: months in customer time when the rule being
-    evaluated is (see :func:`~cxmodel.triggers._calendar.customer_time`)."""
-    zones = active_zones(ctx, cust) if duration.unit == "months" else None
+    evaluated is (see :meth:`LogContext.in_customer_time`)."""
+    zones = ctx.zones(cust) if duration.unit == "months" else None
     return add(times, duration, zones)
 
 
@@ -191,8 +191,9 @@ def rule_candidates(
     engine's re-evaluation of what is not yet decided). Month durations are in customer time
     when the rule is (:attr:`~cxmodel.triggers.Rule.in_customer_time`).
     """
-    with customer_time(ctx, rule.name, rule.in_customer_time):
-        return _candidates(ctx, rule, as_of, anchor_from)
+    if rule.in_customer_time:
+        ctx = ctx.in_customer_time(rule.name)
+    return _candidates(ctx, rule, as_of, anchor_from)
 
 
 def _candidates(ctx: LogContext, rule: Rule, as_of: int, anchor_from: int | None) -> Candidates:
@@ -277,7 +278,7 @@ def _quiet(ctx: LogContext, rule: Rule, cust: IntArray, times: IntArray) -> IntA
     is in customer time (the window's end is the local wall time, read with the offset in
     force then; a repeated wall time is its first occurrence unless that is not later than
     the firing, then its second)."""
-    zones = None if rule.quiet is None else active_zones(ctx, cust)
+    zones = None if rule.quiet is None else ctx.zones(cust)
     if zones is None:
         return _quiet_delay(times, rule)
     offsets = utc_offsets(times, zones)
@@ -485,10 +486,9 @@ def apply_policies(
     customer codes do not follow id order. Month look-backs and quiet hours are in customer
     time when the rule is (:attr:`~cxmodel.triggers.Rule.in_customer_time`).
     """
-    with customer_time(ctx, rule.name, rule.in_customer_time):
-        return _apply_policies(
-            ctx, rule, cand, as_of, customers, previous, undecided, pending, ranked
-        )
+    if rule.in_customer_time:
+        ctx = ctx.in_customer_time(rule.name)
+    return _apply_policies(ctx, rule, cand, as_of, customers, previous, undecided, pending, ranked)
 
 
 def _apply_policies(
@@ -532,7 +532,7 @@ def _apply_policies(
     if previous is None:
         previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
     months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
-    zones = active_zones(ctx, cand.cust[idx]) if months else None
+    zones = ctx.zones(cand.cust[idx]) if months else None
     reasons = _policies(rule, cand.cust[idx], times, consent, previous, zones)
     emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
     payloads: dict[str, Any] = {}

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -35,9 +33,7 @@ from cxmodel.errors import SchemaError
 __all__ = [
     "CustomerTime",
     "Zones",
-    "active_zones",
     "add_local_months",
-    "customer_time",
     "local_to_utc",
     "utc_offsets",
 ]
@@ -221,30 +217,3 @@ class CustomerTime:
             name = _zone_name(cid, self._traits.get(cid, {}).get("timezone"), self._rule)
             self._code[c] = -1 if name is None else self._names.setdefault(name, len(self._names))
         return Zones(self._code[cust], tuple(self._names))
-
-
-_ACTIVE: ContextVar[tuple[object, CustomerTime] | None] = ContextVar(
-    "cxmodel_customer_time", default=None
-)
-
-
-@contextmanager
-def customer_time(ctx: Any, rule: str, local: bool) -> Iterator[None]:
-    """Within the block, month arithmetic over ``ctx`` (a ``LogContext``: its ``customers``
-    and ``traits``) is in customer time when ``local`` is true (see :func:`active_zones`) and
-    in UTC otherwise; ``rule`` names the rule for error messages."""
-    state = (ctx, CustomerTime(ctx.customers, ctx.traits, rule)) if local else None
-    token = _ACTIVE.set(state)
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
-
-
-def active_zones(ctx: object, cust: IntArray) -> Zones | None:
-    """The zones of customer codes ``cust`` of ``ctx`` when a :func:`customer_time` block for
-    ``ctx`` is active and local, else ``None`` (UTC)."""
-    state = _ACTIVE.get()
-    if state is None or state[0] is not ctx:
-        return None
-    return state[1].zones(cust)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from cxmodel._time import add_duration
 from cxmodel.errors import EvaluationLimitError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Name, Unary, evaluate
 from cxmodel.expr import missing as is_missing
-from cxmodel.triggers._calendar import Zones, active_zones, add_local_months
+from cxmodel.triggers._calendar import CustomerTime, Zones, add_local_months
 
 __all__ = ["MAX_PAIRS", "LogContext", "add", "aggregates_in", "check_pairs", "names_in"]
 
@@ -94,6 +95,7 @@ class LogContext:
         self.offsets: IntArray = np.asarray(log.offsets, dtype=np.int64)
         self.customers = log.customers
         self.traits = traits or {}
+        self.calendar: CustomerTime | None = None  # customer time (see in_customer_time)
         self._columns: dict[str, Array] = {}
         kind_codes, kind_names = log.categorical("kind")
         self._kind_codes = np.asarray(kind_codes)
@@ -104,6 +106,18 @@ class LogContext:
         self._tie_rank: IntArray | None = None
         self._tie_end: IntArray | None = None
         self._direct: tuple[int, int, IntArray] | None = None
+
+    def in_customer_time(self, rule: str) -> LogContext:
+        """This context with calendar months (and quiet hours) on each customer's wall clock,
+        for rule ``rule`` (named in errors about a customer's time zone); what was computed
+        so far is shared."""
+        local = copy.copy(self)
+        local.calendar = CustomerTime(self.customers, self.traits, rule)
+        return local
+
+    def zones(self, cust: IntArray) -> Zones | None:
+        """The time zones of customer codes ``cust`` in customer time, else ``None`` (UTC)."""
+        return None if self.calendar is None else self.calendar.zones(cust)
 
     def kind_mask(self, kind: str) -> npt.NDArray[np.bool_]:
         """Rows of ``kind``."""
@@ -273,7 +287,7 @@ class LogContext:
             lo = np.maximum(lo, self.lower_bound(cust, now - node.within.to_us()))
             if node.within.unit == "months":
                 back = Duration(-node.within.amount, "months")
-                start = add(now, back, active_zones(self, cust))
+                start = add(now, back, self.zones(cust))
                 lo = np.maximum(self.offsets[cust], self.lower_bound(cust, start))
         hi = np.maximum(hi, lo)
         kind = self.kind_mask(node.kind)

@@ -107,6 +107,7 @@ def explain(
     mask = np.asarray(log.customer_codes) == index
     mask &= np.asarray(log.timestamps) <= cutoff
     sub = log.filter(mask)
+    traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
     out = []
     for rule in rules:
         result = evaluate_us(RuleSet((rule,)), sub, cutoff, customers=customers)
@@ -120,6 +121,6 @@ def explain(
         elif len(sub) == 0:
             reason = "no interactions up to as_of"
         else:
-            reason = _why_not(LogContext(sub), rule, cutoff)
+            reason = _why_not(LogContext(sub, traits), rule, cutoff)
         out.append(RuleExplanation(rule.name, fired, suppressed, reason))
     return Explanation(customer_id, tuple(out))
