@@ -502,23 +502,23 @@ def _apply_policies(
     pending: list[tuple[IntArray, IntArray]] | None,
     ranked: bool,
 ) -> tuple[FiringBlock, FiringBlock]:
-    keep = np.ones(len(cand.cust), dtype=bool) if undecided is None else undecided.copy()
-    if rule.condition is not None and keep.any():
-        rows = np.flatnonzero(keep)
-        keep[rows] = ctx.evaluate(
-            rule.condition,
-            cand.anchor[rows],
-            alias=rule.alias,
-            alias_rows=cand.anchor[rows],
-            end=cand.end[rows],
-            now=cand.time[rows],
-        ).astype(bool)
-    idx = np.flatnonzero(keep)
+    idx = np.arange(len(cand.cust)) if undecided is None else np.flatnonzero(undecided)
     times = _quiet(ctx, rule, cand.cust[idx], cand.time[idx])
     due = times <= as_of
     if pending is not None and not due.all():
+        # 'if' is judged when a firing falls due, over the history up to then
         pending.append((cand.cust[idx[~due]], times[~due]))
     idx, times = idx[due], times[due]
+    if rule.condition is not None and len(idx):
+        holds = ctx.evaluate(
+            rule.condition,
+            cand.anchor[idx],
+            alias=rule.alias,
+            alias_rows=cand.anchor[idx],
+            end=cand.end[idx],
+            now=cand.time[idx],
+        ).astype(bool)
+        idx, times = idx[holds], times[holds]
     order = np.lexsort((cand.anchor[idx], times, cand.cust[idx]))
     idx, times = idx[order], times[order]
     if rule.consent is not None:

@@ -48,6 +48,28 @@ class _Reading:
         self.alone = _immediate(rule) and all(
             kind == rule.when.kind and lookback == 0 for kind, lookback in self.reads
         )
+        self.delay = _least_delay(rule)
+
+
+def _least_delay(rule: Rule) -> int:
+    """The least time (microseconds) from an interaction to a firing of ``rule`` it anchors.
+
+    For timer rules (``inactive``, ``no ... for``, ``then after``, ``then no ... for``) a new
+    interaction can anchor a firing only ``D`` later, and can otherwise only cancel pending
+    ones, which is seen when they fall due: its customer need not be looked at before. Zero
+    when a firing can fall at the interaction's own time. Calendar months count as 28 days
+    less two (the shortest month, in any time zone)."""
+    if rule.when.mode in ("inactive", "absent"):
+        duration = rule.when.duration
+    elif rule.then is not None and rule.then.mode in ("after", "absent"):
+        duration = rule.then.duration
+    else:
+        return 0
+    assert duration is not None
+    day = 86_400_000_000
+    if duration.unit == "months":
+        return max(0, int(duration.amount) * 28 * day - 2 * day)
+    return max(0, int(duration.to_us()))
 
 
 class _Decided:
@@ -281,7 +303,7 @@ class TriggerEngine:
 
     def _append(self, batch: Batch, arrival: IntArray) -> None:
         """Add released interactions to the history; mark their customers due for the rules
-        that read their kinds."""
+        that read their kinds (timer rules only when a firing they anchor can fall due)."""
         start = self._history.n
         codes = self._history.append(batch, arrival)
         if not len(codes):
@@ -290,15 +312,15 @@ class TriggerEngine:
         index = self._history.kind.index
         for rule in self.rules:
             due = self._due[rule.name]
-            read = self._reads(rule)
-            if any(kind is None for kind, _ in read):
-                due.lower(codes, batch.time)
+            reading = self._reading(rule)
+            if any(kind is None for kind, _ in reading.reads):
+                due.lower(codes, batch.time + reading.delay)
                 continue
             hit = np.zeros(len(codes), dtype=bool)
-            for kind in {k for k, _ in read if k in index}:
+            for kind in {k for k, _ in reading.reads if k in index}:
                 hit |= kinds == index[kind]
             if hit.any():
-                due.lower(codes[hit], batch.time[hit])
+                due.lower(codes[hit], batch.time[hit] + reading.delay)
 
     def _release(self, upto: int) -> Batch:
         if not self._buffer:
