@@ -314,6 +314,11 @@ class _Column:
             )
             self._grew()
             return mapped[source_codes]
+        if len(values) == 1:  # one interaction: a dictionary lookup
+            value = values[0]
+            code = -1 if value is None else self.index.setdefault(value, len(self.index))
+            self._grew()
+            return np.array([code], dtype=np.int64)
         present = np.asarray(values != None, dtype=bool)  # noqa: E711
         codes = np.full(len(values), -1, dtype=np.int64)
         if present.any():
