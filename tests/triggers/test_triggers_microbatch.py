@@ -140,6 +140,33 @@ class TestMicroBatches:
         for seed in range(block * 100, (block + 1) * 100):
             check_random_case(random.Random(seed), seed)
 
+    @pytest.mark.parametrize("block", range(2))
+    def test_seeded_rule_sets_out_of_order(self, block: int) -> None:
+        """Random rule sets over interactions up to two days out of order, three days of
+        allowed lateness, micro-batches and single events mixed: batch's firings."""
+        for seed in range(block * 100, (block + 1) * 100):
+            rng = random.Random(10_000 + seed)
+            rules = parse(random_rule_set(rng))
+            recs = records(seed, rng.randint(5, 120), n_customers=rng.randint(1, 6), days=60)
+            shuffled = sorted(
+                recs, key=lambda r: r["timestamp"] + timedelta(hours=rng.randrange(48))
+            )
+            as_of = T0 + timedelta(days=rng.choice([10, 50, 100]))
+            visible = [r for r in shuffled if r["timestamp"] <= as_of]
+            in_order = sorted(visible, key=lambda r: r["timestamp"])
+            batch = evaluate(rules, InteractionLog.from_records(in_order), as_of=as_of)
+            engine = TriggerEngine(rules, allowed_lateness="3 days")
+            got: list[Any] = []
+            size = rng.randint(1, 30)
+            for start in range(0, len(visible), size):
+                part = [interaction(r) for r in visible[start : start + size]]
+                if rng.random() < 0.5:
+                    got.extend(engine.process_many(part))
+                else:
+                    got.extend(f for one in part for f in engine.process(one))
+            got.extend(engine.advance_to(as_of))
+            assert engine.late == [] and key(got) == key(batch), seed
+
     @settings(max_examples=40, deadline=None, derandomize=True)
     @given(rules_text(), st.integers(0, 10_000), st.integers(5, 60))
     def test_any_cut_equals_batch(self, text: str, seed: int, n: int) -> None:
