@@ -342,3 +342,36 @@ class TestMicroBatches:
         engine = TriggerEngine(parse("trigger p:\n    when purchase as p\n    emit thanks"))
         with pytest.raises(SchemaError, match="expected an Interaction .* got str"):
             engine.process_many(["not an interaction"])
+
+
+class TestRecords:
+    def test_records_equal_interaction_objects(self) -> None:
+        """Plain records (as from JSON) give the same firings as Interaction objects."""
+        recs = records(13, 150, n_customers=5, days=60)
+        as_of = T0 + timedelta(days=70)
+        rules = parse(ACCEPTANCE)
+        plain = [{**r, "timestamp": r["timestamp"].isoformat()} for r in recs]
+        by_record, by_object = TriggerEngine(rules), TriggerEngine(rules)
+        got = [f for r in plain[:60] for f in by_record.process(r)]
+        got += by_record.process_many(plain[60:])
+        got += by_record.advance_to(as_of)
+        expected = [f for r in recs for f in by_object.process(interaction(r))]
+        expected += by_object.advance_to(as_of)
+        assert key(got) == key(expected) and len(got) > 5
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"kind": "survey", "metric": "nps", "score": 11.0}, "score"),
+            ({"timestamp": "2024-01-01T00:00:00"}, "time zone"),
+            ({"customer_id": None}, "customer_id"),
+        ],
+    )
+    def test_bad_records_are_named(self, change: dict[str, Any], message: str) -> None:
+        """A record is validated as a log's rows are: the error names what is wrong."""
+        from cxmodel.errors import CXModelError
+
+        record = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}
+        engine = TriggerEngine(parse(ACCEPTANCE))
+        with pytest.raises(CXModelError, match=message):
+            engine.process({**record, **change})

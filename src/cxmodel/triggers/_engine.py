@@ -20,7 +20,14 @@ from cxmodel.triggers._batch import (
 )
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing, FiringBlock, Firings
-from cxmodel.triggers._history import Batch, BatchRecords, History, HistoryView, grown
+from cxmodel.triggers._history import (
+    Batch,
+    BatchRecords,
+    History,
+    HistoryView,
+    grown,
+    record_of,
+)
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._store import InMemoryStore, StateStore
 from cxmodel.triggers._timers import DueTimes
@@ -34,6 +41,16 @@ _FAR = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z in microseconds
 def _immediate(rule: Rule) -> bool:
     """Rules whose firing time is the anchoring interaction's own time."""
     return rule.when.mode == "event" and rule.then is None and rule.quiet is None
+
+
+def _objects_batch(objects: Sequence[Any]) -> Batch:
+    """A batch from interaction objects, or from records (mappings) validated as a log's."""
+    if not any(isinstance(o, Mapping) for o in objects):
+        return Batch.from_interactions(objects)
+    from cxmodel.log import InteractionLog
+
+    records = [o if isinstance(o, Mapping) else record_of(o) for o in objects]
+    return Batch.from_log(InteractionLog.from_records(records))
 
 
 class _Reading:
@@ -203,15 +220,22 @@ class TriggerEngine:
 
     # -- processing ------------------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
-        """Process one interaction; return the firings that became final."""
-        return list(self._process(Batch.from_interactions([interaction]), [interaction]))
+        """Process one interaction; return the firings that became final.
+
+        ``interaction`` is a :class:`~cxmodel.domain.Interaction`, or a record (a mapping
+        with ``customer_id``, ``timestamp``, ``kind`` and any fields), validated as
+        :meth:`InteractionLog.from_records <cxmodel.log.InteractionLog.from_records>` does.
+        """
+        return list(self._process(_objects_batch([interaction]), [interaction]))
 
     def process_many(self, interactions: Any) -> Firings:
         """Process a micro-batch in delivery order; return the firings that became final.
 
         ``interactions`` is an :class:`~cxmodel.log.InteractionLog` (delivered in its input
         order), a mapping of columns as for :meth:`InteractionLog.from_arrays
-        <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects.
+        <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects or
+        records (mappings, validated as :meth:`InteractionLog.from_records
+        <cxmodel.log.InteractionLog.from_records>` does).
         The result is the same as processing them one by one (the firings of the calls
         together), at array speed.
 
@@ -231,7 +255,7 @@ class TriggerEngine:
         if isinstance(interactions, Mapping):
             return self._process(Batch.from_log(InteractionLog.from_arrays(**interactions)), None)
         objects = list(interactions)
-        return self._process(Batch.from_interactions(objects), objects)
+        return self._process(_objects_batch(objects), objects)
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
         """Declare that every interaction up to ``time`` has been delivered; fire due timers."""

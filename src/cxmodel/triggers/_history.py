@@ -250,7 +250,7 @@ def record_of(interaction: Any) -> dict[str, Any]:
         raise SchemaError(
             f"expected an Interaction (with customer_id, timestamp and kind), got "
             f"{type(interaction).__name__}: {interaction!r:.80}; pass cxmodel.domain.Interaction "
-            "objects, an InteractionLog, or a mapping of columns"
+            "objects or records (mappings), an InteractionLog, or a mapping of columns"
         )
     rec: dict[str, Any] = {
         "customer_id": interaction.customer_id,
