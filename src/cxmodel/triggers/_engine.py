@@ -65,28 +65,33 @@ class _Reading:
         self.alone = _immediate(rule) and all(
             kind == rule.when.kind and lookback == 0 for kind, lookback in self.reads
         )
-        self.delay = _least_delay(rule)
+        self.marks, self.delay = _marks(rule)
 
 
-def _least_delay(rule: Rule) -> int:
-    """The least time (microseconds) from an interaction to a firing of ``rule`` it anchors.
+def _marks(rule: Rule) -> tuple[str | None, int]:
+    """Which arrivals can make a firing of ``rule`` fall due, and how soon: (the kind, or
+    ``None`` for every kind; the least delay in microseconds).
 
-    For timer rules (``inactive``, ``no ... for``, ``then after``, ``then no ... for``) a new
-    interaction can anchor a firing only ``D`` later, and can otherwise only cancel pending
-    ones, which is seen when they fall due: its customer need not be looked at before. Zero
-    when a firing can fall at the interaction's own time. Calendar months count as 28 days
-    less two (the shortest month, in any time zone)."""
-    if rule.when.mode in ("inactive", "absent"):
-        duration = rule.when.duration
-    elif rule.then is not None and rule.then.mode in ("after", "absent"):
-        duration = rule.then.duration
+    Only an interaction that anchors a firing, or completes one (``then B``), can: the others
+    change what a firing sees (``if``, aggregates, consent) or cancel it (``then no``,
+    ``unless``, ``inactive``), which is read when the firing falls due. Timer rules
+    (``inactive``, ``no ... for``, ``then after``, ``then no ... for``) fire ``D`` after their
+    anchor at the earliest; calendar months count as 28 days less two (the shortest month, in
+    any time zone)."""
+    when, then = rule.when, rule.then
+    if when.mode in ("inactive", "absent"):  # every interaction may anchor (or be the first)
+        kind, duration = None, when.duration
+    elif then is not None and then.mode in ("after", "absent"):
+        kind, duration = when.kind, then.duration
+    elif then is not None:  # 'then B': fires at the B that completes it
+        return then.kind, 0
     else:
-        return 0
+        return when.kind, 0
     assert duration is not None
     day = 86_400_000_000
     if duration.unit == "months":
-        return max(0, int(duration.amount) * 28 * day - 2 * day)
-    return max(0, int(duration.to_us()))
+        return kind, max(0, int(duration.amount) * 28 * day - 2 * day)
+    return kind, max(0, int(duration.to_us()))
 
 
 class _Decided:
@@ -326,8 +331,8 @@ class TriggerEngine:
         }
 
     def _append(self, batch: Batch, arrival: IntArray) -> None:
-        """Add released interactions to the history; mark their customers due for the rules
-        that read their kinds (timer rules only when a firing they anchor can fall due)."""
+        """Add released interactions to the history; mark their customers due for each rule
+        whose firing they can make fall due (see :func:`_marks`)."""
         start = self._history.n
         codes = self._history.append(batch, arrival)
         if not len(codes):
@@ -337,14 +342,12 @@ class TriggerEngine:
         for rule in self.rules:
             due = self._due[rule.name]
             reading = self._reading(rule)
-            if any(kind is None for kind, _ in reading.reads):
+            if reading.marks is None:
                 due.lower(codes, batch.time + reading.delay)
-                continue
-            hit = np.zeros(len(codes), dtype=bool)
-            for kind in {k for k, _ in reading.reads if k in index}:
-                hit |= kinds == index[kind]
-            if hit.any():
-                due.lower(codes[hit], batch.time[hit] + reading.delay)
+            elif reading.marks in index:
+                hit = kinds == index[reading.marks]
+                if hit.any():
+                    due.lower(codes[hit], batch.time[hit] + reading.delay)
 
     def _release(self, upto: int) -> Batch:
         if not self._buffer:
