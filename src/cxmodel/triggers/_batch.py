@@ -13,6 +13,7 @@ from cxmodel._time import TimeLike, to_us
 from cxmodel.expr import Duration, Expr
 from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
 from cxmodel.triggers._context import LogContext, add, aggregates_in, check_pairs, names_in
+from cxmodel.triggers._evidence import evidence
 from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
 
@@ -431,6 +432,7 @@ def _block(
     payloads: dict[str, Any],
     reason: npt.NDArray[Any] | None,
     ranked: bool = True,
+    tested: dict[str, dict[str, npt.NDArray[Any]]] | None = None,
 ) -> FiringBlock:
     anchor = cand.anchor[idx]
     cust = cand.cust[idx]
@@ -463,6 +465,7 @@ def _block(
         reason=reason,
         anchor=anchor,
         ranked=ranked,
+        tested=tested or {},
     )
 
 
@@ -535,6 +538,7 @@ def _apply_policies(
     zones = ctx.zones(cand.cust[idx]) if months else None
     reasons = _policies(rule, cand.cust[idx], times, consent, previous, zones)
     emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
+    tested = evidence(ctx, rule, cand.anchor[idx], cand.matched[idx], cand.end[idx], cand.time[idx])
     payloads: dict[str, Any] = {}
     for key, expr in rule.emit.payload:
         payloads[key] = ctx.evaluate(
@@ -557,6 +561,7 @@ def _apply_policies(
                 {k: v[part] for k, v in payloads.items()},
                 None if reason is None else reason[part],
                 ranked,
+                {c: {k: v[part] for k, v in values.items()} for c, values in tested.items()},
             )
         )
     return out[0], out[1]

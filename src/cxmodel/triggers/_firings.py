@@ -120,6 +120,7 @@ class FiringBlock:
     reason: Array | None = None
     anchor: IntArray | None = None  # anchoring rows in the evaluated log (internal)
     ranked: bool = True  # False: ``rank`` does not follow customer id order
+    tested: dict[str, dict[str, Array]] = attrs.field(factory=dict)  # clause -> value -> column
 
     def take(self, rows: npt.NDArray[Any]) -> FiringBlock:
         """The firings at ``rows`` (indices or a mask)."""
@@ -143,6 +144,7 @@ class FiringBlock:
             payload={k: v[rows] for k, v in self.payload.items()},
             reason=pick(self.reason),
             anchor=pick(self.anchor),
+            tested={c: {k: v[rows] for k, v in cols.items()} for c, cols in self.tested.items()},
         )
 
     def without_ids(self, ids: set[str]) -> FiringBlock:
@@ -212,18 +214,28 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
         ]
     )
     payload = {k: [plain(x) for x in v[rows]] for k, v in block.payload.items()}
+    tested = {
+        c: {k: [plain(x) for x in v[rows]] for k, v in cols.items()}
+        for c, cols in block.tested.items()
+    }
     reasons = _take(block.reason, rows)
     out = []
     for j in range(len(rows)):
         when: dict[str, Any] = {"kind": when_kind[j], "time": when_times[j]}
         if when_id[j] is not None:
             when["interaction_id"] = when_id[j]
+        if "when" in tested:
+            when["values"] = {k: v[j] for k, v in tested["when"].items()}
         because: dict[str, Any] = {"when": when}
         if then_kind[j] is not None:
             then: dict[str, Any] = {"kind": then_kind[j], "time": then_times[j]}
             if then_id[j] is not None:
                 then["interaction_id"] = then_id[j]
+            if "then" in tested:
+                then["values"] = {k: v[j] for k, v in tested["then"].items()}
             because["then"] = then
+        if "if" in tested:
+            because["if"] = {k: v[j] for k, v in tested["if"].items()}
         if delayed[j] is not None:
             because["quiet_hours_delayed_from"] = delayed[j]
         out.append(

@@ -1,0 +1,89 @@
+"""What a firing's ``because`` shows beyond the interactions: the values its clauses tested."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.expr import Aggregate, Binary, Call, Expr, InList, Name, Unary
+from cxmodel.triggers._context import LogContext
+from cxmodel.triggers._rules import Rule
+
+__all__ = ["evidence"]
+
+IntArray = npt.NDArray[np.int64]
+Array = npt.NDArray[Any]
+
+
+def _outer(expr: Expr | None) -> list[Name | Aggregate]:
+    """Names and aggregates of ``expr`` outside any aggregate, in order, without repeats."""
+    if expr is None:
+        return []
+    if isinstance(expr, (Name, Aggregate)):
+        return [expr]
+    parts: list[Expr] = []
+    if isinstance(expr, Unary):
+        parts = [expr.operand]
+    elif isinstance(expr, Binary):
+        parts = [expr.left, expr.right]
+    elif isinstance(expr, InList):
+        parts = [expr.operand, *expr.items]
+    elif isinstance(expr, Call):
+        parts = list(expr.args)
+    found: dict[str, Name | Aggregate] = {}
+    for part in parts:
+        for node in _outer(part):
+            found.setdefault(str(node), node)
+    return list(found.values())
+
+
+def evidence(ctx: LogContext, rule: Rule, anchor: IntArray, matched: IntArray, end: IntArray,
+             now: IntArray) -> dict[str, dict[str, Array]]:  # fmt: skip
+    """The values each clause tested, per firing: ``when`` (the bound interaction's fields
+    named by the rule, and the aggregates of ``when ... where`` at that interaction), ``then``
+    (the fields and aggregates of ``then ... where`` at the interaction that completed it) and
+    ``if`` (each aggregate and ``customer.`` trait of the condition, at the firing's time).
+
+    ``anchor``, ``matched`` (the ``then`` row, -1 for none), ``end`` (the last row the
+    firing sees) and ``now`` (its time) are per firing, in ``ctx``'s rows.
+    """
+    alias = rule.alias
+    completes = rule.then is not None and rule.then.mode == "event"
+    when: dict[str, Array] = {}
+    then: dict[str, Array] = {}
+    condition: dict[str, Array] = {}
+
+    def field(name: str, rows: IntArray, into: dict[str, Array]) -> None:
+        if name not in into and name in ctx.log:
+            into[name] = ctx.column_at(name, rows)
+
+    clauses = (
+        ("when", rule.when.where),
+        ("then", None if rule.then is None else rule.then.where),
+        ("unless", rule.unless_where),
+        ("if", rule.condition),
+    )
+    for clause, expr in clauses:
+        for node in _outer(expr):
+            if isinstance(node, Aggregate):
+                if clause == "if":  # at the firing's time
+                    condition[str(node)] = ctx.evaluate(
+                        node, anchor, alias=alias, alias_rows=anchor, end=end, now=now
+                    )
+                elif clause == "when":  # at the bound interaction
+                    when[str(node)] = ctx.evaluate(node, anchor, alias=alias, alias_rows=anchor)
+                elif clause == "then" and completes:  # at the interaction completing it
+                    then[str(node)] = ctx.evaluate(node, matched, alias=alias, alias_rows=anchor)
+            elif node.qualifier == "customer":
+                if clause == "if":
+                    condition[str(node)] = ctx.evaluate(node, anchor)
+            elif node.qualifier == (alias or "") or (
+                node.qualifier is None and clause in ("when", "if")
+            ):  # the bound interaction's own fields
+                field(node.name, anchor, when)
+            elif node.qualifier is None and clause == "then" and completes:
+                field(node.name, matched, then)
+    out = {"when": when, "then": then, "if": condition}
+    return {k: v for k, v in out.items() if v}

@@ -1,0 +1,98 @@
+"""A firing's ``because`` shows the values its clauses tested."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxmodel.domain import Customer
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import TriggerEngine, evaluate, parse
+
+AS_OF = "2024-03-01T00:00:00Z"
+
+
+def _log(rows: list[tuple[str, str, str, dict[str, Any]]]) -> InteractionLog:
+    return InteractionLog.from_records(
+        [
+            {"customer_id": c, "timestamp": f"2024-01-{d}T00:00:00Z", "kind": k, **extra}
+            for c, d, k, extra in rows
+        ]
+    )
+
+
+def _because(text: str, log: InteractionLog, **kw: Any) -> list[dict[str, Any]]:
+    firings = evaluate(parse(text), log, as_of=AS_OF, **kw)
+    engine = TriggerEngine(parse(text), customers=kw.get("customers"))
+    streamed = list(engine.process_many(log)) + engine.advance_to(AS_OF)
+    assert [f.because for f in streamed] == [f.because for f in firings]  # one semantics
+    return [f.because for f in firings]
+
+
+def test_when_fields_and_aggregates_at_the_anchor() -> None:
+    log = _log(
+        [
+            ("a", "01", "purchase", {"value": 50.0}),
+            ("a", "02", "purchase", {"value": 80.0}),
+            ("a", "03", "purchase", {"value": 120.0}),
+        ]
+    )
+    text = (
+        "trigger vip:\n    when purchase as p where count(purchase before p) >= 1 and "
+        "p.value > max(purchase.value before p)\n    emit vip"
+    )
+    got = _because(text, log)
+    assert [b["when"]["values"] for b in got] == [
+        {"count(purchase before p)": 1.0, "value": 80.0, "max(purchase.value before p)": 50.0},
+        {"count(purchase before p)": 2.0, "value": 120.0, "max(purchase.value before p)": 80.0},
+    ]
+    assert got[0]["when"]["kind"] == "purchase" and "if" not in got[0]
+
+
+def test_if_aggregates_at_the_firing_time_and_traits() -> None:
+    log = _log(
+        [
+            ("a", "01", "ticket_opened", {"topic": "payment"}),
+            ("a", "02", "ticket_opened", {"topic": "delivery"}),
+            ("a", "03", "ticket_opened", {"topic": "payment"}),
+        ]
+    )
+    text = (
+        'trigger escalate:\n    when ticket_opened as t where t.topic == "payment"\n'
+        '    if count(ticket_opened where topic == "payment" within 30 days) > 1 '
+        'and customer.plan == "gold"\n    emit escalate'
+    )
+    customers = {"a": Customer("a", traits={"plan": "gold"})}
+    got = _because(text, log, customers=customers)
+    assert got == [
+        {
+            "when": {"kind": "ticket_opened", "time": "2024-01-03T00:00:00+00:00",
+                     "values": {"topic": "payment"}},
+            "if": {'count(ticket_opened where topic == "payment" within 30 days)': 2.0,
+                   "customer.plan": "gold"},
+        }
+    ]  # fmt: skip
+
+
+def test_then_values_at_the_completing_interaction() -> None:
+    log = _log(
+        [
+            ("a", "01", "product_view", {"product": "p1", "value": 10.0}),
+            ("a", "02", "purchase", {"product": "p2", "value": 5.0}),
+            ("a", "03", "purchase", {"product": "p1", "value": 30.0}),
+        ]
+    )
+    text = (
+        "trigger bought:\n    when product_view as v then purchase where product == v.product "
+        "and value > v.value within 7 days\n    emit thanks"
+    )
+    (got,) = _because(text, log)
+    assert got["when"]["values"] == {"product": "p1", "value": 10.0}
+    assert got["then"]["kind"] == "purchase" and got["then"]["time"].startswith("2024-01-03")
+    assert got["then"]["values"] == {"product": "p1", "value": 30.0}
+
+
+def test_missing_values_are_none_and_timers_keep_their_anchor() -> None:
+    log = _log([("a", "01", "purchase", {}), ("b", "01", "purchase", {"value": 9.0})])
+    text = "trigger later:\n    when purchase as p then after 7 days\n    if p.value ?? 0 >= 0\n    emit x"
+    got = _because(text, log)
+    assert [b["when"]["values"] for b in got] == [{"value": None}, {"value": 9.0}]
