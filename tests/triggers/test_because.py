@@ -96,3 +96,39 @@ def test_missing_values_are_none_and_timers_keep_their_anchor() -> None:
     text = "trigger later:\n    when purchase as p then after 7 days\n    if p.value ?? 0 >= 0\n    emit x"
     got = _because(text, log)
     assert [b["when"]["values"] for b in got] == [{"value": None}, {"value": 9.0}]
+
+
+def test_timers_name_what_did_not_happen_and_when() -> None:
+    log = _log(
+        [
+            ("a", "01", "product_view", {"product": "p1"}),
+            ("a", "03", "purchase", {"product": "p2"}),
+        ]
+    )
+    day = "2024-01-{}T00:00:00+00:00".format
+    rules = {
+        "trigger a:\n    when product_view as v then no purchase where product == v.product "
+        "for 7 days\n    emit x": {
+            "kind": "purchase", "where": "product == v.product", "from": day("01"),
+            "until": day("08"),
+        },
+        "trigger a:\n    when inactive for 7 days\n    emit x": {
+            "kind": None, "from": day("03"), "until": day("10"),
+        },
+        "trigger a:\n    when no survey for 7 days\n    emit x": {
+            "kind": "survey", "from": day("01"), "until": day("08"),
+        },
+        "trigger a:\n    when product_view as v then after 7 days\n    unless ticket_opened\n"
+        "    emit x": {"kind": "ticket_opened", "from": day("01"), "until": day("08")},
+    }  # fmt: skip
+    for text, expected in rules.items():
+        got = _because(text, log)
+        assert [b["no"] for b in got][:1] == [expected], text
+
+
+def test_quiet_hours_keep_the_due_time_in_no() -> None:
+    log = _log([("a", "01", "product_view", {})])
+    text = "trigger a:\n    when product_view as v then after 1 days\n    emit x\n    quiet hours 00:00-08:00"
+    (got,) = _because(text, log)
+    assert got["quiet_hours_delayed_from"] == "2024-01-02T00:00:00+00:00"
+    assert "no" not in got  # 'then after' alone waits for nothing

@@ -466,7 +466,25 @@ def _block(
         anchor=anchor,
         ranked=ranked,
         tested=tested or {},
+        absent=_absence(rule),
     )
+
+
+def _absence(rule: Rule) -> dict[str, Any] | None:
+    """What must not have happened for ``rule`` to fire: the kind (``None``: any interaction)
+    and the condition's text, or ``None`` for rules that wait for nothing."""
+    when, then = rule.when, rule.then
+    if when.mode == "inactive":
+        return {"kind": None}
+    if when.mode == "absent":
+        kind, where = when.kind, when.where
+    elif then is not None and then.mode == "absent":
+        kind, where = then.kind, then.where
+    elif rule.unless_kind is not None:
+        kind, where = rule.unless_kind, rule.unless_where
+    else:
+        return None
+    return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}
 
 
 def apply_policies(

@@ -121,6 +121,7 @@ class FiringBlock:
     anchor: IntArray | None = None  # anchoring rows in the evaluated log (internal)
     ranked: bool = True  # False: ``rank`` does not follow customer id order
     tested: dict[str, dict[str, Array]] = attrs.field(factory=dict)  # clause -> value -> column
+    absent: dict[str, Any] | None = None  # what did not happen before a timer fired
 
     def take(self, rows: npt.NDArray[Any]) -> FiringBlock:
         """The firings at ``rows`` (indices or a mask)."""
@@ -214,6 +215,8 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
         ]
     )
     payload = {k: [plain(x) for x in v[rows]] for k, v in block.payload.items()}
+    before_quiet = block.time if block.delayed_from is None else block.delayed_from
+    due = [d.isoformat() for d in _datetimes(before_quiet[rows])] if block.absent else []
     tested = {
         c: {k: [plain(x) for x in v[rows]] for k, v in cols.items()}
         for c, cols in block.tested.items()
@@ -234,6 +237,8 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
             if "then" in tested:
                 then["values"] = {k: v[j] for k, v in tested["then"].items()}
             because["then"] = then
+        if block.absent is not None:  # nothing of the kind in (when, until]
+            because["no"] = {**block.absent, "from": when_times[j], "until": due[j]}
         if "if" in tested:
             because["if"] = {k: v[j] for k, v in tested["if"].items()}
         if delayed[j] is not None:
