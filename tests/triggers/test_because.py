@@ -132,3 +132,21 @@ def test_quiet_hours_keep_the_due_time_in_no() -> None:
     (got,) = _because(text, log)
     assert got["quiet_hours_delayed_from"] == "2024-01-02T00:00:00+00:00"
     assert "no" not in got  # 'then after' alone waits for nothing
+
+
+def test_described_in_words() -> None:
+    from cxmodel.triggers import describe_because
+
+    because = {
+        "when": {"kind": "product_view", "time": "T0", "values": {"product": "p1"}},
+        "no": {"kind": "purchase", "where": "product == v.product", "from": "T0", "until": "T7"},
+        "if": {"count(purchase)": 2.0, "customer.plan": "gold"},
+        "quiet_hours_delayed_from": "T7",
+    }
+    assert describe_because(because) == (
+        "product_view at T0 (product = 'p1'); no purchase where product == v.product after it "
+        "until T7; if (count(purchase) = 2.0, customer.plan = 'gold'); delayed by quiet hours "
+        "from T7"
+    )
+    inactive = {"when": {"kind": "view", "time": "T0"}, "no": {"kind": None, "until": "T9"}}
+    assert describe_because(inactive) == "view at T0; no interaction after it until T9"

@@ -21,7 +21,7 @@ from cxmodel.triggers._builder import E, agg, col, count, lit, trigger
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
 from cxmodel.triggers._engine import TriggerEngine
 from cxmodel.triggers._examples import EXAMPLE_RULES
-from cxmodel.triggers._explain import Explanation, RuleExplanation, explain
+from cxmodel.triggers._explain import Explanation, RuleExplanation, describe_because, explain
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
 from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
@@ -51,6 +51,7 @@ __all__ = [
     "check_rules",
     "col",
     "count",
+    "describe_because",
     "evaluate",
     "explain",
     "firing_id",

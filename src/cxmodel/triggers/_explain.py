@@ -14,7 +14,7 @@ from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["Explanation", "RuleExplanation", "explain"]
+__all__ = ["Explanation", "RuleExplanation", "describe_because", "explain"]
 
 
 @attrs.frozen
@@ -55,6 +55,38 @@ class Explanation:
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><td>{r.trigger}</td><td>{r.reason}</td></tr>" for r in self.rules)
         return f"<table><tr><th>trigger</th><th>why</th></tr>{rows}</table>"
+
+
+def _values(values: Mapping[str, Any]) -> str:
+    shown = [f"{k} = {round(v, 4) if isinstance(v, float) else v!r}" for k, v in values.items()]
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def describe_because(because: Mapping[str, Any]) -> str:
+    """A firing's ``because`` as one sentence.
+
+    Examples
+    --------
+    >>> describe_because({"when": {"kind": "survey", "time": "2024-01-01T00:00:00+00:00",
+    ...                    "values": {"score": 3.0}}})
+    'survey at 2024-01-01T00:00:00+00:00 (score = 3.0)'
+    """
+    when = because["when"]
+    parts = [f"{when['kind']} at {when['time']}{_values(when.get('values', {}))}"]
+    if "then" in because:
+        then = because["then"]
+        parts.append(f"then {then['kind']} at {then['time']}{_values(then.get('values', {}))}")
+    if "no" in because:
+        no = because["no"]
+        what = "no interaction" if no["kind"] is None else f"no {no['kind']}"
+        if "where" in no:
+            what += f" where {no['where']}"
+        parts.append(f"{what} after it until {no['until']}")
+    if "if" in because:
+        parts.append(f"if{_values(because['if'])}")
+    if "quiet_hours_delayed_from" in because:
+        parts.append(f"delayed by quiet hours from {because['quiet_hours_delayed_from']}")
+    return "; ".join(parts)
 
 
 def _why_not(ctx: LogContext, rule: Rule, cutoff: int) -> str:
@@ -115,7 +147,10 @@ def explain(
         suppressed = tuple(result.suppressed)
         if fired:
             first = fired[0]
-            reason = f"fired {len(fired)} time(s), first at {first.time.isoformat()} because {first.because}"
+            reason = (
+                f"fired {len(fired)} time(s), first at {first.time.isoformat()}: "
+                f"{describe_because(first.because)}"
+            )
         elif suppressed:
             reason = f"{len(suppressed)} firing(s) suppressed: {suppressed[0].reason}"
         elif len(sub) == 0:
