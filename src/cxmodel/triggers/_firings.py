@@ -190,6 +190,15 @@ def _take(values: Array | None, rows: IntArray) -> list[Any]:
     return [None] * len(rows) if values is None else values[rows].tolist()
 
 
+def _plain_list(values: Array) -> list[Any]:
+    """``values`` as plain Python values, as :func:`plain` gives them, converted in bulk."""
+    if values.dtype.kind == "f":
+        return [None if x != x else x for x in values.tolist()]  # NaN -> None
+    if values.dtype.kind in "biu":
+        return list(values.tolist())
+    return [plain(x) for x in values.tolist()]
+
+
 def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
     """Firings ``rows`` of ``block`` as objects: one conversion per column, then one loop."""
     times = _datetimes(block.time[rows])
@@ -214,12 +223,11 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
             )
         ]
     )
-    payload = {k: [plain(x) for x in v[rows]] for k, v in block.payload.items()}
+    payload = {k: _plain_list(v[rows]) for k, v in block.payload.items()}
     before_quiet = block.time if block.delayed_from is None else block.delayed_from
     due = [d.isoformat() for d in _datetimes(before_quiet[rows])] if block.absent else []
     tested = {
-        c: {k: [plain(x) for x in v[rows]] for k, v in cols.items()}
-        for c, cols in block.tested.items()
+        c: {k: _plain_list(v[rows]) for k, v in cols.items()} for c, cols in block.tested.items()
     }
     reasons = _take(block.reason, rows)
     out = []
