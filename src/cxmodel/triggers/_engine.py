@@ -377,12 +377,6 @@ class TriggerEngine:
             got = self._reads_cache[rule.name] = _Reading(rule)
         return got
 
-    def _reads(self, rule: Rule) -> list[tuple[str | None, int | None]]:
-        return self._reading(rule).reads
-
-    def _horizon(self, rule: Rule) -> int | None:
-        return self._reading(rule).horizon
-
     def _rows_read(
         self,
         whole: HistoryView,
@@ -396,7 +390,7 @@ class TriggerEngine:
         keep = np.zeros(len(whole), dtype=bool)
         kinds, _ = whole.categorical("kind")
         index = self._history.kind.index
-        for kind, lookback in self._reads(rule):
+        for kind, lookback in self._reading(rule).reads:
             if kind is None:
                 match = np.ones(len(whole), dtype=bool)
             elif kind in index:
@@ -439,7 +433,7 @@ class TriggerEngine:
             due.clear(dirty)
             flags = np.zeros(n, dtype=bool)
             flags[dirty] = True
-            reach = self._horizon(rule)
+            reach = self._reading(rule).horizon
             anchor_from = (
                 None
                 if rule.name in self._fresh or self._previous is None or reach is None
