@@ -199,6 +199,15 @@ def _plain_list(values: Array) -> list[Any]:
     return [plain(x) for x in values.tolist()]
 
 
+def _records(columns: dict[str, Array], rows: IntArray) -> list[dict[str, Any]]:
+    """Rows ``rows`` of ``columns`` as one dict each (plain Python values)."""
+    names = list(columns)
+    values = [_plain_list(columns[k][rows]) for k in names]
+    if not names:
+        return [{} for _ in range(len(rows))]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+
 def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
     """Firings ``rows`` of ``block`` as objects: one conversion per column, then one loop."""
     times = _datetimes(block.time[rows])
@@ -223,12 +232,10 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
             )
         ]
     )
-    payload = {k: _plain_list(v[rows]) for k, v in block.payload.items()}
+    payload = _records(block.payload, rows)
     before_quiet = block.time if block.delayed_from is None else block.delayed_from
     due = [d.isoformat() for d in _datetimes(before_quiet[rows])] if block.absent else []
-    tested = {
-        c: {k: _plain_list(v[rows]) for k, v in cols.items()} for c, cols in block.tested.items()
-    }
+    tested = {c: _records(cols, rows) for c, cols in block.tested.items()}
     reasons = _take(block.reason, rows)
     out = []
     for j in range(len(rows)):
@@ -236,19 +243,19 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
         if when_id[j] is not None:
             when["interaction_id"] = when_id[j]
         if "when" in tested:
-            when["values"] = {k: v[j] for k, v in tested["when"].items()}
+            when["values"] = tested["when"][j]
         because: dict[str, Any] = {"when": when}
         if then_kind[j] is not None:
             then: dict[str, Any] = {"kind": then_kind[j], "time": then_times[j]}
             if then_id[j] is not None:
                 then["interaction_id"] = then_id[j]
             if "then" in tested:
-                then["values"] = {k: v[j] for k, v in tested["then"].items()}
+                then["values"] = tested["then"][j]
             because["then"] = then
         if block.absent is not None:  # nothing of the kind in (when, until]
             because["no"] = {**block.absent, "from": when_times[j], "until": due[j]}
         if "if" in tested:
-            because["if"] = {k: v[j] for k, v in tested["if"].items()}
+            because["if"] = tested["if"][j]
         if delayed[j] is not None:
             because["quiet_hours_delayed_from"] = delayed[j]
         out.append(
@@ -257,7 +264,7 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
                 customer_id=customer[j],
                 time=times[j],
                 action=block.action,
-                payload={k: v[j] for k, v in payload.items()},
+                payload=payload[j],
                 because=because,
                 firing_id=firing_id(block.trigger, customer[j], keys[j]),
                 reason=None if reasons[j] is None else str(reasons[j]),
