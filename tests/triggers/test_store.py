@@ -115,3 +115,27 @@ def test_memory_store_restarts_in_process() -> None:
     )
     ids = [f.firing_id for f in store.firings()]
     assert len(ids) == len(set(ids)) == len(got)
+
+
+def test_restart_after_compaction_reads_the_whole_stored_history(tmp_path: Path) -> None:
+    """Compaction trims memory only: a restart reloads every stored interaction and goes on
+    to batch's firings, none twice."""
+    rules = parse(ACCEPTANCE)
+    recs = records(21, 400, n_customers=6, days=200)
+    as_of = T0 + timedelta(days=210)
+    path = tmp_path / "state.db"
+    store = SQLiteStore(path)
+    first = TriggerEngine(rules, store=store)
+    got = list(first.process_many([interaction(r) for r in recs[:250]]))
+    assert first.compact() > 0
+    got += first.process_many([interaction(r) for r in recs[250:300]])
+    store.close()
+    store = SQLiteStore(path)
+    second = TriggerEngine(rules, store=store)
+    assert second._history.n == 300  # every stored interaction again
+    got += second.process_many([interaction(r) for r in recs])  # re-delivered from the start
+    got += second.advance_to(as_of)
+    outbox = store.firings()
+    store.close()
+    expected = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+    assert batch_key(got) == batch_key(expected) == batch_key(outbox)

@@ -40,11 +40,13 @@ def cuts(rng: random.Random, n: int) -> list[tuple[int, int]]:
 
 
 def stream_in_batches(
-    rules: Any, recs: list[dict[str, Any]], as_of: datetime, seed: int
+    rules: Any, recs: list[dict[str, Any]], as_of: datetime, seed: int, *, compact: bool = False
 ) -> list[Any]:
+    """Stream ``recs`` in random cuts and input forms (compacting the history after every
+    other call when ``compact``), then advance to ``as_of``."""
     engine = TriggerEngine(rules)
     out: list[Any] = []
-    for start, stop in cuts(random.Random(seed), len(recs)):
+    for call, (start, stop) in enumerate(cuts(random.Random(seed), len(recs))):
         part = recs[start:stop]
         if (start + seed) % 3 == 0:
             out.extend(engine.process_many(InteractionLog.from_records(part)))
@@ -53,6 +55,8 @@ def stream_in_batches(
         else:
             for rec in part:
                 out.extend(engine.process(interaction(rec)))
+        if compact and call % 2:
+            engine.compact()
     out.extend(engine.advance_to(as_of))
     return out
 
@@ -114,7 +118,7 @@ def random_rule_set(rng: random.Random) -> str:
     return "\n\n".join(texts)
 
 
-def check_random_case(rng: random.Random, seed: int) -> None:
+def check_random_case(rng: random.Random, seed: int, *, compact: bool = False) -> None:
     """Random rules over a random log, streamed in random cuts and forms, equal batch."""
     rules = parse(random_rule_set(rng))
     recs = records(
@@ -123,7 +127,7 @@ def check_random_case(rng: random.Random, seed: int) -> None:
     as_of = T0 + timedelta(days=rng.choice([10, 50, 100]))
     visible = [r for r in recs if r["timestamp"] <= as_of]
     batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
-    got = stream_in_batches(rules, visible, as_of, rng.randrange(1000))
+    got = stream_in_batches(rules, visible, as_of, rng.randrange(1000), compact=compact)
     assert key(got) == key(batch)
 
 
@@ -139,6 +143,29 @@ class TestMicroBatches:
         """The same over 400 fixed seeds (a wide, repeatable sweep)."""
         for seed in range(block * 100, (block + 1) * 100):
             check_random_case(random.Random(seed), seed)
+
+    @pytest.mark.parametrize("block", range(3))
+    def test_seeded_rule_sets_with_compaction(self, block: int) -> None:
+        """Compacting the history between calls changes no firing."""
+        for seed in range(block * 100, (block + 1) * 100):
+            check_random_case(random.Random(50_000 + seed), seed, compact=True)
+
+    def test_compaction_bounds_the_history(self) -> None:
+        """Over a long stream the six rules keep far fewer rows than they were fed, with the
+        same firings as batch."""
+        rules = parse(ACCEPTANCE)
+        recs = records(17, 6000, n_customers=40, days=400)
+        as_of = T0 + timedelta(days=410)
+        engine = TriggerEngine(rules)
+        got: list[Any] = []
+        dropped = 0
+        for start in range(0, len(recs), 500):
+            got.extend(engine.process_many([interaction(r) for r in recs[start : start + 500]]))
+            dropped += engine.compact()
+        got.extend(engine.advance_to(as_of))
+        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        assert key(got) == key(batch)
+        assert dropped > 1000 and engine._history.n == len(recs) - dropped
 
     @pytest.mark.parametrize("block", range(2))
     def test_seeded_rule_sets_out_of_order(self, block: int) -> None:

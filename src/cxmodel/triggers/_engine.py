@@ -270,6 +270,52 @@ class TriggerEngine:
         self.store.commit(BatchRecords(released), [], self._meta(), firings)
         return list(firings)
 
+    def compact(self) -> int:
+        """Drop the history no active rule can read again; return how many interactions
+        were dropped.
+
+        A rule reads, around the candidates it has yet to decide, its kinds within its
+        look-back (unbounded aggregates and consent events whole); everything older goes,
+        except each customer's first interaction (where ``when no ... for`` restarts). The
+        firings stay exactly those of batch evaluation for the rules active now; a rule added
+        later sees only what was kept. The store keeps every interaction, so a restart from
+        it starts from the whole history again. Call it now and then from a long-running
+        service (say, daily) to bound memory.
+
+        Examples
+        --------
+        >>> from cxmodel.domain import Interaction
+        >>> from cxmodel.triggers import parse
+        >>> engine = TriggerEngine(parse("trigger big:\\n    when purchase as p where p.value > 100\\n    emit thanks"))
+        >>> days = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+        >>> fired = [engine.process(Interaction("a", f"{d}T00:00:00Z", "purchase", value=5.0)) for d in days]
+        >>> engine.compact()  # the first purchase (a restart point) and the latest stay
+        2
+        """
+        history = self._history
+        if self._previous is None or self._fresh or self._restored is not None:
+            return 0  # the next call re-reads everything
+        n = history.n
+        times, kinds = history.time[:n], history.kind.data[:n]
+        index = history.kind.index
+        keep = np.zeros(n, dtype=bool)
+        for rule in self.rules:
+            reading = self._reading(rule)
+            for kind, lookback in reading.reads:
+                if kind is not None and kind not in index:
+                    continue
+                match = np.ones(n, dtype=bool) if kind is None else kinds == index[kind]
+                if rule.when.mode == "absent" and kind is None:
+                    lookback = 0  # restarts: each customer's first row, kept below
+                if lookback is not None and reading.horizon is not None:
+                    match &= times >= self._previous - reading.horizon - lookback
+                keep |= match
+        keep[np.unique(history.cust[:n], return_index=True)[1]] = True
+        dropped = n - int(keep.sum())
+        if dropped:
+            history.keep(keep)
+        return dropped
+
     @property
     def watermark(self) -> Any:
         """The event time up to which interactions have been processed (``None`` at start)."""

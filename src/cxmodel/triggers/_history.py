@@ -518,6 +518,22 @@ class History:
         self.n = hi
         return codes
 
+    def keep(self, rows: npt.NDArray[np.bool_]) -> None:
+        """Keep only the rows where ``rows`` (one flag per row) holds, in their order; the
+        customers, their codes and every kept row's arrival number and tie rank stay."""
+        at = np.flatnonzero(rows)
+        m = len(at)
+        for name in ("time", "cust", "arrival", "tie"):
+            values = getattr(self, name)
+            values[:m] = values[at]
+        for col in (self.kind, *self.columns.values()):
+            col.data[:m] = col.data[at]
+            col.data[m : self.n] = np.nan if col.numeric else -1 if col.encoded else None
+        self.n = m
+        self._index_rows = np.zeros(0, dtype=np.int64)  # rebuilt when next read
+        self._index_offsets = np.zeros(1, dtype=np.int64)
+        self._indexed = 0
+
     def _tie_ranks(self, codes: IntArray, times: IntArray) -> IntArray:
         """Each new row's rank among its customer's rows at the same time, counting rows
         appended before (rows arrive in time order)."""
