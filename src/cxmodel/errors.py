@@ -20,6 +20,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "SchemaError",
+    "StoreError",
     "TriggerSyntaxError",
     "TriggerTypeError",
 ]
@@ -71,3 +72,8 @@ class TriggerTypeError(CXModelError, ValueError):
 
 class EvaluationLimitError(CXModelError, RuntimeError):
     """Evaluating a rule or expression exceeded its cost bound."""
+
+
+class StoreError(CXModelError, RuntimeError):
+    """A trigger state store cannot be opened, read or written: the file is held by another
+    engine, corrupt, not a store, or a commit failed (the engine is left as before the call)."""
