@@ -25,7 +25,14 @@ from cxmodel.triggers._explain import Explanation, RuleExplanation, describe_bec
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
 from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
-from cxmodel.triggers._store import InMemoryStore, SQLiteStore, StateStore
+from cxmodel.triggers._store import (
+    InMemoryStore,
+    Quarantined,
+    SQLiteStore,
+    StateChange,
+    StateStore,
+    StoredState,
+)
 
 __all__ = [
     "EXAMPLE_RULES",
@@ -38,12 +45,15 @@ __all__ = [
     "Firings",
     "InMemoryStore",
     "Pattern",
+    "Quarantined",
     "QuietHours",
     "Rule",
     "RuleExplanation",
     "RuleSet",
     "SQLiteStore",
+    "StateChange",
     "StateStore",
+    "StoredState",
     "Then",
     "TriggerEngine",
     "agg",

@@ -1,26 +1,158 @@
-"""State stores for the streaming engine: in memory, and SQLite (standard library)."""
+"""State stores for the streaming trigger engine: a snapshot of bounded per-customer state.
+
+The engine's durable state is never the interaction history. It is
+
+* ``meta``: one engine-wide JSON-able dict (watermark, counters, ...),
+* ``customers``: one JSON-able state per customer, bounded in size by the engine,
+* the outbox of emitted firings, with an acknowledged flag per firing,
+* the interactions the engine did not process (``late`` and ``rejected``), with a reason.
+
+Each engine call hands its changes over as one :class:`StateChange`, which a store applies
+atomically (:meth:`StateStore.commit`). :class:`InMemoryStore` keeps everything in the process;
+:class:`SQLiteStore` keeps it in one SQLite file (standard library ``sqlite3``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import json
+import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import attrs
+import numpy as np
+
+from cxmodel._time import EPOCH, TimeLike, to_us
+from cxmodel.errors import SchemaError, StoreError
 from cxmodel.triggers._firings import Firing
-from cxmodel.triggers._history import Batch, BatchRecords
 
-__all__ = ["InMemoryStore", "SQLiteStore", "StateStore", "firing_from_dict"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "InMemoryStore",
+    "Quarantined",
+    "SQLiteStore",
+    "StateChange",
+    "StateStore",
+    "StoredState",
+    "firing_from_dict",
+]
+
+FORMAT = "cxmodel-triggers"
+"""The format marker a :class:`SQLiteStore` file carries (table ``cxmodel_store``)."""
+
+FORMAT_VERSION = 2
+"""The store format this version of cxmodel reads and writes (1 kept interaction history)."""
 
 
-def firing_from_dict(data: dict[str, Any]) -> Firing:
-    """Rebuild a :class:`Firing` from :meth:`Firing.to_dict` output."""
+# -- values ---------------------------------------------------------------------------------------
+@attrs.frozen
+class Quarantined:
+    """An interaction the engine did not process, kept with the reason why.
+
+    Parameters
+    ----------
+    record : dict
+        The interaction as given, JSON-able (timestamps as ISO-8601 text).
+    reason : str
+        Why it was not processed, e.g. ``"late: at or before the watermark ..."``.
+    customer_id : str or None
+        The customer it belongs to, when the record names one (used by ``forget``).
+
+    Examples
+    --------
+    >>> q = Quarantined({"customer_id": "c1", "kind": "view"}, "late: before the watermark", "c1")
+    >>> q.reason
+    'late: before the watermark'
+    """
+
+    record: dict[str, Any]
+    reason: str
+    customer_id: str | None = None
+
+
+@attrs.frozen
+class StoredState:
+    """What :meth:`StateStore.open` hands the engine: the state as committed last.
+
+    Parameters
+    ----------
+    meta : dict
+        The engine-wide JSON-able dict; ``{}`` for a new store.
+    customers : dict
+        ``customer_id -> state`` for every customer with a stored state.
+
+    Examples
+    --------
+    >>> StoredState({}, {}) == StoredState(meta={}, customers={})
+    True
+    """
+
+    meta: dict[str, Any]
+    customers: dict[str, Any]
+
+
+@attrs.frozen
+class StateChange:
+    """One engine call's changes, committed in one transaction by :meth:`StateStore.commit`.
+
+    Parameters
+    ----------
+    meta : Mapping
+        Replaces the stored meta (JSON-able).
+    customers : Mapping
+        The changed customers: ``customer_id -> state`` (JSON-able) to write, or
+        ``customer_id -> None`` to delete that customer's state.
+    firings : Sequence of Firing
+        Emitted firings, appended to the outbox in this order. A firing whose id is already
+        in the outbox is ignored (the engine never sends one twice).
+    late, rejected : Sequence of Quarantined
+        Interactions set aside, appended in this order.
+
+    Examples
+    --------
+    >>> change = StateChange(meta={"watermark": 0}, customers={"c1": {"n": 1}, "c2": None})
+    >>> change.firings, change.late, change.rejected
+    ((), (), ())
+    """
+
+    meta: Mapping[str, Any]
+    customers: Mapping[str, Any]
+    firings: Sequence[Firing] = ()
+    late: Sequence[Quarantined] = ()
+    rejected: Sequence[Quarantined] = ()
+
+
+def firing_from_dict(data: Mapping[str, Any]) -> Firing:
+    """Rebuild a :class:`~cxmodel.triggers.Firing` from :meth:`Firing.to_dict` output.
+
+    Parameters
+    ----------
+    data : Mapping
+        A firing as :meth:`~cxmodel.triggers.Firing.to_dict` returns it (time as ISO text).
+
+    Returns
+    -------
+    Firing
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> f = Firing("t", "c1", datetime(2024, 1, 1, tzinfo=timezone.utc), "act", {}, {}, "id1")
+    >>> firing_from_dict(f.to_dict()) == f
+    True
+    """
     return Firing(
         trigger=data["trigger"],
         customer_id=data["customer_id"],
-        time=datetime.fromisoformat(data["time"]),
+        time=_dt.datetime.fromisoformat(data["time"]),
         action=data["action"],
         payload=data["payload"],
         because=data["because"],
@@ -29,205 +161,813 @@ def firing_from_dict(data: dict[str, Any]) -> Firing:
     )
 
 
-class StateStore:
-    """The engine's durable state: released events, seen ids, meta state and the outbox.
+# -- the protocol ---------------------------------------------------------------------------------
+@runtime_checkable
+class StateStore(Protocol):
+    """What the engine relies on from a state store.
 
-    :meth:`commit` applies one engine call's changes atomically. ``events`` and the meta
-    entry ``"buffer"`` are sequences of records that may be built lazily: a store that
-    serialises them iterates them (``list()``), one that keeps them in memory need not. The
-    engine hands over a ``BatchRecords``, whose ``batch`` a store may write as columns
-    (``batch.to_columns()``) and hand back from :meth:`load` as a ``BatchRecords`` again.
+    A store is taken by one engine at a time: :meth:`open` takes it (and loads it),
+    :meth:`close` lets it go. Between the two, each engine call's changes go in through
+    :meth:`commit`, all or nothing. The host reads the outbox (:meth:`firings`,
+    :meth:`pending`), says which firings it has handled (:meth:`acknowledge`) and drops
+    handled ones (:meth:`prune`). A store raises :class:`~cxmodel.errors.StoreError` when it
+    cannot be opened, read or written; a failed :meth:`commit` leaves the stored state exactly
+    as before the call.
     """
 
-    def load(self) -> tuple[Sequence[Mapping[str, Any]], set[str], dict[str, Any], set[str]]:
-        """Return (events in release order, seen interaction ids, meta, emitted firing ids)."""
-        raise NotImplementedError
+    def open(self) -> StoredState:
+        """Take the store for this engine (a lock or lease) and return the state it holds.
 
-    def commit(
-        self,
-        events: Sequence[Mapping[str, Any]],
-        seen: Sequence[str],
-        meta: dict[str, Any],
-        firings: Iterable[Firing],
-    ) -> None:
-        """Append ``events`` and ``firings``, record ``seen`` ids and replace ``meta``, atomically."""
-        raise NotImplementedError
+        Raises :class:`~cxmodel.errors.StoreError` when another live engine holds it.
+        """
+        ...
+
+    def commit(self, change: StateChange) -> None:
+        """Apply one engine call's changes atomically (all of them or none)."""
+        ...
+
+    def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
+        """Erase everything kept about ``customer_id`` (state, firings, late and rejected
+        interactions) and replace the meta with ``meta``, atomically."""
+        ...
 
     def firings(self) -> list[Firing]:
-        """Every firing in the outbox, in emission order."""
-        raise NotImplementedError
-
-    def acknowledge(self, firing_ids: list[str] | set[str]) -> None:
-        """Mark firings as handled by the host."""
-        raise NotImplementedError
+        """The outbox, in emission order."""
+        ...
 
     def pending(self) -> list[Firing]:
-        """Firings not yet acknowledged."""
-        acked = self._acked()
-        return [f for f in self.firings() if f.firing_id not in acked]
+        """The firings not yet acknowledged, in emission order."""
+        ...
 
-    def _acked(self) -> set[str]:
-        raise NotImplementedError
+    def acknowledge(self, firing_ids: Iterable[str]) -> None:
+        """Mark firings as handled by the host (unknown ids are ignored)."""
+        ...
+
+    def prune(self, *, before: TimeLike | None = None) -> int:
+        """Drop acknowledged firings (all, or those whose firing time is before ``before``);
+        return how many were dropped."""
+        ...
+
+    def late(self) -> list[Quarantined]:
+        """The interactions set aside as late, in the order they were committed."""
+        ...
+
+    def rejected(self) -> list[Quarantined]:
+        """The interactions rejected as invalid, in the order they were committed."""
+        ...
+
+    def close(self) -> None:
+        """Let the store go (another engine may open it); closing twice is harmless."""
+        ...
 
 
-class InMemoryStore(StateStore):
+def _ids(firing_ids: Iterable[str]) -> list[str]:
+    """The ids to acknowledge (a single id given as a string counts as one id)."""
+    return [firing_ids] if isinstance(firing_ids, str) else list(firing_ids)
+
+
+def _time_us(firing: Firing) -> int:
+    """A firing's time in microseconds since the epoch (aware datetimes only)."""
+    time = firing.time
+    if time.tzinfo is not None and time.utcoffset() is not None:
+        delta = time - EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    try:
+        return to_us(time, what=f"time of firing {firing.firing_id!r}")
+    except SchemaError as exc:
+        raise StoreError(str(exc)) from exc
+
+
+# -- in memory ------------------------------------------------------------------------------------
+class InMemoryStore:
     """A store that lives in the process (lost when it exits).
 
-    It keeps what the engine hands it as is (events and firings are turned into records and
-    objects only when read back), so it costs the engine next to nothing.
+    It costs the engine next to nothing: :meth:`commit` keeps references to the meta and
+    customer states it is handed, without copying or serialising them, so values need not be
+    JSON-able here. Only one engine may have it open at a time; after :meth:`close`, a new
+    :meth:`open` returns the meta and customer states committed last (the same objects).
 
     Examples
     --------
     >>> store = InMemoryStore()
-    >>> store.firings()
-    []
-    """
-
-    def __init__(self) -> None:
-        self._events: list[Sequence[Mapping[str, Any]]] = []
-        self._seen: set[str] = set()
-        self._meta: dict[str, Any] = {}
-        self._outbox: list[Iterable[Firing]] = []
-        self._acks: set[str] = set()
-
-    def load(self) -> tuple[Sequence[Mapping[str, Any]], set[str], dict[str, Any], set[str]]:
-        """Return the stored state."""
-        return (
-            BatchRecords(Batch.concat([Batch.of(chunk) for chunk in self._events])),
-            set(self._seen),
-            dict(self._meta),
-            {f.firing_id for f in self.firings()},
-        )
-
-    def commit(
-        self,
-        events: Sequence[Mapping[str, Any]],
-        seen: Sequence[str],
-        meta: dict[str, Any],
-        firings: Iterable[Firing],
-    ) -> None:
-        """Apply one call's changes."""
-        if len(events):
-            self._events.append(events)
-        self._seen.update(seen)
-        self._meta = dict(meta)
-        self._outbox.append(firings)
-
-    def firings(self) -> list[Firing]:
-        """Every firing emitted."""
-        return [f for part in self._outbox for f in part]
-
-    def acknowledge(self, firing_ids: list[str] | set[str]) -> None:
-        """Mark firings handled."""
-        self._acks.update(firing_ids)
-
-    def _acked(self) -> set[str]:
-        return self._acks
-
-
-class SQLiteStore(StateStore):
-    """A durable store in one SQLite file; each interaction's changes commit in one transaction.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "state.db")
-    >>> store = SQLiteStore(path)
+    >>> store.open()
+    StoredState(meta={}, customers={})
+    >>> store.commit(StateChange(meta={"watermark": 5}, customers={"c1": {"n": 1}}))
     >>> store.pending()
     []
     >>> store.close()
+    >>> store.open()
+    StoredState(meta={'watermark': 5}, customers={'c1': {'n': 1}})
+    >>> store.close()
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT);
-            CREATE TABLE IF NOT EXISTS event_batches (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, columns TEXT);
-            CREATE TABLE IF NOT EXISTS seen (interaction_id TEXT PRIMARY KEY);
-            CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT);
-            CREATE TABLE IF NOT EXISTS outbox (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, firing_id TEXT UNIQUE, firing TEXT,
-                acked INTEGER DEFAULT 0);
-            """
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._opened = False
+        self._meta: Mapping[str, Any] = {}
+        self._customers: dict[str, Any] = {}
+        self._outbox: dict[str, Firing] = {}
+        self._acked: set[str] = set()
+        self._late: list[Quarantined] = []
+        self._rejected: list[Quarantined] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"InMemoryStore(open={self._opened}, customers={len(self._customers)}, "
+            f"firings={len(self._outbox)})"
         )
 
-    def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+    def open(self) -> StoredState:
+        """Take the store for one engine; return the meta and customer states committed last.
 
-    def load(self) -> tuple[Sequence[Mapping[str, Any]], set[str], dict[str, Any], set[str]]:
-        """Read the whole state."""
-        records = [
-            json.loads(r[0]) for r in self._db.execute("SELECT record FROM events ORDER BY seq")
-        ]  # one row per event: files written before events were stored by batch
-        batches = [
-            Batch.from_columns(json.loads(r[0]))
-            for r in self._db.execute("SELECT columns FROM event_batches ORDER BY seq")
-        ]
-        events = BatchRecords(Batch.concat([Batch.of(records), *batches]))
-        seen = {r[0] for r in self._db.execute("SELECT interaction_id FROM seen")}
-        row = self._db.execute("SELECT v FROM meta WHERE k = 'state'").fetchone()
-        meta = json.loads(row[0]) if row else {}
-        emitted = {r[0] for r in self._db.execute("SELECT firing_id FROM outbox")}
-        return events, seen, meta, emitted
-
-    def commit(
-        self,
-        events: Sequence[Mapping[str, Any]],
-        seen: Sequence[str],
-        meta: dict[str, Any],
-        firings: Iterable[Firing],
-    ) -> None:
-        """Write one call's changes in a single transaction."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if isinstance(events, BatchRecords):  # one row of columns per call
-                if len(events):
-                    db.execute(
-                        "INSERT INTO event_batches (columns) VALUES (?)",
-                        (json.dumps(events.batch.to_columns()),),
-                    )
-            else:
-                db.executemany(
-                    "INSERT INTO events (record) VALUES (?)", [(json.dumps(e),) for e in events]
+        Raises
+        ------
+        StoreError
+            When another engine has it open (it must :meth:`close` it first).
+        """
+        with self._lock:
+            if self._opened:
+                raise StoreError(
+                    "this InMemoryStore is already open by another engine; an in-memory store "
+                    "serves one engine at a time (close the other engine's store first)"
                 )
-            db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", [(s,) for s in seen])
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('state', ?)",
-                (json.dumps(meta, default=_as_json),),
-            )
-            db.executemany(
-                "INSERT OR IGNORE INTO outbox (firing_id, firing) VALUES (?, ?)",
-                [(f.firing_id, f.to_json()) for f in firings],
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            self._opened = True
+            return StoredState(dict(self._meta), dict(self._customers))
+
+    def commit(self, change: StateChange) -> None:
+        """Apply one engine call's changes (references kept, nothing copied or serialised)."""
+        with self._lock:
+            self._meta = change.meta
+            customers = self._customers
+            for customer_id, state in change.customers.items():
+                if state is None:
+                    customers.pop(customer_id, None)
+                else:
+                    customers[customer_id] = state
+            outbox = self._outbox
+            for firing in change.firings:
+                outbox.setdefault(firing.firing_id, firing)
+            self._late.extend(change.late)
+            self._rejected.extend(change.rejected)
+
+    def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
+        """Drop the customer's state, firings (acknowledged or not), late and rejected
+        interactions, and replace the meta."""
+        with self._lock:
+            self._meta = meta
+            self._customers.pop(customer_id, None)
+            dropped = [i for i, f in self._outbox.items() if f.customer_id == customer_id]
+            for firing_id in dropped:
+                del self._outbox[firing_id]
+                self._acked.discard(firing_id)
+            self._late = [q for q in self._late if q.customer_id != customer_id]
+            self._rejected = [q for q in self._rejected if q.customer_id != customer_id]
 
     def firings(self) -> list[Firing]:
-        """Every firing in the outbox, in emission order."""
-        rows = self._db.execute("SELECT firing FROM outbox ORDER BY seq")
-        return [firing_from_dict(json.loads(r[0])) for r in rows]
+        """The outbox, in emission order."""
+        with self._lock:
+            return list(self._outbox.values())
 
-    def acknowledge(self, firing_ids: list[str] | set[str]) -> None:
-        """Mark firings handled."""
-        self._db.executemany(
-            "UPDATE outbox SET acked = 1 WHERE firing_id = ?", [(i,) for i in firing_ids]
-        )
+    def pending(self) -> list[Firing]:
+        """The firings not yet acknowledged, in emission order."""
+        with self._lock:
+            acked = self._acked
+            return [f for i, f in self._outbox.items() if i not in acked]
 
-    def _acked(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT firing_id FROM outbox WHERE acked = 1")}
+    def acknowledge(self, firing_ids: Iterable[str]) -> None:
+        """Mark firings as handled (ids not in the outbox are ignored)."""
+        with self._lock:
+            outbox = self._outbox
+            self._acked.update(i for i in _ids(firing_ids) if i in outbox)
+
+    def prune(self, *, before: TimeLike | None = None) -> int:
+        """Drop acknowledged firings (only those whose time is before ``before``, if given);
+        return how many."""
+        limit = None if before is None else to_us(before, what="before")
+        with self._lock:
+            dropped = [i for i in self._acked if limit is None or _time_us(self._outbox[i]) < limit]
+            for firing_id in dropped:
+                del self._outbox[firing_id]
+                self._acked.discard(firing_id)
+            return len(dropped)
+
+    def late(self) -> list[Quarantined]:
+        """The interactions set aside as late, in commit order."""
+        with self._lock:
+            return list(self._late)
+
+    def rejected(self) -> list[Quarantined]:
+        """The interactions rejected, in commit order."""
+        with self._lock:
+            return list(self._rejected)
+
+    def close(self) -> None:
+        """Let the store go: another engine may :meth:`open` it."""
+        with self._lock:
+            self._opened = False
 
 
-def _as_json(value: Any) -> Any:
-    """Sequences in the engine's meta state: a batch of records as columns, others as lists."""
-    if isinstance(value, BatchRecords):
-        return {"columns": value.batch.to_columns()} if len(value) else []
-    return list(value)
+# -- JSON -----------------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    """``default=`` for JSON: numpy scalars and arrays, datetimes, dates and times as plain
+    values; anything else raises ``TypeError``."""
+    if isinstance(value, np.generic):
+        if isinstance(value, np.datetime64):
+            return str(np.datetime_as_string(value, unit="us", timezone="UTC"))
+        if isinstance(value, np.timedelta64):
+            return int(value.astype("timedelta64[us]").astype(np.int64))
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_plain)
+_encode = _ENCODER.encode
+_decode = json.loads
+
+
+def _unjsonable(value: Any, where: str) -> str | None:
+    """Where in ``value`` (a path from ``where``) something cannot become JSON, and what."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                return f"{where} has a key {key!r} of type {type(key).__name__}"
+            found = _unjsonable(item, f"{where}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _unjsonable(item, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return None
+    try:
+        _plain(value)
+    except TypeError:
+        return f"{where} is a {type(value).__name__} ({value!r:.60})"
+    return None
+
+
+def _to_json(value: Any, where: str) -> str:
+    """``value`` as JSON text; :class:`StoreError` naming the offending key otherwise."""
+    try:
+        return _encode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        try:
+            found = _unjsonable(value, where) or f"{where}: {exc}"
+        except RecursionError:  # a value that contains itself
+            found = f"{where}: {exc}"
+        raise StoreError(
+            f"cannot store {found}: store values must be JSON-able (str, numbers, bool, None, "
+            "lists, dicts with str keys; numpy scalars and datetimes are converted)"
+        ) from exc
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+_SCHEMA = f"""
+CREATE TABLE cxmodel_store (format TEXT NOT NULL, version INTEGER NOT NULL);
+INSERT INTO cxmodel_store (format, version) VALUES ('{FORMAT}', {FORMAT_VERSION});
+CREATE TABLE engine_meta (id INTEGER PRIMARY KEY CHECK (id = 0), meta TEXT NOT NULL);
+CREATE TABLE customers (customer_id TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    firing_id TEXT NOT NULL UNIQUE,
+    customer_id TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    firing TEXT NOT NULL,
+    acknowledged INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_by_customer ON outbox (customer_id);
+CREATE INDEX outbox_pending ON outbox (seq) WHERE acknowledged = 0;
+CREATE TABLE late (seq INTEGER PRIMARY KEY, customer_id TEXT, record TEXT NOT NULL,
+                   reason TEXT NOT NULL);
+CREATE INDEX late_by_customer ON late (customer_id);
+CREATE TABLE rejected (seq INTEGER PRIMARY KEY, customer_id TEXT, record TEXT NOT NULL,
+                       reason TEXT NOT NULL);
+CREATE INDEX rejected_by_customer ON rejected (customer_id);
+"""
+_TABLES = frozenset({"cxmodel_store", "engine_meta", "customers", "outbox", "late", "rejected"})
+_OLD_TABLES = frozenset({"events", "event_batches", "seen", "meta"})  # format 1 (history kept)
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+_UPSERT_CUSTOMER = "INSERT OR REPLACE INTO customers (customer_id, state) VALUES (?, ?)"
+_DELETE_CUSTOMER = "DELETE FROM customers WHERE customer_id = ?"
+_WRITE_META = "INSERT OR REPLACE INTO engine_meta (id, meta) VALUES (0, ?)"
+_ADD_FIRING = (
+    "INSERT OR IGNORE INTO outbox (firing_id, customer_id, time_us, firing) VALUES (?, ?, ?, ?)"
+)
+_ADD_LATE = "INSERT INTO late (customer_id, record, reason) VALUES (?, ?, ?)"
+_ADD_REJECTED = "INSERT INTO rejected (customer_id, record, reason) VALUES (?, ?, ?)"
+
+
+class _FileLock:
+    """An exclusive OS lock on a sidecar file, released by the OS when the holder dies."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; ``False`` when another holder has it."""
+        handle = open(self.path, "a+b")  # noqa: SIM115 (kept open while the lock is held)
+        try:
+            if not _try_lock(handle):
+                handle.close()
+                return False
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n".encode())
+            handle.flush()
+        except BaseException:
+            handle.close()
+            raise
+        self._file = handle
+        return True
+
+    def holder(self) -> int | None:
+        """The pid written by the current holder, when it can be read."""
+        try:
+            with open(self.path, "rb") as handle:
+                text = handle.read(32).decode("ascii", "replace").strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def release(self) -> None:
+        handle, self._file = self._file, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                _unlock(handle)
+            handle.close()
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        handle.seek(0)
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class SQLiteStore:
+    """A durable store in one SQLite file (standard library ``sqlite3``, WAL journal).
+
+    Each :meth:`commit` is one transaction: after a crash the file holds the state as of the
+    last commit that returned. With ``synchronous="NORMAL"`` (the default) a commit survives
+    the process crashing; after a power loss or OS crash the last commits may be lost (the file
+    stays consistent). ``"FULL"`` syncs every commit to disk and survives power loss too, at a
+    cost per commit.
+
+    One engine at a time: :meth:`open` takes an OS lock on the sidecar file ``<path>.lock``
+    (released by :meth:`close`, or by the OS when the process dies, even by ``kill -9``);
+    another :meth:`open` on the same file, in this process or another, raises
+    :class:`~cxmodel.errors.StoreError`. Reading the outbox, :meth:`acknowledge` and
+    :meth:`prune` work without :meth:`open` (e.g. from a host process reading the outbox);
+    :meth:`commit` and :meth:`forget` need it.
+
+    Every method may be called from any thread (one lock guards the connection). Every
+    failure is a :class:`~cxmodel.errors.StoreError` naming the file, never a raw
+    ``sqlite3`` exception. A file that is not a store of this format (not SQLite, corrupt,
+    another application's database, or a store written by an earlier cxmodel that kept the
+    interaction history) is refused and left untouched.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file; created (with its tables) when missing or empty.
+    synchronous : {"NORMAL", "FULL", "EXTRA", "OFF"}
+        SQLite's ``PRAGMA synchronous``: durability against power loss versus commit cost.
+    timeout : float
+        Seconds a commit waits for another connection's write lock before it fails.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "state.db")
+    >>> with SQLiteStore(path) as store:
+    ...     state = store.open()
+    ...     store.commit(StateChange(meta={"watermark": 5}, customers={"c1": {"n": 1}}))
+    >>> with SQLiteStore(path) as store:
+    ...     store.open()
+    StoredState(meta={'watermark': 5}, customers={'c1': {'n': 1}})
+    """
+
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "NORMAL", timeout: float = 5.0
+    ) -> None:
+        self.path = os.fspath(path)
+        if self.path in ("", ":memory:") or self.path.startswith("file:"):
+            raise ValueError(
+                f"SQLiteStore needs a file path (got {self.path!r}); use InMemoryStore for a "
+                "store that lives in the process"
+            )
+        mode = str(synchronous).upper()
+        if mode not in _SYNCHRONOUS:
+            raise ValueError(f"synchronous={synchronous!r} is not one of {', '.join(_SYNCHRONOUS)}")
+        self.synchronous = mode
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._file_lock = _FileLock(self.path + ".lock")
+        self._db: sqlite3.Connection | None = None
+        self._meta_text: str | None = None  # the meta as written last (skip rewriting it)
+        with self._lock:
+            self._connect()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r}, open={self._file_lock.held})"
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- connection --------------------------------------------------------------------------
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        return StoreError(f"trigger state store {self.path!r}: {what} ({exc})")
+
+    def _connect(self) -> sqlite3.Connection:
+        """The connection, opened (and the file checked, or initialised) on first use."""
+        if self._db is not None:
+            return self._db
+        if os.path.isdir(self.path):
+            raise StoreError(f"trigger state store {self.path!r} is a directory; pass a file path")
+        try:
+            db = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise self._error("cannot open the file", exc) from exc
+        try:
+            self._check_format(db)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self.synchronous}")
+            db.execute("PRAGMA secure_delete=ON")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise StoreError(
+                f"trigger state store {self.path!r} is not a readable SQLite database ({exc}): "
+                "it may be another kind of file, truncated or corrupt. Pass the path of a "
+                "cxmodel trigger store or of a new file (restore a backup if this was a store)"
+            ) from exc
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        return db
+
+    def _check_format(self, db: sqlite3.Connection) -> None:
+        """Refuse anything but a store of this format; create the tables in an empty file."""
+        tables = self._tables(db)
+        if not tables:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._tables(db):  # nobody created them meanwhile
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                db.execute("COMMIT")
+            except BaseException:
+                db.rollback()
+                raise
+            tables = self._tables(db)
+        if "cxmodel_store" not in tables:
+            if tables & _OLD_TABLES:
+                raise StoreError(
+                    f"trigger state store {self.path!r} was written by an earlier cxmodel "
+                    f"(format 1: tables {', '.join(sorted(tables))}, which keep the interaction "
+                    "history); this version keeps bounded per-customer state and cannot read "
+                    "it. Start a new store file and replay the interactions into it (or delete "
+                    "the old file)"
+                )
+            raise StoreError(
+                f"{self.path!r} is a SQLite database but not a cxmodel trigger store (it has "
+                f"tables {', '.join(sorted(tables))} and no cxmodel_store marker); pass the "
+                "path of a trigger store or of a new file"
+            )
+        rows = db.execute("SELECT format, version FROM cxmodel_store").fetchall()
+        if len(rows) != 1 or rows[0][0] != FORMAT:
+            raise StoreError(
+                f"{self.path!r} has a cxmodel_store table that does not mark a trigger store "
+                f"(found {rows!r:.80}); pass the path of a trigger store or of a new file"
+            )
+        version = rows[0][1]
+        if version != FORMAT_VERSION:
+            raise StoreError(
+                f"trigger state store {self.path!r} has format version {version!r}; this "
+                f"version of cxmodel reads version {FORMAT_VERSION}. Use the cxmodel that wrote "
+                "it, or start a new store file and replay the interactions into it"
+            )
+        missing = _TABLES - tables
+        if missing:
+            raise StoreError(
+                f"trigger state store {self.path!r} is incomplete (no table "
+                f"{', '.join(sorted(missing))}); restore a backup or start a new store file"
+            )
+
+    @staticmethod
+    def _tables(db: sqlite3.Connection) -> set[str]:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        return {name for (name,) in rows if not name.startswith("sqlite_")}
+
+    @contextlib.contextmanager
+    def _using(self, what: str) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock; sqlite3 errors become StoreError naming the file."""
+        with self._lock:
+            db = self._connect()
+            try:
+                yield db
+            except sqlite3.Error as exc:
+                raise self._error(f"cannot {what}", exc) from exc
+
+    @contextlib.contextmanager
+    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction: rolled back, and StoreError raised, when anything fails."""
+        with self._lock:
+            db = self._connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                yield db
+                db.execute("COMMIT")
+            except BaseException as exc:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(
+                        f"{what} failed and was rolled back; the stored state is as before", exc
+                    ) from exc
+                raise
+
+    def _require_open(self, what: str) -> None:
+        if not self._file_lock.held:
+            raise StoreError(
+                f"trigger state store {self.path!r}: cannot {what} before open() (the engine "
+                "takes the store with open() and writes to it until close())"
+            )
+
+    # -- the engine's side -------------------------------------------------------------------
+    def open(self) -> StoredState:
+        """Take the store for this engine and load the meta and customer states.
+
+        Checks the file's integrity (``PRAGMA quick_check``, which reads the whole file).
+
+        Raises
+        ------
+        StoreError
+            When another engine holds the store (in this process or another), or the file
+            is not a readable store.
+        """
+        with self._lock:
+            if self._file_lock.held:
+                raise StoreError(
+                    f"trigger state store {self.path!r} is already open by this SQLiteStore "
+                    "(one engine per store); close() it first"
+                )
+            try:
+                acquired = self._file_lock.acquire()
+            except OSError as exc:
+                raise StoreError(
+                    f"trigger state store {self.path!r}: cannot create the lock file "
+                    f"{self._file_lock.path!r} ({exc})"
+                ) from exc
+            if not acquired:
+                pid = self._file_lock.holder()
+                held_by = "another engine" if pid is None else f"another engine (pid {pid})"
+                raise StoreError(
+                    f"trigger state store {self.path!r} is held by {held_by}; close that "
+                    "engine's store (or stop its process) first, or use another file"
+                )
+            try:
+                return self._load()
+            except BaseException:
+                self._file_lock.release()
+                raise
+
+    def _load(self) -> StoredState:
+        with self._using("read the store") as db:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise StoreError(
+                    f"trigger state store {self.path!r} is corrupt ({'; '.join(problems)}); "
+                    "restore a backup or start a new store file"
+                )
+            row = db.execute("SELECT meta FROM engine_meta WHERE id = 0").fetchone()
+            self._meta_text = row[0] if row else None
+            meta = _decode(row[0]) if row else {}
+            customers = {
+                c: _decode(s) for c, s in db.execute("SELECT customer_id, state FROM customers")
+            }
+        return StoredState(meta, customers)
+
+    def commit(self, change: StateChange) -> None:
+        """Apply one engine call's changes in one transaction.
+
+        Customer states are written (``None``: deleted), the meta replaced, firings appended
+        to the outbox (an id already there is ignored) and late and rejected interactions
+        appended.
+
+        Raises
+        ------
+        StoreError
+            When a value is not JSON-able (naming it), or SQLite fails (the database locked
+            by another connection for longer than ``timeout``, disk full, I/O error). Nothing
+            is written then: the stored state is exactly as before the call.
+        """
+        upserts: list[tuple[str, str]] = []
+        deletes: list[tuple[str]] = []
+        for customer_id, state in change.customers.items():
+            if state is None:
+                deletes.append((customer_id,))
+            else:
+                upserts.append((customer_id, _to_json(state, f"customers[{customer_id!r}]")))
+        meta_text = _to_json(change.meta, "meta")
+        firings = [
+            (
+                f.firing_id,
+                f.customer_id,
+                _time_us(f),
+                _to_json(_fields(f), f"firing {f.firing_id!r}"),
+            )
+            for f in change.firings
+        ]
+        late = _quarantined(change.late, "late")
+        rejected = _quarantined(change.rejected, "rejected")
+        with self._lock:
+            self._require_open("commit")
+            with self._transaction("commit") as db:
+                if deletes:
+                    db.executemany(_DELETE_CUSTOMER, deletes)
+                if upserts:
+                    db.executemany(_UPSERT_CUSTOMER, upserts)
+                if meta_text != self._meta_text:
+                    db.execute(_WRITE_META, (meta_text,))
+                if firings:
+                    db.executemany(_ADD_FIRING, firings)
+                if late:
+                    db.executemany(_ADD_LATE, late)
+                if rejected:
+                    db.executemany(_ADD_REJECTED, rejected)
+            self._meta_text = meta_text
+
+    def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
+        """Erase a customer: state, firings (acknowledged or not), late and rejected
+        interactions, in one transaction with the new ``meta``; then rewrite the file so no
+        copy remains in it (``secure_delete``, WAL checkpoint, ``VACUUM``).
+
+        Rewriting costs time in proportion to the file's size.
+
+        Raises
+        ------
+        StoreError
+            When the erasure fails (nothing is erased), or it was committed but the file could
+            not be rewritten (e.g. another connection was reading): call ``forget`` again.
+        """
+        meta_text = _to_json(meta, "meta")
+        key = (customer_id,)
+        with self._lock:
+            self._require_open("forget a customer")
+            with self._transaction(f"forgetting customer {customer_id!r}") as db:
+                db.execute(_DELETE_CUSTOMER, key)
+                db.execute("DELETE FROM outbox WHERE customer_id = ?", key)
+                db.execute("DELETE FROM late WHERE customer_id = ?", key)
+                db.execute("DELETE FROM rejected WHERE customer_id = ?", key)
+                db.execute(_WRITE_META, (meta_text,))
+            self._meta_text = meta_text
+            with self._using(f"rewrite the file after forgetting customer {customer_id!r}") as db:
+                db.execute("VACUUM")
+                busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise StoreError(
+                    f"trigger state store {self.path!r}: customer {customer_id!r} was erased, "
+                    "but the write-ahead log could not be cleared while another connection "
+                    "reads the file, so old copies may remain in it; call forget() again when "
+                    "it is done"
+                )
+
+    def close(self) -> None:
+        """Close the connection and release the lock; closing twice is harmless."""
+        with self._lock:
+            db, self._db = self._db, None
+            try:
+                if db is not None:
+                    db.close()
+            except sqlite3.Error as exc:
+                raise self._error("cannot close the database", exc) from exc
+            finally:
+                self._file_lock.release()
+                self._meta_text = None
+
+    # -- the host's side ---------------------------------------------------------------------
+    def firings(self) -> list[Firing]:
+        """The outbox, in emission order."""
+        with self._using("read the outbox") as db:
+            rows = db.execute("SELECT firing FROM outbox ORDER BY seq").fetchall()
+        return [firing_from_dict(_decode(text)) for (text,) in rows]
+
+    def pending(self) -> list[Firing]:
+        """The firings not yet acknowledged, in emission order."""
+        with self._using("read the outbox") as db:
+            rows = db.execute(
+                "SELECT firing FROM outbox WHERE acknowledged = 0 ORDER BY seq"
+            ).fetchall()
+        return [firing_from_dict(_decode(text)) for (text,) in rows]
+
+    def acknowledge(self, firing_ids: Iterable[str]) -> None:
+        """Mark firings as handled (ids not in the outbox are ignored), in one transaction."""
+        rows = [(i,) for i in _ids(firing_ids)]
+        with self._transaction("acknowledge firings") as db:
+            db.executemany(
+                "UPDATE outbox SET acknowledged = 1 WHERE firing_id = ? AND acknowledged = 0", rows
+            )
+
+    def prune(self, *, before: TimeLike | None = None) -> int:
+        """Delete acknowledged firings (only those whose time is before ``before``, if given);
+        return how many."""
+        with self._transaction("prune the outbox") as db:
+            if before is None:
+                cursor = db.execute("DELETE FROM outbox WHERE acknowledged = 1")
+            else:
+                limit = to_us(before, what="before")
+                cursor = db.execute(
+                    "DELETE FROM outbox WHERE acknowledged = 1 AND time_us < ?", (limit,)
+                )
+            return cursor.rowcount
+
+    def late(self) -> list[Quarantined]:
+        """The interactions set aside as late, in commit order."""
+        return self._quarantine("late")
+
+    def rejected(self) -> list[Quarantined]:
+        """The interactions rejected, in commit order."""
+        return self._quarantine("rejected")
+
+    def _quarantine(self, table: str) -> list[Quarantined]:
+        with self._using(f"read the {table} interactions") as db:
+            rows = db.execute(
+                f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
+            ).fetchall()
+        return [Quarantined(_decode(record), reason, customer) for record, reason, customer in rows]
+
+
+def _fields(firing: Firing) -> dict[str, Any]:
+    """A firing as :meth:`Firing.to_dict` shapes it, without copying payload and because."""
+    return {
+        "trigger": firing.trigger,
+        "customer_id": firing.customer_id,
+        "time": firing.time.isoformat(),
+        "action": firing.action,
+        "payload": firing.payload,
+        "because": firing.because,
+        "firing_id": firing.firing_id,
+        "reason": firing.reason,
+    }
+
+
+def _quarantined(items: Sequence[Quarantined], what: str) -> list[tuple[str | None, str, str]]:
+    return [
+        (q.customer_id, _to_json(q.record, f"{what}[{n}].record"), q.reason)
+        for n, q in enumerate(items)
+    ]
+
+
+if TYPE_CHECKING:  # both stores satisfy the protocol
+
+    def _conforms(memory: InMemoryStore, sqlite: SQLiteStore) -> tuple[StateStore, StateStore]:
+        return memory, sqlite
