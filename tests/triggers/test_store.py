@@ -133,8 +133,10 @@ class StoreContract:
                 "c3": {"last": 1},
             }
             assert StoredState({"watermark": 2}, expected_customers) == state
-            assert ["f1", "f2", "f3", "f4"] == [f.firing_id for f in store.firings()]
-            assert [1, 2, 4] == [q.record["n"] for q in store.late()]
+            expected_ids: list[str] = ["f1", "f2", "f3", "f4"]
+            assert expected_ids == [f.firing_id for f in store.firings()]
+            expected = [1, 2, 4]
+            assert expected == [q.record["n"] for q in store.late()]
         finally:
             store.close()
 
@@ -146,7 +148,8 @@ class StoreContract:
         store, state = self.reopen(store)
         try:
             assert {"c2": full_change().customers["c2"]} == state.customers
-            assert 3 == len(store.firings())  # firings are not customer state
+            expected_count: int = 3  # firings are not customer state
+            assert expected_count == len(store.firings())
         finally:
             store.close()
 
@@ -165,31 +168,45 @@ class StoreContract:
         store.commit(StateChange({}, {}, firings=[firing(n) for n in range(1, 6)]))
         store.acknowledge(["f2", "f4", "no-such-firing"])
         store.acknowledge("f5")
-        assert ["f1", "f3"] == [f.firing_id for f in store.pending()]
-        assert ["f1", "f2", "f3", "f4", "f5"] == [f.firing_id for f in store.firings()]
+        expected_ids: list[str] = ["f1", "f3"]
+        assert expected_ids == [f.firing_id for f in store.pending()]
+        expected_ids = ["f1", "f2", "f3", "f4", "f5"]
+        assert expected_ids == [f.firing_id for f in store.firings()]
         store.acknowledge(iter(["f1", "f3"]))
-        assert [] == store.pending()
+        expected_ids = []
+        assert expected_ids == store.pending()
 
     def test_prune_drops_acknowledged_firings_only(self, store: Any) -> None:
         """prune() deletes acknowledged firings and returns how many; pending ones stay."""
         store.open()
         store.commit(StateChange({}, {}, firings=[firing(n) for n in range(1, 6)]))
         store.acknowledge(["f1", "f3", "f4"])
-        assert 3 == store.prune()
-        assert ["f2", "f5"] == [f.firing_id for f in store.firings()]
-        assert ["f2", "f5"] == [f.firing_id for f in store.pending()]
-        assert 0 == store.prune()
+        expected_count: int = 3
+        assert expected_count == store.prune()
+        expected_ids: list[str] = ["f2", "f5"]
+        assert expected_ids == [f.firing_id for f in store.firings()]
+        expected_ids = ["f2", "f5"]
+        assert expected_ids == [f.firing_id for f in store.pending()]
+        expected_count = 0
+        assert expected_count == store.prune()
 
     def test_prune_before_a_time(self, store: Any) -> None:
         """prune(before=t) deletes only acknowledged firings whose time is strictly before t."""
         store.open()
         store.commit(StateChange({}, {}, firings=[firing(n) for n in range(1, 6)]))
         store.acknowledge(["f1", "f2", "f3", "f5"])
-        assert 1 == store.prune(before=T0 + timedelta(hours=2))  # f1 (f2 is at the limit)
-        assert 1 == store.prune(before=(T0 + timedelta(hours=2, minutes=1)).isoformat())  # f2
-        assert ["f3", "f4", "f5"] == [f.firing_id for f in store.firings()]
-        assert 2 == store.prune()
-        assert ["f4"] == [f.firing_id for f in store.firings()]
+        expected_count: int = 1  # f1 (f2 is at the limit)
+        assert expected_count == store.prune(before=T0 + timedelta(hours=2))
+        expected_count = 1  # f2
+        assert expected_count == store.prune(
+            before=(T0 + timedelta(hours=2, minutes=1)).isoformat()
+        )
+        expected_ids: list[str] = ["f3", "f4", "f5"]
+        assert expected_ids == [f.firing_id for f in store.firings()]
+        expected_count = 2
+        assert expected_count == store.prune()
+        expected_ids = ["f4"]
+        assert expected_ids == [f.firing_id for f in store.firings()]
 
     def test_forget_drops_everything_about_the_customer(self, store: Any) -> None:
         """forget removes the customer's state, firings (acknowledged or not), late and
@@ -315,7 +332,8 @@ class TestSQLiteStore(StoreContract):
                 store.commit(bad)
             with pytest.raises(StoreError, match=r"meta has a key"):
                 store.commit(StateChange({np.int64(1): 1}, {}))
-            assert [] == store.firings()
+            expected_firings: list[Firing] = []
+            assert expected_firings == store.firings()
         with SQLiteStore(tmp_path / "s.db") as store:
             assert StoredState({"m": 1}, {"c0": {"a": 1}}) == store.open()
 
@@ -328,7 +346,8 @@ class TestSQLiteStore(StoreContract):
             with pytest.raises(StoreError, match="before open"):
                 store.forget("c1", {})
             store.acknowledge(["f1"])
-            assert [] == store.pending()
+            expected_firings: list[Firing] = []
+            assert expected_firings == store.pending()
 
     def test_host_reads_the_outbox_while_the_engine_holds_the_store(self, tmp_path: Path) -> None:
         """A second store object on the file (not opened) reads and acknowledges firings."""
@@ -355,7 +374,8 @@ class TestSQLiteStore(StoreContract):
                 name: store._db.execute(f"PRAGMA {name}").fetchone()[0]
                 for name in ("journal_mode", "synchronous", "secure_delete")
             }
-        assert {"journal_mode": "wal", "synchronous": 2, "secure_delete": 1} == pragma
+        expected = {"journal_mode": "wal", "synchronous": 2, "secure_delete": 1}
+        assert expected == pragma
 
     def test_file_format_marker(self, tmp_path: Path) -> None:
         """A new file carries the format marker and version."""
@@ -363,7 +383,8 @@ class TestSQLiteStore(StoreContract):
         with sqlite3.connect(tmp_path / "s.db") as raw:
             rows = raw.execute("SELECT format, version FROM cxmodel_store").fetchall()
         raw.close()
-        assert [(FORMAT, FORMAT_VERSION)] == rows
+        expected = [(FORMAT, FORMAT_VERSION)]
+        assert expected == rows
 
 
 # -- SQLite: failed commits ----------------------------------------------------------------------
@@ -410,7 +431,8 @@ class TestSQLiteFailedCommit:
             store.close()
         with SQLiteStore(path) as again:
             state = again.open()
-        assert {"watermark": 5} == state.meta
+        expected = {"watermark": 5}
+        assert expected == state.meta
         assert {"c2", "c9"} == set(state.customers)
 
     def test_failure_midway_rolls_back_what_was_written(self, tmp_path: Path) -> None:
@@ -439,7 +461,8 @@ class TestSQLiteFailedCommit:
             store.commit(StateChange({"watermark": 6}, {"c1": {"new": 1}}, [firing(7)]))
         with SQLiteStore(path) as store:
             state = store.open()
-        assert ({"watermark": 6}, {"new": 1}) == (state.meta, state.customers["c1"])
+        expected = ({"watermark": 6}, {"new": 1})
+        assert expected == (state.meta, state.customers["c1"])
 
 
 # -- SQLite: one engine at a time ---------------------------------------------------------------
@@ -504,7 +527,8 @@ class TestSQLiteLock:
             store.open()
             child = python(TRY, str(path))
             out, err = child.communicate(timeout=60)
-        assert (3, "") == (child.returncode, err)
+        expected = (3, "")
+        assert expected == (child.returncode, err)
         assert str(path) in out and f"pid {os.getpid()}" in out
 
     def test_opened_from_another_process_after_close(self, tmp_path: Path) -> None:
@@ -514,7 +538,8 @@ class TestSQLiteLock:
             store.open()
         child = python(TRY, str(path))
         out, err = child.communicate(timeout=60)
-        assert (0, "opened\n", "") == (child.returncode, out, err)
+        expected = (0, "opened\n", "")
+        assert expected == (child.returncode, out, err)
 
     @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
     def test_killed_holder_leaves_no_stale_lock(self, tmp_path: Path) -> None:
@@ -525,7 +550,8 @@ class TestSQLiteLock:
         child = python(HOLD, str(path))
         try:
             assert child.stdout is not None
-            assert "ready\n" == child.stdout.readline()
+            expected = "ready\n"
+            assert expected == child.stdout.readline()
             with SQLiteStore(path) as store:
                 with pytest.raises(StoreError, match=f"pid {child.pid}") as caught:
                     store.open()
@@ -537,7 +563,8 @@ class TestSQLiteLock:
             if child.poll() is None:
                 child.kill()
             child.communicate()
-        assert -signal.SIGKILL == child.returncode
+        expected_code: int = -signal.SIGKILL
+        assert expected_code == child.returncode
 
 
 # -- SQLite: files that are not stores ---------------------------------------------------------
@@ -670,8 +697,10 @@ class TestSQLiteThreads:
             thread = threading.Thread(target=work)
             thread.start()
             thread.join()
-            assert [] == errors
-            assert ["f2", "f3"] == [f.firing_id for f in store.pending()]
+            expected_errors: list[BaseException] = []
+            assert expected_errors == errors
+            expected_ids: list[str] = ["f2", "f3"]
+            assert expected_ids == [f.firing_id for f in store.pending()]
 
     def test_asyncio_to_thread(self, tmp_path: Path) -> None:
         """open, commit and reads work through asyncio.to_thread."""
@@ -703,7 +732,8 @@ class TestSQLiteThreads:
                 thread.start()
             for thread in threads:
                 thread.join()
-            assert 200 == len(store.firings())
+            expected_count: int = 200
+            assert expected_count == len(store.firings())
         with SQLiteStore(path) as store:
             state = store.open()
         expected = {f"c{100 * t + i}": {"n": 100 * t + i} for t in range(8) for i in range(25)}
@@ -748,14 +778,15 @@ class TestSQLiteForget:
                     )
                 )
             store.acknowledge(["f10", "f11"])
-            assert 2 == store.prune(before=T0 + timedelta(hours=12))
+            expected_count: int = 2
+            assert expected_count == store.prune(before=T0 + timedelta(hours=12))
             assert any(files_containing(path, SECRET_ID).values())  # it was written
             store.forget(SECRET_ID, {"buffer": {}})
-            assert {"s.db": [], "s.db-wal": [], "s.db-shm": []} == files_containing(
-                path, *needles
-            )
+            expected_found: dict[str, list[str]] = {"s.db": [], "s.db-wal": [], "s.db-shm": []}
+            assert expected_found == files_containing(path, *needles)
             assert list(full_change().firings) == store.firings()
-        assert {"s.db": []} == files_containing(path, *needles)
+        expected_found = {"s.db": []}
+        assert expected_found == files_containing(path, *needles)
         with SQLiteStore(path) as store:
             state = store.open()
         assert StoredState({"buffer": {}}, dict(full_change().customers)) == state
