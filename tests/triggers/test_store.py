@@ -614,6 +614,18 @@ class TestSQLiteFiles:
         path.write_bytes(content[: len(content) // 2])
         self.refused(path, "truncated or corrupt|corrupt")
 
+    def test_corrupt_pages(self, tmp_path: Path) -> None:
+        """A store whose header is intact but whose data pages are overwritten is refused by
+        open() (integrity check), not loaded half-read."""
+        path = tmp_path / "s.db"
+        valid_store(path)
+        content = bytearray(path.read_bytes())
+        middle = len(content) // 2
+        content[middle : middle + 8192] = random.Random(2).randbytes(8192)
+        path.write_bytes(bytes(content))
+        error = self.refused(path, "is corrupt")
+        assert "restore a backup" in str(error)
+
     def test_foreign_sqlite_database(self, tmp_path: Path) -> None:
         """A SQLite database of something else (empty tables, no marker) is refused, naming
         the tables it found."""

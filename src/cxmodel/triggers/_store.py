@@ -639,7 +639,10 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={self.synchronous}")
             db.execute("PRAGMA secure_delete=ON")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:  # locked, I/O error, cannot create, ...
+            db.close()
+            raise self._error("cannot open the database", exc) from exc
+        except sqlite3.DatabaseError as exc:  # not a database, malformed
             db.close()
             raise StoreError(
                 f"trigger state store {self.path!r} is not a readable SQLite database ({exc}): "
@@ -782,7 +785,12 @@ class SQLiteStore:
 
     def _load(self) -> StoredState:
         with self._using("read the store") as db:
-            problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+            try:
+                problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError as exc:  # malformed beyond what the check reports
+                problems = [str(exc)]
             if problems != ["ok"]:
                 raise StoreError(
                     f"trigger state store {self.path!r} is corrupt ({'; '.join(problems)}); "
