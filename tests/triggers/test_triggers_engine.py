@@ -199,7 +199,9 @@ class TestStoreAndDelivery:
         old = interaction(
             {"customer_id": "a", "timestamp": T0 + timedelta(days=1), "kind": "purchase"}
         )
-        assert engine.process(old) == [] and engine.late == [old]
+        assert engine.process(old) == []
+        assert [q.record["timestamp"] for q in engine.late] == ["2024-01-02T00:00:00+00:00"]
+        assert engine.late[0].reason.startswith("late: ")
 
     def test_out_of_order_within_lateness(self) -> None:
         """Events shuffled within the lateness bound give the in-order result."""
@@ -219,13 +221,17 @@ class TestStoreAndDelivery:
         )
 
     def test_add_and_remove_rules(self) -> None:
-        """Rules added at runtime see the history; removed rules stop firing."""
-        engine = TriggerEngine(parse("trigger a:\n    when purchase as p\n    emit x"))
-        engine.process(interaction({"customer_id": "a", "timestamp": T0, "kind": "purchase"}))
-        engine.remove_rule("a")
-        engine.add_rule(parse("trigger b:\n    when inactive for 1 days\n    emit y")["b"])
-        got = engine.advance_to(T0 + timedelta(days=2))
-        assert [f.trigger for f in got] == ["b"]
+        """A rule added at runtime sees the interactions from then on, or the history it is
+        given to backfill; removed rules stop firing."""
+        first = interaction({"customer_id": "a", "timestamp": T0, "kind": "purchase"})
+        later = parse("trigger b:\n    when inactive for 1 days\n    emit y")["b"]
+        for backfill, expected in ((None, []), ([first], ["b"])):
+            engine = TriggerEngine(parse("trigger a:\n    when purchase as p\n    emit x"))
+            engine.process(first)
+            engine.remove_rule("a")
+            engine.add_rule(later, backfill=backfill)
+            got = engine.advance_to(T0 + timedelta(days=2))
+            assert expected == [f.trigger for f in got]
 
 
 class TestRoundTrips:

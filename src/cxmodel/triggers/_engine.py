@@ -1,152 +1,111 @@
 """The streaming engine: interactions one at a time or in micro-batches, in event time, with
-the same firings as batch."""
+the same firings as batch, bounded state, and a durable snapshot instead of a history."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+import asyncio
+import hashlib
+import heapq
+import threading
+import time as _wall
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from cxmodel._time import TimeLike, duration_to_us, to_us
-from cxmodel.triggers._batch import (
-    NEVER_EMITTED,
-    apply_policies,
-    horizon,
-    reads,
-    rule_candidates,
-)
-from cxmodel.triggers._context import LogContext
-from cxmodel.triggers._firings import Firing, FiringBlock, Firings
-from cxmodel.triggers._history import (
-    Batch,
-    BatchRecords,
-    History,
-    HistoryView,
-    grown,
-    record_of,
+from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
+from cxmodel.errors import StoreError
+from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
+from cxmodel.triggers._firings import Firing, Firings, firing_id
+from cxmodel.triggers._ingest import Row, row_of, rows_from
+from cxmodel.triggers._operators import AggregatePlan, Candidate, Reader, RulePlan
+from cxmodel.triggers._policies import (
+    consent_key,
+    customer_consent,
+    policy_reason,
+    quiet_until,
 )
 from cxmodel.triggers._rules import Rule, RuleSet
-from cxmodel.triggers._store import InMemoryStore, StateStore
-from cxmodel.triggers._timers import DueTimes
+from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore
 
 __all__ = ["TriggerEngine"]
 
-IntArray = npt.NDArray[np.int64]
-_FAR = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z in microseconds
+_FORMAT = 2
+_TIMER, _DECISION = 0, 1
 
 
-def _immediate(rule: Rule) -> bool:
-    """Rules whose firing time is the anchoring interaction's own time."""
-    return rule.when.mode == "event" and rule.then is None and rule.quiet is None
+def _rule_hash(rule: Rule) -> str:
+    return hashlib.sha1(str(rule).encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def _objects_batch(objects: Sequence[Any]) -> Batch:
-    """A batch from interaction objects, or from records (mappings) validated as a log's."""
-    if not any(isinstance(o, Mapping) for o in objects):
-        return Batch.from_interactions(objects)
-    from cxmodel.log import InteractionLog
-
-    records = [o if isinstance(o, Mapping) else record_of(o) for o in objects]
-    return Batch.from_log(InteractionLog.from_records(records))
+def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
+    """A customer's traits, checked: a ``timezone`` must be an IANA zone name."""
+    out = dict(traits)
+    if "timezone" in out:
+        _zone_name(customer, out["timezone"], "(any rule in customer timezone)")
+    return out
 
 
-class _Reading:
-    """What one rule reads (see :func:`~cxmodel.triggers._batch.reads`), worked out once."""
+class _Changed(Mapping[str, Any]):
+    """The changed customers' states for a store, serialised only if the store reads them."""
 
-    def __init__(self, rule: Rule) -> None:
-        self.rule = rule
-        self.reads = reads(rule)
-        self.horizon = horizon(rule)
-        # immediate rules reading nothing but the anchoring interaction itself (no aggregate,
-        # no consent): each call decides them from the interactions it releases alone
-        self.alone = _immediate(rule) and all(
-            kind == rule.when.kind and lookback == 0 for kind, lookback in self.reads
-        )
-        self.marks, self.delay = _marks(rule)
+    def __init__(self, states: dict[str, CustomerState], ids: set[str]) -> None:
+        self._states = states
+        self._ids = ids
 
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._ids:
+            raise KeyError(key)
+        state = self._states.get(key)
+        return None if state is None else state.to_dict()
 
-def _marks(rule: Rule) -> tuple[str | None, int]:
-    """Which arrivals can make a firing of ``rule`` fall due, and how soon: (the kind, or
-    ``None`` for every kind; the least delay in microseconds).
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
 
-    Only an interaction that anchors a firing, or completes one (``then B``), can: the others
-    change what a firing sees (``if``, aggregates, consent) or cancel it (``then no``,
-    ``unless``, ``inactive``), which is read when the firing falls due. Timer rules
-    (``inactive``, ``no ... for``, ``then after``, ``then no ... for``) fire ``D`` after their
-    anchor at the earliest; calendar months count as 28 days less two (the shortest month, in
-    any time zone)."""
-    when, then = rule.when, rule.then
-    if when.mode in ("inactive", "absent"):  # every interaction may anchor (or be the first)
-        kind, duration = None, when.duration
-    elif then is not None and then.mode in ("after", "absent"):
-        kind, duration = when.kind, then.duration
-    elif then is not None:  # 'then B': fires at the B that completes it
-        return then.kind, 0
-    else:
-        return when.kind, 0
-    assert duration is not None
-    day = 86_400_000_000
-    if duration.unit == "months":
-        return kind, max(0, int(duration.amount) * 28 * day - 2 * day)
-    return kind, max(0, int(duration.to_us()))
-
-
-class _Decided:
-    """Which candidates of one rule are decided (emitted or suppressed for good).
-
-    Candidates anchored on an interaction are identified by its arrival number; ``when no``
-    candidates by (customer, restart time)."""
-
-    def __init__(self) -> None:
-        self.by_arrival = np.zeros(1024, dtype=bool)
-        self.restarts: set[tuple[int, int]] = set()
-
-    def undecided(
-        self, view: HistoryView, anchor: IntArray, restart: bool
-    ) -> npt.NDArray[np.bool_]:
-        if restart:
-            cust = view.engine_codes[view.customer_codes[anchor]].tolist()
-            times = view.timestamps[anchor].tolist()
-            return np.array(
-                [(c, t) not in self.restarts for c, t in zip(cust, times, strict=True)], dtype=bool
-            )
-        arrival = view.arrival_at(anchor)
-        if len(arrival):
-            self.by_arrival = grown(self.by_arrival, int(arrival.max()) + 1, False)
-        return ~self.by_arrival[arrival]
-
-    def mark(self, view: HistoryView, anchor: IntArray, restart: bool) -> None:
-        if restart:
-            cust = view.engine_codes[view.customer_codes[anchor]].tolist()
-            self.restarts.update(zip(cust, view.timestamps[anchor].tolist(), strict=True))
-            return
-        arrival = view.arrival_at(anchor)
-        if len(arrival):
-            self.by_arrival = grown(self.by_arrival, int(arrival.max()) + 1, False)
-        self.by_arrival[arrival] = True
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class TriggerEngine:
     """Evaluate rules over a live stream of interactions, in event time.
 
     Feed interactions one at a time with :meth:`process` or in micro-batches with
-    :meth:`process_many` (an :class:`~cxmodel.log.InteractionLog`, a mapping of columns, or
-    interaction objects). Interactions within ``allowed_lateness`` of the latest time seen
-    are buffered and processed in time order (ties in arrival order); older ones go to
-    :attr:`late` and are not processed. Timers fire when the event time passes them, or on
-    :meth:`advance_to`. For the same interactions delivered in time order, ``advance_to(T)``
-    leaves exactly the firings that batch :func:`~cxmodel.triggers.evaluate` returns with
-    ``as_of=T``, however the stream was cut into batches.
+    :meth:`process_many`; :meth:`advance_to` declares that everything up to a time has been
+    delivered and fires the timers due by then. For the same interactions, ``advance_to(T)``
+    leaves exactly the firings batch :func:`~cxmodel.triggers.evaluate` returns with
+    ``as_of=T``, however the stream was cut.
 
-    Each call re-evaluates, per rule, only the customers that received an interaction of a
-    kind the rule reads or whose pending firing is due, only the rows the rule reads, and only
-    the candidates not yet decided (those anchored within the rule's horizon of the previous
-    event time), with the batch evaluator's array code; policy state carries over. Each call commits its released interactions, seen ids and emitted firings to
-    ``store`` in one step; an interaction whose ``interaction_id`` was already processed is
-    ignored. Restarting from a :class:`SQLiteStore` resumes where the last commit left off.
+    Each rule is compiled into per-customer operators whose state is bounded by what the rule
+    can still read (see :doc:`the streaming guide <guide/streaming>`): work per interaction is
+    proportional to the rules that read its kind, in plain Python. Each call commits the state
+    it changed and the firings it emitted to ``store`` in one transaction; a restart loads
+    that state and never replays history.
+
+    Parameters
+    ----------
+    rules
+        The rules to run.
+    store
+        Where state, firings, late and refused interactions are kept
+        (:class:`~cxmodel.triggers.InMemoryStore` by default; :class:`SQLiteStore` to survive
+        a restart). A store is held by one engine at a time.
+    allowed_lateness
+        How far behind the latest time seen an interaction may arrive and still be processed
+        in time order; older ones are late (kept in ``store.late()``).
+    customers
+        Customer id -> :class:`~cxmodel.domain.Customer`, for ``customer.x`` traits and
+        consent without consent interactions; traits are checked here.
+    max_future
+        An interaction more than this ahead of ``clock`` is refused (kept in
+        ``store.rejected()``): clock skew, or epoch milliseconds read as seconds. ``None``
+        accepts any time.
+    clock
+        The host's clock (a callable returning an aware ``datetime`` or epoch seconds);
+        the wall clock by default. Only ``max_future`` reads it.
+    redelivery_window
+        How long after the watermark an interaction id is remembered, so that a re-delivered
+        interaction is ignored rather than reported late.
 
     Examples
     --------
@@ -164,85 +123,208 @@ class TriggerEngine:
         store: StateStore | None = None,
         allowed_lateness: str | timedelta | int = 0,
         customers: Mapping[str, Any] | None = None,
+        max_future: str | timedelta | None = "1 day",
+        clock: Callable[[], Any] | None = None,
+        redelivery_window: str | timedelta = "1 day",
     ) -> None:
+        self._lock = threading.RLock()
         self.rules = RuleSet((rules,)) if isinstance(rules, Rule) else rules
-        self.store = store if store is not None else InMemoryStore()
+        self.store: StateStore = store if store is not None else InMemoryStore()
         self.lateness = duration_to_us(allowed_lateness) if allowed_lateness else 0
-        self.customers = dict(customers or {})
-        self._traits = {k: dict(getattr(v, "traits", {})) for k, v in self.customers.items()}
-        self.late: list[Any] = []
-        self._history = History()
-        # per rule, each customer's earliest time needing re-evaluation
-        self._due: dict[str, DueTimes] = {r.name: DueTimes() for r in self.rules}
-        self._buffer: list[Batch] = []
-        self._buffer_arrival: list[IntArray] = []
-        self._decided: dict[str, _Decided] = {r.name: _Decided() for r in self.rules}
-        # per rule, each customer's last emitted time (NEVER_EMITTED: none), by engine code
-        self._last: dict[str, IntArray] = {r.name: np.zeros(0, dtype=np.int64) for r in self.rules}
-        self._fresh: set[str] = set()
-        self._reads_cache: dict[str, _Reading] = {}
-        self._previous: int | None = None  # the frontier of the last evaluation
-        events, self._seen, meta, emitted = self.store.load()
-        self._max_seen: int | None = meta.get("max_seen")
-        self._watermark: int | None = meta.get("watermark")
-        self._arrivals: int = int(meta.get("arrivals", 0))
-        if len(events):
-            self._append(Batch.of(events), np.arange(len(events), dtype=np.int64))
-        buffered = meta.get("buffer") or []
-        if len(buffered):
-            self._buffer = [
-                Batch.from_columns(buffered["columns"])
-                if isinstance(buffered, Mapping)
-                else Batch.of(buffered)
-            ]
-            self._buffer_arrival = [np.asarray(meta.get("buffer_arrival", []), dtype=np.int64)]
-        # after a restart: re-derive the decisions with one full evaluation, skipping the
-        # firings the store already holds
-        self._restored: set[str] | None = emitted if self._history.n else None
-        if self._restored is not None:
-            self._fresh = set(self.rules.names)
-            for due in self._due.values():
-                due.lower_all(self._history.n_customers, np.iinfo(np.int64).min)
+        self.max_future = None if max_future is None else duration_to_us(max_future)
+        self.redelivery = duration_to_us(redelivery_window)
+        self._clock = clock
+        self.customers: dict[str, Any] = {}
+        self._traits: dict[str, dict[str, Any]] = {}
+        for cid, customer in (customers or {}).items():
+            self._register(str(cid), customer)
+        self._aggregates: dict[str, AggregatePlan] = {}
+        self._plans: dict[str, RulePlan] = {}
+        for rule in self.rules:
+            self._plans[rule.name] = RulePlan(rule, self._aggregates)
+        self._index()
+        self._state: dict[str, CustomerState] = {}
+        self._timers: list[tuple[int, int, int, str, str]] = []
+        self._buffer: list[tuple[int, int, Row]] = []
+        self._buffered_ids: set[str] = set()
+        self._columns: set[str] = {"customer_id", "timestamp", "kind"}
+        self._max_seen: int | None = None
+        self._watermark: int | None = None  # interactions before it are late
+        self._closed: int | None = None  # advance_to: everything at or before it is final
+        self._seq = 0
+        self._arrivals = 0
+        self.duplicates = 0
+        # per call
+        self._touched: set[str] = set()
+        self._before: dict[str, dict[str, Any] | None] | None = None
+        self._emitted: list[Firing] = []
+        self._suppressed: list[Firing] = []
+        self._restore(self.store.open())
 
-    # -- rules at runtime --------------------------------------------------------------------
-    def add_rule(self, rule: Rule) -> None:
-        """Start evaluating ``rule`` (over the history already seen, from now on)."""
-        if rule.name in self.rules.names:
-            raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
-        self.rules = RuleSet((*self.rules.rules, rule))
-        self._decided[rule.name] = _Decided()
-        self._last[rule.name] = np.zeros(0, dtype=np.int64)
-        self._fresh.add(rule.name)
-        self._due[rule.name] = DueTimes()
-        self._due[rule.name].lower_all(self._history.n_customers, self._watermark or 0)
+    # -- set-up ------------------------------------------------------------------------------
+    def _register(self, cid: str, customer: Any) -> None:
+        traits = getattr(customer, "traits", None)
+        self._traits[cid] = _check_traits(cid, dict(traits or {}))
+        self.customers[cid] = customer
+
+    def set_customer(self, customer: Any) -> None:
+        """Add or replace one :class:`~cxmodel.domain.Customer` (traits checked)."""
+        with self._lock:
+            self._register(str(customer.customer_id), customer)
+
+    def _index(self) -> None:
+        """Which plans and aggregates each kind of interaction concerns."""
+        self._agg_by_kind: dict[str, list[AggregatePlan]] = {}
+        self._kept: dict[str, int | None] = {}  # kind -> look-back of the rows kept (None: all)
+        used: set[str] = set()
+        for plan in self._plans.values():
+            used.update(plan.aggregates)
+        for key in used:
+            agg = self._aggregates[key]
+            if agg.mode == "pairs":
+                old = self._kept.get(agg.kind, 0)
+                self._kept[agg.kind] = (
+                    None if old is None or agg.lookback is None else max(old, agg.lookback)
+                )
+            elif all(agg.store_key != a.store_key for a in self._agg_by_kind.get(agg.kind, [])):
+                self._agg_by_kind.setdefault(agg.kind, []).append(agg)
+        self._every: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
+        self._by_kind: dict[str, list[RulePlan]] = {}
+        for plan in self._plans.values():
+            if plan.when_mode != "event":
+                self._every.append(plan)
+                if plan.when_mode == "absent":
+                    continue
+            kinds = {plan.when_kind, plan.then_kind, plan.block_kind} - {None}
+            for kind in kinds:
+                assert kind is not None
+                self._by_kind.setdefault(kind, []).append(plan)
+        self._windows = [a for lst in self._agg_by_kind.values() for a in lst if a.mode == "window"]
+
+    def _restore(self, stored: Any) -> None:
+        meta = stored.meta
+        if not meta:
+            return
+        if meta.get("format") != _FORMAT:
+            raise StoreError(
+                f"the store holds engine state of format {meta.get('format')!r}; expected {_FORMAT}"
+            )
+        self._max_seen = meta.get("max_seen")
+        self._watermark = meta.get("watermark")
+        self._closed = meta.get("closed")
+        self._seq = int(meta.get("seq", 0))
+        self._arrivals = int(meta.get("arrivals", 0))
+        self._columns.update(meta.get("columns", ()))
+        for time, arrival, row in meta.get("buffer", ()):
+            item = Row.from_list(row)
+            heapq.heappush(self._buffer, (int(time), int(arrival), item))
+            if item.interaction_id is not None:
+                self._buffered_ids.add(item.interaction_id)
+        hashes = meta.get("rules", {})
+        current = {r.name: _rule_hash(r) for r in self.rules}
+        stale = {name for name, h in hashes.items() if current.get(name) != h}
+        for cid, data in stored.customers.items():
+            state = CustomerState.from_dict(cid, data)
+            for name in stale:
+                state.rules.pop(name, None)
+            self._state[cid] = state
+            self._schedule(state)
+
+    def _schedule(self, state: CustomerState, only: str | None = None) -> None:
+        """Put a customer's timers and waiting firings (of rule ``only``, or every active
+        rule) on the timer queue."""
+        cid = state.customer
+        for name, rs in state.rules.items():
+            if name not in self._plans if only is None else name != only:
+                continue
+            if rs.timer is not None and rs.timer.due is not None:
+                heapq.heappush(self._timers, (rs.timer.due, _TIMER, rs.timer.row.seq, cid, name))
+            for seq, anchor in rs.anchors.items():
+                if anchor.due is not None:
+                    heapq.heappush(self._timers, (anchor.due, _TIMER, seq, cid, name))
+            for waiting in rs.waiting:
+                heapq.heappush(self._timers, (waiting.due, _DECISION, waiting.order, cid, name))
+
+    # -- rules at runtime ------------------------------------------------------------------
+    def add_rule(self, rule: Rule, *, backfill: Any = None) -> None:
+        """Start evaluating ``rule``.
+
+        Without ``backfill`` the rule sees the interactions released from now on (its
+        aggregates count from now). With ``backfill`` (an :class:`~cxmodel.log.InteractionLog`
+        of the history, or anything :meth:`process_many` takes), the rule's state is first
+        built from the backfill's interactions up to the engine's watermark, as if it had
+        run all along; firings due before now are not returned, firings still pending are.
+        """
+        with self._lock:
+            if rule.name in self._plans:
+                raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
+            plan = RulePlan(rule, self._aggregates)
+            if backfill is not None:
+                self._backfill(rule, plan, backfill)
+            self.rules = RuleSet((*self.rules.rules, rule))
+            self._plans[rule.name] = plan
+            self._index()
+
+    def _backfill(self, rule: Rule, plan: RulePlan, history: Any) -> None:
+        rows = [
+            r for r in rows_from(history) if self._watermark is None or r.time <= self._watermark
+        ]
+        if not rows:
+            return
+        helper = TriggerEngine(rule, customers=self.customers, max_future=None)
+        helper._run(rows)
+        if self._closed is not None:
+            helper._advance(self._closed, inclusive=True)
+        new_keys = set(plan.aggregates) - {k for p in self._plans.values() for k in p.aggregates}
+        for cid, theirs in helper._state.items():
+            mine = self._state.get(cid)
+            if mine is None:
+                mine = self._state[cid] = CustomerState(cid)
+                mine.last_time, mine.tie_count = theirs.last_time, theirs.tie_count
+            if rule.name in theirs.rules:
+                mine.rules[rule.name] = theirs.rules[rule.name]
+            for key in new_keys:
+                agg = self._aggregates[key]
+                if agg.mode == "running" and agg.store_key in theirs.running:
+                    mine.running.setdefault(agg.store_key, theirs.running[agg.store_key])
+                elif agg.mode == "window" and agg.store_key in theirs.windows:
+                    mine.windows.setdefault(agg.store_key, theirs.windows[agg.store_key])
+                elif agg.mode == "pairs" and agg.kind in theirs.kept:
+                    mine.kept.setdefault(agg.kind, theirs.kept[agg.kind])
+            self._touched.add(cid)
+        for cid in helper._state:
+            self._schedule(self._state[cid], only=rule.name)
 
     def remove_rule(self, name: str) -> None:
-        """Stop evaluating the rule called ``name``."""
-        self.rules[name]  # raises KeyError with the known names
-        self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
-        self._fresh.discard(name)
-        self._due.pop(name, None)
+        """Stop evaluating the rule called ``name`` and drop its state."""
+        with self._lock:
+            self.rules[name]  # raises KeyError with the known names
+            self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
+            del self._plans[name]
+            for state in self._state.values():
+                state.rules.pop(name, None)
+            self._index()
 
-    # -- processing ------------------------------------------------------------------------------
+    # -- processing ----------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
         """Process one interaction; return the firings that became final.
 
         ``interaction`` is a :class:`~cxmodel.domain.Interaction`, or a record (a mapping
-        with ``customer_id``, ``timestamp``, ``kind`` and any fields), validated as
-        :meth:`InteractionLog.from_records <cxmodel.log.InteractionLog.from_records>` does.
+        with ``customer_id``, ``timestamp``, ``kind`` and any fields, as decoded from JSON),
+        checked as a row of :meth:`InteractionLog.from_records
+        <cxmodel.log.InteractionLog.from_records>` is.
         """
-        return list(self._process(_objects_batch([interaction]), [interaction]))
+        row = row_of(interaction)
+        with self._lock:
+            return list(self._call([row], None))
 
     def process_many(self, interactions: Any) -> Firings:
         """Process a micro-batch in delivery order; return the firings that became final.
 
-        ``interactions`` is an :class:`~cxmodel.log.InteractionLog` (delivered in its input
-        order), a mapping of columns as for :meth:`InteractionLog.from_arrays
+        ``interactions`` is an :class:`~cxmodel.log.InteractionLog` (its input order), a
+        mapping of columns as for :meth:`InteractionLog.from_arrays
         <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects or
-        records (mappings, validated as :meth:`InteractionLog.from_records
-        <cxmodel.log.InteractionLog.from_records>` does).
-        The result is the same as processing them one by one (the firings of the calls
-        together), at array speed.
+        records. The result is the same as processing them one by one.
 
         Examples
         --------
@@ -253,273 +335,501 @@ class TriggerEngine:
         >>> [(f.customer_id, f.action) for f in got]
         [('b', 'thanks')]
         """
-        from cxmodel.log import InteractionLog
-
-        if isinstance(interactions, InteractionLog):
-            return self._process(Batch.from_log(interactions), None)
-        if isinstance(interactions, Mapping):
-            return self._process(Batch.from_log(InteractionLog.from_arrays(**interactions)), None)
-        objects = list(interactions)
-        return self._process(_objects_batch(objects), objects)
+        rows = rows_from(interactions)
+        with self._lock:
+            return self._call(rows, None)
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
-        """Declare that every interaction up to ``time`` has been delivered; fire due timers."""
-        t = to_us(time)
-        released, blocks = self._evaluate(t, final=True)
-        firings = Firings.from_blocks(blocks)
-        self.store.commit(BatchRecords(released), [], self._meta(), firings)
-        return list(firings)
+        """Declare that every interaction up to ``time`` has been delivered; fire due timers.
 
-    def compact(self) -> int:
-        """Drop the history no active rule can read again; return how many interactions
-        were dropped.
-
-        A rule reads, around the candidates it has yet to decide, its kinds within its
-        look-back (unbounded aggregates and consent events whole); everything older goes,
-        except each customer's first interaction (where ``when no ... for`` restarts). The
-        firings stay exactly those of batch evaluation for the rules active now; a rule added
-        later sees only what was kept. The store keeps every interaction, so a restart from
-        it starts from the whole history again. Call it now and then from a long-running
-        service (say, daily) to bound memory.
-
-        Examples
-        --------
-        >>> from cxmodel.domain import Interaction
-        >>> from cxmodel.triggers import parse
-        >>> engine = TriggerEngine(parse("trigger big:\\n    when purchase as p where p.value > 100\\n    emit thanks"))
-        >>> days = ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
-        >>> fired = [engine.process(Interaction("a", f"{d}T00:00:00Z", "purchase", value=5.0)) for d in days]
-        >>> engine.compact()  # the first purchase (a restart point) and the latest stay
-        2
+        Afterwards an interaction at or before ``time`` is late.
         """
-        history = self._history
-        if self._previous is None or self._fresh or self._restored is not None:
-            return 0  # the next call re-reads everything
-        n = history.n
-        times, kinds = history.time[:n], history.kind.data[:n]
-        index = history.kind.index
-        keep = np.zeros(n, dtype=bool)
-        for rule in self.rules:
-            reading = self._reading(rule)
-            for kind, lookback in reading.reads:
-                if kind is not None and kind not in index:
-                    continue
-                match = np.ones(n, dtype=bool) if kind is None else kinds == index[kind]
-                if rule.when.mode == "absent" and kind is None:
-                    lookback = 0  # restarts: each customer's first row, kept below
-                if lookback is not None and reading.horizon is not None:
-                    match &= times >= self._previous - reading.horizon - lookback
-                keep |= match
-        keep[np.unique(history.cust[:n], return_index=True)[1]] = True
-        dropped = n - int(keep.sum())
-        if dropped:
-            history.keep(keep)
-        return dropped
+        t = to_us(time)
+        with self._lock:
+            return list(self._call([], t))
+
+    async def aprocess(self, interaction: Any) -> list[Firing]:
+        """:meth:`process` on a worker thread, for asyncio services."""
+        return await asyncio.to_thread(self.process, interaction)
+
+    async def aprocess_many(self, interactions: Any) -> Firings:
+        """:meth:`process_many` on a worker thread, for asyncio services."""
+        return await asyncio.to_thread(self.process_many, interactions)
+
+    async def aadvance_to(self, time: TimeLike) -> list[Firing]:
+        """:meth:`advance_to` on a worker thread, for asyncio services."""
+        return await asyncio.to_thread(self.advance_to, time)
+
+    def forget(self, customer_id: str) -> None:
+        """Erase a customer: their state, pending firings, buffered, late and refused
+        interactions and unacknowledged firings, from memory and the store, in one step."""
+        with self._lock:
+            self._state.pop(customer_id, None)
+            self.customers.pop(customer_id, None)
+            self._traits.pop(customer_id, None)
+            kept = [item for item in self._buffer if item[2].customer != customer_id]
+            if len(kept) != len(self._buffer):
+                heapq.heapify(kept)
+                self._buffer = kept
+                self._buffered_ids = {
+                    r.interaction_id for _, _, r in kept if r.interaction_id is not None
+                }
+            self.store.forget(customer_id, self._meta())
 
     @property
-    def watermark(self) -> Any:
-        """The event time up to which interactions have been processed (``None`` at start)."""
-        from cxmodel._time import us_to_datetime
+    def watermark(self) -> datetime | None:
+        """The event time before which interactions are late (``None`` at start)."""
+        mark = self._watermark
+        if self._closed is not None and (mark is None or self._closed + 1 > mark):
+            mark = self._closed + 1
+        return None if mark is None else us_to_datetime(mark)
 
-        return None if self._watermark is None else us_to_datetime(self._watermark)
+    @property
+    def late(self) -> list[Quarantined]:
+        """Interactions that arrived late, with their reasons (kept in the store)."""
+        return self.store.late()
 
-    # -- internals -------------------------------------------------------------------------------
-    def _process(self, batch: Batch, objects: Sequence[Any] | None) -> Firings:
-        keep = np.ones(len(batch), dtype=bool)
-        ids = batch.strings.get("interaction_id")
-        with_id = np.zeros(len(batch), dtype=bool) if ids is None else np.asarray(ids != None)  # noqa: E711
-        if with_id.any():
-            assert ids is not None
-            at = np.flatnonzero(with_id)
-            given = ids[at].tolist()
-            if not self._seen.isdisjoint(given):  # re-delivered: drop what was processed
-                keep[at] = [ident not in self._seen for ident in given]
-            first = np.unique(ids[at].astype(str), return_index=True)[1]
-            repeated = np.ones(len(at), dtype=bool)
-            repeated[first] = False
-            keep[at[repeated]] = False  # the same id twice in one call: the first counts
-        if self._watermark is not None:
-            late = keep & (batch.time < self._watermark)
-            if late.any():
-                if objects is not None:
-                    self.late.extend(objects[j] for j in np.flatnonzero(late).tolist())
-                else:
-                    self.late.extend(batch.take(late).records())
-                keep &= ~late
-        new_ids: list[str] = [] if ids is None else ids[keep & with_id].tolist()
-        self._seen.update(new_ids)
-        batch = batch.take(keep) if not keep.all() else batch
-        if len(batch):
-            arrival = np.arange(self._arrivals, self._arrivals + len(batch), dtype=np.int64)
-            self._arrivals += len(batch)
-            self._buffer.append(batch)
-            self._buffer_arrival.append(arrival)
-            top = int(batch.time.max())
-            self._max_seen = top if self._max_seen is None else max(self._max_seen, top)
-        if self._max_seen is None:
-            return Firings(())
-        released, blocks = self._evaluate(self._max_seen - self.lateness, final=False)
-        firings = Firings.from_blocks(blocks)
-        self.store.commit(BatchRecords(released), new_ids, self._meta(), firings)
-        return firings
+    def stats(self) -> dict[str, Any]:
+        """Customers held, timers and firings pending, interactions buffered, and the bytes
+        of the serialised state (what a durable store keeps)."""
+        import json
 
-    def _meta(self) -> dict[str, Any]:
-        arrival: list[int] = (
-            np.concatenate(self._buffer_arrival).tolist() if self._buffer_arrival else []
+        with self._lock:
+            anchors = waiting = timers = 0
+            size = 0
+            for state in self._state.values():
+                size += len(json.dumps(state.to_dict(), separators=(",", ":"), default=str))
+                for rs in state.rules.values():
+                    anchors += len(rs.anchors)
+                    waiting += len(rs.waiting)
+                    timers += rs.timer is not None
+            return {
+                "customers": len(self._state),
+                "pending_anchors": anchors,
+                "pending_timers": timers
+                + sum(
+                    1
+                    for s in self._state.values()
+                    for rs in s.rules.values()
+                    for a in rs.anchors.values()
+                    if a.due is not None
+                ),
+                "waiting_firings": waiting,
+                "buffered": len(self._buffer),
+                "duplicates_ignored": self.duplicates,
+                "state_bytes": size,
+                "bytes_per_customer": size / len(self._state) if self._state else 0.0,
+            }
+
+    # -- one call ----------------------------------------------------------------------------
+    def _now(self) -> int:
+        if self._clock is None:
+            return int(_wall.time() * 1_000_000)
+        value = self._clock()
+        return to_us(value)
+
+    def _call(self, rows: list[Row], advance: int | None) -> Firings:
+        durable = not isinstance(self.store, InMemoryStore)
+        self._touched = set()
+        self._before = {} if durable else None
+        saved = (
+            self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
+            list(self._buffer), set(self._buffered_ids), set(self._columns), self.duplicates,
+        )  # fmt: skip
+        self._emitted, self._suppressed = [], []
+        late, rejected = self._run(rows)
+        if advance is not None:
+            self._release_upto(advance)
+            self._advance(advance, inclusive=True)
+            if self._closed is None or advance > self._closed:
+                self._closed = advance
+        emitted = sorted(
+            self._emitted, key=lambda f: (f.time, f.customer_id, f.trigger, f.firing_id)
         )
-        return {
-            # records are built only if the store reads them (SQLite does; memory does not)
-            "buffer": BatchRecords(Batch.concat(self._buffer)),
-            "buffer_arrival": arrival,
-            "max_seen": self._max_seen,
-            "watermark": self._watermark,
-            "arrivals": self._arrivals,
-        }
+        suppressed = sorted(
+            self._suppressed, key=lambda f: (f.time, f.customer_id, f.trigger, f.firing_id)
+        )
+        change = StateChange(
+            meta=self._meta(),
+            customers=_Changed(self._state, self._touched),
+            firings=emitted,
+            late=late,
+            rejected=rejected,
+        )
+        try:
+            self.store.commit(change)
+        except StoreError:
+            self._rollback(saved)
+            raise
+        except Exception as exc:  # a store of the host's own that failed otherwise
+            self._rollback(saved)
+            raise StoreError(f"the store could not commit: {exc}") from exc
+        finally:
+            self._before = None
+        return Firings(emitted, suppressed)
 
-    def _append(self, batch: Batch, arrival: IntArray) -> None:
-        """Add released interactions to the history; mark their customers due for each rule
-        whose firing they can make fall due (see :func:`_marks`)."""
-        start = self._history.n
-        codes = self._history.append(batch, arrival)
-        if not len(codes):
-            return
-        kinds = self._history.kind.data[start : self._history.n]
-        index = self._history.kind.index
-        for rule in self.rules:
-            due = self._due[rule.name]
-            reading = self._reading(rule)
-            if reading.marks is None:
-                due.lower(codes, batch.time + reading.delay)
-            elif reading.marks in index:
-                hit = kinds == index[reading.marks]
-                if hit.any():
-                    due.lower(codes[hit], batch.time[hit] + reading.delay)
-
-    def _release(self, upto: int) -> Batch:
-        if not self._buffer:
-            return Batch.empty()
-        pending = Batch.concat(self._buffer)
-        arrival = np.concatenate(self._buffer_arrival)
-        ready = pending.time <= upto
-        if ready.all() and (
-            len(pending) < 2 or bool(np.all(pending.time[1:] >= pending.time[:-1]))
-        ):
-            self._buffer, self._buffer_arrival = [], []  # delivered in time order: as is
-            self._append(pending, arrival)
-            return pending
-        order = np.flatnonzero(ready)
-        order = order[np.lexsort((arrival[order], pending.time[order]))]
-        released = pending.take(order)
-        if ready.all():
-            self._buffer, self._buffer_arrival = [], []
-        else:
-            self._buffer, self._buffer_arrival = [pending.take(~ready)], [arrival[~ready]]
-        self._append(released, arrival[order])
-        return released
-
-    def _reading(self, rule: Rule) -> _Reading:
-        got = self._reads_cache.get(rule.name)
-        if got is None or got.rule is not rule:
-            got = self._reads_cache[rule.name] = _Reading(rule)
-        return got
-
-    def _rows_read(
-        self,
-        whole: HistoryView,
-        dirty: npt.NDArray[np.bool_],
-        rule: Rule,
-        anchor_from: int | None,
-    ) -> HistoryView:
-        """The part of ``whole`` (rows of customers ``dirty`` for ``rule``) that ``rule``
-        reads for candidates anchored from ``anchor_from`` on (see
-        :func:`~cxmodel.triggers._batch.reads`)."""
-        keep = np.zeros(len(whole), dtype=bool)
-        kinds, _ = whole.categorical("kind")
-        index = self._history.kind.index
-        for kind, lookback in self._reading(rule).reads:
-            if kind is None:
-                match = np.ones(len(whole), dtype=bool)
-            elif kind in index:
-                match = kinds == index[kind]
+    def _rollback(self, saved: tuple[Any, ...]) -> None:
+        """Put the engine back as it was before the call whose commit failed."""
+        (
+            self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
+            self._buffer, self._buffered_ids, self._columns, self.duplicates,
+        ) = saved  # fmt: skip
+        assert self._before is not None
+        for cid, data in self._before.items():
+            if data is None:
+                self._state.pop(cid, None)
             else:
-                continue
-            if anchor_from is not None and lookback is not None:
-                match &= whole.timestamps >= anchor_from - lookback
-            keep |= match
-        keep &= dirty
-        return whole if keep.all() else whole.subset(keep)
+                state = self._state[cid] = CustomerState.from_dict(cid, data)
+                self._schedule(state)
 
-    def _evaluate(self, frontier: int, *, final: bool) -> tuple[Batch, list[FiringBlock]]:
-        """Release what the frontier allows and decide every candidate it makes final."""
-        start = self._history.n
-        released = self._release(frontier)
+    def _touch(self, cid: str) -> CustomerState:
+        state = self._state.get(cid)
+        if cid not in self._touched:
+            self._touched.add(cid)
+            if self._before is not None:
+                self._before[cid] = None if state is None else state.to_dict()
+        if state is None:
+            state = self._state[cid] = CustomerState(cid)
+        return state
+
+    def _run(self, rows: list[Row]) -> tuple[list[Quarantined], list[Quarantined]]:
+        """Check, buffer and release ``rows``; fire what they make due."""
+        late: list[Quarantined] = []
+        rejected: list[Quarantined] = []
+        if not rows:
+            return late, rejected
+        limit = None if self.max_future is None else self._now() + self.max_future
+        accepted: list[Row] = []
+        top = self._max_seen
+        for row in rows:
+            if limit is not None and row.time > limit:
+                rejected.append(
+                    Quarantined(
+                        row.record(),
+                        f"refused: {us_to_datetime(row.time).isoformat()} is more than "
+                        f"{timedelta(microseconds=self.max_future or 0)} ahead of the clock "
+                        f"({us_to_datetime(limit - (self.max_future or 0)).isoformat()}); check "
+                        "the sender's clock or the timestamp's unit (milliseconds read as seconds?)",
+                        row.customer,
+                    )
+                )
+                continue
+            ident = row.interaction_id
+            if ident is not None:
+                state = self._state.get(row.customer)
+                if ident in self._buffered_ids or (state is not None and ident in state.seen):
+                    self.duplicates += 1
+                    continue
+            reason = self._lateness(row.time)
+            if reason is not None:
+                late.append(Quarantined(row.record(), reason, row.customer))
+                continue
+            if ident is not None:
+                self._buffered_ids.add(ident)
+            accepted.append(row)
+            if top is None or row.time > top:
+                top = row.time
+        self._max_seen = top
+        if top is None:
+            return late, rejected
+        frontier = top - self.lateness
+        in_order = not self._buffer and all(
+            accepted[j].time <= accepted[j + 1].time for j in range(len(accepted) - 1)
+        )
+        if in_order and (not accepted or accepted[-1].time <= frontier):
+            for row in accepted:
+                self._release(row)
+        else:
+            for row in accepted:
+                heapq.heappush(self._buffer, (row.time, self._arrivals, row))
+                self._arrivals += 1
+            self._release_upto(frontier)
+        self._advance(frontier, inclusive=False)
         if self._watermark is None or frontier > self._watermark:
             self._watermark = frontier
-        n = self._history.n_customers
-        out: list[FiringBlock] = []
-        dirty_by_rule = {r.name: self._due[r.name].due(frontier) for r in self.rules}
-        # rules reading only their anchors look at this call's interactions alone; the
-        # others at the histories of their due customers
-        alone = {
-            r.name
-            for r in self.rules
-            if r.name not in self._fresh and self._previous is not None and self._reading(r).alone
+        return late, rejected
+
+    def _lateness(self, time: int) -> str | None:
+        if self._closed is not None and time <= self._closed:
+            return (
+                f"late: {us_to_datetime(time).isoformat()} is at or before "
+                f"{us_to_datetime(self._closed).isoformat()}, which advance_to declared complete"
+            )
+        if self._watermark is not None and time < self._watermark:
+            return (
+                f"late: {us_to_datetime(time).isoformat()} is before the watermark "
+                f"{us_to_datetime(self._watermark).isoformat()} (allowed lateness "
+                f"{timedelta(microseconds=self.lateness)})"
+            )
+        return None
+
+    def _release_upto(self, frontier: int) -> list[Row]:
+        out = []
+        buffer = self._buffer
+        while buffer and buffer[0][0] <= frontier:
+            row = heapq.heappop(buffer)[2]
+            self._release(row)
+            out.append(row)
+        return out
+
+    # -- the work ----------------------------------------------------------------------------
+    def _reader(self, cid: str, plan: RulePlan | None = None) -> Reader:
+        traits = self._traits.get(cid, {})
+        zone = None
+        if plan is not None and plan.customer_time:
+            zone = _zone_name(cid, traits.get("timezone"), plan.name)
+        return Reader(traits, zone, self._columns)
+
+    def _release(self, row: Row) -> None:
+        """Take one interaction into its customer's state and run the rules it concerns."""
+        self._advance(row.time, inclusive=False)
+        cid = row.customer
+        state = self._touch(cid)
+        first = state.last_time is None
+        if state.last_time == row.time:
+            row.rank = state.tie_count
+            state.tie_count += 1
+        else:
+            row.rank = 0
+            state.tie_count = 1
+        row.seq = self._seq
+        self._seq += 1
+        kind = row.kind
+        plans = self._by_kind.get(kind, ())
+        snapshots = {
+            p.name: p.snapshot(state) for p in plans if p.snapshots and p.when_kind == kind
         }
-        union = np.zeros(n, dtype=bool)
-        for name, codes in dirty_by_rule.items():
-            if name not in alone:
-                union[codes] = True
-        every = np.flatnonzero(union)
-        views: dict[bool, tuple[HistoryView, IntArray]] = {}
-        for rule in self.rules:
-            dirty = dirty_by_rule[rule.name]
-            if not len(dirty):
+        traits = self._traits.get(cid, {})
+        for agg in self._agg_by_kind.get(kind, ()):
+            agg.update(state, row, cid, traits)
+        if self._windows:
+            for agg in self._windows:
+                buffer = state.windows.get(agg.store_key)
+                if buffer and agg.lookback is not None:
+                    oldest = row.time - agg.lookback
+                    while buffer and buffer[0][0] < oldest:
+                        buffer.popleft()
+        if kind in self._kept:
+            kept = state.kept.get(kind)
+            if kept is None:
+                kept = state.kept[kind] = deque()
+            kept.append(row)
+            back = self._kept[kind]
+            if back is not None:
+                while kept and kept[0].time < row.time - back:
+                    kept.popleft()
+        if kind == "consent_granted" or kind == "consent_revoked":
+            purpose = row.fields.get("purpose")
+            if isinstance(purpose, str) and purpose.strip():
+                state.consent[consent_key(purpose)] = kind == "consent_granted"
+            elif kind == "consent_revoked":  # no purpose: every purpose
+                state.consent.clear()
+                state.consent_default = False
+        state.last_time = row.time
+        columns = self._columns
+        for name in row.fields:
+            if name not in columns:
+                columns.add(name)
+        ident = row.interaction_id
+        if ident is not None:
+            self._buffered_ids.discard(ident)
+            seen = state.seen
+            seen[ident] = row.time
+            if len(seen) > 64 and len(seen) % 64 == 1:
+                oldest = row.time - self.redelivery - self.lateness
+                state.seen = {k: t for k, t in seen.items() if t >= oldest}
+        for plan in self._every:
+            self._restart(plan, state, row, first)
+        for plan in plans:
+            if plan.when_mode == "event":
+                self._on_event(plan, state, row, snapshots.get(plan.name, {}))
+
+    def _restart(self, plan: RulePlan, state: CustomerState, row: Row, first: bool) -> None:
+        """``inactive for D`` (every interaction restarts the clock) and ``no E for D``
+        (the first interaction and every matching E do)."""
+        reader = self._reader(state.customer, plan)
+        if plan.when_mode == "absent":
+            match = row.kind == plan.when_kind and (
+                plan.when_where is None
+                or bool(plan.when_where(plan.env(state, row, row.time, None, {}, reader)))
+            )
+            if not (match or first):
+                return
+        rs = state.rule(plan.name)
+        tested = {}
+        if plan.ev_when:
+            env = plan.env(state, row, row.time, row, {}, reader)
+            tested = plan.tested(plan.ev_when, env, row, reader)
+        timer = rs.timer
+        if timer is not None and timer.row.time == row.time:
+            timer.row = row  # the same time: the later interaction anchors it
+            timer.tested = tested
+            return
+        due = plan.due(row.time, reader)
+        rs.timer = Anchor(row, due, {}, tested)
+        heapq.heappush(self._timers, (due, _TIMER, row.seq, state.customer, plan.name))
+
+    def _on_event(
+        self, plan: RulePlan, state: CustomerState, row: Row, snapshot: dict[str, Any]
+    ) -> None:
+        cid = state.customer
+        reader = self._reader(cid, plan)
+        kind = row.kind
+        rs = state.rules.get(plan.name)
+        if rs is not None and rs.anchors:
+            if plan.then_mode == "event" and kind == plan.then_kind:
+                for seq, anchor in list(rs.anchors.items()):
+                    if anchor.due is not None and anchor.due < row.time:
+                        del rs.anchors[seq]
+                        continue
+                    if anchor.row.time >= row.time:
+                        continue
+                    then_tested = plan.completes(state, row, anchor, reader)
+                    if then_tested is not None:
+                        del rs.anchors[seq]
+                        found = plan.candidate(state, row.time, anchor, row, then_tested, reader)
+                        self._found(plan, state, found, reader)
+            elif plan.then_mode in ("absent", "after") and kind == plan.block_kind:
+                for seq, anchor in list(rs.anchors.items()):
+                    due = anchor.due
+                    assert due is not None
+                    if anchor.row.time < row.time <= due and plan.blocks(
+                        state, row, anchor, reader
+                    ):
+                        del rs.anchors[seq]
+        if kind != plan.when_kind:
+            return
+        tested = plan.anchor_test(state, row, snapshot, reader)
+        if tested is None:
+            return
+        if plan.then_mode is None:
+            anchor = Anchor(row, None, snapshot, tested)
+            self._found(
+                plan, state, plan.candidate(state, row.time, anchor, None, None, reader), reader
+            )
+            return
+        rs = state.rule(plan.name)
+        due = (
+            plan.due(row.time, reader)
+            if plan.then_mode != "event"
+            else plan.limit(row.time, reader)
+        )
+        rs.anchors[row.seq] = Anchor(row, due, snapshot, tested)
+        if due is not None:
+            heapq.heappush(self._timers, (due, _TIMER, row.seq, cid, plan.name))
+
+    def _advance(self, limit: int, *, inclusive: bool) -> None:
+        """Fire the timers and decide the waiting firings due before ``limit`` (at or
+        before, when ``inclusive``), in time order."""
+        timers = self._timers
+        while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
+            due, phase, order, cid, name = heapq.heappop(timers)
+            state = self._state.get(cid)
+            plan = self._plans.get(name)
+            if state is None or plan is None:
                 continue
-            due = self._due[rule.name]
-            due.clear(dirty)
-            flags = np.zeros(n, dtype=bool)
-            flags[dirty] = True
-            reach = self._reading(rule).horizon
-            anchor_from = (
-                None
-                if rule.name in self._fresh or self._previous is None or reach is None
-                else self._previous - reach
-            )
-            by_itself = rule.name in alone
-            if by_itself not in views:
-                whole = self._history.recent(start) if by_itself else self._history.view(every)
-                views[by_itself] = whole, whole.engine_codes[whole.customer_codes]
-            whole, owner = views[by_itself]  # owner: the engine code of each row
-            view = self._rows_read(whole, flags[owner], rule, anchor_from)
-            ctx = LogContext(view, self._traits)
-            cand = rule_candidates(ctx, rule, _FAR, anchor_from=anchor_from)
-            decided = self._decided[rule.name]
-            undecided = decided.undecided(view, cand.anchor, cand.restart)
-            cutoff = frontier if (final or _immediate(rule)) else frontier - 1
-            last_all = self._last[rule.name] = grown(self._last[rule.name], n, NEVER_EMITTED)
-            last = last_all[view.engine_codes]
-            pending: list[tuple[IntArray, IntArray]] = []
-            emitted, suppressed = apply_policies(
-                ctx,
-                rule,
-                cand,
-                cutoff,
-                self.customers,
-                previous=last,
-                undecided=undecided,
-                pending=pending,
-                ranked=False,
-            )
-            last_all[view.engine_codes] = last
-            assert emitted.anchor is not None and suppressed.anchor is not None
-            decided.mark(view, emitted.anchor, cand.restart)
-            decided.mark(view, suppressed.anchor, cand.restart)
-            for cust, times in pending:
-                due.lower(view.engine_codes[cust], times)
-            if self._restored is not None:
-                emitted = emitted.without_ids(self._restored)
-            out.append(emitted)
-        self._fresh.clear()
-        self._restored = None
-        self._previous = frontier
-        return released, out
+            rs = state.rules.get(name)
+            if rs is None:
+                continue
+            if phase == _DECISION:
+                for j, waiting in enumerate(rs.waiting):
+                    if waiting.due == due and waiting.order == order:
+                        del rs.waiting[j]
+                        self._touch(cid)
+                        self._decide(plan, state, waiting.due, waiting.parts, waiting.consent)
+                        break
+                continue
+            if plan.when_mode != "event":
+                timer = rs.timer
+                if timer is None or timer.due != due:
+                    continue
+                self._touch(cid)
+                rs.timer = None
+                reader = self._reader(cid, plan)
+                self._found(
+                    plan, state, plan.candidate(state, due, timer, None, None, reader), reader
+                )
+                continue
+            anchor = rs.anchors.get(order)
+            if anchor is None or anchor.due != due:
+                continue
+            self._touch(cid)
+            del rs.anchors[order]
+            if plan.then_mode == "event":
+                continue  # 'within D' ran out
+            reader = self._reader(cid, plan)
+            self._found(plan, state, plan.candidate(state, due, anchor, None, None, reader), reader)
+
+    def _found(
+        self, plan: RulePlan, state: CustomerState, found: Candidate | None, reader: Reader
+    ) -> None:
+        """A firing found (its ``if`` held): decide it now, or when quiet hours end."""
+        if found is None:
+            return
+        rule = plan.rule
+        due = quiet_until(rule, found.time, reader.zone if plan.customer_time else None)
+        parts = found.parts(plan.absent)
+        consent: bool | None = True
+        if rule.consent is not None:
+            consent = self._consent(state, rule.consent) if due == found.time else None
+        if due != found.time:
+            parts["because"]["quiet_hours_delayed_from"] = us_to_datetime(found.time).isoformat()
+        if plan.immediate:
+            self._decide(plan, state, due, parts, consent)
+            return
+        rs = state.rule(plan.name)
+        rs.waiting.append(Waiting(due, found.anchor.seq, parts, consent))
+        heapq.heappush(self._timers, (due, _DECISION, found.anchor.seq, state.customer, plan.name))
+
+    def _consent(self, state: CustomerState, purpose: str) -> bool:
+        key = consent_key(purpose)
+        granted = state.consent.get(key)
+        if granted is not None:
+            return granted
+        if state.consent_default is not None:
+            return state.consent_default
+        return customer_consent(self.customers, state.customer, purpose)
+
+    def _decide(
+        self,
+        plan: RulePlan,
+        state: CustomerState,
+        due: int,
+        parts: dict[str, Any],
+        consent: bool | None,
+    ) -> None:
+        rule = plan.rule
+        if consent is None:
+            consent = self._consent(state, rule.consent or "")
+        rs = state.rule(plan.name)
+        zone = self._reader(state.customer, plan).zone if plan.customer_time else None
+        reason = policy_reason(rule, rs.last_emitted, due, consent, zone)
+        cid = state.customer
+        firing = Firing(
+            trigger=rule.name,
+            customer_id=cid,
+            time=us_to_datetime(due),
+            action=rule.emit.action,
+            payload=parts["payload"],
+            because=parts["because"],
+            firing_id=firing_id(rule.name, cid, parts["key"]),
+            reason=reason,
+        )
+        if reason is None:
+            rs.last_emitted = due
+            self._emitted.append(firing)
+        else:
+            self._suppressed.append(firing)
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "format": _FORMAT,
+            "max_seen": self._max_seen,
+            "watermark": self._watermark,
+            "closed": self._closed,
+            "seq": self._seq,
+            "arrivals": self._arrivals,
+            "columns": sorted(self._columns),
+            "buffer": [[t, a, r.to_list()] for t, a, r in self._buffer],
+            "rules": {r.name: _rule_hash(r) for r in self.rules},
+        }

@@ -56,8 +56,8 @@ def evidence(ctx: LogContext, rule: Rule, anchor: IntArray, matched: IntArray, e
     condition: dict[str, Array] = {}
 
     def field(name: str, rows: IntArray, into: dict[str, Array]) -> None:
-        if name not in into and name in ctx.log:
-            into[name] = ctx.column_at(name, rows)
+        if name not in into:  # a column the log does not have is missing, as in streaming
+            into[name] = ctx.column_at(name, rows) if name in ctx.log else np.full(len(rows), None)
 
     clauses = (
         ("when", rule.when.where),

@@ -1,0 +1,287 @@
+"""What the streaming engine takes in: records, interaction objects, logs and columns, checked
+as a log's rows are and turned into :class:`Row` objects (plain Python values, no arrays)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from cxmodel._time import to_us, us_to_datetime
+from cxmodel.domain._interaction import MONEY_KINDS
+from cxmodel.domain._kinds import METRIC_SCALES
+from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
+from cxmodel.errors import SchemaError
+
+__all__ = ["Row", "record_of", "rows_from"]
+
+_NUMERIC = frozenset(("value", "score", "sentiment"))
+_TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
+_OBJECT_FIELDS = (
+    "interaction_id",
+    "touchpoint",
+    "channel",
+    "stage",
+    "value",
+    "metric",
+    "score",
+    "sentiment",
+)
+
+
+class Row:
+    """One interaction as the engine holds it: customer, time (microseconds, UTC), kind and
+    fields (every property, ``kind`` included; numbers as floats, text as ``str``; a missing
+    field is absent). ``seq`` is its place in the engine's release order and ``rank`` its
+    position among the customer's interactions at the same time, both set on release."""
+
+    __slots__ = ("customer", "fields", "kind", "rank", "seq", "time")
+
+    def __init__(
+        self,
+        customer: str,
+        time: int,
+        kind: str,
+        fields: dict[str, Any],
+        seq: int = -1,
+        rank: int = 0,
+    ) -> None:
+        self.customer = customer
+        self.time = time
+        self.kind = kind
+        self.fields = fields
+        self.seq = seq
+        self.rank = rank
+
+    @property
+    def interaction_id(self) -> str | None:
+        """The interaction's id, if it has one."""
+        ident = self.fields.get("interaction_id")
+        return ident if isinstance(ident, str) else None
+
+    def record(self) -> dict[str, Any]:
+        """The row as a JSON-ready record (ISO-8601 timestamp)."""
+        out: dict[str, Any] = {
+            "customer_id": self.customer,
+            "timestamp": us_to_datetime(self.time).isoformat(),
+        }
+        out.update(self.fields)
+        return out
+
+    def to_list(self) -> list[Any]:
+        """The row as a JSON-ready list (see :meth:`from_list`)."""
+        return [self.customer, self.time, self.fields, self.seq, self.rank]
+
+    @staticmethod
+    def from_list(data: Sequence[Any]) -> Row:
+        """The row :meth:`to_list` wrote."""
+        customer, time, fields, seq, rank = data
+        return Row(str(customer), int(time), str(fields["kind"]), dict(fields), int(seq), int(rank))
+
+
+def record_of(interaction: Any) -> dict[str, Any]:
+    """An :class:`~cxmodel.domain.Interaction` (or any object with its attributes) as a record."""
+    if isinstance(interaction, Mapping):
+        return dict(interaction)
+    if not all(hasattr(interaction, name) for name in ("customer_id", "timestamp", "kind")):
+        raise SchemaError(
+            f"expected an Interaction (with customer_id, timestamp and kind), got "
+            f"{type(interaction).__name__}: {interaction!r:.80}; pass cxmodel.domain.Interaction "
+            "objects or records (mappings), an InteractionLog, or a mapping of columns"
+        )
+    rec: dict[str, Any] = {
+        "customer_id": interaction.customer_id,
+        "timestamp": interaction.timestamp,
+        "kind": interaction.kind,
+    }
+    for name in _OBJECT_FIELDS:
+        value = getattr(interaction, name, None)
+        if value is not None:
+            rec[name] = value
+    for key, value in dict(getattr(interaction, "properties", {}) or {}).items():
+        if value is not None:
+            rec[key] = value
+    return rec
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _fail(where: str, message: str) -> SchemaError:
+    return SchemaError(f"{where}: {message}")
+
+
+def _text_id(value: Any, name: str, where: str) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    if _is_number(value) and isinstance(value, (int, np.integer)):
+        return str(int(value))
+    raise _fail(
+        where,
+        f"{name} {value!r} is {'empty' if value == '' else 'not text'} (field {name!r}); "
+        "every interaction needs a non-empty text " + ("id" if name == "customer_id" else "kind"),
+    )
+
+
+def _field_value(name: str, value: Any, where: str) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if name in _NUMERIC:
+        if _is_number(value):
+            number = float(value)
+            return None if number != number else number
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                pass
+            else:
+                return None if number != number else number
+        raise _fail(where, f"{name} {value!r} is not a number (field {name!r})")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if _is_number(value):
+        number = float(value)
+        return None if number != number else number
+    if name in _TEXT:
+        raise _fail(where, f"{name} {value!r} is not text (field {name!r})")
+    raise _fail(
+        where,
+        f"field {name!r} holds {value!r:.60}, a {type(value).__name__}; properties are text, "
+        "numbers or booleans",
+    )
+
+
+def row_from_record(rec: Mapping[str, Any], where: str) -> Row:
+    """A checked :class:`Row` from one record (see :func:`rows_from`)."""
+    try:
+        customer_raw, time_raw, kind_raw = rec["customer_id"], rec["timestamp"], rec["kind"]
+    except KeyError as missing:
+        raise _fail(
+            where, f"field {missing.args[0]!r} is missing; every interaction needs one"
+        ) from None
+    except TypeError:
+        raise _fail(where, f"expected a mapping, got {type(rec).__name__}") from None
+    customer = _text_id(customer_raw, "customer_id", where)
+    kind = _text_id(kind_raw, "kind", where)
+    try:
+        time = to_us(time_raw)
+    except SchemaError as error:
+        raise _fail(where, str(error)) from None
+    fields: dict[str, Any] = {"kind": kind}
+    for name, raw in rec.items():
+        if name in ("customer_id", "timestamp", "kind"):
+            continue
+        if not isinstance(name, str):
+            raise _fail(where, f"field name {name!r} is not text")
+        value = _field_value(name, raw, where)
+        if value is not None:
+            fields[name] = value
+    _check_row(fields, kind, where)
+    return Row(customer, time, kind, fields)
+
+
+def _check_row(fields: dict[str, Any], kind: str, where: str) -> None:
+    """The log's checks on one row: scales, amounts, catalogue-derived channel and stage."""
+    value = fields.get("value")
+    if value is not None and value < 0 and kind in MONEY_KINDS:
+        raise _fail(
+            where,
+            f"value {value!r} is negative for a {kind!r} (field 'value'); amounts are positive, "
+            "the kind says the direction",
+        )
+    metric = fields.get("metric")
+    if metric is not None:
+        if metric not in METRIC_SCALES:
+            raise _fail(
+                where,
+                f"metric {metric!r} is unknown (field 'metric'); expected one of "
+                f"{sorted(METRIC_SCALES)}",
+            )
+        score = fields.get("score")
+        low, high = METRIC_SCALES[metric]
+        if score is not None and not low <= score <= high:
+            raise _fail(
+                where,
+                f"score {score:g} is outside the {metric.upper()} scale {low:g}..{high:g} "
+                f"(field 'score', metric {metric!r})",
+            )
+    sentiment = fields.get("sentiment")
+    if sentiment is not None and not -1 <= sentiment <= 1:
+        raise _fail(where, f"sentiment {sentiment:g} is outside -1..1 (field 'sentiment')")
+    touchpoint = fields.get("touchpoint")
+    if touchpoint is not None and touchpoint in DEFAULT_CATALOGUE:
+        entry = DEFAULT_CATALOGUE[touchpoint]
+        fields.setdefault("channel", entry.channel.value)
+        fields.setdefault("stage", entry.stage.value)
+
+
+def _rows_from_log(log: Any) -> list[Row]:
+    """The rows of an :class:`~cxmodel.log.InteractionLog` in its input order (checked when
+    the log was built)."""
+    # row_order: each sorted row's input position (filtered logs keep gaps): sort by it
+    order = np.argsort(np.asarray(log.row_order, dtype=np.int64), kind="stable")
+    columns: dict[str, list[Any]] = {}
+    for name, typ in log.schema.items():
+        if name in ("customer_id", "timestamp"):
+            continue
+        if typ == "string":
+            codes, cats = log.categorical(name)
+            table = np.array([*np.asarray(cats, dtype=object).tolist(), None], dtype=object)
+            columns[name] = table[np.asarray(codes)[order]].tolist()
+        else:
+            values = np.asarray(log.numeric(name), dtype=np.float64)[order]
+            columns[name] = [None if v != v else v for v in values.tolist()]
+    customers = np.asarray(log.customers, dtype=object)
+    cust = customers[np.asarray(log.customer_codes, dtype=np.int64)[order]].tolist()
+    times = np.asarray(log.timestamps, dtype=np.int64)[order].tolist()
+    names = list(columns)
+    rows = []
+    for j, row_values in enumerate(zip(*(columns[k] for k in names), strict=True)):
+        fields = {k: v for k, v in zip(names, row_values, strict=True) if v is not None}
+        rows.append(Row(str(cust[j]), times[j], str(fields["kind"]), fields))
+    return rows
+
+
+def rows_from(interactions: Any) -> list[Row]:
+    """Checked rows from an :class:`~cxmodel.log.InteractionLog` (its input order), a mapping of
+    columns (as for :meth:`InteractionLog.from_arrays <cxmodel.log.InteractionLog.from_arrays>`),
+    or an iterable of :class:`~cxmodel.domain.Interaction` objects and records (mappings as
+    decoded from JSON).
+
+    A record is checked as a row of :meth:`InteractionLog.from_records
+    <cxmodel.log.InteractionLog.from_records>` is: a non-empty ``customer_id`` and ``kind``,
+    a ``timestamp`` with an offset, numbers where numbers belong, scores inside their scale.
+
+    Raises
+    ------
+    SchemaError
+        Naming the record (its 1-based position in the call) and the field.
+    """
+    from cxmodel.log import InteractionLog
+
+    if isinstance(interactions, InteractionLog):
+        return _rows_from_log(interactions)
+    if isinstance(interactions, Mapping):
+        return _rows_from_log(InteractionLog.from_arrays(**interactions))
+    if isinstance(interactions, (str, bytes)) or not isinstance(interactions, Iterable):
+        raise SchemaError(
+            f"expected interactions (an InteractionLog, a mapping of columns, or Interaction "
+            f"objects and records), got {type(interactions).__name__}"
+        )
+    out = []
+    for j, item in enumerate(interactions):
+        where = f"record {j + 1}"
+        out.append(row_from_record(record_of(item), where))
+    return out
+
+
+def row_of(interaction: Any) -> Row:
+    """One checked row from an Interaction object or a record."""
+    return row_from_record(record_of(interaction), "record")

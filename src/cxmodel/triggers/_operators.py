@@ -1,0 +1,539 @@
+"""Rules compiled for the streaming engine: per-customer operators in plain Python.
+
+A :class:`RulePlan` says what one rule does with each released interaction of a customer
+(anchor, complete, block or restart a firing) and with each timer; an :class:`AggregatePlan`
+how one aggregate is kept (running values, a time-trimmed buffer, or kept rows) and read.
+Both read and change a :class:`~cxmodel.triggers._customer.CustomerState` only; the engine
+orders the work in event time and applies the policies.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from cxmodel._time import us_to_datetime
+from cxmodel.expr import Aggregate, Duration, Expr, Name
+from cxmodel.triggers._context import add, aggregates_in, names_in
+from cxmodel.triggers._customer import Anchor, CustomerState, Running
+from cxmodel.triggers._evidence import _outer as outer_nodes
+from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._rules import Rule
+from cxmodel.triggers._scalar import Env, Scalar, compile_expr
+
+__all__ = ["AggregatePlan", "Candidate", "RulePlan", "shift"]
+
+_DAY = 86_400_000_000
+
+
+def shift(time: int, duration: Duration, zone: str | None, sign: int = 1) -> int:
+    """``time`` plus (``sign`` = -1: minus) ``duration``: months on the calendar of ``zone``
+    (``None``: UTC), other units as fixed lengths."""
+    if duration.unit != "months":
+        return time + sign * duration.to_us()
+    from cxmodel.triggers._calendar import Zones
+
+    zones = None if zone is None else Zones(np.zeros(1, dtype=np.int64), (zone,))
+    step = Duration(sign * duration.amount, "months")
+    return int(add(np.array([time], dtype=np.int64), step, zones)[0])
+
+
+def _running_key(node: Aggregate) -> str:
+    return f"{node.func}|{node.kind}|{node.field}|{node.where}"
+
+
+class AggregatePlan:
+    """How one aggregate is kept per customer and read per query.
+
+    - ``running``: no ``within`` and a ``where`` that does not name the bound interaction:
+      running values over every matching interaction (``before x`` reads them as they were
+      at x);
+    - ``window``: ``within D``: a buffer of (time, release number, value) trimmed to ``D``;
+    - ``pairs``: a ``where`` naming the bound interaction: the kind's rows are kept (trimmed
+      to the window when there is one) and tested against each query's bound interaction.
+    """
+
+    def __init__(self, node: Aggregate, alias: str | None) -> None:
+        self.node = node
+        self.key = str(node)
+        self.kind = node.kind
+        self.func = node.func
+        self.field = node.field
+        self.before = node.before is not None
+        self.within = node.within
+        pairs = any(n.qualifier is not None for n in names_in(node.where))
+        self.mode = "pairs" if pairs else ("window" if node.within is not None else "running")
+        self.store_key = _running_key(node) if self.mode != "pairs" else node.kind
+        if self.mode == "window":
+            self.store_key = f"{_running_key(node)}|{node.within}"
+        self.where: Scalar | None = (
+            None if node.where is None else compile_expr(node.where, alias if pairs else None)
+        )
+        within = node.within
+        self.lookback: int | None = (
+            None
+            if within is None
+            else within.amount * 31 * _DAY + 2 * _DAY
+            if within.unit == "months"
+            else within.to_us()
+        )
+
+    def matches(self, row: Row, customer: str, traits: Mapping[str, Any]) -> bool:
+        """Whether ``row`` counts for a running or window aggregate (its ``where`` holds)."""
+        return self.where is None or bool(self.where(Env(row.fields, row.time, customer, traits)))
+
+    def update(
+        self, state: CustomerState, row: Row, customer: str, traits: Mapping[str, Any]
+    ) -> None:
+        """Take ``row`` (of this aggregate's kind) into the customer's running values or
+        window; rows for pair aggregates are kept by :meth:`RulePlan`'s owner."""
+        if not self.matches(row, customer, traits):
+            return
+        value: Any = True if self.field is None else row.fields.get(self.field)
+        if value is None or value != value:
+            if self.func != "count":
+                return
+            value = True
+        if self.mode == "window":
+            buffer = state.windows.get(self.store_key)
+            if buffer is None:
+                buffer = state.windows[self.store_key] = deque()
+            buffer.append((row.time, row.seq, value))
+            return
+        running = state.running.get(self.store_key)
+        if running is None:
+            running = state.running[self.store_key] = Running()
+        _accumulate(running, self.func, value)
+
+    def running_value(self, state: CustomerState) -> Any:
+        """The aggregate over every matching interaction so far."""
+        running = state.running.get(self.store_key)
+        return _result(running, self.func)
+
+    def value(
+        self,
+        state: CustomerState,
+        now: int,
+        alias: Row | None,
+        snapshot: Mapping[str, Any],
+        traits: Mapping[str, Any],
+        zone: str | None,
+    ) -> Any:
+        """The aggregate for one query at time ``now`` with bound interaction ``alias``."""
+        if self.mode == "running":
+            if self.before:
+                return snapshot.get(self.key)
+            return self.running_value(state)
+        start = None if self.within is None else shift(now, self.within, zone, -1)
+        limit = alias.seq if (self.before and alias is not None) else None
+        values: list[Any] = []
+        if self.mode == "window":
+            for time, seq, value in state.windows.get(self.store_key, ()):
+                if (start is None or time >= start) and (limit is None or seq < limit):
+                    values.append(value)
+            return _reduce(self.func, values, pairs=False)
+        where = self.where
+        alias_fields = None if alias is None else alias.fields
+        field = self.field
+        for row in state.kept.get(self.kind, ()):
+            if (start is not None and row.time < start) or (limit is not None and row.seq >= limit):
+                continue
+            if where is not None and not where(
+                Env(row.fields, row.time, state.customer, traits, alias_fields)
+            ):
+                continue
+            value = True if field is None else row.fields.get(field)
+            if value is None or value != value:
+                if self.func != "count":
+                    continue
+                value = True
+            values.append(value)
+        return _reduce(self.func, values, pairs=True)
+
+
+def _accumulate(running: Running, func: str, value: Any) -> None:
+    running.count += 1
+    if func in ("sum", "avg"):
+        if running.values is None:
+            running.values = []
+        running.values.append(value)
+    elif func == "min":
+        if running.minimum is None or value < running.minimum:
+            running.minimum = value
+    elif func == "max":
+        if running.maximum is None or value > running.maximum:
+            running.maximum = value
+    elif func == "first":
+        if running.count == 1:
+            running.first = value
+    elif func == "last":
+        running.last = value
+    elif func == "distinct":
+        if running.distinct is None:
+            running.distinct = set()
+        running.distinct.add(value)
+
+
+def _result(running: Running | None, func: str) -> Any:
+    if running is None or running.count == 0:
+        return 0.0 if func in ("count", "distinct", "sum") else None
+    if func == "count":
+        return float(running.count)
+    if func == "distinct":
+        return float(len(running.distinct or ()))
+    if func in ("sum", "avg"):
+        total = _sum(running.values or [], pairs=False)
+        return total if func == "sum" else total / len(running.values or [1])
+    return {
+        "min": running.minimum,
+        "max": running.maximum,
+        "first": running.first,
+        "last": running.last,
+    }[func]
+
+
+def _sum(values: list[Any], *, pairs: bool) -> float:
+    """The sum rounded as the batch evaluator rounds it (numpy's own summation)."""
+    if not values:
+        return 0.0
+    if pairs:
+        return float(np.asarray(values, dtype=np.float64).sum())
+    padded = np.asarray([*values, 0.0], dtype=np.float64)
+    return float(np.add.reduceat(padded, [0, len(values)])[0])
+
+
+def _reduce(func: str, values: list[Any], *, pairs: bool) -> Any:
+    n = len(values)
+    if func == "count":
+        return float(n)
+    if func == "distinct":
+        return float(len(set(values)))
+    if func == "sum":
+        return _sum(values, pairs=pairs)
+    if n == 0:
+        return None
+    if func == "avg":
+        return _sum(values, pairs=pairs) / n
+    if func == "min":
+        return min(values)
+    if func == "max":
+        return max(values)
+    return values[0] if func == "first" else values[-1]
+
+
+class Candidate:
+    """A firing found, before its policies: the rule, customer, time (before quiet hours),
+    anchoring and completing interactions, payload and the values its clauses tested."""
+
+    __slots__ = ("anchor", "key", "matched", "payload", "restart", "tested", "time")
+
+    def __init__(
+        self,
+        time: int,
+        anchor: Row,
+        matched: Row | None,
+        restart: bool,
+        payload: dict[str, Any],
+        tested: dict[str, dict[str, Any]],
+    ) -> None:
+        self.time = time
+        self.anchor = anchor
+        self.matched = matched
+        self.restart = restart
+        self.payload = payload
+        self.tested = tested
+        self.key = (
+            f"t={anchor.time}"
+            if restart
+            else f"id={anchor.interaction_id}"
+            if anchor.interaction_id is not None
+            else f"t={anchor.time}#{anchor.rank}"
+        )
+
+    def parts(self, absent: dict[str, Any] | None) -> dict[str, Any]:
+        """The JSON-ready parts of the firing: payload, ``because`` (without quiet hours),
+        the anchor key."""
+        anchor = self.anchor
+        when: dict[str, Any] = {"kind": anchor.kind, "time": _iso(anchor.time)}
+        if anchor.interaction_id is not None:
+            when["interaction_id"] = anchor.interaction_id
+        if "when" in self.tested:
+            when["values"] = self.tested["when"]
+        because: dict[str, Any] = {"when": when}
+        matched = self.matched
+        if matched is not None:
+            then: dict[str, Any] = {"kind": matched.kind, "time": _iso(matched.time)}
+            if matched.interaction_id is not None:
+                then["interaction_id"] = matched.interaction_id
+            if "then" in self.tested:
+                then["values"] = self.tested["then"]
+            because["then"] = then
+        if absent is not None:
+            because["no"] = {**absent, "from": when["time"], "until": _iso(self.time)}
+        if "if" in self.tested:
+            because["if"] = self.tested["if"]
+        return {"payload": self.payload, "because": because, "key": self.key, "time": self.time}
+
+
+def _iso(us: int) -> str:
+    return us_to_datetime(us).isoformat()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+class Reader:
+    """What an evaluation reads besides the customer's state: the customer's traits and time
+    zone, the columns the engine has seen (a field of a column never seen is left out of
+    ``because``, as batch leaves out a column the log does not have)."""
+
+    __slots__ = ("columns", "traits", "zone")
+
+    def __init__(self, traits: Mapping[str, Any], zone: str | None, columns: set[str]) -> None:
+        self.traits = traits
+        self.zone = zone
+        self.columns = columns
+
+
+class RulePlan:
+    """One rule compiled for the streaming engine (see the module docstring)."""
+
+    def __init__(self, rule: Rule, plans: dict[str, AggregatePlan]) -> None:
+        self.rule = rule
+        self.name = rule.name
+        alias = rule.alias
+        self.alias = alias
+        when, then = rule.when, rule.then
+        self.when_mode = str(when.mode)
+        self.when_kind = when.kind
+        self.when_duration = when.duration
+        self.then_mode = None if then is None else str(then.mode)
+        self.then_kind = None if then is None else then.kind
+        self.then_duration = None if then is None else then.duration
+        unless = _unless(rule)
+        self.block_kind = (
+            self.then_kind
+            if self.then_mode == "absent"
+            else (None if unless is None else unless.kind)
+        )
+
+        def compiled(expr: Expr | None) -> Scalar | None:
+            return None if expr is None else compile_expr(expr, alias)
+
+        self.when_where = compiled(when.where)
+        self.then_where = compiled(None if then is None else then.where)
+        block_where = then.where if self.then_mode == "absent" and then is not None else None
+        if self.then_mode == "after" and unless is not None:
+            block_where = unless.where
+        self.block_where = compiled(block_where)
+        self.condition = compiled(rule.condition)
+        self.payload = [(key, compile_expr(expr, alias)) for key, expr in rule.emit.payload]
+        self.immediate = self.when_mode == "event" and then is None and rule.quiet is None
+        self.customer_time = rule.in_customer_time
+        exprs = (
+            when.where,
+            None if then is None else then.where,
+            None if unless is None else unless.where,
+            rule.condition,
+            *(e for _, e in rule.emit.payload),
+        )
+        self.aggregates: dict[str, AggregatePlan] = {}
+        for expr in exprs:
+            for node in aggregates_in(expr):
+                plan = plans.get(str(node))
+                if plan is None:
+                    plan = plans[str(node)] = AggregatePlan(node, alias)
+                self.aggregates[str(node)] = plan
+        self.snapshots = [p for p in self.aggregates.values() if p.mode == "running" and p.before]
+        self._evidence(rule)
+        self.absent = _absence(rule)
+
+    def _evidence(self, rule: Rule) -> None:
+        """What ``because`` shows: (kind, node) lists per clause, in the order batch shows
+        them (see :func:`cxmodel.triggers._evidence.evidence`)."""
+        alias = rule.alias
+        completes = self.then_mode == "event"
+        self.ev_when: list[tuple[str, Any]] = []
+        self.ev_then: list[tuple[str, Any]] = []
+        self.ev_if: list[tuple[str, Any]] = []
+        seen_when: set[str] = set()
+        seen_then: set[str] = set()
+        clauses = (
+            ("when", rule.when.where),
+            ("then", None if rule.then is None else rule.then.where),
+            ("unless", rule.unless_where),
+            ("if", rule.condition),
+        )
+        for clause, expr in clauses:
+            for node in outer_nodes(expr):
+                if isinstance(node, Aggregate):
+                    if clause == "if":
+                        self.ev_if.append(("agg", node))
+                    elif clause == "when":
+                        self.ev_when.append(("agg", node))
+                    elif clause == "then" and completes:
+                        self.ev_then.append(("agg", node))
+                elif node.qualifier == "customer":
+                    if clause == "if":
+                        self.ev_if.append(("trait", node))
+                elif node.qualifier == (alias or "") or (
+                    node.qualifier is None and clause in ("when", "if")
+                ):
+                    if node.name not in seen_when:
+                        seen_when.add(node.name)
+                        self.ev_when.append(("field", node.name))
+                elif (
+                    node.qualifier is None
+                    and clause == "then"
+                    and completes
+                    and node.name not in seen_then
+                ):
+                    seen_then.add(node.name)
+                    self.ev_then.append(("field", node.name))
+
+    # -- evaluation ------------------------------------------------------------------------
+    def env(
+        self,
+        state: CustomerState,
+        row: Row,
+        now: int,
+        alias: Row | None,
+        snapshot: Mapping[str, Any],
+        reader: Reader,
+    ) -> Env:
+        """The environment of one evaluation: bare names at ``row``, aggregates at ``now``."""
+        aggregates = self.aggregates
+        traits = reader.traits
+
+        def aggregate(node: Aggregate) -> Any:
+            return aggregates[str(node)].value(state, now, alias, snapshot, traits, reader.zone)
+
+        return Env(
+            row.fields,
+            row.time,
+            state.customer,
+            traits,
+            None if alias is None else alias.fields,
+            aggregate,
+        )
+
+    def tested(
+        self, items: list[tuple[str, Any]], env: Env, row: Row, reader: Reader
+    ) -> dict[str, Any]:
+        """The values of ``items`` (fields of ``row``, aggregates, traits) in ``env``."""
+        out: dict[str, Any] = {}
+        for what, node in items:
+            if what == "field":
+                if node == "customer_id":
+                    out[node] = row.customer
+                elif node == "timestamp":
+                    out[node] = float(row.time)
+                else:
+                    out[node] = row.fields.get(node)
+            elif what == "agg":
+                out.setdefault(str(node), _plain(env.aggregate(node)))  # type: ignore[misc]
+            else:
+                assert isinstance(node, Name)
+                value = env.traits.get(node.name)
+                out[str(node)] = float(value) if isinstance(value, (int, float)) else value
+        return out
+
+    def snapshot(self, state: CustomerState) -> dict[str, Any]:
+        """The ``before x`` running values, read before x is taken in."""
+        return {p.key: p.running_value(state) for p in self.snapshots}
+
+    def anchor_test(
+        self, state: CustomerState, row: Row, snapshot: dict[str, Any], reader: Reader
+    ) -> dict[str, Any] | None:
+        """If ``row`` anchors the rule (its ``when ... where`` holds), the values tested."""
+        env = self.env(state, row, row.time, row, snapshot, reader)
+        if self.when_where is not None and not self.when_where(env):
+            return None
+        return self.tested(self.ev_when, env, row, reader) if self.ev_when else {}
+
+    def blocks(self, state: CustomerState, row: Row, anchor: Anchor, reader: Reader) -> bool:
+        """Whether ``row`` (of the blocking kind) cancels the firing waiting on ``anchor``."""
+        if self.block_where is None:
+            return True
+        env = self.env(state, row, row.time, anchor.row, anchor.snapshot, reader)
+        return bool(self.block_where(env))
+
+    def completes(
+        self, state: CustomerState, row: Row, anchor: Anchor, reader: Reader
+    ) -> dict[str, Any] | None:
+        """If ``row`` completes ``then B where C`` for ``anchor``, the values tested."""
+        env = self.env(state, row, row.time, anchor.row, anchor.snapshot, reader)
+        if self.then_where is not None and not self.then_where(env):
+            return None
+        return self.tested(self.ev_then, env, row, reader) if self.ev_then else {}
+
+    def candidate(
+        self,
+        state: CustomerState,
+        time: int,
+        anchor: Anchor,
+        matched: Row | None,
+        then_tested: dict[str, Any] | None,
+        reader: Reader,
+    ) -> Candidate | None:
+        """The firing at ``time`` if its ``if`` holds (read now: the state is the history the
+        firing sees), with its payload and tested values; else ``None``."""
+        env = self.env(state, anchor.row, time, anchor.row, anchor.snapshot, reader)
+        if self.condition is not None and not self.condition(env):
+            return None
+        payload = {key: _plain(expr(env)) for key, expr in self.payload}
+        tested: dict[str, dict[str, Any]] = {}
+        if anchor.tested:
+            tested["when"] = anchor.tested
+        if then_tested:
+            tested["then"] = then_tested
+        if self.ev_if:
+            condition = self.tested(self.ev_if, env, anchor.row, reader)
+            if condition:
+                tested["if"] = condition
+        restart = self.when_mode == "absent"
+        return Candidate(time, anchor.row, matched, restart, payload, tested)
+
+    def due(self, time: int, reader: Reader) -> int:
+        """When a timer anchored at ``time`` falls due (``when inactive/no ... for D``,
+        ``then after/no ... for D``)."""
+        duration = self.when_duration if self.when_mode != "event" else self.then_duration
+        assert duration is not None
+        return shift(time, duration, reader.zone if self.customer_time else None)
+
+    def limit(self, time: int, reader: Reader) -> int | None:
+        """The last time a ``then B within D`` may complete an anchor at ``time``."""
+        if self.then_duration is None:
+            return None
+        return shift(time, self.then_duration, reader.zone if self.customer_time else None)
+
+
+def _absence(rule: Rule) -> dict[str, Any] | None:
+    when, then = rule.when, rule.then
+    if str(when.mode) == "inactive":
+        return {"kind": None}
+    if str(when.mode) == "absent":
+        kind, where = when.kind, when.where
+    elif then is not None and str(then.mode) == "absent":
+        kind, where = then.kind, then.where
+    elif rule.unless_kind is not None:
+        kind, where = rule.unless_kind, rule.unless_where
+    else:
+        return None
+    return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}
+
+
+class _Unless:
+    def __init__(self, kind: str, where: Expr | None) -> None:
+        self.kind = kind
+        self.where = where
+
+
+def _unless(rule: Rule) -> _Unless | None:
+    return None if rule.unless_kind is None else _Unless(rule.unless_kind, rule.unless_where)
