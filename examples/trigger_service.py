@@ -132,7 +132,12 @@ class TriggerService:
         def build() -> tuple[SQLiteStore, TriggerEngine]:
             store = SQLiteStore(db)
             try:
-                return store, TriggerEngine(rules, store=store, allowed_lateness=lateness)
+                # ids are remembered 30 days past the watermark, so a client may re-deliver
+                # that far back after a crash and have processed interactions ignored
+                engine = TriggerEngine(
+                    rules, store=store, allowed_lateness=lateness, redelivery_window="30 days"
+                )
+                return store, engine
             except BaseException:
                 store.close()
                 raise
@@ -177,10 +182,9 @@ class TriggerService:
 
         def work() -> dict[str, Any]:
             engine = self._engine
-            late_before = len(engine.late)
+            late_before = len(engine.late)  # the store keeps late interactions
             firings = _firing_dicts(engine.process_many(records))
-            late = [r if isinstance(r, dict) else dict(r) for r in engine.late[late_before:]]
-            del engine.late[late_before:]  # reported here; the service keeps none
+            late = [q.record for q in engine.late[late_before:]]
             return {"firings": firings, "late": late}
 
         return self._call(work)

@@ -456,7 +456,7 @@ def test_endpoints_and_errors(tmp_path: Path) -> None:
         }
         status, bad = call(port, "POST", "/interactions", {"records": [survey, {"kind": "x"}]})
         assert status == 400
-        assert "timestamp" in bad["error"] and "Traceback" not in bad["error"]
+        assert "record 2" in bad["error"] and "Traceback" not in bad["error"]
         bad_times: list[tuple[Json, str]] = [
             ({"time": "yesterday"}, "ISO-8601"),
             ({"time": 5}, "'time' must be"),

@@ -378,11 +378,10 @@ class TriggerEngine:
 
     @property
     def watermark(self) -> datetime | None:
-        """The event time before which interactions are late (``None`` at start)."""
-        mark = self._watermark
-        if self._closed is not None and (mark is None or self._closed + 1 > mark):
-            mark = self._closed + 1
-        return None if mark is None else us_to_datetime(mark)
+        """The event time up to which interactions have been processed (``None`` at start):
+        an interaction before it is late, and so is one at it after :meth:`advance_to`."""
+        marks = [m for m in (self._watermark, self._closed) if m is not None]
+        return us_to_datetime(max(marks)) if marks else None
 
     @property
     def late(self) -> list[Quarantined]:
