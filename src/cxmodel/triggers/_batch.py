@@ -161,12 +161,12 @@ def reads(rule: Rule) -> list[tuple[str | None, int | None]]:
         out.append((when.kind, 0))
     if then is not None and then.kind is not None:
         out.append((then.kind, 0))
-    if rule.unless_kind is not None:
-        out.append((rule.unless_kind, 0))
+    if rule.unless is not None:
+        out.append((rule.unless.kind, 0))
     for expr in (
         when.where,
         None if then is None else then.where,
-        rule.unless_where,
+        None if rule.unless is None else rule.unless.where,
         rule.condition,
         *(e for _, e in rule.emit.payload),
     ):
@@ -264,8 +264,8 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int, anchor_from: int | None
     if then.mode == "absent":
         assert then.kind is not None
         blocker = _first_after(ctx, rule, anchors, then.kind, then.where, fire)
-    elif rule.unless_kind is not None:
-        blocker = _first_after(ctx, rule, anchors, rule.unless_kind, rule.unless_where, fire)
+    elif rule.unless is not None:
+        blocker = _first_after(ctx, rule, anchors, rule.unless.kind, rule.unless.where, fire)
     else:
         blocker = np.full(len(anchors), -1, dtype=np.int64)
     keep = blocker < 0
@@ -480,8 +480,8 @@ def _absence(rule: Rule) -> dict[str, Any] | None:
         kind, where = when.kind, when.where
     elif then is not None and then.mode == "absent":
         kind, where = then.kind, then.where
-    elif rule.unless_kind is not None:
-        kind, where = rule.unless_kind, rule.unless_where
+    elif rule.unless is not None:
+        kind, where = rule.unless.kind, rule.unless.where
     else:
         return None
     return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}

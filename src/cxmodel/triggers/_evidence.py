@@ -62,7 +62,7 @@ def evidence(ctx: LogContext, rule: Rule, anchor: IntArray, matched: IntArray, e
     clauses = (
         ("when", rule.when.where),
         ("then", None if rule.then is None else rule.then.where),
-        ("unless", rule.unless_where),
+        ("unless", None if rule.unless is None else rule.unless.where),
         ("if", rule.condition),
     )
     for clause, expr in clauses:
