@@ -24,6 +24,7 @@ import attrs
 
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
 from cxmodel.expr import parse_expr as _parse_expr
+from cxmodel.expr._ast import invalid
 from cxmodel.triggers._rules import (
     Emit,
     Pattern,
@@ -43,15 +44,15 @@ def _node(value: Any) -> Expr:
         return value.node
     if value is None or isinstance(value, (bool, int, float, str)):
         return Literal(value)
-    raise TypeError(f"cannot use {value!r} (a {type(value).__name__}) in a rule expression")
+    raise invalid(f"cannot use {value!r} (a {type(value).__name__}) in a rule expression")
 
 
 def _duration(value: str | Duration) -> Duration:
     if isinstance(value, Duration):
         return value
-    node = _parse_expr(value)
+    node = _parse_expr(value) if isinstance(value, str) else None
     if not isinstance(node, Duration):
-        raise ValueError(f"expected a duration such as '30 days', got {value!r}")
+        raise invalid(f"expected a duration such as '30 days', got {value!r}", code="E102")
     return node
 
 
@@ -265,15 +266,17 @@ class _Ready:
         rule in customer time)."""
 
         def minutes(text: str) -> int:
-            parts = text.split(":")
+            parts = text.split(":") if isinstance(text, str) else []
             if (
                 len(parts) != 2
-                or not all(p.isdigit() for p in parts)
+                or not all(p.isascii() and p.isdigit() for p in parts)
                 or len(parts[1]) != 2
                 or int(parts[0]) > 23
                 or int(parts[1]) > 59
             ):
-                raise ValueError(f"expected a time of day HH:MM such as '22:00', got {text!r}")
+                raise invalid(
+                    f"expected a time of day HH:MM such as '22:00', got {text!r}", code="E208"
+                )
             return int(parts[0]) * 60 + int(parts[1])
 
         quiet = QuietHours(minutes(start), minutes(end), customer_timezone)

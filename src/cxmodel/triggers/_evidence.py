@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.expr import Aggregate, Binary, Call, Expr, InList, Name, Unary
+from cxmodel.expr import Aggregate, Expr, Name
+from cxmodel.expr._ast import children
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._rules import Rule
 
@@ -19,23 +20,14 @@ Array = npt.NDArray[Any]
 
 def _outer(expr: Expr | None) -> list[Name | Aggregate]:
     """Names and aggregates of ``expr`` outside any aggregate, in order, without repeats."""
-    if expr is None:
-        return []
-    if isinstance(expr, (Name, Aggregate)):
-        return [expr]
-    parts: list[Expr] = []
-    if isinstance(expr, Unary):
-        parts = [expr.operand]
-    elif isinstance(expr, Binary):
-        parts = [expr.left, expr.right]
-    elif isinstance(expr, InList):
-        parts = [expr.operand, *expr.items]
-    elif isinstance(expr, Call):
-        parts = list(expr.args)
     found: dict[str, Name | Aggregate] = {}
-    for part in parts:
-        for node in _outer(part):
+    stack: list[Expr] = [] if expr is None else [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (Name, Aggregate)):
             found.setdefault(str(node), node)
+        else:
+            stack.extend(reversed(children(node)))
     return list(found.values())
 
 
