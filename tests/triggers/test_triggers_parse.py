@@ -32,7 +32,7 @@ BAD = [
     (_rule("    when purchase as p where p.value > $5\n    emit a"), "E101", 2, 40),
     (_rule('    when survey as r where r.metric == "nps\n    emit a'), "E103", 2, 40),
     ("rule t:\n    when purchase\n    emit a", "E201", 1, 1),
-    ("trigger t\n    when purchase\n    emit a", "E106", 2, 5),
+    ("trigger t\n    when purchase\n    emit a", "E106", 1, 10),
     ("trigger :\n    when purchase\n    emit a", "E107", 1, 9),
     (_rule("    when purchase"), "E204", 1, 1),
     (_rule("    emit a"), "E203", 1, 1),

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from cxmodel.expr._ast import (
     DURATION_UNITS,
+    MAX_DURATION,
+    MAX_NESTING,
+    MAX_NUMBER,
     Aggregate,
     Binary,
     Call,
@@ -22,8 +25,10 @@ from cxmodel.expr._ast import (
     Literal,
     Name,
     Unary,
+    check_nesting,
     expr_from_dict,
     expr_to_dict,
+    walk,
 )
 from cxmodel.expr._checked import evaluate_checked
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
@@ -37,7 +42,10 @@ __all__ = [
     "DURATION_UNITS",
     "FUNCTIONS",
     "MAX_DEPTH",
+    "MAX_DURATION",
+    "MAX_NESTING",
     "MAX_NODES",
+    "MAX_NUMBER",
     "TYPES",
     "Aggregate",
     "Binary",
@@ -52,6 +60,7 @@ __all__ = [
     "Token",
     "Unary",
     "check_expr",
+    "check_nesting",
     "count_nodes",
     "evaluate",
     "evaluate_checked",
@@ -61,4 +70,5 @@ __all__ = [
     "parse_expr",
     "render_diagnostics",
     "tokenize",
+    "walk",
 ]

@@ -9,13 +9,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.errors import EvaluationLimitError, SchemaError
-from cxmodel.expr._ast import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
+from cxmodel.errors import EvaluationLimitError, SchemaError, TriggerTypeError
+from cxmodel.expr._ast import (
+    Aggregate,
+    Binary,
+    Call,
+    Duration,
+    Expr,
+    InList,
+    Literal,
+    Name,
+    Unary,
+    check_nesting,
+    walk,
+)
 
 __all__ = ["MAX_NODES", "count_nodes", "evaluate", "missing"]
 
 #: Largest expression (in nodes) the evaluator accepts.
-MAX_NODES = 2_000
+MAX_NODES = 100_000
 
 Array = npt.NDArray[Any]
 _CMP: dict[str, Callable[[Any, Any], Any]] = {
@@ -29,7 +41,7 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def count_nodes(expr: Expr) -> int:
-    """Return the number of nodes in ``expr``.
+    """Return the number of nodes in ``expr`` (counted without recursion).
 
     Examples
     --------
@@ -37,17 +49,19 @@ def count_nodes(expr: Expr) -> int:
     >>> count_nodes(parse_expr("a > 1 and b"))
     5
     """
-    if isinstance(expr, Unary):
-        return 1 + count_nodes(expr.operand)
-    if isinstance(expr, Binary):
-        return 1 + count_nodes(expr.left) + count_nodes(expr.right)
-    if isinstance(expr, InList):
-        return 1 + count_nodes(expr.operand) + sum(count_nodes(i) for i in expr.items)
-    if isinstance(expr, Call):
-        return 1 + sum(count_nodes(a) for a in expr.args)
-    if isinstance(expr, Aggregate) and expr.where is not None:
-        return 1 + count_nodes(expr.where)
-    return 1
+    return sum(1 for _ in walk(expr))
+
+
+def _floats(values: Array, what: str) -> npt.NDArray[np.float64]:
+    """``values`` as floats, or a :class:`~cxmodel.errors.TriggerTypeError` naming ``what``."""
+    try:
+        out: npt.NDArray[np.float64] = values.astype(float)
+    except (TypeError, ValueError):
+        raise TriggerTypeError(
+            f"{what} needs numbers, but its operand holds text or other values; "
+            "check the rule against the log's schema (cxmodel.triggers.check)"
+        ) from None
+    return out
 
 
 def missing(values: Array) -> npt.NDArray[np.bool_]:
@@ -102,7 +116,7 @@ class _Evaluator:
             inner = self.run(node.operand)
             if node.op == "not":
                 return ~inner.astype(bool)
-            return np.asarray(-inner.astype(float))
+            return np.asarray(-_floats(inner, "'-'"))
         if isinstance(node, Binary):
             return self.binary(node)
         if isinstance(node, InList):
@@ -157,11 +171,20 @@ class _Evaluator:
         return out
 
     def binary(self, node: Binary) -> Array:
+        # a left-leaning chain (a or b or ...) is folded in a loop, not by recursion
+        spine: list[Binary] = [node]
+        while isinstance(spine[-1].left, Binary):
+            spine.append(spine[-1].left)
+        left = self.run(spine[-1].left)
+        for step in reversed(spine):
+            left = self.apply(step, left)
+        return left
+
+    def apply(self, node: Binary, left: Array) -> Array:
         if node.op in ("and", "or"):
-            left = self.run(node.left).astype(bool)
             right = self.run(node.right).astype(bool)
+            left = left.astype(bool)
             return np.asarray(left & right if node.op == "and" else left | right)
-        left = self.run(node.left)
         constant = node.right.value if isinstance(node.right, Literal) else None
         if node.op in _CMP and constant is not None and not isinstance(constant, bool):
             return self.compare_scalar(node.op, left, constant)
@@ -176,9 +199,10 @@ class _Evaluator:
                 out = left.astype(np.result_type(left.dtype, right.dtype))
             out[gone] = right[gone]
             return out
-        a = left.astype(float)
-        b = right.astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        what = repr(node.op)
+        a = _floats(left, what)
+        b = _floats(right, what)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if node.op == "+":
                 return np.asarray(a + b)
             if node.op == "-":
@@ -192,9 +216,9 @@ class _Evaluator:
     def call(self, node: Call) -> Array:
         arg = self.run(node.args[0])
         if node.func == "abs":
-            return np.asarray(np.abs(arg.astype(float)))
+            return np.asarray(np.abs(_floats(arg, "abs()")))
         if node.func == "round":
-            return np.round(arg.astype(float))
+            return np.round(_floats(arg, "round()"))
         gone = missing(arg)
         out = (
             np.full(self.n, None, dtype=object)
@@ -242,6 +266,7 @@ def evaluate(
     arrays = {k: np.asarray(v) for k, v in columns.items()}
     if n is None:
         n = len(next(iter(arrays.values()))) if arrays else 1
+    check_nesting(expr)
     nodes = count_nodes(expr)
     if nodes > MAX_NODES:
         raise EvaluationLimitError(

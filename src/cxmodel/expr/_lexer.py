@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from cxmodel.expr._ast import MAX_NUMBER
 from cxmodel.expr._diagnostics import Diagnostic
 
 __all__ = ["MAX_SOURCE_CHARS", "Token", "tokenize"]
@@ -13,6 +14,8 @@ MAX_SOURCE_CHARS = 200_000
 
 _TWO_CHAR = ("==", "!=", "<=", ">=", "??")
 _ONE_CHAR = "()[],.=<>+-*/:%"
+_DIGITS = "0123456789"  # ASCII only: int() of other Unicode digits is not what was written
+_MAX_DIGITS = len(str(MAX_NUMBER))
 
 
 @attrs.frozen
@@ -70,19 +73,49 @@ def tokenize(source: str) -> tuple[list[Token], list[Diagnostic]]:
             j = i + 1
             while j < n and (source[j].isalnum() or source[j] == "_"):
                 j += 1
-            tokens.append(Token("NAME", source[i:j], line, col))
+            text = source[i:j]
+            if text.isidentifier():
+                tokens.append(Token("NAME", text, line, col))
+            else:
+                bad = next(
+                    (c for k, c in enumerate(text) if not (text[: k + 1]).isidentifier()), ch
+                )
+                errors.append(
+                    Diagnostic(
+                        "E101",
+                        line,
+                        col,
+                        f"{text!r} is not a name: it contains {bad!r}",
+                        hint="names use letters, digits (0-9) and _",
+                    )
+                )
             i = j
-        elif ch.isdigit():
+        elif ch in _DIGITS:
             j = i
-            while j < n and source[j].isdigit():
+            while j < n and source[j] in _DIGITS:
                 j += 1
-            if j + 1 < n and source[j] == "." and source[j + 1].isdigit():
+            if j + 1 < n and source[j] == "." and source[j + 1] in _DIGITS:
                 j += 1
-                while j < n and source[j].isdigit():
+                while j < n and source[j] in _DIGITS:
                     j += 1
             text = source[i:j]
-            value: object = float(text) if "." in text else int(text)
-            tokens.append(Token("NUMBER", text, line, col, value))
+            whole = text.split(".")[0].lstrip("0")
+            value: object = None
+            if len(whole) <= _MAX_DIGITS:
+                value = float(text) if "." in text else int(text)
+            if value is None or abs(value) > MAX_NUMBER:  # type: ignore[arg-type]
+                shown = text if len(text) <= 24 else text[:20] + "..."
+                errors.append(
+                    Diagnostic(
+                        "E109",
+                        line,
+                        col,
+                        f"the number {shown} is too large",
+                        hint=f"numbers are limited to {MAX_NUMBER:.0e} in magnitude",
+                    )
+                )
+            else:
+                tokens.append(Token("NUMBER", text, line, col, value))
             i = j
         elif ch in "\"'":
             j = i + 1

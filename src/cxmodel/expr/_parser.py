@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from cxmodel.errors import TriggerSyntaxError
 from cxmodel.expr._ast import (
+    AGGREGATES,
+    CLAUSE_WORDS,
     DURATION_UNITS,
+    FUNCTIONS,
+    MAX_DURATION,
+    RESERVED,
     Aggregate,
     Binary,
     Call,
@@ -14,6 +19,7 @@ from cxmodel.expr._ast import (
     Literal,
     Name,
     Unary,
+    check_nesting,
 )
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.expr._lexer import Token, tokenize
@@ -27,35 +33,11 @@ __all__ = [
     "parse_expr",
 ]
 
-#: Whitelisted scalar functions: name -> (argument types, result type).
-FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "abs": (("float",), "float"),
-    "round": (("float",), "float"),
-    "lower": (("string",), "string"),
-    "upper": (("string",), "string"),
-    "length": (("string",), "float"),
-}
-#: Aggregate functions over a customer's history.
-AGGREGATES = ("avg", "count", "distinct", "first", "last", "max", "min", "sum")
 #: Deepest nesting of parentheses and operators accepted.
 MAX_DEPTH = 40
 
-_RESERVED = {"and", "or", "not", "in", "true", "false", "null", "where", "within", "before"}
-_CLAUSE_WORDS = {
-    "trigger",
-    "when",
-    "as",
-    "then",
-    "for",
-    "after",
-    "unless",
-    "if",
-    "emit",
-    "cooldown",
-    "once",
-    "requires",
-    "quiet",
-}
+_RESERVED = RESERVED
+_CLAUSE_WORDS = CLAUSE_WORDS
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
@@ -104,16 +86,41 @@ class ExprParser:
         self.errors.append(Diagnostic(code, where.line, where.column, message, hint))
         return ParseAbort(message)
 
+    def missing(self) -> Token:
+        """Where a missing token belongs: the current token, or just after the previous one
+        when the current token is the end of the text or on a later line."""
+        token = self.tok
+        if self.i == 0:
+            return token
+        previous = self.tokens[self.i - 1]
+        if token.kind == "EOF" or token.line > previous.line:
+            return Token("EOF", "", previous.line, previous.column + len(previous.text))
+        return token
+
+    def fail_missing(self, code: str, message: str, hint: str | None = None) -> ParseAbort:
+        """:meth:`fail` at the place where something expected is missing."""
+        return self.fail(code, message, hint, token=self.missing())
+
+    def invalid(self, exc: TriggerSyntaxError, token: Token | None = None) -> ParseAbort:
+        """Record the diagnostics of an AST invariant broken while building a node."""
+        where = token if token is not None else self.tok
+        for d in exc.errors:
+            assert isinstance(d, Diagnostic)
+            if (d.line, d.column) == (0, 0):
+                d = Diagnostic(d.code, where.line, where.column, d.message, d.hint)
+            self.errors.append(d)
+        return ParseAbort(str(exc))
+
     def expect_op(self, op: str, context: str) -> Token:
         if not self.at_op(op):
-            raise self.fail(
+            raise self.fail_missing(
                 "E106", f"expected {op!r} {context}, found {describe(self.tok)}", hint=f"add {op!r}"
             )
         return self.advance()
 
     def expect_word(self, word: str, context: str, hint: str | None = None) -> Token:
         if not self.at_word(word):
-            raise self.fail(
+            raise self.fail_missing(
                 "E106", f"expected {word!r} {context}, found {describe(self.tok)}", hint=hint
             )
         return self.advance()
@@ -121,14 +128,14 @@ class ExprParser:
     def expect_name(self, what: str, hint: str | None = None) -> Token:
         token = self.tok
         if token.kind != "NAME" or token.text in _RESERVED or token.text in _CLAUSE_WORDS:
-            raise self.fail("E107", f"expected {what}, found {describe(token)}", hint=hint)
+            raise self.fail_missing("E107", f"expected {what}, found {describe(token)}", hint=hint)
         return self.advance()
 
     def duration(self, after: str) -> Duration:
         """Parse ``N unit`` (or ``Nd``)."""
         token = self.tok
         if token.kind != "NUMBER" or not isinstance(token.value, int):
-            raise self.fail(
+            raise self.fail_missing(
                 "E102",
                 f"expected a duration after {after!r}, found {describe(token)}",
                 hint=f"write a whole number first, e.g. '{after} 90 days'",
@@ -143,7 +150,23 @@ class ExprParser:
                 token=token if unit.kind == "EOF" else None,
             )
         self.advance()
-        return Duration(int(token.value), DURATION_UNITS[unit.text], pos=(token.line, token.column))
+        canonical = DURATION_UNITS[unit.text]
+        if token.value <= 0:
+            raise self.fail(
+                "E102",
+                f"a duration must be positive, got {token.text} {unit.text}",
+                hint=f"e.g. '{after} 1 {canonical}'" if after else None,
+                token=token,
+            )
+        if token.value > MAX_DURATION[canonical]:
+            raise self.fail(
+                "E102",
+                f"the duration {token.text} {unit.text} is longer than 100 years",
+                hint=f"durations are limited to 100 years ({MAX_DURATION[canonical]:,} "
+                f"{canonical})",
+                token=token,
+            )
+        return Duration(token.value, canonical, pos=(token.line, token.column))
 
     # -- grammar --------------------------------------------------------------------------
     def expression(self) -> Expr:
@@ -155,7 +178,18 @@ class ExprParser:
                     f"the expression is nested more than {MAX_DEPTH} levels deep",
                     hint="split it into simpler conditions",
                 )
-            return self._or()
+            if self.depth > 1:
+                return self._or()
+            start = self.tok
+            try:
+                result = self._or()
+            except TriggerSyntaxError as exc:  # an AST invariant broken while building
+                raise self.invalid(exc, start) from None
+            try:
+                check_nesting(result)
+            except TriggerSyntaxError as exc:
+                raise self.invalid(exc, start) from None
+            return result
         finally:
             self.depth -= 1
 
@@ -307,7 +341,7 @@ class ExprParser:
                 )
                 return Name(field.text, token.text, pos=pos)
             return Name(token.text, pos=pos)
-        raise self.fail(
+        raise self.fail_missing(
             "E105",
             f"expected a value, found {describe(token)}",
             hint='a value is a number, a "string", a name, or a function call',

@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 
-from cxmodel.expr._ast import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
+from cxmodel.expr._ast import (
+    FUNCTIONS,
+    MAX_NESTING,
+    Aggregate,
+    Binary,
+    Call,
+    Duration,
+    Expr,
+    InList,
+    Literal,
+    Name,
+    Unary,
+    nesting,
+)
 from cxmodel.expr._diagnostics import Diagnostic
-from cxmodel.expr._parser import FUNCTIONS
 
 __all__ = ["TYPES", "check_expr"]
 
@@ -134,9 +146,21 @@ class _Checker:
             )
 
     def binary(self, node: Binary) -> str:
+        # a left-leaning chain (a or b or ...) is checked in a loop, not by recursion
+        spine: list[Binary] = [node]
+        while isinstance(spine[-1].left, Binary):
+            spine.append(spine[-1].left)
+        got = self.check(spine[-1].left)
+        for step in reversed(spine):
+            got = self.step(step, got)
+        return got
+
+    def step(self, node: Binary, left: str) -> str:
+        """The type of ``node`` given the type of its left operand."""
         if node.op in ("and", "or"):
-            for side in (node.left, node.right):
-                got = self.check(side)
+            for side, got in ((node.left, left), (node.right, None)):
+                if got is None:
+                    got = self.check(side)
                 if got not in ("bool", "any"):
                     self.error(
                         "E306",
@@ -145,7 +169,6 @@ class _Checker:
                         "compare it, e.g. 'value > 0'",
                     )
             return "bool"
-        left = self.check(node.left)
         right = self.check(node.right)
         if node.op in ("==", "!=", "<", "<=", ">", ">="):
             if "duration" in (left, right) and left != right:
@@ -195,6 +218,10 @@ def check_expr(
     >>> check_expr(parse_expr("scor > 1"), {"score": "float"})[1][0].hint
     'did you mean score?'
     """
+    depth = nesting(expr)
+    if depth > MAX_NESTING:
+        message = f"the expression is nested {depth} levels deep, more than {MAX_NESTING}"
+        return "any", [Diagnostic("E104", expr.pos[0], expr.pos[1], message)]
     checker = _Checker(schema, qualifiers, aggregate_type)
     if want == "bool":
         checker.condition(expr)

@@ -24,7 +24,17 @@ from cxmodel.triggers._examples import EXAMPLE_RULES
 from cxmodel.triggers._explain import Explanation, RuleExplanation, describe_because, explain
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
-from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
+from cxmodel.triggers._rules import (
+    Emit,
+    Pattern,
+    QuietHours,
+    Rule,
+    RuleSet,
+    Then,
+    ThenMode,
+    Unless,
+    WhenMode,
+)
 from cxmodel.triggers._store import (
     InMemoryStore,
     Quarantined,
@@ -55,7 +65,10 @@ __all__ = [
     "StateStore",
     "StoredState",
     "Then",
+    "ThenMode",
     "TriggerEngine",
+    "Unless",
+    "WhenMode",
     "agg",
     "check",
     "check_rules",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -10,9 +11,18 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import TimeLike, to_us
+from cxmodel.errors import SchemaError
 from cxmodel.expr import Duration, Expr
+from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
-from cxmodel.triggers._context import LogContext, add, aggregates_in, check_pairs, names_in
+from cxmodel.triggers._context import (
+    LogContext,
+    add,
+    aggregates_in,
+    check_pairs,
+    names_in,
+    pair_budget,
+)
 from cxmodel.triggers._evidence import evidence
 from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -161,12 +171,12 @@ def reads(rule: Rule) -> list[tuple[str | None, int | None]]:
         out.append((when.kind, 0))
     if then is not None and then.kind is not None:
         out.append((then.kind, 0))
-    if rule.unless_kind is not None:
-        out.append((rule.unless_kind, 0))
+    if rule.unless is not None:
+        out.append((rule.unless.kind, 0))
     for expr in (
         when.where,
         None if then is None else then.where,
-        rule.unless_where,
+        None if rule.unless is None else rule.unless.where,
         rule.condition,
         *(e for _, e in rule.emit.payload),
     ):
@@ -264,8 +274,8 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int, anchor_from: int | None
     if then.mode == "absent":
         assert then.kind is not None
         blocker = _first_after(ctx, rule, anchors, then.kind, then.where, fire)
-    elif rule.unless_kind is not None:
-        blocker = _first_after(ctx, rule, anchors, rule.unless_kind, rule.unless_where, fire)
+    elif rule.unless is not None:
+        blocker = _first_after(ctx, rule, anchors, rule.unless.kind, rule.unless.where, fire)
     else:
         blocker = np.full(len(anchors), -1, dtype=np.int64)
     keep = blocker < 0
@@ -480,8 +490,8 @@ def _absence(rule: Rule) -> dict[str, Any] | None:
         kind, where = when.kind, when.where
     elif then is not None and then.mode == "absent":
         kind, where = then.kind, then.where
-    elif rule.unless_kind is not None:
-        kind, where = rule.unless_kind, rule.unless_where
+    elif rule.unless is not None:
+        kind, where = rule.unless.kind, rule.unless.where
     else:
         return None
     return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}
@@ -594,9 +604,22 @@ def evaluate(
 ) -> Firings:
     """Evaluate ``rules`` over ``log`` as of event time ``as_of``.
 
-    Only interactions at or before ``as_of`` are seen; timers fire when due at or before
-    ``as_of``. ``customers`` (id -> :class:`~cxmodel.domain.Customer`) supplies traits for
-    ``customer.x`` and consent when the log has no consent events for a purpose.
+    Only interactions at or before ``as_of`` (an aware time: a datetime with a time zone or
+    an ISO-8601 string with an offset such as ``Z``) are seen; timers fire when due at or
+    before ``as_of``. ``customers`` (id -> :class:`~cxmodel.domain.Customer`) supplies traits
+    for ``customer.x`` and consent when the log has no consent events for a purpose.
+
+    Raises
+    ------
+    TriggerTypeError
+        If :func:`~cxmodel.triggers.check` refuses the rules against ``log`` (an unknown kind
+        or property, a type mismatch); the diagnostics name each rule.
+    EvaluationLimitError
+        If one aggregate or condition would compare more than
+        :data:`~cxmodel.triggers._context.MAX_PAIRS` (query, row) pairs, or the whole call more
+        than :data:`~cxmodel.triggers._context.MAX_TOTAL_PAIRS`.
+    SchemaError
+        If ``as_of`` is not an aware time.
 
     Examples
     --------
@@ -610,7 +633,41 @@ def evaluate(
     >>> [(f.customer_id, f.payload) for f in evaluate(rules, log, as_of="2024-12-31T00:00:00Z")]
     [('a', {'v': 500.0})]
     """
-    return evaluate_us(rules, log, to_us(as_of), customers=customers)
+    cutoff = as_of_us(as_of)
+    if isinstance(rules, Rule):
+        rules = RuleSet((rules,))
+    refuse_unchecked(rules, log)
+    return evaluate_us(rules, log, cutoff, customers=customers)
+
+
+def as_of_us(as_of: TimeLike) -> int:
+    """``as_of`` in microseconds since the epoch; a naive time is refused with a hint that
+    fits ``evaluate`` and ``explain`` (which take no time zone argument).
+
+    Examples
+    --------
+    >>> as_of_us("1970-01-02T00:00:00Z")
+    86400000000
+    >>> as_of_us("2024-12-31T00:00:00")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: as_of '2024-12-31T00:00:00' has no time zone; give an aware time, e.g. as_of='2024-12-31T00:00:00Z' (UTC) or a datetime with tzinfo
+    """
+    naive = False
+    if isinstance(as_of, datetime):
+        naive = as_of.utcoffset() is None
+    elif isinstance(as_of, str) and not as_of.strip().endswith(("Z", "z")):
+        try:
+            naive = datetime.fromisoformat(as_of.strip()).utcoffset() is None
+        except ValueError:
+            naive = False  # to_us names the problem
+    if naive:
+        text = as_of.isoformat() if isinstance(as_of, datetime) else str(as_of).strip()
+        raise SchemaError(
+            f"as_of {text!r} has no time zone; give an aware time, e.g. "
+            f"as_of='{text}Z' (UTC) or a datetime with tzinfo"
+        )
+    return to_us(as_of, what="as_of")
 
 
 def evaluate_us(
@@ -631,9 +688,10 @@ def evaluate_us(
     emitted: list[FiringBlock] = []
     suppressed: list[FiringBlock] = []
     if ctx.n:
-        for rule in rules:
-            cand = rule_candidates(ctx, rule, cutoff)
-            e, s = apply_policies(ctx, rule, cand, cutoff, customers or {})
-            emitted.append(e)
-            suppressed.append(s)
+        with pair_budget():  # one bound on the pairs compared over the whole call
+            for rule in rules:
+                cand = rule_candidates(ctx, rule, cutoff)
+                e, s = apply_policies(ctx, rule, cand, cutoff, customers or {})
+                emitted.append(e)
+                suppressed.append(s)
     return Firings.from_blocks(emitted, suppressed)

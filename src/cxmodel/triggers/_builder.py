@@ -24,7 +24,17 @@ import attrs
 
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
 from cxmodel.expr import parse_expr as _parse_expr
-from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, Then
+from cxmodel.expr._ast import invalid
+from cxmodel.triggers._rules import (
+    Emit,
+    Pattern,
+    QuietHours,
+    Rule,
+    Then,
+    ThenMode,
+    Unless,
+    WhenMode,
+)
 
 __all__ = ["E", "agg", "col", "count", "lit", "trigger"]
 
@@ -34,15 +44,15 @@ def _node(value: Any) -> Expr:
         return value.node
     if value is None or isinstance(value, (bool, int, float, str)):
         return Literal(value)
-    raise TypeError(f"cannot use {value!r} (a {type(value).__name__}) in a rule expression")
+    raise invalid(f"cannot use {value!r} (a {type(value).__name__}) in a rule expression")
 
 
 def _duration(value: str | Duration) -> Duration:
     if isinstance(value, Duration):
         return value
-    node = _parse_expr(value)
+    node = _parse_expr(value) if isinstance(value, str) else None
     if not isinstance(node, Duration):
-        raise ValueError(f"expected a duration such as '30 days', got {value!r}")
+        raise invalid(f"expected a duration such as '30 days', got {value!r}", code="E102")
     return node
 
 
@@ -187,27 +197,27 @@ class _Draft:
     name: str
     when_: Pattern
     then_: Then | None = None
-    unless_: tuple[str, Expr | None] | None = None
+    unless_: Unless | None = None
     condition_: Expr | None = None
 
     def then(self, kind: str, *, where: E | None = None, within: str | None = None) -> _Draft:
         """``then KIND [where C] [within D]``."""
         w = None if where is None else where.node
         d = None if within is None else _duration(within)
-        return attrs.evolve(self, then_=Then("event", kind, w, d))
+        return attrs.evolve(self, then_=Then(ThenMode.EVENT, kind, w, d))
 
     def then_no(self, kind: str, *, for_: str, where: E | None = None) -> _Draft:
         """``then no KIND [where C] for D``."""
         w = None if where is None else where.node
-        return attrs.evolve(self, then_=Then("absent", kind, w, _duration(for_)))
+        return attrs.evolve(self, then_=Then(ThenMode.ABSENT, kind, w, _duration(for_)))
 
     def then_after(self, delay: str) -> _Draft:
         """``then after D``."""
-        return attrs.evolve(self, then_=Then("after", duration=_duration(delay)))
+        return attrs.evolve(self, then_=Then(ThenMode.AFTER, duration=_duration(delay)))
 
     def unless(self, kind: str, *, where: E | None = None) -> _Draft:
         """``unless KIND [where C]``."""
-        return attrs.evolve(self, unless_=(kind, None if where is None else where.node))
+        return attrs.evolve(self, unless_=Unless(kind, None if where is None else where.node))
 
     def if_(self, condition: E) -> _Draft:
         """``if COND``."""
@@ -220,8 +230,7 @@ class _Draft:
             when=self.when_,
             emit=Emit(action, tuple((k, _node(v)) for k, v in payload.items())),
             then=self.then_,
-            unless_kind=None if self.unless_ is None else self.unless_[0],
-            unless_where=None if self.unless_ is None else self.unless_[1],
+            unless=self.unless_,
             condition=self.condition_,
         )
         return _Ready(rule)
@@ -257,15 +266,17 @@ class _Ready:
         rule in customer time)."""
 
         def minutes(text: str) -> int:
-            parts = text.split(":")
+            parts = text.split(":") if isinstance(text, str) else []
             if (
                 len(parts) != 2
-                or not all(p.isdigit() for p in parts)
+                or not all(p.isascii() and p.isdigit() for p in parts)
                 or len(parts[1]) != 2
                 or int(parts[0]) > 23
                 or int(parts[1]) > 59
             ):
-                raise ValueError(f"expected a time of day HH:MM such as '22:00', got {text!r}")
+                raise invalid(
+                    f"expected a time of day HH:MM such as '22:00', got {text!r}", code="E208"
+                )
             return int(parts[0]) * 60 + int(parts[1])
 
         quiet = QuietHours(minutes(start), minutes(end), customer_timezone)
@@ -282,16 +293,18 @@ class _Start:
 
     def when(self, kind: str, *, as_: str | None = None, where: E | None = None) -> _Draft:
         """``when KIND [as x] [where C]``."""
-        return _Draft(self.name, Pattern("event", kind, as_, None if where is None else where.node))
+        return _Draft(
+            self.name, Pattern(WhenMode.EVENT, kind, as_, None if where is None else where.node)
+        )
 
     def when_inactive(self, duration: str) -> _Draft:
         """``when inactive for D``."""
-        return _Draft(self.name, Pattern("inactive", duration=_duration(duration)))
+        return _Draft(self.name, Pattern(WhenMode.INACTIVE, duration=_duration(duration)))
 
     def when_no(self, kind: str, *, for_: str, where: E | None = None) -> _Draft:
         """``when no KIND [where C] for D``."""
         w = None if where is None else where.node
-        return _Draft(self.name, Pattern("absent", kind, None, w, _duration(for_)))
+        return _Draft(self.name, Pattern(WhenMode.ABSENT, kind, None, w, _duration(for_)))
 
 
 def trigger(name: str) -> _Start:

@@ -107,9 +107,9 @@ class _RuleChecker:
         if rule.then is not None:
             self.kind(rule.then.kind, rule.then.pos)
             self.expr(rule.then.where, want="bool")
-        if rule.unless_kind is not None:
-            self.kind(rule.unless_kind, rule.pos)
-            self.expr(rule.unless_where, want="bool")
+        if rule.unless is not None:
+            self.kind(rule.unless.kind, rule.unless.pos if rule.unless.pos != (0, 0) else rule.pos)
+            self.expr(rule.unless.where, want="bool")
         self.expr(rule.condition, want="bool")
         for _, value in rule.emit.payload:
             self.expr(value)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -12,11 +14,20 @@ from dateutil.relativedelta import relativedelta
 
 from cxmodel._time import add_duration
 from cxmodel.errors import EvaluationLimitError
-from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Name, Unary, evaluate
+from cxmodel.expr import Aggregate, Duration, Expr, Name, evaluate, walk
 from cxmodel.expr import missing as is_missing
 from cxmodel.triggers._calendar import CustomerTime, Zones, add_local_months
 
-__all__ = ["MAX_PAIRS", "LogContext", "add", "aggregates_in", "check_pairs", "names_in"]
+__all__ = [
+    "MAX_PAIRS",
+    "MAX_TOTAL_PAIRS",
+    "LogContext",
+    "add",
+    "aggregates_in",
+    "check_pairs",
+    "names_in",
+    "pair_budget",
+]
 
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
@@ -27,14 +38,42 @@ _PAIR_CHUNK = 1 << 21  # (query, row) pairs expanded at once by LogContext._aggr
 MAX_PAIRS = 500_000_000
 
 
+#: Most (query, row) pairs one batch ``evaluate`` call may expand over all its rules.
+MAX_TOTAL_PAIRS = 2_000_000_000
+_SPENT: ContextVar[list[int] | None] = ContextVar("cxmodel_trigger_pairs", default=None)
+
+
+@contextmanager
+def pair_budget() -> Iterator[None]:
+    """Count the pairs :func:`check_pairs` sees inside the block against
+    :data:`MAX_TOTAL_PAIRS` (one batch evaluation)."""
+    token = _SPENT.set([0])
+    try:
+        yield
+    finally:
+        _SPENT.reset(token)
+
+
 def check_pairs(total: int, what: str, remedy: str) -> None:
     """Raise :class:`~cxmodel.errors.EvaluationLimitError` when ``total`` pairs exceed
-    :data:`MAX_PAIRS`; ``what`` says what would be compared, ``remedy`` how to bound it."""
+    :data:`MAX_PAIRS`, or inside :func:`pair_budget` when the pairs counted so far exceed
+    :data:`MAX_TOTAL_PAIRS`; ``what`` says what would be compared, ``remedy`` how to bound
+    it."""
     if total > MAX_PAIRS:
         raise EvaluationLimitError(
             f"{what} would be tested on {total:,} pairs, more than the limit of "
             f"{MAX_PAIRS:,}; {remedy}"
         )
+    spent = _SPENT.get()
+    if spent is not None:
+        spent[0] += total
+        if spent[0] > MAX_TOTAL_PAIRS:
+            raise EvaluationLimitError(
+                f"this evaluation would test {spent[0]:,} (query, row) pairs over all its "
+                f"rules, more than the limit of {MAX_TOTAL_PAIRS:,} for one call (reached at "
+                f"{what}); evaluate fewer rules per call, bound aggregates with 'within', or "
+                "evaluate fewer customers or a shorter history at a time"
+            )
 
 
 def add(times: IntArray, duration: Duration, zones: Zones | None = None) -> IntArray:
@@ -49,39 +88,13 @@ def add(times: IntArray, duration: Duration, zones: Zones | None = None) -> IntA
 
 
 def names_in(expr: Expr | None) -> set[Name]:
-    """Every :class:`Name` used in ``expr``, aggregates' ``where`` included."""
-    if expr is None:
-        return set()
-    if isinstance(expr, Name):
-        return {expr}
-    if isinstance(expr, Unary):
-        return names_in(expr.operand)
-    if isinstance(expr, Binary):
-        return names_in(expr.left) | names_in(expr.right)
-    if isinstance(expr, InList):
-        return names_in(expr.operand).union(*(names_in(i) for i in expr.items))
-    if isinstance(expr, Call):
-        return set().union(*(names_in(a) for a in expr.args))
-    if isinstance(expr, Aggregate):
-        return names_in(expr.where)
-    return set()
+    """Every :class:`Name` used in ``expr``, aggregates' ``where`` included (no recursion)."""
+    return {node for node in walk(expr) if isinstance(node, Name)}
 
 
 def aggregates_in(expr: Expr | None) -> list[Aggregate]:
-    """Every :class:`Aggregate` in ``expr``."""
-    if expr is None or isinstance(expr, Name):
-        return []
-    if isinstance(expr, Aggregate):
-        return [expr, *aggregates_in(expr.where)]
-    if isinstance(expr, Unary):
-        return aggregates_in(expr.operand)
-    if isinstance(expr, Binary):
-        return aggregates_in(expr.left) + aggregates_in(expr.right)
-    if isinstance(expr, InList):
-        return [a for e in (expr.operand, *expr.items) for a in aggregates_in(e)]
-    if isinstance(expr, Call):
-        return [a for e in expr.args for a in aggregates_in(e)]
-    return []
+    """Every :class:`Aggregate` in ``expr``, in source order (no recursion)."""
+    return [node for node in walk(expr) if isinstance(node, Aggregate)]
 
 
 class LogContext:

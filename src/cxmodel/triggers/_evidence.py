@@ -7,35 +7,27 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.expr import Aggregate, Binary, Call, Expr, InList, Name, Unary
+from cxmodel.expr import Aggregate, Expr, Name
+from cxmodel.expr._ast import children
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["evidence"]
+__all__ = ["evidence", "outer_nodes"]
 
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
 
 
-def _outer(expr: Expr | None) -> list[Name | Aggregate]:
+def outer_nodes(expr: Expr | None) -> list[Name | Aggregate]:
     """Names and aggregates of ``expr`` outside any aggregate, in order, without repeats."""
-    if expr is None:
-        return []
-    if isinstance(expr, (Name, Aggregate)):
-        return [expr]
-    parts: list[Expr] = []
-    if isinstance(expr, Unary):
-        parts = [expr.operand]
-    elif isinstance(expr, Binary):
-        parts = [expr.left, expr.right]
-    elif isinstance(expr, InList):
-        parts = [expr.operand, *expr.items]
-    elif isinstance(expr, Call):
-        parts = list(expr.args)
     found: dict[str, Name | Aggregate] = {}
-    for part in parts:
-        for node in _outer(part):
+    stack: list[Expr] = [] if expr is None else [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (Name, Aggregate)):
             found.setdefault(str(node), node)
+        else:
+            stack.extend(reversed(children(node)))
     return list(found.values())
 
 
@@ -62,11 +54,11 @@ def evidence(ctx: LogContext, rule: Rule, anchor: IntArray, matched: IntArray, e
     clauses = (
         ("when", rule.when.where),
         ("then", None if rule.then is None else rule.then.where),
-        ("unless", rule.unless_where),
+        ("unless", None if rule.unless is None else rule.unless.where),
         ("if", rule.condition),
     )
     for clause, expr in clauses:
-        for node in _outer(expr):
+        for node in outer_nodes(expr):
             if isinstance(node, Aggregate):
                 if clause == "if":  # at the firing's time
                     condition[str(node)] = ctx.evaluate(

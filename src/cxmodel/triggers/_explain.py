@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from cxmodel._time import TimeLike, to_us
-from cxmodel.triggers._batch import evaluate_us, rule_candidates
+from cxmodel._time import TimeLike
+from cxmodel.triggers._batch import as_of_us, evaluate_us, rule_candidates
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -134,7 +134,7 @@ def explain(
     """
     if isinstance(rules, Rule):
         rules = RuleSet((rules,))
-    cutoff = to_us(as_of)
+    cutoff = as_of_us(as_of)
     index = log.customer_index(customer_id)
     mask = np.asarray(log.customer_codes) == index
     mask &= np.asarray(log.timestamps) <= cutoff

@@ -19,7 +19,7 @@ from cxmodel._time import us_to_datetime
 from cxmodel.expr import Aggregate, Duration, Expr, Name
 from cxmodel.triggers._context import add, aggregates_in, names_in
 from cxmodel.triggers._customer import Anchor, CustomerState, Running
-from cxmodel.triggers._evidence import _outer as outer_nodes
+from cxmodel.triggers._evidence import outer_nodes
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._rules import Rule
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr
@@ -316,7 +316,7 @@ class RulePlan:
         self.then_mode = None if then is None else str(then.mode)
         self.then_kind = None if then is None else then.kind
         self.then_duration = None if then is None else then.duration
-        unless = _unless(rule)
+        unless = rule.unless
         self.block_kind = (
             self.then_kind
             if self.then_mode == "absent"
@@ -367,7 +367,7 @@ class RulePlan:
         clauses = (
             ("when", rule.when.where),
             ("then", None if rule.then is None else rule.then.where),
-            ("unless", rule.unless_where),
+            ("unless", None if rule.unless is None else rule.unless.where),
             ("if", rule.condition),
         )
         for clause, expr in clauses:
@@ -522,18 +522,8 @@ def _absence(rule: Rule) -> dict[str, Any] | None:
         kind, where = when.kind, when.where
     elif then is not None and str(then.mode) == "absent":
         kind, where = then.kind, then.where
-    elif rule.unless_kind is not None:
-        kind, where = rule.unless_kind, rule.unless_where
+    elif rule.unless is not None:
+        kind, where = rule.unless.kind, rule.unless.where
     else:
         return None
     return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}
-
-
-class _Unless:
-    def __init__(self, kind: str, where: Expr | None) -> None:
-        self.kind = kind
-        self.where = where
-
-
-def _unless(rule: Rule) -> _Unless | None:
-    return None if rule.unless_kind is None else _Unless(rule.unless_kind, rule.unless_where)

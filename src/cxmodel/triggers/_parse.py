@@ -8,12 +8,20 @@ from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Diagnostic, Duration, Expr, render_diagnostics, tokenize
 from cxmodel.expr._parser import ExprParser, ParseAbort, describe
 from cxmodel.triggers._check import check_rules
-from cxmodel.triggers._rules import Emit, Pattern, QuietHours, Rule, RuleSet, Then
+from cxmodel.triggers._rules import (
+    MAX_RULES,
+    Emit,
+    Pattern,
+    QuietHours,
+    Rule,
+    RuleSet,
+    Then,
+    ThenMode,
+    Unless,
+    WhenMode,
+)
 
 __all__ = ["MAX_RULES", "parse"]
-
-#: Most rules accepted in one text.
-MAX_RULES = 1_000
 
 _CLAUSES = ("when", "unless", "if", "emit", "cooldown", "once", "requires", "quiet")
 
@@ -112,9 +120,10 @@ class _RuleParser(ExprParser):
                 if word.text == "when":
                     fields["when"], fields["then"] = self.when()
                 elif word.text == "unless":
-                    kind = self.expect_name("an interaction kind after 'unless'").text
-                    fields["unless_kind"] = kind
-                    fields["unless_where"] = self.where()
+                    kind_tok = self.expect_name("an interaction kind after 'unless'")
+                    fields["unless"] = Unless(
+                        kind_tok.text, self.where(), pos=(kind_tok.line, kind_tok.column)
+                    )
                 elif word.text == "if":
                     fields["condition"] = self.expression()
                 elif word.text == "emit":
@@ -140,6 +149,9 @@ class _RuleParser(ExprParser):
                     fields["customer_timezone"] = True
                 else:
                     fields["quiet"] = self.quiet()
+            except TriggerSyntaxError as exc:  # an AST invariant, e.g. quiet hours 08:00-08:00
+                self.invalid(exc, word)
+                self.sync()
             except ParseAbort:
                 self.sync()
         if len(self.errors) > n_errors:
@@ -157,9 +169,9 @@ class _RuleParser(ExprParser):
                 )
                 return None
         when = fields["when"]
-        if fields.get("unless_kind") is not None:
+        if fields.get("unless") is not None:
             then = fields.get("then")
-            if not isinstance(then, Then) or then.mode != "after":
+            if not isinstance(then, Then) or then.mode is not ThenMode.AFTER:
                 self.errors.append(
                     Diagnostic(
                         "E210",
@@ -171,7 +183,11 @@ class _RuleParser(ExprParser):
                 )
                 return None
         assert isinstance(when, Pattern)
-        return Rule(name=name, pos=(start.line, start.column), **fields)  # type: ignore[arg-type]
+        try:
+            return Rule(name=name, pos=(start.line, start.column), **fields)  # type: ignore[arg-type]
+        except TriggerSyntaxError as exc:
+            self.invalid(exc, start)
+            return None
 
     def where(self) -> Expr | None:
         if self.at_word("where"):
@@ -185,21 +201,21 @@ class _RuleParser(ExprParser):
         if self.at_word("inactive"):
             self.advance()
             self.expect_word("for", "after 'inactive'", hint="when inactive for 90 days")
-            return Pattern("inactive", duration=self.duration("for"), pos=pos), None
+            return Pattern(WhenMode.INACTIVE, duration=self.duration("for"), pos=pos), None
         if self.at_word("no"):
             self.advance()
             kind = self.expect_name("an interaction kind after 'no'").text
             where = self.where()
             self.expect_word("for", f"after 'no {kind}'", hint=f"when no {kind} for 30 days")
             return Pattern(
-                "absent", kind, where=where, duration=self.duration("for"), pos=pos
+                WhenMode.ABSENT, kind, where=where, duration=self.duration("for"), pos=pos
             ), None
         kind = self.expect_name("an interaction kind after 'when'", hint="e.g. when purchase").text
         alias = None
         if self.at_word("as"):
             self.advance()
             alias = self.expect_name("a name after 'as'", hint="e.g. as p").text
-        pattern = Pattern("event", kind, alias, self.where(), pos=pos)
+        pattern = Pattern(WhenMode.EVENT, kind, alias, self.where(), pos=pos)
         if not self.at_word("then"):
             return pattern, None
         then_tok = self.advance()
@@ -213,14 +229,14 @@ class _RuleParser(ExprParser):
         tpos = (then_tok.line, then_tok.column)
         if self.at_word("after"):
             self.advance()
-            return pattern, Then("after", duration=self.duration("after"), pos=tpos)
+            return pattern, Then(ThenMode.AFTER, duration=self.duration("after"), pos=tpos)
         if self.at_word("no"):
             self.advance()
             tpos = (self.tok.line, self.tok.column)
             second = self.expect_name("an interaction kind after 'then no'").text
             where = self.where()
             self.expect_word("for", f"after 'then no {second} ...'", hint="... for 7 days")
-            return pattern, Then("absent", second, where, self.duration("for"), pos=tpos)
+            return pattern, Then(ThenMode.ABSENT, second, where, self.duration("for"), pos=tpos)
         tpos = (self.tok.line, self.tok.column)
         second = self.expect_name("an interaction kind after 'then'").text
         where = self.where()
@@ -228,7 +244,7 @@ class _RuleParser(ExprParser):
         if self.at_word("within"):
             self.advance()
             within = self.duration("within")
-        return pattern, Then("event", second, where, within, pos=tpos)
+        return pattern, Then(ThenMode.EVENT, second, where, within, pos=tpos)
 
     def emit(self) -> Emit:
         token = self.tok
@@ -255,7 +271,7 @@ class _RuleParser(ExprParser):
     def clock(self) -> int:
         token = self.tok
         if token.kind != "NUMBER" or not isinstance(token.value, int) or self.peek().text != ":":
-            raise self.fail(
+            raise self.fail_missing(
                 "E208",
                 f"expected a time HH:MM, found {describe(token)}",
                 hint="quiet hours 22:00-08:00",

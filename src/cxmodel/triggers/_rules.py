@@ -1,86 +1,324 @@
-"""The frozen rule AST: :class:`Rule`, its clauses, :class:`RuleSet`, printing and JSON."""
+"""The frozen rule AST: :class:`Rule`, its clauses, :class:`RuleSet`, printing and JSON.
+
+Every class checks its invariants when it is built (the parser, :meth:`RuleSet.from_json` and
+the Python builder all go through these constructors), raising
+:class:`~cxmodel.errors.TriggerSyntaxError`: modes are :class:`WhenMode` / :class:`ThenMode`,
+a clause has exactly the parts its mode needs, durations are positive and at most 100 years,
+names are identifiers.
+"""
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
-from cxmodel.expr import Duration, Expr, expr_from_dict, expr_to_dict
+from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
+from cxmodel.expr import Duration, Expr, check_nesting, expr_from_dict, expr_to_dict
+from cxmodel.expr._ast import _NODES as _EXPR_TYPES
+from cxmodel.expr._ast import (
+    at_path,
+    duration_from_dict,
+    fields,
+    identifier,
+    invalid,
+    json_bool,
+    json_error,
+    json_int,
+    json_list,
+    json_str,
+    known,
+    positive,
+)
+from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 
-__all__ = ["Emit", "Pattern", "QuietHours", "Rule", "RuleSet", "Then"]
+__all__ = [
+    "MAX_RULES",
+    "Emit",
+    "Pattern",
+    "QuietHours",
+    "Rule",
+    "RuleSet",
+    "Then",
+    "ThenMode",
+    "Unless",
+    "WhenMode",
+]
+
+#: Most rules accepted in one rule set.
+MAX_RULES = 1_000
 
 _POS = attrs.field(default=(0, 0), eq=False, repr=False, kw_only=True)
+
+
+class WhenMode(str, enum.Enum):
+    """The kind of ``when`` clause: ``event`` (``when KIND``), ``inactive``
+    (``when inactive for D``) or ``absent`` (``when no KIND for D``).
+
+    A ``str`` enum: ``WhenMode.EVENT == "event"``, and it prints as its value.
+
+    Examples
+    --------
+    >>> WhenMode.parse("inactive") is WhenMode.INACTIVE
+    True
+    >>> WhenMode.parse("evnt")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.TriggerSyntaxError: unknown when mode 'evnt'; expected one of 'event', 'inactive', 'absent' (hint: did you mean 'event'?)
+    """
+
+    EVENT = "event"
+    INACTIVE = "inactive"
+    ABSENT = "absent"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls, value: object) -> WhenMode:
+        """The mode named ``value`` (a :class:`WhenMode` or its string)."""
+        if isinstance(value, cls):
+            return value
+        return cls(known(value, tuple(m.value for m in cls), "when mode"))
+
+
+class ThenMode(str, enum.Enum):
+    """The kind of ``then`` part: ``event`` (``then B``), ``absent`` (``then no B for D``) or
+    ``after`` (``then after D``).
+
+    Examples
+    --------
+    >>> ThenMode.parse("after") == "after"
+    True
+    """
+
+    EVENT = "event"
+    ABSENT = "absent"
+    AFTER = "after"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls, value: object) -> ThenMode:
+        """The mode named ``value`` (a :class:`ThenMode` or its string)."""
+        if isinstance(value, cls):
+            return value
+        return cls(known(value, tuple(m.value for m in cls), "then mode"))
+
+
+def _when_mode(value: object) -> WhenMode:
+    return WhenMode.parse(value)
+
+
+def _then_mode(value: object) -> ThenMode:
+    return ThenMode.parse(value)
+
+
+def _clause(message: str, pos: tuple[int, int], hint: str | None = None) -> TriggerSyntaxError:
+    return invalid(message, hint, pos=pos, code="E213")
+
+
+def _where(expr: object, what: str) -> None:
+    if expr is None:
+        return
+    if not isinstance(expr, (*_EXPR_TYPES,)):
+        raise invalid(f"the condition of {what!r} must be an expression, got {expr!r}")
+    check_nesting(expr)
+
+
+def _duration(value: object, what: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Duration):
+        raise invalid(f"the duration of {what!r} must be a Duration, got {value!r}", code="E102")
+    positive(value, what)
 
 
 def _dur(d: Duration | None) -> dict[str, Any] | None:
     return None if d is None else {"amount": d.amount, "unit": d.unit}
 
 
-def _undur(d: dict[str, Any] | None) -> Duration | None:
-    return None if d is None else Duration(int(d["amount"]), str(d["unit"]))
-
-
 def _ex(e: Expr | None) -> dict[str, Any] | None:
     return None if e is None else expr_to_dict(e)
 
 
-def _unex(e: dict[str, Any] | None) -> Expr | None:
-    return None if e is None else expr_from_dict(e)
+def _unex(e: object, path: str) -> Expr | None:
+    return None if e is None else expr_from_dict(e, path)
+
+
+def _undur(d: object, path: str) -> Duration | None:
+    return None if d is None else duration_from_dict(d, path)
+
+
+def _check_pattern(p: Pattern, attribute: Any, value: Any) -> None:
+    mode = p.mode
+    if mode is WhenMode.INACTIVE:
+        if p.kind is not None or p.alias is not None or p.where is not None:
+            raise _clause(
+                "'when inactive for D' takes no kind, 'as' or 'where'", p.pos,
+                "inactivity is over every kind; use 'when no KIND for D' for one kind",
+            )  # fmt: skip
+    else:
+        if p.kind is None:
+            raise _clause(f"'when' in mode {mode.value!r} needs an interaction kind", p.pos)
+        identifier(p.kind, "interaction kind")
+        if mode is WhenMode.EVENT and p.kind in ("no", "inactive"):
+            raise _clause(f"the kind {p.kind!r} cannot follow 'when'", p.pos, "rename the kind")
+    if p.alias is not None:
+        if mode is not WhenMode.EVENT:
+            raise _clause("'as' binds an interaction only in 'when KIND as x'", p.pos)
+        identifier(p.alias, "bound name")
+    if mode is WhenMode.EVENT:
+        if p.duration is not None:
+            raise _clause("'when KIND' takes no duration", p.pos)
+    elif p.duration is None:
+        what = "inactive" if mode is WhenMode.INACTIVE else f"no {p.kind}"
+        raise _clause(f"'when {what}' needs a duration: 'for D'", p.pos, "e.g. for 30 days")
+    _duration(p.duration, "for")
+    _where(p.where, "when")
 
 
 @attrs.frozen
 class Pattern:
     """The ``when`` clause.
 
-    ``mode`` is ``"event"`` (``when KIND [as x] [where C]``), ``"inactive"``
-    (``when inactive for D``) or ``"absent"`` (``when no KIND [where C] for D``).
+    ``mode`` is :attr:`WhenMode.EVENT` (``when KIND [as x] [where C]``),
+    :attr:`WhenMode.INACTIVE` (``when inactive for D``) or :attr:`WhenMode.ABSENT`
+    (``when no KIND [where C] for D``); a string is converted. ``event`` and ``absent`` need a
+    ``kind``, ``inactive`` and ``absent`` a positive ``duration``.
+
+    Examples
+    --------
+    >>> from cxmodel.expr import Duration
+    >>> str(Pattern("absent", "purchase", duration=Duration(30, "days")))
+    'no purchase for 30 days'
+    >>> Pattern("absent", "purchase")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.TriggerSyntaxError: 'when no purchase' needs a duration: 'for D' (hint: e.g. for 30 days)
     """
 
-    mode: str
+    mode: WhenMode = attrs.field(converter=_when_mode)
     kind: str | None = None
     alias: str | None = None
     where: Expr | None = None
-    duration: Duration | None = None
-    pos: tuple[int, int] = _POS
+    duration: Duration | None = attrs.field(default=None)
+    pos: tuple[int, int] = attrs.field(
+        default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_pattern
+    )
 
     def __str__(self) -> str:
-        if self.mode == "inactive":
+        if self.mode is WhenMode.INACTIVE:
             return f"inactive for {self.duration}"
-        text = f"no {self.kind}" if self.mode == "absent" else str(self.kind)
+        text = f"no {self.kind}" if self.mode is WhenMode.ABSENT else str(self.kind)
         if self.alias is not None:
             text += f" as {self.alias}"
         if self.where is not None:
             text += f" where {self.where}"
-        if self.mode == "absent":
+        if self.mode is WhenMode.ABSENT:
             text += f" for {self.duration}"
         return text
+
+
+def _check_then(t: Then, attribute: Any, value: Any) -> None:
+    mode = t.mode
+    if mode is ThenMode.AFTER:
+        if t.kind is not None or t.where is not None:
+            raise _clause("'then after D' takes no kind or 'where'", t.pos)
+        if t.duration is None:
+            raise _clause("'then after' needs a duration", t.pos, "e.g. then after 2 days")
+    else:
+        if t.kind is None:
+            raise _clause(f"'then' in mode {mode.value!r} needs an interaction kind", t.pos)
+        identifier(t.kind, "interaction kind")
+        if mode is ThenMode.EVENT and t.kind in ("no", "after"):
+            raise _clause(f"the kind {t.kind!r} cannot follow 'then'", t.pos, "rename the kind")
+        if mode is ThenMode.ABSENT and t.duration is None:
+            raise _clause(f"'then no {t.kind}' needs a duration: 'for D'", t.pos, "e.g. for 7 days")
+    _duration(t.duration, "within" if mode is ThenMode.EVENT else str(mode.value))
+    _where(t.where, "then")
 
 
 @attrs.frozen
 class Then:
-    """The ``then`` part: ``mode`` is ``"event"`` (``then B [where C] [within D]``), ``"absent"``
-    (``then no B [where C] for D``) or ``"after"`` (``then after D``)."""
+    """The ``then`` part: ``mode`` is :attr:`ThenMode.EVENT` (``then B [where C] [within D]``),
+    :attr:`ThenMode.ABSENT` (``then no B [where C] for D``) or :attr:`ThenMode.AFTER`
+    (``then after D``); a string is converted.
 
-    mode: str
+    Examples
+    --------
+    >>> from cxmodel.expr import Duration
+    >>> str(Then("after", duration=Duration(2, "days")))
+    'after 2 days'
+    """
+
+    mode: ThenMode = attrs.field(converter=_then_mode)
     kind: str | None = None
     where: Expr | None = None
     duration: Duration | None = None
-    pos: tuple[int, int] = _POS
+    pos: tuple[int, int] = attrs.field(
+        default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_then
+    )
 
     def __str__(self) -> str:
-        if self.mode == "after":
+        if self.mode is ThenMode.AFTER:
             return f"after {self.duration}"
-        text = f"no {self.kind}" if self.mode == "absent" else str(self.kind)
+        text = f"no {self.kind}" if self.mode is ThenMode.ABSENT else str(self.kind)
         if self.where is not None:
             text += f" where {self.where}"
-        if self.mode == "absent":
+        if self.mode is ThenMode.ABSENT:
             text += f" for {self.duration}"
         elif self.duration is not None:
             text += f" within {self.duration}"
         return text
+
+
+def _check_unless(u: Unless, attribute: Any, value: Any) -> None:
+    identifier(u.kind, "interaction kind")
+    _where(u.where, "unless")
+
+
+@attrs.frozen
+class Unless:
+    """``unless KIND [where C]``: cancels a ``then after D`` firing when a matching interaction
+    comes first (only with ``then after``).
+
+    Examples
+    --------
+    >>> str(Unless("purchase"))
+    'purchase'
+    """
+
+    kind: str
+    where: Expr | None = None
+    pos: tuple[int, int] = attrs.field(
+        default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_unless
+    )
+
+    def __str__(self) -> str:
+        return self.kind if self.where is None else f"{self.kind} where {self.where}"
+
+
+def _check_emit(e: Emit, attribute: Any, value: Any) -> None:
+    identifier(e.action, "action name")
+    if not isinstance(e.payload, tuple):
+        raise invalid(f"the payload must be a tuple of (key, expression), got {e.payload!r}")
+    keys: set[str] = set()
+    for item in e.payload:
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise invalid(f"a payload item is a (key, expression) pair, got {item!r}")
+        key, expr = item
+        identifier(key, "payload key")
+        if key in keys:
+            raise invalid(f"payload key {key!r} given twice", pos=e.pos, code="E212")
+        keys.add(key)
+        if expr is None:
+            raise invalid(f"payload key {key!r} has no value")
+        _where(expr, f"emit {e.action}({key} = ...)")
 
 
 @attrs.frozen
@@ -89,7 +327,9 @@ class Emit:
 
     action: str
     payload: tuple[tuple[str, Expr], ...] = ()
-    pos: tuple[int, int] = _POS
+    pos: tuple[int, int] = attrs.field(
+        default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_emit
+    )
 
     def __str__(self) -> str:
         if not self.payload:
@@ -98,17 +338,41 @@ class Emit:
         return f"{self.action}({args})"
 
 
+def _check_quiet(q: QuietHours, attribute: Any, value: Any) -> None:
+    for name in ("start", "end"):
+        minute = getattr(q, name)
+        if not isinstance(minute, int) or isinstance(minute, bool) or not 0 <= minute <= 1439:
+            raise invalid(
+                f"quiet hours {name} must be minutes after midnight in 0..1439, got {minute!r}",
+                code="E208",
+            )
+    if q.start == q.end:
+        raise invalid(
+            f"quiet hours {q} start and end at the same time",
+            "give a window such as 22:00-08:00",
+            code="E208",
+        )
+    if not isinstance(q.customer_timezone, bool):
+        raise invalid(f"customer_timezone must be true or false, got {q.customer_timezone!r}")
+
+
 @attrs.frozen
 class QuietHours:
-    """``quiet hours HH:MM-HH:MM [in customer timezone]``; times in minutes after midnight.
+    """``quiet hours HH:MM-HH:MM [in customer timezone]``; times in minutes after midnight
+    (0..1439, start and end different).
 
     The suffix (``customer_timezone``) puts the whole rule in customer time, exactly like a
     separate ``in customer timezone`` line (see :attr:`Rule.in_customer_time`).
+
+    Examples
+    --------
+    >>> str(QuietHours(22 * 60, 8 * 60))
+    '22:00-08:00'
     """
 
     start: int
     end: int
-    customer_timezone: bool = False
+    customer_timezone: bool = attrs.field(default=False, validator=_check_quiet)
 
     def __str__(self) -> str:
         text = (
@@ -117,21 +381,79 @@ class QuietHours:
         return text + (" in customer timezone" if self.customer_timezone else "")
 
 
+def _check_rule(r: Rule, attribute: Any, value: Any) -> None:
+    identifier(r.name, "rule name")
+    for name, cls in (("when", Pattern), ("emit", Emit)):
+        if not isinstance(getattr(r, name), cls):
+            raise invalid(f"rule {r.name!r}: {name!r} must be a {cls.__name__}")
+    for name, kind in (("then", Then), ("unless", Unless), ("quiet", QuietHours)):
+        got = getattr(r, name)
+        if got is not None and not isinstance(got, kind):
+            raise invalid(f"rule {r.name!r}: {name!r} must be a {kind.__name__} or None")
+    if r.then is not None:
+        if r.when.mode is not WhenMode.EVENT:
+            raise _clause(f"rule {r.name!r}: 'then' follows only 'when KIND as x'", r.then.pos)
+        if r.when.alias is None:
+            raise invalid(
+                f"rule {r.name!r}: 'then' needs the first event bound with 'as'",
+                f"write 'when {r.when.kind} as x then ...'",
+                pos=r.then.pos,
+                code="E211",
+            )
+    if r.unless is not None and (r.then is None or r.then.mode is not ThenMode.AFTER):
+        raise invalid(
+            f"rule {r.name!r}: 'unless' needs a delay: write 'when A as x then after D'",
+            "unless cancels a delayed firing",
+            pos=r.unless.pos,
+            code="E210",
+        )
+    _where(r.condition, "if")
+    _duration(r.cooldown, "cooldown")
+    _duration(r.once_every, "every")
+    for name in ("once", "customer_timezone"):
+        if not isinstance(getattr(r, name), bool):
+            raise invalid(f"rule {r.name!r}: {name!r} must be true or false")
+    if r.once_every is not None and not r.once:
+        raise _clause(
+            f"rule {r.name!r}: 'every' belongs to 'once per customer every D'",
+            r.once_every.pos,
+            "set once=True (once_per_customer(every=...))",
+        )
+    if r.consent is not None:
+        identifier(r.consent, "consent purpose")
+
+
 @attrs.frozen
 class Rule:
     """One trigger: a pattern, optional ``then``/``unless``/``if``, an action and policies.
 
-    ``customer_timezone`` is the line ``in customer timezone``: the rule's calendar months and
-    quiet hours are read in each customer's ``timezone`` trait (see
+    ``unless`` (an :class:`Unless`) is allowed only with ``then after D``; ``once_every`` only
+    with ``once``. ``customer_timezone`` is the line ``in customer timezone``: the rule's
+    calendar months and quiet hours are read in each customer's ``timezone`` trait (see
     :attr:`in_customer_time`).
+
+    Examples
+    --------
+    >>> from cxmodel.expr import Duration
+    >>> rule = Rule(
+    ...     "remind",
+    ...     Pattern("event", "add_to_cart", "c"),
+    ...     Emit("reminder"),
+    ...     then=Then("after", duration=Duration(2, "hours")),
+    ...     unless=Unless("purchase"),
+    ... )
+    >>> print(rule)
+    trigger remind:
+        when add_to_cart as c then after 2 hours
+        unless purchase
+        emit reminder
     """
 
     name: str
     when: Pattern
     emit: Emit
     then: Then | None = None
-    unless_kind: str | None = None
-    unless_where: Expr | None = None
+    unless: Unless | None = None
     condition: Expr | None = None
     cooldown: Duration | None = None
     once: bool = False
@@ -139,7 +461,9 @@ class Rule:
     consent: str | None = None
     quiet: QuietHours | None = None
     customer_timezone: bool = False
-    pos: tuple[int, int] = _POS
+    pos: tuple[int, int] = attrs.field(
+        default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_rule
+    )
 
     @property
     def alias(self) -> str | None:
@@ -163,11 +487,8 @@ class Rule:
         if self.then is not None:
             when += f" then {self.then}"
         lines.append(when)
-        if self.unless_kind is not None:
-            unless = f"    unless {self.unless_kind}"
-            if self.unless_where is not None:
-                unless += f" where {self.unless_where}"
-            lines.append(unless)
+        if self.unless is not None:
+            lines.append(f"    unless {self.unless}")
         if self.condition is not None:
             lines.append(f"    if {self.condition}")
         lines.append(f"    emit {self.emit}")
@@ -185,13 +506,13 @@ class Rule:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready dict form of the rule."""
+        """Return the JSON-ready dict form of the rule (modes as their plain strings)."""
         when = self.when
         then = self.then
         return {
             "name": self.name,
             "when": {
-                "mode": when.mode,
+                "mode": when.mode.value,
                 "kind": when.kind,
                 "alias": when.alias,
                 "where": _ex(when.where),
@@ -200,14 +521,14 @@ class Rule:
             "then": None
             if then is None
             else {
-                "mode": then.mode,
+                "mode": then.mode.value,
                 "kind": then.kind,
                 "where": _ex(then.where),
                 "duration": _dur(then.duration),
             },
             "unless": None
-            if self.unless_kind is None
-            else {"kind": self.unless_kind, "where": _ex(self.unless_where)},
+            if self.unless is None
+            else {"kind": self.unless.kind, "where": _ex(self.unless.where)},
             "if": _ex(self.condition),
             "emit": {
                 "action": self.emit.action,
@@ -228,47 +549,117 @@ class Rule:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Rule:
-        """Rebuild a rule from :meth:`to_dict` output."""
-        w = data["when"]
-        t = data.get("then")
-        u = data.get("unless")
-        q = data.get("quiet")
-        e = data["emit"]
-        return cls(
-            name=str(data["name"]),
-            when=Pattern(
-                str(w["mode"]),
-                w.get("kind"),
-                w.get("alias"),
-                _unex(w.get("where")),
-                _undur(w.get("duration")),
-            ),
-            emit=Emit(
-                str(e["action"]), tuple((str(k), expr_from_dict(v)) for k, v in e["payload"])
-            ),
-            then=None
-            if t is None
-            else Then(
-                str(t["mode"]), t.get("kind"), _unex(t.get("where")), _undur(t.get("duration"))
-            ),
-            unless_kind=None if u is None else str(u["kind"]),
-            unless_where=None if u is None else _unex(u.get("where")),
-            condition=_unex(data.get("if")),
-            cooldown=_undur(data.get("cooldown")),
-            once=bool(data.get("once", False)),
-            once_every=_undur(data.get("once_every")),
-            consent=data.get("consent"),
-            quiet=None
-            if q is None
-            else QuietHours(int(q["start"]), int(q["end"]), bool(q.get("customer_timezone"))),
-            customer_timezone=bool(data.get("customer_timezone", False)),
+    def from_dict(cls, data: Any, path: str = "rule") -> Rule:
+        """Rebuild a rule from :meth:`to_dict` output.
+
+        Every key and value is checked through the same constructors the parser uses; a
+        problem raises :class:`~cxmodel.errors.TriggerSyntaxError` naming its JSON path (with
+        ``path`` as the prefix, e.g. ``rules[0].when.mode``).
+        """
+        d = fields(data, path, ("name", "when", "emit"), _OPTIONAL)
+        name = at_path(f"{path}.name", identifier, d["name"], "rule name")
+        p = f"{path}.when"
+        w = fields(d["when"], p, ("mode",), ("kind", "alias", "where", "duration"))
+        when = at_path(
+            p,
+            Pattern,
+            at_path(f"{p}.mode", WhenMode.parse, w["mode"]),
+            json_str(w.get("kind"), f"{p}.kind", optional=True),
+            json_str(w.get("alias"), f"{p}.alias", optional=True),
+            _unex(w.get("where"), f"{p}.where"),
+            _undur(w.get("duration"), f"{p}.duration"),
         )
+        then = None
+        if d.get("then") is not None:
+            p = f"{path}.then"
+            t = fields(d["then"], p, ("mode",), ("kind", "where", "duration"))
+            then = at_path(
+                p,
+                Then,
+                at_path(f"{p}.mode", ThenMode.parse, t["mode"]),
+                json_str(t.get("kind"), f"{p}.kind", optional=True),
+                _unex(t.get("where"), f"{p}.where"),
+                _undur(t.get("duration"), f"{p}.duration"),
+            )
+        unless = None
+        if d.get("unless") is not None:
+            p = f"{path}.unless"
+            u = fields(d["unless"], p, ("kind",), ("where",))
+            unless = at_path(
+                p, Unless, json_str(u["kind"], f"{p}.kind"), _unex(u.get("where"), f"{p}.where")
+            )
+        p = f"{path}.emit"
+        e = fields(d["emit"], p, ("action",), ("payload",))
+        payload: list[tuple[str, Expr]] = []
+        for i, item in enumerate(json_list(e.get("payload", []), f"{p}.payload")):
+            where = f"{p}.payload[{i}]"
+            if not isinstance(item, list) or len(item) != 2:
+                raise json_error(where, "expected [key, expression]")
+            key = json_str(item[0], f"{where}[0]")
+            payload.append((key, expr_from_dict(item[1], f"{where}[1]")))
+        emit = at_path(p, Emit, json_str(e["action"], f"{p}.action"), tuple(payload))
+        quiet = None
+        if d.get("quiet") is not None:
+            p = f"{path}.quiet"
+            q = fields(d["quiet"], p, ("start", "end"), ("customer_timezone",))
+            quiet = at_path(
+                p,
+                QuietHours,
+                json_int(q["start"], f"{p}.start"),
+                json_int(q["end"], f"{p}.end"),
+                json_bool(q.get("customer_timezone", False), f"{p}.customer_timezone"),
+            )
+        return at_path(  # type: ignore[no-any-return]
+            path,
+            cls,
+            name=name,
+            when=when,
+            emit=emit,
+            then=then,
+            unless=unless,
+            condition=_unex(d.get("if"), f"{path}.if"),
+            cooldown=_undur(d.get("cooldown"), f"{path}.cooldown"),
+            once=json_bool(d.get("once", False), f"{path}.once"),
+            once_every=_undur(d.get("once_every"), f"{path}.once_every"),
+            consent=json_str(d.get("consent"), f"{path}.consent", optional=True),
+            quiet=quiet,
+            customer_timezone=json_bool(
+                d.get("customer_timezone", False), f"{path}.customer_timezone"
+            ),
+        )
+
+
+_OPTIONAL = (
+    "then",
+    "unless",
+    "if",
+    "cooldown",
+    "once",
+    "once_every",
+    "consent",
+    "quiet",
+    "customer_timezone",
+)
+
+
+def _check_ruleset(rs: RuleSet, attribute: Any, value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(r, Rule) for r in value):
+        raise invalid(f"a rule set holds a tuple of Rule objects, got {value!r}")
+    if len(value) > MAX_RULES:
+        raise invalid(f"{len(value)} rules, more than the limit {MAX_RULES}", code="E100")
+    seen: set[str] = set()
+    for rule in value:
+        if rule.name in seen:
+            raise invalid(
+                f"a rule named {rule.name!r} is defined twice", "give each rule a unique name",
+                pos=rule.pos, code="E209",
+            )  # fmt: skip
+        seen.add(rule.name)
 
 
 @attrs.frozen
 class RuleSet:
-    """An ordered collection of rules with unique names.
+    """An ordered collection of rules with unique names (at most :data:`MAX_RULES`).
 
     Examples
     --------
@@ -280,7 +671,7 @@ class RuleSet:
     True
     """
 
-    rules: tuple[Rule, ...] = ()
+    rules: tuple[Rule, ...] = attrs.field(default=(), validator=_check_ruleset)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -292,8 +683,8 @@ class RuleSet:
         for rule in self.rules:
             if rule.name == name:
                 return rule
-        known = ", ".join(r.name for r in self.rules)
-        raise KeyError(f"no rule named {name!r}; rules are: {known}")
+        known_names = ", ".join(r.name for r in self.rules)
+        raise KeyError(f"no rule named {name!r}; rules are: {known_names}")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -305,13 +696,76 @@ class RuleSet:
 
     def to_json(self) -> str:
         """Serialise to a JSON string (lossless)."""
-        return json.dumps({"version": 1, "rules": [r.to_dict() for r in self.rules]}, indent=1)
+        return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> RuleSet:
-        """Rebuild a rule set from :meth:`to_json` output."""
-        data = json.loads(text)
-        return cls(tuple(Rule.from_dict(r) for r in data["rules"]))
+    def from_json(cls, text: str | bytes) -> RuleSet:
+        """Rebuild a rule set from :meth:`to_json` output, with the checks :func:`parse` makes.
+
+        Raises
+        ------
+        TriggerSyntaxError
+            For text that is not JSON, and for a wrong shape, an unknown key, mode, operator
+            or function, or a broken invariant; the message names the JSON path
+            (``rules[0].when.where.left.op``).
+        TriggerTypeError
+            When the rules are well formed but do not type-check (e.g. a name bound by no
+            ``as``), as :func:`parse` would.
+
+        Examples
+        --------
+        >>> RuleSet.from_json('{"rules": [{"name": "t", "when": {"mode": "evnt"}, '
+        ...                   '"emit": {"action": "a"}}]}')
+        Traceback (most recent call last):
+        ...
+        cxmodel.errors.TriggerSyntaxError: rules[0].when.mode: unknown when mode 'evnt'; expected one of 'event', 'inactive', 'absent' (hint: did you mean 'event'?)
+        """
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise json_error("$", f"expected JSON text, got a {type(text).__name__}")
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise json_error("$", "the JSON is nested too deeply") from None
+        except ValueError as exc:
+            line, column = getattr(exc, "lineno", 0), getattr(exc, "colno", 0)
+            message = f"not valid JSON: {getattr(exc, 'msg', exc)}"
+            d = Diagnostic("E214", line, column, message)
+            source = text if isinstance(text, str) else None
+            raise TriggerSyntaxError(render_diagnostics((d,), source), (d,)) from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RuleSet:
+        """Rebuild a rule set from :meth:`to_dict` output (see :meth:`from_json`)."""
+        d = fields(data, "$", ("rules",), ("version",))
+        if d.get("version", 1) != 1:
+            raise json_error("version", f"unsupported version {d['version']!r}; expected 1")
+        items = json_list(d["rules"], "rules")
+        if len(items) > MAX_RULES:
+            raise json_error("rules", f"{len(items)} rules, more than the limit {MAX_RULES}")
+        rules: list[Rule] = []
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            rule = Rule.from_dict(item, f"rules[{i}]")
+            if rule.name in seen:
+                raise json_error(
+                    f"rules[{i}].name",
+                    f"a rule named {rule.name!r} is already defined at rules[{seen[rule.name]}]",
+                    "give each rule a unique name",
+                )
+            seen[rule.name] = i
+            rules.append(rule)
+        ruleset = cls(tuple(rules))
+        from cxmodel.triggers._check import check_rules  # the checks parse makes
+
+        problems = [
+            Diagnostic(d.code, 0, 0, f"rules[{i}] (rule {rule.name!r}): {d.message}", d.hint)
+            for i, rule in enumerate(ruleset)
+            for d in check_rules(cls((rule,)))
+        ]
+        if problems:
+            raise TriggerTypeError(render_diagnostics(tuple(problems), None), tuple(problems))
+        return ruleset
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready dict form."""
