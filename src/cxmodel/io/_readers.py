@@ -337,18 +337,7 @@ def _csv_with_arrow(
     """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file."""
     pa = import_optional("pyarrow", "read_csv(engine='pyarrow')")
     pa_csv = import_optional("pyarrow.csv", "read_csv(engine='pyarrow')")
-    first = (
-        next(
-            (
-                f
-                for f in csv.reader(io.StringIO(text[:1_000_000], newline=""), delimiter=delimiter)
-                if not _blank(f)
-            ),
-            None,
-        )
-        if "\x00" not in text[:1_000_000]
-        else None
-    )
+    first = _first_record(text, delimiter)
     if first is None:
         return None
     header = _clean_header(first, source)
@@ -379,6 +368,24 @@ def _csv_with_arrow(
     table = table.slice(1)
     renamed = apply_mapping(header, mapping)
     return {renamed[name]: _arrow_text(table.column(j), pa) for j, name in enumerate(header)}
+
+
+def _first_record(text: str, delimiter: str) -> list[str] | None:
+    """The header as the standard library reads it; ``None`` if it cannot be read quickly."""
+    head = text[:1_000_000]
+    if "\x00" in head:
+        return None
+    previous = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    try:
+        for fields in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter):
+            if not _blank(fields):
+                return fields
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(previous)
+    return None
 
 
 def _arrow_text(column: Any, pa: Any) -> Any:
