@@ -8,18 +8,20 @@ numpy ``datetime64`` values are UTC by numpy's own convention.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import numpy as np
-from dateutil import tz as dateutil_tz
 from dateutil.relativedelta import relativedelta
 
 from cxmodel.errors import SchemaError
 
 __all__ = [
     "EPOCH",
+    "EPOCH_SECONDS_RANGE",
     "US_PER_DAY",
     "DurationLike",
     "TimeLike",
@@ -66,25 +68,67 @@ _MONTH_UNITS = {"mo": 1, "month": 1, "months": 1, "y": 12, "year": 12, "years": 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
 
 
+_OFFSET_RE = re.compile(r"^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$", re.IGNORECASE)
+_IANA_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$")
+
+EPOCH_SECONDS_RANGE = (-2_208_988_800, 7_258_118_400)
+"""Epoch numbers are seconds between 1900-01-01 and 2200-01-01 UTC; others are rejected."""
+
+_DATETIME_SECONDS_RANGE = (-62_135_596_800, 253_402_300_799)  # years 1..9999
+_OFFSET_TAIL = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 def resolve_timezone(name: str | tzinfo | None) -> tzinfo | None:
-    """Return a ``tzinfo`` for an IANA name, ``"UTC"``, or a ``tzinfo``; ``None`` stays ``None``.
+    """Return a ``tzinfo`` for ``"UTC"``, an IANA name, a fixed offset, or a ``tzinfo``.
+
+    Only these forms are accepted: ``"UTC"``; an IANA time zone name such as
+    ``"Europe/Paris"``; a fixed offset ``"+02:00"``, ``"-0530"`` or ``"UTC+02:00"``. File paths,
+    POSIX TZ strings (``"CET-1CEST,M3.5.0"``) and the empty string are rejected, so the machine's
+    own zone is never used by accident. ``None`` stays ``None``.
 
     Examples
     --------
     >>> resolve_timezone("UTC")
     datetime.timezone.utc
+    >>> resolve_timezone("+02:00")
+    datetime.timezone(datetime.timedelta(seconds=7200))
+    >>> resolve_timezone("/etc/localtime")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: timezone '/etc/localtime' is not an IANA time zone name ...
     """
     if name is None or isinstance(name, tzinfo):
         return name
-    if name.upper() == "UTC":
+    if not isinstance(name, str):
+        raise SchemaError(
+            f"timezone {name!r} is a {type(name).__name__}; expected an IANA name such as "
+            "'Europe/Paris', 'UTC' or a fixed offset such as '+02:00'"
+        )
+    text = name.strip()
+    if text.upper() in ("UTC", "Z", "GMT"):
         return timezone.utc
-    zone = dateutil_tz.gettz(name)
+    offset = _OFFSET_RE.match(text)
+    if offset:
+        sign, hours, minutes = offset.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes))
+        if delta >= timedelta(hours=24) or int(minutes) >= 60:
+            raise SchemaError(f"timezone {name!r} is not a valid UTC offset (-23:59..+23:59)")
+        return timezone(-delta if sign == "-" else delta)
+    zone = _zone(text) if _IANA_RE.match(text) and ".." not in text else None
     if zone is None:
         raise SchemaError(
-            f"timezone {name!r} is not a known IANA time zone name (e.g. 'Europe/Paris')"
+            f"timezone {name!r} is not an IANA time zone name (e.g. 'Europe/Paris'), 'UTC' or a "
+            "fixed offset such as '+02:00'; file paths, POSIX TZ strings and '' are not accepted"
         )
-    resolved: tzinfo = zone
-    return resolved
+    return zone
 
 
 def to_utc(value: TimeLike, *, timezone_name: str | tzinfo | None = None) -> datetime:
@@ -100,16 +144,77 @@ def to_utc(value: TimeLike, *, timezone_name: str | tzinfo | None = None) -> dat
     return us_to_datetime(to_us(value, timezone_name=timezone_name))
 
 
-def _datetime_to_us(value: datetime, zone: tzinfo | None, what: str) -> int:
+def _datetime_to_us(
+    value: datetime, zone: tzinfo | None, what: str, written: object | None = None
+) -> int:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         if zone is None:
+            shown = value.isoformat() if written is None else written
             raise SchemaError(
-                f"{what} {value.isoformat()!r} has no time zone; pass timezone='UTC' (or the zone "
+                f"{what} {shown!r} has no time zone; pass timezone='UTC' (or the zone "
                 "the data were recorded in) to interpret naive timestamps"
             )
         value = value.replace(tzinfo=zone)
-    delta = value - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+    try:
+        delta = value - EPOCH
+    except OverflowError:  # an offset pushing year 1 or 9999 out of range
+        raise SchemaError(
+            f"{what} {value if written is None else written!r} is outside years 1..9999 in UTC"
+        ) from None
+    us = (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+    if (
+        not _DATETIME_SECONDS_RANGE[0] * US_PER_SECOND
+        <= us
+        <= _DATETIME_SECONDS_RANGE[1] * US_PER_SECOND
+    ):
+        raise SchemaError(
+            f"{what} {value if written is None else written!r} is outside years 1..9999 in UTC"
+        )
+    return us
+
+
+def _unit_hint(seconds: float) -> str:
+    """Which unit an out-of-range epoch number is probably in."""
+    low, high = EPOCH_SECONDS_RANGE
+    for unit, scale in (("milliseconds", 1e3), ("microseconds", 1e6), ("nanoseconds", 1e9)):
+        if low <= seconds / scale < high:
+            return f"it looks like epoch {unit}: divide by {scale:,.0f} to get seconds"
+    return "expected epoch seconds between 1900 and 2200, or an ISO-8601 time"
+
+
+def epoch_seconds_to_us(value: object, what: str = "timestamp") -> int:
+    """Epoch seconds (``int`` or ``float``, any magnitude) to microseconds, within the bounds.
+
+    Values outside :data:`EPOCH_SECONDS_RANGE` (1900..2200) are rejected with the likely unit.
+
+    Examples
+    --------
+    >>> epoch_seconds_to_us(1.5)
+    1500000
+    >>> epoch_seconds_to_us(1_700_000_000_000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: timestamp 1700000000000 is not a plausible epoch time in seconds ...
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise SchemaError(f"{what} {value!r} is a bool; expected a time")
+    if isinstance(value, (int, np.integer)):
+        number: float = float(value) if abs(int(value)) < 2**1000 else float("inf")
+    elif isinstance(value, (float, np.floating)):
+        number = float(value)
+        if not np.isfinite(number):
+            raise SchemaError(f"{what} {value!r} is not a finite epoch time")
+    else:
+        raise SchemaError(f"{what} {value!r} is a {type(value).__name__}; expected a number")
+    low, high = EPOCH_SECONDS_RANGE
+    if not low <= number < high:
+        raise SchemaError(
+            f"{what} {value!r} is not a plausible epoch time in seconds (1900..2200); "
+            + _unit_hint(number)
+        )
+    if isinstance(value, (int, np.integer)):
+        return int(value) * US_PER_SECOND
+    return round(number * US_PER_SECOND)
 
 
 def _parse_iso(text: str) -> datetime:
@@ -153,13 +258,9 @@ def to_us(
             raise SchemaError(
                 f"{what} {value!r} is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00')"
             ) from None
-        return _datetime_to_us(parsed, zone, what)
-    if isinstance(value, (bool, np.bool_)):
-        raise SchemaError(f"{what} {value!r} is a bool; expected a time")
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        if not np.isfinite(value):
-            raise SchemaError(f"{what} {value!r} is not a finite epoch time")
-        return round(float(value) * US_PER_SECOND)
+        return _datetime_to_us(parsed, zone, what, written=value)
+    if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
+        return epoch_seconds_to_us(value, what)
     raise SchemaError(
         f"{what} {value!r} is a {type(value).__name__}; expected a datetime, ISO-8601 string, "
         "numpy datetime64 or epoch seconds"
@@ -191,20 +292,12 @@ def timestamps_to_us(
     arr = np.asarray(values)
     n = arr.shape[0] if arr.ndim else 0
     if arr.dtype.kind == "M":
-        out = arr.astype("datetime64[us]").astype(np.int64)
-        bad = np.flatnonzero(np.isnat(arr))
-        errors = {int(i): f"{column} is missing (NaT); expected a time" for i in bad}
-        out[bad] = 0
-        return out, errors
-    if arr.dtype.kind in "iu":
-        return (arr.astype(np.int64) * US_PER_SECOND), {}
-    if arr.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(arr))
-        out = np.where(np.isfinite(arr), np.round(arr * US_PER_SECOND), 0).astype(np.int64)
-        return out, {int(i): f"{column} {arr[i]!r} is not a finite epoch time" for i in bad}
+        return _datetime64_to_us(arr, column)
+    if arr.dtype.kind in "iuf":
+        return _epoch_array_to_us(arr, column)
     zone = resolve_timezone(timezone_name)
     out = np.zeros(n, dtype=np.int64)
-    errors = {}
+    errors: dict[int, str] = {}
     if n == 0:
         return out, errors
     fast = _arrow_parse(arr)
@@ -218,18 +311,75 @@ def timestamps_to_us(
     converted = np.zeros(len(uniques), dtype=np.int64)
     failed: dict[int, str] = {}
     for j, item in enumerate(uniques):
-        if item is None or (isinstance(item, float) and np.isnan(item)) or item == "":
+        if item is None or (isinstance(item, float) and np.isnan(item)) or _is_blank(item):
             failed[j] = f"{column} is missing; expected a time"
             continue
         try:
             converted[j] = to_us(item, timezone_name=zone, what=column)
         except SchemaError as exc:
             failed[j] = str(exc)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            failed[j] = (
+                f"{column} {_short(item)} is a {type(item).__name__}; expected a datetime, "
+                "ISO-8601 string or epoch seconds"
+            )
     out = converted[inverse.ravel()]
     if failed:
         bad_codes = np.fromiter(failed, dtype=np.int64)
         for row in np.flatnonzero(np.isin(inverse.ravel(), bad_codes)):
             errors[int(row)] = failed[int(inverse.ravel()[row])]
+    return out, errors
+
+
+def _is_blank(item: object) -> bool:
+    return isinstance(item, str) and item == ""
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """``repr(value)``, shortened to ``limit`` characters."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 5] + " ...'"
+
+
+def _datetime64_to_us(
+    arr: np.ndarray[Any, Any], column: str
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], dict[int, str]]:
+    """``datetime64`` of any unit to microseconds; NaT and times outside years 1..9999 fail."""
+    seconds = arr.astype("datetime64[s]").astype(np.int64)  # coarser: never overflows
+    nat = np.isnat(arr)
+    low, high = _DATETIME_SECONDS_RANGE
+    outside = ~nat & ((seconds < low) | (seconds > high))
+    errors = {int(i): f"{column} is missing (NaT); expected a time" for i in np.flatnonzero(nat)}
+    for i in np.flatnonzero(outside):
+        errors[int(i)] = f"{column} {arr[i]!r} is outside years 1..9999"
+    fine = ~(nat | outside)
+    out = np.zeros(arr.shape[0], dtype=np.int64)
+    out[fine] = arr[fine].astype("datetime64[us]").astype(np.int64)
+    return out, errors
+
+
+def _epoch_array_to_us(
+    arr: np.ndarray[Any, Any], column: str
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], dict[int, str]]:
+    """Epoch seconds (an int or float array) to microseconds within :data:`EPOCH_SECONDS_RANGE`."""
+    as_float = arr.astype(np.float64)
+    low, high = EPOCH_SECONDS_RANGE
+    with np.errstate(invalid="ignore"):
+        fine = np.isfinite(as_float) & (as_float >= low) & (as_float < high)
+    out = np.zeros(arr.shape[0], dtype=np.int64)
+    if arr.dtype.kind == "f":
+        out[fine] = np.round(as_float[fine] * US_PER_SECOND).astype(np.int64)
+    else:
+        out[fine] = arr[fine].astype(np.int64) * US_PER_SECOND
+    errors: dict[int, str] = {}
+    for i in np.flatnonzero(~fine):
+        try:
+            epoch_seconds_to_us(arr[i].item(), column)
+        except SchemaError as exc:
+            errors[int(i)] = str(exc)
     return out, errors
 
 
@@ -246,12 +396,23 @@ def _arrow_parse(values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.in
     if values.dtype.kind == "O" and not all(isinstance(v, str) for v in values[:64]):
         return None
     try:
-        parsed = pa.array(values, type=pa.string()).cast(pa.timestamp("us", tz="UTC"))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        text = pa.array(values, type=pa.string())
+        if not all(_has_offset(v) for v in text.slice(0, 64).to_pylist()):
+            return None
+        parsed = text.cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError, OverflowError):
         return None
     if parsed.null_count:
         return None
-    return np.asarray(parsed.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    out = np.asarray(parsed.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    low, high = _DATETIME_SECONDS_RANGE
+    if out.size and (out.min() < low * US_PER_SECOND or out.max() > high * US_PER_SECOND):
+        return None
+    return out
+
+
+def _has_offset(text: str | None) -> bool:
+    return text is not None and bool(_OFFSET_TAIL.search(text.strip()))
 
 
 def parse_duration(text: DurationLike) -> timedelta | relativedelta:

@@ -16,6 +16,7 @@ __all__ = [
     "CXModelError",
     "ConvergenceError",
     "DataError",
+    "DataWarning",
     "EvaluationLimitError",
     "MissingDependencyError",
     "NotFittedError",
@@ -77,3 +78,10 @@ class EvaluationLimitError(CXModelError, RuntimeError):
 class StoreError(CXModelError, RuntimeError):
     """A trigger state store cannot be opened, read or written: the file is held by another
     engine, corrupt, not a store, or a commit failed (the engine is left as before the call)."""
+
+
+class DataWarning(UserWarning):
+    """Some input rows were set aside (``errors="quarantine"``): the log holds the others.
+
+    The message gives the count; ``log.rejected`` lists each row with its reason.
+    """

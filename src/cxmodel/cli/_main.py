@@ -52,15 +52,23 @@ def _as_of(text: str | None, timezone: str | None) -> Any:
 def _read(
     path: str, timezone: str | None, errors: str, mapping: dict[str, str] | None = None
 ) -> InteractionLog:
+    import warnings
+
+    from cxmodel.errors import DataWarning
     from cxmodel.io import read_csv, read_jsonl, read_parquet
 
-    suffix = Path(path).suffix.lower()
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    while suffixes and suffixes[-1] in (".gz", ".bz2", ".xz"):  # read transparently
+        suffixes.pop()
+    suffix = suffixes[-1] if suffixes else ""
     mode: Any = errors
-    if suffix == ".parquet":
-        return read_parquet(path, mapping=mapping, timezone=timezone, errors=mode)
-    if suffix in (".jsonl", ".ndjson"):
-        return read_jsonl(path, mapping=mapping, timezone=timezone, errors=mode)
-    return read_csv(path, mapping=mapping, timezone=timezone, errors=mode)
+    with warnings.catch_warnings():  # the commands print the rejected rows themselves
+        warnings.simplefilter("ignore", DataWarning)
+        if suffix == ".parquet":
+            return read_parquet(path, mapping=mapping, timezone=timezone, errors=mode)
+        if suffix in (".jsonl", ".ndjson"):
+            return read_jsonl(path, mapping=mapping, timezone=timezone, errors=mode)
+        return read_csv(path, mapping=mapping, timezone=timezone, errors=mode)
 
 
 def _sample_log(customers: int, seed: int) -> InteractionLog:

@@ -4,7 +4,14 @@ Readers validate every row. With ``errors="quarantine"`` rejected rows are kept,
 numbers and reasons, in ``log.rejected``, so accepted plus rejected equals the rows read.
 """
 
-from cxmodel.io._readers import read_csv, read_jsonl, read_parquet
+from cxmodel.io._readers import MAX_FIELD_CHARS, read_csv, read_jsonl, read_parquet
 from cxmodel.io._writers import write_csv, write_parquet
 
-__all__ = ["read_csv", "read_jsonl", "read_parquet", "write_csv", "write_parquet"]
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "read_csv",
+    "read_jsonl",
+    "read_parquet",
+    "write_csv",
+    "write_parquet",
+]

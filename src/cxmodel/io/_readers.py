@@ -1,13 +1,28 @@
-"""Readers: CSV, JSON lines and Parquet into a validated InteractionLog."""
+"""Readers: CSV, JSON lines and Parquet into a validated InteractionLog.
+
+Every reader follows the same rules, whichever engine parses the file:
+
+- ids and other text stay text as written (``"007"`` and ``"7"`` are two customers, ``"NA"`` is
+  a country); only ``value``, ``score``, ``sentiment`` and columns declared with ``dtypes=`` are
+  numbers (JSON and Parquet numbers stay numbers unless the column is named like an id);
+- an empty field is missing, and nothing else is;
+- compressed files (``.gz``, ``.bz2``, ``.xz``) are read transparently, recognised by content;
+- a bad row is rejected with its row number, column and value; a bad file (empty, duplicate
+  column names, not a Parquet file) is a :class:`~cxmodel.errors.SchemaError`.
+"""
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import csv
+import gzip
+import io
 import json
+import lzma
 import os
 from collections.abc import Mapping
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -16,12 +31,214 @@ from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns
-from cxmodel.log._columns import NUMERIC_STANDARD, REQUIRED, is_missing
+from cxmodel.log._columns import show
 
-__all__ = ["read_csv", "read_jsonl", "read_parquet"]
+__all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
 
 PathLike = str | os.PathLike[str]
 ErrorMode = Literal["raise", "quarantine"]
+
+MAX_FIELD_CHARS = 16 * 2**20
+"""The largest CSV field read (characters); a row with a larger field is a bad row."""
+
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+# ---------------------------------------------------------------------- bytes and text
+def _read_bytes(source: str) -> bytes:
+    """The file's bytes, decompressed when they start with a gzip, bz2 or xz header."""
+    try:
+        with open(source, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        raise SchemaError(f"{source}: is a directory; expected a file") from None
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            if name == "zstd":
+                raise SchemaError(
+                    f"{source}: the file is zstd-compressed, which this Python cannot read; "
+                    "decompress it first (zstd -d) or use gzip, bz2 or xz"
+                )
+            opener = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}[name]
+            try:
+                return opener(data)
+            except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+                raise SchemaError(
+                    f"{source}: the file looks {name}-compressed but does not decompress ({exc})"
+                ) from None
+    return data
+
+
+def _decode(data: bytes, encoding: str | None, source: str, errors: ErrorMode) -> str:
+    """Decode with the named encoding, or UTF-8 with a byte-order mark (UTF-8/16/32) honoured.
+
+    Under ``errors="raise"`` undecodable bytes raise naming the line; under ``"quarantine"`` they
+    are kept as surrogate escapes so that only the rows holding them are rejected.
+    """
+    chosen = encoding
+    if chosen is not None:
+        try:
+            codecs.lookup(chosen)
+        except (LookupError, TypeError):
+            raise SchemaError(f"encoding {encoding!r} is not a known text encoding") from None
+    if chosen is None or codecs.lookup(chosen).name == "utf-8":
+        chosen = "utf-8"
+        for bom, name in _BOMS:
+            if data.startswith(bom):
+                chosen = name
+                break
+    try:
+        text = data.decode(chosen)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        if errors == "raise":
+            raise SchemaError(
+                f"{source}: line {line}: byte {data[exc.start : exc.start + 1]!r} is not valid "
+                f"{chosen}; pass the file's encoding, e.g. encoding='latin-1' or "
+                "encoding='utf-16', or errors='quarantine' to set such rows aside"
+            ) from None
+        try:
+            text = data.decode(chosen, "surrogateescape")
+        except UnicodeDecodeError:
+            text = data.decode(chosen, "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if encoding is None:
+        sample = text[:4000]
+        if sample and sample.count("\x00") > len(sample) // 10:
+            raise SchemaError(
+                f"{source}: the file is full of NUL characters: it is probably UTF-16 or UTF-32 "
+                "without a byte-order mark; pass encoding='utf-16-le' (or the file's encoding)"
+            )
+    return text
+
+
+def _check_errors(errors: object) -> None:
+    if errors not in ("raise", "quarantine"):
+        raise SchemaError(f"errors must be 'raise' or 'quarantine' (got {errors!r})")
+
+
+def _declared(
+    dtypes: Mapping[str, str] | None, mapping: Mapping[str, str] | None
+) -> dict[str, str] | None:
+    """``dtypes`` keyed by standard names; keys may be given as the file's names too."""
+    if dtypes is None:
+        return None
+    renames = dict(mapping or {})
+    return {renames.get(name, name): kind for name, kind in dict(dtypes).items()}
+
+
+# ---------------------------------------------------------------------- CSV
+def read_csv(
+    path: PathLike,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | tzinfo | None = None,
+    errors: ErrorMode = "raise",
+    delimiter: str = ",",
+    engine: Literal["auto", "pyarrow", "python"] = "auto",
+    encoding: str | None = None,
+    dtypes: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
+) -> InteractionLog:
+    """Read interactions from a CSV file with a header row.
+
+    Parameters
+    ----------
+    path
+        The file; gzip, bz2 and xz compression are recognised by content and read transparently.
+    mapping
+        Your column names to the standard ones, e.g. ``{"user": "customer_id"}``. Naming a column
+        that is not in the file, or sending two columns to one name, is an error.
+    timezone
+        The zone of naive timestamps: ``"UTC"``, an IANA name (``"Europe/Paris"``) or a fixed
+        offset (``"+02:00"``). Without it naive timestamps are rejected.
+    errors
+        ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists the
+        others with their row numbers and reasons in ``log.rejected`` (a
+        :class:`~cxmodel.errors.DataWarning` gives the count; if no row is valid it is an error).
+    delimiter
+        Field separator (one character).
+    engine
+        ``"pyarrow"`` (multithreaded, needs the ``arrow`` extra), ``"python"`` (the standard
+        library), or ``"auto"``: pyarrow when installed. Both give the same log; a file pyarrow
+        cannot parse (ragged rows, huge fields) is re-read by the standard library so each bad
+        row is reported.
+    encoding
+        The text encoding; by default UTF-8, or UTF-16/32 when the file starts with their
+        byte-order mark. A UTF-8 byte-order mark is always dropped.
+    dtypes
+        Column name -> ``"string"`` or ``"float"``. Only ``value``, ``score``, ``sentiment`` and
+        the columns declared here are numbers; every other column stays text as written.
+    kinds
+        Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+
+    Returns
+    -------
+    InteractionLog
+        Row numbers count data records from 1: the header and blank lines are not rows.
+
+    Raises
+    ------
+    SchemaError
+        Empty file, duplicate column names, missing required column, bad mapping, an encoding
+        error (under ``"raise"``), a bad row under ``errors="raise"``, or no valid row.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "export.csv"
+    >>> _ = path.write_text("\\ufeffcustomer_id,timestamp,kind,country\\n"
+    ...     "007,2024-01-01T10:00:00Z,payment_done,NA\\n7,2024-01-02T10:00:00Z,view,\\n")
+    >>> log = read_csv(path, kinds={"payment_done": "purchase"})
+    >>> log.customers.tolist(), log.column("country").tolist(), log.column("kind").tolist()
+    (['007', '7'], ['NA', None], ['purchase', 'view'])
+    """
+    _check_errors(errors)
+    source = os.fspath(path)
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
+        raise SchemaError(
+            f"delimiter must be one character, not a quote or newline (got {delimiter!r})"
+        )
+    if engine not in ("auto", "pyarrow", "python"):
+        raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
+    text = _decode(_read_bytes(source), encoding, source, errors)
+    if not text.strip():
+        raise SchemaError(
+            f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
+        )
+    options = {
+        "timezone": timezone,
+        "errors": errors,
+        "dtypes": _declared(dtypes, mapping),
+        "kinds": kinds,
+        "source": source,
+    }
+    use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
+    if use_arrow:
+        columns = _csv_with_arrow(text, delimiter, mapping, source)
+        if columns is not None:
+            return InteractionLog._from_columns(columns, **options)  # type: ignore[arg-type]
+    columns, numbers, bad, records = _csv_with_python(text, delimiter, mapping, source)
+    return InteractionLog._from_columns(
+        columns,
+        row_numbers=numbers,
+        pre_errors=bad,
+        pre_records=records,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def _has_pyarrow() -> bool:
@@ -32,142 +249,165 @@ def _has_pyarrow() -> bool:
     return True
 
 
-def _check_required(columns: Mapping[str, Any], source: str) -> None:
-    for required in REQUIRED:
-        if required not in columns:
+def _clean_header(fields: list[str], source: str) -> list[str]:
+    """Header names stripped of spaces; an empty name becomes ``column_<n>``."""
+    names = [name.strip() or f"column_{j + 1}" for j, name in enumerate(fields)]
+    for name in names:
+        if any("\ud800" <= ch <= "\udfff" for ch in name):
             raise SchemaError(
-                f"{source}: required column {required!r} is missing (columns: {list(columns)}); "
-                f"map yours with mapping={{'your_name': {required!r}}}"
+                f"{source}: header name {show(name)} is not valid text; pass the file's "
+                "encoding, e.g. encoding='latin-1'"
             )
+    return names
 
 
-def _build(
-    columns: dict[str, Any], timezone: str | tzinfo | None, errors: ErrorMode, source: str
-) -> InteractionLog:
-    _check_required(columns, source)
-    return InteractionLog.from_arrays(
-        columns.pop("customer_id"),
-        columns.pop("timestamp"),
-        columns.pop("kind"),
-        timezone=timezone,
-        errors=errors,
-        **columns,
-    )
+def _blank(fields: list[str]) -> bool:
+    return not fields or (len(fields) == 1 and not fields[0].strip())
 
 
-def _numeric_if_possible(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Text columns that parse entirely as numbers become float64 (empty = NaN)."""
-    filled = np.where(is_missing(values), "nan", values)
+def _csv_with_python(
+    text: str, delimiter: str, mapping: Mapping[str, str] | None, source: str
+) -> tuple[dict[str, Any], np.ndarray[Any, np.dtype[np.int64]], dict[int, str], dict[int, Any]]:
+    """Parse with the standard library, one record at a time, keeping bad records as rows."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD_CHARS)
     try:
-        return filled.astype(np.float64)  # float() of each value, in C
-    except (TypeError, ValueError):
-        return values
-
-
-def read_csv(
-    path: PathLike,
-    *,
-    mapping: Mapping[str, str] | None = None,
-    timezone: str | tzinfo | None = None,
-    errors: ErrorMode = "raise",
-    delimiter: str = ",",
-    engine: Literal["auto", "pyarrow", "python"] = "auto",
-) -> InteractionLog:
-    """Read interactions from a CSV file with a header row.
-
-    Parameters
-    ----------
-    path
-        The file.
-    mapping
-        Your column names to the standard ones, e.g. ``{"user": "customer_id"}``. Naming a column
-        that is not in the file is an error.
-    timezone
-        The time zone of naive timestamps; without it naive timestamps are rejected.
-    errors
-        ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists the
-        others with their row numbers and reasons in ``log.rejected``.
-    delimiter
-        Field separator.
-    engine
-        ``"pyarrow"`` (multithreaded, needs the ``arrow`` extra), ``"python"`` (the standard
-        library), or ``"auto"``: pyarrow when installed.
-
-    Returns
-    -------
-    InteractionLog
-        Row numbers in messages count data rows from 1 (the header is not counted).
-
-    Raises
-    ------
-    SchemaError
-        Empty file, missing required column, bad mapping, or a bad row under ``errors="raise"``.
-    """
-    source = os.fspath(path)
-    if os.path.getsize(source) == 0:
-        raise SchemaError(
-            f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
-        )
-    use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
-    if use_arrow:
-        pa_csv = import_optional("pyarrow.csv", "read_csv(engine='pyarrow')")
-        pa = import_optional("pyarrow", "read_csv(engine='pyarrow')")
-        header = _header(source, delimiter)
-        renamed = apply_mapping(header, mapping)
-        # text for everything but the numeric standard columns; cxmodel parses times itself so
-        # that naive and bad timestamps are reported row by row
-        types = {
-            name: (pa.float64() if renamed[name] in NUMERIC_STANDARD else pa.string())
-            for name in header
-            if renamed[name] in (*REQUIRED, "interaction_id") or renamed[name] in NUMERIC_STANDARD
-        }
-        try:
-            table = pa_csv.read_csv(
-                source,
-                parse_options=pa_csv.ParseOptions(delimiter=delimiter),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
-                ),
-            )
-        except pa.ArrowInvalid:
-            # a value that does not convert: fall back to text so the row is reported by number
-            table = pa_csv.read_csv(
-                source,
-                parse_options=pa_csv.ParseOptions(delimiter=delimiter),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
-                ),
-            )
-        return _build(arrow_to_columns(table, mapping=mapping), timezone, errors, source)
-    with open(source, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise SchemaError(f"{source}: the file is empty; expected a header row") from None
-        rows = list(reader)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header: list[str] | None = None
+        rows: list[list[str] | None] = []
+        bad: dict[int, str] = {}
+        records: dict[int, Any] = {}
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if header is None:
+                    raise SchemaError(
+                        f"{source}: the header row cannot be parsed ({exc})"
+                    ) from None
+                reason = str(exc)
+                if "field larger" in reason:
+                    reason = (
+                        f"a field is longer than {MAX_FIELD_CHARS:,} characters, the largest "
+                        "read; shorten it or store it elsewhere"
+                    )
+                bad[len(rows)] = f"the row cannot be parsed as CSV ({reason})"
+                records[len(rows)] = {"line": reader.line_num}
+                rows.append(None)
+                continue
+            if _blank(fields):
+                continue
+            if header is None:
+                header = _clean_header(fields, source)
+                continue
+            rows.append(fields)
+    finally:
+        csv.field_size_limit(previous)
+    if header is None:
+        raise SchemaError(f"{source}: the file is empty; expected a header row")
     renamed = apply_mapping(header, mapping)
     width = len(header)
-    for number, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise SchemaError(
-                f"{source}: row {number} has {len(row)} fields, expected {width} like the header"
+    data = [np.empty(len(rows), dtype=object) for _ in header]
+    for number, row in enumerate(rows):
+        if row is None:
+            continue
+        fields = row
+        if len(fields) != width:
+            bad[number] = (
+                f"the row has {len(fields)} field{'s' if len(fields) != 1 else ''}, expected "
+                f"{width} like the header; check for a missing or extra delimiter or quote"
             )
-    data = np.array(rows, dtype=object).reshape(len(rows), width)
-    columns = {}
-    for j, name in enumerate(header):
-        values = data[:, j]
-        values[values == ""] = None
-        target = renamed[name]
-        columns[target] = (
-            values if target in (*REQUIRED, "interaction_id") else _numeric_if_possible(values)
+            record: dict[str, Any] = dict(zip(header, fields, strict=False))
+            if len(fields) > width:
+                record["_extra_fields"] = fields[width:]
+            records[number] = record
+            continue
+        for j, value in enumerate(fields):
+            data[j][number] = value if value != "" else None
+    columns = {renamed[name]: data[j] for j, name in enumerate(header)}
+    numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
+    return columns, numbers, bad, records
+
+
+def _csv_with_arrow(
+    text: str, delimiter: str, mapping: Mapping[str, str] | None, source: str
+) -> dict[str, Any] | None:
+    """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file."""
+    pa = import_optional("pyarrow", "read_csv(engine='pyarrow')")
+    pa_csv = import_optional("pyarrow.csv", "read_csv(engine='pyarrow')")
+    first = _first_record(text, delimiter)
+    if first is None:
+        return None
+    header = _clean_header(first, source)
+    apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes kept as surrogates: report them row by row
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(body),
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=0, block_size=1 << 22),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
         )
-    return _build(columns, timezone, errors, source)
+    except (pa.ArrowException, ValueError):
+        return None
+    if (
+        table.num_rows == 0
+        or ["" if v is None else str(v) for v in table.slice(0, 1).to_pylist()[0].values()] != first
+    ):
+        return None  # the first record is not the header as the standard library reads it
+    table = table.slice(1)
+    renamed = apply_mapping(header, mapping)
+    return {renamed[name]: _arrow_text(table.column(j), pa) for j, name in enumerate(header)}
 
 
-def _header(source: str, delimiter: str) -> list[str]:
-    with open(source, newline="", encoding="utf-8") as handle:
-        return next(csv.reader(handle, delimiter=delimiter))
+def _first_record(text: str, delimiter: str) -> list[str] | None:
+    """The header as the standard library reads it; ``None`` if it cannot be read quickly."""
+    head = text[:1_000_000]
+    if "\x00" in head:
+        return None
+    previous = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    try:
+        for fields in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter):
+            if not _blank(fields):
+                return fields
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(previous)
+    return None
+
+
+def _arrow_text(column: Any, pa: Any) -> Any:
+    from cxmodel.log._columns import Encoded
+
+    encoded = column.combine_chunks().dictionary_encode()
+    indices = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int32)
+    return Encoded(indices, np.asarray(encoded.dictionary.to_pylist(), dtype=object))
+
+
+# ---------------------------------------------------------------------- JSON lines
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
 
 
 def read_jsonl(
@@ -176,75 +416,128 @@ def read_jsonl(
     mapping: Mapping[str, str] | None = None,
     timezone: str | tzinfo | None = None,
     errors: ErrorMode = "raise",
+    encoding: str | None = None,
+    dtypes: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> InteractionLog:
     """Read interactions from JSON lines (one object per line; blank lines are skipped).
 
-    Takes the same ``mapping``, ``timezone`` and ``errors`` as :func:`read_csv`. A line that is not
-    a JSON object is a bad row.
+    Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes`` and ``kinds`` of
+    :func:`read_csv`. Row numbers are line numbers. A line that is not a JSON object, repeats a
+    key, or nests too deeply is a bad row; so is a list, object or bool where text or a number is
+    expected, and a number where the same column holds the same digits as text (``1`` and
+    ``"1"``). JSON numbers stay numbers unless the column is text by name (ids).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.jsonl"
+    >>> _ = path.write_text(
+    ...     '{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}\\n'
+    ...     '{"customer_id": {"id": 1}, "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}\\n')
+    >>> import warnings
+    >>> from cxmodel.errors import DataWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DataWarning)
+    ...     log = read_jsonl(path, errors="quarantine")
+    >>> len(log), log.rejected.row.tolist()
+    (1, [2])
+    >>> print(log.rejected.reason[0])  # doctest: +ELLIPSIS
+    customer_id {'id': 1} is a JSON object (dict) (column 'customer_id'); expected text or ...
     """
+    _check_errors(errors)
     source = os.fspath(path)
+    text = _decode(_read_bytes(source), encoding, source, errors)
     records: list[dict[str, Any]] = []
+    numbers: list[int] = []
     bad: dict[int, str] = {}
-    with open(source, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                bad[len(records)] = f"line {number} is not valid JSON ({exc.msg})"
-                records.append({})
-                continue
+    raw_bad: dict[int, Any] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        reason = None
+        try:
+            record = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+        except RecursionError:
+            reason = "the JSON is nested too deeply to read"
+        except _DuplicateKeyError as exc:
+            reason = f"key {show(exc.args[0])} appears twice in the object; keep one"
+        except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
+            reason = f"the line is not valid JSON ({getattr(exc, 'msg', str(exc))})"
+        else:
             if not isinstance(record, dict):
-                bad[len(records)] = (
-                    f"line {number} is a JSON {type(record).__name__}, not an object"
-                )
-                records.append({})
-                continue
-            records.append(record)
+                reason = f"the line is a JSON {type(record).__name__}, not an object"
+        if reason is not None:
+            bad[len(records)] = reason
+            raw_bad[len(records)] = {"line": line if len(line) <= 1000 else line[:1000] + "..."}
+            record = {}
+        records.append(record)
+        numbers.append(number)
     if not records:
         raise SchemaError(f"{source}: the file is empty; expected one JSON object per line")
-    if bad and errors == "raise":
-        first = min(bad)
-        raise SchemaError(f"{source}: row {first + 1}: {bad[first]}")
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
     renamed = apply_mapping(list(names), mapping)
-    columns = {
-        renamed[name]: np.array([r.get(name) for r in records], dtype=object) for name in names
-    }
-    _check_required(columns, source)
-    if bad:  # blank out unparseable lines so they are rejected as missing ids, then relabel
-        for row in bad:
-            columns["customer_id"][row] = None
-    log = _build(columns, timezone, errors, source)
-    if bad:
-        from cxmodel.log._rejected import RejectedRows
+    columns: dict[str, Any] = {}
+    for name in names:
+        column = np.empty(len(records), dtype=object)
+        column[:] = [r.get(name) for r in records]
+        columns[renamed[name]] = column
+    for required in ("customer_id", "timestamp", "kind"):
+        if required not in columns:
+            raise SchemaError(
+                f"{source}: required column {required!r} is missing (keys: {list(names)[:20]}); "
+                f"map yours with mapping={{'your_name': {required!r}}}"
+            )
+    return InteractionLog._from_columns(
+        columns,
+        timezone=timezone,
+        errors=errors,
+        dtypes=_declared(dtypes, mapping),
+        kinds=kinds,
+        row_numbers=np.asarray(numbers, dtype=np.int64),
+        pre_errors=bad,
+        pre_records=raw_bad,
+        source=source,
+    )
 
-        rejected = log.rejected
-        reasons = np.array(
-            [bad.get(int(r) - 1, str(reason)) for r, reason in zip(rejected.row, rejected.reason)],
-            dtype=object,
-        )
-        object.__setattr__(log, "_rejected", RejectedRows(rejected.row, reasons, rejected.records))
-    return log
 
-
+# ---------------------------------------------------------------------- Parquet
 def read_parquet(
     path: PathLike,
     *,
     mapping: Mapping[str, str] | None = None,
     timezone: str | tzinfo | None = None,
     errors: ErrorMode = "raise",
+    dtypes: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> InteractionLog:
     """Read interactions from a Parquet file (needs the ``arrow`` extra).
 
-    Takes the same ``mapping``, ``timezone`` and ``errors`` as :func:`read_csv`.
+    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes`` and ``kinds`` of
+    :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
+    integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
+    stay text with their exact digits; lists, structs and maps are rejected row by row.
     """
+    _check_errors(errors)
+    pa = import_optional("pyarrow", "read_parquet()")
     pq = import_optional("pyarrow.parquet", "read_parquet()")
     source = os.fspath(path)
-    if Path(source).stat().st_size == 0:
+    if os.path.getsize(source) == 0:
         raise SchemaError(f"{source}: the file is empty; expected a Parquet file")
-    table = pq.read_table(source)
-    return _build(arrow_to_columns(table, mapping=mapping), timezone, errors, source)
+    try:
+        table = pq.read_table(source)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise SchemaError(
+            f"{source}: not a readable Parquet file ({str(exc)[:200]}); for CSV or JSON lines use "
+            "read_csv() or read_jsonl()"
+        ) from None
+    return InteractionLog._from_columns(
+        arrow_to_columns(table, mapping=mapping),
+        timezone=timezone,
+        errors=errors,
+        dtypes=_declared(dtypes, mapping),
+        kinds=kinds,
+        source=source,
+    )

@@ -18,46 +18,95 @@ __all__ = ["apply_mapping", "arrow_to_columns", "log_to_arrow"]
 
 
 def apply_mapping(names: list[str], mapping: Mapping[str, str] | None) -> dict[str, str]:
-    """Source column -> standard name; a mapping naming an absent column raises."""
+    """Source column -> standard name.
+
+    A mapping naming an absent column, a column named twice in the data, or two columns sent to
+    one name raise: the last one would otherwise silently win.
+
+    Examples
+    --------
+    >>> apply_mapping(["user", "ts"], {"user": "customer_id"})
+    {'user': 'customer_id', 'ts': 'ts'}
+    >>> apply_mapping(["user", "customer_id"], {"user": "customer_id"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: columns 'customer_id' and 'user' would both become 'customer_id'; ...
+    """
     mapping = dict(mapping or {})
-    missing = [source for source in mapping if source not in names]
+    for source, target in mapping.items():
+        if not isinstance(source, str) or not isinstance(target, str) or not target:
+            raise SchemaError(
+                f"mapping {source!r} -> {target!r}: expected your column name -> a column name"
+            )
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names):
+        if name in seen:
+            raise SchemaError(
+                f"column {name!r} appears twice (columns {seen[name] + 1} and {position + 1}); "
+                "rename one so that no value is silently dropped"
+            )
+        seen[name] = position
+    missing = [source for source in mapping if source not in seen]
     if missing:
         raise SchemaError(
             f"mapping names column {missing[0]!r}, which is not in the data (columns: {names})"
         )
-    return {name: mapping.get(name, name) for name in names}
+    renamed = {name: mapping.get(name, name) for name in names}
+    sources: dict[str, str] = {}
+    for name in names:
+        target = renamed[name]
+        if target in sources:
+            first, second = sorted((sources[target], name))
+            raise SchemaError(
+                f"columns {first!r} and {second!r} would both become {target!r}; map only one "
+                "of them, or map the other to a different name"
+            )
+        sources[target] = name
+    return renamed
 
 
-def _to_numpy(column: Any, pa: Any) -> Any:
-    """One Arrow column (chunked) to a numpy array, keeping dictionary encoding cheap."""
+def _to_numpy(column: Any, pa: Any, name: str = "column") -> Any:
+    """One Arrow column (chunked) to a numpy array, keeping dictionary encoding cheap.
+
+    Integers stay exact (int64 without nulls, Python ints with them); timestamps with a zone
+    become ``datetime64`` in their own unit (range-checked later); naive timestamps become
+    naive datetimes for the caller's ``timezone``; nested values become Python objects, which
+    the builder rejects row by row.
+    """
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        column = column.dictionary_encode()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        column = column.cast(pa.string()).dictionary_encode()
         kind = column.type
-    if pa.types.is_dictionary(kind):
+    if pa.types.is_dictionary(kind) and (
+        pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
+    ):
         indices = column.indices.fill_null(-1).to_numpy(zero_copy_only=False)
         dictionary = np.asarray(column.dictionary.to_pylist(), dtype=object)
         return Encoded(np.asarray(indices, dtype=np.int32), dictionary)
-    if pa.types.is_timestamp(kind):
-        if kind.tz is None:
-            # naive: hand the values over as naive datetimes so the caller's timezone applies
-            return np.asarray(column.to_pylist(), dtype=object)
-        as_int = column.cast(pa.int64()).to_numpy(zero_copy_only=False)
-        scale = {"s": 1_000_000, "ms": 1000, "us": 1, "ns": 0}[kind.unit]
-        values = np.asarray(as_int, dtype=np.float64)
-        valid = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        us = (values // 1000) if scale == 0 else values * scale
-        out = np.where(valid, us, 0).astype(np.int64).astype("datetime64[us]")
-        out[~valid] = np.datetime64("NaT")
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        raw = np.asarray(column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False))
+        out = raw.astype(np.int64).astype(f"datetime64[{kind.unit}]")
+        out[~np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)] = (
+            np.datetime64("NaT")
+        )
         return out
-    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+    if pa.types.is_floating(kind):
         return np.asarray(
             column.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
         )
-    if pa.types.is_boolean(kind):
-        return np.asarray(column.to_pylist(), dtype=object)
-    return np.asarray(column.to_pylist(), dtype=object)
+    if pa.types.is_integer(kind) and column.null_count == 0:
+        return np.asarray(column.to_numpy(zero_copy_only=False))
+    try:
+        values = column.to_pylist()
+    except (ValueError, OverflowError, pa.ArrowException) as exc:
+        raise SchemaError(
+            f"column {name!r} ({kind}) holds values Python cannot represent ({exc}); "
+            "times must lie in years 1..9999"
+        ) from None
+    out_obj = np.empty(len(values), dtype=object)
+    out_obj[:] = values
+    return out_obj
 
 
 def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -71,8 +120,9 @@ def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> 
         raise SchemaError(
             f"from_arrow() needs an object with __arrow_c_stream__ (got {type(data).__name__})"
         )
-    renamed = apply_mapping(list(table.column_names), mapping)
-    columns = {renamed[name]: _to_numpy(table.column(name), pa) for name in table.column_names}
+    names = list(table.column_names)
+    renamed = apply_mapping(names, mapping)
+    columns = {renamed[name]: _to_numpy(table.column(i), pa, name) for i, name in enumerate(names)}
     for required in ("customer_id", "timestamp", "kind"):
         if required not in columns:
             raise SchemaError(
@@ -81,9 +131,10 @@ def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> 
             )
     ids = columns["customer_id"]
     if not isinstance(ids, Encoded) and ids.dtype.kind == "f":
-        as_int = ids.astype(np.int64)
-        if np.array_equal(as_int, ids):
-            columns["customer_id"] = as_int
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(ids) & (ids == np.round(ids)) & (np.abs(ids) < 2**53)
+        if whole.all():  # float ids that are whole numbers: their integer digits, exactly
+            columns["customer_id"] = ids.astype(np.int64)
     return columns
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,7 @@ __all__ = [
     "encode_strings",
     "is_missing",
     "to_float_column",
+    "to_text_column",
     "validate_rows",
 ]
 
@@ -70,11 +73,34 @@ class Encoded:
         return lookup[self.codes]
 
 
-class RowErrors:
-    """Collects ``row -> reason`` for rejected rows; the first reason per row wins."""
+_ROW_REF = re.compile("\x00row:(\\d+)\x00")
 
-    def __init__(self) -> None:
+
+def row_ref(position: int) -> str:
+    """A reference to another row inside a reason, rendered later as that row's file number."""
+    return f"\x00row:{position}\x00"
+
+
+class RowErrors:
+    """Collects ``row -> reason`` for rejected rows (0-based input positions); first reason wins.
+
+    ``row_numbers`` maps input positions to the row numbers shown to the user (1-based data rows
+    by default; a reader passes the file's own numbering).
+    """
+
+    def __init__(self, row_numbers: npt.NDArray[np.int64] | None = None) -> None:
         self.reasons: dict[int, str] = {}
+        self.row_numbers = row_numbers
+
+    def number(self, position: int) -> int:
+        """The row number shown for an input position."""
+        if self.row_numbers is None:
+            return position + 1
+        return int(self.row_numbers[position])
+
+    def render(self, position: int) -> str:
+        """The reason of one row with references to other rows as their row numbers."""
+        return _ROW_REF.sub(lambda m: str(self.number(int(m.group(1)))), self.reasons[position])
 
     def add(self, rows: npt.NDArray[np.intp] | list[int], make: Callable[[int], str]) -> None:
         for row in rows:
@@ -104,7 +130,7 @@ def is_missing(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     return np.zeros(values.shape[0], dtype=bool)
 
 
-def encode_strings(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]]:
+def encode_strings(values: npt.NDArray[Any] | Encoded) -> tuple[Codes, npt.NDArray[np.object_]]:
     """Dictionary-encode a column: int32 codes (-1 = missing) and sorted string categories.
 
     Examples
@@ -207,38 +233,207 @@ def _sort_categories(
     return out.astype(np.int32), uniq.astype(object)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SHOW = 60
+
+
+def show(value: object) -> str:
+    """``repr(value)`` shortened for messages (a 1 MB field is not quoted in full)."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _SHOW else f"{text[: _SHOW - 5]} ...' ({len(text):,} characters)"
+
+
+def _kind_of(value: object) -> str:
+    names: dict[type, str] = {
+        dict: "a JSON object (dict)",
+        list: "a list",
+        tuple: "a tuple",
+        bytes: "bytes",
+    }
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
 def to_float_column(
     values: npt.NDArray[Any], column: str, errors: RowErrors
 ) -> npt.NDArray[np.float64]:
-    """Convert a column to float64 (NaN = missing), recording rows that are not numbers."""
-    if isinstance(values, Encoded):
-        values = values.decode()
-    if values.dtype.kind in "fiu":
+    """Convert a column to float64 (NaN = missing), recording rows that are not finite numbers.
+
+    Missing is ``None``, a float NaN, or the empty string. Text must parse as a finite number
+    (``"NA"``, ``"nan"`` and ``"inf"`` are not numbers); bools, lists and mappings are rejected.
+
+    Examples
+    --------
+    >>> errs = RowErrors()
+    >>> to_float_column(np.array(["1.5", "", "NA"], dtype=object), "value", errs).tolist()
+    [1.5, nan, nan]
+    >>> errs.reasons
+    {2: "value 'NA' is not a number (column 'value'); expected e.g. 12.5, or an empty field for missing"}
+    """
+    if isinstance(values, Encoded):  # parse each distinct text once
+        local = RowErrors()
+        parsed = to_float_column(values.categories, column, local)
+        out_enc = np.append(parsed, np.nan)[values.codes]
+        if local:
+            bad_codes = np.fromiter(local.reasons, dtype=np.int64)
+            for row in np.flatnonzero(np.isin(values.codes, bad_codes)).tolist():
+                errors.reasons.setdefault(row, local.reasons[int(values.codes[row])])
+        return np.asarray(out_enc, dtype=np.float64)
+    if values.dtype.kind in "iu":
         return values.astype(np.float64)
+    if values.dtype.kind == "f":
+        out = values.astype(np.float64)
+        bad = np.flatnonzero(np.isinf(out))
+        errors.add(
+            bad, lambda row: f"{column} {out[row]!r} is not a finite number (column {column!r})"
+        )
+        return out
     if values.dtype.kind == "b":
-        return values.astype(np.float64)
+        errors.add(
+            np.arange(values.shape[0]),
+            lambda row: (
+                f"{column} {values[row]!r} is a bool (column {column!r}); expected a number"
+            ),
+        )
+        return np.full(values.shape[0], np.nan)
     out = np.full(values.shape[0], np.nan)
     missing = is_missing(values)
     present = np.flatnonzero(~missing)
     if present.size == 0:
         return out
-    uniq, inverse = np.unique(values[present].astype(str), return_inverse=True)
-    converted = np.empty(uniq.size)
-    bad: list[int] = []
-    for j, text in enumerate(uniq):
-        try:
-            converted[j] = float(text)
-        except ValueError:
-            converted[j] = np.nan
-            bad.append(j)
-    out[present] = converted[inverse.ravel()]
-    if bad:
-        bad_rows = present[np.isin(inverse.ravel(), bad)]
-        errors.add(
-            bad_rows,
-            lambda row: f"{column} {values[row]!r} is not a number (column {column!r})",
-        )
+    reasons: dict[int, str] = {}
+    cache: dict[str, float | None] = {}
+    for row in present.tolist():
+        item = values[row]
+        number: float | None
+        if isinstance(item, str):
+            if item in cache:
+                number = cache[item]
+            else:
+                try:
+                    number = float(item)
+                except ValueError:
+                    number = None
+                cache[item] = number
+            if number is None:
+                reasons[row] = (
+                    f"{column} {show(item)} is not a number (column {column!r}); expected e.g. "
+                    "12.5, or an empty field for missing"
+                )
+                continue
+        elif isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
+            reasons[row] = (
+                f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); expected a number"
+            )
+            continue
+        else:
+            try:
+                number = float(item)
+            except OverflowError:
+                number = float("inf")
+        if not np.isfinite(number):
+            reasons[row] = f"{column} {show(item)} is not a finite number (column {column!r})"
+            continue
+        out[row] = number
+    errors.update(reasons)
     return out
+
+
+def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
+    """Normalise a text column: ``str`` kept, whole numbers as their exact digits, missing None.
+
+    ``None``, float NaN and ``""`` are missing; everything else that is text stays text, so
+    ``"NA"`` and ``"007"`` are kept as written. Lists, mappings, bytes, bools mixed with text,
+    strings with unpaired surrogates, and a number whose text equals a string in the same column
+    (``1`` and ``"1"``, which would merge) are rejected row by row.
+
+    Examples
+    --------
+    >>> errs = RowErrors()
+    >>> to_text_column(np.array(["007", 7, None, "NA"], dtype=object), "order_id", errs).tolist()
+    ['007', '7', None, 'NA']
+    >>> to_text_column(np.array(["1", 1], dtype=object), "customer_id", errs).tolist()
+    ['1', None]
+    >>> print(errs.render(1))  # doctest: +ELLIPSIS
+    customer_id 1 is a number but row 1 holds the text '1' (column 'customer_id'); ...
+    """
+    if isinstance(values, Encoded):
+        bad_cats = [
+            j
+            for j, c in enumerate(values.categories)
+            if isinstance(c, str) and _SURROGATE.search(c)
+        ]
+        if bad_cats:
+            rows = np.flatnonzero(np.isin(values.codes, bad_cats))
+            errors.add(rows, lambda row: _surrogate_reason(column, values[row]))
+        return values
+    if values.dtype.kind in "iu":
+        return values
+    if values.dtype.kind == "U":
+        values = values.astype(object)
+    if values.dtype.kind == "b":
+        return np.where(values, "True", "False").astype(object)
+    if values.dtype.kind == "f":
+        values = values.astype(object)
+    if values.dtype.kind != "O":
+        values = values.astype(object)
+    out = np.empty(values.shape[0], dtype=object)
+    reasons: dict[int, str] = {}
+    from_number: dict[str, int] = {}
+    from_text: dict[str, int] = {}
+    for row, item in enumerate(values.tolist()):
+        if item is None or (item == "" and isinstance(item, str)):
+            continue
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                reasons[row] = _surrogate_reason(column, item)
+                continue
+            out[row] = item
+            from_text.setdefault(item, row)
+        elif isinstance(item, (bool, np.bool_)):
+            out[row] = str(bool(item))
+        elif isinstance(item, (int, np.integer)):
+            out[row] = str(int(item))
+            from_number.setdefault(out[row], row)
+        elif isinstance(item, (float, np.floating)):
+            if item != item:
+                continue
+            out[row] = repr(float(item))
+            from_number.setdefault(out[row], row)
+        elif isinstance(item, numbers.Number):
+            out[row] = str(item)
+            from_number.setdefault(out[row], row)
+        else:
+            reasons[row] = (
+                f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); expected text or "
+                "a whole number"
+            )
+    clashes = from_number.keys() & from_text.keys()
+    if clashes:
+        for row, item in enumerate(values.tolist()):
+            if not isinstance(item, str) and out[row] in clashes:
+                text = out[row]
+                reasons.setdefault(
+                    row,
+                    f"{column} {show(item)} is a number but row {row_ref(from_text[text])} holds the "
+                    f"text {text!r} (column {column!r}); the two would merge into one value: "
+                    "write the column all as text or all as numbers",
+                )
+                out[row] = None
+    errors.update(reasons)
+    for row in reasons:
+        out[row] = None
+    return out
+
+
+def _surrogate_reason(column: str, value: object) -> str:
+    return (
+        f"{column} {show(value)} is not valid text: it holds an unpaired surrogate or an "
+        f"undecodable byte (column {column!r}); if the file is not UTF-8 pass its encoding, "
+        "e.g. encoding='latin-1'"
+    )
 
 
 def validate_rows(
@@ -246,8 +441,19 @@ def validate_rows(
     strings: dict[str, tuple[Codes, npt.NDArray[np.object_]]],
     numeric: dict[str, npt.NDArray[np.float64]],
     errors: RowErrors,
+    raw: dict[str, Any] | None = None,
 ) -> None:
-    """Check the required columns and the scales of score, value and sentiment, vectorised."""
+    """Check the required columns and the scales of score, value and sentiment, vectorised.
+
+    ``raw`` holds the columns as given, so that messages quote values as written.
+    """
+
+    def written(name: str, row: int) -> str:
+        if raw is not None and name in raw:
+            item = raw[name][row]
+            return item if isinstance(item, str) else show(item)
+        return f"{numeric[name][row]:g}"
+
     for name in ("customer_id", "kind"):
         codes, _ = strings[name]
         message = f"{name} is missing (column {name!r}); every row needs one"
@@ -264,7 +470,7 @@ def validate_rows(
         errors.add(
             bad,
             lambda row: (
-                f"value {value[row]!r} is negative for a "
+                f"value {written('value', row)} is negative for a "
                 f"{kinds[kind_codes[row]]!r} (column 'value'); amounts are positive, the kind says "
                 "the direction"
             ),
@@ -294,10 +500,32 @@ def validate_rows(
             errors.add(
                 np.flatnonzero(off),
                 lambda row: (
-                    f"score {score[row]:g} is outside the "
+                    f"score {written('score', row)} is outside the "
                     f"{metrics[metric_codes[row]].upper()} scale {low[metric_codes[row]]:g}.."
                     f"{high[metric_codes[row]]:g} (column 'score', metric "
                     f"{metrics[metric_codes[row]]!r})"
+                ),
+            )
+    if "score" in numeric:
+        score = numeric["score"]
+        has_metric = strings["metric"][0] >= 0 if "metric" in strings else np.zeros(n, dtype=bool)
+        errors.add(
+            np.flatnonzero(~np.isnan(score) & ~has_metric),
+            lambda row: (
+                f"score {written('score', row)} has no metric (column 'metric' is "
+                f"{'missing' if 'metric' in strings else 'not in the data'}); say which scale it "
+                f"is on: one of {sorted(METRIC_SCALES)}"
+            ),
+        )
+        with np.errstate(invalid="ignore"):
+            fractional = np.flatnonzero(has_metric & (score != np.round(score)) & ~np.isnan(score))
+        if fractional.size:
+            metric_codes, metrics = strings["metric"]
+            errors.add(
+                fractional,
+                lambda row: (
+                    f"score {written('score', row)} is not a whole number (column 'score', metric "
+                    f"{metrics[metric_codes[row]]!r}); survey scales are answered in whole points"
                 ),
             )
     if "sentiment" in numeric:
@@ -305,7 +533,10 @@ def validate_rows(
         with np.errstate(invalid="ignore"):
             bad = np.flatnonzero((sentiment < -1) | (sentiment > 1))
         errors.add(
-            bad, lambda row: f"sentiment {sentiment[row]:g} is outside -1..1 (column 'sentiment')"
+            bad,
+            lambda row: (
+                f"sentiment {written('sentiment', row)} is outside -1..1 (column 'sentiment')"
+            ),
         )
     if "interaction_id" in strings:
         codes, ids = strings["interaction_id"]
@@ -322,15 +553,16 @@ def validate_rows(
             errors.add(
                 np.sort(dup),
                 lambda row: (
-                    f"interaction_id {ids[codes[row]]!r} is a duplicate of row "
-                    f"{first_of[int(codes[row])] + 1} (column 'interaction_id'); ids must be unique"
+                    f"interaction_id {show(ids[codes[row]])} is a duplicate of row "
+                    f"{row_ref(first_of[int(codes[row])])} (column 'interaction_id'); ids must be "
+                    "unique"
                 ),
             )
     del n
 
 
-def raise_first(errors: RowErrors) -> None:
-    """Raise a SchemaError for the first rejected row (1-based data row number)."""
+def raise_first(errors: RowErrors, source: str | None = None) -> None:
+    """Raise a SchemaError for the first rejected row, named by its row number."""
     if errors:
         row = min(errors.reasons)
         more = len(errors.reasons) - 1
@@ -340,4 +572,5 @@ def raise_first(errors: RowErrors) -> None:
             if more
             else ""
         )
-        raise SchemaError(f"row {row + 1}: {errors.reasons[row]}{suffix}")
+        where = f"{source}: " if source else ""
+        raise SchemaError(f"{where}row {errors.number(row)}: {errors.render(row)}{suffix}")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import html
+import re
+import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any, Literal
@@ -10,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._time import TimeLike, timestamps_to_us, to_us, us_to_datetime
+from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
 from cxmodel.domain._interaction import Interaction
 from cxmodel.domain._journey import Journey
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, TouchpointCatalogue
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log._columns import (
     NUMERIC_STANDARD,
     REQUIRED,
@@ -22,10 +25,13 @@ from cxmodel.log._columns import (
     Codes,
     Encoded,
     RowErrors,
+    _sort_categories,
     encode_strings,
     is_missing,
     raise_first,
+    show,
     to_float_column,
+    to_text_column,
     validate_rows,
 )
 from cxmodel.log._rejected import RejectedRows
@@ -39,28 +45,106 @@ Int64Array = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 ObjectArray = npt.NDArray[np.object_]
 ErrorMode = Literal["raise", "quarantine"]
+DTYPE_NAMES = {
+    "string": "string",
+    "str": "string",
+    "text": "string",
+    "float": "float",
+    "number": "float",
+    "timestamp": "timestamp",
+}
+_KEY_LIKE = re.compile(
+    r"(?:^|[_\-\s.])(?:id|ids|key|code|ref|no|nr|number|uuid|guid|sku|zip|postcode|phone)$"
+    r"|^(?:id|key|code|ref|uuid|guid|sku|zip|postcode|phone)$|[a-z0-9](?:Id|ID|Key|Code|Ref)$",
+    re.IGNORECASE,
+)
+_EXACT_FLOAT_INT = 2**53
+
+
+def is_key_like(name: str) -> bool:
+    """Whether a column name looks like an identifier (``order_id``, ``sku``, ``zip``, ``userId``).
+
+    Such columns stay text unless ``dtypes=`` declares them numbers.
+
+    Examples
+    --------
+    >>> [is_key_like(n) for n in ("order_id", "userId", "zip", "paid", "amount")]
+    [True, True, True, False, False]
+    """
+    return bool(_KEY_LIKE.search(name)) and not name.lower().endswith(("paid", "valid"))
+
+
+def check_dtypes(dtypes: Mapping[str, str] | None) -> dict[str, str]:
+    """Normalise ``dtypes=``: column name -> ``"string"``, ``"float"`` or ``"timestamp"``."""
+    out: dict[str, str] = {}
+    for name, declared in dict(dtypes or {}).items():
+        kind = DTYPE_NAMES.get(declared) if isinstance(declared, str) else None
+        if kind is None:
+            raise SchemaError(
+                f"dtypes[{name!r}] is {declared!r}; expected 'string' or 'float' "
+                "(or 'timestamp' for the timestamp column)"
+            )
+        fixed = (
+            "timestamp"
+            if name == "timestamp"
+            else "string"
+            if name in STRING_STANDARD
+            else "float"
+            if name in NUMERIC_STANDARD
+            else None
+        )
+        if fixed is not None and kind != fixed:
+            raise SchemaError(
+                f"dtypes[{name!r}] is {declared!r}, but {name!r} is always a {fixed} column"
+            )
+        if kind == "timestamp" and name != "timestamp":
+            raise SchemaError(f"dtypes[{name!r}]: only the 'timestamp' column holds times")
+        out[name] = kind
+    return out
+
+
+def check_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
+    """Validate ``kinds=``: your event names -> the kinds to log them as."""
+    out = dict(kinds or {})
+    for source, target in out.items():
+        if not isinstance(source, str) or not isinstance(target, str) or not target:
+            raise SchemaError(
+                f"kinds maps {source!r} to {target!r}; expected your event name (text) -> a kind "
+                "such as 'purchase'"
+            )
+    return out
 
 
 def _as_array(values: Any) -> Any:
     if isinstance(values, (np.ndarray, Encoded)):
         return values
     if isinstance(values, (list, tuple)):
-        return np.array(values, dtype=object) if values else np.empty(0, dtype=object)
+        out = np.empty(len(values), dtype=object)  # one slot per item, even for nested lists
+        out[:] = list(values) if values else []
+        return out
     return np.asarray(values)
 
 
 def _infer_numeric(values: npt.NDArray[Any]) -> bool:
-    """Whether a property column holds numbers (bool and numeric dtypes, or all-number objects)."""
-    if values.dtype.kind in "fiub":
+    """Whether a property column holds numbers that float64 keeps exactly.
+
+    Numeric and bool dtypes, or objects that are all numbers (not bools); a whole number beyond
+    2**53 (which float64 would round) keeps the column as text. Text is never inferred numeric.
+    """
+    if values.dtype.kind in "fb":
         return True
+    if values.dtype.kind in "iu":
+        return values.size == 0 or bool(np.abs(values.astype(np.float64)).max() < _EXACT_FLOAT_INT)
     if values.dtype.kind != "O":
         return False
     present = values[~is_missing(values)]
     kinds = set(map(type, present))  # a handful of distinct types, however many rows
-    return bool(kinds) and all(
+    if not kinds or not all(
         issubclass(k, (int, float, np.integer, np.floating)) and not issubclass(k, (bool, np.bool_))
         for k in kinds
-    )
+    ):
+        return False
+    return all(abs(int(v)) < _EXACT_FLOAT_INT for v in present if isinstance(v, (int, np.integer)))
 
 
 class InteractionLog:
@@ -138,6 +222,8 @@ class InteractionLog:
         timezone: str | tzinfo | None = None,
         errors: ErrorMode = "raise",
         catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
+        dtypes: Mapping[str, str] | None = None,
+        kinds: Mapping[str, str] | None = None,
         **columns: Any,
     ) -> InteractionLog:
         """Build a log from column arrays (numpy arrays, lists, or anything array-like).
@@ -155,6 +241,14 @@ class InteractionLog:
         catalogue
             Touchpoint catalogue used to fill missing ``channel`` and ``stage`` values from the
             ``touchpoint`` column; ``None`` disables it.
+        dtypes
+            Column name -> ``"string"`` or ``"float"`` for properties. Without it, ``value``,
+            ``score`` and ``sentiment`` are numbers, columns of numbers (float64-exact, and not
+            named like an id: ``order_id``, ``sku``, ``zip``) are numbers, everything else is
+            text. ``log.schema`` is a valid ``dtypes``.
+        kinds
+            Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``;
+            names not listed are kept.
         **columns
             Standard optional columns (``value``, ``score``, ``metric``, ...) and properties.
 
@@ -162,25 +256,82 @@ class InteractionLog:
         ------
         SchemaError
             A bad row (naming row, column and value), columns of different lengths, or an
-            unknown ``errors`` mode.
+            unknown ``errors`` mode; under ``"quarantine"``, every row rejected.
+
+        Warns
+        -----
+        DataWarning
+            Under ``errors="quarantine"``, when some rows were rejected (with the count).
+
+        Examples
+        --------
+        >>> log = InteractionLog.from_arrays(
+        ...     ["a", "b"], ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"],
+        ...     ["payment_done", "view"], order_id=[7, 12], kinds={"payment_done": "purchase"})
+        >>> log.column("kind").tolist(), log.schema["order_id"]
+        (['purchase', 'view'], 'string')
+        """
+        raw: dict[str, Any] = {"customer_id": customer_id, "timestamp": timestamp, "kind": kind}
+        raw.update(columns)
+        return cls._from_columns(
+            raw,
+            timezone=timezone,
+            errors=errors,
+            catalogue=catalogue,
+            dtypes=dtypes,
+            kinds=kinds,
+        )
+
+    @classmethod
+    def _from_columns(
+        cls,
+        columns: Mapping[str, Any],
+        *,
+        timezone: str | tzinfo | None = None,
+        errors: ErrorMode = "raise",
+        catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
+        dtypes: Mapping[str, str] | None = None,
+        kinds: Mapping[str, str] | None = None,
+        row_numbers: Int64Array | None = None,
+        pre_errors: Mapping[int, str] | None = None,
+        pre_records: Mapping[int, dict[str, Any]] | None = None,
+        source: str | None = None,
+    ) -> InteractionLog:
+        """The builder behind every constructor and reader.
+
+        ``row_numbers`` gives each input position's row number as the user sees it (the file's);
+        ``pre_errors`` are rows a reader already found bad (ragged, not JSON, ...) and
+        ``pre_records`` their raw content for :attr:`rejected`.
         """
         if errors not in ("raise", "quarantine"):
             raise SchemaError(f"errors must be 'raise' or 'quarantine' (got {errors!r})")
-        raw: dict[str, npt.NDArray[Any]] = {
-            "customer_id": _as_array(customer_id),
-            "timestamp": _as_array(timestamp),
-            "kind": _as_array(kind),
-        }
-        for name, values in columns.items():
-            raw[name] = _as_array(values)
-        lengths = {name: (arr.shape[0] if arr.ndim else -1) for name, arr in raw.items()}
+        declared = check_dtypes(dtypes)
+        renames = check_kinds(kinds)
+        zone = resolve_timezone(timezone)
+        raw: dict[str, Any] = {name: _as_array(values) for name, values in columns.items()}
+        for name in REQUIRED:
+            if name not in raw:
+                raise SchemaError(
+                    f"required column {name!r} is missing (columns: {list(raw)}); map yours "
+                    f"with mapping={{'your_name': {name!r}}}"
+                )
+        unknown = [name for name in declared if name not in raw]
+        if unknown:
+            raise SchemaError(
+                f"dtypes names column {unknown[0]!r}, which is not in the data "
+                f"(columns: {list(raw)})"
+            )
+        lengths = {name: (arr.shape[0] if arr.ndim == 1 else -1) for name, arr in raw.items()}
         n = lengths["customer_id"]
         if any(length != n for length in lengths.values()):
-            raise SchemaError(f"columns must all have the same length (got {lengths})")
-        row_errors = RowErrors()
+            raise SchemaError(
+                f"columns must all be one-dimensional with the same length (got {lengths})"
+            )
+        row_errors = RowErrors(row_numbers)
+        row_errors.update(dict(pre_errors or {}))
         stamps = raw["timestamp"]
         if isinstance(stamps, Encoded):  # parse each distinct value once
-            parsed, bad = timestamps_to_us(stamps.categories, timezone_name=timezone)
+            parsed, bad = timestamps_to_us(stamps.categories, timezone_name=zone)
             times = np.append(parsed, 0)[stamps.codes]
             time_errors = {
                 int(row): bad.get(int(stamps.codes[row]), "timestamp is missing; expected a time")
@@ -189,33 +340,62 @@ class InteractionLog:
                 )
             }
         else:
-            times, time_errors = timestamps_to_us(stamps, timezone_name=timezone)
+            times, time_errors = timestamps_to_us(stamps, timezone_name=zone)
         row_errors.update(time_errors)
         strings: dict[str, tuple[Codes, ObjectArray]] = {}
         numeric: dict[str, FloatArray] = {}
         for name, values in raw.items():
             if name == "timestamp":
                 continue
-            if name in STRING_STANDARD:
-                strings[name] = encode_strings(values)
-            elif name in NUMERIC_STANDARD:
+            kind = declared.get(name)
+            if kind is None:
+                if name in STRING_STANDARD:
+                    kind = "string"
+                elif name in NUMERIC_STANDARD or (
+                    not isinstance(values, Encoded)
+                    and not is_key_like(name)
+                    and _infer_numeric(values)
+                ):
+                    kind = "float"
+                else:
+                    kind = "string"
+            if kind == "float":
                 numeric[name] = to_float_column(values, name, row_errors)
-            elif not isinstance(values, Encoded) and _infer_numeric(values):
-                numeric[name] = values.astype(np.float64)
             else:
-                strings[name] = encode_strings(values)
+                strings[name] = encode_strings(to_text_column(values, name, row_errors))
+        if renames:
+            codes, cats = strings["kind"]
+            strings["kind"] = _sort_categories(
+                codes, np.array([renames.get(c, c) for c in cats], dtype=object)
+            )
         if catalogue is not None and "touchpoint" in strings:
             _fill_from_catalogue(strings, catalogue, n)
-        validate_rows(n, strings, numeric, row_errors)
+        validate_rows(n, strings, numeric, row_errors, raw)
         rejected = RejectedRows.empty()
         if row_errors:
             if errors == "raise":
-                raise_first(row_errors)
+                raise_first(row_errors, source)
             bad_rows = np.fromiter(sorted(row_errors.reasons), dtype=np.int64)
+            records = dict(pre_records or {})
+            numbers = (
+                bad_rows + 1 if row_numbers is None else np.asarray(row_numbers)[bad_rows]
+            ).astype(np.int64)
             rejected = RejectedRows(
-                bad_rows + 1,
-                np.array([row_errors.reasons[r] for r in bad_rows.tolist()], dtype=object),
-                tuple({k: _plain(v[r]) for k, v in raw.items()} for r in bad_rows.tolist()),
+                numbers,
+                np.array([row_errors.render(r) for r in bad_rows.tolist()], dtype=object),
+                tuple(
+                    records[r] if r in records else {k: _plain(v[r]) for k, v in raw.items()}
+                    for r in bad_rows.tolist()
+                ),
+            )
+            if len(rejected) == n:
+                _raise_nothing_accepted(rejected, source)
+            where = f"{source}: " if source else ""
+            warnings.warn(
+                f"{where}{len(rejected):,} of {n:,} rows rejected and kept in log.rejected "
+                f"(first: row {int(numbers[0])}: {rejected.reason[0]})",
+                DataWarning,
+                stacklevel=3,
             )
             keep = np.ones(n, dtype=bool)
             keep[bad_rows] = False
@@ -261,25 +441,53 @@ class InteractionLog:
         *,
         timezone: str | tzinfo | None = None,
         errors: ErrorMode = "raise",
+        dtypes: Mapping[str, str] | None = None,
+        kinds: Mapping[str, str] | None = None,
     ) -> InteractionLog:
-        """Build a log from mappings (one per interaction); missing keys are missing values."""
+        """Build a log from mappings (one per interaction); missing keys are missing values.
+
+        Takes the same ``timezone``, ``errors``, ``dtypes`` and ``kinds`` as :meth:`from_arrays`;
+        row numbers in messages count records from 1. A record that is not a mapping is a bad
+        row; a key that is not a string is an error.
+
+        Examples
+        --------
+        >>> log = InteractionLog.from_records(
+        ...     [{"customer_id": "007", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"},
+        ...      {"customer_id": "7", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}])
+        >>> log.customers.tolist()
+        ['007', '7']
+        """
         rows = list(records)
         names: dict[str, None] = dict.fromkeys(REQUIRED)
-        for row in rows:
+        bad: dict[int, str] = {}
+        for number, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                bad[number] = f"record {show(row)} is {type(row).__name__}; expected a mapping"
+                continue
+            for key in row:
+                if not isinstance(key, str):
+                    raise SchemaError(
+                        f"row {number + 1}: key {show(key)} is a {type(key).__name__}; column "
+                        "names must be strings"
+                    )
             names.update(dict.fromkeys(row))
-        columns: dict[str, Any] = {
-            name: np.array([row.get(name) for row in rows], dtype=object) for name in names
-        }
+        columns: dict[str, Any] = {}
+        for name in names:
+            column = np.empty(len(rows), dtype=object)
+            column[:] = [row.get(name) if isinstance(row, Mapping) else None for row in rows]
+            columns[name] = column
         for name in REQUIRED:
             if rows and all(v is None for v in columns[name]):
                 raise SchemaError(f"required column {name!r} is missing from every record")
-        return cls.from_arrays(
-            columns.pop("customer_id"),
-            columns.pop("timestamp"),
-            columns.pop("kind"),
+        return cls._from_columns(
+            columns,
             timezone=timezone,
             errors=errors,
-            **columns,
+            dtypes=dtypes,
+            kinds=kinds,
+            pre_errors=bad,
+            pre_records={i: {"record": _plain(rows[i])} for i in bad},
         )
 
     @classmethod
@@ -295,21 +503,22 @@ class InteractionLog:
         mapping: Mapping[str, str] | None = None,
         timezone: str | tzinfo | None = None,
         errors: ErrorMode = "raise",
+        dtypes: Mapping[str, str] | None = None,
+        kinds: Mapping[str, str] | None = None,
     ) -> InteractionLog:
         """Build a log from anything exposing the Arrow PyCapsule stream interface.
 
         pyarrow tables, polars frames and record batch readers all qualify. Requires pyarrow.
+        Takes ``mapping`` (your column names -> standard names) and the ``timezone``, ``errors``,
+        ``dtypes`` and ``kinds`` of :meth:`from_arrays`. Integer columns named like ids
+        (``order_id``, ``sku``) or holding whole numbers beyond 2**53 stay text with their exact
+        digits unless ``dtypes`` says otherwise. Lists, structs and maps are rejected row by row.
         """
         from cxmodel.log._arrow import arrow_to_columns
 
         columns = arrow_to_columns(data, mapping=mapping)
-        return cls.from_arrays(
-            columns.pop("customer_id"),
-            columns.pop("timestamp"),
-            columns.pop("kind"),
-            timezone=timezone,
-            errors=errors,
-            **columns,
+        return cls._from_columns(
+            columns, timezone=timezone, errors=errors, dtypes=dtypes, kinds=kinds
         )
 
     @classmethod
@@ -664,6 +873,23 @@ class InteractionLog:
             f"<tr><th>kinds</th><td>{kinds}</td></tr>"
             f"<tr><th>rejected</th><td>{s['rejected']:,}</td></tr></table>"
         )
+
+
+def _raise_nothing_accepted(rejected: RejectedRows, source: str | None) -> None:
+    """Every row was rejected: an error naming the most common reason, not an empty log."""
+    counts = Counter(_reason_class(str(r)) for r in rejected.reason)
+    reason, count = counts.most_common(1)[0]
+    first = next(str(r) for r in rejected.reason if _reason_class(str(r)) == reason)
+    where = f"{source}: " if source else ""
+    raise SchemaError(
+        f"{where}no row was accepted: all {len(rejected):,} rows were rejected; the most common "
+        f"reason ({count:,} row{'s' if count != 1 else ''}) is like: {first}"
+    )
+
+
+def _reason_class(reason: str) -> str:
+    """A reason without its quoted values, to count rows rejected for the same cause."""
+    return re.sub(r"'[^']*'|\b\d[\d.,e+-]*\b", "_", reason)
 
 
 def _sort_order(customers: Codes, times: Int64Array) -> npt.NDArray[np.intp]:
