@@ -15,7 +15,9 @@ from __future__ import annotations
 __all__ = [
     "CXModelError",
     "ConvergenceError",
+    "ConvergenceWarning",
     "DataError",
+    "DataWarning",
     "EvaluationLimitError",
     "MissingDependencyError",
     "NotFittedError",
@@ -77,3 +79,14 @@ class EvaluationLimitError(CXModelError, RuntimeError):
 class StoreError(CXModelError, RuntimeError):
     """A trigger state store cannot be opened, read or written: the file is held by another
     engine, corrupt, not a store, or a commit failed (the engine is left as before the call)."""
+
+
+class DataWarning(UserWarning):
+    """The data make an answer technically right but easy to misread: a requested kind that
+    never occurs in the log, session ids interleaved across sessions, ... The message says
+    what the result means and how to ask for something else."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A model fit stopped without meeting its convergence test; the estimates are the best
+    point found and ``diagnostics`` (on the fitted model) says how the optimiser ended."""
