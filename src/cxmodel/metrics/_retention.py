@@ -191,7 +191,7 @@ def cohort_retention(
 
     Periods are calendar periods in ``timezone`` (default UTC); a customer counts once per
     period with at least one ``kinds`` row in it. Only rows at or before ``as_of`` count
-    (default: the log's last interaction). A cohort's periods that start after ``as_of``
+    (default: the log's last interaction; a naive ``as_of`` is read in ``timezone``). A cohort's periods that start after ``as_of``
     have not happened yet: their rates are NaN ("missing"), not 0, and
     :attr:`CohortRetention.observed` is false there. The matrix spans from the earliest
     cohort to the period holding ``as_of``.
@@ -213,7 +213,9 @@ def cohort_retention(
     >>> r.cohorts.tolist(), r.rates.tolist()
     (['2024-01', '2024-02'], [[1.0, 0.5], [1.0, nan]])
     """
-    end = to_us(as_of, what="as_of") if as_of is not None else None
+    end = None
+    if as_of is not None:
+        end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")
     mask = log.kind_mask(*kinds)
     if end is None:
         end = int(log.timestamps.max()) if len(log) else 0
