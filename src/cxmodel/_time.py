@@ -144,15 +144,32 @@ def to_utc(value: TimeLike, *, timezone_name: str | tzinfo | None = None) -> dat
     return us_to_datetime(to_us(value, timezone_name=timezone_name))
 
 
+def _naive_hint(text: str, timezone_arg: str | None) -> str:
+    """What to do about a naive time: name the caller's zone argument only when it has one."""
+    if timezone_arg is not None:
+        return (
+            f"pass {timezone_arg}='UTC' (or the zone the data were recorded in) to interpret "
+            "naive timestamps"
+        )
+    return (
+        f"write it with an offset, e.g. {text + 'Z'!r} or {text + '+02:00'!r}, or pass an "
+        "aware datetime"
+    )
+
+
 def _datetime_to_us(
-    value: datetime, zone: tzinfo | None, what: str, written: object | None = None
+    value: datetime,
+    zone: tzinfo | None,
+    what: str,
+    timezone_arg: str | None = None,
+    written: object | None = None,
 ) -> int:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         if zone is None:
-            shown = value.isoformat() if written is None else written
+            text = value.isoformat()
+            shown = text if written is None else written
             raise SchemaError(
-                f"{what} {shown!r} has no time zone; pass timezone='UTC' (or the zone "
-                "the data were recorded in) to interpret naive timestamps"
+                f"{what} {shown!r} has no time zone; {_naive_hint(text, timezone_arg)}"
             )
         value = value.replace(tzinfo=zone)
     try:
@@ -227,7 +244,11 @@ def _parse_iso(text: str) -> datetime:
 
 
 def to_us(
-    value: TimeLike, *, timezone_name: str | tzinfo | None = None, what: str = "timestamp"
+    value: TimeLike,
+    *,
+    timezone_name: str | tzinfo | None = None,
+    what: str = "timestamp",
+    timezone_arg: str | None = None,
 ) -> int:
     """Convert one time-like value to microseconds since the epoch, UTC.
 
@@ -235,10 +256,19 @@ def to_us(
     ``date`` (midnight in ``timezone_name``, UTC by default), ``numpy.datetime64`` (UTC) and
     epoch seconds (``int``/``float``).
 
+    A naive value without ``timezone_name`` raises :class:`~cxmodel.errors.SchemaError`. Its hint
+    names ``timezone_arg``, the caller's own argument that sets the zone (e.g. ``"timezone"``
+    for the readers); without one (``log.between``, ``churn_rate``, ...) it says to write the
+    time with an offset, as no argument of the caller could help.
+
     Examples
     --------
     >>> to_us("1970-01-02T00:00:00Z")
     86400000000
+    >>> to_us("2024-03-01T10:00", what="start")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: start '2024-03-01T10:00:00' has no time zone; write it with an offset, e.g. '2024-03-01T10:00:00Z' or '2024-03-01T10:00:00+02:00', or pass an aware datetime
     """
     zone = resolve_timezone(timezone_name)
     if isinstance(value, np.datetime64):
@@ -246,7 +276,7 @@ def to_us(
             raise SchemaError(f"{what} is NaT; expected a time")
         return int(value.astype("datetime64[us]").astype(np.int64))
     if isinstance(value, datetime):
-        return _datetime_to_us(value, zone, what)
+        return _datetime_to_us(value, zone, what, timezone_arg)
     if isinstance(value, date):
         return _datetime_to_us(
             datetime(value.year, value.month, value.day), zone or timezone.utc, what
@@ -258,7 +288,7 @@ def to_us(
             raise SchemaError(
                 f"{what} {value!r} is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00')"
             ) from None
-        return _datetime_to_us(parsed, zone, what, written=value)
+        return _datetime_to_us(parsed, zone, what, timezone_arg, written=value)
     if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
         return epoch_seconds_to_us(value, what)
     raise SchemaError(
@@ -283,11 +313,14 @@ def timestamps_to_us(
     *,
     timezone_name: str | tzinfo | None = None,
     column: str = "timestamp",
+    timezone_arg: str | None = "timezone",
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], dict[int, str]]:
     """Convert a column of times to int64 microseconds, UTC.
 
     Returns the converted array and a mapping ``row -> reason`` for the rows that failed
-    (their slot holds 0). Strings are parsed once per distinct value.
+    (their slot holds 0). Strings are parsed once per distinct value. ``timezone_arg`` is the
+    caller's argument that sets the zone of naive times (``timezone`` for the readers and
+    ``InteractionLog.from_*``; ``None`` when the caller has none), named by the hint.
     """
     arr = np.asarray(values)
     n = arr.shape[0] if arr.ndim else 0
@@ -315,7 +348,7 @@ def timestamps_to_us(
             failed[j] = f"{column} is missing; expected a time"
             continue
         try:
-            converted[j] = to_us(item, timezone_name=zone, what=column)
+            converted[j] = to_us(item, timezone_name=zone, what=column, timezone_arg=timezone_arg)
         except SchemaError as exc:
             failed[j] = str(exc)
         except (TypeError, ValueError, OverflowError, RecursionError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 __all__ = [
     "CXModelError",
     "ConvergenceError",
+    "ConvergenceWarning",
     "DataError",
     "DataWarning",
     "EvaluationLimitError",
@@ -81,7 +82,12 @@ class StoreError(CXModelError, RuntimeError):
 
 
 class DataWarning(UserWarning):
-    """Some input rows were set aside (``errors="quarantine"``): the log holds the others.
+    """An answer that is right but easy to misread: input rows set aside under
+    ``errors="quarantine"`` (the message gives the count; ``log.rejected`` lists each row with
+    its reason), a requested kind that never occurs in the log, session ids interleaved across
+    sessions, ... The message says what the result means and what to do."""
 
-    The message gives the count; ``log.rejected`` lists each row with its reason.
-    """
+
+class ConvergenceWarning(UserWarning):
+    """A model fit stopped without meeting its convergence test; the estimates are the best
+    point found and ``diagnostics`` (on the fitted model) says how the optimiser ended."""

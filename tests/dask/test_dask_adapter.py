@@ -210,6 +210,32 @@ class TestRFM:
         with pytest.raises(SchemaError, match="n_bins"):
             cxd.rfm_scores(data[1], as_of="2024-10-01T00:00Z", n_bins=1)
 
+    def test_misspelt_kind_named_with_did_you_mean(
+        self, client: Client, data: tuple[InteractionLog, Any]
+    ) -> None:
+        """A kind in neither the data nor the standard kinds raises instead of scoring nobody."""
+        with pytest.raises(SchemaError, match=r"'purchse'.*did you mean 'purchase'\?"):
+            cxd.rfm_scores(data[1], as_of="2024-10-01T00:00Z", kind="purchse")
+
+    def test_kind_in_one_partition_only(self, client: Client) -> None:
+        """A custom kind that some partitions lack is no typo: the union of kinds is checked."""
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "c", "d"],
+                "timestamp": pd.to_datetime(
+                    ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], utc=True
+                ),
+                "kind": ["order", "view", "view", "order"],
+                "value": [1.0, 0.0, 0.0, 1.0],
+            }
+        )
+        ddf = dd.from_pandas(frame, npartitions=4)
+        got = cxd.rfm_scores(ddf, as_of="2024-02-01T00:00Z", kind="order", n_bins=2)
+        assert got.customer_id.tolist() == ["a", "d"]
+        assert got.f.tolist() == [1, 1] and got.m.tolist() == [1, 1]  # equal: one shared score
+
 
 def per_customer(log: InteractionLog) -> Any:
     """Rows, purchases and first/last time per customer (depends only on each customer)."""

@@ -26,8 +26,8 @@ class TestInteraction:
 
     def test_naive_datetime_rejected(self) -> None:
         """A naive datetime has no defined instant and is refused with a hint."""
-        with pytest.raises(SchemaError, match="timezone="):
-            Interaction("c1", datetime(2024, 1, 1), "view")
+        with pytest.raises(SchemaError, match="no time zone; write it with an offset"):
+            Interaction("c1", datetime(2024, 1, 1), "view")  # which has no timezone= argument
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),

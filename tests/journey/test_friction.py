@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey import friction
 from cxmodel.log import InteractionLog
 
@@ -34,7 +34,7 @@ class TestFriction:
             ("b", 0, "search"),
             ("b", 1, "view"),
         ]
-        f = friction(_log(rows))
+        f = friction(_log(rows), errors=())
         table = {lab: i for i, lab in enumerate(f.labels.tolist())}
         assert f.labels.tolist() == ["view", "search"]
         s, v = table["search"], table["view"]
@@ -46,7 +46,7 @@ class TestFriction:
     def test_slow_edges(self) -> None:
         """Gaps above the quantile threshold count as slow for their source label."""
         rows = [("a", 0, "view"), ("a", 1, "search"), ("a", 2, "view"), ("a", 1000, "purchase")]
-        f = friction(_log(rows), slow_quantile=0.5)
+        f = friction(_log(rows), slow_quantile=0.5, errors=())
         table = dict(zip(f.labels.tolist(), f.slow_rate.tolist(), strict=True))
         assert f.slow_seconds == 1.0
         assert table["view"] == 0.5 and table["search"] == 0.0
@@ -61,11 +61,13 @@ class TestFriction:
             ("b", 1, "ticket_opened"),
         ]
         order = ["o1", "o1", "o1", "o2", "o3"]
-        f = friction(_log(rows, order_id=order), repeat_key="order_id", repeat_window="7d")
+        f = friction(
+            _log(rows, order_id=order), repeat_key="order_id", repeat_window="7d", errors=()
+        )
         assert f.contacts["ticket_opened"]["contacts"] == 3.0
         assert f.contacts["ticket_opened"]["repeated"] == 1.0  # a's ticket, then a call on o1
         assert f.contacts["call"]["repeated"] == 0.0
-        g = friction(_log(rows, order_id=order), repeat_window="7d")
+        g = friction(_log(rows, order_id=order), repeat_window="7d", errors=())
         assert g.contacts["ticket_opened"]["repeated"] == 2.0
         assert len(g.to_pandas()) == 2 and "contacts" in g.to_dict()
 
@@ -126,8 +128,9 @@ class TestErrorProximity:
         assert g.error_points()["near_error"] == [2]
 
     def test_no_error_events_gives_empty_table(self) -> None:
-        """A log without the error kinds says so: zero errors and empty error points."""
-        f = friction(_log([("a", 0, "view"), ("a", 1, "search")]))
+        """A log without the default error kinds says so: a warning, zero errors, NaN lifts."""
+        with pytest.warns(DataWarning, match=r"none of the default error kinds .* errors=\(\)"):
+            f = friction(_log([("a", 0, "view"), ("a", 1, "search")]))
         assert f.n_errors == 0
         assert f.error_points() == {
             "label": [],
@@ -155,7 +158,7 @@ class TestErrorProximity:
     def test_fixed_slow_threshold(self) -> None:
         """slow_seconds replaces the quantile threshold."""
         rows = [("a", 0, "view"), ("a", 10, "search"), ("a", 100, "view")]
-        f = friction(_log(rows), slow_seconds=50.0)
+        f = friction(_log(rows), slow_seconds=50.0, errors=())
         assert f.slow_seconds == 50.0
         assert dict(zip(f.labels.tolist(), f.slow_rate.tolist(), strict=True)) == {
             "search": 1.0,
@@ -192,6 +195,7 @@ def test_error_proximity_matches_python(
             later = [q for q in range(p + 1, len(j)) if j[q] == "error"]
             if later and (steps is None or later[0] - p <= steps):
                 expected[kind] = expected.get(kind, 0) + 1
-    f = friction(_log(rows), errors=["error"], error_steps=steps)
+    errors = ["error"] if any(r[2] == "error" for r in rows) else []  # no "error" kind: a typo
+    f = friction(_log(rows), errors=errors, error_steps=steps)
     got = {lab: c for lab, c in zip(f.labels.tolist(), f.near_error.tolist(), strict=True) if c}
     assert got == expected

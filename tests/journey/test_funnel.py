@@ -40,6 +40,7 @@ class TestOrder:
         assert funnel(log, STEPS, order="strict").counts.tolist() == [1, 1, 0]
         assert funnel(log, STEPS, order="loose").counts.tolist() == [1, 1, 1]
 
+    @pytest.mark.filterwarnings("ignore::cxmodel.errors.DataWarning")  # no purchase in the log
     def test_strict_uses_best_anchor(self) -> None:
         """A later step-1 occurrence can give the strict best run."""
         log = _log(
@@ -166,6 +167,7 @@ class TestBadInput:
             funnel(_log([("a", 0, "view")]), [("kind",)])  # type: ignore[list-item]
 
 
+@pytest.mark.filterwarnings("ignore::cxmodel.errors.DataWarning")  # logs without some step kinds
 @settings(max_examples=30, deadline=None)
 @given(
     rows=st.lists(
@@ -195,6 +197,7 @@ def _is_subsequence(needle: list[str], hay: list[str]) -> bool:
     return all(any(x == y for y in it) for x in needle)
 
 
+@pytest.mark.filterwarnings("ignore::cxmodel.errors.DataWarning")  # logs without some step kinds
 @settings(max_examples=40, deadline=None)
 @given(
     rows=st.lists(
@@ -382,6 +385,7 @@ def _best_depth_brute_force(
     return best
 
 
+@pytest.mark.filterwarnings("ignore::cxmodel.errors.DataWarning")  # logs without some step kinds
 @settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(

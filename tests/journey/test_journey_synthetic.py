@@ -53,7 +53,7 @@ class TestSynthetic:
         assert p.coverage[-1] == pytest.approx(1.0)
         a = attribution(log)
         assert np.allclose(a.credit.sum(axis=1), a.total)
-        f = friction(log)
+        f = friction(log, errors=())
         assert f.events.sum() == len(log) and f.exits.sum() == log.n_customers
 
     def test_segment_equals_filter(self, log: InteractionLog) -> None:

@@ -76,7 +76,7 @@ class TestBy:
         m = step_matrix(log, anchor="search", steps=1, by="plan")
         assert m.by_labels is not None and m.by_labels.tolist() == ["pro"]
         assert m.group("pro").n_units == 2
-        f = friction(log, by="plan")
+        f = friction(log, by="plan", errors=())
         assert f.groups is not None
         assert {g.slow_seconds for g in f.groups} == {f.slow_seconds}
         assert f.group("free").events.sum() == 5  # a (first event free) and b
@@ -146,7 +146,7 @@ def test_groups_add_up_to_the_whole(rows: list[tuple[str, int, str]], seg: list[
     np.testing.assert_array_equal(sum(g.counts for g in m.groups), m.counts)
     p = paths(log, by=by)
     assert p.groups is not None and sum(g.n_units for g in p.groups) == p.n_units
-    f = friction(log, by=by)
+    f = friction(log, by=by, errors=())
     assert f.groups is not None
     assert sum(int(g.exits.sum()) for g in f.groups) == int(f.exits.sum())
 
@@ -181,7 +181,7 @@ class TestCompare:
     def test_friction_exit_rates(self) -> None:
         """Exit rate of purchase is 1 in both; search exits only in B (2 of 2); view 0."""
         log = _log(TWO)
-        c = compare_friction(log, log.customer_codes < 2, log.customer_codes >= 2)
+        c = compare_friction(log, log.customer_codes < 2, log.customer_codes >= 2, errors=())
         got = dict(
             zip(
                 c.keys["label"],

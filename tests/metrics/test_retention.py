@@ -83,8 +83,46 @@ class TestRepeatAndCohorts:
         cr = cohort_retention(_log())
         assert cr.cohorts.tolist() == ["2024-01", "2024-02"]
         assert cr.sizes.tolist() == [3, 1]
-        assert cr.counts.tolist() == [[3, 1, 1], [1, 0, 1]]
-        np.testing.assert_allclose(cr.rates[0], [1, 1 / 3, 1 / 3])
+        assert cr.counts.tolist() == [[3, 1, 1, 0], [1, 0, 1, 0]]
+        np.testing.assert_allclose(cr.rates[0], [1, 1 / 3, 1 / 3, 0])
+        np.testing.assert_allclose(cr.rates[1], [1, 0, 1, np.nan])  # May has not happened
+
+    @pytest.mark.parametrize(
+        ("as_of", "counts", "observed"),
+        [
+            pytest.param(
+                None,
+                [[3, 1, 1, 0], [1, 0, 1, 0]],
+                [[True] * 4, [True, True, True, False]],
+                id="default-log-end-april",
+            ),
+            pytest.param(
+                "2024-03-15T00:00Z",
+                [[3, 1, 1], [1, 0, 0]],
+                [[True] * 3, [True, True, False]],
+                id="as-of-march-drops-later-rows",
+            ),
+            pytest.param(
+                "2024-06-30T00:00Z",
+                [[3, 1, 1, 0, 0, 0], [1, 0, 1, 0, 0, 0]],
+                [[True] * 6, [True] * 5 + [False]],
+                id="as-of-june-observes-empty-months",
+            ),
+        ],
+    )
+    def test_future_periods_are_missing(
+        self, as_of: str | None, counts: list[list[int]], observed: list[list[bool]]
+    ) -> None:
+        """Periods after as_of (or the log's end) are NaN, not 0 % retained."""
+        cr = cohort_retention(_log(), as_of=as_of)
+        assert cr.counts.tolist() == counts
+        assert cr.observed is not None and cr.observed.tolist() == observed
+        assert np.array_equal(np.isnan(cr.rates), ~np.array(observed))
+
+    def test_column_average_not_biased_by_unobserved_cells(self) -> None:
+        """Averaging a column over cohorts uses only cohorts that reached that age."""
+        cr = cohort_retention(_log(), as_of="2024-03-15T00:00Z")
+        assert np.nanmean(cr.rates[:, 2]) == pytest.approx(1 / 3)  # January only
 
     def test_cohort_quarter(self) -> None:
         """Quarterly cohorts: everyone starts in 2024Q1; c is back in Q2."""

@@ -131,6 +131,7 @@ class TestIdentities:
         assert np.isfinite(pa[0]) and pa[0] > 0.9
 
     @pytest.mark.parametrize("model", MODELS)
+    @pytest.mark.filterwarnings("ignore::cxmodel.errors.ConvergenceWarning")  # boundary optima
     def test_identical_histories_fit(self, model: type) -> None:
         """All-identical histories fit without NaN (the optimum may sit on a boundary)."""
         m = model().fit(
@@ -140,6 +141,7 @@ class TestIdentities:
         assert np.isfinite(m.log_likelihood_)
 
     @pytest.mark.parametrize("model", MODELS)
+    @pytest.mark.filterwarnings("ignore::cxmodel.errors.ConvergenceWarning")  # boundary optima
     def test_extreme_data_sets_fit(self, model: type) -> None:
         """All-zero frequencies, and frequencies in the thousands over 30 years of days, fit finite.
 

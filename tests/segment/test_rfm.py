@@ -45,7 +45,7 @@ def cdnow_log(cdnow: pd.DataFrame) -> InteractionLog:
 
 
 def _pandas_rfm(df: pd.DataFrame, as_of: np.datetime64, n_bins: int) -> pd.DataFrame:
-    """Independent reference: groupby + rank with explicit (quantity, id) ordering."""
+    """Independent reference: groupby, then pandas ``rank(method="min")`` so ties share a score."""
     d = df[df["ts"] <= as_of]
     g = d.groupby("customer_id").agg(
         last=("ts", "max"), frequency=("ts", "size"), monetary=("dollar_value", "sum")
@@ -55,9 +55,8 @@ def _pandas_rfm(df: pd.DataFrame, as_of: np.datetime64, n_bins: int) -> pd.DataF
     g["recency_days"] = (as_of - g["last"]) / pd.Timedelta(days=1)
     n = len(g)
     for col, key in (("r", -g["recency_days"]), ("f", g["frequency"]), ("m", g["monetary"])):
-        order = pd.DataFrame({"key": key, "id": g["customer_id"]}).sort_values(["key", "id"])
-        pos = pd.Series(np.arange(n), index=order.index)
-        g[col] = 1 + (pos.sort_index().to_numpy() * n_bins) // n
+        low = key.rank(method="min").to_numpy().astype(np.int64) - 1
+        g[col] = 1 + (low * n_bins) // n
     return g.sort_values("customer_id").reset_index(drop=True)
 
 
@@ -107,6 +106,25 @@ class TestRFMScoresOnCDNOW:
         assert seg.labels.tolist() == expected
         assert sum(seg.counts().values()) == len(seg)
 
+    def test_identical_customers_share_a_segment(self, cdnow_log: InteractionLog) -> None:
+        """Customers with the same last purchase day and purchase count get one segment (by id
+        tie-breaking, 2,480 identical one-time buyers used to split between two segments)."""
+        scores = rfm_scores(cdnow_log, as_of=AS_OF)
+        seg = rfm_segments(scores)
+        frame = pd.DataFrame(
+            {
+                "recency": scores.recency_days,
+                "frequency": scores.frequency,
+                "r": scores.r,
+                "f": scores.f,
+                "label": seg.labels,
+            }
+        )
+        per_group = frame.groupby(["recency", "frequency"])[["r", "f", "label"]].nunique()
+        assert (per_group == 1).all().all()
+        one_timers = frame[frame["frequency"] == 1]
+        assert one_timers["f"].nunique() == 1  # all one-time buyers share the frequency score
+
 
 class TestRankScores:
     @settings(max_examples=50, deadline=None)
@@ -114,34 +132,47 @@ class TestRankScores:
         st.lists(st.integers(0, 5), min_size=1, max_size=60),
         st.integers(2, 10),
     )
-    def test_scores_monotone_and_balanced(self, values: list[int], n_bins: int) -> None:
-        """Scores are in 1..n_bins, never decrease with the value, and bins differ by <= 1 in size."""
+    def test_scores_monotone_and_ties_shared(self, values: list[int], n_bins: int) -> None:
+        """Scores are in 1..n_bins, never decrease with the value, and equal values share one."""
         scores = rank_scores(values, n_bins)
         assert scores.min() >= 1 and scores.max() <= n_bins
-        order = np.lexsort((np.arange(len(values)), values))
+        order = np.argsort(values, kind="stable")
         assert (np.diff(scores[order]) >= 0).all()
-        sizes = np.bincount(scores, minlength=n_bins + 1)[1:]
-        if len(values) >= n_bins:
-            assert sizes.max() - sizes.min() <= 1
+        for v in set(values):
+            assert len(set(scores[np.asarray(values) == v].tolist())) == 1
+
+    @settings(max_examples=100, deadline=None)
+    @given(
+        st.lists(st.sampled_from([0.5, 1.0, 2.5, -3.0, 7.0]), min_size=1, max_size=200),
+        st.integers(2, 10),
+    )
+    def test_equals_pandas_min_rank(self, values: list[float], n_bins: int) -> None:
+        """Scores equal ``1 + (rank(method="min") - 1) * n_bins // N`` with many ties."""
+        low = pd.Series(values).rank(method="min").to_numpy().astype(np.int64) - 1
+        expected = 1 + (low * n_bins) // len(values)
+        np.testing.assert_array_equal(rank_scores(values, n_bins), expected)
 
     @settings(max_examples=50, deadline=None)
-    @given(
-        st.lists(st.sampled_from([0.5, 1.0, 2.5, float("nan"), -3.0]), min_size=1, max_size=80),
-        st.integers(2, 7),
-    )
-    def test_equals_lexsort_reference(self, values: list[float], n_bins: int) -> None:
-        """Scores equal a lexsort by (value, position) reference, NaN last, ties by position."""
-        arr = np.array(values)
-        key = np.where(np.isnan(arr), np.inf, arr)
-        nan_last = np.isnan(arr).astype(int)
-        order = np.lexsort((np.arange(len(arr)), key, nan_last))
-        expected = np.empty(len(arr), dtype=np.int64)
-        expected[order] = 1 + (np.arange(len(arr)) * n_bins) // len(arr)
-        np.testing.assert_array_equal(rank_scores(arr, n_bins), expected)
+    @given(st.lists(st.integers(0, 3), min_size=1, max_size=50), st.integers(0, 2**32 - 1))
+    def test_input_order_does_not_matter(self, values: list[int], seed: int) -> None:
+        """Shuffling the customers shuffles their scores and nothing else."""
+        perm = np.random.default_rng(seed).permutation(len(values))
+        arr = np.asarray(values)
+        np.testing.assert_array_equal(rank_scores(arr[perm], 5), rank_scores(arr, 5)[perm])
 
-    def test_ties_broken_by_position_not_value_order(self) -> None:
-        """Equal values get scores by their position (customer id order)."""
-        assert rank_scores([1.0, 1.0, 1.0, 1.0], 2).tolist() == [1, 1, 2, 2]
+    @pytest.mark.parametrize(
+        ("values", "n_bins", "expected"),
+        [
+            pytest.param([1.0, 1.0, 1.0, 1.0], 2, [1, 1, 1, 1], id="all-equal-share-score-1"),
+            pytest.param([1, 1, 1, 2], 4, [1, 1, 1, 4], id="big-tie-skips-scores"),
+            pytest.param([3, 1, 2, 4], 4, [3, 1, 2, 4], id="distinct-one-per-bin"),
+            pytest.param([5.0, 5.0, 1.0], 3, [2, 2, 1], id="tie-takes-lowest-position"),
+            pytest.param([float("nan"), 1.0], 2, [2, 1], id="nan-ranks-last"),
+        ],
+    )
+    def test_known_answers(self, values: list[float], n_bins: int, expected: list[int]) -> None:
+        """Ties share the score of their lowest position, whatever their ids."""
+        assert rank_scores(values, n_bins).tolist() == expected
 
 
 class TestBadInput:

@@ -1,10 +1,12 @@
-"""Command-line entry point. Errors print one clear line and exit non-zero, no traceback."""
+"""Command-line entry point. Errors print one clear line and exit non-zero, no traceback
+(``--debug`` shows the traceback of an internal error)."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -123,6 +125,8 @@ def _report(args: argparse.Namespace) -> int:
         log = _read(args.path, args.timezone, "quarantine", _parse_mapping(args.map))
     else:
         raise CXModelError("report needs a PATH or --sample")
+    if args.html:
+        _refuse_overwrite(Path(args.html), "--html", args.force)
     report = cx_report(log, as_of=_as_of(args.as_of, args.timezone))
     print(report)
     if args.html:
@@ -134,8 +138,9 @@ def _report(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from cxmodel.io import write_csv, write_parquet
 
-    log = _sample_log(args.customers, args.seed)
     out = Path(args.out)
+    _refuse_overwrite(out, "--out", args.force)
+    log = _sample_log(args.customers, args.seed)
     if out.suffix.lower() == ".parquet":
         write_parquet(log, out)
     else:
@@ -146,6 +151,9 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxmodel", description="Customer-experience modelling.")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an internal error"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     summary = commands.add_parser("summary", help="summarise an interaction file or the sample")
@@ -166,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
     report.add_argument("--as-of", help="report as of this time (default: the last interaction)")
     report.add_argument("--html", help="also write the report as an HTML page to this file")
+    report.add_argument("--force", action="store_true", help="overwrite an existing --html file")
     report.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
     report.add_argument(
         "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
@@ -176,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--customers", type=int, default=1000)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help="output file: .csv or .parquet")
+    sample.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     sample.set_defaults(run=_sample)
 
     _add_trigger_commands(commands)
@@ -189,12 +199,61 @@ def _add_trigger_commands(commands: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line and return the exit status (0 ok, 2 error)."""
+    """Run the command line and return the exit status.
+
+    0: done. 2: the input or the request is wrong (every :class:`~cxmodel.errors.CXModelError`,
+    unreadable files, input nested too deeply): one line on stderr saying what and what to do. 3: anything else,
+    which is a bug in cxmodel: one line saying so, and the traceback with ``--debug``.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         status: int = args.run(args)
-    except (CXModelError, OSError, ValueError) as exc:
-        print(f"cxmodel: error: {exc}", file=sys.stderr)
+    except (CXModelError, OSError) as exc:
+        print(f"cxmodel: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except RecursionError:  # deeply nested input: a JSON value, an expression
+        print(
+            "cxmodel: error: the input is nested too deeply to read (beyond Python's recursion "
+            "limit): flatten the nested JSON value or split the long expression",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:  # a bug: say so, never a bare traceback
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        hint = "" if args.debug else "; rerun with --debug for the traceback"
+        print(
+            f"cxmodel: internal error (this is a bug in cxmodel; please report it with the "
+            f"command you ran): {type(exc).__name__}: {_one_line(exc)}{hint}",
+            file=sys.stderr,
+        )
+        return 3
     return status
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line.
+
+    Rule diagnostics give their first diagnostic (code, position, message, hint) and a count
+    of the others; other messages their first line and a count of the lines left out.
+    """
+    found = getattr(exc, "errors", None)
+    if isinstance(found, tuple) and found and hasattr(found[0], "message"):
+        d = found[0]
+        text = f"{d.code} line {d.line}, column {d.column}: {d.message}"
+        if getattr(d, "hint", None):
+            text += f" ({d.hint})"
+        return text + (f" (+{len(found) - 1} more error(s))" if len(found) > 1 else "")
+    lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    more = f" (+{len(lines) - 1} more line(s))" if len(lines) > 1 else ""
+    return lines[0] + more
+
+
+def _refuse_overwrite(path: Path, option: str, force: bool) -> None:
+    """Raise unless ``path`` is new or ``force`` was given."""
+    if path.exists() and not force:
+        raise CXModelError(
+            f"{option} {str(path)!r} already exists; pass --force to overwrite it or choose "
+            "another file name"
+        )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from difflib import get_close_matches
 from typing import Any
 
-from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
+from cxmodel.errors import DataError, TriggerSyntaxError, TriggerTypeError
 
-__all__ = ["add_trigger_commands"]
+__all__ = ["add_trigger_commands", "similar_ids"]
 
 
 def _load(path: str) -> tuple[str, Any]:
@@ -54,8 +56,49 @@ def _explain(args: argparse.Namespace) -> int:
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
     log = _read(args.data, args.timezone, "quarantine")
+    _known_customer(log.customers.tolist(), args.customer, args.data)
     print(explain(rules, log, args.customer, as_of=as_of))
     return 0
+
+
+def _normal_id(text: str) -> str:
+    """Case-folded, with leading zeros dropped from every run of digits: C00042 -> c42."""
+    return re.sub(r"\d+", lambda m: str(int(m.group())), text.strip().casefold())
+
+
+def similar_ids(wanted: str, ids: list[str], n: int = 3) -> list[str]:
+    """Ids that ``wanted`` probably meant: equal up to case and zero padding, else close ones.
+
+    Examples
+    --------
+    >>> similar_ids("c42", ["C00041", "C00042", "C00420"])
+    ['C00042']
+    >>> similar_ids("C0042", ["C00041", "C00042", "D99999"])
+    ['C00042']
+    >>> similar_ids("alice", ["alicia", "bob"])
+    ['alicia']
+    """
+    key = _normal_id(wanted)
+    exact = [i for i in ids if _normal_id(i) == key]
+    if exact:
+        return exact[:n]
+    folded: dict[str, str] = {}
+    for i in ids:
+        folded.setdefault(i.casefold(), i)
+    close = get_close_matches(wanted.casefold(), list(folded), n=n, cutoff=0.6)
+    return [folded[c] for c in close]
+
+
+def _known_customer(ids: list[str], wanted: str, source: str) -> None:
+    """Raise DataError naming close ids when ``wanted`` is not a customer of the data."""
+    if wanted in set(ids):
+        return
+    close = similar_ids(wanted, ids)
+    if close:
+        hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    else:
+        hint = f"ids look like {ids[:3]!r}" if ids else "the data have no customers"
+    raise DataError(f"customer {wanted!r} is not in {source} ({len(ids):,} customers); {hint}")
 
 
 def add_trigger_commands(commands: Any) -> None:

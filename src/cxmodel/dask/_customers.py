@@ -13,8 +13,9 @@ from cxmodel._optional import import_optional
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import check_kinds
 from cxmodel.segment import RFMScores, rank_scores
-from cxmodel.segment._rfm import _check_n_bins, _narrow
+from cxmodel.segment._rfm import _check_n_bins
 
 __all__ = ["CustomerTotals", "map_customers", "rfm_scores"]
 
@@ -57,8 +58,11 @@ class CustomerTotals:
         )
 
 
-def _merge_totals(a: CustomerTotals, b: CustomerTotals) -> CustomerTotals:
-    return a.merge(b)
+_Partial = tuple[CustomerTotals, frozenset[str]]
+
+
+def _merge_totals(a: _Partial, b: _Partial) -> _Partial:
+    return a[0].merge(b[0]), a[1] | b[1]
 
 
 def _rfm_partial(
@@ -66,11 +70,15 @@ def _rfm_partial(
     cutoff: int,
     kinds: tuple[str, ...],
     mapping: Mapping[str, str] | None,
-) -> CustomerTotals:
+) -> _Partial:
+    """One partition's totals and the kinds it holds (the kinds are checked on the client
+    against the union of every partition's kinds: one partition may lack a kind the data has)."""
     log = partition_log(frame, mapping, None)
     if log is None:
-        return CustomerTotals.empty()
-    rows = np.flatnonzero(log.kind_mask(*kinds) & (log.timestamps <= cutoff))
+        return CustomerTotals.empty(), frozenset()
+    kind_codes, vocabulary = log.categorical("kind")
+    wanted = np.isin(vocabulary, list(kinds))[kind_codes] if vocabulary.size else kind_codes >= 0
+    rows = np.flatnonzero(wanted & (log.timestamps <= cutoff))
     codes = log.customer_codes[rows].astype(np.int64)
     n_all = log.n_customers
     count = np.bincount(codes, minlength=n_all)
@@ -85,12 +93,13 @@ def _rfm_partial(
     is_last = np.ones(rows.shape[0], dtype=bool)
     is_last[:-1] = codes[1:] != codes[:-1]
     last = log.timestamps[rows[is_last]]
-    return CustomerTotals(
+    totals = CustomerTotals(
         log.customers[present].astype(object),
         last.astype(np.int64),
         count[present].astype(np.int64),
         total[present].astype(np.float64),
     )
+    return totals, frozenset(str(k) for k in vocabulary.tolist())
 
 
 def rfm_scores(
@@ -106,8 +115,11 @@ def rfm_scores(
 
     Phase one is a keyed monoid per partition (per customer: latest purchase time, count and
     value sum), merged in a tree of ``fan_in``; phase two ranks the small customer table
-    exactly on the client with :func:`cxmodel.segment.rank_scores`. A customer's rows may be
-    spread over any partitions.
+    exactly on the client with :func:`cxmodel.segment.rank_scores` (equal quantities share a
+    score). A customer's rows may be spread over any partitions. ``kind`` is checked against
+    the kinds of all partitions together, as :meth:`InteractionLog.kind_mask` checks it: a
+    kind that is neither in the data nor a standard kind raises
+    :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
     """
     feature = "cxmodel.dask.rfm_scores()"
     dask, _ = dask_modules(feature)
@@ -118,7 +130,8 @@ def rfm_scores(
     parts = [
         dask.delayed(_rfm_partial, pure=True)(p, cutoff, kinds, mapping) for p in ddf.to_delayed()
     ]
-    (state,) = dask.compute(tree_merge(_merge_totals, parts, fan_in))
+    ((state, vocabulary),) = dask.compute(tree_merge(_merge_totals, parts, fan_in))
+    check_kinds(sorted(vocabulary), kinds, argument="cxmodel.dask.rfm_scores() kind")
     monetary = np.round(state.total, 9)
     return RFMScores(
         customer_id=state.customer_id,
@@ -126,7 +139,7 @@ def rfm_scores(
         frequency=state.count,
         monetary=monetary.astype(np.float64),
         r=rank_scores(state.last, bins),
-        f=rank_scores(_narrow(state.count), bins),
+        f=rank_scores(state.count, bins),
         m=rank_scores(monetary, bins),
         n_bins=bins,
         as_of=cutoff,

@@ -14,7 +14,7 @@ from cxmodel._optional import import_optional
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.journey._common import next_occurrence, row_mask, table_html, window_us
-from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._funnel import Step, check_steps, step_mask
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -218,6 +218,9 @@ def attribution(
       set is a subset of ``S``; exact values (:func:`shapley_values`). For this ``v`` the
       value equals an equal split of each conversion over its distinct channels.
     * ``revenue=True`` weights each conversion by its ``value`` (missing = 0).
+    * A ``conversion`` kind that is neither in the log nor a standard kind raises
+      :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
+      log warns (:class:`~cxmodel.errors.DataWarning`): every credit is then 0.
 
     Examples
     --------
@@ -235,6 +238,12 @@ def attribution(
     look = window_us(lookback, "lookback")
     half = window_us(half_life, "half_life")
     assert look is not None and half is not None
+    check_steps(
+        log,
+        [conversion],
+        argument="attribution() conversion",
+        meaning="there is nothing to attribute and every credit is 0",
+    )
     mask = row_mask(log, segment)
     if mask is not None:
         log = log.filter(mask)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import html
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import duration_to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -70,19 +71,57 @@ def value_codes(log: InteractionLog, name: str) -> tuple[IntArray, int]:
 
 
 def session_codes(log: InteractionLog) -> IntArray:
-    """Per-row session codes from ``session_id`` (made by :func:`sessions`), contiguous per unit."""
+    """Per-row session codes ``0..S-1`` from the ``session_id`` column, contiguous per unit.
+
+    ``session_id`` may be of any type: the numbers :func:`sessions` writes, or the strings
+    (or numbers) of an export. A session is a run of consecutive events (log order) of one
+    customer with the same ``session_id``; ids are compared as values, so equal ids of
+    different customers are different sessions. When one customer's events of one id are
+    split by events of another id, each run counts as a session of its own and a
+    :class:`~cxmodel.errors.DataWarning` says how many ids were split.
+
+    Raises
+    ------
+    SchemaError
+        No ``session_id`` column, or missing session ids.
+    """
     if "session_id" not in log:
         raise SchemaError(
             "this view needs a session_id column: call cxmodel.journey.sessions(log) first"
         )
-    raw = log.numeric("session_id")
-    if np.isnan(raw).any():
-        raise SchemaError("session_id has missing values; call cxmodel.journey.sessions(log) again")
+    if log.schema["session_id"] == "string":
+        raw_codes, _ = log.categorical("session_id")
+        raw = raw_codes.astype(np.int64)
+        missing = raw < 0
+    else:
+        values = log.numeric("session_id")
+        missing = np.isnan(values)
+        raw = np.unique(np.where(missing, 0.0, values), return_inverse=True)[1].ravel()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise SchemaError(
+            f"session_id is missing in {int(missing.sum())} row(s) (first: row {row} in log "
+            "order); fill it, or call cxmodel.journey.sessions(log, overwrite=True) to derive "
+            "sessions from time gaps"
+        )
     if len(raw) == 0:
         return np.zeros(0, dtype=np.int64)
+    cust = log.customer_codes.astype(np.int64)
     change = np.ones(len(raw), dtype=bool)
-    change[1:] = (raw[1:] != raw[:-1]) | (log.customer_codes[1:] != log.customer_codes[:-1])
-    return np.cumsum(change).astype(np.int64) - 1
+    change[1:] = (raw[1:] != raw[:-1]) | (cust[1:] != cust[:-1])
+    codes = np.cumsum(change).astype(np.int64) - 1
+    starts = np.flatnonzero(change)
+    pairs = np.unique(cust[starts] * (int(raw.max()) + 1) + raw[starts])
+    if len(pairs) < len(starts):
+        warnings.warn(
+            f"session_id: {len(starts) - len(pairs)} run(s) of events continue a session id "
+            "the same customer used before another id came in between; each run counts as a "
+            "session of its own (sort or re-derive sessions with "
+            "cxmodel.journey.sessions(log, overwrite=True) if they should be one)",
+            DataWarning,
+            stacklevel=3,
+        )
+    return codes
 
 
 def row_mask(log: InteractionLog, segment: npt.ArrayLike | None) -> npt.NDArray[np.bool_] | None:

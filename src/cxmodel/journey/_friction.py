@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ import numpy.typing as npt
 
 from cxmodel._optional import import_optional
 from cxmodel._time import DurationLike
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey._common import (
     level_codes,
     next_occurrence,
@@ -21,8 +22,9 @@ from cxmodel.journey._common import (
     value_codes,
     window_us,
 )
-from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
+from cxmodel.log._kinds import check_kinds
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -175,7 +177,11 @@ def friction(
     ``error_window`` later in time (``None``: no limit). Per label, ``near_error_rate`` is
     the share of its non-error events that are near an error and ``error_lift`` that rate
     over the rate of all non-error events. A log without error events gives zero counts,
-    NaN lifts and an empty :meth:`Friction.error_points`.
+    NaN lifts and an empty :meth:`Friction.error_points`, with a
+    :class:`~cxmodel.errors.DataWarning` when the error kinds never occur in the log at all
+    (the defaults, or a standard kind such as ``"refund"``); ``errors=()`` skips error
+    proximity without a warning. An error or contact kind that is neither in the log nor a
+    standard kind is a typo: :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
 
     Parameters
     ----------
@@ -192,6 +198,7 @@ def friction(
     slow_seconds : float, optional
         A fixed slow threshold in seconds instead of ``slow_quantile``.
     errors : sequence of steps, default ("error", "payment_failed")
+        ``()`` for no error proximity.
     error_steps : int or None, default 3
     error_window : duration, optional
     rank_by : {"exits", "near_error"}
@@ -207,7 +214,7 @@ def friction(
     >>> from cxmodel.log import InteractionLog
     >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "a", "b"],
     ...     timestamp=[0, 1, 2, 0], kind=["view", "search", "search", "search"])
-    >>> f = friction(log)
+    >>> f = friction(log, errors=())
     >>> f.labels.tolist(), f.exits.tolist(), f.self_loop_rate.tolist()
     (['search', 'view'], [2, 0], [1.0, 0.0])
 
@@ -233,6 +240,29 @@ def friction(
         raise SchemaError(f"rank_by={rank_by!r}; expected one of {_RANKS}")
     if slow_seconds is not None and not slow_seconds >= 0:
         raise SchemaError(f"slow_seconds={slow_seconds!r}; expected a number >= 0")
+    if isinstance(contact_kinds, str):
+        contact_kinds = (contact_kinds,)
+    check_kinds(log.kinds.tolist(), contact_kinds, argument="friction() contact_kinds")
+    if isinstance(errors, str):
+        errors = (errors,)
+    errors = tuple(errors)
+    if errors == ERROR_KINDS:  # the defaults: names many logs use, not a claim about this one
+        if not set(log.kinds.tolist()).intersection(ERROR_KINDS):
+            warnings.warn(
+                f"friction(): none of the default error kinds {ERROR_KINDS} occur in the log, "
+                "so n_errors is 0, error_lift is NaN and error_points() is empty; pass "
+                "errors= the kinds or (column, value) pairs that mark errors in your data, or "
+                "errors=() to skip error proximity",
+                DataWarning,
+                stacklevel=2,
+            )
+    elif errors:
+        check_steps(
+            log,
+            errors,
+            argument="friction() errors",
+            meaning="n_errors is 0 and error_lift is NaN",
+        )
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
@@ -369,7 +399,7 @@ def _error_proximity(
     n = len(codes)
     is_error = np.zeros(n, dtype=bool)
     for e in errors:
-        is_error |= step_mask(log, e)
+        is_error |= step_mask(log, e, check=False)  # checked once by friction()
     cust = log.customer_codes.astype(np.int64)
     t = log.timestamps
     rows = np.flatnonzero(~is_error).astype(np.int64)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -12,7 +14,7 @@ import numpy.typing as npt
 from cxmodel._optional import import_optional
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey._common import (
     MISSING_LABEL,
     next_occurrence,
@@ -26,11 +28,12 @@ from cxmodel.journey._common import (
 )
 from cxmodel.journey._groups import By, by_codes
 from cxmodel.journey._matching import earliest_steps
+from cxmodel.log._kinds import check_kinds, warn_absent_kinds
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
 
-__all__ = ["Funnel", "funnel", "step_mask"]
+__all__ = ["Funnel", "check_steps", "funnel", "step_mask"]
 
 Step = str | tuple[str, str]
 IntArray = npt.NDArray[np.int64]
@@ -115,15 +118,59 @@ class Funnel:
         return table_html("Funnel", self._columns())
 
 
-def step_mask(log: InteractionLog, step: Step) -> BoolArray:
-    """Rows matching a step: a kind name, or a ``(column, value)`` pair."""
+def _split_step(step: Step) -> tuple[str, str]:
     if isinstance(step, str):
-        column, value = "kind", step
-    elif isinstance(step, tuple) and len(step) == 2 and all(isinstance(s, str) for s in step):
-        column, value = step
-    else:
-        raise SchemaError(f"step {step!r} must be a kind name or a (column, value) pair of strings")
+        return "kind", step
+    if isinstance(step, tuple) and len(step) == 2 and all(isinstance(s, str) for s in step):
+        return step
+    raise SchemaError(f"step {step!r} must be a kind name or a (column, value) pair of strings")
+
+
+def check_steps(
+    log: InteractionLog, steps: Sequence[Step], *, argument: str, meaning: str | None
+) -> None:
+    """Validate steps once, on the whole log: typos raise, absent values may warn.
+
+    A kind step goes through the kind check shared by every analysis
+    (:meth:`InteractionLog.kind_mask`): an unknown kind that is not a standard kind raises
+    :class:`~cxmodel.errors.SchemaError` with a did-you-mean. A standard kind, or a
+    ``(column, value)`` value, that does not occur in the log warns
+    (:class:`~cxmodel.errors.DataWarning`) with ``meaning`` (what the result then says), unless
+    ``meaning`` is ``None``.
+    """
+    absent: list[str] = []
+    for step in steps:
+        column, value = _split_step(step)
+        string_column(log, column)
+        if column == "kind":
+            absent.extend(check_kinds(log.kinds.tolist(), [value], argument=argument))
+            continue
+        _, labels = log.categorical(column)
+        known = [str(v) for v in labels.tolist()]
+        if value in known or value == MISSING_LABEL or meaning is None:
+            continue
+        close = get_close_matches(value, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; values: {sorted(known)[:20]}"
+        warnings.warn(
+            f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
+            DataWarning,
+            stacklevel=3,
+        )
+    if meaning is not None:
+        warn_absent_kinds(tuple(dict.fromkeys(absent)), argument=argument, meaning=meaning)
+
+
+def step_mask(log: InteractionLog, step: Step, *, check: bool = True) -> BoolArray:
+    """Rows matching a step: a kind name, or a ``(column, value)`` pair.
+
+    Kinds are checked as by :meth:`InteractionLog.kind_mask`: an unknown non-standard kind
+    raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean (``check=False`` when the
+    caller has decided already, e.g. for default kinds).
+    """
+    column, value = _split_step(step)
     string_column(log, column)
+    if check and column == "kind":
+        check_kinds(log.kinds.tolist(), [value], argument=f"step {step!r}")
     codes, labels = log.categorical(column)  # compare the stored codes: no copy
     hit = np.flatnonzero(np.asarray(labels, dtype=object) == value)
     out: BoolArray
@@ -241,6 +288,10 @@ def funnel(
     if hold is not None:
         hold_codes, n_hold = value_codes(log, hold)
         group = unit * (n_hold + 1) + hold_codes
+    # every argument is valid now: typos raise, absent kinds warn (filters keep the vocabulary)
+    check_steps(log, steps, argument="funnel() steps", meaning="no unit reaches that step")
+    if exclude:
+        check_steps(log, exclude, argument="funnel() exclude", meaning=None)
     t = log.timestamps
     if order == "any":
         anchors = np.flatnonzero(np.logical_or.reduce(masks)).astype(np.int64)

@@ -10,8 +10,8 @@ import numpy.typing as npt
 
 from cxmodel._optional import import_optional
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.journey._common import level_codes, row_mask, table_html
-from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._common import level_codes, row_mask, session_codes, table_html
+from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
 if TYPE_CHECKING:
@@ -31,17 +31,17 @@ class Paths(Grouped):
     ----------
     paths : tuple of tuple of str
         The ``top`` most frequent variants, most frequent first (ties: the variant whose
-        first customer comes first in customer-id order).
+        first unit comes first in log order, i.e. customer-id order for customers).
     counts : ndarray of int64
-        Customers following each variant.
+        Units (customers, or sessions with ``by_session=True``) following each variant.
     shares : ndarray of float64
         ``counts / n_units``.
     coverage : ndarray of float64
         Cumulative share covered by the first ``i + 1`` variants.
     conversion_rate : ndarray of float64 or None
-        Share of the variant's customers with a conversion event anywhere in their journey.
+        Share of the variant's units with a conversion event anywhere in the unit.
     n_units : int
-        Customers with at least one event.
+        Units (customers or sessions) with at least one event.
     n_variants : int
         Distinct variants overall.
     by_labels : ndarray or None
@@ -102,19 +102,26 @@ def paths(
     collapse_repeats: bool = False,
     conversion: Step | None = None,
     level: str = "kind",
+    by_session: bool = False,
     by: By | None = None,
     segment: npt.ArrayLike | None = None,
 ) -> Paths:
     """Most frequent journey variants.
 
-    A customer's path is the sequence of ``level`` values of their events in log order;
+    A customer's path is the sequence of ``level`` values of their events in log order
+    (with ``by_session=True`` each session's, read from the ``session_id`` column: the
+    export's own ids of any type, or those of :func:`sessions`);
     with ``collapse_repeats`` runs of one value become one; with ``max_length`` only the
     first ``max_length`` values (after collapsing) are kept. Identical sequences are
     grouped by a 128-bit hash and then checked element by element, so grouping is exact.
 
     With ``by`` (a column name, one value per row in log order, or one per customer) each
-    customer belongs to the group of their first event; ``groups`` holds the variants of
-    each group's customers (top ``top`` per group).
+    customer (or session) belongs to the group of its first event; ``groups`` holds the
+    variants of each group's units (top ``top`` per group).
+
+    A ``conversion`` kind that is neither in the log nor a standard kind raises
+    :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
+    log warns (:class:`~cxmodel.errors.DataWarning`), as every conversion rate is then 0.
 
     Examples
     --------
@@ -126,24 +133,34 @@ def paths(
     ((('view', 'purchase'), ('view',)), [2, 1], [1.0, 0.0])
     >>> paths(log, by=["x", "x", "y"]).group("x").counts.tolist()
     [2]
+
+    Per session, with an export's string session ids:
+
+    >>> s = log.with_column("session_id", ["s1", "s2", "s3", "s3", "s4"])
+    >>> paths(s, by_session=True).paths
+    (('view',), ('purchase',), ('view', 'purchase'))
     """
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise SchemaError(f"top={top!r}; expected a positive integer")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise SchemaError(f"max_length={max_length!r}; expected a positive integer or None")
+    if conversion is not None:
+        check_steps(
+            log, [conversion], argument="paths() conversion", meaning="every conversion rate is 0"
+        )
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
-    options = (top, max_length, collapse_repeats, conversion, level)
+    options = (top, max_length, collapse_repeats, conversion, level, by_session)
     result = _paths(log, *options)
     if row_groups is None:
         return result
     codes, labels = row_groups
     if mask is not None:
         codes = codes[mask]
-    cust = log.customer_codes.astype(np.int64)
-    present, masks = unit_masks(codes, labels, cust, first_rows(cust))
+    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
     groups = tuple(_paths(log.filter(m), *options) for m in masks)
     return attrs.evolve(result, by_labels=present, groups=groups)
 
@@ -155,11 +172,16 @@ def _paths(
     collapse_repeats: bool,
     conversion: Step | None,
     level: str,
+    by_session: bool,
 ) -> Paths:
-    """The variants of one log (no segment, no breakdown)."""
+    """The variants of one log (no segment, no breakdown); units are customers or sessions."""
     codes, cats = level_codes(log, level)
-    cust = log.customer_codes.astype(np.int64)
-    n_cust = log.n_customers
+    if by_session:  # "cust" is the unit from here on: sessions are contiguous, numbered 0..S-1
+        cust = session_codes(log)
+        n_cust = int(cust.max()) + 1 if len(cust) else 0
+    else:
+        cust = log.customer_codes.astype(np.int64)
+        n_cust = log.n_customers
     converted = None
     if conversion is not None:
         converted = np.zeros(n_cust, dtype=bool)
@@ -167,10 +189,13 @@ def _paths(
     keep = np.ones(len(codes), dtype=bool)
     if collapse_repeats and len(codes) > 1:
         keep[1:] = (codes[1:] != codes[:-1]) | (cust[1:] != cust[:-1])
-    if keep.all():  # every row: positions come from the log's offsets
+    if keep.all():  # every row: positions come from the unit offsets
         rows = np.arange(len(codes), dtype=np.int64)
         c = cust
-        starts = np.asarray(log.offsets[:-1], dtype=np.int64)
+        if by_session:
+            starts = np.searchsorted(c, np.arange(n_cust), side="left").astype(np.int64)
+        else:
+            starts = np.asarray(log.offsets[:-1], dtype=np.int64)
     else:
         rows = np.flatnonzero(keep)
         c = cust[rows]

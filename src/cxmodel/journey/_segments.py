@@ -296,7 +296,7 @@ def compare_friction(
     >>> from cxmodel.log import InteractionLog
     >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b", "b"],
     ...     timestamp=[0, 1, 0, 1], kind=["view", "search", "search", "view"])
-    >>> c = compare_friction(log, log.customer_codes == 0, log.customer_codes == 1)
+    >>> c = compare_friction(log, log.customer_codes == 0, log.customer_codes == 1, errors=())
     >>> dict(zip(c.keys["label"], c.difference.tolist()))
     {'search': 1.0, 'view': -1.0}
     """

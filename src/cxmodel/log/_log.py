@@ -654,8 +654,30 @@ class InteractionLog:
         return _with_none(cats)[codes]
 
     def kind_mask(self, *kinds: str) -> npt.NDArray[np.bool_]:
-        """Rows whose kind is one of ``kinds`` (kinds absent from the log match nothing)."""
+        """Rows whose kind is one of ``kinds``.
+
+        A standard kind the log does not hold (:data:`cxmodel.STANDARD_KINDS`, e.g. no refunds
+        this month) matches nothing; any other kind the log does not hold is taken for a typo.
+
+        Raises
+        ------
+        SchemaError
+            A kind that is neither in the log nor a standard kind, named with a did-you-mean.
+
+        Examples
+        --------
+        >>> log = InteractionLog.from_arrays(["a", "a"], [0, 1], ["view", "purchase"])
+        >>> log.kind_mask("purchase", "refund").tolist()
+        [False, True]
+        >>> log.kind_mask("purchse")
+        Traceback (most recent call last):
+        ...
+        cxmodel.errors.SchemaError: kind_mask(): unknown kind 'purchse' (not in the log and not a standard kind); did you mean 'purchase'?
+        """
+        from cxmodel.log._kinds import check_kinds
+
         codes, cats = self._strings["kind"]
+        check_kinds(cats.tolist(), kinds, argument="kind_mask()")
         wanted = np.isin(cats, list(kinds))
         if not cats.size:
             return np.zeros(len(self), dtype=bool)

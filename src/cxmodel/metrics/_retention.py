@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._time import duration_to_us, to_us
+from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import proportion_interval, z_value
@@ -147,6 +147,11 @@ class CohortRetention:
 
     ``counts[i, k]`` customers of cohort ``cohorts[i]`` with a qualifying interaction ``k``
     periods after their first; ``rates = counts / sizes``; column 0 is the cohort itself.
+    A cell whose period starts after the observation end (``as_of``, default the log's last
+    interaction) has not happened yet: ``observed[i, k]`` is false, ``counts[i, k]`` is 0
+    and ``rates[i, k]`` is NaN (missing, not 0 % retained), so ``np.nanmean`` over a column
+    averages only the cohorts that reached that age. The period holding ``as_of`` is in
+    progress and counts as observed.
     """
 
     cohorts: npt.NDArray[np.object_]
@@ -154,16 +159,17 @@ class CohortRetention:
     counts: npt.NDArray[np.int64]
     rates: npt.NDArray[np.float64]
     period: str
+    observed: npt.NDArray[np.bool_] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Columns: cohort, size, then one rate column per period since."""
+        """Columns: cohort, size, then one rate column per period since (NaN: not yet)."""
         out: dict[str, Any] = {"cohort": self.cohorts, "size": self.sizes}
         for k in range(self.counts.shape[1]):
             out[f"{self.period}_{k}"] = self.rates[:, k]
         return out
 
     def to_pandas(self) -> Any:
-        """Rates as a cohort x periods-since DataFrame (needs pandas)."""
+        """Rates as a cohort x periods-since DataFrame (needs pandas); NaN: not yet observed."""
         from cxmodel._optional import import_optional
 
         pd = import_optional("pandas", "CohortRetention.to_pandas()")
@@ -179,31 +185,59 @@ def cohort_retention(
     period: str = "month",
     kinds: tuple[str, ...] = ("purchase",),
     timezone: str | None = None,
+    as_of: TimeLike | None = None,
 ) -> CohortRetention:
     """Cohort retention matrix: cohort = period of a customer's first ``kinds`` row.
 
     Periods are calendar periods in ``timezone`` (default UTC); a customer counts once per
-    period with at least one ``kinds`` row in it.
+    period with at least one ``kinds`` row in it. Only rows at or before ``as_of`` count
+    (default: the log's last interaction; a naive ``as_of`` is read in ``timezone``). A cohort's periods that start after ``as_of``
+    have not happened yet: their rates are NaN ("missing"), not 0, and
+    :attr:`CohortRetention.observed` is false there. The matrix spans from the earliest
+    cohort to the period holding ``as_of``.
+
+    Raises
+    ------
+    SchemaError
+        A ``kinds`` entry that is neither in the log nor a standard kind (with a
+        did-you-mean), a bad ``period`` or ``as_of``.
 
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
-    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "a"], kind=["purchase"] * 3,
-    ...     timestamp=["2024-01-05T00:00Z", "2024-01-06T00:00Z", "2024-02-03T00:00Z"])
-    >>> cohort_retention(log).rates.tolist()
-    [[1.0, 0.5]]
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "a", "c"],
+    ...     kind=["purchase"] * 4,
+    ...     timestamp=["2024-01-05T00:00Z", "2024-01-06T00:00Z", "2024-02-03T00:00Z",
+    ...                "2024-02-10T00:00Z"])
+    >>> r = cohort_retention(log)
+    >>> r.cohorts.tolist(), r.rates.tolist()
+    (['2024-01', '2024-02'], [[1.0, 0.5], [1.0, nan]])
     """
-    sub = log.filter(log.kind_mask(*kinds))
+    end = None
+    if as_of is not None:
+        end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")
+    mask = log.kind_mask(*kinds)
+    if end is None:
+        end = int(log.timestamps.max()) if len(log) else 0
+    else:
+        mask &= log.timestamps <= end
+    sub = log.filter(mask)
+    end_idx = int(period_index(np.array([end], dtype=np.int64), period, timezone)[0])
     if len(sub) == 0:
         empty = np.zeros((0, 0))
         return CohortRetention(
-            np.empty(0, dtype=object), np.zeros(0, np.int64), empty.astype(np.int64), empty, period
+            np.empty(0, dtype=object),
+            np.zeros(0, np.int64),
+            empty.astype(np.int64),
+            empty,
+            period,
+            np.zeros((0, 0), dtype=bool),
         )
     idx = period_index(sub.timestamps, period, timezone)
     first = idx[sub.offsets[:-1]]
     codes = sub.customer_codes.astype(np.int64)
     since = idx - first[codes]
-    width = int(since.max()) + 1
+    width = max(int(since.max()), end_idx - int(first.min())) + 1
     pairs = np.unique(codes * width + since)
     cust, k = pairs // width, pairs % width
     cohort_values, cohort_of = np.unique(first, return_inverse=True)
@@ -211,6 +245,8 @@ def cohort_retention(
     counts = np.zeros((len(cohort_values), width), dtype=np.int64)
     np.add.at(counts, (cohort_of[cust], k), 1)
     sizes = counts[:, 0].copy()
+    observed = cohort_values[:, None] + np.arange(width)[None, :] <= end_idx
+    rates = np.where(observed, counts / sizes[:, None], np.nan)
     return CohortRetention(
-        index_labels(cohort_values, period), sizes, counts, counts / sizes[:, None], period
+        index_labels(cohort_values, period), sizes, counts, rates, period, observed
     )

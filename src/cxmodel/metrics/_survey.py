@@ -377,7 +377,7 @@ def _survey_input(
                 row = int(np.flatnonzero(np.isnat(stamps))[0])
                 raise SchemaError(f"row {row}: timestamps is missing (NaT); expected a time")
         elif stamps is not None:
-            times, errors = timestamps_to_us(stamps, column="timestamps")
+            times, errors = timestamps_to_us(stamps, column="timestamps", timezone_arg=None)
             if errors:
                 row, reason = next(iter(errors.items()))
                 raise SchemaError(f"row {row}: {reason}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import OptimizeResult, minimize
 
-from cxmodel.errors import ConvergenceError, DataError, NotFittedError
+from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, NotFittedError
 
 __all__ = [
     "Convergence",
@@ -33,7 +34,9 @@ class Convergence:
     Attributes
     ----------
     converged : bool
-        Whether the best start reported success.
+        Whether the best start met the gradient test (or stopped at float64 precision with a
+        gradient within 100 times it); when false, the fit warned
+        :class:`~cxmodel.errors.ConvergenceWarning`.
     iterations : int
         Optimiser iterations of the best start.
     gradient_norm : float
@@ -263,7 +266,13 @@ def maximise_likelihood(
     Raises
     ------
     ConvergenceError
-        When no start converges to a finite optimum.
+        When no start reaches a finite likelihood.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When no start converged (see :class:`Convergence`): the best finite point is
+        returned, with ``Convergence.converged`` false.
     """
     scale = 1.0
 
@@ -324,13 +333,30 @@ def maximise_likelihood(
     params = np.exp(theta)
     ll = float(loglik(params))
     grad = np.asarray(getattr(best, "jac", np.zeros_like(theta)), dtype=np.float64) * scale
+    # BFGS often stops on "precision loss" at the optimum: the likelihood cannot improve in
+    # float64 although the gradient is just above gtol. A gradient within 100 x gtol counts as
+    # converged then; a larger one (a drift towards a boundary, an iteration cap) does not.
+    scaled = np.asarray(getattr(best, "jac", np.zeros_like(theta)), dtype=np.float64)
+    at_optimum = bool(best.success) or (
+        "precision loss" in str(best.message) and float(np.max(np.abs(scaled))) <= 100 * gtol
+    )
     conv = Convergence(
-        converged=bool(best.success),
+        converged=at_optimum,
         iterations=int(best.nit),
         gradient_norm=float(np.linalg.norm(grad)),
         n_starts=tried,
         message=str(best.message),
     )
+    if not conv.converged:
+        warnings.warn(
+            f"{model}: the fit did not converge from any of {len(starts)} starts "
+            f"({conv.message!r}, gradient norm {conv.gradient_norm:.3g} after "
+            f"{conv.iterations} iterations); the parameters are the best point found and may "
+            "sit on a boundary. See the model's convergence_; more customers, a longer "
+            "observation period or penalizer_coef > 0 usually help",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
     return {n: float(v) for n, v in zip(names, params)}, ll, conv
 
 

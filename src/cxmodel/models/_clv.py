@@ -102,8 +102,8 @@ def customer_lifetime_value(
     ...                frequency=np.array([0.0, 2, 5, 1]), recency=np.array([0.0, 8, 30, 2]),
     ...                T=np.array([40.0, 40, 40, 40]),
     ...                monetary_value=np.array([0.0, 20, 12, 30]), freq="W")
-    >>> bg = BetaGeo().fit(s)
-    >>> gg = GammaGamma().fit(s)
+    >>> bg = BetaGeo(penalizer_coef=0.01).fit(s)  # a penalty keeps 4 customers' fit finite
+    >>> gg = GammaGamma(penalizer_coef=0.01).fit(s)
     >>> clv = customer_lifetime_value(bg, gg, s, horizon=12, freq="M", discount_rate=0.01)
     >>> clv.cash_flows.shape
     (4, 12)

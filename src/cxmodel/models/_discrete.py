@@ -43,7 +43,7 @@ class BetaGeoBetaBinom:
     Examples
     --------
     >>> from cxmodel.models import BetaGeoBetaBinom
-    >>> m = BetaGeoBetaBinom().fit(frequency=[0, 1, 2, 3, 1], recency=[0, 1, 4, 5, 3],
+    >>> m = BetaGeoBetaBinom(penalizer_coef=0.01).fit(frequency=[0, 1, 2, 3, 1], recency=[0, 1, 4, 5, 3],
     ...                            n_periods=[5] * 5, weights=[10, 5, 4, 6, 3])
     >>> sorted(m.params_)
     ['alpha', 'beta', 'delta', 'gamma']

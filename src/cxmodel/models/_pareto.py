@@ -117,7 +117,7 @@ class ParetoNBD(TransactionModel):
     Examples
     --------
     >>> from cxmodel.models import ParetoNBD
-    >>> m = ParetoNBD().fit(frequency=[0, 1, 2, 0, 5, 1], recency=[0, 3.0, 5, 0, 9, 1],
+    >>> m = ParetoNBD(penalizer_coef=0.01).fit(frequency=[0, 1, 2, 0, 5, 1], recency=[0, 3.0, 5, 0, 9, 1],
     ...                     T=[10.0] * 6)
     >>> sorted(m.params_)
     ['alpha', 'beta', 'r', 's']

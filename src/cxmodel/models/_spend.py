@@ -30,7 +30,7 @@ class GammaGamma:
     Examples
     --------
     >>> from cxmodel.models import GammaGamma
-    >>> m = GammaGamma().fit(frequency=[1, 2, 3, 1, 4, 2], monetary_value=[10.0, 20, 15, 30, 12, 18])
+    >>> m = GammaGamma(penalizer_coef=0.01).fit(frequency=[1, 2, 3, 1, 4, 2], monetary_value=[10.0, 20, 15, 30, 12, 18])
     >>> sorted(m.params_)
     ['gamma', 'p', 'q']
     """

@@ -53,6 +53,19 @@ def validate_history(
     )
 
 
+def _check_information(big_t: FloatArray, w: FloatArray | None, model: str) -> None:
+    """Refuse histories whose likelihood does not depend on the parameters (every T = 0)."""
+    counted = big_t if w is None else big_t[w > 0]
+    if counted.size and np.all(counted == 0):
+        raise DataError(
+            f"{model}.fit(): every one of the {counted.size} customers has T = 0 (observed for no "
+            "time after their first purchase), so the data say nothing about purchase or "
+            "dropout rates and any parameters would fit equally well; measure T up to the end "
+            "of the observation period (e.g. summary_from_log(..., observation_end=...)) or "
+            "fit on customers observed for some time"
+        )
+
+
 class TransactionModel:
     """Base of BG/NBD, MBG/NBD and Pareto/NBD: fitting on (frequency, recency, T) histories."""
 
@@ -131,6 +144,18 @@ class TransactionModel:
         Returns
         -------
         self
+
+        Raises
+        ------
+        DataError
+            Bad histories, or histories that carry no information: every customer (with a
+            positive weight) has ``T = 0``, so the likelihood is flat and any parameters fit.
+
+        Warns
+        -----
+        ConvergenceWarning
+            The optimiser stopped without converging; the parameters are the best point found
+            and :attr:`convergence_` says how it ended.
         """
         if summary is not None:
             frequency, recency, T = summary.frequency, summary.recency, summary.T
@@ -146,6 +171,7 @@ class TransactionModel:
             raise DataError(
                 f"penalizer_coef must be a finite number >= 0, got {self.penalizer_coef}"
             )
+        _check_information(big_t, w, type(self).__name__)
         ux, ut, uT, uw = compress(x, t_x, big_t, weights=w)
         pen = float(self.penalizer_coef)
         loglik, grad = self._objective(ux, ut, uT, uw, pen)

@@ -78,53 +78,30 @@ class RFMScores:
 
 
 def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
-    """Rank-based scores: position i of N (sorted by quantity, then input position) scores
-    ``1 + floor(i * n_bins / N)``.
+    """Rank-based scores in which equal quantities share a score.
 
-    The input position is the tie-breaker, so pass customers sorted by id to break ties by id.
+    The value at 0-based position ``i`` of the ``N`` values sorted ascending scores
+    ``1 + floor(i * n_bins / N)``, and every value equal to it takes the score of the lowest
+    such position: ``i`` is pandas' ``rank(method="min") - 1``, the number of strictly smaller
+    values. So identical customers always share a score (and a segment), the input order never
+    matters, and a large tie may leave some scores unused (``N`` one-time buyers among
+    ``N + 1`` customers all score 1). NaN ranks above every number.
 
     Examples
     --------
     >>> rank_scores([10.0, 5.0, 5.0, 1.0], 2).tolist()
-    [2, 1, 2, 1]
+    [2, 1, 1, 1]
+    >>> rank_scores([3, 1, 2, 4], 4).tolist()
+    [3, 1, 2, 4]
     """
     values = np.asarray(quantity)
     if values.dtype.kind not in "iuf":
         values = values.astype(np.float64)
     n = values.shape[0]
-    order = _order_by_value_then_position(values)
-    scores = np.empty(n, dtype=np.int64)
-    scores[order] = 1 + (np.arange(n, dtype=np.int64) * n_bins) // max(n, 1)
+    ordered = np.sort(values)  # NaN last, and searchsorted puts NaN there too
+    below = np.searchsorted(ordered, values, side="left").astype(np.int64)
+    scores: IntArray = 1 + (below * n_bins) // max(n, 1)
     return scores
-
-
-def _order_by_value_then_position(values: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-    """``argsort`` by (value, position); NaN sorts last.
-
-    Small unsigned integers use numpy's stable radix sort directly. Otherwise two unstable
-    (quick)sorts beat one stable sort about 3x: the first gives each value its dense rank, the
-    second sorts the unique keys ``dense_rank * n + position``.
-    """
-    n = values.shape[0]
-    if values.dtype.kind == "u" and values.dtype.itemsize <= 2:
-        return np.argsort(values, kind="stable")
-    first = np.argsort(values)
-    ordered = values[first]
-    step = ordered[1:] != ordered[:-1]
-    if values.dtype.kind == "f":
-        step &= ~(np.isnan(ordered[1:]) & np.isnan(ordered[:-1]))
-    dense = np.empty(n, dtype=np.int64)
-    dense[first] = np.concatenate(([0], np.cumsum(step)))
-    return np.argsort(dense * n + np.arange(n, dtype=np.int64))
-
-
-def _narrow(counts: IntArray) -> npt.NDArray[np.integer[Any]]:
-    """Counts in the smallest unsigned dtype, so that numpy's stable sort can use radix sort."""
-    top = int(counts.max()) if counts.size else 0
-    for dtype in (np.uint8, np.uint16):
-        if top <= np.iinfo(dtype).max:
-            return counts.astype(dtype)
-    return counts
 
 
 def _check_n_bins(n_bins: object) -> int:
@@ -151,12 +128,15 @@ def rfm_scores(
 
     Recency is the days from the last purchase to ``as_of``, frequency the number of purchases
     and monetary the total ``value`` of the purchases (missing values count as 0), all over rows
-    of ``kind`` at or before ``as_of``. Each score sorts the customers by (quantity, customer id)
-    ascending -- recency negated so the most recent customers score highest -- and gives the
-    customer at 0-based position i of N the score ``1 + floor(i * n_bins / N)``. Ties are never
-    broken by row order. Only customers with at least one purchase at or before ``as_of`` appear.
-    Monetary totals are rounded to 9 decimals so that floating-point summation order cannot
-    split equal totals.
+    of ``kind`` at or before ``as_of``. Each score sorts the customers by the quantity
+    ascending -- recency through the last purchase time, so the most recent customers score
+    highest -- and gives the customer at 0-based position i of N the score
+    ``1 + floor(i * n_bins / N)``, where customers with equal quantities share the lowest position
+    among them (pandas ``rank(method="min") - 1``; see :func:`rank_scores`). Identical customers
+    therefore always get identical scores, whatever their ids or row order; a large tie, such as
+    the one-time buyers of a frequency score, leaves some scores unused. Only customers with at
+    least one purchase at or before ``as_of`` appear. Monetary totals are rounded to 9 decimals so
+    that floating-point summation order cannot split equal totals.
 
     Parameters
     ----------
@@ -176,7 +156,8 @@ def rfm_scores(
     Raises
     ------
     SchemaError
-        For a bad ``n_bins`` or ``as_of``.
+        For a bad ``n_bins`` or ``as_of``, or a ``kind`` that is neither in the log nor a
+        standard kind (with a did-you-mean; see :meth:`InteractionLog.kind_mask`).
 
     Examples
     --------
@@ -212,7 +193,7 @@ def rfm_scores(
     last = log.timestamps[rows[is_last]]
     recency = (cutoff - last) / US_PER_DAY
     frequency = frequency_all[present]
-    # Round away summation-order noise (1e-9) so equal totals tie and then break by customer id.
+    # Round away summation-order noise (1e-9) so equal totals tie and share a score.
     monetary = np.round(monetary_all[present], 9)
     return RFMScores(
         customer_id=log.customers[present],
@@ -220,7 +201,7 @@ def rfm_scores(
         frequency=frequency.astype(np.int64),
         monetary=monetary.astype(np.float64),
         r=rank_scores(last, bins),  # later last purchase = more recent = higher score
-        f=rank_scores(_narrow(frequency), bins),
+        f=rank_scores(frequency, bins),
         m=rank_scores(monetary, bins),
         n_bins=bins,
         as_of=cutoff,

@@ -1,0 +1,108 @@
+"""The one check every analysis that takes interaction kinds runs on them.
+
+A kind asked for by name is either
+
+* in the log's ``kind`` vocabulary: fine, even if a filter left it no rows;
+* a standard kind (:data:`cxmodel.STANDARD_KINDS`) the log does not hold: not a typo (a month
+  without refunds is a normal month), so no error; the result counts zero rows of it and the
+  analyses for which that zero would be misleading warn (:class:`~cxmodel.errors.DataWarning`);
+* anything else: almost surely a typo, so :class:`~cxmodel.errors.SchemaError` names it with
+  a did-you-mean taken from the log's kinds and the standard ones.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from difflib import get_close_matches
+from typing import Any
+
+from cxmodel.domain import STANDARD_KINDS
+from cxmodel.errors import DataWarning, SchemaError
+
+__all__ = ["absent_kinds", "check_kinds", "warn_absent_kinds"]
+
+
+def check_kinds(
+    vocabulary: Iterable[Any], kinds: Iterable[Any], *, argument: str
+) -> tuple[str, ...]:
+    """Validate ``kinds`` against a log's kind ``vocabulary``; return the absent standard kinds.
+
+    Parameters
+    ----------
+    vocabulary
+        The kinds the log holds (``log.kinds``).
+    kinds
+        The kinds asked for.
+    argument
+        How the caller names the argument in messages, e.g. ``"steps"`` or ``"kind_mask()"``.
+
+    Returns
+    -------
+    tuple of str
+        The standard kinds among ``kinds`` that the log does not hold (in the order asked).
+
+    Raises
+    ------
+    SchemaError
+        A kind that is not a string, or neither in the log nor a standard kind.
+
+    Examples
+    --------
+    >>> check_kinds(["view", "purchase"], ["view", "refund"], argument="kinds")
+    ('refund',)
+    >>> check_kinds(["view", "purchase"], ["purchse"], argument="kinds")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: kinds: unknown kind 'purchse' (not in the log and not a standard kind); did you mean 'purchase'?
+    """
+    known = {str(k) for k in vocabulary}
+    absent: list[str] = []
+    for kind in kinds:
+        if not isinstance(kind, str):
+            raise SchemaError(
+                f"{argument}: kind {kind!r} is a {type(kind).__name__}; expected a kind name (str)"
+            )
+        if kind in known:
+            continue
+        if kind in STANDARD_KINDS:
+            if kind not in absent:
+                absent.append(kind)
+            continue
+        raise SchemaError(f"{argument}: unknown kind {kind!r} {_hint(kind, known)}")
+    return tuple(absent)
+
+
+def _hint(kind: str, known: set[str]) -> str:
+    candidates = sorted(known | set(STANDARD_KINDS))
+    close = get_close_matches(kind, candidates, n=1)
+    if not close:  # case slips: "Purchase", "VIEW"
+        folded = {c.casefold(): c for c in candidates}
+        close = [folded[kind.casefold()]] if kind.casefold() in folded else []
+    where = "(not in the log and not a standard kind)"
+    if close:
+        return f"{where}; did you mean {close[0]!r}?"
+    return f"{where}; kinds in the log: {sorted(known)}"
+
+
+def absent_kinds(vocabulary: Iterable[Any], kinds: Iterable[str]) -> tuple[str, ...]:
+    """The ``kinds`` not in ``vocabulary`` (no validation), in the order given."""
+    known = {str(k) for k in vocabulary}
+    return tuple(dict.fromkeys(k for k in kinds if k not in known))
+
+
+def warn_absent_kinds(absent: tuple[str, ...], *, argument: str, meaning: str) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) that ``absent`` kinds never occur in the log.
+
+    ``meaning`` says what the result then holds, e.g. ``"their steps count 0"``.
+    """
+    if not absent:
+        return
+    names = ", ".join(repr(k) for k in absent)
+    what = f"kind {names} does not" if len(absent) == 1 else f"kinds {names} do not"
+    warnings.warn(
+        f"{argument}: {what} occur in the log, so {meaning}; check that the export holds "
+        "these events",
+        DataWarning,
+        stacklevel=3,
+    )
