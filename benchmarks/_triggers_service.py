@@ -347,7 +347,7 @@ def stationary(args: Any, script: str) -> None:
     print(
         f"stationary: {n:,} JSON records, {args.customers:,} customers over {args.years} years "
         f"in daily micro-batches (process_many, then advance_to at each day's end), SQLiteStore; "
-        f"compact() daily: {args.compact}; tracemalloc: {args.trace}"
+        f"tracemalloc: {args.trace}"
     )
     years: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -368,8 +368,6 @@ def stationary(args: Any, script: str) -> None:
                 t = time.perf_counter()
                 batch = [json.loads(line) for line in lines[bounds[day] : bounds[day + 1]]]
                 parts: list[Any] = [engine.process_many(batch), engine.advance_to(end)]
-                if args.compact and callable(getattr(engine, "compact", None)):
-                    engine.compact()
                 stream_s += time.perf_counter() - t
                 fired.writelines(i + "\n" for part in parts for i in firing_ids(part))
                 del batch, parts
@@ -405,8 +403,6 @@ def _warm_up(args: Any, lines: Sequence[str], path: str) -> None:
     engine = TriggerEngine(parse(EXAMPLE_RULES), store=store)
     engine.process_many([json.loads(line) for line in lines])
     engine.advance_to(START + timedelta(days=7))
-    if args.compact and callable(getattr(engine, "compact", None)):
-        engine.compact()
     _stats(engine)
     deep_size(engine)
     if callable(getattr(store, "close", None)):

@@ -12,8 +12,6 @@
    each reading only its own interaction; compared with rule-engine's records per second in 1.
    3c. The six rules with a ``SQLiteStore`` (one transaction per 10,000-event micro-batch) over
    the first 200,000 interactions, and the time to reload that state.
-   3d. The six rules again, calling ``compact()`` before every micro-batch (history kept in
-   memory, firings compared).
 4. The streaming engine fed one interaction at a time with ``process`` (``--single`` events
    after the rest of the stream was loaded).
 
@@ -38,7 +36,7 @@ revocations a purpose) and an ``interaction_id`` unless ``--no-ids``.
 
 Installs nothing; exits 0. If rule-engine is missing its timing is reported as skipped.
 Usage: python benchmarks/bench_triggers.py [--rows N] [--customers N] [--batch N] [--single N]
-       [--years N] [--rate R] [--micro N,N] [--repeats N] [--no-ids] [--compact] [--no-trace]
+       [--years N] [--rate R] [--micro N,N] [--repeats N] [--no-ids] [--no-trace]
        [--sections predicate,batch,streaming,service,stationary]
 A run of a few seconds: --rows 20000 --customers 100 --single 200 --repeats 1
 """
@@ -193,25 +191,6 @@ def streaming(args: argparse.Namespace) -> None:
         f"state takes {load_s:.2f} s"
     )
 
-    # 3d. the six rules again, compacting the history before every micro-batch
-    engine = TriggerEngine(rules)
-    compacted: list[Any] = []
-    dropped = 0
-    t = time.perf_counter()
-    for chunk in chunks:
-        dropped += engine.compact()
-        compacted.append(engine.process_many(chunk))
-    compacted.append(engine.advance_to(as_of))
-    compact_s = time.perf_counter() - t
-    kept = args.rows - dropped
-    same = _ids(compacted) == six_ids
-    del compacted, engine
-    gc.collect()
-    print(
-        f"six rules, compacting:  {compact_s:8.3f} s ({args.rows / compact_s:,.0f} events/s; "
-        f"{kept:,} of {args.rows:,} interactions kept in memory before the last batch; same firings: {same})"
-    )
-
     # 4. streaming, one interaction at a time after the rest of the stream
     head = args.rows - args.single
     engine = TriggerEngine(rules)
@@ -264,7 +243,6 @@ def main() -> None:
         "(a run over 5 s is not repeated; restarts always are); default 3")
     add("--ids", action=argparse.BooleanOptionalAction, default=True, help="records in 5 and "
         "6 carry an interaction_id (default yes)")
-    add("--compact", action="store_true", help="6 calls engine.compact() after each day")
     add("--trace", action=argparse.BooleanOptionalAction, default=True, help="6 runs under "
         "tracemalloc for the engine's traced size (slows its stream; default yes)")
     add("--streaming", action="store_true", help=hide)  # internal: 3 and 4 in a child

@@ -268,7 +268,7 @@ def to_us(
     >>> to_us("2024-03-01T10:00", what="start")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.SchemaError: start '2024-03-01T10:00:00' has no time zone; write it with an offset, e.g. '2024-03-01T10:00:00Z' or '2024-03-01T10:00:00+02:00', or pass an aware datetime
+    cxmodel.errors.SchemaError: start '2024-03-01T10:00' has no time zone; write it with an offset, e.g. '2024-03-01T10:00:00Z' or '2024-03-01T10:00:00+02:00', or pass an aware datetime
     """
     zone = resolve_timezone(timezone_name)
     if isinstance(value, np.datetime64):

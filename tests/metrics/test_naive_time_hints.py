@@ -75,5 +75,5 @@ def test_hint_names_only_real_arguments(
     assert named <= parameters, (named, parameters)
     if "timezone" in parameters:
         assert "pass timezone='UTC'" in message
-    else:
-        assert "write it with an offset, e.g. '2024-02-01T00:00:00Z'" in message
+    else:  # an example with an offset: the general hint, or the function's own (as_of=...Z)
+        assert "'2024-02-01T00:00:00Z'" in message or "=\'2024-02-01T00:00:00Z\'" in message
