@@ -76,4 +76,4 @@ def test_hint_names_only_real_arguments(
     if "timezone" in parameters:
         assert "pass timezone='UTC'" in message
     else:  # an example with an offset: the general hint, or the function's own (as_of=...Z)
-        assert "'2024-02-01T00:00:00Z'" in message or "=\'2024-02-01T00:00:00Z\'" in message
+        assert "'2024-02-01T00:00:00Z'" in message or "='2024-02-01T00:00:00Z'" in message

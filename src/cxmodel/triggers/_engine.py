@@ -143,6 +143,8 @@ class TriggerEngine:
         for rule in self.rules:
             self._plans[rule.name] = RulePlan(rule, self._aggregates)
         self._index()
+        self._hashed: RuleSet | None = None
+        self._hash_cache: dict[str, str] = {}
         self._state: dict[str, CustomerState] = {}
         self._timers: list[tuple[int, int, int, str, str]] = []
         self._buffer: list[tuple[int, int, Row]] = []
@@ -434,7 +436,7 @@ class TriggerEngine:
         saved = (
             self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
             list(self._buffer), set(self._buffered_ids), set(self._columns), self.duplicates,
-        )  # fmt: skip
+        ) if durable else ()  # fmt: skip
         self._emitted, self._suppressed = [], []
         late, rejected = self._run(rows)
         if advance is not None:
@@ -469,6 +471,8 @@ class TriggerEngine:
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
         """Put the engine back as it was before the call whose commit failed."""
+        if not saved:  # an in-memory store keeps nothing to roll back
+            return
         (
             self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
             self._buffer, self._buffered_ids, self._columns, self.duplicates,
@@ -820,6 +824,13 @@ class TriggerEngine:
         else:
             self._suppressed.append(firing)
 
+    def _hashes(self) -> dict[str, str]:
+        """Each active rule's fingerprint (a rule whose text changed starts afresh)."""
+        if self._hashed is not self.rules:
+            self._hash_cache = {r.name: _rule_hash(r) for r in self.rules}
+            self._hashed = self.rules
+        return self._hash_cache
+
     def _meta(self) -> dict[str, Any]:
         return {
             "format": _FORMAT,
@@ -828,7 +839,7 @@ class TriggerEngine:
             "closed": self._closed,
             "seq": self._seq,
             "arrivals": self._arrivals,
-            "columns": sorted(self._columns),
+            "columns": list(self._columns),
             "buffer": [[t, a, r.to_list()] for t, a, r in self._buffer],
-            "rules": {r.name: _rule_hash(r) for r in self.rules},
+            "rules": self._hashes(),
         }
