@@ -9,17 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import EvaluationLimitError, TriggerSyntaxError
+from cxmodel.errors import EvaluationLimitError, TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import (
     Binary,
     Duration,
+    InList,
     Literal,
     Name,
+    Unary,
     check_expr,
+    count_nodes,
     evaluate,
     expr_from_dict,
     expr_to_dict,
     parse_expr,
+    walk,
 )
 
 names = st.sampled_from(["value", "score", "channel"]).map(Name)
@@ -147,3 +151,45 @@ class TestEvaluate:
         """Too many rows x nodes raises EvaluationLimitError."""
         with pytest.raises(EvaluationLimitError):
             evaluate(parse_expr("v > 1"), {"v": np.zeros(10)}, max_cells=5)
+
+
+class TestHostileExpressions:
+    def test_walk_and_count_without_recursion(self) -> None:
+        """A 5,000-term chain walks, counts, compares, hashes and prints."""
+        expr = parse_expr(" or ".join(f'product == "p{i}"' for i in range(5000)))
+        assert count_nodes(expr) == len(list(walk(expr))) == 3 * 5000 + 4999
+        again = parse_expr(str(expr))
+        assert again == expr and hash(again) == hash(expr)
+        assert repr(expr).startswith("Binary(op='or', left=Binary(")
+
+    def test_json_writes_long_chains_flat(self) -> None:
+        """Long chains are written as one 'chain' object and read back."""
+        expr = parse_expr(" + ".join(["value"] * 600) + " > 1")
+        data = expr_to_dict(expr)
+        assert data["type"] == "chain" and len(data["rest"]) == 600  # the whole left spine
+        assert expr_from_dict(json.loads(json.dumps(data, indent=1))) == expr
+        small = expr_to_dict(parse_expr("a + b + c"))
+        assert small["type"] == "binary"  # short chains keep the nested form
+
+    def test_print_parses_back_for_python_built_nodes(self) -> None:
+        """Nodes built in Python print as text that parses to the same nodes."""
+        built = [
+            Unary("-", Literal(5)),
+            Literal(1e-7),
+            InList(Name("x"), (Binary("or", Name("a"), Name("b")),)),
+            Binary("-", Name("a"), Literal(-5)),
+        ]
+        for node in built:
+            assert parse_expr(str(node)) == node, str(node)
+
+    def test_arithmetic_on_text_is_a_type_error(self) -> None:
+        """'+' over a text column raises TriggerTypeError, not a raw ValueError."""
+        with pytest.raises(TriggerTypeError):
+            evaluate(parse_expr("product + 1"), {"product": np.array(["p1"], dtype=object)})
+
+    def test_unknown_json_operator_names_its_path(self) -> None:
+        """'**' in JSON is refused with the path of the op, never evaluated as division."""
+        data = {"type": "binary", "op": "**", "left": {"type": "literal", "value": 2},
+                "right": {"type": "literal", "value": 3}}  # fmt: skip
+        with pytest.raises(TriggerSyntaxError, match=r"^expr\.op: unknown operator"):
+            expr_from_dict(data)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tests_triggers_acceptance import ACCEPTANCE
 
-from cxmodel.triggers import RuleSet, agg, col, count, lit, parse, trigger
+from cxmodel.errors import TriggerSyntaxError
+from cxmodel.triggers import RuleSet, Unless, agg, col, count, lit, parse, trigger
 
 
 class TestBuilder:
@@ -64,3 +67,41 @@ class TestBuilder:
         expr = ~((col("value") * 2 + 1).fill_null(0) > 10) | col("channel").is_in(["web"])
         assert str(expr) == 'not value * 2 + 1 ?? 0 > 10 or channel in ["web"]'
         assert str(lit("7d")) == "7 days"
+
+
+class TestBuilderValidation:
+    def test_unless_is_one_clause(self) -> None:
+        """unless() builds one Unless equal to the parsed one."""
+        built = (
+            trigger("r")
+            .when("purchase", as_="p")
+            .then_after("7 days")
+            .unless("survey", where=col("order_id") == col("p.order_id"))
+            .emit("ask")
+            .build()
+        )
+        text = (
+            "trigger r:\n    when purchase as p then after 7 days\n"
+            "    unless survey where order_id == p.order_id\n    emit ask"
+        )
+        assert built == parse(text)["r"]
+        assert built.unless == Unless("survey", col("order_id").__eq__(col("p.order_id")).node)
+
+    @pytest.mark.parametrize(
+        "build",
+        [
+            lambda: trigger("r").when_no("purchase", for_="0 days"),
+            lambda: trigger("r").when_inactive("200 years"),
+            lambda: trigger("r").when_inactive("1000000000000 days"),
+            lambda: trigger("two words").when("purchase").emit("a"),
+            lambda: trigger("r").when("purchase").emit("a", k=object()),
+            lambda: trigger("r").when("purchase").emit("a").quiet_hours("8:00", "8:00"),
+            lambda: trigger("r").when("purchase").emit("a").quiet_hours("²:00", "8:00"),
+            lambda: trigger("r").when("purchase").unless("survey").emit("a"),
+            lambda: trigger("r").when("purchase", where=col("a.b.c") > 1),
+        ],
+    )
+    def test_bad_input_is_a_cxmodel_error(self, build: Any) -> None:
+        """Every invalid builder call raises a CXModelError (TriggerSyntaxError)."""
+        with pytest.raises(TriggerSyntaxError):
+            build()

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 import pytest
 from tests_triggers_acceptance import ACCEPTANCE
 
-from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
-from cxmodel.triggers import RuleSet, parse
+from cxmodel.errors import CXModelError, TriggerSyntaxError, TriggerTypeError
+from cxmodel.expr import Binary, Duration, Literal, Name
+from cxmodel.triggers import (
+    EXAMPLE_RULES,
+    Emit,
+    Pattern,
+    QuietHours,
+    Rule,
+    RuleSet,
+    Then,
+    ThenMode,
+    Unless,
+    WhenMode,
+    parse,
+)
 
 SCHEMA = {
     "value": "float",
@@ -130,3 +147,204 @@ class TestDiagnostics:
         with pytest.raises(TriggerTypeError) as info:
             parse(_rule("    when prodcut_view\n    emit a"), schema=SCHEMA, kinds=[])
         assert "did you mean 'product_view'?" in str(info.value)
+
+
+# -- the typed AST and hostile input ---------------------------------------------------------
+DAYS = Duration(7, "days")
+
+
+class TestTypedAst:
+    def test_modes_are_enums_that_print_and_serialise_as_strings(self) -> None:
+        """Modes are str enums; text and JSON carry the plain values."""
+        rules = parse(EXAMPLE_RULES)
+        assert rules["churn_risk"].when.mode is WhenMode.INACTIVE
+        assert rules["satisfaction_check"].then.mode is ThenMode.AFTER  # type: ignore[union-attr]
+        assert WhenMode.EVENT == "event" and str(ThenMode.ABSENT) == "absent"
+        data = json.loads(rules.to_json())
+        assert {r["when"]["mode"] for r in data["rules"]} == {"event", "inactive"}
+        assert Pattern("event", "purchase") == Pattern(WhenMode.EVENT, "purchase")
+
+    def test_unknown_mode_names_value_and_valid_ones(self) -> None:
+        """Pattern('evnt', ...) is refused with did-you-mean instead of silently accepted."""
+        with pytest.raises(TriggerSyntaxError, match="'evnt'.*'event', 'inactive', 'absent'.*"
+                           "did you mean 'event'"):  # fmt: skip
+            Pattern("evnt", "purchase")
+        with pytest.raises(CXModelError, match="then mode 'later'"):
+            Then("later", duration=DAYS)
+
+    @pytest.mark.parametrize(
+        ("build", "needle"),
+        [
+            (lambda: Pattern("absent", "purchase"), "needs a duration"),
+            (lambda: Pattern("inactive"), "needs a duration"),
+            (lambda: Pattern("event"), "needs an interaction kind"),
+            (lambda: Pattern("absent", duration=DAYS), "needs an interaction kind"),
+            (lambda: Pattern("event", "purchase", duration=DAYS), "takes no duration"),
+            (lambda: Pattern("inactive", duration=Duration(0, "days")), "must be positive"),
+            (lambda: Then("after"), "needs a duration"),
+            (lambda: Then("absent", "survey"), "needs a duration"),
+            (lambda: Then("absent", duration=DAYS), "needs an interaction kind"),
+            (lambda: Pattern("event", "not a name"), "is not a name"),
+            (lambda: Pattern("event", "when"), "is a keyword"),
+            (lambda: QuietHours(0, 1440), "0..1439"),
+            (lambda: QuietHours(60, 60), "same time"),
+            (lambda: Duration(36_526, "days"), "100 years"),
+            (lambda: Binary("**", Name("a"), Literal(2)), "unknown operator '\\*\\*'"),
+            (lambda: Literal(float("inf")), "out of range"),
+        ],
+    )
+    def test_invariants_raise_cxmodel_errors(self, build: Any, needle: str) -> None:
+        """Each broken invariant is a TriggerSyntaxError with a clear message."""
+        with pytest.raises(TriggerSyntaxError, match=needle):
+            build()
+
+    def test_rule_level_invariants(self) -> None:
+        """unless only with then after; once_every only with once; then needs 'as'."""
+        when = Pattern("event", "purchase", "p")
+        with pytest.raises(TriggerSyntaxError, match="'unless' needs a delay"):
+            Rule("r", when, Emit("a"), unless=Unless("survey"))
+        with pytest.raises(TriggerSyntaxError, match="once per customer every"):
+            Rule("r", when, Emit("a"), once_every=DAYS)
+        with pytest.raises(TriggerSyntaxError, match="needs the first event bound"):
+            Rule("r", Pattern("event", "purchase"), Emit("a"), then=Then("after", duration=DAYS))
+        ok = Rule("r", when, Emit("a"), then=Then("after", duration=DAYS), unless=Unless("x"))
+        assert parse(str(ok))["r"] == ok
+
+    def test_unless_json_format_unchanged(self) -> None:
+        """The JSON form still writes "unless": {"kind": ..., "where": ...}."""
+        rule = parse(EXAMPLE_RULES)["satisfaction_check"]
+        assert rule.unless is not None and rule.unless.kind == "survey"
+        assert set(rule.to_dict()["unless"]) == {"kind", "where"}
+
+
+def _first(exc: pytest.ExceptionInfo[Any]) -> Any:
+    return exc.value.errors[0]
+
+
+class TestHostileText:
+    @pytest.mark.parametrize("text", ["value > ²", "value > ٣", "value > １", "x²y > 1"])
+    def test_unicode_digits_are_syntax_errors(self, text: str) -> None:
+        """Unicode digits never reach int(): a positioned E101."""
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse(_rule(f"    when purchase where {text}\n    emit a"))
+        assert _first(info).code == "E101" and _first(info).line == 2
+
+    def test_huge_integer_literal(self) -> None:
+        """An integer over 4,300 digits is E109, not a ValueError from int()."""
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse(_rule(f"    when purchase where value > {'9' * 5000}\n    emit a"))
+        assert _first(info).code == "E109"
+
+    @pytest.mark.parametrize(
+        "duration", ["1000000000000 days", "36526 days", "1201 months", "0 days"]
+    )
+    def test_durations_bounded_and_positive(self, duration: str) -> None:
+        """Durations are positive and at most 100 years, checked at parse time."""
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse(_rule(f"    when inactive for {duration}\n    emit a"))
+        assert _first(info).code == "E102"
+        assert "100 years" in str(info.value) or "positive" in str(info.value)
+
+    @pytest.mark.parametrize("n", [329, 600, 5000])
+    def test_long_flat_chains(self, n: int) -> None:
+        """Long chains parse, check, print and round-trip without RecursionError."""
+        products = " or ".join(f'product == "p{i}"' for i in range(n))
+        values = " + ".join(["value"] * n)
+        rules = parse(
+            _rule(f"    when purchase where {products}\n    if {values} > 1\n    emit a"),
+            schema=SCHEMA,
+        )
+        assert parse(str(rules)) == rules
+        assert RuleSet.from_json(rules.to_json()) == rules
+
+    def test_deep_nesting_is_bounded_for_every_node(self) -> None:
+        """Right-nested chains deeper than the limit are E104, not a RecursionError."""
+        text = "a + (" * 39 + "a" + ")" * 39
+        parse(_rule(f"    when purchase where {text} > 1\n    emit a"))
+        built = Name("a")
+        for _ in range(200):
+            built = Binary("+", Name("a"), built)  # type: ignore[assignment]
+        with pytest.raises(TriggerSyntaxError, match="nested"):
+            Pattern("event", "purchase", where=Binary(">", built, Literal(1)))
+
+    def test_missing_colon_is_reported_after_the_name(self) -> None:
+        """The caret points where ':' belongs, on the trigger line."""
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse("trigger a\n    when purchase\n    emit x")
+        assert (_first(info).line, _first(info).column) == (1, 10)
+        assert "trigger a\n             ^" in str(info.value)
+
+    def test_missing_action_at_end_of_text_has_a_caret(self) -> None:
+        """A missing action name after 'emit' at the very end still shows a caret."""
+        text = "trigger a:\n    when purchase\n    emit\n"
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse(text)
+        assert (_first(info).line, _first(info).column) == (3, 9)
+        assert "emit\n        ^" in str(info.value)
+
+
+EXAMPLE_JSON = json.loads(parse(EXAMPLE_RULES).to_json())
+
+
+def _mutated(path: list[Any], value: Any, *, drop: bool = False) -> str:
+    data = json.loads(json.dumps(EXAMPLE_JSON))
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    if drop:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return json.dumps(data)
+
+
+class TestHostileJson:
+    @pytest.mark.parametrize(
+        ("path", "value", "where"),
+        [
+            (["rules", 1, "when", "where", "left", "op"], "**", "rules[1].when.where.left.op"),
+            (["rules", 1, "if"], {"type": "call", "func": "eval", "args": []}, "rules[1].if.func"),
+            (
+                ["rules", 1, "if"],
+                {"type": "call", "func": "__import__", "args": []},
+                "rules[1].if.func",
+            ),
+            (["rules", 0, "when", "mode"], "evnt", "rules[0].when.mode"),
+            (["rules", 0, "when", "duration", "amount"], "90", "rules[0].when.duration.amount"),
+            (["rules", 0, "when", "duration", "amount"], 10**13, "rules[0].when.duration"),
+            (["rules", 2, "emit", "payload"], [["k"]], "rules[2].emit.payload[0]"),
+            (["rules", 0, "once"], "yes", "rules[0].once"),
+            (["rules", 0, "quiet"], {"start": 0, "end": 0}, "rules[0].quiet"),
+            (["rules", 0, "name"], "two words", "rules[0].name"),
+            (["rules", 0, "unknown"], 1, "rules[0].unknown"),
+            (["rules", 0], [], "rules[0]"),
+            (["rules"], {}, "rules"),
+        ],
+    )
+    def test_wrong_shapes_name_the_json_path(self, path: list[Any], value: Any, where: str) -> None:
+        """Wrong shapes, unknown operators and functions: TriggerSyntaxError with the path."""
+        with pytest.raises(TriggerSyntaxError, match="^" + re.escape(where) + ":"):
+            RuleSet.from_json(_mutated(path, value))
+
+    def test_missing_key(self) -> None:
+        """A dropped required key names the object that lacks it."""
+        with pytest.raises(TriggerSyntaxError, match=r"rules\[0\].when: missing key 'mode'"):
+            RuleSet.from_json(_mutated(["rules", 0, "when", "mode"], None, drop=True))
+
+    def test_json_runs_the_checks_parse_runs(self) -> None:
+        """An unbound qualifier is refused from JSON exactly as from text."""
+        bad = {"type": "name", "name": "value", "qualifier": "q"}
+        with pytest.raises(TriggerTypeError, match="rule 'vip_opportunity'.*'q' is not bound"):
+            RuleSet.from_json(_mutated(["rules", 2, "if"], bad))
+
+    def test_not_json_and_too_deep(self) -> None:
+        """Broken or absurdly nested JSON is a TriggerSyntaxError."""
+        with pytest.raises(TriggerSyntaxError, match="not valid JSON"):
+            RuleSet.from_json("{")
+        deep = '{"type": "unary", "op": "not", "operand": ' * 5000 + "true" + "}" * 5000
+        with pytest.raises(TriggerSyntaxError):
+            RuleSet.from_json(_mutated(["rules", 1, "if"], "@").replace('"@"', deep))
+        with pytest.raises(TriggerSyntaxError, match="nested more than"):
+            deep = '{"type": "unary", "op": "not", "operand": ' * 300
+            deep += '{"type": "literal", "value": true}' + "}" * 300
+            RuleSet.from_json(_mutated(["rules", 1, "if"], "@").replace('"@"', deep))

@@ -6,12 +6,14 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_triggers_engine import interaction
 
+from cxmodel.errors import EvaluationLimitError, SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import TriggerEngine, evaluate, parse
+from cxmodel.triggers import TriggerEngine, check, evaluate, parse
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 KINDS = ["product_view", "purchase", "survey", "consent_granted", "consent_revoked"]
@@ -141,3 +143,65 @@ class TestSimpleShapes:
         )
         got = engine.advance_to(t1 + timedelta(days=1))
         assert sorted(f.trigger for f in got) == ["idle", "seq"]
+
+
+class TestEvaluateRefusesAndBounds:
+    """``evaluate`` refuses what ``check`` refuses, names ``as_of`` and bounds a whole call."""
+
+    LOG = InteractionLog.from_records(
+        [
+            {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+             "value": 5.0, "product": "p1"},
+            {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": "survey",
+             "value": 1.0, "product": "p1", "score": 3.0},
+        ]
+    )  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("body", "code"),
+        [
+            ("when purchse\n    emit a", "E301"),
+            ('when survey as r where r.score <= "six"\n    emit a', "E303"),
+            ("when purchase where product + 1 > 2\n    emit a", "E303"),
+        ],
+    )
+    def test_refuses_what_check_refuses(self, body: str, code: str) -> None:
+        """Typos and type errors raise TriggerTypeError naming the rule, not 0 firings."""
+        rules = parse(f"trigger t:\n    {body}")
+        with pytest.raises(TriggerTypeError) as info:
+            check(rules, self.LOG)
+        assert info.value.errors[0].code == code  # type: ignore[attr-defined]
+        with pytest.raises(TriggerTypeError, match="rule 't'") as info:
+            evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")
+        assert info.value.errors[0].code == code  # type: ignore[attr-defined]
+
+    def test_naive_as_of_hint_names_as_of(self) -> None:
+        """The naive-time error suggests an aware as_of, not a timezone= argument."""
+        rules = parse("trigger t:\n    when purchase\n    emit a")
+        with pytest.raises(SchemaError, match="as_of '2024-02-01T00:00:00' has no time zone") as e:
+            evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00")
+        assert "timezone=" not in str(e.value)
+        with pytest.raises(SchemaError, match="as_of"):
+            evaluate(rules, self.LOG, as_of=datetime(2024, 2, 1))
+
+    def test_total_pair_budget_over_one_call(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Many rules each under the per-aggregate bound still stop at the total bound."""
+        from cxmodel.triggers import _context
+
+        rule = (
+            "trigger r{i}:\n    when survey as s"
+            " where count(purchase where product == s.product before s) >= 1\n    emit a"
+        )
+        rules = parse("\n".join(rule.format(i=i) for i in range(100)))
+        assert len(evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")) == 100
+        monkeypatch.setattr(_context, "MAX_TOTAL_PAIRS", 10)
+        with pytest.raises(EvaluationLimitError, match="over all its rules.*fewer rules per call"):
+            evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")
+
+    def test_long_or_chain_evaluates(self) -> None:
+        """A 5,000-term or chain of product tests evaluates."""
+        chain = " or ".join(f'product == "p{i}"' for i in range(5000))
+        rules = parse(f"trigger t:\n    when purchase where {chain}\n    emit a")
+        assert [f.customer_id for f in evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")] == [
+            "a"
+        ]

@@ -763,8 +763,13 @@ class RuleSet:
             for i, rule in enumerate(ruleset)
             for d in check_rules(cls((rule,)))
         ]
-        if problems:
-            raise TriggerTypeError(render_diagnostics(tuple(problems), None), tuple(problems))
+        if problems:  # no text, so no line and column: the JSON path names the place
+            n = len(problems)
+            shown = [
+                f"{d.code} {d.message}" + (f"\nhint: {d.hint}" if d.hint else "") for d in problems
+            ]
+            head = f"{n} error{'s' if n != 1 else ''}:\n"
+            raise TriggerTypeError(head + "\n\n".join(shown), tuple(problems))
         return ruleset
 
     def to_dict(self) -> dict[str, Any]:
