@@ -153,7 +153,7 @@ class TestEvaluateRefusesAndBounds:
             {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
              "value": 5.0, "product": "p1"},
             {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": "survey",
-             "value": 1.0, "product": "p1", "score": 3.0},
+             "value": 1.0, "product": "p1", "metric": "nps", "score": 3.0},
         ]
     )  # fmt: skip
 

@@ -32,6 +32,7 @@ from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, Sta
 __all__ = ["TriggerEngine"]
 
 _FORMAT = 2
+_NO_SNAPSHOTS: dict[str, dict[str, Any]] = {}
 _TIMER, _DECISION = 0, 1
 
 
@@ -65,6 +66,28 @@ class _Changed(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+class _Meta(Mapping[str, Any]):
+    """The engine's meta state for a store, built only if the store reads it."""
+
+    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
+        self._build = build
+        self._data: dict[str, Any] | None = None
+
+    def _get(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = self._build()
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 class TriggerEngine:
@@ -136,6 +159,7 @@ class TriggerEngine:
         self._clock = clock
         self.customers: dict[str, Any] = {}
         self._traits: dict[str, dict[str, Any]] = {}
+        self._readers: dict[str, Reader] = {}
         for cid, customer in (customers or {}).items():
             self._register(str(cid), customer)
         self._aggregates: dict[str, AggregatePlan] = {}
@@ -149,7 +173,6 @@ class TriggerEngine:
         self._timers: list[tuple[int, int, int, str, str]] = []
         self._buffer: list[tuple[int, int, Row]] = []
         self._buffered_ids: set[str] = set()
-        self._columns: set[str] = {"customer_id", "timestamp", "kind"}
         self._max_seen: int | None = None
         self._watermark: int | None = None  # interactions before it are late
         self._closed: int | None = None  # advance_to: everything at or before it is final
@@ -168,6 +191,7 @@ class TriggerEngine:
         traits = getattr(customer, "traits", None)
         self._traits[cid] = _check_traits(cid, dict(traits or {}))
         self.customers[cid] = customer
+        self._readers.pop(cid, None)
 
     def set_customer(self, customer: Any) -> None:
         """Add or replace one :class:`~cxmodel.domain.Customer` (traits checked)."""
@@ -201,7 +225,13 @@ class TriggerEngine:
             for kind in kinds:
                 assert kind is not None
                 self._by_kind.setdefault(kind, []).append(plan)
-        self._windows = [a for lst in self._agg_by_kind.values() for a in lst if a.mode == "window"]
+        self._windows = {
+            kind: [a for a in lst if a.mode == "window"] for kind, lst in self._agg_by_kind.items()
+        }
+        self._snapshots: dict[str, list[RulePlan]] = {}
+        for plan in self._plans.values():
+            if plan.snapshots and plan.when_kind is not None:
+                self._snapshots.setdefault(plan.when_kind, []).append(plan)
 
     def _restore(self, stored: Any) -> None:
         meta = stored.meta
@@ -216,7 +246,6 @@ class TriggerEngine:
         self._closed = meta.get("closed")
         self._seq = int(meta.get("seq", 0))
         self._arrivals = int(meta.get("arrivals", 0))
-        self._columns.update(meta.get("columns", ()))
         for time, arrival, row in meta.get("buffer", ()):
             item = Row.from_list(row)
             heapq.heappush(self._buffer, (int(time), int(arrival), item))
@@ -369,6 +398,7 @@ class TriggerEngine:
             self._state.pop(customer_id, None)
             self.customers.pop(customer_id, None)
             self._traits.pop(customer_id, None)
+            self._readers.pop(customer_id, None)
             kept = [item for item in self._buffer if item[2].customer != customer_id]
             if len(kept) != len(self._buffer):
                 heapq.heapify(kept)
@@ -435,7 +465,7 @@ class TriggerEngine:
         self._before = {} if durable else None
         saved = (
             self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
-            list(self._buffer), set(self._buffered_ids), set(self._columns), self.duplicates,
+            list(self._buffer), set(self._buffered_ids), self.duplicates,
         ) if durable else ()  # fmt: skip
         self._emitted, self._suppressed = [], []
         late, rejected = self._run(rows)
@@ -451,7 +481,7 @@ class TriggerEngine:
             self._suppressed, key=lambda f: (f.time, f.customer_id, f.trigger, f.firing_id)
         )
         change = StateChange(
-            meta=self._meta(),
+            meta=_Meta(self._meta) if not durable else self._meta(),
             customers=_Changed(self._state, self._touched),
             firings=emitted,
             late=late,
@@ -475,7 +505,7 @@ class TriggerEngine:
             return
         (
             self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
-            self._buffer, self._buffered_ids, self._columns, self.duplicates,
+            self._buffer, self._buffered_ids, self.duplicates,
         ) = saved  # fmt: skip
         assert self._before is not None
         for cid, data in self._before.items():
@@ -577,15 +607,19 @@ class TriggerEngine:
 
     # -- the work ----------------------------------------------------------------------------
     def _reader(self, cid: str, plan: RulePlan | None = None) -> Reader:
-        traits = self._traits.get(cid, {})
-        zone = None
-        if plan is not None and plan.customer_time:
-            zone = _zone_name(cid, traits.get("timezone"), plan.name)
-        return Reader(traits, zone, self._columns)
+        """What evaluations for customer ``cid`` read besides its state (cached)."""
+        reader = self._readers.get(cid)
+        if reader is None:
+            traits = self._traits.get(cid, {})
+            zone = _zone_name(cid, traits.get("timezone"), "(in customer timezone)")
+            reader = self._readers[cid] = Reader(traits, zone)
+        return reader
 
     def _release(self, row: Row) -> None:
         """Take one interaction into its customer's state and run the rules it concerns."""
-        self._advance(row.time, inclusive=False)
+        timers = self._timers
+        if timers and timers[0][0] < row.time:
+            self._advance(row.time, inclusive=False)
         cid = row.customer
         state = self._touch(cid)
         first = state.last_time is None
@@ -599,19 +633,20 @@ class TriggerEngine:
         self._seq += 1
         kind = row.kind
         plans = self._by_kind.get(kind, ())
-        snapshots = {
-            p.name: p.snapshot(state) for p in plans if p.snapshots and p.when_kind == kind
-        }
+        snapshots = (
+            {p.name: p.snapshot(state) for p in self._snapshots[kind]}
+            if kind in self._snapshots
+            else _NO_SNAPSHOTS
+        )
         traits = self._traits.get(cid, {})
         for agg in self._agg_by_kind.get(kind, ()):
             agg.update(state, row, cid, traits)
-        if self._windows:
-            for agg in self._windows:
-                buffer = state.windows.get(agg.store_key)
-                if buffer and agg.lookback is not None:
-                    oldest = row.time - agg.lookback
-                    while buffer and buffer[0][0] < oldest:
-                        buffer.popleft()
+        for agg in self._windows.get(kind, ()):
+            buffer = state.windows.get(agg.store_key)
+            if buffer and agg.lookback is not None:
+                oldest = row.time - agg.lookback
+                while buffer and buffer[0][0] < oldest:
+                    buffer.popleft()
         if kind in self._kept:
             kept = state.kept.get(kind)
             if kept is None:
@@ -629,10 +664,6 @@ class TriggerEngine:
                 state.consent.clear()
                 state.consent_default = False
         state.last_time = row.time
-        columns = self._columns
-        for name in row.fields:
-            if name not in columns:
-                columns.add(name)
         ident = row.interaction_id
         if ident is not None:
             self._buffered_ids.discard(ident)
@@ -670,7 +701,8 @@ class TriggerEngine:
             return
         due = plan.due(row.time, reader)
         rs.timer = Anchor(row, due, {}, tested)
-        heapq.heappush(self._timers, (due, _TIMER, row.seq, state.customer, plan.name))
+        if timer is None:  # else the queue holds an earlier entry, which moves on when due
+            heapq.heappush(self._timers, (due, _TIMER, row.seq, state.customer, plan.name))
 
     def _on_event(
         self, plan: RulePlan, state: CustomerState, row: Row, snapshot: dict[str, Any]
@@ -744,7 +776,10 @@ class TriggerEngine:
                 continue
             if plan.when_mode != "event":
                 timer = rs.timer
-                if timer is None or timer.due != due:
+                if timer is None or timer.due is None or timer.due < due:
+                    continue
+                if timer.due > due:  # restarted since: wait for the new due time
+                    heapq.heappush(timers, (timer.due, _TIMER, order, cid, name))
                     continue
                 self._touch(cid)
                 rs.timer = None
@@ -839,7 +874,6 @@ class TriggerEngine:
             "closed": self._closed,
             "seq": self._seq,
             "arrivals": self._arrivals,
-            "columns": list(self._columns),
             "buffer": [[t, a, r.to_list()] for t, a, r in self._buffer],
             "rules": self._hashes(),
         }

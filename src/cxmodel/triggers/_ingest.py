@@ -36,7 +36,7 @@ class Row:
     field is absent). ``seq`` is its place in the engine's release order and ``rank`` its
     position among the customer's interactions at the same time, both set on release."""
 
-    __slots__ = ("customer", "fields", "kind", "rank", "seq", "time")
+    __slots__ = ("customer", "fields", "interaction_id", "kind", "rank", "seq", "time")
 
     def __init__(
         self,
@@ -53,12 +53,9 @@ class Row:
         self.fields = fields
         self.seq = seq
         self.rank = rank
-
-    @property
-    def interaction_id(self) -> str | None:
-        """The interaction's id, if it has one."""
-        ident = self.fields.get("interaction_id")
-        return ident if isinstance(ident, str) else None
+        ident = fields.get("interaction_id")
+        #: The interaction's id, if it has one.
+        self.interaction_id: str | None = ident if isinstance(ident, str) else None
 
     def record(self) -> dict[str, Any]:
         """The row as a JSON-ready record (ISO-8601 timestamp)."""

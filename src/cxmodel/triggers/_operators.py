@@ -290,15 +290,13 @@ def _plain(value: Any) -> Any:
 
 class Reader:
     """What an evaluation reads besides the customer's state: the customer's traits and time
-    zone, the columns the engine has seen (a field of a column never seen is left out of
-    ``because``, as batch leaves out a column the log does not have)."""
+    zone (``None``: UTC; used by rules in customer time)."""
 
-    __slots__ = ("columns", "traits", "zone")
+    __slots__ = ("traits", "zone")
 
-    def __init__(self, traits: Mapping[str, Any], zone: str | None, columns: set[str]) -> None:
+    def __init__(self, traits: Mapping[str, Any], zone: str | None) -> None:
         self.traits = traits
         self.zone = zone
-        self.columns = columns
 
 
 class RulePlan:
@@ -374,11 +372,11 @@ class RulePlan:
             for node in outer_nodes(expr):
                 if isinstance(node, Aggregate):
                     if clause == "if":
-                        self.ev_if.append(("agg", node))
+                        self.ev_if.append(("agg", str(node)))
                     elif clause == "when":
-                        self.ev_when.append(("agg", node))
+                        self.ev_when.append(("agg", str(node)))
                     elif clause == "then" and completes:
-                        self.ev_then.append(("agg", node))
+                        self.ev_then.append(("agg", str(node)))
                 elif node.qualifier == "customer":
                     if clause == "if":
                         self.ev_if.append(("trait", node))
@@ -411,8 +409,10 @@ class RulePlan:
         aggregates = self.aggregates
         traits = reader.traits
 
-        def aggregate(node: Aggregate) -> Any:
-            return aggregates[str(node)].value(state, now, alias, snapshot, traits, reader.zone)
+        zone = reader.zone if self.customer_time else None
+
+        def aggregate(key: str) -> Any:
+            return aggregates[key].value(state, now, alias, snapshot, traits, zone)
 
         return Env(
             row.fields,
@@ -437,7 +437,7 @@ class RulePlan:
                 else:
                     out[node] = row.fields.get(node)
             elif what == "agg":
-                out.setdefault(str(node), _plain(env.aggregate(node)))  # type: ignore[misc]
+                out.setdefault(node, _plain(env.aggregate(node)))  # type: ignore[misc]
             else:
                 assert isinstance(node, Name)
                 value = env.traits.get(node.name)

@@ -34,7 +34,8 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 
 class Env:
     """What one evaluation reads: the interaction bare names refer to (``row``), the bound
-    interaction (``alias``), the customer's id and traits, and the aggregate values."""
+    interaction (``alias``), the customer's id and traits, and the aggregate values (by the
+    aggregate's text)."""
 
     __slots__ = ("aggregate", "alias", "customer", "row", "time", "traits")
 
@@ -45,7 +46,7 @@ class Env:
         customer: str,
         traits: Mapping[str, Any],
         alias: Mapping[str, Any] | None = None,
-        aggregate: Callable[[Aggregate], Any] | None = None,
+        aggregate: Callable[[str], Any] | None = None,
     ) -> None:
         self.row = row
         self.time = time
@@ -152,12 +153,12 @@ class _Compiler:
         if isinstance(node, Call):
             return self.call(node)
         if isinstance(node, Aggregate):
-            agg = node
+            key = str(node)  # aggregates are looked up by their text, printed once here
 
             def aggregate(env: Env) -> Any:
                 if env.aggregate is None:
-                    raise SchemaError(f"aggregate {agg} needs a history; evaluate it inside a rule")
-                return env.aggregate(agg)
+                    raise SchemaError(f"aggregate {key} needs a history; evaluate it inside a rule")
+                return env.aggregate(key)
 
             return aggregate
         raise SchemaError(f"cannot evaluate {node!r}")

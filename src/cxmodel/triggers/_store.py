@@ -265,7 +265,8 @@ class InMemoryStore:
         self._lock = threading.RLock()
         self._opened = False
         self._meta: Mapping[str, Any] = {}
-        self._customers: dict[str, Any] = {}
+        # customer id -> the committed mapping holding its latest state (read on open())
+        self._customers: dict[str, Mapping[str, Any]] = {}
         self._outbox: dict[str, Firing] = {}
         self._acked: set[str] = set()
         self._late: list[Quarantined] = []
@@ -292,18 +293,20 @@ class InMemoryStore:
                     "serves one engine at a time (close the other engine's store first)"
                 )
             self._opened = True
-            return StoredState(dict(self._meta), dict(self._customers))
+            states = {cid: changed[cid] for cid, changed in self._customers.items()}
+            self._customers = {cid: {cid: v} for cid, v in states.items() if v is not None}
+            return StoredState(
+                dict(self._meta), {cid: v for cid, v in states.items() if v is not None}
+            )
 
     def commit(self, change: StateChange) -> None:
         """Apply one engine call's changes (references kept, nothing copied or serialised)."""
         with self._lock:
             self._meta = change.meta
             customers = self._customers
-            for customer_id, state in change.customers.items():
-                if state is None:
-                    customers.pop(customer_id, None)
-                else:
-                    customers[customer_id] = state
+            changed = change.customers
+            for customer_id in changed:  # the mapping is kept, its values read on open()
+                customers[customer_id] = changed
             outbox = self._outbox
             for firing in change.firings:
                 outbox.setdefault(firing.firing_id, firing)
