@@ -68,6 +68,10 @@ class _Changed(Mapping[str, Any]):
         return len(self._ids)
 
 
+def _firing_order(firing: Firing) -> tuple[Any, ...]:
+    return (firing.time, firing.customer_id, firing.trigger, firing.firing_id)
+
+
 class _Meta(Mapping[str, Any]):
     """The engine's meta state for a store, built only if the store reads it."""
 
@@ -347,7 +351,7 @@ class TriggerEngine:
         """
         row = row_of(interaction)
         with self._lock:
-            return list(self._call([row], None))
+            return self._call([row], None)[0]
 
     def process_many(self, interactions: Any) -> Firings:
         """Process a micro-batch in delivery order; return the firings that became final.
@@ -368,7 +372,7 @@ class TriggerEngine:
         """
         rows = rows_from(interactions)
         with self._lock:
-            return self._call(rows, None)
+            return Firings(*self._call(rows, None))
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
         """Declare that every interaction up to ``time`` has been delivered; fire due timers.
@@ -377,7 +381,7 @@ class TriggerEngine:
         """
         t = to_us(time)
         with self._lock:
-            return list(self._call([], t))
+            return self._call([], t)[0]
 
     async def aprocess(self, interaction: Any) -> list[Firing]:
         """:meth:`process` on a worker thread, for asyncio services."""
@@ -459,7 +463,9 @@ class TriggerEngine:
         value = self._clock()
         return to_us(value)
 
-    def _call(self, rows: list[Row], advance: int | None) -> Firings:
+    def _call(self, rows: list[Row], advance: int | None) -> tuple[list[Firing], list[Firing]]:
+        """Run one call and commit it: (emitted, suppressed), each sorted by time, customer,
+        trigger and id."""
         durable = not isinstance(self.store, InMemoryStore)
         self._touched = set()
         self._before = {} if durable else None
@@ -474,12 +480,11 @@ class TriggerEngine:
             self._advance(advance, inclusive=True)
             if self._closed is None or advance > self._closed:
                 self._closed = advance
-        emitted = sorted(
-            self._emitted, key=lambda f: (f.time, f.customer_id, f.trigger, f.firing_id)
-        )
-        suppressed = sorted(
-            self._suppressed, key=lambda f: (f.time, f.customer_id, f.trigger, f.firing_id)
-        )
+        emitted, suppressed = self._emitted, self._suppressed
+        if len(emitted) > 1:
+            emitted.sort(key=_firing_order)
+        if len(suppressed) > 1:
+            suppressed.sort(key=_firing_order)
         change = StateChange(
             meta=_Meta(self._meta) if not durable else self._meta(),
             customers=_Changed(self._state, self._touched),
@@ -497,7 +502,7 @@ class TriggerEngine:
             raise StoreError(f"the store could not commit: {exc}") from exc
         finally:
             self._before = None
-        return Firings(emitted, suppressed)
+        return emitted, suppressed
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
         """Put the engine back as it was before the call whose commit failed."""

@@ -17,6 +17,7 @@ from cxmodel.errors import SchemaError
 __all__ = ["Row", "record_of", "rows_from"]
 
 _NUMERIC = frozenset(("value", "score", "sentiment"))
+_REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
 _TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
 _OBJECT_FIELDS = (
     "interaction_id",
@@ -173,7 +174,14 @@ def row_from_record(rec: Mapping[str, Any], where: str) -> Row:
         raise _fail(where, str(error)) from None
     fields: dict[str, Any] = {"kind": kind}
     for name, raw in rec.items():
-        if name in ("customer_id", "timestamp", "kind"):
+        if name in _REQUIRED:
+            continue
+        kind_of = type(raw)
+        if kind_of is str and name not in _NUMERIC:  # the common cases, checked cheaply
+            fields[name] = raw
+            continue
+        if kind_of is float and raw == raw:
+            fields[name] = raw
             continue
         if not isinstance(name, str):
             raise _fail(where, f"field name {name!r} is not text")

@@ -333,6 +333,9 @@ class RulePlan:
         self.condition = compiled(rule.condition)
         self.payload = [(key, compile_expr(expr, alias)) for key, expr in rule.emit.payload]
         self.immediate = self.when_mode == "event" and then is None and rule.quiet is None
+        timer = when.duration if self.when_mode != "event" else self.then_duration
+        #: a timer's fixed delay in microseconds (``None``: calendar months, or no timer)
+        self.delay = None if timer is None or timer.unit == "months" else timer.to_us()
         self.customer_time = rule.in_customer_time
         exprs = (
             when.where,
@@ -406,9 +409,16 @@ class RulePlan:
         reader: Reader,
     ) -> Env:
         """The environment of one evaluation: bare names at ``row``, aggregates at ``now``."""
+        if not self.aggregates:  # nothing to aggregate: no closure to build
+            return Env(
+                row.fields,
+                row.time,
+                state.customer,
+                reader.traits,
+                None if alias is None else alias.fields,
+            )
         aggregates = self.aggregates
         traits = reader.traits
-
         zone = reader.zone if self.customer_time else None
 
         def aggregate(key: str) -> Any:
@@ -503,6 +513,8 @@ class RulePlan:
     def due(self, time: int, reader: Reader) -> int:
         """When a timer anchored at ``time`` falls due (``when inactive/no ... for D``,
         ``then after/no ... for D``)."""
+        if self.delay is not None:
+            return time + self.delay
         duration = self.when_duration if self.when_mode != "event" else self.then_duration
         assert duration is not None
         return shift(time, duration, reader.zone if self.customer_time else None)
