@@ -21,8 +21,9 @@ from cxmodel.domain import Customer, Interaction
 from cxmodel.errors import SchemaError, TriggerSyntaxError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import RuleSet, TriggerEngine, col, count, evaluate, parse, trigger
-from cxmodel.triggers._batch import horizon, reads
 from cxmodel.triggers._calendar import Zones, add_local_months, local_to_utc, utc_offsets
+from cxmodel.triggers._context import aggregates_in
+from cxmodel.triggers._operators import AggregatePlan
 
 AS_OF = "2025-01-01T00:00:00Z"
 ZONES = ["America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Europe/Paris",
@@ -333,15 +334,15 @@ class TestCalendar:
             expected.append(to_us(naive.replace(tzinfo=ZoneInfo(z), fold=0)))
         assert got == expected
 
-    def test_month_look_backs_get_a_slack(self) -> None:
-        """horizon and reads widen month look-backs by two days in customer time only."""
+    def test_month_windows_keep_a_slack(self) -> None:
+        """A ``within N months`` window keeps 31 days a month and two days more, so that it
+        covers the longest month on any customer's wall clock."""
         day = 86_400_000_000
-        utc = parse("trigger t:\n    when purchase as p where count(view within 1 months) > 0"
-                    " then after 2 months\n    emit x")["t"]  # fmt: skip
-        local = parse(str(utc) + "\n    in customer timezone")["t"]
-        assert horizon(local) == horizon(utc) + 2 * day  # type: ignore[operator]
-        assert reads(local)[-1] == ("view", 31 * day + 2 * day)
-        assert reads(utc)[-1] == ("view", 31 * day)
+        rule = parse("trigger t:\n    when purchase as p where count(view within 1 months) > 0"
+                     " then after 2 months\n    in customer timezone\n    emit x")["t"]  # fmt: skip
+        assert rule.when.where is not None
+        (node,) = aggregates_in(rule.when.where)
+        assert 31 * day + 2 * day == AggregatePlan(node, "p").lookback
 
 
 class TestGrammar:

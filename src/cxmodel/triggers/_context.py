@@ -6,7 +6,7 @@ import copy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,12 +21,14 @@ from cxmodel.triggers._calendar import CustomerTime, Zones, add_local_months
 __all__ = [
     "MAX_PAIRS",
     "MAX_TOTAL_PAIRS",
+    "EvaluatedLog",
     "LogContext",
     "add",
     "aggregates_in",
     "check_pairs",
     "names_in",
     "pair_budget",
+    "shift",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -87,6 +89,16 @@ def add(times: IntArray, duration: Duration, zones: Zones | None = None) -> IntA
     return np.asarray(times, dtype=np.int64) + duration.to_us()
 
 
+def shift(time: int, duration: Duration, zone: str | None, sign: int = 1) -> int:
+    """``time`` plus (``sign`` = -1: minus) ``duration``: months on the calendar of ``zone``
+    (``None``: UTC), other units as fixed lengths."""
+    if duration.unit != "months":
+        return time + sign * duration.to_us()
+    zones = None if zone is None else Zones(np.zeros(1, dtype=np.int64), (zone,))
+    step = Duration(sign * duration.amount, "months")
+    return int(add(np.array([time], dtype=np.int64), step, zones)[0])
+
+
 def names_in(expr: Expr | None) -> set[Name]:
     """Every :class:`Name` used in ``expr``, aggregates' ``where`` included (no recursion)."""
     return {node for node in walk(expr) if isinstance(node, Name)}
@@ -97,10 +109,32 @@ def aggregates_in(expr: Expr | None) -> list[Aggregate]:
     return [node for node in walk(expr) if isinstance(node, Aggregate)]
 
 
+class EvaluatedLog(Protocol):
+    """What the batch evaluator reads of a log (an :class:`~cxmodel.log.InteractionLog`):
+    rows sorted by customer and time, the customers' offsets, and columns by name."""
+
+    @property
+    def timestamps(self) -> npt.ArrayLike: ...
+    @property
+    def customer_codes(self) -> npt.ArrayLike: ...
+    @property
+    def offsets(self) -> npt.ArrayLike: ...
+    @property
+    def customers(self) -> Any: ...
+    @property
+    def schema(self) -> Mapping[str, str]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, name: object) -> bool: ...
+    def categorical(self, name: str) -> tuple[Any, Any]: ...
+    def column(self, name: str) -> Any: ...
+
+
 class LogContext:
     """The sorted log's arrays, decoded columns and window helpers, cached per evaluation."""
 
-    def __init__(self, log: Any, traits: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    def __init__(
+        self, log: EvaluatedLog, traits: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
         self.log = log
         self.n = len(log)
         self.ts: IntArray = np.asarray(log.timestamps, dtype=np.int64)
@@ -159,14 +193,8 @@ class LogContext:
         return self._columns[name]
 
     def column_at(self, name: str, rows: IntArray) -> Array:
-        """``column(name)[rows]``, reading only those rows when the log can (a streaming
-        history view) and the column is not decoded yet."""
-        if name in self._columns or not hasattr(self.log, "column_at") or name not in self.log:
-            return self.column(name)[rows]
-        if name in ("customer_id", "timestamp"):
-            return self.column(name)[rows]
-        values = np.asarray(self.log.column_at(name, rows))
-        return values.astype(float) if values.dtype.kind in "iub" else values
+        """``column(name)[rows]``."""
+        return self.column(name)[rows]
 
     def tie_end(self) -> IntArray:
         """Each row's index one past the last row of its customer at the same time."""
@@ -199,9 +227,7 @@ class LogContext:
         return lo, span
 
     def tie_rank_at(self, rows: IntArray) -> IntArray:
-        """``tie_rank()[rows]``, read directly when the log keeps ranks (a streaming view)."""
-        if hasattr(self.log, "tie_rank_at"):
-            return np.asarray(self.log.tie_rank_at(rows), dtype=np.int64)
+        """``tie_rank()[rows]``."""
         return self.tie_rank()[rows]
 
     def tie_rank(self) -> IntArray:

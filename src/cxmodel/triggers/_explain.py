@@ -9,7 +9,8 @@ import attrs
 import numpy as np
 
 from cxmodel._time import TimeLike
-from cxmodel.triggers._batch import as_of_us, evaluate_us, rule_candidates
+from cxmodel.triggers._batch import as_of_us, evaluate_us
+from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._rules import Rule, RuleSet

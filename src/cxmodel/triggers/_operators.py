@@ -16,29 +16,18 @@ from typing import Any
 import numpy as np
 
 from cxmodel._time import us_to_datetime
-from cxmodel.expr import Aggregate, Duration, Expr, Name
-from cxmodel.triggers._context import add, aggregates_in, names_in
+from cxmodel.expr import Aggregate, Expr, Name
+from cxmodel.triggers._context import aggregates_in, names_in, shift
 from cxmodel.triggers._customer import Anchor, CustomerState, Running
 from cxmodel.triggers._evidence import outer_nodes
 from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._policies import absence
 from cxmodel.triggers._rules import Rule
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr
 
-__all__ = ["AggregatePlan", "Candidate", "RulePlan", "shift"]
+__all__ = ["AggregatePlan", "Candidate", "Reader", "RulePlan"]
 
 _DAY = 86_400_000_000
-
-
-def shift(time: int, duration: Duration, zone: str | None, sign: int = 1) -> int:
-    """``time`` plus (``sign`` = -1: minus) ``duration``: months on the calendar of ``zone``
-    (``None``: UTC), other units as fixed lengths."""
-    if duration.unit != "months":
-        return time + sign * duration.to_us()
-    from cxmodel.triggers._calendar import Zones
-
-    zones = None if zone is None else Zones(np.zeros(1, dtype=np.int64), (zone,))
-    step = Duration(sign * duration.amount, "months")
-    return int(add(np.array([time], dtype=np.int64), step, zones)[0])
 
 
 def _running_key(node: Aggregate) -> str:
@@ -353,7 +342,7 @@ class RulePlan:
                 self.aggregates[str(node)] = plan
         self.snapshots = [p for p in self.aggregates.values() if p.mode == "running" and p.before]
         self._evidence(rule)
-        self.absent = _absence(rule)
+        self.absent = absence(rule)
 
     def _evidence(self, rule: Rule) -> None:
         """What ``because`` shows: (kind, node) lists per clause, in the order batch shows
@@ -524,18 +513,3 @@ class RulePlan:
         if self.then_duration is None:
             return None
         return shift(time, self.then_duration, reader.zone if self.customer_time else None)
-
-
-def _absence(rule: Rule) -> dict[str, Any] | None:
-    when, then = rule.when, rule.then
-    if str(when.mode) == "inactive":
-        return {"kind": None}
-    if str(when.mode) == "absent":
-        kind, where = when.kind, when.where
-    elif then is not None and str(then.mode) == "absent":
-        kind, where = then.kind, then.where
-    elif rule.unless is not None:
-        kind, where = rule.unless.kind, rule.unless.where
-    else:
-        return None
-    return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}

@@ -1,8 +1,10 @@
-"""A rule's policies for one firing: quiet hours, consent, ``once per customer`` and
-``cooldown``, as the streaming engine applies them one firing at a time.
+"""A rule's policies: quiet hours, consent, ``once per customer`` and ``cooldown``, and what
+``because`` says did not happen.
 
-The batch evaluator applies the same definitions to arrays of firings (its quiet hours and
-policy steps in ``_batch.py`` are tested equal to these by the stream-equals-batch tests).
+Each policy is defined here twice over one semantics: one firing at a time for the streaming
+engine (:func:`quiet_until`, :func:`policy_reason`, :func:`consent_key`) and over arrays of
+firings for the batch evaluator (:func:`apply_policies`); the stream-equals-batch tests hold
+them equal.
 """
 
 from __future__ import annotations
@@ -10,12 +12,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import numpy as np
+import numpy.typing as npt
 
-from cxmodel.triggers._operators import shift
+from cxmodel.expr import Duration
+from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
+from cxmodel.triggers._candidates import Candidates, upper_bound
+from cxmodel.triggers._context import LogContext, add, shift
+from cxmodel.triggers._evidence import evidence
+from cxmodel.triggers._firings import FiringBlock
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["consent_key", "policy_reason", "quiet_until"]
+__all__ = [
+    "NEVER_EMITTED",
+    "absence",
+    "apply_policies",
+    "consent_at",
+    "consent_key",
+    "customer_consent",
+    "policy_reason",
+    "quiet_until",
+]
+
+IntArray = npt.NDArray[np.int64]
 
 _DAY = 86_400_000_000
 _MINUTE = 60_000_000
@@ -45,8 +65,6 @@ def quiet_until(rule: Rule, time: int, zone: str | None) -> int:
     start, end = quiet.start * _MINUTE, quiet.end * _MINUTE
     if zone is None:
         return _delay(time, start, end)
-    from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
-
     zones = Zones(np.zeros(1, dtype=np.int64), (zone,))
     offset = int(utc_offsets(np.array([time], dtype=np.int64), zones)[0])
     local = time + offset
@@ -81,3 +99,305 @@ def customer_consent(customers: Mapping[str, Any], customer: str, purpose: str) 
     """Consent from the customer's record (when no consent interaction decides)."""
     consent = getattr(customers.get(customer), "consent", None)
     return consent is not None and bool(consent.allows(purpose))
+
+
+def _quiet(ctx: LogContext, rule: Rule, cust: IntArray, times: IntArray) -> IntArray:
+    """Firing times after quiet hours: in UTC, or on the customer's wall clock when the rule
+    is in customer time (the window's end is the local wall time, read with the offset in
+    force then; a repeated wall time is its first occurrence unless that is not later than
+    the firing, then its second)."""
+    zones = None if rule.quiet is None else ctx.zones(cust)
+    if zones is None:
+        return _quiet_delay(times, rule)
+    offsets = utc_offsets(times, zones)
+    local = times + offsets
+    target = _quiet_delay(local, rule)
+    moved = np.flatnonzero(target != local)
+    out: IntArray = times.copy()
+    if len(moved):
+        ends = local_to_utc(target[moved], Zones(zones.code[moved], zones.names))
+        out[moved] = np.where(ends > times[moved], ends, target[moved] - offsets[moved])
+    return out
+
+
+def _quiet_delay(times: IntArray, rule: Rule) -> IntArray:
+    if rule.quiet is None:
+        return times
+    day = _DAY
+    minute = 60_000_000
+    tod = times % day
+    start, end = rule.quiet.start * minute, rule.quiet.end * minute
+    if start <= end:
+        inside = (tod >= start) & (tod < end)
+        target = times - tod + end
+    else:
+        inside = (tod >= start) | (tod < end)
+        target = np.where(tod >= start, times - tod + day + end, times - tod + end)
+    return np.where(inside, target, times)
+
+
+def consent_at(
+    ctx: LogContext, purpose: str, cust: IntArray, last: IntArray, customers: Mapping[str, Any]
+) -> npt.NDArray[np.bool_]:
+    """Consent for ``purpose`` of each customer as of each row ``last`` of the log (the end of
+    the history a firing sees): the latest ``consent_granted`` / ``consent_revoked`` for the
+    purpose (compared trimmed and case-folded; a revocation naming no purpose revokes every
+    purpose) up to and including that row in log order, else ``Customer.consent``."""
+    out = np.zeros(len(cust), dtype=bool)
+    if len(cust) == 0:
+        return out
+    grant = ctx.kind_mask("consent_granted")
+    revoke = ctx.kind_mask("consent_revoked")
+    events = np.flatnonzero(grant | revoke)
+    if "purpose" in ctx.log and len(events):
+        # purposes compared trimmed and case-folded; a revocation without one revokes all
+        written = ctx.column_at("purpose", events).tolist()
+        key = [consent_key(p) if isinstance(p, str) else "" for p in written]
+        wanted = consent_key(purpose)
+        keep = [k == wanted or (not k and r) for k, r in zip(key, revoke[events], strict=True)]
+        events = events[np.asarray(keep, dtype=bool)]
+    else:
+        events = events[revoke[events]]
+    found = np.zeros(len(cust), dtype=bool)
+    if len(events):
+        pos = np.searchsorted(events, last, side="right") - 1
+        row = events[np.maximum(pos, 0)]
+        found = (pos >= 0) & (ctx.codes[row] == cust) & (last >= ctx.offsets[cust])
+        out[found] = grant[row[found]]
+    missing = np.flatnonzero(~found)
+    if len(missing) and customers:  # no consent event: the customer's record decides
+        codes, inverse = np.unique(cust[missing], return_inverse=True)
+        allowed = np.zeros(len(codes), dtype=bool)
+        for j, c in enumerate(codes.tolist()):
+            consent = getattr(customers.get(str(ctx.customers[c])), "consent", None)
+            allowed[j] = consent is not None and consent.allows(purpose)
+        out[missing] = allowed[inverse]
+    return out
+
+
+def _minus(times: IntArray, duration: Duration, zones: Zones | None) -> IntArray:
+    zones = zones if duration.unit == "months" else None
+    return add(times, attrs.evolve(duration, amount=-duration.amount), zones)
+
+
+NEVER_EMITTED = np.iinfo(np.int64).min
+
+
+def _policies(
+    rule: Rule,
+    cust: IntArray,
+    times: IntArray,
+    consent: npt.NDArray[np.bool_],
+    previous: IntArray,
+    zones: Zones | None = None,
+) -> npt.NDArray[Any]:
+    """The policy verdict per candidate (in customer, time order): ``None`` to emit, else the
+    reason. ``previous`` (per customer code, the last emitted time or ``NEVER_EMITTED``) is
+    read and updated; ``zones`` (each candidate's zone) puts month look-backs in customer
+    time. A customer's only candidate is decided with array operations; several candidates
+    of one customer are decided in order, each seeing the ones before."""
+    m = len(times)
+    reasons = np.full(m, None, dtype=object)
+    refused = f"no consent for {rule.consent}"
+    if not rule.once and rule.cooldown is None:
+        reasons[~consent] = refused
+        return reasons
+    once_limit = None if rule.once_every is None else _minus(times, rule.once_every, zones)
+    cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown, zones)
+    once_reason = (
+        "once per customer"
+        if rule.once_every is None
+        else f"once per customer every {rule.once_every}"
+    )
+    cool_reason = f"cooldown {rule.cooldown}"
+    alone = np.ones(m, dtype=bool)
+    if m > 1:
+        same = cust[1:] == cust[:-1]
+        alone[1:] &= ~same
+        alone[:-1] &= ~same
+    # customers with one candidate: all at once
+    prev = previous[cust]
+    has = prev != NEVER_EMITTED
+    nothing = np.zeros(m, dtype=bool)
+    once_hit = nothing
+    if rule.once:
+        once_hit = has if once_limit is None else has & (prev > once_limit)
+    cool_hit = nothing if cool_limit is None else ~once_hit & has & (prev > cool_limit)
+    refused_hit = ~once_hit & ~cool_hit & ~consent
+    reasons[alone & once_hit] = once_reason
+    reasons[alone & cool_hit] = cool_reason
+    reasons[alone & refused_hit] = refused
+    emitted = alone & ~once_hit & ~cool_hit & ~refused_hit
+    previous[cust[emitted]] = times[emitted]
+    # customers with several candidates: in order
+    rest = np.flatnonzero(~alone)
+    if len(rest):
+        c_list = cust[rest].tolist()
+        t_list = times[rest].tolist()
+        ok_list = consent[rest].tolist()
+        once_list = None if once_limit is None else once_limit[rest].tolist()
+        cool_list = None if cool_limit is None else cool_limit[rest].tolist()
+        last: dict[int, int] = {}
+        for i, j in enumerate(rest.tolist()):
+            c = c_list[i]
+            before = last.get(c, int(previous[c]))
+            if before != NEVER_EMITTED:
+                if rule.once and (once_list is None or before > once_list[i]):
+                    reasons[j] = once_reason
+                    continue
+                if cool_list is not None and before > cool_list[i]:
+                    reasons[j] = cool_reason
+                    continue
+            if not ok_list[i]:
+                reasons[j] = refused
+                continue
+            last[c] = t_list[i]
+        for c, t in last.items():
+            previous[c] = t
+    return reasons
+
+
+def _block(
+    ctx: LogContext,
+    rule: Rule,
+    cand: Candidates,
+    idx: IntArray,
+    times: IntArray,
+    payloads: dict[str, Any],
+    reason: npt.NDArray[Any] | None,
+    tested: dict[str, dict[str, npt.NDArray[Any]]] | None = None,
+) -> FiringBlock:
+    anchor = cand.anchor[idx]
+    cust = cand.cust[idx]
+    kinds = np.asarray(ctx._kind_names, dtype=object)
+    has_ids = "interaction_id" in ctx.log
+    matched = cand.matched[idx]
+    then_kind = then_time = then_id = None
+    if (matched >= 0).any():
+        safe = np.maximum(matched, 0)
+        then_kind = kinds[ctx._kind_codes[safe]]
+        then_kind[matched < 0] = None
+        then_time = ctx.ts[safe]
+        then_id = ctx.column_at("interaction_id", safe) if has_ids else None
+    return FiringBlock(
+        trigger=rule.name,
+        action=rule.emit.action,
+        customer=np.asarray(ctx.customers, dtype=object)[cust],
+        rank=cust,
+        time=times,
+        when_kind=kinds[ctx._kind_codes[anchor]],
+        when_time=ctx.ts[anchor],
+        when_id=ctx.column_at("interaction_id", anchor) if has_ids else None,
+        anchor_rank=ctx.tie_rank_at(anchor),
+        restart=cand.restart,
+        then_kind=then_kind,
+        then_time=then_time,
+        then_id=then_id,
+        delayed_from=cand.time[idx] if rule.quiet is not None else None,
+        payload=payloads,
+        reason=reason,
+        anchor=anchor,
+        tested=tested or {},
+        absent=absence(rule),
+    )
+
+
+def absence(rule: Rule) -> dict[str, Any] | None:
+    """What must not have happened for ``rule`` to fire (shown in ``because["no"]``): the kind
+    (``None``: any interaction) and the condition's text; ``None`` for rules that wait for
+    nothing."""
+    """What must not have happened for ``rule`` to fire: the kind (``None``: any interaction)
+    and the condition's text, or ``None`` for rules that wait for nothing."""
+    when, then = rule.when, rule.then
+    if when.mode == "inactive":
+        return {"kind": None}
+    if when.mode == "absent":
+        kind, where = when.kind, when.where
+    elif then is not None and then.mode == "absent":
+        kind, where = then.kind, then.where
+    elif rule.unless is not None:
+        kind, where = rule.unless.kind, rule.unless.where
+    else:
+        return None
+    return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}
+
+
+def apply_policies(
+    ctx: LogContext,
+    rule: Rule,
+    cand: Candidates,
+    as_of: int,
+    customers: Mapping[str, Any],
+) -> tuple[FiringBlock, FiringBlock]:
+    """The ``if`` clause, quiet hours and policies over ``cand``: (emitted, suppressed).
+
+    Month look-backs and quiet hours are in customer time when the rule is
+    (:attr:`~cxmodel.triggers.Rule.in_customer_time`).
+    """
+    if rule.in_customer_time:
+        ctx = ctx.in_customer_time(rule.name)
+    return _apply_policies(ctx, rule, cand, as_of, customers)
+
+
+def _apply_policies(
+    ctx: LogContext,
+    rule: Rule,
+    cand: Candidates,
+    as_of: int,
+    customers: Mapping[str, Any],
+) -> tuple[FiringBlock, FiringBlock]:
+    idx = np.arange(len(cand.cust))
+    times = _quiet(ctx, rule, cand.cust[idx], cand.time[idx])
+    due = times <= as_of
+    idx, times = idx[due], times[due]
+    if rule.condition is not None and len(idx):
+        holds = ctx.evaluate(
+            rule.condition,
+            cand.anchor[idx],
+            alias=rule.alias,
+            alias_rows=cand.anchor[idx],
+            end=cand.end[idx],
+            now=cand.time[idx],
+        ).astype(bool)
+        idx, times = idx[holds], times[holds]
+    order = np.lexsort((cand.anchor[idx], times, cand.cust[idx]))
+    idx, times = idx[order], times[order]
+    if rule.consent is not None:
+        # as of the history the firing sees: up to its anchoring row in log order when it
+        # fires at that row's time, else every row at or before the (delayed) firing time
+        delayed = times != cand.time[idx]
+        last = np.where(delayed, upper_bound(ctx, cand.cust[idx], times) - 1, cand.end[idx])
+        consent = consent_at(ctx, rule.consent, cand.cust[idx], last, customers)
+    else:
+        consent = np.ones(len(idx), dtype=bool)
+    previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
+    months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
+    zones = ctx.zones(cand.cust[idx]) if months else None
+    reasons = _policies(rule, cand.cust[idx], times, consent, previous, zones)
+    emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
+    tested = evidence(ctx, rule, cand.anchor[idx], cand.matched[idx], cand.end[idx], cand.time[idx])
+    payloads: dict[str, Any] = {}
+    for key, expr in rule.emit.payload:
+        payloads[key] = ctx.evaluate(
+            expr,
+            cand.anchor[idx],
+            alias=rule.alias,
+            alias_rows=cand.anchor[idx],
+            end=cand.end[idx],
+            now=cand.time[idx],
+        )
+    out = []
+    for part, reason in ((emitted, None), (~emitted, reasons)):
+        out.append(
+            _block(
+                ctx,
+                rule,
+                cand,
+                idx[part],
+                times[part],
+                {k: v[part] for k, v in payloads.items()},
+                None if reason is None else reason[part],
+                {c: {k: v[part] for k, v in values.items()} for c, values in tested.items()},
+            )
+        )
+    return out[0], out[1]
