@@ -35,10 +35,10 @@ from cxmodel.triggers._rules import (
     Unless,
     WhenMode,
 )
+from cxmodel.triggers._sqlite import SQLiteStore
 from cxmodel.triggers._store import (
     InMemoryStore,
     Quarantined,
-    SQLiteStore,
     StateChange,
     StateStore,
     StoredState,
