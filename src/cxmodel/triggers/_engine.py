@@ -8,7 +8,6 @@ import hashlib
 import heapq
 import threading
 import time as _wall
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,17 +15,12 @@ from typing import Any
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.errors import StoreError
 from cxmodel.triggers._calendar import _zone_name
-from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
-from cxmodel.triggers._firings import Firing, Firings, firing_id
+from cxmodel.triggers._customer import CustomerState
+from cxmodel.triggers._firings import Firing, Firings
 from cxmodel.triggers._ingest import Row, row_of, rows_from
-from cxmodel.triggers._operators import AggregatePlan, Candidate, Reader, RulePlan
-from cxmodel.triggers._policies import (
-    consent_key,
-    customer_consent,
-    policy_reason,
-    quiet_until,
-)
+from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
+from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore
 
 __all__ = ["TriggerEngine"]
@@ -162,80 +156,31 @@ class TriggerEngine:
         self.redelivery = duration_to_us(redelivery_window)
         self._clock = clock
         self.customers: dict[str, Any] = {}
-        self._traits: dict[str, dict[str, Any]] = {}
-        self._readers: dict[str, Reader] = {}
+        self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
         for cid, customer in (customers or {}).items():
             self._register(str(cid), customer)
-        self._aggregates: dict[str, AggregatePlan] = {}
-        self._plans: dict[str, RulePlan] = {}
-        for rule in self.rules:
-            self._plans[rule.name] = RulePlan(rule, self._aggregates)
-        self._index()
         self._hashed: RuleSet | None = None
         self._hash_cache: dict[str, str] = {}
-        self._state: dict[str, CustomerState] = {}
-        self._timers: list[tuple[int, int, int, str, str]] = []
         self._buffer: list[tuple[int, int, Row]] = []
         self._buffered_ids: set[str] = set()
         self._max_seen: int | None = None
         self._watermark: int | None = None  # interactions before it are late
         self._closed: int | None = None  # advance_to: everything at or before it is final
-        self._seq = 0
         self._arrivals = 0
         self.duplicates = 0
-        # per call
-        self._touched: set[str] = set()
-        self._before: dict[str, dict[str, Any] | None] | None = None
-        self._emitted: list[Firing] = []
-        self._suppressed: list[Firing] = []
         self._restore(self.store.open())
 
     # -- set-up ------------------------------------------------------------------------------
     def _register(self, cid: str, customer: Any) -> None:
         traits = getattr(customer, "traits", None)
-        self._traits[cid] = _check_traits(cid, dict(traits or {}))
+        self._runner.traits[cid] = _check_traits(cid, dict(traits or {}))
         self.customers[cid] = customer
-        self._readers.pop(cid, None)
+        self._runner.readers.pop(cid, None)
 
     def set_customer(self, customer: Any) -> None:
         """Add or replace one :class:`~cxmodel.domain.Customer` (traits checked)."""
         with self._lock:
             self._register(str(customer.customer_id), customer)
-
-    def _index(self) -> None:
-        """Which plans and aggregates each kind of interaction concerns."""
-        self._agg_by_kind: dict[str, list[AggregatePlan]] = {}
-        self._kept: dict[str, int | None] = {}  # kind -> look-back of the rows kept (None: all)
-        used: set[str] = set()
-        for plan in self._plans.values():
-            used.update(plan.aggregates)
-        for key in used:
-            agg = self._aggregates[key]
-            if agg.mode == "pairs":
-                old = self._kept.get(agg.kind, 0)
-                self._kept[agg.kind] = (
-                    None if old is None or agg.lookback is None else max(old, agg.lookback)
-                )
-            elif all(agg.store_key != a.store_key for a in self._agg_by_kind.get(agg.kind, [])):
-                self._agg_by_kind.setdefault(agg.kind, []).append(agg)
-        self._every: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
-        self._by_kind: dict[str, list[RulePlan]] = {}
-        for plan in self._plans.values():
-            if plan.when_mode != "event":
-                self._every.append(plan)
-                if plan.when_mode == "absent":
-                    continue
-            kinds = {plan.when_kind, plan.then_kind, plan.block_kind} - {None}
-            for kind in kinds:
-                assert kind is not None
-                self._by_kind.setdefault(kind, []).append(plan)
-        self._windows = {
-            kind: [a for a in lst if a.mode == "window"] for kind, lst in self._agg_by_kind.items()
-        }
-        self._snapshots: dict[str, list[RulePlan]] = {}
-        for plan in self._plans.values():
-            if plan.snapshots and plan.when_kind is not None:
-                self._snapshots.setdefault(plan.when_kind, []).append(plan)
 
     def _restore(self, stored: Any) -> None:
         meta = stored.meta
@@ -248,7 +193,7 @@ class TriggerEngine:
         self._max_seen = meta.get("max_seen")
         self._watermark = meta.get("watermark")
         self._closed = meta.get("closed")
-        self._seq = int(meta.get("seq", 0))
+        self._runner.seq = int(meta.get("seq", 0))
         self._arrivals = int(meta.get("arrivals", 0))
         for time, arrival, row in meta.get("buffer", ()):
             item = Row.from_list(row)
@@ -262,23 +207,8 @@ class TriggerEngine:
             state = CustomerState.from_dict(cid, data)
             for name in stale:
                 state.rules.pop(name, None)
-            self._state[cid] = state
-            self._schedule(state)
-
-    def _schedule(self, state: CustomerState, only: str | None = None) -> None:
-        """Put a customer's timers and waiting firings (of rule ``only``, or every active
-        rule) on the timer queue."""
-        cid = state.customer
-        for name, rs in state.rules.items():
-            if name not in self._plans if only is None else name != only:
-                continue
-            if rs.timer is not None and rs.timer.due is not None:
-                heapq.heappush(self._timers, (rs.timer.due, _TIMER, rs.timer.row.seq, cid, name))
-            for seq, anchor in rs.anchors.items():
-                if anchor.due is not None:
-                    heapq.heappush(self._timers, (anchor.due, _TIMER, seq, cid, name))
-            for waiting in rs.waiting:
-                heapq.heappush(self._timers, (waiting.due, _DECISION, waiting.order, cid, name))
+            self._runner.states[cid] = state
+            self._runner.schedule(state)
 
     # -- rules at runtime ------------------------------------------------------------------
     def add_rule(self, rule: Rule, *, backfill: Any = None) -> None:
@@ -291,14 +221,14 @@ class TriggerEngine:
         run all along; firings due before now are not returned, firings still pending are.
         """
         with self._lock:
-            if rule.name in self._plans:
+            if rule.name in self._runner.plans:
                 raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
-            plan = RulePlan(rule, self._aggregates)
+            plan = RulePlan(rule, self._runner.aggregates)
             if backfill is not None:
                 self._backfill(rule, plan, backfill)
             self.rules = RuleSet((*self.rules.rules, rule))
-            self._plans[rule.name] = plan
-            self._index()
+            self._runner.plans[rule.name] = plan
+            self._runner.index()
 
     def _backfill(self, rule: Rule, plan: RulePlan, history: Any) -> None:
         rows = [
@@ -309,36 +239,38 @@ class TriggerEngine:
         helper = TriggerEngine(rule, customers=self.customers, max_future=None)
         helper._run(rows)
         if self._closed is not None:
-            helper._advance(self._closed, inclusive=True)
-        new_keys = set(plan.aggregates) - {k for p in self._plans.values() for k in p.aggregates}
-        for cid, theirs in helper._state.items():
-            mine = self._state.get(cid)
+            helper._runner.advance(self._closed, inclusive=True)
+        new_keys = set(plan.aggregates) - {
+            k for p in self._runner.plans.values() for k in p.aggregates
+        }
+        for cid, theirs in helper._runner.states.items():
+            mine = self._runner.states.get(cid)
             if mine is None:
-                mine = self._state[cid] = CustomerState(cid)
+                mine = self._runner.states[cid] = CustomerState(cid)
                 mine.last_time, mine.tie_count = theirs.last_time, theirs.tie_count
             if rule.name in theirs.rules:
                 mine.rules[rule.name] = theirs.rules[rule.name]
             for key in new_keys:
-                agg = self._aggregates[key]
+                agg = self._runner.aggregates[key]
                 if agg.mode == "running" and agg.store_key in theirs.running:
                     mine.running.setdefault(agg.store_key, theirs.running[agg.store_key])
                 elif agg.mode == "window" and agg.store_key in theirs.windows:
                     mine.windows.setdefault(agg.store_key, theirs.windows[agg.store_key])
                 elif agg.mode == "pairs" and agg.kind in theirs.kept:
                     mine.kept.setdefault(agg.kind, theirs.kept[agg.kind])
-            self._touched.add(cid)
-        for cid in helper._state:
-            self._schedule(self._state[cid], only=rule.name)
+            self._runner.touched.add(cid)
+        for cid in helper._runner.states:
+            self._runner.schedule(self._runner.states[cid], only=rule.name)
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule called ``name`` and drop its state."""
         with self._lock:
             self.rules[name]  # raises KeyError with the known names
             self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
-            del self._plans[name]
-            for state in self._state.values():
+            del self._runner.plans[name]
+            for state in self._runner.states.values():
                 state.rules.pop(name, None)
-            self._index()
+            self._runner.index()
 
     # -- processing ----------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
@@ -399,10 +331,10 @@ class TriggerEngine:
         """Erase a customer: their state, pending firings, buffered, late and refused
         interactions and unacknowledged firings, from memory and the store, in one step."""
         with self._lock:
-            self._state.pop(customer_id, None)
+            self._runner.states.pop(customer_id, None)
             self.customers.pop(customer_id, None)
-            self._traits.pop(customer_id, None)
-            self._readers.pop(customer_id, None)
+            self._runner.traits.pop(customer_id, None)
+            self._runner.readers.pop(customer_id, None)
             kept = [item for item in self._buffer if item[2].customer != customer_id]
             if len(kept) != len(self._buffer):
                 heapq.heapify(kept)
@@ -432,19 +364,19 @@ class TriggerEngine:
         with self._lock:
             anchors = waiting = timers = 0
             size = 0
-            for state in self._state.values():
+            for state in self._runner.states.values():
                 size += len(json.dumps(state.to_dict(), separators=(",", ":"), default=str))
                 for rs in state.rules.values():
                     anchors += len(rs.anchors)
                     waiting += len(rs.waiting)
                     timers += rs.timer is not None
             return {
-                "customers": len(self._state),
+                "customers": len(self._runner.states),
                 "pending_anchors": anchors,
                 "pending_timers": timers
                 + sum(
                     1
-                    for s in self._state.values()
+                    for s in self._runner.states.values()
                     for rs in s.rules.values()
                     for a in rs.anchors.values()
                     if a.due is not None
@@ -453,7 +385,9 @@ class TriggerEngine:
                 "buffered": len(self._buffer),
                 "duplicates_ignored": self.duplicates,
                 "state_bytes": size,
-                "bytes_per_customer": size / len(self._state) if self._state else 0.0,
+                "bytes_per_customer": size / len(self._runner.states)
+                if self._runner.states
+                else 0.0,
             }
 
     # -- one call ----------------------------------------------------------------------------
@@ -467,27 +401,27 @@ class TriggerEngine:
         """Run one call and commit it: (emitted, suppressed), each sorted by time, customer,
         trigger and id."""
         durable = not isinstance(self.store, InMemoryStore)
-        self._touched = set()
-        self._before = {} if durable else None
+        self._runner.touched = set()
+        self._runner.before = {} if durable else None
         saved = (
-            self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
+            self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
             list(self._buffer), set(self._buffered_ids), self.duplicates,
         ) if durable else ()  # fmt: skip
-        self._emitted, self._suppressed = [], []
+        self._runner.emitted, self._runner.suppressed = [], []
         late, rejected = self._run(rows)
         if advance is not None:
             self._release_upto(advance)
-            self._advance(advance, inclusive=True)
+            self._runner.advance(advance, inclusive=True)
             if self._closed is None or advance > self._closed:
                 self._closed = advance
-        emitted, suppressed = self._emitted, self._suppressed
+        emitted, suppressed = self._runner.emitted, self._runner.suppressed
         if len(emitted) > 1:
             emitted.sort(key=_firing_order)
         if len(suppressed) > 1:
             suppressed.sort(key=_firing_order)
         change = StateChange(
             meta=_Meta(self._meta) if not durable else self._meta(),
-            customers=_Changed(self._state, self._touched),
+            customers=_Changed(self._runner.states, self._runner.touched),
             firings=emitted,
             late=late,
             rejected=rejected,
@@ -501,7 +435,7 @@ class TriggerEngine:
             self._rollback(saved)
             raise StoreError(f"the store could not commit: {exc}") from exc
         finally:
-            self._before = None
+            self._runner.before = None
         return emitted, suppressed
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
@@ -509,26 +443,16 @@ class TriggerEngine:
         if not saved:  # an in-memory store keeps nothing to roll back
             return
         (
-            self._max_seen, self._watermark, self._closed, self._seq, self._arrivals,
+            self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
             self._buffer, self._buffered_ids, self.duplicates,
         ) = saved  # fmt: skip
-        assert self._before is not None
-        for cid, data in self._before.items():
+        assert self._runner.before is not None
+        for cid, data in self._runner.before.items():
             if data is None:
-                self._state.pop(cid, None)
+                self._runner.states.pop(cid, None)
             else:
-                state = self._state[cid] = CustomerState.from_dict(cid, data)
-                self._schedule(state)
-
-    def _touch(self, cid: str) -> CustomerState:
-        state = self._state.get(cid)
-        if cid not in self._touched:
-            self._touched.add(cid)
-            if self._before is not None:
-                self._before[cid] = None if state is None else state.to_dict()
-        if state is None:
-            state = self._state[cid] = CustomerState(cid)
-        return state
+                state = self._runner.states[cid] = CustomerState.from_dict(cid, data)
+                self._runner.schedule(state)
 
     def _run(self, rows: list[Row]) -> tuple[list[Quarantined], list[Quarantined]]:
         """Check, buffer and release ``rows``; fire what they make due."""
@@ -554,7 +478,7 @@ class TriggerEngine:
                 continue
             ident = row.interaction_id
             if ident is not None:
-                state = self._state.get(row.customer)
+                state = self._runner.states.get(row.customer)
                 if ident in self._buffered_ids or (state is not None and ident in state.seen):
                     self.duplicates += 1
                     continue
@@ -582,7 +506,7 @@ class TriggerEngine:
                 heapq.heappush(self._buffer, (row.time, self._arrivals, row))
                 self._arrivals += 1
             self._release_upto(frontier)
-        self._advance(frontier, inclusive=False)
+        self._runner.advance(frontier, inclusive=False)
         if self._watermark is None or frontier > self._watermark:
             self._watermark = frontier
         return late, rejected
@@ -601,6 +525,11 @@ class TriggerEngine:
             )
         return None
 
+    def _release(self, row: Row) -> None:
+        if row.interaction_id is not None:
+            self._buffered_ids.discard(row.interaction_id)
+        self._runner.release(row)
+
     def _release_upto(self, frontier: int) -> list[Row]:
         out = []
         buffer = self._buffer
@@ -611,259 +540,6 @@ class TriggerEngine:
         return out
 
     # -- the work ----------------------------------------------------------------------------
-    def _reader(self, cid: str, plan: RulePlan | None = None) -> Reader:
-        """What evaluations for customer ``cid`` read besides its state (cached)."""
-        reader = self._readers.get(cid)
-        if reader is None:
-            traits = self._traits.get(cid, {})
-            zone = _zone_name(cid, traits.get("timezone"), "(in customer timezone)")
-            reader = self._readers[cid] = Reader(traits, zone)
-        return reader
-
-    def _release(self, row: Row) -> None:
-        """Take one interaction into its customer's state and run the rules it concerns."""
-        timers = self._timers
-        if timers and timers[0][0] < row.time:
-            self._advance(row.time, inclusive=False)
-        cid = row.customer
-        state = self._touch(cid)
-        first = state.last_time is None
-        if state.last_time == row.time:
-            row.rank = state.tie_count
-            state.tie_count += 1
-        else:
-            row.rank = 0
-            state.tie_count = 1
-        row.seq = self._seq
-        self._seq += 1
-        kind = row.kind
-        plans = self._by_kind.get(kind, ())
-        snapshots = (
-            {p.name: p.snapshot(state) for p in self._snapshots[kind]}
-            if kind in self._snapshots
-            else _NO_SNAPSHOTS
-        )
-        traits = self._traits.get(cid, {})
-        for agg in self._agg_by_kind.get(kind, ()):
-            agg.update(state, row, cid, traits)
-        for agg in self._windows.get(kind, ()):
-            buffer = state.windows.get(agg.store_key)
-            if buffer and agg.lookback is not None:
-                oldest = row.time - agg.lookback
-                while buffer and buffer[0][0] < oldest:
-                    buffer.popleft()
-        if kind in self._kept:
-            kept = state.kept.get(kind)
-            if kept is None:
-                kept = state.kept[kind] = deque()
-            kept.append(row)
-            back = self._kept[kind]
-            if back is not None:
-                while kept and kept[0].time < row.time - back:
-                    kept.popleft()
-        if kind == "consent_granted" or kind == "consent_revoked":
-            purpose = row.fields.get("purpose")
-            if isinstance(purpose, str) and purpose.strip():
-                state.consent[consent_key(purpose)] = kind == "consent_granted"
-            elif kind == "consent_revoked":  # no purpose: every purpose
-                state.consent.clear()
-                state.consent_default = False
-        state.last_time = row.time
-        ident = row.interaction_id
-        if ident is not None:
-            self._buffered_ids.discard(ident)
-            seen = state.seen
-            seen[ident] = row.time
-            if len(seen) > 64 and len(seen) % 64 == 1:
-                oldest = row.time - self.redelivery - self.lateness
-                state.seen = {k: t for k, t in seen.items() if t >= oldest}
-        for plan in self._every:
-            self._restart(plan, state, row, first)
-        for plan in plans:
-            if plan.when_mode == "event":
-                self._on_event(plan, state, row, snapshots.get(plan.name, {}))
-
-    def _restart(self, plan: RulePlan, state: CustomerState, row: Row, first: bool) -> None:
-        """``inactive for D`` (every interaction restarts the clock) and ``no E for D``
-        (the first interaction and every matching E do)."""
-        reader = self._reader(state.customer, plan)
-        if plan.when_mode == "absent":
-            match = row.kind == plan.when_kind and (
-                plan.when_where is None
-                or bool(plan.when_where(plan.env(state, row, row.time, None, {}, reader)))
-            )
-            if not (match or first):
-                return
-        rs = state.rule(plan.name)
-        tested = {}
-        if plan.ev_when:
-            env = plan.env(state, row, row.time, row, {}, reader)
-            tested = plan.tested(plan.ev_when, env, row, reader)
-        timer = rs.timer
-        if timer is not None and timer.row.time == row.time:
-            timer.row = row  # the same time: the later interaction anchors it
-            timer.tested = tested
-            return
-        due = plan.due(row.time, reader)
-        rs.timer = Anchor(row, due, {}, tested)
-        if timer is None:  # else the queue holds an earlier entry, which moves on when due
-            heapq.heappush(self._timers, (due, _TIMER, row.seq, state.customer, plan.name))
-
-    def _on_event(
-        self, plan: RulePlan, state: CustomerState, row: Row, snapshot: dict[str, Any]
-    ) -> None:
-        cid = state.customer
-        reader = self._reader(cid, plan)
-        kind = row.kind
-        rs = state.rules.get(plan.name)
-        if rs is not None and rs.anchors:
-            if plan.then_mode == "event" and kind == plan.then_kind:
-                for seq, anchor in list(rs.anchors.items()):
-                    if anchor.due is not None and anchor.due < row.time:
-                        del rs.anchors[seq]
-                        continue
-                    if anchor.row.time >= row.time:
-                        continue
-                    then_tested = plan.completes(state, row, anchor, reader)
-                    if then_tested is not None:
-                        del rs.anchors[seq]
-                        found = plan.candidate(state, row.time, anchor, row, then_tested, reader)
-                        self._found(plan, state, found, reader)
-            elif plan.then_mode in ("absent", "after") and kind == plan.block_kind:
-                for seq, anchor in list(rs.anchors.items()):
-                    due = anchor.due
-                    assert due is not None
-                    if anchor.row.time < row.time <= due and plan.blocks(
-                        state, row, anchor, reader
-                    ):
-                        del rs.anchors[seq]
-        if kind != plan.when_kind:
-            return
-        tested = plan.anchor_test(state, row, snapshot, reader)
-        if tested is None:
-            return
-        if plan.then_mode is None:
-            anchor = Anchor(row, None, snapshot, tested)
-            self._found(
-                plan, state, plan.candidate(state, row.time, anchor, None, None, reader), reader
-            )
-            return
-        rs = state.rule(plan.name)
-        due = (
-            plan.due(row.time, reader)
-            if plan.then_mode != "event"
-            else plan.limit(row.time, reader)
-        )
-        rs.anchors[row.seq] = Anchor(row, due, snapshot, tested)
-        if due is not None:
-            heapq.heappush(self._timers, (due, _TIMER, row.seq, cid, plan.name))
-
-    def _advance(self, limit: int, *, inclusive: bool) -> None:
-        """Fire the timers and decide the waiting firings due before ``limit`` (at or
-        before, when ``inclusive``), in time order."""
-        timers = self._timers
-        while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
-            due, phase, order, cid, name = heapq.heappop(timers)
-            state = self._state.get(cid)
-            plan = self._plans.get(name)
-            if state is None or plan is None:
-                continue
-            rs = state.rules.get(name)
-            if rs is None:
-                continue
-            if phase == _DECISION:
-                for j, waiting in enumerate(rs.waiting):
-                    if waiting.due == due and waiting.order == order:
-                        del rs.waiting[j]
-                        self._touch(cid)
-                        self._decide(plan, state, waiting.due, waiting.parts, waiting.consent)
-                        break
-                continue
-            if plan.when_mode != "event":
-                timer = rs.timer
-                if timer is None or timer.due is None or timer.due < due:
-                    continue
-                if timer.due > due:  # restarted since: wait for the new due time
-                    heapq.heappush(timers, (timer.due, _TIMER, order, cid, name))
-                    continue
-                self._touch(cid)
-                rs.timer = None
-                reader = self._reader(cid, plan)
-                self._found(
-                    plan, state, plan.candidate(state, due, timer, None, None, reader), reader
-                )
-                continue
-            anchor = rs.anchors.get(order)
-            if anchor is None or anchor.due != due:
-                continue
-            self._touch(cid)
-            del rs.anchors[order]
-            if plan.then_mode == "event":
-                continue  # 'within D' ran out
-            reader = self._reader(cid, plan)
-            self._found(plan, state, plan.candidate(state, due, anchor, None, None, reader), reader)
-
-    def _found(
-        self, plan: RulePlan, state: CustomerState, found: Candidate | None, reader: Reader
-    ) -> None:
-        """A firing found (its ``if`` held): decide it now, or when quiet hours end."""
-        if found is None:
-            return
-        rule = plan.rule
-        due = quiet_until(rule, found.time, reader.zone if plan.customer_time else None)
-        parts = found.parts(plan.absent)
-        consent: bool | None = True
-        if rule.consent is not None:
-            consent = self._consent(state, rule.consent) if due == found.time else None
-        if due != found.time:
-            parts["because"]["quiet_hours_delayed_from"] = us_to_datetime(found.time).isoformat()
-        if plan.immediate:
-            self._decide(plan, state, due, parts, consent)
-            return
-        rs = state.rule(plan.name)
-        rs.waiting.append(Waiting(due, found.anchor.seq, parts, consent))
-        heapq.heappush(self._timers, (due, _DECISION, found.anchor.seq, state.customer, plan.name))
-
-    def _consent(self, state: CustomerState, purpose: str) -> bool:
-        key = consent_key(purpose)
-        granted = state.consent.get(key)
-        if granted is not None:
-            return granted
-        if state.consent_default is not None:
-            return state.consent_default
-        return customer_consent(self.customers, state.customer, purpose)
-
-    def _decide(
-        self,
-        plan: RulePlan,
-        state: CustomerState,
-        due: int,
-        parts: dict[str, Any],
-        consent: bool | None,
-    ) -> None:
-        rule = plan.rule
-        if consent is None:
-            consent = self._consent(state, rule.consent or "")
-        rs = state.rule(plan.name)
-        zone = self._reader(state.customer, plan).zone if plan.customer_time else None
-        reason = policy_reason(rule, rs.last_emitted, due, consent, zone)
-        cid = state.customer
-        firing = Firing(
-            trigger=rule.name,
-            customer_id=cid,
-            time=us_to_datetime(due),
-            action=rule.emit.action,
-            payload=parts["payload"],
-            because=parts["because"],
-            firing_id=firing_id(rule.name, cid, parts["key"]),
-            reason=reason,
-        )
-        if reason is None:
-            rs.last_emitted = due
-            self._emitted.append(firing)
-        else:
-            self._suppressed.append(firing)
-
     def _hashes(self) -> dict[str, str]:
         """Each active rule's fingerprint (a rule whose text changed starts afresh)."""
         if self._hashed is not self.rules:
@@ -877,7 +553,7 @@ class TriggerEngine:
             "max_seen": self._max_seen,
             "watermark": self._watermark,
             "closed": self._closed,
-            "seq": self._seq,
+            "seq": self._runner.seq,
             "arrivals": self._arrivals,
             "buffer": [[t, a, r.to_list()] for t, a, r in self._buffer],
             "rules": self._hashes(),

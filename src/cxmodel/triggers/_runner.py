@@ -1,0 +1,373 @@
+"""Compiled rules run over customers' states in event time: the streaming engine's work.
+
+:class:`RuleRunner` takes released interactions one at a time into their customer's
+:class:`~cxmodel.triggers._customer.CustomerState`, runs the :class:`RulePlan` of every rule
+that reads the interaction's kind, keeps one queue of timers (firings falling due, anchors
+running out, firings waiting for quiet hours to end), and decides each firing found with the
+rule's policies. The engine (``_engine.py``) feeds it in time order, commits what it changed
+and answers the host.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from cxmodel._time import us_to_datetime
+from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
+from cxmodel.triggers._firings import Firing, firing_id
+from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._operators import AggregatePlan, Candidate, Reader, RulePlan
+from cxmodel.triggers._policies import (
+    consent_key,
+    customer_consent,
+    policy_reason,
+    quiet_until,
+)
+from cxmodel.triggers._rules import RuleSet
+
+__all__ = ["DECISION", "TIMER", "RuleRunner"]
+
+TIMER, DECISION = 0, 1
+_NO_SNAPSHOTS: dict[str, dict[str, Any]] = {}
+
+
+class RuleRunner:
+    """The rules' state over all customers, and the work of one engine call on it.
+
+    ``touched`` collects the customers a call changed (``before`` their states before it, for
+    a rollback, when not ``None``); ``emitted`` and ``suppressed`` the firings it decided.
+    """
+
+    def __init__(self, rules: RuleSet, customers: Mapping[str, Any], remember_ids: int) -> None:
+        self.customers = customers
+        self.remember_ids = remember_ids
+        self.traits: dict[str, dict[str, Any]] = {}
+        self.readers: dict[str, Reader] = {}
+        self.aggregates: dict[str, AggregatePlan] = {}
+        self.plans: dict[str, RulePlan] = {}
+        for rule in rules:
+            self.plans[rule.name] = RulePlan(rule, self.aggregates)
+        self.states: dict[str, CustomerState] = {}
+        self.timers: list[tuple[int, int, int, str, str]] = []
+        self.seq = 0
+        self.touched: set[str] = set()
+        self.before: dict[str, dict[str, Any] | None] | None = None
+        self.emitted: list[Firing] = []
+        self.suppressed: list[Firing] = []
+        self.index()
+
+    def index(self) -> None:
+        """Which plans and aggregates each kind of interaction concerns."""
+        self._agg_by_kind: dict[str, list[AggregatePlan]] = {}
+        self._kept: dict[str, int | None] = {}  # kind -> look-back of the rows kept (None: all)
+        used: set[str] = set()
+        for plan in self.plans.values():
+            used.update(plan.aggregates)
+        for key in used:
+            agg = self.aggregates[key]
+            if agg.mode == "pairs":
+                old = self._kept.get(agg.kind, 0)
+                self._kept[agg.kind] = (
+                    None if old is None or agg.lookback is None else max(old, agg.lookback)
+                )
+            elif all(agg.store_key != a.store_key for a in self._agg_by_kind.get(agg.kind, [])):
+                self._agg_by_kind.setdefault(agg.kind, []).append(agg)
+        self._every: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
+        self._by_kind: dict[str, list[RulePlan]] = {}
+        for plan in self.plans.values():
+            if plan.when_mode != "event":
+                self._every.append(plan)
+                if plan.when_mode == "absent":
+                    continue
+            kinds = {plan.when_kind, plan.then_kind, plan.block_kind} - {None}
+            for kind in kinds:
+                assert kind is not None
+                self._by_kind.setdefault(kind, []).append(plan)
+        self._windows = {
+            kind: [a for a in lst if a.mode == "window"] for kind, lst in self._agg_by_kind.items()
+        }
+        self._snapshots: dict[str, list[RulePlan]] = {}
+        for plan in self.plans.values():
+            if plan.snapshots and plan.when_kind is not None:
+                self._snapshots.setdefault(plan.when_kind, []).append(plan)
+
+    def schedule(self, state: CustomerState, only: str | None = None) -> None:
+        """Put a customer's timers and waiting firings (of rule ``only``, or every active
+        rule) on the timer queue."""
+        cid = state.customer
+        for name, rs in state.rules.items():
+            if name not in self.plans if only is None else name != only:
+                continue
+            if rs.timer is not None and rs.timer.due is not None:
+                heapq.heappush(self.timers, (rs.timer.due, TIMER, rs.timer.row.seq, cid, name))
+            for seq, anchor in rs.anchors.items():
+                if anchor.due is not None:
+                    heapq.heappush(self.timers, (anchor.due, TIMER, seq, cid, name))
+            for waiting in rs.waiting:
+                heapq.heappush(self.timers, (waiting.due, DECISION, waiting.order, cid, name))
+
+    def touch(self, cid: str) -> CustomerState:
+        state = self.states.get(cid)
+        if cid not in self.touched:
+            self.touched.add(cid)
+            if self.before is not None:
+                self.before[cid] = None if state is None else state.to_dict()
+        if state is None:
+            state = self.states[cid] = CustomerState(cid)
+        return state
+
+    def reader(self, cid: str, plan: RulePlan | None = None) -> Reader:
+        """What evaluations for customer ``cid`` read besides its state (cached)."""
+        reader = self.readers.get(cid)
+        if reader is None:
+            traits = self.traits.get(cid, {})
+            zone = _zone_name(cid, traits.get("timezone"), "(in customer timezone)")
+            reader = self.readers[cid] = Reader(traits, zone)
+        return reader
+
+    def release(self, row: Row) -> None:
+        """Take one interaction into its customer's state and run the rules it concerns."""
+        timers = self.timers
+        if timers and timers[0][0] < row.time:
+            self.advance(row.time, inclusive=False)
+        cid = row.customer
+        state = self.touch(cid)
+        first = state.last_time is None
+        if state.last_time == row.time:
+            row.rank = state.tie_count
+            state.tie_count += 1
+        else:
+            row.rank = 0
+            state.tie_count = 1
+        row.seq = self.seq
+        self.seq += 1
+        kind = row.kind
+        plans = self._by_kind.get(kind, ())
+        snapshots = (
+            {p.name: p.snapshot(state) for p in self._snapshots[kind]}
+            if kind in self._snapshots
+            else _NO_SNAPSHOTS
+        )
+        traits = self.traits.get(cid, {})
+        for agg in self._agg_by_kind.get(kind, ()):
+            agg.update(state, row, cid, traits)
+        for agg in self._windows.get(kind, ()):
+            buffer = state.windows.get(agg.store_key)
+            if buffer and agg.lookback is not None:
+                oldest = row.time - agg.lookback
+                while buffer and buffer[0][0] < oldest:
+                    buffer.popleft()
+        if kind in self._kept:
+            kept = state.kept.get(kind)
+            if kept is None:
+                kept = state.kept[kind] = deque()
+            kept.append(row)
+            back = self._kept[kind]
+            if back is not None:
+                while kept and kept[0].time < row.time - back:
+                    kept.popleft()
+        if kind == "consent_granted" or kind == "consent_revoked":
+            purpose = row.fields.get("purpose")
+            if isinstance(purpose, str) and purpose.strip():
+                state.consent[consent_key(purpose)] = kind == "consent_granted"
+            elif kind == "consent_revoked":  # no purpose: every purpose
+                state.consent.clear()
+                state.consent_default = False
+        state.last_time = row.time
+        ident = row.interaction_id
+        if ident is not None:
+            seen = state.seen
+            seen[ident] = row.time
+            if len(seen) > 64 and len(seen) % 64 == 1:
+                oldest = row.time - self.remember_ids
+                state.seen = {k: t for k, t in seen.items() if t >= oldest}
+        for plan in self._every:
+            self.restart(plan, state, row, first)
+        for plan in plans:
+            if plan.when_mode == "event":
+                self.on_event(plan, state, row, snapshots.get(plan.name, {}))
+
+    def restart(self, plan: RulePlan, state: CustomerState, row: Row, first: bool) -> None:
+        """``inactive for D`` (every interaction restarts the clock) and ``no E for D``
+        (the first interaction and every matching E do)."""
+        reader = self.reader(state.customer, plan)
+        if plan.when_mode == "absent":
+            match = row.kind == plan.when_kind and (
+                plan.when_where is None
+                or bool(plan.when_where(plan.env(state, row, row.time, None, {}, reader)))
+            )
+            if not (match or first):
+                return
+        rs = state.rule(plan.name)
+        tested = {}
+        if plan.ev_when:
+            env = plan.env(state, row, row.time, row, {}, reader)
+            tested = plan.tested(plan.ev_when, env, row, reader)
+        timer = rs.timer
+        if timer is not None and timer.row.time == row.time:
+            timer.row = row  # the same time: the later interaction anchors it
+            timer.tested = tested
+            return
+        due = plan.due(row.time, reader)
+        rs.timer = Anchor(row, due, {}, tested)
+        if timer is None:  # else the queue holds an earlier entry, which moves on when due
+            heapq.heappush(self.timers, (due, TIMER, row.seq, state.customer, plan.name))
+
+    def on_event(
+        self, plan: RulePlan, state: CustomerState, row: Row, snapshot: dict[str, Any]
+    ) -> None:
+        cid = state.customer
+        reader = self.reader(cid, plan)
+        kind = row.kind
+        rs = state.rules.get(plan.name)
+        if rs is not None and rs.anchors:
+            if plan.then_mode == "event" and kind == plan.then_kind:
+                for seq, anchor in list(rs.anchors.items()):
+                    if anchor.due is not None and anchor.due < row.time:
+                        del rs.anchors[seq]
+                        continue
+                    if anchor.row.time >= row.time:
+                        continue
+                    then_tested = plan.completes(state, row, anchor, reader)
+                    if then_tested is not None:
+                        del rs.anchors[seq]
+                        found = plan.candidate(state, row.time, anchor, row, then_tested, reader)
+                        self.found(plan, state, found, reader)
+            elif plan.then_mode in ("absent", "after") and kind == plan.block_kind:
+                for seq, anchor in list(rs.anchors.items()):
+                    due = anchor.due
+                    assert due is not None
+                    if anchor.row.time < row.time <= due and plan.blocks(
+                        state, row, anchor, reader
+                    ):
+                        del rs.anchors[seq]
+        if kind != plan.when_kind:
+            return
+        tested = plan.anchor_test(state, row, snapshot, reader)
+        if tested is None:
+            return
+        if plan.then_mode is None:
+            anchor = Anchor(row, None, snapshot, tested)
+            self.found(
+                plan, state, plan.candidate(state, row.time, anchor, None, None, reader), reader
+            )
+            return
+        rs = state.rule(plan.name)
+        due = (
+            plan.due(row.time, reader)
+            if plan.then_mode != "event"
+            else plan.limit(row.time, reader)
+        )
+        rs.anchors[row.seq] = Anchor(row, due, snapshot, tested)
+        if due is not None:
+            heapq.heappush(self.timers, (due, TIMER, row.seq, cid, plan.name))
+
+    def advance(self, limit: int, *, inclusive: bool) -> None:
+        """Fire the timers and decide the waiting firings due before ``limit`` (at or
+        before, when ``inclusive``), in time order."""
+        timers = self.timers
+        while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
+            due, phase, order, cid, name = heapq.heappop(timers)
+            state = self.states.get(cid)
+            plan = self.plans.get(name)
+            if state is None or plan is None:
+                continue
+            rs = state.rules.get(name)
+            if rs is None:
+                continue
+            if phase == DECISION:
+                for j, waiting in enumerate(rs.waiting):
+                    if waiting.due == due and waiting.order == order:
+                        del rs.waiting[j]
+                        self.touch(cid)
+                        self.decide(plan, state, waiting.due, waiting.parts, waiting.consent)
+                        break
+                continue
+            if plan.when_mode != "event":
+                timer = rs.timer
+                if timer is None or timer.due is None or timer.due < due:
+                    continue
+                if timer.due > due:  # restarted since: wait for the new due time
+                    heapq.heappush(timers, (timer.due, TIMER, order, cid, name))
+                    continue
+                self.touch(cid)
+                rs.timer = None
+                reader = self.reader(cid, plan)
+                self.found(
+                    plan, state, plan.candidate(state, due, timer, None, None, reader), reader
+                )
+                continue
+            anchor = rs.anchors.get(order)
+            if anchor is None or anchor.due != due:
+                continue
+            self.touch(cid)
+            del rs.anchors[order]
+            if plan.then_mode == "event":
+                continue  # 'within D' ran out
+            reader = self.reader(cid, plan)
+            self.found(plan, state, plan.candidate(state, due, anchor, None, None, reader), reader)
+
+    def found(
+        self, plan: RulePlan, state: CustomerState, found: Candidate | None, reader: Reader
+    ) -> None:
+        """A firing found (its ``if`` held): decide it now, or when quiet hours end."""
+        if found is None:
+            return
+        rule = plan.rule
+        due = quiet_until(rule, found.time, reader.zone if plan.customer_time else None)
+        parts = found.parts(plan.absent)
+        consent: bool | None = True
+        if rule.consent is not None:
+            consent = self.consent(state, rule.consent) if due == found.time else None
+        if due != found.time:
+            parts["because"]["quiet_hours_delayed_from"] = us_to_datetime(found.time).isoformat()
+        if plan.immediate:
+            self.decide(plan, state, due, parts, consent)
+            return
+        rs = state.rule(plan.name)
+        rs.waiting.append(Waiting(due, found.anchor.seq, parts, consent))
+        heapq.heappush(self.timers, (due, DECISION, found.anchor.seq, state.customer, plan.name))
+
+    def consent(self, state: CustomerState, purpose: str) -> bool:
+        key = consent_key(purpose)
+        granted = state.consent.get(key)
+        if granted is not None:
+            return granted
+        if state.consent_default is not None:
+            return state.consent_default
+        return customer_consent(self.customers, state.customer, purpose)
+
+    def decide(
+        self,
+        plan: RulePlan,
+        state: CustomerState,
+        due: int,
+        parts: dict[str, Any],
+        consent: bool | None,
+    ) -> None:
+        rule = plan.rule
+        if consent is None:
+            consent = self.consent(state, rule.consent or "")
+        rs = state.rule(plan.name)
+        zone = self.reader(state.customer, plan).zone if plan.customer_time else None
+        reason = policy_reason(rule, rs.last_emitted, due, consent, zone)
+        cid = state.customer
+        firing = Firing(
+            trigger=rule.name,
+            customer_id=cid,
+            time=us_to_datetime(due),
+            action=rule.emit.action,
+            payload=parts["payload"],
+            because=parts["because"],
+            firing_id=firing_id(rule.name, cid, parts["key"]),
+            reason=reason,
+        )
+        if reason is None:
+            rs.last_emitted = due
+            self.emitted.append(firing)
+        else:
+            self.suppressed.append(firing)
