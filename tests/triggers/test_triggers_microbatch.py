@@ -91,6 +91,7 @@ def random_rule_set(rng: random.Random) -> str:
                     f"count({k2} within {rng.choice(SPANS)}) >= {rng.randint(0, 2)}",
                     f"sum({k2}.value within {rng.choice(SPANS)}) > 100",
                     f"avg({k2}.value) >= 100",
+                    f"median({k2}.value within {rng.choice(SPANS)}) >= 100",
                     f"max({k2}.value within {rng.choice(SPANS)}) >= 150",
                     f"min({k2}.value) < 100",
                     f"first({k2}.value) > 50",

@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS, AggregateFunction, exact_sum
 from cxmodel.expr._ast import (
     DURATION_UNITS,
     MAX_DURATION,
@@ -39,6 +40,7 @@ from cxmodel.expr._types import TYPES, check_expr
 
 __all__ = [
     "AGGREGATES",
+    "AGGREGATE_FUNCTIONS",
     "DURATION_UNITS",
     "FUNCTIONS",
     "MAX_DEPTH",
@@ -48,6 +50,7 @@ __all__ = [
     "MAX_NUMBER",
     "TYPES",
     "Aggregate",
+    "AggregateFunction",
     "Binary",
     "Call",
     "Diagnostic",
@@ -64,6 +67,7 @@ __all__ = [
     "count_nodes",
     "evaluate",
     "evaluate_checked",
+    "exact_sum",
     "expr_from_dict",
     "expr_to_dict",
     "missing",

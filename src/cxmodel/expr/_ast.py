@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from cxmodel.errors import TriggerSyntaxError
+from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS
 from cxmodel.expr._diagnostics import Diagnostic
 
 __all__ = [
@@ -90,8 +91,8 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "upper": (("string",), "string"),
     "length": (("string",), "float"),
 }
-#: Aggregate functions over a customer's history.
-AGGREGATES = ("avg", "count", "distinct", "first", "last", "max", "min", "sum")
+#: Aggregate functions over a customer's history (declared in ``_aggregates.py``).
+AGGREGATES = tuple(sorted(AGGREGATE_FUNCTIONS))
 
 #: Words that cannot be names (of properties, kinds, rules, actions, ...).
 RESERVED = frozenset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cxmodel.errors import TriggerSyntaxError
+from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS
 from cxmodel.expr._ast import (
     AGGREGATES,
     CLAUSE_WORDS,
@@ -379,20 +380,23 @@ class ExprParser:
     def _aggregate(self, name: Token) -> Expr:
         kind = self.expect_name(
             f"an interaction kind inside {name.text}(...)",
-            hint=f"e.g. {name.text}(purchase{'' if name.text == 'count' else '.value'})",
+            hint=f"e.g. {name.text}(purchase"
+            f"{'.value' if AGGREGATE_FUNCTIONS[name.text].takes_field else ''})",
         )
         field = None
         if self.at_op("."):
             self.advance()
             field = self.expect_name(f"a property name after '{kind.text}.'").text
-        if name.text == "count" and field is not None:
+        takes_field = AGGREGATE_FUNCTIONS[name.text].takes_field
+        if not takes_field and field is not None:
             raise self.fail(
                 "E108",
-                "count() counts interactions: write count(kind), not count(kind.field)",
+                f"{name.text}() counts interactions: write {name.text}(kind), not "
+                f"{name.text}(kind.field)",
                 token=kind,
-                hint=f"count({kind.text})",
+                hint=f"{name.text}({kind.text})",
             )
-        if name.text != "count" and field is None:
+        if takes_field and field is None:
             raise self.fail(
                 "E108",
                 f"{name.text}() needs a property: {name.text}({kind.text}.FIELD)",

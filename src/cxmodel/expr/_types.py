@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 
+from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS
 from cxmodel.expr._ast import (
     FUNCTIONS,
     MAX_NESTING,
@@ -117,8 +118,9 @@ class _Checker:
             return self.aggregate_type(node, self.errors)
         if node.where is not None:
             self.condition(node.where)
-        if node.func in ("count", "distinct"):
-            return "float"
+        declared = AGGREGATE_FUNCTIONS[node.func].result
+        if declared is not None:
+            return declared
         if node.field is not None and node.field in self.schema:
             return self.schema[node.field]
         return "any"

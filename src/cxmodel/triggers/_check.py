@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
 
-from cxmodel.expr import Aggregate, Diagnostic, Expr, check_expr
+from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Diagnostic, Expr, check_expr
 from cxmodel.triggers._rules import Rule, RuleSet
 
 __all__ = ["STANDARD_KINDS", "check_rules"]
@@ -59,10 +59,9 @@ class _RuleChecker:
             )
         if node.where is not None:
             self.expr(node.where, want="bool", into=errors)
-        if node.func in ("count", "distinct"):
-            return "float"
+        function = AGGREGATE_FUNCTIONS[node.func]
         if self.schema is None or node.field is None:
-            return "any"
+            return function.result or "any"
         if node.field not in self.schema:
             close = get_close_matches(node.field, list(self.schema), n=1)
             errors.append(
@@ -74,9 +73,9 @@ class _RuleChecker:
                     f"did you mean {close[0]!r}?" if close else None,
                 )
             )
-            return "any"
+            return function.result or "any"
         typ = self.schema[node.field]
-        if node.func in ("sum", "avg") and typ not in ("float", "any"):
+        if function.numeric_field and typ not in ("float", "any"):
             errors.append(
                 Diagnostic(
                     "E303",
@@ -85,7 +84,7 @@ class _RuleChecker:
                     f"{node.func}() needs a number, {node.field!r} is a {typ}",
                 )
             )
-        return "float" if node.func in ("sum", "avg") else typ
+        return function.result or typ
 
     def expr(
         self, expr: Expr | None, *, want: str | None = None, into: list[Diagnostic] | None = None

@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from cxmodel._time import add_duration
 from cxmodel.errors import EvaluationLimitError
-from cxmodel.expr import Aggregate, Duration, Expr, Name, evaluate, walk
+from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Duration, Expr, Name, evaluate, walk
 from cxmodel.expr import missing as is_missing
 from cxmodel.triggers._calendar import CustomerTime, Zones, add_local_months
 
@@ -410,13 +410,14 @@ class LogContext:
         func = node.func
         values = None if node.field is None else self.column(node.field)
         text = values is not None and values.dtype.kind != "f"
+        function = AGGREGATE_FUNCTIONS[func]
         out: Array
-        if func in ("count", "distinct"):
-            out = np.zeros(m)
-        elif func == "sum":
-            out = np.full(m, 0.0, dtype=object) if text else np.zeros(m)
+        if function.empty is not None:  # count, distinct, sum: a number even over nothing
+            out = np.full(m, float(function.empty))
+        elif text and function.result is None:  # first/last/min/max of text: None
+            out = np.full(m, None, dtype=object)
         else:
-            out = np.full(m, None, dtype=object) if text else np.full(m, np.nan)
+            out = np.full(m, np.nan)
         usable = mask if values is None else mask & ~is_missing(values)
         found = np.flatnonzero(usable).astype(np.int64)
         first = np.searchsorted(found, lo).astype(np.int64)
@@ -507,20 +508,11 @@ def _reduce(
         else:  # text: the smallest / largest rank, read back as its value
             rank, ordered = order
             out[groups] = ordered[reduce.reduceat(rank[pos], start)]
-    else:
-        sums = _group_sums(values[found[pos]].astype(float), start, sizes)
+    elif func in ("sum", "avg"):  # one segment reduction per group, as exact_sum rounds
+        sums = np.add.reduceat(values[found[pos]].astype(float), start)
         out[groups] = sums if func == "sum" else sums / sizes
-
-
-def _group_sums(values: npt.NDArray[np.float64], start: IntArray, sizes: IntArray) -> Array:
-    """``np.sum`` of each group ``values[start:start + size]``, rounded as ``np.sum`` rounds
-    one array (pairwise): groups of one size are summed together as the rows of a matrix."""
-    out = np.zeros(len(start))
-    by_size = np.argsort(sizes, kind="stable")
-    lengths, first = np.unique(sizes[by_size], return_index=True)
-    bounds = np.append(first, len(by_size))
-    for j, length in enumerate(lengths.tolist()):  # one pass per distinct group size
-        which = by_size[bounds[j] : bounds[j + 1]]
-        block = values[start[which][:, None] + np.arange(length)]
-        out[which] = block.sum(axis=1)
-    return out
+    else:  # a function without an array kernel: its own reduction, group by group
+        reduction = AGGREGATE_FUNCTIONS[func].reduce
+        gathered = values[found[pos]].tolist()
+        for group, first, size in zip(groups.tolist(), start.tolist(), sizes.tolist(), strict=True):
+            out[group] = reduction(gathered[first : first + size])

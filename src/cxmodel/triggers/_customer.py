@@ -18,42 +18,11 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from cxmodel.expr import AGGREGATE_FUNCTIONS
+from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._ingest import Row
 
-__all__ = ["Anchor", "CustomerState", "RuleState", "Running", "Waiting"]
-
-
-class Running:
-    """Running values of one aggregate over every matching interaction so far."""
-
-    __slots__ = ("count", "distinct", "first", "last", "maximum", "minimum", "values")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.values: list[float] | None = None  # sum/avg: the values, rounded as batch rounds
-        self.minimum: Any = None
-        self.maximum: Any = None
-        self.first: Any = None
-        self.last: Any = None
-        self.distinct: set[Any] | None = None
-
-    def to_list(self) -> list[Any]:
-        return [
-            self.count,
-            self.values,
-            self.minimum,
-            self.maximum,
-            self.first,
-            self.last,
-            None if self.distinct is None else sorted(self.distinct, key=repr),
-        ]
-
-    @staticmethod
-    def from_list(data: list[Any]) -> Running:
-        out = Running()
-        out.count, out.values, out.minimum, out.maximum, out.first, out.last, distinct = data
-        out.distinct = None if distinct is None else set(distinct)
-        return out
+__all__ = ["Anchor", "CustomerState", "RuleState", "Waiting"]
 
 
 class Anchor:
@@ -169,7 +138,8 @@ class CustomerState:
         self.seen: dict[str, int] = {}  # interaction id -> time, while it may be re-delivered
         self.consent: dict[str, bool] = {}  # purpose (trimmed, case-folded) -> granted
         self.consent_default: bool | None = None  # False after a revocation of every purpose
-        self.running: dict[str, Running] = {}
+        # running values by 'func|kind|field|where' (see AggregatePlan.store_key)
+        self.running: dict[str, RunningValue] = {}
         self.windows: dict[str, deque[tuple[int, int, Any]]] = {}  # (time, seq, value)
         self.kept: dict[str, deque[Row]] = {}  # rows of a kind, for aggregates over pairs
         self.rules: dict[str, RuleState] = {}
@@ -204,7 +174,10 @@ class CustomerState:
         out.seen = {str(k): int(v) for k, v in data.get("seen", {}).items()}
         out.consent = {str(k): bool(v) for k, v in data.get("consent", {}).items()}
         out.consent_default = data.get("consent_default")
-        out.running = {k: Running.from_list(v) for k, v in data.get("running", {}).items()}
+        out.running = {
+            k: RunningValue.from_list(AGGREGATE_FUNCTIONS[k.split("|", 1)[0]], v)
+            for k, v in data.get("running", {}).items()
+        }
         out.windows = {
             k: deque((int(t), int(s), value) for t, s, value in v)
             for k, v in data.get("windows", {}).items()

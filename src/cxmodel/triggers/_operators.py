@@ -13,12 +13,11 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from cxmodel._time import us_to_datetime
-from cxmodel.expr import Aggregate, Expr, Name
+from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Expr, Name
+from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._context import aggregates_in, names_in, shift
-from cxmodel.triggers._customer import Anchor, CustomerState, Running
+from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._evidence import outer_nodes
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._policies import absence
@@ -50,6 +49,7 @@ class AggregatePlan:
         self.key = str(node)
         self.kind = node.kind
         self.func = node.func
+        self.function = AGGREGATE_FUNCTIONS[node.func]
         self.field = node.field
         self.before = node.before is not None
         self.within = node.within
@@ -94,13 +94,13 @@ class AggregatePlan:
             return
         running = state.running.get(self.store_key)
         if running is None:
-            running = state.running[self.store_key] = Running()
-        _accumulate(running, self.func, value)
+            running = state.running[self.store_key] = RunningValue(self.function)
+        running.add(self.function, value)
 
     def running_value(self, state: CustomerState) -> Any:
         """The aggregate over every matching interaction so far."""
         running = state.running.get(self.store_key)
-        return _result(running, self.func)
+        return self.function.empty if running is None else running.value(self.function)
 
     def value(
         self,
@@ -123,7 +123,7 @@ class AggregatePlan:
             for time, seq, value in state.windows.get(self.store_key, ()):
                 if (start is None or time >= start) and (limit is None or seq < limit):
                     values.append(value)
-            return _reduce(self.func, values, pairs=False)
+            return self.function.of(values)
         where = self.where
         alias_fields = None if alias is None else alias.fields
         field = self.field
@@ -140,77 +140,7 @@ class AggregatePlan:
                     continue
                 value = True
             values.append(value)
-        return _reduce(self.func, values, pairs=True)
-
-
-def _accumulate(running: Running, func: str, value: Any) -> None:
-    running.count += 1
-    if func in ("sum", "avg"):
-        if running.values is None:
-            running.values = []
-        running.values.append(value)
-    elif func == "min":
-        if running.minimum is None or value < running.minimum:
-            running.minimum = value
-    elif func == "max":
-        if running.maximum is None or value > running.maximum:
-            running.maximum = value
-    elif func == "first":
-        if running.count == 1:
-            running.first = value
-    elif func == "last":
-        running.last = value
-    elif func == "distinct":
-        if running.distinct is None:
-            running.distinct = set()
-        running.distinct.add(value)
-
-
-def _result(running: Running | None, func: str) -> Any:
-    if running is None or running.count == 0:
-        return 0.0 if func in ("count", "distinct", "sum") else None
-    if func == "count":
-        return float(running.count)
-    if func == "distinct":
-        return float(len(running.distinct or ()))
-    if func in ("sum", "avg"):
-        total = _sum(running.values or [], pairs=False)
-        return total if func == "sum" else total / len(running.values or [1])
-    return {
-        "min": running.minimum,
-        "max": running.maximum,
-        "first": running.first,
-        "last": running.last,
-    }[func]
-
-
-def _sum(values: list[Any], *, pairs: bool) -> float:
-    """The sum rounded as the batch evaluator rounds it (numpy's own summation)."""
-    if not values:
-        return 0.0
-    if pairs:
-        return float(np.asarray(values, dtype=np.float64).sum())
-    padded = np.asarray([*values, 0.0], dtype=np.float64)
-    return float(np.add.reduceat(padded, [0, len(values)])[0])
-
-
-def _reduce(func: str, values: list[Any], *, pairs: bool) -> Any:
-    n = len(values)
-    if func == "count":
-        return float(n)
-    if func == "distinct":
-        return float(len(set(values)))
-    if func == "sum":
-        return _sum(values, pairs=pairs)
-    if n == 0:
-        return None
-    if func == "avg":
-        return _sum(values, pairs=pairs) / n
-    if func == "min":
-        return min(values)
-    if func == "max":
-        return max(values)
-    return values[0] if func == "first" else values[-1]
+        return self.function.of(values)
 
 
 class Candidate:

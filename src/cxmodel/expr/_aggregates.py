@@ -1,0 +1,178 @@
+"""The aggregate functions of the rule language, each declared once.
+
+An :class:`AggregateFunction` says everything the rest of the library needs: whether it takes a
+property (``count(purchase)`` does not, ``sum(purchase.value)`` does) and whether that property
+must be a number, its result type for the type checker, its value over no interactions, the
+reduction of a list of values (the reference every evaluator agrees with), and the running
+state the streaming engine keeps for it over all of a customer's history. The parser, the type
+checkers, the batch evaluator and the streaming engine read :data:`AGGREGATE_FUNCTIONS`;
+adding a function is one entry here (the batch evaluator has faster array kernels for the
+built-in ones and reduces any other function's values group by group).
+
+Examples
+--------
+>>> AGGREGATE_FUNCTIONS["max"].reduce([3.0, 7.0, 5.0])
+7.0
+>>> AGGREGATE_FUNCTIONS["median"].reduce([3.0, 7.0, 5.0, 1.0])
+4.0
+>>> AGGREGATE_FUNCTIONS["count"].empty
+0.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+__all__ = ["AGGREGATE_FUNCTIONS", "AggregateFunction", "RunningValue", "exact_sum"]
+
+
+def exact_sum(values: Sequence[float], *, pairwise: bool = False) -> float:
+    """The sum of ``values`` rounded as the batch evaluator's numpy reductions round it (a
+    segment reduction, or ``pairwise`` the rows of a matrix), so that every evaluator gives
+    the same bits."""
+    if not values:
+        return 0.0
+    if pairwise:
+        return float(np.asarray(values, dtype=np.float64).sum())
+    padded = np.asarray([*values, 0.0], dtype=np.float64)
+    return float(np.add.reduceat(padded, [0, len(values)])[0])
+
+
+class RunningValue:
+    """The running state of one aggregate over a stream of values: :meth:`add` each value
+    (missing ones are never passed), read :meth:`value`; :meth:`to_list` and
+    :meth:`from_list` give the JSON form a durable store keeps."""
+
+    __slots__ = ("count", "state")
+
+    def __init__(self, function: AggregateFunction) -> None:
+        self.count = 0
+        self.state: Any = function.start()
+
+    def add(self, function: AggregateFunction, value: Any) -> None:
+        """Take one value in."""
+        self.count += 1
+        self.state = function.step(self.state, value, self.count)
+
+    def value(self, function: AggregateFunction) -> Any:
+        """The aggregate so far (``function.empty`` before any value)."""
+        if self.count == 0:
+            return function.empty
+        return function.finish(self.state, self.count)
+
+    def to_list(self) -> list[Any]:
+        """The JSON-ready form."""
+        state = sorted(self.state, key=repr) if isinstance(self.state, set) else self.state
+        return [self.count, state]
+
+    @staticmethod
+    def from_list(function: AggregateFunction, data: Sequence[Any]) -> RunningValue:
+        """The running value :meth:`to_list` wrote."""
+        out = RunningValue(function)
+        out.count = int(data[0])
+        state = data[1]
+        out.state = set(state) if function.name == "distinct" else state
+        return out
+
+
+@attrs.frozen
+class AggregateFunction:
+    """One aggregate function (see the module docstring).
+
+    ``step(state, value, count)`` returns the running state after ``value`` (the
+    ``count``-th); ``finish(state, count)`` turns it into the result.
+    """
+
+    name: str
+    takes_field: bool
+    numeric_field: bool
+    result: str | None  # the result type, or None: the property's own type
+    empty: Any  # the value over no interactions (None: missing)
+    reduce: Callable[[list[Any]], Any]  # values in log order, none missing -> result
+    start: Callable[[], Any]
+    step: Callable[[Any, Any, int], Any]
+    finish: Callable[[Any, int], Any]
+
+    def of(self, values: list[Any]) -> Any:
+        """The aggregate of ``values`` (``empty`` when there are none)."""
+        return self.reduce(values) if values else self.empty
+
+
+def _listed(state: list[Any] | None, value: Any, count: int) -> list[Any]:
+    out = [] if state is None else state
+    out.append(value)
+    return out
+
+
+def _added(state: set[Any], value: Any) -> set[Any]:
+    state.add(value)
+    return state
+
+
+def _median(values: list[Any]) -> float:
+    ordered = sorted(float(v) for v in values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def _keep(choose: Callable[[Any, Any], bool]) -> Callable[[Any, Any, int], Any]:
+    return lambda state, value, count: value if count == 1 or choose(value, state) else state
+
+
+_FUNCTIONS = (
+    AggregateFunction(
+        "count", False, False, "float", 0.0,
+        lambda values: float(len(values)),
+        lambda: None, lambda state, value, count: None, lambda state, count: float(count),
+    ),
+    AggregateFunction(
+        "sum", True, True, "float", 0.0,
+        exact_sum,
+        lambda: None, _listed, lambda state, count: exact_sum(state),
+    ),
+    AggregateFunction(
+        "avg", True, True, "float", None,
+        lambda values: exact_sum(values) / len(values),
+        lambda: None, _listed, lambda state, count: exact_sum(state) / count,
+    ),
+    AggregateFunction(
+        "median", True, True, "float", None,
+        _median,
+        lambda: None, _listed, lambda state, count: _median(state),
+    ),
+    AggregateFunction(
+        "min", True, False, None, None,
+        min,
+        lambda: None, _keep(lambda value, best: value < best), lambda state, count: state,
+    ),
+    AggregateFunction(
+        "max", True, False, None, None,
+        max,
+        lambda: None, _keep(lambda value, best: value > best), lambda state, count: state,
+    ),
+    AggregateFunction(
+        "first", True, False, None, None,
+        lambda values: values[0],
+        lambda: None, _keep(lambda value, kept: False), lambda state, count: state,
+    ),
+    AggregateFunction(
+        "last", True, False, None, None,
+        lambda values: values[-1],
+        lambda: None, lambda state, value, count: value, lambda state, count: state,
+    ),
+    AggregateFunction(
+        "distinct", True, False, "float", 0.0,
+        lambda values: float(len(set(values))),
+        set, lambda state, value, count: _added(state, value),
+        lambda state, count: float(len(state)),
+    ),
+)  # fmt: skip
+
+#: Every aggregate function by name.
+AGGREGATE_FUNCTIONS: dict[str, AggregateFunction] = {f.name: f for f in _FUNCTIONS}
