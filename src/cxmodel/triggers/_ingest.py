@@ -202,6 +202,13 @@ def _check_row(fields: dict[str, Any], kind: str, where: str) -> None:
             "the kind says the direction",
         )
     metric = fields.get("metric")
+    score = fields.get("score")
+    if score is not None and metric is None:
+        raise _fail(
+            where,
+            f"score {score!r} has no metric (field 'metric' is missing); say which scale it is "
+            f"on: one of {sorted(METRIC_SCALES)}",
+        )
     if metric is not None:
         if metric not in METRIC_SCALES:
             raise _fail(
@@ -209,8 +216,13 @@ def _check_row(fields: dict[str, Any], kind: str, where: str) -> None:
                 f"metric {metric!r} is unknown (field 'metric'); expected one of "
                 f"{sorted(METRIC_SCALES)}",
             )
-        score = fields.get("score")
         low, high = METRIC_SCALES[metric]
+        if score is not None and score != round(score):
+            raise _fail(
+                where,
+                f"score {score!r} is not a whole number (field 'score', metric {metric!r}); "
+                "survey scales are answered in whole points",
+            )
         if score is not None and not low <= score <= high:
             raise _fail(
                 where,
