@@ -59,7 +59,7 @@ def plot_funnel(
     Each bar says how many reached the step and the share of those who entered; between
     bars, the share lost from one step to the next. A funnel computed with ``by=`` draws
     one bar per group side by side (``by=False``: the total only), each labelled with the
-    group's conversion from the first step.
+    group's conversion from the first step; groups nobody entered are left out.
 
     Parameters
     ----------
@@ -86,7 +86,7 @@ def plot_funnel(
     ...     kind=["view", "purchase", "view"])
     >>> ax = plot_funnel(funnel(log, ["view", "purchase"]))
     >>> [t.get_text() for t in ax.texts]
-    ['2\\n100%', '1\\n50%', '-50%']
+    ['2\\n100%', '1\\n50%', '50%\\ndrop off']
     >>> matplotlib.pyplot.close(ax.figure)
     """
     ax = axes(ax)
@@ -95,9 +95,10 @@ def plot_funnel(
     grouped = by and funnel.by_labels is not None and funnel.by_counts is not None
     if grouped:
         assert funnel.by_labels is not None and funnel.by_counts is not None
-        labels = [str(s) for s in funnel.by_labels.tolist()]
-        width = 0.8 / len(labels)
-        for g, (name, row) in enumerate(zip(labels, funnel.by_counts, strict=True)):
+        entered = np.flatnonzero(funnel.by_counts[:, 0] > 0) if len(steps) else np.zeros(0, int)
+        labels = [str(s) for s in funnel.by_labels[entered].tolist()]
+        width = 0.8 / max(len(labels), 1)
+        for g, (name, row) in enumerate(zip(labels, funnel.by_counts[entered], strict=True)):
             offset = (g - (len(labels) - 1) / 2) * width
             options: dict[str, Any] = {"color": colour(g), "width": width * 0.95}
             bars = ax.bar(x + offset, row, label=name, **(options | kwargs))
@@ -117,7 +118,7 @@ def plot_funnel(
         for k in range(1, len(steps)):
             lost = 1.0 - float(funnel.step_conversion[k])
             if np.isfinite(lost):
-                ax.annotate(f"-{percent(lost)}", ((k - 0.5), 0.5 * top), ha="center",
+                ax.annotate(f"{percent(lost)}\ndrop off", ((k - 0.5), 0.5 * top), ha="center",
                             va="center", fontsize=8, color=colour(5))  # fmt: skip
     ax.set_xticks(x, labels=steps)
     ax.margins(y=0.15)
@@ -172,6 +173,13 @@ def _key_label(keys: dict[str, list[Any]], i: int) -> str:
     return " · ".join(parts)
 
 
+_MEASURES = {
+    "p_next": "share of next interactions",
+    "share": "share of customers",
+    "exit_rate": "exit rate",
+}
+
+
 def plot_journey_comparison(
     comparison: Comparison[Any],
     ax: Axes | None = None,
@@ -194,13 +202,13 @@ def plot_journey_comparison(
     >>> a = [True, True, False, False]
     >>> ax = plot_journey_comparison(compare_transitions(log, a, [not x for x in a]))
     >>> ax.get_xlabel()
-    'Difference in p next (percentage points), A minus B'
+    'Difference in share of next interactions (percentage points), A minus B'
     >>> matplotlib.pyplot.close(ax.figure)
     """
     ax = axes(ax)
     n = min(top, len(comparison.difference))
     labels = [_key_label(comparison.keys, i) for i in range(n)]
-    measure = comparison.measure.replace("_", " ")
+    measure = _MEASURES.get(comparison.measure, comparison.measure.replace("_", " "))
     ax = forest(
         ax,
         labels,
@@ -367,7 +375,7 @@ def plot_paths(
         texts.append(text)
     ax.bar_label(bars, labels=texts, fontsize=8, padding=3)
     ax.set_yticks(y, labels=labels)
-    ax.margins(x=0.25)
+    ax.margins(x=0.4)
     percent_axis(ax, "x")
     return finish(ax, title=title, xlabel="Share of customers", grid="x")
 

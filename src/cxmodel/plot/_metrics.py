@@ -85,7 +85,8 @@ def plot_survival(
         times = np.concatenate([[0.0], c.times])
         surv = np.concatenate([[1.0], c.survival])
         shade = colour(i)
-        label = f"{name} (median {number(c.median)})" if name else None
+        median = f"median {number(c.median)}" if np.isfinite(c.median) else "median not reached"
+        label = f"{name} ({median})" if name else None
         options: dict[str, Any] = {"where": "post", "color": shade, "linewidth": 1.8}
         ax.step(times, surv, label=label, **(options | kwargs))
         if ci:
@@ -202,7 +203,9 @@ def plot_metric_table(
     >>> matplotlib.pyplot.close(ax.figure)
     """
     if "driver" in table.columns and "difference" in table.columns:
-        return plot_drivers(table, ax, title=title, **kwargs)
+        if title is not None:
+            kwargs["title"] = title
+        return plot_drivers(table, ax, **kwargs)
     ax = axes(ax)
     column = _value_column(table, value)
     key = (table.name.lower(), column)
@@ -256,7 +259,7 @@ def plot_metric_table(
         if len(x) > 6:
             ax.tick_params(axis="x", labelrotation=45)
         ax.axhline(0, color=GREY, linewidth=0.8)
-        xlabel = "" if group is None else group.replace("_", " ").capitalize()
+        xlabel = "" if group in (None, "by") else str(group).replace("_", " ").capitalize()
     if share:
         percent_axis(ax)
     ci_note = " with 95% intervals" if bounds is not None else ""
@@ -358,6 +361,8 @@ def plot_cohort_retention(
 
     Cells that have not happened yet (NaN) stay blank; each cell is annotated with its
     percentage (``annotate=False`` for none). Rows are labelled with the cohort and its size.
+    The colour scale spans the later periods (column 0 is always 100% and is drawn at the top
+    colour), so differences between cohorts stay visible.
 
     Examples
     --------
@@ -382,6 +387,8 @@ def plot_cohort_retention(
         texts = np.vectorize(lambda v: percent(float(v)), otypes=[object])(rates)
     rows = [f"{c} (n={int(s):,})" for c, s in zip(result.cohorts.tolist(), result.sizes.tolist())]
     word = _PERIOD_WORDS.get(result.period, result.period.capitalize() + "s")
+    later = rates[:, 1:]
+    top = float(np.nanmax(later)) if np.isfinite(later).any() else 1.0
     heatmap(
         ax,
         rates,
@@ -390,7 +397,7 @@ def plot_cohort_retention(
         texts=texts,
         colourbar="Share of the cohort active",
         vmin=0.0,
-        vmax=1.0,
+        vmax=max(top, 0.01),
         share=True,
         **kwargs,
     )

@@ -49,6 +49,11 @@ def _unit(summary: Any, unit: str | None) -> str:
     return _UNITS.get(str(getattr(summary, "freq", "")), "period")
 
 
+def _span(t: float, word: str) -> str:
+    """``"1 week"``, ``"2.5 weeks"``."""
+    return f"{number(t)} {word}{'' if t == 1 else 's'}"
+
+
 def _discrete(model: Any) -> bool:
     return type(model).__name__ == "BetaGeoBetaBinom"
 
@@ -188,11 +193,10 @@ def plot_frequency_recency_matrix(
     freqs, recs, values, age = _matrix(model, "expected", summary, max_frequency, max_recency, t)
     word = _unit(summary, unit)
     _draw_matrix(ax, values, freqs, recs, unit=word, share=False,
-                 colourbar=f"Expected purchases in the next {number(t)} {word}(s)",
+                 colourbar=f"Expected purchases in the next {_span(t, word)}",
                  **kwargs)  # fmt: skip
     default = (
-        f"Expected purchases in the next {number(t)} {word}(s), "
-        f"customers observed {number(age)} {word}s"
+        f"Expected purchases in the next {_span(t, word)}, customers observed {_span(age, word)}"
     )
     ax.set_title(title if title is not None else default, fontsize=11)
     return ax
@@ -232,7 +236,7 @@ def plot_probability_alive_matrix(
     word = _unit(summary, unit)
     _draw_matrix(ax, values, freqs, recs, unit=word, share=True,
                  colourbar="Probability still active", **kwargs)  # fmt: skip
-    default = f"Probability the customer is still active, observed {number(age)} {word}s"
+    default = f"Probability the customer is still active, observed {_span(age, word)}"
     ax.set_title(title if title is not None else default, fontsize=11)
     return ax
 

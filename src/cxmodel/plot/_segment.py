@@ -103,7 +103,8 @@ def plot_rfm_segments(
         r_at, f_at = (centre + 1) if _convex(cells) else (near + 1)
         text = f"{name}\n{count(totals.get(name, 0))} ({percent(totals.get(name, 0) / everyone)})"
         ax.text(float(f_at), float(r_at), text, ha="center", va="center", fontsize=8.5,
-                fontweight="bold", color="#222222")  # fmt: skip
+                fontweight="bold", color="#222222",
+                bbox={"boxstyle": "round,pad=0.25", "fc": "white", "alpha": 0.65, "ec": "none"})  # fmt: skip
     if scores is not None:
         cell_counts = np.zeros((n, n), dtype=np.int64)
         np.add.at(cell_counts, (np.asarray(scores.r) - 1, np.asarray(scores.f) - 1), 1)

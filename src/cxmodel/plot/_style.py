@@ -181,8 +181,8 @@ def shorten(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def percent_axis(ax: Axes, axis: str = "y", digits: int = 0) -> None:
-    """Label an axis holding shares in [0, 1] as percentages."""
+def percent_axis(ax: Axes, axis: str = "y", digits: int | None = None) -> None:
+    """Label an axis holding shares in [0, 1] as percentages (``digits`` None: as needed)."""
     ticker = require("matplotlib.ticker")
     formatter = ticker.PercentFormatter(xmax=1.0, decimals=digits)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
@@ -281,4 +281,9 @@ def forest(
     ax.set_ylim(-0.7, len(est) - 0.3)
     if log:
         ax.set_xscale("log")
+        low_x, high_x = ax.get_xlim()
+        nice = [m * 10.0**e for e in range(-3, 4) for m in (1.0, 2.0, 5.0)]
+        ticks = [v for v in nice if low_x <= v <= high_x]
+        ax.set_xticks(ticks, labels=[f"{v:g}×" for v in ticks])
+        ax.xaxis.set_minor_formatter(require("matplotlib.ticker").NullFormatter())
     return finish(ax, title=title, xlabel=xlabel, grid="x")
