@@ -244,7 +244,7 @@ def heatmap(
     bar.outline.set_visible(False)
     if share:
         ticker = require("matplotlib.ticker")
-        bar.ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0, decimals=0))
+        bar.ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
     return image
 
 
