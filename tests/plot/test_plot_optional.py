@@ -73,3 +73,18 @@ def test_real_helper_message(monkeypatch: pytest.MonkeyPatch) -> None:
         MissingDependencyError, match=r'requires matplotlib: pip install "cxmodel\[plot\]"'
     ):
         nps(np.array([10, 0] * 40), by=np.array(["a", "b"] * 40)).plot()
+
+
+def test_drawing_into_own_figure_leaves_pyplot_alone() -> None:
+    """A server rendering SVG into its own Figure never imports pyplot."""
+    code = (
+        "import io, sys\n"
+        "from matplotlib.figure import Figure\n"
+        "from cxmodel.metrics import kaplan_meier\n"
+        "fig = Figure()\n"
+        "kaplan_meier([1, 2, 3], [1, 0, 1]).plot(ax=fig.add_subplot())\n"
+        "fig.savefig(io.StringIO(), format='svg')\n"
+        "print('matplotlib.pyplot' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

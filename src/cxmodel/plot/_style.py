@@ -95,11 +95,14 @@ def colour(i: int) -> str:
 def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
     """``ax``, or the axes of a new pyplot figure of ``figsize`` inches when ``ax`` is None.
 
-    matplotlib is imported (or the missing-dependency error raised) either way.
+    matplotlib is imported (or the missing-dependency error raised) either way; pyplot only
+    when a figure is made, so drawing into a ``matplotlib.figure.Figure`` of one's own (a
+    server rendering SVG) never touches pyplot's figure manager.
     """
-    plt = require("matplotlib.pyplot")
     if ax is not None:
+        require("matplotlib")
         return ax
+    plt = require("matplotlib.pyplot")
     _, new = plt.subplots(figsize=figsize, layout="constrained")
     return cast("Axes", new)
 
