@@ -73,6 +73,7 @@ _SUBMODULES = frozenset(
         "metrics",
         "models",
         "personalize",
+        "plot",
         "report",
         "segment",
         "testing",

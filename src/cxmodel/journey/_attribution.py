@@ -17,6 +17,8 @@ from cxmodel.journey._common import next_occurrence, row_mask, table_html, windo
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = ["MODELS", "Attribution", "attribution", "markov_removal_effects", "shapley_values"]
@@ -72,6 +74,15 @@ class Attribution:
         """One row per channel, one column per model."""
         pd = import_optional("pandas", "Attribution.to_pandas()")
         return pd.DataFrame(self._columns()).set_index("channel")
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw each channel's share of the credit, one series per model (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_attribution`.
+        """
+        from cxmodel.plot import plot_attribution
+
+        return plot_attribution(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return table_html(f"Attribution (total {self.total:g})", self._columns())

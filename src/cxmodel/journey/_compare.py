@@ -15,6 +15,8 @@ from cxmodel.journey._funnel import Funnel, Step, funnel
 from cxmodel.segment import newcombe_interval
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = ["FunnelComparison", "compare_funnels"]
@@ -60,6 +62,15 @@ class FunnelComparison:
         """One row per step."""
         pd = import_optional("pandas", "FunnelComparison.to_pandas()")
         return pd.DataFrame(self._columns())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw a forest plot of the conversion differences with intervals (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_funnel_comparison`.
+        """
+        from cxmodel.plot import plot_funnel_comparison
+
+        return plot_funnel_comparison(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return table_html("FunnelComparison (A - B)", self._columns())

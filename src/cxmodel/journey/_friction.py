@@ -27,6 +27,8 @@ from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_mask
 from cxmodel.log._kinds import check_kinds
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = ["Friction", "friction"]
@@ -143,6 +145,15 @@ class Friction(Grouped):
         """One row per label, in rank order."""
         pd = import_optional("pandas", "Friction.to_pandas()")
         return pd.DataFrame(self._columns())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw ranked horizontal bars of a friction measure (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_friction`.
+        """
+        from cxmodel.plot import plot_friction
+
+        return plot_friction(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return table_html("Friction", self._columns())

@@ -31,6 +31,8 @@ from cxmodel.journey._matching import earliest_steps
 from cxmodel.log._kinds import check_kinds, warn_absent_kinds
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = ["Funnel", "check_steps", "funnel", "step_mask"]
@@ -113,6 +115,15 @@ class Funnel:
         """One row per step as a pandas DataFrame."""
         pd = import_optional("pandas", "Funnel.to_pandas()")
         return pd.DataFrame(self._columns())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw bars with conversion and drop-off labelled; ``by=`` groups side by side (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_funnel`.
+        """
+        from cxmodel.plot import plot_funnel
+
+        return plot_funnel(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return table_html("Funnel", self._columns())

@@ -15,6 +15,8 @@ from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = ["Paths", "paths"]
@@ -79,6 +81,15 @@ class Paths(Grouped):
         """One row per variant."""
         pd = import_optional("pandas", "Paths.to_pandas()")
         return pd.DataFrame(self._columns())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the top paths as horizontal bars (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_paths`.
+        """
+        from cxmodel.plot import plot_paths
+
+        return plot_paths(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return table_html(

@@ -18,6 +18,8 @@ from cxmodel.journey._step_matrix import StepMatrix, step_matrix
 from cxmodel.journey._transitions import Transitions, transitions
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = [
@@ -128,6 +130,15 @@ class Comparison(Generic[T]):
         """One row per item."""
         pd = import_optional("pandas", "Comparison.to_pandas()")
         return pd.DataFrame(self._columns())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw a forest plot of the largest differences with intervals (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_journey_comparison`.
+        """
+        from cxmodel.plot import plot_journey_comparison
+
+        return plot_journey_comparison(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return table_html(f"Comparison of {self.measure} (A - B)", self._columns())

@@ -16,6 +16,8 @@ from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_mask
 from cxmodel.journey._transitions import END, START
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = ["StepMatrix", "step_matrix"]
@@ -67,6 +69,15 @@ class StepMatrix(Grouped):
         """Shares as a DataFrame: labels as index, steps as columns."""
         pd = import_optional("pandas", "StepMatrix.to_pandas()")
         return pd.DataFrame(self.shares, index=list(self.labels), columns=self.steps.tolist())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw a heatmap of the share of customers at each label and step (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_step_matrix`.
+        """
+        from cxmodel.plot import plot_step_matrix
+
+        return plot_step_matrix(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         cols: dict[str, Any] = {"label": self.labels.tolist()}

@@ -20,6 +20,8 @@ from cxmodel.journey._common import (
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log import InteractionLog
 
 __all__ = ["END", "START", "Transitions", "transitions"]
@@ -99,6 +101,15 @@ class Transitions(Grouped):
         """Edge table as a pandas DataFrame (one row per non-zero edge)."""
         pd = import_optional("pandas", "Transitions.to_pandas()")
         return pd.DataFrame(self.edges())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw a heatmap of the share of each next interaction (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_transitions`.
+        """
+        from cxmodel.plot import plot_transitions
+
+        return plot_transitions(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return table_html(f"Transitions ({len(self.labels)} labels)", self.edges())

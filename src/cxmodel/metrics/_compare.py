@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from scipy import stats
@@ -11,6 +11,9 @@ from scipy import stats
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._intervals import z_value
 from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult, _Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["Comparison", "compare_nps", "compare_proportions"]
 
@@ -29,6 +32,16 @@ class Comparison(_Result):
     n_a: int
     n_b: int
     level: float
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the difference with its interval and a zero line (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_comparison`,
+        which also draws several comparisons, one row each.
+        """
+        from cxmodel.plot import plot_comparison
+
+        return plot_comparison(self, ax, **kwargs)
 
 
 def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: float) -> Comparison:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -14,6 +14,9 @@ from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import proportion_interval, z_value
 from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._tables import result_html, result_to_pandas
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "CohortRetention",
@@ -174,6 +177,15 @@ class CohortRetention:
 
         pd = import_optional("pandas", "CohortRetention.to_pandas()")
         return pd.DataFrame(self.rates, index=pd.Index(self.cohorts, name="cohort"))
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the cohort x period heatmap, annotated with percentages (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_cohort_retention`.
+        """
+        from cxmodel.plot import plot_cohort_retention
+
+        return plot_cohort_retention(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return result_html("CohortRetention", {"cohorts": len(self.cohorts), "period": self.period})

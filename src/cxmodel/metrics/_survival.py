@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -14,6 +14,9 @@ from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import z_value
 from cxmodel.metrics._tables import result_html, result_to_pandas
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "CustomerLifetimes",
@@ -156,6 +159,15 @@ class SurvivalCurve:
 
         pd = import_optional("pandas", "SurvivalCurve.to_pandas()")
         return pd.DataFrame(self.to_dict())
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the step curve with its confidence band (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_survival`.
+        """
+        from cxmodel.plot import plot_survival
+
+        return plot_survival(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return result_html(

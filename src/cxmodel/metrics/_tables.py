@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["MetricTable", "SmallSampleWarning", "result_html", "result_to_pandas"]
 
@@ -87,6 +90,15 @@ class MetricTable:
         """One row per group (needs pandas)."""
         pd = import_optional("pandas", "MetricTable.to_pandas()")
         return pd.DataFrame(dict(self.columns))
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw a trend over periods with interval bands, or bars with interval whiskers by group (experience drivers: a forest plot) (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_metric_table`.
+        """
+        from cxmodel.plot import plot_metric_table
+
+        return plot_metric_table(self, ax, **kwargs)
 
     def _repr_html_(self, limit: int = 20) -> str:
         head = "".join(f"<th>{html.escape(n)}</th>" for n in self.columns)

@@ -17,6 +17,7 @@ from cxmodel.models._base import (
     fit_max_likelihood,
     params_repr,
 )
+from cxmodel.models._plots import TransactionPlots
 
 __all__ = ["BetaGeoBetaBinom", "ShiftedBetaGeo"]
 
@@ -35,7 +36,7 @@ def _validate_bgbb(frequency: Any, recency: Any, n_periods: Any) -> tuple[FloatA
     return x, t_x, n
 
 
-class BetaGeoBetaBinom:
+class BetaGeoBetaBinom(TransactionPlots):
     """BG/BB: a Bernoulli purchase chance at each opportunity while alive, geometric drop-out.
 
     p ~ Beta(alpha, beta) (purchase), theta ~ Beta(gamma, delta) (drop-out).

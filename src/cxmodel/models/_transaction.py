@@ -18,6 +18,7 @@ from cxmodel.models._base import (
     params_repr,
     standard_errors,
 )
+from cxmodel.models._plots import TransactionPlots
 
 __all__ = ["TransactionModel", "validate_history"]
 
@@ -66,7 +67,7 @@ def _check_information(big_t: FloatArray, w: FloatArray | None, model: str) -> N
         )
 
 
-class TransactionModel:
+class TransactionModel(TransactionPlots):
     """Base of BG/NBD, MBG/NBD and Pareto/NBD: fitting on (frequency, recency, T) histories."""
 
     _names: tuple[str, ...] = ()

@@ -16,6 +16,8 @@ from cxmodel.segment._features import group_mask, numeric_features
 from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from cxmodel.log._customer_table import CustomerTable
 
 __all__ = ["Contrast", "contrast", "newcombe_interval", "welch_interval", "wilson_interval"]
@@ -114,6 +116,15 @@ class Contrast:
     def to_pandas(self) -> Any:
         """One row per feature, most distinguishing first (needs pandas)."""
         return columns_to_pandas(self.to_dict(), "Contrast.to_pandas()")
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw a forest plot of the lifts with intervals (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_contrast`.
+        """
+        from cxmodel.plot import plot_contrast
+
+        return plot_contrast(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return columns_to_html(f"Contrast (A: {self.n_a}, B: {self.n_b})", self.to_dict())

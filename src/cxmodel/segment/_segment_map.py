@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -13,6 +13,9 @@ import numpy.typing as npt
 from cxmodel.errors import SchemaError
 from cxmodel.segment._rfm import RFMScores
 from cxmodel.segment._table import columns_to_html, columns_to_pandas
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["DEFAULT_SEGMENT_MAP", "RFMSegments", "SegmentMap", "SegmentRule", "rfm_segments"]
 
@@ -188,6 +191,15 @@ class RFMSegments:
     def to_pandas(self) -> Any:
         """A pandas DataFrame with columns ``customer_id`` and ``labels`` (needs pandas)."""
         return columns_to_pandas(self.to_dict(), "RFMSegments.to_pandas()")
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw the R x F grid map with segment names and counts (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_rfm_segments`.
+        """
+        from cxmodel.plot import plot_rfm_segments
+
+        return plot_rfm_segments(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         return columns_to_html("RFMSegments", self.to_dict())

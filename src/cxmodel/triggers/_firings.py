@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any, TextIO, overload
+from typing import TYPE_CHECKING, Any, TextIO, overload
 
 import attrs
 import numpy as np
@@ -15,6 +15,9 @@ import numpy.typing as npt
 
 from cxmodel._optional import import_optional
 from cxmodel._time import us_to_datetime
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["Firing", "FiringBlock", "Firings", "firing_id", "plain", "write_firings"]
 
@@ -443,6 +446,15 @@ class Firings:
         frame = pd.DataFrame(rows, columns=columns)
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         return frame
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw firings and suppressions per trigger over time (needs matplotlib).
+
+        Returns the matplotlib Axes; keyword arguments as :func:`cxmodel.plot.plot_firings`.
+        """
+        from cxmodel.plot import plot_firings
+
+        return plot_firings(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         head = "<tr><th>trigger</th><th>customer</th><th>time</th><th>action</th></tr>"

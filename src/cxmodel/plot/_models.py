@@ -1,0 +1,386 @@
+"""Diagnostic plots of the fitted transaction models (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB).
+
+The plots lifetimes users know, under the same names: expected purchases and the probability
+of being alive over a frequency x recency grid, the model's distribution of repeat purchases
+against the data's, and calibration-period purchases against hold-out purchases.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import DataError
+from cxmodel.plot._style import axes, colour, count, finish, heatmap, number
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "plot_calibration_purchases_vs_holdout_purchases",
+    "plot_frequency_recency_matrix",
+    "plot_period_transactions",
+    "plot_probability_alive_matrix",
+]
+
+FloatArray = npt.NDArray[np.float64]
+_UNITS = {"D": "day", "W": "week", "M": "month", "h": "hour", "H": "hour"}
+
+
+def _history(summary: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(frequency, recency, T) of an ``RFMSummary`` or a ``CdnowSummary`` (x, t_x, T)."""
+    for names in (("frequency", "recency", "T"), ("x", "t_x", "T")):
+        if all(hasattr(summary, n) for n in names):
+            x, t_x, big_t = (np.asarray(getattr(summary, n), dtype=np.float64) for n in names)
+            return x, t_x, big_t
+    raise DataError(
+        "expected a summary with frequency, recency and T (an RFMSummary from rfm_summary() "
+        f"or calibration_holdout_split(), or cdnow_summary()); got {type(summary).__name__}"
+    )
+
+
+def _unit(summary: Any, unit: str | None) -> str:
+    if unit is not None:
+        return unit
+    if type(summary).__name__ == "CdnowSummary":
+        return "week"
+    return _UNITS.get(str(getattr(summary, "freq", "")), "period")
+
+
+def _span(t: float, word: str) -> str:
+    """``"1 week"``, ``"2.5 weeks"``."""
+    return f"{number(t)} {word}{'' if t == 1 else 's'}"
+
+
+def _discrete(model: Any) -> bool:
+    return type(model).__name__ == "BetaGeoBetaBinom"
+
+
+def _grid(
+    model: Any, summary: Any, max_frequency: int | None, max_recency: float | None
+) -> tuple[FloatArray, FloatArray, float, npt.NDArray[np.bool_]]:
+    """Frequencies, recencies, the age used and the valid (frequency, recency) cells."""
+    if summary is not None:
+        x, _, big_t = _history(summary)
+        if max_frequency is None:
+            max_frequency = int(np.max(x)) if x.size else 0
+        if max_recency is None:
+            max_recency = float(np.max(big_t)) if big_t.size else 0.0
+    if max_frequency is None or max_recency is None:
+        raise DataError(
+            "pass the summary the model was fitted on, or max_frequency= and max_recency= "
+            "(the largest frequency and customer age to show)"
+        )
+    age = float(max_recency)
+    freqs = np.arange(int(max_frequency) + 1, dtype=np.float64)
+    recs = np.arange(int(np.floor(age)) + 1, dtype=np.float64)
+    f, r = np.meshgrid(freqs, recs, indexing="ij")
+    valid = (f > 0) | (r == 0)  # no repeat purchase means a recency of 0
+    if _discrete(model):
+        valid &= f <= r
+        age = float(np.round(age))
+    return freqs, recs, age, valid
+
+
+def _matrix(
+    model: Any,
+    what: str,
+    summary: Any,
+    max_frequency: int | None,
+    max_recency: float | None,
+    t: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, float]:
+    freqs, recs, age, valid = _grid(model, summary, max_frequency, max_recency)
+    f, r = np.meshgrid(freqs, recs, indexing="ij")
+    out = np.full(f.shape, np.nan)
+    fv, rv = f[valid], r[valid]
+    ages = np.full(fv.shape, age)
+    if what == "alive":
+        out[valid] = model.probability_alive(fv, rv, ages)
+    else:
+        out[valid] = model.conditional_expected_purchases(t, fv, rv, ages)
+    return freqs, recs, out, age
+
+
+def _draw_matrix(
+    ax: Axes,
+    values: FloatArray,
+    freqs: FloatArray,
+    recs: FloatArray,
+    *,
+    unit: str,
+    colourbar: str,
+    share: bool,
+    **kwargs: Any,
+) -> None:
+    heatmap(
+        ax,
+        values,
+        rows=[str(int(v)) for v in freqs.tolist()],
+        columns=[str(int(v)) for v in recs.tolist()],
+        texts=None,
+        colourbar=colourbar,
+        vmin=0.0,
+        vmax=1.0 if share else None,
+        share=share,
+        origin="lower",
+        **kwargs,
+    )
+    step_x = max(1, len(recs) // 12)
+    step_y = max(1, len(freqs) // 12)
+    ax.set_xticks(np.arange(0, len(recs), step_x), labels=[str(int(v)) for v in recs[::step_x]])
+    ax.set_yticks(np.arange(0, len(freqs), step_y), labels=[str(int(v)) for v in freqs[::step_y]])
+    ax.set_xlabel(f"Recency: {unit}s from the first to the last purchase")
+    ax.set_ylabel("Frequency: repeat purchases so far")
+
+
+def plot_frequency_recency_matrix(
+    model: Any,
+    summary: Any = None,
+    ax: Axes | None = None,
+    *,
+    t: float = 1.0,
+    max_frequency: int | None = None,
+    max_recency: float | None = None,
+    unit: str | None = None,
+    title: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Heatmap of the purchases expected in the next ``t`` periods by frequency and recency.
+
+    Each cell is a customer with that many repeat purchases (rows) whose last one came that
+    long after their first (columns), observed for ``max_recency`` periods. Cells that
+    cannot occur (no repeat purchase but a recency above 0; for BG/BB more purchases than
+    opportunities) are blank.
+
+    Parameters
+    ----------
+    model : BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom
+        A fitted model.
+    summary : RFMSummary or CdnowSummary, optional
+        The customers the model was fitted on: they give the defaults of ``max_frequency``
+        (their largest frequency), ``max_recency`` (their largest ``T``) and the time unit.
+    ax : matplotlib Axes, optional
+    t : float
+        The horizon, in the summary's time unit.
+    max_frequency, max_recency : optional
+        The grid's extent (needed without ``summary``).
+    unit : str, optional
+        The time unit's name ("week"); default from the summary.
+    title : str, optional
+    **kwargs
+        Passed to ``ax.imshow``.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from cxmodel.models import BetaGeo
+    >>> m = BetaGeo()
+    >>> m.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> ax = plot_frequency_recency_matrix(m, max_frequency=10, max_recency=20, unit="week")
+    >>> ax.get_ylabel()
+    'Frequency: repeat purchases so far'
+    >>> matplotlib.pyplot.close(ax.figure)
+    """
+    ax = axes(ax, figsize=(7.5, 5.5))
+    freqs, recs, values, age = _matrix(model, "expected", summary, max_frequency, max_recency, t)
+    word = _unit(summary, unit)
+    _draw_matrix(ax, values, freqs, recs, unit=word, share=False,
+                 colourbar=f"Expected purchases in the next {_span(t, word)}",
+                 **kwargs)  # fmt: skip
+    default = (
+        f"Expected purchases in the next {_span(t, word)}, customers observed {_span(age, word)}"
+    )
+    ax.set_title(title if title is not None else default, fontsize=11)
+    return ax
+
+
+def plot_probability_alive_matrix(
+    model: Any,
+    summary: Any = None,
+    ax: Axes | None = None,
+    *,
+    max_frequency: int | None = None,
+    max_recency: float | None = None,
+    unit: str | None = None,
+    title: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Heatmap of the probability that a customer is still active, by frequency and recency.
+
+    Same grid as :func:`plot_frequency_recency_matrix`: customers observed for
+    ``max_recency`` periods; a frequent buyer silent for long (low recency, high frequency)
+    is the likeliest to have left.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from cxmodel.models import ParetoNBD
+    >>> m = ParetoNBD()
+    >>> m.params_ = {"r": 0.553, "alpha": 10.58, "s": 0.606, "beta": 11.67}
+    >>> ax = plot_probability_alive_matrix(m, max_frequency=10, max_recency=20)
+    >>> bool(ax.images[0].get_array().max() <= 1.0)
+    True
+    >>> matplotlib.pyplot.close(ax.figure)
+    """
+    ax = axes(ax, figsize=(7.5, 5.5))
+    freqs, recs, values, age = _matrix(model, "alive", summary, max_frequency, max_recency, 0.0)
+    word = _unit(summary, unit)
+    _draw_matrix(ax, values, freqs, recs, unit=word, share=True,
+                 colourbar="Probability still active", **kwargs)  # fmt: skip
+    default = f"Probability the customer is still active, observed {_span(age, word)}"
+    ax.set_title(title if title is not None else default, fontsize=11)
+    return ax
+
+
+def _expected_counts(
+    model: Any, ages: FloatArray, max_frequency: int, random_state: Any
+) -> tuple[FloatArray, bool]:
+    """Customers expected with 0, 1, ..., max_frequency - 1 and ``max_frequency`` or more
+    repeat purchases, given each customer's age; True when simulated."""
+    unique, weights = np.unique(ages, return_counts=True)
+    out = np.zeros(max_frequency + 1)
+    if hasattr(model, "probability_of_purchases"):
+        for k in range(max_frequency):
+            p = model.probability_of_purchases(np.full(unique.shape, float(k)), unique)
+            out[k] = float(np.sum(weights * p))
+        out[max_frequency] = max(float(weights.sum()) - float(out[:max_frequency].sum()), 0.0)
+        return out, False
+    rng = np.random.default_rng(random_state)
+    for age, w in zip(unique.tolist(), weights.tolist(), strict=True):
+        if _discrete(model):
+            sim = model.sample(int(w), n_periods=round(age), random_state=rng)
+        else:
+            sim = model.sample(int(w), T=age, random_state=rng)
+        freq = np.minimum(np.asarray(sim.frequency, dtype=np.int64), max_frequency)
+        out += np.bincount(freq, minlength=max_frequency + 1)
+    return out, True
+
+
+def _bins(max_frequency: int) -> list[str]:
+    return [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
+
+
+def plot_period_transactions(
+    model: Any,
+    summary: Any,
+    ax: Axes | None = None,
+    *,
+    max_frequency: int = 7,
+    random_state: Any = 0,
+    title: str | None = "Customers by number of repeat purchases: data vs model",
+    **kwargs: Any,
+) -> Axes:
+    """Bars of the customers with 0, 1, 2, ... repeat purchases, in the data and as the model
+    expects them given each customer's observation period.
+
+    The model's counts are exact (``probability_of_purchases``) for BG/NBD, MBG/NBD and BG/BB,
+    and simulated with ``model.sample`` (seeded by ``random_state``) for Pareto/NBD. The last
+    bar gathers ``max_frequency`` or more.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from cxmodel.datasets import cdnow_summary
+    >>> from cxmodel.models import BetaGeo
+    >>> s = cdnow_summary()
+    >>> m = BetaGeo()
+    >>> m.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> ax = plot_period_transactions(m, s)
+    >>> len(ax.patches)
+    16
+    >>> matplotlib.pyplot.close(ax.figure)
+    """
+    if max_frequency < 1:
+        raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
+    ax = axes(ax)
+    x, _, big_t = _history(summary)
+    actual = np.bincount(np.minimum(x.astype(np.int64), max_frequency), minlength=max_frequency + 1)
+    expected, simulated = _expected_counts(model, big_t, max_frequency, random_state)
+    pos = np.arange(max_frequency + 1, dtype=np.float64)
+    options: dict[str, Any] = {"width": 0.4}
+    ax.bar(pos - 0.2, actual, color=colour(0), label="Actual", **(options | kwargs))
+    name = "Model (simulated)" if simulated else "Model"
+    ax.bar(pos + 0.2, expected, color=colour(1), label=name, **(options | kwargs))
+    ax.set_xticks(pos, labels=_bins(max_frequency))
+    ax.legend(frameon=False, fontsize=9)
+    ylabel = f"Customers (of {count(float(len(x)))})"
+    return finish(ax, title=title, xlabel="Repeat purchases", ylabel=ylabel)
+
+
+def plot_calibration_purchases_vs_holdout_purchases(
+    model: Any,
+    calibration: Any,
+    holdout_frequency: npt.ArrayLike,
+    holdout_duration: float,
+    ax: Axes | None = None,
+    *,
+    max_frequency: int = 7,
+    unit: str | None = None,
+    title: str | None = "Hold-out check: actual vs predicted purchases",
+    **kwargs: Any,
+) -> Axes:
+    """Average purchases in the hold-out period by calibration-period repeat purchases,
+    actual against the model's prediction.
+
+    The arguments after ``model`` are what :func:`~cxmodel.models.calibration_holdout_split`
+    returns, so ``plot_calibration_purchases_vs_holdout_purchases(model, *split)`` works; the
+    model should be fitted on the calibration summary. Customers with ``max_frequency`` or
+    more calibration purchases are pooled in the last point.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from cxmodel.models import BetaGeo, RFMSummary
+    >>> cal = RFMSummary(np.array(["a", "b", "c"], dtype=object), np.array([0.0, 1, 3]),
+    ...                  np.array([0.0, 2, 8]), np.array([10.0, 10, 10]), np.zeros(3), "W")
+    >>> m = BetaGeo()
+    >>> m.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    >>> ax = plot_calibration_purchases_vs_holdout_purchases(m, cal, [0, 1, 2], 10.0)
+    >>> len(ax.lines)
+    2
+    >>> matplotlib.pyplot.close(ax.figure)
+    """
+    if max_frequency < 1:
+        raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
+    ax = axes(ax)
+    x, t_x, big_t = _history(calibration)
+    actual = np.asarray(holdout_frequency, dtype=np.float64).reshape(-1)
+    if actual.shape != x.shape:
+        raise DataError(
+            f"holdout_frequency has {actual.size} values for {x.size} calibration customers"
+        )
+    predicted = np.asarray(
+        model.conditional_expected_purchases(float(holdout_duration), x, t_x, big_t),
+        dtype=np.float64,
+    )
+    group = np.minimum(x.astype(np.int64), max_frequency)
+    n = np.bincount(group, minlength=max_frequency + 1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_actual = np.bincount(group, weights=actual, minlength=max_frequency + 1) / n
+        mean_pred = np.bincount(group, weights=predicted, minlength=max_frequency + 1) / n
+    pos = np.arange(max_frequency + 1, dtype=np.float64)
+    options: dict[str, Any] = {"marker": "o", "linewidth": 1.8}
+    ax.plot(pos, mean_actual, color=colour(0), label="Actual", **(options | kwargs))
+    ax.plot(pos, mean_pred, color=colour(1), linestyle="--", label="Model", **(options | kwargs))
+    labels = [f"{b}\n(n={count(c)})" for b, c in zip(_bins(max_frequency), n.tolist())]
+    ax.set_xticks(pos, labels=labels, fontsize=8)
+    ax.legend(frameon=False, fontsize=9)
+    word = _unit(calibration, unit)
+    return finish(
+        ax,
+        title=title,
+        xlabel="Repeat purchases in the calibration period",
+        ylabel=f"Average purchases in the {number(float(holdout_duration))}-{word} hold-out",
+    )

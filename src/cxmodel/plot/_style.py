@@ -1,0 +1,292 @@
+"""Colours, labels, number formats and the drawing helpers shared by the plots.
+
+Nothing here changes matplotlib's global state: colours, fonts and sizes are passed to each
+drawing call explicitly. matplotlib is imported on first use, through
+:func:`cxmodel._optional.import_optional`, so this module imports without it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel import _optional
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "GREY",
+    "LIGHT",
+    "PALETTE",
+    "SEQUENTIAL",
+    "axes",
+    "colour",
+    "count",
+    "finish",
+    "forest",
+    "heatmap",
+    "number",
+    "percent",
+    "percent_axis",
+    "require",
+    "shorten",
+]
+
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+"""Okabe & Ito's colour-blind-safe palette (2008), in the order series are drawn."""
+
+LIGHT: tuple[str, ...] = (
+    "#77AADD",
+    "#EE8866",
+    "#EEDD88",
+    "#FFAABB",
+    "#99DDFF",
+    "#44BB99",
+    "#BBCC33",
+    "#AAAA00",
+    "#DDDDDD",
+    "#CCBBEE",
+    "#F4C2A1",
+    "#B8D8C8",
+)
+"""Paul Tol's colour-blind-safe "light" palette, extended: fills that dark text reads on."""
+
+GREY = "#6B6B6B"
+SEQUENTIAL = "cividis"
+"""Colour map of heatmaps: perceptually uniform and readable with colour-vision deficiency."""
+
+FEATURE = "plotting"
+
+
+def require(module: str = "matplotlib.pyplot") -> Any:
+    """Import a matplotlib module or raise ``MissingDependencyError`` naming the ``plot`` extra.
+
+    Looked up through the module attribute so tests can simulate an absent matplotlib by
+    monkeypatching :func:`cxmodel._optional.import_optional`.
+    """
+    return _optional.import_optional(module, FEATURE)
+
+
+def colour(i: int) -> str:
+    """The ``i``-th series colour (the palette repeats after eight).
+
+    Examples
+    --------
+    >>> colour(0), colour(8)
+    ('#0072B2', '#0072B2')
+    """
+    return PALETTE[i % len(PALETTE)]
+
+
+def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
+    """``ax``, or the axes of a new pyplot figure of ``figsize`` inches when ``ax`` is None.
+
+    matplotlib is imported (or the missing-dependency error raised) either way; pyplot only
+    when a figure is made, so drawing into a ``matplotlib.figure.Figure`` of one's own (a
+    server rendering SVG) never touches pyplot's figure manager.
+    """
+    if ax is not None:
+        require("matplotlib")
+        return ax
+    plt = require("matplotlib.pyplot")
+    _, new = plt.subplots(figsize=figsize, layout="constrained")
+    return cast("Axes", new)
+
+
+def finish(
+    ax: Axes,
+    *,
+    title: str | None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    grid: str | None = "y",
+) -> Axes:
+    """Title, axis labels, a light grid and no top/right frame."""
+    if title:
+        ax.set_title(title, fontsize=11)
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if grid is not None:
+        ax.grid(True, axis=cast(Any, grid), color="#E5E5E5", linewidth=0.8)
+        ax.set_axisbelow(True)
+    return ax
+
+
+def percent(x: float, digits: int = 0) -> str:
+    """A share in [0, 1] as a percentage; an empty string for NaN.
+
+    Examples
+    --------
+    >>> percent(0.4567), percent(0.4567, 1), percent(float("nan"))
+    ('46%', '45.7%', '')
+    """
+    if not math.isfinite(x):
+        return ""
+    return f"{100.0 * x:.{digits}f}%"
+
+
+def count(n: float) -> str:
+    """A count with thousands separators, shortened from a million.
+
+    Examples
+    --------
+    >>> count(1816), count(2_450_000)
+    ('1,816', '2.45M')
+    """
+    if not math.isfinite(n):
+        return ""
+    if abs(n) >= 1_000_000:
+        return f"{n / 1_000_000:.3g}M"
+    return f"{n:,.0f}"
+
+
+def number(x: float) -> str:
+    """A value with three significant digits (thousands separated).
+
+    Examples
+    --------
+    >>> number(0.12345), number(1234.5), number(-12.0)
+    ('0.123', '1,234', '-12')
+    """
+    if not math.isfinite(x):
+        return ""
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def shorten(text: str, width: int = 40) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis.
+
+    Examples
+    --------
+    >>> shorten("view > add_to_cart > checkout > purchase", 20)
+    'view > add_to_cart…'
+    """
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def percent_axis(ax: Axes, axis: str = "y", digits: int | None = None) -> None:
+    """Label an axis holding shares in [0, 1] as percentages (``digits`` None: as needed)."""
+    ticker = require("matplotlib.ticker")
+    formatter = ticker.PercentFormatter(xmax=1.0, decimals=digits)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def _text_colour(rgba: Sequence[float]) -> str:
+    """Black or white, whichever reads better on a fill colour (relative luminance)."""
+    r, g, b = rgba[:3]
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "white"
+
+
+def heatmap(
+    ax: Axes,
+    values: npt.NDArray[np.float64],
+    *,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    texts: npt.NDArray[Any] | None,
+    colourbar: str,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    cmap: Any = None,
+    share: bool = False,
+    origin: str = "upper",
+    **kwargs: Any,
+) -> Any:
+    """Draw ``values`` (NaN cells left blank) with labelled rows and columns.
+
+    ``texts`` (same shape, ``""`` for none) are written in each cell in black or white by the
+    cell's colour; ``share`` formats the colour bar as percentages. Returns the image.
+    """
+    mpl = require("matplotlib")
+    base = mpl.colormaps[cmap or SEQUENTIAL]
+    colours = base.with_extremes(bad=(1.0, 1.0, 1.0, 0.0))
+    data = np.ma.masked_invalid(np.asarray(values, dtype=np.float64))
+    options: dict[str, Any] = {
+        "cmap": colours,
+        "vmin": vmin,
+        "vmax": vmax,
+        "aspect": "auto",
+        "interpolation": "nearest",
+        "origin": origin,
+    }
+    image = ax.imshow(data, **(options | kwargs))
+    ax.set_xticks(np.arange(len(columns)), labels=list(columns))
+    ax.set_yticks(np.arange(len(rows)), labels=list(rows))
+    ax.tick_params(length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    if texts is not None:
+        size = 8 if max(len(rows), len(columns)) <= 12 else 6
+        shades = np.asarray(image.to_rgba(data), dtype=np.float64)
+        for (i, j), text in np.ndenumerate(texts):
+            if text and not np.ma.is_masked(data[i, j]):
+                ax.text(j, i, str(text), ha="center", va="center", fontsize=size,
+                        color=_text_colour(shades[i, j].tolist()))  # fmt: skip
+    bar = ax.figure.colorbar(image, ax=ax, shrink=0.85, pad=0.02)
+    bar.set_label(colourbar)
+    bar.outline.set_visible(False)
+    if share:
+        ticker = require("matplotlib.ticker")
+        bar.ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
+    return image
+
+
+def forest(
+    ax: Axes,
+    labels: Sequence[str],
+    estimates: npt.ArrayLike,
+    low: npt.ArrayLike,
+    high: npt.ArrayLike,
+    *,
+    reference: float = 0.0,
+    xlabel: str,
+    title: str | None,
+    log: bool = False,
+    **kwargs: Any,
+) -> Axes:
+    """A forest plot: one row per label, a point with its interval, and a reference line.
+
+    Rows keep their given order from top to bottom; intervals that exclude the reference are
+    drawn in the first palette colour, the others in grey.
+    """
+    est = np.asarray(estimates, dtype=np.float64)
+    lo = np.asarray(low, dtype=np.float64)
+    hi = np.asarray(high, dtype=np.float64)
+    y = np.arange(len(est))[::-1].astype(np.float64)
+    clear = (lo > reference) | (hi < reference)
+    colours = [colour(0) if c else GREY for c in clear.tolist()]
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    ax.hlines(y[ok], lo[ok], hi[ok], colors=[c for c, k in zip(colours, ok) if k], linewidth=2)
+    options: dict[str, Any] = {"s": 36, "zorder": 3}
+    ax.scatter(est, y, c=colours, **(options | kwargs))
+    ax.axvline(reference, color="black", linewidth=0.9, linestyle="--", zorder=1)
+    ax.set_yticks(y, labels=[shorten(str(s), 45) for s in labels])
+    ax.set_ylim(-0.7, len(est) - 0.3)
+    if log:
+        ax.set_xscale("log")
+        low_x, high_x = ax.get_xlim()
+        nice = [m * 10.0**e for e in range(-3, 4) for m in (1.0, 2.0, 5.0)]
+        ticks = [v for v in nice if low_x <= v <= high_x]
+        ax.set_xticks(ticks, labels=[f"{v:g}×" for v in ticks])
+        ax.xaxis.set_minor_formatter(require("matplotlib.ticker").NullFormatter())
+    return finish(ax, title=title, xlabel=xlabel, grid="x")
