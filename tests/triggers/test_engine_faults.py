@@ -29,13 +29,12 @@ import pytest
 from test_triggers_engine import interaction, records
 from test_triggers_microbatch import random_rule_set
 
-from cxmodel.domain import Consent, Customer, Interaction
+from cxmodel.domain import Consent, Customer
 from cxmodel.errors import CXModelError, SchemaError, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import (
     EXAMPLE_RULES,
     InMemoryStore,
-    Quarantined,
     SQLiteStore,
     StateChange,
     TriggerEngine,
@@ -827,6 +826,15 @@ def _spawn_holder(
     raise AssertionError(f"the holder did not start: {lines} {err}")
 
 
+def _returned(lines: list[str]) -> list[str]:
+    """The firing ids the child's engine calls returned."""
+    out: list[str] = []
+    for line in lines:
+        if line.startswith("returned "):
+            out += json.loads(line.split(" ", 2)[2])
+    return out
+
+
 def _sigkill(child: subprocess.Popen[str]) -> None:
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=60)
@@ -897,7 +905,7 @@ class TestOneEnginePerStore:
         engine = TriggerEngine(parse(_SIMPLE), store=store)
         assert engine.watermark == T0
         assert engine.process(_rec("a", T0, interaction_id="i1")) == []  # a re-delivery
-        assert [f.customer_id for f in store.pending()] == ["a"]
+        assert [f.firing_id for f in store.pending()] == _returned(lines) != []
 
 
 # -- 6. after advance_to(T), T itself is late ------------------------------------------------------
@@ -996,6 +1004,7 @@ class TestQuarantineSurvivesACrash:
         assert refused[0].reason.startswith("refused")
         assert engine.late == late
         assert {f.customer_id for f in store.pending()} == {"a", "b"}
+        assert sorted(f.firing_id for f in store.pending()) == sorted(_returned(lines))
         assert engine.watermark == tick + timedelta(hours=1)
 
 
@@ -1407,7 +1416,7 @@ class TestConcurrency:
                         for rec in mine:
                             received[k].extend(engine.process(rec))
                     barrier.wait()
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
                 barrier.abort()
 
