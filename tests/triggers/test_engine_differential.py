@@ -162,12 +162,16 @@ def check_case(case: int, tmp_path: Path) -> None:
 
     single, engine = one_at_a_time(rules, steps, as_of, lateness_h)
     context = (case, text, lateness_h)
-    assert engine.late == [], context
+    # only a re-delivery may be reported late: one whose id the engine had already forgotten
+    # (ids are remembered for redelivery_window behind the watermark)
+    counts = Counter(r["interaction_id"] for what, r in steps if what == "rec")
+    redelivered = {ident for ident, n in counts.items() if n > 1}
+    assert {q.record["interaction_id"] for q in engine.late} <= redelivered, context
     assert key(single) == key(batch), context
 
     path = tmp_path / f"c{case}.db" if case % 5 == 0 else None
     batched, late = micro_batches(rules, steps, as_of, lateness_h, rng, path)
-    assert late == [], context
+    assert {q.record["interaction_id"] for q in late} <= redelivered, context
     assert key(batched) == key(batch), context
     assert len({f.firing_id for f in batched}) == len(batched), context
 
