@@ -400,7 +400,7 @@ class TriggerEngine:
     def _call(self, rows: list[Row], advance: int | None) -> tuple[list[Firing], list[Firing]]:
         """Run one call and commit it: (emitted, suppressed), each sorted by time, customer,
         trigger and id."""
-        durable = not isinstance(self.store, InMemoryStore)
+        durable = type(self.store) is not InMemoryStore  # a commit that can fail
         self._runner.touched = set()
         self._runner.before = {} if durable else None
         saved = (
@@ -447,11 +447,11 @@ class TriggerEngine:
             self._buffer, self._buffered_ids, self.duplicates,
         ) = saved  # fmt: skip
         assert self._runner.before is not None
-        for cid, data in self._runner.before.items():
-            if data is None:
+        for cid, state in self._runner.before.items():
+            if state is None:
                 self._runner.states.pop(cid, None)
             else:
-                state = self._runner.states[cid] = CustomerState.from_dict(cid, data)
+                self._runner.states[cid] = state
                 self._runner.schedule(state)
 
     def _run(self, rows: list[Row]) -> tuple[list[Quarantined], list[Quarantined]]:

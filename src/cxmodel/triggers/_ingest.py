@@ -19,6 +19,7 @@ __all__ = ["Row", "record_of", "rows_from"]
 _NUMERIC = frozenset(("value", "score", "sentiment"))
 _REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
 _TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
+_CHECKED = _NUMERIC | _TEXT
 _OBJECT_FIELDS = (
     "interaction_id",
     "touchpoint",
@@ -125,30 +126,45 @@ def _text_id(value: Any, name: str, where: str) -> str:
     )
 
 
+def _finite(name: str, value: Any, where: str) -> float | None:
+    """A number as a finite float (NaN: missing); infinite or too large: an error."""
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _fail(where, f"{name} {value!r:.40} is too large for a number (field {name!r})")
+    if number != number:
+        return None
+    if number - number != 0.0:
+        raise _fail(where, f"{name} {value!r} is not a finite number (field {name!r})")
+    return number
+
+
 def _field_value(name: str, value: Any, where: str) -> Any:
+    """One field's value as the engine keeps it: text (an empty text is missing), a finite
+    float, a bool, or ``None`` for missing; ids stay text (an integer id is its digits)."""
     if value is None or (isinstance(value, float) and value != value):
         return None
     if name in _NUMERIC:
         if _is_number(value):
-            number = float(value)
-            return None if number != number else number
+            return _finite(name, value, where)
         if isinstance(value, str):
             try:
-                number = float(value)
+                float(value)
             except ValueError:
                 pass
             else:
-                return None if number != number else number
+                return _finite(name, value, where)
         raise _fail(where, f"{name} {value!r} is not a number (field {name!r})")
     if isinstance(value, str):
-        return value
+        return value or None
+    if name in _TEXT:
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            return str(int(value))  # an id given as a number is its digits, as in a log
+        raise _fail(where, f"{name} {value!r} is not text (field {name!r})")
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if _is_number(value):
-        number = float(value)
-        return None if number != number else number
-    if name in _TEXT:
-        raise _fail(where, f"{name} {value!r} is not text (field {name!r})")
+        return _finite(name, value, where)
     raise _fail(
         where,
         f"field {name!r} holds {value!r:.60}, a {type(value).__name__}; properties are text, "
@@ -177,12 +193,13 @@ def row_from_record(rec: Mapping[str, Any], where: str) -> Row:
         if name in _REQUIRED:
             continue
         kind_of = type(raw)
-        if kind_of is str and name not in _NUMERIC:  # the common cases, checked cheaply
-            fields[name] = raw
-            continue
-        if kind_of is float and raw == raw:
-            fields[name] = raw
-            continue
+        if type(name) is str and name not in _CHECKED:  # the common cases, checked cheaply
+            if kind_of is str and raw:
+                fields[name] = raw
+                continue
+            if kind_of is float and raw - raw == 0.0:  # finite
+                fields[name] = raw
+                continue
         if not isinstance(name, str):
             raise _fail(where, f"field name {name!r} is not text")
         value = _field_value(name, raw, where)
@@ -295,7 +312,11 @@ def rows_from(interactions: Any) -> list[Row]:
     out = []
     for j, item in enumerate(interactions):
         where = f"record {j + 1}"
-        out.append(row_from_record(record_of(item), where))
+        try:
+            record = record_of(item)
+        except SchemaError as error:
+            raise SchemaError(f"{where}: {error}") from None
+        out.append(row_from_record(record, where))
     return out
 
 

@@ -10,6 +10,7 @@ and answers the host.
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections import deque
 from collections.abc import Mapping
@@ -55,7 +56,7 @@ class RuleRunner:
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
         self.touched: set[str] = set()
-        self.before: dict[str, dict[str, Any] | None] | None = None
+        self.before: dict[str, CustomerState | None] | None = None
         self.emitted: list[Firing] = []
         self.suppressed: list[Firing] = []
         self.index()
@@ -114,8 +115,8 @@ class RuleRunner:
         state = self.states.get(cid)
         if cid not in self.touched:
             self.touched.add(cid)
-            if self.before is not None:
-                self.before[cid] = None if state is None else state.to_dict()
+            if self.before is not None:  # a copy to roll back to if the call's commit fails
+                self.before[cid] = None if state is None else copy.deepcopy(state)
         if state is None:
             state = self.states[cid] = CustomerState(cid)
         return state
@@ -282,8 +283,8 @@ class RuleRunner:
             if phase == DECISION:
                 for j, waiting in enumerate(rs.waiting):
                     if waiting.due == due and waiting.order == order:
-                        del rs.waiting[j]
                         self.touch(cid)
+                        del rs.waiting[j]
                         self.decide(plan, state, waiting.due, waiting.parts, waiting.consent)
                         break
                 continue
