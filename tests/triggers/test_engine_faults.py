@@ -854,13 +854,20 @@ class TestOneEnginePerStore:
         successor = TriggerEngine(parse(_SIMPLE), store=store)
         assert successor.watermark == T0 and [f.customer_id for f in store.pending()] == ["a"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the lock is the sidecar file '<path as given>.lock': a symlink or hard link to "
-        "a held store file names another lock file, so a second live engine opens the same "
-        "database (for a hard link SQLite even keeps a second -wal file)",
+    @pytest.mark.parametrize(
+        "link",
+        [
+            "symlink",
+            pytest.param(
+                "hardlink",
+                marks=pytest.mark.xfail(
+                    strict=True,
+                    reason="the lock file is named after the store's real path: a hard link is "
+                    "another path to the same file, so a second engine can open it (documented)",
+                ),
+            ),
+        ],
     )
-    @pytest.mark.parametrize("link", ["symlink", "hardlink"])
     def test_store_held_through_another_name_is_refused(
         self, link: str, tmp_path: Path, sqlite_store: Any
     ) -> None:
@@ -1054,12 +1061,6 @@ class TestNotAStore:
             path.write_bytes(data[:n])
             _refused(path)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a store cut short inside its last page passes PRAGMA quick_check (SQLite "
-        "reads the missing bytes as zeros) and the engine's constructor raises a raw "
-        "json.JSONDecodeError (not a CXModelError, no file name) decoding the cut state",
-    )
     def test_truncated_inside_the_last_customer_state(self, tmp_path: Path) -> None:
         """A store whose last page ends with a customer's JSON state, cut a few bytes into
         that state (a copy interrupted, a full disk)."""
@@ -1077,12 +1078,6 @@ class TestNotAStore:
             path.write_bytes(data[:cut])
             _refused(path)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="JSON in engine_meta or customers that does not decode (or decodes to the "
-        "wrong shape) escapes as JSONDecodeError / AttributeError / ValueError from "
-        "SQLiteStore._load and CustomerState.from_dict, without the file's name",
-    )
     @pytest.mark.parametrize(
         "sql",
         [
@@ -1101,11 +1096,6 @@ class TestNotAStore:
         raw.close()
         _refused(path)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the engine's own format check ('the store holds engine state of format 1; "
-        "expected 2') does not name the file",
-    )
     def test_engine_state_of_another_format_names_the_file(self, tmp_path: Path) -> None:
         path = tmp_path / "s.db"
         _good_store(path)
@@ -1115,11 +1105,6 @@ class TestNotAStore:
         raw.close()
         _refused(path)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="SQLite reads a one-byte file as an empty database: SQLiteStore turns a "
-        "foreign one-byte file into a new store instead of refusing it",
-    )
     def test_one_byte_file_is_not_overwritten(self, tmp_path: Path) -> None:
         path = tmp_path / "notes.db"
         path.write_bytes(b"\n")

@@ -183,12 +183,24 @@ class TriggerEngine:
             self._register(str(customer.customer_id), customer)
 
     def _restore(self, stored: Any) -> None:
+        try:
+            self._restore_state(stored)
+        except StoreError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise StoreError(
+                f"{self.store!r}: the engine state it holds cannot be read ({exc!r}); restore a "
+                "backup or start a new store"
+            ) from exc
+
+    def _restore_state(self, stored: Any) -> None:
         meta = stored.meta
         if not meta:
             return
         if meta.get("format") != _FORMAT:
             raise StoreError(
-                f"the store holds engine state of format {meta.get('format')!r}; expected {_FORMAT}"
+                f"{self.store!r} holds engine state of format {meta.get('format')!r}; this "
+                f"version reads format {_FORMAT}: start a new store"
             )
         self._max_seen = meta.get("max_seen")
         self._watermark = meta.get("watermark")

@@ -266,7 +266,8 @@ class SQLiteStore:
         self.synchronous = mode
         self.timeout = float(timeout)
         self._lock = threading.RLock()
-        self._file_lock = _FileLock(self.path + ".lock")
+        # the lock names the file itself, however it is reached (a symlink names the same)
+        self._file_lock = _FileLock(os.path.realpath(self.path) + ".lock")
         self._db: sqlite3.Connection | None = None
         self._meta_text: str | None = None  # the meta as written last (skip rewriting it)
         with self._lock:
@@ -296,6 +297,12 @@ class SQLiteStore:
             return self._db
         if os.path.isdir(self.path):
             raise StoreError(f"trigger state store {self.path!r} is a directory; pass a file path")
+        size = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+        if 0 < size < 100:  # shorter than a SQLite header: something else, not an empty store
+            raise StoreError(
+                f"trigger state store {self.path!r} holds {size} bytes that are not a readable "
+                "SQLite database; pass the path of a store, or of a file that does not exist yet"
+            )
         try:
             db = sqlite3.connect(
                 self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
@@ -466,10 +473,23 @@ class SQLiteStore:
                 )
             row = db.execute("SELECT meta FROM engine_meta WHERE id = 0").fetchone()
             self._meta_text = row[0] if row else None
-            meta = _decode(row[0]) if row else {}
-            customers = {
-                c: _decode(s) for c, s in db.execute("SELECT customer_id, state FROM customers")
-            }
+            try:
+                meta = _decode(row[0]) if row else {}
+                customers = {
+                    c: _decode(s) for c, s in db.execute("SELECT customer_id, state FROM customers")
+                }
+            except (ValueError, TypeError) as exc:  # JSON that does not decode
+                raise StoreError(
+                    f"trigger state store {self.path!r} holds state that does not decode "
+                    f"({exc}); restore a backup or start a new store file"
+                ) from exc
+            if not isinstance(meta, dict) or not all(
+                isinstance(v, dict) for v in customers.values()
+            ):
+                raise StoreError(
+                    f"trigger state store {self.path!r} holds state of the wrong shape; restore "
+                    "a backup or start a new store file"
+                )
         return StoredState(meta, customers)
 
     def commit(self, change: StateChange) -> None:
