@@ -1179,12 +1179,6 @@ class TestConsentPurposes:
             ("later", "second"),
         ]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Consent.allows compares the customer's granted purposes with == : a customer "
-        "record granting 'Marketing' does not satisfy 'requires consent marketing' in "
-        "either engine",
-    )
     def test_customer_record_purposes_are_compared_the_same_way(self) -> None:
         customers = {"a": Customer("a", consent=Consent(granted={"Marketing", " research "}))}
         recs = [_rec("a", T0, "purchase")]

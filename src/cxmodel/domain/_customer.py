@@ -44,8 +44,16 @@ class Consent:
     )
 
     def allows(self, purpose: str) -> bool:
-        """Whether ``purpose`` was granted."""
-        return purpose in self.granted
+        """Whether ``purpose`` was granted; purposes are compared trimmed and case-folded
+        (``"Marketing "`` grants ``marketing``), as consent interactions are.
+
+        Examples
+        --------
+        >>> Consent(granted={"Marketing"}).allows("marketing ")
+        True
+        """
+        wanted = purpose.strip().casefold()
+        return any(p.strip().casefold() == wanted for p in self.granted)
 
 
 def _customer_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -131,7 +131,8 @@ def _finite(name: str, value: Any, where: str) -> float | None:
     try:
         number = float(value)
     except OverflowError:
-        raise _fail(where, f"{name} {value!r:.40} is too large for a number (field {name!r})")
+        message = f"{name} {str(value)[:40]}... is too large for a number (field {name!r})"
+        raise _fail(where, message) from None
     if number != number:
         return None
     if number - number != 0.0:
