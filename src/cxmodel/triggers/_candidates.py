@@ -11,7 +11,7 @@ from cxmodel.expr import Duration, Expr
 from cxmodel.triggers._context import LogContext, add, check_pairs, names_in
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["Candidates", "rule_candidates", "upper_bound"]
+__all__ = ["Candidates", "cancellations", "rule_candidates", "upper_bound"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -150,11 +150,7 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
         restarts, cust, fire = restarts[keep], cust[keep], fire[keep]
         end = upper_bound(ctx, cust, fire) - 1
         return Candidates(cust, fire, restarts, end, np.full(len(restarts), -1), restart=True)
-    assert when.kind is not None
-    anchors = np.flatnonzero(ctx.kind_mask(when.kind)).astype(np.int64)
-    if when.where is not None and len(anchors):
-        ok = ctx.evaluate(when.where, anchors, alias=rule.alias, alias_rows=anchors)
-        anchors = anchors[ok.astype(bool)]
+    anchors = _anchors(ctx, rule)
     cust = ctx.codes[anchors]
     then = rule.then
     none = np.full(len(anchors), -1, dtype=np.int64)
@@ -167,10 +163,36 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
         keep = hit >= 0
         a, h = anchors[keep], hit[keep]
         return Candidates(ctx.codes[a], ctx.ts[h], a, h, h)
-    assert then.duration is not None
-    fire = _after(ctx, cust, ctx.ts[anchors], then.duration)
+    anchors, fire, blocker = _waited(ctx, rule, as_of, anchors)
+    keep = blocker < 0
+    anchors, fire = anchors[keep], fire[keep]
+    cust = ctx.codes[anchors]
+    end = upper_bound(ctx, cust, fire) - 1
+    return Candidates(cust, fire, anchors, end, np.full(len(anchors), -1))
+
+
+def _anchors(ctx: LogContext, rule: Rule) -> IntArray:
+    """Rows of the rule's ``when`` kind where its ``when ... where`` holds."""
+    when = rule.when
+    assert when.kind is not None
+    anchors = np.flatnonzero(ctx.kind_mask(when.kind)).astype(np.int64)
+    if when.where is not None and len(anchors):
+        ok = ctx.evaluate(when.where, anchors, alias=rule.alias, alias_rows=anchors)
+        anchors = anchors[ok.astype(bool)]
+    return anchors
+
+
+def _waited(
+    ctx: LogContext, rule: Rule, as_of: int, anchors: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
+    """For ``then after D [unless U]`` and ``then no B for D``: the anchors due by ``as_of``,
+    their due times, and the row that cancelled each (the first matching ``U`` or ``B`` in
+    ``(anchor, due]``; -1 for none)."""
+    then = rule.then
+    assert then is not None and then.duration is not None
+    fire = _after(ctx, ctx.codes[anchors], ctx.ts[anchors], then.duration)
     due = fire <= as_of
-    anchors, fire, cust = anchors[due], fire[due], cust[due]
+    anchors, fire = anchors[due], fire[due]
     if then.mode == "absent":
         assert then.kind is not None
         blocker = _first_after(ctx, rule, anchors, then.kind, then.where, fire)
@@ -178,7 +200,18 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
         blocker = _first_after(ctx, rule, anchors, rule.unless.kind, rule.unless.where, fire)
     else:
         blocker = np.full(len(anchors), -1, dtype=np.int64)
-    keep = blocker < 0
-    anchors, fire, cust = anchors[keep], fire[keep], cust[keep]
-    end = upper_bound(ctx, cust, fire) - 1
-    return Candidates(cust, fire, anchors, end, np.full(len(anchors), -1))
+    return anchors, fire, blocker
+
+
+def cancellations(ctx: LogContext, rule: Rule, as_of: int) -> list[tuple[int, int]]:
+    """(anchoring row, cancelling row) of each firing of a ``then after D ... unless U`` or
+    ``then no B for D`` rule that an interaction cancelled by ``as_of`` (empty for other
+    rules), for explanations."""
+    then = rule.then
+    if rule.when.mode != "event" or then is None or then.mode == "event":
+        return []
+    if rule.in_customer_time:
+        ctx = ctx.in_customer_time(rule.name)
+    anchors, _, blocker = _waited(ctx, rule, as_of, _anchors(ctx, rule))
+    hit = blocker >= 0
+    return list(zip(anchors[hit].tolist(), blocker[hit].tolist(), strict=True))

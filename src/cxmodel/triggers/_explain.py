@@ -8,9 +8,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from cxmodel._time import TimeLike
+from cxmodel._time import TimeLike, us_to_datetime
 from cxmodel.triggers._batch import as_of_us, evaluate_us
-from cxmodel.triggers._candidates import rule_candidates
+from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -90,6 +90,32 @@ def describe_because(because: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _cancelled(ctx: LogContext, rule: Rule, cancelled: list[tuple[int, int]]) -> str:
+    """Why a waiting firing did not fire: the interaction that cancelled it, in words."""
+    anchor, blocker = cancelled[0]
+
+    def named(row: int) -> str:
+        kind = ctx._kind_names[int(ctx._kind_codes[row])]
+        text = f"{kind} at {us_to_datetime(int(ctx.ts[row])).isoformat()}"
+        if "interaction_id" in ctx.log:
+            ident = ctx.column_at("interaction_id", np.array([row]))[0]
+            if isinstance(ident, str):
+                text += f" ({ident})"
+        return text
+
+    then = rule.then
+    assert then is not None
+    clause = (
+        f"'then {then}'"
+        if then.mode == "absent"
+        else f"'unless {rule.unless.kind}{'' if rule.unless.where is None else ' where ' + str(rule.unless.where)}'"
+        if rule.unless is not None
+        else f"'then {then}'"
+    )
+    more = f" ({len(cancelled) - 1} more cancelled likewise)" if len(cancelled) > 1 else ""
+    return f"'when {rule.when}' matched at {named(anchor)}, but {named(blocker)} cancelled it: {clause}{more}"
+
+
 def _why_not(ctx: LogContext, rule: Rule, cutoff: int) -> str:
     when = rule.when
     if when.mode == "event":
@@ -104,6 +130,9 @@ def _why_not(ctx: LogContext, rule: Rule, cutoff: int) -> str:
                 return f"{n_kind} {when.kind} interaction(s), none where {when.where}"
     cands = rule_candidates(ctx, rule, cutoff)
     if len(cands.cust) == 0:
+        cancelled = cancellations(ctx, rule, cutoff)
+        if cancelled:
+            return _cancelled(ctx, rule, cancelled)
         if rule.then is not None:
             return f"'when {when}' matched but 'then {rule.then}' did not complete by as_of"
         return f"'when {when}' never held by as_of"
