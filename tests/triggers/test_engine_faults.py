@@ -1505,12 +1505,6 @@ class TestBoundedState:
         assert max(second) <= 1.3 * max(first), (first, second)
         assert disk[1] <= 1.3 * disk[0], disk
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="sum/avg over all history keep every value (Running.values, 'to round as "
-        "batch does'): a customer's state grows with the number of purchases, against the "
-        "guide's 'nothing grows with the number of interactions seen'",
-    )
     def test_sum_over_all_history(self, tmp_path: Path, sqlite_store: Any) -> None:
         rules = parse(
             "trigger loyal:\n    when purchase as p\n    if sum(purchase.value) > 5000\n"

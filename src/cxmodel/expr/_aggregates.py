@@ -21,25 +21,44 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
-import numpy as np
 
 __all__ = ["AGGREGATE_FUNCTIONS", "AggregateFunction", "RunningValue", "exact_sum"]
 
 
-def exact_sum(values: Sequence[float], *, pairwise: bool = False) -> float:
-    """The sum of ``values`` rounded as the batch evaluator's numpy reductions round it (a
-    segment reduction, or ``pairwise`` the rows of a matrix), so that every evaluator gives
-    the same bits."""
-    if not values:
-        return 0.0
-    if pairwise:
-        return float(np.asarray(values, dtype=np.float64).sum())
-    padded = np.asarray([*values, 0.0], dtype=np.float64)
-    return float(np.add.reduceat(padded, [0, len(values)])[0])
+def exact_sum(values: Iterable[float]) -> float:
+    """The sum of ``values`` correctly rounded (:func:`math.fsum`): the same whatever the
+    order of the values or how they are grouped, so batch, streaming and Dask agree exactly.
+
+    Examples
+    --------
+    >>> exact_sum([0.1] * 10)
+    1.0
+    """
+    return math.fsum(values)
+
+
+def _partials_add(partials: list[float], value: float) -> list[float]:
+    """Add ``value`` to the exact sum held as non-overlapping ``partials`` (Shewchuk's
+    algorithm, as :func:`math.fsum` runs it): a handful of floats whatever the count."""
+    x = float(value)
+    kept = 0
+    for y in partials:
+        if abs(x) < abs(y):
+            x, y = y, x
+        high = x + y
+        low = y - (high - x)
+        if low:
+            partials[kept] = low
+            kept += 1
+        x = high
+    del partials[kept:]
+    partials.append(x)
+    return partials
 
 
 class RunningValue:
@@ -134,12 +153,14 @@ _FUNCTIONS = (
     AggregateFunction(
         "sum", True, True, "float", 0.0,
         exact_sum,
-        lambda: None, _listed, lambda state, count: exact_sum(state),
+        list, lambda state, value, count: _partials_add(state, value),
+        lambda state, count: exact_sum(state),
     ),
     AggregateFunction(
         "avg", True, True, "float", None,
         lambda values: exact_sum(values) / len(values),
-        lambda: None, _listed, lambda state, count: exact_sum(state) / count,
+        list, lambda state, value, count: _partials_add(state, value),
+        lambda state, count: exact_sum(state) / count,
     ),
     AggregateFunction(
         "median", True, True, "float", None,

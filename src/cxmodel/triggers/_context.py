@@ -14,7 +14,16 @@ from dateutil.relativedelta import relativedelta
 
 from cxmodel._time import add_duration
 from cxmodel.errors import EvaluationLimitError
-from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Duration, Expr, Name, evaluate, walk
+from cxmodel.expr import (
+    AGGREGATE_FUNCTIONS,
+    Aggregate,
+    Duration,
+    Expr,
+    Name,
+    evaluate,
+    exact_sum,
+    walk,
+)
 from cxmodel.expr import missing as is_missing
 from cxmodel.triggers._calendar import CustomerTime, Zones, add_local_months
 
@@ -344,17 +353,15 @@ class LogContext:
             return np.asarray(prefix[hi] - prefix[lo], dtype=float)
         assert values is not None
         if node.func in ("sum", "avg") and values.dtype.kind == "f":
-            # each range's own values, summed alone: no running total carried across ranges
-            # (whose rounding would depend on the rows around them)
+            # each range's own values, summed exactly (correctly rounded, in any order)
             ok = mask & ~np.isnan(values)
             count = np.concatenate([[0], np.cumsum(ok)])
             first, counts = count[lo], count[hi] - count[lo]
             sums = np.zeros(len(lo))
-            nonempty = np.flatnonzero(counts > 0)
-            if len(nonempty):
-                kept = np.append(values[ok], 0.0)
-                bounds = np.column_stack([first[nonempty], first[nonempty] + counts[nonempty]])
-                sums[nonempty] = np.add.reduceat(kept, bounds.ravel())[::2]
+            kept = values[ok].tolist()
+            for j in np.flatnonzero(counts > 0).tolist():
+                begin = int(first[j])
+                sums[j] = exact_sum(kept[begin : begin + int(counts[j])])
             if node.func == "sum":
                 return np.asarray(sums)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -508,8 +515,14 @@ def _reduce(
         else:  # text: the smallest / largest rank, read back as its value
             rank, ordered = order
             out[groups] = ordered[reduce.reduceat(rank[pos], start)]
-    elif func in ("sum", "avg"):  # one segment reduction per group, as exact_sum rounds
-        sums = np.add.reduceat(values[found[pos]].astype(float), start)
+    elif func in ("sum", "avg"):  # each group summed exactly, as every sum is
+        gathered = values[found[pos]].astype(float).tolist()
+        sums = np.array(
+            [
+                exact_sum(gathered[a : a + n])
+                for a, n in zip(start.tolist(), sizes.tolist(), strict=True)
+            ]
+        )
         out[groups] = sums if func == "sum" else sums / sizes
     else:  # a function without an array kernel: its own reduction, group by group
         reduction = AGGREGATE_FUNCTIONS[func].reduce
