@@ -1671,13 +1671,6 @@ class TestBadRecords:
         got = _stream(rules, recs, as_of)
         assert full_key(got) == full_key(batch_of(rules, recs, as_of)) and len(got) == 2
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a record whose field breaks a rule's arithmetic (text where 'p.qty * 2' needs "
-        "a number) raises a raw ValueError in the middle of the call, with no rollback: the "
-        "customers released before it lose their firings, and every id of the call is "
-        "left in _buffered_ids, so re-delivering the good records is ignored",
-    )
     def test_field_of_the_wrong_type_for_a_rule_loses_no_other_firing(self) -> None:
         rules = parse(
             "trigger bulk:\n    when purchase as p where p.qty * 2 > 3\n    emit bulk\n\n"

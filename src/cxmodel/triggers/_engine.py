@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
-from cxmodel.errors import StoreError
+from cxmodel.errors import SchemaError, StoreError
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._firings import Firing, Firings
@@ -295,6 +295,7 @@ class TriggerEngine:
         """
         row = row_of(interaction)
         with self._lock:
+            self._check_numbers([row])
             return self._call([row], None)[0]
 
     def process_many(self, interactions: Any) -> Firings:
@@ -316,6 +317,7 @@ class TriggerEngine:
         """
         rows = rows_from(interactions)
         with self._lock:
+            self._check_numbers(rows)
             return Firings(*self._call(rows, None))
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
@@ -401,6 +403,23 @@ class TriggerEngine:
                 if self._runner.states
                 else 0.0,
             }
+
+    def _check_numbers(self, rows: list[Row]) -> None:
+        """Refuse, before taking any in, a call whose interactions carry text where a rule
+        computes with a number (``p.qty * 2``): it could not be evaluated, and a log holding
+        it would be refused by the checker too."""
+        needed = self._runner.numeric
+        if not needed:
+            return
+        for j, row in enumerate(rows):
+            for name, rule in needed.items():
+                value = row.fields.get(name)
+                if value is not None and not isinstance(value, float):
+                    where = "record" if len(rows) == 1 else f"record {j + 1}"
+                    raise SchemaError(
+                        f"{where}: {name} {value!r} is not a number (field {name!r}), and rule "
+                        f"{rule!r} computes with it; send a number or leave the field out"
+                    )
 
     # -- one call ----------------------------------------------------------------------------
     def _now(self) -> int:

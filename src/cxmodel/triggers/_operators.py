@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cxmodel._time import us_to_datetime
-from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Expr, Name
+from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Binary, Call, Expr, Name, Unary, walk
 from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._context import aggregates_in, names_in, shift
 from cxmodel.triggers._customer import Anchor, CustomerState
@@ -24,7 +24,7 @@ from cxmodel.triggers._policies import absence
 from cxmodel.triggers._rules import Rule
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr
 
-__all__ = ["AggregatePlan", "Candidate", "Reader", "RulePlan"]
+__all__ = ["AggregatePlan", "Candidate", "Reader", "RulePlan", "numeric_fields"]
 
 _DAY = 86_400_000_000
 
@@ -443,3 +443,44 @@ class RulePlan:
         if self.then_duration is None:
             return None
         return shift(time, self.then_duration, reader.zone if self.customer_time else None)
+
+
+_ARITHMETIC = frozenset(("+", "-", "*", "/", "%"))
+
+
+def numeric_fields(rule: Rule) -> set[str]:
+    """The properties ``rule`` computes with (arithmetic, ``abs``/``round``, or a ``sum``,
+    ``avg``, ``median`` of them): an interaction carrying text there cannot be evaluated, so
+    the engine refuses it before taking it in."""
+    alias = rule.alias
+    then, unless = rule.then, rule.unless
+    exprs = (
+        rule.when.where,
+        None if then is None else then.where,
+        None if unless is None else unless.where,
+        rule.condition,
+        *(e for _, e in rule.emit.payload),
+    )
+    out: set[str] = set()
+
+    def field(node: Expr) -> None:
+        if isinstance(node, Name) and node.qualifier in (None, alias):
+            out.add(node.name)
+
+    for expr in exprs:
+        for node in walk(expr):
+            if isinstance(node, Binary) and node.op in _ARITHMETIC:
+                field(node.left)
+                field(node.right)
+            elif isinstance(node, Unary) and node.op == "-":
+                field(node.operand)
+            elif isinstance(node, Call) and node.func in ("abs", "round"):
+                for arg in node.args:
+                    field(arg)
+            elif (
+                isinstance(node, Aggregate)
+                and node.field is not None
+                and AGGREGATE_FUNCTIONS[node.func].numeric_field
+            ):
+                out.add(node.field)
+    return out

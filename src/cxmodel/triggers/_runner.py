@@ -21,7 +21,13 @@ from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
 from cxmodel.triggers._firings import Firing, firing_id
 from cxmodel.triggers._ingest import Row
-from cxmodel.triggers._operators import AggregatePlan, Candidate, Reader, RulePlan
+from cxmodel.triggers._operators import (
+    AggregatePlan,
+    Candidate,
+    Reader,
+    RulePlan,
+    numeric_fields,
+)
 from cxmodel.triggers._policies import (
     consent_key,
     customer_consent,
@@ -88,6 +94,11 @@ class RuleRunner:
             for kind in kinds:
                 assert kind is not None
                 self._by_kind.setdefault(kind, []).append(plan)
+        #: properties some rule computes with -> one such rule's name
+        self.numeric: dict[str, str] = {}
+        for plan in self.plans.values():
+            for name in numeric_fields(plan.rule):
+                self.numeric.setdefault(name, plan.name)
         self._windows = {
             kind: [a for a in lst if a.mode == "window"] for kind, lst in self._agg_by_kind.items()
         }
