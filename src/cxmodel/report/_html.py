@@ -29,7 +29,7 @@ nav a{color:var(--accent);text-decoration:none}
 section{margin:2rem 0 0;padding-top:.2rem}
 h2{font-size:1.25rem;margin:0 0 .4rem;border-bottom:2px solid var(--accent);padding-bottom:.2rem}
 .lead{margin:.3rem 0 .8rem}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:.8rem}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,13rem),1fr));gap:.8rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.7rem .9rem}
 .card h3{margin:0;font-size:.85rem;font-weight:600;color:var(--muted)}
 .card .value{font-size:1.9rem;font-weight:700;line-height:1.2;margin:.15rem 0}
@@ -54,8 +54,10 @@ footer{margin-top:2.5rem;font-size:.8rem;color:var(--muted)}
  .body{grid-template-columns:minmax(0,1fr)}
  main{padding:1rem .75rem 2rem}
  header h1{font-size:1.4rem}
- .card .value{font-size:1.6rem}
- table.rows th{width:auto}
+ .cards{grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.5rem}
+ .card{padding:.5rem .6rem}
+ .card .value{font-size:1.45rem}
+ table.rows th{width:auto;font-size:.8rem;color:var(--muted)}
  table.rows tr{display:block;padding:.3rem 0;border-bottom:1px solid var(--line)}
  table.rows th,table.rows td{display:block;border:0;padding:0}
 }
