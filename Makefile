@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
+DEMO_PAGE := cx-report.html
 
 .PHONY: demo test lint typecheck pytest bench docs clean
 
@@ -14,8 +16,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/cxmodel report --sample
+# the demo needs only the package and matplotlib (the plot extra), not the dev tools
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[plot]"
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(BIN)/cxmodel report --sample --out $(DEMO_PAGE) --force
 
 test: $(STAMP) lint typecheck pytest
 
@@ -38,4 +45,4 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) site build dist
+	rm -rf $(VENV) site build dist $(DEMO_PAGE)

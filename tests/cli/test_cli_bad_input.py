@@ -163,7 +163,7 @@ class TestNoSilentOverwrite:
         [
             pytest.param(["sample", "--customers", "20", "--out"], "--out", id="sample-out"),
             pytest.param(
-                ["report", "--sample", "--customers", "300", "--html"], "--html", id="report-html"
+                ["report", "--sample", "--customers", "300", "--out"], "--out", id="report-out"
             ),
         ],
     )
@@ -171,7 +171,7 @@ class TestNoSilentOverwrite:
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], option: str
     ) -> None:
         """An existing output file is kept unless --force is given."""
-        target = tmp_path / ("out.csv" if option == "--out" else "out.html")
+        target = tmp_path / ("out.csv" if argv[0] == "sample" else "out.html")
         target.write_text("precious", encoding="utf-8")
         assert main([*argv, str(target)]) == 2
         err = capsys.readouterr().err

@@ -125,13 +125,17 @@ def _report(args: argparse.Namespace) -> int:
         log = _read(args.path, args.timezone, "quarantine", _parse_mapping(args.map))
     else:
         raise CXModelError("report needs a PATH or --sample")
-    if args.html:
-        _refuse_overwrite(Path(args.html), "--html", args.force)
+    if args.out:
+        _refuse_overwrite(Path(args.out), "--out", args.force)
     report = cx_report(log, as_of=_as_of(args.as_of, args.timezone))
     print(report)
-    if args.html:
-        Path(args.html).write_text(report.to_html(), encoding="utf-8")
-        print(f"\nHTML report written to {args.html}")
+    if args.out:
+        page = report.to_html()
+        Path(args.out).write_text(page, encoding="utf-8")
+        where = Path(args.out).resolve().as_uri()
+        print(f"\nHTML report written to {args.out} (open {where} in a browser)")
+        if "<svg" not in page and any(s.figures for s in report.sections):
+            print('(no figures: install matplotlib with pip install "cxmodel[plot]")')
     return 0
 
 
@@ -173,8 +177,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--customers", type=int, default=2000, help="sample size (--sample)")
     report.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
     report.add_argument("--as-of", help="report as of this time (default: the last interaction)")
-    report.add_argument("--html", help="also write the report as an HTML page to this file")
-    report.add_argument("--force", action="store_true", help="overwrite an existing --html file")
+    report.add_argument(
+        "--out", metavar="FILE", help="also write the report as one self-contained HTML page"
+    )
+    report.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     report.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
     report.add_argument(
         "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
