@@ -129,6 +129,10 @@ CHOICE_SEPARATOR = "|"
 _CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
 
 
+def _as_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -175,7 +179,7 @@ class Question:
     type: QuestionType = attrs.field(converter=QuestionType)
     low: int | None = attrs.field(default=None, kw_only=True)
     high: int | None = attrs.field(default=None, kw_only=True)
-    choices: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=tuple)
+    choices: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_as_tuple)
     top: int | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
