@@ -7,7 +7,17 @@ customer or one event at a time. Analyses run on :class:`cxmodel.log.Interaction
 from cxmodel.domain._customer import Consent, Customer
 from cxmodel.domain._interaction import MONEY_KINDS, Interaction
 from cxmodel.domain._journey import Journey
-from cxmodel.domain._kinds import METRIC_SCALES, STANDARD_KINDS, Channel, Kind, Stage
+from cxmodel.domain._kinds import (
+    METRIC_SCALES,
+    STANDARD_KINDS,
+    STANDARD_QUESTIONS,
+    Channel,
+    Kind,
+    Question,
+    QuestionType,
+    Stage,
+    question_catalogue,
+)
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, Touchpoint, TouchpointCatalogue
 
 __all__ = [
@@ -15,13 +25,17 @@ __all__ = [
     "METRIC_SCALES",
     "MONEY_KINDS",
     "STANDARD_KINDS",
+    "STANDARD_QUESTIONS",
     "Channel",
     "Consent",
     "Customer",
     "Interaction",
     "Journey",
     "Kind",
+    "Question",
+    "QuestionType",
     "Stage",
     "Touchpoint",
     "TouchpointCatalogue",
+    "question_catalogue",
 ]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -10,7 +13,7 @@ from typing import Any
 import attrs
 
 from cxmodel._time import to_utc
-from cxmodel.domain._kinds import METRIC_SCALES
+from cxmodel.domain._kinds import METRIC_SCALES, Question
 from cxmodel.errors import SchemaError
 
 __all__ = ["MONEY_KINDS", "Interaction"]
@@ -108,6 +111,19 @@ class Interaction:
 _FIELD_NAMES = tuple(a.name for a in attrs.fields(Interaction) if a.name != "properties")
 
 
+_QUESTIONS: ContextVar[Mapping[str, Question] | None] = ContextVar("questions", default=None)
+
+
+@contextmanager
+def known_questions(questions: Mapping[str, Question]) -> Iterator[None]:
+    """Within the block, interactions may answer ``questions`` too (a log's declared ones)."""
+    token = _QUESTIONS.set(questions)
+    try:
+        yield
+    finally:
+        _QUESTIONS.reset(token)
+
+
 def check_interaction_values(
     kind: str,
     value: float | None,
@@ -123,6 +139,17 @@ def check_interaction_values(
             f"{where}value {value!r} is negative for a {kind!r} (column 'value'); amounts are "
             "positive, the kind says the direction"
         )
+    declared = _QUESTIONS.get()
+    if metric is not None and declared is not None and metric not in METRIC_SCALES:
+        question = declared.get(metric)
+        bounds = None if question is None else question.scale
+        if score is not None and bounds is not None and not bounds[0] <= score <= bounds[1]:
+            raise SchemaError(
+                f"{where}score {score!r} is outside the {metric.upper()} scale "
+                f"{bounds[0]}..{bounds[1]} (metric {metric!r})"
+            )
+        if question is not None:
+            metric = None  # checked against the declared question
     if metric is not None:
         if metric not in METRIC_SCALES:
             raise SchemaError(

@@ -21,13 +21,14 @@ import io
 import json
 import lzma
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import tzinfo
 from typing import Any, Literal
 
 import numpy as np
 
 from cxmodel._optional import import_optional
+from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns
@@ -152,6 +153,7 @@ def read_csv(
     encoding: str | None = None,
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    questions: Iterable[Question] | None = None,
 ) -> InteractionLog:
     """Read interactions from a CSV file with a header row.
 
@@ -184,6 +186,12 @@ def read_csv(
         the columns declared here are numbers; every other column stays text as written.
     kinds
         Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    questions
+        Survey questions besides the standard ``nps``, ``csat`` and ``ces``
+        (:class:`~cxmodel.domain.Question`); each survey answer is checked against the question
+        its ``metric`` names, and a bad answer is a bad row (its row number and the value as
+        written). Yes/no answers may be written yes/no, true/false or 1/0; several choices are
+        separated by ``|``.
 
     Returns
     -------
@@ -224,6 +232,7 @@ def read_csv(
         "errors": errors,
         "dtypes": _declared(dtypes, mapping),
         "kinds": kinds,
+        "questions": questions,
         "source": source,
     }
     use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
@@ -419,11 +428,12 @@ def read_jsonl(
     encoding: str | None = None,
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    questions: Iterable[Question] | None = None,
 ) -> InteractionLog:
     """Read interactions from JSON lines (one object per line; blank lines are skipped).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes`` and ``kinds`` of
-    :func:`read_csv`. Row numbers are line numbers. A line that is not a JSON object, repeats a
+    Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes``, ``kinds`` and
+    ``questions`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
     key, or nests too deeply is a bad row; so is a list, object or bool where text or a number is
     expected, and a number where the same column holds the same digits as text (``1`` and
     ``"1"``). JSON numbers stay numbers unless the column is text by name (ids).
@@ -496,6 +506,7 @@ def read_jsonl(
         errors=errors,
         dtypes=_declared(dtypes, mapping),
         kinds=kinds,
+        questions=questions,
         row_numbers=np.asarray(numbers, dtype=np.int64),
         pre_errors=bad,
         pre_records=raw_bad,
@@ -512,10 +523,11 @@ def read_parquet(
     errors: ErrorMode = "raise",
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    questions: Iterable[Question] | None = None,
 ) -> InteractionLog:
     """Read interactions from a Parquet file (needs the ``arrow`` extra).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes`` and ``kinds`` of
+    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds`` and ``questions`` of
     :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
     stay text with their exact digits; lists, structs and maps are rejected row by row.
@@ -539,5 +551,6 @@ def read_parquet(
         errors=errors,
         dtypes=_declared(dtypes, mapping),
         kinds=kinds,
+        questions=questions,
         source=source,
     )

@@ -11,7 +11,13 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel.domain._interaction import MONEY_KINDS
-from cxmodel.domain._kinds import METRIC_SCALES
+from cxmodel.domain._kinds import (
+    CHOICE_SEPARATOR,
+    STANDARD_QUESTIONS,
+    Question,
+    QuestionType,
+    question_catalogue,
+)
 from cxmodel.errors import SchemaError
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "RowErrors",
     "encode_strings",
     "is_missing",
+    "prepare_answers",
     "to_float_column",
     "to_text_column",
     "validate_rows",
@@ -39,6 +46,8 @@ STRING_STANDARD = (
     "stage",
     "metric",
     "purpose",
+    "answer",
+    "rates",
 )
 NUMERIC_STANDARD = ("value", "score", "sentiment")
 
@@ -442,17 +451,23 @@ def validate_rows(
     numeric: dict[str, npt.NDArray[np.float64]],
     errors: RowErrors,
     raw: dict[str, Any] | None = None,
+    questions: dict[str, Question] | None = None,
 ) -> None:
-    """Check the required columns and the scales of score, value and sentiment, vectorised.
+    """Check the required columns, survey answers, value, sentiment and ids, vectorised.
 
-    ``raw`` holds the columns as given, so that messages quote values as written.
+    ``raw`` holds the columns as given, so that messages quote values as written; ``questions``
+    is the catalogue of survey questions by name (default: the standard ``nps``, ``csat``,
+    ``ces``).
     """
 
     def written(name: str, row: int) -> str:
         if raw is not None and name in raw:
             item = raw[name][row]
             return item if isinstance(item, str) else show(item)
-        return f"{numeric[name][row]:g}"
+        if name in numeric:
+            return f"{numeric[name][row]:g}"
+        codes, cats = strings[name]
+        return show(cats[codes[row]])
 
     for name in ("customer_id", "kind"):
         codes, _ = strings[name]
@@ -475,59 +490,29 @@ def validate_rows(
                 "the direction"
             ),
         )
+    catalogue = questions if questions is not None else _STANDARD
     if "metric" in strings:
-        metric_codes, metrics = strings["metric"]
-        known = np.array([m in METRIC_SCALES for m in metrics], dtype=bool)
-        unknown = (
-            (metric_codes >= 0) & ~known[np.maximum(metric_codes, 0)]
-            if metrics.size
-            else metric_codes < -1
-        )
-        errors.add(
-            np.flatnonzero(unknown),
-            lambda row: (
-                f"metric {metrics[metric_codes[row]]!r} is unknown (column 'metric'); "
-                f"expected one of {sorted(METRIC_SCALES)}"
-            ),
-        )
-        if "score" in numeric and metrics.size:
-            score = numeric["score"]
-            low = np.array([METRIC_SCALES.get(m, (-np.inf, np.inf))[0] for m in metrics])
-            high = np.array([METRIC_SCALES.get(m, (-np.inf, np.inf))[1] for m in metrics])
-            code = np.maximum(metric_codes, 0)
-            with np.errstate(invalid="ignore"):
-                off = (metric_codes >= 0) & ((score < low[code]) | (score > high[code]))
-            errors.add(
-                np.flatnonzero(off),
-                lambda row: (
-                    f"score {written('score', row)} is outside the "
-                    f"{metrics[metric_codes[row]].upper()} scale {low[metric_codes[row]]:g}.."
-                    f"{high[metric_codes[row]]:g} (column 'score', metric "
-                    f"{metrics[metric_codes[row]]!r})"
-                ),
-            )
-    if "score" in numeric:
+        _validate_answers(strings, numeric, errors, catalogue, written)
+    elif "score" in numeric:
         score = numeric["score"]
-        has_metric = strings["metric"][0] >= 0 if "metric" in strings else np.zeros(n, dtype=bool)
         errors.add(
-            np.flatnonzero(~np.isnan(score) & ~has_metric),
+            np.flatnonzero(~np.isnan(score)),
             lambda row: (
-                f"score {written('score', row)} has no metric (column 'metric' is "
-                f"{'missing' if 'metric' in strings else 'not in the data'}); say which scale it "
-                f"is on: one of {sorted(METRIC_SCALES)}"
+                f"score {written('score', row)} has no metric (column 'metric' is not in the "
+                f"data); say which scale it is on: one of {sorted(catalogue)}"
             ),
         )
-        with np.errstate(invalid="ignore"):
-            fractional = np.flatnonzero(has_metric & (score != np.round(score)) & ~np.isnan(score))
-        if fractional.size:
-            metric_codes, metrics = strings["metric"]
-            errors.add(
-                fractional,
-                lambda row: (
-                    f"score {written('score', row)} is not a whole number (column 'score', metric "
-                    f"{metrics[metric_codes[row]]!r}); survey scales are answered in whole points"
-                ),
-            )
+    if "answer" in strings and "metric" not in strings:
+        codes, _ = strings["answer"]
+        errors.add(
+            np.flatnonzero(codes >= 0),
+            lambda row: (
+                f"answer {show(strings['answer'][1][strings['answer'][0][row]])} has no metric (column 'metric' is not in the "
+                f"data); say which question it answers: one of {sorted(catalogue)}"
+            ),
+        )
+    if "rates" in strings:
+        _validate_rates(strings, errors)
     if "sentiment" in numeric:
         sentiment = numeric["sentiment"]
         with np.errstate(invalid="ignore"):
@@ -559,6 +544,285 @@ def validate_rows(
                 ),
             )
     del n
+
+
+_STANDARD = question_catalogue()
+_TYPE_NAMES = {
+    QuestionType.SCALE: "scale",
+    QuestionType.YES_NO: "yes/no",
+    QuestionType.SINGLE_CHOICE: "single-choice",
+    QuestionType.MULTIPLE_CHOICE: "multiple-choice",
+    QuestionType.TEXT: "text",
+}
+
+
+def _declare_hint(catalogue: dict[str, Question]) -> str:
+    if len(catalogue) > len(STANDARD_QUESTIONS):
+        return ""
+    return (
+        "; declare other questions with questions=[Question('rating', QuestionType.SCALE, "
+        "low=1, high=5), ...]"
+    )
+
+
+def _validate_answers(
+    strings: dict[str, tuple[Codes, npt.NDArray[np.object_]]],
+    numeric: dict[str, npt.NDArray[np.float64]],
+    errors: RowErrors,
+    catalogue: dict[str, Question],
+    written: Callable[[str, int], str],
+) -> None:
+    """Survey rows: a known metric, a whole score on its question's scale, the right column."""
+    metric_codes, metrics = strings["metric"]
+    asked = [catalogue.get(m) for m in metrics]
+    has_metric = metric_codes >= 0
+    code = np.maximum(metric_codes, 0)
+
+    def per_metric(values: list[Any], fill: Any) -> npt.NDArray[Any]:
+        out = np.array([*values, fill]) if metrics.size else np.array([fill])
+        return out[np.where(has_metric, code, len(values))]
+
+    known = per_metric([q is not None for q in asked], False)
+    errors.add(
+        np.flatnonzero(has_metric & ~known),
+        lambda row: (
+            f"metric {metrics[metric_codes[row]]!r} is unknown (column 'metric'); "
+            f"expected one of {sorted(catalogue)}{_declare_hint(catalogue)}"
+        ),
+    )
+    if "score" in numeric:
+        score = numeric["score"]
+        present = ~np.isnan(score)
+        in_score = per_metric([q is None or q.in_score for q in asked], True)
+        errors.add(
+            np.flatnonzero(present & has_metric & ~in_score),
+            lambda row: (
+                f"score {written('score', row)} is given for the "
+                f"{_TYPE_NAMES[asked[metric_codes[row]].type]} question "
+                f"{metrics[metric_codes[row]]!r}, whose answers go in column 'answer'"
+            ),
+        )
+        bounds = [q.scale if q is not None and q.scale else (-np.inf, np.inf) for q in asked]
+        low = per_metric([b[0] for b in bounds], -np.inf).astype(np.float64)
+        high = per_metric([b[1] for b in bounds], np.inf).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            off = has_metric & ((score < low) | (score > high))
+        errors.add(
+            np.flatnonzero(off),
+            lambda row: (
+                f"score {written('score', row)} is outside the "
+                f"{metrics[metric_codes[row]].upper()} scale {low[row]:g}..{high[row]:g} "
+                f"(column 'score', metric {metrics[metric_codes[row]]!r})"
+            ),
+        )
+        errors.add(
+            np.flatnonzero(present & ~has_metric),
+            lambda row: (
+                f"score {written('score', row)} has no metric (column 'metric' is missing); say "
+                f"which scale it is on: one of {sorted(catalogue)}"
+            ),
+        )
+        with np.errstate(invalid="ignore"):
+            fractional = np.flatnonzero(has_metric & (score != np.round(score)) & present)
+        errors.add(
+            fractional,
+            lambda row: (
+                f"score {written('score', row)} is not a whole number (column 'score', metric "
+                f"{metrics[metric_codes[row]]!r}); survey scales are answered in whole points"
+            ),
+        )
+    if "answer" in strings:
+        answer_codes, _ = strings["answer"]
+        errors.add(
+            np.flatnonzero((answer_codes >= 0) & ~has_metric),
+            lambda row: (
+                f"answer {show(strings['answer'][1][strings['answer'][0][row]])} has no metric (column 'metric' is missing); "
+                f"say which question it answers: one of {sorted(catalogue)}"
+            ),
+        )
+
+
+def _validate_rates(
+    strings: dict[str, tuple[Codes, npt.NDArray[np.object_]]], errors: RowErrors
+) -> None:
+    """``rates`` on a survey row names the interaction_id of one of its customer's rows."""
+    rate_codes, rated = strings["rates"]
+    kind_codes, kinds = strings["kind"]
+    survey = np.flatnonzero(kinds == "survey")
+    rows = np.flatnonzero((rate_codes >= 0) & np.isin(kind_codes, survey))
+    if rows.size == 0:
+        return
+    id_codes, ids = strings.get("interaction_id", (None, None))
+    where: dict[str, int] = {}
+    if id_codes is not None and ids is not None:
+        present = np.flatnonzero(id_codes >= 0)
+        first = present[np.unique(id_codes[present], return_index=True)[1]]
+        where = dict(zip(ids[id_codes[first]].tolist(), first.tolist(), strict=True))
+    customers = strings["customer_id"][0]
+    for row in rows.tolist():
+        target = where.get(rated[rate_codes[row]])
+        value = show(rated[rate_codes[row]])
+        if target is None:
+            source = "" if id_codes is not None else " (the data have no 'interaction_id' column)"
+            errors.reasons.setdefault(
+                row,
+                f"rates {value} names no interaction in the data{source} (column 'rates'); "
+                "expected the interaction_id of the interaction this answer rates",
+            )
+        elif target == row:
+            errors.reasons.setdefault(
+                row, f"rates {value} is this answer's own interaction_id (column 'rates')"
+            )
+        elif customers[target] != customers[row] and customers[row] >= 0:
+            errors.reasons.setdefault(
+                row,
+                f"rates {value} is an interaction of another customer (row {row_ref(target)}) "
+                "(column 'rates'); an answer rates an interaction of its own customer",
+            )
+
+
+def prepare_answers(
+    raw: dict[str, Any], questions: dict[str, Question], errors: RowErrors
+) -> dict[str, Any]:
+    """Survey answers as stored: yes/no in ``score`` as 1/0, choices as text in ``answer``.
+
+    Returns the columns to convert in place of ``raw``'s (``raw`` keeps the values as written
+    for messages). A yes/no answer may be written yes/no, true/false or 1/0 (any case); a
+    multiple-choice answer is a list or text with choices separated by ``|``, stored with its
+    choices in the question's order; a choice not in the question's list is a bad row.
+
+    Examples
+    --------
+    >>> from cxmodel.domain import Question
+    >>> catalogue = {"ok": Question("ok", "yes_no"),
+    ...              "why": Question("why", "multiple_choice", choices=["a", "b", "c"])}
+    >>> raw = {"metric": np.array(["ok", "ok", "why", "why"], dtype=object),
+    ...        "score": np.array(["Yes", False, None, None], dtype=object),
+    ...        "answer": np.array([None, None, ["c", "a"], "b|z"], dtype=object)}
+    >>> errs = RowErrors()
+    >>> out = prepare_answers(raw, catalogue, errs)
+    >>> out["score"].tolist(), out["answer"].tolist()
+    ([1.0, 0.0, None, None], [None, None, 'a|c', None])
+    >>> errs.reasons[3]
+    "answer 'b|z': 'z' is not a choice of question 'why' (column 'answer'); expected some of ['a', 'b', 'c'] separated by '|'"
+    """
+    special = {n for n, q in questions.items() if q.type is not QuestionType.SCALE}
+    if "metric" not in raw or (not special and "answer" not in raw):
+        return {}
+    metric = raw["metric"]
+    labels = metric.decode() if isinstance(metric, Encoded) else np.asarray(metric, dtype=object)
+    asked = np.array(
+        [questions.get(m) if isinstance(m, str) else None for m in labels.tolist()], dtype=object
+    )
+    out: dict[str, Any] = {}
+    yes_no = np.array(
+        [q is not None and q.type is QuestionType.YES_NO for q in asked.tolist()], dtype=bool
+    )
+    if "score" in raw and yes_no.any():
+        score = raw["score"]
+        values = score.decode() if isinstance(score, Encoded) else np.asarray(score)
+        values = values.astype(object)
+        for row in np.flatnonzero(yes_no).tolist():
+            item = values[row]
+            if item is None or (isinstance(item, float) and item != item) or item == "":
+                values[row] = None
+                continue
+            answer = _yes_no(item)
+            if answer is None:
+                errors.reasons.setdefault(
+                    row,
+                    f"score {show(item)} is not an answer to the "
+                    f"yes/no question {asked[row].name!r} (column 'score'); expected yes or no "
+                    "(or true/false, 1/0)",
+                )
+            values[row] = answer
+        out["score"] = values
+    if "answer" in raw:
+        column = raw["answer"]
+        values = column.decode() if isinstance(column, Encoded) else np.asarray(column)
+        values = values.astype(object)
+        for row in np.flatnonzero(~is_missing(values)).tolist():
+            question = asked[row]
+            if question is None or question.type is QuestionType.TEXT:
+                continue
+            item = values[row]
+            if question.in_score:
+                errors.reasons.setdefault(
+                    row,
+                    f"answer {show(item)} is given for the "
+                    f"{_TYPE_NAMES[question.type]} question {question.name!r}, whose answers go in "
+                    "column 'score'",
+                )
+                values[row] = None
+                continue
+            text, reason = _choices(item, question)
+            if reason is not None:
+                errors.reasons.setdefault(row, reason)
+            values[row] = text
+        out["answer"] = values
+    return out
+
+
+_YES = {
+    "yes": 1.0,
+    "true": 1.0,
+    "1": 1.0,
+    "1.0": 1.0,
+    "no": 0.0,
+    "false": 0.0,
+    "0": 0.0,
+    "0.0": 0.0,
+}
+
+
+def _yes_no(item: Any) -> float | None:
+    """1.0 for yes, 0.0 for no, None for anything else."""
+    if isinstance(item, str):
+        return _YES.get(item.strip().lower())
+    if isinstance(item, (bool, np.bool_)):
+        return 1.0 if item else 0.0
+    if isinstance(item, numbers.Real) and item in (0, 1):
+        return float(item)
+    return None
+
+
+def _choices(item: Any, question: Question) -> tuple[str | None, str | None]:
+    """The canonical text of a choice answer, or a reason it is not one."""
+    shown = show(item)
+    where = "(column 'answer')"
+    multiple = question.type is QuestionType.MULTIPLE_CHOICE
+    if isinstance(item, str):
+        parts = item.split(CHOICE_SEPARATOR) if multiple else [item]
+    elif isinstance(item, (list, tuple, np.ndarray)):
+        parts = list(item)
+    else:
+        return None, (
+            f"answer {shown} is {_kind_of(item)} {where}; expected a choice of question "
+            f"{question.name!r}: one of {list(question.choices)}"
+        )
+    picked: set[str] = set()
+    for part in parts:
+        name = part.strip() if isinstance(part, str) else part
+        if name not in question.choices:
+            if len(parts) == 1 and isinstance(item, str):
+                return None, (
+                    f"answer {shown} is not a choice of question {question.name!r} {where}; "
+                    f"expected one of {list(question.choices)}"
+                )
+            return None, (
+                f"answer {shown}: {show(part)} is not a choice of question {question.name!r} "
+                f"{where}; expected some of {list(question.choices)} separated by "
+                f"{CHOICE_SEPARATOR!r}"
+            )
+        picked.add(name)
+    if not multiple and len(picked) > 1:
+        return None, (
+            f"answer {shown} gives {len(picked)} choices to the single-choice question "
+            f"{question.name!r} {where}; expected one of {list(question.choices)}"
+        )
+    if not picked:
+        return None, None
+    return CHOICE_SEPARATOR.join(c for c in question.choices if c in picked), None
 
 
 def raise_first(errors: RowErrors, source: str | None = None) -> None:

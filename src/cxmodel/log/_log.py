@@ -14,8 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
-from cxmodel.domain._interaction import Interaction
+from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
+from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, TouchpointCatalogue
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log._columns import (
@@ -28,6 +29,7 @@ from cxmodel.log._columns import (
     _sort_categories,
     encode_strings,
     is_missing,
+    prepare_answers,
     raise_first,
     show,
     to_float_column,
@@ -175,6 +177,7 @@ class InteractionLog:
         "_customers",
         "_numeric",
         "_offsets",
+        "_questions",
         "_rejected",
         "_row_order",
         "_strings",
@@ -191,8 +194,10 @@ class InteractionLog:
         strings: dict[str, tuple[Codes, ObjectArray]],
         numeric: dict[str, FloatArray],
         rejected: RejectedRows | None = None,
+        questions: dict[str, Question] | None = None,
     ) -> None:
         # Private: use the named constructors. Arrays must already be sorted.
+        self._questions = questions if questions is not None else question_catalogue()
         self._customer_codes = customer_codes
         self._customers = customers
         self._timestamps = timestamps
@@ -224,6 +229,7 @@ class InteractionLog:
         catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
+        questions: Iterable[Question] | None = None,
         **columns: Any,
     ) -> InteractionLog:
         """Build a log from column arrays (numpy arrays, lists, or anything array-like).
@@ -249,6 +255,11 @@ class InteractionLog:
         kinds
             Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``;
             names not listed are kept.
+        questions
+            Survey questions besides the standard ``nps``, ``csat`` and ``ces``
+            (:class:`~cxmodel.domain.Question`); a survey row's ``metric`` names its question and
+            its answer is checked against it (scale bounds, yes/no, choices). The log keeps them
+            in :attr:`questions`.
         **columns
             Standard optional columns (``value``, ``score``, ``metric``, ...) and properties.
 
@@ -280,6 +291,7 @@ class InteractionLog:
             catalogue=catalogue,
             dtypes=dtypes,
             kinds=kinds,
+            questions=questions,
         )
 
     @classmethod
@@ -292,6 +304,7 @@ class InteractionLog:
         catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
+        questions: Iterable[Question] | None = None,
         row_numbers: Int64Array | None = None,
         pre_errors: Mapping[int, str] | None = None,
         pre_records: Mapping[int, dict[str, Any]] | None = None,
@@ -329,6 +342,8 @@ class InteractionLog:
             )
         row_errors = RowErrors(row_numbers)
         row_errors.update(dict(pre_errors or {}))
+        asked = question_catalogue(questions)
+        answers = prepare_answers(raw, asked, row_errors)
         stamps = raw["timestamp"]
         if isinstance(stamps, Encoded):  # parse each distinct value once
             parsed, bad = timestamps_to_us(stamps.categories, timezone_name=zone)
@@ -347,6 +362,7 @@ class InteractionLog:
         for name, values in raw.items():
             if name == "timestamp":
                 continue
+            values = answers.get(name, values)
             kind = declared.get(name)
             if kind is None:
                 if name in STRING_STANDARD:
@@ -370,7 +386,7 @@ class InteractionLog:
             )
         if catalogue is not None and "touchpoint" in strings:
             _fill_from_catalogue(strings, catalogue, n)
-        validate_rows(n, strings, numeric, row_errors, raw)
+        validate_rows(n, strings, numeric, row_errors, raw, asked)
         rejected = RejectedRows.empty()
         if row_errors:
             if errors == "raise":
@@ -405,7 +421,7 @@ class InteractionLog:
             row_ids = np.flatnonzero(keep).astype(np.int64)
         else:
             row_ids = np.arange(n, dtype=np.int64)
-        return cls._assemble(times, row_ids, strings, numeric, rejected)
+        return cls._assemble(times, row_ids, strings, numeric, rejected, asked)
 
     @classmethod
     def _assemble(
@@ -415,6 +431,7 @@ class InteractionLog:
         strings: dict[str, tuple[Codes, ObjectArray]],
         numeric: dict[str, FloatArray],
         rejected: RejectedRows,
+        questions: dict[str, Question] | None = None,
     ) -> InteractionLog:
         cust_codes, cust_cats = strings.pop("customer_id")
         used = np.zeros(cust_cats.shape[0], dtype=bool)
@@ -432,6 +449,7 @@ class InteractionLog:
             strings={k: (c[order], cats) for k, (c, cats) in strings.items()},
             numeric={k: v[order] for k, v in numeric.items()},
             rejected=rejected,
+            questions=questions,
         )
 
     @classmethod
@@ -443,10 +461,12 @@ class InteractionLog:
         errors: ErrorMode = "raise",
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
+        questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
         """Build a log from mappings (one per interaction); missing keys are missing values.
 
-        Takes the same ``timezone``, ``errors``, ``dtypes`` and ``kinds`` as :meth:`from_arrays`;
+        Takes the same ``timezone``, ``errors``, ``dtypes``, ``kinds`` and ``questions`` as
+        :meth:`from_arrays` (a multiple-choice ``answer`` may be a list of choices);
         row numbers in messages count records from 1. A record that is not a mapping is a bad
         row; a key that is not a string is an error.
 
@@ -486,6 +506,7 @@ class InteractionLog:
             errors=errors,
             dtypes=dtypes,
             kinds=kinds,
+            questions=questions,
             pre_errors=bad,
             pre_records={i: {"record": _plain(rows[i])} for i in bad},
         )
@@ -505,12 +526,13 @@ class InteractionLog:
         errors: ErrorMode = "raise",
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
+        questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
         """Build a log from anything exposing the Arrow PyCapsule stream interface.
 
         pyarrow tables, polars frames and record batch readers all qualify. Requires pyarrow.
         Takes ``mapping`` (your column names -> standard names) and the ``timezone``, ``errors``,
-        ``dtypes`` and ``kinds`` of :meth:`from_arrays`. Integer columns named like ids
+        ``dtypes``, ``kinds`` and ``questions`` of :meth:`from_arrays`. Integer columns named like ids
         (``order_id``, ``sku``) or holding whole numbers beyond 2**53 stay text with their exact
         digits unless ``dtypes`` says otherwise. Lists, structs and maps are rejected row by row.
         """
@@ -518,7 +540,12 @@ class InteractionLog:
 
         columns = arrow_to_columns(data, mapping=mapping)
         return cls._from_columns(
-            columns, timezone=timezone, errors=errors, dtypes=dtypes, kinds=kinds
+            columns,
+            timezone=timezone,
+            errors=errors,
+            dtypes=dtypes,
+            kinds=kinds,
+            questions=questions,
         )
 
     @classmethod
@@ -529,13 +556,19 @@ class InteractionLog:
         mapping: Mapping[str, str] | None = None,
         timezone: str | tzinfo | None = None,
         errors: ErrorMode = "raise",
+        questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
-        """Build a log from a pandas DataFrame (through pyarrow); tz-aware times are converted."""
+        """Build a log from a pandas DataFrame (through pyarrow); tz-aware times are converted.
+
+        ``questions`` declares survey questions as in :meth:`from_arrays`.
+        """
         from cxmodel._optional import import_optional
 
         pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        return cls.from_arrow(table, mapping=mapping, timezone=timezone, errors=errors)
+        return cls.from_arrow(
+            table, mapping=mapping, timezone=timezone, errors=errors, questions=questions
+        )
 
     # ------------------------------------------------------------------ export
     def to_arrow(self) -> Any:
@@ -585,6 +618,14 @@ class InteractionLog:
     def row_order(self) -> Int64Array:
         """Each row's 0-based position in the input the log was built from."""
         return self._row_order
+
+    @property
+    def questions(self) -> dict[str, Question]:
+        """The survey questions this log was validated against, by name (a copy).
+
+        The standard ``nps``, ``csat`` and ``ces`` plus those given as ``questions=``.
+        """
+        return dict(self._questions)
 
     @property
     def rejected(self) -> RejectedRows:
@@ -703,6 +744,7 @@ class InteractionLog:
             row_order=self._row_order[keep],
             strings={k: (c[keep], cats) for k, (c, cats) in self._strings.items()},
             numeric={k: v[keep] for k, v in self._numeric.items()},
+            questions=self._questions,
         )
 
     def between(self, start: TimeLike | None = None, end: TimeLike | None = None) -> InteractionLog:
@@ -727,6 +769,7 @@ class InteractionLog:
             row_order=self._row_order,
             strings={k: v for k, v in self._strings.items() if k in keep},
             numeric={k: v for k, v in self._numeric.items() if k in keep},
+            questions=self._questions,
         )
 
     def with_column(self, name: str, values: npt.ArrayLike) -> InteractionLog:
@@ -753,6 +796,7 @@ class InteractionLog:
             row_order=self._row_order,
             strings=strings,
             numeric=numeric,
+            questions=self._questions,
         )
 
     # ------------------------------------------------------------------ journeys
@@ -783,19 +827,20 @@ class InteractionLog:
         }
         kinds = self.column("kind")[start:stop]
         out = []
-        for j in range(stop - start):
-            row = start + j
-            standard = {k: _plain(v[j]) for k, v in decoded.items() if k in fields}
-            props = {k: _plain(v[j]) for k, v in decoded.items() if k not in fields}
-            out.append(
-                Interaction(
-                    str(self._customers[self._customer_codes[row]]),
-                    us_to_datetime(self._timestamps[row]),
-                    str(kinds[j]),
-                    **{k: v for k, v in standard.items() if v is not None},
-                    properties={k: v for k, v in props.items() if v is not None},
+        with known_questions(self._questions):  # answers to the log's declared questions
+            for j in range(stop - start):
+                row = start + j
+                standard = {k: _plain(v[j]) for k, v in decoded.items() if k in fields}
+                props = {k: _plain(v[j]) for k, v in decoded.items() if k not in fields}
+                out.append(
+                    Interaction(
+                        str(self._customers[self._customer_codes[row]]),
+                        us_to_datetime(self._timestamps[row]),
+                        str(kinds[j]),
+                        **{k: v for k, v in standard.items() if v is not None},
+                        properties={k: v for k, v in props.items() if v is not None},
+                    )
                 )
-            )
         return out
 
     def journey(self, customer_id: str) -> Journey:

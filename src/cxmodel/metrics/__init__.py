@@ -1,4 +1,4 @@
-"""CX metrics: survey scores with intervals, mergeable accumulators, survival.
+"""CX metrics: survey scores and any survey question with intervals, accumulators, survival.
 
 Definitions and formulas are in ``docs/guide/metrics.md``.
 """
@@ -9,6 +9,14 @@ from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
 from cxmodel.metrics._drivers import experience_drivers
 from cxmodel.metrics._handle import HandleTime, average_handle_time, kaplan_meier_by
+from cxmodel.metrics._questions import (
+    RATED_KEYS,
+    QuestionSummary,
+    question_summary,
+    rated_interactions,
+    response_rate,
+    satisfaction_by_stage,
+)
 from cxmodel.metrics._retention import (
     CohortRetention,
     RateResult,
@@ -50,6 +58,7 @@ from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
 from cxmodel.metrics._value import value_summary
 
 __all__ = [
+    "RATED_KEYS",
     "CESAccumulator",
     "CESResult",
     "CSATAccumulator",
@@ -62,6 +71,7 @@ __all__ = [
     "NPSAccumulator",
     "NPSResult",
     "ProportionResult",
+    "QuestionSummary",
     "RateResult",
     "ScoreAccumulator",
     "ScoreCounts",
@@ -84,8 +94,12 @@ __all__ = [
     "logrank_test",
     "nps",
     "one_touch_rate",
+    "question_summary",
+    "rated_interactions",
     "repeat_purchase_rate",
+    "response_rate",
     "retention_rate",
+    "satisfaction_by_stage",
     "sentiment_by_topic",
     "ticket_lifecycles",
     "ticket_times",

@@ -317,6 +317,7 @@ def _survey_input(
     period: str | None,
     timezone: str | None,
     timestamps: Any,
+    by_rated: bool = False,
 ) -> tuple[
     npt.NDArray[Any],
     list[str],
@@ -340,7 +341,16 @@ def _survey_input(
         scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
         rows = data.row_order[mask]
         times = data.timestamps[mask]
-        if by is not None:
+        if by_rated and not isinstance(by, str):
+            raise SchemaError("by_rated=True needs by= a column name (e.g. by='touchpoint')")
+        if by_rated:
+            from cxmodel.metrics._questions import RATED_KEYS, _rated_labels
+
+            names.append(by)
+            key, decoder = _by_codes(_rated_labels(data, by, mask, RATED_KEYS))
+            keys.append(key)
+            decoders.append(decoder)
+        elif by is not None:
             if isinstance(by, str):
                 names.append(by)
                 if data.schema.get(by) == "string":
@@ -365,6 +375,8 @@ def _survey_input(
                 keys.append(key)
                 decoders.append(decoder)
     else:
+        if by_rated:
+            raise SchemaError("by_rated=True needs a log (answers tied to what they rate)")
         scores = np.asarray(data).reshape(-1)
         if scores.dtype.kind not in "iu":  # integer scores stay as they are (no 8x copy)
             scores = scores.astype(np.float64)
@@ -450,9 +462,10 @@ def _run(
     timezone: str | None,
     timestamps: Any,
     options: dict[str, Any],
+    by_rated: bool = False,
 ) -> MetricTable:
     scores, names, keys, decoders, rows, categories = _survey_input(
-        data, acc.metric, by, period, timezone, timestamps
+        data, acc.metric, by, period, timezone, timestamps, by_rated
     )
     state = acc.update(acc.empty(names), scores, keys, rows)
     state = _with_empty_groups(acc, state, categories)
@@ -511,6 +524,7 @@ def nps(
     level: float = 0.95,
     population: int | None = None,
     random_state: int = 0,
+    by_rated: bool = False,
 ) -> NPSResult | MetricTable:
     """Net Promoter Score: 100 (promoters - detractors) / n on answers 0..10.
 
@@ -520,6 +534,9 @@ def nps(
     ``ci`` is ``"wald"``, ``"adjusted-wald"`` (Lewis & Sauro) or ``"bootstrap"`` (seeded by
     ``random_state``); ``population`` applies the finite population correction. Fewer than
     30 answers warns :class:`SmallSampleWarning`; no answers gives NaN with ``n == 0``.
+    ``by_rated=True`` (with ``by`` a column name) groups each answer by that column of the
+    interaction it rates (its ``rates`` id, else an ``order_id``/``ticket_id`` it shares; see
+    :func:`rated_interactions`); answers that rate nothing found are the group ``"(unrated)"``.
 
     Examples
     --------
@@ -529,7 +546,7 @@ def nps(
     """
     acc = NPSAccumulator()
     options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, data, by, period, timezone, timestamps, options)
+    table = _run(acc, data, by, period, timezone, timestamps, options, by_rated)
     if by is not None or period is not None:
         return table
     return nps_result(table, options)
@@ -548,10 +565,11 @@ def csat(
     scale: tuple[int, int] = (1, 5),
     top: int | None = None,
     random_state: int = 0,
+    by_rated: bool = False,
 ) -> ProportionResult | MetricTable:
     """CSAT: share of answers in the top two boxes (>= ``top``, default 4 on 1..5).
 
-    Same inputs and breakdowns as :func:`nps`; ``ci`` is ``"wilson"`` (default), ``"wald"``,
+    Same inputs and breakdowns as :func:`nps` (``by_rated`` too); ``ci`` is ``"wilson"`` (default), ``"wald"``,
     ``"adjusted-wald"`` (Agresti-Coull) or ``"bootstrap"``.
 
     Examples
@@ -562,7 +580,7 @@ def csat(
     """
     acc = CSATAccumulator("csat", scale[0], scale[1], scale[1] - 1 if top is None else top)
     options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, data, by, period, timezone, timestamps, options)
+    table = _run(acc, data, by, period, timezone, timestamps, options, by_rated)
     if by is not None or period is not None:
         return table
     return proportion_result(table, options)
@@ -581,11 +599,13 @@ def ces(
     scale: tuple[int, int] = (1, 7),
     agree_from: int = 5,
     random_state: int = 0,
+    by_rated: bool = False,
 ) -> CESResult | MetricTable:
     """Customer Effort Score (CES 2.0, 1..7 agreement): agree share (>= 5) and mean.
 
     The agree share is a proportion with the ``ci`` interval (as :func:`csat`); the mean
-    has a Student-t interval. Higher is easier on the default scale.
+    has a Student-t interval. Higher is easier on the default scale. ``by_rated`` as in
+    :func:`nps`.
 
     Examples
     --------
@@ -595,7 +615,7 @@ def ces(
     """
     acc = CESAccumulator("ces", scale[0], scale[1], agree_from)
     options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, data, by, period, timezone, timestamps, options)
+    table = _run(acc, data, by, period, timezone, timestamps, options, by_rated)
     if by is not None or period is not None:
         return table
     return ces_result(table, options)

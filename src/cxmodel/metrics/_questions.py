@@ -1,0 +1,616 @@
+"""Any survey question: summaries with intervals, response rates, answers tied to what they rate.
+
+A log's survey rows answer the questions of its catalogue (:attr:`InteractionLog.questions`:
+the standard ``nps``, ``csat``, ``ces`` and those declared with ``questions=``). Scale and yes/no
+answers are in ``score``, choice and text answers in ``answer`` (several choices joined by
+``|``). A survey row may say what it rates with ``rates`` (an ``interaction_id``) or through a
+key such as ``order_id`` shared with the interaction it rates; :func:`rated_interactions` finds
+that interaction and ``by_rated=True`` groups answers by its columns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import duration_to_us
+from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._accumulators import group_rows
+from cxmodel.metrics._intervals import mean_t_interval, proportion_interval, z_value
+from cxmodel.metrics._periods import index_labels, period_index
+from cxmodel.metrics._retention import RateResult
+from cxmodel.metrics._tables import SMALL_N, MetricTable, SmallSampleWarning
+
+__all__ = [
+    "RATED_KEYS",
+    "QuestionSummary",
+    "question_summary",
+    "rated_interactions",
+    "response_rate",
+    "satisfaction_by_stage",
+]
+
+NAN = float("nan")
+UNRATED = "(unrated)"
+MISSING = "(missing)"
+
+RATED_KEYS: tuple[str, ...] = ("order_id", "ticket_id")
+"""Key columns that tie an answer without ``rates`` to the interaction it rates."""
+
+IntArray = npt.NDArray[np.int64]
+
+
+# ---------------------------------------------------------------------- what an answer rates
+def rated_interactions(log: InteractionLog, *, keys: Sequence[str] = RATED_KEYS) -> IntArray:
+    """For each row of ``log``, the position (in log order) of the interaction it rates, or -1.
+
+    Only survey rows rate. A survey row with ``rates`` rates the row whose ``interaction_id``
+    is that value (of the same customer). Otherwise, for the first of ``keys`` (columns such as
+    ``order_id``, ``ticket_id``) the survey row carries, it rates the latest earlier non-survey
+    interaction of the same customer carrying the same key value ("earlier" in log order: by
+    time, then input order). Rows that rate nothing found are -1.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_records([
+    ...     {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+    ...      "order_id": "o1", "value": 20},
+    ...     {"customer_id": "a", "timestamp": "2024-01-03T00:00:00Z", "kind": "delivery",
+    ...      "order_id": "o1", "interaction_id": "d1"},
+    ...     {"customer_id": "a", "timestamp": "2024-01-04T00:00:00Z", "kind": "survey",
+    ...      "metric": "csat", "score": 5, "order_id": "o1"},
+    ...     {"customer_id": "a", "timestamp": "2024-01-05T00:00:00Z", "kind": "survey",
+    ...      "metric": "csat", "score": 2, "rates": "d1"},
+    ... ])
+    >>> rated_interactions(log).tolist()
+    [-1, -1, 1, 1]
+    """
+    n = len(log)
+    out = np.full(n, -1, dtype=np.int64)
+    if "metric" not in log or not n:
+        return out
+    survey = log.kind_mask("survey")
+    customers = log.customer_codes
+    if "rates" in log and "interaction_id" in log:
+        rate_codes, rated = log.categorical("rates")
+        id_codes, ids = log.categorical("interaction_id")
+        has_id = np.flatnonzero(id_codes >= 0)
+        where_id = np.full(len(ids) + 1, -1, dtype=np.int64)
+        where_id[id_codes[has_id]] = has_id
+        found = np.searchsorted(ids, rated) if len(ids) else np.zeros(len(rated), np.int64)
+        found = np.minimum(found, max(len(ids) - 1, 0))
+        hit = (ids[found] == rated) if len(ids) else np.zeros(len(rated), dtype=bool)
+        id_of_rated = np.append(np.where(hit, found, len(ids)), len(ids))
+        target = where_id[id_of_rated[np.where(rate_codes >= 0, rate_codes, len(rated))]]
+        same = (target >= 0) & (customers[np.maximum(target, 0)] == customers)
+        use = survey & (rate_codes >= 0) & same
+        out[use] = target[use]
+    for key in keys:
+        if key not in log or log.schema[key] != "string":
+            continue
+        todo = survey & (out < 0)
+        if not todo.any():
+            break
+        codes, _ = log.categorical(key)
+        rows = np.flatnonzero((codes >= 0) & (todo | ~survey))
+        order = rows[np.lexsort((rows, codes[rows], customers[rows]))]
+        cust, code = customers[order], codes[order]
+        start = np.ones(len(order), dtype=bool)
+        start[1:] = (cust[1:] != cust[:-1]) | (code[1:] != code[:-1])
+        group_start = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))
+        candidate = ~survey[order]
+        last = np.maximum.accumulate(np.where(candidate, np.arange(len(order)), -1))
+        ok = ~candidate & (last >= group_start)
+        out[order[ok]] = order[last[ok]]
+    return out
+
+
+def _rated_labels(
+    log: InteractionLog, by: str, mask: npt.NDArray[np.bool_], keys: Sequence[str]
+) -> npt.NDArray[np.object_]:
+    """The ``by`` column of the interaction each ``mask`` row rates; ``(unrated)`` if none."""
+    if by not in log:
+        raise log._unknown(by)
+    target = rated_interactions(log, keys=keys)[mask]
+    values = log.column(by)
+    labels = np.full(len(target), UNRATED, dtype=object)
+    found = target >= 0
+    picked = values[target[found]].astype(object)
+    picked[np.array([v is None or v != v for v in picked], dtype=bool)] = MISSING
+    labels[found] = picked
+    return labels
+
+
+# ---------------------------------------------------------------------- question lookup
+def _question(log: InteractionLog, question: str | Question) -> Question:
+    if isinstance(question, Question):
+        return question
+    known = log.questions
+    if not isinstance(question, str) or question not in known:
+        close = difflib.get_close_matches(str(question), list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SchemaError(
+            f"question {question!r} is not in the log's questions {sorted(known)}{hint}; declare "
+            "it when reading (questions=[Question(...)]) or pass the Question itself"
+        )
+    return known[question]
+
+
+def _answer_rows(log: InteractionLog, name: str) -> npt.NDArray[np.bool_]:
+    """Survey rows whose ``metric`` is ``name``."""
+    mask = log.kind_mask("survey")
+    if "metric" not in log:
+        return np.zeros(len(log), dtype=bool)
+    codes, cats = log.categorical("metric")
+    hit = np.flatnonzero(cats == name)
+    return np.asarray(mask & (codes == (hit[0] if hit.size else -2)), dtype=bool)
+
+
+def _labels(
+    log: InteractionLog,
+    mask: npt.NDArray[np.bool_],
+    by: str | npt.ArrayLike | None,
+    by_rated: bool,
+    keys: Sequence[str],
+) -> npt.NDArray[np.object_] | None:
+    """Group labels of the ``mask`` rows: a column (of the row or of what it rates) or labels."""
+    if by is None:
+        if by_rated:
+            raise SchemaError("by_rated=True needs by= a column name (e.g. by='touchpoint')")
+        return None
+    if isinstance(by, str):
+        if by_rated:
+            return _rated_labels(log, by, mask, keys)
+        values = log.column(by)[mask].astype(object)
+    else:
+        if by_rated:
+            raise SchemaError("by_rated=True needs by= a column name, not an array of labels")
+        values = np.asarray(by, dtype=object).reshape(-1)
+        if len(values) != len(log):
+            raise SchemaError(
+                f"by has {len(values)} labels for a log of {len(log)} rows; expected one label "
+                "per row or a column name"
+            )
+        values = values[mask]
+    missing = np.array([v is None or v != v for v in values.tolist()], dtype=bool)
+    values[missing] = MISSING
+    return values
+
+
+def _groups(
+    names: list[str],
+    columns: list[npt.NDArray[Any]],
+    n: int,
+    period: str | None,
+) -> tuple[dict[str, npt.NDArray[Any]], IntArray, int]:
+    """Sorted group keys (decoded), each row's group, and the number of groups."""
+    coded: list[npt.NDArray[Any]] = []
+    for name, col in zip(names, columns, strict=True):
+        coded.append(col if name == "period" else col.astype(str).astype(object))
+    keys, group = group_rows(coded, n)
+    if not names and n == 0:  # no answers: one row with n = 0
+        keys = np.empty((1, 0), dtype=object)
+    out: dict[str, npt.NDArray[Any]] = {}
+    for j, name in enumerate(names):
+        part = keys[:, j]
+        if name == "period" and period is not None:
+            out[name] = index_labels(part.astype(np.int64), period)
+        else:
+            out[name] = part.astype(object)
+    return out, group, len(keys)
+
+
+def _keys(
+    log: InteractionLog,
+    mask: npt.NDArray[np.bool_],
+    by: str | npt.ArrayLike | None,
+    period: str | None,
+    timezone: str | None,
+    by_rated: bool,
+    keys: Sequence[str],
+) -> tuple[list[str], list[npt.NDArray[Any]]]:
+    names: list[str] = []
+    columns: list[npt.NDArray[Any]] = []
+    labels = _labels(log, mask, by, by_rated, keys)
+    if labels is not None:
+        names.append(by if isinstance(by, str) else "by")
+        columns.append(labels)
+    if period is not None:
+        names.append("period")
+        columns.append(period_index(log.timestamps[mask], period, timezone))
+    return names, columns
+
+
+def _warn_small(n: npt.NDArray[Any], what: str) -> None:
+    small = (n > 0) & (n < SMALL_N)
+    if small.any():
+        warnings.warn(
+            f"{what}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers (smallest "
+            f"n = {int(n[small].min())}); intervals are unreliable",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+
+
+def _wilson(successes: IntArray, n: IntArray, z: float) -> tuple[npt.NDArray[np.float64], ...]:
+    share = np.full(len(n), NAN)
+    low = np.full(len(n), NAN)
+    high = np.full(len(n), NAN)
+    for i, (k, total) in enumerate(zip(successes.tolist(), n.tolist(), strict=True)):
+        if total:
+            share[i] = k / total
+            _, low[i], high[i] = proportion_interval(k, total, z, "wilson", 1.0)
+    return share, low, high
+
+
+# ---------------------------------------------------------------------- summaries
+@attrs.frozen(eq=False)
+class QuestionSummary(MetricTable):
+    """The summary of one question: a :class:`MetricTable` with the question and the level.
+
+    Columns by question type (after the ``by``/``period`` keys):
+
+    - scale: ``n``, ``mean``, ``mean_se``, ``mean_ci_low``, ``mean_ci_high`` (Student t),
+      ``top_box`` (share of answers >= the question's ``top``), ``top_box_n``,
+      ``top_box_ci_low``, ``top_box_ci_high`` (Wilson);
+    - yes/no: ``n``, ``yes``, ``share``, ``ci_low``, ``ci_high`` (Wilson);
+    - single and multiple choice: one row per group and option: ``option``, ``n``
+      (respondents), ``count``, ``share``, ``ci_low``, ``ci_high`` (Wilson); multiple-choice
+      shares are of respondents, so they may add up to more than 1;
+    - text: ``n`` (answers).
+    """
+
+    question: Question
+    level: float
+
+
+def question_summary(
+    log: InteractionLog,
+    question: str | Question,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+    by_rated: bool = False,
+    rated_keys: Sequence[str] = RATED_KEYS,
+    level: float = 0.95,
+) -> QuestionSummary:
+    """Summarise the answers to one question, with intervals, per group and period.
+
+    Parameters
+    ----------
+    log
+        The interactions; answers are its survey rows whose ``metric`` is the question's name.
+        Rows of the question without an answer (no score, no answer text) are not counted.
+    question
+        A name in ``log.questions`` or a :class:`~cxmodel.domain.Question`.
+    by
+        A column name (missing values are the group ``"(missing)"``) or one label per log row.
+    period
+        ``"day"``, ``"week"``, ``"month"`` or ``"quarter"`` of the answer, in ``timezone``.
+    by_rated
+        Group by the ``by`` column of the interaction each answer rates (see
+        :func:`rated_interactions`; ``rated_keys`` are the key columns tried after ``rates``);
+        answers that rate nothing found are the group ``"(unrated)"``.
+    level
+        The confidence level of the intervals.
+
+    Returns
+    -------
+    QuestionSummary
+        One row per group seen (per group and option for choices), sorted by key; see
+        :class:`QuestionSummary` for the columns of each type. Groups with fewer than 30
+        answers warn :class:`SmallSampleWarning`.
+
+    Examples
+    --------
+    >>> from cxmodel.domain import Question
+    >>> t = "2024-01-01T00:00:00Z"
+    >>> log = InteractionLog.from_records(
+    ...     [{"customer_id": f"c{i}", "timestamp": t, "kind": "survey", "metric": "resolved",
+    ...       "score": "yes" if i < 81 else "no"} for i in range(263)],
+    ...     questions=[Question("resolved", "yes_no")])
+    >>> s = question_summary(log, "resolved")
+    >>> int(s["n"][0]), int(s["yes"][0]), round(float(s["share"][0]), 4)
+    (263, 81, 0.308)
+    >>> round(float(s["ci_low"][0]), 4), round(float(s["ci_high"][0]), 4)
+    (0.2553, 0.3662)
+    """
+    asked = _question(log, question)
+    z = z_value(level)
+    mask = _answer_rows(log, asked.name)
+    if asked.in_score:
+        score = log.numeric("score")[mask] if "score" in log else np.full(int(mask.sum()), NAN)
+        answered = ~np.isnan(score)
+    else:
+        text = log.column("answer")[mask] if "answer" in log else np.full(int(mask.sum()), None)
+        answered = np.array([v is not None for v in text.tolist()], dtype=bool)
+    rows = np.flatnonzero(mask)[answered]
+    keep = np.zeros(len(log), dtype=bool)
+    keep[rows] = True
+    names, columns = _keys(log, keep, by, period, timezone, by_rated, rated_keys)
+    keys, group, size = _groups(names, columns, len(rows), period)
+    n = np.bincount(group, minlength=size).astype(np.int64)
+    table: dict[str, npt.NDArray[Any]] = dict(keys)
+    if asked.type is QuestionType.SCALE:
+        values = score[answered]
+        sums = np.bincount(group, weights=values, minlength=size)
+        squares = np.bincount(group, weights=values * values, minlength=size)
+        top_box = values >= float(asked.top if asked.top is not None else asked.high or 0)
+        top = np.bincount(group, weights=top_box, minlength=size).astype(np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = sums / n
+            var = np.maximum((squares - n * mean * mean) / (n - 1), 0.0)
+        t_rows = [
+            mean_t_interval(float(k), float(m), float(v), level, 1.0)
+            for k, m, v in zip(n, mean, var, strict=True)
+        ]
+        share, low, high = _wilson(top, n, z)
+        table |= {
+            "n": n,
+            "mean": np.where(n > 0, mean, NAN),
+            "mean_se": np.array([r[0] for r in t_rows]),
+            "mean_ci_low": np.array([r[1] for r in t_rows]),
+            "mean_ci_high": np.array([r[2] for r in t_rows]),
+            "top_box": share,
+            "top_box_n": top,
+            "top_box_ci_low": low,
+            "top_box_ci_high": high,
+        }
+    elif asked.type is QuestionType.YES_NO:
+        yes = np.bincount(group, weights=score[answered], minlength=size).astype(np.int64)
+        share, low, high = _wilson(yes, n, z)
+        table |= {"n": n, "yes": yes, "share": share, "ci_low": low, "ci_high": high}
+    elif asked.type is QuestionType.TEXT:
+        table |= {"n": n}
+    else:
+        table = _choice_table(asked, text[answered], group, size, keys, n, z)
+    _warn_small(n, f"question {asked.name!r}")
+    return QuestionSummary(asked.name, table, asked, level)
+
+
+def _choice_table(
+    asked: Question,
+    answers: npt.NDArray[Any],
+    group: IntArray,
+    size: int,
+    keys: dict[str, npt.NDArray[Any]],
+    n: IntArray,
+    z: float,
+) -> dict[str, npt.NDArray[Any]]:
+    """Per group and option: respondents, count, share and Wilson interval (long format)."""
+    options = asked.choices
+    counts = np.zeros((size, len(options)), dtype=np.int64)
+    distinct, inverse = np.unique(answers.astype(str), return_inverse=True)
+    for code, text in enumerate(distinct.tolist()):
+        picked = [options.index(c) for c in text.split(CHOICE_SEPARATOR)]
+        hits = np.bincount(group[inverse.reshape(-1) == code], minlength=size)
+        counts[:, picked] += hits[:, None]
+    width = len(options)
+    table: dict[str, npt.NDArray[Any]] = {k: np.repeat(v, width) for k, v in keys.items()}
+    total = np.repeat(n, width)
+    count = counts.reshape(-1)
+    share, low, high = _wilson(count, total, z)
+    table |= {
+        "option": np.tile(np.array(options, dtype=object), size),
+        "n": total,
+        "count": count,
+        "share": share,
+        "ci_low": low,
+        "ci_high": high,
+    }
+    return table
+
+
+# ---------------------------------------------------------------------- response rate
+def response_rate(
+    log: InteractionLog,
+    question: str | Question,
+    *,
+    window: str = "14 days",
+    sent_kind: str = "survey_sent",
+    by: str | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> RateResult | MetricTable:
+    """Share of survey invitations answered: responded sends / sends, with a Wilson interval.
+
+    A send is a ``sent_kind`` row (default ``survey_sent``) whose ``metric`` is the question's
+    name, or is missing (an invitation to the whole survey counts for every question). It is
+    answered when the same customer answers the question (a survey row with a score or an
+    answer) at or after the send and within ``window``. ``by`` is a column of the send row (the
+    channel it went out by, say) and ``period`` its calendar period in ``timezone``.
+
+    Returns
+    -------
+    RateResult or MetricTable
+        Without ``by``/``period`` a :class:`~cxmodel.metrics.RateResult` (``numerator`` =
+        answered sends, ``n`` = sends); with them a table with ``value``, ``ci_low``,
+        ``ci_high``, ``responses`` and ``n`` per group (groups with a send).
+
+    Raises
+    ------
+    SchemaError
+        The log has no ``sent_kind`` rows, or the question is not known.
+
+    Examples
+    --------
+    >>> rows = [{"customer_id": c, "timestamp": "2024-01-01T00:00:00Z", "kind": "survey_sent",
+    ...          "metric": "nps"} for c in "abcd"]
+    >>> rows += [{"customer_id": "a", "timestamp": "2024-01-03T00:00:00Z", "kind": "survey",
+    ...           "metric": "nps", "score": 9},
+    ...          {"customer_id": "b", "timestamp": "2024-02-01T00:00:00Z", "kind": "survey",
+    ...           "metric": "nps", "score": 3}]
+    >>> r = response_rate(InteractionLog.from_records(rows), "nps", window="14 days")
+    >>> r.value, r.numerator, r.n
+    (0.25, 1, 4)
+    """
+    asked = _question(log, question)
+    z = z_value(level)
+    width = duration_to_us(window)
+    if sent_kind not in log.kinds.tolist():
+        raise SchemaError(
+            f"response_rate(): the log has no {sent_kind!r} rows; log each survey invitation as "
+            f"a {sent_kind!r} interaction (its metric names the question, or is empty for all), "
+            "or name your kind with sent_kind="
+        )
+    sends = log.kind_mask(sent_kind)
+    if "metric" in log:
+        codes, cats = log.categorical("metric")
+        hit = np.flatnonzero(cats == asked.name)
+        sends &= (codes < 0) | (codes == (hit[0] if hit.size else -2))
+    answers = _answer_rows(log, asked.name)
+    if asked.in_score and "score" in log:
+        answers &= ~np.isnan(log.numeric("score"))
+    elif not asked.in_score and "answer" in log:
+        answers &= log.categorical("answer")[0] >= 0
+    else:
+        answers &= False
+    responded = _answered_within(log, sends, answers, width)
+    definition = (
+        f"{sent_kind!r} rows answered ({asked.name!r}) by the same customer within {window}"
+    )
+    if by is None and period is None:
+        k, total = int(responded.sum()), int(sends.sum())
+        if total == 0:
+            return RateResult(NAN, (NAN, NAN), 0, 0, definition)
+        _, lo, hi = proportion_interval(k, total, z, "wilson", 1.0)
+        return RateResult(k / total, (lo, hi), k, total, definition)
+    names, columns = _keys(log, sends, by, period, timezone, False, ())
+    keys, group, size = _groups(names, columns, int(sends.sum()), period)
+    n = np.bincount(group, minlength=size).astype(np.int64)
+    hits = np.bincount(group, weights=responded, minlength=size).astype(np.int64)
+    share, low, high = _wilson(hits, n, z)
+    return MetricTable(
+        "response rate",
+        dict(keys) | {"value": share, "ci_low": low, "ci_high": high, "responses": hits, "n": n},
+    )
+
+
+def _answered_within(
+    log: InteractionLog,
+    sends: npt.NDArray[np.bool_],
+    answers: npt.NDArray[np.bool_],
+    width: int,
+) -> npt.NDArray[np.bool_]:
+    """For each send (in log order), whether its customer answers in [send, send + width]."""
+    s_rows, a_rows = np.flatnonzero(sends), np.flatnonzero(answers)
+    if not a_rows.size or not s_rows.size:
+        return np.zeros(s_rows.size, dtype=bool)
+    times = log.timestamps
+    cust = log.customer_codes.astype(np.int64)
+    _, rank = np.unique(np.concatenate([times[s_rows], times[a_rows]]), return_inverse=True)
+    span = int(rank.max()) + 1
+    send_key = cust[s_rows] * span + rank[: s_rows.size]
+    answer_key = cust[a_rows] * span + rank[s_rows.size :]  # sorted: the log is (customer, time)
+    first = np.searchsorted(answer_key, send_key, side="left")
+    found = first < a_rows.size
+    nxt = a_rows[np.minimum(first, a_rows.size - 1)]
+    near = (cust[nxt] == cust[s_rows]) & (times[nxt] - times[s_rows] <= width)
+    return np.asarray(found & near, dtype=bool)
+
+
+# ---------------------------------------------------------------------- journey map
+def satisfaction_by_stage(
+    log: InteractionLog,
+    metric: str | Question = "csat",
+    *,
+    rated_keys: Sequence[str] = RATED_KEYS,
+    level: float = 0.95,
+) -> MetricTable:
+    """A journey map: satisfaction with each stage and touchpoint of the rated interactions.
+
+    Every answer to ``metric`` (a scale or yes/no question) is placed at the ``stage`` and
+    ``touchpoint`` of the interaction it rates (:func:`rated_interactions`); answers that rate
+    nothing found are one last row ``(unrated)``. Per row: ``n``, ``value`` with ``ci_low``,
+    ``ci_high`` and ``mean``. ``value`` is the NPS in points (Wald interval) for ``nps``, and
+    the top-box share (Wilson) otherwise: CSAT 4-5, CES 5-7, a declared scale from its ``top``,
+    the yes share of a yes/no question. Rows follow the journey: stages in
+    :class:`~cxmodel.domain.Stage` order (other stages after, by name), touchpoints by name.
+
+    Examples
+    --------
+    >>> t = "2024-01-0{}T00:00:00Z"
+    >>> log = InteractionLog.from_records([
+    ...     {"customer_id": "a", "timestamp": t.format(1), "kind": "purchase",
+    ...      "touchpoint": "web", "order_id": "o1", "value": 10},
+    ...     {"customer_id": "a", "timestamp": t.format(2), "kind": "delivery",
+    ...      "touchpoint": "delivery", "order_id": "o1"},
+    ...     {"customer_id": "a", "timestamp": t.format(3), "kind": "survey", "metric": "csat",
+    ...      "score": 2, "order_id": "o1"},
+    ... ])
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     m = satisfaction_by_stage(log)
+    >>> m["stage"].tolist(), m["touchpoint"].tolist(), m["value"].tolist()
+    (['service'], ['delivery'], [0.0])
+    """
+    asked = _question(log, metric)
+    if not asked.in_score:
+        raise SchemaError(
+            f"satisfaction_by_stage() needs a scale or yes/no question; {asked.name!r} is "
+            f"{asked.type.value}"
+        )
+    z = z_value(level)
+    mask = _answer_rows(log, asked.name)
+    if "score" in log:
+        mask &= ~np.isnan(log.numeric("score"))
+    else:
+        mask &= False
+    score = log.numeric("score")[mask] if "score" in log else np.zeros(0)
+    columns: list[npt.NDArray[Any]] = []
+    for name in ("stage", "touchpoint"):
+        if name in log:
+            columns.append(_rated_labels(log, name, mask, rated_keys))
+        else:
+            target = rated_interactions(log, keys=rated_keys)[mask]
+            columns.append(np.where(target >= 0, MISSING, UNRATED).astype(object))
+    keys, group, size = _groups(["stage", "touchpoint"], columns, len(score), None)
+    n = np.bincount(group, minlength=size).astype(np.int64)
+    mean = np.bincount(group, weights=score, minlength=size) / np.maximum(n, 1)
+    if asked.name == "nps":
+        pro = np.bincount(group, weights=score >= 9, minlength=size) / np.maximum(n, 1)
+        det = np.bincount(group, weights=score <= 6, minlength=size) / np.maximum(n, 1)
+        value = 100.0 * (pro - det)
+        se = 100.0 * np.sqrt(np.maximum(pro + det - (pro - det) ** 2, 0.0) / np.maximum(n, 1))
+        low, high = np.maximum(value - z * se, -100.0), np.minimum(value + z * se, 100.0)
+    else:
+        top = 1 if asked.type is QuestionType.YES_NO else asked.top
+        hits = np.bincount(group, weights=score >= float(top or 0), minlength=size)
+        hits = hits.astype(np.int64)
+        value, low, high = _wilson(hits, n, z)
+    stage_rank = {s.value: i for i, s in enumerate(Stage)}
+    stages = keys["stage"].tolist()
+    order = sorted(
+        range(size),
+        key=lambda i: (
+            stages[i] == UNRATED,
+            stage_rank.get(stages[i], len(stage_rank)),
+            str(stages[i]),
+            str(keys["touchpoint"][i]),
+        ),
+    )
+    idx = np.asarray(order, dtype=np.int64)
+    _warn_small(n, f"satisfaction_by_stage({asked.name!r})")
+    return MetricTable(
+        f"{asked.name} by stage",
+        {
+            "stage": keys["stage"][idx],
+            "touchpoint": keys["touchpoint"][idx],
+            "n": n[idx],
+            "value": value[idx],
+            "ci_low": low[idx],
+            "ci_high": high[idx],
+            "mean": np.where(n > 0, mean, NAN)[idx],
+        },
+    )
