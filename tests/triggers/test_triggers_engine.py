@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests_triggers_acceptance import ACCEPTANCE
@@ -242,3 +243,26 @@ class TestRoundTrips:
         rules = parse(text)
         assert parse(str(rules)) == rules
         assert RuleSet.from_json(rules.to_json()) == rules
+
+
+class TestDeclaredQuestions:
+    def test_answers_to_declared_questions_stream(self) -> None:
+        """A question declared with questions= is checked like the log checks it: its answers
+        stream, an answer off its scale is refused naming the record, and without the
+        declaration the metric is unknown."""
+        from cxmodel.domain import Question, QuestionType
+        from cxmodel.errors import SchemaError
+
+        rules = parse(
+            'trigger low:\n    when survey as r where r.metric == "rating" and r.score <= 2\n'
+            "    emit call_back"
+        )
+        rating = Question("rating", QuestionType.SCALE, low=1, high=5)
+        record = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "survey",
+                  "metric": "rating", "score": 2}  # fmt: skip
+        engine = TriggerEngine(rules, questions=[rating])
+        assert [f.action for f in engine.process(record)] == ["call_back"]
+        with pytest.raises(SchemaError, match="outside the RATING scale 1..5"):
+            engine.process({**record, "score": 7, "timestamp": "2024-01-02T00:00:00Z"})
+        with pytest.raises(SchemaError, match="metric 'rating' is unknown"):
+            TriggerEngine(rules).process(record)

@@ -8,11 +8,12 @@ import hashlib
 import heapq
 import threading
 import time as _wall
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
+from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import SchemaError, StoreError
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._customer import CustomerState
@@ -127,6 +128,9 @@ class TriggerEngine:
     redelivery_window
         How long after the watermark an interaction id is remembered, so that a re-delivered
         interaction is ignored rather than reported late.
+    questions
+        Survey questions besides NPS, CSAT and CES (:class:`~cxmodel.domain.Question`), whose
+        answers are checked as a log's rows are.
 
     Examples
     --------
@@ -147,6 +151,7 @@ class TriggerEngine:
         max_future: str | timedelta | None = "1 day",
         clock: Callable[[], Any] | None = None,
         redelivery_window: str | timedelta = "1 day",
+        questions: Iterable[Question] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self.rules = RuleSet((rules,)) if isinstance(rules, Rule) else rules
@@ -155,6 +160,7 @@ class TriggerEngine:
         self.max_future = None if max_future is None else duration_to_us(max_future)
         self.redelivery = duration_to_us(redelivery_window)
         self._clock = clock
+        self.questions = question_catalogue(questions)
         self.customers: dict[str, Any] = {}
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
         for cid, customer in (customers or {}).items():
@@ -293,7 +299,7 @@ class TriggerEngine:
         checked as a row of :meth:`InteractionLog.from_records
         <cxmodel.log.InteractionLog.from_records>` is.
         """
-        row = row_of(interaction)
+        row = row_of(interaction, self.questions)
         with self._lock:
             self._check_numbers([row])
             return self._call([row], None)[0]
@@ -315,7 +321,7 @@ class TriggerEngine:
         >>> [(f.customer_id, f.action) for f in got]
         [('b', 'thanks')]
         """
-        rows = rows_from(interactions)
+        rows = rows_from(interactions, self.questions)
         with self._lock:
             self._check_numbers(rows)
             return Firings(*self._call(rows, None))

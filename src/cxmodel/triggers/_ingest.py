@@ -10,7 +10,7 @@ import numpy as np
 
 from cxmodel._time import to_us, us_to_datetime
 from cxmodel.domain._interaction import MONEY_KINDS
-from cxmodel.domain._kinds import METRIC_SCALES
+from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 
@@ -20,6 +20,7 @@ _NUMERIC = frozenset(("value", "score", "sentiment"))
 _REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
 _TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
 _CHECKED = _NUMERIC | _TEXT
+_STANDARD = question_catalogue()
 _OBJECT_FIELDS = (
     "interaction_id",
     "touchpoint",
@@ -173,7 +174,9 @@ def _field_value(name: str, value: Any, where: str) -> Any:
     )
 
 
-def row_from_record(rec: Mapping[str, Any], where: str) -> Row:
+def row_from_record(
+    rec: Mapping[str, Any], where: str, questions: Mapping[str, Question] | None = None
+) -> Row:
     """A checked :class:`Row` from one record (see :func:`rows_from`)."""
     try:
         customer_raw, time_raw, kind_raw = rec["customer_id"], rec["timestamp"], rec["kind"]
@@ -206,11 +209,13 @@ def row_from_record(rec: Mapping[str, Any], where: str) -> Row:
         value = _field_value(name, raw, where)
         if value is not None:
             fields[name] = value
-    _check_row(fields, kind, where)
+    _check_row(fields, kind, where, _STANDARD if questions is None else questions)
     return Row(customer, time, kind, fields)
 
 
-def _check_row(fields: dict[str, Any], kind: str, where: str) -> None:
+def _check_row(
+    fields: dict[str, Any], kind: str, where: str, questions: Mapping[str, Question]
+) -> None:
     """The log's checks on one row: scales, amounts, catalogue-derived channel and stage."""
     value = fields.get("value")
     if value is not None and value < 0 and kind in MONEY_KINDS:
@@ -224,29 +229,32 @@ def _check_row(fields: dict[str, Any], kind: str, where: str) -> None:
     if score is not None and metric is None:
         raise _fail(
             where,
-            f"score {score!r} has no metric (field 'metric' is missing); say which scale it is "
-            f"on: one of {sorted(METRIC_SCALES)}",
+            f"score {score!r} has no metric (field 'metric' is missing); say which question it "
+            f"answers: one of {sorted(questions)}",
         )
     if metric is not None:
-        if metric not in METRIC_SCALES:
+        question = questions.get(metric)
+        if question is None:
             raise _fail(
                 where,
                 f"metric {metric!r} is unknown (field 'metric'); expected one of "
-                f"{sorted(METRIC_SCALES)}",
+                f"{sorted(questions)} (declare other questions with questions=)",
             )
-        low, high = METRIC_SCALES[metric]
-        if score is not None and score != round(score):
-            raise _fail(
-                where,
-                f"score {score!r} is not a whole number (field 'score', metric {metric!r}); "
-                "survey scales are answered in whole points",
-            )
-        if score is not None and not low <= score <= high:
-            raise _fail(
-                where,
-                f"score {score:g} is outside the {metric.upper()} scale {low:g}..{high:g} "
-                f"(field 'score', metric {metric!r})",
-            )
+        scale = question.scale
+        if score is not None and scale is not None and question.in_score:
+            low, high = scale
+            if score != round(score):
+                raise _fail(
+                    where,
+                    f"score {score!r} is not a whole number (field 'score', metric {metric!r}); "
+                    "survey scales are answered in whole points",
+                )
+            if not low <= score <= high:
+                raise _fail(
+                    where,
+                    f"score {score:g} is outside the {metric.upper()} scale {low:g}..{high:g} "
+                    f"(field 'score', metric {metric!r})",
+                )
     sentiment = fields.get("sentiment")
     if sentiment is not None and not -1 <= sentiment <= 1:
         raise _fail(where, f"sentiment {sentiment:g} is outside -1..1 (field 'sentiment')")
@@ -284,7 +292,7 @@ def _rows_from_log(log: Any) -> list[Row]:
     return rows
 
 
-def rows_from(interactions: Any) -> list[Row]:
+def rows_from(interactions: Any, questions: Mapping[str, Question] | None = None) -> list[Row]:
     """Checked rows from an :class:`~cxmodel.log.InteractionLog` (its input order), a mapping of
     columns (as for :meth:`InteractionLog.from_arrays <cxmodel.log.InteractionLog.from_arrays>`),
     or an iterable of :class:`~cxmodel.domain.Interaction` objects and records (mappings as
@@ -304,7 +312,11 @@ def rows_from(interactions: Any) -> list[Row]:
     if isinstance(interactions, InteractionLog):
         return _rows_from_log(interactions)
     if isinstance(interactions, Mapping):
-        return _rows_from_log(InteractionLog.from_arrays(**interactions))
+        return _rows_from_log(
+            InteractionLog.from_arrays(
+                **interactions, questions=None if questions is None else questions.values()
+            )
+        )
     if isinstance(interactions, (str, bytes)) or not isinstance(interactions, Iterable):
         raise SchemaError(
             f"expected interactions (an InteractionLog, a mapping of columns, or Interaction "
@@ -317,10 +329,10 @@ def rows_from(interactions: Any) -> list[Row]:
             record = record_of(item)
         except SchemaError as error:
             raise SchemaError(f"{where}: {error}") from None
-        out.append(row_from_record(record, where))
+        out.append(row_from_record(record, where, questions))
     return out
 
 
-def row_of(interaction: Any) -> Row:
+def row_of(interaction: Any, questions: Mapping[str, Question] | None = None) -> Row:
     """One checked row from an Interaction object or a record."""
-    return row_from_record(record_of(interaction), "record")
+    return row_from_record(record_of(interaction), "record", questions)
