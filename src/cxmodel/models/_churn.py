@@ -121,9 +121,13 @@ class _Builder:
     ) -> None:
         self.customers = customers
         kept = log.filter(log.timestamps <= data_end) if log.timestamps.max() > data_end else log
-        self.data_end = data_end
         n = customers.size
-        idx = np.searchsorted(customers, kept.customers)
+        self.data_end = data_end
+        idx = np.minimum(np.searchsorted(customers, kept.customers), max(n - 1, 0))
+        known = customers[idx] == kept.customers if n else np.zeros(kept.n_customers, bool)
+        if not known.all():  # customers who arrived after the snapshot are not scored here
+            kept = kept.filter(known[kept.customer_codes])
+            idx = idx[known]
         codes = idx[kept.customer_codes.astype(np.intp)]
         ts = kept.timestamps
         self.seen = np.zeros(n, dtype=bool)
@@ -360,7 +364,8 @@ def duration_to_us_any(duration: Any) -> int:
 
 def _activity(log: InteractionLog, activity: Sequence[str] | None) -> tuple[str, ...]:
     if activity is None:
-        present = set(log.kinds.tolist())
+        kcodes, kcats = log.categorical("kind")
+        present = set(kcats[np.unique(kcodes[kcodes >= 0])].tolist())
         kinds = tuple(k for k in ACTIVITY_KINDS if k in present)
         if not kinds:
             raise DataError(

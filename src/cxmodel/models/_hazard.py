@@ -224,7 +224,6 @@ class DiscreteHazard:
         self.standard_errors_ = se_all[k:]
         # baselines are reported for covariates at zero (undo the centring)
         self.baseline_ = theta[:k] - float(mean @ beta)
-        self.baseline_standard_errors_ = se_all[:k]
         self.log_likelihood_ = float(ll + 0.5 * penalty @ theta**2)
         self.n_periods_ = k
         self.convergence_ = Convergence(converged, it, float(np.linalg.norm(grad)), 1, message)
