@@ -49,10 +49,12 @@ from cxmodel.metrics._survey import (
 from cxmodel.metrics._survival import (
     CustomerLifetimes,
     LogRankResult,
+    MultiLogRankResult,
     SurvivalCurve,
     customer_lifetimes,
     kaplan_meier,
     logrank_test,
+    multivariate_logrank_test,
 )
 from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
 from cxmodel.metrics._value import value_summary
@@ -68,6 +70,7 @@ __all__ = [
     "HandleTime",
     "LogRankResult",
     "MetricTable",
+    "MultiLogRankResult",
     "NPSAccumulator",
     "NPSResult",
     "ProportionResult",
@@ -92,6 +95,7 @@ __all__ = [
     "kaplan_meier",
     "kaplan_meier_by",
     "logrank_test",
+    "multivariate_logrank_test",
     "nps",
     "one_touch_rate",
     "question_summary",

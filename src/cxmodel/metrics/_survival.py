@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CustomerLifetimes",
     "LogRankResult",
+    "MultiLogRankResult",
     "SurvivalCurve",
     "customer_lifetimes",
     "kaplan_meier",
     "logrank_test",
+    "multivariate_logrank_test",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -239,22 +241,44 @@ def logrank_test(
     durations_b: npt.ArrayLike,
     observed_a: npt.ArrayLike | None = None,
     observed_b: npt.ArrayLike | None = None,
+    *,
+    strata_a: npt.ArrayLike | None = None,
+    strata_b: npt.ArrayLike | None = None,
 ) -> LogRankResult:
     """Log-rank test (Mantel-Haenszel) that groups a and b share one survival curve.
 
     Argument order as lifelines' ``logrank_test``. Statistic = (O_a - E_a)^2 / V with the
-    hypergeometric variance summed over the distinct event times.
+    hypergeometric variance summed over the distinct event times. With ``strata_a`` and
+    ``strata_b`` (one label per duration) the test is stratified: O_a - E_a and V are summed
+    over strata, each stratum with its own risk sets (see :func:`multivariate_logrank_test`).
 
     Examples
     --------
     >>> r = logrank_test([1, 2, 3, 4], [5, 6, 7, 8])
     >>> round(r.statistic, 3), r.p_value < 0.05
     (7.344, True)
+    >>> s = logrank_test([1, 2, 3, 4], [5, 6, 7, 8], strata_a=[0, 0, 1, 1], strata_b=[0, 0, 1, 1])
+    >>> round(s.statistic, 3)
+    5.765
     """
     da, ea = _durations(durations_a, observed_a, "durations_a")
     db, eb = _durations(durations_b, observed_b, "durations_b")
     if da.size == 0 or db.size == 0:
         raise DataError("logrank_test() needs at least one duration in each group")
+    if strata_a is not None or strata_b is not None:
+        if strata_a is None or strata_b is None:
+            raise SchemaError("give both strata_a and strata_b, or neither")
+        sa = np.asarray(strata_a).reshape(-1)
+        sb = np.asarray(strata_b).reshape(-1)
+        if sa.shape != da.shape or sb.shape != db.shape:
+            raise SchemaError("strata_a and strata_b need one label per duration of their group")
+        groups = np.r_[np.zeros(da.size, np.int64), np.ones(db.size, np.int64)]
+        multi = multivariate_logrank_test(
+            np.r_[da, db], groups, np.r_[ea, eb], strata=np.concatenate([sa, sb])
+        )
+        return LogRankResult(
+            multi.statistic, multi.p_value, float(multi.observed[0]), float(multi.expected[0])
+        )
     d = np.concatenate([da, db])
     e = np.concatenate([ea, eb])
     times, deaths, at_risk = _table(d, e)
@@ -271,6 +295,162 @@ def logrank_test(
     stat = (observed - expected) ** 2 / variance if variance > 0 else float("nan")
     p = float(stats.chi2.sf(stat, 1)) if variance > 0 else float("nan")
     return LogRankResult(stat, p, observed, expected)
+
+
+@attrs.frozen(eq=False)
+class MultiLogRankResult:
+    """Log-rank test of equal survival across k groups (chi-square, k - 1 degrees of freedom).
+
+    ``observed`` and ``expected`` are the events per group (in the order of ``groups``), summed
+    over strata; ``variance`` is the k x k covariance matrix of observed - expected.
+    """
+
+    statistic: float
+    p_value: float
+    degrees_of_freedom: int
+    groups: tuple[Any, ...]
+    observed: FloatArray
+    expected: FloatArray
+    variance: FloatArray
+    n_strata: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict (arrays as lists)."""
+        out = attrs.asdict(self)
+        for name in ("observed", "expected", "variance"):
+            out[name] = np.asarray(out[name]).tolist()
+        out["groups"] = list(self.groups)
+        return out
+
+    def to_pandas(self) -> Any:
+        """One row per group: observed, expected (needs pandas)."""
+        from cxmodel._optional import import_optional
+
+        pd = import_optional("pandas", "MultiLogRankResult.to_pandas()")
+        frame = pd.DataFrame(
+            {"group": list(self.groups), "observed": self.observed, "expected": self.expected}
+        )
+        frame.attrs.update(
+            statistic=self.statistic, p_value=self.p_value, df=self.degrees_of_freedom
+        )
+        return frame
+
+    def _repr_html_(self) -> str:
+        return result_html(
+            "MultiLogRankResult",
+            {
+                "statistic": self.statistic,
+                "p_value": self.p_value,
+                "degrees_of_freedom": self.degrees_of_freedom,
+                "groups": len(self.groups),
+                "strata": self.n_strata,
+            },
+        )
+
+
+def _logrank_stratum(
+    d: FloatArray, e: FloatArray, g: npt.NDArray[np.intp], k: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Observed, expected (per group) and the k x k variance of one stratum."""
+    times, deaths, at_risk = _table(d, e)
+    m = times.size
+    # at risk per group just before each time: group members with duration >= t
+    risk_g = np.empty((m, k))
+    for j in range(k):
+        dj = np.sort(d[g == j])
+        risk_g[:, j] = dj.size - np.searchsorted(dj, times, side="left")
+    observed = np.bincount(g, weights=e, minlength=k).astype(np.float64)
+    share = risk_g / at_risk[:, None]
+    expected = deaths @ share
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(at_risk > 1, deaths * (at_risk - deaths) / (at_risk - 1), 0.0)
+    variance = np.diag(factor @ share) - (share * factor[:, None]).T @ share
+    return observed, expected, variance
+
+
+def multivariate_logrank_test(
+    durations: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    observed: npt.ArrayLike | None = None,
+    *,
+    strata: npt.ArrayLike | None = None,
+) -> MultiLogRankResult:
+    """k-sample log-rank test that every group shares one survival curve, optionally stratified.
+
+    For each distinct event time t with n_t at risk (n_jt in group j) and d_t events, the
+    expected events of group j are E_j = sum d_t n_jt / n_t and the covariance of O - E is
+    V_jl = sum d_t (n_jt / n_t)(delta_jl - n_lt / n_t)(n_t - d_t) / (n_t - 1) (Mantel 1966,
+    as R's ``survdiff``). The statistic (O - E)' V^- (O - E) over the first k - 1 groups is
+    chi-square with k - 1 degrees of freedom. With ``strata`` (one label per duration), risk
+    sets are formed within each stratum and O - E and V are summed over strata (the stratified
+    test of R's ``survdiff(... + strata(s))``). Without strata it equals lifelines'
+    ``multivariate_logrank_test``.
+
+    Parameters
+    ----------
+    durations : array-like
+        Finite, >= 0.
+    groups : array-like
+        One group label per duration; at least two groups.
+    observed : array-like of bool, optional
+        Event flags (default all true).
+    strata : array-like, optional
+        One stratum label per duration.
+
+    Examples
+    --------
+    >>> r = multivariate_logrank_test([1, 2, 3, 4, 5, 6], ["a", "a", "b", "b", "c", "c"])
+    >>> round(r.statistic, 3), r.degrees_of_freedom, r.groups
+    (7.25, 2, ('a', 'b', 'c'))
+    >>> r.observed.tolist(), r.expected.round(3).tolist()
+    ([2.0, 2.0, 2.0], [0.533, 1.567, 3.9])
+    """
+    d, e = _durations(durations, observed, "durations")
+    labels = np.asarray(groups).reshape(-1)
+    if labels.shape != d.shape:
+        raise SchemaError(f"groups has {labels.size} labels for {d.size} durations")
+    levels, g = np.unique(labels, return_inverse=True)
+    g = g.reshape(-1)
+    k = levels.size
+    if k < 2:
+        raise DataError("multivariate_logrank_test() needs at least two groups")
+    if strata is None:
+        s_codes = np.zeros(d.size, dtype=np.intp)
+        n_strata = 1
+    else:
+        s_raw = np.asarray(strata).reshape(-1)
+        if s_raw.shape != d.shape:
+            raise SchemaError(f"strata has {s_raw.size} labels for {d.size} durations")
+        s_levels, s_codes = np.unique(s_raw, return_inverse=True)
+        s_codes = s_codes.reshape(-1)
+        n_strata = int(s_levels.size)
+    obs = np.zeros(k)
+    exp = np.zeros(k)
+    var = np.zeros((k, k))
+    for s in range(n_strata):
+        rows = s_codes == s
+        o_s, e_s, v_s = _logrank_stratum(d[rows], e[rows], g[rows], k)
+        obs += o_s
+        exp += e_s
+        var += v_s
+    u = (obs - exp)[:-1]
+    v = var[:-1, :-1]
+    rank = int(np.linalg.matrix_rank(v)) if v.size else 0
+    if rank == 0:
+        stat, p = float("nan"), float("nan")
+    else:
+        stat = float(u @ np.linalg.pinv(v) @ u)
+        p = float(stats.chi2.sf(stat, k - 1))
+    return MultiLogRankResult(
+        stat,
+        p,
+        k - 1,
+        tuple(x.item() if isinstance(x, np.generic) else x for x in levels),
+        obs,
+        exp,
+        var,
+        n_strata,
+    )
 
 
 @attrs.frozen(eq=False)

@@ -1,0 +1,270 @@
+"""Discrete-time hazard model: logistic regression on person-period rows, fitted by IRLS."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import linalg, special
+
+from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
+from cxmodel.models._base import Convergence, FloatArray, check_fitted
+from cxmodel.models._cox import RegressionSummary, as_design, wald_summary
+
+__all__ = ["DiscreteHazard", "expand_person_period"]
+
+
+def expand_person_period(
+    durations: npt.ArrayLike, observed: npt.ArrayLike | None = None
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]:
+    """Person-period rows of whole-period durations: ``(subject, period, event)``.
+
+    A subject with duration d (a whole number of periods >= 1) contributes rows for periods
+    0 .. d - 1; the last row's event is 1 when the event was observed in period d - 1 (so
+    ``d`` counts the period of the event, 1-based), else every row is 0 (censored after d
+    periods). Subjects with duration 0 contribute nothing.
+
+    Examples
+    --------
+    >>> subject, period, event = expand_person_period([2, 1, 3], [1, 0, 1])
+    >>> subject.tolist(), period.tolist(), event.tolist()
+    ([0, 0, 1, 2, 2, 2], [0, 1, 0, 0, 1, 2], [0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+    """
+    d = np.asarray(durations, dtype=np.float64).reshape(-1)
+    if d.size and not (np.isfinite(d).all() and (d >= 0).all() and (d == np.round(d)).all()):
+        raise SchemaError("durations must be whole numbers of periods >= 0")
+    e = np.ones(d.size) if observed is None else np.asarray(observed, dtype=np.float64)
+    if e.shape != d.shape:
+        raise SchemaError(f"observed has {e.size} values for {d.size} durations")
+    counts = d.astype(np.intp)
+    subject = np.repeat(np.arange(d.size), counts)
+    starts = np.cumsum(counts) - counts
+    period = np.arange(subject.size) - starts[subject]
+    event = np.zeros(subject.size)
+    last = starts + counts - 1
+    has = counts > 0
+    event[last[has]] = (e[has] > 0).astype(np.float64)
+    return subject, period, event
+
+
+class DiscreteHazard:
+    """Discrete-time hazard model, logit h(k | x) = alpha_k + x . beta.
+
+    Fitted on person-period rows (one row per subject and period at risk, ``event`` 1 in the
+    period the event happens) by iteratively reweighted least squares: Newton-Raphson on the
+    Bernoulli log-likelihood with step halving, scipy for the linear algebra. ``alpha_k`` is a
+    baseline log-odds per period (``periods`` given) or one intercept; covariates may change
+    from period to period (time-varying covariates: one row per period carries that period's
+    values).
+
+    Parameters
+    ----------
+    penalizer : float
+        Ridge penalty ``penalizer / 2 * ||beta||^2`` on the covariate coefficients (not on the
+        baseline); > 0 keeps coefficients finite under separation.
+    level : float
+        Confidence level of the Wald intervals in ``summary``.
+    tol : float
+        Convergence: largest coefficient change of a Newton step.
+    max_iter : int
+        Newton iterations before warning ``ConvergenceWarning``.
+
+    Attributes
+    ----------
+    coef_, standard_errors_ : ndarray
+        Covariate coefficients (log odds ratios) and standard errors.
+    baseline_ : ndarray
+        Baseline log-odds per period (one value without ``periods``).
+    log_likelihood_ : float
+    convergence_ : Convergence
+
+    Examples
+    --------
+    >>> subject, period, event = expand_person_period([1, 2, 3, 3, 2, 1], [1, 1, 1, 0, 0, 1])
+    >>> x = [0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    >>> m = DiscreteHazard().fit([[x[i]] for i in subject], event, periods=period)
+    >>> m.coef_.round(3).tolist(), round(float(m.baseline_[2]), 3)
+    ([-1.609], 1.609)
+    >>> m.predict_survival([[[1.0]] * 2]).round(3).tolist()
+    [[0.833, 0.694]]
+    """
+
+    coef_: FloatArray | None = None
+
+    def __init__(
+        self,
+        *,
+        penalizer: float = 0.0,
+        level: float = 0.95,
+        tol: float = 1e-8,
+        max_iter: int = 100,
+    ) -> None:
+        self.penalizer = penalizer
+        self.level = level
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def __repr__(self) -> str:
+        if self.coef_ is None:
+            return "DiscreteHazard(unfitted)"
+        inner = ", ".join(f"{n}={c:.4g}" for n, c in zip(self.feature_names_, self.coef_))
+        return f"DiscreteHazard({inner})"
+
+    def fit(
+        self,
+        X: Any,
+        events: npt.ArrayLike,
+        *,
+        periods: npt.ArrayLike | None = None,
+        names: Sequence[str] | None = None,
+    ) -> DiscreteHazard:
+        """Fit on person-period rows.
+
+        Parameters
+        ----------
+        X : array-like, mapping or DataFrame
+            Covariates of each person-period row (rows x covariates).
+        events : array-like of 0/1
+            1 in the period the event happened.
+        periods : array-like of int, optional
+            Period index (0, 1, ...) of each row: one baseline log-odds per period. Without
+            it, one intercept.
+        names : sequence of str, optional
+            Covariate names.
+
+        Returns
+        -------
+        DiscreteHazard
+            ``self``.
+        """
+        if not self.penalizer >= 0:
+            raise SchemaError(f"penalizer must be >= 0, got {self.penalizer!r}")
+        mat, feature_names = as_design(X, names)
+        y = np.asarray(events, dtype=np.float64).reshape(-1)
+        if y.shape[0] != mat.shape[0]:
+            raise SchemaError(f"X has {mat.shape[0]} rows and events {y.shape[0]}")
+        if not ((y == 0) | (y == 1)).all():
+            raise SchemaError("events must be 0 or 1")
+        if y.size == 0 or y.sum() == 0 or y.sum() == y.size:
+            raise DataError("DiscreteHazard.fit() needs rows with and without events")
+        if periods is None:
+            per = np.zeros(y.size, dtype=np.intp)
+        else:
+            per = np.asarray(periods).reshape(-1)
+            if per.shape != y.shape or (
+                per.size and (per.min() < 0 or (per != per.astype(int)).any())
+            ):
+                raise SchemaError("periods must be one whole number >= 0 per row")
+            per = per.astype(np.intp)
+        k = int(per.max()) + 1
+        mean = mat.mean(axis=0)
+        design = np.column_stack([np.eye(k)[per], mat - mean])
+        p = mat.shape[1]
+        penalty = np.r_[np.zeros(k), np.full(p, float(self.penalizer))]
+        start_rate = np.clip(np.bincount(per, weights=y, minlength=k), 0.5, None) / np.maximum(
+            np.bincount(per, minlength=k), 1
+        )
+        theta = np.r_[special.logit(np.clip(start_rate, 1e-6, 1 - 1e-6)), np.zeros(p)]
+
+        def evaluate(th: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+            eta = design @ th
+            ll = float(np.sum(y * eta - np.logaddexp(0.0, eta)) - 0.5 * penalty @ th**2)
+            mu = special.expit(eta)
+            grad = design.T @ (y - mu) - penalty * th
+            w = mu * (1 - mu)
+            hess = -(design.T * w) @ design - np.diag(penalty)
+            return ll, grad, hess
+
+        ll, grad, hess = evaluate(theta)
+        converged = False
+        message = "maximum number of iterations reached"
+        it = 0
+        for it in range(1, self.max_iter + 1):  # noqa: B007 (reported after the loop)
+            try:
+                step = linalg.solve(-hess, grad, assume_a="pos")
+            except (linalg.LinAlgError, ValueError):
+                step = linalg.lstsq(-hess, grad)[0]
+            scale = 1.0
+            while True:
+                new = theta + scale * step
+                ll_new, g_new, h_new = evaluate(new)
+                if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * max(1.0, abs(ll)):
+                    break
+                scale *= 0.5
+                if scale < 1e-10:
+                    break
+            if scale < 1e-10:
+                message = "step halving could not increase the likelihood"
+                break
+            change = float(np.max(np.abs(new - theta)))
+            theta, ll, grad, hess = new, ll_new, g_new, h_new
+            if change < self.tol:
+                converged, message = True, "converged"
+                break
+        if not converged:
+            warnings.warn(
+                f"DiscreteHazard: IRLS did not converge ({message} after {it} iterations); a "
+                "period or covariate with no (or only) events drives its coefficient to "
+                "infinity, penalizer > 0 helps",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        try:
+            cov = linalg.inv(-hess)
+            diag = np.diag(cov)
+            se_all = np.sqrt(np.where(diag > 0, diag, np.nan))
+        except (linalg.LinAlgError, ValueError):
+            se_all = np.full(k + p, np.nan)
+        beta = theta[k:]
+        self.feature_names_ = feature_names
+        self.coef_ = beta
+        self.standard_errors_ = se_all[k:]
+        # baselines are reported for covariates at zero (undo the centring)
+        self.baseline_ = theta[:k] - float(mean @ beta)
+        self.log_likelihood_ = float(ll + 0.5 * penalty @ theta**2)
+        self.n_periods_ = k
+        self.convergence_ = Convergence(converged, it, float(np.linalg.norm(grad)), 1, message)
+        return self
+
+    @property
+    def summary(self) -> RegressionSummary:
+        """Covariate coefficients, odds ratios, standard errors, z, p and Wald intervals."""
+        check_fitted(self, "coef_")
+        assert self.coef_ is not None
+        return wald_summary(self.feature_names_, self.coef_, self.standard_errors_, self.level)
+
+    def predict_hazard(self, X: Any, periods: npt.ArrayLike | None = None) -> FloatArray:
+        """h = expit(alpha_period + x . beta) for each row (period 0 when ``periods`` is None).
+
+        Periods beyond the fitted ones use the last period's baseline.
+        """
+        check_fitted(self, "coef_")
+        assert self.coef_ is not None
+        mat, _ = as_design(X, self.feature_names_)
+        per = (
+            np.zeros(mat.shape[0], dtype=np.intp)
+            if periods is None
+            else np.minimum(np.asarray(periods, dtype=np.intp).reshape(-1), self.n_periods_ - 1)
+        )
+        out: FloatArray = special.expit(self.baseline_[per] + mat @ self.coef_)
+        return out
+
+    def predict_survival(self, X: Any) -> FloatArray:
+        """Probability of no event through each period: S_k = prod_{j <= k} (1 - h_j).
+
+        ``X`` has shape (subjects, periods, covariates): each subject's covariates in each
+        future period (time-varying covariates projected by the caller). Returns shape
+        (subjects, periods).
+        """
+        check_fitted(self, "coef_")
+        arr = np.asarray(X, dtype=np.float64)
+        if arr.ndim != 3:
+            raise SchemaError(f"X must be (subjects, periods, covariates), got shape {arr.shape}")
+        n, k, p = arr.shape
+        per = np.tile(np.arange(k), n)
+        h = self.predict_hazard(arr.reshape(n * k, p), per).reshape(n, k)
+        out: FloatArray = np.asarray(np.cumprod(1.0 - h, axis=1), dtype=np.float64)
+        return out
