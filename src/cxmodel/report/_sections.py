@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, cast
+from typing import Any
 
 import attrs
 import numpy as np
@@ -538,9 +538,9 @@ def survival(ctx: Context) -> ReportSection | str:
     if all(can_plot(curve) for curve in curves.values()):
 
         def draw(ax: Any) -> None:
-            for name, curve in curves.items():
-                cast(Any, curve).plot(ax=ax, label=name)
-            ax.legend(frameon=False)
+            from cxmodel.plot import plot_survival
+
+            plot_survival(dict(curves), ax=ax)  # one line per group, with its legend
 
         figures = (ReportFigure(draw, f"share of customers still active by {by or 'day'}"),)
     lead = (
