@@ -68,7 +68,7 @@ def small_log() -> InteractionLog:
     """c0..c9 sign up on Jan 1; c0, c1 buy on Jan 5, c2 on Jan 20 (after 14 days)."""
     ids = [f"c{i}" for i in range(10)]
     return InteractionLog.from_arrays(
-        customer_id=ids + ["c0", "c1", "c2", "c3"],
+        customer_id=[*ids, "c0", "c1", "c2", "c3"],
         kind=["signup"] * 10 + ["purchase"] * 3 + ["call"],
         timestamp=["2024-01-01T00:00Z"] * 10 + ["2024-01-05T00:00Z"] * 2
         + ["2024-01-20T00:00Z", "2024-01-02T00:00Z"],
@@ -109,7 +109,9 @@ class TestDefinition:
 
     def test_streamed_firings(self) -> None:
         log, _ = simulate(5, n=300)
-        batch = action_effect(evaluate(RULE, log, as_of=AS_OF), log, outcome="purchase", as_of=AS_OF)
+        batch = action_effect(
+            evaluate(RULE, log, as_of=AS_OF), log, outcome="purchase", as_of=AS_OF
+        )
         engine = TriggerEngine(RULE)
         streamed = engine.process_many(log)
         got = action_effect(streamed, log, outcome="purchase", as_of=AS_OF)

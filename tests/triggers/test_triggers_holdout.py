@@ -154,7 +154,11 @@ def signups(n: int, repeats: int = 3) -> list[dict[str, Any]]:
     for i in range(n):
         for k in range(repeats):
             out.append(
-                {"customer_id": f"c{i}", "kind": "signup", "timestamp": T0 + timedelta(days=i % 7 + 3 * k, hours=k)}
+                {
+                    "customer_id": f"c{i}",
+                    "kind": "signup",
+                    "timestamp": T0 + timedelta(days=i % 7 + 3 * k, hours=k),
+                }
             )
         if i % 3:
             out.append(
