@@ -112,6 +112,9 @@ def random_rule_set(rng: random.Random) -> str:
             lines.append("    requires consent marketing")
         if rng.random() < 0.25:
             lines.append(f"    quiet hours {rng.choice(['22:00-06:00', '09:00-17:00'])}")
+        if rng.random() < 0.3:
+            salt = rng.choice(["", ' salt "v2"', ' salt "x"'])
+            lines.append(f"    holdout {rng.choice([10, 25, 50, 80, 12.5])}%{salt}")
         texts.append("\n".join(lines))
     return "\n\n".join(texts)
 

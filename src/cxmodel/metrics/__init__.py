@@ -1,4 +1,5 @@
-"""CX metrics: survey scores and any survey question with intervals, accumulators, survival.
+"""CX metrics: survey scores and any survey question with intervals, accumulators, survival,
+the effect of a trigger's action against its holdout.
 
 Definitions and formulas are in ``docs/guide/metrics.md``.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
 from cxmodel.metrics._drivers import experience_drivers
+from cxmodel.metrics._effect import ActionEffect, action_effect
 from cxmodel.metrics._handle import HandleTime, average_handle_time, kaplan_meier_by
 from cxmodel.metrics._questions import (
     RATED_KEYS,
@@ -61,6 +63,7 @@ from cxmodel.metrics._value import value_summary
 
 __all__ = [
     "RATED_KEYS",
+    "ActionEffect",
     "CESAccumulator",
     "CESResult",
     "CSATAccumulator",
@@ -82,6 +85,7 @@ __all__ = [
     "SurvivalCurve",
     "TicketLifecycles",
     "TicketTimes",
+    "action_effect",
     "average_handle_time",
     "ces",
     "churn_rate",

@@ -24,8 +24,10 @@ from cxmodel.triggers._examples import EXAMPLE_RULES
 from cxmodel.triggers._explain import Explanation, RuleExplanation, describe_because, explain
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
+from cxmodel.triggers._policies import holdout_fraction
 from cxmodel.triggers._rules import (
     Emit,
+    Holdout,
     Pattern,
     QuietHours,
     Rule,
@@ -53,6 +55,7 @@ __all__ = [
     "Explanation",
     "Firing",
     "Firings",
+    "Holdout",
     "InMemoryStore",
     "Pattern",
     "Quarantined",
@@ -78,6 +81,7 @@ __all__ = [
     "evaluate",
     "explain",
     "firing_id",
+    "holdout_fraction",
     "lit",
     "parse",
     "trigger",

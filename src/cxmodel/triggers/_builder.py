@@ -27,6 +27,7 @@ from cxmodel.expr import parse_expr as _parse_expr
 from cxmodel.expr._ast import invalid
 from cxmodel.triggers._rules import (
     Emit,
+    Holdout,
     Pattern,
     QuietHours,
     Rule,
@@ -281,6 +282,17 @@ class _Ready:
 
         quiet = QuietHours(minutes(start), minutes(end), customer_timezone)
         return _Ready(attrs.evolve(self.rule, quiet=quiet))
+
+    def holdout(self, percent: float, *, salt: str | None = None) -> _Ready:
+        """``holdout P% [salt "S"]``: hold ``percent`` % of customers out of the action.
+
+        Examples
+        --------
+        >>> rule = trigger("t").when("purchase").emit("thanks").holdout(10, salt="v2").build()
+        >>> print(rule.holdout)
+        10% salt "v2"
+        """
+        return _Ready(attrs.evolve(self.rule, holdout=Holdout(percent, salt)))
 
     def build(self) -> Rule:
         """Return the frozen :class:`Rule`."""

@@ -14,12 +14,20 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
-from cxmodel._time import us_to_datetime
+from cxmodel._time import to_us, us_to_datetime
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Firing", "FiringBlock", "Firings", "firing_id", "plain", "write_firings"]
+__all__ = [
+    "Firing",
+    "FiringBlock",
+    "Firings",
+    "firing_columns",
+    "firing_id",
+    "plain",
+    "write_firings",
+]
 
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
@@ -464,6 +472,49 @@ class Firings:
             for f in self[:50]
         )
         return f"<table>{head}{body}</table><p>{len(self)} firings, {self._suppressed.n} suppressed</p>"
+
+
+def _rows_columns(rows: _Rows) -> tuple[Array, Array, IntArray, Array]:
+    if rows.n and rows.blocks and all(f is None for f in rows.cache):  # straight from columns
+        parts = []
+        for w, block in enumerate(rows.blocks):
+            at = rows.row[rows.which == w]
+            reason = (
+                np.full(len(at), None, dtype=object) if block.reason is None else block.reason[at]
+            )
+            parts.append((np.full(len(at), block.trigger, dtype=object),
+                          np.asarray(block.customer, dtype=object)[at], block.time[at],
+                          np.asarray(reason, dtype=object)))  # fmt: skip
+        return (
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]).astype(np.int64),
+            np.concatenate([p[3] for p in parts]),
+        )
+    got = rows.all()
+    return (
+        np.array([f.trigger for f in got], dtype=object),
+        np.array([f.customer_id for f in got], dtype=object),
+        np.array([to_us(f.time) for f in got], dtype=np.int64),
+        np.array([f.reason for f in got], dtype=object),
+    )
+
+
+def firing_columns(firings: Firings) -> dict[str, Array]:
+    """Every firing, emitted and suppressed, as columns: ``trigger``, ``customer_id``,
+    ``time`` (microseconds), ``reason`` (``None`` for emitted) and ``emitted`` (internal: read
+    by :func:`cxmodel.metrics.action_effect` without building a :class:`Firing` per row)."""
+    emitted = _rows_columns(firings._emitted)
+    suppressed = _rows_columns(firings._suppressed)
+    names = ("trigger", "customer_id", "time", "reason")
+    out: dict[str, Array] = {
+        name: np.concatenate([emitted[i], suppressed[i]]) for i, name in enumerate(names)
+    }
+    out["time"] = out["time"].astype(np.int64)
+    out["emitted"] = np.concatenate(
+        [np.ones(len(emitted[0]), dtype=bool), np.zeros(len(suppressed[0]), dtype=bool)]
+    )
+    return out
 
 
 def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") -> None:

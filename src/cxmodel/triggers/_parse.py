@@ -11,6 +11,7 @@ from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._rules import (
     MAX_RULES,
     Emit,
+    Holdout,
     Pattern,
     QuietHours,
     Rule,
@@ -23,7 +24,9 @@ from cxmodel.triggers._rules import (
 
 __all__ = ["MAX_RULES", "parse"]
 
-_CLAUSES = ("when", "unless", "if", "emit", "cooldown", "once", "requires", "quiet")
+_CLAUSES = (
+    "when", "unless", "if", "emit", "cooldown", "once", "requires", "quiet", "holdout",
+)  # fmt: skip
 
 
 class _RuleParser(ExprParser):
@@ -95,7 +98,7 @@ class _RuleParser(ExprParser):
                     raise self.fail(
                         "E205",
                         f"expected a clause (when, unless, if, emit, cooldown, once, requires, "
-                        f"quiet, in customer timezone), found {describe(word)}",
+                        f"quiet, holdout, in customer timezone), found {describe(word)}",
                         hint="conditions continue with 'and' / 'or'",
                     )
                 except ParseAbort:
@@ -147,6 +150,8 @@ class _RuleParser(ExprParser):
                 elif word.text == "in":
                     self.customer_timezone("'in'")
                     fields["customer_timezone"] = True
+                elif word.text == "holdout":
+                    fields["holdout"] = self.holdout()
                 else:
                     fields["quiet"] = self.quiet()
             except TriggerSyntaxError as exc:  # an AST invariant, e.g. quiet hours 08:00-08:00
@@ -306,6 +311,33 @@ class _RuleParser(ExprParser):
             self.customer_timezone(f"'in' after quiet hours {QuietHours(start, end)}")
             local = True
         return QuietHours(start, end, local)
+
+    def holdout(self) -> Holdout:
+        """``holdout P% [salt "S"]`` once ``holdout`` is read."""
+        hint = 'e.g. holdout 10% or holdout 10% salt "v2"'
+        token = self.tok
+        sign = 1
+        if self.at_op("-"):  # read on, so that the share is refused with E215
+            sign = -1
+            self.advance()
+        number = self.tok
+        if number.kind != "NUMBER" or not isinstance(number.value, int | float):
+            raise self.fail_missing(
+                "E215", f"expected a share such as 10% after 'holdout', found {describe(number)}",
+                hint=hint,
+            )  # fmt: skip
+        self.advance()
+        self.expect_op("%", f"after 'holdout {number.text}'")
+        salt = None
+        if self.at_word("salt"):
+            self.advance()
+            if self.tok.kind != "STRING":
+                raise self.fail_missing(
+                    "E106", f"expected a string after 'salt', found {describe(self.tok)}",
+                    hint=hint,
+                )  # fmt: skip
+            salt = str(self.advance().value)
+        return Holdout(sign * number.value, salt, pos=(token.line, token.column))
 
     def customer_timezone(self, after: str) -> None:
         """The rest of ``in customer timezone`` once ``in`` is read."""

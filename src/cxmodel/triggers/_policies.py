@@ -1,5 +1,5 @@
-"""A rule's policies: quiet hours, consent, ``once per customer`` and ``cooldown``, and what
-``because`` says did not happen.
+"""A rule's policies: holdouts, quiet hours, consent, ``once per customer`` and ``cooldown``,
+and what ``because`` says did not happen.
 
 Each policy is defined here twice over one semantics: one firing at a time for the streaming
 engine (:func:`quiet_until`, :func:`policy_reason`, :func:`consent_key`) and over arrays of
@@ -9,7 +9,9 @@ them equal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -31,6 +33,8 @@ __all__ = [
     "consent_at",
     "consent_key",
     "customer_consent",
+    "held_out",
+    "holdout_fraction",
     "policy_reason",
     "quiet_until",
 ]
@@ -55,6 +59,44 @@ def _delay(time: int, start: int, end: int) -> int:
     return time - tod + end if tod < end else time
 
 
+HOLDOUT = "holdout"
+
+
+def holdout_fraction(rule: str, salt: str | None, customer_id: str) -> float:
+    """Where ``customer_id`` falls in [0, 1) for a rule's holdout: the first 8 bytes of the
+    SHA-256 of the JSON text ``[rule, salt, customer_id]`` (``salt`` ``None`` is ``""``) as a
+    big-endian integer, divided by 2**64.
+
+    A customer is held out of ``holdout P%`` when this is below ``P / 100``. It depends only on
+    the three strings, so it is the same in every run, process and Python version (Python's
+    ``hash`` is not); rules with different names, or one rule with a new salt, assign
+    customers independently.
+
+    Examples
+    --------
+    >>> round(holdout_fraction("win_back", None, "c1"), 6)
+    0.175059
+    >>> holdout_fraction("win_back", None, "c1") == holdout_fraction("win_back", "", "c1")
+    True
+    """
+    text = json.dumps([rule, salt or "", customer_id], ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def held_out(rule: Rule, customer_ids: Iterable[str]) -> npt.NDArray[np.bool_]:
+    """Whether each customer is in ``rule``'s holdout (all false for a rule without one)."""
+    ids = list(customer_ids)
+    out = np.zeros(len(ids), dtype=bool)
+    holdout = rule.holdout
+    if holdout is None:
+        return out
+    share = holdout.share
+    for i, cid in enumerate(ids):
+        out[i] = holdout_fraction(rule.name, holdout.salt, str(cid)) < share
+    return out
+
+
 def quiet_until(rule: Rule, time: int, zone: str | None) -> int:
     """When a firing at ``time`` may go out: the end of the rule's quiet hours if ``time``
     falls inside them (on the customer's wall clock in ``zone`` when the rule is in customer
@@ -76,11 +118,19 @@ def quiet_until(rule: Rule, time: int, zone: str | None) -> int:
 
 
 def policy_reason(
-    rule: Rule, last_emitted: int | None, time: int, consent: bool, zone: str | None
+    rule: Rule,
+    last_emitted: int | None,
+    time: int,
+    consent: bool,
+    zone: str | None,
+    customer: str = "",
 ) -> str | None:
-    """Why a firing at ``time`` is suppressed (``None``: it is emitted), given the customer's
-    last emitted firing of the rule and its consent: ``once per customer [every D]`` first,
-    then ``cooldown D`` (an earlier firing strictly after ``time - D``), then consent."""
+    """Why a firing of ``customer`` at ``time`` is suppressed (``None``: it is emitted), given
+    the customer's last emitted firing of the rule and its consent: the rule's holdout first
+    (``"holdout"``, see :func:`held_out`), then ``once per customer [every D]``, then
+    ``cooldown D`` (an earlier firing strictly after ``time - D``), then consent."""
+    if rule.holdout is not None and held_out(rule, (customer,))[0]:
+        return HOLDOUT
     if last_emitted is not None:
         if rule.once:
             every = rule.once_every
@@ -190,17 +240,23 @@ def _policies(
     consent: npt.NDArray[np.bool_],
     previous: IntArray,
     zones: Zones | None = None,
+    held: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[Any]:
     """The policy verdict per candidate (in customer, time order): ``None`` to emit, else the
     reason. ``previous`` (per customer code, the last emitted time or ``NEVER_EMITTED``) is
     read and updated; ``zones`` (each candidate's zone) puts month look-backs in customer
-    time. A customer's only candidate is decided with array operations; several candidates
-    of one customer are decided in order, each seeing the ones before."""
+    time; ``held`` marks candidates of held-out customers (suppressed first, as
+    ``"holdout"``, and never counted as emitted). A customer's only candidate is decided with
+    array operations; several candidates of one customer are decided in order, each seeing
+    the ones before."""
     m = len(times)
     reasons = np.full(m, None, dtype=object)
     refused = f"no consent for {rule.consent}"
+    if held is None:
+        held = np.zeros(m, dtype=bool)
+    reasons[held] = HOLDOUT
     if not rule.once and rule.cooldown is None:
-        reasons[~consent] = refused
+        reasons[~consent & ~held] = refused
         return reasons
     once_limit = None if rule.once_every is None else _minus(times, rule.once_every, zones)
     cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown, zones)
@@ -221,13 +277,13 @@ def _policies(
     nothing = np.zeros(m, dtype=bool)
     once_hit = nothing
     if rule.once:
-        once_hit = has if once_limit is None else has & (prev > once_limit)
-    cool_hit = nothing if cool_limit is None else ~once_hit & has & (prev > cool_limit)
-    refused_hit = ~once_hit & ~cool_hit & ~consent
+        once_hit = ~held & (has if once_limit is None else has & (prev > once_limit))
+    cool_hit = nothing if cool_limit is None else ~held & ~once_hit & has & (prev > cool_limit)
+    refused_hit = ~held & ~once_hit & ~cool_hit & ~consent
     reasons[alone & once_hit] = once_reason
     reasons[alone & cool_hit] = cool_reason
     reasons[alone & refused_hit] = refused
-    emitted = alone & ~once_hit & ~cool_hit & ~refused_hit
+    emitted = alone & ~held & ~once_hit & ~cool_hit & ~refused_hit
     previous[cust[emitted]] = times[emitted]
     # customers with several candidates: in order
     rest = np.flatnonzero(~alone)
@@ -235,10 +291,13 @@ def _policies(
         c_list = cust[rest].tolist()
         t_list = times[rest].tolist()
         ok_list = consent[rest].tolist()
+        held_list = held[rest].tolist()
         once_list = None if once_limit is None else once_limit[rest].tolist()
         cool_list = None if cool_limit is None else cool_limit[rest].tolist()
         last: dict[int, int] = {}
         for i, j in enumerate(rest.tolist()):
+            if held_list[i]:  # reason set above; a held-out firing is never emitted
+                continue
             c = c_list[i]
             before = last.get(c, int(previous[c]))
             if before != NEVER_EMITTED:
@@ -373,7 +432,12 @@ def _apply_policies(
     previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
     months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
     zones = ctx.zones(cand.cust[idx]) if months else None
-    reasons = _policies(rule, cand.cust[idx], times, consent, previous, zones)
+    held = None
+    if rule.holdout is not None:
+        codes, inverse = np.unique(cand.cust[idx], return_inverse=True)
+        ids = np.asarray(ctx.customers, dtype=object)[codes].tolist()
+        held = held_out(rule, ids)[inverse.reshape(-1)]
+    reasons = _policies(rule, cand.cust[idx], times, consent, previous, zones, held)
     emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
     tested = evidence(ctx, rule, cand.anchor[idx], cand.matched[idx], cand.end[idx], cand.time[idx])
     payloads: dict[str, Any] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,8 @@ from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Duration, Expr, check_nesting, expr_from_dict, expr_to_dict
 from cxmodel.expr._ast import _NODES as _EXPR_TYPES
 from cxmodel.expr._ast import (
+    _format_number,
+    _quote,
     at_path,
     duration_from_dict,
     fields,
@@ -38,6 +41,7 @@ from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 __all__ = [
     "MAX_RULES",
     "Emit",
+    "Holdout",
     "Pattern",
     "QuietHours",
     "Rule",
@@ -381,12 +385,73 @@ class QuietHours:
         return text + (" in customer timezone" if self.customer_timezone else "")
 
 
+def _check_holdout(h: Holdout, attribute: Any, value: Any) -> None:
+    p = h.percent
+    if not isinstance(p, int | float) or isinstance(p, bool) or not math.isfinite(p):
+        raise invalid(f"the holdout share must be a number of percent, got {p!r}", code="E215")
+    if not 0 < p < 100:
+        raise invalid(
+            f"the holdout share must lie strictly between 0% and 100%, got {_percent(p)}%",
+            "e.g. holdout 10%",
+            pos=h.pos,
+            code="E215",
+        )
+    if h.salt is not None and (not isinstance(h.salt, str) or "\n" in h.salt):
+        raise invalid(f"the holdout salt must be a one-line string, got {h.salt!r}", code="E215")
+
+
+def _percent(value: float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _format_number(value)
+
+
+@attrs.frozen
+class Holdout:
+    """``holdout P% [salt "S"]``: a deterministic share of customers never gets the action.
+
+    A customer is held out of a rule when the hash of (rule name, salt, customer id) mapped to
+    [0, 1) lies below ``percent / 100`` (see :func:`~cxmodel.triggers.holdout_fraction`); the
+    assignment is stable across runs, processes and Python versions, and a new ``salt`` draws a
+    new one. ``percent`` lies strictly between 0 and 100 (error E215 otherwise).
+
+    Examples
+    --------
+    >>> str(Holdout(10)), str(Holdout(2.5, "v2"))
+    ('10%', '2.5% salt "v2"')
+    >>> Holdout(100)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.TriggerSyntaxError: the holdout share must lie strictly between 0% and 100%, got 100% (hint: e.g. holdout 10%)
+    """
+
+    percent: float
+    salt: str | None = None
+    pos: tuple[int, int] = attrs.field(
+        default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_holdout
+    )
+
+    @property
+    def share(self) -> float:
+        """The held-out share in [0, 1] (``percent / 100``)."""
+        return float(self.percent) / 100.0
+
+    def __str__(self) -> str:
+        salt = "" if self.salt is None else f" salt {_quote(self.salt)}"
+        return f"{_percent(self.percent)}%{salt}"
+
+
 def _check_rule(r: Rule, attribute: Any, value: Any) -> None:
     identifier(r.name, "rule name")
     for name, cls in (("when", Pattern), ("emit", Emit)):
         if not isinstance(getattr(r, name), cls):
             raise invalid(f"rule {r.name!r}: {name!r} must be a {cls.__name__}")
-    for name, kind in (("then", Then), ("unless", Unless), ("quiet", QuietHours)):
+    for name, kind in (
+        ("then", Then),
+        ("unless", Unless),
+        ("quiet", QuietHours),
+        ("holdout", Holdout),
+    ):
         got = getattr(r, name)
         if got is not None and not isinstance(got, kind):
             raise invalid(f"rule {r.name!r}: {name!r} must be a {kind.__name__} or None")
@@ -461,6 +526,7 @@ class Rule:
     consent: str | None = None
     quiet: QuietHours | None = None
     customer_timezone: bool = False
+    holdout: Holdout | None = None
     pos: tuple[int, int] = attrs.field(
         default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_rule
     )
@@ -503,13 +569,15 @@ class Rule:
             lines.append(f"    requires consent {self.consent}")
         if self.quiet is not None:
             lines.append(f"    quiet hours {self.quiet}")
+        if self.holdout is not None:
+            lines.append(f"    holdout {self.holdout}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready dict form of the rule (modes as their plain strings)."""
         when = self.when
         then = self.then
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "when": {
                 "mode": when.mode.value,
@@ -547,6 +615,9 @@ class Rule:
             },
             "customer_timezone": self.customer_timezone,
         }
+        if self.holdout is not None:  # only when set: older readers see the same JSON
+            out["holdout"] = {"percent": self.holdout.percent, "salt": self.holdout.salt}
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "rule") -> Rule:
@@ -609,6 +680,16 @@ class Rule:
                 json_int(q["end"], f"{p}.end"),
                 json_bool(q.get("customer_timezone", False), f"{p}.customer_timezone"),
             )
+        holdout = None
+        if d.get("holdout") is not None:
+            p = f"{path}.holdout"
+            h = fields(d["holdout"], p, ("percent",), ("salt",))
+            percent = h["percent"]
+            if not isinstance(percent, int | float) or isinstance(percent, bool):
+                raise json_error(f"{p}.percent", f"expected a number, got {percent!r}")
+            holdout = at_path(
+                p, Holdout, percent, json_str(h.get("salt"), f"{p}.salt", optional=True)
+            )
         return at_path(  # type: ignore[no-any-return]
             path,
             cls,
@@ -626,6 +707,7 @@ class Rule:
             customer_timezone=json_bool(
                 d.get("customer_timezone", False), f"{path}.customer_timezone"
             ),
+            holdout=holdout,
         )
 
 
@@ -639,6 +721,7 @@ _OPTIONAL = (
     "consent",
     "quiet",
     "customer_timezone",
+    "holdout",
 )
 
 

@@ -366,8 +366,8 @@ class RuleRunner:
             consent = self.consent(state, rule.consent or "")
         rs = state.rule(plan.name)
         zone = self.reader(state.customer, plan).zone if plan.customer_time else None
-        reason = policy_reason(rule, rs.last_emitted, due, consent, zone)
         cid = state.customer
+        reason = policy_reason(rule, rs.last_emitted, due, consent, zone, cid)
         firing = Firing(
             trigger=rule.name,
             customer_id=cid,

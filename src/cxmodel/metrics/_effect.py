@@ -1,0 +1,357 @@
+"""Did acting help? Treated customers against a rule's held-out customers."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from cxmodel._time import add_duration, format_duration, parse_duration
+from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._intervals import z_value
+from cxmodel.metrics._tables import MetricTable
+from cxmodel.segment import newcombe_interval, welch_interval
+
+__all__ = ["ActionEffect", "action_effect"]
+
+NAN = float("nan")
+Z_POWER = float(stats.norm.ppf(0.80))  # 80 % power
+
+
+@attrs.frozen(eq=False)
+class ActionEffect(MetricTable):
+    """The effect of each trigger's action: one row per trigger, treated against held out.
+
+    Columns: ``trigger``; ``n_treated`` and ``n_held_out`` (customers); ``rate_treated`` and
+    ``rate_held_out`` (share with the outcome within the window); ``difference`` (treated -
+    held out) with the Newcombe interval ``ci_low`` / ``ci_high``; ``lift`` (relative:
+    ``rate_treated / rate_held_out - 1``); ``mde`` (the smallest difference in rate the
+    current sizes detect with 80 % power, two-sided); ``n_pending`` (customers left out
+    because their window had not closed). With ``value=``, the same for the mean value per
+    customer: ``value_treated``, ``value_held_out``, ``value_difference``, ``value_ci_low``,
+    ``value_ci_high`` (Welch), ``value_lift``, ``value_mde``.
+
+    ``outcome``, ``window`` and ``level`` say what was measured; :meth:`effect` gives one
+    trigger's row as a dict.
+    """
+
+    outcome: str
+    window: str
+    level: float
+
+    def effect(self, trigger: str) -> dict[str, Any]:
+        """The row of ``trigger`` as a dict of plain values."""
+        names = self.columns["trigger"].tolist()
+        if trigger not in names:
+            raise KeyError(f"no held-out customers for trigger {trigger!r}; triggers: {names}")
+        i = names.index(trigger)
+        return {k: _plain(v[i]) for k, v in self.columns.items()}
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _outcome_mask(log: InteractionLog, outcome: str | tuple[str, Any]) -> npt.NDArray[np.bool_]:
+    if isinstance(outcome, str):
+        if outcome not in log.kinds.tolist():
+            warnings.warn(
+                f"the outcome kind {outcome!r} never occurs in the log: every rate is 0",
+                DataWarning,
+                stacklevel=3,
+            )
+        return np.asarray(log.kind_mask(outcome), dtype=bool)
+    if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], str):
+        column, value = outcome
+        if column not in log:
+            raise SchemaError(f"outcome column {column!r} is not in the log")
+        values = log.column(column)
+        return np.asarray(values == value, dtype=bool)
+    raise SchemaError(
+        f"outcome must be an interaction kind or a (column, value) pair; got {outcome!r}"
+    )
+
+
+def _windows(
+    log: InteractionLog,
+    mask: npt.NDArray[np.bool_],
+    codes: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    stop: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64] | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Per unit (customer code, start, stop): the outcome rows in ``(start, stop]`` and the sum
+    of their ``values``. The log is sorted by customer then time, so ranking the times makes
+    (customer, time) one sortable integer key."""
+    rows = np.flatnonzero(mask)
+    times = log.timestamps[rows]
+    every = np.unique(np.concatenate([times, start, stop]))
+    width = np.int64(len(every) + 1)
+    row_key = log.customer_codes[rows].astype(np.int64) * width + np.searchsorted(every, times)
+    lo = np.searchsorted(row_key, codes * width + np.searchsorted(every, start), side="right")
+    hi = np.searchsorted(row_key, codes * width + np.searchsorted(every, stop), side="right")
+    counts = (hi - lo).astype(np.int64)
+    if values is None:
+        return counts, np.zeros(len(codes))
+    cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(values[rows]))])
+    return counts, cum[hi] - cum[lo]
+
+
+def _first(
+    trig: npt.NDArray[Any], cust: npt.NDArray[Any], time: npt.NDArray[np.int64]
+) -> dict[str, tuple[npt.NDArray[Any], npt.NDArray[np.int64]]]:
+    """Per trigger: each customer's first firing time (customers sorted)."""
+    out: dict[str, tuple[npt.NDArray[Any], npt.NDArray[np.int64]]] = {}
+    for name in sorted(set(trig.tolist())):
+        sel = trig == name
+        c, t = cust[sel].astype(str), time[sel]
+        order = np.lexsort((t, c))
+        c, t = c[order], t[order]
+        keep = np.ones(len(c), dtype=bool)
+        keep[1:] = c[1:] != c[:-1]
+        out[name] = (c[keep], t[keep])
+    return out
+
+
+def action_effect(
+    firings: Any,
+    log: InteractionLog,
+    *,
+    outcome: str | tuple[str, Any],
+    window: str | timedelta = "14 days",
+    value: str | None = None,
+    level: float = 0.95,
+    expected_effect: float | None = None,
+    as_of: Any = None,
+) -> ActionEffect:
+    """Did acting help? The outcome of treated customers against held-out ones, per trigger.
+
+    For each trigger with a ``holdout`` clause, the *treated* customers are those with an
+    emitted firing and the *held-out* customers those with a firing suppressed with reason
+    ``"holdout"``; each customer counts once, from the time of its first such firing. A
+    customer has the outcome when the log holds an interaction of kind ``outcome`` (or whose
+    ``column`` equals ``value``, for a ``(column, value)`` pair) strictly after that time
+    and at most ``window`` later. With ``value`` (a numeric column, e.g. revenue), the value
+    of a customer is the sum of that column over those interactions (0 without any).
+
+    Rates are compared with Newcombe's hybrid score interval for the difference, means with
+    Welch's t interval; ``lift`` is relative (``treated / held_out - 1``). ``mde`` is the
+    minimal detectable effect at the current sizes: the smallest true difference a two-sided
+    test at ``1 - level`` finds with 80 % power, ``(z + z_0.8) * se`` with the pooled rate
+    (or the two groups' variances, for values).
+
+    **One look.** The intervals assume the data are read once, at a horizon fixed in advance
+    (a fixed-horizon test). Reading them again as data come in and stopping when the interval
+    excludes zero makes a false "it worked" far more likely than ``1 - level``.
+
+    Parameters
+    ----------
+    firings
+        :class:`~cxmodel.triggers.Firings` from :func:`~cxmodel.triggers.evaluate` or the
+        streaming engine (emitted and suppressed), for rules with ``holdout P%``.
+    log
+        The interactions in which to look for the outcome.
+    outcome
+        An interaction kind (``"purchase"``) or a ``(column, value)`` pair.
+    window
+        How long after the firing the outcome counts (``"14 days"``; months are calendar
+        months in UTC).
+    value
+        A numeric column to sum over the outcome interactions in the window.
+    level
+        Confidence level of the intervals (and ``1 - level`` is the test's size for ``mde``).
+    expected_effect
+        The difference in rate you expect the action to make (e.g. ``0.02`` for two points);
+        a :class:`~cxmodel.errors.DataWarning` names each trigger whose ``mde`` is above it
+        (the holdout, or the number of customers, is too small to see it).
+    as_of
+        The time up to which the log is complete (default: its last interaction). Customers
+        whose window ends later are left out (``n_pending``), with a warning: their outcome
+        is not known yet.
+
+    Warns
+    -----
+    DataWarning
+        When windows are still open, when the rule also refused firings for lack of consent
+        (held-out customers then include customers who would not have been contacted, so the
+        groups differ by more than the action), when no trigger has held-out customers, and
+        for ``expected_effect`` above.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.triggers import evaluate, parse
+    >>> rules = parse("trigger welcome:\\n    when signup\\n    emit coupon\\n    holdout 50%")
+    >>> ids = [f"c{i}" for i in range(8)]
+    >>> log = InteractionLog.from_arrays(
+    ...     customer_id=ids + ids[:4], kind=["signup"] * 8 + ["purchase"] * 4,
+    ...     timestamp=["2024-01-01T00:00Z"] * 8 + ["2024-01-05T00:00Z"] * 4)
+    >>> firings = evaluate(rules, log, as_of="2024-02-01T00:00Z")
+    >>> effect = action_effect(firings, log, outcome="purchase", window="14 days",
+    ...                        as_of="2024-02-01T00:00Z")
+    >>> row = effect.effect("welcome")
+    >>> row["n_treated"] + row["n_held_out"], row["rate_treated"] - row["rate_held_out"] == row["difference"]
+    (8, True)
+    """
+    z = z_value(level)
+    if expected_effect is not None and not (
+        isinstance(expected_effect, int | float) and expected_effect > 0
+    ):
+        raise SchemaError(f"expected_effect must be a positive number; got {expected_effect!r}")
+    duration = parse_duration(window)
+    window_text = window if isinstance(window, str) else format_duration(duration)
+    from cxmodel.triggers._firings import Firings, firing_columns
+
+    if not isinstance(firings, Firings):
+        if not isinstance(firings, Iterable):
+            raise SchemaError(f"firings must be Firings; got {type(firings).__name__}")
+        items = list(firings)
+        firings = Firings(
+            [f for f in items if f.reason is None], [f for f in items if f.reason is not None]
+        )
+    cols = firing_columns(firings)
+    trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
+    is_held = np.array([r == "holdout" for r in reason.tolist()], dtype=bool)
+    is_treated = cols["emitted"]
+    refused = {
+        str(t)
+        for t, r in zip(trig.tolist(), reason.tolist(), strict=True)
+        if isinstance(r, str) and r.startswith("no consent")
+    }
+    held = _first(trig[is_held], cust[is_held], time[is_held])
+    treated = _first(trig[is_treated], cust[is_treated], time[is_treated])
+    mask = _outcome_mask(log, outcome)
+    amounts = None
+    if value is not None:
+        if value not in log:
+            raise SchemaError(f"value column {value!r} is not in the log")
+        amounts = np.asarray(log.numeric(value), dtype=np.float64)
+    end = int(log.timestamps.max()) if len(log) else 0
+    if as_of is not None:
+        from cxmodel._time import to_us
+
+        end = to_us(as_of)
+    known = {str(c): i for i, c in enumerate(log.customers.tolist())}
+    rows: list[dict[str, Any]] = []
+    if not held:
+        warnings.warn(
+            "no firing was held out: add 'holdout P%' to the rules to measure their effect",
+            DataWarning,
+            stacklevel=2,
+        )
+    for name in sorted(held):
+        groups = []
+        pending = 0
+        for arm in (treated.get(name), held[name]):
+            if arm is None:
+                groups.append((np.zeros(0), np.zeros(0)))
+                continue
+            ids, start = arm
+            stop = add_duration(start, duration)
+            closed = stop <= end
+            pending += int((~closed).sum())
+            ids, start, stop = ids[closed], start[closed], stop[closed]
+            codes = np.array([known.get(c, -1) for c in ids.tolist()], dtype=np.int64)
+            counts, sums = _windows(log, mask, codes, start, stop, amounts)
+            hit = (counts > 0) & (codes >= 0)
+            groups.append((hit.astype(np.float64), np.where(codes >= 0, sums, 0.0)))
+        row = _row(name, groups, z, level, value is not None)
+        row["n_pending"] = pending
+        rows.append(row)
+        if pending:
+            warnings.warn(
+                f"trigger {name!r}: {pending} customers fired less than {window_text} before "
+                "the end of the log; they are left out until their window closes",
+                DataWarning,
+                stacklevel=2,
+            )
+        if name in refused:
+            warnings.warn(
+                f"trigger {name!r} also refused firings for lack of consent: held-out "
+                "customers include customers who would not have been contacted, so the "
+                "difference mixes the action with consent",
+                DataWarning,
+                stacklevel=2,
+            )
+        if expected_effect is not None and not row["mde"] <= expected_effect:
+            warnings.warn(
+                f"trigger {name!r}: with {row['n_treated']} treated and {row['n_held_out']} "
+                f"held-out customers the minimal detectable effect is {row['mde']:.4f}, above "
+                f"the expected {expected_effect:g}: a larger holdout or more customers are "
+                "needed to see it",
+                DataWarning,
+                stacklevel=2,
+            )
+    names = ["trigger", "n_treated", "n_held_out", "rate_treated", "rate_held_out",
+             "difference", "ci_low", "ci_high", "lift", "mde", "n_pending"]  # fmt: skip
+    if value is not None:
+        names += ["value_treated", "value_held_out", "value_difference", "value_ci_low",
+                  "value_ci_high", "value_lift", "value_mde"]  # fmt: skip
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for column in names:
+        data = [r[column] for r in rows]
+        if column == "trigger":
+            columns[column] = np.array(data, dtype=object)
+        elif column.startswith("n_"):
+            columns[column] = np.array(data, dtype=np.int64)
+        else:
+            columns[column] = np.array(data, dtype=np.float64)
+    label = outcome if isinstance(outcome, str) else f"{outcome[0]} == {outcome[1]!r}"
+    return ActionEffect("action_effect", columns, label, window_text, float(level))
+
+
+def _row(
+    name: str,
+    groups: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+    z: float,
+    level: float,
+    with_value: bool,
+) -> dict[str, Any]:
+    (hit_t, val_t), (hit_h, val_h) = groups
+    n_t, n_h = len(hit_t), len(hit_h)
+    x_t, x_h = float(hit_t.sum()), float(hit_h.sum())
+    row: dict[str, Any] = {"trigger": name, "n_treated": n_t, "n_held_out": n_h}
+    if n_t and n_h:
+        p_t, p_h = x_t / n_t, x_h / n_h
+        low, high = newcombe_interval(x_t, n_t, x_h, n_h, z)
+        pool = (x_t + x_h) / (n_t + n_h)
+        mde = (z + Z_POWER) * math.sqrt(pool * (1 - pool) * (1 / n_t + 1 / n_h))
+    else:
+        p_t = x_t / n_t if n_t else NAN
+        p_h = x_h / n_h if n_h else NAN
+        low = high = mde = NAN
+    row |= {
+        "rate_treated": p_t,
+        "rate_held_out": p_h,
+        "difference": p_t - p_h,
+        "ci_low": low,
+        "ci_high": high,
+        "lift": p_t / p_h - 1 if p_h > 0 else NAN,
+        "mde": mde,
+    }
+    if with_value:
+        m_t = float(val_t.mean()) if n_t else NAN
+        m_h = float(val_h.mean()) if n_h else NAN
+        v_low, v_high = welch_interval(val_t, val_h, level)
+        v_mde = NAN
+        if n_t >= 2 and n_h >= 2:
+            se = math.sqrt(val_t.var(ddof=1) / n_t + val_h.var(ddof=1) / n_h)
+            v_mde = (z + Z_POWER) * se
+        row |= {
+            "value_treated": m_t,
+            "value_held_out": m_h,
+            "value_difference": m_t - m_h,
+            "value_ci_low": v_low,
+            "value_ci_high": v_high,
+            "value_lift": m_t / m_h - 1 if m_h > 0 else NAN,
+            "value_mde": v_mde,
+        }
+    return row

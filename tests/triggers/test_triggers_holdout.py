@@ -1,0 +1,246 @@
+"""Holdouts: ``holdout P% [salt "S"]`` in text, JSON and the builder; a deterministic,
+independent assignment; held-out firings suppressed as "holdout" the same way in both drivers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from cxmodel.errors import TriggerSyntaxError
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import (
+    Holdout,
+    RuleSet,
+    TriggerEngine,
+    evaluate,
+    holdout_fraction,
+    parse,
+    trigger,
+)
+
+IDS = [f"cust-{i}" for i in range(20_000)]
+
+
+def assigned(rule: str, percent: float, salt: str | None = None) -> np.ndarray:
+    return np.array([holdout_fraction(rule, salt, c) < percent / 100 for c in IDS])
+
+
+class TestAssignment:
+    def test_stable_value(self) -> None:
+        """The hash is SHA-256 based: a fixed value, whatever the run."""
+        assert holdout_fraction("win_back", None, "c1") == pytest.approx(0.175059, abs=1e-6)
+        assert 0 <= holdout_fraction("r", "s", "") < 1
+
+    def test_same_in_another_process(self) -> None:
+        """Not Python's salted ``hash``: another interpreter with another hash seed agrees."""
+        code = "from cxmodel.triggers import holdout_fraction as h; print(repr(h('r', 'v2', 'c9')))"
+        env = {**os.environ, "PYTHONHASHSEED": "12345"}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert float(out.stdout) == holdout_fraction("r", "v2", "c9")
+
+    @pytest.mark.parametrize("percent", [10, 25, 2.5])
+    def test_share_within_binomial_error(self, percent: float) -> None:
+        held = assigned("welcome", percent)
+        p, n = percent / 100, len(IDS)
+        assert abs(held.sum() - n * p) < 4 * np.sqrt(n * p * (1 - p))
+
+    def test_rules_assign_independently(self) -> None:
+        """Chi-square test of the joint assignment of two rules (30 % each)."""
+        a, b = assigned("rule_a", 30), assigned("rule_b", 30)
+        table = np.array([[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]])
+        assert stats.chi2_contingency(table)[1] > 0.001
+
+    def test_salt_draws_a_new_assignment(self) -> None:
+        a, b = assigned("welcome", 30), assigned("welcome", 30, "v2")
+        assert (a != b).any()
+        agree = float((a == b).mean())  # independent draws agree with p^2 + (1 - p)^2 = 0.58
+        assert abs(agree - 0.58) < 0.03
+        assert (assigned("welcome", 30, "") == a).all()  # no salt is the empty salt
+
+
+RULE = """trigger welcome:
+    when signup as s
+    emit coupon
+    holdout 12.5% salt "v\\"2"
+"""
+
+
+class TestClause:
+    def test_text_round_trip(self) -> None:
+        rules = parse(RULE)
+        assert rules["welcome"].holdout == Holdout(12.5, 'v"2')
+        assert str(rules) == RULE
+        assert parse(str(rules)) == rules
+
+    def test_json_round_trip(self) -> None:
+        rules = parse(RULE)
+        data = json.loads(rules.to_json())
+        assert data["rules"][0]["holdout"] == {"percent": 12.5, "salt": 'v"2'}
+        assert RuleSet.from_json(rules.to_json()) == rules
+
+    def test_json_without_holdout_is_unchanged(self) -> None:
+        rules = parse("trigger t:\n    when signup\n    emit a")
+        assert "holdout" not in json.loads(rules.to_json())["rules"][0]
+
+    def test_builder(self) -> None:
+        built = trigger("welcome").when("signup", as_="s").emit("coupon").holdout(12.5, salt='v"2')
+        assert built.build() == parse(RULE)["welcome"]
+        plain = trigger("t").when("signup").emit("a").holdout(10).build()
+        assert plain == parse("trigger t:\n    when signup\n    emit a\n    holdout 10%")["t"]
+
+    @pytest.mark.parametrize("share", ["0%", "100%", "150%", "-5%", "0.0%"])
+    def test_bad_share(self, share: str) -> None:
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse(f"trigger t:\n    when signup\n    emit a\n    holdout {share}")
+        (d,) = info.value.errors
+        assert (d.code, d.line) == ("E215", 4)
+        assert "strictly between 0% and 100%" in d.message
+
+    @pytest.mark.parametrize(
+        ("text", "code"), [("ten%", "E215"), ("10", "E106"), ("10% salt v2", "E106")]
+    )
+    def test_bad_syntax(self, text: str, code: str) -> None:
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse(f"trigger t:\n    when signup\n    emit a\n    holdout {text}")
+        assert info.value.errors[0].code == code
+
+    def test_given_twice(self) -> None:
+        with pytest.raises(TriggerSyntaxError) as info:
+            parse("trigger t:\n    when signup\n    emit a\n    holdout 10%\n    holdout 20%")
+        assert info.value.errors[0].code == "E206"
+
+    @pytest.mark.parametrize(
+        ("holdout", "needle"),
+        [
+            ({"percent": 0}, "rules[0].holdout: the holdout share must lie strictly"),
+            ({"percent": "10"}, "rules[0].holdout.percent: expected a number"),
+            ({"percent": True}, "rules[0].holdout.percent: expected a number"),
+            ({"percent": 10, "salt": 3}, "rules[0].holdout.salt"),
+            ({"percent": 10, "sal": "x"}, "rules[0].holdout.sal: unknown key"),
+            ({}, "rules[0].holdout"),
+        ],
+    )
+    def test_json_validated(self, holdout: dict[str, Any], needle: str) -> None:
+        data = json.loads(parse("trigger t:\n    when signup\n    emit a").to_json())
+        data["rules"][0]["holdout"] = holdout
+        with pytest.raises(TriggerSyntaxError) as info:
+            RuleSet.from_json(json.dumps(data))
+        assert needle in str(info.value)
+        assert info.value.errors[0].code == "E214"
+
+    def test_python_constructor_checks(self) -> None:
+        for bad in (0, 100, float("nan"), True, "10"):
+            with pytest.raises(TriggerSyntaxError):
+                Holdout(bad)  # type: ignore[arg-type]
+
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+def signups(n: int, repeats: int = 3) -> list[dict[str, Any]]:
+    """``n`` customers, each with a few signups and consent events."""
+    out = []
+    for i in range(n):
+        for k in range(repeats):
+            out.append(
+                {
+                    "customer_id": f"c{i}",
+                    "kind": "signup",
+                    "timestamp": T0 + timedelta(days=i % 7 + 3 * k, hours=k),
+                }
+            )
+        if i % 3:
+            out.append(
+                {"customer_id": f"c{i}", "kind": "consent_granted", "purpose": "marketing",
+                 "timestamp": T0 + timedelta(hours=i % 5)}
+            )  # fmt: skip
+    return sorted(out, key=lambda r: r["timestamp"])
+
+
+POLICY_RULES = """
+trigger plain:
+    when signup
+    emit a
+    holdout 30%
+
+trigger once_only:
+    when signup
+    emit b
+    once per customer
+    holdout 50% salt "x"
+
+trigger cooled:
+    when signup
+    emit c
+    cooldown 4 days
+    requires consent marketing
+    holdout 40%
+"""
+
+
+def verdicts(firings: Any) -> Counter[tuple[str, str, datetime, str | None]]:
+    return Counter(
+        (f.trigger, f.customer_id, f.time, f.reason)
+        for f in [*firings.firings, *firings.suppressed_firings]
+    )
+
+
+class TestPolicies:
+    def test_batch_equals_streaming_with_reasons(self) -> None:
+        rules = parse(POLICY_RULES)
+        recs = signups(60)
+        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=30))
+        engine = TriggerEngine(rules)
+        streamed = engine.process_many(recs)
+        assert verdicts(streamed) == verdicts(batch)
+        assert any(f.reason == "holdout" for f in batch.suppressed)
+
+    def test_holdout_comes_first_and_is_all_or_nothing(self) -> None:
+        rules = parse(POLICY_RULES)
+        recs = signups(60)
+        got = evaluate(rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=30))
+        for rule in rules:
+            assert rule.holdout is not None
+            held = {
+                c for c in {f"c{i}" for i in range(60)}
+                if holdout_fraction(rule.name, rule.holdout.salt, c) < rule.holdout.share
+            }  # fmt: skip
+            mine = [*got.firings, *got.suppressed_firings]
+            for f in mine:
+                if f.trigger != rule.name:
+                    continue
+                # every firing of a held-out customer, later ones included, says "holdout"
+                # (not "once per customer" or "no consent"): it started no cooldown and
+                # counted for no once
+                assert (f.reason == "holdout") == (f.customer_id in held)
+            emitted = Counter(f.customer_id for f in got if f.trigger == rule.name)
+            if rule.once:
+                assert set(emitted.values()) == {1}
+            assert not held & set(emitted)
+
+    def test_timer_rules_equal_streaming(self) -> None:
+        rules = parse(
+            "trigger lapsed:\n    when inactive for 2 days\n    emit nudge\n    holdout 50%\n\n"
+            "trigger later:\n    when signup as s then after 1 days\n    emit follow\n"
+            "    once per customer every 5 days\n    holdout 25%"
+        )
+        recs = signups(40)
+        as_of = T0 + timedelta(days=30)
+        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        engine = TriggerEngine(rules)
+        out = list(engine.process_many(recs)) + engine.advance_to(as_of)
+        assert Counter((f.trigger, f.customer_id, f.time) for f in out) == Counter(
+            (f.trigger, f.customer_id, f.time) for f in batch
+        )
+        assert any(f.reason == "holdout" for f in batch.suppressed)
