@@ -54,6 +54,15 @@ def _customer_column(mapping: Mapping[str, str] | None) -> str:
     return "customer_id"
 
 
+_LOCAL = {"sync", "synchronous", "single-threaded", "threads", "threading", "processes"}
+
+
+def _shuffle_method(dask: Any) -> str | None:
+    """``"tasks"`` when a local scheduler is configured explicitly (a peer-to-peer shuffle needs
+    the distributed scheduler, even when a Client exists); else Dask's default."""
+    return "tasks" if dask.config.get("scheduler", None) in _LOCAL else None
+
+
 def _number(frame: Any, partition_info: dict[str, Any] | None = None) -> Any:
     """The partition with its number and each row's position in it (the global input order)."""
     out = frame.copy()
@@ -131,7 +140,8 @@ def from_dask(
     numbered = not partitioned_by_customer
     if numbered:
         meta = ddf._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})
-        ddf = ddf.map_partitions(_number, meta=meta).shuffle(on=key)
+        ddf = ddf.map_partitions(_number, meta=meta)
+        ddf = ddf.shuffle(on=key, shuffle_method=_shuffle_method(dask))
     logs = [
         dask.delayed(_to_log, pure=True)(part, numbered, mapping, timezone)
         for part in ddf.to_delayed()
