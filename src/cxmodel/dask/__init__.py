@@ -5,6 +5,22 @@ Importing this package does not import dask; each function imports it lazily.
 
 from cxmodel.dask._common import tree_merge
 from cxmodel.dask._customers import map_customers, rfm_scores
+from cxmodel.dask._journeys import transitions
+from cxmodel.dask._partitions import CustomerPartitions, from_dask
 from cxmodel.dask._survey import ces, csat, nps
+from cxmodel.dask._whole import cohort_retention, customer_lifetimes, rfm_summary
 
-__all__ = ["ces", "csat", "map_customers", "nps", "rfm_scores", "tree_merge"]
+__all__ = [
+    "CustomerPartitions",
+    "ces",
+    "cohort_retention",
+    "csat",
+    "customer_lifetimes",
+    "from_dask",
+    "map_customers",
+    "nps",
+    "rfm_scores",
+    "rfm_summary",
+    "transitions",
+    "tree_merge",
+]

@@ -1,0 +1,158 @@
+"""One shuffle by customer, persisted as InteractionLogs that many analyses share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from cxmodel.dask._common import dask_modules, partition_log
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+
+__all__ = ["CustomerPartitions", "customer_logs", "from_dask"]
+
+_PART = "_cxmodel_partition"
+_POS = "_cxmodel_position"
+
+
+@attrs.frozen(eq=False)
+class CustomerPartitions:
+    """Interaction logs on a Dask cluster, each customer's whole history in exactly one of them.
+
+    Built by :func:`from_dask`. ``logs`` holds one persisted ``dask.delayed`` object per
+    partition: an :class:`~cxmodel.log.InteractionLog`, or ``None`` for an empty partition.
+    Every distributed analysis of :mod:`cxmodel.dask` that needs whole customers accepts it in
+    place of a Dask DataFrame and then skips the shuffle.
+
+    Attributes
+    ----------
+    logs : tuple of dask.delayed.Delayed
+        The persisted partition logs (``None`` for empty partitions).
+    timezone : str or None
+        The time zone the logs were read with.
+    """
+
+    logs: tuple[Any, ...]
+    timezone: str | None = None
+
+    @property
+    def npartitions(self) -> int:
+        """Number of partitions."""
+        return len(self.logs)
+
+    def __repr__(self) -> str:
+        return f"CustomerPartitions(npartitions={self.npartitions})"
+
+
+def _customer_column(mapping: Mapping[str, str] | None) -> str:
+    for source, target in (mapping or {}).items():
+        if target == "customer_id":
+            return source
+    return "customer_id"
+
+
+_LOCAL = {"sync", "synchronous", "single-threaded", "threads", "threading", "processes"}
+
+
+def _shuffle_method(dask: Any) -> str | None:
+    """``"tasks"`` when a local scheduler is configured explicitly (a peer-to-peer shuffle needs
+    the distributed scheduler, even when a Client exists); else Dask's default."""
+    return "tasks" if dask.config.get("scheduler", None) in _LOCAL else None
+
+
+def _number(frame: Any, partition_info: dict[str, Any] | None = None) -> Any:
+    """The partition with its number and each row's position in it (the global input order)."""
+    out = frame.copy()
+    out[_PART] = np.int64(0 if partition_info is None else partition_info["number"])
+    out[_POS] = np.arange(len(frame), dtype=np.int64)
+    return out
+
+
+def _to_log(
+    frame: Any, numbered: bool, mapping: Mapping[str, str] | None, timezone: str | None
+) -> InteractionLog | None:
+    """One shuffled partition as a log, its rows back in input order first (ties keep it)."""
+    if numbered:
+        frame = frame.sort_values([_PART, _POS], kind="stable").drop(columns=[_PART, _POS])
+    frame = frame.reset_index(drop=True)
+    return partition_log(frame, mapping, timezone)
+
+
+def from_dask(
+    ddf: Any,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+    partitioned_by_customer: bool = False,
+) -> CustomerPartitions:
+    """Shuffle a Dask DataFrame of interactions by customer, once, into persisted logs.
+
+    The frame (any partitioning, any number of partitions, empty ones included) is shuffled on
+    the customer column so that each customer's rows sit in one partition; each partition
+    becomes an :class:`~cxmodel.log.InteractionLog` (``mapping`` and ``timezone`` as in
+    :meth:`InteractionLog.from_pandas`) and is persisted on the cluster. Rows keep their
+    input order among themselves, so events at the same instant are ordered as in the
+    one-process log. With ``partitioned_by_customer=True`` the caller promises that no customer
+    spans two partitions and the shuffle is skipped.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        Interaction rows (the columns of ``InteractionLog.to_pandas()``, or yours with
+        ``mapping``).
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    timezone : str, optional
+        Zone of naive timestamps.
+    partitioned_by_customer : bool, default False
+        Skip the shuffle.
+
+    Returns
+    -------
+    CustomerPartitions
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, pandas as pd
+    >>> from cxmodel import dask as cxd
+    >>> frame = pd.DataFrame({"customer_id": ["a", "b", "a"], "kind": ["view"] * 3,
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"], utc=True)})
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     parts = cxd.from_dask(dd.from_pandas(frame, npartitions=2))
+    ...     logs = [log for log in dask.compute(*parts.logs) if log is not None]
+    >>> sorted(c for log in logs for c in log.customers.tolist())
+    ['a', 'b']
+    """
+    dask, dd = dask_modules("cxmodel.dask.from_dask()")
+    if not isinstance(ddf, dd.DataFrame):
+        raise SchemaError(
+            f"cxmodel.dask.from_dask(): ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}"
+        )
+    key = _customer_column(mapping)
+    if key not in ddf.columns:
+        raise SchemaError(
+            f"cxmodel.dask.from_dask(): ddf has no customer column {key!r}; columns: "
+            f"{list(ddf.columns)!r} (map yours with mapping={{'your_name': 'customer_id'}})"
+        )
+    numbered = not partitioned_by_customer
+    if numbered:
+        meta = ddf._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})
+        ddf = ddf.map_partitions(_number, meta=meta)
+        ddf = ddf.shuffle(on=key, shuffle_method=_shuffle_method(dask))
+    logs = [
+        dask.delayed(_to_log, pure=True)(part, numbered, mapping, timezone)
+        for part in ddf.to_delayed()
+    ]
+    return CustomerPartitions(tuple(dask.persist(*logs)), timezone)
+
+
+def customer_logs(
+    data: Any, mapping: Mapping[str, str] | None, timezone: str | None
+) -> CustomerPartitions:
+    """``data`` itself when it is a :class:`CustomerPartitions`, else ``from_dask(data)``."""
+    if isinstance(data, CustomerPartitions):
+        return data
+    return from_dask(data, mapping=mapping, timezone=timezone)

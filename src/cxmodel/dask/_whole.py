@@ -1,0 +1,309 @@
+"""Analyses that need whole customers: per partition of a CustomerPartitions, then merged.
+
+Per-customer results (RFM summaries, lifetimes) are concatenated in the one-process customer
+order; sums of per-customer contributions (cohort counts) travel as small keyed states merged
+in a tree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
+from cxmodel.dask._common import FAN_IN, dask_modules, tree_merge
+from cxmodel.dask._partitions import customer_logs
+from cxmodel.errors import DataError
+from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import check_kinds
+from cxmodel.metrics import CohortRetention
+from cxmodel.metrics._periods import index_labels, period_index
+from cxmodel.metrics._survival import CustomerLifetimes
+from cxmodel.models import RFMSummary
+from cxmodel.models._rfm import _periods
+
+__all__ = ["cohort_retention", "customer_lifetimes", "map_reduce", "rfm_summary"]
+
+S = TypeVar("S")
+Kinds = frozenset[str]
+
+
+def map_reduce(
+    data: Any,
+    partial: Callable[..., S],
+    merge: Callable[[S, S], S] | None,
+    args: tuple[Any, ...],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+    fan_in: int = FAN_IN,
+    feature: str,
+) -> Any:
+    """``partial(log_or_None, *args)`` on every customer partition; merged in a tree of
+    ``fan_in`` when ``merge`` is given (one state), else the list of partials."""
+    dask, _ = dask_modules(feature)
+    parts = customer_logs(data, mapping, timezone)
+    tasks = [dask.delayed(partial, pure=True)(log, *args) for log in parts.logs]
+    if merge is None:
+        return list(dask.compute(*tasks))
+    if not tasks:
+        return None
+    (state,) = dask.compute(tree_merge(merge, tasks, fan_in))
+    return state
+
+
+def kind_rows(log: InteractionLog, kinds: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Rows of ``kinds`` without the kind check (a partition may lack a kind the data has:
+    the check runs once, on the client, against every partition's kinds)."""
+    codes, cats = log.categorical("kind")
+    if not cats.size:
+        return np.zeros(len(log), dtype=bool)
+    wanted: npt.NDArray[np.bool_] = np.isin(cats, list(kinds))[codes]
+    return wanted
+
+
+def kinds_of(log: InteractionLog | None) -> Kinds:
+    """The kind vocabulary of a partition."""
+    return frozenset() if log is None else frozenset(str(k) for k in log.kinds.tolist())
+
+
+def customer_order(ids: list[npt.NDArray[Any]]) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]]:
+    """Concatenated customer ids and the stable order that sorts them as a log sorts them."""
+    if not ids:
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.intp)
+    allids = np.concatenate(ids)
+    return allids, np.argsort(allids, kind="stable")
+
+
+# ------------------------------------------------------------------ rfm_summary
+
+
+def _rfm_part(
+    log: InteractionLog | None, as_of: Any, freq: str, kind: str, value: str
+) -> tuple[RFMSummary | None, int | None, Kinds]:
+    """The partition's summary, its last purchase period (for a global ``as_of=None``) and kinds."""
+    if log is None:
+        return None, None, frozenset()
+    from cxmodel.models import rfm_summary as one
+
+    vocabulary = kinds_of(log)
+    sub = log.filter(kind_rows(log, [kind]))
+    if as_of is not None:
+        end = int(
+            _periods(
+                np.array([to_us(as_of, timezone_name="UTC", what="as_of")], dtype=np.int64), freq
+            )[0]
+        )
+        sub = sub.filter(_periods(sub.timestamps, freq) <= end)
+    if len(sub) == 0:
+        return None, None, vocabulary
+    summary = one(sub, as_of=as_of, freq=freq, kind=kind, value=value)
+    last = int(_periods(sub.timestamps, freq).max())
+    return summary, last, vocabulary
+
+
+def rfm_summary(
+    data: Any,
+    *,
+    as_of: Any = None,
+    freq: str = "D",
+    kind: str = "purchase",
+    value: str = "value",
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+) -> RFMSummary:
+    """:func:`cxmodel.models.rfm_summary` over a Dask DataFrame or :class:`CustomerPartitions`.
+
+    Each customer partition is summarised locally; the summaries are concatenated in the
+    one-process customer order. Without ``as_of`` the observation end is the last purchase
+    period of all partitions, so ``T`` is shifted to it on the client. The result equals the
+    one-process summary (ids, order, values, dtypes), so ``BetaGeo().fit(...)`` fits the same
+    model.
+
+    Raises
+    ------
+    SchemaError
+        ``kind`` neither in the data nor a standard kind.
+    DataError
+        No ``kind`` rows to summarise.
+    """
+    _periods(np.zeros(0, dtype=np.int64), freq)  # a bad freq raises before any work
+    parts = map_reduce(
+        data,
+        _rfm_part,
+        None,
+        (as_of, freq, kind, value),
+        mapping=mapping,
+        timezone=timezone,
+        feature="cxmodel.dask.rfm_summary()",
+    )
+    vocabulary = frozenset().union(*(p[2] for p in parts))
+    check_kinds(sorted(vocabulary), [kind], argument="kind_mask()")
+    found = [(s, last) for s, last, _ in parts if s is not None and last is not None]
+    if not found:
+        raise DataError(f"no {kind!r} interactions to summarise")
+    end = max(last for _, last in found)
+    ids, order = customer_order([s.customer_id for s, _ in found])
+
+    def column(name: str) -> npt.NDArray[np.float64]:
+        return np.concatenate([getattr(s, name) for s, _ in found])[order]
+
+    if as_of is None:
+        shift = np.concatenate([np.full(len(s), float(end - last)) for s, last in found])
+        t = (np.concatenate([s.T for s, _ in found]) + shift)[order]
+    else:
+        t = column("T")
+    return RFMSummary(
+        customer_id=np.asarray(ids[order], dtype=object),
+        frequency=column("frequency"),
+        recency=column("recency"),
+        T=t,
+        monetary_value=column("monetary_value"),
+        freq=freq,
+    )
+
+
+# ------------------------------------------------------------------ customer_lifetimes
+
+
+def _lifetimes_part(log: InteractionLog | None, as_of: Any, inactivity: str) -> Any:
+    if log is None:
+        return None
+    from cxmodel.metrics import customer_lifetimes as one
+
+    return one(log, as_of, inactivity=inactivity)
+
+
+def customer_lifetimes(
+    data: Any,
+    as_of: Any,
+    *,
+    inactivity: str = "90d",
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+) -> CustomerLifetimes:
+    """:func:`cxmodel.metrics.customer_lifetimes` over a Dask DataFrame or
+    :class:`CustomerPartitions`: per customer partition, concatenated in customer order."""
+    cutoff = to_us(as_of)
+    window = duration_to_us(inactivity)
+    parts = map_reduce(
+        data,
+        _lifetimes_part,
+        None,
+        (as_of, inactivity),
+        mapping=mapping,
+        timezone=timezone,
+        feature="cxmodel.dask.customer_lifetimes()",
+    )
+    found = [p for p in parts if p is not None]
+    ids, order = customer_order([p.customers for p in found])
+    if found:
+        durations = np.concatenate([p.durations for p in found])[order]
+        observed = np.concatenate([p.observed for p in found])[order]
+    else:
+        durations, observed = np.empty(0, dtype=np.float64), np.empty(0, dtype=bool)
+    return CustomerLifetimes(ids[order], durations, observed, cutoff, window / US_PER_DAY)
+
+
+# ------------------------------------------------------------------ cohort_retention
+
+_Cohorts = tuple["Counter[tuple[int, int]]", int | None, Kinds]
+
+
+def _cohort_part(
+    log: InteractionLog | None,
+    period: str,
+    kinds: tuple[str, ...],
+    timezone: str | None,
+    end: int | None,
+) -> _Cohorts:
+    """Per (cohort period, periods since) the number of customers; the last time; the kinds."""
+    if log is None:
+        return Counter(), None, frozenset()
+    last = int(log.timestamps.max()) if len(log) else None
+    mask = kind_rows(log, kinds)
+    if end is not None:
+        mask &= log.timestamps <= end
+    sub = log.filter(mask)
+    counts: Counter[tuple[int, int]] = Counter()
+    if len(sub):
+        idx = period_index(sub.timestamps, period, timezone)
+        first = idx[sub.offsets[:-1]]
+        codes = sub.customer_codes.astype(np.int64)
+        since = idx - first[codes]
+        width = int(since.max()) + 1
+        pairs = np.unique(codes * width + since)
+        cohort = first[pairs // width]
+        keys, n = np.unique(np.stack([cohort, pairs % width]), axis=1, return_counts=True)
+        counts.update({(int(c), int(k)): int(m) for (c, k), m in zip(keys.T, n, strict=True)})
+    return counts, last, kinds_of(log)
+
+
+def _merge_cohorts(a: _Cohorts, b: _Cohorts) -> _Cohorts:
+    lasts = [x for x in (a[1], b[1]) if x is not None]
+    return a[0] + b[0], max(lasts) if lasts else None, a[2] | b[2]
+
+
+def cohort_retention(
+    data: Any,
+    *,
+    period: str = "month",
+    kinds: tuple[str, ...] = ("purchase",),
+    timezone: str | None = None,
+    as_of: TimeLike | None = None,
+    mapping: Mapping[str, str] | None = None,
+    fan_in: int = FAN_IN,
+) -> CohortRetention:
+    """:func:`cxmodel.metrics.cohort_retention` over a Dask DataFrame or
+    :class:`CustomerPartitions`.
+
+    Each customer partition counts its customers per (cohort, periods since); these small
+    counters are merged in a tree of ``fan_in`` and the matrix is built once on the client.
+    ``timezone`` is both the zone of the periods and the zone naive timestamps are read in
+    (when ``data`` is a DataFrame).
+    """
+    end = None
+    if as_of is not None:
+        end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")
+    period_index(np.zeros(0, dtype=np.int64), period, timezone)  # a bad period raises first
+    state = map_reduce(
+        data,
+        _cohort_part,
+        _merge_cohorts,
+        (period, tuple(kinds), timezone, end),
+        mapping=mapping,
+        timezone=timezone,
+        fan_in=fan_in,
+        feature="cxmodel.dask.cohort_retention()",
+    )
+    counter, last, vocabulary = state if state is not None else (Counter(), None, frozenset())
+    check_kinds(sorted(vocabulary), kinds, argument="kind_mask()")
+    if end is None:
+        end = last if last is not None else 0
+    end_idx = int(period_index(np.array([end], dtype=np.int64), period, timezone)[0])
+    if not counter:
+        empty = np.zeros((0, 0))
+        return CohortRetention(
+            np.empty(0, dtype=object),
+            np.zeros(0, np.int64),
+            empty.astype(np.int64),
+            empty,
+            period,
+            np.zeros((0, 0), dtype=bool),
+        )
+    keys = np.array(sorted(counter), dtype=np.int64)
+    values = np.array([counter[(int(c), int(k))] for c, k in keys], dtype=np.int64)
+    cohort_values, cohort_of = np.unique(keys[:, 0], return_inverse=True)
+    width = max(int(keys[:, 1].max()), end_idx - int(cohort_values.min())) + 1
+    counts = np.zeros((len(cohort_values), width), dtype=np.int64)
+    np.add.at(counts, (cohort_of.reshape(-1), keys[:, 1]), values)
+    sizes = counts[:, 0].copy()
+    observed = cohort_values[:, None] + np.arange(width)[None, :] <= end_idx
+    rates = np.where(observed, counts / sizes[:, None], np.nan)
+    return CohortRetention(
+        index_labels(cohort_values, period), sizes, counts, rates, period, observed
+    )

@@ -1,0 +1,264 @@
+"""from_dask and the whole-customer analyses equal the one-process results exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+import dask.dataframe as dd
+from distributed import Client, LocalCluster
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dask
+from cxmodel import dask as cxd
+from cxmodel import journey, metrics, models
+from cxmodel.datasets import synthetic
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.models import BetaGeo
+
+
+def uneven(frame: Any, sizes: list[int]) -> Any:
+    """A Dask frame of ``frame``'s rows split at the given partition sizes (zeros = empty)."""
+    edges = np.concatenate([[0], np.cumsum(sizes)])
+    chunks = [frame.iloc[a:b] for a, b in pairwise(edges)]
+    return dd.from_delayed([dask.delayed(c) for c in chunks], meta=frame.iloc[:0])
+
+
+def with_ties(frame: Any) -> Any:
+    """The frame with some rows moved to the instant of another row of the same customer,
+    and some touchpoints missing, so that ties and the missing label are exercised."""
+    out = frame.copy()
+    rng = np.random.default_rng(5)
+    rows = rng.choice(len(out) - 1, size=len(out) // 10, replace=False)
+    same = out["customer_id"].to_numpy()[rows] == out["customer_id"].to_numpy()[rows + 1]
+    rows = rows[same]
+    ts = out["timestamp"].to_numpy().copy()
+    ts[rows + 1] = ts[rows]
+    out["timestamp"] = ts
+    out["touchpoint"] = out["touchpoint"].astype(object)
+    out.loc[out.index[rng.random(len(out)) < 0.05], "touchpoint"] = None
+    return out
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[InteractionLog, Any]:
+    """The one-process log and its rows in random order (every customer spread out)."""
+    frame = with_ties(synthetic(customers=150, seed=2).log.to_pandas())
+    log = InteractionLog.from_pandas(frame)
+    rows = log.to_pandas().sample(frac=1.0, random_state=4).reset_index(drop=True)
+    return InteractionLog.from_pandas(rows), rows
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    """Two worker processes on 127.0.0.1, closed after the module."""
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def parts(world: tuple[InteractionLog, Any], client: Client) -> cxd.CustomerPartitions:
+    """One shuffle of unevenly split partitions, two of them empty, shared by the tests."""
+    rows = world[1]
+    n = len(rows)
+    sizes = [n // 2, 0, 7, n // 5, 0, 1, n - n // 2 - n // 5 - 8]
+    return cxd.from_dask(uneven(rows, sizes))
+
+
+def assert_same(a: Any, b: Any) -> None:
+    """Equal attrs results: every field, arrays with the same dtype (NaN equal to NaN)."""
+    assert type(a) is type(b)
+    for field in a.__attrs_attrs__:
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype, field.name
+            assert x.shape == y.shape, field.name
+            if x.dtype.kind == "f":
+                np.testing.assert_array_equal(x, y, err_msg=field.name)
+            else:
+                assert x.tolist() == y.tolist(), field.name
+        else:
+            assert x == y, field.name
+
+
+class TestFromDask:
+    def test_every_customer_in_one_partition_in_log_order(
+        self, world: tuple[InteractionLog, Any], parts: cxd.CustomerPartitions
+    ) -> None:
+        log = world[0]
+        logs = [x for x in dask.compute(*parts.logs) if x is not None]
+        ids = np.concatenate([x.customers for x in logs])
+        assert sorted(ids.tolist()) == log.customers.tolist()
+        whole = InteractionLog.from_pandas(
+            __import__("pandas").concat([x.to_pandas() for x in logs], ignore_index=True)
+        )
+        assert whole.equals(log)
+        # ties keep their input order: the kinds in log order are the same
+        assert whole.column("kind").tolist() == log.column("kind").tolist()
+        assert parts.npartitions == 7 and "npartitions=7" in repr(parts)
+
+    def test_already_partitioned_and_errors(self, world: tuple[InteractionLog, Any]) -> None:
+        with dask.config.set(scheduler="synchronous"):
+            frame = world[0].to_pandas()  # log order: customers are contiguous
+            cut = int(np.flatnonzero(frame["customer_id"].ne(frame["customer_id"].shift()))[40])
+            ddf = uneven(frame, [cut, 0, len(frame) - cut])
+            got = cxd.rfm_summary(cxd.from_dask(ddf, partitioned_by_customer=True))
+            assert_same(got, models.rfm_summary(world[0]))
+            with pytest.raises(SchemaError, match="DataFrame"):
+                cxd.from_dask(frame)
+            with pytest.raises(SchemaError, match="customer column 'user'"):
+                cxd.from_dask(ddf, mapping={"user": "customer_id"})
+
+    def test_mapping(self, world: tuple[InteractionLog, Any]) -> None:
+        rows = world[1].rename(columns={"customer_id": "user"})
+        with dask.config.set(scheduler="synchronous"):
+            parts = cxd.from_dask(
+                uneven(rows, [100, len(rows) - 100]), mapping={"user": "customer_id"}
+            )
+            assert_same(
+                cxd.customer_lifetimes(parts, "2024-09-01T00:00Z"),
+                metrics.customer_lifetimes(world[0], "2024-09-01T00:00Z"),
+            )
+
+
+class TestWholeCustomerAnalyses:
+    @pytest.mark.parametrize(
+        "kwargs", [{}, {"as_of": "2024-09-30", "freq": "W"}, {"freq": "M", "value": "nope"}]
+    )
+    def test_rfm_summary(
+        self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
+    ) -> None:
+        got = cxd.rfm_summary(parts, **kwargs)
+        assert_same(got, models.rfm_summary(world[0], **kwargs))
+
+    def test_rfm_summary_fits_and_errors(
+        self, world: tuple[InteractionLog, Any], parts: Any
+    ) -> None:
+        got = cxd.rfm_summary(parts)
+        a, b = BetaGeo().fit(got), BetaGeo().fit(models.rfm_summary(world[0]))
+        assert a.params_ == b.params_
+        with pytest.raises(SchemaError, match="purchse"):
+            cxd.rfm_summary(parts, kind="purchse")
+        with pytest.raises(DataError, match="no 'refund'"):
+            cxd.rfm_summary(parts, kind="refund")
+
+    def test_rfm_summary_from_a_frame(
+        self, world: tuple[InteractionLog, Any], client: Client
+    ) -> None:
+        got = cxd.rfm_summary(uneven(world[1], [10, len(world[1]) - 10]), freq="W")
+        assert_same(got, models.rfm_summary(world[0], freq="W"))
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {},
+            {"level": "touchpoint"},
+            {"start_end": False, "quantiles": ()},
+            {"quantiles": (0.0, 1.0, 0.37)},
+        ],
+    )
+    def test_transitions(
+        self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
+    ) -> None:
+        assert_same(cxd.transitions(parts, **kwargs), journey.transitions(world[0], **kwargs))
+
+    def test_transitions_checks(self, parts: Any) -> None:
+        with pytest.raises(SchemaError, match="quantiles"):
+            cxd.transitions(parts, quantiles=(1.5,))
+        with pytest.raises(SchemaError, match="level"):
+            cxd.transitions(parts, level="nope")
+
+    @pytest.mark.parametrize("inactivity", ["30d", "90d"])
+    def test_customer_lifetimes(
+        self, world: tuple[InteractionLog, Any], parts: Any, inactivity: str
+    ) -> None:
+        got = cxd.customer_lifetimes(parts, "2024-08-01T00:00Z", inactivity=inactivity)
+        assert_same(
+            got, metrics.customer_lifetimes(world[0], "2024-08-01T00:00Z", inactivity=inactivity)
+        )
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {},
+            {"period": "week", "as_of": "2024-05-01T00:00Z"},
+            {"kinds": ("purchase", "ticket_opened"), "timezone": "Asia/Tokyo"},
+            {"as_of": "2023-01-01T00:00Z"},
+        ],
+    )
+    def test_cohort_retention(
+        self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
+    ) -> None:
+        assert_same(
+            cxd.cohort_retention(parts, **kwargs), metrics.cohort_retention(world[0], **kwargs)
+        )
+
+    def test_cohort_kind_typo(self, parts: Any) -> None:
+        with pytest.raises(SchemaError, match="purchse"):
+            cxd.cohort_retention(parts, kinds=("purchse",))
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[InteractionLog, Any]:
+    """A small world (30 customers) for the in-process property tests."""
+    frame = with_ties(synthetic(customers=30, seed=8).log.to_pandas())
+    rows = InteractionLog.from_pandas(frame).to_pandas()
+    return InteractionLog.from_pandas(rows), rows
+
+
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_any_partitioning_merges_exactly(
+    small: tuple[InteractionLog, Any], data: st.DataObject
+) -> None:
+    """Random row order and random partition sizes (empty ones included): the transition and
+    cohort states merge to the one-process result."""
+    frame = small[1]
+    seed = data.draw(st.integers(0, 2**16), label="seed")
+    n_parts = data.draw(st.integers(1, 9), label="partitions")
+    cuts = sorted(
+        data.draw(st.lists(st.integers(0, len(frame)), min_size=n_parts - 1, max_size=n_parts - 1))
+    )
+    sizes = np.diff([0, *cuts, len(frame)]).tolist()
+    rows = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    log = InteractionLog.from_pandas(rows)  # ties are ordered by input position
+    with dask.config.set(scheduler="synchronous"):
+        parts = cxd.from_dask(uneven(rows, sizes))
+        fan_in = data.draw(st.integers(2, 4), label="fan_in")
+        assert_same(cxd.transitions(parts, fan_in=fan_in), journey.transitions(log))
+        assert_same(
+            cxd.transitions(parts, level="touchpoint", fan_in=fan_in),
+            journey.transitions(log, level="touchpoint"),
+        )
+        assert_same(cxd.cohort_retention(parts, fan_in=fan_in), metrics.cohort_retention(log))
+        assert_same(cxd.rfm_summary(parts), models.rfm_summary(log))
+
+
+def test_all_partitions_empty(small: tuple[InteractionLog, Any]) -> None:
+    empty = small[1].iloc[:0]
+    with dask.config.set(scheduler="synchronous"):
+        parts = cxd.from_dask(uneven(empty, [0, 0]))
+        assert len(cxd.customer_lifetimes(parts, "2024-01-01T00:00Z").customers) == 0
+        assert cxd.cohort_retention(parts).counts.shape == (0, 0)
+        assert cxd.transitions(parts).counts.tolist() == [[0, 0], [0, 0]]
+        with pytest.raises(DataError):
+            cxd.rfm_summary(parts)
