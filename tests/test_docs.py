@@ -36,14 +36,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # Blocks that are correct documentation but fail because of a library bug, by page:
 # (reason, the exception the page is expected to raise). Strict: a fix makes the test fail
 # until the entry is removed.
-KNOWN_FAILURES: dict[str, tuple[str, type[BaseException]]] = {
-    "docs/guide/report.md": (
-        "library bug: CXReport.to_html() draws the 'Staying active' curves with "
-        "curve.plot(ax=ax, label=name), and plot_survival passes label= to ax.step as well "
-        "(TypeError: got multiple values for keyword argument 'label')",
-        TypeError,
-    ),
-}
+KNOWN_FAILURES: dict[str, tuple[str, type[BaseException]]] = {}
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\s`]*)")
 _FRAGMENT = re.compile(r"^\s*<!--\s*fragment\b:?\s*(?P<reason>.*?)\s*-->\s*$")
