@@ -33,3 +33,17 @@ def test_bad_mapping_argument(capsys: pytest.CaptureFixture[str], tmp_path: Path
     path.write_text("customer_id,timestamp,kind\nu1,2024-01-01T00:00:00Z,view\n")
     assert main(["summary", str(path), "--map", "oops"]) == 2
     assert "--map expects" in capsys.readouterr().err
+
+
+def test_delimiter_and_encoding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A semicolon-separated Latin-1 export reads with --delimiter and --encoding."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "customer_id;timestamp;kind;country\n"
+        "c1;2024-01-01T00:00:00Z;purchase;España\n"
+        "c2;2024-01-02T00:00:00Z;view;Österreich\n".encode("latin-1")
+    )
+    assert main(["summary", str(path), "--delimiter", ";", "--encoding", "latin-1"]) == 0
+    out = capsys.readouterr().out
+    assert "2 interactions" in out or "2 " in out
+    assert main(["summary", str(path)]) == 2  # comma and UTF-8 by default: refused, one line

@@ -51,8 +51,35 @@ def _as_of(text: str | None, timezone: str | None) -> Any:
     return value.replace(tzinfo=resolve_timezone(timezone))
 
 
+def reading_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that reads a data file takes."""
+    parser.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
+    parser.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
+    parser.add_argument("--encoding", default="utf-8", help="text encoding (default utf-8)")
+
+
+def read_data(
+    path: str, args: argparse.Namespace, mapping: dict[str, str] | None = None
+) -> InteractionLog:
+    """Read ``path`` with the reading options in ``args``, keeping rejected rows aside."""
+    return _read(
+        path,
+        args.timezone,
+        "quarantine",
+        mapping,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+    )
+
+
 def _read(
-    path: str, timezone: str | None, errors: str, mapping: dict[str, str] | None = None
+    path: str,
+    timezone: str | None,
+    errors: str,
+    mapping: dict[str, str] | None = None,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
 ) -> InteractionLog:
     import warnings
 
@@ -69,8 +96,17 @@ def _read(
         if suffix == ".parquet":
             return read_parquet(path, mapping=mapping, timezone=timezone, errors=mode)
         if suffix in (".jsonl", ".ndjson"):
-            return read_jsonl(path, mapping=mapping, timezone=timezone, errors=mode)
-        return read_csv(path, mapping=mapping, timezone=timezone, errors=mode)
+            return read_jsonl(
+                path, mapping=mapping, timezone=timezone, errors=mode, encoding=encoding
+            )
+        return read_csv(
+            path,
+            mapping=mapping,
+            timezone=timezone,
+            errors=mode,
+            delimiter=delimiter,
+            encoding=encoding,
+        )
 
 
 def _sample_log(customers: int, seed: int) -> InteractionLog:
@@ -91,7 +127,7 @@ def _summary(args: argparse.Namespace) -> int:
         log = _sample_log(args.customers, args.seed)
         title = f"synthetic sample ({args.customers:,} customers, seed {args.seed})"
     elif args.path:
-        log = _read(args.path, args.timezone, "quarantine", _parse_mapping(args.map))
+        log = read_data(args.path, args, _parse_mapping(args.map))
         title = args.path
     else:
         raise CXModelError("summary needs a PATH or --sample")
@@ -122,7 +158,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.sample:
         log = _sample_log(args.customers, args.seed)
     elif args.path:
-        log = _read(args.path, args.timezone, "quarantine", _parse_mapping(args.map))
+        log = read_data(args.path, args, _parse_mapping(args.map))
     else:
         raise CXModelError("report needs a PATH or --sample")
     if args.out:
@@ -165,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--sample", action="store_true", help="summarise synthetic sample data")
     summary.add_argument("--customers", type=int, default=2000, help="sample size (--sample)")
     summary.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
-    summary.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
+    reading_options(summary)
     summary.add_argument(
         "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
     )
@@ -181,7 +217,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE", help="also write the report as one self-contained HTML page"
     )
     report.add_argument("--force", action="store_true", help="overwrite an existing --out file")
-    report.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
+    reading_options(report)
     report.add_argument(
         "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
     )

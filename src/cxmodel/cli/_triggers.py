@@ -27,9 +27,9 @@ def _check(args: argparse.Namespace) -> int:
     try:
         text, rules = _load(args.rules)
         if args.data:
-            from cxmodel.cli._main import _read
+            from cxmodel.cli._main import read_data
 
-            check(rules, _read(args.data, args.timezone, "quarantine"), source=text)
+            check(rules, read_data(args.data, args), source=text)
     except (TriggerSyntaxError, TriggerTypeError) as exc:
         # every diagnostic, each with its line and caret; exit status 1 as for a linter
         print(f"{args.rules}:\n{exc}", file=sys.stderr)
@@ -39,23 +39,23 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _as_of, _read
+    from cxmodel.cli._main import _as_of, read_data
     from cxmodel.triggers import evaluate, write_firings
 
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
-    log = _read(args.data, args.timezone, "quarantine")
+    log = read_data(args.data, args)
     write_firings(evaluate(rules, log, as_of=as_of), sys.stdout, format=args.format)
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _as_of, _read
+    from cxmodel.cli._main import _as_of, read_data
     from cxmodel.triggers import explain
 
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
-    log = _read(args.data, args.timezone, "quarantine")
+    log = read_data(args.data, args)
     _known_customer(log.customers.tolist(), args.customer, args.data)
     print(explain(rules, log, args.customer, as_of=as_of))
     return 0
@@ -103,10 +103,12 @@ def _known_customer(ids: list[str], wanted: str, source: str) -> None:
 
 def add_trigger_commands(commands: Any) -> None:
     """Register ``check``, ``triggers`` and ``explain`` on the CLI's sub-command parser."""
+    from cxmodel.cli._main import reading_options
+
     check = commands.add_parser("check", help="parse and type-check a rules file (exit 1 on error)")
     check.add_argument("rules", help="rules file (.cx)")
     check.add_argument("--data", help="check names against this data file's schema")
-    check.add_argument("--timezone", help="time zone of naive timestamps in --data")
+    reading_options(check)
     check.set_defaults(run=_check)
 
     run = commands.add_parser("triggers", help="evaluate rules over a data file")
@@ -118,7 +120,7 @@ def add_trigger_commands(commands: Any) -> None:
         help="evaluate as of this time (ISO-8601; a date or a time without offset is read in --timezone)",
     )
     run.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    run.add_argument("--timezone", help="time zone of naive timestamps in the data")
+    reading_options(run)
     run.set_defaults(run=_run)
 
     why = commands.add_parser("explain", help="say why each rule fired or not for one customer")
@@ -130,5 +132,5 @@ def add_trigger_commands(commands: Any) -> None:
         required=True,
         help="explain as of this time (ISO-8601; a date or a time without offset is read in --timezone)",
     )
-    why.add_argument("--timezone", help="time zone of naive timestamps in the data")
+    reading_options(why)
     why.set_defaults(run=_explain)
