@@ -1,5 +1,5 @@
 """CX metrics: survey scores and any survey question with intervals, accumulators, survival,
-the effect of a trigger's action against its holdout.
+the effect of a trigger's action against its holdout, experience drivers.
 
 Definitions and formulas are in ``docs/guide/metrics.md``.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
+from cxmodel.metrics._driver_model import DriverModel, driver_model
 from cxmodel.metrics._drivers import experience_drivers
 from cxmodel.metrics._effect import ActionEffect, action_effect
 from cxmodel.metrics._handle import HandleTime, average_handle_time, kaplan_meier_by
@@ -70,6 +71,7 @@ __all__ = [
     "CohortRetention",
     "Comparison",
     "CustomerLifetimes",
+    "DriverModel",
     "HandleTime",
     "LogRankResult",
     "MetricTable",
@@ -94,6 +96,7 @@ __all__ = [
     "compare_proportions",
     "csat",
     "customer_lifetimes",
+    "driver_model",
     "experience_drivers",
     "first_contact_resolution",
     "kaplan_meier",

@@ -1,0 +1,484 @@
+"""Driver model: all experience drivers in one least-squares regression, controlling for each other.
+
+Formulas (also in ``docs/guide/metrics.md``, "Experience drivers"):
+
+* ``y = b0 + X b + e`` by ordinary least squares (a linear probability model for ``churn`` and
+  ``retention``);
+* HC1 robust covariance ``n / (n - k) (X'X)^-1 X' diag(e^2) X (X'X)^-1`` (``k`` = drivers + 1),
+  normal intervals ``b +- z se``;
+* relative importance: the Shapley value (LMG) of each driver in the R^2 of the regressions on
+  every subset of drivers; the shares sum to the full model's R^2.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from cxmodel._time import duration_to_us, to_us
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._drivers import _SCALES, condition_mask
+from cxmodel.metrics._intervals import z_value
+from cxmodel.metrics._tables import MetricTable
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["DriverModel", "driver_model", "ols_hc1", "shapley_r2"]
+
+F = npt.NDArray[np.float64]
+OUTCOMES = ("nps", "csat", "ces", "churn", "spend", "retention")
+EXACT_SHAPLEY_MAX = 12  # exact enumeration of the 2^p subsets up to this many drivers
+PERMUTATIONS = 2000  # sampled orderings above it
+_KIND_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DEFINITIONS = {
+    "nps": "NPS answer in points (+100 promoter, 0 passive, -100 detractor)",
+    "csat": "CSAT answer (1-5)",
+    "ces": "CES answer (1-7)",
+    "churn": "1 if no activity in [as_of - window, as_of), among customers active in the "
+    "window before it (linear probability model)",
+    "retention": "1 if any activity in [as_of - window, as_of), among customers active in the "
+    "window before it (linear probability model; = 1 - churn)",
+    "spend": "sum of purchase values in [as_of - window, as_of), among customers active in "
+    "the window before it",
+}
+
+
+@attrs.frozen(eq=False)
+class OLSFit:
+    """Least-squares fit with an intercept: coefficients, HC1 covariance, R^2."""
+
+    coef: F  # intercept first
+    cov: F  # HC1
+    r2: float
+    n: int
+
+
+def ols_hc1(x: npt.ArrayLike, y: npt.ArrayLike, names: Sequence[str] | None = None) -> OLSFit:
+    """Ordinary least squares of ``y`` on an intercept and the columns of ``x``, with HC1 errors.
+
+    Examples
+    --------
+    >>> fit = ols_hc1([[0.0], [1.0], [2.0], [3.0]], [1.0, 3.0, 5.0, 7.5])
+    >>> [round(float(b), 3) for b in fit.coef], round(fit.r2, 4)
+    ([0.9, 2.15], 0.9968)
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    n = ys.shape[0]
+    design = np.column_stack([np.ones(n), xs.reshape(n, -1)])
+    k = design.shape[1]
+    if n <= k:
+        raise SchemaError(f"the driver model needs more rows ({n}) than parameters ({k})")
+    rank = int(np.linalg.matrix_rank(design))
+    if rank < k:
+        # name the first column that adds nothing to the ones before it
+        first = next(j for j in range(2, k + 1) if np.linalg.matrix_rank(design[:, :j]) < j)
+        label = f"column {first - 1}" if names is None else repr(names[first - 2])
+        raise SchemaError(
+            f"the drivers are collinear (rank {rank} of {k} columns with the intercept): "
+            f"{label} is implied by the drivers before it (or is constant); leave it out"
+        )
+    coef, *_ = np.linalg.lstsq(design, ys, rcond=None)
+    resid = ys - design @ coef
+    bread = np.linalg.inv(design.T @ design)
+    meat = (design * (resid**2)[:, None]).T @ design
+    cov = bread @ meat @ bread * (n / (n - k))
+    centred = ys - ys.mean()
+    tss = float(centred @ centred)
+    r2 = 1.0 - float(resid @ resid) / tss if tss > 0 else float("nan")
+    return OLSFit(coef=coef.astype(np.float64), cov=cov.astype(np.float64), r2=r2, n=n)
+
+
+def _subset_r2(sxx: F, sxy: F, syy: float, columns: list[int]) -> float:
+    if not columns or syy <= 0:
+        return 0.0
+    a = sxx[np.ix_(columns, columns)]
+    b = sxy[columns]
+    beta, *_ = np.linalg.lstsq(a, b, rcond=None)
+    return float(b @ beta) / syy
+
+
+def shapley_r2(x: npt.ArrayLike, y: npt.ArrayLike, *, permutations: int = PERMUTATIONS) -> F:
+    """Shapley (LMG) decomposition of R^2 over the columns of ``x``; sums to the full R^2.
+
+    Each column's share is its marginal gain in R^2 averaged over all orders of entry. With up
+    to 12 columns every subset is enumerated (exact); beyond, ``permutations`` random orders
+    (seed 0) are averaged, and the shares still sum exactly to the full R^2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(200, 3))
+    >>> y = x @ [1.0, 0.5, 0.0] + rng.normal(size=200)
+    >>> shares = shapley_r2(x, y)
+    >>> bool(np.isclose(shares.sum(), ols_hc1(x, y).r2)), int(shares.argmax())
+    (True, 0)
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    xs = xs.reshape(ys.shape[0], -1)
+    p = xs.shape[1]
+    xc = xs - xs.mean(axis=0)
+    yc = ys - ys.mean()
+    sxx, sxy, syy = xc.T @ xc, xc.T @ yc, float(yc @ yc)
+    cache: dict[int, float] = {}
+
+    def r2(mask: int) -> float:
+        if mask not in cache:
+            cache[mask] = _subset_r2(sxx, sxy, syy, [j for j in range(p) if mask >> j & 1])
+        return cache[mask]
+
+    out = np.zeros(p)
+    if p == 0:
+        return out
+    if p <= EXACT_SHAPLEY_MAX:
+        masks = np.arange(1 << p)
+        values = np.array([r2(int(m)) for m in masks])
+        size = np.array([int(m).bit_count() for m in masks])
+        weight = np.array(
+            [math.factorial(s) * math.factorial(p - s - 1) / math.factorial(p) for s in range(p)]
+        )
+        for j in range(p):
+            without = masks[(masks >> j & 1) == 0]
+            out[j] = float(weight[size[without]] @ (values[without | (1 << j)] - values[without]))
+        return out
+    rng = np.random.default_rng(0)
+    for _ in range(permutations):
+        mask, before = 0, 0.0
+        for j in rng.permutation(p).tolist():
+            mask |= 1 << j
+            after = r2(mask)
+            out[j] += after - before
+            before = after
+    return out / permutations
+
+
+@attrs.frozen(eq=False)
+class DriverModel:
+    """All drivers in one regression: effects that control for each other, and their importance.
+
+    ``table`` has one row per driver, sorted by importance (largest first): ``driver``,
+    ``coefficient`` (change in the outcome per unit of the driver, the others held fixed), ``se``
+    (HC1), ``ci_low``/``ci_high``, ``p_value`` (normal, two-sided), ``mean`` (the driver's mean
+    over the rows), ``importance`` (Shapley share of R^2; the column sums to ``r2``) and
+    ``importance_share`` (importance / r2). ``model[...]``, ``len(model)`` read the table.
+    """
+
+    outcome: str
+    definition: str
+    encoding: str
+    window: str
+    as_of: np.datetime64 | None
+    n: int
+    r2: float
+    adj_r2: float
+    intercept: float
+    intercept_se: float
+    level: float
+    importance_method: str
+    outcome_mean: float
+    table: MetricTable
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        return self.table[name]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names of the per-driver table."""
+        return self.table.names
+
+    def summary(self) -> dict[str, Any]:
+        """The model-level fields (everything but the per-driver table)."""
+        fields = attrs.asdict(self, recurse=False)
+        fields.pop("table")
+        return fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """Model-level fields and ``drivers``: the per-driver columns as a dict of arrays."""
+        return self.summary() | {"drivers": self.table.to_dict()}
+
+    def to_pandas(self) -> Any:
+        """One row per driver (needs pandas); the model-level fields are in ``DataFrame.attrs``."""
+        frame = self.table.to_pandas()
+        frame.attrs.update(self.summary())
+        return frame
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Forest plot of the coefficients and their intervals (needs matplotlib).
+
+        Keyword arguments as :func:`cxmodel.plot.plot_drivers` (``top``, ``xlabel``, ``title``).
+        """
+        from cxmodel.plot import plot_drivers
+
+        forest = MetricTable(
+            "driver model",
+            {
+                "driver": self.table["driver"],
+                "difference": self.table["coefficient"],
+                "ci_low": self.table["ci_low"],
+                "ci_high": self.table["ci_high"],
+            },
+        )
+        unit = " (NPS points)" if self.outcome == "nps" else ""
+        kwargs.setdefault("xlabel", f"Effect on {self.outcome}{unit}, other drivers held fixed")
+        kwargs.setdefault("title", f"Driver model (R² = {self.r2:.3f}, n = {self.n})")
+        return plot_drivers(forest, ax, **kwargs)
+
+    def _repr_html_(self, limit: int = 20) -> str:
+        head = (
+            f"driver model of {self.outcome}: n = {self.n}, R² = {self.r2:.4g}, "
+            f"intercept = {self.intercept:.4g}"
+        )
+        return f"<p>{html.escape(head)}</p>{self.table._repr_html_(limit)}"
+
+
+def _count_before(
+    hit_codes: npt.NDArray[np.int64],
+    hit_ts: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """Per query (code, t): hits of the same code strictly earlier than t (hits sorted by code)."""
+    both_codes = np.concatenate([hit_codes, codes])
+    both_ts = np.concatenate([hit_ts, ts])
+    is_hit = np.concatenate([np.ones(hit_codes.shape[0], bool), np.zeros(codes.shape[0], bool)])
+    # at equal times queries sort first, so a hit at the same instant is not "before"
+    order = np.lexsort((is_hit, both_ts, both_codes))
+    before = np.cumsum(is_hit[order]) - is_hit[order]
+    position = np.empty_like(order)
+    position[order] = np.arange(order.shape[0])
+    global_before = before[position[hit_codes.shape[0] :]]
+    earlier_customers = np.searchsorted(hit_codes, codes, side="left")
+    out: npt.NDArray[np.int64] = (global_before - earlier_customers).astype(np.int64)
+    return out
+
+
+def _resolve(
+    log: InteractionLog, drivers: Sequence[str] | Mapping[str, Any] | None
+) -> list[tuple[str, npt.NDArray[np.bool_]]]:
+    """(name, row mask) per driver: kinds, expressions or boolean row masks."""
+    if drivers is None:
+        drivers = [k for k in log.kinds.tolist() if k != "survey"]
+    items = list(drivers.items()) if isinstance(drivers, Mapping) else [(d, d) for d in drivers]
+    out: list[tuple[str, npt.NDArray[np.bool_]]] = []
+    for name, spec in items:
+        if isinstance(spec, str):
+            if _KIND_NAME.match(spec):
+                mask = log.kind_mask(spec)
+            else:
+                mask = condition_mask(log, name, spec)
+        else:
+            mask = np.asarray(spec)
+            if mask.dtype != np.bool_ or mask.shape != (len(log),):
+                raise SchemaError(
+                    f"driver {name!r}: a mask must be a boolean array of one value per log row "
+                    f"({len(log)}); got dtype {mask.dtype} and shape {mask.shape}"
+                )
+        out.append((str(name), mask))
+    if len({name for name, _ in out}) < len(out):
+        raise SchemaError(f"driver names must be unique; got {[name for name, _ in out]!r}")
+    return out
+
+
+def _survey_rows(
+    log: InteractionLog, outcome: str, cutoff: int | None
+) -> tuple[npt.NDArray[np.bool_], F]:
+    codes, cats = log.categorical("metric") if "metric" in log else (None, None)
+    answer = log.kind_mask("survey")
+    if codes is None or cats is None or outcome not in cats.tolist():
+        answer &= False
+    else:
+        answer &= codes == cats.tolist().index(outcome)
+    if cutoff is not None:
+        answer &= log.timestamps < cutoff
+    raw = log.numeric("score")[answer] if "score" in log else np.zeros(0)
+    low, high = _SCALES[outcome]
+    if ((raw < low) | (raw > high) | np.isnan(raw)).any():
+        raise SchemaError(f"{outcome} scores must lie on {low}..{high}; found {raw.min()!r}")
+    y = np.where(raw >= 9, 100.0, np.where(raw <= 6, -100.0, 0.0)) if outcome == "nps" else raw
+    return answer, y.astype(np.float64)
+
+
+def driver_model(
+    log: InteractionLog,
+    *,
+    outcome: str = "nps",
+    drivers: Sequence[str] | Mapping[str, Any] | None = None,
+    window: str = "30 days",
+    as_of: Any = None,
+    level: float = 0.95,
+    encoding: str = "indicator",
+    activity: Sequence[str] | None = None,
+) -> DriverModel:
+    """Fit every experience driver in one least-squares regression, so each controls for the others.
+
+    Unlike :func:`experience_drivers` (with and without one experience at a time), an
+    experience that merely travels with another (customers who browse more also buy more and
+    so meet more late deliveries) gets its own effect with the others held fixed. Still
+    associations from observational data, not causal effects: a confounder that is not a
+    driver in the model is not controlled for.
+
+    Parameters
+    ----------
+    log
+        The interaction log.
+    outcome
+        ``"nps"``, ``"csat"``, ``"ces"``: one row per answer of that metric (answers before
+        ``as_of`` if given); the score is the answer (NPS in points: +100 promoter, 0 passive,
+        -100 detractor) and the drivers are counted in the ``window`` strictly before it.
+        ``"churn"``, ``"retention"``, ``"spend"``: one row per customer. With
+        ``c = as_of - window``, the rows are the customers with any activity in
+        ``[c - window, c)``, the drivers are counted in that same window, and the outcome is
+        read in ``[c, as_of)``: churn = 1 if no activity there, retention = 1 - churn (any
+        activity again), spend = the sum of ``purchase`` values there (0 without purchases).
+        Binary outcomes are fitted as a linear probability model: a coefficient is a change
+        in probability (0-1 scale).
+    drivers
+        A list of interaction kinds (e.g. ``"delivery"``) or expressions in the trigger
+        language's syntax over the log's columns (e.g. ``'kind == "delivery" and late ==
+        "yes"'``; named by their text), or a mapping of a name to a kind, an expression or a
+        boolean mask with one value per log row. Default: every non-survey kind in the log.
+    window
+        A fixed duration such as ``"30 days"``.
+    as_of
+        The end of the outcome period for customer outcomes (default: just after the log's
+        last interaction); for survey outcomes, only answers before it are used.
+    level
+        Confidence level of the intervals (normal quantile with HC1 standard errors).
+    encoding
+        ``"indicator"`` (1 if the customer had at least one such experience in the window) or
+        ``"count"`` (how many).
+    activity
+        Kinds that count as activity for ``churn``/``retention``/``spend`` rows (default: every
+        kind, as :func:`churn_rate` with ``definition="activity"``).
+
+    Returns
+    -------
+    DriverModel
+        Coefficients with HC1 standard errors and intervals, ``n``, ``r2`` and the Shapley
+        (LMG) importance of each driver, which sums to ``r2``.
+
+    Raises
+    ------
+    SchemaError
+        An unknown outcome or encoding, an unknown kind or a malformed expression, a constant
+        driver, collinear drivers, or too few rows.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(
+    ...     customer_id=["a", "a", "b", "b", "c", "d", "d", "e"],
+    ...     kind=["delivery", "survey", "return", "survey", "survey", "return", "survey",
+    ...           "survey"],
+    ...     metric=[None, "nps", None, "nps", "nps", None, "nps", "nps"],
+    ...     score=[None, 3, None, 8, 10, None, 2, 9],
+    ...     timestamp=[f"2024-01-0{d}T00:00Z" for d in (1, 5, 1, 5, 5, 1, 5, 5)])
+    >>> m = driver_model(log, drivers=["delivery", "return"])
+    >>> m.n, m["driver"].tolist(), [round(float(b), 1) for b in m["coefficient"]]
+    (5, ['delivery', 'return'], [-200.0, -150.0])
+    >>> bool(abs(m["importance"].sum() - m.r2) < 1e-12)
+    True
+    """
+    if outcome not in OUTCOMES:
+        raise SchemaError(f"outcome must be one of {OUTCOMES!r}; got {outcome!r}")
+    if encoding not in ("indicator", "count"):
+        raise SchemaError(f"encoding must be 'indicator' or 'count'; got {encoding!r}")
+    z = z_value(level)
+    span = duration_to_us(window)
+    if span <= 0:
+        raise SchemaError(f"window must be positive; got {window!r}")
+    cutoff = None if as_of is None else to_us(as_of, what="as_of")
+    resolved = _resolve(log, drivers)
+    codes = log.customer_codes.astype(np.int64)
+    ts = log.timestamps
+    if outcome in _SCALES:
+        rows, y = _survey_rows(log, outcome, cutoff)
+        q_codes, q_end = codes[rows], ts[rows]
+    else:
+        end = (int(ts.max()) + 1 if len(log) else 0) if cutoff is None else cutoff
+        split = end - span
+        active = np.ones(len(log), bool) if activity is None else log.kind_mask(*activity)
+        before = np.zeros(log.n_customers, bool)
+        before[codes[active & (ts >= split - span) & (ts < split)]] = True
+        after_rows = active & (ts >= split) & (ts < end)
+        after = np.zeros(log.n_customers, bool)
+        after[codes[after_rows]] = True
+        q_codes = np.flatnonzero(before).astype(np.int64)
+        q_end = np.full(q_codes.shape[0], split, dtype=np.int64)
+        if outcome == "spend":
+            if "value" not in log:
+                raise SchemaError("outcome='spend' needs a 'value' column on purchase rows")
+            buys = after_rows & log.kind_mask("purchase")
+            value = np.nan_to_num(log.numeric("value")[buys])
+            total = np.bincount(codes[buys], weights=value, minlength=log.n_customers)
+            y = total[q_codes].astype(np.float64)
+        else:
+            y = (after[q_codes] != (outcome == "churn")).astype(np.float64)
+        cutoff = end
+    x = np.zeros((q_codes.shape[0], len(resolved)))
+    for j, (_, mask) in enumerate(resolved):
+        h_codes, h_ts = codes[mask], ts[mask]
+        count = _count_before(h_codes, h_ts, q_codes, q_end) - _count_before(
+            h_codes, h_ts, q_codes, q_end - span
+        )
+        x[:, j] = count if encoding == "count" else count > 0
+    constant = [name for j, (name, _) in enumerate(resolved) if np.unique(x[:, j]).size < 2]
+    if constant:
+        raise SchemaError(
+            f"driver(s) {constant!r} take a single value over the {x.shape[0]} rows; "
+            "leave them out (nothing to compare)"
+        )
+    fit = ols_hc1(x, y, [name for name, _ in resolved])
+    se = np.sqrt(np.diag(fit.cov))
+    importance = shapley_r2(x, y)
+    p = len(resolved)
+    beta, bse = fit.coef[1:], se[1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_value = 2.0 * special.ndtr(-np.abs(beta / bse))
+        share = importance / fit.r2
+    order = np.argsort(-importance, kind="stable")
+    columns: dict[str, npt.NDArray[Any]] = {
+        "driver": np.array([name for name, _ in resolved], dtype=object),
+        "coefficient": beta,
+        "se": bse,
+        "ci_low": beta - z * bse,
+        "ci_high": beta + z * bse,
+        "p_value": p_value,
+        "mean": x.mean(axis=0) if x.shape[0] else np.full(p, np.nan),
+        "importance": importance,
+        "importance_share": share,
+    }
+    n = fit.n
+    return DriverModel(
+        outcome=outcome,
+        definition=_DEFINITIONS[outcome],
+        encoding=encoding,
+        window=window,
+        as_of=None if cutoff is None else np.datetime64(cutoff, "us"),
+        n=n,
+        r2=fit.r2,
+        adj_r2=1.0 - (1.0 - fit.r2) * (n - 1) / (n - p - 1),
+        intercept=float(fit.coef[0]),
+        intercept_se=float(se[0]),
+        level=float(level),
+        importance_method="exact Shapley (all subsets)"
+        if p <= EXACT_SHAPLEY_MAX
+        else f"Shapley over {PERMUTATIONS} random orders (seed 0)",
+        outcome_mean=float(y.mean()) if y.shape[0] else float("nan"),
+        table=MetricTable("driver model", {k: v[order] for k, v in columns.items()}),
+    )

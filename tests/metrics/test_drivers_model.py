@@ -1,0 +1,299 @@
+"""Tests for driver_model: known answers on hand-built data, and the synthetic world's plants."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import cache
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import cxmodel as cx
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import DriverModel, driver_model, experience_drivers
+from cxmodel.metrics._driver_model import ols_hc1, shapley_r2
+
+LATE = 'kind == "delivery" and late == "yes"'
+
+
+def _hand_log() -> InteractionLog:
+    """Six answering customers; a/b had a delivery, b/c/d a return, in the 30 days before."""
+    rows = [
+        ("a", "2024-03-01", "delivery", None, None),
+        ("a", "2024-03-05", "survey", "nps", 3),
+        ("b", "2024-03-01", "delivery", None, None),
+        ("b", "2024-03-02", "return", None, None),
+        ("b", "2024-03-05", "survey", "nps", 0),
+        ("c", "2024-03-02", "return", None, None),
+        ("c", "2024-03-05", "survey", "nps", 8),
+        ("d", "2024-01-01", "delivery", None, None),  # 64 days before: outside the window
+        ("d", "2024-03-02", "return", None, None),
+        ("d", "2024-03-05", "survey", "nps", 10),
+        ("e", "2024-03-05", "survey", "nps", 9),
+        ("e", "2024-03-06", "delivery", None, None),  # after the answer: not a driver
+        ("f", "2024-03-05", "survey", "nps", 7),
+        ("f", "2024-03-05", "return", None, None),  # same instant: not strictly before
+    ]
+    return InteractionLog.from_arrays(
+        customer_id=[r[0] for r in rows],
+        timestamp=[r[1] + "T00:00:00+00:00" for r in rows],
+        kind=[r[2] for r in rows],
+        metric=[r[3] for r in rows],
+        score=[math.nan if r[4] is None else r[4] for r in rows],
+    )
+
+
+# answers in customer order a..f, NPS points, and the (delivery, return) indicators
+HAND_Y = np.array([-100.0, -100.0, 0.0, 100.0, 100.0, 0.0])
+HAND_X = np.array([[1, 0], [1, 1], [0, 1], [0, 1], [0, 0], [0, 0]], dtype=float)
+
+
+def _hc1(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and HC1 standard errors written out from the textbook formula."""
+    n = len(y)
+    design = np.column_stack([np.ones(n), x])
+    k = design.shape[1]
+    beta = np.linalg.lstsq(design, y, rcond=None)[0]
+    e = y - design @ beta
+    inv = np.linalg.inv(design.T @ design)
+    middle = sum(e[i] ** 2 * np.outer(design[i], design[i]) for i in range(n))
+    cov = n / (n - k) * inv @ middle @ inv
+    return beta, np.sqrt(np.diag(cov))
+
+
+def _r2(x: np.ndarray, y: np.ndarray) -> float:
+    if x.shape[1] == 0:
+        return 0.0
+    design = np.column_stack([np.ones(len(y)), x])
+    e = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    return float(1 - e @ e / ((y - y.mean()) @ (y - y.mean())))
+
+
+def _shapley_by_orders(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """LMG by brute force: the average gain in R^2 over all p! orders of entry."""
+    p = x.shape[1]
+    out = np.zeros(p)
+    orders = list(itertools.permutations(range(p)))
+    for order in orders:
+        for i, j in enumerate(order):
+            out[j] += _r2(x[:, list(order[: i + 1])], y) - _r2(x[:, list(order[:i])], y)
+    return out / len(orders)
+
+
+class TestKnownAnswers:
+    def test_hand_log_matches_lstsq_and_hc1(self) -> None:
+        """Window, strictness and answer order as documented; numbers equal numpy's lstsq and
+        the HC1 formula written out."""
+        m = driver_model(_hand_log(), drivers=["delivery", "return"])
+        assert isinstance(m, DriverModel) and m.n == 6
+        beta, se = _hc1(HAND_X, HAND_Y)
+        got = dict(zip(m["driver"].tolist(), range(len(m)), strict=True))
+        for j, name in enumerate(["delivery", "return"]):
+            assert m["coefficient"][got[name]] == pytest.approx(beta[j + 1], abs=1e-9)
+            assert m["se"][got[name]] == pytest.approx(se[j + 1], rel=1e-9)
+            assert m["mean"][got[name]] == pytest.approx(HAND_X[:, j].mean())
+        assert m.intercept == pytest.approx(beta[0]) and m.intercept_se == pytest.approx(se[0])
+        assert m.r2 == pytest.approx(_r2(HAND_X, HAND_Y))
+        assert m["importance"].sum() == pytest.approx(m.r2, abs=1e-12)
+        z = stats.norm.ppf(0.975)
+        assert np.allclose(m["ci_high"] - m["coefficient"], z * m["se"])
+
+    def test_random_design_against_numpy(self) -> None:
+        """Random data: lstsq coefficients, HC1 errors, R^2, adjusted R^2, exact Shapley equal
+        to the average over all orders of entry, summing to R^2."""
+        rng = np.random.default_rng(3)
+        x = rng.normal(size=(120, 4))
+        x[:, 1] += 0.8 * x[:, 0]  # correlated drivers share credit
+        y = x @ [2.0, -1.0, 0.5, 0.0] + rng.standard_t(3, 120)
+        fit = ols_hc1(x, y)
+        beta, se = _hc1(x, y)
+        assert np.allclose(fit.coef, beta) and np.allclose(np.sqrt(np.diag(fit.cov)), se)
+        shares = shapley_r2(x, y)
+        assert np.allclose(shares, _shapley_by_orders(x, y), atol=1e-12)
+        assert shares.sum() == pytest.approx(fit.r2, abs=1e-12)
+
+    def test_sampled_shapley_above_twelve_drivers_still_sums(self) -> None:
+        """Beyond 12 drivers the orders are sampled; the shares still add up to R^2 and the
+        strong driver ranks first."""
+        rng = np.random.default_rng(4)
+        x = rng.normal(size=(300, 14))
+        y = 3.0 * x[:, 5] + rng.normal(size=300)
+        shares = shapley_r2(x, y, permutations=200)
+        assert shares.sum() == pytest.approx(ols_hc1(x, y).r2, abs=1e-12)
+        assert int(shares.argmax()) == 5
+
+    def test_count_encoding_and_expressions(self) -> None:
+        """Counts add up the experiences in the window; an expression or a row mask is a
+        driver like a kind, under its name."""
+        log = _hand_log()
+        counted = driver_model(log, drivers={"d": "delivery", "r": "kind == \"return\""},
+                               encoding="count")  # fmt: skip
+        masked = driver_model(log, drivers={"d": log.kind_mask("delivery"), "r": "return"})
+        plain = driver_model(log, drivers=["delivery", "return"])
+        assert np.allclose(counted["coefficient"], plain["coefficient"])  # all counts are 0/1
+        assert np.allclose(masked["coefficient"], plain["coefficient"])
+        assert counted["driver"].tolist() == ["d", "r"]
+
+    def test_results_convert(self) -> None:
+        """to_dict, to_pandas (model fields in attrs), HTML and the forest plot."""
+        m = driver_model(_hand_log(), drivers=["delivery", "return"])
+        d = m.to_dict()
+        assert d["n"] == 6 and d["outcome"] == "nps" and list(d["drivers"]) == list(m.names)
+        frame = m.to_pandas()
+        assert frame.attrs["r2"] == m.r2 and list(frame["driver"]) == m["driver"].tolist()
+        assert "R²" in m._repr_html_() and "<table>" in m._repr_html_()
+        matplotlib = pytest.importorskip("matplotlib")
+        matplotlib.use("Agg")
+        ax = m.plot()
+        assert [t.get_text() for t in ax.get_yticklabels()] == m["driver"].tolist()
+        matplotlib.pyplot.close(ax.figure)
+
+    def test_customer_outcomes(self) -> None:
+        """churn / retention / spend: one row per customer active in the window before
+        as_of - window; the outcome is read in [as_of - window, as_of)."""
+        rows = [  # window 10 days, as_of Jan 21: drivers in [Jan 1, Jan 11), outcome after
+            ("a", "2024-01-02", "ticket_opened", math.nan),
+            ("a", "2024-01-15", "purchase", 30.0),
+            ("b", "2024-01-03", "ticket_opened", math.nan),
+            ("c", "2024-01-04", "view", math.nan),
+            ("c", "2024-01-12", "purchase", 10.0),
+            ("c", "2024-01-13", "purchase", 5.0),
+            ("d", "2024-01-05", "view", math.nan),
+            ("e", "2024-01-20", "view", math.nan),  # not active before: not a row
+        ]
+        log = InteractionLog.from_arrays(
+            customer_id=[r[0] for r in rows], timestamp=[r[1] + "T00:00Z" for r in rows],
+            kind=[r[2] for r in rows], value=[r[3] for r in rows],
+        )  # fmt: skip
+        common = {"drivers": ["ticket_opened"], "window": "10 days", "as_of": "2024-01-21T00:00Z"}
+        churn = driver_model(log, outcome="churn", **common)
+        keep = driver_model(log, outcome="retention", **common)
+        spend = driver_model(log, outcome="spend", **common)
+        assert churn.n == keep.n == spend.n == 4
+        # churned: b, d -> ticket 1/2 vs none 1/2
+        assert churn["coefficient"][0] == pytest.approx(0.0)
+        assert churn.outcome_mean == 0.5 and keep.outcome_mean == 0.5
+        assert keep["coefficient"][0] == pytest.approx(-churn["coefficient"][0])
+        # spend: a 30, b 0 (ticket) vs c 15, d 0
+        assert spend["coefficient"][0] == pytest.approx(15.0 - 7.5)
+        # a and b only opened tickets: not active when activity is purchases and views, which
+        # leaves c and d (both viewed: nothing to compare)
+        with pytest.raises(SchemaError, match="single value over the 2 rows"):
+            driver_model(log, outcome="churn", activity=["purchase", "view"], **common)
+
+    def test_errors(self) -> None:
+        log = _hand_log()
+        with pytest.raises(SchemaError, match="outcome must be one of"):
+            driver_model(log, outcome="nss")
+        with pytest.raises(SchemaError, match="encoding"):
+            driver_model(log, encoding="log")
+        with pytest.raises(SchemaError, match="did you mean 'delivery'"):
+            driver_model(log, drivers=["delivry"])
+        with pytest.raises(SchemaError, match="single value"):
+            driver_model(log, drivers=["delivery", "refund"])
+        with pytest.raises(SchemaError, match="'again' is implied"):
+            driver_model(log, drivers={"delivery": "delivery", "again": "delivery"})
+        with pytest.raises(SchemaError, match="boolean array"):
+            driver_model(log, drivers={"x": np.ones(3, bool)})
+
+
+# ---------------------------------------------------------------- the synthetic world
+
+WORLD = (2000, 0)  # the guide's figures use this world
+
+
+@cache
+def _world() -> InteractionLog:
+    return cx.datasets.synthetic(WORLD[0], seed=WORLD[1]).log
+
+
+def _unresolved(log: InteractionLog) -> np.ndarray:
+    """ticket_opened rows whose ticket never got a ticket_resolved row."""
+    ticket = log.column("ticket_id")
+    return log.kind_mask("ticket_opened") & ~np.isin(
+        ticket, ticket[log.kind_mask("ticket_resolved")]
+    )
+
+
+def _planted_nps(late: np.ndarray, unresolved: np.ndarray) -> np.ndarray:
+    """Expected NPS points of an answer given its late deliveries and unresolved tickets so far.
+
+    From the generator: score = clip(round(8 + 1.8 * latent)), latent = satisfaction (N(0, 1))
+    - 0.8 x late deliveries - 1.2 x unresolved tickets + 0.5 x N(0, 1) noise; promoter when
+    8 + 1.8 * latent >= 8.5, detractor when < 6.5.
+    """
+    mean = -0.8 * late - 1.2 * unresolved
+    sd = math.sqrt(1.0 + 0.25)
+    promoter = stats.norm.sf((0.5 / 1.8 - mean) / sd)
+    detractor = stats.norm.cdf((-1.5 / 1.8 - mean) / sd)
+    return np.asarray(100.0 * (promoter - detractor))
+
+
+def _before(
+    log: InteractionLog, hits: np.ndarray, rows: np.ndarray, span_days: float
+) -> np.ndarray:
+    """Per answer row: the customer's hit rows strictly earlier and within span_days (a loop)."""
+    codes, ts = log.customer_codes, log.timestamps
+    span = int(span_days * 86_400_000_000)
+    out = np.zeros(len(rows))
+    for i, row in enumerate(rows):
+        lo, hi = log.offsets[codes[row]], log.offsets[codes[row] + 1]
+        mine = np.arange(lo, hi)
+        mine = mine[hits[lo:hi]]
+        out[i] = np.sum((ts[mine] < ts[row]) & (ts[mine] >= ts[row] - span))
+    return out
+
+
+class TestSyntheticWorld:
+    def test_planted_drivers_recovered(self) -> None:
+        """Late deliveries and unresolved tickets lower NPS in the generator. Over the whole
+        history (the generator counts all of it), the fitted effects are negative and their
+        intervals hold the planted effect: the regression of the generator's expected NPS (given
+        each answer's counts) on the same drivers."""
+        log = _world()
+        unresolved = _unresolved(log)
+        drivers = {"late delivery": LATE, "unresolved ticket": unresolved,
+                   "product_view": "product_view"}  # fmt: skip
+        m = driver_model(log, drivers=drivers, window="400 days")
+        answers = np.flatnonzero(log.kind_mask("survey") & (log.column("metric") == "nps"))
+        late_rows = log.kind_mask("delivery") & (log.column("late") == "yes")
+        counts = [_before(log, mask, answers, 400.0)
+                  for mask in (late_rows, unresolved, log.kind_mask("product_view"))]  # fmt: skip
+        x = np.column_stack([c > 0 for c in counts]).astype(float)
+        planted = np.linalg.lstsq(
+            np.column_stack([np.ones(len(answers)), x]),
+            _planted_nps(counts[0], counts[1]),
+            rcond=None,
+        )[0][1:]
+        row = {name: i for i, name in enumerate(m["driver"].tolist())}
+        print({name: (round(float(m["coefficient"][row[name]]), 1),
+                      round(float(m["ci_low"][row[name]]), 1),
+                      round(float(m["ci_high"][row[name]]), 1), round(float(planted[j]), 1))
+               for j, name in enumerate(drivers)})  # fmt: skip
+        for j, name in enumerate(drivers):
+            assert m["mean"][row[name]] == pytest.approx(x[:, j].mean())  # same design
+        for j, name in enumerate(["late delivery", "unresolved ticket"]):
+            i = row[name]
+            assert m["coefficient"][i] < 0 and m["ci_high"][i] < 0
+            assert m["ci_low"][i] <= planted[j] <= m["ci_high"][i]
+        assert m["importance"].sum() == pytest.approx(m.r2, abs=1e-12)
+        assert set(m["driver"][:2].tolist()) == {"late delivery", "unresolved ticket"}
+
+    def test_confounded_product_view_shrinks(self) -> None:
+        """Browsing travels with buying, hence with late deliveries: alone it looks like a
+        negative driver; with the planted drivers in the model its interval includes 0."""
+        log = _world()
+        single = experience_drivers(log, kinds=("product_view",))
+        alone = float(single["difference"][0])
+        drivers = {"late delivery": LATE, "unresolved ticket": _unresolved(log),
+                   "product_view": "product_view"}  # fmt: skip
+        m = driver_model(log, drivers=drivers)
+        i = m["driver"].tolist().index("product_view")
+        joint, low, high = (float(m[c][i]) for c in ("coefficient", "ci_low", "ci_high"))
+        print({"alone": round(alone, 1), "joint": (round(joint, 1), round(low, 1), round(high, 1))})
+        assert alone < 0 and single["ci_high"][0] < 0  # a "significant" driver on its own
+        assert low <= 0.0 <= high or abs(joint) <= abs(alone) / 2
+        assert abs(joint) < abs(alone)
