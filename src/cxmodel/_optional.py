@@ -21,6 +21,8 @@ _EXTRA_OF = {
     "matplotlib.pyplot": "plot",
     "sklearn": "ml",
     "sklearn.cluster": "ml",
+    "tqdm": "progress",
+    "tqdm.auto": "progress",
 }
 
 

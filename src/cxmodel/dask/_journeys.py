@@ -156,6 +156,7 @@ def transitions(
     mapping: Mapping[str, str] | None = None,
     timezone: str | None = None,
     fan_in: int = FAN_IN,
+    progress: bool = False,
 ) -> Transitions:
     """:func:`cxmodel.journey.transitions` over a Dask DataFrame or :class:`CustomerPartitions`.
 
@@ -164,6 +165,8 @@ def transitions(
     in a tree of ``fan_in`` and the matrices and exact quantiles are computed once on the
     client. The result equals the one-process one (labels, counts, customers, probabilities,
     quantiles). ``by`` and ``segment`` are not supported here: filter the frame first.
+    ``progress=True`` shows Dask's progress bar while the partitions are computed
+    (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
     """
     for q in quantiles:
         if not 0.0 <= q <= 1.0:
@@ -177,6 +180,7 @@ def transitions(
         timezone=timezone,
         fan_in=fan_in,
         feature="cxmodel.dask.transitions()",
+        progress=progress,
     )
     state = state if state is not None else EdgeState.empty()
     present = set(state.labels)

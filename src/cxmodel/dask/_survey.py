@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._progress import dask_compute
 from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import MetricTable
@@ -143,6 +144,7 @@ def _run(
     mapping: Mapping[str, str] | None,
     fan_in: int,
     options: dict[str, Any],
+    progress: bool = False,
 ) -> MetricTable:
     feature = f"cxmodel.dask.{acc.metric}()"
     dask, _ = dask_modules(feature)
@@ -155,7 +157,9 @@ def _run(
         dask.delayed(_partial, pure=True)(p, acc, by, period, timezone, mapping)
         for p in ddf.to_delayed()
     ]
-    (merged,) = dask.compute(tree_merge(_merge_partials(acc), parts, fan_in))
+    (merged,) = dask_compute(
+        dask, tree_merge(_merge_partials(acc), parts, fan_in), progress=progress
+    )
     state, decoders, categories = _coded(merged, by, period)
     # Same empty-group rule as the one-shot path, when cxmodel.metrics has one.
     fill = getattr(_one_shot, "_with_empty_groups", None)
@@ -186,6 +190,7 @@ def nps(
     population: int | None = None,
     random_state: int = 0,
     fan_in: int = 8,
+    progress: bool = False,
 ) -> NPSResult | MetricTable:
     """:func:`cxmodel.metrics.nps` over a Dask DataFrame of log rows; the same result.
 
@@ -193,9 +198,11 @@ def nps(
     ``timezone`` as in ``InteractionLog.from_pandas``) whose answer counts per group are one
     delayed task; the partials are merged in a tree of ``fan_in`` and finalized once. ``by``
     must be a column name.
+    ``progress=True`` shows Dask's progress bar while the partitions are computed
+    (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
     """
     options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(NPSAccumulator(), ddf, by, period, timezone, mapping, fan_in, options)
+    table = _run(NPSAccumulator(), ddf, by, period, timezone, mapping, fan_in, options, progress)
     if by is not None or period is not None:
         return table
     return nps_result(table, options)
@@ -215,11 +222,12 @@ def csat(
     top: int | None = None,
     random_state: int = 0,
     fan_in: int = 8,
+    progress: bool = False,
 ) -> ProportionResult | MetricTable:
-    """:func:`cxmodel.metrics.csat` over a Dask DataFrame (as :func:`nps`)."""
+    """:func:`cxmodel.metrics.csat` over a Dask DataFrame (as :func:`nps`, ``progress`` too)."""
     acc = CSATAccumulator("csat", scale[0], scale[1], scale[1] - 1 if top is None else top)
     options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, ddf, by, period, timezone, mapping, fan_in, options)
+    table = _run(acc, ddf, by, period, timezone, mapping, fan_in, options, progress)
     if by is not None or period is not None:
         return table
     return proportion_result(table, options)
@@ -239,11 +247,12 @@ def ces(
     agree_from: int = 5,
     random_state: int = 0,
     fan_in: int = 8,
+    progress: bool = False,
 ) -> CESResult | MetricTable:
-    """:func:`cxmodel.metrics.ces` over a Dask DataFrame (as :func:`nps`)."""
+    """:func:`cxmodel.metrics.ces` over a Dask DataFrame (as :func:`nps`, ``progress`` too)."""
     acc = CESAccumulator("ces", scale[0], scale[1], agree_from)
     options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, ddf, by, period, timezone, mapping, fan_in, options)
+    table = _run(acc, ddf, by, period, timezone, mapping, fan_in, options, progress)
     if by is not None or period is not None:
         return table
     return ces_result(table, options)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.dask._common import FAN_IN, dask_modules, tree_merge
 from cxmodel.dask._partitions import customer_logs
@@ -42,17 +43,19 @@ def map_reduce(
     timezone: str | None = None,
     fan_in: int = FAN_IN,
     feature: str,
+    progress: bool = False,
 ) -> Any:
     """``partial(log_or_None, *args)`` on every customer partition; merged in a tree of
-    ``fan_in`` when ``merge`` is given (one state), else the list of partials."""
+    ``fan_in`` when ``merge`` is given (one state), else the list of partials. ``progress``
+    shows Dask's progress bar while the tasks run."""
     dask, _ = dask_modules(feature)
     parts = customer_logs(data, mapping, timezone)
     tasks = [dask.delayed(partial, pure=True)(log, *args) for log in parts.logs]
     if merge is None:
-        return list(dask.compute(*tasks))
+        return list(dask_compute(dask, *tasks, progress=progress))
     if not tasks:
         return None
-    (state,) = dask.compute(tree_merge(merge, tasks, fan_in))
+    (state,) = dask_compute(dask, tree_merge(merge, tasks, fan_in), progress=progress)
     return state
 
 
@@ -115,6 +118,7 @@ def rfm_summary(
     value: str = "value",
     mapping: Mapping[str, str] | None = None,
     timezone: str | None = None,
+    progress: bool = False,
 ) -> RFMSummary:
     """:func:`cxmodel.models.rfm_summary` over a Dask DataFrame or :class:`CustomerPartitions`.
 
@@ -123,6 +127,8 @@ def rfm_summary(
     period of all partitions, so ``T`` is shifted to it on the client. The result equals the
     one-process summary (ids, order, values, dtypes), so ``BetaGeo().fit(...)`` fits the same
     model.
+    ``progress=True`` shows Dask's progress bar while the partitions are computed
+    (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
 
     Raises
     ------
@@ -140,6 +146,7 @@ def rfm_summary(
         mapping=mapping,
         timezone=timezone,
         feature="cxmodel.dask.rfm_summary()",
+        progress=progress,
     )
     vocabulary = frozenset().union(*(p[2] for p in parts))
     check_kinds(sorted(vocabulary), [kind], argument="kind_mask()")
@@ -185,9 +192,14 @@ def customer_lifetimes(
     inactivity: str = "90d",
     mapping: Mapping[str, str] | None = None,
     timezone: str | None = None,
+    progress: bool = False,
 ) -> CustomerLifetimes:
     """:func:`cxmodel.metrics.customer_lifetimes` over a Dask DataFrame or
-    :class:`CustomerPartitions`: per customer partition, concatenated in customer order."""
+    :class:`CustomerPartitions`: per customer partition, concatenated in customer order.
+
+    ``progress=True`` shows Dask's progress bar while the partitions are computed
+    (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
+    """
     cutoff = to_us(as_of)
     window = duration_to_us(inactivity)
     parts = map_reduce(
@@ -198,6 +210,7 @@ def customer_lifetimes(
         mapping=mapping,
         timezone=timezone,
         feature="cxmodel.dask.customer_lifetimes()",
+        progress=progress,
     )
     found = [p for p in parts if p is not None]
     ids, order = customer_order([p.customers for p in found])
@@ -257,6 +270,7 @@ def cohort_retention(
     as_of: TimeLike | None = None,
     mapping: Mapping[str, str] | None = None,
     fan_in: int = FAN_IN,
+    progress: bool = False,
 ) -> CohortRetention:
     """:func:`cxmodel.metrics.cohort_retention` over a Dask DataFrame or
     :class:`CustomerPartitions`.
@@ -265,6 +279,8 @@ def cohort_retention(
     counters are merged in a tree of ``fan_in`` and the matrix is built once on the client.
     ``timezone`` is both the zone of the periods and the zone naive timestamps are read in
     (when ``data`` is a DataFrame).
+    ``progress=True`` shows Dask's progress bar while the partitions are computed
+    (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
     """
     end = None
     if as_of is not None:
@@ -279,6 +295,7 @@ def cohort_retention(
         timezone=timezone,
         fan_in=fan_in,
         feature="cxmodel.dask.cohort_retention()",
+        progress=progress,
     )
     counter, last, vocabulary = state if state is not None else (Counter(), None, frozenset())
     check_kinds(sorted(vocabulary), kinds, argument="kind_mask()")

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from cxmodel._optional import import_optional
+from cxmodel._progress import progress_bar
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
@@ -154,6 +155,7 @@ def read_csv(
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
     questions: Iterable[Question] | None = None,
+    progress: bool = False,
 ) -> InteractionLog:
     """Read interactions from a CSV file with a header row.
 
@@ -192,6 +194,10 @@ def read_csv(
         its ``metric`` names, and a bad answer is a bad row (its row number and the value as
         written). Yes/no answers may be written yes/no, true/false or 1/0; several choices are
         separated by ``|``.
+    progress
+        Show a progress bar on standard error with one step per stage (read, parse, validate)
+        and the rows parsed (needs the ``progress`` extra). The file is read whole, not in
+        chunks; the log is the same.
 
     Returns
     -------
@@ -203,6 +209,8 @@ def read_csv(
     SchemaError
         Empty file, duplicate column names, missing required column, bad mapping, an encoding
         error (under ``"raise"``), a bad row under ``errors="raise"``, or no valid row.
+    MissingDependencyError
+        ``progress=True`` without tqdm installed.
 
     Examples
     --------
@@ -222,32 +230,64 @@ def read_csv(
         )
     if engine not in ("auto", "pyarrow", "python"):
         raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
-    text = _decode(_read_bytes(source), encoding, source, errors)
-    if not text.strip():
-        raise SchemaError(
-            f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
+    with _stages(progress, "read_csv") as bar:
+        text = _decode(_read_bytes(source), encoding, source, errors)
+        _stage_done(bar, "parse")
+        if not text.strip():
+            raise SchemaError(
+                f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
+            )
+        options = {
+            "timezone": timezone,
+            "errors": errors,
+            "dtypes": _declared(dtypes, mapping),
+            "kinds": kinds,
+            "questions": questions,
+            "source": source,
+        }
+        use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
+        if use_arrow:
+            columns = _csv_with_arrow(text, delimiter, mapping, source)
+            if columns is not None:
+                _stage_done(bar, "validate", _rows(columns))
+                log = InteractionLog._from_columns(columns, **options)  # type: ignore[arg-type]
+                _stage_done(bar, "done", len(log))
+                return log
+        columns, numbers, bad, records = _csv_with_python(text, delimiter, mapping, source)
+        _stage_done(bar, "validate", len(numbers))
+        log = InteractionLog._from_columns(
+            columns,
+            row_numbers=numbers,
+            pre_errors=bad,
+            pre_records=records,
+            **options,  # type: ignore[arg-type]
         )
-    options = {
-        "timezone": timezone,
-        "errors": errors,
-        "dtypes": _declared(dtypes, mapping),
-        "kinds": kinds,
-        "questions": questions,
-        "source": source,
-    }
-    use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
-    if use_arrow:
-        columns = _csv_with_arrow(text, delimiter, mapping, source)
-        if columns is not None:
-            return InteractionLog._from_columns(columns, **options)  # type: ignore[arg-type]
-    columns, numbers, bad, records = _csv_with_python(text, delimiter, mapping, source)
-    return InteractionLog._from_columns(
-        columns,
-        row_numbers=numbers,
-        pre_errors=bad,
-        pre_records=records,
-        **options,  # type: ignore[arg-type]
-    )
+        _stage_done(bar, "done", len(log))
+        return log
+
+
+_STAGES = ("read", "parse", "validate")
+
+
+def _stages(progress: bool, reader: str) -> Any:
+    """A bar of the reader's three stages (read, parse, validate), or a NullBar."""
+    bar = progress_bar(progress, desc=reader, total=len(_STAGES), unit="stage")
+    bar.set_postfix_str("read")
+    return bar
+
+
+def _stage_done(bar: Any, next_stage: str, rows: int | None = None) -> None:
+    """Advance ``bar`` past a stage, naming the next one and the rows parsed so far."""
+    bar.set_postfix_str(next_stage if rows is None else f"{next_stage}, {rows:,} rows")
+    bar.update(1)
+
+
+def _rows(columns: Mapping[str, Any]) -> int:
+    """The number of rows parsed (arrow text columns are ``Encoded``, which have a shape but no len)."""
+    if not columns:
+        return 0
+    first = next(iter(columns.values()))
+    return int(np.shape(first)[0])
 
 
 def _has_pyarrow() -> bool:
@@ -429,11 +469,12 @@ def read_jsonl(
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
     questions: Iterable[Question] | None = None,
+    progress: bool = False,
 ) -> InteractionLog:
     """Read interactions from JSON lines (one object per line; blank lines are skipped).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes``, ``kinds`` and
-    ``questions`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
+    Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes``, ``kinds``,
+    ``questions`` and ``progress`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
     key, or nests too deeply is a bad row; so is a list, object or bool where text or a number is
     expected, and a number where the same column holds the same digits as text (``1`` and
     ``"1"``). JSON numbers stay numbers unless the column is text by name (ids).
@@ -457,7 +498,27 @@ def read_jsonl(
     """
     _check_errors(errors)
     source = os.fspath(path)
+    bar = _stages(progress, "read_jsonl")
+    try:
+        return _jsonl(source, mapping, timezone, errors, encoding, dtypes, kinds, questions, bar)
+    finally:
+        bar.close()
+
+
+def _jsonl(
+    source: str,
+    mapping: Mapping[str, str] | None,
+    timezone: str | tzinfo | None,
+    errors: ErrorMode,
+    encoding: str | None,
+    dtypes: Mapping[str, str] | None,
+    kinds: Mapping[str, str] | None,
+    questions: Iterable[Question] | None,
+    bar: Any,
+) -> InteractionLog:
+    """The body of :func:`read_jsonl`, advancing ``bar`` at each stage."""
     text = _decode(_read_bytes(source), encoding, source, errors)
+    _stage_done(bar, "parse")
     records: list[dict[str, Any]] = []
     numbers: list[int] = []
     bad: dict[int, str] = {}
@@ -500,7 +561,8 @@ def read_jsonl(
                 f"{source}: required column {required!r} is missing (keys: {list(names)[:20]}); "
                 f"map yours with mapping={{'your_name': {required!r}}}"
             )
-    return InteractionLog._from_columns(
+    _stage_done(bar, "validate", len(records))
+    log = InteractionLog._from_columns(
         columns,
         timezone=timezone,
         errors=errors,
@@ -512,6 +574,8 @@ def read_jsonl(
         pre_records=raw_bad,
         source=source,
     )
+    _stage_done(bar, "done", len(log))
+    return log
 
 
 # ---------------------------------------------------------------------- Parquet
@@ -524,11 +588,12 @@ def read_parquet(
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
     questions: Iterable[Question] | None = None,
+    progress: bool = False,
 ) -> InteractionLog:
     """Read interactions from a Parquet file (needs the ``arrow`` extra).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds`` and ``questions`` of
-    :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
+    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds``, ``questions`` and
+    ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
     stay text with their exact digits; lists, structs and maps are rejected row by row.
     """
@@ -538,19 +603,25 @@ def read_parquet(
     source = os.fspath(path)
     if os.path.getsize(source) == 0:
         raise SchemaError(f"{source}: the file is empty; expected a Parquet file")
-    try:
-        table = pq.read_table(source)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise SchemaError(
-            f"{source}: not a readable Parquet file ({str(exc)[:200]}); for CSV or JSON lines use "
-            "read_csv() or read_jsonl()"
-        ) from None
-    return InteractionLog._from_columns(
-        arrow_to_columns(table, mapping=mapping),
-        timezone=timezone,
-        errors=errors,
-        dtypes=_declared(dtypes, mapping),
-        kinds=kinds,
-        questions=questions,
-        source=source,
-    )
+    with _stages(progress, "read_parquet") as bar:
+        try:
+            table = pq.read_table(source)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise SchemaError(
+                f"{source}: not a readable Parquet file ({str(exc)[:200]}); for CSV or JSON "
+                "lines use read_csv() or read_jsonl()"
+            ) from None
+        _stage_done(bar, "parse", table.num_rows)
+        columns = arrow_to_columns(table, mapping=mapping)
+        _stage_done(bar, "validate", table.num_rows)
+        log = InteractionLog._from_columns(
+            columns,
+            timezone=timezone,
+            errors=errors,
+            dtypes=_declared(dtypes, mapping),
+            kinds=kinds,
+            questions=questions,
+            source=source,
+        )
+        _stage_done(bar, "done", len(log))
+        return log

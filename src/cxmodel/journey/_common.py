@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._html import MAX_ROWS, html_cell, more_rows
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError
 
@@ -206,14 +207,15 @@ def sorted_quantiles(
     return out
 
 
-def table_html(title: str, columns: dict[str, Any], max_rows: int = 20) -> str:
-    """A small HTML table of equal-length columns."""
+def table_html(title: str, columns: dict[str, Any], max_rows: int = MAX_ROWS) -> str:
+    """A small HTML table of equal-length columns: the first ``max_rows`` rows, then how many
+    more there are."""
     names = list(columns)
     n = len(next(iter(columns.values()))) if columns else 0
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in names)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(columns[c][i]))}</td>" for c in names) + "</tr>"
+        "<tr>" + "".join(f"<td>{html_cell(columns[c][i])}</td>" for c in names) + "</tr>"
         for i in range(min(n, max_rows))
     )
-    more = f"<p>{n - max_rows} more rows</p>" if n > max_rows else ""
+    more = more_rows(n, min(n, max_rows))
     return f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{body}</table>{more}"

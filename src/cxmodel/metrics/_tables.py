@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._html import MAX_ROWS, html_cell, more_rows
 from cxmodel._optional import import_optional
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def result_to_pandas(fields: Mapping[str, Any], feature: str) -> Any:
 def result_html(title: str, fields: Mapping[str, Any]) -> str:
     """A small two-column HTML table of a result's fields."""
     body = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{html.escape(repr(_plain(value)))}</td></tr>"
+        f"<tr><th>{html.escape(name)}</th><td>{html_cell(value)}</td></tr>"
         for name, value in fields.items()
     )
     return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
@@ -100,13 +101,15 @@ class MetricTable:
 
         return plot_metric_table(self, ax, **kwargs)
 
-    def _repr_html_(self, limit: int = 20) -> str:
+    def _repr_html_(self, limit: int = MAX_ROWS) -> str:
         head = "".join(f"<th>{html.escape(n)}</th>" for n in self.columns)
         rows = []
-        for i in range(min(len(self), limit)):
-            cells = "".join(
-                f"<td>{html.escape(str(_plain(col[i])))}</td>" for col in self.columns.values()
-            )
+        shown = min(len(self), limit)
+        for i in range(shown):
+            cells = "".join(f"<td>{html_cell(col[i])}</td>" for col in self.columns.values())
             rows.append(f"<tr>{cells}</tr>")
         caption = html.escape(f"{self.name} ({len(self)} rows)")
-        return f"<table><caption>{caption}</caption><tr>{head}</tr>{''.join(rows)}</table>"
+        return (
+            f"<table><caption>{caption}</caption><tr>{head}</tr>{''.join(rows)}</table>"
+            + more_rows(len(self), shown)
+        )

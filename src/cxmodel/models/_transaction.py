@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from cxmodel._progress import progress_bar
 from cxmodel.errors import DataError
 from cxmodel.models._base import (
     Convergence,
@@ -130,6 +131,7 @@ class TransactionModel(TransactionPlots):
         recency: Any = None,
         T: Any = None,
         weights: Any = None,
+        progress: bool = False,
     ) -> TransactionModel:
         """Fit by maximum likelihood.
 
@@ -141,6 +143,9 @@ class TransactionModel(TransactionPlots):
             Repeat purchases, time of the last purchase and age, in one time unit.
         weights : array_like, optional
             Number of customers with each history (default 1 each).
+        progress : bool, default False
+            Show a progress bar on standard error advancing once per optimiser iteration
+            (needs the ``progress`` extra); the fit is the same.
 
         Returns
         -------
@@ -151,6 +156,8 @@ class TransactionModel(TransactionPlots):
         DataError
             Bad histories, or histories that carry no information: every customer (with a
             positive weight) has ``T = 0``, so the likelihood is flat and any parameters fit.
+        MissingDependencyError
+            ``progress=True`` without tqdm installed.
 
         Warns
         -----
@@ -185,15 +192,17 @@ class TransactionModel(TransactionPlots):
                 return val, g
             return val - pen * float(np.sum(p**2)), g - 2.0 * pen * p
 
-        params, ll, conv = maximise_likelihood(
-            loglik,
-            self._names,
-            self._starts(),
-            model=type(self).__name__,
-            gradient=grad,
-            value_and_gradient=None if fused is None else value_and_gradient,
-            gtol=self._gtol,
-        )
+        with progress_bar(progress, desc=f"{type(self).__name__} fit", unit="iter") as bar:
+            params, ll, conv = maximise_likelihood(
+                loglik,
+                self._names,
+                self._starts(),
+                model=type(self).__name__,
+                gradient=grad,
+                value_and_gradient=None if fused is None else value_and_gradient,
+                gtol=self._gtol,
+                callback=bar.update if progress else None,
+            )
         self.params_ = params
         self.log_likelihood_ = ll
         self.standard_errors_ = None

@@ -13,6 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._html import MAX_ROWS, html_cell, more_rows
 from cxmodel._optional import import_optional
 from cxmodel._time import to_us, us_to_datetime
 
@@ -466,12 +467,17 @@ class Firings:
 
     def _repr_html_(self) -> str:
         head = "<tr><th>trigger</th><th>customer</th><th>time</th><th>action</th></tr>"
+        shown = self[:MAX_ROWS]
         body = "".join(
-            f"<tr><td>{f.trigger}</td><td>{f.customer_id}</td><td>{f.time.isoformat()}</td>"
-            f"<td>{f.action}</td></tr>"
-            for f in self[:50]
+            f"<tr><td>{html_cell(f.trigger)}</td><td>{html_cell(f.customer_id)}</td>"
+            f"<td>{html_cell(f.time.isoformat(timespec='seconds'))}</td>"
+            f"<td>{html_cell(f.action)}</td></tr>"
+            for f in shown
         )
-        return f"<table>{head}{body}</table><p>{len(self)} firings, {self._suppressed.n} suppressed</p>"
+        return (
+            f"<p><b>Firings</b>: {len(self):,} firings, {self._suppressed.n:,} suppressed</p>"
+            f"<table>{head}{body}</table>{more_rows(len(self), len(shown))}"
+        )
 
 
 def _rows_columns(rows: _Rows) -> tuple[Array, Array, IntArray, Array]:
