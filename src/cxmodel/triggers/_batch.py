@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -68,27 +68,13 @@ def evaluate(
     if isinstance(rules, Rule):
         rules = RuleSet((rules,))
     refuse_unchecked(rules, log)
-    if not progress:
-        return evaluate_us(rules, log, cutoff, customers=customers)
-    # The steps of evaluate_us, one bar step per rule.
-    with progress_bar(True, desc="evaluate", total=len(rules), unit="rule") as bar:
-        visible = np.asarray(log.timestamps) <= cutoff
-        if not visible.all():
-            log = log.filter(visible)
-        traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
-        ctx = LogContext(log, traits)
-        emitted: list[FiringBlock] = []
-        suppressed: list[FiringBlock] = []
-        if ctx.n:
-            with pair_budget():
-                for rule in rules:
-                    bar.set_postfix_str(rule.name)
-                    cand = rule_candidates(ctx, rule, cutoff)
-                    e, s = apply_policies(ctx, rule, cand, cutoff, customers or {})
-                    emitted.append(e)
-                    suppressed.append(s)
-                    bar.update(1)
-        return Firings.from_blocks(emitted, suppressed)
+    with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
+
+        def step(rule: Rule) -> None:
+            bar.set_postfix_str(rule.name)
+            bar.update(1)
+
+        return evaluate_us(rules, log, cutoff, customers=customers, done=step)
 
 
 def as_of_us(as_of: TimeLike) -> int:
@@ -127,8 +113,10 @@ def evaluate_us(
     cutoff: int,
     *,
     customers: Mapping[str, Any] | None = None,
+    done: Callable[[Rule], None] | None = None,
 ) -> Firings:
-    """:func:`evaluate` with ``as_of`` in microseconds since the epoch (UTC)."""
+    """:func:`evaluate` with ``as_of`` in microseconds since the epoch (UTC); ``done`` is
+    called after each rule (a progress bar's step)."""
     if isinstance(rules, Rule):
         rules = RuleSet((rules,))
     visible = np.asarray(log.timestamps) <= cutoff
@@ -145,4 +133,6 @@ def evaluate_us(
                 e, s = apply_policies(ctx, rule, cand, cutoff, customers or {})
                 emitted.append(e)
                 suppressed.append(s)
+                if done is not None:
+                    done(rule)
     return Firings.from_blocks(emitted, suppressed)
