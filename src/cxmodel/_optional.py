@@ -21,6 +21,7 @@ _EXTRA_OF = {
     "matplotlib.pyplot": "plot",
     "sklearn": "ml",
     "sklearn.cluster": "ml",
+    "vaderSentiment": "text",
 }
 
 
