@@ -137,7 +137,8 @@ def topics(
     Texts are tokenised with :func:`cxmodel.text.tokenize` (Unicode-aware, case-, diacritic-
     and Arabic/Persian-variant-insensitive), built-in English, Persian and Arabic stop words
     and one-character tokens are dropped, and the TF-IDF matrix (scikit-learn) is factorised by
-    non-negative matrix factorisation. Each document is assigned to its heaviest topic;
+    non-negative matrix factorisation. Each document is assigned to its heaviest topic (document
+    weights taken against unit-norm topics, so they compare across topics);
     topics are numbered by volume, largest first.
 
     Parameters
@@ -208,6 +209,11 @@ def topics(
     model = decomp.NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=500)
     w = np.asarray(model.fit_transform(matrix), dtype=np.float64)
     h = np.asarray(model.components_, dtype=np.float64)
+    # NMF fixes neither factor's scale: a topic with small term weights gets large document
+    # weights. Unit-norm topics (H rows) make document weights comparable across topics.
+    norms = np.linalg.norm(h, axis=1)
+    w = w * norms
+    h = h / np.where(norms > 0, norms, 1.0)[:, None]
     assigned = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1).astype(np.int64)
     counts = np.bincount(assigned[assigned >= 0], minlength=k)
     order = np.argsort(-counts, kind="stable")  # topics renumbered, largest first
