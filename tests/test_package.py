@@ -10,8 +10,15 @@ import pytest
 
 import cxmodel
 
-OPTIONAL = ("pandas", "pyarrow", "polars", "dask", "matplotlib", "sklearn")
-PACKAGES = ("cxmodel", "cxmodel.domain", "cxmodel.log", "cxmodel.io", "cxmodel.errors")
+OPTIONAL = ("pandas", "pyarrow", "polars", "dask", "matplotlib", "sklearn", "vaderSentiment")
+PACKAGES = (
+    "cxmodel",
+    "cxmodel.domain",
+    "cxmodel.log",
+    "cxmodel.io",
+    "cxmodel.errors",
+    "cxmodel.text",
+)
 
 
 def test_import_is_light() -> None:

@@ -77,6 +77,7 @@ _SUBMODULES = frozenset(
         "report",
         "segment",
         "testing",
+        "text",
         "triggers",
     }
 )

@@ -23,6 +23,7 @@ _EXTRA_OF = {
     "sklearn.cluster": "ml",
     "tqdm": "progress",
     "tqdm.auto": "progress",
+    "vaderSentiment": "text",
 }
 
 

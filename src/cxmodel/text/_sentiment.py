@@ -1,0 +1,484 @@
+"""Sentiment through a pluggable scorer: any callable ``str -> float`` in [-1, 1]."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._periods import period_labels
+from cxmodel.metrics._tables import MetricTable
+from cxmodel.text._documents import documents
+from cxmodel.text._tokens import tokenize
+
+__all__ = [
+    "BasicScorer",
+    "Scorer",
+    "SentimentScores",
+    "VaderScorer",
+    "default_scorer",
+    "scorer_name",
+    "sentiment",
+    "sentiment_trend",
+]
+
+
+class Scorer(Protocol):
+    """A sentiment scorer: any callable taking a text and returning a score in [-1, 1].
+
+    Negative is unhappy, positive happy, 0 neutral. An optional ``name`` attribute is what
+    :class:`SentimentScores` records (else the function's ``__name__``).
+    """
+
+    def __call__(self, text: str, /) -> float: ...
+
+
+# Valences on VADER's -4..4 scale, for customer-service English. Written for cxmodel; basic.
+_LEXICON: dict[str, float] = {
+    **dict.fromkeys(
+        [
+            "good",
+            "nice",
+            "fine",
+            "helpful",
+            "easy",
+            "quick",
+            "fast",
+            "friendly",
+            "polite",
+            "resolved",
+            "solved",
+            "fixed",
+            "works",
+            "working",
+            "clear",
+            "smooth",
+            "recommend",
+            "thanks",
+            "thank",
+            "pleased",
+            "happy",
+            "glad",
+            "satisfied",
+            "reliable",
+            "kind",
+        ],
+        1.9,
+    ),
+    **dict.fromkeys(
+        [
+            "great",
+            "excellent",
+            "amazing",
+            "awesome",
+            "fantastic",
+            "perfect",
+            "love",
+            "loved",
+            "wonderful",
+            "brilliant",
+            "outstanding",
+            "superb",
+            "delighted",
+        ],
+        3.0,
+    ),
+    **dict.fromkeys(
+        [
+            "bad",
+            "slow",
+            "late",
+            "delay",
+            "delayed",
+            "broken",
+            "wrong",
+            "missing",
+            "lost",
+            "problem",
+            "issue",
+            "error",
+            "fail",
+            "fails",
+            "failed",
+            "rude",
+            "difficult",
+            "confusing",
+            "unhelpful",
+            "disappointed",
+            "disappointing",
+            "annoyed",
+            "unhappy",
+            "complaint",
+            "damaged",
+            "cancelled",
+            "expensive",
+            "poor",
+            "crash",
+            "crashes",
+        ],
+        -1.9,
+    ),
+    **dict.fromkeys(
+        [
+            "terrible",
+            "awful",
+            "horrible",
+            "worst",
+            "hate",
+            "useless",
+            "scam",
+            "furious",
+            "angry",
+            "disgusting",
+            "unacceptable",
+            "ridiculous",
+            "pathetic",
+            "never",
+        ],
+        -3.0,
+    ),
+}
+_NEGATORS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "nobody",
+        "nothing",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "wasnt",
+        "arent",
+        "werent",
+        "wont",
+        "wouldnt",
+        "couldnt",
+        "shouldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+    ]
+)
+_BOOSTERS = frozenset(
+    ["very", "really", "extremely", "so", "too", "super", "totally", "absolutely", "incredibly"]
+)
+
+
+class BasicScorer:
+    """A basic built-in English lexicon scorer (about 80 words; no network, no download).
+
+    Each known word adds its valence (-3 to 3); a negator among the three words before flips
+    and damps it, an intensifier just before strengthens it; the sum ``s`` is squashed to
+    ``s / sqrt(s**2 + 15)`` as VADER does. It knows nothing of sarcasm or other languages:
+    prefer :class:`VaderScorer` (``pip install "cxmodel[text]"``) or your own scorer.
+
+    Examples
+    --------
+    >>> score = BasicScorer()
+    >>> score("Great service, very helpful") > 0.5, score("not helpful at all") < 0
+    (True, True)
+    >>> score("The parcel arrived on Tuesday")
+    0.0
+    """
+
+    name = "basic English lexicon (cxmodel built-in)"
+
+    def __call__(self, text: str) -> float:
+        tokens = tokenize(text)
+        total = 0.0
+        for i, token in enumerate(tokens):
+            valence = _LEXICON.get(token)
+            if valence is None:
+                continue
+            if i and tokens[i - 1] in _BOOSTERS:
+                valence += math.copysign(0.293, valence)  # VADER's booster increment
+            if any(t in _NEGATORS for t in tokens[max(0, i - 3) : i]):
+                valence *= -0.74
+            total += valence
+        return total / math.sqrt(total * total + 15.0)
+
+    def __repr__(self) -> str:
+        return f"BasicScorer({self.name!r})"
+
+
+class VaderScorer:
+    """VADER's compound score (vaderSentiment, with its bundled English lexicon).
+
+    Needs the optional ``vaderSentiment`` package: ``pip install "cxmodel[text]"``.
+    """
+
+    def __init__(self) -> None:
+        module = import_optional("vaderSentiment.vaderSentiment", "VaderScorer")
+        self._analyzer = module.SentimentIntensityAnalyzer()
+        version = _version("vaderSentiment")
+        self.name = f"vader (vaderSentiment {version})" if version else "vader (vaderSentiment)"
+
+    def __call__(self, text: str) -> float:
+        return float(self._analyzer.polarity_scores(text)["compound"])
+
+    def __repr__(self) -> str:
+        return f"VaderScorer({self.name!r})"
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def default_scorer() -> Scorer:
+    """VADER when ``vaderSentiment`` is installed, else the basic built-in lexicon.
+
+    Both are English-only; for other languages pass your own scorer to :func:`sentiment`.
+
+    Examples
+    --------
+    >>> scorer_name(default_scorer()) in (BasicScorer.name,) or "vader" in scorer_name(
+    ...     default_scorer())
+    True
+    """
+    try:
+        return VaderScorer()
+    except ImportError:
+        return BasicScorer()
+
+
+def scorer_name(scorer: Scorer) -> str:
+    """A scorer's ``name`` attribute, else its ``__name__``, else its type's name.
+
+    Examples
+    --------
+    >>> scorer_name(str.upper), scorer_name(lambda t: 0.0), scorer_name(BasicScorer())
+    ('upper', '<lambda>', 'basic English lexicon (cxmodel built-in)')
+    """
+    name = getattr(scorer, "name", None) or getattr(scorer, "__name__", None)
+    return str(name) if name else type(scorer).__name__
+
+
+@attrs.frozen(eq=False)
+class SentimentScores:
+    """Sentiment scores in [-1, 1] (NaN for a missing text) and the scorer that made them.
+
+    Attributes
+    ----------
+    scores : ndarray of float
+        One score per text (or per document row of the log).
+    scorer : str
+        Which scorer was used (:func:`scorer_name`).
+    rows : ndarray of int or None
+        The log rows scored when :func:`sentiment` was given a log, else ``None``.
+    n_rows : int
+        Length of the log (or of the texts).
+    """
+
+    scores: npt.NDArray[np.float64]
+    scorer: str
+    rows: npt.NDArray[np.int64] | None
+    n_rows: int
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def column(self) -> npt.NDArray[np.float64]:
+        """Scores in log order, NaN for rows that were not scored."""
+        if self.rows is None:
+            return self.scores
+        out = np.full(self.n_rows, np.nan)
+        out[self.rows] = self.scores
+        return out
+
+    def add_to(self, log: InteractionLog, column: str = "sentiment") -> InteractionLog:
+        """``log`` with the scores in ``column`` (NaN elsewhere), for
+        :func:`cxmodel.metrics.sentiment_by_topic` and :func:`sentiment_trend`."""
+        if len(log) != self.n_rows:
+            raise SchemaError(
+                f"add_to(): the log has {len(log)} rows; the scores are for {self.n_rows} rows"
+            )
+        return log.with_column(column, self.column())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Scores and the scorer's name."""
+        return {"scores": self.scores, "scorer": self.scorer}
+
+    def to_pandas(self) -> Any:
+        """One row per score, with the row of the log when known (needs pandas)."""
+        pd = import_optional("pandas", "SentimentScores.to_pandas()")
+        frame: dict[str, Any] = {"sentiment": self.scores}
+        if self.rows is not None:
+            frame = {"row": self.rows, **frame}
+        return pd.DataFrame(frame)
+
+    def summary(self) -> dict[str, Any]:
+        """Scorer, texts scored, mean score and shares of positive/negative (beyond 0.05)."""
+        ok = self.scores[~np.isnan(self.scores)]
+        n = len(ok)
+        return {
+            "scorer": self.scorer,
+            "n": n,
+            "mean": float(ok.mean()) if n else math.nan,
+            "positive": float((ok > 0.05).mean()) if n else math.nan,
+            "negative": float((ok < -0.05).mean()) if n else math.nan,
+        }
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+            for k, v in self.summary().items()
+        )
+        return f"<table><caption>SentimentScores</caption>{body}</table>"
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}, scorer={s['scorer']!r})"
+
+
+def sentiment(
+    texts: Iterable[str | None] | InteractionLog,
+    scorer: Scorer | None = None,
+    *,
+    text: str = "text",
+    kinds: Sequence[str] | None = None,
+) -> SentimentScores:
+    """Score texts with ``scorer`` (default :func:`default_scorer`).
+
+    Parameters
+    ----------
+    texts : iterable of str or None, or InteractionLog
+        The texts; ``None`` or blank gives NaN. Given a log, its rows with a non-blank
+        ``text`` (of ``kinds``, if given) are scored, each distinct text once.
+    scorer : callable str -> float, optional
+        Any function or object returning a score in [-1, 1]; its name is recorded.
+    text : str, default "text"
+        With a log: the string column holding the texts.
+    kinds : sequence of str, optional
+        With a log: only rows of these kinds.
+
+    Raises
+    ------
+    DataError
+        The scorer returned something that is not a number in [-1, 1].
+
+    Examples
+    --------
+    >>> scores = sentiment(["great, thanks!", "terrible delay", None], scorer=BasicScorer())
+    >>> [round(float(s), 2) for s in scores.scores], scores.scorer
+    ([0.78, -0.78, nan], 'basic English lexicon (cxmodel built-in)')
+    >>> def shouting(t: str) -> float:
+    ...     return -1.0 if t.isupper() else 0.0
+    >>> sentiment(["WHERE IS IT", "ok"], shouting).scores.tolist()
+    [-1.0, 0.0]
+    """
+    score = default_scorer() if scorer is None else scorer
+    if not callable(score):
+        raise SchemaError(f"scorer must be a callable str -> float; got {score!r}")
+    name = scorer_name(score)
+    if isinstance(texts, InteractionLog):
+        docs = documents(texts, text, kinds)
+        used = np.unique(docs.codes)
+        per_text = np.full(len(docs.texts), np.nan)
+        per_text[used] = _score_all(score, name, [str(docs.texts[c]) for c in used])
+        return SentimentScores(per_text[docs.codes], name, docs.rows, docs.n_rows)
+    items = list(texts)
+    present = [i for i, t in enumerate(items) if t is not None and str(t).strip()]
+    out = np.full(len(items), np.nan)
+    out[present] = _score_all(score, name, [str(items[i]) for i in present])
+    return SentimentScores(out, name, None, len(items))
+
+
+def _score_all(score: Scorer, name: str, texts: list[str]) -> npt.NDArray[np.float64]:
+    values = np.empty(len(texts))
+    for i, t in enumerate(texts):
+        value = score(t)
+        try:
+            values[i] = value
+        except (TypeError, ValueError):
+            raise DataError(
+                f"scorer {name!r} returned {value!r} for {t[:60]!r}; expected a float in [-1, 1]"
+            ) from None
+        if not -1.0 <= values[i] <= 1.0:  # also catches NaN
+            raise DataError(
+                f"scorer {name!r} returned {value!r} for {t[:60]!r}; expected a float in [-1, 1]"
+            )
+    return values
+
+
+def sentiment_trend(
+    log: InteractionLog,
+    *,
+    by: str = "topic",
+    period: str = "month",
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> MetricTable:
+    """:func:`cxmodel.metrics.sentiment_by_topic` per calendar period.
+
+    Mean ``sentiment`` of ticket rows by ``by`` and ``period`` with Student-t intervals, as
+    ``sentiment_by_topic`` computes it (ticket kinds only, NaN ignored), one period at a time.
+    Add the columns first with :meth:`Topics.add_to` (or :meth:`Categories.add_to`) and
+    :meth:`SentimentScores.add_to`.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=list("abcd"),
+    ...     timestamp=["2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-02-02T00:00Z",
+    ...                "2024-02-03T00:00Z"], kind=["ticket_opened"] * 4,
+    ...     topic=["refund"] * 4, sentiment=[-0.5, -0.3, 0.2, 0.4])
+    >>> t = sentiment_trend(log)
+    >>> t["period"].tolist(), [round(float(m), 2) for m in t["mean"]]
+    (['2024-01', '2024-02'], [-0.4, 0.3])
+    """
+    from cxmodel.metrics import sentiment_by_topic
+
+    for name in (by, "sentiment"):
+        if name not in log:
+            raise SchemaError(f"column {name!r} is not in the log")
+    labels = period_labels(log.timestamps, period, timezone)
+    parts: list[MetricTable] = []
+    periods = np.unique(labels.astype(str)) if len(labels) else np.zeros(0, dtype=str)
+    for p in periods:
+        table = sentiment_by_topic(log.filter(labels == p), by=by, level=level)
+        if len(table):
+            parts.append(table)
+            parts[-1] = MetricTable(
+                "sentiment",
+                {
+                    by: table[by],
+                    "period": np.full(len(table), p, dtype=object),
+                    **{k: v for k, v in table.columns.items() if k != by},
+                },
+            )
+    if not parts:
+        return MetricTable(
+            "sentiment",
+            {
+                by: np.zeros(0, dtype=object),
+                "period": np.zeros(0, dtype=object),
+                "n": np.zeros(0, dtype=np.int64),
+                "mean": np.zeros(0),
+                "se": np.zeros(0),
+                "ci_low": np.zeros(0),
+                "ci_high": np.zeros(0),
+            },
+        )
+    names = parts[0].names
+    return MetricTable("sentiment", {n: np.concatenate([part[n] for part in parts]) for n in names})

@@ -1,0 +1,281 @@
+"""Topics without labels: TF-IDF over normalised tokens, factorised by NMF (scikit-learn)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._optional import import_optional
+from cxmodel.errors import DataError, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._periods import index_labels, period_index
+from cxmodel.metrics._tables import MetricTable
+from cxmodel.text._documents import documents, pick, spread
+from cxmodel.text._tokens import stop_words, tokenize
+
+__all__ = ["Topics", "topics"]
+
+
+@attrs.frozen(eq=False)
+class Topics:
+    """Topics found in the texts of a log, largest first.
+
+    Attributes
+    ----------
+    terms : tuple of tuple of str
+        The top terms of each topic, heaviest first.
+    weights : ndarray, shape (n_topics, top_terms)
+        The NMF weight of each top term.
+    labels : ndarray of str
+        A readable name per topic: its three top terms joined by ``" / "``.
+    volume : ndarray of int
+        Documents assigned to each topic (a document goes to its heaviest topic).
+    share : ndarray of float
+        ``volume`` over the documents assigned to any topic.
+    rows : ndarray of int
+        The log rows that were documents (non-blank text, of the requested kinds).
+    document_topic : ndarray of int
+        Each document's topic index, ``-1`` when none of its tokens is in the vocabulary.
+    trend : MetricTable
+        Documents per topic and period: columns ``topic``, ``period``, ``documents`` and
+        ``share`` (of that period's assigned documents).
+    n_rows : int
+        Length of the log the topics were found in.
+    """
+
+    terms: tuple[tuple[str, ...], ...]
+    weights: npt.NDArray[np.float64]
+    labels: npt.NDArray[np.object_]
+    volume: npt.NDArray[np.int64]
+    share: npt.NDArray[np.float64]
+    rows: npt.NDArray[np.int64]
+    document_topic: npt.NDArray[np.int64]
+    trend: MetricTable
+    n_rows: int
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def document_labels(self) -> npt.NDArray[np.object_]:
+        """Each document's topic label (``None`` when unassigned), in ``rows`` order."""
+        return pick(self.labels, self.document_topic)
+
+    def column(self) -> npt.NDArray[np.object_]:
+        """A column in log order: each row's topic label, ``None`` for rows without one."""
+        return spread(self.n_rows, self.rows, self.document_labels())
+
+    def add_to(self, log: InteractionLog, column: str = "topic") -> InteractionLog:
+        """``log`` with each row's topic label in ``column`` (the log the topics came from).
+
+        Then, e.g., :func:`cxmodel.metrics.sentiment_by_topic` and
+        :func:`cxmodel.metrics.ticket_volume` break down by the found topics.
+        """
+        if len(log) != self.n_rows:
+            raise SchemaError(
+                f"add_to(): the log has {len(log)} rows; the topics were found in a log of "
+                f"{self.n_rows} rows"
+            )
+        return log.with_column(column, self.column())
+
+    def to_dict(self) -> dict[str, Any]:
+        """One entry per topic: label, top terms, volume and share."""
+        return {
+            "topic": list(range(len(self))),
+            "label": self.labels.tolist(),
+            "terms": [list(t) for t in self.terms],
+            "volume": self.volume.tolist(),
+            "share": self.share.tolist(),
+        }
+
+    def to_pandas(self) -> Any:
+        """One row per topic (needs pandas)."""
+        pd = import_optional("pandas", "Topics.to_pandas()")
+        frame = self.to_dict()
+        frame["terms"] = [", ".join(t) for t in self.terms]
+        return pd.DataFrame(frame)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{html.escape(', '.join(t))}</td><td>{v}</td><td>{s:.1%}</td></tr>"
+            for i, (t, v, s) in enumerate(zip(self.terms, self.volume, self.share))
+        )
+        n = len(self.rows)
+        return (
+            f"<table><caption>Topics ({len(self)} topics, {n} documents)</caption>"
+            f"<tr><th>topic</th><th>top terms</th><th>documents</th><th>share</th></tr>"
+            f"{rows}</table>"
+        )
+
+    def __repr__(self) -> str:
+        lines = [f"Topics({len(self)} topics, {len(self.rows)} documents)"]
+        lines += [
+            f"  {i}: {', '.join(t[:6])}  ({v} docs, {s:.0%})"
+            for i, (t, v, s) in enumerate(zip(self.terms, self.volume, self.share))
+        ]
+        return "\n".join(lines)
+
+
+def topics(
+    log: InteractionLog,
+    *,
+    text: str = "text",
+    kinds: Sequence[str] | None = None,
+    n_topics: int = 8,
+    top_terms: int = 10,
+    period: str = "month",
+    timezone: str | None = None,
+    stop: frozenset[str] | None = None,
+    random_state: int = 0,
+) -> Topics:
+    """Find topics in free texts (ticket texts, survey verbatims) without any labels.
+
+    Texts are tokenised with :func:`cxmodel.text.tokenize` (Unicode-aware, case-, diacritic-
+    and Arabic/Persian-variant-insensitive), built-in English, Persian and Arabic stop words
+    and one-character tokens are dropped, and the TF-IDF matrix (scikit-learn) is factorised by
+    non-negative matrix factorisation. Each document is assigned to its heaviest topic (document
+    weights taken against unit-norm topics, so they compare across topics);
+    topics are numbered by volume, largest first.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The log; one document per row with a non-blank ``text``.
+    text : str, default "text"
+        The string column holding the texts.
+    kinds : sequence of str, optional
+        Only rows of these kinds (e.g. ``["ticket_opened"]``); default all rows with a text.
+    n_topics : int, default 8
+        Topics to find (fewer when there are fewer documents or terms).
+    top_terms : int, default 10
+        Terms kept per topic.
+    period : {"day", "week", "month", "quarter"}, default "month"
+        Calendar period of :attr:`Topics.trend`, in ``timezone`` (default UTC).
+    stop : frozenset of str, optional
+        Stop words (normalised); default :func:`cxmodel.text.stop_words` of all languages.
+    random_state : int, default 0
+        Seed of the factorisation, for reproducible topics.
+
+    Raises
+    ------
+    MissingDependencyError
+        scikit-learn is not installed (``pip install "cxmodel[ml]"``).
+    DataError
+        No document has a token outside the stop words.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> texts = ["refund not received", "where is my refund", "refund still missing",
+    ...          "login password reset", "cannot login to the app", "password reset fails"]
+    >>> log = InteractionLog.from_arrays(customer_id=list("abcdef"),
+    ...     timestamp=["2024-01-05T00:00Z"] * 3 + ["2024-02-05T00:00Z"] * 3,
+    ...     kind=["ticket_opened"] * 6, text=texts)
+    >>> found = topics(log, n_topics=2, top_terms=3)
+    >>> found.volume.tolist(), found.share.tolist()
+    ([3, 3], [0.5, 0.5])
+    >>> refund = found.document_topic[0]
+    >>> "refund" in found.terms[refund], found.document_topic.tolist().count(refund)
+    (True, 3)
+    >>> found.trend["documents"].tolist()
+    [3, 3]
+    """
+    if n_topics < 1 or top_terms < 1:
+        raise SchemaError("n_topics and top_terms must be at least 1")
+    text_mod = import_optional("sklearn.feature_extraction.text", "cxmodel.text.topics()")
+    decomp = import_optional("sklearn.decomposition", "cxmodel.text.topics()")
+    docs = documents(log, text, kinds)
+    drop = stop_words() if stop is None else stop
+    tokens = [[t for t in tokenize(str(s), stop_words=drop) if len(t) > 1] for s in docs.texts]
+    corpus = [tokens[c] for c in docs.codes]
+    if not any(corpus):
+        raise DataError(
+            f"topics(): no {text!r} text has a word outside the stop words ({len(docs)} documents)"
+        )
+    min_df = 2 if len(corpus) >= 50 else 1
+    vectorizer = text_mod.TfidfVectorizer(
+        analyzer=_identity,
+        min_df=min_df,
+        max_df=0.95 if len(corpus) >= 50 else 1.0,
+        sublinear_tf=True,
+    )
+    matrix = vectorizer.fit_transform(corpus)
+    vocab = np.asarray(vectorizer.get_feature_names_out(), dtype=object)
+    k = max(1, min(n_topics, matrix.shape[0], matrix.shape[1]))
+    model = decomp.NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=500)
+    w = np.asarray(model.fit_transform(matrix), dtype=np.float64)
+    h = np.asarray(model.components_, dtype=np.float64)
+    # NMF fixes neither factor's scale: a topic with small term weights gets large document
+    # weights. Unit-norm topics (H rows) make document weights comparable across topics.
+    norms = np.linalg.norm(h, axis=1)
+    w = w * norms
+    h = h / np.where(norms > 0, norms, 1.0)[:, None]
+    assigned = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1).astype(np.int64)
+    counts = np.bincount(assigned[assigned >= 0], minlength=k)
+    order = np.argsort(-counts, kind="stable")  # topics renumbered, largest first
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(k)
+    h = h[order]
+    doc_topic = np.where(assigned >= 0, rank[np.maximum(assigned, 0)], -1).astype(np.int64)
+    volume = counts[order].astype(np.int64)
+    total = int(volume.sum())
+    top = np.argsort(-h, axis=1, kind="stable")[:, :top_terms]
+    terms = tuple(tuple(str(vocab[j]) for j in row if h[i, j] > 0) for i, row in enumerate(top))
+    weights = np.take_along_axis(h, top, axis=1)
+    labels = np.array([" / ".join(t[:3]) for t in terms], dtype=object)
+    trend = _trend(log, docs.rows, doc_topic, labels, period, timezone)
+    return Topics(
+        terms,
+        weights,
+        labels,
+        volume,
+        volume / total if total else np.zeros(k),
+        docs.rows,
+        doc_topic,
+        trend,
+        docs.n_rows,
+    )
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def _trend(
+    log: InteractionLog,
+    rows: npt.NDArray[np.int64],
+    doc_topic: npt.NDArray[np.int64],
+    labels: npt.NDArray[np.object_],
+    period: str,
+    timezone: str | None,
+) -> MetricTable:
+    keep = doc_topic >= 0
+    idx = period_index(log.timestamps[rows[keep]], period, timezone)
+    topic = doc_topic[keep]
+    if idx.size == 0:
+        empty: dict[str, npt.NDArray[Any]] = {
+            "topic": np.zeros(0, dtype=object),
+            "period": np.zeros(0, dtype=object),
+            "documents": np.zeros(0, dtype=np.int64),
+            "share": np.zeros(0),
+        }
+        return MetricTable("topic trend", empty)
+    lo = int(idx.min())
+    width = int(idx.max()) - lo + 1
+    flat = topic * width + (idx - lo)
+    used, counts = np.unique(flat, return_counts=True)
+    per_period = np.bincount(idx - lo, minlength=width)
+    slot = used % width
+    return MetricTable(
+        "topic trend",
+        {
+            "topic": labels[used // width],
+            "period": index_labels(slot + lo, period),
+            "documents": counts.astype(np.int64),
+            "share": counts / per_period[slot],
+        },
+    )

@@ -1,0 +1,140 @@
+"""Sentiment: pluggable scorers, the recorded scorer name, validation, the log workflow."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import DataError, MissingDependencyError, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import sentiment_by_topic
+from cxmodel.text import (
+    BasicScorer,
+    VaderScorer,
+    categorise,
+    default_scorer,
+    scorer_name,
+    sentiment,
+    sentiment_trend,
+)
+
+
+def ticket_log() -> InteractionLog:
+    texts = [
+        "Great help, thank you",
+        "refund never arrived, terrible",
+        None,
+        "refund late, very disappointed",
+        "Excellent and fast",
+        "REFUND!!",
+    ]
+    months = ["2024-01", "2024-01", "2024-01", "2024-02", "2024-02", "2024-02"]
+    return InteractionLog.from_arrays(
+        customer_id=list("abcdef"),
+        timestamp=[f"{m}-10T00:00Z" for m in months],
+        kind=["ticket_opened"] * 6,
+        text=texts,
+    )
+
+
+def test_custom_scorer_is_used_and_recorded() -> None:
+    calls: list[str] = []
+
+    def length_scorer(text: str) -> float:
+        calls.append(text)
+        return min(len(text) / 100, 1.0)
+
+    scores = sentiment(["ab", None, "  ", "abcd", "ab"], length_scorer)
+    assert scores.scorer == "length_scorer"
+    assert np.allclose(scores.scores, [0.02, np.nan, np.nan, 0.04, 0.02], equal_nan=True)
+    assert calls == ["ab", "abcd", "ab"]  # missing and blank texts are not scored
+    assert scores.summary()["n"] == 3
+
+
+def test_scorer_objects_with_a_name() -> None:
+    class Constant:
+        name = "always positive"
+
+        def __call__(self, text: str) -> float:
+            return 1.0
+
+    assert sentiment(["x"], Constant()).scorer == "always positive"
+    assert scorer_name(lambda t: 0.0) == "<lambda>"
+
+
+@pytest.mark.parametrize("bad", [2.0, -1.5, float("nan"), "good"])
+def test_out_of_range_scores_are_refused(bad: object) -> None:
+    with pytest.raises(DataError, match="expected a float in"):
+        sentiment(["x"], lambda t: bad)  # type: ignore[arg-type, return-value]
+    with pytest.raises(SchemaError, match="callable"):
+        sentiment(["x"], 0.5)  # type: ignore[arg-type]
+
+
+def test_basic_scorer() -> None:
+    score = BasicScorer()
+    assert score("great, thanks") > 0.5
+    assert score("terrible, awful") < -0.5
+    assert score("not good") < 0 < score("good")
+    assert score("very good") > score("good")
+    assert score("the parcel is blue") == 0.0
+    assert all(-1 <= score(t) <= 1 for t in ["good " * 50, "bad " * 50])
+
+
+def test_default_scorer_and_its_name() -> None:
+    scores = sentiment(["great"])
+    try:
+        import vaderSentiment  # noqa: F401
+    except ImportError:
+        assert scores.scorer == BasicScorer.name
+    else:
+        assert scores.scorer.startswith("vader")
+    assert scorer_name(default_scorer()) == scores.scorer
+
+
+def test_vader_when_installed() -> None:
+    pytest.importorskip("vaderSentiment")
+    vader = VaderScorer()
+    assert vader("I love it, great service") > 0.5 and vader("awful, I hate it") < -0.5
+
+
+def test_vader_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "vaderSentiment.vaderSentiment", None)
+    with pytest.raises(MissingDependencyError, match=r"cxmodel\[text\]"):
+        VaderScorer()
+    assert isinstance(default_scorer(), BasicScorer)  # falls back, and says so by name
+
+
+def test_log_workflow_with_sentiment_by_topic() -> None:
+    log = ticket_log()
+    scores = sentiment(log, BasicScorer())
+    assert scores.rows is not None and scores.rows.tolist() == [0, 1, 3, 4, 5]
+    column = scores.column()
+    assert math.isnan(column[2]) and len(column) == len(log)
+    tagged = categorise(log, {"refund": ["refund"], "praise": ["great", "excellent"]}).add_to(
+        scores.add_to(log), column="topic"
+    )
+    by_topic = sentiment_by_topic(tagged, by="topic")
+    means = dict(zip(by_topic["topic"], by_topic["mean"]))
+    assert means["praise"] > 0 > means["refund"]
+    trend = sentiment_trend(tagged, by="topic", period="month")
+    assert trend.names[:3] == ("topic", "period", "n")
+    rows = {(t, p): n for t, p, n in zip(trend["topic"], trend["period"], trend["n"])}
+    assert rows == {
+        ("praise", "2024-01"): 1,
+        ("refund", "2024-01"): 1,
+        ("praise", "2024-02"): 1,
+        ("refund", "2024-02"): 2,
+    }
+
+
+def test_reprs() -> None:
+    scores = sentiment(["good", None], BasicScorer())
+    assert "basic English lexicon" in repr(scores) and "<table>" in scores._repr_html_()
+    assert scores.to_dict()["scorer"] == BasicScorer.name
+    pytest.importorskip("pandas")
+    assert list(scores.to_pandas().columns) == ["sentiment"]
+    assert list(sentiment(ticket_log(), BasicScorer()).to_pandas().columns) == ["row", "sentiment"]
