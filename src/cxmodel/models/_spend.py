@@ -89,7 +89,11 @@ class GammaGamma:
         pen = float(self.penalizer_coef)
 
         def loglik(par: FloatArray) -> float:
-            return float(np.sum(uw * self._loglik_terms(par, ux, um))) - pen * float(np.sum(par**2))
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                total = float(np.sum(uw * self._loglik_terms(par, ux, um)))
+            if not np.isfinite(total):  # out of range for these values: not a maximum
+                return -np.inf
+            return total - pen * float(np.sum(par**2))
 
         starts = [np.zeros(3), np.log(np.array([2.0, 2.0, float(np.mean(m[keep]))]))]
         params, ll, se, conv = fit_max_likelihood(loglik, self._names, starts, model="GammaGamma")
