@@ -8,6 +8,7 @@ from cxmodel.dask._customers import map_customers, rfm_scores
 from cxmodel.dask._journeys import transitions
 from cxmodel.dask._partitions import CustomerPartitions, from_dask
 from cxmodel.dask._survey import ces, csat, nps
+from cxmodel.dask._triggers import evaluate
 from cxmodel.dask._whole import cohort_retention, customer_lifetimes, rfm_summary
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "cohort_retention",
     "csat",
     "customer_lifetimes",
+    "evaluate",
     "from_dask",
     "map_customers",
     "nps",
