@@ -5,6 +5,7 @@ Importing this package does not import dask; each function imports it lazily.
 
 from cxmodel.dask._common import tree_merge
 from cxmodel.dask._customers import map_customers, rfm_scores
+from cxmodel.dask._funnel import funnel
 from cxmodel.dask._journeys import transitions
 from cxmodel.dask._partitions import CustomerPartitions, from_dask
 from cxmodel.dask._survey import ces, csat, nps
@@ -19,6 +20,7 @@ __all__ = [
     "customer_lifetimes",
     "evaluate",
     "from_dask",
+    "funnel",
     "map_customers",
     "nps",
     "rfm_scores",
