@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
-from cxmodel.dask._common import FAN_IN
+from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
 from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey import Funnel
@@ -27,8 +27,6 @@ __all__ = ["FunnelPartial", "funnel"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-# A by= group key: (0, value) for a value of the column, (1, "(missing)"): sorts as the labels.
-GroupKey = tuple[int, Any]
 # What a partition knows of a (column, value) step: present?, closest value, first 20 values.
 Seen = tuple[bool, str | None, tuple[str, ...]]
 
@@ -114,14 +112,6 @@ def _seen(log: InteractionLog, steps: Sequence[Step]) -> dict[Step, Seen]:
     return out
 
 
-def _group_keys(labels: npt.NDArray[np.object_]) -> list[GroupKey]:
-    values = labels.tolist()
-    keys: list[GroupKey] = [(0, v) for v in values]
-    if values and values[-1] == MISSING_LABEL:  # by_codes appends the missing group last
-        keys[-1] = (1, MISSING_LABEL)
-    return keys
-
-
 def _funnel_part(
     log: InteractionLog | None,
     steps: tuple[Step, ...],
@@ -145,7 +135,7 @@ def _funnel_part(
     grouped: dict[GroupKey, IntArray] = {}
     groups: frozenset[GroupKey] = frozenset()
     if state.by_labels is not None and state.segment is not None:
-        keys = _group_keys(state.by_labels)
+        keys = group_keys(state.by_labels)
         groups = frozenset(keys)
         per_step = np.stack(
             [np.bincount(state.segment[lev >= k + 1], minlength=len(keys)) for k in range(n_steps)],
