@@ -168,7 +168,7 @@ class TestFunnel:
         with pytest.raises(SchemaError, match="order"):
             cxd.funnel(parts, ["view"], order="sideways")
         with pytest.raises(SchemaError, match="column name"):
-            cxd.funnel(parts, ["view"], by=["a"])  # type: ignore[arg-type]
+            cxd.funnel(parts, ["view"], by=["a"])
 
 
 class TestTransitionsBy:
