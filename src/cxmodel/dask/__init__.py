@@ -5,9 +5,11 @@ Importing this package does not import dask; each function imports it lazily.
 
 from cxmodel.dask._common import tree_merge
 from cxmodel.dask._customers import map_customers, rfm_scores
+from cxmodel.dask._funnel import funnel
 from cxmodel.dask._journeys import transitions
 from cxmodel.dask._partitions import CustomerPartitions, from_dask
 from cxmodel.dask._survey import ces, csat, nps
+from cxmodel.dask._triggers import evaluate
 from cxmodel.dask._whole import cohort_retention, customer_lifetimes, rfm_summary
 
 __all__ = [
@@ -16,7 +18,9 @@ __all__ = [
     "cohort_retention",
     "csat",
     "customer_lifetimes",
+    "evaluate",
     "from_dask",
+    "funnel",
     "map_customers",
     "nps",
     "rfm_scores",

@@ -7,12 +7,32 @@ from typing import Any, TypeVar
 
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
+from cxmodel.journey._common import MISSING_LABEL
 from cxmodel.log import InteractionLog
 
-__all__ = ["FAN_IN", "check_frame", "dask_modules", "partition_log", "tree_merge"]
+__all__ = [
+    "FAN_IN",
+    "GroupKey",
+    "check_frame",
+    "dask_modules",
+    "group_keys",
+    "partition_log",
+    "tree_merge",
+]
 
 FAN_IN = 8
 S = TypeVar("S")
+# A by= group key: (0, value) for a value of the column, (1, "(missing)"): sorts as the labels.
+GroupKey = tuple[int, Any]
+
+
+def group_keys(labels: Any) -> list[GroupKey]:
+    """Keys of the labels of ``cxmodel.journey._groups.by_codes`` (missing group last)."""
+    values = list(labels.tolist())
+    keys: list[GroupKey] = [(0, v) for v in values]
+    if values and values[-1] == MISSING_LABEL:
+        keys[-1] = (1, MISSING_LABEL)
+    return keys
 
 
 def dask_modules(feature: str) -> tuple[Any, Any]:

@@ -9,11 +9,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.dask._common import FAN_IN
+from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
 from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
 from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
+from cxmodel.journey._groups import by_codes, first_rows, unit_masks
 from cxmodel.journey._transitions import END, START
 from cxmodel.log import InteractionLog
 
@@ -119,6 +120,36 @@ def _merge(a: EdgeState, b: EdgeState) -> EdgeState:
     return a.merge(b)
 
 
+_Grouped = tuple[EdgeState, dict[GroupKey, EdgeState]]
+
+
+def _grouped_state(
+    log: InteractionLog | None, level: str, start_end: bool, by_session: bool, by: str
+) -> _Grouped:
+    """The partition's edges, and those of each ``by`` group's units (as the one-process
+    breakdown: a unit belongs to the group of its first event)."""
+    if log is None:
+        return EdgeState.empty(), {}
+    whole = _edge_state(log, level, start_end, by_session)
+    codes, labels = by_codes(log, by)
+    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
+    keys = dict(zip(group_keys(labels), labels.tolist(), strict=True))
+    by_label = {label: key for key, label in keys.items()}
+    groups = {
+        by_label[label]: _edge_state(log.filter(m), level, start_end, by_session)
+        for label, m in zip(present.tolist(), masks, strict=True)
+    }
+    return whole, groups
+
+
+def _merge_grouped(a: _Grouped, b: _Grouped) -> _Grouped:
+    groups = dict(a[1])
+    for key, state in b[1].items():
+        groups[key] = groups[key].merge(state) if key in groups else state
+    return a[0].merge(b[0]), groups
+
+
 def _quantiles(
     state: EdgeState, keys: list[Label], quantiles: tuple[float, ...]
 ) -> npt.NDArray[np.float64]:
@@ -146,44 +177,15 @@ def _quantiles(
     return out.reshape(len(quantiles), k, k)
 
 
-def transitions(
-    data: Any,
-    *,
-    level: str = "kind",
-    start_end: bool = True,
-    by_session: bool = False,
-    quantiles: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9),
-    mapping: Mapping[str, str] | None = None,
-    timezone: str | None = None,
-    fan_in: int = FAN_IN,
-    progress: bool = False,
+def _result(
+    state: EdgeState,
+    start_end: bool,
+    quantiles: tuple[float, ...],
+    labels: frozenset[Label] | None = None,
 ) -> Transitions:
-    """:func:`cxmodel.journey.transitions` over a Dask DataFrame or :class:`CustomerPartitions`.
-
-    Each customer partition builds an :class:`EdgeState` (per edge: count, distinct customers
-    and the sample of gaps, as distinct microsecond values with counts); the states are merged
-    in a tree of ``fan_in`` and the matrices and exact quantiles are computed once on the
-    client. The result equals the one-process one (labels, counts, customers, probabilities,
-    quantiles). ``by`` and ``segment`` are not supported here: filter the frame first.
-    ``progress=True`` shows Dask's progress bar while the partitions are computed
-    (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
-    """
-    for q in quantiles:
-        if not 0.0 <= q <= 1.0:
-            raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
-    state = map_reduce(
-        data,
-        _edge_state,
-        _merge,
-        (level, start_end, by_session),
-        mapping=mapping,
-        timezone=timezone,
-        fan_in=fan_in,
-        feature="cxmodel.dask.transitions()",
-        progress=progress,
-    )
-    state = state if state is not None else EdgeState.empty()
-    present = set(state.labels)
+    """The matrices and exact quantiles of a merged state, over ``labels`` (default: the
+    state's own)."""
+    present = set(state.labels if labels is None else labels)
     if start_end:
         present |= {(0, START), (3, END)}
     keys = sorted(present)
@@ -208,4 +210,87 @@ def transitions(
         p_previous=p_previous,
         quantiles=tuple(float(q) for q in quantiles),
         time_quantiles=_quantiles(state, keys, tuple(quantiles)),
+    )
+
+
+def transitions(
+    data: Any,
+    *,
+    level: str = "kind",
+    start_end: bool = True,
+    by_session: bool = False,
+    by: str | None = None,
+    quantiles: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9),
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+    fan_in: int = FAN_IN,
+    progress: bool = False,
+) -> Transitions:
+    """:func:`cxmodel.journey.transitions` over a Dask DataFrame or :class:`CustomerPartitions`.
+
+    Each customer partition builds an :class:`EdgeState` (per edge: count, distinct customers
+    and the sample of gaps, as distinct microsecond values with counts); the states are merged
+    in a tree of ``fan_in`` and the matrices and exact quantiles are computed once on the
+    client. The result equals the one-process one (labels, counts, customers, probabilities,
+    quantiles).
+
+    With ``by`` (a column name) each partition also builds one state per group of the column
+    (a customer or session belongs to the group of its first event, as in one process); the
+    group states are merged by group and ``by_labels`` and ``groups`` hold the groups with at
+    least one unit, each over the labels of the whole data (plus ``"(missing)"`` when that
+    group has missing values), as in one process. ``segment`` is not taken: filter the frame
+    first. ``progress=True`` shows Dask's progress bar while the partitions are computed.
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, pandas as pd
+    >>> from cxmodel import dask as cxd
+    >>> frame = pd.DataFrame({"customer_id": ["a", "a", "b"], "kind": ["view", "purchase", "view"],
+    ...     "plan": ["new", "new", "returning"],
+    ...     "timestamp": pd.to_datetime([0, 60, 0], unit="s", utc=True)})
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     t = cxd.transitions(dd.from_pandas(frame, npartitions=2), by="plan")
+    >>> t.by_labels.tolist(), t.group("returning").counts.tolist()
+    (['new', 'returning'], [[0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
+    """
+    for q in quantiles:
+        if not 0.0 <= q <= 1.0:
+            raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
+    if by is not None and not isinstance(by, str):
+        raise SchemaError(f"cxmodel.dask.transitions(): by must be a column name; got {type(by)!r}")
+    feature = "cxmodel.dask.transitions()"
+    qs = tuple(quantiles)
+    if by is None:
+        state = map_reduce(
+            data,
+            _edge_state,
+            _merge,
+            (level, start_end, by_session),
+            mapping=mapping,
+            timezone=timezone,
+            fan_in=fan_in,
+            feature=feature,
+            progress=progress,
+        )
+        return _result(state if state is not None else EdgeState.empty(), start_end, qs)
+    merged = map_reduce(
+        data,
+        _grouped_state,
+        _merge_grouped,
+        (level, start_end, by_session, by),
+        mapping=mapping,
+        timezone=timezone,
+        fan_in=fan_in,
+        feature=feature,
+        progress=progress,
+    )
+    whole, groups = merged if merged is not None else (EdgeState.empty(), {})
+    vocabulary = frozenset(key for key in whole.labels if key[0] != 2)  # without "(missing)"
+    keys = sorted(groups)
+    return attrs.evolve(
+        _result(whole, start_end, qs),
+        by_labels=np.array([label for _, label in keys], dtype=object),
+        groups=tuple(
+            _result(groups[k], start_end, qs, vocabulary | groups[k].labels) for k in keys
+        ),
     )

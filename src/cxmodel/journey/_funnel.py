@@ -269,6 +269,104 @@ def funnel(
     >>> f.counts.tolist(), f.conversion.tolist()
     ([2, 2, 1], [1.0, 1.0, 0.5])
     """
+    state = _funnel_state(
+        log,
+        steps,
+        order=order,
+        window=window,
+        step_windows=step_windows,
+        exclude=exclude,
+        hold=hold,
+        count=count,
+        by=by,
+        segment=segment,
+    )
+    # every argument is valid now: typos raise, absent kinds warn (filters keep the vocabulary)
+    check_steps(state.log, steps, argument="funnel() steps", meaning="no unit reaches that step")
+    if exclude:
+        check_steps(state.log, exclude, argument="funnel() exclude", meaning=None)
+    names, lev, secs = state.names, state.level, state.seconds
+    n_steps = len(names)
+    counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
+    entered = int(counts[0])
+    conversion = counts / entered if entered else np.full(n_steps, np.nan)
+    low, high = wilson_bounds(counts, np.full(len(counts), entered))
+    prev = np.concatenate([[counts[0]], counts[:-1]])
+    step_conv = np.divide(counts, prev, out=np.full(n_steps, np.nan), where=prev > 0)
+    tq = np.full((len(quantiles), n_steps), np.nan)
+    for k in range(n_steps):
+        v = secs[k][~np.isnan(secs[k])]
+        if len(v):
+            tq[:, k] = sorted_quantiles(v, np.zeros(len(v), dtype=np.int64), 1, quantiles)[:, 0]
+    drops: list[dict[str, int]] = []
+    for k in range(1, n_steps):
+        sel = state.next_code[lev == k]
+        c = np.bincount(sel, minlength=len(state.labels_end))
+        idx = np.argsort(-c, kind="stable")
+        drops.append({str(state.labels_end[i]): int(c[i]) for i in idx if c[i] > 0})
+    by_labels = by_counts = None
+    if state.by_labels is not None and state.segment is not None:
+        by_labels, seg = state.by_labels, state.segment
+        by_counts = np.stack(
+            [np.bincount(seg[lev >= k + 1], minlength=len(by_labels)) for k in range(n_steps)],
+            axis=1,
+        ).astype(np.int64)
+    return Funnel(
+        steps=names,
+        counts=counts,
+        conversion=conversion.astype(np.float64),
+        conversion_low=low,
+        conversion_high=high,
+        step_conversion=step_conv,
+        quantiles=tuple(float(q) for q in quantiles),
+        time_to_step=tq,
+        drop_off_next=tuple(drops),
+        by_labels=by_labels,
+        by_counts=by_counts,
+    )
+
+
+@attrs.frozen(eq=False)
+class _FunnelState:
+    """What :func:`funnel` counts, per counted unit (or attempt with ``count="totals"``).
+
+    ``level`` is the number of steps reached; ``seconds[k]`` the seconds from the anchor to
+    step ``k`` (NaN when not reached); ``next_code`` the code in ``labels_end`` (the log's
+    kinds, then ``"END"``) of the kind after the last matched event; ``segment`` the ``by``
+    code at the anchor, with the ``by_labels``. ``log`` is the (segment-filtered) log.
+    """
+
+    log: InteractionLog
+    names: tuple[str, ...]
+    level: IntArray
+    seconds: npt.NDArray[np.float64]
+    next_code: IntArray
+    labels_end: npt.NDArray[np.object_]
+    segment: IntArray | None
+    by_labels: npt.NDArray[np.object_] | None
+
+
+def _funnel_state(
+    log: InteractionLog,
+    steps: Sequence[Step],
+    *,
+    order: str = "loose",
+    window: DurationLike | None = None,
+    step_windows: Sequence[DurationLike | None] | None = None,
+    exclude: Sequence[Step] | None = None,
+    hold: str | None = None,
+    count: str = "customers",
+    by: By | None = None,
+    segment: npt.ArrayLike | None = None,
+    check: bool = True,
+) -> _FunnelState:
+    """The per-unit state :func:`funnel` builds its result from (its arguments, validated).
+
+    Every unit's attempts are matched within the unit, so the states of logs holding
+    different customers add up to the state of their union (used by ``cxmodel.dask``).
+    ``check=False`` skips the kind check of the steps (a part of a log may lack a kind the
+    whole log has); the caller checks the steps with :func:`check_steps` either way.
+    """
     steps = list(steps)
     if not steps:
         raise SchemaError("steps must hold at least one step")
@@ -291,7 +389,7 @@ def funnel(
     if mask is not None:
         log = log.filter(mask)
     n = len(log)
-    masks = [step_mask(log, s) for s in steps]
+    masks = [step_mask(log, s, check=check) for s in steps]
     names = tuple(s if isinstance(s, str) else f"{s[0]}={s[1]}" for s in steps)
     cust = log.customer_codes.astype(np.int64)
     unit = session_codes(log) if count == "sessions" else cust
@@ -299,10 +397,6 @@ def funnel(
     if hold is not None:
         hold_codes, n_hold = value_codes(log, hold)
         group = unit * (n_hold + 1) + hold_codes
-    # every argument is valid now: typos raise, absent kinds warn (filters keep the vocabulary)
-    check_steps(log, steps, argument="funnel() steps", meaning="no unit reaches that step")
-    if exclude:
-        check_steps(log, exclude, argument="funnel() exclude", meaning=None)
     t = log.timestamps
     if order == "any":
         anchors = np.flatnonzero(np.logical_or.reduce(masks)).astype(np.int64)
@@ -312,7 +406,7 @@ def funnel(
     t_anchor = t[anchors]
     limit = np.full(len(anchors), n, dtype=np.int64)
     if exclude:
-        ex_mask = np.logical_or.reduce([step_mask(log, s) for s in exclude])
+        ex_mask = np.logical_or.reduce([step_mask(log, s, check=False) for s in exclude])
         ex = next_occurrence(ex_mask, unit, anchors + 1, unit[anchors])
         limit = np.where(ex >= 0, ex, n)
     reached_at = np.full((n_steps, len(anchors)), -1, dtype=np.int64)
@@ -375,12 +469,6 @@ def funnel(
         np.maximum.at(best, a_unit, score)
         chosen = np.flatnonzero(score == best[a_unit])
     lev = level[chosen]
-    counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
-    entered = int(counts[0])
-    conversion = counts / entered if entered else np.full(n_steps, np.nan)
-    low, high = wilson_bounds(counts, np.full(len(counts), entered))
-    prev = np.concatenate([[counts[0]], counts[:-1]])
-    step_conv = np.divide(counts, prev, out=np.full(n_steps, np.nan), where=prev > 0)
     # times from anchor
     at = reached_at[:, chosen]
     base = t[anchors[chosen]] if order != "any" else None
@@ -400,11 +488,6 @@ def funnel(
             span = t[np.maximum(rows, 0)] - base
         secs_list.append(np.where(lev >= k + 1, span / 1e6, np.nan))
     secs = np.stack(secs_list) if secs_list else np.zeros((0, 0))
-    tq = np.full((len(quantiles), n_steps), np.nan)
-    for k in range(n_steps):
-        v = secs[k][~np.isnan(secs[k])]
-        if len(v):
-            tq[:, k] = sorted_quantiles(v, np.zeros(len(v), dtype=np.int64), 1, quantiles)[:, 0]
     # what happened next after the last matched step
     kind_codes, kind_labels = log.categorical("kind")  # kind is never missing
     labels_end = np.append(kind_labels, "END")
@@ -414,32 +497,12 @@ def funnel(
     nxt_row = np.minimum(last_row + 1, max(n - 1, 0))
     has_next = (last_row + 1 < n) & (cust[nxt_row] == cust[last_row])
     nxt_code = np.where(has_next, kind_codes[nxt_row], len(kind_labels))
-    drops: list[dict[str, int]] = []
-    for k in range(1, n_steps):
-        sel = nxt_code[lev == k]
-        c = np.bincount(sel, minlength=len(labels_end))
-        idx = np.argsort(-c, kind="stable")
-        drops.append({str(labels_end[i]): int(c[i]) for i in idx if c[i] > 0})
-    by_labels = by_counts = None
+    seg = by_labels = None
     if row_groups is not None:
         group_codes, by_labels = row_groups
         if mask is not None:
             group_codes = group_codes[mask]
         seg = group_codes[anchors[chosen]]
-        by_counts = np.stack(
-            [np.bincount(seg[lev >= k + 1], minlength=len(by_labels)) for k in range(n_steps)],
-            axis=1,
-        ).astype(np.int64)
-    return Funnel(
-        steps=names,
-        counts=counts,
-        conversion=conversion.astype(np.float64),
-        conversion_low=low,
-        conversion_high=high,
-        step_conversion=step_conv,
-        quantiles=tuple(float(q) for q in quantiles),
-        time_to_step=tq,
-        drop_off_next=tuple(drops),
-        by_labels=by_labels,
-        by_counts=by_counts,
+    return _FunnelState(
+        log, names, lev, secs.astype(np.float64), nxt_code, labels_end, seg, by_labels
     )

@@ -1,0 +1,317 @@
+"""Funnels over customer partitions: per-partition counts and time samples, merged in a tree."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._stats import wilson_bounds
+from cxmodel._time import DurationLike
+from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
+from cxmodel.dask._whole import map_reduce
+from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.journey import Funnel
+from cxmodel.journey._common import MISSING_LABEL, sorted_quantiles
+from cxmodel.journey._funnel import _COUNTS, _ORDERS, Step, _funnel_state, _split_step
+from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import check_kinds
+
+__all__ = ["FunnelPartial", "funnel"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+# What a partition knows of a (column, value) step: present?, closest value, first 20 values.
+Seen = tuple[bool, str | None, tuple[str, ...]]
+
+
+@attrs.frozen(eq=False)
+class FunnelPartial:
+    """Mergeable state of :func:`funnel` over some customers.
+
+    ``counts`` are the units reaching each step; ``seconds[k]`` the times to step ``k`` of the
+    units reaching it; ``drops[k - 1]`` counts the next kind (or ``"END"``) of the units whose
+    furthest step is ``k``; ``by`` the per-step counts of each ``by=`` group, ``groups`` every
+    group of the column (reached or not). ``kinds`` and ``seen`` are what the client checks the
+    steps against. ``merge`` is exact when the two states hold different customers.
+    """
+
+    counts: IntArray
+    seconds: tuple[FloatArray, ...]
+    drops: tuple[Counter[str], ...]
+    by: dict[GroupKey, IntArray]
+    groups: frozenset[GroupKey]
+    kinds: frozenset[str]
+    seen: dict[Step, Seen]
+
+    @classmethod
+    def empty(cls, n_steps: int) -> FunnelPartial:
+        """The identity state of a funnel of ``n_steps`` steps."""
+        return cls(
+            np.zeros(n_steps, dtype=np.int64),
+            tuple(np.zeros(0) for _ in range(n_steps)),
+            tuple(Counter() for _ in range(n_steps - 1)),
+            {},
+            frozenset(),
+            frozenset(),
+            {},
+        )
+
+    def merge(self, other: FunnelPartial) -> FunnelPartial:
+        """The state of both states' customers: counts add, samples concatenate."""
+        by = dict(self.by)
+        for key, row in other.by.items():
+            by[key] = by[key] + row if key in by else row
+        seen = dict(self.seen)
+        for step, mine in other.seen.items():
+            if step in seen:
+                seen[step] = _merge_seen(_split_step(step)[1], seen[step], mine)
+            else:
+                seen[step] = mine
+        return FunnelPartial(
+            self.counts + other.counts,
+            tuple(np.concatenate([a, b]) for a, b in zip(self.seconds, other.seconds, strict=True)),
+            tuple(a + b for a, b in zip(self.drops, other.drops, strict=True)),
+            by,
+            self.groups | other.groups,
+            self.kinds | other.kinds,
+            seen,
+        )
+
+
+def _closest(value: str, candidates: Sequence[str]) -> str | None:
+    """``get_close_matches(value, candidates, n=1)``: the same pick from any superset's picks."""
+    close = get_close_matches(value, candidates, n=1)
+    return close[0] if close else None
+
+
+def _merge_seen(value: str, a: Seen, b: Seen) -> Seen:
+    """Both partitions' knowledge of a step value. The closest value over both is the closer of
+    their closest ones (``get_close_matches`` ranks by ratio, then by the string)."""
+    picks = [c for c in (a[1], b[1]) if c is not None]
+    first = tuple(sorted(set(a[2]) | set(b[2]))[:20])
+    return a[0] or b[0], _closest(value, picks), first
+
+
+def _seen(log: InteractionLog, steps: Sequence[Step]) -> dict[Step, Seen]:
+    """For each ``(column, value)`` step: whether the value occurs, the partition's closest
+    value and its first 20 values (what the one-process warning shows)."""
+    out: dict[Step, Seen] = {}
+    for step in steps:
+        column, value = _split_step(step)
+        if column == "kind" or column not in log:
+            continue
+        known = [str(v) for v in log.categorical(column)[1].tolist()]
+        out[step] = (value in known, _closest(value, known), tuple(sorted(known)[:20]))
+    return out
+
+
+def _funnel_part(
+    log: InteractionLog | None,
+    steps: tuple[Step, ...],
+    exclude: tuple[Step, ...] | None,
+    options: dict[str, Any],
+    by: str | None,
+) -> FunnelPartial:
+    """One partition's :class:`FunnelPartial` from the one-process per-unit state."""
+    n_steps = len(steps)
+    if log is None:
+        return FunnelPartial.empty(n_steps)
+    state = _funnel_state(log, steps, exclude=exclude, by=by, check=False, **options)
+    lev, secs = state.level, state.seconds
+    counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
+    seconds = tuple(secs[k][~np.isnan(secs[k])] for k in range(n_steps))
+    labels = [str(x) for x in state.labels_end.tolist()]
+    drops = []
+    for k in range(1, n_steps):
+        c = np.bincount(state.next_code[lev == k], minlength=len(labels))
+        drops.append(Counter({labels[i]: int(c[i]) for i in np.flatnonzero(c).tolist()}))
+    grouped: dict[GroupKey, IntArray] = {}
+    groups: frozenset[GroupKey] = frozenset()
+    if state.by_labels is not None and state.segment is not None:
+        keys = group_keys(state.by_labels)
+        groups = frozenset(keys)
+        per_step = np.stack(
+            [np.bincount(state.segment[lev >= k + 1], minlength=len(keys)) for k in range(n_steps)],
+            axis=1,
+        ).astype(np.int64)
+        grouped = {keys[g]: per_step[g] for g in np.flatnonzero(per_step[:, 0]).tolist()}
+    kinds = frozenset(labels[:-1])
+    seen = _seen(log, [*steps, *(exclude or ())])
+    return FunnelPartial(counts, seconds, tuple(drops), grouped, groups, kinds, seen)
+
+
+def _merge(a: FunnelPartial, b: FunnelPartial) -> FunnelPartial:
+    return a.merge(b)
+
+
+def _check_steps(
+    state: FunnelPartial, steps: Sequence[Step], *, argument: str, meaning: str | None
+) -> None:
+    """:func:`cxmodel.journey._funnel.check_steps` against every partition's kinds and values
+    (the same errors and warnings, with the warning at the caller of :func:`funnel`)."""
+    absent: list[str] = []
+    for step in steps:
+        column, value = _split_step(step)
+        if column == "kind":
+            absent.extend(check_kinds(sorted(state.kinds), [value], argument=argument))
+            continue
+        present, close, first = state.seen.get(step, (False, None, ()))
+        if present or value == MISSING_LABEL or meaning is None:
+            continue
+        hint = f"; did you mean {close!r}?" if close else f"; values: {list(first)}"
+        warnings.warn(
+            f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
+            DataWarning,
+            stacklevel=3,
+        )
+    if meaning is not None and absent:  # the message of warn_absent_kinds, at our caller
+        kinds = tuple(dict.fromkeys(absent))
+        names = ", ".join(repr(k) for k in kinds)
+        what = f"kind {names} does not" if len(kinds) == 1 else f"kinds {names} do not"
+        warnings.warn(
+            f"{argument}: {what} occur in the log, so {meaning}; check that the export holds "
+            "these events",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
+def funnel(
+    data: Any,
+    steps: Sequence[Step],
+    *,
+    order: str = "loose",
+    window: DurationLike | None = None,
+    step_windows: Sequence[DurationLike | None] | None = None,
+    exclude: Sequence[Step] | None = None,
+    hold: str | None = None,
+    count: str = "customers",
+    by: str | None = None,
+    quantiles: tuple[float, ...] = (0.5, 0.9),
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+    fan_in: int = FAN_IN,
+) -> Funnel:
+    """:func:`cxmodel.journey.funnel` over a Dask DataFrame or :class:`CustomerPartitions`.
+
+    Each customer partition runs the one-process matching (every attempt stays within one
+    customer) and keeps a small :class:`FunnelPartial`: units reaching each step, the seconds
+    to each step of those units, the next kinds after a drop-off and the per-group counts of
+    ``by``. The partials are merged in a tree of ``fan_in`` (counts add, samples concatenate)
+    and the result is built once on the client, with exact quantiles of the merged samples.
+    The steps are checked against the kinds and values of all partitions together. The result
+    equals the one-process funnel for every ``order``, ``count``, window, exclusion, ``hold``
+    and ``by``. ``by`` must be a column name and ``segment`` is not taken: filter the frame
+    first.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or CustomerPartitions
+        Interaction rows, or the logs of :func:`from_dask`.
+    steps, order, window, step_windows, exclude, hold, count, quantiles
+        As in :func:`cxmodel.journey.funnel`.
+    by : str, optional
+        Column whose value at the anchoring event breaks the counts down.
+    mapping, timezone : optional
+        As in :func:`from_dask`, when ``data`` is a frame.
+    fan_in : int, default 8
+        Inputs per merge task.
+
+    Returns
+    -------
+    Funnel
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, pandas as pd
+    >>> from cxmodel import dask as cxd
+    >>> frame = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
+    ...     "kind": ["view", "search", "purchase", "view", "search"],
+    ...     "timestamp": pd.to_datetime([0, 10, 20, 0, 5], unit="s", utc=True)})
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     f = cxd.funnel(dd.from_pandas(frame, npartitions=2), ["view", "search", "purchase"])
+    >>> f.counts.tolist(), f.time_to_step[0].tolist()
+    ([2, 2, 1], [0.0, 7.5, 20.0])
+    """
+    steps = tuple(steps)
+    if not steps:
+        raise SchemaError("steps must hold at least one step")
+    if order not in _ORDERS:
+        raise SchemaError(f"order={order!r}; expected one of {_ORDERS}")
+    if count not in _COUNTS:
+        raise SchemaError(f"count={count!r}; expected one of {_COUNTS}")
+    if by is not None and not isinstance(by, str):
+        raise SchemaError(f"cxmodel.dask.funnel(): by must be a column name; got {type(by)!r}")
+    for step in (*steps, *(exclude or ())):
+        _split_step(step)
+    options = {
+        "order": order,
+        "window": window,
+        "step_windows": None if step_windows is None else list(step_windows),
+        "hold": hold,
+        "count": count,
+    }
+    n_steps = len(steps)
+    state = map_reduce(
+        data,
+        _funnel_part,
+        _merge,
+        (steps, None if exclude is None else tuple(exclude), options, by),
+        mapping=mapping,
+        timezone=timezone,
+        fan_in=fan_in,
+        feature="cxmodel.dask.funnel()",
+    )
+    state = state if state is not None else FunnelPartial.empty(n_steps)
+    if state.kinds:  # else no partition has rows: nothing to check against
+        for step in steps:  # typos raise as the one-process step masks raise them
+            column, value = _split_step(step)
+            if column == "kind":
+                check_kinds(sorted(state.kinds), [value], argument=f"step {step!r}")
+        _check_steps(state, steps, argument="funnel() steps", meaning="no unit reaches that step")
+        if exclude:
+            _check_steps(state, exclude, argument="funnel() exclude", meaning=None)
+    counts = state.counts
+    entered = int(counts[0])
+    conversion = counts / entered if entered else np.full(n_steps, np.nan)
+    low, high = wilson_bounds(counts, np.full(len(counts), entered))
+    prev = np.concatenate([[counts[0]], counts[:-1]])
+    step_conv = np.divide(counts, prev, out=np.full(n_steps, np.nan), where=prev > 0)
+    tq = np.full((len(quantiles), n_steps), np.nan)
+    for k, v in enumerate(state.seconds):
+        if len(v):
+            tq[:, k] = sorted_quantiles(v, np.zeros(len(v), dtype=np.int64), 1, quantiles)[:, 0]
+    labels_end = [*sorted(state.kinds), "END"]
+    rank = {label: i for i, label in enumerate(labels_end)}
+    drops = tuple(
+        dict(sorted(c.items(), key=lambda item: (-item[1], rank[item[0]])))
+        for c in (Counter({k: n for k, n in d.items() if n > 0}) for d in state.drops)
+    )
+    by_labels = by_counts = None
+    if by is not None:
+        keys = sorted(state.groups)
+        by_labels = np.array([label for _, label in keys], dtype=object)
+        by_counts = np.zeros((len(keys), n_steps), dtype=np.int64)
+        for g, key in enumerate(keys):
+            if key in state.by:
+                by_counts[g] = state.by[key]
+    return Funnel(
+        steps=tuple(s if isinstance(s, str) else f"{s[0]}={s[1]}" for s in steps),
+        counts=counts,
+        conversion=conversion.astype(np.float64),
+        conversion_low=low,
+        conversion_high=high,
+        step_conversion=step_conv,
+        quantiles=tuple(float(q) for q in quantiles),
+        time_to_step=tq,
+        drop_off_next=drops,
+        by_labels=by_labels,
+        by_counts=by_counts,
+    )

@@ -1,0 +1,198 @@
+"""evaluate, funnel and transitions(by=) on Dask equal the one-process results exactly."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+import dask.dataframe as dd
+from distributed import Client, LocalCluster
+
+import dask
+from cxmodel import dask as cxd
+from cxmodel import journey, triggers
+from cxmodel.datasets import synthetic
+from cxmodel.domain import Consent, Customer
+from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError
+from cxmodel.log import InteractionLog
+
+AS_OF = "2024-12-31T00:00Z"
+STEPS = ["view", "product_view", "add_to_cart", "purchase"]
+
+
+def uneven(frame: Any, sizes: list[int]) -> Any:
+    """A Dask frame of ``frame``'s rows split at the given partition sizes (zeros = empty)."""
+    edges = np.concatenate([[0], np.cumsum(sizes)])
+    chunks = [frame.iloc[a:b] for a, b in pairwise(edges)]
+    return dd.from_delayed([dask.delayed(c) for c in chunks], meta=frame.iloc[:0])
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[InteractionLog, Any]:
+    """The one-process log and its rows in random order, some touchpoints missing."""
+    frame = synthetic(customers=150, seed=2).log.to_pandas()
+    rows = frame.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    rows["touchpoint"] = rows["touchpoint"].astype(object)
+    rows.loc[rows.index[::17], "touchpoint"] = None
+    return InteractionLog.from_pandas(rows), rows
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    """Two worker processes on 127.0.0.1, closed after the module."""
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            protocol="tcp",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+@pytest.fixture(scope="module")
+def parts(world: tuple[InteractionLog, Any], client: Client) -> cxd.CustomerPartitions:
+    """One shuffle of unevenly split partitions, two of them empty."""
+    rows = world[1]
+    n = len(rows)
+    return cxd.from_dask(uneven(rows, [n // 2, 0, 7, n // 5, 0, 1, n - n // 2 - n // 5 - 8]))
+
+
+def assert_same(a: Any, b: Any) -> None:
+    """Equal attrs results: every field (groups recursively), arrays with the same dtype."""
+    assert type(a) is type(b)
+    for field in a.__attrs_attrs__:
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if field.name == "groups" and x is not None:
+            assert len(x) == len(y)
+            for g, h in zip(x, y, strict=True):
+                assert_same(g, h)
+        elif isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype, field.name
+            assert x.shape == y.shape, field.name
+            if x.dtype.kind == "f":
+                np.testing.assert_array_equal(x, y, err_msg=field.name)
+            else:
+                assert x.tolist() == y.tolist(), field.name
+        else:
+            assert x == y, field.name
+
+
+class TestEvaluate:
+    def test_example_rules(self, world: tuple[InteractionLog, Any], parts: Any) -> None:
+        rules = triggers.parse(triggers.EXAMPLE_RULES)
+        one = triggers.evaluate(rules, world[0], as_of=AS_OF)
+        got = cxd.evaluate(rules, parts, as_of=AS_OF)
+        assert len(one) and len(one.suppressed)
+        assert got.to_dict() == one.to_dict()
+        assert [f.firing_id for f in got.suppressed] == [f.firing_id for f in one.suppressed]
+
+    def test_customers_consent_and_a_frame(self, world: tuple[InteractionLog, Any]) -> None:
+        log, rows = world
+        ids = log.customers.tolist()
+        customers = {
+            c: Customer(c, consent=Consent(granted={"marketing"} if i % 2 else set()))
+            for i, c in enumerate(ids)
+        }
+        rules = triggers.parse(
+            "trigger t:\n    when product_view as v\n    emit offer(p = v.product)\n"
+            "    cooldown 3 days\n    requires consent marketing"
+        )
+        one = triggers.evaluate(rules, log, as_of=AS_OF, customers=customers)
+        got = cxd.evaluate(rules["t"], uneven(rows, [len(rows) - 40, 0, 40]), as_of=AS_OF,
+                           customers=customers)  # fmt: skip
+        assert got.to_dict() == one.to_dict()
+
+    def test_checked_once_against_all_partitions(self, parts: Any) -> None:
+        with pytest.raises(TriggerTypeError, match="purchse"):
+            cxd.evaluate(triggers.parse("trigger t:\n    when purchse\n    emit x"), parts,
+                         as_of=AS_OF)  # fmt: skip
+        with pytest.raises(SchemaError, match="time zone"):
+            cxd.evaluate(triggers.parse(triggers.EXAMPLE_RULES), parts, as_of="2024-12-31")
+
+
+class TestFunnel:
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {},
+            {"order": "strict"},
+            {"order": "any", "count": "totals", "by": "channel"},
+            {"count": "totals", "window": "7d"},
+            {"step_windows": ["1d", None, "2d"], "quantiles": (0.0, 0.37, 1.0)},
+            {"exclude": ["ticket_opened"], "by": "touchpoint"},
+            {"hold": "category", "by": "value"},
+        ],
+    )
+    def test_equals_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
+    ) -> None:
+        assert_same(cxd.funnel(parts, STEPS, **kwargs), journey.funnel(world[0], STEPS, **kwargs))
+
+    def test_sessions_and_pair_steps(
+        self, world: tuple[InteractionLog, Any], client: Client
+    ) -> None:
+        log = journey.sessions(world[0])
+        rows = log.to_pandas().sample(frac=1.0, random_state=1).reset_index(drop=True)
+        steps: list[Any] = [("touchpoint", "website"), "add_to_cart", "checkout"]
+        one = journey.funnel(InteractionLog.from_pandas(rows), steps, count="sessions")
+        got = cxd.funnel(uneven(rows, [5, 0, len(rows) - 5]), steps, count="sessions")
+        assert_same(got, one)
+
+    def test_checks_as_one_process(self, world: tuple[InteractionLog, Any], parts: Any) -> None:
+        steps: list[Any] = ["view", ("touchpoint", "websit"), "refund"]
+        with warnings.catch_warnings(record=True) as mine:
+            warnings.simplefilter("always")
+            cxd.funnel(parts, steps)
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            journey.funnel(world[0], steps)
+        assert [str(w.message) for w in mine] == [str(w.message) for w in theirs]
+        assert all(w.category is DataWarning for w in mine) and len(mine) == 2
+        with pytest.raises(SchemaError, match="did you mean 'purchase'"):
+            cxd.funnel(parts, ["view", "purchse"])
+        with pytest.raises(SchemaError, match="exclude"):
+            cxd.funnel(parts, ["view"], exclude=["tiket_opened"])
+        with pytest.raises(SchemaError, match="order"):
+            cxd.funnel(parts, ["view"], order="sideways")
+        with pytest.raises(SchemaError, match="column name"):
+            cxd.funnel(parts, ["view"], by=["a"])
+
+
+class TestTransitionsBy:
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"by": "touchpoint"},
+            {"by": "touchpoint", "level": "touchpoint"},
+            {"by": "value", "start_end": False},
+            {"by": "channel", "quantiles": ()},
+        ],
+    )
+    def test_equals_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
+    ) -> None:
+        assert_same(cxd.transitions(parts, **kwargs), journey.transitions(world[0], **kwargs))
+
+
+def test_all_partitions_empty(world: tuple[InteractionLog, Any]) -> None:
+    empty = world[1].iloc[:0]
+    with dask.config.set(scheduler="synchronous"):
+        parts = cxd.from_dask(uneven(empty, [0, 0]))
+        f = cxd.funnel(parts, ["view", "purchase"], by="channel")
+        assert f.counts.tolist() == [0, 0] and f.by_counts is not None
+        assert f.by_counts.shape == (0, 2)
+        assert len(cxd.evaluate(triggers.parse(triggers.EXAMPLE_RULES), parts, as_of=AS_OF)) == 0
+        assert cxd.transitions(parts, by="channel").groups == ()
