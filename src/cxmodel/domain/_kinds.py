@@ -141,14 +141,16 @@ def _whole(value: object) -> bool:
 class Question:
     """A survey question: its name (the ``metric`` value of its answers) and its answer type.
 
-    Parameters
+    Attributes
     ----------
     name
         The value of the ``metric`` column on the rows that answer this question.
     type
         A :class:`QuestionType` (or its value, e.g. ``"yes_no"``).
-    low, high
-        The whole-number bounds of a ``SCALE`` question (inclusive); only for scales.
+    low
+        The lowest point of a ``SCALE`` question (a whole number); only for scales.
+    high
+        The highest point of a ``SCALE`` question (a whole number); only for scales.
     choices
         The options of a choice question, in the order to report them; only for choices. An
         option is non-empty text without ``|``.

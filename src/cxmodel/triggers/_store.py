@@ -48,7 +48,7 @@ FORMAT_VERSION = 2
 class Quarantined:
     """An interaction the engine did not process, kept with the reason why.
 
-    Parameters
+    Attributes
     ----------
     record : dict
         The interaction as given, JSON-able (timestamps as ISO-8601 text).
@@ -73,7 +73,7 @@ class Quarantined:
 class StoredState:
     """What :meth:`StateStore.open` hands the engine: the state as committed last.
 
-    Parameters
+    Attributes
     ----------
     meta : dict
         The engine-wide JSON-able dict; ``{}`` for a new store.
@@ -94,7 +94,7 @@ class StoredState:
 class StateChange:
     """One engine call's changes, committed in one transaction by :meth:`StateStore.commit`.
 
-    Parameters
+    Attributes
     ----------
     meta : Mapping
         Replaces the stored meta (JSON-able).
