@@ -51,6 +51,26 @@ def test_fit_progress_counts_iterations(log: Any, capsys: pytest.CaptureFixture[
     assert "BetaGeo fit" in err and "iter" in err
 
 
+def test_spend_fit_progress(log: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """Gamma-Gamma shows its iterations too, with the same fit."""
+    from cxmodel.models import GammaGamma
+
+    summary = rfm_summary(log, as_of=AS_OF)
+    buyers = summary.frequency > 0
+    data = {
+        "frequency": summary.frequency[buyers],
+        "monetary_value": summary.monetary_value[buyers],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = GammaGamma().fit(**data)
+        _quiet(capsys)
+        shown = GammaGamma().fit(**data, progress=True)
+    err = capsys.readouterr().err
+    assert shown.params_ == plain.params_
+    assert "GammaGamma fit" in err and "iter" in err
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_reader_progress_reports_stages_and_rows(
     log: Any, tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
@@ -111,3 +131,24 @@ def test_dask_progress_uses_dasks_bar(log: Any, capsys: pytest.CaptureFixture[st
     assert shown == plain
     assert shown_summary.customer_id.tolist() == summary.customer_id.tolist()
     assert "100%" in err and "Completed" in err
+
+
+def test_from_dask_progress(log: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The one shuffle by customer shows Dask's bar too, and gives the same partitions."""
+    pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
+
+    import cxmodel.dask as cxd
+    import dask
+
+    ddf = dd.from_pandas(log.to_pandas(), npartitions=3)
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _quiet(capsys)
+        parts = cxd.from_dask(ddf, progress=True)
+        err = capsys.readouterr().err
+        assert "100%" in err
+        from_parts = cxd.rfm_summary(parts, as_of=AS_OF)
+        from_frame = cxd.rfm_summary(ddf, as_of=AS_OF)
+    assert from_parts.customer_id.tolist() == from_frame.customer_id.tolist()
+    assert from_parts.frequency.tolist() == from_frame.frequency.tolist()

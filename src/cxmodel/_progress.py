@@ -136,6 +136,30 @@ def dask_compute(dask: Any, *collections: Any, progress: bool = False) -> tuple[
         return tuple(dask.compute(*collections))
 
 
+def dask_persist(dask: Any, *collections: Any, progress: bool = False) -> tuple[Any, ...]:
+    """``dask.persist(*collections)``, with Dask's own progress bar when ``progress``
+    (``distributed.progress`` under a running client, else ``dask.diagnostics.ProgressBar``).
+
+    Examples
+    --------
+    >>> import dask
+    >>> (kept,) = dask_persist(dask, dask.delayed(40) + 2)
+    >>> kept.compute()
+    42
+    """
+    if not progress:
+        return tuple(dask.persist(*collections))
+    client = _distributed_client()
+    if client is not None:
+        distributed = import_optional("distributed", feature="progress=True")
+        kept = tuple(dask.persist(*collections))
+        distributed.progress(list(kept), notebook=False)
+        return kept
+    diagnostics = import_optional("dask.diagnostics", feature="progress=True")
+    with _dask_bar(diagnostics):
+        return tuple(dask.persist(*collections))
+
+
 @contextlib.contextmanager
 def _dask_bar(diagnostics: Any) -> Iterator[None]:
     with diagnostics.ProgressBar(out=sys.stderr):

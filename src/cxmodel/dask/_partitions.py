@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from cxmodel._progress import dask_persist
 from cxmodel.dask._common import dask_modules, partition_log
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
@@ -87,8 +88,11 @@ def from_dask(
     mapping: Mapping[str, str] | None = None,
     timezone: str | None = None,
     partitioned_by_customer: bool = False,
+    progress: bool = False,
 ) -> CustomerPartitions:
     """Shuffle a Dask DataFrame of interactions by customer, once, into persisted logs.
+
+    ``progress=True`` shows Dask's progress bar while the shuffle and the logs are computed.
 
     The frame (any partitioning, any number of partitions, empty ones included) is shuffled on
     the customer column so that each customer's rows sit in one partition; each partition
@@ -146,7 +150,7 @@ def from_dask(
         dask.delayed(_to_log, pure=True)(part, numbered, mapping, timezone)
         for part in ddf.to_delayed()
     ]
-    return CustomerPartitions(tuple(dask.persist(*logs)), timezone)
+    return CustomerPartitions(dask_persist(dask, *logs, progress=progress), timezone)
 
 
 def customer_logs(

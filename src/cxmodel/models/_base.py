@@ -198,6 +198,7 @@ def fit_max_likelihood(
     maxiter: int = 2000,
     gradient: Callable[[FloatArray], FloatArray] | None = None,
     exhaustive: bool = False,
+    callback: Callable[[], None] | None = None,
 ) -> tuple[dict[str, float], float, dict[str, float], Convergence]:
     """Maximise ``loglik`` and compute standard errors at once.
 
@@ -212,6 +213,7 @@ def fit_max_likelihood(
         maxiter=maxiter,
         gradient=gradient,
         exhaustive=exhaustive,
+        callback=callback,
     )
     se = standard_errors(loglik, params, gradient=gradient)
     return params, ll, se, conv

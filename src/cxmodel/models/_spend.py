@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
+from cxmodel._progress import progress_bar
 from cxmodel.errors import DataError
 from cxmodel.models._base import (
     Convergence,
@@ -69,8 +70,13 @@ class GammaGamma:
         frequency: Any = None,
         monetary_value: Any = None,
         weights: Any = None,
+        progress: bool = False,
     ) -> GammaGamma:
-        """Fit on repeat buyers' (frequency, mean repeat value); returns self."""
+        """Fit on repeat buyers' (frequency, mean repeat value); returns self.
+
+        ``progress=True`` shows a progress bar on standard error, one step per optimiser
+        iteration (needs the ``progress`` extra); the fit is the same.
+        """
         if summary is not None:
             frequency, monetary_value = summary.frequency, summary.monetary_value
         if frequency is None or monetary_value is None:
@@ -96,7 +102,14 @@ class GammaGamma:
             return total - pen * float(np.sum(par**2))
 
         starts = [np.zeros(3), np.log(np.array([2.0, 2.0, float(np.mean(m[keep]))]))]
-        params, ll, se, conv = fit_max_likelihood(loglik, self._names, starts, model="GammaGamma")
+        with progress_bar(progress, desc="GammaGamma fit", unit="iter") as bar:
+            params, ll, se, conv = fit_max_likelihood(
+                loglik,
+                self._names,
+                starts,
+                model="GammaGamma",
+                callback=bar.update if progress else None,
+            )
         self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se
         self.convergence_ = conv
         return self
