@@ -30,7 +30,8 @@ __all__ = ["MAX_NODES", "count_nodes", "evaluate", "missing"]
 MAX_NODES = 100_000
 
 Array = npt.NDArray[Any]
-_CMP: dict[str, Callable[[Any, Any], Any]] = {
+#: The comparison operators by their symbol (shared by the per-record evaluator).
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -138,7 +139,7 @@ class _Evaluator:
         out = np.zeros(self.n, dtype=bool)
         if left.dtype.kind != "O" and right.dtype.kind != "O":
             with np.errstate(invalid="ignore"):
-                out = np.asarray(_CMP[op](left, right), dtype=bool)
+                out = np.asarray(COMPARISONS[op](left, right), dtype=bool)
             return out & ~gone
         ok = ~gone
         if not ok.any():
@@ -148,7 +149,7 @@ class _Evaluator:
             out[ok] = op == "!="
             return out
         try:
-            out[ok] = np.asarray(_CMP[op](a, b), dtype=bool)
+            out[ok] = np.asarray(COMPARISONS[op](a, b), dtype=bool)
         except TypeError:
             out[ok] = op == "!="
         return out
@@ -165,7 +166,7 @@ class _Evaluator:
         if left.dtype.kind == "O":
             return self.compare(op, left, np.full(self.n, float(value)))
         with np.errstate(invalid="ignore"):
-            out = np.asarray(_CMP[op](left, float(value)), dtype=bool)
+            out = np.asarray(COMPARISONS[op](left, float(value)), dtype=bool)
         if op == "!=":
             out &= ~np.isnan(left.astype(float))
         return out
@@ -186,10 +187,10 @@ class _Evaluator:
             left = left.astype(bool)
             return np.asarray(left & right if node.op == "and" else left | right)
         constant = node.right.value if isinstance(node.right, Literal) else None
-        if node.op in _CMP and constant is not None and not isinstance(constant, bool):
+        if node.op in COMPARISONS and constant is not None and not isinstance(constant, bool):
             return self.compare_scalar(node.op, left, constant)
         right = self.run(node.right)
-        if node.op in _CMP:
+        if node.op in COMPARISONS:
             return self.compare(node.op, left, right)
         if node.op == "??":
             gone = missing(left)

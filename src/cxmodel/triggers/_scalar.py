@@ -11,25 +11,18 @@ number, and ``a ?? b`` takes ``b`` where ``a`` is missing.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cxmodel.errors import SchemaError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
+from cxmodel.expr._evaluate import COMPARISONS
 
 __all__ = ["Env", "Scalar", "compile_expr", "is_missing"]
 
 Scalar = Callable[["Env"], Any]
 
-_CMP: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
+_CMP = COMPARISONS  # the vectorised evaluator's operators, applied to one value at a time
 
 
 class Env:
