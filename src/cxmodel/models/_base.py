@@ -315,18 +315,21 @@ def maximise_likelihood(
     tried = 0
     for start in starts:
         tried += 1
-        if value_and_gradient is not None:
-            res = _bfgs(objective_and_jac, start, gtol=gtol, maxiter=maxiter, callback=callback)
-        else:
-            res = minimize(
-                objective if not use_jac else objective_and_jac,
-                start,
-                jac=use_jac,
-                method="BFGS",
-                options={"maxiter": maxiter, "gtol": gtol},
-                callback=None if callback is None else (lambda _xk: callback()),
-            )
-        if not np.isfinite(res.fun) or res.fun >= 1e299:
+        # degenerate data can send the curvature update out of range: such a step is no
+        # optimum (checked below), not a floating-point warning for the caller
+        with np.errstate(all="ignore"):
+            if value_and_gradient is not None:
+                res = _bfgs(objective_and_jac, start, gtol=gtol, maxiter=maxiter, callback=callback)
+            else:
+                res = minimize(
+                    objective if not use_jac else objective_and_jac,
+                    start,
+                    jac=use_jac,
+                    method="BFGS",
+                    options={"maxiter": maxiter, "gtol": gtol},
+                    callback=None if callback is None else (lambda _xk: callback()),
+                )
+        if not np.isfinite(res.fun) or res.fun >= 1e299 or not np.all(np.isfinite(res.x)):
             failures.append(f"start {np.exp(start).round(4).tolist()}: {res.message}")
             continue
         if best is None or res.fun < best.fun:
@@ -339,8 +342,15 @@ def maximise_likelihood(
             diagnostics=failures,
         )
     theta = np.asarray(best.x, dtype=np.float64)
-    params = np.exp(theta)
-    ll = float(loglik(params))
+    with np.errstate(all="ignore"):
+        params = np.exp(theta)
+        ll = float(loglik(params))
+    if not (np.all(np.isfinite(params)) and np.isfinite(ll)):
+        raise ConvergenceError(
+            f"{model}: the likelihood has no finite maximum on these data (the parameters "
+            "run off to 0 or infinity); check the summary for degenerate values",
+            diagnostics=failures,
+        )
     grad = np.asarray(getattr(best, "jac", np.zeros_like(theta)), dtype=np.float64) * scale
     # BFGS often stops on "precision loss" at the optimum: the likelihood cannot improve in
     # float64 although the gradient is just above gtol. A gradient within 100 x gtol counts as
@@ -349,10 +359,12 @@ def maximise_likelihood(
     at_optimum = bool(best.success) or (
         "precision loss" in str(best.message) and float(np.max(np.abs(scaled))) <= 100 * gtol
     )
+    with np.errstate(all="ignore"):  # a huge gradient's norm is inf, not a warning
+        gradient_norm = float(np.linalg.norm(grad))
     conv = Convergence(
         converged=at_optimum,
         iterations=int(best.nit),
-        gradient_norm=float(np.linalg.norm(grad)),
+        gradient_norm=gradient_norm,
         n_starts=tried,
         message=str(best.message),
     )
