@@ -28,12 +28,12 @@ from cxmodel.log._columns import (
     RowErrors,
     _sort_categories,
     encode_strings,
+    encode_text_column,
     is_missing,
     prepare_answers,
     raise_first,
     show,
     to_float_column,
-    to_text_column,
     validate_rows,
 )
 from cxmodel.log._rejected import RejectedRows
@@ -378,7 +378,7 @@ class InteractionLog:
             if kind == "float":
                 numeric[name] = to_float_column(values, name, row_errors)
             else:
-                strings[name] = encode_strings(to_text_column(values, name, row_errors))
+                strings[name] = encode_text_column(values, name, row_errors)
         if renames:
             codes, cats = strings["kind"]
             strings["kind"] = _sort_categories(
