@@ -233,8 +233,12 @@ def _sort_categories(
     codes: npt.NDArray[np.int32], categories: npt.NDArray[Any]
 ) -> tuple[Codes, npt.NDArray[np.object_]]:
     """Sort categories as strings (merging duplicates) and remap codes; -1 stays -1."""
-    labels = np.array([None if c is None else str(c) for c in categories], dtype=object)
-    valid = np.array([c is not None and c == c and c != "" for c in labels], dtype=bool)
+    if all(type(c) is str for c in categories.tolist()):  # text (hashed columns, Arrow)
+        labels = np.asarray(categories, dtype=object)
+        valid = np.asarray(labels != "", dtype=bool)
+    else:
+        labels = np.array([None if c is None else str(c) for c in categories], dtype=object)
+        valid = np.array([c is not None and c == c and c != "" for c in labels], dtype=bool)
     if labels.size == 0:
         return np.asarray(codes, dtype=np.int32), np.empty(0, dtype=object)
     uniq, inverse = np.unique(labels[valid].astype(str), return_inverse=True)
@@ -371,11 +375,7 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
     customer_id 1 is a number but row 1 holds the text '1' (column 'customer_id'); ...
     """
     if isinstance(values, Encoded):
-        bad_cats = [
-            j
-            for j, c in enumerate(values.categories)
-            if isinstance(c, str) and _SURROGATE.search(c)
-        ]
+        bad_cats = _surrogate_categories(values.categories)
         if bad_cats:
             rows = np.flatnonzero(np.isin(values.codes, bad_cats))
             errors.add(rows, lambda row: _surrogate_reason(column, values[row]))
@@ -461,14 +461,14 @@ def encode_text_column(
         hashed = hash_encode(values)
         if hashed is not None:
             codes, categories = hashed
-            bad = [j for j, c in enumerate(categories.tolist()) if _SURROGATE.search(c)]
+            bad = _surrogate_categories(categories)
             if bad:  # rejected rows, and (as row by row) their value is no category
                 errors.add(
                     np.flatnonzero(np.isin(codes, bad)),
                     lambda row: _surrogate_reason(column, categories[codes[row]]),
                 )
                 categories = categories.copy()
-                categories[bad] = None
+                categories[bad] = ""  # missing
             return _sort_categories(codes, categories)
     return encode_strings(to_text_column(values, column, errors))
 
@@ -536,6 +536,14 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
         codes = remap[codes]
         categories = categories[keep]
     return codes, categories
+
+
+def _surrogate_categories(categories: npt.NDArray[np.object_]) -> list[int]:
+    """Positions of the text categories holding an unpaired surrogate (one search if none)."""
+    texts = [c if isinstance(c, str) else "" for c in categories.tolist()]
+    if not _SURROGATE.search("".join(texts)):
+        return []
+    return [j for j, c in enumerate(texts) if _SURROGATE.search(c)]
 
 
 def _surrogate_reason(column: str, value: object) -> str:
