@@ -970,8 +970,9 @@ def _sort_order(customers: Codes, times: Int64Array) -> npt.NDArray[np.intp]:
     in input order. One vectorised pass then finds the customers whose times are not already
     non-decreasing in that order, and only their rows are sorted fully (stable, so equal times
     keep their input order). When most rows belong to such customers, one full stable sort is
-    done instead, as it is right away when a quarter of the first ``_PROBE`` adjacent rows go back
-    in time (a shuffled export). The result is the same permutation as a stable sort by (customer, time).
+    done instead, as it is right away when a quarter of the first ``_PROBE`` adjacent rows go
+    back in time (a shuffled export). The result is the same permutation as a stable sort by
+    (customer, time).
 
     Examples
     --------
