@@ -28,6 +28,8 @@ __all__ = [
     "Encoded",
     "RowErrors",
     "encode_strings",
+    "encode_text_column",
+    "hash_encode",
     "is_missing",
     "prepare_answers",
     "to_float_column",
@@ -231,8 +233,12 @@ def _sort_categories(
     codes: npt.NDArray[np.int32], categories: npt.NDArray[Any]
 ) -> tuple[Codes, npt.NDArray[np.object_]]:
     """Sort categories as strings (merging duplicates) and remap codes; -1 stays -1."""
-    labels = np.array([None if c is None else str(c) for c in categories], dtype=object)
-    valid = np.array([c is not None and c == c and c != "" for c in labels], dtype=bool)
+    if all(type(c) is str for c in categories.tolist()):  # text (hashed columns, Arrow)
+        labels = np.asarray(categories, dtype=object)
+        valid = np.asarray(labels != "", dtype=bool)
+    else:
+        labels = np.array([None if c is None else str(c) for c in categories], dtype=object)
+        valid = np.array([c is not None and c == c and c != "" for c in labels], dtype=bool)
     if labels.size == 0:
         return np.asarray(codes, dtype=np.int32), np.empty(0, dtype=object)
     uniq, inverse = np.unique(labels[valid].astype(str), return_inverse=True)
@@ -369,11 +375,7 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
     customer_id 1 is a number but row 1 holds the text '1' (column 'customer_id'); ...
     """
     if isinstance(values, Encoded):
-        bad_cats = [
-            j
-            for j, c in enumerate(values.categories)
-            if isinstance(c, str) and _SURROGATE.search(c)
-        ]
+        bad_cats = _surrogate_categories(values.categories)
         if bad_cats:
             rows = np.flatnonzero(np.isin(values.codes, bad_cats))
             errors.add(rows, lambda row: _surrogate_reason(column, values[row]))
@@ -435,6 +437,113 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
     for row in reasons:
         out[row] = None
     return out
+
+
+def encode_text_column(
+    values: Any, column: str, errors: RowErrors
+) -> tuple[Codes, npt.NDArray[np.object_]]:
+    """Normalise and dictionary-encode a text column: ``encode_strings(to_text_column(...))``.
+
+    A column of text alone (``str``, with ``None``, NaN or ``""`` for missing) is hashed first
+    (:func:`hash_encode`) and then checked and sorted once per distinct value rather than once
+    per row; anything else (numbers mixed in, lists, ...) takes the row-by-row path of
+    :func:`to_text_column`. Both give the same codes, categories and rejected rows.
+
+    Examples
+    --------
+    >>> errs = RowErrors()
+    >>> codes, cats = encode_text_column(np.array(["b", None, "a", "", "b"], dtype=object),
+    ...                                  "touchpoint", errs)
+    >>> codes.tolist(), cats.tolist(), errs.reasons
+    ([1, -1, 0, -1, 1], ['a', 'b'], {})
+    """
+    if not isinstance(values, Encoded) and values.dtype.kind in "OU":
+        hashed = hash_encode(values)
+        if hashed is not None:
+            codes, categories = hashed
+            bad = _surrogate_categories(categories)
+            if bad:  # rejected rows, and (as row by row) their value is no category
+                errors.add(
+                    np.flatnonzero(np.isin(codes, bad)),
+                    lambda row: _surrogate_reason(column, categories[codes[row]]),
+                )
+                categories = categories.copy()
+                categories[bad] = ""  # missing
+            return _sort_categories(codes, categories)
+    return encode_strings(to_text_column(values, column, errors))
+
+
+def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]] | None:
+    """Dictionary-encode a column of text by hashing, O(n): codes and unsorted categories.
+
+    Uses pandas' ``factorize`` when pandas is installed (imported here, on first use), else a
+    dict. Missing values (``None``, float NaN) get code -1; ``""`` stays a category (callers
+    treat it as missing). ``None`` when some value is neither text nor missing (numbers, bools,
+    lists, ``pd.NA``): such a column needs the row-by-row rules of :func:`to_text_column`, and a
+    hash would merge ``1`` with ``True``.
+
+    Examples
+    --------
+    >>> codes, cats = hash_encode(np.array(["b", None, "a", "b"], dtype=object))
+    >>> codes.tolist(), sorted(cats.tolist())
+    ([0, -1, 1, 0], ['a', 'b'])
+    >>> hash_encode(np.array(["1", 1], dtype=object)) is None
+    True
+    """
+    if values.dtype.kind == "U":
+        values = values.astype(object)
+    if values.dtype.kind != "O":
+        return None
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+    if pd is not None:
+        try:
+            raw_codes, uniques = pd.factorize(values)
+        except TypeError:  # unhashable values (lists, dicts): rejected row by row
+            return None
+        codes = np.asarray(raw_codes, dtype=np.int32)
+        categories = np.asarray(uniques, dtype=object)
+        flagged = values[codes < 0]  # pandas flags pd.NA, NaT, ... too: only None and NaN pass
+        if flagged.size and not all(
+            t is type(None) or issubclass(t, (float, np.floating)) for t in set(map(type, flagged))
+        ):
+            return None
+    else:
+        lookup: dict[Any, int] = {}
+        try:
+            codes = np.fromiter(
+                (lookup.setdefault(v, len(lookup)) for v in values.tolist()),
+                dtype=np.int32,
+                count=values.shape[0],
+            )
+        except TypeError:
+            return None
+        categories = np.empty(len(lookup), dtype=object)
+        categories[:] = list(lookup)
+    missing = []
+    for code, item in enumerate(categories.tolist()):
+        if item is None or (isinstance(item, (float, np.floating)) and item != item):
+            missing.append(code)
+        elif type(item) is not str:
+            return None
+    if missing:
+        keep = np.ones(categories.shape[0], dtype=bool)
+        keep[missing] = False
+        remap = np.full(categories.shape[0] + 1, -1, dtype=np.int32)
+        remap[:-1][keep] = np.arange(int(keep.sum()), dtype=np.int32)
+        codes = remap[codes]
+        categories = categories[keep]
+    return codes, categories
+
+
+def _surrogate_categories(categories: npt.NDArray[np.object_]) -> list[int]:
+    """Positions of the text categories holding an unpaired surrogate (one search if none)."""
+    texts = [c if isinstance(c, str) else "" for c in categories.tolist()]
+    if not _SURROGATE.search("".join(texts)):
+        return []
+    return [j for j, c in enumerate(texts) if _SURROGATE.search(c)]
 
 
 def _surrogate_reason(column: str, value: object) -> str:

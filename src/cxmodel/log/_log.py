@@ -28,12 +28,12 @@ from cxmodel.log._columns import (
     RowErrors,
     _sort_categories,
     encode_strings,
+    encode_text_column,
     is_missing,
     prepare_answers,
     raise_first,
     show,
     to_float_column,
-    to_text_column,
     validate_rows,
 )
 from cxmodel.log._rejected import RejectedRows
@@ -378,7 +378,7 @@ class InteractionLog:
             if kind == "float":
                 numeric[name] = to_float_column(values, name, row_errors)
             else:
-                strings[name] = encode_strings(to_text_column(values, name, row_errors))
+                strings[name] = encode_text_column(values, name, row_errors)
         if renames:
             codes, cats = strings["kind"]
             strings["kind"] = _sort_categories(
@@ -959,8 +959,68 @@ def _reason_class(reason: str) -> str:
     return re.sub(r"'[^']*'|\b\d[\d.,e+-]*\b", "_", reason)
 
 
+_PROBE = 1 << 16
+
+
 def _sort_order(customers: Codes, times: Int64Array) -> npt.NDArray[np.intp]:
-    """Stable order by (customer, time, input position).
+    """Stable order by (customer, time, input position), linear when times are mostly in order.
+
+    Rows are first grouped by customer code with a stable radix sort (codes are dense
+    non-negative ints: one or two passes over 16-bit digits), which keeps each customer's rows
+    in input order. One vectorised pass then finds the customers whose times are not already
+    non-decreasing in that order, and only their rows are sorted fully (stable, so equal times
+    keep their input order). When most rows belong to such customers, one full stable sort is
+    done instead, as it is right away when a quarter of the first ``_PROBE`` adjacent rows go
+    back in time (a shuffled export). The result is the same permutation as a stable sort by
+    (customer, time).
+
+    Examples
+    --------
+    >>> codes = np.array([1, 0, 1, 0, 1], dtype=np.int32)
+    >>> times = np.array([5, 3, 5, 1, 2], dtype=np.int64)
+    >>> _sort_order(codes, times).tolist()
+    [3, 1, 4, 0, 2]
+    """
+    n = times.size
+    if n == 0:
+        return np.arange(0, dtype=np.intp)
+    head = times[: _PROBE + 1]
+    if 4 * np.count_nonzero(head[1:] < head[:-1]) > head.size:  # shuffled: no order to keep
+        return _full_sort_order(customers, times)
+    order = _group_by_code(customers)
+    grouped_codes = customers[order]
+    grouped_times = times[order]
+    back = grouped_times[1:] < grouped_times[:-1]
+    back &= grouped_codes[1:] == grouped_codes[:-1]
+    if not back.any():
+        return order
+    unsorted = np.zeros(int(customers.max()) + 1, dtype=bool)
+    unsorted[grouped_codes[1:][back]] = True
+    rows = np.flatnonzero(unsorted[grouped_codes])
+    if 2 * rows.size > n:  # mostly out of order: one full sort is cheaper
+        return _full_sort_order(customers, times)
+    picked = order[rows]
+    order[rows] = picked[_full_sort_order(customers[picked], times[picked])]
+    return order
+
+
+def _group_by_code(codes: Codes) -> npt.NDArray[np.intp]:
+    """Stable order by a dense non-negative int32 code: an LSD radix sort on 16-bit digits.
+
+    numpy's stable argsort is a radix sort for 16-bit keys (a merge sort for wider ones), so
+    one or two passes over ``uint16`` digits group ``n`` rows in O(n).
+    """
+    high = int(codes.max()) >> 16
+    low = (codes & 0xFFFF).astype(np.uint16)
+    order = np.argsort(low, kind="stable")
+    if high:
+        upper = (codes[order] >> 16).astype(np.uint16)
+        order = order[np.argsort(upper, kind="stable")]
+    return order
+
+
+def _full_sort_order(customers: Codes, times: Int64Array) -> npt.NDArray[np.intp]:
+    """Stable order by (customer, time, input position) with one comparison sort.
 
     One stable sort of a combined key when (customer, time offset) fits in 63 bits, which is the
     common case; a two-key lexsort otherwise.

@@ -1,0 +1,86 @@
+"""Hash encoding of text columns gives what row-by-row normalising and sorting gave."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxmodel.log._columns import (
+    RowErrors,
+    encode_strings,
+    encode_text_column,
+    hash_encode,
+    to_text_column,
+)
+
+_ITEMS = st.one_of(
+    st.sampled_from(["a", "b", "B", "ab", "", " a", "é", "\ud800x", "1", "NA", "z" * 30]),
+    st.text(max_size=4),
+    st.none(),
+    st.just(float("nan")),
+    st.just(np.float64("nan")),
+)
+_ODD = st.one_of(st.integers(-3, 3), st.booleans(), st.floats(allow_nan=False, width=32))
+
+
+def _both(values: np.ndarray) -> tuple[Any, Any]:
+    fast_errors, slow_errors = RowErrors(), RowErrors()
+    fast = encode_text_column(values, "touchpoint", fast_errors)
+    slow = encode_strings(to_text_column(values, "touchpoint", slow_errors))
+    return (fast, fast_errors.reasons), (slow, slow_errors.reasons)
+
+
+def _same(a: Any, b: Any) -> None:
+    (codes_a, cats_a), reasons_a = a
+    (codes_b, cats_b), reasons_b = b
+    assert codes_a.dtype == np.int32
+    assert codes_a.tolist() == codes_b.tolist()
+    assert cats_a.tolist() == cats_b.tolist()
+    assert reasons_a == reasons_b
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ITEMS, max_size=60), st.lists(_ODD, max_size=2))
+def test_hash_path_equals_row_by_row(items: list[Any], odd: list[Any]) -> None:
+    values = np.empty(len(items) + len(odd), dtype=object)
+    values[:] = items + odd
+    _same(*_both(values))
+
+
+@pytest.mark.parametrize("pandas", [True, False])
+def test_without_pandas_a_dict_encodes(monkeypatch: pytest.MonkeyPatch, pandas: bool) -> None:
+    if not pandas:
+        monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    rng = np.random.default_rng(3)
+    words = np.array(["x", "y", "", None, float("nan"), "w\udc80", "é"], dtype=object)
+    values = words[rng.integers(0, words.size, 5_000)]
+    _same(*_both(values))
+    _same(*_both(np.array(["b", "a", "b", ""])))  # fixed-width numpy text
+    encoded = hash_encode(values)
+    assert encoded is not None
+    assert (encoded[0] >= -1).all()
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [1, True, 2.5, ["a"], {"a": 1}, b"a", np.datetime64("NaT"), np.str_("a")],
+)
+def test_other_values_take_the_row_by_row_path(odd: Any) -> None:
+    values = np.empty(4, dtype=object)
+    values[:] = ["a", odd, None, "a"]
+    if not isinstance(odd, np.str_):
+        assert hash_encode(values) is None
+    _same(*_both(values))
+
+
+def test_pandas_missing_markers_are_not_missing() -> None:
+    pd = pytest.importorskip("pandas")
+    assert hash_encode(np.array(["a", pd.NA, None], dtype=object)) is None
+    values = np.array(["a", pd.NaT, None], dtype=object)
+    assert hash_encode(values) is None
+    _same(*_both(values))
