@@ -222,7 +222,8 @@ class SQLiteStore:
     another :meth:`open` on the same file, in this process or another, raises
     :class:`~cxmodel.errors.StoreError`. Reading the outbox, :meth:`acknowledge` and
     :meth:`prune` work without :meth:`open` (e.g. from a host process reading the outbox);
-    :meth:`commit` and :meth:`forget` need it.
+    :meth:`commit` and :meth:`forget` need it. ``with SQLiteStore(path) as store:`` closes
+    the store (releasing the lock) when the block ends; it does not open it.
 
     Every method may be called from any thread (one lock guards the connection). Every
     failure is a :class:`~cxmodel.errors.StoreError` naming the file, never a raw
