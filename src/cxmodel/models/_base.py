@@ -308,7 +308,8 @@ def maximise_likelihood(
         return -val / scale, -g / scale
 
     use_jac = gradient is not None or value_and_gradient is not None
-    first = loglik(np.exp(starts[0]))
+    with np.errstate(all="ignore"):
+        first = loglik(np.exp(starts[0]))
     scale = max(abs(first), 1.0) if np.isfinite(first) else 1.0
     best: Any = None
     failures: list[str] = []
@@ -330,7 +331,9 @@ def maximise_likelihood(
                     callback=None if callback is None else (lambda _xk: callback()),
                 )
         if not np.isfinite(res.fun) or res.fun >= 1e299 or not np.all(np.isfinite(res.x)):
-            failures.append(f"start {np.exp(start).round(4).tolist()}: {res.message}")
+            with np.errstate(all="ignore"):
+                shown = [float(f"{v:.4g}") for v in np.exp(start).tolist()]
+            failures.append(f"start {shown}: {res.message}")
             continue
         if best is None or res.fun < best.fun:
             best = res
