@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -13,8 +11,8 @@ import pytest
 pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
-import dask.dataframe as dd
-from distributed import Client, LocalCluster
+from distributed import Client
+from frames import uneven
 
 import dask
 from cxmodel import dask as cxd
@@ -28,13 +26,6 @@ AS_OF = "2024-12-31T00:00Z"
 STEPS = ["view", "product_view", "add_to_cart", "purchase"]
 
 
-def uneven(frame: Any, sizes: list[int]) -> Any:
-    """A Dask frame of ``frame``'s rows split at the given partition sizes (zeros = empty)."""
-    edges = np.concatenate([[0], np.cumsum(sizes)])
-    chunks = [frame.iloc[a:b] for a, b in pairwise(edges)]
-    return dd.from_delayed([dask.delayed(c) for c in chunks], meta=frame.iloc[:0])
-
-
 @pytest.fixture(scope="module")
 def world() -> tuple[InteractionLog, Any]:
     """The one-process log and its rows in random order, some touchpoints missing."""
@@ -43,23 +34,6 @@ def world() -> tuple[InteractionLog, Any]:
     rows["touchpoint"] = rows["touchpoint"].astype(object)
     rows.loc[rows.index[::17], "touchpoint"] = None
     return InteractionLog.from_pandas(rows), rows
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    """Two worker processes on 127.0.0.1, closed after the module."""
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            protocol="tcp",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 @pytest.fixture(scope="module")

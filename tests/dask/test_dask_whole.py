@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -12,8 +10,8 @@ import pytest
 pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
-import dask.dataframe as dd
-from distributed import Client, LocalCluster
+from distributed import Client
+from frames import uneven
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,13 +22,6 @@ from cxmodel.datasets import synthetic
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import BetaGeo
-
-
-def uneven(frame: Any, sizes: list[int]) -> Any:
-    """A Dask frame of ``frame``'s rows split at the given partition sizes (zeros = empty)."""
-    edges = np.concatenate([[0], np.cumsum(sizes)])
-    chunks = [frame.iloc[a:b] for a, b in pairwise(edges)]
-    return dd.from_delayed([dask.delayed(c) for c in chunks], meta=frame.iloc[:0])
 
 
 def with_ties(frame: Any) -> Any:
@@ -56,23 +47,6 @@ def world() -> tuple[InteractionLog, Any]:
     log = InteractionLog.from_pandas(frame)
     rows = log.to_pandas().sample(frac=1.0, random_state=4).reset_index(drop=True)
     return InteractionLog.from_pandas(rows), rows
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
-    """Two worker processes on 127.0.0.1, closed after the module."""
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            protocol="tcp",
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as c,
-    ):
-        yield c
 
 
 @pytest.fixture(scope="module")
