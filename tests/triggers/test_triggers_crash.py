@@ -119,5 +119,4 @@ class TestCrash:
         assert len(fired) == len(set(fired))  # no firing returned twice
         batch = evaluate(parse(ACCEPTANCE), InteractionLog.from_records(recs), as_of=as_of)
         assert batch.ids() == set(fired) | set(pending)
-        assert set(pending) - set(fired) == set() or len(set(pending)) <= 3 * 20
         assert len(batch) > 10
