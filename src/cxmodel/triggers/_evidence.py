@@ -12,7 +12,7 @@ from cxmodel.expr._ast import children
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["evidence", "outer_nodes"]
+__all__ = ["evidence", "outer_nodes", "tested_items"]
 
 IntArray = npt.NDArray[np.int64]
 Array = npt.NDArray[Any]
@@ -42,7 +42,6 @@ def evidence(ctx: LogContext, rule: Rule, anchor: IntArray, matched: IntArray, e
     firing sees) and ``now`` (its time) are per firing, in ``ctx``'s rows.
     """
     alias = rule.alias
-    completes = rule.then is not None and rule.then.mode == "event"
     when: dict[str, Array] = {}
     then: dict[str, Array] = {}
     condition: dict[str, Array] = {}
@@ -50,6 +49,45 @@ def evidence(ctx: LogContext, rule: Rule, anchor: IntArray, matched: IntArray, e
     def field(name: str, rows: IntArray, into: dict[str, Array]) -> None:
         if name not in into:  # a column the log does not have is missing, as in streaming
             into[name] = ctx.column_at(name, rows) if name in ctx.log else np.full(len(rows), None)
+
+    items = tested_items(rule)
+    for _, node in items["when"]:  # at the bound interaction
+        if isinstance(node, Aggregate):
+            when[str(node)] = ctx.evaluate(node, anchor, alias=alias, alias_rows=anchor)
+        else:
+            field(node.name, anchor, when)
+    for _, node in items["then"]:  # at the interaction completing it
+        if isinstance(node, Aggregate):
+            then[str(node)] = ctx.evaluate(node, matched, alias=alias, alias_rows=anchor)
+        else:
+            field(node.name, matched, then)
+    for _, node in items["if"]:  # at the firing's time
+        if isinstance(node, Aggregate):
+            condition[str(node)] = ctx.evaluate(
+                node, anchor, alias=alias, alias_rows=anchor, end=end, now=now
+            )
+        else:
+            condition[str(node)] = ctx.evaluate(node, anchor)
+    out = {"when": when, "then": then, "if": condition}
+    return {k: v for k, v in out.items() if v}
+
+
+def tested_items(rule: Rule) -> dict[str, list[tuple[str, Name | Aggregate]]]:
+    """What a firing's ``because`` shows, per part, in the order it shows them (both drivers
+    read this): ``when``: the bound interaction's fields named by the rule (``"field"``) and
+    the aggregates of ``when ... where`` (``"agg"``); ``then``: the fields and aggregates of
+    ``then B where ...`` (only for ``then B``); ``if``: the aggregates and ``customer.``
+    traits (``"trait"``) of the condition. A field is listed once per part.
+    """
+    alias = rule.alias
+    completes = rule.then is not None and rule.then.mode == "event"
+    out: dict[str, list[tuple[str, Name | Aggregate]]] = {"when": [], "then": [], "if": []}
+    fields: dict[str, set[str]] = {"when": set(), "then": set()}
+
+    def add_field(part: str, node: Name) -> None:
+        if node.name not in fields[part]:
+            fields[part].add(node.name)
+            out[part].append(("field", node))
 
     clauses = (
         ("when", rule.when.where),
@@ -60,22 +98,15 @@ def evidence(ctx: LogContext, rule: Rule, anchor: IntArray, matched: IntArray, e
     for clause, expr in clauses:
         for node in outer_nodes(expr):
             if isinstance(node, Aggregate):
-                if clause == "if":  # at the firing's time
-                    condition[str(node)] = ctx.evaluate(
-                        node, anchor, alias=alias, alias_rows=anchor, end=end, now=now
-                    )
-                elif clause == "when":  # at the bound interaction
-                    when[str(node)] = ctx.evaluate(node, anchor, alias=alias, alias_rows=anchor)
-                elif clause == "then" and completes:  # at the interaction completing it
-                    then[str(node)] = ctx.evaluate(node, matched, alias=alias, alias_rows=anchor)
+                if clause == "if" or clause == "when" or (clause == "then" and completes):
+                    out[clause].append(("agg", node))
             elif node.qualifier == "customer":
                 if clause == "if":
-                    condition[str(node)] = ctx.evaluate(node, anchor)
+                    out["if"].append(("trait", node))
             elif node.qualifier == (alias or "") or (
                 node.qualifier is None and clause in ("when", "if")
             ):  # the bound interaction's own fields
-                field(node.name, anchor, when)
+                add_field("when", node)
             elif node.qualifier is None and clause == "then" and completes:
-                field(node.name, matched, then)
-    out = {"when": when, "then": then, "if": condition}
-    return {k: v for k, v in out.items() if v}
+                add_field("then", node)
+    return out

@@ -18,7 +18,7 @@ from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Binary, Call, Expr, Nam
 from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._context import aggregates_in, names_in, shift
 from cxmodel.triggers._customer import Anchor, CustomerState
-from cxmodel.triggers._evidence import outer_nodes
+from cxmodel.triggers._evidence import tested_items
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._policies import absence
 from cxmodel.triggers._rules import Rule
@@ -275,47 +275,20 @@ class RulePlan:
         self.absent = absence(rule)
 
     def _evidence(self, rule: Rule) -> None:
-        """What ``because`` shows: (kind, node) lists per clause, in the order batch shows
-        them (see :func:`cxmodel.triggers._evidence.evidence`)."""
-        alias = rule.alias
-        completes = self.then_mode == "event"
-        self.ev_when: list[tuple[str, Any]] = []
-        self.ev_then: list[tuple[str, Any]] = []
-        self.ev_if: list[tuple[str, Any]] = []
-        seen_when: set[str] = set()
-        seen_then: set[str] = set()
-        clauses = (
-            ("when", rule.when.where),
-            ("then", None if rule.then is None else rule.then.where),
-            ("unless", None if rule.unless is None else rule.unless.where),
-            ("if", rule.condition),
-        )
-        for clause, expr in clauses:
-            for node in outer_nodes(expr):
-                if isinstance(node, Aggregate):
-                    if clause == "if":
-                        self.ev_if.append(("agg", str(node)))
-                    elif clause == "when":
-                        self.ev_when.append(("agg", str(node)))
-                    elif clause == "then" and completes:
-                        self.ev_then.append(("agg", str(node)))
-                elif node.qualifier == "customer":
-                    if clause == "if":
-                        self.ev_if.append(("trait", node))
-                elif node.qualifier == (alias or "") or (
-                    node.qualifier is None and clause in ("when", "if")
-                ):
-                    if node.name not in seen_when:
-                        seen_when.add(node.name)
-                        self.ev_when.append(("field", node.name))
-                elif (
-                    node.qualifier is None
-                    and clause == "then"
-                    and completes
-                    and node.name not in seen_then
-                ):
-                    seen_then.add(node.name)
-                    self.ev_then.append(("field", node.name))
+        """What ``because`` shows, per part (see :func:`~cxmodel.triggers._evidence.tested_items`):
+        fields by name, aggregates by their text, traits as names."""
+        items = tested_items(rule)
+
+        def keyed(part: str) -> list[tuple[str, Any]]:
+            return [
+                (what, node.name if what == "field" and isinstance(node, Name) else
+                 str(node) if what == "agg" else node)
+                for what, node in items[part]
+            ]  # fmt: skip
+
+        self.ev_when = keyed("when")
+        self.ev_then = keyed("then")
+        self.ev_if = keyed("if")
 
     # -- evaluation ------------------------------------------------------------------------
     def env(
