@@ -15,7 +15,7 @@ from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
 from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
 from cxmodel.journey._groups import by_codes, first_rows, unit_masks
-from cxmodel.journey._transitions import END, START
+from cxmodel.journey._transitions import END, START, transition_edges
 from cxmodel.log import InteractionLog
 
 __all__ = ["EdgeState", "transitions"]
@@ -85,19 +85,7 @@ def _edge_state(
     k = len(keys)
     if start_end:
         codes = codes + 1
-    n = len(codes)
-    same = unit[1:] == unit[:-1]
-    src, dst, who = codes[:-1][same], codes[1:][same], cust[:-1][same]
-    dt_us = (t[1:] - t[:-1])[same]
-    if start_end and n:
-        first = np.ones(n, dtype=bool)
-        first[1:] = ~same
-        last = np.ones(n, dtype=bool)
-        last[:-1] = ~same
-        src = np.concatenate([src, np.zeros(int(first.sum()), dtype=np.int64), codes[last]])
-        dst = np.concatenate([dst, codes[first], np.full(int(last.sum()), k - 1, dtype=np.int64)])
-        who = np.concatenate([who, cust[first], cust[last]])
-    edge = src * k + dst
+    edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
     counts = np.bincount(edge, minlength=k * k)
     distinct = np.unique(who * (k * k) + edge) % (k * k)
     customers = np.bincount(distinct, minlength=k * k)

@@ -115,6 +115,36 @@ class Transitions(Grouped):
         return table_html(f"Transitions ({len(self.labels)} labels)", self.edges())
 
 
+def transition_edges(
+    codes: npt.NDArray[np.int64],
+    unit: npt.NDArray[Any],
+    cust: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    k: int,
+    start_end: bool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each consecutive step of a unit (customer or session) as an edge ``src * k + dst``,
+    with its customer and, for the steps between two events, the gap in microseconds
+    (``edge[:len(gaps)]`` are those steps); with ``start_end`` each unit also gets an edge from
+    START (code 0) to its first event and from its last event to END (code ``k - 1``).
+    Rows are in log order; ``codes`` already count START when ``start_end``."""
+    n = len(codes)
+    same = unit[1:] == unit[:-1]
+    src = codes[:-1][same]
+    dst = codes[1:][same]
+    who = cust[:-1][same]
+    gaps = (t[1:] - t[:-1])[same]
+    if start_end and n:
+        first = np.ones(n, dtype=bool)
+        first[1:] = ~same
+        last = np.ones(n, dtype=bool)
+        last[:-1] = ~same
+        src = np.concatenate([src, np.zeros(int(first.sum()), dtype=np.int64), codes[last]])
+        dst = np.concatenate([dst, codes[first], np.full(int(last.sum()), k - 1, dtype=np.int64)])
+        who = np.concatenate([who, cust[first], cust[last]])
+    return src * k + dst, who, gaps
+
+
 def transitions(
     log: InteractionLog,
     *,
@@ -208,21 +238,7 @@ def _transitions(
     else:
         labels = cats
     k = len(labels)
-    n = len(codes)
-    same = unit[1:] == unit[:-1]
-    src = codes[:-1][same]
-    dst = codes[1:][same]
-    who = cust[:-1][same]
-    dt_us = (t[1:] - t[:-1])[same]
-    if start_end and n:
-        first = np.ones(n, dtype=bool)
-        first[1:] = ~same
-        last = np.ones(n, dtype=bool)
-        last[:-1] = ~same
-        src = np.concatenate([src, np.zeros(int(first.sum()), dtype=np.int64), codes[last]])
-        dst = np.concatenate([dst, codes[first], np.full(int(last.sum()), k - 1, dtype=np.int64)])
-        who = np.concatenate([who, cust[first], cust[last]])
-    edge = src * k + dst
+    edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
     counts = np.bincount(edge, minlength=k * k).reshape(k, k).astype(np.int64)
     customers = _unique_customers(who, edge, log.n_customers, k)
     out_sum = counts.sum(axis=1, keepdims=True)
