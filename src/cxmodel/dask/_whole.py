@@ -303,15 +303,7 @@ def cohort_retention(
         end = last if last is not None else 0
     end_idx = int(period_index(np.array([end], dtype=np.int64), period, timezone)[0])
     if not counter:
-        empty = np.zeros((0, 0))
-        return CohortRetention(
-            np.empty(0, dtype=object),
-            np.zeros(0, np.int64),
-            empty.astype(np.int64),
-            empty,
-            period,
-            np.zeros((0, 0), dtype=bool),
-        )
+        return CohortRetention.empty(period)
     keys = np.array(sorted(counter), dtype=np.int64)
     values = np.array([counter[(int(c), int(k))] for c, k in keys], dtype=np.int64)
     cohort_values, cohort_of = np.unique(keys[:, 0], return_inverse=True)

@@ -164,6 +164,19 @@ class CohortRetention:
     period: str
     observed: npt.NDArray[np.bool_] | None = None
 
+    @classmethod
+    def empty(cls, period: str) -> CohortRetention:
+        """No cohorts (no customer bought)."""
+        none = np.zeros((0, 0))
+        return cls(
+            np.empty(0, dtype=object),
+            np.zeros(0, np.int64),
+            none.astype(np.int64),
+            none,
+            period,
+            np.zeros((0, 0), dtype=bool),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Columns: cohort, size, then one rate column per period since (NaN: not yet)."""
         out: dict[str, Any] = {"cohort": self.cohorts, "size": self.sizes}
@@ -236,15 +249,7 @@ def cohort_retention(
     sub = log.filter(mask)
     end_idx = int(period_index(np.array([end], dtype=np.int64), period, timezone)[0])
     if len(sub) == 0:
-        empty = np.zeros((0, 0))
-        return CohortRetention(
-            np.empty(0, dtype=object),
-            np.zeros(0, np.int64),
-            empty.astype(np.int64),
-            empty,
-            period,
-            np.zeros((0, 0), dtype=bool),
-        )
+        return CohortRetention.empty(period)
     idx = period_index(sub.timestamps, period, timezone)
     first = idx[sub.offsets[:-1]]
     codes = sub.customer_codes.astype(np.int64)
