@@ -201,10 +201,13 @@ def consent_at(
     events = np.flatnonzero(grant | revoke)
     if "purpose" in ctx.log and len(events):
         # purposes compared trimmed and case-folded; a revocation without one revokes all
-        written = ctx.column_at("purpose", events).tolist()
-        key = [consent_key(p) if isinstance(p, str) else "" for p in written]
-        wanted = consent_key(purpose)
-        keep = [k == wanted or (not k and r) for k, r in zip(key, revoke[events], strict=True)]
+        codes, purposes = ctx.log.categorical("purpose")  # normalised once per distinct value
+        keys = np.array(
+            [*(consent_key(p) if isinstance(p, str) else "" for p in np.asarray(purposes)), ""],
+            dtype=object,
+        )
+        key = keys[np.asarray(codes, dtype=np.int64)[events]]  # code -1 (missing): ""
+        keep = (key == consent_key(purpose)) | ((key == "") & revoke[events])
         events = events[np.asarray(keep, dtype=bool)]
     else:
         events = events[revoke[events]]
