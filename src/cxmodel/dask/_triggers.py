@@ -15,7 +15,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._batch import as_of_us, evaluate_us
-from cxmodel.triggers._firings import FiringBlock
+from cxmodel.triggers._firings import FiringBlock, firing_blocks
 
 __all__ = ["evaluate"]
 
@@ -43,10 +43,11 @@ def _evaluate_part(
     if customers is not None:
         mine = {c: customers[c] for c in log.customers.tolist() if c in customers}
     firings = evaluate_us(rules, log, cutoff, customers=mine)
-    # Firings.from_blocks keeps the blocks it was built from; ship those, not Firing objects.
-    emitted = [attrs.evolve(b, ranked=False) for b in firings._emitted.blocks if len(b)]
-    suppressed = [attrs.evolve(b, ranked=False) for b in firings._suppressed.blocks if len(b)]
-    return emitted, suppressed
+    emitted, suppressed = firing_blocks(firings)  # columns travel, not Firing objects
+    return (
+        [attrs.evolve(b, ranked=False) for b in emitted],
+        [attrs.evolve(b, ranked=False) for b in suppressed],
+    )
 
 
 def evaluate(

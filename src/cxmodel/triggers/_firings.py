@@ -24,6 +24,7 @@ __all__ = [
     "Firing",
     "FiringBlock",
     "Firings",
+    "firing_blocks",
     "firing_columns",
     "firing_id",
     "plain",
@@ -503,6 +504,16 @@ def _rows_columns(rows: _Rows) -> tuple[Array, Array, IntArray, Array]:
         np.array([f.customer_id for f in got], dtype=object),
         np.array([to_us(f.time) for f in got], dtype=np.int64),
         np.array([f.reason for f in got], dtype=object),
+    )
+
+
+def firing_blocks(firings: Firings) -> tuple[tuple[FiringBlock, ...], tuple[FiringBlock, ...]]:
+    """The columnar blocks (emitted, suppressed) ``firings`` was built from, empty ones left
+    out (internal: the Dask evaluator ships these instead of :class:`Firing` objects); a table
+    built from objects has none."""
+    return (
+        tuple(b for b in firings._emitted.blocks if len(b)),
+        tuple(b for b in firings._suppressed.blocks if len(b)),
     )
 
 
