@@ -147,6 +147,7 @@ class TriggerService:
         except BaseException:
             self._executor.shutdown(wait=True)
             raise
+        self._late_seen = len(self._store.late())  # late interactions kept before this run
 
     def _call(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the engine thread and return its result (exceptions re-raised)."""
@@ -181,10 +182,10 @@ class TriggerService:
         records = _field(body, "records", list, "a list of interaction records")
 
         def work() -> dict[str, Any]:
-            engine = self._engine
-            late_before = len(engine.late)  # the store keeps late interactions
-            firings = _firing_dicts(engine.process_many(records))
-            late = [q.record for q in engine.late[late_before:]]
+            firings = _firing_dicts(self._engine.process_many(records))
+            kept = self._store.late()  # the store keeps late interactions: report the new ones
+            late = [q.record for q in kept[self._late_seen :]]
+            self._late_seen = len(kept)
             return {"firings": firings, "late": late}
 
         return self._call(work)
