@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import warnings
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from test_triggers_engine import interaction
 
-from cxmodel.errors import EvaluationLimitError, SchemaError, TriggerTypeError
+from cxmodel.errors import DataWarning, EvaluationLimitError, SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import TriggerEngine, check, evaluate, parse
 
@@ -189,8 +190,38 @@ class TestEvaluateRefusesAndBounds:
             'trigger t:\n    when ticket_opened as t where t.topic == "payment"\n    emit a'
         )
         assert len(evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")) == 0
-        with pytest.raises(TriggerTypeError):
-            check(rules, self.LOG)  # check refuses every unknown property
+        # check refuses what evaluate refuses, and says which properties it could not verify
+        with pytest.warns(DataWarning, match="rule 't': 'topic'"):
+            check(rules, self.LOG)
+
+    def test_check_and_evaluate_refuse_the_same_rules(self) -> None:
+        """Over the same log, check raises exactly when evaluate raises, with the same codes."""
+        texts = [
+            'when ticket_opened as t where t.topic == "payment"',
+            "when purchase as p where p.valu > 1",
+            "when purchse",
+            'when purchase as p where p.value <= "six"',
+            "when purchase as p where p.value + p.product > 1",
+            "when purchase as p then survey where score < p.value",
+            "when inactive for 3 days\n    if count(purchase where valu > 1) > 0",
+            "when ticket_opened as t where count(purchase where valeu > 1) > 0",
+        ]
+        for text in texts:
+            rules = parse(f"trigger t:\n    {text}\n    emit a")
+            codes = []
+            for call in (
+                lambda r=rules: check(r, self.LOG),
+                lambda r=rules: evaluate(r, self.LOG, as_of="2024-02-01T00:00:00Z"),
+            ):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DataWarning)
+                        call()
+                except TriggerTypeError as exc:
+                    codes.append(sorted(d.code for d in exc.errors))
+                else:
+                    codes.append([])
+            assert codes[0] == codes[1], text
 
     def test_naive_as_of_hint_names_as_of(self) -> None:
         """The naive-time error suggests an aware as_of, not a timezone= argument."""

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from cxmodel.errors import TriggerTypeError
+from cxmodel.errors import DataWarning, TriggerTypeError
 from cxmodel.expr import Aggregate, Diagnostic, Expr, Name, render_diagnostics
 from cxmodel.expr._ast import children
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["check", "property_kinds", "refuse_unchecked"]
+__all__ = ["check", "diagnose", "property_kinds", "refuse_unchecked"]
 
 
 def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
     """Type-check ``rules`` against ``log``'s schema and kinds; raise if anything is wrong.
 
-    Pass the rule text as ``source`` to show each offending line with a caret.
+    Refuses exactly what :func:`~cxmodel.triggers.evaluate` refuses over the same log. A
+    property read only from kinds of interaction the log does not hold (``t.topic`` of
+    tickets, over a log without tickets) cannot be checked against it: that is a
+    :class:`~cxmodel.errors.DataWarning` naming each such property, not an error, because the
+    rule may well be right for data that has those interactions. Pass the rule text as
+    ``source`` to show each offending line with a caret.
 
     Raises
     ------
@@ -36,22 +42,25 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
     E302 line 2, column 30: unknown property 'p.valu'
     hint: did you mean p.value?
     """
-    kinds = [str(k) for k in log.kinds]
-    errors = check_rules(rules, schema=dict(log.schema), kinds=kinds)
+    errors, unverifiable = diagnose(rules, log, name_rules=False)
     if errors:
         raise TriggerTypeError(render_diagnostics(errors, source), errors)
+    if unverifiable:
+        listed = "; ".join(
+            f"rule {rule!r}: {', '.join(repr(p) for p in sorted(names))}"
+            for rule, names in unverifiable.items()
+        )
+        warnings.warn(
+            f"properties not checked, read as missing: the log holds no interactions they are "
+            f"read from ({listed}); check against data with those interactions to verify them",
+            DataWarning,
+            stacklevel=2,
+        )
 
 
 def refuse_unchecked(rules: RuleSet, log: Any) -> None:
     """Raise :class:`~cxmodel.errors.TriggerTypeError` if :func:`check` refuses ``rules``
     against ``log``; each diagnostic names its rule (used by ``evaluate`` before it runs).
-
-    An unknown property (E302) is refused when the log holds interactions of a kind the rule
-    reads it from (the clause could never see a value: a misspelling, or data without the
-    column); it is let through, read as missing, when the log has no such interactions at all
-    (the example rules over a log without tickets, say). Unknown kinds, type mismatches,
-    durations used as numbers and unbound names are always refused. Call :func:`check` to
-    refuse every unknown property.
 
     Examples
     --------
@@ -66,27 +75,47 @@ def refuse_unchecked(rules: RuleSet, log: Any) -> None:
     E301 line 2, column 10: rule 't': unknown kind 'purchse'
     hint: did you mean 'purchase'?
     """
+    problems, _ = diagnose(rules, log, name_rules=True)
+    if problems:
+        raise TriggerTypeError(render_diagnostics(problems, None), problems)
+
+
+def diagnose(
+    rules: RuleSet, log: Any, *, name_rules: bool
+) -> tuple[tuple[Diagnostic, ...], dict[str, set[str]]]:
+    """What :func:`check` and ``evaluate`` refuse of ``rules`` over ``log``, and the
+    properties each rule reads that the log cannot verify.
+
+    An unknown property (E302) is refused when the log holds interactions of a kind the rule
+    reads it from (the clause could never see a value: a misspelling, or data without the
+    column). It cannot be verified, and reads as missing, when the log has no such
+    interactions at all, or none of the kind that anchors the rule (which then cannot fire):
+    the example rules over a log without tickets. Unknown kinds, type mismatches, durations
+    used as numbers and unbound names are always refused. With ``name_rules`` each message
+    starts with its rule's name.
+    """
     kinds = [str(k) for k in log.kinds]
     present = set(kinds)
     schema = dict(log.schema)
     problems: list[Diagnostic] = []
+    unverifiable: dict[str, set[str]] = {}
     for rule in rules:
-        # a property is refused when the log has interactions of a kind the rule reads it
-        # from, yet no such column: the clause could never see a value
         anchors = str(rule.when.mode) != "event" or rule.when.kind in present
-        unreadable = {  # (a rule whose anchoring kind is absent cannot fire: nothing to refuse)
+        missing = {name for name in property_kinds(rule) if name not in schema}
+        unreadable = {
             name
             for name, read_from in property_kinds(rule).items()
-            if anchors and name not in schema and any(k is None or k in present for k in read_from)
+            if name in missing and anchors and any(k is None or k in present for k in read_from)
         }
+        if missing - unreadable:
+            unverifiable[rule.name] = missing - unreadable
         for d in check_rules(RuleSet((rule,)), schema=schema, kinds=kinds):
             if d.code == "E302" and not any(_names(d.message, name) for name in unreadable):
                 continue
-            message = f"rule {rule.name!r}: {d.message}"
+            message = f"rule {rule.name!r}: {d.message}" if name_rules else d.message
             problems.append(Diagnostic(d.code, d.line, d.column, message, d.hint))
-    if problems:
-        found = tuple(problems)
-        raise TriggerTypeError(render_diagnostics(found, None), found)
+    problems.sort(key=lambda d: (d.line, d.column))
+    return tuple(problems), unverifiable
 
 
 def _names(message: str, name: str) -> bool:
