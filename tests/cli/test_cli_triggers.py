@@ -35,6 +35,22 @@ def test_check_ok(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) 
     assert "1 rule(s) OK" in capsys.readouterr().out
 
 
+def test_check_notes_properties_the_data_cannot_verify(
+    tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A property of a kind the data lacks is a note on stderr, and the check passes."""
+    _, data = files
+    rules = tmp_path / "tickets.cx"
+    rules.write_text(
+        'trigger t:\n    when ticket_opened as t where t.topic == "payment"\n    emit x\n',
+        encoding="utf-8",
+    )
+    assert main(["check", str(rules), "--data", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert "1 rule(s) OK" in captured.out
+    assert "note: properties not checked" in captured.err and "'topic'" in captured.err
+
+
 def test_check_error_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A rule with a typo exits 1 and shows the line with a caret."""
     bad = tmp_path / "bad.cx"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import warnings
 from difflib import get_close_matches
 from typing import Any
 
-from cxmodel.errors import DataError, TriggerSyntaxError, TriggerTypeError
+from cxmodel.errors import DataError, DataWarning, TriggerSyntaxError, TriggerTypeError
 
 __all__ = ["add_trigger_commands", "similar_ids"]
 
@@ -29,7 +30,11 @@ def _check(args: argparse.Namespace) -> int:
         if args.data:
             from cxmodel.cli._main import read_data
 
-            check(rules, read_data(args.data, args), source=text)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DataWarning)
+                check(rules, read_data(args.data, args), source=text)
+            for warning in caught:  # properties the data cannot verify: a note, not an error
+                print(f"{args.rules}: note: {warning.message}", file=sys.stderr)
     except (TriggerSyntaxError, TriggerTypeError) as exc:
         # every diagnostic, each with its line and caret; exit status 1 as for a linter
         print(f"{args.rules}:\n{exc}", file=sys.stderr)
