@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from tests_triggers_acceptance import ACCEPTANCE
 
 from cxmodel.log import InteractionLog
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, parse
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests_triggers_acceptance import ACCEPTANCE
 
 from cxmodel.errors import TriggerSyntaxError
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import RuleSet, Unless, agg, col, count, lit, parse, trigger
 
 

@@ -11,9 +11,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests_triggers_acceptance import ACCEPTANCE
-
 from cxmodel.log import InteractionLog
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, parse
 
 CHILD = r"""

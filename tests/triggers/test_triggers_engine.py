@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests_triggers_acceptance import ACCEPTANCE
 
 from cxmodel.domain import Interaction
 from cxmodel.log import InteractionLog
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, evaluate, parse
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests_triggers_acceptance import ACCEPTANCE
-
 from cxmodel.triggers import EXAMPLE_RULES, parse
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 
 
 def test_example_rules_equal_the_specification() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import io
 from datetime import datetime, timezone
 
-from tests_triggers_acceptance import ACCEPTANCE
-
 from cxmodel.log import InteractionLog
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, explain, parse, write_firings
 
 RECS = [

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_triggers_engine import interaction, records, rules_text
-from tests_triggers_acceptance import ACCEPTANCE
 
 from cxmodel.log import InteractionLog
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import Firings, TriggerEngine, evaluate, parse
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from tests_triggers_acceptance import ACCEPTANCE
 
 from cxmodel.errors import CXModelError, TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Binary, Duration, Literal, Name
@@ -24,6 +23,7 @@ from cxmodel.triggers import (
     WhenMode,
     parse,
 )
+from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 
 SCHEMA = {
     "value": "float",
