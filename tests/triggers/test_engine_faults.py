@@ -856,17 +856,7 @@ class TestOneEnginePerStore:
 
     @pytest.mark.parametrize(
         "link",
-        [
-            "symlink",
-            pytest.param(
-                "hardlink",
-                marks=pytest.mark.xfail(
-                    strict=True,
-                    reason="the lock file is named after the store's real path: a hard link is "
-                    "another path to the same file, so a second engine can open it (documented)",
-                ),
-            ),
-        ],
+        ["symlink", "hardlink"],
     )
     def test_store_held_through_another_name_is_refused(
         self, link: str, tmp_path: Path, sqlite_store: Any

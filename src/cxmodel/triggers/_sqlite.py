@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -269,6 +270,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         # the lock names the file itself, however it is reached (a symlink names the same)
         self._file_lock = _FileLock(os.path.realpath(self.path) + ".lock")
+        self._inode_lock = _FileLock(os.devnull)  # replaced by open(): see _hold_inode
         self._db: sqlite3.Connection | None = None
         self._meta_text: str | None = None  # the meta as written last (skip rewriting it)
         with self._lock:
@@ -454,10 +456,40 @@ class SQLiteStore:
                     "engine's store (or stop its process) first, or use another file"
                 )
             try:
-                return self._load()
+                loaded = self._load()
+                self._hold_inode()
             except BaseException:
+                db, self._db = self._db, None
+                if db is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.close()
                 self._file_lock.release()
                 raise
+            return loaded
+
+    def _hold_inode(self) -> None:
+        """Lock the file itself, whatever path reaches it: a hard link is another name for
+        the same file, which the sidecar lock (named after one path) cannot see. The lock
+        file is named after the device and inode, in the system's temporary folder."""
+        identity = os.stat(self.path)
+        self._inode_lock = _FileLock(
+            os.path.join(
+                tempfile.gettempdir(),
+                f"cxmodel-store-{identity.st_dev}-{identity.st_ino}.lock",
+            )
+        )
+        try:
+            acquired = self._inode_lock.acquire()
+        except OSError:  # no writable temporary folder: the sidecar lock still holds
+            return
+        if not acquired:
+            pid = self._inode_lock.holder()
+            held_by = "another engine" if pid is None else f"another engine (pid {pid})"
+            raise StoreError(
+                f"trigger state store {self.path!r} is held by {held_by} through another "
+                "name of the same file (a hard link); close that engine's store first, or "
+                "use another file"
+            )
 
     def _load(self) -> StoredState:
         with self._using("read the store") as db:
@@ -588,6 +620,7 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise self._error("cannot close the database", exc) from exc
             finally:
+                self._inode_lock.release()
                 self._file_lock.release()
                 self._meta_text = None
 
