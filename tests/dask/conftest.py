@@ -11,7 +11,7 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[object]:
-    """Two worker processes on 127.0.0.1 (no dashboard), closed after the module."""
+    """Two worker processes on 127.0.0.1, closed after the module."""
     with (
         distributed.LocalCluster(
             n_workers=2,
@@ -19,7 +19,7 @@ def client() -> Iterator[object]:
             processes=True,
             host="127.0.0.1",
             protocol="tcp",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: no clash with a cluster already running
         ) as cluster,
         distributed.Client(cluster) as c,
     ):

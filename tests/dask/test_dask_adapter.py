@@ -32,7 +32,7 @@ def client() -> Iterator[Client]:
             processes=False,
             host="127.0.0.1",
             protocol="tcp",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: no clash with a cluster already running
         ) as cluster,
         Client(cluster) as c,
     ):
