@@ -9,8 +9,6 @@ them equal.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._holdout import held_out_customers, holdout_fraction
 from cxmodel.expr import Duration
 from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
 from cxmodel.triggers._candidates import Candidates, upper_bound
@@ -62,39 +61,13 @@ def _delay(time: int, start: int, end: int) -> int:
 HOLDOUT = "holdout"
 
 
-def holdout_fraction(rule: str, salt: str | None, customer_id: str) -> float:
-    """Where ``customer_id`` falls in [0, 1) for a rule's holdout: the first 8 bytes of the
-    SHA-256 of the JSON text ``[rule, salt, customer_id]`` (``salt`` ``None`` is ``""``) as a
-    big-endian integer, divided by 2**64.
-
-    A customer is held out of ``holdout P%`` when this is below ``P / 100``. It depends only on
-    the three strings, so it is the same in every run, process and Python version (Python's
-    ``hash`` is not); rules with different names, or one rule with a new salt, assign
-    customers independently.
-
-    Examples
-    --------
-    >>> round(holdout_fraction("win_back", None, "c1"), 6)
-    0.175059
-    >>> holdout_fraction("win_back", None, "c1") == holdout_fraction("win_back", "", "c1")
-    True
-    """
-    text = json.dumps([rule, salt or "", customer_id], ensure_ascii=False)
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
-
-
 def held_out(rule: Rule, customer_ids: Iterable[str]) -> npt.NDArray[np.bool_]:
     """Whether each customer is in ``rule``'s holdout (all false for a rule without one)."""
     ids = list(customer_ids)
-    out = np.zeros(len(ids), dtype=bool)
     holdout = rule.holdout
     if holdout is None:
-        return out
-    share = holdout.share
-    for i, cid in enumerate(ids):
-        out[i] = holdout_fraction(rule.name, holdout.salt, str(cid)) < share
-    return out
+        return np.zeros(len(ids), dtype=bool)
+    return held_out_customers(rule.name, holdout.salt, holdout.share, ids)
 
 
 def quiet_until(rule: Rule, time: int, zone: str | None) -> int:
