@@ -20,7 +20,15 @@ from cxmodel.metrics._intervals import z_value
 from cxmodel.metrics._tables import MetricTable
 from cxmodel.segment import newcombe_interval, welch_interval
 
-__all__ = ["ActionEffect", "action_effect", "as_firings", "first_firings", "window_bounds"]
+__all__ = [
+    "ActionEffect",
+    "action_effect",
+    "as_firings",
+    "first_firings",
+    "mixed_groups",
+    "mixed_warning",
+    "window_bounds",
+]
 
 NAN = float("nan")
 Z_POWER = float(stats.norm.ppf(0.80))  # 80 % power
@@ -147,6 +155,32 @@ def _first(
     }
 
 
+_MIXING = {"no consent": "consent", "contact policy": "a contact policy"}
+
+
+def mixed_groups(trig: npt.NDArray[Any], reason: npt.NDArray[Any]) -> dict[str, list[str]]:
+    """Per trigger, what besides the holdout stopped some of its firings (``"consent"``,
+    ``"a contact policy"``). The holdout is decided first, so the held-out customers include
+    customers these would have stopped, and treated against held out mixes the action with
+    them."""
+    out: dict[str, list[str]] = {}
+    for t, r in zip(trig.tolist(), reason.tolist(), strict=True):
+        if isinstance(r, str):
+            for prefix, cause in _MIXING.items():
+                if r.startswith(prefix) and cause not in out.setdefault(str(t), []):
+                    out[str(t)].append(cause)
+    return {t: causes for t, causes in out.items() if causes}
+
+
+def mixed_warning(trigger: str, causes: list[str]) -> str:
+    """The warning for :func:`mixed_groups`."""
+    return (
+        f"trigger {trigger!r} also had firings stopped by {' and '.join(causes)}: held-out "
+        "customers include customers who would not have been contacted, so the difference "
+        f"mixes the action with {' and '.join(causes)}"
+    )
+
+
 def as_firings(firings: Any) -> Any:
     """``firings`` as :class:`~cxmodel.triggers.Firings` (an iterable of :class:`Firing`
     objects is split into emitted and suppressed by ``reason``)."""
@@ -222,6 +256,7 @@ def action_effect(
     -----
     DataWarning
         When windows are still open, when the rule also refused firings for lack of consent
+        or a contact policy stopped some
         (held-out customers then include customers who would not have been contacted, so the
         groups differ by more than the action), when no trigger has held-out customers, and
         for ``expected_effect`` above.
@@ -255,11 +290,7 @@ def action_effect(
     trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
     is_held = np.array([r == "holdout" for r in reason.tolist()], dtype=bool)
     is_treated = cols["emitted"]
-    refused = {
-        str(t)
-        for t, r in zip(trig.tolist(), reason.tolist(), strict=True)
-        if isinstance(r, str) and r.startswith("no consent")
-    }
+    mixed = mixed_groups(trig, reason)
     held = _first(trig[is_held], cust[is_held], time[is_held])
     treated = _first(trig[is_treated], cust[is_treated], time[is_treated])
     mask = _outcome_mask(log, outcome)
@@ -307,14 +338,8 @@ def action_effect(
                 DataWarning,
                 stacklevel=2,
             )
-        if name in refused:
-            warnings.warn(
-                f"trigger {name!r} also refused firings for lack of consent: held-out "
-                "customers include customers who would not have been contacted, so the "
-                "difference mixes the action with consent",
-                DataWarning,
-                stacklevel=2,
-            )
+        if name in mixed:
+            warnings.warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
         if expected_effect is not None and not row["mde"] <= expected_effect:
             warnings.warn(
                 f"trigger {name!r}: with {row['n_treated']} treated and {row['n_held_out']} "

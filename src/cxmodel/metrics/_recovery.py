@@ -15,7 +15,13 @@ import numpy.typing as npt
 from cxmodel._time import add_duration, format_duration, parse_duration, to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._effect import as_firings, first_firings, window_bounds
+from cxmodel.metrics._effect import (
+    as_firings,
+    first_firings,
+    mixed_groups,
+    mixed_warning,
+    window_bounds,
+)
 from cxmodel.metrics._intervals import mean_t_interval, proportion_interval, z_value
 from cxmodel.metrics._tables import MetricTable
 from cxmodel.segment import newcombe_interval, welch_interval
@@ -174,8 +180,8 @@ def recovery_rate(
     DataWarning
         When a trigger has no held-out customers (no difference can be measured), when
         measures are pending, when acknowledged ids match no emitted firing, and when the
-        rule also refused firings for lack of consent (the held-out group then includes
-        customers who would not have been contacted).
+        rule also refused firings for lack of consent or a contact policy stopped some (the
+        held-out group then includes customers who would not have been contacted).
 
     Raises
     ------
@@ -255,11 +261,7 @@ def recovery_rate(
     first_emitted = first_firings(trig[emitted], cust[emitted], time[emitted])
     first_held = first_firings(trig[held], cust[held], time[held])
     where_emitted, where_held = np.flatnonzero(emitted), np.flatnonzero(held)
-    refused = {
-        str(t)
-        for t, r in zip(trig.tolist(), reason.tolist(), strict=True)
-        if isinstance(r, str) and r.startswith("no consent")
-    }
+    mixed = mixed_groups(trig, reason)
     measures = ["responded", "recovered", "next_score"] if metric is not None else []
     measures += horizon_names
     none = np.zeros(0, dtype=np.int64)
@@ -291,13 +293,8 @@ def recovery_rate(
                 DataWarning,
                 stacklevel=2,
             )
-        if name in refused and len(arms["held out"]):
-            warnings.warn(
-                f"trigger {name!r} also refused firings for lack of consent: held-out "
-                "customers include customers who would not have been contacted",
-                DataWarning,
-                stacklevel=2,
-            )
+        if name in mixed and len(arms["held out"]):
+            warnings.warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
     columns: dict[str, npt.NDArray[Any]] = {}
     for column in _COLUMNS:
         data = [r[column] for r in rows]
