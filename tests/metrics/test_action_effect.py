@@ -153,6 +153,19 @@ class TestWarnings:
         with pytest.warns(DataWarning, match="consent"):
             action_effect(firings, log, outcome="purchase", as_of="2024-03-01T00:00Z")
 
+    def test_contact_policy_mixes_groups(self) -> None:
+        """Held-out customers are decided before the contact policy, so a rule whose firings
+        a policy stopped compares groups that differ by more than the action."""
+        rules = parse(
+            "trigger call:\n    when signup\n    emit call\n\n"
+            "trigger welcome:\n    when signup\n    emit coupon\n    holdout 50%\n\n"
+            "contact policy daily:\n    at most 1 per 1 days\n    rules call > welcome"
+        )
+        log = small_log()
+        firings = evaluate(rules, log, as_of="2024-03-01T00:00Z")
+        with pytest.warns(DataWarning, match="stopped by a contact policy"):
+            action_effect(firings, log, outcome="purchase", as_of="2024-03-01T00:00Z")
+
     def test_no_holdout(self) -> None:
         rules = parse("trigger welcome:\n    when signup\n    emit coupon")
         log = small_log()

@@ -14,7 +14,7 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "did-it-work.md
 def test_did_it_work_guide_runs() -> None:
     text = GUIDE.read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 5
     namespace: dict[str, object] = {}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -24,3 +24,5 @@ def test_did_it_work_guide_runs() -> None:
     assert "difference +0.041 [+0.014, +0.064]" in printed
     assert "value per customer +4.51 [+2.68, +6.33]" in printed
     assert "difference of about +0.041 [+0.014, +0.064]" in text
+    shown = re.search(r"```text\n(.*?)```", text, re.S)
+    assert shown is not None and shown.group(1) in printed  # the recovery table as printed

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cxmodel._time import to_us
 from cxmodel.errors import SchemaError, TriggerTypeError
 from cxmodel.log import CustomerTable, InteractionLog
-from cxmodel.personalize import Action, next_best_action
+from cxmodel.metrics import action_effect
+from cxmodel.personalize import HOLDOUT_NAME, Action, next_best_action
+from cxmodel.triggers import holdout_fraction
 
 DAY = 86_400_000_000
 
@@ -90,3 +93,105 @@ class TestNextBestAction:
         """An action needs a name and a condition."""
         with pytest.raises(SchemaError, match="Action.eligible"):
             Action("a", " ")
+
+
+class TestHoldout:
+    def test_held_out_customers_get_no_action(self, table: CustomerTable) -> None:
+        """Held-out customers get no action; the one withheld is the action they would have
+        got, with the same value and ranks; the others are unchanged."""
+        plain = next_best_action(table, ACTIONS)
+        held = next_best_action(table, ACTIONS, holdout=30, salt="q1")
+        h = held.held_out
+        assert h.any() and (~h).any()
+        assert all(a is None for a in held.action[h])
+        assert held.withheld[h].tolist() == plain.action[h].tolist()
+        assert held.action[~h].tolist() == plain.action[~h].tolist()
+        assert all(w is None for w in held.withheld[~h])
+        np.testing.assert_array_equal(held.value, plain.value)
+        np.testing.assert_array_equal(held.rank, plain.rank)
+        stopped = h & (plain.action != None)  # noqa: E711 (element-wise)
+        assert all(r.startswith("held out (holdout 30%): withheld ") for r in held.reason[stopped])
+        assert held.reason[~h].tolist() == plain.reason[~h].tolist()
+
+    def test_assignment_is_the_shared_hash(self, table: CustomerTable) -> None:
+        """A customer is held out when holdout_fraction("next best action", salt, id) < P/100,
+        whatever the actions."""
+        held = next_best_action(table, ACTIONS, holdout=25, salt="v2").held_out
+        expected = [holdout_fraction(HOLDOUT_NAME, "v2", c) < 0.25 for c in table.customer_id]
+        assert held.tolist() == expected
+        other = next_best_action(table, ACTIONS[:1], holdout=25, salt="v2").held_out
+        assert (other == held).all()
+        assert (next_best_action(table, ACTIONS, holdout=25, salt="v3").held_out != held).any()
+
+    def test_share_within_binomial_error(self, table: CustomerTable) -> None:
+        n = len(table)
+        for salt in ("a", "b", "c"):
+            k = int(next_best_action(table, ACTIONS, holdout=20, salt=salt).held_out.sum())
+            assert abs(k - 0.2 * n) < 4 * np.sqrt(n * 0.2 * 0.8)
+
+    @pytest.mark.parametrize(
+        ("holdout", "salt", "match"),
+        [
+            (0, None, "strictly between 0 and 100"),
+            (100, None, "strictly between 0 and 100"),
+            (-5, None, "Got -5 instead"),
+            (float("nan"), None, "Got nan instead"),
+            (True, None, "Got True instead"),
+            ("10", None, "Got '10' instead"),
+            (None, "v2", "give holdout=P too"),
+            (10, 3, "salt must be a string"),
+        ],
+        ids=["zero", "hundred", "negative", "nan", "bool", "text", "salt-alone", "salt-int"],
+    )
+    def test_bad_holdout(
+        self, table: CustomerTable, holdout: object, salt: object, match: str
+    ) -> None:
+        with pytest.raises(SchemaError, match=match):
+            next_best_action(table, ACTIONS, holdout=holdout, salt=salt)  # type: ignore[arg-type]
+
+    def test_to_firings(self, table: CustomerTable) -> None:
+        """One firing per customer with an action (emitted) or a withheld one (suppressed as
+        holdout), at the table's as_of, named after the action."""
+        nba = next_best_action(table, ACTIONS, holdout=30)
+        firings = nba.to_firings()
+        acted = nba.action != None  # noqa: E711
+        withheld = nba.withheld != None  # noqa: E711
+        assert len(firings) == int(acted.sum())
+        assert len(firings.suppressed) == int(withheld.sum())
+        assert {f.reason for f in firings.suppressed} == {"holdout"}
+        one = next(iter(firings))
+        i = nba.customer_id.tolist().index(one.customer_id)
+        assert (one.trigger, one.action) == (nba.action[i], nba.action[i])
+        assert one.payload == {"value": nba.value[i]}
+        assert to_us(one.time) == table.as_of
+        ids = [f.firing_id for f in [*firings, *firings.suppressed]]
+        assert len(set(ids)) == len(ids)
+        assert [f.firing_id for f in nba.to_firings()] == [f.firing_id for f in firings]
+
+    def test_effect_is_measured_per_action(self) -> None:
+        """action_effect reads to_firings: treated against withheld customers, per action."""
+        n = 400
+        ids = np.array([f"c{i}" for i in range(n)], dtype=object)
+        log = InteractionLog.from_arrays(
+            customer_id=ids,
+            timestamp=np.full(n, 0, dtype="datetime64[us]"),
+            kind=np.full(n, "purchase", dtype=object),
+            value=np.full(n, 10.0),
+        )
+        table = CustomerTable.from_log(log, as_of=np.datetime64(DAY, "us"))
+        nba = next_best_action(table, [Action("call", "frequency >= 1", needs_consent=False)],
+                               holdout=50)  # fmt: skip
+        buyers = nba.customer_id[nba.action == "call"]  # every treated customer buys again
+        later = InteractionLog.from_arrays(
+            customer_id=np.concatenate([ids, buyers]),
+            timestamp=np.concatenate([np.full(n, 0), np.full(len(buyers), 3 * DAY)]).astype(
+                "datetime64[us]"
+            ),
+            kind=np.full(n + len(buyers), "purchase", dtype=object),
+        )
+        row = action_effect(
+            nba.to_firings(), later, outcome="purchase", window="7 days",
+            as_of=np.datetime64(30 * DAY, "us"),
+        ).effect("call")  # fmt: skip
+        assert (row["n_treated"], row["n_held_out"]) == (len(buyers), n - len(buyers))
+        assert (row["rate_treated"], row["rate_held_out"]) == (1.0, 0.0)

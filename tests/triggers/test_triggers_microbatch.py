@@ -64,7 +64,8 @@ RULE_KINDS = ["product_view", "purchase", "survey", "ticket_opened"]
 
 def random_rule_set(rng: random.Random) -> str:
     """One to three rules mixing every clause shape with aggregates of every function, quiet
-    hours, calendar months and policies (a wider net than ``rules_text``)."""
+    hours, calendar months and policies, sometimes under a contact policy (a wider net than
+    ``rules_text``)."""
     texts = []
     for i in range(rng.randint(1, 3)):
         k1, k2, d = rng.choice(RULE_KINDS), rng.choice(RULE_KINDS), rng.choice(SPANS)
@@ -116,6 +117,16 @@ def random_rule_set(rng: random.Random) -> str:
             salt = rng.choice(["", ' salt "v2"', ' salt "x"'])
             lines.append(f"    holdout {rng.choice([10, 25, 50, 80, 12.5])}%{salt}")
         texts.append("\n".join(lines))
+    if rng.random() < 0.4:  # a contact policy over some of the rules, in a random priority
+        names = [f"r{i}" for i in range(len(texts))]
+        rng.shuffle(names)
+        chosen = names[: rng.randint(1, len(names))]
+        period = rng.choice(SPANS)
+        texts.insert(
+            rng.randint(0, len(texts)),
+            f"contact policy cap:\n    at most {rng.choice([1, 1, 2])} per {period}"
+            f"\n    rules {' > '.join(chosen)}",
+        )
     return "\n\n".join(texts)
 
 

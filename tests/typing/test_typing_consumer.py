@@ -49,3 +49,31 @@ def test_consumer_triggers_and_journeys() -> None:
     web = np.asarray(log.column("kind")) == "view"
     diff: Comparison[Transitions] = compare_transitions(log, web, ~web)
     assert labels is not None and diff is not None
+
+
+def test_consumer_closing_the_loop() -> None:
+    """Typed use of contact policies, the held-out next best action and recovery rates."""
+    import warnings
+
+    from cxmodel.errors import DataWarning
+    from cxmodel.log import CustomerTable
+    from cxmodel.metrics import RecoveryRates, recovery_rate
+    from cxmodel.personalize import Action, NextBestActions, next_best_action
+    from cxmodel.triggers import ContactPolicy, RuleSet, contact_policy, evaluate, trigger
+
+    log = build()
+    thanks = trigger("thanks").when("purchase").emit("thank_you").build()
+    policy: ContactPolicy = (
+        contact_policy("weekly").at_most(1, per="7 days").rules("thanks").build()
+    )
+    rules = RuleSet((thanks,), (policy,))
+    firings = evaluate(rules, log, as_of="2024-03-01T00:00:00Z")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        rates: RecoveryRates = recovery_rate(firings, log, retention=("7 days",))
+    table = CustomerTable.from_log(log, as_of="2024-03-01T00:00:00Z")
+    nba: NextBestActions = next_best_action(
+        table, [Action("call", "frequency >= 1", needs_consent=False)], holdout=50, salt="t"
+    )
+    held: npt.NDArray[np.bool_] = nba.held_out
+    assert len(rates) == 2 and len(held) == 2 and rules.policy_of("thanks") == policy

@@ -1,5 +1,5 @@
 """CX metrics: survey scores and any survey question with intervals, accumulators, survival,
-the effect of a trigger's action against its holdout, experience drivers.
+the effect of a trigger's action against its holdout, the recovery after an alert, experience drivers.
 
 Definitions and formulas are in ``docs/guide/metrics.md``.
 """
@@ -20,6 +20,7 @@ from cxmodel.metrics._questions import (
     response_rate,
     satisfaction_by_stage,
 )
+from cxmodel.metrics._recovery import RECOVERED_AT, RecoveryRates, recovery_rate
 from cxmodel.metrics._retention import (
     CohortRetention,
     RateResult,
@@ -64,6 +65,7 @@ from cxmodel.metrics._value import value_summary
 
 __all__ = [
     "RATED_KEYS",
+    "RECOVERED_AT",
     "ActionEffect",
     "CESAccumulator",
     "CESResult",
@@ -81,6 +83,7 @@ __all__ = [
     "ProportionResult",
     "QuestionSummary",
     "RateResult",
+    "RecoveryRates",
     "ScoreAccumulator",
     "ScoreCounts",
     "SmallSampleWarning",
@@ -107,6 +110,7 @@ __all__ = [
     "one_touch_rate",
     "question_summary",
     "rated_interactions",
+    "recovery_rate",
     "repeat_purchase_rate",
     "response_rate",
     "retention_rate",

@@ -20,7 +20,15 @@ from cxmodel.metrics._intervals import z_value
 from cxmodel.metrics._tables import MetricTable
 from cxmodel.segment import newcombe_interval, welch_interval
 
-__all__ = ["ActionEffect", "action_effect"]
+__all__ = [
+    "ActionEffect",
+    "action_effect",
+    "as_firings",
+    "first_firings",
+    "mixed_groups",
+    "mixed_warning",
+    "window_bounds",
+]
 
 NAN = float("nan")
 Z_POWER = float(stats.norm.ppf(0.80))  # 80 % power
@@ -80,6 +88,28 @@ def _outcome_mask(log: InteractionLog, outcome: str | tuple[str, Any]) -> npt.ND
     )
 
 
+def window_bounds(
+    log: InteractionLog,
+    mask: npt.NDArray[np.bool_],
+    codes: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    stop: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The rows of ``mask`` in each unit's window: ``(rows, lo, hi)`` such that
+    ``rows[lo[i]:hi[i]]`` are the masked rows of customer ``codes[i]`` with time in
+    ``(start[i], stop[i]]``, in log order (none for code -1). The log is sorted by customer then
+    time, so ranking the times makes (customer, time) one sortable integer key."""
+    rows = np.flatnonzero(mask)
+    times = log.timestamps[rows]
+    every = np.unique(np.concatenate([times, start, stop]))
+    width = np.int64(len(every) + 1)
+    row_key = log.customer_codes[rows].astype(np.int64) * width + np.searchsorted(every, times)
+    lo = np.searchsorted(row_key, codes * width + np.searchsorted(every, start), side="right")
+    hi = np.searchsorted(row_key, codes * width + np.searchsorted(every, stop), side="right")
+    hi = np.where(codes >= 0, hi, lo)
+    return rows, lo.astype(np.int64), hi.astype(np.int64)
+
+
 def _windows(
     log: InteractionLog,
     mask: npt.NDArray[np.bool_],
@@ -89,36 +119,81 @@ def _windows(
     values: npt.NDArray[np.float64] | None,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Per unit (customer code, start, stop): the outcome rows in ``(start, stop]`` and the sum
-    of their ``values``. The log is sorted by customer then time, so ranking the times makes
-    (customer, time) one sortable integer key."""
-    rows = np.flatnonzero(mask)
-    times = log.timestamps[rows]
-    every = np.unique(np.concatenate([times, start, stop]))
-    width = np.int64(len(every) + 1)
-    row_key = log.customer_codes[rows].astype(np.int64) * width + np.searchsorted(every, times)
-    lo = np.searchsorted(row_key, codes * width + np.searchsorted(every, start), side="right")
-    hi = np.searchsorted(row_key, codes * width + np.searchsorted(every, stop), side="right")
-    counts = (hi - lo).astype(np.int64)
+    of their ``values``."""
+    rows, lo, hi = window_bounds(log, mask, codes, start, stop)
+    counts = hi - lo
     if values is None:
         return counts, np.zeros(len(codes))
     cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(values[rows]))])
     return counts, cum[hi] - cum[lo]
 
 
+def first_firings(
+    trig: npt.NDArray[Any], cust: npt.NDArray[Any], time: npt.NDArray[np.int64]
+) -> dict[str, npt.NDArray[np.int64]]:
+    """Per trigger (sorted by name): the position of each customer's first firing in the
+    input arrays (customers sorted by id; equal times: the earlier position)."""
+    out: dict[str, npt.NDArray[np.int64]] = {}
+    ids = cust.astype(str)
+    for name in sorted(set(trig.tolist())):
+        sel = np.flatnonzero(trig == name)
+        order = sel[np.lexsort((sel, time[sel], ids[sel]))]
+        c = ids[order]
+        keep = np.ones(len(c), dtype=bool)
+        keep[1:] = c[1:] != c[:-1]
+        out[name] = order[keep].astype(np.int64)
+    return out
+
+
 def _first(
     trig: npt.NDArray[Any], cust: npt.NDArray[Any], time: npt.NDArray[np.int64]
 ) -> dict[str, tuple[npt.NDArray[Any], npt.NDArray[np.int64]]]:
     """Per trigger: each customer's first firing time (customers sorted)."""
-    out: dict[str, tuple[npt.NDArray[Any], npt.NDArray[np.int64]]] = {}
-    for name in sorted(set(trig.tolist())):
-        sel = trig == name
-        c, t = cust[sel].astype(str), time[sel]
-        order = np.lexsort((t, c))
-        c, t = c[order], t[order]
-        keep = np.ones(len(c), dtype=bool)
-        keep[1:] = c[1:] != c[:-1]
-        out[name] = (c[keep], t[keep])
-    return out
+    return {
+        name: (cust[at].astype(str), time[at])
+        for name, at in first_firings(trig, cust, time).items()
+    }
+
+
+_MIXING = {"no consent": "consent", "contact policy": "a contact policy"}
+
+
+def mixed_groups(trig: npt.NDArray[Any], reason: npt.NDArray[Any]) -> dict[str, list[str]]:
+    """Per trigger, what besides the holdout stopped some of its firings (``"consent"``,
+    ``"a contact policy"``). The holdout is decided first, so the held-out customers include
+    customers these would have stopped, and treated against held out mixes the action with
+    them."""
+    out: dict[str, list[str]] = {}
+    for t, r in zip(trig.tolist(), reason.tolist(), strict=True):
+        if isinstance(r, str):
+            for prefix, cause in _MIXING.items():
+                if r.startswith(prefix) and cause not in out.setdefault(str(t), []):
+                    out[str(t)].append(cause)
+    return {t: causes for t, causes in out.items() if causes}
+
+
+def mixed_warning(trigger: str, causes: list[str]) -> str:
+    """The warning for :func:`mixed_groups`."""
+    return (
+        f"trigger {trigger!r} also had firings stopped by {' and '.join(causes)}: held-out "
+        "customers include customers who would not have been contacted, so the difference "
+        f"mixes the action with {' and '.join(causes)}"
+    )
+
+
+def as_firings(firings: Any) -> Any:
+    """``firings`` as :class:`~cxmodel.triggers.Firings` (an iterable of :class:`Firing`
+    objects is split into emitted and suppressed by ``reason``)."""
+    from cxmodel.triggers._firings import Firings
+
+    if isinstance(firings, Firings):
+        return firings
+    if not isinstance(firings, Iterable):
+        raise SchemaError(f"firings must be Firings; got {type(firings).__name__}")
+    items = list(firings)
+    return Firings(
+        [f for f in items if f.reason is None], [f for f in items if f.reason is not None]
+    )
 
 
 def action_effect(
@@ -181,6 +256,7 @@ def action_effect(
     -----
     DataWarning
         When windows are still open, when the rule also refused firings for lack of consent
+        or a contact policy stopped some
         (held-out customers then include customers who would not have been contacted, so the
         groups differ by more than the action), when no trigger has held-out customers, and
         for ``expected_effect`` above.
@@ -208,24 +284,13 @@ def action_effect(
         raise SchemaError(f"expected_effect must be a positive number; got {expected_effect!r}")
     duration = parse_duration(window)
     window_text = window if isinstance(window, str) else format_duration(duration)
-    from cxmodel.triggers._firings import Firings, firing_columns
+    from cxmodel.triggers._firings import firing_columns
 
-    if not isinstance(firings, Firings):
-        if not isinstance(firings, Iterable):
-            raise SchemaError(f"firings must be Firings; got {type(firings).__name__}")
-        items = list(firings)
-        firings = Firings(
-            [f for f in items if f.reason is None], [f for f in items if f.reason is not None]
-        )
-    cols = firing_columns(firings)
+    cols = firing_columns(as_firings(firings))
     trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
     is_held = np.array([r == "holdout" for r in reason.tolist()], dtype=bool)
     is_treated = cols["emitted"]
-    refused = {
-        str(t)
-        for t, r in zip(trig.tolist(), reason.tolist(), strict=True)
-        if isinstance(r, str) and r.startswith("no consent")
-    }
+    mixed = mixed_groups(trig, reason)
     held = _first(trig[is_held], cust[is_held], time[is_held])
     treated = _first(trig[is_treated], cust[is_treated], time[is_treated])
     mask = _outcome_mask(log, outcome)
@@ -273,14 +338,8 @@ def action_effect(
                 DataWarning,
                 stacklevel=2,
             )
-        if name in refused:
-            warnings.warn(
-                f"trigger {name!r} also refused firings for lack of consent: held-out "
-                "customers include customers who would not have been contacted, so the "
-                "difference mixes the action with consent",
-                DataWarning,
-                stacklevel=2,
-            )
+        if name in mixed:
+            warnings.warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
         if expected_effect is not None and not row["mde"] <= expected_effect:
             warnings.warn(
                 f"trigger {name!r}: with {row['n_treated']} treated and {row['n_held_out']} "

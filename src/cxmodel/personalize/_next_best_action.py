@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._holdout import held_out_customers
 from cxmodel.errors import SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.segment._rules import table_namespace
@@ -16,8 +18,14 @@ from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
+    from cxmodel.triggers import Firings
 
-__all__ = ["Action", "NextBestActions", "next_best_action"]
+__all__ = ["HOLDOUT_NAME", "Action", "NextBestActions", "next_best_action"]
+
+HOLDOUT_NAME = "next best action"
+"""The experiment name hashed with the salt and the customer id for ``holdout=``; it cannot
+be a rule's name (rule names have no spaces), so the assignment is independent of every
+trigger rule's holdout."""
 
 
 def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -55,14 +63,22 @@ class NextBestActions:
     ----------
     customer_id : ndarray of str
     action : ndarray of str or None
-        The best eligible action (None when no action is eligible).
+        The action to take: the best eligible one (None when no action is eligible or the
+        customer is held out).
     value : ndarray of float
-        Its expected value (NaN when none).
+        The expected value of the best eligible action, held out or not (NaN when none).
     reason : ndarray of str
-        Why: the winning action's rule, value and how many actions were eligible; or why none.
+        Why: the winning action's rule, value and how many actions were eligible; why none;
+        or, for a held-out customer, the action withheld.
     rank : ndarray of int, shape (n_customers, n_actions)
-        1 = best; 0 = not eligible (columns in ``actions`` order).
+        1 = best; 0 = not eligible (columns in ``actions`` order; held-out customers too).
     actions : tuple of str
+    held_out : ndarray of bool
+        Whether the customer is in the holdout (all false without ``holdout=``).
+    withheld : ndarray of str or None
+        For a held-out customer, the best eligible action it did not get (None otherwise).
+    as_of : int
+        The table's ``as_of`` (microseconds since the epoch): when the actions were chosen.
     """
 
     customer_id: npt.NDArray[np.object_]
@@ -71,18 +87,75 @@ class NextBestActions:
     reason: npt.NDArray[np.object_]
     rank: npt.NDArray[np.int64]
     actions: tuple[str, ...]
+    held_out: npt.NDArray[np.bool_]
+    withheld: npt.NDArray[np.object_]
+    as_of: int
 
     def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """``customer_id``, ``action``, ``value``, ``reason`` and ``rank_<action>`` columns."""
+        """``customer_id``, ``action``, ``value``, ``reason``, ``held_out``, ``withheld`` and
+        ``rank_<action>`` columns."""
         out: dict[str, npt.NDArray[Any]] = {
             "customer_id": self.customer_id,
             "action": self.action,
             "value": self.value,
             "reason": self.reason,
+            "held_out": self.held_out,
+            "withheld": self.withheld,
         }
         for j, name in enumerate(self.actions):
             out[f"rank_{name}"] = self.rank[:, j]
         return out
+
+    def to_firings(self) -> Firings:
+        """The choices as :class:`~cxmodel.triggers.Firings`, to measure them with
+        :func:`cxmodel.metrics.action_effect`: one firing per customer with an action (emitted)
+        or a withheld one (suppressed with reason ``"holdout"``), at ``as_of``, whose
+        ``trigger`` and ``action`` are the action's name and whose payload holds its expected
+        ``value``. Firing ids hash the name, the customer and ``as_of``.
+
+        Examples
+        --------
+        >>> from cxmodel.log import InteractionLog, CustomerTable
+        >>> log = InteractionLog.from_arrays(
+        ...     customer_id=["c1", "c2", "c3"], timestamp=["2024-01-01T00:00Z"] * 3,
+        ...     kind=["purchase"] * 3, value=[10.0, 20.0, 30.0])
+        >>> t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
+        >>> nba = next_best_action(
+        ...     t, [Action("call", "frequency >= 1", needs_consent=False)],
+        ...     holdout=40, salt="spring")
+        >>> firings = nba.to_firings()
+        >>> len(firings), [(f.customer_id, f.reason) for f in firings.suppressed]
+        (1, [('c1', 'holdout'), ('c3', 'holdout')])
+        """
+        from cxmodel._time import us_to_datetime
+        from cxmodel.triggers import Firing, Firings, firing_id
+
+        time = us_to_datetime(self.as_of)
+        emitted: list[Firing] = []
+        suppressed: list[Firing] = []
+        rows = zip(
+            self.customer_id.tolist(),
+            self.action.tolist(),
+            self.withheld.tolist(),
+            self.value.tolist(),
+            strict=True,
+        )
+        for cid, act, kept, amount in rows:  # one object per customer, as Firings holds
+            name = act if act is not None else kept
+            if name is None:
+                continue
+            firing = Firing(
+                trigger=name,
+                customer_id=str(cid),
+                time=time,
+                action=name,
+                payload={"value": None if math.isnan(amount) else amount},
+                because={"next_best_action": name},
+                firing_id=firing_id(name, str(cid), f"next_best_action@{self.as_of}"),
+                reason=None if act is not None else "holdout",
+            )
+            (emitted if act is not None else suppressed).append(firing)
+        return Firings(emitted, suppressed)
 
     def to_pandas(self) -> Any:
         """One row per customer (needs pandas)."""
@@ -92,7 +165,13 @@ class NextBestActions:
         return columns_to_html("NextBestActions", self.to_dict())
 
 
-def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBestActions:
+def next_best_action(
+    table: CustomerTable,
+    actions: Sequence[Action],
+    *,
+    holdout: float | None = None,
+    salt: str | None = None,
+) -> NextBestActions:
     """Rank the declared actions for every customer.
 
     An action is eligible when its ``eligible`` condition holds, its expected ``value`` is a
@@ -100,10 +179,28 @@ def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBes
     Eligible actions are ranked by expected value, highest first; ties go to the action declared
     first. Everything is evaluated column-wise over the table.
 
+    With ``holdout=P``, as a rule's ``holdout P% [salt "S"]``, a deterministic ``P`` % of the
+    customers gets no action: the SHA-256 of (:data:`HOLDOUT_NAME`, ``salt``, customer id)
+    read as a number in [0, 1) (:func:`cxmodel.triggers.holdout_fraction`) is below
+    ``P / 100``. The assignment is the same in every run and for every action set, and does
+    not depend on the ranking, so for each action the customers it was chosen for and those
+    it was withheld from form a randomised comparison (:meth:`NextBestActions.to_firings`
+    hands both to :func:`cxmodel.metrics.action_effect`). A new ``salt`` draws a new group.
+
+    Parameters
+    ----------
+    table : CustomerTable
+    actions : sequence of Action
+    holdout : float, optional
+        The percentage of customers held out, strictly between 0 and 100.
+    salt : str, optional
+        Names the experiment; changing it draws another held-out group.
+
     Raises
     ------
     SchemaError
-        No actions, duplicate names, or non-Action items.
+        No actions, duplicate names, non-Action items, a ``holdout`` outside (0, 100), or a
+        ``salt`` without a ``holdout``.
     TriggerSyntaxError, TriggerTypeError
         A condition or value that does not parse or type-check (naming the action).
 
@@ -116,11 +213,15 @@ def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBes
     ...     kind=["consent_granted", "purchase", "purchase", "purchase"],
     ...     value=[None, 80.0, 20.0, 30.0])
     >>> t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
-    >>> nba = next_best_action(t, [
+    >>> actions = [
     ...     Action("win-back email", "recency_days > 90", "0.2 * aov"),
-    ...     Action("service call", "frequency >= 2", "3", needs_consent=False)])
+    ...     Action("service call", "frequency >= 2", "3", needs_consent=False)]
+    >>> nba = next_best_action(t, actions)
     >>> nba.action.tolist(), nba.value.tolist()
     (['win-back email', 'service call'], [16.0, 3.0])
+    >>> held = next_best_action(t, actions, holdout=50, salt="summer")
+    >>> held.action.tolist(), held.withheld.tolist()
+    (['win-back email', None], [None, 'service call'])
     """
     items = list(actions)
     if not items:
@@ -131,6 +232,7 @@ def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBes
     names = [a.name for a in items]
     if len(set(names)) != len(names):
         raise SchemaError(f"action names must be unique (got {names})")
+    _check_holdout(holdout, salt)
     columns, schema = table_namespace(table)
     n, k = len(table), len(items)
     consent = table.column("consent_marketing").astype(bool)
@@ -151,8 +253,8 @@ def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBes
     best = order[:, 0]
     has = eligible[np.arange(n), best]
     label_arr = np.array(names, dtype=object)
-    action = np.full(n, None, dtype=object)
-    action[has] = label_arr[best[has]]
+    chosen = np.full(n, None, dtype=object)
+    chosen[has] = label_arr[best[has]]
     value = np.full(n, np.nan)
     value[has] = values[np.arange(n), best][has]
     count = eligible.sum(axis=1)
@@ -167,6 +269,15 @@ def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBes
     reason = np.full(n, "no action eligible (conditions, missing values or consent)", dtype=object)
     reason[has] = why[best[has]] + "; highest of " + count[has].astype(str).astype(object)
     reason[has] = reason[has] + " eligible"
+    held = np.zeros(n, dtype=bool)
+    if holdout is not None:
+        held = held_out_customers(HOLDOUT_NAME, salt, holdout / 100.0, table.customer_id.tolist())
+        stop = held & has
+        reason[stop] = f"held out (holdout {holdout:g}%): withheld " + reason[stop]
+    action = chosen.copy()
+    action[held] = None
+    withheld = np.full(n, None, dtype=object)
+    withheld[held] = chosen[held]
     return NextBestActions(
         customer_id=table.customer_id,
         action=action,
@@ -174,4 +285,26 @@ def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBes
         reason=reason,
         rank=rank,
         actions=tuple(names),
+        held_out=held,
+        withheld=withheld,
+        as_of=int(table.as_of),
     )
+
+
+def _check_holdout(holdout: float | None, salt: str | None) -> None:
+    if holdout is None:
+        if salt is not None:
+            raise SchemaError(f"salt={salt!r} names a holdout experiment: give holdout=P too")
+        return
+    if (
+        not isinstance(holdout, int | float)
+        or isinstance(holdout, bool)
+        or not math.isfinite(holdout)
+        or not 0 < holdout < 100
+    ):
+        raise SchemaError(
+            "The 'holdout' parameter of next_best_action must be a percentage strictly "
+            f"between 0 and 100 (e.g. holdout=10). Got {holdout!r} instead."
+        )
+    if salt is not None and not isinstance(salt, str):
+        raise SchemaError(f"salt must be a string (got {salt!r})")

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from cxmodel.triggers._api import check
 from cxmodel.triggers._batch import evaluate
-from cxmodel.triggers._builder import E, agg, col, count, lit, trigger
+from cxmodel.triggers._builder import E, agg, col, contact_policy, count, lit, trigger
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
+from cxmodel.triggers._contact import ContactPolicy
 from cxmodel.triggers._engine import TriggerEngine
 from cxmodel.triggers._examples import EXAMPLE_RULES
 from cxmodel.triggers._explain import Explanation, RuleExplanation, describe_because, explain
@@ -50,6 +51,7 @@ __all__ = [
     "EXAMPLE_RULES",
     "MAX_RULES",
     "STANDARD_KINDS",
+    "ContactPolicy",
     "E",
     "Emit",
     "Explanation",
@@ -76,6 +78,7 @@ __all__ = [
     "check",
     "check_rules",
     "col",
+    "contact_policy",
     "count",
     "describe_because",
     "evaluate",

@@ -15,7 +15,12 @@ from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._context import LogContext, pair_budget
 from cxmodel.triggers._firings import FiringBlock, Firings
-from cxmodel.triggers._policies import apply_policies
+from cxmodel.triggers._policies import (
+    PolicyInput,
+    apply_contact_policy,
+    apply_policies,
+    policy_input,
+)
 from cxmodel.triggers._rules import Rule, RuleSet
 
 __all__ = ["as_of_us", "evaluate", "evaluate_us"]
@@ -128,11 +133,20 @@ def evaluate_us(
     suppressed: list[FiringBlock] = []
     if ctx.n:
         with pair_budget():  # one bound on the pairs compared over the whole call
+            grouped: dict[str, PolicyInput] = {}  # rules of a contact policy wait for the group
             for rule in rules:
                 cand = rule_candidates(ctx, rule, cutoff)
-                e, s = apply_policies(ctx, rule, cand, cutoff, customers or {})
-                emitted.append(e)
-                suppressed.append(s)
+                if rules.policy_of(rule.name) is not None:
+                    grouped[rule.name] = policy_input(ctx, rule, cand, cutoff, customers or {})
+                else:
+                    e, s = apply_policies(ctx, rule, cand, cutoff, customers or {})
+                    emitted.append(e)
+                    suppressed.append(s)
                 if done is not None:
                     done(rule)
+            for policy in rules.policies:
+                members = [grouped[name] for name in policy.rules]
+                for e, s in apply_contact_policy(policy, members):
+                    emitted.append(e)
+                    suppressed.append(s)
     return Firings.from_blocks(emitted, suppressed)

@@ -25,6 +25,7 @@ import attrs
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
 from cxmodel.expr import parse_expr as _parse_expr
 from cxmodel.expr._ast import invalid
+from cxmodel.triggers._contact import ContactPolicy
 from cxmodel.triggers._rules import (
     Emit,
     Holdout,
@@ -37,7 +38,7 @@ from cxmodel.triggers._rules import (
     WhenMode,
 )
 
-__all__ = ["E", "agg", "col", "count", "lit", "trigger"]
+__all__ = ["E", "agg", "col", "contact_policy", "count", "lit", "trigger"]
 
 
 def _node(value: Any) -> Expr:
@@ -322,3 +323,53 @@ class _Start:
 def trigger(name: str) -> _Start:
     """Start building a rule named ``name``."""
     return _Start(name)
+
+
+@attrs.frozen
+class _PolicyLimit:
+    """A contact policy with its limit; name its rules with :meth:`rules`."""
+
+    name: str
+    limit: int
+    per: Duration
+
+    def rules(self, *names: str) -> _PolicyReady:
+        """``rules A > B > ...``: the policy's rules, highest priority first."""
+        return _PolicyReady(ContactPolicy(self.name, self.limit, self.per, tuple(names)))
+
+
+@attrs.frozen
+class _PolicyReady:
+    """A complete contact policy; :meth:`build` returns it."""
+
+    policy: ContactPolicy
+
+    def build(self) -> ContactPolicy:
+        """Return the frozen :class:`ContactPolicy`."""
+        return self.policy
+
+
+@attrs.frozen
+class _PolicyStart:
+    name: str
+
+    def at_most(self, limit: int, *, per: str) -> _PolicyLimit:
+        """``at most N per D``."""
+        return _PolicyLimit(self.name, limit, _duration(per))
+
+
+def contact_policy(name: str) -> _PolicyStart:
+    """Start building a contact policy named ``name``; put it in a
+    :class:`~cxmodel.triggers.RuleSet` with its rules.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import RuleSet, parse
+    >>> vip = trigger("vip").when("purchase").emit("vip_offer").build()
+    >>> thanks = trigger("thanks").when("purchase").emit("thank_you").build()
+    >>> weekly = contact_policy("weekly").at_most(1, per="7 days").rules("vip", "thanks").build()
+    >>> rules = RuleSet((vip, thanks), (weekly,))
+    >>> parse(str(rules)) == rules
+    True
+    """
+    return _PolicyStart(name)

@@ -7,7 +7,9 @@ read, never the customer's whole history.
   ``where`` compares with the bound interaction (trimmed to their window when they have one);
 - consent per purpose; the interaction ids that could still be re-delivered;
 - per rule: the anchors still waiting (``then``, ``then no``, ``then after``), the inactivity
-  or absence timer, firings waiting for their time (quiet hours), and the last emitted time.
+  or absence timer, firings waiting for their time (quiet hours, or a contact policy's
+  decision), and the last emitted time;
+- per contact policy: the last N emitted firings of its rules (time, trigger, firing id).
 
 Everything is plain Python; :meth:`CustomerState.to_dict` / :meth:`CustomerState.from_dict`
 give the JSON form a durable store keeps.
@@ -121,6 +123,7 @@ class CustomerState:
     __slots__ = (
         "consent",
         "consent_default",
+        "contacts",
         "customer",
         "kept",
         "last_time",
@@ -143,6 +146,8 @@ class CustomerState:
         self.windows: dict[str, deque[tuple[int, int, Any]]] = {}  # (time, seq, value)
         self.kept: dict[str, deque[Row]] = {}  # rows of a kind, for aggregates over pairs
         self.rules: dict[str, RuleState] = {}
+        # contact policy name -> its last emitted firings [time, trigger, firing id], oldest first
+        self.contacts: dict[str, list[list[Any]]] = {}
 
     def rule(self, name: str) -> RuleState:
         """The state of rule ``name`` (created empty on first use)."""
@@ -152,8 +157,8 @@ class CustomerState:
         return state
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form."""
-        return {
+        """The JSON-ready form (``contacts`` only when a contact policy counted a firing)."""
+        out = {
             "last_time": self.last_time,
             "tie_count": self.tie_count,
             "seen": self.seen,
@@ -164,6 +169,9 @@ class CustomerState:
             "kept": {k: [r.to_list() for r in v] for k, v in self.kept.items()},
             "rules": {k: v.to_dict() for k, v in self.rules.items() if not v.empty()},
         }
+        if self.contacts:
+            out["contacts"] = {k: [list(e) for e in v] for k, v in self.contacts.items()}
+        return out
 
     @staticmethod
     def from_dict(customer: str, data: dict[str, Any]) -> CustomerState:
@@ -184,4 +192,8 @@ class CustomerState:
         }
         out.kept = {k: deque(Row.from_list(r) for r in v) for k, v in data.get("kept", {}).items()}
         out.rules = {k: RuleState.from_dict(v) for k, v in data.get("rules", {}).items()}
+        out.contacts = {
+            str(k): [[int(t), str(trigger), str(ident)] for t, trigger, ident in v]
+            for k, v in data.get("contacts", {}).items()
+        }
         return out

@@ -16,6 +16,7 @@ from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import SchemaError, StoreError
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._contact import without_rule
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._firings import Firing, Firings
 from cxmodel.triggers._ingest import Row, row_of, rows_from
@@ -244,7 +245,7 @@ class TriggerEngine:
             plan = RulePlan(rule, self._runner.aggregates)
             if backfill is not None:
                 self._backfill(rule, plan, backfill)
-            self.rules = RuleSet((*self.rules.rules, rule))
+            self.rules = RuleSet((*self.rules.rules, rule), self.rules.policies)
             self._runner.plans[rule.name] = plan
             self._runner.index()
 
@@ -284,7 +285,8 @@ class TriggerEngine:
         """Stop evaluating the rule called ``name`` and drop its state."""
         with self._lock:
             self.rules[name]  # raises KeyError with the known names
-            self.rules = RuleSet(tuple(r for r in self.rules if r.name != name))
+            self.rules = without_rule(self.rules, name)
+            self._runner.use_policies(self.rules)
             del self._runner.plans[name]
             for state in self._runner.states.values():
                 state.rules.pop(name, None)

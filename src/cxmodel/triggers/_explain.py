@@ -171,10 +171,11 @@ def explain(
     sub = log.filter(mask)
     traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
     out = []
+    result = evaluate_us(rules, sub, cutoff, customers=customers)  # contact policies span rules
+    every, stopped = tuple(result), tuple(result.suppressed)
     for rule in rules:
-        result = evaluate_us(RuleSet((rule,)), sub, cutoff, customers=customers)
-        fired = tuple(result)
-        suppressed = tuple(result.suppressed)
+        fired = tuple(f for f in every if f.trigger == rule.name)
+        suppressed = tuple(f for f in stopped if f.trigger == rule.name)
         if fired:
             first = fired[0]
             reason = (

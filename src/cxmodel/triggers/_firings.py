@@ -481,7 +481,7 @@ class Firings:
         )
 
 
-def _rows_columns(rows: _Rows) -> tuple[Array, Array, IntArray, Array]:
+def _rows_columns(rows: _Rows, ids: bool) -> tuple[Array, Array, IntArray, Array, Array]:
     if rows.n and rows.blocks and all(f is None for f in rows.cache):  # straight from columns
         parts = []
         for w, block in enumerate(rows.blocks):
@@ -489,14 +489,21 @@ def _rows_columns(rows: _Rows) -> tuple[Array, Array, IntArray, Array]:
             reason = (
                 np.full(len(at), None, dtype=object) if block.reason is None else block.reason[at]
             )
-            parts.append((np.full(len(at), block.trigger, dtype=object),
-                          np.asarray(block.customer, dtype=object)[at], block.time[at],
-                          np.asarray(reason, dtype=object)))  # fmt: skip
+            customer = np.asarray(block.customer, dtype=object)[at]
+            names = np.full(len(at), None, dtype=object)
+            if ids:
+                names[:] = [
+                    firing_id(block.trigger, str(c), k)
+                    for c, k in zip(customer.tolist(), block.keys(at), strict=True)
+                ]
+            parts.append((np.full(len(at), block.trigger, dtype=object), customer,
+                          block.time[at], np.asarray(reason, dtype=object), names))  # fmt: skip
         return (
             np.concatenate([p[0] for p in parts]),
             np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]).astype(np.int64),
             np.concatenate([p[3] for p in parts]),
+            np.concatenate([p[4] for p in parts]),
         )
     got = rows.all()
     return (
@@ -504,6 +511,7 @@ def _rows_columns(rows: _Rows) -> tuple[Array, Array, IntArray, Array]:
         np.array([f.customer_id for f in got], dtype=object),
         np.array([to_us(f.time) for f in got], dtype=np.int64),
         np.array([f.reason for f in got], dtype=object),
+        np.array([f.firing_id if ids else None for f in got], dtype=object),
     )
 
 
@@ -517,13 +525,14 @@ def firing_blocks(firings: Firings) -> tuple[tuple[FiringBlock, ...], tuple[Firi
     )
 
 
-def firing_columns(firings: Firings) -> dict[str, Array]:
+def firing_columns(firings: Firings, *, ids: bool = False) -> dict[str, Array]:
     """Every firing, emitted and suppressed, as columns: ``trigger``, ``customer_id``,
-    ``time`` (microseconds), ``reason`` (``None`` for emitted) and ``emitted`` (internal: read
-    by :func:`cxmodel.metrics.action_effect` without building a :class:`Firing` per row)."""
-    emitted = _rows_columns(firings._emitted)
-    suppressed = _rows_columns(firings._suppressed)
-    names = ("trigger", "customer_id", "time", "reason")
+    ``time`` (microseconds), ``reason`` (``None`` for emitted), ``emitted`` and, with
+    ``ids``, ``firing_id`` (``None`` entries without) (internal: read by
+    :func:`cxmodel.metrics.action_effect` without building a :class:`Firing` per row)."""
+    emitted = _rows_columns(firings._emitted, ids)
+    suppressed = _rows_columns(firings._suppressed, ids)
+    names = ("trigger", "customer_id", "time", "reason", "firing_id")
     out: dict[str, Array] = {
         name: np.concatenate([emitted[i], suppressed[i]]) for i, name in enumerate(names)
     }

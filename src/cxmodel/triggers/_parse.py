@@ -6,8 +6,10 @@ from collections.abc import Mapping, Sequence
 
 from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Diagnostic, Duration, Expr, render_diagnostics, tokenize
+from cxmodel.expr._lexer import Token
 from cxmodel.expr._parser import ExprParser, ParseAbort, describe
 from cxmodel.triggers._check import check_rules
+from cxmodel.triggers._contact import ContactPolicy, policy_problems
 from cxmodel.triggers._rules import (
     MAX_RULES,
     Emit,
@@ -31,28 +33,45 @@ _CLAUSES = (
 
 class _RuleParser(ExprParser):
     def sync(self) -> None:
-        """Skip to the next clause keyword or ``trigger``."""
+        """Skip to the next clause keyword, ``trigger`` or ``contact policy``."""
         while (
             self.tok.kind != "EOF"
             and not self.at_word("trigger", *_CLAUSES)
             and not (self.at_word("in") and self._at_in_customer_timezone())
+            and not self.at_policy()
         ):
             self.advance()
 
+    def at_policy(self) -> bool:
+        """At ``contact policy`` (``contact`` alone may be a property's name)."""
+        following = self.peek()
+        return self.at_word("contact") and following.kind == "NAME" and following.text == "policy"
+
+    def at_block(self) -> bool:
+        """At the start of a rule or a contact policy."""
+        return self.at_word("trigger") or self.at_policy()
+
     def ruleset(self) -> list[Rule]:
         rules: list[Rule] = []
+        self.policies: list[tuple[ContactPolicy, list[Token]]] = []
         seen: dict[str, int] = {}
         while self.tok.kind != "EOF":
+            if self.at_policy():
+                policy = self.policy()
+                if policy is not None:
+                    self.policies.append(policy)
+                continue
             if not self.at_word("trigger"):
                 try:
                     raise self.fail(
                         "E201",
-                        f"expected 'trigger', found {describe(self.tok)}",
-                        hint="each rule starts with 'trigger NAME:'",
+                        f"expected 'trigger' or 'contact policy', found {describe(self.tok)}",
+                        hint="each rule starts with 'trigger NAME:', each policy with "
+                        "'contact policy NAME:'",
                     )
                 except ParseAbort:
                     self.advance()
-                    while self.tok.kind != "EOF" and not self.at_word("trigger"):
+                    while self.tok.kind != "EOF" and not self.at_block():
                         self.advance()
                     continue
             start = self.tok
@@ -91,7 +110,7 @@ class _RuleParser(ExprParser):
         except ParseAbort:
             self.sync()
         positions: dict[str, int] = {}
-        while self.tok.kind != "EOF" and not self.at_word("trigger"):
+        while self.tok.kind != "EOF" and not self.at_block():
             word = self.tok
             if not self.at_word("in", *_CLAUSES):
                 try:
@@ -339,6 +358,95 @@ class _RuleParser(ExprParser):
             salt = str(self.advance().value)
         return Holdout(sign * number.value, salt, pos=(token.line, token.column))
 
+    def policy(self) -> tuple[ContactPolicy, list[Token]] | None:
+        """``contact policy NAME: at most N per D rules A > B ...`` (the two clauses in either
+        order), with the tokens of the rule names (to place errors about them)."""
+        start = self.advance()  # contact
+        self.advance()  # policy
+        n_errors = len(self.errors)
+        name = ""
+        limit: int | None = None
+        per: Duration | None = None
+        names: list[Token] = []
+        seen: dict[str, int] = {}
+        try:
+            name = self.expect_name(
+                "a policy name after 'contact policy'", hint="e.g. contact policy weekly:"
+            ).text
+            self.expect_op(":", f"after 'contact policy {name}'")
+        except ParseAbort:
+            self.sync_policy()
+        while self.tok.kind != "EOF" and not self.at_block():
+            word = self.tok
+            try:
+                if not self.at_word("at", "rules"):
+                    raise self.fail(
+                        "E216",
+                        f"expected 'at most N per D' or 'rules A > B' in contact policy "
+                        f"{name!r}, found {describe(word)}",
+                        hint="e.g. at most 2 per 7 days",
+                    )
+                if word.text in seen:
+                    self.errors.append(
+                        Diagnostic(
+                            "E206",
+                            word.line,
+                            word.column,
+                            f"{word.text!r} appears twice in contact policy {name!r} (first on "
+                            f"line {seen[word.text]})",
+                            "keep one",
+                        )
+                    )
+                seen[word.text] = word.line
+                self.advance()
+                if word.text == "at":
+                    self.expect_word("most", "after 'at'", hint="at most 2 per 7 days")
+                    number = self.tok
+                    if number.kind != "NUMBER" or not isinstance(number.value, int):
+                        raise self.fail_missing(
+                            "E216",
+                            f"expected a whole number after 'at most', found {describe(number)}",
+                            hint="e.g. at most 2 per 7 days",
+                        )
+                    self.advance()
+                    limit = number.value
+                    self.expect_word("per", f"after 'at most {number.text}'", hint="... per 7 days")
+                    per = self.duration("per")
+                else:
+                    names = [self.expect_name("a rule name after 'rules'", hint="rules a > b")]
+                    while self.at_op(">"):
+                        self.advance()
+                        names.append(self.expect_name("a rule name after '>'"))
+            except ParseAbort:
+                self.sync_policy()
+        if len(self.errors) > n_errors:
+            return None
+        if limit is None or per is None or not names:
+            missing = "'at most N per D'" if limit is None or per is None else "'rules A > B'"
+            self.errors.append(
+                Diagnostic(
+                    "E216",
+                    start.line,
+                    start.column,
+                    f"contact policy {name!r} has no {missing} clause",
+                    "a policy needs 'at most N per D' and 'rules A > B ...'",
+                )
+            )
+            return None
+        try:
+            policy = ContactPolicy(
+                name, limit, per, tuple(t.text for t in names), pos=(start.line, start.column)
+            )
+        except TriggerSyntaxError as exc:
+            self.invalid(exc, start)
+            return None
+        return policy, names
+
+    def sync_policy(self) -> None:
+        """Skip to the next clause of a contact policy, rule or policy."""
+        while self.tok.kind != "EOF" and not self.at_block() and not self.at_word("at", "rules"):
+            self.advance()
+
     def customer_timezone(self, after: str) -> None:
         """The rest of ``in customer timezone`` once ``in`` is read."""
         hint = "write 'in customer timezone' (months and quiet hours in the customer's zone)"
@@ -388,7 +496,16 @@ def parse(
     errors = tuple(sorted([*lex_errors, *parser.errors], key=lambda d: (d.line, d.column)))
     if errors:
         raise TriggerSyntaxError(render_diagnostics(errors, text), errors)
-    ruleset = RuleSet(tuple(rules))
+    policies = parser.policies if not lex_errors else []
+    problems = policy_problems([r.name for r in rules], [p for p, _ in policies])
+    if problems:  # placed at the policy or at the rule name it is about
+        diagnostics = []
+        for i, j, message, hint in problems:
+            policy, tokens = policies[i]
+            line, column = policy.pos if j is None else (tokens[j].line, tokens[j].column)
+            diagnostics.append(Diagnostic("E217", line, column, message, hint))
+        raise TriggerSyntaxError(render_diagnostics(tuple(diagnostics), text), tuple(diagnostics))
+    ruleset = RuleSet(tuple(rules), tuple(p for p, _ in policies))
     type_errors = check_rules(ruleset, schema=schema, kinds=kinds)
     if type_errors:
         raise TriggerTypeError(render_diagnostics(type_errors, text), type_errors)

@@ -9,8 +9,6 @@ them equal.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,9 +16,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._holdout import held_out_customers, holdout_fraction
 from cxmodel.expr import Duration
 from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
 from cxmodel.triggers._candidates import Candidates, upper_bound
+from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
 from cxmodel.triggers._context import LogContext, add, shift
 from cxmodel.triggers._evidence import evidence
 from cxmodel.triggers._firings import FiringBlock
@@ -28,13 +28,17 @@ from cxmodel.triggers._rules import Rule
 
 __all__ = [
     "NEVER_EMITTED",
+    "PolicyInput",
     "absence",
+    "apply_contact_policy",
     "apply_policies",
     "consent_at",
     "consent_key",
     "customer_consent",
     "held_out",
     "holdout_fraction",
+    "policy_input",
+    "policy_output",
     "policy_reason",
     "quiet_until",
 ]
@@ -62,39 +66,13 @@ def _delay(time: int, start: int, end: int) -> int:
 HOLDOUT = "holdout"
 
 
-def holdout_fraction(rule: str, salt: str | None, customer_id: str) -> float:
-    """Where ``customer_id`` falls in [0, 1) for a rule's holdout: the first 8 bytes of the
-    SHA-256 of the JSON text ``[rule, salt, customer_id]`` (``salt`` ``None`` is ``""``) as a
-    big-endian integer, divided by 2**64.
-
-    A customer is held out of ``holdout P%`` when this is below ``P / 100``. It depends only on
-    the three strings, so it is the same in every run, process and Python version (Python's
-    ``hash`` is not); rules with different names, or one rule with a new salt, assign
-    customers independently.
-
-    Examples
-    --------
-    >>> round(holdout_fraction("win_back", None, "c1"), 6)
-    0.175059
-    >>> holdout_fraction("win_back", None, "c1") == holdout_fraction("win_back", "", "c1")
-    True
-    """
-    text = json.dumps([rule, salt or "", customer_id], ensure_ascii=False)
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64
-
-
 def held_out(rule: Rule, customer_ids: Iterable[str]) -> npt.NDArray[np.bool_]:
     """Whether each customer is in ``rule``'s holdout (all false for a rule without one)."""
     ids = list(customer_ids)
-    out = np.zeros(len(ids), dtype=bool)
     holdout = rule.holdout
     if holdout is None:
-        return out
-    share = holdout.share
-    for i, cid in enumerate(ids):
-        out[i] = holdout_fraction(rule.name, holdout.salt, str(cid)) < share
-    return out
+        return np.zeros(len(ids), dtype=bool)
+    return held_out_customers(rule.name, holdout.salt, holdout.share, ids)
 
 
 def quiet_until(rule: Rule, time: int, zone: str | None) -> int:
@@ -384,6 +362,36 @@ def absence(rule: Rule) -> dict[str, Any] | None:
     return {"kind": kind} if where is None else {"kind": kind, "where": str(where)}
 
 
+@attrs.frozen(eq=False)
+class PolicyInput:
+    """A rule's candidates ready for its policies: those due by ``as_of`` whose ``if`` holds
+    (``idx`` into the candidates), sorted by customer, firing time and anchor, with their
+    firing times after quiet hours, their consent, their zones (month look-backs in customer
+    time; ``None`` otherwise) and whether their customer is held out (``None``: no holdout)."""
+
+    ctx: LogContext
+    rule: Rule
+    cand: Candidates
+    idx: IntArray
+    times: IntArray
+    consent: npt.NDArray[np.bool_]
+    zones: Zones | None
+    held: npt.NDArray[np.bool_] | None
+
+    @property
+    def cust(self) -> IntArray:
+        """The customer code of each candidate."""
+        return self.cand.cust[self.idx]
+
+    def limits(self) -> tuple[IntArray | None, IntArray | None]:
+        """Per candidate, the time after which an earlier emitted firing stops it under
+        ``once per customer every D`` and under ``cooldown D`` (``None``: no such clause)."""
+        rule = self.rule
+        once = None if rule.once_every is None else _minus(self.times, rule.once_every, self.zones)
+        cool = None if rule.cooldown is None else _minus(self.times, rule.cooldown, self.zones)
+        return once, cool
+
+
 def apply_policies(
     ctx: LogContext,
     rule: Rule,
@@ -396,18 +404,23 @@ def apply_policies(
     Month look-backs and quiet hours are in customer time when the rule is
     (:attr:`~cxmodel.triggers.Rule.in_customer_time`).
     """
-    if rule.in_customer_time:
-        ctx = ctx.in_customer_time(rule.name)
-    return _apply_policies(ctx, rule, cand, as_of, customers)
+    p = policy_input(ctx, rule, cand, as_of, customers)
+    previous = np.full(len(p.ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
+    reasons = _policies(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
+    return policy_output(p, reasons)
 
 
-def _apply_policies(
+def policy_input(
     ctx: LogContext,
     rule: Rule,
     cand: Candidates,
     as_of: int,
     customers: Mapping[str, Any],
-) -> tuple[FiringBlock, FiringBlock]:
+) -> PolicyInput:
+    """Quiet hours, ``as_of``, the ``if`` clause, consent and the holdout over ``cand``: what
+    the rule's policies (and a contact policy) decide on."""
+    if rule.in_customer_time:
+        ctx = ctx.in_customer_time(rule.name)
     idx = np.arange(len(cand.cust))
     times = _quiet(ctx, rule, cand.cust[idx], cand.time[idx])
     due = times <= as_of
@@ -432,7 +445,6 @@ def _apply_policies(
         consent = consent_at(ctx, rule.consent, cand.cust[idx], last, customers)
     else:
         consent = np.ones(len(idx), dtype=bool)
-    previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
     months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
     zones = ctx.zones(cand.cust[idx]) if months else None
     held = None
@@ -440,7 +452,13 @@ def _apply_policies(
         codes, inverse = np.unique(cand.cust[idx], return_inverse=True)
         ids = np.asarray(ctx.customers, dtype=object)[codes].tolist()
         held = held_out(rule, ids)[inverse.reshape(-1)]
-    reasons = _policies(rule, cand.cust[idx], times, consent, previous, zones, held)
+    return PolicyInput(ctx, rule, cand, idx, times, consent, zones, held)
+
+
+def policy_output(p: PolicyInput, reasons: npt.NDArray[Any]) -> tuple[FiringBlock, FiringBlock]:
+    """The firings of ``p`` as (emitted, suppressed) blocks, given each one's verdict
+    (``None``: emitted, else the reason), with their payloads and ``because`` values."""
+    ctx, rule, cand, idx, times = p.ctx, p.rule, p.cand, p.idx, p.times
     emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
     tested = evidence(ctx, rule, cand.anchor[idx], cand.matched[idx], cand.end[idx], cand.time[idx])
     payloads: dict[str, Any] = {}
@@ -468,3 +486,78 @@ def _apply_policies(
             )
         )
     return out[0], out[1]
+
+
+def apply_contact_policy(
+    policy: ContactPolicy, members: list[PolicyInput]
+) -> list[tuple[FiringBlock, FiringBlock]]:
+    """The rules of ``policy`` (``members``, in its priority order) decided together: per
+    customer, their firings in time order, at equal times by priority then anchor, each
+    through its rule's policies (:func:`_policies`) and then the policy's limit (checked by
+    :func:`~cxmodel.triggers._contact.blocking` as the streaming engine does). A customer
+    with one firing of the group is decided with array operations. Returns (emitted,
+    suppressed) per member."""
+    n = [len(p.idx) for p in members]
+    cust = np.concatenate([p.cust for p in members]) if members else np.zeros(0, np.int64)
+    time = np.concatenate([p.times for p in members])
+    anchor = np.concatenate([p.cand.anchor[p.idx] for p in members])
+    member = np.repeat(np.arange(len(members)), n)
+    pos = np.concatenate([np.arange(k) for k in n])
+    order = np.lexsort((anchor, member, time, cust))
+    reasons = [np.full(k, None, dtype=object) for k in n]
+    sorted_cust = cust[order]
+    alone = np.ones(len(order), dtype=bool)
+    if len(order) > 1:
+        same = sorted_cust[1:] == sorted_cust[:-1]
+        alone[1:] &= ~same
+        alone[:-1] &= ~same
+    for m, p in enumerate(members):  # one firing of the group: its rule's policies alone
+        mine = order[alone & (member[order] == m)] - sum(n[:m])
+        if len(mine):
+            previous = np.full(len(p.ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
+            held = None if p.held is None else p.held[mine]
+            zones = None if p.zones is None else Zones(p.zones.code[mine], p.zones.names)
+            reasons[m][mine] = _policies(
+                p.rule, p.cust[mine], p.times[mine], p.consent[mine], previous, zones, held
+            )
+    limits = [p.limits() for p in members]
+    last: dict[tuple[int, int], int] = {}  # (customer, member) -> last emitted time
+    sent: dict[int, list[tuple[int, int, int]]] = {}  # customer -> emitted (time, member, pos)
+    stopped: list[tuple[int, int, list[tuple[int, int, int]]]] = []
+    for j in order[~alone].tolist():
+        m, q, c, t = int(member[j]), int(pos[j]), int(cust[j]), int(time[j])
+        p = members[m]
+        rule = p.rule
+        if p.held is not None and p.held[q]:
+            reasons[m][q] = HOLDOUT
+            continue
+        before = last.get((c, m))
+        once_limit, cool_limit = limits[m]
+        if before is not None:
+            if rule.once and (once_limit is None or before > once_limit[q]):
+                reasons[m][q] = _once_reason(rule)
+                continue
+            if cool_limit is not None and before > cool_limit[q]:
+                reasons[m][q] = f"cooldown {rule.cooldown}"
+                continue
+        if not p.consent[q]:
+            reasons[m][q] = f"no consent for {rule.consent}"
+            continue
+        mine = sent.get(c, [])
+        stopped_by = blocking(policy, [e[0] for e in mine], t)
+        if stopped_by is not None:
+            stopped.append((m, q, [mine[i] for i in stopped_by]))
+            continue
+        last[(c, m)] = t
+        sent[c] = remember(policy, mine, (t, m, q))
+    if stopped:  # name the firings that stopped them, by their ids
+        blocks = [_block(p.ctx, p.rule, p.cand, p.idx, p.times, {}, None) for p in members]
+        for m, q, by in stopped:
+            named = [(members[b].rule.name, blocks[b].firing_id(i)) for _, b, i in by]
+            reasons[m][q] = contact_reason(policy, named)
+    return [policy_output(p, r) for p, r in zip(members, reasons, strict=True)]
+
+
+def _once_reason(rule: Rule) -> str:
+    every = rule.once_every
+    return "once per customer" if every is None else f"once per customer every {every}"

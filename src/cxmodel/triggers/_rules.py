@@ -37,6 +37,7 @@ from cxmodel.expr._ast import (
     positive,
 )
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
+from cxmodel.triggers._contact import ContactPolicy, policy_problems
 
 __all__ = [
     "MAX_RULES",
@@ -740,9 +741,23 @@ def _check_ruleset(rs: RuleSet, attribute: Any, value: Any) -> None:
         seen.add(rule.name)
 
 
+def _check_policies(rs: RuleSet, attribute: Any, value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(p, ContactPolicy) for p in value):
+        raise invalid(f"a rule set's policies are a tuple of ContactPolicy objects, got {value!r}")
+    if len(value) > MAX_RULES:
+        raise invalid(
+            f"{len(value)} contact policies, more than the limit {MAX_RULES}", code="E100"
+        )
+    problems = policy_problems([r.name for r in rs.rules], value)
+    if problems:
+        i, _, message, hint = problems[0]
+        raise invalid(message, hint, pos=value[i].pos, code="E217")
+
+
 @attrs.frozen
 class RuleSet:
-    """An ordered collection of rules with unique names (at most :data:`MAX_RULES`).
+    """An ordered collection of rules with unique names (at most :data:`MAX_RULES`), and the
+    contact policies over them (:class:`ContactPolicy`; a rule follows at most one).
 
     Examples
     --------
@@ -755,6 +770,7 @@ class RuleSet:
     """
 
     rules: tuple[Rule, ...] = attrs.field(default=(), validator=_check_ruleset)
+    policies: tuple[ContactPolicy, ...] = attrs.field(default=(), validator=_check_policies)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -774,8 +790,16 @@ class RuleSet:
         """The rule names in order."""
         return tuple(r.name for r in self.rules)
 
+    def policy_of(self, name: str) -> ContactPolicy | None:
+        """The contact policy rule ``name`` follows (``None``: none)."""
+        for policy in self.policies:
+            if name in policy.rules:
+                return policy
+        return None
+
     def __str__(self) -> str:
-        return "\n\n".join(str(r) for r in self.rules) + ("\n" if self.rules else "")
+        parts = [*(str(r) for r in self.rules), *(str(p) for p in self.policies)]
+        return "\n\n".join(parts) + ("\n" if parts else "")
 
     def to_json(self) -> str:
         """Serialise to a JSON string (lossless)."""
@@ -820,7 +844,7 @@ class RuleSet:
     @classmethod
     def from_dict(cls, data: Any) -> RuleSet:
         """Rebuild a rule set from :meth:`to_dict` output (see :meth:`from_json`)."""
-        d = fields(data, "$", ("rules",), ("version",))
+        d = fields(data, "$", ("rules",), ("version", "policies"))
         if d.get("version", 1) != 1:
             raise json_error("version", f"unsupported version {d['version']!r}; expected 1")
         items = json_list(d["rules"], "rules")
@@ -838,7 +862,16 @@ class RuleSet:
                 )
             seen[rule.name] = i
             rules.append(rule)
-        ruleset = cls(tuple(rules))
+        policies = [
+            ContactPolicy.from_dict(item, f"policies[{i}]")
+            for i, item in enumerate(json_list(d.get("policies", []), "policies"))
+        ]
+        conflicts = policy_problems([r.name for r in rules], policies)
+        if conflicts:
+            i, j, message, hint = conflicts[0]
+            where = f"policies[{i}]" + ("" if j is None else f".rules[{j}]")
+            raise json_error(where, message, hint)
+        ruleset: RuleSet = at_path("policies", cls, tuple(rules), tuple(policies))
         from cxmodel.triggers._check import check_rules  # the checks parse makes
 
         problems = [
@@ -857,4 +890,7 @@ class RuleSet:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready dict form."""
-        return {"version": 1, "rules": [r.to_dict() for r in self.rules]}
+        out: dict[str, Any] = {"version": 1, "rules": [r.to_dict() for r in self.rules]}
+        if self.policies:  # only when set: older readers see the same JSON
+            out["policies"] = [p.to_dict() for p in self.policies]
+        return out

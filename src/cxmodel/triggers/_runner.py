@@ -18,6 +18,7 @@ from typing import Any
 
 from cxmodel._time import us_to_datetime
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
 from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
 from cxmodel.triggers._firings import Firing, firing_id
 from cxmodel.triggers._ingest import Row
@@ -58,6 +59,8 @@ class RuleRunner:
         self.plans: dict[str, RulePlan] = {}
         for rule in rules:
             self.plans[rule.name] = RulePlan(rule, self.aggregates)
+        self.contact: dict[str, ContactPolicy] = {}  # rule name -> the policy it follows
+        self.use_policies(rules)
         self.states: dict[str, CustomerState] = {}
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
@@ -107,10 +110,18 @@ class RuleRunner:
             if plan.snapshots and plan.when_kind is not None:
                 self._snapshots.setdefault(plan.when_kind, []).append(plan)
 
+    def use_policies(self, rules: RuleSet) -> None:
+        """Follow the contact policies of ``rules`` (the engine's rules, after a change)."""
+        self.contact = {name: p for p in rules.policies for name in p.rules}
+
     def schedule(self, state: CustomerState, only: str | None = None) -> None:
         """Put a customer's timers and waiting firings (of rule ``only``, or every active
-        rule) on the timer queue."""
+        rule) on the timer queue; forget the counts of contact policies no longer in use."""
         cid = state.customer
+        if only is None and state.contacts:
+            used = {p.name for p in self.contact.values()}
+            for name in [n for n in state.contacts if n not in used]:
+                del state.contacts[name]
         for name, rs in state.rules.items():
             if name not in self.plans if only is None else name != only:
                 continue
@@ -292,6 +303,10 @@ class RuleRunner:
             if rs is None:
                 continue
             if phase == DECISION:
+                policy = self.contact.get(name)
+                if policy is not None:
+                    self.decide_together(policy, state, due)
+                    continue
                 for j, waiting in enumerate(rs.waiting):
                     if waiting.due == due and waiting.order == order:
                         self.touch(cid)
@@ -337,7 +352,7 @@ class RuleRunner:
             consent = self.consent(state, rule.consent) if due == found.time else None
         if due != found.time:
             parts["because"]["quiet_hours_delayed_from"] = us_to_datetime(found.time).isoformat()
-        if plan.immediate:
+        if plan.immediate and plan.name not in self.contact:
             self.decide(plan, state, due, parts, consent)
             return
         rs = state.rule(plan.name)
@@ -368,6 +383,15 @@ class RuleRunner:
         zone = self.reader(state.customer, plan).zone if plan.customer_time else None
         cid = state.customer
         reason = policy_reason(rule, rs.last_emitted, due, consent, zone, cid)
+        ident = firing_id(rule.name, cid, parts["key"])
+        policy = self.contact.get(rule.name)
+        if reason is None and policy is not None:
+            sent = state.contacts.get(policy.name, [])
+            stopped_by = blocking(policy, [entry[0] for entry in sent], due)
+            if stopped_by is not None:
+                reason = contact_reason(policy, [(sent[i][1], sent[i][2]) for i in stopped_by])
+            else:
+                state.contacts[policy.name] = remember(policy, sent, [due, rule.name, ident])
         firing = Firing(
             trigger=rule.name,
             customer_id=cid,
@@ -375,7 +399,7 @@ class RuleRunner:
             action=rule.emit.action,
             payload=parts["payload"],
             because=parts["because"],
-            firing_id=firing_id(rule.name, cid, parts["key"]),
+            firing_id=ident,
             reason=reason,
         )
         if reason is None:
@@ -383,3 +407,26 @@ class RuleRunner:
             self.emitted.append(firing)
         else:
             self.suppressed.append(firing)
+
+    def decide_together(self, policy: ContactPolicy, state: CustomerState, due: int) -> None:
+        """Decide every firing of ``policy``'s rules waiting for ``due`` for this customer, in
+        the policy's priority order (then in the order of their anchoring interactions): at
+        ``due`` every interaction up to it is in, so no firing at that time is still to come."""
+        found = [
+            (rank, name)
+            for rank, name in enumerate(policy.rules)
+            if name in self.plans
+            and name in state.rules
+            and any(w.due == due for w in state.rules[name].waiting)
+        ]
+        if not found:
+            return
+        self.touch(state.customer)
+        ready: list[tuple[int, int, RulePlan, Waiting]] = []
+        for rank, name in found:
+            rs = state.rules[name]
+            ready += [(rank, w.order, self.plans[name], w) for w in rs.waiting if w.due == due]
+            rs.waiting = [w for w in rs.waiting if w.due != due]
+        ready.sort(key=lambda item: (item[0], item[1]))
+        for _, _, plan, waiting in ready:
+            self.decide(plan, state, due, waiting.parts, waiting.consent)

@@ -1,0 +1,443 @@
+"""Did the alert's follow-up recover the customer? What happened after an alert rule fired,
+for firings acted on, not acted on, and held out."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._time import add_duration, format_duration, parse_duration, to_us
+from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._effect import (
+    as_firings,
+    first_firings,
+    mixed_groups,
+    mixed_warning,
+    window_bounds,
+)
+from cxmodel.metrics._intervals import mean_t_interval, proportion_interval, z_value
+from cxmodel.metrics._tables import MetricTable
+from cxmodel.segment import newcombe_interval, welch_interval
+
+__all__ = ["RECOVERED_AT", "RecoveryRates", "recovery_rate"]
+
+NAN = float("nan")
+
+RECOVERED_AT: dict[str, float] = {"nps": 7.0, "csat": 4.0, "ces": 5.0}
+"""The next score that counts as recovered, per survey metric: no longer a detractor (NPS 7
+or more), satisfied (CSAT 4-5 of 5), easy (CES 5-7 of 7)."""
+
+GROUPS = ("emitted", "acknowledged", "not acknowledged", "held out")
+
+_COLUMNS = (
+    "trigger", "group", "measure", "n", "value", "ci_low", "ci_high",
+    "difference", "diff_ci_low", "diff_ci_high", "n_pending",
+)  # fmt: skip
+
+
+@attrs.frozen(eq=False)
+class RecoveryRates(MetricTable):
+    """What happened after each alert rule fired: one row per trigger, group and measure.
+
+    Columns: ``trigger``; ``group`` (``"emitted"``: every customer the alert was emitted
+    for; ``"acknowledged"`` and ``"not acknowledged"``: those split by whether the host acted
+    on the firing; ``"held out"``); ``measure`` (``"responded"``, ``"recovered"``,
+    ``"next_score"``, ``"retained_<D>"``); ``n`` (customers measured); ``value`` (a share, or
+    the mean next score) with ``ci_low`` / ``ci_high`` (Wilson; Student t for the mean);
+    ``difference`` (the group minus held out) with ``diff_ci_low`` / ``diff_ci_high``
+    (Newcombe for shares, Welch for the mean; NaN for the held-out rows); ``n_pending``
+    (customers left out because the measure's window had not closed).
+
+    ``metric``, ``recovered_at``, ``window``, ``retention``, ``active`` and ``level`` say
+    what was measured; :meth:`row` gives one row as a dict.
+    """
+
+    metric: str | None
+    recovered_at: float | None
+    window: str
+    retention: tuple[str, ...]
+    active: tuple[str, ...]
+    level: float
+
+    def groups(self, trigger: str) -> list[str]:
+        """The groups of ``trigger``, in table order."""
+        sel = self.columns["trigger"] == trigger
+        return list(dict.fromkeys(self.columns["group"][sel].tolist()))
+
+    def row(self, trigger: str, group: str, measure: str) -> dict[str, Any]:
+        """The row of (``trigger``, ``group``, ``measure``) as a dict of plain values."""
+        keys = list(
+            zip(
+                self.columns["trigger"].tolist(),
+                self.columns["group"].tolist(),
+                self.columns["measure"].tolist(),
+                strict=True,
+            )
+        )
+        key = (trigger, group, measure)
+        if key not in keys:
+            found = sorted({k[0] for k in keys}), sorted({k[1] for k in keys})
+            measures = sorted({k[2] for k in keys})
+            raise KeyError(
+                f"no row {key!r}; triggers {found[0]}, groups {found[1]}, measures {measures}"
+            )
+        i = keys.index(key)
+        return {k: _plain(v[i]) for k, v in self.columns.items()}
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@attrs.frozen
+class _Outcome:
+    """Per measure of one arm: the values of the customers measured (0/1 for shares) and
+    how many were left out with their window open."""
+
+    values: dict[str, npt.NDArray[np.float64]]
+    pending: dict[str, int]
+
+
+def recovery_rate(
+    firings: Any,
+    log: InteractionLog,
+    *,
+    acknowledged: Iterable[str] | None = None,
+    metric: str | None = None,
+    recovered_at: float | None = None,
+    window: str | timedelta = "90 days",
+    retention: Sequence[str | timedelta] = ("30 days", "90 days"),
+    active: str | Sequence[str] = "purchase",
+    level: float = 0.95,
+    as_of: Any = None,
+) -> RecoveryRates:
+    """What happened after an alert rule fired (a detractor, a low CSAT, a late delivery, an
+    escalation): for the firings acted on, those not acted on, and those held out.
+
+    For each trigger, each customer counts once, from its first emitted firing (group
+    ``"emitted"``, split into ``"acknowledged"`` when that firing's id is in
+    ``acknowledged`` and ``"not acknowledged"`` otherwise) or from its first firing suppressed
+    with reason ``"holdout"`` (group ``"held out"``). From that time ``t``, strictly after it:
+
+    - ``responded``: the customer answered a survey of ``metric`` within ``window``;
+    - ``recovered``: among those, the first such answer (the *next score*) is at least
+      ``recovered_at`` (default :data:`RECOVERED_AT`: NPS 7, CSAT 4, CES 5);
+    - ``next_score``: the mean of that next score;
+    - ``retained_<D>``: for each ``D`` in ``retention``, an interaction of an ``active`` kind
+      within ``D`` (the customer came back).
+
+    Shares have Wilson intervals and the mean a Student t interval; each group is compared
+    with the held-out group, with Newcombe's interval for a difference of shares and Welch's
+    for the difference of means. A measure whose window ends after ``as_of`` is not known yet:
+    the customer is left out of it (``n_pending``).
+
+    **Which difference is an experiment.** The holdout is drawn at random, so ``"emitted"``
+    against ``"held out"`` measures the effect of the alert being raised. Whether the host
+    acted on a firing is not random (the cases acted on may be the easy ones, or the urgent
+    ones), so ``"acknowledged"`` and ``"not acknowledged"`` against ``"held out"`` describe
+    what happened, not what acting caused. ``recovered`` and ``next_score`` are read among
+    the customers who answered; when the action changes who answers (compare ``responded``),
+    they mix the two. Like :func:`action_effect`, the intervals assume one look at a horizon
+    fixed in advance.
+
+    Parameters
+    ----------
+    firings
+        :class:`~cxmodel.triggers.Firings` (emitted and suppressed) from
+        :func:`~cxmodel.triggers.evaluate` or the streaming engine.
+    log
+        The interactions in which to look for what happened next.
+    acknowledged
+        The ids of the firings the host acted on (e.g. the firings it marked with
+        ``store.acknowledge``); ``None`` leaves out the two acknowledgement groups.
+    metric
+        The survey metric whose next answer is read (``"nps"``, ``"csat"``, ``"ces"`` or any
+        other value of the log's ``metric`` column, on ``survey`` interactions);
+        ``None`` measures retention only.
+    recovered_at
+        The lowest next score that counts as recovered (required for a metric not in
+        :data:`RECOVERED_AT`).
+    window
+        How long after the firing the next answer counts.
+    retention
+        The horizons of the retention measures.
+    active
+        The interaction kind (or kinds) that count as the customer coming back.
+    level
+        Confidence level of the intervals.
+    as_of
+        The time up to which the log is complete (default: its last interaction).
+
+    Warns
+    -----
+    DataWarning
+        When a trigger has no held-out customers (no difference can be measured), when
+        measures are pending, when acknowledged ids match no emitted firing, and when the
+        rule also refused firings for lack of consent or a contact policy stopped some (the
+        held-out group then includes customers who would not have been contacted).
+
+    Raises
+    ------
+    SchemaError
+        A ``metric`` without ``recovered_at`` default, a log without ``metric`` and
+        ``score`` columns, an empty ``active`` or a window that is not positive.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.triggers import evaluate, parse
+    >>> rules = parse('''
+    ... trigger detractor:
+    ...     when survey as r where r.metric == "nps" and r.score <= 6
+    ...     emit follow_up
+    ...     holdout 50%''')
+    >>> ids = ["c1", "c2", "c3", "c4"]
+    >>> log = InteractionLog.from_arrays(
+    ...     customer_id=ids + ids, kind=["survey"] * 8, metric=["nps"] * 8,
+    ...     score=[3.0, 5.0, 2.0, 6.0, 9.0, 4.0, 8.0, 7.0],
+    ...     timestamp=["2024-01-01T00:00Z"] * 4 + ["2024-02-01T00:00Z"] * 4)
+    >>> firings = evaluate(rules, log, as_of="2024-06-01T00:00Z")
+    >>> ack = [f.firing_id for f in firings if f.customer_id == "c1"]
+    >>> rates = recovery_rate(firings, log, acknowledged=ack, metric="nps", retention=(),
+    ...                       as_of="2024-06-01T00:00Z")
+    >>> [(g, rates.row("detractor", g, "recovered")["n"]) for g in rates.groups("detractor")]
+    [('emitted', 2), ('acknowledged', 1), ('not acknowledged', 1), ('held out', 2)]
+    >>> rates.row("detractor", "emitted", "next_score")["value"]
+    8.5
+    """
+    z = z_value(level)
+    duration = parse_duration(window)
+    window_text = window if isinstance(window, str) else format_duration(duration)
+    horizons = [parse_duration(d) for d in retention]
+    horizon_names = [f"retained_{format_duration(d).replace(' ', '_')}" for d in horizons]
+    kinds = (active,) if isinstance(active, str) else tuple(active)
+    if not kinds or not all(isinstance(k, str) for k in kinds):
+        raise SchemaError(f"active must name at least one interaction kind; got {active!r}")
+    threshold = _threshold(metric, recovered_at)
+    from cxmodel.triggers._firings import firing_columns
+
+    cols = firing_columns(as_firings(firings), ids=acknowledged is not None)
+    trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
+    emitted = np.asarray(cols["emitted"], dtype=bool)
+    held = np.array([r == "holdout" for r in reason.tolist()], dtype=bool)
+    acked = np.zeros(len(trig), dtype=bool)
+    if acknowledged is not None:
+        wanted = {
+            str(i) for i in ([acknowledged] if isinstance(acknowledged, str) else acknowledged)
+        }
+        names = cols["firing_id"].tolist()
+        acked = emitted & np.array([i in wanted for i in names], dtype=bool)
+        unknown = len(wanted - set(cols["firing_id"][emitted].tolist()))
+        if unknown:
+            warnings.warn(
+                f"{unknown} acknowledged firing ids match no emitted firing (ids of other "
+                "rules, runs or suppressed firings?); they are ignored",
+                DataWarning,
+                stacklevel=2,
+            )
+    end = int(log.timestamps.max()) if len(log) else 0
+    if as_of is not None:
+        end = to_us(as_of, what="as_of")
+    answers, score = _score_rows(log, metric)
+    spec = _Measures(
+        log=log,
+        end=end,
+        window=duration,
+        answers=answers,
+        score=score,
+        threshold=threshold,
+        horizons=tuple(horizons),
+        names=tuple(horizon_names),
+        comes_back=np.asarray(log.kind_mask(*kinds), dtype=bool),
+        known={str(c): i for i, c in enumerate(log.customers.tolist())},
+    )
+    first_emitted = first_firings(trig[emitted], cust[emitted], time[emitted])
+    first_held = first_firings(trig[held], cust[held], time[held])
+    where_emitted, where_held = np.flatnonzero(emitted), np.flatnonzero(held)
+    mixed = mixed_groups(trig, reason)
+    measures = ["responded", "recovered", "next_score"] if metric is not None else []
+    measures += horizon_names
+    none = np.zeros(0, dtype=np.int64)
+    rows: list[dict[str, Any]] = []
+    for name in sorted(set(first_emitted) | set(first_held)):
+        at = where_emitted[first_emitted.get(name, none)]
+        arms = {"emitted": at}
+        if acknowledged is not None:
+            arms["acknowledged"] = at[acked[at]]
+            arms["not acknowledged"] = at[~acked[at]]
+        arms["held out"] = where_held[first_held.get(name, none)]
+        outcomes = {group: spec.of(cust[at], time[at]) for group, at in arms.items()}
+        base = outcomes["held out"]
+        for group, outcome in outcomes.items():
+            versus = None if group == "held out" else base
+            rows += [_row(name, group, m, outcome, versus, z, level) for m in measures]
+        if not len(arms["held out"]):
+            warnings.warn(
+                f"trigger {name!r} has no held-out customers: add 'holdout P%' to the rule to "
+                "compare with customers it did not act on",
+                DataWarning,
+                stacklevel=2,
+            )
+        pending = {m: n for m, n in outcomes["emitted"].pending.items() if n}
+        if pending:
+            text = ", ".join(f"{n} for {m}" for m, n in pending.items())
+            warnings.warn(
+                f"trigger {name!r}: customers left out while their window is open ({text})",
+                DataWarning,
+                stacklevel=2,
+            )
+        if name in mixed and len(arms["held out"]):
+            warnings.warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for column in _COLUMNS:
+        data = [r[column] for r in rows]
+        if column in ("trigger", "group", "measure"):
+            columns[column] = np.array(data, dtype=object)
+        elif column.startswith("n"):
+            columns[column] = np.array(data, dtype=np.int64)
+        else:
+            columns[column] = np.array(data, dtype=np.float64)
+    return RecoveryRates(
+        "recovery_rate",
+        columns,
+        metric,
+        threshold,
+        window_text,
+        tuple(format_duration(d) for d in horizons),
+        kinds,
+        float(level),
+    )
+
+
+def _threshold(metric: str | None, recovered_at: float | None) -> float | None:
+    if metric is None:
+        if recovered_at is not None:
+            raise SchemaError("recovered_at needs metric= (the survey whose next score is read)")
+        return None
+    if not isinstance(metric, str) or not metric:
+        raise SchemaError(f"metric must be a survey metric name such as 'nps'; got {metric!r}")
+    if recovered_at is None:
+        if metric not in RECOVERED_AT:
+            raise SchemaError(
+                f"recovered_at is needed for metric {metric!r} (defaults exist for "
+                f"{sorted(RECOVERED_AT)}): the lowest next score that counts as recovered"
+            )
+        return RECOVERED_AT[metric]
+    if not isinstance(recovered_at, int | float) or isinstance(recovered_at, bool):
+        raise SchemaError(f"recovered_at must be a number; got {recovered_at!r}")
+    return float(recovered_at)
+
+
+def _score_rows(
+    log: InteractionLog, metric: str | None
+) -> tuple[npt.NDArray[np.bool_] | None, npt.NDArray[np.float64]]:
+    """The survey answers of ``metric`` (a mask; None without a metric) and the scores."""
+    if metric is None:
+        return None, np.zeros(0)
+    missing = [c for c in ("metric", "score") if c not in log]
+    if missing:
+        raise SchemaError(
+            f"metric={metric!r} reads the next survey answer, but the log has no "
+            f"{' or '.join(repr(c) for c in missing)} column"
+        )
+    codes, cats = log.categorical("metric")
+    hit = np.flatnonzero(cats == metric)
+    score = np.asarray(log.numeric("score"), dtype=np.float64)
+    mask = np.asarray(log.kind_mask("survey"), dtype=bool) & ~np.isnan(score)
+    mask &= codes == (hit[0] if hit.size else -2)
+    if not mask.any():
+        warnings.warn(
+            f"the log has no survey answer for metric {metric!r}: nobody responded",
+            DataWarning,
+            stacklevel=3,
+        )
+    return mask, score
+
+
+@attrs.frozen
+class _Measures:
+    """What is measured after a firing, and where: the log, its end, the survey answers of
+    the metric (``answers``, ``score``; None without a metric), the recovery threshold, the
+    retention horizons and their names, and the interactions that count as coming back."""
+
+    log: InteractionLog
+    end: int
+    window: Any  # timedelta or relativedelta
+    answers: npt.NDArray[np.bool_] | None
+    score: npt.NDArray[np.float64]
+    threshold: float | None
+    horizons: tuple[Any, ...]
+    names: tuple[str, ...]
+    comes_back: npt.NDArray[np.bool_]
+    known: dict[str, int]
+
+    def of(self, customers: npt.NDArray[Any], start: npt.NDArray[np.int64]) -> _Outcome:
+        """The outcomes of customers first fired for at ``start``."""
+        codes = np.array([self.known.get(str(c), -1) for c in customers.tolist()], dtype=np.int64)
+        values: dict[str, npt.NDArray[np.float64]] = {}
+        pending: dict[str, int] = {}
+        if self.answers is not None and self.threshold is not None:
+            stop = add_duration(start, self.window)
+            closed = stop <= self.end
+            rows, lo, hi = window_bounds(
+                self.log, self.answers, codes[closed], start[closed], stop[closed]
+            )
+            answered = hi > lo
+            following = self.score[rows[lo[answered]]]  # the first answer in the window
+            values["responded"] = answered.astype(np.float64)
+            values["recovered"] = (following >= self.threshold).astype(np.float64)
+            values["next_score"] = following
+            for name in ("responded", "recovered", "next_score"):
+                pending[name] = int((~closed).sum())
+        for horizon, name in zip(self.horizons, self.names, strict=True):
+            stop = add_duration(start, horizon)
+            closed = stop <= self.end
+            _, lo, hi = window_bounds(
+                self.log, self.comes_back, codes[closed], start[closed], stop[closed]
+            )
+            values[name] = (hi > lo).astype(np.float64)
+            pending[name] = int((~closed).sum())
+        return _Outcome(values, pending)
+
+
+def _row(
+    trigger: str,
+    group: str,
+    measure: str,
+    outcome: _Outcome,
+    base: _Outcome | None,
+    z: float,
+    level: float,
+) -> dict[str, Any]:
+    x = outcome.values[measure]
+    n = len(x)
+    row: dict[str, Any] = {"trigger": trigger, "group": group, "measure": measure, "n": n,
+                           "n_pending": outcome.pending[measure]}  # fmt: skip
+    diff = low = high = NAN
+    if measure == "next_score":
+        mean = float(x.mean()) if n else NAN
+        _, lo, hi = mean_t_interval(n, mean, float(x.var(ddof=1)) if n > 1 else NAN, level, 1.0)
+        if base is not None:
+            y = base.values[measure]
+            if n and len(y):
+                diff = mean - float(y.mean())
+                low, high = welch_interval(x, y, level)
+    else:
+        hits = float(x.sum())
+        mean = hits / n if n else NAN
+        _, lo, hi = proportion_interval(hits, n, z, "wilson", 1.0)
+        if base is not None:
+            y = base.values[measure]
+            if n and len(y):
+                diff = mean - float(y.mean())
+                low, high = newcombe_interval(hits, n, float(y.sum()), len(y), z)
+    row |= {"value": mean, "ci_low": lo, "ci_high": hi, "difference": diff,
+            "diff_ci_low": low, "diff_ci_high": high}  # fmt: skip
+    return row
