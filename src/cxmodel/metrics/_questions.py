@@ -252,7 +252,7 @@ def _wilson(successes: IntArray, n: IntArray, z: float) -> tuple[npt.NDArray[np.
 
 
 # ---------------------------------------------------------------------- summaries
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class QuestionSummary(MetricTable):
     """The summary of one question: a :class:`MetricTable` with the question and the level.
 

@@ -8,12 +8,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result
 from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import proportion_interval, z_value
 from cxmodel.metrics._periods import index_labels, period_index
-from cxmodel.metrics._tables import result_html, result_to_pandas
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,8 +30,8 @@ __all__ = [
 DEFINITIONS = ("activity", "cancel")
 
 
-@attrs.frozen
-class RateResult:
+@attrs.frozen(repr=False)
+class RateResult(Result):
     """A rate in [0, 1] with its Wilson interval, counts and the definition used."""
 
     value: float
@@ -39,17 +39,6 @@ class RateResult:
     numerator: int
     n: int
     definition: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
-        return attrs.asdict(self)
-
-    def to_pandas(self) -> Any:
-        """One-row DataFrame (needs pandas)."""
-        return result_to_pandas(self.to_dict(), "RateResult.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return result_html("RateResult", self.to_dict())
 
 
 def _rate(numerator: int, n: int, definition: str, level: float) -> RateResult:
@@ -144,8 +133,8 @@ def repeat_purchase_rate(
     return _rate(int((per >= 2).sum()), int((per >= 1).sum()), "purchases >= 2 / >= 1", level)
 
 
-@attrs.frozen(eq=False)
-class CohortRetention:
+@attrs.frozen(eq=False, repr=False)
+class CohortRetention(Result):
     """Cohort (first-purchase period) x periods since: active counts and rates.
 
     ``counts[i, k]`` customers of cohort ``cohorts[i]`` with a qualifying interaction ``k``
@@ -177,19 +166,19 @@ class CohortRetention:
             np.zeros((0, 0), dtype=bool),
         )
 
+    _index = "cohort"
+
+    def _rows(self) -> dict[Any, Any]:
+        """Rates as a cohort x periods-since table (NaN: not yet observed); ``to_pandas``
+        indexes it by cohort."""
+        return {"cohort": self.cohorts, **dict(enumerate(self.rates.T))}
+
     def to_dict(self) -> dict[str, Any]:
         """Columns: cohort, size, then one rate column per period since (NaN: not yet)."""
         out: dict[str, Any] = {"cohort": self.cohorts, "size": self.sizes}
         for k in range(self.counts.shape[1]):
             out[f"{self.period}_{k}"] = self.rates[:, k]
         return out
-
-    def to_pandas(self) -> Any:
-        """Rates as a cohort x periods-since DataFrame (needs pandas); NaN: not yet observed."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "CohortRetention.to_pandas()")
-        return pd.DataFrame(self.rates, index=pd.Index(self.cohorts, name="cohort"))
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw the cohort x period heatmap, annotated with percentages (needs matplotlib).
@@ -199,9 +188,6 @@ class CohortRetention:
         from cxmodel.plot import plot_cohort_retention
 
         return plot_cohort_retention(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return result_html("CohortRetention", {"cohorts": len(self.cohorts), "period": self.period})
 
 
 def cohort_retention(

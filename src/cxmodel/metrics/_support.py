@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result, column
 from cxmodel._time import to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
@@ -15,7 +16,7 @@ from cxmodel.metrics._intervals import mean_t_interval
 from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._retention import RateResult, _rate
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
-from cxmodel.metrics._tables import MetricTable, result_html
+from cxmodel.metrics._tables import MetricTable
 
 __all__ = [
     "TicketLifecycles",
@@ -33,41 +34,28 @@ _BIG = np.iinfo(np.int64).max
 _KINDS = ("ticket_opened", "ticket_replied", "ticket_resolved")
 
 
-@attrs.frozen(eq=False)
-class TicketLifecycles:
+@attrs.frozen(eq=False, repr=False)
+class TicketLifecycles(Result):
     """One row per ticket that has a ``ticket_opened`` row; times in hours from opening.
 
     Unreplied / unresolved tickets have NaN times and are right-censored at ``as_of`` by
     :func:`ticket_times`.
     """
 
-    ticket_id: npt.NDArray[np.object_]
-    customer_id: npt.NDArray[np.object_]
-    opened: npt.NDArray[np.int64]
-    first_reply: npt.NDArray[np.float64]
-    first_resolution: npt.NDArray[np.float64]
-    full_resolution: npt.NDArray[np.float64]
-    replies: npt.NDArray[np.int64]
-    resolutions: npt.NDArray[np.int64]
+    ticket_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    opened: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    first_reply: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    first_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    full_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    replies: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    resolutions: npt.NDArray[np.int64] = attrs.field(metadata=column())
     as_of: int
 
     @property
     def resolved(self) -> npt.NDArray[np.bool_]:
         """Tickets with at least one ``ticket_resolved`` row."""
         return self.resolutions > 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Columns as a dict of arrays."""
-        return {
-            f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name != "as_of"
-        }
-
-    def to_pandas(self) -> Any:
-        """One row per ticket (needs pandas)."""
-        return MetricTable("tickets", self.to_dict()).to_pandas()
-
-    def _repr_html_(self) -> str:
-        return result_html("TicketLifecycles", {"tickets": len(self.ticket_id)})
 
 
 def ticket_lifecycles(
@@ -134,8 +122,8 @@ def ticket_lifecycles(
     )
 
 
-@attrs.frozen(eq=False)
-class TicketTimes:
+@attrs.frozen(eq=False, repr=False)
+class TicketTimes(Result):
     """Kaplan-Meier summary of a ticket time in hours (open tickets right-censored)."""
 
     what: str
@@ -144,13 +132,6 @@ class TicketTimes:
     percentiles: dict[float, float]
     n: int
     censored: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Summary fields as a dict."""
-        return {"what": self.what, "median": self.median, "n": self.n, "censored": self.censored}
-
-    def _repr_html_(self) -> str:
-        return result_html("TicketTimes", self.to_dict())
 
 
 def ticket_times(
