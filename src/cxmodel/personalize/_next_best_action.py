@@ -9,10 +9,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.segment._rules import table_namespace
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -47,8 +47,8 @@ class Action:
     needs_consent: bool = True
 
 
-@attrs.frozen(eq=False)
-class NextBestActions:
+@attrs.frozen(eq=False, repr=False)
+class NextBestActions(Result):
     """Per customer, the actions ranked by expected value and the reason for the best one.
 
     Attributes
@@ -65,31 +65,17 @@ class NextBestActions:
     actions : tuple of str
     """
 
-    customer_id: npt.NDArray[np.object_]
-    action: npt.NDArray[np.object_]
-    value: npt.NDArray[np.float64]
-    reason: npt.NDArray[np.object_]
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    action: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    value: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    reason: npt.NDArray[np.object_] = attrs.field(metadata=column())
     rank: npt.NDArray[np.int64]
     actions: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+    def _rows(self) -> dict[Any, Any]:
         """``customer_id``, ``action``, ``value``, ``reason`` and ``rank_<action>`` columns."""
-        out: dict[str, npt.NDArray[Any]] = {
-            "customer_id": self.customer_id,
-            "action": self.action,
-            "value": self.value,
-            "reason": self.reason,
-        }
-        for j, name in enumerate(self.actions):
-            out[f"rank_{name}"] = self.rank[:, j]
-        return out
-
-    def to_pandas(self) -> Any:
-        """One row per customer (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "NextBestActions.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return columns_to_html("NextBestActions", self.to_dict())
+        ranks = {f"rank_{name}": self.rank[:, j] for j, name in enumerate(self.actions)}
+        return {**(super()._rows() or {}), **ranks}
 
 
 def next_best_action(table: CustomerTable, actions: Sequence[Action]) -> NextBestActions:
