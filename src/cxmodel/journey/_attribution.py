@@ -10,10 +10,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.journey._common import next_occurrence, row_mask, table_html, window_us
+from cxmodel.journey._common import next_occurrence, row_mask, window_us
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-@attrs.frozen(eq=False)
-class Attribution:
+@attrs.frozen(eq=False, repr=False)
+class Attribution(Result):
     """Credit per channel under several models, side by side.
 
     Attributes
@@ -60,20 +60,18 @@ class Attribution:
     removal_effects: FloatArray | None = None
     p_conversion: float | None = None
 
-    def _columns(self) -> dict[str, Any]:
+    _index = "channel"
+    _lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per channel, one column per model."""
         out: dict[str, Any] = {"channel": self.channels.tolist()}
         for m, row in zip(self.models, self.credit, strict=True):
             out[m] = row.tolist()
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """Credit columns plus totals."""
-        return {**self._columns(), "total": self.total, "unattributed": self.unattributed}
-
-    def to_pandas(self) -> Any:
-        """One row per channel, one column per model."""
-        pd = import_optional("pandas", "Attribution.to_pandas()")
-        return pd.DataFrame(self._columns()).set_index("channel")
+    def _details(self) -> dict[str, Any]:
+        return {"total": self.total, "unattributed": self.unattributed}
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw each channel's share of the credit, one series per model (needs matplotlib).
@@ -83,9 +81,6 @@ class Attribution:
         from cxmodel.plot import plot_attribution
 
         return plot_attribution(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html(f"Attribution (total {self.total:g})", self._columns())
 
 
 def markov_removal_effects(

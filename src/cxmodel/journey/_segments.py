@@ -8,10 +8,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel.errors import SchemaError
-from cxmodel.journey._common import row_mask, table_html
+from cxmodel.journey._common import row_mask
 from cxmodel.journey._friction import Friction, friction
 from cxmodel.journey._paths import Paths, paths
 from cxmodel.journey._step_matrix import StepMatrix, step_matrix
@@ -62,8 +62,8 @@ def newcombe_bounds(
     return np.asarray(low, np.float64), np.asarray(high, np.float64)
 
 
-@attrs.frozen(eq=False)
-class Comparison(Generic[T]):
+@attrs.frozen(eq=False, repr=False)
+class Comparison(Generic[T], Result):
     """A view run on two segments, with per-item differences of one proportion.
 
     Rows are the items of the view (edges, cells, variants or labels) present in either
@@ -107,7 +107,10 @@ class Comparison(Generic[T]):
         out: npt.NDArray[np.bool_] = (self.low > 0) | (self.high < 0)
         return out
 
-    def _columns(self) -> dict[str, Any]:
+    _lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per item."""
         m = self.measure
         return {
             **self.keys,
@@ -122,15 +125,6 @@ class Comparison(Generic[T]):
             "high": self.high.tolist(),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """One list per column, one entry per row."""
-        return self._columns()
-
-    def to_pandas(self) -> Any:
-        """One row per item."""
-        pd = import_optional("pandas", "Comparison.to_pandas()")
-        return pd.DataFrame(self._columns())
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw a forest plot of the largest differences with intervals (needs matplotlib).
 
@@ -139,9 +133,6 @@ class Comparison(Generic[T]):
         from cxmodel.plot import plot_journey_comparison
 
         return plot_journey_comparison(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html(f"Comparison of {self.measure} (A - B)", self._columns())
 
 
 def _build(
