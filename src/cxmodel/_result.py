@@ -19,7 +19,8 @@ HTML           the first 20 rows under a caption               the figures, then
 
 A result whose table is computed (renamed, reshaped, derived) overrides
 :meth:`Result._rows`; what differs between results is declared with the class variables
-``_index``, ``_lists``, ``_rows_key``, ``_frame_figures`` and ``_spread``. attrs writes a
+``_dict_lists``, ``_dict_rows_key``, ``_frame_index``, ``_frame_figures`` and ``_frame_spread``
+(``_dict_*`` shape ``to_dict``, ``_frame_*`` shape ``to_pandas``). attrs writes a
 ``__repr__`` of its own unless told not to, so result classes are declared with
 ``@attrs.frozen(eq=False, repr=False)``.
 """
@@ -127,12 +128,12 @@ class Result:
 
     Class variables declare how a result differs from the default:
 
-    - ``_index``: the column ``to_pandas`` uses as the DataFrame's index;
-    - ``_lists``: ``to_dict`` gives columns as lists (JSON-ready; datetimes as ISO text)
+    - ``_dict_lists``: ``to_dict`` gives columns as lists (JSON-ready; datetimes as ISO text)
       instead of arrays;
-    - ``_rows_key``: ``to_dict`` gives the figures, with the columns under this key;
+    - ``_dict_rows_key``: ``to_dict`` gives the figures, with the columns under this key;
+    - ``_frame_index``: the column ``to_pandas`` uses as the DataFrame's index;
     - ``_frame_figures``: ``to_pandas`` puts the figures in ``DataFrame.attrs``;
-    - ``_spread``: a column of mappings that ``to_pandas`` spreads into one column per key.
+    - ``_frame_spread``: a column of mappings that ``to_pandas`` spreads into one column per key.
 
     Examples
     --------
@@ -154,11 +155,11 @@ class Result:
 
     __slots__ = ()
 
-    _index: ClassVar[str | None] = None
-    _lists: ClassVar[bool] = False
-    _rows_key: ClassVar[str | None] = None
+    _dict_lists: ClassVar[bool] = False
+    _dict_rows_key: ClassVar[str | None] = None
+    _frame_index: ClassVar[str | None] = None
     _frame_figures: ClassVar[bool] = False
-    _spread: ClassVar[str | None] = None
+    _frame_spread: ClassVar[str | None] = None
 
     # ------------------------------------------------------------------ what a result declares
     def _rows(self) -> dict[Any, Any] | None:
@@ -227,9 +228,9 @@ class Result:
         rows = self._rows()
         if rows is None:
             return {**self._figures(), **self._details()}
-        table = {k: _as_list(v) for k, v in rows.items()} if self._lists else dict(rows)
-        if self._rows_key is not None:
-            return {**self._figures(), self._rows_key: table, **self._details()}
+        table = {k: _as_list(v) for k, v in rows.items()} if self._dict_lists else dict(rows)
+        if self._dict_rows_key is not None:
+            return {**self._figures(), self._dict_rows_key: table, **self._details()}
         return {**table, **self._details()}
 
     def to_pandas(self) -> Any:
@@ -240,12 +241,12 @@ class Result:
         if rows is None:
             return record_frame(self._figures(), feature)
         pd = import_optional("pandas", feature)
-        spread = rows.pop(self._spread) if self._spread is not None else None
+        spread = rows.pop(self._frame_spread) if self._frame_spread is not None else None
         frame = pd.DataFrame(rows)
         if spread is not None:
             frame = pd.concat([frame, pd.DataFrame(list(spread))], axis=1)
-        if self._index is not None:
-            frame = frame.set_index(self._index)
+        if self._frame_index is not None:
+            frame = frame.set_index(self._frame_index)
             frame.columns = pd.Index(frame.columns.tolist())  # labels typed without the index's
         if self._frame_figures:
             frame.attrs.update(self._figures())

@@ -60,8 +60,8 @@ class Attribution(Result):
     removal_effects: FloatArray | None = None
     p_conversion: float | None = None
 
-    _index = "channel"
-    _lists = True
+    _frame_index = "channel"
+    _dict_lists = True
 
     def _rows(self) -> dict[Any, Any]:
         """One row per channel, one column per model."""

@@ -42,7 +42,7 @@ class FunnelComparison(Result):
     low: npt.NDArray[np.float64]
     high: npt.NDArray[np.float64]
 
-    _lists = True
+    _dict_lists = True
 
     def _rows(self) -> dict[Any, Any]:
         """One row per step."""

@@ -116,7 +116,7 @@ class Friction(Grouped, Result):
             "error_lift": self.error_lift[order].tolist(),
         }
 
-    _lists = True
+    _dict_lists = True
 
     def _rows(self) -> dict[Any, Any]:
         """One row per label, in rank order."""

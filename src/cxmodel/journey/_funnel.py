@@ -86,7 +86,7 @@ class Funnel(Result):
     by_labels: npt.NDArray[np.object_] | None = None
     by_counts: IntArray | None = None
 
-    _lists = True
+    _dict_lists = True
 
     def _rows(self) -> dict[Any, Any]:
         """One row per step."""

@@ -62,7 +62,7 @@ class Paths(Grouped, Result):
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[Paths, ...] | None = None
 
-    _lists = True
+    _dict_lists = True
 
     def _rows(self) -> dict[Any, Any]:
         """One row per variant."""

@@ -107,7 +107,7 @@ class Comparison(Generic[T], Result):
         out: npt.NDArray[np.bool_] = (self.low > 0) | (self.high < 0)
         return out
 
-    _lists = True
+    _dict_lists = True
 
     def _rows(self) -> dict[Any, Any]:
         """One row per item."""

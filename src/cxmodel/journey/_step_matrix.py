@@ -55,7 +55,7 @@ class StepMatrix(Grouped, Result):
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[StepMatrix, ...] | None = None
 
-    _index = "label"
+    _frame_index = "label"
 
     def _rows(self) -> dict[Any, Any]:
         """Shares: one row per label, one column per step."""

@@ -77,7 +77,7 @@ class Transitions(Grouped, Result):
             return out
         raise SchemaError("median_seconds needs 0.5 among the quantiles")
 
-    _lists = True
+    _dict_lists = True
 
     def _rows(self) -> dict[Any, Any]:
         """The edge table: one row per non-zero edge."""

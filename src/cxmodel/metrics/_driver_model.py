@@ -190,7 +190,7 @@ class DriverModel(Result):
     outcome_mean: float
     table: MetricTable
 
-    _rows_key = "drivers"
+    _dict_rows_key = "drivers"
     _frame_figures = True
 
     def __len__(self) -> int:

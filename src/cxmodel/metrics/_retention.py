@@ -166,7 +166,7 @@ class CohortRetention(Result):
             np.zeros((0, 0), dtype=bool),
         )
 
-    _index = "cohort"
+    _frame_index = "cohort"
 
     def _rows(self) -> dict[Any, Any]:
         """Rates as a cohort x periods-since table (NaN: not yet observed); ``to_pandas``
