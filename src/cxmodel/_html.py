@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ _TEXT_CELL = 24  # characters of one text cell
 
 def format_value(value: Any) -> str:
     """A value as short text: floats to 4 significant digits (large ones with thousands
-    separators), tuples element by element, anything else as ``str``.
+    separators), times to the second, tuples element by element, anything else as ``str``.
 
     Examples
     --------
@@ -50,9 +51,17 @@ def format_value(value: Any) -> str:
     ('-2.128', '(-17.16, 12.9)')
     >>> format_value(20841.25), format_value(float("nan")), format_value(3), format_value(None)
     ('20,841', 'NaN', '3', 'None')
+    >>> format_value(np.datetime64("2024-02-18T05:48:58.190809")), format_value(np.datetime64("NaT"))
+    ('2024-02-18 05:48:58', 'NaT')
     """
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return "NaT"
+        value = value.astype("datetime64[us]")
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, tuple):
         return "(" + ", ".join(format_value(v) for v in value) + ")"
     if isinstance(value, float):
@@ -84,6 +93,10 @@ def html_cell(value: Any) -> str:
     ('&lt;b&gt;', '0.9852')
     """
     return html.escape(format_value(value))
+
+
+def _html_clipped(value: Any) -> str:
+    return html.escape(clip(format_value(value), _HTML_CELL))
 
 
 def more_rows(total: int, shown: int) -> str:
@@ -124,7 +137,7 @@ def html_table(caption: str, columns: Mapping[Any, Sequence[Any]], total: int) -
     """
     shown = _height(columns)
     head = "".join(f"<th>{html.escape(str(name))}</th>" for name in columns)
-    cells = [[clip(html_cell(v), _HTML_CELL) for v in values] for values in columns.values()]
+    cells = [[_html_clipped(v) for v in values] for values in columns.values()]
     body = "".join(
         "<tr>" + "".join(f"<td>{col[i]}</td>" for col in cells) + "</tr>" for i in range(shown)
     )
@@ -143,7 +156,7 @@ def html_record(caption: str, figures: Mapping[str, Any]) -> str:
     '<table><caption>RateResult</caption><tr><th>value</th><td>0.25</td></tr><tr><th>ci</th><td>(0.2, 0.31)</td></tr><tr><th>n</th><td>400</td></tr></table>'
     """
     body = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{clip(html_cell(value), _HTML_CELL)}</td></tr>"
+        f"<tr><th>{html.escape(name)}</th><td>{_html_clipped(value)}</td></tr>"
         for name, value in figures.items()
     )
     return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
