@@ -196,12 +196,12 @@ class Result:
         return {}
 
     def _summary(self) -> str:
-        """One line: the class name, the number of rows and the figures (but ``None``)."""
+        """One line: the class name, the number of rows and the figures (not ``None`` or ``()``)."""
         parts = [f"{_length(rows):,} rows"] if (rows := self._rows()) is not None else []
         parts += [
             f"{name}={clip(format_value(value), _SUMMARY_VALUE)}"
             for name, value in self._figures().items()
-            if value is not None
+            if not (value is None or (isinstance(value, tuple) and not value))
         ]
         return f"{type(self).__name__}({', '.join(parts)})"
 
