@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from scipy import stats
 
+from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult, _Result
+from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -20,8 +21,8 @@ __all__ = ["Comparison", "compare_nps", "compare_proportions"]
 NAN = float("nan")
 
 
-@attrs.frozen
-class Comparison(_Result):
+@attrs.frozen(repr=False)
+class Comparison(Result):
     """Difference ``a - b`` with its standard error, interval and two-sided z-test."""
 
     difference: float
