@@ -167,7 +167,8 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     :data:`TEXT_WIDTH` characters (columns that do not fit are left out and counted), then
     how many of the ``total`` rows are hidden.
 
-    Numbers are aligned right, everything else left; a cell is cut at 24 characters.
+    Numbers are aligned right, everything else left; a cell is cut at 24 characters, and
+    characters that would break the layout (newlines, tabs, ...) are shown escaped.
 
     Examples
     --------
@@ -181,12 +182,13 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     lines = [""] * (shown + 1)
     used = 0
     for count, (name, values) in enumerate(columns.items()):
-        cells = [clip(format_value(v), _TEXT_CELL) for v in values]
-        width = max([len(str(name)), *(len(c) for c in cells)])
+        head = clip(_printable(str(name)), _TEXT_CELL)
+        cells = [clip(_printable(format_value(v)), _TEXT_CELL) for v in values]
+        width = max([len(head), *(len(c) for c in cells)])
         if count and used + 2 + width > TEXT_WIDTH:
             break
         right = all(_is_number(v) for v in values) and shown > 0
-        for i, cell in enumerate([clip(str(name), _TEXT_CELL), *cells]):
+        for i, cell in enumerate([head, *cells]):
             aligned = cell.rjust(width) if right else cell.ljust(width)
             lines[i] += ("  " if count else "") + aligned
         used += (2 if count else 0) + width
@@ -201,6 +203,13 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     if notes:
         lines.append(", ".join(notes))
     return lines
+
+
+def _printable(text: str) -> str:
+    """``text`` with each character that is not printable written as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _is_number(value: Any) -> bool:

@@ -217,8 +217,8 @@ class DriverModel(Result):
 
     def _summary(self) -> str:
         return (
-            f"driver model of {self.outcome}: n = {self.n}, R² = {self.r2:.4g}, "
-            f"intercept = {self.intercept:.4g}"
+            f"DriverModel(outcome={self.outcome}, n={self.n:,}, R²={self.r2:.4g}, "
+            f"intercept={self.intercept:.4g})"
         )
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
