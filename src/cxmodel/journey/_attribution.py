@@ -106,6 +106,15 @@ def markov_removal_effects(
     ``1 - V_without_s / V``. Transition probabilities stay count-based, so multiplying all
     values by a constant changes nothing but ``V``.
 
+    Parameters
+    ----------
+    counts : array-like, shape (K, K)
+        Transition counts between all states (``counts[i, j]``: ``i`` followed by ``j``).
+    start, conv, null : int
+        The indexes of the start state and of the absorbing conversion and loss states.
+    conv_value : array-like, shape (K,), optional
+        The value a conversion earns when entered from each state (a reward chain).
+
     Examples
     --------
     >>> # START -> A -> CONV and START -> B -> NULL
@@ -153,6 +162,15 @@ def shapley_values(masks: npt.ArrayLike, weights: npt.ArrayLike, n_players: int)
 
     ``masks`` are channel sets as bit masks. ``v`` is built on all ``2**n`` coalitions with a
     subset-sum (zeta) transform; ``phi_i = sum_S |S|! (n - |S| - 1)! / n! (v(S+i) - v(S))``.
+
+    Parameters
+    ----------
+    masks : array-like of int
+        Each journey's channel set as a bit mask (bit ``i``: player ``i``).
+    weights : array-like of float
+        Each journey's weight (1 per conversion, or its revenue).
+    n_players : int
+        The number of channels (at most 20: the coalitions are enumerated).
 
     Examples
     --------
@@ -227,6 +245,25 @@ def attribution(
     * A ``conversion`` kind that is neither in the log nor a standard kind raises
       :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
       log warns (:class:`~cxmodel.errors.DataWarning`): every credit is then 0.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    conversion : str or (column, value), default "purchase"
+        The conversion event: a kind, or a ``(column, value)`` pair.
+    channel : str, default "channel"
+        The string column naming each touch's channel.
+    model : str or sequence of str
+        The models to compute, in this order; default all seven.
+    lookback : duration, default "30d"
+        How far before a conversion touches count.
+    half_life : duration, default "7d"
+        Half-life of the ``time_decay`` weights.
+    revenue : bool, default False
+        Weight each conversion by its ``value`` instead of counting it once.
+    segment : bool array, optional
+        Keep only these rows before attributing.
 
     Examples
     --------

@@ -78,6 +78,17 @@ def compare_funnels(
 
     ``options`` are passed to :func:`funnel` (not ``segment``).
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    steps : sequence of str or (column, value)
+        The funnel's steps, as :func:`funnel` takes them.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`funnel` (``segment`` excepted).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog

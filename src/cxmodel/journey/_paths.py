@@ -126,6 +126,28 @@ def paths(
     :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
     log warns (:class:`~cxmodel.errors.DataWarning`), as every conversion rate is then 0.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    top : int, default 20
+        Variants kept, most frequent first.
+    max_length : int, optional
+        Keep only the first ``max_length`` values of each path (after collapsing).
+    collapse_repeats : bool, default False
+        Runs of one value count once.
+    conversion : str or (column, value), optional
+        An event whose presence anywhere in a unit counts as a conversion (``conversion_rate``).
+    level : str, default "kind"
+        The string column whose values make the path.
+    by_session : bool, default False
+        Units are sessions (the ``session_id`` column) instead of customers.
+    by : str or array, optional
+        Breakdown: a column name, one value per row (log order) or per customer; results in
+        ``groups``.
+    segment : bool array, optional
+        Keep only these rows before building the paths.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog

@@ -187,6 +187,15 @@ def compare_transitions(
     segment (the transitions out of ``i`` are the trials). ``options`` go to
     :func:`transitions`.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`transitions` (``segment`` excepted).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -218,6 +227,15 @@ def compare_step_matrices(
 
     For cell (label, step) the proportion is ``counts / n_units``. ``options`` go to
     :func:`step_matrix`.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`step_matrix` (``segment`` excepted).
 
     Examples
     --------
@@ -257,6 +275,17 @@ def compare_paths(
     variant's units over the segment's units (a variant absent from a segment counts 0
     there). ``options`` go to :func:`paths`; ``a`` and ``b`` hold every variant.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    top : int, default 20
+        Variants kept from each segment; the rows are the union of both segments' ``top``.
+    **options
+        Passed to :func:`paths` (``segment`` and ``top`` excepted).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -292,6 +321,15 @@ def compare_friction(
 
     Both segments use one slow threshold, that of the two segments together, unless
     ``slow_seconds`` is given. ``options`` go to :func:`friction`.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`friction` (``segment`` excepted).
 
     Examples
     --------

@@ -102,6 +102,22 @@ def step_matrix(
     customer belongs to the group of the event that anchors them: their first anchor event,
     or their first event without an anchor; ``groups`` holds one matrix per group.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    anchor : str or (column, value), optional
+        The event that is step 0; without it steps count from each customer's first event.
+    steps : int, default 10
+        Steps on each side of the anchor (from 1 without one).
+    level : str, default "kind"
+        The string column whose values are the labels.
+    by : str or array, optional
+        Breakdown: a column name, one value per row (log order) or per customer; results in
+        ``groups``.
+    segment : bool array, optional
+        Keep only these rows before counting.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
