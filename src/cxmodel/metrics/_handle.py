@@ -44,6 +44,17 @@ def average_handle_time(
     0 s. The interval is a Student-t interval on the mean; the median is reported too because
     handle times are skewed.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    kinds : sequence of str, default ("call", "chat")
+        The contact kinds.
+    components : sequence of str, default ("talk_seconds", "hold_seconds", "after_work_seconds")
+        Numeric columns of handling durations, in seconds, summed per contact.
+    level : float, default 0.95
+        Confidence level of the interval.
+
     Raises
     ------
     SchemaError
@@ -93,6 +104,17 @@ def kaplan_meier_by(
 
     Each curve is :func:`kaplan_meier` on that group's durations; compare two with
     :func:`logrank_test`. Groups are returned in sorted label order.
+
+    Parameters
+    ----------
+    durations : array-like of float
+        Time to the event or to censoring, one per subject.
+    observed : array-like of bool, optional
+        True where the event happened; default all.
+    groups : array-like
+        One group label per subject.
+    level : float, default 0.95
+        Confidence level of each curve's interval.
 
     Examples
     --------

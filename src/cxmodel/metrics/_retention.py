@@ -97,6 +97,21 @@ def churn_rate(
     no activity in the period. ``definition="cancel"`` (contractual): the base is customers
     seen before ``start`` without a ``cancel``; churned = a ``cancel`` in the period.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    start, end : time-like
+        The period ``[start, end)``.
+    definition : {"activity", "cancel"}, default "activity"
+        Non-contractual (churned: no activity in the period) or contractual (churned: a
+        ``cancel`` in the period).
+    lookback : str, optional
+        With ``"activity"``: the window before ``start`` in which a customer must be active to
+        count; default as long as the period.
+    level : float, default 0.95
+        Confidence level of the interval.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -118,7 +133,23 @@ def retention_rate(
     lookback: str | None = None,
     level: float = 0.95,
 ) -> RateResult:
-    """1 - :func:`churn_rate` with the same definition: retained / customers at start."""
+    """1 - :func:`churn_rate` with the same definition: retained / customers at start.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    start, end : time-like
+        The period ``[start, end)``.
+    definition : {"activity", "cancel"}, default "activity"
+        Non-contractual (churned: no activity in the period) or contractual (churned: a
+        ``cancel`` in the period).
+    lookback : str, optional
+        With ``"activity"``: the window before ``start`` in which a customer must be active to
+        count; default as long as the period.
+    level : float, default 0.95
+        Confidence level of the interval.
+    """
     churned, base, text = _churn_counts(log, start, end, definition, lookback)
     return _rate(base - churned, base, text, level)
 
@@ -126,7 +157,17 @@ def retention_rate(
 def repeat_purchase_rate(
     log: InteractionLog, start: Any = None, end: Any = None, *, level: float = 0.95
 ) -> RateResult:
-    """Share of purchasing customers in ``[start, end)`` with two or more purchases."""
+    """Share of purchasing customers in ``[start, end)`` with two or more purchases.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    start, end : time-like, optional
+        The period ``[start, end)``; either bound may be left open.
+    level : float, default 0.95
+        Confidence level of the interval.
+    """
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
@@ -206,6 +247,19 @@ def cohort_retention(
     have not happened yet: their rates are NaN ("missing"), not 0, and
     :attr:`CohortRetention.observed` is false there. The matrix spans from the earliest
     cohort to the period holding ``as_of``.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    period : {"day", "week", "month", "quarter"}, default "month"
+        Calendar period of the cohorts and of the periods since, in ``timezone``.
+    kinds : tuple of str, default ("purchase",)
+        The kinds that make a customer active in a period (the first one joins the cohort).
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+    as_of : time-like, optional
+        Observation end; default the log's last interaction.
 
     Raises
     ------

@@ -67,6 +67,15 @@ def ticket_lifecycles(
     full resolution = last ``ticket_resolved`` (Zendesk definitions). ``as_of`` (default: the
     log's last time) is where open tickets are censored.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    ticket_column : str, default "ticket_id"
+        The column joining a ticket's rows.
+    as_of : time-like, optional
+        Where open tickets are censored; default the log's last time.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -141,6 +150,15 @@ def ticket_times(
 
     Tickets without the event are censored at ``as_of`` rather than dropped.
 
+    Parameters
+    ----------
+    tickets : TicketLifecycles
+        From :func:`ticket_lifecycles`.
+    which : {"first_reply", "first_resolution", "full_resolution"}, default "first_resolution"
+        The time to summarise, in hours from opening.
+    percentiles : sequence of float, default (0.5, 0.9)
+        Shares of tickets whose time is reported (0.9: the time by which 90 % had the event).
+
     Examples
     --------
     >>> import numpy as np
@@ -196,7 +214,19 @@ def first_contact_resolution(tickets: TicketLifecycles, *, level: float = 0.95) 
 def ticket_volume(
     log: InteractionLog, *, by: str = "topic", period: str = "week", timezone: str | None = None
 ) -> MetricTable:
-    """Count of ``ticket_opened`` rows by ``by`` column and calendar period."""
+    """Count of ``ticket_opened`` rows by ``by`` column and calendar period.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    by : str, default "topic"
+        The column to break down by (missing values are the group ``"(missing)"``).
+    period : {"day", "week", "month", "quarter"}, default "week"
+        Calendar period of the opening, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+    """
     if by not in log:
         raise SchemaError(f"by {by!r} is not a column of the log")
     sub = log.filter(log.kind_mask("ticket_opened"))
@@ -221,7 +251,17 @@ def ticket_volume(
 def sentiment_by_topic(
     log: InteractionLog, *, by: str = "topic", level: float = 0.95
 ) -> MetricTable:
-    """Mean ``sentiment`` of ticket rows by ``by`` with Student-t intervals (NaN ignored)."""
+    """Mean ``sentiment`` of ticket rows by ``by`` with Student-t intervals (NaN ignored).
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    by : str, default "topic"
+        The column to break down by (missing values are the group ``"(missing)"``).
+    level : float, default 0.95
+        Confidence level of the intervals.
+    """
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")

@@ -171,6 +171,15 @@ def kaplan_meier(
     1 where S = 1 (lifelines' convention). ``observed`` (default all true) marks events;
     false means right-censored. Ties: events at t are counted before censorings at t.
 
+    Parameters
+    ----------
+    durations : array-like of float
+        Time to the event or to censoring, one per subject.
+    observed : array-like of bool, optional
+        True where the event happened; default all.
+    level : float, default 0.95
+        Confidence level of the pointwise interval.
+
     Examples
     --------
     >>> km = kaplan_meier([1, 2, 2, 3, 4], [1, 1, 0, 1, 0])
@@ -223,6 +232,15 @@ def logrank_test(
     hypergeometric variance summed over the distinct event times. With ``strata_a`` and
     ``strata_b`` (one label per duration) the test is stratified: O_a - E_a and V are summed
     over strata, each stratum with its own risk sets (see :func:`multivariate_logrank_test`).
+
+    Parameters
+    ----------
+    durations_a, durations_b : array-like of float
+        Time to the event or to censoring in each group.
+    observed_a, observed_b : array-like of bool, optional
+        True where the event happened; default all.
+    strata_a, strata_b : array-like, optional
+        One stratum label per duration, for a stratified test (both or neither).
 
     Examples
     --------
@@ -424,6 +442,15 @@ def customer_lifetimes(
     """Lifetimes from activity: churned customers (no activity within ``inactivity`` before
     ``as_of``) live from first to last activity (observed); the others are right-censored at
     ``as_of`` (duration = as_of - first activity). Rows after ``as_of`` are ignored; days.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    as_of : time-like
+        Observation end: rows after it are ignored.
+    inactivity : str, default "90d"
+        Silence before ``as_of`` after which a customer counts as churned.
 
     Examples
     --------
