@@ -328,6 +328,20 @@ def churn_features(
     any were answered; the mean where a customer has none) and ``p_alive`` (BG/NBD fitted in
     weeks on the purchases; the buyers' mean for never-buyers).
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    as_of : time-like
+        Snapshot time (with an offset, or UTC): rows after it are not seen.
+    horizon : duration or number of days, default "90 days"
+        The window before ``as_of`` of ``log_recent_activity``.
+    activity : sequence of str, optional
+        Kinds that count as the customer being there; default the customer-initiated standard
+        kinds (:data:`ACTIVITY_KINDS`).
+    p_alive : bool, default True
+        Include the BG/NBD P(alive) feature (one BG/NBD fit).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -836,6 +850,22 @@ def validate_churn(
     visible to the model); the outcome is whether each customer had customer-initiated
     activity in the horizon after the split. AUCs are Mann-Whitney (:func:`auc_score`); the
     baseline is 1 - BG/NBD P(alive) fitted on the same purchases (weeks).
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log; it must reach ``split + horizon``.
+    split : time-like
+        Scoring time: the model sees only the rows up to it.
+    horizon : duration or number of days, default "90 days"
+        The window after ``split`` in which activity means the customer stayed.
+    model : {"cox", "discrete"}, default "cox"
+        As in :func:`churn_risk`.
+    activity : sequence of str, optional
+        Kinds that count as the customer being there; default the customer-initiated standard
+        kinds (:data:`ACTIVITY_KINDS`).
+    **options
+        Passed to :func:`churn_risk` (``periods``, ``penalizer``, ``p_alive``).
 
     Raises
     ------

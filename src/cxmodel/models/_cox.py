@@ -114,6 +114,15 @@ def concordance_index(
     half when the risks tie. Higher ``risk`` means an earlier event (pass partial hazards, not
     predicted survival times). O(n log n) by a merge count over risk ranks.
 
+    Parameters
+    ----------
+    durations : array-like of float
+        Time to the event or to censoring, one per subject.
+    risk : array-like of float
+        Predicted risk: higher means an earlier event.
+    observed : array-like of bool, optional
+        True where the event happened; default all.
+
     Examples
     --------
     >>> concordance_index([1, 2, 3, 4], [4.0, 3.0, 2.0, 1.0])

@@ -193,6 +193,21 @@ def calibration_holdout_split(
     the ``calibration_end`` period, the number of purchase periods of each of those customers in
     (calibration_end, observation_end], and the hold-out length in periods (as lifetimes'
     ``calibration_and_holdout_data``).
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    calibration_end : datetime-like
+        End of the calibration period (naive values are read as UTC).
+    observation_end : datetime-like
+        End of the hold-out period.
+    freq : {"D", "W", "M", "h"}, default "D"
+        The period unit.
+    kind : str, default "purchase"
+        Interaction kind that counts as a purchase.
+    value : str, default "value"
+        Numeric column with the purchase value (NaN counts as 0).
     """
     cal = rfm_summary(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
     cal_end = int(
