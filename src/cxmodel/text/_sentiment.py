@@ -426,6 +426,19 @@ def sentiment_trend(
     Add the columns first with :meth:`Topics.add_to` (or :meth:`Categories.add_to`) and
     :meth:`SentimentScores.add_to`.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The log, with a ``sentiment`` column and the ``by`` column.
+    by : str, default "topic"
+        The column to break down by (missing values are the group ``"(missing)"``).
+    period : {"day", "week", "month", "quarter"}, default "month"
+        Calendar period of the ticket row, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+    level : float, default 0.95
+        Confidence level of the intervals.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog

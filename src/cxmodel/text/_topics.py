@@ -136,7 +136,9 @@ def topics(
     top_terms : int, default 10
         Terms kept per topic.
     period : {"day", "week", "month", "quarter"}, default "month"
-        Calendar period of :attr:`Topics.trend`, in ``timezone`` (default UTC).
+        Calendar period of :attr:`Topics.trend`, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
     stop : frozenset of str, optional
         Stop words (normalised); default :func:`cxmodel.text.stop_words` of all languages.
     random_state : int, default 0

@@ -157,6 +157,19 @@ def explain(
 ) -> Explanation:
     """Explain, for each rule, why it fired for ``customer_id`` or which clause failed.
 
+    Parameters
+    ----------
+    rules : RuleSet or Rule
+        The rules.
+    log : InteractionLog
+        The interactions (as of ``as_of``).
+    customer_id : str
+        The customer to explain.
+    as_of : time-like
+        Event time of the evaluation, as in :func:`evaluate`.
+    customers : mapping of str to Customer, optional
+        Traits and consent per customer id, as in :func:`evaluate`.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog

@@ -36,6 +36,16 @@ Array = npt.NDArray[Any]
 def firing_id(rule: str, customer_id: str, anchor: str) -> str:
     """The deterministic id of a firing: a hash of rule, customer and anchoring interaction.
 
+    Parameters
+    ----------
+    rule : str
+        The rule's name.
+    customer_id : str
+        The customer.
+    anchor : str
+        The key of the anchoring interaction: ``"id=..."`` (its id), ``"t=...#r"`` (its time
+        and rank among same-time rows) or ``"t=..."`` (a restart time).
+
     Examples
     --------
     >>> firing_id("churn_risk", "c1", "t=0") == firing_id("churn_risk", "c1", "t=0")
@@ -514,6 +524,15 @@ def firing_columns(firings: Firings) -> dict[str, Array]:
 
 def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") -> None:
     """Write firings as JSON lines or CSV (payload and because as JSON text).
+
+    Parameters
+    ----------
+    firings : Firings
+        The firings to write (emitted ones, in order).
+    stream : text file
+        Where to write, e.g. ``sys.stdout`` or an open file.
+    format : {"jsonl", "csv"}, default "jsonl"
+        One JSON object per line, or CSV with a header row.
 
     Examples
     --------
