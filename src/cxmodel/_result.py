@@ -195,9 +195,10 @@ class Result:
         """Entries ``to_dict`` adds after the columns (or the figures); none by default."""
         return {}
 
-    def _summary(self) -> str:
-        """One line: the class name, the number of rows and the figures (not ``None`` or ``()``)."""
-        parts = [f"{_length(rows):,} rows"] if (rows := self._rows()) is not None else []
+    def _summary(self, n_rows: int | None) -> str:
+        """One line: the class name, the number of rows of a table (``n_rows``, ``None`` for
+        a record) and the figures (not ``None`` or ``()``)."""
+        parts = [] if n_rows is None else [f"{n_rows:,} rows"]
         parts += [
             f"{name}={clip(format_value(value), _SUMMARY_VALUE)}"
             for name, value in self._figures().items()
@@ -209,9 +210,12 @@ class Result:
         """The caption of a record's HTML table: the class name."""
         return type(self).__name__
 
-    def _preview(self, limit: int) -> tuple[dict[Any, Any], int]:
-        """The first ``limit`` rows the HTML and the ``repr`` show, and the number of rows."""
-        rows = self._rows() or {}
+    def _preview(self, limit: int) -> tuple[dict[Any, Any], int] | None:
+        """The first ``limit`` rows the HTML and the ``repr`` show, and the number of rows
+        (``None`` for a record). Override when the whole table is costly to build."""
+        rows = self._rows()
+        if rows is None:
+            return None
         return {name: values[:limit] for name, values in rows.items()}, _length(rows)
 
     def _nested(self) -> list[Any]:
@@ -253,25 +257,26 @@ class Result:
         return frame
 
     def _repr_html_(self) -> str:
-        if self._rows() is None:
+        preview = self._preview(MAX_ROWS)
+        if preview is None:
             return html_record(self._caption(), self._figures()) + "".join(
                 nested._repr_html_() for nested in self._nested()
             )
-        head, total = self._preview(MAX_ROWS)
-        return html_table(self._summary(), head, total)
+        head, total = preview
+        return html_table(self._summary(total), head, total)
 
     def __repr__(self) -> str:
+        preview = self._preview(TEXT_ROWS)
         summary = textwrap.fill(
-            self._summary(),
+            self._summary(None if preview is None else preview[1]),
             TEXT_WIDTH,
             subsequent_indent="    ",
             break_long_words=False,
             break_on_hyphens=False,
         )
-        if self._rows() is None:
+        if preview is None:
             return summary
-        head, total = self._preview(TEXT_ROWS)
-        return "\n".join([summary, *text_table(head, total)])
+        return "\n".join([summary, *text_table(*preview)])
 
 
 def _fields(result: object) -> tuple[attrs.Attribute[Any], ...]:

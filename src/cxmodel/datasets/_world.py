@@ -114,7 +114,8 @@ class SyntheticWorld(Result):
         """The log as a ``pandas.DataFrame`` (needs pandas); the truth has its own."""
         return self.log.to_pandas()
 
-    def _summary(self) -> str:
+    def _summary(self, n_rows: int | None) -> str:
         return f"SyntheticWorld({len(self.log):,} interactions, {self.log.n_customers:,} customers)"
 
-    _caption = _summary
+    def _caption(self) -> str:
+        return self._summary(None)

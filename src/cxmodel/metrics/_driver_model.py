@@ -215,7 +215,7 @@ class DriverModel(Result):
     def _rows(self) -> dict[Any, Any]:
         return self.table.to_dict()
 
-    def _summary(self) -> str:
+    def _summary(self, n_rows: int | None) -> str:
         return (
             f"DriverModel(outcome={self.outcome}, n={self.n:,}, R²={self.r2:.4g}, "
             f"intercept={self.intercept:.4g})"

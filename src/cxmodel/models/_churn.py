@@ -469,11 +469,11 @@ class ChurnRisk(Result):
             **self.features,
         }
 
-    def _preview(self, limit: int) -> tuple[dict[Any, Any], int]:
+    def _preview(self, limit: int) -> tuple[dict[Any, Any], int] | None:
         """The customers most at risk first."""
         return self.top(limit)._rows(), len(self)
 
-    def _summary(self) -> str:
+    def _summary(self, n_rows: int | None) -> str:
         mean = float(np.mean(self.risk)) if len(self) else float("nan")
         return (
             f"ChurnRisk({len(self):,} customers, as_of={self.as_of}, horizon "

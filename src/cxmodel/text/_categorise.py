@@ -68,7 +68,7 @@ class Categories(Result):
         matched = {name: self.matches[:, j] for j, name in enumerate(self.names)}
         return {"row": self.rows, "label": self.labels(), **matched}
 
-    def _summary(self) -> str:
+    def _summary(self, n_rows: int | None) -> str:
         d = self.to_dict()
         parts = ", ".join(f"{c}={n}" for c, n in zip(d["category"], d["documents"]))
         return f"Categories({len(self.rows)} documents: {parts})"

@@ -320,7 +320,7 @@ class SentimentScores(Result):
         rows = {} if self.rows is None else {"row": self.rows}
         return {**rows, "sentiment": self.scores}
 
-    def _summary(self) -> str:
+    def _summary(self, n_rows: int | None) -> str:
         s = self.summary()
         return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}, scorer={s['scorer']!r})"
 

@@ -94,7 +94,7 @@ class Topics(Result):
             "share": self.share,
         }
 
-    def _summary(self) -> str:
+    def _summary(self, n_rows: int | None) -> str:
         return f"Topics({len(self)} topics, {len(self.rows)} documents)"
 
     def to_dict(self) -> dict[str, Any]:

@@ -447,10 +447,10 @@ class Firings(Result):
         which policy suppressed a suppressed firing)."""
         return _firing_columns(self)
 
-    def _preview(self, limit: int) -> tuple[dict[Any, Any], int]:
+    def _preview(self, limit: int) -> tuple[dict[Any, Any], int] | None:
         return _firing_columns(self[:limit]), len(self)
 
-    def _summary(self) -> str:
+    def _summary(self, n_rows: int | None) -> str:
         return f"Firings({len(self):,} firings, {self._suppressed.n:,} suppressed)"
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
