@@ -26,6 +26,15 @@ def holdout_fraction(rule: str, salt: str | None, customer_id: str) -> float:
     ``hash`` is not); rules with different names, or one rule with a new salt, assign
     customers independently.
 
+    Parameters
+    ----------
+    rule : str
+        The rule's name.
+    salt : str or None
+        The holdout's salt (``None`` is ``""``).
+    customer_id : str
+        The customer.
+
     Examples
     --------
     >>> round(holdout_fraction("win_back", None, "c1"), 6)

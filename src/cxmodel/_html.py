@@ -1,22 +1,49 @@
-"""Shared pieces of the results' ``_repr_html_``: readable cells and a capped row count."""
+"""How results are shown: readable cells, and capped tables as HTML or as plain text.
+
+The one renderer behind every result's ``_repr_html_`` and ``__repr__``
+(:class:`cxmodel._result.Result`): a table shows its first rows and says how many are
+hidden; a record shows its figures as a two-column table.
+"""
 
 from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_ROWS", "format_value", "html_cell", "more_rows"]
+__all__ = [
+    "MAX_ROWS",
+    "TEXT_ROWS",
+    "TEXT_WIDTH",
+    "clip",
+    "format_value",
+    "html_cell",
+    "html_record",
+    "html_table",
+    "more_rows",
+    "text_table",
+]
 
 MAX_ROWS = 20
 """The rows a result's HTML shows; the rest are counted in a "… N more rows" line."""
 
+TEXT_ROWS = 5
+"""The rows a result's plain ``repr`` shows."""
+
+TEXT_WIDTH = 100
+"""The characters a line of a result's plain ``repr`` may take."""
+
+_HTML_CELL = 60  # characters of one HTML cell
+_TEXT_CELL = 24  # characters of one text cell
+
 
 def format_value(value: Any) -> str:
     """A value as short text: floats to 4 significant digits (large ones with thousands
-    separators), tuples element by element, anything else as ``str``.
+    separators), times to the second, tuples element by element, anything else as ``str``.
 
     Examples
     --------
@@ -24,9 +51,17 @@ def format_value(value: Any) -> str:
     ('-2.128', '(-17.16, 12.9)')
     >>> format_value(20841.25), format_value(float("nan")), format_value(3), format_value(None)
     ('20,841', 'NaN', '3', 'None')
+    >>> format_value(np.datetime64("2024-02-18T05:48:58.190809")), format_value(np.datetime64("NaT"))
+    ('2024-02-18 05:48:58', 'NaT')
     """
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return "NaT"
+        value = value.astype("datetime64[us]")
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, tuple):
         return "(" + ", ".join(format_value(v) for v in value) + ")"
     if isinstance(value, float):
@@ -38,6 +73,17 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the cut marked with ``…``.
+
+    Examples
+    --------
+    >>> clip("refund, back, money", 12), clip("short", 12)
+    ('refund, bac…', 'short')
+    """
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def html_cell(value: Any) -> str:
     """:func:`format_value`, escaped for HTML.
 
@@ -47,6 +93,10 @@ def html_cell(value: Any) -> str:
     ('&lt;b&gt;', '0.9852')
     """
     return html.escape(format_value(value))
+
+
+def _html_clipped(value: Any) -> str:
+    return html.escape(clip(format_value(value), _HTML_CELL))
 
 
 def more_rows(total: int, shown: int) -> str:
@@ -62,4 +112,105 @@ def more_rows(total: int, shown: int) -> str:
     hidden = total - shown
     if hidden <= 0:
         return ""
-    return f"<p>… {hidden:,} more row{'s' if hidden != 1 else ''}</p>"
+    return f"<p>{_hidden(hidden, 'row')}</p>"
+
+
+def _hidden(n: int, what: str) -> str:
+    return f"… {n:,} more {what}{'s' if n != 1 else ''}"
+
+
+def _height(columns: Mapping[Any, Sequence[Any]]) -> int:
+    return len(next(iter(columns.values()))) if columns else 0
+
+
+def html_table(caption: str, columns: Mapping[Any, Sequence[Any]], total: int) -> str:
+    """An HTML table of the first rows of equal-length ``columns`` (all of them are shown),
+    under ``caption``, then how many of the ``total`` rows are hidden.
+
+    Examples
+    --------
+    >>> page = html_table("Funnel (3 rows)", {"step": ["view", "buy"], "n": [10, 4]}, 3)
+    >>> page.startswith("<table><caption>Funnel (3 rows)</caption>"), page.count("<tr>")
+    (True, 3)
+    >>> page.endswith("<p>… 1 more row</p>")
+    True
+    """
+    shown = _height(columns)
+    head = "".join(f"<th>{html.escape(str(name))}</th>" for name in columns)
+    cells = [[_html_clipped(v) for v in values] for values in columns.values()]
+    body = "".join(
+        "<tr>" + "".join(f"<td>{col[i]}</td>" for col in cells) + "</tr>" for i in range(shown)
+    )
+    return (
+        f"<table><caption>{html.escape(caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + more_rows(total, shown)
+    )
+
+
+def html_record(caption: str, figures: Mapping[str, Any]) -> str:
+    """A two-column HTML table of named figures under ``caption``.
+
+    Examples
+    --------
+    >>> html_record("RateResult", {"value": 0.25, "ci": (0.2, 0.31), "n": 400})
+    '<table><caption>RateResult</caption><tr><th>value</th><td>0.25</td></tr><tr><th>ci</th><td>(0.2, 0.31)</td></tr><tr><th>n</th><td>400</td></tr></table>'
+    """
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th><td>{_html_clipped(value)}</td></tr>"
+        for name, value in figures.items()
+    )
+    return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
+
+
+def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
+    """The first rows of equal-length ``columns`` as aligned text lines of at most
+    :data:`TEXT_WIDTH` characters (columns that do not fit are left out and counted), then
+    how many of the ``total`` rows are hidden.
+
+    Numbers are aligned right, everything else left; a cell is cut at 24 characters, and
+    characters that would break the layout (newlines, tabs, ...) are shown escaped.
+
+    Examples
+    --------
+    >>> print("\\n".join(text_table({"step": ["view", "add_to_cart"], "n": [1200, 85]}, 3)))
+    step            n
+    view         1200
+    add_to_cart    85
+    … 1 more row
+    """
+    shown = _height(columns)
+    lines = [""] * (shown + 1)
+    used = 0
+    for count, (name, values) in enumerate(columns.items()):
+        head = clip(_printable(str(name)), _TEXT_CELL)
+        cells = [clip(_printable(format_value(v)), _TEXT_CELL) for v in values]
+        width = max([len(head), *(len(c) for c in cells)])
+        if count and used + 2 + width > TEXT_WIDTH:
+            break
+        right = all(_is_number(v) for v in values) and shown > 0
+        for i, cell in enumerate([head, *cells]):
+            aligned = cell.rjust(width) if right else cell.ljust(width)
+            lines[i] += ("  " if count else "") + aligned
+        used += (2 if count else 0) + width
+    else:
+        count = len(columns)
+    lines = [line.rstrip() for line in lines]
+    notes = []
+    if total > shown:
+        notes.append(_hidden(total - shown, "row"))
+    if count < len(columns):
+        notes.append(_hidden(len(columns) - count, "column"))
+    if notes:
+        lines.append(", ".join(notes))
+    return lines
+
+
+def _printable(text: str) -> str:
+    """``text`` with each character that is not printable written as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)

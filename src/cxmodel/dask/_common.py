@@ -74,6 +74,15 @@ def _merge_many(merge: Callable[[S, S], S], *states: S) -> S:
 def tree_merge(merge: Callable[[S, S], S], partials: Sequence[Any], fan_in: int = FAN_IN) -> Any:
     """Merge delayed partial states in a tree with ``fan_in`` inputs per task (a delayed state).
 
+    Parameters
+    ----------
+    merge : callable
+        Merges two partial states into one (associative).
+    partials : sequence of dask.delayed
+        The partial states, one per partition.
+    fan_in : int, default 8
+        Inputs per merge task.
+
     Examples
     --------
     >>> import dask

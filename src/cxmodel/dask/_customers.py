@@ -120,6 +120,21 @@ def rfm_scores(
     the kinds of all partitions together, as :meth:`InteractionLog.kind_mask` checks it: a
     kind that is neither in the data nor a standard kind raises
     :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        Interaction rows, in any partitioning.
+    as_of : time-like
+        Reference time: purchases after it are ignored.
+    n_bins : int, default 5
+        Score levels (2 to 10).
+    kind : str or sequence of str, default "purchase"
+        The kind(s) that count as purchases.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    fan_in : int, default 8
+        Partial states merged per task of the merge tree.
     """
     feature = "cxmodel.dask.rfm_scores()"
     dask, _ = dask_modules(feature)
@@ -176,6 +191,21 @@ def map_customers(
     DataFrame when no partition has rows) and, when the
     ``sort_by`` column(s) are present, stably sorted by them (index reset). The result is the
     same as ``fn`` on the whole log whenever ``fn``'s rows depend only on each customer's rows.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        Interaction rows, in any partitioning.
+    fn : callable
+        Called with each partition's :class:`~cxmodel.log.InteractionLog`; returns a pandas
+        DataFrame or an object with ``to_pandas()``.
+    sort_by : str or sequence of str, optional, default "customer_id"
+        Column(s) the concatenated result is stably sorted by, when present; ``None`` keeps the
+        partition order.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    timezone : str, optional
+        Zone of naive timestamps.
     """
     feature = "cxmodel.dask.map_customers()"
     dask, _ = dask_modules(feature)

@@ -229,6 +229,30 @@ def transitions(
     group has missing values), as in one process. ``segment`` is not taken: filter the frame
     first. ``progress=True`` shows Dask's progress bar while the partitions are computed.
 
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or CustomerPartitions
+        Interaction rows (shuffled by customer first, with :func:`from_dask`), or partitions
+        already shuffled (then ``mapping`` and ``timezone`` are not used).
+    level : str, default "kind"
+        The string column whose values are the labels.
+    start_end : bool, default True
+        Add ``"START"`` and ``"END"`` labels around each unit's events.
+    by_session : bool, default False
+        Units are sessions (the ``session_id`` column) instead of customers.
+    by : str, optional
+        A column whose values split the units into groups (each unit in its first event's).
+    quantiles : tuple of float, default (0.25, 0.5, 0.75, 0.9)
+        Levels of the per-edge time quantiles.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    timezone : str, optional
+        Zone of naive timestamps.
+    fan_in : int, default 8
+        Partial states merged per task of the merge tree.
+    progress : bool, default False
+        Show Dask's progress bar while the partitions are computed.
+
     Examples
     --------
     >>> import dask, dask.dataframe as dd, pandas as pd

@@ -113,6 +113,8 @@ def from_dask(
         Zone of naive timestamps.
     partitioned_by_customer : bool, default False
         Skip the shuffle.
+    progress : bool, default False
+        Show Dask's progress bar while the shuffle and the logs are computed.
 
     Returns
     -------

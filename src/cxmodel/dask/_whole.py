@@ -130,6 +130,26 @@ def rfm_summary(
     ``progress=True`` shows Dask's progress bar while the partitions are computed
     (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
 
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or CustomerPartitions
+        Interaction rows (shuffled by customer first, with :func:`from_dask`), or partitions
+        already shuffled (then ``mapping`` and ``timezone`` are not used).
+    as_of : time-like, optional
+        Observation end; default the last purchase period of all partitions.
+    freq : {"D", "W", "M", "h"}, default "D"
+        The period unit of frequency, recency and ``T``.
+    kind : str, default "purchase"
+        The kind of the transactions.
+    value : str, default "value"
+        The column of the transactions' value.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    timezone : str, optional
+        Zone of naive timestamps.
+    progress : bool, default False
+        Show Dask's progress bar while the partitions are computed.
+
     Raises
     ------
     SchemaError
@@ -199,6 +219,22 @@ def customer_lifetimes(
 
     ``progress=True`` shows Dask's progress bar while the partitions are computed
     (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or CustomerPartitions
+        Interaction rows (shuffled by customer first, with :func:`from_dask`), or partitions
+        already shuffled (then ``mapping`` and ``timezone`` are not used).
+    as_of : time-like
+        Observation end: rows after it are ignored.
+    inactivity : str, default "90d"
+        Silence before ``as_of`` after which a customer counts as churned.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    timezone : str, optional
+        Zone of naive timestamps.
+    progress : bool, default False
+        Show Dask's progress bar while the partitions are computed.
     """
     cutoff = to_us(as_of)
     window = duration_to_us(inactivity)
@@ -281,6 +317,26 @@ def cohort_retention(
     (when ``data`` is a DataFrame).
     ``progress=True`` shows Dask's progress bar while the partitions are computed
     (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or CustomerPartitions
+        Interaction rows (shuffled by customer first, with :func:`from_dask`), or partitions
+        already shuffled (then ``mapping`` and ``timezone`` are not used).
+    period : {"day", "week", "month", "quarter"}, default "month"
+        Calendar period of the cohorts and of the periods since, in ``timezone``.
+    kinds : tuple of str, default ("purchase",)
+        The kinds that make a customer active in a period (the first one joins the cohort).
+    timezone : str, optional
+        Zone of the periods, and of naive timestamps when ``data`` is a DataFrame; default UTC.
+    as_of : time-like, optional
+        Observation end; default the last interaction of all partitions.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    fan_in : int, default 8
+        Partial states merged per task of the merge tree.
+    progress : bool, default False
+        Show Dask's progress bar while the partitions are computed.
     """
     end = None
     if as_of is not None:

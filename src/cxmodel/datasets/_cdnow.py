@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result, column
 from cxmodel.log import InteractionLog
 
 __all__ = ["CdnowSummary", "cdnow", "cdnow_summary"]
@@ -60,8 +60,8 @@ def cdnow() -> InteractionLog:
     )
 
 
-@attrs.frozen
-class CdnowSummary:
+@attrs.frozen(repr=False)
+class CdnowSummary(Result):
     """Per-customer summary of the 2,357-customer CDNOW sample (times in weeks).
 
     Attributes
@@ -77,32 +77,22 @@ class CdnowSummary:
         Mean value of the repeat purchases (0 when ``x`` is 0).
     """
 
-    customer_id: npt.NDArray[np.object_]
-    x: FloatArray
-    t_x: FloatArray
-    T: FloatArray
-    zbar: FloatArray
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    x: FloatArray = attrs.field(metadata=column())
+    t_x: FloatArray = attrs.field(metadata=column())
+    T: FloatArray = attrs.field(metadata=column())
+    zbar: FloatArray = attrs.field(metadata=column())
+
+    _dict_lists = True
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
 
-    def to_dict(self) -> dict[str, list[Any]]:
-        """The columns as plain lists."""
+    def _figures(self) -> dict[str, Any]:
         return {
-            name: getattr(self, name).tolist() for name in ("customer_id", "x", "t_x", "T", "zbar")
+            "repeat_buyers": int((self.x > 0).sum()),
+            "repeat_purchases": float(self.x.sum()),
         }
-
-    def to_pandas(self) -> Any:
-        """The summary as a ``pandas.DataFrame`` (needs pandas)."""
-        pd = import_optional("pandas", "CdnowSummary.to_pandas")
-        return pd.DataFrame(self.to_dict())
-
-    def _repr_html_(self) -> str:
-        return (
-            f"<p><b>CDNOW summary</b>: {len(self):,} customers, "
-            f"{int((self.x > 0).sum()):,} repeat buyers, "
-            f"{float(self.x.sum()):,.0f} repeat purchases</p>"
-        )
 
 
 def cdnow_summary() -> CdnowSummary:

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result, column
 from cxmodel.log import InteractionLog
 
 __all__ = ["SyntheticTruth", "SyntheticWorld"]
@@ -20,30 +20,10 @@ ObjectArray = npt.NDArray[np.object_]
 TimeArray = npt.NDArray[np.datetime64]
 
 PARAMETER_NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma")
-PER_CUSTOMER = (
-    "customers",
-    "signup",
-    "first_purchase",
-    "purchase_rate",
-    "dropout_probability",
-    "spend_rate",
-    "mean_spend",
-    "churned",
-    "death_time",
-    "friction",
-    "satisfaction",
-    "final_satisfaction",
-    "late_deliveries",
-    "unresolved_tickets",
-    "preferred_channel",
-    "email_open_probability",
-    "push_open_probability",
-    "marketing_consent",
-)
 
 
-@attrs.frozen(eq=False)
-class SyntheticTruth:
+@attrs.frozen(eq=False, repr=False)
+class SyntheticTruth(Result):
     """The parameters and per-customer latent values behind a synthetic world.
 
     Per-customer arrays are aligned to ``log.customers`` (same order, same length).
@@ -88,55 +68,39 @@ class SyntheticTruth:
     p: float
     q: float
     gamma: float
-    customers: ObjectArray
-    signup: TimeArray
-    first_purchase: TimeArray
-    purchase_rate: FloatArray
-    dropout_probability: FloatArray
-    spend_rate: FloatArray
-    mean_spend: FloatArray
-    churned: BoolArray
-    death_time: TimeArray
-    friction: FloatArray
-    satisfaction: FloatArray
-    final_satisfaction: FloatArray
-    late_deliveries: IntArray
-    unresolved_tickets: IntArray
-    preferred_channel: ObjectArray
-    email_open_probability: FloatArray
-    push_open_probability: FloatArray
-    marketing_consent: BoolArray
+    customers: ObjectArray = attrs.field(metadata=column())
+    signup: TimeArray = attrs.field(metadata=column())
+    first_purchase: TimeArray = attrs.field(metadata=column())
+    purchase_rate: FloatArray = attrs.field(metadata=column())
+    dropout_probability: FloatArray = attrs.field(metadata=column())
+    spend_rate: FloatArray = attrs.field(metadata=column())
+    mean_spend: FloatArray = attrs.field(metadata=column())
+    churned: BoolArray = attrs.field(metadata=column())
+    death_time: TimeArray = attrs.field(metadata=column())
+    friction: FloatArray = attrs.field(metadata=column())
+    satisfaction: FloatArray = attrs.field(metadata=column())
+    final_satisfaction: FloatArray = attrs.field(metadata=column())
+    late_deliveries: IntArray = attrs.field(metadata=column())
+    unresolved_tickets: IntArray = attrs.field(metadata=column())
+    preferred_channel: ObjectArray = attrs.field(metadata=column())
+    email_open_probability: FloatArray = attrs.field(metadata=column())
+    push_open_probability: FloatArray = attrs.field(metadata=column())
+    marketing_consent: BoolArray = attrs.field(metadata=column())
+
+    _dict_lists = True  # to_dict: plain Python objects, datetimes as ISO text
 
     @property
     def parameters(self) -> dict[str, float]:
         """The model parameters (BG/NBD ``r, alpha, a, b``; Gamma-Gamma ``p, q, gamma``)."""
         return {name: float(getattr(self, name)) for name in PARAMETER_NAMES}
 
-    def to_dict(self) -> dict[str, Any]:
-        """Parameters, time unit and per-customer values as plain Python objects."""
-        out: dict[str, Any] = {"time_unit": self.time_unit, **self.parameters}
-        for name in PER_CUSTOMER:
-            values = getattr(self, name)
-            if values.dtype.kind == "M":
-                values = values.astype(str)
-            out[name] = values.tolist()
-        return out
-
-    def to_pandas(self) -> Any:
-        """The per-customer values as a ``pandas.DataFrame`` (needs pandas)."""
-        pd = import_optional("pandas", "SyntheticTruth.to_pandas")
-        return pd.DataFrame({name: getattr(self, name) for name in PER_CUSTOMER})
-
-    def _repr_html_(self) -> str:
-        params = ", ".join(f"{k} {v:g}" for k, v in self.parameters.items())
-        return (
-            f"<p><b>SyntheticTruth</b>: {self.customers.shape[0]:,} customers, "
-            f"{int(self.churned.sum()):,} churned; {params} (rates per {self.time_unit})</p>"
-        )
+    def _details(self) -> dict[str, Any]:
+        """The time unit and the parameters, beside the per-customer columns."""
+        return {"time_unit": self.time_unit, **self.parameters}
 
 
-@attrs.frozen(eq=False)
-class SyntheticWorld:
+@attrs.frozen(eq=False, repr=False)
+class SyntheticWorld(Result):
     """A synthetic interaction log together with the ground truth that generated it."""
 
     log: InteractionLog
@@ -150,8 +114,8 @@ class SyntheticWorld:
         """The log as a ``pandas.DataFrame`` (needs pandas); the truth has its own."""
         return self.log.to_pandas()
 
-    def _repr_html_(self) -> str:
-        return (
-            f"<p><b>SyntheticWorld</b>: {len(self.log):,} interactions, "
-            f"{self.log.n_customers:,} customers</p>" + self.truth._repr_html_()
-        )
+    def _summary(self, n_rows: int | None) -> str:
+        return f"SyntheticWorld({len(self.log):,} interactions, {self.log.n_customers:,} customers)"
+
+    def _caption(self) -> str:
+        return self._summary(None)

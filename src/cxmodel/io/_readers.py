@@ -479,6 +479,32 @@ def read_jsonl(
     expected, and a number where the same column holds the same digits as text (``1`` and
     ``"1"``). JSON numbers stay numbers unless the column is text by name (ids).
 
+    Parameters
+    ----------
+    path
+        The file; gzip, bz2 and xz compression are recognised by content.
+    mapping
+        Your column names to the standard ones, e.g. ``{"user": "customer_id"}``.
+    timezone
+        The zone of naive timestamps (as :func:`read_csv`); without it naive timestamps are
+        rejected.
+    errors
+        ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists
+        the others in ``log.rejected``.
+    encoding
+        The text encoding; by default UTF-8, or UTF-16/32 when the file starts with their
+        byte-order mark.
+    dtypes
+        Column name -> ``"string"`` or ``"float"``.
+    kinds
+        Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    questions
+        Survey questions besides the standard ``nps``, ``csat`` and ``ces``
+        (:class:`~cxmodel.domain.Question`); answers are checked against them.
+    progress
+        Show a progress bar on standard error with one step per stage (needs the ``progress``
+        extra); the log is the same.
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -596,6 +622,29 @@ def read_parquet(
     ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
     stay text with their exact digits; lists, structs and maps are rejected row by row.
+
+    Parameters
+    ----------
+    path
+        The file.
+    mapping
+        Your column names to the standard ones, e.g. ``{"user": "customer_id"}``.
+    timezone
+        The zone of naive timestamps (as :func:`read_csv`); without it naive timestamps are
+        rejected.
+    errors
+        ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists
+        the others in ``log.rejected``.
+    dtypes
+        Column name -> ``"string"`` or ``"float"``.
+    kinds
+        Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    questions
+        Survey questions besides the standard ``nps``, ``csat`` and ``ces``
+        (:class:`~cxmodel.domain.Question`); answers are checked against them.
+    progress
+        Show a progress bar on standard error with one step per stage (needs the ``progress``
+        extra); the log is the same.
     """
     _check_errors(errors)
     pa = import_optional("pyarrow", "read_parquet()")

@@ -10,10 +10,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.journey._common import next_occurrence, row_mask, table_html, window_us
+from cxmodel.journey._common import next_occurrence, row_mask, window_us
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-@attrs.frozen(eq=False)
-class Attribution:
+@attrs.frozen(eq=False, repr=False)
+class Attribution(Result):
     """Credit per channel under several models, side by side.
 
     Attributes
@@ -60,20 +60,18 @@ class Attribution:
     removal_effects: FloatArray | None = None
     p_conversion: float | None = None
 
-    def _columns(self) -> dict[str, Any]:
+    _frame_index = "channel"
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per channel, one column per model."""
         out: dict[str, Any] = {"channel": self.channels.tolist()}
         for m, row in zip(self.models, self.credit, strict=True):
             out[m] = row.tolist()
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """Credit columns plus totals."""
-        return {**self._columns(), "total": self.total, "unattributed": self.unattributed}
-
-    def to_pandas(self) -> Any:
-        """One row per channel, one column per model."""
-        pd = import_optional("pandas", "Attribution.to_pandas()")
-        return pd.DataFrame(self._columns()).set_index("channel")
+    def _details(self) -> dict[str, Any]:
+        return {"total": self.total, "unattributed": self.unattributed}
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw each channel's share of the credit, one series per model (needs matplotlib).
@@ -83,9 +81,6 @@ class Attribution:
         from cxmodel.plot import plot_attribution
 
         return plot_attribution(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html(f"Attribution (total {self.total:g})", self._columns())
 
 
 def markov_removal_effects(
@@ -110,6 +105,15 @@ def markov_removal_effects(
     ``(I - Q)^-1 (R_conv * conv_value)``, and the removal effect of ``s`` is
     ``1 - V_without_s / V``. Transition probabilities stay count-based, so multiplying all
     values by a constant changes nothing but ``V``.
+
+    Parameters
+    ----------
+    counts : array-like, shape (K, K)
+        Transition counts between all states (``counts[i, j]``: ``i`` followed by ``j``).
+    start, conv, null : int
+        The indexes of the start state and of the absorbing conversion and loss states.
+    conv_value : array-like, shape (K,), optional
+        The value a conversion earns when entered from each state (a reward chain).
 
     Examples
     --------
@@ -158,6 +162,15 @@ def shapley_values(masks: npt.ArrayLike, weights: npt.ArrayLike, n_players: int)
 
     ``masks`` are channel sets as bit masks. ``v`` is built on all ``2**n`` coalitions with a
     subset-sum (zeta) transform; ``phi_i = sum_S |S|! (n - |S| - 1)! / n! (v(S+i) - v(S))``.
+
+    Parameters
+    ----------
+    masks : array-like of int
+        Each journey's channel set as a bit mask (bit ``i``: player ``i``).
+    weights : array-like of float
+        Each journey's weight (1 per conversion, or its revenue).
+    n_players : int
+        The number of channels (at most 20: the coalitions are enumerated).
 
     Examples
     --------
@@ -232,6 +245,25 @@ def attribution(
     * A ``conversion`` kind that is neither in the log nor a standard kind raises
       :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
       log warns (:class:`~cxmodel.errors.DataWarning`): every credit is then 0.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    conversion : str or (column, value), default "purchase"
+        The conversion event: a kind, or a ``(column, value)`` pair.
+    channel : str, default "channel"
+        The string column naming each touch's channel.
+    model : str or sequence of str
+        The models to compute, in this order; default all seven.
+    lookback : duration, default "30d"
+        How far before a conversion touches count.
+    half_life : duration, default "7d"
+        Half-life of the ``time_decay`` weights.
+    revenue : bool, default False
+        Weight each conversion by its ``value`` instead of counting it once.
+    segment : bool array, optional
+        Keep only these rows before attributing.
 
     Examples
     --------

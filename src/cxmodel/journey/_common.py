@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._html import MAX_ROWS, html_cell, more_rows
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError
 
@@ -23,7 +21,6 @@ __all__ = [
     "row_mask",
     "session_codes",
     "sorted_quantiles",
-    "table_html",
     "value_codes",
     "window_us",
 ]
@@ -205,17 +202,3 @@ def sorted_quantiles(
         hi = np.ceil(pos).astype(np.int64)
         out[i, has] = v[lo] + (pos - lo) * (v[hi] - v[lo])
     return out
-
-
-def table_html(title: str, columns: dict[str, Any], max_rows: int = MAX_ROWS) -> str:
-    """A small HTML table of equal-length columns: the first ``max_rows`` rows, then how many
-    more there are."""
-    names = list(columns)
-    n = len(next(iter(columns.values()))) if columns else 0
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in names)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html_cell(columns[c][i])}</td>" for c in names) + "</tr>"
-        for i in range(min(n, max_rows))
-    )
-    more = more_rows(n, min(n, max_rows))
-    return f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{body}</table>{more}"

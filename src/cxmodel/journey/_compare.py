@@ -9,8 +9,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
-from cxmodel.journey._common import row_mask, table_html
+from cxmodel._result import Result
+from cxmodel.journey._common import row_mask
 from cxmodel.journey._funnel import Funnel, Step, funnel
 from cxmodel.segment import newcombe_interval
 
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["FunnelComparison", "compare_funnels"]
 
 
-@attrs.frozen(eq=False)
-class FunnelComparison:
+@attrs.frozen(eq=False, repr=False)
+class FunnelComparison(Result):
     """Result of :func:`compare_funnels`.
 
     Attributes
@@ -42,7 +42,10 @@ class FunnelComparison:
     low: npt.NDArray[np.float64]
     high: npt.NDArray[np.float64]
 
-    def _columns(self) -> dict[str, Any]:
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per step."""
         return {
             "step": list(self.a.steps),
             "count_a": self.a.counts.tolist(),
@@ -54,15 +57,6 @@ class FunnelComparison:
             "high": self.high.tolist(),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """One list per column, one entry per step."""
-        return self._columns()
-
-    def to_pandas(self) -> Any:
-        """One row per step."""
-        pd = import_optional("pandas", "FunnelComparison.to_pandas()")
-        return pd.DataFrame(self._columns())
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw a forest plot of the conversion differences with intervals (needs matplotlib).
 
@@ -71,9 +65,6 @@ class FunnelComparison:
         from cxmodel.plot import plot_funnel_comparison
 
         return plot_funnel_comparison(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html("FunnelComparison (A - B)", self._columns())
 
 
 def compare_funnels(
@@ -86,6 +77,17 @@ def compare_funnels(
     """Run :func:`funnel` on two row masks and compare conversion step by step.
 
     ``options`` are passed to :func:`funnel` (not ``segment``).
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    steps : sequence of str or (column, value)
+        The funnel's steps, as :func:`funnel` takes them.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`funnel` (``segment`` excepted).
 
     Examples
     --------

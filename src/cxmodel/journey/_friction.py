@@ -11,14 +11,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey._common import (
     level_codes,
     next_occurrence,
     row_mask,
-    table_html,
     value_codes,
     window_us,
 )
@@ -40,8 +39,8 @@ ERROR_KINDS = ("error", "payment_failed")
 _RANKS = ("exits", "near_error")
 
 
-@attrs.frozen(eq=False)
-class Friction(Grouped):
+@attrs.frozen(eq=False, repr=False)
+class Friction(Grouped, Result):
     """Result of :func:`friction`; per-label arrays are ranked (see :func:`friction`).
 
     Attributes
@@ -117,7 +116,10 @@ class Friction(Grouped):
             "error_lift": self.error_lift[order].tolist(),
         }
 
-    def _columns(self) -> dict[str, Any]:
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per label, in rank order."""
         return {
             "label": self.labels.tolist(),
             "events": self.events.tolist(),
@@ -131,20 +133,14 @@ class Friction(Grouped):
             "error_lift": self.error_lift.tolist(),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """Per-label columns, the slow threshold, repeated contacts and error points."""
+    def _details(self) -> dict[str, Any]:
+        """The slow threshold, repeated contacts and error points."""
         return {
-            **self._columns(),
             "slow_seconds": self.slow_seconds,
             "contacts": self.contacts,
             "n_errors": self.n_errors,
             "error_points": self.error_points(),
         }
-
-    def to_pandas(self) -> Any:
-        """One row per label, in rank order."""
-        pd = import_optional("pandas", "Friction.to_pandas()")
-        return pd.DataFrame(self._columns())
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw ranked horizontal bars of a friction measure (needs matplotlib).
@@ -154,9 +150,6 @@ class Friction(Grouped):
         from cxmodel.plot import plot_friction
 
         return plot_friction(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html("Friction", self._columns())
 
 
 def friction(

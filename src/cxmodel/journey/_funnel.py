@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataWarning, SchemaError
@@ -22,7 +22,6 @@ from cxmodel.journey._common import (
     session_codes,
     sorted_quantiles,
     string_column,
-    table_html,
     value_codes,
     window_us,
 )
@@ -44,8 +43,8 @@ _ORDERS = ("loose", "strict", "any")
 _COUNTS = ("customers", "totals", "sessions")
 
 
-@attrs.frozen(eq=False)
-class Funnel:
+@attrs.frozen(eq=False, repr=False)
+class Funnel(Result):
     """Result of :func:`funnel`.
 
     Attributes
@@ -87,7 +86,10 @@ class Funnel:
     by_labels: npt.NDArray[np.object_] | None = None
     by_counts: IntArray | None = None
 
-    def _columns(self) -> dict[str, Any]:
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per step."""
         out: dict[str, Any] = {
             "step": list(self.steps),
             "count": self.counts.tolist(),
@@ -100,9 +102,9 @@ class Funnel:
             out[f"seconds_q{q:g}"] = row.tolist()
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """One list per column, one entry per step, plus drop-offs and breakdown."""
-        out = self._columns()
+    def _details(self) -> dict[str, Any]:
+        """Drop-offs and the breakdown."""
+        out: dict[str, Any] = {}
         out["drop_off_next"] = [dict(d) for d in self.drop_off_next]
         if self.by_labels is not None and self.by_counts is not None:
             out["by"] = {
@@ -110,11 +112,6 @@ class Funnel:
                 for lab, row in zip(self.by_labels, self.by_counts, strict=True)
             }
         return out
-
-    def to_pandas(self) -> Any:
-        """One row per step as a pandas DataFrame."""
-        pd = import_optional("pandas", "Funnel.to_pandas()")
-        return pd.DataFrame(self._columns())
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw bars with conversion and drop-off labelled; ``by=`` groups side by side (needs matplotlib).
@@ -124,9 +121,6 @@ class Funnel:
         from cxmodel.plot import plot_funnel
 
         return plot_funnel(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html("Funnel", self._columns())
 
 
 def _split_step(step: Step) -> tuple[str, str]:

@@ -8,9 +8,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.journey._common import level_codes, row_mask, session_codes, table_html
+from cxmodel.journey._common import level_codes, row_mask, session_codes
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
@@ -25,8 +25,8 @@ _B1 = np.uint64(0x9E3779B97F4A7C15)
 _B2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
-@attrs.frozen(eq=False)
-class Paths(Grouped):
+@attrs.frozen(eq=False, repr=False)
+class Paths(Grouped, Result):
     """Result of :func:`paths`.
 
     Attributes
@@ -62,7 +62,10 @@ class Paths(Grouped):
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[Paths, ...] | None = None
 
-    def _columns(self) -> dict[str, Any]:
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per variant."""
         out: dict[str, Any] = {
             "path": [" > ".join(p) for p in self.paths],
             "count": self.counts.tolist(),
@@ -73,14 +76,8 @@ class Paths(Grouped):
             out["conversion_rate"] = self.conversion_rate.tolist()
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """Columns as lists, plus totals."""
-        return {**self._columns(), "n_units": self.n_units, "n_variants": self.n_variants}
-
-    def to_pandas(self) -> Any:
-        """One row per variant."""
-        pd = import_optional("pandas", "Paths.to_pandas()")
-        return pd.DataFrame(self._columns())
+    def _details(self) -> dict[str, Any]:
+        return {"n_units": self.n_units, "n_variants": self.n_variants}
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw the top paths as horizontal bars (needs matplotlib).
@@ -90,11 +87,6 @@ class Paths(Grouped):
         from cxmodel.plot import plot_paths
 
         return plot_paths(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html(
-            f"Paths ({self.n_variants} variants, {self.n_units} units)", self._columns()
-        )
 
 
 def _powers(base: np.uint64, n: int) -> npt.NDArray[np.uint64]:
@@ -133,6 +125,28 @@ def paths(
     A ``conversion`` kind that is neither in the log nor a standard kind raises
     :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
     log warns (:class:`~cxmodel.errors.DataWarning`), as every conversion rate is then 0.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    top : int, default 20
+        Variants kept, most frequent first.
+    max_length : int, optional
+        Keep only the first ``max_length`` values of each path (after collapsing).
+    collapse_repeats : bool, default False
+        Runs of one value count once.
+    conversion : str or (column, value), optional
+        An event whose presence anywhere in a unit counts as a conversion (``conversion_rate``).
+    level : str, default "kind"
+        The string column whose values make the path.
+    by_session : bool, default False
+        Units are sessions (the ``session_id`` column) instead of customers.
+    by : str or array, optional
+        Breakdown: a column name, one value per row (log order) or per customer; results in
+        ``groups``.
+    segment : bool array, optional
+        Keep only these rows before building the paths.
 
     Examples
     --------

@@ -8,10 +8,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel.errors import SchemaError
-from cxmodel.journey._common import row_mask, table_html
+from cxmodel.journey._common import row_mask
 from cxmodel.journey._friction import Friction, friction
 from cxmodel.journey._paths import Paths, paths
 from cxmodel.journey._step_matrix import StepMatrix, step_matrix
@@ -62,8 +62,8 @@ def newcombe_bounds(
     return np.asarray(low, np.float64), np.asarray(high, np.float64)
 
 
-@attrs.frozen(eq=False)
-class Comparison(Generic[T]):
+@attrs.frozen(eq=False, repr=False)
+class Comparison(Generic[T], Result):
     """A view run on two segments, with per-item differences of one proportion.
 
     Rows are the items of the view (edges, cells, variants or labels) present in either
@@ -107,7 +107,10 @@ class Comparison(Generic[T]):
         out: npt.NDArray[np.bool_] = (self.low > 0) | (self.high < 0)
         return out
 
-    def _columns(self) -> dict[str, Any]:
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per item."""
         m = self.measure
         return {
             **self.keys,
@@ -122,15 +125,6 @@ class Comparison(Generic[T]):
             "high": self.high.tolist(),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """One list per column, one entry per row."""
-        return self._columns()
-
-    def to_pandas(self) -> Any:
-        """One row per item."""
-        pd = import_optional("pandas", "Comparison.to_pandas()")
-        return pd.DataFrame(self._columns())
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw a forest plot of the largest differences with intervals (needs matplotlib).
 
@@ -139,9 +133,6 @@ class Comparison(Generic[T]):
         from cxmodel.plot import plot_journey_comparison
 
         return plot_journey_comparison(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html(f"Comparison of {self.measure} (A - B)", self._columns())
 
 
 def _build(
@@ -196,6 +187,15 @@ def compare_transitions(
     segment (the transitions out of ``i`` are the trials). ``options`` go to
     :func:`transitions`.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`transitions` (``segment`` excepted).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -227,6 +227,15 @@ def compare_step_matrices(
 
     For cell (label, step) the proportion is ``counts / n_units``. ``options`` go to
     :func:`step_matrix`.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`step_matrix` (``segment`` excepted).
 
     Examples
     --------
@@ -266,6 +275,17 @@ def compare_paths(
     variant's units over the segment's units (a variant absent from a segment counts 0
     there). ``options`` go to :func:`paths`; ``a`` and ``b`` hold every variant.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    top : int, default 20
+        Variants kept from each segment; the rows are the union of both segments' ``top``.
+    **options
+        Passed to :func:`paths` (``segment`` and ``top`` excepted).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -301,6 +321,15 @@ def compare_friction(
 
     Both segments use one slow threshold, that of the two segments together, unless
     ``slow_seconds`` is given. ``options`` go to :func:`friction`.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    segment_a, segment_b : bool array
+        Row masks of the log (one value per row, log order) selecting the two segments.
+    **options
+        Passed to :func:`friction` (``segment`` excepted).
 
     Examples
     --------

@@ -8,9 +8,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel.errors import SchemaError
-from cxmodel.journey._common import level_codes, row_mask, table_html
+from cxmodel.journey._common import level_codes, row_mask
 from cxmodel.journey._funnel import Step, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 from cxmodel.journey._transitions import END, START
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["StepMatrix", "step_matrix"]
 
 
-@attrs.frozen(eq=False)
-class StepMatrix(Grouped):
+@attrs.frozen(eq=False, repr=False)
+class StepMatrix(Grouped, Result):
     """Result of :func:`step_matrix`.
 
     Attributes
@@ -55,6 +55,12 @@ class StepMatrix(Grouped):
     by_labels: npt.NDArray[np.object_] | None = None
     groups: tuple[StepMatrix, ...] | None = None
 
+    _frame_index = "label"
+
+    def _rows(self) -> dict[Any, Any]:
+        """Shares: one row per label, one column per step."""
+        return {"label": self.labels, **dict(zip(self.steps.tolist(), self.shares.T, strict=True))}
+
     def to_dict(self) -> dict[str, Any]:
         """Labels, steps and the share matrix as nested lists."""
         return {
@@ -65,11 +71,6 @@ class StepMatrix(Grouped):
             "n_units": self.n_units,
         }
 
-    def to_pandas(self) -> Any:
-        """Shares as a DataFrame: labels as index, steps as columns."""
-        pd = import_optional("pandas", "StepMatrix.to_pandas()")
-        return pd.DataFrame(self.shares, index=list(self.labels), columns=self.steps.tolist())
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw a heatmap of the share of customers at each label and step (needs matplotlib).
 
@@ -78,12 +79,6 @@ class StepMatrix(Grouped):
         from cxmodel.plot import plot_step_matrix
 
         return plot_step_matrix(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        cols: dict[str, Any] = {"label": self.labels.tolist()}
-        for j, s in enumerate(self.steps.tolist()):
-            cols[str(s)] = np.round(self.shares[:, j], 3).tolist()
-        return table_html(f"StepMatrix ({self.n_units} units)", cols)
 
 
 def step_matrix(
@@ -106,6 +101,22 @@ def step_matrix(
     With ``by`` (a column name, one value per row in log order, or one per customer) each
     customer belongs to the group of the event that anchors them: their first anchor event,
     or their first event without an anchor; ``groups`` holds one matrix per group.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    anchor : str or (column, value), optional
+        The event that is step 0; without it steps count from each customer's first event.
+    steps : int, default 10
+        Steps on each side of the anchor (from 1 without one).
+    level : str, default "kind"
+        The string column whose values are the labels.
+    by : str or array, optional
+        Breakdown: a column name, one value per row (log order) or per customer; results in
+        ``groups``.
+    segment : bool array, optional
+        Keep only these rows before counting.
 
     Examples
     --------

@@ -8,14 +8,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import (
     level_codes,
     row_mask,
     session_codes,
     sorted_quantiles,
-    table_html,
 )
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 
@@ -32,8 +31,8 @@ END = "END"
 Matrix = npt.NDArray[np.float64]
 
 
-@attrs.frozen(eq=False)
-class Transitions(Grouped):
+@attrs.frozen(eq=False, repr=False)
+class Transitions(Grouped, Result):
     """Directly-follows counts between labels.
 
     Attributes
@@ -78,6 +77,12 @@ class Transitions(Grouped):
             return out
         raise SchemaError("median_seconds needs 0.5 among the quantiles")
 
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """The edge table: one row per non-zero edge."""
+        return self.edges()
+
     def edges(self) -> dict[str, Any]:
         """Non-zero edges as columns: source, target, count, customers, p_next, time quantiles."""
         i, j = np.nonzero(self.counts)
@@ -93,15 +98,6 @@ class Transitions(Grouped):
             out[f"seconds_q{q:g}"] = m[i, j]
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """Edge table as a dict of lists."""
-        return {k: np.asarray(v).tolist() for k, v in self.edges().items()}
-
-    def to_pandas(self) -> Any:
-        """Edge table as a pandas DataFrame (one row per non-zero edge)."""
-        pd = import_optional("pandas", "Transitions.to_pandas()")
-        return pd.DataFrame(self.edges())
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw a heatmap of the share of each next interaction (needs matplotlib).
 
@@ -110,9 +106,6 @@ class Transitions(Grouped):
         from cxmodel.plot import plot_transitions
 
         return plot_transitions(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return table_html(f"Transitions ({len(self.labels)} labels)", self.edges())
 
 
 def transition_edges(

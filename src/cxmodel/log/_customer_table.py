@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import html
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, SchemaError
 
@@ -62,8 +62,8 @@ def _last_per_customer(
     return out
 
 
-@attrs.frozen(eq=False)
-class CustomerTable:
+@attrs.frozen(eq=False, repr=False)
+class CustomerTable(Result):
     """One row per customer as of a date (columnar: named numpy arrays plus ``customer_id``).
 
     Build it with :meth:`from_log`; the columns are documented in ``CUSTOMER_TABLE_COLUMNS``.
@@ -80,8 +80,8 @@ class CustomerTable:
     (['a', 'b'], [2, 0], [20.0, nan])
     """
 
-    customer_id: npt.NDArray[np.object_]
-    data: dict[str, _Array] = attrs.field(repr=False)
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    data: dict[str, _Array] = attrs.field(repr=False, metadata=columns())
     as_of: int
     log: InteractionLog = attrs.field(repr=False)
 
@@ -192,8 +192,7 @@ class CustomerTable:
         i = self._index(customer_id)
         out: dict[str, Any] = {"customer_id": customer_id}
         for name, values in self.data.items():
-            item = values[i]
-            out[name] = item.item() if isinstance(item, np.generic) else item
+            out[name] = plain(values[i], nan=math.nan)
         return out
 
     def profile(self, customer_id: str, *, recent: int = 20) -> dict[str, Any]:
@@ -231,28 +230,6 @@ class CustomerTable:
         if i >= len(self) or self.customer_id[i] != customer_id:
             raise DataError(f"customer {customer_id!r} is not in the customer table")
         return i
-
-    def to_dict(self) -> dict[str, _Array]:
-        """All columns as a dict of arrays."""
-        return {"customer_id": self.customer_id, **self.data}
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame with one row per customer (needs pandas)."""
-        pd = import_optional("pandas", "CustomerTable.to_pandas()")
-        return pd.DataFrame(self.to_dict())
-
-    def _repr_html_(self) -> str:
-        names = list(self.columns)
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in names)
-        cols = self.to_dict()
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(cols[c][i]))}</td>" for c in names) + "</tr>"
-            for i in range(min(len(self), 10))
-        )
-        return (
-            f"<p><b>CustomerTable</b> ({len(self)} customers)</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        )
 
 
 def _tickets(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> tuple[_Array, _Array]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import plain
 from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
 from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
@@ -400,7 +401,7 @@ class InteractionLog:
                 numbers,
                 np.array([row_errors.render(r) for r in bad_rows.tolist()], dtype=object),
                 tuple(
-                    records[r] if r in records else {k: _plain(v[r]) for k, v in raw.items()}
+                    records[r] if r in records else {k: plain(v[r]) for k, v in raw.items()}
                     for r in bad_rows.tolist()
                 ),
             )
@@ -508,7 +509,7 @@ class InteractionLog:
             kinds=kinds,
             questions=questions,
             pre_errors=bad,
-            pre_records={i: {"record": _plain(rows[i])} for i in bad},
+            pre_records={i: {"record": plain(rows[i])} for i in bad},
         )
 
     @classmethod
@@ -830,8 +831,8 @@ class InteractionLog:
         with known_questions(self._questions):  # answers to the log's declared questions
             for j in range(stop - start):
                 row = start + j
-                standard = {k: _plain(v[j]) for k, v in decoded.items() if k in fields}
-                props = {k: _plain(v[j]) for k, v in decoded.items() if k not in fields}
+                standard = {k: plain(v[j]) for k, v in decoded.items() if k in fields}
+                props = {k: plain(v[j]) for k, v in decoded.items() if k not in fields}
                 out.append(
                     Interaction(
                         str(self._customers[self._customer_codes[row]]),
@@ -1038,15 +1039,6 @@ def _full_sort_order(customers: Codes, times: Int64Array) -> npt.NDArray[np.intp
 def _with_none(categories: ObjectArray) -> ObjectArray:
     """Categories with a trailing ``None``, so code -1 decodes to ``None``."""
     return np.concatenate([categories, np.array([None], dtype=object)])
-
-
-def _plain(value: Any) -> Any:
-    """Numpy scalars to Python, NaN to None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def _fill_from_catalogue(

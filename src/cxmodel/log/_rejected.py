@@ -9,13 +9,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result, column
 
 __all__ = ["RejectedRows"]
 
 
-@attrs.frozen(eq=False)
-class RejectedRows:
+@attrs.frozen(eq=False, repr=False)
+class RejectedRows(Result):
     """Rows rejected under ``errors="quarantine"``: 1-based row numbers, reasons, raw values.
 
     Accepted rows plus rejected rows always equal the rows read.
@@ -27,9 +27,12 @@ class RejectedRows:
     0
     """
 
-    row: npt.NDArray[np.int64]
-    reason: npt.NDArray[np.object_]
-    records: tuple[dict[str, Any], ...]
+    row: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    reason: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    records: tuple[dict[str, Any], ...] = attrs.field(metadata=column("record"))
+
+    _dict_lists = True
+    _frame_spread = "record"  # to_pandas: one column per raw value
 
     @classmethod
     def empty(cls) -> RejectedRows:
@@ -42,28 +45,3 @@ class RejectedRows:
     def __iter__(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         for row, reason, record in zip(self.row, self.reason, self.records):
             yield int(row), str(reason), record
-
-    def to_dict(self) -> dict[str, Any]:
-        """Columns as lists."""
-        return {
-            "row": self.row.tolist(),
-            "reason": self.reason.tolist(),
-            "record": list(self.records),
-        }
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame with ``row``, ``reason`` and the raw values."""
-        pd = import_optional("pandas", "RejectedRows.to_pandas()")
-        frame = pd.DataFrame(list(self.records))
-        frame.insert(0, "reason", self.reason)
-        frame.insert(0, "row", self.row)
-        return frame
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{r}</td><td>{reason}</td></tr>" for r, reason, _ in list(self)[:20]
-        )
-        return (
-            f"<p>{len(self)} rejected rows</p><table><tr><th>row</th><th>reason</th></tr>"
-            f"{rows}</table>"
-        )

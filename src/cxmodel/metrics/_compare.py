@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from scipy import stats
 
+from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult, _Result
+from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -20,8 +21,8 @@ __all__ = ["Comparison", "compare_nps", "compare_proportions"]
 NAN = float("nan")
 
 
-@attrs.frozen
-class Comparison(_Result):
+@attrs.frozen(repr=False)
+class Comparison(Result):
     """Difference ``a - b`` with its standard error, interval and two-sided z-test."""
 
     difference: float
@@ -58,6 +59,13 @@ def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: f
 def compare_nps(a: NPSResult, b: NPSResult, *, level: float = 0.95) -> Comparison:
     """Compare two NPS results: z = (NPS_a - NPS_b) / sqrt(SE_a^2 + SE_b^2) (points).
 
+    Parameters
+    ----------
+    a, b : NPSResult
+        The two results, from :func:`nps`.
+    level : float, default 0.95
+        Confidence level of the interval of the difference.
+
     Examples
     --------
     >>> from cxmodel.metrics import nps
@@ -89,6 +97,13 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     """Two-proportion z-test (pooled SE for the test, unpooled for the interval).
 
     ``a`` and ``b`` are :func:`csat` / :func:`ces` results or ``(successes, n)`` pairs.
+
+    Parameters
+    ----------
+    a, b : ProportionResult, CESResult or (successes, n)
+        The two proportions.
+    level : float, default 0.95
+        Confidence level of the interval of the difference.
 
     Examples
     --------

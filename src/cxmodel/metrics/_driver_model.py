@@ -12,7 +12,6 @@ Formulas (also in ``docs/guide/metrics.md``, "Experience drivers"):
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from cxmodel._result import Result
 from cxmodel._time import duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
@@ -164,8 +164,8 @@ def shapley_r2(x: npt.ArrayLike, y: npt.ArrayLike, *, permutations: int = PERMUT
     return out / permutations
 
 
-@attrs.frozen(eq=False)
-class DriverModel:
+@attrs.frozen(eq=False, repr=False)
+class DriverModel(Result):
     """All drivers in one regression: effects that control for each other, and their importance.
 
     ``table`` has one row per driver, sorted by importance (largest first): ``driver``,
@@ -190,6 +190,9 @@ class DriverModel:
     outcome_mean: float
     table: MetricTable
 
+    _dict_rows_key = "drivers"
+    _frame_figures = True
+
     def __len__(self) -> int:
         return len(self.table)
 
@@ -202,20 +205,21 @@ class DriverModel:
         return self.table.names
 
     def summary(self) -> dict[str, Any]:
-        """The model-level fields (everything but the per-driver table)."""
-        fields = attrs.asdict(self, recurse=False)
-        fields.pop("table")
-        return fields
+        """The model-level fields (everything but the per-driver table).
 
-    def to_dict(self) -> dict[str, Any]:
-        """Model-level fields and ``drivers``: the per-driver columns as a dict of arrays."""
-        return self.summary() | {"drivers": self.table.to_dict()}
+        ``to_dict()`` gives them with ``drivers``, the per-driver columns as a dict of arrays;
+        ``to_pandas()`` has one row per driver, with them in ``DataFrame.attrs``.
+        """
+        return self._figures()
 
-    def to_pandas(self) -> Any:
-        """One row per driver (needs pandas); the model-level fields are in ``DataFrame.attrs``."""
-        frame = self.table.to_pandas()
-        frame.attrs.update(self.summary())
-        return frame
+    def _rows(self) -> dict[Any, Any]:
+        return self.table.to_dict()
+
+    def _summary(self, n_rows: int | None) -> str:
+        return (
+            f"DriverModel(outcome={self.outcome}, n={self.n:,}, R²={self.r2:.4g}, "
+            f"intercept={self.intercept:.4g})"
+        )
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Forest plot of the coefficients and their intervals (needs matplotlib).
@@ -237,13 +241,6 @@ class DriverModel:
         kwargs.setdefault("xlabel", f"Effect on {self.outcome}{unit}, other drivers held fixed")
         kwargs.setdefault("title", f"Driver model (R² = {self.r2:.3f}, n = {self.n})")
         return plot_drivers(forest, ax, **kwargs)
-
-    def _repr_html_(self, limit: int = 20) -> str:
-        head = (
-            f"driver model of {self.outcome}: n = {self.n}, R² = {self.r2:.4g}, "
-            f"intercept = {self.intercept:.4g}"
-        )
-        return f"<p>{html.escape(head)}</p>{self.table._repr_html_(limit)}"
 
 
 def _count_before(

@@ -93,6 +93,23 @@ def experience_drivers(
     (Welch) interval; rows are sorted by ``|difference|``, largest first. Associations, not
     causal effects. Kinds with fewer than ``min_n`` answers on either side are left out.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    metric : str, default "nps"
+        The survey metric whose answers are compared.
+    window : str, default "30d"
+        How long before an answer a driver counts.
+    kinds : tuple of str, optional
+        Candidate kinds; default every non-survey kind in the log (``()`` for none).
+    conditions : mapping of str to str, optional
+        Named candidate conditions, as expressions over the log's columns.
+    level : float, default 0.95
+        Confidence level of the intervals.
+    min_n : int, default 1
+        Drivers with fewer answers with or without them are left out.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._result import plain
 from cxmodel._time import add_duration, format_duration, parse_duration
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
@@ -34,7 +35,7 @@ NAN = float("nan")
 Z_POWER = float(stats.norm.ppf(0.80))  # 80 % power
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class ActionEffect(MetricTable):
     """The effect of each trigger's action: one row per trigger, treated against held out.
 
@@ -61,11 +62,7 @@ class ActionEffect(MetricTable):
         if trigger not in names:
             raise KeyError(f"no held-out customers for trigger {trigger!r}; triggers: {names}")
         i = names.index(trigger)
-        return {k: _plain(v[i]) for k, v in self.columns.items()}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+        return {k: plain(v[i], nan=NAN) for k, v in self.columns.items()}
 
 
 def _outcome_mask(log: InteractionLog, outcome: str | tuple[str, Any]) -> npt.NDArray[np.bool_]:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import mean_t_interval
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
-from cxmodel.metrics._tables import result_html, result_to_pandas
 
 __all__ = ["HandleTime", "average_handle_time", "kaplan_meier_by"]
 
 
-@attrs.frozen
-class HandleTime:
+@attrs.frozen(repr=False)
+class HandleTime(Result):
     """Average handle time: (talk + hold + after-contact work) / handled contacts, in seconds."""
 
     value: float
@@ -29,17 +28,6 @@ class HandleTime:
     n: int
     components: tuple[str, ...]
     level: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
-        return attrs.asdict(self)
-
-    def to_pandas(self) -> Any:
-        """One-row DataFrame (needs pandas)."""
-        return result_to_pandas(self.to_dict(), "HandleTime.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return result_html("HandleTime", self.to_dict())
 
 
 def average_handle_time(
@@ -55,6 +43,17 @@ def average_handle_time(
     at least one of the ``components`` columns has a value on it; a missing component counts as
     0 s. The interval is a Student-t interval on the mean; the median is reported too because
     handle times are skewed.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    kinds : sequence of str, default ("call", "chat")
+        The contact kinds.
+    components : sequence of str, default ("talk_seconds", "hold_seconds", "after_work_seconds")
+        Numeric columns of handling durations, in seconds, summed per contact.
+    level : float, default 0.95
+        Confidence level of the interval.
 
     Raises
     ------
@@ -105,6 +104,17 @@ def kaplan_meier_by(
 
     Each curve is :func:`kaplan_meier` on that group's durations; compare two with
     :func:`logrank_test`. Groups are returned in sorted label order.
+
+    Parameters
+    ----------
+    durations : array-like of float
+        Time to the event or to censoring, one per subject.
+    observed : array-like of bool, optional
+        True where the event happened; default all.
+    groups : array-like
+        One group label per subject.
+    level : float, default 0.95
+        Confidence level of each curve's interval.
 
     Examples
     --------

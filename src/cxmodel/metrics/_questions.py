@@ -252,7 +252,7 @@ def _wilson(successes: IntArray, n: IntArray, z: float) -> tuple[npt.NDArray[np.
 
 
 # ---------------------------------------------------------------------- summaries
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class QuestionSummary(MetricTable):
     """The summary of one question: a :class:`MetricTable` with the question and the level.
 
@@ -296,10 +296,14 @@ def question_summary(
         A column name (missing values are the group ``"(missing)"``) or one label per log row.
     period
         ``"day"``, ``"week"``, ``"month"`` or ``"quarter"`` of the answer, in ``timezone``.
+    timezone
+        Zone of the calendar periods; default UTC.
     by_rated
         Group by the ``by`` column of the interaction each answer rates (see
-        :func:`rated_interactions`; ``rated_keys`` are the key columns tried after ``rates``);
-        answers that rate nothing found are the group ``"(unrated)"``.
+        :func:`rated_interactions`); answers that rate nothing found are the group
+        ``"(unrated)"``.
+    rated_keys
+        Key columns tried, after ``rates``, to find the interaction each answer rates.
     level
         The confidence level of the intervals.
 
@@ -430,6 +434,26 @@ def response_rate(
     answer) at or after the send and within ``window``. ``by`` is a column of the send row (the
     channel it went out by, say) and ``period`` its calendar period in ``timezone``.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    question : str or Question
+        The question answered: a name in ``log.questions`` or a
+        :class:`~cxmodel.domain.Question`.
+    window : str, default "14 days"
+        How long after a send an answer counts.
+    sent_kind : str, default "survey_sent"
+        The kind of the invitations.
+    by : str, optional
+        A column of the send rows to break down by.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the send's calendar period, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+    level : float, default 0.95
+        Confidence level of the intervals.
+
     Returns
     -------
     RateResult or MetricTable
@@ -536,6 +560,18 @@ def satisfaction_by_stage(
     the top-box share (Wilson) otherwise: CSAT 4-5, CES 5-7, a declared scale from its ``top``,
     the yes share of a yes/no question. Rows follow the journey: stages in
     :class:`~cxmodel.domain.Stage` order (other stages after, by name), touchpoints by name.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    metric : str or Question, default "csat"
+        A scale or yes/no question (a name in ``log.questions`` or a
+        :class:`~cxmodel.domain.Question`).
+    rated_keys : sequence of str, default ("order_id", "ticket_id")
+        Key columns tried, after ``rates``, to find the interaction each answer rates.
+    level : float, default 0.95
+        Confidence level of the intervals.
 
     Examples
     --------

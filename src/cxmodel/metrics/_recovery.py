@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import plain
 from cxmodel._time import add_duration, format_duration, parse_duration, to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
@@ -42,7 +43,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class RecoveryRates(MetricTable):
     """What happened after each alert rule fired: one row per trigger, group and measure.
 
@@ -89,11 +90,7 @@ class RecoveryRates(MetricTable):
                 f"no row {key!r}; triggers {found[0]}, groups {found[1]}, measures {measures}"
             )
         i = keys.index(key)
-        return {k: _plain(v[i]) for k, v in self.columns.items()}
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+        return {k: plain(v[i], nan=float("nan")) for k, v in self.columns.items()}
 
 
 @attrs.frozen

@@ -8,12 +8,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result
 from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import proportion_interval, z_value
 from cxmodel.metrics._periods import index_labels, period_index
-from cxmodel.metrics._tables import result_html, result_to_pandas
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,8 +30,8 @@ __all__ = [
 DEFINITIONS = ("activity", "cancel")
 
 
-@attrs.frozen
-class RateResult:
+@attrs.frozen(repr=False)
+class RateResult(Result):
     """A rate in [0, 1] with its Wilson interval, counts and the definition used."""
 
     value: float
@@ -39,17 +39,6 @@ class RateResult:
     numerator: int
     n: int
     definition: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
-        return attrs.asdict(self)
-
-    def to_pandas(self) -> Any:
-        """One-row DataFrame (needs pandas)."""
-        return result_to_pandas(self.to_dict(), "RateResult.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return result_html("RateResult", self.to_dict())
 
 
 def _rate(numerator: int, n: int, definition: str, level: float) -> RateResult:
@@ -108,6 +97,21 @@ def churn_rate(
     no activity in the period. ``definition="cancel"`` (contractual): the base is customers
     seen before ``start`` without a ``cancel``; churned = a ``cancel`` in the period.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    start, end : time-like
+        The period ``[start, end)``.
+    definition : {"activity", "cancel"}, default "activity"
+        Non-contractual (churned: no activity in the period) or contractual (churned: a
+        ``cancel`` in the period).
+    lookback : str, optional
+        With ``"activity"``: the window before ``start`` in which a customer must be active to
+        count; default as long as the period.
+    level : float, default 0.95
+        Confidence level of the interval.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -129,7 +133,23 @@ def retention_rate(
     lookback: str | None = None,
     level: float = 0.95,
 ) -> RateResult:
-    """1 - :func:`churn_rate` with the same definition: retained / customers at start."""
+    """1 - :func:`churn_rate` with the same definition: retained / customers at start.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    start, end : time-like
+        The period ``[start, end)``.
+    definition : {"activity", "cancel"}, default "activity"
+        Non-contractual (churned: no activity in the period) or contractual (churned: a
+        ``cancel`` in the period).
+    lookback : str, optional
+        With ``"activity"``: the window before ``start`` in which a customer must be active to
+        count; default as long as the period.
+    level : float, default 0.95
+        Confidence level of the interval.
+    """
     churned, base, text = _churn_counts(log, start, end, definition, lookback)
     return _rate(base - churned, base, text, level)
 
@@ -137,15 +157,25 @@ def retention_rate(
 def repeat_purchase_rate(
     log: InteractionLog, start: Any = None, end: Any = None, *, level: float = 0.95
 ) -> RateResult:
-    """Share of purchasing customers in ``[start, end)`` with two or more purchases."""
+    """Share of purchasing customers in ``[start, end)`` with two or more purchases.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    start, end : time-like, optional
+        The period ``[start, end)``; either bound may be left open.
+    level : float, default 0.95
+        Confidence level of the interval.
+    """
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
     return _rate(int((per >= 2).sum()), int((per >= 1).sum()), "purchases >= 2 / >= 1", level)
 
 
-@attrs.frozen(eq=False)
-class CohortRetention:
+@attrs.frozen(eq=False, repr=False)
+class CohortRetention(Result):
     """Cohort (first-purchase period) x periods since: active counts and rates.
 
     ``counts[i, k]`` customers of cohort ``cohorts[i]`` with a qualifying interaction ``k``
@@ -177,19 +207,19 @@ class CohortRetention:
             np.zeros((0, 0), dtype=bool),
         )
 
+    _frame_index = "cohort"
+
+    def _rows(self) -> dict[Any, Any]:
+        """Rates as a cohort x periods-since table (NaN: not yet observed); ``to_pandas``
+        indexes it by cohort."""
+        return {"cohort": self.cohorts, **dict(enumerate(self.rates.T))}
+
     def to_dict(self) -> dict[str, Any]:
         """Columns: cohort, size, then one rate column per period since (NaN: not yet)."""
         out: dict[str, Any] = {"cohort": self.cohorts, "size": self.sizes}
         for k in range(self.counts.shape[1]):
             out[f"{self.period}_{k}"] = self.rates[:, k]
         return out
-
-    def to_pandas(self) -> Any:
-        """Rates as a cohort x periods-since DataFrame (needs pandas); NaN: not yet observed."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "CohortRetention.to_pandas()")
-        return pd.DataFrame(self.rates, index=pd.Index(self.cohorts, name="cohort"))
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw the cohort x period heatmap, annotated with percentages (needs matplotlib).
@@ -199,9 +229,6 @@ class CohortRetention:
         from cxmodel.plot import plot_cohort_retention
 
         return plot_cohort_retention(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return result_html("CohortRetention", {"cohorts": len(self.cohorts), "period": self.period})
 
 
 def cohort_retention(
@@ -220,6 +247,19 @@ def cohort_retention(
     have not happened yet: their rates are NaN ("missing"), not 0, and
     :attr:`CohortRetention.observed` is false there. The matrix spans from the earliest
     cohort to the period holding ``as_of``.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    period : {"day", "week", "month", "quarter"}, default "month"
+        Calendar period of the cohorts and of the periods since, in ``timezone``.
+    kinds : tuple of str, default ("purchase",)
+        The kinds that make a customer active in a period (the first one joins the cohort).
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+    as_of : time-like, optional
+        Observation end; default the log's last interaction.
 
     Raises
     ------

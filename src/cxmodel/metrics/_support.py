@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result, column
 from cxmodel._time import to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
@@ -15,7 +16,7 @@ from cxmodel.metrics._intervals import mean_t_interval
 from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._retention import RateResult, _rate
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
-from cxmodel.metrics._tables import MetricTable, result_html
+from cxmodel.metrics._tables import MetricTable
 
 __all__ = [
     "TicketLifecycles",
@@ -33,41 +34,28 @@ _BIG = np.iinfo(np.int64).max
 _KINDS = ("ticket_opened", "ticket_replied", "ticket_resolved")
 
 
-@attrs.frozen(eq=False)
-class TicketLifecycles:
+@attrs.frozen(eq=False, repr=False)
+class TicketLifecycles(Result):
     """One row per ticket that has a ``ticket_opened`` row; times in hours from opening.
 
     Unreplied / unresolved tickets have NaN times and are right-censored at ``as_of`` by
     :func:`ticket_times`.
     """
 
-    ticket_id: npt.NDArray[np.object_]
-    customer_id: npt.NDArray[np.object_]
-    opened: npt.NDArray[np.int64]
-    first_reply: npt.NDArray[np.float64]
-    first_resolution: npt.NDArray[np.float64]
-    full_resolution: npt.NDArray[np.float64]
-    replies: npt.NDArray[np.int64]
-    resolutions: npt.NDArray[np.int64]
+    ticket_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    opened: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    first_reply: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    first_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    full_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    replies: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    resolutions: npt.NDArray[np.int64] = attrs.field(metadata=column())
     as_of: int
 
     @property
     def resolved(self) -> npt.NDArray[np.bool_]:
         """Tickets with at least one ``ticket_resolved`` row."""
         return self.resolutions > 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Columns as a dict of arrays."""
-        return {
-            f.name: getattr(self, f.name) for f in attrs.fields(type(self)) if f.name != "as_of"
-        }
-
-    def to_pandas(self) -> Any:
-        """One row per ticket (needs pandas)."""
-        return MetricTable("tickets", self.to_dict()).to_pandas()
-
-    def _repr_html_(self) -> str:
-        return result_html("TicketLifecycles", {"tickets": len(self.ticket_id)})
 
 
 def ticket_lifecycles(
@@ -78,6 +66,15 @@ def ticket_lifecycles(
     First reply = first reply at or after opening; first resolution = first ``ticket_resolved``;
     full resolution = last ``ticket_resolved`` (Zendesk definitions). ``as_of`` (default: the
     log's last time) is where open tickets are censored.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    ticket_column : str, default "ticket_id"
+        The column joining a ticket's rows.
+    as_of : time-like, optional
+        Where open tickets are censored; default the log's last time.
 
     Examples
     --------
@@ -134,8 +131,8 @@ def ticket_lifecycles(
     )
 
 
-@attrs.frozen(eq=False)
-class TicketTimes:
+@attrs.frozen(eq=False, repr=False)
+class TicketTimes(Result):
     """Kaplan-Meier summary of a ticket time in hours (open tickets right-censored)."""
 
     what: str
@@ -145,13 +142,6 @@ class TicketTimes:
     n: int
     censored: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """Summary fields as a dict."""
-        return {"what": self.what, "median": self.median, "n": self.n, "censored": self.censored}
-
-    def _repr_html_(self) -> str:
-        return result_html("TicketTimes", self.to_dict())
-
 
 def ticket_times(
     tickets: TicketLifecycles, which: str = "first_resolution", *, percentiles: Any = (0.5, 0.9)
@@ -159,6 +149,15 @@ def ticket_times(
     """Median and percentiles of ``which`` (first_reply, first_resolution, full_resolution).
 
     Tickets without the event are censored at ``as_of`` rather than dropped.
+
+    Parameters
+    ----------
+    tickets : TicketLifecycles
+        From :func:`ticket_lifecycles`.
+    which : {"first_reply", "first_resolution", "full_resolution"}, default "first_resolution"
+        The time to summarise, in hours from opening.
+    percentiles : sequence of float, default (0.5, 0.9)
+        Shares of tickets whose time is reported (0.9: the time by which 90 % had the event).
 
     Examples
     --------
@@ -215,7 +214,19 @@ def first_contact_resolution(tickets: TicketLifecycles, *, level: float = 0.95) 
 def ticket_volume(
     log: InteractionLog, *, by: str = "topic", period: str = "week", timezone: str | None = None
 ) -> MetricTable:
-    """Count of ``ticket_opened`` rows by ``by`` column and calendar period."""
+    """Count of ``ticket_opened`` rows by ``by`` column and calendar period.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    by : str, default "topic"
+        The column to break down by (missing values are the group ``"(missing)"``).
+    period : {"day", "week", "month", "quarter"}, default "week"
+        Calendar period of the opening, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+    """
     if by not in log:
         raise SchemaError(f"by {by!r} is not a column of the log")
     sub = log.filter(log.kind_mask("ticket_opened"))
@@ -240,7 +251,17 @@ def ticket_volume(
 def sentiment_by_topic(
     log: InteractionLog, *, by: str = "topic", level: float = 0.95
 ) -> MetricTable:
-    """Mean ``sentiment`` of ticket rows by ``by`` with Student-t intervals (NaN ignored)."""
+    """Mean ``sentiment`` of ticket rows by ``by`` with Student-t intervals (NaN ignored).
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    by : str, default "topic"
+        The column to break down by (missing values are the group ``"(missing)"``).
+    level : float, default 0.95
+        Confidence level of the intervals.
+    """
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")

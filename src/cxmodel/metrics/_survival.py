@@ -9,11 +9,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, duration_to_us, to_us
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._tables import result_html, result_to_pandas
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -112,8 +112,8 @@ def _table(d: FloatArray, e: FloatArray) -> tuple[FloatArray, FloatArray, FloatA
     return times.astype(np.float64), deaths.astype(np.float64), at_risk.astype(np.float64)
 
 
-@attrs.frozen(eq=False)
-class SurvivalCurve:
+@attrs.frozen(eq=False, repr=False)
+class SurvivalCurve(Result):
     """A Kaplan-Meier curve, one point per distinct duration (events and censorings).
 
     ``survival[i]`` is S(t) for ``times[i] <= t < times[i + 1]``; ``ci_low``/``ci_high`` is the
@@ -121,12 +121,12 @@ class SurvivalCurve:
     the counts behind each step.
     """
 
-    times: FloatArray
-    survival: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
-    at_risk: FloatArray
-    events: FloatArray
+    times: FloatArray = attrs.field(metadata=column())
+    survival: FloatArray = attrs.field(metadata=column())
+    ci_low: FloatArray = attrs.field(metadata=column())
+    ci_high: FloatArray = attrs.field(metadata=column())
+    at_risk: FloatArray = attrs.field(metadata=column())
+    events: FloatArray = attrs.field(metadata=column())
     level: float
 
     def at(self, t: float) -> float:
@@ -148,19 +148,8 @@ class SurvivalCurve:
         """Time by which a share ``p`` of subjects had the event (``survival_time(1 - p)``)."""
         return self.survival_time(1.0 - p)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Columns of the curve as a dict of arrays."""
-        return {
-            name: getattr(self, name)
-            for name in ("times", "survival", "ci_low", "ci_high", "at_risk", "events")
-        }
-
-    def to_pandas(self) -> Any:
-        """One row per time (needs pandas)."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "SurvivalCurve.to_pandas()")
-        return pd.DataFrame(self.to_dict())
+    def _figures(self) -> dict[str, Any]:
+        return {"median": self.median, "level": self.level}
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw the step curve with its confidence band (needs matplotlib).
@@ -170,12 +159,6 @@ class SurvivalCurve:
         from cxmodel.plot import plot_survival
 
         return plot_survival(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return result_html(
-            "SurvivalCurve",
-            {"points": len(self.times), "median": self.median, "level": self.level},
-        )
 
 
 def kaplan_meier(
@@ -187,6 +170,15 @@ def kaplan_meier(
     V = sum d_i / (n_i (n_i - d_i)); the interval is exp(-exp(log(-log S) +- z sqrt(V) / log S)),
     1 where S = 1 (lifelines' convention). ``observed`` (default all true) marks events;
     false means right-censored. Ties: events at t are counted before censorings at t.
+
+    Parameters
+    ----------
+    durations : array-like of float
+        Time to the event or to censoring, one per subject.
+    observed : array-like of bool, optional
+        True where the event happened; default all.
+    level : float, default 0.95
+        Confidence level of the pointwise interval.
 
     Examples
     --------
@@ -215,25 +207,14 @@ def kaplan_meier(
     return SurvivalCurve(times, survival, low, high, at_risk, deaths, float(level))
 
 
-@attrs.frozen
-class LogRankResult:
+@attrs.frozen(repr=False)
+class LogRankResult(Result):
     """Log-rank test of equal survival in two groups (chi-square, 1 degree of freedom)."""
 
     statistic: float
     p_value: float
     observed_a: float
     expected_a: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
-        return attrs.asdict(self)
-
-    def to_pandas(self) -> Any:
-        """One-row DataFrame (needs pandas)."""
-        return result_to_pandas(self.to_dict(), "LogRankResult.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return result_html("LogRankResult", self.to_dict())
 
 
 def logrank_test(
@@ -251,6 +232,15 @@ def logrank_test(
     hypergeometric variance summed over the distinct event times. With ``strata_a`` and
     ``strata_b`` (one label per duration) the test is stratified: O_a - E_a and V are summed
     over strata, each stratum with its own risk sets (see :func:`multivariate_logrank_test`).
+
+    Parameters
+    ----------
+    durations_a, durations_b : array-like of float
+        Time to the event or to censoring in each group.
+    observed_a, observed_b : array-like of bool, optional
+        True where the event happened; default all.
+    strata_a, strata_b : array-like, optional
+        One stratum label per duration, for a stratified test (both or neither).
 
     Examples
     --------
@@ -297,8 +287,8 @@ def logrank_test(
     return LogRankResult(stat, p, observed, expected)
 
 
-@attrs.frozen(eq=False)
-class MultiLogRankResult:
+@attrs.frozen(eq=False, repr=False)
+class MultiLogRankResult(Result):
     """Log-rank test of equal survival across k groups (chi-square, k - 1 degrees of freedom).
 
     ``observed`` and ``expected`` are the events per group (in the order of ``groups``), summed
@@ -308,44 +298,22 @@ class MultiLogRankResult:
     statistic: float
     p_value: float
     degrees_of_freedom: int
-    groups: tuple[Any, ...]
-    observed: FloatArray
-    expected: FloatArray
+    groups: tuple[Any, ...] = attrs.field(metadata=column("group"))
+    observed: FloatArray = attrs.field(metadata=column())
+    expected: FloatArray = attrs.field(metadata=column())
     variance: FloatArray
     n_strata: int
 
+    _frame_figures = True
+
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict (arrays as lists)."""
+        """The fields as a dict (arrays as lists); ``to_pandas`` has one row per group, with
+        the test's figures in ``DataFrame.attrs``."""
         out = attrs.asdict(self)
         for name in ("observed", "expected", "variance"):
             out[name] = np.asarray(out[name]).tolist()
         out["groups"] = list(self.groups)
         return out
-
-    def to_pandas(self) -> Any:
-        """One row per group: observed, expected (needs pandas)."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "MultiLogRankResult.to_pandas()")
-        frame = pd.DataFrame(
-            {"group": list(self.groups), "observed": self.observed, "expected": self.expected}
-        )
-        frame.attrs.update(
-            statistic=self.statistic, p_value=self.p_value, df=self.degrees_of_freedom
-        )
-        return frame
-
-    def _repr_html_(self) -> str:
-        return result_html(
-            "MultiLogRankResult",
-            {
-                "statistic": self.statistic,
-                "p_value": self.p_value,
-                "degrees_of_freedom": self.degrees_of_freedom,
-                "groups": len(self.groups),
-                "strata": self.n_strata,
-            },
-        )
 
 
 def _logrank_stratum(
@@ -453,40 +421,19 @@ def multivariate_logrank_test(
     )
 
 
-@attrs.frozen(eq=False)
-class CustomerLifetimes:
+@attrs.frozen(eq=False, repr=False)
+class CustomerLifetimes(Result):
     """Per customer: lifetime in days and whether churn was observed (False = still active)."""
 
-    customers: npt.NDArray[np.object_]
-    durations: FloatArray
-    observed: npt.NDArray[np.bool_]
+    customers: npt.NDArray[np.object_] = attrs.field(metadata=column("customer_id"))
+    durations: FloatArray = attrs.field(metadata=column("duration"))
+    observed: npt.NDArray[np.bool_] = attrs.field(metadata=column())
     as_of: int
     inactivity_days: float
 
     def kaplan_meier(self, *, level: float = 0.95) -> SurvivalCurve:
         """The Kaplan-Meier curve of these lifetimes."""
         return kaplan_meier(self.durations, self.observed, level=level)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Columns as a dict of arrays."""
-        return {
-            "customer_id": self.customers,
-            "duration": self.durations,
-            "observed": self.observed,
-        }
-
-    def to_pandas(self) -> Any:
-        """One row per customer (needs pandas)."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "CustomerLifetimes.to_pandas()")
-        return pd.DataFrame(self.to_dict())
-
-    def _repr_html_(self) -> str:
-        return result_html(
-            "CustomerLifetimes",
-            {"customers": len(self.customers), "churned": int(self.observed.sum())},
-        )
 
 
 def customer_lifetimes(
@@ -495,6 +442,15 @@ def customer_lifetimes(
     """Lifetimes from activity: churned customers (no activity within ``inactivity`` before
     ``as_of``) live from first to last activity (observed); the others are right-censored at
     ``as_of`` (duration = as_of - first activity). Rows after ``as_of`` are ignored; days.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    as_of : time-like
+        Observation end: rows after it are ignored.
+    inactivity : str, default "90d"
+        Silence before ``as_of`` after which a customer counts as churned.
 
     Examples
     --------

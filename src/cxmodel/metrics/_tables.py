@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import numpy as np
 import numpy.typing as npt
 
-from cxmodel._html import MAX_ROWS, html_cell, more_rows
-from cxmodel._optional import import_optional
+from cxmodel._html import html_record
+from cxmodel._result import Result, columns, record_frame
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,35 +23,22 @@ class SmallSampleWarning(UserWarning):
     """A metric was computed from fewer than 30 answers; its interval is unreliable."""
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def result_to_pandas(fields: Mapping[str, Any], feature: str) -> Any:
-    """One-row DataFrame of a scalar result (tuples become ``_low``/``_high`` columns)."""
-    pd = import_optional("pandas", feature)
-    row: dict[str, Any] = {}
-    for name, value in fields.items():
-        if isinstance(value, tuple):
-            row[f"{name}_low"], row[f"{name}_high"] = value
-        else:
-            row[name] = value
-    return pd.DataFrame([row])
+    """One-row DataFrame of a scalar result (tuples become ``_low``/``_high`` columns).
+
+    For the survey results, which do not derive from :class:`~cxmodel._result.Result` yet.
+    """
+    return record_frame(fields, feature)
 
 
 def result_html(title: str, fields: Mapping[str, Any]) -> str:
-    """A small two-column HTML table of a result's fields."""
-    body = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{html_cell(value)}</td></tr>"
-        for name, value in fields.items()
-    )
-    return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
+    """A small two-column HTML table of a result's fields (as :class:`~cxmodel._result.Result`
+    shows a record)."""
+    return html_record(title, fields)
 
 
-@attrs.frozen(eq=False)
-class MetricTable:
+@attrs.frozen(eq=False, repr=False)
+class MetricTable(Result):
     """A breakdown: one row per group, one ndarray per column.
 
     Key columns come first (``by``, ``period``), then the metric's columns. Interval columns
@@ -69,7 +54,7 @@ class MetricTable:
     """
 
     name: str
-    columns: Mapping[str, npt.NDArray[Any]]
+    columns: Mapping[str, npt.NDArray[Any]] = attrs.field(metadata=columns())
 
     def __len__(self) -> int:
         first = next(iter(self.columns.values()), None)
@@ -83,15 +68,6 @@ class MetricTable:
         """Column names in order."""
         return tuple(self.columns)
 
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """The columns as a dict of arrays."""
-        return dict(self.columns)
-
-    def to_pandas(self) -> Any:
-        """One row per group (needs pandas)."""
-        pd = import_optional("pandas", "MetricTable.to_pandas()")
-        return pd.DataFrame(dict(self.columns))
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw a trend over periods with interval bands, or bars with interval whiskers by group (experience drivers: a forest plot) (needs matplotlib).
 
@@ -100,16 +76,3 @@ class MetricTable:
         from cxmodel.plot import plot_metric_table
 
         return plot_metric_table(self, ax, **kwargs)
-
-    def _repr_html_(self, limit: int = MAX_ROWS) -> str:
-        head = "".join(f"<th>{html.escape(n)}</th>" for n in self.columns)
-        rows = []
-        shown = min(len(self), limit)
-        for i in range(shown):
-            cells = "".join(f"<td>{html_cell(col[i])}</td>" for col in self.columns.values())
-            rows.append(f"<tr>{cells}</tr>")
-        caption = html.escape(f"{self.name} ({len(self)} rows)")
-        return (
-            f"<table><caption>{caption}</caption><tr>{head}</tr>{''.join(rows)}</table>"
-            + more_rows(len(self), shown)
-        )

@@ -31,6 +31,17 @@ def value_summary(
     customer's past spend in the group). ``refunds`` sums ``refund`` values in the same group
     and ``net_revenue`` = revenue - refunds. A negative purchase value is a SchemaError.
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    by : str or array, optional
+        A column name or one label per row to break down by.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the purchase's calendar period, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import OptimizeResult, minimize
 
+from cxmodel._result import Result
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, NotFittedError
 
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 
-@attrs.frozen
-class Convergence:
+@attrs.frozen(repr=False)
+class Convergence(Result):
     """Diagnostics of a maximum-likelihood fit.
 
     Attributes
@@ -52,17 +52,6 @@ class Convergence:
     gradient_norm: float
     n_starts: int
     message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The diagnostics as a plain dict."""
-        return attrs.asdict(self)
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>"
-            for k, v in self.to_dict().items()
-        )
-        return f"<table><caption>Convergence</caption>{rows}</table>"
 
 
 def check_fitted(model: object, attribute: str = "params_") -> None:

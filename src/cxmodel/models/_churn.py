@@ -10,7 +10,6 @@ to the features at ``as_of``.
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result
 from cxmodel._time import US_PER_DAY, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
 from cxmodel.log import InteractionLog
@@ -328,6 +328,20 @@ def churn_features(
     any were answered; the mean where a customer has none) and ``p_alive`` (BG/NBD fitted in
     weeks on the purchases; the buyers' mean for never-buyers).
 
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    as_of : time-like
+        Snapshot time (with an offset, or UTC): rows after it are not seen.
+    horizon : duration or number of days, default "90 days"
+        The window before ``as_of`` of ``log_recent_activity``.
+    activity : sequence of str, optional
+        Kinds that count as the customer being there; default the customer-initiated standard
+        kinds (:data:`ACTIVITY_KINDS`).
+    p_alive : bool, default True
+        Include the BG/NBD P(alive) feature (one BG/NBD fit).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -412,8 +426,8 @@ def auc_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     return (r1 - n1 * (n1 + 1) / 2.0) / (n1 * n0)
 
 
-@attrs.frozen(eq=False)
-class ChurnRisk:
+@attrs.frozen(eq=False, repr=False)
+class ChurnRisk(Result):
     """Churn risk of every customer: P(no activity in the horizon after ``as_of``).
 
     Attributes
@@ -446,10 +460,24 @@ class ChurnRisk:
     def __len__(self) -> int:
         return int(self.customer_id.size)
 
-    def __repr__(self) -> str:
+    def _rows(self) -> dict[Any, Any]:
+        """Columns: customer_id, risk, reasons (joined with "; ") and the features."""
+        return {
+            "customer_id": self.customer_id,
+            "risk": self.risk,
+            "reasons": np.array(["; ".join(r) for r in self.reasons], dtype=object),
+            **self.features,
+        }
+
+    def _preview(self, limit: int) -> tuple[dict[Any, Any], int] | None:
+        """The customers most at risk first."""
+        return self.top(limit)._rows(), len(self)
+
+    def _summary(self, n_rows: int | None) -> str:
+        mean = float(np.mean(self.risk)) if len(self) else float("nan")
         return (
-            f"ChurnRisk({len(self)} customers, as_of={self.as_of}, horizon {self.horizon_days:g} "
-            f"days, model {self.model_name!r}, mean risk {float(np.mean(self.risk)):.3f})"
+            f"ChurnRisk({len(self):,} customers, as_of={self.as_of}, horizon "
+            f"{self.horizon_days:g} days, model {self.model_name!r}, mean risk {mean:.3f})"
         )
 
     def top(self, n: int = 10) -> ChurnRisk:
@@ -478,37 +506,6 @@ class ChurnRisk:
             "reasons": list(self.reasons[i]),
             **{k: float(v[i]) for k, v in self.features.items()},
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Columns: customer_id, risk, reasons (joined with "; ") and the features."""
-        return {
-            "customer_id": self.customer_id,
-            "risk": self.risk,
-            "reasons": np.array(["; ".join(r) for r in self.reasons], dtype=object),
-            **self.features,
-        }
-
-    def to_pandas(self) -> Any:
-        """One row per customer (needs pandas)."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "ChurnRisk.to_pandas()")
-        return pd.DataFrame(self.to_dict())
-
-    def _repr_html_(self) -> str:
-        top = self.top(10)
-        rows = "".join(
-            f"<tr><td>{html.escape(str(c))}</td><td>{r:.3f}</td>"
-            f"<td>{html.escape('; '.join(why))}</td></tr>"
-            for c, r, why in zip(top.customer_id, top.risk, top.reasons)
-        )
-        return (
-            f"<p><b>ChurnRisk</b>: {len(self):,} customers as of {self.as_of}, horizon "
-            f"{self.horizon_days:g} days, model {html.escape(self.model_name)}, mean risk "
-            f"{float(np.mean(self.risk)) if len(self) else float('nan'):.3f}</p>"
-            "<table><thead><tr><th>customer_id</th><th>risk</th><th>reasons</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-        )
 
 
 def _reasons(
@@ -770,8 +767,8 @@ def _discrete(
     return fitted, surv[:, -1], -(x_now * coef)
 
 
-@attrs.frozen(eq=False)
-class ChurnValidation:
+@attrs.frozen(eq=False, repr=False)
+class ChurnValidation(Result):
     """Time-split validation of :func:`churn_risk`.
 
     Attributes
@@ -813,52 +810,12 @@ class ChurnValidation:
     risk: ChurnRisk = attrs.field(repr=False)
     churned: npt.NDArray[np.bool_] = attrs.field(repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The figures and the calibration table (arrays as lists)."""
-        out = {
-            k: getattr(self, k)
-            for k in (
-                "auc",
-                "auc_buyers",
-                "auc_p_alive_buyers",
-                "auc_p_alive",
-                "auc_all",
-                "churn_rate",
-                "n_active",
-                "n_active_buyers",
-                "brier",
-            )
-        }
-        out["calibration"] = {k: v.tolist() for k, v in self.calibration.items()}
-        return out
+    _dict_rows_key = "calibration"  # to_dict: the figures, and the calibration table as lists
+    _dict_lists = True
 
-    def to_pandas(self) -> Any:
-        """The calibration table, one row per decile (needs pandas)."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "ChurnValidation.to_pandas()")
-        return pd.DataFrame(self.calibration)
-
-    def _repr_html_(self) -> str:
-        figures = "".join(
-            f"<tr><th>{k}</th><td>{v:.4g}</td></tr>"
-            for k, v in self.to_dict().items()
-            if k != "calibration"
-        )
-        cal = "".join(
-            f"<tr><td>{int(d)}</td><td>{int(n)}</td><td>{p:.3f}</td><td>{o:.3f}</td></tr>"
-            for d, n, p, o in zip(
-                self.calibration["decile"],
-                self.calibration["n"],
-                self.calibration["predicted"],
-                self.calibration["observed"],
-            )
-        )
-        return (
-            f"<table><caption>ChurnValidation</caption>{figures}</table>"
-            "<table><thead><tr><th>decile</th><th>n</th><th>predicted</th><th>observed</th>"
-            f"</tr></thead><tbody>{cal}</tbody></table>"
-        )
+    def _rows(self) -> dict[Any, Any]:
+        """The calibration table, one row per decile."""
+        return dict(self.calibration)
 
 
 def calibration_table(
@@ -893,6 +850,22 @@ def validate_churn(
     visible to the model); the outcome is whether each customer had customer-initiated
     activity in the horizon after the split. AUCs are Mann-Whitney (:func:`auc_score`); the
     baseline is 1 - BG/NBD P(alive) fitted on the same purchases (weeks).
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log; it must reach ``split + horizon``.
+    split : time-like
+        Scoring time: the model sees only the rows up to it.
+    horizon : duration or number of days, default "90 days"
+        The window after ``split`` in which activity means the customer stayed.
+    model : {"cox", "discrete"}, default "cox"
+        As in :func:`churn_risk`.
+    activity : sequence of str, optional
+        Kinds that count as the customer being there; default the customer-initiated standard
+        kinds (:data:`ACTIVITY_KINDS`).
+    **options
+        Passed to :func:`churn_risk` (``periods``, ``penalizer``, ``p_alive``).
 
     Raises
     ------

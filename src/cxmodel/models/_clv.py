@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.models._base import FloatArray
 
@@ -18,8 +17,8 @@ __all__ = ["CLVResult", "customer_lifetime_value"]
 _DAYS = {"h": 1.0 / 24.0, "H": 1.0 / 24.0, "D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
 
 
-@attrs.frozen(eq=False)
-class CLVResult:
+@attrs.frozen(eq=False, repr=False)
+class CLVResult(Result):
     """Per-customer discounted value over a horizon.
 
     Attributes
@@ -43,27 +42,20 @@ class CLVResult:
     period_length: float
     discount_rate: float
 
+    _frame_index = "customer_id"
+
+    def _rows(self) -> dict[Any, Any]:
+        """``clv`` and the discounted cash flow of each period, per customer."""
+        periods = {f"period_{i + 1}": flows for i, flows in enumerate(self.cash_flows.T)}
+        return {"customer_id": self.customer_id, "clv": self.value, **periods}
+
+    def _figures(self) -> dict[str, Any]:
+        figures = super()._figures()
+        return {**figures, "total": float(np.sum(self.value))}
+
     def to_dict(self) -> dict[str, Any]:
-        """Ids and values as lists."""
+        """Ids and values as lists (``to_pandas`` has the cash flows too)."""
         return {"customer_id": self.customer_id.tolist(), "value": self.value.tolist()}
-
-    def to_pandas(self) -> Any:
-        """DataFrame indexed by customer_id: ``clv`` and one column per period."""
-        pd = import_optional("pandas", "CLVResult.to_pandas()")
-        df = pd.DataFrame(
-            self.cash_flows,
-            columns=[f"period_{i + 1}" for i in range(self.horizon)],
-            index=pd.Index(self.customer_id, name="customer_id"),
-        )
-        df.insert(0, "clv", self.value)
-        return df
-
-    def _repr_html_(self) -> str:
-        return (
-            f"<table><caption>CLVResult ({self.value.shape[0]:,} customers, "
-            f"{self.horizon} periods)</caption><tr><th>total</th>"
-            f"<td>{html.escape(f'{float(np.sum(self.value)):,.2f}')}</td></tr></table>"
-        )
 
 
 def customer_lifetime_value(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import linalg, stats
 
+from cxmodel._result import Result, column
 from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 
@@ -54,8 +54,8 @@ def as_design(
     return np.ascontiguousarray(mat), out_names
 
 
-@attrs.frozen(eq=False)
-class RegressionSummary:
+@attrs.frozen(eq=False, repr=False)
+class RegressionSummary(Result):
     """Coefficient table of a fitted regression: one row per covariate.
 
     ``ci_low``/``ci_high`` is the Wald interval coef +- z se at ``level``; ``p`` the two-sided
@@ -63,42 +63,24 @@ class RegressionSummary:
     """
 
     covariate: tuple[str, ...]
-    coef: FloatArray
-    exp_coef: FloatArray
-    se: FloatArray
-    z: FloatArray
-    p: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
+    coef: FloatArray = attrs.field(metadata=column())
+    exp_coef: FloatArray = attrs.field(metadata=column())
+    se: FloatArray = attrs.field(metadata=column())
+    z: FloatArray = attrs.field(metadata=column())
+    p: FloatArray = attrs.field(metadata=column())
+    ci_low: FloatArray = attrs.field(metadata=column())
+    ci_high: FloatArray = attrs.field(metadata=column())
     level: float
 
-    def to_dict(self) -> dict[str, Any]:
+    _frame_index = "covariate"
+
+    def _rows(self) -> dict[Any, Any]:
         """Columns as a dict of arrays (``covariate`` first)."""
-        return {
-            "covariate": np.asarray(self.covariate, dtype=object),
-            **{
-                k: getattr(self, k)
-                for k in ("coef", "exp_coef", "se", "z", "p", "ci_low", "ci_high")
-            },
-        }
+        covariate = np.asarray(self.covariate, dtype=object)
+        return {"covariate": covariate, **(super()._rows() or {})}
 
-    def to_pandas(self) -> Any:
-        """A DataFrame indexed by covariate (needs pandas)."""
-        from cxmodel._optional import import_optional
-
-        pd = import_optional("pandas", "RegressionSummary.to_pandas()")
-        return pd.DataFrame(self.to_dict()).set_index("covariate")
-
-    def _repr_html_(self) -> str:
-        cols = ("coef", "exp_coef", "se", "z", "p", "ci_low", "ci_high")
-        head = "".join(f"<th>{c}</th>" for c in ("covariate", *cols))
-        body = "".join(
-            f"<tr><td>{html.escape(name)}</td>"
-            + "".join(f"<td>{float(getattr(self, c)[i]):.4g}</td>" for c in cols)
-            + "</tr>"
-            for i, name in enumerate(self.covariate)
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    def _figures(self) -> dict[str, Any]:
+        return {"level": self.level}
 
     def __str__(self) -> str:
         lines = [f"{'covariate':<24}{'coef':>10}{'se':>10}{'p':>10}"]
@@ -131,6 +113,15 @@ def concordance_index(
     ``T_i == T_j`` with j censored; it is concordant when ``risk_i > risk_j`` and counts one
     half when the risks tie. Higher ``risk`` means an earlier event (pass partial hazards, not
     predicted survival times). O(n log n) by a merge count over risk ranks.
+
+    Parameters
+    ----------
+    durations : array-like of float
+        Time to the event or to censoring, one per subject.
+    risk : array-like of float
+        Predicted risk: higher means an earlier event.
+    observed : array-like of bool, optional
+        True where the event happened; default all.
 
     Examples
     --------

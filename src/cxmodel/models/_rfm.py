@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, to_us
 from cxmodel.errors import DataError, SchemaError
 
@@ -22,8 +21,8 @@ FloatArray = npt.NDArray[np.float64]
 _FIXED_US = {"D": US_PER_DAY, "h": US_PER_DAY // 24, "H": US_PER_DAY // 24, "W": 7 * US_PER_DAY}
 
 
-@attrs.frozen(eq=False)
-class RFMSummary:
+@attrs.frozen(eq=False, repr=False)
+class RFMSummary(Result):
     """Per-customer repeat frequency, recency, age and mean repeat value.
 
     Attributes
@@ -42,12 +41,15 @@ class RFMSummary:
         The period unit ("D", "W", "M", "h"); "" when not from a log.
     """
 
-    customer_id: npt.NDArray[np.object_]
-    frequency: FloatArray
-    recency: FloatArray
-    T: FloatArray
-    monetary_value: FloatArray
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    frequency: FloatArray = attrs.field(metadata=column())
+    recency: FloatArray = attrs.field(metadata=column())
+    T: FloatArray = attrs.field(metadata=column())
+    monetary_value: FloatArray = attrs.field(metadata=column())
     freq: str = "D"
+
+    _dict_lists = True
+    _frame_index = "customer_id"  # as in lifetimes
 
     def __len__(self) -> int:
         return int(self.frequency.shape[0])
@@ -71,37 +73,6 @@ class RFMSummary:
             T=self.T[sel],
             monetary_value=self.monetary_value[sel],
             freq=self.freq,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Columns as lists."""
-        return {
-            "customer_id": self.customer_id.tolist(),
-            "frequency": self.frequency.tolist(),
-            "recency": self.recency.tolist(),
-            "T": self.T.tolist(),
-            "monetary_value": self.monetary_value.tolist(),
-        }
-
-    def to_pandas(self) -> Any:
-        """A DataFrame indexed by customer_id, columns as in lifetimes."""
-        pd = import_optional("pandas", "RFMSummary.to_pandas()")
-        return pd.DataFrame(
-            {
-                "frequency": self.frequency,
-                "recency": self.recency,
-                "T": self.T,
-                "monetary_value": self.monetary_value,
-            },
-            index=pd.Index(self.customer_id, name="customer_id"),
-        )
-
-    def _repr_html_(self) -> str:
-        return (
-            f"<table><caption>RFMSummary ({len(self):,} customers, unit "
-            f"{html.escape(self.freq or '-')})</caption>"
-            f"<tr><th>mean frequency</th><td>{np.mean(self.frequency) if len(self) else 0:.3f}"
-            "</td></tr></table>"
         )
 
 
@@ -222,6 +193,21 @@ def calibration_holdout_split(
     the ``calibration_end`` period, the number of purchase periods of each of those customers in
     (calibration_end, observation_end], and the hold-out length in periods (as lifetimes'
     ``calibration_and_holdout_data``).
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    calibration_end : datetime-like
+        End of the calibration period (naive values are read as UTC).
+    observation_end : datetime-like
+        End of the hold-out period.
+    freq : {"D", "W", "M", "h"}, default "D"
+        The period unit.
+    kind : str, default "purchase"
+        Interaction kind that counts as a purchase.
+    value : str, default "value"
+        Numeric column with the purchase value (NaN counts as 0).
     """
     cal = rfm_summary(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
     cal_end = int(

@@ -11,10 +11,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._holdout import held_out_customers
+from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.segment._rules import table_namespace
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -55,8 +55,8 @@ class Action:
     needs_consent: bool = True
 
 
-@attrs.frozen(eq=False)
-class NextBestActions:
+@attrs.frozen(eq=False, repr=False)
+class NextBestActions(Result):
     """Per customer, the actions ranked by expected value and the reason for the best one.
 
     Attributes
@@ -81,30 +81,15 @@ class NextBestActions:
         The table's ``as_of`` (microseconds since the epoch): when the actions were chosen.
     """
 
-    customer_id: npt.NDArray[np.object_]
-    action: npt.NDArray[np.object_]
-    value: npt.NDArray[np.float64]
-    reason: npt.NDArray[np.object_]
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    action: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    value: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    reason: npt.NDArray[np.object_] = attrs.field(metadata=column())
     rank: npt.NDArray[np.int64]
     actions: tuple[str, ...]
-    held_out: npt.NDArray[np.bool_]
-    withheld: npt.NDArray[np.object_]
+    held_out: npt.NDArray[np.bool_] = attrs.field(metadata=column())
+    withheld: npt.NDArray[np.object_] = attrs.field(metadata=column())
     as_of: int
-
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """``customer_id``, ``action``, ``value``, ``reason``, ``held_out``, ``withheld`` and
-        ``rank_<action>`` columns."""
-        out: dict[str, npt.NDArray[Any]] = {
-            "customer_id": self.customer_id,
-            "action": self.action,
-            "value": self.value,
-            "reason": self.reason,
-            "held_out": self.held_out,
-            "withheld": self.withheld,
-        }
-        for j, name in enumerate(self.actions):
-            out[f"rank_{name}"] = self.rank[:, j]
-        return out
 
     def to_firings(self) -> Firings:
         """The choices as :class:`~cxmodel.triggers.Firings`, to measure them with
@@ -157,12 +142,11 @@ class NextBestActions:
             (emitted if act is not None else suppressed).append(firing)
         return Firings(emitted, suppressed)
 
-    def to_pandas(self) -> Any:
-        """One row per customer (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "NextBestActions.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return columns_to_html("NextBestActions", self.to_dict())
+    def _rows(self) -> dict[Any, Any]:
+        """``customer_id``, ``action``, ``value``, ``reason``, ``held_out``, ``withheld`` and
+        ``rank_<action>`` columns."""
+        ranks = {f"rank_{name}": self.rank[:, j] for j, name in enumerate(self.actions)}
+        return {**(super()._rows() or {}), **ranks}
 
 
 def next_best_action(

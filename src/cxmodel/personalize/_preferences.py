@@ -9,9 +9,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result, column, columns
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -30,8 +30,8 @@ _US_PER_HOUR = 3_600_000_000
 Codes = npt.NDArray[np.int64]
 
 
-@attrs.frozen(eq=False)
-class Preferences:
+@attrs.frozen(eq=False, repr=False)
+class Preferences(Result):
     """One row per customer of the log (as of ``as_of``).
 
     Attributes
@@ -52,40 +52,17 @@ class Preferences:
         and clicks; all their interactions if they never engaged); -1 without interactions.
     """
 
-    customer_id: npt.NDArray[np.object_]
-    preferred_channel: npt.NDArray[np.object_]
-    response_rate: dict[str, npt.NDArray[np.float64]]
-    favourite_category: npt.NDArray[np.object_]
-    favourite_product: npt.NDArray[np.object_]
-    purchase_interval_days: npt.NDArray[np.float64]
-    next_purchase: npt.NDArray[np.datetime64]
-    best_hour: npt.NDArray[np.int64]
-    best_weekday: npt.NDArray[np.int64]
-
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """All columns (response rates as ``response_rate_<channel>``)."""
-        out: dict[str, npt.NDArray[Any]] = {
-            "customer_id": self.customer_id,
-            "preferred_channel": self.preferred_channel,
-        }
-        for channel, rate in self.response_rate.items():
-            out[f"response_rate_{channel}"] = rate
-        out.update(
-            favourite_category=self.favourite_category,
-            favourite_product=self.favourite_product,
-            purchase_interval_days=self.purchase_interval_days,
-            next_purchase=self.next_purchase,
-            best_hour=self.best_hour,
-            best_weekday=self.best_weekday,
-        )
-        return out
-
-    def to_pandas(self) -> Any:
-        """One row per customer (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "Preferences.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return columns_to_html("Preferences", self.to_dict())
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    preferred_channel: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    response_rate: dict[str, npt.NDArray[np.float64]] = attrs.field(
+        metadata=columns("response_rate_")
+    )
+    favourite_category: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    favourite_product: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    purchase_interval_days: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    next_purchase: npt.NDArray[np.datetime64] = attrs.field(metadata=column())
+    best_hour: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    best_weekday: npt.NDArray[np.int64] = attrs.field(metadata=column())
 
 
 def _mode(codes: Codes, values: Codes, n: int, k: int) -> Codes:

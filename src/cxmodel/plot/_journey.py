@@ -135,6 +135,17 @@ def plot_funnel_comparison(
     """Forest plot of :func:`~cxmodel.journey.compare_funnels`: the conversion difference at
     each step with its 95% interval and a zero line.
 
+    Parameters
+    ----------
+    comparison : FunnelComparison
+        From :func:`~cxmodel.journey.compare_funnels`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.scatter``. (the points).
+
     Examples
     --------
     >>> import matplotlib
@@ -191,6 +202,20 @@ def plot_journey_comparison(
     """Forest plot of a journey comparison (``compare_transitions``, ``compare_paths``, ...):
     the ``top`` largest differences A minus B with their 95% intervals and a zero line.
 
+    Parameters
+    ----------
+    comparison : Comparison
+        From ``compare_transitions``, ``compare_step_matrices``, ``compare_paths`` or
+        ``compare_friction``.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    top : int, default 15
+        Rows drawn (the comparison's first, largest differences).
+    title : str, optional
+        The title; default one naming what is shown.
+    **kwargs
+        Passed to ``ax.scatter``. (the points).
+
     Examples
     --------
     >>> import matplotlib
@@ -244,6 +269,19 @@ def plot_transitions(
     transition are left out. Cells are annotated with percentages when there are at most 15
     labels (``annotate=`` forces either way).
 
+    Parameters
+    ----------
+    transitions : Transitions
+        From :func:`~cxmodel.journey.transitions`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    annotate : bool, optional
+        Write the percentage in each cell; default when there are at most 15 labels.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.imshow``..
+
     Examples
     --------
     >>> import matplotlib
@@ -295,6 +333,19 @@ def plot_step_matrix(
 
     Columns are steps (around the anchor when the matrix has one: 0 is the anchor event);
     each column sums to 100%. Labels never seen are left out.
+
+    Parameters
+    ----------
+    matrix : StepMatrix
+        From :func:`~cxmodel.journey.step_matrix`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    annotate : bool, optional
+        Write the percentage in each cell; default when there are at most 15 steps.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.imshow``..
 
     Examples
     --------
@@ -348,6 +399,19 @@ def plot_paths(
     The most common path is at the top; each bar is labelled with its count and, when the
     paths were computed with ``conversion=``, the path's conversion rate.
 
+    Parameters
+    ----------
+    paths : Paths
+        From :func:`~cxmodel.journey.paths`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    top : int, default 10
+        Paths drawn, most common first.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.barh``..
+
     Examples
     --------
     >>> import matplotlib
@@ -392,6 +456,19 @@ def plot_attribution(
 
     Shares (credit / total) make the models comparable whatever the total; ``models`` picks
     and orders the series (default: all, as computed).
+
+    Parameters
+    ----------
+    attribution : Attribution
+        From :func:`~cxmodel.journey.attribution`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    models : tuple of str, optional
+        The models drawn, in this order; default all, as computed.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.bar``..
 
     Examples
     --------
@@ -453,6 +530,23 @@ def plot_friction(
     ``measure`` is ``"exit_rate"`` (default), ``"self_loop_rate"``, ``"backtrack_rate"``,
     ``"slow_rate"``, ``"near_error_rate"`` or ``"error_lift"``. Labels with fewer than
     ``min_events`` events are left out; bars are labelled with the events behind them.
+
+    Parameters
+    ----------
+    friction : Friction
+        From :func:`~cxmodel.journey.friction`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    measure : str, default "exit_rate"
+        The friction measure (a per-label column of :class:`~cxmodel.journey.Friction`).
+    top : int, default 15
+        Labels drawn, worst first.
+    min_events : int, default 1
+        Labels with fewer events are left out.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.barh``..
 
     Examples
     --------

@@ -282,6 +282,22 @@ def plot_drivers(
     Drivers keep the table's order (largest absolute difference first, at the top); only the
     ``top`` first are drawn. These are associations, not causal effects.
 
+    Parameters
+    ----------
+    table : MetricTable
+        From :func:`~cxmodel.metrics.experience_drivers` (``driver``, ``difference``,
+        ``ci_low``, ``ci_high``).
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    top : int, default 15
+        Drivers drawn, in the table's order.
+    xlabel : str
+        The label of the difference axis.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.scatter``. (the points).
+
     Examples
     --------
     >>> import matplotlib
@@ -323,6 +339,19 @@ def plot_comparison(
 
     ``comparison`` is one result or a mapping of a label to each result (one row each).
 
+    Parameters
+    ----------
+    comparison : Comparison or mapping of str to Comparison
+        One result, or several by label (one row each).
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    xlabel : str, default "Difference, A minus B"
+        The label of the difference axis.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.scatter``. (the points).
+
     Examples
     --------
     >>> import matplotlib
@@ -363,6 +392,21 @@ def plot_cohort_retention(
     percentage (``annotate=False`` for none). Rows are labelled with the cohort and its size.
     The colour scale spans the later periods (column 0 is always 100% and is drawn at the top
     colour), so differences between cohorts stay visible.
+
+    Parameters
+    ----------
+    result : CohortRetention
+        From :func:`~cxmodel.metrics.cohort_retention`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    annotate : bool, default True
+        Write the percentage in each cell.
+    max_periods : int, optional
+        Draw the periods 0 to ``max_periods`` since the first purchase; default all.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.imshow``..
 
     Examples
     --------

@@ -219,6 +219,24 @@ def plot_probability_alive_matrix(
     ``max_recency`` periods; a frequent buyer silent for long (low recency, high frequency)
     is the likeliest to have left.
 
+    Parameters
+    ----------
+    model : BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom
+        A fitted model.
+    summary : RFMSummary or CdnowSummary, optional
+        The customers the model was fitted on: they give the defaults of ``max_frequency``,
+        ``max_recency`` and the time unit.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    max_frequency, max_recency : optional
+        The grid's extent (needed without ``summary``).
+    unit : str, optional
+        The time unit's name ("week"); default from the summary.
+    title : str, optional
+        The title; default one naming what is shown.
+    **kwargs
+        Passed to ``ax.imshow``..
+
     Examples
     --------
     >>> import matplotlib
@@ -286,6 +304,23 @@ def plot_period_transactions(
     and simulated with ``model.sample`` (seeded by ``random_state``) for Pareto/NBD. The last
     bar gathers ``max_frequency`` or more.
 
+    Parameters
+    ----------
+    model : BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom
+        A fitted model.
+    summary : RFMSummary or CdnowSummary
+        The customers the model was fitted on.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    max_frequency : int, default 7
+        The last bar gathers customers with this many repeat purchases or more.
+    random_state : int or numpy Generator, default 0
+        Seed of the simulation (Pareto/NBD only).
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.bar``..
+
     Examples
     --------
     >>> import matplotlib
@@ -336,6 +371,27 @@ def plot_calibration_purchases_vs_holdout_purchases(
     returns, so ``plot_calibration_purchases_vs_holdout_purchases(model, *split)`` works; the
     model should be fitted on the calibration summary. Customers with ``max_frequency`` or
     more calibration purchases are pooled in the last point.
+
+    Parameters
+    ----------
+    model : BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom
+        A model fitted on ``calibration``.
+    calibration : RFMSummary
+        The calibration summary.
+    holdout_frequency : array-like of float
+        Purchases of each calibration customer in the hold-out period.
+    holdout_duration : float
+        Length of the hold-out period, in the summary's time unit.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    max_frequency : int, default 7
+        Customers with this many calibration purchases or more are pooled in the last point.
+    unit : str, optional
+        The time unit's name ("week"); default from the summary.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.plot``..
 
     Examples
     --------

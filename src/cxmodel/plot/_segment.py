@@ -149,6 +149,19 @@ def plot_contrast(
     left out; the first ``top`` in the contrast's rank order are drawn. A linear scale is used
     when an interval reaches zero or below.
 
+    Parameters
+    ----------
+    contrast : Contrast
+        From :func:`~cxmodel.segment.contrast`.
+    ax : matplotlib Axes, optional
+        Draw here; default a new figure.
+    top : int, default 15
+        Features drawn, in the contrast's rank order.
+    title : str, optional
+        The title (``None``: none).
+    **kwargs
+        Passed to ``ax.scatter``. (the points).
+
     Examples
     --------
     >>> import matplotlib

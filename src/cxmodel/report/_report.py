@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from cxmodel._result import Result
 from cxmodel._time import TimeLike, to_us, us_to_datetime
 from cxmodel.errors import CXModelError, DataError
 from cxmodel.log import InteractionLog
@@ -97,8 +98,8 @@ class LeftOut:
     reason: str
 
 
-@attrs.frozen
-class CXReport:
+@attrs.frozen(repr=False)
+class CXReport(Result):
     """A CX report: sections computed from one log as of one instant.
 
     ``str(report)`` is the plain-text form; :meth:`to_html` (and ``_repr_html_``) the page;
@@ -128,6 +129,15 @@ class CXReport:
             lines += ["", "Left out", "--------"]
             lines += [f"  {item.title}: {item.reason}" for item in self.left_out]
         return "\n".join(lines)
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per figure of the report: its section, label and value as text."""
+        lines = [
+            (s.title, label, value)
+            for s in self.sections
+            for label, value in [*((c.label, c.text()) for c in s.cards), *s.rows]
+        ]
+        return {name: [line[i] for line in lines] for i, name in enumerate(_LINE)}
 
     def to_dict(self) -> dict[str, Any]:
         """Sections as nested dictionaries (cards and rows by label), and the sections left out."""
@@ -172,7 +182,11 @@ class CXReport:
         return render(self, figures=figures)
 
     def _repr_html_(self) -> str:
+        """A report shows itself as its page."""
         return self.to_html()
+
+
+_LINE = ("section", "label", "value")
 
 
 def _text_table(table: ReportTable) -> list[str]:

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel._result import Result, column
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.segment._features import feature_matrix, numeric_features
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["Clusters", "cluster", "standardise"]
 
 
-@attrs.frozen(eq=False)
-class Clusters:
+@attrs.frozen(eq=False, repr=False)
+class Clusters(Result):
     """Cluster labels per customer and each cluster's feature means in original units.
 
     Attributes
@@ -37,24 +37,16 @@ class Clusters:
         The standardisation used: z = (x - center) / scale.
     """
 
-    customer_id: npt.NDArray[np.object_]
-    labels: npt.NDArray[np.int64]
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    labels: npt.NDArray[np.int64] = attrs.field(metadata=column())
     features: tuple[str, ...]
     mean: npt.NDArray[np.float64]
     size: npt.NDArray[np.int64]
     center: npt.NDArray[np.float64]
     scale: npt.NDArray[np.float64]
 
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """``customer_id`` and ``labels``."""
-        return {"customer_id": self.customer_id, "labels": self.labels}
-
-    def to_pandas(self) -> Any:
-        """One row per customer (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "Clusters.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return columns_to_html(f"Clusters (k={self.size.shape[0]})", self.to_dict())
+    def _figures(self) -> dict[str, Any]:
+        return {"k": self.size.shape[0], "features": self.features}
 
 
 def standardise(

@@ -10,10 +10,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._result import Result, column
 from cxmodel._stats import wilson_bounds
 from cxmodel.errors import DataError
 from cxmodel.segment._features import group_mask, numeric_features
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -74,8 +74,8 @@ def welch_interval(
     return (float(d - t * se), float(d + t * se))
 
 
-@attrs.frozen(eq=False)
-class Contrast:
+@attrs.frozen(eq=False, repr=False)
+class Contrast(Result):
     """Per-feature comparison of group A against group B, ranked by absolute effect size.
 
     ``kind`` is ``"proportion"`` for bool features (``a``/``b`` are prevalences, the interval is
@@ -84,38 +84,17 @@ class Contrast:
     proportions and Cohen's d (pooled standard deviation) for means.
     """
 
-    feature: npt.NDArray[np.object_]
-    kind: npt.NDArray[np.object_]
-    a: npt.NDArray[np.float64]
-    b: npt.NDArray[np.float64]
-    difference: npt.NDArray[np.float64]
-    low: npt.NDArray[np.float64]
-    high: npt.NDArray[np.float64]
-    lift: npt.NDArray[np.float64]
-    effect_size: npt.NDArray[np.float64]
+    feature: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    kind: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    a: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    b: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    difference: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    low: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    high: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    lift: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    effect_size: npt.NDArray[np.float64] = attrs.field(metadata=column())
     n_a: int
     n_b: int
-
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """The columns as a dict of arrays, in rank order."""
-        return {
-            name: getattr(self, name)
-            for name in (
-                "feature",
-                "kind",
-                "a",
-                "b",
-                "difference",
-                "low",
-                "high",
-                "lift",
-                "effect_size",
-            )
-        }
-
-    def to_pandas(self) -> Any:
-        """One row per feature, most distinguishing first (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "Contrast.to_pandas()")
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw a forest plot of the lifts with intervals (needs matplotlib).
@@ -125,9 +104,6 @@ class Contrast:
         from cxmodel.plot import plot_contrast
 
         return plot_contrast(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return columns_to_html(f"Contrast (A: {self.n_a}, B: {self.n_b})", self.to_dict())
 
 
 def contrast(

@@ -9,10 +9,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.segment._features import feature_matrix, numeric_features
 from cxmodel.segment._segment_map import RFMSegments
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -22,8 +22,8 @@ __all__ = ["SegmentProfile", "profile_segments"]
 FloatMatrix = npt.NDArray[np.float64]
 
 
-@attrs.frozen(eq=False)
-class SegmentProfile:
+@attrs.frozen(eq=False, repr=False)
+class SegmentProfile(Result):
     """Per segment: size, share and each feature's mean, median and index.
 
     ``index`` is the segment mean divided by the population mean, times 100 (NaN when the
@@ -40,7 +40,7 @@ class SegmentProfile:
     index: FloatMatrix
     population_mean: npt.NDArray[np.float64]
 
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+    def _rows(self) -> dict[Any, Any]:
         """Wide columns: segment, size, share, then ``<feature>_mean/_median/_index``."""
         out: dict[str, npt.NDArray[Any]] = {
             "segment": self.segments,
@@ -52,13 +52,6 @@ class SegmentProfile:
             out[f"{name}_median"] = self.median[:, j]
             out[f"{name}_index"] = self.index[:, j]
         return out
-
-    def to_pandas(self) -> Any:
-        """One row per segment (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "SegmentProfile.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return columns_to_html("SegmentProfile", self.to_dict())
 
 
 def _align(labels: Any, table: CustomerTable) -> npt.NDArray[np.object_]:

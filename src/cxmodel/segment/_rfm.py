@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -22,8 +22,8 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-@attrs.frozen(eq=False)
-class RFMScores:
+@attrs.frozen(eq=False, repr=False)
+class RFMScores(Result):
     """Per-customer recency, frequency, monetary value and their 1..n_bins scores.
 
     Attributes
@@ -44,37 +44,18 @@ class RFMScores:
         The reference time, microseconds since the epoch (UTC).
     """
 
-    customer_id: npt.NDArray[np.object_]
-    recency_days: FloatArray
-    frequency: IntArray
-    monetary: FloatArray
-    r: IntArray
-    f: IntArray
-    m: IntArray
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    recency_days: FloatArray = attrs.field(metadata=column())
+    frequency: IntArray = attrs.field(metadata=column())
+    monetary: FloatArray = attrs.field(metadata=column())
+    r: IntArray = attrs.field(metadata=column())
+    f: IntArray = attrs.field(metadata=column())
+    m: IntArray = attrs.field(metadata=column())
     n_bins: int
     as_of: int
 
     def __len__(self) -> int:
         return int(self.customer_id.shape[0])
-
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """The columns as a dict of arrays."""
-        return {
-            "customer_id": self.customer_id,
-            "recency_days": self.recency_days,
-            "frequency": self.frequency,
-            "monetary": self.monetary,
-            "r": self.r,
-            "f": self.f,
-            "m": self.m,
-        }
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame with one row per customer (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "RFMScores.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return columns_to_html(f"RFMScores (n_bins={self.n_bins})", self.to_dict())
 
 
 def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:

@@ -9,9 +9,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
 from cxmodel.expr import evaluate_checked
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -41,8 +41,8 @@ def table_namespace(table: CustomerTable) -> tuple[dict[str, npt.NDArray[Any]], 
     return columns, schema
 
 
-@attrs.frozen(eq=False)
-class RuleSegments:
+@attrs.frozen(eq=False, repr=False)
+class RuleSegments(Result):
     """Labels from named rules (first matching rule wins) and each rule's own matches.
 
     Attributes
@@ -55,8 +55,8 @@ class RuleSegments:
         Customers a rule matches that an earlier rule already claimed (the overlap diagnostic).
     """
 
-    customer_id: npt.NDArray[np.object_]
-    labels: npt.NDArray[np.object_]
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    labels: npt.NDArray[np.object_] = attrs.field(metadata=column())
     matches: dict[str, npt.NDArray[np.bool_]]
     shadowed: dict[str, int]
     default: str
@@ -65,17 +65,6 @@ class RuleSegments:
         """Customers per label, rules in order then the default."""
         names = [*self.matches, self.default]
         return {name: int(np.count_nonzero(self.labels == name)) for name in names}
-
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """``customer_id`` and ``labels``."""
-        return {"customer_id": self.customer_id, "labels": self.labels}
-
-    def to_pandas(self) -> Any:
-        """One row per customer (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "RuleSegments.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return columns_to_html("RuleSegments", self.to_dict())
 
 
 def rule_segments(

@@ -10,9 +10,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
 from cxmodel.segment._rfm import RFMScores
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -162,8 +162,8 @@ DEFAULT_SEGMENT_MAP = SegmentMap(
 """The default R x F map of REFERENCES.md (5 score levels; ``m`` is not used)."""
 
 
-@attrs.frozen(eq=False)
-class RFMSegments:
+@attrs.frozen(eq=False, repr=False)
+class RFMSegments(Result):
     """Segment labels per customer.
 
     Attributes
@@ -173,8 +173,8 @@ class RFMSegments:
     segment_map : SegmentMap
     """
 
-    customer_id: npt.NDArray[np.object_]
-    labels: npt.NDArray[np.object_]
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    labels: npt.NDArray[np.object_] = attrs.field(metadata=column())
     segment_map: SegmentMap
 
     def __len__(self) -> int:
@@ -184,14 +184,6 @@ class RFMSegments:
         """Customers per segment, in the map's rule order."""
         return {name: int(np.count_nonzero(self.labels == name)) for name in self.segment_map.names}
 
-    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
-        """The columns as a dict of arrays."""
-        return {"customer_id": self.customer_id, "labels": self.labels}
-
-    def to_pandas(self) -> Any:
-        """A pandas DataFrame with columns ``customer_id`` and ``labels`` (needs pandas)."""
-        return columns_to_pandas(self.to_dict(), "RFMSegments.to_pandas()")
-
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw the R x F grid map with segment names and counts (needs matplotlib).
 
@@ -200,9 +192,6 @@ class RFMSegments:
         from cxmodel.plot import plot_rfm_segments
 
         return plot_rfm_segments(self, ax, **kwargs)
-
-    def _repr_html_(self) -> str:
-        return columns_to_html("RFMSegments", self.to_dict())
 
 
 def rfm_segments(

@@ -98,6 +98,15 @@ def interaction_logs(
     Every customer has at least one row. Rows are drawn with :func:`interactions` and built with
     :meth:`InteractionLog.from_interactions`, so ties in time keep their drawn order.
 
+    Parameters
+    ----------
+    min_customers, max_customers : int, default 1 and 5
+        Bounds on the number of customers.
+    max_rows_per_customer : int, default 8
+        Most rows of one customer (each has at least one).
+    kinds : sequence of str
+        The kinds to draw from (default: the standard kinds).
+
     Examples
     --------
     >>> from hypothesis import given

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents, pick, spread
@@ -19,8 +18,8 @@ from cxmodel.text._tokens import tokenize
 __all__ = ["Categories", "categorise"]
 
 
-@attrs.frozen(eq=False)
-class Categories:
+@attrs.frozen(eq=False, repr=False)
+class Categories(Result):
     """Which categories each text matched.
 
     Attributes
@@ -64,36 +63,23 @@ class Categories:
             )
         return log.with_column(column, self.column())
 
+    def _rows(self) -> dict[Any, Any]:
+        """One row per document: its row, label and one boolean column per category."""
+        matched = {name: self.matches[:, j] for j, name in enumerate(self.names)}
+        return {"row": self.rows, "label": self.labels(), **matched}
+
+    def _summary(self, n_rows: int | None) -> str:
+        d = self.to_dict()
+        parts = ", ".join(f"{c}={n}" for c, n in zip(d["category"], d["documents"]))
+        return f"Categories({len(self.rows)} documents: {parts})"
+
     def to_dict(self) -> dict[str, Any]:
-        """Counts per category, and the unmatched documents."""
+        """Counts per category, and the unmatched documents (``to_pandas`` has one row per
+        document)."""
         return {
             "category": [*self.names, "(none)"],
             "documents": [*self.counts.tolist(), self.unmatched],
         }
-
-    def to_pandas(self) -> Any:
-        """One row per document: its row, label and one boolean column per category."""
-        pd = import_optional("pandas", "Categories.to_pandas()")
-        frame: dict[str, Any] = {"row": self.rows, "label": self.labels()}
-        for j, name in enumerate(self.names):
-            frame[name] = self.matches[:, j]
-        return pd.DataFrame(frame)
-
-    def _repr_html_(self) -> str:
-        d = self.to_dict()
-        body = "".join(
-            f"<tr><td>{html.escape(c)}</td><td>{n}</td></tr>"
-            for c, n in zip(d["category"], d["documents"])
-        )
-        return (
-            f"<table><caption>Categories ({len(self.rows)} documents)</caption>"
-            f"<tr><th>category</th><th>documents</th></tr>{body}</table>"
-        )
-
-    def __repr__(self) -> str:
-        d = self.to_dict()
-        parts = ", ".join(f"{c}={n}" for c, n in zip(d["category"], d["documents"]))
-        return f"Categories({len(self.rows)} documents: {parts})"
 
 
 def categorise(

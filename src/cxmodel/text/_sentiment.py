@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._periods import period_labels
@@ -274,8 +274,8 @@ def scorer_name(scorer: Scorer) -> str:
     return str(name) if name else type(scorer).__name__
 
 
-@attrs.frozen(eq=False)
-class SentimentScores:
+@attrs.frozen(eq=False, repr=False)
+class SentimentScores(Result):
     """Sentiment scores in [-1, 1] (NaN for a missing text) and the scorer that made them.
 
     Attributes
@@ -315,17 +315,18 @@ class SentimentScores:
             )
         return log.with_column(column, self.column())
 
+    def _rows(self) -> dict[Any, Any]:
+        """One row per score, with the row of the log when known."""
+        rows = {} if self.rows is None else {"row": self.rows}
+        return {**rows, "sentiment": self.scores}
+
+    def _summary(self, n_rows: int | None) -> str:
+        s = self.summary()
+        return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}, scorer={s['scorer']!r})"
+
     def to_dict(self) -> dict[str, Any]:
         """Scores and the scorer's name."""
         return {"scores": self.scores, "scorer": self.scorer}
-
-    def to_pandas(self) -> Any:
-        """One row per score, with the row of the log when known (needs pandas)."""
-        pd = import_optional("pandas", "SentimentScores.to_pandas()")
-        frame: dict[str, Any] = {"sentiment": self.scores}
-        if self.rows is not None:
-            frame = {"row": self.rows, **frame}
-        return pd.DataFrame(frame)
 
     def summary(self) -> dict[str, Any]:
         """Scorer, texts scored, mean score and shares of positive/negative (beyond 0.05)."""
@@ -338,17 +339,6 @@ class SentimentScores:
             "positive": float((ok > 0.05).mean()) if n else math.nan,
             "negative": float((ok < -0.05).mean()) if n else math.nan,
         }
-
-    def _repr_html_(self) -> str:
-        body = "".join(
-            f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-            for k, v in self.summary().items()
-        )
-        return f"<table><caption>SentimentScores</caption>{body}</table>"
-
-    def __repr__(self) -> str:
-        s = self.summary()
-        return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}, scorer={s['scorer']!r})"
 
 
 def sentiment(
@@ -435,6 +425,19 @@ def sentiment_trend(
     ``sentiment_by_topic`` computes it (ticket kinds only, NaN ignored), one period at a time.
     Add the columns first with :meth:`Topics.add_to` (or :meth:`Categories.add_to`) and
     :meth:`SentimentScores.add_to`.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The log, with a ``sentiment`` column and the ``by`` column.
+    by : str, default "topic"
+        The column to break down by (missing values are the group ``"(missing)"``).
+    period : {"day", "week", "month", "quarter"}, default "month"
+        Calendar period of the ticket row, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+    level : float, default 0.95
+        Confidence level of the intervals.
 
     Examples
     --------

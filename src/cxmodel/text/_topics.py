@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._periods import index_labels, period_index
@@ -21,8 +21,8 @@ from cxmodel.text._tokens import stop_words, tokenize
 __all__ = ["Topics", "topics"]
 
 
-@attrs.frozen(eq=False)
-class Topics:
+@attrs.frozen(eq=False, repr=False)
+class Topics(Result):
     """Topics found in the texts of a log, largest first.
 
     Attributes
@@ -82,42 +82,24 @@ class Topics:
             )
         return log.with_column(column, self.column())
 
-    def to_dict(self) -> dict[str, Any]:
-        """One entry per topic: label, top terms, volume and share."""
+    _dict_lists = True
+
+    def _rows(self) -> dict[Any, Any]:
+        """One row per topic: label, top terms (joined), volume and share."""
         return {
             "topic": list(range(len(self))),
-            "label": self.labels.tolist(),
-            "terms": [list(t) for t in self.terms],
-            "volume": self.volume.tolist(),
-            "share": self.share.tolist(),
+            "label": self.labels,
+            "terms": [", ".join(t) for t in self.terms],
+            "volume": self.volume,
+            "share": self.share,
         }
 
-    def to_pandas(self) -> Any:
-        """One row per topic (needs pandas)."""
-        pd = import_optional("pandas", "Topics.to_pandas()")
-        frame = self.to_dict()
-        frame["terms"] = [", ".join(t) for t in self.terms]
-        return pd.DataFrame(frame)
+    def _summary(self, n_rows: int | None) -> str:
+        return f"Topics({len(self)} topics, {len(self.rows)} documents)"
 
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{i}</td><td>{html.escape(', '.join(t))}</td><td>{v}</td><td>{s:.1%}</td></tr>"
-            for i, (t, v, s) in enumerate(zip(self.terms, self.volume, self.share))
-        )
-        n = len(self.rows)
-        return (
-            f"<table><caption>Topics ({len(self)} topics, {n} documents)</caption>"
-            f"<tr><th>topic</th><th>top terms</th><th>documents</th><th>share</th></tr>"
-            f"{rows}</table>"
-        )
-
-    def __repr__(self) -> str:
-        lines = [f"Topics({len(self)} topics, {len(self.rows)} documents)"]
-        lines += [
-            f"  {i}: {', '.join(t[:6])}  ({v} docs, {s:.0%})"
-            for i, (t, v, s) in enumerate(zip(self.terms, self.volume, self.share))
-        ]
-        return "\n".join(lines)
+    def to_dict(self) -> dict[str, Any]:
+        """One entry per topic: label, top terms (as lists), volume and share."""
+        return {**super().to_dict(), "terms": [list(t) for t in self.terms]}
 
 
 def topics(
@@ -154,7 +136,9 @@ def topics(
     top_terms : int, default 10
         Terms kept per topic.
     period : {"day", "week", "month", "quarter"}, default "month"
-        Calendar period of :attr:`Topics.trend`, in ``timezone`` (default UTC).
+        Calendar period of :attr:`Topics.trend`, in ``timezone``.
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
     stop : frozenset of str, optional
         Stop words (normalised); default :func:`cxmodel.text.stop_words` of all languages.
     random_state : int, default 0

@@ -24,6 +24,15 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
     rule may well be right for data that has those interactions. Pass the rule text as
     ``source`` to show each offending line with a caret.
 
+    Parameters
+    ----------
+    rules : RuleSet
+        The rules, from :func:`parse` or the builder.
+    log : InteractionLog
+        The log whose schema and kinds the rules are checked against.
+    source : str, optional
+        The rule text, to show each offending line with a caret.
+
     Raises
     ------
     TriggerTypeError

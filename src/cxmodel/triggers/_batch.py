@@ -43,6 +43,19 @@ def evaluate(
     ``progress=True`` shows a progress bar on standard error advancing one step per rule
     (needs the ``progress`` extra); the firings are the same.
 
+    Parameters
+    ----------
+    rules : RuleSet or Rule
+        The rules.
+    log : InteractionLog
+        The interactions (as of ``as_of``).
+    as_of : time-like
+        Event time of the evaluation: an aware datetime or ISO-8601 text with an offset.
+    customers : mapping of str to Customer, optional
+        Traits and consent per customer id.
+    progress : bool, default False
+        Show a progress bar on standard error, one step per rule (needs the ``progress`` extra).
+
     Raises
     ------
     TriggerTypeError

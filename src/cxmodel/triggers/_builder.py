@@ -172,7 +172,24 @@ def agg(
     within: str | None = None,
     before: str | None = None,
 ) -> E:
-    """An aggregate: ``agg("max", "purchase", "value", before="p")``."""
+    """An aggregate: ``agg("max", "purchase", "value", before="p")``.
+
+    Parameters
+    ----------
+    func : str
+        The aggregate function, e.g. ``"count"``, ``"sum"``, ``"max"`` or ``"median"``
+        (:data:`cxmodel.expr.AGGREGATE_FUNCTIONS`).
+    kind : str
+        The kind of the interactions aggregated.
+    field : str, optional
+        The property aggregated (``None`` for ``count``).
+    where : E, optional
+        A condition on those interactions.
+    within : str, optional
+        Only interactions in the closed window ``[now - D, now]``, e.g. ``"30 days"``.
+    before : str, optional
+        Only interactions strictly before (in log order) the one bound to this name.
+    """
     return E(
         Aggregate(
             func,
@@ -188,7 +205,19 @@ def agg(
 def count(
     kind: str, *, where: E | None = None, within: str | None = None, before: str | None = None
 ) -> E:
-    """``count(kind [where ...] [within D | before x])``."""
+    """``count(kind [where ...] [within D | before x])``.
+
+    Parameters
+    ----------
+    kind : str
+        The kind of the interactions counted.
+    where : E, optional
+        A condition on those interactions.
+    within : str, optional
+        Only interactions in the closed window ``[now - D, now]``, e.g. ``"30 days"``.
+    before : str, optional
+        Only interactions strictly before (in log order) the one bound to this name.
+    """
     return agg("count", kind, where=where, within=within, before=before)
 
 

@@ -136,6 +136,15 @@ def check_rules(
 ) -> tuple[Diagnostic, ...]:
     """Return every type diagnostic of ``rules`` (empty when they check).
 
+    Parameters
+    ----------
+    rules : RuleSet
+        The rules.
+    schema : mapping of str to str, optional
+        Property -> type, e.g. ``log.schema``; without it properties are not checked.
+    kinds : sequence of str, optional
+        The known kinds; without it kinds are not checked.
+
     Examples
     --------
     >>> from cxmodel.triggers import parse

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from cxmodel._result import Result
 from cxmodel._time import TimeLike, us_to_datetime
 from cxmodel.triggers._batch import as_of_us, evaluate_us
 from cxmodel.triggers._candidates import cancellations, rule_candidates
@@ -37,8 +38,8 @@ class RuleExplanation:
         }
 
 
-@attrs.frozen
-class Explanation:
+@attrs.frozen(repr=False)
+class Explanation(Result):
     """Per-rule explanations for one customer."""
 
     customer_id: str
@@ -49,13 +50,18 @@ class Explanation:
         lines += [f"  {r.trigger}: {r.reason}" for r in self.rules]
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return {"customer_id": self.customer_id, "rules": [r.to_dict() for r in self.rules]}
+    def _rows(self) -> dict[Any, Any]:
+        """One row per rule: how many firings it emitted and suppressed, and why."""
+        return {
+            "trigger": [r.trigger for r in self.rules],
+            "fired": [len(r.fired) for r in self.rules],
+            "suppressed": [len(r.suppressed) for r in self.rules],
+            "why": [r.reason for r in self.rules],
+        }
 
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{r.trigger}</td><td>{r.reason}</td></tr>" for r in self.rules)
-        return f"<table><tr><th>trigger</th><th>why</th></tr>{rows}</table>"
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (``to_pandas`` has one row per rule)."""
+        return {"customer_id": self.customer_id, "rules": [r.to_dict() for r in self.rules]}
 
 
 def _values(values: Mapping[str, Any]) -> str:
@@ -150,6 +156,19 @@ def explain(
     customers: Mapping[str, Any] | None = None,
 ) -> Explanation:
     """Explain, for each rule, why it fired for ``customer_id`` or which clause failed.
+
+    Parameters
+    ----------
+    rules : RuleSet or Rule
+        The rules.
+    log : InteractionLog
+        The interactions (as of ``as_of``).
+    customer_id : str
+        The customer to explain.
+    as_of : time-like
+        Event time of the evaluation, as in :func:`evaluate`.
+    customers : mapping of str to Customer, optional
+        Traits and consent per customer id, as in :func:`evaluate`.
 
     Examples
     --------

@@ -13,8 +13,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._html import MAX_ROWS, html_cell, more_rows
-from cxmodel._optional import import_optional
+from cxmodel._result import Result, plain
 from cxmodel._time import to_us, us_to_datetime
 
 if TYPE_CHECKING:
@@ -27,7 +26,6 @@ __all__ = [
     "firing_blocks",
     "firing_columns",
     "firing_id",
-    "plain",
     "write_firings",
 ]
 
@@ -38,6 +36,16 @@ Array = npt.NDArray[Any]
 def firing_id(rule: str, customer_id: str, anchor: str) -> str:
     """The deterministic id of a firing: a hash of rule, customer and anchoring interaction.
 
+    Parameters
+    ----------
+    rule : str
+        The rule's name.
+    customer_id : str
+        The customer.
+    anchor : str
+        The key of the anchoring interaction: ``"id=..."`` (its id), ``"t=...#r"`` (its time
+        and rank among same-time rows) or ``"t=..."`` (a restart time).
+
     Examples
     --------
     >>> firing_id("churn_risk", "c1", "t=0") == firing_id("churn_risk", "c1", "t=0")
@@ -45,17 +53,6 @@ def firing_id(rule: str, customer_id: str, anchor: str) -> str:
     """
     digest = hashlib.sha1(f"{rule}\x1f{customer_id}\x1f{anchor}".encode(), usedforsecurity=False)
     return digest.hexdigest()[:20]
-
-
-def plain(value: Any) -> Any:
-    """A numpy scalar as the plain Python value a payload holds (NaN becomes ``None``)."""
-    if isinstance(value, (np.floating, float)):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 @attrs.frozen
@@ -359,7 +356,7 @@ class _Rows:
         return self.blocks[int(self.which[i])].firing_id(int(self.row[i]))
 
 
-class Firings:
+class Firings(Result):
     """A table of firings, sorted by time, customer, trigger and id; ``suppressed`` holds the
     firings a policy stopped, each with its ``reason``.
 
@@ -415,9 +412,6 @@ class Firings:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self) -> str:
-        return f"Firings({len(self)} firings, {self._suppressed.n} suppressed)"
-
     @property
     def firings(self) -> tuple[Firing, ...]:
         """Every emitted firing, in order."""
@@ -448,14 +442,16 @@ class Firings:
             "suppressed": [f.to_dict() for f in self.suppressed],
         }
 
-    def to_pandas(self) -> Any:
-        """Return a pandas DataFrame, one row per firing."""
-        pd = import_optional("pandas", "Firings.to_pandas()")
-        columns = ["trigger", "customer_id", "time", "action", "payload", "because", "firing_id"]
-        rows = [[getattr(f, c) for c in columns] for f in self]
-        frame = pd.DataFrame(rows, columns=columns)
-        frame["time"] = pd.to_datetime(frame["time"], utc=True)
-        return frame
+    def _rows(self) -> dict[Any, Any]:
+        """One row per firing, one column per field of :class:`Firing` (``reason`` says
+        which policy suppressed a suppressed firing)."""
+        return _firing_columns(self)
+
+    def _preview(self, limit: int) -> tuple[dict[Any, Any], int] | None:
+        return _firing_columns(self[:limit]), len(self)
+
+    def _summary(self, n_rows: int | None) -> str:
+        return f"Firings({len(self):,} firings, {self._suppressed.n:,} suppressed)"
 
     def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw firings and suppressions per trigger over time (needs matplotlib).
@@ -466,19 +462,11 @@ class Firings:
 
         return plot_firings(self, ax, **kwargs)
 
-    def _repr_html_(self) -> str:
-        head = "<tr><th>trigger</th><th>customer</th><th>time</th><th>action</th></tr>"
-        shown = self[:MAX_ROWS]
-        body = "".join(
-            f"<tr><td>{html_cell(f.trigger)}</td><td>{html_cell(f.customer_id)}</td>"
-            f"<td>{html_cell(f.time.isoformat(timespec='seconds'))}</td>"
-            f"<td>{html_cell(f.action)}</td></tr>"
-            for f in shown
-        )
-        return (
-            f"<p><b>Firings</b>: {len(self):,} firings, {self._suppressed.n:,} suppressed</p>"
-            f"<table>{head}{body}</table>{more_rows(len(self), len(shown))}"
-        )
+
+def _firing_columns(firings: Iterable[Firing]) -> dict[str, list[Any]]:
+    """Firings as columns, one per field of :class:`Firing`."""
+    rows = list(firings)
+    return {f.name: [getattr(x, f.name) for x in rows] for f in attrs.fields(Firing)}
 
 
 def _rows_columns(rows: _Rows, ids: bool) -> tuple[Array, Array, IntArray, Array, Array]:
@@ -545,6 +533,15 @@ def firing_columns(firings: Firings, *, ids: bool = False) -> dict[str, Array]:
 
 def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") -> None:
     """Write firings as JSON lines or CSV (payload and because as JSON text).
+
+    Parameters
+    ----------
+    firings : Firings
+        The firings to write (emitted ones, in order).
+    stream : text file
+        Where to write, e.g. ``sys.stdout`` or an open file.
+    format : {"jsonl", "csv"}, default "jsonl"
+        One JSON object per line, or CSV with a header row.
 
     Examples
     --------

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
+from cxmodel._result import plain
 from cxmodel._time import us_to_datetime
 from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Binary, Call, Expr, Name, Unary, walk
 from cxmodel.expr._aggregates import RunningValue
@@ -201,12 +202,6 @@ def _iso(us: int) -> str:
     return us_to_datetime(us).isoformat()
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
 class Reader:
     """What an evaluation reads besides the customer's state: the customer's traits and time
     zone (``None``: UTC; used by rules in customer time)."""
@@ -339,7 +334,7 @@ class RulePlan:
                 else:
                     out[node] = row.fields.get(node)
             elif what == "agg":
-                out.setdefault(node, _plain(env.aggregate(node)))  # type: ignore[misc]
+                out.setdefault(node, plain(env.aggregate(node)))  # type: ignore[misc]
             else:
                 assert isinstance(node, Name)
                 value = env.traits.get(node.name)
@@ -389,7 +384,7 @@ class RulePlan:
         env = self.env(state, anchor.row, time, anchor.row, anchor.snapshot, reader)
         if self.condition is not None and not self.condition(env):
             return None
-        payload = {key: _plain(expr(env)) for key, expr in self.payload}
+        payload = {key: plain(expr(env)) for key, expr in self.payload}
         tested: dict[str, dict[str, Any]] = {}
         if anchor.tested:
             tested["when"] = anchor.tested

@@ -466,6 +466,15 @@ def parse(
     ``log.schema``) and ``kinds``, unknown properties and kinds and type mismatches are
     reported too.
 
+    Parameters
+    ----------
+    text : str
+        The rule text.
+    schema : mapping of str to str, optional
+        Property -> type, e.g. ``log.schema``, to check properties and types.
+    kinds : sequence of str, optional
+        The known kinds, to check them.
+
     Raises
     ------
     TriggerSyntaxError
