@@ -29,12 +29,10 @@ from cxmodel.metrics._retention import (
     retention_rate,
 )
 from cxmodel.metrics._support import (
-    TicketLifecycles,
     TicketTimes,
     first_contact_resolution,
     one_touch_rate,
     sentiment_by_topic,
-    ticket_lifecycles,
     ticket_times,
     ticket_volume,
 )
@@ -60,6 +58,7 @@ from cxmodel.metrics._survival import (
     multivariate_logrank_test,
 )
 from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
+from cxmodel.metrics._tickets import TicketLifecycles, ticket_lifecycles
 from cxmodel.metrics._value import value_summary
 
 __all__ = [
