@@ -84,9 +84,7 @@ def _projection(design: F, y: F) -> dict[str, float]:
     return dict(zip(_drivers(_worlds()[0].log), coef.tolist(), strict=True))
 
 
-def _notices_before(
-    log: InteractionLog, baseline_death: F
-) -> tuple[npt.NDArray[np.int64], F, F]:
+def _notices_before(log: InteractionLog, baseline_death: F) -> tuple[npt.NDArray[np.int64], F, F]:
     """Price-rise notices that can strike (before the BG/NBD death): sorted keys and times."""
     rows = _drivers(log)["price rise"]
     who = log.customer_codes[rows].astype(np.int64)
