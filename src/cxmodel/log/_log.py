@@ -894,11 +894,14 @@ class InteractionLog:
             lo, hi = int(self._offsets[i]), int(self._offsets[i + 1])
             yield Journey(str(self._customers[i]), self.interactions(lo, hi))
 
-    def customers_table(self, as_of: TimeLike) -> CustomerTable:
-        """The one-row-per-customer table as of ``as_of``; see :class:`cxmodel.log.CustomerTable`."""
+    def customers_table(
+        self, as_of: TimeLike, *, traits: Any = None, usage: Any = None
+    ) -> CustomerTable:
+        """The one-row-per-customer table as of ``as_of``, with customer ``traits`` and
+        ``usage`` counts when given; see :meth:`cxmodel.log.CustomerTable.from_log`."""
         from cxmodel.log._customer_table import CustomerTable
 
-        return CustomerTable.from_log(self, as_of=as_of)
+        return CustomerTable.from_log(self, as_of=as_of, traits=traits, usage=usage)
 
     # ------------------------------------------------------------------ comparison and display
     def equals(self, other: InteractionLog) -> bool:
