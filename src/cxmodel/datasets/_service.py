@@ -35,6 +35,7 @@ __all__ = [
     "add_returns",
     "aftercare_rng",
     "campaigns",
+    "customer_traits",
     "exit_times",
     "handle_tickets",
     "leave",
@@ -57,6 +58,7 @@ OFFER_VALUE = 40.0  # the value of a redeemed offer
 OFFER_DELAY_DAYS = 21.0  # mean days from the offer to the purchase
 NOTICE_SHARE = 0.05  # marketing emails that announce a price rise
 EXIT_PROBABILITY = 0.25  # a customer still there leaves at a price-rise notice
+COUNTRIES = np.array(["DE", "FR", "IR", "UK", "US"], dtype=object)
 #: Rows the business makes whatever the customer does: they go on after a customer leaves.
 BUSINESS_KINDS = ("email_sent", "push_sent")
 
@@ -140,8 +142,8 @@ def add_offer_purchases(
     death: F,
     products: O,
     categories: O,
-) -> I:
-    """The purchases that redeemed an offer; returns the number per customer (by index).
+) -> None:
+    """Add the purchases that redeem an offer.
 
     An offer sent at t is redeemed at t + an exponential delay (mean ``OFFER_DELAY_DAYS``)
     with probability ``OFFER_TAKE_UP`` by a customer who had bought before then and is still
@@ -150,15 +152,13 @@ def add_offer_purchases(
     m = who.shape[0]
     at = sent_at + rng.exponential(OFFER_DELAY_DAYS, m)
     take = rng.random(m) < OFFER_TAKE_UP
-    pick = rng.integers(0, products.shape[0], m)
+    pick = np.asarray(rng.integers(0, products.shape[0], m), dtype=np.int64)
     redeem = take & (at > first_purchase[who]) & (at < death[who])
     count = int(redeem.sum())
     ids = np.array([f"R{i:05d}" for i in range(1, count + 1)], dtype=object)
     ev.add(who[redeem], at[redeem], "purchase", "store", value=OFFER_VALUE, order_id=ids,
            product=products[pick[redeem]], category=categories[pick[redeem]],
            campaign="offer")  # fmt: skip
-    n = int(first_purchase.shape[0])
-    return np.bincount(who[redeem], minlength=n).astype(np.int64)
 
 
 def campaigns(rng: np.random.Generator, n: int) -> O:
@@ -201,3 +201,11 @@ def leave(cols: dict[str, npt.NDArray[Any]], exit_day: F) -> dict[str, npt.NDArr
     delivery_rows = (kind == "delivery") & np.isin(cols["order_id"].astype(str), kept_orders)
     keep = ~after | np.isin(kind, BUSINESS_KINDS) | agent_rows | delivery_rows
     return {name: values[keep] for name, values in cols.items()}
+
+
+def customer_traits(rng: np.random.Generator, ids: O, newsletter: B) -> dict[str, npt.NDArray[Any]]:
+    """A traits table: a country, an age (18-75) and the newsletter opt-in at sign-up."""
+    n = ids.shape[0]
+    country = COUNTRIES[rng.choice(COUNTRIES.shape[0], n, p=[0.25, 0.2, 0.15, 0.15, 0.25])]
+    age = rng.integers(18, 76, n).astype(np.float64)
+    return {"customer_id": ids, "country": country, "age": age, "newsletter": newsletter.copy()}

@@ -16,6 +16,7 @@ from cxmodel.datasets._service import (
     add_returns,
     aftercare_rng,
     campaigns,
+    customer_traits,
     exit_times,
     handle_tickets,
     leave,
@@ -411,4 +412,5 @@ def generate(
         exit_time=stamp(exit_day),
         offer_purchases=offer_purchases,
     )
-    return SyntheticWorld(log=log, truth=truth)
+    traits = customer_traits(aftercare, ids, marketing)
+    return SyntheticWorld(log=log, truth=truth, traits=traits)

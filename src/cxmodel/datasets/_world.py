@@ -174,10 +174,16 @@ class SyntheticTruth:
 
 @attrs.frozen(eq=False)
 class SyntheticWorld:
-    """A synthetic interaction log together with the ground truth that generated it."""
+    """A synthetic interaction log together with the ground truth that generated it.
+
+    ``traits`` is a table of customer traits (``customer_id``, ``country``, ``age``,
+    ``newsletter``: marketing consent at sign-up) to pass as ``traits=`` to
+    :meth:`~cxmodel.log.InteractionLog.customers_table` or the churn model.
+    """
 
     log: InteractionLog
     truth: SyntheticTruth
+    traits: dict[str, npt.NDArray[Any]] = attrs.field(factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The log summary and the truth as plain Python objects."""

@@ -30,7 +30,7 @@ IntArray = npt.NDArray[np.int64]
 def missing_as_label(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     """``values`` as objects with None and NaN replaced by ``"(missing)"`` (a copy)."""
     out = np.array(values, dtype=object)
-    missing = np.equal(out, None) | np.not_equal(out, out)  # None, or NaN (not equal to itself)
+    missing = np.asarray((out == None) | (out != out), dtype=bool)  # noqa: E711 (None or NaN)
     out[missing] = MISSING
     return out
 
@@ -102,8 +102,8 @@ def rate_breakdown(
         k = int(success.sum())
         if n_items == 0:
             return RateResult(NAN, (NAN, NAN), 0, 0, definition)
-        _, low, high = proportion_interval(k, n_items, z, "wilson", 1.0)
-        return RateResult(k / n_items, (low, high), k, n_items, definition)
+        _, lo, hi = proportion_interval(k, n_items, z, "wilson", 1.0)
+        return RateResult(k / n_items, (lo, hi), k, n_items, definition)
     names: list[str] = []
     columns: list[npt.NDArray[Any]] = []
     if labels is not None:
@@ -123,7 +123,6 @@ def rate_breakdown(
     n = np.bincount(group, minlength=size).astype(np.int64)
     hits = np.bincount(group, weights=success, minlength=size).astype(np.int64)
     share, low, high = wilson_columns(hits, n, z)
-    return MetricTable(
-        table_name,
-        dict(keys) | {"value": share, "ci_low": low, "ci_high": high, "numerator": hits, "n": n},
-    )
+    table: dict[str, npt.NDArray[Any]] = dict(keys)
+    table |= {"value": share, "ci_low": low, "ci_high": high, "numerator": hits, "n": n}
+    return MetricTable(table_name, table)

@@ -21,7 +21,7 @@ MISSING_LEVEL = "(missing)"
 def _levels(name: str, values: npt.NDArray[Any]) -> dict[str, npt.NDArray[np.bool_]]:
     """One indicator per value of a text column, ``name=value``, sorted; ``name=(missing)``
     for customers without one."""
-    present = ~np.equal(values, None)
+    present = np.asarray(values != None, dtype=bool)  # noqa: E711
     text = np.where(present, values, MISSING_LEVEL).astype(str)
     levels, codes = np.unique(text, return_inverse=True)
     codes = codes.reshape(-1)
