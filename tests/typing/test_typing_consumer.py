@@ -64,7 +64,7 @@ def test_consumer_support_fulfilment_and_traits() -> None:
 
     log = build()
     until: int | None = log.observed_until
-    tickets = ticket_lifecycles(log.with_column("ticket_id", [None, None]))
+    tickets = ticket_lifecycles(log.with_column("ticket_id", ["t1", "t2"]))
     fcr: RateResult | MetricTable = first_contact_resolution(tickets, period="month")
     on_time: RateResult | MetricTable = on_time_delivery_rate(
         log.with_column("late", ["no", "yes"])
