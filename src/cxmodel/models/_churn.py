@@ -625,7 +625,7 @@ def churn_risk(
     (212, True)
     >>> top = risk.top(3)
     >>> top.risk.round(3).tolist()
-    [0.996, 0.995, 0.995]
+    [0.998, 0.997, 0.997]
     >>> top.reasons[0]
     ('no activity for 212 days', 'customer for 267 days', 'never bought')
     """
