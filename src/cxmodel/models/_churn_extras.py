@@ -55,10 +55,6 @@ class ExtraFeatures:
                     levels[name] = tuple(str(v) for v in found if v != reference)
         return cls(masks, ids, columns, levels)
 
-    def restricted(self, keep: npt.NDArray[np.bool_]) -> ExtraFeatures:
-        """The same features over the rows ``keep`` of the log (a log cut at a split)."""
-        return attrs.evolve(self, usage=tuple((n, m[keep]) for n, m in self.usage))
-
     def columns(
         self,
         log: InteractionLog,

@@ -237,6 +237,8 @@ class CoxPH:
     concordance_ : float
         Harrell's C of the training data (computed on first access; not defined for a fit
         with ``entry``).
+    counting_process_ : bool
+        Whether the fit had start times (``entry``).
 
     Examples
     --------
