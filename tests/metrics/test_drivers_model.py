@@ -14,7 +14,7 @@ import cxmodel as cx
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import DriverModel, driver_model, experience_drivers
-from cxmodel.metrics._driver_model import ols_hc1, shapley_r2
+from cxmodel.metrics._driver_model import ols_robust, shapley_r2
 
 LATE = 'kind == "delivery" and late == "yes"'
 
@@ -108,7 +108,7 @@ class TestKnownAnswers:
         x = rng.normal(size=(120, 4))
         x[:, 1] += 0.8 * x[:, 0]  # correlated drivers share credit
         y = x @ [2.0, -1.0, 0.5, 0.0] + rng.standard_t(3, 120)
-        fit = ols_hc1(x, y)
+        fit = ols_robust(x, y)
         beta, se = _hc1(x, y)
         assert np.allclose(fit.coef, beta) and np.allclose(np.sqrt(np.diag(fit.cov)), se)
         shares = shapley_r2(x, y)
@@ -122,7 +122,7 @@ class TestKnownAnswers:
         x = rng.normal(size=(300, 14))
         y = 3.0 * x[:, 5] + rng.normal(size=300)
         shares = shapley_r2(x, y, permutations=200)
-        assert shares.sum() == pytest.approx(ols_hc1(x, y).r2, abs=1e-12)
+        assert shares.sum() == pytest.approx(ols_robust(x, y).r2, abs=1e-12)
         assert int(shares.argmax()) == 5
 
     def test_count_encoding_and_expressions(self) -> None:
@@ -198,6 +198,80 @@ class TestKnownAnswers:
             driver_model(log, drivers={"delivery": "delivery", "again": "delivery"})
         with pytest.raises(SchemaError, match="boolean array"):
             driver_model(log, drivers={"x": np.ones(3, bool)})
+
+
+# ---------------------------------------------------------------- clustered errors
+
+# 12 answers by 5 customers (a: 3, b: 2, c: 4, d: 1, e: 2), two indicator drivers
+CLUSTER_X = np.array(
+    [[1, 0], [1, 1], [0, 1], [0, 0], [1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [0, 1], [1, 1],
+     [0, 0]],
+    dtype=float,
+)  # fmt: skip
+CLUSTER_Y = np.array([3.0, -1.5, 2.0, 6.5, 1.0, 4.5, -3.0, 5.5, 2.5, 0.5, -0.5, 9.0])
+CLUSTER_G = np.array(list("aaabbccccdee"))
+
+
+class TestClusteredErrors:
+    def test_against_statsmodels_values(self) -> None:
+        """CR1 and HC1 standard errors equal statsmodels 0.15.0's (hard-coded):
+        ``OLS(y, add_constant(x)).fit(cov_type="cluster", cov_kwds={"groups": g})`` and
+        ``cov_type="HC1"``, to 1e-9."""
+        clustered = ols_robust(CLUSTER_X, CLUSTER_Y, clusters=CLUSTER_G)
+        plain = ols_robust(CLUSTER_X, CLUSTER_Y)
+        assert clustered.coef == pytest.approx([6.791666666667, -4.416666666667, -4.25], abs=1e-9)
+        cr1 = [0.629269432475, 0.689148401065, 0.721530042832]
+        hc1 = [0.825308584264, 0.87179749036, 0.87179749036]
+        assert np.sqrt(np.diag(clustered.cov)) == pytest.approx(cr1, abs=1e-9)
+        assert np.sqrt(np.diag(plain.cov)) == pytest.approx(hc1, abs=1e-9)
+        assert (clustered.n_clusters, plain.n_clusters) == (5, 0)
+
+    def test_live_statsmodels(self) -> None:
+        """The same against statsmodels itself when it is installed (not in CI)."""
+        sm = pytest.importorskip("statsmodels.api")
+        groups = np.unique(CLUSTER_G, return_inverse=True)[1]
+        ref = sm.OLS(CLUSTER_Y, sm.add_constant(CLUSTER_X)).fit(
+            cov_type="cluster", cov_kwds={"groups": groups}
+        )
+        ours = ols_robust(CLUSTER_X, CLUSTER_Y, clusters=CLUSTER_G)
+        assert np.sqrt(np.diag(ours.cov)) == pytest.approx(np.asarray(ref.bse), rel=1e-10)
+        assert np.allclose(ours.cov, np.asarray(ref.cov_params()), rtol=1e-10, atol=1e-14)
+
+    def test_driver_model_clusters_repeated_answers(self) -> None:
+        """A customer who answers twice is one cluster: the model's errors are CR1 over the
+        customers; cluster=None gives HC1 over the answers."""
+        rows = [("a", "delivery"), ("a", "s"), ("a", "s"), ("b", "s"), ("b", "delivery"),
+                ("b", "s"), ("c", "s"), ("d", "delivery"), ("d", "s"), ("e", "s")]  # fmt: skip
+        scores = iter([3, 9, 10, 2, 8, 0, 6])
+        log = InteractionLog.from_arrays(
+            customer_id=[r[0] for r in rows],
+            timestamp=[f"2024-03-{i + 1:02d}T00:00Z" for i in range(len(rows))],
+            kind=["survey" if k == "s" else k for _, k in rows],
+            metric=["nps" if k == "s" else None for _, k in rows],
+            score=[float(next(scores)) if k == "s" else math.nan for _, k in rows],
+        )
+        m = driver_model(log, drivers=["delivery"], window="60 days")
+        hc1 = driver_model(log, drivers=["delivery"], window="60 days", cluster=None)
+        assert (m.n, m.n_clusters, m.se_method) == (7, 5, "CR1 (clustered by customer)")
+        assert (hc1.n_clusters, hc1.se_method) == (0, "HC1")
+        assert m["coefficient"][0] == pytest.approx(hc1["coefficient"][0])
+        # answers in log order: a (after its delivery) x2, b before and after its delivery,
+        # c, d after its delivery, e
+        x = np.array([[1.0], [1.0], [0.0], [1.0], [0.0], [1.0], [0.0]])
+        y = np.array([-100.0, 100.0, 100.0, -100.0, 0.0, -100.0, -100.0])
+        expected = ols_robust(x, y, clusters=list("aabbcde"))
+        assert m["se"][0] == pytest.approx(math.sqrt(expected.cov[1, 1]), rel=1e-12)
+
+    def test_one_row_per_customer_is_hc1(self) -> None:
+        """Customer outcomes have one row per customer: clustering changes nothing."""
+        log = _hand_log()
+        a = driver_model(log, drivers=["delivery", "return"])
+        b = driver_model(log, drivers=["delivery", "return"], cluster=None)
+        assert np.allclose(a["se"], b["se"], rtol=1e-12) and a.n_clusters == a.n
+
+    def test_bad_cluster(self) -> None:
+        with pytest.raises(SchemaError, match="cluster must be 'customer' or None"):
+            driver_model(_hand_log(), drivers=["delivery"], cluster="agent")
 
 
 # ---------------------------------------------------------------- the synthetic world

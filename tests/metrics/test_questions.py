@@ -458,6 +458,8 @@ class TestRatedAnswers:
             m = satisfaction_by_stage(world.log, "ces")
         assert isinstance(by_late, MetricTable)
         shares = dict(zip(by_late["late"].tolist(), by_late["value"].tolist(), strict=True))
-        assert set(shares) == {"no", "yes"}  # every CSAT answer found its delivery
+        # every CSAT answer found its order; an answer given after the order came back rates
+        # the return, which has no 'late'
+        assert {"no", "yes"} <= set(shares) <= {"no", "yes", "(missing)"}
         assert shares["no"] > shares["yes"]  # late deliveries are rated lower
         assert set(m["touchpoint"].tolist()) <= {"chat", "phone_support", "ticket"}

@@ -23,18 +23,18 @@ def _log() -> InteractionLog:
     """t1: reply at 1h, resolved at 3h. t2: 2 replies, resolved at 4h, reopened, resolved at
     10h. t3: reply at 5h, still open at as_of (24h). t4: opened, nothing else."""
     rows = [
-        ("a", "t1", "ticket_opened", 0, "billing", -0.5),
-        ("a", "t1", "ticket_replied", 1, "billing", None),
-        ("a", "t1", "ticket_resolved", 3, "billing", 0.5),
-        ("b", "t2", "ticket_opened", 0, "delivery", -1.0),
-        ("b", "t2", "ticket_replied", 2, "delivery", None),
-        ("b", "t2", "ticket_replied", 3, "delivery", None),
-        ("b", "t2", "ticket_resolved", 4, "delivery", 0.0),
-        ("b", "t2", "ticket_resolved", 10, "delivery", None),
-        ("c", "t3", "ticket_opened", 0, "billing", 0.0),
-        ("c", "t3", "ticket_replied", 5, "billing", None),
-        ("d", "t4", "ticket_opened", 200, "delivery", None),
-        ("d", None, "login", 24 + 200, None, None),
+        ("a", "t1", "ticket_opened", 0, "billing", -0.5, None),
+        ("a", "t1", "ticket_replied", 1, "billing", None, "x"),
+        ("a", "t1", "ticket_resolved", 3, "billing", 0.5, "x"),
+        ("b", "t2", "ticket_opened", 0, "delivery", -1.0, None),
+        ("b", "t2", "ticket_replied", 2, "delivery", None, "y"),
+        ("b", "t2", "ticket_replied", 3, "delivery", None, "z"),  # transferred to z
+        ("b", "t2", "ticket_resolved", 4, "delivery", 0.0, "z"),
+        ("b", "t2", "ticket_resolved", 10, "delivery", None, "z"),
+        ("c", "t3", "ticket_opened", 0, "billing", 0.0, None),
+        ("c", "t3", "ticket_replied", 5, "billing", None, "x"),
+        ("d", "t4", "ticket_opened", 200, "delivery", None, None),
+        ("d", None, "login", 24 + 200, None, None, None),
     ]
     base = np.datetime64("2024-01-01T00:00:00", "us")
     return InteractionLog.from_arrays(
@@ -44,7 +44,11 @@ def _log() -> InteractionLog:
         timestamp=np.array([base + np.timedelta64(r[3], "h") for r in rows]),
         topic=[r[4] for r in rows],
         sentiment=[np.nan if r[5] is None else r[5] for r in rows],
+        agent=[r[6] for r in rows],
     )
+
+
+HOUR = 3_600_000_000
 
 
 class TestLifecycles:
@@ -78,6 +82,79 @@ class TestLifecycles:
             ticket_lifecycles(_log(), ticket_column="case")
         with pytest.raises(SchemaError, match="which must be one of"):
             ticket_times(ticket_lifecycles(_log()), "handle")
+
+
+class TestBreakdowns:
+    def test_times_by_topic(self) -> None:
+        """One Kaplan-Meier curve per topic, censored at the log's end (224h): billing = t1
+        (3h) and t3 (open), delivery = t2 (10h) and t4 (open for 24h)."""
+        t = ticket_times(ticket_lifecycles(_log()), "full_resolution", by="topic")
+        assert t["topic"].tolist() == ["billing", "delivery"]
+        assert t["n"].tolist() == [2, 2] and t["censored"].tolist() == [1, 1]
+        assert t["median"].tolist() == [3.0, 10.0]
+        assert t["p90"].tolist() == [math.inf, math.inf]
+
+    def test_times_by_period(self) -> None:
+        """period= is the calendar period of the opening."""
+        t = ticket_times(ticket_lifecycles(_log()), "first_reply", period="day")
+        assert t["period"].tolist() == ["2024-01-01", "2024-01-09"]
+        assert t["n"].tolist() == [3, 1]
+        assert t["median"].tolist() == [2.0, math.inf]
+
+    def test_filtering_first_keeps_the_censoring_time(self) -> None:
+        """Filtering the log to one topic keeps its observation end, so open tickets are
+        censored where they are in the whole log (not at the topic's last row, 5h)."""
+        log = _log()
+        billing = log.filter(log.column("topic") == "billing")
+        assert billing.observed_until == log.observed_until == int(log.timestamps.max())
+        whole = ticket_lifecycles(log)
+        part = ticket_lifecycles(billing)
+        assert part.as_of == whole.as_of == int(log.timestamps.min()) + 224 * HOUR
+        alone = ticket_times(part, "full_resolution")
+        grouped = ticket_times(whole, "full_resolution", by="topic")
+        assert alone.curve.times.tolist() == [3.0, 224.0]
+        assert alone.median == grouped["median"][0] and alone.n == grouped["n"][0]
+        # between(end=...) cuts the observation at end: t3 is then censored at 4h
+        early = log.between(end=np.datetime64("2024-01-01T04:00", "us"))
+        assert early.observed_until == int(log.timestamps.min()) + 4 * HOUR
+        assert ticket_times(ticket_lifecycles(early), "full_resolution").censored == 2
+
+    def test_rates_by_topic_and_period(self) -> None:
+        """One-touch and FCR per topic (over resolved tickets) and per opening day."""
+        lc = ticket_lifecycles(_log())
+        one = one_touch_rate(lc, by="topic")
+        assert one["topic"].tolist() == ["billing", "delivery"]
+        assert one["numerator"].tolist() == [1, 0] and one["n"].tolist() == [1, 1]
+        fcr = first_contact_resolution(lc, by="topic", period="day")
+        assert fcr["period"].tolist() == ["2024-01-01", "2024-01-01"]
+        assert fcr["value"].tolist() == [1.0, 0.0]
+        assert fcr["ci_low"][0] < 1.0 == fcr["ci_high"][0]
+        daily = one_touch_rate(lc, period="day")
+        assert daily["period"].tolist() == ["2024-01-01"] and daily["value"].tolist() == [0.5]
+
+    def test_labels_fall_back_to_the_first_row_with_a_value(self) -> None:
+        """The opening row carries no agent: a ticket takes its first replying agent, and
+        '(missing)' without one; labels may also be given per ticket."""
+        lc = ticket_lifecycles(_log())
+        assert lc.labels("agent").tolist() == ["x", "y", "x", "(missing)"]
+        t = one_touch_rate(lc, by="agent")
+        assert t["agent"].tolist() == ["x", "y"] and t["value"].tolist() == [1.0, 0.0]
+        mine = one_touch_rate(lc, by=["p", "q", "p", None])
+        assert mine["by"].tolist() == ["p", "q"]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"by": "agnt"}, "did you mean 'agent'"),
+            ({"by": ["a", "b"]}, "2 labels for 4 tickets"),
+            ({"period": "fortnight"}, "period must be one of"),
+        ],
+        ids=["unknown-column", "short-labels", "bad-period"],
+    )
+    def test_bad_breakdowns(self, kwargs: dict[str, object], match: str) -> None:
+        lc = ticket_lifecycles(_log())
+        with pytest.raises(SchemaError, match=match):
+            first_contact_resolution(lc, **kwargs)  # type: ignore[arg-type]
 
 
 class TestVolumeAndSentiment:

@@ -18,10 +18,10 @@ def _blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(6))
 def test_churn_guide_blocks_run(index: int) -> None:
     blocks = _blocks()
-    assert len(blocks) == 4
+    assert len(blocks) == 6
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(blocks[index], f"{GUIDE}:block{index}", "exec"), {})  # our own docs

@@ -106,11 +106,21 @@ class TestContrast:
         with pytest.raises(error, match=match):
             contrast(table, a, ~churned if b is None else b)
 
-    def test_non_numeric_feature(self) -> None:
-        """A string column cannot be contrasted."""
+    def test_text_feature_by_level(self) -> None:
+        """A text column named in features is compared level by level as proportions; a
+        timestamp column cannot be contrasted."""
         table, churned = _planted(2, 20)
-        with pytest.raises(SchemaError, match="preferred_channel"):
-            contrast(table, churned, ~churned, features=["preferred_channel"])
+        c = contrast(table, churned, ~churned, features=["preferred_channel"])
+        channels = table.column("preferred_channel")
+        levels = sorted({"(missing)" if v is None else v for v in channels.tolist()})
+        assert sorted(c.feature.tolist()) == [f"preferred_channel={v}" for v in levels]
+        assert set(c.kind.tolist()) == {"proportion"}
+        for name, a in zip(c.feature.tolist(), c.a.tolist(), strict=True):
+            level = name.split("=", 1)[1]
+            hit = np.array([(v or "(missing)") == level for v in channels[churned].tolist()])
+            assert a == pytest.approx(hit.mean())
+        with pytest.raises(SchemaError, match="first_seen"):
+            contrast(table, churned, ~churned, features=["first_seen"])
 
 
 class TestProfileSegments:

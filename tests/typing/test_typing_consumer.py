@@ -77,3 +77,33 @@ def test_consumer_closing_the_loop() -> None:
     )
     held: npt.NDArray[np.bool_] = nba.held_out
     assert len(rates) == 2 and len(held) == 2 and rules.policy_of("thanks") == policy
+
+
+def test_consumer_support_fulfilment_and_traits() -> None:
+    """Typed use of the support breakdowns, fulfilment rates, traits and usage counts."""
+    from cxmodel.metrics import (
+        MetricTable,
+        RateResult,
+        first_contact_resolution,
+        on_time_delivery_rate,
+        return_rate,
+        ticket_lifecycles,
+    )
+
+    log = build()
+    until: int | None = log.observed_until
+    tickets = ticket_lifecycles(log.with_column("ticket_id", ["t1", "t2"]))
+    fcr: RateResult | MetricTable = first_contact_resolution(tickets, period="month")
+    on_time: RateResult | MetricTable = on_time_delivery_rate(
+        log.with_column("late", ["no", "yes"])
+    )
+    returns = return_rate(log.with_column("order_id", ["o1", "o2"]))
+    table = log.customers_table(
+        "2024-02-01T00:00:00Z",
+        traits=[cx.Customer("a", traits={"plan": "pro"})],
+        usage={"views": "view"},
+    )
+    plan: npt.NDArray[np.object_] = table.column("plan")
+    assert until is not None and isinstance(fcr, MetricTable) and len(fcr) == 0
+    assert isinstance(on_time, RateResult) and isinstance(returns, RateResult)
+    assert plan.tolist() == ["pro", None] and table.column("views").tolist() == [1, 0]

@@ -20,6 +20,8 @@ STRING_COLUMNS = (
     "topic",
     "metric",
     "purpose",
+    "agent",
+    "campaign",
 )
 NUMERIC_COLUMNS = ("value", "score", "delivery_delay_days", "reply_hours", "resolution_days")
 
@@ -32,6 +34,7 @@ STAGE_OF_KIND = {
     "checkout": "purchase",
     "purchase": "purchase",
     "delivery": "service",
+    "return": "service",
     "ticket_opened": "service",
     "ticket_replied": "service",
     "ticket_resolved": "service",

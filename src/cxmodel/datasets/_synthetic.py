@@ -11,6 +11,16 @@ from scipy import special, stats
 
 from cxmodel._time import US_PER_DAY, to_us
 from cxmodel.datasets._events import EventBlocks
+from cxmodel.datasets._service import (
+    add_offer_purchases,
+    add_returns,
+    aftercare_rng,
+    campaigns,
+    customer_traits,
+    exit_times,
+    handle_tickets,
+    leave,
+)
 from cxmodel.datasets._world import SyntheticTruth, SyntheticWorld
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
@@ -75,6 +85,20 @@ def _sessions(ev: EventBlocks, rng: np.random.Generator, start: F, stop: F, app_
     ev.add(owner[session], days, kind, device.astype(object)[session], product=product)
 
 
+def _counts(cols: dict[str, npt.NDArray[Any]], n: int) -> tuple[I, I, I]:
+    """Per customer, from the final rows: late deliveries, tickets never resolved, offer
+    purchases."""
+    customer, kind = cols["customer"], cols["kind"]
+    late = (kind == "delivery") & (cols["late"] == "yes")
+    ticket = cols["ticket_id"].astype(str)
+    opened = kind == "ticket_opened"
+    still = opened & ~np.isin(ticket, ticket[kind == "ticket_resolved"])
+    offers = (kind == "purchase") & (cols["campaign"] == "offer")
+    return tuple(  # type: ignore[return-value]
+        np.bincount(customer[mask], minlength=n).astype(np.int64) for mask in (late, still, offers)
+    )
+
+
 def synthetic(
     customers: int = 1000,
     *,
@@ -123,6 +147,23 @@ def synthetic(
     >>> bool((world.log.customers == world.truth.customers).all())
     True
     """
+    return generate(customers, start=start, end=end, seed=seed)
+
+
+def generate(
+    customers: int,
+    *,
+    start: str | date | datetime,
+    end: str | date | datetime,
+    seed: int,
+    exits: bool = True,
+) -> SyntheticWorld:
+    """:func:`synthetic`, and with ``exits=False`` the same world without the planted exits.
+
+    Without exits nobody leaves at a price-rise notice: every other draw is the same, so the
+    two worlds differ only by the rows the leavers would have made (a counterfactual for
+    checking the planted churn driver).
+    """
     if isinstance(customers, bool) or not isinstance(customers, (int, np.integer)) or customers < 1:
         raise DataError(f"customers must be a positive integer (got {customers!r})")
     start_us = to_us(start, timezone_name="UTC", what="start")
@@ -132,6 +173,7 @@ def synthetic(
     n = int(customers)
     span = (end_us - start_us) / US_PER_DAY
     rng = np.random.default_rng(seed)
+    aftercare = aftercare_rng(seed)  # agents, reopenings, returns, offers: a stream of their own
     idx = np.arange(n)
     ev = EventBlocks()
 
@@ -229,15 +271,33 @@ def synthetic(
     ev.add(t_cust, t_open, "ticket_opened", t_where, ticket_id=ticket_id, topic=topic)
     replied = rng.random(k) < 0.92
     reply_at = t_open + rng.exponential(0.2 + 1.5 * friction[t_cust])
-    ev.add(t_cust[replied], reply_at[replied], "ticket_replied", t_where[replied],
-           ticket_id=ticket_id[replied], topic=topic[replied],
-           reply_hours=np.round((reply_at - t_open)[replied] * 24.0, 2))  # fmt: skip
     resolve_at = np.where(replied, reply_at, t_open) + rng.exponential(1.0 + 3.0 * friction[t_cust])
     resolved = ~never & (resolve_at < span)
+    handling = handle_tickets(aftercare, replied, reply_at, resolved, resolve_at, span)
+    ev.add(t_cust[replied], reply_at[replied], "ticket_replied", t_where[replied],
+           ticket_id=ticket_id[replied], topic=topic[replied],
+           reply_hours=np.round((reply_at - t_open)[replied] * 24.0, 2),
+           agent=handling.first_agent[replied])  # fmt: skip
+    moved = handling.transferred
+    ev.add(t_cust[moved], handling.transfer_at[moved], "ticket_replied", t_where[moved],
+           ticket_id=ticket_id[moved], topic=topic[moved],
+           reply_hours=np.round((handling.transfer_at - t_open)[moved] * 24.0, 2),
+           agent=handling.last_agent[moved])  # fmt: skip
     ev.add(t_cust[resolved], resolve_at[resolved], "ticket_resolved", t_where[resolved],
            ticket_id=ticket_id[resolved], topic=topic[resolved],
-           resolution_days=np.round((resolve_at - t_open)[resolved], 3))  # fmt: skip
+           resolution_days=np.round((resolve_at - t_open)[resolved], 3),
+           agent=handling.last_agent[resolved])  # fmt: skip
+    again = handling.reopened
+    ev.add(t_cust[again], handling.again_at[again], "ticket_resolved", t_where[again],
+           ticket_id=ticket_id[again], topic=topic[again],
+           resolution_days=np.round((handling.again_at - t_open)[again], 3),
+           agent=handling.last_agent[again])  # fmt: skip
     unresolved = (~resolved) & (t_open < span)
+
+    # Returns of delivered orders (a stream of their own).
+    last_day = np.minimum(death + SERVICE_TAIL_DAYS, span)
+    add_returns(ev, aftercare, d_cust, delivered, d_order, product[online], value[online], late,
+                last_day[d_cust])  # fmt: skip
 
     # Browsing while alive.
     _sessions(ev, rng, signup, np.minimum(death, span), app_share)
@@ -288,7 +348,13 @@ def synthetic(
         who = np.repeat(idx, sends)
         at = signup[who] + rng.random(who.shape[0]) * reach[who]
         channel = "email" if sent == "email_sent" else "push"
-        ev.add(who, at, sent, channel)
+        if sent == "email_sent":  # some emails carry an offer or announce a price rise
+            campaign = campaigns(aftercare, who.shape[0])
+            offer_who, offer_at = who[campaign == "offer"], at[campaign == "offer"]
+            notice_who, notice_at = who[campaign == "price_rise"], at[campaign == "price_rise"]
+            ev.add(who, at, sent, channel, campaign=campaign)
+        else:
+            ev.add(who, at, sent, channel)
         opened_at = at + rng.exponential(0.25, who.shape[0])
         opens = (rng.random(who.shape[0]) < p_open[who]) & (opened_at < death[who])
         ev.add(who[opens], opened_at[opens], opened, channel)
@@ -298,7 +364,16 @@ def synthetic(
             )
             ev.add(who[clicks], opened_at[clicks] + 10 * MINUTE, "email_clicked", "email")
 
+    add_offer_purchases(ev, aftercare, offer_who, offer_at, np.where(converted, first, np.inf),
+                        death, PRODUCTS, PRODUCT_CATEGORY)  # fmt: skip
+    exit_day = exit_times(aftercare, notice_who, notice_at, death)
     cols = ev.columns(span)
+    if exits:
+        cols = leave(cols, exit_day)
+    else:
+        exit_day = np.full(n, np.inf)
+    death = np.minimum(death, exit_day)
+    n_late, n_unres, offer_purchases = _counts(cols, n)
     stamps = (start_us + np.floor(cols.pop("days") * US_PER_DAY).astype(np.int64)).astype(
         "datetime64[us]"
     )
@@ -312,8 +387,6 @@ def synthetic(
         us = start_us + np.floor(np.where(finite, days, 0.0) * US_PER_DAY).astype(np.int64)
         return np.where(finite, us.astype("datetime64[us]"), np.datetime64("NaT", "us"))
 
-    n_late = np.bincount(late_c, minlength=n).astype(np.int64)
-    n_unres = np.bincount(unres_c, minlength=n).astype(np.int64)
     truth = SyntheticTruth(
         time_unit="week",
         **BGNBD,
@@ -336,5 +409,8 @@ def synthetic(
         email_open_probability=p_email,
         push_open_probability=p_push,
         marketing_consent=marketing & (revoke >= span),
+        exit_time=stamp(exit_day),
+        offer_purchases=offer_purchases,
     )
-    return SyntheticWorld(log=log, truth=truth)
+    traits = customer_traits(aftercare, ids, marketing)
+    return SyntheticWorld(log=log, truth=truth, traits=traits)

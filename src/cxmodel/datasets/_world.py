@@ -44,7 +44,8 @@ class SyntheticTruth(Result):
     purchase_rate, dropout_probability, spend_rate, mean_spend : ndarray of float
         Each customer's ``lambda`` (per week), ``p``, ``nu`` and ``p / nu``.
     churned : ndarray of bool
-        The customer's latent death time falls before the end of the window.
+        The customer's death time (BG/NBD, or a planted exit) falls before the end of the
+        window.
     friction : ndarray of float
         Latent service friction in (0, 1) that raises late-delivery and unresolved-ticket
         rates; it is positively tied to ``dropout_probability`` (the planted churn driver).
@@ -58,6 +59,11 @@ class SyntheticTruth(Result):
     email_open_probability, push_open_probability : ndarray of float
     marketing_consent : ndarray of bool
         Marketing consent at the end of the window.
+    offer_purchases : ndarray of int
+        Purchases that redeemed an offer (``campaign == "offer"`` on the purchase row).
+    exit_time : ndarray of datetime64[us]
+        When the customer left at a price-rise notice (the planted churn driver); ``NaT``
+        for the others. ``death_time`` is the earlier of this and the BG/NBD death.
     """
 
     time_unit: str
@@ -86,6 +92,8 @@ class SyntheticTruth(Result):
     email_open_probability: FloatArray = attrs.field(metadata=column())
     push_open_probability: FloatArray = attrs.field(metadata=column())
     marketing_consent: BoolArray = attrs.field(metadata=column())
+    offer_purchases: IntArray = attrs.field(metadata=column())
+    exit_time: TimeArray = attrs.field(metadata=column())
 
     _dict_lists = True  # to_dict: plain Python objects, datetimes as ISO text
 
@@ -94,6 +102,33 @@ class SyntheticTruth(Result):
         """The model parameters (BG/NBD ``r, alpha, a, b``; Gamma-Gamma ``p, q, gamma``)."""
         return {name: float(getattr(self, name)) for name in PARAMETER_NAMES}
 
+    @property
+    def service_parameters(self) -> dict[str, float]:
+        """The planted after-sales rates: transfers, reopenings, returns, offers and exits.
+
+        ``transfer_rate`` (replied tickets answered by a second agent), ``reopen_rate``
+        (resolved tickets resolved again), ``return_rate_on_time`` / ``return_rate_late``
+        (delivered orders returned), ``offer_share`` (marketing emails with an offer),
+        ``offer_take_up`` (offers redeemed by a buyer still there), ``offer_value`` and
+        ``offer_delay_days`` (mean days to the redeeming purchase), ``notice_share``
+        (marketing emails announcing a price rise) and ``exit_probability`` (customers still
+        there who leave at a notice).
+        """
+        from cxmodel.datasets import _service as s
+
+        return {
+            "transfer_rate": s.TRANSFER_RATE,
+            "reopen_rate": s.REOPEN_RATE,
+            "return_rate_on_time": s.RETURN_RATE_ON_TIME,
+            "return_rate_late": s.RETURN_RATE_LATE,
+            "offer_share": s.OFFER_SHARE,
+            "offer_take_up": s.OFFER_TAKE_UP,
+            "offer_value": s.OFFER_VALUE,
+            "offer_delay_days": s.OFFER_DELAY_DAYS,
+            "notice_share": s.NOTICE_SHARE,
+            "exit_probability": s.EXIT_PROBABILITY,
+        }
+
     def _details(self) -> dict[str, Any]:
         """The time unit and the parameters, beside the per-customer columns."""
         return {"time_unit": self.time_unit, **self.parameters}
@@ -101,10 +136,16 @@ class SyntheticTruth(Result):
 
 @attrs.frozen(eq=False, repr=False)
 class SyntheticWorld(Result):
-    """A synthetic interaction log together with the ground truth that generated it."""
+    """A synthetic interaction log together with the ground truth that generated it.
+
+    ``traits`` is a table of customer traits (``customer_id``, ``country``, ``age``,
+    ``newsletter``: marketing consent at sign-up) to pass as ``traits=`` to
+    :meth:`~cxmodel.log.InteractionLog.customers_table` or the churn model.
+    """
 
     log: InteractionLog
     truth: SyntheticTruth
+    traits: dict[str, npt.NDArray[Any]] = attrs.field(factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The log summary and the truth as plain Python objects."""

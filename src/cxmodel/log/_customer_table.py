@@ -13,6 +13,7 @@ import numpy.typing as npt
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, SchemaError
+from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
 
 if TYPE_CHECKING:
     from cxmodel.domain import Interaction
@@ -45,6 +46,10 @@ CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "(None without channels; see cxmodel.personalize.preferences for response rates)",
     "consent_marketing": "latest consent_granted / consent_revoked row with purpose 'marketing' "
     "(or any purpose when the log has no purpose column); False without one",
+    "<usage>": "with usage=: the customer's rows of a kind (<kind>_count) or of a row mask, "
+    "at or before as_of",
+    "<trait>": "with traits=: each trait of the customer (text, number or boolean; missing "
+    "for customers without it)",
 }
 
 _Array = npt.NDArray[Any]
@@ -93,6 +98,8 @@ class CustomerTable(Result):
         *,
         as_of: TimeLike,
         models: Mapping[str, Callable[[CustomerTable], npt.ArrayLike]] | None = None,
+        traits: TraitsLike | None = None,
+        usage: UsageLike | None = None,
     ) -> CustomerTable:
         """Build the table from the interactions at or before ``as_of``.
 
@@ -104,16 +111,44 @@ class CustomerTable(Result):
         models : mapping of column name to callable, optional
             Extra columns: each callable receives the table and returns one value per customer
             (e.g. ``{"p_alive": lambda t: model.p_alive(...)}``).
+        traits : Customer objects or a table, optional
+            Traits and demographics (country, plan, age, ...), one column each: from
+            :class:`~cxmodel.domain.Customer` objects (their ``traits``), or a table with a
+            ``customer_id`` column (a mapping of column name to values, or a pandas/polars
+            data frame). A trait holds text (missing: None), numbers (float, missing: NaN) or
+            booleans (bool; 1/0 floats with NaN when some customers lack it). Customers of
+            the traits that are not in the table are ignored.
+        usage : kinds, or a mapping of column name to a kind or a row mask, optional
+            Per-customer counts of rows at or before ``as_of``: each listed kind becomes
+            ``<kind>_count`` (``["search"]`` gives ``search_count``); a mapping names its
+            columns and may count a boolean mask of the log's rows (late deliveries:
+            ``{"late_deliveries": log.kind_mask("delivery") & (log.column("late") == "yes")}``).
 
         Raises
         ------
         SchemaError
-            For a bad ``as_of`` or a model returning the wrong number of values.
+            For a bad ``as_of``, a model returning the wrong number of values, a trait with a
+            bad value (naming the customer and the trait) or named like a built-in column, an
+            unknown usage kind (with a did-you-mean) or a mask of the wrong shape.
+
+        Examples
+        --------
+        >>> from cxmodel.domain import Customer
+        >>> from cxmodel.log import InteractionLog
+        >>> log = InteractionLog.from_arrays(
+        ...     customer_id=["a", "a", "b"], kind=["search", "search", "login"],
+        ...     timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-05T00:00Z"])
+        >>> t = CustomerTable.from_log(log, as_of="2024-02-01T00:00Z", usage=["search"],
+        ...     traits=[Customer("a", traits={"plan": "pro"})])
+        >>> t.column("search_count").tolist(), t.column("plan").tolist()
+        ([2, 0], ['pro', None])
         """
         cutoff = to_us(as_of, what="as_of")
         visible = log.timestamps <= cutoff
+        counted = usage_masks(log, usage) if usage is not None else []
         if not visible.all():
             log = log.filter(visible)
+            counted = [(name, mask[visible]) for name, mask in counted]
         n = log.n_customers
         codes = log.customer_codes.astype(np.int64)
         times = log.timestamps
@@ -156,6 +191,13 @@ class CustomerTable(Result):
             data["mean_sentiment"] = np.full(n, np.nan)
         data["preferred_channel"] = _preferred_channel(log, codes, n)
         data["consent_marketing"] = _consent(log, codes, n)
+        for name, mask in counted:
+            if name in data:
+                raise SchemaError(f"usage {name!r} has the name of a customer table column")
+            data[name] = np.bincount(codes[mask], minlength=n).astype(np.int64)
+        if traits is not None:
+            ids, columns = read_traits(traits, reserved=("customer_id", *data))
+            data.update(align_traits(ids, columns, log.customers))
         table = cls(customer_id=log.customers, data=data, as_of=cutoff, log=log)
         for name, model in (models or {}).items():
             values = np.asarray(model(table))

@@ -177,6 +177,7 @@ class InteractionLog:
         "_customer_codes",
         "_customers",
         "_numeric",
+        "_observed_until",
         "_offsets",
         "_questions",
         "_rejected",
@@ -196,9 +197,13 @@ class InteractionLog:
         numeric: dict[str, FloatArray],
         rejected: RejectedRows | None = None,
         questions: dict[str, Question] | None = None,
+        observed_until: int | None = None,
     ) -> None:
         # Private: use the named constructors. Arrays must already be sorted.
         self._questions = questions if questions is not None else question_catalogue()
+        if observed_until is None and timestamps.shape[0]:
+            observed_until = int(timestamps.max())
+        self._observed_until = observed_until
         self._customer_codes = customer_codes
         self._customers = customers
         self._timestamps = timestamps
@@ -621,6 +626,24 @@ class InteractionLog:
         return self._row_order
 
     @property
+    def observed_until(self) -> int | None:
+        """The end of the observation window, in microseconds since the epoch (UTC).
+
+        A log built from data is observed until its last interaction. Logs derived from it by
+        :meth:`filter`, :meth:`select` and :meth:`with_column` keep that time, so filtering
+        (to one topic, say) does not move the time at which open tickets are censored;
+        :meth:`between` with an ``end`` cuts it to ``end`` when that comes first. ``None``
+        for a log built empty.
+
+        Examples
+        --------
+        >>> log = InteractionLog.from_arrays(["a", "b"], [0, 60], ["view", "login"])
+        >>> log.observed_until, log.filter(log.kind_mask("view")).observed_until
+        (60000000, 60000000)
+        """
+        return self._observed_until
+
+    @property
     def questions(self) -> dict[str, Question]:
         """The survey questions this log was validated against, by name (a copy).
 
@@ -727,13 +750,19 @@ class InteractionLog:
 
     # ------------------------------------------------------------------ derived logs
     def filter(self, mask: npt.ArrayLike) -> InteractionLog:
-        """The rows where ``mask`` is true (a boolean array in log order); order is kept."""
+        """The rows where ``mask`` is true (a boolean array in log order); order is kept.
+
+        The result keeps this log's :attr:`observed_until`.
+        """
         keep = np.asarray(mask)
         if keep.dtype != np.bool_ or keep.shape != (len(self),):
             raise SchemaError(
                 f"filter() needs a boolean mask of length {len(self)} (got dtype {keep.dtype}, "
                 f"shape {keep.shape})"
             )
+        return self._subset(keep, self._observed_until)
+
+    def _subset(self, keep: npt.NDArray[np.bool_], observed_until: int | None) -> InteractionLog:
         codes = self._customer_codes[keep]
         present = np.zeros(self.n_customers, dtype=bool)
         present[codes] = True
@@ -746,16 +775,24 @@ class InteractionLog:
             strings={k: (c[keep], cats) for k, (c, cats) in self._strings.items()},
             numeric={k: v[keep] for k, v in self._numeric.items()},
             questions=self._questions,
+            observed_until=observed_until,
         )
 
     def between(self, start: TimeLike | None = None, end: TimeLike | None = None) -> InteractionLog:
-        """Interactions with ``start <= timestamp < end`` (either bound may be ``None``)."""
+        """Interactions with ``start <= timestamp < end`` (either bound may be ``None``).
+
+        The result is observed until ``end`` when that comes before this log's
+        :attr:`observed_until`, else until the same time as this log.
+        """
         mask = np.ones(len(self), dtype=bool)
+        until = self._observed_until
         if start is not None:
             mask &= self._timestamps >= to_us(start, what="start")
         if end is not None:
-            mask &= self._timestamps < to_us(end, what="end")
-        return self.filter(mask)
+            stop = to_us(end, what="end")
+            mask &= self._timestamps < stop
+            until = stop if until is None else min(until, stop)
+        return self._subset(mask, until)
 
     def select(self, names: Sequence[str]) -> InteractionLog:
         """Keep only the named optional columns (the required columns always stay)."""
@@ -771,6 +808,7 @@ class InteractionLog:
             strings={k: v for k, v in self._strings.items() if k in keep},
             numeric={k: v for k, v in self._numeric.items() if k in keep},
             questions=self._questions,
+            observed_until=self._observed_until,
         )
 
     def with_column(self, name: str, values: npt.ArrayLike) -> InteractionLog:
@@ -798,6 +836,7 @@ class InteractionLog:
             strings=strings,
             numeric=numeric,
             questions=self._questions,
+            observed_until=self._observed_until,
         )
 
     # ------------------------------------------------------------------ journeys
@@ -856,11 +895,14 @@ class InteractionLog:
             lo, hi = int(self._offsets[i]), int(self._offsets[i + 1])
             yield Journey(str(self._customers[i]), self.interactions(lo, hi))
 
-    def customers_table(self, as_of: TimeLike) -> CustomerTable:
-        """The one-row-per-customer table as of ``as_of``; see :class:`cxmodel.log.CustomerTable`."""
+    def customers_table(
+        self, as_of: TimeLike, *, traits: Any = None, usage: Any = None
+    ) -> CustomerTable:
+        """The one-row-per-customer table as of ``as_of``, with customer ``traits`` and
+        ``usage`` counts when given; see :meth:`cxmodel.log.CustomerTable.from_log`."""
         from cxmodel.log._customer_table import CustomerTable
 
-        return CustomerTable.from_log(self, as_of=as_of)
+        return CustomerTable.from_log(self, as_of=as_of, traits=traits, usage=usage)
 
     # ------------------------------------------------------------------ comparison and display
     def equals(self, other: InteractionLog) -> bool:

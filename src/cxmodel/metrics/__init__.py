@@ -11,6 +11,7 @@ from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportion
 from cxmodel.metrics._driver_model import DriverModel, driver_model
 from cxmodel.metrics._drivers import experience_drivers
 from cxmodel.metrics._effect import ActionEffect, action_effect
+from cxmodel.metrics._fulfilment import on_time_delivery_rate, return_rate
 from cxmodel.metrics._handle import HandleTime, average_handle_time, kaplan_meier_by
 from cxmodel.metrics._questions import (
     RATED_KEYS,
@@ -30,12 +31,10 @@ from cxmodel.metrics._retention import (
     retention_rate,
 )
 from cxmodel.metrics._support import (
-    TicketLifecycles,
     TicketTimes,
     first_contact_resolution,
     one_touch_rate,
     sentiment_by_topic,
-    ticket_lifecycles,
     ticket_times,
     ticket_volume,
 )
@@ -61,6 +60,7 @@ from cxmodel.metrics._survival import (
     multivariate_logrank_test,
 )
 from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
+from cxmodel.metrics._tickets import TicketLifecycles, ticket_lifecycles
 from cxmodel.metrics._value import value_summary
 
 __all__ = [
@@ -107,6 +107,7 @@ __all__ = [
     "logrank_test",
     "multivariate_logrank_test",
     "nps",
+    "on_time_delivery_rate",
     "one_touch_rate",
     "question_summary",
     "rated_interactions",
@@ -114,6 +115,7 @@ __all__ = [
     "repeat_purchase_rate",
     "response_rate",
     "retention_rate",
+    "return_rate",
     "satisfaction_by_stage",
     "sentiment_by_topic",
     "ticket_lifecycles",

@@ -5,6 +5,8 @@ Formulas (also in ``docs/guide/metrics.md``, "Experience drivers"):
 * ``y = b0 + X b + e`` by ordinary least squares (a linear probability model for ``churn`` and
   ``retention``);
 * HC1 robust covariance ``n / (n - k) (X'X)^-1 X' diag(e^2) X (X'X)^-1`` (``k`` = drivers + 1),
+  or, when rows are grouped in clusters (a customer's answers), the CR1 cluster-robust
+  covariance ``G / (G - 1) (n - 1) / (n - k) (X'X)^-1 (sum_g X_g' e_g e_g' X_g) (X'X)^-1``;
   normal intervals ``b +- z se``;
 * relative importance: the Shapley value (LMG) of each driver in the R^2 of the regressions on
   every subset of drivers; the shares sum to the full model's R^2.
@@ -33,10 +35,11 @@ from cxmodel.metrics._tables import MetricTable
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["DriverModel", "driver_model", "ols_hc1", "shapley_r2"]
+__all__ = ["CLUSTERS", "DriverModel", "driver_model", "ols_robust", "shapley_r2"]
 
 F = npt.NDArray[np.float64]
 OUTCOMES = ("nps", "csat", "ces", "churn", "spend", "retention")
+CLUSTERS = ("customer", None)  # the values of driver_model(cluster=...)
 EXACT_SHAPLEY_MAX = 12  # exact enumeration of the 2^p subsets up to this many drivers
 PERMUTATIONS = 2000  # sampled orderings above it
 _KIND_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,22 +58,46 @@ _DEFINITIONS = {
 
 @attrs.frozen(eq=False)
 class OLSFit:
-    """Least-squares fit with an intercept: coefficients, HC1 covariance, R^2."""
+    """Least-squares fit with an intercept: coefficients, robust covariance, R^2.
+
+    ``n_clusters`` is the number of clusters of the CR1 covariance, or 0 for HC1.
+    """
 
     coef: F  # intercept first
-    cov: F  # HC1
+    cov: F  # HC1, or CR1 with clusters
     r2: float
     n: int
+    n_clusters: int = 0
 
 
-def ols_hc1(x: npt.ArrayLike, y: npt.ArrayLike, names: Sequence[str] | None = None) -> OLSFit:
-    """Ordinary least squares of ``y`` on an intercept and the columns of ``x``, with HC1 errors.
+def ols_robust(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    names: Sequence[str] | None = None,
+    *,
+    clusters: npt.ArrayLike | None = None,
+) -> OLSFit:
+    """Ordinary least squares of ``y`` on an intercept and the columns of ``x``, robust errors.
+
+    Without ``clusters`` the covariance is HC1 (each row its own error). With ``clusters``
+    (one label per row) it is CR1, robust to errors correlated within a cluster:
+    ``G / (G - 1) (n - 1) / (n - k) (X'X)^-1 (sum_g X_g' e_g e_g' X_g) (X'X)^-1``, the
+    default of Stata's ``vce(cluster)`` and statsmodels' ``cov_type="cluster"``. With one row
+    per cluster it equals HC1.
+
+    Raises
+    ------
+    SchemaError
+        Too few rows, collinear columns, clusters of the wrong length, or a single cluster.
 
     Examples
     --------
-    >>> fit = ols_hc1([[0.0], [1.0], [2.0], [3.0]], [1.0, 3.0, 5.0, 7.5])
+    >>> fit = ols_robust([[0.0], [1.0], [2.0], [3.0]], [1.0, 3.0, 5.0, 7.5])
     >>> [round(float(b), 3) for b in fit.coef], round(fit.r2, 4)
     ([0.9, 2.15], 0.9968)
+    >>> same = ols_robust([[0.0], [1.0], [2.0], [3.0]], [1.0, 3.0, 5.0, 7.5], clusters=[1, 2, 3, 4])
+    >>> bool(abs(same.cov - fit.cov).max() < 1e-12), same.n_clusters
+    (True, 4)
     """
     xs = np.asarray(x, dtype=np.float64)
     ys = np.asarray(y, dtype=np.float64)
@@ -91,12 +118,31 @@ def ols_hc1(x: npt.ArrayLike, y: npt.ArrayLike, names: Sequence[str] | None = No
     coef, *_ = np.linalg.lstsq(design, ys, rcond=None)
     resid = ys - design @ coef
     bread = np.linalg.inv(design.T @ design)
-    meat = (design * (resid**2)[:, None]).T @ design
-    cov = bread @ meat @ bread * (n / (n - k))
+    g = 0
+    if clusters is None:
+        meat = (design * (resid**2)[:, None]).T @ design
+        factor = n / (n - k)
+    else:
+        labels = np.asarray(clusters).reshape(-1)
+        if labels.shape != (n,):
+            raise SchemaError(
+                f"clusters has {labels.shape[0]} labels for {n} rows; expected one each"
+            )
+        _, group = np.unique(labels, return_inverse=True)
+        g = int(group.max()) + 1
+        if g < 2:
+            raise SchemaError("cluster-robust errors need at least 2 clusters; got 1")
+        scores = np.zeros((g, k))
+        np.add.at(scores, group.reshape(-1), design * resid[:, None])
+        meat = scores.T @ scores
+        factor = g / (g - 1) * (n - 1) / (n - k)
+    cov = bread @ meat @ bread * factor
     centred = ys - ys.mean()
     tss = float(centred @ centred)
     r2 = 1.0 - float(resid @ resid) / tss if tss > 0 else float("nan")
-    return OLSFit(coef=coef.astype(np.float64), cov=cov.astype(np.float64), r2=r2, n=n)
+    return OLSFit(
+        coef=coef.astype(np.float64), cov=cov.astype(np.float64), r2=r2, n=n, n_clusters=g
+    )
 
 
 def _subset_r2(sxx: F, sxy: F, syy: float, columns: list[int]) -> float:
@@ -122,7 +168,7 @@ def shapley_r2(x: npt.ArrayLike, y: npt.ArrayLike, *, permutations: int = PERMUT
     >>> x = rng.normal(size=(200, 3))
     >>> y = x @ [1.0, 0.5, 0.0] + rng.normal(size=200)
     >>> shares = shapley_r2(x, y)
-    >>> bool(np.isclose(shares.sum(), ols_hc1(x, y).r2)), int(shares.argmax())
+    >>> bool(np.isclose(shares.sum(), ols_robust(x, y).r2)), int(shares.argmax())
     (True, 0)
     """
     xs = np.asarray(x, dtype=np.float64)
@@ -170,7 +216,7 @@ class DriverModel(Result):
 
     ``table`` has one row per driver, sorted by importance (largest first): ``driver``,
     ``coefficient`` (change in the outcome per unit of the driver, the others held fixed), ``se``
-    (HC1), ``ci_low``/``ci_high``, ``p_value`` (normal, two-sided), ``mean`` (the driver's mean
+    (robust: ``se_method`` says which), ``ci_low``/``ci_high``, ``p_value`` (normal, two-sided), ``mean`` (the driver's mean
     over the rows), ``importance`` (Shapley share of R^2; the column sums to ``r2``) and
     ``importance_share`` (importance / r2). ``model[...]``, ``len(model)`` read the table.
     """
@@ -189,6 +235,8 @@ class DriverModel(Result):
     importance_method: str
     outcome_mean: float
     table: MetricTable
+    se_method: str = "HC1"
+    n_clusters: int = 0
 
     _dict_rows_key = "drivers"
     _frame_figures = True
@@ -320,6 +368,7 @@ def driver_model(
     level: float = 0.95,
     encoding: str = "indicator",
     activity: Sequence[str] | None = None,
+    cluster: str | None = "customer",
 ) -> DriverModel:
     """Fit every experience driver in one least-squares regression, so each controls for the others.
 
@@ -362,18 +411,23 @@ def driver_model(
     activity
         Kinds that count as activity for ``churn``/``retention``/``spend`` rows (default: every
         kind, as :func:`churn_rate` with ``definition="activity"``).
+    cluster
+        ``"customer"`` (default): standard errors robust to a customer's rows being alike,
+        CR1 clustered by customer, for a customer who answered several times; with one row
+        per customer (customer outcomes, or one answer each) this is HC1 exactly. ``None``:
+        HC1, every row its own error.
 
     Returns
     -------
     DriverModel
-        Coefficients with HC1 standard errors and intervals, ``n``, ``r2`` and the Shapley
-        (LMG) importance of each driver, which sums to ``r2``.
+        Coefficients with robust standard errors and intervals (``se_method``), ``n``,
+        ``r2`` and the Shapley (LMG) importance of each driver, which sums to ``r2``.
 
     Raises
     ------
     SchemaError
-        An unknown outcome or encoding, an unknown kind or a malformed expression, a constant
-        driver, collinear drivers, or too few rows.
+        An unknown outcome, encoding or cluster, an unknown kind or a malformed expression, a
+        constant driver, collinear drivers, or too few rows.
 
     Examples
     --------
@@ -395,6 +449,8 @@ def driver_model(
         raise SchemaError(f"outcome must be one of {OUTCOMES!r}; got {outcome!r}")
     if encoding not in ("indicator", "count"):
         raise SchemaError(f"encoding must be 'indicator' or 'count'; got {encoding!r}")
+    if cluster not in CLUSTERS:
+        raise SchemaError(f"cluster must be 'customer' or None; got {cluster!r}")
     z = z_value(level)
     span = duration_to_us(window)
     if span <= 0:
@@ -440,7 +496,8 @@ def driver_model(
             f"driver(s) {constant!r} take a single value over the {x.shape[0]} rows; "
             "leave them out (nothing to compare)"
         )
-    fit = ols_hc1(x, y, [name for name, _ in resolved])
+    clusters = q_codes if cluster == "customer" and np.unique(q_codes).size > 1 else None
+    fit = ols_robust(x, y, [name for name, _ in resolved], clusters=clusters)
     se = np.sqrt(np.diag(fit.cov))
     importance = shapley_r2(x, y)
     p = len(resolved)
@@ -478,4 +535,6 @@ def driver_model(
         else f"Shapley over {PERMUTATIONS} random orders (seed 0)",
         outcome_mean=float(y.mean()) if y.shape[0] else float("nan"),
         table=MetricTable("driver model", {k: v[order] for k, v in columns.items()}),
+        se_method="HC1" if fit.n_clusters == 0 else "CR1 (clustered by customer)",
+        n_clusters=fit.n_clusters,
     )

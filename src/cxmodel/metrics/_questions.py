@@ -23,9 +23,9 @@ from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._accumulators import group_rows
+from cxmodel.metrics._groups import MISSING, group_table, wilson_columns
 from cxmodel.metrics._intervals import mean_t_interval, proportion_interval, z_value
-from cxmodel.metrics._periods import index_labels, period_index
+from cxmodel.metrics._periods import period_index
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._tables import SMALL_N, MetricTable, SmallSampleWarning
 
@@ -40,7 +40,6 @@ __all__ = [
 
 NAN = float("nan")
 UNRATED = "(unrated)"
-MISSING = "(missing)"
 
 RATED_KEYS: tuple[str, ...] = ("order_id", "ticket_id")
 """Key columns that tie an answer without ``rates`` to the interaction it rates."""
@@ -185,29 +184,6 @@ def _labels(
     return values
 
 
-def _groups(
-    names: list[str],
-    columns: list[npt.NDArray[Any]],
-    n: int,
-    period: str | None,
-) -> tuple[dict[str, npt.NDArray[Any]], IntArray, int]:
-    """Sorted group keys (decoded), each row's group, and the number of groups."""
-    coded: list[npt.NDArray[Any]] = []
-    for name, col in zip(names, columns, strict=True):
-        coded.append(col if name == "period" else col.astype(str).astype(object))
-    keys, group = group_rows(coded, n)
-    if not names and n == 0:  # no answers: one row with n = 0
-        keys = np.empty((1, 0), dtype=object)
-    out: dict[str, npt.NDArray[Any]] = {}
-    for j, name in enumerate(names):
-        part = keys[:, j]
-        if name == "period" and period is not None:
-            out[name] = index_labels(part.astype(np.int64), period)
-        else:
-            out[name] = part.astype(object)
-    return out, group, len(keys)
-
-
 def _keys(
     log: InteractionLog,
     mask: npt.NDArray[np.bool_],
@@ -238,17 +214,6 @@ def _warn_small(n: npt.NDArray[Any], what: str) -> None:
             SmallSampleWarning,
             stacklevel=3,
         )
-
-
-def _wilson(successes: IntArray, n: IntArray, z: float) -> tuple[npt.NDArray[np.float64], ...]:
-    share = np.full(len(n), NAN)
-    low = np.full(len(n), NAN)
-    high = np.full(len(n), NAN)
-    for i, (k, total) in enumerate(zip(successes.tolist(), n.tolist(), strict=True)):
-        if total:
-            share[i] = k / total
-            _, low[i], high[i] = proportion_interval(k, total, z, "wilson", 1.0)
-    return share, low, high
 
 
 # ---------------------------------------------------------------------- summaries
@@ -341,7 +306,7 @@ def question_summary(
     keep = np.zeros(len(log), dtype=bool)
     keep[rows] = True
     names, columns = _keys(log, keep, by, period, timezone, by_rated, rated_keys)
-    keys, group, size = _groups(names, columns, len(rows), period)
+    keys, group, size = group_table(names, columns, len(rows), period)
     n = np.bincount(group, minlength=size).astype(np.int64)
     table: dict[str, npt.NDArray[Any]] = dict(keys)
     if asked.type is QuestionType.SCALE:
@@ -357,7 +322,7 @@ def question_summary(
             mean_t_interval(float(k), float(m), float(v), level, 1.0)
             for k, m, v in zip(n, mean, var, strict=True)
         ]
-        share, low, high = _wilson(top, n, z)
+        share, low, high = wilson_columns(top, n, z)
         table |= {
             "n": n,
             "mean": np.where(n > 0, mean, NAN),
@@ -371,7 +336,7 @@ def question_summary(
         }
     elif asked.type is QuestionType.YES_NO:
         yes = np.bincount(group, weights=score[answered], minlength=size).astype(np.int64)
-        share, low, high = _wilson(yes, n, z)
+        share, low, high = wilson_columns(yes, n, z)
         table |= {"n": n, "yes": yes, "share": share, "ci_low": low, "ci_high": high}
     elif asked.type is QuestionType.TEXT:
         table |= {"n": n}
@@ -402,7 +367,7 @@ def _choice_table(
     table: dict[str, npt.NDArray[Any]] = {k: np.repeat(v, width) for k, v in keys.items()}
     total = np.repeat(n, width)
     count = counts.reshape(-1)
-    share, low, high = _wilson(count, total, z)
+    share, low, high = wilson_columns(count, total, z)
     table |= {
         "option": np.tile(np.array(options, dtype=object), size),
         "n": total,
@@ -510,10 +475,10 @@ def response_rate(
         _, lo, hi = proportion_interval(k, total, z, "wilson", 1.0)
         return RateResult(k / total, (lo, hi), k, total, definition)
     names, columns = _keys(log, sends, by, period, timezone, False, ())
-    keys, group, size = _groups(names, columns, int(sends.sum()), period)
+    keys, group, size = group_table(names, columns, int(sends.sum()), period)
     n = np.bincount(group, minlength=size).astype(np.int64)
     hits = np.bincount(group, weights=responded, minlength=size).astype(np.int64)
-    share, low, high = _wilson(hits, n, z)
+    share, low, high = wilson_columns(hits, n, z)
     return MetricTable(
         "response rate",
         dict(keys) | {"value": share, "ci_low": low, "ci_high": high, "responses": hits, "n": n},
@@ -611,7 +576,7 @@ def satisfaction_by_stage(
         else:
             target = rated_interactions(log, keys=rated_keys)[mask]
             columns.append(np.where(target >= 0, MISSING, UNRATED).astype(object))
-    keys, group, size = _groups(["stage", "touchpoint"], columns, len(score), None)
+    keys, group, size = group_table(["stage", "touchpoint"], columns, len(score), None)
     n = np.bincount(group, minlength=size).astype(np.int64)
     mean = np.bincount(group, weights=score, minlength=size) / np.maximum(n, 1)
     if asked.name == "nps":
@@ -624,7 +589,7 @@ def satisfaction_by_stage(
         top = 1 if asked.type is QuestionType.YES_NO else asked.top
         hits = np.bincount(group, weights=score >= float(top or 0), minlength=size)
         hits = hits.astype(np.int64)
-        value, low, high = _wilson(hits, n, z)
+        value, low, high = wilson_columns(hits, n, z)
     stage_rank = {s.value: i for i, s in enumerate(Stage)}
     stages = keys["stage"].tolist()
     order = sorted(

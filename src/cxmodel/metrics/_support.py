@@ -1,4 +1,5 @@
-"""Support operations: ticket lifecycles, reply/resolution times (censored), one-touch, FCR."""
+"""Support operations: reply/resolution times (censored), one-touch and first-contact
+resolution, by group and calendar period; ticket volume and sentiment by topic."""
 
 from __future__ import annotations
 
@@ -8,127 +9,27 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._result import Result, column
-from cxmodel._time import to_us
+from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.metrics._groups import group_table, rate_breakdown
 from cxmodel.metrics._intervals import mean_t_interval
 from cxmodel.metrics._periods import index_labels, period_index
-from cxmodel.metrics._retention import RateResult, _rate
+from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
 from cxmodel.metrics._tables import MetricTable
+from cxmodel.metrics._tickets import TICKET_KINDS, US_PER_HOUR, TicketLifecycles
 
 __all__ = [
-    "TicketLifecycles",
     "TicketTimes",
     "first_contact_resolution",
     "one_touch_rate",
     "sentiment_by_topic",
-    "ticket_lifecycles",
     "ticket_times",
     "ticket_volume",
 ]
 
-_US_PER_HOUR = 3_600_000_000
-_BIG = np.iinfo(np.int64).max
-_KINDS = ("ticket_opened", "ticket_replied", "ticket_resolved")
-
-
-@attrs.frozen(eq=False, repr=False)
-class TicketLifecycles(Result):
-    """One row per ticket that has a ``ticket_opened`` row; times in hours from opening.
-
-    Unreplied / unresolved tickets have NaN times and are right-censored at ``as_of`` by
-    :func:`ticket_times`.
-    """
-
-    ticket_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
-    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
-    opened: npt.NDArray[np.int64] = attrs.field(metadata=column())
-    first_reply: npt.NDArray[np.float64] = attrs.field(metadata=column())
-    first_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
-    full_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
-    replies: npt.NDArray[np.int64] = attrs.field(metadata=column())
-    resolutions: npt.NDArray[np.int64] = attrs.field(metadata=column())
-    as_of: int
-
-    @property
-    def resolved(self) -> npt.NDArray[np.bool_]:
-        """Tickets with at least one ``ticket_resolved`` row."""
-        return self.resolutions > 0
-
-
-def ticket_lifecycles(
-    log: InteractionLog, *, ticket_column: str = "ticket_id", as_of: Any = None
-) -> TicketLifecycles:
-    """Join ``ticket_opened`` / ``ticket_replied`` / ``ticket_resolved`` rows on ``ticket_column``.
-
-    First reply = first reply at or after opening; first resolution = first ``ticket_resolved``;
-    full resolution = last ``ticket_resolved`` (Zendesk definitions). ``as_of`` (default: the
-    log's last time) is where open tickets are censored.
-
-    Parameters
-    ----------
-    log : InteractionLog
-        The interaction log.
-    ticket_column : str, default "ticket_id"
-        The column joining a ticket's rows.
-    as_of : time-like, optional
-        Where open tickets are censored; default the log's last time.
-
-    Examples
-    --------
-    >>> from cxmodel.log import InteractionLog
-    >>> log = InteractionLog.from_arrays(customer_id=["a"] * 3, ticket_id=["t1"] * 3,
-    ...     kind=["ticket_opened", "ticket_replied", "ticket_resolved"],
-    ...     timestamp=["2024-01-01T00:00Z", "2024-01-01T02:00Z", "2024-01-01T05:00Z"])
-    >>> lc = ticket_lifecycles(log)
-    >>> lc.first_reply.tolist(), lc.full_resolution.tolist()
-    ([2.0], [5.0])
-    """
-    if ticket_column not in log:
-        raise SchemaError(f"ticket_column {ticket_column!r} is not a column of the log")
-    codes, cats = log.categorical(ticket_column)
-    kind_codes, kinds = log.categorical("kind")
-    which = np.full(len(kinds), -1)
-    for j, k in enumerate(_KINDS):
-        which[np.flatnonzero(kinds == k)] = j
-    row_kind = which[kind_codes] if len(kinds) else np.zeros(0, dtype=np.int64)
-    rows = (codes >= 0) & (row_kind >= 0)
-    ts, tcode, rk = log.timestamps[rows], codes[rows], row_kind[rows]
-    cust = log.customer_codes[rows]
-    m = len(cats)
-    opened = np.full(m, _BIG, dtype=np.int64)
-    np.minimum.at(opened, tcode[rk == 0], ts[rk == 0])
-    owner = np.full(m, -1, dtype=np.int64)
-    owner[tcode[rk == 0]] = cust[rk == 0]
-    is_reply = (rk == 1) & (ts >= opened[tcode])
-    first_reply = np.full(m, _BIG, dtype=np.int64)
-    np.minimum.at(first_reply, tcode[is_reply], ts[is_reply])
-    replies = np.bincount(tcode[is_reply], minlength=m)
-    res = rk == 2
-    first_res = np.full(m, _BIG, dtype=np.int64)
-    np.minimum.at(first_res, tcode[res], ts[res])
-    last_res = np.full(m, -_BIG, dtype=np.int64)
-    np.maximum.at(last_res, tcode[res], ts[res])
-    resolutions = np.bincount(tcode[res], minlength=m)
-    keep = opened < _BIG
-
-    def hours(t: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-        return np.where(ok, (t - opened) / _US_PER_HOUR, np.nan)[keep]
-
-    cutoff = int(log.timestamps.max()) if as_of is None and len(log) else to_us(as_of or 0)
-    return TicketLifecycles(
-        cats[keep],
-        log.customers[owner[keep]],
-        opened[keep],
-        hours(first_reply, first_reply < _BIG),
-        hours(first_res, first_res < _BIG),
-        hours(last_res, resolutions > 0),
-        replies[keep].astype(np.int64),
-        resolutions[keep].astype(np.int64),
-        cutoff,
-    )
+TIMES = ("first_reply", "first_resolution", "full_resolution")
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -143,12 +44,48 @@ class TicketTimes(Result):
     censored: int
 
 
+def _keys(
+    tickets: TicketLifecycles,
+    items: npt.NDArray[np.bool_],
+    by: str | npt.ArrayLike | None,
+    period: str | None,
+    timezone: str | None,
+) -> tuple[list[str], list[npt.NDArray[Any]]]:
+    """Group keys of the tickets selected by ``items``: the ``by`` label and opening period."""
+    names: list[str] = []
+    columns: list[npt.NDArray[Any]] = []
+    if by is not None:
+        names.append(by if isinstance(by, str) else "by")
+        columns.append(tickets.labels(by)[items])
+    if period is not None:
+        names.append("period")
+        columns.append(period_index(tickets.opened[items], period, timezone))
+    return names, columns
+
+
+def _percentile_name(p: float) -> str:
+    return f"p{100 * p:g}"
+
+
 def ticket_times(
-    tickets: TicketLifecycles, which: str = "first_resolution", *, percentiles: Any = (0.5, 0.9)
-) -> TicketTimes:
+    tickets: TicketLifecycles,
+    which: str = "first_resolution",
+    *,
+    percentiles: Any = (0.5, 0.9),
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+) -> TicketTimes | MetricTable:
     """Median and percentiles of ``which`` (first_reply, first_resolution, full_resolution).
 
-    Tickets without the event are censored at ``as_of`` rather than dropped.
+    Tickets without the event are censored at ``tickets.as_of`` (by default the end of the
+    log they were read from; see :func:`ticket_lifecycles`) rather than dropped. Without
+    ``by``/``period`` the result is a :class:`TicketTimes`; with them a :class:`MetricTable`
+    with one Kaplan-Meier estimate per group: ``n``, ``censored``, ``median`` and one column
+    per percentile (``p50``, ``p90``, ...); inf where a group's curve never gets there. ``by`` is a column of the log (the value on each ticket's opening row; see
+    :meth:`TicketLifecycles.labels`) or one label per ticket; ``period`` is the calendar
+    period of the opening, in ``timezone`` (default UTC). The censoring time is the same for
+    every group.
 
     Parameters
     ----------
@@ -158,6 +95,13 @@ def ticket_times(
         The time to summarise, in hours from opening.
     percentiles : sequence of float, default (0.5, 0.9)
         Shares of tickets whose time is reported (0.9: the time by which 90 % had the event).
+    by : str or array-like, optional
+        A column of the log (the value on each ticket's opening row) or one label per ticket:
+        one row per group.
+    period : {"day", "week", "month", "quarter"}, optional
+        Calendar period of the opening: one row per period (and group).
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
 
     Examples
     --------
@@ -169,45 +113,168 @@ def ticket_times(
     >>> t = ticket_times(lc)
     >>> t.median, t.censored
     (2.0, 1)
+    >>> ticket_times(lc, by=["email", "chat"])["median"].tolist()
+    [inf, 2.0]
     """
-    allowed = ("first_reply", "first_resolution", "full_resolution")
-    if which not in allowed:
-        raise SchemaError(f"which must be one of {allowed!r}; got {which!r}")
+    if which not in TIMES:
+        raise SchemaError(f"which must be one of {TIMES!r}; got {which!r}")
+    levels = [float(p) for p in percentiles]
     times = getattr(tickets, which)
     seen = ~np.isnan(times)
-    censor_at = np.maximum((tickets.as_of - tickets.opened) / _US_PER_HOUR, 0.0)
+    censor_at = np.maximum((tickets.as_of - tickets.opened) / US_PER_HOUR, 0.0)
     durations = np.where(seen, times, censor_at)
-    curve = kaplan_meier(durations, seen)
-    return TicketTimes(
-        which,
-        curve,
-        curve.median,
-        {float(p): curve.percentile(float(p)) for p in percentiles},
-        len(times),
-        int((~seen).sum()),
+    if by is None and period is None:
+        curve = kaplan_meier(durations, seen)
+        return TicketTimes(
+            which,
+            curve,
+            curve.median,
+            {p: curve.percentile(p) for p in levels},
+            len(times),
+            int((~seen).sum()),
+        )
+    everything = np.ones(len(tickets), dtype=bool)
+    names, columns = _keys(tickets, everything, by, period, timezone)
+    keys, group, size = group_table(names, columns, len(tickets), period)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(size + 1))
+    n = np.diff(bounds).astype(np.int64)
+    censored = np.bincount(group, weights=~seen, minlength=size).astype(np.int64)
+    stats = np.full((size, 1 + len(levels)), np.nan)
+    for g in np.flatnonzero(n):  # one curve per group; each curve is vectorised
+        rows = order[bounds[g] : bounds[g + 1]]
+        curve = kaplan_meier(durations[rows], seen[rows])
+        stats[g] = [curve.median, *(curve.percentile(p) for p in levels)]
+    out = dict(keys) | {"n": n, "censored": censored, "median": stats[:, 0]}
+    for j, p in enumerate(levels):
+        out[_percentile_name(p)] = stats[:, 1 + j]
+    return MetricTable(f"ticket {which.replace('_', ' ')} time (hours)", out)
+
+
+def _ticket_rate(
+    tickets: TicketLifecycles,
+    success: npt.NDArray[np.bool_],
+    definition: str,
+    by: str | npt.ArrayLike | None,
+    period: str | None,
+    timezone: str | None,
+    level: float,
+    name: str,
+) -> RateResult | MetricTable:
+    solved = tickets.resolved
+    labels = None if by is None else tickets.labels(by)[solved]
+    return rate_breakdown(
+        success[solved],
+        definition=definition,
+        labels=labels,
+        by_name=by if isinstance(by, str) else "by",
+        times=tickets.opened[solved],
+        period=period,
+        timezone=timezone,
+        level=level,
+        table_name=name,
     )
 
 
-def one_touch_rate(tickets: TicketLifecycles, *, level: float = 0.95) -> RateResult:
-    """Resolved tickets with fewer than 2 agent replies / resolved tickets (Zendesk)."""
-    solved = tickets.resolved
-    return _rate(
-        int((solved & (tickets.replies < 2)).sum()),
-        int(solved.sum()),
+def one_touch_rate(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+) -> RateResult | MetricTable:
+    """Resolved tickets with fewer than 2 agent replies / resolved tickets (Zendesk).
+
+    Wilson interval. ``by`` and ``period`` as in :func:`ticket_times` (a ticket counts in
+    the period it was opened); with either the result is a :class:`MetricTable` with
+    ``value``, ``ci_low``, ``ci_high``, ``numerator`` and ``n`` per group.
+
+    Parameters
+    ----------
+    tickets : TicketLifecycles
+        From :func:`ticket_lifecycles`.
+    level : float, default 0.95
+        Confidence level of the Wilson interval.
+    by : str or array-like, optional
+        A column of the log (the value on each ticket's opening row) or one label per ticket:
+        one row per group.
+    period : {"day", "week", "month", "quarter"}, optional
+        Calendar period of the opening: one row per period (and group).
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lc = TicketLifecycles(np.array(["t1", "t2", "t3"], dtype=object),
+    ...     np.array(["a", "b", "c"], dtype=object), np.array([0, 0, 0]),
+    ...     np.array([1.0, 1.0, 1.0]), np.array([2.0, 3.0, np.nan]), np.array([2.0, 3.0, np.nan]),
+    ...     np.array([1, 3, 1]), np.array([1, 1, 0]), 10 * 3_600_000_000)
+    >>> r = one_touch_rate(lc)
+    >>> r.value, r.numerator, r.n
+    (0.5, 1, 2)
+    """
+    return _ticket_rate(
+        tickets,
+        tickets.replies < 2,
         "replies < 2 / resolved",
+        by,
+        period,
+        timezone,
         level,
+        "one-touch rate",
     )
 
 
-def first_contact_resolution(tickets: TicketLifecycles, *, level: float = 0.95) -> RateResult:
-    """Resolved once and never reopened / resolved (approximates Freshservice's FCR: the
-    log has no customer-reply kind, so a second ``ticket_resolved`` marks further contact)."""
-    solved = tickets.resolved
-    return _rate(
-        int((tickets.resolutions == 1).sum()),
-        int(solved.sum()),
+def first_contact_resolution(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+) -> RateResult | MetricTable:
+    """Resolved once and never reopened / resolved, with a Wilson interval.
+
+    This approximates Freshservice's first-contact resolution ("resolved with no further
+    customer interaction"): the standard kinds have no customer-reply kind, so a second
+    ``ticket_resolved`` row marks a ticket that was reopened. ``by`` and ``period`` as in
+    :func:`one_touch_rate`.
+
+    Parameters
+    ----------
+    tickets : TicketLifecycles
+        From :func:`ticket_lifecycles`.
+    level : float, default 0.95
+        Confidence level of the Wilson interval.
+    by : str or array-like, optional
+        A column of the log (the value on each ticket's opening row) or one label per ticket:
+        one row per group.
+    period : {"day", "week", "month", "quarter"}, optional
+        Calendar period of the opening: one row per period (and group).
+    timezone : str, optional
+        Zone of the calendar periods; default UTC.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lc = TicketLifecycles(np.array(["t1", "t2"], dtype=object),
+    ...     np.array(["a", "b"], dtype=object), np.array([0, 0]), np.array([1.0, 1.0]),
+    ...     np.array([2.0, 3.0]), np.array([2.0, 9.0]), np.array([1, 1]), np.array([1, 2]),
+    ...     10 * 3_600_000_000)
+    >>> first_contact_resolution(lc).value
+    0.5
+    """
+    return _ticket_rate(
+        tickets,
+        tickets.resolutions == 1,
         "resolved once (never reopened) / resolved",
+        by,
+        period,
+        timezone,
         level,
+        "first-contact resolution",
     )
 
 
@@ -256,16 +323,16 @@ def sentiment_by_topic(
     Parameters
     ----------
     log : InteractionLog
-        The interaction log.
+        The interaction log, with a ``sentiment`` column.
     by : str, default "topic"
-        The column to break down by (missing values are the group ``"(missing)"``).
+        The column to break down by.
     level : float, default 0.95
-        Confidence level of the intervals.
+        Confidence level of the Student-t intervals.
     """
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")
-    mask = log.kind_mask(*_KINDS)
+    mask = log.kind_mask(*TICKET_KINDS)
     values = log.numeric("sentiment")[mask]
     codes, cats = log.categorical(by)
     labels = np.append(cats.astype(object), "(missing)")

@@ -11,7 +11,7 @@ to the features at ``as_of``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -24,6 +24,7 @@ from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, Sche
 from cxmodel.log import InteractionLog
 from cxmodel.models._base import FloatArray
 from cxmodel.models._betageo import BetaGeo
+from cxmodel.models._churn_extras import ExtraFeatures, extra_reason
 from cxmodel.models._cox import CoxPH
 from cxmodel.models._hazard import DiscreteHazard
 from cxmodel.models._rfm import rfm_summary
@@ -118,8 +119,10 @@ class _Builder:
         activity: Sequence[str],
         customers: npt.NDArray[np.object_],
         p_alive_model: BetaGeo | bool | None,
+        extras: ExtraFeatures | None = None,
     ) -> None:
         self.customers = customers
+        self.extra = None if extras is None else extras.columns(log, customers, data_end)
         kept = log.filter(log.timestamps <= data_end) if log.timestamps.max() > data_end else log
         n = customers.size
         self.data_end = data_end
@@ -303,6 +306,11 @@ class _Builder:
                 imputed["p_alive"] = missing
                 raw["p_alive"] = pa
                 cols["p_alive"] = np.where(missing, np.nanmean(pa), pa)
+        if self.extra is not None:  # traits and usage counts: fixed after data_end
+            extra_cols, extra_raw, extra_imputed = self.extra
+            cols.update(extra_cols)
+            raw.update(extra_raw)
+            imputed.update(extra_imputed)
         for name, values in cols.items():
             raw.setdefault(name, values)
         names = tuple(cols)
@@ -317,6 +325,8 @@ def churn_features(
     horizon: Any = "90 days",
     activity: Sequence[str] | None = None,
     p_alive: bool = True,
+    traits: Any = None,
+    usage: Any = None,
 ) -> dict[str, Any]:
     """The churn features of every customer seen at or before ``as_of``, as columns.
 
@@ -326,7 +336,11 @@ def churn_features(
     ``open_tickets``, ``late_deliveries`` (when the log has ``delivery`` rows with a ``late``
     flag or a ``delay``/``delivery_delay_days`` column), ``last_nps`` and ``last_csat`` (when
     any were answered; the mean where a customer has none) and ``p_alive`` (BG/NBD fitted in
-    weeks on the purchases; the buyers' mean for never-buyers).
+    weeks on the purchases; the buyers' mean for never-buyers). With ``traits`` (as
+    :meth:`cxmodel.log.CustomerTable.from_log` takes them) each number or boolean trait is a
+    feature (the mean where missing) and each value of a text trait but the most common one
+    an indicator ``plan=pro``; with ``usage`` (kinds, or names of kinds or row masks) each
+    count is ``log_<name>`` = log(1 + rows at or before ``as_of``).
 
     Parameters
     ----------
@@ -341,6 +355,10 @@ def churn_features(
         kinds (:data:`ACTIVITY_KINDS`).
     p_alive : bool, default True
         Include the BG/NBD P(alive) feature (one BG/NBD fit).
+    traits : Customer objects or a table, optional
+        Customer traits, as :meth:`cxmodel.log.CustomerTable.from_log` takes them.
+    usage : sequence of str or mapping of row masks, optional
+        Kinds (or named row masks) whose counts become ``log_<name>`` features.
 
     Examples
     --------
@@ -363,6 +381,7 @@ def churn_features(
         kinds,
         log.customers[customers],
         None if p_alive else False,
+        ExtraFeatures.build(log, traits, usage, tuple(_FEATURES)),
     )
     feats = builder.at(cutoff, _days(horizon))
     return {
@@ -523,7 +542,7 @@ def _reasons(
             name = feats.names[j]
             if name in feats.imputed and feats.imputed[name][i]:
                 continue
-            template = _FEATURES[name][1]
+            template = _FEATURES[name][1] if name in _FEATURES else extra_reason(name)
             if raw["never_bought"][i] > 0 and name in (
                 "days_since_purchase",
                 "log_purchases",
@@ -555,6 +574,8 @@ def churn_risk(
     periods: int = 3,
     penalizer: float = 0.01,
     p_alive: bool = True,
+    traits: Any = None,
+    usage: Any = None,
 ) -> ChurnRisk:
     """Score every customer seen at or before ``as_of`` (buyers and never-buyers) for churn.
 
@@ -586,6 +607,11 @@ def churn_risk(
         separates the outcome).
     p_alive : bool
         Include the BG/NBD P(alive) feature (one BG/NBD fit per snapshot).
+    traits : Customer objects or a table, optional
+        Customer traits as features (see :func:`churn_features`); they are the same at every
+        snapshot.
+    usage : kinds, or a mapping of name to a kind or a row mask, optional
+        Usage counts as features, counted up to each snapshot (see :func:`churn_features`).
 
     Returns
     -------
@@ -600,7 +626,7 @@ def churn_risk(
     (212, True)
     >>> top = risk.top(3)
     >>> top.risk.round(3).tolist()
-    [0.996, 0.995, 0.995]
+    [0.998, 0.997, 0.997]
     >>> top.reasons[0]
     ('no activity for 212 days', 'customer for 267 days', 'never bought')
     """
@@ -632,7 +658,8 @@ def churn_risk(
     returned = nxt <= cutoff
     wait_days = np.where(returned, (nxt - t0) / US_PER_DAY, h_days)
     notes: list[str] = []
-    train_builder = _Builder(log, t0, h_us, kinds, train_ids, None if p_alive else False)
+    extras = ExtraFeatures.build(log, traits, usage, tuple(_FEATURES))
+    train_builder = _Builder(log, t0, h_us, kinds, train_ids, None if p_alive else False, extras)
     train = train_builder.at(t0, h_days)
     if p_alive and "p_alive" not in train.names:
         notes.append("BG/NBD P(alive) left out: no purchases or the BG/NBD fit failed")
@@ -651,7 +678,7 @@ def churn_risk(
     # the BG/NBD model fitted at t0 also gives P(alive) at as_of (same parameters, histories to
     # as_of), so training and scoring features share one scale
     score_builder = _Builder(
-        log, cutoff, h_us, kinds, score_ids, train_builder.model if p_alive else False
+        log, cutoff, h_us, kinds, score_ids, train_builder.model if p_alive else False, extras
     )
     if p_alive and not isinstance(train_builder.model, BetaGeo):
         score_builder.model = False
@@ -686,6 +713,7 @@ def churn_risk(
                 standard,
                 names,
                 penalizer,
+                extras,
             )
     return ChurnRisk(
         customer_id=np.asarray(score_ids, dtype=object),
@@ -722,6 +750,7 @@ def _discrete(
     standard: Any,
     names: tuple[str, ...],
     penalizer: float,
+    extras: ExtraFeatures | None = None,
 ) -> tuple[DiscreteHazard, FloatArray, FloatArray]:
     """Person-period expansion of the training snapshot, the fit and the projected risk."""
     step = h_us // periods
@@ -747,6 +776,7 @@ def _discrete(
                 kinds,
                 train_ids,
                 bg if "p_alive" in names else False,
+                extras,
             )
         )
         feats = builder.at(start, h_days)
@@ -848,7 +878,8 @@ def validate_churn(
 
     The scores come from :func:`churn_risk` on the log cut at ``split`` (nothing after it is
     visible to the model); the outcome is whether each customer had customer-initiated
-    activity in the horizon after the split. AUCs are Mann-Whitney (:func:`auc_score`); the
+    activity in the horizon after the split. ``options`` go to :func:`churn_risk`; row masks
+    in ``usage`` are masks of ``log`` and are cut at the split with it. AUCs are Mann-Whitney (:func:`auc_score`); the
     baseline is 1 - BG/NBD P(alive) fitted on the same purchases (weeks).
 
     Parameters
@@ -880,7 +911,15 @@ def validate_churn(
             f"it ends at {np.datetime64(int(log.timestamps.max()), 'us') if len(log) else None}"
         )
     kinds = _activity(log, activity)
-    past = log.filter(log.timestamps <= cutoff)
+    seen = log.timestamps <= cutoff
+    past = log.filter(seen)
+    usage = options.get("usage")
+    if isinstance(usage, Mapping):  # row masks of the whole log: keep the rows up to the split
+        options["usage"] = {
+            name: spec if isinstance(spec, str) or np.shape(spec) != seen.shape
+            else np.asarray(spec)[seen]
+            for name, spec in usage.items()
+        }  # fmt: skip
     risk = churn_risk(past, as_of=split, horizon=horizon, model=model, activity=kinds, **options)
     ts = log.timestamps
     codes = log.customer_codes.astype(np.intp)

@@ -194,7 +194,9 @@ class CoxPH:
 
     The partial likelihood uses Efron's approximation for tied event times (or Breslow's,
     ``ties="breslow"``) and is maximised by Newton-Raphson with step halving; standard errors
-    come from the inverse of the observed information. Covariates are centred at their means
+    come from the inverse of the observed information. Time-varying covariates are fitted in
+    the counting-process (start, stop] form: pass ``entry=`` (each row's start) to
+    :meth:`fit`, one row per subject and stretch of time over which its covariates hold. Covariates are centred at their means
     before fitting (the coefficients do not change): ``predict_partial_hazard`` returns
     exp((x - mean) . beta), as lifelines does, and the Breslow baseline is the hazard of a
     subject at the mean.
@@ -224,7 +226,10 @@ class CoxPH:
         ``(times, H0)`` at the distinct event times (Breslow estimator).
     convergence_ : Convergence
     concordance_ : float
-        Harrell's C of the training data (computed on first access).
+        Harrell's C of the training data (computed on first access; not defined for a fit
+        with ``entry``).
+    counting_process_ : bool
+        Whether the fit had start times (``entry``).
 
     Examples
     --------
@@ -266,6 +271,7 @@ class CoxPH:
         durations: npt.ArrayLike,
         observed: npt.ArrayLike | None = None,
         *,
+        entry: npt.ArrayLike | None = None,
         names: Sequence[str] | None = None,
     ) -> CoxPH:
         """Fit on covariates ``X`` (subjects x covariates), durations and event flags.
@@ -277,6 +283,14 @@ class CoxPH:
             Follow-up times, finite and >= 0.
         observed : array-like of bool, optional
             True where the event was seen, False where right-censored (default all true).
+        entry : array-like, optional
+            Start times for time-varying covariates (or late entry): each row then covers
+            the interval (entry, duration] of its subject, with the covariates that held in
+            it, and the event flag says whether the event ended that interval. A subject is
+            in the risk set of an event time t when one of its rows has entry < t <= duration,
+            as in lifelines' ``CoxTimeVaryingFitter`` and R's ``Surv(start, stop, event)``.
+            Split a subject's follow-up at each change of its covariates, with the event
+            flag on its last row only. Default: every row enters at 0.
         names : sequence of str, optional
             Covariate names (default: the mapping keys or frame columns, else x0, x1, ...).
 
@@ -309,11 +323,14 @@ class CoxPH:
         events = e_arr > 0
         if not events.any():
             raise DataError("CoxPH.fit() needs at least one observed event")
+        start = None if entry is None else _entry(entry, t)
         mean = mat.mean(axis=0)
         xc = mat - mean
         order = np.argsort(t, kind="stable")
         ts, xs, es = t[order], xc[order], events[order]
-        data = _CoxData.build(ts, xs, es, self.ties == "efron")
+        data = _CoxData.build(
+            ts, xs, es, self.ties == "efron", None if start is None else start[order]
+        )
         p = mat.shape[1]
         beta = np.zeros(p)
         ll, grad, hess = data.evaluate(beta, self.penalizer)
@@ -367,6 +384,7 @@ class CoxPH:
         self.baseline_cumulative_hazard_ = data.breslow(beta)
         self._train = (t, mat, events)
         self._concordance: float | None = None
+        self.counting_process_ = start is not None
         return self
 
     # ------------------------------------------------------------------ results
@@ -388,6 +406,11 @@ class CoxPH:
     def concordance_(self) -> float:
         """Harrell's C of the fitted model on its training data."""
         check_fitted(self, "coef_")
+        if self.counting_process_:
+            raise DataError(
+                "concordance_ is not defined for a fit with entry= (rows are stretches of a "
+                "subject's follow-up, not subjects); compute concordance_index on subjects"
+            )
         if self._concordance is None:
             t, mat, events = self._train
             self._concordance = concordance_index(t, self._linear(mat), events)
@@ -431,6 +454,24 @@ class CoxPH:
         return np.exp(-self.predict_cumulative_hazard(X, times))
 
 
+def _entry(entry: npt.ArrayLike, durations: FloatArray) -> FloatArray:
+    """Checked start times: finite and before each row's duration."""
+    start = np.asarray(entry, dtype=np.float64).reshape(-1)
+    if start.shape != durations.shape:
+        raise SchemaError(
+            f"entry has {start.shape[0]} values for {durations.shape[0]} durations; expected "
+            "one start time per row"
+        )
+    bad = ~np.isfinite(start) | (start >= durations)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"row {i}: entry {float(start[i])!r} must be finite and before the duration "
+            f"{float(durations[i])!r} (a row covers the interval (entry, duration])"
+        )
+    return start
+
+
 @attrs.frozen
 class _CoxData:
     """Sorted data and the index structures of the partial likelihood."""
@@ -443,9 +484,20 @@ class _CoxData:
     frac: FloatArray  # Efron's l / d for each event row (0 for Breslow)
     event_rows: npt.NDArray[np.intp]
     x_events: FloatArray  # sum of covariates over events
+    # counting process: rows by entry time, and for each event time the first of them that
+    # enters at or after it (those are not yet at risk); None without entry times
+    entry_order: npt.NDArray[np.intp] | None = None
+    entry_starts: npt.NDArray[np.intp] | None = None
 
     @classmethod
-    def build(cls, t: FloatArray, x: FloatArray, e: npt.NDArray[np.bool_], efron: bool) -> _CoxData:
+    def build(
+        cls,
+        t: FloatArray,
+        x: FloatArray,
+        e: npt.NDArray[np.bool_],
+        efron: bool,
+        entry: FloatArray | None = None,
+    ) -> _CoxData:
         event_rows = np.flatnonzero(e)
         et = t[event_rows]
         first = np.r_[True, et[1:] != et[:-1]]
@@ -455,7 +507,32 @@ class _CoxData:
         starts = np.searchsorted(t, times, side="left")
         pos_in_group = np.arange(et.size) - np.flatnonzero(first)[group]
         frac = pos_in_group / deaths[group] if efron else np.zeros(et.size)
-        return cls(x, starts, times, deaths, group, frac, event_rows, x[event_rows].sum(axis=0))
+        entry_order = entry_starts = None
+        if entry is not None:
+            entry_order = np.argsort(entry, kind="stable")
+            entry_starts = np.searchsorted(entry[entry_order], times, side="left")
+        return cls(
+            x,
+            starts,
+            times,
+            deaths,
+            group,
+            frac,
+            event_rows,
+            x[event_rows].sum(axis=0),
+            entry_order,
+            entry_starts,
+        )
+
+    def _risk_sums(self, values: FloatArray) -> FloatArray:
+        """Sum of ``values`` (rows in time order) over each event time's risk set."""
+        total = np.cumsum(values[::-1], axis=0)[::-1][self.starts]
+        if self.entry_order is None or self.entry_starts is None:
+            return total
+        late = np.cumsum(values[self.entry_order][::-1], axis=0)[::-1]
+        late = np.concatenate([late, np.zeros((1, *late.shape[1:]))])  # nobody enters later
+        out: FloatArray = total - late[self.entry_starts]
+        return out
 
     def evaluate(self, beta: FloatArray, penalizer: float) -> tuple[float, FloatArray, FloatArray]:
         """Penalised log partial likelihood, gradient and Hessian at ``beta``."""
@@ -464,10 +541,10 @@ class _CoxData:
         shift = float(xb.max()) if xb.size else 0.0
         w = np.exp(xb - shift)
         wx = w[:, None] * x
-        s0 = np.cumsum(w[::-1])[::-1][self.starts]
-        s1 = np.cumsum(wx[::-1], axis=0)[::-1][self.starts]
+        s0 = self._risk_sums(w)
+        s1 = self._risk_sums(wx)
         outer = wx[:, :, None] * x[:, None, :]
-        s2 = np.cumsum(outer[::-1], axis=0)[::-1][self.starts]
+        s2 = self._risk_sums(outer)
         g = self.event_group
         ew = w[self.event_rows]
         t0 = np.bincount(g, weights=ew, minlength=self.times.size)
@@ -492,5 +569,5 @@ class _CoxData:
         """Breslow's baseline cumulative hazard at the distinct event times."""
         xb = self.x @ beta
         w = np.exp(xb)
-        s0 = np.cumsum(w[::-1])[::-1][self.starts]
+        s0 = self._risk_sums(w)
         return self.times.copy(), np.cumsum(self.deaths / s0)

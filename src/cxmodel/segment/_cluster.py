@@ -12,7 +12,7 @@ import numpy.typing as npt
 from cxmodel._optional import import_optional
 from cxmodel._result import Result, column
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.segment._features import feature_matrix, numeric_features
+from cxmodel.segment._features import feature_columns, feature_matrix
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -91,7 +91,8 @@ def cluster(
     ----------
     table : CustomerTable
     features : sequence of str
-        Bool or numeric columns of the table.
+        Bool, numeric or text columns of the table (a text column enters as one 0/1
+        indicator per value, ``plan=pro``).
     n_clusters : int, default 4
         Used by the default estimator only.
     estimator : object with ``fit_predict(X)``, optional
@@ -112,7 +113,8 @@ def cluster(
     MissingDependencyError
         When scikit-learn is needed but not installed.
     """
-    names = numeric_features(table, features)
+    columns = feature_columns(table, features)
+    names = list(columns)
     if estimator is None:
         if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 1:
             raise SchemaError(f"n_clusters must be a positive int (got {n_clusters!r})")
@@ -127,7 +129,7 @@ def cluster(
             f"estimator {estimator!r} has no fit_predict(X) method; pass a scikit-learn-compatible "
             "clusterer"
         )
-    x = feature_matrix(table, names)
+    x = feature_matrix(columns)
     z, center, scale = standardise(x)
     labels = np.asarray(estimator.fit_predict(z)).astype(np.int64)
     if labels.shape != (len(table),):

@@ -13,7 +13,7 @@ from scipy import stats
 from cxmodel._result import Result, column
 from cxmodel._stats import wilson_bounds
 from cxmodel.errors import DataError
-from cxmodel.segment._features import group_mask, numeric_features
+from cxmodel.segment._features import feature_columns, group_mask
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -121,6 +121,8 @@ def contrast(
     group_a, group_b : boolean mask over the table rows, or a collection of customer ids
     features : sequence of str, optional
         Columns to compare; by default every bool and numeric column. NaN values are ignored.
+        A text column (a trait such as ``plan``) is compared level by level as the
+        proportions ``plan=basic``, ``plan=pro``, ...
 
     Returns
     -------
@@ -137,10 +139,9 @@ def contrast(
     for what, mask in (("group_a", mask_a), ("group_b", mask_b)):
         if mask.sum() < 2:
             raise DataError(f"{what} has {int(mask.sum())} customers; contrast() needs at least 2")
-    names = numeric_features(table, features)
+    columns = feature_columns(table, features)
     rows: list[tuple[str, str, float, float, float, float, float, float, float]] = []
-    for name in names:  # loop over features; each step is vectorised over customers
-        col = table.column(name)
+    for name, col in columns.items():  # loop over features; each step is vectorised
         a, b = col[mask_a], col[mask_b]
         if col.dtype == np.bool_:
             xa, xb, na, nb = float(a.sum()), float(b.sum()), a.shape[0], b.shape[0]

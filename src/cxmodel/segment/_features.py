@@ -13,29 +13,62 @@ from cxmodel.errors import SchemaError
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
 
-__all__ = ["feature_matrix", "group_mask", "numeric_features"]
+__all__ = ["feature_columns", "feature_matrix", "group_mask"]
+
+MISSING_LEVEL = "(missing)"
 
 
-def numeric_features(table: CustomerTable, features: Sequence[str] | None) -> list[str]:
-    """The named features, or by default every bool / numeric column of the table."""
+def _levels(name: str, values: npt.NDArray[Any]) -> dict[str, npt.NDArray[np.bool_]]:
+    """One indicator per value of a text column, ``name=value``, sorted; ``name=(missing)``
+    for customers without one."""
+    present = np.asarray(values != None, dtype=bool)  # noqa: E711
+    text = np.where(present, values, MISSING_LEVEL).astype(str)
+    levels, codes = np.unique(text, return_inverse=True)
+    codes = codes.reshape(-1)
+    return {f"{name}={level}": codes == j for j, level in enumerate(levels.tolist())}
+
+
+def feature_columns(
+    table: CustomerTable, features: Sequence[str] | None
+) -> dict[str, npt.NDArray[Any]]:
+    """The feature columns by name: the named columns, or by default every bool / numeric one.
+
+    A text column (a trait such as ``plan``) named in ``features`` becomes one bool indicator
+    per value, ``plan=basic``, ``plan=pro`` (and ``plan=(missing)``), so that its levels
+    compare as proportions; by default text columns are left out.
+    """
     if features is None:
-        return [name for name in table.columns[1:] if table.column(name).dtype.kind in "biuf"]
+        return {
+            name: table.column(name)
+            for name in table.columns[1:]
+            if table.column(name).dtype.kind in "biuf"
+        }
     names = list(features)
     if not names:
         raise SchemaError("features must name at least one column (got an empty list)")
+    out: dict[str, npt.NDArray[Any]] = {}
     for name in names:
-        kind = table.column(name).dtype.kind
-        if kind not in "biuf":
+        values = table.column(name)
+        kind = values.dtype.kind
+        if kind in "biuf":
+            out[name] = values
+        elif kind == "O" and name != "customer_id" and _is_text(values):
+            out.update(_levels(name, values))
+        else:
             raise SchemaError(
-                f"feature {name!r} has dtype {table.column(name).dtype}; expected a bool or "
-                "numeric column"
+                f"feature {name!r} has dtype {values.dtype}; expected a bool, numeric or text "
+                "column"
             )
-    return names
+    return out
 
 
-def feature_matrix(table: CustomerTable, features: Sequence[str]) -> npt.NDArray[np.float64]:
-    """An (n_customers, n_features) float matrix of the named columns."""
-    return np.column_stack([table.column(name).astype(np.float64) for name in features])
+def _is_text(values: npt.NDArray[Any]) -> bool:
+    return all(v is None or isinstance(v, str) for v in values.tolist())
+
+
+def feature_matrix(columns: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float64]:
+    """An (n_customers, n_features) float matrix of :func:`feature_columns`."""
+    return np.column_stack([values.astype(np.float64) for values in columns.values()])
 
 
 def group_mask(table: CustomerTable, group: Any, what: str) -> npt.NDArray[np.bool_]:

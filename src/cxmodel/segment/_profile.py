@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
-from cxmodel.segment._features import feature_matrix, numeric_features
+from cxmodel.segment._features import feature_columns, feature_matrix
 from cxmodel.segment._segment_map import RFMSegments
 
 if TYPE_CHECKING:
@@ -100,7 +100,9 @@ def profile_segments(
         label count in the population but in no segment).
     table : CustomerTable
     features : sequence of str, optional
-        Columns to describe; by default every bool and numeric column.
+        Columns to describe; by default every bool and numeric column. A text column (a
+        trait such as ``plan``) is described by the share of each of its values
+        (``plan=basic``, ``plan=pro``, ...).
 
     Returns
     -------
@@ -108,8 +110,9 @@ def profile_segments(
         Segments sorted by name.
     """
     aligned = _align(labels, table)
-    names = numeric_features(table, features)
-    x = feature_matrix(table, names)
+    columns = feature_columns(table, features)
+    names = list(columns)
+    x = feature_matrix(columns)
     labelled = ~np.equal(aligned, np.array([None], dtype=object)).astype(bool)
     segments, codes = np.unique(aligned[labelled].astype(str), return_inverse=True)
     k = segments.shape[0]

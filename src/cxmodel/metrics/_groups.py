@@ -1,0 +1,128 @@
+"""Breakdowns shared by the rate metrics: group labels, calendar periods, Wilson rate tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import SchemaError
+from cxmodel.metrics._accumulators import group_rows
+from cxmodel.metrics._intervals import proportion_interval, z_value
+from cxmodel.metrics._periods import index_labels, period_index
+from cxmodel.metrics._retention import RateResult
+from cxmodel.metrics._tables import MetricTable
+
+__all__ = [
+    "MISSING",
+    "group_table",
+    "missing_as_label",
+    "rate_breakdown",
+    "wilson_columns",
+]
+
+MISSING = "(missing)"
+NAN = float("nan")
+IntArray = npt.NDArray[np.int64]
+
+
+def missing_as_label(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
+    """``values`` as objects with None and NaN replaced by ``"(missing)"`` (a copy)."""
+    out = np.array(values, dtype=object)
+    missing = np.asarray((out == None) | (out != out), dtype=bool)  # noqa: E711 (None or NaN)
+    out[missing] = MISSING
+    return out
+
+
+def group_table(
+    names: list[str],
+    columns: list[npt.NDArray[Any]],
+    n: int,
+    period: str | None,
+) -> tuple[dict[str, npt.NDArray[Any]], IntArray, int]:
+    """Sorted group keys (decoded), each row's group, and the number of groups.
+
+    ``columns`` hold one key per row: labels, or period indexes for the key named
+    ``"period"`` (decoded to labels with ``period``). Without keys and rows the result is one
+    group, so that "nothing" still gives a row with n = 0.
+    """
+    coded: list[npt.NDArray[Any]] = []
+    for name, col in zip(names, columns, strict=True):
+        coded.append(col if name == "period" else col.astype(str).astype(object))
+    keys, group = group_rows(coded, n)
+    if not names and n == 0:
+        keys = np.empty((1, 0), dtype=object)
+    out: dict[str, npt.NDArray[Any]] = {}
+    for j, name in enumerate(names):
+        part = keys[:, j]
+        if name == "period" and period is not None:
+            out[name] = index_labels(part.astype(np.int64), period)
+        else:
+            out[name] = part.astype(object)
+    return out, group, len(keys)
+
+
+def wilson_columns(
+    successes: IntArray, n: IntArray, z: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Share and Wilson interval per group (NaN where n = 0); a loop over groups, not rows."""
+    share = np.full(len(n), NAN)
+    low = np.full(len(n), NAN)
+    high = np.full(len(n), NAN)
+    for i, (k, total) in enumerate(zip(successes.tolist(), n.tolist(), strict=True)):
+        if total:
+            share[i] = k / total
+            _, low[i], high[i] = proportion_interval(k, total, z, "wilson", 1.0)
+    return share, low, high
+
+
+def rate_breakdown(
+    success: npt.NDArray[np.bool_],
+    *,
+    definition: str,
+    labels: npt.NDArray[Any] | None = None,
+    by_name: str = "by",
+    times: npt.NDArray[np.int64] | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+    table_name: str = "rate",
+) -> RateResult | MetricTable:
+    """A proportion over items (tickets, orders, deliveries) with Wilson intervals.
+
+    ``success`` has one flag per item in the denominator. Without ``labels`` and ``period``
+    the result is a :class:`RateResult`; with them a :class:`MetricTable` keyed by
+    ``by_name`` and ``period`` (of ``times``, calendar periods in ``timezone``), with
+    ``value``, ``ci_low``, ``ci_high``, ``numerator`` and ``n`` per group seen.
+    """
+    z = z_value(level)
+    n_items = int(success.shape[0])
+    if labels is None and period is None:
+        k = int(success.sum())
+        if n_items == 0:
+            return RateResult(NAN, (NAN, NAN), 0, 0, definition)
+        _, lo, hi = proportion_interval(k, n_items, z, "wilson", 1.0)
+        return RateResult(k / n_items, (lo, hi), k, n_items, definition)
+    names: list[str] = []
+    columns: list[npt.NDArray[Any]] = []
+    if labels is not None:
+        if labels.shape != (n_items,):
+            raise SchemaError(
+                f"by has {labels.shape[0] if labels.ndim else 0} labels for {n_items} items; "
+                "expected one label per item or a column name"
+            )
+        names.append(by_name)
+        columns.append(missing_as_label(labels))
+    if period is not None:
+        if times is None:
+            raise SchemaError("period= needs the time of each item")
+        names.append("period")
+        columns.append(period_index(times, period, timezone))
+    keys, group, size = group_table(names, columns, n_items, period)
+    n = np.bincount(group, minlength=size).astype(np.int64)
+    hits = np.bincount(group, weights=success, minlength=size).astype(np.int64)
+    share, low, high = wilson_columns(hits, n, z)
+    table: dict[str, npt.NDArray[Any]] = dict(keys)
+    table |= {"value": share, "ci_low": low, "ci_high": high, "numerator": hits, "n": n}
+    return MetricTable(table_name, table)

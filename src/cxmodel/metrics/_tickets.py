@@ -1,0 +1,188 @@
+"""Ticket lifecycles: one row per ticket, joined from its opened / replied / resolved rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._result import Result, column
+from cxmodel._time import to_us
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._groups import MISSING, missing_as_label
+
+__all__ = ["TICKET_KINDS", "TicketLifecycles", "ticket_lifecycles"]
+
+US_PER_HOUR = 3_600_000_000
+_BIG = np.iinfo(np.int64).max
+TICKET_KINDS = ("ticket_opened", "ticket_replied", "ticket_resolved")
+
+
+@attrs.frozen(eq=False, repr=False)
+class TicketLifecycles(Result):
+    """One row per ticket that has a ``ticket_opened`` row; times in hours from opening.
+
+    Unreplied / unresolved tickets have NaN times and are right-censored at ``as_of`` by
+    :func:`ticket_times`. ``source`` (the log the tickets were read from) and ``ticket_codes``
+    (each ticket's code in its ``ticket_column``) let the support metrics group tickets by
+    any column of the log (:meth:`labels`).
+    """
+
+    ticket_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
+    opened: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    first_reply: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    first_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    full_resolution: npt.NDArray[np.float64] = attrs.field(metadata=column())
+    replies: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    resolutions: npt.NDArray[np.int64] = attrs.field(metadata=column())
+    as_of: int
+    source: InteractionLog | None = attrs.field(default=None, repr=False)
+    ticket_column: str = "ticket_id"
+    ticket_codes: npt.NDArray[np.int64] | None = attrs.field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.ticket_id.shape[0])
+
+    @property
+    def resolved(self) -> npt.NDArray[np.bool_]:
+        """Tickets with at least one ``ticket_resolved`` row."""
+        return self.resolutions > 0
+
+    def labels(self, by: str | npt.ArrayLike) -> npt.NDArray[np.object_]:
+        """Each ticket's group: the value of column ``by`` on its ``ticket_opened`` row.
+
+        When the opening row has no value (an ``agent`` is only known once someone replies),
+        the ticket takes the value of its earliest row that has one (in log order: by time,
+        then input order); ``"(missing)"`` when none has. ``by`` may also be an array with
+        one label per ticket.
+
+        Raises
+        ------
+        SchemaError
+            A column the log does not have, or labels of the wrong length.
+        """
+        if not isinstance(by, str):
+            labels = np.asarray(by, dtype=object).reshape(-1)
+            if labels.shape != (len(self),):
+                raise SchemaError(
+                    f"by has {labels.shape[0]} labels for {len(self)} tickets; expected one "
+                    "label per ticket or a column name"
+                )
+            return missing_as_label(labels)
+        log = self.source
+        if log is None or self.ticket_codes is None:
+            raise SchemaError(
+                "these tickets were not read from a log: pass by= one label per ticket, or "
+                "build them with ticket_lifecycles(log)"
+            )
+        if by not in log:
+            raise log._unknown(by)
+        codes, _ = log.categorical(self.ticket_column)
+        if log.schema[by] == "string":
+            value_codes, vocabulary = log.categorical(by)
+            present = value_codes >= 0
+        else:
+            numbers = log.column(by)
+            present = ~np.isnan(numbers) if numbers.dtype.kind == "f" else np.ones(len(log), bool)
+        rows = np.flatnonzero((codes >= 0) & present & log.kind_mask(*TICKET_KINDS))
+        not_opening = ~log.kind_mask("ticket_opened")[rows]
+        # per ticket code: opening rows first, then by time and input order
+        order = np.lexsort((log.row_order[rows], log.timestamps[rows], not_opening, codes[rows]))
+        picked = rows[order]
+        ticket_of = codes[picked]
+        first = np.r_[True, ticket_of[1:] != ticket_of[:-1]]
+        best = np.full(int(codes.max()) + 1 if codes.size else 0, -1, dtype=np.int64)
+        best[ticket_of[first]] = picked[first]
+        row = best[self.ticket_codes]
+        out = np.full(len(self), MISSING, dtype=object)
+        found = row[row >= 0]
+        if log.schema[by] == "string":
+            out[row >= 0] = vocabulary[value_codes[found]]
+        else:
+            out[row >= 0] = numbers[found]
+        return out
+
+
+def ticket_lifecycles(
+    log: InteractionLog, *, ticket_column: str = "ticket_id", as_of: Any = None
+) -> TicketLifecycles:
+    """Join ``ticket_opened`` / ``ticket_replied`` / ``ticket_resolved`` rows on ``ticket_column``.
+
+    First reply = first reply at or after opening; first resolution = first ``ticket_resolved``;
+    full resolution = last ``ticket_resolved`` (Zendesk definitions). ``as_of`` is where open
+    tickets are censored; by default the log's :attr:`~cxmodel.log.InteractionLog.observed_until`,
+    which is the end of the data the log was read from even after ``log.filter(...)``, so
+    filtering the log first (to one topic, say) does not move the censoring time.
+
+    Parameters
+    ----------
+    log : InteractionLog
+        The interaction log.
+    ticket_column : str, default "ticket_id"
+        The column joining a ticket's rows.
+    as_of : time-like, optional
+        Where open tickets are censored; default the log's ``observed_until``.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=["a"] * 3, ticket_id=["t1"] * 3,
+    ...     kind=["ticket_opened", "ticket_replied", "ticket_resolved"],
+    ...     timestamp=["2024-01-01T00:00Z", "2024-01-01T02:00Z", "2024-01-01T05:00Z"])
+    >>> lc = ticket_lifecycles(log)
+    >>> lc.first_reply.tolist(), lc.full_resolution.tolist()
+    ([2.0], [5.0])
+    """
+    if ticket_column not in log:
+        raise SchemaError(f"ticket_column {ticket_column!r} is not a column of the log")
+    codes, cats = log.categorical(ticket_column)
+    kind_codes, kinds = log.categorical("kind")
+    which = np.full(len(kinds), -1)
+    for j, k in enumerate(TICKET_KINDS):
+        which[np.flatnonzero(kinds == k)] = j
+    row_kind = which[kind_codes] if len(kinds) else np.zeros(0, dtype=np.int64)
+    rows = (codes >= 0) & (row_kind >= 0)
+    ts, tcode, rk = log.timestamps[rows], codes[rows], row_kind[rows]
+    cust = log.customer_codes[rows]
+    m = len(cats)
+    opened = np.full(m, _BIG, dtype=np.int64)
+    np.minimum.at(opened, tcode[rk == 0], ts[rk == 0])
+    owner = np.full(m, -1, dtype=np.int64)
+    owner[tcode[rk == 0]] = cust[rk == 0]
+    is_reply = (rk == 1) & (ts >= opened[tcode])
+    first_reply = np.full(m, _BIG, dtype=np.int64)
+    np.minimum.at(first_reply, tcode[is_reply], ts[is_reply])
+    replies = np.bincount(tcode[is_reply], minlength=m)
+    res = rk == 2
+    first_res = np.full(m, _BIG, dtype=np.int64)
+    np.minimum.at(first_res, tcode[res], ts[res])
+    last_res = np.full(m, -_BIG, dtype=np.int64)
+    np.maximum.at(last_res, tcode[res], ts[res])
+    resolutions = np.bincount(tcode[res], minlength=m)
+    keep = opened < _BIG
+
+    def hours(t: npt.NDArray[np.int64], ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        return np.where(ok, (t - opened) / US_PER_HOUR, np.nan)[keep]
+
+    if as_of is not None:
+        cutoff = to_us(as_of, what="as_of")
+    else:
+        cutoff = log.observed_until if log.observed_until is not None else 0
+    return TicketLifecycles(
+        cats[keep],
+        log.customers[owner[keep]],
+        opened[keep],
+        hours(first_reply, first_reply < _BIG),
+        hours(first_res, first_res < _BIG),
+        hours(last_res, resolutions > 0),
+        replies[keep].astype(np.int64),
+        resolutions[keep].astype(np.int64),
+        cutoff,
+        log,
+        ticket_column,
+        np.flatnonzero(keep).astype(np.int64),
+    )
