@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import PERIODS, index_labels, period_index
 from cxmodel._progress import dask_compute
 from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import MetricTable
 from cxmodel.metrics import _survey as _one_shot
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
-from cxmodel.metrics._periods import PERIODS, index_labels, period_index
 from cxmodel.metrics._survey import (
     CESAccumulator,
     CESResult,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
 from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.dask._common import FAN_IN, dask_modules, tree_merge
@@ -22,7 +23,6 @@ from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import check_kinds
 from cxmodel.metrics import CohortRetention
-from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._survival import CustomerLifetimes
 from cxmodel.models import RFMSummary
 from cxmodel.models._rfm import _periods

@@ -6,6 +6,7 @@ Definitions and formulas are in ``docs/guide/metrics.md``.
 
 from __future__ import annotations
 
+from cxmodel._tables import MetricTable, SmallSampleWarning
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
 from cxmodel.metrics._driver_model import DriverModel, driver_model
@@ -59,7 +60,6 @@ from cxmodel.metrics._survival import (
     logrank_test,
     multivariate_logrank_test,
 )
-from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
 from cxmodel.metrics._value import value_summary
 
 __all__ = [

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._stats import z_value
+from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
 from cxmodel.errors import SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._tables import MetricTable
 
 __all__ = ["experience_drivers"]
 

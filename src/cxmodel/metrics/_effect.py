@@ -13,12 +13,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._stats import newcombe_interval, welch_interval, z_value
+from cxmodel._tables import MetricTable
 from cxmodel._time import add_duration, format_duration, parse_duration
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._tables import MetricTable
-from cxmodel.segment import newcombe_interval, welch_interval
 
 __all__ = ["ActionEffect", "action_effect"]
 

@@ -9,11 +9,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._stats import mean_t_interval
+from cxmodel._tables import result_html, result_to_pandas
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import mean_t_interval
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
-from cxmodel.metrics._tables import result_html, result_to_pandas
 
 __all__ = ["HandleTime", "average_handle_time", "kaplan_meier_by"]
 

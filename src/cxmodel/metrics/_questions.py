@@ -19,15 +19,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
+from cxmodel._stats import mean_t_interval, proportion_interval, wilson_bounds, z_value
+from cxmodel._tables import SMALL_N, MetricTable, SmallSampleWarning
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import group_rows
-from cxmodel.metrics._intervals import mean_t_interval, proportion_interval, z_value
-from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._retention import RateResult
-from cxmodel.metrics._tables import SMALL_N, MetricTable, SmallSampleWarning
 
 __all__ = [
     "RATED_KEYS",
@@ -241,13 +241,9 @@ def _warn_small(n: npt.NDArray[Any], what: str) -> None:
 
 
 def _wilson(successes: IntArray, n: IntArray, z: float) -> tuple[npt.NDArray[np.float64], ...]:
-    share = np.full(len(n), NAN)
-    low = np.full(len(n), NAN)
-    high = np.full(len(n), NAN)
-    for i, (k, total) in enumerate(zip(successes.tolist(), n.tolist(), strict=True)):
-        if total:
-            share[i] = k / total
-            _, low[i], high[i] = proportion_interval(k, total, z, "wilson", 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(n > 0, successes / n, NAN)
+    low, high = wilson_bounds(successes, n, z)
     return share, low, high
 
 

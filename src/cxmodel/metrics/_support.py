@@ -8,14 +8,14 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
+from cxmodel._stats import mean_t_interval
+from cxmodel._tables import MetricTable, result_html
 from cxmodel._time import to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import mean_t_interval
-from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._retention import RateResult, _rate
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
-from cxmodel.metrics._tables import MetricTable, result_html
 
 __all__ = [
     "TicketLifecycles",

@@ -13,19 +13,19 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._time import timestamps_to_us
-from cxmodel.errors import SchemaError
-from cxmodel.log import InteractionLog
-from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
-from cxmodel.metrics._intervals import fpc_factor, mean_t_interval, proportion_interval, z_value
-from cxmodel.metrics._periods import index_labels, period_index
-from cxmodel.metrics._tables import (
+from cxmodel._periods import index_labels, period_index
+from cxmodel._stats import fpc_factor, mean_t_interval, proportion_interval, z_value
+from cxmodel._tables import (
     SMALL_N,
     MetricTable,
     SmallSampleWarning,
     result_html,
     result_to_pandas,
 )
+from cxmodel._time import timestamps_to_us
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 
 __all__ = [
     "CESAccumulator",

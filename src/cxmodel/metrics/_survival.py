@@ -9,11 +9,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._stats import z_value
+from cxmodel._tables import result_html, result_to_pandas
 from cxmodel._time import US_PER_DAY, duration_to_us, to_us
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._tables import result_html, result_to_pandas
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

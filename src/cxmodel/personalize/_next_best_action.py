@@ -9,10 +9,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._tables import columns_to_html, columns_to_pandas
 from cxmodel.errors import SchemaError
-from cxmodel.expr import evaluate_checked
-from cxmodel.segment._rules import table_namespace
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
+from cxmodel.expr._checked import evaluate_checked, table_namespace
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable

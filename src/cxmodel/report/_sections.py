@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._stats import Z95
 from cxmodel._time import us_to_datetime
 from cxmodel.log import CustomerTable, InteractionLog
 from cxmodel.report._figures import can_plot
@@ -330,7 +331,7 @@ def indicators(ctx: Context) -> ReportSection | str:
         if isinstance(value, ValueModel) and value.clv is not None:
             v = np.asarray(value.clv.value, dtype=float)
             mean = float(np.mean(v))
-            half = 1.96 * float(np.std(v, ddof=1)) / np.sqrt(v.size) if v.size > 1 else 0.0
+            half = Z95 * float(np.std(v, ddof=1)) / np.sqrt(v.size) if v.size > 1 else 0.0
             cards.append(
                 KPI(
                     "12-month value per buyer",

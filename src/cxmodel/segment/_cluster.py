@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel._tables import columns_to_html, columns_to_pandas
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.segment._features import feature_matrix, numeric_features
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable

@@ -9,9 +9,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._tables import columns_to_html, columns_to_pandas
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog

@@ -10,9 +10,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._tables import columns_to_html, columns_to_pandas
 from cxmodel.errors import SchemaError
 from cxmodel.segment._rfm import RFMScores
-from cxmodel.segment._table import columns_to_html, columns_to_pandas
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

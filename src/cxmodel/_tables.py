@@ -1,4 +1,5 @@
-"""Result plumbing shared by the metrics: tables, dict/pandas/HTML conversion, warnings."""
+"""Tables of labelled columns shared by the analyses: MetricTable, dict/pandas/HTML conversion,
+the small-sample warning."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from cxmodel._optional import import_optional
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["MetricTable", "SmallSampleWarning", "result_html", "result_to_pandas"]
+__all__ = [
+    "SMALL_N",
+    "MetricTable",
+    "SmallSampleWarning",
+    "columns_to_html",
+    "columns_to_pandas",
+    "result_html",
+    "result_to_pandas",
+]
 
 SMALL_N = 30
 
@@ -50,6 +59,29 @@ def result_html(title: str, fields: Mapping[str, Any]) -> str:
         for name, value in fields.items()
     )
     return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
+
+
+def columns_to_pandas(columns: Mapping[str, npt.NDArray[Any]], feature: str) -> Any:
+    """A pandas DataFrame from named equal-length columns (pandas imported lazily)."""
+    pd = import_optional("pandas", feature)
+    return pd.DataFrame({name: np.asarray(values) for name, values in columns.items()})
+
+
+def columns_to_html(title: str, columns: Mapping[str, npt.NDArray[Any]], limit: int = 10) -> str:
+    """A small HTML table showing the first ``limit`` rows of named columns, then how many
+    more there are."""
+    names = list(columns)
+    n = len(next(iter(columns.values()))) if names else 0
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in names)
+    rows = []
+    for i in range(min(n, limit)):
+        cells = "".join(f"<td>{html_cell(columns[name][i])}</td>" for name in names)
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        f"<p><b>{html.escape(title)}</b> ({n} rows)</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + more_rows(n, len(rows))
+    )
 
 
 @attrs.frozen(eq=False)
