@@ -16,7 +16,7 @@ from scipy import stats
 from cxmodel._stats import newcombe_interval, welch_interval, z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import add_duration, format_duration, parse_duration
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 
 __all__ = ["ActionEffect", "action_effect"]
@@ -50,7 +50,10 @@ class ActionEffect(MetricTable):
         """The row of ``trigger`` as a dict of plain values."""
         names = self.columns["trigger"].tolist()
         if trigger not in names:
-            raise KeyError(f"no held-out customers for trigger {trigger!r}; triggers: {names}")
+            raise NotFoundError(
+                f"no held-out customers for trigger {trigger!r}; triggers: {names}"
+                + did_you_mean(str(trigger), names)
+            )
         i = names.index(trigger)
         return {k: _plain(v[i]) for k, v in self.columns.items()}
 

@@ -10,7 +10,6 @@ that interaction and ``by_rated=True`` groups answers by its columns.
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +23,7 @@ from cxmodel._stats import mean_t_interval, proportion_interval, wilson_bounds, 
 from cxmodel._tables import SMALL_N, MetricTable, SmallSampleWarning
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import group_rows
 from cxmodel.metrics._retention import RateResult
@@ -135,8 +134,7 @@ def _question(log: InteractionLog, question: str | Question) -> Question:
         return question
     known = log.questions
     if not isinstance(question, str) or question not in known:
-        close = difflib.get_close_matches(str(question), list(known), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(question), known)
         raise SchemaError(
             f"question {question!r} is not in the log's questions {sorted(known)}{hint}; declare "
             "it when reading (questions=[Question(...)]) or pass the Question itself"

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from cxmodel._html import MAX_ROWS, html_cell, more_rows
 from cxmodel._optional import import_optional
 from cxmodel._time import to_us, us_to_datetime
+from cxmodel.errors import IndexOutOfRangeError, SchemaError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -405,7 +406,7 @@ class Firings:
             return tuple(self._emitted.get(j) for j in range(self._emitted.n)[i])
         n = self._emitted.n
         if not -n <= i < n:
-            raise IndexError(f"firing index {i} out of range for {n} firings")
+            raise IndexOutOfRangeError(f"firing index {i} out of range for {n} firings")
         return self._emitted.get(i % n if n else i)
 
     def __eq__(self, other: object) -> bool:
@@ -550,7 +551,7 @@ def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") ->
             stream.write(json.dumps(f.to_dict(), default=str) + "\n")
         return
     if format != "csv":
-        raise ValueError(f"format must be 'jsonl' or 'csv', got {format!r}")
+        raise SchemaError(f"format must be 'jsonl' or 'csv', got {format!r}")
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["trigger", "customer_id", "time", "action", "payload", "because", "firing_id"])
     for f in firings:

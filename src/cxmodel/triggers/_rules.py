@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
+from cxmodel.errors import NotFoundError, TriggerSyntaxError, TriggerTypeError, did_you_mean
 from cxmodel.expr import Duration, Expr, check_nesting, expr_from_dict, expr_to_dict
 from cxmodel.expr._ast import _NODES as _EXPR_TYPES
 from cxmodel.expr._ast import (
@@ -767,7 +767,9 @@ class RuleSet:
             if rule.name == name:
                 return rule
         known_names = ", ".join(r.name for r in self.rules)
-        raise KeyError(f"no rule named {name!r}; rules are: {known_names}")
+        raise NotFoundError(
+            f"no rule named {name!r}; rules are: {known_names}" + did_you_mean(name, self.names)
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
