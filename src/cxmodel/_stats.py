@@ -94,9 +94,11 @@ def fpc_factor(n: float, population: float | None) -> float:
 
 
 def wilson_bounds(
-    successes: npt.ArrayLike, n: npt.ArrayLike, z: float = Z95
+    successes: npt.ArrayLike, n: npt.ArrayLike, z: float | FloatArray = Z95
 ) -> tuple[FloatArray, FloatArray]:
     """Wilson score interval of proportions, vectorised; NaN where ``n`` is 0.
+
+    ``z`` is one normal quantile or one per proportion.
 
     Examples
     --------

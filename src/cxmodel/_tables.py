@@ -4,6 +4,7 @@ the small-sample warning."""
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "columns_to_pandas",
     "result_html",
     "result_to_pandas",
+    "warn_small_groups",
 ]
 
 SMALL_N = 30
@@ -32,6 +34,29 @@ SMALL_N = 30
 
 class SmallSampleWarning(UserWarning):
     """A metric was computed from fewer than 30 answers; its interval is unreliable."""
+
+
+def warn_small_groups(n: npt.ArrayLike, what: str, *, stacklevel: int = 3) -> None:
+    """Warn :class:`SmallSampleWarning` when a group has answers, but fewer than 30.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_small_groups([0, 12, 40], "NPS")
+    >>> str(caught[0].message)
+    'NPS: 1 group(s) have fewer than 30 answers (smallest n = 12); intervals are unreliable'
+    """
+    counts = np.asarray(n)
+    small = (counts > 0) & (counts < SMALL_N)
+    if small.any():
+        warnings.warn(
+            f"{what}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers "
+            f"(smallest n = {int(counts[small].min())}); intervals are unreliable",
+            SmallSampleWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _plain(value: Any) -> Any:
