@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._answers import survey_chunk
+from cxmodel.metrics._answers import factorize, survey_chunk
 
 __all__ = ["ScoreAccumulator", "ScoreCounts", "group_rows"]
 
@@ -56,19 +56,6 @@ class ScoreCounts:
         return int(self.counts.shape[0])
 
 
-def _factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
-    """Sorted uniques and codes; O(n) for integer columns with a compact range."""
-    if col.dtype.kind in "iu" and col.size:
-        lo, hi = int(col.min()), int(col.max())
-        if hi - lo < max(4 * col.size, 1 << 16):
-            shifted = (col - lo).astype(np.int64)
-            present = np.bincount(shifted) > 0
-            remap = np.cumsum(present) - 1
-            return np.flatnonzero(present) + lo, remap[shifted]
-    u, inv = np.unique(col, return_inverse=True)
-    return u, inv.reshape(-1).astype(np.int64)
-
-
 def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray, IntArray]:
     """Unique rows of the key ``columns`` (sorted) and each row's group index."""
     if not columns:
@@ -86,12 +73,12 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
                 uniques.append(np.arange(lo, hi + 1))
                 codes.append((arr - lo).astype(np.int64))
                 continue
-        u, inv = _factorize(arr)
+        u, inv = factorize(arr)
         uniques.append(u)
         codes.append(inv)
     dims = tuple(max(len(u), 1) for u in uniques)
     flat = np.ravel_multi_index(tuple(codes), dims) if n else np.zeros(0, dtype=np.int64)
-    used, inverse = _factorize(flat.astype(np.int64))
+    used, inverse = factorize(flat.astype(np.int64))
     parts = np.unravel_index(used, dims)
     keys = np.empty((len(used), len(columns)), dtype=object)
     for j, (u, part) in enumerate(zip(uniques, parts, strict=True)):
@@ -281,7 +268,15 @@ class ScoreAccumulator:
             by_rated=by_rated,
         )
         state = self.update(self.empty(chunk.key_names), chunk.scores, chunk.keys, chunk.rows)
-        return attrs.evolve(state, labels=chunk.labels, period=chunk.period)
+        labels = chunk.labels
+        if chunk.labelled and not chunk.every_label:
+            # the labels are those the answers carry: code the groups' keys into them
+            seen = np.unique(state.keys[:, 0]) if state.n_groups else np.empty(0, object)
+            keys = state.keys.copy()
+            keys[:, 0] = np.searchsorted(seen, state.keys[:, 0])
+            labels = seen.astype(object) if labels is None else labels[seen.astype(np.int64)]
+            state = attrs.evolve(state, keys=keys)
+        return attrs.evolve(state, labels=labels, period=chunk.period)
 
     def merge(self, a: ScoreCounts, b: ScoreCounts) -> ScoreCounts:
         """Combine two states (exact; order and grouping do not matter)."""

@@ -19,7 +19,7 @@ from cxmodel._time import timestamps_to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 
-__all__ = ["MISSING", "SurveyChunk", "answer_rows", "survey_chunk"]
+__all__ = ["MISSING", "SurveyChunk", "answer_rows", "factorize", "survey_chunk"]
 
 MISSING = "(missing)"
 """The label of answers whose ``by`` value is missing."""
@@ -31,16 +31,20 @@ IntArray = npt.NDArray[np.int64]
 class SurveyChunk:
     """The answers of one chunk: scores, their row numbers and their integer group keys.
 
-    ``labels`` is the vocabulary of the first key when it is a ``by`` label: codes index it,
-    and the code ``len(labels)`` means a missing value of a string column. ``period`` names
-    the unit of the key ``"period"``.
+    When ``by`` is given (``labelled``), the first key is a ``by`` label: a code into
+    ``labels`` (the code ``len(labels)`` is a missing value of a string column), or, when
+    ``labels`` is None, the integer label itself. ``every_label`` says whether each label is
+    a group even without answers (the categories of a string column), or only the labels the
+    answers carry count. ``period`` names the unit of the key ``"period"``.
     """
 
     scores: npt.NDArray[Any]
     rows: IntArray | None
     key_names: tuple[str, ...]
-    keys: tuple[IntArray, ...]
+    keys: tuple[npt.NDArray[Any], ...]
+    labelled: bool
     labels: npt.NDArray[Any] | None
+    every_label: bool
     period: str | None
 
 
@@ -62,13 +66,35 @@ def answer_rows(log: InteractionLog, metric: str) -> npt.NDArray[np.bool_]:
     return np.asarray(mask, dtype=bool)
 
 
-def _coded(values: npt.NDArray[Any]) -> tuple[IntArray, npt.NDArray[Any]]:
-    """Codes into sorted labels: integers and booleans as they are, anything else as text
-    (a missing value is the label ``"(missing)"``)."""
-    if values.dtype.kind not in "iub":
-        values = np.where(values == None, MISSING, values).astype(str)  # noqa: E711
-    labels, codes = np.unique(values, return_inverse=True)
-    return codes.reshape(-1).astype(np.int64), labels.astype(object)
+def factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
+    """Sorted uniques and codes; O(n) for integer columns with a compact range.
+
+    Examples
+    --------
+    >>> uniques, codes = factorize(np.array([7, 3, 7, 9]))
+    >>> uniques.tolist(), codes.tolist()
+    ([3, 7, 9], [1, 0, 1, 2])
+    """
+    if col.dtype.kind in "iu" and col.size:
+        lo, hi = int(col.min()), int(col.max())
+        if hi - lo < max(4 * col.size, 1 << 16):
+            shifted = (col - lo).astype(np.int64)
+            present = np.bincount(shifted) > 0
+            remap = np.cumsum(present) - 1
+            return np.flatnonzero(present) + lo, remap[shifted]
+    u, inv = np.unique(col, return_inverse=True)
+    return u, inv.reshape(-1).astype(np.int64)
+
+
+def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
+    """Keys of labels: integers and booleans as they are (no vocabulary: the groups' values
+    make it), anything else as codes into its sorted text (a missing value is the label
+    ``"(missing)"``)."""
+    if values.dtype.kind in "iub":
+        return values, None
+    text = np.where(values == None, MISSING, values).astype(str)  # noqa: E711
+    labels, codes = factorize(text)
+    return codes, labels.astype(object)
 
 
 def _log_labels(
@@ -76,23 +102,24 @@ def _log_labels(
     mask: npt.NDArray[np.bool_],
     by: Any,
     by_rated: bool,
-) -> tuple[str, IntArray, npt.NDArray[Any]]:
-    """The ``by`` key name, codes of the ``mask`` rows and the vocabulary, for a log."""
+) -> tuple[str, npt.NDArray[Any], npt.NDArray[Any] | None, bool]:
+    """The ``by`` key name, keys of the ``mask`` rows, the vocabulary (None: the keys are the
+    labels) and whether every label of it is a group, for a log."""
     if by_rated:
         if not isinstance(by, str):
             raise SchemaError("by_rated=True needs by= a column name (e.g. by='touchpoint')")
         from cxmodel.metrics._questions import RATED_KEYS, rated_labels
 
         codes, labels = _coded(rated_labels(log, by, mask, RATED_KEYS))
-        return by, codes, labels
+        return by, codes, labels, False
     if isinstance(by, str):
         if log.schema.get(by) == "string":
             # every category of the column is a label, answered or not; missing sorts last
             all_codes, cats = log.categorical(by)
             codes = np.where(all_codes < 0, len(cats), all_codes)[mask].astype(np.int64)
-            return by, codes, cats.astype(object)
+            return by, codes, cats.astype(object), True
         codes, labels = _coded(log.column(by)[mask])
-        return by, codes, labels
+        return by, codes, labels, False
     given = np.asarray(by)
     if len(given) != len(log):
         raise SchemaError(
@@ -100,7 +127,7 @@ def _log_labels(
             "expected one label per row or a column name"
         )
     codes, labels = _coded(given[mask])
-    return "by", codes, labels
+    return "by", codes, labels, False
 
 
 def _times(timestamps: Any) -> IntArray | None:
@@ -137,17 +164,20 @@ def survey_chunk(
     >>> chunk = survey_chunk([9, 3, 10], "nps", by=["b", "a", "b"])
     >>> chunk.key_names, chunk.keys[0].tolist(), chunk.labels.tolist()
     (('by',), [1, 0, 1], ['a', 'b'])
+    >>> survey_chunk([9, 3], "nps", by=[20, 10]).labels is None  # integers are their own keys
+    True
     """
     names: list[str] = []
-    keys: list[IntArray] = []
+    keys: list[npt.NDArray[Any]] = []
     labels: npt.NDArray[Any] | None = None
+    every_label = False
     if isinstance(data, InteractionLog):
         mask = answer_rows(data, metric)
         scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
         rows: IntArray | None = data.row_order[mask]
         times: IntArray | None = data.timestamps[mask]
         if by is not None or by_rated:
-            name, codes, labels = _log_labels(data, mask, by, by_rated)
+            name, codes, labels, every_label = _log_labels(data, mask, by, by_rated)
             names.append(name)
             keys.append(codes)
     else:
@@ -174,4 +204,7 @@ def survey_chunk(
             raise SchemaError("period= needs timestamps: pass a log or timestamps= of each score")
         names.append("period")
         keys.append(period_index(times, period, timezone))
-    return SurveyChunk(scores, rows, tuple(names), tuple(keys), labels, period)
+    labelled = len(names) > (period is not None)  # a by key before the period
+    return SurveyChunk(
+        scores, rows, tuple(names), tuple(keys), labelled, labels, every_label, period
+    )
