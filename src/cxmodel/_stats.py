@@ -1,26 +1,108 @@
-"""Small statistical helpers shared by the analyses."""
+"""Confidence intervals and tests shared by every analysis.
+
+Normal quantiles and two-sided p-values; intervals for one proportion (Wald, adjusted Wald,
+Wilson), for the difference of two proportions (Newcombe's hybrid score), for a mean (Student t)
+and for the difference of two means (Welch). The formulas are written out in
+docs/guide/metrics.md; the published examples they reproduce are in the doctests.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special, stats
 
-__all__ = ["Z95", "wilson_bounds"]
+from cxmodel.errors import SchemaError
+
+__all__ = [
+    "Z95",
+    "fpc_factor",
+    "mean_t_interval",
+    "newcombe_bounds",
+    "newcombe_interval",
+    "proportion_interval",
+    "two_sided_p",
+    "welch_interval",
+    "wilson_bounds",
+    "wilson_interval",
+    "z_value",
+]
+
+FloatArray = npt.NDArray[np.float64]
 
 Z95 = 1.959963984540054
 """The two-sided 95 % standard normal quantile."""
 
+NAN = float("nan")
 
-def wilson_bounds(
-    successes: npt.ArrayLike, n: npt.ArrayLike, z: float = Z95
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Wilson score interval of proportions, vectorised; NaN where ``n`` is 0.
+
+def z_value(level: float) -> float:
+    """The two-sided standard normal quantile for a confidence ``level`` in (0, 1).
+
+    Raises
+    ------
+    SchemaError
+        When ``level`` is not a number strictly between 0 and 1.
 
     Examples
     --------
-    >>> low, high = wilson_bounds(170, 200)
+    >>> z_value(0.95) == Z95, round(z_value(0.9), 4)
+    (True, 1.6449)
+    """
+    if not (isinstance(level, float | int) and 0.0 < float(level) < 1.0):
+        raise SchemaError(f"level must be a number in the open interval (0, 1); got {level!r}")
+    return float(stats.norm.ppf(0.5 + float(level) / 2.0))
+
+
+def two_sided_p(statistic: npt.ArrayLike) -> Any:
+    """Two-sided p-value ``2 * P(Z > |statistic|)`` of standard normal statistics, vectorised.
+
+    Returns a float for a scalar and an array for an array; NaN stays NaN.
+
+    Examples
+    --------
+    >>> round(two_sided_p(1.959963984540054), 6)
+    0.05
+    """
+    p = 2.0 * special.ndtr(-np.abs(np.asarray(statistic, dtype=np.float64)))
+    return float(p) if np.ndim(p) == 0 else p
+
+
+def fpc_factor(n: float, population: float | None) -> float:
+    """Finite population correction ``(N - n) / (N - 1)`` applied to variances (1 if no N).
+
+    Raises
+    ------
+    SchemaError
+        When the population is smaller than ``n`` or than 2.
+
+    Examples
+    --------
+    >>> fpc_factor(10, None), fpc_factor(10, 101)
+    (1.0, 0.91)
+    """
+    if population is None:
+        return 1.0
+    if population < n or population < 2:
+        raise SchemaError(
+            f"population must be >= the number of answers ({n:g}) and >= 2; got {population!r}"
+        )
+    return (population - n) / (population - 1.0)
+
+
+def wilson_bounds(
+    successes: npt.ArrayLike, n: npt.ArrayLike, z: float | FloatArray = Z95
+) -> tuple[FloatArray, FloatArray]:
+    """Wilson score interval of proportions, vectorised; NaN where ``n`` is 0.
+
+    ``z`` is one normal quantile or one per proportion.
+
+    Examples
+    --------
+    >>> low, high = wilson_bounds(170, 200)  # CSAT 170 of 200
     >>> round(float(low), 3), round(float(high), 3)
     (0.794, 0.893)
     """
@@ -36,3 +118,132 @@ def wilson_bounds(
     low: Any = np.where(empty, np.nan, np.clip(centre - half, 0.0, 1.0))
     high: Any = np.where(empty, np.nan, np.clip(centre + half, 0.0, 1.0))
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+
+def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for one proportion.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in wilson_interval(56, 70)]
+    [0.6918, 0.877]
+    """
+    low, high = wilson_bounds(successes, n, z)
+    return (float(low), float(high))
+
+
+def newcombe_bounds(
+    x_a: npt.ArrayLike,
+    n_a: npt.ArrayLike,
+    x_b: npt.ArrayLike,
+    n_b: npt.ArrayLike,
+    z: float = Z95,
+) -> tuple[FloatArray, FloatArray]:
+    """Newcombe's hybrid score interval for ``x_a / n_a - x_b / n_b``, vectorised.
+
+    Built from the two Wilson intervals (Newcombe 1998, method 10); NaN where a side has
+    ``n = 0``.
+
+    Examples
+    --------
+    >>> low, high = newcombe_bounds([56], [70], [48], [80])  # Newcombe (1998), example (a)
+    >>> round(float(low[0]), 4), round(float(high[0]), 4)
+    (0.0524, 0.3339)
+    """
+    xa, na = np.asarray(x_a, np.float64), np.asarray(n_a, np.float64)
+    xb, nb = np.asarray(x_b, np.float64), np.asarray(n_b, np.float64)
+    l_a, u_a = wilson_bounds(xa, na, z)
+    l_b, u_b = wilson_bounds(xb, nb, z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_a, p_b = xa / na, xb / nb
+        d = p_a - p_b
+        low = d - np.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)
+        high = d + np.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)
+    return np.asarray(low, np.float64), np.asarray(high, np.float64)
+
+
+def newcombe_interval(
+    x_a: float, n_a: float, x_b: float, n_b: float, z: float = Z95
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (method 10) for the difference of two proportions.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in newcombe_interval(56, 70, 48, 80)]  # Newcombe (1998), example (a)
+    [0.0524, 0.3339]
+    """
+    low, high = newcombe_bounds(x_a, n_a, x_b, n_b, z)
+    return (float(low), float(high))
+
+
+def proportion_interval(
+    successes: float, n: float, z: float, method: str, fpc: float
+) -> tuple[float, float, float]:
+    """``(se, low, high)`` of a proportion; ``method`` is wald, adjusted-wald or wilson.
+
+    ``fpc`` is the finite population correction of :func:`fpc_factor` (1 for none); NaN for
+    ``n = 0``.
+
+    Examples
+    --------
+    >>> se, lo, hi = proportion_interval(170, 200, Z95, "wilson", 1.0)
+    >>> round(lo, 3), round(hi, 3)
+    (0.794, 0.893)
+    """
+    if n == 0:
+        return NAN, NAN, NAN
+    p = successes / n
+    se = math.sqrt(p * (1 - p) * fpc / n)
+    if method == "wald":
+        return se, max(0.0, p - z * se), min(1.0, p + z * se)
+    if method == "adjusted-wald":
+        n_adj = n + z * z
+        p_adj = (successes + z * z / 2) / n_adj
+        half = z * math.sqrt(p_adj * (1 - p_adj) * fpc / n_adj)
+        return se, max(0.0, p_adj - half), min(1.0, p_adj + half)
+    # Wilson; the finite population correction shrinks the effective z^2.
+    low, high = wilson_bounds(successes, n, z * math.sqrt(fpc))
+    return se, float(low), float(high)
+
+
+def mean_t_interval(
+    n: float, mean: float, var: float, level: float, fpc: float
+) -> tuple[float, float, float]:
+    """``(se, low, high)`` of a mean with a Student-t interval (NaN when n < 2).
+
+    Examples
+    --------
+    >>> se, lo, hi = mean_t_interval(4, 10.0, 4.0, 0.95, 1.0)
+    >>> se, round(lo, 3), round(hi, 3)
+    (1.0, 6.818, 13.182)
+    """
+    if n < 2:
+        return NAN, NAN, NAN
+    se = math.sqrt(var * fpc / n)
+    t = float(stats.t.ppf(0.5 + level / 2.0, n - 1))
+    return se, mean - t * se, mean + t * se
+
+
+def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[float, float]:
+    """Welch's t interval for the difference of means ``mean(a) - mean(b)``.
+
+    NaN when either sample has fewer than 2 values; the point itself when both variances are 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> low, high = welch_interval(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))
+    >>> round(low, 3), round(high, 3)
+    (-0.988, 3.988)
+    """
+    n_a, n_b = a.shape[0], b.shape[0]
+    if n_a < 2 or n_b < 2:
+        return (NAN, NAN)
+    va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
+    se = np.sqrt(va + vb)
+    d = a.mean() - b.mean()
+    if se == 0:
+        return (float(d), float(d))
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    t = stats.t.ppf(0.5 + level / 2, df)
+    return (float(d - t * se), float(d + t * se))

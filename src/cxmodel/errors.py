@@ -12,6 +12,9 @@ True
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 __all__ = [
     "CXModelError",
     "ConvergenceError",
@@ -19,12 +22,15 @@ __all__ = [
     "DataError",
     "DataWarning",
     "EvaluationLimitError",
+    "IndexOutOfRangeError",
     "MissingDependencyError",
     "NotFittedError",
+    "NotFoundError",
     "SchemaError",
     "StoreError",
     "TriggerSyntaxError",
     "TriggerTypeError",
+    "ValueTypeError",
 ]
 
 
@@ -38,6 +44,26 @@ class SchemaError(CXModelError, ValueError):
 
 class DataError(CXModelError, ValueError):
     """A request cannot be answered from the data given (empty input, unknown customer, ...)."""
+
+
+class NotFoundError(CXModelError, KeyError):
+    """A name looked up is not there: a rule, a trigger, a touchpoint, a stop-word language.
+
+    The message names what was looked up, lists or suggests what is there.
+    """
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; a sentence reads better unquoted
+        return str(self.args[0]) if self.args else ""
+
+
+class IndexOutOfRangeError(CXModelError, IndexError):
+    """A position outside a sequence's range."""
+
+
+class ValueTypeError(CXModelError, TypeError):
+    """A value of a type the operation cannot take: a rule expression used as a bool, values
+    that cannot be ordered against each other, a value JSON cannot hold."""
 
 
 class MissingDependencyError(CXModelError, ImportError):
@@ -91,3 +117,17 @@ class DataWarning(UserWarning):
 class ConvergenceWarning(UserWarning):
     """A model fit stopped without meeting its convergence test; the estimates are the best
     point found and ``diagnostics`` (on the fitted model) says how the optimiser ended."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """A hint naming the closest of ``known`` to ``name``, or an empty string.
+
+    Examples
+    --------
+    >>> did_you_mean("purchse", ["view", "purchase"])
+    "; did you mean 'purchase'?"
+    >>> did_you_mean("zzz", ["view"])
+    ''
+    """
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxmodel._stats import newcombe_bounds
 from cxmodel.errors import SchemaError
 from cxmodel.journey import (
     compare_friction,
@@ -22,7 +23,6 @@ from cxmodel.journey import (
     step_matrix,
     transitions,
 )
-from cxmodel.journey._segments import newcombe_bounds
 from cxmodel.log import InteractionLog
 from cxmodel.segment import newcombe_interval
 

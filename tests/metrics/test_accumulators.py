@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     CESAccumulator,
     CSATAccumulator,
@@ -126,3 +127,81 @@ class TestScoreAccumulators:
         acc = NPSAccumulator()
         with pytest.raises(SchemaError, match="row 1: score"):
             acc.update(acc.empty(), [5, *scores])
+
+
+def _answers(n: int, seed: int) -> dict[str, list[object]]:
+    """Survey rows (NPS and CSAT answers, a region with missing values) and a purchase."""
+    rng = np.random.default_rng(seed)
+    metric = rng.choice(["nps", "csat"], n).tolist()
+    score = [float(rng.integers(0, 11) if m == "nps" else rng.integers(1, 6)) for m in metric]
+    regions = np.array(["north", "south", "east", None], dtype=object)
+    return {
+        "customer_id": [f"c{i % 7}" for i in range(n)],
+        "timestamp": (1_700_000_000 + rng.integers(0, 90 * 86_400, n)).tolist(),
+        "kind": ["survey"] * n,
+        "metric": metric,
+        "score": score,
+        "region": regions[rng.integers(0, 4, n)].tolist(),
+    }
+
+
+def _log(columns: dict[str, list[object]], lo: int, hi: int) -> InteractionLog:
+    return InteractionLog.from_arrays(**{k: v[lo:hi] for k, v in columns.items()})
+
+
+class TestPartials:
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.sampled_from(ACCUMULATORS),
+        st.integers(1, 80),
+        st.integers(0, 2**16),
+        st.lists(st.integers(0, 80), max_size=4),
+        st.sampled_from([(None, None), ("region", None), ("region", "month"), (None, "week")]),
+    )
+    def test_partials_of_any_split_merge_to_the_whole(
+        self,
+        acc: ScoreAccumulator,
+        n: int,
+        seed: int,
+        cuts: list[int],
+        grouping: tuple[str | None, str | None],
+    ) -> None:
+        """Partials of separately built pieces of a log (each with its own category codes),
+        merged from the right, finalize to the same table as the partial of the whole log."""
+        by, period = grouping
+        columns = _answers(n, seed)
+        bounds = [0, *sorted(min(c, n) for c in cuts), n]
+        pieces = [_log(columns, lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+        whole = acc.partial(_log(columns, 0, n), by=by, period=period)
+        merged = acc.partial(pieces[-1], by=by, period=period)
+        for piece in reversed(pieces[:-1]):
+            merged = acc.merge(acc.partial(piece, by=by, period=period), merged)
+        a = acc.finalize(merged).to_dict()  # type: ignore[attr-defined]
+        b = acc.finalize(whole).to_dict()  # type: ignore[attr-defined]
+        assert list(a) == list(b)
+        for name in a:
+            assert np.array_equal(a[name], b[name], equal_nan=a[name].dtype.kind == "f"), name
+
+    def test_a_category_without_answers_in_any_piece_is_a_row(self) -> None:
+        """Every category of the by column in some piece is a row, with n = 0 if unanswered."""
+        acc = NPSAccumulator()
+        one = InteractionLog.from_arrays(
+            customer_id=["a", "b"], timestamp=[0, 1], kind=["survey", "view"],
+            metric=["nps", None], score=[9.0, None], region=["north", "west"],
+        )  # fmt: skip
+        two = InteractionLog.from_arrays(
+            customer_id=["c"], timestamp=[2], kind=["survey"], metric=["nps"], score=[3.0],
+            region=[None],
+        )  # fmt: skip
+        table = acc.finalize(
+            acc.merge(acc.partial(one, by="region"), acc.partial(two, by="region"))
+        )
+        assert table["region"].tolist() == ["north", "west", "(missing)"]
+        assert table["n"].tolist() == [1, 0, 1]
+
+    def test_raw_and_labelled_states_do_not_mix(self) -> None:
+        """A state from update() (raw keys) cannot be merged with one from partial()."""
+        acc = NPSAccumulator()
+        raw = acc.update(acc.empty(["by"]), [9], [["x"]])
+        with pytest.raises(SchemaError, match="raw keys"):
+            acc.merge(raw, acc.partial([3], by=["y"]))

@@ -240,12 +240,13 @@ class TestCompare:
             compare_proportions((5, 3), (1, 2))
 
 
-class TestNPSWaldVectorised:
+class TestOneNPSFormula:
     @pytest.mark.parametrize("seed", [0, 1, 2])
-    def test_matches_row_by_row(self, seed: int) -> None:
-        """The vectorised Wald table equals the per-group computation bit for bit."""
+    def test_table_matches_the_formula_group_by_group(self, seed: int) -> None:
+        """Every row of a 300-group table is 100 (p - d) with SE 100 sqrt((p + d - (p - d)^2) / n)
+        and the Wald bounds, computed here group by group."""
+        from cxmodel._stats import z_value
         from cxmodel.metrics import NPSAccumulator
-        from cxmodel.metrics._survey import _nps_row, _table, z_value
 
         acc = NPSAccumulator()
         rng = np.random.default_rng(seed)
@@ -253,10 +254,31 @@ class TestNPSWaldVectorised:
         state = acc.update(acc.empty(["g"]), rng.integers(0, 11, n), [rng.integers(0, 300, n)])
         got = acc.finalize(state, level=0.9).to_dict()
         z = z_value(0.9)
-        rows = [_nps_row(c, "wald", z, None, 0) for c in state.counts]
-        blank = _nps_row(np.zeros(11, dtype=np.int64), "wald", z, None, 0)
-        want = _table("NPS", state, rows, blank).to_dict()
-        assert list(got) == list(want)
-        for key in want:
-            assert got[key].dtype == want[key].dtype
-            np.testing.assert_array_equal(got[key], want[key])
+        for i, counts in enumerate(state.counts.tolist()):
+            total, pro, det = sum(counts), sum(counts[9:]), sum(counts[:7])
+            p, d = pro / total, det / total
+            value, se = 100 * (p - d), 100 * math.sqrt((p + d - (p - d) ** 2) / total)
+            assert (got["n"][i], got["promoters"][i], got["detractors"][i]) == (total, pro, det)
+            assert got["value"][i] == pytest.approx(value, rel=1e-12)
+            assert got["se"][i] == pytest.approx(se, rel=1e-12)
+            assert got["ci_low"][i] == pytest.approx(max(-100, value - z * se), rel=1e-12)
+            assert got["ci_high"][i] == pytest.approx(min(100, value + z * se), rel=1e-12)
+
+    def test_journey_map_uses_the_same_formula(self) -> None:
+        """satisfaction_by_stage's NPS of a stage equals nps() of the same answers."""
+        from cxmodel.metrics import satisfaction_by_stage
+
+        scores = [10] * 40 + [8] * 25 + [2] * 35
+        rows = [
+            {"customer_id": f"c{i}", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+             "touchpoint": "web", "order_id": f"o{i}", "value": 1.0}
+            for i in range(len(scores))
+        ] + [
+            {"customer_id": f"c{i}", "timestamp": "2024-01-02T00:00:00Z", "kind": "survey",
+             "metric": "nps", "score": s, "order_id": f"o{i}"}
+            for i, s in enumerate(scores)
+        ]  # fmt: skip
+        journey = satisfaction_by_stage(InteractionLog.from_records(rows), "nps")
+        expected = nps(scores)
+        assert journey["value"].tolist() == [expected.value]
+        assert (journey["ci_low"][0], journey["ci_high"][0]) == expected.ci

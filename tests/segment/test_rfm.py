@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -271,3 +272,47 @@ class TestSegmentMap:
         seg = rfm_segments(scores, [SegmentRule("recent", r=(2, 2)), SegmentRule("lapsed")])
         assert seg.labels.tolist() == ["lapsed", "recent"]
         assert "<table>" in seg._repr_html_() and "<table>" in scores._repr_html_()
+
+
+class TestRFMTotals:
+    @settings(max_examples=40, deadline=None)
+    @given(st.integers(1, 60), st.integers(0, 2**16), st.lists(st.integers(0, 60), max_size=4))
+    def test_pieces_merge_to_the_whole(self, n: int, seed: int, cuts: list[int]) -> None:
+        """Totals of separately built pieces of a log, merged, score like the whole log."""
+        from cxmodel.segment._rfm import RFMTotals
+
+        rng = np.random.default_rng(seed)
+        columns = {
+            "customer_id": [f"c{i}" for i in rng.integers(0, 9, n)],
+            "timestamp": (1_700_000_000 + rng.integers(0, 86_400 * 60, n)).tolist(),
+            "kind": rng.choice(["purchase", "view"], n).tolist(),
+            "value": rng.integers(1, 50, n).astype(float).tolist(),
+        }
+        cutoff = (1_700_000_000 + 86_400 * 45) * 1_000_000
+        bounds = [0, *sorted(min(c, n) for c in cuts), n]
+        merged = RFMTotals.empty(cutoff, ("purchase",))
+        for lo, hi in itertools.pairwise(bounds):
+            if hi > lo:
+                piece = InteractionLog.from_arrays(**{k: v[lo:hi] for k, v in columns.items()})
+                merged = RFMTotals.partial(piece, as_of=cutoff, kinds=("purchase",)).merge(merged)
+        whole = InteractionLog.from_arrays(**columns)
+        if not (whole.kind_mask("purchase") & (whole.timestamps <= cutoff)).any():
+            return
+        expected = rfm_scores(whole, as_of=np.datetime64(cutoff, "us"), n_bins=3).to_dict()
+        got = merged.scores(3).to_dict()
+        for key, value in expected.items():
+            np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(value), err_msg=key)
+
+    def test_unknown_kind_is_checked_once_against_every_piece(self) -> None:
+        """A kind that only one piece holds is no typo; a kind no piece holds is one."""
+        from cxmodel.segment._rfm import RFMTotals
+
+        one = InteractionLog.from_arrays(["a"], [0], ["order"], value=[1.0])
+        two = InteractionLog.from_arrays(["b"], [0], ["view"])
+        totals = RFMTotals.partial(two, as_of=10**12, kinds=("order",)).merge(
+            RFMTotals.partial(one, as_of=10**12, kinds=("order",))
+        )
+        assert totals.scores(2).customer_id.tolist() == ["a"]
+        typo = RFMTotals.partial(two, as_of=10**12, kinds=("ordr",))
+        with pytest.raises(SchemaError, match=r"rfm_scores\(\) kind: unknown kind 'ordr'"):
+            typo.scores(2)

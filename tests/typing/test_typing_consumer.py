@@ -107,3 +107,21 @@ def test_consumer_support_fulfilment_and_traits() -> None:
     assert until is not None and isinstance(fcr, MetricTable) and len(fcr) == 0
     assert isinstance(on_time, RateResult) and isinstance(returns, RateResult)
     assert plan.tolist() == ["pro", None] and table.column("views").tolist() == [1, 0]
+
+
+def test_consumer_survey_metrics() -> None:
+    """nps, csat and ces say by their types whether they return one result or a table."""
+    from typing_extensions import assert_type
+
+    from cxmodel.metrics import CESResult, MetricTable, NPSResult, ProportionResult, ces, csat, nps
+
+    scores = [10] * 80 + [6] * 20
+    labels = ["a", "b"] * 50
+    one = assert_type(nps(scores), NPSResult)
+    table = assert_type(nps(scores, by=labels), MetricTable)
+    share = assert_type(csat([5, 4, 2] * 20), ProportionResult)
+    effort = assert_type(ces([7, 5, 2] * 20), CESResult)
+    monthly = assert_type(
+        csat([5, 4] * 20, period="month", timestamps=["2024-01-01T00:00Z"] * 40), MetricTable
+    )
+    assert one.n == 100 and len(table) == 2 and share.n == effort.n == 60 and len(monthly) == 1

@@ -12,14 +12,19 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
 from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
 from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey import Funnel
-from cxmodel.journey._common import MISSING_LABEL, sorted_quantiles
-from cxmodel.journey._funnel import _COUNTS, _ORDERS, Step, _funnel_state, _split_step
+from cxmodel.journey._common import MISSING_LABEL
+from cxmodel.journey._funnel import (
+    Step,
+    check_funnel_options,
+    funnel_result,
+    funnel_state,
+    split_step,
+)
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import check_kinds
 
@@ -71,7 +76,7 @@ class FunnelPartial:
         seen = dict(self.seen)
         for step, mine in other.seen.items():
             if step in seen:
-                seen[step] = _merge_seen(_split_step(step)[1], seen[step], mine)
+                seen[step] = _merge_seen(split_step(step)[1], seen[step], mine)
             else:
                 seen[step] = mine
         return FunnelPartial(
@@ -104,7 +109,7 @@ def _seen(log: InteractionLog, steps: Sequence[Step]) -> dict[Step, Seen]:
     value and its first 20 values (what the one-process warning shows)."""
     out: dict[Step, Seen] = {}
     for step in steps:
-        column, value = _split_step(step)
+        column, value = split_step(step)
         if column == "kind" or column not in log:
             continue
         known = [str(v) for v in log.categorical(column)[1].tolist()]
@@ -123,7 +128,7 @@ def _funnel_part(
     n_steps = len(steps)
     if log is None:
         return FunnelPartial.empty(n_steps)
-    state = _funnel_state(log, steps, exclude=exclude, by=by, check=False, **options)
+    state = funnel_state(log, steps, exclude=exclude, by=by, check=False, **options)
     lev, secs = state.level, state.seconds
     counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
     seconds = tuple(secs[k][~np.isnan(secs[k])] for k in range(n_steps))
@@ -158,7 +163,7 @@ def _check_steps(
     (the same errors and warnings, with the warning at the caller of :func:`funnel`)."""
     absent: list[str] = []
     for step in steps:
-        column, value = _split_step(step)
+        column, value = split_step(step)
         if column == "kind":
             absent.extend(check_kinds(sorted(state.kinds), [value], argument=argument))
             continue
@@ -241,16 +246,11 @@ def funnel(
     ([2, 2, 1], [0.0, 7.5, 20.0])
     """
     steps = tuple(steps)
-    if not steps:
-        raise SchemaError("steps must hold at least one step")
-    if order not in _ORDERS:
-        raise SchemaError(f"order={order!r}; expected one of {_ORDERS}")
-    if count not in _COUNTS:
-        raise SchemaError(f"count={count!r}; expected one of {_COUNTS}")
+    check_funnel_options(steps, order, count, step_windows)
     if by is not None and not isinstance(by, str):
         raise SchemaError(f"cxmodel.dask.funnel(): by must be a column name; got {type(by)!r}")
     for step in (*steps, *(exclude or ())):
-        _split_step(step)
+        split_step(step)
     options = {
         "order": order,
         "window": window,
@@ -272,22 +272,12 @@ def funnel(
     state = state if state is not None else FunnelPartial.empty(n_steps)
     if state.kinds:  # else no partition has rows: nothing to check against
         for step in steps:  # typos raise as the one-process step masks raise them
-            column, value = _split_step(step)
+            column, value = split_step(step)
             if column == "kind":
                 check_kinds(sorted(state.kinds), [value], argument=f"step {step!r}")
         _check_steps(state, steps, argument="funnel() steps", meaning="no unit reaches that step")
         if exclude:
             _check_steps(state, exclude, argument="funnel() exclude", meaning=None)
-    counts = state.counts
-    entered = int(counts[0])
-    conversion = counts / entered if entered else np.full(n_steps, np.nan)
-    low, high = wilson_bounds(counts, np.full(len(counts), entered))
-    prev = np.concatenate([[counts[0]], counts[:-1]])
-    step_conv = np.divide(counts, prev, out=np.full(n_steps, np.nan), where=prev > 0)
-    tq = np.full((len(quantiles), n_steps), np.nan)
-    for k, v in enumerate(state.seconds):
-        if len(v):
-            tq[:, k] = sorted_quantiles(v, np.zeros(len(v), dtype=np.int64), 1, quantiles)[:, 0]
     labels_end = [*sorted(state.kinds), "END"]
     rank = {label: i for i, label in enumerate(labels_end)}
     drops = tuple(
@@ -302,16 +292,5 @@ def funnel(
         for g, key in enumerate(keys):
             if key in state.by:
                 by_counts[g] = state.by[key]
-    return Funnel(
-        steps=tuple(s if isinstance(s, str) else f"{s[0]}={s[1]}" for s in steps),
-        counts=counts,
-        conversion=conversion.astype(np.float64),
-        conversion_low=low,
-        conversion_high=high,
-        step_conversion=step_conv,
-        quantiles=tuple(float(q) for q in quantiles),
-        time_to_step=tq,
-        drop_off_next=drops,
-        by_labels=by_labels,
-        by_counts=by_counts,
-    )
+    names = tuple(s if isinstance(s, str) else f"{s[0]}={s[1]}" for s in steps)
+    return funnel_result(names, state.counts, state.seconds, quantiles, drops, by_labels, by_counts)

@@ -8,24 +8,24 @@ in a tree.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
 from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.dask._common import FAN_IN, dask_modules, tree_merge
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
-from cxmodel.log._kinds import check_kinds
+from cxmodel.log._kinds import check_kinds, kind_rows
 from cxmodel.metrics import CohortRetention
-from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._survival import CustomerLifetimes
 from cxmodel.models import RFMSummary
-from cxmodel.models._rfm import _periods
+from cxmodel.models._rfm import period_of, period_ordinals
 
 __all__ = ["cohort_retention", "customer_lifetimes", "map_reduce", "rfm_summary"]
 
@@ -59,16 +59,6 @@ def map_reduce(
     return state
 
 
-def kind_rows(log: InteractionLog, kinds: Sequence[str]) -> npt.NDArray[np.bool_]:
-    """Rows of ``kinds`` without the kind check (a partition may lack a kind the data has:
-    the check runs once, on the client, against every partition's kinds)."""
-    codes, cats = log.categorical("kind")
-    if not cats.size:
-        return np.zeros(len(log), dtype=bool)
-    wanted: npt.NDArray[np.bool_] = np.isin(cats, list(kinds))[codes]
-    return wanted
-
-
 def kinds_of(log: InteractionLog | None) -> Kinds:
     """The kind vocabulary of a partition."""
     return frozenset() if log is None else frozenset(str(k) for k in log.kinds.tolist())
@@ -96,16 +86,12 @@ def _rfm_part(
     vocabulary = kinds_of(log)
     sub = log.filter(kind_rows(log, [kind]))
     if as_of is not None:
-        end = int(
-            _periods(
-                np.array([to_us(as_of, timezone_name="UTC", what="as_of")], dtype=np.int64), freq
-            )[0]
-        )
-        sub = sub.filter(_periods(sub.timestamps, freq) <= end)
+        end = period_of(as_of, freq, what="as_of")
+        sub = sub.filter(period_ordinals(sub.timestamps, freq) <= end)
     if len(sub) == 0:
         return None, None, vocabulary
     summary = one(sub, as_of=as_of, freq=freq, kind=kind, value=value)
-    last = int(_periods(sub.timestamps, freq).max())
+    last = int(period_ordinals(sub.timestamps, freq).max())
     return summary, last, vocabulary
 
 
@@ -157,7 +143,7 @@ def rfm_summary(
     DataError
         No ``kind`` rows to summarise.
     """
-    _periods(np.zeros(0, dtype=np.int64), freq)  # a bad freq raises before any work
+    period_ordinals(np.zeros(0, dtype=np.int64), freq)  # a bad freq raises before any work
     parts = map_reduce(
         data,
         _rfm_part,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import attrs
 
 from cxmodel.domain._kinds import Channel, Stage
-from cxmodel.errors import SchemaError
+from cxmodel.errors import NotFoundError, SchemaError, did_you_mean
 
 __all__ = ["DEFAULT_CATALOGUE", "Touchpoint", "TouchpointCatalogue"]
 
@@ -59,7 +59,9 @@ class TouchpointCatalogue(Mapping[str, Touchpoint]):
         try:
             return self._index[name]
         except KeyError:
-            raise KeyError(f"touchpoint {name!r} is not in the catalogue") from None
+            raise NotFoundError(
+                f"touchpoint {name!r} is not in the catalogue" + did_you_mean(name, self._index)
+            ) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)

@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from cxmodel.errors import TriggerSyntaxError
+from cxmodel.errors import TriggerSyntaxError, ValueTypeError
 from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS
 from cxmodel.expr._diagnostics import Diagnostic
 
@@ -230,7 +230,7 @@ def _exprs(instance: Any, attribute: Any, value: Any) -> None:
 
 def _format_number(value: float) -> str:
     if isinstance(value, bool):
-        raise TypeError("booleans are not numbers here")
+        raise ValueTypeError("booleans are not numbers here")
     if isinstance(value, int):
         return str(value)
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:

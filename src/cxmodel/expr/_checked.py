@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,10 @@ from cxmodel.expr._evaluate import evaluate
 from cxmodel.expr._parser import parse_expr
 from cxmodel.expr._types import check_expr
 
-__all__ = ["evaluate_checked"]
+if TYPE_CHECKING:
+    from cxmodel.log._customer_table import CustomerTable
+
+__all__ = ["evaluate_checked", "table_namespace"]
 
 
 def evaluate_checked(
@@ -51,3 +54,26 @@ def evaluate_checked(
     result = np.asarray(evaluate(expr, columns, n=n))
     out: npt.NDArray[Any] = np.broadcast_to(result, (n,)).copy()
     return out
+
+
+_TYPE_OF_KIND = {
+    "b": "bool",
+    "i": "float",
+    "u": "float",
+    "f": "float",
+    "O": "string",
+    "U": "string",
+}
+
+
+def table_namespace(table: CustomerTable) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
+    """The table's bool, numeric and string columns and their expression types."""
+    columns: dict[str, npt.NDArray[Any]] = {}
+    schema: dict[str, str] = {}
+    for name in table.columns:
+        values = table.column(name)
+        kind = _TYPE_OF_KIND.get(values.dtype.kind)
+        if kind is not None:
+            columns[name] = values
+            schema[name] = kind
+    return columns, schema

@@ -60,6 +60,7 @@ def tokenize(source: str) -> tuple[list[Token], list[Diagnostic]]:
     while i < n:
         ch = source[i]
         col = i - line_start + 1
+        item: Token | Diagnostic | None = None
         if ch == "\n":
             line += 1
             line_start = i + 1
@@ -70,98 +71,99 @@ def tokenize(source: str) -> tuple[list[Token], list[Diagnostic]]:
             while i < n and source[i] != "\n":
                 i += 1
         elif ch.isalpha() or ch == "_":
-            j = i + 1
-            while j < n and (source[j].isalnum() or source[j] == "_"):
-                j += 1
-            text = source[i:j]
-            if text.isidentifier():
-                tokens.append(Token("NAME", text, line, col))
-            else:
-                bad = next(
-                    (c for k, c in enumerate(text) if not (text[: k + 1]).isidentifier()), ch
-                )
-                errors.append(
-                    Diagnostic(
-                        "E101",
-                        line,
-                        col,
-                        f"{text!r} is not a name: it contains {bad!r}",
-                        hint="names use letters, digits (0-9) and _",
-                    )
-                )
-            i = j
+            i, item = _name(source, i, line, col)
         elif ch in _DIGITS:
-            j = i
-            while j < n and source[j] in _DIGITS:
-                j += 1
-            if j + 1 < n and source[j] == "." and source[j + 1] in _DIGITS:
-                j += 1
-                while j < n and source[j] in _DIGITS:
-                    j += 1
-            text = source[i:j]
-            whole = text.split(".")[0].lstrip("0")
-            value: object = None
-            if len(whole) <= _MAX_DIGITS:
-                value = float(text) if "." in text else int(text)
-            if value is None or abs(value) > MAX_NUMBER:  # type: ignore[arg-type]
-                shown = text if len(text) <= 24 else text[:20] + "..."
-                errors.append(
-                    Diagnostic(
-                        "E109",
-                        line,
-                        col,
-                        f"the number {shown} is too large",
-                        hint=f"numbers are limited to {MAX_NUMBER:.0e} in magnitude",
-                    )
-                )
-            else:
-                tokens.append(Token("NUMBER", text, line, col, value))
-            i = j
+            i, item = _number(source, i, line, col)
         elif ch in "\"'":
-            j = i + 1
-            chars: list[str] = []
-            closed = False
-            while j < n and source[j] != "\n":
-                if source[j] == "\\" and j + 1 < n:
-                    chars.append(source[j + 1])
-                    j += 2
-                    continue
-                if source[j] == ch:
-                    closed = True
-                    break
-                chars.append(source[j])
-                j += 1
-            if not closed:
-                errors.append(
-                    Diagnostic(
-                        "E103",
-                        line,
-                        col,
-                        "unterminated string",
-                        hint=f"close the string with {ch} on the same line",
-                    )
-                )
-                i = j
-                continue
-            tokens.append(Token("STRING", source[i : j + 1], line, col, "".join(chars)))
-            i = j + 1
+            i, item = _string(source, i, line, col)
         elif source[i : i + 2] in _TWO_CHAR:
-            tokens.append(Token("OP", source[i : i + 2], line, col))
+            item = Token("OP", source[i : i + 2], line, col)
             i += 2
         elif ch in _ONE_CHAR:
-            tokens.append(Token("OP", ch, line, col))
+            item = Token("OP", ch, line, col)
             i += 1
         else:
-            errors.append(
-                Diagnostic(
-                    "E101",
-                    line,
-                    col,
-                    f"unexpected character {ch!r}",
-                    hint="operators are == != < <= > >= + - * / ?? and names use letters, "
-                    "digits and _",
-                )
+            item = Diagnostic(
+                "E101",
+                line,
+                col,
+                f"unexpected character {ch!r}",
+                hint="operators are == != < <= > >= + - * / ?? and names use letters, digits and _",
             )
             i += 1
+        if isinstance(item, Token):
+            tokens.append(item)
+        elif item is not None:
+            errors.append(item)
     tokens.append(Token("EOF", "", line, i - line_start + 1))
     return tokens, errors
+
+
+def _name(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diagnostic]:
+    """The name starting at ``i`` (letters, digits, ``_``), or why it is not one."""
+    j = i + 1
+    while j < len(source) and (source[j].isalnum() or source[j] == "_"):
+        j += 1
+    text = source[i:j]
+    if text.isidentifier():
+        return j, Token("NAME", text, line, col)
+    bad = next((c for k, c in enumerate(text) if not (text[: k + 1]).isidentifier()), source[i])
+    return j, Diagnostic(
+        "E101",
+        line,
+        col,
+        f"{text!r} is not a name: it contains {bad!r}",
+        hint="names use letters, digits (0-9) and _",
+    )
+
+
+def _number(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diagnostic]:
+    """The number starting at ``i`` (ASCII digits, one optional fraction), or E109 when it
+    is too large."""
+    n = len(source)
+    j = i
+    while j < n and source[j] in _DIGITS:
+        j += 1
+    if j + 1 < n and source[j] == "." and source[j + 1] in _DIGITS:
+        j += 1
+        while j < n and source[j] in _DIGITS:
+            j += 1
+    text = source[i:j]
+    whole = text.split(".")[0].lstrip("0")
+    value: object = None
+    if len(whole) <= _MAX_DIGITS:
+        value = float(text) if "." in text else int(text)
+    if value is None or abs(value) > MAX_NUMBER:  # type: ignore[arg-type]
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        return j, Diagnostic(
+            "E109",
+            line,
+            col,
+            f"the number {shown} is too large",
+            hint=f"numbers are limited to {MAX_NUMBER:.0e} in magnitude",
+        )
+    return j, Token("NUMBER", text, line, col, value)
+
+
+def _string(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diagnostic]:
+    """The string quoted at ``i`` (backslash escapes the next character), or E103 when the
+    line ends first."""
+    quote, n = source[i], len(source)
+    j = i + 1
+    chars: list[str] = []
+    while j < n and source[j] != "\n":
+        if source[j] == "\\" and j + 1 < n:
+            chars.append(source[j + 1])
+            j += 2
+            continue
+        if source[j] == quote:
+            return j + 1, Token("STRING", source[i : j + 1], line, col, "".join(chars))
+        chars.append(source[j])
+        j += 1
+    return j, Diagnostic(
+        "E103",
+        line,
+        col,
+        "unterminated string",
+        hint=f"close the string with {quote} on the same line",
+    )

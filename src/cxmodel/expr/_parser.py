@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxmodel.errors import TriggerSyntaxError
+from cxmodel.errors import CXModelError, TriggerSyntaxError
 from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS
 from cxmodel.expr._ast import (
     AGGREGATES,
@@ -42,7 +42,7 @@ _CLAUSE_WORDS = CLAUSE_WORDS
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
-class ParseAbort(Exception):
+class ParseAbort(CXModelError):
     """Raised internally after a diagnostic is recorded, to resynchronise."""
 
 

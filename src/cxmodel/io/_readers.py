@@ -446,7 +446,7 @@ def _arrow_text(column: Any, pa: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- JSON lines
-class _DuplicateKeyError(ValueError):
+class _DuplicateKeyError(SchemaError):
     pass
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result
+from cxmodel._stats import newcombe_bounds
 from cxmodel.journey._common import row_mask
 from cxmodel.journey._funnel import Funnel, Step, funnel
-from cxmodel.segment import newcombe_interval
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -104,11 +104,7 @@ def compare_funnels(
     fa = funnel(log, steps, segment=mask_a, **options)
     fb = funnel(log, steps, segment=mask_b, **options)
     n_a, n_b = int(fa.counts[0]), int(fb.counts[0])
-    low = np.full(len(fa.counts), np.nan)
-    high = np.full(len(fa.counts), np.nan)
-    if n_a and n_b:
-        for k, (x_a, x_b) in enumerate(zip(fa.counts.tolist(), fb.counts.tolist(), strict=True)):
-            low[k], high[k] = newcombe_interval(x_a, n_a, x_b, n_b)
+    low, high = newcombe_bounds(fa.counts, n_a, fb.counts, n_b)
     return FunnelComparison(
         a=fa, b=fb, difference=fa.conversion - fb.conversion, low=low, high=high
     )

@@ -34,13 +34,27 @@ if TYPE_CHECKING:
 
     from cxmodel.log import InteractionLog
 
-__all__ = ["Funnel", "check_steps", "funnel", "step_mask"]
+__all__ = [
+    "COUNTS",
+    "ORDERS",
+    "Funnel",
+    "FunnelState",
+    "check_funnel_options",
+    "check_steps",
+    "funnel",
+    "funnel_result",
+    "funnel_state",
+    "split_step",
+    "step_mask",
+]
 
 Step = str | tuple[str, str]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-_ORDERS = ("loose", "strict", "any")
-_COUNTS = ("customers", "totals", "sessions")
+ORDERS = ("loose", "strict", "any")
+"""The funnel orders: ``order=`` of :func:`funnel`."""
+COUNTS = ("customers", "totals", "sessions")
+"""What a funnel counts: ``count=`` of :func:`funnel`."""
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -123,7 +137,8 @@ class Funnel(Result):
         return plot_funnel(self, ax, **kwargs)
 
 
-def _split_step(step: Step) -> tuple[str, str]:
+def split_step(step: Step) -> tuple[str, str]:
+    """``(column, value)`` of a step; a kind name is ``("kind", name)``."""
     if isinstance(step, str):
         return "kind", step
     if isinstance(step, tuple) and len(step) == 2 and all(isinstance(s, str) for s in step):
@@ -145,7 +160,7 @@ def check_steps(
     """
     absent: list[str] = []
     for step in steps:
-        column, value = _split_step(step)
+        column, value = split_step(step)
         string_column(log, column)
         if column == "kind":
             absent.extend(check_kinds(log.kinds.tolist(), [value], argument=argument))
@@ -172,7 +187,7 @@ def step_mask(log: InteractionLog, step: Step, *, check: bool = True) -> BoolArr
     raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean (``check=False`` when the
     caller has decided already, e.g. for default kinds).
     """
-    column, value = _split_step(step)
+    column, value = split_step(step)
     string_column(log, column)
     if check and column == "kind":
         check_kinds(log.kinds.tolist(), [value], argument=f"step {step!r}")
@@ -263,7 +278,7 @@ def funnel(
     >>> f.counts.tolist(), f.conversion.tolist()
     ([2, 2, 1], [1.0, 1.0, 0.5])
     """
-    state = _funnel_state(
+    state = funnel_state(
         log,
         steps,
         order=order,
@@ -279,32 +294,55 @@ def funnel(
     check_steps(state.log, steps, argument="funnel() steps", meaning="no unit reaches that step")
     if exclude:
         check_steps(state.log, exclude, argument="funnel() exclude", meaning=None)
-    names, lev, secs = state.names, state.level, state.seconds
+    lev, n_steps = state.level, len(state.names)
+    drops: list[dict[str, int]] = []
+    for k in range(1, n_steps):
+        c = np.bincount(state.next_code[lev == k], minlength=len(state.labels_end))
+        idx = np.argsort(-c, kind="stable")
+        drops.append({str(state.labels_end[i]): int(c[i]) for i in idx if c[i] > 0})
+    by_counts = None
+    if state.by_labels is not None and state.segment is not None:
+        seg = state.segment
+        by_counts = np.stack(
+            [
+                np.bincount(seg[lev >= k + 1], minlength=len(state.by_labels))
+                for k in range(n_steps)
+            ],
+            axis=1,
+        ).astype(np.int64)
+    return funnel_result(
+        state.names,
+        np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64),
+        [row[~np.isnan(row)] for row in state.seconds],
+        quantiles,
+        tuple(drops),
+        state.by_labels if by_counts is not None else None,
+        by_counts,
+    )
+
+
+def funnel_result(
+    names: tuple[str, ...],
+    counts: IntArray,
+    seconds: Sequence[npt.NDArray[np.float64]],
+    quantiles: tuple[float, ...],
+    drops: tuple[dict[str, int], ...],
+    by_labels: npt.NDArray[np.object_] | None,
+    by_counts: IntArray | None,
+) -> Funnel:
+    """The :class:`Funnel` of the units reaching each step (``counts``) and, per step, the
+    seconds to it of those units: conversions with Wilson intervals, step conversions and the
+    time quantiles."""
     n_steps = len(names)
-    counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
     entered = int(counts[0])
     conversion = counts / entered if entered else np.full(n_steps, np.nan)
     low, high = wilson_bounds(counts, np.full(len(counts), entered))
     prev = np.concatenate([[counts[0]], counts[:-1]])
     step_conv = np.divide(counts, prev, out=np.full(n_steps, np.nan), where=prev > 0)
     tq = np.full((len(quantiles), n_steps), np.nan)
-    for k in range(n_steps):
-        v = secs[k][~np.isnan(secs[k])]
+    for k, v in enumerate(seconds):
         if len(v):
             tq[:, k] = sorted_quantiles(v, np.zeros(len(v), dtype=np.int64), 1, quantiles)[:, 0]
-    drops: list[dict[str, int]] = []
-    for k in range(1, n_steps):
-        sel = state.next_code[lev == k]
-        c = np.bincount(sel, minlength=len(state.labels_end))
-        idx = np.argsort(-c, kind="stable")
-        drops.append({str(state.labels_end[i]): int(c[i]) for i in idx if c[i] > 0})
-    by_labels = by_counts = None
-    if state.by_labels is not None and state.segment is not None:
-        by_labels, seg = state.by_labels, state.segment
-        by_counts = np.stack(
-            [np.bincount(seg[lev >= k + 1], minlength=len(by_labels)) for k in range(n_steps)],
-            axis=1,
-        ).astype(np.int64)
     return Funnel(
         steps=names,
         counts=counts,
@@ -314,14 +352,14 @@ def funnel(
         step_conversion=step_conv,
         quantiles=tuple(float(q) for q in quantiles),
         time_to_step=tq,
-        drop_off_next=tuple(drops),
+        drop_off_next=drops,
         by_labels=by_labels,
         by_counts=by_counts,
     )
 
 
 @attrs.frozen(eq=False)
-class _FunnelState:
+class FunnelState:
     """What :func:`funnel` counts, per counted unit (or attempt with ``count="totals"``).
 
     ``level`` is the number of steps reached; ``seconds[k]`` the seconds from the anchor to
@@ -340,7 +378,184 @@ class _FunnelState:
     by_labels: npt.NDArray[np.object_] | None
 
 
-def _funnel_state(
+def check_funnel_options(
+    steps: Sequence[Step], order: str, count: str, step_windows: Sequence[Any] | None
+) -> None:
+    """Raise a SchemaError for no steps, an unknown ``order`` or ``count``, or step windows
+    that do not fit the steps."""
+    if not steps:
+        raise SchemaError("steps must hold at least one step")
+    if order not in ORDERS:
+        raise SchemaError(f"order={order!r}; expected one of {ORDERS}")
+    if count not in COUNTS:
+        raise SchemaError(f"count={count!r}; expected one of {COUNTS}")
+    if step_windows is not None:
+        if order == "any":
+            raise SchemaError("step_windows is not defined for order='any'")
+        if len(step_windows) != len(steps) - 1:
+            raise SchemaError(
+                f"step_windows has {len(step_windows)} entries; expected len(steps) - 1 = "
+                f"{len(steps) - 1}"
+            )
+
+
+@attrs.frozen(eq=False)
+class _Attempts:
+    """Every attempt of a log: its anchor row, its unit and match group, and the row before
+    which an exclusion ends it (``n`` when none does)."""
+
+    anchors: IntArray
+    unit: IntArray
+    group: IntArray
+    limit: IntArray
+
+
+def _attempts(
+    log: InteractionLog,
+    masks: list[BoolArray],
+    order: str,
+    count: str,
+    hold: str | None,
+    exclude: Sequence[Step] | None,
+) -> _Attempts:
+    n = len(log)
+    unit = session_codes(log) if count == "sessions" else log.customer_codes.astype(np.int64)
+    group = unit
+    if hold is not None:
+        hold_codes, n_hold = value_codes(log, hold)
+        group = unit * (n_hold + 1) + hold_codes
+    if order == "any":
+        anchors = np.flatnonzero(np.logical_or.reduce(masks)).astype(np.int64)
+    else:
+        anchors = np.flatnonzero(masks[0]).astype(np.int64)
+    limit = np.full(len(anchors), n, dtype=np.int64)
+    if exclude:
+        ex_mask = np.logical_or.reduce([step_mask(log, s, check=False) for s in exclude])
+        ex = next_occurrence(ex_mask, unit, anchors + 1, unit[anchors])
+        limit = np.where(ex >= 0, ex, n)
+    return _Attempts(anchors, unit, group, limit)
+
+
+def _match_any(
+    masks: list[BoolArray], a: _Attempts, t: IntArray, win: int | None
+) -> tuple[IntArray, IntArray]:
+    """``order="any"``: steps 1..k all at or after the anchor, in any order."""
+    reached_at = np.full((len(masks), len(a.anchors)), -1, dtype=np.int64)
+    ok_all = np.ones(len(a.anchors), dtype=bool)
+    for k in range(len(masks)):
+        nxt = next_occurrence(masks[k], a.group, a.anchors, a.group[a.anchors])
+        ok = ok_all & (nxt >= 0) & (nxt < a.limit)
+        if win is not None:
+            ok &= t[np.maximum(nxt, 0)] - t[a.anchors] <= win
+        reached_at[k] = np.where(ok, nxt, -1)
+        ok_all = ok
+    return reached_at, (reached_at >= 0).sum(axis=0)
+
+
+def _match_with_step_windows(
+    masks: list[BoolArray], a: _Attempts, t: IntArray, win: int | None, sw: list[int | None]
+) -> tuple[IntArray, IntArray]:
+    """``order="loose"`` with step windows: the earliest event ending a chain that meets
+    every window."""
+    earliest = earliest_steps(masks, a.group, t, a.anchors, sw)
+    safe = np.maximum(earliest, 0)
+    ok = (earliest >= 0) & (earliest < a.limit[None, :])
+    if win is not None:
+        ok &= t[safe] - t[a.anchors][None, :] <= win
+    ok = np.logical_and.accumulate(ok, axis=0)
+    return np.where(ok, earliest, -1), ok.sum(axis=0)
+
+
+def _match_in_order(
+    masks: list[BoolArray],
+    a: _Attempts,
+    t: IntArray,
+    win: int | None,
+    sw: list[int | None],
+    order: str,
+) -> tuple[IntArray, IntArray]:
+    """``order="loose"`` (the next matching event) or ``"strict"`` (the very next event),
+    step after step."""
+    n, anchors, g = len(t), a.anchors, a.group[a.anchors]
+    reached_at = np.full((len(masks), len(anchors)), -1, dtype=np.int64)
+    reached_at[0] = anchors
+    pos = anchors.copy()
+    alive = np.ones(len(anchors), dtype=bool)
+    for k in range(1, len(masks)):
+        if order == "loose":
+            nxt = next_occurrence(masks[k], a.group, pos + 1, g)
+        else:
+            cand = np.minimum(pos + 1, max(n - 1, 0))
+            nxt = np.where(
+                (pos + 1 < n)
+                & (a.unit[cand] == a.unit[anchors])
+                & (a.group[cand] == g)
+                & masks[k][cand],
+                cand,
+                -1,
+            )
+        ok = alive & (nxt >= 0) & (nxt < a.limit)
+        safe = np.maximum(nxt, 0)
+        if win is not None:
+            ok &= t[safe] - t[anchors] <= win
+        limit_k = sw[k - 1]
+        if limit_k is not None:
+            ok &= t[safe] - t[pos] <= limit_k
+        reached_at[k] = np.where(ok, nxt, -1)
+        pos = np.where(ok, nxt, pos)
+        alive = ok
+    return reached_at, (reached_at >= 0).sum(axis=0)
+
+
+def _chosen(a: _Attempts, level: IntArray, count: str, n: int) -> IntArray:
+    """The attempts counted: all with ``count="totals"``, else per unit the attempt with the
+    most steps, ties to the earliest anchor (the largest ``level * (n + 1) + (n - anchor)``)."""
+    if count == "totals":
+        return np.arange(len(a.anchors))
+    a_unit = a.unit[a.anchors]
+    score = level.astype(np.int64) * (n + 1) + (n - a.anchors)
+    best = np.full(int(a_unit.max()) + 1 if len(a_unit) else 0, -1, dtype=np.int64)
+    np.maximum.at(best, a_unit, score)
+    return np.flatnonzero(score == best[a_unit])
+
+
+def _seconds(
+    at: IntArray, lev: IntArray, t: IntArray, anchors: IntArray, order: str
+) -> npt.NDArray[np.float64]:
+    """Seconds from the anchor to each step reached (for ``"any"``: from the first to the
+    last of the steps matched so far); NaN when not reached."""
+    secs_list = []
+    for k in range(at.shape[0]):
+        if order == "any":
+            reached = at[: k + 1] >= 0
+            times = t[np.maximum(at[: k + 1], 0)]
+            firsts = np.where(reached, times, np.iinfo(np.int64).max)
+            lasts = np.where(reached, times, np.iinfo(np.int64).min)
+            span = lasts.max(axis=0) - firsts.min(axis=0)
+        else:
+            span = t[np.maximum(at[k], 0)] - t[anchors]
+        secs_list.append(np.where(lev >= k + 1, span / 1e6, np.nan))
+    secs = np.stack(secs_list) if secs_list else np.zeros((0, 0))
+    return secs.astype(np.float64)
+
+
+def _next_kinds(
+    log: InteractionLog, at: IntArray, lev: IntArray, order: str
+) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    """The kind code of each unit's event after its last matched one (``len(kinds)`` for
+    none: ``"END"``), and the labels ``kinds + ["END"]``."""
+    n = len(log)
+    cust = log.customer_codes.astype(np.int64)
+    kind_codes, kind_labels = log.categorical("kind")  # kind is never missing
+    last_row = np.where(lev > 0, at[np.maximum(lev - 1, 0), np.arange(len(lev))], 0)
+    if order == "any":
+        last_row = np.where(at >= 0, at, -1).max(axis=0) if at.size else last_row
+    nxt_row = np.minimum(last_row + 1, max(n - 1, 0))
+    has_next = (last_row + 1 < n) & (cust[nxt_row] == cust[last_row])
+    return np.where(has_next, kind_codes[nxt_row], len(kind_labels)), np.append(kind_labels, "END")
+
+
+def funnel_state(
     log: InteractionLog,
     steps: Sequence[Step],
     *,
@@ -353,7 +568,7 @@ def _funnel_state(
     by: By | None = None,
     segment: npt.ArrayLike | None = None,
     check: bool = True,
-) -> _FunnelState:
+) -> FunnelState:
     """The per-unit state :func:`funnel` builds its result from (its arguments, validated).
 
     Every unit's attempts are matched within the unit, so the states of logs holding
@@ -362,141 +577,32 @@ def _funnel_state(
     whole log has); the caller checks the steps with :func:`check_steps` either way.
     """
     steps = list(steps)
-    if not steps:
-        raise SchemaError("steps must hold at least one step")
-    if order not in _ORDERS:
-        raise SchemaError(f"order={order!r}; expected one of {_ORDERS}")
-    if count not in _COUNTS:
-        raise SchemaError(f"count={count!r}; expected one of {_COUNTS}")
+    check_funnel_options(steps, order, count, step_windows)
     n_steps = len(steps)
-    if step_windows is not None:
-        if order == "any":
-            raise SchemaError("step_windows is not defined for order='any'")
-        if len(step_windows) != n_steps - 1:
-            raise SchemaError(
-                f"step_windows has {len(step_windows)} entries; expected len(steps) - 1 = {n_steps - 1}"
-            )
     win = window_us(window, "window")
     sw = [window_us(w, "step_windows") for w in (step_windows or [None] * (n_steps - 1))]
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
-    n = len(log)
     masks = [step_mask(log, s, check=check) for s in steps]
     names = tuple(s if isinstance(s, str) else f"{s[0]}={s[1]}" for s in steps)
-    cust = log.customer_codes.astype(np.int64)
-    unit = session_codes(log) if count == "sessions" else cust
-    group = unit
-    if hold is not None:
-        hold_codes, n_hold = value_codes(log, hold)
-        group = unit * (n_hold + 1) + hold_codes
     t = log.timestamps
+    a = _attempts(log, masks, order, count, hold, exclude)
     if order == "any":
-        anchors = np.flatnonzero(np.logical_or.reduce(masks)).astype(np.int64)
-    else:
-        anchors = np.flatnonzero(masks[0]).astype(np.int64)
-    g = group[anchors]
-    t_anchor = t[anchors]
-    limit = np.full(len(anchors), n, dtype=np.int64)
-    if exclude:
-        ex_mask = np.logical_or.reduce([step_mask(log, s, check=False) for s in exclude])
-        ex = next_occurrence(ex_mask, unit, anchors + 1, unit[anchors])
-        limit = np.where(ex >= 0, ex, n)
-    reached_at = np.full((n_steps, len(anchors)), -1, dtype=np.int64)
-    if order == "any":
-        ok_all = np.ones(len(anchors), dtype=bool)
-        for k in range(n_steps):
-            nxt = next_occurrence(masks[k], group, anchors, g)
-            ok = ok_all & (nxt >= 0) & (nxt < limit)
-            if win is not None:
-                ok &= t[np.maximum(nxt, 0)] - t[anchors] <= win
-            reached_at[k] = np.where(ok, nxt, -1)
-            ok_all = ok
-        level = (reached_at >= 0).sum(axis=0)
+        reached_at, level = _match_any(masks, a, t, win)
     elif order == "loose" and any(w is not None for w in sw):
-        earliest = earliest_steps(masks, group, t, anchors, sw)
-        safe = np.maximum(earliest, 0)
-        ok = (earliest >= 0) & (earliest < limit[None, :])
-        if win is not None:
-            ok &= t[safe] - t[anchors][None, :] <= win
-        ok = np.logical_and.accumulate(ok, axis=0)
-        reached_at = np.where(ok, earliest, -1)
-        level = ok.sum(axis=0)
+        reached_at, level = _match_with_step_windows(masks, a, t, win, sw)
     else:
-        reached_at[0] = anchors
-        pos = anchors.copy()
-        alive = np.ones(len(anchors), dtype=bool)
-        for k in range(1, n_steps):
-            if order == "loose":
-                nxt = next_occurrence(masks[k], group, pos + 1, g)
-            else:
-                cand = np.minimum(pos + 1, max(n - 1, 0))
-                nxt = np.where(
-                    (pos + 1 < n)
-                    & (unit[cand] == unit[anchors])
-                    & (group[cand] == g)
-                    & masks[k][cand],
-                    cand,
-                    -1,
-                )
-            ok = alive & (nxt >= 0) & (nxt < limit)
-            safe = np.maximum(nxt, 0)
-            if win is not None:
-                ok &= t[safe] - t_anchor <= win
-            limit_k = sw[k - 1]
-            if limit_k is not None:
-                ok &= t[safe] - t[pos] <= limit_k
-            reached_at[k] = np.where(ok, nxt, -1)
-            pos = np.where(ok, nxt, pos)
-            alive = ok
-        level = (reached_at >= 0).sum(axis=0)
-    # choose attempts
-    if count == "totals":
-        chosen = np.arange(len(anchors))
-    else:
-        # per unit, the attempt with the most steps, ties to the earliest anchor: the
-        # largest score = level * (n + 1) + (n - anchor), one per attempt
-        a_unit = unit[anchors]
-        score = level.astype(np.int64) * (n + 1) + (n - anchors)
-        best = np.full(int(a_unit.max()) + 1 if len(a_unit) else 0, -1, dtype=np.int64)
-        np.maximum.at(best, a_unit, score)
-        chosen = np.flatnonzero(score == best[a_unit])
-    lev = level[chosen]
-    # times from anchor
-    at = reached_at[:, chosen]
-    base = t[anchors[chosen]] if order != "any" else None
-    secs_list = []
-    for k in range(n_steps):
-        rows = at[k]
-        if order == "any":
-            firsts = np.where(
-                at[: k + 1] >= 0, t[np.maximum(at[: k + 1], 0)], np.iinfo(np.int64).max
-            )
-            lasts = np.where(
-                at[: k + 1] >= 0, t[np.maximum(at[: k + 1], 0)], np.iinfo(np.int64).min
-            )
-            span = lasts.max(axis=0) - firsts.min(axis=0)
-        else:
-            assert base is not None
-            span = t[np.maximum(rows, 0)] - base
-        secs_list.append(np.where(lev >= k + 1, span / 1e6, np.nan))
-    secs = np.stack(secs_list) if secs_list else np.zeros((0, 0))
-    # what happened next after the last matched step
-    kind_codes, kind_labels = log.categorical("kind")  # kind is never missing
-    labels_end = np.append(kind_labels, "END")
-    last_row = np.where(lev > 0, at[np.maximum(lev - 1, 0), np.arange(len(lev))], 0)
-    if order == "any":
-        last_row = np.where(at >= 0, at, -1).max(axis=0) if at.size else last_row
-    nxt_row = np.minimum(last_row + 1, max(n - 1, 0))
-    has_next = (last_row + 1 < n) & (cust[nxt_row] == cust[last_row])
-    nxt_code = np.where(has_next, kind_codes[nxt_row], len(kind_labels))
+        reached_at, level = _match_in_order(masks, a, t, win, sw, order)
+    chosen = _chosen(a, level, count, len(log))
+    lev, at = level[chosen], reached_at[:, chosen]
+    secs = _seconds(at, lev, t, a.anchors[chosen], order)
+    nxt_code, labels_end = _next_kinds(log, at, lev, order)
     seg = by_labels = None
     if row_groups is not None:
         group_codes, by_labels = row_groups
         if mask is not None:
             group_codes = group_codes[mask]
-        seg = group_codes[anchors[chosen]]
-    return _FunnelState(
-        log, names, lev, secs.astype(np.float64), nxt_code, labels_end, seg, by_labels
-    )
+        seg = group_codes[a.anchors[chosen]]
+    return FunnelState(log, names, lev, secs, nxt_code, labels_end, seg, by_labels)

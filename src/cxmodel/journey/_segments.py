@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result
-from cxmodel._stats import wilson_bounds
+from cxmodel._stats import newcombe_bounds
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import row_mask
 from cxmodel.journey._friction import Friction, friction
@@ -28,38 +28,11 @@ __all__ = [
     "compare_paths",
     "compare_step_matrices",
     "compare_transitions",
-    "newcombe_bounds",
 ]
 
 T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-
-def newcombe_bounds(
-    x_a: npt.ArrayLike, n_a: npt.ArrayLike, x_b: npt.ArrayLike, n_b: npt.ArrayLike
-) -> tuple[FloatArray, FloatArray]:
-    """Newcombe's hybrid score 95% interval for ``x_a / n_a - x_b / n_b``, vectorised.
-
-    Built from the two Wilson intervals (Newcombe 1998, method 10); NaN where a side has
-    ``n = 0``.
-
-    Examples
-    --------
-    >>> low, high = newcombe_bounds([56], [70], [48], [80])  # Newcombe (1998), example (a)
-    >>> round(float(low[0]), 4), round(float(high[0]), 4)
-    (0.0524, 0.3339)
-    """
-    xa, na = np.asarray(x_a, np.float64), np.asarray(n_a, np.float64)
-    xb, nb = np.asarray(x_b, np.float64), np.asarray(n_b, np.float64)
-    l_a, u_a = wilson_bounds(xa, na)
-    l_b, u_b = wilson_bounds(xb, nb)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_a, p_b = xa / na, xb / nb
-        d = p_a - p_b
-        low = d - np.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)
-        high = d + np.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)
-    return np.asarray(low, np.float64), np.asarray(high, np.float64)
 
 
 @attrs.frozen(eq=False, repr=False)

@@ -15,12 +15,36 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 from difflib import get_close_matches
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from cxmodel.domain import STANDARD_KINDS
 from cxmodel.errors import DataWarning, SchemaError
 
-__all__ = ["absent_kinds", "check_kinds", "warn_absent_kinds"]
+if TYPE_CHECKING:
+    from cxmodel.log._log import InteractionLog
+
+__all__ = ["absent_kinds", "check_kinds", "kind_rows", "warn_absent_kinds"]
+
+
+def kind_rows(log: InteractionLog, kinds: Iterable[str]) -> npt.NDArray[np.bool_]:
+    """Rows of ``kinds``, without the check: for a piece of a log (a partition may lack a kind
+    the data has), whose kinds are checked once against every piece's vocabulary.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "a"], [0, 1], ["view", "order"])
+    >>> kind_rows(log, ["order", "refund"]).tolist()
+    [False, True]
+    """
+    codes, cats = log.categorical("kind")
+    if not cats.size:
+        return np.zeros(len(log), dtype=bool)
+    wanted: npt.NDArray[np.bool_] = np.isin(cats, list(kinds))[codes]
+    return wanted
 
 
 def check_kinds(

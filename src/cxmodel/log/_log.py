@@ -19,7 +19,7 @@ from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, TouchpointCatalogue
-from cxmodel.errors import DataError, DataWarning, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
 from cxmodel.log._columns import (
     NUMERIC_STANDARD,
     REQUIRED,
@@ -681,10 +681,7 @@ class InteractionLog:
         )
 
     def _unknown(self, name: str) -> SchemaError:
-        import difflib
-
-        close = difflib.get_close_matches(name, self.columns, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, self.columns)
         return SchemaError(
             f"column {name!r} is not in the log (columns: {list(self.columns)}){hint}"
         )

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel.domain import Customer
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, ValueTypeError
 
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
@@ -36,7 +36,7 @@ def _kind_of(value: Any) -> str | None:
         return "a number"
     if isinstance(value, str):
         return "text"
-    raise TypeError(type(value).__name__)
+    raise ValueTypeError(type(value).__name__)
 
 
 def _columns_of(traits: TraitsLike) -> dict[str, list[Any]]:
@@ -120,7 +120,7 @@ def _typed(name: str, values: list[Any], ids: list[Any]) -> npt.NDArray[Any]:
     for i, value in enumerate(values):
         try:
             kind = _kind_of(value)
-        except TypeError as exc:
+        except ValueTypeError as exc:
             raise SchemaError(
                 f"customer {ids[i]!r}: trait {name!r} is {value!r} ({exc}); traits are text, "
                 "numbers or booleans"

@@ -6,6 +6,7 @@ Definitions and formulas are in ``docs/guide/metrics.md``.
 
 from __future__ import annotations
 
+from cxmodel._tables import MetricTable, SmallSampleWarning
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._compare import Comparison, compare_nps, compare_proportions
 from cxmodel.metrics._driver_model import DriverModel, driver_model
@@ -42,9 +43,11 @@ from cxmodel.metrics._survey import (
     CESAccumulator,
     CESResult,
     CSATAccumulator,
+    IntervalOptions,
     NPSAccumulator,
     NPSResult,
     ProportionResult,
+    SurveyAccumulator,
     ces,
     csat,
     nps,
@@ -59,7 +62,6 @@ from cxmodel.metrics._survival import (
     logrank_test,
     multivariate_logrank_test,
 )
-from cxmodel.metrics._tables import MetricTable, SmallSampleWarning
 from cxmodel.metrics._tickets import TicketLifecycles, ticket_lifecycles
 from cxmodel.metrics._value import value_summary
 
@@ -75,6 +77,7 @@ __all__ = [
     "CustomerLifetimes",
     "DriverModel",
     "HandleTime",
+    "IntervalOptions",
     "LogRankResult",
     "MetricTable",
     "MultiLogRankResult",
@@ -87,6 +90,7 @@ __all__ = [
     "ScoreAccumulator",
     "ScoreCounts",
     "SmallSampleWarning",
+    "SurveyAccumulator",
     "SurvivalCurve",
     "TicketLifecycles",
     "TicketTimes",

@@ -1,9 +1,12 @@
-"""Mergeable score accumulators: per-group histograms of integer scores (DESIGN section 7).
+"""Mergeable score accumulators: per-group histograms of integer scores.
 
 Every survey metric is a function of how many answers each group gave at each point of the
 scale, so the state is a small integer matrix ``counts[group, score - low]``. ``merge`` adds the
 matrices (after aligning group keys), which makes merging exact, associative, commutative and
-independent of row order; ``empty()`` is the identity.
+independent of row order; ``empty()`` is the identity. :meth:`ScoreAccumulator.partial` builds
+the state of a chunk of data (a log or an array of scores) with keys that mean the same in
+every chunk, so the states of a log's pieces, merged in any grouping, equal the state of the
+whole log: the one-process metrics and their Dask versions are the same computation.
 """
 
 from __future__ import annotations
@@ -16,11 +19,15 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._answers import factorize, survey_chunk
 
 __all__ = ["ScoreAccumulator", "ScoreCounts", "group_rows"]
 
 IntArray = npt.NDArray[np.int64]
 ObjectArray = npt.NDArray[np.object_]
+
+_MAX_GRID = 1_000_000
 
 
 @attrs.frozen(eq=False)
@@ -29,29 +36,24 @@ class ScoreCounts:
 
     ``keys`` has shape ``(groups, len(key_names))`` (object), ``counts`` has shape
     ``(groups, high - low + 1)`` (int64), groups sorted by key.
+
+    A state built by :meth:`ScoreAccumulator.partial` also knows what its keys mean:
+    ``labels`` is the sorted vocabulary of the first key (a ``by`` label; its keys are codes
+    into it, ``len(labels)`` for a missing value of a string column), and ``period`` the unit
+    of the key ``"period"`` (calendar-period indexes). :meth:`ScoreAccumulator.merge` aligns
+    the codes of two such states.
     """
 
     key_names: tuple[str, ...]
     keys: ObjectArray
     counts: IntArray
+    labels: npt.NDArray[Any] | None = None
+    period: str | None = None
 
     @property
     def n_groups(self) -> int:
         """Number of groups seen so far."""
         return int(self.counts.shape[0])
-
-
-def _factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
-    """Sorted uniques and codes; O(n) for integer columns with a compact range."""
-    if col.dtype.kind in "iu" and col.size:
-        lo, hi = int(col.min()), int(col.max())
-        if hi - lo < max(4 * col.size, 1 << 16):
-            shifted = (col - lo).astype(np.int64)
-            present = np.bincount(shifted) > 0
-            remap = np.cumsum(present) - 1
-            return np.flatnonzero(present) + lo, remap[shifted]
-    u, inv = np.unique(col, return_inverse=True)
-    return u, inv.reshape(-1).astype(np.int64)
 
 
 def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray, IntArray]:
@@ -71,12 +73,12 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
                 uniques.append(np.arange(lo, hi + 1))
                 codes.append((arr - lo).astype(np.int64))
                 continue
-        u, inv = _factorize(arr)
+        u, inv = factorize(arr)
         uniques.append(u)
         codes.append(inv)
     dims = tuple(max(len(u), 1) for u in uniques)
     flat = np.ravel_multi_index(tuple(codes), dims) if n else np.zeros(0, dtype=np.int64)
-    used, inverse = _factorize(flat.astype(np.int64))
+    used, inverse = factorize(flat.astype(np.int64))
     parts = np.unravel_index(used, dims)
     keys = np.empty((len(used), len(columns)), dtype=object)
     for j, (u, part) in enumerate(zip(uniques, parts, strict=True)):
@@ -228,18 +230,125 @@ class ScoreAccumulator:
             keys[:, j] = part + lo
         return ScoreCounts(names, keys, counts[used].astype(np.int64))
 
+    def partial(
+        self,
+        data: InteractionLog | npt.ArrayLike,
+        *,
+        by: str | npt.ArrayLike | None = None,
+        period: str | None = None,
+        timezone: str | None = None,
+        timestamps: npt.ArrayLike | None = None,
+        by_rated: bool = False,
+    ) -> ScoreCounts:
+        """The state of one chunk of data: its answers to this metric, by group.
+
+        ``data`` and the grouping arguments are those of :func:`~cxmodel.metrics.nps`: a log
+        (its ``survey`` rows whose ``metric`` is :attr:`metric`) or an array of scores. The
+        keys do not depend on the chunk: a ``by`` label is a code into the state's
+        ``labels`` (for a string column, every category of the column in the chunk), a period
+        an index. So the partials of any split of a log, merged in any order, equal the
+        partial of the whole log.
+
+        Examples
+        --------
+        >>> acc = ScoreAccumulator("nps", 0, 10)
+        >>> a = acc.partial([10, 9, 3], by=["x", "y", "y"])
+        >>> b = acc.partial([0], by=["w"])
+        >>> merged = acc.merge(a, b)
+        >>> merged.labels.tolist(), merged.counts.sum(axis=1).tolist()
+        (['w', 'x', 'y'], [1, 1, 2])
+        """
+        chunk = survey_chunk(
+            data,
+            self.metric,
+            by=by,
+            period=period,
+            timezone=timezone,
+            timestamps=timestamps,
+            by_rated=by_rated,
+        )
+        state = self.update(self.empty(chunk.key_names), chunk.scores, chunk.keys, chunk.rows)
+        labels = chunk.labels
+        if chunk.labelled and not chunk.every_label:
+            # the labels are those the answers carry: code the groups' keys into them
+            seen = np.unique(state.keys[:, 0]) if state.n_groups else np.empty(0, object)
+            keys = state.keys.copy()
+            keys[:, 0] = np.searchsorted(seen, state.keys[:, 0])
+            labels = seen.astype(object) if labels is None else labels[seen.astype(np.int64)]
+            state = attrs.evolve(state, keys=keys)
+        return attrs.evolve(state, labels=labels, period=chunk.period)
+
     def merge(self, a: ScoreCounts, b: ScoreCounts) -> ScoreCounts:
         """Combine two states (exact; order and grouping do not matter)."""
         if a.key_names != b.key_names:
             raise SchemaError(f"cannot merge states keyed by {a.key_names!r} and {b.key_names!r}")
+        if a.period is not None and b.period is not None and a.period != b.period:
+            raise SchemaError(f"cannot merge {a.period!r} periods with {b.period!r} periods")
+        period = a.period if a.period is not None else b.period
+        labels = _union(a, b)
+        a_keys, b_keys = _recoded(a, labels), _recoded(b, labels)
         if b.n_groups == 0:
-            return a
+            return ScoreCounts(a.key_names, a_keys, a.counts, labels, period)
         if a.n_groups == 0:
-            return b
-        keys = np.concatenate([a.keys, b.keys])
+            return ScoreCounts(a.key_names, b_keys, b.counts, labels, period)
+        keys = np.concatenate([a_keys, b_keys])
         counts = np.concatenate([a.counts, b.counts])
         columns = [keys[:, j] for j in range(keys.shape[1])]
         group_keys, group = group_rows(columns, len(keys))
         out = np.zeros((len(group_keys), self.width), dtype=np.int64)
         np.add.at(out, group, counts)
-        return ScoreCounts(a.key_names, group_keys, out)
+        return ScoreCounts(a.key_names, group_keys, out, labels, period)
+
+    def complete(self, state: ScoreCounts) -> ScoreCounts:
+        """``state`` with a zero-count group for every label and period it does not hold.
+
+        Only keys whose meaning the state knows are completed: every label of ``labels`` and
+        every period from the first to the last seen, crossed with the other keys' values
+        seen, when the grid has at most a million groups. So a category of the ``by`` column
+        without answers, or a month without answers, is a row with ``n = 0``.
+        """
+        if state.n_groups == 0 or (state.labels is None and state.period is None):
+            return state
+        domains: list[npt.NDArray[Any]] = []
+        for j, name in enumerate(state.key_names):
+            seen: npt.NDArray[Any] = np.unique(state.keys[:, j])
+            if name == "period" and state.period is not None:
+                seen = np.arange(int(seen.min()), int(seen.max()) + 1)
+            elif j == 0 and state.labels is not None:
+                seen = np.union1d(seen.astype(np.int64), np.arange(len(state.labels)))
+            domains.append(seen)
+        size = int(np.prod([len(d) for d in domains]))
+        if size > _MAX_GRID or size == state.n_groups:
+            return state
+        grids = np.meshgrid(*domains, indexing="ij")
+        keys = np.empty((size, len(domains)), dtype=object)
+        for j, grid in enumerate(grids):
+            keys[:, j] = grid.reshape(-1)
+        zeros = attrs.evolve(state, keys=keys, counts=np.zeros((size, self.width), np.int64))
+        return self.merge(state, zeros)
+
+
+def _union(a: ScoreCounts, b: ScoreCounts) -> npt.NDArray[Any] | None:
+    """The labels of both states (None when neither has labels)."""
+    if a.labels is None:
+        return b.labels
+    if b.labels is None or np.array_equal(a.labels, b.labels):
+        return a.labels
+    merged: npt.NDArray[Any] = np.union1d(a.labels, b.labels).astype(object)
+    return merged
+
+
+def _recoded(state: ScoreCounts, labels: npt.NDArray[Any] | None) -> ObjectArray:
+    """The keys of ``state`` with the first key recoded into ``labels``."""
+    if labels is None or state.n_groups == 0 or state.labels is labels:
+        return state.keys
+    if state.labels is None:
+        raise SchemaError(
+            "cannot merge a state of raw keys (from update) with one of labelled keys "
+            "(from partial); build both the same way"
+        )
+    # code len(state.labels) (a missing value) becomes len(labels)
+    lookup = np.append(np.searchsorted(labels, state.labels), len(labels))
+    keys: ObjectArray = state.keys.copy()
+    keys[:, 0] = lookup[state.keys[:, 0].astype(np.int64)]
+    return keys

@@ -6,11 +6,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from scipy import stats
 
 from cxmodel._result import Result
+from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import SchemaError
-from cxmodel.metrics._intervals import z_value
 from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult
 
 if TYPE_CHECKING:
@@ -52,7 +51,7 @@ def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: f
         p = NAN
     else:
         stat = diff / se_test
-        p = float(2 * stats.norm.sf(abs(stat)))
+        p = two_sided_p(stat)
     return Comparison(diff, se, (diff - z * se, diff + z * se), stat, p, n_a, n_b, level)
 
 

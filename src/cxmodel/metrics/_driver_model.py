@@ -22,15 +22,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from cxmodel._result import Result
+from cxmodel._stats import two_sided_p, z_value
+from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._drivers import _SCALES, condition_mask
-from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._tables import MetricTable
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -503,7 +502,7 @@ def driver_model(
     p = len(resolved)
     beta, bse = fit.coef[1:], se[1:]
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = 2.0 * special.ndtr(-np.abs(beta / bse))
+        p_value = two_sided_p(beta / bse)
         share = importance / fit.r2
     order = np.argsort(-importance, kind="stable")
     columns: dict[str, npt.NDArray[Any]] = {

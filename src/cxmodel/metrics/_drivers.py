@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._stats import z_value
+from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import NotFoundError, SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._tables import MetricTable
 
 __all__ = ["experience_drivers"]
 
@@ -30,7 +30,7 @@ class _LogColumns(Mapping[str, npt.NDArray[Any]]):
 
     def __getitem__(self, name: str) -> npt.NDArray[Any]:
         if name not in self._names:
-            raise KeyError(name)
+            raise NotFoundError(f"column {name!r} is not a string or numeric column of the log")
         if name not in self._cache:
             self._cache[name] = self._log.column(name)
         return self._cache[name]

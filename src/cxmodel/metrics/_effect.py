@@ -14,12 +14,11 @@ import numpy.typing as npt
 from scipy import stats
 
 from cxmodel._result import plain
+from cxmodel._stats import newcombe_interval, welch_interval, z_value
+from cxmodel._tables import MetricTable
 from cxmodel._time import add_duration, format_duration, parse_duration
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import z_value
-from cxmodel.metrics._tables import MetricTable
-from cxmodel.segment import newcombe_interval, welch_interval
 
 __all__ = [
     "ActionEffect",
@@ -60,7 +59,10 @@ class ActionEffect(MetricTable):
         """The row of ``trigger`` as a dict of plain values."""
         names = self.columns["trigger"].tolist()
         if trigger not in names:
-            raise KeyError(f"no held-out customers for trigger {trigger!r}; triggers: {names}")
+            raise NotFoundError(
+                f"no held-out customers for trigger {trigger!r}; triggers: {names}"
+                + did_you_mean(str(trigger), names)
+            )
         i = names.index(trigger)
         return {k: plain(v[i], nan=NAN) for k, v in self.columns.items()}
 

@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._groups import rate_breakdown
 from cxmodel.metrics._retention import RateResult
-from cxmodel.metrics._tables import MetricTable
 
 __all__ = ["LATE_WORDS", "ON_TIME_WORDS", "on_time_delivery_rate", "return_rate"]
 

@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
+from cxmodel._stats import proportion_interval, z_value
+from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import group_rows
-from cxmodel.metrics._intervals import proportion_interval, z_value
-from cxmodel.metrics._periods import index_labels, period_index
+from cxmodel.metrics._answers import MISSING
 from cxmodel.metrics._retention import RateResult
-from cxmodel.metrics._tables import MetricTable
 
 __all__ = [
     "MISSING",
@@ -22,7 +23,6 @@ __all__ = [
     "wilson_columns",
 ]
 
-MISSING = "(missing)"
 NAN = float("nan")
 IntArray = npt.NDArray[np.int64]
 

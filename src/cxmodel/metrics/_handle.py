@@ -9,9 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result
+from cxmodel._stats import mean_t_interval
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import mean_t_interval
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
 
 __all__ = ["HandleTime", "average_handle_time", "kaplan_meier_by"]

@@ -10,8 +10,6 @@ that interaction and ``by_rated=True`` groups answers by its columns.
 
 from __future__ import annotations
 
-import difflib
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,21 +17,23 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import period_index
+from cxmodel._stats import mean_t_interval, proportion_interval, z_value
+from cxmodel._tables import MetricTable, warn_small_groups
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._groups import MISSING, group_table, wilson_columns
-from cxmodel.metrics._intervals import mean_t_interval, proportion_interval, z_value
-from cxmodel.metrics._periods import period_index
+from cxmodel.metrics._answers import MISSING, answer_rows
+from cxmodel.metrics._groups import group_table, wilson_columns
 from cxmodel.metrics._retention import RateResult
-from cxmodel.metrics._tables import SMALL_N, MetricTable, SmallSampleWarning
 
 __all__ = [
     "RATED_KEYS",
     "QuestionSummary",
     "question_summary",
     "rated_interactions",
+    "rated_labels",
     "response_rate",
     "satisfaction_by_stage",
 ]
@@ -112,7 +112,7 @@ def rated_interactions(log: InteractionLog, *, keys: Sequence[str] = RATED_KEYS)
     return out
 
 
-def _rated_labels(
+def rated_labels(
     log: InteractionLog, by: str, mask: npt.NDArray[np.bool_], keys: Sequence[str]
 ) -> npt.NDArray[np.object_]:
     """The ``by`` column of the interaction each ``mask`` row rates; ``(unrated)`` if none."""
@@ -134,23 +134,12 @@ def _question(log: InteractionLog, question: str | Question) -> Question:
         return question
     known = log.questions
     if not isinstance(question, str) or question not in known:
-        close = difflib.get_close_matches(str(question), list(known), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(question), known)
         raise SchemaError(
             f"question {question!r} is not in the log's questions {sorted(known)}{hint}; declare "
             "it when reading (questions=[Question(...)]) or pass the Question itself"
         )
     return known[question]
-
-
-def _answer_rows(log: InteractionLog, name: str) -> npt.NDArray[np.bool_]:
-    """Survey rows whose ``metric`` is ``name``."""
-    mask = log.kind_mask("survey")
-    if "metric" not in log:
-        return np.zeros(len(log), dtype=bool)
-    codes, cats = log.categorical("metric")
-    hit = np.flatnonzero(cats == name)
-    return np.asarray(mask & (codes == (hit[0] if hit.size else -2)), dtype=bool)
 
 
 def _labels(
@@ -167,7 +156,7 @@ def _labels(
         return None
     if isinstance(by, str):
         if by_rated:
-            return _rated_labels(log, by, mask, keys)
+            return rated_labels(log, by, mask, keys)
         values = log.column(by)[mask].astype(object)
     else:
         if by_rated:
@@ -203,17 +192,6 @@ def _keys(
         names.append("period")
         columns.append(period_index(log.timestamps[mask], period, timezone))
     return names, columns
-
-
-def _warn_small(n: npt.NDArray[Any], what: str) -> None:
-    small = (n > 0) & (n < SMALL_N)
-    if small.any():
-        warnings.warn(
-            f"{what}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers (smallest "
-            f"n = {int(n[small].min())}); intervals are unreliable",
-            SmallSampleWarning,
-            stacklevel=3,
-        )
 
 
 # ---------------------------------------------------------------------- summaries
@@ -295,7 +273,7 @@ def question_summary(
     """
     asked = _question(log, question)
     z = z_value(level)
-    mask = _answer_rows(log, asked.name)
+    mask = answer_rows(log, asked.name)
     if asked.in_score:
         score = log.numeric("score")[mask] if "score" in log else np.full(int(mask.sum()), NAN)
         answered = ~np.isnan(score)
@@ -342,7 +320,7 @@ def question_summary(
         table |= {"n": n}
     else:
         table = _choice_table(asked, text[answered], group, size, keys, n, z)
-    _warn_small(n, f"question {asked.name!r}")
+    warn_small_groups(n, f"question {asked.name!r}")
     return QuestionSummary(asked.name, table, asked, level)
 
 
@@ -457,7 +435,7 @@ def response_rate(
         codes, cats = log.categorical("metric")
         hit = np.flatnonzero(cats == asked.name)
         sends &= (codes < 0) | (codes == (hit[0] if hit.size else -2))
-    answers = _answer_rows(log, asked.name)
+    answers = answer_rows(log, asked.name)
     if asked.in_score and "score" in log:
         answers &= ~np.isnan(log.numeric("score"))
     elif not asked.in_score and "answer" in log:
@@ -563,7 +541,7 @@ def satisfaction_by_stage(
             f"{asked.type.value}"
         )
     z = z_value(level)
-    mask = _answer_rows(log, asked.name)
+    mask = answer_rows(log, asked.name)
     if "score" in log:
         mask &= ~np.isnan(log.numeric("score"))
     else:
@@ -572,7 +550,7 @@ def satisfaction_by_stage(
     columns: list[npt.NDArray[Any]] = []
     for name in ("stage", "touchpoint"):
         if name in log:
-            columns.append(_rated_labels(log, name, mask, rated_keys))
+            columns.append(rated_labels(log, name, mask, rated_keys))
         else:
             target = rated_interactions(log, keys=rated_keys)[mask]
             columns.append(np.where(target >= 0, MISSING, UNRATED).astype(object))
@@ -580,11 +558,12 @@ def satisfaction_by_stage(
     n = np.bincount(group, minlength=size).astype(np.int64)
     mean = np.bincount(group, weights=score, minlength=size) / np.maximum(n, 1)
     if asked.name == "nps":
-        pro = np.bincount(group, weights=score >= 9, minlength=size) / np.maximum(n, 1)
-        det = np.bincount(group, weights=score <= 6, minlength=size) / np.maximum(n, 1)
-        value = 100.0 * (pro - det)
-        se = 100.0 * np.sqrt(np.maximum(pro + det - (pro - det) ** 2, 0.0) / np.maximum(n, 1))
-        low, high = np.maximum(value - z * se, -100.0), np.minimum(value + z * se, 100.0)
+        from cxmodel.metrics._survey import IntervalOptions, nps_statistics
+
+        points = np.clip(score, 0, 10).astype(np.int64)
+        counts = np.bincount(group * 11 + points, minlength=size * 11).reshape(size, 11)
+        nps_row = nps_statistics(counts, IntervalOptions("wald", level))
+        value, low, high = nps_row.value, nps_row.ci_low, nps_row.ci_high
     else:
         top = 1 if asked.type is QuestionType.YES_NO else asked.top
         hits = np.bincount(group, weights=score >= float(top or 0), minlength=size)
@@ -602,7 +581,7 @@ def satisfaction_by_stage(
         ),
     )
     idx = np.asarray(order, dtype=np.int64)
-    _warn_small(n, f"satisfaction_by_stage({asked.name!r})")
+    warn_small_groups(n, f"satisfaction_by_stage({asked.name!r})")
     return MetricTable(
         f"{asked.name} by stage",
         {

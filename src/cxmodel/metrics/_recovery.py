@@ -13,8 +13,16 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import plain
+from cxmodel._stats import (
+    mean_t_interval,
+    newcombe_interval,
+    proportion_interval,
+    welch_interval,
+    z_value,
+)
+from cxmodel._tables import MetricTable
 from cxmodel._time import add_duration, format_duration, parse_duration, to_us
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataWarning, NotFoundError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._effect import (
     as_firings,
@@ -23,9 +31,6 @@ from cxmodel.metrics._effect import (
     mixed_warning,
     window_bounds,
 )
-from cxmodel.metrics._intervals import mean_t_interval, proportion_interval, z_value
-from cxmodel.metrics._tables import MetricTable
-from cxmodel.segment import newcombe_interval, welch_interval
 
 __all__ = ["RECOVERED_AT", "RecoveryRates", "recovery_rate"]
 
@@ -86,7 +91,7 @@ class RecoveryRates(MetricTable):
         if key not in keys:
             found = sorted({k[0] for k in keys}), sorted({k[1] for k in keys})
             measures = sorted({k[2] for k in keys})
-            raise KeyError(
+            raise NotFoundError(
                 f"no row {key!r}; triggers {found[0]}, groups {found[1]}, measures {measures}"
             )
         i = keys.index(key)

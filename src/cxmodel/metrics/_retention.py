@@ -8,12 +8,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
+from cxmodel._stats import proportion_interval, z_value
 from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import proportion_interval, z_value
-from cxmodel.metrics._periods import index_labels, period_index
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

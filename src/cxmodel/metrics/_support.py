@@ -9,15 +9,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
+from cxmodel._stats import mean_t_interval
+from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._groups import group_table, rate_breakdown
-from cxmodel.metrics._intervals import mean_t_interval
-from cxmodel.metrics._periods import index_labels, period_index
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
-from cxmodel.metrics._tables import MetricTable
 from cxmodel.metrics._tickets import TICKET_KINDS, US_PER_HOUR, TicketLifecycles
 
 __all__ = [

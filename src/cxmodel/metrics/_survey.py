@@ -1,48 +1,49 @@
-"""NPS, CSAT and CES with intervals, breakdowns and two-group comparisons."""
+"""NPS, CSAT and CES with intervals and breakdowns, through mergeable accumulators.
+
+Each metric is an accumulator: :meth:`~ScoreAccumulator.partial` counts a chunk's answers per
+group, :meth:`~ScoreAccumulator.merge` adds counts, and :meth:`SurveyAccumulator.finalize`
+(a table) or :meth:`SurveyAccumulator.result` (one answer) computes the values and intervals
+once from the merged counts. :func:`nps`, :func:`csat` and :func:`ces` are one partial and
+its summary; :mod:`cxmodel.dask` runs the same partials over partitions.
+"""
 
 from __future__ import annotations
 
-import math
-import warnings
-from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any
+import abc
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._time import timestamps_to_us
+from cxmodel._periods import index_labels
+from cxmodel._stats import wilson_bounds, z_value
+from cxmodel._tables import MetricTable, result_html, result_to_pandas, warn_small_groups
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
-from cxmodel.metrics._intervals import fpc_factor, mean_t_interval, proportion_interval, z_value
-from cxmodel.metrics._periods import index_labels, period_index
-from cxmodel.metrics._tables import (
-    SMALL_N,
-    MetricTable,
-    SmallSampleWarning,
-    result_html,
-    result_to_pandas,
-)
+from cxmodel.metrics._answers import MISSING
 
 __all__ = [
     "CESAccumulator",
     "CESResult",
     "CSATAccumulator",
+    "IntervalOptions",
     "NPSAccumulator",
     "NPSResult",
     "ProportionResult",
+    "SurveyAccumulator",
     "ces",
     "csat",
     "nps",
+    "nps_statistics",
 ]
 
 NAN = float("nan")
-_NPS_METHODS = ("wald", "adjusted-wald", "bootstrap")
-_PROP_METHODS = ("wald", "adjusted-wald", "wilson", "bootstrap")
 _BOOTSTRAP = 2000
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class _Result:
@@ -105,414 +106,465 @@ class CESResult(_Result):
     population: int | None
 
 
-def _check_method(ci: str, allowed: tuple[str, ...], metric: str) -> None:
-    if ci not in allowed:
-        raise SchemaError(f"ci must be one of {allowed!r} for {metric}; got {ci!r}")
+# ---------------------------------------------------------------------- options
+def _level(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    z_value(value)  # raises a SchemaError naming the level
 
 
-def _nps_row(
-    counts: npt.NDArray[np.int64], ci: str, z: float, population: int | None, seed: int
-) -> dict[str, Any]:
-    det, pas, pro = int(counts[:7].sum()), int(counts[7:9].sum()), int(counts[9:].sum())
-    n = det + pas + pro
-    row: dict[str, Any] = {"n": n, "promoters": pro, "passives": pas, "detractors": det}
-    if n == 0:
-        return row | {"value": NAN, "se": NAN, "ci_low": NAN, "ci_high": NAN}
-    fpc = fpc_factor(n, population)
-    p, d = pro / n, det / n
-    value = 100.0 * (p - d)
-    se = 100.0 * math.sqrt((p + d - (p - d) ** 2) * fpc / n)
-    if ci == "wald":
-        low, high = value - z * se, value + z * se
-    elif ci == "adjusted-wald":
-        n2, p2, d2 = n + 3.0, (pro + 0.75) / (n + 3.0), (det + 0.75) / (n + 3.0)
-        centre = 100.0 * (p2 - d2)
-        se2 = 100.0 * math.sqrt((p2 + d2 - (p2 - d2) ** 2) * fpc_factor(n2, population) / n2)
-        low, high = centre - z * se2, centre + z * se2
-    else:
-        draws = np.random.default_rng(seed).multinomial(n, [p, 1 - p - d, d], size=_BOOTSTRAP)
-        boot = 100.0 * (draws[:, 0] - draws[:, 2]) / n
-        alpha = 2 * (1 - stats.norm.cdf(z))
-        low, high = (float(x) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
-    return row | {
-        "value": value,
-        "se": se,
-        "ci_low": max(-100.0, low),
-        "ci_high": min(100.0, high),
-    }
-
-
-def _prop_row(
-    successes: int, n: int, ci: str, z: float, population: int | None, seed: int
-) -> dict[str, Any]:
-    row: dict[str, Any] = {"n": n, "successes": successes}
-    if n == 0:
-        return row | {"value": NAN, "se": NAN, "ci_low": NAN, "ci_high": NAN}
-    fpc = fpc_factor(n, population)
-    p = successes / n
-    if ci == "bootstrap":
-        se = math.sqrt(p * (1 - p) * fpc / n)
-        boot = np.random.default_rng(seed).binomial(n, p, size=_BOOTSTRAP) / n
-        alpha = 2 * (1 - stats.norm.cdf(z))
-        low, high = (float(x) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
-    else:
-        se, low, high = proportion_interval(successes, n, z, ci, fpc)
-    return row | {"value": p, "se": se, "ci_low": low, "ci_high": high}
-
-
-def _table(
-    name: str, state: ScoreCounts, rows: list[dict[str, Any]], template: dict[str, Any]
-) -> MetricTable:
-    columns: dict[str, npt.NDArray[Any]] = {
-        key: state.keys[:, j].copy() for j, key in enumerate(state.key_names)
-    }
-    for field, blank in template.items():
-        dtype = np.int64 if isinstance(blank, int) else np.float64
-        columns[field] = np.array([r[field] for r in rows], dtype=dtype)
-    return MetricTable(name, columns)
+def _population(instance: object, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2
+    ):
+        raise SchemaError(f"population must be a whole number >= 2 or None; got {value!r}")
 
 
 @attrs.frozen
-class NPSAccumulator(ScoreAccumulator):
+class IntervalOptions:
+    """How a survey metric's intervals are computed.
+
+    Attributes
+    ----------
+    ci : str
+        The interval method: ``"wald"``, ``"adjusted-wald"``, ``"wilson"`` (proportions only)
+        or ``"bootstrap"`` (seeded by ``random_state``).
+    level : float
+        The confidence level, in (0, 1).
+    population : int or None
+        The size of the surveyed population, for the finite population correction.
+    random_state : int
+        The seed of the bootstrap.
+
+    Examples
+    --------
+    >>> IntervalOptions("wald", 0.9).z
+    1.6448536269514722
+    """
+
+    ci: str
+    level: float = attrs.field(default=0.95, validator=_level)
+    population: int | None = attrs.field(default=None, validator=_population)
+    random_state: int = 0
+
+    @property
+    def z(self) -> float:
+        """The two-sided normal quantile of :attr:`level`."""
+        return z_value(self.level)
+
+    def fpc(self, n: npt.ArrayLike) -> FloatArray:
+        """The finite population correction ``(N - n) / (N - 1)`` of group sizes ``n``.
+
+        Raises
+        ------
+        SchemaError
+            When a group has more answers than the population.
+        """
+        sizes = np.asarray(n, dtype=np.float64)
+        if self.population is None:
+            return np.ones_like(sizes)
+        if sizes.size and sizes.max() > self.population:
+            raise SchemaError(
+                f"population must be >= the number of answers ({sizes.max():g}) and >= 2; "
+                f"got {self.population!r}"
+            )
+        out: FloatArray = (self.population - sizes) / (self.population - 1.0)
+        return out
+
+    def bootstrap_bounds(self, draws: FloatArray) -> tuple[float, float]:
+        """The equal-tailed bootstrap interval of ``draws`` at :attr:`level`."""
+        alpha = 2 * (1 - stats.norm.cdf(self.z))
+        low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+        return float(low), float(high)
+
+
+# ---------------------------------------------------------------------- statistics
+R = TypeVar("R", NPSResult, ProportionResult, CESResult)
+R_co = TypeVar("R_co", NPSResult, ProportionResult, CESResult, covariant=True)
+
+
+class _Statistics(Protocol[R_co]):
+    def columns(self) -> dict[str, npt.NDArray[Any]]: ...
+
+    def result(self, options: IntervalOptions) -> R_co: ...
+
+
+def _first(values: npt.NDArray[Any], empty: float | int) -> Any:
+    return values[0].item() if len(values) else empty
+
+
+@attrs.frozen(eq=False)
+class NPSStatistics:
+    """NPS per group: counts, value in points, standard error and interval bounds."""
+
+    n: IntArray
+    promoters: IntArray
+    passives: IntArray
+    detractors: IntArray
+    value: FloatArray
+    se: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The table columns, in table order."""
+        return attrs.asdict(self, recurse=False)
+
+    def result(self, options: IntervalOptions) -> NPSResult:
+        """The only group as an :class:`NPSResult` (NaN with ``n = 0`` for no group)."""
+        return NPSResult(
+            _first(self.value, NAN), _first(self.se, NAN),
+            (_first(self.ci_low, NAN), _first(self.ci_high, NAN)), _first(self.n, 0),
+            _first(self.promoters, 0), _first(self.passives, 0), _first(self.detractors, 0),
+            options.ci, options.level, options.population,
+        )  # fmt: skip
+
+
+def nps_statistics(counts: IntArray, options: IntervalOptions) -> NPSStatistics:
+    """The NPS of each row of answer counts on 0..10, with its interval (the one NPS formula).
+
+    With p, d the promoter (9-10) and detractor (0-6) shares: NPS = 100 (p - d), SE = 100
+    sqrt((p + d - (p - d)^2) fpc / n). ``"wald"``: NPS +- z SE; ``"adjusted-wald"`` (Lewis &
+    Sauro): the same on n + 3 answers with 3/4 added to promoters and detractors;
+    ``"bootstrap"``: quantiles of 2,000 seeded multinomial resamples. Bounds are clipped to
+    -100..100; a group without answers is NaN.
+
+    Examples
+    --------
+    >>> counts = np.zeros((1, 11), dtype=np.int64)
+    >>> counts[0, [10, 8, 3]] = [50, 30, 20]
+    >>> s = nps_statistics(counts, IntervalOptions("wald"))
+    >>> s.value.tolist(), s.se.round(2).tolist(), s.ci_low.round(2).tolist()
+    ([30.0], [7.81], [14.69])
+    """
+    counts = np.asarray(counts, dtype=np.int64).reshape(-1, 11)
+    det, pas, pro = (counts[:, s].sum(axis=1) for s in (slice(0, 7), slice(7, 9), slice(9, None)))
+    n = det + pas + pro
+    z = options.z
+    answered = n > 0
+    fpc = options.fpc(n[answered])
+    value = np.full(len(n), NAN)
+    se = np.full(len(n), NAN)
+    low = np.full(len(n), NAN)
+    high = np.full(len(n), NAN)
+    k = n[answered]
+    p, d = pro[answered] / k, det[answered] / k
+    value[answered] = 100.0 * (p - d)
+    se[answered] = 100.0 * np.sqrt((p + d - (p - d) * (p - d)) * fpc / k)
+    if options.ci == "wald":
+        low[answered] = value[answered] - z * se[answered]
+        high[answered] = value[answered] + z * se[answered]
+    elif options.ci == "adjusted-wald":
+        k2 = k + 3.0
+        p2, d2 = (pro[answered] + 0.75) / k2, (det[answered] + 0.75) / k2
+        centre = 100.0 * (p2 - d2)
+        se2 = 100.0 * np.sqrt((p2 + d2 - (p2 - d2) * (p2 - d2)) * options.fpc(k2) / k2)
+        low[answered], high[answered] = centre - z * se2, centre + z * se2
+    else:  # bootstrap: resamples per group, each from the same seed
+        for i in np.flatnonzero(answered).tolist():
+            share_p, share_d = pro[i] / n[i], det[i] / n[i]
+            rng = np.random.default_rng(options.random_state)
+            draws = rng.multinomial(n[i], [share_p, 1 - share_p - share_d, share_d], _BOOTSTRAP)
+            low[i], high[i] = options.bootstrap_bounds(100.0 * (draws[:, 0] - draws[:, 2]) / n[i])
+    return NPSStatistics(
+        n, pro, pas, det, value, se, np.maximum(-100.0, low), np.minimum(100.0, high)
+    )
+
+
+@attrs.frozen(eq=False)
+class ShareStatistics:
+    """A share per group (answers at or above the top box): counts, value, SE and interval."""
+
+    n: IntArray
+    successes: IntArray
+    value: FloatArray
+    se: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The table columns, in table order."""
+        return attrs.asdict(self, recurse=False)
+
+    def result(self, options: IntervalOptions) -> ProportionResult:
+        """The only group as a :class:`ProportionResult` (NaN with ``n = 0`` for no group)."""
+        return ProportionResult(
+            _first(self.value, NAN), _first(self.se, NAN),
+            (_first(self.ci_low, NAN), _first(self.ci_high, NAN)), _first(self.n, 0),
+            _first(self.successes, 0), options.ci, options.level, options.population,
+        )  # fmt: skip
+
+
+def share_statistics(successes: IntArray, n: IntArray, options: IntervalOptions) -> ShareStatistics:
+    """The share ``successes / n`` of each group with its interval.
+
+    ``"wald"`` and ``"adjusted-wald"`` (Agresti-Coull) are clipped to [0, 1]; ``"wilson"`` takes
+    the finite population correction through z^2; ``"bootstrap"`` is 2,000 seeded binomial
+    resamples. A group without answers is NaN.
+    """
+    successes, n = np.asarray(successes, np.int64), np.asarray(n, np.int64)
+    z = options.z
+    answered = n > 0
+    k, x = n[answered].astype(np.float64), successes[answered]
+    fpc = options.fpc(k)
+    value = np.full(len(n), NAN)
+    se = np.full(len(n), NAN)
+    low = np.full(len(n), NAN)
+    high = np.full(len(n), NAN)
+    p = x / k
+    value[answered] = p
+    se[answered] = np.sqrt(p * (1 - p) * fpc / k)
+    if options.ci == "wald":
+        low[answered] = np.maximum(0.0, p - z * se[answered])
+        high[answered] = np.minimum(1.0, p + z * se[answered])
+    elif options.ci == "adjusted-wald":
+        k2 = k + z * z
+        p2 = (x + z * z / 2) / k2
+        half = z * np.sqrt(p2 * (1 - p2) * fpc / k2)
+        low[answered], high[answered] = np.maximum(0.0, p2 - half), np.minimum(1.0, p2 + half)
+    elif options.ci == "wilson":
+        low[answered], high[answered] = wilson_bounds(x, k, z * np.sqrt(fpc))
+    else:
+        for i in np.flatnonzero(answered).tolist():
+            rng = np.random.default_rng(options.random_state)
+            draws = rng.binomial(n[i], successes[i] / n[i], size=_BOOTSTRAP) / n[i]
+            low[i], high[i] = options.bootstrap_bounds(draws)
+    return ShareStatistics(n, successes, value, se, low, high)
+
+
+@attrs.frozen(eq=False)
+class CESStatistics:
+    """CES per group: the agree share and the mean with its Student-t interval."""
+
+    share: ShareStatistics
+    mean: FloatArray
+    mean_se: FloatArray
+    mean_ci_low: FloatArray
+    mean_ci_high: FloatArray
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The table columns: the share's, then the mean's."""
+        return self.share.columns() | {
+            "mean": self.mean,
+            "mean_se": self.mean_se,
+            "mean_ci_low": self.mean_ci_low,
+            "mean_ci_high": self.mean_ci_high,
+        }
+
+    def result(self, options: IntervalOptions) -> CESResult:
+        """The only group as a :class:`CESResult` (NaN with ``n = 0`` for no group)."""
+        s = self.share
+        return CESResult(
+            _first(s.value, NAN), _first(s.se, NAN), (_first(s.ci_low, NAN), _first(s.ci_high, NAN)),
+            _first(s.n, 0), _first(s.successes, 0), _first(self.mean, NAN),
+            _first(self.mean_se, NAN), (_first(self.mean_ci_low, NAN), _first(self.mean_ci_high, NAN)),
+            options.ci, options.level, options.population,
+        )  # fmt: skip
+
+
+def _mean_statistics(
+    counts: IntArray, points: FloatArray, options: IntervalOptions
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Mean of each row of answer counts and its Student-t interval (NaN below 2 answers)."""
+    n = counts.sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = counts @ points / n
+        var = np.maximum((counts @ (points**2) - n * mean**2) / (n - 1), 0.0)
+    enough = n >= 2
+    se = np.full(len(n), NAN)
+    se[enough] = np.sqrt(var[enough] * options.fpc(n[enough]) / n[enough])
+    t = np.full(len(n), NAN)
+    t[enough] = stats.t.ppf(0.5 + options.level / 2.0, n[enough] - 1)
+    return mean, se, mean - t * se, mean + t * se
+
+
+# ---------------------------------------------------------------------- accumulators
+@attrs.frozen
+class SurveyAccumulator(ScoreAccumulator, Generic[R], abc.ABC):
+    """A score accumulator that computes a survey metric from its merged state.
+
+    :meth:`finalize` gives a table with one row per group, :meth:`result` the single answer of
+    a state without group keys, and :meth:`summarise` whichever of the two the state calls
+    for, as :func:`nps`, :func:`csat` and :func:`ces` return it.
+    """
+
+    methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "bootstrap")
+    default_ci: ClassVar[str] = "wald"
+
+    def options(
+        self,
+        ci: str | None = None,
+        level: float = 0.95,
+        population: int | None = None,
+        random_state: int = 0,
+    ) -> IntervalOptions:
+        """The interval options, checked: ``ci`` must be one of :attr:`methods`."""
+        method = self.default_ci if ci is None else ci
+        if method not in self.methods:
+            raise SchemaError(
+                f"ci must be one of {self.methods!r} for {self.metric.upper()}; got {ci!r}"
+            )
+        return IntervalOptions(method, level, population, random_state)
+
+    @abc.abstractmethod
+    def _statistics(self, counts: IntArray, options: IntervalOptions) -> _Statistics[R]:
+        """The metric of each row of ``counts`` (one row per group)."""
+
+    def finalize(
+        self,
+        state: ScoreCounts,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        population: int | None = None,
+        random_state: int = 0,
+    ) -> MetricTable:
+        """One row per group: the group keys (labels and periods decoded), then the metric's
+        columns. Groups of a :meth:`partial` state are first completed (:meth:`complete`)."""
+        options = self.options(ci, level, population, random_state)
+        state = self.complete(state)
+        columns: dict[str, npt.NDArray[Any]] = {}
+        for j, name in enumerate(state.key_names):
+            keys = state.keys[:, j]
+            if j == 0 and state.labels is not None:
+                keys = np.append(state.labels.astype(object), MISSING)[keys.astype(np.int64)]
+            elif name == "period" and state.period is not None:
+                keys = index_labels(keys.astype(np.int64), state.period)
+            columns[name] = keys.copy()
+        columns |= self._statistics(state.counts, options).columns()
+        return MetricTable(self.metric.upper(), columns)
+
+    def result(
+        self,
+        state: ScoreCounts,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        population: int | None = None,
+        random_state: int = 0,
+    ) -> R:
+        """The metric of a state without group keys (NaN with ``n = 0`` when it is empty)."""
+        if state.key_names:
+            raise SchemaError(
+                f"result() needs a state without group keys; this one is keyed by "
+                f"{state.key_names!r}: use finalize() for a table"
+            )
+        options = self.options(ci, level, population, random_state)
+        return self._statistics(state.counts, options).result(options)
+
+    def summarise(
+        self,
+        state: ScoreCounts,
+        *,
+        ci: str | None = None,
+        level: float = 0.95,
+        population: int | None = None,
+        random_state: int = 0,
+    ) -> R | MetricTable:
+        """:meth:`result` for a state without group keys, else :meth:`finalize`; warns
+        :class:`~cxmodel.metrics.SmallSampleWarning` for groups of fewer than 30 answers."""
+        what = self.metric.upper()
+        if not state.key_names:
+            answer = self.result(
+                state, ci=ci, level=level, population=population, random_state=random_state
+            )
+            warn_small_groups([answer.n], what, stacklevel=4)
+            return answer
+        table = self.finalize(
+            state, ci=ci, level=level, population=population, random_state=random_state
+        )
+        warn_small_groups(table["n"], what, stacklevel=4)
+        return table
+
+
+@attrs.frozen
+class NPSAccumulator(SurveyAccumulator[NPSResult]):
     """Mergeable NPS state: answer counts 0..10 per group; ``finalize`` gives the table."""
 
     metric: str = "nps"
     low: int = 0
     high: int = 10
 
-    def finalize(
-        self,
-        state: ScoreCounts,
-        *,
-        ci: str = "wald",
-        level: float = 0.95,
-        population: int | None = None,
-        random_state: int = 0,
-    ) -> MetricTable:
-        """One row per group: value, se, ci_low, ci_high, n and the three counts."""
-        _check_method(ci, _NPS_METHODS, "NPS")
-        z = z_value(level)
-        if ci == "wald" and population is None:
-            return _nps_wald(state, z)
-        rows = [_nps_row(c, ci, z, population, random_state) for c in state.counts]
-        template = _nps_row(np.zeros(self.width, dtype=np.int64), ci, z, None, 0)
-        return _table("NPS", state, rows, template)
-
-
-def _nps_wald(state: ScoreCounts, z: float) -> MetricTable:
-    """Vectorised :func:`_nps_row` for the plain Wald interval (same operations, same floats)."""
-    counts = state.counts
-    det, pas, pro = (counts[:, s].sum(axis=1) for s in (slice(0, 7), slice(7, 9), slice(9, None)))
-    n = det + pas + pro
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p, d = pro / n, det / n
-        value = 100.0 * (p - d)
-        se = 100.0 * np.sqrt((p + d - (p - d) * (p - d)) * 1.0 / n)
-    columns: dict[str, npt.NDArray[Any]] = {
-        key: state.keys[:, j].copy() for j, key in enumerate(state.key_names)
-    }
-    columns |= {"n": n, "promoters": pro, "passives": pas, "detractors": det}
-    columns |= {
-        "value": value,
-        "se": se,
-        "ci_low": np.maximum(-100.0, value - z * se),
-        "ci_high": np.minimum(100.0, value + z * se),
-    }
-    return MetricTable("NPS", columns)
+    def _statistics(self, counts: IntArray, options: IntervalOptions) -> NPSStatistics:
+        return nps_statistics(counts, options)
 
 
 @attrs.frozen
-class CSATAccumulator(ScoreAccumulator):
+class CSATAccumulator(SurveyAccumulator[ProportionResult]):
     """Mergeable CSAT state: answer counts per group on ``low..high``; top box from ``top``."""
 
+    methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "wilson", "bootstrap")
+    default_ci: ClassVar[str] = "wilson"
     metric: str = "csat"
     low: int = 1
     high: int = 5
     top: int = 4
 
-    def finalize(
-        self,
-        state: ScoreCounts,
-        *,
-        ci: str = "wilson",
-        level: float = 0.95,
-        population: int | None = None,
-        random_state: int = 0,
-    ) -> MetricTable:
-        """One row per group: value (share >= ``top``), se, ci_low, ci_high, n, successes."""
-        _check_method(ci, _PROP_METHODS, self.metric.upper())
-        z = z_value(level)
-        top = self.top - self.low
-        rows = [
-            _prop_row(int(c[top:].sum()), int(c.sum()), ci, z, population, random_state)
-            for c in state.counts
-        ]
-        template = _prop_row(0, 0, ci, z, None, 0)
-        return _table(self.metric.upper(), state, rows, template)
+    def _statistics(self, counts: IntArray, options: IntervalOptions) -> ShareStatistics:
+        top = counts[:, self.top - self.low :].sum(axis=1)
+        return share_statistics(top, counts.sum(axis=1), options)
 
 
 @attrs.frozen
-class CESAccumulator(CSATAccumulator):
+class CESAccumulator(SurveyAccumulator[CESResult]):
     """Mergeable CES state (1..7 agreement); agree share from ``top`` = 5, plus the mean."""
 
+    methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "wilson", "bootstrap")
+    default_ci: ClassVar[str] = "wilson"
     metric: str = "ces"
     low: int = 1
     high: int = 7
     top: int = 5
 
-    def finalize(
-        self,
-        state: ScoreCounts,
-        *,
-        ci: str = "wilson",
-        level: float = 0.95,
-        population: int | None = None,
-        random_state: int = 0,
-    ) -> MetricTable:
-        """Agree-share columns as in CSAT plus ``mean``, ``mean_se``, ``mean_ci_low/high``."""
-        table = super().finalize(
-            state, ci=ci, level=level, population=population, random_state=random_state
+    def _statistics(self, counts: IntArray, options: IntervalOptions) -> CESStatistics:
+        share = share_statistics(
+            counts[:, self.top - self.low :].sum(axis=1), counts.sum(axis=1), options
         )
         points = np.arange(self.low, self.high + 1, dtype=np.float64)
-        n = state.counts.sum(axis=1).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = state.counts @ points / n
-            sq = state.counts @ (points**2)
-            var = (sq - n * mean**2) / (n - 1)
-        extra = [
-            mean_t_interval(
-                float(k), float(m), max(float(v), 0.0), level, fpc_factor(k, population)
-            )
-            for k, m, v in zip(n, mean, var, strict=True)
-        ]
-        columns = table.to_dict()
-        columns["mean"] = mean
-        columns["mean_se"] = np.array([e[0] for e in extra])
-        columns["mean_ci_low"] = np.array([e[1] for e in extra])
-        columns["mean_ci_high"] = np.array([e[2] for e in extra])
-        return MetricTable("CES", columns)
+        return CESStatistics(share, *_mean_statistics(counts, points, options))
 
 
-Decoder = Callable[[npt.NDArray[np.int64]], npt.NDArray[Any]]
-
-
-def _take(labels: npt.NDArray[Any], codes: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-    return labels[codes]
-
-
-def _by_codes(labels: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], Decoder | None]:
-    """Integer codes of labels (None -> '(missing)') and how to turn codes back into labels."""
-    if labels.dtype.kind in "iub":
-        return labels, None
-    text = np.where(labels == None, "(missing)", labels).astype(str)  # noqa: E711
-    categories, codes = np.unique(text, return_inverse=True)
-    cats = categories.astype(object)
-    return codes.reshape(-1), partial(_take, cats)
-
-
-def _survey_input(
-    data: Any,
-    metric: str,
-    by: Any,
-    period: str | None,
-    timezone: str | None,
-    timestamps: Any,
+# ---------------------------------------------------------------------- the functions
+@overload
+def nps(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wald",
+    level: float = 0.95,
+    population: int | None = None,
+    random_state: int = 0,
     by_rated: bool = False,
-) -> tuple[
-    npt.NDArray[Any],
-    list[str],
-    list[npt.NDArray[Any]],
-    list[Decoder | None],
-    npt.NDArray[np.int64] | None,
-    npt.NDArray[Any] | None,
-]:
-    keys: list[npt.NDArray[Any]] = []
-    names: list[str] = []
-    decoders: list[Decoder | None] = []
-    every_category: npt.NDArray[Any] | None = None
-    if isinstance(data, InteractionLog):
-        mask = data.kind_mask("survey")
-        if "metric" in data:
-            codes, cats = data.categorical("metric")
-            hit = np.flatnonzero(cats == metric)
-            mask &= codes == (hit[0] if hit.size else -2)
-        else:
-            mask &= False
-        scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
-        rows = data.row_order[mask]
-        times = data.timestamps[mask]
-        if by_rated and not isinstance(by, str):
-            raise SchemaError("by_rated=True needs by= a column name (e.g. by='touchpoint')")
-        if by_rated:
-            from cxmodel.metrics._questions import RATED_KEYS, _rated_labels
-
-            names.append(by)
-            key, decoder = _by_codes(_rated_labels(data, by, mask, RATED_KEYS))
-            keys.append(key)
-            decoders.append(decoder)
-        elif by is not None:
-            if isinstance(by, str):
-                names.append(by)
-                if data.schema.get(by) == "string":
-                    codes, cats = data.categorical(by)
-                    labels = np.append(cats.astype(object), "(missing)")
-                    keys.append(np.where(codes < 0, len(cats), codes)[mask])
-                    decoders.append(partial(_take, labels))
-                    every_category = np.arange(len(cats))
-                else:
-                    key, decoder = _by_codes(data.column(by)[mask])
-                    keys.append(key)
-                    decoders.append(decoder)
-            else:
-                labels_in = np.asarray(by)
-                if len(labels_in) != len(data):
-                    raise SchemaError(
-                        f"by has {len(labels_in)} labels for a log of {len(data)} rows; "
-                        "expected one label per row or a column name"
-                    )
-                names.append("by")
-                key, decoder = _by_codes(labels_in[mask])
-                keys.append(key)
-                decoders.append(decoder)
-    else:
-        if by_rated:
-            raise SchemaError("by_rated=True needs a log (answers tied to what they rate)")
-        scores = np.asarray(data).reshape(-1)
-        if scores.dtype.kind not in "iu":  # integer scores stay as they are (no 8x copy)
-            scores = scores.astype(np.float64)
-        rows = None  # positions are the row numbers
-        times = None
-        stamps = None if timestamps is None else np.asarray(timestamps)
-        if stamps is not None and stamps.dtype == np.dtype("datetime64[us]"):
-            times = stamps.view(np.int64)
-            if np.isnat(stamps).any():
-                row = int(np.flatnonzero(np.isnat(stamps))[0])
-                raise SchemaError(f"row {row}: timestamps is missing (NaT); expected a time")
-        elif stamps is not None:
-            times, errors = timestamps_to_us(stamps, column="timestamps", timezone_arg=None)
-            if errors:
-                row, reason = next(iter(errors.items()))
-                raise SchemaError(f"row {row}: {reason}")
-        if by is not None:
-            if isinstance(by, str):
-                raise SchemaError("by must be an array of labels when scores are an array")
-            labels_in = np.asarray(by).reshape(-1)
-            if len(labels_in) != len(scores):
-                raise SchemaError(
-                    f"by has {len(labels_in)} labels for {len(scores)} scores; expected one each"
-                )
-            names.append("by")
-            key, decoder = _by_codes(labels_in)
-            keys.append(key)
-            decoders.append(decoder)
-    if period is not None:
-        if times is None or len(times) != len(scores):
-            raise SchemaError("period= needs timestamps: pass a log or timestamps= of each score")
-        names.append("period")
-        keys.append(period_index(times, period, timezone))
-        decoders.append(partial(index_labels, period=period))
-    return scores, names, keys, decoders, rows, every_category
-
-
-_MAX_GRID = 1_000_000
-
-
-def _with_empty_groups(
-    acc: ScoreAccumulator, state: ScoreCounts, categories: npt.NDArray[Any] | None
-) -> ScoreCounts:
-    """Add zero-count groups so every category x period in range gets a row (NaN, n = 0)."""
-    if state.n_groups == 0 or not state.key_names:
-        return state
-    domains: list[npt.NDArray[Any]] = []
-    for j, name in enumerate(state.key_names):
-        seen: npt.NDArray[Any] = np.unique(state.keys[:, j])
-        if name == "period":
-            seen = np.arange(int(seen.min()), int(seen.max()) + 1)
-        elif j == 0 and categories is not None:
-            seen = np.union1d(seen.astype(np.int64), categories)
-        domains.append(seen)
-    size = int(np.prod([len(d) for d in domains]))
-    if size > _MAX_GRID or size == state.n_groups:
-        return state
-    grids = np.meshgrid(*domains, indexing="ij")
-    keys = np.empty((size, len(domains)), dtype=object)
-    for j, grid in enumerate(grids):
-        keys[:, j] = grid.reshape(-1)
-    zeros = ScoreCounts(state.key_names, keys, np.zeros((size, acc.width), dtype=np.int64))
-    return acc.merge(state, zeros)
-
-
-def _warn_small(table: MetricTable, metric: str) -> None:
-    n = np.asarray(table["n"])
-    small = (n > 0) & (n < SMALL_N)
-    if small.any():
-        warnings.warn(
-            f"{metric}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers "
-            f"(smallest n = {int(n[small].min())}); intervals are unreliable",
-            SmallSampleWarning,
-            stacklevel=3,
-        )
-
-
-def _run(
-    acc: NPSAccumulator | CSATAccumulator,
-    data: Any,
-    by: Any,
-    period: str | None,
-    timezone: str | None,
-    timestamps: Any,
-    options: dict[str, Any],
+) -> NPSResult: ...
+@overload
+def nps(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wald",
+    level: float = 0.95,
+    population: int | None = None,
+    random_state: int = 0,
     by_rated: bool = False,
-) -> MetricTable:
-    scores, names, keys, decoders, rows, categories = _survey_input(
-        data, acc.metric, by, period, timezone, timestamps, by_rated
-    )
-    state = acc.update(acc.empty(names), scores, keys, rows)
-    state = _with_empty_groups(acc, state, categories)
-    table = acc.finalize(state, **options)
-    columns = table.to_dict()
-    for name, decoder in zip(names, decoders, strict=True):
-        if decoder is not None:
-            columns[name] = decoder(columns[name].astype(np.int64))
-    table = MetricTable(table.name, columns)
-    _warn_small(table, acc.metric.upper())
-    return table
-
-
-def _scalar(table: MetricTable) -> dict[str, Any]:
-    if len(table):
-        return {k: v[0].item() for k, v in table.columns.items()}
-    return {k: (0 if v.dtype.kind == "i" else NAN) for k, v in table.columns.items()}
-
-
-def nps_result(table: MetricTable, options: Mapping[str, Any]) -> NPSResult:
-    """The single-group NPS table as an :class:`NPSResult` (``options``: ci, level, population)."""
-    row = _scalar(table)
-    return NPSResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["promoters"],
-        row["passives"], row["detractors"], options["ci"], options["level"], options["population"],
-    )  # fmt: skip
-
-
-def proportion_result(table: MetricTable, options: Mapping[str, Any]) -> ProportionResult:
-    """The single-group CSAT table as a :class:`ProportionResult`."""
-    row = _scalar(table)
-    return ProportionResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
-        options["ci"], options["level"], options["population"],
-    )  # fmt: skip
-
-
-def ces_result(table: MetricTable, options: Mapping[str, Any]) -> CESResult:
-    """The single-group CES table as a :class:`CESResult` (agree share and mean)."""
-    row = _scalar(table)
-    return CESResult(
-        row["value"], row["se"], (row["ci_low"], row["ci_high"]), row["n"], row["successes"],
-        row["mean"], row["mean_se"], (row["mean_ci_low"], row["mean_ci_high"]),
-        options["ci"], options["level"], options["population"],
-    )  # fmt: skip
-
-
+) -> MetricTable: ...
+@overload
+def nps(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wald",
+    level: float = 0.95,
+    population: int | None = None,
+    random_state: int = 0,
+    by_rated: bool = False,
+) -> MetricTable: ...
 def nps(
     data: InteractionLog | npt.ArrayLike,
     *,
@@ -545,13 +597,62 @@ def nps(
     (30.0, 7.81, (14.69, 45.31))
     """
     acc = NPSAccumulator()
-    options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, data, by, period, timezone, timestamps, options, by_rated)
-    if by is not None or period is not None:
-        return table
-    return nps_result(table, options)
+    state = acc.partial(
+        data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
+    )
+    return acc.summarise(
+        state, ci=ci, level=level, population=population, random_state=random_state
+    )
 
 
+@overload
+def csat(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 5),
+    top: int | None = None,
+    random_state: int = 0,
+    by_rated: bool = False,
+) -> ProportionResult: ...
+@overload
+def csat(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 5),
+    top: int | None = None,
+    random_state: int = 0,
+    by_rated: bool = False,
+) -> MetricTable: ...
+@overload
+def csat(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 5),
+    top: int | None = None,
+    random_state: int = 0,
+    by_rated: bool = False,
+) -> MetricTable: ...
 def csat(
     data: InteractionLog | npt.ArrayLike,
     *,
@@ -579,13 +680,62 @@ def csat(
     (0.85, (0.794, 0.893))
     """
     acc = CSATAccumulator("csat", scale[0], scale[1], scale[1] - 1 if top is None else top)
-    options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, data, by, period, timezone, timestamps, options, by_rated)
-    if by is not None or period is not None:
-        return table
-    return proportion_result(table, options)
+    state = acc.partial(
+        data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
+    )
+    return acc.summarise(
+        state, ci=ci, level=level, population=population, random_state=random_state
+    )
 
 
+@overload
+def ces(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 7),
+    agree_from: int = 5,
+    random_state: int = 0,
+    by_rated: bool = False,
+) -> CESResult: ...
+@overload
+def ces(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 7),
+    agree_from: int = 5,
+    random_state: int = 0,
+    by_rated: bool = False,
+) -> MetricTable: ...
+@overload
+def ces(
+    data: InteractionLog | npt.ArrayLike,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    ci: str = "wilson",
+    level: float = 0.95,
+    population: int | None = None,
+    scale: tuple[int, int] = (1, 7),
+    agree_from: int = 5,
+    random_state: int = 0,
+    by_rated: bool = False,
+) -> MetricTable: ...
 def ces(
     data: InteractionLog | npt.ArrayLike,
     *,
@@ -614,8 +764,9 @@ def ces(
     (0.75, 5.0)
     """
     acc = CESAccumulator("ces", scale[0], scale[1], agree_from)
-    options = {"ci": ci, "level": level, "population": population, "random_state": random_state}
-    table = _run(acc, data, by, period, timezone, timestamps, options, by_rated)
-    if by is not None or period is not None:
-        return table
-    return ces_result(table, options)
+    state = acc.partial(
+        data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
+    )
+    return acc.summarise(
+        state, ci=ci, level=level, population=population, random_state=random_state
+    )

@@ -10,10 +10,10 @@ import numpy.typing as npt
 from scipy import stats
 
 from cxmodel._result import Result, column
+from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, duration_to_us, to_us
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._intervals import z_value
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

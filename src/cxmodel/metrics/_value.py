@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._periods import index_labels, period_index
+from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import group_rows
-from cxmodel.metrics._periods import index_labels, period_index
-from cxmodel.metrics._tables import MetricTable
 
 __all__ = ["value_summary"]
 

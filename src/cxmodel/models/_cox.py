@@ -9,9 +9,10 @@ from typing import Any
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg, stats
+from scipy import linalg
 
 from cxmodel._result import Result, column
+from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 
@@ -95,10 +96,10 @@ def wald_summary(
     names: tuple[str, ...], coef: FloatArray, se: FloatArray, level: float
 ) -> RegressionSummary:
     """The coefficient table from estimates and standard errors."""
-    z_crit = float(stats.norm.ppf(0.5 + level / 2))
+    z_crit = z_value(level)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = coef / se
-    p = 2 * stats.norm.sf(np.abs(z))
+    p = two_sided_p(z)
     return RegressionSummary(
         names, coef, np.exp(coef), se, z, p, coef - z_crit * se, coef + z_crit * se, level
     )

@@ -15,7 +15,7 @@ from cxmodel.errors import DataError, SchemaError
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
 
-__all__ = ["RFMSummary", "calibration_holdout_split", "rfm_summary"]
+__all__ = ["RFMSummary", "calibration_holdout_split", "period_of", "period_ordinals", "rfm_summary"]
 
 FloatArray = npt.NDArray[np.float64]
 _FIXED_US = {"D": US_PER_DAY, "h": US_PER_DAY // 24, "H": US_PER_DAY // 24, "W": 7 * US_PER_DAY}
@@ -76,8 +76,14 @@ class RFMSummary(Result):
         )
 
 
-def _periods(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int64]:
-    """Period ordinal of each microsecond timestamp (weeks end on Sunday, as pandas 'W')."""
+def period_ordinals(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int64]:
+    """Period ordinal of each microsecond timestamp (weeks end on Sunday, as pandas 'W').
+
+    Examples
+    --------
+    >>> period_ordinals(np.array([0, 86_400_000_000 * 40]), "M").tolist()
+    [0, 1]
+    """
     if freq == "W":
         # 1970-01-05 (day 4) is a Monday: weeks run Monday..Sunday like pandas W-SUN periods.
         return np.floor_divide(us - 4 * US_PER_DAY, _FIXED_US["W"])
@@ -87,6 +93,18 @@ def _periods(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int64]:
         months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
         return months
     raise SchemaError(f"freq must be one of 'D', 'W', 'M', 'h', got {freq!r}")
+
+
+def period_of(time: Any, freq: str, *, what: str) -> int:
+    """The period ordinal of one time (naive values read as UTC); ``what`` names it in errors.
+
+    Examples
+    --------
+    >>> period_of("1970-02-01", "M", what="as_of")
+    1
+    """
+    us = np.array([to_us(time, timezone_name="UTC", what=what)], dtype=np.int64)
+    return int(period_ordinals(us, freq)[0])
 
 
 def rfm_summary(
@@ -137,13 +155,9 @@ def rfm_summary(
         if value in log.columns
         else np.zeros(codes.shape[0])
     )
-    per = _periods(ts, freq)
+    per = period_ordinals(ts, freq)
     if as_of is not None:
-        end = int(
-            _periods(
-                np.array([to_us(as_of, timezone_name="UTC", what="as_of")], dtype=np.int64), freq
-            )[0]
-        )
+        end = period_of(as_of, freq, what="as_of")
         keep = per <= end
         codes, per, vals = codes[keep], per[keep], vals[keep]
     if codes.shape[0] == 0:
@@ -210,24 +224,8 @@ def calibration_holdout_split(
         Numeric column with the purchase value (NaN counts as 0).
     """
     cal = rfm_summary(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
-    cal_end = int(
-        _periods(
-            np.array(
-                [to_us(calibration_end, timezone_name="UTC", what="calibration_end")],
-                dtype=np.int64,
-            ),
-            freq,
-        )[0]
-    )
-    obs_end = int(
-        _periods(
-            np.array(
-                [to_us(observation_end, timezone_name="UTC", what="observation_end")],
-                dtype=np.int64,
-            ),
-            freq,
-        )[0]
-    )
+    cal_end = period_of(calibration_end, freq, what="calibration_end")
+    obs_end = period_of(observation_end, freq, what="observation_end")
     if obs_end <= cal_end:
         raise DataError(
             f"observation_end must be after calibration_end, got {observation_end!r} <= "
@@ -235,7 +233,7 @@ def calibration_holdout_split(
         )
     mask = log.kind_mask(kind)
     codes = log.customer_codes[mask]
-    per = _periods(log.timestamps[mask], freq)
+    per = period_ordinals(log.timestamps[mask], freq)
     keep = (per > cal_end) & (per <= obs_end)
     codes, per = codes[keep], per[keep]
     new = np.ones(codes.shape[0], dtype=bool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from typing import Any
 
@@ -68,7 +69,7 @@ def _check_information(big_t: FloatArray, w: FloatArray | None, model: str) -> N
         )
 
 
-class TransactionModel(TransactionPlots):
+class TransactionModel(TransactionPlots, abc.ABC):
     """Base of BG/NBD, MBG/NBD and Pareto/NBD: fitting on (frequency, recency, T) histories."""
 
     _names: tuple[str, ...] = ()
@@ -107,10 +108,11 @@ class TransactionModel(TransactionPlots):
 
     # -- to implement -------------------------------------------------------------------------
     @staticmethod
+    @abc.abstractmethod
     def _loglik_terms(
         params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
     ) -> FloatArray:
-        raise NotImplementedError
+        """Each customer's log-likelihood under ``params``."""
 
     def _value_and_gradient(
         self, x: FloatArray, t_x: FloatArray, big_t: FloatArray, w: FloatArray

@@ -13,8 +13,7 @@ import numpy.typing as npt
 from cxmodel._holdout import held_out_customers
 from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
-from cxmodel.expr import evaluate_checked
-from cxmodel.segment._rules import table_namespace
+from cxmodel.expr._checked import evaluate_checked, table_namespace
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from cxmodel.errors import CXModelError
+
 __all__ = ["can_plot", "has_matplotlib", "svg"]
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")
@@ -107,7 +109,7 @@ def _inline(document: str, prefix: str) -> str:
     body = document[start:]
     tag = _SVG_TAG.search(body)
     if tag is None:  # pragma: no cover - matplotlib always writes one
-        raise ValueError("not an SVG document")
+        raise CXModelError("matplotlib wrote no <svg> element")
     head = re.sub(r'\s(width|height)="[^"]*"', "", tag.group(0))
     head = head.replace("<svg", '<svg width="100%"', 1).replace(">", ' role="img">', 1)
     body = head + body[tag.end() :]

@@ -1,13 +1,8 @@
 """Customer segmentation: RFM scores and maps, profiles, contrasts and clusters."""
 
+from cxmodel._stats import newcombe_interval, welch_interval, wilson_interval
 from cxmodel.segment._cluster import Clusters, cluster, standardise
-from cxmodel.segment._contrast import (
-    Contrast,
-    contrast,
-    newcombe_interval,
-    welch_interval,
-    wilson_interval,
-)
+from cxmodel.segment._contrast import Contrast, contrast
 from cxmodel.segment._profile import SegmentProfile, profile_segments
 from cxmodel.segment._rfm import RFMScores, rank_scores, rfm_scores
 from cxmodel.segment._rules import RuleSegments, rule_segments

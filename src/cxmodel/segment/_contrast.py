@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from cxmodel._result import Result, column
-from cxmodel._stats import wilson_bounds
+from cxmodel._stats import newcombe_interval, welch_interval
 from cxmodel.errors import DataError
 from cxmodel.segment._features import feature_columns, group_mask
 
@@ -20,58 +19,7 @@ if TYPE_CHECKING:
 
     from cxmodel.log._customer_table import CustomerTable
 
-__all__ = ["Contrast", "contrast", "newcombe_interval", "welch_interval", "wilson_interval"]
-
-Z95 = float(stats.norm.ppf(0.975))
-
-
-def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a proportion.
-
-    Examples
-    --------
-    >>> [round(v, 4) for v in wilson_interval(56, 70)]
-    [0.6918, 0.877]
-    """
-    low, high = wilson_bounds(successes, n, z)
-    return (float(low), float(high))
-
-
-def newcombe_interval(
-    x_a: float, n_a: float, x_b: float, n_b: float, z: float = Z95
-) -> tuple[float, float]:
-    """Newcombe's hybrid score interval (method 10) for the difference of two proportions.
-
-    Examples
-    --------
-    >>> [round(v, 4) for v in newcombe_interval(56, 70, 48, 80)]  # Newcombe (1998), example (a)
-    [0.0524, 0.3339]
-    """
-    p_a, p_b = x_a / n_a, x_b / n_b
-    l_a, u_a = wilson_interval(x_a, n_a, z)
-    l_b, u_b = wilson_interval(x_b, n_b, z)
-    d = p_a - p_b
-    return (
-        float(d - np.sqrt((p_a - l_a) ** 2 + (u_b - p_b) ** 2)),
-        float(d + np.sqrt((u_a - p_a) ** 2 + (p_b - l_b) ** 2)),
-    )
-
-
-def welch_interval(
-    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], level: float = 0.95
-) -> tuple[float, float]:
-    """Welch's t interval for the difference of means ``mean(a) - mean(b)``."""
-    n_a, n_b = a.shape[0], b.shape[0]
-    if n_a < 2 or n_b < 2:
-        return (float("nan"), float("nan"))
-    va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
-    se = np.sqrt(va + vb)
-    d = a.mean() - b.mean()
-    if se == 0:
-        return (float(d), float(d))
-    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
-    t = stats.t.ppf(0.5 + level / 2, df)
-    return (float(d - t * se), float(d + t * se))
+__all__ = ["Contrast", "contrast"]
 
 
 @attrs.frozen(eq=False, repr=False)

@@ -12,11 +12,12 @@ import numpy.typing as npt
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
+from cxmodel.log._kinds import check_kinds, kind_rows
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
 
-__all__ = ["RFMScores", "rank_scores", "rfm_scores"]
+__all__ = ["RFMScores", "RFMTotals", "check_n_bins", "rank_scores", "rfm_scores"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -85,7 +86,8 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     return scores
 
 
-def _check_n_bins(n_bins: object) -> int:
+def check_n_bins(n_bins: object) -> int:
+    """``n_bins`` as an int, if it is a whole number in 2..100; else a SchemaError."""
     if (
         isinstance(n_bins, bool)
         or not isinstance(n_bins, (int, np.integer))
@@ -96,6 +98,143 @@ def _check_n_bins(n_bins: object) -> int:
             f"Got {n_bins!r} instead."
         )
     return int(n_bins)
+
+
+@attrs.frozen(eq=False)
+class RFMTotals:
+    """Mergeable first phase of RFM: per customer, the latest purchase time, the number of
+    purchases and their value, over the rows of ``kinds`` at or before ``as_of``.
+
+    A keyed monoid: :meth:`partial` of any pieces of a log, merged in any order, gives the
+    totals of the whole log (sums of values up to floating-point order, which
+    :meth:`scores` rounds away). The kinds each piece holds travel with the totals, so
+    ``kinds`` is checked once, against the whole data, by :meth:`scores`.
+
+    Attributes
+    ----------
+    customer_id : ndarray of str
+        Customers with at least one purchase, sorted.
+    last, count, total : ndarray
+        Latest purchase time (microseconds, UTC), number of purchases, value sum.
+    as_of : int
+        The cutoff, microseconds since the epoch (UTC).
+    kinds : tuple of str
+        The kinds that count as purchases.
+    seen : frozenset of str
+        The kinds the pieces hold.
+    """
+
+    customer_id: npt.NDArray[np.object_]
+    last: IntArray
+    count: IntArray
+    total: FloatArray
+    as_of: int
+    kinds: tuple[str, ...]
+    seen: frozenset[str] = frozenset()
+
+    @classmethod
+    def empty(cls, as_of: int, kinds: tuple[str, ...]) -> RFMTotals:
+        """The identity: no customers."""
+        return cls(
+            np.empty(0, dtype=object),
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.float64),
+            as_of,
+            kinds,
+        )
+
+    @classmethod
+    def partial(cls, log: InteractionLog, *, as_of: int, kinds: tuple[str, ...]) -> RFMTotals:
+        """The totals of one log (or piece of a log); ``kinds`` is not checked here.
+
+        Examples
+        --------
+        >>> from cxmodel.log import InteractionLog
+        >>> log = InteractionLog.from_arrays(["a", "a", "b"], [0, 5, 3], ["purchase"] * 3,
+        ...                                  value=[1.0, 2.0, 4.0])  # epoch seconds
+        >>> t = RFMTotals.partial(log, as_of=10_000_000, kinds=("purchase",))
+        >>> t.customer_id.tolist(), t.last.tolist(), t.count.tolist(), t.total.tolist()
+        (['a', 'b'], [5000000, 3000000], [2, 1], [3.0, 4.0])
+        """
+        rows = np.flatnonzero(kind_rows(log, kinds) & (log.timestamps <= as_of))
+        codes = log.customer_codes[rows].astype(np.int64)
+        count = np.bincount(codes, minlength=log.n_customers)
+        if "value" in log:
+            values = log.numeric("value")[rows]
+            values = np.where(np.isnan(values), 0.0, values)
+        else:
+            values = np.zeros(rows.shape[0])
+        total = np.bincount(codes, weights=values, minlength=log.n_customers)
+        present = count > 0
+        # Codes are non-decreasing and times non-decreasing within a customer: the last
+        # selected row of each customer holds its latest purchase.
+        is_last = np.ones(rows.shape[0], dtype=bool)
+        is_last[:-1] = codes[1:] != codes[:-1]
+        return cls(
+            log.customers[present],
+            log.timestamps[rows[is_last]].astype(np.int64),
+            count[present].astype(np.int64),
+            total[present].astype(np.float64),
+            as_of,
+            kinds,
+            frozenset(str(k) for k in log.kinds.tolist()),
+        )
+
+    def merge(self, other: RFMTotals) -> RFMTotals:
+        """Combine two totals: latest of times, sums of counts and values."""
+        if (self.as_of, self.kinds) != (other.as_of, other.kinds):
+            raise SchemaError(
+                f"cannot merge totals of {self.kinds!r} up to {self.as_of} with totals of "
+                f"{other.kinds!r} up to {other.as_of}"
+            )
+        seen = self.seen | other.seen
+        if len(other.customer_id) == 0:
+            return attrs.evolve(self, seen=seen)
+        if len(self.customer_id) == 0:
+            return attrs.evolve(other, seen=seen)
+        ids = np.concatenate([self.customer_id, other.customer_id])
+        uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
+        inverse = inverse.reshape(-1)
+        n = len(uniq)
+        last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last, inverse, np.concatenate([self.last, other.last]))
+        count = np.bincount(inverse, np.concatenate([self.count, other.count]), minlength=n)
+        total = np.bincount(inverse, np.concatenate([self.total, other.total]), minlength=n)
+        return RFMTotals(
+            uniq.astype(object),
+            last,
+            count.astype(np.int64),
+            total.astype(np.float64),
+            self.as_of,
+            self.kinds,
+            seen,
+        )
+
+    def scores(self, n_bins: int, *, argument: str = "rfm_scores() kind") -> RFMScores:
+        """The second phase: recency, frequency, monetary and their rank scores.
+
+        Raises
+        ------
+        SchemaError
+            For a bad ``n_bins``, or a kind neither in the data nor a standard kind
+            (``argument`` names it in the message).
+        """
+        bins = check_n_bins(n_bins)
+        check_kinds(sorted(self.seen), self.kinds, argument=argument)
+        # Round away summation-order noise (1e-9) so equal totals tie and share a score.
+        monetary = np.round(self.total, 9)
+        return RFMScores(
+            customer_id=self.customer_id,
+            recency_days=((self.as_of - self.last) / US_PER_DAY).astype(np.float64),
+            frequency=self.count,
+            monetary=monetary.astype(np.float64),
+            r=rank_scores(self.last, bins),  # later last purchase = more recent = higher score
+            f=rank_scores(self.count, bins),
+            m=rank_scores(monetary, bins),
+            n_bins=bins,
+            as_of=self.as_of,
+        )
 
 
 def rfm_scores(
@@ -152,38 +291,7 @@ def rfm_scores(
     >>> s.customer_id.tolist(), s.recency_days.tolist(), s.r.tolist(), s.m.tolist()
     (['a', 'b', 'c'], [5.0, 7.0, 8.0], [3, 2, 1], [2, 3, 1])
     """
-    bins = _check_n_bins(n_bins)
+    bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-    mask = log.kind_mask(*kinds) & (log.timestamps <= cutoff)
-    rows = np.flatnonzero(mask)
-    codes = log.customer_codes[rows].astype(np.int64)
-    n_all = log.n_customers
-    frequency_all = np.bincount(codes, minlength=n_all)
-    if "value" in log:
-        values = log.numeric("value")[rows]
-        values = np.where(np.isnan(values), 0.0, values)
-    else:
-        values = np.zeros(rows.shape[0])
-    monetary_all = np.bincount(codes, weights=values, minlength=n_all)
-    present = frequency_all > 0
-    # Codes are non-decreasing and times non-decreasing within a customer: the last selected row
-    # of each customer holds its latest purchase.
-    is_last = np.ones(rows.shape[0], dtype=bool)
-    is_last[:-1] = codes[1:] != codes[:-1]
-    last = log.timestamps[rows[is_last]]
-    recency = (cutoff - last) / US_PER_DAY
-    frequency = frequency_all[present]
-    # Round away summation-order noise (1e-9) so equal totals tie and share a score.
-    monetary = np.round(monetary_all[present], 9)
-    return RFMScores(
-        customer_id=log.customers[present],
-        recency_days=recency.astype(np.float64),
-        frequency=frequency.astype(np.int64),
-        monetary=monetary.astype(np.float64),
-        r=rank_scores(last, bins),  # later last purchase = more recent = higher score
-        f=rank_scores(frequency, bins),
-        m=rank_scores(monetary, bins),
-        n_bins=bins,
-        as_of=cutoff,
-    )
+    return RFMTotals.partial(log, as_of=cutoff, kinds=kinds).scores(bins)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -11,34 +11,12 @@ import numpy.typing as npt
 
 from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
-from cxmodel.expr import evaluate_checked
+from cxmodel.expr._checked import evaluate_checked, table_namespace
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
 
-__all__ = ["RuleSegments", "rule_segments", "table_namespace"]
-
-_TYPE_OF_KIND = {
-    "b": "bool",
-    "i": "float",
-    "u": "float",
-    "f": "float",
-    "O": "string",
-    "U": "string",
-}
-
-
-def table_namespace(table: CustomerTable) -> tuple[dict[str, npt.NDArray[Any]], dict[str, str]]:
-    """The table's bool, numeric and string columns and their expression types."""
-    columns: dict[str, npt.NDArray[Any]] = {}
-    schema: dict[str, str] = {}
-    for name in table.columns:
-        values = table.column(name)
-        kind = _TYPE_OF_KIND.get(values.dtype.kind)
-        if kind is not None:
-            columns[name] = values
-            schema[name] = kind
-    return columns, schema
+__all__ = ["RuleSegments", "rule_segments"]
 
 
 @attrs.frozen(eq=False, repr=False)

@@ -14,6 +14,7 @@ from cxmodel.domain import (
     STANDARD_KINDS,
     Interaction,
 )
+from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 
 __all__ = ["interaction_logs", "interactions"]
@@ -54,10 +55,10 @@ def interactions(
     """
     st = _st()
     if not kinds:
-        raise ValueError("kinds must name at least one interaction kind (got an empty sequence)")
+        raise SchemaError("kinds must name at least one interaction kind (got an empty sequence)")
     ids = list(customer_ids) if customer_ids is not None else [f"c{i}" for i in range(10)]
     if not ids:
-        raise ValueError("customer_ids must name at least one customer (got an empty sequence)")
+        raise SchemaError("customer_ids must name at least one customer (got an empty sequence)")
 
     @st.composite  # type: ignore[untyped-decorator]
     def build(draw: Any) -> Interaction:
@@ -117,12 +118,12 @@ def interaction_logs(
     """
     st = _st()
     if min_customers < 1 or max_customers < min_customers:
-        raise ValueError(
+        raise SchemaError(
             "need 1 <= min_customers <= max_customers "
             f"(got min_customers={min_customers!r}, max_customers={max_customers!r})"
         )
     if max_rows_per_customer < 1:
-        raise ValueError(f"max_rows_per_customer must be >= 1 (got {max_rows_per_customer!r})")
+        raise SchemaError(f"max_rows_per_customer must be >= 1 (got {max_rows_per_customer!r})")
 
     @st.composite  # type: ignore[untyped-decorator]
     def build(draw: Any) -> InteractionLog:

@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import NotFoundError, SchemaError
 from cxmodel.text._stopwords import RAW_STOP_WORDS
 
 __all__ = ["STOP_WORDS", "normalize", "stop_words", "tokenize"]
@@ -200,7 +200,9 @@ def stop_words(*languages: str) -> frozenset[str]:
 class _StopWords(Mapping[str, frozenset[str]]):
     def __getitem__(self, key: str) -> frozenset[str]:
         if key not in RAW_STOP_WORDS:
-            raise KeyError(key)
+            raise NotFoundError(
+                f"no built-in stop words for {key!r}; available: {sorted(RAW_STOP_WORDS)!r}"
+            )
         return _stop_words(key)
 
     def __iter__(self) -> Iterator[str]:

@@ -10,11 +10,11 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
+from cxmodel._tables import MetricTable
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._periods import index_labels, period_index
-from cxmodel.metrics._tables import MetricTable
 from cxmodel.text._documents import documents, pick, spread
 from cxmodel.text._tokens import stop_words, tokenize
 

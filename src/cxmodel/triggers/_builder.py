@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from cxmodel.errors import ValueTypeError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
 from cxmodel.expr import parse_expr as _parse_expr
 from cxmodel.expr._ast import invalid
@@ -67,7 +68,7 @@ class E:
         self.node = node
 
     def __bool__(self) -> bool:
-        raise TypeError(
+        raise ValueTypeError(
             "a rule expression has no truth value: use `a & b`, `a | b` and `~a`, "
             "not `a and b`, `a or b`, `not a` (and wrap comparisons in parentheses)"
         )

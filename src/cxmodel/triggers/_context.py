@@ -13,7 +13,7 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from cxmodel._time import add_duration
-from cxmodel.errors import EvaluationLimitError
+from cxmodel.errors import EvaluationLimitError, ValueTypeError
 from cxmodel.expr import (
     AGGREGATE_FUNCTIONS,
     Aggregate,
@@ -476,7 +476,7 @@ def _ranked(values: Array, node: Aggregate) -> tuple[IntArray, Array]:
         ordered, rank = np.unique(values, return_inverse=True)
     except TypeError as exc:  # values that do not compare (e.g. text next to numbers)
         kinds = sorted({type(v).__name__ for v in values.tolist()})
-        raise TypeError(
+        raise ValueTypeError(
             f"{node}: the values of {node.field!r} cannot be ordered against each other "
             f"(types {kinds}); a field needs values of one type"
         ) from exc

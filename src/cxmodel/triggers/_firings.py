@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from cxmodel._result import Result, plain
 from cxmodel._time import to_us, us_to_datetime
+from cxmodel.errors import IndexOutOfRangeError, SchemaError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -402,7 +403,7 @@ class Firings(Result):
             return tuple(self._emitted.get(j) for j in range(self._emitted.n)[i])
         n = self._emitted.n
         if not -n <= i < n:
-            raise IndexError(f"firing index {i} out of range for {n} firings")
+            raise IndexOutOfRangeError(f"firing index {i} out of range for {n} firings")
         return self._emitted.get(i % n if n else i)
 
     def __eq__(self, other: object) -> bool:
@@ -556,7 +557,7 @@ def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") ->
             stream.write(json.dumps(f.to_dict(), default=str) + "\n")
         return
     if format != "csv":
-        raise ValueError(f"format must be 'jsonl' or 'csv', got {format!r}")
+        raise SchemaError(f"format must be 'jsonl' or 'csv', got {format!r}")
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["trigger", "customer_id", "time", "action", "payload", "because", "firing_id"])
     for f in firings:

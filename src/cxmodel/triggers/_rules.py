@@ -17,22 +17,18 @@ from typing import Any
 
 import attrs
 
-from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
-from cxmodel.expr import Duration, Expr, check_nesting, expr_from_dict, expr_to_dict
+from cxmodel.errors import NotFoundError, TriggerSyntaxError, TriggerTypeError, did_you_mean
+from cxmodel.expr import Duration, Expr, check_nesting
 from cxmodel.expr._ast import _NODES as _EXPR_TYPES
 from cxmodel.expr._ast import (
     _format_number,
     _quote,
     at_path,
-    duration_from_dict,
     fields,
     identifier,
     invalid,
-    json_bool,
     json_error,
-    json_int,
     json_list,
-    json_str,
     known,
     positive,
 )
@@ -141,22 +137,6 @@ def _duration(value: object, what: str) -> None:
     if not isinstance(value, Duration):
         raise invalid(f"the duration of {what!r} must be a Duration, got {value!r}", code="E102")
     positive(value, what)
-
-
-def _dur(d: Duration | None) -> dict[str, Any] | None:
-    return None if d is None else {"amount": d.amount, "unit": d.unit}
-
-
-def _ex(e: Expr | None) -> dict[str, Any] | None:
-    return None if e is None else expr_to_dict(e)
-
-
-def _unex(e: object, path: str) -> Expr | None:
-    return None if e is None else expr_from_dict(e, path)
-
-
-def _undur(d: object, path: str) -> Duration | None:
-    return None if d is None else duration_from_dict(d, path)
 
 
 def _check_pattern(p: Pattern, attribute: Any, value: Any) -> None:
@@ -576,49 +556,9 @@ class Rule:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-ready dict form of the rule (modes as their plain strings)."""
-        when = self.when
-        then = self.then
-        out: dict[str, Any] = {
-            "name": self.name,
-            "when": {
-                "mode": when.mode.value,
-                "kind": when.kind,
-                "alias": when.alias,
-                "where": _ex(when.where),
-                "duration": _dur(when.duration),
-            },
-            "then": None
-            if then is None
-            else {
-                "mode": then.mode.value,
-                "kind": then.kind,
-                "where": _ex(then.where),
-                "duration": _dur(then.duration),
-            },
-            "unless": None
-            if self.unless is None
-            else {"kind": self.unless.kind, "where": _ex(self.unless.where)},
-            "if": _ex(self.condition),
-            "emit": {
-                "action": self.emit.action,
-                "payload": [[k, expr_to_dict(v)] for k, v in self.emit.payload],
-            },
-            "cooldown": _dur(self.cooldown),
-            "once": self.once,
-            "once_every": _dur(self.once_every),
-            "consent": self.consent,
-            "quiet": None
-            if self.quiet is None
-            else {
-                "start": self.quiet.start,
-                "end": self.quiet.end,
-                "customer_timezone": self.quiet.customer_timezone,
-            },
-            "customer_timezone": self.customer_timezone,
-        }
-        if self.holdout is not None:  # only when set: older readers see the same JSON
-            out["holdout"] = {"percent": self.holdout.percent, "salt": self.holdout.salt}
-        return out
+        from cxmodel.triggers._json import rule_to_dict
+
+        return rule_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "rule") -> Rule:
@@ -628,102 +568,9 @@ class Rule:
         problem raises :class:`~cxmodel.errors.TriggerSyntaxError` naming its JSON path (with
         ``path`` as the prefix, e.g. ``rules[0].when.mode``).
         """
-        d = fields(data, path, ("name", "when", "emit"), _OPTIONAL)
-        name = at_path(f"{path}.name", identifier, d["name"], "rule name")
-        p = f"{path}.when"
-        w = fields(d["when"], p, ("mode",), ("kind", "alias", "where", "duration"))
-        when = at_path(
-            p,
-            Pattern,
-            at_path(f"{p}.mode", WhenMode.parse, w["mode"]),
-            json_str(w.get("kind"), f"{p}.kind", optional=True),
-            json_str(w.get("alias"), f"{p}.alias", optional=True),
-            _unex(w.get("where"), f"{p}.where"),
-            _undur(w.get("duration"), f"{p}.duration"),
-        )
-        then = None
-        if d.get("then") is not None:
-            p = f"{path}.then"
-            t = fields(d["then"], p, ("mode",), ("kind", "where", "duration"))
-            then = at_path(
-                p,
-                Then,
-                at_path(f"{p}.mode", ThenMode.parse, t["mode"]),
-                json_str(t.get("kind"), f"{p}.kind", optional=True),
-                _unex(t.get("where"), f"{p}.where"),
-                _undur(t.get("duration"), f"{p}.duration"),
-            )
-        unless = None
-        if d.get("unless") is not None:
-            p = f"{path}.unless"
-            u = fields(d["unless"], p, ("kind",), ("where",))
-            unless = at_path(
-                p, Unless, json_str(u["kind"], f"{p}.kind"), _unex(u.get("where"), f"{p}.where")
-            )
-        p = f"{path}.emit"
-        e = fields(d["emit"], p, ("action",), ("payload",))
-        payload: list[tuple[str, Expr]] = []
-        for i, item in enumerate(json_list(e.get("payload", []), f"{p}.payload")):
-            where = f"{p}.payload[{i}]"
-            if not isinstance(item, list) or len(item) != 2:
-                raise json_error(where, "expected [key, expression]")
-            key = json_str(item[0], f"{where}[0]")
-            payload.append((key, expr_from_dict(item[1], f"{where}[1]")))
-        emit = at_path(p, Emit, json_str(e["action"], f"{p}.action"), tuple(payload))
-        quiet = None
-        if d.get("quiet") is not None:
-            p = f"{path}.quiet"
-            q = fields(d["quiet"], p, ("start", "end"), ("customer_timezone",))
-            quiet = at_path(
-                p,
-                QuietHours,
-                json_int(q["start"], f"{p}.start"),
-                json_int(q["end"], f"{p}.end"),
-                json_bool(q.get("customer_timezone", False), f"{p}.customer_timezone"),
-            )
-        holdout = None
-        if d.get("holdout") is not None:
-            p = f"{path}.holdout"
-            h = fields(d["holdout"], p, ("percent",), ("salt",))
-            percent = h["percent"]
-            if not isinstance(percent, int | float) or isinstance(percent, bool):
-                raise json_error(f"{p}.percent", f"expected a number, got {percent!r}")
-            holdout = at_path(
-                p, Holdout, percent, json_str(h.get("salt"), f"{p}.salt", optional=True)
-            )
-        return at_path(  # type: ignore[no-any-return]
-            path,
-            cls,
-            name=name,
-            when=when,
-            emit=emit,
-            then=then,
-            unless=unless,
-            condition=_unex(d.get("if"), f"{path}.if"),
-            cooldown=_undur(d.get("cooldown"), f"{path}.cooldown"),
-            once=json_bool(d.get("once", False), f"{path}.once"),
-            once_every=_undur(d.get("once_every"), f"{path}.once_every"),
-            consent=json_str(d.get("consent"), f"{path}.consent", optional=True),
-            quiet=quiet,
-            customer_timezone=json_bool(
-                d.get("customer_timezone", False), f"{path}.customer_timezone"
-            ),
-            holdout=holdout,
-        )
+        from cxmodel.triggers._json import rule_from_dict
 
-
-_OPTIONAL = (
-    "then",
-    "unless",
-    "if",
-    "cooldown",
-    "once",
-    "once_every",
-    "consent",
-    "quiet",
-    "customer_timezone",
-    "holdout",
-)
+        return rule_from_dict(data, path)
 
 
 def _check_ruleset(rs: RuleSet, attribute: Any, value: Any) -> None:
@@ -783,7 +630,9 @@ class RuleSet:
             if rule.name == name:
                 return rule
         known_names = ", ".join(r.name for r in self.rules)
-        raise KeyError(f"no rule named {name!r}; rules are: {known_names}")
+        raise NotFoundError(
+            f"no rule named {name!r}; rules are: {known_names}" + did_you_mean(name, self.names)
+        )
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from cxmodel._time import TimeLike, to_us
-from cxmodel.errors import StoreError
+from cxmodel.errors import SchemaError, StoreError, ValueTypeError
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._store import (
     FORMAT,
@@ -50,7 +50,7 @@ def _plain(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    raise ValueTypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_plain)
@@ -258,13 +258,15 @@ class SQLiteStore:
     ) -> None:
         self.path = os.fspath(path)
         if self.path in ("", ":memory:") or self.path.startswith("file:"):
-            raise ValueError(
+            raise SchemaError(
                 f"SQLiteStore needs a file path (got {self.path!r}); use InMemoryStore for a "
                 "store that lives in the process"
             )
         mode = str(synchronous).upper()
         if mode not in _SYNCHRONOUS:
-            raise ValueError(f"synchronous={synchronous!r} is not one of {', '.join(_SYNCHRONOUS)}")
+            raise SchemaError(
+                f"synchronous={synchronous!r} is not one of {', '.join(_SYNCHRONOUS)}"
+            )
         self.synchronous = mode
         self.timeout = float(timeout)
         self._lock = threading.RLock()

@@ -1,11 +1,14 @@
-"""Result plumbing shared by the metrics: tables, dict/pandas/HTML conversion, warnings."""
+"""Tables of labelled columns shared by the analyses: MetricTable, dict/pandas/HTML conversion,
+the small-sample warning."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 import numpy.typing as npt
 
 from cxmodel._html import html_record
@@ -14,13 +17,43 @@ from cxmodel._result import Result, columns, record_frame
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["MetricTable", "SmallSampleWarning", "result_html", "result_to_pandas"]
+__all__ = [
+    "SMALL_N",
+    "MetricTable",
+    "SmallSampleWarning",
+    "result_html",
+    "result_to_pandas",
+    "warn_small_groups",
+]
 
 SMALL_N = 30
 
 
 class SmallSampleWarning(UserWarning):
     """A metric was computed from fewer than 30 answers; its interval is unreliable."""
+
+
+def warn_small_groups(n: npt.ArrayLike, what: str, *, stacklevel: int = 3) -> None:
+    """Warn :class:`SmallSampleWarning` when a group has answers, but fewer than 30.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_small_groups([0, 12, 40], "NPS")
+    >>> str(caught[0].message)
+    'NPS: 1 group(s) have fewer than 30 answers (smallest n = 12); intervals are unreliable'
+    """
+    counts = np.asarray(n)
+    small = (counts > 0) & (counts < SMALL_N)
+    if small.any():
+        warnings.warn(
+            f"{what}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers "
+            f"(smallest n = {int(counts[small].min())}); intervals are unreliable",
+            SmallSampleWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def result_to_pandas(fields: Mapping[str, Any], feature: str) -> Any:

@@ -1,0 +1,210 @@
+"""The answers to a survey metric in a chunk of data, and the group each answer belongs to.
+
+A chunk is a log (its ``survey`` rows whose ``metric`` names the metric) or an array of scores
+(with optional labels and timestamps). Group keys come out as integers: a ``by`` label is a
+code into a small sorted vocabulary that travels with it (so two chunks' codes can be aligned
+whatever rows they hold), a period is a calendar-period index (the same in every chunk).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel._periods import period_index
+from cxmodel._time import timestamps_to_us
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+
+__all__ = ["MISSING", "SurveyChunk", "answer_rows", "factorize", "survey_chunk"]
+
+MISSING = "(missing)"
+"""The label of answers whose ``by`` value is missing."""
+
+IntArray = npt.NDArray[np.int64]
+
+
+@attrs.frozen(eq=False)
+class SurveyChunk:
+    """The answers of one chunk: scores, their row numbers and their integer group keys.
+
+    When ``by`` is given (``labelled``), the first key is a ``by`` label: a code into
+    ``labels`` (the code ``len(labels)`` is a missing value of a string column), or, when
+    ``labels`` is None, the integer label itself. ``every_label`` says whether each label is
+    a group even without answers (the categories of a string column), or only the labels the
+    answers carry count. ``period`` names the unit of the key ``"period"``.
+    """
+
+    scores: npt.NDArray[Any]
+    rows: IntArray | None
+    key_names: tuple[str, ...]
+    keys: tuple[npt.NDArray[Any], ...]
+    labelled: bool
+    labels: npt.NDArray[Any] | None
+    every_label: bool
+    period: str | None
+
+
+def answer_rows(log: InteractionLog, metric: str) -> npt.NDArray[np.bool_]:
+    """The ``survey`` rows of ``log`` whose ``metric`` is ``metric``.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_arrays(["a", "a", "b"], [0, 1, 2], ["survey", "view", "survey"],
+    ...                                  metric=["nps", None, "csat"], score=[9.0, None, 4.0])
+    >>> answer_rows(log, "nps").tolist()
+    [True, False, False]
+    """
+    if "metric" not in log:
+        return np.zeros(len(log), dtype=bool)
+    codes, cats = log.categorical("metric")
+    hit = np.flatnonzero(cats == metric)
+    mask = log.kind_mask("survey") & (codes == (hit[0] if hit.size else -2))
+    return np.asarray(mask, dtype=bool)
+
+
+def factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
+    """Sorted uniques and codes; O(n) for integer columns with a compact range.
+
+    Examples
+    --------
+    >>> uniques, codes = factorize(np.array([7, 3, 7, 9]))
+    >>> uniques.tolist(), codes.tolist()
+    ([3, 7, 9], [1, 0, 1, 2])
+    """
+    if col.dtype.kind in "iu" and col.size:
+        lo, hi = int(col.min()), int(col.max())
+        if hi - lo < max(4 * col.size, 1 << 16):
+            shifted = (col - lo).astype(np.int64)
+            present = np.bincount(shifted) > 0
+            remap = np.cumsum(present) - 1
+            return np.flatnonzero(present) + lo, remap[shifted]
+    u, inv = np.unique(col, return_inverse=True)
+    return u, inv.reshape(-1).astype(np.int64)
+
+
+def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
+    """Keys of labels: integers and booleans as they are (no vocabulary: the groups' values
+    make it), anything else as codes into its sorted text (a missing value is the label
+    ``"(missing)"``)."""
+    if values.dtype.kind in "iub":
+        return values, None
+    text = np.where(values == None, MISSING, values).astype(str)  # noqa: E711
+    labels, codes = factorize(text)
+    return codes, labels.astype(object)
+
+
+def _log_labels(
+    log: InteractionLog,
+    mask: npt.NDArray[np.bool_],
+    by: Any,
+    by_rated: bool,
+) -> tuple[str, npt.NDArray[Any], npt.NDArray[Any] | None, bool]:
+    """The ``by`` key name, keys of the ``mask`` rows, the vocabulary (None: the keys are the
+    labels) and whether every label of it is a group, for a log."""
+    if by_rated:
+        if not isinstance(by, str):
+            raise SchemaError("by_rated=True needs by= a column name (e.g. by='touchpoint')")
+        from cxmodel.metrics._questions import RATED_KEYS, rated_labels
+
+        codes, labels = _coded(rated_labels(log, by, mask, RATED_KEYS))
+        return by, codes, labels, False
+    if isinstance(by, str):
+        if log.schema.get(by) == "string":
+            # every category of the column is a label, answered or not; missing sorts last
+            all_codes, cats = log.categorical(by)
+            codes = np.where(all_codes < 0, len(cats), all_codes)[mask].astype(np.int64)
+            return by, codes, cats.astype(object), True
+        codes, labels = _coded(log.column(by)[mask])
+        return by, codes, labels, False
+    given = np.asarray(by)
+    if len(given) != len(log):
+        raise SchemaError(
+            f"by has {len(given)} labels for a log of {len(log)} rows; "
+            "expected one label per row or a column name"
+        )
+    codes, labels = _coded(given[mask])
+    return "by", codes, labels, False
+
+
+def _times(timestamps: Any) -> IntArray | None:
+    if timestamps is None:
+        return None
+    stamps = np.asarray(timestamps)
+    if stamps.dtype == np.dtype("datetime64[us]"):
+        if np.isnat(stamps).any():
+            row = int(np.flatnonzero(np.isnat(stamps))[0])
+            raise SchemaError(f"row {row}: timestamps is missing (NaT); expected a time")
+        return stamps.view(np.int64)
+    times, errors = timestamps_to_us(stamps, column="timestamps", timezone_arg=None)
+    if errors:
+        row, reason = next(iter(errors.items()))
+        raise SchemaError(f"row {row}: {reason}")
+    return times
+
+
+def survey_chunk(
+    data: InteractionLog | npt.ArrayLike,
+    metric: str,
+    *,
+    by: str | npt.ArrayLike | None = None,
+    period: str | None = None,
+    timezone: str | None = None,
+    timestamps: npt.ArrayLike | None = None,
+    by_rated: bool = False,
+) -> SurveyChunk:
+    """The answers to ``metric`` in ``data`` with their group keys (see :func:`nps` for the
+    meaning of the arguments).
+
+    Examples
+    --------
+    >>> chunk = survey_chunk([9, 3, 10], "nps", by=["b", "a", "b"])
+    >>> chunk.key_names, chunk.keys[0].tolist(), chunk.labels.tolist()
+    (('by',), [1, 0, 1], ['a', 'b'])
+    >>> survey_chunk([9, 3], "nps", by=[20, 10]).labels is None  # integers are their own keys
+    True
+    """
+    names: list[str] = []
+    keys: list[npt.NDArray[Any]] = []
+    labels: npt.NDArray[Any] | None = None
+    every_label = False
+    if isinstance(data, InteractionLog):
+        mask = answer_rows(data, metric)
+        scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
+        rows: IntArray | None = data.row_order[mask]
+        times: IntArray | None = data.timestamps[mask]
+        if by is not None or by_rated:
+            name, codes, labels, every_label = _log_labels(data, mask, by, by_rated)
+            names.append(name)
+            keys.append(codes)
+    else:
+        if by_rated:
+            raise SchemaError("by_rated=True needs a log (answers tied to what they rate)")
+        scores = np.asarray(data).reshape(-1)
+        if scores.dtype.kind not in "iu":  # integer scores stay as they are (no 8x copy)
+            scores = scores.astype(np.float64)
+        rows = None  # positions are the row numbers
+        times = _times(timestamps)
+        if by is not None:
+            if isinstance(by, str):
+                raise SchemaError("by must be an array of labels when scores are an array")
+            given = np.asarray(by).reshape(-1)
+            if len(given) != len(scores):
+                raise SchemaError(
+                    f"by has {len(given)} labels for {len(scores)} scores; expected one each"
+                )
+            codes, labels = _coded(given)
+            names.append("by")
+            keys.append(codes)
+    if period is not None:
+        if times is None or len(times) != len(scores):
+            raise SchemaError("period= needs timestamps: pass a log or timestamps= of each score")
+        names.append("period")
+        keys.append(period_index(times, period, timezone))
+    labelled = len(names) > (period is not None)  # a by key before the period
+    return SurveyChunk(
+        scores, rows, tuple(names), tuple(keys), labelled, labels, every_label, period
+    )
