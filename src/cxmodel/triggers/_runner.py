@@ -18,9 +18,10 @@ from typing import Any
 
 from cxmodel._time import us_to_datetime
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._catalogue_stream import CatalogueRunner
 from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
 from cxmodel.triggers._firings import Firing, firing_id
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._operators import (
     AggregatePlan,
     Candidate,
@@ -59,6 +60,7 @@ class RuleRunner:
         for rule in rules:
             self.plans[rule.name] = RulePlan(rule, self.aggregates)
         self.states: dict[str, CustomerState] = {}
+        self.catalogue = CatalogueRunner(remember_ids)
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
         self.touched: set[str] = set()
@@ -86,6 +88,8 @@ class RuleRunner:
         self._every: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
         self._by_kind: dict[str, list[RulePlan]] = {}
         for plan in self.plans.values():
+            if plan.rule.when.reach is not None:  # a catalogue rule: see self.catalogue
+                continue
             if plan.when_mode != "event":
                 self._every.append(plan)
                 if plan.when_mode == "absent":
@@ -104,13 +108,15 @@ class RuleRunner:
         }
         self._snapshots: dict[str, list[RulePlan]] = {}
         for plan in self.plans.values():
-            if plan.snapshots and plan.when_kind is not None:
+            if plan.snapshots and plan.when_kind is not None and plan.rule.when.reach is None:
                 self._snapshots.setdefault(plan.when_kind, []).append(plan)
+        self.catalogue.plan(self.plans, self.states)
 
     def schedule(self, state: CustomerState, only: str | None = None) -> None:
         """Put a customer's timers and waiting firings (of rule ``only``, or every active
         rule) on the timer queue."""
         cid = state.customer
+        self.catalogue.register(state)
         for name, rs in state.rules.items():
             if name not in self.plans if only is None else name != only:
                 continue
@@ -146,6 +152,11 @@ class RuleRunner:
         timers = self.timers
         if timers and timers[0][0] < row.time:
             self.advance(row.time, inclusive=False)
+        if row.customer == CATALOGUE:  # decided at its time, once every interaction is in
+            row.seq = self.seq
+            self.seq += 1
+            self.catalogue.release(row, timers, TIMER)
+            return
         cid = row.customer
         state = self.touch(cid)
         first = state.last_time is None
@@ -173,6 +184,8 @@ class RuleRunner:
                 oldest = row.time - agg.lookback
                 while buffer and buffer[0][0] < oldest:
                     buffer.popleft()
+        if kind in self.catalogue.joins:
+            self.catalogue.take(state, row)
         if kind in self._kept:
             kept = state.kept.get(kind)
             if kept is None:
@@ -284,6 +297,9 @@ class RuleRunner:
         timers = self.timers
         while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
             due, phase, order, cid, name = heapq.heappop(timers)
+            if cid == CATALOGUE:
+                self.catalogue.fire(self, order)
+                continue
             state = self.states.get(cid)
             plan = self.plans.get(name)
             if state is None or plan is None:
