@@ -13,7 +13,7 @@ from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._candidates import rule_candidates
-from cxmodel.triggers._catalogue import catalogue_log
+from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import catalogue_firings
 from cxmodel.triggers._context import LogContext, pair_budget
 from cxmodel.triggers._firings import FiringBlock, Firings
@@ -134,7 +134,7 @@ def evaluate_us(
         log = log.filter(visible)
     traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
     ctx = LogContext(log, traits)
-    catalogue = None if events is None else LogContext(_visible(events, cutoff))
+    catalogue = None if events is None else LogContext(events_until(events, cutoff))
     emitted: list[FiringBlock] = []
     suppressed: list[FiringBlock] = []
     if ctx.n:
@@ -150,9 +150,3 @@ def evaluate_us(
                 if done is not None:
                     done(rule)
     return Firings.from_blocks(emitted, suppressed)
-
-
-def _visible(log: Any, cutoff: int) -> Any:
-    """``log`` without its interactions after ``cutoff``."""
-    visible = np.asarray(log.timestamps) <= cutoff
-    return log if visible.all() else log.filter(visible)

@@ -20,13 +20,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+import numpy as np
 
 from cxmodel.errors import SchemaError
 from cxmodel.expr import Duration, Expr
 from cxmodel.triggers._reach import join_terms
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["CATALOGUE_ID", "Join", "catalogue_kinds", "catalogue_log", "join_of"]
+__all__ = ["CATALOGUE_ID", "Join", "catalogue_kinds", "catalogue_log", "events_until", "join_of"]
 
 #: The customer id under which batch evaluation files catalogue events internally (never
 #: shown: a catalogue event's firings name the customers it reaches).
@@ -148,3 +149,10 @@ def catalogue_log(events: Any) -> Any:
         return InteractionLog.from_records(records)
     except SchemaError as error:
         raise SchemaError(f"catalogue {error}") from None
+
+
+def events_until(events: Any, cutoff: int) -> Any:
+    """The catalogue events (a log, see :func:`catalogue_log`) at or before ``cutoff``
+    (microseconds since the epoch)."""
+    visible = np.asarray(events.timestamps) <= cutoff
+    return events if visible.all() else events.filter(visible)

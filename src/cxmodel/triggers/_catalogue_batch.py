@@ -369,11 +369,11 @@ def why_not_reached(ctx: LogContext, events: LogContext | None, rule: Rule) -> s
     """Which part of a catalogue rule stopped it for the customers of ``ctx`` (for
     :func:`~cxmodel.triggers.explain`, when it found no firing)."""
     kind = rule.when.kind
-    if events is None or events.n == 0:
+    if events is None:
         return f"no catalogue events given (the rule reads {kind} catalogue events)"
     n_events = int(events.kind_mask(str(kind)).sum())
     if n_events == 0:
-        return f"no {kind} catalogue event"
+        return f"no {kind} catalogue event up to as_of"
     if len(_events_of(events, rule)) == 0:
         return f"{n_events} {kind} catalogue event(s), none where {rule.when.where}"
     reach = rule.when.reach

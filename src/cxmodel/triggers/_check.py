@@ -49,6 +49,8 @@ class _RuleChecker:
         catalogue event's, from the catalogue), ``x.name`` from the bound interaction's
         source; a source not given types its names as ``any``."""
         bare = self.events if self.bare_events else self.schema
+        if self.bare_events and bare is not None:  # a catalogue rule: the reached customer
+            bare = {**bare, "customer_id": "string"}
         return _Scope(bare, self.events, self.rule.alias, self.qualifiers)
 
     def aggregate_type(self, node: Aggregate, errors: list[Diagnostic]) -> str:

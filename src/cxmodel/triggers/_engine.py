@@ -385,6 +385,12 @@ class TriggerEngine:
         return us_to_datetime(max(marks)) if marks else None
 
     @property
+    def catalogue_kinds(self) -> frozenset[str]:
+        """The kinds the active rules read as catalogue kinds (``when KIND as x for customers
+        with ...``): a record without ``customer_id`` must be of one of them."""
+        return self._runner.catalogue.kinds
+
+    @property
     def late(self) -> list[Quarantined]:
         """Interactions that arrived late, with their reasons (kept in the store)."""
         return self.store.late()
