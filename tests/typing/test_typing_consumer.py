@@ -49,3 +49,22 @@ def test_consumer_triggers_and_journeys() -> None:
     web = np.asarray(log.column("kind")) == "view"
     diff: Comparison[Transitions] = compare_transitions(log, web, ~web)
     assert labels is not None and diff is not None
+
+
+def test_consumer_catalogue_rules() -> None:
+    """Typed use of a catalogue rule: the clause, batch with catalogue events, the engine."""
+    from cxmodel.triggers import Firings, Reach, TriggerEngine, evaluate, trigger
+
+    rule = (
+        trigger("back")
+        .when("restock", as_="r")
+        .for_customers_with("view", within="30 days")
+        .emit("back")
+        .build()
+    )
+    reach: Reach | None = rule.when.reach
+    event = {"timestamp": "2024-01-03T00:00:00Z", "kind": "restock"}
+    got: Firings = evaluate(rule, build(), as_of="2024-02-01T00:00:00Z", catalogue=[event])
+    engine = TriggerEngine(rule)
+    kinds: frozenset[str] = engine.catalogue_kinds
+    assert reach is not None and kinds == {"restock"} and [f.customer_id for f in got] == ["a"]
