@@ -9,10 +9,11 @@ event of kind ``K`` satisfying ``C`` reaches every customer whose latest interac
 every interaction of the customer at or before it. Then quiet hours, holdout, ``once``,
 ``cooldown`` and consent apply per customer, as for any rule (see ``_policies.py``).
 
-The join sorts the customers' matching interactions by (key, customer, row) and finds, for
-each (event, customer with that key) pair, the latest one at or before the event with one
-sorted search; the pairs are expanded in chunks and counted against the evaluation's pair
-budget.
+The join sorts the events by (key, time) and the customers' matching interactions by (key,
+customer, time): each interaction is the latest of its customer for the events of its key
+from its time until the customer's next one (and at most ``within`` after it), which one
+sorted search finds; the pairs found are the firings, expanded in chunks and counted against
+the evaluation's pair budget.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def _interactions_of(ctx: LogContext, join: Join) -> IntArray:
     return rows
 
 
-def _shared_codes(a: Array, b: Array) -> tuple[IntArray, IntArray]:
+def _value_codes(a: Array, b: Array) -> tuple[IntArray, IntArray]:
     """Codes of the values of ``a`` and ``b`` in one vocabulary (equal values, equal codes);
     -1 for missing. Text never equals a number, so a text and a number column share none."""
     code_a = np.full(len(a), -1, dtype=np.int64)
@@ -110,6 +111,34 @@ def _shared_codes(a: Array, b: Array) -> tuple[IntArray, IntArray]:
     return code_a, code_b
 
 
+def _text_codes(source: LogContext, name: str, rows: IntArray) -> tuple[IntArray, Array] | None:
+    """A text column's codes at ``rows`` (-1: missing) and its categories; ``None`` for a
+    column that is not text."""
+    if source.schema.get(name) != "string":
+        return None
+    codes, categories = source.log.categorical(name)
+    return np.asarray(codes, dtype=np.int64)[rows], np.asarray(categories, dtype=object)
+
+
+def _shared_codes(
+    ctx: LogContext, mine: str, views: IntArray, events: LogContext, theirs: str, rows: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Codes of the customers' ``mine`` at ``views`` and the events' ``theirs`` at ``rows``
+    in one vocabulary (-1: missing). Two text columns are matched through their categories
+    (a few values), not row by row."""
+    a, b = _text_codes(ctx, mine, views), _text_codes(events, theirs, rows)
+    if a is None or b is None:
+        return _value_codes(ctx.column_at(mine, views), events.column_at(theirs, rows))
+    (codes_a, cats_a), (codes_b, cats_b) = a, b
+    both = np.concatenate([cats_a, cats_b]).astype(str)
+    inverse = np.unique(both, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    to_a = np.append(inverse[: len(cats_a)], -1)  # code -1 (missing) reads the last entry
+    to_b = np.append(inverse[len(cats_a) :], -1)
+    return to_a[np.where(codes_a >= 0, codes_a, len(cats_a))], to_b[
+        np.where(codes_b >= 0, codes_b, len(cats_b))
+    ]
+
+
 def _key_codes(
     ctx: LogContext, views: IntArray, events: LogContext, rows: IntArray, join: Join
 ) -> tuple[IntArray, IntArray]:
@@ -119,7 +148,7 @@ def _key_codes(
         return np.zeros(len(views), dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
     parts_v, parts_e = [], []
     for mine, theirs in join.keys:
-        code_v, code_e = _shared_codes(ctx.column_at(mine, views), events.column_at(theirs, rows))
+        code_v, code_e = _shared_codes(ctx, mine, views, events, theirs, rows)
         parts_v.append(code_v)
         parts_e.append(code_e)
     if len(parts_v) == 1:
@@ -135,7 +164,14 @@ def _key_codes(
 
 def reached(ctx: LogContext, events: LogContext | None, rule: Rule) -> Reached:
     """Every (catalogue event, customer) the rule's join reaches, with the customer's latest
-    matching interaction in the window (the last in log order among those at one time)."""
+    matching interaction in the window (the last in log order among those at one time).
+
+    Each customer's matching interactions of one key, in time order, split time into spans:
+    the last one at a time is the latest for every event of that key from its time until the
+    next one's (and at most ``within`` after it). So one sorted search per interaction finds
+    the events it answers, and the pairs expanded are the firings found (with months, a few
+    more, filtered on each customer's calendar).
+    """
     none = Reached(_empty(), _empty(), _empty(), _empty())
     if events is None or events.n == 0 or ctx.n == 0:
         return none
@@ -147,50 +183,53 @@ def reached(ctx: LogContext, events: LogContext | None, rule: Rule) -> Reached:
     key_v, key_e = _key_codes(ctx, views, events, rows, join)
     views, key_v = views[key_v >= 0], key_v[key_v >= 0]
     rows, key_e = rows[key_e >= 0], key_e[key_e >= 0]
-    cust_v = ctx.codes[views]
-    order = np.lexsort((views, cust_v, key_v))  # by key, customer, then log order
-    views, key_v, cust_v = views[order], key_v[order], cust_v[order]
-    if len(views) == 0:
+    if len(views) == 0 or len(rows) == 0:
         return none
-    fresh = np.ones(len(views), dtype=bool)
-    fresh[1:] = (key_v[1:] != key_v[:-1]) | (cust_v[1:] != cust_v[:-1])
-    group = np.cumsum(fresh) - 1  # (key, customer) group of each interaction
-    starts = np.flatnonzero(fresh)
-    group_key, group_cust = key_v[starts], cust_v[starts]
-    # each event meets the groups of its key: groups are sorted by key
-    first = np.searchsorted(group_key, key_e, side="left")
-    counts = np.searchsorted(group_key, key_e, side="right") - first
+    # the events by (key, time): one sorted array of key * span + time rank
+    times_e = events.ts[rows]
+    order = np.lexsort((rows, times_e, key_e))
+    rows, key_e, times_e = rows[order], key_e[order], times_e[order]
+    distinct = np.unique(times_e)
+    span = len(distinct) + 1
+    position = key_e * span + np.searchsorted(distinct, times_e)
+    # the interactions by (key, customer, log order); each answers until the next one
+    cust_v = ctx.codes[views]
+    order = np.lexsort((views, cust_v, key_v))
+    views, key_v, cust_v = views[order], key_v[order], cust_v[order]
+    times_v = ctx.ts[views]
+    never = np.iinfo(np.int64).max
+    following = np.full(len(views), never, dtype=np.int64)
+    same = (key_v[1:] == key_v[:-1]) & (cust_v[1:] == cust_v[:-1])
+    following[:-1] = np.where(same, times_v[1:], never)
+    reach = join.within.to_us() if join.within.unit != "months" else join.lookback
+    last = np.where(following > times_v, np.minimum(following - 1, times_v + reach), -1)
+    first = np.searchsorted(position, key_v * span + np.searchsorted(distinct, times_v))
+    stop = np.searchsorted(position, key_v * span + np.searchsorted(distinct, last, "right"))
+    counts = np.where(last >= times_v, np.maximum(stop - first, 0), 0)
     check_pairs(
         int(counts.sum()),
-        f"rule {rule.name!r}: the customers each {rule.when.kind} event reaches",
+        f"rule {rule.name!r}: the customers the {rule.when.kind} events reach",
         "narrow the join (a more selective key or 'where', a shorter 'within')",
     )
-    # within a group, interactions are in time order: one search finds the latest <= a time
-    times_v = ctx.ts[views]
-    distinct = np.unique(times_v)
-    span = len(distinct) + 1
-    position = group * span + np.searchsorted(distinct, times_v)
     out: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
     total = np.cumsum(counts)
     q = 0
-    while q < len(rows):
+    while q < len(views):
         done = int(total[q - 1]) if q else 0
-        stop = max(q + 1, int(np.searchsorted(total, done + _CHUNK, side="right")))
-        size = counts[q:stop]
+        end = max(q + 1, int(np.searchsorted(total, done + _CHUNK, side="right")))
+        size = counts[q:end]
         n_pairs = int(size.sum())
         if n_pairs:
-            owner = np.repeat(np.arange(q, stop, dtype=np.int64), size)
+            owner = np.repeat(np.arange(q, end, dtype=np.int64), size)
             offset = np.arange(n_pairs, dtype=np.int64) - np.repeat(np.cumsum(size) - size, size)
-            pair_group = np.repeat(first[q:stop], size) + offset
-            at = events.ts[rows[owner]]
-            query = pair_group * span + np.searchsorted(distinct, at, side="right")
-            pos = np.searchsorted(position, query, side="left") - 1
-            ok = pos >= starts[pair_group]
-            pos = np.maximum(pos, 0)
-            cust = group_cust[pair_group]
-            ok &= times_v[pos] >= _window_start(ctx, cust, at, join.within)
-            out.append((cust[ok], rows[owner[ok]], views[pos[ok]], at[ok]))
-        q = stop
+            event = np.repeat(first[q:end], size) + offset
+            at = times_e[event]
+            cust = cust_v[owner]
+            if join.within.unit == "months":  # the window on each customer's calendar
+                ok = times_v[owner] >= _window_start(ctx, cust, at, join.within)
+                owner, event, at, cust = owner[ok], event[ok], at[ok], cust[ok]
+            out.append((cust, rows[event], views[owner], at))
+        q = end
     if not out:
         return none
     return Reached(*(np.concatenate([part[i] for part in out]) for i in range(4)))

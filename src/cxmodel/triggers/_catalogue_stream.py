@@ -69,7 +69,7 @@ class JoinPlan:
 
     def key(self, values: Mapping[str, Any]) -> Key:
         """The key of a kept interaction (from its shown fields)."""
-        return tuple(values.get(name) for name in self.mine)
+        return tuple(map(values.get, self.mine))
 
     def take(self, state: CustomerState, row: Row) -> Key | None:
         """Keep ``row`` (of this clause's kind) if it passes the clause's test and has every

@@ -396,8 +396,9 @@ class TriggerEngine:
         return self.store.late()
 
     def stats(self) -> dict[str, Any]:
-        """Customers held, timers and firings pending, interactions buffered, and the bytes
-        of the serialised state (what a durable store keeps)."""
+        """Customers held, timers and firings pending, interactions buffered, catalogue events
+        waiting for their time, and the bytes of the serialised state (what a durable store
+        keeps)."""
         import json
 
         with self._lock:
@@ -422,6 +423,7 @@ class TriggerEngine:
                 ),
                 "waiting_firings": waiting,
                 "buffered": len(self._buffer),
+                "pending_catalogue_events": len(self._runner.catalogue.pending),
                 "duplicates_ignored": self.duplicates,
                 "state_bytes": size,
                 "bytes_per_customer": size / len(self._runner.states)
