@@ -4,8 +4,9 @@
 :class:`~cxmodel.triggers._customer.CustomerState`, runs the :class:`RulePlan` of every rule
 that reads the interaction's kind, keeps one queue of timers (firings falling due, anchors
 running out, firings waiting for quiet hours to end), and decides each firing found with the
-rule's policies. The engine (``_engine.py``) feeds it in time order, commits what it changed
-and answers the host.
+rule's policies. Catalogue events (no customer) wait on the same queue for their time and
+are decided by its :class:`~cxmodel.triggers._catalogue_stream.CatalogueRunner`. The engine
+(``_engine.py``) feeds it in time order, commits what it changed and answers the host.
 """
 
 from __future__ import annotations
