@@ -89,6 +89,26 @@ class TestEvaluate:
                            customers=customers)  # fmt: skip
         assert got.to_dict() == one.to_dict()
 
+    def test_catalogue_events_reach_every_partition(
+        self, world: tuple[InteractionLog, Any], parts: Any
+    ) -> None:
+        """Catalogue events go to every partition; each joins them to its own customers,
+        and the result is the one-process result."""
+        rules = triggers.parse(
+            "trigger back:\n    when restock as r\n"
+            "        for customers with product_view where product == r.product within 30 days\n"
+            "    emit back(p = r.product)\n    cooldown 20 days"
+        )
+        restocks = [
+            {"timestamp": f"2024-{month:02d}-15T00:00:00Z", "kind": "restock", "product": p}
+            for month in range(2, 12)
+            for p in ("P02", "P12")
+        ]
+        one = triggers.evaluate(rules, world[0], as_of=AS_OF, catalogue=restocks)
+        got = cxd.evaluate(rules, parts, as_of=AS_OF, catalogue=restocks)
+        assert len(one) > 10 and len(one.suppressed)
+        assert got.to_dict() == one.to_dict()
+
     def test_checked_once_against_all_partitions(self, parts: Any) -> None:
         with pytest.raises(TriggerTypeError, match="purchse"):
             cxd.evaluate(triggers.parse("trigger t:\n    when purchse\n    emit x"), parts,

@@ -125,3 +125,22 @@ def test_consumer_survey_metrics() -> None:
         csat([5, 4] * 20, period="month", timestamps=["2024-01-01T00:00Z"] * 40), MetricTable
     )
     assert one.n == 100 and len(table) == 2 and share.n == effort.n == 60 and len(monthly) == 1
+
+
+def test_consumer_catalogue_rules() -> None:
+    """Typed use of a catalogue rule: the clause, batch with catalogue events, the engine."""
+    from cxmodel.triggers import Firings, Reach, TriggerEngine, evaluate, trigger
+
+    rule = (
+        trigger("back")
+        .when("restock", as_="r")
+        .for_customers_with("view", within="30 days")
+        .emit("back")
+        .build()
+    )
+    reach: Reach | None = rule.when.reach
+    event = {"timestamp": "2024-01-03T00:00:00Z", "kind": "restock"}
+    got: Firings = evaluate(rule, build(), as_of="2024-02-01T00:00:00Z", catalogue=[event])
+    engine = TriggerEngine(rule)
+    kinds: frozenset[str] = engine.catalogue_kinds
+    assert reach is not None and kinds == {"restock"} and [f.customer_id for f in got] == ["a"]

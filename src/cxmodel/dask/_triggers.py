@@ -15,6 +15,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._batch import as_of_us, evaluate_us
+from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._firings import FiringBlock, firing_blocks
 
 __all__ = ["evaluate"]
@@ -34,6 +35,7 @@ def _evaluate_part(
     rules: RuleSet,
     cutoff: int,
     customers: Mapping[str, Any] | None,
+    events: Any = None,
 ) -> _Blocks:
     """One partition's emitted and suppressed firings as columnar blocks, with customer ranks
     marked local (they are re-ranked by id on the client)."""
@@ -42,7 +44,7 @@ def _evaluate_part(
     mine = None
     if customers is not None:
         mine = {c: customers[c] for c in log.customers.tolist() if c in customers}
-    firings = evaluate_us(rules, log, cutoff, customers=mine)
+    firings = evaluate_us(rules, log, cutoff, customers=mine, events=events)
     emitted, suppressed = firing_blocks(firings)  # columns travel, not Firing objects
     return (
         [attrs.evolve(b, ranked=False) for b in emitted],
@@ -58,6 +60,7 @@ def evaluate(
     customers: Mapping[str, Any] | None = None,
     mapping: Mapping[str, str] | None = None,
     timezone: str | None = None,
+    catalogue: Any = None,
 ) -> Firings:
     """:func:`cxmodel.triggers.evaluate` over a Dask DataFrame or :class:`CustomerPartitions`.
 
@@ -69,7 +72,9 @@ def evaluate(
     :func:`cxmodel.triggers.evaluate` on the whole log: the same firings, ids, payloads,
     ``because`` and suppression reasons, in the same order. ``customers`` (id ->
     :class:`~cxmodel.domain.Customer`) is sent to the cluster once and each partition reads its
-    own customers from it. The evaluation limits (``EvaluationLimitError``) apply per
+    own customers from it. Catalogue events (``catalogue``, as
+    :func:`cxmodel.triggers.evaluate` takes them) are sent to every partition, which joins
+    them to its own customers. The evaluation limits (``EvaluationLimitError``) apply per
     partition.
 
     Parameters
@@ -82,6 +87,8 @@ def evaluate(
         Aware evaluation time, as in :func:`cxmodel.triggers.evaluate`.
     customers : mapping, optional
         Customer traits and consent.
+    catalogue : records or mapping of columns, optional
+        Catalogue events (no ``customer_id``), for catalogue rules.
     mapping, timezone : optional
         As in :func:`from_dask`, when ``data`` is a frame.
 
@@ -124,10 +131,13 @@ def evaluate(
         kinds |= part_kinds
         for name, kind in part_schema.items():
             schema.setdefault(name, kind)
-    refuse_unchecked(rules, SimpleNamespace(kinds=sorted(kinds), schema=schema))
+    events = catalogue_log(catalogue)
+    refuse_unchecked(rules, SimpleNamespace(kinds=sorted(kinds), schema=schema), events)
     shared = None if customers is None else dask.delayed(dict(customers), pure=True)
+    sent = None if events is None else dask.delayed(events, pure=True)
     tasks = [
-        dask.delayed(_evaluate_part, pure=True)(log, rules, cutoff, shared) for log in parts.logs
+        dask.delayed(_evaluate_part, pure=True)(log, rules, cutoff, shared, sent)
+        for log in parts.logs
     ]
     results: list[_Blocks] = list(dask.compute(*tasks))
     emitted = [b for e, _ in results for b in e]

@@ -26,6 +26,7 @@ from cxmodel.triggers._explain import Explanation, RuleExplanation, describe_bec
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
 from cxmodel.triggers._parse import MAX_RULES, parse
 from cxmodel.triggers._policies import holdout_fraction
+from cxmodel.triggers._reach import Reach
 from cxmodel.triggers._rules import (
     Emit,
     Holdout,
@@ -62,6 +63,7 @@ __all__ = [
     "Pattern",
     "Quarantined",
     "QuietHours",
+    "Reach",
     "Rule",
     "RuleExplanation",
     "RuleSet",

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import warnings
+from difflib import get_close_matches
 from typing import Any
 
 from cxmodel.errors import DataWarning, TriggerTypeError
 from cxmodel.expr import Aggregate, Diagnostic, Expr, Name, render_diagnostics
 from cxmodel.expr._ast import children
+from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._rules import Rule, RuleSet
 
 __all__ = ["check", "diagnose", "property_kinds", "refuse_unchecked"]
 
 
-def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
+def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any = None) -> None:
     """Type-check ``rules`` against ``log``'s schema and kinds; raise if anything is wrong.
 
-    Refuses exactly what :func:`~cxmodel.triggers.evaluate` refuses over the same log. A
-    property read only from kinds of interaction the log does not hold (``t.topic`` of
-    tickets, over a log without tickets) cannot be checked against it: that is a
-    :class:`~cxmodel.errors.DataWarning` naming each such property, not an error, because the
-    rule may well be right for data that has those interactions. Pass the rule text as
-    ``source`` to show each offending line with a caret.
+    Refuses exactly what :func:`~cxmodel.triggers.evaluate` refuses over the same log (and
+    ``catalogue``). A property read only from kinds of interaction the log does not hold
+    (``t.topic`` of tickets, over a log without tickets) cannot be checked against it: that
+    is a :class:`~cxmodel.errors.DataWarning` naming each such property, not an error,
+    because the rule may well be right for data that has those interactions. So is a
+    catalogue rule (``when KIND as x for customers with ...``) when ``catalogue`` (the
+    catalogue events, as :func:`~cxmodel.triggers.evaluate` takes them) is not given or
+    holds no event of its kind: what it reads of the events is not checked. Pass the rule
+    text as ``source`` to show each offending line with a caret.
 
     Parameters
     ----------
@@ -32,6 +37,8 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
         The log whose schema and kinds the rules are checked against.
     source : str, optional
         The rule text, to show each offending line with a caret.
+    catalogue : records or columns, optional
+        Catalogue events (no customer), to check the properties catalogue rules read of them.
 
     Raises
     ------
@@ -51,7 +58,9 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
     E302 line 2, column 30: unknown property 'p.valu'
     hint: did you mean p.value?
     """
-    errors, unverifiable = diagnose(rules, log, name_rules=False)
+    errors, unverifiable, notes = diagnose(
+        rules, log, name_rules=False, events=catalogue_log(catalogue)
+    )
     if errors:
         raise TriggerTypeError(render_diagnostics(errors, source), errors)
     if unverifiable:
@@ -65,11 +74,15 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None) -> None:
             DataWarning,
             stacklevel=2,
         )
+    for note in notes:
+        warnings.warn(note, DataWarning, stacklevel=2)
 
 
-def refuse_unchecked(rules: RuleSet, log: Any) -> None:
+def refuse_unchecked(rules: RuleSet, log: Any, events: Any = None) -> None:
     """Raise :class:`~cxmodel.errors.TriggerTypeError` if :func:`check` refuses ``rules``
-    against ``log``; each diagnostic names its rule (used by ``evaluate`` before it runs).
+    against ``log`` (and ``events``, the catalogue events as a log, see
+    :func:`~cxmodel.triggers._catalogue.catalogue_log`); each diagnostic names its rule (used
+    by ``evaluate`` before it runs).
 
     Examples
     --------
@@ -84,47 +97,84 @@ def refuse_unchecked(rules: RuleSet, log: Any) -> None:
     E301 line 2, column 10: rule 't': unknown kind 'purchse'
     hint: did you mean 'purchase'?
     """
-    problems, _ = diagnose(rules, log, name_rules=True)
+    problems, _, _ = diagnose(rules, log, name_rules=True, events=events)
     if problems:
         raise TriggerTypeError(render_diagnostics(problems, None), problems)
 
 
 def diagnose(
-    rules: RuleSet, log: Any, *, name_rules: bool
-) -> tuple[tuple[Diagnostic, ...], dict[str, set[str]]]:
-    """What :func:`check` and ``evaluate`` refuse of ``rules`` over ``log``, and the
-    properties each rule reads that the log cannot verify.
+    rules: RuleSet, log: Any, *, name_rules: bool, events: Any = None
+) -> tuple[tuple[Diagnostic, ...], dict[str, set[str]], list[str]]:
+    """What :func:`check` and ``evaluate`` refuse of ``rules`` over ``log`` (and ``events``,
+    the catalogue events as a log, or ``None``), the properties each rule reads that the
+    data cannot verify, and notes on catalogue rules the catalogue cannot verify.
 
-    An unknown property (E302) is refused when the log holds interactions of a kind the rule
-    reads it from (the clause could never see a value: a misspelling, or data without the
-    column). It cannot be verified, and reads as missing, when the log has no such
+    An unknown property (E302) is refused when the data holds interactions of a kind the
+    rule reads it from (the clause could never see a value: a misspelling, or data without
+    the column). It cannot be verified, and reads as missing, when the data has no such
     interactions at all, or none of the kind that anchors the rule (which then cannot fire):
-    the example rules over a log without tickets. Unknown kinds, type mismatches, durations
-    used as numbers and unbound names are always refused. With ``name_rules`` each message
-    starts with its rule's name.
+    the example rules over a log without tickets. A catalogue rule reads its ``when`` kind
+    (and the bound event's properties) from ``events``: without them, what it reads of them
+    is not checked at all. Unknown kinds, type mismatches, durations used as numbers and
+    unbound names are always refused. With ``name_rules`` each message starts with its
+    rule's name.
     """
     kinds = [str(k) for k in log.kinds]
     present = set(kinds)
     schema = dict(log.schema)
+    event_schema = None  # a catalogue event's properties (it has no customer_id)
+    if events is not None:
+        event_schema = {k: v for k, v in events.schema.items() if k != "customer_id"}
+    event_kinds = set() if events is None else {str(k) for k in events.kinds}
     problems: list[Diagnostic] = []
     unverifiable: dict[str, set[str]] = {}
+    notes: list[str] = []
     for rule in rules:
-        anchors = str(rule.when.mode) != "event" or rule.when.kind in present
-        missing = {name for name in property_kinds(rule) if name not in schema}
-        unreadable = {
-            name
-            for name, read_from in property_kinds(rule).items()
-            if name in missing and anchors and any(k is None or k in present for k in read_from)
-        }
+        catalogue = rule.when.reach is not None
+        if catalogue:
+            anchors = rule.when.kind in event_kinds
+            note = _catalogue_note(rule, events is not None, event_kinds)
+            if note:
+                notes.append(note)
+        else:
+            anchors = str(rule.when.mode) != "event" or rule.when.kind in present
+        missing: set[str] = set()
+        unreadable: set[str] = set()
+        for name, read_from in property_kinds(rule).items():
+            for kind in read_from:
+                from_events = catalogue and kind == rule.when.kind
+                known = event_schema if from_events else schema
+                if known is None or name in known:  # no events given: noted above
+                    continue
+                missing.add(name)
+                held = event_kinds if from_events else present
+                if anchors and (kind is None or kind in held):
+                    unreadable.add(name)
         if missing - unreadable:
             unverifiable[rule.name] = missing - unreadable
-        for d in check_rules(RuleSet((rule,)), schema=schema, kinds=kinds):
+        for d in check_rules(RuleSet((rule,)), schema=schema, kinds=kinds, catalogue=event_schema):
             if d.code == "E302" and not any(_names(d.message, name) for name in unreadable):
                 continue
             message = f"rule {rule.name!r}: {d.message}" if name_rules else d.message
             problems.append(Diagnostic(d.code, d.line, d.column, message, d.hint))
     problems.sort(key=lambda d: (d.line, d.column))
-    return tuple(problems), unverifiable
+    return tuple(problems), unverifiable, notes
+
+
+def _catalogue_note(rule: Rule, given: bool, kinds: set[str]) -> str | None:
+    """Why a catalogue rule's reading of catalogue events is not checked, if it is not."""
+    kind = rule.when.kind
+    head = f"rule {rule.name!r} reaches customers from catalogue events of kind {kind!r}"
+    if not given:
+        return (
+            f"{head}; no catalogue events were given, so what it reads of them is not checked "
+            "(pass catalogue=)"
+        )
+    if kind in kinds:
+        return None
+    close = get_close_matches(str(kind), sorted(kinds), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"kinds held: {sorted(kinds)}"
+    return f"{head}, and the catalogue holds none ({hint}); the rule cannot fire on it"
 
 
 def _names(message: str, name: str) -> bool:
@@ -134,7 +184,9 @@ def _names(message: str, name: str) -> bool:
 
 def property_kinds(rule: Rule) -> dict[str, set[str | None]]:
     """Each property ``rule`` reads, with the kinds of interaction it reads it from (``None``:
-    any kind, as for the anchor of ``when inactive``).
+    any kind, as for the anchor of ``when inactive``). A catalogue rule reads the bound
+    event's properties (and bare names outside ``for customers with`` and aggregates) from its
+    ``when`` kind, a catalogue kind.
 
     Examples
     --------
@@ -148,6 +200,7 @@ def property_kinds(rule: Rule) -> dict[str, set[str | None]]:
     anchor = when.kind if str(when.mode) == "event" else None
     scopes: list[tuple[Expr | None, str | None]] = [
         (when.where, when.kind if str(when.mode) == "absent" else anchor),
+        (None, None) if when.reach is None else (when.reach.where, when.reach.kind),
         (None if then is None else then.where, None if then is None else then.kind),
         (None if unless is None else unless.where, None if unless is None else unless.kind),
         (rule.condition, anchor),

@@ -13,6 +13,8 @@ from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._candidates import rule_candidates
+from cxmodel.triggers._catalogue import catalogue_log, events_until
+from cxmodel.triggers._catalogue_batch import catalogue_firings
 from cxmodel.triggers._context import LogContext, pair_budget
 from cxmodel.triggers._firings import FiringBlock, Firings
 from cxmodel.triggers._policies import (
@@ -33,6 +35,7 @@ def evaluate(
     as_of: TimeLike,
     customers: Mapping[str, Any] | None = None,
     progress: bool = False,
+    catalogue: Any = None,
 ) -> Firings:
     """Evaluate ``rules`` over ``log`` as of event time ``as_of``.
 
@@ -40,6 +43,10 @@ def evaluate(
     an ISO-8601 string with an offset such as ``Z``) are seen; timers fire when due at or
     before ``as_of``. ``customers`` (id -> :class:`~cxmodel.domain.Customer`) supplies traits
     for ``customer.x`` and consent when the log has no consent events for a purpose.
+    ``catalogue`` holds the catalogue events, which belong to no customer (a product
+    restocked, a price dropped): records with ``timestamp``, ``kind`` and properties and no
+    ``customer_id``, or a mapping of such columns. Catalogue rules (``when KIND as x for
+    customers with ...``) read them, at or before ``as_of``; other rules never do.
     ``progress=True`` shows a progress bar on standard error advancing one step per rule
     (needs the ``progress`` extra); the firings are the same.
 
@@ -55,6 +62,9 @@ def evaluate(
         Traits and consent per customer id.
     progress : bool, default False
         Show a progress bar on standard error, one step per rule (needs the ``progress`` extra).
+    catalogue : records or columns, optional
+        Catalogue events (records without ``customer_id``, or columns) for catalogue rules
+        (``when KIND as x for customers with ...``).
 
     Raises
     ------
@@ -66,7 +76,7 @@ def evaluate(
         :data:`~cxmodel.triggers._context.MAX_PAIRS` (query, row) pairs, or the whole call more
         than :data:`~cxmodel.triggers._context.MAX_TOTAL_PAIRS`.
     SchemaError
-        If ``as_of`` is not an aware time.
+        If ``as_of`` is not an aware time, or a catalogue event is bad or names a customer.
     MissingDependencyError
         If ``progress=True`` and tqdm is not installed.
 
@@ -85,14 +95,15 @@ def evaluate(
     cutoff = as_of_us(as_of)
     if isinstance(rules, Rule):
         rules = RuleSet((rules,))
-    refuse_unchecked(rules, log)
+    events = catalogue_log(catalogue)
+    refuse_unchecked(rules, log, events)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
 
         def step(rule: Rule) -> None:
             bar.set_postfix_str(rule.name)
             bar.update(1)
 
-        return evaluate_us(rules, log, cutoff, customers=customers, done=step)
+        return evaluate_us(rules, log, cutoff, customers=customers, done=step, events=events)
 
 
 def as_of_us(as_of: TimeLike) -> int:
@@ -132,9 +143,11 @@ def evaluate_us(
     *,
     customers: Mapping[str, Any] | None = None,
     done: Callable[[Rule], None] | None = None,
+    events: Any = None,
 ) -> Firings:
     """:func:`evaluate` with ``as_of`` in microseconds since the epoch (UTC); ``done`` is
-    called after each rule (a progress bar's step)."""
+    called after each rule (a progress bar's step); ``events`` are the catalogue events as
+    :func:`~cxmodel.triggers._catalogue.catalogue_log` gives them."""
     if isinstance(rules, Rule):
         rules = RuleSet((rules,))
     visible = np.asarray(log.timestamps) <= cutoff
@@ -142,12 +155,18 @@ def evaluate_us(
         log = log.filter(visible)
     traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
     ctx = LogContext(log, traits)
+    catalogue = None if events is None else LogContext(events_until(events, cutoff))
     emitted: list[FiringBlock] = []
     suppressed: list[FiringBlock] = []
     if ctx.n:
         with pair_budget():  # one bound on the pairs compared over the whole call
             grouped: dict[str, PolicyInput] = {}  # rules of a contact policy wait for the group
             for rule in rules:
+                if rule.when.reach is not None:  # a catalogue rule: its events reach customers
+                    e, s = catalogue_firings(ctx, catalogue, rule, cutoff, customers or {})
+                    emitted.append(e)
+                    suppressed.append(s)
+                    continue
                 cand = rule_candidates(ctx, rule, cutoff)
                 if rules.policy_of(rule.name) is not None:
                     grouped[rule.name] = policy_input(ctx, rule, cand, cutoff, customers or {})

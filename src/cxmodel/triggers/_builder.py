@@ -27,6 +27,7 @@ from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Litera
 from cxmodel.expr import parse_expr as _parse_expr
 from cxmodel.expr._ast import invalid
 from cxmodel.triggers._contact import ContactPolicy
+from cxmodel.triggers._reach import Reach
 from cxmodel.triggers._rules import (
     Emit,
     Holdout,
@@ -231,6 +232,26 @@ class _Draft:
     then_: Then | None = None
     unless_: Unless | None = None
     condition_: Expr | None = None
+
+    def for_customers_with(self, kind: str, *, within: str, where: E | None = None) -> _Draft:
+        """``for customers with KIND [where C] within D``: the ``when`` kind is a catalogue
+        kind, whose events reach the customers with a matching ``kind`` interaction in the
+        window (see :class:`~cxmodel.triggers.Reach`).
+
+        Examples
+        --------
+        >>> rule = (trigger("back_in_stock").when("restock", as_="r")
+        ...         .for_customers_with("product_view", where=col("product") == col("r.product"),
+        ...                             within="30 days")
+        ...         .emit("back_in_stock", product=col("r.product")).build())
+        >>> print(rule)
+        trigger back_in_stock:
+            when restock as r
+                for customers with product_view where product == r.product within 30 days
+            emit back_in_stock(product = r.product)
+        """
+        reach = Reach(kind, None if where is None else where.node, _duration(within))
+        return attrs.evolve(self, when_=attrs.evolve(self.when_, reach=reach))
 
     def then(self, kind: str, *, where: E | None = None, within: str | None = None) -> _Draft:
         """``then KIND [where C] [within D]``."""

@@ -21,13 +21,21 @@ STANDARD_KINDS = (
 
 class _RuleChecker:
     def __init__(
-        self, rule: Rule, schema: Mapping[str, str] | None, kinds: Sequence[str] | None
+        self,
+        rule: Rule,
+        schema: Mapping[str, str] | None,
+        kinds: Sequence[str] | None,
+        events: Mapping[str, str] | None = None,
     ) -> None:
         self.rule = rule
         self.schema = schema
         self.kinds = None if kinds is None else sorted(set(kinds) | set(STANDARD_KINDS))
         self.errors: list[Diagnostic] = []
         self.qualifiers = frozenset({"customer"} | ({rule.alias} if rule.alias else set()))
+        # a catalogue rule: the bound name and the anchor's bare names are catalogue events
+        self.catalogue = rule.when.reach is not None
+        self.events = events if self.catalogue else schema
+        self.bare_events = False  # whether bare names are the event's (outside aggregates)
 
     def kind(self, kind: str | None, pos: tuple[int, int]) -> None:
         if kind is None or self.kinds is None or kind in self.kinds:
@@ -37,13 +45,13 @@ class _RuleChecker:
         self.errors.append(Diagnostic("E301", pos[0], pos[1], f"unknown kind {kind!r}", hint))
 
     def scope(self) -> dict[str, str]:
-        table: dict[str, str] = {}
-        base = dict(self.schema) if self.schema is not None else {}
-        for name, typ in base.items():
-            table[name] = typ
-            if self.rule.alias:
-                table[f"{self.rule.alias}.{name}"] = typ
-        return table
+        """Names and their types: bare names from the log (or, where bare names are a
+        catalogue event's, from the catalogue), ``x.name`` from the bound interaction's
+        source; a source not given types its names as ``any``."""
+        bare = self.events if self.bare_events else self.schema
+        if self.bare_events and bare is not None:  # a catalogue rule: the reached customer
+            bare = {**bare, "customer_id": "string"}
+        return _Scope(bare, self.events, self.rule.alias, self.qualifiers)
 
     def aggregate_type(self, node: Aggregate, errors: list[Diagnostic]) -> str:
         self.kind(node.kind, node.pos)
@@ -58,7 +66,7 @@ class _RuleChecker:
                 )
             )
         if node.where is not None:
-            self.expr(node.where, want="bool", into=errors)
+            self.expr(node.where, want="bool", into=errors, bare_events=False)
         function = AGGREGATE_FUNCTIONS[node.func]
         if self.schema is None or node.field is None:
             return function.result or "any"
@@ -87,22 +95,40 @@ class _RuleChecker:
         return function.result or typ
 
     def expr(
-        self, expr: Expr | None, *, want: str | None = None, into: list[Diagnostic] | None = None
+        self,
+        expr: Expr | None,
+        *,
+        want: str | None = None,
+        into: list[Diagnostic] | None = None,
+        bare_events: bool | None = None,
     ) -> None:
+        """Check ``expr``; ``bare_events``: whether its bare names are a catalogue event's
+        (``None``: whether the rule's anchor is one)."""
         if expr is None:
             return
-        schema = self.scope()
-        if self.schema is None:
-            schema = _AnyScope(self.qualifiers)
-        _, errors = check_expr(
-            expr, schema, qualifiers=self.qualifiers, aggregate_type=self.aggregate_type, want=want
-        )
+        outer = self.bare_events
+        self.bare_events = self.catalogue if bare_events is None else bare_events
+        try:
+            _, errors = check_expr(
+                expr,
+                self.scope(),
+                qualifiers=self.qualifiers,
+                aggregate_type=self.aggregate_type,
+                want=want,
+            )
+        finally:
+            self.bare_events = outer
         (self.errors if into is None else into).extend(errors)
 
     def run(self) -> list[Diagnostic]:
         rule = self.rule
-        self.kind(rule.when.kind, rule.when.pos)
+        reach = rule.when.reach
+        if reach is None:  # a catalogue kind is checked against catalogue events, elsewhere
+            self.kind(rule.when.kind, rule.when.pos)
         self.expr(rule.when.where, want="bool")
+        if reach is not None:  # bare names: the customer's interaction; x.name: the event
+            self.kind(reach.kind, reach.pos)
+            self.expr(reach.where, want="bool", bare_events=False)
         if rule.then is not None:
             self.kind(rule.then.kind, rule.then.pos)
             self.expr(rule.then.where, want="bool")
@@ -115,26 +141,53 @@ class _RuleChecker:
         return self.errors
 
 
-class _AnyScope(dict[str, str]):
-    """A schema in which every bare name and every bound ``x.name`` exists with type any."""
+class _Scope(dict[str, str]):
+    """The names an expression may read with their types: bare names typed by ``bare``,
+    ``alias.name`` by ``bound``; a source that is ``None`` (not given) has every name, of
+    type ``any``. ``customer.x`` is left to the expression checker (any trait)."""
 
-    def __init__(self, qualifiers: frozenset[str]) -> None:
+    def __init__(
+        self,
+        bare: Mapping[str, str] | None,
+        bound: Mapping[str, str] | None,
+        alias: str | None,
+        qualifiers: frozenset[str],
+    ) -> None:
         super().__init__()
+        self.any_bare = bare is None
+        self.any_bound = bound is None and alias is not None
+        self.alias = alias
         self.qualifiers = qualifiers
+        self.update(bare or {})
+        if alias is not None:
+            self.update({f"{alias}.{name}": typ for name, typ in (bound or {}).items()})
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        return "." not in key or key.split(".", 1)[0] in self.qualifiers
+        if dict.__contains__(self, key):
+            return True
+        if "." not in key:
+            return self.any_bare
+        return self.any_bound and key.split(".", 1)[0] == self.alias
 
     def __getitem__(self, key: str) -> str:
-        return "any"
+        return dict.get(self, key, "any")
 
 
 def check_rules(
-    rules: RuleSet, *, schema: Mapping[str, str] | None = None, kinds: Sequence[str] | None = None
+    rules: RuleSet,
+    *,
+    schema: Mapping[str, str] | None = None,
+    kinds: Sequence[str] | None = None,
+    catalogue: Mapping[str, str] | None = None,
 ) -> tuple[Diagnostic, ...]:
     """Return every type diagnostic of ``rules`` (empty when they check).
+
+    ``schema`` and ``kinds`` are the customers' interactions' (a log's); ``catalogue`` is
+    the schema of catalogue events, which a catalogue rule (``when KIND as x for customers
+    with ...``) reads as ``x.name`` and as bare names outside ``for customers with`` and
+    aggregates. A source not given is not checked (its names are of type ``any``).
 
     Parameters
     ----------
@@ -144,6 +197,8 @@ def check_rules(
         Property -> type, e.g. ``log.schema``; without it properties are not checked.
     kinds : sequence of str, optional
         The known kinds; without it kinds are not checked.
+    catalogue : mapping of str to str, optional
+        The schema of the catalogue events; without it their properties are not checked.
 
     Examples
     --------
@@ -154,5 +209,5 @@ def check_rules(
     """
     found: list[Diagnostic] = []
     for rule in rules:
-        found.extend(_RuleChecker(rule, schema, kinds).run())
+        found.extend(_RuleChecker(rule, schema, kinds, catalogue).run())
     return tuple(sorted(found, key=lambda d: (d.line, d.column)))

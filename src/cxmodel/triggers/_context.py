@@ -152,6 +152,7 @@ class LogContext:
         self.customers = log.customers
         self.traits = traits or {}
         self.calendar: CustomerTime | None = None  # customer time (see in_customer_time)
+        self.bound: LogContext | None = None  # where 'x.name' is read (see bound_to)
         self._columns: dict[str, Array] = {}
         kind_codes, kind_names = log.categorical("kind")
         self._kind_codes = np.asarray(kind_codes)
@@ -170,6 +171,14 @@ class LogContext:
         local = copy.copy(self)
         local.calendar = CustomerTime(self.customers, self.traits, rule)
         return local
+
+    def bound_to(self, events: LogContext) -> LogContext:
+        """This context with the bound interaction (``x.name``) read from ``events``'s rows:
+        a catalogue rule's event, which is not in this log; what was computed so far is
+        shared."""
+        joined = copy.copy(self)
+        joined.bound = events
+        return joined
 
     def zones(self, cust: IntArray) -> Zones | None:
         """The time zones of customer codes ``cust`` in customer time, else ``None`` (UTC)."""
@@ -285,8 +294,8 @@ class LogContext:
         now: IntArray | None = None,
     ) -> Array:
         """Evaluate ``expr`` for each query: bare names at ``rows``, ``alias.x`` at
-        ``alias_rows``, aggregates over the customer's rows up to ``end`` (inclusive) at time
-        ``now``."""
+        ``alias_rows`` (rows of :attr:`bound` when it is set), aggregates over the customer's
+        rows up to ``end`` (inclusive) at time ``now``."""
         rows = np.asarray(rows, dtype=np.int64)
         m = len(rows)
         columns: dict[str, Array] = {}
@@ -305,7 +314,8 @@ class LogContext:
                     else np.array(values, dtype=object)
                 )
             elif name.qualifier == alias and alias_rows is not None:
-                columns[name.key] = self.column_at(name.name, alias_rows)
+                source = self if self.bound is None else self.bound
+                columns[name.key] = source.column_at(name.name, alias_rows)
         end_rows = rows if end is None else np.asarray(end, dtype=np.int64)
         now_times = self.ts[rows] if now is None else np.asarray(now, dtype=np.int64)
         anchor = rows if alias_rows is None else alias_rows

@@ -5,6 +5,8 @@ read, never the customer's whole history.
   of the history or ``before x``;
 - time-trimmed buffers for ``within D`` aggregates, and kept rows for aggregates whose
   ``where`` compares with the bound interaction (trimmed to their window when they have one);
+- for catalogue rules, the interactions their ``for customers with ... within D`` joins on,
+  trimmed to the window (in ``windows``, under ``with|...``; see ``_catalogue_stream.py``);
 - consent per purpose; the interaction ids that could still be re-delivered;
 - per rule: the anchors still waiting (``then``, ``then no``, ``then after``), the inactivity
   or absence timer, firings waiting for their time (quiet hours, or a contact policy's

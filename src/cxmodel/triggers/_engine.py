@@ -19,10 +19,10 @@ from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._contact import without_rule
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._firings import Firing, Firings
-from cxmodel.triggers._ingest import Row, row_of, rows_from
+from cxmodel.triggers._ingest import CATALOGUE, Row, row_of, rows_from
 from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
-from cxmodel.triggers._runner import RuleRunner
+from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore
 
 __all__ = ["TriggerEngine"]
@@ -214,6 +214,7 @@ class TriggerEngine:
         self._closed = meta.get("closed")
         self._runner.seq = int(meta.get("seq", 0))
         self._arrivals = int(meta.get("arrivals", 0))
+        self._runner.catalogue.restore(meta.get("catalogue"), self._runner.timers, TIMER)
         for time, arrival, row in meta.get("buffer", ()):
             item = Row.from_list(row)
             heapq.heappush(self._buffer, (int(time), int(arrival), item))
@@ -250,8 +251,13 @@ class TriggerEngine:
             self._runner.index()
 
     def _backfill(self, rule: Rule, plan: RulePlan, history: Any) -> None:
+        kinds = set(self._runner.catalogue.kinds)
+        if rule.when.reach is not None and rule.when.kind is not None:
+            kinds.add(rule.when.kind)
         rows = [
-            r for r in rows_from(history) if self._watermark is None or r.time <= self._watermark
+            r
+            for r in rows_from(history, catalogue=kinds)
+            if self._watermark is None or r.time <= self._watermark
         ]
         if not rows:
             return
@@ -277,6 +283,9 @@ class TriggerEngine:
                     mine.windows.setdefault(agg.store_key, theirs.windows[agg.store_key])
                 elif agg.mode == "pairs" and agg.kind in theirs.kept:
                     mine.kept.setdefault(agg.kind, theirs.kept[agg.kind])
+            for key, kept in theirs.windows.items():  # a catalogue rule's join buffers
+                if key.startswith("with|"):
+                    mine.windows.setdefault(key, kept)
             self._runner.touched.add(cid)
         for cid in helper._runner.states:
             self._runner.schedule(self._runner.states[cid], only=rule.name)
@@ -299,9 +308,12 @@ class TriggerEngine:
         ``interaction`` is a :class:`~cxmodel.domain.Interaction`, or a record (a mapping
         with ``customer_id``, ``timestamp``, ``kind`` and any fields, as decoded from JSON),
         checked as a row of :meth:`InteractionLog.from_records
-        <cxmodel.log.InteractionLog.from_records>` is.
+        <cxmodel.log.InteractionLog.from_records>` is. A record without ``customer_id`` whose
+        kind a rule reads as a catalogue kind (``when KIND as x for customers with ...``) is
+        a catalogue event: it is decided at its time, once every interaction up to it has
+        arrived (a later interaction, or :meth:`advance_to`).
         """
-        row = row_of(interaction, self.questions)
+        row = row_of(interaction, self.questions, self._runner.catalogue.kinds)
         with self._lock:
             self._check_numbers([row])
             return self._call([row], None)[0]
@@ -312,7 +324,8 @@ class TriggerEngine:
         ``interactions`` is an :class:`~cxmodel.log.InteractionLog` (its input order), a
         mapping of columns as for :meth:`InteractionLog.from_arrays
         <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects or
-        records. The result is the same as processing them one by one.
+        records (catalogue events among them, as :meth:`process` takes them). The result is
+        the same as processing them one by one.
 
         Examples
         --------
@@ -323,7 +336,7 @@ class TriggerEngine:
         >>> [(f.customer_id, f.action) for f in got]
         [('b', 'thanks')]
         """
-        rows = rows_from(interactions, self.questions)
+        rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
         with self._lock:
             self._check_numbers(rows)
             return Firings(*self._call(rows, None))
@@ -374,13 +387,20 @@ class TriggerEngine:
         return us_to_datetime(max(marks)) if marks else None
 
     @property
+    def catalogue_kinds(self) -> frozenset[str]:
+        """The kinds the active rules read as catalogue kinds (``when KIND as x for customers
+        with ...``): a record without ``customer_id`` must be of one of them."""
+        return self._runner.catalogue.kinds
+
+    @property
     def late(self) -> list[Quarantined]:
         """Interactions that arrived late, with their reasons (kept in the store)."""
         return self.store.late()
 
     def stats(self) -> dict[str, Any]:
-        """Customers held, timers and firings pending, interactions buffered, and the bytes
-        of the serialised state (what a durable store keeps)."""
+        """Customers held, timers and firings pending, interactions buffered, catalogue events
+        waiting for their time, and the bytes of the serialised state (what a durable store
+        keeps)."""
         import json
 
         with self._lock:
@@ -405,6 +425,7 @@ class TriggerEngine:
                 ),
                 "waiting_firings": waiting,
                 "buffered": len(self._buffer),
+                "pending_catalogue_events": len(self._runner.catalogue.pending),
                 "duplicates_ignored": self.duplicates,
                 "state_bytes": size,
                 "bytes_per_customer": size / len(self._runner.states)
@@ -445,6 +466,7 @@ class TriggerEngine:
         saved = (
             self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
             list(self._buffer), set(self._buffered_ids), self.duplicates,
+            self._runner.catalogue.to_dict(),
         ) if durable else ()  # fmt: skip
         self._runner.emitted, self._runner.suppressed = [], []
         late, rejected = self._run(rows)
@@ -483,8 +505,9 @@ class TriggerEngine:
             return
         (
             self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
-            self._buffer, self._buffered_ids, self.duplicates,
+            self._buffer, self._buffered_ids, self.duplicates, catalogue,
         ) = saved  # fmt: skip
+        self._runner.catalogue.restore(catalogue, self._runner.timers, TIMER)
         assert self._runner.before is not None
         for cid, state in self._runner.before.items():
             if state is None:
@@ -511,19 +534,24 @@ class TriggerEngine:
                         f"{timedelta(microseconds=self.max_future or 0)} ahead of the clock "
                         f"({us_to_datetime(limit - (self.max_future or 0)).isoformat()}); check "
                         "the sender's clock or the timestamp's unit (milliseconds read as seconds?)",
-                        row.customer,
+                        row.customer or None,
                     )
                 )
                 continue
             ident = row.interaction_id
             if ident is not None:
                 state = self._runner.states.get(row.customer)
-                if ident in self._buffered_ids or (state is not None and ident in state.seen):
+                seen = self._runner.catalogue.seen if row.customer == CATALOGUE else {}
+                if (
+                    ident in self._buffered_ids
+                    or ident in seen
+                    or (state is not None and ident in state.seen)
+                ):
                     self.duplicates += 1
                     continue
             reason = self._lateness(row.time)
             if reason is not None:
-                late.append(Quarantined(row.record(), reason, row.customer))
+                late.append(Quarantined(row.record(), reason, row.customer or None))
                 continue
             if ident is not None:
                 self._buffered_ids.add(ident)
@@ -596,4 +624,5 @@ class TriggerEngine:
             "arrivals": self._arrivals,
             "buffer": [[t, a, r.to_list()] for t, a, r in self._buffer],
             "rules": self._hashes(),
+            "catalogue": self._runner.catalogue.to_dict(),
         }

@@ -76,13 +76,19 @@ def tested_items(rule: Rule) -> dict[str, list[tuple[str, Name | Aggregate]]]:
     """What a firing's ``because`` shows, per part, in the order it shows them (both drivers
     read this): ``when``: the bound interaction's fields named by the rule (``"field"``) and
     the aggregates of ``when ... where`` (``"agg"``); ``then``: the fields and aggregates of
-    ``then B where ...`` (only for ``then B``); ``if``: the aggregates and ``customer.``
-    traits (``"trait"``) of the condition. A field is listed once per part.
+    ``then B where ...`` (only for ``then B``); ``with``: the fields of the customer's
+    interaction named by ``for customers with ... where`` (a catalogue rule); ``if``: the
+    aggregates and ``customer.`` traits (``"trait"``) of the condition. A field is listed
+    once per part. A catalogue rule's ``customer_id`` is the reached customer's, not a field
+    of the event.
     """
     alias = rule.alias
     completes = rule.then is not None and rule.then.mode == "event"
-    out: dict[str, list[tuple[str, Name | Aggregate]]] = {"when": [], "then": [], "if": []}
-    fields: dict[str, set[str]] = {"when": set(), "then": set()}
+    reach = rule.when.reach
+    out: dict[str, list[tuple[str, Name | Aggregate]]] = {
+        "when": [], "then": [], "with": [], "if": [],
+    }  # fmt: skip
+    fields: dict[str, set[str]] = {"when": set(), "then": set(), "with": set()}
 
     def add_field(part: str, node: Name) -> None:
         if node.name not in fields[part]:
@@ -91,6 +97,7 @@ def tested_items(rule: Rule) -> dict[str, list[tuple[str, Name | Aggregate]]]:
 
     clauses = (
         ("when", rule.when.where),
+        ("with", None if reach is None else reach.where),
         ("then", None if rule.then is None else rule.then.where),
         ("unless", None if rule.unless is None else rule.unless.where),
         ("if", rule.condition),
@@ -106,7 +113,10 @@ def tested_items(rule: Rule) -> dict[str, list[tuple[str, Name | Aggregate]]]:
             elif node.qualifier == (alias or "") or (
                 node.qualifier is None and clause in ("when", "if")
             ):  # the bound interaction's own fields
-                add_field("when", node)
+                if reach is None or node.qualifier is not None or node.name != "customer_id":
+                    add_field("when", node)
             elif node.qualifier is None and clause == "then" and completes:
                 add_field("then", node)
+            elif node.qualifier is None and clause == "with":
+                add_field("with", node)
     return out

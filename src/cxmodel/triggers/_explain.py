@@ -12,6 +12,8 @@ from cxmodel._result import Result
 from cxmodel._time import TimeLike, us_to_datetime
 from cxmodel.triggers._batch import as_of_us, evaluate_us
 from cxmodel.triggers._candidates import cancellations, rule_candidates
+from cxmodel.triggers._catalogue import catalogue_log, events_until
+from cxmodel.triggers._catalogue_batch import why_not_reached
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -80,6 +82,9 @@ def describe_because(because: Mapping[str, Any]) -> str:
     """
     when = because["when"]
     parts = [f"{when['kind']} at {when['time']}{_values(when.get('values', {}))}"]
+    if "with" in because:  # the customer's interaction a catalogue event reached
+        seen = because["with"]
+        parts.append(f"with {seen['kind']} at {seen['time']}{_values(seen.get('values', {}))}")
     if "then" in because:
         then = because["then"]
         parts.append(f"then {then['kind']} at {then['time']}{_values(then.get('values', {}))}")
@@ -122,8 +127,10 @@ def _cancelled(ctx: LogContext, rule: Rule, cancelled: list[tuple[int, int]]) ->
     return f"'when {rule.when}' matched at {named(anchor)}, but {named(blocker)} cancelled it: {clause}{more}"
 
 
-def _why_not(ctx: LogContext, rule: Rule, cutoff: int) -> str:
+def _why_not(ctx: LogContext, rule: Rule, cutoff: int, events: LogContext | None) -> str:
     when = rule.when
+    if when.reach is not None:
+        return why_not_reached(ctx, events, rule)
     if when.mode == "event":
         assert when.kind is not None
         n_kind = int(ctx.kind_mask(when.kind).sum())
@@ -154,6 +161,7 @@ def explain(
     *,
     as_of: TimeLike,
     customers: Mapping[str, Any] | None = None,
+    catalogue: Any = None,
 ) -> Explanation:
     """Explain, for each rule, why it fired for ``customer_id`` or which clause failed.
 
@@ -169,6 +177,12 @@ def explain(
         Event time of the evaluation, as in :func:`evaluate`.
     customers : mapping of str to Customer, optional
         Traits and consent per customer id, as in :func:`evaluate`.
+    catalogue : records or columns, optional
+        The catalogue events, as :func:`~cxmodel.triggers.evaluate` takes them.
+
+    ``catalogue`` holds the catalogue events, as :func:`~cxmodel.triggers.evaluate` takes
+    them; a catalogue rule that did not fire says whether no event came, none passed its
+    ``when ... where``, none reached the customer, or its ``if`` was false.
 
     Examples
     --------
@@ -189,8 +203,11 @@ def explain(
     mask &= np.asarray(log.timestamps) <= cutoff
     sub = log.filter(mask)
     traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
+    events = catalogue_log(catalogue)
+    seen = None if events is None else LogContext(events_until(events, cutoff))
     out = []
-    result = evaluate_us(rules, sub, cutoff, customers=customers)  # contact policies span rules
+    # contact policies span rules: evaluate the set together
+    result = evaluate_us(rules, sub, cutoff, customers=customers, events=events)
     every, stopped = tuple(result), tuple(result.suppressed)
     for rule in rules:
         fired = tuple(f for f in every if f.trigger == rule.name)
@@ -206,6 +223,6 @@ def explain(
         elif len(sub) == 0:
             reason = "no interactions up to as_of"
         else:
-            reason = _why_not(LogContext(sub, traits), rule, cutoff)
+            reason = _why_not(LogContext(sub, traits), rule, cutoff, seen)
         out.append(RuleExplanation(rule.name, fired, suppressed, reason))
     return Explanation(customer_id, tuple(out))

@@ -133,6 +133,7 @@ class FiringBlock:
     ranked: bool = True  # False: ``rank`` does not follow customer id order
     tested: dict[str, dict[str, Array]] = attrs.field(factory=dict)  # clause -> value -> column
     absent: dict[str, Any] | None = None  # what did not happen before a timer fired
+    matched_as: str = "then"  # the part of 'because' showing then_*: "then", or "with"
 
     def take(self, rows: npt.NDArray[Any]) -> FiringBlock:
         """The firings at ``rows`` (indices or a mask)."""
@@ -256,13 +257,13 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
         if "when" in tested:
             when["values"] = tested["when"][j]
         because: dict[str, Any] = {"when": when}
-        if then_kind[j] is not None:
+        if then_kind[j] is not None:  # 'then B', or a catalogue rule's customer interaction
             then: dict[str, Any] = {"kind": then_kind[j], "time": then_times[j]}
             if then_id[j] is not None:
                 then["interaction_id"] = then_id[j]
-            if "then" in tested:
-                then["values"] = tested["then"][j]
-            because["then"] = then
+            if block.matched_as in tested:
+                then["values"] = tested[block.matched_as][j]
+            because[block.matched_as] = then
         if block.absent is not None:  # nothing of the kind in (when, until]
             because["no"] = {**block.absent, "from": when_times[j], "until": due[j]}
         if "if" in tested:

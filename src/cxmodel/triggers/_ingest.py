@@ -3,7 +3,7 @@ as a log's rows are and turned into :class:`Row` objects (plain Python values, n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,11 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 
-__all__ = ["Row", "record_of", "rows_from"]
+__all__ = ["CATALOGUE", "Row", "record_of", "rows_from"]
+
+#: The customer of a catalogue event's :class:`Row` (an event that belongs to no customer);
+#: never a customer's id, which is non-empty text.
+CATALOGUE = ""
 
 _NUMERIC = frozenset(("value", "score", "sentiment"))
 _REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
@@ -37,7 +41,9 @@ class Row:
     """One interaction as the engine holds it: customer, time (microseconds, UTC), kind and
     fields (every property, ``kind`` included; numbers as floats, text as ``str``; a missing
     field is absent). ``seq`` is its place in the engine's release order and ``rank`` its
-    position among the customer's interactions at the same time, both set on release."""
+    position among the customer's interactions at the same time, both set on release. A
+    catalogue event has the customer :data:`CATALOGUE` and ranks among the catalogue events
+    at its time."""
 
     __slots__ = ("customer", "fields", "interaction_id", "kind", "rank", "seq", "time")
 
@@ -61,11 +67,11 @@ class Row:
         self.interaction_id: str | None = ident if isinstance(ident, str) else None
 
     def record(self) -> dict[str, Any]:
-        """The row as a JSON-ready record (ISO-8601 timestamp)."""
-        out: dict[str, Any] = {
-            "customer_id": self.customer,
-            "timestamp": us_to_datetime(self.time).isoformat(),
-        }
+        """The row as a JSON-ready record (ISO-8601 timestamp; no ``customer_id`` for a
+        catalogue event)."""
+        out: dict[str, Any] = {"timestamp": us_to_datetime(self.time).isoformat()}
+        if self.customer != CATALOGUE:
+            out = {"customer_id": self.customer, **out}
         out.update(self.fields)
         return out
 
@@ -175,16 +181,32 @@ def _field_value(name: str, value: Any, where: str) -> Any:
 
 
 def row_from_record(
-    rec: Mapping[str, Any], where: str, questions: Mapping[str, Question] | None = None
+    rec: Mapping[str, Any],
+    where: str,
+    questions: Mapping[str, Question] | None = None,
+    catalogue: Collection[str] = (),
 ) -> Row:
-    """A checked :class:`Row` from one record (see :func:`rows_from`)."""
+    """A checked :class:`Row` from one record (see :func:`rows_from`); a record without
+    ``customer_id`` (or with ``None``) of a kind in ``catalogue`` is a catalogue event."""
     try:
+        kind_given = rec.get("kind")
+        if (
+            rec.get("customer_id") is None
+            and isinstance(kind_given, str)
+            and kind_given in catalogue
+        ):
+            return _catalogue_row(rec, where, questions)
         customer_raw, time_raw, kind_raw = rec["customer_id"], rec["timestamp"], rec["kind"]
     except KeyError as missing:
+        also = (
+            f" (only catalogue events, of kinds {sorted(catalogue)}, come without a customer)"
+            if missing.args[0] == "customer_id" and catalogue
+            else ""
+        )
         raise _fail(
-            where, f"field {missing.args[0]!r} is missing; every interaction needs one"
+            where, f"field {missing.args[0]!r} is missing; every interaction needs one{also}"
         ) from None
-    except TypeError:
+    except (TypeError, AttributeError):
         raise _fail(where, f"expected a mapping, got {type(rec).__name__}") from None
     customer = _text_id(customer_raw, "customer_id", where)
     kind = _text_id(kind_raw, "kind", where)
@@ -211,6 +233,14 @@ def row_from_record(
             fields[name] = value
     _check_row(fields, kind, where, _STANDARD if questions is None else questions)
     return Row(customer, time, kind, fields)
+
+
+def _catalogue_row(
+    rec: Mapping[str, Any], where: str, questions: Mapping[str, Question] | None
+) -> Row:
+    """A catalogue event's row: checked as a customer's is, with no customer."""
+    row = row_from_record({**rec, "customer_id": "-"}, where, questions)
+    return Row(CATALOGUE, row.time, row.kind, row.fields)
 
 
 def _check_row(
@@ -292,7 +322,11 @@ def _rows_from_log(log: Any) -> list[Row]:
     return rows
 
 
-def rows_from(interactions: Any, questions: Mapping[str, Question] | None = None) -> list[Row]:
+def rows_from(
+    interactions: Any,
+    questions: Mapping[str, Question] | None = None,
+    catalogue: Collection[str] = (),
+) -> list[Row]:
     """Checked rows from an :class:`~cxmodel.log.InteractionLog` (its input order), a mapping of
     columns (as for :meth:`InteractionLog.from_arrays <cxmodel.log.InteractionLog.from_arrays>`),
     or an iterable of :class:`~cxmodel.domain.Interaction` objects and records (mappings as
@@ -301,6 +335,7 @@ def rows_from(interactions: Any, questions: Mapping[str, Question] | None = None
     A record is checked as a row of :meth:`InteractionLog.from_records
     <cxmodel.log.InteractionLog.from_records>` is: a non-empty ``customer_id`` and ``kind``,
     a ``timestamp`` with an offset, numbers where numbers belong, scores inside their scale.
+    A record without ``customer_id`` of a kind in ``catalogue`` is a catalogue event.
 
     Raises
     ------
@@ -329,10 +364,15 @@ def rows_from(interactions: Any, questions: Mapping[str, Question] | None = None
             record = record_of(item)
         except SchemaError as error:
             raise SchemaError(f"{where}: {error}") from None
-        out.append(row_from_record(record, where, questions))
+        out.append(row_from_record(record, where, questions, catalogue))
     return out
 
 
-def row_of(interaction: Any, questions: Mapping[str, Question] | None = None) -> Row:
-    """One checked row from an Interaction object or a record."""
-    return row_from_record(record_of(interaction), "record", questions)
+def row_of(
+    interaction: Any,
+    questions: Mapping[str, Question] | None = None,
+    catalogue: Collection[str] = (),
+) -> Row:
+    """One checked row from an Interaction object or a record (a catalogue event: see
+    :func:`rows_from`)."""
+    return row_from_record(record_of(interaction), "record", questions, catalogue)

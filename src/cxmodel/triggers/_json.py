@@ -23,6 +23,7 @@ from cxmodel.errors import TriggerSyntaxError
 from cxmodel.expr import Duration, Expr, expr_from_dict, expr_to_dict
 from cxmodel.expr._ast import _kind_of, duration_from_dict, identifier, invalid, json_error
 from cxmodel.expr._diagnostics import Diagnostic
+from cxmodel.triggers._reach import Reach
 from cxmodel.triggers._rules import (
     Emit,
     Holdout,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["rule_from_dict", "rule_to_dict"]
 
-_CLASSES = (Pattern, Then, Unless, Emit, QuietHours, Holdout, Rule)
+_CLASSES = (Reach, Pattern, Then, Unless, Emit, QuietHours, Holdout, Rule)
 _PAYLOAD = tuple[tuple[str, Expr], ...]
 # JSON keys that differ from the attribute names
 _KEYS = {"condition": "if"}
@@ -199,6 +200,8 @@ def _converter() -> cattrs.Converter:
             options["name"] = override(struct_hook=_rule_name)
         if cls is Rule:  # written only when set, so older readers see the same JSON
             write["holdout"] = override(omit_if_default=True)
+        if cls is Pattern:  # a catalogue rule's clause, likewise only when set
+            write["reach"] = override(omit_if_default=True)
         c.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, c, **write))
         read = make_dict_structure_fn(cls, c, _cattrs_forbid_extra_keys=True, **options)
         c.register_structure_hook(cls, _object(read, cls))

@@ -146,9 +146,13 @@ class AggregatePlan:
 
 class Candidate:
     """A firing found, before its policies: the rule, customer, time (before quiet hours),
-    anchoring and completing interactions, payload and the values its clauses tested."""
+    anchoring and matched interactions, payload and the values its clauses tested.
 
-    __slots__ = ("anchor", "key", "matched", "payload", "restart", "tested", "time")
+    ``part`` is where ``because`` shows the matched interaction: ``"then"`` (the interaction
+    that completed ``then B``) or ``"with"`` (the customer's interaction a catalogue event
+    reached)."""
+
+    __slots__ = ("anchor", "key", "matched", "part", "payload", "restart", "tested", "time")
 
     def __init__(
         self,
@@ -158,6 +162,7 @@ class Candidate:
         restart: bool,
         payload: dict[str, Any],
         tested: dict[str, dict[str, Any]],
+        part: str = "then",
     ) -> None:
         self.time = time
         self.anchor = anchor
@@ -165,6 +170,7 @@ class Candidate:
         self.restart = restart
         self.payload = payload
         self.tested = tested
+        self.part = part
         self.key = (
             f"t={anchor.time}"
             if restart
@@ -188,9 +194,9 @@ class Candidate:
             then: dict[str, Any] = {"kind": matched.kind, "time": _iso(matched.time)}
             if matched.interaction_id is not None:
                 then["interaction_id"] = matched.interaction_id
-            if "then" in self.tested:
-                then["values"] = self.tested["then"]
-            because["then"] = then
+            if self.part in self.tested:
+                then["values"] = self.tested[self.part]
+            because[self.part] = then
         if absent is not None:
             because["no"] = {**absent, "from": when["time"], "until": _iso(self.time)}
         if "if" in self.tested:
@@ -378,9 +384,11 @@ class RulePlan:
         matched: Row | None,
         then_tested: dict[str, Any] | None,
         reader: Reader,
+        part: str = "then",
     ) -> Candidate | None:
         """The firing at ``time`` if its ``if`` holds (read now: the state is the history the
-        firing sees), with its payload and tested values; else ``None``."""
+        firing sees), with its payload and tested values; else ``None``. ``matched`` and
+        ``then_tested`` are shown in ``because`` under ``part``."""
         env = self.env(state, anchor.row, time, anchor.row, anchor.snapshot, reader)
         if self.condition is not None and not self.condition(env):
             return None
@@ -389,13 +397,13 @@ class RulePlan:
         if anchor.tested:
             tested["when"] = anchor.tested
         if then_tested:
-            tested["then"] = then_tested
+            tested[part] = then_tested
         if self.ev_if:
             condition = self.tested(self.ev_if, env, anchor.row, reader)
             if condition:
                 tested["if"] = condition
         restart = self.when_mode == "absent"
-        return Candidate(time, anchor.row, matched, restart, payload, tested)
+        return Candidate(time, anchor.row, matched, restart, payload, tested, part)
 
     def due(self, time: int, reader: Reader) -> int:
         """When a timer anchored at ``time`` falls due (``when inactive/no ... for D``,

@@ -10,6 +10,7 @@ from cxmodel.expr._lexer import Token
 from cxmodel.expr._parser import ExprParser, ParseAbort, describe
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._contact import ContactPolicy, policy_problems
+from cxmodel.triggers._reach import Reach
 from cxmodel.triggers._rules import (
     MAX_RULES,
     Emit,
@@ -239,7 +240,9 @@ class _RuleParser(ExprParser):
         if self.at_word("as"):
             self.advance()
             alias = self.expect_name("a name after 'as'", hint="e.g. as p").text
-        pattern = Pattern(WhenMode.EVENT, kind, alias, self.where(), pos=pos)
+        where = self.where()
+        reach = self.reach() if self.at_word("for") else None
+        pattern = Pattern(WhenMode.EVENT, kind, alias, where, reach=reach, pos=pos)
         if not self.at_word("then"):
             return pattern, None
         then_tok = self.advance()
@@ -269,6 +272,19 @@ class _RuleParser(ExprParser):
             self.advance()
             within = self.duration("within")
         return pattern, Then(ThenMode.EVENT, second, where, within, pos=tpos)
+
+    def reach(self) -> Reach:
+        """``for customers with KIND [where C] within D`` (a catalogue rule), at ``for``."""
+        hint = "e.g. for customers with product_view where product == r.product within 30 days"
+        self.advance()
+        self.expect_word("customers", "after 'for' (a catalogue event reaches customers)", hint)
+        self.expect_word("with", "after 'for customers'", hint)
+        token = self.tok
+        kind = self.expect_name("an interaction kind after 'for customers with'", hint).text
+        where = self.where()
+        self.expect_word("within", f"after 'for customers with {kind} ...'", hint)
+        within = self.duration("within")
+        return Reach(kind, where, within, pos=(token.line, token.column))
 
     def emit(self) -> Emit:
         token = self.tok

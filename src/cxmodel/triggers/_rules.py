@@ -34,6 +34,7 @@ from cxmodel.expr._ast import (
 )
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.triggers._contact import ContactPolicy, policy_problems
+from cxmodel.triggers._reach import Reach, check_catalogue_clauses
 
 __all__ = [
     "MAX_RULES",
@@ -165,6 +166,12 @@ def _check_pattern(p: Pattern, attribute: Any, value: Any) -> None:
         raise _clause(f"'when {what}' needs a duration: 'for D'", p.pos, "e.g. for 30 days")
     _duration(p.duration, "for")
     _where(p.where, "when")
+    if p.reach is not None:
+        if not isinstance(p.reach, Reach):
+            raise invalid(f"'reach' must be a Reach or None, got {p.reach!r}")
+        if mode is not WhenMode.EVENT:
+            raise _clause("'for customers with' follows only 'when KIND as x'", p.reach.pos)
+        check_catalogue_clauses(p.alias, p.where, p.reach)
 
 
 @attrs.frozen
@@ -174,7 +181,9 @@ class Pattern:
     ``mode`` is :attr:`WhenMode.EVENT` (``when KIND [as x] [where C]``),
     :attr:`WhenMode.INACTIVE` (``when inactive for D``) or :attr:`WhenMode.ABSENT`
     (``when no KIND [where C] for D``); a string is converted. ``event`` and ``absent`` need a
-    ``kind``, ``inactive`` and ``absent`` a positive ``duration``.
+    ``kind``, ``inactive`` and ``absent`` a positive ``duration``. ``reach`` (a
+    :class:`Reach`, only with ``event`` and ``as x``) makes ``kind`` a catalogue kind: its
+    events belong to no customer and reach the customers ``for customers with ...`` names.
 
     Examples
     --------
@@ -192,6 +201,7 @@ class Pattern:
     alias: str | None = None
     where: Expr | None = None
     duration: Duration | None = attrs.field(default=None)
+    reach: Reach | None = None
     pos: tuple[int, int] = attrs.field(
         default=(0, 0), eq=False, repr=False, kw_only=True, validator=_check_pattern
     )
@@ -204,6 +214,8 @@ class Pattern:
             text += f" as {self.alias}"
         if self.where is not None:
             text += f" where {self.where}"
+        if self.reach is not None:
+            text += f" for customers with {self.reach}"
         if self.mode is WhenMode.ABSENT:
             text += f" for {self.duration}"
         return text
@@ -454,6 +466,16 @@ def _check_rule(r: Rule, attribute: Any, value: Any) -> None:
             code="E210",
         )
     _where(r.condition, "if")
+    reach = r.when.reach
+    if reach is not None:
+        if r.then is not None or r.unless is not None:
+            raise _clause(
+                f"rule {r.name!r}: a catalogue rule ('for customers with') takes no 'then' or "
+                "'unless'",
+                reach.pos,
+                "it fires at the catalogue event, for each customer it reaches",
+            )
+        check_catalogue_clauses(r.when.alias, r.when.where, reach, r.condition, r.emit.payload)
     _duration(r.cooldown, "cooldown")
     _duration(r.once_every, "every")
     for name in ("once", "customer_timezone"):
@@ -531,6 +553,10 @@ class Rule:
     def __str__(self) -> str:
         lines = [f"trigger {self.name}:"]
         when = f"    when {self.when}"
+        reach = self.when.reach
+        if reach is not None:  # the join to customers on a line of its own
+            suffix = f" for customers with {reach}"
+            when = f"{when[: len(when) - len(suffix)]}\n        for customers with {reach}"
         if self.then is not None:
             when += f" then {self.then}"
         lines.append(when)
@@ -599,6 +625,17 @@ def _check_policies(rs: RuleSet, attribute: Any, value: Any) -> None:
     if problems:
         i, _, message, hint = problems[0]
         raise invalid(message, hint, pos=value[i].pos, code="E217")
+    catalogue = {r.name for r in rs.rules if r.when.reach is not None}
+    for policy in value:
+        for name in policy.rules:
+            if name in catalogue:
+                raise invalid(
+                    f"contact policy {policy.name!r} names catalogue rule {name!r}; a contact "
+                    "policy spans customers' own rules only",
+                    "give the catalogue rule a cooldown instead",
+                    pos=policy.pos,
+                    code="E217",
+                )
 
 
 @attrs.frozen

@@ -4,8 +4,9 @@
 :class:`~cxmodel.triggers._customer.CustomerState`, runs the :class:`RulePlan` of every rule
 that reads the interaction's kind, keeps one queue of timers (firings falling due, anchors
 running out, firings waiting for quiet hours to end), and decides each firing found with the
-rule's policies. The engine (``_engine.py``) feeds it in time order, commits what it changed
-and answers the host.
+rule's policies. Catalogue events (no customer) wait on the same queue for their time and
+are decided by its :class:`~cxmodel.triggers._catalogue_stream.CatalogueRunner`. The engine
+(``_engine.py``) feeds it in time order, commits what it changed and answers the host.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 
 from cxmodel._time import us_to_datetime
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._catalogue_stream import CatalogueRunner
 from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
 from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
 from cxmodel.triggers._firings import Firing, firing_id
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._operators import (
     AggregatePlan,
     Candidate,
@@ -62,6 +64,7 @@ class RuleRunner:
         self.contact: dict[str, ContactPolicy] = {}  # rule name -> the policy it follows
         self.use_policies(rules)
         self.states: dict[str, CustomerState] = {}
+        self.catalogue = CatalogueRunner(remember_ids)
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
         self.touched: set[str] = set()
@@ -89,6 +92,8 @@ class RuleRunner:
         self._every: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
         self._by_kind: dict[str, list[RulePlan]] = {}
         for plan in self.plans.values():
+            if plan.rule.when.reach is not None:  # a catalogue rule: see self.catalogue
+                continue
             if plan.when_mode != "event":
                 self._every.append(plan)
                 if plan.when_mode == "absent":
@@ -107,8 +112,9 @@ class RuleRunner:
         }
         self._snapshots: dict[str, list[RulePlan]] = {}
         for plan in self.plans.values():
-            if plan.snapshots and plan.when_kind is not None:
+            if plan.snapshots and plan.when_kind is not None and plan.rule.when.reach is None:
                 self._snapshots.setdefault(plan.when_kind, []).append(plan)
+        self.catalogue.plan(self.plans, self.states)
 
     def use_policies(self, rules: RuleSet) -> None:
         """Follow the contact policies of ``rules`` (the engine's rules, after a change)."""
@@ -122,6 +128,7 @@ class RuleRunner:
             used = {p.name for p in self.contact.values()}
             for name in [n for n in state.contacts if n not in used]:
                 del state.contacts[name]
+        self.catalogue.register(state)
         for name, rs in state.rules.items():
             if name not in self.plans if only is None else name != only:
                 continue
@@ -157,6 +164,11 @@ class RuleRunner:
         timers = self.timers
         if timers and timers[0][0] < row.time:
             self.advance(row.time, inclusive=False)
+        if row.customer == CATALOGUE:  # decided at its time, once every interaction is in
+            row.seq = self.seq
+            self.seq += 1
+            self.catalogue.release(row, timers, TIMER)
+            return
         cid = row.customer
         state = self.touch(cid)
         first = state.last_time is None
@@ -184,6 +196,8 @@ class RuleRunner:
                 oldest = row.time - agg.lookback
                 while buffer and buffer[0][0] < oldest:
                     buffer.popleft()
+        if kind in self.catalogue.joins:
+            self.catalogue.take(state, row)
         if kind in self._kept:
             kept = state.kept.get(kind)
             if kept is None:
@@ -295,6 +309,9 @@ class RuleRunner:
         timers = self.timers
         while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
             due, phase, order, cid, name = heapq.heappop(timers)
+            if cid == CATALOGUE:
+                self.catalogue.fire(self, order)
+                continue
             state = self.states.get(cid)
             plan = self.plans.get(name)
             if state is None or plan is None:
