@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
 from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Diagnostic, Expr, check_expr
 from cxmodel.triggers._rules import Rule, RuleSet
+
+if TYPE_CHECKING:
+    from cxmodel.triggers._alerts import Alert
 
 __all__ = ["STANDARD_KINDS", "check_rules"]
 
@@ -115,6 +119,30 @@ class _RuleChecker:
         return self.errors
 
 
+class _AlertChecker(_RuleChecker):
+    """An alert's condition, segment and payload: aggregates as in a rule, no bound name."""
+
+    def __init__(
+        self, alert: Alert, schema: Mapping[str, str] | None, kinds: Sequence[str] | None
+    ) -> None:
+        self.alert = alert
+        self.schema = schema
+        self.kinds = None if kinds is None else sorted(set(kinds) | set(STANDARD_KINDS))
+        self.errors = []
+        self.qualifiers = frozenset({"customer"})
+
+    def scope(self) -> dict[str, str]:
+        return dict(self.schema) if self.schema is not None else {}
+
+    def run(self) -> list[Diagnostic]:
+        alert = self.alert
+        self.expr(alert.when, want="bool")
+        self.expr(alert.segment, want="bool")
+        for _, value in alert.emit.payload:
+            self.expr(value)
+        return self.errors
+
+
 class _AnyScope(dict[str, str]):
     """A schema in which every bare name and every bound ``x.name`` exists with type any."""
 
@@ -146,4 +174,6 @@ def check_rules(
     found: list[Diagnostic] = []
     for rule in rules:
         found.extend(_RuleChecker(rule, schema, kinds).run())
+    for alert in rules.alerts:
+        found.extend(_AlertChecker(alert, schema, kinds).run())
     return tuple(sorted(found, key=lambda d: (d.line, d.column)))

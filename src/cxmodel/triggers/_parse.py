@@ -8,6 +8,7 @@ from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Diagnostic, Duration, Expr, render_diagnostics, tokenize
 from cxmodel.expr._lexer import Token
 from cxmodel.expr._parser import ExprParser, ParseAbort, describe
+from cxmodel.triggers._alerts import RULE_ONLY_CLAUSES, Alert
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._contact import ContactPolicy, policy_problems
 from cxmodel.triggers._rules import (
@@ -29,6 +30,7 @@ __all__ = ["MAX_RULES", "parse"]
 _CLAUSES = (
     "when", "unless", "if", "emit", "cooldown", "once", "requires", "quiet", "holdout",
 )  # fmt: skip
+_ALERT_CLAUSES = ("when", "for", "emit", "cooldown", "once")
 
 
 class _RuleParser(ExprParser):
@@ -39,6 +41,7 @@ class _RuleParser(ExprParser):
             and not self.at_word("trigger", *_CLAUSES)
             and not (self.at_word("in") and self._at_in_customer_timezone())
             and not self.at_policy()
+            and not self.at_alert()
         ):
             self.advance()
 
@@ -47,13 +50,18 @@ class _RuleParser(ExprParser):
         following = self.peek()
         return self.at_word("contact") and following.kind == "NAME" and following.text == "policy"
 
+    def at_alert(self) -> bool:
+        """At ``alert NAME`` (``alert`` alone may be a property's name)."""
+        return self.at_word("alert") and self.peek().kind == "NAME"
+
     def at_block(self) -> bool:
-        """At the start of a rule or a contact policy."""
-        return self.at_word("trigger") or self.at_policy()
+        """At the start of a rule, an alert or a contact policy."""
+        return self.at_word("trigger") or self.at_policy() or self.at_alert()
 
     def ruleset(self) -> list[Rule]:
         rules: list[Rule] = []
         self.policies: list[tuple[ContactPolicy, list[Token]]] = []
+        self.alerts: list[Alert] = []
         seen: dict[str, int] = {}
         while self.tok.kind != "EOF":
             if self.at_policy():
@@ -61,13 +69,21 @@ class _RuleParser(ExprParser):
                 if policy is not None:
                     self.policies.append(policy)
                 continue
+            if self.at_alert():
+                start = self.tok
+                alert = self.alert()
+                if alert is not None:
+                    self.unique(alert.name, start, seen)
+                    self.alerts.append(alert)
+                continue
             if not self.at_word("trigger"):
                 try:
                     raise self.fail(
                         "E201",
-                        f"expected 'trigger' or 'contact policy', found {describe(self.tok)}",
-                        hint="each rule starts with 'trigger NAME:', each policy with "
-                        "'contact policy NAME:'",
+                        f"expected 'trigger', 'alert' or 'contact policy', found "
+                        f"{describe(self.tok)}",
+                        hint="each rule starts with 'trigger NAME:', each alert with "
+                        "'alert NAME:', each policy with 'contact policy NAME:'",
                     )
                 except ParseAbort:
                     self.advance()
@@ -78,17 +94,7 @@ class _RuleParser(ExprParser):
             rule = self.rule()
             if rule is None:
                 continue
-            if rule.name in seen:
-                self.errors.append(
-                    Diagnostic(
-                        "E209",
-                        start.line,
-                        start.column,
-                        f"a rule named {rule.name!r} is already defined on line {seen[rule.name]}",
-                        "give each rule a unique name",
-                    )
-                )
-            seen.setdefault(rule.name, start.line)
+            self.unique(rule.name, start, seen)
             rules.append(rule)
             if len(rules) > MAX_RULES:
                 self.errors.append(
@@ -96,6 +102,107 @@ class _RuleParser(ExprParser):
                 )
                 break
         return rules
+
+    def unique(self, name: str, start: Token, seen: dict[str, int]) -> None:
+        """Report a rule or alert ``name`` defined before (E209); remember it."""
+        if name in seen:
+            self.errors.append(
+                Diagnostic(
+                    "E209",
+                    start.line,
+                    start.column,
+                    f"a rule or alert named {name!r} is already defined on line {seen[name]}",
+                    "give each rule and alert a unique name",
+                )
+            )
+        seen.setdefault(name, start.line)
+
+    def alert(self) -> Alert | None:
+        """``alert NAME:`` and its clauses (``when``, ``for customers where``, ``emit``,
+        ``cooldown``, ``once``, each once, in any order); a rule's clause is refused (E225)."""
+        start = self.advance()  # alert
+        n_errors = len(self.errors)
+        fields: dict[str, object] = {}
+        name = ""
+        try:
+            name = self.expect_name("an alert name after 'alert'", hint="e.g. alert spike:").text
+            self.expect_op(":", f"after 'alert {name}'")
+        except ParseAbort:
+            self.sync_alert()
+        positions: dict[str, int] = {}
+        while self.tok.kind != "EOF" and not self.at_block():
+            word = self.tok
+            try:
+                if self.at_rule_clause():
+                    clause = "in customer timezone" if word.text == "in" else word.text
+                    raise self.fail(
+                        "E225", f"{clause!r} does not apply to alert {name!r}",
+                        hint=RULE_ONLY_CLAUSES[word.text],
+                    )  # fmt: skip
+                if not self.at_word(*_ALERT_CLAUSES):
+                    raise self.fail(
+                        "E205",
+                        f"expected an alert clause (when, for customers where, emit, cooldown, "
+                        f"once), found {describe(word)}",
+                        hint="conditions continue with 'and' / 'or'",
+                    )
+                if word.text in positions:
+                    first = positions[word.text]
+                    twice = f"{word.text!r} appears twice in alert {name!r} (first on line {first})"
+                    hint = "combine the two into one clause"
+                    self.errors.append(Diagnostic("E206", word.line, word.column, twice, hint))
+                positions[word.text] = word.line
+                self.advance()
+                if word.text == "when":
+                    fields["when"] = self.expression()
+                elif word.text == "for":
+                    hint = 'for customers where customer.plan == "pro"'
+                    self.expect_word("customers", "after 'for'", hint=hint)
+                    self.expect_word("where", "after 'for customers'", hint=hint)
+                    fields["segment"] = self.expression()
+                elif word.text == "emit":
+                    fields["emit"] = self.emit()
+                elif word.text == "cooldown":
+                    fields["cooldown"] = self.duration("cooldown")
+                else:
+                    fields["once"] = True
+            except TriggerSyntaxError as exc:  # an AST invariant, e.g. a payload key twice
+                self.invalid(exc, word)
+                self.sync_alert()
+            except ParseAbort:
+                if self.tok is word:  # refused before the clause was read: skip its word
+                    self.advance()
+                self.sync_alert()
+        if len(self.errors) > n_errors:
+            return None
+        for needed in ("when", "emit"):
+            if needed not in fields:
+                code = "E203" if needed == "when" else "E204"
+                message = f"alert {name!r} has no {needed!r} clause"
+                hint = "every alert needs 'when CONDITION' and 'emit ACTION'"
+                self.errors.append(Diagnostic(code, start.line, start.column, message, hint))
+                return None
+        try:
+            return Alert(name=name, pos=(start.line, start.column), **fields)  # type: ignore[arg-type]
+        except TriggerSyntaxError as exc:
+            self.invalid(exc, start)
+            return None
+
+    def at_rule_clause(self) -> bool:
+        """At a clause only a rule has (``in`` only as ``in customer timezone``)."""
+        if self.at_word("in"):
+            return self._at_in_customer_timezone()
+        return self.at_word(*RULE_ONLY_CLAUSES)
+
+    def sync_alert(self) -> None:
+        """Skip to the next clause of an alert (or a rule's, to refuse it), or a block."""
+        while (
+            self.tok.kind != "EOF"
+            and not self.at_block()
+            and not self.at_word(*_ALERT_CLAUSES)
+            and not self.at_rule_clause()
+        ):
+            self.advance()
 
     def rule(self) -> Rule | None:
         start = self.advance()  # trigger
@@ -497,7 +604,10 @@ def parse(
     if errors:
         raise TriggerSyntaxError(render_diagnostics(errors, text), errors)
     policies = parser.policies if not lex_errors else []
-    problems = policy_problems([r.name for r in rules], [p for p, _ in policies])
+    alerts = parser.alerts if not lex_errors else []
+    problems = policy_problems(
+        [r.name for r in rules], [p for p, _ in policies], [a.name for a in alerts]
+    )
     if problems:  # placed at the policy or at the rule name it is about
         diagnostics = []
         for i, j, message, hint in problems:
@@ -505,7 +615,7 @@ def parse(
             line, column = policy.pos if j is None else (tokens[j].line, tokens[j].column)
             diagnostics.append(Diagnostic("E217", line, column, message, hint))
         raise TriggerSyntaxError(render_diagnostics(tuple(diagnostics), text), tuple(diagnostics))
-    ruleset = RuleSet(tuple(rules), tuple(p for p, _ in policies))
+    ruleset = RuleSet(tuple(rules), tuple(p for p, _ in policies), tuple(alerts))
     type_errors = check_rules(ruleset, schema=schema, kinds=kinds)
     if type_errors:
         raise TriggerTypeError(render_diagnostics(type_errors, text), type_errors)
