@@ -144,3 +144,27 @@ def test_consumer_catalogue_rules() -> None:
     engine = TriggerEngine(rule)
     kinds: frozenset[str] = engine.catalogue_kinds
     assert reach is not None and kinds == {"restock"} and [f.customer_id for f in got] == ["a"]
+
+
+def test_consumer_alerts() -> None:
+    """Typed use of an alert across customers: built, evaluated and streamed."""
+    from cxmodel.triggers import (
+        ALERT_CUSTOMER_ID,
+        Alert,
+        Firing,
+        RuleSet,
+        TriggerEngine,
+        alert,
+        count,
+        evaluate,
+    )
+
+    log = build()
+    busy: Alert = alert("busy").when(count("purchase", within="30 days") >= 1).emit("x").build()
+    rules = RuleSet(alerts=(busy,))
+    firings = evaluate(rules, log, as_of="2024-03-01T00:00:00Z")
+    engine = TriggerEngine(rules, max_future=None)
+    engine.process_many(log)
+    streamed: list[Firing] = engine.advance_to("2024-03-01T00:00:00Z")
+    assert [f.firing_id for f in streamed] == [f.firing_id for f in firings]
+    assert [f.customer_id for f in streamed] == [ALERT_CUSTOMER_ID]

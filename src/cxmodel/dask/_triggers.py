@@ -11,6 +11,7 @@ import attrs
 from cxmodel._time import TimeLike
 from cxmodel.dask._common import dask_modules
 from cxmodel.dask._partitions import customer_logs
+from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
@@ -102,6 +103,9 @@ def evaluate(
         The rules do not check against the data (an unknown kind or a type mismatch).
     SchemaError
         ``as_of`` is not an aware time.
+    DataError
+        The rules hold alerts (``alert NAME:``): an alert reads every customer's
+        interactions, so no partition can decide it alone.
 
     Examples
     --------
@@ -118,6 +122,14 @@ def evaluate(
     >>> [(f.customer_id, f.time.date().isoformat()) for f in firings]
     [('b', '2024-01-02'), ('a', '2024-01-03')]
     """
+    if isinstance(rules, RuleSet) and rules.alerts:
+        names = ", ".join(repr(a.name) for a in rules.alerts)
+        raise DataError(
+            f"cxmodel.dask.evaluate() evaluates rules per customer partition; alert(s) {names} "
+            "read every customer's interactions, which no partition holds alone. Evaluate the "
+            "rules without them here (RuleSet(rules.rules, rules.policies)) and the alerts with "
+            "cxmodel.triggers.evaluate on the interactions of the kinds they count"
+        )
     feature = "cxmodel.dask.evaluate()"
     dask, _ = dask_modules(feature)
     cutoff = as_of_us(as_of)

@@ -15,9 +15,10 @@ Examples
 
 from __future__ import annotations
 
+from cxmodel.triggers._alerts import ALERT_CUSTOMER_ID, Alert
 from cxmodel.triggers._api import check
 from cxmodel.triggers._batch import evaluate
-from cxmodel.triggers._builder import E, agg, col, contact_policy, count, lit, trigger
+from cxmodel.triggers._builder import E, agg, alert, col, contact_policy, count, lit, trigger
 from cxmodel.triggers._check import STANDARD_KINDS, check_rules
 from cxmodel.triggers._contact import ContactPolicy
 from cxmodel.triggers._engine import TriggerEngine
@@ -49,9 +50,11 @@ from cxmodel.triggers._store import (
 )
 
 __all__ = [
+    "ALERT_CUSTOMER_ID",
     "EXAMPLE_RULES",
     "MAX_RULES",
     "STANDARD_KINDS",
+    "Alert",
     "ContactPolicy",
     "E",
     "Emit",
@@ -77,6 +80,7 @@ __all__ = [
     "Unless",
     "WhenMode",
     "agg",
+    "alert",
     "check",
     "check_rules",
     "col",

@@ -9,6 +9,7 @@ from typing import Any
 from cxmodel.errors import DataWarning, TriggerTypeError
 from cxmodel.expr import Aggregate, Diagnostic, Expr, Name, render_diagnostics
 from cxmodel.expr._ast import children
+from cxmodel.triggers._alerts import property_kinds as alert_property_kinds
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -156,6 +157,17 @@ def diagnose(
             if d.code == "E302" and not any(_names(d.message, name) for name in unreadable):
                 continue
             message = f"rule {rule.name!r}: {d.message}" if name_rules else d.message
+            problems.append(Diagnostic(d.code, d.line, d.column, message, d.hint))
+    for alert in rules.alerts:  # no anchor: a property is checked wherever its kind is held
+        read = alert_property_kinds(alert)
+        missing = {name for name in read if name not in schema}
+        unreadable = {name for name in missing if any(k in present for k in read[name])}
+        if missing - unreadable:
+            unverifiable[alert.name] = missing - unreadable
+        for d in check_rules(RuleSet(alerts=(alert,)), schema=schema, kinds=kinds):
+            if d.code == "E302" and not any(_names(d.message, name) for name in unreadable):
+                continue
+            message = f"alert {alert.name!r}: {d.message}" if name_rules else d.message
             problems.append(Diagnostic(d.code, d.line, d.column, message, d.hint))
     problems.sort(key=lambda d: (d.line, d.column))
     return tuple(problems), unverifiable, notes

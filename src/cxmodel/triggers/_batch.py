@@ -11,6 +11,7 @@ import numpy as np
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
+from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
@@ -181,4 +182,8 @@ def evaluate_us(
                 for e, s in apply_contact_policy(policy, members):
                     emitted.append(e)
                     suppressed.append(s)
+            for alert in rules.alerts:  # over everyone's interactions, not per customer
+                e, s = alert_firings(ctx, alert, cutoff)
+                emitted.append(e)
+                suppressed.append(s)
     return Firings.from_blocks(emitted, suppressed)

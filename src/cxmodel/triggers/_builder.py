@@ -26,6 +26,7 @@ from cxmodel.errors import ValueTypeError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
 from cxmodel.expr import parse_expr as _parse_expr
 from cxmodel.expr._ast import invalid
+from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._contact import ContactPolicy
 from cxmodel.triggers._reach import Reach
 from cxmodel.triggers._rules import (
@@ -40,7 +41,7 @@ from cxmodel.triggers._rules import (
     WhenMode,
 )
 
-__all__ = ["E", "agg", "col", "contact_policy", "count", "lit", "trigger"]
+__all__ = ["E", "agg", "alert", "col", "contact_policy", "count", "lit", "trigger"]
 
 
 def _node(value: Any) -> Expr:
@@ -424,3 +425,73 @@ def contact_policy(name: str) -> _PolicyStart:
     True
     """
     return _PolicyStart(name)
+
+
+@attrs.frozen
+class _AlertReady:
+    """A complete alert; add ``cooldown`` / ``once``, then :meth:`build`."""
+
+    alert: Alert
+
+    def cooldown(self, duration: str) -> _AlertReady:
+        """``cooldown D``: no firing within ``D`` of the last emitted one."""
+        return _AlertReady(attrs.evolve(self.alert, cooldown=_duration(duration)))
+
+    def once(self) -> _AlertReady:
+        """``once``: only the first emitted firing ever."""
+        return _AlertReady(attrs.evolve(self.alert, once=True))
+
+    def build(self) -> Alert:
+        """Return the frozen :class:`~cxmodel.triggers.Alert`."""
+        return self.alert
+
+
+@attrs.frozen
+class _AlertDraft:
+    """An alert with its condition; add a segment, then :meth:`emit`."""
+
+    name: str
+    when_: Expr
+    segment_: Expr | None = None
+
+    def for_customers(self, where: E) -> _AlertDraft:
+        """``for customers where TRAITS``: count only these customers' interactions."""
+        return attrs.evolve(self, segment_=where.node)
+
+    def emit(self, action: str, **payload: Any) -> _AlertReady:
+        """``emit ACTION(key = value, ...)``; then add ``cooldown`` / ``once`` and build."""
+        emit = Emit(action, tuple((k, _node(v)) for k, v in payload.items()))
+        return _AlertReady(Alert(self.name, self.when_, emit, self.segment_))
+
+
+@attrs.frozen
+class _AlertStart:
+    name: str
+
+    def when(self, condition: E) -> _AlertDraft:
+        """``when COND``: aggregates of everyone's interactions in trailing windows."""
+        return _AlertDraft(self.name, condition.node)
+
+
+def alert(name: str) -> _AlertStart:
+    """Start building an alert across customers named ``name``; put it in a
+    :class:`~cxmodel.triggers.RuleSet` with ``alerts=``.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> built = (
+    ...     alert("payment_spike")
+    ...     .when(count("ticket_opened", where=col("topic") == "payment", within="1 hours") > 20)
+    ...     .emit("page_support_lead")
+    ...     .cooldown("1 days")
+    ...     .build()
+    ... )
+    >>> text = '''alert payment_spike:
+    ...     when count(ticket_opened where topic == "payment" within 1 hours) > 20
+    ...     emit page_support_lead
+    ...     cooldown 1 days'''
+    >>> built == parse(text).alerts[0]
+    True
+    """
+    return _AlertStart(name)

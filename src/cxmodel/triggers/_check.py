@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
 from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Diagnostic, Expr, check_expr
 from cxmodel.triggers._rules import Rule, RuleSet
+
+if TYPE_CHECKING:
+    from cxmodel.triggers._alerts import Alert
 
 __all__ = ["STANDARD_KINDS", "check_rules"]
 
@@ -141,6 +145,33 @@ class _RuleChecker:
         return self.errors
 
 
+class _AlertChecker(_RuleChecker):
+    """An alert's condition, segment and payload: aggregates as in a rule, no bound name."""
+
+    def __init__(
+        self, alert: Alert, schema: Mapping[str, str] | None, kinds: Sequence[str] | None
+    ) -> None:
+        self.alert = alert
+        self.schema = schema
+        self.kinds = None if kinds is None else sorted(set(kinds) | set(STANDARD_KINDS))
+        self.errors = []
+        self.qualifiers = frozenset({"customer"})
+        self.catalogue = False  # an alert reads customers' interactions only
+        self.events = schema
+        self.bare_events = False
+
+    def scope(self) -> dict[str, str]:
+        return _Scope(self.schema, None, None, self.qualifiers)
+
+    def run(self) -> list[Diagnostic]:
+        alert = self.alert
+        self.expr(alert.when, want="bool")
+        self.expr(alert.segment, want="bool")
+        for _, value in alert.emit.payload:
+            self.expr(value)
+        return self.errors
+
+
 class _Scope(dict[str, str]):
     """The names an expression may read with their types: bare names typed by ``bare``,
     ``alias.name`` by ``bound``; a source that is ``None`` (not given) has every name, of
@@ -210,4 +241,6 @@ def check_rules(
     found: list[Diagnostic] = []
     for rule in rules:
         found.extend(_RuleChecker(rule, schema, kinds, catalogue).run())
+    for alert in rules.alerts:
+        found.extend(_AlertChecker(alert, schema, kinds).run())
     return tuple(sorted(found, key=lambda d: (d.line, d.column)))

@@ -149,11 +149,12 @@ class ContactPolicy:
 
 
 def policy_problems(
-    rule_names: Sequence[str], policies: Sequence[ContactPolicy]
+    rule_names: Sequence[str], policies: Sequence[ContactPolicy], alert_names: Sequence[str] = ()
 ) -> list[tuple[int, int | None, str, str | None]]:
     """What is wrong between a rule set's rules and its policies, as ``(policy index, index
     of the rule name in the policy or None, message, hint)``: a policy name used twice, a
-    rule that is not in the rule set (with a did-you-mean), a rule in two policies."""
+    rule that is not in the rule set (with a did-you-mean), an alert (``alert_names``: an
+    alert reaches no customer), a rule in two policies."""
     out: list[tuple[int, int | None, str, str | None]] = []
     known = set(rule_names)
     owner: dict[str, str] = {}
@@ -164,7 +165,12 @@ def policy_problems(
                         "give each policy a unique name"))  # fmt: skip
         names.setdefault(policy.name, i)
         for j, rule in enumerate(policy.rules):
-            if rule not in known:
+            if rule in alert_names:
+                out.append((i, j, f"contact policy {policy.name!r} names alert {rule!r}; a "
+                            "policy counts what each customer is sent, an alert reaches no "
+                            "customer", "take it out of the policy; an alert has its own "
+                            "'cooldown'"))  # fmt: skip
+            elif rule not in known:
                 close = get_close_matches(rule, list(rule_names), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else "define the rule, or drop it"
                 out.append(
@@ -243,4 +249,4 @@ def without_rule(rules: RuleSet, name: str) -> RuleSet:
         for p in rules.policies
         if p.rules != (name,)
     ]
-    return RuleSet(tuple(r for r in rules if r.name != name), tuple(policies))
+    return RuleSet(tuple(r for r in rules if r.name != name), tuple(policies), rules.alerts)

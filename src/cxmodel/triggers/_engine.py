@@ -14,7 +14,8 @@ from typing import Any
 
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
-from cxmodel.errors import SchemaError, StoreError
+from cxmodel.errors import NotFoundError, SchemaError, StoreError, TriggerSyntaxError
+from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._contact import without_rule
 from cxmodel.triggers._customer import CustomerState
@@ -53,7 +54,7 @@ class _Changed(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._ids:
-            raise KeyError(key)
+            raise NotFoundError(key)
         state = self._states.get(key)
         return None if state is None else state.to_dict()
 
@@ -220,6 +221,7 @@ class TriggerEngine:
             heapq.heappush(self._buffer, (int(time), int(arrival), item))
             if item.interaction_id is not None:
                 self._buffered_ids.add(item.interaction_id)
+        self._runner.alerts.restore(meta.get("alerts", {}))
         hashes = meta.get("rules", {})
         current = {r.name: _rule_hash(r) for r in self.rules}
         stale = {name for name, h in hashes.items() if current.get(name) != h}
@@ -231,24 +233,47 @@ class TriggerEngine:
             self._runner.schedule(state)
 
     # -- rules at runtime ------------------------------------------------------------------
-    def add_rule(self, rule: Rule, *, backfill: Any = None) -> None:
-        """Start evaluating ``rule``.
+    def add_rule(self, rule: Rule | Alert, *, backfill: Any = None) -> None:
+        """Start evaluating ``rule`` (a :class:`Rule` or an :class:`Alert`).
 
         Without ``backfill`` the rule sees the interactions released from now on (its
         aggregates count from now). With ``backfill`` (an :class:`~cxmodel.log.InteractionLog`
         of the history, or anything :meth:`process_many` takes), the rule's state is first
         built from the backfill's interactions up to the engine's watermark, as if it had
         run all along; firings due before now are not returned, firings still pending are.
+        An alert's backfill fills its windows and episode (an episode under way when it is
+        added does not fire again).
         """
         with self._lock:
-            if rule.name in self._runner.plans:
-                raise ValueError(f"a rule named {rule.name!r} is already active; remove it first")
+            if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
+                raise TriggerSyntaxError(
+                    f"a rule named {rule.name!r} is already active; remove it first"
+                )
+            if isinstance(rule, Alert):
+                self._add_alert(rule, backfill)
+                return
             plan = RulePlan(rule, self._runner.aggregates)
             if backfill is not None:
                 self._backfill(rule, plan, backfill)
-            self.rules = RuleSet((*self.rules.rules, rule), self.rules.policies)
+            self.rules = RuleSet((*self.rules.rules, rule), self.rules.policies, self.rules.alerts)
             self._runner.plans[rule.name] = plan
             self._runner.index()
+
+    def _add_alert(self, alert: Alert, backfill: Any) -> None:
+        """Add an alert; with ``backfill``, its windows and episode are built from the
+        history up to the watermark (the firings found there are not returned)."""
+        self.rules = RuleSet(self.rules.rules, self.rules.policies, (*self.rules.alerts, alert))
+        self._runner.alerts.add(alert)
+        if backfill is not None:
+            mark = self._watermark
+            rows = [r for r in rows_from(backfill) if mark is None or r.time <= mark]
+            only = RuleSet(alerts=(alert,))
+            helper = TriggerEngine(only, customers=self.customers, max_future=None)
+            helper._run(rows)
+            if self._closed is not None:
+                helper._runner.advance(self._closed, inclusive=True)
+            self._runner.alerts.states[alert.name] = helper._runner.alerts.states[alert.name]
+        self._runner.index()
 
     def _backfill(self, rule: Rule, plan: RulePlan, history: Any) -> None:
         kinds = set(self._runner.catalogue.kinds)
@@ -291,8 +316,14 @@ class TriggerEngine:
             self._runner.schedule(self._runner.states[cid], only=rule.name)
 
     def remove_rule(self, name: str) -> None:
-        """Stop evaluating the rule called ``name`` and drop its state."""
+        """Stop evaluating the rule or alert called ``name`` and drop its state."""
         with self._lock:
+            if name in self._runner.alerts.plans:
+                alerts = tuple(a for a in self.rules.alerts if a.name != name)
+                self.rules = RuleSet(self.rules.rules, self.rules.policies, alerts)
+                self._runner.alerts.remove(name)
+                self._runner.index()
+                return
             self.rules[name]  # raises KeyError with the known names
             self.rules = without_rule(self.rules, name)
             self._runner.use_policies(self.rules)
@@ -370,6 +401,7 @@ class TriggerEngine:
             self.customers.pop(customer_id, None)
             self._runner.traits.pop(customer_id, None)
             self._runner.readers.pop(customer_id, None)
+            self._runner.alerts.forget(customer_id)
             kept = [item for item in self._buffer if item[2].customer != customer_id]
             if len(kept) != len(self._buffer):
                 heapq.heapify(kept)
@@ -426,6 +458,7 @@ class TriggerEngine:
                 "waiting_firings": waiting,
                 "buffered": len(self._buffer),
                 "pending_catalogue_events": len(self._runner.catalogue.pending),
+                "alert_window_values": self._runner.alerts.entries(),
                 "duplicates_ignored": self.duplicates,
                 "state_bytes": size,
                 "bytes_per_customer": size / len(self._runner.states)
@@ -467,6 +500,7 @@ class TriggerEngine:
             self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
             list(self._buffer), set(self._buffered_ids), self.duplicates,
             self._runner.catalogue.to_dict(),
+            self._runner.alerts.snapshot(),
         ) if durable else ()  # fmt: skip
         self._runner.emitted, self._runner.suppressed = [], []
         late, rejected = self._run(rows)
@@ -505,9 +539,10 @@ class TriggerEngine:
             return
         (
             self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
-            self._buffer, self._buffered_ids, self.duplicates, catalogue,
+            self._buffer, self._buffered_ids, self.duplicates, catalogue, alerts,
         ) = saved  # fmt: skip
         self._runner.catalogue.restore(catalogue, self._runner.timers, TIMER)
+        self._runner.alerts.rollback(alerts)
         assert self._runner.before is not None
         for cid, state in self._runner.before.items():
             if state is None:
@@ -625,4 +660,5 @@ class TriggerEngine:
             "buffer": [[t, a, r.to_list()] for t, a, r in self._buffer],
             "rules": self._hashes(),
             "catalogue": self._runner.catalogue.to_dict(),
+            "alerts": self._runner.alerts.to_dict(),
         }

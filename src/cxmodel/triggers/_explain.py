@@ -79,9 +79,17 @@ def describe_because(because: Mapping[str, Any]) -> str:
     >>> describe_because({"when": {"kind": "survey", "time": "2024-01-01T00:00:00+00:00",
     ...                    "values": {"score": 3.0}}})
     'survey at 2024-01-01T00:00:00+00:00 (score = 3.0)'
+
+    An alert's firing (no interaction kind: the condition over everyone) reads as the
+    condition holding:
+
+    >>> describe_because({"when": {"kind": None, "time": "2024-01-01T00:00:00+00:00",
+    ...                    "values": {"count(ticket_opened within 1 hours)": 51.0}}})
+    'condition held at 2024-01-01T00:00:00+00:00 (count(ticket_opened within 1 hours) = 51.0)'
     """
     when = because["when"]
-    parts = [f"{when['kind']} at {when['time']}{_values(when.get('values', {}))}"]
+    what = "condition held" if when.get("kind") is None else when["kind"]
+    parts = [f"{what} at {when['time']}{_values(when.get('values', {}))}"]
     if "with" in because:  # the customer's interaction a catalogue event reached
         seen = because["with"]
         parts.append(f"with {seen['kind']} at {seen['time']}{_values(seen.get('values', {}))}")

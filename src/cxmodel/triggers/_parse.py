@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Diagnostic, Duration, Expr, render_diagnostics, tokenize
 from cxmodel.expr._lexer import Token
-from cxmodel.expr._parser import ExprParser, ParseAbort, describe
+from cxmodel.expr._parser import ParseAbort, describe
+from cxmodel.triggers._alert_parse import AlertParser
+from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._contact import ContactPolicy, policy_problems
 from cxmodel.triggers._reach import Reach
@@ -32,7 +34,7 @@ _CLAUSES = (
 )  # fmt: skip
 
 
-class _RuleParser(ExprParser):
+class _RuleParser(AlertParser):
     def sync(self) -> None:
         """Skip to the next clause keyword, ``trigger`` or ``contact policy``."""
         while (
@@ -40,6 +42,7 @@ class _RuleParser(ExprParser):
             and not self.at_word("trigger", *_CLAUSES)
             and not (self.at_word("in") and self._at_in_customer_timezone())
             and not self.at_policy()
+            and not self.at_alert()
         ):
             self.advance()
 
@@ -49,12 +52,13 @@ class _RuleParser(ExprParser):
         return self.at_word("contact") and following.kind == "NAME" and following.text == "policy"
 
     def at_block(self) -> bool:
-        """At the start of a rule or a contact policy."""
-        return self.at_word("trigger") or self.at_policy()
+        """At the start of a rule, an alert or a contact policy."""
+        return self.at_word("trigger") or self.at_policy() or self.at_alert()
 
     def ruleset(self) -> list[Rule]:
         rules: list[Rule] = []
         self.policies: list[tuple[ContactPolicy, list[Token]]] = []
+        self.alerts: list[Alert] = []
         seen: dict[str, int] = {}
         while self.tok.kind != "EOF":
             if self.at_policy():
@@ -62,13 +66,21 @@ class _RuleParser(ExprParser):
                 if policy is not None:
                     self.policies.append(policy)
                 continue
+            if self.at_alert():
+                start = self.tok
+                alert = self.alert()
+                if alert is not None:
+                    self.unique(alert.name, start, seen)
+                    self.alerts.append(alert)
+                continue
             if not self.at_word("trigger"):
                 try:
                     raise self.fail(
                         "E201",
-                        f"expected 'trigger' or 'contact policy', found {describe(self.tok)}",
-                        hint="each rule starts with 'trigger NAME:', each policy with "
-                        "'contact policy NAME:'",
+                        f"expected 'trigger', 'alert' or 'contact policy', found "
+                        f"{describe(self.tok)}",
+                        hint="each rule starts with 'trigger NAME:', each alert with "
+                        "'alert NAME:', each policy with 'contact policy NAME:'",
                     )
                 except ParseAbort:
                     self.advance()
@@ -79,17 +91,7 @@ class _RuleParser(ExprParser):
             rule = self.rule()
             if rule is None:
                 continue
-            if rule.name in seen:
-                self.errors.append(
-                    Diagnostic(
-                        "E209",
-                        start.line,
-                        start.column,
-                        f"a rule named {rule.name!r} is already defined on line {seen[rule.name]}",
-                        "give each rule a unique name",
-                    )
-                )
-            seen.setdefault(rule.name, start.line)
+            self.unique(rule.name, start, seen)
             rules.append(rule)
             if len(rules) > MAX_RULES:
                 self.errors.append(
@@ -97,6 +99,20 @@ class _RuleParser(ExprParser):
                 )
                 break
         return rules
+
+    def unique(self, name: str, start: Token, seen: dict[str, int]) -> None:
+        """Report a rule or alert ``name`` defined before (E209); remember it."""
+        if name in seen:
+            self.errors.append(
+                Diagnostic(
+                    "E209",
+                    start.line,
+                    start.column,
+                    f"a rule or alert named {name!r} is already defined on line {seen[name]}",
+                    "give each rule and alert a unique name",
+                )
+            )
+        seen.setdefault(name, start.line)
 
     def rule(self) -> Rule | None:
         start = self.advance()  # trigger
@@ -522,7 +538,10 @@ def parse(
     if errors:
         raise TriggerSyntaxError(render_diagnostics(errors, text), errors)
     policies = parser.policies if not lex_errors else []
-    problems = policy_problems([r.name for r in rules], [p for p, _ in policies])
+    alerts = parser.alerts if not lex_errors else []
+    problems = policy_problems(
+        [r.name for r in rules], [p for p, _ in policies], [a.name for a in alerts]
+    )
     if problems:  # placed at the policy or at the rule name it is about
         diagnostics = []
         for i, j, message, hint in problems:
@@ -530,7 +549,7 @@ def parse(
             line, column = policy.pos if j is None else (tokens[j].line, tokens[j].column)
             diagnostics.append(Diagnostic("E217", line, column, message, hint))
         raise TriggerSyntaxError(render_diagnostics(tuple(diagnostics), text), tuple(diagnostics))
-    ruleset = RuleSet(tuple(rules), tuple(p for p, _ in policies))
+    ruleset = RuleSet(tuple(rules), tuple(p for p, _ in policies), tuple(alerts))
     type_errors = check_rules(ruleset, schema=schema, kinds=kinds)
     if type_errors:
         raise TriggerTypeError(render_diagnostics(type_errors, text), type_errors)

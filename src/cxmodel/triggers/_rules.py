@@ -13,7 +13,7 @@ import enum
 import json
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -35,6 +35,9 @@ from cxmodel.expr._ast import (
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.triggers._contact import ContactPolicy, policy_problems
 from cxmodel.triggers._reach import Reach, check_catalogue_clauses
+
+if TYPE_CHECKING:
+    from cxmodel.triggers._alerts import Alert
 
 __all__ = [
     "MAX_RULES",
@@ -621,7 +624,7 @@ def _check_policies(rs: RuleSet, attribute: Any, value: Any) -> None:
         raise invalid(
             f"{len(value)} contact policies, more than the limit {MAX_RULES}", code="E100"
         )
-    problems = policy_problems([r.name for r in rs.rules], value)
+    problems = policy_problems([r.name for r in rs.rules], value, [a.name for a in rs.alerts])
     if problems:
         i, _, message, hint = problems[0]
         raise invalid(message, hint, pos=value[i].pos, code="E217")
@@ -638,10 +641,31 @@ def _check_policies(rs: RuleSet, attribute: Any, value: Any) -> None:
                 )
 
 
+def _check_alerts(rs: RuleSet, attribute: Any, value: Any) -> None:
+    from cxmodel.triggers._alerts import Alert
+
+    if not isinstance(value, tuple) or not all(isinstance(a, Alert) for a in value):
+        raise invalid(f"a rule set's alerts are a tuple of Alert objects, got {value!r}")
+    if len(value) > MAX_RULES:
+        raise invalid(f"{len(value)} alerts, more than the limit {MAX_RULES}", code="E100")
+    seen = {r.name for r in rs.rules}
+    for alert in value:
+        if alert.name in seen:
+            raise invalid(
+                f"a rule or alert named {alert.name!r} is defined twice",
+                "give each rule and alert a unique name", pos=alert.pos, code="E209",
+            )  # fmt: skip
+        seen.add(alert.name)
+
+
 @attrs.frozen
 class RuleSet:
-    """An ordered collection of rules with unique names (at most :data:`MAX_RULES`), and the
-    contact policies over them (:class:`ContactPolicy`; a rule follows at most one).
+    """An ordered collection of rules with unique names (at most :data:`MAX_RULES`), the
+    contact policies over them (:class:`ContactPolicy`; a rule follows at most one), and the
+    alerts across customers (:class:`~cxmodel.triggers.Alert`, named apart from the rules).
+
+    Iteration, ``len``, indexing and :attr:`names` are about the rules; :attr:`alerts` holds
+    the alerts.
 
     Examples
     --------
@@ -655,6 +679,7 @@ class RuleSet:
 
     rules: tuple[Rule, ...] = attrs.field(default=(), validator=_check_ruleset)
     policies: tuple[ContactPolicy, ...] = attrs.field(default=(), validator=_check_policies)
+    alerts: tuple[Alert, ...] = attrs.field(default=(), validator=_check_alerts)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -667,6 +692,8 @@ class RuleSet:
             if rule.name == name:
                 return rule
         known_names = ", ".join(r.name for r in self.rules)
+        if any(a.name == name for a in self.alerts):
+            raise NotFoundError(f"{name!r} is an alert, not a rule: find it in .alerts")
         raise NotFoundError(
             f"no rule named {name!r}; rules are: {known_names}" + did_you_mean(name, self.names)
         )
@@ -684,7 +711,11 @@ class RuleSet:
         return None
 
     def __str__(self) -> str:
-        parts = [*(str(r) for r in self.rules), *(str(p) for p in self.policies)]
+        parts = [
+            *(str(r) for r in self.rules),
+            *(str(a) for a in self.alerts),
+            *(str(p) for p in self.policies),
+        ]
         return "\n\n".join(parts) + ("\n" if parts else "")
 
     def to_json(self) -> str:
@@ -730,7 +761,7 @@ class RuleSet:
     @classmethod
     def from_dict(cls, data: Any) -> RuleSet:
         """Rebuild a rule set from :meth:`to_dict` output (see :meth:`from_json`)."""
-        d = fields(data, "$", ("rules",), ("version", "policies"))
+        d = fields(data, "$", ("rules",), ("version", "policies", "alerts"))
         if d.get("version", 1) != 1:
             raise json_error("version", f"unsupported version {d['version']!r}; expected 1")
         items = json_list(d["rules"], "rules")
@@ -748,22 +779,40 @@ class RuleSet:
                 )
             seen[rule.name] = i
             rules.append(rule)
+        from cxmodel.triggers._alerts import Alert
+
+        alerts: list[Alert] = []
+        for i, item in enumerate(json_list(d.get("alerts", []), "alerts")):
+            alert = Alert.from_dict(item, f"alerts[{i}]")
+            if alert.name in seen:
+                raise json_error(
+                    f"alerts[{i}].name",
+                    f"a rule or alert named {alert.name!r} is already defined",
+                    "give each rule and alert a unique name",
+                )
+            seen[alert.name] = i
+            alerts.append(alert)
         policies = [
             ContactPolicy.from_dict(item, f"policies[{i}]")
             for i, item in enumerate(json_list(d.get("policies", []), "policies"))
         ]
-        conflicts = policy_problems([r.name for r in rules], policies)
+        conflicts = policy_problems([r.name for r in rules], policies, [a.name for a in alerts])
         if conflicts:
             i, j, message, hint = conflicts[0]
             where = f"policies[{i}]" + ("" if j is None else f".rules[{j}]")
             raise json_error(where, message, hint)
-        ruleset: RuleSet = at_path("policies", cls, tuple(rules), tuple(policies))
+        ruleset: RuleSet = at_path("policies", cls, tuple(rules), tuple(policies), tuple(alerts))
         from cxmodel.triggers._check import check_rules  # the checks parse makes
 
         problems = [
             Diagnostic(d.code, 0, 0, f"rules[{i}] (rule {rule.name!r}): {d.message}", d.hint)
             for i, rule in enumerate(ruleset)
             for d in check_rules(cls((rule,)))
+        ]
+        problems += [
+            Diagnostic(d.code, 0, 0, f"alerts[{i}] (alert {alert.name!r}): {d.message}", d.hint)
+            for i, alert in enumerate(ruleset.alerts)
+            for d in check_rules(cls(alerts=(alert,)))
         ]
         if problems:  # no text, so no line and column: the JSON path names the place
             n = len(problems)
@@ -779,4 +828,6 @@ class RuleSet:
         out: dict[str, Any] = {"version": 1, "rules": [r.to_dict() for r in self.rules]}
         if self.policies:  # only when set: older readers see the same JSON
             out["policies"] = [p.to_dict() for p in self.policies]
+        if self.alerts:
+            out["alerts"] = [a.to_dict() for a in self.alerts]
         return out

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from cxmodel._time import us_to_datetime
+from cxmodel.triggers._alert_stream import AlertMonitor
+from cxmodel.triggers._alerts import numeric_fields as alert_numeric_fields
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._catalogue_stream import CatalogueRunner
 from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
@@ -63,6 +65,7 @@ class RuleRunner:
             self.plans[rule.name] = RulePlan(rule, self.aggregates)
         self.contact: dict[str, ContactPolicy] = {}  # rule name -> the policy it follows
         self.use_policies(rules)
+        self.alerts = AlertMonitor(rules.alerts)  # over everyone: its state is in the meta
         self.states: dict[str, CustomerState] = {}
         self.catalogue = CatalogueRunner(remember_ids)
         self.timers: list[tuple[int, int, int, str, str]] = []
@@ -107,6 +110,9 @@ class RuleRunner:
         for plan in self.plans.values():
             for name in numeric_fields(plan.rule):
                 self.numeric.setdefault(name, plan.name)
+        for alert_plan in self.alerts.plans.values():
+            for name in alert_numeric_fields(alert_plan.alert):
+                self.numeric.setdefault(name, alert_plan.name)
         self._windows = {
             kind: [a for a in lst if a.mode == "window"] for kind, lst in self._agg_by_kind.items()
         }
@@ -227,6 +233,13 @@ class RuleRunner:
         for plan in plans:
             if plan.when_mode == "event":
                 self.on_event(plan, state, row, snapshots.get(plan.name, {}))
+        if self.alerts:
+            self.decided(self.alerts.take(row, traits))
+
+    def decided(self, firings: tuple[list[Firing], list[Firing]]) -> None:
+        """Add firings decided elsewhere (an alert's) to the call's output."""
+        self.emitted.extend(firings[0])
+        self.suppressed.extend(firings[1])
 
     def restart(self, plan: RulePlan, state: CustomerState, row: Row, first: bool) -> None:
         """``inactive for D`` (every interaction restarts the clock) and ``no E for D``
@@ -305,7 +318,9 @@ class RuleRunner:
 
     def advance(self, limit: int, *, inclusive: bool) -> None:
         """Fire the timers and decide the waiting firings due before ``limit`` (at or
-        before, when ``inclusive``), in time order."""
+        before, when ``inclusive``), in time order; evaluate the alerts up to ``limit``."""
+        if self.alerts:
+            self.decided(self.alerts.advance(limit, inclusive=inclusive))
         timers = self.timers
         while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
             due, phase, order, cid, name = heapq.heappop(timers)

@@ -1,0 +1,463 @@
+"""Alerts across customers: text, JSON and builder surfaces, diagnostics, and hand-computed
+batch cases (threshold crossings, episodes and re-arming, window exits, a baseline, a
+segment, policies, the firing's identity)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxmodel.domain import Customer
+from cxmodel.errors import DataError, TriggerSyntaxError, TriggerTypeError
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import (
+    ALERT_CUSTOMER_ID,
+    Alert,
+    RuleSet,
+    alert,
+    check,
+    col,
+    count,
+    describe_because,
+    evaluate,
+    firing_id,
+    parse,
+    trigger,
+)
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+US = 1_000_000
+AS_OF = "2024-02-01T00:00Z"
+
+
+def at(minutes: float) -> datetime:
+    """T0 plus ``minutes``."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def us(moment: datetime) -> int:
+    return round((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * US)
+
+
+def log_of(events: list[tuple[str, float, str, dict[str, Any]]]) -> InteractionLog:
+    """(customer, minutes after T0, kind, fields) rows as a log."""
+    return InteractionLog.from_records(
+        [
+            {"customer_id": c, "timestamp": at(m).isoformat(), "kind": k, **fields}
+            for c, m, k, fields in events
+        ]
+    )
+
+
+PAY = {"topic": "payment"}
+#: Payment tickets of five customers: three in 45 minutes, then three in 18 minutes.
+TICKETS = [
+    ("a", 0, "ticket_opened", PAY),
+    ("b", 30, "ticket_opened", PAY),
+    ("c", 45, "ticket_opened", PAY),
+    ("a", 180, "ticket_opened", PAY),
+    ("d", 192, "ticket_opened", PAY),
+    ("e", 198, "ticket_opened", PAY),
+]
+SPIKE = """alert spike:
+    when count(ticket_opened where topic == "payment" within 1 hours) >= 3
+    emit page(n = count(ticket_opened within 1 hours))
+"""
+
+
+def times(firings: Any) -> list[datetime]:
+    return [f.time for f in firings]
+
+
+class TestText:
+    def test_print_parse_round_trip(self) -> None:
+        """Every clause prints back to text that parses to the same alert."""
+        text = """alert nps_drop:
+    when avg(survey.score where metric == "nps" within 7 days) < 6 and count(survey within 7 days) >= 20
+    for customers where customer.plan == "pro"
+    emit notify_cx_lead(nps = avg(survey.score where metric == "nps" within 7 days))
+    cooldown 7 days
+    once"""
+        rules = parse(text)
+        assert str(rules.alerts[0]) == text
+        assert parse(str(rules)) == rules
+
+    def test_alerts_live_beside_rules_and_policies(self) -> None:
+        """A rule set holds rules, alerts and policies; iteration and names are the rules'."""
+        rules = parse(
+            "trigger t:\n    when purchase\n    emit x\n\n" + SPIKE + "\ncontact policy p:\n"
+            "    at most 1 per 1 days\n    rules t"
+        )
+        assert rules.names == ("t",)
+        assert [a.name for a in rules.alerts] == ["spike"]
+        assert len(rules) == 1
+        with pytest.raises(KeyError, match="is an alert"):
+            rules["spike"]
+
+    def test_a_property_named_alert_still_reads(self) -> None:
+        """``alert`` starts a block only before a name: it stays usable as a property."""
+        rules = parse("trigger t:\n    when survey where alert == 1\n    emit x")
+        assert rules.names == ("t",)
+
+    def test_json_round_trip(self) -> None:
+        """``to_json`` / ``from_json`` keep alerts losslessly; a set without alerts writes
+        no ``alerts`` key."""
+        rules = parse(SPIKE + "\n" + SPIKE.replace("spike", "spike2") + "    cooldown 2 hours\n")
+        assert RuleSet.from_json(rules.to_json()) == rules
+        assert "alerts" not in json.loads(parse("trigger t:\n    when a\n    emit b").to_json())
+
+    def test_builder_builds_the_same_alert(self) -> None:
+        """The builder and the text give one frozen alert."""
+        built = (
+            alert("spike")
+            .when(count("ticket_opened", where=col("topic") == "payment", within="1 hours") >= 3)
+            .emit("page", n=count("ticket_opened", within="1 hours"))
+            .build()
+        )
+        assert built == parse(SPIKE).alerts[0]
+        segmented = (
+            alert("pro")
+            .when(count("survey", within="7 days") > 5)
+            .for_customers(col("customer.plan") == "pro")
+            .emit("x")
+            .cooldown("1 days")
+            .once()
+            .build()
+        )
+        assert (
+            segmented
+            == parse(
+                "alert pro:\n    when count(survey within 7 days) > 5\n    for customers where "
+                'customer.plan == "pro"\n    emit x\n    cooldown 1 days\n    once'
+            ).alerts[0]
+        )
+        assert RuleSet((trigger("t").when("a").emit("b").build(),), alerts=(segmented,))
+
+
+GOOD = "when count(x within 1 days) > 1\n    emit y"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "message"),
+    [
+        ("when count(x) > 1\n    emit y", "E226", "has no window"),
+        ("when count(x within 1 months) > 1\n    emit y", "E226", "calendar months"),
+        ("when first(x.value within 1 days) > 1\n    emit y", "E226", "no order across"),
+        ("when count(x within 1 days) > value\n    emit y", "E226", "value in the condition"),
+        ("when customer.plan == 1\n    emit y", "E226", "customer.plan in the condition"),
+        ("when count(x where p.v == 1 within 1 days) > 1\n    emit y", "E226", "p.v in the"),
+        ("when 1 > 0\n    emit y", "E226", "reads no aggregate"),
+        (GOOD + "(v = value)", "E226", "emit y(v = ...)"),
+        (
+            "when count(x within 1 days) > 1\n    for customers where plan == 1\n    emit y",
+            "E226",
+            "the segment reads plan",
+        ),
+        (GOOD + "\n    holdout 10%", "E225", "'holdout' does not apply"),
+        (GOOD + "\n    requires consent marketing", "E225", "'requires' does not apply"),
+        (GOOD + "\n    quiet hours 22:00-06:00", "E225", "'quiet' does not apply"),
+        (GOOD + "\n    in customer timezone", "E225", "'in customer timezone' does not"),
+        (GOOD + "\n    if count(x within 1 days) > 2", "E225", "'if' does not apply"),
+        (GOOD + "\n    cooldown 1 days\n    cooldown 2 days", "E206", "appears twice"),
+        (GOOD + "\n    every 2 days", "E205", "expected an alert clause"),
+        ("emit y", "E203", "has no 'when'"),
+        ("when count(x within 1 days) > 1", "E204", "has no 'emit'"),
+    ],
+    ids=[
+        "no-window",
+        "months",
+        "first",
+        "bare-name",
+        "trait",
+        "bound-name",
+        "no-aggregate",
+        "payload-name",
+        "segment-property",
+        "holdout",
+        "consent",
+        "quiet-hours",
+        "customer-time",
+        "if",
+        "twice",
+        "unknown-clause",
+        "no-when",
+        "no-emit",
+    ],
+)
+def test_syntax_diagnostics(text: str, code: str, message: str) -> None:
+    """What an alert cannot say is refused with a stable code, the place and a hint."""
+    with pytest.raises(TriggerSyntaxError) as info:
+        parse("alert a:\n    " + text)
+    found = [d for d in info.value.errors if d.code == code]
+    assert found, info.value
+    assert message in found[0].message
+    assert found[0].line >= 1 and found[0].hint
+
+
+class TestDiagnostics:
+    def test_types_and_names_checked_like_a_rule(self) -> None:
+        """Unknown kinds and properties come back with a did-you-mean, types are checked."""
+        log = log_of(TICKETS)
+        cases = {
+            "count(ticket_opend within 1 hours) > 3": ("E301", "did you mean 'ticket_opened'?"),
+            'count(ticket_opened where topc == "payment" within 1 hours) > 3': (
+                "E302",
+                "did you mean topic?",
+            ),
+        }
+        for condition, (code, hint) in cases.items():
+            rules = parse(f"alert a:\n    when {condition}\n    emit x")
+            with pytest.raises(TriggerTypeError) as info:
+                check(rules, log)
+            assert info.value.errors[0].code == code, condition
+            if hint is not None:
+                assert info.value.errors[0].hint == hint
+            with pytest.raises(TriggerTypeError, match="alert 'a'"):
+                evaluate(rules, log, as_of=AS_OF)
+        with pytest.raises(TriggerTypeError) as info:  # needs no schema: refused by parse
+            parse('alert a:\n    when count(ticket_opened within 1 hours) > "many"\n    emit x')
+        assert info.value.errors[0].code == "E303"
+
+    def test_parse_with_schema_reports_every_error(self) -> None:
+        """``parse(text, schema=..., kinds=...)`` checks alerts too, all errors at once."""
+        text = "alert a:\n    when sum(purchse.valu within 1 days) > 3\n    emit x"
+        with pytest.raises(TriggerTypeError) as info:
+            parse(text, schema={"value": "float"}, kinds=["purchase"])
+        assert {d.code for d in info.value.errors} == {"E301", "E302"}
+
+    def test_names_are_unique_across_rules_and_alerts(self) -> None:
+        """A rule and an alert may not share a name (E209), in text and in JSON."""
+        with pytest.raises(TriggerSyntaxError, match="E209"):
+            parse("trigger spike:\n    when a\n    emit b\n\n" + SPIKE)
+        data = parse(SPIKE).to_dict()
+        data["rules"] = [parse("trigger spike:\n    when a\n    emit b").rules[0].to_dict()]
+        with pytest.raises(TriggerSyntaxError, match=r"alerts\[0\]\.name"):
+            RuleSet.from_dict(data)
+
+    def test_contact_policy_cannot_name_an_alert(self) -> None:
+        """A contact policy counts contacts per customer: naming an alert is E217."""
+        with pytest.raises(TriggerSyntaxError, match="names alert 'spike'") as info:
+            parse(SPIKE + "\ncontact policy p:\n    at most 1 per 1 days\n    rules spike")
+        assert info.value.errors[0].code == "E217"
+
+    def test_json_refuses_rule_clauses_and_checks_types(self) -> None:
+        """JSON goes through the same checks: a rule's clause is E225 naming its path, a
+        type error names the alert."""
+        data = parse(SPIKE).to_dict()
+        data["alerts"][0]["holdout"] = {"percent": 10}
+        with pytest.raises(TriggerSyntaxError, match=r"alerts\[0\]\.holdout") as info:
+            RuleSet.from_dict(data)
+        assert info.value.errors[0].code == "E225"
+        bad = parse(SPIKE).to_dict()
+        bad["alerts"][0]["when"]["right"] = {"type": "literal", "value": "three"}
+        with pytest.raises(TriggerTypeError, match=r"alerts\[0\] \(alert 'spike'\)"):
+            RuleSet.from_dict(bad)
+
+    def test_builder_refuses_what_the_text_refuses(self) -> None:
+        """An alert built in Python meets the same invariants."""
+        with pytest.raises(TriggerSyntaxError, match="has no window"):
+            alert("a").when(count("x") > 1).emit("y").build()
+
+
+class TestThreshold:
+    def test_crossings_fire_once_each(self) -> None:
+        """Three payment tickets within an hour: at 00:45 (a, b, c) and 03:18 (a, d, e);
+        between them the window falls to two at 01:00:00.000001 and the alert re-arms."""
+        firings = evaluate(parse(SPIKE), log_of(TICKETS), as_of=AS_OF)
+        assert times(firings) == [at(45), at(198)]
+        first = firings[0]
+        assert first.customer_id == ALERT_CUSTOMER_ID == ""
+        assert first.payload == {"n": 3.0}
+        assert first.because == {
+            "when": {
+                "kind": None,
+                "time": at(45).isoformat(),
+                "values": {'count(ticket_opened where topic == "payment" within 1 hours)': 3.0},
+            }
+        }
+        assert first.firing_id == firing_id("spike", "", f"t={us(at(45))}")
+        assert describe_because(first.because).startswith("condition held at")
+
+    def test_per_customer_rule_never_sees_the_spike(self) -> None:
+        """The same count in a rule is per customer: no customer has three tickets."""
+        rule = parse(
+            "trigger spike:\n    when ticket_opened as t\n"
+            "    if count(ticket_opened within 1 hours) >= 3\n    emit page"
+        )
+        assert len(evaluate(rule, log_of(TICKETS), as_of=AS_OF)) == 0
+
+    def test_a_sustained_spike_is_one_episode_until_the_window_drains(self) -> None:
+        """Tickets every 10 minutes from 00:00 to 00:40: one episode from 00:20 while three
+        or more stay in the hour. It ends at 01:20:00.000001 (00:20 leaves; 00:30 and 00:40
+        remain); a ticket at 01:25 makes three again, a new episode."""
+        events = [(f"c{i}", 10 * i, "ticket_opened", PAY) for i in range(5)]
+        events.append(("z", 85, "ticket_opened", PAY))
+        firings = evaluate(parse(SPIKE), log_of(events), as_of=AS_OF)
+        assert times(firings) == [at(20), at(85)]
+
+    def test_a_drop_fires_when_the_last_value_leaves_the_window(self) -> None:
+        """``count(...) < 2``: true at the first ticket (one in the hour), false from 00:30,
+        true again at 01:30:00.000001 when the 00:30 ticket leaves (only 00:45 is left),
+        false at 03:12, true at 04:12:00.000001."""
+        rules = parse("alert calm:\n    when count(ticket_opened within 1 hours) < 2\n    emit ok")
+        firings = evaluate(rules, log_of(TICKETS), as_of=AS_OF)
+        micro = timedelta(microseconds=1)
+        assert times(firings) == [at(0), at(90) + micro, at(252) + micro]
+        assert firings[1].because["when"]["values"] == {"count(ticket_opened within 1 hours)": 1.0}
+
+    def test_as_of_includes_a_crossing_at_it(self) -> None:
+        """Only times at or before ``as_of`` are evaluated; a crossing at ``as_of`` counts."""
+        rules, log = parse(SPIKE), log_of(TICKETS)
+        assert times(evaluate(rules, log, as_of=at(197))) == [at(45)]
+        assert times(evaluate(rules, log, as_of=at(198))) == [at(45), at(198)]
+
+    def test_distinct_customers(self) -> None:
+        """``distinct(KIND.customer_id ...)`` counts customers, not the alert's marker: a's
+        second ticket at 03:00 is within the hour of no other a ticket."""
+        events = [*TICKETS, ("a", 185, "ticket_opened", PAY)]
+        rules = parse(
+            "alert many:\n    when distinct(ticket_opened.customer_id within 1 hours) >= 3\n"
+            "    emit page(tickets = count(ticket_opened within 1 hours))"
+        )
+        firings = evaluate(rules, log_of(events), as_of=AS_OF)
+        assert times(firings) == [at(45), at(198)]
+        assert [f.payload["tickets"] for f in firings] == [3.0, 4.0]
+
+
+class TestBaseline:
+    RULE = """alert ticket_surge:
+    when count(ticket_opened within 1 days) > 3 * (count(ticket_opened within 8 days) - count(ticket_opened within 1 days)) / 7 and count(ticket_opened within 8 days) - count(ticket_opened within 1 days) >= 5
+    emit investigate
+"""
+
+    def test_deviation_from_the_previous_week(self) -> None:
+        """One ticket a day at noon for seven days, then three on the eighth morning. At
+        day 7 10:00 the last day holds day 6 noon, 09:00 and 10:00 (3) and the seven days
+        before hold 6 (mean 6/7): 3 > 3 * 6/7 = 2.57, the first time the condition holds
+        (at 09:00: 2 > 2.57 is false; on day 6 at noon: 2 > 3 * 5/7 is false)."""
+        events = [(f"c{d}", d * 1440 + 720, "ticket_opened", {}) for d in range(7)]
+        events += [(f"x{h}", 7 * 1440 + 60 * h, "ticket_opened", {}) for h in (9, 10, 11)]
+        firings = evaluate(parse(self.RULE), log_of(events), as_of=AS_OF)
+        assert times(firings) == [at(7 * 1440 + 600)]
+        values = firings[0].because["when"]["values"]
+        assert values == {
+            "count(ticket_opened within 1 days)": 3.0,
+            "count(ticket_opened within 8 days)": 9.0,
+        }
+
+
+class TestSegment:
+    RULE = SPIKE.replace("    emit", '    for customers where customer.plan == "pro"\n    emit')
+
+    def test_only_the_segment_counts(self) -> None:
+        """With a, b, c, d on the pro plan and e on basic, the second burst (a, d, e) has
+        two pro tickets: only the first crossing fires. A customer without the trait is
+        outside the segment, and so are customers not in ``customers=``."""
+        customers = {c: Customer(c, traits={"plan": "pro"}) for c in ("a", "b", "c", "d")} | {
+            "e": Customer("e", traits={"plan": "basic"})
+        }
+        log = log_of(TICKETS)
+        assert times(evaluate(parse(self.RULE), log, as_of=AS_OF, customers=customers)) == [at(45)]
+        assert len(evaluate(parse(self.RULE), log, as_of=AS_OF)) == 0
+        firings = evaluate(parse(SPIKE), log, as_of=AS_OF, customers=customers)
+        assert times(firings) == [at(45), at(198)]
+
+
+class TestPolicies:
+    def test_cooldown_suppresses_an_episode_and_keeps_it(self) -> None:
+        """The 03:18 episode starts 2 h 33 min after the emitted 00:45 one: inside a 3-hour
+        cooldown it is suppressed (kept with its reason), outside a 2-hour one it goes out."""
+        log = log_of(TICKETS)
+        three = evaluate(parse(SPIKE + "    cooldown 3 hours\n"), log, as_of=AS_OF)
+        assert times(three) == [at(45)]
+        assert [(f.time, f.reason) for f in three.suppressed] == [(at(198), "cooldown 3 hours")]
+        two = evaluate(parse(SPIKE + "    cooldown 2 hours\n"), log, as_of=AS_OF)
+        assert times(two) == [at(45), at(198)]
+
+    def test_once(self) -> None:
+        """``once``: the first emitted firing only; later episodes are kept as suppressed."""
+        firings = evaluate(parse(SPIKE + "    once\n"), log_of(TICKETS), as_of=AS_OF)
+        assert times(firings) == [at(45)]
+        assert [f.reason for f in firings.suppressed] == ["once"]
+
+    def test_ids_do_not_depend_on_the_rest_of_the_rule_set(self) -> None:
+        """An episode's id is a hash of the alert's name and the episode's start, the same
+        whatever rules run beside it and whatever ``as_of`` (once the episode started)."""
+        log = log_of(TICKETS)
+        alone = evaluate(parse(SPIKE), log, as_of=AS_OF).ids()
+        beside = evaluate(
+            parse(SPIKE + "\ntrigger t:\n    when ticket_opened\n    emit x"), log, as_of=AS_OF
+        )
+        assert alone <= beside.ids()
+        assert evaluate(parse(SPIKE), log, as_of=at(60)).ids() <= alone
+        at_once = [(f.trigger, f.customer_id) for f in beside if f.time == at(45)]
+        assert at_once == [("spike", ""), ("t", "c")]  # by time, then customer: "" first
+
+
+class TestScaleOut:
+    def test_dask_refuses_alerts(self) -> None:
+        """Partitions hold some customers each: the Dask evaluator refuses alerts, naming
+        them and what to do, before any work."""
+        pytest.importorskip("dask")
+        from cxmodel import dask as cxd
+
+        with pytest.raises(DataError, match="alert\\(s\\) 'spike'"):
+            cxd.evaluate(parse(SPIKE), object(), as_of=AS_OF)
+
+
+class TestAlertAST:
+    def test_constructor_checks(self) -> None:
+        """``Alert`` checks its parts when built."""
+        with pytest.raises(TriggerSyntaxError, match="alert name"):
+            Alert("1bad", parse(SPIKE).alerts[0].when, parse(SPIKE).alerts[0].emit)
+
+
+_AGGS = st.sampled_from(
+    [
+        "count(ticket_opened within 1 hours)",
+        'count(survey where metric == "nps" and score <= 6 within 7 days)',
+        "sum(purchase.value within 1 days)",
+        "avg(survey.score within 2 weeks)",
+        "median(purchase.value within 36 hours)",
+        "max(purchase.value within 90 minutes)",
+        "distinct(purchase.customer_id within 1 days)",
+    ]
+)
+
+
+@st.composite
+def alert_texts(draw: st.DrawFn) -> str:
+    """Alerts from random parts: comparisons, arithmetic baselines, segments, policies."""
+    a, b = draw(_AGGS), draw(_AGGS)
+    op = draw(st.sampled_from([">", ">=", "<", "<=", "==", "!="]))
+    shape = draw(st.integers(0, 2))
+    condition = (
+        f"{a} {op} {draw(st.integers(0, 50))}"
+        if shape == 0
+        else f"{a} {op} {draw(st.integers(1, 4))} * ({b} - {a}) / 7"
+        if shape == 1
+        else f"({a} {op} 3 or {b} > 1) and not {a} == 9"
+    )
+    lines = ["alert a:", f"    when {condition}"]
+    if draw(st.booleans()):
+        lines.append('    for customers where customer.plan in ["pro", "team"]')
+    lines.append(f'    emit act(v = {b}, k = "x")' if draw(st.booleans()) else "    emit act")
+    if draw(st.booleans()):
+        lines.append(f"    cooldown {draw(st.integers(1, 48))} hours")
+    if draw(st.booleans()):
+        lines.append("    once")
+    return "\n".join(lines)
+
+
+@settings(max_examples=60, deadline=None)
+@given(alert_texts())
+def test_text_and_json_round_trips(text: str) -> None:
+    """``parse(str(a)) == a`` and JSON is lossless for any alert."""
+    rules = parse(text)
+    assert parse(str(rules)) == rules
+    assert RuleSet.from_json(rules.to_json()) == rules
