@@ -16,12 +16,14 @@ __all__ = [
     "check_frame",
     "dask_modules",
     "group_keys",
+    "merge_keyed",
     "partition_log",
     "tree_merge",
 ]
 
 FAN_IN = 8
 S = TypeVar("S")
+K = TypeVar("K")
 # A by= group key: (0, value) for a value of the column, (1, "(missing)"): sorts as the labels.
 GroupKey = tuple[int, Any]
 
@@ -33,6 +35,20 @@ def group_keys(labels: Any) -> list[GroupKey]:
     if values and values[-1] == MISSING_LABEL:
         keys[-1] = (1, MISSING_LABEL)
     return keys
+
+
+def merge_keyed(a: Mapping[K, S], b: Mapping[K, S], merge: Callable[[S, S], S]) -> dict[K, S]:
+    """Two keyed states as one: the states under a key both hold are merged, the others kept.
+
+    Examples
+    --------
+    >>> merge_keyed({"x": 1, "y": 2}, {"y": 3, "z": 4}, lambda p, q: p + q)
+    {'x': 1, 'y': 5, 'z': 4}
+    """
+    out = dict(a)
+    for key, state in b.items():
+        out[key] = merge(out[key], state) if key in out else state
+    return out
 
 
 def dask_modules(feature: str) -> tuple[Any, Any]:

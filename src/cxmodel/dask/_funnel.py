@@ -21,7 +21,7 @@ from cxmodel.journey._common import sorted_quantiles
 from cxmodel.journey._funnel import _COUNTS, _ORDERS, Step, _funnel_state, _split_step
 from cxmodel.log import InteractionLog
 
-__all__ = ["FunnelPartial", "funnel", "funnel_result"]
+__all__ = ["FunnelPartial", "funnel", "funnel_partial", "funnel_result"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -72,7 +72,7 @@ class FunnelPartial:
         )
 
 
-def _funnel_part(
+def funnel_partial(
     log: InteractionLog | None,
     steps: tuple[Step, ...],
     exclude: tuple[Step, ...] | None,
@@ -104,10 +104,6 @@ def _funnel_part(
         grouped = {keys[g]: per_step[g] for g in np.flatnonzero(per_step[:, 0]).tolist()}
     vocabulary = StepVocabulary.of(log, [*steps, *(exclude or ())])
     return FunnelPartial(counts, seconds, tuple(drops), grouped, groups, vocabulary)
-
-
-def _merge(a: FunnelPartial, b: FunnelPartial) -> FunnelPartial:
-    return a.merge(b)
 
 
 def funnel(
@@ -188,8 +184,8 @@ def funnel(
     n_steps = len(steps)
     state = map_reduce(
         data,
-        _funnel_part,
-        _merge,
+        funnel_partial,
+        FunnelPartial.merge,
         (steps, None if exclude is None else tuple(exclude), options, by),
         mapping=mapping,
         timezone=timezone,

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
+from cxmodel.dask._common import FAN_IN, GroupKey, group_keys, merge_keyed
 from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
@@ -132,10 +132,7 @@ def _grouped_state(
 
 
 def _merge_grouped(a: _Grouped, b: _Grouped) -> _Grouped:
-    groups = dict(a[1])
-    for key, state in b[1].items():
-        groups[key] = groups[key].merge(state) if key in groups else state
-    return a[0].merge(b[0]), groups
+    return a[0].merge(b[0]), merge_keyed(a[1], b[1], EdgeState.merge)
 
 
 def _quantiles(

@@ -1,0 +1,293 @@
+"""Path variants over customer partitions: every partition's variants, merged in a tree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.dask._common import FAN_IN, GroupKey, group_keys, merge_keyed
+from cxmodel.dask._steps import StepVocabulary
+from cxmodel.dask._whole import map_reduce
+from cxmodel.errors import SchemaError
+from cxmodel.journey import Paths
+from cxmodel.journey._common import MISSING_LABEL, session_codes
+from cxmodel.journey._funnel import Step, _split_step
+from cxmodel.journey._groups import by_codes, first_rows, unit_masks
+from cxmodel.journey._paths import (
+    Variants,
+    check_options,
+    group_sequences,
+    paths_result,
+    top_variants,
+    variants,
+)
+from cxmodel.log import InteractionLog
+
+__all__ = [
+    "PathState",
+    "PathsPartial",
+    "merge_paths",
+    "paths",
+    "paths_of",
+    "paths_partial",
+]
+
+IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
+# A label key: (0, category) or (1, "(missing)"), so that a category spelt "(missing)" stays
+# apart from missing values, as in one process.
+Label = tuple[int, str]
+
+
+@attrs.frozen(eq=False)
+class PathState:
+    """Mergeable state of :func:`paths`: every variant of some customers' units.
+
+    Variant ``v`` is the label sequence ``values[offsets[v] : offsets[v + 1]]`` (codes into
+    ``labels``), followed by ``counts[v]`` units of which ``converted[v]`` converted; its first
+    unit in log order is unit number ``first_number[v]`` (0 for customers; the session's number
+    among the customer's sessions) of customer ``first_customer[v]``. ``n_units`` counts the
+    units. ``merge`` is exact when the two states hold different customers.
+    """
+
+    labels: tuple[Label, ...]
+    values: IntArray
+    lengths: IntArray
+    counts: IntArray
+    converted: IntArray
+    first_customer: ObjectArray
+    first_number: IntArray
+    n_units: int
+
+    @classmethod
+    def empty(cls) -> PathState:
+        """The identity state."""
+        none = np.zeros(0, dtype=np.int64)
+        return cls((), none, none, none, none, np.empty(0, dtype=object), none, 0)
+
+    @classmethod
+    def of(cls, found: Variants, customers: ObjectArray, n_categories: int) -> PathState:
+        """The state of one log's variants (``customers``: the log's customer ids;
+        ``n_categories``: how many of ``found.labels`` are categories, not ``"(missing)"``)."""
+        labels = [(0, str(x)) for x in found.labels[:n_categories].tolist()]
+        labels += [(1, MISSING_LABEL)] * (len(found.labels) - n_categories)
+        first = found.first
+        lengths = found.lengths[first]
+        counts = found.counts
+        converted = np.zeros(len(counts), dtype=np.int64)
+        if found.converted is not None:
+            converted = np.bincount(found.variant, found.converted, len(counts)).astype(np.int64)
+        owner = found.owner[first]
+        return cls(
+            labels=tuple(labels),
+            values=found.values[_ranges(found.starts[first], lengths)],
+            lengths=lengths,
+            counts=counts,
+            converted=converted,
+            first_customer=np.asarray(customers[owner], dtype=object),
+            first_number=first - np.searchsorted(found.owner, owner, side="left"),
+            n_units=len(found.variant),
+        )
+
+    def merge(self, other: PathState) -> PathState:
+        """The variants of both states' units: equal sequences become one variant whose counts
+        add and whose first unit is the earlier of the two."""
+        if not len(other.counts):
+            return attrs.evolve(self, n_units=self.n_units + other.n_units)
+        if not len(self.counts):
+            return attrs.evolve(other, n_units=self.n_units + other.n_units)
+        labels = tuple(sorted(set(self.labels) | set(other.labels)))
+        index = {key: i for i, key in enumerate(labels)}
+        mine = np.array([index[key] for key in self.labels], dtype=np.int64)
+        theirs = np.array([index[key] for key in other.labels], dtype=np.int64)
+        values = np.concatenate([mine[self.values], theirs[other.values]])
+        lengths = np.concatenate([self.lengths, other.lengths])
+        starts = np.cumsum(lengths) - lengths
+        variant, first = group_sequences(values, starts, lengths)
+        n = len(first)
+        customers = np.concatenate([self.first_customer, other.first_customer])
+        numbers = np.concatenate([self.first_number, other.first_number])
+        order = np.lexsort((numbers, customers.astype(str)))
+        earliest = order[np.unique(variant[order], return_index=True)[1]]
+        return PathState(
+            labels=labels,
+            values=values[_ranges(starts[first], lengths[first])],
+            lengths=lengths[first],
+            counts=_sum(variant, np.concatenate([self.counts, other.counts]), n),
+            converted=_sum(variant, np.concatenate([self.converted, other.converted]), n),
+            first_customer=customers[earliest],
+            first_number=numbers[earliest],
+            n_units=self.n_units + other.n_units,
+        )
+
+
+def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
+    """The positions ``starts[i] .. starts[i] + lengths[i] - 1``, range after range."""
+    ends = np.cumsum(lengths)
+    out: IntArray = np.repeat(starts - (ends - lengths), lengths) + np.arange(
+        int(ends[-1]) if len(ends) else 0
+    )
+    return out
+
+
+def _sum(groups: IntArray, values: IntArray, n: int) -> IntArray:
+    """Per group the sum of the values (counts: exact below 2**53)."""
+    out: IntArray = np.bincount(groups, values, n).astype(np.int64)
+    return out
+
+
+def _top(state: PathState, top: int, conversion: bool) -> Paths:
+    """The ``top`` variants of a merged state, ties to the variant whose first unit comes first
+    in log order (customer id, then session)."""
+    counts = state.counts
+    order = np.lexsort((state.first_number, state.first_customer.astype(str)))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    chosen = top_variants(counts, rank, top)
+    offsets = np.concatenate([[0], np.cumsum(state.lengths)])
+    text = [label for _, label in state.labels]
+    sequences = tuple(
+        tuple(text[c] for c in state.values[offsets[v] : offsets[v + 1]].tolist())
+        for v in chosen.tolist()
+    )
+    converted = state.converted[chosen].astype(np.float64) if conversion else None
+    return paths_result(sequences, counts[chosen], converted, state.n_units, len(counts))
+
+
+_Options = tuple[int | None, bool, Step | None, str, bool]
+# The partitions' variants, those of each by= group, what they know of the conversion step.
+PathsPartial = tuple[PathState, dict[GroupKey, PathState], StepVocabulary]
+
+
+def _state(log: InteractionLog, options: _Options) -> PathState:
+    found = variants(log, *options)
+    return PathState.of(found, log.customers, len(log.categorical(options[3])[1]))
+
+
+def paths_partial(log: InteractionLog | None, options: _Options, by: str | None) -> PathsPartial:
+    """One partition's variants, those of each ``by`` group's units (a unit belongs to the
+    group of its first event, as in one process) and what it knows of the conversion step."""
+    if log is None:
+        return PathState.empty(), {}, StepVocabulary.empty()
+    conversion = options[2]
+    vocabulary = StepVocabulary.of(log, [] if conversion is None else [conversion])
+    whole = _state(log, options)
+    if by is None:
+        return whole, {}, vocabulary
+    codes, labels = by_codes(log, by)
+    unit = session_codes(log) if options[4] else log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
+    key = dict(zip(labels.tolist(), group_keys(labels), strict=True))
+    groups = {
+        key[label]: _state(log.filter(m), options)
+        for label, m in zip(present.tolist(), masks, strict=True)
+    }
+    return whole, groups, vocabulary
+
+
+def merge_paths(a: PathsPartial, b: PathsPartial) -> PathsPartial:
+    return a[0].merge(b[0]), merge_keyed(a[1], b[1], PathState.merge), a[2].merge(b[2])
+
+
+def paths(
+    data: Any,
+    *,
+    top: int = 20,
+    max_length: int | None = None,
+    collapse_repeats: bool = False,
+    conversion: Step | None = None,
+    level: str = "kind",
+    by_session: bool = False,
+    by: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
+    fan_in: int = FAN_IN,
+    progress: bool = False,
+) -> Paths:
+    """:func:`cxmodel.journey.paths` over a Dask DataFrame or :class:`CustomerPartitions`.
+
+    Each customer partition groups its units' paths into variants (a :class:`PathState`:
+    every distinct variant with its units, converted units and first unit); the states are
+    merged in a tree of ``fan_in`` (equal sequences are matched exactly, as in one process)
+    and the top variants are chosen once on the client. The result equals the one-process
+    one: the same variants, counts, shares, coverage and conversion rates, with ties going to
+    the variant whose first unit comes first in log order (customer id, then session). The
+    state holds every distinct variant, which is as many as the units when paths rarely
+    repeat: ``max_length`` and ``collapse_repeats`` keep it small.
+
+    ``conversion`` is checked against the kinds and values of all partitions together, with
+    the one-process error and warning. ``by`` must be a column name (a unit belongs to the
+    group of its first event) and ``segment`` is not taken: filter the frame first.
+    ``progress=True`` shows Dask's progress bar while the partitions are computed.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or CustomerPartitions
+        Interaction rows, or the logs of :func:`from_dask`.
+    top, max_length, collapse_repeats, conversion, level, by_session
+        As in :func:`cxmodel.journey.paths`.
+    by : str, optional
+        Column whose value at each unit's first event breaks the variants down.
+    mapping, timezone : optional
+        As in :func:`from_dask`, when ``data`` is a frame.
+    fan_in : int, default 8
+        Inputs per merge task.
+
+    Returns
+    -------
+    Paths
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, pandas as pd
+    >>> from cxmodel import dask as cxd
+    >>> frame = pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"],
+    ...     "kind": ["view", "purchase", "view", "purchase", "view"],
+    ...     "timestamp": pd.to_datetime([0, 1, 0, 1, 0], unit="s", utc=True)})
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     p = cxd.paths(dd.from_pandas(frame, npartitions=2), conversion="purchase")
+    >>> p.paths, p.counts.tolist(), p.conversion_rate.tolist()
+    ((('view', 'purchase'), ('view',)), [2, 1], [1.0, 0.0])
+    """
+    check_options(top, max_length)
+    if conversion is not None:
+        _split_step(conversion)
+    if by is not None and not isinstance(by, str):
+        raise SchemaError(f"cxmodel.dask.paths(): by must be a column name; got {type(by)!r}")
+    options: _Options = (max_length, collapse_repeats, conversion, level, by_session)
+    merged = map_reduce(
+        data,
+        paths_partial,
+        merge_paths,
+        (options, by),
+        mapping=mapping,
+        timezone=timezone,
+        fan_in=fan_in,
+        feature="cxmodel.dask.paths()",
+        progress=progress,
+    )
+    partial = merged if merged is not None else paths_partial(None, options, by)
+    if conversion is not None:
+        partial[2].check(
+            [conversion], argument="paths() conversion", meaning="every conversion rate is 0"
+        )
+    return paths_of(partial, top, conversion is not None, by is not None)
+
+
+def paths_of(partial: PathsPartial, top: int, conversion: bool, by: bool) -> Paths:
+    """The :class:`~cxmodel.journey.Paths` of a merged partial (``conversion``, ``by``: whether
+    they were asked): the top variants, and those of each group with ``by``."""
+    whole, groups, _ = partial
+    result = _top(whole, top, conversion)
+    if not by:
+        return result
+    keys = sorted(groups)
+    return attrs.evolve(
+        result,
+        by_labels=np.array([label for _, label in keys], dtype=object),
+        groups=tuple(_top(groups[k], top, conversion) for k in keys),
+    )
