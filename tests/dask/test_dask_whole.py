@@ -70,6 +70,17 @@ class TestFromDask:
             with pytest.raises(SchemaError, match="customer column 'user'"):
                 cxd.from_dask(ddf, mapping={"user": "customer_id"})
 
+    def test_dask_measures_logs_by_their_arrays(self, world: tuple[InteractionLog, Any]) -> None:
+        """Once from_dask has built a log in a process, Dask's sizeof counts its arrays and
+        categories (not the few bytes of an unknown object), so workers spill by it."""
+        from dask.sizeof import sizeof
+
+        from cxmodel.dask._partitions import log_size
+
+        with dask.config.set(scheduler="synchronous"):
+            (log,) = dask.compute(*cxd.from_dask(uneven(world[1].iloc[:300], [300])).logs)
+        assert sizeof(log) == log_size(log) > log.nbytes > 300 * 16
+
     def test_mapping(self, world: tuple[InteractionLog, Any]) -> None:
         rows = world[1].rename(columns={"customer_id": "user"})
         with dask.config.set(scheduler="synchronous"):
