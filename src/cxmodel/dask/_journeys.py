@@ -16,7 +16,7 @@ from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
 from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
 from cxmodel.journey._groups import by_codes, first_rows, unit_masks
-from cxmodel.journey._transitions import END, START, transition_edges
+from cxmodel.journey._transitions import END, START, transition_edges, unique_customers
 from cxmodel.log import InteractionLog
 
 __all__ = ["EdgeState", "transitions"]
@@ -89,8 +89,7 @@ def _edge_state(
         codes = codes + 1
     edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
     counts = np.bincount(edge, minlength=k * k)
-    distinct = np.unique(who * (k * k) + edge) % (k * k)
-    customers = np.bincount(distinct, minlength=k * k)
+    customers = unique_customers(who, edge, log.n_customers, k).reshape(-1)
     edges = {
         (keys[e // k], keys[e % k]): (int(counts[e]), int(customers[e]))
         for e in np.flatnonzero(counts).tolist()
@@ -106,8 +105,13 @@ def _gap_samples(
     if not len(edge):
         return {}
     k = len(keys)
-    order = np.lexsort((gaps, edge))
-    e, d = edge[order], gaps[order].astype(np.int64)
+    span = int(gaps.max()) + 1
+    if k * k * span < 2**62:  # one sort of a combined key
+        both = np.sort(edge.astype(np.int64) * span + gaps)
+        e, d = both // span, both % span
+    else:
+        order = np.lexsort((gaps, edge))
+        e, d = edge[order], gaps[order].astype(np.int64)
     new = np.ones(len(e), dtype=bool)
     new[1:] = (e[1:] != e[:-1]) | (d[1:] != d[:-1])
     firsts = np.flatnonzero(new)
