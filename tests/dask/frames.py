@@ -52,12 +52,22 @@ def customer_partitions(rows: Any, part_of: dict[str, int], n: int) -> list[Inte
     ]
 
 
-def merged(data: st.DataObject, states: Sequence[S], merge: Callable[[S, S], S]) -> S:
-    """The states merged in an order and a tree shape that hypothesis draws."""
+def merged(
+    data: st.DataObject,
+    states: Sequence[S],
+    merge: Callable[[S, S], S],
+    combine: Callable[[Sequence[S]], S] | None = None,
+) -> S:
+    """The states merged in an order and a tree shape that hypothesis draws; with
+    ``combine``, some runs of adjacent states are merged in one call."""
     level = list(data.draw(st.permutations(list(states)), label="merge order"))
     while len(level) > 1:
         i = data.draw(st.integers(0, len(level) - 2), label="merge at")
-        level[i : i + 2] = [merge(level[i], level[i + 1])]
+        if combine is None or data.draw(st.booleans(), label="pairwise"):
+            level[i : i + 2] = [merge(level[i], level[i + 1])]
+        else:
+            j = data.draw(st.integers(i + 2, len(level)), label="combine up to")
+            level[i:j] = [combine(level[i:j])]
     return level[0]
 
 

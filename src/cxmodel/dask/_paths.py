@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.dask._common import FAN_IN, GroupKey, group_keys, merge_keyed
+from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import SchemaError
@@ -30,6 +30,7 @@ from cxmodel.log import InteractionLog
 __all__ = [
     "PathState",
     "PathsPartial",
+    "combine_paths",
     "merge_paths",
     "paths",
     "paths_of",
@@ -96,32 +97,38 @@ class PathState:
     def merge(self, other: PathState) -> PathState:
         """The variants of both states' units: equal sequences become one variant whose counts
         add and whose first unit is the earlier of the two."""
-        if not len(other.counts):
-            return attrs.evolve(self, n_units=self.n_units + other.n_units)
-        if not len(self.counts):
-            return attrs.evolve(other, n_units=self.n_units + other.n_units)
-        labels = tuple(sorted(set(self.labels) | set(other.labels)))
+        return PathState.combine([self, other])
+
+    @classmethod
+    def combine(cls, states: Sequence[PathState]) -> PathState:
+        """Any number of states merged at once (what folding :meth:`merge` gives, in one
+        grouping of their variants)."""
+        n_units = sum(s.n_units for s in states)
+        found = [s for s in states if len(s.counts)]
+        if len(found) < 2:
+            return attrs.evolve(found[0] if found else cls.empty(), n_units=n_units)
+        labels = tuple(sorted(set().union(*(s.labels for s in found))))
         index = {key: i for i, key in enumerate(labels)}
-        mine = np.array([index[key] for key in self.labels], dtype=np.int64)
-        theirs = np.array([index[key] for key in other.labels], dtype=np.int64)
-        values = np.concatenate([mine[self.values], theirs[other.values]])
-        lengths = np.concatenate([self.lengths, other.lengths])
+        values = np.concatenate(
+            [np.array([index[k] for k in s.labels], dtype=np.int64)[s.values] for s in found]
+        )
+        lengths = np.concatenate([s.lengths for s in found])
         starts = np.cumsum(lengths) - lengths
         variant, first = group_sequences(values, starts, lengths)
         n = len(first)
-        customers = np.concatenate([self.first_customer, other.first_customer])
-        numbers = np.concatenate([self.first_number, other.first_number])
+        customers = np.concatenate([s.first_customer for s in found])
+        numbers = np.concatenate([s.first_number for s in found])
         order = np.lexsort((numbers, customers.astype(str)))
         earliest = order[np.unique(variant[order], return_index=True)[1]]
-        return PathState(
+        return cls(
             labels=labels,
             values=values[_ranges(starts[first], lengths[first])],
             lengths=lengths[first],
-            counts=_sum(variant, np.concatenate([self.counts, other.counts]), n),
-            converted=_sum(variant, np.concatenate([self.converted, other.converted]), n),
+            counts=_sum(variant, np.concatenate([s.counts for s in found]), n),
+            converted=_sum(variant, np.concatenate([s.converted for s in found]), n),
             first_customer=customers[earliest],
             first_number=numbers[earliest],
-            n_units=self.n_units + other.n_units,
+            n_units=n_units,
         )
 
 
@@ -190,7 +197,24 @@ def paths_partial(log: InteractionLog | None, options: _Options, by: str | None)
 
 
 def merge_paths(a: PathsPartial, b: PathsPartial) -> PathsPartial:
-    return a[0].merge(b[0]), merge_keyed(a[1], b[1], PathState.merge), a[2].merge(b[2])
+    """Two partials as one."""
+    return combine_paths([a, b])
+
+
+def combine_paths(partials: Sequence[PathsPartial]) -> PathsPartial:
+    """Any number of partials as one, each state merged once (:meth:`PathState.combine`)."""
+    groups: dict[GroupKey, list[PathState]] = {}
+    for _, mine, _ in partials:
+        for key, state in mine.items():
+            groups.setdefault(key, []).append(state)
+    vocabulary = StepVocabulary.empty()
+    for partial in partials:
+        vocabulary = vocabulary.merge(partial[2])
+    return (
+        PathState.combine([p[0] for p in partials]),
+        {key: PathState.combine(states) for key, states in groups.items()},
+        vocabulary,
+    )
 
 
 def paths(
@@ -264,6 +288,7 @@ def paths(
         paths_partial,
         merge_paths,
         (options, by),
+        combine=combine_paths,
         mapping=mapping,
         timezone=timezone,
         fan_in=fan_in,
