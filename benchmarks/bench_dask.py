@@ -25,6 +25,7 @@ import argparse
 import multiprocessing
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -258,6 +259,7 @@ def main() -> None:
     customers = args.customers or max(args.rows // 25, 1)
 
     folder = Path(tempfile.mkdtemp(prefix="cxmodel-bench-dask-"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the files are removed
     try:
         start = time.perf_counter()
         files = write_parquet(folder, args.rows, customers, args.file_rows, args.seed)

@@ -31,7 +31,13 @@ from cxmodel import dask as cxd
 from cxmodel import journey, triggers
 from cxmodel.dask._customer_table import customer_table_of, customer_table_partial
 from cxmodel.dask._funnel import FunnelPartial, funnel_partial, funnel_result
-from cxmodel.dask._paths import combine_paths, merge_paths, paths_of, paths_partial
+from cxmodel.dask._paths import (
+    combine_paths,
+    merge_paths,
+    path_candidates,
+    paths_of,
+    paths_partial,
+)
 from cxmodel.dask._step_matrix import merge_step_matrices, step_matrix_of, step_matrix_partial
 from cxmodel.dask._triggers import evaluate_partial, firings_of
 from cxmodel.datasets import synthetic
@@ -128,13 +134,13 @@ PATHS: list[dict[str, Any]] = [
 
 
 @settings(max_examples=25, deadline=None)
-@given(data=st.data(), kwargs=st.sampled_from(PATHS))
+@given(data=st.data(), kwargs=st.sampled_from(PATHS), n_buckets=st.integers(1, 3))
 def test_paths_partials_merge_exactly(
-    world: tuple[InteractionLog, Any], data: st.DataObject, kwargs: dict[str, Any]
+    world: tuple[InteractionLog, Any], data: st.DataObject, kwargs: dict[str, Any], n_buckets: int
 ) -> None:
-    """Equal variants of different partitions become one, with the earlier first unit: any
-    partitioning and merge tree (pairwise or many at once) gives the one-process top variants,
-    ties included."""
+    """Variants are bucketed by their labels; in each bucket equal variants of different
+    partitions become one, with the earlier first unit, in any merge tree (pairwise or many at
+    once); the buckets' top candidates give the one-process top variants, ties included."""
     options = (
         kwargs.get("max_length"),
         kwargs.get("collapse_repeats", False),
@@ -142,10 +148,14 @@ def test_paths_partials_merge_exactly(
         kwargs.get("level", "kind"),
         False,
     )
-    by = kwargs.get("by")
-    partials = [paths_partial(p, options, by) for p in split(world, data)]
-    state = merged(data, partials, merge_paths, combine_paths)
-    got = paths_of(state, kwargs.get("top", 20), "conversion" in kwargs, by is not None)
+    by, top = kwargs.get("by"), kwargs.get("top", 20)
+    partials = [paths_partial(p, options, by, n_buckets) for p in split(world, data)]
+    candidates = [
+        path_candidates(merged(data, [p[b] for p in partials], merge_paths, combine_paths), top)
+        for b in range(n_buckets)
+    ]
+    state = combine_paths(data.draw(st.permutations(candidates), label="bucket order"))
+    got = paths_of(state, top, "conversion" in kwargs, by is not None)
     assert_same(got, journey.paths(world[0], **kwargs))
 
 
@@ -239,10 +249,8 @@ def test_tied_variants_go_to_the_earliest_first_customer() -> None:
     logs = customer_partitions(rows, {"a": 1, "b": 0, "c": 1, "d": 0}, 2)
     options = (None, False, None, "kind", False)
     for pair in (logs, logs[::-1]):
-        state = merge_paths(
-            paths_partial(pair[0], options, None), paths_partial(pair[1], options, None)
-        )
-        got = paths_of(state, 1, False, False)
+        states = [paths_partial(log, options, None)[0] for log in pair]
+        got = paths_of(path_candidates(merge_paths(*states), 1), 1, False, False)
         assert got.paths == (("view",),) and got.counts.tolist() == [2]
         assert_same(got, journey.paths(InteractionLog.from_pandas(rows), top=1))
 

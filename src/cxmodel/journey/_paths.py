@@ -26,6 +26,7 @@ __all__ = [
     "group_sequences",
     "paths",
     "paths_result",
+    "sequence_hash",
     "top_variants",
     "variants",
 ]
@@ -116,6 +117,25 @@ def _powers(base: np.uint64, n: int) -> npt.NDArray[np.uint64]:
     return result
 
 
+def sequence_hash(
+    values: npt.NDArray[np.uint64],
+    starts: IntArray,
+    lengths: IntArray,
+    pos: IntArray | None = None,
+    *,
+    base: np.uint64 = _B1,
+) -> npt.NDArray[np.uint64]:
+    """A 64-bit polynomial hash of each sequence ``values[starts[i] : starts[i] + lengths[i]]``
+    (sequences back to back, none empty; ``pos``: each value's position in its sequence)."""
+    if pos is None:
+        pos = np.arange(len(values), dtype=np.int64) - np.repeat(starts, lengths)
+    with np.errstate(over="ignore"):
+        out: npt.NDArray[np.uint64] = np.add.reduceat(
+            values * _powers(base, int(lengths.max()))[pos], starts
+        )
+    return out
+
+
 def group_sequences(
     values: IntArray, starts: IntArray, lengths: IntArray
 ) -> tuple[IntArray, IntArray]:
@@ -137,10 +157,8 @@ def group_sequences(
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     pos = np.arange(len(values), dtype=np.int64) - np.repeat(starts, lengths)
     vals = (values + 1).astype(np.uint64)
-    longest = int(lengths.max())
-    with np.errstate(over="ignore"):
-        k1 = np.add.reduceat(vals * _powers(_B1, longest)[pos], starts)
-        k2 = np.add.reduceat(vals * _powers(_B2, longest)[pos], starts)
+    k1 = sequence_hash(vals, starts, lengths, pos)
+    k2 = sequence_hash(vals, starts, lengths, pos, base=_B2)
     # group equal (length, h1, h2); stable, so a group's first member has the lowest number.
     # One sort on h1 suffices unless two different sequences share h1 (then sort on all three)
     by_key = np.argsort(k1, kind="stable")
