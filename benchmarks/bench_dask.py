@@ -248,7 +248,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000_000)
     parser.add_argument("--compare-rows", type=int, default=10_000_000)
     parser.add_argument("--customers", type=int, default=None, help="default: rows / 25")
-    parser.add_argument("--file-rows", type=int, default=1_000_000)
+    parser.add_argument("--file-rows", type=int, default=250_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-memory", type=float, default=None, help="GB per worker")
     parser.add_argument("--seed", type=int, default=0)
