@@ -5,14 +5,13 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
 import pytest
 
 pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 from distributed import Client
-from frames import uneven
+from frames import assert_same, uneven
 
 import dask
 from cxmodel import dask as cxd
@@ -42,26 +41,6 @@ def parts(world: tuple[InteractionLog, Any], client: Client) -> cxd.CustomerPart
     rows = world[1]
     n = len(rows)
     return cxd.from_dask(uneven(rows, [n // 2, 0, 7, n // 5, 0, 1, n - n // 2 - n // 5 - 8]))
-
-
-def assert_same(a: Any, b: Any) -> None:
-    """Equal attrs results: every field (groups recursively), arrays with the same dtype."""
-    assert type(a) is type(b)
-    for field in a.__attrs_attrs__:
-        x, y = getattr(a, field.name), getattr(b, field.name)
-        if field.name == "groups" and x is not None:
-            assert len(x) == len(y)
-            for g, h in zip(x, y, strict=True):
-                assert_same(g, h)
-        elif isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype, field.name
-            assert x.shape == y.shape, field.name
-            if x.dtype.kind == "f":
-                np.testing.assert_array_equal(x, y, err_msg=field.name)
-            else:
-                assert x.tolist() == y.tolist(), field.name
-        else:
-            assert x == y, field.name
 
 
 class TestEvaluate:
@@ -181,6 +160,70 @@ class TestTransitionsBy:
         assert_same(cxd.transitions(parts, **kwargs), journey.transitions(world[0], **kwargs))
 
 
+class TestPaths:
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"top": 5},
+            {"collapse_repeats": True, "max_length": 3, "conversion": "purchase", "by": "channel"},
+            {"level": "touchpoint", "by": "touchpoint", "top": 3},
+        ],
+    )
+    def test_equals_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
+    ) -> None:
+        """The top variants, counts, shares and conversion rates, per group too."""
+        assert_same(cxd.paths(parts, **kwargs), journey.paths(world[0], **kwargs))
+
+    def test_sessions_from_a_frame(self, world: tuple[InteractionLog, Any], client: Client) -> None:
+        """Session paths of a shuffled frame: ties go to the first session in log order."""
+        log = journey.sessions(world[0])
+        rows = log.to_pandas().sample(frac=1.0, random_state=2).reset_index(drop=True)
+        one = journey.paths(InteractionLog.from_pandas(rows), by_session=True, max_length=2)
+        got = cxd.paths(uneven(rows, [9, 0, len(rows) - 9]), by_session=True, max_length=2)
+        assert_same(got, one)
+
+    def test_checks_as_one_process(self, world: tuple[InteractionLog, Any], parts: Any) -> None:
+        """A misspelt conversion kind raises, an absent value warns, bad options raise."""
+        with warnings.catch_warnings(record=True) as mine:
+            warnings.simplefilter("always")
+            cxd.paths(parts, conversion=("touchpoint", "websit"))
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            journey.paths(world[0], conversion=("touchpoint", "websit"))
+        assert [str(w.message) for w in mine] == [str(w.message) for w in theirs]
+        assert len(mine) == 1 and "did you mean 'website'" in str(mine[0].message)
+        with pytest.raises(SchemaError, match="did you mean 'purchase'"):
+            cxd.paths(parts, conversion="purchse")
+        with pytest.raises(SchemaError, match="top"):
+            cxd.paths(parts, top=0)
+        with pytest.raises(SchemaError, match="column name"):
+            cxd.paths(parts, by=["a"])
+
+
+class TestStepMatrix:
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"steps": 4},
+            {"anchor": "add_to_cart", "steps": 3, "by": "channel"},
+            {"level": "touchpoint", "anchor": ("touchpoint", "website"), "by": "touchpoint"},
+        ],
+    )
+    def test_equals_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
+    ) -> None:
+        """Every row label, step, count and share, per group too."""
+        assert_same(cxd.step_matrix(parts, **kwargs), journey.step_matrix(world[0], **kwargs))
+
+    def test_checks_as_one_process(self, parts: Any) -> None:
+        """A misspelt anchor kind raises with a did-you-mean; bad steps raise."""
+        with pytest.raises(SchemaError, match="did you mean 'purchase'"):
+            cxd.step_matrix(parts, anchor="purchse")
+        with pytest.raises(SchemaError, match="steps"):
+            cxd.step_matrix(parts, steps=0)
+
+
 def test_all_partitions_empty(world: tuple[InteractionLog, Any]) -> None:
     empty = world[1].iloc[:0]
     with dask.config.set(scheduler="synchronous"):
@@ -190,3 +233,5 @@ def test_all_partitions_empty(world: tuple[InteractionLog, Any]) -> None:
         assert f.by_counts.shape == (0, 2)
         assert len(cxd.evaluate(triggers.parse(triggers.EXAMPLE_RULES), parts, as_of=AS_OF)) == 0
         assert cxd.transitions(parts, by="channel").groups == ()
+        assert cxd.paths(parts, by="channel").n_units == 0
+        assert cxd.step_matrix(parts).counts.tolist() == [[0] * 10]

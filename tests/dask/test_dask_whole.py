@@ -11,7 +11,7 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 from distributed import Client
-from frames import uneven
+from frames import assert_same, assert_same_table, uneven, with_ties
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,22 +22,6 @@ from cxmodel.datasets import synthetic
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import BetaGeo
-
-
-def with_ties(frame: Any) -> Any:
-    """The frame with some rows moved to the instant of another row of the same customer,
-    and some touchpoints missing, so that ties and the missing label are exercised."""
-    out = frame.copy()
-    rng = np.random.default_rng(5)
-    rows = rng.choice(len(out) - 1, size=len(out) // 10, replace=False)
-    same = out["customer_id"].to_numpy()[rows] == out["customer_id"].to_numpy()[rows + 1]
-    rows = rows[same]
-    ts = out["timestamp"].to_numpy().copy()
-    ts[rows + 1] = ts[rows]
-    out["timestamp"] = ts
-    out["touchpoint"] = out["touchpoint"].astype(object)
-    out.loc[out.index[rng.random(len(out)) < 0.05], "touchpoint"] = None
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -56,22 +40,6 @@ def parts(world: tuple[InteractionLog, Any], client: Client) -> cxd.CustomerPart
     n = len(rows)
     sizes = [n // 2, 0, 7, n // 5, 0, 1, n - n // 2 - n // 5 - 8]
     return cxd.from_dask(uneven(rows, sizes))
-
-
-def assert_same(a: Any, b: Any) -> None:
-    """Equal attrs results: every field, arrays with the same dtype (NaN equal to NaN)."""
-    assert type(a) is type(b)
-    for field in a.__attrs_attrs__:
-        x, y = getattr(a, field.name), getattr(b, field.name)
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype, field.name
-            assert x.shape == y.shape, field.name
-            if x.dtype.kind == "f":
-                np.testing.assert_array_equal(x, y, err_msg=field.name)
-            else:
-                assert x.tolist() == y.tolist(), field.name
-        else:
-            assert x == y, field.name
 
 
 class TestFromDask:
@@ -101,6 +69,17 @@ class TestFromDask:
                 cxd.from_dask(frame)
             with pytest.raises(SchemaError, match="customer column 'user'"):
                 cxd.from_dask(ddf, mapping={"user": "customer_id"})
+
+    def test_dask_measures_logs_by_their_arrays(self, world: tuple[InteractionLog, Any]) -> None:
+        """Once from_dask has built a log in a process, Dask's sizeof counts its arrays and
+        categories (not the few bytes of an unknown object), so workers spill by it."""
+        from dask.sizeof import sizeof
+
+        from cxmodel.dask._partitions import log_size
+
+        with dask.config.set(scheduler="synchronous"):
+            (log,) = dask.compute(*cxd.from_dask(uneven(world[1].iloc[:300], [300])).logs)
+        assert sizeof(log) == log_size(log) > log.nbytes > 300 * 16
 
     def test_mapping(self, world: tuple[InteractionLog, Any]) -> None:
         rows = world[1].rename(columns={"customer_id": "user"})
@@ -191,6 +170,28 @@ class TestWholeCustomerAnalyses:
             cxd.cohort_retention(parts, kinds=("purchse",))
 
 
+class TestCustomerTable:
+    @pytest.mark.parametrize("as_of", ["2024-12-31T00:00Z", "2024-03-01T00:00Z"])
+    def test_equals_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any, as_of: str
+    ) -> None:
+        """Every customer, column, value and dtype, in customer order; no log travels."""
+        got = cxd.customer_table(parts, as_of=as_of)
+        assert_same_table(got, world[0].customers_table(as_of))
+        assert got.log is None
+
+    def test_from_a_frame_and_errors(
+        self, world: tuple[InteractionLog, Any], client: Client
+    ) -> None:
+        """A frame is shuffled for the call; a naive as_of raises before any work."""
+        got = cxd.customer_table(
+            uneven(world[1], [0, 50, len(world[1]) - 50]), as_of="2024-06-30T00:00Z"
+        )
+        assert_same_table(got, world[0].customers_table("2024-06-30T00:00Z"))
+        with pytest.raises(SchemaError, match="time zone"):
+            cxd.customer_table(world[1], as_of="2024-06-30")
+
+
 @pytest.fixture(scope="module")
 def small() -> tuple[InteractionLog, Any]:
     """A small world (30 customers) for the in-process property tests."""
@@ -234,5 +235,7 @@ def test_all_partitions_empty(small: tuple[InteractionLog, Any]) -> None:
         assert len(cxd.customer_lifetimes(parts, "2024-01-01T00:00Z").customers) == 0
         assert cxd.cohort_retention(parts).counts.shape == (0, 0)
         assert cxd.transitions(parts).counts.tolist() == [[0, 0], [0, 0]]
+        empty_table = cxd.customer_table(parts, as_of="2024-01-01T00:00Z")
+        assert len(empty_table) == 0 and empty_table.column("monetary").dtype == np.float64
         with pytest.raises(DataError):
             cxd.rfm_summary(parts)

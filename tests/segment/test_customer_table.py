@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import numpy as np
 import pytest
 
@@ -197,6 +198,17 @@ class TestFromLog:
         row = t.row("a")
         assert row["frequency"] == 0 and row["preferred_channel"] is None
         assert row["consent_marketing"] is False and math.isnan(row["last_ces"])
+        assert t.column("monetary").dtype == np.float64  # also when nobody purchased
+
+    def test_profile_needs_the_log(self) -> None:
+        """A table without its log (built on a cluster) refuses profile() and says why."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a"], timestamp=["2024-01-01T00:00Z"], kind=["login"]
+        )
+        t = attrs.evolve(CustomerTable.from_log(log, as_of="2024-01-02T00:00Z"), log=None)
+        assert t.row("a")["customer_id"] == "a"
+        with pytest.raises(DataError, match="built on a cluster"):
+            t.profile("a")
 
 
 class TestTicketsByTopic:

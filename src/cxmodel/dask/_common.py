@@ -16,12 +16,14 @@ __all__ = [
     "check_frame",
     "dask_modules",
     "group_keys",
+    "merge_keyed",
     "partition_log",
     "tree_merge",
 ]
 
 FAN_IN = 8
 S = TypeVar("S")
+K = TypeVar("K")
 # A by= group key: (0, value) for a value of the column, (1, "(missing)"): sorts as the labels.
 GroupKey = tuple[int, Any]
 
@@ -33,6 +35,20 @@ def group_keys(labels: Any) -> list[GroupKey]:
     if values and values[-1] == MISSING_LABEL:
         keys[-1] = (1, MISSING_LABEL)
     return keys
+
+
+def merge_keyed(a: Mapping[K, S], b: Mapping[K, S], merge: Callable[[S, S], S]) -> dict[K, S]:
+    """Two keyed states as one: the states under a key both hold are merged, the others kept.
+
+    Examples
+    --------
+    >>> merge_keyed({"x": 1, "y": 2}, {"y": 3, "z": 4}, lambda p, q: p + q)
+    {'x': 1, 'y': 5, 'z': 4}
+    """
+    out = dict(a)
+    for key, state in b.items():
+        out[key] = merge(out[key], state) if key in out else state
+    return out
 
 
 def dask_modules(feature: str) -> tuple[Any, Any]:
@@ -64,15 +80,29 @@ def partition_log(
     return InteractionLog.from_pandas(frame, mapping=mapping, timezone=timezone)
 
 
-def _merge_many(merge: Callable[[S, S], S], *states: S) -> S:
+def _merge_many(
+    merge: Callable[[S, S], S], combine: Callable[[Sequence[S]], S] | None, *states: S
+) -> S:
+    if combine is not None:
+        return combine(states)
     out = states[0]
     for state in states[1:]:
         out = merge(out, state)
     return out
 
 
-def tree_merge(merge: Callable[[S, S], S], partials: Sequence[Any], fan_in: int = FAN_IN) -> Any:
+def tree_merge(
+    merge: Callable[[S, S], S],
+    partials: Sequence[Any],
+    fan_in: int = FAN_IN,
+    *,
+    combine: Callable[[Sequence[S]], S] | None = None,
+) -> Any:
     """Merge delayed partial states in a tree with ``fan_in`` inputs per task (a delayed state).
+
+    Each task folds its inputs with ``merge(a, b)``; with ``combine``, it merges them in one
+    call instead (``combine(states)``, which must equal the fold), for states whose merge costs
+    as much as both inputs' sizes: a fold would cost ``fan_in / 2`` times more.
 
     Parameters
     ----------
@@ -82,12 +112,16 @@ def tree_merge(merge: Callable[[S, S], S], partials: Sequence[Any], fan_in: int 
         The partial states, one per partition.
     fan_in : int, default 8
         Inputs per merge task.
+    combine : callable, optional
+        Merges a task's inputs in one call (``combine(states)``, equal to the fold).
 
     Examples
     --------
     >>> import dask
     >>> parts = [dask.delayed(i) for i in range(20)]
     >>> tree_merge(lambda a, b: a + b, parts, fan_in=3).compute(scheduler="sync")
+    190
+    >>> tree_merge(lambda a, b: a + b, parts, combine=sum).compute(scheduler="sync")
     190
     """
     dask = import_optional("dask", "cxmodel.dask.tree_merge()")
@@ -98,7 +132,7 @@ def tree_merge(merge: Callable[[S, S], S], partials: Sequence[Any], fan_in: int 
     level = list(partials)
     while len(level) > 1:
         level = [
-            dask.delayed(_merge_many, pure=True)(merge, *level[i : i + fan_in])
+            dask.delayed(_merge_many, pure=True)(merge, combine, *level[i : i + fan_in])
             for i in range(0, len(level), fan_in)
         ]
     return level[0]

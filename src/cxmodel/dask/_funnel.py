@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from difflib import get_close_matches
 from typing import Any
 
 import attrs
@@ -14,26 +12,23 @@ import numpy.typing as npt
 
 from cxmodel._time import DurationLike
 from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
+from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import SchemaError
 from cxmodel.journey import Funnel
-from cxmodel.journey._common import MISSING_LABEL
 from cxmodel.journey._funnel import (
     Step,
     check_funnel_options,
-    funnel_result,
     funnel_state,
     split_step,
 )
+from cxmodel.journey._funnel import funnel_result as build_funnel
 from cxmodel.log import InteractionLog
-from cxmodel.log._kinds import check_kinds
 
-__all__ = ["FunnelPartial", "funnel"]
+__all__ = ["FunnelPartial", "funnel", "funnel_partial", "funnel_result"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-# What a partition knows of a (column, value) step: present?, closest value, first 20 values.
-Seen = tuple[bool, str | None, tuple[str, ...]]
 
 
 @attrs.frozen(eq=False)
@@ -43,8 +38,8 @@ class FunnelPartial:
     ``counts`` are the units reaching each step; ``seconds[k]`` the times to step ``k`` of the
     units reaching it; ``drops[k - 1]`` counts the next kind (or ``"END"``) of the units whose
     furthest step is ``k``; ``by`` the per-step counts of each ``by=`` group, ``groups`` every
-    group of the column (reached or not). ``kinds`` and ``seen`` are what the client checks the
-    steps against. ``merge`` is exact when the two states hold different customers.
+    group of the column (reached or not). ``vocabulary`` is what the client checks the steps
+    against. ``merge`` is exact when the two states hold different customers.
     """
 
     counts: IntArray
@@ -52,8 +47,7 @@ class FunnelPartial:
     drops: tuple[Counter[str], ...]
     by: dict[GroupKey, IntArray]
     groups: frozenset[GroupKey]
-    kinds: frozenset[str]
-    seen: dict[Step, Seen]
+    vocabulary: StepVocabulary
 
     @classmethod
     def empty(cls, n_steps: int) -> FunnelPartial:
@@ -64,8 +58,7 @@ class FunnelPartial:
             tuple(Counter() for _ in range(n_steps - 1)),
             {},
             frozenset(),
-            frozenset(),
-            {},
+            StepVocabulary.empty(),
         )
 
     def merge(self, other: FunnelPartial) -> FunnelPartial:
@@ -73,51 +66,17 @@ class FunnelPartial:
         by = dict(self.by)
         for key, row in other.by.items():
             by[key] = by[key] + row if key in by else row
-        seen = dict(self.seen)
-        for step, mine in other.seen.items():
-            if step in seen:
-                seen[step] = _merge_seen(split_step(step)[1], seen[step], mine)
-            else:
-                seen[step] = mine
         return FunnelPartial(
             self.counts + other.counts,
             tuple(np.concatenate([a, b]) for a, b in zip(self.seconds, other.seconds, strict=True)),
             tuple(a + b for a, b in zip(self.drops, other.drops, strict=True)),
             by,
             self.groups | other.groups,
-            self.kinds | other.kinds,
-            seen,
+            self.vocabulary.merge(other.vocabulary),
         )
 
 
-def _closest(value: str, candidates: Sequence[str]) -> str | None:
-    """``get_close_matches(value, candidates, n=1)``: the same pick from any superset's picks."""
-    close = get_close_matches(value, candidates, n=1)
-    return close[0] if close else None
-
-
-def _merge_seen(value: str, a: Seen, b: Seen) -> Seen:
-    """Both partitions' knowledge of a step value. The closest value over both is the closer of
-    their closest ones (``get_close_matches`` ranks by ratio, then by the string)."""
-    picks = [c for c in (a[1], b[1]) if c is not None]
-    first = tuple(sorted(set(a[2]) | set(b[2]))[:20])
-    return a[0] or b[0], _closest(value, picks), first
-
-
-def _seen(log: InteractionLog, steps: Sequence[Step]) -> dict[Step, Seen]:
-    """For each ``(column, value)`` step: whether the value occurs, the partition's closest
-    value and its first 20 values (what the one-process warning shows)."""
-    out: dict[Step, Seen] = {}
-    for step in steps:
-        column, value = split_step(step)
-        if column == "kind" or column not in log:
-            continue
-        known = [str(v) for v in log.categorical(column)[1].tolist()]
-        out[step] = (value in known, _closest(value, known), tuple(sorted(known)[:20]))
-    return out
-
-
-def _funnel_part(
+def funnel_partial(
     log: InteractionLog | None,
     steps: tuple[Step, ...],
     exclude: tuple[Step, ...] | None,
@@ -147,45 +106,8 @@ def _funnel_part(
             axis=1,
         ).astype(np.int64)
         grouped = {keys[g]: per_step[g] for g in np.flatnonzero(per_step[:, 0]).tolist()}
-    kinds = frozenset(labels[:-1])
-    seen = _seen(log, [*steps, *(exclude or ())])
-    return FunnelPartial(counts, seconds, tuple(drops), grouped, groups, kinds, seen)
-
-
-def _merge(a: FunnelPartial, b: FunnelPartial) -> FunnelPartial:
-    return a.merge(b)
-
-
-def _check_steps(
-    state: FunnelPartial, steps: Sequence[Step], *, argument: str, meaning: str | None
-) -> None:
-    """:func:`cxmodel.journey._funnel.check_steps` against every partition's kinds and values
-    (the same errors and warnings, with the warning at the caller of :func:`funnel`)."""
-    absent: list[str] = []
-    for step in steps:
-        column, value = split_step(step)
-        if column == "kind":
-            absent.extend(check_kinds(sorted(state.kinds), [value], argument=argument))
-            continue
-        present, close, first = state.seen.get(step, (False, None, ()))
-        if present or value == MISSING_LABEL or meaning is None:
-            continue
-        hint = f"; did you mean {close!r}?" if close else f"; values: {list(first)}"
-        warnings.warn(
-            f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
-            DataWarning,
-            stacklevel=3,
-        )
-    if meaning is not None and absent:  # the message of warn_absent_kinds, at our caller
-        kinds = tuple(dict.fromkeys(absent))
-        names = ", ".join(repr(k) for k in kinds)
-        what = f"kind {names} does not" if len(kinds) == 1 else f"kinds {names} do not"
-        warnings.warn(
-            f"{argument}: {what} occur in the log, so {meaning}; check that the export holds "
-            "these events",
-            DataWarning,
-            stacklevel=3,
-        )
+    vocabulary = StepVocabulary.of(log, [*steps, *(exclude or ())])
+    return FunnelPartial(counts, seconds, tuple(drops), grouped, groups, vocabulary)
 
 
 def funnel(
@@ -261,8 +183,8 @@ def funnel(
     n_steps = len(steps)
     state = map_reduce(
         data,
-        _funnel_part,
-        _merge,
+        funnel_partial,
+        FunnelPartial.merge,
         (steps, None if exclude is None else tuple(exclude), options, by),
         mapping=mapping,
         timezone=timezone,
@@ -270,22 +192,26 @@ def funnel(
         feature="cxmodel.dask.funnel()",
     )
     state = state if state is not None else FunnelPartial.empty(n_steps)
-    if state.kinds:  # else no partition has rows: nothing to check against
-        for step in steps:  # typos raise as the one-process step masks raise them
-            column, value = split_step(step)
-            if column == "kind":
-                check_kinds(sorted(state.kinds), [value], argument=f"step {step!r}")
-        _check_steps(state, steps, argument="funnel() steps", meaning="no unit reaches that step")
-        if exclude:
-            _check_steps(state, exclude, argument="funnel() exclude", meaning=None)
-    labels_end = [*sorted(state.kinds), "END"]
+    state.vocabulary.require(steps)  # typos raise as the one-process step masks raise them
+    state.vocabulary.check(steps, argument="funnel() steps", meaning="no unit reaches that step")
+    if exclude:
+        state.vocabulary.check(exclude, argument="funnel() exclude", meaning=None)
+    return funnel_result(state, steps, by is not None, tuple(quantiles))
+
+
+def funnel_result(
+    state: FunnelPartial, steps: tuple[Step, ...], by: bool, quantiles: tuple[float, ...]
+) -> Funnel:
+    """The :class:`~cxmodel.journey.Funnel` of a merged state (``by``: whether it was asked)."""
+    n_steps = len(steps)
+    labels_end = [*sorted(state.vocabulary.kinds), "END"]
     rank = {label: i for i, label in enumerate(labels_end)}
     drops = tuple(
         dict(sorted(c.items(), key=lambda item: (-item[1], rank[item[0]])))
         for c in (Counter({k: n for k, n in d.items() if n > 0}) for d in state.drops)
     )
     by_labels = by_counts = None
-    if by is not None:
+    if by:
         keys = sorted(state.groups)
         by_labels = np.array([label for _, label in keys], dtype=object)
         by_counts = np.zeros((len(keys), n_steps), dtype=np.int64)
@@ -293,4 +219,4 @@ def funnel(
             if key in state.by:
                 by_counts[g] = state.by[key]
     names = tuple(s if isinstance(s, str) else f"{s[0]}={s[1]}" for s in steps)
-    return funnel_result(names, state.counts, state.seconds, quantiles, drops, by_labels, by_counts)
+    return build_funnel(names, state.counts, state.seconds, quantiles, drops, by_labels, by_counts)

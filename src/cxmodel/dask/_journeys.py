@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
+from cxmodel.dask._common import FAN_IN, GroupKey, group_keys, merge_keyed
 from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
 from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
 from cxmodel.journey._groups import by_codes, first_rows, unit_masks
-from cxmodel.journey._transitions import END, START, transition_edges
+from cxmodel.journey._transitions import END, START, transition_edges, unique_customers
 from cxmodel.log import InteractionLog
 
 __all__ = ["EdgeState", "transitions"]
@@ -71,9 +72,10 @@ def _keys(labels: npt.NDArray[np.object_], start_end: bool, missing: bool) -> li
 
 
 def _edge_state(
-    log: InteractionLog | None, level: str, start_end: bool, by_session: bool
+    log: InteractionLog | None, level: str, start_end: bool, by_session: bool, with_times: bool
 ) -> EdgeState:
-    """One partition's edges, as ``_transitions`` counts them, keyed by labels."""
+    """One partition's edges, as ``_transitions`` counts them, keyed by labels (and their gap
+    samples ``with_times``: only quantiles need them)."""
     if log is None:
         return EdgeState.empty()
     codes, cats = level_codes(log, level)
@@ -87,21 +89,39 @@ def _edge_state(
         codes = codes + 1
     edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
     counts = np.bincount(edge, minlength=k * k)
-    distinct = np.unique(who * (k * k) + edge) % (k * k)
-    customers = np.bincount(distinct, minlength=k * k)
+    customers = unique_customers(who, edge, log.n_customers, k).reshape(-1)
     edges = {
         (keys[e // k], keys[e % k]): (int(counts[e]), int(customers[e]))
         for e in np.flatnonzero(counts).tolist()
     }
-    times: dict[Edge, tuple[IntArray, IntArray]] = {}
-    timed = edge[: len(dt_us)]
-    dt_sorted = dt_us
-    pairs, n_at = np.unique(np.stack([timed, dt_sorted]), axis=1, return_counts=True)
-    for e in np.unique(timed).tolist():
-        sel = pairs[0] == e
-        times[(keys[e // k], keys[e % k])] = (pairs[1][sel].astype(np.int64), n_at[sel])
-    labels = frozenset(keys)
-    return EdgeState(labels, edges, times)
+    times = _gap_samples(edge[: len(dt_us)], dt_us, keys) if with_times else {}
+    return EdgeState(frozenset(keys), edges, times)
+
+
+def _gap_samples(
+    edge: IntArray, gaps: IntArray, keys: list[Label]
+) -> dict[Edge, tuple[IntArray, IntArray]]:
+    """Per edge its distinct gaps (microseconds, ascending) and how often each occurs."""
+    if not len(edge):
+        return {}
+    k = len(keys)
+    span = int(gaps.max()) + 1
+    if k * k * span < 2**62:  # one sort of a combined key
+        both = np.sort(edge.astype(np.int64) * span + gaps)
+        e, d = both // span, both % span
+    else:
+        order = np.lexsort((gaps, edge))
+        e, d = edge[order], gaps[order].astype(np.int64)
+    new = np.ones(len(e), dtype=bool)
+    new[1:] = (e[1:] != e[:-1]) | (d[1:] != d[:-1])
+    firsts = np.flatnonzero(new)
+    n_at = np.diff(np.append(firsts, len(e))).astype(np.int64)
+    e, d = e[firsts], d[firsts]
+    bounds = [0, *(np.flatnonzero(np.diff(e)) + 1).tolist(), len(e)]
+    return {
+        (keys[int(e[lo]) // k], keys[int(e[lo]) % k]): (d[lo:hi], n_at[lo:hi])
+        for lo, hi in pairwise(bounds)
+    }
 
 
 def _merge(a: EdgeState, b: EdgeState) -> EdgeState:
@@ -112,30 +132,32 @@ _Grouped = tuple[EdgeState, dict[GroupKey, EdgeState]]
 
 
 def _grouped_state(
-    log: InteractionLog | None, level: str, start_end: bool, by_session: bool, by: str
+    log: InteractionLog | None,
+    level: str,
+    start_end: bool,
+    by_session: bool,
+    with_times: bool,
+    by: str,
 ) -> _Grouped:
     """The partition's edges, and those of each ``by`` group's units (as the one-process
     breakdown: a unit belongs to the group of its first event)."""
     if log is None:
         return EdgeState.empty(), {}
-    whole = _edge_state(log, level, start_end, by_session)
+    whole = _edge_state(log, level, start_end, by_session, with_times)
     codes, labels = by_codes(log, by)
     unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
     present, masks = unit_masks(codes, labels, unit, first_rows(unit))
     keys = dict(zip(group_keys(labels), labels.tolist(), strict=True))
     by_label = {label: key for key, label in keys.items()}
     groups = {
-        by_label[label]: _edge_state(log.filter(m), level, start_end, by_session)
+        by_label[label]: _edge_state(log.filter(m), level, start_end, by_session, with_times)
         for label, m in zip(present.tolist(), masks, strict=True)
     }
     return whole, groups
 
 
 def _merge_grouped(a: _Grouped, b: _Grouped) -> _Grouped:
-    groups = dict(a[1])
-    for key, state in b[1].items():
-        groups[key] = groups[key].merge(state) if key in groups else state
-    return a[0].merge(b[0]), groups
+    return a[0].merge(b[0]), merge_keyed(a[1], b[1], EdgeState.merge)
 
 
 def _quantiles(
@@ -277,7 +299,7 @@ def transitions(
             data,
             _edge_state,
             _merge,
-            (level, start_end, by_session),
+            (level, start_end, by_session, bool(qs)),
             mapping=mapping,
             timezone=timezone,
             fan_in=fan_in,
@@ -289,7 +311,7 @@ def transitions(
         data,
         _grouped_state,
         _merge_grouped,
-        (level, start_end, by_session, by),
+        (level, start_end, by_session, bool(qs), by),
         mapping=mapping,
         timezone=timezone,
         fan_in=fan_in,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from cxmodel.dask._common import dask_modules, partition_log
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 
-__all__ = ["CustomerPartitions", "customer_logs", "from_dask"]
+__all__ = ["CustomerPartitions", "customer_logs", "from_dask", "log_size"]
 
 _PART = "_cxmodel_partition"
 _POS = "_cxmodel_position"
@@ -72,10 +73,37 @@ def _number(frame: Any, partition_info: dict[str, Any] | None = None) -> Any:
     return out
 
 
+def log_size(log: InteractionLog) -> int:
+    """Bytes a log holds: its arrays and the customer ids and categories of its text columns.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b"], timestamp=[0, 1],
+    ...                                  kind=["view", "view"])
+    >>> log_size(log) > log.nbytes
+    True
+    """
+    from dask.sizeof import sizeof
+
+    text = [name for name, kind in log.schema.items() if kind == "string"]
+    return int(log.nbytes + sum(sizeof(log.categorical(name)[1]) for name in text))
+
+
+@functools.cache
+def _register_sizeof() -> None:
+    """Let Dask measure persisted logs by :func:`log_size` (it would count a few bytes for an
+    object it does not know), so that workers spill and balance memory by their real size."""
+    from dask.sizeof import sizeof
+
+    registry: Any = sizeof
+    registry.register(InteractionLog)(log_size)
+
+
 def _to_log(
     frame: Any, numbered: bool, mapping: Mapping[str, str] | None, timezone: str | None
 ) -> InteractionLog | None:
     """One shuffled partition as a log, its rows back in input order first (ties keep it)."""
+    _register_sizeof()  # in the worker process that will hold the log
     if numbered:
         frame = frame.sort_values([_PART, _POS], kind="stable").drop(columns=[_PART, _POS])
     frame = frame.reset_index(drop=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,9 +19,10 @@ from cxmodel.triggers._batch import as_of_us, evaluate_us
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._firings import FiringBlock, firing_blocks
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "evaluate_partial", "firings_of"]
 
-_Blocks = tuple[list[FiringBlock], list[FiringBlock]]
+# A partition's emitted and suppressed firings, as columnar blocks.
+Blocks = tuple[list[FiringBlock], list[FiringBlock]]
 
 
 def _vocabulary(log: InteractionLog | None) -> tuple[frozenset[str], dict[str, str]]:
@@ -31,13 +32,13 @@ def _vocabulary(log: InteractionLog | None) -> tuple[frozenset[str], dict[str, s
     return frozenset(str(k) for k in log.kinds.tolist()), dict(log.schema)
 
 
-def _evaluate_part(
+def evaluate_partial(
     log: InteractionLog | None,
     rules: RuleSet,
     cutoff: int,
     customers: Mapping[str, Any] | None,
     events: Any = None,
-) -> _Blocks:
+) -> Blocks:
     """One partition's emitted and suppressed firings as columnar blocks, with customer ranks
     marked local (they are re-ranked by id on the client)."""
     if log is None:
@@ -148,10 +149,15 @@ def evaluate(
     shared = None if customers is None else dask.delayed(dict(customers), pure=True)
     sent = None if events is None else dask.delayed(events, pure=True)
     tasks = [
-        dask.delayed(_evaluate_part, pure=True)(log, rules, cutoff, shared, sent)
+        dask.delayed(evaluate_partial, pure=True)(log, rules, cutoff, shared, sent)
         for log in parts.logs
     ]
-    results: list[_Blocks] = list(dask.compute(*tasks))
+    return firings_of(dask.compute(*tasks))
+
+
+def firings_of(results: Sequence[Blocks]) -> Firings:
+    """The partitions' firings (different customers each) as one :class:`Firings`, ordered as
+    one process orders them (time, customer id, trigger, firing id)."""
     emitted = [b for e, _ in results for b in e]
     suppressed = [b for _, s in results for b in s]
     return Firings.from_blocks(emitted, suppressed)

@@ -8,7 +8,7 @@ in a tree.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -44,10 +44,11 @@ def map_reduce(
     fan_in: int = FAN_IN,
     feature: str,
     progress: bool = False,
+    combine: Callable[[Sequence[S]], S] | None = None,
 ) -> Any:
     """``partial(log_or_None, *args)`` on every customer partition; merged in a tree of
-    ``fan_in`` when ``merge`` is given (one state), else the list of partials. ``progress``
-    shows Dask's progress bar while the tasks run."""
+    ``fan_in`` when ``merge`` is given (one state; ``combine`` as in :func:`tree_merge`), else
+    the list of partials. ``progress`` shows Dask's progress bar while the tasks run."""
     dask, _ = dask_modules(feature)
     parts = customer_logs(data, mapping, timezone)
     tasks = [dask.delayed(partial, pure=True)(log, *args) for log in parts.logs]
@@ -55,7 +56,8 @@ def map_reduce(
         return list(dask_compute(dask, *tasks, progress=progress))
     if not tasks:
         return None
-    (state,) = dask_compute(dask, tree_merge(merge, tasks, fan_in), progress=progress)
+    tree = tree_merge(merge, tasks, fan_in, combine=combine)
+    (state,) = dask_compute(dask, tree, progress=progress)
     return state
 
 

@@ -19,7 +19,19 @@ if TYPE_CHECKING:
 
     from cxmodel.log import InteractionLog
 
-__all__ = ["Paths", "paths"]
+__all__ = [
+    "Paths",
+    "Variants",
+    "check_options",
+    "group_sequences",
+    "paths",
+    "paths_result",
+    "sequence_hash",
+    "top_variants",
+    "variants",
+]
+
+IntArray = npt.NDArray[np.int64]
 
 _B1 = np.uint64(0x9E3779B97F4A7C15)
 _B2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -97,6 +109,118 @@ def _powers(base: np.uint64, n: int) -> npt.NDArray[np.uint64]:
     return result
 
 
+def sequence_hash(
+    values: npt.NDArray[np.uint64],
+    starts: IntArray,
+    lengths: IntArray,
+    pos: IntArray | None = None,
+    *,
+    base: np.uint64 = _B1,
+) -> npt.NDArray[np.uint64]:
+    """A 64-bit polynomial hash of each sequence ``values[starts[i] : starts[i] + lengths[i]]``
+    (sequences back to back, none empty; ``pos``: each value's position in its sequence)."""
+    if pos is None:
+        pos = np.arange(len(values), dtype=np.int64) - np.repeat(starts, lengths)
+    with np.errstate(over="ignore"):
+        out: npt.NDArray[np.uint64] = np.add.reduceat(
+            values * _powers(base, int(lengths.max()))[pos], starts
+        )
+    return out
+
+
+def group_sequences(
+    values: IntArray, starts: IntArray, lengths: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Identical sequences grouped exactly: each sequence's group, and each group's first sequence.
+
+    Sequence ``i`` is ``values[starts[i] : starts[i] + lengths[i]]`` (non-negative codes); the
+    sequences follow one another without gaps and none is empty. They are grouped by a 128-bit
+    hash and then checked element by element, so grouping is exact. Groups are numbered in a
+    deterministic order; a group's first sequence is its lowest-numbered one.
+
+    Examples
+    --------
+    >>> group, first = group_sequences(np.array([1, 2, 3, 1, 2]), np.array([0, 2, 3]),
+    ...                                np.array([2, 1, 2]))
+    >>> bool(group[0] == group[2]), bool(group[0] == group[1]), first[group].tolist()
+    (True, False, [0, 1, 0])
+    """
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pos = np.arange(len(values), dtype=np.int64) - np.repeat(starts, lengths)
+    vals = (values + 1).astype(np.uint64)
+    k1 = sequence_hash(vals, starts, lengths, pos)
+    k2 = sequence_hash(vals, starts, lengths, pos, base=_B2)
+    # group equal (length, h1, h2); stable, so a group's first member has the lowest number.
+    # One sort on h1 suffices unless two different sequences share h1 (then sort on all three)
+    by_key = np.argsort(k1, kind="stable")
+    s1 = k1[by_key]
+    same_h1 = s1[1:] == s1[:-1]
+    if same_h1.any() and (
+        (lengths[by_key][1:][same_h1] != lengths[by_key][:-1][same_h1]).any()
+        or (k2[by_key][1:][same_h1] != k2[by_key][:-1][same_h1]).any()
+    ):
+        by_key = np.lexsort((k2, k1, lengths))
+    new_group = np.ones(len(by_key), dtype=bool)
+    new_group[1:] = (
+        (np.diff(lengths[by_key]) != 0) | (np.diff(k1[by_key]) != 0) | (np.diff(k2[by_key]) != 0)
+    )
+    group = np.empty(len(by_key), dtype=np.int64)
+    group[by_key] = np.cumsum(new_group) - 1
+    first = by_key[new_group].astype(np.int64)
+    same = np.repeat(starts[first[group]], lengths) + pos
+    if not np.array_equal(values, values[same]):
+        raise DataError("path hash collision; please report this with the data")  # pragma: no cover
+    return group, first
+
+
+def top_variants(counts: IntArray, first: IntArray, top: int) -> IntArray:
+    """The ``top`` most frequent variants, most frequent first; ties go to the variant with the
+    lowest ``first`` (its first unit in log order)."""
+    if top < len(counts):  # only variants as frequent as the top-th can be chosen
+        kth = np.partition(counts, len(counts) - top)[len(counts) - top]
+        above = np.flatnonzero(counts > kth)
+        tied = np.flatnonzero(counts == kth)
+        need = top - len(above)
+        if need < len(tied):  # the tied variants with the lowest first units
+            tied = tied[np.argpartition(first[tied], need - 1)[:need]]
+        cand = np.concatenate([above, tied])
+        chosen: IntArray = cand[np.lexsort((first[cand], -counts[cand]))][:top]
+    else:
+        chosen = np.lexsort((first, -counts))[:top].astype(np.int64)
+    return chosen
+
+
+def paths_result(
+    variants: tuple[tuple[str, ...], ...],
+    counts: IntArray,
+    converted: npt.NDArray[np.float64] | None,
+    n_units: int,
+    n_variants: int,
+) -> Paths:
+    """The :class:`Paths` of the chosen variants: ``counts`` units each, ``converted`` of which
+    converted (``None`` without a conversion step)."""
+    counts = counts.astype(np.int64)
+    shares = counts / n_units if n_units else np.zeros(0)
+    return Paths(
+        paths=variants,
+        counts=counts,
+        shares=shares,
+        coverage=np.cumsum(shares),
+        conversion_rate=None if converted is None else converted / counts,
+        n_units=n_units,
+        n_variants=n_variants,
+    )
+
+
+def check_options(top: int, max_length: int | None) -> None:
+    """Raise SchemaError for a bad ``top`` or ``max_length``."""
+    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+        raise SchemaError(f"top={top!r}; expected a positive integer")
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        raise SchemaError(f"max_length={max_length!r}; expected a positive integer or None")
+
+
 def paths(
     log: InteractionLog,
     *,
@@ -165,10 +289,7 @@ def paths(
     >>> paths(s, by_session=True).paths
     (('view',), ('purchase',), ('view', 'purchase'))
     """
-    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-        raise SchemaError(f"top={top!r}; expected a positive integer")
-    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
-        raise SchemaError(f"max_length={max_length!r}; expected a positive integer or None")
+    check_options(top, max_length)
     if conversion is not None:
         check_steps(
             log, [conversion], argument="paths() conversion", meaning="every conversion rate is 0"
@@ -190,16 +311,46 @@ def paths(
     return attrs.evolve(result, by_labels=present, groups=groups)
 
 
-def _paths(
+@attrs.frozen(eq=False)
+class Variants:
+    """The distinct variants of one log's units, before the top ones are chosen.
+
+    Units (customers, or sessions) with events are numbered ``0..U-1`` in log order; unit
+    ``u`` follows ``values[starts[u] : starts[u] + lengths[u]]`` (codes into ``labels``), is a
+    unit of customer code ``owner[u]`` and follows variant ``variant[u]``. ``first[v]`` is the
+    first unit of variant ``v``; ``converted[u]`` whether the unit converted.
+    """
+
+    labels: npt.NDArray[np.object_]
+    values: IntArray
+    starts: IntArray
+    lengths: IntArray
+    owner: IntArray
+    variant: IntArray
+    first: IntArray
+    converted: npt.NDArray[np.bool_] | None
+
+    @property
+    def counts(self) -> IntArray:
+        """Units following each variant."""
+        counts: IntArray = np.bincount(self.variant, minlength=len(self.first)).astype(np.int64)
+        return counts
+
+    def sequence(self, unit: int) -> tuple[str, ...]:
+        """The labels a unit follows."""
+        lo = int(self.starts[unit])
+        return tuple(str(x) for x in self.labels[self.values[lo : lo + int(self.lengths[unit])]])
+
+
+def variants(
     log: InteractionLog,
-    top: int,
     max_length: int | None,
     collapse_repeats: bool,
     conversion: Step | None,
     level: str,
     by_session: bool,
-) -> Paths:
-    """The variants of one log (no segment, no breakdown); units are customers or sessions."""
+) -> Variants:
+    """Every variant of one log's units (no segment, no breakdown), grouped exactly."""
     codes, cats = level_codes(log, level)
     if by_session:  # "cust" is the unit from here on: sessions are contiguous, numbered 0..S-1
         cust = session_codes(log)
@@ -208,9 +359,9 @@ def _paths(
         cust = log.customer_codes.astype(np.int64)
         n_cust = log.n_customers
     converted = None
-    if conversion is not None:
+    if conversion is not None:  # the caller has checked the step
         converted = np.zeros(n_cust, dtype=bool)
-        converted[cust[step_mask(log, conversion)]] = True
+        converted[cust[step_mask(log, conversion, check=False)]] = True
     keep = np.ones(len(codes), dtype=bool)
     if collapse_repeats and len(codes) > 1:
         keep[1:] = (codes[1:] != codes[:-1]) | (cust[1:] != cust[:-1])
@@ -225,78 +376,54 @@ def _paths(
         rows = np.flatnonzero(keep)
         c = cust[rows]
         starts = np.searchsorted(c, np.arange(n_cust), side="left")
-    pos = np.arange(len(rows)) - starts[c]
     if max_length is not None:
+        pos = np.arange(len(rows)) - starts[c]
         sel = pos < max_length
-        rows, c, pos = rows[sel], c[sel], pos[sel]
+        rows, c = rows[sel], c[sel]
         starts = np.searchsorted(c, np.arange(n_cust), side="left")
     lengths = np.bincount(c, minlength=n_cust)
-    present = lengths > 0
-    vals = (codes[rows] + 1).astype(np.uint64)
-    longest = int(pos.max()) + 1 if len(pos) else 0
-    ids = np.flatnonzero(present)
-    h1 = np.zeros(n_cust, dtype=np.uint64)
-    h2 = np.zeros(n_cust, dtype=np.uint64)
-    if len(ids):
-        with np.errstate(over="ignore"):
-            h1[ids] = np.add.reduceat(vals * _powers(_B1, longest)[pos], starts[ids])
-            h2[ids] = np.add.reduceat(vals * _powers(_B2, longest)[pos], starts[ids])
-    k_len, k1, k2 = lengths[ids], h1[ids], h2[ids]
-    # group equal (length, h1, h2); stable, so a group's first member has the lowest id. One
-    # sort on h1 suffices unless two different paths share h1 (then sort on all three)
-    by_key = np.argsort(k1, kind="stable")
-    s1 = k1[by_key]
-    same_h1 = s1[1:] == s1[:-1]
-    if same_h1.any() and (
-        (k_len[by_key][1:][same_h1] != k_len[by_key][:-1][same_h1]).any()
-        or (k2[by_key][1:][same_h1] != k2[by_key][:-1][same_h1]).any()
-    ):
-        by_key = np.lexsort((k2, k1, k_len))
-    new_group = np.ones(len(by_key), dtype=bool)
-    new_group[1:] = (
-        (np.diff(k_len[by_key]) != 0) | (np.diff(k1[by_key]) != 0) | (np.diff(k2[by_key]) != 0)
-    )
-    gid = np.cumsum(new_group) - 1
-    inverse = np.empty(len(by_key), dtype=np.int64)
-    inverse[by_key] = gid
-    first_idx = by_key[new_group]
-    counts = np.bincount(gid) if len(gid) else np.zeros(0, dtype=np.int64)
-    rep = ids[first_idx]  # representative customer per variant
-    group_of = np.full(n_cust, -1, dtype=np.int64)
-    group_of[ids] = inverse
-    rep_pos = starts[rep[group_of[c]]] + pos
-    every_row = len(rows) == len(codes)  # rows is then 0..n-1
-    rep_rows = rep_pos if every_row else rows[rep_pos]
-    if not np.array_equal(codes if every_row else codes[rows], codes[rep_rows]):
-        raise DataError("path hash collision; please report this with the data")  # pragma: no cover
-    if top < len(counts):  # only variants as frequent as the top-th can be chosen
-        kth = np.partition(counts, len(counts) - top)[len(counts) - top]
-        above = np.flatnonzero(counts > kth)
-        tied = np.flatnonzero(counts == kth)
-        need = top - len(above)
-        if need < len(tied):  # the tied variants with the lowest representatives
-            tied = tied[np.argpartition(rep[tied], need - 1)[:need]]
-        cand = np.concatenate([above, tied])
-        chosen = cand[np.lexsort((rep[cand], -counts[cand]))][:top]
+    ids = np.flatnonzero(lengths > 0)
+    values = codes[rows]
+    unit_starts = starts[ids].astype(np.int64)
+    unit_lengths = lengths[ids].astype(np.int64)
+    variant, first = group_sequences(values, unit_starts, unit_lengths)
+    if by_session:
+        owner = log.customer_codes[rows[unit_starts]].astype(np.int64)
     else:
-        chosen = np.lexsort((rep, -counts))[:top]
-    n_units = int(present.sum())
-    counts_top = counts[chosen].astype(np.int64)
-    variants = tuple(
-        tuple(str(x) for x in cats[codes[rows[starts[r] : starts[r] + lengths[r]]]])
-        for r in rep[chosen].tolist()
+        owner = ids.astype(np.int64)
+    return Variants(
+        labels=cats,
+        values=values,
+        starts=unit_starts,
+        lengths=unit_lengths,
+        owner=owner,
+        variant=variant,
+        first=first,
+        converted=None if converted is None else converted[ids],
     )
-    conv_rate = None
-    if converted is not None:
-        conv_by_group = np.bincount(inverse, weights=converted[ids], minlength=len(counts))
-        conv_rate = conv_by_group[chosen] / counts[chosen]
-    shares = counts_top / n_units if n_units else np.zeros(0)
-    return Paths(
-        paths=variants,
-        counts=counts_top,
-        shares=shares,
-        coverage=np.cumsum(shares),
-        conversion_rate=conv_rate,
-        n_units=n_units,
-        n_variants=len(counts),
+
+
+def _paths(
+    log: InteractionLog,
+    top: int,
+    max_length: int | None,
+    collapse_repeats: bool,
+    conversion: Step | None,
+    level: str,
+    by_session: bool,
+) -> Paths:
+    """The top variants of one log (no segment, no breakdown); units are customers or sessions."""
+    found = variants(log, max_length, collapse_repeats, conversion, level, by_session)
+    counts = found.counts
+    chosen = top_variants(counts, found.first, top)
+    converted = None
+    if found.converted is not None:
+        per_variant = np.bincount(found.variant, weights=found.converted, minlength=len(counts))
+        converted = per_variant[chosen].astype(np.float64)
+    return paths_result(
+        tuple(found.sequence(int(u)) for u in found.first[chosen]),
+        counts[chosen],
+        converted,
+        len(found.variant),
+        len(counts),
     )

@@ -20,7 +20,15 @@ if TYPE_CHECKING:
 
     from cxmodel.log import InteractionLog
 
-__all__ = ["StepMatrix", "step_matrix"]
+__all__ = [
+    "StepMatrix",
+    "anchored_groups",
+    "check_steps_argument",
+    "step_counts",
+    "step_matrix",
+]
+
+IntArray = npt.NDArray[np.int64]
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -129,31 +137,46 @@ def step_matrix(
     >>> step_matrix(log, steps=2, by=["x", "y"]).group("y").counts.tolist()
     [[0, 0], [1, 0], [0, 1]]
     """
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise SchemaError(f"steps={steps!r}; expected a positive integer")
+    check_steps_argument(steps)
+    if anchor is not None:
+        step_mask(log, anchor)  # a misspelt anchor kind raises with a did-you-mean
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:
         log = log.filter(mask)
-    result = _step_matrix(log, anchor, steps, level)
+    result = step_counts(log, anchor, steps, level)
     if row_groups is None:
         return result
     codes, labels = row_groups
     if mask is not None:
         codes = codes[mask]
+    present, masks = anchored_groups(log, codes, labels, anchor)
+    groups = tuple(step_counts(log.filter(m), anchor, steps, level) for m in masks)
+    return attrs.evolve(result, by_labels=present, groups=groups)
+
+
+def check_steps_argument(steps: int) -> None:
+    """Raise SchemaError unless ``steps`` is a positive integer."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise SchemaError(f"steps={steps!r}; expected a positive integer")
+
+
+def anchored_groups(
+    log: InteractionLog, codes: IntArray, labels: npt.NDArray[np.object_], anchor: Step | None
+) -> tuple[npt.NDArray[np.object_], list[npt.NDArray[np.bool_]]]:
+    """The groups with customers and their row masks: a customer belongs to the group of the
+    event that anchors them (their first anchor event, or their first event)."""
     cust = log.customer_codes.astype(np.int64)
     if anchor is None:
         base = first_rows(cust)
     else:
-        hits = np.flatnonzero(step_mask(log, anchor)).astype(np.int64)
+        hits = np.flatnonzero(step_mask(log, anchor, check=False)).astype(np.int64)
         base = hits[first_rows(cust[hits])] if len(hits) else hits
-    present, masks = unit_masks(codes, labels, cust, base)
-    groups = tuple(_step_matrix(log.filter(m), anchor, steps, level) for m in masks)
-    return attrs.evolve(result, by_labels=present, groups=groups)
+    return unit_masks(codes, labels, cust, base)
 
 
-def _step_matrix(log: InteractionLog, anchor: Step | None, steps: int, level: str) -> StepMatrix:
-    """The step matrix of one log (no segment, no breakdown)."""
+def step_counts(log: InteractionLog, anchor: Step | None, steps: int, level: str) -> StepMatrix:
+    """The step matrix of one log (no segment, no breakdown; the anchor is checked already)."""
     codes, cats = level_codes(log, level)
     offsets = log.offsets.astype(np.int64)
     starts, stops = offsets[:-1], offsets[1:]
@@ -164,7 +187,7 @@ def _step_matrix(log: InteractionLog, anchor: Step | None, steps: int, level: st
         shift = numbers - 1
         labels = np.concatenate([cats, np.array([END], dtype=object)])
     else:
-        hits = np.flatnonzero(step_mask(log, anchor))
+        hits = np.flatnonzero(step_mask(log, anchor, check=False))
         cust = log.customer_codes[hits]
         first = np.ones(len(hits), dtype=bool)
         first[1:] = cust[1:] != cust[:-1]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from cxmodel.log import InteractionLog
 
-__all__ = ["END", "START", "Transitions", "transitions"]
+__all__ = ["END", "START", "Transitions", "transition_edges", "transitions", "unique_customers"]
 
 START = "START"
 END = "END"
@@ -233,7 +233,7 @@ def _transitions(
     k = len(labels)
     edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
     counts = np.bincount(edge, minlength=k * k).reshape(k, k).astype(np.int64)
-    customers = _unique_customers(who, edge, log.n_customers, k)
+    customers = unique_customers(who, edge, log.n_customers, k)
     out_sum = counts.sum(axis=1, keepdims=True)
     in_sum = counts.sum(axis=0)
     p_next = np.divide(counts, out_sum, out=np.zeros((k, k)), where=out_sum > 0)
@@ -252,7 +252,7 @@ def _transitions(
     )
 
 
-def _unique_customers(
+def unique_customers(
     who: npt.NDArray[np.int64], edge: npt.NDArray[np.int64], n_cust: int, k: int
 ) -> npt.NDArray[np.int64]:
     """Distinct customers per edge: a dense seen-table when small, else a sort."""

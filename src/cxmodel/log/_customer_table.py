@@ -72,6 +72,8 @@ class CustomerTable(Result):
     """One row per customer as of a date (columnar: named numpy arrays plus ``customer_id``).
 
     Build it with :meth:`from_log`; the columns are documented in ``CUSTOMER_TABLE_COLUMNS``.
+    ``log`` holds the interactions the table was built from, which :meth:`profile` reads; it is
+    ``None`` for a table built on a cluster (``cxmodel.dask.customer_table``).
 
     Examples
     --------
@@ -88,7 +90,7 @@ class CustomerTable(Result):
     customer_id: npt.NDArray[np.object_] = attrs.field(metadata=column())
     data: dict[str, _Array] = attrs.field(repr=False, metadata=columns())
     as_of: int
-    log: InteractionLog = attrs.field(repr=False)
+    log: InteractionLog | None = attrs.field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -167,6 +169,7 @@ class CustomerTable(Result):
         frequency = np.bincount(buy_codes, minlength=n)
         value = log.numeric("value") if "value" in log else np.zeros(len(log))
         monetary = np.bincount(buy_codes, weights=np.nan_to_num(value[buy]), minlength=n)
+        monetary = monetary.astype(np.float64)  # bincount of no rows is int64
         last_buy = _last_per_customer(buy_codes, times[buy], n, -1, np.int64)
         data["recency_days"] = np.where(frequency > 0, (cutoff - last_buy) / US_PER_DAY, np.nan)
         data["frequency"] = frequency.astype(np.int64)
@@ -245,9 +248,16 @@ class CustomerTable(Result):
         Raises
         ------
         DataError
-            When the customer is not in the table.
+            When the customer is not in the table, or the table holds no interactions (built on
+            a cluster).
         """
         i = self._index(customer_id)
+        if self.log is None:
+            raise DataError(
+                f"profile({customer_id!r}) needs the customer's interactions, which this table "
+                "does not hold (it was built on a cluster); build a log of that customer's rows "
+                "and call its customers_table(as_of).profile(...)"
+            )
         lo, hi = int(self.log.offsets[i]), int(self.log.offsets[i + 1])
         latest: list[Interaction] = self.log.interactions(max(lo, hi - recent), hi)
         surveys = [x for x in self.log.interactions(lo, hi) if x.kind == "survey"]

@@ -115,10 +115,13 @@ def absent_kinds(vocabulary: Iterable[Any], kinds: Iterable[str]) -> tuple[str, 
     return tuple(dict.fromkeys(k for k in kinds if k not in known))
 
 
-def warn_absent_kinds(absent: tuple[str, ...], *, argument: str, meaning: str) -> None:
+def warn_absent_kinds(
+    absent: tuple[str, ...], *, argument: str, meaning: str, stacklevel: int = 3
+) -> None:
     """Warn (:class:`~cxmodel.errors.DataWarning`) that ``absent`` kinds never occur in the log.
 
-    ``meaning`` says what the result then holds, e.g. ``"their steps count 0"``.
+    ``meaning`` says what the result then holds, e.g. ``"their steps count 0"``; the warning
+    points ``stacklevel`` frames up (the default: the caller of this function's caller).
     """
     if not absent:
         return
@@ -128,5 +131,5 @@ def warn_absent_kinds(absent: tuple[str, ...], *, argument: str, meaning: str) -
         f"{argument}: {what} occur in the log, so {meaning}; check that the export holds "
         "these events",
         DataWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
