@@ -162,7 +162,7 @@ class LogContext:
         self._keys: tuple[IntArray, IntArray] | None = None
         self._tie_rank: IntArray | None = None
         self._tie_end: IntArray | None = None
-        self._direct: tuple[int, int, IntArray] | None = None
+        self._direct: tuple[int, int, int, IntArray] | None = None
 
     def in_customer_time(self, rule: str) -> LogContext:
         """This context with calendar months (and quiet hours) on each customer's wall clock,
@@ -228,21 +228,31 @@ class LogContext:
         """(distinct times, row key) with key = customer * (distinct + 1) + time rank: sorted,
         so one ``searchsorted`` finds a (customer, time) position."""
         if self._keys is None:
-            ordered = np.sort(self.ts)
-            distinct = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
-            rank = np.searchsorted(distinct, self.ts)
+            # each row's time rank from the sort itself: a searchsorted of every row's time
+            # reads the distinct times at random, which costs seconds on millions of rows
+            order = np.argsort(self.ts, kind="stable")
+            ordered = self.ts[order]
+            new = np.ones(self.n, dtype=bool)
+            new[1:] = ordered[1:] != ordered[:-1]
+            distinct = ordered[new]
+            rank = np.empty(self.n, dtype=np.int64)
+            rank[order] = np.cumsum(new) - 1
             self._keys = (distinct, self.codes * (len(distinct) + 1) + rank)
         return self._keys
 
-    def _span(self) -> tuple[int, int] | None:
-        """(first time, span) when customer * span + time offset fits in int64, else None."""
+    def _span(self) -> tuple[int, int, int] | None:
+        """(first time, span, unit) when customer * span + (time - first) / unit fits in
+        int64, else None. ``unit`` is the greatest common divisor of the times' offsets from
+        the first (a second for exports stamped to the second), so a year of second-stamped
+        interactions of millions of customers still fits."""
         if self.n == 0:
             return None
         lo, hi = int(self.ts.min()), int(self.ts.max())
-        span = hi - lo + 3
+        unit = int(np.gcd.reduce(self.ts - lo)) or 1
+        span = (hi - lo) // unit + 3
         if span * (len(self.offsets) + 1) >= 2**62:
             return None
-        return lo, span
+        return lo, span, unit
 
     def tie_rank_at(self, rows: IntArray) -> IntArray:
         """``tie_rank()[rows]``."""
@@ -265,20 +275,24 @@ class LogContext:
         if len(cust) == 0:
             return np.zeros(0, dtype=np.int64)
         if self._direct is None:
-            span = self._span()
+            found = self._span()
             self._direct = (
-                (0, 0, np.zeros(0, dtype=np.int64))
-                if span is None
+                (0, 0, 1, np.zeros(0, dtype=np.int64))
+                if found is None
                 else (
-                    span[0],
-                    span[1],
-                    self.codes * span[1] + (self.ts - span[0] + 1),
+                    found[0],
+                    found[1],
+                    found[2],
+                    self.codes * found[1] + ((self.ts - found[0]) // found[2] + 1),
                 )
             )
-        lo, span_us, direct = self._direct
-        if span_us:  # keys without a sort: customer * span + (time - first + 1)
-            offset = np.clip(times - lo + 1 + (1 if strict else 0), 0, span_us - 1)
-            return np.searchsorted(direct, cust * span_us + offset).astype(np.int64)
+        lo, span, unit, direct = self._direct
+        if span:  # keys without a sort: customer * span + (time - first) / unit + 1
+            # the first row at or after t has a step >= ceil((t - first) / unit); after t,
+            # a step >= floor((t - first) / unit) + 1 (steps are whole: times are multiples)
+            step = (times - lo) // unit + 1 if strict else -((lo - times) // unit)
+            offset = np.clip(step + 1, 0, span - 1)
+            return np.searchsorted(direct, cust * span + offset).astype(np.int64)
         distinct, keys = self._composite()
         rank = np.searchsorted(distinct, times, side="right" if strict else "left")
         return np.searchsorted(keys, cust * (len(distinct) + 1) + rank).astype(np.int64)
