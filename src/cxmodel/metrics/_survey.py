@@ -18,8 +18,9 @@ import numpy.typing as npt
 from scipy import stats
 
 from cxmodel._periods import index_labels
+from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds, z_value
-from cxmodel._tables import MetricTable, result_html, result_to_pandas, warn_small_groups
+from cxmodel._tables import MetricTable, warn_small_groups
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
@@ -46,21 +47,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-class _Result:
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
-        return attrs.asdict(self, recurse=False)  # type: ignore[arg-type]
-
-    def to_pandas(self) -> Any:
-        """One-row DataFrame (needs pandas)."""
-        return result_to_pandas(self.to_dict(), f"{type(self).__name__}.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return result_html(type(self).__name__, self.to_dict())
-
-
-@attrs.frozen
-class NPSResult(_Result):
+@attrs.frozen(repr=False)
+class NPSResult(Result):
     """Net Promoter Score in points (-100..100) with its standard error and interval."""
 
     value: float
@@ -75,8 +63,8 @@ class NPSResult(_Result):
     population: int | None
 
 
-@attrs.frozen
-class ProportionResult(_Result):
+@attrs.frozen(repr=False)
+class ProportionResult(Result):
     """A share in [0, 1] (CSAT top-two-box, CES agree share) with its interval."""
 
     value: float
@@ -89,8 +77,8 @@ class ProportionResult(_Result):
     population: int | None
 
 
-@attrs.frozen
-class CESResult(_Result):
+@attrs.frozen(repr=False)
+class CESResult(Result):
     """Customer Effort Score: agree share (``value``, proportion) and mean with a t-interval."""
 
     value: float
