@@ -58,7 +58,7 @@ def _run(
     """The merged state of every partition."""
     feature = f"cxmodel.dask.{acc.metric}()"
     dask, _ = dask_modules(feature)
-    check_frame(ddf, feature)
+    check_frame(ddf, feature, mapping)
     if by is not None and not isinstance(by, str):
         raise SchemaError(f"by must be a column name (str) for Dask input; got {by!r}")
     if period is not None and period not in PERIODS:
