@@ -15,20 +15,7 @@ import cxmodel
 
 MIN_PARAMETERS = 3
 
-NOT_YET: dict[str, str] = {
-    "cxmodel.metrics.nps": "the survey core is being rewritten (metrics/_survey.py)",
-    "cxmodel.metrics.csat": "the survey core is being rewritten (metrics/_survey.py)",
-    "cxmodel.metrics.ces": "the survey core is being rewritten (metrics/_survey.py)",
-    "cxmodel.dask.nps": "the survey core is being rewritten (dask/_survey.py)",
-    "cxmodel.dask.csat": "the survey core is being rewritten (dask/_survey.py)",
-    "cxmodel.dask.ces": "the survey core is being rewritten (dask/_survey.py)",
-    "cxmodel.expr.check_expr": "cxmodel.expr is being rewritten on one walk over the AST",
-    "cxmodel.expr.evaluate": "cxmodel.expr is being rewritten on one walk over the AST",
-    "cxmodel.expr.evaluate_checked": "cxmodel.expr is being rewritten on one walk over the AST",
-    "cxmodel.segment.wilson_interval": "the intervals move to one statistics module",
-    "cxmodel.segment.newcombe_interval": "the intervals move to one statistics module",
-    "cxmodel.segment.welch_interval": "the intervals move to one statistics module",
-}
+NOT_YET: dict[str, str] = {}
 """Functions whose docstrings live in modules being rewritten (strict: once documented, the
 entry must go)."""
 

@@ -32,11 +32,7 @@ NOT_RESULTS: dict[type, str] = {
 }
 """Public classes with ``to_pandas`` or ``_repr_html_`` that are not analysis results."""
 
-NOT_ON_THE_BASE_YET: dict[type, str] = {
-    cx.metrics.NPSResult: "the survey results derive from metrics._survey._Result",
-    cx.metrics.ProportionResult: "the survey results derive from metrics._survey._Result",
-    cx.metrics.CESResult: "the survey results derive from metrics._survey._Result",
-}
+NOT_ON_THE_BASE_YET: dict[type, str] = {}
 """Result types that render through the one renderer but do not derive from the base yet
 (strict: moving one onto the base fails :func:`test_results_derive_from_the_base` until it
 leaves this table)."""

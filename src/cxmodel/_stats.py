@@ -121,7 +121,25 @@ def wilson_bounds(
 
 
 def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for one proportion.
+    """Wilson score interval for one proportion ``successes / n``.
+
+    The interval stays inside [0, 1] and is not degenerate at 0 or ``n`` successes; it is
+    ``(nan, nan)`` for ``n = 0``.
+
+    Parameters
+    ----------
+    successes : float
+        The number of successes, 0 to ``n``.
+    n : float
+        The number of trials.
+    z : float, default Z95
+        The two-sided normal quantile of the confidence level (1.96 for 95 %; see
+        :func:`z_value`).
+
+    Returns
+    -------
+    tuple of (float, float)
+        The lower and upper bound.
 
     Examples
     --------
@@ -166,6 +184,27 @@ def newcombe_interval(
     x_a: float, n_a: float, x_b: float, n_b: float, z: float = Z95
 ) -> tuple[float, float]:
     """Newcombe's hybrid score interval (method 10) for the difference of two proportions.
+
+    The difference is ``x_a / n_a - x_b / n_b``; the interval combines the two Wilson
+    intervals and is ``(nan, nan)`` when a side has ``n = 0``.
+
+    Parameters
+    ----------
+    x_a : float
+        The successes of the first group.
+    n_a : float
+        The trials of the first group.
+    x_b : float
+        The successes of the second group.
+    n_b : float
+        The trials of the second group.
+    z : float, default Z95
+        The two-sided normal quantile of the confidence level (see :func:`z_value`).
+
+    Returns
+    -------
+    tuple of (float, float)
+        The lower and upper bound of the difference.
 
     Examples
     --------
@@ -228,6 +267,21 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
     """Welch's t interval for the difference of means ``mean(a) - mean(b)``.
 
     NaN when either sample has fewer than 2 values; the point itself when both variances are 0.
+    The degrees of freedom are Welch-Satterthwaite's.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        The first sample (float values, no NaN).
+    b : numpy.ndarray
+        The second sample (float values, no NaN).
+    level : float, default 0.95
+        The confidence level, in (0, 1).
+
+    Returns
+    -------
+    tuple of (float, float)
+        The lower and upper bound of ``mean(a) - mean(b)``.
 
     Examples
     --------

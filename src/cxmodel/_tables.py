@@ -1,5 +1,4 @@
-"""Tables of labelled columns shared by the analyses: MetricTable, dict/pandas/HTML conversion,
-the small-sample warning."""
+"""Tables of labelled columns shared by the analyses: MetricTable and the small-sample warning."""
 
 from __future__ import annotations
 
@@ -11,8 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._html import html_record
-from cxmodel._result import Result, columns, record_frame
+from cxmodel._result import Result, columns
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,8 +19,6 @@ __all__ = [
     "SMALL_N",
     "MetricTable",
     "SmallSampleWarning",
-    "result_html",
-    "result_to_pandas",
     "warn_small_groups",
 ]
 
@@ -54,20 +50,6 @@ def warn_small_groups(n: npt.ArrayLike, what: str, *, stacklevel: int = 3) -> No
             SmallSampleWarning,
             stacklevel=stacklevel,
         )
-
-
-def result_to_pandas(fields: Mapping[str, Any], feature: str) -> Any:
-    """One-row DataFrame of a scalar result (tuples become ``_low``/``_high`` columns).
-
-    For the survey results, which do not derive from :class:`~cxmodel._result.Result` yet.
-    """
-    return record_frame(fields, feature)
-
-
-def result_html(title: str, fields: Mapping[str, Any]) -> str:
-    """A small two-column HTML table of a result's fields (as :class:`~cxmodel._result.Result`
-    shows a record)."""
-    return html_record(title, fields)
 
 
 @attrs.frozen(eq=False, repr=False)

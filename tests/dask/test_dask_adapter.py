@@ -154,6 +154,20 @@ class TestSurveyMetrics:
         with pytest.raises(SchemaError, match="ddf must be a dask"):
             cxd.nps(data[0].to_pandas())
 
+    def test_mapping_renames_the_core_columns(
+        self, client: Client, data: tuple[InteractionLog, Any]
+    ) -> None:
+        """Columns under the user's names, with ``mapping``, give the one-shot result."""
+        log, ddf = data
+        renamed = ddf.rename(columns={"customer_id": "user", "kind": "event"})
+        mapping = {"user": "customer_id", "event": "kind"}
+        assert cxd.csat(renamed, mapping=mapping) == metrics.csat(log)
+
+    def test_mapping_names_a_missing_column(self, data: tuple[InteractionLog, Any]) -> None:
+        """A mapped customer column the frame lacks is named in the error."""
+        with pytest.raises(SchemaError, match=r"no column\(s\) \['user'\]"):
+            cxd.nps(data[1], mapping={"user": "customer_id"})
+
 
 class _nothing:
     def __enter__(self) -> None:
@@ -204,6 +218,18 @@ class TestRFM:
                 np.asarray(got.to_dict()[key]), np.asarray(value), err_msg=key
             )
         assert got.as_of == expected.as_of
+
+    def test_mapping_renames_the_customer_column(
+        self, client: Client, data: tuple[InteractionLog, Any]
+    ) -> None:
+        """A customer column under the user's name, with ``mapping``, gives the same scores."""
+        log, ddf = data
+        as_of = "2024-10-01T00:00Z"
+        renamed = ddf.rename(columns={"customer_id": "user"})
+        got = cxd.rfm_scores(renamed, as_of=as_of, mapping={"user": "customer_id"})
+        expected = segment.rfm_scores(log, as_of=as_of)
+        assert got.customer_id.tolist() == expected.customer_id.tolist()
+        np.testing.assert_array_equal(got.m, expected.m)
 
     def test_bad_n_bins(self, client: Client, data: tuple[InteractionLog, Any]) -> None:
         """n_bins outside 2..100 raises SchemaError."""

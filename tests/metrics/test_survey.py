@@ -89,6 +89,21 @@ class TestNPS:
         assert isinstance(t, MetricTable)
         assert t.to_pandas().shape[0] == 1 and "<table>" in t._repr_html_()
 
+    def test_repr_is_a_short_summary(self) -> None:
+        """The repr names the figures to 4 significant digits and leaves out a missing
+        population, wrapped at 100 characters."""
+        assert repr(nps(GOLDEN_NPS)) == (
+            "NPSResult(value=30, se=7.81, ci=(14.69, 45.31), n=100, promoters=50, passives=30, "
+            "detractors=20,\n    method=wald, level=0.95)"
+        )
+        assert repr(nps(GOLDEN_NPS, population=400)).endswith("level=0.95, population=400)")
+
+    def test_equal_answers_give_equal_results(self) -> None:
+        """Results compare by value and hash alike (the Dask functions are checked with ==)."""
+        a, b = nps(GOLDEN_NPS), nps(list(reversed(GOLDEN_NPS)))
+        assert a == b and hash(a) == hash(b)
+        assert a != nps(GOLDEN_NPS, level=0.9)
+
 
 class TestCSATAndCES:
     def test_csat_golden_wilson(self) -> None:
@@ -117,6 +132,20 @@ class TestCSATAndCES:
         """Empty CES gives NaN share and mean with n = 0."""
         r = ces([])
         assert r.n == 0 and math.isnan(r.value) and math.isnan(r.mean)
+
+    def test_results_convert_field_by_field(self) -> None:
+        """``to_dict`` gives every field in declaration order; ``to_pandas`` splits each
+        interval into ``_low`` and ``_high`` columns."""
+        share, effort = csat([5] * 170 + [1] * 30), ces([7, 6, 5, 2] * 10)
+        assert list(share.to_dict()) == [
+            "value", "se", "ci", "n", "successes", "method", "level", "population",
+        ]  # fmt: skip
+        assert effort.to_dict()["mean_ci"] == effort.mean_ci
+        pytest.importorskip("pandas")
+        assert effort.to_pandas().columns.tolist() == [
+            "value", "se", "ci_low", "ci_high", "n", "successes", "mean", "mean_se",
+            "mean_ci_low", "mean_ci_high", "method", "level", "population",
+        ]  # fmt: skip
 
 
 def _survey_log() -> InteractionLog:

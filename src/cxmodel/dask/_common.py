@@ -58,12 +58,15 @@ def dask_modules(feature: str) -> tuple[Any, Any]:
     return dask, dd
 
 
-def check_frame(ddf: object, feature: str) -> None:
-    """Raise SchemaError unless ``ddf`` is a Dask DataFrame with the log's core columns."""
+def check_frame(ddf: object, feature: str, mapping: Mapping[str, str] | None = None) -> None:
+    """Raise SchemaError unless ``ddf`` is a Dask DataFrame with the log's core columns (under
+    the names ``mapping`` gives them, when it renames them)."""
     _, dd = dask_modules(feature)
     if not isinstance(ddf, dd.DataFrame):
         raise SchemaError(f"{feature}: ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}")
-    missing = [c for c in ("customer_id", "timestamp", "kind") if c not in ddf.columns]
+    source = {target: name for name, target in (mapping or {}).items()}
+    core = [source.get(c, c) for c in ("customer_id", "timestamp", "kind")]
+    missing = [c for c in core if c not in ddf.columns]
     if missing:
         raise SchemaError(
             f"{feature}: ddf has no column(s) {missing!r}; expected the log columns "

@@ -61,7 +61,7 @@ def rfm_scores(
     """
     feature = "cxmodel.dask.rfm_scores()"
     dask, _ = dask_modules(feature)
-    check_frame(ddf, feature)
+    check_frame(ddf, feature, mapping)
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)

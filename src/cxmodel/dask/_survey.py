@@ -58,7 +58,7 @@ def _run(
     """The merged state of every partition."""
     feature = f"cxmodel.dask.{acc.metric}()"
     dask, _ = dask_modules(feature)
-    check_frame(ddf, feature)
+    check_frame(ddf, feature, mapping)
     if by is not None and not isinstance(by, str):
         raise SchemaError(f"by must be a column name (str) for Dask input; got {by!r}")
     if period is not None and period not in PERIODS:
@@ -137,9 +137,59 @@ def nps(
     ``timezone`` as in ``InteractionLog.from_pandas``) whose
     :meth:`~cxmodel.metrics.NPSAccumulator.partial` is one delayed task; the partials are
     merged in a tree of ``fan_in`` and summarised once, exactly as :func:`cxmodel.metrics.nps`
-    summarises the partial of a whole log. ``by`` must be a column name.
-    ``progress=True`` shows Dask's progress bar while the partitions are computed
-    (``dask.diagnostics.ProgressBar``, or ``distributed.progress`` under a running client).
+    summarises the partial of a whole log, so the result equals it (``==``), whatever the
+    partitioning. ``by`` must be a column name.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        Interaction rows (the columns of ``InteractionLog.to_pandas()``, or yours with
+        ``mapping``); the ``survey`` rows whose ``metric`` is ``"nps"`` are the answers.
+    by : str, optional
+        A column whose value on each answer breaks the result down, one row per group.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the calendar period of each answer, in ``timezone``.
+    timezone : str, optional
+        Zone of naive timestamps and of the calendar periods; default UTC.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    ci : {"wald", "adjusted-wald", "bootstrap"}, default "wald"
+        The interval method, as in :func:`cxmodel.metrics.nps`.
+    level : float, default 0.95
+        The confidence level of the interval, in (0, 1).
+    population : int, optional
+        The size of the surveyed population, for the finite population correction.
+    random_state : int, default 0
+        The seed of the bootstrap.
+    fan_in : int, default 8
+        Partial states merged per task of the merge tree.
+    progress : bool, default False
+        Show Dask's progress bar while the partitions are computed (``distributed.progress``
+        under a running client).
+
+    Returns
+    -------
+    NPSResult or MetricTable
+        One result without ``by`` and ``period``, else one row per group, as
+        :func:`cxmodel.metrics.nps` gives them.
+
+    Raises
+    ------
+    SchemaError
+        When ``ddf`` is not a Dask DataFrame, ``by`` is not one of its columns, ``period`` is
+        not a known period, or as :func:`cxmodel.metrics.nps` raises.
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, pandas as pd
+    >>> from cxmodel import dask as cxd
+    >>> frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(40)], "kind": "survey",
+    ...     "timestamp": pd.Timestamp("2024-01-01", tz="UTC"), "metric": "nps",
+    ...     "score": [10] * 20 + [8] * 10 + [3] * 10})
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     r = cxd.nps(dd.from_pandas(frame, npartitions=3))
+    >>> r.value, r.n
+    (25.0, 40)
     """
     acc = NPSAccumulator()
     state = _run(acc, ddf, by, period, timezone, mapping, fan_in, progress)
@@ -215,7 +265,52 @@ def csat(
     fan_in: int = 8,
     progress: bool = False,
 ) -> ProportionResult | MetricTable:
-    """:func:`cxmodel.metrics.csat` over a Dask DataFrame (as :func:`nps`, ``progress`` too)."""
+    """:func:`cxmodel.metrics.csat` over a Dask DataFrame; the same result.
+
+    The partitions' partials are merged and summarised once, as in :func:`nps`.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        Interaction rows (the columns of ``InteractionLog.to_pandas()``, or yours with
+        ``mapping``); the ``survey`` rows whose ``metric`` is ``"csat"`` are the answers.
+    by : str, optional
+        A column whose value on each answer breaks the result down, one row per group.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the calendar period of each answer, in ``timezone``.
+    timezone : str, optional
+        Zone of naive timestamps and of the calendar periods; default UTC.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    ci : {"wilson", "wald", "adjusted-wald", "bootstrap"}, default "wilson"
+        The interval method, as in :func:`cxmodel.metrics.csat`.
+    level : float, default 0.95
+        The confidence level of the interval, in (0, 1).
+    population : int, optional
+        The size of the surveyed population, for the finite population correction.
+    scale : tuple of int, default (1, 5)
+        The lowest and highest answer.
+    top : int, optional
+        The lowest satisfied answer; default the second-highest answer of ``scale``.
+    random_state : int, default 0
+        The seed of the bootstrap.
+    fan_in : int, default 8
+        Partial states merged per task of the merge tree.
+    progress : bool, default False
+        Show Dask's progress bar while the partitions are computed (``distributed.progress``
+        under a running client).
+
+    Returns
+    -------
+    ProportionResult or MetricTable
+        One result without ``by`` and ``period``, else one row per group, as
+        :func:`cxmodel.metrics.csat` gives them.
+
+    Raises
+    ------
+    SchemaError
+        As :func:`nps`.
+    """
     acc = CSATAccumulator("csat", scale[0], scale[1], scale[1] - 1 if top is None else top)
     state = _run(acc, ddf, by, period, timezone, mapping, fan_in, progress)
     return acc.summarise(
@@ -290,7 +385,52 @@ def ces(
     fan_in: int = 8,
     progress: bool = False,
 ) -> CESResult | MetricTable:
-    """:func:`cxmodel.metrics.ces` over a Dask DataFrame (as :func:`nps`, ``progress`` too)."""
+    """:func:`cxmodel.metrics.ces` over a Dask DataFrame; the same result.
+
+    The partitions' partials are merged and summarised once, as in :func:`nps`.
+
+    Parameters
+    ----------
+    ddf : dask.dataframe.DataFrame
+        Interaction rows (the columns of ``InteractionLog.to_pandas()``, or yours with
+        ``mapping``); the ``survey`` rows whose ``metric`` is ``"ces"`` are the answers.
+    by : str, optional
+        A column whose value on each answer breaks the result down, one row per group.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the calendar period of each answer, in ``timezone``.
+    timezone : str, optional
+        Zone of naive timestamps and of the calendar periods; default UTC.
+    mapping : dict, optional
+        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    ci : {"wilson", "wald", "adjusted-wald", "bootstrap"}, default "wilson"
+        The interval method of the agree share, as in :func:`cxmodel.metrics.ces`.
+    level : float, default 0.95
+        The confidence level of both intervals, in (0, 1).
+    population : int, optional
+        The size of the surveyed population, for the finite population correction.
+    scale : tuple of int, default (1, 7)
+        The lowest and highest answer.
+    agree_from : int, default 5
+        The lowest answer that counts as agreeing.
+    random_state : int, default 0
+        The seed of the bootstrap.
+    fan_in : int, default 8
+        Partial states merged per task of the merge tree.
+    progress : bool, default False
+        Show Dask's progress bar while the partitions are computed (``distributed.progress``
+        under a running client).
+
+    Returns
+    -------
+    CESResult or MetricTable
+        One result without ``by`` and ``period``, else one row per group, as
+        :func:`cxmodel.metrics.ces` gives them.
+
+    Raises
+    ------
+    SchemaError
+        As :func:`nps`.
+    """
     acc = CESAccumulator("ces", scale[0], scale[1], agree_from)
     state = _run(acc, ddf, by, period, timezone, mapping, fan_in, progress)
     return acc.summarise(

@@ -34,6 +34,33 @@ def evaluate_checked(
     eligibility, experience-driver conditions. Errors are re-raised with ``label`` (e.g.
     ``"rule 'VIP'"``) in front of the diagnostics, which show the text with a caret.
 
+    Parameters
+    ----------
+    label : str
+        What the expression is, put in front of every error message (``"rule 'VIP'"``).
+    text : str
+        The expression as the user wrote it.
+    columns : Mapping[str, numpy.ndarray]
+        One array of ``n`` row values per name the expression may use.
+    schema : Mapping[str, str]
+        The type of each name (one of :data:`~cxmodel.expr.TYPES`), for the type check.
+    n : int
+        The number of rows; a constant expression is repeated on each.
+    want : {"bool", "float"}
+        ``"bool"`` for a condition, ``"float"`` for a number.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per row, a fresh writable array of length ``n``.
+
+    Raises
+    ------
+    TriggerSyntaxError
+        When ``text`` does not parse.
+    TriggerTypeError
+        When the expression does not type-check, or is not a number for ``want="float"``.
+
     Examples
     --------
     >>> import numpy as np

@@ -249,6 +249,26 @@ def evaluate(
     Missing values are NaN (numbers) or ``None`` (strings): arithmetic with missing is missing,
     a comparison with missing is false, and ``a ?? b`` takes ``b`` where ``a`` is missing.
 
+    Parameters
+    ----------
+    expr : Expr
+        The parsed expression (type-check it first with :func:`check_expr`).
+    columns : Mapping[str, array-like]
+        One array of row values per name the expression uses, keyed as written (``score``,
+        ``r.score``).
+    n : int, optional
+        The number of rows; default the length of the first column (1 without columns).
+    aggregate : callable, optional
+        The value of an aggregate node on every row (called with the node); without it an
+        aggregate raises :class:`~cxmodel.errors.SchemaError`.
+    max_cells : int, default 2_000_000_000
+        The most rows x nodes the evaluation may take.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per row: booleans for a condition, floats or objects otherwise.
+
     Raises
     ------
     EvaluationLimitError

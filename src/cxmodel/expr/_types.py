@@ -208,9 +208,29 @@ def check_expr(
 ) -> tuple[str, list[Diagnostic]]:
     """Return the type of ``expr`` and the diagnostics found checking it against ``schema``.
 
-    ``schema`` maps column keys (``score``, ``r.score``, ``customer.plan``) to types.
-    ``qualifiers`` lists the names that may appear before a dot; ``want="bool"`` requires a
-    condition.
+    Problems are collected, not raised: each is a :class:`Diagnostic` with its code, position
+    and, where one helps, a hint (an unknown name gets a did-you-mean). An expression nested deeper than
+    :data:`MAX_NESTING` gives one E104 diagnostic and type ``"any"`` without further checks.
+
+    Parameters
+    ----------
+    expr : Expr
+        The parsed expression.
+    schema : Mapping[str, str]
+        The type (one of :data:`~cxmodel.expr.TYPES`) of each name the expression may use,
+        keyed as written (``score``, ``r.score``, ``customer.plan``).
+    qualifiers : frozenset of str, optional
+        The names that may appear before a dot; ``None`` accepts any qualifier.
+    aggregate_type : callable, optional
+        Types an aggregate in place of the default (the aggregate function's result type, or
+        its field's): called with the node and the diagnostics list to extend; returns the type.
+    want : {"bool"}, optional
+        ``"bool"`` requires a condition; ``None`` accepts an expression of any type.
+
+    Returns
+    -------
+    tuple of (str, list of Diagnostic)
+        The expression's type and the diagnostics, empty when it checks.
 
     Examples
     --------

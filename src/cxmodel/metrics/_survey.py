@@ -18,8 +18,9 @@ import numpy.typing as npt
 from scipy import stats
 
 from cxmodel._periods import index_labels
+from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds, z_value
-from cxmodel._tables import MetricTable, result_html, result_to_pandas, warn_small_groups
+from cxmodel._tables import MetricTable, warn_small_groups
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
@@ -46,21 +47,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-class _Result:
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict."""
-        return attrs.asdict(self, recurse=False)  # type: ignore[arg-type]
-
-    def to_pandas(self) -> Any:
-        """One-row DataFrame (needs pandas)."""
-        return result_to_pandas(self.to_dict(), f"{type(self).__name__}.to_pandas()")
-
-    def _repr_html_(self) -> str:
-        return result_html(type(self).__name__, self.to_dict())
-
-
-@attrs.frozen
-class NPSResult(_Result):
+@attrs.frozen(repr=False)
+class NPSResult(Result):
     """Net Promoter Score in points (-100..100) with its standard error and interval."""
 
     value: float
@@ -75,8 +63,8 @@ class NPSResult(_Result):
     population: int | None
 
 
-@attrs.frozen
-class ProportionResult(_Result):
+@attrs.frozen(repr=False)
+class ProportionResult(Result):
     """A share in [0, 1] (CSAT top-two-box, CES agree share) with its interval."""
 
     value: float
@@ -89,8 +77,8 @@ class ProportionResult(_Result):
     population: int | None
 
 
-@attrs.frozen
-class CESResult(_Result):
+@attrs.frozen(repr=False)
+class CESResult(Result):
     """Customer Effort Score: agree share (``value``, proportion) and mean with a t-interval."""
 
     value: float
@@ -580,15 +568,56 @@ def nps(
 ) -> NPSResult | MetricTable:
     """Net Promoter Score: 100 (promoters - detractors) / n on answers 0..10.
 
-    ``data`` is a log (its ``survey`` rows with ``metric == "nps"``) or an array of scores.
-    Without ``by``/``period`` the result is an :class:`NPSResult`; with them a
-    :class:`MetricTable` with one row per group (periods in ``timezone``, default UTC).
-    ``ci`` is ``"wald"``, ``"adjusted-wald"`` (Lewis & Sauro) or ``"bootstrap"`` (seeded by
-    ``random_state``); ``population`` applies the finite population correction. Fewer than
-    30 answers warns :class:`SmallSampleWarning`; no answers gives NaN with ``n == 0``.
-    ``by_rated=True`` (with ``by`` a column name) groups each answer by that column of the
-    interaction it rates (its ``rates`` id, else an ``order_id``/``ticket_id`` it shares; see
-    :func:`rated_interactions`); answers that rate nothing found are the group ``"(unrated)"``.
+    Promoters answer 9 or 10, detractors 0 to 6 (:func:`nps_statistics` gives the standard
+    error and the intervals). Without ``by`` and ``period`` the answer is one
+    :class:`NPSResult`; with either, a :class:`MetricTable` with one row per group, sorted by
+    key (missing last). No answers gives NaN with ``n == 0``, not an error.
+
+    Parameters
+    ----------
+    data : InteractionLog or array-like
+        A log (its ``survey`` rows whose ``metric`` is ``"nps"``, scores in ``score``) or the
+        scores themselves, whole numbers 0..10.
+    by : str or array-like, optional
+        A column of the log (a text column gives a row to each of its values, answered or
+        not; missing is the group ``"(missing)"``) or one label per log row or per score.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the calendar period of each answer, in ``timezone``.
+    timezone : str, optional
+        IANA zone of the calendar periods; default UTC.
+    timestamps : array-like, optional
+        The time of each score, when ``data`` is an array and ``period`` is given.
+    ci : {"wald", "adjusted-wald", "bootstrap"}, default "wald"
+        The interval method: Wald, adjusted Wald (Lewis & Sauro) or a seeded bootstrap.
+    level : float, default 0.95
+        The confidence level of the interval, in (0, 1).
+    population : int, optional
+        The size of the surveyed population, for the finite population correction.
+    random_state : int, default 0
+        The seed of the bootstrap.
+    by_rated : bool, default False
+        Group each answer by the ``by`` column of the interaction it rates (its ``rates`` id,
+        else an ``order_id`` or ``ticket_id`` it shares; see :func:`rated_interactions`);
+        answers that rate nothing found are the group ``"(unrated)"``.
+
+    Returns
+    -------
+    NPSResult or MetricTable
+        The score, its standard error, interval and counts: one result, or one row per group
+        (key columns, then ``n``, ``promoters``, ``passives``, ``detractors``, ``value``,
+        ``se``, ``ci_low``, ``ci_high``).
+
+    Raises
+    ------
+    SchemaError
+        For a score off the scale (naming its row), an unknown ``ci`` or ``period``, a level
+        outside (0, 1), a population smaller than the answers, or labels that do not match
+        the scores one to one.
+
+    Warns
+    -----
+    SmallSampleWarning
+        When a group has answers, but fewer than 30.
 
     Examples
     --------
@@ -670,8 +699,54 @@ def csat(
 ) -> ProportionResult | MetricTable:
     """CSAT: share of answers in the top two boxes (>= ``top``, default 4 on 1..5).
 
-    Same inputs and breakdowns as :func:`nps` (``by_rated`` too); ``ci`` is ``"wilson"`` (default), ``"wald"``,
-    ``"adjusted-wald"`` (Agresti-Coull) or ``"bootstrap"``.
+    Takes the data and breakdowns of :func:`nps`; the share is a proportion with a Wilson
+    interval by default. Without ``by`` and ``period`` the answer is one
+    :class:`ProportionResult`, with either a :class:`MetricTable` with one row per group.
+
+    Parameters
+    ----------
+    data : InteractionLog or array-like
+        A log (its ``survey`` rows whose ``metric`` is ``"csat"``, scores in ``score``) or the
+        scores themselves, whole numbers on ``scale``.
+    by : str or array-like, optional
+        A column of the log or one label per log row or per score, as in :func:`nps`.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the calendar period of each answer, in ``timezone``.
+    timezone : str, optional
+        IANA zone of the calendar periods; default UTC.
+    timestamps : array-like, optional
+        The time of each score, when ``data`` is an array and ``period`` is given.
+    ci : {"wilson", "wald", "adjusted-wald", "bootstrap"}, default "wilson"
+        The interval method: Wilson score, Wald, adjusted Wald (Agresti-Coull) or a seeded
+        bootstrap.
+    level : float, default 0.95
+        The confidence level of the interval, in (0, 1).
+    population : int, optional
+        The size of the surveyed population, for the finite population correction.
+    scale : tuple of int, default (1, 5)
+        The lowest and highest answer.
+    top : int, optional
+        The lowest satisfied answer; default the second-highest answer of ``scale``.
+    random_state : int, default 0
+        The seed of the bootstrap.
+    by_rated : bool, default False
+        Group each answer by the ``by`` column of the interaction it rates, as in :func:`nps`.
+
+    Returns
+    -------
+    ProportionResult or MetricTable
+        The share, its standard error, interval and counts: one result, or one row per group
+        (key columns, then ``n``, ``successes``, ``value``, ``se``, ``ci_low``, ``ci_high``).
+
+    Raises
+    ------
+    SchemaError
+        As :func:`nps`, for answers off ``scale``.
+
+    Warns
+    -----
+    SmallSampleWarning
+        When a group has answers, but fewer than 30.
 
     Examples
     --------
@@ -754,8 +829,54 @@ def ces(
     """Customer Effort Score (CES 2.0, 1..7 agreement): agree share (>= 5) and mean.
 
     The agree share is a proportion with the ``ci`` interval (as :func:`csat`); the mean
-    has a Student-t interval. Higher is easier on the default scale. ``by_rated`` as in
-    :func:`nps`.
+    has a Student-t interval (NaN below 2 answers). Higher is easier on the default scale.
+    Without ``by`` and ``period`` the answer is one :class:`CESResult`, with either a
+    :class:`MetricTable` with one row per group.
+
+    Parameters
+    ----------
+    data : InteractionLog or array-like
+        A log (its ``survey`` rows whose ``metric`` is ``"ces"``, scores in ``score``) or the
+        scores themselves, whole numbers on ``scale``.
+    by : str or array-like, optional
+        A column of the log or one label per log row or per score, as in :func:`nps`.
+    period : {"day", "week", "month", "quarter"}, optional
+        Break down by the calendar period of each answer, in ``timezone``.
+    timezone : str, optional
+        IANA zone of the calendar periods; default UTC.
+    timestamps : array-like, optional
+        The time of each score, when ``data`` is an array and ``period`` is given.
+    ci : {"wilson", "wald", "adjusted-wald", "bootstrap"}, default "wilson"
+        The interval method of the agree share, as in :func:`csat`.
+    level : float, default 0.95
+        The confidence level of both intervals, in (0, 1).
+    population : int, optional
+        The size of the surveyed population, for the finite population correction.
+    scale : tuple of int, default (1, 7)
+        The lowest and highest answer.
+    agree_from : int, default 5
+        The lowest answer that counts as agreeing.
+    random_state : int, default 0
+        The seed of the bootstrap.
+    by_rated : bool, default False
+        Group each answer by the ``by`` column of the interaction it rates, as in :func:`nps`.
+
+    Returns
+    -------
+    CESResult or MetricTable
+        The agree share and the mean with their intervals: one result, or one row per group
+        (the columns of :func:`csat`, then ``mean``, ``mean_se``, ``mean_ci_low``,
+        ``mean_ci_high``).
+
+    Raises
+    ------
+    SchemaError
+        As :func:`nps`, for answers off ``scale``.
+
+    Warns
+    -----
+    SmallSampleWarning
+        When a group has answers, but fewer than 30.
 
     Examples
     --------
