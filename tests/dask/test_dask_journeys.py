@@ -11,7 +11,6 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 from distributed import Client
-from frames import assert_same, uneven
 
 import dask
 from cxmodel import dask as cxd
@@ -20,6 +19,7 @@ from cxmodel.datasets import synthetic
 from cxmodel.domain import Consent, Customer
 from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
+from tests.dask.frames import assert_same, uneven
 
 AS_OF = "2024-12-31T00:00Z"
 STEPS = ["view", "product_view", "add_to_cart", "purchase"]

@@ -8,13 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_triggers_engine import records
-from test_triggers_microbatch import T0, key
 
 from cxmodel.errors import TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import AGGREGATE_FUNCTIONS, AGGREGATES
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import TriggerEngine, check, evaluate, parse
+from tests.triggers.helpers import T0, key, records
 
 MEDIANS = [
     "median(purchase.value) >= 100",

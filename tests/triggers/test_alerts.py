@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from cxmodel.domain import Customer
 from cxmodel.errors import DataError, TriggerSyntaxError, TriggerTypeError
-from cxmodel.log import InteractionLog
 from cxmodel.triggers import (
     ALERT_CUSTOMER_ID,
     Alert,
@@ -29,45 +28,13 @@ from cxmodel.triggers import (
     parse,
     trigger,
 )
+from tests.triggers.helpers import AS_OF, PAY, SPIKE, TICKETS, at, log_of
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 US = 1_000_000
-AS_OF = "2024-02-01T00:00Z"
-
-
-def at(minutes: float) -> datetime:
-    """T0 plus ``minutes``."""
-    return T0 + timedelta(minutes=minutes)
 
 
 def us(moment: datetime) -> int:
     return round((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * US)
-
-
-def log_of(events: list[tuple[str, float, str, dict[str, Any]]]) -> InteractionLog:
-    """(customer, minutes after T0, kind, fields) rows as a log."""
-    return InteractionLog.from_records(
-        [
-            {"customer_id": c, "timestamp": at(m).isoformat(), "kind": k, **fields}
-            for c, m, k, fields in events
-        ]
-    )
-
-
-PAY = {"topic": "payment"}
-#: Payment tickets of five customers: three in 45 minutes, then three in 18 minutes.
-TICKETS = [
-    ("a", 0, "ticket_opened", PAY),
-    ("b", 30, "ticket_opened", PAY),
-    ("c", 45, "ticket_opened", PAY),
-    ("a", 180, "ticket_opened", PAY),
-    ("d", 192, "ticket_opened", PAY),
-    ("e", 198, "ticket_opened", PAY),
-]
-SPIKE = """alert spike:
-    when count(ticket_opened where topic == "payment" within 1 hours) >= 3
-    emit page(n = count(ticket_opened within 1 hours))
-"""
 
 
 def times(firings: Any) -> list[datetime]:

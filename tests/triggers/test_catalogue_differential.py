@@ -19,12 +19,17 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_engine_differential import LATENESS_HOURS, first_delivery_order, plan
-from test_triggers_engine import records
-from test_triggers_microbatch import SPANS, random_rule_set
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import SQLiteStore, TriggerEngine, evaluate, parse
+from tests.triggers.helpers import (
+    LATENESS_HOURS,
+    SPANS,
+    first_delivery_order,
+    plan,
+    random_rule_set,
+    records,
+)
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 CASES = int(os.environ.get("CXMODEL_DIFF_CASES", "300")) // 5

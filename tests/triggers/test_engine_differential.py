@@ -20,16 +20,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_triggers_engine import interaction, records
-from test_triggers_microbatch import random_rule_set
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, SQLiteStore, TriggerEngine, evaluate, parse
+from tests.triggers.helpers import (
+    LATENESS_HOURS,
+    first_delivery_order,
+    interaction,
+    plan,
+    random_rule_set,
+    records,
+)
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 CASES = int(os.environ.get("CXMODEL_DIFF_CASES", "300"))
 BLOCKS = 6
-LATENESS_HOURS = [0, 6, 24, 72]
 
 
 def key(firings: Any) -> Counter[Any]:
@@ -38,49 +43,6 @@ def key(firings: Any) -> Counter[Any]:
         (f.trigger, f.customer_id, f.time, repr(f.payload), repr(f.because), f.firing_id)
         for f in firings
     )
-
-
-def plan(
-    rng: random.Random, recs: list[dict[str, Any]], lateness_h: int, as_of: datetime
-) -> list[tuple[str, Any]]:
-    """The delivery: records out of order by less than the allowed lateness, some delivered
-    twice a few steps later, and ticks that never reach a record still to come."""
-    jitter = [
-        timedelta(minutes=rng.randrange(lateness_h * 60)) if lateness_h else timedelta(0)
-        for _ in recs
-    ]
-    order = sorted(range(len(recs)), key=lambda j: recs[j]["timestamp"] + jitter[j])
-    stream: list[tuple[str, Any]] = [("rec", recs[j]) for j in order]
-    for _ in range(rng.randint(0, len(recs) // 8) if recs else 0):  # duplicates, shortly after
-        at = rng.randrange(len(stream))
-        if stream[at][0] == "rec":
-            stream.insert(min(len(stream), at + rng.randint(1, 5)), ("dup", stream[at][1]))
-    out: list[tuple[str, Any]] = []
-    first_times = [r["timestamp"] if what == "rec" else None for what, r in stream]
-    # the earliest time still to come (first deliveries only) after each position
-    upcoming: list[datetime] = [as_of + timedelta(microseconds=1)] * (len(stream) + 1)
-    for pos in range(len(stream) - 1, -1, -1):
-        t = first_times[pos]
-        upcoming[pos] = upcoming[pos + 1] if t is None else min(t, upcoming[pos + 1])
-    for pos, item in enumerate(stream):
-        if rng.random() < 0.12:
-            limit = min(upcoming[pos], as_of + timedelta(microseconds=1))
-            tick = limit - timedelta(minutes=rng.randint(1, 3 * 24 * 60))
-            out.append(("tick", tick))
-        out.append(("rec", item[1]))
-    return out
-
-
-def first_delivery_order(steps: list[tuple[str, Any]]) -> list[dict[str, Any]]:
-    """The distinct records in the order the engine first received them, sorted by time
-    (stable: same-time records keep that order, as the engine releases ties)."""
-    seen: set[str] = set()
-    out = []
-    for what, rec in steps:
-        if what == "rec" and rec["interaction_id"] not in seen:
-            seen.add(rec["interaction_id"])
-            out.append(rec)
-    return sorted(out, key=lambda r: r["timestamp"])
 
 
 def one_at_a_time(

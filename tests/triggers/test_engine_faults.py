@@ -20,14 +20,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_triggers_engine import interaction, records
-from test_triggers_microbatch import random_rule_set
 
 from cxmodel.domain import Consent, Customer
 from cxmodel.errors import CXModelError, SchemaError, StoreError
@@ -42,6 +40,7 @@ from cxmodel.triggers import (
     explain,
     parse,
 )
+from tests.triggers.helpers import FailingStore, interaction, random_rule_set, records
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EXAMPLES = parse(EXAMPLE_RULES)
@@ -95,34 +94,6 @@ def sqlite_store(tmp_path: Path) -> Iterator[Any]:
     yield make
     for store in made:
         store.close()
-
-
-class FailingStore:
-    """A store wrapper (not an InMemoryStore) whose next ``fail`` commits raise StoreError."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.fail = 0
-        self.commits = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def open(self) -> Any:
-        return self.inner.open()
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def commit(self, change: StateChange) -> None:
-        if self.fail:
-            self.fail -= 1
-            raise StoreError("simulated: the disk is full")
-        self.commits += 1
-        self.inner.commit(change)
-
-    def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
-        self.inner.forget(customer_id, meta)
 
 
 # -- 1. exactly once across engine lifetimes ------------------------------------------------------

@@ -6,12 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
-from holdout_sim import simulate
 
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import ActionEffect, action_effect
 from cxmodel.triggers import TriggerEngine, evaluate, parse
+from tests.metrics.holdout_sim import simulate
 
 RULE = parse("trigger welcome:\n    when signup\n    emit coupon\n    holdout 20%")
 AS_OF = "2024-03-15T00:00Z"

@@ -11,7 +11,6 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 from distributed import Client
-from frames import assert_same, assert_same_table, uneven, with_ties
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +21,7 @@ from cxmodel.datasets import synthetic
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import BetaGeo
+from tests.dask.frames import assert_same, assert_same_table, uneven, with_ties
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_alerts import AS_OF, PAY, SPIKE, TICKETS, TestBaseline, TestSegment, at, log_of
-from test_engine_differential import first_delivery_order, plan
-from test_triggers_crash import CHILD, _records
-from test_triggers_engine import interaction, records
-from test_triggers_microbatch import random_rule_set
 
 from cxmodel.domain import Customer
 from cxmodel.errors import SchemaError, StoreError
@@ -34,6 +29,22 @@ from cxmodel.triggers import (
     evaluate,
     parse,
 )
+from tests.triggers.helpers import (
+    AS_OF,
+    CHILD,
+    PAY,
+    SPIKE,
+    TICKETS,
+    _records,
+    at,
+    first_delivery_order,
+    interaction,
+    log_of,
+    plan,
+    random_rule_set,
+    records,
+)
+from tests.triggers.test_alerts import TestBaseline, TestSegment
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 CASES = int(os.environ.get("CXMODEL_ALERT_CASES", "90"))

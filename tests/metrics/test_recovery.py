@@ -7,13 +7,13 @@ import warnings
 
 import numpy as np
 import pytest
-from recovery_sim import AS_OF, RULES, simulate
 
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import RECOVERED_AT, RecoveryRates, recovery_rate
 from cxmodel.segment import newcombe_interval
 from cxmodel.triggers import Firings, TriggerEngine, evaluate, parse
+from tests.metrics.recovery_sim import AS_OF, RULES, simulate
 
 DAY = 86_400_000_000
 T0 = np.datetime64("2024-01-01T00:00", "us")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,49 +16,7 @@ from cxmodel.domain import Interaction
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, evaluate, parse
-
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-KINDS = [
-    "product_view",
-    "purchase",
-    "survey",
-    "ticket_opened",
-    "consent_granted",
-    "consent_revoked",
-]
-
-
-def records(seed: int, n: int, n_customers: int = 4, days: int = 60) -> list[dict[str, Any]]:
-    """Random interactions in time order (ties included)."""
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        kind = rng.choice(KINDS)
-        rec: dict[str, Any] = {
-            "customer_id": f"c{rng.randrange(n_customers)}",
-            "timestamp": T0 + timedelta(hours=12 * rng.randrange(days * 2)),
-            "kind": kind,
-            "interaction_id": f"i{i}",
-            "product": rng.choice(["p1", "p2"]),
-            "value": float(rng.randrange(0, 300, 50)),
-            "topic": "payment",
-            "order_id": f"o{rng.randrange(5)}",
-        }
-        if kind == "survey":
-            rec["metric"] = "nps"
-            rec["score"] = float(rng.randrange(11))
-        if kind in ("consent_granted", "consent_revoked"):
-            rec["purpose"] = "marketing"
-        out.append(rec)
-    out.sort(key=lambda r: r["timestamp"])
-    return out
-
-
-def interaction(rec: dict[str, Any]) -> Interaction:
-    """The domain object for a record."""
-    std = {k: rec[k] for k in ("interaction_id", "value", "metric", "score") if k in rec}
-    props = {k: v for k, v in rec.items() if k in ("product", "topic", "order_id", "purpose")}
-    return Interaction(rec["customer_id"], rec["timestamp"], rec["kind"], properties=props, **std)
+from tests.triggers.helpers import T0, interaction, records, rules_text
 
 
 def batch_key(firings: Any) -> Counter[Any]:
@@ -72,46 +30,6 @@ def stream(rules: Any, recs: list[dict[str, Any]], as_of: datetime, **kw: Any) -
         out.extend(engine.process(interaction(rec)))
     out.extend(engine.advance_to(as_of))
     return out
-
-
-durations = st.sampled_from(["1 days", "3 days", "7 days", "10 days"])
-kinds = st.sampled_from(KINDS[:4])
-
-
-@st.composite
-def rules_text(draw: st.DrawFn) -> str:
-    """A random rule drawn from the grammar's clause shapes."""
-    d = draw(durations)
-    k1, k2 = draw(kinds), draw(kinds)
-    when = draw(
-        st.sampled_from(
-            [
-                f"inactive for {d}",
-                f"no {k1} for {d}",
-                f"{k1} as x",
-                f"{k1} as x where x.value >= 100",
-                f"{k1} as x then after {d}",
-                f"{k1} as x then no {k2} where product == x.product for {d}",
-                f"{k1} as x then {k2} where value > x.value within {d}",
-                f"{k1} as x then {k2}",
-            ]
-        )
-    )
-    lines = [f"trigger r:\n    when {when}"]
-    if "then after" in when and draw(st.booleans()):
-        lines.append(f"    unless {k2} where order_id == x.order_id")
-    if draw(st.booleans()):
-        lines.append(f"    if count({k2} within {draw(durations)}) >= {draw(st.integers(0, 2))}")
-    payload = "(v = x.value)" if " as x" in when else ""
-    lines.append(f"    emit act{payload}")
-    if draw(st.booleans()):
-        lines.append(f"    cooldown {draw(durations)}")
-    if draw(st.booleans()):
-        every = draw(st.sampled_from(["", f" every {draw(durations)}"]))
-        lines.append(f"    once per customer{every}")
-    if draw(st.booleans()):
-        lines.append("    requires consent marketing")
-    return "\n".join(lines)
 
 
 class TestDifferential:

@@ -4,39 +4,26 @@ and over streams long enough to rebuild the engine's by-customer history index."
 from __future__ import annotations
 
 import random
-from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_triggers_engine import interaction, records, rules_text
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import Firings, TriggerEngine, evaluate, parse
-
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-
-
-def key(firings: Any) -> Counter[Any]:
-    """Firings compared whole: trigger, customer, time, payload, because and id."""
-    return Counter(
-        (f.trigger, f.customer_id, f.time, repr(f.payload), repr(f.because), f.firing_id)
-        for f in firings
-    )
-
-
-def cuts(rng: random.Random, n: int) -> list[tuple[int, int]]:
-    """Random consecutive [start, stop) slices covering range(n)."""
-    out, start = [], 0
-    while start < n:
-        stop = min(n, start + rng.randint(1, max(1, n // 3)))
-        out.append((start, stop))
-        start = stop
-    return out
+from tests.triggers.helpers import (
+    T0,
+    cuts,
+    interaction,
+    key,
+    random_rule_set,
+    records,
+    rules_text,
+)
 
 
 def stream_in_batches(
@@ -56,78 +43,6 @@ def stream_in_batches(
                 out.extend(engine.process(interaction(rec)))
     out.extend(engine.advance_to(as_of))
     return out
-
-
-SPANS = ["1 days", "3 days", "7 days", "10 days", "36 hours", "1 months"]
-RULE_KINDS = ["product_view", "purchase", "survey", "ticket_opened"]
-
-
-def random_rule_set(rng: random.Random) -> str:
-    """One to three rules mixing every clause shape with aggregates of every function, quiet
-    hours, calendar months and policies, sometimes under a contact policy (a wider net than
-    ``rules_text``)."""
-    texts = []
-    for i in range(rng.randint(1, 3)):
-        k1, k2, d = rng.choice(RULE_KINDS), rng.choice(RULE_KINDS), rng.choice(SPANS)
-        when = rng.choice(
-            [
-                f"inactive for {d}",
-                f"no {k1} for {d}",
-                f"no {k1} where value > 100 for {d}",
-                f"{k1} as x",
-                f"{k1} as x where x.value >= 100",
-                f"{k1} as x then after {d}",
-                f"{k1} as x then no {k2} where product == x.product for {d}",
-                f"{k1} as x then {k2} where value > x.value within {d}",
-                f"{k1} as x then {k2}",
-                f"{k1} as x where count({k2} before x) >= 1 and x.value > max({k2}.value before x)",
-            ]
-        )
-        lines = [f"trigger r{i}:", f"    when {when}"]
-        if "then after" in when and rng.random() < 0.5:
-            lines.append(f"    unless {k2} where order_id == x.order_id")
-        if rng.random() < 0.6:
-            condition = rng.choice(
-                [
-                    f"count({k2} within {rng.choice(SPANS)}) >= {rng.randint(0, 2)}",
-                    f"sum({k2}.value within {rng.choice(SPANS)}) > 100",
-                    f"avg({k2}.value) >= 100",
-                    f"median({k2}.value within {rng.choice(SPANS)}) >= 100",
-                    f"max({k2}.value within {rng.choice(SPANS)}) >= 150",
-                    f"min({k2}.value) < 100",
-                    f"first({k2}.value) > 50",
-                    f"last({k2}.value) ?? 0 > 50",
-                    f"distinct({k2}.product within {rng.choice(SPANS)}) >= 2",
-                    f'last({k2}.product) == "p1"',
-                    f'count({k2} where product == "p1") >= 1',
-                ]
-            )
-            lines.append(f"    if {condition}")
-        bound = "v = x.value, " if " as x" in when else ""
-        lines.append(f"    emit act({bound}n = count(purchase))")
-        if rng.random() < 0.4:
-            lines.append(f"    cooldown {rng.choice(SPANS)}")
-        if rng.random() < 0.3:
-            lines.append(f"    once per customer{rng.choice(['', ' every ' + rng.choice(SPANS)])}")
-        if rng.random() < 0.3:
-            lines.append("    requires consent marketing")
-        if rng.random() < 0.25:
-            lines.append(f"    quiet hours {rng.choice(['22:00-06:00', '09:00-17:00'])}")
-        if rng.random() < 0.3:
-            salt = rng.choice(["", ' salt "v2"', ' salt "x"'])
-            lines.append(f"    holdout {rng.choice([10, 25, 50, 80, 12.5])}%{salt}")
-        texts.append("\n".join(lines))
-    if rng.random() < 0.4:  # a contact policy over some of the rules, in a random priority
-        names = [f"r{i}" for i in range(len(texts))]
-        rng.shuffle(names)
-        chosen = names[: rng.randint(1, len(names))]
-        period = rng.choice(SPANS)
-        texts.insert(
-            rng.randint(0, len(texts)),
-            f"contact policy cap:\n    at most {rng.choice([1, 1, 2])} per {period}"
-            f"\n    rules {' > '.join(chosen)}",
-        )
-    return "\n\n".join(texts)
 
 
 def check_random_case(rng: random.Random, seed: int) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_engine_faults import FailingStore
 
 from cxmodel.domain import Customer
 from cxmodel.errors import (
@@ -38,6 +37,7 @@ from cxmodel.triggers import (
     parse,
     trigger,
 )
+from tests.triggers.helpers import FailingStore
 
 BACK_IN_STOCK = """trigger back_in_stock:
     when restock as r for customers with product_view where product == r.product within 30 days

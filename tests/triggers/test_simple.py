@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_triggers_engine import interaction
 
 from cxmodel.errors import DataWarning, EvaluationLimitError, SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import TriggerEngine, check, evaluate, parse
+from tests.triggers.helpers import interaction
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 KINDS = ["product_view", "purchase", "survey", "consent_granted", "consent_revoked"]

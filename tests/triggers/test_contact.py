@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_triggers_engine import interaction, records
-from test_triggers_microbatch import cuts
 
 from cxmodel.domain import Consent, Customer
 from cxmodel.errors import TriggerSyntaxError
@@ -33,6 +31,7 @@ from cxmodel.triggers import (
     parse,
     trigger,
 )
+from tests.triggers.helpers import cuts, interaction, records
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 AS_OF = "2024-03-01T00:00Z"

@@ -15,14 +15,6 @@ import pytest
 
 pytest.importorskip("dask")
 
-from frames import (
-    assert_same,
-    assert_same_table,
-    customer_partitions,
-    merged,
-    uneven,
-    with_ties,
-)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +35,14 @@ from cxmodel.dask._triggers import evaluate_partial, firings_of
 from cxmodel.datasets import synthetic
 from cxmodel.log import InteractionLog
 from cxmodel.triggers._batch import as_of_us
+from tests.dask.frames import (
+    assert_same,
+    assert_same_table,
+    customer_partitions,
+    merged,
+    uneven,
+    with_ties,
+)
 
 AS_OF = "2024-12-31T00:00Z"
 STEPS = ("view", "product_view", "add_to_cart", "purchase")

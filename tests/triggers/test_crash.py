@@ -8,59 +8,12 @@ import random
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, parse
-
-CHILD = r"""
-import json, sys
-from cxmodel.triggers import SQLiteStore, TriggerEngine, parse
-recs = json.load(open(sys.argv[1]))
-store = SQLiteStore(sys.argv[2])
-engine = TriggerEngine(parse(open(sys.argv[3]).read()), store=store, redelivery_window="60 days")
-def deliver(firings, what="fired"):
-    ids = [f.firing_id for f in firings]
-    for ident in ids:
-        print(what, ident, flush=True)
-    store.acknowledge(ids)
-deliver(store.pending(), "pending")  # emitted before the last crash but not acknowledged
-print("start", flush=True)
-for i in range(int(sys.argv[5]), len(recs)):  # the host re-delivers from its last offset
-    deliver(engine.process(recs[i]))
-    if i + 1 < len(recs) and recs[i + 1]["timestamp"] > recs[i]["timestamp"] and i % 7 == 0:
-        deliver(engine.advance_to(recs[i]["timestamp"]))  # a clock tick mid-stream
-    print("ok", i, flush=True)
-deliver(engine.advance_to(sys.argv[4]))
-print("done", flush=True)
-"""
-
-
-def _records(seed: int, n: int) -> list[dict[str, object]]:
-    rng = random.Random(seed)
-    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-    out: list[dict[str, object]] = []
-    for i in range(n):
-        kind = rng.choice(["product_view", "purchase", "survey", "ticket_opened", "view"])
-        rec: dict[str, object] = {
-            "customer_id": f"c{rng.randrange(6)}",
-            "timestamp": (t0 + timedelta(hours=6 * rng.randrange(4 * 150))).isoformat(),
-            "kind": kind,
-            "interaction_id": f"i{i}",
-            "product": rng.choice(["p1", "p2"]),
-            "order_id": f"o{rng.randrange(30)}",
-            "topic": "payment",
-        }
-        if kind == "purchase":
-            rec["value"] = float(rng.randrange(10, 500))
-        if kind == "survey":
-            rec["metric"] = "nps"
-            rec["score"] = float(rng.randrange(11))
-        out.append(rec)
-    out.sort(key=lambda r: str(r["timestamp"]))
-    return out
+from tests.triggers.helpers import CHILD, _records
 
 
 class TestCrash:

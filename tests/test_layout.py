@@ -1,0 +1,180 @@
+"""Tests mirror modules: every module under ``src/cxmodel`` with behaviour of its own has a test
+file ``tests/<area>/test_<module>.py`` (``_funnel.py`` -> ``test_funnel.py``), unless it is
+allow-listed below with its reason.
+
+An allow-listed module is either one without behaviour of its own, or one whose behaviour is
+tested today through a test file named by theme or by another module (an internal step of a
+public function). The lists only shrink: an entry whose module gained its own test file, or
+no longer exists, fails, and so does a new module that has neither a test file nor an entry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "cxmodel"
+
+#: Modules without behaviour of their own.
+NO_BEHAVIOUR: dict[str, str] = {
+    "text/_stopwords.py": "a word list, read by the tokeniser",
+    "datasets/_events.py": "column names and event blocks of the synthetic generator",
+}
+
+#: Modules tested through another test file: the test file, then the modules it covers.
+COVERED_BY: dict[str, tuple[str, ...]] = {
+    "tests/test_result.py": ("_tables.py",),
+    "tests/metrics/test_retention.py": ("_periods.py",),
+    "tests/triggers/test_customer_time.py": ("_time.py", "triggers/_calendar.py"),
+    "tests/triggers/test_holdout.py": ("_holdout.py",),
+    "tests/plot/test_optional.py": ("_optional.py",),
+    "tests/dask/test_merges.py": (
+        "dask/_common.py",
+        "dask/_customer_table.py",
+        "dask/_paths.py",
+        "dask/_step_matrix.py",
+        "dask/_steps.py",
+    ),
+    "tests/dask/test_dask_journeys.py": (
+        "dask/_funnel.py",
+        "dask/_journeys.py",
+        "dask/_triggers.py",
+    ),
+    "tests/dask/test_adapter.py": ("dask/_customers.py", "dask/_survey.py"),
+    "tests/dask/test_whole.py": ("dask/_partitions.py",),
+    "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
+    "tests/datasets/test_synthetic_service.py": ("datasets/_service.py",),
+    "tests/domain/test_types.py": (
+        "domain/_customer.py",
+        "domain/_interaction.py",
+        "domain/_journey.py",
+        "domain/_touchpoint.py",
+    ),
+    "tests/metrics/test_questions.py": ("domain/_kinds.py",),
+    "tests/expr/test_core.py": (
+        "expr/_ast.py",
+        "expr/_evaluate.py",
+        "expr/_lexer.py",
+        "expr/_parser.py",
+        "expr/_types.py",
+    ),
+    "tests/triggers/test_aggregate_registry.py": ("expr/_aggregates.py",),
+    "tests/segment/test_rules.py": ("expr/_checked.py",),
+    "tests/triggers/test_parse.py": (
+        "expr/_diagnostics.py",
+        "triggers/_api.py",
+        "triggers/_check.py",
+        "triggers/_rules.py",
+    ),
+    "tests/io/test_readers.py": ("io/_writers.py", "log/_rejected.py"),
+    "tests/journey/test_funnel.py": (
+        "journey/_common.py",
+        "journey/_compare.py",
+        "journey/_matching.py",
+    ),
+    "tests/journey/test_segments.py": ("journey/_groups.py",),
+    "tests/journey/test_step_paths.py": ("journey/_paths.py", "journey/_step_matrix.py"),
+    "tests/journey/test_transitions.py": ("journey/_sessions.py",),
+    "tests/log/test_log.py": ("log/_arrow.py",),
+    "tests/journey/test_wrong_answers.py": ("log/_kinds.py",),
+    "tests/segment/test_customer_traits.py": ("log/_traits.py",),
+    "tests/metrics/test_survey.py": ("metrics/_answers.py", "metrics/_compare.py"),
+    "tests/metrics/test_fulfilment.py": ("metrics/_groups.py",),
+    "tests/metrics/test_handle_drivers.py": ("metrics/_handle.py",),
+    "tests/metrics/test_support.py": ("metrics/_tickets.py",),
+    "tests/models/test_gradients.py": ("models/_base.py",),
+    "tests/models/test_golden.py": (
+        "models/_betageo.py",
+        "models/_discrete.py",
+        "models/_pareto.py",
+    ),
+    "tests/models/test_no_information.py": ("models/_transaction.py",),
+    "tests/models/test_churn.py": ("models/_churn_extras.py",),
+    "tests/models/test_clv.py": ("models/_spend.py",),
+    "tests/plot/test_models.py": ("models/_plots.py", "plot/_style.py"),
+    "tests/report/test_report.py": (
+        "report/_figures.py",
+        "report/_html.py",
+        "report/_sections.py",
+    ),
+    "tests/segment/test_profile_contrast.py": ("segment/_contrast.py", "segment/_profile.py"),
+    "tests/segment/test_cluster.py": ("segment/_features.py",),
+    "tests/segment/test_rfm.py": ("segment/_segment_map.py",),
+    "tests/text/test_topics.py": ("text/_documents.py",),
+    "tests/triggers/test_alerts.py": ("triggers/_alert_batch.py", "triggers/_alert_parse.py"),
+    "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
+    "tests/triggers/test_catalogue.py": (
+        "triggers/_catalogue_batch.py",
+        "triggers/_catalogue_stream.py",
+        "triggers/_reach.py",
+    ),
+    "tests/triggers/test_engine.py": (
+        "triggers/_customer.py",
+        "triggers/_firings.py",
+        "triggers/_runner.py",
+    ),
+    "tests/triggers/test_because.py": ("triggers/_evidence.py",),
+    "tests/triggers/test_microbatch.py": ("triggers/_ingest.py",),
+    "tests/triggers/test_simple.py": ("triggers/_scalar.py",),
+    "tests/triggers/test_store.py": ("triggers/_sqlite.py",),
+}
+
+
+def modules() -> list[str]:
+    """Every module of the package, as a path relative to ``src/cxmodel``."""
+    skip = {"__init__.py", "__main__.py"}
+    return sorted(p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py") if p.name not in skip)
+
+
+def mirror(module: str) -> Path:
+    """The test file a module's tests live in: ``a/_b.py`` -> ``tests/a/test_b.py``."""
+    path = Path(module)
+    return ROOT / "tests" / path.parent / f"test_{path.stem.lstrip('_')}.py"
+
+
+def allowed() -> dict[str, str]:
+    """The allow-list: module -> reason."""
+    out = dict(NO_BEHAVIOUR)
+    for test_file, covered in COVERED_BY.items():
+        for module in covered:
+            assert module not in out, f"{module} is allow-listed twice"
+            out[module] = f"tested through {test_file}"
+    return out
+
+
+class TestLayout:
+    def test_every_module_has_a_test_file_or_a_reason(self) -> None:
+        """A module with no test file of its name is allow-listed with a reason."""
+        missing = [m for m in modules() if not mirror(m).exists() and m not in allowed()]
+        expected: list[str] = []
+        assert expected == missing, (
+            "write tests/<area>/test_<module>.py for these modules (or allow-list them "
+            f"in tests/test_layout.py with a reason): {missing}"
+        )
+
+    def test_allow_list_has_no_stale_entry(self) -> None:
+        """An allow-listed module exists and still has no test file of its name."""
+        present = set(modules())
+        stale = [m for m in allowed() if m not in present or mirror(m).exists()]
+        expected: list[str] = []
+        assert expected == stale
+
+    def test_covering_test_files_exist(self) -> None:
+        """Each test file named as covering a module exists."""
+        absent = [t for t in COVERED_BY if not (ROOT / t).exists()]
+        expected: list[str] = []
+        assert expected == absent
+
+    def test_mirror_path(self) -> None:
+        """A private module's test file drops the underscore; a public one keeps its name."""
+        expected = ROOT / "tests" / "journey" / "test_funnel.py"
+        assert expected == mirror("journey/_funnel.py")
+        expected = ROOT / "tests" / "test_errors.py"
+        assert expected == mirror("errors.py")
+
+    def test_every_test_folder_is_a_package(self) -> None:
+        """Each folder holding test files has an ``__init__.py``, so basenames may repeat."""
+        folders = {p.parent for p in (ROOT / "tests").rglob("test_*.py")}
+        bare = sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").exists())
+        expected: list[str] = []
+        assert expected == bare

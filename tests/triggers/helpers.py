@@ -1,0 +1,356 @@
+"""Helpers shared by the trigger tests: random interaction records and rule sets, firing keys,
+a failing store and the fixed alert fixtures."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+from cxmodel.domain import Interaction
+from cxmodel.errors import StoreError
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import StateChange
+
+T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+KINDS = [
+    "product_view",
+    "purchase",
+    "survey",
+    "ticket_opened",
+    "consent_granted",
+    "consent_revoked",
+]
+
+
+def records(seed: int, n: int, n_customers: int = 4, days: int = 60) -> list[dict[str, Any]]:
+    """Random interactions in time order (ties included)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = rng.choice(KINDS)
+        rec: dict[str, Any] = {
+            "customer_id": f"c{rng.randrange(n_customers)}",
+            "timestamp": T0 + timedelta(hours=12 * rng.randrange(days * 2)),
+            "kind": kind,
+            "interaction_id": f"i{i}",
+            "product": rng.choice(["p1", "p2"]),
+            "value": float(rng.randrange(0, 300, 50)),
+            "topic": "payment",
+            "order_id": f"o{rng.randrange(5)}",
+        }
+        if kind == "survey":
+            rec["metric"] = "nps"
+            rec["score"] = float(rng.randrange(11))
+        if kind in ("consent_granted", "consent_revoked"):
+            rec["purpose"] = "marketing"
+        out.append(rec)
+    out.sort(key=lambda r: r["timestamp"])
+    return out
+
+
+def interaction(rec: dict[str, Any]) -> Interaction:
+    """The domain object for a record."""
+    std = {k: rec[k] for k in ("interaction_id", "value", "metric", "score") if k in rec}
+    props = {k: v for k, v in rec.items() if k in ("product", "topic", "order_id", "purpose")}
+    return Interaction(rec["customer_id"], rec["timestamp"], rec["kind"], properties=props, **std)
+
+
+durations = st.sampled_from(["1 days", "3 days", "7 days", "10 days"])
+
+
+kinds = st.sampled_from(KINDS[:4])
+
+
+@st.composite
+def rules_text(draw: st.DrawFn) -> str:
+    """A random rule drawn from the grammar's clause shapes."""
+    d = draw(durations)
+    k1, k2 = draw(kinds), draw(kinds)
+    when = draw(
+        st.sampled_from(
+            [
+                f"inactive for {d}",
+                f"no {k1} for {d}",
+                f"{k1} as x",
+                f"{k1} as x where x.value >= 100",
+                f"{k1} as x then after {d}",
+                f"{k1} as x then no {k2} where product == x.product for {d}",
+                f"{k1} as x then {k2} where value > x.value within {d}",
+                f"{k1} as x then {k2}",
+            ]
+        )
+    )
+    lines = [f"trigger r:\n    when {when}"]
+    if "then after" in when and draw(st.booleans()):
+        lines.append(f"    unless {k2} where order_id == x.order_id")
+    if draw(st.booleans()):
+        lines.append(f"    if count({k2} within {draw(durations)}) >= {draw(st.integers(0, 2))}")
+    payload = "(v = x.value)" if " as x" in when else ""
+    lines.append(f"    emit act{payload}")
+    if draw(st.booleans()):
+        lines.append(f"    cooldown {draw(durations)}")
+    if draw(st.booleans()):
+        every = draw(st.sampled_from(["", f" every {draw(durations)}"]))
+        lines.append(f"    once per customer{every}")
+    if draw(st.booleans()):
+        lines.append("    requires consent marketing")
+    return "\n".join(lines)
+
+
+def key(firings: Any) -> Counter[Any]:
+    """Firings compared whole: trigger, customer, time, payload, because and id."""
+    return Counter(
+        (f.trigger, f.customer_id, f.time, repr(f.payload), repr(f.because), f.firing_id)
+        for f in firings
+    )
+
+
+def cuts(rng: random.Random, n: int) -> list[tuple[int, int]]:
+    """Random consecutive [start, stop) slices covering range(n)."""
+    out, start = [], 0
+    while start < n:
+        stop = min(n, start + rng.randint(1, max(1, n // 3)))
+        out.append((start, stop))
+        start = stop
+    return out
+
+
+SPANS = ["1 days", "3 days", "7 days", "10 days", "36 hours", "1 months"]
+
+
+RULE_KINDS = ["product_view", "purchase", "survey", "ticket_opened"]
+
+
+def random_rule_set(rng: random.Random) -> str:
+    """One to three rules mixing every clause shape with aggregates of every function, quiet
+    hours, calendar months and policies, sometimes under a contact policy (a wider net than
+    ``rules_text``)."""
+    texts = []
+    for i in range(rng.randint(1, 3)):
+        k1, k2, d = rng.choice(RULE_KINDS), rng.choice(RULE_KINDS), rng.choice(SPANS)
+        when = rng.choice(
+            [
+                f"inactive for {d}",
+                f"no {k1} for {d}",
+                f"no {k1} where value > 100 for {d}",
+                f"{k1} as x",
+                f"{k1} as x where x.value >= 100",
+                f"{k1} as x then after {d}",
+                f"{k1} as x then no {k2} where product == x.product for {d}",
+                f"{k1} as x then {k2} where value > x.value within {d}",
+                f"{k1} as x then {k2}",
+                f"{k1} as x where count({k2} before x) >= 1 and x.value > max({k2}.value before x)",
+            ]
+        )
+        lines = [f"trigger r{i}:", f"    when {when}"]
+        if "then after" in when and rng.random() < 0.5:
+            lines.append(f"    unless {k2} where order_id == x.order_id")
+        if rng.random() < 0.6:
+            condition = rng.choice(
+                [
+                    f"count({k2} within {rng.choice(SPANS)}) >= {rng.randint(0, 2)}",
+                    f"sum({k2}.value within {rng.choice(SPANS)}) > 100",
+                    f"avg({k2}.value) >= 100",
+                    f"median({k2}.value within {rng.choice(SPANS)}) >= 100",
+                    f"max({k2}.value within {rng.choice(SPANS)}) >= 150",
+                    f"min({k2}.value) < 100",
+                    f"first({k2}.value) > 50",
+                    f"last({k2}.value) ?? 0 > 50",
+                    f"distinct({k2}.product within {rng.choice(SPANS)}) >= 2",
+                    f'last({k2}.product) == "p1"',
+                    f'count({k2} where product == "p1") >= 1',
+                ]
+            )
+            lines.append(f"    if {condition}")
+        bound = "v = x.value, " if " as x" in when else ""
+        lines.append(f"    emit act({bound}n = count(purchase))")
+        if rng.random() < 0.4:
+            lines.append(f"    cooldown {rng.choice(SPANS)}")
+        if rng.random() < 0.3:
+            lines.append(f"    once per customer{rng.choice(['', ' every ' + rng.choice(SPANS)])}")
+        if rng.random() < 0.3:
+            lines.append("    requires consent marketing")
+        if rng.random() < 0.25:
+            lines.append(f"    quiet hours {rng.choice(['22:00-06:00', '09:00-17:00'])}")
+        if rng.random() < 0.3:
+            salt = rng.choice(["", ' salt "v2"', ' salt "x"'])
+            lines.append(f"    holdout {rng.choice([10, 25, 50, 80, 12.5])}%{salt}")
+        texts.append("\n".join(lines))
+    if rng.random() < 0.4:  # a contact policy over some of the rules, in a random priority
+        names = [f"r{i}" for i in range(len(texts))]
+        rng.shuffle(names)
+        chosen = names[: rng.randint(1, len(names))]
+        period = rng.choice(SPANS)
+        texts.insert(
+            rng.randint(0, len(texts)),
+            f"contact policy cap:\n    at most {rng.choice([1, 1, 2])} per {period}"
+            f"\n    rules {' > '.join(chosen)}",
+        )
+    return "\n\n".join(texts)
+
+
+LATENESS_HOURS = [0, 6, 24, 72]
+
+
+def plan(
+    rng: random.Random, recs: list[dict[str, Any]], lateness_h: int, as_of: datetime
+) -> list[tuple[str, Any]]:
+    """The delivery: records out of order by less than the allowed lateness, some delivered
+    twice a few steps later, and ticks that never reach a record still to come."""
+    jitter = [
+        timedelta(minutes=rng.randrange(lateness_h * 60)) if lateness_h else timedelta(0)
+        for _ in recs
+    ]
+    order = sorted(range(len(recs)), key=lambda j: recs[j]["timestamp"] + jitter[j])
+    stream: list[tuple[str, Any]] = [("rec", recs[j]) for j in order]
+    for _ in range(rng.randint(0, len(recs) // 8) if recs else 0):  # duplicates, shortly after
+        at = rng.randrange(len(stream))
+        if stream[at][0] == "rec":
+            stream.insert(min(len(stream), at + rng.randint(1, 5)), ("dup", stream[at][1]))
+    out: list[tuple[str, Any]] = []
+    first_times = [r["timestamp"] if what == "rec" else None for what, r in stream]
+    # the earliest time still to come (first deliveries only) after each position
+    upcoming: list[datetime] = [as_of + timedelta(microseconds=1)] * (len(stream) + 1)
+    for pos in range(len(stream) - 1, -1, -1):
+        t = first_times[pos]
+        upcoming[pos] = upcoming[pos + 1] if t is None else min(t, upcoming[pos + 1])
+    for pos, item in enumerate(stream):
+        if rng.random() < 0.12:
+            limit = min(upcoming[pos], as_of + timedelta(microseconds=1))
+            tick = limit - timedelta(minutes=rng.randint(1, 3 * 24 * 60))
+            out.append(("tick", tick))
+        out.append(("rec", item[1]))
+    return out
+
+
+def first_delivery_order(steps: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """The distinct records in the order the engine first received them, sorted by time
+    (stable: same-time records keep that order, as the engine releases ties)."""
+    seen: set[str] = set()
+    out = []
+    for what, rec in steps:
+        if what == "rec" and rec["interaction_id"] not in seen:
+            seen.add(rec["interaction_id"])
+            out.append(rec)
+    return sorted(out, key=lambda r: r["timestamp"])
+
+
+class FailingStore:
+    """A store wrapper (not an InMemoryStore) whose next ``fail`` commits raise StoreError."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.fail = 0
+        self.commits = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def open(self) -> Any:
+        return self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def commit(self, change: StateChange) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise StoreError("simulated: the disk is full")
+        self.commits += 1
+        self.inner.commit(change)
+
+    def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
+        self.inner.forget(customer_id, meta)
+
+
+CHILD = r"""
+import json, sys
+from cxmodel.triggers import SQLiteStore, TriggerEngine, parse
+recs = json.load(open(sys.argv[1]))
+store = SQLiteStore(sys.argv[2])
+engine = TriggerEngine(parse(open(sys.argv[3]).read()), store=store, redelivery_window="60 days")
+def deliver(firings, what="fired"):
+    ids = [f.firing_id for f in firings]
+    for ident in ids:
+        print(what, ident, flush=True)
+    store.acknowledge(ids)
+deliver(store.pending(), "pending")  # emitted before the last crash but not acknowledged
+print("start", flush=True)
+for i in range(int(sys.argv[5]), len(recs)):  # the host re-delivers from its last offset
+    deliver(engine.process(recs[i]))
+    if i + 1 < len(recs) and recs[i + 1]["timestamp"] > recs[i]["timestamp"] and i % 7 == 0:
+        deliver(engine.advance_to(recs[i]["timestamp"]))  # a clock tick mid-stream
+    print("ok", i, flush=True)
+deliver(engine.advance_to(sys.argv[4]))
+print("done", flush=True)
+"""
+
+
+def _records(seed: int, n: int) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    out: list[dict[str, object]] = []
+    for i in range(n):
+        kind = rng.choice(["product_view", "purchase", "survey", "ticket_opened", "view"])
+        rec: dict[str, object] = {
+            "customer_id": f"c{rng.randrange(6)}",
+            "timestamp": (t0 + timedelta(hours=6 * rng.randrange(4 * 150))).isoformat(),
+            "kind": kind,
+            "interaction_id": f"i{i}",
+            "product": rng.choice(["p1", "p2"]),
+            "order_id": f"o{rng.randrange(30)}",
+            "topic": "payment",
+        }
+        if kind == "purchase":
+            rec["value"] = float(rng.randrange(10, 500))
+        if kind == "survey":
+            rec["metric"] = "nps"
+            rec["score"] = float(rng.randrange(11))
+        out.append(rec)
+    out.sort(key=lambda r: str(r["timestamp"]))
+    return out
+
+
+AS_OF = "2024-02-01T00:00Z"
+
+
+def at(minutes: float) -> datetime:
+    """T0 plus ``minutes``."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def log_of(events: list[tuple[str, float, str, dict[str, Any]]]) -> InteractionLog:
+    """(customer, minutes after T0, kind, fields) rows as a log."""
+    return InteractionLog.from_records(
+        [
+            {"customer_id": c, "timestamp": at(m).isoformat(), "kind": k, **fields}
+            for c, m, k, fields in events
+        ]
+    )
+
+
+PAY = {"topic": "payment"}
+
+
+#: Payment tickets of five customers: three in 45 minutes, then three in 18 minutes.
+TICKETS = [
+    ("a", 0, "ticket_opened", PAY),
+    ("b", 30, "ticket_opened", PAY),
+    ("c", 45, "ticket_opened", PAY),
+    ("a", 180, "ticket_opened", PAY),
+    ("d", 192, "ticket_opened", PAY),
+    ("e", 198, "ticket_opened", PAY),
+]
+
+
+SPIKE = """alert spike:
+    when count(ticket_opened where topic == "payment" within 1 hours) >= 3
+    emit page(n = count(ticket_opened within 1 hours))
+"""
