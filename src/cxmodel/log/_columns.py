@@ -232,20 +232,38 @@ def _few_categories(
 def _sort_categories(
     codes: npt.NDArray[np.int32], categories: npt.NDArray[Any]
 ) -> tuple[Codes, npt.NDArray[np.object_]]:
-    """Sort categories as strings (merging duplicates) and remap codes; -1 stays -1."""
-    if all(type(c) is str for c in categories.tolist()):  # text (hashed columns, Arrow)
+    """Sort categories as strings (merging duplicates) and remap codes; -1 stays -1.
+
+    The sorted categories are the given ``str`` objects (not copies); ``""`` and ``None`` are
+    missing.
+
+    Examples
+    --------
+    >>> codes, cats = _sort_categories(np.array([0, 1, -1, 2], dtype=np.int32),
+    ...                                np.array(["b", "a", "b"], dtype=object))
+    >>> codes.tolist(), cats.tolist()
+    ([1, 0, -1, 1], ['a', 'b'])
+    """
+    listed = categories.tolist()
+    if set(map(type, listed)) <= {str}:  # text (hashed columns, Arrow)
         labels = np.asarray(categories, dtype=object)
         valid = np.asarray(labels != "", dtype=bool)
     else:
-        labels = np.array([None if c is None else str(c) for c in categories], dtype=object)
+        labels = np.array([None if c is None else str(c) for c in listed], dtype=object)
         valid = np.array([c is not None and c == c and c != "" for c in labels], dtype=bool)
+    remap = np.full(labels.size + 1, -1, dtype=np.int32)  # the last slot: code -1 stays -1
     if labels.size == 0:
         return np.asarray(codes, dtype=np.int32), np.empty(0, dtype=object)
-    uniq, inverse = np.unique(labels[valid].astype(str), return_inverse=True)
-    remap = np.full(labels.size + 1, -1, dtype=np.int32)
-    remap[np.flatnonzero(valid)] = inverse.ravel()
-    out = remap[np.where(codes < 0, labels.size, codes)]
-    return out.astype(np.int32), uniq.astype(object)
+    kept = np.flatnonzero(valid)
+    text = labels[kept].astype(str)
+    order = np.argsort(text, kind="stable")
+    ordered = text[order]
+    first = np.ones(order.size, dtype=bool)  # first of each run of equal labels
+    first[1:] = ordered[1:] != ordered[:-1]
+    remap[kept[order]] = np.cumsum(first, dtype=np.int32) - 1
+    if "\x00" in "".join(labels[kept].tolist()):  # fixed-width text drops trailing NULs
+        return remap[codes], ordered[first].astype(object)
+    return remap[codes], labels[kept[order[first]]]
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -505,9 +523,10 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
             return None
         codes = np.asarray(raw_codes, dtype=np.int32)
         categories = np.asarray(uniques, dtype=object)
-        flagged = values[codes < 0]  # pandas flags pd.NA, NaT, ... too: only None and NaN pass
-        if flagged.size and not all(
-            t is type(None) or issubclass(t, (float, np.floating)) for t in set(map(type, flagged))
+        flagged = codes < 0  # pandas flags pd.NA, NaT, ... too: only None and NaN pass
+        if flagged.any() and not all(
+            t is type(None) or issubclass(t, (float, np.floating))
+            for t in set(map(type, values[flagged]))
         ):
             return None
     else:
@@ -522,12 +541,14 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
             return None
         categories = np.empty(len(lookup), dtype=object)
         categories[:] = list(lookup)
+    listed = categories.tolist()
     missing = []
-    for code, item in enumerate(categories.tolist()):
-        if item is None or (isinstance(item, (float, np.floating)) and item != item):
-            missing.append(code)
-        elif type(item) is not str:
-            return None
+    if not set(map(type, listed)) <= {str}:  # else text alone: nothing to check one by one
+        for code, item in enumerate(listed):
+            if item is None or (isinstance(item, (float, np.floating)) and item != item):
+                missing.append(code)
+            elif type(item) is not str:
+                return None
     if missing:
         keep = np.ones(categories.shape[0], dtype=bool)
         keep[missing] = False
@@ -539,9 +560,11 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
 
 
 def _surrogate_categories(categories: npt.NDArray[np.object_]) -> list[int]:
-    """Positions of the text categories holding an unpaired surrogate (one search if none)."""
-    texts = [c if isinstance(c, str) else "" for c in categories.tolist()]
-    if not _SURROGATE.search("".join(texts)):
+    """Positions of the text categories holding an unpaired surrogate (none if all are ASCII)."""
+    texts = categories.tolist()
+    if not set(map(type, texts)) <= {str}:
+        texts = [c if isinstance(c, str) else "" for c in texts]
+    if all(map(str.isascii, texts)) or not _SURROGATE.search("".join(texts)):
         return []
     return [j for j, c in enumerate(texts) if _SURROGATE.search(c)]
 
@@ -685,15 +708,15 @@ def _validate_answers(
     metric_codes, metrics = strings["metric"]
     asked = [catalogue.get(m) for m in metrics]
     has_metric = metric_codes >= 0
-    code = np.maximum(metric_codes, 0)
+    rows = np.flatnonzero(has_metric)  # the checks below read only the rows with a metric
+    code = metric_codes[rows]
 
-    def per_metric(values: list[Any], fill: Any) -> npt.NDArray[Any]:
-        out = np.array([*values, fill]) if metrics.size else np.array([fill])
-        return out[np.where(has_metric, code, len(values))]
+    def per_metric(values: Any) -> npt.NDArray[Any]:
+        return np.asarray(values)[code]
 
-    known = per_metric([q is not None for q in asked], False)
+    known = per_metric([q is not None for q in asked]).astype(bool)
     errors.add(
-        np.flatnonzero(has_metric & ~known),
+        rows[~known],
         lambda row: (
             f"metric {metrics[metric_codes[row]]!r} is unknown (column 'metric'); "
             f"expected one of {sorted(catalogue)}{_declare_hint(catalogue)}"
@@ -701,10 +724,11 @@ def _validate_answers(
     )
     if "score" in numeric:
         score = numeric["score"]
-        present = ~np.isnan(score)
-        in_score = per_metric([q is None or q.in_score for q in asked], True)
+        answered = score[rows]
+        present = ~np.isnan(answered)
+        in_score = per_metric([q is None or q.in_score for q in asked]).astype(bool)
         errors.add(
-            np.flatnonzero(present & has_metric & ~in_score),
+            rows[present & ~in_score],
             lambda row: (
                 f"score {written('score', row)} is given for the "
                 f"{_TYPE_NAMES[asked[metric_codes[row]].type]} question "
@@ -712,27 +736,28 @@ def _validate_answers(
             ),
         )
         bounds = [q.scale if q is not None and q.scale else (-np.inf, np.inf) for q in asked]
-        low = per_metric([b[0] for b in bounds], -np.inf).astype(np.float64)
-        high = per_metric([b[1] for b in bounds], np.inf).astype(np.float64)
+        low_of = np.array([b[0] for b in bounds], dtype=np.float64)
+        high_of = np.array([b[1] for b in bounds], dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            off = has_metric & ((score < low) | (score > high))
+            off = (answered < per_metric(low_of)) | (answered > per_metric(high_of))
         errors.add(
-            np.flatnonzero(off),
+            rows[off],
             lambda row: (
                 f"score {written('score', row)} is outside the "
-                f"{metrics[metric_codes[row]].upper()} scale {low[row]:g}..{high[row]:g} "
+                f"{metrics[metric_codes[row]].upper()} scale "
+                f"{low_of[metric_codes[row]]:g}..{high_of[metric_codes[row]]:g} "
                 f"(column 'score', metric {metrics[metric_codes[row]]!r})"
             ),
         )
         errors.add(
-            np.flatnonzero(present & ~has_metric),
+            np.flatnonzero(~has_metric & ~np.isnan(score)),
             lambda row: (
                 f"score {written('score', row)} has no metric (column 'metric' is missing); say "
                 f"which scale it is on: one of {sorted(catalogue)}"
             ),
         )
         with np.errstate(invalid="ignore"):
-            fractional = np.flatnonzero(has_metric & (score != np.round(score)) & present)
+            fractional = rows[(answered != np.round(answered)) & present]
         errors.add(
             fractional,
             lambda row: (
