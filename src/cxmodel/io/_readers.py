@@ -33,7 +33,7 @@ from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns
-from cxmodel.log._columns import show
+from cxmodel.log._columns import Encoded, show
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
 
@@ -231,9 +231,10 @@ def read_csv(
     if engine not in ("auto", "pyarrow", "python"):
         raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
     with _stages(progress, "read_csv") as bar:
-        text = _decode(_read_bytes(source), encoding, source, errors)
+        data = _read_bytes(source)
+        text = _decode(data, encoding, source, errors)
         _stage_done(bar, "parse")
-        if not text.strip():
+        if not text or text.isspace():
             raise SchemaError(
                 f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
             )
@@ -247,7 +248,8 @@ def read_csv(
         }
         use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
         if use_arrow:
-            columns = _csv_with_arrow(text, delimiter, mapping, source)
+            body = data if _plain_utf8(data, encoding) else None
+            columns = _csv_with_arrow(text, body, delimiter, mapping, source)
             if columns is not None:
                 _stage_done(bar, "validate", _rows(columns))
                 log = InteractionLog._from_columns(columns, **options)  # type: ignore[arg-type]
@@ -380,10 +382,25 @@ def _csv_with_python(
     return columns, numbers, bad, records
 
 
+def _plain_utf8(data: bytes, encoding: str | None) -> bool:
+    """Whether ``data`` is read as UTF-8 without a byte-order mark: then, when it decodes, it is
+    already the UTF-8 text pyarrow reads (invalid bytes make pyarrow fail, as re-encoding did)."""
+    if encoding is not None and codecs.lookup(encoding).name != "utf-8":
+        return False
+    return not any(data.startswith(bom) for bom, _ in _BOMS)
+
+
 def _csv_with_arrow(
-    text: str, delimiter: str, mapping: Mapping[str, str] | None, source: str
+    text: str,
+    body: bytes | None,
+    delimiter: str,
+    mapping: Mapping[str, str] | None,
+    source: str,
 ) -> dict[str, Any] | None:
-    """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file."""
+    """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file.
+
+    ``body`` is ``text`` as UTF-8 when the file's bytes already are (else it is encoded here).
+    """
     pa = import_optional("pyarrow", "read_csv(engine='pyarrow')")
     pa_csv = import_optional("pyarrow.csv", "read_csv(engine='pyarrow')")
     first = _first_record(text, delimiter)
@@ -391,10 +408,11 @@ def _csv_with_arrow(
         return None
     header = _clean_header(first, source)
     apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
-    try:
-        body = text.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes kept as surrogates: report them row by row
-        return None
+    if body is None:
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes kept as surrogates: report them row by row
+            return None
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(body),
@@ -416,7 +434,7 @@ def _csv_with_arrow(
         return None  # the first record is not the header as the standard library reads it
     table = table.slice(1)
     renamed = apply_mapping(header, mapping)
-    return {renamed[name]: _arrow_text(table.column(j), pa) for j, name in enumerate(header)}
+    return {renamed[name]: Encoded.from_arrow(table.column(j)) for j, name in enumerate(header)}
 
 
 def _first_record(text: str, delimiter: str) -> list[str] | None:
@@ -435,14 +453,6 @@ def _first_record(text: str, delimiter: str) -> list[str] | None:
     finally:
         csv.field_size_limit(previous)
     return None
-
-
-def _arrow_text(column: Any, pa: Any) -> Any:
-    from cxmodel.log._columns import Encoded
-
-    encoded = column.combine_chunks().dictionary_encode()
-    indices = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int32)
-    return Encoded(indices, np.asarray(encoded.dictionary.to_pylist(), dtype=object))
 
 
 # ---------------------------------------------------------------------- JSON lines

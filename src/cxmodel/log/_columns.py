@@ -55,28 +55,74 @@ NUMERIC_STANDARD = ("value", "score", "sentiment")
 
 
 class Encoded:
-    """A column already dictionary-encoded by its source (e.g. Arrow): codes and categories.
+    """A text column as its source holds it: codes and categories, or an Arrow string array.
 
-    Codes are int32 with -1 for missing; categories need not be sorted or unique-checked.
+    Codes are int32 with -1 for missing; categories need not be sorted or unique-checked. A
+    column read by Arrow (:meth:`from_arrow`) keeps its array (:attr:`text`), so that times and
+    numbers are parsed from it directly, and is dictionary-encoded only when its codes or
+    categories are first read.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> column = Encoded.from_arrow(pa.array(["b", None, "b"]))
+    >>> column[2], column.codes.tolist(), column.categories.tolist()
+    ('b', [0, -1, 0], ['b'])
     """
 
-    __slots__ = ("categories", "codes")
+    __slots__ = ("_categories", "_codes", "text")
 
     def __init__(self, codes: npt.NDArray[Any], categories: npt.NDArray[Any]) -> None:
-        self.codes = np.asarray(codes, dtype=np.int32)
-        self.categories = np.asarray(categories, dtype=object)
+        self._codes: Codes | None = np.asarray(codes, dtype=np.int32)
+        self._categories: npt.NDArray[np.object_] | None = np.asarray(categories, dtype=object)
+        self.text: Any = None
+
+    @classmethod
+    def from_arrow(cls, text: Any) -> Encoded:
+        """A pyarrow string array or chunked array (null = missing), encoded on first use."""
+        column = cls.__new__(cls)
+        column._codes = column._categories = None
+        column.text = text
+        return column
+
+    def _encoded(self) -> tuple[Codes, npt.NDArray[np.object_]]:
+        if self._codes is None or self._categories is None:
+            text = self.text
+            if hasattr(text, "combine_chunks"):  # one dictionary for the whole column
+                text = text.combine_chunks()
+            encoded = text.dictionary_encode()
+            indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            self._codes = np.asarray(indices, dtype=np.int32)
+            self._categories = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        return self._codes, self._categories
+
+    @property
+    def codes(self) -> Codes:
+        return self._encoded()[0]
+
+    @property
+    def categories(self) -> npt.NDArray[np.object_]:
+        return self._encoded()[1]
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.codes.shape
+        return (len(self.text),) if self._codes is None else self._codes.shape
 
     @property
     def ndim(self) -> int:
         return 1
 
     def __getitem__(self, row: int) -> Any:
+        if self._codes is None:
+            return self.text[row].as_py()
         code = int(self.codes[row])
         return None if code < 0 else self.categories[code]
+
+    def take(self, rows: npt.NDArray[np.intp]) -> Encoded:
+        """The column at ``rows`` (an Arrow column stays one)."""
+        if self._codes is None:
+            return Encoded.from_arrow(self.text.take(rows))
+        return Encoded(self.codes[rows], self.categories)
 
     def decode(self) -> npt.NDArray[np.object_]:
         """The values as an object array (``None`` for missing)."""
@@ -305,15 +351,6 @@ def to_float_column(
     >>> errs.reasons
     {2: "value 'NA' is not a number (column 'value'); expected e.g. 12.5, or an empty field for missing"}
     """
-    if isinstance(values, Encoded):  # parse each distinct text once
-        local = RowErrors()
-        parsed = to_float_column(values.categories, column, local)
-        out_enc = np.append(parsed, np.nan)[values.codes]
-        if local:
-            bad_codes = np.fromiter(local.reasons, dtype=np.int64)
-            for row in np.flatnonzero(np.isin(values.codes, bad_codes)).tolist():
-                errors.reasons.setdefault(row, local.reasons[int(values.codes[row])])
-        return np.asarray(out_enc, dtype=np.float64)
     if values.dtype.kind in "iu":
         return values.astype(np.float64)
     if values.dtype.kind == "f":

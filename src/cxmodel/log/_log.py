@@ -36,6 +36,7 @@ from cxmodel.log._columns import (
     to_float_column,
     validate_rows,
 )
+from cxmodel.log._parse_text import text_floats, text_times
 from cxmodel.log._rejected import RejectedRows
 
 if TYPE_CHECKING:
@@ -345,15 +346,8 @@ class InteractionLog:
         asked = question_catalogue(questions)
         answers = prepare_answers(raw, asked, row_errors)
         stamps = raw["timestamp"]
-        if isinstance(stamps, Encoded):  # parse each distinct value once
-            parsed, bad = timestamps_to_us(stamps.categories, timezone_name=zone)
-            times = np.append(parsed, 0)[stamps.codes]
-            time_errors = {
-                int(row): bad.get(int(stamps.codes[row]), "timestamp is missing; expected a time")
-                for row in np.flatnonzero(
-                    (stamps.codes < 0) | np.isin(stamps.codes, np.fromiter(bad, dtype=np.int64))
-                )
-            }
+        if isinstance(stamps, Encoded):  # text: each distinct value once, or Arrow's parse
+            times, time_errors = text_times(stamps, zone)
         else:
             times, time_errors = timestamps_to_us(stamps, timezone_name=zone)
         row_errors.update(time_errors)
@@ -375,7 +369,9 @@ class InteractionLog:
                     kind = "float"
                 else:
                     kind = "string"
-            if kind == "float":
+            if kind == "float" and isinstance(values, Encoded):
+                numeric[name] = text_floats(values, name, row_errors)
+            elif kind == "float":
                 numeric[name] = to_float_column(values, name, row_errors)
             else:
                 strings[name] = encode_text_column(values, name, row_errors)
