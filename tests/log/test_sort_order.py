@@ -27,6 +27,8 @@ def _inputs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, customers, n).astype(np.int32)
     times = rng.integers(-span, span, n, dtype=np.int64)
+    if span <= 10**6 and draw(st.booleans()):  # whole seconds in microseconds: a common step
+        times *= 1_000_000
     if layout == "time_ordered":
         times = np.sort(times)
     elif layout == "sorted":

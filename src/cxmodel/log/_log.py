@@ -1016,18 +1016,35 @@ def _group_by_code(codes: Codes) -> npt.NDArray[np.intp]:
 
 
 def _full_sort_order(customers: Codes, times: Int64Array) -> npt.NDArray[np.intp]:
-    """Stable order by (customer, time, input position) with one comparison sort.
+    """Stable order by (customer, time, input position) with one sort.
 
-    One stable sort of a combined key when (customer, time offset) fits in 63 bits, which is the
-    common case; a two-key lexsort otherwise.
+    When (customer, time, position) packs into 64 bits, which it does for most logs once times
+    are counted in their common step (a whole second, say), the packed keys are distinct and
+    one plain sort of them (numpy's vectorised sort of integers, several times faster than a
+    stable argsort) gives the stable order; otherwise a stable argsort of a combined key, or a
+    two-key lexsort.
     """
-    if times.size == 0:
+    n = times.size
+    if n == 0:
         return np.arange(0, dtype=np.intp)
     low = int(times.min())
-    span = int(times.max()) - low + 1
-    if span * (int(customers.max()) + 1) < 2**62:
-        key = customers.astype(np.int64) * span + (times - low)
-        return np.argsort(key, kind="stable")
+    offset = times - low
+    span = int(offset.max())
+    step = int(np.gcd.reduce(offset)) if span else 1
+    if step > 1:
+        offset //= step
+        span //= step
+    position_bits = (n - 1).bit_length()
+    time_bits = span.bit_length()
+    if int(customers.max()).bit_length() + time_bits + position_bits <= 64:
+        key = customers.astype(np.uint64) << np.uint64(time_bits + position_bits)
+        key |= offset.astype(np.uint64) << np.uint64(position_bits)
+        key |= np.arange(n, dtype=np.uint64)
+        key.sort()  # distinct keys: any sort is stable
+        order: npt.NDArray[np.intp] = (key & np.uint64((1 << position_bits) - 1)).astype(np.intp)
+        return order
+    if (span + 1) * (int(customers.max()) + 1) < 2**62:
+        return np.argsort(customers.astype(np.int64) * (span + 1) + offset, kind="stable")
     return np.lexsort((times, customers))
 
 
