@@ -63,3 +63,15 @@ class TestWhenTheLogIsSorted:
         assert log._sorted is not None and log._input is None
         assert log.customer_codes is first
         assert np.all(np.diff(first) >= 0)
+
+    def test_threads_reading_a_fresh_log_agree(self) -> None:
+        """Threads sorting the same log at once all read the same rows."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        columns = _columns(5, 20_000, 300, 30)
+        expected = InteractionLog.from_arrays(**columns).customer_codes.tolist()
+        for _ in range(5):
+            logs = [InteractionLog.from_arrays(**columns)] * 8  # one fresh log, read 8 times
+            with ThreadPoolExecutor(4) as pool:
+                seen = list(pool.map(lambda log: log.customer_codes.tolist(), logs))
+            assert all(codes == expected for codes in seen)

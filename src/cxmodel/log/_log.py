@@ -200,17 +200,26 @@ class InteractionLog:
     @property
     def _rows(self) -> _Rows:
         """The row-aligned columns in log order, sorted on first use."""
-        if self._sorted is None:
-            assert self._input is not None
-            self._sorted = self._input.sorted(self._customers.shape[0])
+        rows = self._sorted
+        if rows is None:
+            pending = self._input
+            if pending is None:  # another thread has just sorted them
+                rows = self._sorted
+                assert rows is not None
+                return rows
+            rows = pending.sorted(self._customers.shape[0])
+            self._sorted = rows  # set before the input is dropped: one of the two is always set
             self._input = None
-        return self._sorted
+        return rows
 
     def _rows_in_any_order(self) -> _Rows:
-        """The row-aligned columns in input order if the log was not sorted yet, else in log
-        order: for an analysis that needs no order (and so never pays for the sort)."""
-        rows = self._sorted if self._sorted is not None else self._input
-        assert rows is not None
+        """The row-aligned columns in input order if the log was not sorted yet (their
+        ``offsets`` is ``None``), else in log order: for an analysis that needs no order, and
+        so never pays for the sort."""
+        rows = self._input
+        if rows is None:
+            rows = self._sorted
+            assert rows is not None
         return rows
 
     # ------------------------------------------------------------------ construction
@@ -720,7 +729,7 @@ class InteractionLog:
             if name not in rows.numeric:
                 self.numeric(name)  # raises: not a numeric column, or not in the log
         picked = np.flatnonzero(_kind_mask(rows, (kind,), argument))
-        if self._sorted is None:  # input order: the picked rows alone are put in log order
+        if rows.offsets is None:  # input order: the picked rows alone are put in log order
             picked = picked[_sort_order(rows.codes[picked], rows.timestamps[picked])]
         values = {name: rows.numeric[name][picked] for name in names}
         return rows.codes[picked], rows.timestamps[picked], values
