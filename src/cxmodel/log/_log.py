@@ -1001,11 +1001,13 @@ class _Rows:
 
     def sorted(self, n_customers: int) -> _Rows:
         """These columns in log order: by (customer, time, input position)."""
-        order = _sort_order(self.codes, self.timestamps)
+        order, codes, timestamps = _sorted_keys(self.codes, self.timestamps)
+        # input positions are increasing: ending at size - 1 they are 0, 1, ... (none rejected)
+        every_row = self.row_order.size and self.row_order[-1] == self.row_order.size - 1
         return _Rows.in_log_order(
-            self.codes[order],
-            self.timestamps[order],
-            self.row_order[order],
+            codes,
+            timestamps,
+            np.asarray(order, dtype=np.int64) if every_row else self.row_order[order],
             {k: (c[order], cats) for k, (c, cats) in self.strings.items()},
             {k: v[order] for k, v in self.numeric.items()},
             n_customers,
@@ -1062,27 +1064,38 @@ def _sort_order(customers: Codes, times: Int64Array) -> npt.NDArray[np.intp]:
     >>> _sort_order(codes, times).tolist()
     [3, 1, 4, 0, 2]
     """
+    return _sorted_keys(customers, times)[0]
+
+
+def _sorted_keys(
+    customers: Codes, times: Int64Array
+) -> tuple[npt.NDArray[np.intp], Codes, Int64Array]:
+    """:func:`_sort_order`, with the customer codes and times in that order (which finding it
+    mostly gathered already)."""
     n = times.size
     if n == 0:
-        return np.arange(0, dtype=np.intp)
+        return np.arange(0, dtype=np.intp), customers, times
     head = times[: _PROBE + 1]
     if 4 * np.count_nonzero(head[1:] < head[:-1]) > head.size:  # shuffled: no order to keep
-        return _full_sort_order(customers, times)
+        order = _full_sort_order(customers, times)
+        return order, customers[order], times[order]
     order = _group_by_code(customers)
     grouped_codes = customers[order]
     grouped_times = times[order]
     back = grouped_times[1:] < grouped_times[:-1]
     back &= grouped_codes[1:] == grouped_codes[:-1]
     if not back.any():
-        return order
+        return order, grouped_codes, grouped_times
     unsorted = np.zeros(int(customers.max()) + 1, dtype=bool)
     unsorted[grouped_codes[1:][back]] = True
     rows = np.flatnonzero(unsorted[grouped_codes])
     if 2 * rows.size > n:  # mostly out of order: one full sort is cheaper
-        return _full_sort_order(customers, times)
+        order = _full_sort_order(customers, times)
+        return order, customers[order], times[order]
     picked = order[rows]
     order[rows] = picked[_full_sort_order(customers[picked], times[picked])]
-    return order
+    grouped_times[rows] = times[order[rows]]  # the codes at those rows are unchanged
+    return order, grouped_codes, grouped_times
 
 
 def _group_by_code(codes: Codes) -> npt.NDArray[np.intp]:
