@@ -100,3 +100,38 @@ def test_a_large_file_with_one_bad_time(tmp_path: Path) -> None:
     assert log.rejected.row.tolist() == [12_346]
     assert "'2024-01-01T00:00:00' has no time zone" in log.rejected.reason[0]
     assert isinstance(log, cx.InteractionLog) and len(log) == 19_999
+
+
+def _big(tmp_path: Path, row: bytes, at: int, name: str = "big.csv") -> tuple[Path, int]:
+    """A CSV of about 1.2 MB whose data row ``at`` (1-based) is ``row``; returns its line."""
+    lines = [b"customer_id,timestamp,kind,country"]
+    lines += [b"c%d,2024-01-01T00:00:00Z,view,fr" % (i % 50) for i in range(40_000)]
+    lines[at] = row
+    path = tmp_path / name
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path, at + 1
+
+
+class TestPastTheFirstMegabyte:
+    """pyarrow reads a UTF-8 file's bytes as they are; only their start is decoded first."""
+
+    def test_a_bad_byte_is_named_by_its_line(self, tmp_path: Path) -> None:
+        path, line = _big(tmp_path, b"c1,2024-01-01T00:00:00Z,view,f\xffr", 38_000)
+        with pytest.raises(CXModelError, match=f"line {line}: byte b'\\\\xff' is not valid"):
+            read_csv(path)
+
+    def test_a_bad_byte_rejects_its_row_in_quarantine(self, tmp_path: Path) -> None:
+        path, line = _big(tmp_path, b"c1,2024-01-01T00:00:00Z,view,f\xffr", 38_000)
+        with pytest.warns(DataWarning, match="1 of 40,000 rows rejected"):
+            log = read_csv(path, errors="quarantine")
+        assert log.rejected.row.tolist() == [line - 1]
+
+    @pytest.mark.parametrize("cut", [1, 2])
+    def test_a_character_cut_by_the_first_megabyte(self, tmp_path: Path, cut: int) -> None:
+        """A two-byte character across the first megabyte's end reads as any other."""
+        path, _ = _big(tmp_path, b"c1,2024-01-01T00:00:00Z,view,\xc3\xa9", 1)
+        data = path.read_bytes()
+        pad = 1_000_000 - cut - data.index(b"\xc3\xa9")  # put the character across byte 1e6
+        path.write_bytes(data.replace(b"view,\xc3\xa9", b"view," + b"x" * pad + b"\xc3\xa9", 1))
+        fast, slow = read_csv(path), read_csv(path, engine="python")
+        assert fast == slow and fast.column("country")[fast.row_order == 0][0].endswith("é")

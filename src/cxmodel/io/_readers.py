@@ -232,12 +232,6 @@ def read_csv(
         raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
     with _stages(progress, "read_csv") as bar:
         data = _read_bytes(source)
-        text = _decode(data, encoding, source, errors)
-        _stage_done(bar, "parse")
-        if not text or text.isspace():
-            raise SchemaError(
-                f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
-            )
         options = {
             "timezone": timezone,
             "errors": errors,
@@ -247,14 +241,25 @@ def read_csv(
             "source": source,
         }
         use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
-        if use_arrow:
-            body = data if _plain_utf8(data, encoding) else None
-            columns = _csv_with_arrow(text, body, delimiter, mapping, source)
+        # a UTF-8 file goes to pyarrow as it is, and is decoded whole only if pyarrow cannot read
+        # it (then it is read as before: decoded with its errors named, by the standard library)
+        head = _utf8_head(data, encoding) if use_arrow and _has_pyarrow() else None
+        if head is not None:
+            _stage_done(bar, "parse")
+            columns = _csv_with_arrow(head, data, delimiter, mapping, source)
             if columns is not None:
-                _stage_done(bar, "validate", _rows(columns))
-                log = InteractionLog._from_columns(columns, **options)  # type: ignore[arg-type]
-                _stage_done(bar, "done", len(log))
-                return log
+                return _validated(columns, bar, options)
+        text = _decode(data, encoding, source, errors)
+        if head is None:
+            _stage_done(bar, "parse")
+        if not text or text.isspace():
+            raise SchemaError(
+                f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
+            )
+        if use_arrow and head is None:
+            columns = _csv_with_arrow(text, None, delimiter, mapping, source)
+            if columns is not None:
+                return _validated(columns, bar, options)
         columns, numbers, bad, records = _csv_with_python(text, delimiter, mapping, source)
         _stage_done(bar, "validate", len(numbers))
         log = InteractionLog._from_columns(
@@ -266,6 +271,14 @@ def read_csv(
         )
         _stage_done(bar, "done", len(log))
         return log
+
+
+def _validated(columns: dict[str, Any], bar: Any, options: dict[str, Any]) -> InteractionLog:
+    """The log of the columns pyarrow read, advancing ``bar``."""
+    _stage_done(bar, "validate", _rows(columns))
+    log = InteractionLog._from_columns(columns, **options)
+    _stage_done(bar, "done", len(log))
+    return log
 
 
 _STAGES = ("read", "parse", "validate")
@@ -382,12 +395,29 @@ def _csv_with_python(
     return columns, numbers, bad, records
 
 
-def _plain_utf8(data: bytes, encoding: str | None) -> bool:
-    """Whether ``data`` is read as UTF-8 without a byte-order mark: then, when it decodes, it is
-    already the UTF-8 text pyarrow reads (invalid bytes make pyarrow fail, as re-encoding did)."""
+_HEAD_BYTES = 1_000_000
+"""Bytes decoded to find the header of a file pyarrow reads as it is."""
+
+
+def _utf8_head(data: bytes, encoding: str | None) -> str | None:
+    """The text of the first megabyte of a file read as UTF-8 without a byte-order mark (a
+    character cut at the end left out), or ``None`` when the file is read otherwise, or its start
+    does not decode, is blank or is full of NUL characters: such a file is decoded whole first,
+    which names its problem. The rest of a file is not decoded: pyarrow checks that it is UTF-8.
+    """
     if encoding is not None and codecs.lookup(encoding).name != "utf-8":
-        return False
-    return not any(data.startswith(bom) for bom, _ in _BOMS)
+        return None
+    if any(data.startswith(bom) for bom, _ in _BOMS):
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        head = decoder.decode(data[:_HEAD_BYTES], final=len(data) <= _HEAD_BYTES)
+    except UnicodeDecodeError:
+        return None
+    sample = head[:4000]
+    if not head or head.isspace() or sample.count("\x00") > len(sample) // 10:
+        return None
+    return head
 
 
 def _csv_with_arrow(
@@ -399,7 +429,8 @@ def _csv_with_arrow(
 ) -> dict[str, Any] | None:
     """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file.
 
-    ``body`` is ``text`` as UTF-8 when the file's bytes already are (else it is encoded here).
+    ``body`` is the file's bytes when they are UTF-8 (``text`` is then only their start, enough
+    for the header); else ``text`` is the whole file, encoded here.
     """
     pa = import_optional("pyarrow", "read_csv(engine='pyarrow')")
     pa_csv = import_optional("pyarrow.csv", "read_csv(engine='pyarrow')")
@@ -407,7 +438,6 @@ def _csv_with_arrow(
     if first is None:
         return None
     header = _clean_header(first, source)
-    apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
     if body is None:
         try:
             body = text.encode("utf-8")
@@ -433,7 +463,7 @@ def _csv_with_arrow(
     ):
         return None  # the first record is not the header as the standard library reads it
     table = table.slice(1)
-    renamed = apply_mapping(header, mapping)
+    renamed = apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
     return {renamed[name]: Encoded.from_arrow(table.column(j)) for j, name in enumerate(header)}
 
 
