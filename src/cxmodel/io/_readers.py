@@ -59,13 +59,22 @@ _BOMS = (
 
 
 # ---------------------------------------------------------------------- bytes and text
-def _read_bytes(source: str) -> bytes:
-    """The file's bytes, decompressed when they start with a gzip, bz2 or xz header."""
+def _read_start(source: str, size: int) -> bytes:
+    """The file's first ``size`` bytes."""
     try:
         with open(source, "rb") as handle:
-            data = handle.read()
+            return handle.read(size)
     except IsADirectoryError:
         raise SchemaError(f"{source}: is a directory; expected a file") from None
+
+
+def _compressed(start: bytes) -> bool:
+    return any(start.startswith(magic) for magic, _ in _MAGIC)
+
+
+def _read_bytes(source: str) -> bytes:
+    """The file's bytes, decompressed when they start with a gzip, bz2 or xz header."""
+    data = _read_start(source, -1)
     for magic, name in _MAGIC:
         if data.startswith(magic):
             if name == "zstd":
@@ -231,7 +240,6 @@ def read_csv(
     if engine not in ("auto", "pyarrow", "python"):
         raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
     with _stages(progress, "read_csv") as bar:
-        data = _read_bytes(source)
         options = {
             "timezone": timezone,
             "errors": errors,
@@ -241,14 +249,18 @@ def read_csv(
             "source": source,
         }
         use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
-        # a UTF-8 file goes to pyarrow as it is, and is decoded whole only if pyarrow cannot read
-        # it (then it is read as before: decoded with its errors named, by the standard library)
-        head = _utf8_head(data, encoding) if use_arrow and _has_pyarrow() else None
+        # an uncompressed UTF-8 file goes to pyarrow from disk as it is, and is read and decoded
+        # whole only if pyarrow cannot read it (then its errors are named as before)
+        start = _read_start(source, _HEAD_BYTES + 1)
+        head = None
+        if use_arrow and _has_pyarrow() and not _compressed(start):
+            head = _utf8_head(start, encoding)
         if head is not None:
             _stage_done(bar, "parse")
-            columns = _csv_with_arrow(head, data, delimiter, mapping, source)
+            columns = _csv_with_arrow(head, source, delimiter, mapping, source)
             if columns is not None:
                 return _validated(columns, bar, options)
+        data = _read_bytes(source)
         text = _decode(data, encoding, source, errors)
         if head is None:
             _stage_done(bar, "parse")
@@ -400,10 +412,11 @@ _HEAD_BYTES = 1_000_000
 
 
 def _utf8_head(data: bytes, encoding: str | None) -> str | None:
-    """The text of the first megabyte of a file read as UTF-8 without a byte-order mark (a
-    character cut at the end left out), or ``None`` when the file is read otherwise, or its start
-    does not decode, is blank or is full of NUL characters: such a file is decoded whole first,
-    which names its problem. The rest of a file is not decoded: pyarrow checks that it is UTF-8.
+    """The text of the first megabyte of ``data`` (a file's start, or the whole file if it is
+    shorter) read as UTF-8 without a byte-order mark (a character cut at the end left out), or
+    ``None`` when the file is read otherwise, or its start does not decode, is blank or is full
+    of NUL characters: such a file is decoded whole first, which names its problem. The rest of a
+    file is not decoded: pyarrow checks that it is UTF-8.
     """
     if encoding is not None and codecs.lookup(encoding).name != "utf-8":
         return None
@@ -422,15 +435,15 @@ def _utf8_head(data: bytes, encoding: str | None) -> str | None:
 
 def _csv_with_arrow(
     text: str,
-    body: bytes | None,
+    body: str | None,
     delimiter: str,
     mapping: Mapping[str, str] | None,
     source: str,
 ) -> dict[str, Any] | None:
     """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file.
 
-    ``body`` is the file's bytes when they are UTF-8 (``text`` is then only their start, enough
-    for the header); else ``text`` is the whole file, encoded here.
+    ``body`` is the path of an uncompressed UTF-8 file, which pyarrow reads as it is (``text`` is
+    then only its start, enough for the header); else ``text`` is the whole file, encoded here.
     """
     pa = import_optional("pyarrow", "read_csv(engine='pyarrow')")
     pa_csv = import_optional("pyarrow.csv", "read_csv(engine='pyarrow')")
@@ -440,12 +453,14 @@ def _csv_with_arrow(
     header = _clean_header(first, source)
     if body is None:
         try:
-            body = text.encode("utf-8")
+            stream = pa.BufferReader(text.encode("utf-8"))
         except UnicodeEncodeError:  # undecodable bytes kept as surrogates: report them row by row
             return None
+    else:
+        stream = pa.OSFile(body)
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(body),
+            stream,
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=0, block_size=1 << 22),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter),
             convert_options=pa_csv.ConvertOptions(
@@ -455,8 +470,10 @@ def _csv_with_arrow(
                 quoted_strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowException, ValueError):
+    except (pa.ArrowException, ValueError, OSError):
         return None
+    finally:
+        stream.close()
     if (
         table.num_rows == 0
         or ["" if v is None else str(v) for v in table.slice(0, 1).to_pylist()[0].values()] != first
