@@ -157,9 +157,9 @@ class InteractionLog:
     microseconds since the epoch in UTC, numbers are float64 with NaN for missing. Rows are sorted
     once with a stable sort, so equal timestamps keep their input order; ``offsets`` (CSR) gives
     each customer's slice. The sort is done when the rows are first read in log order, so a
-    summary that needs no order (such as :func:`cxmodel.models.rfm_summary`) never pays for it. Build one with :meth:`from_arrays`, :meth:`from_records`,
-    :meth:`from_interactions`, :meth:`from_arrow` or :meth:`from_pandas`, or a reader such as
-    :func:`cxmodel.read_csv`.
+    summary that needs no order (such as :func:`cxmodel.models.rfm_summary`) never pays for it.
+    Build one with :meth:`from_arrays`, :meth:`from_records`, :meth:`from_interactions`,
+    :meth:`from_arrow` or :meth:`from_pandas`, or a reader such as :func:`cxmodel.read_csv`.
 
     Examples
     --------
