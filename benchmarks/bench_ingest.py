@@ -47,6 +47,13 @@ def make_arrays(n: int, seed: int = 0) -> dict[str, np.ndarray[Any, Any]]:
     }
 
 
+def sorted_log(log: InteractionLog) -> InteractionLog:
+    """The log with its rows sorted (a log sorts them when they are first read in log order),
+    so that the timing compares with the peer's sorted frame."""
+    log.customer_codes  # noqa: B018
+    return log
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -59,7 +66,7 @@ def main() -> int:
         print("pandas is not installed: peer timings skipped (pip install 'cxmodel[bench]')")
 
     arrays = make_arrays(args.rows)
-    t_cx, log = best_of(lambda: InteractionLog.from_arrays(**arrays), repeat=1)
+    t_cx, log = best_of(lambda: sorted_log(InteractionLog.from_arrays(**arrays)), repeat=1)
     print(f"from_arrays, {args.rows:,} rows: cxmodel {t_cx:.2f} s")
     print(f"  bytes per interaction (all columns incl. offsets): {log.nbytes / len(log):.1f}")
     core = sum(
@@ -102,7 +109,7 @@ def main() -> int:
                 for c, t, k, v in zip(small["customer_id"].astype(str), iso, small["kind"], values)
             ]
             handle.write("\n".join(lines) + "\n")
-        t_cx, log = best_of(lambda: read_csv(path))
+        t_cx, log = best_of(lambda: sorted_log(read_csv(path)))
         print(
             f"read_csv, {args.csv_rows:,} rows: cxmodel {t_cx:.2f} s ({len(log):,} rows accepted)"
         )

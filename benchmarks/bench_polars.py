@@ -2,8 +2,9 @@
 
 Each task starts from raw columns (numpy arrays: string customer ids, ``datetime64`` times,
 kinds, values, survey scores) or from a CSV file, so cxmodel's times include building the
-``InteractionLog`` (encoding, validation, the (customer, time) sort) and the peers' times include
-building their frame:
+``InteractionLog`` (encoding, validation, and the (customer, time) sort, which a log does when
+its rows are first read in log order: the RFM summary, which needs no order, sorts only the
+purchases) and the peers' times include building their frame:
 
 1. columns -> RFM summary (daily periods, as ``cxmodel.models.rfm_summary``)
 2. columns -> transition counts between consecutive kinds of each customer, START/END included

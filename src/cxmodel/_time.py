@@ -381,9 +381,13 @@ def _datetime64_to_us(
     arr: np.ndarray[Any, Any], column: str
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], dict[int, str]]:
     """``datetime64`` of any unit to microseconds; NaT and times outside years 1..9999 fail."""
+    low, high = _DATETIME_SECONDS_RANGE
+    if arr.dtype == np.dtype("datetime64[us]") and arr.size:
+        us = arr.view(np.int64)  # NaT is the smallest int64, below the range
+        if low * US_PER_SECOND <= us.min() and us.max() < (high + 1) * US_PER_SECOND:
+            return us.copy(), {}
     seconds = arr.astype("datetime64[s]").astype(np.int64)  # coarser: never overflows
     nat = np.isnat(arr)
-    low, high = _DATETIME_SECONDS_RANGE
     outside = ~nat & ((seconds < low) | (seconds > high))
     errors = {int(i): f"{column} is missing (NaT); expected a time" for i in np.flatnonzero(nat)}
     for i in np.flatnonzero(outside):

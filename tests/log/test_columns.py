@@ -84,3 +84,34 @@ def test_pandas_missing_markers_are_not_missing() -> None:
     values = np.array(["a", pd.NaT, None], dtype=object)
     assert hash_encode(values) is None
     _same(*_both(values))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(st.characters(codec="ascii"), max_size=9),  # short ASCII: integer keys
+            st.text(max_size=4),
+            st.sampled_from(["", "a", "a\x00", "ab", "b", "\x7f"]),
+        ),
+        max_size=40,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_sorted_categories_are_the_distinct_labels_in_python_order(
+    labels: list[str], random: Any
+) -> None:
+    """Categories are the distinct non-empty labels in ``sorted()`` order (trailing NULs
+    dropped, as numpy's text does), and each code points at its own label."""
+    from cxmodel.log._columns import _sort_categories
+
+    given_codes = [random.randrange(-1, len(labels)) for _ in range(50)] if labels else []
+    codes, cats = _sort_categories(
+        np.array(given_codes, dtype=np.int32), np.array(labels, dtype=object)
+    )
+    assert cats.tolist() == sorted({label.rstrip("\x00") for label in labels if label})
+    for old, new in zip(given_codes, codes.tolist(), strict=True):
+        if old == -1 or labels[old] == "":
+            assert new == -1
+        else:
+            assert cats[new] == labels[old].rstrip("\x00")

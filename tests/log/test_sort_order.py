@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import cxmodel.log._log as log_module
 from cxmodel import InteractionLog
-from cxmodel.log._log import _full_sort_order, _group_by_code, _sort_order
+from cxmodel.log._log import _full_sort_order, _group_by_code, _sort_order, _sorted_keys
 
 
 def _reference(codes: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -27,6 +27,8 @@ def _inputs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, customers, n).astype(np.int32)
     times = rng.integers(-span, span, n, dtype=np.int64)
+    if span <= 10**6 and draw(st.booleans()):  # whole seconds in microseconds: a common step
+        times *= 1_000_000
     if layout == "time_ordered":
         times = np.sort(times)
     elif layout == "sorted":
@@ -53,6 +55,22 @@ def test_sort_order_equals_lexsort(data: tuple[np.ndarray, np.ndarray]) -> None:
     finally:
         log_module._PROBE = probe
     assert _full_sort_order(codes, times).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(_inputs())
+def test_sorted_keys_are_the_keys_in_that_order(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """The codes and times returned with the order are the input's, in that order."""
+    codes, times = data
+    for probe in (log_module._PROBE, 0):
+        saved, log_module._PROBE = log_module._PROBE, probe
+        try:
+            order, sorted_codes, sorted_times = _sorted_keys(codes, times)
+        finally:
+            log_module._PROBE = saved
+        assert order.tolist() == _reference(codes, times).tolist()
+        assert sorted_codes.tolist() == codes[order].tolist()
+        assert sorted_times.tolist() == times[order].tolist()
 
 
 @pytest.mark.parametrize("top", [1, 2**16 - 1, 2**16, 2**16 + 5, 300_000])

@@ -33,7 +33,7 @@ from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns
-from cxmodel.log._columns import show
+from cxmodel.log._columns import Encoded, show
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
 
@@ -59,13 +59,22 @@ _BOMS = (
 
 
 # ---------------------------------------------------------------------- bytes and text
-def _read_bytes(source: str) -> bytes:
-    """The file's bytes, decompressed when they start with a gzip, bz2 or xz header."""
+def _read_start(source: str, size: int) -> bytes:
+    """The file's first ``size`` bytes."""
     try:
         with open(source, "rb") as handle:
-            data = handle.read()
+            return handle.read(size)
     except IsADirectoryError:
         raise SchemaError(f"{source}: is a directory; expected a file") from None
+
+
+def _compressed(start: bytes) -> bool:
+    return any(start.startswith(magic) for magic, _ in _MAGIC)
+
+
+def _read_bytes(source: str) -> bytes:
+    """The file's bytes, decompressed when they start with a gzip, bz2 or xz header."""
+    data = _read_start(source, -1)
     for magic, name in _MAGIC:
         if data.startswith(magic):
             if name == "zstd":
@@ -231,12 +240,6 @@ def read_csv(
     if engine not in ("auto", "pyarrow", "python"):
         raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
     with _stages(progress, "read_csv") as bar:
-        text = _decode(_read_bytes(source), encoding, source, errors)
-        _stage_done(bar, "parse")
-        if not text.strip():
-            raise SchemaError(
-                f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
-            )
         options = {
             "timezone": timezone,
             "errors": errors,
@@ -246,13 +249,29 @@ def read_csv(
             "source": source,
         }
         use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
-        if use_arrow:
-            columns = _csv_with_arrow(text, delimiter, mapping, source)
+        # an uncompressed UTF-8 file goes to pyarrow from disk as it is, and is read and decoded
+        # whole only if pyarrow cannot read it (then its errors are named as before)
+        start = _read_start(source, _HEAD_BYTES + 1)
+        head = None
+        if use_arrow and _has_pyarrow() and not _compressed(start):
+            head = _utf8_head(start, encoding)
+        if head is not None:
+            _stage_done(bar, "parse")
+            columns = _csv_with_arrow(head, source, delimiter, mapping, source)
             if columns is not None:
-                _stage_done(bar, "validate", _rows(columns))
-                log = InteractionLog._from_columns(columns, **options)  # type: ignore[arg-type]
-                _stage_done(bar, "done", len(log))
-                return log
+                return _validated(columns, bar, options)
+        data = _read_bytes(source)
+        text = _decode(data, encoding, source, errors)
+        if head is None:
+            _stage_done(bar, "parse")
+        if not text or text.isspace():
+            raise SchemaError(
+                f"{source}: the file is empty; expected a header row naming customer_id, timestamp, kind"
+            )
+        if use_arrow and head is None:
+            columns = _csv_with_arrow(text, None, delimiter, mapping, source)
+            if columns is not None:
+                return _validated(columns, bar, options)
         columns, numbers, bad, records = _csv_with_python(text, delimiter, mapping, source)
         _stage_done(bar, "validate", len(numbers))
         log = InteractionLog._from_columns(
@@ -264,6 +283,14 @@ def read_csv(
         )
         _stage_done(bar, "done", len(log))
         return log
+
+
+def _validated(columns: dict[str, Any], bar: Any, options: dict[str, Any]) -> InteractionLog:
+    """The log of the columns pyarrow read, advancing ``bar``."""
+    _stage_done(bar, "validate", _rows(columns))
+    log = InteractionLog._from_columns(columns, **options)
+    _stage_done(bar, "done", len(log))
+    return log
 
 
 _STAGES = ("read", "parse", "validate")
@@ -380,24 +407,60 @@ def _csv_with_python(
     return columns, numbers, bad, records
 
 
+_HEAD_BYTES = 1_000_000
+"""Bytes decoded to find the header of a file pyarrow reads as it is."""
+
+
+def _utf8_head(data: bytes, encoding: str | None) -> str | None:
+    """The text of the first megabyte of ``data`` (a file's start, or the whole file if it is
+    shorter) read as UTF-8 without a byte-order mark (a character cut at the end left out), or
+    ``None`` when the file is read otherwise, or its start does not decode, is blank or is full
+    of NUL characters: such a file is decoded whole first, which names its problem. The rest of a
+    file is not decoded: pyarrow checks that it is UTF-8.
+    """
+    if encoding is not None and codecs.lookup(encoding).name != "utf-8":
+        return None
+    if any(data.startswith(bom) for bom, _ in _BOMS):
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        head = decoder.decode(data[:_HEAD_BYTES], final=len(data) <= _HEAD_BYTES)
+    except UnicodeDecodeError:
+        return None
+    sample = head[:4000]
+    if not head or head.isspace() or sample.count("\x00") > len(sample) // 10:
+        return None
+    return head
+
+
 def _csv_with_arrow(
-    text: str, delimiter: str, mapping: Mapping[str, str] | None, source: str
+    text: str,
+    body: str | None,
+    delimiter: str,
+    mapping: Mapping[str, str] | None,
+    source: str,
 ) -> dict[str, Any] | None:
-    """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file."""
+    """Parse with pyarrow, every column as text; ``None`` when pyarrow cannot parse the file.
+
+    ``body`` is the path of an uncompressed UTF-8 file, which pyarrow reads as it is (``text`` is
+    then only its start, enough for the header); else ``text`` is the whole file, encoded here.
+    """
     pa = import_optional("pyarrow", "read_csv(engine='pyarrow')")
     pa_csv = import_optional("pyarrow.csv", "read_csv(engine='pyarrow')")
     first = _first_record(text, delimiter)
     if first is None:
         return None
     header = _clean_header(first, source)
-    apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
-    try:
-        body = text.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes kept as surrogates: report them row by row
-        return None
+    if body is None:
+        try:
+            stream = pa.BufferReader(text.encode("utf-8"))
+        except UnicodeEncodeError:  # undecodable bytes kept as surrogates: report them row by row
+            return None
+    else:
+        stream = pa.OSFile(body)
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(body),
+            stream,
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=0, block_size=1 << 22),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter),
             convert_options=pa_csv.ConvertOptions(
@@ -407,16 +470,18 @@ def _csv_with_arrow(
                 quoted_strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowException, ValueError):
+    except (pa.ArrowException, ValueError, OSError):
         return None
+    finally:
+        stream.close()
     if (
         table.num_rows == 0
         or ["" if v is None else str(v) for v in table.slice(0, 1).to_pylist()[0].values()] != first
     ):
         return None  # the first record is not the header as the standard library reads it
     table = table.slice(1)
-    renamed = apply_mapping(header, mapping)
-    return {renamed[name]: _arrow_text(table.column(j), pa) for j, name in enumerate(header)}
+    renamed = apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
+    return {renamed[name]: Encoded.from_arrow(table.column(j)) for j, name in enumerate(header)}
 
 
 def _first_record(text: str, delimiter: str) -> list[str] | None:
@@ -435,14 +500,6 @@ def _first_record(text: str, delimiter: str) -> list[str] | None:
     finally:
         csv.field_size_limit(previous)
     return None
-
-
-def _arrow_text(column: Any, pa: Any) -> Any:
-    from cxmodel.log._columns import Encoded
-
-    encoded = column.combine_chunks().dictionary_encode()
-    indices = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int32)
-    return Encoded(indices, np.asarray(encoded.dictionary.to_pylist(), dtype=object))
 
 
 # ---------------------------------------------------------------------- JSON lines

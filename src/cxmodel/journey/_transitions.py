@@ -121,21 +121,16 @@ def transition_edges(
     (``edge[:len(gaps)]`` are those steps); with ``start_end`` each unit also gets an edge from
     START (code 0) to its first event and from its last event to END (code ``k - 1``).
     Rows are in log order; ``codes`` already count START when ``start_end``."""
-    n = len(codes)
     same = unit[1:] == unit[:-1]
-    src = codes[:-1][same]
-    dst = codes[1:][same]
+    edge = (codes[:-1] * k + codes[1:])[same]
     who = cust[:-1][same]
-    gaps = (t[1:] - t[:-1])[same]
-    if start_end and n:
-        first = np.ones(n, dtype=bool)
-        first[1:] = ~same
-        last = np.ones(n, dtype=bool)
-        last[:-1] = ~same
-        src = np.concatenate([src, np.zeros(int(first.sum()), dtype=np.int64), codes[last]])
-        dst = np.concatenate([dst, codes[first], np.full(int(last.sum()), k - 1, dtype=np.int64)])
+    gaps = np.diff(t)[same]
+    if start_end and len(codes):
+        first = np.flatnonzero(np.concatenate(([True], ~same)))  # START (code 0) -> first
+        last = np.flatnonzero(np.concatenate((~same, [True])))  # last -> END (code k - 1)
+        edge = np.concatenate([edge, codes[first], codes[last] * k + (k - 1)])
         who = np.concatenate([who, cust[first], cust[last]])
-    return src * k + dst, who, gaps
+    return edge, who, gaps
 
 
 def transitions(

@@ -76,8 +76,7 @@ def _to_numpy(column: Any, pa: Any, name: str = "column") -> Any:
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        column = column.cast(pa.string()).dictionary_encode()
-        kind = column.type
+        return Encoded.from_arrow(column.cast(pa.string()))  # encoded when read as text
     if pa.types.is_dictionary(kind) and (
         pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
     ):

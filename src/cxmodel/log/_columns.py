@@ -55,28 +55,74 @@ NUMERIC_STANDARD = ("value", "score", "sentiment")
 
 
 class Encoded:
-    """A column already dictionary-encoded by its source (e.g. Arrow): codes and categories.
+    """A text column as its source holds it: codes and categories, or an Arrow string array.
 
-    Codes are int32 with -1 for missing; categories need not be sorted or unique-checked.
+    Codes are int32 with -1 for missing; categories need not be sorted or unique-checked. A
+    column read by Arrow (:meth:`from_arrow`) keeps its array (:attr:`text`), so that times and
+    numbers are parsed from it directly, and is dictionary-encoded only when its codes or
+    categories are first read.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> column = Encoded.from_arrow(pa.array(["b", None, "b"]))
+    >>> column[2], column.codes.tolist(), column.categories.tolist()
+    ('b', [0, -1, 0], ['b'])
     """
 
-    __slots__ = ("categories", "codes")
+    __slots__ = ("_categories", "_codes", "text")
 
     def __init__(self, codes: npt.NDArray[Any], categories: npt.NDArray[Any]) -> None:
-        self.codes = np.asarray(codes, dtype=np.int32)
-        self.categories = np.asarray(categories, dtype=object)
+        self._codes: Codes | None = np.asarray(codes, dtype=np.int32)
+        self._categories: npt.NDArray[np.object_] | None = np.asarray(categories, dtype=object)
+        self.text: Any = None
+
+    @classmethod
+    def from_arrow(cls, text: Any) -> Encoded:
+        """A pyarrow string array or chunked array (null = missing), encoded on first use."""
+        column = cls.__new__(cls)
+        column._codes = column._categories = None
+        column.text = text
+        return column
+
+    def _encoded(self) -> tuple[Codes, npt.NDArray[np.object_]]:
+        if self._codes is None or self._categories is None:
+            text = self.text
+            if hasattr(text, "combine_chunks"):  # one dictionary for the whole column
+                text = text.combine_chunks()
+            encoded = text.dictionary_encode()
+            indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            self._codes = np.asarray(indices, dtype=np.int32)
+            self._categories = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        return self._codes, self._categories
+
+    @property
+    def codes(self) -> Codes:
+        return self._encoded()[0]
+
+    @property
+    def categories(self) -> npt.NDArray[np.object_]:
+        return self._encoded()[1]
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.codes.shape
+        return (len(self.text),) if self._codes is None else self._codes.shape
 
     @property
     def ndim(self) -> int:
         return 1
 
     def __getitem__(self, row: int) -> Any:
+        if self._codes is None:
+            return self.text[row].as_py()
         code = int(self.codes[row])
         return None if code < 0 else self.categories[code]
+
+    def take(self, rows: npt.NDArray[np.intp]) -> Encoded:
+        """The column at ``rows`` (an Arrow column stays one)."""
+        if self._codes is None:
+            return Encoded.from_arrow(self.text.take(rows))
+        return Encoded(self.codes[rows], self.categories)
 
     def decode(self) -> npt.NDArray[np.object_]:
         """The values as an object array (``None`` for missing)."""
@@ -232,20 +278,68 @@ def _few_categories(
 def _sort_categories(
     codes: npt.NDArray[np.int32], categories: npt.NDArray[Any]
 ) -> tuple[Codes, npt.NDArray[np.object_]]:
-    """Sort categories as strings (merging duplicates) and remap codes; -1 stays -1."""
-    if all(type(c) is str for c in categories.tolist()):  # text (hashed columns, Arrow)
+    """Sort categories as strings (merging duplicates) and remap codes; -1 stays -1.
+
+    The sorted categories are the given ``str`` objects (not copies); ``""`` and ``None`` are
+    missing.
+
+    Examples
+    --------
+    >>> codes, cats = _sort_categories(np.array([0, 1, -1, 2], dtype=np.int32),
+    ...                                np.array(["b", "a", "b"], dtype=object))
+    >>> codes.tolist(), cats.tolist()
+    ([1, 0, -1, 1], ['a', 'b'])
+    """
+    listed = categories.tolist()
+    if set(map(type, listed)) <= {str}:  # text (hashed columns, Arrow)
         labels = np.asarray(categories, dtype=object)
         valid = np.asarray(labels != "", dtype=bool)
     else:
-        labels = np.array([None if c is None else str(c) for c in categories], dtype=object)
+        labels = np.array([None if c is None else str(c) for c in listed], dtype=object)
         valid = np.array([c is not None and c == c and c != "" for c in labels], dtype=bool)
+    remap = np.full(labels.size + 1, -1, dtype=np.int32)  # the last slot: code -1 stays -1
     if labels.size == 0:
         return np.asarray(codes, dtype=np.int32), np.empty(0, dtype=object)
-    uniq, inverse = np.unique(labels[valid].astype(str), return_inverse=True)
-    remap = np.full(labels.size + 1, -1, dtype=np.int32)
-    remap[np.flatnonzero(valid)] = inverse.ravel()
-    out = remap[np.where(codes < 0, labels.size, codes)]
-    return out.astype(np.int32), uniq.astype(object)
+    kept = np.flatnonzero(valid)
+    present = labels if kept.size == labels.size else labels[kept]
+    nul = "\x00" in "".join(present.tolist())  # fixed-width text drops trailing NULs
+    keys = None if nul else _short_ascii_keys(present)
+    if keys is None:
+        text: npt.NDArray[Any] = present.astype(str)
+        order = np.argsort(text, kind="stable")
+    else:  # equal keys are equal labels: which one is kept does not matter
+        text = keys
+        order = np.argsort(keys)
+    ordered = text[order]
+    first = np.ones(order.size, dtype=bool)  # first of each run of equal labels
+    first[1:] = ordered[1:] != ordered[:-1]
+    remap[kept[order]] = np.cumsum(first, dtype=np.int32) - 1
+    if nul:
+        return remap[codes], ordered[first].astype(object)
+    return remap[codes], present[order[first]]
+
+
+def _short_ascii_keys(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.uint64] | None:
+    """Integers that sort as ``labels`` do, when every label is ASCII of at most 8 characters
+    (``"c0012345"``): their bytes, zero-padded, read as big-endian 64-bit integers. Sorting
+    these is ten times faster than sorting text. ``None`` for other labels (and for labels
+    holding NUL, which the padding would confuse).
+
+    Examples
+    --------
+    >>> keys = _short_ascii_keys(np.array(["b", "ab", "a"], dtype=object))
+    >>> np.argsort(keys).tolist()
+    [2, 1, 0]
+    >>> _short_ascii_keys(np.array(["é"], dtype=object)) is None
+    True
+    """
+    try:
+        raw = labels.astype("S")
+    except UnicodeEncodeError:
+        return None
+    if raw.dtype.itemsize > 8:
+        return None
+    return raw.astype("S8").view(">u8").astype(np.uint64)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -287,15 +381,6 @@ def to_float_column(
     >>> errs.reasons
     {2: "value 'NA' is not a number (column 'value'); expected e.g. 12.5, or an empty field for missing"}
     """
-    if isinstance(values, Encoded):  # parse each distinct text once
-        local = RowErrors()
-        parsed = to_float_column(values.categories, column, local)
-        out_enc = np.append(parsed, np.nan)[values.codes]
-        if local:
-            bad_codes = np.fromiter(local.reasons, dtype=np.int64)
-            for row in np.flatnonzero(np.isin(values.codes, bad_codes)).tolist():
-                errors.reasons.setdefault(row, local.reasons[int(values.codes[row])])
-        return np.asarray(out_enc, dtype=np.float64)
     if values.dtype.kind in "iu":
         return values.astype(np.float64)
     if values.dtype.kind == "f":
@@ -505,9 +590,10 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
             return None
         codes = np.asarray(raw_codes, dtype=np.int32)
         categories = np.asarray(uniques, dtype=object)
-        flagged = values[codes < 0]  # pandas flags pd.NA, NaT, ... too: only None and NaN pass
-        if flagged.size and not all(
-            t is type(None) or issubclass(t, (float, np.floating)) for t in set(map(type, flagged))
+        flagged = codes < 0  # pandas flags pd.NA, NaT, ... too: only None and NaN pass
+        if flagged.any() and not all(
+            t is type(None) or issubclass(t, (float, np.floating))
+            for t in set(map(type, values[flagged]))
         ):
             return None
     else:
@@ -522,12 +608,14 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
             return None
         categories = np.empty(len(lookup), dtype=object)
         categories[:] = list(lookup)
+    listed = categories.tolist()
     missing = []
-    for code, item in enumerate(categories.tolist()):
-        if item is None or (isinstance(item, (float, np.floating)) and item != item):
-            missing.append(code)
-        elif type(item) is not str:
-            return None
+    if not set(map(type, listed)) <= {str}:  # else text alone: nothing to check one by one
+        for code, item in enumerate(listed):
+            if item is None or (isinstance(item, (float, np.floating)) and item != item):
+                missing.append(code)
+            elif type(item) is not str:
+                return None
     if missing:
         keep = np.ones(categories.shape[0], dtype=bool)
         keep[missing] = False
@@ -539,9 +627,11 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
 
 
 def _surrogate_categories(categories: npt.NDArray[np.object_]) -> list[int]:
-    """Positions of the text categories holding an unpaired surrogate (one search if none)."""
-    texts = [c if isinstance(c, str) else "" for c in categories.tolist()]
-    if not _SURROGATE.search("".join(texts)):
+    """Positions of the text categories holding an unpaired surrogate (none if all are ASCII)."""
+    texts = categories.tolist()
+    if not set(map(type, texts)) <= {str}:
+        texts = [c if isinstance(c, str) else "" for c in texts]
+    if all(map(str.isascii, texts)) or not _SURROGATE.search("".join(texts)):
         return []
     return [j for j, c in enumerate(texts) if _SURROGATE.search(c)]
 
@@ -685,15 +775,15 @@ def _validate_answers(
     metric_codes, metrics = strings["metric"]
     asked = [catalogue.get(m) for m in metrics]
     has_metric = metric_codes >= 0
-    code = np.maximum(metric_codes, 0)
+    rows = np.flatnonzero(has_metric)  # the checks below read only the rows with a metric
+    code = metric_codes[rows]
 
-    def per_metric(values: list[Any], fill: Any) -> npt.NDArray[Any]:
-        out = np.array([*values, fill]) if metrics.size else np.array([fill])
-        return out[np.where(has_metric, code, len(values))]
+    def per_metric(values: Any) -> npt.NDArray[Any]:
+        return np.asarray(values)[code]
 
-    known = per_metric([q is not None for q in asked], False)
+    known = per_metric([q is not None for q in asked]).astype(bool)
     errors.add(
-        np.flatnonzero(has_metric & ~known),
+        rows[~known],
         lambda row: (
             f"metric {metrics[metric_codes[row]]!r} is unknown (column 'metric'); "
             f"expected one of {sorted(catalogue)}{_declare_hint(catalogue)}"
@@ -701,10 +791,11 @@ def _validate_answers(
     )
     if "score" in numeric:
         score = numeric["score"]
-        present = ~np.isnan(score)
-        in_score = per_metric([q is None or q.in_score for q in asked], True)
+        answered = score[rows]
+        present = ~np.isnan(answered)
+        in_score = per_metric([q is None or q.in_score for q in asked]).astype(bool)
         errors.add(
-            np.flatnonzero(present & has_metric & ~in_score),
+            rows[present & ~in_score],
             lambda row: (
                 f"score {written('score', row)} is given for the "
                 f"{_TYPE_NAMES[asked[metric_codes[row]].type]} question "
@@ -712,27 +803,28 @@ def _validate_answers(
             ),
         )
         bounds = [q.scale if q is not None and q.scale else (-np.inf, np.inf) for q in asked]
-        low = per_metric([b[0] for b in bounds], -np.inf).astype(np.float64)
-        high = per_metric([b[1] for b in bounds], np.inf).astype(np.float64)
+        low_of = np.array([b[0] for b in bounds], dtype=np.float64)
+        high_of = np.array([b[1] for b in bounds], dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            off = has_metric & ((score < low) | (score > high))
+            off = (answered < per_metric(low_of)) | (answered > per_metric(high_of))
         errors.add(
-            np.flatnonzero(off),
+            rows[off],
             lambda row: (
                 f"score {written('score', row)} is outside the "
-                f"{metrics[metric_codes[row]].upper()} scale {low[row]:g}..{high[row]:g} "
+                f"{metrics[metric_codes[row]].upper()} scale "
+                f"{low_of[metric_codes[row]]:g}..{high_of[metric_codes[row]]:g} "
                 f"(column 'score', metric {metrics[metric_codes[row]]!r})"
             ),
         )
         errors.add(
-            np.flatnonzero(present & ~has_metric),
+            np.flatnonzero(~has_metric & ~np.isnan(score)),
             lambda row: (
                 f"score {written('score', row)} has no metric (column 'metric' is missing); say "
                 f"which scale it is on: one of {sorted(catalogue)}"
             ),
         )
         with np.errstate(invalid="ignore"):
-            fractional = np.flatnonzero(has_metric & (score != np.round(score)) & present)
+            fractional = rows[(answered != np.round(answered)) & present]
         errors.add(
             fractional,
             lambda row: (

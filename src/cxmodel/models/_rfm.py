@@ -147,14 +147,10 @@ def rfm_summary(
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
     ([1.0, 0.0], [3.0, 0.0], [9.0, 7.0], [5.0, 0.0])
     """
-    mask = log.kind_mask(kind)
-    codes = log.customer_codes[mask]
-    ts = log.timestamps[mask]
-    vals = (
-        np.nan_to_num(log.numeric(value)[mask], nan=0.0)
-        if value in log.columns
-        else np.zeros(codes.shape[0])
-    )
+    # the purchases alone, in log order: a log not sorted yet is not sorted for a summary
+    names = [value] if value in log.columns else []
+    codes, ts, values = log._kind_rows(kind, names, "kind_mask()")
+    vals = np.nan_to_num(values[value], nan=0.0) if names else np.zeros(codes.shape[0])
     per = period_ordinals(ts, freq)
     if as_of is not None:
         end = period_of(as_of, freq, what="as_of")

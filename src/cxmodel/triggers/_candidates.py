@@ -11,7 +11,14 @@ from cxmodel.expr import Duration, Expr
 from cxmodel.triggers._context import LogContext, add, check_pairs, names_in
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["Candidates", "cancellations", "rule_candidates", "upper_bound"]
+__all__ = [
+    "Candidates",
+    "cancellations",
+    "firing_order",
+    "rule_candidates",
+    "tie_rank_of",
+    "upper_bound",
+]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -38,6 +45,45 @@ def _after(ctx: LogContext, cust: IntArray, times: IntArray, duration: Duration)
 def upper_bound(ctx: LogContext, cust: IntArray, times: IntArray) -> IntArray:
     """Index one past the customer's last row with time <= ``times``."""
     return ctx.lower_bound(cust, times, strict=True)
+
+
+def tie_rank_of(ctx: LogContext, rows: IntArray) -> IntArray:
+    """``ctx.tie_rank_at(rows)`` (each row's position among its customer's rows at the same
+    time) without ranking the whole log: a row is 0 unless the row before it has the same
+    customer and time, and only such rows are looked up.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "a", "a", "b"], [1, 1, 2, 1], ["view"] * 4)
+    >>> tie_rank_of(LogContext(log), np.arange(4)).tolist()
+    [0, 1, 0, 0]
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    before = np.maximum(rows - 1, 0)
+    tied = (rows > 0) & (ctx.codes[before] == ctx.codes[rows]) & (ctx.ts[before] == ctx.ts[rows])
+    rank = np.zeros(len(rows), dtype=np.int64)
+    if tied.any():
+        at = rows[tied]
+        rank[tied] = at - ctx.lower_bound(ctx.codes[at], ctx.ts[at])
+    return rank
+
+
+def firing_order(cust: IntArray, times: IntArray, anchor: IntArray) -> npt.NDArray[np.intp]:
+    """The order of candidates by (customer, time, anchoring row): ``np.lexsort`` unless they
+    are in that order already (a rule firing at its anchors, in log order).
+
+    Examples
+    --------
+    >>> firing_order(np.array([0, 0, 1]), np.array([5, 3, 1]), np.array([0, 1, 2])).tolist()
+    [1, 0, 2]
+    """
+    if len(cust) > 1:
+        dc, dt, da = np.diff(cust), np.diff(times), np.diff(anchor)
+        ordered = (dc > 0) | ((dc == 0) & ((dt > 0) | ((dt == 0) & (da >= 0))))
+        if not ordered.all():
+            return np.lexsort((anchor, times, cust))
+    return np.arange(len(cust))
 
 
 def _matching(ctx: LogContext, kind: str, where: Expr | None) -> IntArray:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from cxmodel._holdout import held_out_customers, holdout_fraction
 from cxmodel.expr import Duration
 from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
-from cxmodel.triggers._candidates import Candidates, upper_bound
+from cxmodel.triggers._candidates import Candidates, firing_order, tie_rank_of, upper_bound
 from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
 from cxmodel.triggers._context import LogContext, add, shift
 from cxmodel.triggers._evidence import evidence
@@ -328,7 +328,7 @@ def _block(
         when_kind=kinds[ctx._kind_codes[anchor]],
         when_time=ctx.ts[anchor],
         when_id=ctx.column_at("interaction_id", anchor) if has_ids else None,
-        anchor_rank=ctx.tie_rank_at(anchor),
+        anchor_rank=tie_rank_of(ctx, anchor),
         restart=cand.restart,
         then_kind=then_kind,
         then_time=then_time,
@@ -435,7 +435,7 @@ def policy_input(
             now=cand.time[idx],
         ).astype(bool)
         idx, times = idx[holds], times[holds]
-    order = np.lexsort((cand.anchor[idx], times, cand.cust[idx]))
+    order = firing_order(cand.cust[idx], times, cand.anchor[idx])
     idx, times = idx[order], times[order]
     if rule.consent is not None:
         # as of the history the firing sees: up to its anchoring row in log order when it
@@ -459,7 +459,7 @@ def policy_output(p: PolicyInput, reasons: npt.NDArray[Any]) -> tuple[FiringBloc
     """The firings of ``p`` as (emitted, suppressed) blocks, given each one's verdict
     (``None``: emitted, else the reason), with their payloads and ``because`` values."""
     ctx, rule, cand, idx, times = p.ctx, p.rule, p.cand, p.idx, p.times
-    emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
+    emitted = np.asarray(reasons == None, dtype=bool)  # noqa: E711 (elementwise)
     tested = evidence(ctx, rule, cand.anchor[idx], cand.matched[idx], cand.end[idx], cand.time[idx])
     payloads: dict[str, Any] = {}
     for key, expr in rule.emit.payload:

@@ -1,0 +1,77 @@
+"""A log is sorted when its rows are first read in log order; a summary of one kind of row
+reads those rows alone, in log order, and gives what it gives on a sorted log."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxmodel import InteractionLog
+from cxmodel.models import rfm_summary
+
+
+def _columns(seed: int, n: int, customers: int, span_days: int) -> dict[str, np.ndarray]:
+    """Shuffled interactions with ties: few customers, few distinct times, same-day buys."""
+    rng = np.random.default_rng(seed)
+    kinds = np.array(["view", "purchase", "refund"], dtype=object)
+    kind = kinds[rng.integers(0, 3, n)]
+    return {
+        "customer_id": np.array([f"c{i}" for i in rng.integers(0, customers, n)], dtype=object),
+        "timestamp": (rng.integers(0, span_days * 4, n) * 6 * 3600).astype("datetime64[s]"),
+        "kind": kind,
+        "value": np.where(kind == "view", np.nan, np.round(rng.gamma(2.0, 7.3, n), 2)),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 400),
+    customers=st.integers(1, 30),
+    span_days=st.integers(1, 40),
+    freq=st.sampled_from(["D", "W", "M", "h"]),
+)
+def test_rfm_summary_without_the_sort_equals_it_after(
+    seed: int, n: int, customers: int, span_days: int, freq: str
+) -> None:
+    """Bit for bit, whether or not the log was sorted before."""
+    columns = _columns(seed, n, customers, span_days)
+    if not (columns["kind"] == "purchase").any():
+        return
+    fresh = InteractionLog.from_arrays(**columns)
+    sorted_first = InteractionLog.from_arrays(**columns)
+    sorted_first.timestamps  # noqa: B018 (read in log order: sorts)
+    a, b = rfm_summary(fresh, freq=freq), rfm_summary(sorted_first, freq=freq)
+    assert a.customer_id.tolist() == b.customer_id.tolist()
+    for name in ("frequency", "recency", "T", "monetary_value"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes()
+
+
+class TestWhenTheLogIsSorted:
+    def test_a_summary_leaves_the_log_unsorted(self) -> None:
+        """rfm_summary reads the purchases alone: the log is still not sorted after it."""
+        log = InteractionLog.from_arrays(**_columns(3, 500, 20, 10))
+        rfm_summary(log)
+        assert len(log) == 500 and log.n_customers == 20 and "value" in log.columns
+        assert log._sorted is None
+
+    def test_reading_in_log_order_sorts_once(self) -> None:
+        """The first read of a row-aligned column sorts; later reads share the arrays."""
+        log = InteractionLog.from_arrays(**_columns(4, 500, 20, 10))
+        first = log.customer_codes
+        assert log._sorted is not None and log._input is None
+        assert log.customer_codes is first
+        assert np.all(np.diff(first) >= 0)
+
+    def test_threads_reading_a_fresh_log_agree(self) -> None:
+        """Threads sorting the same log at once all read the same rows."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        columns = _columns(5, 20_000, 300, 30)
+        expected = InteractionLog.from_arrays(**columns).customer_codes.tolist()
+        for _ in range(5):
+            logs = [InteractionLog.from_arrays(**columns)] * 8  # one fresh log, read 8 times
+            with ThreadPoolExecutor(4) as pool:
+                seen = list(pool.map(lambda log: log.customer_codes.tolist(), logs))
+            assert all(codes == expected for codes in seen)
