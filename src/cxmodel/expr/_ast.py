@@ -866,6 +866,18 @@ def json_list(value: object, path: str) -> list[Any]:
     raise json_error(path, f"expected a list, got {_kind_of(value)}")
 
 
+def duration_to_dict(duration: Duration) -> dict[str, Any]:
+    """The JSON form ``{"amount": N, "unit": U}`` of a duration outside an expression (a
+    window, a cooldown), which :func:`duration_from_dict` reads back.
+
+    Examples
+    --------
+    >>> duration_to_dict(Duration(7, "days"))
+    {'amount': 7, 'unit': 'days'}
+    """
+    return {"amount": duration.amount, "unit": duration.unit}
+
+
 def duration_from_dict(data: object, path: str) -> Duration:
     """A :class:`Duration` from ``{"amount": N, "unit": U}``, with JSON-path errors."""
     d = fields(data, path, ("amount", "unit"), ("type",))

@@ -21,6 +21,7 @@ from cxmodel.expr._ast import (
     at_path,
     children,
     duration_from_dict,
+    duration_to_dict,
     expr_from_dict,
     expr_to_dict,
     fields,
@@ -49,7 +50,7 @@ __all__ = [
 
 
 def _dur(d: Duration | None) -> dict[str, Any] | None:
-    return None if d is None else {"amount": d.amount, "unit": d.unit}
+    return None if d is None else duration_to_dict(d)
 
 
 def _ex(e: Expr | None) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from cxmodel.expr import Duration
 from cxmodel.expr._ast import (
     at_path,
     duration_from_dict,
+    duration_to_dict,
     fields,
     identifier,
     invalid,
@@ -129,7 +130,7 @@ class ContactPolicy:
         return {
             "name": self.name,
             "at_most": self.limit,
-            "per": {"amount": self.per.amount, "unit": self.per.unit},
+            "per": duration_to_dict(self.per),
             "rules": list(self.rules),
         }
 

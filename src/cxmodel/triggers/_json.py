@@ -21,7 +21,14 @@ import attrs
 
 from cxmodel.errors import TriggerSyntaxError
 from cxmodel.expr import Duration, Expr, expr_from_dict, expr_to_dict
-from cxmodel.expr._ast import _kind_of, duration_from_dict, identifier, invalid, json_error
+from cxmodel.expr._ast import (
+    _kind_of,
+    duration_from_dict,
+    duration_to_dict,
+    identifier,
+    invalid,
+    json_error,
+)
 from cxmodel.expr._diagnostics import Diagnostic
 from cxmodel.triggers._reach import Reach
 from cxmodel.triggers._rules import (
@@ -158,10 +165,6 @@ def _expr(value: object, _: Any = None) -> Expr | None:
 
 
 # -- writing ----------------------------------------------------------------------------------
-def _duration_dict(d: Duration) -> dict[str, Any]:
-    return {"amount": d.amount, "unit": d.unit}
-
-
 def _expr_dict(e: Expr | None) -> dict[str, Any] | None:
     return None if e is None else expr_to_dict(e)
 
@@ -187,7 +190,7 @@ def _converter() -> cattrs.Converter:
     c.register_structure_hook_func(lambda t: t == _PAYLOAD, _payload)
     c.register_unstructure_hook(WhenMode, lambda m: m.value)
     c.register_unstructure_hook(ThenMode, lambda m: m.value)
-    c.register_unstructure_hook(Duration, _duration_dict)
+    c.register_unstructure_hook(Duration, duration_to_dict)
     c.register_unstructure_hook_func(_is_expr, _expr_dict)
     c.register_unstructure_hook_func(lambda t: t == _PAYLOAD, _payload_list)
     for cls in _CLASSES:
