@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._periods import index_labels, period_index
-from cxmodel._stats import proportion_interval, z_value
+from cxmodel._stats import proportion_interval, wilson_bounds, z_value
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import group_rows
@@ -66,14 +66,10 @@ def group_table(
 def wilson_columns(
     successes: IntArray, n: IntArray, z: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Share and Wilson interval per group (NaN where n = 0); a loop over groups, not rows."""
-    share = np.full(len(n), NAN)
-    low = np.full(len(n), NAN)
-    high = np.full(len(n), NAN)
-    for i, (k, total) in enumerate(zip(successes.tolist(), n.tolist(), strict=True)):
-        if total:
-            share[i] = k / total
-            _, low[i], high[i] = proportion_interval(k, total, z, "wilson", 1.0)
+    """Share and Wilson interval per group (NaN where n = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(n > 0, successes / np.maximum(n, 1), NAN)
+    low, high = wilson_bounds(successes, n, z)
     return share, low, high
 
 
