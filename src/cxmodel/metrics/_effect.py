@@ -24,6 +24,7 @@ __all__ = [
     "ActionEffect",
     "action_effect",
     "as_firings",
+    "customer_codes_of",
     "first_firings",
     "mixed_groups",
     "mixed_warning",
@@ -125,6 +126,24 @@ def _windows(
         return counts, np.zeros(len(codes))
     cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(values[rows]))])
     return counts, cum[hi] - cum[lo]
+
+
+def customer_codes_of(log: InteractionLog, ids: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Each customer id's index in ``log.customers`` (sorted), -1 for one the log lacks.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_arrays(customer_id=["b", "a"], kind=["view", "view"],
+    ...     timestamp=["2024-01-01T00:00Z"] * 2)
+    >>> customer_codes_of(log, np.array(["b", "z", "a"], dtype=object)).tolist()
+    [1, -1, 0]
+    """
+    known = np.asarray(log.customers, dtype=object)
+    ids = np.asarray(ids, dtype=object)
+    if known.size == 0 or ids.size == 0:
+        return np.full(ids.shape[0], -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(known, ids), known.size - 1)
+    return np.where(known[at] == ids, at, -1).astype(np.int64)
 
 
 def first_firings(
@@ -303,7 +322,6 @@ def action_effect(
         from cxmodel._time import to_us
 
         end = to_us(as_of)
-    known = {str(c): i for i, c in enumerate(log.customers.tolist())}
     rows: list[dict[str, Any]] = []
     if not held:
         warnings.warn(
@@ -323,7 +341,7 @@ def action_effect(
             closed = stop <= end
             pending += int((~closed).sum())
             ids, start, stop = ids[closed], start[closed], stop[closed]
-            codes = np.array([known.get(c, -1) for c in ids.tolist()], dtype=np.int64)
+            codes = customer_codes_of(log, ids)
             counts, sums = _windows(log, mask, codes, start, stop, amounts)
             hit = (counts > 0) & (codes >= 0)
             groups.append((hit.astype(np.float64), np.where(codes >= 0, sums, 0.0)))

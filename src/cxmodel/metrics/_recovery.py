@@ -26,6 +26,7 @@ from cxmodel.errors import DataWarning, NotFoundError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._effect import (
     as_firings,
+    customer_codes_of,
     first_firings,
     mixed_groups,
     mixed_warning,
@@ -228,7 +229,7 @@ def recovery_rate(
     cols = firing_columns(as_firings(firings), ids=acknowledged is not None)
     trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
     emitted = np.asarray(cols["emitted"], dtype=bool)
-    held = np.array([r == "holdout" for r in reason.tolist()], dtype=bool)
+    held = np.asarray(reason == "holdout", dtype=bool)
     acked = np.zeros(len(trig), dtype=bool)
     if acknowledged is not None:
         wanted = {
@@ -258,7 +259,6 @@ def recovery_rate(
         horizons=tuple(horizons),
         names=tuple(horizon_names),
         comes_back=np.asarray(log.kind_mask(*kinds), dtype=bool),
-        known={str(c): i for i, c in enumerate(log.customers.tolist())},
     )
     first_emitted = first_firings(trig[emitted], cust[emitted], time[emitted])
     first_held = first_firings(trig[held], cust[held], time[held])
@@ -378,11 +378,10 @@ class _Measures:
     horizons: tuple[Any, ...]
     names: tuple[str, ...]
     comes_back: npt.NDArray[np.bool_]
-    known: dict[str, int]
 
     def of(self, customers: npt.NDArray[Any], start: npt.NDArray[np.int64]) -> _Outcome:
         """The outcomes of customers first fired for at ``start``."""
-        codes = np.array([self.known.get(str(c), -1) for c in customers.tolist()], dtype=np.int64)
+        codes = customer_codes_of(self.log, customers)
         values: dict[str, npt.NDArray[np.float64]] = {}
         pending: dict[str, int] = {}
         if self.answers is not None and self.threshold is not None:
