@@ -147,7 +147,7 @@ def alert_firings(ctx: LogContext, alert: Alert, cutoff: int) -> tuple[FiringBlo
         if reason is None:
             last = start
         reasons[j] = reason
-    kept = np.array([r is None for r in reasons.tolist()], dtype=bool)
+    kept = np.asarray(reasons == None, dtype=bool)  # noqa: E711 (elementwise)
     emitted = _block(alert, starts[kept], _at(shown, kept), _at(payload, kept), None)
     suppressed = _block(
         alert, starts[~kept], _at(shown, ~kept), _at(payload, ~kept), reasons[~kept]

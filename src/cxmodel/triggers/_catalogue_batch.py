@@ -334,7 +334,7 @@ def catalogue_firings(
         ids = np.asarray(ctx.customers, dtype=object)[codes].tolist()
         held = held_out(rule, ids)[inverse.reshape(-1)]
     reasons = _policies(rule, found.cust, times, consent, previous, zones, held)
-    emitted = np.array([r is None for r in reasons.tolist()], dtype=bool)
+    emitted = np.asarray(reasons == None, dtype=bool)  # noqa: E711 (elementwise)
     tested: dict[str, dict[str, Array]] = {}
     payloads: dict[str, Array] = {}
     if len(found):
