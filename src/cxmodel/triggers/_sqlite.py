@@ -272,7 +272,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         # the lock names the file itself, however it is reached (a symlink names the same)
         self._file_lock = _FileLock(os.path.realpath(self.path) + ".lock")
-        self._inode_lock = _FileLock(os.devnull)  # replaced by open(): see _hold_inode
+        self._inode_lock: _FileLock | None = None  # taken by open(): see _hold_inode
         self._db: sqlite3.Connection | None = None
         self._meta_text: str | None = None  # the meta as written last (skip rewriting it)
         with self._lock:
@@ -474,18 +474,20 @@ class SQLiteStore:
         the same file, which the sidecar lock (named after one path) cannot see. The lock
         file is named after the device and inode, in the system's temporary folder."""
         identity = os.stat(self.path)
-        self._inode_lock = _FileLock(
+        lock = _FileLock(
             os.path.join(
                 tempfile.gettempdir(),
                 f"cxmodel-store-{identity.st_dev}-{identity.st_ino}.lock",
             )
         )
         try:
-            acquired = self._inode_lock.acquire()
+            acquired = lock.acquire()
         except OSError:  # no writable temporary folder: the sidecar lock still holds
             return
-        if not acquired:
-            pid = self._inode_lock.holder()
+        if acquired:
+            self._inode_lock = lock
+        else:
+            pid = lock.holder()
             held_by = "another engine" if pid is None else f"another engine (pid {pid})"
             raise StoreError(
                 f"trigger state store {self.path!r} is held by {held_by} through another "
@@ -622,7 +624,9 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise self._error("cannot close the database", exc) from exc
             finally:
-                self._inode_lock.release()
+                if self._inode_lock is not None:
+                    self._inode_lock.release()
+                    self._inode_lock = None
                 self._file_lock.release()
                 self._meta_text = None
 
