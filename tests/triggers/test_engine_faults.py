@@ -1585,6 +1585,33 @@ class TestBadRecords:
         assert _snapshot(engine, store) == before
         _still_equal(engine, twin)
 
+    @pytest.mark.parametrize(
+        ("columns", "message"),
+        [
+            ({"customer_id": ["a"]}, "'timestamp', 'kind' are missing"),
+            ({1: [1]}, "'customer_id', 'timestamp', 'kind' are missing"),
+            (
+                {
+                    "customer_id": ["a"],
+                    "timestamp": ["2024-01-01T00:00:00Z"],
+                    "kind": ["purchase"],
+                    "timezone": ["UTC"],
+                },
+                "column 'timezone' has the name of an option",
+            ),
+        ],
+        ids=["two-missing", "no-names", "option-name"],
+    )
+    def test_bad_columns(
+        self, columns: Any, message: str, tmp_path: Path, sqlite_store: Any
+    ) -> None:
+        engine, store, twin = _engine_pair(tmp_path, sqlite_store)
+        before = _snapshot(engine, store)
+        with pytest.raises(SchemaError, match=message):
+            engine.process_many(columns)
+        assert _snapshot(engine, store) == before
+        _still_equal(engine, twin)
+
     def test_not_a_record_inside_a_micro_batch_is_named(self) -> None:
         engine = TriggerEngine(_FAIL_RULES)
         with pytest.raises(SchemaError, match="record 2"):

@@ -277,6 +277,10 @@ def question_catalogue(
     items: Any = questions.values() if isinstance(questions, Mapping) else questions
     if isinstance(items, Question):
         items = [items]
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise SchemaError(
+            f"questions must be Question objects (a list of them); got {type(items).__name__}"
+        )
     declared: set[str] = set()
     for question in items:
         if not isinstance(question, Question):

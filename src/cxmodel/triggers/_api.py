@@ -10,6 +10,7 @@ from cxmodel.errors import DataWarning, TriggerTypeError
 from cxmodel.expr import Aggregate, Diagnostic, Expr, Name, render_diagnostics
 from cxmodel.expr._ast import children
 from cxmodel.triggers._alerts import property_kinds as alert_property_kinds
+from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -59,6 +60,8 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any
     E302 line 2, column 30: unknown property 'p.valu'
     hint: did you mean p.value?
     """
+    rules = rule_set(rules, "check()")
+    log = evaluated_log(log, "check()")
     errors, unverifiable, notes = diagnose(
         rules, log, name_rules=False, events=catalogue_log(catalogue)
     )

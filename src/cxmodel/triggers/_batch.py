@@ -13,6 +13,7 @@ from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked
+from cxmodel.triggers._arguments import customer_mapping, evaluated_log, rule_set
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import catalogue_firings
@@ -93,9 +94,10 @@ def evaluate(
     >>> [(f.customer_id, f.payload) for f in evaluate(rules, log, as_of="2024-12-31T00:00:00Z")]
     [('a', {'v': 500.0})]
     """
+    rules = rule_set(rules, "evaluate()")
+    log = evaluated_log(log, "evaluate()")
+    customers = customer_mapping(customers, "evaluate()")
     cutoff = as_of_us(as_of)
-    if isinstance(rules, Rule):
-        rules = RuleSet((rules,))
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:

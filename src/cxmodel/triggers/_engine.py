@@ -14,8 +14,15 @@ from typing import Any
 
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
-from cxmodel.errors import NotFoundError, SchemaError, StoreError, TriggerSyntaxError
+from cxmodel.errors import (
+    NotFoundError,
+    SchemaError,
+    StoreError,
+    TriggerSyntaxError,
+    ValueTypeError,
+)
 from cxmodel.triggers._alerts import Alert
+from cxmodel.triggers._arguments import customer_mapping, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._contact import without_rule
 from cxmodel.triggers._customer import CustomerState
@@ -156,16 +163,22 @@ class TriggerEngine:
         questions: Iterable[Question] | None = None,
     ) -> None:
         self._lock = threading.RLock()
-        self.rules = RuleSet((rules,)) if isinstance(rules, Rule) else rules
+        self.rules = rule_set(rules, "TriggerEngine()")
+        store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
         self.lateness = duration_to_us(allowed_lateness) if allowed_lateness else 0
         self.max_future = None if max_future is None else duration_to_us(max_future)
         self.redelivery = duration_to_us(redelivery_window)
+        if clock is not None and not callable(clock):
+            raise ValueTypeError(
+                "TriggerEngine(): clock must be a function returning the time (e.g. "
+                f"lambda: datetime.now(timezone.utc)); got {type(clock).__name__}"
+            )
         self._clock = clock
         self.questions = question_catalogue(questions)
         self.customers: dict[str, Any] = {}
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
-        for cid, customer in (customers or {}).items():
+        for cid, customer in customer_mapping(customers, "TriggerEngine()").items():
             self._register(str(cid), customer)
         self._hashed: RuleSet | None = None
         self._hash_cache: dict[str, str] = {}
@@ -187,8 +200,14 @@ class TriggerEngine:
 
     def set_customer(self, customer: Any) -> None:
         """Add or replace one :class:`~cxmodel.domain.Customer` (traits checked)."""
+        cid = getattr(customer, "customer_id", None)
+        if not isinstance(cid, str) or not cid:
+            raise ValueTypeError(
+                f"set_customer(): expected a Customer (with a customer_id and traits); got "
+                f"{type(customer).__name__} {customer!r:.60}"
+            )
         with self._lock:
-            self._register(str(customer.customer_id), customer)
+            self._register(cid, customer)
 
     def _restore(self, stored: Any) -> None:
         try:
@@ -244,6 +263,7 @@ class TriggerEngine:
         An alert's backfill fills its windows and episode (an episode under way when it is
         added does not fire again).
         """
+        rule = rule_or_alert(rule, "add_rule()")
         with self._lock:
             if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
                 raise TriggerSyntaxError(
@@ -317,6 +337,10 @@ class TriggerEngine:
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule or alert called ``name`` and drop its state."""
+        if not isinstance(name, str):
+            raise ValueTypeError(
+                f"remove_rule(): name must be a rule's name (text); got {type(name).__name__}"
+            )
         with self._lock:
             if name in self._runner.alerts.plans:
                 alerts = tuple(a for a in self.rules.alerts if a.name != name)

@@ -10,6 +10,7 @@ import numpy as np
 
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, us_to_datetime
+from cxmodel.triggers._arguments import customer_mapping, evaluated_log, rule_set
 from cxmodel.triggers._batch import as_of_us, evaluate_us
 from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
@@ -203,8 +204,9 @@ def explain(
     customer a:
       big: 1 purchase interaction(s), none where p.value > 100
     """
-    if isinstance(rules, Rule):
-        rules = RuleSet((rules,))
+    rules = rule_set(rules, "explain()")
+    log = evaluated_log(log, "explain()")
+    customers = customer_mapping(customers, "explain()")
     cutoff = as_of_us(as_of)
     index = log.customer_index(customer_id)
     mask = np.asarray(log.customer_codes) == index

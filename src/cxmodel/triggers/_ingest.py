@@ -347,11 +347,7 @@ def rows_from(
     if isinstance(interactions, InteractionLog):
         return _rows_from_log(interactions)
     if isinstance(interactions, Mapping):
-        return _rows_from_log(
-            InteractionLog.from_arrays(
-                **interactions, questions=None if questions is None else questions.values()
-            )
-        )
+        return _rows_from_log(_log_of_columns(interactions, questions))
     if isinstance(interactions, (str, bytes)) or not isinstance(interactions, Iterable):
         raise SchemaError(
             f"expected interactions (an InteractionLog, a mapping of columns, or Interaction "
@@ -366,6 +362,34 @@ def rows_from(
             raise SchemaError(f"{where}: {error}") from None
         out.append(row_from_record(record, where, questions, catalogue))
     return out
+
+
+#: ``InteractionLog.from_arrays`` options, which a mapping of columns cannot use as names
+_OPTIONS = ("timezone", "errors", "catalogue", "dtypes", "kinds", "questions")
+
+
+def _log_of_columns(columns: Mapping[Any, Any], questions: Mapping[str, Question] | None) -> Any:
+    """A mapping of columns as a log, its names checked first: the three every interaction
+    needs must be there, and a name that is an option of ``from_arrays`` cannot be a column."""
+    from cxmodel.log import InteractionLog
+
+    names = [str(name) for name in columns]
+    missing = [name for name in ("customer_id", "timestamp", "kind") if name not in names]
+    if missing:
+        raise SchemaError(
+            f"columns {', '.join(map(repr, missing))} are missing (got {names}); every "
+            "interaction needs customer_id, timestamp and kind"
+        )
+    clashes = [name for name in names if name in _OPTIONS]
+    if clashes:
+        raise SchemaError(
+            f"column {clashes[0]!r} has the name of an option of InteractionLog.from_arrays; "
+            "rename the column"
+        )
+    return InteractionLog.from_arrays(
+        **{str(k): v for k, v in columns.items()},
+        questions=None if questions is None else questions.values(),
+    )
 
 
 def row_of(

@@ -20,6 +20,7 @@ import numpy as np
 
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
+from cxmodel.triggers._arguments import file_path
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._store import (
     FORMAT,
@@ -256,7 +257,7 @@ class SQLiteStore:
     def __init__(
         self, path: str | Path, *, synchronous: str = "NORMAL", timeout: float = 5.0
     ) -> None:
-        self.path = os.fspath(path)
+        self.path = file_path(path, "SQLiteStore()")
         if self.path in ("", ":memory:") or self.path.startswith("file:"):
             raise SchemaError(
                 f"SQLiteStore needs a file path (got {self.path!r}); use InMemoryStore for a "

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from cxmodel._time import EPOCH, TimeLike, to_us
-from cxmodel.errors import SchemaError, StoreError
+from cxmodel.errors import SchemaError, StoreError, ValueTypeError
 from cxmodel.triggers._firings import Firing
 
 __all__ = [
@@ -214,7 +214,17 @@ class StateStore(Protocol):
 
 def ids_of(firing_ids: Iterable[str]) -> list[str]:
     """The ids to acknowledge (a single id given as a string counts as one id)."""
-    return [firing_ids] if isinstance(firing_ids, str) else list(firing_ids)
+    if isinstance(firing_ids, str):
+        return [firing_ids]
+    if not isinstance(firing_ids, Iterable):
+        raise ValueTypeError(
+            f"expected firing ids (an id, or an iterable of ids); got {type(firing_ids).__name__}"
+        )
+    ids = list(firing_ids)
+    for wrong in ids:
+        if not isinstance(wrong, str):
+            raise ValueTypeError(f"firing ids are text; got {type(wrong).__name__} {wrong!r:.60}")
+    return ids
 
 
 def time_us(firing: Firing) -> int:

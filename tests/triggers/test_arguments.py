@@ -1,0 +1,149 @@
+"""The trigger functions refuse arguments of the wrong type with a ValueTypeError that says
+what to pass (never an AttributeError or TypeError from inside an evaluation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxmodel.domain import Customer
+from cxmodel.errors import CXModelError, SchemaError, ValueTypeError
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import (
+    EXAMPLE_RULES,
+    InMemoryStore,
+    SQLiteStore,
+    TriggerEngine,
+    check,
+    evaluate,
+    explain,
+    parse,
+)
+
+RULES = parse(EXAMPLE_RULES)
+AS_OF = "2024-02-01T00:00:00Z"
+LOG = InteractionLog.from_records(
+    [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase", "value": 5.0}]
+)
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (None, "rules must be a RuleSet or a Rule .*got NoneType"),
+        ("trigger t: ...", "got text: parse it first"),
+        ([1, 2], "got list"),
+    ],
+)
+@pytest.mark.parametrize("call", ["evaluate", "check", "explain", "engine"])
+def test_rules_that_are_not_rules(rules: Any, message: str, call: str) -> None:
+    runs: dict[str, Callable[[], object]] = {
+        "evaluate": lambda: evaluate(rules, LOG, as_of=AS_OF),
+        "check": lambda: check(rules, LOG),
+        "explain": lambda: explain(rules, LOG, "a", as_of=AS_OF),
+        "engine": lambda: TriggerEngine(rules),
+    }
+    with pytest.raises(ValueTypeError, match=message):
+        runs[call]()
+
+
+@pytest.mark.parametrize("log", [None, 5, [{"customer_id": "a"}], {"customer_id": ["a"]}])
+@pytest.mark.parametrize("call", ["evaluate", "check", "explain"])
+def test_logs_that_are_not_logs(log: Any, call: str) -> None:
+    runs: dict[str, Callable[[], object]] = {
+        "evaluate": lambda: evaluate(RULES, log, as_of=AS_OF),
+        "check": lambda: check(RULES, log),
+        "explain": lambda: explain(RULES, log, "a", as_of=AS_OF),
+    }
+    with pytest.raises(ValueTypeError, match=r"log must be an InteractionLog.*from_records"):
+        runs[call]()
+
+
+@pytest.mark.parametrize("customers", [5, [Customer("a")], "a"])
+def test_customers_must_be_a_mapping(customers: Any) -> None:
+    for run in (
+        lambda: evaluate(RULES, LOG, as_of=AS_OF, customers=customers),
+        lambda: explain(RULES, LOG, "a", as_of=AS_OF, customers=customers),
+        lambda: TriggerEngine(RULES, customers=customers),
+    ):
+        with pytest.raises(ValueTypeError, match="customers must be a mapping"):
+            run()
+
+
+def test_customers_as_a_mapping_are_read() -> None:
+    engine = TriggerEngine(RULES, customers={"a": Customer("a", traits={"tier": "gold"})})
+    assert engine.customers["a"].traits == {"tier": "gold"}
+
+
+@pytest.mark.parametrize("store", [5, "state.db", object()])
+def test_store_must_be_a_store(store: Any) -> None:
+    with pytest.raises(ValueTypeError, match="store must be a state store"):
+        TriggerEngine(RULES, store=store)
+
+
+def test_a_store_of_the_hosts_own_is_accepted() -> None:
+    class Mine(InMemoryStore):
+        pass
+
+    engine = TriggerEngine(RULES, store=Mine())
+    assert isinstance(engine.store, Mine)
+
+
+@pytest.mark.parametrize("path", [5, None, b"state.db", ["state.db"]])
+def test_sqlite_store_path_must_be_a_path(path: Any) -> None:
+    with pytest.raises(ValueTypeError, match="expected a file path"):
+        SQLiteStore(path)
+
+
+def test_sqlite_store_takes_a_pathlib_path(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    assert store.path == str(tmp_path / "state.db")
+    store.close()
+
+
+@pytest.mark.parametrize("ids", [5, [5], [None], 3.5])
+def test_acknowledge_takes_text_ids(ids: Any, tmp_path: Path) -> None:
+    for store in (InMemoryStore(), SQLiteStore(tmp_path / "s.db")):
+        with pytest.raises(ValueTypeError, match="firing ids"):
+            store.acknowledge(ids)
+
+
+@pytest.mark.parametrize("customer", [None, "a", {"customer_id": "a"}, 5])
+def test_set_customer_takes_a_customer(customer: Any) -> None:
+    engine = TriggerEngine(RULES)
+    with pytest.raises(ValueTypeError, match="set_customer\\(\\): expected a Customer"):
+        engine.set_customer(customer)
+    assert engine.customers == {}
+
+
+@pytest.mark.parametrize("rule", [None, "trigger x:\n    when purchase\n    emit y", RULES])
+def test_add_rule_takes_one_rule(rule: Any) -> None:
+    engine = TriggerEngine(parse("trigger t:\n    when purchase\n    emit x"))
+    with pytest.raises(ValueTypeError, match="add_rule\\(\\): expected a Rule or an Alert"):
+        engine.add_rule(rule)
+    assert [r.name for r in engine.rules] == ["t"]
+
+
+def test_remove_rule_takes_a_name() -> None:
+    engine = TriggerEngine(RULES)
+    with pytest.raises(ValueTypeError, match="remove_rule\\(\\): name must be"):
+        engine.remove_rule(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("clock", [5, "now"])
+def test_clock_must_be_callable(clock: Any) -> None:
+    with pytest.raises(ValueTypeError, match="clock must be a function"):
+        TriggerEngine(RULES, clock=clock)
+
+
+@pytest.mark.parametrize("questions", [5, "nps"])
+def test_questions_must_be_questions(questions: Any) -> None:
+    with pytest.raises(SchemaError, match="questions must be Question objects"):
+        TriggerEngine(RULES, questions=questions)
+
+
+def test_every_refusal_is_a_cxmodel_error() -> None:
+    assert issubclass(ValueTypeError, CXModelError) and issubclass(ValueTypeError, TypeError)
