@@ -26,7 +26,7 @@ import numpy.typing as npt
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
-from cxmodel._time import duration_to_us, to_us
+from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._drivers import _SCALES, condition_mask
@@ -363,7 +363,7 @@ def driver_model(
     outcome: str = "nps",
     drivers: Sequence[str] | Mapping[str, Any] | None = None,
     window: str = "30 days",
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     level: float = 0.95,
     encoding: str = "indicator",
     activity: Sequence[str] | None = None,

@@ -16,7 +16,7 @@ from scipy import stats
 from cxmodel._result import plain
 from cxmodel._stats import newcombe_interval, welch_interval, z_value
 from cxmodel._tables import MetricTable
-from cxmodel._time import add_duration, format_duration, parse_duration
+from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 
@@ -223,7 +223,7 @@ def action_effect(
     value: str | None = None,
     level: float = 0.95,
     expected_effect: float | None = None,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
 ) -> ActionEffect:
     """Did acting help? The outcome of treated customers against held-out ones, per trigger.
 

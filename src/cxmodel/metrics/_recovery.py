@@ -21,7 +21,7 @@ from cxmodel._stats import (
     z_value,
 )
 from cxmodel._tables import MetricTable
-from cxmodel._time import add_duration, format_duration, parse_duration, to_us
+from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration, to_us
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._effect import (
@@ -119,7 +119,7 @@ def recovery_rate(
     retention: Sequence[str | timedelta] = ("30 days", "90 days"),
     active: str | Sequence[str] = "purchase",
     level: float = 0.95,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
 ) -> RecoveryRates:
     """What happened after an alert rule fired (a detractor, a low CSAT, a late delivery, an
     escalation): for the firings acted on, those not acted on, and those held out.

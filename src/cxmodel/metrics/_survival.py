@@ -11,7 +11,7 @@ from scipy import stats
 
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
-from cxmodel._time import US_PER_DAY, duration_to_us, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 
@@ -437,7 +437,7 @@ class CustomerLifetimes(Result):
 
 
 def customer_lifetimes(
-    log: InteractionLog, as_of: Any, *, inactivity: str = "90d"
+    log: InteractionLog, as_of: TimeLike, *, inactivity: str = "90d"
 ) -> CustomerLifetimes:
     """Lifetimes from activity: churned customers (no activity within ``inactivity`` before
     ``as_of``) live from first to last activity (observed); the others are right-censored at

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result, column
-from cxmodel._time import to_us
+from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._groups import MISSING, missing_as_label
@@ -108,7 +106,7 @@ class TicketLifecycles(Result):
 
 
 def ticket_lifecycles(
-    log: InteractionLog, *, ticket_column: str = "ticket_id", as_of: Any = None
+    log: InteractionLog, *, ticket_column: str = "ticket_id", as_of: TimeLike | None = None
 ) -> TicketLifecycles:
     """Join ``ticket_opened`` / ``ticket_replied`` / ``ticket_resolved`` rows on ``ticket_column``.
 

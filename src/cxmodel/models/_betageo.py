@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from scipy.stats import nbinom
 
@@ -16,7 +17,7 @@ from cxmodel.models._transaction import TransactionModel, validate_history
 __all__ = ["BetaGeo", "ModifiedBetaGeo"]
 
 
-def _rng(random_state: Any) -> np.random.Generator:
+def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
@@ -193,12 +194,14 @@ class BetaGeo(TransactionModel):
         hi.params_ = {**self.params_, "a": 1.0 + 1e-6}
         return lo, hi
 
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def probability_alive(
+        self, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
+    ) -> FloatArray:
         """P(alive at T | x, t_x, T)."""
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         return np.asarray(expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
-    def expected_purchases(self, t: Any) -> FloatArray:
+    def expected_purchases(self, t: npt.ArrayLike) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
         pair = self._a_near_one()
         if pair is not None:
@@ -209,7 +212,7 @@ class BetaGeo(TransactionModel):
         return np.asarray((a + b - 1) / (a - 1) * (1 - f), dtype=np.float64)
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
+        self, t: npt.ArrayLike, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
     ) -> FloatArray:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] given the history."""
         pair = self._a_near_one()
@@ -223,7 +226,7 @@ class BetaGeo(TransactionModel):
         num = (a + b + x - 1) / (a - 1) * (1 - f)
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
-    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
+    def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
         """P(X(t) = n) for a new customer (Fader, Hardie & Lee 2005, eq. 8)."""
         r, alpha, a, b = self._p()
         k = as_float_array("n", n)
@@ -239,7 +242,9 @@ class BetaGeo(TransactionModel):
             )
         return np.asarray(first + second, dtype=np.float64)
 
-    def sample(self, n: int, *, T: float, random_state: Any = None) -> RFMSummary:
+    def sample(
+        self, n: int, *, T: float, random_state: int | np.random.Generator | None = None
+    ) -> RFMSummary:
         """Simulate ``n`` customers observed for ``T`` time units after their first purchase."""
         r, alpha, a, b = self._p()
         rng = _rng(random_state)
@@ -307,7 +312,7 @@ class ModifiedBetaGeo(BetaGeo):
         term = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
         return np.asarray(term, dtype=np.float64)
 
-    def expected_purchases(self, t: Any) -> FloatArray:
+    def expected_purchases(self, t: npt.ArrayLike) -> FloatArray:
         """E[X(t)]: expected repeat purchases of a new customer in (0, t]."""
         pair = self._a_near_one()
         if pair is not None:
@@ -318,7 +323,7 @@ class ModifiedBetaGeo(BetaGeo):
         return np.asarray(b / (a - 1) * (1 - f), dtype=np.float64)
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
+        self, t: npt.ArrayLike, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
     ) -> FloatArray:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] given the history."""
         pair = self._a_near_one()
@@ -332,7 +337,7 @@ class ModifiedBetaGeo(BetaGeo):
         num = (a + b + x) / (a - 1) * (1 - f)
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
-    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
+    def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
         """P(X(t) = n) for a new customer (Batislam et al. 2007)."""
         r, alpha, a, b = self._p()
         k = as_float_array("n", n)

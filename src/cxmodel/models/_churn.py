@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result
-from cxmodel._time import US_PER_DAY, duration_to_us, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models._base import FloatArray
@@ -321,7 +321,7 @@ class _Builder:
 def churn_features(
     log: InteractionLog,
     *,
-    as_of: Any,
+    as_of: TimeLike,
     horizon: Any = "90 days",
     activity: Sequence[str] | None = None,
     p_alive: bool = True,
@@ -567,7 +567,7 @@ def _reasons(
 def churn_risk(
     log: InteractionLog,
     *,
-    as_of: Any,
+    as_of: TimeLike,
     horizon: Any = "90 days",
     model: str = "cox",
     activity: Sequence[str] | None = None,

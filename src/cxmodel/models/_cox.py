@@ -20,7 +20,7 @@ __all__ = ["CoxPH", "RegressionSummary", "as_design", "concordance_index"]
 
 
 def as_design(
-    X: Any, names: Sequence[str] | None = None, *, what: str = "X"
+    X: npt.ArrayLike, names: Sequence[str] | None = None, *, what: str = "X"
 ) -> tuple[FloatArray, tuple[str, ...]]:
     """``X`` as a finite float64 matrix (rows = subjects) and its column names.
 
@@ -268,7 +268,7 @@ class CoxPH:
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
-        X: Any,
+        X: npt.ArrayLike,
         durations: npt.ArrayLike,
         observed: npt.ArrayLike | None = None,
         *,
@@ -417,22 +417,24 @@ class CoxPH:
             self._concordance = concordance_index(t, self._linear(mat), events)
         return self._concordance
 
-    def _linear(self, X: Any) -> FloatArray:
+    def _linear(self, X: npt.ArrayLike) -> FloatArray:
         check_fitted(self, "coef_")
         assert self.coef_ is not None
         mat, _ = as_design(X, self.feature_names_)
         out: FloatArray = (mat - self.mean_) @ self.coef_
         return out
 
-    def predict_log_partial_hazard(self, X: Any) -> FloatArray:
+    def predict_log_partial_hazard(self, X: npt.ArrayLike) -> FloatArray:
         """(x - mean) . beta for each row of ``X``."""
         return self._linear(X)
 
-    def predict_partial_hazard(self, X: Any) -> FloatArray:
+    def predict_partial_hazard(self, X: npt.ArrayLike) -> FloatArray:
         """exp((x - mean) . beta): the hazard relative to a subject at the covariate means."""
         return np.exp(self._linear(X))
 
-    def predict_cumulative_hazard(self, X: Any, times: npt.ArrayLike | None = None) -> FloatArray:
+    def predict_cumulative_hazard(
+        self, X: npt.ArrayLike, times: npt.ArrayLike | None = None
+    ) -> FloatArray:
         """H(t | x) = H0(t) exp((x - mean) . beta); shape (rows of X, times).
 
         ``times`` default to the distinct event times of the training data; H0 is a step
@@ -446,7 +448,9 @@ class CoxPH:
         out: FloatArray = rel[:, None] * base[None, :]
         return out
 
-    def predict_survival_function(self, X: Any, times: npt.ArrayLike | None = None) -> FloatArray:
+    def predict_survival_function(
+        self, X: npt.ArrayLike, times: npt.ArrayLike | None = None
+    ) -> FloatArray:
         """S(t | x) = exp(-H0(t) exp((x - mean) . beta)) with the Breslow baseline.
 
         Returns an array of shape (rows of X, times); ``times`` default to the distinct event

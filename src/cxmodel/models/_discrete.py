@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import betaln, gammaln, logsumexp
 
 from cxmodel.errors import DataError
@@ -22,7 +23,9 @@ from cxmodel.models._plots import TransactionPlots
 __all__ = ["BetaGeoBetaBinom", "ShiftedBetaGeo"]
 
 
-def _validate_bgbb(frequency: Any, recency: Any, n_periods: Any) -> tuple[FloatArray, ...]:
+def _validate_bgbb(
+    frequency: npt.ArrayLike, recency: npt.ArrayLike, n_periods: npt.ArrayLike
+) -> tuple[FloatArray, ...]:
     x = as_float_array("frequency", frequency)
     t_x = as_float_array("recency", recency)
     n = as_float_array("n_periods", n_periods)
@@ -85,10 +88,10 @@ class BetaGeoBetaBinom(TransactionPlots):
         self,
         summary: Any = None,
         *,
-        frequency: Any = None,
-        recency: Any = None,
-        n_periods: Any = None,
-        weights: Any = None,
+        frequency: npt.ArrayLike | None = None,
+        recency: npt.ArrayLike | None = None,
+        n_periods: npt.ArrayLike | None = None,
+        weights: npt.ArrayLike | None = None,
     ) -> BetaGeoBetaBinom:
         """Fit on (frequency, recency, n_periods) in opportunities; returns self."""
         if summary is not None:
@@ -130,7 +133,9 @@ class BetaGeoBetaBinom(TransactionPlots):
         hi.params_ = {**self.params_, "gamma": 1.0 + 1e-6}
         return lo, hi
 
-    def probability_alive(self, frequency: Any, recency: Any, n_periods: Any) -> FloatArray:
+    def probability_alive(
+        self, frequency: npt.ArrayLike, recency: npt.ArrayLike, n_periods: npt.ArrayLike
+    ) -> FloatArray:
         """P(alive at opportunity n_periods + 1 | x, t_x, n)."""
         par = self._p()
         al, be, ga, de = par
@@ -138,7 +143,7 @@ class BetaGeoBetaBinom(TransactionPlots):
         num = betaln(al + x, be + n - x) + betaln(ga, de + n + 1) - betaln(al, be) - betaln(ga, de)
         return np.asarray(np.exp(num - self._loglik_terms(par, x, t_x, n)), dtype=np.float64)
 
-    def expected_purchases(self, n: Any) -> FloatArray:
+    def expected_purchases(self, n: npt.ArrayLike) -> FloatArray:
         """E[X(n)]: expected transactions of a new customer over n opportunities."""
         pair = self._gamma_near_one()
         if pair is not None:
@@ -150,7 +155,7 @@ class BetaGeoBetaBinom(TransactionPlots):
         )
         return np.asarray(al / (al + be) * de / (ga - 1) * (1 - ratio), dtype=np.float64)
 
-    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
+    def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
         """P(X(t) = n): ``n`` transactions in the first ``t`` opportunities (eq. 8 of the paper)."""
         al, be, ga, de = self._p()
         k, tt = np.broadcast_arrays(as_float_array("n", n), as_float_array("t", t))
@@ -158,7 +163,7 @@ class BetaGeoBetaBinom(TransactionPlots):
             raise DataError("n and t must be whole numbers")
         base = betaln(al, be) + betaln(ga, de)
 
-        def log_comb(m: Any, j: Any) -> Any:
+        def log_comb(m: FloatArray, j: FloatArray) -> Any:
             return gammaln(m + 1) - gammaln(j + 1) - gammaln(m - j + 1)
 
         with np.errstate(invalid="ignore"):
@@ -175,7 +180,9 @@ class BetaGeoBetaBinom(TransactionPlots):
             total = logsumexp(np.column_stack([first, terms]), axis=1)
         return np.asarray(np.exp(total), dtype=np.float64)
 
-    def sample(self, n: int, *, n_periods: int, random_state: Any = None) -> Any:
+    def sample(
+        self, n: int, *, n_periods: int, random_state: int | np.random.Generator | None = None
+    ) -> Any:
         """Simulate ``n`` customers over ``n_periods`` opportunities; an ``RFMSummary``."""
         from cxmodel.models._rfm import RFMSummary
 
@@ -198,7 +205,11 @@ class BetaGeoBetaBinom(TransactionPlots):
         )
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, n_periods: Any
+        self,
+        t: npt.ArrayLike,
+        frequency: npt.ArrayLike,
+        recency: npt.ArrayLike,
+        n_periods: npt.ArrayLike,
     ) -> FloatArray:
         """Expected transactions in the next ``t`` opportunities given (x, t_x, n)."""
         pair = self._gamma_near_one()
@@ -247,7 +258,7 @@ class ShiftedBetaGeo:
     def __repr__(self) -> str:
         return params_repr("ShiftedBetaGeo", self.params_)
 
-    def fit(self, *, survivors: Any) -> ShiftedBetaGeo:
+    def fit(self, *, survivors: npt.ArrayLike) -> ShiftedBetaGeo:
         """Fit on survivor counts S_0 >= S_1 >= ... (S_0 = cohort size); returns self."""
         s = as_float_array("survivors", survivors)
         if s.size < 2:
@@ -271,7 +282,7 @@ class ShiftedBetaGeo:
         self.convergence_ = conv
         return self
 
-    def survival(self, t: Any) -> FloatArray:
+    def survival(self, t: npt.ArrayLike) -> FloatArray:
         """S(t) = B(alpha, beta + t) / B(alpha, beta)."""
         check_fitted(self)
         assert self.params_ is not None
@@ -279,7 +290,7 @@ class ShiftedBetaGeo:
         tt = as_float_array("t", t)
         return np.asarray(np.exp(betaln(a, b + tt) - betaln(a, b)), dtype=np.float64)
 
-    def retention(self, t: Any) -> FloatArray:
+    def retention(self, t: npt.ArrayLike) -> FloatArray:
         """r(t) = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1), t >= 1."""
         check_fitted(self)
         assert self.params_ is not None
@@ -289,7 +300,9 @@ class ShiftedBetaGeo:
             raise DataError("retention is defined for t >= 1")
         return np.asarray((b + tt - 1) / (a + b + tt - 1), dtype=np.float64)
 
-    def sample(self, n: int, *, periods: int, random_state: Any = None) -> FloatArray:
+    def sample(
+        self, n: int, *, periods: int, random_state: int | np.random.Generator | None = None
+    ) -> FloatArray:
         """Simulate survivor counts S_0..S_periods of a cohort of ``n`` customers."""
         check_fitted(self)
         assert self.params_ is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -115,7 +114,7 @@ class DiscreteHazard:
 
     def fit(
         self,
-        X: Any,
+        X: npt.ArrayLike,
         events: npt.ArrayLike,
         *,
         periods: npt.ArrayLike | None = None,
@@ -236,7 +235,7 @@ class DiscreteHazard:
         assert self.coef_ is not None
         return wald_summary(self.feature_names_, self.coef_, self.standard_errors_, self.level)
 
-    def predict_hazard(self, X: Any, periods: npt.ArrayLike | None = None) -> FloatArray:
+    def predict_hazard(self, X: npt.ArrayLike, periods: npt.ArrayLike | None = None) -> FloatArray:
         """h = expit(alpha_period + x . beta) for each row (period 0 when ``periods`` is None).
 
         Periods beyond the fitted ones use the last period's baseline.
@@ -252,7 +251,7 @@ class DiscreteHazard:
         out: FloatArray = special.expit(self.baseline_[per] + mat @ self.coef_)
         return out
 
-    def predict_survival(self, X: Any) -> FloatArray:
+    def predict_survival(self, X: npt.ArrayLike) -> FloatArray:
         """Probability of no event through each period: S_k = prod_{j <= k} (1 - h_j).
 
         ``X`` has shape (subjects, periods, covariates): each subject's covariates in each

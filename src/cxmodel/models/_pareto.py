@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import expit, gammaln, hyp2f1
 
 from cxmodel.models._base import FloatArray, as_float_array
@@ -177,7 +177,9 @@ class ParetoNBD(TransactionModel):
     def _starts(self) -> list[FloatArray]:
         return [np.zeros(4), np.log(np.array([0.5, 10.0, 0.5, 10.0])), np.full(4, 1.0)]
 
-    def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def probability_alive(
+        self, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
+    ) -> FloatArray:
         """P(alive at T | x, t_x, T)."""
         r, alpha, s, beta = p = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
@@ -190,7 +192,7 @@ class ParetoNBD(TransactionModel):
         )
         return np.asarray(expit(-term), dtype=np.float64)
 
-    def expected_purchases(self, t: Any) -> FloatArray:
+    def expected_purchases(self, t: npt.ArrayLike) -> FloatArray:
         """E[X(t)]: expected purchases of a new customer in (0, t]."""
         r, alpha, s, beta = self._p()
         tt = as_float_array("t", t)
@@ -201,7 +203,7 @@ class ParetoNBD(TransactionModel):
         )
 
     def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
+        self, t: npt.ArrayLike, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
     ) -> FloatArray:
         """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t]."""
         r, alpha, s, beta = self._p()
@@ -216,7 +218,9 @@ class ParetoNBD(TransactionModel):
         out = (r + x) / (alpha + big_t) * life * self.probability_alive(x, t_x, big_t)
         return np.asarray(out, dtype=np.float64)
 
-    def sample(self, n: int, *, T: float, random_state: Any = None) -> RFMSummary:
+    def sample(
+        self, n: int, *, T: float, random_state: int | np.random.Generator | None = None
+    ) -> RFMSummary:
         """Simulate ``n`` customers observed for ``T`` time units after their first purchase."""
         r, alpha, s, beta = self._p()
         rng = np.random.default_rng(random_state)

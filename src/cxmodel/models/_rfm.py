@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result, column
-from cxmodel._time import US_PER_DAY, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, SchemaError
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def period_of(time: Any, freq: str, *, what: str) -> int:
 def rfm_summary(
     log: InteractionLog,
     *,
-    as_of: Any = None,
+    as_of: TimeLike | None = None,
     freq: str = "D",
     kind: str = "purchase",
     value: str = "value",

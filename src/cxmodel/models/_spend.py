@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import gammaln
 
 from cxmodel._progress import progress_bar
@@ -67,9 +68,9 @@ class GammaGamma:
         self,
         summary: Any = None,
         *,
-        frequency: Any = None,
-        monetary_value: Any = None,
-        weights: Any = None,
+        frequency: npt.ArrayLike | None = None,
+        monetary_value: npt.ArrayLike | None = None,
+        weights: npt.ArrayLike | None = None,
         progress: bool = False,
     ) -> GammaGamma:
         """Fit on repeat buyers' (frequency, mean repeat value); returns self.
@@ -114,7 +115,9 @@ class GammaGamma:
         self.convergence_ = conv
         return self
 
-    def conditional_expected_spend(self, frequency: Any, monetary_value: Any) -> FloatArray:
+    def conditional_expected_spend(
+        self, frequency: npt.ArrayLike, monetary_value: npt.ArrayLike
+    ) -> FloatArray:
         """E[mean spend | x, mean repeat value]; population mean p gamma / (q - 1) when x = 0."""
         check_fitted(self)
         assert self.params_ is not None
@@ -128,7 +131,11 @@ class GammaGamma:
         return np.asarray(out, dtype=np.float64)
 
     def sample(
-        self, n: int, *, frequency: Any, random_state: Any = None
+        self,
+        n: int,
+        *,
+        frequency: npt.ArrayLike,
+        random_state: int | np.random.Generator | None = None,
     ) -> tuple[FloatArray, FloatArray]:
         """Simulate mean values of ``frequency`` transactions for ``n`` customers."""
         check_fitted(self)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cxmodel._progress import progress_bar
 from cxmodel.errors import DataError
@@ -26,7 +27,7 @@ __all__ = ["TransactionModel", "validate_history"]
 
 
 def validate_history(
-    frequency: Any, recency: Any, T: Any, *, allow_empty: bool = False
+    frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike, *, allow_empty: bool = False
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Check and broadcast (frequency, recency, T): finite, >= 0, recency <= T, recency 0 iff x 0."""
     x = as_float_array("frequency", frequency)
@@ -129,10 +130,10 @@ class TransactionModel(TransactionPlots, abc.ABC):
         self,
         summary: Any = None,
         *,
-        frequency: Any = None,
-        recency: Any = None,
-        T: Any = None,
-        weights: Any = None,
+        frequency: npt.ArrayLike | None = None,
+        recency: npt.ArrayLike | None = None,
+        T: npt.ArrayLike | None = None,
+        weights: npt.ArrayLike | None = None,
         progress: bool = False,
     ) -> TransactionModel:
         """Fit by maximum likelihood.
@@ -235,7 +236,9 @@ class TransactionModel(TransactionPlots, abc.ABC):
         assert self.params_ is not None
         return tuple(self.params_[n] for n in self._names)
 
-    def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
+    def log_likelihood(
+        self, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
+    ) -> FloatArray:
         """Per-customer log-likelihood of the histories under the fitted parameters."""
         p = np.array(self._p())
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
