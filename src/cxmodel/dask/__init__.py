@@ -1,4 +1,5 @@
-"""Run cxmodel's mergeable accumulators and per-customer computations on Dask (DESIGN section 7).
+"""Run cxmodel's mergeable accumulators and per-customer computations on Dask: partial states
+are computed per partition and merged in a tree.
 
 Importing this package does not import dask; each function imports it lazily.
 """

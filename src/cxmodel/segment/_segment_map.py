@@ -159,7 +159,7 @@ DEFAULT_SEGMENT_MAP = SegmentMap(
         SegmentRule("Hibernating", r=(1, 2), f=(1, 2)),
     ]
 )
-"""The default R x F map of REFERENCES.md (5 score levels; ``m`` is not used)."""
+"""The default R x F map (5 score levels; ``m`` is not used)."""
 
 
 @attrs.frozen(eq=False, repr=False)
