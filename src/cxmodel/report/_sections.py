@@ -168,7 +168,10 @@ def _value_model(ctx: Context) -> ValueModel | str:
     summary = rfm_summary(ctx.log, as_of=ctx.as_of, freq="W")
     repeat = summary.frequency > 0
     if np.count_nonzero(repeat) < 10:
-        return f"only {int(np.count_nonzero(repeat))} customers bought more than once (10 needed)"
+        return (
+            f"only {int(np.count_nonzero(repeat))} customers bought in more than one week "
+            "(10 needed for the value model)"
+        )
     model = BetaGeo()
     model.fit(summary)
     params = model.params_ or {}
@@ -393,7 +396,10 @@ def customer_value(ctx: Context) -> ReportSection | str:
     likely_gone = int(np.count_nonzero(value.p_alive < 0.5))
     rows = [
         ("buyers", _share(buyers, ctx.log.n_customers)),
-        ("bought more than once", _share(value.repeat, buyers)),
+        (
+            "bought in more than one week (the value model's repeat buyers)",
+            _share(value.repeat, buyers),
+        ),
     ]
     if ctx.has_values:
         rows.append(("revenue to date", f"{revenue:,.2f}"))
