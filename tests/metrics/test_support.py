@@ -172,3 +172,15 @@ class TestVolumeAndSentiment:
         assert t["n"].tolist() == [3, 2]
         assert t["mean"].tolist() == pytest.approx([0.0, -0.5])
         assert t["ci_low"][0] < 0 < t["ci_high"][0]
+
+
+def test_ticket_times_of_a_log_points_to_ticket_lifecycles() -> None:
+    from cxmodel.errors import ValueTypeError
+    from cxmodel.log import InteractionLog
+    from cxmodel.metrics import ticket_times
+
+    log = InteractionLog.from_records(
+        [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "ticket_opened"}]
+    )
+    with pytest.raises(ValueTypeError, match=r"pass ticket_lifecycles\(log\)"):
+        ticket_times(log)  # type: ignore[arg-type]

@@ -147,3 +147,12 @@ def test_questions_must_be_questions(questions: Any) -> None:
 
 def test_every_refusal_is_a_cxmodel_error() -> None:
     assert issubclass(ValueTypeError, CXModelError) and issubclass(ValueTypeError, TypeError)
+
+
+def test_a_synthetic_world_points_to_its_log() -> None:
+    from cxmodel.datasets import synthetic
+
+    world = synthetic(20, seed=0)
+    with pytest.raises(ValueTypeError, match="SyntheticWorld, which holds one: pass its .log"):
+        evaluate(RULES, world, as_of=AS_OF)
+    assert isinstance(evaluate(RULES, world.log, as_of=AS_OF).ids(), set)

@@ -13,7 +13,7 @@ from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
 from cxmodel._tables import MetricTable
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._groups import group_table, rate_breakdown
 from cxmodel.metrics._retention import RateResult
@@ -116,6 +116,12 @@ def ticket_times(
     >>> ticket_times(lc, by=["email", "chat"])["median"].tolist()
     [inf, 2.0]
     """
+    if not isinstance(tickets, TicketLifecycles):
+        hint = "ticket_lifecycles(log)" if hasattr(tickets, "customer_codes") else "them"
+        raise ValueTypeError(
+            f"ticket_times(): tickets must be TicketLifecycles (from ticket_lifecycles); got "
+            f"{type(tickets).__name__}: pass {hint}"
+        )
     if which not in TIMES:
         raise SchemaError(f"which must be one of {TIMES!r}; got {which!r}")
     levels = [float(p) for p in percentiles]

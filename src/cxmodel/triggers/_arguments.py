@@ -86,6 +86,12 @@ def evaluated_log(log: Any, where: str) -> EvaluatedLog:
     """
     if all(hasattr(log, name) for name in _LOG_MEMBERS):
         return log  # type: ignore[no-any-return]
+    inner = getattr(log, "log", None)
+    if inner is not None and all(hasattr(inner, name) for name in _LOG_MEMBERS):
+        raise ValueTypeError(
+            f"{where}: log must be an InteractionLog; got {type(log).__name__}, which holds one: "
+            "pass its .log"
+        )
     raise ValueTypeError(
         f"{where}: log must be an InteractionLog; got {_got(log)}: build one with "
         "InteractionLog.from_records, from_arrays or read_csv"
