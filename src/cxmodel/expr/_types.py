@@ -47,8 +47,17 @@ class _Checker:
         self.aggregate_type = aggregate_type
         self.errors: list[Diagnostic] = []
 
-    def error(self, code: str, node: Expr, message: str, hint: str | None = None) -> str:
-        self.errors.append(Diagnostic(code, node.pos[0], node.pos[1], message, hint))
+    def error(
+        self,
+        code: str,
+        node: Expr,
+        message: str,
+        hint: str | None = None,
+        subject: str | None = None,
+    ) -> str:
+        self.errors.append(
+            Diagnostic(code, node.pos[0], node.pos[1], message, hint, subject=subject)
+        )
         return "any"
 
     def name(self, node: Name) -> str:
@@ -76,7 +85,7 @@ class _Checker:
         hint: str | None = f"did you mean {prefix}{close[0]}?" if close else None
         if hint is None and candidates:
             hint = "known properties: " + ", ".join(sorted(candidates)[:12])
-        return self.error("E302", node, f"unknown property {key!r}", hint)
+        return self.error("E302", node, f"unknown property {key!r}", hint, subject=node.name)
 
     def check(self, node: Expr) -> str:
         if isinstance(node, Literal):

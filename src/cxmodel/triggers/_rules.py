@@ -805,12 +805,16 @@ class RuleSet:
         from cxmodel.triggers._check import check_rules  # the checks parse makes
 
         problems = [
-            Diagnostic(d.code, 0, 0, f"rules[{i}] (rule {rule.name!r}): {d.message}", d.hint)
+            attrs.evolve(
+                d, line=0, column=0, message=f"rules[{i}] (rule {rule.name!r}): {d.message}"
+            )
             for i, rule in enumerate(ruleset)
             for d in check_rules(cls((rule,)))
         ]
         problems += [
-            Diagnostic(d.code, 0, 0, f"alerts[{i}] (alert {alert.name!r}): {d.message}", d.hint)
+            attrs.evolve(
+                d, line=0, column=0, message=f"alerts[{i}] (alert {alert.name!r}): {d.message}"
+            )
             for i, alert in enumerate(ruleset.alerts)
             for d in check_rules(cls(alerts=(alert,)))
         ]
