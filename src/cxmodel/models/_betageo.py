@@ -219,8 +219,10 @@ class BetaGeo(TransactionModel):
         r, alpha, a, b = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         tt = as_float_array("t", t)
-        f = _hyp2f1_neg(r + x, a - 1, a + b + x - 1, -tt / (alpha + big_t))
-        num = (a + b + x - 1) / (a - 1) * (1 - f)
+        # a + b + x - 1 for BG/NBD; MBG/NBD's extra chance to drop out makes it a + b + x
+        c = a + b + x - (1 - self._geometric_shift)
+        f = _hyp2f1_neg(r + x, a - 1, c, -tt / (alpha + big_t))
+        num = c / (a - 1) * (1 - f)
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
     def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
@@ -248,6 +250,7 @@ class BetaGeo(TransactionModel):
         cap = rng.geometric(p) - self._geometric_shift
         return _simulate(rng, lam, np.full(n, float(T)), cap)
 
+    #: 1 where a customer may drop out right after the first purchase (MBG/NBD), else 0.
     _geometric_shift = 0
 
 
@@ -316,21 +319,6 @@ class ModifiedBetaGeo(BetaGeo):
         tt = as_float_array("t", t)
         f = _hyp2f1_neg(r, a - 1, a + b, -tt / alpha)
         return np.asarray(b / (a - 1) * (1 - f), dtype=np.float64)
-
-    def conditional_expected_purchases(
-        self, t: Any, frequency: Any, recency: Any, T: Any
-    ) -> FloatArray:
-        """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] given the history."""
-        pair = self._a_near_one()
-        if pair is not None:
-            lo, hi = (m.conditional_expected_purchases(t, frequency, recency, T) for m in pair)
-            return 0.5 * (lo + hi)
-        r, alpha, a, b = self._p()
-        x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
-        tt = as_float_array("t", t)
-        f = _hyp2f1_neg(r + x, a - 1, a + b + x, -tt / (alpha + big_t))
-        num = (a + b + x) / (a - 1) * (1 - f)
-        return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
     def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
         """P(X(t) = n) for a new customer (Batislam et al. 2007)."""
