@@ -18,6 +18,7 @@ from cxmodel.expr._ast import (
     Literal,
     Name,
     Unary,
+    fold_left,
     nesting,
 )
 from cxmodel.expr._diagnostics import Diagnostic
@@ -157,14 +158,7 @@ class _Checker:
             )
 
     def binary(self, node: Binary) -> str:
-        # a left-leaning chain (a or b or ...) is checked in a loop, not by recursion
-        spine: list[Binary] = [node]
-        while isinstance(spine[-1].left, Binary):
-            spine.append(spine[-1].left)
-        got = self.check(spine[-1].left)
-        for step in reversed(spine):
-            got = self.step(step, got)
-        return got
+        return fold_left(node, self.check, self.step)
 
     def step(self, node: Binary, left: str) -> str:
         """The type of ``node`` given the type of its left operand."""
