@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from cxmodel.errors import CXModelError, TriggerSyntaxError, TriggerTypeError
-from cxmodel.expr import Binary, Duration, Literal, Name
+from cxmodel.expr import Binary, Diagnostic, Duration, Literal, Name
+from cxmodel.log import InteractionLog
 from cxmodel.triggers import (
     EXAMPLE_RULES,
     Emit,
@@ -21,9 +22,11 @@ from cxmodel.triggers import (
     ThenMode,
     Unless,
     WhenMode,
+    _api,
     parse,
 )
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
+from cxmodel.triggers._api import diagnose
 
 SCHEMA = {
     "value": "float",
@@ -147,6 +150,43 @@ class TestDiagnostics:
         with pytest.raises(TriggerTypeError) as info:
             parse(_rule("    when prodcut_view\n    emit a"), schema=SCHEMA, kinds=[])
         assert "did you mean 'product_view'?" in str(info.value)
+
+
+class TestDiagnose:
+    """``diagnose`` (behind ``check`` and ``evaluate``) tells refused unknown properties from
+    unverifiable ones by the property a diagnostic is about, not by its message text."""
+
+    LOG = InteractionLog.from_records(
+        [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase", "value": 5}]
+    )
+    TEXT = (
+        "trigger t:\n    when purchase as p where p.valu > 1\n    emit x\n"
+        "trigger u:\n    when purchase if sum(purchase.valu within 30 days) > 2"
+        " and sum(ticket_opened.wait within 3 days) > 1\n    emit y\n"
+    )
+
+    def test_unknown_property_carries_its_subject(self) -> None:
+        """E302 names the property without its qualifier in ``subject``, in a clause and in an
+        aggregate, and keeps it when the message is prefixed with the rule's name."""
+        errors, unverifiable, _ = diagnose(parse(self.TEXT), self.LOG, name_rules=True)
+        assert [(d.code, d.line, d.subject) for d in errors] == [
+            ("E302", 2, "valu"),
+            ("E302", 5, "valu"),
+        ]
+        assert errors[0].message == "rule 't': unknown property 'p.valu'"
+        assert unverifiable == {"u": {"wait"}}
+
+    @pytest.mark.parametrize(("subject", "refused"), [("valu", True), ("wait", False)])
+    def test_decided_on_subject_not_text(
+        self, monkeypatch: pytest.MonkeyPatch, subject: str, refused: bool
+    ) -> None:
+        """An E302 whose message names no property is refused when its subject is read from a
+        kind the log holds, and dropped (unverifiable) when it is not."""
+        diagnostic = Diagnostic("E302", 5, 1, "unknown property", subject=subject)
+        monkeypatch.setattr(_api, "check_rules", lambda *args, **kwargs: (diagnostic,))
+        rules = RuleSet((parse(self.TEXT)["u"],))
+        errors, _, _ = diagnose(rules, self.LOG, name_rules=False)
+        assert errors == ((diagnostic,) if refused else ())
 
 
 # -- the typed AST and hostile input ---------------------------------------------------------

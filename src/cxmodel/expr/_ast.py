@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from difflib import get_close_matches
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
@@ -44,6 +44,8 @@ __all__ = [
     "check_nesting",
     "expr_from_dict",
     "expr_to_dict",
+    "fold_left",
+    "left_spine",
     "walk",
 ]
 
@@ -595,6 +597,29 @@ def walk(expr: Expr | None) -> Iterator[Expr]:
         stack.extend(reversed(children(node)))
 
 
+def left_spine(node: Binary) -> list[Binary]:
+    """The binary nodes down ``node``'s left links, ``node`` first: for ``a or b or c`` the
+    outer ``or`` then ``a or b``. The last one's ``left`` opens the chain."""
+    spine = [node]
+    while isinstance(spine[-1].left, Binary):
+        spine.append(spine[-1].left)
+    return spine
+
+
+_T = TypeVar("_T")
+
+
+def fold_left(node: Binary, leaf: Callable[[Expr], _T], step: Callable[[Binary, _T], _T]) -> _T:
+    """``leaf`` of the chain's first operand, then ``step`` of each binary node with the
+    result so far, innermost first: a left-leaning chain (``a or b or ...``) in a loop, not by
+    recursion."""
+    spine = left_spine(node)
+    result = leaf(spine[-1].left)
+    for binary in reversed(spine):
+        result = step(binary, result)
+    return result
+
+
 def nesting(expr: Expr) -> int:
     """The nesting depth of ``expr``, a flat chain's left links not counted."""
     deepest = 0
@@ -756,9 +781,7 @@ def _to_dict(node: Expr) -> dict[str, Any]:
     if isinstance(node, Unary):
         return {"type": "unary", "op": node.op, "operand": _to_dict(node.operand)}
     if isinstance(node, Binary):
-        spine: list[Binary] = [node]
-        while isinstance(spine[-1].left, Binary):
-            spine.append(spine[-1].left)
+        spine = left_spine(node)
         if len(spine) > _CHAIN:
             spine.reverse()
             return {

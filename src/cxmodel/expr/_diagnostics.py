@@ -19,6 +19,13 @@ class Diagnostic:
         a > $3
             ^
     hint: remove it
+
+    ``subject`` is the name a diagnostic is about, for callers that act on it without reading
+    the message: the property of an unknown property (E302), without its qualifier (``valu``
+    for ``p.valu``). It is ``None`` for other codes.
+
+    >>> Diagnostic("E302", 2, 30, "unknown property 'p.valu'", subject="valu").subject
+    'valu'
     """
 
     code: str
@@ -26,6 +33,7 @@ class Diagnostic:
     column: int
     message: str
     hint: str | None = None
+    subject: str | None = attrs.field(default=None, kw_only=True)
 
     def render(self, source: str | None = None) -> str:
         """Return the message, the offending source line with a caret, and the hint."""

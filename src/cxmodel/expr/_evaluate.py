@@ -21,6 +21,7 @@ from cxmodel.expr._ast import (
     Name,
     Unary,
     check_nesting,
+    fold_left,
     walk,
 )
 
@@ -172,14 +173,7 @@ class _Evaluator:
         return out
 
     def binary(self, node: Binary) -> Array:
-        # a left-leaning chain (a or b or ...) is folded in a loop, not by recursion
-        spine: list[Binary] = [node]
-        while isinstance(spine[-1].left, Binary):
-            spine.append(spine[-1].left)
-        left = self.run(spine[-1].left)
-        for step in reversed(spine):
-            left = self.apply(step, left)
-        return left
+        return fold_left(node, self.run, self.apply)
 
     def apply(self, node: Binary, left: Array) -> Array:
         if node.op in ("and", "or"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from cxmodel.errors import CXModelError, TriggerSyntaxError
 from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS
 from cxmodel.expr._ast import (
@@ -108,7 +110,7 @@ class ExprParser:
         for d in exc.errors:
             assert isinstance(d, Diagnostic)
             if (d.line, d.column) == (0, 0):
-                d = Diagnostic(d.code, where.line, where.column, d.message, d.hint)
+                d = attrs.evolve(d, line=where.line, column=where.column)
             self.errors.append(d)
         return ParseAbort(str(exc))
 

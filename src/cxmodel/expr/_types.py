@@ -18,6 +18,7 @@ from cxmodel.expr._ast import (
     Literal,
     Name,
     Unary,
+    fold_left,
     nesting,
 )
 from cxmodel.expr._diagnostics import Diagnostic
@@ -47,8 +48,17 @@ class _Checker:
         self.aggregate_type = aggregate_type
         self.errors: list[Diagnostic] = []
 
-    def error(self, code: str, node: Expr, message: str, hint: str | None = None) -> str:
-        self.errors.append(Diagnostic(code, node.pos[0], node.pos[1], message, hint))
+    def error(
+        self,
+        code: str,
+        node: Expr,
+        message: str,
+        hint: str | None = None,
+        subject: str | None = None,
+    ) -> str:
+        self.errors.append(
+            Diagnostic(code, node.pos[0], node.pos[1], message, hint, subject=subject)
+        )
         return "any"
 
     def name(self, node: Name) -> str:
@@ -76,7 +86,7 @@ class _Checker:
         hint: str | None = f"did you mean {prefix}{close[0]}?" if close else None
         if hint is None and candidates:
             hint = "known properties: " + ", ".join(sorted(candidates)[:12])
-        return self.error("E302", node, f"unknown property {key!r}", hint)
+        return self.error("E302", node, f"unknown property {key!r}", hint, subject=node.name)
 
     def check(self, node: Expr) -> str:
         if isinstance(node, Literal):
@@ -148,14 +158,7 @@ class _Checker:
             )
 
     def binary(self, node: Binary) -> str:
-        # a left-leaning chain (a or b or ...) is checked in a loop, not by recursion
-        spine: list[Binary] = [node]
-        while isinstance(spine[-1].left, Binary):
-            spine.append(spine[-1].left)
-        got = self.check(spine[-1].left)
-        for step in reversed(spine):
-            got = self.step(step, got)
-        return got
+        return fold_left(node, self.check, self.step)
 
     def step(self, node: Binary, left: str) -> str:
         """The type of ``node`` given the type of its left operand."""

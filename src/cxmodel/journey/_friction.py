@@ -22,7 +22,7 @@ from cxmodel.journey._common import (
     window_us,
 )
 from cxmodel.journey._funnel import Step, check_steps, step_mask
-from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
+from cxmodel.journey._groups import By, Grouped, by_codes, unit_groups
 from cxmodel.log._kinds import check_kinds
 
 if TYPE_CHECKING:
@@ -286,11 +286,7 @@ def friction(
     result = run(log, slow_seconds=slow_seconds)
     if row_groups is None:
         return result
-    codes, labels = row_groups
-    if mask is not None:
-        codes = codes[mask]
-    cust = log.customer_codes.astype(np.int64)
-    present, masks = unit_masks(codes, labels, cust, first_rows(cust))
+    present, masks = unit_groups(log, row_groups, mask, by_session=False)
     groups = tuple(run(log.filter(m), slow_seconds=result.slow_seconds) for m in masks)
     return attrs.evolve(result, by_labels=present, groups=groups)
 

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
-from cxmodel.journey._common import MISSING_LABEL, level_codes
+from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -22,6 +22,7 @@ __all__ = [
     "find_group",
     "first_rows",
     "groups_frame",
+    "unit_groups",
     "unit_masks",
 ]
 
@@ -108,6 +109,22 @@ def unit_masks(
     row_group = unit_group[unit] if len(unit) else np.zeros(0, dtype=np.int64)
     present = np.flatnonzero(np.bincount(unit_group[unit_group >= 0], minlength=len(labels)))
     return labels[present], [row_group == g for g in present.tolist()]
+
+
+def unit_groups(
+    log: InteractionLog,
+    row_groups: tuple[IntArray, npt.NDArray[np.object_]],
+    mask: npt.NDArray[np.bool_] | None,
+    by_session: bool,
+) -> tuple[npt.NDArray[np.object_], list[npt.NDArray[np.bool_]]]:
+    """The groups of ``by=`` (``row_groups``, from :func:`by_codes` over the whole log) and
+    their row masks over ``log``, the log already cut to ``mask``: each unit (customer, or
+    session with ``by_session``) is in the group of its first row."""
+    codes, labels = row_groups
+    if mask is not None:
+        codes = codes[mask]
+    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
+    return unit_masks(codes, labels, unit, first_rows(unit))
 
 
 def first_rows(unit: IntArray) -> IntArray:

@@ -12,7 +12,7 @@ from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.journey._common import level_codes, row_mask, session_codes
 from cxmodel.journey._funnel import Step, check_steps, step_mask
-from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
+from cxmodel.journey._groups import By, Grouped, by_codes, unit_groups
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -302,11 +302,7 @@ def paths(
     result = _paths(log, *options)
     if row_groups is None:
         return result
-    codes, labels = row_groups
-    if mask is not None:
-        codes = codes[mask]
-    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
-    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
+    present, masks = unit_groups(log, row_groups, mask, by_session)
     groups = tuple(_paths(log.filter(m), *options) for m in masks)
     return attrs.evolve(result, by_labels=present, groups=groups)
 

@@ -16,7 +16,7 @@ from cxmodel.journey._common import (
     session_codes,
     sorted_quantiles,
 )
-from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
+from cxmodel.journey._groups import By, Grouped, by_codes, unit_groups
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -195,11 +195,7 @@ def transitions(
     result = _transitions(log, level, start_end, by_session, quantiles)
     if row_groups is None:
         return result
-    codes, labels = row_groups
-    if mask is not None:
-        codes = codes[mask]
-    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
-    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
+    present, masks = unit_groups(log, row_groups, mask, by_session)
     groups = tuple(
         _transitions(log.filter(m), level, start_end, by_session, quantiles) for m in masks
     )

@@ -222,8 +222,10 @@ class BetaGeo(TransactionModel):
         r, alpha, a, b = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         tt = as_float_array("t", t)
-        f = _hyp2f1_neg(r + x, a - 1, a + b + x - 1, -tt / (alpha + big_t))
-        num = (a + b + x - 1) / (a - 1) * (1 - f)
+        # a + b + x - 1 for BG/NBD; MBG/NBD's extra chance to drop out makes it a + b + x
+        c = a + b + x - (1 - self._geometric_shift)
+        f = _hyp2f1_neg(r + x, a - 1, c, -tt / (alpha + big_t))
+        num = c / (a - 1) * (1 - f)
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
     def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
@@ -253,6 +255,7 @@ class BetaGeo(TransactionModel):
         cap = rng.geometric(p) - self._geometric_shift
         return _simulate(rng, lam, np.full(n, float(T)), cap)
 
+    #: 1 where a customer may drop out right after the first purchase (MBG/NBD), else 0.
     _geometric_shift = 0
 
 
@@ -322,6 +325,7 @@ class ModifiedBetaGeo(BetaGeo):
         f = _hyp2f1_neg(r, a - 1, a + b, -tt / alpha)
         return np.asarray(b / (a - 1) * (1 - f), dtype=np.float64)
 
+<<<<<<< HEAD
     def conditional_expected_purchases(
         self, t: npt.ArrayLike, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
     ) -> FloatArray:
@@ -338,6 +342,9 @@ class ModifiedBetaGeo(BetaGeo):
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
     def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
+=======
+    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
+>>>>>>> oneway17
         """P(X(t) = n) for a new customer (Batislam et al. 2007)."""
         r, alpha, a, b = self._p()
         k = as_float_array("n", n)

@@ -14,9 +14,9 @@ from scipy import linalg
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
-from cxmodel.models._base import Convergence, FloatArray, check_fitted
+from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
 
-__all__ = ["CoxPH", "RegressionSummary", "as_design", "concordance_index"]
+__all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
 
 
 def as_design(
@@ -105,6 +105,29 @@ def wald_summary(
     )
 
 
+class WaldRegression:
+    """What the regressions on named covariates share once fitted: ``coef_`` and
+    ``standard_errors_`` in the order of ``feature_names_``, a ``Name(x=0.0952)`` repr and the
+    Wald ``summary``."""
+
+    coef_: FloatArray | None = None
+    feature_names_: tuple[str, ...]
+    standard_errors_: FloatArray
+    level: float
+
+    def __repr__(self) -> str:
+        coef = None if self.coef_ is None else dict(zip(self.feature_names_, self.coef_))
+        return params_repr(type(self).__name__, coef)
+
+    @property
+    def summary(self) -> RegressionSummary:
+        """Coefficients, their exponentials (hazard ratios of a Cox model, odds ratios of a
+        discrete hazard), standard errors, z, p and Wald intervals."""
+        check_fitted(self, "coef_")
+        assert self.coef_ is not None
+        return wald_summary(self.feature_names_, self.coef_, self.standard_errors_, self.level)
+
+
 def concordance_index(
     durations: npt.ArrayLike, risk: npt.ArrayLike, observed: npt.ArrayLike | None = None
 ) -> float:
@@ -190,7 +213,7 @@ def concordance_index(
     return float(concordant / comparable)
 
 
-class CoxPH:
+class CoxPH(WaldRegression):
     """Cox proportional hazards model, h(t | x) = h0(t) exp(x . beta).
 
     The partial likelihood uses Efron's approximation for tied event times (or Breslow's,
@@ -242,8 +265,6 @@ class CoxPH:
     [[1.0, 0.7061]]
     """
 
-    coef_: FloatArray | None = None
-
     def __init__(
         self,
         *,
@@ -258,12 +279,6 @@ class CoxPH:
         self.level = level
         self.tol = tol
         self.max_iter = max_iter
-
-    def __repr__(self) -> str:
-        if self.coef_ is None:
-            return "CoxPH(unfitted)"
-        inner = ", ".join(f"{n}={c:.4g}" for n, c in zip(self.feature_names_, self.coef_))
-        return f"CoxPH({inner})"
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -389,13 +404,6 @@ class CoxPH:
         return self
 
     # ------------------------------------------------------------------ results
-    @property
-    def summary(self) -> RegressionSummary:
-        """Coefficients, hazard ratios, standard errors, z, p and Wald intervals."""
-        check_fitted(self, "coef_")
-        assert self.coef_ is not None
-        return wald_summary(self.feature_names_, self.coef_, self.standard_errors_, self.level)
-
     @property
     def params_(self) -> dict[str, float] | None:
         """Coefficients by covariate name (None before ``fit``)."""

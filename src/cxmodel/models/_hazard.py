@@ -11,7 +11,7 @@ from scipy import linalg, special
 
 from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
-from cxmodel.models._cox import RegressionSummary, as_design, wald_summary
+from cxmodel.models._cox import WaldRegression, as_design
 
 __all__ = ["DiscreteHazard", "expand_person_period"]
 
@@ -49,7 +49,7 @@ def expand_person_period(
     return subject, period, event
 
 
-class DiscreteHazard:
+class DiscreteHazard(WaldRegression):
     """Discrete-time hazard model, logit h(k | x) = alpha_k + x . beta.
 
     Fitted on person-period rows (one row per subject and period at risk, ``event`` 1 in the
@@ -91,8 +91,6 @@ class DiscreteHazard:
     [[0.833, 0.694]]
     """
 
-    coef_: FloatArray | None = None
-
     def __init__(
         self,
         *,
@@ -105,12 +103,6 @@ class DiscreteHazard:
         self.level = level
         self.tol = tol
         self.max_iter = max_iter
-
-    def __repr__(self) -> str:
-        if self.coef_ is None:
-            return "DiscreteHazard(unfitted)"
-        inner = ", ".join(f"{n}={c:.4g}" for n, c in zip(self.feature_names_, self.coef_))
-        return f"DiscreteHazard({inner})"
 
     def fit(
         self,
@@ -227,13 +219,6 @@ class DiscreteHazard:
         self.n_periods_ = k
         self.convergence_ = Convergence(converged, it, float(np.linalg.norm(grad)), 1, message)
         return self
-
-    @property
-    def summary(self) -> RegressionSummary:
-        """Covariate coefficients, odds ratios, standard errors, z, p and Wald intervals."""
-        check_fitted(self, "coef_")
-        assert self.coef_ is not None
-        return wald_summary(self.feature_names_, self.coef_, self.standard_errors_, self.level)
 
     def predict_hazard(self, X: npt.ArrayLike, periods: npt.ArrayLike | None = None) -> FloatArray:
         """h = expit(alpha_period + x . beta) for each row (period 0 when ``periods`` is None).

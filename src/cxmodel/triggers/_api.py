@@ -6,6 +6,8 @@ import warnings
 from difflib import get_close_matches
 from typing import Any
 
+import attrs
+
 from cxmodel.errors import DataWarning, TriggerTypeError
 from cxmodel.expr import Aggregate, Diagnostic, Expr, Name, render_diagnostics
 from cxmodel.expr._ast import children
@@ -157,10 +159,10 @@ def diagnose(
         if missing - unreadable:
             unverifiable[rule.name] = missing - unreadable
         for d in check_rules(RuleSet((rule,)), schema=schema, kinds=kinds, catalogue=event_schema):
-            if d.code == "E302" and not any(_names(d.message, name) for name in unreadable):
+            if d.code == "E302" and d.subject not in unreadable:
                 continue
             message = f"rule {rule.name!r}: {d.message}" if name_rules else d.message
-            problems.append(Diagnostic(d.code, d.line, d.column, message, d.hint))
+            problems.append(attrs.evolve(d, message=message))
     for alert in rules.alerts:  # no anchor: a property is checked wherever its kind is held
         read = alert_property_kinds(alert)
         missing = {name for name in read if name not in schema}
@@ -168,10 +170,10 @@ def diagnose(
         if missing - unreadable:
             unverifiable[alert.name] = missing - unreadable
         for d in check_rules(RuleSet(alerts=(alert,)), schema=schema, kinds=kinds):
-            if d.code == "E302" and not any(_names(d.message, name) for name in unreadable):
+            if d.code == "E302" and d.subject not in unreadable:
                 continue
             message = f"alert {alert.name!r}: {d.message}" if name_rules else d.message
-            problems.append(Diagnostic(d.code, d.line, d.column, message, d.hint))
+            problems.append(attrs.evolve(d, message=message))
     problems.sort(key=lambda d: (d.line, d.column))
     return tuple(problems), unverifiable, notes
 
@@ -190,11 +192,6 @@ def _catalogue_note(rule: Rule, given: bool, kinds: set[str]) -> str | None:
     close = get_close_matches(str(kind), sorted(kinds), n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"kinds held: {sorted(kinds)}"
     return f"{head}, and the catalogue holds none ({hint}); the rule cannot fire on it"
-
-
-def _names(message: str, name: str) -> bool:
-    """Whether an 'unknown property' message is about property ``name``."""
-    return f"'{name}'" in message or f".{name}'" in message or f".{name})" in message
 
 
 def property_kinds(rule: Rule) -> dict[str, set[str | None]]:

@@ -83,6 +83,7 @@ class _RuleChecker:
                     node.pos[1],
                     f"unknown property {node.field!r} in {node.func}({node.kind}.{node.field})",
                     f"did you mean {close[0]!r}?" if close else None,
+                    subject=node.field,
                 )
             )
             return function.result or "any"

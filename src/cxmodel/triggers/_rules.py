@@ -13,7 +13,7 @@ import enum
 import json
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -59,7 +59,26 @@ MAX_RULES = 1_000
 _POS = attrs.field(default=(0, 0), eq=False, repr=False, kw_only=True)
 
 
-class WhenMode(str, enum.Enum):
+_M = TypeVar("_M", bound="_Mode")
+
+
+class _Mode(str, enum.Enum):
+    """A mode of a clause: a ``str`` enum that prints as its value and is read from its value
+    with a did-you-mean (``WhenMode`` is the "when mode")."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls: type[_M], value: object) -> _M:
+        """The mode named ``value`` (a member or its string)."""
+        if isinstance(value, cls):
+            return value
+        what = cls.__name__.removesuffix("Mode").lower() + " mode"
+        return cls(known(value, tuple(m.value for m in cls), what))
+
+
+class WhenMode(_Mode):
     """The kind of ``when`` clause: ``event`` (``when KIND``), ``inactive``
     (``when inactive for D``) or ``absent`` (``when no KIND for D``).
 
@@ -79,18 +98,8 @@ class WhenMode(str, enum.Enum):
     INACTIVE = "inactive"
     ABSENT = "absent"
 
-    def __str__(self) -> str:
-        return str(self.value)
 
-    @classmethod
-    def parse(cls, value: object) -> WhenMode:
-        """The mode named ``value`` (a :class:`WhenMode` or its string)."""
-        if isinstance(value, cls):
-            return value
-        return cls(known(value, tuple(m.value for m in cls), "when mode"))
-
-
-class ThenMode(str, enum.Enum):
+class ThenMode(_Mode):
     """The kind of ``then`` part: ``event`` (``then B``), ``absent`` (``then no B for D``) or
     ``after`` (``then after D``).
 
@@ -103,16 +112,6 @@ class ThenMode(str, enum.Enum):
     EVENT = "event"
     ABSENT = "absent"
     AFTER = "after"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    @classmethod
-    def parse(cls, value: object) -> ThenMode:
-        """The mode named ``value`` (a :class:`ThenMode` or its string)."""
-        if isinstance(value, cls):
-            return value
-        return cls(known(value, tuple(m.value for m in cls), "then mode"))
 
 
 def _when_mode(value: object) -> WhenMode:
@@ -805,12 +804,16 @@ class RuleSet:
         from cxmodel.triggers._check import check_rules  # the checks parse makes
 
         problems = [
-            Diagnostic(d.code, 0, 0, f"rules[{i}] (rule {rule.name!r}): {d.message}", d.hint)
+            attrs.evolve(
+                d, line=0, column=0, message=f"rules[{i}] (rule {rule.name!r}): {d.message}"
+            )
             for i, rule in enumerate(ruleset)
             for d in check_rules(cls((rule,)))
         ]
         problems += [
-            Diagnostic(d.code, 0, 0, f"alerts[{i}] (alert {alert.name!r}): {d.message}", d.hint)
+            attrs.evolve(
+                d, line=0, column=0, message=f"alerts[{i}] (alert {alert.name!r}): {d.message}"
+            )
             for i, alert in enumerate(ruleset.alerts)
             for d in check_rules(cls(alerts=(alert,)))
         ]
