@@ -325,26 +325,7 @@ class ModifiedBetaGeo(BetaGeo):
         f = _hyp2f1_neg(r, a - 1, a + b, -tt / alpha)
         return np.asarray(b / (a - 1) * (1 - f), dtype=np.float64)
 
-<<<<<<< HEAD
-    def conditional_expected_purchases(
-        self, t: npt.ArrayLike, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
-    ) -> FloatArray:
-        """E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] given the history."""
-        pair = self._a_near_one()
-        if pair is not None:
-            lo, hi = (m.conditional_expected_purchases(t, frequency, recency, T) for m in pair)
-            return 0.5 * (lo + hi)
-        r, alpha, a, b = self._p()
-        x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
-        tt = as_float_array("t", t)
-        f = _hyp2f1_neg(r + x, a - 1, a + b + x, -tt / (alpha + big_t))
-        num = (a + b + x) / (a - 1) * (1 - f)
-        return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
-
     def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
-=======
-    def probability_of_purchases(self, n: Any, t: Any) -> FloatArray:
->>>>>>> oneway17
         """P(X(t) = n) for a new customer (Batislam et al. 2007)."""
         r, alpha, a, b = self._p()
         k = as_float_array("n", n)
