@@ -51,17 +51,7 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "domain/_touchpoint.py",
     ),
     "tests/metrics/test_questions.py": ("domain/_kinds.py",),
-    "tests/expr/test_core.py": (
-        "expr/_ast.py",
-        "expr/_evaluate.py",
-        "expr/_lexer.py",
-        "expr/_parser.py",
-        "expr/_types.py",
-    ),
-    "tests/triggers/test_aggregate_registry.py": ("expr/_aggregates.py",),
-    "tests/segment/test_rules.py": ("expr/_checked.py",),
     "tests/triggers/test_parse.py": (
-        "expr/_diagnostics.py",
         "triggers/_api.py",
         "triggers/_check.py",
         "triggers/_rules.py",
