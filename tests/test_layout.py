@@ -44,13 +44,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/dask/test_whole.py": ("dask/_partitions.py",),
     "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
     "tests/datasets/test_synthetic_service.py": ("datasets/_service.py",),
-    "tests/domain/test_types.py": (
-        "domain/_customer.py",
-        "domain/_interaction.py",
-        "domain/_journey.py",
-        "domain/_touchpoint.py",
-    ),
-    "tests/metrics/test_questions.py": ("domain/_kinds.py",),
     "tests/triggers/test_parse.py": (
         "triggers/_api.py",
         "triggers/_check.py",
