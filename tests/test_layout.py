@@ -29,8 +29,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/triggers/test_holdout.py": ("_holdout.py",),
     "tests/plot/test_optional.py": ("_optional.py",),
     "tests/dask/test_merges.py": (
-        "dask/_common.py",
-        "dask/_customer_table.py",
         "dask/_paths.py",
         "dask/_step_matrix.py",
         "dask/_steps.py",
@@ -40,8 +38,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "dask/_journeys.py",
         "dask/_triggers.py",
     ),
-    "tests/dask/test_adapter.py": ("dask/_customers.py", "dask/_survey.py"),
-    "tests/dask/test_whole.py": ("dask/_partitions.py",),
     "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
     "tests/datasets/test_synthetic_service.py": ("datasets/_service.py",),
     "tests/triggers/test_parse.py": (
