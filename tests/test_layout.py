@@ -91,7 +91,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "triggers/_firings.py",
         "triggers/_runner.py",
     ),
-    "tests/triggers/test_because.py": ("triggers/_evidence.py",),
     "tests/triggers/test_microbatch.py": ("triggers/_ingest.py",),
     "tests/triggers/test_simple.py": ("triggers/_scalar.py",),
     "tests/triggers/test_store.py": ("triggers/_sqlite.py",),
