@@ -93,7 +93,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     ),
     "tests/triggers/test_microbatch.py": ("triggers/_ingest.py",),
     "tests/triggers/test_simple.py": ("triggers/_scalar.py",),
-    "tests/triggers/test_store.py": ("triggers/_sqlite.py",),
 }
 
 
