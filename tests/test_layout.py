@@ -25,7 +25,6 @@ NO_BEHAVIOUR: dict[str, str] = {
 COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/test_result.py": ("_tables.py",),
     "tests/metrics/test_retention.py": ("_periods.py",),
-    "tests/triggers/test_customer_time.py": ("_time.py", "triggers/_calendar.py"),
     "tests/plot/test_optional.py": ("_optional.py",),
     "tests/dask/test_merges.py": (
         "dask/_paths.py",
