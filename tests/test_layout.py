@@ -90,7 +90,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "triggers/_firings.py",
         "triggers/_runner.py",
     ),
-    "tests/triggers/test_microbatch.py": ("triggers/_ingest.py",),
     "tests/triggers/test_simple.py": ("triggers/_scalar.py",),
 }
 
