@@ -41,7 +41,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/triggers/test_parse.py": (
         "triggers/_api.py",
         "triggers/_check.py",
-        "triggers/_rules.py",
     ),
     "tests/io/test_readers.py": ("io/_writers.py", "log/_rejected.py"),
     "tests/journey/test_funnel.py": (
