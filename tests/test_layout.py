@@ -56,7 +56,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/segment/test_customer_traits.py": ("log/_traits.py",),
     "tests/metrics/test_survey.py": ("metrics/_answers.py",),
     "tests/metrics/test_fulfilment.py": ("metrics/_groups.py",),
-    "tests/metrics/test_support.py": ("metrics/_tickets.py",),
     "tests/models/test_gradients.py": ("models/_base.py",),
     "tests/models/test_golden.py": (
         "models/_betageo.py",
