@@ -55,7 +55,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/journey/test_wrong_answers.py": ("log/_kinds.py",),
     "tests/segment/test_customer_traits.py": ("log/_traits.py",),
     "tests/metrics/test_survey.py": ("metrics/_answers.py",),
-    "tests/metrics/test_fulfilment.py": ("metrics/_groups.py",),
     "tests/models/test_gradients.py": ("models/_base.py",),
     "tests/models/test_golden.py": (
         "models/_betageo.py",
