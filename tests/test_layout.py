@@ -54,7 +54,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/log/test_log.py": ("log/_arrow.py",),
     "tests/journey/test_wrong_answers.py": ("log/_kinds.py",),
     "tests/segment/test_customer_traits.py": ("log/_traits.py",),
-    "tests/metrics/test_survey.py": ("metrics/_answers.py",),
     "tests/models/test_gradients.py": ("models/_base.py",),
     "tests/models/test_golden.py": (
         "models/_betageo.py",
