@@ -69,7 +69,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "report/_html.py",
         "report/_sections.py",
     ),
-    "tests/segment/test_profile_contrast.py": ("segment/_contrast.py", "segment/_profile.py"),
     "tests/segment/test_cluster.py": ("segment/_features.py",),
     "tests/segment/test_rfm.py": ("segment/_segment_map.py",),
     "tests/text/test_topics.py": ("text/_documents.py",),
