@@ -1,5 +1,5 @@
 """Helpers of the Dask tests: uneven frames, tied rows, customer partitions, random merge
-trees, and a field-by-field comparison of results."""
+trees, and field-by-field comparisons of results and metric tables."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import dask
 from cxmodel.log import InteractionLog
+from cxmodel.metrics import MetricTable
 
 S = TypeVar("S")
 
@@ -99,6 +100,18 @@ def assert_same_table(a: Any, b: Any) -> None:
     for name in a.columns:
         x, y = a.column(name), b.column(name)
         assert x.dtype == y.dtype, name
+        if x.dtype.kind == "f":
+            np.testing.assert_array_equal(x, y, err_msg=name)
+        else:
+            assert x.tolist() == y.tolist(), name
+
+
+def assert_tables_equal(a: MetricTable, b: MetricTable) -> None:
+    """Same columns in the same order, same rows, equal values (NaN equal to NaN)."""
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for name in a.columns:
+        x, y = np.asarray(a[name]), np.asarray(b[name])
         if x.dtype.kind == "f":
             np.testing.assert_array_equal(x, y, err_msg=name)
         else:

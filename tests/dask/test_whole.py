@@ -1,4 +1,4 @@
-"""from_dask and the whole-customer analyses equal the one-process results exactly."""
+"""The whole-customer analyses equal the one-process results exactly."""
 
 from __future__ import annotations
 
@@ -21,76 +21,7 @@ from cxmodel.datasets import synthetic
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import BetaGeo
-from tests.dask.frames import assert_same, assert_same_table, uneven, with_ties
-
-
-@pytest.fixture(scope="module")
-def world() -> tuple[InteractionLog, Any]:
-    """The one-process log and its rows in random order (every customer spread out)."""
-    frame = with_ties(synthetic(customers=150, seed=2).log.to_pandas())
-    log = InteractionLog.from_pandas(frame)
-    rows = log.to_pandas().sample(frac=1.0, random_state=4).reset_index(drop=True)
-    return InteractionLog.from_pandas(rows), rows
-
-
-@pytest.fixture(scope="module")
-def parts(world: tuple[InteractionLog, Any], client: Client) -> cxd.CustomerPartitions:
-    """One shuffle of unevenly split partitions, two of them empty, shared by the tests."""
-    rows = world[1]
-    n = len(rows)
-    sizes = [n // 2, 0, 7, n // 5, 0, 1, n - n // 2 - n // 5 - 8]
-    return cxd.from_dask(uneven(rows, sizes))
-
-
-class TestFromDask:
-    def test_every_customer_in_one_partition_in_log_order(
-        self, world: tuple[InteractionLog, Any], parts: cxd.CustomerPartitions
-    ) -> None:
-        log = world[0]
-        logs = [x for x in dask.compute(*parts.logs) if x is not None]
-        ids = np.concatenate([x.customers for x in logs])
-        assert sorted(ids.tolist()) == log.customers.tolist()
-        whole = InteractionLog.from_pandas(
-            __import__("pandas").concat([x.to_pandas() for x in logs], ignore_index=True)
-        )
-        assert whole.equals(log)
-        # ties keep their input order: the kinds in log order are the same
-        assert whole.column("kind").tolist() == log.column("kind").tolist()
-        assert parts.npartitions == 7 and "npartitions=7" in repr(parts)
-
-    def test_already_partitioned_and_errors(self, world: tuple[InteractionLog, Any]) -> None:
-        with dask.config.set(scheduler="synchronous"):
-            frame = world[0].to_pandas()  # log order: customers are contiguous
-            cut = int(np.flatnonzero(frame["customer_id"].ne(frame["customer_id"].shift()))[40])
-            ddf = uneven(frame, [cut, 0, len(frame) - cut])
-            got = cxd.rfm_summary(cxd.from_dask(ddf, partitioned_by_customer=True))
-            assert_same(got, models.rfm_summary(world[0]))
-            with pytest.raises(SchemaError, match="DataFrame"):
-                cxd.from_dask(frame)
-            with pytest.raises(SchemaError, match="customer column 'user'"):
-                cxd.from_dask(ddf, mapping={"user": "customer_id"})
-
-    def test_dask_measures_logs_by_their_arrays(self, world: tuple[InteractionLog, Any]) -> None:
-        """Once from_dask has built a log in a process, Dask's sizeof counts its arrays and
-        categories (not the few bytes of an unknown object), so workers spill by it."""
-        from dask.sizeof import sizeof
-
-        from cxmodel.dask._partitions import log_size
-
-        with dask.config.set(scheduler="synchronous"):
-            (log,) = dask.compute(*cxd.from_dask(uneven(world[1].iloc[:300], [300])).logs)
-        assert sizeof(log) == log_size(log) > log.nbytes > 300 * 16
-
-    def test_mapping(self, world: tuple[InteractionLog, Any]) -> None:
-        rows = world[1].rename(columns={"customer_id": "user"})
-        with dask.config.set(scheduler="synchronous"):
-            parts = cxd.from_dask(
-                uneven(rows, [100, len(rows) - 100]), mapping={"user": "customer_id"}
-            )
-            assert_same(
-                cxd.customer_lifetimes(parts, "2024-09-01T00:00Z"),
-                metrics.customer_lifetimes(world[0], "2024-09-01T00:00Z"),
-            )
+from tests.dask.frames import assert_same, uneven, with_ties
 
 
 class TestWholeCustomerAnalyses:
@@ -168,28 +99,6 @@ class TestWholeCustomerAnalyses:
     def test_cohort_kind_typo(self, parts: Any) -> None:
         with pytest.raises(SchemaError, match="purchse"):
             cxd.cohort_retention(parts, kinds=("purchse",))
-
-
-class TestCustomerTable:
-    @pytest.mark.parametrize("as_of", ["2024-12-31T00:00Z", "2024-03-01T00:00Z"])
-    def test_equals_one_process(
-        self, world: tuple[InteractionLog, Any], parts: Any, as_of: str
-    ) -> None:
-        """Every customer, column, value and dtype, in customer order; no log travels."""
-        got = cxd.customer_table(parts, as_of=as_of)
-        assert_same_table(got, world[0].customers_table(as_of))
-        assert got.log is None
-
-    def test_from_a_frame_and_errors(
-        self, world: tuple[InteractionLog, Any], client: Client
-    ) -> None:
-        """A frame is shuffled for the call; a naive as_of raises before any work."""
-        got = cxd.customer_table(
-            uneven(world[1], [0, 50, len(world[1]) - 50]), as_of="2024-06-30T00:00Z"
-        )
-        assert_same_table(got, world[0].customers_table("2024-06-30T00:00Z"))
-        with pytest.raises(SchemaError, match="time zone"):
-            cxd.customer_table(world[1], as_of="2024-06-30")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Any survey question: catalogue, read-time validation, summaries, response rate, rated answers.
+"""Any survey question: read-time validation, summaries, response rate, rated answers.
 
 Known answers are computed by hand in the docstrings; the Wilson intervals are checked against
 Newcombe (1998), Table I ("Two-sided confidence intervals for the single proportion").
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cxmodel as cx
-from cxmodel.domain import Question, QuestionType, question_catalogue
+from cxmodel.domain import Question, QuestionType
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
@@ -55,48 +55,6 @@ def quiet_summary(log: InteractionLog, question: str | Question, **kwargs: Any) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
         return question_summary(log, question, **kwargs)
-
-
-# ---------------------------------------------------------------------- the catalogue
-class TestQuestion:
-    def test_standard_questions(self) -> None:
-        """nps, csat and ces are predefined with their scales and top boxes."""
-        cat = question_catalogue()
-        assert {n: (q.low, q.high, q.top) for n, q in cat.items()} == {
-            "nps": (0, 10, 9),
-            "csat": (1, 5, 4),
-            "ces": (1, 7, 5),
-        }
-
-    @pytest.mark.parametrize(
-        ("kwargs", "message"),
-        [
-            ({"type": "scale"}, "needs whole numbers low < high"),
-            ({"type": "scale", "low": 5, "high": 1}, "needs whole numbers low < high"),
-            ({"type": "scale", "low": 1.5, "high": 5}, "needs whole numbers low < high"),
-            ({"type": "scale", "low": 1, "high": 5, "top": 6}, "top 6 is not a whole point"),
-            ({"type": "yes_no", "high": 1}, "takes no low, high or top"),
-            ({"type": "single_choice"}, "needs choices"),
-            ({"type": "single_choice", "choices": ["a|b"]}, "without '|'"),
-            ({"type": "multiple_choice", "choices": ["a", "a"]}, "lists a choice twice"),
-            ({"type": "text", "choices": ["a"]}, "takes no choices"),
-            ({"type": "stars"}, "is not a valid QuestionType"),
-        ],
-    )
-    def test_bad_declarations(self, kwargs: dict[str, Any], message: str) -> None:
-        """A question that cannot be answered consistently is refused when declared."""
-        qtype = kwargs.pop("type")
-        with pytest.raises((SchemaError, ValueError), match=message):
-            Question("q", qtype, **kwargs)
-
-    def test_catalogue_refuses_redefinition_and_duplicates(self) -> None:
-        """A standard name cannot be redefined; a declared name cannot repeat."""
-        with pytest.raises(SchemaError, match="'csat' is standard"):
-            question_catalogue([Question("csat", "scale", low=0, high=10)])
-        with pytest.raises(SchemaError, match="declared twice"):
-            question_catalogue([Question("r", "yes_no"), Question("r", "text")])
-        same = Question("csat", "scale", low=1, high=5)  # repeating it as it is is fine
-        assert question_catalogue([same])["csat"] == same
 
 
 # ---------------------------------------------------------------------- reading answers

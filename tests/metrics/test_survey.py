@@ -1,4 +1,4 @@
-"""Tests for cxmodel.metrics survey scores (NPS, CSAT, CES) and comparisons."""
+"""Tests for cxmodel.metrics survey scores (NPS, CSAT, CES)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,10 @@ from cxmodel.metrics import (
     MetricTable,
     SmallSampleWarning,
     ces,
-    compare_nps,
-    compare_proportions,
     csat,
     nps,
 )
-
-GOLDEN_NPS = [10] * 50 + [8] * 30 + [3] * 20
+from tests.metrics.helpers import GOLDEN_NPS
 
 
 class TestNPS:
@@ -246,27 +243,6 @@ class TestBadInput:
         """Bad arguments raise SchemaError naming the argument."""
         with pytest.raises(SchemaError, match=match):
             nps(GOLDEN_NPS, **kwargs)  # type: ignore[arg-type]
-
-
-class TestCompare:
-    def test_compare_nps(self) -> None:
-        """z = (NPS1 - NPS2) / sqrt(SE1^2 + SE2^2)."""
-        a, b = nps(GOLDEN_NPS), nps([10] * 30 + [8] * 30 + [3] * 40)
-        c = compare_nps(a, b)
-        assert c.difference == pytest.approx(40.0)
-        assert c.statistic == pytest.approx(40.0 / math.hypot(a.se, b.se))
-
-    def test_compare_proportions(self) -> None:
-        """Pooled two-proportion z-test against the textbook value."""
-        c = compare_proportions((170, 200), (150, 200))
-        pool = 320 / 400
-        z = 0.1 / math.sqrt(pool * (1 - pool) * (2 / 200))
-        assert c.statistic == pytest.approx(z)
-
-    def test_compare_bad_input(self) -> None:
-        """A pair with successes > n is rejected."""
-        with pytest.raises(SchemaError, match="successes"):
-            compare_proportions((5, 3), (1, 2))
 
 
 class TestOneNPSFormula:

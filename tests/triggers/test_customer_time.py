@@ -8,26 +8,18 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import numpy as np
 import pytest
-from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel._time import to_us, us_to_datetime
+from cxmodel._time import us_to_datetime
 from cxmodel.domain import Customer, Interaction
 from cxmodel.errors import SchemaError, TriggerSyntaxError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import RuleSet, TriggerEngine, col, count, evaluate, parse, trigger
-from cxmodel.triggers._calendar import Zones, add_local_months, local_to_utc, utc_offsets
-from cxmodel.triggers._context import aggregates_in
-from cxmodel.triggers._operators import AggregatePlan
 
 AS_OF = "2025-01-01T00:00:00Z"
-ZONES = ["America/New_York", "Asia/Kolkata", "America/Los_Angeles", "Europe/Paris",
-         "Australia/Lord_Howe", "Pacific/Chatham", "America/Sao_Paulo"]  # fmt: skip
 
 
 def _iso(us: int) -> str:
@@ -253,96 +245,6 @@ class TestZones:
         log = _log([("la", "2024-01-31T03:00:00Z", "purchase")])
         got = evaluate(rules, log, as_of=AS_OF, customers=_customers(la="America/Los_Angeles"))
         assert _times(got) == ["2024-02-29T03:00:00+00:00"]
-
-
-def _reference_offset(t: int, zone: str) -> int:
-    offset = us_to_datetime(t).astimezone(ZoneInfo(zone)).utcoffset()
-    assert offset is not None
-    return offset // timedelta(microseconds=1)
-
-
-def _reference_add(t: int, months: int, zone: str) -> int:
-    """Local wall time + months (day clamped), read back with fold=0, by the standard library."""
-    local = us_to_datetime(t).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-    moved = (local + relativedelta(months=months)).replace(tzinfo=ZoneInfo(zone), fold=0)
-    return to_us(moved.astimezone(timezone.utc))
-
-
-def _transitions(zone: str) -> list[int]:
-    """Instants near which ``zone`` changes offset in 2023-2025 (hour resolution)."""
-    out = []
-    hour = 3_600_000_000
-    start = to_us("2023-01-01T00:00:00Z")
-    for h in range(0, 3 * 366 * 24, 1):
-        t = start + h * hour
-        if _reference_offset(t, zone) != _reference_offset(t + hour, zone):
-            out.append(t + hour)
-    return out
-
-
-_NEAR = {zone: _transitions(zone) for zone in ZONES}
-
-
-@st.composite
-def instants(draw: st.DrawFn) -> tuple[int, str]:
-    """(UTC microseconds, zone): often within two days of one of the zone's changes."""
-    zone = draw(st.sampled_from(ZONES))
-    day = 86_400_000_000
-    if _NEAR[zone] and draw(st.booleans()):
-        base = draw(st.sampled_from(_NEAR[zone]))
-        return base + draw(st.integers(-2 * day, 2 * day)), zone
-    return draw(st.integers(to_us("2000-01-01T00:00:00Z"), to_us("2035-01-01T00:00:00Z"))), zone
-
-
-class TestCalendar:
-    @settings(max_examples=300, deadline=None, derandomize=True)
-    @given(st.lists(instants(), min_size=1, max_size=20))
-    def test_offsets_match_the_standard_library(self, items: list[tuple[int, str]]) -> None:
-        """utc_offsets equals astimezone(...).utcoffset() per element, at changes too."""
-        times = np.array([t for t, _ in items], dtype=np.int64)
-        names = tuple(sorted({z for _, z in items}))
-        zones = Zones(np.array([names.index(z) for _, z in items], dtype=np.int64), names)
-        assert utc_offsets(times, zones).tolist() == [_reference_offset(t, z) for t, z in items]
-
-    @settings(max_examples=300, deadline=None, derandomize=True)
-    @given(st.lists(instants(), min_size=1, max_size=20), st.integers(-14, 14))
-    def test_add_months_matches_the_standard_library(
-        self, items: list[tuple[int, str]], months: int
-    ) -> None:
-        """add_local_months equals wall time + relativedelta read back with fold=0."""
-        times = np.array([t for t, _ in items], dtype=np.int64)
-        names = tuple(sorted({z for _, z in items}))
-        zones = Zones(np.array([names.index(z) for _, z in items], dtype=np.int64), names)
-        got = add_local_months(times, months, zones).tolist()
-        assert got == [_reference_add(t, months, z) for t, z in items]
-
-    @settings(max_examples=200, deadline=None, derandomize=True)
-    @given(st.lists(instants(), min_size=1, max_size=20))
-    def test_local_to_utc_is_fold_zero(self, items: list[tuple[int, str]]) -> None:
-        """Wall times (as if UTC) read back as zoneinfo does with fold=0; UTC elements stay."""
-        walls = np.array([t for t, _ in items], dtype=np.int64)
-        names = tuple(sorted({z for _, z in items}))
-        code = np.array([names.index(z) for _, z in items], dtype=np.int64)
-        code[::3] = -1  # some elements in UTC
-        got = local_to_utc(walls, Zones(code, names)).tolist()
-        expected = []
-        for j, (t, z) in enumerate(items):
-            if code[j] < 0:
-                expected.append(t)
-                continue
-            naive = us_to_datetime(t).replace(tzinfo=None)
-            expected.append(to_us(naive.replace(tzinfo=ZoneInfo(z), fold=0)))
-        assert got == expected
-
-    def test_month_windows_keep_a_slack(self) -> None:
-        """A ``within N months`` window keeps 31 days a month and two days more, so that it
-        covers the longest month on any customer's wall clock."""
-        day = 86_400_000_000
-        rule = parse("trigger t:\n    when purchase as p where count(view within 1 months) > 0"
-                     " then after 2 months\n    in customer timezone\n    emit x")["t"]  # fmt: skip
-        assert rule.when.where is not None
-        (node,) = aggregates_in(rule.when.where)
-        assert 31 * day + 2 * day == AggregatePlan(node, "p").lookback
 
 
 class TestGrammar:

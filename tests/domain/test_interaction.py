@@ -1,21 +1,12 @@
-"""Domain types: validation on construction, UTC times, journeys."""
+"""Domain interactions: validation on construction, UTC times, read-only properties."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
-from cxmodel import (
-    DEFAULT_CATALOGUE,
-    Consent,
-    Customer,
-    Interaction,
-    Journey,
-    SchemaError,
-    Stage,
-    Touchpoint,
-)
+from cxmodel import Interaction, SchemaError
 
 
 class TestInteraction:
@@ -62,41 +53,3 @@ class TestInteraction:
         assert a != b
         with pytest.raises(TypeError):
             a.properties["sku"] = "C"  # type: ignore[index]
-
-
-class TestCustomer:
-    def test_consent_defaults_to_nothing(self) -> None:
-        """No record means no consent."""
-        assert not Customer("c1").consent.allows("marketing")
-        assert Customer("c1", consent=Consent(granted={"marketing"})).consent.allows("marketing")
-
-
-class TestCatalogue:
-    def test_extend_returns_new_catalogue(self) -> None:
-        """Extending the default catalogue leaves it unchanged."""
-        extended = DEFAULT_CATALOGUE.extend([Touchpoint("kiosk", "store", "purchase")])
-        assert extended["kiosk"].stage is Stage.PURCHASE
-        assert "kiosk" not in DEFAULT_CATALOGUE
-        assert len(extended) == len(DEFAULT_CATALOGUE) + 1
-
-
-class TestJourney:
-    def test_order_duration_first_last(self) -> None:
-        """Journeys sort by time, keep ties in the given order, and answer first/last."""
-        items = [
-            Interaction("c", "2024-01-03T00:00:00Z", "purchase", touchpoint="checkout"),
-            Interaction("c", "2024-01-01T00:00:00Z", "view", touchpoint="website"),
-            Interaction("c", "2024-01-01T00:00:00Z", "search", touchpoint="website"),
-        ]
-        journey = Journey.from_interactions(items)
-        assert journey.kinds == ("view", "search", "purchase")
-        assert journey.duration == timedelta(days=2)
-        assert journey.touchpoints == ("website", "checkout")
-        assert journey.first("purchase") is items[0]
-        assert journey.last("view") is items[1]
-        assert len(journey.between("2024-01-02T00:00:00Z", "2024-01-04T00:00:00Z")) == 1
-
-    def test_mixed_customers_rejected(self) -> None:
-        """A journey holds one customer's interactions."""
-        with pytest.raises(SchemaError, match="journey of 'a'"):
-            Journey("a", [Interaction("b", "2024-01-01T00:00:00Z", "view")])

@@ -1,4 +1,4 @@
-"""Segment profiles and group contrasts on synthetic data with planted drivers."""
+"""Group contrasts on synthetic data with planted drivers."""
 
 from __future__ import annotations
 
@@ -7,56 +7,19 @@ import pytest
 from scipy import stats
 
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.log import InteractionLog
 from cxmodel.log._customer_table import CustomerTable
 from cxmodel.segment import (
     contrast,
     newcombe_interval,
-    profile_segments,
-    rfm_scores,
-    rfm_segments,
     welch_interval,
 )
-
-DAY = 86_400_000_000
-
-
-def _planted(seed: int = 0, n: int = 400) -> tuple[CustomerTable, np.ndarray]:
-    """Churned customers (first half) get more unresolved tickets and returns; purchases and
-    consent are drawn from the same distribution in both groups."""
-    rng = np.random.default_rng(seed)
-    churned = np.arange(n) < n // 2
-    ids, ts, kinds, tickets = [], [], [], []
-    for i in range(n):
-        cid = f"c{i:04d}"
-        n_buy = rng.poisson(3) + 1
-        n_ticket = rng.poisson(3 if churned[i] else 0.5)
-        n_ret = rng.poisson(2 if churned[i] else 0.3)
-        for k, count in (("purchase", n_buy), ("ticket_opened", n_ticket), ("return", n_ret)):
-            ids += [cid] * count
-            ts += list(rng.integers(0, 300, count) * DAY)
-            kinds += [k] * count
-            tickets += [f"t{j}" for j in range(count)] if k == "ticket_opened" else [None] * count
-        if rng.random() < 0.5:
-            ids.append(cid)
-            ts.append(int(rng.integers(0, 300)) * DAY)
-            kinds.append("consent_granted")
-            tickets.append(None)
-    log = InteractionLog.from_arrays(
-        customer_id=np.array(ids, dtype=object),
-        timestamp=np.array(ts, dtype=np.int64).astype("datetime64[us]"),
-        kind=np.array(kinds, dtype=object),
-        value=rng.uniform(5, 50, len(ids)),
-        ticket_id=np.array(tickets, dtype=object),
-    )
-    table = CustomerTable.from_log(log, as_of=np.datetime64(300 * DAY, "us"))
-    return table, churned
+from tests.segment.helpers import planted
 
 
 class TestContrast:
     def test_recovers_planted_drivers(self) -> None:
         """The two planted drivers rank first with intervals excluding 0; purchases do not."""
-        table, churned = _planted()
+        table, churned = planted()
         result = contrast(table, churned, ~churned)
         assert {"tickets_open", "returns"} <= set(result.feature[:3].tolist())
         for name in ("tickets_open", "returns"):
@@ -73,7 +36,7 @@ class TestContrast:
 
     def test_groups_by_customer_ids(self) -> None:
         """Groups may be given as customer ids instead of masks."""
-        table, churned = _planted(1, 60)
+        table, churned = planted(1, 60)
         by_mask = contrast(table, churned, ~churned, features=["returns"])
         by_ids = contrast(
             table, table.customer_id[churned], table.customer_id[~churned], features=["returns"]
@@ -102,14 +65,14 @@ class TestContrast:
     )
     def test_bad_groups(self, a: object, b: object, error: type, match: str) -> None:
         """Wrong-length masks, unknown ids and tiny groups are rejected."""
-        table, churned = _planted(2, 20)
+        table, churned = planted(2, 20)
         with pytest.raises(error, match=match):
             contrast(table, a, ~churned if b is None else b)
 
     def test_text_feature_by_level(self) -> None:
         """A text column named in features is compared level by level as proportions; a
         timestamp column cannot be contrasted."""
-        table, churned = _planted(2, 20)
+        table, churned = planted(2, 20)
         c = contrast(table, churned, ~churned, features=["preferred_channel"])
         channels = table.column("preferred_channel")
         levels = sorted({"(missing)" if v is None else v for v in channels.tolist()})
@@ -121,41 +84,6 @@ class TestContrast:
             assert a == pytest.approx(hit.mean())
         with pytest.raises(SchemaError, match="first_seen"):
             contrast(table, churned, ~churned, features=["first_seen"])
-
-
-class TestProfileSegments:
-    def test_against_pandas(self) -> None:
-        """Size, share, means, medians and index equal a pandas groupby."""
-        table, churned = _planted(4, 120)
-        labels = np.where(churned, "churned", "kept").astype(object)
-        prof = profile_segments(labels, table, features=["frequency", "monetary", "recency_days"])
-        df = table.to_pandas()
-        df["label"] = labels
-        g = df.groupby("label")
-        assert prof.segments.tolist() == ["churned", "kept"]
-        np.testing.assert_array_equal(prof.size, g.size().to_numpy())
-        np.testing.assert_allclose(prof.share, g.size().to_numpy() / len(df))
-        for j, name in enumerate(prof.features):
-            np.testing.assert_allclose(prof.mean[:, j], g[name].mean().to_numpy())
-            np.testing.assert_allclose(prof.median[:, j], g[name].median().to_numpy())
-            np.testing.assert_allclose(
-                prof.index[:, j], g[name].mean().to_numpy() / df[name].mean() * 100
-            )
-        assert "frequency_index" in prof.to_pandas().columns
-
-    def test_rfm_segments_align_by_id(self) -> None:
-        """RFM segments align with the table by customer id; sizes sum to labelled customers."""
-        table, _ = _planted(5, 200)
-        seg = rfm_segments(rfm_scores(table.log, as_of=np.datetime64(300 * DAY, "us")))
-        prof = profile_segments(seg, table)
-        assert prof.size.sum() == len(seg)
-        assert set(prof.segments.tolist()) == set(seg.labels.tolist())
-
-    def test_wrong_length_labels(self) -> None:
-        """Labels must have one value per table row."""
-        table, _ = _planted(6, 10)
-        with pytest.raises(SchemaError, match="one label per table row"):
-            profile_segments(["a"], table)
 
 
 class TestContrastOnSyntheticWorld:

@@ -1,0 +1,69 @@
+"""from_dask: every customer's rows in one partition, in log order, exactly as one process reads them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+import dask
+from cxmodel import dask as cxd
+from cxmodel import metrics, models
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from tests.dask.frames import assert_same, uneven
+
+
+class TestFromDask:
+    def test_every_customer_in_one_partition_in_log_order(
+        self, world: tuple[InteractionLog, Any], parts: cxd.CustomerPartitions
+    ) -> None:
+        log = world[0]
+        logs = [x for x in dask.compute(*parts.logs) if x is not None]
+        ids = np.concatenate([x.customers for x in logs])
+        assert sorted(ids.tolist()) == log.customers.tolist()
+        whole = InteractionLog.from_pandas(
+            __import__("pandas").concat([x.to_pandas() for x in logs], ignore_index=True)
+        )
+        assert whole.equals(log)
+        # ties keep their input order: the kinds in log order are the same
+        assert whole.column("kind").tolist() == log.column("kind").tolist()
+        assert parts.npartitions == 7 and "npartitions=7" in repr(parts)
+
+    def test_already_partitioned_and_errors(self, world: tuple[InteractionLog, Any]) -> None:
+        with dask.config.set(scheduler="synchronous"):
+            frame = world[0].to_pandas()  # log order: customers are contiguous
+            cut = int(np.flatnonzero(frame["customer_id"].ne(frame["customer_id"].shift()))[40])
+            ddf = uneven(frame, [cut, 0, len(frame) - cut])
+            got = cxd.rfm_summary(cxd.from_dask(ddf, partitioned_by_customer=True))
+            assert_same(got, models.rfm_summary(world[0]))
+            with pytest.raises(SchemaError, match="DataFrame"):
+                cxd.from_dask(frame)
+            with pytest.raises(SchemaError, match="customer column 'user'"):
+                cxd.from_dask(ddf, mapping={"user": "customer_id"})
+
+    def test_dask_measures_logs_by_their_arrays(self, world: tuple[InteractionLog, Any]) -> None:
+        """Once from_dask has built a log in a process, Dask's sizeof counts its arrays and
+        categories (not the few bytes of an unknown object), so workers spill by it."""
+        from dask.sizeof import sizeof
+
+        from cxmodel.dask._partitions import log_size
+
+        with dask.config.set(scheduler="synchronous"):
+            (log,) = dask.compute(*cxd.from_dask(uneven(world[1].iloc[:300], [300])).logs)
+        assert sizeof(log) == log_size(log) > log.nbytes > 300 * 16
+
+    def test_mapping(self, world: tuple[InteractionLog, Any]) -> None:
+        rows = world[1].rename(columns={"customer_id": "user"})
+        with dask.config.set(scheduler="synchronous"):
+            parts = cxd.from_dask(
+                uneven(rows, [100, len(rows) - 100]), mapping={"user": "customer_id"}
+            )
+            assert_same(
+                cxd.customer_lifetimes(parts, "2024-09-01T00:00Z"),
+                metrics.customer_lifetimes(world[0], "2024-09-01T00:00Z"),
+            )

@@ -1,0 +1,150 @@
+"""Survey metrics over a Dask frame (nps, csat, ces) equal the one-shot results on a LocalCluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+from distributed import Client
+
+from cxmodel import dask as cxd
+from cxmodel import metrics
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import MetricTable
+from tests.dask.frames import assert_tables_equal
+
+IN_PROCESS = True
+
+METRICS = [
+    ("nps", cxd.nps, metrics.nps),
+    ("csat", cxd.csat, metrics.csat),
+    ("ces", cxd.ces, metrics.ces),
+]
+
+
+class TestSurveyMetrics:
+    @pytest.mark.parametrize(("name", "distributed_fn", "local_fn"), METRICS)
+    def test_overall_equals_one_shot(
+        self,
+        client: Client,
+        data: tuple[InteractionLog, Any],
+        name: str,
+        distributed_fn: Any,
+        local_fn: Any,
+    ) -> None:
+        """The overall result over 5 partitions equals the one-shot result exactly."""
+        log, ddf = data
+        expected = local_fn(log)
+        got = distributed_fn(ddf)
+        assert expected.n > 0
+        assert got == expected
+
+    @pytest.mark.parametrize(("name", "distributed_fn", "local_fn"), METRICS)
+    @pytest.mark.parametrize("by", ["region", "score"])
+    def test_by_column_equals_one_shot(
+        self,
+        client: Client,
+        data: tuple[InteractionLog, Any],
+        name: str,
+        distributed_fn: Any,
+        local_fn: Any,
+        by: str,
+    ) -> None:
+        """A breakdown by a string column (missing group last) or a float column is identical."""
+        log, ddf = data
+        with (
+            pytest.warns(metrics.SmallSampleWarning) if _small(local_fn, log, by=by) else _nothing()
+        ):
+            expected = local_fn(log, by=by)
+        with (
+            pytest.warns(metrics.SmallSampleWarning) if _small(local_fn, log, by=by) else _nothing()
+        ):
+            got = distributed_fn(ddf, by=by)
+        assert len(expected) > 1
+        assert_tables_equal(got, expected)
+
+    @pytest.mark.parametrize(("name", "distributed_fn", "local_fn"), METRICS)
+    def test_by_month_and_column_equals_one_shot(
+        self,
+        client: Client,
+        data: tuple[InteractionLog, Any],
+        name: str,
+        distributed_fn: Any,
+        local_fn: Any,
+    ) -> None:
+        """A breakdown by column and month (keys spread over partitions) is identical."""
+        log, ddf = data
+        with pytest.warns(metrics.SmallSampleWarning):
+            expected = local_fn(log, by="region", period="month")
+        with pytest.warns(metrics.SmallSampleWarning):
+            got = distributed_fn(ddf, by="region", period="month", fan_in=2)
+        assert len(expected) > 5
+        assert_tables_equal(got, expected)
+
+    @pytest.mark.parametrize("ci", ["adjusted-wald", "bootstrap"])
+    def test_interval_methods(
+        self, client: Client, data: tuple[InteractionLog, Any], ci: str
+    ) -> None:
+        """Other interval methods (bootstrap seeded) also equal the one-shot result."""
+        log, ddf = data
+        assert cxd.nps(ddf, ci=ci, random_state=5) == metrics.nps(log, ci=ci, random_state=5)
+
+    def test_bad_by_names_argument(self, client: Client, data: tuple[InteractionLog, Any]) -> None:
+        """An array for by is rejected with a SchemaError naming by."""
+        with pytest.raises(SchemaError, match="by must be a column name"):
+            cxd.nps(data[1], by=["a"])  # type: ignore[arg-type]
+
+    def test_not_a_dask_frame(self, data: tuple[InteractionLog, Any]) -> None:
+        """A pandas frame is rejected with a SchemaError naming ddf."""
+        with pytest.raises(SchemaError, match="ddf must be a dask"):
+            cxd.nps(data[0].to_pandas())
+
+    def test_mapping_renames_the_core_columns(
+        self, client: Client, data: tuple[InteractionLog, Any]
+    ) -> None:
+        """Columns under the user's names, with ``mapping``, give the one-shot result."""
+        log, ddf = data
+        renamed = ddf.rename(columns={"customer_id": "user", "kind": "event"})
+        mapping = {"user": "customer_id", "event": "kind"}
+        assert cxd.csat(renamed, mapping=mapping) == metrics.csat(log)
+
+    def test_mapping_names_a_missing_column(self, data: tuple[InteractionLog, Any]) -> None:
+        """A mapped customer column the frame lacks is named in the error."""
+        with pytest.raises(SchemaError, match=r"no column\(s\) \['user'\]"):
+            cxd.nps(data[1], mapping={"user": "customer_id"})
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+def _small(fn: Any, log: InteractionLog, **kw: Any) -> bool:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn(log, **kw)
+    return any(issubclass(w.category, metrics.SmallSampleWarning) for w in caught)
+
+
+class TestScattered:
+    def test_nps_by_month(
+        self, client: Client, data: tuple[InteractionLog, Any], scattered: Any
+    ) -> None:
+        """NPS by month over scattered rows equals the one-shot table."""
+        with pytest.warns(metrics.SmallSampleWarning):
+            expected = metrics.nps(data[0], period="month")
+        with pytest.warns(metrics.SmallSampleWarning):
+            got = cxd.nps(scattered, period="month")
+        assert isinstance(expected, MetricTable)
+        assert isinstance(got, MetricTable)
+        assert_tables_equal(got, expected)

@@ -1,0 +1,92 @@
+"""The answers of one survey metric with their group keys: the rows read, the labels coded,
+the errors for labels and periods that do not fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.metrics._answers import MISSING, answer_rows, factorize, survey_chunk
+
+
+def _log() -> InteractionLog:
+    """Two NPS answers (one without a channel), a CSAT answer and a view."""
+    return InteractionLog.from_arrays(
+        customer_id=["a", "a", "b", "c"],
+        timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-02-01T00:00Z",
+                   "2024-02-02T00:00Z"],
+        kind=["survey", "view", "survey", "survey"],
+        metric=["nps", None, "nps", "csat"],
+        score=[9.0, float("nan"), 3.0, 4.0],
+        channel=["web", "web", None, "app"],
+    )  # fmt: skip
+
+
+class TestAnswerRows:
+    def test_survey_rows_of_the_metric(self) -> None:
+        """Only survey rows of the metric count; a log without a metric column has none."""
+        assert answer_rows(_log(), "nps").tolist() == [True, False, True, False]
+        assert answer_rows(_log(), "ces").tolist() == [False] * 4
+        plain = InteractionLog.from_arrays(customer_id=["a"], timestamp=[0], kind=["survey"])
+        assert answer_rows(plain, "nps").tolist() == [False]
+
+
+class TestFactorize:
+    @pytest.mark.parametrize(
+        ("values", "uniques", "codes"),
+        [
+            (np.array([7, 3, 7, 9]), [3, 7, 9], [1, 0, 1, 2]),
+            (np.array([10**12, -(10**12), 10**12]), [-(10**12), 10**12], [1, 0, 1]),
+            (np.array(["b", "a", "b"]), ["a", "b"], [1, 0, 1]),
+            (np.array([], dtype=np.int64), [], []),
+        ],
+        ids=["compact-ints", "wide-ints", "text", "empty"],
+    )
+    def test_sorted_uniques_and_codes(
+        self, values: np.ndarray, uniques: list[object], codes: list[int]
+    ) -> None:
+        """Uniques come back sorted and codes index them, whatever the range of the values."""
+        got_uniques, got_codes = factorize(values)
+        assert (got_uniques.tolist(), got_codes.tolist()) == (uniques, codes)
+
+
+class TestSurveyChunk:
+    def test_by_a_string_column_keeps_every_category(self) -> None:
+        """A string column's categories are all labels, answered or not; a missing value is
+        the code after the last category."""
+        chunk = survey_chunk(_log(), "nps", by="channel")
+        assert chunk.scores.tolist() == [9.0, 3.0]
+        assert chunk.labels is not None and chunk.labels.tolist() == ["app", "web"]
+        assert chunk.keys[0].tolist() == [1, 2]
+        assert chunk.every_label and chunk.labelled
+
+    def test_array_labels_with_missing(self) -> None:
+        """Array labels are coded into their sorted text; None reads as '(missing)'."""
+        chunk = survey_chunk([9, 3, 10], "nps", by=np.array(["b", None, "b"], dtype=object))
+        assert chunk.labels is not None
+        assert chunk.labels.tolist() == [MISSING, "b"]
+        assert chunk.keys[0].tolist() == [1, 0, 1]
+        assert not chunk.every_label
+
+    def test_period_key(self) -> None:
+        """A period adds the key 'period' after the by key (months since the epoch here)."""
+        chunk = survey_chunk(_log(), "nps", period="month")
+        assert chunk.key_names == ("period",) and not chunk.labelled
+        assert chunk.keys[0].tolist() == [(2024 - 1970) * 12, (2024 - 1970) * 12 + 1]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"by": "channel"}, "by must be an array of labels"),
+            ({"by": ["a"]}, "by has 1 labels for 2 scores"),
+            ({"period": "month"}, "period= needs timestamps"),
+            ({"by_rated": True}, "by_rated=True needs a log"),
+        ],
+        ids=["column-name", "wrong-length", "period-without-times", "by-rated"],
+    )
+    def test_bad_keys_for_an_array(self, kwargs: dict[str, object], match: str) -> None:
+        """Scores given as an array need labels and times given as arrays too."""
+        with pytest.raises(SchemaError, match=match):
+            survey_chunk([9, 3], "nps", **kwargs)  # type: ignore[arg-type]

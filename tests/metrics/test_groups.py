@@ -1,0 +1,95 @@
+"""Breakdowns shared by the rate metrics: missing labels, group keys, Wilson rate tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import SchemaError
+from cxmodel.metrics import MetricTable, RateResult
+from cxmodel.metrics._groups import (
+    MISSING,
+    group_table,
+    missing_as_label,
+    rate_breakdown,
+    wilson_columns,
+)
+
+Z95 = 1.959963984540054
+
+#: Wilson interval of 3 successes in 4 at 95 %, by hand: centre (0.75 + z^2/8) / (1 + z^2/4),
+#: half-width z * sqrt(0.75 * 0.25 / 4 + z^2 / 64) / (1 + z^2/4).
+WILSON_3_OF_4 = (0.30064, 0.95441)
+
+
+class TestMissingAsLabel:
+    def test_none_and_nan_become_the_missing_label(self) -> None:
+        """None and NaN read as '(missing)'; other values are kept; the input is not changed."""
+        values = np.array(["a", None, float("nan"), "b"], dtype=object)
+        got = missing_as_label(values)
+        assert got.tolist() == ["a", MISSING, MISSING, "b"]
+        assert values[1] is None
+
+
+class TestGroupTable:
+    def test_sorted_keys_and_row_groups(self) -> None:
+        """Keys come back sorted, and each row points at its key."""
+        keys, group, size = group_table(["by"], [np.array(["b", "a", "b"], dtype=object)], 3, None)
+        assert (keys["by"].tolist(), group.tolist(), size) == (["a", "b"], [1, 0, 1], 2)
+
+    def test_two_keys(self) -> None:
+        """Two key columns group by their pairs."""
+        columns = [np.array(["x", "x", "y"], dtype=object), np.array(["1", "2", "1"], dtype=object)]
+        keys, group, size = group_table(["a", "b"], columns, 3, None)
+        assert list(zip(keys["a"].tolist(), keys["b"].tolist(), strict=True)) == [
+            ("x", "1"), ("x", "2"), ("y", "1"),
+        ]  # fmt: skip
+        assert (group.tolist(), size) == ([0, 1, 2], 3)
+
+    def test_nothing_is_one_group(self) -> None:
+        """No keys and no rows is one group, so that an empty answer still has a row."""
+        keys, group, size = group_table([], [], 0, None)
+        assert (keys, group.tolist(), size) == ({}, [], 1)
+
+
+class TestWilsonColumns:
+    def test_share_and_interval(self) -> None:
+        """3 of 4 is 0.75 with the hand-computed Wilson interval; n = 0 gives NaN throughout."""
+        share, low, high = wilson_columns(np.array([3, 0]), np.array([4, 0]), Z95)
+        assert share[0] == 0.75
+        assert (low[0], high[0]) == pytest.approx(WILSON_3_OF_4, abs=1e-5)
+        assert math.isnan(share[1]) and math.isnan(low[1]) and math.isnan(high[1])
+
+
+class TestRateBreakdown:
+    def test_overall(self) -> None:
+        """Without labels or period the rate is one RateResult."""
+        got = rate_breakdown(np.array([True, True, False, True]), definition="d")
+        assert isinstance(got, RateResult)
+        assert (got.value, got.numerator, got.n, got.definition) == (0.75, 3, 4, "d")
+        assert got.ci == pytest.approx(WILSON_3_OF_4, abs=1e-5)
+
+    def test_empty(self) -> None:
+        """No items is NaN with n = 0, not an error."""
+        got = rate_breakdown(np.array([], dtype=bool), definition="d")
+        assert isinstance(got, RateResult)
+        assert math.isnan(got.value) and got.n == 0
+
+    def test_by_labels_with_missing(self) -> None:
+        """One row per label seen, '(missing)' included, with numerator and n per group."""
+        success = np.array([True, False, True, False])
+        labels = np.array(["x", "y", None, "x"], dtype=object)
+        got = rate_breakdown(success, definition="d", labels=labels, by_name="topic")
+        assert isinstance(got, MetricTable)
+        assert got["topic"].tolist() == [MISSING, "x", "y"]
+        assert got["value"].tolist() == [1.0, 0.5, 0.0]
+        assert (got["numerator"].tolist(), got["n"].tolist()) == ([1, 1, 0], [1, 2, 1])
+
+    def test_bad_breakdowns(self) -> None:
+        """Labels must match the items one to one; a period needs the items' times."""
+        with pytest.raises(SchemaError, match="expected one label per item"):
+            rate_breakdown(np.array([True]), definition="d", labels=np.array(["a", "b"]))
+        with pytest.raises(SchemaError, match="period= needs the time"):
+            rate_breakdown(np.array([True]), definition="d", period="month")

@@ -1,0 +1,568 @@
+"""SQLiteStore: the store contract across reopenings, atomic commits that fail cleanly, an OS
+lock that dies with its process, refusal of files that are not stores, use from any thread,
+erasure that leaves no bytes behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import StoreError
+from cxmodel.triggers import (
+    Firing,
+    Quarantined,
+    SQLiteStore,
+    StateChange,
+    StoredState,
+)
+from cxmodel.triggers._store import FORMAT, FORMAT_VERSION
+from tests.triggers.stores import SRC, T0, StoreContract, firing, full_change, quarantined
+
+
+class TestSQLiteStore(StoreContract):
+    """SQLiteStore keeps the contract across processes' lifetimes (a new object per reopen)."""
+
+    def make(self, tmp_path: Path) -> SQLiteStore:
+        return SQLiteStore(tmp_path / "state.db")
+
+    def reopen(self, store: Any) -> tuple[Any, StoredState]:
+        store.close()
+        again = SQLiteStore(store.path)
+        return again, again.open()
+
+    def test_numpy_and_datetime_values_become_plain_json(self, tmp_path: Path) -> None:
+        """numpy scalars and arrays, datetimes and dates are stored as plain JSON values."""
+        with SQLiteStore(tmp_path / "s.db") as store:
+            store.open()
+            state = {
+                "n": np.int64(3),
+                "x": np.float32(0.5),
+                "ok": np.bool_(True),
+                "v": np.array([1, 2]),
+                "at": T0,
+                "day": date(2024, 2, 29),
+                "t64": np.datetime64("2024-01-01T00:00:00", "us"),
+            }
+            store.commit(StateChange(meta={"max": np.int32(7)}, customers={"c1": state}))
+        with SQLiteStore(tmp_path / "s.db") as store:
+            expected = StoredState(
+                {"max": 7},
+                {
+                    "c1": {
+                        "n": 3,
+                        "x": 0.5,
+                        "ok": True,
+                        "v": [1, 2],
+                        "at": "2024-01-01T00:00:00+00:00",
+                        "day": "2024-02-29",
+                        "t64": "2024-01-01T00:00:00.000000Z",
+                    }
+                },
+            )
+            assert expected == store.open()
+
+    def test_value_json_cannot_hold_names_the_key_and_writes_nothing(self, tmp_path: Path) -> None:
+        """A state holding an object JSON cannot hold raises StoreError naming where it is;
+        nothing of that commit is stored."""
+        with SQLiteStore(tmp_path / "s.db") as store:
+            store.open()
+            store.commit(StateChange({"m": 1}, {"c0": {"a": 1}}))
+            bad = StateChange(
+                {"m": 2}, {"c1": {"ok": 1}, "c2": {"deep": [0, {"k": object()}]}}, [firing(1)]
+            )
+            with pytest.raises(StoreError, match=r"customers\['c2'\]\['deep'\]\[1\]\['k'\]"):
+                store.commit(bad)
+            with pytest.raises(StoreError, match=r"meta has a key"):
+                store.commit(StateChange({np.int64(1): 1}, {}))
+            expected_firings: list[Firing] = []
+            assert expected_firings == store.firings()
+        with SQLiteStore(tmp_path / "s.db") as store:
+            assert StoredState({"m": 1}, {"c0": {"a": 1}}) == store.open()
+
+    def test_commit_and_forget_need_open(self, tmp_path: Path) -> None:
+        """Writing the engine's state without having opened the store is refused; reading
+        the outbox and acknowledging are not."""
+        with SQLiteStore(tmp_path / "s.db") as store:
+            with pytest.raises(StoreError, match="before open"):
+                store.commit(StateChange({}, {}))
+            with pytest.raises(StoreError, match="before open"):
+                store.forget("c1", {})
+            store.acknowledge(["f1"])
+            expected_firings: list[Firing] = []
+            assert expected_firings == store.pending()
+
+    def test_host_reads_the_outbox_while_the_engine_holds_the_store(self, tmp_path: Path) -> None:
+        """A second store object on the file (not opened) reads and acknowledges firings."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as engine_side, SQLiteStore(path) as host_side:
+            engine_side.open()
+            engine_side.commit(StateChange({}, {}, firings=[firing(1), firing(2)]))
+            assert [firing(1), firing(2)] == host_side.pending()
+            host_side.acknowledge(["f1"])
+            assert [firing(2)] == engine_side.pending()
+
+    def test_bad_synchronous_and_memory_path(self, tmp_path: Path) -> None:
+        """An unknown synchronous mode and ':memory:' are refused with ValueError."""
+        with pytest.raises(ValueError, match="synchronous"):
+            SQLiteStore(tmp_path / "s.db", synchronous="sometimes")
+        with pytest.raises(ValueError, match="InMemoryStore"):
+            SQLiteStore(":memory:")
+
+    def test_pragmas(self, tmp_path: Path) -> None:
+        """The connection uses WAL, the chosen synchronous level and secure_delete."""
+        with SQLiteStore(tmp_path / "s.db", synchronous="full") as store:
+            assert store._db is not None
+            pragma = {
+                name: store._db.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("journal_mode", "synchronous", "secure_delete")
+            }
+        expected = {"journal_mode": "wal", "synchronous": 2, "secure_delete": 1}
+        assert expected == pragma
+
+    def test_file_format_marker(self, tmp_path: Path) -> None:
+        """A new file carries the format marker and version."""
+        SQLiteStore(tmp_path / "s.db").close()
+        with sqlite3.connect(tmp_path / "s.db") as raw:
+            rows = raw.execute("SELECT format, version FROM cxmodel_store").fetchall()
+        raw.close()
+        expected = [(FORMAT, FORMAT_VERSION)]
+        assert expected == rows
+
+
+# -- SQLite: failed commits ----------------------------------------------------------------------
+def snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every store table, read through a separate connection."""
+    raw = sqlite3.connect(path)
+    try:
+        tables = ("engine_meta", "customers", "outbox", "late", "rejected")
+        return {t: raw.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+    finally:
+        raw.close()
+
+
+class TestSQLiteFailedCommit:
+    """A commit SQLite cannot complete raises StoreError and leaves the file as before."""
+
+    def test_locked_database(self, tmp_path: Path) -> None:
+        """While another connection holds BEGIN EXCLUSIVE, commit fails with StoreError
+        naming the file and chained to the sqlite3 error; the stored state is unchanged, and
+        the same commit succeeds once the lock is released."""
+        path = tmp_path / "s.db"
+        store = SQLiteStore(path, timeout=0.05)
+        try:
+            store.open()
+            store.commit(full_change())
+            before = snapshot(path)
+            change = StateChange(
+                {"watermark": 5}, {"c1": None, "c9": {"x": 1}}, [firing(9)], [quarantined(9)]
+            )
+            raw = sqlite3.connect(path, isolation_level=None)
+            try:
+                raw.execute("BEGIN EXCLUSIVE")
+                with pytest.raises(StoreError, match=str(path)) as caught:
+                    store.commit(change)
+                assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+                assert "rolled back" in str(caught.value)
+                raw.execute("ROLLBACK")
+            finally:
+                raw.close()
+            assert before == snapshot(path)
+            store.commit(change)
+            assert [*full_change().firings, firing(9)] == store.firings()
+        finally:
+            store.close()
+        with SQLiteStore(path) as again:
+            state = again.open()
+        expected = {"watermark": 5}
+        assert expected == state.meta
+        assert {"c2", "c9"} == set(state.customers)
+
+    def test_failure_midway_rolls_back_what_was_written(self, tmp_path: Path) -> None:
+        """When SQLite fails after customers and firings were written (here a trigger aborts
+        the insert into 'late'), none of the commit remains."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as store:
+            store.open()
+            store.commit(full_change())
+            before = snapshot(path)
+            raw = sqlite3.connect(path)
+            raw.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON late BEGIN "
+                "SELECT RAISE(ABORT, 'simulated disk full'); END"
+            )
+            raw.commit()
+            raw.close()
+            change = StateChange(
+                {"watermark": 6}, {"c1": {"new": 1}}, [firing(7)], late=[quarantined(7)]
+            )
+            with pytest.raises(StoreError, match="simulated disk full") as caught:
+                store.commit(change)
+            assert isinstance(caught.value.__cause__, sqlite3.Error)
+            assert before == snapshot(path)
+            assert list(full_change().firings) == store.firings()
+            store.commit(StateChange({"watermark": 6}, {"c1": {"new": 1}}, [firing(7)]))
+        with SQLiteStore(path) as store:
+            state = store.open()
+        expected = ({"watermark": 6}, {"new": 1})
+        assert expected == (state.meta, state.customers["c1"])
+
+
+# -- SQLite: one engine at a time ---------------------------------------------------------------
+HOLD = r"""
+import sys, time
+from cxmodel.triggers import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+store.open()
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+TRY = r"""
+import sys
+from cxmodel.errors import StoreError
+from cxmodel.triggers import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+try:
+    store.open()
+except StoreError as exc:
+    print(exc)
+    sys.exit(3)
+store.close()
+print("opened")
+"""
+
+
+def python(code: str, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    """Run ``code`` in a new interpreter that imports this cxmodel."""
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
+
+
+class TestSQLiteLock:
+    """Only one engine holds a store file; the lock dies with its process."""
+
+    def test_second_store_in_this_process_is_refused(self, tmp_path: Path) -> None:
+        """Another SQLiteStore on the same file cannot open it while the first holds it; it
+        can once the first is closed."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as first, SQLiteStore(path) as second:
+            first.open()
+            with pytest.raises(StoreError, match="held by another engine") as caught:
+                second.open()
+            assert str(path) in str(caught.value)
+            assert f"pid {os.getpid()}" in str(caught.value)
+            first.close()
+            assert StoredState({}, {}) == second.open()
+
+    def test_refused_from_another_process(self, tmp_path: Path) -> None:
+        """A subprocess cannot open a store this process holds; the error names the file and
+        this process's pid."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as store:
+            store.open()
+            child = python(TRY, str(path))
+            out, err = child.communicate(timeout=60)
+        expected = (3, "")
+        assert expected == (child.returncode, err)
+        assert str(path) in out and f"pid {os.getpid()}" in out
+
+    def test_opened_from_another_process_after_close(self, tmp_path: Path) -> None:
+        """Once this process closes the store, a subprocess opens it."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as store:
+            store.open()
+        child = python(TRY, str(path))
+        out, err = child.communicate(timeout=60)
+        expected = (0, "opened\n", "")
+        assert expected == (child.returncode, out, err)
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+    def test_killed_holder_leaves_no_stale_lock(self, tmp_path: Path) -> None:
+        """While a subprocess holds the store, open() is refused naming its pid; after the
+        subprocess is killed with SIGKILL, open() succeeds."""
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        child = python(HOLD, str(path))
+        try:
+            assert child.stdout is not None
+            expected = "ready\n"
+            assert expected == child.stdout.readline()
+            with SQLiteStore(path) as store:
+                with pytest.raises(StoreError, match=f"pid {child.pid}") as caught:
+                    store.open()
+                assert str(path) in str(caught.value)
+                child.send_signal(signal.SIGKILL)
+                child.wait(timeout=60)
+                assert StoredState({}, {}) == store.open()
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.communicate()
+        expected_code: int = -signal.SIGKILL
+        assert expected_code == child.returncode
+
+
+# -- SQLite: files that are not stores ---------------------------------------------------------
+def valid_store(path: Path) -> None:
+    """A store with enough rows to span many pages."""
+    with SQLiteStore(path) as store:
+        store.open()
+        for k in range(20):
+            customers = {f"c{k}-{i}": {"pad": "x" * 300, "i": i} for i in range(30)}
+            store.commit(StateChange({"k": k}, customers, [firing(k, f"c{k}-0")]))
+
+
+class TestSQLiteFiles:
+    """Files that are not stores of this format are refused with StoreError naming the file,
+    and left untouched."""
+
+    def refused(self, path: Path, match: str) -> StoreError:
+        content = path.read_bytes()
+        with pytest.raises(StoreError, match=match) as caught:
+            store = SQLiteStore(path)
+            try:
+                store.open()
+            finally:
+                store.close()
+        assert str(path) in str(caught.value)
+        assert content == path.read_bytes()
+        return caught.value
+
+    def test_random_bytes(self, tmp_path: Path) -> None:
+        """A file of random bytes is not a SQLite database."""
+        path = tmp_path / "noise.db"
+        path.write_bytes(random.Random(1).randbytes(16_384))
+        self.refused(path, "not a readable SQLite database")
+
+    def test_text_file(self, tmp_path: Path) -> None:
+        """A small text file is not a SQLite database."""
+        path = tmp_path / "notes.txt"
+        path.write_text("customer_id,kind\nc1,view\n")
+        self.refused(path, "not a readable SQLite database")
+
+    def test_truncated_store(self, tmp_path: Path) -> None:
+        """A valid store cut in half is refused (corrupt), not half-read."""
+        path = tmp_path / "s.db"
+        valid_store(path)
+        content = path.read_bytes()
+        assert len(content) > 50_000
+        path.write_bytes(content[: len(content) // 2])
+        self.refused(path, "truncated or corrupt|corrupt")
+
+    def test_corrupt_pages(self, tmp_path: Path) -> None:
+        """A store whose header is intact but whose data pages are overwritten is refused by
+        open() (integrity check), not loaded half-read."""
+        path = tmp_path / "s.db"
+        valid_store(path)
+        content = bytearray(path.read_bytes())
+        middle = len(content) // 2
+        content[middle : middle + 8192] = random.Random(2).randbytes(8192)
+        path.write_bytes(bytes(content))
+        error = self.refused(path, "is corrupt")
+        assert "restore a backup" in str(error)
+
+    def test_foreign_sqlite_database(self, tmp_path: Path) -> None:
+        """A SQLite database of something else (empty tables, no marker) is refused, naming
+        the tables it found."""
+        path = tmp_path / "crm.db"
+        raw = sqlite3.connect(path)
+        raw.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        raw.commit()
+        raw.close()
+        error = self.refused(path, "not a cxmodel trigger store")
+        assert "invoices" in str(error)
+
+    def test_store_of_the_previous_format(self, tmp_path: Path) -> None:
+        """A store written by the previous format (interaction history in tables events,
+        event_batches, seen, meta, outbox) is refused with what to do."""
+        path = tmp_path / "old.db"
+        raw = sqlite3.connect(path)
+        raw.executescript(
+            """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT);
+            CREATE TABLE event_batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, columns TEXT);
+            CREATE TABLE seen (interaction_id TEXT PRIMARY KEY);
+            CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT);
+            CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, firing_id TEXT UNIQUE,
+                                 firing TEXT, acked INTEGER DEFAULT 0);
+            INSERT INTO seen VALUES ('i1');
+            INSERT INTO meta VALUES ('state', '{"watermark": null}');
+            """
+        )
+        raw.commit()
+        raw.close()
+        error = self.refused(path, "earlier cxmodel")
+        assert "replay" in str(error)
+
+    def test_newer_format_version(self, tmp_path: Path) -> None:
+        """A store marked with another format version is refused, naming the version."""
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        raw = sqlite3.connect(path)
+        raw.execute("UPDATE cxmodel_store SET version = 3")
+        raw.commit()
+        raw.close()
+        self.refused(path, "format version 3")
+
+    def test_directory(self, tmp_path: Path) -> None:
+        """A directory is refused."""
+        with pytest.raises(StoreError, match="directory"):
+            SQLiteStore(tmp_path)
+
+    def test_missing_directory(self, tmp_path: Path) -> None:
+        """A path in a directory that does not exist is a StoreError naming the file."""
+        path = tmp_path / "nowhere" / "s.db"
+        with pytest.raises(StoreError, match=str(path)):
+            SQLiteStore(path)
+
+    def test_empty_file_becomes_a_store(self, tmp_path: Path) -> None:
+        """A zero-byte file (an empty SQLite database) is initialised as a new store."""
+        path = tmp_path / "s.db"
+        path.write_bytes(b"")
+        with SQLiteStore(path) as store:
+            assert StoredState({}, {}) == store.open()
+
+
+# -- SQLite: threads -------------------------------------------------------------------------
+class TestSQLiteThreads:
+    """The store may be used from any thread."""
+
+    def test_another_thread(self, tmp_path: Path) -> None:
+        """A store opened in one thread commits and reads in another."""
+        errors: list[BaseException] = []
+        with SQLiteStore(tmp_path / "s.db") as store:
+            store.open()
+
+            def work() -> None:
+                try:
+                    store.commit(full_change())
+                    store.acknowledge(["f1"])
+                except BaseException as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+
+            thread = threading.Thread(target=work)
+            thread.start()
+            thread.join()
+            expected_errors: list[BaseException] = []
+            assert expected_errors == errors
+            expected_ids: list[str] = ["f2", "f3"]
+            assert expected_ids == [f.firing_id for f in store.pending()]
+
+    def test_asyncio_to_thread(self, tmp_path: Path) -> None:
+        """open, commit and reads work through asyncio.to_thread."""
+
+        async def main(store: SQLiteStore) -> tuple[StoredState, list[Firing]]:
+            state = await asyncio.to_thread(store.open)
+            await asyncio.to_thread(store.commit, full_change())
+            return state, await asyncio.to_thread(store.firings)
+
+        with SQLiteStore(tmp_path / "s.db") as store:
+            state, firings = asyncio.run(main(store))
+        assert (StoredState({}, {}), list(full_change().firings)) == (state, firings)
+
+    def test_concurrent_commits(self, tmp_path: Path) -> None:
+        """Commits from eight threads at once are all applied, none interleaved."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as store:
+            store.open()
+
+            def work(t: int) -> None:
+                for i in range(25):
+                    n = 100 * t + i
+                    store.commit(
+                        StateChange({"last": n}, {f"c{n}": {"n": n}}, [firing(n, f"c{n}")])
+                    )
+
+            threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            expected_count: int = 200
+            assert expected_count == len(store.firings())
+        with SQLiteStore(path) as store:
+            state = store.open()
+        expected = {f"c{100 * t + i}": {"n": 100 * t + i} for t in range(8) for i in range(25)}
+        assert expected == state.customers
+
+
+# -- SQLite: forgetting leaves no bytes -------------------------------------------------------
+SECRET_ID = "zq-forget-me-7731"
+SECRET_VALUE = "Xylophone-Quasar-5521"
+
+
+def files_containing(path: Path, *needles: str) -> dict[str, list[str]]:
+    """For the database, -wal and -shm files that exist: which needles they contain."""
+    found: dict[str, list[str]] = {}
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            content = part.read_bytes()
+            found[part.name] = [n for n in needles if n.encode() in content]
+    return found
+
+
+class TestSQLiteForget:
+    """forget erases a customer from the files, not just from the tables."""
+
+    def test_no_bytes_remain(self, tmp_path: Path) -> None:
+        """After forget, neither the customer's id nor their values appear in the database,
+        -wal or -shm files (checked while open and after close); others' data remain."""
+        path = tmp_path / "s.db"
+        needles = (SECRET_ID, SECRET_VALUE)
+        with SQLiteStore(path) as store:
+            store.open()
+            store.commit(full_change())
+            for k in range(5):  # several versions of the state, in several WAL frames
+                store.commit(
+                    StateChange(
+                        {"buffer": {SECRET_ID: [SECRET_VALUE, k]}},
+                        {SECRET_ID: {"note": f"{SECRET_VALUE}-{k}", "pad": "y" * 5000}},
+                        [firing(10 + k, SECRET_ID, note=SECRET_VALUE)],
+                        late=[quarantined(10 + k, SECRET_ID)],
+                        rejected=[Quarantined({"v": SECRET_VALUE}, "bad", SECRET_ID)],
+                    )
+                )
+            store.acknowledge(["f10", "f11"])
+            expected_count: int = 2
+            assert expected_count == store.prune(before=T0 + timedelta(hours=12))
+            assert any(files_containing(path, SECRET_ID).values())  # it was written
+            store.forget(SECRET_ID, {"buffer": {}})
+            expected_found: dict[str, list[str]] = {"s.db": [], "s.db-wal": [], "s.db-shm": []}
+            assert expected_found == files_containing(path, *needles)
+            assert list(full_change().firings) == store.firings()
+        expected_found = {"s.db": []}
+        assert expected_found == files_containing(path, *needles)
+        with SQLiteStore(path) as store:
+            state = store.open()
+        assert StoredState({"buffer": {}}, dict(full_change().customers)) == state
+
+    def test_forget_unknown_customer(self, tmp_path: Path) -> None:
+        """Forgetting a customer the store does not know only replaces meta."""
+        with SQLiteStore(tmp_path / "s.db") as store:
+            store.open()
+            store.commit(full_change())
+            store.forget("nobody", {"m": 1})
+            assert list(full_change().firings) == store.firings()
+        with SQLiteStore(tmp_path / "s.db") as store:
+            assert StoredState({"m": 1}, dict(full_change().customers)) == store.open()
