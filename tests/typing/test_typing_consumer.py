@@ -168,3 +168,63 @@ def test_consumer_alerts() -> None:
     streamed: list[Firing] = engine.advance_to("2024-03-01T00:00:00Z")
     assert [f.firing_id for f in streamed] == [f.firing_id for f in firings]
     assert [f.customer_id for f in streamed] == [ALERT_CUSTOMER_ID]
+
+
+def test_consumer_rate_and_time_metrics() -> None:
+    """Support times and rates, fulfilment rates and the response rate say by their types
+    whether they return one result or a table: a table when ``by`` or ``period`` is given."""
+    from typing_extensions import assert_type
+
+    from cxmodel.metrics import (
+        MetricTable,
+        RateResult,
+        TicketTimes,
+        first_contact_resolution,
+        on_time_delivery_rate,
+        one_touch_rate,
+        response_rate,
+        return_rate,
+        ticket_lifecycles,
+        ticket_times,
+    )
+
+    def row(customer: str, hour: int, kind: str, **extra: object) -> dict[str, object]:
+        when = f"2024-01-01T{hour:02d}:00Z"
+        return {"customer_id": customer, "timestamp": when, "kind": kind, **extra}
+
+    rows = [
+        row("a", 0, "ticket_opened", ticket_id="t1", channel="chat"),
+        row("a", 1, "ticket_replied", ticket_id="t1"),
+        row("a", 2, "ticket_resolved", ticket_id="t1"),
+        row("b", 0, "ticket_opened", ticket_id="t2", channel="email"),
+        row("a", 3, "purchase", order_id="o1", channel="web"),
+        row("a", 5, "return", order_id="o1"),
+        row("a", 4, "delivery", late="no", channel="web"),
+        row("b", 4, "delivery", late="yes", channel="shop"),
+        row("a", 6, "survey_sent", metric="nps", channel="email"),
+        row("a", 7, "survey", metric="nps", score=9.0),
+    ]
+    log = cx.InteractionLog.from_records(rows)
+    tickets = ticket_lifecycles(log)
+    channels = ["chat", "email"]
+    maybe_by: str | None = None
+
+    times = assert_type(ticket_times(tickets), TicketTimes)
+    assert_type(ticket_times(tickets, "first_reply", by=channels), MetricTable)
+    assert_type(ticket_times(tickets, period="week"), MetricTable)
+    touch = assert_type(one_touch_rate(tickets), RateResult)
+    assert_type(one_touch_rate(tickets, by="channel"), MetricTable)
+    fcr = assert_type(first_contact_resolution(tickets), RateResult)
+    assert_type(first_contact_resolution(tickets, period="month"), MetricTable)
+    returns = assert_type(return_rate(log), RateResult)
+    assert_type(return_rate(log, by="channel", period="day"), MetricTable)
+    on_time = assert_type(on_time_delivery_rate(log), RateResult)
+    assert_type(on_time_delivery_rate(log, by="channel"), MetricTable)
+    answered = assert_type(response_rate(log, "nps"), RateResult)
+    by_channel = assert_type(response_rate(log, "nps", by="channel"), MetricTable)
+    either = assert_type(one_touch_rate(tickets, by=maybe_by), RateResult | MetricTable)
+
+    assert (times.n, times.censored) == (2, 1)
+    assert (touch.value, fcr.value, returns.value, on_time.value) == (1.0, 1.0, 1.0, 0.5)
+    assert (answered.numerator, answered.n, len(by_channel)) == (1, 1, 1)
+    assert isinstance(either, RateResult)

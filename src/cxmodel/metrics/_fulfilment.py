@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,39 @@ def _labels(
     return labels[rows]
 
 
+@overload
+def return_rate(
+    log: InteractionLog,
+    *,
+    order_column: str = "order_id",
+    window: str | None = None,
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> RateResult: ...
+@overload
+def return_rate(
+    log: InteractionLog,
+    *,
+    order_column: str = "order_id",
+    window: str | None = None,
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> MetricTable: ...
+@overload
+def return_rate(
+    log: InteractionLog,
+    *,
+    order_column: str = "order_id",
+    window: str | None = None,
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> MetricTable: ...
 def return_rate(
     log: InteractionLog,
     *,
@@ -198,6 +232,36 @@ def _late_flags(
     return meaning[np.where(picked < 0, vocabulary.shape[0], picked)]
 
 
+@overload
+def on_time_delivery_rate(
+    log: InteractionLog,
+    *,
+    late: str = "late",
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> RateResult: ...
+@overload
+def on_time_delivery_rate(
+    log: InteractionLog,
+    *,
+    late: str = "late",
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> MetricTable: ...
+@overload
+def on_time_delivery_rate(
+    log: InteractionLog,
+    *,
+    late: str = "late",
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> MetricTable: ...
 def on_time_delivery_rate(
     log: InteractionLog,
     *,

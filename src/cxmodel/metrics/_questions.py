@@ -11,7 +11,7 @@ that interaction and ``by_rated=True`` groups answers by its columns.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 import attrs
 import numpy as np
@@ -358,6 +358,42 @@ def _choice_table(
 
 
 # ---------------------------------------------------------------------- response rate
+@overload
+def response_rate(
+    log: InteractionLog,
+    question: str | Question,
+    *,
+    window: str = "14 days",
+    sent_kind: str = "survey_sent",
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> RateResult: ...
+@overload
+def response_rate(
+    log: InteractionLog,
+    question: str | Question,
+    *,
+    window: str = "14 days",
+    sent_kind: str = "survey_sent",
+    by: str,
+    period: str | None = None,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> MetricTable: ...
+@overload
+def response_rate(
+    log: InteractionLog,
+    question: str | Question,
+    *,
+    window: str = "14 days",
+    sent_kind: str = "survey_sent",
+    by: str | None = None,
+    period: str,
+    timezone: str | None = None,
+    level: float = 0.95,
+) -> MetricTable: ...
 def response_rate(
     log: InteractionLog,
     question: str | Question,

@@ -3,7 +3,7 @@ resolution, by group and calendar period; ticket volume and sentiment by topic."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 import attrs
 import numpy as np
@@ -67,6 +67,36 @@ def _percentile_name(p: float) -> str:
     return f"p{100 * p:g}"
 
 
+@overload
+def ticket_times(
+    tickets: TicketLifecycles,
+    which: str = "first_resolution",
+    *,
+    percentiles: Any = (0.5, 0.9),
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+) -> TicketTimes: ...
+@overload
+def ticket_times(
+    tickets: TicketLifecycles,
+    which: str = "first_resolution",
+    *,
+    percentiles: Any = (0.5, 0.9),
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+) -> MetricTable: ...
+@overload
+def ticket_times(
+    tickets: TicketLifecycles,
+    which: str = "first_resolution",
+    *,
+    percentiles: Any = (0.5, 0.9),
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+) -> MetricTable: ...
 def ticket_times(
     tickets: TicketLifecycles,
     which: str = "first_resolution",
@@ -182,6 +212,33 @@ def _ticket_rate(
     )
 
 
+@overload
+def one_touch_rate(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+) -> RateResult: ...
+@overload
+def one_touch_rate(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+) -> MetricTable: ...
+@overload
+def one_touch_rate(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+) -> MetricTable: ...
 def one_touch_rate(
     tickets: TicketLifecycles,
     *,
@@ -233,6 +290,33 @@ def one_touch_rate(
     )
 
 
+@overload
+def first_contact_resolution(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: None = None,
+    period: None = None,
+    timezone: str | None = None,
+) -> RateResult: ...
+@overload
+def first_contact_resolution(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: str | npt.ArrayLike,
+    period: str | None = None,
+    timezone: str | None = None,
+) -> MetricTable: ...
+@overload
+def first_contact_resolution(
+    tickets: TicketLifecycles,
+    *,
+    level: float = 0.95,
+    by: str | npt.ArrayLike | None = None,
+    period: str,
+    timezone: str | None = None,
+) -> MetricTable: ...
 def first_contact_resolution(
     tickets: TicketLifecycles,
     *,
