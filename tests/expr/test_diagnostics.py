@@ -30,7 +30,14 @@ class TestDiagnostic:
 
     def test_to_dict(self) -> None:
         """The dict form has every field, the hint included."""
-        expected = {"code": "E1", "line": 1, "column": 2, "message": "m", "hint": None}
+        expected = {
+            "code": "E1",
+            "line": 1,
+            "column": 2,
+            "message": "m",
+            "hint": None,
+            "subject": None,
+        }
         assert expected == Diagnostic("E1", 1, 2, "m").to_dict()
 
 
