@@ -27,8 +27,10 @@ __all__ = [
     "integer",
     "interaction_log",
     "mapping_value",
+    "method_of",
     "name_sequence",
     "of_type",
+    "real",
     "text_value",
 ]
 
@@ -166,3 +168,28 @@ def float_array(value: Any, where: str, name: str) -> npt.NDArray[np.float64]:
         raise ValueTypeError(
             f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
         ) from error
+
+
+def real(value: Any, where: str, name: str) -> float:
+    """``value`` as a finite float (a bool is not a number here).
+
+    Examples
+    --------
+    >>> real("1", "f()", "t")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: f(): t must be a number; got str '1'
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueTypeError(f"{where}: {name} must be a number; got {got(value)}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise SchemaError(f"{where}: {name} must be a finite number; got {number!r}")
+    return number
+
+
+def method_of(value: Any, method: str, where: str, name: str, hint: str) -> Any:
+    """``value`` if it has a callable ``method`` (a fitted model, a scorer)."""
+    if callable(getattr(value, method, None)):
+        return value
+    raise ValueTypeError(f"{where}: {name} must be {hint}; got {got(value)}")
