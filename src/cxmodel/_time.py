@@ -7,6 +7,7 @@ numpy ``datetime64`` values are UTC by numpy's own convention.
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -472,6 +473,8 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
             raise SchemaError(f"duration {text!r} must be positive")
         return text
     if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if not math.isfinite(text):
+            raise SchemaError(f"duration {text!r} must be a finite number of seconds")
         if text <= 0:
             raise SchemaError(f"duration {text!r} must be positive (seconds)")
         return timedelta(seconds=float(text))

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from cxmodel._arguments import file_path, mapping_value
 from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
 from cxmodel.domain._kinds import Question
@@ -92,6 +93,17 @@ def _read_bytes(source: str) -> bytes:
     return data
 
 
+def _check_encoding(encoding: object) -> None:
+    if encoding is None:
+        return
+    try:
+        codecs.lookup(encoding)  # type: ignore[arg-type]
+    except (LookupError, TypeError):
+        raise SchemaError(
+            f"encoding {encoding!r} is not a known text encoding, e.g. 'utf-8' or 'latin-1'"
+        ) from None
+
+
 def _decode(data: bytes, encoding: str | None, source: str, errors: ErrorMode) -> str:
     """Decode with the named encoding, or UTF-8 with a byte-order mark (UTF-8/16/32) honoured.
 
@@ -99,11 +111,6 @@ def _decode(data: bytes, encoding: str | None, source: str, errors: ErrorMode) -
     are kept as surrogate escapes so that only the rows holding them are rejected.
     """
     chosen = encoding
-    if chosen is not None:
-        try:
-            codecs.lookup(chosen)
-        except (LookupError, TypeError):
-            raise SchemaError(f"encoding {encoding!r} is not a known text encoding") from None
     if chosen is None or codecs.lookup(chosen).name == "utf-8":
         chosen = "utf-8"
         for bom, name in _BOMS:
@@ -147,8 +154,9 @@ def _declared(
     """``dtypes`` keyed by standard names; keys may be given as the file's names too."""
     if dtypes is None:
         return None
-    renames = dict(mapping or {})
-    return {renames.get(name, name): kind for name, kind in dict(dtypes).items()}
+    renames = mapping_value(mapping, "mapping", "mapping")
+    declared = mapping_value(dtypes, "dtypes", "dtypes")
+    return {renames.get(name, name): kind for name, kind in declared.items()}
 
 
 # ---------------------------------------------------------------------- CSV
@@ -232,7 +240,8 @@ def read_csv(
     (['007', '7'], ['NA', None], ['purchase', 'view'])
     """
     _check_errors(errors)
-    source = os.fspath(path)
+    _check_encoding(encoding)
+    source = file_path(path, "read_csv()")
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
         raise SchemaError(
             f"delimiter must be one character, not a quote or newline (got {delimiter!r})"
@@ -580,7 +589,8 @@ def read_jsonl(
     customer_id {'id': 1} is a JSON object (dict) (column 'customer_id'); expected text or ...
     """
     _check_errors(errors)
-    source = os.fspath(path)
+    _check_encoding(encoding)
+    source = file_path(path, "read_jsonl()")
     bar = _stages(progress, "read_jsonl")
     try:
         return _jsonl(source, mapping, timezone, errors, encoding, dtypes, kinds, questions, bar)
@@ -706,7 +716,7 @@ def read_parquet(
     _check_errors(errors)
     pa = import_optional("pyarrow", "read_parquet()")
     pq = import_optional("pyarrow.parquet", "read_parquet()")
-    source = os.fspath(path)
+    source = file_path(path, "read_parquet()")
     if os.path.getsize(source) == 0:
         raise SchemaError(f"{source}: the file is empty; expected a Parquet file")
     with _stages(progress, "read_parquet") as bar:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from cxmodel._arguments import file_path, interaction_log
 from cxmodel._optional import import_optional
 from cxmodel.log import InteractionLog
 from cxmodel.log._columns import is_missing
@@ -25,6 +26,8 @@ def write_csv(log: InteractionLog, path: str | os.PathLike[str]) -> None:
 
     Reading the file back with :func:`cxmodel.read_csv` gives an equal log.
     """
+    log = interaction_log(log, "write_csv()")
+    path = file_path(path, "write_csv()")
     names = list(log.columns)
     columns: list[np.ndarray[Any, Any]] = []
     for name in names:
@@ -47,5 +50,7 @@ def write_csv(log: InteractionLog, path: str | os.PathLike[str]) -> None:
 
 def write_parquet(log: InteractionLog, path: str | os.PathLike[str]) -> None:
     """Write the log as Parquet (needs the ``arrow`` extra); dictionary encoding is kept."""
+    log = interaction_log(log, "write_parquet()")
+    path = file_path(path, "write_parquet()")
     pq = import_optional("pyarrow.parquet", "write_parquet()")
-    pq.write_table(log.to_arrow(), os.fspath(path))
+    pq.write_table(log.to_arrow(), path)

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, SchemaError
@@ -274,6 +275,7 @@ def attribution(
     >>> a.channels.tolist(), a.credit.tolist()
     (['email', 'web'], [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     """
+    log = interaction_log(log, "attribution()")
     models = (model,) if isinstance(model, str) else tuple(model)
     for m in models:
         if m not in MODELS:

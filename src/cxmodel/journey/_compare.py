@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._stats import newcombe_bounds
 from cxmodel.journey._common import row_mask
@@ -99,6 +100,7 @@ def compare_funnels(
     >>> c.difference.tolist()
     [0.0, 1.0]
     """
+    log = interaction_log(log, "compare_funnels()")
     mask_a = row_mask(log, segment_a)
     mask_b = row_mask(log, segment_b)
     fa = funnel(log, steps, segment=mask_a, **options)

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataWarning, SchemaError
@@ -231,6 +232,7 @@ def friction(
     >>> f.n_errors, f.error_points()["label"], f.error_points()["error_lift"]
     (1, ['checkout'], [4.0])
     """
+    log = interaction_log(log, "friction()")
     if not 0.0 < slow_quantile < 1.0:
         raise SchemaError(f"slow_quantile={slow_quantile!r}; expected a number in (0, 1)")
     win = window_us(repeat_window, "repeat_window")

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
@@ -278,6 +279,7 @@ def funnel(
     >>> f.counts.tolist(), f.conversion.tolist()
     ([2, 2, 1], [1.0, 1.0, 0.5])
     """
+    log = interaction_log(log, "funnel()")
     state = funnel_state(
         log,
         steps,

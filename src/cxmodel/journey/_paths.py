@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.journey._common import level_codes, row_mask, session_codes
@@ -289,6 +290,7 @@ def paths(
     >>> paths(s, by_session=True).paths
     (('view',), ('purchase',), ('view', 'purchase'))
     """
+    log = interaction_log(log, "paths()")
     check_options(top, max_length)
     if conversion is not None:
         check_steps(

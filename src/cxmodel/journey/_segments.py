@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._stats import newcombe_bounds
 from cxmodel.errors import SchemaError
@@ -179,6 +180,7 @@ def compare_transitions(
     >>> c.keys["source"], c.keys["target"], c.difference.tolist()
     (['view', 'view'], ['purchase', 'view'], [1.0, -1.0])
     """
+    log = interaction_log(log, "compare_transitions()")
     mask_a, mask_b = _masks(log, segment_a, segment_b, options)
     ta = transitions(log, segment=mask_a, **options)
     tb = transitions(log, segment=mask_b, **options)
@@ -220,6 +222,7 @@ def compare_step_matrices(
     >>> sorted(zip(c.keys["label"], c.difference.tolist()))
     [('search', -1.0), ('view', 1.0)]
     """
+    log = interaction_log(log, "compare_step_matrices()")
     mask_a, mask_b = _masks(log, segment_a, segment_b, options)
     ma = step_matrix(log, segment=mask_a, **options)
     mb = step_matrix(log, segment=mask_b, **options)
@@ -268,6 +271,7 @@ def compare_paths(
     >>> c.keys["path"], c.difference.tolist()
     (['view', 'search'], [1.0, -1.0])
     """
+    log = interaction_log(log, "compare_paths()")
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise SchemaError(f"top={top!r}; expected a positive integer")
     mask_a, mask_b = _masks(log, segment_a, segment_b, options)
@@ -313,6 +317,7 @@ def compare_friction(
     >>> dict(zip(c.keys["label"], c.difference.tolist()))
     {'search': 1.0, 'view': -1.0}
     """
+    log = interaction_log(log, "compare_friction()")
     mask_a, mask_b = _masks(log, segment_a, segment_b, options)
     if options.get("slow_seconds") is None:
         both = friction(log, segment=mask_a | mask_b, **options)

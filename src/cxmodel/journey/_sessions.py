@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cxmodel._arguments import interaction_log
 from cxmodel._time import DurationLike
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import window_us
@@ -74,6 +75,7 @@ def sessions(
     >>> sessions(exported, name="gap_session_id").numeric("gap_session_id").tolist()
     [0.0, 0.0, 1.0, 2.0]
     """
+    log = interaction_log(log, "sessions()")
     if not isinstance(name, str) or not name:
         raise SchemaError(f"sessions(): name={name!r}; expected a column name (str)")
     if name in ("customer_id", "timestamp", "kind"):

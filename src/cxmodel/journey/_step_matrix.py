@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import level_codes, row_mask
@@ -137,6 +138,7 @@ def step_matrix(
     >>> step_matrix(log, steps=2, by=["x", "y"]).group("y").counts.tolist()
     [[0, 0], [1, 0], [0, 1]]
     """
+    log = interaction_log(log, "step_matrix()")
     check_steps_argument(steps)
     if anchor is not None:
         step_mask(log, anchor)  # a misspelt anchor kind raises with a did-you-mean

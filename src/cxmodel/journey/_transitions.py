@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import (
@@ -185,6 +186,7 @@ def transitions(
     >>> t.by_labels.tolist(), t.group("returning").counts.tolist()
     (['new', 'returning'], [[0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
     """
+    log = interaction_log(log, "transitions()")
     for q in quantiles:
         if not 0.0 <= q <= 1.0:
             raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")

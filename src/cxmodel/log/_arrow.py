@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cxmodel._arguments import mapping_value
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
 from cxmodel.log._columns import Encoded
@@ -32,7 +33,7 @@ def apply_mapping(names: list[str], mapping: Mapping[str, str] | None) -> dict[s
     ...
     cxmodel.errors.SchemaError: columns 'customer_id' and 'user' would both become 'customer_id'; ...
     """
-    mapping = dict(mapping or {})
+    mapping = dict(mapping_value(mapping, "mapping", "mapping"))
     for source, target in mapping.items():
         if not isinstance(source, str) or not isinstance(target, str) or not target:
             raise SchemaError(

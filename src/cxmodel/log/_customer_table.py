@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import integer, interaction_log, mapping_value, text_value
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, SchemaError
@@ -145,6 +146,8 @@ class CustomerTable(Result):
         >>> t.column("search_count").tolist(), t.column("plan").tolist()
         ([2, 0], ['pro', None])
         """
+        log = interaction_log(log, "CustomerTable.from_log()")
+        models = mapping_value(models, "CustomerTable.from_log()", "models")
         cutoff = to_us(as_of, what="as_of")
         visible = log.timestamps <= cutoff
         counted = usage_masks(log, usage) if usage is not None else []
@@ -202,7 +205,7 @@ class CustomerTable(Result):
             ids, columns = read_traits(traits, reserved=("customer_id", *data))
             data.update(align_traits(ids, columns, log.customers))
         table = cls(customer_id=log.customers, data=data, as_of=cutoff, log=log)
-        for name, model in (models or {}).items():
+        for name, model in models.items():
             values = np.asarray(model(table))
             if values.shape != (n,):
                 raise SchemaError(
@@ -223,6 +226,7 @@ class CustomerTable(Result):
 
     def column(self, name: str) -> _Array:
         """One column as a numpy array; unknown names raise SchemaError listing the columns."""
+        text_value(name, "CustomerTable.column()", "name")
         if name == "customer_id":
             return self.customer_id
         try:
@@ -252,6 +256,7 @@ class CustomerTable(Result):
             a cluster).
         """
         i = self._index(customer_id)
+        recent = integer(recent, "profile()", "recent", minimum=0)
         if self.log is None:
             raise DataError(
                 f"profile({customer_id!r}) needs the customer's interactions, which this table "
@@ -278,6 +283,7 @@ class CustomerTable(Result):
         }
 
     def _index(self, customer_id: str) -> int:
+        text_value(customer_id, "CustomerTable", "customer_id")
         i = int(np.searchsorted(self.customer_id, customer_id))
         if i >= len(self) or self.customer_id[i] != customer_id:
             raise DataError(f"customer {customer_id!r} is not in the customer table")

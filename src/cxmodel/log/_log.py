@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
 from cxmodel._result import plain
 from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
 from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, TouchpointCatalogue
-from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
+from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError, did_you_mean
 from cxmodel.log._columns import (
     NUMERIC_STANDARD,
     REQUIRED,
@@ -81,7 +82,7 @@ def is_key_like(name: str) -> bool:
 def check_dtypes(dtypes: Mapping[str, str] | None) -> dict[str, str]:
     """Normalise ``dtypes=``: column name -> ``"string"``, ``"float"`` or ``"timestamp"``."""
     out: dict[str, str] = {}
-    for name, declared in dict(dtypes or {}).items():
+    for name, declared in mapping_value(dtypes, "dtypes", "dtypes").items():
         kind = DTYPE_NAMES.get(declared) if isinstance(declared, str) else None
         if kind is None:
             raise SchemaError(
@@ -109,7 +110,7 @@ def check_dtypes(dtypes: Mapping[str, str] | None) -> dict[str, str]:
 
 def check_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
     """Validate ``kinds=``: your event names -> the kinds to log them as."""
-    out = dict(kinds or {})
+    out = dict(mapping_value(kinds, "kinds", "kinds"))
     for source, target in out.items():
         if not isinstance(source, str) or not isinstance(target, str) or not target:
             raise SchemaError(
@@ -481,6 +482,10 @@ class InteractionLog:
         >>> log.customers.tolist()
         ['007', '7']
         """
+        if not isinstance(records, Iterable) or isinstance(records, (str, bytes, Mapping)):
+            raise ValueTypeError(
+                f"from_records(): records must be a sequence of mappings; got {got(records)}"
+            )
         rows = list(records)
         names: dict[str, None] = dict.fromkeys(REQUIRED)
         bad: dict[int, str] = {}
@@ -517,7 +522,17 @@ class InteractionLog:
     @classmethod
     def from_interactions(cls, interactions: Iterable[Interaction]) -> InteractionLog:
         """Build a log from :class:`~cxmodel.domain.Interaction` objects."""
-        return cls.from_records([i.to_record() for i in interactions])
+        items = list(interactions) if isinstance(interactions, Iterable) else None
+        if (
+            items is None
+            or isinstance(interactions, (str, Mapping))
+            or not all(isinstance(item, Interaction) for item in items)
+        ):
+            raise ValueTypeError(
+                "from_interactions(): interactions must be Interaction objects; got "
+                f"{got(interactions)}"
+            )
+        return cls.from_records([i.to_record() for i in items])
 
     @classmethod
     def from_arrow(
@@ -567,6 +582,10 @@ class InteractionLog:
         """
         from cxmodel._optional import import_optional
 
+        if type(frame).__name__ != "DataFrame" or not hasattr(frame, "columns"):
+            raise ValueTypeError(
+                f"from_pandas(): frame must be a pandas DataFrame; got {got(frame)}"
+            )
         pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
         table = pa.Table.from_pandas(frame, preserve_index=False)
         return cls.from_arrow(
@@ -688,6 +707,7 @@ class InteractionLog:
 
     def categorical(self, name: str) -> tuple[Codes, ObjectArray]:
         """Codes (int32, -1 = missing) and sorted categories of a string column."""
+        text_value(name, "categorical()", "name")
         if name == "customer_id":
             return self._rows.codes, self._customers
         if name in self._rows_in_any_order().strings:
@@ -698,6 +718,7 @@ class InteractionLog:
 
     def numeric(self, name: str) -> FloatArray:
         """A numeric column as float64 with NaN for missing."""
+        text_value(name, "numeric()", "name")
         if name in self._rows_in_any_order().numeric:
             return self._rows.numeric[name]
         if name in self:
@@ -708,6 +729,7 @@ class InteractionLog:
 
     def column(self, name: str) -> npt.NDArray[Any]:
         """A decoded column: str/None objects, float64, or ``datetime64[us]`` for timestamps."""
+        text_value(name, "column()", "name")
         if name == "timestamp":
             return self._rows.timestamps.astype("datetime64[us]")
         if name in self._rows_in_any_order().numeric:
@@ -804,6 +826,7 @@ class InteractionLog:
 
     def select(self, names: Sequence[str]) -> InteractionLog:
         """Keep only the named optional columns (the required columns always stay)."""
+        names = name_sequence(names, "select()", "names")
         for name in names:
             if name not in self:
                 raise self._unknown(name)
@@ -822,6 +845,7 @@ class InteractionLog:
 
     def with_column(self, name: str, values: npt.ArrayLike) -> InteractionLog:
         """A new log with ``name`` added or replaced; ``values`` are in log order."""
+        text_value(name, "with_column()", "name")
         if name in REQUIRED:
             raise SchemaError(f"with_column() cannot replace the required column {name!r}")
         array = _as_array(values)
@@ -852,6 +876,7 @@ class InteractionLog:
     # ------------------------------------------------------------------ journeys
     def customer_index(self, customer_id: str) -> int:
         """The index of ``customer_id`` in :attr:`customers`; unknown ids raise DataError."""
+        text_value(customer_id, "customer_index()", "customer_id")
         i = int(np.searchsorted(self._customers, customer_id))
         if i >= self.n_customers or self._customers[i] != customer_id:
             raise DataError(f"customer {customer_id!r} is not in the log")
@@ -859,7 +884,8 @@ class InteractionLog:
 
     def interactions(self, start: int = 0, stop: int | None = None) -> list[Interaction]:
         """Rows ``start:stop`` as :class:`~cxmodel.domain.Interaction` objects."""
-        stop = len(self) if stop is None else stop
+        start = integer(start, "interactions()", "start")
+        stop = len(self) if stop is None else integer(stop, "interactions()", "stop")
         fields = {
             "interaction_id",
             "touchpoint",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import got
 from cxmodel.domain import Customer
 from cxmodel.errors import SchemaError, ValueTypeError
 
@@ -45,7 +46,7 @@ def _columns_of(traits: TraitsLike) -> dict[str, list[Any]]:
         table = {str(k): list(np.asarray(v, dtype=object).reshape(-1)) for k, v in traits.items()}
     elif hasattr(traits, "columns") and hasattr(traits, "__getitem__"):
         table = {str(c): list(np.asarray(traits[c], dtype=object)) for c in list(traits.columns)}
-    else:
+    elif isinstance(traits, Iterable) and not isinstance(traits, str):
         people = list(traits)
         for i, person in enumerate(people):
             if not isinstance(person, Customer):
@@ -57,6 +58,11 @@ def _columns_of(traits: TraitsLike) -> dict[str, list[Any]]:
         table = {"customer_id": [person.customer_id for person in people]}
         for name in names:
             table[name] = [person.traits.get(name) for person in people]
+    else:
+        raise ValueTypeError(
+            "traits must be Customer objects or a table (a mapping of column to values, with "
+            f"'customer_id', or a data frame); got {got(traits)}"
+        )
     if "customer_id" not in table:
         raise SchemaError(
             f"the traits table has no 'customer_id' column (columns: {list(table)}); name the "
@@ -152,6 +158,8 @@ def align_traits(
 ) -> dict[str, npt.NDArray[Any]]:
     """Trait columns in the order of ``customers`` (sorted); customers without traits get the
     missing value (None, NaN; a boolean trait becomes 1/0 floats with NaN)."""
+    if ids.size == 0:  # no customer has traits: no trait columns
+        return {}
     order = np.argsort(ids.astype(str), kind="stable")
     sorted_ids = ids.astype(str)[order]
     pos = np.searchsorted(sorted_ids, customers.astype(str))
@@ -177,6 +185,11 @@ def usage_masks(log: InteractionLog, usage: UsageLike) -> list[tuple[str, npt.ND
     """(column name, row mask) for each usage count: a kind (``<kind>_count`` when listed) or
     a boolean mask of the log's rows. Kinds are checked as :meth:`InteractionLog.kind_mask`
     checks them (a typo raises with a did-you-mean)."""
+    if not isinstance(usage, Iterable):
+        raise ValueTypeError(
+            f"usage must be kinds or a mapping of column name to a kind or a row mask; got "
+            f"{got(usage)}"
+        )
     items = (
         list(usage.items()) if isinstance(usage, Mapping) else [(f"{k}_count", k) for k in usage]
     )

@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
@@ -444,6 +445,7 @@ def driver_model(
     >>> bool(abs(m["importance"].sum() - m.r2) < 1e-12)
     True
     """
+    log = interaction_log(log, "driver_model()")
     if outcome not in OUTCOMES:
         raise SchemaError(f"outcome must be one of {OUTCOMES!r}; got {outcome!r}")
     if encoding not in ("indicator", "count"):

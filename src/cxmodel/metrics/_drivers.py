@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._stats import z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
@@ -120,6 +121,7 @@ def experience_drivers(
     >>> t["driver"].tolist(), t["difference"].tolist()
     (['return'], [-200.0])
     """
+    log = interaction_log(log, "experience_drivers()")
     if metric not in _SCALES:
         raise SchemaError(f"metric must be one of {tuple(_SCALES)!r}; got {metric!r}")
     span = duration_to_us(window)

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import plain
 from cxmodel._stats import newcombe_interval, welch_interval, z_value
 from cxmodel._tables import MetricTable
@@ -295,6 +296,7 @@ def action_effect(
     >>> row["n_treated"] + row["n_held_out"], row["rate_treated"] - row["rate_held_out"] == row["difference"]
     (8, True)
     """
+    log = interaction_log(log, "action_effect()")
     z = z_value(level)
     if expected_effect is not None and not (
         isinstance(expected_effect, int | float) and expected_effect > 0

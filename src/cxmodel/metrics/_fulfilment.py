@@ -8,6 +8,7 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError
@@ -139,6 +140,7 @@ def return_rate(
     >>> r.numerator, r.n
     (1, 3)
     """
+    log = interaction_log(log, "return_rate()")
     if order_column not in log:
         raise SchemaError(
             f"return_rate(): order_column {order_column!r} is not a column of the log; returns "
@@ -311,6 +313,7 @@ def on_time_delivery_rate(
     >>> r.value, r.numerator, r.n
     (0.75, 3, 4)
     """
+    log = interaction_log(log, "on_time_delivery_rate()")
     rows = np.flatnonzero(log.kind_mask("delivery"))
     flags = _late_flags(log, rows, late)
     known = ~np.isnan(flags)

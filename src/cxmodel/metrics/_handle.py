@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
 from cxmodel.errors import DataError, SchemaError
@@ -70,6 +71,7 @@ def average_handle_time(
     >>> aht.value, aht.n
     (300.0, 2)
     """
+    log = interaction_log(log, "average_handle_time()")
     missing = [c for c in components if c not in log]
     if missing:
         raise SchemaError(

@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._periods import period_index
 from cxmodel._stats import mean_t_interval, proportion_interval, z_value
 from cxmodel._tables import MetricTable, warn_small_groups
@@ -72,6 +73,7 @@ def rated_interactions(log: InteractionLog, *, keys: Sequence[str] = RATED_KEYS)
     >>> rated_interactions(log).tolist()
     [-1, -1, 1, 1]
     """
+    log = interaction_log(log, "rated_interactions()")
     n = len(log)
     out = np.full(n, -1, dtype=np.int64)
     if "metric" not in log or not n:
@@ -271,6 +273,7 @@ def question_summary(
     >>> round(float(s["ci_low"][0]), 4), round(float(s["ci_high"][0]), 4)
     (0.2553, 0.3662)
     """
+    log = interaction_log(log, "question_summary()")
     asked = _question(log, question)
     z = z_value(level)
     mask = answer_rows(log, asked.name)
@@ -457,6 +460,7 @@ def response_rate(
     >>> r.value, r.numerator, r.n
     (0.25, 1, 4)
     """
+    log = interaction_log(log, "response_rate()")
     asked = _question(log, question)
     z = z_value(level)
     width = duration_to_us(window)
@@ -570,6 +574,7 @@ def satisfaction_by_stage(
     >>> m["stage"].tolist(), m["touchpoint"].tolist(), m["value"].tolist()
     (['service'], ['delivery'], [0.0])
     """
+    log = interaction_log(log, "satisfaction_by_stage()")
     asked = _question(log, metric)
     if not asked.in_score:
         raise SchemaError(

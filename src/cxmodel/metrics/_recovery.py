@@ -12,6 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import plain
 from cxmodel._stats import (
     mean_t_interval,
@@ -215,6 +216,7 @@ def recovery_rate(
     >>> rates.row("detractor", "emitted", "next_score")["value"]
     8.5
     """
+    log = interaction_log(log, "recovery_rate()")
     z = z_value(level)
     duration = parse_duration(window)
     window_text = window if isinstance(window, str) else format_duration(duration)

@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import proportion_interval, z_value
@@ -120,6 +121,7 @@ def churn_rate(
     >>> churn_rate(log, "2024-02-01T00:00Z", "2024-03-01T00:00Z", lookback="31d").value
     0.5
     """
+    log = interaction_log(log, "churn_rate()")
     churned, base, text = _churn_counts(log, start, end, definition, lookback)
     return _rate(churned, base, text, level)
 
@@ -150,6 +152,7 @@ def retention_rate(
     level : float, default 0.95
         Confidence level of the interval.
     """
+    log = interaction_log(log, "retention_rate()")
     churned, base, text = _churn_counts(log, start, end, definition, lookback)
     return _rate(base - churned, base, text, level)
 
@@ -168,6 +171,7 @@ def repeat_purchase_rate(
     level : float, default 0.95
         Confidence level of the interval.
     """
+    log = interaction_log(log, "repeat_purchase_rate()")
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
@@ -278,6 +282,7 @@ def cohort_retention(
     >>> r.cohorts.tolist(), r.rates.tolist()
     (['2024-01', '2024-02'], [[1.0, 0.5], [1.0, nan]])
     """
+    log = interaction_log(log, "cohort_retention()")
     end = None
     if as_of is not None:
         end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
@@ -384,6 +385,7 @@ def ticket_volume(
     timezone : str, optional
         Zone of the calendar periods; default UTC.
     """
+    log = interaction_log(log, "ticket_volume()")
     if by not in log:
         raise SchemaError(f"by {by!r} is not a column of the log")
     sub = log.filter(log.kind_mask("ticket_opened"))
@@ -419,6 +421,7 @@ def sentiment_by_topic(
     level : float, default 0.95
         Confidence level of the Student-t intervals.
     """
+    log = interaction_log(log, "sentiment_by_topic()")
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
@@ -462,6 +463,7 @@ def customer_lifetimes(
     >>> lt.durations.tolist(), lt.observed.tolist()
     ([10.0, 12.0], [True, False])
     """
+    log = interaction_log(log, "customer_lifetimes()")
     cutoff = to_us(as_of)
     window = duration_to_us(inactivity)
     kept = log.filter(log.timestamps <= cutoff)

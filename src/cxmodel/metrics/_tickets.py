@@ -6,6 +6,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
@@ -135,6 +136,7 @@ def ticket_lifecycles(
     >>> lc.first_reply.tolist(), lc.full_resolution.tolist()
     ([2.0], [5.0])
     """
+    log = interaction_log(log, "ticket_lifecycles()")
     if ticket_column not in log:
         raise SchemaError(f"ticket_column {ticket_column!r} is not a column of the log")
     codes, cats = log.categorical(ticket_column)

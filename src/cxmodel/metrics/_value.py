@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
@@ -51,6 +52,7 @@ def value_summary(
     >>> t["aov"].tolist(), t["frequency"].tolist(), t["historical_clv"].tolist()
     ([20.0], [1.5], [30.0])
     """
+    log = interaction_log(log, "value_summary()")
     if "value" not in log:
         raise SchemaError("value_summary() needs a numeric 'value' column on purchase rows")
     money = log.kind_mask("purchase", "refund")

@@ -11,14 +11,22 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import OptimizeResult, minimize
 
+from cxmodel._arguments import got
 from cxmodel._result import Result
-from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, NotFittedError
+from cxmodel.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DataError,
+    NotFittedError,
+    ValueTypeError,
+)
 
 __all__ = [
     "Convergence",
     "FloatArray",
     "as_float_array",
     "check_fitted",
+    "check_summary",
     "fit_max_likelihood",
     "maximise_likelihood",
     "standard_errors",
@@ -62,9 +70,23 @@ def check_fitted(model: object, attribute: str = "params_") -> None:
         )
 
 
+def check_summary(summary: Any, fields: tuple[str, ...]) -> None:
+    """Refuse a ``summary`` without the per-customer arrays ``fit`` reads."""
+    if not all(hasattr(summary, field) for field in fields):
+        raise ValueTypeError(
+            f"fit(): summary must be an RFMSummary (from cxmodel.models.rfm_summary) or have "
+            f"{', '.join(fields)}; got {got(summary)}"
+        )
+
+
 def as_float_array(name: str, value: Any, *, nonnegative: bool = True) -> FloatArray:
     """``value`` as a 1-d float64 array, rejecting NaN, infinities and (optionally) negatives."""
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError) as error:
+        raise ValueTypeError(
+            f"{name} must be numbers (an array or a list); got {got(value)}"
+        ) from error
     if arr.ndim != 1:
         raise DataError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

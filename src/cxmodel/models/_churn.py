@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
@@ -370,6 +371,7 @@ def churn_features(
     >>> f["customer_id"].tolist(), f["days_since_activity"].tolist(), f["never_bought"].tolist()
     (['a', 'b'], [50.0, 29.0], [0.0, 1.0])
     """
+    log = interaction_log(log, "churn_features()")
     cutoff = to_us(as_of, what="as_of")
     kinds = _activity(log, activity)
     seen = log.timestamps <= cutoff
@@ -630,6 +632,7 @@ def churn_risk(
     >>> top.reasons[0]
     ('no activity for 212 days', 'customer for 267 days', 'never bought')
     """
+    log = interaction_log(log, "churn_risk()")
     if model not in ("cox", "discrete"):
         raise SchemaError(f"model must be 'cox' or 'discrete', got {model!r}")
     if int(periods) < 1:
@@ -903,6 +906,7 @@ def validate_churn(
     DataError
         When the log ends before split + horizon (the outcome would be cut short).
     """
+    log = interaction_log(log, "validate_churn()")
     cutoff = to_us(split, what="split")
     h_us = duration_to_us_any(horizon)
     if len(log) == 0 or int(log.timestamps.max()) < cutoff + h_us:

@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import method_of, real
 from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.models._base import FloatArray
@@ -100,6 +101,21 @@ def customer_lifetime_value(
     >>> clv.cash_flows.shape
     (4, 12)
     """
+    transaction_model = method_of(
+        transaction_model,
+        "conditional_expected_purchases",
+        "customer_lifetime_value()",
+        "transaction_model",
+        "a fitted BetaGeo, ModifiedBetaGeo or ParetoNBD",
+    )
+    spend_model = method_of(
+        spend_model,
+        "conditional_expected_spend",
+        "customer_lifetime_value()",
+        "spend_model",
+        "a fitted GammaGamma",
+    )
+    discount_rate = real(discount_rate, "customer_lifetime_value()", "discount_rate")
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise DataError(f"horizon must be an integer >= 1, got {horizon!r}")
     if not np.isfinite(discount_rate) or discount_rate < 0:

@@ -14,6 +14,7 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
+    check_summary,
     compress,
     fit_max_likelihood,
     params_repr,
@@ -95,6 +96,7 @@ class BetaGeoBetaBinom(TransactionPlots):
     ) -> BetaGeoBetaBinom:
         """Fit on (frequency, recency, n_periods) in opportunities; returns self."""
         if summary is not None:
+            check_summary(summary, ("frequency", "recency", "T"))
             frequency, recency, n_periods = summary.frequency, summary.recency, summary.T
         if frequency is None or recency is None or n_periods is None:
             raise DataError("fit needs frequency=, recency= and n_periods=")

@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, SchemaError
@@ -147,6 +148,7 @@ def rfm_summary(
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
     ([1.0, 0.0], [3.0, 0.0], [9.0, 7.0], [5.0, 0.0])
     """
+    log = interaction_log(log, "rfm_summary()")
     # the purchases alone, in log order: a log not sorted yet is not sorted for a summary
     names = [value] if value in log.columns else []
     codes, ts, values = log._kind_rows(kind, names, "kind_mask()")
@@ -219,6 +221,7 @@ def calibration_holdout_split(
     value : str, default "value"
         Numeric column with the purchase value (NaN counts as 0).
     """
+    log = interaction_log(log, "calibration_holdout_split()")
     cal = rfm_summary(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
     cal_end = period_of(calibration_end, freq, what="calibration_end")
     obs_end = period_of(observation_end, freq, what="observation_end")

@@ -15,6 +15,7 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
+    check_summary,
     compress,
     fit_max_likelihood,
     params_repr,
@@ -79,6 +80,7 @@ class GammaGamma:
         iteration (needs the ``progress`` extra); the fit is the same.
         """
         if summary is not None:
+            check_summary(summary, ("frequency", "monetary_value"))
             frequency, monetary_value = summary.frequency, summary.monetary_value
         if frequency is None or monetary_value is None:
             raise DataError("fit needs a summary or frequency= and monetary_value=")

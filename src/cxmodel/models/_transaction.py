@@ -16,6 +16,7 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
+    check_summary,
     compress,
     maximise_likelihood,
     params_repr,
@@ -169,6 +170,7 @@ class TransactionModel(TransactionPlots, abc.ABC):
             and :attr:`convergence_` says how it ended.
         """
         if summary is not None:
+            check_summary(summary, ("frequency", "recency", "T"))
             frequency, recency, T = summary.frequency, summary.recency, summary.T
         if frequency is None or recency is None or T is None:
             raise DataError("fit needs a summary or frequency=, recency= and T=")

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import customer_table
 from cxmodel._holdout import held_out_customers
 from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
@@ -206,6 +207,7 @@ def next_best_action(
     >>> held.action.tolist(), held.withheld.tolist()
     (['win-back email', None], [None, 'service call'])
     """
+    table = customer_table(table, "next_best_action()")
     items = list(actions)
     if not items:
         raise SchemaError("actions must declare at least one Action (got none)")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cxmodel._arguments import integer, name_sequence, of_type, text_value
 from cxmodel.errors import SchemaError
 from cxmodel.journey import (
     Attribution,
@@ -89,6 +90,9 @@ def plot_funnel(
     ['2\\n100%', '1\\n50%', '50%\\ndrop off']
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    funnel = of_type(
+        funnel, Funnel, "plot_funnel()", "funnel", "a Funnel (from cxmodel.journey.funnel)"
+    )
     ax = axes(ax)
     steps = [shorten(s, 22) for s in funnel.steps]
     x = np.arange(len(steps), dtype=np.float64)
@@ -160,6 +164,13 @@ def plot_funnel_comparison(
     2
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    comparison = of_type(
+        comparison,
+        FunnelComparison,
+        "plot_funnel_comparison()",
+        "comparison",
+        "a FunnelComparison (from cxmodel.journey.compare_funnels)",
+    )
     ax = axes(ax)
     ax = forest(
         ax,
@@ -230,6 +241,14 @@ def plot_journey_comparison(
     'Difference in share of next interactions (percentage points), A minus B'
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    top = integer(top, "plot_journey_comparison()", "top", minimum=1)
+    comparison = of_type(
+        comparison,
+        Comparison,
+        "plot_journey_comparison()",
+        "comparison",
+        "a journey Comparison (from compare_paths, compare_transitions, ...)",
+    )
     ax = axes(ax)
     n = min(top, len(comparison.difference))
     labels = [_key_label(comparison.keys, i) for i in range(n)]
@@ -295,6 +314,13 @@ def plot_transitions(
     ['START', 'purchase', 'view']
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    transitions = of_type(
+        transitions,
+        Transitions,
+        "plot_transitions()",
+        "transitions",
+        "a Transitions (from cxmodel.journey.transitions)",
+    )
     rows, cols = _nonempty(transitions.counts)
     size = max(len(rows), len(cols))
     ax = axes(ax, figsize=(0.45 * size + 3.0, 0.38 * size + 1.8))
@@ -360,6 +386,13 @@ def plot_step_matrix(
     'Step in the journey'
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    matrix = of_type(
+        matrix,
+        StepMatrix,
+        "plot_step_matrix()",
+        "matrix",
+        "a StepMatrix (from cxmodel.journey.step_matrix)",
+    )
     rows = np.flatnonzero(np.asarray(matrix.counts).sum(axis=1) > 0)
     ax = axes(ax, figsize=(0.55 * len(matrix.steps) + 3.5, 0.38 * max(len(rows), 4) + 1.8))
     values = np.asarray(matrix.shares, dtype=np.float64)[rows]
@@ -425,6 +458,8 @@ def plot_paths(
     ['view > purchase', 'view']
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    top = integer(top, "plot_paths()", "top", minimum=1)
+    paths = of_type(paths, Paths, "plot_paths()", "paths", "a Paths (from cxmodel.journey.paths)")
     n = min(top, len(paths.paths))
     ax = axes(ax, figsize=(8.0, 0.4 * max(n, 4) + 1.5))
     labels = [shorten(" > ".join(p), 55) for p in paths.paths[:n]]
@@ -483,6 +518,14 @@ def plot_attribution(
     4
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    models = None if models is None else name_sequence(models, "plot_attribution()", "models")
+    attribution = of_type(
+        attribution,
+        Attribution,
+        "plot_attribution()",
+        "attribution",
+        "an Attribution (from cxmodel.journey.attribution)",
+    )
     chosen = attribution.models if models is None else tuple(models)
     unknown = [m for m in chosen if m not in attribution.models]
     if unknown:
@@ -561,6 +604,16 @@ def plot_friction(
     ['purchase', 'view']
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    top = integer(top, "plot_friction()", "top", minimum=1)
+    min_events = integer(min_events, "plot_friction()", "min_events", minimum=0)
+    measure = text_value(measure, "plot_friction()", "measure")
+    friction = of_type(
+        friction,
+        Friction,
+        "plot_friction()",
+        "friction",
+        "a Friction (from cxmodel.journey.friction)",
+    )
     if measure not in _FRICTION:
         raise SchemaError(f"measure must be one of {tuple(_FRICTION)}; got {measure!r}")
     values = np.asarray(getattr(friction, measure), dtype=np.float64)

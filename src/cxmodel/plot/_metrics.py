@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import integer, of_type, text_value
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import CohortRetention, Comparison, MetricTable, SurvivalCurve
 from cxmodel.plot._style import (
@@ -77,6 +78,13 @@ def plot_survival(
     'Share of customers still active'
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    curve = of_type(
+        curve,
+        (SurvivalCurve, Mapping),
+        "plot_survival()",
+        "curve",
+        "a SurvivalCurve or a mapping of label to SurvivalCurve",
+    )
     ax = axes(ax)
     curves = {"": curve} if isinstance(curve, SurvivalCurve) else dict(curve)
     if not curves:
@@ -202,6 +210,14 @@ def plot_metric_table(
     2
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    value = None if value is None else text_value(value, "plot_metric_table()", "value")
+    table = of_type(
+        table,
+        MetricTable,
+        "plot_metric_table()",
+        "table",
+        "a MetricTable (from a metric with by= or period=)",
+    )
     if "driver" in table.columns and "difference" in table.columns:
         if title is not None:
             kwargs["title"] = title
@@ -312,6 +328,14 @@ def plot_drivers(
     ['late', 'return']
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    top = integer(top, "plot_drivers()", "top", minimum=1)
+    table = of_type(
+        table,
+        MetricTable,
+        "plot_drivers()",
+        "table",
+        "a MetricTable (from cxmodel.metrics.experience_drivers)",
+    )
     ax = axes(ax)
     n = min(top, len(table))
     names = [str(s) for s in np.asarray(table["driver"])[:n].tolist()]
@@ -362,6 +386,13 @@ def plot_comparison(
     True
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    comparison = of_type(
+        comparison,
+        (Comparison, Mapping),
+        "plot_comparison()",
+        "comparison",
+        "a Comparison or a mapping of label to Comparison",
+    )
     ax = axes(ax)
     items = {"A - B": comparison} if isinstance(comparison, Comparison) else dict(comparison)
     values = list(items.values())
@@ -422,6 +453,18 @@ def plot_cohort_retention(
     ['100%', '50%', '100%']
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    max_periods = (
+        None
+        if max_periods is None
+        else integer(max_periods, "plot_cohort_retention()", "max_periods", minimum=1)
+    )
+    result = of_type(
+        result,
+        CohortRetention,
+        "plot_cohort_retention()",
+        "result",
+        "a CohortRetention (from cxmodel.metrics.cohort_retention)",
+    )
     ax = axes(ax, figsize=(8.0, 0.35 * max(len(result.cohorts), 6) + 1.5))
     rates: npt.NDArray[np.float64] = np.asarray(result.rates, dtype=np.float64)
     if max_periods is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import float_array, integer, method_of, real
 from cxmodel.errors import DataError
 from cxmodel.plot._style import axes, colour, count, finish, heatmap, number
 
@@ -189,6 +190,24 @@ def plot_frequency_recency_matrix(
     'Frequency: repeat purchases so far'
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    model = method_of(
+        model,
+        "conditional_expected_purchases",
+        "plot_frequency_recency_matrix()",
+        "model",
+        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
+    )
+    t = real(t, "plot_frequency_recency_matrix()", "t")
+    max_frequency = (
+        None
+        if max_frequency is None
+        else integer(max_frequency, "plot_frequency_recency_matrix()", "max_frequency", minimum=0)
+    )
+    max_recency = (
+        None
+        if max_recency is None
+        else real(max_recency, "plot_frequency_recency_matrix()", "max_recency")
+    )
     ax = axes(ax, figsize=(7.5, 5.5))
     freqs, recs, values, age = _matrix(model, "expected", summary, max_frequency, max_recency, t)
     word = _unit(summary, unit)
@@ -249,6 +268,23 @@ def plot_probability_alive_matrix(
     True
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    model = method_of(
+        model,
+        "probability_alive",
+        "plot_probability_alive_matrix()",
+        "model",
+        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
+    )
+    max_frequency = (
+        None
+        if max_frequency is None
+        else integer(max_frequency, "plot_probability_alive_matrix()", "max_frequency", minimum=0)
+    )
+    max_recency = (
+        None
+        if max_recency is None
+        else real(max_recency, "plot_probability_alive_matrix()", "max_recency")
+    )
     ax = axes(ax, figsize=(7.5, 5.5))
     freqs, recs, values, age = _matrix(model, "alive", summary, max_frequency, max_recency, 0.0)
     word = _unit(summary, unit)
@@ -335,6 +371,14 @@ def plot_period_transactions(
     16
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    model = method_of(
+        model,
+        "sample",
+        "plot_period_transactions()",
+        "model",
+        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
+    )
+    max_frequency = integer(max_frequency, "plot_period_transactions()", "max_frequency")
     if max_frequency < 1:
         raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
     ax = axes(ax)
@@ -408,6 +452,22 @@ def plot_calibration_purchases_vs_holdout_purchases(
     2
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    model = method_of(
+        model,
+        "conditional_expected_purchases",
+        "plot_calibration_purchases_vs_holdout_purchases()",
+        "model",
+        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
+    )
+    holdout_duration = real(
+        holdout_duration, "plot_calibration_purchases_vs_holdout_purchases()", "holdout_duration"
+    )
+    holdout_frequency = float_array(
+        holdout_frequency, "plot_calibration_purchases_vs_holdout_purchases()", "holdout_frequency"
+    )
+    max_frequency = integer(
+        max_frequency, "plot_calibration_purchases_vs_holdout_purchases()", "max_frequency"
+    )
     if max_frequency < 1:
         raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
     ax = axes(ax)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import integer, of_type
 from cxmodel.errors import SchemaError
 from cxmodel.plot._style import LIGHT, axes, count, finish, forest, percent, require
 from cxmodel.segment import Contrast, RFMScores, RFMSegments
@@ -78,6 +79,24 @@ def plot_rfm_segments(
     ['About to Sleep', 'At Risk']
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    scores = (
+        None
+        if scores is None
+        else of_type(
+            scores,
+            RFMScores,
+            "plot_rfm_segments()",
+            "scores",
+            "RFMScores (from cxmodel.segment.rfm_scores)",
+        )
+    )
+    segments = of_type(
+        segments,
+        RFMSegments,
+        "plot_rfm_segments()",
+        "segments",
+        "RFMSegments (from cxmodel.segment.rfm_segments)",
+    )
     sm = segments.segment_map
     n = sm.n_bins
     if scores is not None and scores.n_bins != n:
@@ -120,7 +139,7 @@ def plot_rfm_segments(
     note = " (segment most common over M scores)" if varies else ""
     return finish(
         ax,
-        title=(title + note) if title else None,
+        title=(f"{title}{note}") if title else None,
         xlabel="Frequency score (5 = buys most often)",
         ylabel="Recency score (5 = bought most recently)",
         grid=None,
@@ -177,6 +196,14 @@ def plot_contrast(
     ('log', ['late (share)', 'tickets (mean)'])
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    top = integer(top, "plot_contrast()", "top", minimum=1)
+    contrast = of_type(
+        contrast,
+        Contrast,
+        "plot_contrast()",
+        "contrast",
+        "a Contrast (from cxmodel.segment.contrast)",
+    )
     ax = axes(ax, figsize=(7.5, 0.4 * max(min(top, len(contrast.feature)), 4) + 1.5))
     b = np.asarray(contrast.b, dtype=np.float64)
     lift = np.asarray(contrast.lift, dtype=np.float64)

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import of_type
 from cxmodel.errors import SchemaError
 from cxmodel.plot._style import GREY, axes, colour, finish
+from cxmodel.triggers import Firings
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from cxmodel.triggers import Firings
 
 __all__ = ["plot_firings"]
 
@@ -84,6 +84,13 @@ def plot_firings(
     'Firings per day'
     >>> matplotlib.pyplot.close(ax.figure)
     """
+    firings = of_type(
+        firings,
+        Firings,
+        "plot_firings()",
+        "firings",
+        "Firings (from cxmodel.triggers.evaluate or an engine)",
+    )
     ax = axes(ax, figsize=(8.0, 4.2))
     if period is not None and period not in _PERIODS:
         raise SchemaError(f"period must be one of {_PERIODS}; got {period!r}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, to_us, us_to_datetime
 from cxmodel.errors import CXModelError, DataError
@@ -259,6 +260,7 @@ def cx_report(log: InteractionLog, *, as_of: TimeLike | None = None) -> CXReport
     >>> "no survey answers" in str(report)
     True
     """
+    log = interaction_log(log, "cx_report()")
     from cxmodel.report._sections import SECTIONS, Context
 
     if len(log) == 0:

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import customer_table
 from cxmodel._optional import import_optional
 from cxmodel._result import Result, column
 from cxmodel.errors import DataError, SchemaError
@@ -113,6 +114,7 @@ def cluster(
     MissingDependencyError
         When scikit-learn is needed but not installed.
     """
+    table = customer_table(table, "cluster()")
     columns = feature_columns(table, features)
     names = list(columns)
     if estimator is None:

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import customer_table
 from cxmodel._result import Result, column
 from cxmodel._stats import newcombe_interval, welch_interval
 from cxmodel.errors import DataError
@@ -82,6 +83,7 @@ def contrast(
     DataError
         When a group has fewer than 2 customers.
     """
+    table = customer_table(table, "contrast()")
     mask_a = group_mask(table, group_a, "group_a")
     mask_b = group_mask(table, group_b, "group_b")
     for what, mask in (("group_a", mask_a), ("group_b", mask_b)):

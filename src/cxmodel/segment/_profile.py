@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import customer_table
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.segment._features import feature_columns, feature_matrix
@@ -109,6 +110,7 @@ def profile_segments(
     SegmentProfile
         Segments sorted by name.
     """
+    table = customer_table(table, "profile_segments()")
     aligned = _align(labels, table)
     columns = feature_columns(table, features)
     names = list(columns)

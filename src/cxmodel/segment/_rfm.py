@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
@@ -291,6 +292,7 @@ def rfm_scores(
     >>> s.customer_id.tolist(), s.recency_days.tolist(), s.r.tolist(), s.m.tolist()
     (['a', 'b', 'c'], [5.0, 7.0, 8.0], [3, 2, 1], [2, 3, 1])
     """
+    log = interaction_log(log, "rfm_scores()")
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import customer_table
 from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
 from cxmodel.expr._checked import evaluate_checked, table_namespace
@@ -81,6 +82,7 @@ def rule_segments(
     >>> rule_segments({"big": "monetary > 500"}, t).labels.tolist()
     ['big', 'other']
     """
+    table = customer_table(table, "rule_segments()")
     if not rules:
         raise SchemaError("rules must name at least one segment (got an empty mapping)")
     if default in rules:

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
@@ -122,6 +123,7 @@ def categorise(
     >>> cats.column().tolist()
     ['refund', 'refund', 'refund', None]
     """
+    log = interaction_log(log, "categorise()")
     names = tuple(categories)
     phrases: list[tuple[int, tuple[str, ...]]] = []
     for j, name in enumerate(names):

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._optional import import_optional
 from cxmodel._periods import period_labels
 from cxmodel._result import Result
@@ -450,6 +451,7 @@ def sentiment_trend(
     >>> t["period"].tolist(), [round(float(m), 2) for m in t["mean"]]
     (['2024-01', '2024-02'], [-0.4, 0.3])
     """
+    log = interaction_log(log, "sentiment_trend()")
     from cxmodel.metrics import sentiment_by_topic
 
     for name in (by, "sentiment"):

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import interaction_log
 from cxmodel._optional import import_optional
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
@@ -168,6 +169,7 @@ def topics(
     >>> found.trend["documents"].tolist()
     [3, 3]
     """
+    log = interaction_log(log, "topics()")
     if n_topics < 1 or top_terms < 1:
         raise SchemaError("n_topics and top_terms must be at least 1")
     text_mod = import_optional("sklearn.feature_extraction.text", "cxmodel.text.topics()")

@@ -1,0 +1,195 @@
+"""Public functions' arguments checked where they come in: a log, table, path or name of the
+wrong type gets a :class:`~cxmodel.errors.ValueTypeError` that names the argument, shows what
+was given and says what to pass, instead of an ``AttributeError`` or ``TypeError`` from deep
+inside a computation."""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import SchemaError, ValueTypeError
+
+if TYPE_CHECKING:
+    from cxmodel.log._customer_table import CustomerTable
+    from cxmodel.log._log import InteractionLog
+
+__all__ = [
+    "customer_table",
+    "file_path",
+    "float_array",
+    "got",
+    "integer",
+    "interaction_log",
+    "mapping_value",
+    "method_of",
+    "name_sequence",
+    "of_type",
+    "real",
+    "text_value",
+]
+
+
+def got(value: Any) -> str:
+    """``value``'s type and a short ``repr``, for messages.
+
+    Examples
+    --------
+    >>> got([1, 2])
+    'list [1, 2]'
+    """
+    shown = repr(value)
+    return f"{type(value).__name__} {shown[:60] + '...' if len(shown) > 60 else shown}"
+
+
+def interaction_log(log: Any, where: str, name: str = "log") -> InteractionLog:
+    """``log`` if it is an :class:`~cxmodel.log.InteractionLog`.
+
+    Examples
+    --------
+    >>> interaction_log([{"customer_id": "a"}], "nps()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: nps(): log must be an InteractionLog; got list [{'customer_id': 'a'}]: build one with InteractionLog.from_records, from_arrays, from_pandas or read_csv
+    """
+    from cxmodel.log._log import InteractionLog  # the log imports this module
+
+    if isinstance(log, InteractionLog):
+        return log
+    hint = (
+        "InteractionLog.from_pandas(frame)"
+        if type(log).__name__ == "DataFrame"
+        else "InteractionLog.from_records, from_arrays, from_pandas or read_csv"
+    )
+    raise ValueTypeError(
+        f"{where}: {name} must be an InteractionLog; got {got(log)}: build one with {hint}"
+    )
+
+
+def customer_table(table: Any, where: str, name: str = "table") -> CustomerTable:
+    """``table`` if it is a :class:`~cxmodel.log.CustomerTable`."""
+    from cxmodel.log._customer_table import CustomerTable  # the log imports this module
+
+    if isinstance(table, CustomerTable):
+        return table
+    raise ValueTypeError(
+        f"{where}: {name} must be a CustomerTable; got {got(table)}: build one with "
+        "CustomerTable.from_log(log, as_of=...) or log.customers_table(as_of)"
+    )
+
+
+def file_path(path: Any, where: str, name: str = "path") -> str:
+    """``path`` (text or a path object) as text; a number (a file descriptor) is refused."""
+    if isinstance(path, (str, os.PathLike)):
+        fspath = os.fspath(path)
+        if isinstance(fspath, str) and fspath:
+            return fspath
+    raise ValueTypeError(
+        f"{where}: {name} must be a file path (text or pathlib.Path); got {got(path)}"
+    )
+
+
+def text_value(value: Any, where: str, name: str) -> str:
+    """``value`` if it is non-empty text."""
+    if isinstance(value, str) and value:
+        return value
+    raise ValueTypeError(f"{where}: {name} must be non-empty text; got {got(value)}")
+
+
+def of_type(value: Any, kind: type | tuple[type, ...], where: str, name: str, hint: str) -> Any:
+    """``value`` if it is an instance of ``kind``; ``hint`` says where one comes from."""
+    if isinstance(value, kind):
+        return value
+    raise ValueTypeError(f"{where}: {name} must be {hint}; got {got(value)}")
+
+
+def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
+    """One name or a sequence of names (text) as a tuple.
+
+    Examples
+    --------
+    >>> name_sequence("purchase", "f()", "kinds"), name_sequence(["view", "purchase"], "f()", "kinds")
+    (('purchase',), ('view', 'purchase'))
+    >>> name_sequence(5, "f()", "kinds")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: f(): kinds must be a name or a sequence of names (text); got int 5
+    """
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, (Mapping, set, frozenset)) and isinstance(
+        value, (list, tuple, np.ndarray)
+    ):
+        items = tuple(value)
+        if all(isinstance(item, str) for item in items):
+            return items
+    raise ValueTypeError(
+        f"{where}: {name} must be a name or a sequence of names (text); got {got(value)}"
+    )
+
+
+def integer(value: Any, where: str, name: str, *, minimum: int | None = None) -> int:
+    """``value`` as an int (a bool or a float is refused), at least ``minimum``.
+
+    Examples
+    --------
+    >>> integer(0, "f()", "top", minimum=1)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): top must be at least 1; got 0
+    """
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ValueTypeError(f"{where}: {name} must be an integer; got {got(value)}")
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise SchemaError(f"{where}: {name} must be at least {minimum}; got {number}")
+    return number
+
+
+def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:
+    """``value`` if it is a mapping (``None``: an empty one)."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    raise ValueTypeError(f"{where}: {name} must be a mapping (a dict); got {got(value)}")
+
+
+def float_array(value: Any, where: str, name: str) -> npt.NDArray[np.float64]:
+    """``value`` as a float64 array; text or objects that are not numbers are refused."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueTypeError(
+            f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
+        ) from error
+
+
+def real(value: Any, where: str, name: str) -> float:
+    """``value`` as a finite float (a bool is not a number here).
+
+    Examples
+    --------
+    >>> real("1", "f()", "t")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: f(): t must be a number; got str '1'
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueTypeError(f"{where}: {name} must be a number; got {got(value)}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise SchemaError(f"{where}: {name} must be a finite number; got {number!r}")
+    return number
+
+
+def method_of(value: Any, method: str, where: str, name: str, hint: str) -> Any:
+    """``value`` if it has a callable ``method`` (a fitted model, a scorer)."""
+    if callable(getattr(value, method, None)):
+        return value
+    raise ValueTypeError(f"{where}: {name} must be {hint}; got {got(value)}")
