@@ -61,6 +61,11 @@ def interaction_log(log: Any, where: str, name: str = "log") -> InteractionLog:
 
     if isinstance(log, InteractionLog):
         return log
+    if isinstance(getattr(log, "log", None), InteractionLog):
+        raise ValueTypeError(
+            f"{where}: {name} must be an InteractionLog; got {type(log).__name__}, which holds "
+            "one: pass its .log"
+        )
     hint = (
         "InteractionLog.from_pandas(frame)"
         if type(log).__name__ == "DataFrame"

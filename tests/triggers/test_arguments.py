@@ -94,7 +94,7 @@ def test_a_store_of_the_hosts_own_is_accepted() -> None:
 
 @pytest.mark.parametrize("path", [5, None, b"state.db", ["state.db"]])
 def test_sqlite_store_path_must_be_a_path(path: Any) -> None:
-    with pytest.raises(ValueTypeError, match="expected a file path"):
+    with pytest.raises(ValueTypeError, match="path must be a file path"):
         SQLiteStore(path)
 
 

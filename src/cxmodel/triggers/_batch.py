@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from cxmodel._arguments import mapping_value
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked
-from cxmodel.triggers._arguments import customer_mapping, evaluated_log, rule_set
+from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import catalogue_firings
@@ -96,7 +97,7 @@ def evaluate(
     """
     rules = rule_set(rules, "evaluate()")
     log = evaluated_log(log, "evaluate()")
-    customers = customer_mapping(customers, "evaluate()")
+    customers = mapping_value(customers, "evaluate()", "customers")
     cutoff = as_of_us(as_of)
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from cxmodel._arguments import mapping_value
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import (
@@ -22,7 +23,7 @@ from cxmodel.errors import (
     ValueTypeError,
 )
 from cxmodel.triggers._alerts import Alert
-from cxmodel.triggers._arguments import customer_mapping, rule_or_alert, rule_set, state_store
+from cxmodel.triggers._arguments import rule_or_alert, rule_set, state_store
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._contact import without_rule
 from cxmodel.triggers._customer import CustomerState
@@ -178,7 +179,7 @@ class TriggerEngine:
         self.questions = question_catalogue(questions)
         self.customers: dict[str, Any] = {}
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
-        for cid, customer in customer_mapping(customers, "TriggerEngine()").items():
+        for cid, customer in mapping_value(customers, "TriggerEngine()", "customers").items():
             self._register(str(cid), customer)
         self._hashed: RuleSet | None = None
         self._hash_cache: dict[str, str] = {}

@@ -8,9 +8,10 @@ from typing import Any
 import attrs
 import numpy as np
 
+from cxmodel._arguments import mapping_value
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, us_to_datetime
-from cxmodel.triggers._arguments import customer_mapping, evaluated_log, rule_set
+from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._batch import as_of_us, evaluate_us
 from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
@@ -206,7 +207,7 @@ def explain(
     """
     rules = rule_set(rules, "explain()")
     log = evaluated_log(log, "explain()")
-    customers = customer_mapping(customers, "explain()")
+    customers = mapping_value(customers, "explain()", "customers")
     cutoff = as_of_us(as_of)
     index = log.customer_index(customer_id)
     mask = np.asarray(log.customer_codes) == index

@@ -18,9 +18,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from cxmodel._arguments import file_path
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
-from cxmodel.triggers._arguments import file_path
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._store import (
     FORMAT,
