@@ -552,7 +552,6 @@ KNOWN_ESCAPES = frozenset(
         "metrics.sentiment_by_topic-by",
         "metrics.ticket_lifecycles-ticket_column",
         "metrics.ticket_times-percentiles",
-        "metrics.ticket_times-tickets",
         "metrics.ticket_volume-by",
         "metrics.value_summary-by",
         "models.BetaGeo.predict-t",

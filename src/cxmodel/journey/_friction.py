@@ -41,7 +41,7 @@ _RANKS = ("exits", "near_error")
 
 
 @attrs.frozen(eq=False, repr=False)
-class Friction(Grouped, Result):
+class Friction(Grouped["Friction"], Result):
     """Result of :func:`friction`; per-label arrays are ranked (see :func:`friction`).
 
     Attributes
@@ -98,8 +98,6 @@ class Friction(Grouped, Result):
     near_error: IntArray
     near_error_rate: FloatArray
     error_lift: FloatArray
-    by_labels: npt.NDArray[np.object_] | None = None
-    groups: tuple[Friction, ...] | None = None
 
     def error_points(self) -> dict[str, list[Any]]:
         """Labels seen before errors, most often first (then by lift, then label).

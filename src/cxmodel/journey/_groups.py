@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -159,24 +160,24 @@ def groups_frame(
     )
 
 
-G = TypeVar("G", bound="Grouped")
+R = TypeVar("R")
 
 
-class Grouped:
-    """``group()`` and ``groups_to_pandas()`` for a view result with ``by=`` groups.
+@attrs.frozen(eq=False, repr=False)
+class Grouped(Generic[R]):
+    """The ``by=`` groups of a view result, with ``group()`` and ``groups_to_pandas()``.
 
-    The result class defines ``by_labels`` (the group labels, or ``None`` without ``by=``)
-    and ``groups`` (one result of the same class per label).
+    Keyword-only fields of every such result: ``by_labels`` (the group labels, or ``None``
+    without ``by=``) and ``groups`` (one result per label, of the class ``R``: the result's
+    own).
     """
 
-    __slots__ = ()
-    by_labels: npt.NDArray[np.object_] | None
-    groups: Sequence[Any] | None
+    by_labels: npt.NDArray[np.object_] | None = attrs.field(default=None, kw_only=True)
+    groups: tuple[R, ...] | None = attrs.field(default=None, kw_only=True)
 
-    def group(self: G, label: Any) -> G:
+    def group(self, label: Any) -> R:
         """The result of one ``by=`` group; a SchemaError lists the labels when absent."""
-        found: G = find_group(self.by_labels, self.groups, label)
-        return found
+        return find_group(self.by_labels, self.groups, label)
 
     def groups_to_pandas(self) -> Any:
         """Every group's table, stacked with the group as the outer index level."""

@@ -39,7 +39,7 @@ _B2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
 @attrs.frozen(eq=False, repr=False)
-class Paths(Grouped, Result):
+class Paths(Grouped["Paths"], Result):
     """Result of :func:`paths`.
 
     Attributes
@@ -72,8 +72,6 @@ class Paths(Grouped, Result):
     conversion_rate: npt.NDArray[np.float64] | None
     n_units: int
     n_variants: int
-    by_labels: npt.NDArray[np.object_] | None = None
-    groups: tuple[Paths, ...] | None = None
 
     _dict_lists = True
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 import numpy as np
@@ -140,6 +140,35 @@ def _build(
     )
 
 
+class _Cells(Protocol):
+    """A view whose result is a matrix of counts (rows x columns)."""
+
+    @property
+    def counts(self) -> IntArray: ...
+
+
+C = TypeVar("C", bound=_Cells)
+
+
+def _compare_cells(
+    a: C,
+    b: C,
+    measure: str,
+    rows: tuple[str, npt.NDArray[Any]],
+    columns: tuple[str, npt.NDArray[Any]],
+    trials: tuple[IntArray, IntArray],
+) -> Comparison[C]:
+    """Compare two count matrices cell by cell: each non-zero cell of either is a row, its
+    count the successes and its matrix row's entry of ``trials`` (per segment) the trials.
+
+    ``rows`` and ``columns`` name the matrix rows and columns and hold their labels.
+    """
+    i, j = np.nonzero(a.counts + b.counts)
+    keys = {rows[0]: rows[1][i].tolist(), columns[0]: columns[1][j].tolist()}
+    counts = (a.counts[i, j], trials[0][i], b.counts[i, j], trials[1][i])
+    return _build(a, b, measure, keys, counts)
+
+
 def _masks(
     log: InteractionLog, segment_a: npt.ArrayLike, segment_b: npt.ArrayLike, options: Any
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
@@ -181,18 +210,11 @@ def compare_transitions(
     (['view', 'view'], ['purchase', 'view'], [1.0, -1.0])
     """
     log = interaction_log(log, "compare_transitions()")
-    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
-    ta = transitions(log, segment=mask_a, **options)
-    tb = transitions(log, segment=mask_b, **options)
-    i, j = np.nonzero(ta.counts + tb.counts)
-    keys = {"source": ta.labels[i].tolist(), "target": ta.labels[j].tolist()}
-    counts = (
-        ta.counts[i, j],
-        ta.counts.sum(axis=1)[i],
-        tb.counts[i, j],
-        tb.counts.sum(axis=1)[i],
+    ta, tb = (
+        transitions(log, segment=m, **options) for m in _masks(log, segment_a, segment_b, options)
     )
-    return _build(ta, tb, "p_next", keys, counts)
+    trials = (ta.counts.sum(axis=1), tb.counts.sum(axis=1))
+    return _compare_cells(ta, tb, "p_next", ("source", ta.labels), ("target", ta.labels), trials)
 
 
 def compare_step_matrices(
@@ -223,18 +245,11 @@ def compare_step_matrices(
     [('search', -1.0), ('view', 1.0)]
     """
     log = interaction_log(log, "compare_step_matrices()")
-    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
-    ma = step_matrix(log, segment=mask_a, **options)
-    mb = step_matrix(log, segment=mask_b, **options)
-    i, j = np.nonzero(ma.counts + mb.counts)
-    keys = {"label": ma.labels[i].tolist(), "step": ma.steps[j].tolist()}
-    counts = (
-        ma.counts[i, j],
-        np.full(len(i), ma.n_units),
-        mb.counts[i, j],
-        np.full(len(i), mb.n_units),
+    ma, mb = (
+        step_matrix(log, segment=m, **options) for m in _masks(log, segment_a, segment_b, options)
     )
-    return _build(ma, mb, "share", keys, counts)
+    trials = (np.full(len(ma.labels), ma.n_units), np.full(len(mb.labels), mb.n_units))
+    return _compare_cells(ma, mb, "share", ("label", ma.labels), ("step", ma.steps), trials)
 
 
 def compare_paths(

@@ -33,7 +33,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 @attrs.frozen(eq=False, repr=False)
-class StepMatrix(Grouped, Result):
+class StepMatrix(Grouped["StepMatrix"], Result):
     """Result of :func:`step_matrix`.
 
     Attributes
@@ -61,8 +61,6 @@ class StepMatrix(Grouped, Result):
     counts: npt.NDArray[np.int64]
     shares: npt.NDArray[np.float64]
     n_units: int
-    by_labels: npt.NDArray[np.object_] | None = None
-    groups: tuple[StepMatrix, ...] | None = None
 
     _frame_index = "label"
 

@@ -33,7 +33,7 @@ Matrix = npt.NDArray[np.float64]
 
 
 @attrs.frozen(eq=False, repr=False)
-class Transitions(Grouped, Result):
+class Transitions(Grouped["Transitions"], Result):
     """Directly-follows counts between labels.
 
     Attributes
@@ -67,8 +67,6 @@ class Transitions(Grouped, Result):
     p_previous: Matrix
     quantiles: tuple[float, ...]
     time_quantiles: Matrix
-    by_labels: npt.NDArray[np.object_] | None = None
-    groups: tuple[Transitions, ...] | None = None
 
     @property
     def median_seconds(self) -> Matrix:

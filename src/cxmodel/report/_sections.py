@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
@@ -244,6 +244,20 @@ def _interval(ci: tuple[float, float], fmt: Callable[[float], str]) -> str:
     return f"95 % CI {fmt(ci[0])} to {fmt(ci[1])}"
 
 
+class _Share(Protocol):
+    """A share with its 95 % interval: a survey proportion or a customer rate."""
+
+    @property
+    def value(self) -> float: ...
+    @property
+    def ci(self) -> tuple[float, float]: ...
+
+
+def _share_card(label: str, share: _Share, detail: str) -> KPI:
+    """The card of a share: its value and interval as percentages."""
+    return KPI(label, _pct(share.value), _interval(share.ci, _pct), detail)
+
+
 def _survey_cards(ctx: Context) -> list[KPI]:
     from cxmodel.metrics import ces, csat, nps
 
@@ -260,28 +274,15 @@ def _survey_cards(ctx: Context) -> list[KPI]:
                 f"{r.detractors:,} detractors",
             )
         )
-    answers = ctx.surveys("csat")
-    if answers is not None:
-        p = csat(answers)
-        cards.append(
-            KPI(
-                "CSAT (satisfied, 4-5 of 5)",
-                _pct(p.value),
-                _interval(p.ci, _pct),
-                _plural(p.n, "answer"),
-            )
-        )
-    answers = ctx.surveys("ces")
-    if answers is not None:
-        e = ces(answers)
-        cards.append(
-            KPI(
-                "CES (found it easy, 5-7 of 7)",
-                _pct(e.value),
-                _interval(e.ci, _pct),
-                _plural(e.n, "answer"),
-            )
-        )
+    shares = (
+        ("csat", "CSAT (satisfied, 4-5 of 5)", csat),
+        ("ces", "CES (found it easy, 5-7 of 7)", ces),
+    )
+    for metric, label, share_of in shares:
+        answers = ctx.surveys(metric)
+        if answers is not None:
+            share = share_of(answers)
+            cards.append(_share_card(label, share, _plural(share.n, "answer")))
     return cards
 
 
@@ -300,18 +301,16 @@ def indicators(ctx: Context) -> ReportSection | str:
         if churn.n:
             base = f"of {_plural(churn.n, 'customer')} active in the {CHURN_DAYS} days before"
             cards.append(
-                KPI(
+                _share_card(
                     f"Churn, last {CHURN_DAYS} days",
-                    _pct(churn.value),
-                    _interval(churn.ci, _pct),
+                    churn,
                     f"{churn.numerator:,} {base} did not come back",
                 )
             )
             cards.append(
-                KPI(
+                _share_card(
                     f"Retention, last {CHURN_DAYS} days",
-                    _pct(kept.value),
-                    _interval(kept.ci, _pct),
+                    kept,
                     f"{kept.numerator:,} {base} came back",
                 )
             )
@@ -320,10 +319,9 @@ def indicators(ctx: Context) -> ReportSection | str:
     if ctx.purchases.any():
         repeat = repeat_purchase_rate(ctx.log, None, ctx.as_of + timedelta(microseconds=1))
         cards.append(
-            KPI(
+            _share_card(
                 "Repeat purchase",
-                _pct(repeat.value),
-                _interval(repeat.ci, _pct),
+                repeat,
                 f"{repeat.numerator:,} of {_plural(repeat.n, 'buyer')} bought again",
             )
         )
