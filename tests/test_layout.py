@@ -46,16 +46,7 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/log/test_log.py": ("log/_arrow.py",),
     "tests/journey/test_wrong_answers.py": ("log/_kinds.py",),
     "tests/segment/test_customer_traits.py": ("log/_traits.py",),
-    "tests/models/test_gradients.py": ("models/_base.py",),
-    "tests/models/test_golden.py": (
-        "models/_betageo.py",
-        "models/_discrete.py",
-        "models/_pareto.py",
-    ),
-    "tests/models/test_no_information.py": ("models/_transaction.py",),
-    "tests/models/test_churn.py": ("models/_churn_extras.py",),
-    "tests/models/test_clv.py": ("models/_spend.py",),
-    "tests/plot/test_models.py": ("models/_plots.py", "plot/_style.py"),
+    "tests/plot/test_models.py": ("plot/_style.py",),
     "tests/report/test_report.py": (
         "report/_figures.py",
         "report/_html.py",
