@@ -47,11 +47,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/journey/test_wrong_answers.py": ("log/_kinds.py",),
     "tests/segment/test_customer_traits.py": ("log/_traits.py",),
     "tests/plot/test_models.py": ("plot/_style.py",),
-    "tests/report/test_report.py": (
-        "report/_figures.py",
-        "report/_html.py",
-        "report/_sections.py",
-    ),
     "tests/segment/test_cluster.py": ("segment/_features.py",),
     "tests/segment/test_rfm.py": ("segment/_segment_map.py",),
     "tests/text/test_topics.py": ("text/_documents.py",),
