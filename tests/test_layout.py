@@ -42,7 +42,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "triggers/_api.py",
         "triggers/_check.py",
     ),
-    "tests/plot/test_models.py": ("plot/_style.py",),
     "tests/segment/test_cluster.py": ("segment/_features.py",),
     "tests/segment/test_rfm.py": ("segment/_segment_map.py",),
     "tests/text/test_topics.py": ("text/_documents.py",),
