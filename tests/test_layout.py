@@ -23,9 +23,6 @@ NO_BEHAVIOUR: dict[str, str] = {
 
 #: Modules tested through another test file: the test file, then the modules it covers.
 COVERED_BY: dict[str, tuple[str, ...]] = {
-    "tests/test_result.py": ("_tables.py",),
-    "tests/metrics/test_retention.py": ("_periods.py",),
-    "tests/plot/test_optional.py": ("_optional.py",),
     "tests/dask/test_merges.py": (
         "dask/_paths.py",
         "dask/_step_matrix.py",
