@@ -39,7 +39,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "triggers/_api.py",
         "triggers/_check.py",
     ),
-    "tests/text/test_topics.py": ("text/_documents.py",),
     "tests/triggers/test_alerts.py": ("triggers/_alert_batch.py", "triggers/_alert_parse.py"),
     "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
     "tests/triggers/test_catalogue.py": ("triggers/_reach.py",),
