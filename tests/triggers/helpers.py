@@ -354,3 +354,21 @@ SPIKE = """alert spike:
     when count(ticket_opened where topic == "payment" within 1 hours) >= 3
     emit page(n = count(ticket_opened within 1 hours))
 """
+
+
+#: Property types of the rule-language tests' logs.
+SCHEMA = {
+    "value": "float",
+    "score": "float",
+    "metric": "string",
+    "product": "string",
+    "order_id": "string",
+    "topic": "string",
+    "channel": "string",
+    "purpose": "string",
+}
+
+
+def one_rule(body: str) -> str:
+    """The text of one trigger ``t`` with ``body`` as its clauses."""
+    return "trigger t:\n" + body
