@@ -35,7 +35,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     ),
     "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
     "tests/datasets/test_synthetic_service.py": ("datasets/_service.py",),
-    "tests/triggers/test_alerts.py": ("triggers/_alert_batch.py", "triggers/_alert_parse.py"),
     "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
     "tests/triggers/test_catalogue.py": ("triggers/_reach.py",),
     "tests/triggers/test_engine.py": (

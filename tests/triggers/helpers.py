@@ -372,3 +372,13 @@ SCHEMA = {
 def one_rule(body: str) -> str:
     """The text of one trigger ``t`` with ``body`` as its clauses."""
     return "trigger t:\n" + body
+
+
+def epoch_us(moment: datetime) -> int:
+    """Microseconds since 1970-01-01 UTC of an aware ``moment``."""
+    return round((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1_000_000)
+
+
+def firing_times(firings: Any) -> list[datetime]:
+    """The times of ``firings``, in order."""
+    return [f.time for f in firings]
