@@ -37,12 +37,7 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
     "tests/datasets/test_synthetic_service.py": ("datasets/_service.py",),
     "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
     "tests/triggers/test_catalogue.py": ("triggers/_reach.py",),
-    "tests/triggers/test_engine.py": (
-        "triggers/_customer.py",
-        "triggers/_firings.py",
-        "triggers/_runner.py",
-    ),
-    "tests/triggers/test_simple.py": ("triggers/_scalar.py",),
+    "tests/triggers/test_engine.py": ("triggers/_customer.py", "triggers/_runner.py"),
 }
 
 
