@@ -34,7 +34,6 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "dask/_triggers.py",
     ),
     "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
-    "tests/datasets/test_synthetic_service.py": ("datasets/_service.py",),
     "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
     "tests/triggers/test_engine.py": ("triggers/_customer.py", "triggers/_runner.py"),
 }
