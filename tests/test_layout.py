@@ -23,9 +23,6 @@ NO_BEHAVIOUR: dict[str, str] = {
 
 #: Modules tested through another test file: the test file, then the modules it covers.
 COVERED_BY: dict[str, tuple[str, ...]] = {
-    "tests/test_result.py": ("_tables.py",),
-    "tests/metrics/test_retention.py": ("_periods.py",),
-    "tests/plot/test_optional.py": ("_optional.py",),
     "tests/dask/test_merges.py": (
         "dask/_paths.py",
         "dask/_step_matrix.py",
@@ -37,50 +34,8 @@ COVERED_BY: dict[str, tuple[str, ...]] = {
         "dask/_triggers.py",
     ),
     "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
-    "tests/datasets/test_synthetic_service.py": ("datasets/_service.py",),
-    "tests/triggers/test_parse.py": (
-        "triggers/_api.py",
-        "triggers/_check.py",
-    ),
-    "tests/io/test_readers.py": ("io/_writers.py", "log/_rejected.py"),
-    "tests/journey/test_funnel.py": (
-        "journey/_common.py",
-        "journey/_compare.py",
-        "journey/_matching.py",
-    ),
-    "tests/journey/test_segments.py": ("journey/_groups.py",),
-    "tests/journey/test_step_paths.py": ("journey/_paths.py", "journey/_step_matrix.py"),
-    "tests/journey/test_transitions.py": ("journey/_sessions.py",),
-    "tests/log/test_log.py": ("log/_arrow.py",),
-    "tests/journey/test_wrong_answers.py": ("log/_kinds.py",),
-    "tests/segment/test_customer_traits.py": ("log/_traits.py",),
-    "tests/models/test_gradients.py": ("models/_base.py",),
-    "tests/models/test_golden.py": (
-        "models/_betageo.py",
-        "models/_discrete.py",
-        "models/_pareto.py",
-    ),
-    "tests/models/test_no_information.py": ("models/_transaction.py",),
-    "tests/models/test_churn.py": ("models/_churn_extras.py",),
-    "tests/models/test_clv.py": ("models/_spend.py",),
-    "tests/plot/test_models.py": ("models/_plots.py", "plot/_style.py"),
-    "tests/report/test_report.py": (
-        "report/_figures.py",
-        "report/_html.py",
-        "report/_sections.py",
-    ),
-    "tests/segment/test_cluster.py": ("segment/_features.py",),
-    "tests/segment/test_rfm.py": ("segment/_segment_map.py",),
-    "tests/text/test_topics.py": ("text/_documents.py",),
-    "tests/triggers/test_alerts.py": ("triggers/_alert_batch.py", "triggers/_alert_parse.py"),
     "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
-    "tests/triggers/test_catalogue.py": ("triggers/_reach.py",),
-    "tests/triggers/test_engine.py": (
-        "triggers/_customer.py",
-        "triggers/_firings.py",
-        "triggers/_runner.py",
-    ),
-    "tests/triggers/test_simple.py": ("triggers/_scalar.py",),
+    "tests/triggers/test_engine.py": ("triggers/_customer.py", "triggers/_runner.py"),
 }
 
 

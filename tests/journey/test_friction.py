@@ -9,18 +9,9 @@ from hypothesis import strategies as st
 
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey import friction
-from cxmodel.log import InteractionLog
+from tests.journey.helpers import log_of
 
 DAY = 86_400
-
-
-def _log(rows: list[tuple[str, int, str]], **extra: list[str | None]) -> InteractionLog:
-    return InteractionLog.from_arrays(
-        customer_id=[r[0] for r in rows],
-        timestamp=[r[1] for r in rows],
-        kind=[r[2] for r in rows],
-        **extra,
-    )
 
 
 class TestFriction:
@@ -34,7 +25,7 @@ class TestFriction:
             ("b", 0, "search"),
             ("b", 1, "view"),
         ]
-        f = friction(_log(rows), errors=())
+        f = friction(log_of(rows), errors=())
         table = {lab: i for i, lab in enumerate(f.labels.tolist())}
         assert f.labels.tolist() == ["view", "search"]
         s, v = table["search"], table["view"]
@@ -46,7 +37,7 @@ class TestFriction:
     def test_slow_edges(self) -> None:
         """Gaps above the quantile threshold count as slow for their source label."""
         rows = [("a", 0, "view"), ("a", 1, "search"), ("a", 2, "view"), ("a", 1000, "purchase")]
-        f = friction(_log(rows), slow_quantile=0.5, errors=())
+        f = friction(log_of(rows), slow_quantile=0.5, errors=())
         table = dict(zip(f.labels.tolist(), f.slow_rate.tolist(), strict=True))
         assert f.slow_seconds == 1.0
         assert table["view"] == 0.5 and table["search"] == 0.0
@@ -62,12 +53,12 @@ class TestFriction:
         ]
         order = ["o1", "o1", "o1", "o2", "o3"]
         f = friction(
-            _log(rows, order_id=order), repeat_key="order_id", repeat_window="7d", errors=()
+            log_of(rows, order_id=order), repeat_key="order_id", repeat_window="7d", errors=()
         )
         assert f.contacts["ticket_opened"]["contacts"] == 3.0
         assert f.contacts["ticket_opened"]["repeated"] == 1.0  # a's ticket, then a call on o1
         assert f.contacts["call"]["repeated"] == 0.0
-        g = friction(_log(rows, order_id=order), repeat_window="7d", errors=())
+        g = friction(log_of(rows, order_id=order), repeat_window="7d", errors=())
         assert g.contacts["ticket_opened"]["repeated"] == 2.0
         assert len(g.to_pandas()) == 2 and "contacts" in g.to_dict()
 
@@ -86,7 +77,7 @@ class TestFriction:
     def test_bad_arguments(self, kwargs: dict[str, object], match: str) -> None:
         """Bad options raise SchemaError naming the argument."""
         with pytest.raises(SchemaError, match=match):
-            friction(_log([("a", 0, "view")]), **kwargs)  # type: ignore[arg-type]
+            friction(log_of([("a", 0, "view")]), **kwargs)  # type: ignore[arg-type]
 
 
 ERROR_ROWS = [
@@ -107,7 +98,7 @@ class TestErrorProximity:
         """Within 2 steps: a's view (2 before) and both checkouts (1 before) are near an error;
         b has none. Non-error events 7, near 3: base rate 3/7. checkout 2/3 (lift 14/9),
         view 1/2 (lift 7/6), search and purchase 0."""
-        f = friction(_log(ERROR_ROWS), error_steps=2, rank_by="near_error")
+        f = friction(log_of(ERROR_ROWS), error_steps=2, rank_by="near_error")
         assert f.n_errors == 2
         assert f.labels.tolist()[:2] == ["checkout", "view"]
         pts = f.error_points()
@@ -120,17 +111,17 @@ class TestErrorProximity:
         """With a 60 s window the checkout at 30 (error 3970 s later) no longer counts, so
         view (1/2) outranks checkout (1/3) on lift; with one step the view (two events
         before the error) drops too."""
-        f = friction(_log(ERROR_ROWS), error_steps=None, error_window="60s")
+        f = friction(log_of(ERROR_ROWS), error_steps=None, error_window="60s")
         assert f.error_points()["near_error"] == [1, 1]
         assert f.error_points()["label"] == ["view", "checkout"]
-        g = friction(_log(ERROR_ROWS), error_steps=1)
+        g = friction(log_of(ERROR_ROWS), error_steps=1)
         assert g.error_points()["label"] == ["checkout"]
         assert g.error_points()["near_error"] == [2]
 
     def test_no_error_events_gives_empty_table(self) -> None:
         """A log without the default error kinds says so: a warning, zero errors, NaN lifts."""
         with pytest.warns(DataWarning, match=r"none of the default error kinds .* errors=\(\)"):
-            f = friction(_log([("a", 0, "view"), ("a", 1, "search")]))
+            f = friction(log_of([("a", 0, "view"), ("a", 1, "search")]))
         assert f.n_errors == 0
         assert f.error_points() == {
             "label": [],
@@ -149,7 +140,7 @@ class TestErrorProximity:
             ("b", 0, "checkout"),
             ("b", 1, "delivery"),
         ]
-        f = friction(_log(rows, late=["no", "yes", "no", "no"]), errors=[("late", "yes")])
+        f = friction(log_of(rows, late=["no", "yes", "no", "no"]), errors=[("late", "yes")])
         assert f.errors == ("late=yes",)
         assert f.n_errors == 1
         assert f.error_points()["label"] == ["checkout"]
@@ -158,7 +149,7 @@ class TestErrorProximity:
     def test_fixed_slow_threshold(self) -> None:
         """slow_seconds replaces the quantile threshold."""
         rows = [("a", 0, "view"), ("a", 10, "search"), ("a", 100, "view")]
-        f = friction(_log(rows), slow_seconds=50.0, errors=())
+        f = friction(log_of(rows), slow_seconds=50.0, errors=())
         assert f.slow_seconds == 50.0
         assert dict(zip(f.labels.tolist(), f.slow_rate.tolist(), strict=True)) == {
             "search": 1.0,
@@ -196,6 +187,6 @@ def test_error_proximity_matches_python(
             if later and (steps is None or later[0] - p <= steps):
                 expected[kind] = expected.get(kind, 0) + 1
     errors = ["error"] if any(r[2] == "error" for r in rows) else []  # no "error" kind: a typo
-    f = friction(_log(rows), errors=errors, error_steps=steps)
+    f = friction(log_of(rows), errors=errors, error_steps=steps)
     got = {lab: c for lab, c in zip(f.labels.tolist(), f.near_error.tolist(), strict=True) if c}
     assert got == expected

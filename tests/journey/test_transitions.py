@@ -1,4 +1,4 @@
-"""Tests of sessions() and transitions()."""
+"""Tests of transitions()."""
 
 from __future__ import annotations
 
@@ -10,16 +10,7 @@ from hypothesis import strategies as st
 
 from cxmodel.errors import SchemaError
 from cxmodel.journey import sessions, transitions
-from cxmodel.log import InteractionLog
-
-
-def _log(rows: list[tuple[str, int, str]]) -> InteractionLog:
-    return InteractionLog.from_arrays(
-        customer_id=[r[0] for r in rows],
-        timestamp=[r[1] for r in rows],
-        kind=[r[2] for r in rows],
-    )
-
+from tests.journey.helpers import log_of
 
 rows_strategy = st.lists(
     st.tuples(
@@ -30,25 +21,6 @@ rows_strategy = st.lists(
     min_size=1,
     max_size=40,
 )
-
-
-class TestSessions:
-    def test_gap_splits_and_ids_unique_across_customers(self) -> None:
-        """A gap above the limit starts a session; each customer starts a new one."""
-        log = _log([("a", 0, "view"), ("a", 1000, "view"), ("a", 4000, "view"), ("b", 10, "view")])
-        s = sessions(log, gap="30m").numeric("session_id").tolist()
-        assert s == [0.0, 0.0, 1.0, 2.0]
-
-    def test_gap_equal_to_limit_stays(self) -> None:
-        """A gap exactly equal to the limit keeps the session."""
-        log = _log([("a", 0, "view"), ("a", 1800, "view"), ("a", 3601, "view")])
-        assert sessions(log, gap="30m").numeric("session_id").tolist() == [0.0, 0.0, 1.0]
-
-    @pytest.mark.parametrize("gap", ["soon", "2 months", -5])
-    def test_bad_gap(self, gap: object) -> None:
-        """Non-durations and calendar durations are rejected."""
-        with pytest.raises(SchemaError, match="gap"):
-            sessions(_log([("a", 0, "view")]), gap=gap)  # type: ignore[arg-type]
 
 
 def _pandas_counts(rows: list[tuple[str, int, str]], labels: list[str]) -> np.ndarray:
@@ -69,7 +41,7 @@ def _pandas_counts(rows: list[tuple[str, int, str]], labels: list[str]) -> np.nd
 class TestTransitions:
     def test_known_counts_customers_probabilities_times(self) -> None:
         """Hand-computed counts, unique customers, P(next), P(previous) and median time."""
-        log = _log(
+        log = log_of(
             [
                 ("a", 0, "view"),
                 ("a", 10, "view"),
@@ -90,14 +62,14 @@ class TestTransitions:
 
     def test_no_start_end_and_by_session(self) -> None:
         """Without markers only inner edges count; sessions cut edges at gaps."""
-        log = sessions(_log([("a", 0, "view"), ("a", 10_000, "purchase")]), gap="1h")
+        log = sessions(log_of([("a", 0, "view"), ("a", 10_000, "purchase")]), gap="1h")
         assert transitions(log, start_end=False).counts.tolist() == [[0, 0], [1, 0]]
         assert transitions(log, start_end=False, by_session=True).counts.sum() == 0
         assert transitions(log, by_session=True).counts[0].sum() == 2
 
     def test_segment_and_pandas(self) -> None:
         """A row mask filters first; to_pandas lists non-zero edges."""
-        log = _log([("a", 0, "view"), ("a", 1, "purchase"), ("b", 0, "view")])
+        log = log_of([("a", 0, "view"), ("a", 1, "purchase"), ("b", 0, "view")])
         t = transitions(log, segment=log.customer_codes == 0)
         assert t.counts.sum() == 3
         assert len(t.to_pandas()) == 3 and "<table>" in t._repr_html_()
@@ -106,12 +78,12 @@ class TestTransitions:
     def test_bad_level(self, level: object) -> None:
         """Unknown or non-string levels raise naming the level."""
         with pytest.raises(SchemaError, match="level"):
-            transitions(_log([("a", 0, "view")]), level=level)  # type: ignore[arg-type]
+            transitions(log_of([("a", 0, "view")]), level=level)  # type: ignore[arg-type]
 
     def test_by_session_needs_sessions(self) -> None:
         """by_session without a session_id column says what to do."""
         with pytest.raises(SchemaError, match="sessions"):
-            transitions(_log([("a", 0, "view")]), by_session=True)
+            transitions(log_of([("a", 0, "view")]), by_session=True)
 
     @settings(max_examples=40, deadline=None)
     @given(rows=rows_strategy, seed=st.integers(0, 2**16))
@@ -120,13 +92,13 @@ class TestTransitions:
     ) -> None:
         """Counts equal a pandas groupby/shift computation and do not depend on input order
         (up to ties, which keep input order: the shuffle preserves the order of tied rows)."""
-        t = transitions(_log(rows))
+        t = transitions(log_of(rows))
         assert t.counts.tolist() == _pandas_counts(rows, t.labels.tolist()).tolist()
         # shuffle rows with distinct (customer, time) keys only
         keys = {(c, ts) for c, ts, _ in rows}
         if len(keys) == len(rows):
             perm = np.random.default_rng(seed).permutation(len(rows))
             shuffled = [rows[i] for i in perm]
-            t2 = transitions(_log(shuffled))
+            t2 = transitions(log_of(shuffled))
             assert t2.counts.tolist() == t.counts.tolist()
             assert t2.customers.tolist() == t.customers.tolist()

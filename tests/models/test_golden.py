@@ -1,4 +1,4 @@
-"""Golden tests: published maximum-likelihood estimates on CDNOW, donations and the sBG cohorts.
+"""Golden tests: published maximum-likelihood estimates of the CDNOW models.
 
 Published values are printed to 3 (or 2) decimals, so each is compared at its printed precision:
 ``abs(fit - published) <= 1.5 * 10**-decimals`` or a relative difference of 1e-3, whichever is
@@ -7,25 +7,16 @@ looser. Log-likelihoods are compared to 0.1.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from cxmodel.models import (
     BetaGeo,
-    BetaGeoBetaBinom,
     GammaGamma,
     ModifiedBetaGeo,
     ParetoNBD,
-    ShiftedBetaGeo,
 )
-
-DATA = Path(__file__).parent / "data"
-
-
-def _close(got: float, published: float, decimals: int) -> bool:
-    return abs(got - published) <= max(1.5 * 10.0**-decimals, 1e-3 * abs(published))
+from tests.models.helpers import DATA, close_to_published
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +24,6 @@ def cdnow() -> np.ndarray:
     return np.genfromtxt(
         DATA / "cdnow_customers_summary_with_transactions.csv", delimiter=",", names=True
     )
-
-
-@pytest.fixture(scope="module")
-def donations() -> np.ndarray:
-    return np.genfromtxt(DATA / "donations.csv", delimiter=",", names=True)
 
 
 CDNOW_CASES = [
@@ -55,7 +41,7 @@ class TestCDNOW:
         """Each transaction model reproduces the published CDNOW estimates (weeks)."""
         m = model().fit(frequency=cdnow["x"], recency=cdnow["t_x"], T=cdnow["T"])
         for name, value in published.items():
-            assert _close(m.params_[name], value, 3), (name, m.params_[name], value)
+            assert close_to_published(m.params_[name], value, 3), (name, m.params_[name], value)
         if ll is not None:
             assert abs(m.log_likelihood_ - ll) <= 0.1
         assert m.convergence_.converged
@@ -66,7 +52,7 @@ class TestCDNOW:
         assert int(np.sum(cdnow["x"] > 0)) == 946
         m = GammaGamma().fit(frequency=cdnow["x"], monetary_value=cdnow["zbar"])
         for name, value in {"p": 6.25, "q": 3.74, "gamma": 15.44}.items():
-            assert _close(m.params_[name], value, 2), (name, m.params_[name])
+            assert close_to_published(m.params_[name], value, 2), (name, m.params_[name])
 
     def test_weights_equal_expanded_rows(self, cdnow: np.ndarray) -> None:
         """Fitting compressed (weighted) histories equals fitting the repeated rows."""
@@ -76,65 +62,3 @@ class TestCDNOW:
         )
         b = BetaGeo().fit(frequency=x, recency=t_x, T=big_t, weights=np.full(300, 2.0))
         assert a.log_likelihood_ == pytest.approx(b.log_likelihood_, rel=1e-9)
-
-
-class TestDiscrete:
-    def test_bgbb_donations(self, donations: np.ndarray) -> None:
-        """BG/BB on the donations data: alpha 1.204, beta 0.750, gamma 0.657, delta 2.783."""
-        m = BetaGeoBetaBinom().fit(
-            frequency=donations["frequency"],
-            recency=donations["recency"],
-            n_periods=donations["periods"],
-            weights=donations["weights"],
-        )
-        published = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
-        for name, value in published.items():
-            assert _close(m.params_[name], value, 3), (name, m.params_[name])
-
-    @pytest.mark.parametrize(
-        ("survivors", "alpha", "beta"),
-        [
-            ([1000, 869, 743, 653, 593, 551, 517, 491], 0.668, 3.806),
-            ([1000, 631, 468, 382, 326, 289, 262, 241], 0.704, 1.182),
-        ],
-    )
-    def test_sbg_cohorts(self, survivors: list[int], alpha: float, beta: float) -> None:
-        """sBG on the high-end and regular cohorts of Fader & Hardie (2007)."""
-        m = ShiftedBetaGeo().fit(survivors=survivors)
-        assert _close(m.params_["alpha"], alpha, 3)
-        assert _close(m.params_["beta"], beta, 3)
-
-
-class TestLazyStandardErrors:
-    def test_computed_on_access_and_cached(self) -> None:
-        """standard_errors_ is computed on first access, cached, and reset by a new fit."""
-        from cxmodel.models import BetaGeo
-
-        x = np.array([0, 1, 2, 0, 5, 1, 3, 0])
-        t_x = np.array([0, 3.0, 5, 0, 9, 1, 8, 0])
-        big_t = np.full(8, 10.0)
-        m = BetaGeo().fit(frequency=x, recency=t_x, T=big_t)
-        assert m._se is None
-        se = m.standard_errors_
-        assert se is not None and set(se) == {"r", "alpha", "a", "b"}
-        assert m.standard_errors_ is se
-        m.fit(frequency=x[:6], recency=t_x[:6], T=big_t[:6])
-        assert m.standard_errors_ is not se
-
-    def test_pickle_before_access(self) -> None:
-        """A fitted model pickles before its standard errors were computed, and they agree."""
-        import pickle
-
-        from cxmodel.models import ParetoNBD
-
-        d = np.genfromtxt(
-            Path(__file__).parent / "data" / "cdnow_customers_summary_with_transactions.csv",
-            delimiter=",",
-            names=True,
-        )
-        m = ParetoNBD().fit(frequency=d["x"], recency=d["t_x"], T=d["T"])
-        copy = pickle.loads(pickle.dumps(m))
-        assert copy.params_ == m.params_
-        se = copy.standard_errors_
-        assert se is not None and all(np.isfinite(v) and v > 0 for v in se.values())
-        assert se == m.standard_errors_

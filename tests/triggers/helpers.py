@@ -354,3 +354,31 @@ SPIKE = """alert spike:
     when count(ticket_opened where topic == "payment" within 1 hours) >= 3
     emit page(n = count(ticket_opened within 1 hours))
 """
+
+
+#: Property types of the rule-language tests' logs.
+SCHEMA = {
+    "value": "float",
+    "score": "float",
+    "metric": "string",
+    "product": "string",
+    "order_id": "string",
+    "topic": "string",
+    "channel": "string",
+    "purpose": "string",
+}
+
+
+def one_rule(body: str) -> str:
+    """The text of one trigger ``t`` with ``body`` as its clauses."""
+    return "trigger t:\n" + body
+
+
+def epoch_us(moment: datetime) -> int:
+    """Microseconds since 1970-01-01 UTC of an aware ``moment``."""
+    return round((moment - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1_000_000)
+
+
+def firing_times(firings: Any) -> list[datetime]:
+    """The times of ``firings``, in order."""
+    return [f.time for f in firings]

@@ -44,7 +44,7 @@ from tests.triggers.helpers import (
     random_rule_set,
     records,
 )
-from tests.triggers.test_alerts import TestBaseline, TestSegment
+from tests.triggers.test_alert_batch import TestBaseline, TestSegment
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 CASES = int(os.environ.get("CXMODEL_ALERT_CASES", "90"))

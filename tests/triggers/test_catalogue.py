@@ -11,7 +11,7 @@ from cxmodel.domain import Customer
 from cxmodel.errors import DataWarning, TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Duration
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import Pattern, Reach, RuleSet, check, col, evaluate, parse, trigger
+from cxmodel.triggers import Reach, RuleSet, check, col, evaluate, parse, trigger
 from tests.triggers.catalogues import AS_OF, BACK_IN_STOCK, CATALOGUE, LOG, key, parse_where, stream
 
 
@@ -44,49 +44,6 @@ class TestLanguage:
         """A rule without the clause writes no 'reach' key (older readers see the same JSON)."""
         rules = parse("trigger t:\n    when purchase\n    emit a")
         assert "reach" not in rules.to_dict()["rules"][0]["when"]
-
-    @pytest.mark.parametrize(
-        ("when", "code"),
-        [
-            pytest.param("restock for customers with product_view within 3 days", "E211",
-                         id="no-as"),
-            pytest.param("restock as r for customers with product_view where product == "
-                         "r.product", "E106", id="no-within"),
-            pytest.param("restock as r for customers with product_view where product != "
-                         "r.product within 3 days", "E218", id="not-a-key"),
-            pytest.param("restock as r for customers with product_view where product == "
-                         "r.product or value > 1 within 3 days", "E218", id="or-with-the-event"),
-            pytest.param("restock as r where count(purchase) > 0 for customers with "
-                         "product_view within 3 days", "E218", id="aggregate-on-the-event"),
-            pytest.param("restock as r where customer.plan == \"vip\" for customers with "
-                         "product_view within 3 days", "E218", id="trait-on-the-event"),
-            pytest.param("restock as r for customers with product_view where "
-                         "count(purchase) > 1 within 3 days", "E218", id="aggregate-in-join"),
-            pytest.param("restock as r for customers with product_view where product == "
-                         "r.customer_id within 3 days", "E218", id="event-customer-id"),
-            pytest.param("restock as r for customers with product_view within 3 days then "
-                         "purchase", "E213", id="then"),
-            pytest.param("restock as r for people with product_view within 3 days", "E106",
-                         id="not-customers"),
-        ],
-    )  # fmt: skip
-    def test_malformed_clauses_are_refused(self, when: str, code: str) -> None:
-        """Each malformed catalogue clause is a syntax error with its stable code."""
-        with pytest.raises(TriggerSyntaxError) as info:
-            parse(f"trigger t:\n    when {when}\n    emit a")
-        assert [d.code for d in info.value.errors] == [code]
-
-    def test_before_the_event_is_refused(self) -> None:
-        """'before r' reads the customer's history before the event, which is not in it."""
-        with pytest.raises(TriggerSyntaxError, match="E218"):
-            parse(BACK_IN_STOCK.replace("emit back_in_stock", "if count(purchase before r) == 0"
-                                        "\n    emit back_in_stock"))  # fmt: skip
-
-    def test_reach_needs_an_event_pattern(self) -> None:
-        """The AST refuses the clause on 'when no KIND for D'."""
-        reach = Reach("product_view", None, Duration(3, "days"))
-        with pytest.raises(TriggerSyntaxError, match="follows only"):
-            Pattern("absent", "restock", duration=Duration(3, "days"), reach=reach)
 
     def test_json_paths_name_the_problem(self) -> None:
         """A broken 'reach' in JSON names its path."""

@@ -1,0 +1,69 @@
+"""Tests of the check every analysis runs on the kinds it is asked for: known kinds pass, absent
+standard kinds are reported, anything else is a typo with a did-you-mean."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import absent_kinds, check_kinds, kind_rows, warn_absent_kinds
+
+VOCABULARY = ["view", "purchase", "add_to_cart"]
+
+
+class TestKindRows:
+    def test_rows_of_the_kinds_asked(self) -> None:
+        """Rows of any of the kinds; a kind the log lacks selects nothing."""
+        log = InteractionLog.from_arrays(["a", "a", "b"], [0, 1, 2], ["view", "order", "view"])
+        assert kind_rows(log, ["view", "refund"]).tolist() == [True, False, True]
+
+    def test_empty_log(self) -> None:
+        """An empty log has no rows of any kind."""
+        log = InteractionLog.from_arrays([], [], [])
+        assert kind_rows(log, ["view"]).tolist() == []
+
+
+class TestCheckKinds:
+    def test_known_kinds_pass(self) -> None:
+        """Kinds of the log: nothing absent."""
+        assert check_kinds(VOCABULARY, ["view", "purchase"], argument="steps") == ()
+
+    def test_absent_standard_kinds_are_returned_once_in_order(self) -> None:
+        """Standard kinds the log lacks are not typos: returned, first occurrence order."""
+        got = check_kinds(VOCABULARY, ["refund", "view", "survey", "refund"], argument="steps")
+        assert got == ("refund", "survey")
+
+    @pytest.mark.parametrize(
+        ("kind", "match"),
+        [
+            ("purchse", r"steps: unknown kind 'purchse' .*did you mean 'purchase'\?"),
+            ("VIEW", r"did you mean 'view'\?"),
+            ("zzzzzz", r"kinds in the log: \['add_to_cart', 'purchase', 'view'\]"),
+            (3, r"steps: kind 3 is a int; expected a kind name \(str\)"),
+        ],
+        ids=["typo", "case", "no-close-kind", "not-a-string"],
+    )
+    def test_typos_and_non_strings(self, kind: object, match: str) -> None:
+        """A typo names the argument and the kind, with the closest kind or the log's kinds."""
+        with pytest.raises(SchemaError, match=match):
+            check_kinds(VOCABULARY, [kind], argument="steps")
+
+
+class TestAbsentKinds:
+    def test_no_validation_order_kept(self) -> None:
+        """Any kind not in the vocabulary, typo or not, once each."""
+        assert absent_kinds(VOCABULARY, ["purchse", "view", "refund", "purchse"]) == (
+            "purchse",
+            "refund",
+        )
+
+    def test_warning_wording(self) -> None:
+        """One kind "does not", several "do not" occur; nothing absent, no warning."""
+        with pytest.warns(
+            DataWarning, match=r"steps: kind 'refund' does not occur in the log, so they count 0"
+        ):
+            warn_absent_kinds(("refund",), argument="steps", meaning="they count 0")
+        with pytest.warns(DataWarning, match=r"kinds 'refund', 'survey' do not occur"):
+            warn_absent_kinds(("refund", "survey"), argument="steps", meaning="they count 0")
+        warn_absent_kinds((), argument="steps", meaning="they count 0")  # warnings are errors

@@ -1,0 +1,65 @@
+"""Tests of the discrete-time models: BG/BB and sBG reproduce the published estimates.
+
+Published values are printed to 3 decimals and compared at that precision (see
+``tests.models.helpers.close_to_published``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cxmodel.models import (
+    BetaGeoBetaBinom,
+    ShiftedBetaGeo,
+)
+from tests.models.helpers import DATA, close_to_published
+
+
+@pytest.fixture(scope="module")
+def donations() -> np.ndarray:
+    return np.genfromtxt(DATA / "donations.csv", delimiter=",", names=True)
+
+
+class TestDiscrete:
+    def test_bgbb_donations(self, donations: np.ndarray) -> None:
+        """BG/BB on the donations data: alpha 1.204, beta 0.750, gamma 0.657, delta 2.783."""
+        m = BetaGeoBetaBinom().fit(
+            frequency=donations["frequency"],
+            recency=donations["recency"],
+            n_periods=donations["periods"],
+            weights=donations["weights"],
+        )
+        published = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+        for name, value in published.items():
+            assert close_to_published(m.params_[name], value, 3), (name, m.params_[name])
+
+    @pytest.mark.parametrize(
+        ("survivors", "alpha", "beta"),
+        [
+            ([1000, 869, 743, 653, 593, 551, 517, 491], 0.668, 3.806),
+            ([1000, 631, 468, 382, 326, 289, 262, 241], 0.704, 1.182),
+        ],
+    )
+    def test_sbg_cohorts(self, survivors: list[int], alpha: float, beta: float) -> None:
+        """sBG on the high-end and regular cohorts of Fader & Hardie (2007)."""
+        m = ShiftedBetaGeo().fit(survivors=survivors)
+        assert close_to_published(m.params_["alpha"], alpha, 3)
+        assert close_to_published(m.params_["beta"], beta, 3)
+
+
+class TestClosedForms:
+    def test_sbg_survival_and_retention(self) -> None:
+        """sBG with alpha = beta = 1: S(t) = B(1, 1 + t) / B(1, 1) = 1 / (1 + t) and
+        r(t) = S(t) / S(t - 1) = t / (t + 1)."""
+        m = ShiftedBetaGeo()
+        m.params_ = {"alpha": 1.0, "beta": 1.0}
+        np.testing.assert_allclose(m.survival([0, 1, 3]), [1.0, 0.5, 0.25], rtol=1e-12)
+        np.testing.assert_allclose(m.retention([1, 2]), [0.5, 2 / 3], rtol=1e-12)
+
+    def test_bgbb_expected_purchases(self) -> None:
+        """BG/BB with alpha = beta = delta = 1, gamma = 2: E[X(n)] = 1/2 * (1 - 2 / (2 + n)),
+        so 0 at n = 0 and 1/4 at n = 2."""
+        m = BetaGeoBetaBinom()
+        m.params_ = {"alpha": 1.0, "beta": 1.0, "gamma": 2.0, "delta": 1.0}
+        np.testing.assert_allclose(m.expected_purchases([0, 2]), [0.0, 0.25], atol=1e-12)

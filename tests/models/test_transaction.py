@@ -1,0 +1,134 @@
+"""Tests of the transaction-model base: fits without information raise, fits that stop short
+of converging warn, standard errors are computed lazily."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from cxmodel.errors import ConvergenceWarning, DataError
+from cxmodel.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
+from cxmodel.models._transaction import validate_history
+
+MODELS = [
+    pytest.param(BetaGeo, id="BetaGeo"),
+    pytest.param(ModifiedBetaGeo, id="ModifiedBetaGeo"),
+    pytest.param(ParetoNBD, id="ParetoNBD"),
+]
+
+NO_INFORMATION = [
+    pytest.param({"frequency": [0, 0, 0], "recency": [0, 0, 0], "T": [0, 0, 0]}, id="all-T-zero"),
+    pytest.param({"frequency": [0.0], "recency": [0.0], "T": [0.0]}, id="one-new-customer"),
+    pytest.param(
+        {"frequency": [0, 2], "recency": [0, 5], "T": [0, 9], "weights": [4, 0]},
+        id="only-weighted-customers-count",
+    ),
+]
+
+
+class TestNoInformation:
+    @pytest.mark.parametrize("model", MODELS)
+    @pytest.mark.parametrize("data", NO_INFORMATION)
+    def test_raises_data_error(self, model: type, data: dict[str, Any]) -> None:
+        """Every T = 0: the likelihood is flat, so the fit refuses instead of 'converging'."""
+        with pytest.raises(DataError, match=r"every one of the \d+ customers has T = 0"):
+            model().fit(**data)
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_one_observed_customer_is_enough_to_try(self, model: type) -> None:
+        """A single customer with T > 0 carries information: no DataError."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            m = model().fit(frequency=[0, 0, 1], recency=[0, 0, 3], T=[0, 0, 8])
+        assert m.params_ is not None
+
+
+class TestConvergenceWarning:
+    @pytest.mark.parametrize("model", [BetaGeo, ParetoNBD], ids=["BetaGeo", "ParetoNBD"])
+    def test_boundary_fit_warns_and_reports(self, model: type) -> None:
+        """Identical histories drive the parameters to a boundary: a warning, converged False."""
+        with pytest.warns(ConvergenceWarning, match=r"did not converge.*convergence_"):
+            m = model().fit(
+                frequency=np.full(200, 3.0), recency=np.full(200, 5.0), T=np.full(200, 10.0)
+            )
+        assert m.convergence_ is not None and not m.convergence_.converged
+
+    def test_converged_fit_is_silent(self) -> None:
+        """A well-posed fit does not warn."""
+        rng = np.random.default_rng(1)
+        n = 300
+        big_t = rng.uniform(20, 40, n)
+        x = rng.poisson(2.0, n).astype(float)
+        t_x = np.where(x > 0, big_t * rng.uniform(0.2, 1.0, n), 0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            m = BetaGeo().fit(frequency=x, recency=t_x, T=big_t)
+        assert m.convergence_ is not None and m.convergence_.converged
+
+
+class TestLazyStandardErrors:
+    def test_computed_on_access_and_cached(self) -> None:
+        """standard_errors_ is computed on first access, cached, and reset by a new fit."""
+        from cxmodel.models import BetaGeo
+
+        x = np.array([0, 1, 2, 0, 5, 1, 3, 0])
+        t_x = np.array([0, 3.0, 5, 0, 9, 1, 8, 0])
+        big_t = np.full(8, 10.0)
+        m = BetaGeo().fit(frequency=x, recency=t_x, T=big_t)
+        assert m._se is None
+        se = m.standard_errors_
+        assert se is not None and set(se) == {"r", "alpha", "a", "b"}
+        assert m.standard_errors_ is se
+        m.fit(frequency=x[:6], recency=t_x[:6], T=big_t[:6])
+        assert m.standard_errors_ is not se
+
+    def test_pickle_before_access(self) -> None:
+        """A fitted model pickles before its standard errors were computed, and they agree."""
+        import pickle
+
+        from cxmodel.models import ParetoNBD
+
+        d = np.genfromtxt(
+            Path(__file__).parent / "data" / "cdnow_customers_summary_with_transactions.csv",
+            delimiter=",",
+            names=True,
+        )
+        m = ParetoNBD().fit(frequency=d["x"], recency=d["t_x"], T=d["T"])
+        copy = pickle.loads(pickle.dumps(m))
+        assert copy.params_ == m.params_
+        se = copy.standard_errors_
+        assert se is not None and all(np.isfinite(v) and v > 0 for v in se.values())
+        assert se == m.standard_errors_
+
+
+class TestValidateHistory:
+    def test_broadcasts_a_common_T(self) -> None:
+        """One T for every customer is broadcast to the customers' length."""
+        x, t_x, big_t = validate_history([0, 2], [0, 4], 10)
+        assert (x.tolist(), t_x.tolist(), big_t.tolist()) == ([0.0, 2.0], [0.0, 4.0], [10.0, 10.0])
+
+    @pytest.mark.parametrize(
+        ("history", "match"),
+        [
+            (([1, 2], [1, 2, 3], [5, 5]), "same length, got 2, 3 and 2"),
+            (([], [], []), "no customers"),
+            (
+                ([1, 1], [2, 6], [5, 5]),
+                r"recency must be <= T, got recency .*6\.0.* > T .*5\.0.* at 1",
+            ),
+            (([0], [2], [5]), r"recency must be 0 when frequency is 0, got recency .*2\.0.* at 0"),
+        ],
+        ids=["lengths", "empty", "recency-after-T", "recency-without-purchases"],
+    )
+    def test_bad_histories(self, history: tuple[list[int], ...], match: str) -> None:
+        """Inconsistent histories raise DataError naming the customer's position."""
+        with pytest.raises(DataError, match=match):
+            validate_history(*history)
+
+    def test_empty_allowed(self) -> None:
+        """allow_empty accepts no customers."""
+        assert validate_history([], [], [], allow_empty=True)[0].size == 0

@@ -1,0 +1,136 @@
+"""Tests of the report's sections: each is left out with a reason when the data cannot support
+it, its numbers agree with the analyses it rests on, and its figures of speech are exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cxmodel as cx
+from cxmodel.errors import DataError
+from cxmodel.report import CXReport, cx_report
+from cxmodel.report._sections import _duration, _n, _pct, _plural, _share
+from tests.report.helpers import section_of
+
+
+def _only(log: cx.InteractionLog, kinds: tuple[str, ...]) -> cx.InteractionLog:
+    mask = np.zeros(len(log), dtype=bool)
+    for kind in kinds:
+        mask |= log.kind_mask(kind)
+    return log.filter(mask)
+
+
+class TestLeftOut:
+    @pytest.mark.parametrize(
+        ("kinds", "present", "absent"),
+        [
+            pytest.param(
+                ("purchase",),
+                {"Customer value", "Cohort retention", "RFM segments and personas"},
+                {"NPS over time", "Purchase funnel", "Experience drivers", "Friction points"},
+                id="only-purchases",
+            ),
+            pytest.param(
+                ("survey",),
+                {"Key indicators", "NPS over time"},
+                {"Customer value", "RFM segments and personas", "Purchase funnel"},
+                id="only-surveys",
+            ),
+            pytest.param(
+                ("view", "product_view", "search", "add_to_cart", "checkout"),
+                {"Common next steps", "Friction points"},
+                {"Customer value", "NPS over time", "Purchase funnel", "Cohort retention"},
+                id="only-clickstream",
+            ),
+        ],
+    )
+    def test_partial_logs(
+        self,
+        world_log: cx.InteractionLog,
+        kinds: tuple[str, ...],
+        present: set[str],
+        absent: set[str],
+    ) -> None:
+        """A log with one family of interactions gets its sections; the rest are left out
+        with a one-line reason each, in the text and in the page."""
+        report = cx_report(_only(world_log, kinds))
+        titles = {s.title for s in report.sections}
+        assert present <= titles
+        assert not absent & titles
+        reasons = {item.title: item.reason for item in report.left_out}
+        assert absent <= set(reasons)
+        assert all(reason and "\n" not in reason for reason in reasons.values())
+        assert "Left out" in str(report)
+        page = report.to_html()
+        assert all(f"id='left-out-{item.key}'" in page for item in report.left_out)
+
+    def test_no_purchases_or_surveys(self) -> None:
+        """Two views: an overview, the triggers and reasons for everything else."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=["a", "b"], timestamp=[0, 86_400], kind=["view", "login"]
+        )
+        report = cx_report(log)
+        assert [s.title for s in report.sections] == ["Overview", "Act now (triggers)"]
+        reasons = {item.title: item.reason for item in report.left_out}
+        assert reasons["Customer value"] == "the log has no purchases"
+        assert "no survey answers" in reasons["Key indicators"]
+
+    def test_empty_log_is_an_error(self) -> None:
+        """An empty log cannot be reported on."""
+        empty = cx.InteractionLog.from_arrays(customer_id=[], timestamp=[], kind=[])
+        with pytest.raises(DataError, match="at least one interaction"):
+            cx_report(empty)
+
+    def test_as_of_before_the_log_is_an_error(self, world_log: cx.InteractionLog) -> None:
+        """A report date before the first interaction says so."""
+        with pytest.raises(DataError, match="at or before as_of"):
+            cx_report(world_log, as_of="2000-01-01T00:00:00Z")
+
+
+def test_cdnow_value_with_zero_spend_buyers() -> None:
+    """CDNOW has repeat buyers whose purchases are worth 0: the value section keeps them out of
+    the spend model, says so, and the report is built."""
+    report = cx_report(cx.datasets.cdnow())
+    value = section_of(report, "Customer value")
+    assert "worth 0 left out of the lifetime value" in value.note
+    assert "expected value of today's buyers, 12 months" in dict(value.rows)
+    assert {"NPS over time", "Purchase funnel"} <= {item.title for item in report.left_out}
+
+
+def test_churn_risk_count_matches_gap_rule(
+    world_log: cx.InteractionLog, world_report: CXReport
+) -> None:
+    """'churn_risk' customers are those with a 90-day silence ending in the report's last 30 days."""
+    line = dict(section_of(world_report, "Act now (triggers)").rows)["churn_risk"]
+    as_of = int(world_log.timestamps.max())
+    day = 86_400 * 10**6
+    t = world_log.timestamps
+    codes = world_log.customer_codes
+    nxt = np.append(t[1:], np.iinfo(np.int64).max)
+    last_of_customer = np.append(codes[1:] != codes[:-1], True)
+    nxt[last_of_customer] = np.iinfo(np.int64).max
+    due = t + 90 * day
+    fires = (nxt > due) & (due <= as_of) & (due > as_of - 30 * day)
+    expected = np.unique(codes[fires]).size
+    assert line == f"{expected:,} customers in the last 30 days"
+
+
+class TestWording:
+    @pytest.mark.parametrize(
+        ("seconds", "expected"),
+        [(float("inf"), "-"), (59.4, "59 seconds"), (60.0, "1 minute"), (5_400.0, "2 hours"),
+         (86_400.0 * 3, "3 days")],
+        ids=["unknown", "seconds", "one-minute", "hours-rounded", "days"],
+    )  # fmt: skip
+    def test_duration(self, seconds: float, expected: str) -> None:
+        """A duration reads in its largest whole unit, rounded, singular for one."""
+        assert expected == _duration(seconds)
+
+    def test_numbers_and_shares(self) -> None:
+        """Counts get thousands separators; a share of nothing is just the count."""
+        assert _n(12_345.6) == "12,346"
+        assert _pct(0.125) == "12.5%"
+        assert _pct(0.126, digits=0) == "13%"
+        assert _share(1_200, 4_800) == "1,200 (25.0%)"
+        assert _share(3, 0) == "3"
+        assert (_plural(1, "answer"), _plural(2, "answer")) == ("1 answer", "2 answers")

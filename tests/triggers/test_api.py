@@ -1,0 +1,100 @@
+"""Tests of the entry points for hosts and the command line: check, diagnose, refuse_unchecked
+and the kinds each property is read from."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxmodel.errors import DataWarning, TriggerTypeError
+from cxmodel.expr import Diagnostic
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import RuleSet, _api, parse
+from cxmodel.triggers._api import check, diagnose, property_kinds, refuse_unchecked
+
+
+class TestDiagnose:
+    """``diagnose`` (behind ``check`` and ``evaluate``) tells refused unknown properties from
+    unverifiable ones by the property a diagnostic is about, not by its message text."""
+
+    LOG = InteractionLog.from_records(
+        [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase", "value": 5}]
+    )
+    TEXT = (
+        "trigger t:\n    when purchase as p where p.valu > 1\n    emit x\n"
+        "trigger u:\n    when purchase if sum(purchase.valu within 30 days) > 2"
+        " and sum(ticket_opened.wait within 3 days) > 1\n    emit y\n"
+    )
+
+    def test_unknown_property_carries_its_subject(self) -> None:
+        """E302 names the property without its qualifier in ``subject``, in a clause and in an
+        aggregate, and keeps it when the message is prefixed with the rule's name."""
+        errors, unverifiable, _ = diagnose(parse(self.TEXT), self.LOG, name_rules=True)
+        assert [(d.code, d.line, d.subject) for d in errors] == [
+            ("E302", 2, "valu"),
+            ("E302", 5, "valu"),
+        ]
+        assert errors[0].message == "rule 't': unknown property 'p.valu'"
+        assert unverifiable == {"u": {"wait"}}
+
+    @pytest.mark.parametrize(("subject", "refused"), [("valu", True), ("wait", False)])
+    def test_decided_on_subject_not_text(
+        self, monkeypatch: pytest.MonkeyPatch, subject: str, refused: bool
+    ) -> None:
+        """An E302 whose message names no property is refused when its subject is read from a
+        kind the log holds, and dropped (unverifiable) when it is not."""
+        diagnostic = Diagnostic("E302", 5, 1, "unknown property", subject=subject)
+        monkeypatch.setattr(_api, "check_rules", lambda *args, **kwargs: (diagnostic,))
+        rules = RuleSet((parse(self.TEXT)["u"],))
+        errors, _, _ = diagnose(rules, self.LOG, name_rules=False)
+        assert errors == ((diagnostic,) if refused else ())
+
+
+LOG = InteractionLog.from_records(
+    [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase", "value": 5}]
+)
+
+
+class TestCheck:
+    def test_refusal_lists_every_error_with_carets(self) -> None:
+        """Every error comes back in one TriggerTypeError; with the source, lines and carets."""
+        text = "trigger t:\n    when purchse as p where p.valu > 1\n    emit x"
+        with pytest.raises(TriggerTypeError) as info:
+            check(parse(text), LOG, source=text)
+        assert [d.code for d in info.value.errors] == ["E301"]  # type: ignore[attr-defined]
+        assert "when purchse as p" in str(info.value) and "^" in str(info.value)
+
+    def test_property_of_a_kind_the_log_lacks_warns(self) -> None:
+        """A property read only from tickets, over a log without tickets, is a warning."""
+        text = 'trigger t:\n    when ticket_opened as x where x.topic == "billing"\n    emit y'
+        with pytest.warns(DataWarning, match=r"rule 't': 'topic'"):
+            check(parse(text), LOG)
+
+    def test_clean_rules_pass_silently(self) -> None:
+        """Rules the log can verify raise and warn nothing."""
+        check(parse("trigger t:\n    when purchase as p where p.value > 1\n    emit x"), LOG)
+
+
+class TestRefuseUnchecked:
+    def test_messages_name_the_rule(self) -> None:
+        """Each refused diagnostic's message starts with its rule's name."""
+        with pytest.raises(TriggerTypeError, match="rule 't': unknown kind 'purchse'"):
+            refuse_unchecked(parse("trigger t:\n    when purchse\n    emit x"), LOG)
+
+
+class TestPropertyKinds:
+    def test_inactive_reads_from_any_kind(self) -> None:
+        """The anchor of ``when inactive`` is any interaction: its properties' kind is None."""
+        rule = parse("trigger t:\n    when inactive for 30 days\n    emit x(c = channel)")["t"]
+        assert {"channel": {None}} == property_kinds(rule)
+
+    def test_aggregates_read_from_their_kind(self) -> None:
+        """An aggregate's field and filter are read from the aggregated kind; the alias's
+        properties from the anchor; customer_id, timestamp and kind are not properties."""
+        text = ("trigger t:\n    when purchase as p\n"
+                "    if sum(refund.value where reason == p.product within 30 days) > kind\n"
+                "    emit x")  # fmt: skip
+        assert {
+            "value": {"refund"},
+            "reason": {"refund"},
+            "product": {"purchase"},
+        } == property_kinds(parse(text)["t"])

@@ -1,0 +1,105 @@
+"""Tests of expressions compiled for one interaction at a time: the vectorised evaluator's
+semantics for missing values, text against numbers, division by zero, names, traits and
+aggregates (hand-computed)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from cxmodel.errors import SchemaError
+from cxmodel.expr import parse_expr
+from cxmodel.triggers._scalar import Env, compile_expr, is_missing
+
+ROW = {"value": 150.0, "channel": "web", "note": None, "code": "7"}
+
+
+def run(text: str, row: dict[str, Any] = ROW, **env: Any) -> Any:
+    """Evaluate ``text`` on one interaction ``row`` of customer c1 at time 5."""
+    fields: dict[str, Any] = {"traits": {}} | env
+    return compile_expr(parse_expr(text), "p")(Env(row, 5, "c1", **fields))
+
+
+class TestSemantics:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ('value > 100 and channel == "web"', True),
+            ("value + 1", 151.0),
+            ("value / 0", None),
+            ("value % 7", 3.0),
+            ("note + 1", None),
+            ("note > 0", False),
+            ("note < 0", False),
+            ("note ?? 2", 2.0),
+            ("value ?? 2", 150.0),
+            ("code == 7", False),
+            ("code != 7", True),
+            ('channel in ["app", "web"]', True),
+            ('note not in ["app"]', False),
+            ("not note", True),
+            ("-value", -150.0),
+            ("abs(-2.5)", 2.5),
+            ("upper(channel)", "WEB"),
+            ("length(channel)", 3.0),
+            ("round(2.6)", 3.0),
+            ("missing_field == 1", False),
+            ("customer_id", "c1"),
+            ("timestamp", 5.0),
+            ("1 + 2 + 3 + value", 156.0),
+        ],
+    )
+    def test_expression(self, text: str, expected: Any) -> None:
+        """Missing propagates through arithmetic, compares false, and is replaced by ??;
+        text never equals a number; division by zero is missing."""
+        assert expected == run(text)
+
+    def test_duration_is_microseconds(self) -> None:
+        """A duration literal reads as its length in microseconds."""
+        assert run("1 days") == 86_400_000_000.0
+
+
+class TestNames:
+    def test_alias_reads_the_bound_interaction(self) -> None:
+        """``p.value`` reads the bound interaction; without one it is missing."""
+        assert run("p.value", alias={"value": 9.0}) == 9.0
+        assert run("p.value") is None
+
+    def test_traits_as_numbers(self) -> None:
+        """A boolean or integer trait reads as a float; text as text; absent as missing."""
+        traits = {"vip": True, "age": 31, "plan": "pro"}
+        assert (run("customer.vip", traits=traits),
+                                      run("customer.age", traits=traits),
+                                      run("customer.plan", traits=traits)) == (1.0, 31.0, "pro")  # fmt: skip
+        assert run("customer.tier", traits=traits) is None
+
+    def test_unbound_qualifier_is_refused_when_compiled(self) -> None:
+        """A qualifier that is neither the alias nor ``customer`` names nothing."""
+        with pytest.raises(SchemaError, match="names no bound interaction"):
+            compile_expr(parse_expr("q.value > 1"), "p")
+
+
+class TestAggregates:
+    def test_looked_up_by_their_text(self) -> None:
+        """An aggregate's value comes from the environment, asked for by its printed text."""
+        asked: list[str] = []
+
+        def aggregate(key: str) -> float:
+            asked.append(key)
+            return 4.0
+
+        assert run("count(purchase within 7 days) > 3", aggregate=aggregate) is True
+        assert asked == ["count(purchase within 7 days)"]
+
+    def test_needs_a_history(self) -> None:
+        """Outside a rule there is no history to aggregate."""
+        with pytest.raises(SchemaError, match="needs a history"):
+            run("count(purchase within 7 days)")
+
+
+def test_is_missing() -> None:
+    """None and NaN are missing; zero and empty text are values."""
+    assert (is_missing(None), is_missing(math.nan),
+                                          is_missing(0.0), is_missing("")) == (True, True, False, False)  # fmt: skip
