@@ -769,22 +769,50 @@ class InteractionLog:
             )
         return self._subset(keep, self._observed_until)
 
-    def _subset(self, keep: npt.NDArray[np.bool_], observed_until: int | None) -> InteractionLog:
-        rows = self._rows
+    def _subset(
+        self, keep: npt.NDArray[np.bool_], observed_until: int | None, rows: _Rows | None = None
+    ) -> InteractionLog:
+        """The rows ``keep`` of ``rows`` (by default this log's, in log order); customers
+        without a row kept are dropped, every other category is kept. Rows in input order
+        give a log that sorts them when it is first read in log order."""
+        rows = self._rows if rows is None else rows
         codes = rows.codes[keep]
         present = np.zeros(self.n_customers, dtype=bool)
         present[codes] = True
         remap = (np.cumsum(present) - 1).astype(np.int32)
-        return InteractionLog(
-            customer_codes=remap[codes],
-            customers=self._customers[present],
-            timestamps=rows.timestamps[keep],
-            row_order=rows.row_order[keep],
-            strings={k: (c[keep], cats) for k, (c, cats) in rows.strings.items()},
-            numeric={k: v[keep] for k, v in rows.numeric.items()},
-            questions=self._questions,
-            observed_until=observed_until,
+        strings = {k: (c[keep], cats) for k, (c, cats) in rows.strings.items()}
+        numeric = {k: v[keep] for k, v in rows.numeric.items()}
+        if rows.offsets is not None:
+            return InteractionLog(
+                customer_codes=remap[codes],
+                customers=self._customers[present],
+                timestamps=rows.timestamps[keep],
+                row_order=rows.row_order[keep],
+                strings=strings,
+                numeric=numeric,
+                questions=self._questions,
+                observed_until=observed_until,
+            )
+        log = InteractionLog.__new__(InteractionLog)
+        log._questions = self._questions
+        log._customers = self._customers[present]
+        log._rejected = RejectedRows.empty()
+        log._input = _Rows(
+            remap[codes], rows.timestamps[keep], rows.row_order[keep], strings, numeric
         )
+        log._sorted = None  # sorted when first read in log order
+        if observed_until is None and log._input.timestamps.shape[0]:
+            observed_until = int(log._input.timestamps.max())
+        log._observed_until = observed_until
+        return log
+
+    def _of_kinds(self, kinds: Sequence[str], argument: str) -> InteractionLog:
+        """The rows of ``kinds``, as ``filter(kind_mask(*kinds))`` keeps them, without sorting
+        this log when it was not sorted yet (the rows kept are sorted alone, when they are first
+        read in log order): for analyses of a few kinds of rows, such as survey answers.
+        ``argument`` names the caller in errors about the kinds, as in :meth:`kind_mask`."""
+        rows = self._rows_in_any_order()
+        return self._subset(_kind_mask(rows, kinds, argument), self._observed_until, rows)
 
     def between(self, start: TimeLike | None = None, end: TimeLike | None = None) -> InteractionLog:
         """Interactions with ``start <= timestamp < end`` (either bound may be ``None``).
