@@ -1226,15 +1226,20 @@ def _packed_sort(
     if int(customers.max()).bit_length() + time_bits + position_bits > 64:
         return None
     code_shift = np.uint64(time_bits + position_bits)
-    key = customers.astype(np.uint64) << code_shift
-    key |= steps.offset.astype(np.uint64) << np.uint64(position_bits)
+    key = customers.astype(np.uint64)
+    key <<= code_shift
+    part = steps.offset.astype(np.uint64)  # one scratch array, reused below
+    part <<= np.uint64(position_bits)
+    key |= part
     key |= np.arange(n, dtype=np.uint64)
     key.sort()  # distinct keys: any sort is stable
-    order: npt.NDArray[np.intp] = (key & np.uint64((1 << position_bits) - 1)).astype(np.intp)
+    np.bitwise_and(key, np.uint64((1 << position_bits) - 1), out=part)
+    # positions < 2**63: the same bits as int64, which is intp on 64-bit platforms (no copy)
+    order: npt.NDArray[np.intp] = part.view(np.int64).astype(np.intp, copy=False)
     codes = (key >> code_shift).astype(np.int32)
     key >>= np.uint64(position_bits)
     key &= np.uint64((1 << time_bits) - 1)
-    times = key.astype(np.int64)
+    times = key.view(np.int64)  # offsets < 2**63: same bits
     if steps.step > 1:
         times *= steps.step
     times += steps.low
