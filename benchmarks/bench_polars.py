@@ -17,12 +17,20 @@ answers are checked equal between the tools; a peer that is not installed is rep
 skipped (nothing is installed). Prints the timings and ratios (peer time / cxmodel time: above
 1 means cxmodel is faster) and exits 0.
 
+The tools of a task are timed in rounds, after one untimed round: each round runs every tool
+once, in an order that rotates from round to round, with a garbage collection before each run,
+and each tool's time is its best over ``--repeat`` rounds. So the first touch of memory, the
+page cache and imports are paid before any timing, and a change in the machine's load (on
+shared cores) falls on all tools alike rather than on the one timed at that moment. The CSV
+file is flushed to disk before it is read.
+
 Usage: python benchmarks/bench_polars.py [--rows N] [--repeat R]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import tempfile
 import time
@@ -52,13 +60,23 @@ Task = tuple[
 ]
 
 
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+def race(tools: list[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
+    """Each tool's best time over ``repeat`` rounds after an untimed one, and its answer.
+
+    Every round runs each tool once, starting with a different tool from round to round, with
+    a garbage collection before each run and no earlier answer of that tool kept alive.
+    """
+    answers: list[Any] = [tool() for tool in tools]  # untimed: imports, memory, page cache
+    best = [float("inf")] * len(tools)
+    for round_number in range(repeat):
+        for step in range(len(tools)):
+            i = (round_number + step) % len(tools)
+            answers[i] = None
+            gc.collect()
+            start = time.perf_counter()
+            answers[i] = tools[i]()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return list(zip(best, answers, strict=True))
 
 
 def make_columns(n: int, shuffled: bool, seed: int = 0) -> Columns:
@@ -322,6 +340,8 @@ def write_csv(columns: Columns, path: str) -> None:
                 columns["customer_id"], iso, columns["kind"], value, metric, score, strict=True
             )
         )
+        handle.flush()
+        os.fsync(handle.fileno())  # no write-back of this file while the readers are timed
 
 
 def main() -> int:
@@ -341,7 +361,8 @@ def main() -> int:
         print("duckdb is not installed: its timings are skipped (pip install duckdb)")
 
     print(
-        f"{args.rows:,} interactions, {args.rows // 10:,} string customer ids, best of {args.repeat}"
+        f"{args.rows:,} interactions, {args.rows // 10:,} string customer ids, "
+        f"best of {args.repeat} rounds after an untimed one"
     )
     print(
         f"{'task':<34} {'input':<13} {'cxmodel':>9} {'polars':>9} {'ratio':>6} "
@@ -365,13 +386,21 @@ def main() -> int:
             tasks.append(("CSV -> sorted log", cx_csv, pl_csv, duck_csv, same_csv))
             for name, cx_fn, pl_fn, duck_fn, same in tasks:
                 data = path if name.startswith("CSV") else columns
-                t_cx, answer = best_of(partial(cx_fn, data), args.repeat)
+                peers = [
+                    None if module is None or peer is None else partial(peer, module, data)
+                    for module, peer in ((pl, pl_fn), (duckdb, duck_fn))
+                ]
+                timed = race(
+                    [partial(cx_fn, data), *(p for p in peers if p is not None)], args.repeat
+                )
+                t_cx, answer = timed[0]
+                results = iter(timed[1:])
                 cells, equal = [], []
-                for module, peer in ((pl, pl_fn), (duckdb, duck_fn)):
-                    if module is None or peer is None:
+                for peer_run in peers:
+                    if peer_run is None:
                         cells.append(f"{'-':>9} {'-':>6}")
                         continue
-                    t_peer, peer_answer = best_of(partial(peer, module, data), args.repeat)
+                    t_peer, peer_answer = next(results)
                     equal.append(same(answer, peer_answer))
                     cells.append(f"{t_peer:8.2f}s {t_peer / t_cx:5.2f}x")
                 ok = "yes" if all(equal) else "NO"

@@ -75,3 +75,67 @@ class TestWhenTheLogIsSorted:
             with ThreadPoolExecutor(4) as pool:
                 seen = list(pool.map(lambda log: log.customer_codes.tolist(), logs))
             assert all(codes == expected for codes in seen)
+
+
+def _surveys(seed: int, n: int, customers: int) -> dict[str, np.ndarray]:
+    """Shuffled interactions with NPS and CSAT answers on some rows and a text column."""
+    columns = _columns(seed, n, customers, 60)
+    rng = np.random.default_rng(seed + 1)
+    survey = rng.random(n) < 0.4
+    metric = np.where(rng.random(n) < 0.7, "nps", "csat").astype(object)
+    columns["kind"] = np.where(survey, "survey", columns["kind"]).astype(object)
+    columns["metric"] = np.where(survey, metric, None).astype(object)
+    columns["score"] = np.where(
+        survey, np.where(metric == "nps", rng.integers(0, 11, n), rng.integers(1, 6, n)), np.nan
+    )
+    columns["value"] = np.where(columns["kind"] == "view", np.nan, columns["value"])
+    channels = np.array(["web", "app", "store", None], dtype=object)
+    columns["channel"] = channels[rng.integers(0, 4, n)]
+    return columns
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), customers=st.integers(1, 25))
+def test_rows_of_kinds_equal_the_filtered_sorted_log(seed: int, n: int, customers: int) -> None:
+    """The survey rows taken from a fresh log, sorted alone, equal those the sorted log keeps."""
+    columns = _surveys(seed, n, customers)
+    fresh = InteractionLog.from_arrays(**columns)
+    whole = InteractionLog.from_arrays(**columns)
+    expected = whole.filter(whole.kind_mask("survey"))
+    for log in (fresh, whole):  # not sorted yet, then sorted
+        got = log._of_kinds(("survey",), "kind_mask()")
+        assert got.equals(expected)
+        assert got.row_order.tolist() == expected.row_order.tolist()
+        assert got.observed_until == expected.observed_until
+        assert got.categorical("channel")[1].tolist() == expected.categorical("channel")[1].tolist()
+    assert fresh._sorted is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 300),
+    customers=st.integers(1, 25),
+    by=st.sampled_from([None, "channel", "customer_id", "kind"]),
+    period=st.sampled_from([None, "week", "month"]),
+)
+def test_survey_metrics_without_the_sort_equal_them_after(
+    seed: int, n: int, customers: int, by: str | None, period: str | None
+) -> None:
+    """NPS and CSAT by group and period are the same whether or not the log was sorted, and
+    only a grouping by customer sorts it."""
+    import warnings
+
+    from cxmodel.metrics import csat, nps
+
+    columns = _surveys(seed, n, customers)
+    for metric in (nps, csat):
+        fresh = InteractionLog.from_arrays(**columns)
+        sorted_first = InteractionLog.from_arrays(**columns)
+        sorted_first.timestamps  # noqa: B018 (read in log order: sorts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = metric(fresh, by=by, period=period)
+            b = metric(sorted_first, by=by, period=period)
+        assert repr(a.to_dict()) == repr(b.to_dict())
+        assert (fresh._sorted is None) == (by != "customer_id")

@@ -1,4 +1,5 @@
-"""The log's row order: a radix grouping plus a local fix-up equals a full lexsort."""
+"""The log's row order: one sort of packed keys, or a radix grouping plus a local fix-up,
+equals a full lexsort."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from hypothesis import strategies as st
 
 import cxmodel.log._log as log_module
 from cxmodel import InteractionLog
-from cxmodel.log._log import _full_sort_order, _group_by_code, _sort_order, _sorted_keys
+from cxmodel.log._log import (
+    _full_sort_order,
+    _group_by_code,
+    _packed_sort,
+    _sort_order,
+    _sorted_keys,
+    _TimeSteps,
+)
 
 
 def _reference(codes: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -71,6 +79,64 @@ def test_sorted_keys_are_the_keys_in_that_order(data: tuple[np.ndarray, np.ndarr
         assert order.tolist() == _reference(codes, times).tolist()
         assert sorted_codes.tolist() == codes[order].tolist()
         assert sorted_times.tolist() == times[order].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(_inputs())
+def test_radix_path_without_packing(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """Keys that do not pack into 64 bits take the radix grouping and local fix-up, with the
+    same order and keys (forced here for every input)."""
+    codes, times = data
+    saved_sort, saved_probe = log_module._packed_sort, log_module._PROBE
+    log_module._packed_sort = lambda customers, steps: None
+    try:
+        for probe in (saved_probe, 0):
+            log_module._PROBE = probe
+            order, sorted_codes, sorted_times = _sorted_keys(codes, times)
+            assert order.tolist() == _reference(codes, times).tolist()
+            assert sorted_codes.tolist() == codes[order].tolist()
+            assert sorted_times.tolist() == times[order].tolist()
+    finally:
+        log_module._packed_sort, log_module._PROBE = saved_sort, saved_probe
+
+
+@settings(max_examples=200, deadline=None)
+@given(_inputs())
+def test_packed_sort_unpacks_the_keys(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """When the keys pack, the codes and times unpacked from the sorted keys are the input's
+    in the lexsort order; when they do not, there is no packed order."""
+    codes, times = data
+    if not times.size:
+        return
+    steps = _TimeSteps.of(times)
+    packed = _packed_sort(codes, steps)
+    fits = (
+        int(codes.max()).bit_length() + steps.span.bit_length() + (times.size - 1).bit_length()
+        <= 64
+    )
+    assert (packed is not None) == fits
+    if packed is not None:
+        order, sorted_codes, sorted_times = packed
+        assert order.tolist() == _reference(codes, times).tolist()
+        assert sorted_codes.dtype == np.int32 and sorted_times.dtype == np.int64
+        assert sorted_codes.tolist() == codes[order].tolist()
+        assert sorted_times.tolist() == times[order].tolist()
+
+
+def test_packed_sort_of_microsecond_times_over_years() -> None:
+    """Times in microseconds over ten years do not pack with 2**20 customers and 50,000 rows
+    (20 + 49 + 16 bits): the radix path sorts them, time-ordered or shuffled."""
+    rng = np.random.default_rng(3)
+    n = 50_000
+    codes = rng.integers(0, 2**20, n).astype(np.int32)
+    codes[0] = 2**20 - 1
+    times = np.sort(rng.integers(0, 10 * 365 * 86_400 * 10**6, n))
+    times[0], times[-1] = 0, 10 * 365 * 86_400 * 10**6 + 1
+    assert _packed_sort(codes, _TimeSteps.of(times)) is None
+    for shuffled in (False, True):
+        order = rng.permutation(n) if shuffled else np.arange(n)
+        c, t = codes[order], times[order]
+        assert _sort_order(c, t).tolist() == _reference(c, t).tolist()
 
 
 @pytest.mark.parametrize("top", [1, 2**16 - 1, 2**16, 2**16 + 5, 300_000])

@@ -91,7 +91,10 @@ class Encoded:
             if hasattr(text, "combine_chunks"):  # one dictionary for the whole column
                 text = text.combine_chunks()
             encoded = text.dictionary_encode()
-            indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            indices = encoded.indices
+            if indices.null_count:
+                indices = indices.fill_null(-1)
+            indices = indices.to_numpy(zero_copy_only=False)
             self._codes = np.asarray(indices, dtype=np.int32)
             self._categories = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
         return self._codes, self._categories

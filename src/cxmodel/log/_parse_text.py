@@ -147,7 +147,16 @@ def arrow_times(text: Any, zone: tzinfo | None) -> tuple[IntArray, BoolArray]:
             shift = (offset.days * 86_400 + offset.seconds) * _US + offset.microseconds
         if parsed is None:
             return None
-        values = _int64(parsed.cast(pa.int64()).fill_null(0)) - shift
+        values = _int64(parsed.cast(pa.int64()).fill_null(0))
+        if shift:
+            values = values - shift
+        if (
+            parsed.null_count == 0
+            and values.size
+            and int(values.min()) >= _LOW_US
+            and int(values.max()) <= _HIGH_US
+        ):  # every row read (the usual case): no masks to build
+            return np.array(values, dtype=np.int64), np.ones(values.size, dtype=bool)
         inside = _valid(parsed) & (values >= _LOW_US) & (values <= _HIGH_US)
         return np.where(inside, values, 0), inside
 

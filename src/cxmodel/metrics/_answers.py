@@ -172,6 +172,10 @@ def survey_chunk(
     labels: npt.NDArray[Any] | None = None
     every_label = False
     if isinstance(data, InteractionLog):
+        if not by_rated and (by is None or (isinstance(by, str) and by != "customer_id")):
+            # the survey rows alone hold every answer and every category of a text column
+            # (customers aside): a log not sorted yet sorts only them
+            data = data._of_kinds(("survey",), "survey_chunk()")
         mask = answer_rows(data, metric)
         scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
         rows: IntArray | None = data.row_order[mask]
