@@ -30,6 +30,7 @@ __all__ = [
     "method_of",
     "name_sequence",
     "of_type",
+    "random_seed",
     "real",
     "text_value",
 ]
@@ -193,3 +194,22 @@ def method_of(value: Any, method: str, where: str, name: str, hint: str) -> Any:
     if callable(getattr(value, method, None)):
         return value
     raise ValueTypeError(f"{where}: {name} must be {hint}; got {got(value)}")
+
+
+def random_seed(value: Any, where: str, name: str, *, generator: bool = True) -> Any:
+    """``value`` if it seeds random draws: ``None``, an integer at least 0 or (``generator``,
+    where numpy draws rather than scikit-learn) a :class:`numpy.random.Generator`.
+
+    Examples
+    --------
+    >>> random_seed("junk", "f()", "random_state")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: f(): random_state must be None, an integer or a numpy Generator; got str 'junk'
+    """
+    if value is None or (generator and isinstance(value, np.random.Generator)):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return integer(value, where, name, minimum=0)
+    expected = "None, an integer or a numpy Generator" if generator else "None or an integer"
+    raise ValueTypeError(f"{where}: {name} must be {expected}; got {got(value)}")
