@@ -97,6 +97,12 @@ class TestAccepted:
             lambda: float_array("junk", "f()", "x"), ValueTypeError, "x must be numbers", id="array"
         ),
         pytest.param(
+            lambda: float_array([[1.0]], "f()", "x", ndim=1),
+            SchemaError,
+            r"x must be a 1-d array or a list of numbers; got shape \(1, 1\)",
+            id="array-ndim",
+        ),
+        pytest.param(
             lambda: real(float("nan"), "f()", "t"),
             SchemaError,
             "t must be a finite number; got nan",

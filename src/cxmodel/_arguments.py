@@ -161,14 +161,31 @@ def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:
     raise ValueTypeError(f"{where}: {name} must be a mapping (a dict); got {got(value)}")
 
 
-def float_array(value: Any, where: str, name: str) -> npt.NDArray[np.float64]:
-    """``value`` as a float64 array; text or objects that are not numbers are refused."""
+def float_array(
+    value: Any, where: str, name: str, *, ndim: int | None = None
+) -> npt.NDArray[np.float64]:
+    """``value`` as a float64 array (of ``ndim`` dimensions, if given); text or objects that
+    are not numbers are refused.
+
+    Examples
+    --------
+    >>> float_array(5.0, "f()", "durations", ndim=1)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): durations must be a 1-d array or a list of numbers; got shape ()
+    """
     try:
-        return np.asarray(value, dtype=np.float64)
+        array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueTypeError(
             f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
         ) from error
+    if ndim is not None and array.ndim != ndim:
+        shape = "a list of numbers" if ndim == 1 else "a table of numbers (rows, columns)"
+        raise SchemaError(
+            f"{where}: {name} must be a {ndim}-d array or {shape}; got shape {array.shape}"
+        )
+    return array
 
 
 def real(value: Any, where: str, name: str) -> float:
