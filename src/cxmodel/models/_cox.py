@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import linalg
 
-from cxmodel._arguments import float_array, name_sequence
+from cxmodel._arguments import float_array, got, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import ConvergenceWarning, DataError, SchemaError, ValueTypeError
@@ -45,9 +45,7 @@ def as_design(
         try:
             mat = np.asarray(X.to_numpy(dtype=np.float64), dtype=np.float64)
         except (TypeError, ValueError) as error:
-            raise ValueTypeError(
-                f"{where}: {what} must hold numbers only; got column types {list(X.dtypes)}"
-            ) from error
+            raise ValueTypeError(f"{where}: {what} must hold numbers only; got {got(X)}") from error
     else:
         mat = float_array(X, where, what)
         if mat.ndim == 1:
