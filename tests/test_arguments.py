@@ -19,6 +19,7 @@ from cxmodel._arguments import (
     method_of,
     name_sequence,
     of_type,
+    random_seed,
     real,
     text_value,
 )
@@ -44,6 +45,10 @@ class TestAccepted:
         assert text_value("kind", "f()", "name") == "kind"
         assert of_type(1, int, "f()", "n", "an int") == 1
         assert method_of("x", "upper", "f()", "s", "text") == "x"
+        generator = np.random.default_rng(0)
+        assert random_seed(generator, "f()", "seed") is generator
+        assert random_seed(None, "f()", "seed") is None
+        assert random_seed(np.int64(7), "f()", "seed", generator=False) == 7
 
 
 @pytest.mark.parametrize(
@@ -92,6 +97,12 @@ class TestAccepted:
             lambda: float_array("junk", "f()", "x"), ValueTypeError, "x must be numbers", id="array"
         ),
         pytest.param(
+            lambda: float_array([[1.0]], "f()", "x", ndim=1),
+            SchemaError,
+            r"x must be a 1-d array or a list of numbers; got shape \(1, 1\)",
+            id="array-ndim",
+        ),
+        pytest.param(
             lambda: real(float("nan"), "f()", "t"),
             SchemaError,
             "t must be a finite number; got nan",
@@ -108,6 +119,24 @@ class TestAccepted:
             ValueTypeError,
             "model must be a model; got NoneType None",
             id="method",
+        ),
+        pytest.param(
+            lambda: random_seed("junk", "f()", "seed"),
+            ValueTypeError,
+            "seed must be None, an integer or a numpy Generator; got str 'junk'",
+            id="seed",
+        ),
+        pytest.param(
+            lambda: random_seed(np.random.default_rng(0), "f()", "seed", generator=False),
+            ValueTypeError,
+            "seed must be None or an integer; got Generator",
+            id="seed-scikit-learn",
+        ),
+        pytest.param(
+            lambda: random_seed(-1, "f()", "seed"),
+            SchemaError,
+            "seed must be at least 0; got -1",
+            id="seed-negative",
         ),
     ],
 )

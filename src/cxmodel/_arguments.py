@@ -30,6 +30,7 @@ __all__ = [
     "method_of",
     "name_sequence",
     "of_type",
+    "random_seed",
     "real",
     "text_value",
 ]
@@ -165,14 +166,31 @@ def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:
     raise ValueTypeError(f"{where}: {name} must be a mapping (a dict); got {got(value)}")
 
 
-def float_array(value: Any, where: str, name: str) -> npt.NDArray[np.float64]:
-    """``value`` as a float64 array; text or objects that are not numbers are refused."""
+def float_array(
+    value: Any, where: str, name: str, *, ndim: int | None = None
+) -> npt.NDArray[np.float64]:
+    """``value`` as a float64 array (of ``ndim`` dimensions, if given); text or objects that
+    are not numbers are refused.
+
+    Examples
+    --------
+    >>> float_array(5.0, "f()", "durations", ndim=1)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): durations must be a 1-d array or a list of numbers; got shape ()
+    """
     try:
-        return np.asarray(value, dtype=np.float64)
+        array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueTypeError(
             f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
         ) from error
+    if ndim is not None and array.ndim != ndim:
+        shape = "a list of numbers" if ndim == 1 else "a table of numbers (rows, columns)"
+        raise SchemaError(
+            f"{where}: {name} must be a {ndim}-d array or {shape}; got shape {array.shape}"
+        )
+    return array
 
 
 def real(value: Any, where: str, name: str) -> float:
@@ -198,3 +216,22 @@ def method_of(value: Any, method: str, where: str, name: str, hint: str) -> Any:
     if callable(getattr(value, method, None)):
         return value
     raise ValueTypeError(f"{where}: {name} must be {hint}; got {got(value)}")
+
+
+def random_seed(value: Any, where: str, name: str, *, generator: bool = True) -> Any:
+    """``value`` if it seeds random draws: ``None``, an integer at least 0 or (``generator``,
+    where numpy draws rather than scikit-learn) a :class:`numpy.random.Generator`.
+
+    Examples
+    --------
+    >>> random_seed("junk", "f()", "random_state")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: f(): random_state must be None, an integer or a numpy Generator; got str 'junk'
+    """
+    if value is None or (generator and isinstance(value, np.random.Generator)):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return integer(value, where, name, minimum=0)
+    expected = "None, an integer or a numpy Generator" if generator else "None or an integer"
+    raise ValueTypeError(f"{where}: {name} must be {expected}; got {got(value)}")

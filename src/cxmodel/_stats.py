@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
+from cxmodel._arguments import float_array, real
 from cxmodel.errors import SchemaError
 
 __all__ = [
@@ -146,7 +147,11 @@ def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, 
     >>> [round(v, 4) for v in wilson_interval(56, 70)]
     [0.6918, 0.877]
     """
-    low, high = wilson_bounds(successes, n, z)
+    successes, n = (
+        real(successes, "wilson_interval()", "successes"),
+        real(n, "wilson_interval()", "n"),
+    )
+    low, high = wilson_bounds(successes, n, real(z, "wilson_interval()", "z"))
     return (float(low), float(high))
 
 
@@ -211,7 +216,9 @@ def newcombe_interval(
     >>> [round(v, 4) for v in newcombe_interval(56, 70, 48, 80)]  # Newcombe (1998), example (a)
     [0.0524, 0.3339]
     """
-    low, high = newcombe_bounds(x_a, n_a, x_b, n_b, z)
+    x_a, n_a = real(x_a, "newcombe_interval()", "x_a"), real(n_a, "newcombe_interval()", "n_a")
+    x_b, n_b = real(x_b, "newcombe_interval()", "x_b"), real(n_b, "newcombe_interval()", "n_b")
+    low, high = newcombe_bounds(x_a, n_a, x_b, n_b, real(z, "newcombe_interval()", "z"))
     return (float(low), float(high))
 
 
@@ -290,6 +297,9 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
     >>> round(low, 3), round(high, 3)
     (-0.988, 3.988)
     """
+    a = float_array(a, "welch_interval()", "a", ndim=1)
+    b = float_array(b, "welch_interval()", "b", ndim=1)
+    level = real(level, "welch_interval()", "level")
     n_a, n_b = a.shape[0], b.shape[0]
     if n_a < 2 or n_b < 2:
         return (NAN, NAN)

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
+from cxmodel._arguments import integer
 from cxmodel._time import US_PER_DAY, to_us
 from cxmodel.datasets._events import EventBlocks
 from cxmodel.datasets._service import (
@@ -513,6 +514,7 @@ def synthetic(
     >>> bool((world.log.customers == world.truth.customers).all())
     True
     """
+    seed = integer(seed, "synthetic()", "seed", minimum=0)
     return generate(customers, start=start, end=end, seed=seed)
 
 

@@ -10,11 +10,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.journey._common import next_occurrence, row_mask, window_us
+from cxmodel.journey._common import duration_us, next_occurrence, row_mask
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 
 if TYPE_CHECKING:
@@ -127,9 +127,20 @@ def markov_removal_effects(
     >>> markov_removal_effects(c, 0, 3, 4, conv_value=[0, 10, 0, 0, 0])[0]
     5.0
     """
-    c = np.asarray(counts, dtype=np.float64)
+    where = "markov_removal_effects()"
+    c = float_array(counts, where, "counts", ndim=2)
     k = c.shape[0]
-    reward = np.ones(k) if conv_value is None else np.asarray(conv_value, dtype=np.float64)
+    if c.shape != (k, k):
+        raise SchemaError(f"{where}: counts must be a square matrix; got shape {c.shape}")
+    start = integer(start, where, "start", minimum=0)
+    conv = integer(conv, where, "conv", minimum=0)
+    null = integer(null, where, "null", minimum=0)
+    if len({start, conv, null}) < 3 or max(start, conv, null) >= k:
+        raise SchemaError(
+            f"{where}: start, conv and null must be three different states in 0..{k - 1}; "
+            f"got {start}, {conv}, {null}"
+        )
+    reward = np.ones(k) if conv_value is None else float_array(conv_value, where, "conv_value")
     if reward.shape != (k,):
         raise SchemaError(f"conv_value must have one entry per state ({k}), got {reward.shape}")
     transient = np.array([i for i in range(k) if i not in (conv, null)])
@@ -178,14 +189,24 @@ def shapley_values(masks: npt.ArrayLike, weights: npt.ArrayLike, n_players: int)
     >>> shapley_values([0b011, 0b110, 0b100], [1, 1, 1], 3).tolist()
     [0.5, 1.0, 1.5]
     """
+    n_players = integer(n_players, "shapley_values()", "n_players", minimum=0)
     if n_players > MAX_SHAPLEY_CHANNELS:
         raise DataError(
             f"exact Shapley needs at most {MAX_SHAPLEY_CHANNELS} channels, got {n_players}"
         )
     size = 1 << n_players
-    v = np.bincount(
-        np.asarray(masks, dtype=np.int64), weights=np.asarray(weights, np.float64), minlength=size
-    )
+    mask_values = float_array(masks, "shapley_values()", "masks", ndim=1)
+    journey_weights = float_array(weights, "shapley_values()", "weights", ndim=1)
+    if journey_weights.shape != mask_values.shape:
+        raise SchemaError(
+            f"shapley_values(): weights must hold one weight per mask ({len(mask_values)}); "
+            f"got {len(journey_weights)}"
+        )
+    if not np.all((mask_values >= 0) & (mask_values < size) & (mask_values % 1 == 0)):
+        raise SchemaError(
+            f"shapley_values(): masks must be whole numbers in 0..{size - 1} (bit i: player i)"
+        )
+    v = np.bincount(mask_values.astype(np.int64), weights=journey_weights, minlength=size)
     coalitions = np.arange(size)
     for i in range(n_players):
         has = (coalitions >> i) & 1 == 1
@@ -276,13 +297,12 @@ def attribution(
     (['email', 'web'], [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     """
     log = interaction_log(log, "attribution()")
-    models = (model,) if isinstance(model, str) else tuple(model)
+    models = name_sequence(model, "attribution()", "model")
     for m in models:
         if m not in MODELS:
             raise SchemaError(f"model={m!r}; expected some of {MODELS}")
-    look = window_us(lookback, "lookback")
-    half = window_us(half_life, "half_life")
-    assert look is not None and half is not None
+    look = duration_us(lookback, "attribution()", "lookback")
+    half = duration_us(half_life, "attribution()", "half_life")
     check_steps(
         log,
         [conversion],

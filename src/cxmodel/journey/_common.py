@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import float_array, got
 from cxmodel._time import duration_to_us
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataWarning, SchemaError, ValueTypeError
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
 
 __all__ = [
     "MISSING_LABEL",
+    "duration_us",
     "level_codes",
     "next_occurrence",
+    "quantile_levels",
     "row_mask",
     "session_codes",
     "sorted_quantiles",
+    "step_list",
     "value_codes",
     "window_us",
 ]
@@ -145,6 +150,35 @@ def window_us(value: Any, name: str) -> int | None:
         raise SchemaError(
             f"{name}={value!r} is not a fixed duration such as '7d' or '30m'"
         ) from exc
+
+
+def duration_us(value: Any, where: str, name: str) -> int:
+    """A required fixed duration in microseconds (``None`` is refused)."""
+    us = None if value is None else window_us(value, name)
+    if us is None:
+        raise ValueTypeError(
+            f"{where}: {name} must be a fixed duration such as '7d' or '30m'; got {got(value)}"
+        )
+    return us
+
+
+def step_list(value: Any, where: str, name: str) -> list[Any]:
+    """``value`` as a list of steps (kind names or ``(column, value)`` pairs), if it is a
+    collection of them and not text or a mapping; the steps themselves are checked later."""
+    if isinstance(value, Iterable) and not isinstance(value, (str, Mapping)):
+        return list(value)
+    raise ValueTypeError(
+        f"{where}: {name} must be a list of steps (kind names or (column, value) pairs); "
+        f"got {got(value)}"
+    )
+
+
+def quantile_levels(value: Any, where: str, name: str) -> tuple[float, ...]:
+    """``value`` as a tuple of quantile levels, each in [0, 1]."""
+    levels = float_array(value, where, name, ndim=1)
+    if not np.all((levels >= 0.0) & (levels <= 1.0)):  # NaN fails too
+        raise SchemaError(f"{where}: {name} must lie in [0, 1]; got {levels.tolist()!r}")
+    return tuple(levels.tolist())
 
 
 def next_occurrence(

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._stats import newcombe_bounds
-from cxmodel.journey._common import row_mask
+from cxmodel.journey._common import row_mask, step_list
 from cxmodel.journey._funnel import Funnel, Step, funnel
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def compare_funnels(
     [0.0, 1.0]
     """
     log = interaction_log(log, "compare_funnels()")
+    steps = step_list(steps, "compare_funnels()", "steps")
     mask_a = row_mask(log, segment_a)
     mask_b = row_mask(log, segment_b)
     fa = funnel(log, steps, segment=mask_a, **options)

@@ -11,14 +11,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, name_sequence, real
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey._common import (
+    duration_us,
     level_codes,
     next_occurrence,
     row_mask,
+    step_list,
     value_codes,
     window_us,
 )
@@ -231,10 +233,17 @@ def friction(
     (1, ['checkout'], [4.0])
     """
     log = interaction_log(log, "friction()")
+    contact_kinds = name_sequence(contact_kinds, "friction()", "contact_kinds")
+    errors = (
+        (errors,) if isinstance(errors, str) else tuple(step_list(errors, "friction()", "errors"))
+    )
+    slow_quantile = real(slow_quantile, "friction()", "slow_quantile")
     if not 0.0 < slow_quantile < 1.0:
         raise SchemaError(f"slow_quantile={slow_quantile!r}; expected a number in (0, 1)")
-    win = window_us(repeat_window, "repeat_window")
-    assert win is not None
+    slow_seconds = (
+        None if slow_seconds is None else real(slow_seconds, "friction()", "slow_seconds")
+    )
+    win = duration_us(repeat_window, "friction()", "repeat_window")
     err_win = window_us(error_window, "error_window")
     if error_steps is not None and (
         not isinstance(error_steps, int) or isinstance(error_steps, bool) or error_steps < 1
@@ -244,12 +253,7 @@ def friction(
         raise SchemaError(f"rank_by={rank_by!r}; expected one of {_RANKS}")
     if slow_seconds is not None and not slow_seconds >= 0:
         raise SchemaError(f"slow_seconds={slow_seconds!r}; expected a number >= 0")
-    if isinstance(contact_kinds, str):
-        contact_kinds = (contact_kinds,)
     check_kinds(log.kinds.tolist(), contact_kinds, argument="friction() contact_kinds")
-    if isinstance(errors, str):
-        errors = (errors,)
-    errors = tuple(errors)
     if errors == ERROR_KINDS:  # the defaults: names many logs use, not a claim about this one
         if not set(log.kinds.tolist()).intersection(ERROR_KINDS):
             warnings.warn(

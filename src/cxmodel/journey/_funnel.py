@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, of_type
 from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
@@ -19,9 +19,11 @@ from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey._common import (
     MISSING_LABEL,
     next_occurrence,
+    quantile_levels,
     row_mask,
     session_codes,
     sorted_quantiles,
+    step_list,
     string_column,
     value_codes,
     window_us,
@@ -280,6 +282,12 @@ def funnel(
     ([2, 2, 1], [1.0, 1.0, 0.5])
     """
     log = interaction_log(log, "funnel()")
+    steps = step_list(steps, "funnel()", "steps")
+    exclude = None if exclude is None else step_list(exclude, "funnel()", "exclude")
+    if step_windows is not None:
+        hint = "a list of durations, one per step after the first"
+        of_type(step_windows, (list, tuple), "funnel()", "step_windows", hint)
+    quantiles = quantile_levels(quantiles, "funnel()", "quantiles")
     state = funnel_state(
         log,
         steps,

@@ -9,7 +9,7 @@ import numpy as np
 from cxmodel._arguments import interaction_log
 from cxmodel._time import DurationLike
 from cxmodel.errors import SchemaError
-from cxmodel.journey._common import window_us
+from cxmodel.journey._common import duration_us
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -89,8 +89,7 @@ def sessions(
             f"journey views use it as it is. Pass overwrite=True to replace it with sessions "
             f"cut at gaps > {gap!r}, or name='gap_{name}' to add those as a separate column"
         )
-    limit = window_us(gap, "gap")
-    assert limit is not None
+    limit = duration_us(gap, "sessions()", "gap")
     n = len(log)
     new = np.ones(n, dtype=bool)
     if n > 1:

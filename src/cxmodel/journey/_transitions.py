@@ -13,6 +13,7 @@ from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import (
     level_codes,
+    quantile_levels,
     row_mask,
     session_codes,
     sorted_quantiles,
@@ -185,9 +186,7 @@ def transitions(
     (['new', 'returning'], [[0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
     """
     log = interaction_log(log, "transitions()")
-    for q in quantiles:
-        if not 0.0 <= q <= 1.0:
-            raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
+    quantiles = quantile_levels(quantiles, "transitions()", "quantiles")
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:

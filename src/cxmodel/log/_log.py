@@ -696,6 +696,8 @@ class InteractionLog:
         return self._rows_in_any_order().strings["kind"][1]
 
     def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):  # a list or dict given for a column name is not one
+            return False
         rows = self._rows_in_any_order()
         return name in ("customer_id", "timestamp") or name in rows.strings or name in rows.numeric
 

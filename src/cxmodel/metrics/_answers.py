@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import float_array, got
 from cxmodel._periods import period_index
 from cxmodel._time import timestamps_to_us
 from cxmodel.errors import SchemaError
@@ -121,6 +122,8 @@ def _log_labels(
         codes, labels = _coded(log.column(by)[mask])
         return by, codes, labels, False
     given = np.asarray(by)
+    if given.ndim != 1:
+        raise SchemaError(f"by must be a column name or one label per row; got {got(by)}")
     if len(given) != len(log):
         raise SchemaError(
             f"by has {len(given)} labels for a log of {len(log)} rows; "
@@ -189,7 +192,7 @@ def survey_chunk(
             raise SchemaError("by_rated=True needs a log (answers tied to what they rate)")
         scores = np.asarray(data).reshape(-1)
         if scores.dtype.kind not in "iu":  # integer scores stay as they are (no 8x copy)
-            scores = scores.astype(np.float64)
+            scores = float_array(data, f"{metric}()", "data").reshape(-1)
         rows = None  # positions are the row numbers
         times = _times(timestamps)
         if by is not None:

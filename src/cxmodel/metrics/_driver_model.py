@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
@@ -446,6 +446,8 @@ def driver_model(
     True
     """
     log = interaction_log(log, "driver_model()")
+    if drivers is not None and not isinstance(drivers, Mapping):
+        drivers = name_sequence(drivers, "driver_model()", "drivers")
     if outcome not in OUTCOMES:
         raise SchemaError(f"outcome must be one of {OUTCOMES!r}; got {outcome!r}")
     if encoding not in ("indicator", "count"):

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import integer, interaction_log, mapping_value, name_sequence
 from cxmodel._stats import z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
@@ -122,7 +122,10 @@ def experience_drivers(
     (['return'], [-200.0])
     """
     log = interaction_log(log, "experience_drivers()")
-    if metric not in _SCALES:
+    kinds = None if kinds is None else name_sequence(kinds, "experience_drivers()", "kinds")
+    conditions = mapping_value(conditions, "experience_drivers()", "conditions")
+    min_n = integer(min_n, "experience_drivers()", "min_n")
+    if not isinstance(metric, str) or metric not in _SCALES:
         raise SchemaError(f"metric must be one of {tuple(_SCALES)!r}; got {metric!r}")
     span = duration_to_us(window)
     codes, cats = log.categorical("metric") if "metric" in log else (None, None)
@@ -146,7 +149,7 @@ def experience_drivers(
     candidates: list[tuple[str, npt.NDArray[np.bool_]]] = [
         (kind, log.kind_mask(kind)) for kind in kinds
     ]
-    for name, text in (conditions or {}).items():
+    for name, text in conditions.items():
         candidates.append((name, condition_mask(log, name, text)))
     for kind, hits in candidates:  # one vectorised pass per candidate, not per row
         flag = _had_before(log, hits, span)[answer]

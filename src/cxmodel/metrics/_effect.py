@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import got, interaction_log
 from cxmodel._result import plain
 from cxmodel._stats import newcombe_interval, welch_interval, z_value
 from cxmodel._tables import MetricTable
@@ -203,13 +203,17 @@ def mixed_warning(trigger: str, causes: list[str]) -> str:
 def as_firings(firings: Any) -> Any:
     """``firings`` as :class:`~cxmodel.triggers.Firings` (an iterable of :class:`Firing`
     objects is split into emitted and suppressed by ``reason``)."""
-    from cxmodel.triggers._firings import Firings
+    from cxmodel.triggers._firings import Firing, Firings
 
     if isinstance(firings, Firings):
         return firings
-    if not isinstance(firings, Iterable):
-        raise SchemaError(f"firings must be Firings; got {type(firings).__name__}")
-    items = list(firings)
+    listed = isinstance(firings, Iterable) and not isinstance(firings, str)
+    items = list(firings) if listed else []
+    if not listed or not all(isinstance(f, Firing) for f in items):
+        raise SchemaError(
+            f"firings must be Firings (from evaluate() or a TriggerEngine) or a list of Firing; "
+            f"got {got(firings)}"
+        )
     return Firings(
         [f for f in items if f.reason is None], [f for f in items if f.reason is not None]
     )

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, name_sequence, real
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
 from cxmodel.errors import DataError, SchemaError
@@ -72,6 +72,9 @@ def average_handle_time(
     (300.0, 2)
     """
     log = interaction_log(log, "average_handle_time()")
+    kinds = name_sequence(kinds, "average_handle_time()", "kinds")
+    components = name_sequence(components, "average_handle_time()", "components")
+    level = real(level, "average_handle_time()", "level")
     missing = [c for c in components if c not in log]
     if missing:
         raise SchemaError(

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._periods import period_index
 from cxmodel._stats import mean_t_interval, proportion_interval, z_value
 from cxmodel._tables import MetricTable, warn_small_groups
@@ -74,6 +74,7 @@ def rated_interactions(log: InteractionLog, *, keys: Sequence[str] = RATED_KEYS)
     [-1, -1, 1, 1]
     """
     log = interaction_log(log, "rated_interactions()")
+    keys = name_sequence(keys, "rated_interactions()", "keys")
     n = len(log)
     out = np.full(n, -1, dtype=np.int64)
     if "metric" not in log or not n:
@@ -575,6 +576,7 @@ def satisfaction_by_stage(
     (['service'], ['delivery'], [0.0])
     """
     log = interaction_log(log, "satisfaction_by_stage()")
+    rated_keys = name_sequence(rated_keys, "satisfaction_by_stage()", "rated_keys")
     asked = _question(log, metric)
     if not asked.in_score:
         raise SchemaError(

@@ -12,7 +12,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, name_sequence, of_type
 from cxmodel._result import plain
 from cxmodel._stats import (
     mean_t_interval,
@@ -217,13 +217,16 @@ def recovery_rate(
     8.5
     """
     log = interaction_log(log, "recovery_rate()")
+    if acknowledged is not None:
+        of_type(acknowledged, Iterable, "recovery_rate()", "acknowledged", "a list of firing ids")
+    of_type(retention, (list, tuple), "recovery_rate()", "retention", "a list of durations")
+    kinds = name_sequence(active, "recovery_rate()", "active")
     z = z_value(level)
     duration = parse_duration(window)
     window_text = window if isinstance(window, str) else format_duration(duration)
     horizons = [parse_duration(d) for d in retention]
     horizon_names = [f"retained_{format_duration(d).replace(' ', '_')}" for d in horizons]
-    kinds = (active,) if isinstance(active, str) else tuple(active)
-    if not kinds or not all(isinstance(k, str) for k in kinds):
+    if not kinds:
         raise SchemaError(f"active must name at least one interaction kind; got {active!r}")
     threshold = _threshold(metric, recovered_at)
     from cxmodel.triggers._firings import firing_columns

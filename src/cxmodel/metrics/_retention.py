@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import proportion_interval, z_value
@@ -283,6 +283,7 @@ def cohort_retention(
     (['2024-01', '2024-02'], [[1.0, 0.5], [1.0, nan]])
     """
     log = interaction_log(log, "cohort_retention()")
+    kinds = name_sequence(kinds, "cohort_retention()", "kinds")
     end = None
     if as_of is not None:
         end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import float_array, got, interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
@@ -62,6 +62,17 @@ def _keys(
         names.append("period")
         columns.append(period_index(tickets.opened[items], period, timezone))
     return names, columns
+
+
+def _lifecycles(tickets: Any, where: str) -> TicketLifecycles:
+    """``tickets`` if they are :class:`TicketLifecycles`; a log gets a hint to read them."""
+    if isinstance(tickets, TicketLifecycles):
+        return tickets
+    hint = "ticket_lifecycles(log)" if hasattr(tickets, "customer_codes") else "them"
+    raise ValueTypeError(
+        f"{where}: tickets must be TicketLifecycles (from ticket_lifecycles); got "
+        f"{got(tickets)}: pass {hint}"
+    )
 
 
 def _percentile_name(p: float) -> str:
@@ -147,15 +158,10 @@ def ticket_times(
     >>> ticket_times(lc, by=["email", "chat"])["median"].tolist()
     [inf, 2.0]
     """
-    if not isinstance(tickets, TicketLifecycles):
-        hint = "ticket_lifecycles(log)" if hasattr(tickets, "customer_codes") else "them"
-        raise ValueTypeError(
-            f"ticket_times(): tickets must be TicketLifecycles (from ticket_lifecycles); got "
-            f"{type(tickets).__name__}: pass {hint}"
-        )
+    tickets = _lifecycles(tickets, "ticket_times()")
     if which not in TIMES:
         raise SchemaError(f"which must be one of {TIMES!r}; got {which!r}")
-    levels = [float(p) for p in percentiles]
+    levels = float_array(percentiles, "ticket_times()", "percentiles", ndim=1).tolist()
     times = getattr(tickets, which)
     seen = ~np.isnan(times)
     censor_at = np.maximum((tickets.as_of - tickets.opened) / US_PER_HOUR, 0.0)
@@ -279,6 +285,7 @@ def one_touch_rate(
     >>> r.value, r.numerator, r.n
     (0.5, 1, 2)
     """
+    tickets = _lifecycles(tickets, "one_touch_rate()")
     return _ticket_rate(
         tickets,
         tickets.replies < 2,
@@ -357,6 +364,7 @@ def first_contact_resolution(
     >>> first_contact_resolution(lc).value
     0.5
     """
+    tickets = _lifecycles(tickets, "first_contact_resolution()")
     return _ticket_rate(
         tickets,
         tickets.resolutions == 1,

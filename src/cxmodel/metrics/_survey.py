@@ -17,11 +17,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from cxmodel._arguments import got, integer
 from cxmodel._periods import index_labels
 from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds, z_value
 from cxmodel._tables import MetricTable, warn_small_groups
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._answers import MISSING
@@ -204,6 +205,15 @@ class NPSStatistics:
             _first(self.promoters, 0), _first(self.passives, 0), _first(self.detractors, 0),
             options.ci, options.level, options.population,
         )  # fmt: skip
+
+
+def _scale(scale: Any, where: str) -> tuple[int, int]:
+    """``scale`` as a ``(lowest, highest)`` pair of integers (their order is checked later)."""
+    if isinstance(scale, (tuple, list)) and len(scale) == 2:
+        return integer(scale[0], where, "scale[0]"), integer(scale[1], where, "scale[1]")
+    raise ValueTypeError(
+        f"{where}: scale must be a (lowest, highest) pair of integers; got {got(scale)}"
+    )
 
 
 def nps_statistics(counts: IntArray, options: IntervalOptions) -> NPSStatistics:
@@ -754,7 +764,9 @@ def csat(
     >>> r.value, tuple(round(x, 3) for x in r.ci)
     (0.85, (0.794, 0.893))
     """
-    acc = CSATAccumulator("csat", scale[0], scale[1], scale[1] - 1 if top is None else top)
+    low, high = _scale(scale, "csat()")
+    top = high - 1 if top is None else integer(top, "csat()", "top")
+    acc = CSATAccumulator("csat", low, high, top)
     state = acc.partial(
         data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
     )
@@ -884,7 +896,8 @@ def ces(
     >>> r.value, r.mean
     (0.75, 5.0)
     """
-    acc = CESAccumulator("ces", scale[0], scale[1], agree_from)
+    low, high = _scale(scale, "ces()")
+    acc = CESAccumulator("ces", low, high, integer(agree_from, "ces()", "agree_from"))
     state = acc.partial(
         data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
     )

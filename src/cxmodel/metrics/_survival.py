@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import float_array, interaction_log
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
@@ -34,9 +34,10 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _durations(
-    durations: npt.ArrayLike, observed: npt.ArrayLike | None, name: str
+    durations: npt.ArrayLike, observed: npt.ArrayLike | None, where: str, side: str = ""
 ) -> tuple[FloatArray, FloatArray]:
-    d = np.asarray(durations, dtype=np.float64).reshape(-1)
+    name = f"durations{side}"
+    d = float_array(durations, where, name).reshape(-1)
     # two reductions (NaN propagates through min) instead of three full-size masks
     if d.size and not (float(d.min()) >= 0.0 and float(d.max()) < np.inf):
         bad = ~np.isfinite(d) | (d < 0)
@@ -46,7 +47,7 @@ def _durations(
         e = np.ones_like(d)
     else:
         raw = np.asarray(observed)
-        e = raw.astype(np.float64).reshape(-1)
+        e = float_array(observed, where, f"observed{side}").reshape(-1)
         if e.shape != d.shape:
             raise SchemaError(
                 f"observed has {e.size} values for {d.size} durations; expected one each"
@@ -190,7 +191,7 @@ def kaplan_meier(
     (3.0, 0.6)
     """
     z = z_value(level)
-    d, e = _durations(durations, observed, "durations")
+    d, e = _durations(durations, observed, "kaplan_meier()")
     if d.size == 0:
         raise DataError("kaplan_meier() got no durations; expected at least one")
     table = _grid_table(d, e > 0)
@@ -252,8 +253,8 @@ def logrank_test(
     >>> round(s.statistic, 3)
     5.765
     """
-    da, ea = _durations(durations_a, observed_a, "durations_a")
-    db, eb = _durations(durations_b, observed_b, "durations_b")
+    da, ea = _durations(durations_a, observed_a, "logrank_test()", "_a")
+    db, eb = _durations(durations_b, observed_b, "logrank_test()", "_b")
     if da.size == 0 or db.size == 0:
         raise DataError("logrank_test() needs at least one duration in each group")
     if strata_a is not None or strata_b is not None:
@@ -374,7 +375,7 @@ def multivariate_logrank_test(
     >>> r.observed.tolist(), r.expected.round(3).tolist()
     ([2.0, 2.0, 2.0], [0.533, 1.567, 3.9])
     """
-    d, e = _durations(durations, observed, "durations")
+    d, e = _durations(durations, observed, "multivariate_logrank_test()")
     labels = np.asarray(groups).reshape(-1)
     if labels.shape != d.shape:
         raise SchemaError(f"groups has {labels.size} labels for {d.size} durations")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import got, interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
@@ -73,6 +73,8 @@ def value_summary(
             names.append(by)
         else:
             labels = np.asarray(by, dtype=object)
+            if labels.ndim != 1:
+                raise SchemaError(f"by must be a column name or one label per row; got {got(by)}")
             if len(labels) != len(log):
                 raise SchemaError(f"by has {len(labels)} labels for a log of {len(log)} rows")
             names.append("by")

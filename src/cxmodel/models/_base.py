@@ -25,6 +25,7 @@ __all__ = [
     "Convergence",
     "FloatArray",
     "as_float_array",
+    "broadcastable",
     "check_fitted",
     "check_summary",
     "fit_max_likelihood",
@@ -68,6 +69,17 @@ def check_fitted(model: object, attribute: str = "params_") -> None:
         raise NotFittedError(
             f"This {type(model).__name__} instance is not fitted yet. Call 'fit' first."
         )
+
+
+def broadcastable(where: str, **arrays: FloatArray) -> None:
+    """Raise a DataError unless ``arrays`` broadcast together (one value, or one per customer)."""
+    try:
+        np.broadcast_shapes(*(array.shape for array in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{name} {array.shape}" for name, array in arrays.items())
+        raise DataError(
+            f"{where}: the shapes {shapes} do not match; give one value or one per customer"
+        ) from None
 
 
 def check_summary(summary: Any, fields: tuple[str, ...]) -> None:

@@ -10,7 +10,8 @@ import numpy.typing as npt
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from scipy.stats import nbinom
 
-from cxmodel.models._base import FloatArray, as_float_array, check_fitted
+from cxmodel._arguments import integer, random_seed, real
+from cxmodel.models._base import FloatArray, as_float_array, broadcastable, check_fitted
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
 
@@ -222,6 +223,7 @@ class BetaGeo(TransactionModel):
         r, alpha, a, b = self._p()
         x, t_x, big_t = validate_history(frequency, recency, T, allow_empty=True)
         tt = as_float_array("t", t)
+        broadcastable("conditional_expected_purchases()", t=tt, frequency=x)
         # a + b + x - 1 for BG/NBD; MBG/NBD's extra chance to drop out makes it a + b + x
         c = a + b + x - (1 - self._geometric_shift)
         f = _hyp2f1_neg(r + x, a - 1, c, -tt / (alpha + big_t))
@@ -248,8 +250,10 @@ class BetaGeo(TransactionModel):
         self, n: int, *, T: float, random_state: int | np.random.Generator | None = None
     ) -> RFMSummary:
         """Simulate ``n`` customers observed for ``T`` time units after their first purchase."""
+        n = integer(n, "sample()", "n", minimum=0)
+        T = real(T, "sample()", "T")
+        rng = _rng(random_seed(random_state, "sample()", "random_state"))
         r, alpha, a, b = self._p()
-        rng = _rng(random_state)
         lam = rng.gamma(r, 1.0 / alpha, size=n)
         p = np.clip(rng.beta(a, b, size=n), 1e-12, 1.0)
         cap = rng.geometric(p) - self._geometric_shift

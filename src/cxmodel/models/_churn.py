@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import float_array, integer, interaction_log, name_sequence, real
 from cxmodel._result import Result
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
@@ -88,6 +88,13 @@ _FEATURES: dict[str, tuple[str, str]] = {
         "low BG/NBD P(alive) ({v:.2f})",
     ),
 }
+
+
+def _checked(horizon: Any, activity: Any, where: str) -> tuple[Any, tuple[str, ...] | None]:
+    """``horizon`` (a number of days must be finite) and ``activity`` (kind names or None)."""
+    if isinstance(horizon, (int, float)) and not isinstance(horizon, bool):
+        horizon = real(horizon, where, "horizon")
+    return horizon, None if activity is None else name_sequence(activity, where, "activity")
 
 
 def _days(duration: Any) -> float:
@@ -372,6 +379,7 @@ def churn_features(
     (['a', 'b'], [50.0, 29.0], [0.0, 1.0])
     """
     log = interaction_log(log, "churn_features()")
+    horizon, activity = _checked(horizon, activity, "churn_features()")
     cutoff = to_us(as_of, what="as_of")
     kinds = _activity(log, activity)
     seen = log.timestamps <= cutoff
@@ -428,7 +436,7 @@ def auc_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     0.5
     """
     y = np.asarray(labels).astype(bool).reshape(-1)
-    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    s = float_array(scores, "auc_score()", "scores").reshape(-1)
     if y.shape != s.shape:
         raise SchemaError("labels and scores must have the same length")
     n1 = int(y.sum())
@@ -633,10 +641,11 @@ def churn_risk(
     ('no activity for 212 days', 'customer for 267 days', 'never bought')
     """
     log = interaction_log(log, "churn_risk()")
+    horizon, activity = _checked(horizon, activity, "churn_risk()")
+    periods = integer(periods, "churn_risk()", "periods", minimum=1)
+    penalizer = real(penalizer, "churn_risk()", "penalizer")
     if model not in ("cox", "discrete"):
         raise SchemaError(f"model must be 'cox' or 'discrete', got {model!r}")
-    if int(periods) < 1:
-        raise SchemaError(f"periods must be >= 1, got {periods!r}")
     cutoff = to_us(as_of, what="as_of")
     h_us = duration_to_us_any(horizon)
     h_days = h_us / US_PER_DAY
@@ -907,6 +916,7 @@ def validate_churn(
         When the log ends before split + horizon (the outcome would be cut short).
     """
     log = interaction_log(log, "validate_churn()")
+    horizon, activity = _checked(horizon, activity, "validate_churn()")
     cutoff = to_us(split, what="split")
     h_us = duration_to_us_any(horizon)
     if len(log) == 0 or int(log.timestamps.max()) < cutoff + h_us:

@@ -129,8 +129,8 @@ def customer_lifetime_value(
             )
         length = _DAYS[freq] / _DAYS[unit]
     else:
-        length = float(freq)
-        if not np.isfinite(length) or length <= 0:
+        length = real(freq, "customer_lifetime_value()", "freq")
+        if length <= 0:
             raise DataError(f"freq as a number must be > 0, got {freq!r}")
     x, t_x, big_t = summary.frequency, summary.recency, summary.T
     spend = spend_model.conditional_expected_spend(x, summary.monetary_value)

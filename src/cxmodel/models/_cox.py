@@ -11,16 +11,21 @@ import numpy as np
 import numpy.typing as npt
 from scipy import linalg
 
+from cxmodel._arguments import float_array, got, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
-from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
+from cxmodel.errors import ConvergenceWarning, DataError, SchemaError, ValueTypeError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
 
 __all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
 
 
 def as_design(
-    X: npt.ArrayLike, names: Sequence[str] | None = None, *, what: str = "X"
+    X: npt.ArrayLike,
+    names: Sequence[str] | None = None,
+    *,
+    what: str = "X",
+    where: str = "as_design()",
 ) -> tuple[FloatArray, tuple[str, ...]]:
     """``X`` as a finite float64 matrix (rows = subjects) and its column names.
 
@@ -30,15 +35,19 @@ def as_design(
     """
     if isinstance(X, Mapping):
         keys = [str(k) for k in X]
-        mat = np.column_stack([np.asarray(X[k], dtype=np.float64) for k in X]) if keys else None
+        columns = [float_array(X[k], where, f"{what}[{k!r}]") for k in X]
+        mat = np.column_stack(columns) if keys else None
         if mat is None:
             raise SchemaError(f"{what} has no columns")
         default: tuple[str, ...] = tuple(keys)
     elif hasattr(X, "columns") and hasattr(X, "to_numpy"):
         default = tuple(str(c) for c in X.columns)
-        mat = np.asarray(X.to_numpy(dtype=np.float64), dtype=np.float64)
+        try:
+            mat = np.asarray(X.to_numpy(dtype=np.float64), dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueTypeError(f"{where}: {what} must hold numbers only; got {got(X)}") from error
     else:
-        mat = np.asarray(X, dtype=np.float64)
+        mat = float_array(X, where, what)
         if mat.ndim == 1:
             mat = mat[:, None]
         default = tuple(f"x{j}" for j in range(mat.shape[1] if mat.ndim == 2 else 0))
@@ -49,7 +58,7 @@ def as_design(
     if not np.isfinite(mat).all():
         i, j = np.argwhere(~np.isfinite(mat))[0]
         raise SchemaError(f"{what}[{i}, {j}] = {mat[i, j]!r}: covariates must be finite")
-    out_names = tuple(names) if names is not None else default
+    out_names = name_sequence(names, where, "names") if names is not None else default
     if len(out_names) != mat.shape[1]:
         raise SchemaError(f"{len(out_names)} names for {mat.shape[1]} columns of {what}")
     return np.ascontiguousarray(mat), out_names
@@ -154,8 +163,8 @@ def concordance_index(
     >>> concordance_index([1, 2, 3, 4], [1.0, 2.0, 3.0, 4.0], [1, 1, 1, 0])
     0.0
     """
-    t = np.asarray(durations, dtype=np.float64).reshape(-1)
-    r = np.asarray(risk, dtype=np.float64).reshape(-1)
+    t = float_array(durations, "concordance_index()", "durations").reshape(-1)
+    r = float_array(risk, "concordance_index()", "risk").reshape(-1)
     e = np.ones(t.shape, dtype=bool) if observed is None else np.asarray(observed).astype(bool)
     if not (t.shape == r.shape == e.shape):
         raise SchemaError("durations, risk and observed must have the same length")
@@ -319,12 +328,12 @@ class CoxPH(WaldRegression):
             raise SchemaError(f"ties must be 'efron' or 'breslow', got {self.ties!r}")
         if not self.penalizer >= 0:
             raise SchemaError(f"penalizer must be >= 0, got {self.penalizer!r}")
-        mat, feature_names = as_design(X, names)
-        t = np.asarray(durations, dtype=np.float64).reshape(-1)
+        mat, feature_names = as_design(X, names, where="CoxPH.fit()")
+        t = float_array(durations, "CoxPH.fit()", "durations").reshape(-1)
         e = (
             np.ones(t.shape, dtype=bool)
             if observed is None
-            else np.asarray(observed, dtype=np.float64).reshape(-1)
+            else float_array(observed, "CoxPH.fit()", "observed").reshape(-1)
         )
         if t.shape[0] != mat.shape[0] or np.shape(e) != t.shape:
             raise SchemaError(
@@ -428,7 +437,7 @@ class CoxPH(WaldRegression):
     def _linear(self, X: npt.ArrayLike) -> FloatArray:
         check_fitted(self, "coef_")
         assert self.coef_ is not None
-        mat, _ = as_design(X, self.feature_names_)
+        mat, _ = as_design(X, self.feature_names_, where="CoxPH.predict()")
         out: FloatArray = (mat - self.mean_) @ self.coef_
         return out
 
@@ -450,7 +459,7 @@ class CoxPH(WaldRegression):
         """
         rel = self.predict_partial_hazard(X)
         grid, h0 = self.baseline_cumulative_hazard_
-        at = grid if times is None else np.asarray(times, dtype=np.float64).reshape(-1)
+        at = grid if times is None else float_array(times, "CoxPH.predict()", "times").reshape(-1)
         idx = np.searchsorted(grid, at, side="right") - 1
         base = np.where(idx >= 0, h0[np.maximum(idx, 0)], 0.0)
         out: FloatArray = rel[:, None] * base[None, :]
@@ -469,7 +478,7 @@ class CoxPH(WaldRegression):
 
 def _entry(entry: npt.ArrayLike, durations: FloatArray) -> FloatArray:
     """Checked start times: finite and before each row's duration."""
-    start = np.asarray(entry, dtype=np.float64).reshape(-1)
+    start = float_array(entry, "CoxPH.fit()", "entry").reshape(-1)
     if start.shape != durations.shape:
         raise SchemaError(
             f"entry has {start.shape[0]} values for {durations.shape[0]} durations; expected "

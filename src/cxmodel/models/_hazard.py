@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import linalg, special
 
+from cxmodel._arguments import float_array, got
 from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 from cxmodel.models._cox import WaldRegression, as_design
@@ -32,10 +33,14 @@ def expand_person_period(
     >>> subject.tolist(), period.tolist(), event.tolist()
     ([0, 0, 1, 2, 2, 2], [0, 1, 0, 0, 1, 2], [0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
     """
-    d = np.asarray(durations, dtype=np.float64).reshape(-1)
+    d = float_array(durations, "expand_person_period()", "durations").reshape(-1)
     if d.size and not (np.isfinite(d).all() and (d >= 0).all() and (d == np.round(d)).all()):
         raise SchemaError("durations must be whole numbers of periods >= 0")
-    e = np.ones(d.size) if observed is None else np.asarray(observed, dtype=np.float64)
+    e = (
+        np.ones(d.size)
+        if observed is None
+        else float_array(observed, "expand_person_period()", "observed")
+    )
     if e.shape != d.shape:
         raise SchemaError(f"observed has {e.size} values for {d.size} durations")
     counts = d.astype(np.intp)
@@ -133,7 +138,7 @@ class DiscreteHazard(WaldRegression):
         """
         if not self.penalizer >= 0:
             raise SchemaError(f"penalizer must be >= 0, got {self.penalizer!r}")
-        mat, feature_names = as_design(X, names)
+        mat, feature_names = as_design(X, names, where="DiscreteHazard.fit()")
         y = np.asarray(events, dtype=np.float64).reshape(-1)
         if y.shape[0] != mat.shape[0]:
             raise SchemaError(f"X has {mat.shape[0]} rows and events {y.shape[0]}")
@@ -227,12 +232,16 @@ class DiscreteHazard(WaldRegression):
         """
         check_fitted(self, "coef_")
         assert self.coef_ is not None
-        mat, _ = as_design(X, self.feature_names_)
-        per = (
-            np.zeros(mat.shape[0], dtype=np.intp)
-            if periods is None
-            else np.minimum(np.asarray(periods, dtype=np.intp).reshape(-1), self.n_periods_ - 1)
-        )
+        mat, _ = as_design(X, self.feature_names_, where="DiscreteHazard.predict_hazard()")
+        per = np.zeros(mat.shape[0], dtype=np.intp)
+        if periods is not None:
+            given = float_array(periods, "DiscreteHazard.predict_hazard()", "periods").reshape(-1)
+            if given.size not in (1, per.size) or not np.all((given >= 0) & (given % 1 == 0)):
+                raise SchemaError(
+                    f"DiscreteHazard.predict_hazard(): periods must be whole numbers >= 0, one "
+                    f"or one per row of X ({per.size}); got {got(periods)}"
+                )
+            per = np.minimum(given.astype(np.intp), self.n_periods_ - 1)
         out: FloatArray = special.expit(self.baseline_[per] + mat @ self.coef_)
         return out
 

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, gammaln, hyp2f1
 
+from cxmodel._arguments import integer, random_seed, real
 from cxmodel.models._base import FloatArray, as_float_array
 from cxmodel.models._betageo import _simulate
 from cxmodel.models._rfm import RFMSummary
@@ -222,8 +223,10 @@ class ParetoNBD(TransactionModel):
         self, n: int, *, T: float, random_state: int | np.random.Generator | None = None
     ) -> RFMSummary:
         """Simulate ``n`` customers observed for ``T`` time units after their first purchase."""
+        n = integer(n, "sample()", "n", minimum=0)
+        T = real(T, "sample()", "T")
+        rng = np.random.default_rng(random_seed(random_state, "sample()", "random_state"))
         r, alpha, s, beta = self._p()
-        rng = np.random.default_rng(random_state)
         lam = rng.gamma(r, 1.0 / alpha, size=n)
         mu = rng.gamma(s, 1.0 / beta, size=n)
         life = rng.exponential(1.0 / np.maximum(mu, 1e-300))

@@ -88,7 +88,7 @@ def period_ordinals(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int6
     if freq == "W":
         # 1970-01-05 (day 4) is a Monday: weeks run Monday..Sunday like pandas W-SUN periods.
         return np.floor_divide(us - 4 * US_PER_DAY, _FIXED_US["W"])
-    if freq in _FIXED_US:
+    if isinstance(freq, str) and freq in _FIXED_US:
         return np.floor_divide(us, _FIXED_US[freq])
     if freq == "M":
         months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)

@@ -14,6 +14,7 @@ from cxmodel.models._base import (
     Convergence,
     FloatArray,
     as_float_array,
+    broadcastable,
     check_fitted,
     check_summary,
     compress,
@@ -89,6 +90,10 @@ class GammaGamma:
         if x.shape != m.shape:
             raise DataError(f"frequency and monetary_value lengths differ: {x.shape} vs {m.shape}")
         w = np.ones_like(x) if weights is None else as_float_array("weights", weights)
+        if w.shape != x.shape:
+            raise DataError(
+                f"weights has {w.size} values for {x.size} customers; expected one each"
+            )
         keep = x > 0
         if np.any(keep & (m <= 0)):
             raise DataError("monetary_value must be > 0 for customers with frequency > 0")
@@ -126,6 +131,7 @@ class GammaGamma:
         p, q, g = (self.params_[n] for n in self._names)
         x = as_float_array("frequency", frequency)
         m = as_float_array("monetary_value", monetary_value)
+        broadcastable("conditional_expected_spend()", frequency=x, monetary_value=m)
         denom = p * x + q - 1
         with np.errstate(divide="ignore"):
             # q <= 1 makes the mean spend of a customer without history infinite

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table
+from cxmodel._arguments import customer_table, of_type
 from cxmodel._holdout import held_out_customers
 from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
@@ -208,7 +208,8 @@ def next_best_action(
     (['win-back email', None], [None, 'service call'])
     """
     table = customer_table(table, "next_best_action()")
-    items = list(actions)
+    hint = "a list of Action"
+    items = list(of_type(actions, Iterable, "next_best_action()", "actions", hint))
     if not items:
         raise SchemaError("actions must declare at least one Action (got none)")
     for item in items:

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, mapping_value
 from cxmodel._result import Result, column, columns
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
@@ -142,6 +142,7 @@ def preferences(
     (['push'], [1.0], [9])
     """
     log = interaction_log(log, "preferences()")
+    outreach = None if outreach is None else mapping_value(outreach, "preferences()", "outreach")
     if not (isinstance(smoothing, (int, float)) and np.isfinite(smoothing) and smoothing >= 0):
         raise SchemaError(f"smoothing must be a finite number >= 0 (got {smoothing!r})")
     cutoff = to_us(as_of, what="as_of")

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table
+from cxmodel._arguments import customer_table, float_array, name_sequence, random_seed
 from cxmodel._optional import import_optional
 from cxmodel._result import Result, column
 from cxmodel.errors import DataError, SchemaError
@@ -62,6 +62,7 @@ def standardise(
     >>> z.tolist(), c.tolist(), s.tolist()
     ([[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]], [2.0, 5.0], [1.0, 1.0])
     """
+    x = float_array(x, "standardise()", "x")
     with np.errstate(invalid="ignore"):
         ok = ~np.isnan(x)
         n = np.maximum(ok.sum(axis=0), 1)
@@ -115,6 +116,8 @@ def cluster(
         When scikit-learn is needed but not installed.
     """
     table = customer_table(table, "cluster()")
+    features = None if features is None else name_sequence(features, "cluster()", "features")
+    random_state = random_seed(random_state, "cluster()", "random_state", generator=False)
     columns = feature_columns(table, features)
     names = list(columns)
     if estimator is None:

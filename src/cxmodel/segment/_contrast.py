@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table
+from cxmodel._arguments import customer_table, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import newcombe_interval, welch_interval
 from cxmodel.errors import DataError
@@ -84,6 +84,7 @@ def contrast(
         When a group has fewer than 2 customers.
     """
     table = customer_table(table, "contrast()")
+    features = None if features is None else name_sequence(features, "contrast()", "features")
     mask_a = group_mask(table, group_a, "group_a")
     mask_b = group_mask(table, group_b, "group_b")
     for what, mask in (("group_a", mask_a), ("group_b", mask_b)):

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table
+from cxmodel._arguments import customer_table, name_sequence
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.segment._features import feature_columns, feature_matrix
@@ -111,6 +111,9 @@ def profile_segments(
         Segments sorted by name.
     """
     table = customer_table(table, "profile_segments()")
+    features = (
+        None if features is None else name_sequence(features, "profile_segments()", "features")
+    )
     aligned = _align(labels, table)
     columns = feature_columns(table, features)
     names = list(columns)

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
@@ -77,9 +77,10 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     >>> rank_scores([3, 1, 2, 4], 4).tolist()
     [3, 1, 2, 4]
     """
+    n_bins = integer(n_bins, "rank_scores()", "n_bins", minimum=1)
     values = np.asarray(quantity)
-    if values.dtype.kind not in "iuf":
-        values = values.astype(np.float64)
+    if values.dtype.kind not in "iuf" or values.ndim != 1:
+        values = float_array(values, "rank_scores()", "quantity", ndim=1)
     n = values.shape[0]
     ordered = np.sort(values)  # NaN last, and searchsorted puts NaN there too
     below = np.searchsorted(ordered, values, side="left").astype(np.int64)
@@ -295,5 +296,5 @@ def rfm_scores(
     log = interaction_log(log, "rfm_scores()")
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
-    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    kinds = name_sequence(kind, "rfm_scores()", "kind")
     return RFMTotals.partial(log, as_of=cutoff, kinds=kinds).scores(bins)

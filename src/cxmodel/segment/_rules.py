@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table
+from cxmodel._arguments import customer_table, mapping_value, of_type
 from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
 from cxmodel.expr._checked import evaluate_checked, table_namespace
@@ -83,6 +83,8 @@ def rule_segments(
     ['big', 'other']
     """
     table = customer_table(table, "rule_segments()")
+    rules = mapping_value(rules, "rule_segments()", "rules")
+    default = of_type(default, str, "rule_segments()", "default", "a label (text)")
     if not rules:
         raise SchemaError("rules must name at least one segment (got an empty mapping)")
     if default in rules:

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import of_type
 from cxmodel._result import Result, column
 from cxmodel.errors import SchemaError
 from cxmodel.segment._rfm import RFMScores
@@ -228,12 +229,15 @@ def rfm_segments(
     >>> rfm_segments(s).labels.tolist()
     ['Champions', 'Hibernating']
     """
+    of_type(scores, RFMScores, "rfm_segments()", "scores", "RFMScores (from rfm_scores)")
     if segment_map is None:
         chosen = DEFAULT_SEGMENT_MAP
     elif isinstance(segment_map, SegmentMap):
         chosen = segment_map
     else:
-        chosen = SegmentMap(list(segment_map), n_bins=scores.n_bins)
+        hint = "a SegmentMap or a list of SegmentRule"
+        rules = of_type(segment_map, Sequence, "rfm_segments()", "segment_map", hint)
+        chosen = SegmentMap(list(rules), n_bins=scores.n_bins)
     if chosen.n_bins != scores.n_bins:
         raise SchemaError(
             f"segment_map is built for n_bins={chosen.n_bins} but the scores have "

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, mapping_value, name_sequence
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
@@ -124,6 +124,8 @@ def categorise(
     ['refund', 'refund', 'refund', None]
     """
     log = interaction_log(log, "categorise()")
+    categories = mapping_value(categories, "categorise()", "categories")
+    kinds = None if kinds is None else name_sequence(kinds, "categorise()", "kinds")
     names = tuple(categories)
     phrases: list[tuple[int, tuple[str, ...]]] = []
     for j, name in enumerate(names):

@@ -10,12 +10,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import got, interaction_log, name_sequence
 from cxmodel._optional import import_optional
 from cxmodel._periods import period_labels
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents
 from cxmodel.text._tokens import tokenize
@@ -383,11 +383,16 @@ def sentiment(
         raise SchemaError(f"scorer must be a callable str -> float; got {score!r}")
     name = scorer_name(score)
     if isinstance(texts, InteractionLog):
+        kinds = None if kinds is None else name_sequence(kinds, "sentiment()", "kinds")
         docs = documents(texts, text, kinds)
         used = np.unique(docs.codes)
         per_text = np.full(len(docs.texts), np.nan)
         per_text[used] = _score_all(score, name, [str(docs.texts[c]) for c in used])
         return SentimentScores(per_text[docs.codes], name, docs.rows, docs.n_rows)
+    if isinstance(texts, str) or not isinstance(texts, Iterable):
+        raise ValueTypeError(
+            f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
+        )
     items = list(texts)
     present = [i for i, t in enumerate(items) if t is not None and str(t).strip()]
     out = np.full(len(items), np.nan)

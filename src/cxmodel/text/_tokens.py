@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 
+from cxmodel._arguments import of_type
 from cxmodel.errors import NotFoundError, SchemaError
 from cxmodel.text._stopwords import RAW_STOP_WORDS
 
@@ -118,6 +119,7 @@ def normalize(text: str) -> str:
     >>> normalize("۱۲۳ ١٢٣")
     '123 123'
     """
+    of_type(text, str, "normalize()", "text", "text (a str)")
     table, _ = _tables()
     folded = unicodedata.normalize("NFKD", text).casefold()
     return unicodedata.normalize("NFC", folded.translate(table))
@@ -151,6 +153,11 @@ def tokenize(text: str | None, *, stop_words: Iterable[str] | None = None) -> li
     >>> tokenize("退款没到")
     ['退', '款', '没', '到']
     """
+    if text is None:
+        return []
+    of_type(text, str, "tokenize()", "text", "text (a str) or None")
+    if stop_words is not None:
+        of_type(stop_words, Iterable, "tokenize()", "stop_words", "an iterable of words")
     if not text:
         return []
     _, pattern = _tables()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import integer, interaction_log, name_sequence, of_type, random_seed
 from cxmodel._optional import import_optional
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
@@ -170,8 +170,11 @@ def topics(
     [3, 3]
     """
     log = interaction_log(log, "topics()")
-    if n_topics < 1 or top_terms < 1:
-        raise SchemaError("n_topics and top_terms must be at least 1")
+    kinds = None if kinds is None else name_sequence(kinds, "topics()", "kinds")
+    n_topics = integer(n_topics, "topics()", "n_topics", minimum=1)
+    top_terms = integer(top_terms, "topics()", "top_terms", minimum=1)
+    stop = None if stop is None else of_type(stop, Iterable, "topics()", "stop", "a set of words")
+    random_state = random_seed(random_state, "topics()", "random_state", generator=False)
     text_mod = import_optional("sklearn.feature_extraction.text", "cxmodel.text.topics()")
     decomp = import_optional("sklearn.decomposition", "cxmodel.text.topics()")
     docs = documents(log, text, kinds)
