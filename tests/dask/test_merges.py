@@ -23,6 +23,14 @@ from cxmodel import dask as cxd
 from cxmodel import journey, triggers
 from cxmodel.dask._customer_table import customer_table_of, customer_table_partial
 from cxmodel.dask._funnel import FunnelPartial, funnel_partial, funnel_result
+from cxmodel.dask._journeys import transitions_of
+from cxmodel.dask._order_statistics import (
+    log_floor,
+    merge_samples,
+    order_statistics,
+    runs,
+    sample_in,
+)
 from cxmodel.dask._paths import (
     combine_paths,
     merge_paths,
@@ -123,6 +131,91 @@ def test_evaluate_partials_merge_exactly(
     one = triggers.evaluate(RULES, world[0], as_of=AS_OF)
     assert got.to_dict() == one.to_dict()
     assert [f.firing_id for f in got.suppressed] == [f.firing_id for f in one.suppressed]
+
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {},
+    {"level": "touchpoint", "quantiles": (0.0, 0.37, 1.0)},
+    {"by": "channel", "start_end": False},
+    {"by": "touchpoint", "level": "touchpoint", "quantiles": (0.5,)},
+    {"quantiles": ()},
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    data=st.data(),
+    kwargs=st.sampled_from(TRANSITIONS),
+    budget=st.sampled_from([0, 3, 1 << 20]),
+    refine_bits=st.integers(1, 12),
+)
+def test_transitions_merge_and_select_exactly(
+    world: tuple[InteractionLog, Any],
+    data: st.DataObject,
+    kwargs: dict[str, Any],
+    budget: int,
+    refine_bits: int,
+) -> None:
+    """Edge counts and gap histograms merge in any tree; the selection rounds (exact fetches
+    or refinements, whatever the budget) give the one-process quantiles, ties included."""
+    logs = split(world, data)
+
+    def run(partial: Any, merge: Any, args: tuple[Any, ...]) -> Any:
+        return merged(data, [partial(log, *args) for log in logs], merge)
+
+    options = (
+        kwargs.get("level", "kind"),
+        kwargs.get("start_end", True),
+        False,
+        kwargs.get("by"),
+        kwargs.get("quantiles", (0.25, 0.5, 0.75, 0.9)),
+    )
+    got = transitions_of(run, *options, budget=budget, refine_bits=refine_bits)
+    assert_same(got, journey.transitions(world[0], **kwargs))
+
+
+@st.composite
+def spread_samples(draw: st.DrawFn) -> tuple[list[Any], Any]:
+    """Non-negative integers (many ties, some near 2**62) split over 1-5 partitions."""
+    pool = draw(st.lists(st.integers(0, 2**62), min_size=1, max_size=6), label="pool")
+    picks = st.one_of(st.sampled_from(pool), st.integers(0, 300), st.integers(0, 2**62))
+    values = draw(st.lists(picks, min_size=1, max_size=120), label="values")
+    n = draw(st.integers(1, 5), label="partitions")
+    owner = draw(st.lists(st.integers(0, n - 1), min_size=len(values), max_size=len(values)))
+    whole = np.array(values, dtype=np.int64)
+    owners = np.array(owner)
+    return [np.sort(whole[owners == i]) for i in range(n)], np.sort(whole)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    spread=spread_samples(),
+    data=st.data(),
+    budget=st.integers(0, 50),
+    refine_bits=st.integers(1, 12),
+)
+def test_order_statistics_are_exact(
+    spread: tuple[list[Any], Any], data: st.DataObject, budget: int, refine_bits: int
+) -> None:
+    """Any ranks of a sample spread over partitions are its sorted values at those ranks,
+    whatever the budget and the refinement (answers merged in any tree)."""
+    parts, whole = spread
+    ranks = np.array(
+        data.draw(st.lists(st.integers(0, len(whole) - 1), min_size=1, max_size=8)),
+        dtype=np.int64,
+    )
+    histogram = merged(data, [runs(np.sort(log_floor(p))) for p in parts], merge_samples)
+    rounds = []
+
+    def fetch(queries: Any) -> list[Any]:
+        rounds.append(len(queries))
+        answers = [[sample_in(p, f, w, s) for _, f, w, s in queries] for p in parts]
+        return merged(data, answers, lambda a, b: list(map(merge_samples, a, b)))
+
+    got = order_statistics({"e": histogram}, {"e": ranks}, fetch, budget=budget,
+                           refine_bits=refine_bits)  # fmt: skip
+    assert got["e"].tolist() == whole[ranks].tolist()
+    assert len(rounds) <= 1 + -(-62 // refine_bits)
 
 
 PATHS: list[dict[str, Any]] = [
