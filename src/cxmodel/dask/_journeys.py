@@ -434,7 +434,14 @@ def transitions(
 
     def run(partial: Callable[..., S], merge: Callable[[S, S], S], args: tuple[Any, ...]) -> Any:
         return map_reduce(
-            parts, partial, merge, args, fan_in=fan_in, feature=feature, progress=progress
+            parts,
+            partial,
+            merge,
+            args,
+            fan_in=fan_in,
+            feature=feature,
+            progress=progress,
+            warn=partial is not gap_answers,  # the first pass has raised them
         )
 
     return transitions_of(run, level, start_end, by_session, by, tuple(quantiles))
