@@ -125,6 +125,20 @@ def counted_warning(category: type[Warning], template: str, **counts: int) -> Wa
     and ``counts``, so that the warnings of pieces of one analysis (the partitions of
     :mod:`cxmodel.dask`) add up to the warning of the whole. Raise it with ``warnings.warn``.
 
+    Parameters
+    ----------
+    category : type of Warning
+        The warning's class, e.g. :class:`DataWarning`.
+    template : str
+        The message with a ``{name}`` field per count (format specs allowed: ``{rows:,}``).
+    **counts : int
+        The counts the fields show; pieces' warnings of one template add them.
+
+    Returns
+    -------
+    Warning
+        An instance of ``category`` with ``template`` and ``counts`` attributes.
+
     Examples
     --------
     >>> w = counted_warning(DataWarning, "{rows:,} row(s) set aside", rows=1200)
