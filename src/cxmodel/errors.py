@@ -31,6 +31,7 @@ __all__ = [
     "TriggerSyntaxError",
     "TriggerTypeError",
     "ValueTypeError",
+    "counted_warning",
 ]
 
 
@@ -117,6 +118,37 @@ class DataWarning(UserWarning):
 class ConvergenceWarning(UserWarning):
     """A model fit stopped without meeting its convergence test; the estimates are the best
     point found and ``diagnostics`` (on the fitted model) says how the optimiser ended."""
+
+
+def counted_warning(category: type[Warning], template: str, **counts: int) -> Warning:
+    """A warning whose message is ``template.format(**counts)`` and which keeps ``template``
+    and ``counts``, so that the warnings of pieces of one analysis (the partitions of
+    :mod:`cxmodel.dask`) add up to the warning of the whole. Raise it with ``warnings.warn``.
+
+    Parameters
+    ----------
+    category : type of Warning
+        The warning's class, e.g. :class:`DataWarning`.
+    template : str
+        The message with a ``{name}`` field per count (format specs allowed: ``{rows:,}``).
+    **counts : int
+        The counts the fields show; pieces' warnings of one template add them.
+
+    Returns
+    -------
+    Warning
+        An instance of ``category`` with ``template`` and ``counts`` attributes.
+
+    Examples
+    --------
+    >>> w = counted_warning(DataWarning, "{rows:,} row(s) set aside", rows=1200)
+    >>> type(w).__name__, str(w), w.counts
+    ('DataWarning', '1,200 row(s) set aside', {'rows': 1200})
+    """
+    warning = category(template.format(**counts))
+    warning.template = template  # type: ignore[attr-defined]
+    warning.counts = dict(counts)  # type: ignore[attr-defined]
+    return warning
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

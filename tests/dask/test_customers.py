@@ -118,6 +118,27 @@ class TestMapCustomers:
         got = cxd.map_customers(scattered, per_customer)
         assert got.to_dict("list") == expected.to_dict("list")
 
+    def test_mapping_and_timezone(self, client: Client, data: tuple[InteractionLog, Any]) -> None:
+        """Renamed columns and naive times are read as from_dask reads them: the customer
+        column under its own name is the shuffle key, the times are in the given zone."""
+        frame = data[0].to_pandas().sample(frac=1.0, random_state=5).reset_index(drop=True)
+        frame = frame.rename(columns={"customer_id": "user", "kind": "event"})
+        frame["timestamp"] = frame["timestamp"].dt.tz_convert("Asia/Tokyo").dt.tz_localize(None)
+        mapping = {"user": "customer_id", "event": "kind"}
+        log = InteractionLog.from_pandas(frame, mapping=mapping, timezone="Asia/Tokyo")
+        got = cxd.map_customers(dd.from_pandas(frame, npartitions=4), per_customer,
+                                mapping=mapping, timezone="Asia/Tokyo")  # fmt: skip
+        assert got.to_dict("list") == per_customer(log).to_dict("list")
+        assert got["first"].tolist() == per_customer(data[0])["first"].tolist()
+        with pytest.raises(SchemaError, match="customer_id"):
+            cxd.map_customers(dd.from_pandas(frame, npartitions=2), per_customer)
+
+    def test_shuffled_partitions(self, client: Client, data: tuple[InteractionLog, Any]) -> None:
+        """CustomerPartitions from from_dask are taken as they are (no second shuffle)."""
+        parts = cxd.from_dask(data[1])
+        got = cxd.map_customers(parts, per_customer)
+        assert got.to_dict("list") == per_customer(data[0]).to_dict("list")
+
 
 class TestScattered:
     def test_rfm(self, client: Client, data: tuple[InteractionLog, Any], scattered: Any) -> None:

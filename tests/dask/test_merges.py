@@ -23,6 +23,7 @@ from cxmodel import dask as cxd
 from cxmodel import journey, triggers
 from cxmodel.dask._customer_table import customer_table_of, customer_table_partial
 from cxmodel.dask._funnel import FunnelPartial, funnel_partial, funnel_result
+from cxmodel.dask._journeys import transitions_of
 from cxmodel.dask._paths import (
     combine_paths,
     merge_paths,
@@ -123,6 +124,47 @@ def test_evaluate_partials_merge_exactly(
     one = triggers.evaluate(RULES, world[0], as_of=AS_OF)
     assert got.to_dict() == one.to_dict()
     assert [f.firing_id for f in got.suppressed] == [f.firing_id for f in one.suppressed]
+
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {},
+    {"level": "touchpoint", "quantiles": (0.0, 0.37, 1.0)},
+    {"by": "channel", "start_end": False},
+    {"by": "touchpoint", "level": "touchpoint", "quantiles": (0.5,)},
+    {"quantiles": ()},
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    data=st.data(),
+    kwargs=st.sampled_from(TRANSITIONS),
+    budget=st.sampled_from([0, 3, 1 << 20]),
+    refine_bits=st.integers(1, 12),
+)
+def test_transitions_merge_and_select_exactly(
+    world: tuple[InteractionLog, Any],
+    data: st.DataObject,
+    kwargs: dict[str, Any],
+    budget: int,
+    refine_bits: int,
+) -> None:
+    """Edge counts and gap histograms merge in any tree; the selection rounds (exact fetches
+    or refinements, whatever the budget) give the one-process quantiles, ties included."""
+    logs = split(world, data)
+
+    def run(partial: Any, merge: Any, args: tuple[Any, ...]) -> Any:
+        return merged(data, [partial(log, *args) for log in logs], merge)
+
+    options = (
+        kwargs.get("level", "kind"),
+        kwargs.get("start_end", True),
+        False,
+        kwargs.get("by"),
+        kwargs.get("quantiles", (0.25, 0.5, 0.75, 0.9)),
+    )
+    got = transitions_of(run, *options, budget=budget, refine_bits=refine_bits)
+    assert_same(got, journey.transitions(world[0], **kwargs))
 
 
 PATHS: list[dict[str, Any]] = [

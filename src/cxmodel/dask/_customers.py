@@ -8,6 +8,8 @@ from typing import Any
 from cxmodel._optional import import_optional
 from cxmodel._time import TimeLike, to_us
 from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
+from cxmodel.dask._partitions import CustomerPartitions, customer_logs
+from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.log import InteractionLog
 from cxmodel.segment import RFMScores
 from cxmodel.segment._rfm import RFMTotals, check_n_bins
@@ -65,21 +67,14 @@ def rfm_scores(
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-    parts = [
-        dask.delayed(_rfm_partial, pure=True)(p, cutoff, kinds, mapping) for p in ddf.to_delayed()
-    ]
-    (state,) = dask.compute(tree_merge(RFMTotals.merge, parts, fan_in))
+    parts, caught = recorded(dask, _rfm_partial, ddf.to_delayed(), cutoff, kinds, mapping)
+    state, warned = dask.compute(tree_merge(RFMTotals.merge, parts, fan_in), caught)
+    raise_caught(warned)
     totals: RFMTotals = state
     return totals.scores(bins, argument="cxmodel.dask.rfm_scores() kind")
 
 
-def _apply(
-    frame: Any,
-    fn: Callable[[InteractionLog], Any],
-    mapping: Mapping[str, str] | None,
-    timezone: str | None,
-) -> Any:
-    log = partition_log(frame, mapping, timezone)
+def _apply(log: InteractionLog | None, fn: Callable[[InteractionLog], Any]) -> Any:
     if log is None:
         return None
     out = fn(log)
@@ -87,7 +82,7 @@ def _apply(
 
 
 def map_customers(
-    ddf: Any,
+    data: Any,
     fn: Callable[[InteractionLog], Any],
     *,
     sort_by: str | Sequence[str] | None = "customer_id",
@@ -96,18 +91,22 @@ def map_customers(
 ) -> Any:
     """Run ``fn`` on the whole history of every customer, partitioned by customer.
 
-    The frame is shuffled on ``customer_id`` so that each customer's rows sit in exactly one
-    partition; each partition becomes an :class:`~cxmodel.log.InteractionLog` and ``fn`` runs on
-    it locally (journeys, triggers, any per-customer function). ``fn`` returns a pandas
-    DataFrame or an object with ``to_pandas()``; the results are concatenated (an empty
-    DataFrame when no partition has rows) and, when the
-    ``sort_by`` column(s) are present, stably sorted by them (index reset). The result is the
-    same as ``fn`` on the whole log whenever ``fn``'s rows depend only on each customer's rows.
+    A Dask DataFrame is shuffled by customer first, as :func:`from_dask` shuffles it
+    (``mapping`` and ``timezone`` as there, rows at the same instant in input order), so that
+    each customer's rows sit in exactly one partition; each partition is an
+    :class:`~cxmodel.log.InteractionLog` and ``fn`` runs on it locally (journeys, triggers, any
+    per-customer function). ``fn`` returns a pandas DataFrame or an object with
+    ``to_pandas()``; the results are concatenated (an empty DataFrame when no partition has
+    rows) and, when the ``sort_by`` column(s) are present, stably sorted by them (index reset).
+    The result is the same as ``fn`` on the whole log whenever ``fn``'s rows depend only on
+    each customer's rows. Warnings ``fn`` raises are raised here, once per message (counts
+    of :func:`~cxmodel.errors.counted_warning` added up).
 
     Parameters
     ----------
-    ddf : dask.dataframe.DataFrame
-        Interaction rows, in any partitioning.
+    data : dask.dataframe.DataFrame or CustomerPartitions
+        Interaction rows, in any partitioning, or partitions already shuffled by
+        :func:`from_dask` (then ``mapping`` and ``timezone`` are not used).
     fn : callable
         Called with each partition's :class:`~cxmodel.log.InteractionLog`; returns a pandas
         DataFrame or an object with ``to_pandas()``.
@@ -122,12 +121,13 @@ def map_customers(
     feature = "cxmodel.dask.map_customers()"
     dask, _ = dask_modules(feature)
     pd = import_optional("pandas", feature)
-    check_frame(ddf, feature)
-    shuffled = ddf.shuffle(on="customer_id")
-    tasks = [
-        dask.delayed(_apply, pure=True)(p, fn, mapping, timezone) for p in shuffled.to_delayed()
-    ]
-    results = [r for r in dask.compute(*tasks) if r is not None]
+    if not isinstance(data, CustomerPartitions):
+        check_frame(data, feature, mapping)
+    parts = customer_logs(data, mapping, timezone)
+    tasks, caught = recorded(dask, _apply, parts.logs, fn)
+    *computed, warned = dask.compute(*tasks, caught)
+    raise_caught(warned or {})
+    results = [r for r in computed if r is not None]
     if not results:
         return pd.DataFrame()
     frame = pd.concat(results, ignore_index=True)

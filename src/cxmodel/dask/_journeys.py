@@ -1,16 +1,29 @@
-"""Transitions over customer partitions: per-partition edge states merged in a tree."""
+"""Transitions over customer partitions: per-partition edge states merged in a tree, then
+the exact gap quantiles selected in bounded rounds."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel.dask._common import FAN_IN, GroupKey, group_keys, merge_keyed
+from cxmodel.dask._order_statistics import (
+    FETCH_BUDGET,
+    REFINE_BITS,
+    Query,
+    Sample,
+    log_floor,
+    merge_samples,
+    order_statistics,
+    runs,
+    sample_in,
+)
+from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
@@ -19,33 +32,34 @@ from cxmodel.journey._groups import by_codes, first_rows, unit_masks
 from cxmodel.journey._transitions import END, START, transition_edges, unique_customers
 from cxmodel.log import InteractionLog
 
-__all__ = ["EdgeState", "transitions"]
+__all__ = ["EdgeState", "gap_answers", "merge_answers", "transitions", "transitions_of"]
 
 IntArray = npt.NDArray[np.int64]
 # A label key: (0, "START"), (1, category), (2, "(missing)"), (3, "END"): sorts as the labels.
 Label = tuple[int, str]
 Edge = tuple[Label, Label]
-
-
-def _merge_values(a: tuple[IntArray, IntArray], b: tuple[IntArray, IntArray]) -> Any:
-    """Two (sorted distinct values, counts) samples as one."""
-    values, inverse = np.unique(np.concatenate([a[0], b[0]]), return_inverse=True)
-    counts = np.bincount(inverse.reshape(-1), np.concatenate([a[1], b[1]]), minlength=len(values))
-    return values, counts.astype(np.int64)
+# An edge of the whole data (None) or of one ``by`` group.
+Slot = tuple[GroupKey | None, Edge]
+S = TypeVar("S")
+# Runs ``partial(log, *args)`` on every partition and merges the states with ``merge``.
+Run = Callable[[Callable[..., Any], Callable[[Any, Any], Any], tuple[Any, ...]], Any]
 
 
 @attrs.frozen(eq=False)
 class EdgeState:
-    """Mergeable state of :func:`transitions`: per edge the count, the customers and the
-    sample of times (distinct microsecond gaps with their counts), plus the level's labels.
+    """Mergeable state of :func:`transitions`: per edge the count and the distinct customers,
+    the histogram of its gaps over logarithmic bins (:func:`log_floor` of the microseconds,
+    with counts), plus the level's labels.
 
+    The histograms are bounded by the number of bins (32 per power of two), not by the data;
+    the exact quantiles are selected from them in later rounds (:func:`order_statistics`).
     ``merge`` is exact and commutative when the two states hold different customers (customer
     partitions), which is how :func:`transitions` uses it.
     """
 
     labels: frozenset[Label]
     edges: dict[Edge, tuple[int, int]]
-    times: dict[Edge, tuple[IntArray, IntArray]]
+    times: dict[Edge, Sample]
 
     @classmethod
     def empty(cls) -> EdgeState:
@@ -58,10 +72,9 @@ class EdgeState:
         for edge, (n, c) in other.edges.items():
             m, d = edges.get(edge, (0, 0))
             edges[edge] = (m + n, d + c)
-        times = dict(self.times)
-        for edge, sample in other.times.items():
-            times[edge] = _merge_values(times[edge], sample) if edge in times else sample
-        return EdgeState(self.labels | other.labels, edges, times)
+        return EdgeState(
+            self.labels | other.labels, edges, merge_keyed(self.times, other.times, merge_samples)
+        )
 
 
 def _keys(labels: npt.NDArray[np.object_], start_end: bool, missing: bool) -> list[Label]:
@@ -71,57 +84,66 @@ def _keys(labels: npt.NDArray[np.object_], start_end: bool, missing: bool) -> li
     return [(0, START), *keys, (3, END)] if start_end else keys
 
 
-def _edge_state(
-    log: InteractionLog | None, level: str, start_end: bool, by_session: bool, with_times: bool
-) -> EdgeState:
-    """One partition's edges, as ``_transitions`` counts them, keyed by labels (and their gap
-    samples ``with_times``: only quantiles need them)."""
-    if log is None:
-        return EdgeState.empty()
+@attrs.frozen
+class _Steps:
+    """A log's steps as ``_transitions`` finds them: edge codes over ``keys`` (k = len(keys)),
+    their customers, and the gaps of the steps between two events (``edge[:len(gaps)]``)."""
+
+    keys: list[Label]
+    edge: IntArray
+    who: IntArray
+    gaps: IntArray
+
+
+def _steps(log: InteractionLog, level: str, start_end: bool, by_session: bool) -> _Steps:
     codes, cats = level_codes(log, level)
     missing = len(cats) > len(log.categorical(level)[1])  # level_codes added "(missing)"
     keys = _keys(cats, start_end, missing)
     cust = log.customer_codes.astype(np.int64)
     unit = session_codes(log) if by_session else cust
-    t = log.timestamps
-    k = len(keys)
     if start_end:
         codes = codes + 1
-    edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
+    edge, who, gaps = transition_edges(codes, unit, cust, log.timestamps, len(keys), start_end)
+    return _Steps(keys, edge, who, gaps)
+
+
+def _sorted_pairs(edge: IntArray, gaps: IntArray) -> tuple[IntArray, IntArray]:
+    """The (edge, gap) pairs sorted by edge, then gap (one sort of a combined key when the
+    product fits in int64)."""
+    span = int(gaps.max()) + 1 if len(gaps) else 1
+    n_edges = int(edge.max()) + 1 if len(edge) else 1
+    if n_edges * span < 2**62:
+        both = np.sort(edge.astype(np.int64) * span + gaps)
+        return both // span, both % span
+    order = np.lexsort((gaps, edge))
+    return edge[order].astype(np.int64), gaps[order].astype(np.int64)
+
+
+def _edge_state(
+    log: InteractionLog | None, level: str, start_end: bool, by_session: bool, with_times: bool
+) -> EdgeState:
+    """One partition's edges, as ``_transitions`` counts them, keyed by labels (and their gap
+    histograms ``with_times``: only quantiles need them)."""
+    if log is None:
+        return EdgeState.empty()
+    steps = _steps(log, level, start_end, by_session)
+    keys, edge = steps.keys, steps.edge
+    k = len(keys)
     counts = np.bincount(edge, minlength=k * k)
-    customers = unique_customers(who, edge, log.n_customers, k).reshape(-1)
+    customers = unique_customers(steps.who, edge, log.n_customers, k).reshape(-1)
     edges = {
         (keys[e // k], keys[e % k]): (int(counts[e]), int(customers[e]))
         for e in np.flatnonzero(counts).tolist()
     }
-    times = _gap_samples(edge[: len(dt_us)], dt_us, keys) if with_times else {}
+    times = {}
+    if with_times and len(steps.gaps):
+        e, floors = _sorted_pairs(edge[: len(steps.gaps)], log_floor(steps.gaps))
+        bounds = [0, *(np.flatnonzero(np.diff(e)) + 1).tolist(), len(e)]
+        times = {
+            (keys[int(e[lo]) // k], keys[int(e[lo]) % k]): runs(floors[lo:hi])
+            for lo, hi in pairwise(bounds)
+        }
     return EdgeState(frozenset(keys), edges, times)
-
-
-def _gap_samples(
-    edge: IntArray, gaps: IntArray, keys: list[Label]
-) -> dict[Edge, tuple[IntArray, IntArray]]:
-    """Per edge its distinct gaps (microseconds, ascending) and how often each occurs."""
-    if not len(edge):
-        return {}
-    k = len(keys)
-    span = int(gaps.max()) + 1
-    if k * k * span < 2**62:  # one sort of a combined key
-        both = np.sort(edge.astype(np.int64) * span + gaps)
-        e, d = both // span, both % span
-    else:
-        order = np.lexsort((gaps, edge))
-        e, d = edge[order], gaps[order].astype(np.int64)
-    new = np.ones(len(e), dtype=bool)
-    new[1:] = (e[1:] != e[:-1]) | (d[1:] != d[:-1])
-    firsts = np.flatnonzero(new)
-    n_at = np.diff(np.append(firsts, len(e))).astype(np.int64)
-    e, d = e[firsts], d[firsts]
-    bounds = [0, *(np.flatnonzero(np.diff(e)) + 1).tolist(), len(e)]
-    return {
-        (keys[int(e[lo]) // k], keys[int(e[lo]) % k]): (d[lo:hi], n_at[lo:hi])
-        for lo, hi in pairwise(bounds)
-    }
 
 
 def _merge(a: EdgeState, b: EdgeState) -> EdgeState:
@@ -129,6 +151,18 @@ def _merge(a: EdgeState, b: EdgeState) -> EdgeState:
 
 
 _Grouped = tuple[EdgeState, dict[GroupKey, EdgeState]]
+
+
+def _group_logs(log: InteractionLog, by: str, by_session: bool) -> dict[GroupKey, InteractionLog]:
+    """The whole units of each ``by`` group of the partition (as the one-process breakdown:
+    a unit belongs to the group of its first event)."""
+    codes, labels = by_codes(log, by)
+    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
+    by_label = {label: key for key, label in zip(group_keys(labels), labels.tolist(), strict=True)}
+    return {
+        by_label[label]: log.filter(m) for label, m in zip(present.tolist(), masks, strict=True)
+    }
 
 
 def _grouped_state(
@@ -139,19 +173,13 @@ def _grouped_state(
     with_times: bool,
     by: str,
 ) -> _Grouped:
-    """The partition's edges, and those of each ``by`` group's units (as the one-process
-    breakdown: a unit belongs to the group of its first event)."""
+    """The partition's edges, and those of each ``by`` group's units."""
     if log is None:
         return EdgeState.empty(), {}
     whole = _edge_state(log, level, start_end, by_session, with_times)
-    codes, labels = by_codes(log, by)
-    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
-    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
-    keys = dict(zip(group_keys(labels), labels.tolist(), strict=True))
-    by_label = {label: key for key, label in keys.items()}
     groups = {
-        by_label[label]: _edge_state(log.filter(m), level, start_end, by_session, with_times)
-        for label, m in zip(present.tolist(), masks, strict=True)
+        key: _edge_state(sub, level, start_end, by_session, with_times)
+        for key, sub in _group_logs(log, by, by_session).items()
     }
     return whole, groups
 
@@ -160,45 +188,105 @@ def _merge_grouped(a: _Grouped, b: _Grouped) -> _Grouped:
     return a[0].merge(b[0]), merge_keyed(a[1], b[1], EdgeState.merge)
 
 
-def _quantiles(
-    state: EdgeState, keys: list[Label], quantiles: tuple[float, ...]
-) -> npt.NDArray[np.float64]:
-    """Per-edge quantiles as ``sorted_quantiles`` computes them on the whole sorted sample
-    (positions are offset by the sizes of the edges before, as there)."""
-    k = len(keys)
-    index = {key: i for i, key in enumerate(keys)}
-    out = np.full((len(quantiles), k * k), np.nan)
-    samples = sorted(
-        ((index[s] * k + index[d], sample) for (s, d), sample in state.times.items()),
-        key=lambda item: item[0],
+def gap_answers(
+    log: InteractionLog | None,
+    level: str,
+    start_end: bool,
+    by_session: bool,
+    by: str | None,
+    queries: tuple[Query, ...],
+) -> list[Sample]:
+    """One partition's answer to each query ``((group, edge), floor, width, shift)``: the
+    edge's gaps (microseconds) in ``[floor, floor + width)``, rounded down to multiples of
+    ``2**shift``, as a sample (see :func:`order_statistics`)."""
+    empty = runs(np.zeros(0, dtype=np.int64))
+    if log is None:
+        return [empty] * len(queries)
+    slots = [cast(Slot, query[0]) for query in queries]
+    needed = {group for group, _ in slots}
+    logs: dict[GroupKey | None, InteractionLog] = {None: log}
+    if by is not None and needed - {None}:
+        logs.update(_group_logs(log, by, by_session).items())
+    pairs = {}
+    for group in needed & logs.keys():
+        steps = _steps(logs[group], level, start_end, by_session)
+        index = {key: i for i, key in enumerate(steps.keys)}
+        pairs[group] = (index, *_sorted_pairs(steps.edge[: len(steps.gaps)], steps.gaps))
+    out = []
+    for (group, (source, target)), (_, floor, width, shift) in zip(slots, queries, strict=True):
+        if group not in pairs or source not in pairs[group][0] or target not in pairs[group][0]:
+            out.append(empty)
+            continue
+        index, edge, gaps = pairs[group]
+        code = index[source] * len(index) + index[target]
+        lo, hi = np.searchsorted(edge, [code, code + 1])
+        out.append(sample_in(gaps[lo:hi], floor, width, shift))
+    return out
+
+
+def merge_answers(a: list[Sample], b: list[Sample]) -> list[Sample]:
+    """Two partitions' answers to the same queries as one."""
+    return [merge_samples(x, y) for x, y in zip(a, b, strict=True)]
+
+
+def _label_keys(labels: frozenset[Label], start_end: bool) -> list[Label]:
+    present = set(labels)
+    if start_end:
+        present |= {(0, START), (3, END)}
+    return sorted(present)
+
+
+def _time_quantiles(
+    states: Mapping[GroupKey | None, tuple[EdgeState, list[Label]]],
+    quantiles: tuple[float, ...],
+    fetch: Callable[[Sequence[Query]], Sequence[Sample]],
+    budget: int,
+    refine_bits: int,
+) -> dict[GroupKey | None, npt.NDArray[np.float64]]:
+    """Per state its ``(Q, K, K)`` gap quantiles in seconds, as ``sorted_quantiles`` computes
+    them on the whole sorted sample: the positions are offset by the sizes of the edges before
+    (in the result's edge order), and the values at the two ranks around each position are
+    selected exactly from the partitions."""
+    qs = len(quantiles)
+    plans = {}
+    histograms: dict[Hashable, Sample] = {}
+    ranks: dict[Hashable, IntArray] = {}
+    for group, (state, keys) in states.items():
+        k = len(keys)
+        index = {key: i for i, key in enumerate(keys)}
+        ordered = sorted((index[s] * k + index[d], (s, d)) for s, d in state.times)
+        codes = np.array([code for code, _ in ordered], dtype=np.int64)
+        sizes = np.array([int(state.times[e][1].sum()) for _, e in ordered], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        pos = np.array([starts + q * (sizes - 1) for q in quantiles]).reshape(qs, len(sizes))
+        lo, hi = np.floor(pos).astype(np.int64), np.ceil(pos).astype(np.int64)
+        for j, (_, e) in enumerate(ordered):
+            histograms[(group, e)] = state.times[e]
+            ranks[(group, e)] = np.concatenate([lo[:, j], hi[:, j]]) - starts[j]
+        plans[group] = (k, ordered, codes, pos, lo)
+    values = (
+        order_statistics(histograms, ranks, fetch, budget=budget, refine_bits=refine_bits)
+        if ranks
+        else {}
     )
-    start = 0
-    for e, (values, counts) in samples:
-        size = int(counts.sum())
-        cum = np.cumsum(counts)
-        v = values.astype(np.float64) / 1e6
-        for i, q in enumerate(quantiles):
-            pos = start + q * (size - 1)
-            lo, hi = int(np.floor(pos)), int(np.ceil(pos))
-            v_lo = v[np.searchsorted(cum, lo - start, side="right")]
-            v_hi = v[np.searchsorted(cum, hi - start, side="right")]
-            out[i, e] = v_lo + (pos - lo) * (v_hi - v_lo)
-        start += size
-    return out.reshape(len(quantiles), k, k)
+    out = {}
+    for group, (k, ordered, codes, pos, lo) in plans.items():
+        matrix = np.full((qs, k * k), np.nan)
+        if ordered:
+            v = np.array([values[(group, e)] for _, e in ordered]).T.astype(np.float64) / 1e6
+            v_lo, v_hi = v[:qs], v[qs:]
+            matrix[:, codes] = v_lo + (pos - lo) * (v_hi - v_lo)
+        out[group] = matrix.reshape(qs, k, k)
+    return out
 
 
 def _result(
     state: EdgeState,
-    start_end: bool,
+    keys: list[Label],
     quantiles: tuple[float, ...],
-    labels: frozenset[Label] | None = None,
+    time_quantiles: npt.NDArray[np.float64],
 ) -> Transitions:
-    """The matrices and exact quantiles of a merged state, over ``labels`` (default: the
-    state's own)."""
-    present = set(state.labels if labels is None else labels)
-    if start_end:
-        present |= {(0, START), (3, END)}
-    keys = sorted(present)
+    """The matrices of a merged state over ``keys``, with its exact gap quantiles."""
     k = len(keys)
     index = {key: i for i, key in enumerate(keys)}
     counts = np.zeros((k, k), dtype=np.int64)
@@ -219,7 +307,53 @@ def _result(
         p_next=p_next,
         p_previous=p_previous,
         quantiles=tuple(float(q) for q in quantiles),
-        time_quantiles=_quantiles(state, keys, tuple(quantiles)),
+        time_quantiles=time_quantiles,
+    )
+
+
+def transitions_of(
+    run: Run,
+    level: str,
+    start_end: bool,
+    by_session: bool,
+    by: str | None,
+    quantiles: tuple[float, ...],
+    *,
+    budget: int = FETCH_BUDGET,
+    refine_bits: int = REFINE_BITS,
+) -> Transitions:
+    """The transitions of the partitions ``run`` reaches: their edge states merged, then the
+    rounds that select the exact gap quantiles (``budget`` and ``refine_bits`` as in
+    :func:`order_statistics`)."""
+    with_times = bool(quantiles)
+    groups: dict[GroupKey, EdgeState] = {}
+    if by is None:
+        merged = run(_edge_state, _merge, (level, start_end, by_session, with_times))
+        whole = merged if merged is not None else EdgeState.empty()
+    else:
+        args = (level, start_end, by_session, with_times, by)
+        whole, groups = run(_grouped_state, _merge_grouped, args) or (EdgeState.empty(), {})
+    vocabulary = frozenset(key for key in whole.labels if key[0] != 2)  # without "(missing)"
+    order = sorted(groups)
+    states: dict[GroupKey | None, tuple[EdgeState, list[Label]]] = {
+        None: (whole, _label_keys(whole.labels, start_end)),
+        **{g: (groups[g], _label_keys(vocabulary | groups[g].labels, start_end)) for g in order},
+    }
+
+    def fetch(queries: Sequence[Query]) -> Sequence[Sample]:
+        answers: list[Sample] = run(
+            gap_answers, merge_answers, (level, start_end, by_session, by, tuple(queries))
+        )
+        return answers
+
+    times = _time_quantiles(states, tuple(quantiles), fetch, budget, refine_bits)
+    result = _result(whole, states[None][1], quantiles, times[None])
+    if by is None:
+        return result
+    return attrs.evolve(
+        result,
+        by_labels=np.array([label for _, label in order], dtype=object),
+        groups=tuple(_result(groups[g], states[g][1], quantiles, times[g]) for g in order),
     )
 
 
@@ -239,10 +373,13 @@ def transitions(
     """:func:`cxmodel.journey.transitions` over a Dask DataFrame or :class:`CustomerPartitions`.
 
     Each customer partition builds an :class:`EdgeState` (per edge: count, distinct customers
-    and the sample of gaps, as distinct microsecond values with counts); the states are merged
-    in a tree of ``fan_in`` and the matrices and exact quantiles are computed once on the
-    client. The result equals the one-process one (labels, counts, customers, probabilities,
-    quantiles).
+    and a histogram of the gaps over logarithmic bins); the states are merged in a tree of
+    ``fan_in`` and the matrices are built once on the client. The quantiles interpolate
+    between two ranks of each edge's sorted gaps, as in one process: the merged histograms
+    locate the bins of those ranks, and one more pass brings only the gaps inside them (a bin
+    with over a million distinct gaps is split into finer bins by another pass first), so no
+    task holds more than a bounded number of gaps. The result equals the one-process one
+    (labels, counts, customers, probabilities, quantiles, ties included).
 
     With ``by`` (a column name) each partition also builds one state per group of the column
     (a customer or session belongs to the group of its first event, as in one process); the
@@ -293,38 +430,18 @@ def transitions(
     if by is not None and not isinstance(by, str):
         raise SchemaError(f"cxmodel.dask.transitions(): by must be a column name; got {type(by)!r}")
     feature = "cxmodel.dask.transitions()"
-    qs = tuple(quantiles)
-    if by is None:
-        state = map_reduce(
-            data,
-            _edge_state,
-            _merge,
-            (level, start_end, by_session, bool(qs)),
-            mapping=mapping,
-            timezone=timezone,
+    parts = customer_logs(data, mapping, timezone)
+
+    def run(partial: Callable[..., S], merge: Callable[[S, S], S], args: tuple[Any, ...]) -> Any:
+        return map_reduce(
+            parts,
+            partial,
+            merge,
+            args,
             fan_in=fan_in,
             feature=feature,
             progress=progress,
+            warn=partial is not gap_answers,  # the first pass has raised them
         )
-        return _result(state if state is not None else EdgeState.empty(), start_end, qs)
-    merged = map_reduce(
-        data,
-        _grouped_state,
-        _merge_grouped,
-        (level, start_end, by_session, bool(qs), by),
-        mapping=mapping,
-        timezone=timezone,
-        fan_in=fan_in,
-        feature=feature,
-        progress=progress,
-    )
-    whole, groups = merged if merged is not None else (EdgeState.empty(), {})
-    vocabulary = frozenset(key for key in whole.labels if key[0] != 2)  # without "(missing)"
-    keys = sorted(groups)
-    return attrs.evolve(
-        _result(whole, start_end, qs),
-        by_labels=np.array([label for _, label in keys], dtype=object),
-        groups=tuple(
-            _result(groups[k], start_end, qs, vocabulary | groups[k].labels) for k in keys
-        ),
-    )
+
+    return transitions_of(run, level, start_end, by_session, by, tuple(quantiles))

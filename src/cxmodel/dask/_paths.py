@@ -14,6 +14,7 @@ from cxmodel._progress import dask_compute
 from cxmodel.dask._common import FAN_IN, GroupKey, dask_modules, group_keys, tree_merge
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._steps import StepVocabulary
+from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import SchemaError
 from cxmodel.journey import Paths
 from cxmodel.journey._common import MISSING_LABEL, session_codes
@@ -365,7 +366,7 @@ def paths(
     dask, _ = dask_modules("cxmodel.dask.paths()")
     parts = customer_logs(data, mapping, timezone)
     n = max(1, -(-parts.npartitions // fan_in))  # buckets: each ends with about 1/n of them
-    tasks = [dask.delayed(paths_partial, pure=True)(log, options, by, n) for log in parts.logs]
+    tasks, caught = recorded(dask, paths_partial, parts.logs, options, by, n)
     finals = [
         dask.delayed(path_candidates, pure=True)(
             tree_merge(merge_paths, [task[b] for task in tasks], fan_in, combine=combine_paths),
@@ -373,7 +374,8 @@ def paths(
         )
         for b in range(n if tasks else 0)
     ]
-    candidates = dask_compute(dask, *finals, progress=progress)
+    *candidates, warned = dask_compute(dask, *finals, caught, progress=progress)
+    raise_caught(warned or {})
     partial = combine_paths(candidates) if candidates else paths_partial(None, options, by)[0]
     if conversion is not None:
         partial[2].check(

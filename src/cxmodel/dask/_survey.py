@@ -10,6 +10,7 @@ from cxmodel._periods import PERIODS
 from cxmodel._progress import dask_compute
 from cxmodel._tables import MetricTable
 from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
+from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import (
     CESAccumulator,
@@ -63,11 +64,10 @@ def _run(
         raise SchemaError(f"by must be a column name (str) for Dask input; got {by!r}")
     if period is not None and period not in PERIODS:
         raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
-    parts = [
-        dask.delayed(_partial, pure=True)(p, acc, by, period, timezone, mapping)
-        for p in ddf.to_delayed()
-    ]
-    (state,) = dask_compute(dask, tree_merge(acc.merge, parts, fan_in), progress=progress)
+    parts, caught = recorded(dask, _partial, ddf.to_delayed(), acc, by, period, timezone, mapping)
+    tree = tree_merge(acc.merge, parts, fan_in)
+    state, warned = dask_compute(dask, tree, caught, progress=progress)
+    raise_caught(warned, stacklevel=4)
     merged: ScoreCounts = state
     return merged
 

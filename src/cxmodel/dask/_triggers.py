@@ -11,6 +11,7 @@ import attrs
 from cxmodel._time import TimeLike
 from cxmodel.dask._common import dask_modules
 from cxmodel.dask._partitions import customer_logs
+from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firings, Rule, RuleSet
@@ -148,11 +149,10 @@ def evaluate(
     refuse_unchecked(rules, SimpleNamespace(kinds=sorted(kinds), schema=schema), events)
     shared = None if customers is None else dask.delayed(dict(customers), pure=True)
     sent = None if events is None else dask.delayed(events, pure=True)
-    tasks = [
-        dask.delayed(evaluate_partial, pure=True)(log, rules, cutoff, shared, sent)
-        for log in parts.logs
-    ]
-    return firings_of(dask.compute(*tasks))
+    tasks, caught = recorded(dask, evaluate_partial, parts.logs, rules, cutoff, shared, sent)
+    *blocks, warned = dask.compute(*tasks, caught)
+    raise_caught(warned or {})
+    return firings_of(blocks)
 
 
 def firings_of(results: Sequence[Blocks]) -> Firings:

@@ -19,6 +19,7 @@ from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.dask._common import FAN_IN, dask_modules, tree_merge
 from cxmodel.dask._partitions import customer_logs
+from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import check_kinds, kind_rows
@@ -45,20 +46,28 @@ def map_reduce(
     feature: str,
     progress: bool = False,
     combine: Callable[[Sequence[S]], S] | None = None,
+    warn: bool = True,
 ) -> Any:
     """``partial(log_or_None, *args)`` on every customer partition; merged in a tree of
     ``fan_in`` when ``merge`` is given (one state; ``combine`` as in :func:`tree_merge`), else
-    the list of partials. ``progress`` shows Dask's progress bar while the tasks run."""
+    the list of partials. ``progress`` shows Dask's progress bar while the tasks run.
+
+    The warnings the partials raise are merged (counts added) and raised here, at the caller
+    of the public function that calls this; ``warn=False`` drops them (a later pass over the
+    same partitions)."""
     dask, _ = dask_modules(feature)
     parts = customer_logs(data, mapping, timezone)
-    tasks = [dask.delayed(partial, pure=True)(log, *args) for log in parts.logs]
-    if merge is None:
-        return list(dask_compute(dask, *tasks, progress=progress))
+    tasks, caught = recorded(dask, partial, parts.logs, *args)
     if not tasks:
-        return None
-    tree = tree_merge(merge, tasks, fan_in, combine=combine)
-    (state,) = dask_compute(dask, tree, progress=progress)
-    return state
+        return [] if merge is None else None
+    if merge is None:
+        *states, warned = dask_compute(dask, *tasks, caught, progress=progress)
+    else:
+        tree = tree_merge(merge, tasks, fan_in, combine=combine)
+        states, warned = dask_compute(dask, tree, caught, progress=progress)
+    if warn:
+        raise_caught(warned, stacklevel=4)
+    return states
 
 
 def kinds_of(log: InteractionLog | None) -> Kinds:

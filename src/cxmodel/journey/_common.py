@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import float_array, got
 from cxmodel._time import duration_to_us
-from cxmodel.errors import DataWarning, SchemaError, ValueTypeError
+from cxmodel.errors import DataWarning, SchemaError, ValueTypeError, counted_warning
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -116,14 +116,15 @@ def session_codes(log: InteractionLog) -> IntArray:
     starts = np.flatnonzero(change)
     pairs = np.unique(cust[starts] * (int(raw.max()) + 1) + raw[starts])
     if len(pairs) < len(starts):
-        warnings.warn(
-            f"session_id: {len(starts) - len(pairs)} run(s) of events continue a session id "
-            "the same customer used before another id came in between; each run counts as a "
-            "session of its own (sort or re-derive sessions with "
-            "cxmodel.journey.sessions(log, overwrite=True) if they should be one)",
+        message = counted_warning(
             DataWarning,
-            stacklevel=3,
+            "session_id: {runs} run(s) of events continue a session id the same customer used "
+            "before another id came in between; each run counts as a session of its own (sort "
+            "or re-derive sessions with cxmodel.journey.sessions(log, overwrite=True) if they "
+            "should be one)",
+            runs=len(starts) - len(pairs),
         )
+        warnings.warn(message, stacklevel=3)
     return codes
 
 

@@ -1,0 +1,109 @@
+"""Warnings raised on the workers reach the client once, with their counts added up over the
+partitions, as the one-process functions raise them."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+from distributed import Client
+
+from cxmodel import dask as cxd
+from cxmodel import journey
+from cxmodel.datasets import synthetic
+from cxmodel.errors import DataWarning, counted_warning
+from cxmodel.log import InteractionLog
+from tests.dask.frames import uneven
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[InteractionLog, Any]:
+    """Sessions whose ids are split: inside some sessions one event carries another id, so
+    the rest of the session continues an id its customer used before (one warning's count)."""
+    frame = journey.sessions(synthetic(customers=120, seed=6).log).to_pandas()
+    ids = frame["session_id"].astype(int).astype(str).to_numpy(dtype=object)
+    cust = frame["customer_id"].to_numpy()
+    inside = np.flatnonzero(
+        (cust[1:-1] == cust[:-2]) & (cust[1:-1] == cust[2:]) & (ids[1:-1] == ids[:-2])
+        & (ids[1:-1] == ids[2:])
+    ) + 1  # fmt: skip
+    ids[inside[::3]] = "interrupting"
+    frame["session_id"] = ids
+    rows = frame.sample(frac=1.0, random_state=9).reset_index(drop=True)
+    return InteractionLog.from_pandas(rows), rows
+
+
+@pytest.fixture(scope="module")
+def parts(world: tuple[InteractionLog, Any], client: Client) -> cxd.CustomerPartitions:
+    rows = world[1]
+    n = len(rows)
+    return cxd.from_dask(uneven(rows, [n // 3, 0, n // 3, 1, n - 2 * (n // 3) - 1]))
+
+
+def caught(fn: Callable[[], Any]) -> list[tuple[type[Warning], str]]:
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        fn()
+    return list(dict.fromkeys((w.category, str(w.message)) for w in records))
+
+
+CALLS: list[tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = [
+    (
+        "transitions",
+        lambda log: journey.transitions(log, by_session=True),
+        lambda parts: cxd.transitions(parts, by_session=True),
+    ),
+    (
+        "paths",
+        lambda log: journey.paths(log, by_session=True, max_length=3),
+        lambda parts: cxd.paths(parts, by_session=True, max_length=3),
+    ),
+    (
+        "funnel",
+        lambda log: journey.funnel(log, ["view", "purchase"], count="sessions"),
+        lambda parts: cxd.funnel(parts, ["view", "purchase"], count="sessions"),
+    ),
+]
+
+
+class TestCountedWarnings:
+    @pytest.mark.parametrize(("one", "distributed"), [c[1:] for c in CALLS],
+                             ids=[c[0] for c in CALLS])  # fmt: skip
+    def test_split_sessions_warn_once_with_the_total(
+        self,
+        world: tuple[InteractionLog, Any],
+        parts: Any,
+        one: Callable[[Any], Any],
+        distributed: Callable[[Any], Any],
+    ) -> None:
+        """Every partition counts its own split sessions; the client raises one warning with
+        the sum, the one-process message."""
+        expected = caught(lambda: one(world[0]))
+        assert len(expected) == 1 and expected[0][0] is DataWarning
+        assert "session_id: " in expected[0][1] and " run(s) " in expected[0][1]
+        assert caught(lambda: distributed(parts)) == expected
+
+    def test_map_customers_adds_counts_and_keeps_other_warnings_once(
+        self, world: tuple[InteractionLog, Any], client: Client
+    ) -> None:
+        """A counted warning of the function adds up over partitions; a plain one is raised
+        once, however many partitions raised it."""
+
+        def per_customer(log: InteractionLog) -> Any:
+            seen = counted_warning(DataWarning, "{n:,} customer(s) seen", n=log.n_customers)
+            warnings.warn(seen, stacklevel=2)
+            warnings.warn("plain note", UserWarning, stacklevel=2)
+            return log.customers_table("2025-01-01T00:00Z")
+
+        rows = world[1].drop(columns=["session_id"])
+        got = caught(lambda: cxd.map_customers(uneven(rows, [100, 0, len(rows) - 100]),
+                                               per_customer))  # fmt: skip
+        n = world[0].n_customers
+        assert got == [(DataWarning, f"{n:,} customer(s) seen"), (UserWarning, "plain note")]
