@@ -1,4 +1,4 @@
-"""Example rules: the six acceptance rules of the trigger language specification."""
+"""Example rules: six rules that together use every clause of the trigger language."""
 
 from __future__ import annotations
 
