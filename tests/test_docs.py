@@ -211,3 +211,18 @@ def test_fragments_are_not_run(page: Path) -> None:
     runs = sum(b.role != "fragment" for b in python_blocks(page))
     where = ", ".join(f"line {b.line} ({b.reason})" for b in fragments)
     pytest.skip(f"{_rel(page)}: {len(fragments)} fragment(s) not run, {runs} run: {where}")
+
+
+_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", [*PAGES, *sorted((ROOT / "examples").rglob("*.md"))], ids=_rel)
+def test_relative_links_resolve(page: Path) -> None:
+    """Every relative link of a page names a file or folder of the repository."""
+    targets = [m.group(1) for m in _LINK.finditer(page.read_text(encoding="utf-8"))]
+    missing = [
+        t
+        for t in targets
+        if "://" not in t and not t.startswith("mailto:") and not (page.parent / t).exists()
+    ]
+    assert not missing, f"{_rel(page)} links to missing files: {missing}"
