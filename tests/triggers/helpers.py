@@ -278,8 +278,9 @@ store = SQLiteStore(sys.argv[2])
 engine = TriggerEngine(parse(open(sys.argv[3]).read()), store=store, redelivery_window="60 days")
 def deliver(firings, what="fired"):
     ids = [f.firing_id for f in firings]
-    for ident in ids:
-        print(what, ident, flush=True)
+    for ident in ids:  # one write per line: a kill never leaves half a line to the host
+        sys.stdout.write(f"{what} {ident}\n")
+        sys.stdout.flush()
     store.acknowledge(ids)
 deliver(store.pending(), "pending")  # emitted before the last crash but not acknowledged
 print("start", flush=True)
@@ -291,6 +292,12 @@ for i in range(int(sys.argv[5]), len(recs)):  # the host re-delivers from its la
 deliver(engine.advance_to(sys.argv[4]))
 print("done", flush=True)
 """
+
+
+def host_messages(lines: list[str]) -> list[tuple[str, str]]:
+    """What a host reads from a child's output: (word, rest) per complete line. A line the
+    child was killed in the middle of (no newline yet) is not a message and is left out."""
+    return [line.strip().partition(" ")[::2] for line in lines if line.endswith("\n")]
 
 
 def _records(seed: int, n: int) -> list[dict[str, object]]:

@@ -38,6 +38,7 @@ from tests.triggers.helpers import (
     _records,
     at,
     first_delivery_order,
+    host_messages,
     interaction,
     log_of,
     plan,
@@ -245,8 +246,7 @@ class TestRestart:
                 err = child.stderr.read()
                 child.wait(timeout=120)
             assert stop is not None or child.returncode == 0, err
-            for line in lines:
-                what, _, rest = line.strip().partition(" ")
+            for what, rest in host_messages(lines):
                 if what in ("fired", "pending"):
                     fired.append(rest)
                 elif what == "ok":

@@ -13,7 +13,7 @@ from pathlib import Path
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, parse
-from tests.triggers.helpers import CHILD, _records
+from tests.triggers.helpers import CHILD, _records, host_messages
 
 
 class TestCrash:
@@ -54,8 +54,7 @@ class TestCrash:
                 err = child.stderr.read()
                 child.wait(timeout=120)
             assert position is not None or child.returncode == 0, err
-            for line in lines:
-                what, _, rest = line.strip().partition(" ")
+            for what, rest in host_messages(lines):
                 if what == "fired":
                     fired.append(rest)
                 elif what == "pending":
