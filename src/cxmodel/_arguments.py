@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
 __all__ = [
+    "boolean_mask",
     "customer_table",
     "file_path",
     "float_array",
@@ -155,6 +156,29 @@ def integer(value: Any, where: str, name: str, *, minimum: int | None = None) ->
     if minimum is not None and number < minimum:
         raise SchemaError(f"{where}: {name} must be at least {minimum}; got {number}")
     return number
+
+
+def boolean_mask(value: Any, rows: int, what: str) -> npt.NDArray[np.bool_]:
+    """``value`` as a row mask: a boolean array with one value per row, ``rows`` of them.
+
+    ``what`` names the mask in the error, e.g. ``"segment"`` or ``"usage 'late': a mask"``.
+
+    Examples
+    --------
+    >>> boolean_mask([True, False], 2, "segment").tolist()
+    [True, False]
+    >>> boolean_mask([1, 0], 2, "segment")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: segment must be a boolean array of shape (2,) (one value per log row); got dtype int64 and shape (2,)
+    """
+    mask = np.asarray(value)
+    if mask.dtype != np.bool_ or mask.shape != (rows,):
+        raise SchemaError(
+            f"{what} must be a boolean array of shape ({rows},) (one value per log row); "
+            f"got dtype {mask.dtype} and shape {mask.shape}"
+        )
+    return mask
 
 
 def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:

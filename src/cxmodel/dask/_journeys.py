@@ -29,7 +29,13 @@ from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
 from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
 from cxmodel.journey._groups import by_codes, first_rows, unit_masks
-from cxmodel.journey._transitions import END, START, transition_edges, unique_customers
+from cxmodel.journey._transitions import (
+    END,
+    START,
+    transition_edges,
+    transitions_from_counts,
+    unique_customers,
+)
 from cxmodel.log import InteractionLog
 
 __all__ = ["EdgeState", "gap_answers", "merge_answers", "transitions", "transitions_of"]
@@ -294,21 +300,8 @@ def _result(
     for (s, d), (n, c) in state.edges.items():
         counts[index[s], index[d]] = n
         customers[index[s], index[d]] = c
-    out_sum = counts.sum(axis=1, keepdims=True)
-    in_sum = counts.sum(axis=0)
-    p_next = np.divide(counts, out_sum, out=np.zeros((k, k)), where=out_sum > 0)
-    p_previous = np.divide(
-        counts.T, in_sum[:, None], out=np.zeros((k, k)), where=in_sum[:, None] > 0
-    )
-    return Transitions(
-        labels=np.array([label for _, label in keys], dtype=object),
-        counts=counts,
-        customers=customers,
-        p_next=p_next,
-        p_previous=p_previous,
-        quantiles=tuple(float(q) for q in quantiles),
-        time_quantiles=time_quantiles,
-    )
+    labels = np.array([label for _, label in keys], dtype=object)
+    return transitions_from_counts(labels, counts, customers, quantiles, time_quantiles)
 
 
 def transitions_of(

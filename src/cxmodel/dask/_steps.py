@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from difflib import get_close_matches
 
 import attrs
 
-from cxmodel.errors import DataWarning
 from cxmodel.journey._common import MISSING_LABEL
-from cxmodel.journey._funnel import Step, split_step
+from cxmodel.journey._funnel import Step, split_step, warn_absent_value
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import check_kinds, warn_absent_kinds
 
@@ -95,12 +93,7 @@ class StepVocabulary:
             present, close, first = self.seen.get(step, (False, None, ()))
             if present or value == MISSING_LABEL or meaning is None:
                 continue
-            hint = f"; did you mean {close!r}?" if close else f"; values: {list(first)}"
-            warnings.warn(
-                f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
-                DataWarning,
-                stacklevel=3,
-            )
+            warn_absent_value(argument, (column, value), meaning, close, first, stacklevel=3)
         if meaning is not None:
             absent_kinds = tuple(dict.fromkeys(absent))
             warn_absent_kinds(absent_kinds, argument=argument, meaning=meaning, stacklevel=4)

@@ -153,14 +153,8 @@ def nps(
         Zone of naive timestamps and of the calendar periods; default UTC.
     mapping : dict, optional
         Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
-    ci : {"wald", "adjusted-wald", "bootstrap"}, default "wald"
-        The interval method, as in :func:`cxmodel.metrics.nps`.
-    level : float, default 0.95
-        The confidence level of the interval, in (0, 1).
-    population : int, optional
-        The size of the surveyed population, for the finite population correction.
-    random_state : int, default 0
-        The seed of the bootstrap.
+    ci, level, population, random_state
+        The interval, as in :func:`cxmodel.metrics.nps`.
     fan_in : int, default 8
         Partial states merged per task of the merge tree.
     progress : bool, default False
@@ -271,34 +265,11 @@ def csat(
 
     Parameters
     ----------
-    ddf : dask.dataframe.DataFrame
-        Interaction rows (the columns of ``InteractionLog.to_pandas()``, or yours with
-        ``mapping``); the ``survey`` rows whose ``metric`` is ``"csat"`` are the answers.
-    by : str, optional
-        A column whose value on each answer breaks the result down, one row per group.
-    period : {"day", "week", "month", "quarter"}, optional
-        Break down by the calendar period of each answer, in ``timezone``.
-    timezone : str, optional
-        Zone of naive timestamps and of the calendar periods; default UTC.
-    mapping : dict, optional
-        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
-    ci : {"wilson", "wald", "adjusted-wald", "bootstrap"}, default "wilson"
-        The interval method, as in :func:`cxmodel.metrics.csat`.
-    level : float, default 0.95
-        The confidence level of the interval, in (0, 1).
-    population : int, optional
-        The size of the surveyed population, for the finite population correction.
-    scale : tuple of int, default (1, 5)
-        The lowest and highest answer.
-    top : int, optional
-        The lowest satisfied answer; default the second-highest answer of ``scale``.
-    random_state : int, default 0
-        The seed of the bootstrap.
-    fan_in : int, default 8
-        Partial states merged per task of the merge tree.
-    progress : bool, default False
-        Show Dask's progress bar while the partitions are computed (``distributed.progress``
-        under a running client).
+    ddf, by, period, timezone, mapping, fan_in, progress
+        As in :func:`nps`; the answers are the ``survey`` rows whose ``metric`` is
+        ``"csat"``.
+    ci, level, population, scale, top, random_state
+        The interval and the scale, as in :func:`cxmodel.metrics.csat`.
 
     Returns
     -------
@@ -391,34 +362,11 @@ def ces(
 
     Parameters
     ----------
-    ddf : dask.dataframe.DataFrame
-        Interaction rows (the columns of ``InteractionLog.to_pandas()``, or yours with
-        ``mapping``); the ``survey`` rows whose ``metric`` is ``"ces"`` are the answers.
-    by : str, optional
-        A column whose value on each answer breaks the result down, one row per group.
-    period : {"day", "week", "month", "quarter"}, optional
-        Break down by the calendar period of each answer, in ``timezone``.
-    timezone : str, optional
-        Zone of naive timestamps and of the calendar periods; default UTC.
-    mapping : dict, optional
-        Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
-    ci : {"wilson", "wald", "adjusted-wald", "bootstrap"}, default "wilson"
-        The interval method of the agree share, as in :func:`cxmodel.metrics.ces`.
-    level : float, default 0.95
-        The confidence level of both intervals, in (0, 1).
-    population : int, optional
-        The size of the surveyed population, for the finite population correction.
-    scale : tuple of int, default (1, 7)
-        The lowest and highest answer.
-    agree_from : int, default 5
-        The lowest answer that counts as agreeing.
-    random_state : int, default 0
-        The seed of the bootstrap.
-    fan_in : int, default 8
-        Partial states merged per task of the merge tree.
-    progress : bool, default False
-        Show Dask's progress bar while the partitions are computed (``distributed.progress``
-        under a running client).
+    ddf, by, period, timezone, mapping, fan_in, progress
+        As in :func:`nps`; the answers are the ``survey`` rows whose ``metric`` is
+        ``"ces"``.
+    ci, level, population, scale, agree_from, random_state
+        The intervals and the scale, as in :func:`cxmodel.metrics.ces`.
 
     Returns
     -------

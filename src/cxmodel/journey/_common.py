@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import float_array, got
+from cxmodel._arguments import boolean_mask, float_array, got
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError, ValueTypeError, counted_warning
 
@@ -132,13 +132,7 @@ def row_mask(log: InteractionLog, segment: npt.ArrayLike | None) -> npt.NDArray[
     """Validate a boolean row mask (``None`` passes through)."""
     if segment is None:
         return None
-    mask = np.asarray(segment)
-    if mask.dtype != np.bool_ or mask.shape != (len(log),):
-        raise SchemaError(
-            f"segment must be a boolean array of shape ({len(log)},), "
-            f"got dtype {mask.dtype} and shape {mask.shape}"
-        )
-    return mask
+    return boolean_mask(segment, len(log), "segment")
 
 
 def window_us(value: Any, name: str) -> int | None:

@@ -49,6 +49,7 @@ __all__ = [
     "funnel_state",
     "split_step",
     "step_mask",
+    "warn_absent_value",
 ]
 
 Step = str | tuple[str, str]
@@ -173,14 +174,37 @@ def check_steps(
         if value in known or value == MISSING_LABEL or meaning is None:
             continue
         close = get_close_matches(value, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; values: {sorted(known)[:20]}"
-        warnings.warn(
-            f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
-            DataWarning,
+        warn_absent_value(
+            argument,
+            (column, value),
+            meaning,
+            close[0] if close else None,
+            sorted(known)[:20],
             stacklevel=3,
         )
     if meaning is not None:
         warn_absent_kinds(tuple(dict.fromkeys(absent)), argument=argument, meaning=meaning)
+
+
+def warn_absent_value(
+    argument: str,
+    step: tuple[str, str],
+    meaning: str,
+    close: str | None,
+    values: Sequence[str],
+    *,
+    stacklevel: int,
+) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) that a ``(column, value)`` step's value does
+    not occur, with the closest value or, without one, the first ``values``; ``stacklevel`` as
+    if the caller warned."""
+    column, value = step
+    hint = f"; did you mean {close!r}?" if close else f"; values: {list(values)}"
+    warnings.warn(
+        f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
+        DataWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def step_mask(log: InteractionLog, step: Step, *, check: bool = True) -> BoolArray:

@@ -25,7 +25,15 @@ if TYPE_CHECKING:
 
     from cxmodel.log import InteractionLog
 
-__all__ = ["END", "START", "Transitions", "transition_edges", "transitions", "unique_customers"]
+__all__ = [
+    "END",
+    "START",
+    "Transitions",
+    "transition_edges",
+    "transitions",
+    "transitions_from_counts",
+    "unique_customers",
+]
 
 START = "START"
 END = "END"
@@ -224,13 +232,26 @@ def _transitions(
     edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
     counts = np.bincount(edge, minlength=k * k).reshape(k, k).astype(np.int64)
     customers = unique_customers(who, edge, log.n_customers, k)
+    tq = _edge_quantiles(dt_us, edge[: len(dt_us)], k * k, quantiles).reshape(len(quantiles), k, k)
+    return transitions_from_counts(labels, counts, customers, quantiles, tq)
+
+
+def transitions_from_counts(
+    labels: npt.NDArray[np.object_],
+    counts: npt.NDArray[np.int64],
+    customers: npt.NDArray[np.int64],
+    quantiles: tuple[float, ...],
+    time_quantiles: Matrix,
+) -> Transitions:
+    """The :class:`Transitions` of edge counts: ``p_next`` and ``p_previous`` from ``counts``
+    (0 for a label without outgoing or incoming transitions)."""
+    k = len(labels)
     out_sum = counts.sum(axis=1, keepdims=True)
     in_sum = counts.sum(axis=0)
     p_next = np.divide(counts, out_sum, out=np.zeros((k, k)), where=out_sum > 0)
     p_previous = np.divide(
         counts.T, in_sum[:, None], out=np.zeros((k, k)), where=in_sum[:, None] > 0
     )
-    tq = _edge_quantiles(dt_us, edge[: len(dt_us)], k * k, quantiles).reshape(len(quantiles), k, k)
     return Transitions(
         labels=labels,
         counts=counts,
@@ -238,7 +259,7 @@ def _transitions(
         p_next=p_next,
         p_previous=p_previous,
         quantiles=tuple(float(q) for q in quantiles),
-        time_quantiles=tq,
+        time_quantiles=time_quantiles,
     )
 
 

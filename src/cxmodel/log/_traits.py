@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import got
+from cxmodel._arguments import boolean_mask, got
 from cxmodel.domain import Customer
 from cxmodel.errors import SchemaError, ValueTypeError
 
@@ -198,12 +198,7 @@ def usage_masks(log: InteractionLog, usage: UsageLike) -> list[tuple[str, npt.ND
         if isinstance(spec, str):
             mask = log.kind_mask(spec)
         else:
-            mask = np.asarray(spec)
-            if mask.dtype != np.bool_ or mask.shape != (len(log),):
-                raise SchemaError(
-                    f"usage {name!r}: a mask must be a boolean array with one value per log row "
-                    f"({len(log)}); got dtype {mask.dtype} and shape {mask.shape}"
-                )
+            mask = boolean_mask(spec, len(log), f"usage {name!r}: a mask")
         out.append((str(name), mask))
     names = [name for name, _ in out]
     if len(set(names)) < len(names):

@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log, name_sequence
+from cxmodel._arguments import boolean_mask, interaction_log, name_sequence
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
@@ -327,12 +327,7 @@ def _resolve(
             else:
                 mask = condition_mask(log, name, spec)
         else:
-            mask = np.asarray(spec)
-            if mask.dtype != np.bool_ or mask.shape != (len(log),):
-                raise SchemaError(
-                    f"driver {name!r}: a mask must be a boolean array of one value per log row "
-                    f"({len(log)}); got dtype {mask.dtype} and shape {mask.shape}"
-                )
+            mask = boolean_mask(spec, len(log), f"driver {name!r}: a mask")
         out.append((str(name), mask))
     if len({name for name, _ in out}) < len(out):
         raise SchemaError(f"driver names must be unique; got {[name for name, _ in out]!r}")

@@ -148,7 +148,7 @@ def plot_funnel_comparison(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.scatter``. (the points).
+        Passed to ``ax.scatter`` (the points).
 
     Examples
     --------
@@ -225,7 +225,7 @@ def plot_journey_comparison(
     title : str, optional
         The title; default one naming what is shown.
     **kwargs
-        Passed to ``ax.scatter``. (the points).
+        Passed to ``ax.scatter`` (the points).
 
     Examples
     --------
@@ -299,7 +299,7 @@ def plot_transitions(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.imshow``..
+        Passed to ``ax.imshow``.
 
     Examples
     --------
@@ -371,7 +371,7 @@ def plot_step_matrix(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.imshow``..
+        Passed to ``ax.imshow``.
 
     Examples
     --------
@@ -443,7 +443,7 @@ def plot_paths(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.barh``..
+        Passed to ``ax.barh``.
 
     Examples
     --------
@@ -503,7 +503,7 @@ def plot_attribution(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.bar``..
+        Passed to ``ax.bar``.
 
     Examples
     --------
@@ -589,7 +589,7 @@ def plot_friction(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.barh``..
+        Passed to ``ax.barh``.
 
     Examples
     --------

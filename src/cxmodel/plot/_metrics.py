@@ -312,7 +312,7 @@ def plot_drivers(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.scatter``. (the points).
+        Passed to ``ax.scatter`` (the points).
 
     Examples
     --------
@@ -374,7 +374,7 @@ def plot_comparison(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.scatter``. (the points).
+        Passed to ``ax.scatter`` (the points).
 
     Examples
     --------
@@ -437,7 +437,7 @@ def plot_cohort_retention(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.imshow``..
+        Passed to ``ax.imshow``.
 
     Examples
     --------

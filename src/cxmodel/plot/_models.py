@@ -85,6 +85,16 @@ def _grid(
     return freqs, recs, age, valid
 
 
+def _limits(max_frequency: Any, max_recency: Any, where: str) -> tuple[int | None, float | None]:
+    """The checked ``max_frequency`` (a whole number >= 0) and ``max_recency`` (a number)."""
+    return (
+        None
+        if max_frequency is None
+        else integer(max_frequency, where, "max_frequency", minimum=0),
+        None if max_recency is None else real(max_recency, where, "max_recency"),
+    )
+
+
 def _matrix(
     model: Any,
     what: str,
@@ -198,15 +208,8 @@ def plot_frequency_recency_matrix(
         "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
     )
     t = real(t, "plot_frequency_recency_matrix()", "t")
-    max_frequency = (
-        None
-        if max_frequency is None
-        else integer(max_frequency, "plot_frequency_recency_matrix()", "max_frequency", minimum=0)
-    )
-    max_recency = (
-        None
-        if max_recency is None
-        else real(max_recency, "plot_frequency_recency_matrix()", "max_recency")
+    max_frequency, max_recency = _limits(
+        max_frequency, max_recency, "plot_frequency_recency_matrix()"
     )
     ax = axes(ax, figsize=(7.5, 5.5))
     freqs, recs, values, age = _matrix(model, "expected", summary, max_frequency, max_recency, t)
@@ -254,7 +257,7 @@ def plot_probability_alive_matrix(
     title : str, optional
         The title; default one naming what is shown.
     **kwargs
-        Passed to ``ax.imshow``..
+        Passed to ``ax.imshow``.
 
     Examples
     --------
@@ -275,15 +278,8 @@ def plot_probability_alive_matrix(
         "model",
         "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
     )
-    max_frequency = (
-        None
-        if max_frequency is None
-        else integer(max_frequency, "plot_probability_alive_matrix()", "max_frequency", minimum=0)
-    )
-    max_recency = (
-        None
-        if max_recency is None
-        else real(max_recency, "plot_probability_alive_matrix()", "max_recency")
+    max_frequency, max_recency = _limits(
+        max_frequency, max_recency, "plot_probability_alive_matrix()"
     )
     ax = axes(ax, figsize=(7.5, 5.5))
     freqs, recs, values, age = _matrix(model, "alive", summary, max_frequency, max_recency, 0.0)
@@ -355,7 +351,7 @@ def plot_period_transactions(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.bar``..
+        Passed to ``ax.bar``.
 
     Examples
     --------
@@ -435,7 +431,7 @@ def plot_calibration_purchases_vs_holdout_purchases(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.plot``..
+        Passed to ``ax.plot``.
 
     Examples
     --------

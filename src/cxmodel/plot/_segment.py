@@ -179,7 +179,7 @@ def plot_contrast(
     title : str, optional
         The title (``None``: none).
     **kwargs
-        Passed to ``ax.scatter``. (the points).
+        Passed to ``ax.scatter`` (the points).
 
     Examples
     --------
