@@ -23,7 +23,6 @@ NO_BEHAVIOUR: dict[str, str] = {
 
 #: Modules tested through another test file: the test file, then the modules it covers.
 COVERED_BY: dict[str, tuple[str, ...]] = {
-    "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
     "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
     "tests/triggers/test_engine.py": ("triggers/_customer.py", "triggers/_runner.py"),
 }
