@@ -22,21 +22,7 @@ NO_BEHAVIOUR: dict[str, str] = {
 }
 
 #: Modules tested through another test file: the test file, then the modules it covers.
-COVERED_BY: dict[str, tuple[str, ...]] = {
-    "tests/dask/test_merges.py": (
-        "dask/_paths.py",
-        "dask/_step_matrix.py",
-        "dask/_steps.py",
-    ),
-    "tests/dask/test_dask_journeys.py": (
-        "dask/_funnel.py",
-        "dask/_journeys.py",
-        "dask/_triggers.py",
-    ),
-    "tests/datasets/test_synthetic.py": ("datasets/_world.py",),
-    "tests/triggers/test_batch.py": ("triggers/_candidates.py", "triggers/_operators.py"),
-    "tests/triggers/test_engine.py": ("triggers/_customer.py", "triggers/_runner.py"),
-}
+COVERED_BY: dict[str, tuple[str, ...]] = {}
 
 
 def modules() -> list[str]:

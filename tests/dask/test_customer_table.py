@@ -10,11 +10,17 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 from distributed import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel import dask as cxd
+from cxmodel.dask._customer_table import customer_table_of, customer_table_partial
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same_table, uneven
+from tests.dask.worlds import small_world, split
+
+AS_OF = "2024-12-31T00:00Z"
 
 
 class TestCustomerTable:
@@ -37,3 +43,23 @@ class TestCustomerTable:
         assert_same_table(got, world[0].customers_table("2024-06-30T00:00Z"))
         with pytest.raises(SchemaError, match="time zone"):
             cxd.customer_table(world[1], as_of="2024-06-30")
+
+
+class TestPartials:
+    """The partitions' tables, called directly (no scheduler), on a small world."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def world(cls) -> tuple[InteractionLog, Any]:
+        return small_world()
+
+    @settings(max_examples=15, deadline=None)
+    @given(data=st.data(), as_of=st.sampled_from([AS_OF, "2024-04-01T00:00Z", "2019-01-01T00:00Z"]))
+    def test_customer_tables_concatenate_exactly(
+        self, world: tuple[InteractionLog, Any], data: st.DataObject, as_of: str
+    ) -> None:
+        """The partitions' tables, in any order, are the one-process table (a topic column only
+        some partitions have is 0 elsewhere)."""
+        tables = [customer_table_partial(p, as_of) for p in split(world, data)]
+        order = data.draw(st.permutations([t for t in tables if t is not None]), label="order")
+        assert_same_table(customer_table_of(order, as_of), world[0].customers_table(as_of))
