@@ -23,8 +23,6 @@ from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, merged, uneven
 from tests.dask.worlds import shuffled_world, small_world, split
 
-IN_PROCESS = True
-
 STEPS = ("view", "product_view", "add_to_cart", "purchase")
 FUNNELS: list[dict[str, Any]] = [
     {},

@@ -20,8 +20,6 @@ from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, merged
 from tests.dask.worlds import shuffled_world, small_world, split
 
-IN_PROCESS = True
-
 TRANSITIONS: list[dict[str, Any]] = [
     {},
     {"level": "touchpoint", "quantiles": (0.0, 0.37, 1.0)},

@@ -29,8 +29,6 @@ from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, customer_partitions, merged, uneven
 from tests.dask.worlds import shuffled_world, small_world, split, tiny
 
-IN_PROCESS = True
-
 PATHS: list[dict[str, Any]] = [
     {"top": 5},
     {"top": 3, "collapse_repeats": True, "max_length": 3, "conversion": "purchase"},

@@ -21,8 +21,6 @@ from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, customer_partitions, merged
 from tests.dask.worlds import shuffled_world, small_world, split, tiny
 
-IN_PROCESS = True
-
 STEP_MATRICES: list[dict[str, Any]] = [
     {"steps": 4},
     {"anchor": "purchase", "steps": 3, "by": "channel"},
