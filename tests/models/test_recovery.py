@@ -20,7 +20,7 @@ from cxmodel.models import (
     ParetoNBD,
     ShiftedBetaGeo,
 )
-from cxmodel.models._base import fit_max_likelihood
+from cxmodel.models._base import maximise_likelihood
 
 
 def _within(fit: Any, truth: dict[str, float], k: float = 4.0) -> None:
@@ -139,5 +139,5 @@ class TestBadInput:
         """A likelihood that is never finite raises ConvergenceError with per-start diagnostics."""
         starts = [np.zeros(2), np.ones(2)]
         with pytest.raises(ConvergenceError, match="any of 2 starts") as info:
-            fit_max_likelihood(lambda p: float("nan"), ("u", "v"), starts, model="Toy")
+            maximise_likelihood(lambda p: float("nan"), ("u", "v"), starts, model="Toy")
         assert isinstance(info.value.diagnostics, list) and len(info.value.diagnostics) == 2

@@ -28,7 +28,6 @@ __all__ = [
     "broadcastable",
     "check_fitted",
     "check_summary",
-    "fit_max_likelihood",
     "maximise_likelihood",
     "standard_errors",
 ]
@@ -210,36 +209,6 @@ def _bfgs(
         if callback is not None:
             callback()
     return OptimizeResult(x=x, fun=f, jac=g, nit=nit, success=success, message=message)
-
-
-def fit_max_likelihood(
-    loglik: Callable[[FloatArray], float],
-    names: tuple[str, ...],
-    starts: list[FloatArray],
-    *,
-    model: str,
-    maxiter: int = 2000,
-    gradient: Callable[[FloatArray], FloatArray] | None = None,
-    exhaustive: bool = False,
-    callback: Callable[[], None] | None = None,
-) -> tuple[dict[str, float], float, dict[str, float], Convergence]:
-    """Maximise ``loglik`` and compute standard errors at once.
-
-    See :func:`maximise_likelihood` and :func:`standard_errors`; returns
-    ``(params, log_likelihood, standard_errors, convergence)``.
-    """
-    params, ll, conv = maximise_likelihood(
-        loglik,
-        names,
-        starts,
-        model=model,
-        maxiter=maxiter,
-        gradient=gradient,
-        exhaustive=exhaustive,
-        callback=callback,
-    )
-    se = standard_errors(loglik, params, gradient=gradient)
-    return params, ll, se, conv
 
 
 def standard_errors(

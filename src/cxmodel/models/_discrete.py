@@ -16,8 +16,9 @@ from cxmodel.models._base import (
     check_fitted,
     check_summary,
     compress,
-    fit_max_likelihood,
+    maximise_likelihood,
     params_repr,
+    standard_errors,
 )
 from cxmodel.models._plots import TransactionPlots
 
@@ -112,9 +113,10 @@ class BetaGeoBetaBinom(TransactionPlots):
             return val - pen * float(np.sum(par**2))
 
         starts = [np.zeros(4), np.full(4, np.log(0.5)), np.full(4, 1.0)]
-        params, ll, se, conv = fit_max_likelihood(
+        params, ll, conv = maximise_likelihood(
             loglik, self._names, starts, model="BetaGeoBetaBinom"
         )
+        se = standard_errors(loglik, params)
         self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se
         self.convergence_ = conv
         return self
@@ -277,9 +279,10 @@ class ShiftedBetaGeo:
             ls = betaln(a, b + t[-1]) - betaln(a, b)
             return float(np.sum(lost * lp) + last * ls)
 
-        params, ll, se, conv = fit_max_likelihood(
+        params, ll, conv = maximise_likelihood(
             loglik, self._names, [np.zeros(2), np.log(np.array([0.5, 3.0]))], model="ShiftedBetaGeo"
         )
+        se = standard_errors(loglik, params)
         self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se
         self.convergence_ = conv
         return self

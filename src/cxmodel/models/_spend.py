@@ -18,8 +18,9 @@ from cxmodel.models._base import (
     check_fitted,
     check_summary,
     compress,
-    fit_max_likelihood,
+    maximise_likelihood,
     params_repr,
+    standard_errors,
 )
 
 __all__ = ["GammaGamma"]
@@ -111,13 +112,14 @@ class GammaGamma:
 
         starts = [np.zeros(3), np.log(np.array([2.0, 2.0, float(np.mean(m[keep]))]))]
         with progress_bar(progress, desc="GammaGamma fit", unit="iter") as bar:
-            params, ll, se, conv = fit_max_likelihood(
+            params, ll, conv = maximise_likelihood(
                 loglik,
                 self._names,
                 starts,
                 model="GammaGamma",
                 callback=bar.update if progress else None,
             )
+        se = standard_errors(loglik, params)
         self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se
         self.convergence_ = conv
         return self
