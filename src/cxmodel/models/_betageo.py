@@ -41,6 +41,22 @@ def _hyp2f1_neg(a: Any, b: Any, c: Any, w: Any) -> FloatArray:
     return res
 
 
+def _bg_branches(
+    params: FloatArray, x: FloatArray, t_x: FloatArray, big_t: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The two log-terms of the BG/NBD likelihood's mixture: alive at ``T``, and dropped out
+    after the last purchase at ``t_x`` (-inf without repeat purchases)."""
+    r, alpha, a, b = params
+    a3 = -(r + x) * np.log(alpha + big_t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.where(
+            x > 0,
+            np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
+    return a3, a4
+
+
 class BetaGeo(TransactionModel):
     """BG/NBD: Poisson purchasing while alive, geometric drop-out after each repeat purchase.
 
@@ -73,13 +89,7 @@ class BetaGeo(TransactionModel):
         r, alpha, a, b = params
         a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
         a2 = betaln(a, b + x) - betaln(a, b)
-        a3 = -(r + x) * np.log(alpha + big_t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a4 = np.where(
-                x > 0,
-                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
-                -np.inf,
-            )
+        a3, a4 = _bg_branches(params, x, t_x, big_t)
         out: FloatArray = a1 + a2 + np.logaddexp(a3, a4)
         return out
 
@@ -89,13 +99,7 @@ class BetaGeo(TransactionModel):
     ) -> FloatArray:
         """Per-customer gradient of the log-likelihood in (r, alpha, a, b)."""
         r, alpha, a, b = params
-        a3 = -(r + x) * np.log(alpha + big_t)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a4 = np.where(
-                x > 0,
-                np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
-                -np.inf,
-            )
+        a3, a4 = _bg_branches(params, x, t_x, big_t)
         w4 = expit(a4 - a3)
         w3 = 1.0 - w4
         dr = (
