@@ -18,7 +18,7 @@ from cxmodel.dask._customer_table import customer_table_of, customer_table_parti
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same_table, uneven
-from tests.dask.worlds import small_world, split
+from tests.dask.worlds import OnSmallWorld, split
 
 AS_OF = "2024-12-31T00:00Z"
 
@@ -45,13 +45,8 @@ class TestCustomerTable:
             cxd.customer_table(world[1], as_of="2024-06-30")
 
 
-class TestPartials:
+class TestPartials(OnSmallWorld):
     """The partitions' tables, called directly (no scheduler), on a small world."""
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls) -> tuple[InteractionLog, Any]:
-        return small_world()
 
     @settings(max_examples=15, deadline=None)
     @given(data=st.data(), as_of=st.sampled_from([AS_OF, "2024-04-01T00:00Z", "2019-01-01T00:00Z"]))

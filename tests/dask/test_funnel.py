@@ -21,7 +21,11 @@ from cxmodel.dask._funnel import FunnelPartial, funnel_partial, funnel_result
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, merged, uneven
-from tests.dask.worlds import shuffled_world, small_world, split
+from tests.dask.worlds import (
+    OnSmallWorld,
+    shuffled_world_fixture,  # noqa: F401 (the module's world)
+    split,
+)
 
 STEPS = ("view", "product_view", "add_to_cart", "purchase")
 FUNNELS: list[dict[str, Any]] = [
@@ -33,19 +37,8 @@ FUNNELS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world() -> tuple[InteractionLog, Any]:
-    """The shuffled log with missing touchpoints; conftest's ``parts`` splits it."""
-    return shuffled_world()
-
-
-class TestPartials:
+class TestPartials(OnSmallWorld):
     """The partitions' partial states, called directly (no scheduler), on a small world."""
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls) -> tuple[InteractionLog, Any]:
-        return small_world()
 
     @settings(max_examples=25, deadline=None)
     @given(data=st.data(), kwargs=st.sampled_from(FUNNELS))

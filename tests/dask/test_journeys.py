@@ -18,7 +18,11 @@ from cxmodel import journey
 from cxmodel.dask._journeys import transitions_of
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, merged
-from tests.dask.worlds import shuffled_world, small_world, split
+from tests.dask.worlds import (
+    OnSmallWorld,
+    shuffled_world_fixture,  # noqa: F401 (the module's world)
+    split,
+)
 
 TRANSITIONS: list[dict[str, Any]] = [
     {},
@@ -29,19 +33,8 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world() -> tuple[InteractionLog, Any]:
-    """The shuffled log with missing touchpoints; conftest's ``parts`` splits it."""
-    return shuffled_world()
-
-
-class TestPartials:
+class TestPartials(OnSmallWorld):
     """The partitions' partial states, called directly (no scheduler), on a small world."""
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls) -> tuple[InteractionLog, Any]:
-        return small_world()
 
     @settings(max_examples=25, deadline=None)
     @given(

@@ -19,7 +19,12 @@ from cxmodel.dask._step_matrix import merge_step_matrices, step_matrix_of, step_
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, customer_partitions, merged
-from tests.dask.worlds import shuffled_world, small_world, split, tiny
+from tests.dask.worlds import (
+    OnSmallWorld,
+    shuffled_world_fixture,  # noqa: F401 (the module's world)
+    split,
+    tiny,
+)
 
 STEP_MATRICES: list[dict[str, Any]] = [
     {"steps": 4},
@@ -28,19 +33,8 @@ STEP_MATRICES: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def world() -> tuple[InteractionLog, Any]:
-    """The shuffled log with missing touchpoints; conftest's ``parts`` splits it."""
-    return shuffled_world()
-
-
-class TestPartials:
+class TestPartials(OnSmallWorld):
     """The partitions' partial states, called directly (no scheduler), on a small world."""
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls) -> tuple[InteractionLog, Any]:
-        return small_world()
 
     @settings(max_examples=20, deadline=None)
     @given(data=st.data(), kwargs=st.sampled_from(STEP_MATRICES))

@@ -21,25 +21,18 @@ from cxmodel.errors import SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers._batch import as_of_us
 from tests.dask.frames import uneven
-from tests.dask.worlds import shuffled_world, small_world, split
+from tests.dask.worlds import (
+    OnSmallWorld,
+    shuffled_world_fixture,  # noqa: F401 (the module's world)
+    split,
+)
 
 AS_OF = "2024-12-31T00:00Z"
 RULES = triggers.parse(triggers.EXAMPLE_RULES)
 
 
-@pytest.fixture(scope="module")
-def world() -> tuple[InteractionLog, Any]:
-    """The shuffled log with missing touchpoints; conftest's ``parts`` splits it."""
-    return shuffled_world()
-
-
-class TestPartials:
+class TestPartials(OnSmallWorld):
     """The partitions' partial states, called directly (no scheduler), on a small world."""
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def world(cls) -> tuple[InteractionLog, Any]:
-        return small_world()
 
     @settings(max_examples=15, deadline=None)
     @given(data=st.data())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 from cxmodel.datasets import synthetic
@@ -64,3 +65,20 @@ def tiny() -> Any:
             "channel": ["web", "app", "app", "web"],
         }
     )
+
+
+@pytest.fixture(scope="module", name="world")
+def shuffled_world_fixture() -> tuple[InteractionLog, Any]:
+    """The shuffled log with missing touchpoints as a module's ``world`` (conftest's ``parts``
+    splits it): import this fixture into a test module to use it."""
+    return shuffled_world()
+
+
+class OnSmallWorld:
+    """Base of the classes that test the partitions' partial states, called directly (no
+    scheduler), on the small world."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def world(cls) -> tuple[InteractionLog, Any]:
+        return small_world()
