@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from cxmodel._arguments import got
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import MISSING_LABEL
@@ -92,6 +93,23 @@ def _merge_many(
     for state in states[1:]:
         out = merge(out, state)
     return out
+
+
+def check_by(by: object, feature: str) -> None:
+    """Refuse a ``by`` that is not a column name: on Dask, groups come from a column of the
+    frame (one label per row cannot follow the rows through the shuffle).
+
+    Examples
+    --------
+    >>> check_by(["a", "b"], "cxmodel.dask.paths()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: cxmodel.dask.paths(): by must be a column name (text) for Dask input; got list ['a', 'b']
+    """
+    if by is not None and not isinstance(by, str):
+        raise SchemaError(
+            f"{feature}: by must be a column name (text) for Dask input; got {got(by)}"
+        )
 
 
 def tree_merge(

@@ -11,10 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import DurationLike
-from cxmodel.dask._common import FAN_IN, GroupKey, group_keys
+from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_keys
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
-from cxmodel.errors import SchemaError
 from cxmodel.journey import Funnel
 from cxmodel.journey._funnel import (
     Step,
@@ -169,8 +168,7 @@ def funnel(
     """
     steps = tuple(steps)
     check_funnel_options(steps, order, count, step_windows)
-    if by is not None and not isinstance(by, str):
-        raise SchemaError(f"cxmodel.dask.funnel(): by must be a column name; got {type(by)!r}")
+    check_by(by, "cxmodel.dask.funnel()")
     for step in (*steps, *(exclude or ())):
         split_step(step)
     options = {

@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.dask._common import FAN_IN, GroupKey, group_keys, merge_keyed
+from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_keys, merge_keyed
 from cxmodel.dask._order_statistics import (
     FETCH_BUDGET,
     REFINE_BITS,
@@ -420,8 +420,7 @@ def transitions(
     for q in quantiles:
         if not 0.0 <= q <= 1.0:
             raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
-    if by is not None and not isinstance(by, str):
-        raise SchemaError(f"cxmodel.dask.transitions(): by must be a column name; got {type(by)!r}")
+    check_by(by, "cxmodel.dask.transitions()")
     feature = "cxmodel.dask.transitions()"
     parts = customer_logs(data, mapping, timezone)
 

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._progress import dask_compute
-from cxmodel.dask._common import FAN_IN, GroupKey, dask_modules, group_keys, tree_merge
+from cxmodel.dask._common import FAN_IN, GroupKey, check_by, dask_modules, group_keys, tree_merge
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._warnings import raise_caught, recorded
@@ -358,8 +358,7 @@ def paths(
     check_options(top, max_length)
     if conversion is not None:
         split_step(conversion)
-    if by is not None and not isinstance(by, str):
-        raise SchemaError(f"cxmodel.dask.paths(): by must be a column name; got {type(by)!r}")
+    check_by(by, "cxmodel.dask.paths()")
     if not isinstance(fan_in, int) or fan_in < 2:
         raise SchemaError(f"fan_in must be an int >= 2; got {fan_in!r}")
     options: _Options = (max_length, collapse_repeats, conversion, level, by_session)

@@ -9,10 +9,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.dask._common import FAN_IN, GroupKey, group_keys, merge_keyed
+from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_keys, merge_keyed
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
-from cxmodel.errors import SchemaError
 from cxmodel.journey import END, START, StepMatrix
 from cxmodel.journey._common import MISSING_LABEL
 from cxmodel.journey._funnel import Step, split_step
@@ -189,8 +188,7 @@ def step_matrix(
     check_steps_argument(steps)
     if anchor is not None:
         split_step(anchor)
-    if by is not None and not isinstance(by, str):
-        raise SchemaError(f"cxmodel.dask.step_matrix(): by must be a column name; got {type(by)!r}")
+    check_by(by, "cxmodel.dask.step_matrix()")
     merged = map_reduce(
         data,
         step_matrix_partial,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar, overload
 from cxmodel._periods import PERIODS
 from cxmodel._progress import dask_compute
 from cxmodel._tables import MetricTable
-from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
+from cxmodel.dask._common import check_by, check_frame, dask_modules, partition_log, tree_merge
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import (
@@ -60,8 +60,7 @@ def _run(
     feature = f"cxmodel.dask.{acc.metric}()"
     dask, _ = dask_modules(feature)
     check_frame(ddf, feature, mapping)
-    if by is not None and not isinstance(by, str):
-        raise SchemaError(f"by must be a column name (str) for Dask input; got {by!r}")
+    check_by(by, feature)
     if period is not None and period not in PERIODS:
         raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
     parts, caught = recorded(dask, _partial, ddf.to_delayed(), acc, by, period, timezone, mapping)
