@@ -495,19 +495,8 @@ def _attacked(function: Callable[..., Any]) -> list[str]:
     ]
 
 
-#: (function, argument) pairs that still let a non-CXModelError through for some hostile value;
-#: strict xfails, so fixing one makes its case pass and asks for its removal from this list.
-KNOWN_ESCAPES: frozenset[str] = frozenset()
-
 CASES = [
-    pytest.param(
-        recipe_id,
-        name,
-        id=f"{recipe_id}-{name}",
-        marks=[pytest.mark.xfail(strict=True, reason="known escape, to fix")]
-        if f"{recipe_id}-{name}" in KNOWN_ESCAPES
-        else [],
-    )
+    pytest.param(recipe_id, name, id=f"{recipe_id}-{name}")
     for recipe_id, recipe in ALL_RECIPES.items()
     for name in _attacked(recipe.function)
 ]
