@@ -5,8 +5,8 @@
    every record; the match counts are compared. Then the same predicate as a rule
    (``when purchase as p where p.value > 100 and p.channel == "web"``, no policy) through
    ``evaluate``, which builds the firing table (best of 3; its firing count is compared).
-2. The six acceptance rules of TRIGGERS.md in batch over the same N interactions (firings kept
-   as columns); building every Firing object is timed at the end.
+2. The six example rules (``cxmodel.triggers.EXAMPLE_RULES``) in batch over the same N
+   interactions (firings kept as columns); building every Firing object is timed at the end.
 3. The streaming ``TriggerEngine`` with all six rules over the same N interactions, in time
    order, fed as micro-batches of ``--batch`` interactions with ``process_many``, then
    ``advance_to(as_of)``; its firings are checked against batch (ids equal).
@@ -305,7 +305,7 @@ def first_sections(args: argparse.Namespace, sections: set[str]) -> tuple[float,
     if "predicate" in sections:
         peer_rate = predicate(log)
 
-    # 2. six acceptance rules in batch
+    # 2. the six example rules in batch
     if "batch" not in sections:
         return peer_rate, None
     rules = parse(RULES)
