@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from difflib import get_close_matches
 from typing import Any
 
@@ -158,24 +159,30 @@ def diagnose(
                     unreadable.add(name)
         if missing - unreadable:
             unverifiable[rule.name] = missing - unreadable
-        for d in check_rules(RuleSet((rule,)), schema=schema, kinds=kinds, catalogue=event_schema):
-            if d.code == "E302" and d.subject not in unreadable:
-                continue
-            message = f"rule {rule.name!r}: {d.message}" if name_rules else d.message
-            problems.append(attrs.evolve(d, message=message))
+        found = check_rules(RuleSet((rule,)), schema=schema, kinds=kinds, catalogue=event_schema)
+        problems += _refused(found, unreadable, f"rule {rule.name!r}" if name_rules else None)
     for alert in rules.alerts:  # no anchor: a property is checked wherever its kind is held
         read = alert_property_kinds(alert)
         missing = {name for name in read if name not in schema}
         unreadable = {name for name in missing if any(k in present for k in read[name])}
         if missing - unreadable:
             unverifiable[alert.name] = missing - unreadable
-        for d in check_rules(RuleSet(alerts=(alert,)), schema=schema, kinds=kinds):
-            if d.code == "E302" and d.subject not in unreadable:
-                continue
-            message = f"alert {alert.name!r}: {d.message}" if name_rules else d.message
-            problems.append(attrs.evolve(d, message=message))
+        found = check_rules(RuleSet(alerts=(alert,)), schema=schema, kinds=kinds)
+        problems += _refused(found, unreadable, f"alert {alert.name!r}" if name_rules else None)
     problems.sort(key=lambda d: (d.line, d.column))
     return tuple(problems), unverifiable, notes
+
+
+def _refused(
+    found: Iterable[Diagnostic], unreadable: set[str], label: str | None
+) -> list[Diagnostic]:
+    """``found`` less the unknown properties (E302) not in ``unreadable``, each message
+    starting with ``label`` (the rule or alert it is about) when given."""
+    return [
+        d if label is None else attrs.evolve(d, message=f"{label}: {d.message}")
+        for d in found
+        if d.code != "E302" or d.subject in unreadable
+    ]
 
 
 def _catalogue_note(rule: Rule, given: bool, kinds: set[str]) -> str | None:

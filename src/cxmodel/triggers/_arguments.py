@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cxmodel._arguments import got, interaction_log
+from cxmodel._arguments import got, interaction_log, of_type
 from cxmodel.errors import ValueTypeError
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._context import EvaluatedLog
@@ -80,9 +80,7 @@ def evaluated_log(log: Any, where: str) -> EvaluatedLog:
 
 def state_store(store: Any, where: str) -> StateStore | None:
     """``store`` if it is a state store (``None``: the default)."""
-    if store is None or isinstance(store, StateStore):
-        return store
-    raise ValueTypeError(
-        f"{where}: store must be a state store (InMemoryStore, SQLiteStore or a class with "
-        f"their methods); got {got(store)}"
-    )
+    if store is None:
+        return None
+    hint = "a state store (InMemoryStore, SQLiteStore or a class with their methods)"
+    return of_type(store, StateStore, where, "store", hint)  # type: ignore[no-any-return]

@@ -141,7 +141,7 @@ def as_of_us(as_of: TimeLike) -> int:
 
 
 def evaluate_us(
-    rules: RuleSet | Rule,
+    rules: RuleSet,
     log: Any,
     cutoff: int,
     *,
@@ -152,8 +152,6 @@ def evaluate_us(
     """:func:`evaluate` with ``as_of`` in microseconds since the epoch (UTC); ``done`` is
     called after each rule (a progress bar's step); ``events`` are the catalogue events as
     :func:`~cxmodel.triggers._catalogue.catalogue_log` gives them."""
-    if isinstance(rules, Rule):
-        rules = RuleSet((rules,))
     visible = np.asarray(log.timestamps) <= cutoff
     if not visible.all():
         log = log.filter(visible)

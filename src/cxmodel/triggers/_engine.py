@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from cxmodel._arguments import mapping_value
+from cxmodel._arguments import got, mapping_value, of_type
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import (
@@ -173,7 +173,7 @@ class TriggerEngine:
         if clock is not None and not callable(clock):
             raise ValueTypeError(
                 "TriggerEngine(): clock must be a function returning the time (e.g. "
-                f"lambda: datetime.now(timezone.utc)); got {type(clock).__name__}"
+                f"lambda: datetime.now(timezone.utc)); got {got(clock)}"
             )
         self._clock = clock
         self.questions = question_catalogue(questions)
@@ -205,7 +205,7 @@ class TriggerEngine:
         if not isinstance(cid, str) or not cid:
             raise ValueTypeError(
                 f"set_customer(): expected a Customer (with a customer_id and traits); got "
-                f"{type(customer).__name__} {customer!r:.60}"
+                f"{got(customer)}"
             )
         with self._lock:
             self._register(cid, customer)
@@ -338,10 +338,7 @@ class TriggerEngine:
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule or alert called ``name`` and drop its state."""
-        if not isinstance(name, str):
-            raise ValueTypeError(
-                f"remove_rule(): name must be a rule's name (text); got {type(name).__name__}"
-            )
+        of_type(name, str, "remove_rule()", "name", "a rule's name (text)")
         with self._lock:
             if name in self._runner.alerts.plans:
                 alerts = tuple(a for a in self.rules.alerts if a.name != name)

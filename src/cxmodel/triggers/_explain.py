@@ -213,7 +213,9 @@ def explain(
     mask = np.asarray(log.customer_codes) == index
     mask &= np.asarray(log.timestamps) <= cutoff
     sub = log.filter(mask)
-    traits = {k: dict(getattr(v, "traits", {})) for k, v in (customers or {}).items()}
+    mine = customers.get(customer_id)
+    traits = {} if mine is None else {customer_id: dict(getattr(mine, "traits", {}))}
+    ctx = LogContext(sub, traits)  # one for every rule: its columns and kind masks are cached
     events = catalogue_log(catalogue)
     seen = None if events is None else LogContext(events_until(events, cutoff))
     out = []
@@ -234,6 +236,6 @@ def explain(
         elif len(sub) == 0:
             reason = "no interactions up to as_of"
         else:
-            reason = _why_not(LogContext(sub, traits), rule, cutoff, seen)
+            reason = _why_not(ctx, rule, cutoff, seen)
         out.append(RuleExplanation(rule.name, fired, suppressed, reason))
     return Explanation(customer_id, tuple(out))

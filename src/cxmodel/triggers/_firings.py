@@ -160,11 +160,6 @@ class FiringBlock:
             tested={c: {k: v[rows] for k, v in cols.items()} for c, cols in self.tested.items()},
         )
 
-    def without_ids(self, ids: set[str]) -> FiringBlock:
-        """The firings whose id is not in ``ids``."""
-        keep = np.array([self.firing_id(i) not in ids for i in range(len(self))], dtype=bool)
-        return self if keep.all() else self.take(keep)
-
     def __len__(self) -> int:
         return len(self.time)
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from cxmodel._arguments import got
 from cxmodel._time import EPOCH, TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
 from cxmodel.triggers._firings import Firing
@@ -218,12 +219,12 @@ def ids_of(firing_ids: Iterable[str]) -> list[str]:
         return [firing_ids]
     if not isinstance(firing_ids, Iterable):
         raise ValueTypeError(
-            f"expected firing ids (an id, or an iterable of ids); got {type(firing_ids).__name__}"
+            f"expected firing ids (an id, or an iterable of ids); got {got(firing_ids)}"
         )
     ids = list(firing_ids)
     for wrong in ids:
         if not isinstance(wrong, str):
-            raise ValueTypeError(f"firing ids are text; got {type(wrong).__name__} {wrong!r:.60}")
+            raise ValueTypeError(f"firing ids are text; got {got(wrong)}")
     return ids
 
 
