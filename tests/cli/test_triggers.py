@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,22 @@ def test_check_notes_properties_the_data_cannot_verify(
     captured = capsys.readouterr()
     assert "1 rule(s) OK" in captured.out
     assert "note: properties not checked" in captured.err and "'topic'" in captured.err
+
+
+def test_check_passes_other_warnings_on(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only DataWarnings become notes; any other warning during the check is warned as it was."""
+    import cxmodel.triggers
+
+    def check(*args: object, **kwargs: object) -> None:
+        warnings.warn("from somewhere else", RuntimeWarning, stacklevel=1)
+
+    monkeypatch.setattr(cxmodel.triggers, "check", check)
+    rules, data = files
+    with pytest.warns(RuntimeWarning, match="from somewhere else"):
+        assert main(["check", str(rules), "--data", str(data)]) == 0
+    assert "note" not in capsys.readouterr().err
 
 
 def test_check_error_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

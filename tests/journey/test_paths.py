@@ -31,10 +31,16 @@ class TestPaths:
         assert len(p2.to_pandas()) == 1 and "n_variants" in p2.to_dict()
 
     @pytest.mark.parametrize(
-        ("kwargs", "match"), [({"top": 0}, "top"), ({"max_length": 0}, "max_length")]
+        ("kwargs", "match"),
+        [
+            ({"top": 0}, "top"),
+            ({"max_length": 0}, "max_length"),
+            ({"max_length": True}, "max_length"),
+        ],
+        ids=["top-0", "max_length-0", "max_length-True"],
     )
     def test_bad_arguments(self, kwargs: dict[str, int], match: str) -> None:
-        """Non-positive sizes are rejected."""
+        """Non-positive sizes, and a bool for a length (not quietly 1), are rejected."""
         with pytest.raises(SchemaError, match=match):
             paths(log_of(ROWS), **kwargs)  # type: ignore[arg-type]
 

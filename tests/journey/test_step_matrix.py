@@ -36,3 +36,8 @@ class TestStepMatrix:
         """Steps must be a positive integer."""
         with pytest.raises(SchemaError, match="steps"):
             step_matrix(log_of(ROWS), steps=steps)  # type: ignore[arg-type]
+
+    def test_misspelt_anchor_is_named(self) -> None:
+        """A misspelt anchor kind raises once, naming the argument, with a did-you-mean."""
+        with pytest.raises(SchemaError, match=r"step_matrix\(\) anchor: .*did you mean 'purchase'"):
+            step_matrix(log_of(ROWS), anchor="purchse", steps=2)

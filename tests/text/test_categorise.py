@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.text import categorise
 
@@ -91,3 +91,14 @@ def test_bad_rules() -> None:
         categorise(log_of(["x"]), {"refund": "refund"})
     with pytest.raises(SchemaError, match="has no word"):
         categorise(log_of(["x"]), {"refund": ["?!"]})
+
+
+@pytest.mark.parametrize(
+    ("keywords", "match"),
+    [(3, r"keywords of 'refund' must be a list of keywords"), ([3], r"keyword of 'refund'")],
+    ids=["keywords-not-a-list", "keyword-not-text"],
+)
+def test_keywords_of_the_wrong_type(keywords: object, match: str) -> None:
+    """Keywords that are not a list of text raise a ValueTypeError naming the category."""
+    with pytest.raises(ValueTypeError, match=match):
+        categorise(log_of(["x"]), {"refund": keywords})  # type: ignore[dict-item]

@@ -34,6 +34,11 @@ def _check(args: argparse.Namespace) -> int:
                 warnings.simplefilter("always", DataWarning)
                 check(rules, read_data(args.data, args), source=text)
             for warning in caught:  # properties the data cannot verify: a note, not an error
+                if not issubclass(warning.category, DataWarning):  # not ours to turn into a note
+                    warnings.warn_explicit(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
+                    continue
                 print(f"{args.rules}: note: {warning.message}", file=sys.stderr)
     except (TriggerSyntaxError, TriggerTypeError) as exc:
         # every diagnostic, each with its line and caret; exit status 1 as for a linter

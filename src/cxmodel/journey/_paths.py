@@ -212,11 +212,16 @@ def paths_result(
     )
 
 
+def _positive_int(value: object) -> bool:
+    """Whether ``value`` is an int of at least 1 (``True`` is not a length)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def check_options(top: int, max_length: int | None) -> None:
     """Raise SchemaError for a bad ``top`` or ``max_length``."""
-    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+    if not _positive_int(top):
         raise SchemaError(f"top={top!r}; expected a positive integer")
-    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+    if max_length is not None and not _positive_int(max_length):
         raise SchemaError(f"max_length={max_length!r}; expected a positive integer or None")
 
 

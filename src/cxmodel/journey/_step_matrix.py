@@ -12,7 +12,7 @@ from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import level_codes, row_mask
-from cxmodel.journey._funnel import Step, step_mask
+from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
 from cxmodel.journey._transitions import END, START
 
@@ -139,7 +139,8 @@ def step_matrix(
     log = interaction_log(log, "step_matrix()")
     check_steps_argument(steps)
     if anchor is not None:
-        step_mask(log, anchor)  # a misspelt anchor kind raises with a did-you-mean
+        # a misspelt anchor kind raises with a did-you-mean; no mask is built for it here
+        check_steps(log, [anchor], argument="step_matrix() anchor", meaning=None)
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:

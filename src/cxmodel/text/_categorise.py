@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log, mapping_value, name_sequence
+from cxmodel._arguments import got, interaction_log, mapping_value, name_sequence, of_type
 from cxmodel._result import Result
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents, pick, spread
 from cxmodel.text._tokens import tokenize
@@ -135,7 +135,14 @@ def categorise(
                 f"categorise(): the keywords of {name!r} must be a list of strings, not one "
                 f"string (write [{keywords!r}])"
             )
+        hint = "a list of keywords (text)"
+        of_type(keywords, Iterable, "categorise()", f"the keywords of {name!r}", hint)
         for keyword in keywords:
+            if not isinstance(keyword, str):
+                raise ValueTypeError(
+                    f"categorise(): each keyword of {name!r} must be text (a str); got "
+                    f"{got(keyword)}"
+                )
             toks = tuple(tokenize(keyword))
             if not toks:
                 raise SchemaError(f"categorise(): keyword {keyword!r} of {name!r} has no word")
