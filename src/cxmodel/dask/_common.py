@@ -17,6 +17,7 @@ from cxmodel.log import InteractionLog
 __all__ = [
     "FAN_IN",
     "GroupKey",
+    "check_fan_in",
     "check_frame",
     "dask_modules",
     "group_keys",
@@ -127,6 +128,23 @@ def check_by(by: object, feature: str) -> None:
         )
 
 
+def check_fan_in(fan_in: object, feature: str) -> None:
+    """Refuse a ``fan_in`` that is not an int of at least 2 (inputs per merge task).
+
+    Examples
+    --------
+    >>> check_fan_in("8", "cxmodel.dask.paths()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: cxmodel.dask.paths(): fan_in must be an int >= 2 (partial states merged per task); got str '8'
+    """
+    if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 2:
+        raise SchemaError(
+            f"{feature}: fan_in must be an int >= 2 (partial states merged per task); "
+            f"got {got(fan_in)}"
+        )
+
+
 def tree_merge(
     merge: Callable[[S, S], S],
     partials: Sequence[Any],
@@ -161,8 +179,7 @@ def tree_merge(
     190
     """
     dask = import_optional("dask", "cxmodel.dask.tree_merge()")
-    if fan_in < 2:
-        raise SchemaError(f"fan_in must be an int >= 2; got {fan_in!r}")
+    check_fan_in(fan_in, "cxmodel.dask.tree_merge()")
     if not partials:
         raise SchemaError("tree_merge() needs at least one partial state")
     level = list(partials)

@@ -11,11 +11,18 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._progress import dask_compute
-from cxmodel.dask._common import FAN_IN, GroupKey, check_by, dask_modules, group_logs, tree_merge
+from cxmodel.dask._common import (
+    FAN_IN,
+    GroupKey,
+    check_by,
+    check_fan_in,
+    dask_modules,
+    group_logs,
+    tree_merge,
+)
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._warnings import raise_caught, recorded
-from cxmodel.errors import SchemaError
 from cxmodel.journey import Paths
 from cxmodel.journey._common import MISSING_LABEL
 from cxmodel.journey._funnel import Step, split_step
@@ -354,8 +361,7 @@ def paths(
     if conversion is not None:
         split_step(conversion)
     check_by(by, "cxmodel.dask.paths()")
-    if not isinstance(fan_in, int) or fan_in < 2:
-        raise SchemaError(f"fan_in must be an int >= 2; got {fan_in!r}")
+    check_fan_in(fan_in, "cxmodel.dask.paths()")
     options: _Options = (max_length, collapse_repeats, conversion, level, by_session)
     dask, _ = dask_modules("cxmodel.dask.paths()")
     parts = customer_logs(data, mapping, timezone)
