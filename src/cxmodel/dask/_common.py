@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
+
 from cxmodel._arguments import got
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
-from cxmodel.journey._common import MISSING_LABEL
+from cxmodel.journey._common import MISSING_LABEL, session_codes
+from cxmodel.journey._groups import by_codes, first_rows, unit_masks
 from cxmodel.log import InteractionLog
 
 __all__ = [
     "FAN_IN",
     "GroupKey",
+    "check_fan_in",
     "check_frame",
     "dask_modules",
     "group_keys",
+    "group_logs",
     "merge_keyed",
     "partition_log",
     "tree_merge",
@@ -36,6 +41,17 @@ def group_keys(labels: Any) -> list[GroupKey]:
     if values and values[-1] == MISSING_LABEL:
         keys[-1] = (1, MISSING_LABEL)
     return keys
+
+
+def group_logs(log: InteractionLog, by: str, by_session: bool) -> dict[GroupKey, InteractionLog]:
+    """The whole units (sessions with ``by_session``, else customers) of each ``by`` group of
+    a partition's log, as the one-process breakdown: a unit belongs to the group of its first
+    event."""
+    codes, labels = by_codes(log, by)
+    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
+    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
+    key = dict(zip(labels.tolist(), group_keys(labels), strict=True))
+    return {key[label]: log.filter(m) for label, m in zip(present.tolist(), masks, strict=True)}
 
 
 def merge_keyed(a: Mapping[K, S], b: Mapping[K, S], merge: Callable[[S, S], S]) -> dict[K, S]:
@@ -112,6 +128,23 @@ def check_by(by: object, feature: str) -> None:
         )
 
 
+def check_fan_in(fan_in: object, feature: str) -> None:
+    """Refuse a ``fan_in`` that is not an int of at least 2 (inputs per merge task).
+
+    Examples
+    --------
+    >>> check_fan_in("8", "cxmodel.dask.paths()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: cxmodel.dask.paths(): fan_in must be an int >= 2 (partial states merged per task); got str '8'
+    """
+    if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 2:
+        raise SchemaError(
+            f"{feature}: fan_in must be an int >= 2 (partial states merged per task); "
+            f"got {got(fan_in)}"
+        )
+
+
 def tree_merge(
     merge: Callable[[S, S], S],
     partials: Sequence[Any],
@@ -146,8 +179,7 @@ def tree_merge(
     190
     """
     dask = import_optional("dask", "cxmodel.dask.tree_merge()")
-    if fan_in < 2:
-        raise SchemaError(f"fan_in must be an int >= 2; got {fan_in!r}")
+    check_fan_in(fan_in, "cxmodel.dask.tree_merge()")
     if not partials:
         raise SchemaError("tree_merge() needs at least one partial state")
     level = list(partials)

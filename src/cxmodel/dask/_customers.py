@@ -41,10 +41,10 @@ def rfm_scores(
     Phase one is the keyed monoid of :func:`cxmodel.segment.rfm_scores` per partition (per
     customer: latest purchase time, count and value sum), merged in a tree of ``fan_in``;
     phase two ranks the small customer table exactly on the client, as the one-process
-    function does (equal quantities share a score). A customer's rows may be spread over any partitions. ``kind`` is checked against
-    the kinds of all partitions together, as :meth:`InteractionLog.kind_mask` checks it: a
-    kind that is neither in the data nor a standard kind raises
-    :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
+    function does (equal quantities share a score). A customer's rows may be spread over any
+    partitions. ``kind`` is checked against the kinds of all partitions together, as
+    :meth:`InteractionLog.kind_mask` checks it: a kind that is neither in the data nor a
+    standard kind raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
 
     Parameters
     ----------

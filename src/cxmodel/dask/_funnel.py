@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import DurationLike
-from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_keys
+from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_keys, merge_keyed
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
 from cxmodel.journey import Funnel
@@ -62,14 +62,11 @@ class FunnelPartial:
 
     def merge(self, other: FunnelPartial) -> FunnelPartial:
         """The state of both states' customers: counts add, samples concatenate."""
-        by = dict(self.by)
-        for key, row in other.by.items():
-            by[key] = by[key] + row if key in by else row
         return FunnelPartial(
             self.counts + other.counts,
             tuple(np.concatenate([a, b]) for a, b in zip(self.seconds, other.seconds, strict=True)),
             tuple(a + b for a, b in zip(self.drops, other.drops, strict=True)),
-            by,
+            merge_keyed(self.by, other.by, np.add),
             self.groups | other.groups,
             self.vocabulary.merge(other.vocabulary),
         )

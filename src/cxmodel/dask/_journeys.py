@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_keys, merge_keyed
+from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_logs, merge_keyed
 from cxmodel.dask._order_statistics import (
     FETCH_BUDGET,
     REFINE_BITS,
@@ -28,7 +28,6 @@ from cxmodel.dask._whole import map_reduce
 from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
 from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
-from cxmodel.journey._groups import by_codes, first_rows, unit_masks
 from cxmodel.journey._transitions import (
     END,
     START,
@@ -159,18 +158,6 @@ def _merge(a: EdgeState, b: EdgeState) -> EdgeState:
 _Grouped = tuple[EdgeState, dict[GroupKey, EdgeState]]
 
 
-def _group_logs(log: InteractionLog, by: str, by_session: bool) -> dict[GroupKey, InteractionLog]:
-    """The whole units of each ``by`` group of the partition (as the one-process breakdown:
-    a unit belongs to the group of its first event)."""
-    codes, labels = by_codes(log, by)
-    unit = session_codes(log) if by_session else log.customer_codes.astype(np.int64)
-    present, masks = unit_masks(codes, labels, unit, first_rows(unit))
-    by_label = {label: key for key, label in zip(group_keys(labels), labels.tolist(), strict=True)}
-    return {
-        by_label[label]: log.filter(m) for label, m in zip(present.tolist(), masks, strict=True)
-    }
-
-
 def _grouped_state(
     log: InteractionLog | None,
     level: str,
@@ -185,7 +172,7 @@ def _grouped_state(
     whole = _edge_state(log, level, start_end, by_session, with_times)
     groups = {
         key: _edge_state(sub, level, start_end, by_session, with_times)
-        for key, sub in _group_logs(log, by, by_session).items()
+        for key, sub in group_logs(log, by, by_session).items()
     }
     return whole, groups
 
@@ -212,7 +199,7 @@ def gap_answers(
     needed = {group for group, _ in slots}
     logs: dict[GroupKey | None, InteractionLog] = {None: log}
     if by is not None and needed - {None}:
-        logs.update(_group_logs(log, by, by_session).items())
+        logs.update(group_logs(log, by, by_session).items())
     pairs = {}
     for group in needed & logs.keys():
         steps = _steps(logs[group], level, start_end, by_session)

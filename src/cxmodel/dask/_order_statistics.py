@@ -1,7 +1,7 @@
 """Exact order statistics of integer samples spread over partitions, with bounded memory.
 
 A sample (per key: an edge of a transition matrix, say) is never gathered. Each partition
-sends a histogram of its values over logarithmic bins (exact below 128, then 32 bins per power
+sends a histogram of its values over logarithmic bins (exact below 64, then 32 bins per power
 of two); the merged histograms locate the bin of every rank that is asked for. Later rounds
 ask the partitions only for the values inside those bins: exactly, when few enough distinct
 values can be there, else over 4096 finer bins of the bin, and so on until every rank is

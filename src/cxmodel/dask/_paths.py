@@ -11,15 +11,21 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._progress import dask_compute
-from cxmodel.dask._common import FAN_IN, GroupKey, check_by, dask_modules, group_keys, tree_merge
+from cxmodel.dask._common import (
+    FAN_IN,
+    GroupKey,
+    check_by,
+    check_fan_in,
+    dask_modules,
+    group_logs,
+    tree_merge,
+)
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._warnings import raise_caught, recorded
-from cxmodel.errors import SchemaError
 from cxmodel.journey import Paths
-from cxmodel.journey._common import MISSING_LABEL, session_codes
+from cxmodel.journey._common import MISSING_LABEL
 from cxmodel.journey._funnel import Step, split_step
-from cxmodel.journey._groups import by_codes, first_rows, unit_masks
 from cxmodel.journey._paths import (
     Variants,
     check_options,
@@ -248,13 +254,9 @@ def paths_partial(
     whole = _state(log, options).buckets(n_buckets)
     groups: list[dict[GroupKey, PathState]] = [{} for _ in range(n_buckets)]
     if by is not None:
-        codes, labels = by_codes(log, by)
-        unit = session_codes(log) if options[4] else log.customer_codes.astype(np.int64)
-        present, masks = unit_masks(codes, labels, unit, first_rows(unit))
-        key = dict(zip(labels.tolist(), group_keys(labels), strict=True))
-        for label, m in zip(present.tolist(), masks, strict=True):
-            for b, state in enumerate(_state(log.filter(m), options).buckets(n_buckets)):
-                groups[b][key[label]] = state
+        for key, sub in group_logs(log, by, options[4]).items():
+            for b, state in enumerate(_state(sub, options).buckets(n_buckets)):
+                groups[b][key] = state
     return tuple((w, g, vocabulary) for w, g in zip(whole, groups, strict=True))
 
 
@@ -359,8 +361,7 @@ def paths(
     if conversion is not None:
         split_step(conversion)
     check_by(by, "cxmodel.dask.paths()")
-    if not isinstance(fan_in, int) or fan_in < 2:
-        raise SchemaError(f"fan_in must be an int >= 2; got {fan_in!r}")
+    check_fan_in(fan_in, "cxmodel.dask.paths()")
     options: _Options = (max_length, collapse_repeats, conversion, level, by_session)
     dask, _ = dask_modules("cxmodel.dask.paths()")
     parts = customer_logs(data, mapping, timezone)

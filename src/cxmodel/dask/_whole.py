@@ -17,7 +17,7 @@ import numpy.typing as npt
 from cxmodel._periods import index_labels, period_index
 from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
-from cxmodel.dask._common import FAN_IN, dask_modules, tree_merge
+from cxmodel.dask._common import FAN_IN, check_fan_in, dask_modules, tree_merge
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
@@ -56,6 +56,8 @@ def map_reduce(
     of the public function that calls this; ``warn=False`` drops them (a later pass over the
     same partitions)."""
     dask, _ = dask_modules(feature)
+    if merge is not None:
+        check_fan_in(fan_in, feature)  # before the shuffle, not after it
     parts = customer_logs(data, mapping, timezone)
     tasks, caught = recorded(dask, partial, parts.logs, *args)
     if not tasks:
