@@ -78,6 +78,11 @@ class TestMeanTColumns:
             np.testing.assert_allclose([se[i], low[i], high[i]], want, rtol=1e-12)
         assert np.isnan(se[2:]).all() and np.isnan(low[2:]).all()
 
+    def test_bad_level_without_groups_to_use_it(self) -> None:
+        """A level outside (0, 1) is refused even when no group has 2 values."""
+        with pytest.raises(SchemaError, match="level must be a number"):
+            mean_t_columns([1.0], [3.0], [0.0], "junk")  # type: ignore[arg-type]
+
 
 class TestRateBreakdown:
     def test_overall(self) -> None:

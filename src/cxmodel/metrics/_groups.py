@@ -83,12 +83,18 @@ def mean_t_columns(
     ``n``, ``mean`` and ``var`` (the sample variance) hold one value per group; ``fpc`` is a
     finite population correction, one value or one per group.
 
+    Raises
+    ------
+    SchemaError
+        When ``level`` is not a number strictly between 0 and 1.
+
     Examples
     --------
     >>> se, low, high = mean_t_columns([4, 1], [10.0, 3.0], [4.0, 0.0], 0.95)
     >>> se.tolist(), low.round(3).tolist(), high.round(3).tolist()
     ([1.0, nan], [6.818, nan], [13.182, nan])
     """
+    z_value(level)  # a bad level raises a SchemaError, even when no group has 2 values
     sizes = np.asarray(n, dtype=np.float64)
     centre = np.asarray(mean, dtype=np.float64)
     enough = sizes >= 2
