@@ -90,3 +90,13 @@ class TestSurveyChunk:
         """Scores given as an array need labels and times given as arrays too."""
         with pytest.raises(SchemaError, match=match):
             survey_chunk([9, 3], "nps", **kwargs)  # type: ignore[arg-type]
+
+    def test_ragged_nesting_is_refused(self) -> None:
+        """Nested lists of different lengths, as scores or labels, raise a SchemaError naming
+        the argument (not numpy's ValueError)."""
+        with pytest.raises(SchemaError, match=r"nps\(\): data must be a flat list"):
+            survey_chunk([[9, 3], [10]], "nps")
+        with pytest.raises(SchemaError, match=r"nps\(\): by must be a flat list"):
+            survey_chunk([9, 3, 10], "nps", by=[["a"], ["b", "c"]])
+        with pytest.raises(SchemaError, match="by must be a flat list"):
+            survey_chunk(_log(), "nps", by=[["a"], ["b", "c"]])

@@ -98,6 +98,15 @@ def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]
     return codes, labels.astype(object)
 
 
+def _array(value: Any, what: str) -> npt.NDArray[Any]:
+    """``np.asarray(value)``, refusing nested lists of different lengths (``what`` names the
+    argument in the message)."""
+    try:
+        return np.asarray(value)
+    except ValueError as error:  # ragged nesting
+        raise SchemaError(f"{what} must be a flat list or 1-d array; got {got(value)}") from error
+
+
 def _log_labels(
     log: InteractionLog,
     mask: npt.NDArray[np.bool_],
@@ -121,7 +130,7 @@ def _log_labels(
             return by, codes, cats.astype(object), True
         codes, labels = _coded(log.column(by)[mask])
         return by, codes, labels, False
-    given = np.asarray(by)
+    given = _array(by, "by")
     if given.ndim != 1:
         raise SchemaError(f"by must be a column name or one label per row; got {got(by)}")
     if len(given) != len(log):
@@ -190,7 +199,7 @@ def survey_chunk(
     else:
         if by_rated:
             raise SchemaError("by_rated=True needs a log (answers tied to what they rate)")
-        scores = np.asarray(data).reshape(-1)
+        scores = _array(data, f"{metric}(): data").reshape(-1)
         if scores.dtype.kind not in "iu":  # integer scores stay as they are (no 8x copy)
             scores = float_array(data, f"{metric}()", "data").reshape(-1)
         rows = None  # positions are the row numbers
@@ -198,7 +207,7 @@ def survey_chunk(
         if by is not None:
             if isinstance(by, str):
                 raise SchemaError("by must be an array of labels when scores are an array")
-            given = np.asarray(by).reshape(-1)
+            given = _array(by, f"{metric}(): by").reshape(-1)
             if len(given) != len(scores):
                 raise SchemaError(
                     f"by has {len(given)} labels for {len(scores)} scores; expected one each"

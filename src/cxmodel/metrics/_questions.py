@@ -19,14 +19,14 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._periods import period_index
-from cxmodel._stats import mean_t_interval, proportion_interval, z_value
+from cxmodel._stats import proportion_interval, z_value
 from cxmodel._tables import MetricTable, warn_small_groups
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import MISSING, answer_rows
-from cxmodel.metrics._groups import group_table, wilson_columns
+from cxmodel.metrics._groups import group_table, mean_t_columns, wilson_columns
 from cxmodel.metrics._retention import RateResult
 
 __all__ = [
@@ -300,17 +300,14 @@ def question_summary(
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = sums / n
             var = np.maximum((squares - n * mean * mean) / (n - 1), 0.0)
-        t_rows = [
-            mean_t_interval(float(k), float(m), float(v), level, 1.0)
-            for k, m, v in zip(n, mean, var, strict=True)
-        ]
+        mean_se, mean_low, mean_high = mean_t_columns(n, mean, var, level)
         share, low, high = wilson_columns(top, n, z)
         table |= {
             "n": n,
             "mean": np.where(n > 0, mean, NAN),
-            "mean_se": np.array([r[0] for r in t_rows]),
-            "mean_ci_low": np.array([r[1] for r in t_rows]),
-            "mean_ci_high": np.array([r[2] for r in t_rows]),
+            "mean_se": mean_se,
+            "mean_ci_low": mean_low,
+            "mean_ci_high": mean_high,
             "top_box": share,
             "top_box_n": top,
             "top_box_ci_low": low,

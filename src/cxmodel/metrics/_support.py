@@ -12,11 +12,10 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, got, interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
-from cxmodel._stats import mean_t_interval
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._groups import group_table, rate_breakdown
+from cxmodel.metrics._groups import group_table, mean_t_columns, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
 from cxmodel.metrics._tickets import TICKET_KINDS, US_PER_HOUR, TicketLifecycles
@@ -447,18 +446,15 @@ def sentiment_by_topic(
     mean = s / n
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.maximum((ss - n * mean**2) / (n - 1), 0.0)
-    ci = [
-        mean_t_interval(float(a), float(b), float(c), level, 1.0)
-        for a, b, c in zip(n, mean, var, strict=True)
-    ]
+    se, low, high = mean_t_columns(n, mean, var, level)
     return MetricTable(
         "sentiment",
         {
             by: labels[used],
             "n": n.astype(np.int64),
             "mean": mean,
-            "se": np.array([c[0] for c in ci]),
-            "ci_low": np.array([c[1] for c in ci]),
-            "ci_high": np.array([c[2] for c in ci]),
+            "se": se,
+            "ci_low": low,
+            "ci_high": high,
         },
     )

@@ -26,6 +26,7 @@ from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._answers import MISSING
+from cxmodel.metrics._groups import mean_t_columns
 
 __all__ = [
     "CESAccumulator",
@@ -366,12 +367,7 @@ def _mean_statistics(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = counts @ points / n
         var = np.maximum((counts @ (points**2) - n * mean**2) / (n - 1), 0.0)
-    enough = n >= 2
-    se = np.full(len(n), NAN)
-    se[enough] = np.sqrt(var[enough] * options.fpc(n[enough]) / n[enough])
-    t = np.full(len(n), NAN)
-    t[enough] = stats.t.ppf(0.5 + options.level / 2.0, n[enough] - 1)
-    return mean, se, mean - t * se, mean + t * se
+    return (mean, *mean_t_columns(n, mean, var, options.level, options.fpc(n)))
 
 
 # ---------------------------------------------------------------------- accumulators

@@ -49,7 +49,7 @@ class ExtraFeatures:
             ids, columns = read_traits(traits, reserved=reserved)
             for name, values in columns.items():
                 if values.dtype == object:
-                    text = np.where(values == None, MISSING_LEVEL, values).astype(str)  # noqa: E711
+                    text = _level_text(values)
                     found, counts = np.unique(text, return_counts=True)
                     reference = found[int(np.argmax(counts))]
                     levels[name] = tuple(str(v) for v in found if v != reference)
@@ -80,7 +80,7 @@ class ExtraFeatures:
             aligned = align_traits(self.trait_ids, self.trait_columns, customers)
             for name, values in aligned.items():
                 if name in self.levels:
-                    text = np.where(values == None, MISSING_LEVEL, values).astype(str)  # noqa: E711
+                    text = _level_text(values)
                     for level in self.levels[name]:
                         cols[f"{name}={level}"] = (text == level).astype(np.float64)
                     continue
@@ -93,6 +93,11 @@ class ExtraFeatures:
                 if missing.any():
                     imputed[name] = missing
         return cols, raw, imputed
+
+
+def _level_text(values: npt.NDArray[Any]) -> npt.NDArray[np.str_]:
+    """A text trait's values as text, a missing value as ``"(missing)"``."""
+    return np.where(values == None, MISSING_LEVEL, values).astype(str)  # noqa: E711
 
 
 def extra_reason(name: str) -> str:
