@@ -447,13 +447,29 @@ class InteractionLog:
             remap = np.cumsum(used) - 1
             cust_codes = remap[cust_codes].astype(np.int32)
             cust_cats = cust_cats[used]
+        rows = _Rows(cust_codes, times, row_ids, strings, numeric)
+        return cls._unsorted(cust_cats, rows, questions, rejected, None)
+
+    @classmethod
+    def _unsorted(
+        cls,
+        customers: ObjectArray,
+        rows: _Rows,
+        questions: dict[str, Question] | None,
+        rejected: RejectedRows,
+        observed_until: int | None,
+    ) -> InteractionLog:
+        """A log of ``rows`` in input order, sorted when they are first read in log order;
+        observed until its last row when ``observed_until`` is ``None``."""
         log = cls.__new__(cls)
         log._questions = questions if questions is not None else question_catalogue()
-        log._customers = cust_cats
+        log._customers = customers
         log._rejected = rejected
-        log._input = _Rows(cust_codes, times, row_ids, strings, numeric)
-        log._sorted = None  # sorted when first read in log order
-        log._observed_until = int(times.max()) if times.shape[0] else None
+        log._input = rows
+        log._sorted = None
+        if observed_until is None and rows.timestamps.shape[0]:
+            observed_until = int(rows.timestamps.max())
+        log._observed_until = observed_until
         return log
 
     @classmethod
@@ -817,18 +833,10 @@ class InteractionLog:
                 questions=self._questions,
                 observed_until=observed_until,
             )
-        log = InteractionLog.__new__(InteractionLog)
-        log._questions = self._questions
-        log._customers = self._customers[present]
-        log._rejected = RejectedRows.empty()
-        log._input = _Rows(
-            remap[codes], rows.timestamps[keep], rows.row_order[keep], strings, numeric
+        kept = _Rows(remap[codes], rows.timestamps[keep], rows.row_order[keep], strings, numeric)
+        return InteractionLog._unsorted(
+            self._customers[present], kept, self._questions, RejectedRows.empty(), observed_until
         )
-        log._sorted = None  # sorted when first read in log order
-        if observed_until is None and log._input.timestamps.shape[0]:
-            observed_until = int(log._input.timestamps.max())
-        log._observed_until = observed_until
-        return log
 
     def _of_kinds(self, kinds: Sequence[str], argument: str) -> InteractionLog:
         """The rows of ``kinds``, as ``filter(kind_mask(*kinds))`` keeps them, without sorting
