@@ -129,9 +129,7 @@ def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
     """
     if isinstance(value, str):
         return (value,)
-    if not isinstance(value, (Mapping, set, frozenset)) and isinstance(
-        value, (list, tuple, np.ndarray)
-    ):
+    if isinstance(value, (list, tuple, np.ndarray)):  # not a set, a mapping or an iterator
         items = tuple(value)
         if all(isinstance(item, str) for item in items):
             return items
