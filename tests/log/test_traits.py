@@ -126,6 +126,12 @@ class TestUsageMasks:
         ((name, mask),) = usage_masks(log, ["login"])
         assert name == "login_count" and mask.tolist() == log.kind_mask("login").tolist()
 
+    def test_one_kind_alone_is_one_kind(self) -> None:
+        """A kind given as text counts that kind, not each of its letters as a kind."""
+        log = traits_log()
+        ((name, mask),) = usage_masks(log, "login")
+        assert name == "login_count" and mask.tolist() == log.kind_mask("login").tolist()
+
     def test_names_must_be_unique(self) -> None:
         """The same kind listed twice would make two columns of one name."""
         with pytest.raises(SchemaError, match="usage names must be unique"):
