@@ -87,10 +87,11 @@ class TestUsage:
         ("usage", "match"),
         [
             (["serch"], "did you mean 'search'"),
+            ({"searches": "serch"}, "^usage 'searches': unknown kind 'serch'"),
             ({"late": np.ones(3, bool)}, r"usage 'late': a mask must be a boolean array"),
             ({"returns": "search"}, "usage 'returns' has the name of a customer table column"),
         ],
-        ids=["kind-typo", "mask-shape", "built-in-name"],
+        ids=["kind-typo", "kind-typo-named", "mask-shape", "built-in-name"],
     )
     def test_bad_usage(self, usage: Any, match: str) -> None:
         with pytest.raises(SchemaError, match=match):

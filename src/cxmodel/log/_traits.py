@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,9 +13,7 @@ import numpy.typing as npt
 from cxmodel._arguments import boolean_mask, got
 from cxmodel.domain import Customer
 from cxmodel.errors import SchemaError, ValueTypeError
-
-if TYPE_CHECKING:
-    from cxmodel.log._log import InteractionLog
+from cxmodel.log._log import InteractionLog, _kind_mask
 
 __all__ = ["TraitsLike", "UsageLike", "align_traits", "read_traits", "usage_masks"]
 
@@ -199,8 +197,8 @@ def usage_masks(log: InteractionLog, usage: UsageLike) -> list[tuple[str, npt.ND
     )
     out: list[tuple[str, npt.NDArray[np.bool_]]] = []
     for name, spec in items:
-        if isinstance(spec, str):
-            mask = log.kind_mask(spec)
+        if isinstance(spec, str):  # a typo is named as the usage it is in, not as kind_mask()'s
+            mask = _kind_mask(log._rows, (spec,), f"usage {str(name)!r}")
         else:
             mask = boolean_mask(spec, len(log), f"usage {name!r}: a mask")
         out.append((str(name), mask))
