@@ -1120,13 +1120,11 @@ class _Rows:
 
 def _kind_mask(rows: _Rows, kinds: Sequence[str], argument: str) -> npt.NDArray[np.bool_]:
     """Rows of ``rows`` whose kind is one of ``kinds``; see :meth:`InteractionLog.kind_mask`."""
-    from cxmodel.log._kinds import check_kinds
+    from cxmodel.log._kinds import check_kinds, kinds_in
 
     codes, cats = rows.strings["kind"]
     check_kinds(cats.tolist(), kinds, argument=argument)
-    if not cats.size:
-        return np.zeros(codes.shape[0], dtype=bool)
-    return np.isin(cats, list(kinds))[codes]
+    return kinds_in(codes, cats, kinds)
 
 
 def _raise_nothing_accepted(rejected: RejectedRows, source: str | None) -> None:
