@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cxmodel import DataError, Interaction, InteractionLog, SchemaError
+from cxmodel.errors import ValueTypeError
 
 KINDS = ["view", "purchase", "survey", "ticket_opened"]
 
@@ -99,6 +100,22 @@ class TestConstruction:
             value=rng.random(n),
         )
         assert log.nbytes / n <= 40
+
+    def test_from_pandas_refuses_a_polars_frame(self) -> None:
+        """A polars DataFrame is named as the wrong type and sent to from_arrow (it used to
+        pass a check by class name and fail inside pyarrow with an AttributeError)."""
+        pl = pytest.importorskip("polars")
+        frame = pl.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-01T00:00Z"]})
+        with pytest.raises(ValueTypeError, match="(?s)must be a pandas DataFrame.*from_arrow"):
+            InteractionLog.from_pandas(frame)
+
+    def test_from_pandas_takes_a_pandas_frame(self) -> None:
+        pd = pytest.importorskip("pandas")
+        pytest.importorskip("pyarrow")
+        frame = pd.DataFrame(
+            {"customer_id": ["a"], "timestamp": ["2024-01-01T00:00Z"], "kind": ["view"]}
+        )
+        assert len(InteractionLog.from_pandas(frame)) == 1
 
 
 class TestDerivedLogs:

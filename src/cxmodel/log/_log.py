@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -598,9 +599,11 @@ class InteractionLog:
         """
         from cxmodel._optional import import_optional
 
-        if type(frame).__name__ != "DataFrame" or not hasattr(frame, "columns"):
+        pd = sys.modules.get("pandas")  # a pandas DataFrame means pandas is imported
+        if pd is None or not isinstance(frame, pd.DataFrame):
             raise ValueTypeError(
-                f"from_pandas(): frame must be a pandas DataFrame; got {got(frame)}"
+                f"from_pandas(): frame must be a pandas DataFrame; got {got(frame)} (a polars "
+                "frame or a pyarrow table goes to InteractionLog.from_arrow)"
             )
         pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
         table = pa.Table.from_pandas(frame, preserve_index=False)
