@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cxmodel import DataError, Interaction, InteractionLog, SchemaError
-from cxmodel.errors import ValueTypeError
+from cxmodel.errors import IndexOutOfRangeError, ValueTypeError
 
 KINDS = ["view", "purchase", "survey", "ticket_opened"]
 
@@ -108,6 +108,15 @@ class TestConstruction:
         frame = pl.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-01T00:00Z"]})
         with pytest.raises(ValueTypeError, match="(?s)must be a pandas DataFrame.*from_arrow"):
             InteractionLog.from_pandas(frame)
+
+    @pytest.mark.parametrize(("start", "stop"), [(0, 4), (-1, None), (4, 4)])
+    def test_interactions_outside_the_rows(self, start: int, stop: int | None) -> None:
+        """Rows past either end are refused with the log's range (not an IndexError from
+        inside the loop); an empty range is an empty list."""
+        log = InteractionLog.from_arrays(["a", "a", "b"], [0, 1, 2], ["view"] * 3)
+        with pytest.raises(IndexOutOfRangeError, match=r"outside the log's rows 0:3"):
+            log.interactions(start, stop)
+        assert log.interactions(2, 1) == [] and len(log.interactions(1)) == 2
 
     def test_from_pandas_takes_a_pandas_frame(self) -> None:
         pd = pytest.importorskip("pandas")

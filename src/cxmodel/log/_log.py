@@ -21,7 +21,14 @@ from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, TouchpointCatalogue
-from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError, did_you_mean
+from cxmodel.errors import (
+    DataError,
+    DataWarning,
+    IndexOutOfRangeError,
+    SchemaError,
+    ValueTypeError,
+    did_you_mean,
+)
 from cxmodel.log._columns import (
     NUMERIC_STANDARD,
     REQUIRED,
@@ -924,9 +931,19 @@ class InteractionLog:
         return i
 
     def interactions(self, start: int = 0, stop: int | None = None) -> list[Interaction]:
-        """Rows ``start:stop`` as :class:`~cxmodel.domain.Interaction` objects."""
+        """Rows ``start:stop`` as :class:`~cxmodel.domain.Interaction` objects.
+
+        Raises
+        ------
+        IndexOutOfRangeError
+            When ``start`` or ``stop`` is outside ``0`` to ``len(log)``.
+        """
         start = integer(start, "interactions()", "start")
         stop = len(self) if stop is None else integer(stop, "interactions()", "stop")
+        if not (0 <= start <= len(self) and 0 <= stop <= len(self)):
+            raise IndexOutOfRangeError(
+                f"interactions(): rows {start}:{stop} are outside the log's rows 0:{len(self)}"
+            )
         fields = {
             "interaction_id",
             "touchpoint",
