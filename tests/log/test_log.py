@@ -109,6 +109,12 @@ class TestConstruction:
         with pytest.raises(ValueTypeError, match="(?s)must be a pandas DataFrame.*from_arrow"):
             InteractionLog.from_pandas(frame)
 
+    def test_columns_that_are_not_arrays(self) -> None:
+        """Scalars for every column are refused as not one-dimensional (all of them being
+        equally not 1-d let them through to an IndexError)."""
+        with pytest.raises(SchemaError, match="must all be one-dimensional"):
+            InteractionLog.from_arrays(None, None, None)  # type: ignore[arg-type]
+
     @pytest.mark.parametrize(("start", "stop"), [(0, 4), (-1, None), (4, 4)])
     def test_interactions_outside_the_rows(self, start: int, stop: int | None) -> None:
         """Rows past either end are refused with the log's range (not an IndexError from

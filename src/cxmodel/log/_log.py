@@ -356,7 +356,7 @@ class InteractionLog:
             )
         lengths = {name: (arr.shape[0] if arr.ndim == 1 else -1) for name, arr in raw.items()}
         n = lengths["customer_id"]
-        if any(length != n for length in lengths.values()):
+        if n < 0 or any(length != n for length in lengths.values()):  # -1: not 1-d
             raise SchemaError(
                 f"columns must all be one-dimensional with the same length (got {lengths})"
             )
