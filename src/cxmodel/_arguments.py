@@ -38,14 +38,21 @@ __all__ = [
 
 
 def got(value: Any) -> str:
-    """``value``'s type and a short ``repr``, for messages.
+    """``value``'s type and a short ``repr`` on one line, for messages.
 
     Examples
     --------
     >>> got([1, 2])
     'list [1, 2]'
+    >>> class Frame:
+    ...     def __repr__(self) -> str:
+    ...         return "   a\\n0  1"
+    >>> got(Frame())
+    'Frame a 0 1'
     """
     shown = repr(value)
+    if "\n" in shown:  # a table's repr: one line (text's repr has its newlines escaped)
+        shown = " ".join(shown.split())
     return f"{type(value).__name__} {shown[:60] + '...' if len(shown) > 60 else shown}"
 
 
@@ -129,9 +136,7 @@ def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
     """
     if isinstance(value, str):
         return (value,)
-    if not isinstance(value, (Mapping, set, frozenset)) and isinstance(
-        value, (list, tuple, np.ndarray)
-    ):
+    if isinstance(value, (list, tuple, np.ndarray)):  # not a set, a mapping or an iterator
         items = tuple(value)
         if all(isinstance(item, str) for item in items):
             return items

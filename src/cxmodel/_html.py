@@ -24,7 +24,9 @@ __all__ = [
     "html_cell",
     "html_record",
     "html_table",
+    "is_number",
     "more_rows",
+    "n_rows",
     "text_table",
 ]
 
@@ -119,7 +121,14 @@ def _hidden(n: int, what: str) -> str:
     return f"… {n:,} more {what}{'s' if n != 1 else ''}"
 
 
-def _height(columns: Mapping[Any, Sequence[Any]]) -> int:
+def n_rows(columns: Mapping[Any, Sequence[Any]]) -> int:
+    """The length of equal-length ``columns`` (0 without columns).
+
+    Examples
+    --------
+    >>> n_rows({"step": ["view", "buy"], "n": [10, 4]}), n_rows({})
+    (2, 0)
+    """
     return len(next(iter(columns.values()))) if columns else 0
 
 
@@ -135,7 +144,7 @@ def html_table(caption: str, columns: Mapping[Any, Sequence[Any]], total: int) -
     >>> page.endswith("<p>… 1 more row</p>")
     True
     """
-    shown = _height(columns)
+    shown = n_rows(columns)
     head = "".join(f"<th>{html.escape(str(name))}</th>" for name in columns)
     cells = [[_html_clipped(v) for v in values] for values in columns.values()]
     body = "".join(
@@ -178,7 +187,7 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     add_to_cart    85
     … 1 more row
     """
-    shown = _height(columns)
+    shown = n_rows(columns)
     lines = [""] * (shown + 1)
     used = 0
     for count, (name, values) in enumerate(columns.items()):
@@ -187,7 +196,7 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
         width = max([len(head), *(len(c) for c in cells)])
         if count and used + 2 + width > TEXT_WIDTH:
             break
-        right = all(_is_number(v) for v in values) and shown > 0
+        right = all(is_number(v) for v in values) and shown > 0
         for i, cell in enumerate([head, *cells]):
             aligned = cell.rjust(width) if right else cell.ljust(width)
             lines[i] += ("  " if count else "") + aligned
@@ -212,5 +221,12 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a number (a bool is not one here).
+
+    Examples
+    --------
+    >>> is_number(2.5), is_number(np.int64(3)), is_number(True)
+    (True, True, False)
+    """
     return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)

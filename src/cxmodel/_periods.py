@@ -15,6 +15,7 @@ __all__ = ["PERIODS", "index_labels", "period_index", "period_labels"]
 
 PERIODS = ("day", "week", "month", "quarter")
 _QUARTER_US = 15 * 60 * US_PER_SECOND
+_ONE_US = timedelta(microseconds=1)
 
 
 def _local_us(us: npt.NDArray[np.int64], tz: str | None) -> npt.NDArray[np.int64]:
@@ -24,15 +25,11 @@ def _local_us(us: npt.NDArray[np.int64], tz: str | None) -> npt.NDArray[np.int64
     # UTC offsets change on quarter-hour boundaries: look each distinct quarter-hour up once.
     slots, inverse = np.unique(us // _QUARTER_US, return_inverse=True)
     epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    moments = (epoch + timedelta(microseconds=int(s) * _QUARTER_US) for s in slots)
     offsets = np.array(
-        [
-            (epoch + timedelta(microseconds=int(s) * _QUARTER_US)).astimezone(zone).utcoffset()
-            or timedelta(0)
-            for s in slots
-        ],
-        dtype=object,
+        [(m.astimezone(zone).utcoffset() or timedelta(0)) // _ONE_US for m in moments],
+        dtype=np.int64,
     )
-    offsets = np.array([o // timedelta(microseconds=1) for o in offsets], dtype=np.int64)
     local: npt.NDArray[np.int64] = us + offsets[inverse.reshape(-1)]
     return local
 

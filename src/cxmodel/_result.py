@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -43,6 +43,8 @@ from cxmodel._html import (
     format_value,
     html_record,
     html_table,
+    is_number,
+    n_rows,
     text_table,
 )
 from cxmodel._optional import import_optional
@@ -115,7 +117,7 @@ def record_frame(figures: Mapping[str, Any], feature: str) -> Any:
     pd = import_optional("pandas", feature)
     row: dict[str, Any] = {}
     for name, value in figures.items():
-        if isinstance(value, tuple) and len(value) == 2 and all(map(_is_number, value)):
+        if isinstance(value, tuple) and len(value) == 2 and all(map(is_number, value)):
             row[f"{name}_low"], row[f"{name}_high"] = value
         else:
             row[name] = value
@@ -216,7 +218,7 @@ class Result:
         rows = self._rows()
         if rows is None:
             return None
-        return {name: values[:limit] for name, values in rows.items()}, _length(rows)
+        return {name: values[:limit] for name, values in rows.items()}, n_rows(rows)
 
     def _nested(self) -> list[Any]:
         """Results a record's HTML shows under its figures: fields holding one."""
@@ -283,14 +285,6 @@ def _fields(result: object) -> tuple[attrs.Attribute[Any], ...]:
     """The attrs fields of a result's class (none for a class that is not an attrs class)."""
     cls = type(result)
     return tuple(attrs.fields(cls)) if attrs.has(cls) else ()
-
-
-def _length(rows: Mapping[Any, Sequence[Any]]) -> int:
-    return len(next(iter(rows.values()))) if rows else 0
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
 
 
 def _is_scalar(value: Any) -> bool:

@@ -151,15 +151,18 @@ def counted_warning(category: type[Warning], template: str, **counts: int) -> Wa
     return warning
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """A hint naming the closest of ``known`` to ``name``, or an empty string.
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """A hint naming the closest of ``known`` to ``name``, or an empty string (always for a
+    ``name`` that is not text: a lookup by a wrong key still reports that key).
 
     Examples
     --------
     >>> did_you_mean("purchse", ["view", "purchase"])
     "; did you mean 'purchase'?"
-    >>> did_you_mean("zzz", ["view"])
-    ''
+    >>> did_you_mean("zzz", ["view"]), did_you_mean(5, ["view"])
+    ('', '')
     """
+    if not isinstance(name, str):
+        return ""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""

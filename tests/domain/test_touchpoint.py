@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cxmodel import DEFAULT_CATALOGUE, Stage, Touchpoint
+from cxmodel.errors import NotFoundError
 
 
 class TestCatalogue:
@@ -12,3 +15,11 @@ class TestCatalogue:
         assert extended["kiosk"].stage is Stage.PURCHASE
         assert "kiosk" not in DEFAULT_CATALOGUE
         assert len(extended) == len(DEFAULT_CATALOGUE) + 1
+
+    def test_lookup_by_a_key_that_is_not_text(self) -> None:
+        """A key of another type is simply not there: ``in`` and ``get`` answer as a mapping's
+        do, and ``[]`` raises NotFoundError naming the key."""
+        assert 5 not in DEFAULT_CATALOGUE
+        assert DEFAULT_CATALOGUE.get(None) is None
+        with pytest.raises(NotFoundError, match="touchpoint 5 is not in the catalogue"):
+            DEFAULT_CATALOGUE[5]  # type: ignore[index]

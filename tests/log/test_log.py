@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cxmodel import DataError, Interaction, InteractionLog, SchemaError
+from cxmodel.errors import IndexOutOfRangeError, ValueTypeError
 
 KINDS = ["view", "purchase", "survey", "ticket_opened"]
 
@@ -99,6 +100,37 @@ class TestConstruction:
             value=rng.random(n),
         )
         assert log.nbytes / n <= 40
+
+    def test_from_pandas_refuses_a_polars_frame(self) -> None:
+        """A polars DataFrame is named as the wrong type and sent to from_arrow (it used to
+        pass a check by class name and fail inside pyarrow with an AttributeError)."""
+        pl = pytest.importorskip("polars")
+        frame = pl.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-01T00:00Z"]})
+        with pytest.raises(ValueTypeError, match="(?s)must be a pandas DataFrame.*from_arrow"):
+            InteractionLog.from_pandas(frame)
+
+    def test_columns_that_are_not_arrays(self) -> None:
+        """Scalars for every column are refused as not one-dimensional (all of them being
+        equally not 1-d let them through to an IndexError)."""
+        with pytest.raises(SchemaError, match="must all be one-dimensional"):
+            InteractionLog.from_arrays(None, None, None)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(("start", "stop"), [(0, 4), (-1, None), (4, 4)])
+    def test_interactions_outside_the_rows(self, start: int, stop: int | None) -> None:
+        """Rows past either end are refused with the log's range (not an IndexError from
+        inside the loop); an empty range is an empty list."""
+        log = InteractionLog.from_arrays(["a", "a", "b"], [0, 1, 2], ["view"] * 3)
+        with pytest.raises(IndexOutOfRangeError, match=r"outside the log's rows 0:3"):
+            log.interactions(start, stop)
+        assert log.interactions(2, 1) == [] and len(log.interactions(1)) == 2
+
+    def test_from_pandas_takes_a_pandas_frame(self) -> None:
+        pd = pytest.importorskip("pandas")
+        pytest.importorskip("pyarrow")
+        frame = pd.DataFrame(
+            {"customer_id": ["a"], "timestamp": ["2024-01-01T00:00Z"], "kind": ["view"]}
+        )
+        assert len(InteractionLog.from_pandas(frame)) == 1
 
 
 class TestDerivedLogs:

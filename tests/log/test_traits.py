@@ -87,10 +87,11 @@ class TestUsage:
         ("usage", "match"),
         [
             (["serch"], "did you mean 'search'"),
+            ({"searches": "serch"}, "^usage 'searches': unknown kind 'serch'"),
             ({"late": np.ones(3, bool)}, r"usage 'late': a mask must be a boolean array"),
             ({"returns": "search"}, "usage 'returns' has the name of a customer table column"),
         ],
-        ids=["kind-typo", "mask-shape", "built-in-name"],
+        ids=["kind-typo", "kind-typo-named", "mask-shape", "built-in-name"],
     )
     def test_bad_usage(self, usage: Any, match: str) -> None:
         with pytest.raises(SchemaError, match=match):
@@ -124,6 +125,12 @@ class TestUsageMasks:
         """A list of kinds gives <kind>_count columns with the kind's rows."""
         log = traits_log()
         ((name, mask),) = usage_masks(log, ["login"])
+        assert name == "login_count" and mask.tolist() == log.kind_mask("login").tolist()
+
+    def test_one_kind_alone_is_one_kind(self) -> None:
+        """A kind given as text counts that kind, not each of its letters as a kind."""
+        log = traits_log()
+        ((name, mask),) = usage_masks(log, "login")
         assert name == "login_count" and mask.tolist() == log.kind_mask("login").tolist()
 
     def test_names_must_be_unique(self) -> None:

@@ -260,10 +260,11 @@ def read_csv(
         use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
         # an uncompressed UTF-8 file goes to pyarrow from disk as it is, and is read and decoded
         # whole only if pyarrow cannot read it (then its errors are named as before)
-        start = _read_start(source, _HEAD_BYTES + 1)
         head = None
-        if use_arrow and _has_pyarrow() and not _compressed(start):
-            head = _utf8_head(start, encoding)
+        if use_arrow and _has_pyarrow():  # the python engine reads the file once, whole
+            start = _read_start(source, _HEAD_BYTES + 1)
+            if not _compressed(start):
+                head = _utf8_head(start, encoding)
         if head is not None:
             _stage_done(bar, "parse")
             columns = _csv_with_arrow(head, source, delimiter, mapping, source)

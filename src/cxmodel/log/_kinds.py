@@ -26,7 +26,7 @@ from cxmodel.errors import DataWarning, SchemaError
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["absent_kinds", "check_kinds", "kind_rows", "warn_absent_kinds"]
+__all__ = ["absent_kinds", "check_kinds", "kind_rows", "kinds_in", "warn_absent_kinds"]
 
 
 def kind_rows(log: InteractionLog, kinds: Iterable[str]) -> npt.NDArray[np.bool_]:
@@ -40,10 +40,22 @@ def kind_rows(log: InteractionLog, kinds: Iterable[str]) -> npt.NDArray[np.bool_
     >>> kind_rows(log, ["order", "refund"]).tolist()
     [False, True]
     """
-    codes, cats = log.categorical("kind")
-    if not cats.size:
-        return np.zeros(len(log), dtype=bool)
-    wanted: npt.NDArray[np.bool_] = np.isin(cats, list(kinds))[codes]
+    return kinds_in(*log.categorical("kind"), kinds)
+
+
+def kinds_in(
+    codes: npt.NDArray[np.int32], categories: npt.NDArray[np.object_], kinds: Iterable[str]
+) -> npt.NDArray[np.bool_]:
+    """Rows whose kind (``codes`` into ``categories``) is one of ``kinds``, unchecked.
+
+    Examples
+    --------
+    >>> kinds_in(np.array([1, 0, 1]), np.array(["order", "view"], dtype=object), ["view"]).tolist()
+    [True, False, True]
+    """
+    if not categories.size:
+        return np.zeros(codes.shape[0], dtype=bool)
+    wanted: npt.NDArray[np.bool_] = np.isin(categories, list(kinds))[codes]
     return wanted
 
 

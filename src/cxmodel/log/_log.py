@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,7 +21,14 @@ from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE, TouchpointCatalogue
-from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError, did_you_mean
+from cxmodel.errors import (
+    DataError,
+    DataWarning,
+    IndexOutOfRangeError,
+    SchemaError,
+    ValueTypeError,
+    did_you_mean,
+)
 from cxmodel.log._columns import (
     NUMERIC_STANDARD,
     REQUIRED,
@@ -348,7 +356,7 @@ class InteractionLog:
             )
         lengths = {name: (arr.shape[0] if arr.ndim == 1 else -1) for name, arr in raw.items()}
         n = lengths["customer_id"]
-        if any(length != n for length in lengths.values()):
+        if n < 0 or any(length != n for length in lengths.values()):  # -1: not 1-d
             raise SchemaError(
                 f"columns must all be one-dimensional with the same length (got {lengths})"
             )
@@ -447,13 +455,29 @@ class InteractionLog:
             remap = np.cumsum(used) - 1
             cust_codes = remap[cust_codes].astype(np.int32)
             cust_cats = cust_cats[used]
+        rows = _Rows(cust_codes, times, row_ids, strings, numeric)
+        return cls._unsorted(cust_cats, rows, questions, rejected, None)
+
+    @classmethod
+    def _unsorted(
+        cls,
+        customers: ObjectArray,
+        rows: _Rows,
+        questions: dict[str, Question] | None,
+        rejected: RejectedRows,
+        observed_until: int | None,
+    ) -> InteractionLog:
+        """A log of ``rows`` in input order, sorted when they are first read in log order;
+        observed until its last row when ``observed_until`` is ``None``."""
         log = cls.__new__(cls)
         log._questions = questions if questions is not None else question_catalogue()
-        log._customers = cust_cats
+        log._customers = customers
         log._rejected = rejected
-        log._input = _Rows(cust_codes, times, row_ids, strings, numeric)
-        log._sorted = None  # sorted when first read in log order
-        log._observed_until = int(times.max()) if times.shape[0] else None
+        log._input = rows
+        log._sorted = None
+        if observed_until is None and rows.timestamps.shape[0]:
+            observed_until = int(rows.timestamps.max())
+        log._observed_until = observed_until
         return log
 
     @classmethod
@@ -582,9 +606,11 @@ class InteractionLog:
         """
         from cxmodel._optional import import_optional
 
-        if type(frame).__name__ != "DataFrame" or not hasattr(frame, "columns"):
+        pd = sys.modules.get("pandas")  # a pandas DataFrame means pandas is imported
+        if pd is None or not isinstance(frame, pd.DataFrame):
             raise ValueTypeError(
-                f"from_pandas(): frame must be a pandas DataFrame; got {got(frame)}"
+                f"from_pandas(): frame must be a pandas DataFrame; got {got(frame)} (a polars "
+                "frame or a pyarrow table goes to InteractionLog.from_arrow)"
             )
         pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
         table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -817,18 +843,10 @@ class InteractionLog:
                 questions=self._questions,
                 observed_until=observed_until,
             )
-        log = InteractionLog.__new__(InteractionLog)
-        log._questions = self._questions
-        log._customers = self._customers[present]
-        log._rejected = RejectedRows.empty()
-        log._input = _Rows(
-            remap[codes], rows.timestamps[keep], rows.row_order[keep], strings, numeric
+        kept = _Rows(remap[codes], rows.timestamps[keep], rows.row_order[keep], strings, numeric)
+        return InteractionLog._unsorted(
+            self._customers[present], kept, self._questions, RejectedRows.empty(), observed_until
         )
-        log._sorted = None  # sorted when first read in log order
-        if observed_until is None and log._input.timestamps.shape[0]:
-            observed_until = int(log._input.timestamps.max())
-        log._observed_until = observed_until
-        return log
 
     def _of_kinds(self, kinds: Sequence[str], argument: str) -> InteractionLog:
         """The rows of ``kinds``, as ``filter(kind_mask(*kinds))`` keeps them, without sorting
@@ -913,9 +931,19 @@ class InteractionLog:
         return i
 
     def interactions(self, start: int = 0, stop: int | None = None) -> list[Interaction]:
-        """Rows ``start:stop`` as :class:`~cxmodel.domain.Interaction` objects."""
+        """Rows ``start:stop`` as :class:`~cxmodel.domain.Interaction` objects.
+
+        Raises
+        ------
+        IndexOutOfRangeError
+            When ``start`` or ``stop`` is outside ``0`` to ``len(log)``.
+        """
         start = integer(start, "interactions()", "start")
         stop = len(self) if stop is None else integer(stop, "interactions()", "stop")
+        if not (0 <= start <= len(self) and 0 <= stop <= len(self)):
+            raise IndexOutOfRangeError(
+                f"interactions(): rows {start}:{stop} are outside the log's rows 0:{len(self)}"
+            )
         fields = {
             "interaction_id",
             "touchpoint",
@@ -1112,13 +1140,11 @@ class _Rows:
 
 def _kind_mask(rows: _Rows, kinds: Sequence[str], argument: str) -> npt.NDArray[np.bool_]:
     """Rows of ``rows`` whose kind is one of ``kinds``; see :meth:`InteractionLog.kind_mask`."""
-    from cxmodel.log._kinds import check_kinds
+    from cxmodel.log._kinds import check_kinds, kinds_in
 
     codes, cats = rows.strings["kind"]
     check_kinds(cats.tolist(), kinds, argument=argument)
-    if not cats.size:
-        return np.zeros(codes.shape[0], dtype=bool)
-    return np.isin(cats, list(kinds))[codes]
+    return kinds_in(codes, cats, kinds)
 
 
 def _raise_nothing_accepted(rejected: RejectedRows, source: str | None) -> None:

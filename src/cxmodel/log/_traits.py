@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,9 +13,7 @@ import numpy.typing as npt
 from cxmodel._arguments import boolean_mask, got
 from cxmodel.domain import Customer
 from cxmodel.errors import SchemaError, ValueTypeError
-
-if TYPE_CHECKING:
-    from cxmodel.log._log import InteractionLog
+from cxmodel.log._log import InteractionLog, _kind_mask
 
 __all__ = ["TraitsLike", "UsageLike", "align_traits", "read_traits", "usage_masks"]
 
@@ -122,7 +120,8 @@ def read_traits(
 
 def _typed(name: str, values: list[Any], ids: list[Any]) -> npt.NDArray[Any]:
     seen: str | None = None
-    first: int | None = None
+    first = 0
+    missing = np.zeros(len(values), dtype=bool)
     for i, value in enumerate(values):
         try:
             kind = _kind_of(value)
@@ -132,6 +131,7 @@ def _typed(name: str, values: list[Any], ids: list[Any]) -> npt.NDArray[Any]:
                 "numbers or booleans"
             ) from None
         if kind is None:
+            missing[i] = True
             continue
         if kind == "a number" and not math.isfinite(float(value)):
             raise SchemaError(f"customer {ids[i]!r}: trait {name!r} is {value!r}; numbers "
@@ -141,9 +141,8 @@ def _typed(name: str, values: list[Any], ids: list[Any]) -> npt.NDArray[Any]:
         elif kind != seen:
             raise SchemaError(
                 f"customer {ids[i]!r}: trait {name!r} is {value!r} ({kind}) but customer "
-                f"{ids[first]!r} has {values[first]!r} ({seen}); a trait holds one type"  # type: ignore[index]
+                f"{ids[first]!r} has {values[first]!r} ({seen}); a trait holds one type"
             )
-    missing = np.array([_kind_of(v) is None for v in values], dtype=bool)
     if seen == "text":
         return np.array([None if m else v for v, m in zip(values, missing)], dtype=object)
     if seen == "a boolean" and not missing.any():
@@ -160,11 +159,12 @@ def align_traits(
     missing value (None, NaN; a boolean trait becomes 1/0 floats with NaN)."""
     if ids.size == 0:  # no customer has traits: no trait columns
         return {}
-    order = np.argsort(ids.astype(str), kind="stable")
-    sorted_ids = ids.astype(str)[order]
-    pos = np.searchsorted(sorted_ids, customers.astype(str))
-    pos = np.minimum(pos, max(sorted_ids.size - 1, 0))
-    found = sorted_ids[pos] == customers.astype(str) if sorted_ids.size else pos < 0
+    text_ids = ids.astype(str)
+    wanted = customers.astype(str)
+    order = np.argsort(text_ids, kind="stable")
+    sorted_ids = text_ids[order]
+    pos = np.minimum(np.searchsorted(sorted_ids, wanted), sorted_ids.size - 1)
+    found = sorted_ids[pos] == wanted
     rows = order[pos]
     out: dict[str, npt.NDArray[Any]] = {}
     for name, values in columns.items():
@@ -184,7 +184,9 @@ def align_traits(
 def usage_masks(log: InteractionLog, usage: UsageLike) -> list[tuple[str, npt.NDArray[np.bool_]]]:
     """(column name, row mask) for each usage count: a kind (``<kind>_count`` when listed) or
     a boolean mask of the log's rows. Kinds are checked as :meth:`InteractionLog.kind_mask`
-    checks them (a typo raises with a did-you-mean)."""
+    checks them (a typo raises with a did-you-mean); one kind may be given alone."""
+    if isinstance(usage, str):  # one kind, not its letters
+        usage = [usage]
     if not isinstance(usage, Iterable):
         raise ValueTypeError(
             f"usage must be kinds or a mapping of column name to a kind or a row mask; got "
@@ -195,8 +197,8 @@ def usage_masks(log: InteractionLog, usage: UsageLike) -> list[tuple[str, npt.ND
     )
     out: list[tuple[str, npt.NDArray[np.bool_]]] = []
     for name, spec in items:
-        if isinstance(spec, str):
-            mask = log.kind_mask(spec)
+        if isinstance(spec, str):  # a typo is named as the usage it is in, not as kind_mask()'s
+            mask = _kind_mask(log._rows, (spec,), f"usage {str(name)!r}")
         else:
             mask = boolean_mask(spec, len(log), f"usage {name!r}: a mask")
         out.append((str(name), mask))
