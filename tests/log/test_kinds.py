@@ -3,11 +3,20 @@ standard kinds are reported, anything else is a typo with a did-you-mean."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
+from cxmodel import metrics, segment
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.log._kinds import absent_kinds, check_kinds, kind_rows, warn_absent_kinds
+from cxmodel.log._kinds import (
+    absent_kinds,
+    check_kinds,
+    kind_rows,
+    read_kinds,
+    warn_absent_kinds,
+)
 
 VOCABULARY = ["view", "purchase", "add_to_cart"]
 
@@ -67,3 +76,29 @@ class TestAbsentKinds:
         with pytest.warns(DataWarning, match=r"kinds 'refund', 'survey' do not occur"):
             warn_absent_kinds(("refund", "survey"), argument="steps", meaning="they count 0")
         warn_absent_kinds((), argument="steps", meaning="they count 0")  # warnings are errors
+
+
+def test_read_kinds_raises_typos_and_warns_absent_standard_kinds() -> None:
+    with pytest.raises(SchemaError, match="did you mean 'purchase'"):
+        read_kinds(["purchase"], ["purchse"], argument="a", meaning="m")
+    with pytest.warns(DataWarning, match="a: kind 'purchase' does not occur in the log, so m"):
+        read_kinds(["order"], ["purchase"], argument="a", meaning="m")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_kinds(["purchase"], ["purchase"], argument="a", meaning="m")
+        read_kinds(["purchase"], ["purchase", "refund"], argument="a", meaning="m")
+
+
+def test_analyses_of_purchases_warn_on_a_log_without_them() -> None:
+    orders = InteractionLog.from_arrays(
+        ["a", "b", "c"],
+        ["2024-01-01T00:00Z", "2024-02-01T00:00Z", "2024-03-01T00:00Z"],
+        ["order"] * 3,
+        value=[9.0, 3.0, 10.0],
+    )
+    with pytest.warns(DataWarning, match=r"rfm_scores\(\) kind: kind 'purchase'.*no customer"):
+        assert len(segment.rfm_scores(orders, as_of="2024-10-01T00:00Z").customer_id) == 0
+    with pytest.warns(DataWarning, match=r"cohort_retention\(\) kinds: .*matrix is empty"):
+        metrics.cohort_retention(orders)
+    with pytest.warns(DataWarning, match=r"repeat_purchase_rate\(\): .*rate is NaN"):
+        assert metrics.repeat_purchase_rate(orders).n == 0

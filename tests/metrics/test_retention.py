@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import churn_rate, cohort_retention, repeat_purchase_rate, retention_rate
 
@@ -131,6 +131,7 @@ class TestRepeatAndCohorts:
         assert cr.counts.tolist() == [[4, 1]]
 
     def test_no_purchases(self) -> None:
-        """A log with no qualifying rows gives an empty matrix."""
-        cr = cohort_retention(_log(), kinds=("refund",))
+        """A log with no qualifying rows gives an empty matrix, and says why."""
+        with pytest.warns(DataWarning, match="kind 'refund' does not occur"):
+            cr = cohort_retention(_log(), kinds=("refund",))
         assert cr.counts.shape == (0, 0)

@@ -26,7 +26,14 @@ from cxmodel.errors import DataWarning, SchemaError
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["absent_kinds", "check_kinds", "kind_rows", "kinds_in", "warn_absent_kinds"]
+__all__ = [
+    "absent_kinds",
+    "check_kinds",
+    "kind_rows",
+    "kinds_in",
+    "read_kinds",
+    "warn_absent_kinds",
+]
 
 
 def kind_rows(log: InteractionLog, kinds: Iterable[str]) -> npt.NDArray[np.bool_]:
@@ -145,3 +152,33 @@ def warn_absent_kinds(
         DataWarning,
         stacklevel=stacklevel,
     )
+
+
+def read_kinds(
+    vocabulary: Iterable[Any],
+    kinds: Iterable[Any],
+    *,
+    argument: str,
+    meaning: str,
+    stacklevel: int = 4,
+) -> None:
+    """The check of an analysis whose result is empty without rows of ``kinds``:
+    :func:`check_kinds` (a typo raises), then, when none of ``kinds`` occurs in the log,
+    :func:`warn_absent_kinds` (``meaning`` says what the result then is). One absent kind
+    among others present is normal (a month without refunds) and passes silently. The warning
+    points ``stacklevel`` frames up (the default: the caller of the analysis that called this).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     read_kinds(["order"], ["purchase"], argument="rfm_scores() kind",
+    ...         meaning="no customer has a score")
+    >>> print(caught[0].message)
+    rfm_scores() kind: kind 'purchase' does not occur in the log, so no customer has a score; check that the export holds these events
+    """
+    kinds = list(kinds)
+    absent = check_kinds(vocabulary, kinds, argument=argument)
+    if len(absent) == len(set(kinds)):
+        warn_absent_kinds(absent, argument=argument, meaning=meaning, stacklevel=stacklevel)

@@ -15,6 +15,8 @@ from cxmodel._stats import proportion_interval, z_value
 from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import read_kinds
+from cxmodel.log._observed import check_period
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -57,13 +59,24 @@ def _customers_with(log: InteractionLog, mask: npt.NDArray[np.bool_]) -> npt.NDA
 
 
 def _churn_counts(
-    log: InteractionLog, start: Any, end: Any, definition: str, lookback: str | None
+    log: InteractionLog,
+    start: Any,
+    end: Any,
+    definition: str,
+    lookback: str | None,
+    caller: str,
 ) -> tuple[int, int, str]:
     if definition not in DEFINITIONS:
         raise SchemaError(f"definition must be one of {DEFINITIONS!r}; got {definition!r}")
     t0, t1 = to_us(start), to_us(end)
     if t1 <= t0:
         raise SchemaError(f"end must be after start; got start={start!r}, end={end!r}")
+    unknown = (
+        "customers who came back then count as churned"
+        if definition == "activity"
+        else "cancellations then are not counted"
+    )
+    check_period(log, t0, t1, caller=caller, unknown=unknown, stacklevel=4)
     ts = log.timestamps
     if definition == "activity":
         back = t0 - (t1 - t0 if lookback is None else duration_to_us(lookback))
@@ -116,13 +129,14 @@ def churn_rate(
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
-    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "a"], kind=["login"] * 3,
-    ...     timestamp=["2024-01-05T00:00Z", "2024-01-06T00:00Z", "2024-02-03T00:00Z"])
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "a", "a"], kind=["login"] * 4,
+    ...     timestamp=["2024-01-05T00:00Z", "2024-01-06T00:00Z", "2024-02-03T00:00Z",
+    ...                "2024-03-02T00:00Z"])
     >>> churn_rate(log, "2024-02-01T00:00Z", "2024-03-01T00:00Z", lookback="31d").value
     0.5
     """
     log = interaction_log(log, "churn_rate()")
-    churned, base, text = _churn_counts(log, start, end, definition, lookback)
+    churned, base, text = _churn_counts(log, start, end, definition, lookback, "churn_rate()")
     return _rate(churned, base, text, level)
 
 
@@ -153,7 +167,7 @@ def retention_rate(
         Confidence level of the interval.
     """
     log = interaction_log(log, "retention_rate()")
-    churned, base, text = _churn_counts(log, start, end, definition, lookback)
+    churned, base, text = _churn_counts(log, start, end, definition, lookback, "retention_rate()")
     return _rate(base - churned, base, text, level)
 
 
@@ -172,6 +186,19 @@ def repeat_purchase_rate(
         Confidence level of the interval.
     """
     log = interaction_log(log, "repeat_purchase_rate()")
+    check_period(
+        log,
+        None if start is None else to_us(start),
+        None if end is None else to_us(end),
+        caller="repeat_purchase_rate()",
+        unknown="second purchases then are not counted",
+    )
+    read_kinds(
+        log.kinds,
+        ["purchase"],
+        argument="repeat_purchase_rate()",
+        meaning="there is no buyer and the rate is NaN",
+    )
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
@@ -284,6 +311,12 @@ def cohort_retention(
     """
     log = interaction_log(log, "cohort_retention()")
     kinds = name_sequence(kinds, "cohort_retention()", "kinds")
+    read_kinds(
+        log.kinds,
+        kinds,
+        argument="cohort_retention() kinds",
+        meaning="no customer joins a cohort and the matrix is empty",
+    )
     end = None
     if as_of is not None:
         end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")

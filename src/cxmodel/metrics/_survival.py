@@ -15,6 +15,7 @@ from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._observed import check_as_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -465,7 +466,8 @@ def customer_lifetimes(
     ([10.0, 12.0], [True, False])
     """
     log = interaction_log(log, "customer_lifetimes()")
-    cutoff = to_us(as_of)
+    cutoff = to_us(as_of, what="as_of")
+    check_as_of(log, cutoff, caller="customer_lifetimes()")
     window = duration_to_us(inactivity)
     kept = log.filter(log.timestamps <= cutoff)
     ts = kept.timestamps

@@ -13,7 +13,8 @@ from cxmodel._arguments import float_array, integer, interaction_log, name_seque
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
-from cxmodel.log._kinds import check_kinds, kind_rows
+from cxmodel.log._kinds import kind_rows, read_kinds
+from cxmodel.log._observed import check_as_of
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -223,7 +224,13 @@ class RFMTotals:
             (``argument`` names it in the message).
         """
         bins = check_n_bins(n_bins)
-        check_kinds(sorted(self.seen), self.kinds, argument=argument)
+        read_kinds(
+            sorted(self.seen),
+            self.kinds,
+            argument=argument,
+            meaning="no customer has a score",
+            stacklevel=5,
+        )
         # Round away summation-order noise (1e-9) so equal totals tie and share a score.
         monetary = np.round(self.total, 9)
         return RFMScores(
@@ -296,5 +303,6 @@ def rfm_scores(
     log = interaction_log(log, "rfm_scores()")
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
+    check_as_of(log, cutoff, caller="rfm_scores()")
     kinds = name_sequence(kind, "rfm_scores()", "kind")
     return RFMTotals.partial(log, as_of=cutoff, kinds=kinds).scores(bins)

@@ -1,0 +1,128 @@
+"""The one check of a time or a period an analysis is asked about, against what the log saw.
+
+A log observes its customers from its first interaction until
+:attr:`~cxmodel.log.InteractionLog.observed_until` (its last interaction, unless
+:meth:`~cxmodel.log.InteractionLog.between` cut it earlier). Outside that span the data say
+nothing, and an answer computed there is quietly wrong rather than empty: every customer
+"churns" in a month after the export, because none of them is seen in it. So
+
+* a period that begins at or after the end of the observation is refused
+  (:class:`~cxmodel.errors.DataError`, naming both times);
+* a period that ends after it is answered, with a :class:`~cxmodel.errors.DataWarning` naming
+  the span nobody observed and what that does to the answer;
+* an ``as_of`` before the first interaction is refused: nothing had happened yet.
+
+A log with no rows observed nothing; the analyses answer it as they document (the checks
+here pass it through).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+from cxmodel._time import us_to_datetime
+from cxmodel.errors import DataError, DataWarning
+
+if TYPE_CHECKING:
+    from cxmodel.log._log import InteractionLog
+
+__all__ = ["check_as_of", "check_period"]
+
+_DAY = 86_400_000_000
+
+
+def _when(us: int) -> str:
+    return us_to_datetime(us).isoformat().replace("+00:00", "Z")
+
+
+def _span(us: int) -> str:
+    days = us / _DAY
+    if days >= 1:
+        return f"{days:,.1f} days"
+    return f"{us / 3_600_000_000:.1f} hours"
+
+
+def check_period(
+    log: InteractionLog,
+    start: int | None,
+    end: int | None,
+    *,
+    caller: str,
+    unknown: str,
+    stacklevel: int = 3,
+) -> None:
+    """Refuse a period ``[start, end)`` that begins after the log's observation ends; warn
+    when it ends after it.
+
+    Parameters
+    ----------
+    log
+        The log the period is read from.
+    start, end
+        The period in microseconds since the epoch (UTC); ``None``: open on that side.
+    caller
+        How messages name the function, e.g. ``"churn_rate()"``.
+    unknown
+        What the unobserved span does to the answer, e.g. ``"customers who came back then
+        count as churned"``.
+    stacklevel
+        Where the warning points (the default: the caller of this function's caller).
+
+    Raises
+    ------
+    DataError
+        If ``start`` is at or after the end of the observation.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "b"], ["2024-01-01T00:00Z", "2024-01-31T00:00Z"],
+    ...     ["view", "view"])
+    >>> check_period(log, None, log.observed_until + 1, caller="f()", unknown="")
+    >>> check_period(log, log.observed_until, None, caller="f()", unknown="")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: f(): the period starts at 2024-01-31T00:00:00Z, when the log's observation has ended (its last interaction is at 2024-01-31T00:00:00Z): nothing in it was observed; choose a period within the data, or read a log that covers it
+    """
+    until = log.observed_until
+    if until is None:
+        return
+    if start is not None and start >= until:
+        raise DataError(
+            f"{caller}: the period starts at {_when(start)}, when the log's observation has "
+            f"ended (its last interaction is at {_when(until)}): nothing in it was observed; "
+            "choose a period within the data, or read a log that covers it"
+        )
+    if end is not None and end - 1 > until:  # [start, end) ends a microsecond before end
+        warnings.warn(
+            f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the log's "
+            f"last interaction ({_when(until)}); nothing in that span was observed, so "
+            f"{unknown}. End the period at or before the data's end (log.observed_until)",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def check_as_of(log: InteractionLog, as_of: int, *, caller: str) -> None:
+    """Refuse an ``as_of`` before the log's first interaction (nothing had happened yet).
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["view"])
+    >>> check_as_of(log, log.observed_until, caller="f()")
+    >>> check_as_of(log, 0, caller="f()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: f(): as_of 1970-01-01T00:00:00Z is before the log's first interaction (2024-01-01T00:00:00Z): no customer had been seen yet; check the year, or pass a later as_of
+    """
+    if not len(log):
+        return
+    first = int(log._rows_in_any_order().timestamps.min())  # no need to sort the log for it
+    if as_of < first:
+        raise DataError(
+            f"{caller}: as_of {_when(as_of)} is before the log's first interaction "
+            f"({_when(first)}): no customer had been seen yet; check the year, or pass a "
+            "later as_of"
+        )

@@ -1,0 +1,113 @@
+"""Questions about times the log never observed: a period after the data is refused, a period
+running past it warns with the unobserved span, an ``as_of`` before the data is refused."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from cxmodel import datasets, metrics, models, segment
+from cxmodel.errors import DataError, DataWarning
+from cxmodel.log import CustomerTable, InteractionLog
+from cxmodel.log._observed import check_as_of, check_period
+
+DAY = 86_400_000_000
+
+
+@pytest.fixture(scope="module")
+def log() -> InteractionLog:
+    # 2024-01-06 .. 2024-12-31
+    return datasets.synthetic(200, seed=1).log
+
+
+def _last(log: InteractionLog) -> int:
+    until = log.observed_until
+    assert until is not None
+    return until
+
+
+def test_a_period_inside_the_data_passes_silently(log: InteractionLog) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_period(log, None, _last(log) + 1, caller="f()", unknown="x")
+        check_period(log, _last(log) - DAY, _last(log), caller="f()", unknown="x")
+        check_period(log, None, None, caller="f()", unknown="x")
+
+
+def test_a_period_starting_at_or_after_the_end_is_refused(log: InteractionLog) -> None:
+    for start in (_last(log), _last(log) + 30 * DAY):
+        with pytest.raises(DataError, match=r"f\(\): the period starts at .* nothing in it"):
+            check_period(log, start, None, caller="f()", unknown="x")
+
+
+def test_a_period_running_past_the_end_warns_with_the_span(log: InteractionLog) -> None:
+    with pytest.warns(DataWarning, match=r"f\(\): the period ends at .*, 14\.0 days after .*so x"):
+        check_period(log, None, _last(log) + 14 * DAY + 1, caller="f()", unknown="x")
+    with pytest.warns(DataWarning, match=r"3\.0 hours after"):
+        check_period(log, None, _last(log) + 3 * 3_600_000_000 + 1, caller="f()", unknown="x")
+
+
+def test_an_empty_log_observed_nothing_and_is_answered_as_documented() -> None:
+    empty = InteractionLog.from_arrays([], [], [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_period(empty, 0, 10, caller="f()", unknown="x")
+        check_as_of(empty, 0, caller="f()")
+
+
+def test_as_of_before_the_first_interaction_is_refused(log: InteractionLog) -> None:
+    first = int(np.min(log.timestamps))
+    check_as_of(log, first, caller="f()")
+    with pytest.raises(DataError, match=r"f\(\): as_of 2022-12-02.* before the log's first"):
+        check_as_of(log, first - 400 * DAY, caller="f()")
+
+
+# -- the analyses that ask about periods and as_of times ----------------------------------------
+def test_churn_after_the_data_is_refused_not_a_quiet_hundred_percent(log: InteractionLog) -> None:
+    for rate in (metrics.churn_rate, metrics.retention_rate):
+        with pytest.raises(DataError, match="the period starts at 2025-01-01"):
+            rate(log, "2025-01-01T00:00Z", "2025-02-01T00:00Z")
+
+
+def test_churn_over_a_period_running_past_the_data_warns(log: InteractionLog) -> None:
+    with pytest.warns(DataWarning, match=r"churn_rate\(\).*count as churned"):
+        inflated = metrics.churn_rate(log, "2024-12-15T00:00Z", "2025-01-15T00:00Z")
+    with pytest.warns(DataWarning, match=r"churn_rate\(\).*cancellations then are not counted"):
+        metrics.churn_rate(log, "2024-12-15T00:00Z", "2025-01-15T00:00Z", definition="cancel")
+    with pytest.warns(DataWarning, match=r"retention_rate\(\)"):
+        metrics.retention_rate(log, "2024-12-15T00:00Z", "2025-01-15T00:00Z")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside = metrics.churn_rate(log, "2024-11-15T00:00Z", "2024-12-15T00:00Z")
+    # what the warning is about: the unobserved half-month reads as churn
+    assert inflated.value > 2 * inside.value
+
+
+def test_repeat_purchase_rate_checks_its_period(log: InteractionLog) -> None:
+    with pytest.raises(DataError, match=r"repeat_purchase_rate\(\): the period starts"):
+        metrics.repeat_purchase_rate(log, "2025-03-01T00:00Z")
+    with pytest.warns(DataWarning, match="second purchases then are not counted"):
+        metrics.repeat_purchase_rate(log, "2024-06-01T00:00Z", "2025-06-01T00:00Z")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.repeat_purchase_rate(log)
+        metrics.repeat_purchase_rate(log, "2024-06-01T00:00Z", "2024-07-01T00:00Z")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda log, t: segment.rfm_scores(log, as_of=t),
+        lambda log, t: log.customers_table(t),
+        lambda log, t: CustomerTable.from_log(log, as_of=t),
+        lambda log, t: metrics.customer_lifetimes(log, t),
+        lambda log, t: models.churn_features(log, as_of=t, p_alive=False),
+        lambda log, t: models.churn_risk(log, as_of=t),
+    ],
+    ids=["rfm_scores", "customers_table", "CustomerTable", "lifetimes", "features", "risk"],
+)
+def test_as_of_before_the_data_is_refused_not_an_empty_table(call, log: InteractionLog) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DataError, match=r"as_of 2020-01-01T00:00:00Z is before the log's first"):
+        call(log, "2020-01-01T00:00Z")
