@@ -28,6 +28,7 @@ from cxmodel.plot._style import (
     heatmap,
     percent,
     percent_axis,
+    percent_texts,
     shorten,
 )
 
@@ -327,7 +328,7 @@ def plot_transitions(
     values = np.asarray(transitions.p_next, dtype=np.float64)[np.ix_(rows, cols)]
     values = np.where(np.asarray(transitions.counts)[np.ix_(rows, cols)] > 0, values, np.nan)
     show = size <= 15 if annotate is None else annotate
-    texts = np.vectorize(lambda v: percent(float(v)), otypes=[object])(values) if show else None
+    texts = percent_texts(values) if show else None
     heatmap(
         ax,
         values,
@@ -341,10 +342,7 @@ def plot_transitions(
         **kwargs,
     )
     ax.tick_params(axis="x", labelrotation=90)
-    ax.set_title(title or "", fontsize=11)
-    ax.set_xlabel("Next interaction")
-    ax.set_ylabel("Interaction")
-    return ax
+    return finish(ax, title=title, xlabel="Next interaction", ylabel="Interaction", grid=None)
 
 
 def plot_step_matrix(
@@ -397,7 +395,7 @@ def plot_step_matrix(
     ax = axes(ax, figsize=(0.55 * len(matrix.steps) + 3.5, 0.38 * max(len(rows), 4) + 1.8))
     values = np.asarray(matrix.shares, dtype=np.float64)[rows]
     show = len(matrix.steps) <= 15 if annotate is None else annotate
-    texts = np.vectorize(lambda v: percent(float(v)), otypes=[object])(values) if show else None
+    texts = percent_texts(values) if show else None
     if texts is not None:
         texts[values == 0] = ""
     heatmap(
@@ -413,10 +411,8 @@ def plot_step_matrix(
         **kwargs,
     )
     anchored = bool(len(matrix.steps)) and int(matrix.steps.min()) < 0
-    ax.set_title(title or "", fontsize=11)
-    ax.set_xlabel("Steps from the anchor event" if anchored else "Step in the journey")
-    ax.set_ylabel("Interaction")
-    return ax
+    xlabel = "Steps from the anchor event" if anchored else "Step in the journey"
+    return finish(ax, title=title, xlabel=xlabel, ylabel="Interaction", grid=None)
 
 
 def plot_paths(

@@ -21,6 +21,7 @@ from cxmodel.plot._style import (
     number,
     percent,
     percent_axis,
+    percent_texts,
 )
 
 if TYPE_CHECKING:
@@ -469,9 +470,7 @@ def plot_cohort_retention(
     rates: npt.NDArray[np.float64] = np.asarray(result.rates, dtype=np.float64)
     if max_periods is not None:
         rates = rates[:, : max_periods + 1]
-    texts = None
-    if annotate:
-        texts = np.vectorize(lambda v: percent(float(v)), otypes=[object])(rates)
+    texts = percent_texts(rates) if annotate else None
     rows = [f"{c} (n={int(s):,})" for c, s in zip(result.cohorts.tolist(), result.sizes.tolist())]
     word = _PERIOD_WORDS.get(result.period, result.period.capitalize() + "s")
     later = rates[:, 1:]
@@ -488,7 +487,10 @@ def plot_cohort_retention(
         share=True,
         **kwargs,
     )
-    ax.set_title(title or "", fontsize=11)
-    ax.set_xlabel(f"{word} since the first purchase")
-    ax.set_ylabel(f"Cohort (first {result.period})")
-    return ax
+    return finish(
+        ax,
+        title=title,
+        xlabel=f"{word} since the first purchase",
+        ylabel=f"Cohort (first {result.period})",
+        grid=None,
+    )

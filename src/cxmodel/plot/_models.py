@@ -173,10 +173,13 @@ def _plot_matrix(
     step_y = max(1, len(freqs) // 12)
     ax.set_xticks(np.arange(0, len(recs), step_x), labels=[str(int(v)) for v in recs[::step_x]])
     ax.set_yticks(np.arange(0, len(freqs), step_y), labels=[str(int(v)) for v in freqs[::step_y]])
-    ax.set_xlabel(f"Recency: {word}s from the first to the last purchase")
-    ax.set_ylabel("Frequency: repeat purchases so far")
-    ax.set_title(title if title is not None else default, fontsize=11)
-    return ax
+    return finish(
+        ax,
+        title=title if title is not None else default,
+        xlabel=f"Recency: {word}s from the first to the last purchase",
+        ylabel="Frequency: repeat purchases so far",
+        grid=None,
+    )
 
 
 def plot_frequency_recency_matrix(

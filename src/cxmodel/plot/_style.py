@@ -33,6 +33,7 @@ __all__ = [
     "number",
     "percent",
     "percent_axis",
+    "percent_texts",
     "require",
     "shorten",
 ]
@@ -141,6 +142,18 @@ def percent(x: float, digits: int = 0) -> str:
     if not math.isfinite(x):
         return ""
     return f"{100.0 * x:.{digits}f}%"
+
+
+def percent_texts(values: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """Each share of ``values`` written by :func:`percent`, in an array of the same shape.
+
+    Examples
+    --------
+    >>> percent_texts([[0.5, float("nan")]]).tolist()
+    [['50%', '']]
+    """
+    write = np.vectorize(lambda v: percent(float(v)), otypes=[object])
+    return cast("npt.NDArray[np.object_]", write(values))
 
 
 def count(n: float) -> str:
