@@ -172,8 +172,7 @@ def plot_funnel_comparison(
         "comparison",
         "a FunnelComparison (from cxmodel.journey.compare_funnels)",
     )
-    ax = axes(ax)
-    ax = forest(
+    return forest(
         ax,
         list(comparison.a.steps),
         comparison.difference,
@@ -181,10 +180,9 @@ def plot_funnel_comparison(
         comparison.high,
         xlabel="Difference in conversion (percentage points)",
         title=title,
+        share=True,
         **kwargs,
     )
-    percent_axis(ax, "x")
-    return ax
 
 
 def _key_label(keys: dict[str, list[Any]], i: int) -> str:
@@ -250,11 +248,10 @@ def plot_journey_comparison(
         "comparison",
         "a journey Comparison (from compare_paths, compare_transitions, ...)",
     )
-    ax = axes(ax)
     n = min(top, len(comparison.difference))
     labels = [_key_label(comparison.keys, i) for i in range(n)]
     measure = _MEASURES.get(comparison.measure, comparison.measure.replace("_", " "))
-    ax = forest(
+    return forest(
         ax,
         labels,
         comparison.difference[:n],
@@ -262,10 +259,9 @@ def plot_journey_comparison(
         comparison.high[:n],
         xlabel=f"Difference in {measure} (percentage points), A minus B",
         title=title if title is not None else f"Largest differences in {measure}",
+        share=True,
         **kwargs,
     )
-    percent_axis(ax, "x")
-    return ax
 
 
 def _nonempty(counts: Any) -> tuple[Any, Any]:

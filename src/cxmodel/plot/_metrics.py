@@ -337,7 +337,6 @@ def plot_drivers(
         "table",
         "a MetricTable (from cxmodel.metrics.experience_drivers)",
     )
-    ax = axes(ax)
     n = min(top, len(table))
     names = [str(s) for s in np.asarray(table["driver"])[:n].tolist()]
     return forest(
@@ -394,7 +393,6 @@ def plot_comparison(
         "comparison",
         "a Comparison or a mapping of label to Comparison",
     )
-    ax = axes(ax)
     items = {"A - B": comparison} if isinstance(comparison, Comparison) else dict(comparison)
     values = list(items.values())
     return forest(

@@ -265,7 +265,7 @@ def heatmap(
 
 
 def forest(
-    ax: Axes,
+    ax: Axes | None,
     labels: Sequence[str],
     estimates: npt.ArrayLike,
     low: npt.ArrayLike,
@@ -275,13 +275,16 @@ def forest(
     xlabel: str,
     title: str | None,
     log: bool = False,
+    share: bool = False,
     **kwargs: Any,
 ) -> Axes:
     """A forest plot: one row per label, a point with its interval, and a reference line.
 
     Rows keep their given order from top to bottom; intervals that exclude the reference are
-    drawn in the first palette colour, the others in grey.
+    drawn in the first palette colour, the others in grey. Drawn on :func:`axes` of ``ax``;
+    ``log`` puts the estimates on a log scale, ``share`` labels them as percentages.
     """
+    ax = axes(ax)
     est = np.asarray(estimates, dtype=np.float64)
     lo = np.asarray(low, dtype=np.float64)
     hi = np.asarray(high, dtype=np.float64)
@@ -302,4 +305,6 @@ def forest(
         ticks = [v for v in nice if low_x <= v <= high_x]
         ax.set_xticks(ticks, labels=[f"{v:g}×" for v in ticks])
         ax.xaxis.set_minor_formatter(require("matplotlib.ticker").NullFormatter())
+    if share:
+        percent_axis(ax, "x")
     return finish(ax, title=title, xlabel=xlabel, grid="x")
