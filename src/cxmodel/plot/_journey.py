@@ -29,6 +29,7 @@ from cxmodel.plot._style import (
     percent,
     percent_axis,
     percent_texts,
+    ranked_bars,
     shorten,
 )
 
@@ -453,22 +454,25 @@ def plot_paths(
     top = integer(top, "plot_paths()", "top", minimum=1)
     paths = of_type(paths, Paths, "plot_paths()", "paths", "a Paths (from cxmodel.journey.paths)")
     n = min(top, len(paths.paths))
-    ax = axes(ax, figsize=(8.0, 0.4 * max(n, 4) + 1.5))
-    labels = [shorten(" > ".join(p), 55) for p in paths.paths[:n]]
-    y = np.arange(n)[::-1]
-    options: dict[str, Any] = {"color": colour(0), "height": 0.65}
-    bars = ax.barh(y, paths.shares[:n], **(options | kwargs))
     texts = []
     for i in range(n):
         text = count(float(paths.counts[i]))
         if paths.conversion_rate is not None:
             text += f", {percent(float(paths.conversion_rate[i]))} convert"
         texts.append(text)
-    ax.bar_label(bars, labels=texts, fontsize=8, padding=3)
-    ax.set_yticks(y, labels=labels)
-    ax.margins(x=0.4)
-    percent_axis(ax, "x")
-    return finish(ax, title=title, xlabel="Share of customers", grid="x")
+    return ranked_bars(
+        ax,
+        [shorten(" > ".join(p), 55) for p in paths.paths[:n]],
+        paths.shares[:n],
+        texts,
+        fill=colour(0),
+        width=8.0,
+        margin=0.4,
+        share=True,
+        xlabel="Share of customers",
+        title=title,
+        **kwargs,
+    )
 
 
 def plot_attribution(
@@ -611,14 +615,17 @@ def plot_friction(
     values = np.asarray(getattr(friction, measure), dtype=np.float64)
     keep = np.flatnonzero((friction.events >= min_events) & np.isfinite(values))
     order = keep[np.argsort(-values[keep], kind="stable")][:top]
-    ax = axes(ax, figsize=(7.5, 0.4 * max(len(order), 4) + 1.5))
-    y = np.arange(len(order))[::-1]
-    options: dict[str, Any] = {"color": colour(5), "height": 0.65}
-    bars = ax.barh(y, values[order], **(options | kwargs))
-    texts = [f"{count(float(e))} events" for e in friction.events[order].tolist()]
-    ax.bar_label(bars, labels=texts, fontsize=8, padding=3, color=GREY)
-    ax.set_yticks(y, labels=[shorten(str(s), 40) for s in friction.labels[order].tolist()])
-    ax.margins(x=0.2)
-    if measure != "error_lift":
-        percent_axis(ax, "x")
-    return finish(ax, title=title, xlabel=_FRICTION[measure], grid="x")
+    return ranked_bars(
+        ax,
+        [shorten(str(s), 40) for s in friction.labels[order].tolist()],
+        values[order],
+        [f"{count(float(e))} events" for e in friction.events[order].tolist()],
+        fill=colour(5),
+        width=7.5,
+        margin=0.2,
+        share=measure != "error_lift",
+        xlabel=_FRICTION[measure],
+        title=title,
+        text_colour=GREY,
+        **kwargs,
+    )

@@ -34,7 +34,9 @@ __all__ = [
     "percent",
     "percent_axis",
     "percent_texts",
+    "ranked_bars",
     "require",
+    "rows_figsize",
     "shorten",
 ]
 
@@ -106,6 +108,17 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
     plt = require("matplotlib.pyplot")
     _, new = plt.subplots(figsize=figsize, layout="constrained")
     return cast("Axes", new)
+
+
+def rows_figsize(rows: int, width: float = 7.5) -> tuple[float, float]:
+    """The size in inches of a figure of ``rows`` horizontal bars or intervals, ``width`` wide.
+
+    Examples
+    --------
+    >>> rows_figsize(10), rows_figsize(1, 8.0)
+    ((7.5, 5.5), (8.0, 3.1))
+    """
+    return (width, 0.4 * max(rows, 4) + 1.5)
 
 
 def finish(
@@ -202,6 +215,40 @@ def percent_axis(ax: Axes, axis: str = "y", digits: int | None = None) -> None:
     ticker = require("matplotlib.ticker")
     formatter = ticker.PercentFormatter(xmax=1.0, decimals=digits)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def ranked_bars(
+    ax: Axes | None,
+    labels: Sequence[str],
+    values: npt.ArrayLike,
+    texts: Sequence[str],
+    *,
+    fill: str,
+    width: float,
+    margin: float,
+    share: bool,
+    xlabel: str,
+    title: str | None,
+    text_colour: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Horizontal bars in the given order from the top, each labelled with its text.
+
+    Drawn on :func:`axes` of ``ax`` (a new figure ``width`` inches wide, tall enough for the
+    bars); ``margin`` is the room left right of the longest bar for its text, as a share of the
+    axis; ``share`` labels the values as percentages; ``kwargs`` go to ``ax.barh``.
+    """
+    ax = axes(ax, figsize=rows_figsize(len(labels), width))
+    y = np.arange(len(labels))[::-1]
+    options: dict[str, Any] = {"color": fill, "height": 0.65}
+    bars = ax.barh(y, values, **(options | kwargs))
+    written: dict[str, Any] = {} if text_colour is None else {"color": text_colour}
+    ax.bar_label(bars, labels=list(texts), fontsize=8, padding=3, **written)
+    ax.set_yticks(y, labels=list(labels))
+    ax.margins(x=margin)
+    if share:
+        percent_axis(ax, "x")
+    return finish(ax, title=title, xlabel=xlabel, grid="x")
 
 
 def _text_colour(rgba: Sequence[float]) -> str:
