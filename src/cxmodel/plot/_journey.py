@@ -25,6 +25,7 @@ from cxmodel.plot._style import (
     count,
     finish,
     forest,
+    grouped_bars,
     heatmap,
     percent,
     percent_axis,
@@ -103,17 +104,14 @@ def plot_funnel(
         assert funnel.by_labels is not None and funnel.by_counts is not None
         entered = np.flatnonzero(funnel.by_counts[:, 0] > 0) if len(steps) else np.zeros(0, int)
         labels = [str(s) for s in funnel.by_labels[entered].tolist()]
-        width = 0.8 / max(len(labels), 1)
-        for g, (name, row) in enumerate(zip(labels, funnel.by_counts[entered], strict=True)):
-            offset = (g - (len(labels) - 1) / 2) * width
-            options: dict[str, Any] = {"color": colour(g), "width": width * 0.95}
-            bars = ax.bar(x + offset, row, label=name, **(options | kwargs))
+        rows = list(funnel.by_counts[entered])
+        for bars, row in zip(grouped_bars(ax, x, rows, labels, **kwargs), rows, strict=True):
             first = float(row[0]) if len(row) else 0.0
             texts = [percent(v / first) if first else "" for v in row.tolist()]
             ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
         ax.legend(frameon=False, fontsize=9)
     else:
-        options = {"color": colour(0), "width": 0.6}
+        options: dict[str, Any] = {"color": colour(0), "width": 0.6}
         bars = ax.bar(x, funnel.counts, **(options | kwargs))
         texts = [
             f"{count(c)}\n{percent(v)}"
@@ -529,13 +527,11 @@ def plot_attribution(
     channels = [str(c) for c in attribution.channels.tolist()]
     ax = axes(ax, figsize=(max(7.0, 0.9 * len(channels) + 2), 4.2))
     x = np.arange(len(channels), dtype=np.float64)
-    width = 0.8 / max(len(chosen), 1)
     total = attribution.total if attribution.total else float("nan")
-    for i, model in enumerate(chosen):
-        row = attribution.credit[attribution.models.index(model)] / total
-        offset = (i - (len(chosen) - 1) / 2) * width
-        options: dict[str, Any] = {"color": colour(i), "width": width * 0.95}
-        ax.bar(x + offset, np.nan_to_num(row), label=model.replace("_", " "), **(options | kwargs))
+    shares = [
+        np.nan_to_num(attribution.credit[attribution.models.index(m)] / total) for m in chosen
+    ]
+    grouped_bars(ax, x, shares, [m.replace("_", " ") for m in chosen], **kwargs)
     ax.set_xticks(x, labels=channels)
     if len(channels) > 6:
         ax.tick_params(axis="x", labelrotation=45)

@@ -29,6 +29,7 @@ __all__ = [
     "count",
     "finish",
     "forest",
+    "grouped_bars",
     "heatmap",
     "number",
     "percent",
@@ -142,6 +143,27 @@ def finish(
         ax.grid(True, axis=cast(Any, grid), color="#E5E5E5", linewidth=0.8)
         ax.set_axisbelow(True)
     return ax
+
+
+def grouped_bars(
+    ax: Axes,
+    x: npt.NDArray[np.float64],
+    rows: Sequence[npt.ArrayLike],
+    names: Sequence[str],
+    **kwargs: Any,
+) -> list[Any]:
+    """One series of bars per row, side by side around each ``x``, in the palette's order.
+
+    The series share a slot 0.8 wide at each ``x``; each is labelled with its name for the
+    legend; ``kwargs`` go to ``ax.bar``. Returns the bar containers, one per row.
+    """
+    width = 0.8 / max(len(rows), 1)
+    drawn = []
+    for g, (name, row) in enumerate(zip(names, rows, strict=True)):
+        offset = (g - (len(rows) - 1) / 2) * width
+        options: dict[str, Any] = {"color": colour(g), "width": width * 0.95}
+        drawn.append(ax.bar(x + offset, row, label=name, **(options | kwargs)))
+    return drawn
 
 
 def percent(x: float, digits: int = 0) -> str:
