@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +35,17 @@ __all__ = [
     "plot_survival",
 ]
 
+T = TypeVar("T")
+
 _PERIOD_WORDS = {"day": "Days", "week": "Weeks", "month": "Months", "quarter": "Quarters"}
+
+
+def _by_label(value: Any, kind: type[T], label: str, where: str, name: str) -> dict[str, T]:
+    """``value``, one ``kind`` of result (given ``label``) or a mapping of label to result, as
+    a dict of label to result."""
+    expected = f"a {kind.__name__} or a mapping of label to {kind.__name__}"
+    value = of_type(value, (kind, Mapping), where, name, expected)
+    return {label: value} if isinstance(value, kind) else dict(value)
 
 
 def plot_survival(
@@ -79,15 +89,8 @@ def plot_survival(
     'Share of customers still active'
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    curve = of_type(
-        curve,
-        (SurvivalCurve, Mapping),
-        "plot_survival()",
-        "curve",
-        "a SurvivalCurve or a mapping of label to SurvivalCurve",
-    )
+    curves = _by_label(curve, SurvivalCurve, "", "plot_survival()", "curve")
     ax = axes(ax)
-    curves = {"": curve} if isinstance(curve, SurvivalCurve) else dict(curve)
     if not curves:
         raise SchemaError("plot_survival() needs at least one curve")
     for i, (name, c) in enumerate(curves.items()):
@@ -386,14 +389,7 @@ def plot_comparison(
     True
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    comparison = of_type(
-        comparison,
-        (Comparison, Mapping),
-        "plot_comparison()",
-        "comparison",
-        "a Comparison or a mapping of label to Comparison",
-    )
-    items = {"A - B": comparison} if isinstance(comparison, Comparison) else dict(comparison)
+    items = _by_label(comparison, Comparison, "A - B", "plot_comparison()", "comparison")
     values = list(items.values())
     return forest(
         ax,
