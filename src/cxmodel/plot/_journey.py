@@ -25,9 +25,12 @@ from cxmodel.plot._style import (
     count,
     finish,
     forest,
+    grouped_bars,
     heatmap,
     percent,
     percent_axis,
+    percent_texts,
+    ranked_bars,
     shorten,
 )
 
@@ -101,17 +104,14 @@ def plot_funnel(
         assert funnel.by_labels is not None and funnel.by_counts is not None
         entered = np.flatnonzero(funnel.by_counts[:, 0] > 0) if len(steps) else np.zeros(0, int)
         labels = [str(s) for s in funnel.by_labels[entered].tolist()]
-        width = 0.8 / max(len(labels), 1)
-        for g, (name, row) in enumerate(zip(labels, funnel.by_counts[entered], strict=True)):
-            offset = (g - (len(labels) - 1) / 2) * width
-            options: dict[str, Any] = {"color": colour(g), "width": width * 0.95}
-            bars = ax.bar(x + offset, row, label=name, **(options | kwargs))
+        rows = list(funnel.by_counts[entered])
+        for bars, row in zip(grouped_bars(ax, x, rows, labels, **kwargs), rows, strict=True):
             first = float(row[0]) if len(row) else 0.0
             texts = [percent(v / first) if first else "" for v in row.tolist()]
             ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
         ax.legend(frameon=False, fontsize=9)
     else:
-        options = {"color": colour(0), "width": 0.6}
+        options: dict[str, Any] = {"color": colour(0), "width": 0.6}
         bars = ax.bar(x, funnel.counts, **(options | kwargs))
         texts = [
             f"{count(c)}\n{percent(v)}"
@@ -171,8 +171,7 @@ def plot_funnel_comparison(
         "comparison",
         "a FunnelComparison (from cxmodel.journey.compare_funnels)",
     )
-    ax = axes(ax)
-    ax = forest(
+    return forest(
         ax,
         list(comparison.a.steps),
         comparison.difference,
@@ -180,10 +179,9 @@ def plot_funnel_comparison(
         comparison.high,
         xlabel="Difference in conversion (percentage points)",
         title=title,
+        share=True,
         **kwargs,
     )
-    percent_axis(ax, "x")
-    return ax
 
 
 def _key_label(keys: dict[str, list[Any]], i: int) -> str:
@@ -249,11 +247,10 @@ def plot_journey_comparison(
         "comparison",
         "a journey Comparison (from compare_paths, compare_transitions, ...)",
     )
-    ax = axes(ax)
     n = min(top, len(comparison.difference))
     labels = [_key_label(comparison.keys, i) for i in range(n)]
     measure = _MEASURES.get(comparison.measure, comparison.measure.replace("_", " "))
-    ax = forest(
+    return forest(
         ax,
         labels,
         comparison.difference[:n],
@@ -261,10 +258,9 @@ def plot_journey_comparison(
         comparison.high[:n],
         xlabel=f"Difference in {measure} (percentage points), A minus B",
         title=title if title is not None else f"Largest differences in {measure}",
+        share=True,
         **kwargs,
     )
-    percent_axis(ax, "x")
-    return ax
 
 
 def _nonempty(counts: Any) -> tuple[Any, Any]:
@@ -327,7 +323,7 @@ def plot_transitions(
     values = np.asarray(transitions.p_next, dtype=np.float64)[np.ix_(rows, cols)]
     values = np.where(np.asarray(transitions.counts)[np.ix_(rows, cols)] > 0, values, np.nan)
     show = size <= 15 if annotate is None else annotate
-    texts = np.vectorize(lambda v: percent(float(v)), otypes=[object])(values) if show else None
+    texts = percent_texts(values) if show else None
     heatmap(
         ax,
         values,
@@ -341,10 +337,7 @@ def plot_transitions(
         **kwargs,
     )
     ax.tick_params(axis="x", labelrotation=90)
-    ax.set_title(title or "", fontsize=11)
-    ax.set_xlabel("Next interaction")
-    ax.set_ylabel("Interaction")
-    return ax
+    return finish(ax, title=title, xlabel="Next interaction", ylabel="Interaction", grid=None)
 
 
 def plot_step_matrix(
@@ -397,7 +390,7 @@ def plot_step_matrix(
     ax = axes(ax, figsize=(0.55 * len(matrix.steps) + 3.5, 0.38 * max(len(rows), 4) + 1.8))
     values = np.asarray(matrix.shares, dtype=np.float64)[rows]
     show = len(matrix.steps) <= 15 if annotate is None else annotate
-    texts = np.vectorize(lambda v: percent(float(v)), otypes=[object])(values) if show else None
+    texts = percent_texts(values) if show else None
     if texts is not None:
         texts[values == 0] = ""
     heatmap(
@@ -413,10 +406,8 @@ def plot_step_matrix(
         **kwargs,
     )
     anchored = bool(len(matrix.steps)) and int(matrix.steps.min()) < 0
-    ax.set_title(title or "", fontsize=11)
-    ax.set_xlabel("Steps from the anchor event" if anchored else "Step in the journey")
-    ax.set_ylabel("Interaction")
-    return ax
+    xlabel = "Steps from the anchor event" if anchored else "Step in the journey"
+    return finish(ax, title=title, xlabel=xlabel, ylabel="Interaction", grid=None)
 
 
 def plot_paths(
@@ -461,22 +452,25 @@ def plot_paths(
     top = integer(top, "plot_paths()", "top", minimum=1)
     paths = of_type(paths, Paths, "plot_paths()", "paths", "a Paths (from cxmodel.journey.paths)")
     n = min(top, len(paths.paths))
-    ax = axes(ax, figsize=(8.0, 0.4 * max(n, 4) + 1.5))
-    labels = [shorten(" > ".join(p), 55) for p in paths.paths[:n]]
-    y = np.arange(n)[::-1]
-    options: dict[str, Any] = {"color": colour(0), "height": 0.65}
-    bars = ax.barh(y, paths.shares[:n], **(options | kwargs))
     texts = []
     for i in range(n):
         text = count(float(paths.counts[i]))
         if paths.conversion_rate is not None:
             text += f", {percent(float(paths.conversion_rate[i]))} convert"
         texts.append(text)
-    ax.bar_label(bars, labels=texts, fontsize=8, padding=3)
-    ax.set_yticks(y, labels=labels)
-    ax.margins(x=0.4)
-    percent_axis(ax, "x")
-    return finish(ax, title=title, xlabel="Share of customers", grid="x")
+    return ranked_bars(
+        ax,
+        [shorten(" > ".join(p), 55) for p in paths.paths[:n]],
+        paths.shares[:n],
+        texts,
+        fill=colour(0),
+        width=8.0,
+        margin=0.4,
+        share=True,
+        xlabel="Share of customers",
+        title=title,
+        **kwargs,
+    )
 
 
 def plot_attribution(
@@ -533,13 +527,11 @@ def plot_attribution(
     channels = [str(c) for c in attribution.channels.tolist()]
     ax = axes(ax, figsize=(max(7.0, 0.9 * len(channels) + 2), 4.2))
     x = np.arange(len(channels), dtype=np.float64)
-    width = 0.8 / max(len(chosen), 1)
     total = attribution.total if attribution.total else float("nan")
-    for i, model in enumerate(chosen):
-        row = attribution.credit[attribution.models.index(model)] / total
-        offset = (i - (len(chosen) - 1) / 2) * width
-        options: dict[str, Any] = {"color": colour(i), "width": width * 0.95}
-        ax.bar(x + offset, np.nan_to_num(row), label=model.replace("_", " "), **(options | kwargs))
+    shares = [
+        np.nan_to_num(attribution.credit[attribution.models.index(m)] / total) for m in chosen
+    ]
+    grouped_bars(ax, x, shares, [m.replace("_", " ") for m in chosen], **kwargs)
     ax.set_xticks(x, labels=channels)
     if len(channels) > 6:
         ax.tick_params(axis="x", labelrotation=45)
@@ -619,14 +611,17 @@ def plot_friction(
     values = np.asarray(getattr(friction, measure), dtype=np.float64)
     keep = np.flatnonzero((friction.events >= min_events) & np.isfinite(values))
     order = keep[np.argsort(-values[keep], kind="stable")][:top]
-    ax = axes(ax, figsize=(7.5, 0.4 * max(len(order), 4) + 1.5))
-    y = np.arange(len(order))[::-1]
-    options: dict[str, Any] = {"color": colour(5), "height": 0.65}
-    bars = ax.barh(y, values[order], **(options | kwargs))
-    texts = [f"{count(float(e))} events" for e in friction.events[order].tolist()]
-    ax.bar_label(bars, labels=texts, fontsize=8, padding=3, color=GREY)
-    ax.set_yticks(y, labels=[shorten(str(s), 40) for s in friction.labels[order].tolist()])
-    ax.margins(x=0.2)
-    if measure != "error_lift":
-        percent_axis(ax, "x")
-    return finish(ax, title=title, xlabel=_FRICTION[measure], grid="x")
+    return ranked_bars(
+        ax,
+        [shorten(str(s), 40) for s in friction.labels[order].tolist()],
+        values[order],
+        [f"{count(float(e))} events" for e in friction.events[order].tolist()],
+        fill=colour(5),
+        width=7.5,
+        margin=0.2,
+        share=measure != "error_lift",
+        xlabel=_FRICTION[measure],
+        title=title,
+        text_colour=GREY,
+        **kwargs,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from cxmodel.plot._style import (
     number,
     percent,
     percent_axis,
+    percent_texts,
 )
 
 if TYPE_CHECKING:
@@ -34,7 +35,17 @@ __all__ = [
     "plot_survival",
 ]
 
+T = TypeVar("T")
+
 _PERIOD_WORDS = {"day": "Days", "week": "Weeks", "month": "Months", "quarter": "Quarters"}
+
+
+def _by_label(value: Any, kind: type[T], label: str, where: str, name: str) -> dict[str, T]:
+    """``value``, one ``kind`` of result (given ``label``) or a mapping of label to result, as
+    a dict of label to result."""
+    expected = f"a {kind.__name__} or a mapping of label to {kind.__name__}"
+    value = of_type(value, (kind, Mapping), where, name, expected)
+    return {label: value} if isinstance(value, kind) else dict(value)
 
 
 def plot_survival(
@@ -78,15 +89,8 @@ def plot_survival(
     'Share of customers still active'
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    curve = of_type(
-        curve,
-        (SurvivalCurve, Mapping),
-        "plot_survival()",
-        "curve",
-        "a SurvivalCurve or a mapping of label to SurvivalCurve",
-    )
+    curves = _by_label(curve, SurvivalCurve, "", "plot_survival()", "curve")
     ax = axes(ax)
-    curves = {"": curve} if isinstance(curve, SurvivalCurve) else dict(curve)
     if not curves:
         raise SchemaError("plot_survival() needs at least one curve")
     for i, (name, c) in enumerate(curves.items()):
@@ -336,7 +340,6 @@ def plot_drivers(
         "table",
         "a MetricTable (from cxmodel.metrics.experience_drivers)",
     )
-    ax = axes(ax)
     n = min(top, len(table))
     names = [str(s) for s in np.asarray(table["driver"])[:n].tolist()]
     return forest(
@@ -386,15 +389,7 @@ def plot_comparison(
     True
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    comparison = of_type(
-        comparison,
-        (Comparison, Mapping),
-        "plot_comparison()",
-        "comparison",
-        "a Comparison or a mapping of label to Comparison",
-    )
-    ax = axes(ax)
-    items = {"A - B": comparison} if isinstance(comparison, Comparison) else dict(comparison)
+    items = _by_label(comparison, Comparison, "A - B", "plot_comparison()", "comparison")
     values = list(items.values())
     return forest(
         ax,
@@ -469,9 +464,7 @@ def plot_cohort_retention(
     rates: npt.NDArray[np.float64] = np.asarray(result.rates, dtype=np.float64)
     if max_periods is not None:
         rates = rates[:, : max_periods + 1]
-    texts = None
-    if annotate:
-        texts = np.vectorize(lambda v: percent(float(v)), otypes=[object])(rates)
+    texts = percent_texts(rates) if annotate else None
     rows = [f"{c} (n={int(s):,})" for c, s in zip(result.cohorts.tolist(), result.sizes.tolist())]
     word = _PERIOD_WORDS.get(result.period, result.period.capitalize() + "s")
     later = rates[:, 1:]
@@ -488,7 +481,10 @@ def plot_cohort_retention(
         share=True,
         **kwargs,
     )
-    ax.set_title(title or "", fontsize=11)
-    ax.set_xlabel(f"{word} since the first purchase")
-    ax.set_ylabel(f"Cohort (first {result.period})")
-    return ax
+    return finish(
+        ax,
+        title=title,
+        xlabel=f"{word} since the first purchase",
+        ylabel=f"Cohort (first {result.period})",
+        grid=None,
+    )

@@ -30,6 +30,20 @@ FloatArray = npt.NDArray[np.float64]
 _UNITS = {"D": "day", "W": "week", "M": "month", "h": "hour", "H": "hour"}
 
 
+def _fitted(model: Any, method: str, where: str) -> Any:
+    """``model``, checked to have ``method`` as the transaction models do."""
+    expected = "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom"
+    return method_of(model, method, where, "model", expected)
+
+
+def _max_frequency(value: Any, where: str) -> int:
+    """The checked ``max_frequency`` of the bar and hold-out plots: a whole number >= 1."""
+    max_frequency = integer(value, where, "max_frequency")
+    if max_frequency < 1:
+        raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
+    return max_frequency
+
+
 def _history(summary: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(frequency, recency, T) of an ``RFMSummary`` or a ``CdnowSummary`` (x, t_x, T)."""
     for names in (("frequency", "recency", "T"), ("x", "t_x", "T")):
@@ -115,17 +129,33 @@ def _matrix(
     return freqs, recs, out, age
 
 
-def _draw_matrix(
-    ax: Axes,
-    values: FloatArray,
-    freqs: FloatArray,
-    recs: FloatArray,
+def _plot_matrix(
+    model: Any,
+    what: str,
+    summary: Any,
+    ax: Axes | None,
     *,
-    unit: str,
-    colourbar: str,
-    share: bool,
+    where: str,
+    t: float,
+    max_frequency: Any,
+    max_recency: Any,
+    unit: str | None,
+    title: str | None,
     **kwargs: Any,
-) -> None:
+) -> Axes:
+    """The frequency x recency heatmap of ``what`` (``"expected"`` purchases in the next ``t``
+    periods, or the probability ``"alive"``) with its ticks, labels and title."""
+    max_frequency, max_recency = _limits(max_frequency, max_recency, where)
+    ax = axes(ax, figsize=(7.5, 5.5))
+    freqs, recs, values, age = _matrix(model, what, summary, max_frequency, max_recency, t)
+    word = _unit(summary, unit)
+    share = what == "alive"
+    if share:
+        colourbar = "Probability still active"
+        default = f"Probability the customer is still active, observed {_span(age, word)}"
+    else:
+        colourbar = f"Expected purchases in the next {_span(t, word)}"
+        default = f"{colourbar}, customers observed {_span(age, word)}"
     heatmap(
         ax,
         values,
@@ -143,8 +173,13 @@ def _draw_matrix(
     step_y = max(1, len(freqs) // 12)
     ax.set_xticks(np.arange(0, len(recs), step_x), labels=[str(int(v)) for v in recs[::step_x]])
     ax.set_yticks(np.arange(0, len(freqs), step_y), labels=[str(int(v)) for v in freqs[::step_y]])
-    ax.set_xlabel(f"Recency: {unit}s from the first to the last purchase")
-    ax.set_ylabel("Frequency: repeat purchases so far")
+    return finish(
+        ax,
+        title=title if title is not None else default,
+        xlabel=f"Recency: {word}s from the first to the last purchase",
+        ylabel="Frequency: repeat purchases so far",
+        grid=None,
+    )
 
 
 def plot_frequency_recency_matrix(
@@ -200,28 +235,21 @@ def plot_frequency_recency_matrix(
     'Frequency: repeat purchases so far'
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    model = method_of(
-        model,
-        "conditional_expected_purchases",
-        "plot_frequency_recency_matrix()",
-        "model",
-        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
-    )
+    model = _fitted(model, "conditional_expected_purchases", "plot_frequency_recency_matrix()")
     t = real(t, "plot_frequency_recency_matrix()", "t")
-    max_frequency, max_recency = _limits(
-        max_frequency, max_recency, "plot_frequency_recency_matrix()"
+    return _plot_matrix(
+        model,
+        "expected",
+        summary,
+        ax,
+        where="plot_frequency_recency_matrix()",
+        t=t,
+        max_frequency=max_frequency,
+        max_recency=max_recency,
+        unit=unit,
+        title=title,
+        **kwargs,
     )
-    ax = axes(ax, figsize=(7.5, 5.5))
-    freqs, recs, values, age = _matrix(model, "expected", summary, max_frequency, max_recency, t)
-    word = _unit(summary, unit)
-    _draw_matrix(ax, values, freqs, recs, unit=word, share=False,
-                 colourbar=f"Expected purchases in the next {_span(t, word)}",
-                 **kwargs)  # fmt: skip
-    default = (
-        f"Expected purchases in the next {_span(t, word)}, customers observed {_span(age, word)}"
-    )
-    ax.set_title(title if title is not None else default, fontsize=11)
-    return ax
 
 
 def plot_probability_alive_matrix(
@@ -271,24 +299,20 @@ def plot_probability_alive_matrix(
     True
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    model = method_of(
+    model = _fitted(model, "probability_alive", "plot_probability_alive_matrix()")
+    return _plot_matrix(
         model,
-        "probability_alive",
-        "plot_probability_alive_matrix()",
-        "model",
-        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
+        "alive",
+        summary,
+        ax,
+        where="plot_probability_alive_matrix()",
+        t=0.0,
+        max_frequency=max_frequency,
+        max_recency=max_recency,
+        unit=unit,
+        title=title,
+        **kwargs,
     )
-    max_frequency, max_recency = _limits(
-        max_frequency, max_recency, "plot_probability_alive_matrix()"
-    )
-    ax = axes(ax, figsize=(7.5, 5.5))
-    freqs, recs, values, age = _matrix(model, "alive", summary, max_frequency, max_recency, 0.0)
-    word = _unit(summary, unit)
-    _draw_matrix(ax, values, freqs, recs, unit=word, share=True,
-                 colourbar="Probability still active", **kwargs)  # fmt: skip
-    default = f"Probability the customer is still active, observed {_span(age, word)}"
-    ax.set_title(title if title is not None else default, fontsize=11)
-    return ax
 
 
 def _expected_counts(
@@ -367,16 +391,8 @@ def plot_period_transactions(
     16
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    model = method_of(
-        model,
-        "sample",
-        "plot_period_transactions()",
-        "model",
-        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
-    )
-    max_frequency = integer(max_frequency, "plot_period_transactions()", "max_frequency")
-    if max_frequency < 1:
-        raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
+    model = _fitted(model, "sample", "plot_period_transactions()")
+    max_frequency = _max_frequency(max_frequency, "plot_period_transactions()")
     ax = axes(ax)
     x, _, big_t = _history(summary)
     actual = np.bincount(np.minimum(x.astype(np.int64), max_frequency), minlength=max_frequency + 1)
@@ -448,12 +464,8 @@ def plot_calibration_purchases_vs_holdout_purchases(
     2
     >>> matplotlib.pyplot.close(ax.figure)
     """
-    model = method_of(
-        model,
-        "conditional_expected_purchases",
-        "plot_calibration_purchases_vs_holdout_purchases()",
-        "model",
-        "a fitted BetaGeo, ModifiedBetaGeo, ParetoNBD or BetaGeoBetaBinom",
+    model = _fitted(
+        model, "conditional_expected_purchases", "plot_calibration_purchases_vs_holdout_purchases()"
     )
     holdout_duration = real(
         holdout_duration, "plot_calibration_purchases_vs_holdout_purchases()", "holdout_duration"
@@ -461,11 +473,9 @@ def plot_calibration_purchases_vs_holdout_purchases(
     holdout_frequency = float_array(
         holdout_frequency, "plot_calibration_purchases_vs_holdout_purchases()", "holdout_frequency"
     )
-    max_frequency = integer(
-        max_frequency, "plot_calibration_purchases_vs_holdout_purchases()", "max_frequency"
+    max_frequency = _max_frequency(
+        max_frequency, "plot_calibration_purchases_vs_holdout_purchases()"
     )
-    if max_frequency < 1:
-        raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
     ax = axes(ax)
     x, t_x, big_t = _history(calibration)
     actual = np.asarray(holdout_frequency, dtype=np.float64).reshape(-1)

@@ -9,7 +9,16 @@ import numpy.typing as npt
 
 from cxmodel._arguments import integer, of_type
 from cxmodel.errors import SchemaError
-from cxmodel.plot._style import LIGHT, axes, count, finish, forest, percent, require
+from cxmodel.plot._style import (
+    LIGHT,
+    axes,
+    count,
+    finish,
+    forest,
+    percent,
+    require,
+    rows_figsize,
+)
 from cxmodel.segment import Contrast, RFMScores, RFMSegments
 
 if TYPE_CHECKING:
@@ -204,7 +213,7 @@ def plot_contrast(
         "contrast",
         "a Contrast (from cxmodel.segment.contrast)",
     )
-    ax = axes(ax, figsize=(7.5, 0.4 * max(min(top, len(contrast.feature)), 4) + 1.5))
+    ax = axes(ax, figsize=rows_figsize(min(top, len(contrast.feature))))
     b = np.asarray(contrast.b, dtype=np.float64)
     lift = np.asarray(contrast.lift, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -29,11 +29,15 @@ __all__ = [
     "count",
     "finish",
     "forest",
+    "grouped_bars",
     "heatmap",
     "number",
     "percent",
     "percent_axis",
+    "percent_texts",
+    "ranked_bars",
     "require",
+    "rows_figsize",
     "shorten",
 ]
 
@@ -107,6 +111,17 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
     return cast("Axes", new)
 
 
+def rows_figsize(rows: int, width: float = 7.5) -> tuple[float, float]:
+    """The size in inches of a figure of ``rows`` horizontal bars or intervals, ``width`` wide.
+
+    Examples
+    --------
+    >>> rows_figsize(10), rows_figsize(1, 8.0)
+    ((7.5, 5.5), (8.0, 3.1))
+    """
+    return (width, 0.4 * max(rows, 4) + 1.5)
+
+
 def finish(
     ax: Axes,
     *,
@@ -130,6 +145,27 @@ def finish(
     return ax
 
 
+def grouped_bars(
+    ax: Axes,
+    x: npt.NDArray[np.float64],
+    rows: Sequence[npt.ArrayLike],
+    names: Sequence[str],
+    **kwargs: Any,
+) -> list[Any]:
+    """One series of bars per row, side by side around each ``x``, in the palette's order.
+
+    The series share a slot 0.8 wide at each ``x``; each is labelled with its name for the
+    legend; ``kwargs`` go to ``ax.bar``. Returns the bar containers, one per row.
+    """
+    width = 0.8 / max(len(rows), 1)
+    drawn = []
+    for g, (name, row) in enumerate(zip(names, rows, strict=True)):
+        offset = (g - (len(rows) - 1) / 2) * width
+        options: dict[str, Any] = {"color": colour(g), "width": width * 0.95}
+        drawn.append(ax.bar(x + offset, row, label=name, **(options | kwargs)))
+    return drawn
+
+
 def percent(x: float, digits: int = 0) -> str:
     """A share in [0, 1] as a percentage; an empty string for NaN.
 
@@ -141,6 +177,18 @@ def percent(x: float, digits: int = 0) -> str:
     if not math.isfinite(x):
         return ""
     return f"{100.0 * x:.{digits}f}%"
+
+
+def percent_texts(values: npt.ArrayLike) -> npt.NDArray[np.object_]:
+    """Each share of ``values`` written by :func:`percent`, in an array of the same shape.
+
+    Examples
+    --------
+    >>> percent_texts([[0.5, float("nan")]]).tolist()
+    [['50%', '']]
+    """
+    write = np.vectorize(lambda v: percent(float(v)), otypes=[object])
+    return cast("npt.NDArray[np.object_]", write(values))
 
 
 def count(n: float) -> str:
@@ -189,6 +237,40 @@ def percent_axis(ax: Axes, axis: str = "y", digits: int | None = None) -> None:
     ticker = require("matplotlib.ticker")
     formatter = ticker.PercentFormatter(xmax=1.0, decimals=digits)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def ranked_bars(
+    ax: Axes | None,
+    labels: Sequence[str],
+    values: npt.ArrayLike,
+    texts: Sequence[str],
+    *,
+    fill: str,
+    width: float,
+    margin: float,
+    share: bool,
+    xlabel: str,
+    title: str | None,
+    text_colour: str | None = None,
+    **kwargs: Any,
+) -> Axes:
+    """Horizontal bars in the given order from the top, each labelled with its text.
+
+    Drawn on :func:`axes` of ``ax`` (a new figure ``width`` inches wide, tall enough for the
+    bars); ``margin`` is the room left right of the longest bar for its text, as a share of the
+    axis; ``share`` labels the values as percentages; ``kwargs`` go to ``ax.barh``.
+    """
+    ax = axes(ax, figsize=rows_figsize(len(labels), width))
+    y = np.arange(len(labels))[::-1]
+    options: dict[str, Any] = {"color": fill, "height": 0.65}
+    bars = ax.barh(y, values, **(options | kwargs))
+    written: dict[str, Any] = {} if text_colour is None else {"color": text_colour}
+    ax.bar_label(bars, labels=list(texts), fontsize=8, padding=3, **written)
+    ax.set_yticks(y, labels=list(labels))
+    ax.margins(x=margin)
+    if share:
+        percent_axis(ax, "x")
+    return finish(ax, title=title, xlabel=xlabel, grid="x")
 
 
 def _text_colour(rgba: Sequence[float]) -> str:
@@ -252,7 +334,7 @@ def heatmap(
 
 
 def forest(
-    ax: Axes,
+    ax: Axes | None,
     labels: Sequence[str],
     estimates: npt.ArrayLike,
     low: npt.ArrayLike,
@@ -262,13 +344,16 @@ def forest(
     xlabel: str,
     title: str | None,
     log: bool = False,
+    share: bool = False,
     **kwargs: Any,
 ) -> Axes:
     """A forest plot: one row per label, a point with its interval, and a reference line.
 
     Rows keep their given order from top to bottom; intervals that exclude the reference are
-    drawn in the first palette colour, the others in grey.
+    drawn in the first palette colour, the others in grey. Drawn on :func:`axes` of ``ax``;
+    ``log`` puts the estimates on a log scale, ``share`` labels them as percentages.
     """
+    ax = axes(ax)
     est = np.asarray(estimates, dtype=np.float64)
     lo = np.asarray(low, dtype=np.float64)
     hi = np.asarray(high, dtype=np.float64)
@@ -289,4 +374,6 @@ def forest(
         ticks = [v for v in nice if low_x <= v <= high_x]
         ax.set_xticks(ticks, labels=[f"{v:g}×" for v in ticks])
         ax.xaxis.set_minor_formatter(require("matplotlib.ticker").NullFormatter())
+    if share:
+        percent_axis(ax, "x")
     return finish(ax, title=title, xlabel=xlabel, grid="x")
