@@ -7,13 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel._stats import mean_t_interval
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import MetricTable, RateResult
 from cxmodel.metrics._groups import (
     MISSING,
     group_table,
-    mean_t_columns,
     missing_as_label,
     rate_breakdown,
     wilson_columns,
@@ -63,25 +61,6 @@ class TestWilsonColumns:
         assert share[0] == 0.75
         assert (low[0], high[0]) == pytest.approx(WILSON_3_OF_4, abs=1e-5)
         assert math.isnan(share[1]) and math.isnan(low[1]) and math.isnan(high[1])
-
-
-class TestMeanTColumns:
-    def test_matches_the_one_group_interval(self) -> None:
-        """Each group's (se, low, high) is mean_t_interval's; NaN below 2 values."""
-        n = np.array([4.0, 30.0, 1.0, 0.0])
-        mean = np.array([10.0, -2.5, 3.0, np.nan])
-        var = np.array([4.0, 9.0, 0.0, np.nan])
-        fpc = np.array([1.0, 0.5, 1.0, 1.0])
-        se, low, high = mean_t_columns(n, mean, var, 0.9, fpc)
-        for i in range(4):
-            want = mean_t_interval(n[i], mean[i], var[i], 0.9, fpc[i])
-            np.testing.assert_allclose([se[i], low[i], high[i]], want, rtol=1e-12)
-        assert np.isnan(se[2:]).all() and np.isnan(low[2:]).all()
-
-    def test_bad_level_without_groups_to_use_it(self) -> None:
-        """A level outside (0, 1) is refused even when no group has 2 values."""
-        with pytest.raises(SchemaError, match="level must be a number"):
-            mean_t_columns([1.0], [3.0], [0.0], "junk")  # type: ignore[arg-type]
 
 
 class TestRateBreakdown:

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from cxmodel._periods import index_labels, period_index
 from cxmodel._stats import proportion_interval, wilson_bounds, z_value
@@ -19,7 +18,6 @@ from cxmodel.metrics._retention import RateResult
 __all__ = [
     "MISSING",
     "group_table",
-    "mean_t_columns",
     "missing_as_label",
     "rate_breakdown",
     "wilson_columns",
@@ -73,39 +71,6 @@ def wilson_columns(
         share = np.where(n > 0, successes / np.maximum(n, 1), NAN)
     low, high = wilson_bounds(successes, n, z)
     return share, low, high
-
-
-def mean_t_columns(
-    n: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike, level: float, fpc: Any = 1.0
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Standard error and Student-t interval of the mean of each group (NaN below 2 values).
-
-    ``n``, ``mean`` and ``var`` (the sample variance) hold one value per group; ``fpc`` is a
-    finite population correction, one value or one per group.
-
-    Raises
-    ------
-    SchemaError
-        When ``level`` is not a number strictly between 0 and 1.
-
-    Examples
-    --------
-    >>> se, low, high = mean_t_columns([4, 1], [10.0, 3.0], [4.0, 0.0], 0.95)
-    >>> se.tolist(), low.round(3).tolist(), high.round(3).tolist()
-    ([1.0, nan], [6.818, nan], [13.182, nan])
-    """
-    z_value(level)  # a bad level raises a SchemaError, even when no group has 2 values
-    sizes = np.asarray(n, dtype=np.float64)
-    centre = np.asarray(mean, dtype=np.float64)
-    enough = sizes >= 2
-    correction = np.broadcast_to(np.asarray(fpc, dtype=np.float64), sizes.shape)
-    se = np.full(sizes.shape, NAN)
-    se[enough] = np.sqrt(
-        np.asarray(var, dtype=np.float64)[enough] * correction[enough] / sizes[enough]
-    )
-    t = np.full(sizes.shape, NAN)
-    t[enough] = stats.t.ppf(0.5 + level / 2.0, sizes[enough] - 1)
-    return se, centre - t * se, centre + t * se
 
 
 def rate_breakdown(

@@ -19,14 +19,14 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._periods import period_index
-from cxmodel._stats import proportion_interval, z_value
+from cxmodel._stats import mean_t_bounds, proportion_interval, sample_moments, z_value
 from cxmodel._tables import MetricTable, warn_small_groups
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import MISSING, answer_rows
-from cxmodel.metrics._groups import group_table, mean_t_columns, wilson_columns
+from cxmodel.metrics._groups import group_table, wilson_columns
 from cxmodel.metrics._retention import RateResult
 
 __all__ = [
@@ -297,10 +297,8 @@ def question_summary(
         squares = np.bincount(group, weights=values * values, minlength=size)
         top_box = values >= float(asked.top if asked.top is not None else asked.high or 0)
         top = np.bincount(group, weights=top_box, minlength=size).astype(np.int64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = sums / n
-            var = np.maximum((squares - n * mean * mean) / (n - 1), 0.0)
-        mean_se, mean_low, mean_high = mean_t_columns(n, mean, var, level)
+        mean, var = sample_moments(n, sums, squares)
+        mean_se, mean_low, mean_high = mean_t_bounds(n, mean, var, level)
         share, low, high = wilson_columns(top, n, z)
         table |= {
             "n": n,

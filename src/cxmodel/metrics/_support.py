@@ -12,10 +12,11 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, got, interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
+from cxmodel._stats import mean_t_bounds, sample_moments
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._groups import group_table, mean_t_columns, rate_breakdown
+from cxmodel.metrics._groups import group_table, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
 from cxmodel.metrics._tickets import TICKET_KINDS, US_PER_HOUR, TicketLifecycles
@@ -443,10 +444,8 @@ def sentiment_by_topic(
     n = np.bincount(g, minlength=len(labels))[used].astype(np.float64)
     s = np.bincount(g, weights=v, minlength=len(labels))[used]
     ss = np.bincount(g, weights=v * v, minlength=len(labels))[used]
-    mean = s / n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = np.maximum((ss - n * mean**2) / (n - 1), 0.0)
-    se, low, high = mean_t_columns(n, mean, var, level)
+    mean, var = sample_moments(n, s, ss)
+    se, low, high = mean_t_bounds(n, mean, var, level)
     return MetricTable(
         "sentiment",
         {
