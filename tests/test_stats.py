@@ -17,6 +17,7 @@ from cxmodel._stats import (
     mean_t_interval,
     newcombe_bounds,
     newcombe_interval,
+    pooled_se,
     proportion_bounds,
     proportion_interval,
     sample_moments,
@@ -190,6 +191,13 @@ class TestProportionInterval:
         """A method other than wald, adjusted-wald and wilson raises a SchemaError."""
         with pytest.raises(SchemaError, match="method must be one of"):
             proportion_bounds([1], [2], Z95, "exact")
+
+    def test_pooled_se_by_hand(self) -> None:
+        """The pooled standard error uses the share of both groups together."""
+        pool = (30 + 10) / (100 + 60)
+        assert pooled_se(30, 100, 10, 60) == pytest.approx(
+            math.sqrt(pool * (1 - pool) * (1 / 100 + 1 / 60)), rel=1e-15
+        )
 
 
 class TestFinitePopulation:

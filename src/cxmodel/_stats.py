@@ -10,6 +10,7 @@ published examples they reproduce are in the doctests.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "mean_t_interval",
     "newcombe_bounds",
     "newcombe_interval",
+    "pooled_se",
     "proportion_bounds",
     "proportion_interval",
     "sample_moments",
@@ -234,6 +236,21 @@ def newcombe_interval(
     x_b, n_b = real(x_b, "newcombe_interval()", "x_b"), real(n_b, "newcombe_interval()", "n_b")
     low, high = newcombe_bounds(x_a, n_a, x_b, n_b, real(z, "newcombe_interval()", "z"))
     return (float(low), float(high))
+
+
+def pooled_se(x_a: float, n_a: float, x_b: float, n_b: float) -> float:
+    """Standard error of ``x_a / n_a - x_b / n_b`` under equal proportions (the pooled share).
+
+    ``sqrt(p (1 - p) (1 / n_a + 1 / n_b))`` with ``p = (x_a + x_b) / (n_a + n_b)``: the
+    denominator of the two-proportion z-test and of its minimum detectable effect.
+
+    Examples
+    --------
+    >>> round(pooled_se(170, 200, 150, 200), 6)  # p = 0.8: sqrt(0.8 * 0.2 * (2 / 200))
+    0.04
+    """
+    pool = (x_a + x_b) / (n_a + n_b)
+    return math.sqrt(pool * (1 - pool) * (1 / n_a + 1 / n_b))
 
 
 def proportion_bounds(
