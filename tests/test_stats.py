@@ -13,10 +13,14 @@ from scipy import stats
 from cxmodel._stats import (
     Z95,
     fpc_factor,
+    mean_t_bounds,
     mean_t_interval,
     newcombe_bounds,
     newcombe_interval,
+    pooled_se,
+    proportion_bounds,
     proportion_interval,
+    sample_moments,
     two_sided_p,
     welch_interval,
     wilson_bounds,
@@ -166,6 +170,48 @@ class TestProportionInterval:
         with pytest.raises(SchemaError, match=r"population must be >= the number of answers"):
             fpc_factor(10, 5)
 
+    def test_vectorised_proportions_by_hand(self) -> None:
+        """One (se, low, high) per group, each by the one-group formula; n = 0 is NaN."""
+        se, low, high = proportion_bounds([30, 0, 5], [100, 0, 5], 2.0, "adjusted-wald")
+        half = 2.0 * math.sqrt(32 / 104 * (72 / 104) / 104)
+        assert (se[0], low[0], high[0]) == pytest.approx(
+            (math.sqrt(0.21 / 100), 32 / 104 - half, 32 / 104 + half)
+        )
+        assert math.isnan(se[1]) and math.isnan(low[1]) and math.isnan(high[1])
+        assert (se[2], high[2]) == (0.0, 1.0)
+
+    def test_a_correction_per_group(self) -> None:
+        """fpc may hold one correction per group: each group gets its own."""
+        fpc = fpc_factor([100, 100], 200)
+        assert fpc.tolist() == pytest.approx([100 / 199, 100 / 199])
+        se, _, _ = proportion_bounds([30, 30], [100, 100], Z95, "wald", [1.0, float(fpc[0])])
+        assert se[1] == pytest.approx(se[0] * math.sqrt(100 / 199))
+
+    def test_unknown_method_is_refused(self) -> None:
+        """A method other than wald, adjusted-wald and wilson raises a SchemaError."""
+        with pytest.raises(SchemaError, match="method must be one of"):
+            proportion_bounds([1], [2], Z95, "exact")
+
+    def test_pooled_se_by_hand(self) -> None:
+        """The pooled standard error uses the share of both groups together."""
+        pool = (30 + 10) / (100 + 60)
+        assert pooled_se(30, 100, 10, 60) == pytest.approx(
+            math.sqrt(pool * (1 - pool) * (1 / 100 + 1 / 60)), rel=1e-15
+        )
+
+
+class TestFinitePopulation:
+    def test_no_population_is_no_correction(self) -> None:
+        """Without a population every size gets 1; a scalar stays a float."""
+        assert fpc_factor(10, None) == 1.0
+        assert fpc_factor(np.array([0, 3]), None).tolist() == [1.0, 1.0]
+
+    def test_sizes_against_the_largest(self) -> None:
+        """(N - n) / (N - 1) per size; the largest size decides whether N is big enough."""
+        assert fpc_factor([1, 5, 9], 9).tolist() == [1.0, 0.5, 0.0]
+        with pytest.raises(SchemaError, match=r"number of answers \(10\)"):
+            fpc_factor([1, 10], 9)
+
 
 class TestMeans:
     def test_t_interval_by_hand(self) -> None:
@@ -174,6 +220,39 @@ class TestMeans:
         t = stats.t.ppf(0.975, 3)
         assert (se, low, high) == pytest.approx((1.0, 10 - t, 10 + t))
         assert all(math.isnan(v) for v in mean_t_interval(1, 10.0, 0.0, 0.95, 1.0))
+
+    def test_t_bounds_match_scipy(self) -> None:
+        """Each group's interval is scipy's t interval on sqrt(var fpc / n); NaN below 2 values."""
+        n = np.array([4.0, 30.0, 1.0, 0.0])
+        mean = np.array([10.0, -2.5, 3.0, np.nan])
+        var = np.array([4.0, 9.0, 0.0, np.nan])
+        fpc = np.array([1.0, 0.5, 1.0, 1.0])
+        se, low, high = mean_t_bounds(n, mean, var, 0.9, fpc)
+        for i in range(2):
+            scale = math.sqrt(var[i] * fpc[i] / n[i])
+            want = stats.t.interval(0.9, n[i] - 1, loc=mean[i], scale=scale)
+            np.testing.assert_allclose([se[i], low[i], high[i]], [scale, *want], rtol=1e-12)
+        assert np.isnan(se[2:]).all() and np.isnan(low[2:]).all() and np.isnan(high[2:]).all()
+
+    def test_bad_level_without_groups_to_use_it(self) -> None:
+        """A level outside (0, 1) is refused even when no group has 2 values."""
+        with pytest.raises(SchemaError, match="level must be a number"):
+            mean_t_bounds([1.0], [3.0], [0.0], "junk")  # type: ignore[arg-type]
+        with pytest.raises(SchemaError, match="level must be a number"):
+            mean_t_interval(1, 3.0, 0.0, 1.5, 1.0)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(st.floats(-1e3, 1e3), min_size=0, max_size=40))
+    def test_moments_from_sums(self, values: list[float]) -> None:
+        """Mean and sample variance from (n, sum, sum of squares) equal numpy's."""
+        x = np.array(values)
+        mean, var = sample_moments([x.size], [x.sum()], [(x * x).sum()])
+        if x.size == 0:
+            assert math.isnan(mean[0])
+            return
+        assert mean[0] == pytest.approx(x.mean(), abs=1e-9)
+        if x.size > 1:
+            assert var[0] == pytest.approx(x.var(ddof=1), rel=1e-6, abs=1e-6)
 
     def test_welch_matches_scipy(self) -> None:
         """Welch's interval equals scipy's unequal-variance t-test interval."""

@@ -1,9 +1,11 @@
 """Confidence intervals and tests shared by every analysis.
 
-Normal quantiles and two-sided p-values; intervals for one proportion (Wald, adjusted Wald,
-Wilson), for the difference of two proportions (Newcombe's hybrid score), for a mean (Student t)
-and for the difference of two means (Welch). The formulas are written out in
-docs/guide/metrics.md; the published examples they reproduce are in the doctests.
+Normal quantiles and two-sided p-values; the finite population correction; intervals for a
+proportion (Wald, adjusted Wald, Wilson), for the difference of two proportions (Newcombe's
+hybrid score), for a mean (Student t) and for the difference of two means (Welch). The
+``*_bounds`` functions take one value per group (arrays); the ``*_interval`` functions are the
+same formulas for one group. The formulas are written out in docs/guide/metrics.md; the
+published examples they reproduce are in the doctests.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ from cxmodel.errors import SchemaError
 __all__ = [
     "Z95",
     "fpc_factor",
+    "mean_t_bounds",
     "mean_t_interval",
     "newcombe_bounds",
     "newcombe_interval",
+    "pooled_se",
+    "proportion_bounds",
     "proportion_interval",
+    "sample_moments",
     "two_sided_p",
     "welch_interval",
     "wilson_bounds",
@@ -72,26 +78,36 @@ def two_sided_p(statistic: npt.ArrayLike) -> Any:
     return float(p) if np.ndim(p) == 0 else p
 
 
-def fpc_factor(n: float, population: float | None) -> float:
-    """Finite population correction ``(N - n) / (N - 1)`` applied to variances (1 if no N).
+def fpc_factor(n: npt.ArrayLike, population: float | None) -> Any:
+    """Finite population correction ``(N - n) / (N - 1)`` of sample sizes ``n``, vectorised.
+
+    It multiplies a variance; 1 for every size when there is no population ``N``. Returns a
+    float for a scalar and an array for an array.
 
     Raises
     ------
     SchemaError
-        When the population is smaller than ``n`` or than 2.
+        When the population is smaller than the largest ``n`` or than 2.
 
     Examples
     --------
     >>> fpc_factor(10, None), fpc_factor(10, 101)
     (1.0, 0.91)
+    >>> fpc_factor([0, 50, 101], 101).tolist()
+    [1.01, 0.51, 0.0]
     """
+    sizes = np.asarray(n, dtype=np.float64)
     if population is None:
-        return 1.0
-    if population < n or population < 2:
-        raise SchemaError(
-            f"population must be >= the number of answers ({n:g}) and >= 2; got {population!r}"
-        )
-    return (population - n) / (population - 1.0)
+        out = np.ones_like(sizes)
+    else:
+        largest = sizes.max() if sizes.size else 0.0
+        if population < largest or population < 2:
+            raise SchemaError(
+                f"population must be >= the number of answers ({largest:g}) and >= 2; "
+                f"got {population!r}"
+            )
+        out = (population - sizes) / (population - 1.0)
+    return float(out) if out.ndim == 0 else out
 
 
 def wilson_bounds(
@@ -222,10 +238,78 @@ def newcombe_interval(
     return (float(low), float(high))
 
 
+def pooled_se(x_a: float, n_a: float, x_b: float, n_b: float) -> float:
+    """Standard error of ``x_a / n_a - x_b / n_b`` under equal proportions (the pooled share).
+
+    ``sqrt(p (1 - p) (1 / n_a + 1 / n_b))`` with ``p = (x_a + x_b) / (n_a + n_b)``: the
+    denominator of the two-proportion z-test and of its minimum detectable effect.
+
+    Examples
+    --------
+    >>> round(pooled_se(170, 200, 150, 200), 6)  # p = 0.8: sqrt(0.8 * 0.2 * (2 / 200))
+    0.04
+    """
+    pool = (x_a + x_b) / (n_a + n_b)
+    return math.sqrt(pool * (1 - pool) * (1 / n_a + 1 / n_b))
+
+
+def proportion_bounds(
+    successes: npt.ArrayLike,
+    n: npt.ArrayLike,
+    z: float,
+    method: str,
+    fpc: float | npt.ArrayLike = 1.0,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(se, low, high)`` of proportions ``successes / n``, vectorised; NaN where ``n`` is 0.
+
+    The standard error is ``sqrt(p (1 - p) fpc / n)``. ``method`` is ``"wald"`` (p +- z se),
+    ``"adjusted-wald"`` (Agresti-Coull: the same after adding z^2/2 successes and z^2/2
+    failures) or ``"wilson"``; the first two are clipped to [0, 1], and Wilson takes the
+    finite population correction ``fpc`` (:func:`fpc_factor`, one value or one per
+    proportion) through z^2.
+
+    Raises
+    ------
+    SchemaError
+        For another ``method``.
+
+    Examples
+    --------
+    >>> se, low, high = proportion_bounds([170, 0], [200, 0], Z95, "wald")
+    >>> se.round(4).tolist(), low.round(3).tolist(), high.round(3).tolist()
+    ([0.0252, nan], [0.801, nan], [0.899, nan])
+    """
+    x = np.asarray(successes, dtype=np.float64)
+    k = np.asarray(n, dtype=np.float64)
+    correction = np.asarray(fpc, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / k
+        se = np.sqrt(p * (1 - p) * correction / k)
+        if method == "wald":
+            low, high = np.maximum(0.0, p - z * se), np.minimum(1.0, p + z * se)
+        elif method == "adjusted-wald":
+            k_adj = k + z * z
+            p_adj = (x + z * z / 2) / k_adj
+            half = z * np.sqrt(p_adj * (1 - p_adj) * correction / k_adj)
+            low, high = np.maximum(0.0, p_adj - half), np.minimum(1.0, p_adj + half)
+        elif method == "wilson":
+            low, high = wilson_bounds(x, k, z * np.sqrt(correction))
+        else:
+            raise SchemaError(
+                f"method must be one of ('wald', 'adjusted-wald', 'wilson'); got {method!r}"
+            )
+    empty = k <= 0
+    return (
+        np.where(empty, NAN, se).astype(np.float64),
+        np.where(empty, NAN, low).astype(np.float64),
+        np.where(empty, NAN, high).astype(np.float64),
+    )
+
+
 def proportion_interval(
     successes: float, n: float, z: float, method: str, fpc: float
 ) -> tuple[float, float, float]:
-    """``(se, low, high)`` of a proportion; ``method`` is wald, adjusted-wald or wilson.
+    """``(se, low, high)`` of one proportion: :func:`proportion_bounds` of a single group.
 
     ``fpc`` is the finite population correction of :func:`fpc_factor` (1 for none); NaN for
     ``n = 0``.
@@ -236,26 +320,74 @@ def proportion_interval(
     >>> round(lo, 3), round(hi, 3)
     (0.794, 0.893)
     """
-    if n == 0:
-        return NAN, NAN, NAN
-    p = successes / n
-    se = math.sqrt(p * (1 - p) * fpc / n)
-    if method == "wald":
-        return se, max(0.0, p - z * se), min(1.0, p + z * se)
-    if method == "adjusted-wald":
-        n_adj = n + z * z
-        p_adj = (successes + z * z / 2) / n_adj
-        half = z * math.sqrt(p_adj * (1 - p_adj) * fpc / n_adj)
-        return se, max(0.0, p_adj - half), min(1.0, p_adj + half)
-    # Wilson; the finite population correction shrinks the effective z^2.
-    low, high = wilson_bounds(successes, n, z * math.sqrt(fpc))
-    return se, float(low), float(high)
+    se, low, high = proportion_bounds(successes, n, z, method, fpc)
+    return float(se), float(low), float(high)
+
+
+def sample_moments(
+    n: npt.ArrayLike, sums: npt.ArrayLike, squares: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Mean and sample variance (``ddof=1``) of groups from their counts, sums and sums of squares.
+
+    The mean is NaN where ``n`` is 0; the variance is floored at 0 (rounding) and is not
+    meaningful below 2 values, where :func:`mean_t_bounds` ignores it.
+
+    Examples
+    --------
+    >>> mean, var = sample_moments([4, 0], [40.0, 0.0], [412.0, 0.0])
+    >>> mean.tolist(), var[:1].tolist()
+    ([10.0, nan], [4.0])
+    """
+    k = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.asarray(sums, dtype=np.float64) / k
+        var = np.maximum((np.asarray(squares, dtype=np.float64) - k * mean**2) / (k - 1), 0.0)
+    return mean, var
+
+
+def mean_t_bounds(
+    n: npt.ArrayLike,
+    mean: npt.ArrayLike,
+    var: npt.ArrayLike,
+    level: float,
+    fpc: float | npt.ArrayLike = 1.0,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``(se, low, high)`` of group means with Student-t intervals, vectorised (NaN below 2 values).
+
+    ``n``, ``mean`` and ``var`` (the sample variance) hold one value per group; ``fpc`` is a
+    finite population correction (:func:`fpc_factor`), one value or one per group. The
+    interval is ``mean +- t(level, n - 1) sqrt(var fpc / n)``.
+
+    Raises
+    ------
+    SchemaError
+        When ``level`` is not a number strictly between 0 and 1 (even when no group has 2
+        values).
+
+    Examples
+    --------
+    >>> se, low, high = mean_t_bounds([4, 1], [10.0, 3.0], [4.0, 0.0], 0.95)
+    >>> se.tolist(), low.round(3).tolist(), high.round(3).tolist()
+    ([1.0, nan], [6.818, nan], [13.182, nan])
+    """
+    z_value(level)
+    sizes = np.asarray(n, dtype=np.float64)
+    centre = np.asarray(mean, dtype=np.float64)
+    enough = sizes >= 2
+    correction = np.broadcast_to(np.asarray(fpc, dtype=np.float64), sizes.shape)
+    se = np.full(sizes.shape, NAN)
+    se[enough] = np.sqrt(
+        np.asarray(var, dtype=np.float64)[enough] * correction[enough] / sizes[enough]
+    )
+    t = np.full(sizes.shape, NAN)
+    t[enough] = stats.t.ppf(0.5 + level / 2.0, sizes[enough] - 1)
+    return se, centre - t * se, centre + t * se
 
 
 def mean_t_interval(
     n: float, mean: float, var: float, level: float, fpc: float
 ) -> tuple[float, float, float]:
-    """``(se, low, high)`` of a mean with a Student-t interval (NaN when n < 2).
+    """``(se, low, high)`` of one mean: :func:`mean_t_bounds` of a single group.
 
     Examples
     --------
@@ -263,11 +395,8 @@ def mean_t_interval(
     >>> se, round(lo, 3), round(hi, 3)
     (1.0, 6.818, 13.182)
     """
-    if n < 2:
-        return NAN, NAN, NAN
-    se = math.sqrt(var * fpc / n)
-    t = float(stats.t.ppf(0.5 + level / 2.0, n - 1))
-    return se, mean - t * se, mean + t * se
+    se, low, high = mean_t_bounds([n], [mean], [var], level, fpc)
+    return float(se[0]), float(low[0]), float(high[0])
 
 
 def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[float, float]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from cxmodel._time import to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import experience_drivers
+from cxmodel.metrics._drivers import survey_scores
 
 
 def _log() -> InteractionLog:
@@ -51,3 +53,19 @@ class TestExperienceDrivers:
         """Unknown metrics are SchemaErrors."""
         with pytest.raises(SchemaError, match="metric must be one of"):
             experience_drivers(_log(), metric="nss")
+
+
+class TestSurveyScores:
+    def test_nps_points_and_cutoff(self) -> None:
+        """NPS answers become +100 / 0 / -100 points; a cutoff keeps earlier answers only."""
+        log = _log()
+        rows, score = survey_scores(log, "nps")
+        assert int(rows.sum()) == 4 and score.tolist() == [-100.0, -100.0, 100.0, 100.0]
+        cutoff = to_us("2024-03-03T00:00:00+00:00")
+        rows, score = survey_scores(log, "nps", cutoff)
+        assert int(rows.sum()) == 3 and score.tolist() == [-100.0, 100.0, 100.0]
+
+    def test_no_answers(self) -> None:
+        """A metric nobody answered selects no row."""
+        rows, score = survey_scores(_log(), "csat")
+        assert not rows.any() and score.size == 0

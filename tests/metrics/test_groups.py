@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel._stats import mean_t_interval
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import MetricTable, RateResult
 from cxmodel.metrics._groups import (
     MISSING,
     group_table,
-    mean_t_columns,
+    key_columns,
+    key_name,
     missing_as_label,
     rate_breakdown,
     wilson_columns,
@@ -56,6 +56,26 @@ class TestGroupTable:
         assert (keys, group.tolist(), size) == ({}, [], 1)
 
 
+class TestKeyColumns:
+    def test_key_name(self) -> None:
+        """A column name names its key; labels given as an array are the key 'by'."""
+        assert (key_name("topic"), key_name(["a", "b"]), key_name(None)) == ("topic", "by", "by")
+
+    def test_labels_then_period(self) -> None:
+        """Labels come first under their name, then the calendar period of each time."""
+        labels = np.array(["x", "y"], dtype=object)
+        times = np.array([0, 40 * 86_400_000_000], dtype=np.int64)  # 1 January, 10 February 1970
+        names, columns = key_columns("topic", labels, "month", times, None)
+        assert names == ["topic", "period"]
+        assert columns[0] is labels and columns[1][1] - columns[1][0] == 1
+
+    def test_nothing_is_no_key(self) -> None:
+        """Without labels and period there are no keys; a period needs times."""
+        assert key_columns("by", None, None, None, None) == ([], [])
+        with pytest.raises(SchemaError, match="period= needs the time"):
+            key_columns("by", None, "week", None, None)
+
+
 class TestWilsonColumns:
     def test_share_and_interval(self) -> None:
         """3 of 4 is 0.75 with the hand-computed Wilson interval; n = 0 gives NaN throughout."""
@@ -63,25 +83,6 @@ class TestWilsonColumns:
         assert share[0] == 0.75
         assert (low[0], high[0]) == pytest.approx(WILSON_3_OF_4, abs=1e-5)
         assert math.isnan(share[1]) and math.isnan(low[1]) and math.isnan(high[1])
-
-
-class TestMeanTColumns:
-    def test_matches_the_one_group_interval(self) -> None:
-        """Each group's (se, low, high) is mean_t_interval's; NaN below 2 values."""
-        n = np.array([4.0, 30.0, 1.0, 0.0])
-        mean = np.array([10.0, -2.5, 3.0, np.nan])
-        var = np.array([4.0, 9.0, 0.0, np.nan])
-        fpc = np.array([1.0, 0.5, 1.0, 1.0])
-        se, low, high = mean_t_columns(n, mean, var, 0.9, fpc)
-        for i in range(4):
-            want = mean_t_interval(n[i], mean[i], var[i], 0.9, fpc[i])
-            np.testing.assert_allclose([se[i], low[i], high[i]], want, rtol=1e-12)
-        assert np.isnan(se[2:]).all() and np.isnan(low[2:]).all()
-
-    def test_bad_level_without_groups_to_use_it(self) -> None:
-        """A level outside (0, 1) is refused even when no group has 2 values."""
-        with pytest.raises(SchemaError, match="level must be a number"):
-            mean_t_columns([1.0], [3.0], [0.0], "junk")  # type: ignore[arg-type]
 
 
 class TestRateBreakdown:
@@ -107,6 +108,17 @@ class TestRateBreakdown:
         assert got["topic"].tolist() == [MISSING, "x", "y"]
         assert got["value"].tolist() == [1.0, 0.5, 0.0]
         assert (got["numerator"].tolist(), got["n"].tolist()) == ([1, 1, 0], [1, 2, 1])
+
+    def test_numerator_column_name(self) -> None:
+        """numerator_name names the count of successes in the table."""
+        got = rate_breakdown(
+            np.array([True, False]),
+            definition="d",
+            labels=np.array(["x", "x"], dtype=object),
+            numerator_name="responses",
+        )
+        assert isinstance(got, MetricTable)
+        assert list(got.columns) == ["by", "value", "ci_low", "ci_high", "responses", "n"]
 
     def test_bad_breakdowns(self) -> None:
         """Labels must match the items one to one; a period needs the items' times."""

@@ -39,6 +39,11 @@ class TestAverageHandleTime:
         aht = average_handle_time(self._log(), kinds=("email_sent",))
         assert aht.n == 0 and np.isnan(aht.value)
 
+    def test_level_outside_the_open_interval(self) -> None:
+        """A level outside (0, 1) is refused, not answered with a NaN interval."""
+        with pytest.raises(SchemaError, match="level must be a number"):
+            average_handle_time(self._log(), level=1.5)
+
     def test_negative_duration_rejected(self) -> None:
         """A negative duration is refused."""
         log = cx.InteractionLog.from_arrays(

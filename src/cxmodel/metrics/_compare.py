@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cxmodel._result import Result
-from cxmodel._stats import two_sided_p, z_value
+from cxmodel._stats import pooled_se, two_sided_p, z_value
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult
 
@@ -115,7 +115,6 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     if na == 0 or nb == 0:
         return Comparison(NAN, NAN, (NAN, NAN), NAN, NAN, na, nb, level)
     pa, pb = sa / na, sb / nb
-    pool = (sa + sb) / (na + nb)
-    se_test = math.sqrt(pool * (1 - pool) * (1 / na + 1 / nb))
+    se_test = pooled_se(sa, na, sb, nb)
     se = math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
     return _finish(pa - pb, se, se_test, na, nb, level)

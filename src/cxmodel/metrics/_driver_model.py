@@ -30,7 +30,7 @@ from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._drivers import _SCALES, condition_mask
+from cxmodel.metrics._drivers import _SCALES, condition_mask, survey_scores
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -334,25 +334,6 @@ def _resolve(
     return out
 
 
-def _survey_rows(
-    log: InteractionLog, outcome: str, cutoff: int | None
-) -> tuple[npt.NDArray[np.bool_], F]:
-    codes, cats = log.categorical("metric") if "metric" in log else (None, None)
-    answer = log.kind_mask("survey")
-    if codes is None or cats is None or outcome not in cats.tolist():
-        answer &= False
-    else:
-        answer &= codes == cats.tolist().index(outcome)
-    if cutoff is not None:
-        answer &= log.timestamps < cutoff
-    raw = log.numeric("score")[answer] if "score" in log else np.zeros(0)
-    low, high = _SCALES[outcome]
-    if ((raw < low) | (raw > high) | np.isnan(raw)).any():
-        raise SchemaError(f"{outcome} scores must lie on {low}..{high}; found {raw.min()!r}")
-    y = np.where(raw >= 9, 100.0, np.where(raw <= 6, -100.0, 0.0)) if outcome == "nps" else raw
-    return answer, y.astype(np.float64)
-
-
 def driver_model(
     log: InteractionLog,
     *,
@@ -458,7 +439,7 @@ def driver_model(
     codes = log.customer_codes.astype(np.int64)
     ts = log.timestamps
     if outcome in _SCALES:
-        rows, y = _survey_rows(log, outcome, cutoff)
+        rows, y = survey_scores(log, outcome, cutoff)
         q_codes, q_end = codes[rows], ts[rows]
     else:
         end = (int(ts.max()) + 1 if len(log) else 0) if cutoff is None else cutoff

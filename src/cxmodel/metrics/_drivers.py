@@ -15,6 +15,7 @@ from cxmodel._time import duration_to_us
 from cxmodel.errors import NotFoundError, SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
+from cxmodel.metrics._answers import answer_rows
 
 __all__ = ["experience_drivers"]
 
@@ -54,6 +55,28 @@ def condition_mask(log: InteractionLog, name: str, text: str) -> npt.NDArray[np.
     return evaluate_checked(f"driver {name!r}", text, columns, schema, len(log), "bool").astype(
         bool
     )
+
+
+def survey_scores(
+    log: InteractionLog, metric: str, cutoff: int | None = None
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """The survey rows answering ``metric`` (before ``cutoff``, in microseconds) and the score
+    of each: the answer itself, or for NPS +100 for a promoter, -100 for a detractor, 0 else.
+
+    Raises
+    ------
+    SchemaError
+        When an answer is missing or off the metric's scale.
+    """
+    answer = answer_rows(log, metric)
+    if cutoff is not None:
+        answer &= log.timestamps < cutoff
+    raw = log.numeric("score")[answer] if "score" in log else np.zeros(0)
+    low, high = _SCALES[metric]
+    if ((raw < low) | (raw > high) | np.isnan(raw)).any():
+        raise SchemaError(f"{metric} scores must lie on {low}..{high}; found {raw.min()!r}")
+    score = np.where(raw >= 9, 100.0, np.where(raw <= 6, -100.0, 0.0)) if metric == "nps" else raw
+    return answer, score.astype(np.float64)
 
 
 def _had_before(
@@ -128,17 +151,7 @@ def experience_drivers(
     if not isinstance(metric, str) or metric not in _SCALES:
         raise SchemaError(f"metric must be one of {tuple(_SCALES)!r}; got {metric!r}")
     span = duration_to_us(window)
-    codes, cats = log.categorical("metric") if "metric" in log else (None, None)
-    answer = log.kind_mask("survey")
-    if codes is None or cats is None or metric not in cats.tolist():
-        answer &= False
-    else:
-        answer &= codes == cats.tolist().index(metric)
-    raw = log.numeric("score")[answer] if "score" in log else np.zeros(0)
-    low, high = _SCALES[metric]
-    if ((raw < low) | (raw > high) | np.isnan(raw)).any():
-        raise SchemaError(f"{metric} scores must lie on {low}..{high}; found {raw.min()!r}")
-    score = np.where(raw >= 9, 100.0, np.where(raw <= 6, -100.0, 0.0)) if metric == "nps" else raw
+    answer, score = survey_scores(log, metric)
     if kinds is None:
         kinds = tuple(k for k in log.kinds.tolist() if k != "survey")
     z = z_value(level)

@@ -15,7 +15,7 @@ from scipy import stats
 
 from cxmodel._arguments import got, interaction_log
 from cxmodel._result import plain
-from cxmodel._stats import newcombe_interval, welch_interval, z_value
+from cxmodel._stats import newcombe_interval, pooled_se, welch_interval, z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
@@ -404,8 +404,7 @@ def _row(
     if n_t and n_h:
         p_t, p_h = x_t / n_t, x_h / n_h
         low, high = newcombe_interval(x_t, n_t, x_h, n_h, z)
-        pool = (x_t + x_h) / (n_t + n_h)
-        mde = (z + Z_POWER) * math.sqrt(pool * (1 - pool) * (1 / n_t + 1 / n_h))
+        mde = (z + Z_POWER) * pooled_se(x_t, n_t, x_h, n_h)
     else:
         p_t = x_t / n_t if n_t else NAN
         p_h = x_h / n_h if n_h else NAN

@@ -13,7 +13,7 @@ from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._groups import rate_breakdown
+from cxmodel.metrics._groups import key_name, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 
 __all__ = ["LATE_WORDS", "ON_TIME_WORDS", "on_time_delivery_rate", "return_rate"]
@@ -195,7 +195,7 @@ def return_rate(
         returned[keep],
         definition=definition,
         labels=labels,
-        by_name=by if isinstance(by, str) else "by",
+        by_name=key_name(by),
         times=bought_at[keep],
         period=period,
         timezone=timezone,
@@ -330,7 +330,7 @@ def on_time_delivery_rate(
         flags[known] == 0.0,
         definition=f"'delivery' rows not late (column {late!r}) / deliveries with a value",
         labels=labels,
-        by_name=by if isinstance(by, str) else "by",
+        by_name=key_name(by),
         times=log.timestamps[rows],
         period=period,
         timezone=timezone,

@@ -6,20 +6,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from cxmodel._periods import index_labels, period_index
-from cxmodel._stats import proportion_interval, wilson_bounds, z_value
+from cxmodel._stats import wilson_bounds, z_value
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import group_rows
 from cxmodel.metrics._answers import MISSING
-from cxmodel.metrics._retention import RateResult
+from cxmodel.metrics._retention import RateResult, rate_result
 
 __all__ = [
     "MISSING",
     "group_table",
-    "mean_t_columns",
+    "key_columns",
+    "key_name",
     "missing_as_label",
     "rate_breakdown",
     "wilson_columns",
@@ -65,6 +65,41 @@ def group_table(
     return out, group, len(keys)
 
 
+def key_name(by: str | npt.ArrayLike | None) -> str:
+    """The name of a ``by`` breakdown's key column: the column's name, or ``"by"`` for labels."""
+    return by if isinstance(by, str) else "by"
+
+
+def key_columns(
+    name: str,
+    labels: npt.NDArray[Any] | None,
+    period: str | None,
+    times: npt.NDArray[np.int64] | None,
+    timezone: str | None,
+) -> tuple[list[str], list[npt.NDArray[Any]]]:
+    """The key names and columns of a breakdown, for :func:`group_table`.
+
+    ``labels`` (one per row, or None) become the key ``name``; with ``period``, the calendar
+    period of each row's time in ``times`` (in ``timezone``) becomes the key ``"period"``.
+
+    Raises
+    ------
+    SchemaError
+        When ``period`` is given without ``times``.
+    """
+    names: list[str] = []
+    columns: list[npt.NDArray[Any]] = []
+    if labels is not None:
+        names.append(name)
+        columns.append(labels)
+    if period is not None:
+        if times is None:
+            raise SchemaError("period= needs the time of each item")
+        names.append("period")
+        columns.append(period_index(times, period, timezone))
+    return names, columns
+
+
 def wilson_columns(
     successes: IntArray, n: IntArray, z: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -73,39 +108,6 @@ def wilson_columns(
         share = np.where(n > 0, successes / np.maximum(n, 1), NAN)
     low, high = wilson_bounds(successes, n, z)
     return share, low, high
-
-
-def mean_t_columns(
-    n: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike, level: float, fpc: Any = 1.0
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Standard error and Student-t interval of the mean of each group (NaN below 2 values).
-
-    ``n``, ``mean`` and ``var`` (the sample variance) hold one value per group; ``fpc`` is a
-    finite population correction, one value or one per group.
-
-    Raises
-    ------
-    SchemaError
-        When ``level`` is not a number strictly between 0 and 1.
-
-    Examples
-    --------
-    >>> se, low, high = mean_t_columns([4, 1], [10.0, 3.0], [4.0, 0.0], 0.95)
-    >>> se.tolist(), low.round(3).tolist(), high.round(3).tolist()
-    ([1.0, nan], [6.818, nan], [13.182, nan])
-    """
-    z_value(level)  # a bad level raises a SchemaError, even when no group has 2 values
-    sizes = np.asarray(n, dtype=np.float64)
-    centre = np.asarray(mean, dtype=np.float64)
-    enough = sizes >= 2
-    correction = np.broadcast_to(np.asarray(fpc, dtype=np.float64), sizes.shape)
-    se = np.full(sizes.shape, NAN)
-    se[enough] = np.sqrt(
-        np.asarray(var, dtype=np.float64)[enough] * correction[enough] / sizes[enough]
-    )
-    t = np.full(sizes.shape, NAN)
-    t[enough] = stats.t.ppf(0.5 + level / 2.0, sizes[enough] - 1)
-    return se, centre - t * se, centre + t * se
 
 
 def rate_breakdown(
@@ -119,41 +121,32 @@ def rate_breakdown(
     timezone: str | None = None,
     level: float = 0.95,
     table_name: str = "rate",
+    numerator_name: str = "numerator",
 ) -> RateResult | MetricTable:
     """A proportion over items (tickets, orders, deliveries) with Wilson intervals.
 
     ``success`` has one flag per item in the denominator. Without ``labels`` and ``period``
     the result is a :class:`RateResult`; with them a :class:`MetricTable` keyed by
     ``by_name`` and ``period`` (of ``times``, calendar periods in ``timezone``), with
-    ``value``, ``ci_low``, ``ci_high``, ``numerator`` and ``n`` per group seen.
+    ``value``, ``ci_low``, ``ci_high``, ``numerator`` (named ``numerator_name``) and ``n`` per
+    group seen.
     """
     z = z_value(level)
     n_items = int(success.shape[0])
     if labels is None and period is None:
-        k = int(success.sum())
-        if n_items == 0:
-            return RateResult(NAN, (NAN, NAN), 0, 0, definition)
-        _, lo, hi = proportion_interval(k, n_items, z, "wilson", 1.0)
-        return RateResult(k / n_items, (lo, hi), k, n_items, definition)
-    names: list[str] = []
-    columns: list[npt.NDArray[Any]] = []
+        return rate_result(int(success.sum()), n_items, definition, level)
     if labels is not None:
         if labels.shape != (n_items,):
             raise SchemaError(
                 f"by has {labels.shape[0] if labels.ndim else 0} labels for {n_items} items; "
                 "expected one label per item or a column name"
             )
-        names.append(by_name)
-        columns.append(missing_as_label(labels))
-    if period is not None:
-        if times is None:
-            raise SchemaError("period= needs the time of each item")
-        names.append("period")
-        columns.append(period_index(times, period, timezone))
+        labels = missing_as_label(labels)
+    names, columns = key_columns(by_name, labels, period, times, timezone)
     keys, group, size = group_table(names, columns, n_items, period)
     n = np.bincount(group, minlength=size).astype(np.int64)
     hits = np.bincount(group, weights=success, minlength=size).astype(np.int64)
     share, low, high = wilson_columns(hits, n, z)
     table: dict[str, npt.NDArray[Any]] = dict(keys)
-    table |= {"value": share, "ci_low": low, "ci_high": high, "numerator": hits, "n": n}
+    table |= {"value": share, "ci_low": low, "ci_high": high, numerator_name: hits, "n": n}
     return MetricTable(table_name, table)

@@ -18,15 +18,20 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence
-from cxmodel._periods import period_index
-from cxmodel._stats import proportion_interval, z_value
+from cxmodel._stats import mean_t_bounds, sample_moments, z_value
 from cxmodel._tables import MetricTable, warn_small_groups
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import MISSING, answer_rows
-from cxmodel.metrics._groups import group_table, mean_t_columns, wilson_columns
+from cxmodel.metrics._groups import (
+    group_table,
+    key_columns,
+    key_name,
+    rate_breakdown,
+    wilson_columns,
+)
 from cxmodel.metrics._retention import RateResult
 
 __all__ = [
@@ -176,27 +181,6 @@ def _labels(
     return values
 
 
-def _keys(
-    log: InteractionLog,
-    mask: npt.NDArray[np.bool_],
-    by: str | npt.ArrayLike | None,
-    period: str | None,
-    timezone: str | None,
-    by_rated: bool,
-    keys: Sequence[str],
-) -> tuple[list[str], list[npt.NDArray[Any]]]:
-    names: list[str] = []
-    columns: list[npt.NDArray[Any]] = []
-    labels = _labels(log, mask, by, by_rated, keys)
-    if labels is not None:
-        names.append(by if isinstance(by, str) else "by")
-        columns.append(labels)
-    if period is not None:
-        names.append("period")
-        columns.append(period_index(log.timestamps[mask], period, timezone))
-    return names, columns
-
-
 # ---------------------------------------------------------------------- summaries
 @attrs.frozen(eq=False, repr=False)
 class QuestionSummary(MetricTable):
@@ -287,7 +271,8 @@ def question_summary(
     rows = np.flatnonzero(mask)[answered]
     keep = np.zeros(len(log), dtype=bool)
     keep[rows] = True
-    names, columns = _keys(log, keep, by, period, timezone, by_rated, rated_keys)
+    labels = _labels(log, keep, by, by_rated, rated_keys)
+    names, columns = key_columns(key_name(by), labels, period, log.timestamps[keep], timezone)
     keys, group, size = group_table(names, columns, len(rows), period)
     n = np.bincount(group, minlength=size).astype(np.int64)
     table: dict[str, npt.NDArray[Any]] = dict(keys)
@@ -297,10 +282,8 @@ def question_summary(
         squares = np.bincount(group, weights=values * values, minlength=size)
         top_box = values >= float(asked.top if asked.top is not None else asked.high or 0)
         top = np.bincount(group, weights=top_box, minlength=size).astype(np.int64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = sums / n
-            var = np.maximum((squares - n * mean * mean) / (n - 1), 0.0)
-        mean_se, mean_low, mean_high = mean_t_columns(n, mean, var, level)
+        mean, var = sample_moments(n, sums, squares)
+        mean_se, mean_low, mean_high = mean_t_bounds(n, mean, var, level)
         share, low, high = wilson_columns(top, n, z)
         table |= {
             "n": n,
@@ -460,7 +443,6 @@ def response_rate(
     """
     log = interaction_log(log, "response_rate()")
     asked = _question(log, question)
-    z = z_value(level)
     width = duration_to_us(window)
     if sent_kind not in log.kinds.tolist():
         raise SchemaError(
@@ -484,20 +466,17 @@ def response_rate(
     definition = (
         f"{sent_kind!r} rows answered ({asked.name!r}) by the same customer within {window}"
     )
-    if by is None and period is None:
-        k, total = int(responded.sum()), int(sends.sum())
-        if total == 0:
-            return RateResult(NAN, (NAN, NAN), 0, 0, definition)
-        _, lo, hi = proportion_interval(k, total, z, "wilson", 1.0)
-        return RateResult(k / total, (lo, hi), k, total, definition)
-    names, columns = _keys(log, sends, by, period, timezone, False, ())
-    keys, group, size = group_table(names, columns, int(sends.sum()), period)
-    n = np.bincount(group, minlength=size).astype(np.int64)
-    hits = np.bincount(group, weights=responded, minlength=size).astype(np.int64)
-    share, low, high = wilson_columns(hits, n, z)
-    return MetricTable(
-        "response rate",
-        dict(keys) | {"value": share, "ci_low": low, "ci_high": high, "responses": hits, "n": n},
+    return rate_breakdown(
+        responded,
+        definition=definition,
+        labels=_labels(log, sends, by, False, ()),
+        by_name=key_name(by),
+        times=log.timestamps[sends],
+        period=period,
+        timezone=timezone,
+        level=level,
+        table_name="response rate",
+        numerator_name="responses",
     )
 
 

@@ -44,7 +44,15 @@ class RateResult(Result):
     definition: str
 
 
-def _rate(numerator: int, n: int, definition: str, level: float) -> RateResult:
+def rate_result(numerator: int, n: int, definition: str, level: float) -> RateResult:
+    """The rate ``numerator / n`` with its Wilson interval at ``level`` (NaN with ``n = 0``).
+
+    Examples
+    --------
+    >>> r = rate_result(170, 200, "satisfied / asked", 0.95)
+    >>> r.value, tuple(round(x, 3) for x in r.ci)
+    (0.85, (0.794, 0.893))
+    """
     if n == 0:
         nan = float("nan")
         return RateResult(nan, (nan, nan), 0, 0, definition)
@@ -137,7 +145,7 @@ def churn_rate(
     """
     log = interaction_log(log, "churn_rate()")
     churned, base, text = _churn_counts(log, start, end, definition, lookback, "churn_rate()")
-    return _rate(churned, base, text, level)
+    return rate_result(churned, base, text, level)
 
 
 def retention_rate(
@@ -168,7 +176,7 @@ def retention_rate(
     """
     log = interaction_log(log, "retention_rate()")
     churned, base, text = _churn_counts(log, start, end, definition, lookback, "retention_rate()")
-    return _rate(base - churned, base, text, level)
+    return rate_result(base - churned, base, text, level)
 
 
 def repeat_purchase_rate(
@@ -202,7 +210,7 @@ def repeat_purchase_rate(
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
-    return _rate(int((per >= 2).sum()), int((per >= 1).sum()), "purchases >= 2 / >= 1", level)
+    return rate_result(int((per >= 2).sum()), int((per >= 1).sum()), "purchases >= 2 / >= 1", level)
 
 
 @attrs.frozen(eq=False, repr=False)

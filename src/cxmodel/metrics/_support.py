@@ -12,10 +12,11 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, got, interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
+from cxmodel._stats import mean_t_bounds, sample_moments
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._groups import group_table, mean_t_columns, rate_breakdown
+from cxmodel.metrics._groups import group_table, key_columns, key_name, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
 from cxmodel.metrics._tickets import TICKET_KINDS, US_PER_HOUR, TicketLifecycles
@@ -42,25 +43,6 @@ class TicketTimes(Result):
     percentiles: dict[float, float]
     n: int
     censored: int
-
-
-def _keys(
-    tickets: TicketLifecycles,
-    items: npt.NDArray[np.bool_],
-    by: str | npt.ArrayLike | None,
-    period: str | None,
-    timezone: str | None,
-) -> tuple[list[str], list[npt.NDArray[Any]]]:
-    """Group keys of the tickets selected by ``items``: the ``by`` label and opening period."""
-    names: list[str] = []
-    columns: list[npt.NDArray[Any]] = []
-    if by is not None:
-        names.append(by if isinstance(by, str) else "by")
-        columns.append(tickets.labels(by)[items])
-    if period is not None:
-        names.append("period")
-        columns.append(period_index(tickets.opened[items], period, timezone))
-    return names, columns
 
 
 def _lifecycles(tickets: Any, where: str) -> TicketLifecycles:
@@ -175,8 +157,8 @@ def ticket_times(
             len(times),
             int((~seen).sum()),
         )
-    everything = np.ones(len(tickets), dtype=bool)
-    names, columns = _keys(tickets, everything, by, period, timezone)
+    labels = None if by is None else tickets.labels(by)
+    names, columns = key_columns(key_name(by), labels, period, tickets.opened, timezone)
     keys, group, size = group_table(names, columns, len(tickets), period)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(size + 1))
@@ -209,7 +191,7 @@ def _ticket_rate(
         success[solved],
         definition=definition,
         labels=labels,
-        by_name=by if isinstance(by, str) else "by",
+        by_name=key_name(by),
         times=tickets.opened[solved],
         period=period,
         timezone=timezone,
@@ -443,10 +425,8 @@ def sentiment_by_topic(
     n = np.bincount(g, minlength=len(labels))[used].astype(np.float64)
     s = np.bincount(g, weights=v, minlength=len(labels))[used]
     ss = np.bincount(g, weights=v * v, minlength=len(labels))[used]
-    mean = s / n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = np.maximum((ss - n * mean**2) / (n - 1), 0.0)
-    se, low, high = mean_t_columns(n, mean, var, level)
+    mean, var = sample_moments(n, s, ss)
+    se, low, high = mean_t_bounds(n, mean, var, level)
     return MetricTable(
         "sentiment",
         {

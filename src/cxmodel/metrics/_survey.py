@@ -20,13 +20,12 @@ from scipy import stats
 from cxmodel._arguments import got, integer
 from cxmodel._periods import index_labels
 from cxmodel._result import Result
-from cxmodel._stats import wilson_bounds, z_value
+from cxmodel._stats import fpc_factor, mean_t_bounds, proportion_bounds, sample_moments, z_value
 from cxmodel._tables import MetricTable, warn_small_groups
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
 from cxmodel.metrics._answers import MISSING
-from cxmodel.metrics._groups import mean_t_columns
 
 __all__ = [
     "CESAccumulator",
@@ -148,16 +147,7 @@ class IntervalOptions:
         SchemaError
             When a group has more answers than the population.
         """
-        sizes = np.asarray(n, dtype=np.float64)
-        if self.population is None:
-            return np.ones_like(sizes)
-        if sizes.size and sizes.max() > self.population:
-            raise SchemaError(
-                f"population must be >= the number of answers ({sizes.max():g}) and >= 2; "
-                f"got {self.population!r}"
-            )
-        out: FloatArray = (self.population - sizes) / (self.population - 1.0)
-        return out
+        return np.asarray(fpc_factor(n, self.population), dtype=np.float64)
 
     def bootstrap_bounds(self, draws: FloatArray) -> tuple[float, float]:
         """The equal-tailed bootstrap interval of ``draws`` at :attr:`level`."""
@@ -300,28 +290,14 @@ def share_statistics(successes: IntArray, n: IntArray, options: IntervalOptions)
     resamples. A group without answers is NaN.
     """
     successes, n = np.asarray(successes, np.int64), np.asarray(n, np.int64)
-    z = options.z
     answered = n > 0
-    k, x = n[answered].astype(np.float64), successes[answered]
-    fpc = options.fpc(k)
     value = np.full(len(n), NAN)
-    se = np.full(len(n), NAN)
-    low = np.full(len(n), NAN)
-    high = np.full(len(n), NAN)
-    p = x / k
-    value[answered] = p
-    se[answered] = np.sqrt(p * (1 - p) * fpc / k)
-    if options.ci == "wald":
-        low[answered] = np.maximum(0.0, p - z * se[answered])
-        high[answered] = np.minimum(1.0, p + z * se[answered])
-    elif options.ci == "adjusted-wald":
-        k2 = k + z * z
-        p2 = (x + z * z / 2) / k2
-        half = z * np.sqrt(p2 * (1 - p2) * fpc / k2)
-        low[answered], high[answered] = np.maximum(0.0, p2 - half), np.minimum(1.0, p2 + half)
-    elif options.ci == "wilson":
-        low[answered], high[answered] = wilson_bounds(x, k, z * np.sqrt(fpc))
-    else:
+    value[answered] = successes[answered] / n[answered]
+    bootstrap = options.ci == "bootstrap"  # keeps the Wald standard error
+    se, low, high = proportion_bounds(
+        successes, n, options.z, "wald" if bootstrap else options.ci, options.fpc(n)
+    )
+    if bootstrap:
         for i in np.flatnonzero(answered).tolist():
             rng = np.random.default_rng(options.random_state)
             draws = rng.binomial(n[i], successes[i] / n[i], size=_BOOTSTRAP) / n[i]
@@ -363,11 +339,9 @@ def _mean_statistics(
     counts: IntArray, points: FloatArray, options: IntervalOptions
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Mean of each row of answer counts and its Student-t interval (NaN below 2 answers)."""
-    n = counts.sum(axis=1).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = counts @ points / n
-        var = np.maximum((counts @ (points**2) - n * mean**2) / (n - 1), 0.0)
-    return (mean, *mean_t_columns(n, mean, var, options.level, options.fpc(n)))
+    n = counts.sum(axis=1)
+    mean, var = sample_moments(n, counts @ points, counts @ (points**2))
+    return (mean, *mean_t_bounds(n, mean, var, options.level, options.fpc(n)))
 
 
 # ---------------------------------------------------------------------- accumulators
