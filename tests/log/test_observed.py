@@ -11,7 +11,7 @@ import pytest
 from cxmodel import datasets, metrics, models, segment
 from cxmodel.errors import DataError, DataWarning
 from cxmodel.log import CustomerTable, InteractionLog
-from cxmodel.log._observed import check_as_of, check_period
+from cxmodel.log._observed import check_as_of, check_period, first_time
 
 DAY = 86_400_000_000
 
@@ -54,14 +54,16 @@ def test_an_empty_log_observed_nothing_and_is_answered_as_documented() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_period(empty, 0, 10, caller="f()", unknown="x")
-        check_as_of(empty, 0, caller="f()")
+        check_as_of(first_time(empty), 0, caller="f()")
+    assert first_time(empty) is None
 
 
 def test_as_of_before_the_first_interaction_is_refused(log: InteractionLog) -> None:
     first = int(np.min(log.timestamps))
-    check_as_of(log, first, caller="f()")
+    assert first_time(log) == first
+    check_as_of(first, first, caller="f()")
     with pytest.raises(DataError, match=r"f\(\): as_of 2022-12-02.* before the log's first"):
-        check_as_of(log, first - 400 * DAY, caller="f()")
+        check_as_of(first, first - 400 * DAY, caller="f()")
 
 
 # -- the analyses that ask about periods and as_of times ----------------------------------------
@@ -105,9 +107,49 @@ def test_repeat_purchase_rate_checks_its_period(log: InteractionLog) -> None:
         lambda log, t: metrics.customer_lifetimes(log, t),
         lambda log, t: models.churn_features(log, as_of=t, p_alive=False),
         lambda log, t: models.churn_risk(log, as_of=t),
+        lambda log, t: metrics.cohort_retention(log, as_of=t),
     ],
-    ids=["rfm_scores", "customers_table", "CustomerTable", "lifetimes", "features", "risk"],
+    ids=[
+        "rfm_scores",
+        "customers_table",
+        "CustomerTable",
+        "lifetimes",
+        "features",
+        "risk",
+        "cohorts",
+    ],
 )
 def test_as_of_before_the_data_is_refused_not_an_empty_table(call, log: InteractionLog) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DataError, match=r"as_of 2020-01-01T00:00:00Z is before the log's first"):
         call(log, "2020-01-01T00:00Z")
+
+
+def test_lifetimes_after_the_data_count_the_customers_the_gap_made_churned(
+    log: InteractionLog,
+) -> None:
+    until = _last(log)
+    end = "2024-12-31T23:59Z"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        at_end = metrics.customer_lifetimes(log, end)  # minutes after: nobody flips
+    later = "2025-03-01T00:00Z"
+    with pytest.warns(
+        DataWarning,
+        match=r"customer_lifetimes\(\): as_of 2025-03-01.* (\d+) customers count as churned",
+    ) as caught:
+        after = metrics.customer_lifetimes(log, later)
+    flipped = int((after.observed & ~at_end.observed).sum())
+    assert flipped > 0
+    assert f" {flipped:,} customers count as churned" in str(caught[0].message)
+    assert until < after.as_of
+
+
+def test_cohorts_after_the_data_warn_with_the_periods_declared_observed(
+    log: InteractionLog,
+) -> None:
+    at_end = metrics.cohort_retention(log)
+    with pytest.warns(DataWarning, match=r"cohort_retention\(\): .* (\d+) cohort periods after"):
+        later = metrics.cohort_retention(log, as_of="2025-02-15T00:00Z")
+    # January and February 2025 are declared observed for each of the 12 cohorts
+    assert later.rates.shape == (12, at_end.rates.shape[1] + 2)
+    assert np.all(later.counts[:, at_end.rates.shape[1] :] == 0)

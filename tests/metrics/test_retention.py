@@ -113,8 +113,13 @@ class TestRepeatAndCohorts:
     def test_future_periods_are_missing(
         self, as_of: str | None, counts: list[list[int]], observed: list[list[bool]]
     ) -> None:
-        """Periods after as_of (or the log's end) are NaN, not 0 % retained."""
-        cr = cohort_retention(_log(), as_of=as_of)
+        """Periods after as_of (or the log's end) are NaN, not 0 % retained; an as_of after
+        the log's end declares the months between observed, and says how many."""
+        if as_of == "2024-06-30T00:00Z":
+            with pytest.warns(DataWarning, match="4 cohort periods after it count as observed"):
+                cr = cohort_retention(_log(), as_of=as_of)
+        else:
+            cr = cohort_retention(_log(), as_of=as_of)
         assert cr.counts.tolist() == counts
         assert cr.observed is not None and cr.observed.tolist() == observed
         assert np.array_equal(np.isnan(cr.rates), ~np.array(observed))

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._periods import index_labels, period_index
+from cxmodel._periods import period_index
 from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.dask._common import FAN_IN, check_fan_in, dask_modules, tree_merge
@@ -23,7 +23,9 @@ from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import check_kinds, kind_rows
+from cxmodel.log._observed import check_as_of
 from cxmodel.metrics import CohortRetention
+from cxmodel.metrics._retention import cohort_matrix
 from cxmodel.metrics._survival import CustomerLifetimes
 from cxmodel.models import RFMSummary
 from cxmodel.models._rfm import period_of, period_ordinals
@@ -259,7 +261,7 @@ def customer_lifetimes(
 
 # ------------------------------------------------------------------ cohort_retention
 
-_Cohorts = tuple["Counter[tuple[int, int]]", int | None, Kinds]
+_Cohorts = tuple["Counter[tuple[int, int]]", int | None, int | None, Kinds]
 
 
 def _cohort_part(
@@ -269,13 +271,16 @@ def _cohort_part(
     timezone: str | None,
     end: int | None,
 ) -> _Cohorts:
-    """Per (cohort period, periods since) the number of customers; the last time; the kinds."""
+    """Per (cohort period, periods since) the number of customers; the first and last times;
+    the kinds."""
     if log is None:
-        return Counter(), None, frozenset()
-    last = int(log.timestamps.max()) if len(log) else None
+        return Counter(), None, None, frozenset()
+    times = log.timestamps
+    first_seen = int(times.min()) if len(log) else None
+    last = int(times.max()) if len(log) else None
     mask = kind_rows(log, kinds)
     if end is not None:
-        mask &= log.timestamps <= end
+        mask &= times <= end
     sub = log.filter(mask)
     counts: Counter[tuple[int, int]] = Counter()
     if len(sub):
@@ -288,12 +293,18 @@ def _cohort_part(
         cohort = first[pairs // width]
         keys, n = np.unique(np.stack([cohort, pairs % width]), axis=1, return_counts=True)
         counts.update({(int(c), int(k)): int(m) for (c, k), m in zip(keys.T, n, strict=True)})
-    return counts, last, kinds_of(log)
+    return counts, first_seen, last, kinds_of(log)
 
 
 def _merge_cohorts(a: _Cohorts, b: _Cohorts) -> _Cohorts:
-    lasts = [x for x in (a[1], b[1]) if x is not None]
-    return a[0] + b[0], max(lasts) if lasts else None, a[2] | b[2]
+    firsts = [x for x in (a[1], b[1]) if x is not None]
+    lasts = [x for x in (a[2], b[2]) if x is not None]
+    return (
+        a[0] + b[0],
+        min(firsts) if firsts else None,
+        max(lasts) if lasts else None,
+        a[3] | b[3],
+    )
 
 
 def cohort_retention(
@@ -352,22 +363,22 @@ def cohort_retention(
         feature="cxmodel.dask.cohort_retention()",
         progress=progress,
     )
-    counter, last, vocabulary = state if state is not None else (Counter(), None, frozenset())
+    empty: _Cohorts = (Counter(), None, None, frozenset())
+    counter, first, last, vocabulary = state if state is not None else empty
     check_kinds(sorted(vocabulary), kinds, argument="kind_mask()")
     if end is None:
         end = last if last is not None else 0
-    end_idx = int(period_index(np.array([end], dtype=np.int64), period, timezone)[0])
-    if not counter:
-        return CohortRetention.empty(period)
-    keys = np.array(sorted(counter), dtype=np.int64)
+    else:
+        check_as_of(first, end, caller="cxmodel.dask.cohort_retention()")
+    keys = np.array(sorted(counter), dtype=np.int64).reshape(-1, 2)
     values = np.array([counter[(int(c), int(k))] for c, k in keys], dtype=np.int64)
-    cohort_values, cohort_of = np.unique(keys[:, 0], return_inverse=True)
-    width = max(int(keys[:, 1].max()), end_idx - int(cohort_values.min())) + 1
-    counts = np.zeros((len(cohort_values), width), dtype=np.int64)
-    np.add.at(counts, (cohort_of.reshape(-1), keys[:, 1]), values)
-    sizes = counts[:, 0].copy()
-    observed = cohort_values[:, None] + np.arange(width)[None, :] <= end_idx
-    rates = np.where(observed, counts / sizes[:, None], np.nan)
-    return CohortRetention(
-        index_labels(cohort_values, period), sizes, counts, rates, period, observed
+    return cohort_matrix(
+        keys[:, 0],
+        keys[:, 1],
+        values,
+        period=period,
+        timezone=timezone,
+        end=end,
+        until=last,
+        caller="cxmodel.dask.cohort_retention()",
     )

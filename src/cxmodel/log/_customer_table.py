@@ -14,7 +14,7 @@ from cxmodel._arguments import integer, interaction_log, mapping_value, text_val
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.log._observed import check_as_of
+from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class CustomerTable(Result):
         log = interaction_log(log, "CustomerTable.from_log()")
         models = mapping_value(models, "CustomerTable.from_log()", "models")
         cutoff = to_us(as_of, what="as_of")
-        check_as_of(log, cutoff, caller="CustomerTable.from_log()")
+        check_as_of(first_time(log), cutoff, caller="CustomerTable.from_log()")
         visible = log.timestamps <= cutoff
         counted = usage_masks(log, usage) if usage is not None else []
         if not visible.all():

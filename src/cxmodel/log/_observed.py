@@ -10,7 +10,9 @@ nothing, and an answer computed there is quietly wrong rather than empty: every 
   (:class:`~cxmodel.errors.DataError`, naming both times);
 * a period that ends after it is answered, with a :class:`~cxmodel.errors.DataWarning` naming
   the span nobody observed and what that does to the answer;
-* an ``as_of`` before the first interaction is refused: nothing had happened yet.
+* an ``as_of`` before the first interaction is refused: nothing had happened yet;
+* an ``as_of`` after the last interaction declares the data complete until then, and is
+  answered so, with a warning counting what that span changed (:func:`warn_after_data`).
 
 A log with no rows observed nothing; the analyses answer it as they document (the checks
 here pass it through).
@@ -27,7 +29,7 @@ from cxmodel.errors import DataError, DataWarning
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["check_as_of", "check_period"]
+__all__ = ["check_as_of", "check_period", "first_time", "warn_after_data"]
 
 _DAY = 86_400_000_000
 
@@ -104,25 +106,63 @@ def check_period(
         )
 
 
-def check_as_of(log: InteractionLog, as_of: int, *, caller: str) -> None:
-    """Refuse an ``as_of`` before the log's first interaction (nothing had happened yet).
+def first_time(log: InteractionLog) -> int | None:
+    """The time of the log's first interaction (``None`` for an empty log), without sorting
+    the log for it."""
+    if not len(log):
+        return None
+    return int(log._rows_in_any_order().timestamps.min())
+
+
+def check_as_of(first: int | None, as_of: int, *, caller: str) -> None:
+    """Refuse an ``as_of`` before ``first``, the time of the data's first interaction
+    (:func:`first_time`; ``None``: no data, nothing to check): nothing had happened yet.
 
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
     >>> log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["view"])
-    >>> check_as_of(log, log.observed_until, caller="f()")
-    >>> check_as_of(log, 0, caller="f()")
+    >>> check_as_of(first_time(log), log.observed_until, caller="f()")
+    >>> check_as_of(first_time(log), 0, caller="f()")
     Traceback (most recent call last):
     ...
     cxmodel.errors.DataError: f(): as_of 1970-01-01T00:00:00Z is before the log's first interaction (2024-01-01T00:00:00Z): no customer had been seen yet; check the year, or pass a later as_of
     """
-    if not len(log):
-        return
-    first = int(log._rows_in_any_order().timestamps.min())  # no need to sort the log for it
-    if as_of < first:
+    if first is not None and as_of < first:
         raise DataError(
             f"{caller}: as_of {_when(as_of)} is before the log's first interaction "
             f"({_when(first)}): no customer had been seen yet; check the year, or pass a "
             "later as_of"
         )
+
+
+def warn_after_data(
+    until: int | None, as_of: int, consequence: str, *, caller: str, stacklevel: int = 3
+) -> None:
+    """Warn that ``as_of`` is after ``until``, the data's last interaction (the log's
+    :attr:`~cxmodel.log.InteractionLog.observed_until`), and what the span nobody
+    observed does to the answer (``consequence``, with its count, e.g. ``"12 customers count
+    as churned only because of it"``). An ``as_of`` declares the observation end, so the
+    answer stands; the warning is for the reader who did not mean to declare it.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["view"])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_after_data(log.observed_until, log.observed_until + 86_400_000_000 * 40,
+    ...         "1 customer counts as churned only because of it", caller="f()")
+    >>> print(caught[0].message)
+    f(): as_of 2024-02-10T00:00:00Z is 40.0 days after the log's last interaction (2024-01-01T00:00:00Z), a span in which nothing was seen: 1 customer counts as churned only because of it; if the data end earlier than as_of, pass an as_of at or before log.observed_until
+    """
+    if until is None or as_of <= until:
+        return
+    warnings.warn(
+        f"{caller}: as_of {_when(as_of)} is {_span(as_of - until)} after the log's last "
+        f"interaction ({_when(until)}), a span in which nothing was seen: {consequence}; if "
+        "the data end earlier than as_of, pass an as_of at or before log.observed_until",
+        DataWarning,
+        stacklevel=stacklevel,
+    )

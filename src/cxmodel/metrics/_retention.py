@@ -16,7 +16,7 @@ from cxmodel._time import TimeLike, duration_to_us, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
-from cxmodel.log._observed import check_period
+from cxmodel.log._observed import check_as_of, check_period, first_time, warn_after_data
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -285,7 +285,9 @@ def cohort_retention(
     (default: the log's last interaction; a naive ``as_of`` is read in ``timezone``). A cohort's periods that start after ``as_of``
     have not happened yet: their rates are NaN ("missing"), not 0, and
     :attr:`CohortRetention.observed` is false there. The matrix spans from the earliest
-    cohort to the period holding ``as_of``.
+    cohort to the period holding ``as_of``. An ``as_of`` after the log's last interaction
+    declares the months between observed (with no one retained) and warns with their number;
+    one before the first interaction is refused.
 
     Parameters
     ----------
@@ -328,29 +330,77 @@ def cohort_retention(
     end = None
     if as_of is not None:
         end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")
+        check_as_of(first_time(log), end, caller="cohort_retention()")
     mask = log.kind_mask(*kinds)
     if end is None:
         end = int(log.timestamps.max()) if len(log) else 0
     else:
         mask &= log.timestamps <= end
     sub = log.filter(mask)
-    end_idx = int(period_index(np.array([end], dtype=np.int64), period, timezone)[0])
     if len(sub) == 0:
         return CohortRetention.empty(period)
     idx = period_index(sub.timestamps, period, timezone)
     first = idx[sub.offsets[:-1]]
     codes = sub.customer_codes.astype(np.int64)
     since = idx - first[codes]
-    width = max(int(since.max()), end_idx - int(first.min())) + 1
-    pairs = np.unique(codes * width + since)
+    width = int(since.max()) + 1
+    pairs = np.unique(codes * width + since)  # each customer once per period since
     cust, k = pairs // width, pairs % width
-    cohort_values, cohort_of = np.unique(first, return_inverse=True)
-    cohort_of = cohort_of.reshape(-1)
+    return cohort_matrix(
+        first[cust],
+        k,
+        np.ones(len(k), dtype=np.int64),
+        period=period,
+        timezone=timezone,
+        end=end,
+        until=log.observed_until,
+        caller="cohort_retention()",
+    )
+
+
+def cohort_matrix(
+    cohort: npt.NDArray[np.int64],
+    since: npt.NDArray[np.int64],
+    customers: npt.NDArray[np.int64],
+    *,
+    period: str,
+    timezone: str | None,
+    end: int,
+    until: int | None,
+    caller: str,
+) -> CohortRetention:
+    """The cohort matrix from ``customers`` counted per (``cohort`` period, periods
+    ``since``), observed up to the period holding ``end``; the data's last interaction
+    ``until`` says which of those periods only ``as_of`` declared observed (a warning counts
+    them). One-process and partitioned counts end here alike.
+
+    Examples
+    --------
+    >>> m = cohort_matrix(np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([4, 2, 3]),
+    ...     period="month", timezone=None, end=31 * 86_400_000_000, until=None, caller="f()")
+    >>> m.cohorts.tolist(), m.counts.tolist(), m.rates.tolist()
+    (['1970-01', '1970-02'], [[4, 2], [3, 0]], [[1.0, 0.5], [1.0, nan]])
+    """
+    if not len(cohort):
+        return CohortRetention.empty(period)
+    end_idx = int(period_index(np.array([end], dtype=np.int64), period, timezone)[0])
+    cohort_values, cohort_of = np.unique(cohort, return_inverse=True)
+    width = max(int(since.max()), end_idx - int(cohort_values.min())) + 1
     counts = np.zeros((len(cohort_values), width), dtype=np.int64)
-    np.add.at(counts, (cohort_of[cust], k), 1)
+    np.add.at(counts, (cohort_of.reshape(-1), since), customers)
     sizes = counts[:, 0].copy()
-    observed = cohort_values[:, None] + np.arange(width)[None, :] <= end_idx
+    periods = cohort_values[:, None] + np.arange(width)[None, :]
+    observed = periods <= end_idx
     rates = np.where(observed, counts / sizes[:, None], np.nan)
+    if until is not None and end > until:  # as_of declares the periods after the data observed
+        until_idx = int(period_index(np.array([until], dtype=np.int64), period, timezone)[0])
+        declared = int((observed & (periods > until_idx)).sum())
+        if declared:
+            consequence = (
+                f"{declared:,} cohort period{'s' if declared != 1 else ''} after it count as "
+                "observed, with no customer retained"
+            )
+            warn_after_data(until, end, consequence, caller=caller, stacklevel=4)
     return CohortRetention(
         index_labels(cohort_values, period), sizes, counts, rates, period, observed
     )

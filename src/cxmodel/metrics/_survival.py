@@ -15,7 +15,7 @@ from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.log._observed import check_as_of
+from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -467,7 +467,7 @@ def customer_lifetimes(
     """
     log = interaction_log(log, "customer_lifetimes()")
     cutoff = to_us(as_of, what="as_of")
-    check_as_of(log, cutoff, caller="customer_lifetimes()")
+    check_as_of(first_time(log), cutoff, caller="customer_lifetimes()")
     window = duration_to_us(inactivity)
     kept = log.filter(log.timestamps <= cutoff)
     ts = kept.timestamps
@@ -475,6 +475,13 @@ def customer_lifetimes(
     first = ts[offsets[:-1]]
     last = ts[offsets[1:] - 1]
     churned = (cutoff - last) > window
+    until = log.observed_until
+    if until is not None and cutoff > until:
+        flipped = int((churned & ((until - last) <= window)).sum())
+        if flipped:
+            who = "1 customer counts" if flipped == 1 else f"{flipped:,} customers count"
+            consequence = f"{who} as churned only because of it"
+            warn_after_data(until, cutoff, consequence, caller="customer_lifetimes()")
     end = np.where(churned, last, cutoff)
     return CustomerLifetimes(
         kept.customers,

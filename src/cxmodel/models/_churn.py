@@ -23,7 +23,7 @@ from cxmodel._result import Result
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.log._observed import check_as_of
+from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.models._base import FloatArray
 from cxmodel.models._betageo import BetaGeo
 from cxmodel.models._churn_extras import ExtraFeatures, extra_reason
@@ -382,7 +382,7 @@ def churn_features(
     log = interaction_log(log, "churn_features()")
     horizon, activity = _checked(horizon, activity, "churn_features()")
     cutoff = to_us(as_of, what="as_of")
-    check_as_of(log, cutoff, caller="churn_features()")
+    check_as_of(first_time(log), cutoff, caller="churn_features()")
     kinds = _activity(log, activity)
     seen = log.timestamps <= cutoff
     customers = np.unique(log.customer_codes[seen])
@@ -649,7 +649,7 @@ def churn_risk(
     if model not in ("cox", "discrete"):
         raise SchemaError(f"model must be 'cox' or 'discrete', got {model!r}")
     cutoff = to_us(as_of, what="as_of")
-    check_as_of(log, cutoff, caller="churn_risk()")
+    check_as_of(first_time(log), cutoff, caller="churn_risk()")
     h_us = duration_to_us_any(horizon)
     h_days = h_us / US_PER_DAY
     if h_us <= 0:

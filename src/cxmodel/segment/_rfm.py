@@ -14,7 +14,7 @@ from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log._kinds import kind_rows, read_kinds
-from cxmodel.log._observed import check_as_of
+from cxmodel.log._observed import check_as_of, first_time
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -303,6 +303,6 @@ def rfm_scores(
     log = interaction_log(log, "rfm_scores()")
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
-    check_as_of(log, cutoff, caller="rfm_scores()")
+    check_as_of(first_time(log), cutoff, caller="rfm_scores()")
     kinds = name_sequence(kind, "rfm_scores()", "kind")
     return RFMTotals.partial(log, as_of=cutoff, kinds=kinds).scores(bins)
