@@ -15,10 +15,12 @@ from cxmodel._arguments import (
     float_array,
     integer,
     interaction_log,
+    is_integer,
     mapping_value,
     method_of,
     name_sequence,
     of_type,
+    positive_integer,
     random_seed,
     real,
     text_value,
@@ -49,6 +51,29 @@ class TestAccepted:
         assert random_seed(generator, "f()", "seed") is generator
         assert random_seed(None, "f()", "seed") is None
         assert random_seed(np.int64(7), "f()", "seed", generator=False) == 7
+        assert type(positive_integer(np.int64(5), "f()", "top")) is int
+        assert positive_integer(np.uint8(1), "f()", "top") == 1
+
+
+class TestIsInteger:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (5, True),
+            (np.int64(5), True),
+            (np.int32(-2), True),
+            (True, False),
+            (np.bool_(True), False),
+            (5.0, False),
+            (np.float64(5.0), False),
+            ("5", False),
+            (None, False),
+        ],
+        ids=["int", "int64", "int32", "bool", "numpy-bool", "float", "float64", "text", "none"],
+    )
+    def test_integers_of_any_width_but_not_bools(self, value: object, expected: bool) -> None:
+        """Python's and numpy's integers are integers; bools, floats and text are not."""
+        assert is_integer(value) is expected
 
 
 @pytest.mark.parametrize(
@@ -86,6 +111,24 @@ class TestAccepted:
             SchemaError,
             "top must be at least 1; got 0",
             id="minimum",
+        ),
+        pytest.param(
+            lambda: positive_integer(np.int64(0), "paths()", "top"),
+            SchemaError,
+            r"paths\(\): top=np.int64\(0\); expected a positive integer",
+            id="count-zero",
+        ),
+        pytest.param(
+            lambda: positive_integer(True, "f()", "steps"),
+            SchemaError,
+            "steps=True; expected a positive integer",
+            id="count-bool",
+        ),
+        pytest.param(
+            lambda: positive_integer(3.0, "f()", "steps"),
+            SchemaError,
+            "steps=3.0; expected a positive integer",
+            id="count-float",
         ),
         pytest.param(
             lambda: mapping_value([("a", "b")], "f()", "mapping"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -27,10 +27,12 @@ __all__ = [
     "got",
     "integer",
     "interaction_log",
+    "is_integer",
     "mapping_value",
     "method_of",
     "name_sequence",
     "of_type",
+    "positive_integer",
     "random_seed",
     "real",
     "text_value",
@@ -145,6 +147,18 @@ def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
     )
 
 
+def is_integer(value: object) -> TypeGuard[numbers.Integral]:
+    """Whether ``value`` is an integer: Python's ``int`` or a numpy integer such as
+    ``np.int64`` (what arithmetic on numpy arrays gives); a bool or a whole float is not.
+
+    Examples
+    --------
+    >>> is_integer(np.int64(5)), is_integer(True), is_integer(5.0)
+    (True, False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def integer(value: Any, where: str, name: str, *, minimum: int | None = None) -> int:
     """``value`` as an int (a bool or a float is refused), at least ``minimum``.
 
@@ -155,12 +169,33 @@ def integer(value: Any, where: str, name: str, *, minimum: int | None = None) ->
     ...
     cxmodel.errors.SchemaError: f(): top must be at least 1; got 0
     """
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+    if not is_integer(value):
         raise ValueTypeError(f"{where}: {name} must be an integer; got {got(value)}")
     number = int(value)
     if minimum is not None and number < minimum:
         raise SchemaError(f"{where}: {name} must be at least {minimum}; got {number}")
     return number
+
+
+def positive_integer(value: Any, where: str, name: str) -> int:
+    """``value`` as an int of at least 1: a count such as ``top`` or ``steps``.
+
+    Python's and numpy's integers are taken (a count computed with numpy is an ``np.int64``);
+    anything else, a bool or a float included, is a :class:`~cxmodel.errors.SchemaError`
+    naming the argument, as the journey and segment analyses have always raised for a count.
+
+    Examples
+    --------
+    >>> positive_integer(np.int64(5), "paths()", "top")
+    5
+    >>> positive_integer(2.0, "paths()", "top")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: paths(): top=2.0; expected a positive integer
+    """
+    if is_integer(value) and int(value) >= 1:
+        return int(value)
+    raise SchemaError(f"{where}: {name}={value!r}; expected a positive integer")
 
 
 def boolean_mask(value: Any, rows: int, what: str) -> npt.NDArray[np.bool_]:
@@ -260,7 +295,7 @@ def random_seed(value: Any, where: str, name: str, *, generator: bool = True) ->
     """
     if value is None or (generator and isinstance(value, np.random.Generator)):
         return value
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if is_integer(value):
         return integer(value, where, name, minimum=0)
     expected = "None, an integer or a numpy Generator" if generator else "None or an integer"
     raise ValueTypeError(f"{where}: {name} must be {expected}; got {got(value)}")

@@ -22,6 +22,16 @@ class TestTreeMerge:
         parts = [dask.delayed(i) for i in range(30)]
         assert cxd.tree_merge(lambda a, b: a + b, parts, fan_in).compute(scheduler="sync") == 435
 
+    def test_numpy_integer_fan_in(self) -> None:
+        """A fan-in computed with numpy (``np.int64``) acts as an int."""
+        import numpy as np
+
+        import dask
+
+        parts = [dask.delayed(i) for i in range(30)]
+        merged = cxd.tree_merge(lambda a, b: a + b, parts, np.int64(4))  # type: ignore[arg-type]
+        assert merged.compute(scheduler="sync") == 435
+
     @pytest.mark.parametrize(("parts", "fan_in"), [([], 8), ([1], 1)])
     def test_bad_input(self, parts: list[Any], fan_in: int) -> None:
         """No partials or fan_in < 2 raise SchemaError."""

@@ -107,6 +107,12 @@ class TestErrorProximity:
         assert pts["near_error_rate"] == pytest.approx([2 / 3, 1 / 2])
         assert pts["error_lift"] == pytest.approx([14 / 9, 7 / 6])
 
+    def test_numpy_integer_error_steps(self) -> None:
+        """``error_steps`` computed with numpy (``np.int64``) acts as an int."""
+        f = friction(log_of(ERROR_ROWS), error_steps=np.int64(2), rank_by="near_error")
+        g = friction(log_of(ERROR_ROWS), error_steps=2, rank_by="near_error")
+        assert f.error_points() == g.error_points()
+
     def test_time_window_and_one_step(self) -> None:
         """With a 60 s window the checkout at 30 (error 3970 s later) no longer counts, so
         view (1/2) outranks checkout (1/3) on lift; with one step the view (two events

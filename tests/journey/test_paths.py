@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,6 +44,12 @@ class TestPaths:
         """Non-positive sizes, and a bool for a length (not quietly 1), are rejected."""
         with pytest.raises(SchemaError, match=match):
             paths(log_of(ROWS), **kwargs)  # type: ignore[arg-type]
+
+    def test_numpy_integer_sizes(self) -> None:
+        """``top`` and ``max_length`` computed with numpy (``np.int64``) act as ints."""
+        log = log_of(ROWS)
+        p = paths(log, top=np.int64(2), max_length=np.int64(2))
+        assert p.to_dict() == paths(log, top=2, max_length=2).to_dict()
 
     @settings(max_examples=30, deadline=None)
     @given(

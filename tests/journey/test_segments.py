@@ -75,6 +75,17 @@ class TestCompare:
         assert p.difference.tolist() == pytest.approx([2 / 3, -2 / 3])
         assert p.x_b.tolist() == [1, 2]
 
+    def test_numpy_integer_counts(self) -> None:
+        """``top`` and ``steps`` computed with numpy (``np.int64``) act as ints."""
+        log = log_of(TWO)
+        a, b = log.customer_codes < 2, log.customer_codes >= 2
+        p = compare_paths(log, a, b, top=np.int64(1))
+        assert p.keys == compare_paths(log, a, b, top=1).keys
+        m = compare_step_matrices(log, a, b, steps=np.int64(2))
+        assert (
+            m.difference.tolist() == compare_step_matrices(log, a, b, steps=2).difference.tolist()
+        )
+
     def test_rows_sorted_and_tables(self) -> None:
         """Rows come largest absolute difference first (undefined ones last); tables render."""
         log = log_of(TWO)

@@ -31,6 +31,11 @@ class TestStepMatrix:
         assert table["END"] == [0, 0, 0, 2, 3]
         assert m.to_pandas().shape == (5, 5) and "<table>" in m._repr_html_()
 
+    def test_numpy_integer_steps(self) -> None:
+        """A number of steps computed with numpy (``np.int64``) acts as an int."""
+        m = step_matrix(log_of(ROWS), steps=np.int64(3))
+        assert m.to_dict() == step_matrix(log_of(ROWS), steps=3).to_dict()
+
     @pytest.mark.parametrize("steps", [0, -1, 2.5, True])
     def test_bad_steps(self, steps: object) -> None:
         """Steps must be a positive integer."""

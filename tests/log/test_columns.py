@@ -115,3 +115,16 @@ def test_sorted_categories_are_the_distinct_labels_in_python_order(
             assert new == -1
         else:
             assert cats[new] == labels[old].rstrip("\x00")
+
+
+@pytest.mark.parametrize("size", [10, 60_000], ids=["small", "large"])
+def test_encode_strings_does_not_depend_on_the_column_size(size: int) -> None:
+    """A text column is hashed the same way whatever its size (no second encoder for large
+    columns): missing values, empty strings, and text with an unpaired surrogate (kept, not an
+    encoding error) get the codes and sorted categories that sorting the values gives."""
+    words = np.array(["b", None, "a\ud800", "", float("nan"), "a"], dtype=object)
+    values = words[np.arange(size) % words.size]
+    codes, cats = encode_strings(values)
+    assert cats.tolist() == ["a", "a\ud800", "b"]
+    assert codes[: words.size].tolist() == [2, -1, 1, -1, -1, 0]
+    assert codes.tolist() == np.tile(codes[: words.size], size // words.size + 1)[:size].tolist()

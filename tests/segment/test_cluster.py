@@ -43,6 +43,12 @@ class TestCluster:
         assert result.size.sum() == len(table)
         assert result.mean.shape == (2, 2)
 
+    def test_numpy_integer_n_clusters(self) -> None:
+        """A number of clusters computed with numpy (``np.int64``) acts as an int."""
+        table, _ = _two_groups()
+        result = cluster(table, ["frequency", "monetary"], n_clusters=np.int64(2))
+        assert result.mean.shape == (2, 2)
+
     def test_custom_estimator(self) -> None:
         """Any object with fit_predict works and receives standardised features."""
         seen: list[np.ndarray] = []

@@ -183,6 +183,15 @@ class TestBadInput:
         with pytest.raises(SchemaError, match="n_bins"):
             rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=n_bins)  # type: ignore[arg-type]
 
+    def test_numpy_integer_n_bins(self) -> None:
+        """n_bins computed with numpy (``np.int64``) acts as an int."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b"], timestamp=["2024-01-01T00:00Z"] * 2, kind=["purchase"] * 2
+        )
+        scores = rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=np.int64(3))
+        expected = rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=3)
+        assert scores.to_pandas().equals(expected.to_pandas())
+
     def test_bad_as_of(self) -> None:
         """An unparsable as_of names the argument."""
         log = InteractionLog.from_arrays(

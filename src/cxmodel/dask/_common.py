@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from cxmodel._arguments import got
+from cxmodel._arguments import got, is_integer
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import MISSING_LABEL, session_codes
@@ -138,7 +138,7 @@ def check_fan_in(fan_in: object, feature: str) -> None:
     ...
     cxmodel.errors.SchemaError: cxmodel.dask.paths(): fan_in must be an int >= 2 (partial states merged per task); got str '8'
     """
-    if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 2:
+    if not is_integer(fan_in) or fan_in < 2:
         raise SchemaError(
             f"{feature}: fan_in must be an int >= 2 (partial states merged per task); "
             f"got {got(fan_in)}"

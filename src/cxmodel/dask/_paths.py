@@ -357,7 +357,7 @@ def paths(
     >>> p.paths, p.counts.tolist(), p.conversion_rate.tolist()
     ((('view', 'purchase'), ('view',)), [2, 1], [1.0, 0.0])
     """
-    check_options(top, max_length)
+    top, max_length = check_options(top, max_length, "cxmodel.dask.paths()")
     if conversion is not None:
         split_step(conversion)
     check_by(by, "cxmodel.dask.paths()")

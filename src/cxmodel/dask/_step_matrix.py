@@ -185,7 +185,7 @@ def step_matrix(
     >>> m.labels.tolist(), m.counts.tolist()
     (['purchase', 'view', 'END'], [[0, 1], [2, 0], [0, 1]])
     """
-    check_steps_argument(steps)
+    steps = check_steps_argument(steps, "cxmodel.dask.step_matrix()")
     if anchor is not None:
         split_step(anchor)
     check_by(by, "cxmodel.dask.step_matrix()")

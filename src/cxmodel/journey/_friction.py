@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log, name_sequence, real
+from cxmodel._arguments import interaction_log, name_sequence, positive_integer, real
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataWarning, SchemaError
@@ -245,10 +245,8 @@ def friction(
     )
     win = duration_us(repeat_window, "friction()", "repeat_window")
     err_win = window_us(error_window, "error_window")
-    if error_steps is not None and (
-        not isinstance(error_steps, int) or isinstance(error_steps, bool) or error_steps < 1
-    ):
-        raise SchemaError(f"error_steps={error_steps!r}; expected a positive integer or None")
+    if error_steps is not None:
+        error_steps = positive_integer(error_steps, "friction()", "error_steps")
     if rank_by not in _RANKS:
         raise SchemaError(f"rank_by={rank_by!r}; expected one of {_RANKS}")
     if slow_seconds is not None and not slow_seconds >= 0:

@@ -8,9 +8,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, positive_integer
 from cxmodel._result import Result
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError
 from cxmodel.journey._common import level_codes, row_mask, session_codes
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, unit_groups
@@ -212,17 +212,12 @@ def paths_result(
     )
 
 
-def _positive_int(value: object) -> bool:
-    """Whether ``value`` is an int of at least 1 (``True`` is not a length)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def check_options(top: int, max_length: int | None) -> None:
-    """Raise SchemaError for a bad ``top`` or ``max_length``."""
-    if not _positive_int(top):
-        raise SchemaError(f"top={top!r}; expected a positive integer")
-    if max_length is not None and not _positive_int(max_length):
-        raise SchemaError(f"max_length={max_length!r}; expected a positive integer or None")
+def check_options(top: int, max_length: int | None, where: str) -> tuple[int, int | None]:
+    """``top`` and ``max_length`` as ints (numpy integers taken); SchemaError for a bad one."""
+    return (
+        positive_integer(top, where, "top"),
+        None if max_length is None else positive_integer(max_length, where, "max_length"),
+    )
 
 
 def paths(
@@ -294,7 +289,7 @@ def paths(
     (('view',), ('purchase',), ('view', 'purchase'))
     """
     log = interaction_log(log, "paths()")
-    check_options(top, max_length)
+    top, max_length = check_options(top, max_length, "paths()")
     if conversion is not None:
         check_steps(
             log, [conversion], argument="paths() conversion", meaning="every conversion rate is 0"

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, positive_integer
 from cxmodel._result import Result
 from cxmodel._stats import newcombe_bounds
 from cxmodel.errors import SchemaError
@@ -287,8 +287,7 @@ def compare_paths(
     (['view', 'search'], [1.0, -1.0])
     """
     log = interaction_log(log, "compare_paths()")
-    if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-        raise SchemaError(f"top={top!r}; expected a positive integer")
+    top = positive_integer(top, "compare_paths()", "top")
     mask_a, mask_b = _masks(log, segment_a, segment_b, options)
     everything = max(len(log), 1)
     pa = paths(log, segment=mask_a, top=everything, **options)

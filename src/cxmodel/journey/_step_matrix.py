@@ -8,9 +8,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import interaction_log, positive_integer
 from cxmodel._result import Result
-from cxmodel.errors import SchemaError
 from cxmodel.journey._common import level_codes, row_mask
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
@@ -137,7 +136,7 @@ def step_matrix(
     [[0, 0], [1, 0], [0, 1]]
     """
     log = interaction_log(log, "step_matrix()")
-    check_steps_argument(steps)
+    steps = check_steps_argument(steps, "step_matrix()")
     if anchor is not None:
         # a misspelt anchor kind raises with a did-you-mean; no mask is built for it here
         check_steps(log, [anchor], argument="step_matrix() anchor", meaning=None)
@@ -156,10 +155,9 @@ def step_matrix(
     return attrs.evolve(result, by_labels=present, groups=groups)
 
 
-def check_steps_argument(steps: int) -> None:
-    """Raise SchemaError unless ``steps`` is a positive integer."""
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise SchemaError(f"steps={steps!r}; expected a positive integer")
+def check_steps_argument(steps: int, where: str) -> int:
+    """``steps`` as an int (numpy integers taken); SchemaError unless a positive integer."""
+    return positive_integer(steps, where, "steps")
 
 
 def anchored_groups(

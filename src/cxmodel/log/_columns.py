@@ -220,9 +220,9 @@ def encode_strings(values: npt.NDArray[Any] | Encoded) -> tuple[Codes, npt.NDArr
         rank = np.empty_like(order)
         rank[order] = np.arange(order.size)
         return rank[inverse.ravel()].astype(np.int32), labels[order].astype(object)
-    hashed = _arrow_encode(values)
+    hashed = hash_encode(values)
     if hashed is not None:
-        return hashed
+        return _sort_categories(*hashed)
     missing = is_missing(values)
     present = values[~missing] if missing.any() else values
     if present.dtype.kind == "O":
@@ -234,27 +234,6 @@ def encode_strings(values: npt.NDArray[Any] | Encoded) -> tuple[Codes, npt.NDArr
     uniq, inverse = np.unique(present, return_inverse=True)
     codes[~missing] = inverse.ravel()
     return codes, uniq.astype(object)
-
-
-def _arrow_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]] | None:
-    """Hash-based dictionary encoding through pyarrow (O(n)) for large string columns.
-
-    ``None`` when pyarrow is not installed, the column is small, or it holds non-strings; the
-    caller then sorts with numpy. Empty strings count as missing, as everywhere else.
-    """
-    if values.shape[0] < 50_000 or values.dtype.kind not in "OU":
-        return None
-    try:
-        import pyarrow as pa
-    except ImportError:
-        return None
-    try:
-        encoded = pa.array(values, type=pa.string()).dictionary_encode()
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None  # mixed types (numbers, NaN) take the general path
-    codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int32)
-    categories = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-    return _sort_categories(codes, categories)
 
 
 def _few_categories(
@@ -563,6 +542,10 @@ def encode_text_column(
 
 def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]] | None:
     """Dictionary-encode a column of text by hashing, O(n): codes and unsorted categories.
+
+    The one hash encoder of text: the readers' :func:`encode_text_column` and
+    :func:`encode_strings` both use it, so a column is encoded alike whatever its size and
+    whether or not pyarrow is installed.
 
     Uses pandas' ``factorize`` when pandas is installed (imported here, on first use), else a
     dict. Missing values (``None``, float NaN) get code -1; ``""`` stays a category (callers

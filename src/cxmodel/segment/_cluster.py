@@ -9,7 +9,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table, float_array, name_sequence, random_seed
+from cxmodel._arguments import (
+    customer_table,
+    float_array,
+    name_sequence,
+    positive_integer,
+    random_seed,
+)
 from cxmodel._optional import import_optional
 from cxmodel._result import Result, column
 from cxmodel.errors import DataError, SchemaError
@@ -121,8 +127,7 @@ def cluster(
     columns = feature_columns(table, features)
     names = list(columns)
     if estimator is None:
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 1:
-            raise SchemaError(f"n_clusters must be a positive int (got {n_clusters!r})")
+        n_clusters = positive_integer(n_clusters, "cluster()", "n_clusters")
         if n_clusters > len(table):
             raise DataError(
                 f"n_clusters={n_clusters} exceeds the number of customers ({len(table)})"

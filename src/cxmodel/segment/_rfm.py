@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
+from cxmodel._arguments import float_array, integer, interaction_log, is_integer, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
@@ -91,11 +91,7 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
 
 def check_n_bins(n_bins: object) -> int:
     """``n_bins`` as an int, if it is a whole number in 2..100; else a SchemaError."""
-    if (
-        isinstance(n_bins, bool)
-        or not isinstance(n_bins, (int, np.integer))
-        or not (2 <= int(n_bins) <= 100)
-    ):
+    if not is_integer(n_bins) or not (2 <= int(n_bins) <= 100):
         raise SchemaError(
             "The 'n_bins' parameter of rfm_scores must be an int in the range [2, 100]. "
             f"Got {n_bins!r} instead."
