@@ -7,6 +7,7 @@ import pytest
 
 from cxmodel.errors import SchemaError
 from cxmodel.journey import compare_funnels
+from cxmodel.log import InteractionLog
 from tests.journey.helpers import log_of
 
 
@@ -35,3 +36,14 @@ class TestCompareFunnels:
         log = log_of([("a", 0, "view")])
         with pytest.raises(SchemaError, match="segment"):
             compare_funnels(log, ["view"], np.array([True, False]), np.array([True]))
+
+
+def test_compare_funnels_checks_its_masks_as_the_other_comparisons() -> None:
+    """``segment=`` in the options and a missing mask are SchemaErrors, as in
+    ``compare_transitions`` and the rest (before: a TypeError, and None meant the whole log)."""
+    log = InteractionLog.from_arrays(["a", "a", "b"], [0, 1, 0], ["view", "purchase", "view"])
+    mask = np.array([True, True, False])
+    with pytest.raises(SchemaError, match="segment= cannot be combined"):
+        compare_funnels(log, ["view", "purchase"], mask, ~mask, segment=mask)
+    with pytest.raises(SchemaError, match="must be boolean row masks, got None"):
+        compare_funnels(log, ["view", "purchase"], None, mask)

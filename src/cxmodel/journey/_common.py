@@ -23,6 +23,7 @@ __all__ = [
     "next_occurrence",
     "quantile_levels",
     "row_mask",
+    "segment_masks",
     "session_codes",
     "sorted_quantiles",
     "step_list",
@@ -133,6 +134,32 @@ def row_mask(log: InteractionLog, segment: npt.ArrayLike | None) -> npt.NDArray[
     if segment is None:
         return None
     return boolean_mask(segment, len(log), "segment")
+
+
+def segment_masks(
+    log: InteractionLog, segment_a: Any, segment_b: Any, options: Mapping[str, Any]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The two row masks of a two-segment comparison, checked; ``options`` (passed on to the
+    analysis) may not hold ``segment`` or ``by``, which the comparison sets itself.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "b"], [0, 1], ["view", "view"])
+    >>> segment_masks(log, [True, False], [False, True], {})[1].tolist()
+    [False, True]
+    >>> segment_masks(log, None, [False, True], {})
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: segment_a and segment_b must be boolean row masks, got None
+    """
+    for name in ("segment", "by"):
+        if name in options:
+            raise SchemaError(f"{name}= cannot be combined with a two-segment comparison")
+    mask_a, mask_b = row_mask(log, segment_a), row_mask(log, segment_b)
+    if mask_a is None or mask_b is None:
+        raise SchemaError("segment_a and segment_b must be boolean row masks, got None")
+    return mask_a, mask_b
 
 
 def window_us(value: Any, name: str) -> int | None:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
 from cxmodel._stats import newcombe_bounds
-from cxmodel.journey._common import row_mask, step_list
+from cxmodel.journey._common import segment_masks, step_list
 from cxmodel.journey._funnel import Funnel, Step, funnel
 
 if TYPE_CHECKING:
@@ -102,8 +102,7 @@ def compare_funnels(
     """
     log = interaction_log(log, "compare_funnels()")
     steps = step_list(steps, "compare_funnels()", "steps")
-    mask_a = row_mask(log, segment_a)
-    mask_b = row_mask(log, segment_b)
+    mask_a, mask_b = segment_masks(log, segment_a, segment_b, options)
     fa = funnel(log, steps, segment=mask_a, **options)
     fb = funnel(log, steps, segment=mask_b, **options)
     n_a, n_b = int(fa.counts[0]), int(fb.counts[0])

@@ -11,8 +11,7 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log, positive_integer
 from cxmodel._result import Result
 from cxmodel._stats import newcombe_bounds
-from cxmodel.errors import SchemaError
-from cxmodel.journey._common import row_mask
+from cxmodel.journey._common import segment_masks
 from cxmodel.journey._friction import Friction, friction
 from cxmodel.journey._paths import Paths, paths
 from cxmodel.journey._step_matrix import StepMatrix, step_matrix
@@ -169,18 +168,6 @@ def _compare_cells(
     return _build(a, b, measure, keys, counts)
 
 
-def _masks(
-    log: InteractionLog, segment_a: npt.ArrayLike, segment_b: npt.ArrayLike, options: Any
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    for name in ("segment", "by"):
-        if name in options:
-            raise SchemaError(f"{name}= cannot be combined with a two-segment comparison")
-    mask_a, mask_b = row_mask(log, segment_a), row_mask(log, segment_b)
-    if mask_a is None or mask_b is None:
-        raise SchemaError("segment_a and segment_b must be boolean row masks, got None")
-    return mask_a, mask_b
-
-
 def compare_transitions(
     log: InteractionLog, segment_a: npt.ArrayLike, segment_b: npt.ArrayLike, **options: Any
 ) -> Comparison[Transitions]:
@@ -211,7 +198,8 @@ def compare_transitions(
     """
     log = interaction_log(log, "compare_transitions()")
     ta, tb = (
-        transitions(log, segment=m, **options) for m in _masks(log, segment_a, segment_b, options)
+        transitions(log, segment=m, **options)
+        for m in segment_masks(log, segment_a, segment_b, options)
     )
     trials = (ta.counts.sum(axis=1), tb.counts.sum(axis=1))
     return _compare_cells(ta, tb, "p_next", ("source", ta.labels), ("target", ta.labels), trials)
@@ -246,7 +234,8 @@ def compare_step_matrices(
     """
     log = interaction_log(log, "compare_step_matrices()")
     ma, mb = (
-        step_matrix(log, segment=m, **options) for m in _masks(log, segment_a, segment_b, options)
+        step_matrix(log, segment=m, **options)
+        for m in segment_masks(log, segment_a, segment_b, options)
     )
     trials = (np.full(len(ma.labels), ma.n_units), np.full(len(mb.labels), mb.n_units))
     return _compare_cells(ma, mb, "share", ("label", ma.labels), ("step", ma.steps), trials)
@@ -288,7 +277,7 @@ def compare_paths(
     """
     log = interaction_log(log, "compare_paths()")
     top = positive_integer(top, "compare_paths()", "top")
-    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
+    mask_a, mask_b = segment_masks(log, segment_a, segment_b, options)
     everything = max(len(log), 1)
     pa = paths(log, segment=mask_a, top=everything, **options)
     pb = paths(log, segment=mask_b, top=everything, **options)
@@ -332,7 +321,7 @@ def compare_friction(
     {'search': 1.0, 'view': -1.0}
     """
     log = interaction_log(log, "compare_friction()")
-    mask_a, mask_b = _masks(log, segment_a, segment_b, options)
+    mask_a, mask_b = segment_masks(log, segment_a, segment_b, options)
     if options.get("slow_seconds") is None:
         both = friction(log, segment=mask_a | mask_b, **options)
         if np.isfinite(both.slow_seconds):
