@@ -89,3 +89,22 @@ class TestLogToArrow:
         assert table.column("channel").to_pylist() == ["web", None]
         assert table.column("timestamp").cast(pa.int64()).to_pylist() == [0, 1_000_000]
         assert InteractionLog.from_arrow(table) == log
+
+
+def test_from_arrow_reads_dtypes_under_either_name() -> None:
+    """``dtypes=`` keys may be the table's own names (renamed by ``mapping``) or the standard
+    names, as for ``read_parquet``."""
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table(
+        {
+            "user": ["a", "b"],
+            "timestamp": ["2024-01-01T00:00Z"] * 2,
+            "kind": ["view"] * 2,
+            "zip": [1234, 5678],
+        }
+    )
+    mapping = {"user": "customer_id", "zip": "postcode"}
+    for key in ("zip", "postcode"):
+        log = InteractionLog.from_arrow(table, mapping=mapping, dtypes={key: "string"})
+        assert log.schema["postcode"] == "string"
+        assert log.column("postcode").tolist() == ["1234", "5678"]

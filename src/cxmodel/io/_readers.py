@@ -27,13 +27,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from cxmodel._arguments import file_path, mapping_value
+from cxmodel._arguments import file_path
 from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.log._arrow import apply_mapping, arrow_to_columns
+from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes
 from cxmodel.log._columns import Encoded, show
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
@@ -148,17 +148,6 @@ def _check_errors(errors: object) -> None:
         raise SchemaError(f"errors must be 'raise' or 'quarantine' (got {errors!r})")
 
 
-def _declared(
-    dtypes: Mapping[str, str] | None, mapping: Mapping[str, str] | None
-) -> dict[str, str] | None:
-    """``dtypes`` keyed by standard names; keys may be given as the file's names too."""
-    if dtypes is None:
-        return None
-    renames = mapping_value(mapping, "mapping", "mapping")
-    declared = mapping_value(dtypes, "dtypes", "dtypes")
-    return {renames.get(name, name): kind for name, kind in declared.items()}
-
-
 # ---------------------------------------------------------------------- CSV
 def read_csv(
     path: PathLike,
@@ -252,7 +241,7 @@ def read_csv(
         options = {
             "timezone": timezone,
             "errors": errors,
-            "dtypes": _declared(dtypes, mapping),
+            "dtypes": declared_dtypes(dtypes, mapping),
             "kinds": kinds,
             "questions": questions,
             "source": source,
@@ -660,7 +649,7 @@ def _jsonl(
         columns,
         timezone=timezone,
         errors=errors,
-        dtypes=_declared(dtypes, mapping),
+        dtypes=declared_dtypes(dtypes, mapping),
         kinds=kinds,
         questions=questions,
         row_numbers=np.asarray(numbers, dtype=np.int64),
@@ -735,7 +724,7 @@ def read_parquet(
             columns,
             timezone=timezone,
             errors=errors,
-            dtypes=_declared(dtypes, mapping),
+            dtypes=declared_dtypes(dtypes, mapping),
             kinds=kinds,
             questions=questions,
             source=source,

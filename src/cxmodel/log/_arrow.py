@@ -15,7 +15,25 @@ from cxmodel.log._columns import Encoded
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["apply_mapping", "arrow_to_columns", "log_to_arrow"]
+__all__ = ["apply_mapping", "arrow_to_columns", "declared_dtypes", "log_to_arrow"]
+
+
+def declared_dtypes(
+    dtypes: Mapping[str, str] | None, mapping: Mapping[str, str] | None
+) -> dict[str, str] | None:
+    """``dtypes`` keyed by standard names: a key may be the data's own column name, renamed
+    by ``mapping`` as the column is.
+
+    Examples
+    --------
+    >>> declared_dtypes({"zip": "string", "channel": "string"}, {"zip": "postcode"})
+    {'postcode': 'string', 'channel': 'string'}
+    """
+    if dtypes is None:
+        return None
+    renames = mapping_value(mapping, "mapping", "mapping")
+    declared = mapping_value(dtypes, "dtypes", "dtypes")
+    return {renames.get(name, name): kind for name, kind in declared.items()}
 
 
 def apply_mapping(names: list[str], mapping: Mapping[str, str] | None) -> dict[str, str]:

@@ -576,16 +576,17 @@ class InteractionLog:
         Takes ``mapping`` (your column names -> standard names) and the ``timezone``, ``errors``,
         ``dtypes``, ``kinds`` and ``questions`` of :meth:`from_arrays`. Integer columns named like ids
         (``order_id``, ``sku``) or holding whole numbers beyond 2**53 stay text with their exact
-        digits unless ``dtypes`` says otherwise. Lists, structs and maps are rejected row by row.
+        digits unless ``dtypes`` says otherwise (its keys may be your names or the standard ones,
+        as for the readers). Lists, structs and maps are rejected row by row.
         """
-        from cxmodel.log._arrow import arrow_to_columns
+        from cxmodel.log._arrow import arrow_to_columns, declared_dtypes
 
         columns = arrow_to_columns(data, mapping=mapping)
         return cls._from_columns(
             columns,
             timezone=timezone,
             errors=errors,
-            dtypes=dtypes,
+            dtypes=declared_dtypes(dtypes, mapping),
             kinds=kinds,
             questions=questions,
         )
