@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from cxmodel.models._newton import inverse_information, newton_raphson
+from cxmodel.errors import ConvergenceWarning
+from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 
 def _quadratic(
@@ -88,3 +89,26 @@ class TestInverseInformation:
         cov, se = inverse_information(hessian)
         assert cov.shape == (2, 2) and np.isnan(cov).all()
         assert se.shape == (2,) and np.isnan(se).all()
+
+
+class TestWarnUnconverged:
+    def test_warns_at_the_callers_line(self) -> None:
+        """Not converged: one ConvergenceWarning naming the method, the reason and the hint,
+        attributed to the code that called the model's ``fit``."""
+        fit = newton_raphson(_quadratic(3.0), np.zeros(1), tol=1e-9, max_iter=1)
+
+        def model_fit() -> None:
+            warn_unconverged(fit, "Model: Newton", "try a penalizer")
+
+        with pytest.warns(ConvergenceWarning) as record:
+            model_fit()
+        assert str(record[0].message) == (
+            "Model: Newton did not converge (maximum number of iterations reached after 1 "
+            "iterations); try a penalizer"
+        )
+        assert record[0].filename == __file__
+
+    def test_silent_when_converged(self) -> None:
+        """A converged fit warns nothing (warnings are errors in this suite)."""
+        fit = newton_raphson(_quadratic(3.0), np.zeros(1), tol=1e-9, max_iter=10)
+        warn_unconverged(fit, "Model: Newton", "try a penalizer")

@@ -220,6 +220,18 @@ class ExprParser:
         finally:
             self.depth -= 1
 
+    def _comma_list(self, item: Callable[[], Expr], close: str, context: str) -> list[Expr]:
+        """``item, item, ...`` (possibly none) and the ``close`` operator after them
+        (``context`` says what it closes when it is missing)."""
+        items: list[Expr] = []
+        if not self.at_op(close):
+            items.append(item())
+            while self.at_op(","):
+                self.advance()
+                items.append(item())
+        self.expect_op(close, context)
+        return items
+
     def _or(self) -> Expr:
         return self._left_chain(self._and, self.at_word, "or")
 
@@ -257,13 +269,7 @@ class ExprParser:
                     "'in customer timezone'",
                 )
             self.advance()
-            items: list[Expr] = []
-            if not self.at_op("]"):
-                items.append(self._coalesce())
-                while self.at_op(","):
-                    self.advance()
-                    items.append(self._coalesce())
-            self.expect_op("]", "to close the list")
+            items = self._comma_list(self._coalesce, "]", "to close the list")
             return InList(left, tuple(items), negated, pos=(op.line, op.column))
         return left
 
@@ -353,13 +359,7 @@ class ExprParser:
             close = get_close_matches(name.text, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"functions are {', '.join(known)}"
             raise self.fail("E107", f"unknown function {name.text!r}", hint=hint, token=name)
-        args: list[Expr] = []
-        if not self.at_op(")"):
-            args.append(self.expression())
-            while self.at_op(","):
-                self.advance()
-                args.append(self.expression())
-        self.expect_op(")", f"to close the call to {name.text}")
+        args = self._comma_list(self.expression, ")", f"to close the call to {name.text}")
         arity = len(FUNCTIONS[name.text][0])
         if len(args) != arity:
             raise self.fail(

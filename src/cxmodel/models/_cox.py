@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,9 +12,9 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, got, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
-from cxmodel.errors import ConvergenceWarning, DataError, SchemaError, ValueTypeError
+from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
-from cxmodel.models._newton import inverse_information, newton_raphson
+from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
 
@@ -366,14 +365,12 @@ class CoxPH(WaldRegression):
             gradient_tol=1e-12,
         )
         beta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
-        if not fit.converged:
-            warnings.warn(
-                f"CoxPH: Newton-Raphson did not converge ({fit.message} after {fit.iterations} "
-                "iterations); a covariate that separates events from censorings drives its "
-                "coefficient to infinity, penalizer > 0 helps",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        warn_unconverged(
+            fit,
+            "CoxPH: Newton-Raphson",
+            "a covariate that separates events from censorings drives its coefficient to "
+            "infinity, penalizer > 0 helps",
+        )
         cov, se = inverse_information(fit.hessian)
         self.feature_names_ = feature_names
         self.coef_ = beta

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,10 +9,10 @@ import numpy.typing as npt
 from scipy import special
 
 from cxmodel._arguments import float_array, got
-from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 from cxmodel.models._cox import WaldRegression, as_design
-from cxmodel.models._newton import inverse_information, newton_raphson
+from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["DiscreteHazard", "expand_person_period"]
 
@@ -177,14 +176,12 @@ class DiscreteHazard(WaldRegression):
 
         fit = newton_raphson(evaluate, theta, tol=self.tol, max_iter=self.max_iter)
         theta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
-        if not fit.converged:
-            warnings.warn(
-                f"DiscreteHazard: IRLS did not converge ({fit.message} after {fit.iterations} "
-                "iterations); a period or covariate with no (or only) events drives its "
-                "coefficient to infinity, penalizer > 0 helps",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        warn_unconverged(
+            fit,
+            "DiscreteHazard: IRLS",
+            "a period or covariate with no (or only) events drives its coefficient to "
+            "infinity, penalizer > 0 helps",
+        )
         _, se_all = inverse_information(fit.hessian)
         beta = theta[k:]
         self.feature_names_ = feature_names

@@ -8,15 +8,17 @@ standard errors from the inverse of the negative Hessian at the optimum.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
 
+from cxmodel.errors import ConvergenceWarning
 from cxmodel.models._base import FloatArray
 
-__all__ = ["NewtonFit", "inverse_information", "newton_raphson"]
+__all__ = ["NewtonFit", "inverse_information", "newton_raphson", "warn_unconverged"]
 
 #: The log-likelihood, its gradient and its Hessian at a point.
 Evaluation = tuple[float, FloatArray, FloatArray]
@@ -90,6 +92,18 @@ def newton_raphson(
             converged, message = True, "converged"
             break
     return NewtonFit(theta, ll, grad, hess, converged, it, message)
+
+
+def warn_unconverged(fit: NewtonFit, method: str, hint: str) -> None:
+    """Warn :class:`~cxmodel.errors.ConvergenceWarning` when ``fit`` did not converge, at the
+    line that called the model's ``fit``: ``method`` names the model and the algorithm,
+    ``hint`` says what usually causes it."""
+    if not fit.converged:
+        warnings.warn(
+            f"{method} did not converge ({fit.message} after {fit.iterations} iterations); {hint}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 def inverse_information(hessian: FloatArray) -> tuple[FloatArray, FloatArray]:
