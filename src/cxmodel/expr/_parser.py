@@ -30,8 +30,6 @@ from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.expr._lexer import Token, tokenize
 
 __all__ = [
-    "AGGREGATES",
-    "FUNCTIONS",
     "MAX_DEPTH",
     "ExprParser",
     "ParseAbort",

@@ -27,7 +27,7 @@ from cxmodel.triggers._rules import (
     WhenMode,
 )
 
-__all__ = ["MAX_RULES", "parse"]
+__all__ = ["parse"]
 
 _CLAUSES = (
     "when", "unless", "if", "emit", "cooldown", "once", "requires", "quiet", "holdout",
