@@ -30,6 +30,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
+from _timing import peak_rss, rss
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, SQLiteStore, TriggerEngine, evaluate, parse
@@ -115,24 +116,6 @@ def repeated(run: Callable[[], tuple[float, Any]], repeats: int, budget: float =
     runs.sort(key=lambda r: r[0])
     middle = runs[(len(runs) - 1) // 2]  # the median run (the lower one of an even count)
     return middle[0], middle[1], len(runs)
-
-
-def rss() -> int:
-    """The process's resident set size in bytes (peak RSS where /proc is missing)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def peak_rss() -> int:
-    """The process's peak resident set size in bytes (Linux: ``ru_maxrss`` is in KiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 _SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _timing import best_of
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import TriggerEngine, evaluate, parse
@@ -36,15 +36,6 @@ RULE = parse(
     "        for customers with product_view where product == r.product within 30 days\n"
     "    emit back_in_stock(product = r.product)\n"
 )
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def make(

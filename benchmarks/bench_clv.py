@@ -14,28 +14,19 @@ Usage: python benchmarks/bench_clv.py [--rows N] [--customers N] [--sim N]
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _timing import best_of
 
 from cxmodel.log import InteractionLog
 from cxmodel.models import BetaGeo, ParetoNBD, rfm_summary
 
 CDNOW = Path(__file__).resolve().parents[1] / "tests" / "models" / "data"
 CDNOW_FILE = CDNOW / "cdnow_customers_summary_with_transactions.csv"
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def peer(fn: Callable[[], Any], repeat: int = 1) -> tuple[float | None, Any, str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import shutil
 import signal
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _timing import peak_rss
 
 AS_OF = "2025-01-01T00:00Z"
 YEAR_US = 365 * 86_400 * 1_000_000
@@ -176,7 +176,7 @@ def one_process(files: list[Path]) -> dict[str, Any]:
     results = {}
     for name, fn in analyses(one=True).items():
         seconds[name], results[name] = timed(lambda fn=fn: fn(log), f"one process: {name}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     return {"seconds": seconds, "results": results, "log_bytes": log.nbytes, "peak": peak}
 
 

@@ -15,25 +15,15 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _timing import best_of
 
 from cxmodel import InteractionLog
 from cxmodel.io import read_csv
 
 KINDS = np.array(["view", "product_view", "search", "add_to_cart", "purchase", "survey", "login"])
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def make_arrays(n: int, seed: int = 0) -> dict[str, np.ndarray[Any, Any]]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _timing import best_of
 
 from cxmodel.journey import (
     attribution,
@@ -46,15 +46,6 @@ KINDS = np.array(
     ]
 )
 CHANNELS = np.array(["web", "app", "email", "push", "store"])
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def make_table(n: int, customers: int, seed: int = 0) -> dict[str, np.ndarray[Any, Any]]:

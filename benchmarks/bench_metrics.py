@@ -13,23 +13,13 @@ is reported as skipped. Usage: python benchmarks/bench_metrics.py [--rows N] [--
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from _timing import best_of
 
 from cxmodel.metrics import MetricTable, kaplan_meier, nps
-
-
-def _best(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def bench_nps(rows: int) -> None:
@@ -45,7 +35,7 @@ def bench_nps(rows: int) -> None:
         assert isinstance(table, MetricTable)
         return table
 
-    t_ours, table = _best(ours)
+    t_ours, table = best_of(ours)
     print(f"NPS by segment x month, {rows:,} answers: cxmodel {t_ours:.3f} s ({len(table)} groups)")
     try:
         import pandas as pd
@@ -66,7 +56,7 @@ def bench_nps(rows: int) -> None:
         out["ci_low"] = (out["value"] - 1.959963984540054 * out["se"]).clip(lower=-100.0)
         return out
 
-    t_peer, ref = _best(peer)
+    t_peer, ref = best_of(peer)
     answered = np.asarray(table["n"]) > 0  # pandas leaves out empty segment x month cells
     diff = max(
         float(np.max(np.abs(ref["value"].to_numpy() - np.asarray(table["value"])[answered]))),
@@ -81,7 +71,7 @@ def bench_km(n: int) -> None:
     life = np.round(rng.weibull(1.2, n) * 365, 1)
     cens = np.round(rng.uniform(0, 730, n), 1)
     d, e = np.minimum(life, cens), life <= cens
-    t_ours, km = _best(lambda: kaplan_meier(d, e))
+    t_ours, km = best_of(lambda: kaplan_meier(d, e))
     print(f"Kaplan-Meier, {n:,} durations ({int((~e).sum()):,} censored): cxmodel {t_ours:.3f} s")
     try:
         from lifelines import KaplanMeierFitter
@@ -90,7 +80,7 @@ def bench_km(n: int) -> None:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t_peer, ref = _best(lambda: KaplanMeierFitter().fit(d, e))
+        t_peer, ref = best_of(lambda: KaplanMeierFitter().fit(d, e))
     sf = ref.survival_function_.iloc[:, 0]
     idx = np.searchsorted(sf.index.to_numpy(), km.times)
     ci = ref.confidence_interval_.to_numpy()

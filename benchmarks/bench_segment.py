@@ -16,12 +16,11 @@ Usage: python benchmarks/bench_segment.py [--rows N] [--customers N]
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _timing import best_of
 
 from cxmodel.log import InteractionLog
 from cxmodel.log._customer_table import CustomerTable
@@ -41,15 +40,6 @@ KINDS = np.array(
     dtype=object,
 )
 PROBS = [0.4, 0.03, 0.05, 0.04, 0.08, 0.37, 0.03]
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def make(n: int, customers: int, seed: int = 0) -> dict[str, np.ndarray[Any, Any]]:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import DataError, NotFittedError
-from cxmodel.models._base import as_float_array, check_fitted, compress, params_repr
+from cxmodel.errors import DataError, NotFittedError, ValueTypeError
+from cxmodel.models import GammaGamma
+from cxmodel.models._base import (
+    as_float_array,
+    check_fitted,
+    compress,
+    fit_columns,
+    params_repr,
+    straddle_one,
+)
 
 
 class TestCompress:
@@ -100,3 +110,50 @@ class TestChecks:
         """Parameters print to four significant digits; an unfitted model says so."""
         assert params_repr("BetaGeo", {"r": 0.24312, "a": 12.3456}) == "BetaGeo(r=0.2431, a=12.35)"
         assert params_repr("BetaGeo", None) == "BetaGeo(unfitted)"
+
+
+class TestFitColumns:
+    def test_from_keywords(self) -> None:
+        """Without a summary the keyword arrays come back in order."""
+        assert fit_columns(None, {"frequency": [1], "T": [2]}) == [[1], [2]]
+
+    def test_from_summary_fields(self) -> None:
+        """A summary's fields, named by ``fields`` when they differ from the keywords."""
+        summary = SimpleNamespace(frequency=[1], recency=[0], T=[5])
+        given = {"frequency": None, "recency": None, "n_periods": None}
+        assert fit_columns(summary, given, ("frequency", "recency", "T")) == [[1], [0], [5]]
+
+    def test_missing_keyword(self) -> None:
+        """A missing array names every keyword the fit needs."""
+        with pytest.raises(DataError, match=r"^fit needs a summary or frequency=, recency= and T="):
+            fit_columns(None, {"frequency": [1], "recency": None, "T": [2]})
+
+    def test_not_a_summary(self) -> None:
+        """An object without the fields is refused, naming them."""
+        with pytest.raises(ValueTypeError, match="have frequency, monetary_value; got"):
+            fit_columns(object(), {"frequency": None, "monetary_value": None})
+
+
+class TestStraddleOne:
+    def test_far_from_one(self) -> None:
+        """A parameter 1e-7 or more away from 1: no copies."""
+        model = GammaGamma()
+        model.params_ = {"p": 1.0 + 1e-7, "q": 2.0, "gamma": 3.0}
+        assert straddle_one(model, "p") is None
+
+    def test_near_one(self) -> None:
+        """Within 1e-7 of 1: two copies of the same class at 1 -/+ 1e-6, the rest unchanged."""
+        model = GammaGamma()
+        model.params_ = {"p": 1.0 + 1e-8, "q": 2.0, "gamma": 3.0}
+        pair = straddle_one(model, "p")
+        assert pair is not None
+        assert [type(m) for m in pair] == [GammaGamma, GammaGamma]
+        assert [m.params_ for m in pair] == [
+            {"p": 1.0 - 1e-6, "q": 2.0, "gamma": 3.0},
+            {"p": 1.0 + 1e-6, "q": 2.0, "gamma": 3.0},
+        ]
+
+    def test_unfitted(self) -> None:
+        """An unfitted model is refused as everywhere else."""
+        with pytest.raises(NotFittedError):
+            straddle_one(GammaGamma(), "p")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -162,3 +163,26 @@ class TestReading:
         (diagnostic,) = info.value.errors
         assert diagnostic.code == "E214"  # type: ignore[attr-defined]
         assert diagnostic.message.startswith("rules[0].once: ")  # type: ignore[attr-defined]
+
+
+class TestUniqueNames:
+    TEXT = (
+        "trigger a:\n    when x\n    emit y\n"
+        "trigger b:\n    when x\n    emit y\n"
+        "alert c:\n    when count(x within 1 days) > 1\n    emit z"
+    )
+
+    @pytest.mark.parametrize(
+        ("section", "index", "path"),
+        [("rules", 1, "rules[1]"), ("alerts", 0, "alerts[0]")],
+        ids=["rule-after-rule", "alert-after-rule"],
+    )
+    def test_second_definition_is_refused(self, section: str, index: int, path: str) -> None:
+        """A rule or alert whose name is taken is refused at its JSON path, naming the first."""
+        data = parse(self.TEXT).to_dict()
+        data[section][index]["name"] = "a"
+        with pytest.raises(
+            TriggerSyntaxError,
+            match=rf"{re.escape(path)}\.name.*'a' is already defined at rules\[0\]",
+        ):
+            RuleSet.from_dict(data)

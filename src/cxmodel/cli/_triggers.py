@@ -111,6 +111,16 @@ def _known_customer(ids: list[str], wanted: str, source: str) -> None:
     raise DataError(f"customer {wanted!r} is not in {source} ({len(ids):,} customers); {hint}")
 
 
+def _as_of_option(parser: Any, verb: str) -> None:
+    """The required ``--as-of`` time of a command that evaluates rules (``verb`` says how)."""
+    parser.add_argument(
+        "--as-of",
+        required=True,
+        help=f"{verb} as of this time (ISO-8601; a date or a time without offset is read in "
+        "--timezone)",
+    )
+
+
 def add_trigger_commands(commands: Any) -> None:
     """Register ``check``, ``triggers`` and ``explain`` on the CLI's sub-command parser."""
     from cxmodel.cli._main import reading_options
@@ -124,11 +134,7 @@ def add_trigger_commands(commands: Any) -> None:
     run = commands.add_parser("triggers", help="evaluate rules over a data file")
     run.add_argument("rules", help="rules file (.cx)")
     run.add_argument("data", help="CSV, JSON lines or Parquet interactions")
-    run.add_argument(
-        "--as-of",
-        required=True,
-        help="evaluate as of this time (ISO-8601; a date or a time without offset is read in --timezone)",
-    )
+    _as_of_option(run, "evaluate")
     run.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     reading_options(run)
     run.set_defaults(run=_run)
@@ -137,10 +143,6 @@ def add_trigger_commands(commands: Any) -> None:
     why.add_argument("rules", help="rules file (.cx)")
     why.add_argument("data", help="CSV, JSON lines or Parquet interactions")
     why.add_argument("customer", help="the customer id")
-    why.add_argument(
-        "--as-of",
-        required=True,
-        help="explain as of this time (ISO-8601; a date or a time without offset is read in --timezone)",
-    )
+    _as_of_option(why, "explain")
     reading_options(why)
     why.set_defaults(run=_explain)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from cxmodel.expr._aggregates import AGGREGATE_FUNCTIONS, AggregateFunction, exact_sum
 from cxmodel.expr._ast import (
+    AGGREGATES,
     DURATION_UNITS,
+    FUNCTIONS,
     MAX_DURATION,
     MAX_NESTING,
     MAX_NUMBER,
@@ -35,7 +37,7 @@ from cxmodel.expr._checked import evaluate_checked
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.expr._evaluate import MAX_NODES, count_nodes, evaluate, missing
 from cxmodel.expr._lexer import Token, tokenize
-from cxmodel.expr._parser import AGGREGATES, FUNCTIONS, MAX_DEPTH, ExprParser, parse_expr
+from cxmodel.expr._parser import MAX_DEPTH, ExprParser, parse_expr
 from cxmodel.expr._types import TYPES, check_expr
 
 __all__ = [

@@ -427,6 +427,26 @@ def positive(duration: Duration | None, what: str) -> None:
         )
 
 
+def check_duration(value: object, what: str) -> None:
+    """Raise unless ``value`` is ``None`` or a positive :class:`Duration`; ``what`` names the
+    clause (``"within"``, ``"cooldown"``)."""
+    if value is None:
+        return
+    if not isinstance(value, Duration):
+        raise invalid(f"the duration of {what!r} must be a Duration, got {value!r}", code="E102")
+    positive(value, what)
+
+
+def check_condition(expr: object, what: str) -> None:
+    """Raise unless ``expr`` is ``None`` or an expression within the nesting limit; ``what``
+    names the clause (``"when"``, ``"unless"``)."""
+    if expr is None:
+        return
+    if not isinstance(expr, _NODES):
+        raise invalid(f"the condition of {what!r} must be an expression, got {expr!r}")
+    check_nesting(expr)
+
+
 @attrs.frozen
 class Name:
     """A property ``name``, or ``qualifier.name`` (a bound interaction or ``customer``)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from cxmodel.errors import CXModelError, TriggerSyntaxError
@@ -28,8 +30,6 @@ from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.expr._lexer import Token, tokenize
 
 __all__ = [
-    "AGGREGATES",
-    "FUNCTIONS",
     "MAX_DEPTH",
     "ExprParser",
     "ParseAbort",
@@ -196,30 +196,49 @@ class ExprParser:
         finally:
             self.depth -= 1
 
-    def _or(self) -> Expr:
-        left = self._and()
-        while self.at_word("or"):
+    def _left_chain(self, operand: Callable[[], Expr], at: Callable[..., bool], *ops: str) -> Expr:
+        """``operand (OP operand)*`` for the operators ``ops`` of one precedence level (``at``
+        tells whether one is next: :meth:`at_word` or :meth:`at_op`), grouped to the left."""
+        left = operand()
+        while at(*ops):
             op = self.advance()
-            left = Binary("or", left, self._and(), pos=(op.line, op.column))
+            left = Binary(op.text, left, operand(), pos=(op.line, op.column))
         return left
 
+    def _nested_unary(self, op: Token, operand: Callable[[], Expr]) -> Expr:
+        """``OP operand`` once ``op`` (``not`` or ``-``) is read, at most
+        :data:`MAX_DEPTH` deep."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise self.fail(
+                    "E104", f"more than {MAX_DEPTH} nested {op.text!r}", hint="simplify"
+                )
+            return Unary(op.text, operand(), pos=(op.line, op.column))
+        finally:
+            self.depth -= 1
+
+    def _comma_list(self, item: Callable[[], Expr], close: str, context: str) -> list[Expr]:
+        """``item, item, ...`` (possibly none) and the ``close`` operator after them
+        (``context`` says what it closes when it is missing)."""
+        items: list[Expr] = []
+        if not self.at_op(close):
+            items.append(item())
+            while self.at_op(","):
+                self.advance()
+                items.append(item())
+        self.expect_op(close, context)
+        return items
+
+    def _or(self) -> Expr:
+        return self._left_chain(self._and, self.at_word, "or")
+
     def _and(self) -> Expr:
-        left = self._not()
-        while self.at_word("and"):
-            op = self.advance()
-            left = Binary("and", left, self._not(), pos=(op.line, op.column))
-        return left
+        return self._left_chain(self._not, self.at_word, "and")
 
     def _not(self) -> Expr:
         if self.at_word("not"):
-            op = self.advance()
-            self.depth += 1
-            try:
-                if self.depth > MAX_DEPTH:
-                    raise self.fail("E104", f"more than {MAX_DEPTH} nested 'not'", hint="simplify")
-                return Unary("not", self._not(), pos=(op.line, op.column))
-            finally:
-                self.depth -= 1
+            return self._nested_unary(self.advance(), self._not)
         return self._comparison()
 
     def _comparison(self) -> Expr:
@@ -248,13 +267,7 @@ class ExprParser:
                     "'in customer timezone'",
                 )
             self.advance()
-            items: list[Expr] = []
-            if not self.at_op("]"):
-                items.append(self._coalesce())
-                while self.at_op(","):
-                    self.advance()
-                    items.append(self._coalesce())
-            self.expect_op("]", "to close the list")
+            items = self._comma_list(self._coalesce, "]", "to close the list")
             return InList(left, tuple(items), negated, pos=(op.line, op.column))
         return left
 
@@ -265,25 +278,13 @@ class ExprParser:
         return following.kind == "NAME" and following.text == "customer"
 
     def _coalesce(self) -> Expr:
-        left = self._additive()
-        while self.at_op("??"):
-            op = self.advance()
-            left = Binary("??", left, self._additive(), pos=(op.line, op.column))
-        return left
+        return self._left_chain(self._additive, self.at_op, "??")
 
     def _additive(self) -> Expr:
-        left = self._multiplicative()
-        while self.at_op("+", "-"):
-            op = self.advance()
-            left = Binary(op.text, left, self._multiplicative(), pos=(op.line, op.column))
-        return left
+        return self._left_chain(self._multiplicative, self.at_op, "+", "-")
 
     def _multiplicative(self) -> Expr:
-        left = self._unary()
-        while self.at_op("*", "/", "%"):
-            op = self.advance()
-            left = Binary(op.text, left, self._unary(), pos=(op.line, op.column))
-        return left
+        return self._left_chain(self._unary, self.at_op, "*", "/", "%")
 
     def _unary(self) -> Expr:
         if self.at_op("-"):
@@ -294,13 +295,7 @@ class ExprParser:
                 number = self.advance()
                 assert isinstance(number.value, (int, float))
                 return Literal(-number.value, pos=(op.line, op.column))
-            self.depth += 1
-            try:
-                if self.depth > MAX_DEPTH:
-                    raise self.fail("E104", f"more than {MAX_DEPTH} nested '-'", hint="simplify")
-                return Unary("-", self._unary(), pos=(op.line, op.column))
-            finally:
-                self.depth -= 1
+            return self._nested_unary(op, self._unary)
         return self._primary()
 
     def _primary(self) -> Expr:
@@ -362,13 +357,7 @@ class ExprParser:
             close = get_close_matches(name.text, known, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"functions are {', '.join(known)}"
             raise self.fail("E107", f"unknown function {name.text!r}", hint=hint, token=name)
-        args: list[Expr] = []
-        if not self.at_op(")"):
-            args.append(self.expression())
-            while self.at_op(","):
-                self.advance()
-                args.append(self.expression())
-        self.expect_op(")", f"to close the call to {name.text}")
+        args = self._comma_list(self.expression, ")", f"to close the call to {name.text}")
         arity = len(FUNCTIONS[name.text][0])
         if len(args) != arity:
             raise self.fail(

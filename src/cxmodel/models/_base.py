@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import numpy as np
@@ -27,9 +27,10 @@ __all__ = [
     "as_float_array",
     "broadcastable",
     "check_fitted",
-    "check_summary",
+    "fit_columns",
     "maximise_likelihood",
     "standard_errors",
+    "straddle_one",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -70,6 +71,30 @@ def check_fitted(model: object, attribute: str = "params_") -> None:
         )
 
 
+class _Fitted(Protocol):
+    params_: dict[str, float] | None
+
+
+_M = TypeVar("_M", bound=_Fitted)
+
+
+def straddle_one(model: _M, name: str) -> tuple[_M, _M] | None:
+    """Copies of the fitted ``model`` with the parameter ``name`` at 1 -/+ 1e-6 when it is
+    within 1e-7 of 1, where the closed forms are 0/0; ``None`` otherwise.
+
+    The expectations are smooth in the parameter, so the mean over the two copies is the
+    limit to ~1e-12.
+    """
+    check_fitted(model)
+    assert model.params_ is not None
+    if abs(model.params_[name] - 1.0) >= 1e-7:
+        return None
+    lo, hi = type(model)(), type(model)()
+    lo.params_ = {**model.params_, name: 1.0 - 1e-6}
+    hi.params_ = {**model.params_, name: 1.0 + 1e-6}
+    return lo, hi
+
+
 def broadcastable(where: str, **arrays: FloatArray) -> None:
     """Raise a DataError unless ``arrays`` broadcast together (one value, or one per customer)."""
     try:
@@ -81,13 +106,31 @@ def broadcastable(where: str, **arrays: FloatArray) -> None:
         ) from None
 
 
-def check_summary(summary: Any, fields: tuple[str, ...]) -> None:
-    """Refuse a ``summary`` without the per-customer arrays ``fit`` reads."""
-    if not all(hasattr(summary, field) for field in fields):
-        raise ValueTypeError(
-            f"fit(): summary must be an RFMSummary (from cxmodel.models.rfm_summary) or have "
-            f"{', '.join(fields)}; got {got(summary)}"
-        )
+def fit_columns(
+    summary: Any,
+    given: Mapping[str, npt.ArrayLike | None],
+    fields: tuple[str, ...] | None = None,
+) -> list[npt.ArrayLike]:
+    """The per-customer arrays ``fit`` reads: the ``summary``'s ``fields`` (default: the
+    names of ``given``) when a summary is given, else the ``given`` keyword arrays.
+
+    Raises :class:`~cxmodel.errors.ValueTypeError` for a summary without those fields and
+    :class:`~cxmodel.errors.DataError` when an array is missing.
+    """
+    if summary is not None:
+        fields = tuple(given) if fields is None else fields
+        if not all(hasattr(summary, field) for field in fields):
+            raise ValueTypeError(
+                f"fit(): summary must be an RFMSummary (from cxmodel.models.rfm_summary) or "
+                f"have {', '.join(fields)}; got {got(summary)}"
+            )
+        columns = [getattr(summary, field) for field in fields]
+    else:
+        columns = list(given.values())
+    if any(column is None for column in columns):
+        names = [f"{name}=" for name in given]
+        raise DataError(f"fit needs a summary or {', '.join(names[:-1])} and {names[-1]}")
+    return columns
 
 
 def as_float_array(name: str, value: Any, *, nonnegative: bool = True) -> FloatArray:

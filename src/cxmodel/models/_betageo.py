@@ -11,7 +11,12 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from scipy.stats import nbinom
 
 from cxmodel._arguments import integer, random_seed, real
-from cxmodel.models._base import FloatArray, as_float_array, broadcastable, check_fitted
+from cxmodel.models._base import (
+    FloatArray,
+    as_float_array,
+    broadcastable,
+    straddle_one,
+)
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
 
@@ -186,18 +191,8 @@ class BetaGeo(TransactionModel):
         return np.asarray(term, dtype=np.float64)
 
     def _a_near_one(self) -> tuple[BetaGeo, BetaGeo] | None:
-        """Copies with a = 1 -/+ 1e-6 when a is within 1e-7 of 1, where the closed forms are 0/0.
-
-        The expectations are smooth in a, so the mean of the two sides is the limit to ~1e-12.
-        """
-        check_fitted(self)
-        assert self.params_ is not None
-        if abs(self.params_["a"] - 1.0) >= 1e-7:
-            return None
-        lo, hi = type(self)(), type(self)()
-        lo.params_ = {**self.params_, "a": 1.0 - 1e-6}
-        hi.params_ = {**self.params_, "a": 1.0 + 1e-6}
-        return lo, hi
+        """Copies with a = 1 -/+ 1e-6 when a is within 1e-7 of 1 (see :func:`straddle_one`)."""
+        return straddle_one(self, "a")
 
     def probability_alive(
         self, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg
 
 from cxmodel._arguments import float_array, got, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
-from cxmodel.errors import ConvergenceWarning, DataError, SchemaError, ValueTypeError
+from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
+from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
 
@@ -357,46 +356,22 @@ class CoxPH(WaldRegression):
             ts, xs, es, self.ties == "efron", None if start is None else start[order]
         )
         p = mat.shape[1]
-        beta = np.zeros(p)
-        ll, grad, hess = data.evaluate(beta, self.penalizer)
-        converged = False
-        message = "maximum number of iterations reached"
-        it = 0
-        for it in range(1, self.max_iter + 1):  # noqa: B007 (reported after the loop)
-            try:
-                step = linalg.solve(-hess, grad, assume_a="pos")
-            except (linalg.LinAlgError, ValueError):
-                step = linalg.lstsq(-hess, grad)[0]
-            scale = 1.0
-            while True:
-                new = beta + scale * step
-                ll_new, g_new, h_new = data.evaluate(new, self.penalizer)
-                if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * max(1.0, abs(ll)):
-                    break
-                scale *= 0.5
-                if scale < 1e-10:
-                    break
-            if scale < 1e-10:
-                message = "step halving could not increase the partial likelihood"
-                break
-            change = float(np.max(np.abs(new - beta))) if p else 0.0
-            beta, ll, grad, hess = new, ll_new, g_new, h_new
-            if change < self.tol or (p and float(np.max(np.abs(grad))) < 1e-12):
-                converged, message = True, "converged"
-                break
-        if not converged:
-            warnings.warn(
-                f"CoxPH: Newton-Raphson did not converge ({message} after {it} iterations); "
-                "a covariate that separates events from censorings drives its coefficient to "
-                "infinity, penalizer > 0 helps",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        try:
-            cov = linalg.inv(-hess)
-            se = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
-        except (linalg.LinAlgError, ValueError):
-            se = np.full(p, np.nan)
+        fit = newton_raphson(
+            lambda b: data.evaluate(b, self.penalizer),
+            np.zeros(p),
+            tol=self.tol,
+            max_iter=self.max_iter,
+            objective="partial likelihood",
+            gradient_tol=1e-12,
+        )
+        beta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
+        warn_unconverged(
+            fit,
+            "CoxPH: Newton-Raphson",
+            "a covariate that separates events from censorings drives its coefficient to "
+            "infinity, penalizer > 0 helps",
+        )
+        cov, se = inverse_information(fit.hessian)
         self.feature_names_ = feature_names
         self.coef_ = beta
         self.standard_errors_ = se
@@ -405,7 +380,9 @@ class CoxPH(WaldRegression):
         self.mean_ = mean
         self.n_samples_ = int(t.size)
         self.n_events_ = int(events.sum())
-        self.convergence_ = Convergence(converged, it, float(np.linalg.norm(grad)), 1, message)
+        self.convergence_ = Convergence(
+            fit.converged, fit.iterations, float(np.linalg.norm(grad)), 1, fit.message
+        )
         self.baseline_cumulative_hazard_ = data.breslow(beta)
         self._train = (t, mat, events)
         self._concordance: float | None = None

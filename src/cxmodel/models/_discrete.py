@@ -14,11 +14,12 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
-    check_summary,
     compress,
+    fit_columns,
     maximise_likelihood,
     params_repr,
     standard_errors,
+    straddle_one,
 )
 from cxmodel.models._plots import TransactionPlots
 
@@ -96,11 +97,11 @@ class BetaGeoBetaBinom(TransactionPlots):
         weights: npt.ArrayLike | None = None,
     ) -> BetaGeoBetaBinom:
         """Fit on (frequency, recency, n_periods) in opportunities; returns self."""
-        if summary is not None:
-            check_summary(summary, ("frequency", "recency", "T"))
-            frequency, recency, n_periods = summary.frequency, summary.recency, summary.T
-        if frequency is None or recency is None or n_periods is None:
-            raise DataError("fit needs frequency=, recency= and n_periods=")
+        frequency, recency, n_periods = fit_columns(
+            summary,
+            {"frequency": frequency, "recency": recency, "n_periods": n_periods},
+            ("frequency", "recency", "T"),
+        )
         x, t_x, n = _validate_bgbb(frequency, recency, n_periods)
         if x.size == 0:
             raise DataError("no customers to fit")
@@ -128,14 +129,7 @@ class BetaGeoBetaBinom(TransactionPlots):
 
     def _gamma_near_one(self) -> tuple[BetaGeoBetaBinom, BetaGeoBetaBinom] | None:
         """Copies with gamma = 1 -/+ 1e-6 when gamma is within 1e-7 of 1 (0/0 in the forms)."""
-        par = self._p()
-        if abs(par[2] - 1.0) >= 1e-7:
-            return None
-        assert self.params_ is not None
-        lo, hi = BetaGeoBetaBinom(), BetaGeoBetaBinom()
-        lo.params_ = {**self.params_, "gamma": 1.0 - 1e-6}
-        hi.params_ = {**self.params_, "gamma": 1.0 + 1e-6}
-        return lo, hi
+        return straddle_one(self, "gamma")
 
     def probability_alive(
         self, frequency: npt.ArrayLike, recency: npt.ArrayLike, n_periods: npt.ArrayLike

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg, special
+from scipy import special
 
 from cxmodel._arguments import float_array, got
-from cxmodel.errors import ConvergenceWarning, DataError, SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 from cxmodel.models._cox import WaldRegression, as_design
+from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["DiscreteHazard", "expand_person_period"]
 
@@ -174,46 +174,15 @@ class DiscreteHazard(WaldRegression):
             hess = -(design.T * w) @ design - np.diag(penalty)
             return ll, grad, hess
 
-        ll, grad, hess = evaluate(theta)
-        converged = False
-        message = "maximum number of iterations reached"
-        it = 0
-        for it in range(1, self.max_iter + 1):  # noqa: B007 (reported after the loop)
-            try:
-                step = linalg.solve(-hess, grad, assume_a="pos")
-            except (linalg.LinAlgError, ValueError):
-                step = linalg.lstsq(-hess, grad)[0]
-            scale = 1.0
-            while True:
-                new = theta + scale * step
-                ll_new, g_new, h_new = evaluate(new)
-                if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * max(1.0, abs(ll)):
-                    break
-                scale *= 0.5
-                if scale < 1e-10:
-                    break
-            if scale < 1e-10:
-                message = "step halving could not increase the likelihood"
-                break
-            change = float(np.max(np.abs(new - theta)))
-            theta, ll, grad, hess = new, ll_new, g_new, h_new
-            if change < self.tol:
-                converged, message = True, "converged"
-                break
-        if not converged:
-            warnings.warn(
-                f"DiscreteHazard: IRLS did not converge ({message} after {it} iterations); a "
-                "period or covariate with no (or only) events drives its coefficient to "
-                "infinity, penalizer > 0 helps",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        try:
-            cov = linalg.inv(-hess)
-            diag = np.diag(cov)
-            se_all = np.sqrt(np.where(diag > 0, diag, np.nan))
-        except (linalg.LinAlgError, ValueError):
-            se_all = np.full(k + p, np.nan)
+        fit = newton_raphson(evaluate, theta, tol=self.tol, max_iter=self.max_iter)
+        theta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
+        warn_unconverged(
+            fit,
+            "DiscreteHazard: IRLS",
+            "a period or covariate with no (or only) events drives its coefficient to "
+            "infinity, penalizer > 0 helps",
+        )
+        _, se_all = inverse_information(fit.hessian)
         beta = theta[k:]
         self.feature_names_ = feature_names
         self.coef_ = beta
@@ -222,7 +191,9 @@ class DiscreteHazard(WaldRegression):
         self.baseline_ = theta[:k] - float(mean @ beta)
         self.log_likelihood_ = float(ll + 0.5 * penalty @ theta**2)
         self.n_periods_ = k
-        self.convergence_ = Convergence(converged, it, float(np.linalg.norm(grad)), 1, message)
+        self.convergence_ = Convergence(
+            fit.converged, fit.iterations, float(np.linalg.norm(grad)), 1, fit.message
+        )
         return self
 
     def predict_hazard(self, X: npt.ArrayLike, periods: npt.ArrayLike | None = None) -> FloatArray:

@@ -16,8 +16,8 @@ from cxmodel.models._base import (
     as_float_array,
     broadcastable,
     check_fitted,
-    check_summary,
     compress,
+    fit_columns,
     maximise_likelihood,
     params_repr,
     standard_errors,
@@ -81,11 +81,9 @@ class GammaGamma:
         ``progress=True`` shows a progress bar on standard error, one step per optimiser
         iteration (needs the ``progress`` extra); the fit is the same.
         """
-        if summary is not None:
-            check_summary(summary, ("frequency", "monetary_value"))
-            frequency, monetary_value = summary.frequency, summary.monetary_value
-        if frequency is None or monetary_value is None:
-            raise DataError("fit needs a summary or frequency= and monetary_value=")
+        frequency, monetary_value = fit_columns(
+            summary, {"frequency": frequency, "monetary_value": monetary_value}
+        )
         x = as_float_array("frequency", frequency)
         m = as_float_array("monetary_value", monetary_value)
         if x.shape != m.shape:

@@ -16,8 +16,8 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
-    check_summary,
     compress,
+    fit_columns,
     maximise_likelihood,
     params_repr,
     standard_errors,
@@ -169,11 +169,9 @@ class TransactionModel(TransactionPlots, abc.ABC):
             The optimiser stopped without converging; the parameters are the best point found
             and :attr:`convergence_` says how it ended.
         """
-        if summary is not None:
-            check_summary(summary, ("frequency", "recency", "T"))
-            frequency, recency, T = summary.frequency, summary.recency, summary.T
-        if frequency is None or recency is None or T is None:
-            raise DataError("fit needs a summary or frequency=, recency= and T=")
+        frequency, recency, T = fit_columns(
+            summary, {"frequency": frequency, "recency": recency, "T": T}
+        )
         x, t_x, big_t = validate_history(frequency, recency, T)
         w = None
         if weights is not None:

@@ -25,10 +25,11 @@ from cxmodel.triggers._engine import TriggerEngine
 from cxmodel.triggers._examples import EXAMPLE_RULES
 from cxmodel.triggers._explain import Explanation, RuleExplanation, describe_because, explain
 from cxmodel.triggers._firings import Firing, Firings, firing_id, write_firings
-from cxmodel.triggers._parse import MAX_RULES, parse
+from cxmodel.triggers._parse import parse
 from cxmodel.triggers._policies import holdout_fraction
 from cxmodel.triggers._reach import Reach
 from cxmodel.triggers._rules import (
+    MAX_RULES,
     Emit,
     Holdout,
     Pattern,

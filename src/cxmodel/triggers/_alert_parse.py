@@ -3,6 +3,7 @@ clauses refused in one (E225). The rule parser (``_parse.py``) builds on it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cxmodel.errors import TriggerSyntaxError
@@ -27,6 +28,19 @@ class AlertParser(ExprParser):
         def at_block(self) -> bool:
             """At the start of a rule, an alert or a contact policy."""
 
+    def block_name(self, keyword: str, what: str, example: str, sync: Callable[[], None]) -> str:
+        """The ``NAME`` of ``KEYWORD NAME:`` opening a rule, an alert or a contact policy (the
+        keyword is read); on an error, reported, ``sync`` skips ahead and the name is what was
+        read of it (``""`` when none)."""
+        name = ""
+        try:
+            hint = f"e.g. {keyword} {example}:"
+            name = self.expect_name(f"{what} after {keyword!r}", hint=hint).text
+            self.expect_op(":", f"after '{keyword} {name}'")
+        except ParseAbort:
+            sync()
+        return name
+
     def at_alert(self) -> bool:
         """At ``alert NAME`` (``alert`` alone may be a property's name)."""
         return self.at_word("alert") and self.peek().kind == "NAME"
@@ -37,12 +51,7 @@ class AlertParser(ExprParser):
         start = self.advance()  # alert
         n_errors = len(self.errors)
         fields: dict[str, object] = {}
-        name = ""
-        try:
-            name = self.expect_name("an alert name after 'alert'", hint="e.g. alert spike:").text
-            self.expect_op(":", f"after 'alert {name}'")
-        except ParseAbort:
-            self.sync_alert()
+        name = self.block_name("alert", "an alert name", "spike", self.sync_alert)
         positions: dict[str, int] = {}
         while self.tok.kind != "EOF" and not self.at_block():
             word = self.tok

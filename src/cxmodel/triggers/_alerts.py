@@ -19,6 +19,8 @@ import attrs
 from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Duration, Expr, Name, walk
 from cxmodel.expr._ast import (
     at_path,
+    check_condition,
+    check_duration,
     children,
     duration_from_dict,
     duration_to_dict,
@@ -33,7 +35,7 @@ from cxmodel.expr._ast import (
 )
 from cxmodel.triggers._context import shift
 from cxmodel.triggers._evidence import outer_nodes
-from cxmodel.triggers._rules import Emit, _duration, _where
+from cxmodel.triggers._rules import Emit
 
 __all__ = [
     "ALERT_CUSTOMER_ID",
@@ -159,9 +161,9 @@ def _check_alert(a: Alert, attribute: Any, value: Any) -> None:
         raise invalid(f"alert {a.name!r}: 'emit' must be an Emit")
     if a.when is None:
         raise invalid(f"alert {a.name!r} has no condition", code="E203")
-    _where(a.when, "when")
-    _where(a.segment, "for customers where")
-    _duration(a.cooldown, "cooldown")
+    check_condition(a.when, "when")
+    check_condition(a.segment, "for customers where")
+    check_duration(a.cooldown, "cooldown")
     if not isinstance(a.once, bool):
         raise invalid(f"alert {a.name!r}: 'once' must be true or false")
     if _check_outer(a.when, "the condition", a) == 0:

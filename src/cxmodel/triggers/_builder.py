@@ -151,6 +151,11 @@ class E:
         return E(Call("lower", (self.node,)))
 
 
+def _emit(action: str, payload: dict[str, Any]) -> Emit:
+    """``emit ACTION(key = value, ...)`` with each value as an expression."""
+    return Emit(action, tuple((key, _node(value)) for key, value in payload.items()))
+
+
 def col(name: str) -> E:
     """A property: ``col("value")``, ``col("p.value")`` or ``col("customer.plan")``."""
     if "." in name:
@@ -282,7 +287,7 @@ class _Draft:
         rule = Rule(
             name=self.name,
             when=self.when_,
-            emit=Emit(action, tuple((k, _node(v)) for k, v in payload.items())),
+            emit=_emit(action, payload),
             then=self.then_,
             unless=self.unless_,
             condition=self.condition_,
@@ -460,8 +465,7 @@ class _AlertDraft:
 
     def emit(self, action: str, **payload: Any) -> _AlertReady:
         """``emit ACTION(key = value, ...)``; then add ``cooldown`` / ``once`` and build."""
-        emit = Emit(action, tuple((k, _node(v)) for k, v in payload.items()))
-        return _AlertReady(Alert(self.name, self.when_, emit, self.segment_))
+        return _AlertReady(Alert(self.name, self.when_, _emit(action, payload), self.segment_))
 
 
 @attrs.frozen

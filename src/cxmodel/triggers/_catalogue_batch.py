@@ -35,7 +35,9 @@ from cxmodel.triggers._policies import (
     _policies,
     _quiet,
     consent_at,
-    held_out,
+    held_out_rows,
+    month_zones,
+    verdict_parts,
 )
 from cxmodel.triggers._rules import Rule
 
@@ -326,15 +328,9 @@ def catalogue_firings(
     else:
         consent = np.ones(len(found), dtype=bool)
     previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
-    months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
-    zones = ctx.zones(found.cust) if months else None
-    held = None
-    if rule.holdout is not None:
-        codes, inverse = np.unique(found.cust, return_inverse=True)
-        ids = np.asarray(ctx.customers, dtype=object)[codes].tolist()
-        held = held_out(rule, ids)[inverse.reshape(-1)]
+    zones = month_zones(ctx, rule, found.cust)
+    held = held_out_rows(ctx, rule, found.cust)
     reasons = _policies(rule, found.cust, times, consent, previous, zones, held)
-    emitted = np.asarray(reasons == None, dtype=bool)  # noqa: E711 (elementwise)
     tested: dict[str, dict[str, Array]] = {}
     payloads: dict[str, Array] = {}
     if len(found):
@@ -343,21 +339,11 @@ def catalogue_firings(
         payloads = {
             key: _at_events(ctx, events, rule, expr, found, end) for key, expr in rule.emit.payload
         }
-    out = []
-    for part, reason in ((emitted, None), (~emitted, reasons)):
-        out.append(
-            _block(
-                ctx,
-                events,
-                rule,
-                found.take(part),
-                times[part],
-                {k: v[part] for k, v in payloads.items()},
-                None if reason is None else reason[part],
-                {c: {k: v[part] for k, v in values.items()} for c, values in tested.items()},
-            )
-        )
-    return out[0], out[1]
+    emitted, suppressed = (
+        _block(ctx, events, rule, found.take(part), times[part], values, why, because)
+        for part, why, values, because in verdict_parts(reasons, payloads, tested)
+    )
+    return emitted, suppressed
 
 
 def _block(

@@ -188,11 +188,9 @@ def explain(
     customers : mapping of str to Customer, optional
         Traits and consent per customer id, as in :func:`evaluate`.
     catalogue : records or columns, optional
-        The catalogue events, as :func:`~cxmodel.triggers.evaluate` takes them.
-
-    ``catalogue`` holds the catalogue events, as :func:`~cxmodel.triggers.evaluate` takes
-    them; a catalogue rule that did not fire says whether no event came, none passed its
-    ``when ... where``, none reached the customer, or its ``if`` was false.
+        The catalogue events, as :func:`~cxmodel.triggers.evaluate` takes them. A catalogue
+        rule that did not fire says whether no event came, none passed its ``when ...
+        where``, none reached the customer, or its ``if`` was false.
 
     Examples
     --------

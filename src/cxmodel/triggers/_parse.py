@@ -27,7 +27,7 @@ from cxmodel.triggers._rules import (
     WhenMode,
 )
 
-__all__ = ["MAX_RULES", "parse"]
+__all__ = ["parse"]
 
 _CLAUSES = (
     "when", "unless", "if", "emit", "cooldown", "once", "requires", "quiet", "holdout",
@@ -118,14 +118,7 @@ class _RuleParser(AlertParser):
         start = self.advance()  # trigger
         n_errors = len(self.errors)
         fields: dict[str, object] = {}
-        name = ""
-        try:
-            name = self.expect_name(
-                "a rule name after 'trigger'", hint="e.g. trigger churn_risk:"
-            ).text
-            self.expect_op(":", f"after 'trigger {name}'")
-        except ParseAbort:
-            self.sync()
+        name = self.block_name("trigger", "a rule name", "churn_risk", self.sync)
         positions: dict[str, int] = {}
         while self.tok.kind != "EOF" and not self.at_block():
             word = self.tok
@@ -396,18 +389,11 @@ class _RuleParser(AlertParser):
         start = self.advance()  # contact
         self.advance()  # policy
         n_errors = len(self.errors)
-        name = ""
         limit: int | None = None
         per: Duration | None = None
         names: list[Token] = []
         seen: dict[str, int] = {}
-        try:
-            name = self.expect_name(
-                "a policy name after 'contact policy'", hint="e.g. contact policy weekly:"
-            ).text
-            self.expect_op(":", f"after 'contact policy {name}'")
-        except ParseAbort:
-            self.sync_policy()
+        name = self.block_name("contact policy", "a policy name", "weekly", self.sync_policy)
         while self.tok.kind != "EOF" and not self.at_block():
             word = self.tok
             try:

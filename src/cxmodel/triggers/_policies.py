@@ -36,14 +36,24 @@ __all__ = [
     "consent_key",
     "customer_consent",
     "held_out",
+    "held_out_rows",
     "holdout_fraction",
+    "month_zones",
     "policy_input",
     "policy_output",
     "policy_reason",
     "quiet_until",
+    "verdict_parts",
 ]
 
 IntArray = npt.NDArray[np.int64]
+#: One side of :func:`verdict_parts`: mask, reasons, payload columns, ``because`` values.
+_VerdictPart = tuple[
+    npt.NDArray[np.bool_],
+    npt.NDArray[Any] | None,
+    dict[str, npt.NDArray[Any]],
+    dict[str, dict[str, npt.NDArray[Any]]],
+]
 
 _DAY = 86_400_000_000
 _MINUTE = 60_000_000
@@ -73,6 +83,42 @@ def held_out(rule: Rule, customer_ids: Iterable[str]) -> npt.NDArray[np.bool_]:
     if holdout is None:
         return np.zeros(len(ids), dtype=bool)
     return held_out_customers(rule.name, holdout.salt, holdout.share, ids)
+
+
+def held_out_rows(ctx: LogContext, rule: Rule, cust: IntArray) -> npt.NDArray[np.bool_] | None:
+    """Whether the customer of each firing (codes ``cust`` of ``ctx``) is in ``rule``'s
+    holdout, deciding each customer once; ``None`` for a rule without one."""
+    if rule.holdout is None:
+        return None
+    codes, inverse = np.unique(cust, return_inverse=True)
+    ids = np.asarray(ctx.customers, dtype=object)[codes].tolist()
+    return held_out(rule, ids)[inverse.reshape(-1)]
+
+
+def month_zones(ctx: LogContext, rule: Rule, cust: IntArray) -> Zones | None:
+    """The time zones of customers ``cust`` when the rule's ``cooldown`` or ``once ...
+    every`` counts calendar months in customer time; ``None`` otherwise (UTC)."""
+    months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
+    return ctx.zones(cust) if months else None
+
+
+def verdict_parts(
+    reasons: npt.NDArray[Any],
+    payloads: Mapping[str, npt.NDArray[Any]],
+    tested: Mapping[str, Mapping[str, npt.NDArray[Any]]],
+) -> list[_VerdictPart]:
+    """Firings split by verdict, the emitted (reason ``None``) then the suppressed: each
+    part's mask, its reasons (``None`` for the emitted), payload and ``because`` values."""
+    emitted = np.asarray(reasons == None, dtype=bool)  # noqa: E711 (elementwise)
+    return [
+        (
+            part,
+            None if reason is None else reason[part],
+            {key: column[part] for key, column in payloads.items()},
+            {c: {k: v[part] for k, v in values.items()} for c, values in tested.items()},
+        )
+        for part, reason in ((emitted, None), (~emitted, reasons))
+    ]
 
 
 def quiet_until(rule: Rule, time: int, zone: str | None) -> int:
@@ -346,8 +392,6 @@ def absence(rule: Rule) -> dict[str, Any] | None:
     """What must not have happened for ``rule`` to fire (shown in ``because["no"]``): the kind
     (``None``: any interaction) and the condition's text; ``None`` for rules that wait for
     nothing."""
-    """What must not have happened for ``rule`` to fire: the kind (``None``: any interaction)
-    and the condition's text, or ``None`` for rules that wait for nothing."""
     when, then = rule.when, rule.then
     if when.mode == "inactive":
         return {"kind": None}
@@ -445,13 +489,8 @@ def policy_input(
         consent = consent_at(ctx, rule.consent, cand.cust[idx], last, customers)
     else:
         consent = np.ones(len(idx), dtype=bool)
-    months = any(d is not None and d.unit == "months" for d in (rule.cooldown, rule.once_every))
-    zones = ctx.zones(cand.cust[idx]) if months else None
-    held = None
-    if rule.holdout is not None:
-        codes, inverse = np.unique(cand.cust[idx], return_inverse=True)
-        ids = np.asarray(ctx.customers, dtype=object)[codes].tolist()
-        held = held_out(rule, ids)[inverse.reshape(-1)]
+    zones = month_zones(ctx, rule, cand.cust[idx])
+    held = held_out_rows(ctx, rule, cand.cust[idx])
     return PolicyInput(ctx, rule, cand, idx, times, consent, zones, held)
 
 
@@ -459,7 +498,6 @@ def policy_output(p: PolicyInput, reasons: npt.NDArray[Any]) -> tuple[FiringBloc
     """The firings of ``p`` as (emitted, suppressed) blocks, given each one's verdict
     (``None``: emitted, else the reason), with their payloads and ``because`` values."""
     ctx, rule, cand, idx, times = p.ctx, p.rule, p.cand, p.idx, p.times
-    emitted = np.asarray(reasons == None, dtype=bool)  # noqa: E711 (elementwise)
     tested = evidence(ctx, rule, cand.anchor[idx], cand.matched[idx], cand.end[idx], cand.time[idx])
     payloads: dict[str, Any] = {}
     for key, expr in rule.emit.payload:
@@ -471,21 +509,11 @@ def policy_output(p: PolicyInput, reasons: npt.NDArray[Any]) -> tuple[FiringBloc
             end=cand.end[idx],
             now=cand.time[idx],
         )
-    out = []
-    for part, reason in ((emitted, None), (~emitted, reasons)):
-        out.append(
-            _block(
-                ctx,
-                rule,
-                cand,
-                idx[part],
-                times[part],
-                {k: v[part] for k, v in payloads.items()},
-                None if reason is None else reason[part],
-                {c: {k: v[part] for k, v in values.items()} for c, values in tested.items()},
-            )
-        )
-    return out[0], out[1]
+    emitted, suppressed = (
+        _block(ctx, rule, cand, idx[part], times[part], values, why, because)
+        for part, why, values, because in verdict_parts(reasons, payloads, tested)
+    )
+    return emitted, suppressed
 
 
 def apply_contact_policy(

@@ -16,9 +16,8 @@ from typing import Any
 
 import attrs
 
-from cxmodel.expr import Aggregate, Binary, Duration, Expr, Name, check_nesting, walk
-from cxmodel.expr._ast import _NODES as _EXPR_TYPES
-from cxmodel.expr._ast import identifier, invalid, positive
+from cxmodel.expr import Aggregate, Binary, Duration, Expr, Name, walk
+from cxmodel.expr._ast import check_condition, check_duration, identifier, invalid
 
 __all__ = ["Reach", "check_catalogue_clauses", "join_terms"]
 
@@ -27,12 +26,7 @@ _HINT = "join on a key, e.g. 'for customers with product_view where product == r
 
 def _check_reach(r: Reach, attribute: Any, value: Any) -> None:
     identifier(r.kind, "interaction kind")
-    if r.where is not None:
-        if not isinstance(r.where, (*_EXPR_TYPES,)):
-            raise invalid(
-                f"the condition of 'for customers with' must be an expression, got {r.where!r}"
-            )
-        check_nesting(r.where)
+    check_condition(r.where, "for customers with")
     if r.within is None:
         raise invalid(
             f"'for customers with {r.kind}' needs a window: 'within D'",
@@ -40,11 +34,7 @@ def _check_reach(r: Reach, attribute: Any, value: Any) -> None:
             pos=r.pos,
             code="E213",
         )
-    if not isinstance(r.within, Duration):
-        raise invalid(
-            f"the window of 'for customers with' must be a Duration, got {r.within!r}", code="E102"
-        )
-    positive(r.within, "within")
+    check_duration(r.within, "within")
 
 
 @attrs.frozen

@@ -12,25 +12,25 @@ from __future__ import annotations
 import enum
 import json
 import math
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 
 from cxmodel.errors import NotFoundError, TriggerSyntaxError, TriggerTypeError, did_you_mean
-from cxmodel.expr import Duration, Expr, check_nesting
-from cxmodel.expr._ast import _NODES as _EXPR_TYPES
+from cxmodel.expr import Duration, Expr
 from cxmodel.expr._ast import (
     _format_number,
     _quote,
     at_path,
+    check_condition,
+    check_duration,
     fields,
     identifier,
     invalid,
     json_error,
     json_list,
     known,
-    positive,
 )
 from cxmodel.expr._diagnostics import Diagnostic, render_diagnostics
 from cxmodel.triggers._contact import ContactPolicy, policy_problems
@@ -126,20 +126,16 @@ def _clause(message: str, pos: tuple[int, int], hint: str | None = None) -> Trig
     return invalid(message, hint, pos=pos, code="E213")
 
 
-def _where(expr: object, what: str) -> None:
-    if expr is None:
-        return
-    if not isinstance(expr, (*_EXPR_TYPES,)):
-        raise invalid(f"the condition of {what!r} must be an expression, got {expr!r}")
-    check_nesting(expr)
-
-
-def _duration(value: object, what: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, Duration):
-        raise invalid(f"the duration of {what!r} must be a Duration, got {value!r}", code="E102")
-    positive(value, what)
+def _check_kind(
+    kind: str | None, clause: str, mode: _Mode, words: tuple[str, ...], pos: tuple[int, int]
+) -> None:
+    """The interaction kind of a ``when`` or ``then`` clause: given, an identifier, and after
+    a bare ``clause`` none of the ``words`` that would read as another mode."""
+    if kind is None:
+        raise _clause(f"'{clause}' in mode {mode.value!r} needs an interaction kind", pos)
+    identifier(kind, "interaction kind")
+    if mode.value == "event" and kind in words:
+        raise _clause(f"the kind {kind!r} cannot follow '{clause}'", pos, "rename the kind")
 
 
 def _check_pattern(p: Pattern, attribute: Any, value: Any) -> None:
@@ -151,11 +147,7 @@ def _check_pattern(p: Pattern, attribute: Any, value: Any) -> None:
                 "inactivity is over every kind; use 'when no KIND for D' for one kind",
             )  # fmt: skip
     else:
-        if p.kind is None:
-            raise _clause(f"'when' in mode {mode.value!r} needs an interaction kind", p.pos)
-        identifier(p.kind, "interaction kind")
-        if mode is WhenMode.EVENT and p.kind in ("no", "inactive"):
-            raise _clause(f"the kind {p.kind!r} cannot follow 'when'", p.pos, "rename the kind")
+        _check_kind(p.kind, "when", mode, ("no", "inactive"), p.pos)
     if p.alias is not None:
         if mode is not WhenMode.EVENT:
             raise _clause("'as' binds an interaction only in 'when KIND as x'", p.pos)
@@ -166,8 +158,8 @@ def _check_pattern(p: Pattern, attribute: Any, value: Any) -> None:
     elif p.duration is None:
         what = "inactive" if mode is WhenMode.INACTIVE else f"no {p.kind}"
         raise _clause(f"'when {what}' needs a duration: 'for D'", p.pos, "e.g. for 30 days")
-    _duration(p.duration, "for")
-    _where(p.where, "when")
+    check_duration(p.duration, "for")
+    check_condition(p.where, "when")
     if p.reach is not None:
         if not isinstance(p.reach, Reach):
             raise invalid(f"'reach' must be a Reach or None, got {p.reach!r}")
@@ -231,15 +223,11 @@ def _check_then(t: Then, attribute: Any, value: Any) -> None:
         if t.duration is None:
             raise _clause("'then after' needs a duration", t.pos, "e.g. then after 2 days")
     else:
-        if t.kind is None:
-            raise _clause(f"'then' in mode {mode.value!r} needs an interaction kind", t.pos)
-        identifier(t.kind, "interaction kind")
-        if mode is ThenMode.EVENT and t.kind in ("no", "after"):
-            raise _clause(f"the kind {t.kind!r} cannot follow 'then'", t.pos, "rename the kind")
+        _check_kind(t.kind, "then", mode, ("no", "after"), t.pos)
         if mode is ThenMode.ABSENT and t.duration is None:
             raise _clause(f"'then no {t.kind}' needs a duration: 'for D'", t.pos, "e.g. for 7 days")
-    _duration(t.duration, "within" if mode is ThenMode.EVENT else str(mode.value))
-    _where(t.where, "then")
+    check_duration(t.duration, "within" if mode is ThenMode.EVENT else str(mode.value))
+    check_condition(t.where, "then")
 
 
 @attrs.frozen
@@ -278,7 +266,7 @@ class Then:
 
 def _check_unless(u: Unless, attribute: Any, value: Any) -> None:
     identifier(u.kind, "interaction kind")
-    _where(u.where, "unless")
+    check_condition(u.where, "unless")
 
 
 @attrs.frozen
@@ -317,7 +305,7 @@ def _check_emit(e: Emit, attribute: Any, value: Any) -> None:
         keys.add(key)
         if expr is None:
             raise invalid(f"payload key {key!r} has no value")
-        _where(expr, f"emit {e.action}({key} = ...)")
+        check_condition(expr, f"emit {e.action}({key} = ...)")
 
 
 @attrs.frozen
@@ -467,7 +455,7 @@ def _check_rule(r: Rule, attribute: Any, value: Any) -> None:
             pos=r.unless.pos,
             code="E210",
         )
-    _where(r.condition, "if")
+    check_condition(r.condition, "if")
     reach = r.when.reach
     if reach is not None:
         if r.then is not None or r.unless is not None:
@@ -478,8 +466,8 @@ def _check_rule(r: Rule, attribute: Any, value: Any) -> None:
                 "it fires at the catalogue event, for each customer it reaches",
             )
         check_catalogue_clauses(r.when.alias, r.when.where, reach, r.condition, r.emit.payload)
-    _duration(r.cooldown, "cooldown")
-    _duration(r.once_every, "every")
+    check_duration(r.cooldown, "cooldown")
+    check_duration(r.once_every, "every")
     for name in ("once", "customer_timezone"):
         if not isinstance(getattr(r, name), bool):
             raise invalid(f"rule {r.name!r}: {name!r} must be true or false")
@@ -657,6 +645,34 @@ def _check_alerts(rs: RuleSet, attribute: Any, value: Any) -> None:
         seen.add(alert.name)
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_N = TypeVar("_N", bound=_Named)
+
+
+def _uniquely_named(
+    items: list[Any], path: str, build: Callable[[Any, str], _N], seen: dict[str, str]
+) -> list[_N]:
+    """``build`` each JSON item (a rule or an alert) at ``path[i]``, refusing a name already
+    in ``seen`` (name -> path of the item that defined it), which it extends."""
+    built: list[_N] = []
+    for i, item in enumerate(items):
+        at = f"{path}[{i}]"
+        one = build(item, at)
+        if one.name in seen:
+            raise json_error(
+                f"{at}.name",
+                f"a rule or alert named {one.name!r} is already defined at {seen[one.name]}",
+                "give each rule and alert a unique name",
+            )
+        seen[one.name] = at
+        built.append(one)
+    return built
+
+
 @attrs.frozen
 class RuleSet:
     """An ordered collection of rules with unique names (at most :data:`MAX_RULES`), the
@@ -766,31 +782,13 @@ class RuleSet:
         items = json_list(d["rules"], "rules")
         if len(items) > MAX_RULES:
             raise json_error("rules", f"{len(items)} rules, more than the limit {MAX_RULES}")
-        rules: list[Rule] = []
-        seen: dict[str, int] = {}
-        for i, item in enumerate(items):
-            rule = Rule.from_dict(item, f"rules[{i}]")
-            if rule.name in seen:
-                raise json_error(
-                    f"rules[{i}].name",
-                    f"a rule named {rule.name!r} is already defined at rules[{seen[rule.name]}]",
-                    "give each rule a unique name",
-                )
-            seen[rule.name] = i
-            rules.append(rule)
         from cxmodel.triggers._alerts import Alert
 
-        alerts: list[Alert] = []
-        for i, item in enumerate(json_list(d.get("alerts", []), "alerts")):
-            alert = Alert.from_dict(item, f"alerts[{i}]")
-            if alert.name in seen:
-                raise json_error(
-                    f"alerts[{i}].name",
-                    f"a rule or alert named {alert.name!r} is already defined",
-                    "give each rule and alert a unique name",
-                )
-            seen[alert.name] = i
-            alerts.append(alert)
+        seen: dict[str, str] = {}
+        rules = _uniquely_named(items, "rules", Rule.from_dict, seen)
+        alerts = _uniquely_named(
+            json_list(d.get("alerts", []), "alerts"), "alerts", Alert.from_dict, seen
+        )
         policies = [
             ContactPolicy.from_dict(item, f"policies[{i}]")
             for i, item in enumerate(json_list(d.get("policies", []), "policies"))
