@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel import dask as cxd
+from cxmodel._time import to_us
 from cxmodel.dask._customer_table import customer_table_of, customer_table_partial
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same_table, uneven
 from tests.dask.worlds import OnSmallWorld, split
@@ -44,6 +45,18 @@ class TestCustomerTable:
         with pytest.raises(SchemaError, match="time zone"):
             cxd.customer_table(world[1], as_of="2024-06-30")
 
+    def test_as_of_is_checked_against_every_partition(
+        self, world: tuple[InteractionLog, Any], parts: Any
+    ) -> None:
+        """Before every partition's first interaction: refused as in one process; a partition
+        whose customers all came after as_of just holds none of them yet."""
+        with pytest.raises(DataError, match=r"cxmodel.dask.customer_table\(\): as_of 2019"):
+            cxd.customer_table(parts, as_of="2019-01-01T00:00Z")
+        first = int(world[0].timestamps.min())
+        as_of = "2024-01-08T00:00Z"  # a week in: some customers have not come yet
+        assert first < to_us(as_of)
+        assert_same_table(cxd.customer_table(parts, as_of=as_of), world[0].customers_table(as_of))
+
 
 class TestPartials(OnSmallWorld):
     """The partitions' tables, called directly (no scheduler), on a small world."""
@@ -55,6 +68,12 @@ class TestPartials(OnSmallWorld):
     ) -> None:
         """The partitions' tables, in any order, are the one-process table (a topic column only
         some partitions have is 0 elsewhere)."""
-        tables = [customer_table_partial(p, as_of) for p in split(world, data)]
-        order = data.draw(st.permutations([t for t in tables if t is not None]), label="order")
+        partials = [customer_table_partial(p, as_of) for p in split(world, data)]
+        tables = [t for t, _ in partials if t is not None]
+        if as_of.startswith("2019"):  # before every interaction: refused, as in one process
+            assert not tables
+            with pytest.raises(DataError, match="as_of 2019-01-01T00:00:00Z is before"):
+                world[0].customers_table(as_of)
+            return
+        order = data.draw(st.permutations(tables), label="order")
         assert_same_table(customer_table_of(order, as_of), world[0].customers_table(as_of))

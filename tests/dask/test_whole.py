@@ -19,7 +19,7 @@ import dask
 from cxmodel import dask as cxd
 from cxmodel import journey, metrics, models
 from cxmodel.datasets import synthetic
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import BetaGeo
 from tests.dask.frames import assert_same, uneven, with_ties
@@ -80,6 +80,25 @@ class TestWholeCustomerAnalyses:
         assert_same(
             got, metrics.customer_lifetimes(world[0], "2024-08-01T00:00Z", inactivity=inactivity)
         )
+
+    def test_customer_lifetimes_checks_as_of_over_every_partition(
+        self, world: tuple[InteractionLog, Any], parts: Any
+    ) -> None:
+        with pytest.raises(DataError, match=r"customer_lifetimes\(\): as_of 2019"):
+            cxd.customer_lifetimes(parts, "2019-01-01T00:00Z")
+        early = "2024-01-08T00:00Z"  # some partitions' customers have not come yet
+        assert_same(
+            cxd.customer_lifetimes(parts, early), metrics.customer_lifetimes(world[0], early)
+        )
+        later = "2025-03-01T00:00Z"  # after the data: the same count of customers made churned
+        with pytest.warns(DataWarning) as got:
+            lifetimes = cxd.customer_lifetimes(parts, later)
+        with pytest.warns(DataWarning) as want:
+            expected = metrics.customer_lifetimes(world[0], later)
+        assert_same(lifetimes, expected)
+        assert [str(w.message).split(": ", 1)[1] for w in got] == [
+            str(w.message).split(": ", 1)[1] for w in want
+        ]
 
     @pytest.mark.parametrize(
         "kwargs",

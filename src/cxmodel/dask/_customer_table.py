@@ -11,17 +11,25 @@ import numpy as np
 from cxmodel._time import TimeLike, to_us
 from cxmodel.dask._whole import customer_order, map_reduce
 from cxmodel.log import CustomerTable, InteractionLog
+from cxmodel.log._observed import check_as_of, first_time
 
 __all__ = ["customer_table", "customer_table_of", "customer_table_partial"]
 
 _TOPIC = "tickets_topic_"
 
 
-def customer_table_partial(log: InteractionLog | None, as_of: TimeLike) -> CustomerTable | None:
-    """The partition's table, without its log (only the table travels)."""
+def customer_table_partial(
+    log: InteractionLog | None, as_of: TimeLike
+) -> tuple[CustomerTable | None, int | None]:
+    """The partition's table, without its log (only the table travels), and the partition's
+    first interaction time (``as_of`` is checked against the earliest of them all: a
+    partition whose customers all came later holds none of them yet)."""
     if log is None:
-        return None
-    return attrs.evolve(CustomerTable.from_log(log, as_of=as_of), log=None)
+        return None, None
+    first = first_time(log)
+    if first is not None and first > to_us(as_of, what="as_of"):
+        return None, first
+    return attrs.evolve(CustomerTable.from_log(log, as_of=as_of), log=None), first
 
 
 def _empty(as_of: TimeLike) -> CustomerTable:
@@ -92,6 +100,8 @@ def customer_table(
     ------
     SchemaError
         ``as_of`` is not an aware time.
+    DataError
+        ``as_of`` is before the first interaction of every partition.
 
     Examples
     --------
@@ -105,8 +115,8 @@ def customer_table(
     >>> t.customer_id.tolist(), t.column("frequency").tolist(), t.column("aov").tolist()
     (['a', 'b'], [2, 0], [20.0, nan])
     """
-    to_us(as_of, what="as_of")  # a bad as_of raises before any work
-    tables = map_reduce(
+    cutoff = to_us(as_of, what="as_of")  # a bad as_of raises before any work
+    parts = map_reduce(
         data,
         customer_table_partial,
         None,
@@ -116,4 +126,6 @@ def customer_table(
         feature="cxmodel.dask.customer_table()",
         progress=progress,
     )
-    return customer_table_of([t for t in tables if t is not None], as_of)
+    firsts = [first for _, first in parts if first is not None]
+    check_as_of(min(firsts, default=None), cutoff, caller="cxmodel.dask.customer_table()")
+    return customer_table_of([t for t, _ in parts if t is not None], as_of)

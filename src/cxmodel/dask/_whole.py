@@ -23,10 +23,15 @@ from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import check_kinds, kind_rows
-from cxmodel.log._observed import check_as_of
+from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.metrics import CohortRetention
 from cxmodel.metrics._retention import cohort_matrix
-from cxmodel.metrics._survival import CustomerLifetimes
+from cxmodel.metrics._survival import (
+    CustomerLifetimes,
+    churned_by_silence,
+    lifetimes_of,
+    warn_churned_by_silence,
+)
 from cxmodel.models import RFMSummary
 from cxmodel.models._rfm import period_of, period_ordinals
 
@@ -198,12 +203,13 @@ def rfm_summary(
 # ------------------------------------------------------------------ customer_lifetimes
 
 
-def _lifetimes_part(log: InteractionLog | None, as_of: Any, inactivity: str) -> Any:
+def _lifetimes_part(log: InteractionLog | None, cutoff: int, window: int) -> Any:
+    """The partition's lifetimes with each customer's last activity, and the partition's
+    first and last interaction times (the checks are made on all partitions')."""
     if log is None:
         return None
-    from cxmodel.metrics import customer_lifetimes as one
-
-    return one(log, as_of, inactivity=inactivity)
+    lifetimes, last = lifetimes_of(log, cutoff, window)
+    return lifetimes, last, first_time(log), log.observed_until
 
 
 def customer_lifetimes(
@@ -237,25 +243,31 @@ def customer_lifetimes(
     progress : bool, default False
         Show Dask's progress bar while the partitions are computed.
     """
-    cutoff = to_us(as_of)
+    cutoff = to_us(as_of, what="as_of")
     window = duration_to_us(inactivity)
     parts = map_reduce(
         data,
         _lifetimes_part,
         None,
-        (as_of, inactivity),
+        (cutoff, window),
         mapping=mapping,
         timezone=timezone,
         feature="cxmodel.dask.customer_lifetimes()",
         progress=progress,
     )
     found = [p for p in parts if p is not None]
-    ids, order = customer_order([p.customers for p in found])
+    caller = "cxmodel.dask.customer_lifetimes()"
+    check_as_of(min((p[2] for p in found if p[2] is not None), default=None), cutoff, caller=caller)
+    ids, order = customer_order([p[0].customers for p in found])
     if found:
-        durations = np.concatenate([p.durations for p in found])[order]
-        observed = np.concatenate([p.observed for p in found])[order]
+        durations = np.concatenate([p[0].durations for p in found])[order]
+        observed = np.concatenate([p[0].observed for p in found])[order]
     else:
         durations, observed = np.empty(0, dtype=np.float64), np.empty(0, dtype=bool)
+    until = max((p[3] for p in found if p[3] is not None), default=None)
+    if until is not None and cutoff > until:
+        flipped = sum(churned_by_silence(p[0].observed, p[1], until, window) for p in found)
+        warn_churned_by_silence(flipped, until, cutoff, caller)
     return CustomerLifetimes(ids[order], durations, observed, cutoff, window / US_PER_DAY)
 
 

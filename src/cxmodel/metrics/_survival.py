@@ -469,24 +469,46 @@ def customer_lifetimes(
     cutoff = to_us(as_of, what="as_of")
     check_as_of(first_time(log), cutoff, caller="customer_lifetimes()")
     window = duration_to_us(inactivity)
+    result, last = lifetimes_of(log, cutoff, window)
+    until = log.observed_until
+    if until is not None and cutoff > until:
+        flipped = churned_by_silence(result.observed, last, until, window)
+        warn_churned_by_silence(flipped, until, cutoff, "customer_lifetimes()")
+    return result
+
+
+def lifetimes_of(
+    log: InteractionLog, cutoff: int, window: int
+) -> tuple[CustomerLifetimes, npt.NDArray[np.int64]]:
+    """:func:`customer_lifetimes`' work without its checks (as of ``cutoff``, ``window``
+    microseconds of inactivity): the lifetimes, and each customer's last activity."""
     kept = log.filter(log.timestamps <= cutoff)
     ts = kept.timestamps
     offsets = kept.offsets
     first = ts[offsets[:-1]]
     last = ts[offsets[1:] - 1]
     churned = (cutoff - last) > window
-    until = log.observed_until
-    if until is not None and cutoff > until:
-        flipped = int((churned & ((until - last) <= window)).sum())
-        if flipped:
-            who = "1 customer counts" if flipped == 1 else f"{flipped:,} customers count"
-            consequence = f"{who} as churned only because of it"
-            warn_after_data(until, cutoff, consequence, caller="customer_lifetimes()")
     end = np.where(churned, last, cutoff)
-    return CustomerLifetimes(
-        kept.customers,
-        (end - first) / US_PER_DAY,
-        churned,
-        cutoff,
-        window / US_PER_DAY,
+    lifetimes = CustomerLifetimes(
+        kept.customers, (end - first) / US_PER_DAY, churned, cutoff, window / US_PER_DAY
     )
+    return lifetimes, last
+
+
+def churned_by_silence(
+    churned: npt.NDArray[np.bool_], last: npt.NDArray[np.int64], until: int, window: int
+) -> int:
+    """The customers counted as ``churned`` who were active within ``window`` of ``until``,
+    the data's last interaction: churned only by the silence after it."""
+    return int((churned & ((until - last) <= window)).sum())
+
+
+def warn_churned_by_silence(
+    flipped: int, until: int, cutoff: int, caller: str, stacklevel: int = 4
+) -> None:
+    """Warn (when ``flipped`` > 0) that ``flipped`` customers count as churned only because
+    ``as_of`` (``cutoff``) is after the data's last interaction ``until``."""
+    if flipped:
+        who = "1 customer counts" if flipped == 1 else f"{flipped:,} customers count"
+        consequence = f"{who} as churned only because of it"
+        warn_after_data(until, cutoff, consequence, caller=caller, stacklevel=stacklevel)
