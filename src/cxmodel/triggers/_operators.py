@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from cxmodel._result import plain
-from cxmodel._time import us_to_datetime
 from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Binary, Call, Expr, Name, Unary, walk
 from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._context import aggregates_in, names_in, shift
@@ -204,8 +204,13 @@ class Candidate:
         return {"payload": self.payload, "because": because, "key": self.key, "time": self.time}
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
 def _iso(us: int) -> str:
-    return us_to_datetime(us).isoformat()
+    """``us_to_datetime(us).isoformat()``, formatted without a time zone object (which makes
+    ``isoformat`` several times slower) and the UTC offset written as it would write it."""
+    return f"{(_NAIVE_EPOCH + timedelta(microseconds=us)).isoformat()}+00:00"
 
 
 class Reader:
