@@ -25,7 +25,7 @@ from cxmodel.triggers._policies import absence
 from cxmodel.triggers._rules import Rule
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr
 
-__all__ = ["AggregatePlan", "Candidate", "Reader", "RulePlan", "numeric_fields"]
+__all__ = ["AggregatePlan", "Candidate", "Reader", "RulePlan", "iso_text", "numeric_fields"]
 
 _DAY = 86_400_000_000
 
@@ -183,7 +183,7 @@ class Candidate:
         """The JSON-ready parts of the firing: payload, ``because`` (without quiet hours),
         the anchor key."""
         anchor = self.anchor
-        when: dict[str, Any] = {"kind": anchor.kind, "time": _iso(anchor.time)}
+        when: dict[str, Any] = {"kind": anchor.kind, "time": iso_text(anchor.time)}
         if anchor.interaction_id is not None:
             when["interaction_id"] = anchor.interaction_id
         if "when" in self.tested:
@@ -191,14 +191,14 @@ class Candidate:
         because: dict[str, Any] = {"when": when}
         matched = self.matched
         if matched is not None:
-            then: dict[str, Any] = {"kind": matched.kind, "time": _iso(matched.time)}
+            then: dict[str, Any] = {"kind": matched.kind, "time": iso_text(matched.time)}
             if matched.interaction_id is not None:
                 then["interaction_id"] = matched.interaction_id
             if self.part in self.tested:
                 then["values"] = self.tested[self.part]
             because[self.part] = then
         if absent is not None:
-            because["no"] = {**absent, "from": when["time"], "until": _iso(self.time)}
+            because["no"] = {**absent, "from": when["time"], "until": iso_text(self.time)}
         if "if" in self.tested:
             because["if"] = self.tested["if"]
         return {"payload": self.payload, "because": because, "key": self.key, "time": self.time}
@@ -207,7 +207,7 @@ class Candidate:
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
-def _iso(us: int) -> str:
+def iso_text(us: int) -> str:
     """``us_to_datetime(us).isoformat()``, formatted without a time zone object (which makes
     ``isoformat`` several times slower) and the UTC offset written as it would write it."""
     return f"{(_NAIVE_EPOCH + timedelta(microseconds=us)).isoformat()}+00:00"
@@ -307,14 +307,27 @@ class RulePlan:
         reader: Reader,
     ) -> Env:
         """The environment of one evaluation: bare names at ``row``, aggregates at ``now``."""
-        if not self.aggregates:  # nothing to aggregate: no closure to build
-            return Env(
-                row.fields,
-                row.time,
-                state.customer,
-                reader.traits,
-                None if alias is None else alias.fields,
-            )
+        if self.aggregates:
+            return self._aggregate_env(state, row, now, alias, snapshot, reader)
+        return Env(
+            row.fields,
+            row.time,
+            state.customer,
+            reader.traits,
+            None if alias is None else alias.fields,
+        )
+
+    def _aggregate_env(
+        self,
+        state: CustomerState,
+        row: Row,
+        now: int,
+        alias: Row | None,
+        snapshot: Mapping[str, Any],
+        reader: Reader,
+    ) -> Env:
+        """:meth:`env` for a rule with aggregates, which reads them through a closure (kept
+        out of :meth:`env`, whose every call would otherwise make the closure's cells)."""
         aggregates = self.aggregates
         traits = reader.traits
         zone = reader.zone if self.customer_time else None
