@@ -257,7 +257,12 @@ class RulePlan:
         self.block_where = compiled(block_where)
         self.condition = compiled(rule.condition)
         self.payload = [(key, compile_expr(expr, alias)) for key, expr in rule.emit.payload]
-        self.immediate = self.when_mode == "event" and then is None and rule.quiet is None
+        #: whether a firing is decided as soon as it is found (unless a contact policy
+        #: decides it with its peers): with no quiet hours, a firing is found at its
+        #: anchoring interaction, or by its timer, in the (time, release number) order its
+        #: decision would take; only ``then B`` completions come in B's order, not their
+        #: anchors', and wait for the decision queue
+        self.immediate = rule.quiet is None and self.then_mode != "event"
         timer = when.duration if self.when_mode != "event" else self.then_duration
         #: a timer's fixed delay in microseconds (``None``: calendar months, or no timer)
         self.delay = None if timer is None or timer.unit == "months" else timer.to_us()

@@ -240,7 +240,7 @@ class RuleRunner:
             for plan in self._by_kind[kind]:
                 if plan.when_mode == "event":
                     self.on_event(plan, state, row, snapshots.get(plan.name, {}), reader)
-        if self.alerts:
+        if self.alerts.plans:
             self.decided(self.alerts.take(row, reader.traits))
 
     def decided(self, firings: tuple[list[Firing], list[Firing]]) -> None:
@@ -335,7 +335,7 @@ class RuleRunner:
     def advance(self, limit: int, *, inclusive: bool) -> None:
         """Fire the timers and decide the waiting firings due before ``limit`` (at or
         before, when ``inclusive``), in time order; evaluate the alerts up to ``limit``."""
-        if self.alerts:
+        if self.alerts.plans:
             self.decided(self.alerts.advance(limit, inclusive=inclusive))
         timers = self.timers
         states, plans, touched = self.states, self.plans, self.touched
