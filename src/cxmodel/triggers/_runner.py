@@ -322,15 +322,13 @@ class RuleRunner:
             return
         if rs is None:
             rs = state.rule(plan.name)
-        if plan.then_mode != "event":
-            due: int | None = (
-                row.time + plan.delay if plan.delay is not None else plan.due(row.time, reader)
-            )
+        if plan.then_mode == "event":
+            until = plan.limit(row.time, reader)
         else:
-            due = plan.limit(row.time, reader)
-        rs.anchors[row.seq] = Anchor(row, due, snapshot, tested)
-        if due is not None:
-            heapq.heappush(self.timers, (due, TIMER, row.seq, state.customer, plan.name))
+            until = row.time + plan.delay if plan.delay is not None else plan.due(row.time, reader)
+        rs.anchors[row.seq] = Anchor(row, until, snapshot, tested)
+        if until is not None:
+            heapq.heappush(self.timers, (until, TIMER, row.seq, state.customer, plan.name))
 
     def advance(self, limit: int, *, inclusive: bool) -> None:
         """Fire the timers and decide the waiting firings due before ``limit`` (at or
