@@ -57,6 +57,53 @@ class TestRecords:
             engine.process({**record, **change})
 
 
+class TestTimestamps:
+    """Timestamps of the common UTC shape are read without the general parser; every text
+    must give what :func:`~cxmodel._time.to_us` gives, or fail as it does."""
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2024-03-05T08:05:42Z",
+            "2024-03-05T08:05:42+00:00",
+            "2024-03-05T08:05:42.123Z",
+            "2024-03-05T08:05:42.123456+00:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "9999-12-31T23:59:59.5Z",  # after the last second: refused as to_us refuses it
+            "2024-02-29T23:59:59Z",
+            "2023-02-29T00:00:00Z",  # no such day
+            "2024-13-01T00:00:00Z",
+            "2024-03-05T24:00:00Z",
+            "2024-03-05T08:60:00Z",
+            "2024-03-05T08:05:60Z",
+            "0000-01-01T00:00:00Z",
+            "2024-03-05T08:05:42.12Z",
+            "2024-03-05 08:05:42Z",
+            "2024-03-05T08:05:42z",
+            "2024-03-05T08:05:42+02:00",
+            " 2024-03-05T08:05:42Z",
+            "2024-03-05T08:05:42",  # naive
+            "2024-03-0٥T08:05:42Z",  # a digit that is not ASCII
+        ],
+    )
+    def test_same_time_or_same_error_as_to_us(self, text: str) -> None:
+        """The row's time is to_us(text), or both refuse the text with the same message."""
+        from cxmodel._time import to_us
+        from cxmodel.errors import SchemaError
+
+        record = {"customer_id": "a", "timestamp": text, "kind": "view"}
+        try:
+            expected: Any = to_us(text)
+        except SchemaError as error:
+            expected = f"record 1: {error}"
+        try:
+            got: Any = row_from_record(record, "record 1").time
+        except SchemaError as error:
+            got = str(error)
+        assert expected == got
+
+
 class TestRow:
     def test_record_fields(self) -> None:
         """A record becomes a row: UTC microseconds, the kind, numbers as floats, and no field

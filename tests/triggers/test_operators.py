@@ -146,13 +146,24 @@ class TestRulePlanTimes:
         assert (within.limit(DAY, UTC), unbounded.limit(DAY, UTC)) == (3 * DAY, None)
 
     def test_blocking_kind_and_immediacy(self) -> None:
-        """'then no B' is blocked by B, 'then after ... unless U' by U; only a plain event
-        rule without quiet hours is decided at once."""
+        """'then no B' is blocked by B, 'then after ... unless U' by U. A firing found at
+        its anchor or by a timer is decided at once; one completed by 'then B' (found in
+        B's order, not its anchor's) or held by quiet hours waits for the decision queue."""
         absent = RulePlan(rule("when view as v then no purchase for 2 days"), {})
         after = RulePlan(rule("when purchase as p then after 7 days\n    unless survey"), {})
         plain = RulePlan(rule("when purchase"), {})
-        got = [(p.block_kind, p.immediate) for p in (absent, after, plain)]
-        assert got == [("purchase", False), ("survey", False), (None, True)]
+        inactive = RulePlan(rule("when inactive for 30 days"), {})
+        then = RulePlan(rule("when view as v then purchase within 2 days"), {})
+        quiet = RulePlan(rule("when purchase\n    quiet hours 22:00-08:00"), {})
+        got = [(p.block_kind, p.immediate) for p in (absent, after, plain, inactive, then, quiet)]
+        assert got == [
+            ("purchase", True),
+            ("survey", True),
+            (None, True),
+            (None, True),
+            (None, False),
+            (None, False),
+        ]
 
 
 class TestCandidate:

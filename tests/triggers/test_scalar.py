@@ -11,7 +11,7 @@ import pytest
 
 from cxmodel.errors import SchemaError
 from cxmodel.expr import parse_expr
-from cxmodel.triggers._scalar import Env, compile_expr, is_missing
+from cxmodel.triggers._scalar import _CMP, Env, _compare, compile_expr, is_missing
 
 ROW = {"value": 150.0, "channel": "web", "note": None, "code": "7"}
 
@@ -97,6 +97,26 @@ class TestAggregates:
         """Outside a rule there is no history to aggregate."""
         with pytest.raises(SchemaError, match="needs a history"):
             run("count(purchase within 7 days)")
+
+
+class TestComparisonWithALiteral:
+    """A comparison with a literal is compiled with what the literal decides worked out
+    once; it must answer as the general comparison does for every kind of value."""
+
+    VALUES = (None, math.nan, 0.0, 6.0, 7.0, -1.5, "", "6", "web", True, False)
+    LITERALS = ("6", "-1.5", '"web"', '"6"', "true", "false", "null")
+
+    @pytest.mark.parametrize("op", sorted(_CMP))
+    @pytest.mark.parametrize("literal", LITERALS)
+    def test_same_as_the_general_comparison(self, op: str, literal: str) -> None:
+        """``x OP literal`` equals ``_compare`` on the same values, and so does the mirrored
+        ``literal OP x``, which takes the general path."""
+        compiled = compile_expr(parse_expr(f"x {op} {literal}"), None)
+        right = compile_expr(parse_expr(literal), None)(Env({}, 0, "c1", {}))
+        for value in self.VALUES:
+            env = Env({"x": value}, 0, "c1", {})
+            expected = _compare(_CMP[op], op == "!=", value, right)
+            assert (value, expected) == (value, compiled(env))
 
 
 def test_is_missing() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import heapq
+import operator
 import threading
 import time as _wall
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -73,8 +74,8 @@ class _Changed(Mapping[str, Any]):
         return len(self._ids)
 
 
-def _firing_order(firing: Firing) -> tuple[Any, ...]:
-    return (firing.time, firing.customer_id, firing.trigger, firing.firing_id)
+#: the order of a call's firings: time, customer, trigger, id
+_firing_order = operator.attrgetter("time", "customer_id", "trigger", "firing_id")
 
 
 class _Meta(Mapping[str, Any]):
@@ -582,12 +583,19 @@ class TriggerEngine:
         limit = None if self.max_future is None else self._now() + self.max_future
         accepted: list[Row] = []
         top = self._max_seen
+        states = self._runner.states
+        buffered = self._buffered_ids
+        # a row before the watermark, or at or before advance_to's time, is late
+        on_time = self._watermark
+        if self._closed is not None and (on_time is None or self._closed >= on_time):
+            on_time = self._closed + 1
         for row in rows:
-            if limit is not None and row.time > limit:
+            time = row.time
+            if limit is not None and time > limit:
                 rejected.append(
                     Quarantined(
                         row.record(),
-                        f"refused: {us_to_datetime(row.time).isoformat()} is more than "
+                        f"refused: {us_to_datetime(time).isoformat()} is more than "
                         f"{timedelta(microseconds=self.max_future or 0)} ahead of the clock "
                         f"({us_to_datetime(limit - (self.max_future or 0)).isoformat()}); check "
                         "the sender's clock or the timestamp's unit (milliseconds read as seconds?)",
@@ -597,24 +605,24 @@ class TriggerEngine:
                 continue
             ident = row.interaction_id
             if ident is not None:
-                state = self._runner.states.get(row.customer)
-                seen = self._runner.catalogue.seen if row.customer == CATALOGUE else {}
-                if (
-                    ident in self._buffered_ids
-                    or ident in seen
-                    or (state is not None and ident in state.seen)
-                ):
+                if row.customer == CATALOGUE:
+                    duplicate = ident in buffered or ident in self._runner.catalogue.seen
+                else:
+                    state = states.get(row.customer)
+                    duplicate = ident in buffered or (state is not None and ident in state.seen)
+                if duplicate:
                     self.duplicates += 1
                     continue
-            reason = self._lateness(row.time)
-            if reason is not None:
-                late.append(Quarantined(row.record(), reason, row.customer or None))
-                continue
+            if on_time is not None and time < on_time:
+                reason = self._lateness(time)
+                if reason is not None:
+                    late.append(Quarantined(row.record(), reason, row.customer or None))
+                    continue
             if ident is not None:
-                self._buffered_ids.add(ident)
+                buffered.add(ident)
             accepted.append(row)
-            if top is None or row.time > top:
-                top = row.time
+            if top is None or time > top:
+                top = time
         self._max_seen = top
         if top is None:
             return late, rejected

@@ -3,12 +3,14 @@ as a log's rows are and turned into :class:`Row` objects (plain Python values, n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from cxmodel._time import to_us, us_to_datetime
+from cxmodel._time import _DATETIME_SECONDS_RANGE, to_us, us_to_datetime
 from cxmodel.domain._interaction import MONEY_KINDS
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
@@ -111,6 +113,31 @@ def record_of(interaction: Any) -> dict[str, Any]:
     return rec
 
 
+#: a UTC time as JavaScript's ``toISOString`` and Python's ``isoformat`` write it: whole
+#: seconds or 3 or 6 decimals, then ``Z`` or ``+00:00``, hours, minutes and seconds in range
+_UTC_TEXT = re.compile(
+    r"(\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{3}|\.\d{6})?)(?:Z|\+00:00)",
+    re.ASCII,
+)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_LAST_SECOND_US = _DATETIME_SECONDS_RANGE[1] * 1_000_000
+
+
+def _utc_text_us(text: str) -> int | None:
+    """The microseconds of a timestamp in the common UTC shape of :data:`_UTC_TEXT` (what
+    :func:`~cxmodel._time.to_us` gives it, read without its general parsing); ``None`` for
+    any other text, or an impossible date, which ``to_us`` then reads or refuses."""
+    shape = _UTC_TEXT.fullmatch(text)
+    if shape is None:
+        return None
+    try:
+        since = datetime.fromisoformat(shape[1]) - _NAIVE_EPOCH
+    except ValueError:  # e.g. February 30th: to_us says so
+        return None
+    us = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    return us if us <= _LAST_SECOND_US else None  # to_us refuses what follows 9999-12-31T23:59:59
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
@@ -210,20 +237,23 @@ def row_from_record(
         raise _fail(where, f"expected a mapping, got {type(rec).__name__}") from None
     customer = _text_id(customer_raw, "customer_id", where)
     kind = _text_id(kind_raw, "kind", where)
-    try:
-        time = to_us(time_raw)
-    except SchemaError as error:
-        raise _fail(where, str(error)) from None
+    time = _utc_text_us(time_raw) if type(time_raw) is str else None
+    if time is None:
+        try:
+            time = to_us(time_raw)
+        except SchemaError as error:
+            raise _fail(where, str(error)) from None
     fields: dict[str, Any] = {"kind": kind}
     for name, raw in rec.items():
         if name in _REQUIRED:
             continue
         kind_of = type(raw)
-        if type(name) is str and name not in _CHECKED:  # the common cases, checked cheaply
-            if kind_of is str and raw:
-                fields[name] = raw
-                continue
-            if kind_of is float and raw - raw == 0.0:  # finite
+        if type(name) is str:  # the common cases, checked cheaply (as _field_value does)
+            if kind_of is str:
+                if raw and name not in _NUMERIC:
+                    fields[name] = raw
+                    continue
+            elif kind_of is float and raw - raw == 0.0 and name not in _TEXT:  # finite
                 fields[name] = raw
                 continue
         if not isinstance(name, str):
@@ -356,6 +386,9 @@ def rows_from(
     out = []
     for j, item in enumerate(interactions):
         where = f"record {j + 1}"
+        if type(item) is dict:  # as decoded from JSON: read, never changed, so not copied
+            out.append(row_from_record(item, where, questions, catalogue))
+            continue
         try:
             record = record_of(item)
         except SchemaError as error:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from cxmodel._result import plain
-from cxmodel._time import us_to_datetime
 from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Binary, Call, Expr, Name, Unary, walk
 from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._context import aggregates_in, names_in, shift
@@ -25,7 +25,7 @@ from cxmodel.triggers._policies import absence
 from cxmodel.triggers._rules import Rule
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr
 
-__all__ = ["AggregatePlan", "Candidate", "Reader", "RulePlan", "numeric_fields"]
+__all__ = ["AggregatePlan", "Candidate", "Reader", "RulePlan", "iso_text", "numeric_fields"]
 
 _DAY = 86_400_000_000
 
@@ -183,7 +183,7 @@ class Candidate:
         """The JSON-ready parts of the firing: payload, ``because`` (without quiet hours),
         the anchor key."""
         anchor = self.anchor
-        when: dict[str, Any] = {"kind": anchor.kind, "time": _iso(anchor.time)}
+        when: dict[str, Any] = {"kind": anchor.kind, "time": iso_text(anchor.time)}
         if anchor.interaction_id is not None:
             when["interaction_id"] = anchor.interaction_id
         if "when" in self.tested:
@@ -191,21 +191,26 @@ class Candidate:
         because: dict[str, Any] = {"when": when}
         matched = self.matched
         if matched is not None:
-            then: dict[str, Any] = {"kind": matched.kind, "time": _iso(matched.time)}
+            then: dict[str, Any] = {"kind": matched.kind, "time": iso_text(matched.time)}
             if matched.interaction_id is not None:
                 then["interaction_id"] = matched.interaction_id
             if self.part in self.tested:
                 then["values"] = self.tested[self.part]
             because[self.part] = then
         if absent is not None:
-            because["no"] = {**absent, "from": when["time"], "until": _iso(self.time)}
+            because["no"] = {**absent, "from": when["time"], "until": iso_text(self.time)}
         if "if" in self.tested:
             because["if"] = self.tested["if"]
         return {"payload": self.payload, "because": because, "key": self.key, "time": self.time}
 
 
-def _iso(us: int) -> str:
-    return us_to_datetime(us).isoformat()
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+def iso_text(us: int) -> str:
+    """``us_to_datetime(us).isoformat()``, formatted without a time zone object (which makes
+    ``isoformat`` several times slower) and the UTC offset written as it would write it."""
+    return f"{(_NAIVE_EPOCH + timedelta(microseconds=us)).isoformat()}+00:00"
 
 
 class Reader:
@@ -252,7 +257,12 @@ class RulePlan:
         self.block_where = compiled(block_where)
         self.condition = compiled(rule.condition)
         self.payload = [(key, compile_expr(expr, alias)) for key, expr in rule.emit.payload]
-        self.immediate = self.when_mode == "event" and then is None and rule.quiet is None
+        #: whether a firing is decided as soon as it is found (unless a contact policy
+        #: decides it with its peers): with no quiet hours, a firing is found at its
+        #: anchoring interaction, or by its timer, in the (time, release number) order its
+        #: decision would take; only ``then B`` completions come in B's order, not their
+        #: anchors', and wait for the decision queue
+        self.immediate = rule.quiet is None and self.then_mode != "event"
         timer = when.duration if self.when_mode != "event" else self.then_duration
         #: a timer's fixed delay in microseconds (``None``: calendar months, or no timer)
         self.delay = None if timer is None or timer.unit == "months" else timer.to_us()
@@ -302,14 +312,27 @@ class RulePlan:
         reader: Reader,
     ) -> Env:
         """The environment of one evaluation: bare names at ``row``, aggregates at ``now``."""
-        if not self.aggregates:  # nothing to aggregate: no closure to build
-            return Env(
-                row.fields,
-                row.time,
-                state.customer,
-                reader.traits,
-                None if alias is None else alias.fields,
-            )
+        if self.aggregates:
+            return self._aggregate_env(state, row, now, alias, snapshot, reader)
+        return Env(
+            row.fields,
+            row.time,
+            state.customer,
+            reader.traits,
+            None if alias is None else alias.fields,
+        )
+
+    def _aggregate_env(
+        self,
+        state: CustomerState,
+        row: Row,
+        now: int,
+        alias: Row | None,
+        snapshot: Mapping[str, Any],
+        reader: Reader,
+    ) -> Env:
+        """:meth:`env` for a rule with aggregates, which reads them through a closure (kept
+        out of :meth:`env`, whose every call would otherwise make the closure's cells)."""
         aggregates = self.aggregates
         traits = reader.traits
         zone = reader.zone if self.customer_time else None

@@ -31,6 +31,7 @@ from cxmodel.triggers._operators import (
     Candidate,
     Reader,
     RulePlan,
+    iso_text,
     numeric_fields,
 )
 from cxmodel.triggers._policies import (
@@ -45,6 +46,7 @@ __all__ = ["DECISION", "TIMER", "RuleRunner"]
 
 TIMER, DECISION = 0, 1
 _NO_SNAPSHOTS: dict[str, dict[str, Any]] = {}
+_NO_SNAPSHOT: dict[str, Any] = {}  # read only: a rule without ``before x`` aggregates
 
 
 class RuleRunner:
@@ -167,18 +169,21 @@ class RuleRunner:
 
     def release(self, row: Row) -> None:
         """Take one interaction into its customer's state and run the rules it concerns."""
+        time = row.time
         timers = self.timers
-        if timers and timers[0][0] < row.time:
-            self.advance(row.time, inclusive=False)
-        if row.customer == CATALOGUE:  # decided at its time, once every interaction is in
+        if timers and timers[0][0] < time:
+            self.advance(time, inclusive=False)
+        cid = row.customer
+        if cid == CATALOGUE:  # decided at its time, once every interaction is in
             row.seq = self.seq
             self.seq += 1
             self.catalogue.release(row, timers, TIMER)
             return
-        cid = row.customer
-        state = self.touch(cid)
+        state = self.states.get(cid)
+        if state is None or cid not in self.touched:
+            state = self.touch(cid)
         first = state.last_time is None
-        if state.last_time == row.time:
+        if state.last_time == time:
             row.rank = state.tie_count
             state.tie_count += 1
         else:
@@ -187,21 +192,22 @@ class RuleRunner:
         row.seq = self.seq
         self.seq += 1
         kind = row.kind
-        plans = self._by_kind.get(kind, ())
+        reader = self.readers.get(cid) or self.reader(cid)
         snapshots = (
             {p.name: p.snapshot(state) for p in self._snapshots[kind]}
             if kind in self._snapshots
             else _NO_SNAPSHOTS
         )
-        traits = self.traits.get(cid, {})
-        for agg in self._agg_by_kind.get(kind, ()):
-            agg.update(state, row, cid, traits)
-        for agg in self._windows.get(kind, ()):
-            buffer = state.windows.get(agg.store_key)
-            if buffer and agg.lookback is not None:
-                oldest = row.time - agg.lookback
-                while buffer and buffer[0][0] < oldest:
-                    buffer.popleft()
+        if kind in self._agg_by_kind:
+            for agg in self._agg_by_kind[kind]:
+                agg.update(state, row, cid, reader.traits)
+        if kind in self._windows:
+            for agg in self._windows[kind]:
+                buffer = state.windows.get(agg.store_key)
+                if buffer and agg.lookback is not None:
+                    oldest = time - agg.lookback
+                    while buffer and buffer[0][0] < oldest:
+                        buffer.popleft()
         if kind in self.catalogue.joins:
             self.catalogue.take(state, row)
         if kind in self._kept:
@@ -211,7 +217,7 @@ class RuleRunner:
             kept.append(row)
             back = self._kept[kind]
             if back is not None:
-                while kept and kept[0].time < row.time - back:
+                while kept and kept[0].time < time - back:
                     kept.popleft()
         if kind == "consent_granted" or kind == "consent_revoked":
             purpose = row.fields.get("purpose")
@@ -220,58 +226,66 @@ class RuleRunner:
             elif kind == "consent_revoked":  # no purpose: every purpose
                 state.consent.clear()
                 state.consent_default = False
-        state.last_time = row.time
+        state.last_time = time
         ident = row.interaction_id
         if ident is not None:
             seen = state.seen
-            seen[ident] = row.time
+            seen[ident] = time
             if len(seen) > 64 and len(seen) % 64 == 1:
-                oldest = row.time - self.remember_ids
+                oldest = time - self.remember_ids
                 state.seen = {k: t for k, t in seen.items() if t >= oldest}
         for plan in self._every:
-            self.restart(plan, state, row, first)
-        for plan in plans:
-            if plan.when_mode == "event":
-                self.on_event(plan, state, row, snapshots.get(plan.name, {}))
-        if self.alerts:
-            self.decided(self.alerts.take(row, traits))
+            self.restart(plan, state, row, first, reader)
+        if kind in self._by_kind:
+            for plan in self._by_kind[kind]:
+                if plan.when_mode == "event":
+                    self.on_event(plan, state, row, snapshots.get(plan.name, {}), reader)
+        if self.alerts.plans:
+            self.decided(self.alerts.take(row, reader.traits))
 
     def decided(self, firings: tuple[list[Firing], list[Firing]]) -> None:
         """Add firings decided elsewhere (an alert's) to the call's output."""
         self.emitted.extend(firings[0])
         self.suppressed.extend(firings[1])
 
-    def restart(self, plan: RulePlan, state: CustomerState, row: Row, first: bool) -> None:
+    def restart(
+        self, plan: RulePlan, state: CustomerState, row: Row, first: bool, reader: Reader
+    ) -> None:
         """``inactive for D`` (every interaction restarts the clock) and ``no E for D``
         (the first interaction and every matching E do)."""
-        reader = self.reader(state.customer, plan)
+        time = row.time
         if plan.when_mode == "absent":
             match = row.kind == plan.when_kind and (
                 plan.when_where is None
-                or bool(plan.when_where(plan.env(state, row, row.time, None, {}, reader)))
+                or bool(plan.when_where(plan.env(state, row, time, None, _NO_SNAPSHOT, reader)))
             )
             if not (match or first):
                 return
-        rs = state.rule(plan.name)
+        rs = state.rules.get(plan.name) or state.rule(plan.name)
         tested = {}
         if plan.ev_when:
-            env = plan.env(state, row, row.time, row, {}, reader)
+            env = plan.env(state, row, time, row, _NO_SNAPSHOT, reader)
             tested = plan.tested(plan.ev_when, env, row, reader)
         timer = rs.timer
-        if timer is not None and timer.row.time == row.time:
+        if timer is not None and timer.row.time == time:
             timer.row = row  # the same time: the later interaction anchors it
             timer.tested = tested
             return
-        due = plan.due(row.time, reader)
+        due = time + plan.delay if plan.delay is not None else plan.due(time, reader)
+        if timer is not None:  # the queue holds an earlier entry, which moves on when due
+            timer.row, timer.due, timer.tested = row, due, tested
+            return
         rs.timer = Anchor(row, due, {}, tested)
-        if timer is None:  # else the queue holds an earlier entry, which moves on when due
-            heapq.heappush(self.timers, (due, TIMER, row.seq, state.customer, plan.name))
+        heapq.heappush(self.timers, (due, TIMER, row.seq, state.customer, plan.name))
 
     def on_event(
-        self, plan: RulePlan, state: CustomerState, row: Row, snapshot: dict[str, Any]
+        self,
+        plan: RulePlan,
+        state: CustomerState,
+        row: Row,
+        snapshot: dict[str, Any],
+        reader: Reader,
     ) -> None:
-        cid = state.customer
-        reader = self.reader(cid, plan)
         kind = row.kind
         rs = state.rules.get(plan.name)
         if rs is not None and rs.anchors:
@@ -306,29 +320,30 @@ class RuleRunner:
                 plan, state, plan.candidate(state, row.time, anchor, None, None, reader), reader
             )
             return
-        rs = state.rule(plan.name)
-        due = (
-            plan.due(row.time, reader)
-            if plan.then_mode != "event"
-            else plan.limit(row.time, reader)
-        )
-        rs.anchors[row.seq] = Anchor(row, due, snapshot, tested)
-        if due is not None:
-            heapq.heappush(self.timers, (due, TIMER, row.seq, cid, plan.name))
+        if rs is None:
+            rs = state.rule(plan.name)
+        if plan.then_mode == "event":
+            until = plan.limit(row.time, reader)
+        else:
+            until = row.time + plan.delay if plan.delay is not None else plan.due(row.time, reader)
+        rs.anchors[row.seq] = Anchor(row, until, snapshot, tested)
+        if until is not None:
+            heapq.heappush(self.timers, (until, TIMER, row.seq, state.customer, plan.name))
 
     def advance(self, limit: int, *, inclusive: bool) -> None:
         """Fire the timers and decide the waiting firings due before ``limit`` (at or
         before, when ``inclusive``), in time order; evaluate the alerts up to ``limit``."""
-        if self.alerts:
+        if self.alerts.plans:
             self.decided(self.alerts.advance(limit, inclusive=inclusive))
         timers = self.timers
+        states, plans, touched = self.states, self.plans, self.touched
         while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
             due, phase, order, cid, name = heapq.heappop(timers)
             if cid == CATALOGUE:
                 self.catalogue.fire(self, order)
                 continue
-            state = self.states.get(cid)
-            plan = self.plans.get(name)
+            state = states.get(cid)
+            plan = plans.get(name)
             if state is None or plan is None:
                 continue
             rs = state.rules.get(name)
@@ -341,7 +356,8 @@ class RuleRunner:
                     continue
                 for j, waiting in enumerate(rs.waiting):
                     if waiting.due == due and waiting.order == order:
-                        self.touch(cid)
+                        if cid not in touched:
+                            self.touch(cid)
                         del rs.waiting[j]
                         self.decide(plan, state, waiting.due, waiting.parts, waiting.consent)
                         break
@@ -353,9 +369,10 @@ class RuleRunner:
                 if timer.due > due:  # restarted since: wait for the new due time
                     heapq.heappush(timers, (timer.due, TIMER, order, cid, name))
                     continue
-                self.touch(cid)
+                if cid not in touched:
+                    self.touch(cid)
                 rs.timer = None
-                reader = self.reader(cid, plan)
+                reader = self.readers.get(cid) or self.reader(cid)
                 self.found(
                     plan, state, plan.candidate(state, due, timer, None, None, reader), reader
                 )
@@ -363,11 +380,12 @@ class RuleRunner:
             anchor = rs.anchors.get(order)
             if anchor is None or anchor.due != due:
                 continue
-            self.touch(cid)
+            if cid not in touched:
+                self.touch(cid)
             del rs.anchors[order]
             if plan.then_mode == "event":
                 continue  # 'within D' ran out
-            reader = self.reader(cid, plan)
+            reader = self.readers.get(cid) or self.reader(cid)
             self.found(plan, state, plan.candidate(state, due, anchor, None, None, reader), reader)
 
     def found(
@@ -377,17 +395,22 @@ class RuleRunner:
         if found is None:
             return
         rule = plan.rule
-        due = quiet_until(rule, found.time, reader.zone if plan.customer_time else None)
+        time = found.time
+        due = (
+            time
+            if rule.quiet is None
+            else quiet_until(rule, time, reader.zone if plan.customer_time else None)
+        )
         parts = found.parts(plan.absent)
         consent: bool | None = True
         if rule.consent is not None:
-            consent = self.consent(state, rule.consent) if due == found.time else None
-        if due != found.time:
-            parts["because"]["quiet_hours_delayed_from"] = us_to_datetime(found.time).isoformat()
+            consent = self.consent(state, rule.consent) if due == time else None
+        if due != time:
+            parts["because"]["quiet_hours_delayed_from"] = iso_text(time)
         if plan.immediate and plan.name not in self.contact:
             self.decide(plan, state, due, parts, consent)
             return
-        rs = state.rule(plan.name)
+        rs = state.rules.get(plan.name) or state.rule(plan.name)
         rs.waiting.append(Waiting(due, found.anchor.seq, parts, consent))
         heapq.heappush(self.timers, (due, DECISION, found.anchor.seq, state.customer, plan.name))
 
@@ -411,9 +434,9 @@ class RuleRunner:
         rule = plan.rule
         if consent is None:
             consent = self.consent(state, rule.consent or "")
-        rs = state.rule(plan.name)
-        zone = self.reader(state.customer, plan).zone if plan.customer_time else None
+        rs = state.rules.get(plan.name) or state.rule(plan.name)
         cid = state.customer
+        zone = self.reader(cid, plan).zone if plan.customer_time else None
         reason = policy_reason(rule, rs.last_emitted, due, consent, zone, cid)
         ident = firing_id(rule.name, cid, parts["key"])
         policy = self.contact.get(rule.name)

@@ -65,6 +65,33 @@ def _compare(op: Callable[[Any, Any], Any], is_ne: bool, a: Any, b: Any) -> bool
         return is_ne
 
 
+def _compare_with(op: Callable[[Any, Any], Any], is_ne: bool, left: Scalar, value: Any) -> Scalar:
+    """``left OP value`` for a literal ``value`` that is not missing: :func:`_compare` with
+    what the literal decides worked out once (the common ``p.value > 100``)."""
+    text = isinstance(value, str)
+
+    def compare(env: Env) -> bool:
+        x = left(env)
+        if x is None or x != x:
+            return False
+        if isinstance(x, str) != text:
+            return is_ne
+        try:
+            return bool(op(x, value))
+        except TypeError:
+            return is_ne
+
+    return compare
+
+
+def _literal(node: Literal) -> Any:
+    """A literal's value as expressions compute with it (numbers as floats)."""
+    value = node.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _number(value: Any) -> float | None:
     if value is None:
         return None
@@ -117,9 +144,7 @@ class _Compiler:
 
     def run(self, node: Expr) -> Scalar:
         if isinstance(node, Literal):
-            value = node.value
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                value = float(value)
+            value = _literal(node)
             return lambda env, v=value: v  # type: ignore[misc]
         if isinstance(node, Duration):
             us = float(node.to_us())
@@ -181,6 +206,11 @@ class _Compiler:
         terms.append(left)
         parts = [self.run(t) for t in reversed(terms)]
         if op in ("and", "or"):  # every term is evaluated, as the vectorised evaluator does
+            if len(parts) == 2:
+                first, second = parts
+                if op == "and":
+                    return lambda env: _truth(first(env)) & _truth(second(env))
+                return lambda env: _truth(first(env)) | _truth(second(env))
             if op == "and":
                 return lambda env: all([_truth(p(env)) for p in parts])  # noqa: C419
             return lambda env: any([_truth(p(env)) for p in parts])  # noqa: C419
@@ -196,6 +226,8 @@ class _Compiler:
         a, b = parts
         if op in _CMP:
             cmp, is_ne = _CMP[op], op == "!="
+            if isinstance(node.right, Literal) and not is_missing(_literal(node.right)):
+                return _compare_with(cmp, is_ne, a, _literal(node.right))
             return lambda env: _compare(cmp, is_ne, a(env), b(env))
         if op == "??":
             return lambda env: b(env) if is_missing(x := a(env)) else x
