@@ -12,7 +12,7 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
+from cxmodel.errors import DataError, DataWarning, SchemaError, counted_warning, did_you_mean
 from cxmodel.log._observed import check_period
 
 if TYPE_CHECKING:
@@ -150,13 +150,13 @@ def _valued(values: FloatArray, kind: str, value: str, caller: str) -> FloatArra
     """``values`` with NaN as 0, warning with the number of purchases that had no value."""
     missing = int(np.isnan(values).sum())
     if missing:
-        warnings.warn(
-            f"{caller}: {missing:,} of {values.shape[0]:,} {kind!r} rows have no {value!r} "
-            "(NaN); they count as purchases of value 0, which lowers monetary_value (and a "
-            "Gamma-Gamma fit refuses a repeat buyer whose monetary_value is 0)",
-            DataWarning,
-            stacklevel=3,
+        template = (
+            f"{caller}: {{missing:,}} of {{rows:,}} {kind!r} rows have no {value!r} (NaN); "
+            "they count as purchases of value 0, which lowers monetary_value (and a "
+            "Gamma-Gamma fit refuses a repeat buyer whose monetary_value is 0)"
         )
+        warning = counted_warning(DataWarning, template, missing=missing, rows=values.shape[0])
+        warnings.warn(warning, stacklevel=3)
     return np.nan_to_num(values, nan=0.0)
 
 
