@@ -26,9 +26,7 @@ from tests.dask.frames import assert_same, uneven, with_ties
 
 
 class TestWholeCustomerAnalyses:
-    @pytest.mark.parametrize(
-        "kwargs", [{}, {"as_of": "2024-09-30", "freq": "W"}, {"freq": "M", "value": "nope"}]
-    )
+    @pytest.mark.parametrize("kwargs", [{}, {"as_of": "2024-09-30", "freq": "W"}, {"freq": "M"}])
     def test_rfm_summary(
         self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
     ) -> None:
@@ -43,6 +41,8 @@ class TestWholeCustomerAnalyses:
         assert a.params_ == b.params_
         with pytest.raises(SchemaError, match="purchse"):
             cxd.rfm_summary(parts, kind="purchse")
+        with pytest.raises(SchemaError, match="'nope' is not in the log"):
+            cxd.rfm_summary(parts, value="nope")
         with pytest.raises(DataError, match="no 'refund'"):
             cxd.rfm_summary(parts, kind="refund")
 

@@ -8,6 +8,7 @@ import pytest
 
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.metrics import SmallSampleWarning, nps
 from cxmodel.metrics._answers import MISSING, answer_rows, factorize, survey_chunk
 
 
@@ -63,12 +64,28 @@ class TestSurveyChunk:
         assert chunk.every_label and chunk.labelled
 
     def test_array_labels_with_missing(self) -> None:
-        """Array labels are coded into their sorted text; None reads as '(missing)'."""
+        """Array labels are coded into their sorted text; None is the code after the last
+        label, as a missing value of a text column."""
         chunk = survey_chunk([9, 3, 10], "nps", by=np.array(["b", None, "b"], dtype=object))
         assert chunk.labels is not None
-        assert chunk.labels.tolist() == [MISSING, "b"]
-        assert chunk.keys[0].tolist() == [1, 0, 1]
+        assert chunk.labels.tolist() == ["b"]
+        assert chunk.keys[0].tolist() == [0, 1, 0]
         assert not chunk.every_label
+
+    def test_nan_label_is_missing(self) -> None:
+        """NaN in a numeric by column is a missing label, the group '(missing)' last (it was
+        the group 'nan')."""
+        log = InteractionLog.from_arrays(
+            list("abcd"), [0, 1, 2, 3], ["survey"] * 4, metric=["nps"] * 4,
+            score=[9.0, 10.0, 3.0, 7.0], region=[1.0, float("nan"), 2.0, 2.0],
+        )  # fmt: skip
+        chunk = survey_chunk(log, "nps", by="region")
+        assert chunk.labels is not None and chunk.labels.tolist() == ["1.0", "2.0"]
+        assert chunk.keys[0].tolist() == [0, 2, 1, 1]
+        with pytest.warns(SmallSampleWarning):
+            table = nps(log, by="region")
+        assert table["region"].tolist() == ["1.0", "2.0", MISSING]
+        assert table["n"].tolist() == [1, 2, 1]
 
     def test_period_key(self) -> None:
         """A period adds the key 'period' after the by key (months since the epoch here)."""

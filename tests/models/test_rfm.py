@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cxmodel.datasets
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import RFMSummary, calibration_holdout_split, rfm_summary
 
@@ -158,6 +158,57 @@ class TestAgainstLifetimes:
         """observation_end must follow calibration_end."""
         with pytest.raises(DataError, match="observation_end"):
             calibration_holdout_split(master[0], "1998-01-01", "1997-06-01")
+
+
+class TestSilentInputs:
+    """Inputs that used to give a quiet, wrong summary."""
+
+    def test_value_column_typo_is_an_error(self) -> None:
+        """A value= column the log lacks is a typo (did-you-mean), not zero monetary values."""
+        log = InteractionLog.from_arrays(
+            ["a", "a"], ["2024-01-01T00:00Z", "2024-01-03T00:00Z"], ["purchase"] * 2,
+            amount=[5.0, 7.0],
+        )  # fmt: skip
+        with pytest.raises(SchemaError, match="'amout' is not in the log.*did you mean 'amount'"):
+            rfm_summary(log, value="amout")
+        with pytest.raises(SchemaError, match="did you mean 'amount'"):
+            calibration_holdout_split(log, "2024-01-01", "2024-01-03", value="amout")
+
+    def test_default_value_column_absent_gives_zeros(self) -> None:
+        """Without the default 'value' column the summary is counts with zero monetary value."""
+        log = InteractionLog.from_arrays(
+            ["a", "a"], ["2024-01-01T00:00Z", "2024-01-03T00:00Z"], ["purchase"] * 2
+        )
+        assert rfm_summary(log).monetary_value.tolist() == [0.0]
+
+    def test_missing_values_are_counted(self) -> None:
+        """Purchases without a value count as 0 and a DataWarning says how many."""
+        log = _log(
+            ["a", "a", "a", "b"],
+            ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-02"],
+            [1.0, float("nan"), 4.0, float("nan")],
+        )
+        with pytest.warns(DataWarning, match="2 of 4 'purchase' rows have no 'value'"):
+            s = rfm_summary(log)
+        assert s.monetary_value.tolist() == [2.0, 0.0]
+
+    def test_holdout_after_the_data_warns(self) -> None:
+        """An observation_end after the log's last interaction inflates holdout_duration: it
+        is answered with a DataWarning naming the unobserved span."""
+        log = _log(["a", "a", "b"], ["2024-01-01", "2024-01-20", "2024-01-02"], [1.0, 2.0, 3.0])
+        with pytest.warns(DataWarning, match=r"10\.0 days after the log's last interaction"):
+            _, counts, duration = calibration_holdout_split(log, "2024-01-10", "2024-01-30")
+        assert (counts.tolist(), duration) == ([1.0, 0.0], 20.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            calibration_holdout_split(log, "2024-01-10", "2024-01-20")  # ends with the data
+
+    @pytest.mark.parametrize("freq", ["D", "W", "M", "h"])
+    def test_holdout_after_the_observation_is_refused(self, freq: str) -> None:
+        """A hold-out that starts after the last interaction observed nothing: DataError."""
+        log = _log(["a", "a"], ["2024-01-01", "2024-03-05"], [1.0, 2.0])
+        with pytest.raises(DataError, match="observation has ended"):
+            calibration_holdout_split(log, "2024-03-31", "2024-09-30", freq=freq)
 
 
 def _reference(

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from cxmodel.errors import DataError, SchemaError
+from cxmodel.log import InteractionLog
 from cxmodel.log._customer_table import CustomerTable
 from cxmodel.segment import (
     contrast,
@@ -84,6 +85,24 @@ class TestContrast:
             assert a == pytest.approx(hit.mean())
         with pytest.raises(SchemaError, match="first_seen"):
             contrast(table, churned, ~churned, features=["first_seen"])
+
+
+class TestContrastWithoutSpread:
+    def test_groups_that_do_not_vary_separate_fully(self) -> None:
+        """Two groups each without spread: different means have an infinite effect size and
+        rank first, equal means an effect of 0 (a zero effect hid a full separation)."""
+        log = InteractionLog.from_arrays(
+            list("abcdef"), ["2024-01-01T00:00Z"] * 6, ["purchase"] * 6,
+            value=[5.0, 5.0, 5.0, 3.0, 3.0, 3.0],
+        )  # fmt: skip
+        table = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        result = contrast(
+            table, ["a", "b", "c"], ["d", "e", "f"], features=["frequency", "monetary"]
+        )
+        assert result.feature.tolist() == ["monetary", "frequency"]
+        assert result.effect_size.tolist() == [np.inf, 0.0]
+        flipped = contrast(table, ["d", "e", "f"], ["a", "b", "c"], features=["monetary"])
+        assert flipped.effect_size.tolist() == [-np.inf]
 
 
 class TestContrastOnSyntheticWorld:

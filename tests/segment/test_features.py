@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import CustomerTable
 from cxmodel.segment._features import feature_columns, feature_matrix, group_mask
 from tests.log.helpers import AS_OF, PEOPLE, traits_log
@@ -77,3 +77,11 @@ class TestGroupMask:
         """A mask of another length, or ids none of which is in the table, are rejected."""
         with pytest.raises(SchemaError, match=match):
             group_mask(table, group, "group_a")
+
+    def test_unknown_ids_are_counted(self, table: CustomerTable) -> None:
+        """Ids that are not customers of the table are left out with a warning counting them."""
+        with pytest.warns(
+            DataWarning, match=r"group_a: 2 of 3 customer ids are not in the table \(e\.g\. 'x'\)"
+        ):
+            mask = group_mask(table, ["x", "b", "y"], "group_a")
+        assert mask.tolist() == [False, True, False, False]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cxmodel.datasets
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.segment import (
     rank_scores,
@@ -122,6 +122,17 @@ class TestRFMScoresOnCDNOW:
         assert (per_group == 1).all().all()
         one_timers = frame[frame["frequency"] == 1]
         assert one_timers["f"].nunique() == 1  # all one-time buyers share the frequency score
+
+
+class TestMissingValues:
+    def test_purchases_without_a_value_are_counted(self) -> None:
+        """A purchase without a value counts as 0 and a DataWarning says how many."""
+        log = InteractionLog.from_arrays(
+            ["a", "a", "b"], [0, 5, 3], ["purchase"] * 3, value=[1.0, float("nan"), 4.0]
+        )
+        with pytest.warns(DataWarning, match="1 of 3 purchases have no 'value'"):
+            scores = rfm_scores(log, as_of=10)
+        assert scores.monetary.tolist() == [1.0, 4.0]
 
 
 class TestRankScores:

@@ -274,7 +274,10 @@ class ScoreAccumulator:
             seen = np.unique(state.keys[:, 0]) if state.n_groups else np.empty(0, object)
             keys = state.keys.copy()
             keys[:, 0] = np.searchsorted(seen, state.keys[:, 0])
-            labels = seen.astype(object) if labels is None else labels[seen.astype(np.int64)]
+            if labels is None:
+                labels = seen.astype(object)
+            else:  # the code of a missing label, len(labels), stays the one past the last
+                labels = labels[seen[seen < len(labels)].astype(np.int64)]
             state = attrs.evolve(state, keys=keys)
         return attrs.evolve(state, labels=labels, period=chunk.period)
 

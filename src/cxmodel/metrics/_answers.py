@@ -89,12 +89,21 @@ def factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
 
 def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
     """Keys of labels: integers and booleans as they are (no vocabulary: the groups' values
-    make it), anything else as codes into its sorted text (a missing value is the label
-    ``"(missing)"``)."""
+    make it), anything else as codes into its sorted text; a missing value (None or NaN) is
+    the code ``len(labels)``, the group ``"(missing)"`` that sorts last.
+
+    Examples
+    --------
+    >>> codes, labels = _coded(np.array([2.0, np.nan, 1.0]))
+    >>> codes.tolist(), labels.tolist()
+    ([1, 2, 0], ['1.0', '2.0'])
+    """
     if values.dtype.kind in "iub":
         return values, None
-    text = np.where(values == None, MISSING, values).astype(str)  # noqa: E711
-    labels, codes = factorize(text)
+    missing = np.asarray((values == None) | (values != values), dtype=bool)  # noqa: E711
+    labels, present = factorize(values[~missing].astype(str))
+    codes = np.full(values.shape[0], len(labels), dtype=np.int64)
+    codes[~missing] = present
     return codes, labels.astype(object)
 
 

@@ -560,7 +560,8 @@ def nps(
         scores themselves, whole numbers 0..10.
     by : str or array-like, optional
         A column of the log (a text column gives a row to each of its values, answered or
-        not; missing is the group ``"(missing)"``) or one label per log row or per score.
+        not) or one label per log row or per score; a missing label (None, or NaN in a
+        numeric column) is the group ``"(missing)"``, last.
     period : {"day", "week", "month", "quarter"}, optional
         Break down by the calendar period of each answer, in ``timezone``.
     timezone : str, optional

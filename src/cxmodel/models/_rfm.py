@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,12 +12,20 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError, counted_warning, did_you_mean
+from cxmodel.log._observed import check_period
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
 
-__all__ = ["RFMSummary", "calibration_holdout_split", "period_of", "period_ordinals", "rfm_summary"]
+__all__ = [
+    "RFMSummary",
+    "calibration_holdout_split",
+    "period_of",
+    "period_ordinals",
+    "period_start",
+    "rfm_summary",
+]
 
 FloatArray = npt.NDArray[np.float64]
 _FIXED_US = {"D": US_PER_DAY, "h": US_PER_DAY // 24, "H": US_PER_DAY // 24, "W": 7 * US_PER_DAY}
@@ -96,6 +105,22 @@ def period_ordinals(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int6
     raise SchemaError(f"freq must be one of 'D', 'W', 'M', 'h', got {freq!r}")
 
 
+def period_start(ordinal: int, freq: str) -> int:
+    """The first microsecond (UTC) of the period ``ordinal`` of :func:`period_ordinals`.
+
+    Examples
+    --------
+    >>> period_start(1, "M") == 31 * 86_400_000_000
+    True
+    """
+    if freq == "M":
+        return int(
+            np.array(ordinal, dtype="datetime64[M]").astype("datetime64[us]").astype(np.int64)
+        )
+    shift = 4 * US_PER_DAY if freq == "W" else 0
+    return ordinal * _FIXED_US[freq] + shift
+
+
 def period_of(time: Any, freq: str, *, what: str) -> int:
     """The period ordinal of one time (naive values read as UTC); ``what`` names it in errors.
 
@@ -106,6 +131,33 @@ def period_of(time: Any, freq: str, *, what: str) -> int:
     """
     us = np.array([to_us(time, timezone_name="UTC", what=what)], dtype=np.int64)
     return int(period_ordinals(us, freq)[0])
+
+
+def _value_columns(log: InteractionLog, value: str, caller: str) -> list[str]:
+    """``[value]`` when the log has that column, ``[]`` for a log without the default
+    ``"value"`` column; any other missing name is taken for a typo."""
+    if value in log:
+        return [value]
+    if value == "value":
+        return []
+    raise SchemaError(
+        f"{caller}: value column {value!r} is not in the log (columns: {list(log.columns)})"
+        f"{did_you_mean(value, log.columns)}"
+    )
+
+
+def _valued(values: FloatArray, kind: str, value: str, caller: str) -> FloatArray:
+    """``values`` with NaN as 0, warning with the number of purchases that had no value."""
+    missing = int(np.isnan(values).sum())
+    if missing:
+        template = (
+            f"{caller}: {{missing:,}} of {{rows:,}} {kind!r} rows have no {value!r} (NaN); "
+            "they count as purchases of value 0, which lowers monetary_value (and a "
+            "Gamma-Gamma fit refuses a repeat buyer whose monetary_value is 0)"
+        )
+        warning = counted_warning(DataWarning, template, missing=missing, rows=values.shape[0])
+        warnings.warn(warning, stacklevel=3)
+    return np.nan_to_num(values, nan=0.0)
 
 
 def rfm_summary(
@@ -131,8 +183,23 @@ def rfm_summary(
         The period unit of frequency, recency and T.
     kind : str
         Interaction kind that counts as a purchase.
-    value : str
-        Numeric column with the purchase value (NaN counts as 0); absent -> zeros.
+    value : str, default "value"
+        Numeric column with the purchase value. A purchase without a value (NaN) counts as 0,
+        with a :class:`~cxmodel.errors.DataWarning` counting them; a log without the default
+        ``"value"`` column gives zeros, while any other name must be a column of the log.
+
+    Raises
+    ------
+    SchemaError
+        For a ``value`` column the log does not have (other than the default), with a
+        did-you-mean, or a ``kind`` neither in the log nor a standard kind.
+    DataError
+        When no purchase is at or before ``as_of``.
+
+    Warns
+    -----
+    DataWarning
+        When purchases have no value (NaN): the count, which are summed as 0.
 
     Examples
     --------
@@ -150,9 +217,9 @@ def rfm_summary(
     """
     log = interaction_log(log, "rfm_summary()")
     # the purchases alone, in log order: a log not sorted yet is not sorted for a summary
-    names = [value] if value in log.columns else []
+    names = _value_columns(log, value, "rfm_summary()")
     codes, ts, values = log._kind_rows(kind, names, "kind_mask()")
-    vals = np.nan_to_num(values[value], nan=0.0) if names else np.zeros(codes.shape[0])
+    vals = values[value] if names else np.zeros(codes.shape[0])
     per = period_ordinals(ts, freq)
     if as_of is not None:
         end = period_of(as_of, freq, what="as_of")
@@ -160,6 +227,7 @@ def rfm_summary(
         codes, per, vals = codes[keep], per[keep], vals[keep]
     if codes.shape[0] == 0:
         raise DataError(f"no {kind!r} interactions to summarise")
+    vals = _valued(vals, kind, value, "rfm_summary()")
     if as_of is None:
         end = int(per.max())
     # rows are sorted by (customer, time), so (customer, period) runs are contiguous
@@ -219,7 +287,19 @@ def calibration_holdout_split(
     kind : str, default "purchase"
         Interaction kind that counts as a purchase.
     value : str, default "value"
-        Numeric column with the purchase value (NaN counts as 0).
+        Numeric column with the purchase value, as in :func:`rfm_summary`.
+
+    Raises
+    ------
+    DataError
+        When ``observation_end`` is not after ``calibration_end``, or the hold-out starts
+        when the log's observation has ended (nothing in it was seen).
+
+    Warns
+    -----
+    DataWarning
+        When the hold-out ends after the log's last interaction: those periods count in
+        ``holdout_duration`` while no purchase in them could be seen.
     """
     log = interaction_log(log, "calibration_holdout_split()")
     cal = rfm_summary(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
@@ -230,6 +310,14 @@ def calibration_holdout_split(
             f"observation_end must be after calibration_end, got {observation_end!r} <= "
             f"{calibration_end!r}"
         )
+    check_period(
+        log,
+        period_start(cal_end + 1, freq),
+        to_us(observation_end, timezone_name="UTC", what="observation_end"),
+        caller="calibration_holdout_split()",
+        unknown="purchases then are missing from holdout_frequency while holdout_duration "
+        "counts those periods",
+    )
     mask = log.kind_mask(kind)
     codes = log.customer_codes[mask]
     per = period_ordinals(log.timestamps[mask], freq)

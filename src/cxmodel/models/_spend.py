@@ -94,8 +94,15 @@ class GammaGamma:
                 f"weights has {w.size} values for {x.size} customers; expected one each"
             )
         keep = x > 0
-        if np.any(keep & (m <= 0)):
-            raise DataError("monetary_value must be > 0 for customers with frequency > 0")
+        unpriced = keep & (m <= 0)
+        if unpriced.any():
+            row = int(np.flatnonzero(unpriced)[0])
+            raise DataError(
+                f"row {row}: monetary_value must be > 0 for customers with frequency > 0; got "
+                f"{float(m[row])!r} with frequency {float(x[row])!r} ({int(unpriced.sum()):,} "
+                "such customers; purchases without a value count as 0 in rfm_summary: fit on "
+                "summary.subset(summary.monetary_value > 0) or fill the values)"
+            )
         if not np.any(keep):
             raise DataError("no repeat buyers (frequency > 0) to fit the Gamma-Gamma model on")
         ux, um, uw = compress(x[keep], m[keep], weights=w[keep])

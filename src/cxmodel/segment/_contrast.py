@@ -30,7 +30,9 @@ class Contrast(Result):
     ``kind`` is ``"proportion"`` for bool features (``a``/``b`` are prevalences, the interval is
     Newcombe's for the difference, ``lift`` = a / b) or ``"mean"`` (``a``/``b`` are means, the
     interval is Welch's for the difference, ``lift`` = a / b). ``effect_size`` is Cohen's h for
-    proportions and Cohen's d (pooled standard deviation) for means.
+    proportions and Cohen's d (pooled standard deviation) for means; when neither group
+    varies, d is 0 for equal means and +-inf for different ones (the groups do not overlap),
+    which ranks first.
     """
 
     feature: npt.NDArray[np.object_] = attrs.field(metadata=column())
@@ -82,6 +84,14 @@ def contrast(
     ------
     DataError
         When a group has fewer than 2 customers.
+    SchemaError
+        When a group of ids names no customer of the table.
+
+    Warns
+    -----
+    DataWarning
+        When some of a group's ids are not customers of the table (their count and an
+        example); they are left out.
     """
     table = customer_table(table, "contrast()")
     features = None if features is None else name_sequence(features, "contrast()", "features")
@@ -111,7 +121,10 @@ def contrast(
         ma, mb = float(fa.mean()), float(fb.mean())
         low, high = welch_interval(fa, fb)
         pooled = np.sqrt((fa.var(ddof=1) + fb.var(ddof=1)) / 2)
-        effect = (ma - mb) / pooled if pooled > 0 else 0.0
+        if pooled > 0:
+            effect = (ma - mb) / pooled
+        else:  # no spread in either group: equal means do not differ, others separate fully
+            effect = 0.0 if ma == mb else float(np.copysign(np.inf, ma - mb))
         rows.append((name, "mean", ma, mb, ma - mb, low, high, _ratio(ma, mb), float(effect)))
     effects = np.array([r[8] for r in rows], dtype=np.float64)
     order = np.lexsort((np.arange(len(rows)), -np.nan_to_num(np.abs(effects), nan=-1.0)))

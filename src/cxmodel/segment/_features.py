@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError, counted_warning
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -72,7 +73,9 @@ def feature_matrix(columns: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float
 
 
 def group_mask(table: CustomerTable, group: Any, what: str) -> npt.NDArray[np.bool_]:
-    """A boolean mask over the table from a mask or a collection of customer ids."""
+    """A boolean mask over the table from a mask or a collection of customer ids; ids that
+    are not customers of the table are left out with a warning counting them (an error when
+    none is)."""
     arr = np.asarray(group)
     if arr.dtype == np.bool_:
         if arr.shape != (len(table),):
@@ -85,4 +88,16 @@ def group_mask(table: CustomerTable, group: Any, what: str) -> npt.NDArray[np.bo
     mask = np.isin(table.customer_id, ids)
     if ids.size and not mask.any():
         raise SchemaError(f"{what} names no customer of the table (e.g. {ids[0]!r})")
+    unknown = ~np.isin(ids, table.customer_id)
+    if unknown.any():
+        warnings.warn(
+            counted_warning(
+                DataWarning,
+                f"{what}: {{unknown:,}} of {{ids:,}} customer ids are not in the table (e.g. "
+                f"{ids[unknown][0]!r}) and are left out of the group",
+                unknown=int(unknown.sum()),
+                ids=int(ids.size),
+            ),
+            stacklevel=3,
+        )
     return mask

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, integer, interaction_log, is_integer, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError, counted_warning
 from cxmodel.log._kinds import kind_rows, read_kinds
 from cxmodel.log._observed import check_as_of, first_time
 
@@ -161,6 +162,16 @@ class RFMTotals:
         count = np.bincount(codes, minlength=log.n_customers)
         if "value" in log:
             values = log.numeric("value")[rows]
+            missing = int(np.isnan(values).sum())
+            if missing:
+                template = (
+                    "rfm_scores(): {missing:,} of {rows:,} purchases have no 'value' (NaN); "
+                    "they count as purchases of value 0 in monetary and the m score"
+                )
+                warning = counted_warning(
+                    DataWarning, template, missing=missing, rows=int(rows.shape[0])
+                )
+                warnings.warn(warning, stacklevel=3)
             values = np.where(np.isnan(values), 0.0, values)
         else:
             values = np.zeros(rows.shape[0])
@@ -261,7 +272,8 @@ def rfm_scores(
     therefore always get identical scores, whatever their ids or row order; a large tie, such as
     the one-time buyers of a frequency score, leaves some scores unused. Only customers with at
     least one purchase at or before ``as_of`` appear. Monetary totals are rounded to 9 decimals so
-    that floating-point summation order cannot split equal totals.
+    that floating-point summation order cannot split equal totals. A purchase without a value
+    (NaN) counts as 0, with a warning counting them.
 
     Parameters
     ----------
@@ -283,6 +295,11 @@ def rfm_scores(
     SchemaError
         For a bad ``n_bins`` or ``as_of``, or a ``kind`` that is neither in the log nor a
         standard kind (with a did-you-mean; see :meth:`InteractionLog.kind_mask`).
+
+    Warns
+    -----
+    DataWarning
+        When purchases have no value (NaN): their count.
 
     Examples
     --------
