@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.datasets import synthetic
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._customer_table import CustomerTable
 from cxmodel.segment import cluster, standardise
@@ -83,3 +85,18 @@ class TestCluster:
         z, _, scale = standardise(np.array([[1.0, 2.0], [1.0, np.nan], [1.0, 4.0]]))
         assert z[:, 0].tolist() == [0.0, 0.0, 0.0] and scale[0] == 1.0
         assert z[1, 1] == 0.0
+
+
+def test_infinite_and_empty_features_are_named() -> None:
+    """An infinite value is refused with its customer (it made KMeans raise a raw ValueError);
+    a feature no customer has warns (it was silently 0 for everyone)."""
+    pytest.importorskip("sklearn")
+    table = synthetic(100, seed=1).log.customers_table("2024-10-01T00:00Z")
+    monetary = np.asarray(table.column("monetary"), dtype=float).copy()
+    monetary[0] = np.inf
+    broken = attrs.evolve(table, data={**table.data, "monetary": monetary})
+    with pytest.raises(SchemaError, match=r"'monetary' is inf for customer 'C0000.*1 infinite"):
+        cluster(broken, ["frequency", "monetary"], n_clusters=3)
+    blank = attrs.evolve(table, data={**table.data, "score": np.full(len(table), np.nan)})
+    with pytest.warns(DataWarning, match=r"feature 'score' has no value for any of the 67"):
+        cluster(blank, ["frequency", "score"], n_clusters=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from cxmodel._arguments import (
 )
 from cxmodel._optional import import_optional
 from cxmodel._result import Result, column
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.segment._features import feature_columns, feature_matrix
 
 if TYPE_CHECKING:
@@ -80,6 +81,31 @@ def standardise(
     return z, center, scale
 
 
+def _check_values(
+    x: npt.NDArray[np.float64], names: list[str], customers: npt.NDArray[np.object_]
+) -> None:
+    """Refuse infinite feature values (naming the first customer and feature, with the count);
+    warn about a feature no customer has a value of (it is 0 for everyone after
+    standardising, so it separates nothing)."""
+    infinite = np.isinf(x)
+    if infinite.any():
+        row, col = (int(i[0]) for i in np.nonzero(infinite))
+        raise SchemaError(
+            f"cluster(): feature {names[col]!r} is {x[row, col]} for customer "
+            f"{customers[row]!r} ({int(infinite.sum()):,} infinite values in all); clustering "
+            "needs finite values: clip or transform the feature first"
+        )
+    empty = [name for j, name in enumerate(names) if x.shape[0] and np.isnan(x[:, j]).all()]
+    if empty:
+        listed = ", ".join(repr(n) for n in empty)
+        warnings.warn(
+            f"cluster(): feature {listed} has no value for any of the {x.shape[0]:,} customers, "
+            "so it is 0 for everyone and separates nothing; leave it out",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 def cluster(
     table: CustomerTable,
     features: Sequence[str],
@@ -117,7 +143,8 @@ def cluster(
     Raises
     ------
     SchemaError
-        Bad features, ``n_clusters`` or an estimator without ``fit_predict``.
+        Bad features, ``n_clusters``, an estimator without ``fit_predict``, or an infinite
+        feature value (naming the customer).
     MissingDependencyError
         When scikit-learn is needed but not installed.
     """
@@ -140,6 +167,7 @@ def cluster(
             "clusterer"
         )
     x = feature_matrix(columns)
+    _check_values(x, names, table.customer_id)
     z, center, scale = standardise(x)
     labels = np.asarray(estimator.fit_predict(z)).astype(np.int64)
     if labels.shape != (len(table),):
