@@ -57,7 +57,11 @@ class TestDaylightSavingWallTimes:
             (
                 "2024-11-03T01:30:00",
                 "America/New_York",
-                ["happens twice", "'2024-11-03T01:30:00-04:00' (the first)", "-05:00' (the second)"],
+                [
+                    "happens twice",
+                    "'2024-11-03T01:30:00-04:00' (the first)",
+                    "-05:00' (the second)",
+                ],
             ),
             ("2024-03-31T02:15:00", "Europe/Paris", ["does not exist in Europe/Paris"]),
             ("2024-10-27T02:15:00", "Europe/Paris", ["happens twice", "+02:00' (the first)"]),

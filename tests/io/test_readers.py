@@ -119,11 +119,8 @@ class TestFileErrors:
         log = read_csv(path, timezone="Europe/Paris")
         assert str(log.column("timestamp")[0]) == "2024-07-01T08:00:00.000000"
 
-
     @pytest.mark.parametrize("engine", ["pyarrow", "python"])
-    def test_daylight_saving_wall_times_are_quarantined(
-        self, tmp_path: Path, engine: str
-    ) -> None:
+    def test_daylight_saving_wall_times_are_quarantined(self, tmp_path: Path, engine: str) -> None:
         """Naive times skipped or repeated by a daylight-saving change are bad rows, counted
         and kept in log.rejected, not read with a guessed offset."""
         path = _write(

@@ -93,7 +93,12 @@ class TestExcludeHoldCount:
     def test_hold_counts_later_steps_lacking_the_value(self) -> None:
         """A held column missing on a step's rows stops units there (missing matches only
         missing), and a DataWarning counts those rows instead of a quiet conversion of 0."""
-        rows = [("a", 0, "view"), ("a", 1, "add_to_cart"), ("b", 0, "view"), ("b", 1, "add_to_cart")]
+        rows = [
+            ("a", 0, "view"),
+            ("a", 1, "add_to_cart"),
+            ("b", 0, "view"),
+            ("b", 1, "add_to_cart"),
+        ]
         log = log_of(rows, product=["x", None, "y", "y"])
         with pytest.warns(DataWarning, match=r"hold='product'\): 1 of 4 rows"):
             assert funnel(log, STEPS[:2], hold="product").counts.tolist() == [2, 1]

@@ -109,13 +109,14 @@ class TestRhythmAndFavourites:
         assert np.isnan(p.purchase_interval_days[0]) and np.isnat(p.next_purchase[0])
         assert p.favourite_category.tolist() == [None]
 
-
     def test_lines_of_one_order_are_one_purchase(self) -> None:
         """Three lines of an order on Jan 1 and three on Jan 31 are two purchases 30 days
         apart (the zero gaps between lines made the interval 0 and the next purchase the
         last one)."""
         times = ["2024-01-01T09:00Z"] * 3 + ["2024-01-31T09:00Z"] * 3
-        log = InteractionLog.from_arrays(customer_id=["a"] * 6, timestamp=times, kind=["purchase"] * 6)
+        log = InteractionLog.from_arrays(
+            customer_id=["a"] * 6, timestamp=times, kind=["purchase"] * 6
+        )
         p = preferences(log, as_of="2024-02-01T00:00Z")
         assert p.purchase_interval_days.tolist() == [30.0]
         assert p.next_purchase.tolist() == [np.datetime64("2024-03-01T09:00", "us").item()]

@@ -76,8 +76,12 @@ class TestCheck:
         rows = [
             {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"},
             {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": "purchase"},
-            {"customer_id": "a", "timestamp": "2024-01-03T00:00:00Z", "kind": "email_clicked",
-             "coupon": "X"},
+            {
+                "customer_id": "a",
+                "timestamp": "2024-01-03T00:00:00Z",
+                "kind": "email_clicked",
+                "coupon": "X",
+            },
         ]
         text = 'trigger t:\n    when purchase as p where p.coupon != "X"\n    emit y'
         with pytest.warns(DataWarning, match="rule 't' reads 'coupon' of purchase .* 2 purchase"):
