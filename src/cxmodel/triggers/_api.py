@@ -101,8 +101,8 @@ def empty_properties(rules: RuleSet, log: Any) -> list[str]:
     ...     {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"},
     ...     {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": "view",
     ...      "coupon": "X"}])
-    >>> print(empty_properties(parse('trigger t:\n    when purchase as p where p.coupon != "X"'
-    ...                             '\n    emit x'), log)[0])  # doctest: +ELLIPSIS
+    >>> print(empty_properties(parse('trigger t:\\n    when purchase as p where p.coupon != "X"'
+    ...                             '\\n    emit x'), log)[0])  # doctest: +ELLIPSIS
     rule 't' reads 'coupon' of purchase interactions, but none of the 1 purchase row(s) has ...
     """
     kind_codes, kind_labels = log.categorical("kind")
