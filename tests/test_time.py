@@ -45,6 +45,46 @@ class TestInstants:
         assert got == datetime(2024, 7, 1, 10, tzinfo=timezone.utc)
 
 
+class TestDaylightSavingWallTimes:
+    @pytest.mark.parametrize(
+        ("text", "zone", "fragments"),
+        [
+            (
+                "2024-03-10T02:30:00",
+                "America/New_York",
+                ["does not exist in America/New_York", "UTC-05:00 to UTC-04:00"],
+            ),
+            (
+                "2024-11-03T01:30:00",
+                "America/New_York",
+                [
+                    "happens twice",
+                    "'2024-11-03T01:30:00-04:00' (the first)",
+                    "-05:00' (the second)",
+                ],
+            ),
+            ("2024-03-31T02:15:00", "Europe/Paris", ["does not exist in Europe/Paris"]),
+            ("2024-10-27T02:15:00", "Europe/Paris", ["happens twice", "+02:00' (the first)"]),
+        ],
+        ids=["ny-skipped", "ny-repeated", "paris-skipped", "paris-repeated"],
+    )
+    def test_wall_time_without_one_instant_is_refused(
+        self, text: str, zone: str, fragments: list[str]
+    ) -> None:
+        """A naive time skipped or repeated by a daylight-saving change is refused with the
+        offsets to write, not read with a guessed offset (02:30 used to become 03:30)."""
+        with pytest.raises(SchemaError) as info:
+            to_us(text, timezone_name=zone)
+        for fragment in fragments:
+            assert fragment in str(info.value)
+
+    def test_wall_times_around_a_change_are_read(self) -> None:
+        """The hours either side of a change keep their own offsets."""
+        before = to_us("2024-11-03T00:30:00", timezone_name="America/New_York")
+        after = to_us("2024-11-03T02:30:00", timezone_name="America/New_York")
+        assert after - before == 3 * HOUR_US  # 00:30 EDT (04:30Z) to 02:30 EST (07:30Z)
+
+
 class TestResolveTimezone:
     @pytest.mark.parametrize(
         ("name", "offset"),

@@ -173,6 +173,7 @@ def _datetime_to_us(
                 f"{what} {shown!r} has no time zone; {_naive_hint(text, timezone_arg)}"
             )
         value = value.replace(tzinfo=zone)
+        _check_wall_time(value, what, value.isoformat() if written is None else written)
     try:
         delta = value - EPOCH
     except OverflowError:  # an offset pushing year 1 or 9999 out of range
@@ -189,6 +190,38 @@ def _datetime_to_us(
             f"{what} {value if written is None else written!r} is outside years 1..9999 in UTC"
         )
     return us
+
+
+def _check_wall_time(local: datetime, what: str, written: object) -> None:
+    """Raise unless the naive time ``local`` (given its zone) names exactly one instant.
+
+    In a zone with daylight saving, a wall time in the hour skipped when the clocks go forward
+    does not exist, and one in the hour repeated when they go back exists twice; neither can be
+    placed without its UTC offset, so both are refused with the offsets to write.
+    """
+    before = local.replace(fold=0).utcoffset()
+    after = local.replace(fold=1).utcoffset()
+    if before is None or after is None or before == after:
+        return
+    wall = local.replace(tzinfo=None).isoformat()
+    change = f"{_offset_text(before)} to {_offset_text(after)}"
+    if before < after:
+        raise SchemaError(
+            f"{what} {written!r} does not exist in {local.tzinfo}: the clocks skip it when "
+            f"they move from {change}; write the time with its UTC offset"
+        )
+    raise SchemaError(
+        f"{what} {written!r} happens twice in {local.tzinfo}, whose clocks go back from "
+        f"{change}; write it with its offset: {wall + _offset_text(before)[3:]!r} (the first) "
+        f"or {wall + _offset_text(after)[3:]!r} (the second)"
+    )
+
+
+def _offset_text(offset: timedelta) -> str:
+    """``UTC+02:00`` for a UTC offset."""
+    minutes = offset // timedelta(minutes=1)
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _unit_hint(seconds: float) -> str:

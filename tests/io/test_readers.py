@@ -119,6 +119,26 @@ class TestFileErrors:
         log = read_csv(path, timezone="Europe/Paris")
         assert str(log.column("timestamp")[0]) == "2024-07-01T08:00:00.000000"
 
+    @pytest.mark.parametrize("engine", ["pyarrow", "python"])
+    def test_daylight_saving_wall_times_are_quarantined(self, tmp_path: Path, engine: str) -> None:
+        """Naive times skipped or repeated by a daylight-saving change are bad rows, counted
+        and kept in log.rejected, not read with a guessed offset."""
+        path = _write(
+            tmp_path,
+            [
+                "customer_id,timestamp,kind",
+                "a,2024-11-03T01:30:00,view",
+                "b,2024-03-10T02:30:00,view",
+                "c,2024-03-10T03:30:00,view",
+            ],
+        )
+        with pytest.warns(DataWarning, match="2 of 3 rows rejected"):
+            log = read_csv(path, timezone="America/New_York", errors="quarantine", engine=engine)
+        assert log.customers.tolist() == ["c"]
+        assert log.rejected.row.tolist() == [1, 2]
+        assert "happens twice" in log.rejected.reason[0]
+        assert "does not exist" in log.rejected.reason[1]
+
 
 class TestQuarantineIdentity:
     @pytest.mark.filterwarnings("ignore::cxmodel.errors.DataWarning")

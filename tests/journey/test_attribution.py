@@ -8,7 +8,7 @@ from math import factorial
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.journey import attribution, markov_removal_effects, shapley_values
 from cxmodel.log import InteractionLog
 
@@ -210,6 +210,17 @@ class TestRevenueWeighting:
         """v(S) sums revenue: {A, B} 100 split 50/50, {A} 20, {C} 60: A 70, B 50, C 60."""
         a = attribution(_log(REVENUE_ROWS, values=REVENUE_VALUES), model="shapley", revenue=True)
         assert a.credit[0].tolist() == pytest.approx([70.0, 50.0, 60.0])
+
+    def test_conversions_without_value_are_counted(self) -> None:
+        """A conversion without a value counts as 0 revenue, and a DataWarning says how many
+        of the conversions that is (it used to earn its channel nothing, silently)."""
+        rows = [("a", 0, "view", "email"), ("a", 10, "purchase", None)]
+        rows += [("b", 0, "view", "ads"), ("b", 5, "purchase", None)]
+        log = _log(rows, values=[float("nan"), 10.0, float("nan"), float("nan")])
+        with pytest.warns(DataWarning, match="1 of 2 conversion"):
+            a = attribution(log, model="last", revenue=True)
+        assert a.channels.tolist() == ["ads", "email"]
+        assert a.credit[0].tolist() == [0.0, 10.0]
 
     def test_conv_value_shape_is_checked(self) -> None:
         """A reward vector of the wrong length raises."""

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey import funnel, sessions
 from tests.journey.helpers import STEPS, log_of
 
@@ -89,6 +89,19 @@ class TestExcludeHoldCount:
         log = log_of(rows, product=["x", "y", "x", "x"])
         assert funnel(log, STEPS[:2], hold="product").counts.tolist() == [2, 1]
         assert funnel(log, STEPS[:2]).counts.tolist() == [2, 2]
+
+    def test_hold_counts_later_steps_lacking_the_value(self) -> None:
+        """A held column missing on a step's rows stops units there (missing matches only
+        missing), and a DataWarning counts those rows instead of a quiet conversion of 0."""
+        rows = [
+            ("a", 0, "view"),
+            ("a", 1, "add_to_cart"),
+            ("b", 0, "view"),
+            ("b", 1, "add_to_cart"),
+        ]
+        log = log_of(rows, product=["x", None, "y", "y"])
+        with pytest.warns(DataWarning, match=r"hold='product'\): 1 of 4 rows"):
+            assert funnel(log, STEPS[:2], hold="product").counts.tolist() == [2, 1]
 
     def test_totals_vs_customers_vs_sessions(self) -> None:
         """Totals count every attempt; customers once; sessions once per session."""

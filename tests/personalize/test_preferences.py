@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.personalize import preferences
 
@@ -66,7 +66,8 @@ class TestPreferredChannel:
 
 class TestRhythmAndFavourites:
     def test_against_pandas(self) -> None:
-        """Median gaps, next purchase and favourite category equal a pandas computation."""
+        """Median gaps (between distinct purchase times), next purchase and favourite
+        category equal a pandas computation."""
         rng = np.random.default_rng(1)
         n = 2000
         df = pd.DataFrame(
@@ -85,8 +86,9 @@ class TestRhythmAndFavourites:
         )
         p = preferences(log, as_of=np.datetime64(400 * DAY, "us")).to_pandas()
         d = df.sort_values(["customer_id", "timestamp"], kind="stable")
-        gaps = d.groupby("customer_id")["timestamp"].diff().dt.total_seconds() / 86_400
-        ref_gap = gaps.groupby(d["customer_id"]).median()
+        once = d.drop_duplicates(["customer_id", "timestamp"])  # one purchase per time
+        gaps = once.groupby("customer_id")["timestamp"].diff().dt.total_seconds() / 86_400
+        ref_gap = gaps.groupby(once["customer_id"]).median()
         np.testing.assert_allclose(p["purchase_interval_days"], ref_gap.to_numpy())
         last = d.groupby("customer_id")["timestamp"].max()
         expected = (last + pd.to_timedelta(ref_gap, unit="D")).to_numpy().astype("datetime64[us]")
@@ -107,6 +109,20 @@ class TestRhythmAndFavourites:
         assert np.isnan(p.purchase_interval_days[0]) and np.isnat(p.next_purchase[0])
         assert p.favourite_category.tolist() == [None]
 
+    def test_lines_of_one_order_are_one_purchase(self) -> None:
+        """Three lines of an order on Jan 1 and three on Jan 31 are two purchases 30 days
+        apart (the zero gaps between lines made the interval 0 and the next purchase the
+        last one)."""
+        times = ["2024-01-01T09:00Z"] * 3 + ["2024-01-31T09:00Z"] * 3
+        log = InteractionLog.from_arrays(
+            customer_id=["a"] * 6, timestamp=times, kind=["purchase"] * 6
+        )
+        p = preferences(log, as_of="2024-02-01T00:00Z")
+        assert p.purchase_interval_days.tolist() == [30.0]
+        assert p.next_purchase.tolist() == [np.datetime64("2024-03-01T09:00", "us").item()]
+        one_order = log.filter(np.arange(6) < 3)
+        assert np.isnan(preferences(one_order, as_of="2024-02-01T00:00Z").purchase_interval_days[0])
+
 
 class TestBadInput:
     @pytest.mark.parametrize(
@@ -126,6 +142,14 @@ class TestBadInput:
         args: dict[str, object] = {"as_of": "2024-02-01T00:00Z", **kwargs}
         with pytest.raises(SchemaError, match=match):
             preferences(log, **args)  # type: ignore[arg-type]
+
+    def test_as_of_before_the_data_is_refused(self) -> None:
+        """An as_of before the first interaction is a DataError, not an empty table."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a"], timestamp=["2024-01-01T00:00Z"], kind=["purchase"]
+        )
+        with pytest.raises(DataError, match="before the log's first interaction"):
+            preferences(log, as_of="2023-01-01T00:00Z")
 
 
 class TestOnSyntheticWorld:

@@ -69,6 +69,26 @@ class TestCheck:
         with pytest.warns(DataWarning, match=r"rule 't': 'topic'"):
             check(parse(text), LOG)
 
+    def test_property_no_row_of_its_kind_has_warns(self) -> None:
+        """A column the log has but no purchase row fills (coupons on clicks only) is read as
+        missing by a purchase rule: check names the rule, property, kind and row count, where
+        the rule used to return no firings without a word. One filled row is enough."""
+        rows = [
+            {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"},
+            {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": "purchase"},
+            {
+                "customer_id": "a",
+                "timestamp": "2024-01-03T00:00:00Z",
+                "kind": "email_clicked",
+                "coupon": "X",
+            },
+        ]
+        text = 'trigger t:\n    when purchase as p where p.coupon != "X"\n    emit y'
+        with pytest.warns(DataWarning, match="rule 't' reads 'coupon' of purchase .* 2 purchase"):
+            check(parse(text), InteractionLog.from_records(rows))
+        rows[1]["coupon"] = "Y"
+        check(parse(text), InteractionLog.from_records(rows))
+
     def test_clean_rules_pass_silently(self) -> None:
         """Rules the log can verify raise and warn nothing."""
         check(parse("trigger t:\n    when purchase as p where p.value > 1\n    emit x"), LOG)

@@ -174,7 +174,9 @@ def read_csv(
         that is not in the file, or sending two columns to one name, is an error.
     timezone
         The zone of naive timestamps: ``"UTC"``, an IANA name (``"Europe/Paris"``) or a fixed
-        offset (``"+02:00"``). Without it naive timestamps are rejected.
+        offset (``"+02:00"``). Without it naive timestamps are rejected; so is a naive time that
+        a daylight-saving change skips or repeats in that zone (it names no single instant:
+        write it with its offset).
     errors
         ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists the
         others with their row numbers and reasons in ``log.rejected`` (a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from math import factorial
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError, counted_warning
 from cxmodel.journey._common import duration_us, next_occurrence, row_mask
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 
@@ -263,7 +264,8 @@ def attribution(
     * ``shapley``: ``v(S)`` = conversions (or revenue) of converting journeys whose channel
       set is a subset of ``S``; exact values (:func:`shapley_values`). For this ``v`` the
       value equals an equal split of each conversion over its distinct channels.
-    * ``revenue=True`` weights each conversion by its ``value`` (missing = 0).
+    * ``revenue=True`` weights each conversion by its ``value``; a conversion without one
+      counts as 0, with a :class:`~cxmodel.errors.DataWarning` giving how many.
     * A ``conversion`` kind that is neither in the log nor a standard kind raises
       :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
       log warns (:class:`~cxmodel.errors.DataWarning`): every credit is then 0.
@@ -323,11 +325,11 @@ def attribution(
     t = log.timestamps
     if revenue and log.schema.get("value") != "float":
         raise SchemaError("revenue=True needs a numeric value column")
-    value = np.nan_to_num(log.numeric("value")) if revenue else np.ones(n)
+    conv_rows = np.flatnonzero(conv_mask)
+    value = _conversion_values(log, conv_rows) if revenue else np.ones(n)
     touch = (ch >= 0) & ~conv_mask
     rows = np.flatnonzero(touch).astype(np.int64)
     nxt = next_occurrence(conv_mask, cust, rows + 1, cust[rows])
-    conv_rows = np.flatnonzero(conv_mask)
     ok = (nxt >= 0) & (t[np.maximum(nxt, 0)] - t[rows] <= look)
     c_rows, c_jid = rows[ok], nxt[ok]
     jw = value[c_jid]
@@ -379,6 +381,25 @@ def attribution(
         removal_effects=re_out,
         p_conversion=p_conv,
     )
+
+
+def _conversion_values(log: InteractionLog, conv_rows: IntArray) -> FloatArray:
+    """The ``value`` of every row with missing as 0, warning
+    (:class:`~cxmodel.errors.DataWarning`) with the count of conversions (``conv_rows``) that
+    have none: they carry no revenue."""
+    raw = log.numeric("value")
+    missing = int(np.isnan(raw[conv_rows]).sum())
+    if missing:
+        message = counted_warning(
+            DataWarning,
+            "attribution(revenue=True): {missing:,} of {conversions:,} conversion(s) have no "
+            "value and count as 0 revenue, so their channels earn nothing from them; fill "
+            "value, or attribute counts with revenue=False",
+            missing=missing,
+            conversions=len(conv_rows),
+        )
+        warnings.warn(message, stacklevel=3)
+    return np.nan_to_num(raw)
 
 
 def _markov(

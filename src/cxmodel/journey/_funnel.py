@@ -15,7 +15,7 @@ from cxmodel._arguments import interaction_log, of_type
 from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataWarning, SchemaError, counted_warning
 from cxmodel.journey._common import (
     MISSING_LABEL,
     next_occurrence,
@@ -268,8 +268,9 @@ def funnel(
     * **Exclusion.** An ``exclude`` event after the anchor ends the attempt: steps matched
       at or after it do not count.
     * **Hold.** With ``hold="product"`` every matched step must carry the anchor's value
-      of that column (missing is a value of its own). ``hold="session_id"`` keeps an
-      attempt in one session.
+      of that column (missing is a value of its own: a row lacking the value matches only
+      rows lacking it, and a :class:`~cxmodel.errors.DataWarning` counts the steps' rows
+      that lack it). ``hold="session_id"`` keeps an attempt in one session.
     * **Units.** ``"sessions"`` needs a ``session_id`` column (:func:`sessions`); matching
       then stays within the session.
 
@@ -458,6 +459,7 @@ def _attempts(
     if hold is not None:
         hold_codes, n_hold = value_codes(log, hold)
         group = unit * (n_hold + 1) + hold_codes
+        _warn_missing_held(log, hold, masks)
     if order == "any":
         anchors = np.flatnonzero(np.logical_or.reduce(masks)).astype(np.int64)
     else:
@@ -468,6 +470,29 @@ def _attempts(
         ex = next_occurrence(ex_mask, unit, anchors + 1, unit[anchors])
         limit = np.where(ex >= 0, ex, n)
     return _Attempts(anchors, unit, group, limit)
+
+
+def _warn_missing_held(log: InteractionLog, hold: str, masks: Sequence[BoolArray]) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`, counted) when rows of the steps (``masks``)
+    lack the ``hold`` value: such a row matches only rows lacking it too, so a column filled
+    on some kinds only stops funnels (an anchor without it reaches no step that has it)."""
+    if log.schema.get(hold) == "string":
+        missing = log.categorical(hold)[0] < 0
+    else:
+        missing = np.isnan(log.numeric(hold))
+    steps = np.logical_or.reduce(masks)
+    lacking = int((steps & missing).sum())
+    if lacking:
+        name = repr(hold).replace("{", "{{").replace("}", "}}")  # literal in the template
+        message = counted_warning(
+            DataWarning,
+            f"funnel(hold={name}): {{lacking:,}} of {{rows:,}} rows of the steps have no "
+            f"{name}; such a row matches only rows without one, so attempts stop where the "
+            "column is filled on one step and not the other",
+            lacking=lacking,
+            rows=int(steps.sum()),
+        )
+        warnings.warn(message, stacklevel=5)
 
 
 def _match_any(

@@ -13,6 +13,7 @@ from cxmodel._arguments import interaction_log, mapping_value
 from cxmodel._result import Result, column, columns
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import SchemaError
+from cxmodel.log._observed import check_as_of, first_time
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -45,9 +46,10 @@ class Preferences(Result):
     favourite_category, favourite_product : ndarray of str or None
         Most purchased ``category`` / ``product`` (ties to the alphabetically first).
     purchase_interval_days : ndarray of float
-        Median gap between consecutive purchases (NaN with fewer than 2 purchases).
+        Median gap between consecutive purchases; purchases at the same time (the lines of
+        one order) are one purchase (NaN with fewer than 2 purchase times).
     next_purchase : ndarray of datetime64[us]
-        Last purchase + the median gap (NaT with fewer than 2 purchases).
+        Last purchase + the median gap (NaT with fewer than 2 purchase times).
     best_hour, best_weekday : ndarray of int
         UTC hour (0-23) and weekday (0 = Monday) when the customer most often engages (opens
         and clicks; all their interactions if they never engaged); -1 without interactions.
@@ -88,7 +90,9 @@ def _favourite(log: InteractionLog, name: str, buy: npt.NDArray[np.bool_], codes
 
 
 def _median_gap(codes: Codes, times: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.float64]:
-    same = codes[1:] == codes[:-1]
+    """Per customer, the median gap (days) between consecutive distinct purchase times; rows
+    sharing a time (the lines of one order) are one purchase. NaN with fewer than two."""
+    same = (codes[1:] == codes[:-1]) & (times[1:] != times[:-1])
     gaps = (times[1:] - times[:-1])[same] / US_PER_DAY
     owner = codes[1:][same]
     order = np.lexsort((gaps, owner))
@@ -130,6 +134,11 @@ def preferences(
     -------
     Preferences
 
+    Raises
+    ------
+    DataError
+        If ``as_of`` is before the log's first interaction (nobody had been seen yet).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -146,6 +155,7 @@ def preferences(
     if not (isinstance(smoothing, (int, float)) and np.isfinite(smoothing) and smoothing >= 0):
         raise SchemaError(f"smoothing must be a finite number >= 0 (got {smoothing!r})")
     cutoff = to_us(as_of, what="as_of")
+    check_as_of(first_time(log), cutoff, caller="preferences()")
     visible = log.timestamps <= cutoff
     if not visible.all():
         log = log.filter(visible)

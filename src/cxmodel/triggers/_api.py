@@ -8,6 +8,7 @@ from difflib import get_close_matches
 from typing import Any
 
 import attrs
+import numpy as np
 
 from cxmodel.errors import DataWarning, TriggerTypeError
 from cxmodel.expr import Aggregate, Diagnostic, Expr, Name, render_diagnostics
@@ -18,7 +19,7 @@ from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["check", "diagnose", "property_kinds", "refuse_unchecked"]
+__all__ = ["check", "diagnose", "empty_properties", "property_kinds", "refuse_unchecked"]
 
 
 def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any = None) -> None:
@@ -31,8 +32,10 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any
     because the rule may well be right for data that has those interactions. So is a
     catalogue rule (``when KIND as x for customers with ...``) when ``catalogue`` (the
     catalogue events, as :func:`~cxmodel.triggers.evaluate` takes them) is not given or
-    holds no event of its kind: what it reads of the events is not checked. Pass the rule
-    text as ``source`` to show each offending line with a caret.
+    holds no event of its kind: what it reads of the events is not checked. So is a property
+    the log has but that no row of the kind it is read from holds (a column filled on other
+    kinds only): it reads as missing there, and every comparison with it is false. Pass the
+    rule text as ``source`` to show each offending line with a caret.
 
     Parameters
     ----------
@@ -81,8 +84,55 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any
             DataWarning,
             stacklevel=2,
         )
-    for note in notes:
+    for note in notes + empty_properties(rules, log):
         warnings.warn(note, DataWarning, stacklevel=2)
+
+
+def empty_properties(rules: RuleSet, log: Any) -> list[str]:
+    """A note for each property a rule reads from a kind of interaction the log holds, where
+    the log has the column but not one row of that kind has a value in it (a column filled
+    on other kinds only): it reads as missing, and every comparison with it is false.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.triggers import parse
+    >>> log = InteractionLog.from_records([
+    ...     {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"},
+    ...     {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": "view",
+    ...      "coupon": "X"}])
+    >>> print(empty_properties(parse('trigger t:\\n    when purchase as p where p.coupon != "X"'
+    ...                             '\\n    emit x'), log)[0])  # doctest: +ELLIPSIS
+    rule 't' reads 'coupon' of purchase interactions, but none of the 1 purchase row(s) has ...
+    """
+    kind_codes, kind_labels = log.categorical("kind")
+    code_of = {str(label): code for code, label in enumerate(kind_labels.tolist())}
+    notes: list[str] = []
+    for rule in rules:
+        if rule.when.reach is not None:  # reads catalogue events, not the log
+            continue
+        for name, read_from in sorted(property_kinds(rule).items()):
+            kinds = sorted(k for k in read_from if k is not None and k in code_of)
+            if name not in log.schema or not kinds:
+                continue
+            present = _has_value(log, name)
+            for kind in kinds:
+                rows = kind_codes == code_of[kind]
+                if rows.any() and not present[rows].any():
+                    notes.append(
+                        f"rule {rule.name!r} reads {name!r} of {kind} interactions, but none "
+                        f"of the {int(rows.sum()):,} {kind} row(s) has one ({name!r} is filled "
+                        "on other kinds only), so it reads as missing there and every "
+                        "comparison with it is false"
+                    )
+    return notes
+
+
+def _has_value(log: Any, name: str) -> Any:
+    """Which rows of ``log`` hold a value in the column ``name`` (not missing)."""
+    if log.schema[name] == "string":
+        return log.categorical(name)[0] >= 0
+    return ~np.isnan(np.asarray(log.numeric(name), dtype=np.float64))
 
 
 def refuse_unchecked(rules: RuleSet, log: Any, events: Any = None) -> None:
