@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, parse
@@ -180,17 +179,6 @@ class TestAcceptanceRules:
         early = evaluate(rules, log, as_of=T0 + 100 * DAY)
         cut = InteractionLog.from_records([r for r in records if _t(r) <= T0 + 100 * DAY])
         assert _ours(early) == _ours(evaluate(rules, cut, as_of=T0 + 100 * DAY))
-
-    def test_as_of_before_the_data_is_refused(self) -> None:
-        """An as_of before the first interaction (a wrong year) is a DataError naming both
-        times, not an empty set of firings that reads as "nobody qualifies"; as_of at the
-        first interaction sees it."""
-        records = synthetic(8)
-        log = InteractionLog.from_records(records)
-        first = min(_t(r) for r in records)
-        with pytest.raises(DataError, match="before the log's first interaction"):
-            evaluate(parse(ACCEPTANCE), log, as_of=first - timedelta(days=365))
-        evaluate(parse(ACCEPTANCE), log, as_of=first)
 
     def test_suppressed_have_reasons(self) -> None:
         """Suppressed firings carry the policy that suppressed them."""

@@ -12,7 +12,6 @@ from cxmodel._arguments import mapping_value
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError
-from cxmodel.log._observed import check_as_of
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._arguments import evaluated_log, rule_set
@@ -45,8 +44,7 @@ def evaluate(
 
     Only interactions at or before ``as_of`` (an aware time: a datetime with a time zone or
     an ISO-8601 string with an offset such as ``Z``) are seen; timers fire when due at or
-    before ``as_of``. An ``as_of`` before the log's first interaction is refused: no rule
-    could fire, and an empty result would read as "nobody qualifies". ``customers`` (id -> :class:`~cxmodel.domain.Customer`) supplies traits
+    before ``as_of``. ``customers`` (id -> :class:`~cxmodel.domain.Customer`) supplies traits
     for ``customer.x`` and consent when the log has no consent events for a purpose.
     ``catalogue`` holds the catalogue events, which belong to no customer (a product
     restocked, a price dropped): records with ``timestamp``, ``kind`` and properties and no
@@ -82,8 +80,6 @@ def evaluate(
         than :data:`~cxmodel.triggers._context.MAX_TOTAL_PAIRS`.
     SchemaError
         If ``as_of`` is not an aware time, or a catalogue event is bad or names a customer.
-    DataError
-        If ``as_of`` is before the log's first interaction.
     MissingDependencyError
         If ``progress=True`` and tqdm is not installed.
 
@@ -103,8 +99,6 @@ def evaluate(
     log = evaluated_log(log, "evaluate()")
     customers = mapping_value(customers, "evaluate()", "customers")
     cutoff = as_of_us(as_of)
-    stamps = np.asarray(log.timestamps)
-    check_as_of(int(stamps.min()) if len(stamps) else None, cutoff, caller="evaluate()")
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
