@@ -39,6 +39,23 @@ class TestWriteCsv:
             ["b", "2024-01-02T00:00:00.000000+00:00", "purchase", "web", "0.1"],
         ]
 
+    def test_round_trip_needs_the_schema_for_other_number_columns(self, tmp_path: Path) -> None:
+        """A number column other than value/score/sentiment reads back as text unless its type
+        is given; with ``dtypes=log.schema`` the log reads back equal, leading zeros and all."""
+        from cxmodel.io import read_csv
+
+        log = InteractionLog.from_arrays(
+            customer_id=["007", "7"],
+            timestamp=["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"],
+            kind=["purchase", "view"],
+            discount=[0.5, np.nan],
+            zip=["01234", "1e3"],
+        )
+        path = tmp_path / "log.csv"
+        write_csv(log, path)
+        assert read_csv(path).column("discount").tolist() == ["0.5", None]
+        assert read_csv(path, dtypes=log.schema) == log
+
 
 class TestWriteParquet:
     def test_dictionary_strings_and_round_trip(self, tmp_path: Path) -> None:

@@ -56,6 +56,21 @@ class TestRecords:
         with pytest.raises(CXModelError, match=message):
             engine.process({**record, **change})
 
+    @pytest.mark.parametrize("text", ["nan", "NaN", "-nan"])
+    def test_nan_text_is_refused_as_a_log_refuses_it(self, text: str) -> None:
+        """The text 'nan' in a number field is refused, as a log's row is, not read as a
+        missing value (which made a purchase of value 'nan' fire nothing, silently)."""
+        from cxmodel.errors import SchemaError
+        from cxmodel.log import InteractionLog
+
+        record = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}
+        record["value"] = text
+        with pytest.raises(SchemaError, match="not a finite number"):
+            InteractionLog.from_records([record])
+        engine = TriggerEngine(parse("trigger p:\n    when purchase as p\n    emit thanks"))
+        with pytest.raises(SchemaError, match=f"record 1: value {text!r} is not a finite number"):
+            engine.process_many([record])
+
 
 class TestTimestamps:
     """Timestamps of the common UTC shape are read without the general parser; every text

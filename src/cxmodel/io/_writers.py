@@ -24,7 +24,22 @@ def _iso(us: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, Any]:
 def write_csv(log: InteractionLog, path: str | os.PathLike[str]) -> None:
     """Write the log as CSV with a header; missing values are empty fields.
 
-    Reading the file back with :func:`cxmodel.read_csv` gives an equal log.
+    CSV holds no types: :func:`cxmodel.read_csv` reads ``value``, ``score`` and ``sentiment``
+    as numbers and every other column as text, so reading back a log with other number
+    columns (a ``discount``) needs their types, ``dtypes=log.schema``, to give an equal log.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from cxmodel.io import read_csv
+    >>> log = InteractionLog.from_records([{"customer_id": "007", "timestamp":
+    ...     "2024-01-01T00:00:00Z", "kind": "purchase", "value": 9.5, "discount": 0.5}])
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    >>> write_csv(log, path)
+    >>> read_csv(path).schema["discount"]
+    'string'
+    >>> read_csv(path, dtypes=log.schema) == log
+    True
     """
     log = interaction_log(log, "write_csv()")
     path = file_path(path, "write_csv()")

@@ -184,10 +184,12 @@ def _field_value(name: str, value: Any, where: str) -> Any:
             return _finite(name, value, where)
         if isinstance(value, str):
             try:
-                float(value)
+                number = float(value)
             except ValueError:
                 pass
             else:
+                if number != number:  # the text 'nan' is not a missing value, as in a log
+                    raise _fail(where, f"{name} {value!r} is not a finite number (field {name!r})")
                 return _finite(name, value, where)
         raise _fail(where, f"{name} {value!r} is not a number (field {name!r})")
     if isinstance(value, str):
