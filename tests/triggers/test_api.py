@@ -3,6 +3,8 @@ and the kinds each property is read from."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from cxmodel.errors import DataWarning, TriggerTypeError
@@ -118,3 +120,26 @@ class TestPropertyKinds:
             "reason": {"refund"},
             "product": {"purchase"},
         } == property_kinds(parse(text)["t"])
+
+
+def test_a_kind_the_log_holds_spelt_otherwise_warns() -> None:
+    """``when purchase`` over a log of ``Purchase`` rows never fires: check says why, naming
+    the kind as the log writes it (a kind simply absent stays silent: no refunds is normal)."""
+    log = InteractionLog.from_records(
+        [
+            {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "Purchase"},
+            {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": " survey "},
+        ]
+    )
+    rules = parse(
+        "trigger t:\n    when purchase as p\n    if count(survey within 7 days) == 0\n    emit x"
+    )
+    with pytest.warns(DataWarning) as caught:
+        check(rules, log)
+    messages = [str(w.message) for w in caught]
+    assert any("reads 'purchase' interactions" in m and "'Purchase'" in m for m in messages)
+    assert any("reads 'survey' interactions" in m and "' survey '" in m for m in messages)
+    refunds = parse("trigger r:\n    when refund\n    emit x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check(refunds, log)

@@ -19,7 +19,14 @@ from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._check import check_rules
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["check", "diagnose", "empty_properties", "property_kinds", "refuse_unchecked"]
+__all__ = [
+    "check",
+    "diagnose",
+    "empty_properties",
+    "misspelt_kinds",
+    "property_kinds",
+    "refuse_unchecked",
+]
 
 
 def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any = None) -> None:
@@ -34,7 +41,9 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any
     catalogue events, as :func:`~cxmodel.triggers.evaluate` takes them) is not given or
     holds no event of its kind: what it reads of the events is not checked. So is a property
     the log has but that no row of the kind it is read from holds (a column filled on other
-    kinds only): it reads as missing there, and every comparison with it is false. Pass the
+    kinds only): it reads as missing there, and every comparison with it is false. So is a
+    kind a rule reads that the log holds only spelt otherwise (``Purchase``, ``" purchase"``):
+    the rule never sees those interactions. Pass the
     rule text as ``source`` to show each offending line with a caret.
 
     Parameters
@@ -84,8 +93,67 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any
             DataWarning,
             stacklevel=2,
         )
-    for note in notes + empty_properties(rules, log):
+    for note in notes + misspelt_kinds(rules, log) + empty_properties(rules, log):
         warnings.warn(note, DataWarning, stacklevel=2)
+
+
+def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
+    """A note for each kind a rule reads that the log does not hold but holds in another case
+    or with other spaces (``Purchase`` or ``" purchase"`` for ``purchase``): a standard kind
+    the log lacks is no error (a month without refunds), but this one is almost surely the
+    same kind written differently, and the rule never sees those interactions.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.triggers import parse
+    >>> log = InteractionLog.from_records(
+    ...     [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "Purchase"}])
+    >>> print(misspelt_kinds(parse("trigger t:\\n    when purchase\\n    emit x"), log)[0])
+    rule 't' reads 'purchase' interactions, which the log does not hold; it holds 'Purchase' (the same kind in another case or with spaces?): rename the kind in the data or in the rule
+    """
+    held = [str(k) for k in log.kinds]
+    present = set(held)
+    folded: dict[str, list[str]] = {}
+    for kind in held:
+        folded.setdefault(kind.strip().casefold(), []).append(kind)
+    notes: list[str] = []
+    for rule in rules:
+        for kind in sorted(_rule_kinds(rule)):
+            others = folded.get(kind.strip().casefold(), [])
+            if kind in present or not others:
+                continue
+            listed = ", ".join(repr(k) for k in others)
+            notes.append(
+                f"rule {rule.name!r} reads {kind!r} interactions, which the log does not hold; "
+                f"it holds {listed} (the same kind in another case or with spaces?): rename "
+                "the kind in the data or in the rule"
+            )
+    return notes
+
+
+def _rule_kinds(rule: Rule) -> set[str]:
+    """The kinds of customer interaction ``rule`` reads: its clauses' and its aggregates'."""
+    when, then, unless = rule.when, rule.then, rule.unless
+    kinds = {
+        when.kind if when.reach is None else when.reach.kind,
+        None if then is None else then.kind,
+        None if unless is None else unless.kind,
+    }
+    exprs = [
+        when.where,
+        None if then is None else then.where,
+        None if unless is None else unless.where,
+        rule.condition,
+        *(e for _, e in rule.emit.payload),
+    ]
+    stack: list[Expr] = [e for e in exprs if e is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Aggregate):
+            kinds.add(node.kind)
+        stack.extend(children(node))
+    return {k for k in kinds if k is not None}
 
 
 def empty_properties(rules: RuleSet, log: Any) -> list[str]:
