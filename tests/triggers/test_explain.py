@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 from datetime import datetime, timezone
 
+import pytest
+
+from cxmodel.errors import ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, explain, parse, write_firings
@@ -47,3 +50,16 @@ class TestWriters:
             buf = io.StringIO()
             write_firings(firings, buf, format=fmt)
             assert len(buf.getvalue().splitlines()) == len(firings) + extra
+
+
+def test_an_integer_customer_id_is_read_as_the_log_reads_it() -> None:
+    """``explain(..., 5)`` finds the customer the log keeps as ``"5"``; anything else that is not
+    text is refused naming ``explain()`` (not an internal function)."""
+    log = InteractionLog.from_records(
+        [{"customer_id": 5, "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}]
+    )
+    rules = parse("trigger t:\n    when purchase\n    emit x")
+    text = str(explain(rules, log, "5", as_of="2024-02-01T00:00:00Z"))
+    assert str(explain(rules, log, 5, as_of="2024-02-01T00:00:00Z")) == text
+    with pytest.raises(ValueTypeError, match=r"explain\(\): customer_id"):
+        explain(rules, log, 5.0, as_of="2024-02-01T00:00:00Z")  # type: ignore[arg-type]

@@ -8,9 +8,10 @@ from typing import Any
 import attrs
 import numpy as np
 
-from cxmodel._arguments import mapping_value
+from cxmodel._arguments import got, mapping_value
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, us_to_datetime
+from cxmodel.errors import ValueTypeError
 from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._batch import as_of_us, evaluate_us
 from cxmodel.triggers._candidates import cancellations, rule_candidates
@@ -167,7 +168,7 @@ def _why_not(ctx: LogContext, rule: Rule, cutoff: int, events: LogContext | None
 def explain(
     rules: RuleSet | Rule,
     log: Any,
-    customer_id: str,
+    customer_id: str | int,
     *,
     as_of: TimeLike,
     customers: Mapping[str, Any] | None = None,
@@ -207,6 +208,13 @@ def explain(
     log = evaluated_log(log, "explain()")
     customers = mapping_value(customers, "explain()", "customers")
     cutoff = as_of_us(as_of)
+    if isinstance(customer_id, (int, np.integer)) and not isinstance(customer_id, bool):
+        customer_id = str(customer_id)  # as the log keeps an integer customer id
+    if not isinstance(customer_id, str) or not customer_id:
+        raise ValueTypeError(
+            f"explain(): customer_id must be a customer id (text, or an integer as the log "
+            f"read it); got {got(customer_id)}"
+        )
     index = log.customer_index(customer_id)
     mask = np.asarray(log.customer_codes) == index
     mask &= np.asarray(log.timestamps) <= cutoff
