@@ -100,9 +100,9 @@ class TestLeftOut:
             value=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
         )
         reasons = {item.title: item.reason for item in cx_report(log).left_out}
-        assert "all 6 buyers tie on both recency and frequency" in reasons[
-            "RFM segments and personas"
-        ]
+        assert (
+            "all 6 buyers tie on both recency and frequency" in reasons["RFM segments and personas"]
+        )
 
     def test_trigger_rules_the_log_cannot_run_are_named(self) -> None:
         """Purchases without an order id: the rules reading it are named with the reason and
