@@ -397,7 +397,7 @@ def sentiment(
             f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
         )
     items = list(texts)
-    present = [i for i, t in enumerate(items) if not _missing(t, i) and t.strip()]
+    present = [i for i, t in enumerate(items) if not _missing(t, i) and str(t).strip()]
     out = np.full(len(items), np.nan)
     out[present] = _score_all(score, name, [str(items[i]) for i in present])
     return SentimentScores(out, name, None, len(items))
