@@ -128,7 +128,7 @@ class TestCountsOfCleanPartitions:
                         "2024-03-05",
                     ],
                     utc=True,
-                ),  # fmt: skip
+                ),
                 "value": values,
             }
         )
@@ -137,7 +137,6 @@ class TestCountsOfCleanPartitions:
         """'2 of 6 purchases': the partition with no NaN value adds its rows to the total
         (the client said '2 of 4', the rows of the partitions that warned)."""
         import dask
-
         from cxmodel.segment import rfm_scores
 
         frame = self._purchases([10.0, np.nan, 5.0, 1.0, np.nan, 3.0])
