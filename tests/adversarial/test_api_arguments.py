@@ -68,7 +68,7 @@ class World:
         self.text_log = InteractionLog.from_arrays(
             customer_id=["a", "b", "c", "a", "b", "c"],
             timestamp=[f"2024-0{m}-01T00:00Z" for m in range(1, 7)],
-            kind=["review"] * 6,
+            kind=["ticket_opened"] * 6,
             text=[
                 "late delivery again",
                 "great service, thank you",

@@ -107,3 +107,53 @@ class TestCountedWarnings:
                                                per_customer))  # fmt: skip
         n = world[0].n_customers
         assert got == [(DataWarning, f"{n:,} customer(s) seen"), (UserWarning, "plain note")]
+
+
+class TestCountsOfCleanPartitions:
+    @staticmethod
+    def _purchases(values: list[float]) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "a", "c", "a", "b"],
+                "kind": "purchase",
+                "timestamp": pd.to_datetime(
+                    [
+                        "2024-01-01",
+                        "2024-01-02",
+                        "2024-02-01",
+                        "2024-02-03",
+                        "2024-03-01",
+                        "2024-03-05",
+                    ],
+                    utc=True,
+                ),
+                "value": values,
+            }
+        )
+
+    def test_rows_of_a_partition_without_missing_values_are_counted(self) -> None:
+        """'2 of 6 purchases': the partition with no NaN value adds its rows to the total
+        (the client said '2 of 4', the rows of the partitions that warned)."""
+        import dask
+        from cxmodel.segment import rfm_scores
+
+        frame = self._purchases([10.0, np.nan, 5.0, 1.0, np.nan, 3.0])
+        as_of = "2024-03-10T00:00Z"
+        one = caught(lambda: rfm_scores(InteractionLog.from_pandas(frame), as_of=as_of))
+        with dask.config.set(scheduler="synchronous"):
+            split = caught(lambda: cxd.rfm_scores(uneven(frame, [2, 0, 2, 2]), as_of=as_of))
+        assert split == one
+        assert "2 of 6 purchases" in one[0][1]
+
+    def test_clean_partitions_raise_nothing(self) -> None:
+        """Partitions that count 0 missing values raise no warning on the client."""
+        import dask
+
+        frame = self._purchases([10.0, 2.0, 5.0, 1.0, 4.0, 3.0])
+        with dask.config.set(scheduler="synchronous"):
+            assert (
+                caught(lambda: cxd.rfm_scores(uneven(frame, [2, 2, 2]), as_of="2024-03-10T00:00Z"))
+                == []
+            )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cxmodel import DEFAULT_CATALOGUE, Stage, Touchpoint
-from cxmodel.errors import NotFoundError
+from cxmodel.errors import NotFoundError, SchemaError
 
 
 class TestCatalogue:
@@ -23,3 +23,18 @@ class TestCatalogue:
         assert DEFAULT_CATALOGUE.get(None) is None
         with pytest.raises(NotFoundError, match="touchpoint 5 is not in the catalogue"):
             DEFAULT_CATALOGUE[5]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("channel", "stage", "match"),
+    [
+        pytest.param("webb", "purchase", "did you mean 'web'", id="channel"),
+        pytest.param("web", "purchse", "did you mean 'purchase'", id="stage"),
+    ],
+)
+def test_a_misspelt_channel_or_stage_suggests_the_member(
+    channel: str, stage: str, match: str
+) -> None:
+    """A typo is a SchemaError with a did-you-mean (it was enum's raw ValueError)."""
+    with pytest.raises(SchemaError, match=match):
+        Touchpoint("kiosk", channel, stage)  # type: ignore[arg-type]

@@ -139,3 +139,18 @@ class TestCommandLine:
         assert main(["report", "--sample", "--customers", "100", "--out", str(out)]) == 2
         assert "--force" in capsys.readouterr().err
         assert out.read_text(encoding="utf-8") == "precious"
+
+
+def test_a_refusal_headed_by_a_count_keeps_its_first_item() -> None:
+    """A section refused with "2 errors:" and a list gives the first item, not just the count."""
+    from cxmodel.errors import TriggerTypeError
+    from cxmodel.report._report import _build
+
+    def refuse(context: object) -> str:
+        raise TriggerTypeError("2 errors:\nE302 line 1: unknown property 'x'\n\nE302 line 2: y")
+
+    outcome, _ = _build(refuse, None, "a section")
+    assert (
+        outcome
+        == "could not be computed on this data (2 errors: E302 line 1: unknown property 'x')"
+    )

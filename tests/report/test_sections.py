@@ -75,6 +75,50 @@ class TestLeftOut:
         assert reasons["Customer value"] == "the log has no purchases"
         assert "no survey answers" in reasons["Key indicators"]
 
+    def test_rfm_of_too_few_buyers_is_left_out(self) -> None:
+        """One buyer, who bought today, is no 'Hibernating' segment: the section says why."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=["a"] * 3,
+            timestamp=["2024-01-02T00:00Z", "2024-02-02T00:00Z", "2024-03-02T00:00Z"],
+            kind=["purchase"] * 3,
+            value=[10.0, 20.0, 30.0],
+        )
+        report = cx_report(log)
+        reasons = {item.title: item.reason for item in report.left_out}
+        assert reasons["RFM segments and personas"] == (
+            "only 1 buyer; quintile scores need at least 5 to rank"
+        )
+        assert str(report).startswith("cxmodel CX report")
+        assert "1 customer and 3 interactions" in str(report)
+
+    def test_rfm_of_buyers_who_all_tie_is_left_out(self) -> None:
+        """Six buyers with one purchase each at one instant: every score ties, no segments."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=list("abcdef"),
+            timestamp=["2024-01-02T00:00Z"] * 6,
+            kind=["purchase"] * 6,
+            value=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        )
+        reasons = {item.title: item.reason for item in cx_report(log).left_out}
+        assert (
+            "all 6 buyers tie on both recency and frequency" in reasons["RFM segments and personas"]
+        )
+
+    def test_trigger_rules_the_log_cannot_run_are_named(self) -> None:
+        """Purchases without an order id: the rules reading it are named with the reason and
+        the other rules still run (the section was left out as '4 errors:')."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=["a", "a", "b"],
+            timestamp=["2024-01-02T00:00Z", "2024-02-02T00:00Z", "2024-03-02T00:00Z"],
+            kind=["purchase"] * 3,
+            value=[10.0, 20.0, 30.0],
+        )
+        section = section_of(cx_report(log), "Act now (triggers)")
+        assert "not evaluated: vip_opportunity (unknown property 'p.order_id')" in section.note
+        assert "satisfaction_check" in section.note
+        assert {"churn_risk", "detractor_follow_up"} <= set(dict(section.rows))
+        assert "vip_opportunity" not in dict(section.rows)
+
     def test_empty_log_is_an_error(self) -> None:
         """An empty log cannot be reported on."""
         empty = cx.InteractionLog.from_arrays(customer_id=[], timestamp=[], kind=[])

@@ -102,3 +102,12 @@ def test_keywords_of_the_wrong_type(keywords: object, match: str) -> None:
     """Keywords that are not a list of text raise a ValueTypeError naming the category."""
     with pytest.raises(ValueTypeError, match=match):
         categorise(log_of(["x"]), {"refund": keywords})  # type: ignore[dict-item]
+
+
+def test_a_category_without_keywords_is_refused() -> None:
+    """A category with an empty keyword list could never match: refused, naming it."""
+    log = InteractionLog.from_arrays(
+        customer_id=["a"], timestamp=["2024-01-01T00:00Z"], kind=["ticket_opened"], text=["hi"]
+    )
+    with pytest.raises(SchemaError, match="'bug' has no keyword"):
+        categorise(log, {"refund": ["refund"], "bug": []})

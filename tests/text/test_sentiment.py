@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError, MissingDependencyError, SchemaError
+from cxmodel.errors import DataError, MissingDependencyError, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import sentiment_by_topic
 from cxmodel.text import (
@@ -138,3 +138,36 @@ def test_reprs() -> None:
     pytest.importorskip("pandas")
     assert list(scores.to_pandas().columns) == ["sentiment"]
     assert list(sentiment(ticket_log(), BasicScorer()).to_pandas().columns) == ["row", "sentiment"]
+
+
+class TestMissingTexts:
+    def test_nan_texts_are_missing_not_neutral(self) -> None:
+        """A pandas column's NaN is a missing text (NaN score), not the text 'nan' scored 0."""
+        scores = sentiment(["good", float("nan"), None], BasicScorer()).scores
+        assert np.isnan(scores[1:]).all()
+        assert sentiment(["good", float("nan")], BasicScorer()).summary()["n"] == 1
+
+    def test_a_number_among_the_texts_is_refused_with_its_position(self) -> None:
+        """A number is not a text: refused, naming its position, instead of scoring '5'."""
+        with pytest.raises(ValueTypeError, match=r"texts\[1\].*int 5"):
+            sentiment(["good", 5], BasicScorer())  # type: ignore[list-item]
+
+
+class TestSentimentOnTicketsOnly:
+    def _surveys(self) -> InteractionLog:
+        log = InteractionLog.from_arrays(
+            customer_id=list("abc"),
+            timestamp=["2024-01-02T00:00Z"] * 3,
+            kind=["survey_response"] * 3,
+            text=["good", "bad", None],
+        )
+        scored = sentiment(log, BasicScorer()).add_to(log)
+        return scored.with_column("topic", np.array(["x", "y", None], dtype=object))
+
+    def test_sentiment_of_surveys_only_is_refused_not_an_empty_table(self) -> None:
+        """Verbatims scored on survey rows: the ticket breakdown says so, with the count."""
+        log = self._surveys()
+        with pytest.raises(DataError, match=r"2 rows of kinds \['survey_response'\]"):
+            sentiment_by_topic(log)
+        with pytest.raises(DataError, match="no ticket row"):
+            sentiment_trend(log)

@@ -2,7 +2,8 @@
 
 A warning that counts something (built by :func:`cxmodel.errors.counted_warning`) is added up
 over the partitions, so the client sees the one-process warning with the whole data's counts,
-not one warning per partition; any other warning is raised once per distinct message.
+not one warning per partition (a partition raises it even when it counts 0, so that its rows
+still add to a total such as "2 of 6 purchases"); any other warning is raised once per distinct message.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from cxmodel._pieces import counting_pieces, first_count_is_zero
 from cxmodel.dask._common import merge_keyed, tree_merge
 
 __all__ = ["Caught", "caught_in", "merge_caught", "raise_caught", "recorded"]
@@ -42,7 +44,7 @@ def caught_in(fn: Callable[..., S], *args: Any) -> tuple[S, Caught]:
     >>> caught_in(half, 5)
     (2, {(<class 'UserWarning'>, 'odd input', 0): {}})
     """
-    with _RECORDING, warnings.catch_warnings(record=True) as records:
+    with _RECORDING, warnings.catch_warnings(record=True) as records, counting_pieces():
         warnings.simplefilter("always")
         out = fn(*args)
     caught: Caught = {}
@@ -78,10 +80,15 @@ def merge_caught(a: Caught, b: Caught) -> Caught:
 
 
 def raise_caught(caught: Caught, stacklevel: int = 3) -> None:
-    """Raise each merged warning once, ``stacklevel`` frames above this function's caller."""
+    """Raise each merged warning once, ``stacklevel`` frames above this function's caller.
+
+    A counted warning whose first count adds up to 0 is not raised: the pieces raised it only
+    to carry their other counts (see :func:`cxmodel._pieces.warn_counted`).
+    """
     messages = dict.fromkeys(
         (category, text.format(**counts) if counts else text)
         for (category, text, _), counts in caught.items()
+        if not first_count_is_zero(counts)
     )
     for category, message in messages:
         warnings.warn(message, category, stacklevel=stacklevel)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
+from cxmodel._arguments import got
 from cxmodel._time import to_utc
-from cxmodel.errors import SchemaError
+from cxmodel.domain._mapping import frozen_mapping
+from cxmodel.errors import SchemaError, ValueTypeError
 
 __all__ = ["Consent", "Customer"]
 
@@ -18,18 +20,28 @@ __all__ = ["Consent", "Customer"]
 def _purposes(value: Any) -> frozenset[str]:
     if isinstance(value, str):
         value = [value]
-    purposes = frozenset(value)
-    for purpose in purposes:
-        if not isinstance(purpose, str) or not purpose:
+    if not isinstance(value, Iterable):
+        raise ValueTypeError(f"'granted' must be a set of purposes (str); got {got(value)}")
+    purposes: set[str] = set()
+    for purpose in value:
+        if not isinstance(purpose, str) or not purpose.strip():
             raise SchemaError(f"consent purpose {purpose!r} must be a non-empty string")
-    return purposes
+        purposes.add(_purpose(purpose))
+    return frozenset(purposes)
+
+
+def _purpose(purpose: str) -> str:
+    """A purpose as consent compares it: trimmed and case-folded."""
+    return purpose.strip().casefold()
 
 
 @attrs.frozen
 class Consent:
     """The purposes and channels a customer agreed to (``marketing``, ``service``, ``email`` ...).
 
-    Anything not granted is not consented: no record means no consent.
+    Anything not granted is not consented: no record means no consent. Purposes are kept
+    trimmed and case-folded, as consent interactions are compared, so ``{"Email"}`` and
+    ``{"email "}`` are the same consent.
 
     Examples
     --------
@@ -52,8 +64,9 @@ class Consent:
         >>> Consent(granted={"Marketing"}).allows("marketing ")
         True
         """
-        wanted = purpose.strip().casefold()
-        return any(p.strip().casefold() == wanted for p in self.granted)
+        if not isinstance(purpose, str):
+            raise ValueTypeError(f"allows(): purpose must be text (a str); got {got(purpose)}")
+        return _purpose(purpose) in self.granted
 
 
 def _customer_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -61,13 +74,16 @@ def _customer_id(instance: object, attribute: attrs.Attribute[Any], value: objec
         raise SchemaError(f"'customer_id' must be a non-empty string (got {value!r})")
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> MappingProxyType[str, Any]:
-    return MappingProxyType(dict(value))
+def _traits(value: Any) -> MappingProxyType[str, Any]:
+    return frozen_mapping(value, "traits")
 
 
 @attrs.frozen
 class Customer:
     """A person or account, with traits and consent.
+
+    Two customers are equal when their ids, traits, consent and creation times are; the hash
+    leaves the traits out (their values need not be hashable).
 
     Examples
     --------
@@ -77,7 +93,7 @@ class Customer:
 
     customer_id: str = attrs.field(validator=_customer_id)
     traits: MappingProxyType[str, Any] = attrs.field(
-        factory=dict, kw_only=True, converter=_frozen_mapping, eq=False
+        factory=dict, kw_only=True, converter=_traits, hash=False
     )
     consent: Consent = attrs.field(factory=Consent, kw_only=True)
     created_at: datetime | None = attrs.field(

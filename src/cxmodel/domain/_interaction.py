@@ -14,6 +14,7 @@ import attrs
 
 from cxmodel._time import to_utc
 from cxmodel.domain._kinds import METRIC_SCALES, Question
+from cxmodel.domain._mapping import frozen_mapping
 from cxmodel.errors import SchemaError
 
 __all__ = ["MONEY_KINDS", "Interaction"]
@@ -46,8 +47,8 @@ def _optional_float(value: object) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _frozen_properties(value: Any) -> MappingProxyType[str, Any]:
-    return MappingProxyType(dict(value))
+def _properties(value: Any) -> MappingProxyType[str, Any]:
+    return frozen_mapping(value, "properties")
 
 
 @attrs.frozen
@@ -81,7 +82,7 @@ class Interaction:
     score: float | None = attrs.field(default=None, kw_only=True, converter=_optional_float)
     sentiment: float | None = attrs.field(default=None, kw_only=True, converter=_optional_float)
     properties: MappingProxyType[str, Any] = attrs.field(
-        factory=dict, kw_only=True, converter=_frozen_properties, hash=False
+        factory=dict, kw_only=True, converter=_properties, hash=False
     )
 
     def __attrs_post_init__(self) -> None:

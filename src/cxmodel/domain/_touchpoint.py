@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from enum import Enum
+from typing import TypeVar
 
 import attrs
 
@@ -11,10 +13,30 @@ from cxmodel.errors import NotFoundError, SchemaError, did_you_mean
 
 __all__ = ["DEFAULT_CATALOGUE", "Touchpoint", "TouchpointCatalogue"]
 
+_E = TypeVar("_E", bound=Enum)
+
 
 def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value:
         raise SchemaError(f"'{attribute.name}' must be a non-empty string (got {value!r})")
+
+
+def _channel(value: object) -> Channel:
+    return _member(Channel, value, "channel")
+
+
+def _stage(value: object) -> Stage:
+    return _member(Stage, value, "stage")
+
+
+def _member(enum: type[_E], value: object, field: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        known = [m.value for m in enum]
+        raise SchemaError(
+            f"'{field}' must be one of {known!r} (got {value!r}){did_you_mean(value, known)}"
+        ) from None
 
 
 @attrs.frozen
@@ -28,8 +50,8 @@ class Touchpoint:
     """
 
     name: str = attrs.field(validator=_non_empty)
-    channel: Channel = attrs.field(converter=Channel)
-    stage: Stage = attrs.field(converter=Stage)
+    channel: Channel = attrs.field(converter=_channel)
+    stage: Stage = attrs.field(converter=_stage)
 
 
 def _as_tuple(values: Iterable[Touchpoint]) -> tuple[Touchpoint, ...]:

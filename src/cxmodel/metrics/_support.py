@@ -14,8 +14,9 @@ from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_bounds, sample_moments
 from cxmodel._tables import MetricTable
-from cxmodel.errors import SchemaError, ValueTypeError
+from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import kind_rows
 from cxmodel.metrics._groups import group_table, key_columns, key_name, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
@@ -401,6 +402,10 @@ def sentiment_by_topic(
 ) -> MetricTable:
     """Mean ``sentiment`` of ticket rows by ``by`` with Student-t intervals (NaN ignored).
 
+    Only rows of the ticket kinds (``ticket_opened``, ``ticket_replied``, ``ticket_resolved``)
+    count; a log none of whose ticket rows has a sentiment is refused rather than answered with
+    an empty table.
+
     Parameters
     ----------
     log : InteractionLog
@@ -409,11 +414,47 @@ def sentiment_by_topic(
         The column to break down by.
     level : float, default 0.95
         Confidence level of the Student-t intervals.
+
+    Raises
+    ------
+    DataError
+        No ticket row has a sentiment (e.g. only survey verbatims were scored); the message
+        counts the rows of other kinds that have one.
     """
     log = interaction_log(log, "sentiment_by_topic()")
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")
+    check_ticket_sentiment(log, "sentiment_by_topic()")
+    return sentiment_groups(log, by, level)
+
+
+def check_ticket_sentiment(log: InteractionLog, caller: str) -> None:
+    """Refuse a log none of whose ticket rows has a sentiment: the table would be empty.
+
+    Sentiment scored on survey verbatims (or any other kind) is named with its count, since
+    the breakdown reads ticket rows only.
+    """
+    scored = ~np.isnan(log.numeric("sentiment"))
+    tickets = kind_rows(log, TICKET_KINDS)
+    if (scored & tickets).any():
+        return
+    kind_codes, kind_names = log.categorical("kind")
+    others = sorted({str(k) for k in kind_names[np.unique(kind_codes[scored])]})
+    where = (
+        f"{int(np.count_nonzero(scored)):,} rows of kinds {others!r} have one"
+        if others
+        else "no row has one"
+    )
+    raise DataError(
+        f"{caller}: no ticket row ({', '.join(TICKET_KINDS)}) has a sentiment; {where}. "
+        "The breakdown reads ticket rows only: score the ticket texts, e.g. "
+        "cxmodel.text.sentiment(log, kinds=['ticket_opened']).add_to(log)"
+    )
+
+
+def sentiment_groups(log: InteractionLog, by: str, level: float) -> MetricTable:
+    """The table of :func:`sentiment_by_topic`, without its checks (a period of a checked log)."""
     mask = log.kind_mask(*TICKET_KINDS)
     values = log.numeric("sentiment")[mask]
     codes, cats = log.categorical(by)

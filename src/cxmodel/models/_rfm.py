@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -10,9 +9,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log
+from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import DataError, DataWarning, SchemaError, counted_warning, did_you_mean
+from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
 from cxmodel.log._observed import check_period
 
 if TYPE_CHECKING:
@@ -148,15 +148,13 @@ def _value_columns(log: InteractionLog, value: str, caller: str) -> list[str]:
 
 def _valued(values: FloatArray, kind: str, value: str, caller: str) -> FloatArray:
     """``values`` with NaN as 0, warning with the number of purchases that had no value."""
+    template = (
+        f"{caller}: {{missing:,}} of {{rows:,}} {kind!r} rows have no {value!r} (NaN); "
+        "they count as purchases of value 0, which lowers monetary_value (and a "
+        "Gamma-Gamma fit refuses a repeat buyer whose monetary_value is 0)"
+    )
     missing = int(np.isnan(values).sum())
-    if missing:
-        template = (
-            f"{caller}: {{missing:,}} of {{rows:,}} {kind!r} rows have no {value!r} (NaN); "
-            "they count as purchases of value 0, which lowers monetary_value (and a "
-            "Gamma-Gamma fit refuses a repeat buyer whose monetary_value is 0)"
-        )
-        warning = counted_warning(DataWarning, template, missing=missing, rows=values.shape[0])
-        warnings.warn(warning, stacklevel=3)
+    warn_counted(DataWarning, template, stacklevel=3, missing=missing, rows=values.shape[0])
     return np.nan_to_num(values, nan=0.0)
 
 

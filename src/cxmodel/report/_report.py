@@ -210,7 +210,10 @@ def _build(
         try:
             outcome = build(context)
         except CXModelError as exc:  # the data cannot support this section (a fit, a rule)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            first = lines[0] if lines else type(exc).__name__
+            if first.endswith(":") and len(lines) > 1:  # "2 errors:" says nothing by itself
+                first = f"{first} {lines[1]}"
             outcome = f"could not be computed on this data ({first})"
     notes: list[str] = []
     for w in caught:

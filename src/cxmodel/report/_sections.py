@@ -8,6 +8,7 @@ made here, per result, when the section is built.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -19,6 +20,7 @@ import numpy.typing as npt
 
 from cxmodel._stats import Z95
 from cxmodel._time import us_to_datetime
+from cxmodel.errors import TriggerTypeError
 from cxmodel.log import CustomerTable, InteractionLog
 from cxmodel.report._figures import can_plot
 from cxmodel.report._report import KPI, ReportFigure, ReportSection, ReportTable
@@ -32,6 +34,8 @@ ACT_NOW_DAYS = 30
 """The "act now" section lists the trigger firings of the last this many days."""
 SHOWN = 8
 """Rows shown in a section's table or list; the rest are counted."""
+RFM_MIN_BUYERS = 5
+"""Buyers below which the RFM section is left out: quintile scores cannot rank fewer."""
 
 REPORT_RULES = (
     "churn_risk",
@@ -169,8 +173,8 @@ def _value_model(ctx: Context) -> ValueModel | str:
     repeat = summary.frequency > 0
     if np.count_nonzero(repeat) < 10:
         return (
-            f"only {int(np.count_nonzero(repeat))} customers bought in more than one week "
-            "(10 needed for the value model)"
+            f"only {_plural(int(np.count_nonzero(repeat)), 'customer')} bought in more than "
+            "one week (10 needed for the value model)"
         )
     model = BetaGeo()
     model.fit(summary)
@@ -233,7 +237,7 @@ def overview(ctx: Context) -> ReportSection | str:
     if len(log.rejected):
         rows.append(("rejected rows", f"{len(log.rejected):,}"))
     lead = (
-        f"{s['customers']:,} customers and {s['rows']:,} interactions from "
+        f"{_plural(s['customers'], 'customer')} and {_plural(s['rows'], 'interaction')} from "
         f"{s['first']:%d %b %Y} to {s['last']:%d %b %Y}; {active_90 / log.n_customers:.0%} of "
         "the customers were active in the last 90 days."
     )
@@ -659,6 +663,17 @@ def rfm_personas(ctx: Context) -> ReportSection | str:
     if not ctx.purchases.any():
         return "the log has no purchases"
     scores, segments = ctx.rfm
+    buyers = len(scores.customer_id)
+    if buyers < RFM_MIN_BUYERS:
+        return (
+            f"only {_plural(buyers, 'buyer')}; quintile scores need at least {RFM_MIN_BUYERS} "
+            "to rank"
+        )
+    if np.unique(scores.r).size == 1 and np.unique(scores.f).size == 1:
+        return (
+            f"all {buyers:,} buyers tie on both recency and frequency, so the scores cannot "
+            "rank them"
+        )
     labels = segments.labels.astype(str)
     names, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
     codes = codes.ravel()
@@ -805,7 +820,12 @@ def _reason(because: Any) -> str:
 def act_now(ctx: Context) -> ReportSection | str:
     from cxmodel.triggers import EXAMPLE_RULES, RuleSet, evaluate, parse
 
-    rules = RuleSet(tuple(parse(EXAMPLE_RULES)[name] for name in REPORT_RULES))
+    runnable, refused = _runnable_rules(
+        [parse(EXAMPLE_RULES)[name] for name in REPORT_RULES], ctx.log
+    )
+    if not runnable:
+        return "no example rule fits this log: " + "; ".join(refused)
+    rules = RuleSet(tuple(runnable))
     firings = evaluate(rules, ctx.log, as_of=ctx.as_of)
     since = ctx.as_of - timedelta(days=ACT_NOW_DAYS)
     recent = [f for f in firings if f.time > since]
@@ -839,14 +859,40 @@ def act_now(ctx: Context) -> ReportSection | str:
         f"from {len(firings):,} firings of the example rules up to the report date."
     )
     figures = _figure(firings, "trigger firings over time") if firings else ()
+    note = "example rules named in cxmodel.report.REPORT_RULES, evaluated as of the report"
+    if refused:
+        note += "; not evaluated: " + "; ".join(refused)
     return ReportSection(
         "Act now (triggers)",
         rows,
-        note="example rules named in cxmodel.report.REPORT_RULES, evaluated as of the report",
+        note=note,
         lead=lead,
         tables=(table,) if lines else (),
         figures=figures,
     )
+
+
+def _runnable_rules(rules: list[Any], log: InteractionLog) -> tuple[list[Any], list[str]]:
+    """The rules that type-check against ``log``, and why each other one does not.
+
+    A rule reading a column the log lacks (``p.order_id``) is left out with its reason, so the
+    other rules still run and the reader learns which rule is missing and what it needs.
+    """
+    from cxmodel.triggers import RuleSet, check
+
+    runnable: list[Any] = []
+    refused: list[str] = []
+    for rule in rules:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # evaluate() warns about the runnable ones
+                check(RuleSet((rule,)), log)
+        except TriggerTypeError as exc:
+            reasons = sorted({str(getattr(d, "message", d)) for d in exc.errors})
+            refused.append(f"{rule.name} ({', '.join(reasons) or str(exc).splitlines()[0]})")
+        else:
+            runnable.append(rule)
+    return runnable, refused
 
 
 Builder = Callable[[Context], "ReportSection | str"]

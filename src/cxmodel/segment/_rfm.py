@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -11,9 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, interaction_log, is_integer, name_sequence
+from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import DataWarning, SchemaError, counted_warning
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log._kinds import kind_rows, read_kinds
 from cxmodel.log._observed import check_as_of, first_time
 
@@ -162,16 +162,17 @@ class RFMTotals:
         count = np.bincount(codes, minlength=log.n_customers)
         if "value" in log:
             values = log.numeric("value")[rows]
-            missing = int(np.isnan(values).sum())
-            if missing:
-                template = (
-                    "rfm_scores(): {missing:,} of {rows:,} purchases have no 'value' (NaN); "
-                    "they count as purchases of value 0 in monetary and the m score"
-                )
-                warning = counted_warning(
-                    DataWarning, template, missing=missing, rows=int(rows.shape[0])
-                )
-                warnings.warn(warning, stacklevel=3)
+            template = (
+                "rfm_scores(): {missing:,} of {rows:,} purchases have no 'value' (NaN); "
+                "they count as purchases of value 0 in monetary and the m score"
+            )
+            warn_counted(
+                DataWarning,
+                template,
+                stacklevel=3,
+                missing=int(np.isnan(values).sum()),
+                rows=int(rows.shape[0]),
+            )
             values = np.where(np.isnan(values), 0.0, values)
         else:
             values = np.zeros(rows.shape[0])

@@ -137,6 +137,12 @@ def categorise(
             )
         hint = "a list of keywords (text)"
         of_type(keywords, Iterable, "categorise()", f"the keywords of {name!r}", hint)
+        keywords = list(keywords)
+        if not keywords:
+            raise SchemaError(
+                f"categorise(): category {name!r} has no keyword, so it could never match; "
+                "give it at least one keyword or leave it out"
+            )
         for keyword in keywords:
             if not isinstance(keyword, str):
                 raise ValueTypeError(

@@ -354,7 +354,8 @@ def sentiment(
     Parameters
     ----------
     texts : iterable of str or None, or InteractionLog
-        The texts; ``None`` or blank gives NaN. Given a log, its rows with a non-blank
+        The texts; ``None``, NaN (a missing value of a pandas column) or blank gives NaN.
+        Given a log, its rows with a non-blank
         ``text`` (of ``kinds``, if given) are scored, each distinct text once.
     scorer : callable str -> float, optional
         Any function or object returning a score in [-1, 1]; its name is recorded.
@@ -367,6 +368,8 @@ def sentiment(
     ------
     DataError
         The scorer returned something that is not a number in [-1, 1].
+    ValueTypeError
+        A text is neither a str nor missing (e.g. a number), naming its position.
 
     Examples
     --------
@@ -394,10 +397,27 @@ def sentiment(
             f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
         )
     items = list(texts)
-    present = [i for i, t in enumerate(items) if t is not None and str(t).strip()]
+    present = [i for i, t in enumerate(items) if not _missing(t, i) and str(t).strip()]
     out = np.full(len(items), np.nan)
     out[present] = _score_all(score, name, [str(items[i]) for i in present])
     return SentimentScores(out, name, None, len(items))
+
+
+def _missing(item: object, index: int) -> bool:
+    """Whether ``item`` is a missing text (None, NaN, pandas' NA); refuses anything but text.
+
+    A pandas column of texts holds NaN where a text is missing: scored as the string ``"nan"``
+    it would count as a neutral text.
+    """
+    if item is None or (isinstance(item, float) and math.isnan(item)):
+        return True
+    if type(item).__name__ in ("NAType", "NaTType"):
+        return True
+    if not isinstance(item, str):
+        raise ValueTypeError(
+            f"sentiment(): texts[{index}] must be text (a str) or None; got {got(item)}"
+        )
+    return False
 
 
 def _score_all(score: Scorer, name: str, texts: list[str]) -> npt.NDArray[np.float64]:
@@ -445,6 +465,11 @@ def sentiment_trend(
     level : float, default 0.95
         Confidence level of the intervals.
 
+    Raises
+    ------
+    DataError
+        No ticket row has a sentiment, as :func:`cxmodel.metrics.sentiment_by_topic`.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -457,16 +482,17 @@ def sentiment_trend(
     (['2024-01', '2024-02'], [-0.4, 0.3])
     """
     log = interaction_log(log, "sentiment_trend()")
-    from cxmodel.metrics import sentiment_by_topic
+    from cxmodel.metrics._support import check_ticket_sentiment, sentiment_groups
 
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")
+    check_ticket_sentiment(log, "sentiment_trend()")
     labels = period_labels(log.timestamps, period, timezone)
     parts: list[MetricTable] = []
     periods = np.unique(labels.astype(str)) if len(labels) else np.zeros(0, dtype=str)
     for p in periods:
-        table = sentiment_by_topic(log.filter(labels == p), by=by, level=level)
+        table = sentiment_groups(log.filter(labels == p), by, level)
         if len(table):
             parts.append(table)
             parts[-1] = MetricTable(
