@@ -12,10 +12,11 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, of_type
+from cxmodel._pieces import warn_counted
 from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
-from cxmodel.errors import DataWarning, SchemaError, counted_warning
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey._common import (
     MISSING_LABEL,
     next_occurrence,
@@ -481,18 +482,16 @@ def _warn_missing_held(log: InteractionLog, hold: str, masks: Sequence[BoolArray
     else:
         missing = np.isnan(log.numeric(hold))
     steps = np.logical_or.reduce(masks)
-    lacking = int((steps & missing).sum())
-    if lacking:
-        name = repr(hold).replace("{", "{{").replace("}", "}}")  # literal in the template
-        message = counted_warning(
-            DataWarning,
-            f"funnel(hold={name}): {{lacking:,}} of {{rows:,}} rows of the steps have no "
-            f"{name}; such a row matches only rows without one, so attempts stop where the "
-            "column is filled on one step and not the other",
-            lacking=lacking,
-            rows=int(steps.sum()),
-        )
-        warnings.warn(message, stacklevel=5)
+    name = repr(hold).replace("{", "{{").replace("}", "}}")  # literal in the template
+    warn_counted(  # raised at 0 too in a Dask partition, so every partition's rows add up
+        DataWarning,
+        f"funnel(hold={name}): {{lacking:,}} of {{rows:,}} rows of the steps have no "
+        f"{name}; such a row matches only rows without one, so attempts stop where the "
+        "column is filled on one step and not the other",
+        stacklevel=5,
+        lacking=int((steps & missing).sum()),
+        rows=int(steps.sum()),
+    )
 
 
 def _match_any(
