@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import attrs
 import numpy as np
 import numpy.typing as npt
@@ -9,8 +11,9 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
 from cxmodel._time import TimeLike, to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.metrics._groups import MISSING, missing_as_label
 
 __all__ = ["TICKET_KINDS", "TicketLifecycles", "ticket_lifecycles"]
@@ -111,11 +114,17 @@ def ticket_lifecycles(
 ) -> TicketLifecycles:
     """Join ``ticket_opened`` / ``ticket_replied`` / ``ticket_resolved`` rows on ``ticket_column``.
 
-    First reply = first reply at or after opening; first resolution = first ``ticket_resolved``;
+    First reply = first ``ticket_replied``; first resolution = first ``ticket_resolved``;
     full resolution = last ``ticket_resolved`` (Zendesk definitions). ``as_of`` is where open
     tickets are censored; by default the log's :attr:`~cxmodel.log.InteractionLog.observed_until`,
     which is the end of the data the log was read from even after ``log.filter(...)``, so
-    filtering the log first (to one topic, say) does not move the censoring time.
+    filtering the log first (to one topic, say) does not move the censoring time. An earlier
+    ``as_of`` reads the tickets as they stood then: rows after it are ignored.
+
+    A reply or resolution timestamped before its ticket's opening (clocks of two systems
+    disagree) counts at the opening (0 h), with a :class:`~cxmodel.errors.DataWarning`
+    counting such rows; tickets with replies or resolutions but no ``ticket_opened`` row
+    (opened before the export began) are left out, with a warning counting them.
 
     Parameters
     ----------
@@ -125,6 +134,11 @@ def ticket_lifecycles(
         The column joining a ticket's rows.
     as_of : time-like, optional
         Where open tickets are censored; default the log's ``observed_until``.
+
+    Raises
+    ------
+    DataError
+        ``as_of`` is before the log's first interaction.
 
     Examples
     --------
@@ -146,6 +160,12 @@ def ticket_lifecycles(
         which[np.flatnonzero(kinds == k)] = j
     row_kind = which[kind_codes] if len(kinds) else np.zeros(0, dtype=np.int64)
     rows = (codes >= 0) & (row_kind >= 0)
+    if as_of is not None:
+        cutoff = to_us(as_of, what="as_of")
+        check_as_of(first_time(log), cutoff, caller="ticket_lifecycles()")
+        rows &= log.timestamps <= cutoff
+    else:
+        cutoff = log.observed_until if log.observed_until is not None else 0
     ts, tcode, rk = log.timestamps[rows], codes[rows], row_kind[rows]
     cust = log.customer_codes[rows]
     m = len(cats)
@@ -153,7 +173,9 @@ def ticket_lifecycles(
     np.minimum.at(opened, tcode[rk == 0], ts[rk == 0])
     owner = np.full(m, -1, dtype=np.int64)
     owner[tcode[rk == 0]] = cust[rk == 0]
-    is_reply = (rk == 1) & (ts >= opened[tcode])
+    ts = _not_before_opening(ts, opened[tcode], rk)
+    _warn_unopened(tcode, opened, m)
+    is_reply = rk == 1
     first_reply = np.full(m, _BIG, dtype=np.int64)
     np.minimum.at(first_reply, tcode[is_reply], ts[is_reply])
     replies = np.bincount(tcode[is_reply], minlength=m)
@@ -169,9 +191,10 @@ def ticket_lifecycles(
         return np.where(ok, (t - opened) / US_PER_HOUR, np.nan)[keep]
 
     if as_of is not None:
-        cutoff = to_us(as_of, what="as_of")
-    else:
-        cutoff = log.observed_until if log.observed_until is not None else 0
+        still_open = int(np.count_nonzero(keep & (resolutions == 0)))
+        if still_open:
+            who = f"{still_open:,} unresolved ticket(s) count as open through it"
+            warn_after_data(log.observed_until, cutoff, who, caller="ticket_lifecycles()")
     return TicketLifecycles(
         cats[keep],
         log.customers[owner[keep]],
@@ -186,3 +209,46 @@ def ticket_lifecycles(
         ticket_column,
         np.flatnonzero(keep).astype(np.int64),
     )
+
+
+def _not_before_opening(
+    ts: npt.NDArray[np.int64], opened: npt.NDArray[np.int64], kind: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Ticket row times with replies and resolutions before their ticket's opening moved to
+    the opening, with a warning counting them (``opened`` is each row's ticket's opening,
+    ``_BIG`` for a ticket without one; ``kind`` 0 = opened, 1 = replied, 2 = resolved)."""
+    early = (kind > 0) & (opened < _BIG) & (ts < opened)
+    n_early = int(np.count_nonzero(early))
+    if not n_early:
+        return ts
+    gap = int((opened[early] - ts[early]).max())
+    warnings.warn(
+        f"ticket_lifecycles(): {n_early:,} ticket_replied/ticket_resolved row(s) are timestamped "
+        f"before their ticket's ticket_opened row (by up to {_duration(gap)}; clocks of two "
+        "systems disagree?); they count at the opening (0 h)",
+        DataWarning,
+        stacklevel=3,
+    )
+    return np.where(early, opened, ts)
+
+
+def _warn_unopened(tcode: npt.NDArray[np.int64], opened: npt.NDArray[np.int64], m: int) -> None:
+    """Warn about tickets (codes ``tcode`` of their rows) without a ``ticket_opened`` row."""
+    seen = np.zeros(m, dtype=bool)
+    seen[tcode] = True
+    unopened = int(np.count_nonzero(seen & (opened == _BIG)))
+    if unopened:
+        warnings.warn(
+            f"ticket_lifecycles(): {unopened:,} ticket(s) have ticket_replied/ticket_resolved "
+            "rows but no ticket_opened row (opened before the data begin?); they are left out",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
+def _duration(us: int) -> str:
+    """``us`` microseconds in the largest unit that keeps it >= 1 (seconds at least)."""
+    for unit, size in (("days", 86_400_000_000), ("hours", US_PER_HOUR), ("minutes", 60_000_000)):
+        if us >= size:
+            return f"{us / size:,.1f} {unit}"
+    return f"{us / 1_000_000:g} seconds"
