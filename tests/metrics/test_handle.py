@@ -74,3 +74,17 @@ class TestKaplanMeierBy:
             kaplan_meier_by([1, 2], groups=["a"])
         with pytest.raises(DataError, match="no durations"):
             kaplan_meier_by([], groups=[])
+
+    def test_missing_labels_are_one_group(self) -> None:
+        """None and NaN labels were two groups, 'None' and 'nan'; both are '(missing)'."""
+        curves = kaplan_meier_by([1, 2, 3, 4], [1, 1, 1, 0], groups=["a", None, np.nan, "a"])
+        assert list(curves) == ["(missing)", "a"]
+        assert curves["(missing)"].times.tolist() == [2.0, 3.0]
+
+    def test_a_bad_duration_is_named_by_its_position(self) -> None:
+        """A NaN duration at position 3 was reported as 'durations[1]', its position in its
+        group; the message names the position the caller passed."""
+        with pytest.raises(SchemaError, match=r"durations\[3\] = nan"):
+            kaplan_meier_by([1.0, 2.0, 3.0, np.nan], groups=["a", "a", "b", "b"])
+        with pytest.raises(SchemaError, match="observed must be booleans"):
+            kaplan_meier_by([1.0, 2.0], [1, 2], groups=["a", "b"])

@@ -13,7 +13,8 @@ from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
+from cxmodel.metrics._groups import missing_as_label
+from cxmodel.metrics._survival import SurvivalCurve, durations_and_events, kaplan_meier
 
 __all__ = ["HandleTime", "average_handle_time", "kaplan_meier_by"]
 
@@ -108,7 +109,8 @@ def kaplan_meier_by(
     """One Kaplan-Meier curve per group (a cohort, a segment), keyed by the group label.
 
     Each curve is :func:`kaplan_meier` on that group's durations; compare two with
-    :func:`logrank_test`. Groups are returned in sorted label order.
+    :func:`logrank_test`. Groups are returned in sorted label order; a missing label (None
+    or NaN) is the group ``"(missing)"``.
 
     Parameters
     ----------
@@ -121,24 +123,27 @@ def kaplan_meier_by(
     level : float, default 0.95
         Confidence level of each curve's interval.
 
+    Raises
+    ------
+    SchemaError
+        A duration that is negative, NaN or infinite (named by its position in
+        ``durations``), or labels or event flags of the wrong length.
+
     Examples
     --------
     >>> curves = kaplan_meier_by([1, 2, 3, 4], [1, 1, 1, 0], groups=["a", "a", "b", "b"])
     >>> sorted(curves), curves["a"].median
     (['a', 'b'], 1.0)
     """
-    d = np.asarray(durations)
-    labels = np.asarray(groups).astype(str)
+    d, e = durations_and_events(durations, observed, "kaplan_meier_by()")
+    labels = missing_as_label(np.asarray(groups, dtype=object).reshape(-1)).astype(str)
     if labels.shape != d.shape:
         raise SchemaError(
-            f"kaplan_meier_by(): groups has shape {labels.shape}, durations {d.shape}; "
+            f"kaplan_meier_by(): groups has {labels.size} labels for {d.size} durations; "
             "expected one label per duration"
         )
     if d.size == 0:
         raise DataError("kaplan_meier_by() got no durations; expected at least one")
-    e = np.ones(d.shape, dtype=bool) if observed is None else np.asarray(observed)
-    if e.shape != d.shape:
-        raise SchemaError(f"kaplan_meier_by(): observed has shape {e.shape}, durations {d.shape}")
     names, codes = np.unique(labels, return_inverse=True)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(names.size + 1))

@@ -34,9 +34,11 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 
-def _durations(
+def durations_and_events(
     durations: npt.ArrayLike, observed: npt.ArrayLike | None, where: str, side: str = ""
 ) -> tuple[FloatArray, FloatArray]:
+    """Checked durations (finite, >= 0; a bad one named by its position) and event flags
+    (0/1, default all 1) as float arrays, for ``where`` (e.g. ``"kaplan_meier()"``)."""
     name = f"durations{side}"
     d = float_array(durations, where, name).reshape(-1)
     # two reductions (NaN propagates through min) instead of three full-size masks
@@ -192,7 +194,7 @@ def kaplan_meier(
     (3.0, 0.6)
     """
     z = z_value(level)
-    d, e = _durations(durations, observed, "kaplan_meier()")
+    d, e = durations_and_events(durations, observed, "kaplan_meier()")
     if d.size == 0:
         raise DataError("kaplan_meier() got no durations; expected at least one")
     table = _grid_table(d, e > 0)
@@ -254,8 +256,8 @@ def logrank_test(
     >>> round(s.statistic, 3)
     5.765
     """
-    da, ea = _durations(durations_a, observed_a, "logrank_test()", "_a")
-    db, eb = _durations(durations_b, observed_b, "logrank_test()", "_b")
+    da, ea = durations_and_events(durations_a, observed_a, "logrank_test()", "_a")
+    db, eb = durations_and_events(durations_b, observed_b, "logrank_test()", "_b")
     if da.size == 0 or db.size == 0:
         raise DataError("logrank_test() needs at least one duration in each group")
     if strata_a is not None or strata_b is not None:
@@ -376,7 +378,7 @@ def multivariate_logrank_test(
     >>> r.observed.tolist(), r.expected.round(3).tolist()
     ([2.0, 2.0, 2.0], [0.533, 1.567, 3.9])
     """
-    d, e = _durations(durations, observed, "multivariate_logrank_test()")
+    d, e = durations_and_events(durations, observed, "multivariate_logrank_test()")
     labels = np.asarray(groups).reshape(-1)
     if labels.shape != d.shape:
         raise SchemaError(f"groups has {labels.size} labels for {d.size} durations")
