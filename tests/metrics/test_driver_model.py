@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 import cxmodel as cx
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import DriverModel, driver_model, experience_drivers
 from cxmodel.metrics._driver_model import ols_robust, shapley_r2
@@ -198,6 +198,28 @@ class TestKnownAnswers:
             driver_model(log, drivers={"delivery": "delivery", "again": "delivery"})
         with pytest.raises(SchemaError, match="boolean array"):
             driver_model(log, drivers={"x": np.ones(3, bool)})
+
+    def test_one_outcome_for_every_row_is_refused(self) -> None:
+        """Every answer a 10 gave coefficients of about 1e-14 with p-values near 0.7: noise
+        shown as results. It is refused, naming the outcome and the row count."""
+        log = _hand_log()
+        promoters = InteractionLog.from_arrays(
+            customer_id=log.column("customer_id"),
+            timestamp=log.timestamps.astype("datetime64[us]"),
+            kind=log.column("kind"),
+            metric=log.column("metric"),
+            score=np.where(np.isnan(log.numeric("score")), np.nan, 10.0),
+        )
+        with pytest.raises(DataError, match="every one of the 6 rows has the outcome 100"):
+            driver_model(promoters, drivers=["delivery", "return"])
+
+    def test_no_rows_is_refused(self) -> None:
+        """An as_of long after the data left nobody active in the window before the outcome;
+        the message said the drivers 'take a single value over the 0 rows'."""
+        with pytest.raises(DataError, match="no customer active in 2024-05-"):
+            driver_model(
+                _hand_log(), outcome="churn", drivers=["delivery"], as_of="2024-06-30T00:00Z"
+            )
 
 
 # ---------------------------------------------------------------- clustered errors

@@ -27,8 +27,8 @@ from cxmodel._arguments import boolean_mask, interaction_log, name_sequence
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
-from cxmodel._time import TimeLike, duration_to_us, to_us
-from cxmodel.errors import SchemaError
+from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._drivers import _SCALES, condition_mask, survey_scores
 
@@ -404,6 +404,9 @@ def driver_model(
     SchemaError
         An unknown outcome, encoding or cluster, an unknown kind or a malformed expression, a
         constant driver, collinear drivers, or too few rows.
+    DataError
+        No rows (no answers; for customer outcomes, nobody active in the first window), or
+        one outcome for every row (all promoters, say): nothing to explain.
 
     Examples
     --------
@@ -444,9 +447,10 @@ def driver_model(
     else:
         end = (int(ts.max()) + 1 if len(log) else 0) if cutoff is None else cutoff
         split = end - span
+        q_start = split - span
         active = np.ones(len(log), bool) if activity is None else log.kind_mask(*activity)
         before = np.zeros(log.n_customers, bool)
-        before[codes[active & (ts >= split - span) & (ts < split)]] = True
+        before[codes[active & (ts >= q_start) & (ts < split)]] = True
         after_rows = active & (ts >= split) & (ts < end)
         after = np.zeros(log.n_customers, bool)
         after[codes[after_rows]] = True
@@ -469,6 +473,7 @@ def driver_model(
             h_codes, h_ts, q_codes, q_end - span
         )
         x[:, j] = count if encoding == "count" else count > 0
+    _check_outcome(y, outcome, None if outcome in _SCALES else (q_start, q_start + span))
     constant = [name for j, (name, _) in enumerate(resolved) if np.unique(x[:, j]).size < 2]
     if constant:
         raise SchemaError(
@@ -517,3 +522,21 @@ def driver_model(
         se_method="HC1" if fit.n_clusters == 0 else "CR1 (clustered by customer)",
         n_clusters=fit.n_clusters,
     )
+
+
+def _check_outcome(y: F, outcome: str, span: tuple[int, int] | None) -> None:
+    """Refuse a fit with no rows, or whose rows all have one outcome (coefficients would be
+    rounding noise around 0); ``span`` is the customer outcomes' ``[start, as_of)``."""
+    if y.size == 0:
+        if span is None:
+            what = f"no {outcome!r} answers"
+        else:
+            start, end = (us_to_datetime(t).isoformat() for t in span)
+            what = f"no customer active in {start} .. {end} (the window before the outcome)"
+        raise DataError(f"driver_model(): {what}: no rows to fit; check as_of, window and activity")
+    if float(y.min()) == float(y.max()):
+        raise DataError(
+            f"driver_model(): every one of the {y.size:,} rows has the outcome {float(y[0]):g} "
+            f"({outcome}): nothing to explain, so no driver has an effect to estimate; "
+            "widen the window or as_of, or choose another outcome"
+        )
