@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import attrs
 import numpy as np
@@ -232,7 +233,9 @@ def _not_before_opening(
     return np.where(early, opened, ts)
 
 
-def _warn_unopened(tcode: npt.NDArray[np.int64], opened: npt.NDArray[np.int64], m: int) -> None:
+def _warn_unopened(
+    tcode: npt.NDArray[np.integer[Any]], opened: npt.NDArray[np.int64], m: int
+) -> None:
     """Warn about tickets (codes ``tcode`` of their rows) without a ``ticket_opened`` row."""
     seen = np.zeros(m, dtype=bool)
     seen[tcode] = True
