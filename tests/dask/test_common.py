@@ -63,3 +63,61 @@ class TestFanIn:
         args = (["view"],) if fn is cxd.funnel else ()
         with pytest.raises(SchemaError, match=r"fan_in must be an int >= 2.*got"):
             fn(ddf, *args, fan_in=fan_in)
+
+
+class TestPartitionLog:
+    """A bad row of a partition is named by partition, index label and row of the partition;
+    the rows its reason refers to too."""
+
+    @staticmethod
+    def frame(ids: list[str], index: list[Any]) -> Any:
+        import pandas as pd
+
+        n = len(ids)
+        return pd.DataFrame(
+            {
+                "customer_id": ["a"] * n,
+                "timestamp": ["2024-01-01T00:00Z"] * n,
+                "kind": ["view"] * n,
+                "interaction_id": ids,
+            },
+            index=index,
+        )
+
+    def test_refers_to_rows_by_label(self) -> None:
+        """A duplicate id names the row it repeats in the same terms, and counts the others."""
+        from cxmodel.dask._common import partition_log
+
+        frame = self.frame(["x", "y", "x", "y"], ["p", "q", "r", "s"])
+        with pytest.raises(SchemaError) as error:
+            partition_log(frame, None, None, 2)
+        assert str(error.value) == (
+            "partition 2, index 'r' (row 3 of the partition): interaction_id 'x' is a "
+            "duplicate of row 1 of partition 2 (index 'p') (column 'interaction_id'); ids must "
+            "be unique (1 more row rejected)"
+        )
+
+    def test_shuffled_rows_named_by_their_origin(self) -> None:
+        """Rows a shuffle gathered are named by their input partition and position."""
+        import numpy as np
+
+        from cxmodel.dask._common import partition_log
+
+        frame = self.frame(["x", "x"], [10, 70])
+        origin = (np.array([0, 4]), np.array([9, 2]))
+        with pytest.raises(SchemaError) as error:
+            partition_log(frame, None, None, 1, origin)
+        assert str(error.value).startswith(
+            "partition 4, index 70 (row 3 of the partition): interaction_id 'x' is a duplicate "
+            "of row 10 of partition 0 (index 10)"
+        )
+
+    def test_good_partition(self) -> None:
+        """A good partition is its one-process log; an empty one is None."""
+        from cxmodel.dask._common import partition_log
+        from cxmodel.log import InteractionLog
+
+        frame = self.frame(["x", "y"], ["p", "q"])
+        log = partition_log(frame, None, None, 0)
+        assert log is not None and log.equals(InteractionLog.from_pandas(frame))
+        assert partition_log(frame.iloc[:0], None, None, 0) is None

@@ -67,3 +67,66 @@ class TestFromDask:
                 cxd.customer_lifetimes(parts, "2024-09-01T00:00Z"),
                 metrics.customer_lifetimes(world[0], "2024-09-01T00:00Z"),
             )
+
+
+def _labelled(rows: Any) -> Any:
+    """The rows under index labels of the user's own (``'evt-00000'``, ...)."""
+    return rows.set_axis([f"evt-{i:05d}" for i in range(len(rows))])
+
+
+def _nps_row(rows: Any, partition: int, sizes: list[int]) -> int:
+    """The position (in the frame) of the first NPS answer in partition ``partition``."""
+    start = sum(sizes[:partition])
+    nps = np.flatnonzero(rows["metric"].iloc[start : start + sizes[partition]].eq("nps"))
+    return start + int(nps[0])
+
+
+_RUNS = {
+    "from_dask": lambda ddf: dask.compute(*cxd.from_dask(ddf).logs),
+    "partitioned_by_customer": lambda ddf: dask.compute(
+        *cxd.from_dask(ddf, partitioned_by_customer=True).logs
+    ),
+    "rfm_scores": lambda ddf: cxd.rfm_scores(ddf, as_of="2030-01-01T00:00Z"),
+    "nps": lambda ddf: cxd.nps(ddf),
+}
+
+
+class TestBadRowNamed:
+    """A bad row raises the one-process SchemaError with the row named as the user knows it:
+    partition, index label and row of the partition, instead of its place in a partition."""
+
+    @pytest.mark.parametrize("run", list(_RUNS), ids=list(_RUNS))
+    @pytest.mark.parametrize("bad", ["score", "timestamp"])
+    def test_names_the_index_label(
+        self, world: tuple[InteractionLog, Any], client: object, run: str, bad: str
+    ) -> None:
+        """The message is the one-process reason after 'partition 3, index <label> (row k of
+        the partition)', whichever function builds the partition's log."""
+        rows = _labelled(world[1])
+        sizes = [len(rows) // 2, 0, 7, len(rows) // 5, 0, 1]
+        sizes.append(len(rows) - sum(sizes))
+        at = _nps_row(rows, 3, sizes)
+        rows["timestamp"] = rows["timestamp"].map(lambda t: t.isoformat()).astype(object)
+        column = rows.columns.get_loc(bad)
+        rows.iloc[at, column] = 11.0 if bad == "score" else "someday"
+        with pytest.raises(SchemaError) as one:
+            InteractionLog.from_pandas(rows)
+        head, reason = str(one.value).split(": ", 1)
+        assert head == f"row {at + 1}"
+        label, row = rows.index[at], at - sum(sizes[:3]) + 1
+        expected = f"partition 3, index {label!r} (row {row} of the partition): {reason}"
+        with pytest.raises(SchemaError) as many:
+            _RUNS[run](uneven(rows, sizes))
+        assert str(many.value) == expected
+
+    def test_good_frame_unaffected(self, world: tuple[InteractionLog, Any], client: object) -> None:
+        """Index labels of the user's (text, out of order) do not change the logs built: the
+        partition logs together are the one-process log."""
+        rows = _labelled(world[1]).iloc[::-1]
+        for partitioned in (False, True):
+            parts = cxd.from_dask(
+                uneven(rows, [900, len(rows) - 900]), partitioned_by_customer=partitioned
+            )
+            logs = [x.to_pandas() for x in dask.compute(*parts.logs) if x is not None]
+            whole = InteractionLog.from_pandas(__import__("pandas").concat(logs))
+            assert whole.equals(InteractionLog.from_pandas(rows))

@@ -128,3 +128,42 @@ def test_encode_strings_does_not_depend_on_the_column_size(size: int) -> None:
     assert cats.tolist() == ["a", "a\ud800", "b"]
     assert codes[: words.size].tolist() == [2, -1, 1, -1, -1, 0]
     assert codes.tolist() == np.tile(codes[: words.size], size // words.size + 1)[:size].tolist()
+
+
+class TestRowSchemaError:
+    """The error of a bad row keeps its position and reason so that it can be renamed."""
+
+    def test_pickles_and_renames(self) -> None:
+        """It survives pickling (it crosses processes) and renames its row and the rows its
+        reason refers to; the one-process message is unchanged."""
+        import pickle
+
+        from cxmodel.errors import SchemaError
+        from cxmodel.log import InteractionLog
+        from cxmodel.log._columns import RowSchemaError
+
+        with pytest.raises(RowSchemaError) as raised:
+            InteractionLog.from_arrays(
+                customer_id=["a", "a", "a"],
+                timestamp=[0, 1, 2],
+                kind=["view"] * 3,
+                interaction_id=["x", "y", "x"],
+            )
+        error = raised.value
+        assert str(error) == (
+            "row 3: interaction_id 'x' is a duplicate of row 1 (column 'interaction_id'); ids "
+            "must be unique"
+        )
+        copy = pickle.loads(pickle.dumps(error))
+        assert (str(copy), copy.position, copy.reason, copy.more) == (
+            str(error),
+            2,
+            error.reason,
+            0,
+        )
+        renamed = error.renamed(lambda row: f"line {row + 10}", lambda row: f"{row + 10}")
+        assert type(renamed) is SchemaError
+        assert str(renamed) == (
+            "line 12: interaction_id 'x' is a duplicate of row 10 (column 'interaction_id'); "
+            "ids must be unique"
+        )

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from cxmodel._arguments import got, is_integer
 from cxmodel._optional import import_optional
@@ -13,16 +14,19 @@ from cxmodel.errors import SchemaError
 from cxmodel.journey._common import MISSING_LABEL, session_codes
 from cxmodel.journey._groups import by_codes, first_rows, unit_masks
 from cxmodel.log import InteractionLog
+from cxmodel.log._columns import RowSchemaError, show
 
 __all__ = [
     "FAN_IN",
     "GroupKey",
+    "Piece",
     "check_fan_in",
     "check_frame",
     "dask_modules",
     "group_keys",
     "group_logs",
     "merge_keyed",
+    "numbered_partitions",
     "partition_log",
     "tree_merge",
 ]
@@ -32,6 +36,8 @@ S = TypeVar("S")
 K = TypeVar("K")
 # A by= group key: (0, value) for a value of the column, (1, "(missing)"): sorts as the labels.
 GroupKey = tuple[int, Any]
+# A partition's number and its pandas frame (dask.delayed computes the frame inside the tuple).
+Piece = tuple[int, Any]
 
 
 def group_keys(labels: Any) -> list[GroupKey]:
@@ -91,13 +97,62 @@ def check_frame(ddf: object, feature: str, mapping: Mapping[str, str] | None = N
         )
 
 
+def numbered_partitions(ddf: Any) -> list[Piece]:
+    """The partitions of a Dask DataFrame as delayed frames with their numbers."""
+    return list(enumerate(ddf.to_delayed()))
+
+
 def partition_log(
-    frame: Any, mapping: Mapping[str, str] | None, timezone: str | None
+    frame: Any,
+    mapping: Mapping[str, str] | None,
+    timezone: str | None,
+    number: int,
+    origin: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
 ) -> InteractionLog | None:
-    """The partition as an InteractionLog, or None for an empty partition."""
+    """The partition as an InteractionLog, or None for an empty partition.
+
+    A bad row raises the one-process :class:`~cxmodel.errors.SchemaError` (the same reason) with
+    the row named as the user knows it: its partition, its label in the frame's index and its
+    row number in the partition, e.g. ``partition 3, index 1234 (row 2 of the partition): ...``.
+    ``number`` is the partition's number; ``origin``, for rows a shuffle gathered from several
+    partitions, gives each row's input partition and position in it (the frame's index still
+    the input's).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"customer_id": ["a", "b"], "kind": ["view", "view"],
+    ...     "timestamp": ["2024-01-01", "someday"]}, index=[40, 41])
+    >>> partition_log(frame, None, "UTC", 3)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: partition 3, index 41 (row 2 of the partition): timestamp 'someday' is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00')
+    """
     if len(frame) == 0:
         return None
-    return InteractionLog.from_pandas(frame, mapping=mapping, timezone=timezone)
+    try:
+        return InteractionLog.from_pandas(frame, mapping=mapping, timezone=timezone)
+    except RowSchemaError as error:
+        if origin is None:
+            partitions = np.full(len(frame), number, dtype=np.int64)
+            positions = np.arange(len(frame), dtype=np.int64)
+        else:
+            partitions, positions = origin
+        index = frame.index
+
+        def label(row: int) -> str:
+            return show(index[row : row + 1].tolist()[0])
+
+        def heading(row: int) -> str:
+            return (
+                f"partition {partitions[row]}, index {label(row)} "
+                f"(row {positions[row] + 1} of the partition)"
+            )
+
+        def ref(row: int) -> str:
+            return f"{positions[row] + 1} of partition {partitions[row]} (index {label(row)})"
+
+        raise error.renamed(heading, ref) from None
 
 
 def _merge_many(

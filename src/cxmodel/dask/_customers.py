@@ -7,7 +7,14 @@ from typing import Any
 
 from cxmodel._optional import import_optional
 from cxmodel._time import TimeLike, to_us
-from cxmodel.dask._common import check_frame, dask_modules, partition_log, tree_merge
+from cxmodel.dask._common import (
+    Piece,
+    check_frame,
+    dask_modules,
+    numbered_partitions,
+    partition_log,
+    tree_merge,
+)
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.log import InteractionLog
@@ -18,10 +25,11 @@ __all__ = ["map_customers", "rfm_scores"]
 
 
 def _rfm_partial(
-    frame: Any, cutoff: int, kinds: tuple[str, ...], mapping: Mapping[str, str] | None
+    piece: Piece, cutoff: int, kinds: tuple[str, ...], mapping: Mapping[str, str] | None
 ) -> RFMTotals:
     """One partition's RFM totals (the identity for an empty partition)."""
-    log = partition_log(frame, mapping, None)
+    number, frame = piece
+    log = partition_log(frame, mapping, None, number)
     if log is None:
         return RFMTotals.empty(cutoff, kinds)
     return RFMTotals.partial(log, as_of=cutoff, kinds=kinds)
@@ -67,7 +75,7 @@ def rfm_scores(
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-    parts, caught = recorded(dask, _rfm_partial, ddf.to_delayed(), cutoff, kinds, mapping)
+    parts, caught = recorded(dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping)
     state, warned = dask.compute(tree_merge(RFMTotals.merge, parts, fan_in), caught)
     raise_caught(warned)
     totals: RFMTotals = state

@@ -100,14 +100,22 @@ def _register_sizeof() -> None:
 
 
 def _to_log(
-    frame: Any, numbered: bool, mapping: Mapping[str, str] | None, timezone: str | None
+    frame: Any,
+    number: int,
+    numbered: bool,
+    mapping: Mapping[str, str] | None,
+    timezone: str | None,
 ) -> InteractionLog | None:
-    """One shuffled partition as a log, its rows back in input order first (ties keep it)."""
+    """One shuffled partition as a log, its rows back in input order first (ties keep it); a
+    bad row is named by its input partition, index label and position (unshuffled with
+    ``numbered=False``: by partition ``number``)."""
     _register_sizeof()  # in the worker process that will hold the log
+    origin = None
     if numbered:
-        frame = frame.sort_values([_PART, _POS], kind="stable").drop(columns=[_PART, _POS])
-    frame = frame.reset_index(drop=True)
-    return partition_log(frame, mapping, timezone)
+        frame = frame.sort_values([_PART, _POS], kind="stable")
+        origin = (frame[_PART].to_numpy(np.int64), frame[_POS].to_numpy(np.int64))
+        frame = frame.drop(columns=[_PART, _POS])
+    return partition_log(frame, mapping, timezone, number, origin)
 
 
 def from_dask(
@@ -177,8 +185,8 @@ def from_dask(
         ddf = ddf.map_partitions(_number, meta=meta)
         ddf = ddf.shuffle(on=key, shuffle_method=_shuffle_method(dask))
     logs = [
-        dask.delayed(_to_log, pure=True)(part, numbered, mapping, timezone)
-        for part in ddf.to_delayed()
+        dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone)
+        for number, part in enumerate(ddf.to_delayed())
     ]
     return CustomerPartitions(dask_persist(dask, *logs, progress=progress), timezone)
 

@@ -9,7 +9,15 @@ from typing import Any, TypeVar, overload
 from cxmodel._periods import PERIODS
 from cxmodel._progress import dask_compute
 from cxmodel._tables import MetricTable
-from cxmodel.dask._common import check_by, check_frame, dask_modules, partition_log, tree_merge
+from cxmodel.dask._common import (
+    Piece,
+    check_by,
+    check_frame,
+    dask_modules,
+    numbered_partitions,
+    partition_log,
+    tree_merge,
+)
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import (
@@ -29,7 +37,7 @@ R = TypeVar("R", NPSResult, ProportionResult, CESResult)
 
 
 def _partial(
-    frame: Any,
+    piece: Piece,
     acc: SurveyAccumulator[Any],
     by: str | None,
     period: str | None,
@@ -37,7 +45,8 @@ def _partial(
     mapping: Mapping[str, str] | None,
 ) -> ScoreCounts:
     """The accumulator's partial of one partition (an empty state for an empty partition)."""
-    log = partition_log(frame, mapping, timezone)
+    number, frame = piece
+    log = partition_log(frame, mapping, timezone, number)
     if log is None:
         names = ([] if by is None else [by]) + ([] if period is None else ["period"])
         return acc.empty(names)
@@ -63,7 +72,9 @@ def _run(
     check_by(by, feature)
     if period is not None and period not in PERIODS:
         raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
-    parts, caught = recorded(dask, _partial, ddf.to_delayed(), acc, by, period, timezone, mapping)
+    parts, caught = recorded(
+        dask, _partial, numbered_partitions(ddf), acc, by, period, timezone, mapping
+    )
     tree = tree_merge(acc.merge, parts, fan_in)
     state, warned = dask_compute(dask, tree, caught, progress=progress)
     raise_caught(warned, stacklevel=4)

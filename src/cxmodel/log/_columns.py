@@ -27,6 +27,7 @@ __all__ = [
     "Codes",
     "Encoded",
     "RowErrors",
+    "RowSchemaError",
     "encode_strings",
     "encode_text_column",
     "hash_encode",
@@ -141,6 +142,17 @@ def row_ref(position: int) -> str:
     return f"\x00row:{position}\x00"
 
 
+def render_refs(reason: str, name: Callable[[int], str]) -> str:
+    """``reason`` with each reference to another row written as ``name(position)``.
+
+    Examples
+    --------
+    >>> render_refs(f"a duplicate of row {row_ref(3)}", lambda position: str(position + 1))
+    'a duplicate of row 4'
+    """
+    return _ROW_REF.sub(lambda m: name(int(m.group(1))), reason)
+
+
 class RowErrors:
     """Collects ``row -> reason`` for rejected rows (0-based input positions); first reason wins.
 
@@ -160,7 +172,7 @@ class RowErrors:
 
     def render(self, position: int) -> str:
         """The reason of one row with references to other rows as their row numbers."""
-        return _ROW_REF.sub(lambda m: str(self.number(int(m.group(1)))), self.reasons[position])
+        return render_refs(self.reasons[position], lambda ref: str(self.number(ref)))
 
     def add(self, rows: npt.NDArray[np.intp] | list[int], make: Callable[[int], str]) -> None:
         for row in rows:
@@ -1012,8 +1024,47 @@ def _choices(item: Any, question: Question) -> tuple[str | None, str | None]:
     return CHOICE_SEPARATOR.join(c for c in question.choices if c in picked), None
 
 
+class RowSchemaError(SchemaError):
+    """The SchemaError of rejected rows, naming the first one by its row number.
+
+    It keeps that row's input ``position``, its ``reason`` with references to other rows
+    unrendered and the count of ``more`` rejected rows, so that a caller that built the log from
+    a piece of the user's data (a Dask partition) can name the rows as the user knows them
+    (:meth:`renamed`).
+    """
+
+    def __init__(
+        self, message: str, position: int, reason: str, more: int, source: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.position = position
+        self.reason = reason
+        self.more = more
+        self.source = source
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.position, self.reason, self.more, self.source))
+
+    def renamed(self, heading: Callable[[int], str], ref: Callable[[int], str]) -> SchemaError:
+        """The same error with the first row named ``heading(position)`` and the rows its reason
+        refers to ``ref(position)``; the count of more rows is kept, without the advice to
+        quarantine (the caller may have no such option).
+
+        Examples
+        --------
+        >>> error = RowSchemaError("row 2: ...", 1, f"a duplicate of row {row_ref(0)}", 1)
+        >>> error.renamed(lambda p: f"line {p + 10}", lambda p: str(p + 10))
+        SchemaError('line 11: a duplicate of row 10 (1 more row rejected)')
+        """
+        where = f"{self.source}: " if self.source else ""
+        more = self.more
+        suffix = f" ({more} more row{'s' if more != 1 else ''} rejected)" if more else ""
+        text = render_refs(self.reason, ref)
+        return SchemaError(f"{where}{heading(self.position)}: {text}{suffix}")
+
+
 def raise_first(errors: RowErrors, source: str | None = None) -> None:
-    """Raise a SchemaError for the first rejected row, named by its row number."""
+    """Raise a RowSchemaError for the first rejected row, named by its row number."""
     if errors:
         row = min(errors.reasons)
         more = len(errors.reasons) - 1
@@ -1024,4 +1075,5 @@ def raise_first(errors: RowErrors, source: str | None = None) -> None:
             else ""
         )
         where = f"{source}: " if source else ""
-        raise SchemaError(f"{where}row {errors.number(row)}: {errors.render(row)}{suffix}")
+        message = f"{where}row {errors.number(row)}: {errors.render(row)}{suffix}"
+        raise RowSchemaError(message, row, errors.reasons[row], more, source)
