@@ -26,6 +26,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "NotFoundError",
+    "RowSchemaError",
     "SchemaError",
     "StoreError",
     "TriggerSyntaxError",
@@ -41,6 +42,34 @@ class CXModelError(Exception):
 
 class SchemaError(CXModelError, ValueError):
     """Input data do not match the expected schema: a column, type, scale or value is wrong."""
+
+
+class RowSchemaError(SchemaError):
+    """A :class:`SchemaError` about one rejected input row, the first of ``more`` + 1.
+
+    ``position`` is the row's 0-based position in the input, ``reason`` what is wrong with
+    it, and ``source`` the file or argument read (``None`` if none). A caller that built a log
+    from a piece of the user's data (a Dask partition) uses them to name the row as the user
+    knows it.
+
+    Examples
+    --------
+    >>> error = RowSchemaError("row 3: kind 5 is not text", 2, "kind 5 is not text", 0)
+    >>> isinstance(error, SchemaError), error.position
+    (True, 2)
+    """
+
+    def __init__(
+        self, message: str, position: int, reason: str, more: int, source: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.position = position
+        self.reason = reason
+        self.more = more
+        self.source = source
+
+    def __reduce__(self) -> tuple[object, ...]:  # keeps its fields across processes
+        return (type(self), (str(self), self.position, self.reason, self.more, self.source))
 
 
 class DataError(CXModelError, ValueError):

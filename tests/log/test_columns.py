@@ -138,9 +138,9 @@ class TestRowSchemaError:
         reason refers to; the one-process message is unchanged."""
         import pickle
 
-        from cxmodel.errors import SchemaError
+        from cxmodel.errors import RowSchemaError, SchemaError
         from cxmodel.log import InteractionLog
-        from cxmodel.log._columns import RowSchemaError
+        from cxmodel.log._columns import renamed
 
         with pytest.raises(RowSchemaError) as raised:
             InteractionLog.from_arrays(
@@ -161,9 +161,9 @@ class TestRowSchemaError:
             error.reason,
             0,
         )
-        renamed = error.renamed(lambda row: f"line {row + 10}", lambda row: f"{row + 10}")
-        assert type(renamed) is SchemaError
-        assert str(renamed) == (
+        named = renamed(error, lambda row: f"line {row + 10}", lambda row: f"{row + 10}")
+        assert type(named) is SchemaError
+        assert str(named) == (
             "line 12: interaction_id 'x' is a duplicate of row 10 (column 'interaction_id'); "
             "ids must be unique"
         )

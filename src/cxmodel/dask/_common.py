@@ -10,11 +10,11 @@ import numpy.typing as npt
 
 from cxmodel._arguments import got, is_integer
 from cxmodel._optional import import_optional
-from cxmodel.errors import SchemaError
+from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.journey._common import MISSING_LABEL, session_codes
 from cxmodel.journey._groups import by_codes, first_rows, unit_masks
 from cxmodel.log import InteractionLog
-from cxmodel.log._columns import RowSchemaError, show
+from cxmodel.log._columns import renamed, show
 
 __all__ = [
     "FAN_IN",
@@ -152,7 +152,7 @@ def partition_log(
         def ref(row: int) -> str:
             return f"{positions[row] + 1} of partition {partitions[row]} (index {label(row)})"
 
-        raise error.renamed(heading, ref) from None
+        raise renamed(error, heading, ref) from None
 
 
 def _merge_many(

@@ -18,7 +18,7 @@ from cxmodel.domain._kinds import (
     QuestionType,
     question_catalogue,
 )
-from cxmodel.errors import SchemaError
+from cxmodel.errors import RowSchemaError, SchemaError
 
 __all__ = [
     "NUMERIC_STANDARD",
@@ -27,12 +27,12 @@ __all__ = [
     "Codes",
     "Encoded",
     "RowErrors",
-    "RowSchemaError",
     "encode_strings",
     "encode_text_column",
     "hash_encode",
     "is_missing",
     "prepare_answers",
+    "renamed",
     "to_float_column",
     "to_text_column",
     "validate_rows",
@@ -1024,43 +1024,24 @@ def _choices(item: Any, question: Question) -> tuple[str | None, str | None]:
     return CHOICE_SEPARATOR.join(c for c in question.choices if c in picked), None
 
 
-class RowSchemaError(SchemaError):
-    """The SchemaError of rejected rows, naming the first one by its row number.
+def renamed(
+    error: RowSchemaError, heading: Callable[[int], str], ref: Callable[[int], str]
+) -> SchemaError:
+    """``error`` with its row named ``heading(position)`` and the rows its reason refers to
+    ``ref(position)``; the count of more rows is kept, without the advice to quarantine (the
+    caller may have no such option).
 
-    It keeps that row's input ``position``, its ``reason`` with references to other rows
-    unrendered and the count of ``more`` rejected rows, so that a caller that built the log from
-    a piece of the user's data (a Dask partition) can name the rows as the user knows them
-    (:meth:`renamed`).
+    Examples
+    --------
+    >>> error = RowSchemaError("row 2: ...", 1, f"a duplicate of row {row_ref(0)}", 1)
+    >>> renamed(error, lambda p: f"line {p + 10}", lambda p: str(p + 10))
+    SchemaError('line 11: a duplicate of row 10 (1 more row rejected)')
     """
-
-    def __init__(
-        self, message: str, position: int, reason: str, more: int, source: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.position = position
-        self.reason = reason
-        self.more = more
-        self.source = source
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.position, self.reason, self.more, self.source))
-
-    def renamed(self, heading: Callable[[int], str], ref: Callable[[int], str]) -> SchemaError:
-        """The same error with the first row named ``heading(position)`` and the rows its reason
-        refers to ``ref(position)``; the count of more rows is kept, without the advice to
-        quarantine (the caller may have no such option).
-
-        Examples
-        --------
-        >>> error = RowSchemaError("row 2: ...", 1, f"a duplicate of row {row_ref(0)}", 1)
-        >>> error.renamed(lambda p: f"line {p + 10}", lambda p: str(p + 10))
-        SchemaError('line 11: a duplicate of row 10 (1 more row rejected)')
-        """
-        where = f"{self.source}: " if self.source else ""
-        more = self.more
-        suffix = f" ({more} more row{'s' if more != 1 else ''} rejected)" if more else ""
-        text = render_refs(self.reason, ref)
-        return SchemaError(f"{where}{heading(self.position)}: {text}{suffix}")
+    where = f"{error.source}: " if error.source else ""
+    more = error.more
+    suffix = f" ({more} more row{'s' if more != 1 else ''} rejected)" if more else ""
+    text = render_refs(error.reason, ref)
+    return SchemaError(f"{where}{heading(error.position)}: {text}{suffix}")
 
 
 def raise_first(errors: RowErrors, source: str | None = None) -> None:
