@@ -17,6 +17,7 @@ from cxmodel.triggers._alerts import property_kinds as alert_property_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._check import check_rules
+from cxmodel.triggers._context import aggregates_in
 from cxmodel.triggers._rules import Rule, RuleSet
 
 __all__ = [
@@ -140,19 +141,7 @@ def _rule_kinds(rule: Rule) -> set[str]:
         None if then is None else then.kind,
         None if unless is None else unless.kind,
     }
-    exprs = [
-        when.where,
-        None if then is None else then.where,
-        None if unless is None else unless.where,
-        rule.condition,
-        *(e for _, e in rule.emit.payload),
-    ]
-    stack: list[Expr] = [e for e in exprs if e is not None]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Aggregate):
-            kinds.add(node.kind)
-        stack.extend(children(node))
+    kinds.update(node.kind for expr in rule.expressions() for node in aggregates_in(expr))
     return {k for k in kinds if k is not None}
 
 

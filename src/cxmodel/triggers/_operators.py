@@ -267,15 +267,8 @@ class RulePlan:
         #: a timer's fixed delay in microseconds (``None``: calendar months, or no timer)
         self.delay = None if timer is None or timer.unit == "months" else timer.to_us()
         self.customer_time = rule.in_customer_time
-        exprs = (
-            when.where,
-            None if then is None else then.where,
-            None if unless is None else unless.where,
-            rule.condition,
-            *(e for _, e in rule.emit.payload),
-        )
         self.aggregates: dict[str, AggregatePlan] = {}
-        for expr in exprs:
+        for expr in rule.expressions():
             for node in aggregates_in(expr):
                 plan = plans.get(str(node))
                 if plan is None:
@@ -452,21 +445,13 @@ def numeric_fields(rule: Rule) -> set[str]:
     ``avg``, ``median`` of them): an interaction carrying text there cannot be evaluated, so
     the engine refuses it before taking it in."""
     alias = rule.alias
-    then, unless = rule.then, rule.unless
-    exprs = (
-        rule.when.where,
-        None if then is None else then.where,
-        None if unless is None else unless.where,
-        rule.condition,
-        *(e for _, e in rule.emit.payload),
-    )
     out: set[str] = set()
 
     def field(node: Expr) -> None:
         if isinstance(node, Name) and node.qualifier in (None, alias):
             out.add(node.name)
 
-    for expr in exprs:
+    for expr in rule.expressions():
         for node in walk(expr):
             if isinstance(node, Binary) and node.op in _ARITHMETIC:
                 field(node.left)

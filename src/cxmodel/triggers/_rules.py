@@ -540,6 +540,29 @@ class Rule:
         """
         return self.customer_timezone or (self.quiet is not None and self.quiet.customer_timezone)
 
+    def expressions(self) -> tuple[Expr, ...]:
+        """The rule's expressions over interactions: the ``where`` of ``when``, ``then`` and
+        ``unless``, the ``if`` condition and the payload's values (not the ``where`` of a
+        catalogue rule's ``for customers with``).
+
+        Examples
+        --------
+        >>> from cxmodel.triggers import parse
+        >>> rule = parse("trigger t:\\n    when purchase as p where p.value > 1\\n"
+        ...              "    emit x(v = p.value)")["t"]
+        >>> [str(e) for e in rule.expressions()]
+        ['p.value > 1', 'p.value']
+        """
+        then, unless = self.then, self.unless
+        exprs = (
+            self.when.where,
+            None if then is None else then.where,
+            None if unless is None else unless.where,
+            self.condition,
+            *(e for _, e in self.emit.payload),
+        )
+        return tuple(e for e in exprs if e is not None)
+
     def __str__(self) -> str:
         lines = [f"trigger {self.name}:"]
         when = f"    when {self.when}"
