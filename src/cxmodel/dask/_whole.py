@@ -256,17 +256,24 @@ def customer_lifetimes(
         progress=progress,
     )
     found = [p for p in parts if p is not None]
+    lifetimes = [p[0] for p in found]
+    lasts = [p[1] for p in found]
+    firsts = [p[2] for p in found if p[2] is not None]
+    untils = [p[3] for p in found if p[3] is not None]
     caller = "cxmodel.dask.customer_lifetimes()"
-    check_as_of(min((p[2] for p in found if p[2] is not None), default=None), cutoff, caller=caller)
-    ids, order = customer_order([p[0].customers for p in found])
+    check_as_of(min(firsts, default=None), cutoff, caller=caller)
+    ids, order = customer_order([lt.customers for lt in lifetimes])
     if found:
-        durations = np.concatenate([p[0].durations for p in found])[order]
-        observed = np.concatenate([p[0].observed for p in found])[order]
+        durations = np.concatenate([lt.durations for lt in lifetimes])[order]
+        observed = np.concatenate([lt.observed for lt in lifetimes])[order]
     else:
         durations, observed = np.empty(0, dtype=np.float64), np.empty(0, dtype=bool)
-    until = max((p[3] for p in found if p[3] is not None), default=None)
+    until = max(untils, default=None)
     if until is not None and cutoff > until:
-        flipped = sum(churned_by_silence(p[0].observed, p[1], until, window) for p in found)
+        flipped = sum(
+            churned_by_silence(lt.observed, last, until, window)
+            for lt, last in zip(lifetimes, lasts, strict=True)
+        )
         warn_churned_by_silence(flipped, until, cutoff, caller)
     return CustomerLifetimes(ids[order], durations, observed, cutoff, window / US_PER_DAY)
 
