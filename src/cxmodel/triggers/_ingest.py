@@ -332,26 +332,28 @@ def _rows_from_log(log: Any) -> list[Row]:
     the log was built)."""
     # row_order: each sorted row's input position (filtered logs keep gaps): sort by it
     order = np.argsort(np.asarray(log.row_order, dtype=np.int64), kind="stable")
-    columns: dict[str, list[Any]] = {}
+    n = len(order)
+    fields: list[dict[str, Any]] = [{} for _ in range(n)]
+    # column by column, only where a value is present: a row holds a few of the log's
+    # columns (its kind's), and each present value is set once, without testing the rest
     for name, typ in log.schema.items():
         if name in ("customer_id", "timestamp"):
             continue
         if typ == "string":
-            codes, cats = log.categorical(name)
-            table = np.array([*np.asarray(cats, dtype=object).tolist(), None], dtype=object)
-            columns[name] = table[np.asarray(codes)[order]].tolist()
+            codes_, cats = log.categorical(name)
+            codes = np.asarray(codes_, dtype=np.int64)[order]
+            present = np.flatnonzero(codes >= 0)
+            values = np.asarray(cats, dtype=object)[codes[present]].tolist()
         else:
-            values = np.asarray(log.numeric(name), dtype=np.float64)[order]
-            columns[name] = [None if v != v else v for v in values.tolist()]
+            numbers = np.asarray(log.numeric(name), dtype=np.float64)[order]
+            present = np.flatnonzero(~np.isnan(numbers))
+            values = numbers[present].tolist()
+        for j, value in zip(present.tolist(), values, strict=True):
+            fields[j][name] = value
     customers = np.asarray(log.customers, dtype=object)
     cust = customers[np.asarray(log.customer_codes, dtype=np.int64)[order]].tolist()
     times = np.asarray(log.timestamps, dtype=np.int64)[order].tolist()
-    names = list(columns)
-    rows = []
-    for j, row_values in enumerate(zip(*(columns[k] for k in names), strict=True)):
-        fields = {k: v for k, v in zip(names, row_values, strict=True) if v is not None}
-        rows.append(Row(str(cust[j]), times[j], str(fields["kind"]), fields))
-    return rows
+    return [Row(str(c), t, str(f["kind"]), f) for c, t, f in zip(cust, times, fields, strict=True)]
 
 
 def rows_from(
