@@ -3,14 +3,21 @@ keeps, read back to the same state."""
 
 from __future__ import annotations
 
+import copy
 import json
+import random
 from collections import deque
+from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from cxmodel.expr import AGGREGATE_FUNCTIONS
 from cxmodel.expr._aggregates import RunningValue
+from cxmodel.triggers import TriggerEngine, parse
 from cxmodel.triggers._customer import Anchor, CustomerState, RuleState, Waiting
 from cxmodel.triggers._ingest import Row
+from tests.triggers.helpers import T0, random_rule_set, records
 
 DAY = 86_400_000_000
 
@@ -162,3 +169,37 @@ class TestCustomerState:
     def test_from_empty_dict(self) -> None:
         """A stored state missing every part reads as a new customer."""
         assert CustomerState("a").to_dict() == CustomerState.from_dict("a", {}).to_dict()
+
+
+class TestCopy:
+    @pytest.mark.parametrize("seed", range(40))
+    def test_copy_keeps_what_deepcopy_keeps_while_the_engine_goes_on(self, seed: int) -> None:
+        """States of random rule sets over random streams: a copy holds what a deep copy
+        holds, then and after the engine has taken the rest of the stream into the
+        original states (so nothing the engine changes is shared)."""
+        rng = random.Random(7_000 + seed)
+        engine = TriggerEngine(parse(random_rule_set(rng)), max_future=None)
+        recs = records(seed, rng.randint(20, 90), rng.randint(1, 4), 40)
+        half = len(recs) // 2
+        engine.process_many(recs[:half])
+        states = engine._runner.states
+        copies = {cid: state.copy() for cid, state in states.items()}
+        deep = {cid: copy.deepcopy(state) for cid, state in states.items()}
+        for cid, state in states.items():
+            assert copies[cid].to_dict() == state.to_dict()
+        engine.process_many(recs[half:])
+        engine.advance_to(T0 + timedelta(days=45))
+        for cid in copies:
+            assert copies[cid].to_dict() == deep[cid].to_dict(), (seed, cid)
+
+    def test_running_values_are_copied(self) -> None:
+        """A sum's partials and a distinct's set belong to the copy alone."""
+        total = RunningValue(AGGREGATE_FUNCTIONS["sum"])
+        total.add(AGGREGATE_FUNCTIONS["sum"], 1.5)
+        seen = RunningValue(AGGREGATE_FUNCTIONS["distinct"])
+        seen.add(AGGREGATE_FUNCTIONS["distinct"], "x")
+        twins = total.copy(), seen.copy()
+        total.add(AGGREGATE_FUNCTIONS["sum"], 2.0)
+        seen.add(AGGREGATE_FUNCTIONS["distinct"], "y")
+        assert twins[0].value(AGGREGATE_FUNCTIONS["sum"]) == 1.5
+        assert twins[1].value(AGGREGATE_FUNCTIONS["distinct"]) == 1.0

@@ -83,6 +83,15 @@ class RunningValue:
             return function.empty
         return function.finish(self.state, self.count)
 
+    def copy(self) -> RunningValue:
+        """An independent copy (a sum's partials and a distinct's set are copied; values
+        are shared, as nothing changes them)."""
+        out = RunningValue.__new__(RunningValue)
+        out.count = self.count
+        state = self.state
+        out.state = state.copy() if isinstance(state, (list, set)) else state
+        return out
+
     def to_list(self) -> list[Any]:
         """The JSON-ready form."""
         state = sorted(self.state, key=repr) if isinstance(self.state, set) else self.state

@@ -11,7 +11,6 @@ are decided by its :class:`~cxmodel.triggers._catalogue_stream.CatalogueRunner`.
 
 from __future__ import annotations
 
-import copy
 import heapq
 from collections import deque
 from collections.abc import Mapping
@@ -153,7 +152,7 @@ class RuleRunner:
         if cid not in self.touched:
             self.touched.add(cid)
             if self.before is not None:  # a copy to roll back to if the call's commit fails
-                self.before[cid] = None if state is None else copy.deepcopy(state)
+                self.before[cid] = None if state is None else state.copy()
         if state is None:
             state = self.states[cid] = CustomerState(cid)
         return state
