@@ -69,3 +69,24 @@ class TestSurveyScores:
         """A metric nobody answered selects no row."""
         rows, score = survey_scores(_log(), "csat")
         assert not rows.any() and score.size == 0
+
+    def test_answers_without_a_score_column(self) -> None:
+        """Answers in a log without a score column are refused, naming the first; they used
+        to raise a raw IndexError from experience_drivers."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b"], timestamp=[0, 1, 2], kind=["return", "survey", "survey"],
+            metric=[None, "nps", "nps"],
+        )  # fmt: skip
+        with pytest.raises(
+            SchemaError, match="row 1: 2 'nps' answer.s. but the log has no 'score'"
+        ):
+            experience_drivers(log)
+
+    def test_missing_score_names_its_row(self) -> None:
+        """A missing score names its row and value, not the smallest score of the survey."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b", "c"], timestamp=[0, 1, 2], kind=["survey"] * 3,
+            metric=["csat"] * 3, score=[5.0, float("nan"), 1.0],
+        )  # fmt: skip
+        with pytest.raises(SchemaError, match=r"row 1: score nan is not on the CSAT scale 1\.\.5"):
+            survey_scores(log, "csat")

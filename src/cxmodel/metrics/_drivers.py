@@ -15,7 +15,7 @@ from cxmodel._time import duration_to_us
 from cxmodel.errors import NotFoundError, SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._answers import answer_rows
+from cxmodel.metrics._answers import answer_rows, answer_scores
 
 __all__ = ["experience_drivers"]
 
@@ -66,15 +66,21 @@ def survey_scores(
     Raises
     ------
     SchemaError
-        When an answer is missing or off the metric's scale.
+        When an answer is missing or off the metric's scale (naming its row), or the log has
+        answers but no ``score`` column.
     """
     answer = answer_rows(log, metric)
     if cutoff is not None:
         answer &= log.timestamps < cutoff
-    raw = log.numeric("score")[answer] if "score" in log else np.zeros(0)
+    raw = answer_scores(log, answer, metric)
     low, high = _SCALES[metric]
-    if ((raw < low) | (raw > high) | np.isnan(raw)).any():
-        raise SchemaError(f"{metric} scores must lie on {low}..{high}; found {raw.min()!r}")
+    bad = np.flatnonzero(~((raw >= low) & (raw <= high)))  # NaN is bad too
+    if bad.size:
+        row = int(log.row_order[np.flatnonzero(answer)[bad[0]]])
+        raise SchemaError(
+            f"row {row}: score {float(raw[bad[0]])!r} is not on the {metric.upper()} scale "
+            f"{low}..{high} (column 'score'); {bad.size:,} answer(s) are off it or missing"
+        )
     score = np.where(raw >= 9, 100.0, np.where(raw <= 6, -100.0, 0.0)) if metric == "nps" else raw
     return answer, score.astype(np.float64)
 
