@@ -9,7 +9,13 @@ import pytest
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import SmallSampleWarning, nps
-from cxmodel.metrics._answers import MISSING, answer_rows, factorize, survey_chunk
+from cxmodel.metrics._answers import (
+    MISSING,
+    answer_rows,
+    answer_scores,
+    factorize,
+    survey_chunk,
+)
 
 
 def _log() -> InteractionLog:
@@ -32,6 +38,21 @@ class TestAnswerRows:
         assert answer_rows(_log(), "ces").tolist() == [False] * 4
         plain = InteractionLog.from_arrays(customer_id=["a"], timestamp=[0], kind=["survey"])
         assert answer_rows(plain, "nps").tolist() == [False]
+
+
+class TestAnswerScores:
+    def test_answers_without_a_score_column_are_refused(self) -> None:
+        """NPS answers in a log without a score column are an error naming the first answer's
+        row; nps() used to return NaN from n=0, as if nobody had answered."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b", "c"], timestamp=[0, 1, 2], kind=["view", "survey", "survey"],
+            metric=[None, "nps", "nps"],
+        )  # fmt: skip
+        with pytest.raises(
+            SchemaError, match="row 1: 2 'nps' answer.s. but the log has no 'score'"
+        ):
+            nps(log)
+        assert answer_scores(log, answer_rows(log, "csat"), "csat").size == 0
 
 
 class TestFactorize:

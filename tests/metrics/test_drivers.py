@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cxmodel._time import to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics import experience_drivers
+from cxmodel.metrics import SmallSampleWarning, experience_drivers
 from cxmodel.metrics._drivers import survey_scores
 
 
@@ -46,8 +47,17 @@ class TestExperienceDrivers:
         """b's return is outside 30 days, so no answer is 'with return' and it is left out;
         a 90-day window includes it."""
         assert "return" not in experience_drivers(_log())["driver"].tolist()
-        wide = experience_drivers(_log(), window="90d")
+        with pytest.warns(SmallSampleWarning, match="single answer"):
+            wide = experience_drivers(_log(), window="90d")
         assert "return" in wide["driver"].tolist()
+
+    def test_a_single_answer_has_no_interval(self) -> None:
+        """One answer with a driver has no spread to estimate: se and interval are NaN with
+        a warning naming the driver; they were 0 and a zero-width interval at the difference."""
+        with pytest.warns(SmallSampleWarning, match=r"1 driver.*'return' \(1 with, 3 without\)"):
+            t = experience_drivers(_log(), window="90d", kinds=("return",))
+        assert t["difference"][0] == -100.0 - (-100.0 + 100.0 + 100.0) / 3  # b's 6 vs a, c, d
+        assert np.isnan(t["se"][0]) and np.isnan(t["ci_low"][0]) and np.isnan(t["ci_high"][0])
 
     def test_bad_metric(self) -> None:
         """Unknown metrics are SchemaErrors."""
@@ -69,3 +79,24 @@ class TestSurveyScores:
         """A metric nobody answered selects no row."""
         rows, score = survey_scores(_log(), "csat")
         assert not rows.any() and score.size == 0
+
+    def test_answers_without_a_score_column(self) -> None:
+        """Answers in a log without a score column are refused, naming the first; they used
+        to raise a raw IndexError from experience_drivers."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b"], timestamp=[0, 1, 2], kind=["return", "survey", "survey"],
+            metric=[None, "nps", "nps"],
+        )  # fmt: skip
+        with pytest.raises(
+            SchemaError, match="row 1: 2 'nps' answer.s. but the log has no 'score'"
+        ):
+            experience_drivers(log)
+
+    def test_missing_score_names_its_row(self) -> None:
+        """A missing score names its row and value, not the smallest score of the survey."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b", "c"], timestamp=[0, 1, 2], kind=["survey"] * 3,
+            metric=["csat"] * 3, score=[5.0, float("nan"), 1.0],
+        )  # fmt: skip
+        with pytest.raises(SchemaError, match=r"row 1: score nan is not on the CSAT scale 1\.\.5"):
+            survey_scores(log, "csat")

@@ -61,6 +61,22 @@ class TestReturnRate:
         assert (r.numerator, r.n) == (1, 4)
         assert "within 30 days" in r.definition
 
+    def test_nan_says_why(self) -> None:
+        """A NaN rate comes with the reason: no purchase in the log, or every order younger
+        than the window (both were a silent NaN from n = 0)."""
+        log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["view"], order_id=["o1"])
+        with pytest.warns(DataWarning, match="kind 'purchase' does not occur in the log"):
+            assert math.isnan(return_rate(log).value)
+        young = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b"], kind=["purchase", "return", "purchase"],
+            timestamp=["2024-01-01T00:00Z", "2024-01-05T00:00Z", "2024-01-10T00:00Z"],
+            order_id=["o1", "o1", "o2"],
+        )  # fmt: skip
+        with pytest.warns(DataWarning, match=r"all 2 order\(s\) are younger than window='30 days'"):
+            r = return_rate(young, window="30 days")
+        assert isinstance(r, RateResult) and r.n == 0 and math.isnan(r.value)
+        assert return_rate(young).value == 0.5  # without a window: no warning
+
     def test_by_product_and_month(self) -> None:
         """Groups are the purchase row's product and month."""
         with pytest.warns(DataWarning):
@@ -143,9 +159,10 @@ class TestOnTimeDelivery:
         assert t["value"].tolist() == [0.5, 1.0]  # type: ignore[index]
 
     def test_empty(self) -> None:
-        """No deliveries: NaN with n = 0."""
+        """No deliveries: NaN with n = 0, and a warning that the log has none (it was silent)."""
         log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["view"], late=["no"])
-        r = on_time_delivery_rate(log)
+        with pytest.warns(DataWarning, match="kind 'delivery' does not occur in the log"):
+            r = on_time_delivery_rate(log)
         assert isinstance(r, RateResult) and r.n == 0 and math.isnan(r.value)
 
     @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import cxmodel as cx
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.metrics import average_handle_time, kaplan_meier, kaplan_meier_by
 
 NAN = float("nan")
@@ -35,8 +35,13 @@ class TestAverageHandleTime:
             average_handle_time(self._log(), components=("talk_seconds", "wrap"))
 
     def test_no_handled_contacts(self) -> None:
-        """No handled contact gives NaN with n = 0."""
-        aht = average_handle_time(self._log(), kinds=("email_sent",))
+        """No handled contact gives NaN with n = 0, and a warning saying why: the kind is not
+        in the log, or its contacts carry no duration (the NaN used to come silently)."""
+        with pytest.warns(DataWarning, match="kind 'email_sent' does not occur in the log"):
+            aht = average_handle_time(self._log(), kinds=("email_sent",))
+        assert aht.n == 0 and np.isnan(aht.value)
+        with pytest.warns(DataWarning, match="none of the 1 view contact.s. has a value in hold"):
+            aht = average_handle_time(self._log(), kinds=("view",), components=("hold_seconds",))
         assert aht.n == 0 and np.isnan(aht.value)
 
     def test_level_outside_the_open_interval(self) -> None:
@@ -50,7 +55,7 @@ class TestAverageHandleTime:
             customer_id=["a"], timestamp=[0], kind=["call"], talk_seconds=[-5.0],
             hold_seconds=[0.0], after_work_seconds=[0.0],
         )  # fmt: skip
-        with pytest.raises(SchemaError, match=">= 0"):
+        with pytest.raises(SchemaError, match=r"row 0: talk_seconds -5.0 is negative .* >= 0"):
             average_handle_time(log)
 
 

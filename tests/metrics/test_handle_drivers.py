@@ -6,9 +6,7 @@ import pytest
 
 import cxmodel as cx
 from cxmodel.errors import TriggerTypeError
-from cxmodel.metrics import (
-    experience_drivers,
-)
+from cxmodel.metrics import SmallSampleWarning, experience_drivers
 
 NAN = float("nan")
 
@@ -27,11 +25,12 @@ class TestConditionDrivers:
 
     def test_late_delivery_driver(self) -> None:
         """A condition over properties is a driver: with = a's -100, without = (100 + 100) / 2."""
-        table = experience_drivers(
-            self._log(),
-            kinds=(),
-            conditions={"late delivery": 'kind == "delivery" and late == "yes"'},
-        )
+        with pytest.warns(SmallSampleWarning, match="'late delivery' .1 with, 2 without."):
+            table = experience_drivers(
+                self._log(),
+                kinds=(),
+                conditions={"late delivery": 'kind == "delivery" and late == "yes"'},
+            )
         assert table["driver"].tolist() == ["late delivery"]
         assert table["with"].tolist() == [-100.0] and table["without"].tolist() == [100.0]
         assert table["difference"].tolist() == [-200.0]

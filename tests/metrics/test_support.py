@@ -109,6 +109,24 @@ class TestBreakdowns:
         with pytest.raises(SchemaError, match=match):
             first_contact_resolution(lc, **kwargs)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        ("percentiles", "match"),
+        [
+            ((50,), r"got 50.0; did you mean 0\.5\?"),
+            ((0.5, 90), r"got 90.0; did you mean 0\.9\?"),
+            ((0.0,), r"in \(0, 1\], e.g. .*; got 0.0$"),
+            ((-0.1,), "got -0.1$"),
+            ((float("nan"),), "got nan$"),
+        ],
+        ids=["percent", "percent-after-a-share", "zero", "negative", "nan"],
+    )
+    def test_percentiles_are_shares(self, percentiles: tuple[float, ...], match: str) -> None:
+        """A percentile outside (0, 1] is refused: 50 read as a share is never reached and
+        used to come out as an inf 'p5000' column."""
+        lc = ticket_lifecycles(ticket_log())
+        with pytest.raises(SchemaError, match=match):
+            ticket_times(lc, percentiles=percentiles, by="topic")
+
 
 class TestVolumeAndSentiment:
     def test_volume(self) -> None:

@@ -8,7 +8,12 @@ import pytest
 
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics import ticket_lifecycles, ticket_times
+from cxmodel.metrics import (
+    first_contact_resolution,
+    one_touch_rate,
+    ticket_lifecycles,
+    ticket_times,
+)
 from tests.metrics.helpers import ticket_log
 
 
@@ -85,6 +90,44 @@ class TestAwkwardExports:
         with pytest.warns(DataWarning, match=r"1 ticket\(s\) have .* no ticket_opened row"):
             lc = ticket_lifecycles(log)
         assert lc.ticket_id.tolist() == ["t2"]
+
+    def test_a_duplicated_row_is_not_a_reopening(self) -> None:
+        """A resolution and a reply exported twice (same ticket, kind and time) count once:
+        the ticket was 'reopened' (first-contact resolution 0) and 'touched twice'. Two
+        replies stamped before the opening stay two replies."""
+        log = _log(
+            [
+                ("a", "t1", "ticket_opened", "2024-01-01T10:00Z"),
+                ("a", "t1", "ticket_replied", "2024-01-01T10:30Z"),
+                ("a", "t1", "ticket_replied", "2024-01-01T10:30Z"),
+                ("a", "t1", "ticket_resolved", "2024-01-01T11:00Z"),
+                ("a", "t1", "ticket_resolved", "2024-01-01T11:00Z"),
+                ("b", "t2", "ticket_opened", "2024-01-01T10:00Z"),
+                ("b", "t2", "ticket_replied", "2024-01-01T09:58Z"),
+                ("b", "t2", "ticket_replied", "2024-01-01T09:59Z"),
+            ]
+        )
+        with (
+            pytest.warns(DataWarning, match=r"2 ticket_replied/ticket_resolved row\(s\) repeat"),
+            pytest.warns(DataWarning, match="timestamped before their ticket's ticket_opened"),
+        ):
+            lc = ticket_lifecycles(log)
+        assert lc.replies.tolist() == [1, 2] and lc.resolutions.tolist() == [1, 0]
+        assert first_contact_resolution(lc).value == one_touch_rate(lc).value == 1.0
+
+    def test_a_ticket_id_opened_by_two_customers(self) -> None:
+        """Ticket ids numbered per customer merge two tickets into one; a warning says so."""
+        log = _log(
+            [
+                ("a", "1", "ticket_opened", "2024-01-01T10:00Z"),
+                ("a", "1", "ticket_resolved", "2024-01-01T11:00Z"),
+                ("b", "1", "ticket_opened", "2024-01-01T10:00Z"),
+                ("b", "1", "ticket_resolved", "2024-01-01T12:00Z"),
+            ]
+        )
+        with pytest.warns(DataWarning, match=r"1 ticket id\(s\) are opened by more than one "):
+            lc = ticket_lifecycles(log)
+        assert len(lc) == 1
 
     def test_an_earlier_as_of_reads_the_tickets_as_they_stood(self) -> None:
         """With as_of at 3.5 h, t2's resolution at 4 h had not happened (it was counted as

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError, MissingDependencyError
+from cxmodel.errors import DataError, DataWarning, MissingDependencyError
 from cxmodel.log import InteractionLog
 from cxmodel.text import topics
 
@@ -105,13 +105,31 @@ def test_kinds_blank_and_unassigned_rows() -> None:
         kind=["ticket_opened"] * 4 + ["view", "ticket_opened"],
         text=["refund late", "refund missing", "   ", None, "refund", "the and of"],
     )
-    found = topics(log, kinds=["ticket_opened"], n_topics=3)
+    with pytest.warns(DataWarning, match=r"1 of 3 documents have no word .* shares are of the 2"):
+        found = topics(log, kinds=["ticket_opened"], n_topics=3)
     # blank and missing texts are not documents; "view" excluded; stop words only -> -1
     assert found.rows.tolist() == [0, 1, 5]
     assert found.document_topic[-1] == -1
     col = found.column()
     assert col[2] is None and col[3] is None and col[4] is None and col[5] is None
     assert found.volume.sum() == 2
+
+
+def test_no_empty_topics() -> None:
+    """More topics asked for than the texts hold: the factorisation's empty component (no
+    term, no document) is dropped; it was reported as a fifth topic labelled ''."""
+    texts = ["refund not received", "the and of", "   ", "where is my refund",
+             "login password reset", "a", "12345"]  # fmt: skip
+    log = InteractionLog.from_arrays(
+        customer_id=list("abcdefg"),
+        timestamp=["2024-01-05T00:00Z"] * 7,
+        kind=["ticket_opened"] * 7,
+        text=texts,
+    )
+    with pytest.warns(DataWarning, match="2 of 6 documents"):
+        found = topics(log, n_topics=5)
+    assert len(found) == 4 and all(found.terms) and all(found.labels)
+    assert (found.volume > 0).all() and found.volume.sum() == 4
 
 
 def test_no_words_is_a_data_error() -> None:

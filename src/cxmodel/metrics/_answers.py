@@ -20,7 +20,7 @@ from cxmodel._time import timestamps_to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 
-__all__ = ["MISSING", "SurveyChunk", "answer_rows", "factorize", "survey_chunk"]
+__all__ = ["MISSING", "SurveyChunk", "answer_rows", "answer_scores", "factorize", "survey_chunk"]
 
 MISSING = "(missing)"
 """The label of answers whose ``by`` value is missing."""
@@ -65,6 +65,37 @@ def answer_rows(log: InteractionLog, metric: str) -> npt.NDArray[np.bool_]:
     hit = np.flatnonzero(cats == metric)
     mask = log.kind_mask("survey") & (codes == (hit[0] if hit.size else -2))
     return np.asarray(mask, dtype=bool)
+
+
+def answer_scores(
+    log: InteractionLog, mask: npt.NDArray[np.bool_], metric: str
+) -> npt.NDArray[np.float64]:
+    """The ``score`` of the ``mask`` rows (answers to ``metric``).
+
+    Raises
+    ------
+    SchemaError
+        There are answers but the log has no ``score`` column: counting them as no answers
+        would make an empty metric of a full survey.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_arrays(["a", "b"], [0, 1], ["survey", "survey"],
+    ...                                  metric=["nps", "nps"])
+    >>> answer_scores(log, answer_rows(log, "nps"), "nps")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: row 0: 2 'nps' answer(s) but the log has no 'score' column; the answers' scores go in column 'score'
+    """
+    if "score" in log:
+        return log.numeric("score")[mask]
+    if mask.any():
+        row = int(log.row_order[np.flatnonzero(mask)[0]])
+        raise SchemaError(
+            f"row {row}: {int(mask.sum()):,} {metric!r} answer(s) but the log has no 'score' "
+            "column; the answers' scores go in column 'score'"
+        )
+    return np.zeros(0)
 
 
 def factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
@@ -198,7 +229,7 @@ def survey_chunk(
             # (customers aside): a log not sorted yet sorts only them
             data = data._of_kinds(("survey",), "survey_chunk()")
         mask = answer_rows(data, metric)
-        scores = data.numeric("score")[mask] if "score" in data else np.zeros(0)
+        scores = answer_scores(data, mask, metric)
         rows: IntArray | None = data.row_order[mask]
         times: IntArray | None = data.timestamps[mask]
         if by is not None or by_rated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -10,12 +11,12 @@ import numpy.typing as npt
 
 from cxmodel._arguments import integer, interaction_log, mapping_value, name_sequence
 from cxmodel._stats import z_value
-from cxmodel._tables import MetricTable
+from cxmodel._tables import MetricTable, SmallSampleWarning
 from cxmodel._time import duration_to_us
 from cxmodel.errors import NotFoundError, SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._answers import answer_rows
+from cxmodel.metrics._answers import answer_rows, answer_scores
 
 __all__ = ["experience_drivers"]
 
@@ -66,15 +67,21 @@ def survey_scores(
     Raises
     ------
     SchemaError
-        When an answer is missing or off the metric's scale.
+        When an answer is missing or off the metric's scale (naming its row), or the log has
+        answers but no ``score`` column.
     """
     answer = answer_rows(log, metric)
     if cutoff is not None:
         answer &= log.timestamps < cutoff
-    raw = log.numeric("score")[answer] if "score" in log else np.zeros(0)
+    raw = answer_scores(log, answer, metric)
     low, high = _SCALES[metric]
-    if ((raw < low) | (raw > high) | np.isnan(raw)).any():
-        raise SchemaError(f"{metric} scores must lie on {low}..{high}; found {raw.min()!r}")
+    bad = np.flatnonzero(~((raw >= low) & (raw <= high)))  # NaN is bad too
+    if bad.size:
+        row = int(log.row_order[np.flatnonzero(answer)[bad[0]]])
+        raise SchemaError(
+            f"row {row}: score {float(raw[bad[0]])!r} is not on the {metric.upper()} scale "
+            f"{low}..{high} (column 'score'); {bad.size:,} answer(s) are off it or missing"
+        )
     score = np.where(raw >= 9, 100.0, np.where(raw <= 6, -100.0, 0.0)) if metric == "nps" else raw
     return answer, score.astype(np.float64)
 
@@ -115,7 +122,9 @@ def experience_drivers(
     customer had a matching interaction in the ``window`` before the answer (strictly earlier). For NPS the score is in points (100 x the
     +1/0/-1 mean), otherwise the mean answer. ``difference`` = with - without, with a normal
     (Welch) interval; rows are sorted by ``|difference|``, largest first. Associations, not
-    causal effects. Kinds with fewer than ``min_n`` answers on either side are left out.
+    causal effects. Kinds with fewer than ``min_n`` answers on either side are left out; a
+    driver with a single answer on one side has no spread to estimate there, so its ``se``
+    and interval are NaN (with a warning), not a zero-width interval.
 
     Parameters
     ----------
@@ -134,15 +143,21 @@ def experience_drivers(
     min_n : int, default 1
         Drivers with fewer answers with or without them are left out.
 
+    Warns
+    -----
+    SmallSampleWarning
+        With the count of drivers that have a single answer on one side (NaN interval).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
-    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b"],
-    ...     kind=["return", "survey", "survey"], metric=[None, "nps", "nps"], score=[None, 2, 10],
-    ...     timestamp=["2024-01-01T00:00Z", "2024-01-05T00:00Z", "2024-01-05T00:00Z"])
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b", "b", "c", "d"],
+    ...     kind=["return", "survey", "return", "survey", "survey", "survey"],
+    ...     metric=[None, "nps", None, "nps", "nps", "nps"], score=[None, 2, None, 8, 10, 9],
+    ...     timestamp=["2024-01-01T00:00Z", "2024-01-05T00:00Z"] * 3)
     >>> t = experience_drivers(log)
-    >>> t["driver"].tolist(), t["difference"].tolist()
-    (['return'], [-200.0])
+    >>> t["driver"].tolist(), t["difference"].tolist(), t["n_with"].tolist()
+    (['return'], [-150.0], [2])
     """
     log = interaction_log(log, "experience_drivers()")
     kinds = None if kinds is None else name_sequence(kinds, "experience_drivers()", "kinds")
@@ -164,13 +179,16 @@ def experience_drivers(
     ]
     for name, text in conditions.items():
         candidates.append((name, condition_mask(log, name, text)))
+    single: list[str] = []
     for kind, hits in candidates:  # one vectorised pass per candidate, not per row
         flag = _had_before(log, hits, span)[answer]
         a, b = score[flag], score[~flag]
         if len(a) < max(min_n, 1) or len(b) < max(min_n, 1):
             continue
-        var_a = a.var(ddof=1) if len(a) > 1 else 0.0
-        var_b = b.var(ddof=1) if len(b) > 1 else 0.0
+        if min(len(a), len(b)) < 2:  # one answer has no spread to estimate: no interval
+            single.append(f"{kind!r} ({len(a)} with, {len(b)} without)")
+        var_a = a.var(ddof=1) if len(a) > 1 else np.nan
+        var_b = b.var(ddof=1) if len(b) > 1 else np.nan
         diff = float(a.mean() - b.mean())
         se = float(np.sqrt(var_a / len(a) + var_b / len(b)))
         for name, value in (
@@ -179,6 +197,14 @@ def experience_drivers(
             ("se", se), ("ci_low", diff - z * se), ("ci_high", diff + z * se),
         ):  # fmt: skip
             out[name].append(value)
+    if single:
+        warnings.warn(
+            f"experience_drivers(): {len(single)} driver(s) have a single answer on one side, "
+            f"so their se and interval are NaN: {', '.join(single[:3])}"
+            + (" ..." if len(single) > 3 else ""),
+            SmallSampleWarning,
+            stacklevel=2,
+        )
     order = np.argsort(-np.abs(np.asarray(out["difference"], dtype=np.float64)), kind="stable")
     columns = {
         name: np.asarray(values, dtype=object if name == "driver" else None)[order]

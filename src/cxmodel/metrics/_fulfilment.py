@@ -13,6 +13,7 @@ from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import read_kinds
 from cxmodel.metrics._groups import key_name, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 
@@ -103,7 +104,8 @@ def return_rate(
     -----
     DataWarning
         With the count of purchases without an order key (left out) and of returns that
-        match no earlier purchase of the customer (not counted).
+        match no earlier purchase of the customer (not counted); when the log has no
+        ``purchase``, or every order is younger than ``window`` (the rate is NaN).
 
     Raises
     ------
@@ -147,6 +149,12 @@ def return_rate(
             "are matched to their purchase by an order key (name yours with order_column=)"
         )
     span = None if window is None else duration_to_us(window)
+    read_kinds(
+        log.kinds,
+        ["purchase"],
+        argument="return_rate()",
+        meaning="there is no order and the rate is NaN",
+    )
     keys, _ = log.categorical(order_column)
     codes = log.customer_codes.astype(np.int64)
     buys = log.kind_mask("purchase")
@@ -179,14 +187,19 @@ def return_rate(
     labels = _labels(log, orders[keep], by)
     keyless = int((buys & (keys < 0)).sum())
     unmatched = int((backs & (keys < 0)).sum()) + int((~matched).sum())
-    if keyless or unmatched:
-        warnings.warn(
-            f"return_rate(): {keyless} purchase row(s) without {order_column!r} left out; "
-            f"{unmatched} return row(s) match no earlier purchase of the customer by "
-            f"{order_column!r} and were not counted",
-            DataWarning,
-            stacklevel=2,
+    facts = [f"{keyless:,} purchase row(s) without {order_column!r} left out"] if keyless else []
+    if unmatched:
+        facts.append(
+            f"{unmatched:,} return row(s) match no earlier purchase of the customer by "
+            f"{order_column!r} and were not counted"
         )
+    if orders.size and not keep.any():
+        facts.append(
+            f"all {orders.size:,} order(s) are younger than window={window!r} at the end of "
+            "the data, so none can be judged yet and the rate is NaN"
+        )
+    if facts:
+        warnings.warn(f"return_rate(): {'; '.join(facts)}", DataWarning, stacklevel=2)
     definition = f"orders with a 'return' of the same {order_column!r}"
     if window is not None:
         definition += f" within {window} (orders whose {window} have passed)"
@@ -288,6 +301,12 @@ def on_time_delivery_rate(
         The ``late`` column is missing, or holds a word that is not a late flag (the message
         names the row and the value).
 
+    Warns
+    -----
+    DataWarning
+        With the count of deliveries without a ``late`` value (left out); when the log has no
+        ``delivery`` (the rate is NaN).
+
     Parameters
     ----------
     log : InteractionLog
@@ -314,6 +333,12 @@ def on_time_delivery_rate(
     (0.75, 3, 4)
     """
     log = interaction_log(log, "on_time_delivery_rate()")
+    read_kinds(
+        log.kinds,
+        ["delivery"],
+        argument="on_time_delivery_rate()",
+        meaning="there is no delivery and the rate is NaN",
+    )
     rows = np.flatnonzero(log.kind_mask("delivery"))
     flags = _late_flags(log, rows, late)
     known = ~np.isnan(flags)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import attrs
@@ -11,8 +12,9 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log, name_sequence, real
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import read_kinds
 from cxmodel.metrics._groups import missing_as_label
 from cxmodel.metrics._survival import SurvivalCurve, durations_and_events, kaplan_meier
 
@@ -60,7 +62,14 @@ def average_handle_time(
     Raises
     ------
     SchemaError
-        A component column is absent from the log, or holds a negative duration.
+        A component column is absent from the log, or holds a negative duration (the
+        message names its row, column and value).
+
+    Warns
+    -----
+    DataWarning
+        When the result is NaN because none of ``kinds`` occurs in the log, or none of
+        their contacts has a duration (with their count).
 
     Examples
     --------
@@ -82,13 +91,32 @@ def average_handle_time(
             f"average_handle_time(): column {missing[0]!r} is not in the log (columns: "
             f"{list(log.columns)}); name your duration columns with components=(...)"
         )
+    read_kinds(
+        log.kinds,
+        kinds,
+        argument="average_handle_time() kinds",
+        meaning="there is no contact and the handle time is NaN",
+    )
     rows = log.kind_mask(*kinds)
     parts = np.stack([log.numeric(c)[rows] for c in components]) if components else np.empty((0, 0))
-    if (parts < 0).any():
-        raise SchemaError("average_handle_time(): handling durations must be >= 0 seconds")
+    negative = np.argwhere(parts < 0)  # (component, contact) pairs
+    if negative.size:
+        c, i = (int(j) for j in negative[0])
+        row = int(log.row_order[np.flatnonzero(rows)[i]])
+        raise SchemaError(
+            f"average_handle_time(): row {row}: {components[c]} {float(parts[c, i])!r} is "
+            f"negative (column {components[c]!r}); handling durations are seconds >= 0"
+        )
     handled = ~np.isnan(parts).all(axis=0) if parts.size else np.zeros(0, dtype=bool)
     totals = np.nansum(parts[:, handled], axis=0) if parts.size else np.zeros(0)
     n = int(totals.size)
+    if n == 0 and rows.any():
+        warnings.warn(
+            f"average_handle_time(): none of the {int(rows.sum()):,} {'/'.join(kinds)} "
+            f"contact(s) has a value in {', '.join(components)}, so the handle time is NaN",
+            DataWarning,
+            stacklevel=2,
+        )
     if n == 0:
         nan = float("nan")
         return HandleTime(nan, nan, (nan, nan), nan, 0, tuple(components), float(level))

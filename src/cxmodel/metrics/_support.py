@@ -61,6 +61,19 @@ def _percentile_name(p: float) -> str:
     return f"p{100 * p:g}"
 
 
+def _shares(percentiles: Any) -> list[float]:
+    """The ``percentiles`` of :func:`ticket_times` as shares in (0, 1], refusing percents."""
+    levels: list[float] = float_array(percentiles, "ticket_times()", "percentiles", ndim=1).tolist()
+    for p in levels:
+        if not 0.0 < p <= 1.0:  # NaN fails too
+            hint = f"; did you mean {p / 100:g}?" if 1.0 < p <= 100.0 else ""
+            raise SchemaError(
+                f"ticket_times(): percentiles are shares of tickets in (0, 1], e.g. 0.9 for "
+                f"the 90th percentile; got {p!r}{hint}"
+            )
+    return levels
+
+
 @overload
 def ticket_times(
     tickets: TicketLifecycles,
@@ -118,7 +131,8 @@ def ticket_times(
     which : {"first_reply", "first_resolution", "full_resolution"}, default "first_resolution"
         The time to summarise, in hours from opening.
     percentiles : sequence of float, default (0.5, 0.9)
-        Shares of tickets whose time is reported (0.9: the time by which 90 % had the event).
+        Shares of tickets whose time is reported (0.9: the time by which 90 % had the event),
+        each in (0, 1]; a percent such as 90 is refused.
     by : str or array-like, optional
         A column of the log (the value on each ticket's opening row) or one label per ticket:
         one row per group.
@@ -126,6 +140,12 @@ def ticket_times(
         Calendar period of the opening: one row per period (and group).
     timezone : str, optional
         Zone of the calendar periods; default UTC.
+
+    Raises
+    ------
+    SchemaError
+        An unknown ``which``, a percentile outside (0, 1] (a percent such as 90 gets a
+        did-you-mean), or a bad ``by`` or ``period``.
 
     Examples
     --------
@@ -143,7 +163,7 @@ def ticket_times(
     tickets = _lifecycles(tickets, "ticket_times()")
     if which not in TIMES:
         raise SchemaError(f"which must be one of {TIMES!r}; got {which!r}")
-    levels = float_array(percentiles, "ticket_times()", "percentiles", ndim=1).tolist()
+    levels = _shares(percentiles)
     times = getattr(tickets, which)
     seen = ~np.isnan(times)
     censor_at = np.maximum((tickets.as_of - tickets.opened) / US_PER_HOUR, 0.0)

@@ -125,7 +125,10 @@ def ticket_lifecycles(
     A reply or resolution timestamped before its ticket's opening (clocks of two systems
     disagree) counts at the opening (0 h), with a :class:`~cxmodel.errors.DataWarning`
     counting such rows; tickets with replies or resolutions but no ``ticket_opened`` row
-    (opened before the export began) are left out, with a warning counting them.
+    (opened before the export began) are left out, with a warning counting them. A reply or
+    resolution repeating another of the same ticket, kind and time (a duplicated export)
+    counts once, and a ticket id opened by two customers is one ticket, each with a warning
+    counting them.
 
     Parameters
     ----------
@@ -169,6 +172,8 @@ def ticket_lifecycles(
         cutoff = log.observed_until if log.observed_until is not None else 0
     ts, tcode, rk = log.timestamps[rows], codes[rows], row_kind[rows]
     cust = log.customer_codes[rows]
+    once = _first_of_repeats(tcode, rk, ts)  # before early rows move to their opening
+    ts, tcode, rk, cust = ts[once], tcode[once], rk[once], cust[once]
     m = len(cats)
     opened = np.full(m, _BIG, dtype=np.int64)
     np.minimum.at(opened, tcode[rk == 0], ts[rk == 0])
@@ -176,6 +181,7 @@ def ticket_lifecycles(
     owner[tcode[rk == 0]] = cust[rk == 0]
     ts = _not_before_opening(ts, opened[tcode], rk)
     _warn_unopened(tcode, opened, m)
+    _warn_shared(tcode[rk == 0], cust[rk == 0], cats)
     is_reply = rk == 1
     first_reply = np.full(m, _BIG, dtype=np.int64)
     np.minimum.at(first_reply, tcode[is_reply], ts[is_reply])
@@ -231,6 +237,54 @@ def _not_before_opening(
         stacklevel=3,
     )
     return np.where(early, opened, ts)
+
+
+def _first_of_repeats(
+    tcode: npt.NDArray[np.integer[Any]], kind: npt.NDArray[np.int64], ts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Rows to keep: a reply or resolution that repeats another of the same ticket, kind and
+    time (a duplicated export) counts once, with a warning counting the repeats; two
+    resolutions at one instant are not a reopening."""
+    order = np.lexsort((ts, kind, tcode))
+    same = (
+        (tcode[order][1:] == tcode[order][:-1])
+        & (kind[order][1:] == kind[order][:-1])
+        & (ts[order][1:] == ts[order][:-1])
+        & (kind[order][1:] > 0)
+    )
+    keep = np.ones(ts.shape[0], dtype=bool)
+    keep[order[1:][same]] = False
+    repeats = int(np.count_nonzero(same))
+    if repeats:
+        warnings.warn(
+            f"ticket_lifecycles(): {repeats:,} ticket_replied/ticket_resolved row(s) repeat "
+            "another row of the same ticket, kind and time (a duplicated export?); each counts "
+            "once, as one reply or resolution",
+            DataWarning,
+            stacklevel=3,
+        )
+    return keep
+
+
+def _warn_shared(
+    tcode: npt.NDArray[np.integer[Any]],
+    customer: npt.NDArray[np.integer[Any]],
+    cats: npt.NDArray[Any],
+) -> None:
+    """Warn about tickets opened by more than one customer (``tcode`` and ``customer`` of the
+    ``ticket_opened`` rows): ticket ids reused across customers merge their tickets."""
+    pairs = np.unique(np.stack([tcode.astype(np.int64), customer.astype(np.int64)]), axis=1)
+    tickets, counts = np.unique(pairs[0], return_counts=True)
+    shared = tickets[counts > 1]
+    if shared.size:
+        warnings.warn(
+            f"ticket_lifecycles(): {shared.size:,} ticket id(s) are opened by more than one "
+            f"customer (e.g. {cats[shared[0]]!r}); their rows are joined as one ticket, "
+            "owned by the last opener: make the ids unique (prefix the customer) if they are "
+            "numbered per customer",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _warn_unopened(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from cxmodel._optional import import_optional
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents, pick, spread
 from cxmodel.text._tokens import stop_words, tokenize
@@ -152,6 +153,13 @@ def topics(
     DataError
         No document has a token outside the stop words.
 
+    Warns
+    -----
+    DataWarning
+        With the count of documents in no topic (no word in the vocabulary: only stop words,
+        one-letter words or symbols); shares are of the others. Components the factorisation
+        leaves empty are dropped, so there may be fewer than ``n_topics`` topics.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -201,6 +209,9 @@ def topics(
     # NMF fixes neither factor's scale: a topic with small term weights gets large document
     # weights. Unit-norm topics (H rows) make document weights comparable across topics.
     norms = np.linalg.norm(h, axis=1)
+    live = norms > 0  # NMF can leave a component empty: no term, no document, no label
+    if live.any():
+        w, h, norms, k = w[:, live], h[live], norms[live], int(live.sum())
     w = w * norms
     h = h / np.where(norms > 0, norms, 1.0)[:, None]
     assigned = np.where(w.max(axis=1) > 0, w.argmax(axis=1), -1).astype(np.int64)
@@ -212,6 +223,14 @@ def topics(
     doc_topic = np.where(assigned >= 0, rank[np.maximum(assigned, 0)], -1).astype(np.int64)
     volume = counts[order].astype(np.int64)
     total = int(volume.sum())
+    if total < len(corpus):
+        warnings.warn(
+            f"topics(): {len(corpus) - total:,} of {len(corpus):,} documents have no word in "
+            f"the topics' vocabulary (only stop words, one-letter words or symbols) and are in "
+            f"no topic (document_topic -1); shares are of the {total:,} others",
+            DataWarning,
+            stacklevel=2,
+        )
     top = np.argsort(-h, axis=1, kind="stable")[:, :top_terms]
     terms = tuple(tuple(str(vocab[j]) for j in row if h[i, j] > 0) for i, row in enumerate(top))
     weights = np.take_along_axis(h, top, axis=1)
