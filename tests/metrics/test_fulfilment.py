@@ -143,9 +143,10 @@ class TestOnTimeDelivery:
         assert t["value"].tolist() == [0.5, 1.0]  # type: ignore[index]
 
     def test_empty(self) -> None:
-        """No deliveries: NaN with n = 0."""
+        """No deliveries: NaN with n = 0 and a DataWarning saying the denominator is empty."""
         log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["view"], late=["no"])
-        r = on_time_delivery_rate(log)
+        with pytest.warns(DataWarning, match=r"on_time_delivery_rate\(\): 0 items"):
+            r = on_time_delivery_rate(log)
         assert isinstance(r, RateResult) and r.n == 0 and math.isnan(r.value)
 
     @pytest.mark.parametrize(

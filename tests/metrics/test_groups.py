@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics import MetricTable, RateResult
 from cxmodel.metrics._groups import (
     MISSING,
@@ -88,22 +88,32 @@ class TestWilsonColumns:
 class TestRateBreakdown:
     def test_overall(self) -> None:
         """Without labels or period the rate is one RateResult."""
-        got = rate_breakdown(np.array([True, True, False, True]), definition="d")
+        got = rate_breakdown(np.array([True, True, False, True]), definition="d", caller="f()")
         assert isinstance(got, RateResult)
         assert (got.value, got.numerator, got.n, got.definition) == (0.75, 3, 4, "d")
         assert got.ci == pytest.approx(WILSON_3_OF_4, abs=1e-5)
 
     def test_empty(self) -> None:
-        """No items is NaN with n = 0, not an error."""
-        got = rate_breakdown(np.array([], dtype=bool), definition="d")
+        """No items is NaN with n = 0 and a DataWarning naming the caller, not an error."""
+        with pytest.warns(DataWarning, match=r"^f\(\): 0 items in the denominator of the rate"):
+            got = rate_breakdown(np.array([], dtype=bool), definition="d", caller="f()")
         assert isinstance(got, RateResult)
         assert math.isnan(got.value) and got.n == 0
+
+    def test_empty_table_warns(self) -> None:
+        """No items with by= warns too: the table has no rows."""
+        empty = np.array([], dtype=object)
+        with pytest.warns(DataWarning, match="0 items in the denominator"):
+            got = rate_breakdown(
+                np.array([], dtype=bool), definition="d", caller="f()", labels=empty
+            )
+        assert isinstance(got, MetricTable) and len(got["n"]) == 0
 
     def test_by_labels_with_missing(self) -> None:
         """One row per label seen, '(missing)' included, with numerator and n per group."""
         success = np.array([True, False, True, False])
         labels = np.array(["x", "y", None, "x"], dtype=object)
-        got = rate_breakdown(success, definition="d", labels=labels, by_name="topic")
+        got = rate_breakdown(success, definition="d", caller="f()", labels=labels, by_name="topic")
         assert isinstance(got, MetricTable)
         assert got["topic"].tolist() == [MISSING, "x", "y"]
         assert got["value"].tolist() == [1.0, 0.5, 0.0]
@@ -114,6 +124,7 @@ class TestRateBreakdown:
         got = rate_breakdown(
             np.array([True, False]),
             definition="d",
+            caller="f()",
             labels=np.array(["x", "x"], dtype=object),
             numerator_name="responses",
         )
@@ -123,6 +134,8 @@ class TestRateBreakdown:
     def test_bad_breakdowns(self) -> None:
         """Labels must match the items one to one; a period needs the items' times."""
         with pytest.raises(SchemaError, match="expected one label per item"):
-            rate_breakdown(np.array([True]), definition="d", labels=np.array(["a", "b"]))
+            rate_breakdown(
+                np.array([True]), definition="d", caller="f()", labels=np.array(["a", "b"])
+            )
         with pytest.raises(SchemaError, match="period= needs the time"):
-            rate_breakdown(np.array([True]), definition="d", period="month")
+            rate_breakdown(np.array([True]), definition="d", caller="f()", period="month")

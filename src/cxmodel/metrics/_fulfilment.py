@@ -194,6 +194,7 @@ def return_rate(
     return rate_breakdown(
         returned[keep],
         definition=definition,
+        caller="return_rate()",
         labels=labels,
         by_name=key_name(by),
         times=bought_at[keep],
@@ -329,6 +330,7 @@ def on_time_delivery_rate(
     return rate_breakdown(
         flags[known] == 0.0,
         definition=f"'delivery' rows not late (column {late!r}) / deliveries with a value",
+        caller="on_time_delivery_rate()",
         labels=labels,
         by_name=key_name(by),
         times=log.timestamps[rows],

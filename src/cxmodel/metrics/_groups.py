@@ -13,7 +13,7 @@ from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import group_rows
 from cxmodel.metrics._answers import MISSING
-from cxmodel.metrics._retention import RateResult, rate_result
+from cxmodel.metrics._retention import RateResult, rate_result, warn_empty_rate
 
 __all__ = [
     "MISSING",
@@ -114,6 +114,8 @@ def rate_breakdown(
     success: npt.NDArray[np.bool_],
     *,
     definition: str,
+    caller: str,
+    stacklevel: int = 2,
     labels: npt.NDArray[Any] | None = None,
     by_name: str = "by",
     times: npt.NDArray[np.int64] | None = None,
@@ -129,10 +131,12 @@ def rate_breakdown(
     the result is a :class:`RateResult`; with them a :class:`MetricTable` keyed by
     ``by_name`` and ``period`` (of ``times``, calendar periods in ``timezone``), with
     ``value``, ``ci_low``, ``ci_high``, ``numerator`` (named ``numerator_name``) and ``n`` per
-    group seen.
+    group seen. No item at all (an empty denominator) warns, naming ``caller``, with
+    ``stacklevel`` as for ``warnings.warn`` counted from the caller of this function.
     """
     z = z_value(level)
     n_items = int(success.shape[0])
+    warn_empty_rate(n_items, definition, caller=caller, stacklevel=stacklevel + 1)
     if labels is None and period is None:
         return rate_result(int(success.sum()), n_items, definition, level)
     if labels is not None:
