@@ -50,6 +50,15 @@ class TestGroupTable:
         ]  # fmt: skip
         assert (group.tolist(), size) == ([0, 1, 2], 3)
 
+    def test_numbers_sort_as_numbers_missing_last(self) -> None:
+        """Numeric labels sort numerically (2 before 10), '(missing)' last; text as text."""
+        labels = np.array([10, 2, MISSING, 1, 10], dtype=object)
+        keys, group, size = group_table(["store"], [labels], 5, None)
+        assert keys["store"].tolist() == [1, 2, 10, MISSING]
+        assert (group.tolist(), size) == ([2, 1, 3, 0, 2], 4)
+        text = np.array(["10", "2"], dtype=object)
+        assert group_table(["by"], [text], 2, None)[0]["by"].tolist() == ["10", "2"]
+
     def test_nothing_is_one_group(self) -> None:
         """No keys and no rows is one group, so that an empty answer still has a row."""
         keys, group, size = group_table([], [], 0, None)
@@ -110,14 +119,21 @@ class TestRateBreakdown:
         assert isinstance(got, MetricTable) and len(got["n"]) == 0
 
     def test_by_labels_with_missing(self) -> None:
-        """One row per label seen, '(missing)' included, with numerator and n per group."""
+        """One row per label seen, '(missing)' last, with numerator and n per group."""
         success = np.array([True, False, True, False])
         labels = np.array(["x", "y", None, "x"], dtype=object)
         got = rate_breakdown(success, definition="d", caller="f()", labels=labels, by_name="topic")
         assert isinstance(got, MetricTable)
-        assert got["topic"].tolist() == [MISSING, "x", "y"]
-        assert got["value"].tolist() == [1.0, 0.5, 0.0]
-        assert (got["numerator"].tolist(), got["n"].tolist()) == ([1, 1, 0], [1, 2, 1])
+        assert got["topic"].tolist() == ["x", "y", MISSING]
+        assert got["value"].tolist() == [0.5, 0.0, 1.0]
+        assert (got["numerator"].tolist(), got["n"].tolist()) == ([1, 0, 1], [2, 1, 1])
+
+    def test_numeric_labels_in_numeric_order(self) -> None:
+        """An age band coded 1..12 gives rows 1, 2, ..., 12 (not 1, 10, 11, 12, 2, ...)."""
+        bands = np.arange(1, 13, dtype=np.float64).repeat(2)
+        got = rate_breakdown(np.ones(24, dtype=bool), definition="d", caller="f()", labels=bands)
+        assert isinstance(got, MetricTable)
+        assert got["by"].tolist() == [float(b) for b in range(1, 13)]
 
     def test_numerator_column_name(self) -> None:
         """numerator_name names the count of successes in the table."""

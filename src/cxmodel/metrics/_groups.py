@@ -12,7 +12,7 @@ from cxmodel._stats import wilson_bounds, z_value
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import group_rows
-from cxmodel.metrics._answers import MISSING
+from cxmodel.metrics._answers import MISSING, sorted_labels
 from cxmodel.metrics._retention import RateResult, rate_result, warn_empty_rate
 
 __all__ = [
@@ -45,20 +45,31 @@ def group_table(
 ) -> tuple[dict[str, npt.NDArray[Any]], IntArray, int]:
     """Sorted group keys (decoded), each row's group, and the number of groups.
 
-    ``columns`` hold one key per row: labels, or period indexes for the key named
+    Labels sort as :func:`~cxmodel.metrics._answers.sorted_labels` does: numbers as
+    numbers, ``"(missing)"`` last. ``columns`` hold one key per row: labels, or period
+    indexes for the key named
     ``"period"`` (decoded to labels with ``period``). Without keys and rows the result is one
     group, so that "nothing" still gives a row with n = 0.
     """
     coded: list[npt.NDArray[Any]] = []
+    vocabularies: list[npt.NDArray[np.object_] | None] = []
     for name, col in zip(names, columns, strict=True):
-        coded.append(col if name == "period" else col.astype(str).astype(object))
+        if name == "period":
+            coded.append(col)
+            vocabularies.append(None)
+        else:  # numbers in numeric order, "(missing)" last
+            labels, codes = sorted_labels(col)
+            coded.append(codes)
+            vocabularies.append(np.append(labels, np.array([MISSING], dtype=object)))
     keys, group = group_rows(coded, n)
     if not names and n == 0:
         keys = np.empty((1, 0), dtype=object)
     out: dict[str, npt.NDArray[Any]] = {}
-    for j, name in enumerate(names):
+    for j, (name, vocabulary) in enumerate(zip(names, vocabularies, strict=True)):
         part = keys[:, j]
-        if name == "period" and period is not None:
+        if vocabulary is not None:
+            out[name] = vocabulary[part.astype(np.int64)]
+        elif period is not None:
             out[name] = index_labels(part.astype(np.int64), period)
         else:
             out[name] = part.astype(object)
