@@ -40,7 +40,7 @@ def test_evaluate_progress_one_step_per_rule(log: Any, capsys: pytest.CaptureFix
 
 
 def test_fit_progress_counts_iterations(log: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    summary = rfm_summary(log, as_of=AS_OF)
+    summary = rfm_summary(log)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plain = BetaGeo().fit(summary)
@@ -55,7 +55,7 @@ def test_spend_fit_progress(log: Any, capsys: pytest.CaptureFixture[str]) -> Non
     """Gamma-Gamma shows its iterations too, with the same fit."""
     from cxmodel.models import GammaGamma
 
-    summary = rfm_summary(log, as_of=AS_OF)
+    summary = rfm_summary(log)
     buyers = summary.frequency > 0
     data = {
         "frequency": summary.frequency[buyers],
@@ -123,10 +123,10 @@ def test_dask_progress_uses_dasks_bar(log: Any, capsys: pytest.CaptureFixture[st
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plain = cxd.nps(ddf)
-        summary = cxd.rfm_summary(ddf, as_of=AS_OF)
+        summary = cxd.rfm_summary(ddf)
         _quiet(capsys)
         shown = cxd.nps(ddf, progress=True)
-        shown_summary = cxd.rfm_summary(ddf, as_of=AS_OF, progress=True)
+        shown_summary = cxd.rfm_summary(ddf, progress=True)
     err = capsys.readouterr().err
     assert shown == plain
     assert shown_summary.customer_id.tolist() == summary.customer_id.tolist()
@@ -148,7 +148,7 @@ def test_from_dask_progress(log: Any, capsys: pytest.CaptureFixture[str]) -> Non
         parts = cxd.from_dask(ddf, progress=True)
         err = capsys.readouterr().err
         assert "100%" in err
-        from_parts = cxd.rfm_summary(parts, as_of=AS_OF)
-        from_frame = cxd.rfm_summary(ddf, as_of=AS_OF)
+        from_parts = cxd.rfm_summary(parts)
+        from_frame = cxd.rfm_summary(ddf)
     assert from_parts.customer_id.tolist() == from_frame.customer_id.tolist()
     assert from_parts.frequency.tolist() == from_frame.frequency.tolist()

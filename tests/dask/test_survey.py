@@ -148,3 +148,24 @@ class TestScattered:
         assert isinstance(expected, MetricTable)
         assert isinstance(got, MetricTable)
         assert_tables_equal(got, expected)
+
+
+def test_numeric_by_sorts_as_numbers(client: Client) -> None:
+    """A numeric by column (store 1..12) over 3 partitions: groups in numeric order, missing
+    last, equal to the one-process table."""
+    import dask.dataframe as dd
+    import numpy as np
+
+    stores = np.array([1.0, 2.0, 10.0, 11.0, 3.0, 12.0, np.nan] * 6)
+    n = len(stores)
+    log = InteractionLog.from_arrays(
+        [f"c{i:02d}" for i in range(n)], np.arange(n) * 1_000_000, ["survey"] * n,
+        metric=["nps"] * n, score=np.arange(n) % 11 * 1.0, store=stores,
+    )  # fmt: skip
+    ddf = dd.from_pandas(log.to_pandas(), npartitions=3)
+    with pytest.warns(metrics.SmallSampleWarning):
+        expected = metrics.nps(log, by="store")
+    with pytest.warns(metrics.SmallSampleWarning):
+        got = cxd.nps(ddf, by="store")
+    assert got["store"].tolist() == [1.0, 2.0, 3.0, 10.0, 11.0, 12.0, "(missing)"]
+    assert_tables_equal(got, expected)

@@ -101,12 +101,25 @@ class TestSurveyChunk:
             score=[9.0, 10.0, 3.0, 7.0], region=[1.0, float("nan"), 2.0, 2.0],
         )  # fmt: skip
         chunk = survey_chunk(log, "nps", by="region")
-        assert chunk.labels is not None and chunk.labels.tolist() == ["1.0", "2.0"]
+        assert chunk.labels is not None and chunk.labels.tolist() == [1.0, 2.0]
         assert chunk.keys[0].tolist() == [0, 2, 1, 1]
         with pytest.warns(SmallSampleWarning):
             table = nps(log, by="region")
-        assert table["region"].tolist() == ["1.0", "2.0", MISSING]
+        assert table["region"].tolist() == [1.0, 2.0, MISSING]
         assert table["n"].tolist() == [1, 2, 1]
+
+    def test_numeric_labels_sort_as_numbers(self) -> None:
+        """A numeric by column (a store number 1..12) gives groups in numeric order, 2 before
+        10, with '(missing)' last (they sorted as text: '1', '10', '11', '2')."""
+        stores = [1.0, 2.0, 10.0, 11.0, 3.0, 12.0, float("nan")] * 4
+        n = len(stores)
+        log = InteractionLog.from_arrays(
+            [f"c{i}" for i in range(n)], list(range(n)), ["survey"] * n, metric=["nps"] * n,
+            score=[10.0] * n, store=stores,
+        )  # fmt: skip
+        with pytest.warns(SmallSampleWarning):
+            table = nps(log, by="store")
+        assert table["store"].tolist() == [1.0, 2.0, 3.0, 10.0, 11.0, 12.0, MISSING]
 
     def test_period_key(self) -> None:
         """A period adds the key 'period' after the by key (months since the epoch here)."""

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics import MetricTable, RateResult
 from cxmodel.metrics._groups import (
     MISSING,
@@ -50,6 +50,15 @@ class TestGroupTable:
         ]  # fmt: skip
         assert (group.tolist(), size) == ([0, 1, 2], 3)
 
+    def test_numbers_sort_as_numbers_missing_last(self) -> None:
+        """Numeric labels sort numerically (2 before 10), '(missing)' last; text as text."""
+        labels = np.array([10, 2, MISSING, 1, 10], dtype=object)
+        keys, group, size = group_table(["store"], [labels], 5, None)
+        assert keys["store"].tolist() == [1, 2, 10, MISSING]
+        assert (group.tolist(), size) == ([2, 1, 3, 0, 2], 4)
+        text = np.array(["10", "2"], dtype=object)
+        assert group_table(["by"], [text], 2, None)[0]["by"].tolist() == ["10", "2"]
+
     def test_nothing_is_one_group(self) -> None:
         """No keys and no rows is one group, so that an empty answer still has a row."""
         keys, group, size = group_table([], [], 0, None)
@@ -88,32 +97,50 @@ class TestWilsonColumns:
 class TestRateBreakdown:
     def test_overall(self) -> None:
         """Without labels or period the rate is one RateResult."""
-        got = rate_breakdown(np.array([True, True, False, True]), definition="d")
+        got = rate_breakdown(np.array([True, True, False, True]), definition="d", caller="f()")
         assert isinstance(got, RateResult)
         assert (got.value, got.numerator, got.n, got.definition) == (0.75, 3, 4, "d")
         assert got.ci == pytest.approx(WILSON_3_OF_4, abs=1e-5)
 
     def test_empty(self) -> None:
-        """No items is NaN with n = 0, not an error."""
-        got = rate_breakdown(np.array([], dtype=bool), definition="d")
+        """No items is NaN with n = 0 and a DataWarning naming the caller, not an error."""
+        with pytest.warns(DataWarning, match=r"^f\(\): 0 items in the denominator of the rate"):
+            got = rate_breakdown(np.array([], dtype=bool), definition="d", caller="f()")
         assert isinstance(got, RateResult)
         assert math.isnan(got.value) and got.n == 0
 
+    def test_empty_table_warns(self) -> None:
+        """No items with by= warns too: the table has no rows."""
+        empty = np.array([], dtype=object)
+        with pytest.warns(DataWarning, match="0 items in the denominator"):
+            got = rate_breakdown(
+                np.array([], dtype=bool), definition="d", caller="f()", labels=empty
+            )
+        assert isinstance(got, MetricTable) and len(got["n"]) == 0
+
     def test_by_labels_with_missing(self) -> None:
-        """One row per label seen, '(missing)' included, with numerator and n per group."""
+        """One row per label seen, '(missing)' last, with numerator and n per group."""
         success = np.array([True, False, True, False])
         labels = np.array(["x", "y", None, "x"], dtype=object)
-        got = rate_breakdown(success, definition="d", labels=labels, by_name="topic")
+        got = rate_breakdown(success, definition="d", caller="f()", labels=labels, by_name="topic")
         assert isinstance(got, MetricTable)
-        assert got["topic"].tolist() == [MISSING, "x", "y"]
-        assert got["value"].tolist() == [1.0, 0.5, 0.0]
-        assert (got["numerator"].tolist(), got["n"].tolist()) == ([1, 1, 0], [1, 2, 1])
+        assert got["topic"].tolist() == ["x", "y", MISSING]
+        assert got["value"].tolist() == [0.5, 0.0, 1.0]
+        assert (got["numerator"].tolist(), got["n"].tolist()) == ([1, 0, 1], [2, 1, 1])
+
+    def test_numeric_labels_in_numeric_order(self) -> None:
+        """An age band coded 1..12 gives rows 1, 2, ..., 12 (not 1, 10, 11, 12, 2, ...)."""
+        bands = np.arange(1, 13, dtype=np.float64).repeat(2)
+        got = rate_breakdown(np.ones(24, dtype=bool), definition="d", caller="f()", labels=bands)
+        assert isinstance(got, MetricTable)
+        assert got["by"].tolist() == [float(b) for b in range(1, 13)]
 
     def test_numerator_column_name(self) -> None:
         """numerator_name names the count of successes in the table."""
         got = rate_breakdown(
             np.array([True, False]),
             definition="d",
+            caller="f()",
             labels=np.array(["x", "x"], dtype=object),
             numerator_name="responses",
         )
@@ -123,6 +150,8 @@ class TestRateBreakdown:
     def test_bad_breakdowns(self) -> None:
         """Labels must match the items one to one; a period needs the items' times."""
         with pytest.raises(SchemaError, match="expected one label per item"):
-            rate_breakdown(np.array([True]), definition="d", labels=np.array(["a", "b"]))
+            rate_breakdown(
+                np.array([True]), definition="d", caller="f()", labels=np.array(["a", "b"])
+            )
         with pytest.raises(SchemaError, match="period= needs the time"):
-            rate_breakdown(np.array([True]), definition="d", period="month")
+            rate_breakdown(np.array([True]), definition="d", caller="f()", period="month")

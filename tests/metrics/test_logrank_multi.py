@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.metrics import MultiLogRankResult, logrank_test, multivariate_logrank_test
 
 ROSSI = Path(__file__).parents[1] / "models" / "data" / "rossi.csv"
@@ -121,3 +121,11 @@ def test_validation() -> None:
     r = multivariate_logrank_test([1, 2, 3], ["a", "b", "b"])
     assert set(r.to_dict()) >= {"statistic", "p_value", "degrees_of_freedom", "groups"}
     assert "MultiLogRankResult" in r._repr_html_()
+
+
+def test_all_censored_warns() -> None:
+    """k groups with no event: a DataWarning with the count, NaN statistic and p-value."""
+    with pytest.warns(DataWarning, match="none of the 6 durations is an event"):
+        r = multivariate_logrank_test([1, 2, 3, 4, 5, 6], list("aabbcc"), [False] * 6)
+    assert np.isnan(r.statistic) and np.isnan(r.p_value)
+    assert r.observed.tolist() == [0.0, 0.0, 0.0]

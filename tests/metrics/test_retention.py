@@ -52,8 +52,9 @@ class TestChurn:
         assert retention_rate(*args).value == pytest.approx(1 - churn_rate(*args).value)
 
     def test_period_with_no_base(self) -> None:
-        """No customers at the start: NaN with n = 0, not an exception."""
-        r = churn_rate(_log(), "2023-01-01T00:00Z", "2023-02-01T00:00Z")
+        """No customers at the start: NaN with n = 0 and a DataWarning, not an exception."""
+        with pytest.warns(DataWarning, match=r"churn_rate\(\): 0 items in the denominator"):
+            r = churn_rate(_log(), "2023-01-01T00:00Z", "2023-02-01T00:00Z")
         assert r.n == 0 and math.isnan(r.value)
 
     @pytest.mark.parametrize(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics import (
     first_contact_resolution,
     one_touch_rate,
@@ -35,6 +36,22 @@ class TestLifecycles:
         lc = ticket_lifecycles(ticket_log())
         assert (one_touch_rate(lc).numerator, one_touch_rate(lc).n) == (1, 2)
         assert first_contact_resolution(lc).value == 0.5
+
+    @pytest.mark.parametrize(
+        "rate", [one_touch_rate, first_contact_resolution], ids=["one-touch", "fcr"]
+    )
+    def test_no_resolved_ticket_warns(self, rate: Any) -> None:
+        """No resolved ticket: NaN with n = 0 and a DataWarning naming the rate, never a quiet
+        NaN; the same with by= (a table without rows)."""
+        log = ticket_log()
+        open_only = ticket_lifecycles(log.filter(~log.kind_mask("ticket_resolved")))
+        name = rate.__name__
+        with pytest.warns(DataWarning, match=rf"^{name}\(\): 0 items in the denominator"):
+            r = rate(open_only)
+        assert math.isnan(r.value) and r.n == 0
+        with pytest.warns(DataWarning, match=rf"^{name}\(\): 0 items"):
+            t = rate(open_only, by="topic")
+        assert len(t["n"]) == 0
 
 
 class TestBreakdowns:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import customer_lifetimes, kaplan_meier, logrank_test
 from cxmodel.metrics._survival import _grid_table, _table
@@ -131,6 +131,25 @@ class TestLogRank:
         """Identical samples give statistic 0 and p-value 1."""
         r = logrank_test([1, 2, 3], [1, 2, 3])
         assert r.statistic == pytest.approx(0.0) and r.p_value == pytest.approx(1.0)
+
+    def test_all_censored_warns(self) -> None:
+        """No event at all: a DataWarning counting the censored durations, NaN statistic."""
+        with pytest.warns(DataWarning, match="none of the 5 durations is an event"):
+            r = logrank_test([1, 2, 3], [2, 4], [False] * 3, [False] * 2)
+        assert math.isnan(r.statistic) and math.isnan(r.p_value)
+        assert (r.observed_a, r.expected_a) == (0.0, 0.0)
+
+    def test_events_with_one_group_at_risk_warn(self) -> None:
+        """Events only when one group is left at risk carry no information: warned."""
+        with pytest.warns(DataWarning, match="the 2 events happened while only one group"):
+            r = logrank_test([5, 6], [1, 2], [True, True], [False, False])
+        assert math.isnan(r.statistic) and (r.observed_a, r.expected_a) == (2.0, 2.0)
+
+    def test_all_censored_stratified_warns(self) -> None:
+        """The stratified test warns in logrank_test()'s name."""
+        with pytest.warns(DataWarning, match=r"^logrank_test\(\): none of the 4"):
+            r = logrank_test([1, 2], [3, 4], [0, 0], [0, 0], strata_a=[0, 1], strata_b=[0, 1])
+        assert math.isnan(r.p_value)
 
 
 class TestCustomerLifetimes:

@@ -49,3 +49,15 @@ class TestValueSummary:
         """A purchase without a value is a SchemaError naming the row."""
         with pytest.raises(SchemaError, match=r"row 1: purchase value nan"):
             value_summary(_log([10.0, np.nan, 5.0, 20.0, 40.0, np.nan]))
+
+    def test_numeric_by_sorts_as_numbers_missing_last(self) -> None:
+        """A numeric by column gives groups 1, 2, 3, 10, 11 and '(missing)' last (it gave the
+        text order '1.0', '10.0', ... and a group 'nan')."""
+        log = InteractionLog.from_arrays(
+            customer_id=[f"c{i}" for i in range(6)], kind=["purchase"] * 6,
+            timestamp=["2024-01-01T00:00Z"] * 6, value=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            store=[1, 2, 10, 11, np.nan, 3],
+        )  # fmt: skip
+        t = value_summary(log, by="store")
+        assert t["store"].tolist() == [1.0, 2.0, 3.0, 10.0, 11.0, "(missing)"]
+        assert t["revenue"].tolist() == [1.0, 2.0, 6.0, 3.0, 4.0, 5.0]

@@ -54,12 +54,36 @@ class TestHandCases:
             ["2024-01-01T08", "2024-01-01T20", "2024-01-03", "2024-01-06", "2024-01-02"],
             [1.0, 2.0, 4.0, 8.0, 5.0],
         )
-        s = rfm_summary(log, as_of="2024-01-11")
+        s = rfm_summary(log, as_of="2024-01-06")
         assert s.customer_id.tolist() == ["a", "b"]
         assert s.frequency.tolist() == [2.0, 0.0]
         assert s.recency.tolist() == [5.0, 0.0]
-        assert s.T.tolist() == [10.0, 9.0]
+        assert s.T.tolist() == [5.0, 4.0]
         assert s.monetary_value.tolist() == [6.0, 0.0]
+
+    @pytest.mark.parametrize(
+        ("freq", "as_of", "unseen"),
+        [
+            ("D", "2024-01-11", "5 days"),
+            ("W", "2024-01-22", "3 weeks"),
+            ("M", "2024-02-01", "1 month"),
+        ],
+    )
+    def test_as_of_after_the_data_warns(self, freq: str, as_of: str, unseen: str) -> None:
+        """An as_of period after the data's last one warns (as customer_lifetimes does), with
+        the customers whose T counts the unobserved periods; the summary stands."""
+        log = _log(["a", "a", "b"], ["2024-01-01", "2024-01-06", "2024-01-02"], [1.0, 2.0, 3.0])
+        with pytest.warns(DataWarning, match=f"each of the 2 customers counts {unseen} nobody"):
+            s = rfm_summary(log, as_of=as_of, freq=freq)
+        assert (s.T - rfm_summary(log, freq=freq).T).tolist() == [float(unseen.split()[0])] * 2
+
+    def test_as_of_in_the_last_period_is_quiet(self) -> None:
+        """An as_of later than the last interaction but in its period adds nothing: no warning."""
+        log = _log(["a", "a"], ["2024-01-01", "2024-01-03"], [1.0, 2.0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            s = rfm_summary(log, as_of="2024-01-03T23:00", freq="D")
+        assert s.T.tolist() == [2.0]
 
     def test_kind_filter_and_as_of_cut(self) -> None:
         """Only the chosen kind counts; rows after the as_of period are ignored; default as_of = last."""
@@ -261,7 +285,9 @@ class TestProperties:
             with pytest.raises(DataError):
                 rfm_summary(log, as_of=as_of)
             return
-        got = rfm_summary(log, as_of=as_of)
+        with warnings.catch_warnings():  # an as_of after the random data warns; tested above
+            warnings.filterwarnings("ignore", r"rfm_summary\(\): as_of", DataWarning)
+            got = rfm_summary(log, as_of=as_of)
         assert got.customer_id.tolist() == sorted(want)
         for i, c in enumerate(got.customer_id):
             f, r, t, m = want[c]

@@ -33,7 +33,12 @@ from cxmodel.metrics._survival import (
     warn_churned_by_silence,
 )
 from cxmodel.models import RFMSummary
-from cxmodel.models._rfm import period_of, period_ordinals
+from cxmodel.models._rfm import (
+    period_of,
+    period_ordinals,
+    summarise_purchases,
+    warn_unobserved_periods,
+)
 
 __all__ = ["cohort_retention", "customer_lifetimes", "map_reduce", "rfm_summary"]
 
@@ -97,22 +102,22 @@ def customer_order(ids: list[npt.NDArray[Any]]) -> tuple[npt.NDArray[Any], npt.N
 
 def _rfm_part(
     log: InteractionLog | None, as_of: Any, freq: str, kind: str, value: str
-) -> tuple[RFMSummary | None, int | None, Kinds]:
-    """The partition's summary, its last purchase period (for a global ``as_of=None``) and kinds."""
+) -> tuple[RFMSummary | None, int | None, Kinds, int | None]:
+    """The partition's summary, its last purchase period (for a global ``as_of=None``), kinds
+    and last interaction (for the warning about an ``as_of`` after the data)."""
     if log is None:
-        return None, None, frozenset()
-    from cxmodel.models import rfm_summary as one
-
+        return None, None, frozenset(), None
     vocabulary = kinds_of(log)
+    until = log.observed_until
     sub = log.filter(kind_rows(log, [kind]))
     if as_of is not None:
         end = period_of(as_of, freq, what="as_of")
         sub = sub.filter(period_ordinals(sub.timestamps, freq) <= end)
     if len(sub) == 0:
-        return None, None, vocabulary
-    summary = one(sub, as_of=as_of, freq=freq, kind=kind, value=value)
+        return None, None, vocabulary, until
+    summary = summarise_purchases(sub, as_of=as_of, freq=freq, kind=kind, value=value)
     last = int(period_ordinals(sub.timestamps, freq).max())
-    return summary, last, vocabulary
+    return summary, last, vocabulary, until
 
 
 def rfm_summary(
@@ -162,6 +167,12 @@ def rfm_summary(
         ``kind`` neither in the data nor a standard kind.
     DataError
         No ``kind`` rows to summarise.
+
+    Warns
+    -----
+    DataWarning
+        As the one-process summary: purchases without a value (counted over all partitions),
+        and an ``as_of`` period after the period of the data's last interaction.
     """
     period_ordinals(np.zeros(0, dtype=np.int64), freq)  # a bad freq raises before any work
     parts = map_reduce(
@@ -176,9 +187,14 @@ def rfm_summary(
     )
     vocabulary = frozenset().union(*(p[2] for p in parts))
     check_kinds(sorted(vocabulary), [kind], argument="kind_mask()")
-    found = [(s, last) for s, last, _ in parts if s is not None and last is not None]
+    found = [(s, last) for s, last, _, _ in parts if s is not None and last is not None]
     if not found:
         raise DataError(f"no {kind!r} interactions to summarise")
+    if as_of is not None:
+        until = max((p[3] for p in parts if p[3] is not None), default=None)
+        customers = sum(len(s) for s, _ in found)
+        caller = "cxmodel.dask.rfm_summary()"
+        warn_unobserved_periods(until, as_of, freq, customers, caller=caller)
     end = max(last for _, last in found)
     ids, order = customer_order([s.customer_id for s, _ in found])
 

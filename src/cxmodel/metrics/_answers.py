@@ -20,7 +20,15 @@ from cxmodel._time import timestamps_to_us
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 
-__all__ = ["MISSING", "SurveyChunk", "answer_rows", "answer_scores", "factorize", "survey_chunk"]
+__all__ = [
+    "MISSING",
+    "SurveyChunk",
+    "answer_rows",
+    "answer_scores",
+    "factorize",
+    "sorted_labels",
+    "survey_chunk",
+]
 
 MISSING = "(missing)"
 """The label of answers whose ``by`` value is missing."""
@@ -118,24 +126,54 @@ def factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
     return u, inv.reshape(-1).astype(np.int64)
 
 
-def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
-    """Keys of labels: integers and booleans as they are (no vocabulary: the groups' values
-    make it), anything else as codes into its sorted text; a missing value (None or NaN) is
-    the code ``len(labels)``, the group ``"(missing)"`` that sorts last.
+def sorted_labels(values: npt.ArrayLike) -> tuple[npt.NDArray[np.object_], IntArray]:
+    """The distinct labels of ``values``, sorted, and each value's code into them.
+
+    Numbers sort as numbers (a store number or an age band coded 1..12 gives 1, 2, ..., 10,
+    not "1", "10", "2"), anything else as text; a missing value (None, NaN or
+    ``"(missing)"``) is the code ``len(labels)``, the group ``"(missing)"`` that sorts last.
 
     Examples
     --------
-    >>> codes, labels = _coded(np.array([2.0, np.nan, 1.0]))
+    >>> labels, codes = sorted_labels(np.array([10.0, np.nan, 2.0, 10.0]))
+    >>> labels.tolist(), codes.tolist()
+    ([2.0, 10.0], [1, 2, 0, 1])
+    >>> sorted_labels(np.array(["b", None, "a"], dtype=object))[0].tolist()
+    ['a', 'b']
+    """
+    arr = np.asarray(values).reshape(-1)
+    if arr.dtype.kind == "f":
+        missing = np.isnan(arr)
+        present: npt.NDArray[Any] = arr[~missing]
+    else:
+        objects = arr.astype(object)
+        is_missing = (objects == None) | (objects != objects) | (objects == MISSING)  # noqa: E711
+        missing = np.asarray(is_missing, dtype=bool)
+        present = np.array(objects[~missing].tolist())
+        if present.dtype.kind not in "iuf":  # text, or numbers mixed with text
+            present = objects[~missing].astype(str)
+    labels, inner = factorize(present)
+    codes = np.full(arr.shape[0], len(labels), dtype=np.int64)
+    codes[~missing] = inner
+    return labels.astype(object), codes
+
+
+def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
+    """Keys of labels: integers and booleans as they are (no vocabulary: the groups' values
+    make it), anything else as codes into its :func:`sorted_labels` (numbers in numeric
+    order); a missing value (None or NaN) is the code ``len(labels)``, the group
+    ``"(missing)"`` that sorts last.
+
+    Examples
+    --------
+    >>> codes, labels = _coded(np.array([2.0, np.nan, 1.0, 10.0]))
     >>> codes.tolist(), labels.tolist()
-    ([1, 2, 0], ['1.0', '2.0'])
+    ([1, 3, 0, 2], [1.0, 2.0, 10.0])
     """
     if values.dtype.kind in "iub":
         return values, None
-    missing = np.asarray((values == None) | (values != values), dtype=bool)  # noqa: E711
-    labels, present = factorize(values[~missing].astype(str))
-    codes = np.full(values.shape[0], len(labels), dtype=np.int64)
-    codes[~missing] = present
-    return codes, labels.astype(object)
+    labels, codes = sorted_labels(values)
+    return codes, labels
 
 
 def _array(value: Any, what: str) -> npt.NDArray[Any]:

@@ -207,6 +207,7 @@ def return_rate(
     return rate_breakdown(
         returned[keep],
         definition=definition,
+        caller=None,  # no purchase, no order key or every order too young: each is said above
         labels=labels,
         by_name=key_name(by),
         times=bought_at[keep],
@@ -354,6 +355,7 @@ def on_time_delivery_rate(
     return rate_breakdown(
         flags[known] == 0.0,
         definition=f"'delivery' rows not late (column {late!r}) / deliveries with a value",
+        caller=None,  # no delivery, or none with a flag: each is said above
         labels=labels,
         by_name=key_name(by),
         times=log.timestamps[rows],

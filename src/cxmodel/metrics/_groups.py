@@ -12,8 +12,8 @@ from cxmodel._stats import wilson_bounds, z_value
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import group_rows
-from cxmodel.metrics._answers import MISSING
-from cxmodel.metrics._retention import RateResult, rate_result
+from cxmodel.metrics._answers import MISSING, sorted_labels
+from cxmodel.metrics._retention import RateResult, rate_result, warn_empty_rate
 
 __all__ = [
     "MISSING",
@@ -45,20 +45,31 @@ def group_table(
 ) -> tuple[dict[str, npt.NDArray[Any]], IntArray, int]:
     """Sorted group keys (decoded), each row's group, and the number of groups.
 
-    ``columns`` hold one key per row: labels, or period indexes for the key named
+    Labels sort as :func:`~cxmodel.metrics._answers.sorted_labels` does: numbers as
+    numbers, ``"(missing)"`` last. ``columns`` hold one key per row: labels, or period
+    indexes for the key named
     ``"period"`` (decoded to labels with ``period``). Without keys and rows the result is one
     group, so that "nothing" still gives a row with n = 0.
     """
     coded: list[npt.NDArray[Any]] = []
+    vocabularies: list[npt.NDArray[np.object_] | None] = []
     for name, col in zip(names, columns, strict=True):
-        coded.append(col if name == "period" else col.astype(str).astype(object))
+        if name == "period":
+            coded.append(col)
+            vocabularies.append(None)
+        else:  # numbers in numeric order, "(missing)" last
+            labels, codes = sorted_labels(col)
+            coded.append(codes)
+            vocabularies.append(np.append(labels, np.array([MISSING], dtype=object)))
     keys, group = group_rows(coded, n)
     if not names and n == 0:
         keys = np.empty((1, 0), dtype=object)
     out: dict[str, npt.NDArray[Any]] = {}
-    for j, name in enumerate(names):
+    for j, (name, vocabulary) in enumerate(zip(names, vocabularies, strict=True)):
         part = keys[:, j]
-        if name == "period" and period is not None:
+        if vocabulary is not None:
+            out[name] = vocabulary[part.astype(np.int64)]
+        elif period is not None:
             out[name] = index_labels(part.astype(np.int64), period)
         else:
             out[name] = part.astype(object)
@@ -114,6 +125,8 @@ def rate_breakdown(
     success: npt.NDArray[np.bool_],
     *,
     definition: str,
+    caller: str | None,
+    stacklevel: int = 2,
     labels: npt.NDArray[Any] | None = None,
     by_name: str = "by",
     times: npt.NDArray[np.int64] | None = None,
@@ -129,10 +142,14 @@ def rate_breakdown(
     the result is a :class:`RateResult`; with them a :class:`MetricTable` keyed by
     ``by_name`` and ``period`` (of ``times``, calendar periods in ``timezone``), with
     ``value``, ``ci_low``, ``ci_high``, ``numerator`` (named ``numerator_name``) and ``n`` per
-    group seen.
+    group seen. No item at all (an empty denominator) warns, naming ``caller``, with
+    ``stacklevel`` as for ``warnings.warn`` counted from the caller of this function;
+    ``caller=None`` when the caller has already said why there is no item.
     """
     z = z_value(level)
     n_items = int(success.shape[0])
+    if caller is not None:
+        warn_empty_rate(n_items, definition, caller=caller, stacklevel=stacklevel + 1)
     if labels is None and period is None:
         return rate_result(int(success.sum()), n_items, definition, level)
     if labels is not None:

@@ -469,6 +469,7 @@ def response_rate(
     return rate_breakdown(
         responded,
         definition=definition,
+        caller="response_rate()",
         labels=_labels(log, sends, by, False, ()),
         by_name=key_name(by),
         times=log.timestamps[sends],

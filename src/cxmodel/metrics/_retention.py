@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -13,7 +14,7 @@ from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import proportion_interval, z_value
 from cxmodel._time import TimeLike, duration_to_us, to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
 from cxmodel.log._observed import check_as_of, check_period, first_time, warn_after_data
@@ -45,7 +46,8 @@ class RateResult(Result):
 
 
 def rate_result(numerator: int, n: int, definition: str, level: float) -> RateResult:
-    """The rate ``numerator / n`` with its Wilson interval at ``level`` (NaN with ``n = 0``).
+    """The rate ``numerator / n`` with its Wilson interval at ``level`` (NaN with ``n = 0``,
+    which the public rates warn about with :func:`warn_empty_rate`).
 
     Examples
     --------
@@ -58,6 +60,29 @@ def rate_result(numerator: int, n: int, definition: str, level: float) -> RateRe
         return RateResult(nan, (nan, nan), 0, 0, definition)
     _, low, high = proportion_interval(numerator, n, z_value(level), "wilson", 1.0)
     return RateResult(numerator / n, (low, high), numerator, n, definition)
+
+
+def warn_empty_rate(n: int, definition: str, *, caller: str, stacklevel: int = 2) -> None:
+    """Warn (when ``n`` is 0) that the rate ``definition`` of ``caller`` has an empty
+    denominator, so its value and interval are NaN; ``stacklevel`` as for ``warnings.warn``,
+    counted from the function that calls this one.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_empty_rate(0, "replies < 2 / resolved", caller="one_touch_rate()")
+    >>> print(caught[0].message)
+    one_touch_rate(): 0 items in the denominator of the rate (replies < 2 / resolved), so its value and interval are NaN; check the data and the period it covers
+    """
+    if n == 0:
+        warnings.warn(
+            f"{caller}: 0 items in the denominator of the rate ({definition}), so its value "
+            "and interval are NaN; check the data and the period it covers",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 def _customers_with(log: InteractionLog, mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -145,6 +170,7 @@ def churn_rate(
     """
     log = interaction_log(log, "churn_rate()")
     churned, base, text = _churn_counts(log, start, end, definition, lookback, "churn_rate()")
+    warn_empty_rate(base, text, caller="churn_rate()")
     return rate_result(churned, base, text, level)
 
 
@@ -176,6 +202,7 @@ def retention_rate(
     """
     log = interaction_log(log, "retention_rate()")
     churned, base, text = _churn_counts(log, start, end, definition, lookback, "retention_rate()")
+    warn_empty_rate(base, text, caller="retention_rate()")
     return rate_result(base - churned, base, text, level)
 
 
@@ -210,7 +237,10 @@ def repeat_purchase_rate(
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
-    return rate_result(int((per >= 2).sum()), int((per >= 1).sum()), "purchases >= 2 / >= 1", level)
+    buyers = int((per >= 1).sum())
+    if "purchase" in log.kinds.tolist():  # else read_kinds said so
+        warn_empty_rate(buyers, "purchases >= 2 / >= 1", caller="repeat_purchase_rate()")
+    return rate_result(int((per >= 2).sum()), buyers, "purchases >= 2 / >= 1", level)
 
 
 @attrs.frozen(eq=False, repr=False)

@@ -205,12 +205,16 @@ def _ticket_rate(
     timezone: str | None,
     level: float,
     name: str,
+    caller: str,
 ) -> RateResult | MetricTable:
+    """The rate of ``success`` among the resolved tickets (a DataWarning when none is)."""
     solved = tickets.resolved
     labels = None if by is None else tickets.labels(by)[solved]
     return rate_breakdown(
         success[solved],
         definition=definition,
+        caller=caller,
+        stacklevel=3,
         labels=labels,
         by_name=key_name(by),
         times=tickets.opened[solved],
@@ -276,6 +280,12 @@ def one_touch_rate(
     timezone : str, optional
         Zone of the calendar periods; default UTC.
 
+    Warns
+    -----
+    DataWarning
+        When no ticket is resolved (an empty denominator): the value and interval are NaN
+        with ``n = 0`` (with ``by`` or ``period``, a table without rows).
+
     Examples
     --------
     >>> import numpy as np
@@ -297,6 +307,7 @@ def one_touch_rate(
         timezone,
         level,
         "one-touch rate",
+        "one_touch_rate()",
     )
 
 
@@ -356,6 +367,12 @@ def first_contact_resolution(
     timezone : str, optional
         Zone of the calendar periods; default UTC.
 
+    Warns
+    -----
+    DataWarning
+        When no ticket is resolved (an empty denominator): the value and interval are NaN
+        with ``n = 0`` (with ``by`` or ``period``, a table without rows).
+
     Examples
     --------
     >>> import numpy as np
@@ -376,6 +393,7 @@ def first_contact_resolution(
         timezone,
         level,
         "first-contact resolution",
+        "first_contact_resolution()",
     )
 
 

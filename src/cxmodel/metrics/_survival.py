@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -13,7 +14,7 @@ from cxmodel._arguments import float_array, interaction_log
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 
@@ -212,6 +213,22 @@ def kaplan_meier(
     return SurvivalCurve(times, survival, low, high, at_risk, deaths, float(level))
 
 
+def _warn_no_information(events: float, n: int, caller: str, stacklevel: int = 3) -> None:
+    """Warn that a log-rank test has no information (zero variance): its statistic and
+    p-value are NaN. ``events`` of the ``n`` durations were events; with none, every subject
+    was censored, else no event happened while two groups had subjects at risk."""
+    if events == 0:
+        why = f"none of the {n:,} durations is an event (every subject is censored)"
+    else:
+        count = f"{events:,.0f} event" + (" happened" if events == 1 else "s happened")
+        why = f"the {count} while only one group had subjects at risk"
+    warnings.warn(
+        f"{caller}: {why}, so the groups cannot be compared: statistic and p_value are NaN",
+        DataWarning,
+        stacklevel=stacklevel,
+    )
+
+
 @attrs.frozen(repr=False)
 class LogRankResult(Result):
     """Log-rank test of equal survival in two groups (chi-square, 1 degree of freedom)."""
@@ -247,6 +264,13 @@ def logrank_test(
     strata_a, strata_b : array-like, optional
         One stratum label per duration, for a stratified test (both or neither).
 
+    Warns
+    -----
+    DataWarning
+        When the test has no information (its variance is 0): no subject had the event (all
+        censored), or no event happened while both groups had subjects at risk. The
+        statistic and p-value are then NaN; ``observed_a`` and ``expected_a`` stand.
+
     Examples
     --------
     >>> r = logrank_test([1, 2, 3, 4], [5, 6, 7, 8])
@@ -268,8 +292,8 @@ def logrank_test(
         if sa.shape != da.shape or sb.shape != db.shape:
             raise SchemaError("strata_a and strata_b need one label per duration of their group")
         groups = np.r_[np.zeros(da.size, np.int64), np.ones(db.size, np.int64)]
-        multi = multivariate_logrank_test(
-            np.r_[da, db], groups, np.r_[ea, eb], strata=np.concatenate([sa, sb])
+        multi = _k_sample_test(
+            np.r_[da, db], np.r_[ea, eb], groups, np.concatenate([sa, sb]), "logrank_test()"
         )
         return LogRankResult(
             multi.statistic, multi.p_value, float(multi.observed[0]), float(multi.expected[0])
@@ -287,9 +311,11 @@ def logrank_test(
         var_terms = deaths * share * (1 - share) * (at_risk - deaths) / (at_risk - 1)
     variance = float(np.nansum(var_terms))
     observed = float(deaths_a.sum())
-    stat = (observed - expected) ** 2 / variance if variance > 0 else float("nan")
-    p = float(stats.chi2.sf(stat, 1)) if variance > 0 else float("nan")
-    return LogRankResult(stat, p, observed, expected)
+    if not variance > 0:
+        _warn_no_information(float(e.sum()), int(e.size), "logrank_test()")
+        return LogRankResult(float("nan"), float("nan"), observed, expected)
+    stat = (observed - expected) ** 2 / variance
+    return LogRankResult(stat, float(stats.chi2.sf(stat, 1)), observed, expected)
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -370,6 +396,13 @@ def multivariate_logrank_test(
     strata : array-like, optional
         One stratum label per duration.
 
+    Warns
+    -----
+    DataWarning
+        When the test has no information (its variance is 0): no subject had the event (all
+        censored), or no event happened while two groups had subjects at risk. The
+        statistic and p-value are then NaN; ``observed`` and ``expected`` stand.
+
     Examples
     --------
     >>> r = multivariate_logrank_test([1, 2, 3, 4, 5, 6], ["a", "a", "b", "b", "c", "c"])
@@ -379,6 +412,14 @@ def multivariate_logrank_test(
     ([2.0, 2.0, 2.0], [0.533, 1.567, 3.9])
     """
     d, e = durations_and_events(durations, observed, "multivariate_logrank_test()")
+    return _k_sample_test(d, e, groups, strata, "multivariate_logrank_test()")
+
+
+def _k_sample_test(
+    d: FloatArray, e: FloatArray, groups: npt.ArrayLike, strata: npt.ArrayLike | None, caller: str
+) -> MultiLogRankResult:
+    """:func:`multivariate_logrank_test` of checked durations ``d`` and events ``e``;
+    ``caller`` names the public function in messages."""
     labels = np.asarray(groups).reshape(-1)
     if labels.shape != d.shape:
         raise SchemaError(f"groups has {labels.size} labels for {d.size} durations")
@@ -386,7 +427,7 @@ def multivariate_logrank_test(
     g = g.reshape(-1)
     k = levels.size
     if k < 2:
-        raise DataError("multivariate_logrank_test() needs at least two groups")
+        raise DataError(f"{caller} needs at least two groups")
     if strata is None:
         s_codes = np.zeros(d.size, dtype=np.intp)
         n_strata = 1
@@ -410,6 +451,7 @@ def multivariate_logrank_test(
     v = var[:-1, :-1]
     rank = int(np.linalg.matrix_rank(v)) if v.size else 0
     if rank == 0:
+        _warn_no_information(float(e.sum()), int(e.size), caller, stacklevel=4)
         stat, p = float("nan"), float("nan")
     else:
         stat = float(u @ np.linalg.pinv(v) @ u)

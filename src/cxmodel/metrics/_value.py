@@ -8,11 +8,12 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import got, interaction_log
-from cxmodel._periods import index_labels, period_index
+from cxmodel._periods import period_index
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import group_rows
+from cxmodel.metrics._groups import group_table
 
 __all__ = ["value_summary"]
 
@@ -78,13 +79,16 @@ def value_summary(
             if len(labels) != len(log):
                 raise SchemaError(f"by has {len(labels)} labels for a log of {len(log)} rows")
             names.append("by")
-        labels = np.where(labels == None, "(missing)", labels).astype(str)  # noqa: E711
-        keys.append(labels[money])
+        keys.append(np.asarray(labels)[money])
     if period is not None:
         names.append("period")
         keys.append(period_index(log.timestamps[money], period, timezone))
-    group_keys, group = group_rows(keys, int(money.sum()))
-    g = len(group_keys)
+    rows = int(money.sum())
+    if names:  # labels in their order (numbers as numbers, "(missing)" last), periods decoded
+        decoded, group, g = group_table(names, keys, rows, period)
+    else:
+        decoded, group = {}, group_rows([], rows)[1]
+        g = 1 if rows else 0
     v = np.nan_to_num(values[money])
     buy = is_purchase[money]
     revenue = np.bincount(group[buy], weights=v[buy], minlength=g)
@@ -93,12 +97,7 @@ def value_summary(
     cust = log.customer_codes[money][buy].astype(np.int64)
     pairs = np.unique(group[buy] * max(log.n_customers, 1) + cust)
     customers = np.bincount(pairs // max(log.n_customers, 1), minlength=g)
-    columns: dict[str, npt.NDArray[Any]] = {}
-    for j, name in enumerate(names):
-        col = group_keys[:, j]
-        if name == "period" and period is not None:
-            col = index_labels(col.astype(np.int64), period)
-        columns[name] = col
+    columns: dict[str, npt.NDArray[Any]] = dict(decoded)
     with np.errstate(invalid="ignore", divide="ignore"):
         columns |= {
             "customers": customers.astype(np.int64),

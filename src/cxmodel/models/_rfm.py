@@ -13,7 +13,7 @@ from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
-from cxmodel.log._observed import check_period
+from cxmodel.log._observed import check_period, warn_after_data
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -25,10 +25,13 @@ __all__ = [
     "period_ordinals",
     "period_start",
     "rfm_summary",
+    "summarise_purchases",
+    "warn_unobserved_periods",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 _FIXED_US = {"D": US_PER_DAY, "h": US_PER_DAY // 24, "H": US_PER_DAY // 24, "W": 7 * US_PER_DAY}
+_UNITS = {"D": "day", "h": "hour", "H": "hour", "W": "week", "M": "month"}
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -158,6 +161,49 @@ def _valued(values: FloatArray, kind: str, value: str, caller: str) -> FloatArra
     return np.nan_to_num(values, nan=0.0)
 
 
+def warn_unobserved_periods(
+    until: int | None,
+    as_of: TimeLike,
+    freq: str,
+    customers: int,
+    *,
+    caller: str,
+    stacklevel: int = 2,
+) -> None:
+    """Warn when the ``as_of`` period is after the period of ``until``, the data's last
+    interaction (:attr:`~cxmodel.log.InteractionLog.observed_until`; ``None``: no data):
+    the ``T`` of each of the ``customers`` then counts periods nobody observed, which a
+    model fitted on the summary reads as silence. ``stacklevel`` as for ``warnings.warn``,
+    counted from the function that calls this one.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unobserved_periods(0, "1970-03-01T00:00Z", "M", 3, caller="f()")
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    f(): as_of 1970-03-01T00:00:00Z is 59.0 days after the log's last interaction
+    (1970-01-01T00:00:00Z), a span in which nothing was seen: the T of each of the 3 customers
+    counts 2 months nobody observed, which a model fitted on the summary reads as silence
+    (dropping out); if the data end earlier than as_of, pass an as_of at or before
+    log.observed_until
+    """
+    if until is None:
+        return
+    cutoff = to_us(as_of, timezone_name="UTC", what="as_of")
+    unseen = int(period_ordinals(np.array([cutoff, until], dtype=np.int64), freq) @ [1, -1])
+    if unseen <= 0:
+        return
+    unit = _UNITS[freq] + ("" if unseen == 1 else "s")
+    who = "the 1 customer" if customers == 1 else f"each of the {customers:,} customers"
+    consequence = (
+        f"the T of {who} counts {unseen:,} {unit} nobody observed, which a model fitted on "
+        "the summary reads as silence (dropping out)"
+    )
+    warn_after_data(until, cutoff, consequence, caller=caller, stacklevel=stacklevel + 2)
+
+
 def rfm_summary(
     log: InteractionLog,
     *,
@@ -197,7 +243,10 @@ def rfm_summary(
     Warns
     -----
     DataWarning
-        When purchases have no value (NaN): the count, which are summed as 0.
+        When purchases have no value (NaN): the count, which are summed as 0. When the
+        ``as_of`` period is after the period of the log's last interaction
+        (``log.observed_until``): ``T`` then counts periods nobody observed, for every
+        customer (as :func:`~cxmodel.metrics.customer_lifetimes` warns).
 
     Examples
     --------
@@ -209,11 +258,23 @@ def rfm_summary(
     ...     timestamp=np.array(["2024-01-01", "2024-01-01T12", "2024-01-04", "2024-01-03"],
     ...                        dtype="datetime64[us]"),
     ...     kind=np.array(["purchase"] * 4), value=np.array([1.0, 2.0, 5.0, 7.0]))
-    >>> s = rfm_summary(log, as_of="2024-01-10")
+    >>> s = rfm_summary(log, as_of="2024-01-04")
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
-    ([1.0, 0.0], [3.0, 0.0], [9.0, 7.0], [5.0, 0.0])
+    ([1.0, 0.0], [3.0, 0.0], [3.0, 1.0], [5.0, 0.0])
     """
     log = interaction_log(log, "rfm_summary()")
+    summary = summarise_purchases(log, as_of=as_of, freq=freq, kind=kind, value=value)
+    if as_of is not None:
+        until = log.observed_until
+        warn_unobserved_periods(until, as_of, freq, len(summary), caller="rfm_summary()")
+    return summary
+
+
+def summarise_purchases(
+    log: InteractionLog, *, as_of: TimeLike | None, freq: str, kind: str, value: str
+) -> RFMSummary:
+    """:func:`rfm_summary` of a checked log, without the warning about an ``as_of`` after the
+    data (the Dask version warns once, for all partitions)."""
     # the purchases alone, in log order: a log not sorted yet is not sorted for a summary
     names = _value_columns(log, value, "rfm_summary()")
     codes, ts, values = log._kind_rows(kind, names, "kind_mask()")
@@ -300,7 +361,8 @@ def calibration_holdout_split(
         ``holdout_duration`` while no purchase in them could be seen.
     """
     log = interaction_log(log, "calibration_holdout_split()")
-    cal = rfm_summary(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
+    # a calibration end after the data is refused below (the hold-out then saw nothing)
+    cal = summarise_purchases(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
     cal_end = period_of(calibration_end, freq, what="calibration_end")
     obs_end = period_of(observation_end, freq, what="observation_end")
     if obs_end <= cal_end:
