@@ -681,7 +681,9 @@ def churn_risk(
     names = train.names
     mean = train.X.mean(axis=0)
     scale = train.X.std(axis=0)
-    keep = scale > 0
+    # a feature equal for every customer has a standard deviation of rounding error (1e-16),
+    # not 0: standardising by it would scale the scoring values by 1e16
+    keep = scale > 1e-9 * np.maximum(np.abs(mean), 1e-12)
     names = tuple(n for n, k in zip(names, keep) if k)
     mean, scale = mean[keep], scale[keep]
 
