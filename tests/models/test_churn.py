@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cxmodel as cx
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import (
     ChurnRisk,
@@ -223,3 +223,19 @@ def test_identical_customers_are_not_scaled_by_rounding_error(model: str) -> Non
     assert np.ptp(risk.risk) == 0.0
     if model == "discrete":
         assert risk.risk[0] < 1e-6
+
+
+def test_as_of_after_the_data() -> None:
+    """An as_of five years after the data: nobody can come back in the training window, so
+    the model is refused with the span named (it was a bare "needs at least one observed
+    event"); 30 days after, the answer stands with a warning counting the customers labelled
+    as not coming back over it."""
+    log = _small_log()
+    end = log.observed_until
+    assert end is not None
+    far = np.datetime64(end + 5 * 365 * 86_400_000_000, "us")
+    with pytest.raises(DataError, match=r"after the log's last interaction.*within the data"):
+        churn_risk(log, as_of=far, horizon="30 days")
+    # the data end on Apr 10, when half of the 40 come back
+    with pytest.warns(DataWarning, match="20 of the 40 training customers are labelled"):
+        churn_risk(log, as_of="2024-04-20T00:00Z", horizon="30 days")
