@@ -54,12 +54,14 @@ def simulate(
     buy_time = first + rng.integers(1, 30 * DAY, n)
     late = rng.random(n) < 0.5  # a purchase after 30 days, which must not count for 30 days
     late_time = first + 31 * DAY + rng.integers(0, 50 * DAY, n)
-    customer = np.concatenate([ids, ids[again], ids[bought], ids[late]])
+    export_end = np.datetime64(AS_OF.removesuffix("Z"), "us").astype(np.int64)
+    view_time = first + ((export_end - first) * rng.random(n)).astype(np.int64)  # browsing
+    customer = np.concatenate([ids, ids[again], ids[bought], ids[late], ids])
     m1, m2, m3 = int(again.sum()), int(bought.sum()), int(late.sum())
-    kind = np.array(["survey"] * (n + m1) + ["purchase"] * (m2 + m3), dtype=object)
-    metric = np.array(["nps"] * (n + m1) + [None] * (m2 + m3), dtype=object)
-    score = np.concatenate([first_score, next_score[again], np.full(m2 + m3, np.nan)])
-    stamp = np.concatenate([first, next_time[again], buy_time[bought], late_time[late]])
+    kind = np.array(["survey"] * (n + m1) + ["purchase"] * (m2 + m3) + ["view"] * n, dtype=object)
+    metric = np.array(["nps"] * (n + m1) + [None] * (m2 + m3 + n), dtype=object)
+    score = np.concatenate([first_score, next_score[again], np.full(m2 + m3 + n, np.nan)])
+    stamp = np.concatenate([first, next_time[again], buy_time[bought], late_time[late], view_time])
     log = InteractionLog.from_arrays(
         customer_id=customer,
         kind=kind,

@@ -93,9 +93,10 @@ class TestDefinition:
         assert row["rate_treated"] == pytest.approx(len(bought) / len(treated))
         worth = sum({"c0": 10.0, "c1": 30.0}[c] for c in bought)
         assert row["value_treated"] == pytest.approx(worth / len(treated))
-        longer = action_effect(
-            firings, log, outcome="purchase", window="30 days", as_of="2024-03-01T00:00Z"
-        ).effect("welcome")
+        with pytest.warns(DataWarning, match="10 customers' windows end in it"):
+            longer = action_effect(  # windows to Jan 31; the data end on Jan 20
+                firings, log, outcome="purchase", window="30 days", as_of="2024-03-01T00:00Z"
+            ).effect("welcome")
         assert longer["rate_treated"] * len(treated) == len({"c0", "c1", "c2"} & treated)
 
     def test_column_value_outcome(self) -> None:
@@ -173,6 +174,54 @@ class TestWarnings:
         with pytest.warns(DataWarning, match="no firing was held out"):
             effect = action_effect(firings, log, outcome="purchase", as_of="2024-03-01T00:00Z")
         assert len(effect) == 0
+
+    def test_as_of_after_the_data(self) -> None:
+        """The data end on Jan 20; an as_of of Mar 1 reads 30-day windows (to Jan 31) as if
+        nothing happened after Jan 20, and says so with the count (all 10 customers). Read
+        up to the data's end (the default as_of), the same customers are pending instead."""
+        log = small_log()
+        firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
+        with pytest.warns(DataWarning, match=r"as_of 2024-03-01.*10 customers' windows end"):
+            action_effect(
+                firings, log, outcome="purchase", window="30 days", as_of="2024-03-01T00:00Z"
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            action_effect(
+                firings, log, outcome="purchase", window="14 days", as_of="2024-03-01T00:00Z"
+            )
+
+    def test_customers_missing_from_the_log(self) -> None:
+        """Firings measured on a log that lacks their customers: a warning counts them
+        (c4..c9 of the 10), since they count as without the outcome."""
+        log = small_log()
+        firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
+        part = log.filter(np.isin(log.column("customer_id"), ["c0", "c1", "c2", "c3"]))
+        with pytest.warns(DataWarning, match="6 of the 10 customers measured never occur"):
+            action_effect(firings, part, outcome="purchase", as_of="2024-01-20T00:00Z")
+
+    def test_values_missing(self) -> None:
+        """A purchase without a value is summed as 0, and a warning counts it (c1's, in its
+        window)."""
+        log = small_log()
+        log = log.with_column("value", np.where(log.column("value") == 30.0, np.nan,
+                                                log.column("value")))  # fmt: skip
+        firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
+        with pytest.warns(DataWarning, match="1 outcome interactions in the windows have no"):
+            row = action_effect(
+                firings, log, outcome="purchase", value="value", as_of="2024-01-20T00:00Z"
+            ).effect("welcome")
+        arm = "value_treated" if "c0" in {f.customer_id for f in firings} else "value_held_out"
+        assert row[arm] > 0
+
+    def test_outcome_typo(self) -> None:
+        """A misspelt outcome kind is an error with a did-you-mean, with no warning first."""
+        log = small_log()
+        firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(SchemaError, match="did you mean 'purchase'"):
+                action_effect(firings, log, outcome="purchse", as_of="2024-01-20T00:00Z")
 
     def test_bad_arguments(self) -> None:
         log = small_log()

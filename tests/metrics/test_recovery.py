@@ -47,6 +47,7 @@ EVENTS = [  # customer, day, kind, metric, score
     ("e", 2, "survey", "nps", 10.0),  # recovered
     ("e", 2, "purchase", None, None),
     ("f", 0, "survey", "nps", 9.0),  # not a detractor: never fires
+    ("f", 60, "view", None, None),  # the export's last row: the log is observed until day 60
 ]
 END = "2024-03-01T00:00Z"  # day 60
 
@@ -202,6 +203,26 @@ class TestWarningsAndErrors:
             rates = recovery_rate(firings, log, metric="ces", retention=(), window="1 day",
                                   as_of=END)  # fmt: skip
         assert rates.row("alert", "emitted", "responded")["value"] == 0.0
+
+    def test_as_of_after_the_data(self) -> None:
+        """The log is cut at day 56 and as_of is day 60: a warning counts the customers
+        measured over a window that ends in between (by hand: only h, fired on at day 55,
+        whose 5-day window ends at day 60)."""
+        log = hand_log().between(end=T0 + 56 * DAY)
+        firings = evaluate(ALERT, log, as_of=END)
+        with pytest.warns(DataWarning, match=r"1 customers' windows end in it"):
+            rates = recovery_rate(firings, log, retention=("5 days",), as_of=END)
+        assert rates.row("alert", "emitted", "retained_5_days")["n"] == 4
+
+    def test_customers_missing_from_the_log(self) -> None:
+        """Firings measured on a log without their customers: they count as not coming back,
+        and a warning counts them (c, d, e held out and a, b, g, h emitted: 3 of 7 lack)."""
+        log = hand_log()
+        firings = evaluate(ALERT, log, as_of=END)
+        other = log.filter(np.isin(log.column("customer_id"), ["a", "b", "g", "h", "f"]))
+        with pytest.warns(DataWarning, match="3 of the 7 customers measured never occur"):
+            rates = recovery_rate(firings, other, retention=("5 days",), as_of=END)
+        assert rates.row("alert", "held out", "retained_5_days")["value"] == 0.0
 
     def test_defaults(self) -> None:
         assert RECOVERED_AT == {"nps": 7.0, "csat": 4.0, "ces": 5.0}

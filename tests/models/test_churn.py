@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import cxmodel as cx
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import (
     ChurnRisk,
@@ -200,3 +200,42 @@ def test_traits_and_usage_as_features(world: cx.datasets.SyntheticWorld) -> None
     assert v.auc > v.auc_p_alive + 0.15 and v.auc > 0.85
     assert abs(float(np.average(v.calibration["predicted"], weights=v.calibration["n"]))
                - v.churn_rate) < 0.05  # fmt: skip
+
+
+@pytest.mark.parametrize("model", ["cox", "discrete"])
+def test_identical_customers_are_not_scaled_by_rounding_error(model: str) -> None:
+    """Thirty customers who each buy on Jan 1, Mar 1 and May 1 have the same features, whose
+    standard deviation is rounding error (about 1e-16), not 0. Standardising by it scaled the
+    scoring values by 1e16, and the discrete model scored every customer 1.0 although all of
+    them came back in training; the features are now left out as constant, so every
+    customer gets the same risk, and (discrete) the near-0 risk the training implies."""
+    ids = [f"c{i}" for i in range(30)]
+    log = InteractionLog.from_arrays(
+        customer_id=ids * 3,
+        kind=["purchase"] * 90,
+        timestamp=["2024-01-01T00:00Z"] * 30
+        + ["2024-03-01T00:00Z"] * 30
+        + ["2024-05-01T00:00Z"] * 30,
+    )
+    risk = churn_risk(log, as_of="2024-05-15T00:00Z", horizon="60 days", model=model)
+    assert risk.training_churn_rate == 0.0
+    assert risk.features == {}
+    assert np.ptp(risk.risk) == 0.0
+    if model == "discrete":
+        assert risk.risk[0] < 1e-6
+
+
+def test_as_of_after_the_data() -> None:
+    """An as_of five years after the data: nobody can come back in the training window, so
+    the model is refused with the span named (it was a bare "needs at least one observed
+    event"); 30 days after, the answer stands with a warning counting the customers labelled
+    as not coming back over it."""
+    log = _small_log()
+    end = log.observed_until
+    assert end is not None
+    far = np.datetime64(end + 5 * 365 * 86_400_000_000, "us")
+    with pytest.raises(DataError, match=r"after the log's last interaction.*within the data"):
+        churn_risk(log, as_of=far, horizon="30 days")
+    # the data end on Apr 10, when half of the 40 come back
+    with pytest.warns(DataWarning, match="20 of the 40 training customers are labelled"):
+        churn_risk(log, as_of="2024-04-20T00:00Z", horizon="30 days")

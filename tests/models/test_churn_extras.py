@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cxmodel.domain import Customer
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.models import churn_risk
 from cxmodel.models._churn_extras import ExtraFeatures, extra_reason
@@ -96,8 +96,10 @@ def test_a_trait_that_decides_churn() -> None:
     log = InteractionLog.from_arrays(
         customer_id=[r[0] for r in rows], timestamp=[r[1] for r in rows], kind=[r[2] for r in rows]
     )
-    r = churn_risk(log, as_of="2024-04-01T00:00Z", horizon="30 days", p_alive=False,
-                   traits=people)  # fmt: skip
+    after = "8.0 days after the log's last interaction"  # the last return is on Mar 24
+    with pytest.warns(DataWarning, match=after):
+        r = churn_risk(log, as_of="2024-04-01T00:00Z", horizon="30 days", p_alive=False,
+                       traits=people)  # fmt: skip
     assert "plan=trial" in r.features and "plan=paid" not in r.features
     summary = r.model.summary
     j = summary.covariate.index("plan=trial")
@@ -105,7 +107,10 @@ def test_a_trait_that_decides_churn() -> None:
     trial = r.features["plan=trial"] == 1
     assert r.risk[trial].mean() > r.risk[~trial].mean() + 0.2
     assert any("plan is trial" in why for i in np.flatnonzero(trial) for why in r.reasons[i])
-    with pytest.raises(SchemaError, match="customer 'c01': trait 'plan'"):
+    with (
+        pytest.warns(DataWarning, match=after),
+        pytest.raises(SchemaError, match="customer 'c01': trait 'plan'"),
+    ):
         churn_risk(log, as_of="2024-04-01T00:00Z", horizon="30 days", p_alive=False,
                    traits=[Customer("c00", traits={"plan": "x"}),
                            Customer("c01", traits={"plan": 2})])  # fmt: skip

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cxmodel._time import to_us
-from cxmodel.errors import SchemaError, TriggerTypeError
+from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError
 from cxmodel.log import CustomerTable, InteractionLog
 from cxmodel.metrics import action_effect
 from cxmodel.personalize import HOLDOUT_NAME, Action, next_best_action
@@ -182,12 +182,12 @@ class TestHoldout:
         nba = next_best_action(table, [Action("call", "frequency >= 1", needs_consent=False)],
                                holdout=50)  # fmt: skip
         buyers = nba.customer_id[nba.action == "call"]  # every treated customer buys again
-        later = InteractionLog.from_arrays(
-            customer_id=np.concatenate([ids, buyers]),
-            timestamp=np.concatenate([np.full(n, 0), np.full(len(buyers), 3 * DAY)]).astype(
-                "datetime64[us]"
-            ),
-            kind=np.full(n + len(buyers), "purchase", dtype=object),
+        later = InteractionLog.from_arrays(  # observed until day 30: everyone browses then
+            customer_id=np.concatenate([ids, buyers, ids]),
+            timestamp=np.concatenate(
+                [np.full(n, 0), np.full(len(buyers), 3 * DAY), np.full(n, 30 * DAY)]
+            ).astype("datetime64[us]"),
+            kind=np.array(["purchase"] * (n + len(buyers)) + ["view"] * n, dtype=object),
         )
         row = action_effect(
             nba.to_firings(), later, outcome="purchase", window="7 days",
@@ -195,3 +195,24 @@ class TestHoldout:
         ).effect("call")  # fmt: skip
         assert (row["n_treated"], row["n_held_out"]) == (len(buyers), n - len(buyers))
         assert (row["rate_treated"], row["rate_held_out"]) == (1.0, 0.0)
+
+
+def test_an_infinite_value_does_not_hide_the_other_actions() -> None:
+    """An expected value that overflows to infinity (aov 1e308 * 10) made the action rank
+    first but count as ineligible, so customer a got no action at all although "small" was
+    eligible; now that action is left out for a, with a warning counting it."""
+    log = InteractionLog.from_arrays(
+        customer_id=["a", "b"],
+        timestamp=["2024-01-01T00:00Z"] * 2,
+        kind=["purchase"] * 2,
+        value=[1e308, 20.0],
+    )
+    t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
+    actions = [
+        Action("big", "true", "aov * 10", needs_consent=False),
+        Action("small", "true", "1", needs_consent=False),
+    ]
+    with pytest.warns(DataWarning, match="'aov \\* 10' is infinite for 1 customers"):
+        nba = next_best_action(t, actions)
+    assert nba.action.tolist() == ["small", "big"]
+    assert nba.value.tolist() == [1.0, 200.0]

@@ -17,9 +17,11 @@ from cxmodel._arguments import got, interaction_log
 from cxmodel._result import plain
 from cxmodel._stats import newcombe_interval, pooled_se, welch_interval, z_value
 from cxmodel._tables import MetricTable
-from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration
+from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration, to_us
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import read_kinds
+from cxmodel.log._observed import warn_after_data
 
 __all__ = [
     "ActionEffect",
@@ -29,6 +31,9 @@ __all__ = [
     "first_firings",
     "mixed_groups",
     "mixed_warning",
+    "read_until",
+    "warn_unknown_customers",
+    "warn_unobserved_windows",
     "window_bounds",
 ]
 
@@ -71,12 +76,13 @@ class ActionEffect(MetricTable):
 
 def _outcome_mask(log: InteractionLog, outcome: str | tuple[str, Any]) -> npt.NDArray[np.bool_]:
     if isinstance(outcome, str):
-        if outcome not in log.kinds.tolist():
-            warnings.warn(
-                f"the outcome kind {outcome!r} never occurs in the log: every rate is 0",
-                DataWarning,
-                stacklevel=3,
-            )
+        read_kinds(
+            log.kinds.tolist(),
+            [outcome],
+            argument="action_effect() outcome",
+            meaning="every rate is 0",
+            stacklevel=5,
+        )
         return np.asarray(log.kind_mask(outcome), dtype=bool)
     if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], str):
         column, value = outcome
@@ -118,15 +124,55 @@ def _windows(
     start: npt.NDArray[np.int64],
     stop: npt.NDArray[np.int64],
     values: npt.NDArray[np.float64] | None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], int]:
     """Per unit (customer code, start, stop): the outcome rows in ``(start, stop]`` and the sum
-    of their ``values``."""
+    of their ``values``, and how many of those rows have no value (NaN, summed as 0)."""
     rows, lo, hi = window_bounds(log, mask, codes, start, stop)
     counts = hi - lo
     if values is None:
-        return counts, np.zeros(len(codes))
-    cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(values[rows]))])
-    return counts, cum[hi] - cum[lo]
+        return counts, np.zeros(len(codes)), 0
+    read = values[rows]
+    cum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(read))])
+    blank = np.concatenate([[0], np.cumsum(np.isnan(read))])
+    return counts, cum[hi] - cum[lo], int((blank[hi] - blank[lo]).sum())
+
+
+def read_until(log: InteractionLog, as_of: TimeLike | None) -> int:
+    """The time (microseconds) up to which outcomes are read: ``as_of``, or by default the
+    end of the log's observation (:attr:`~cxmodel.log.InteractionLog.observed_until`; 0 for
+    an empty log)."""
+    if as_of is not None:
+        return to_us(as_of, what="as_of")
+    return log.observed_until or 0
+
+
+def warn_unobserved_windows(
+    log: InteractionLog, end: int, unobserved: int, *, caller: str, stacklevel: int = 3
+) -> None:
+    """Warn that ``unobserved`` customers were measured over windows that end after the log's
+    last interaction, because ``as_of`` (``end``) declared the data complete until later: an
+    outcome in that span, if there was one, is not in the log, so they count without it."""
+    if unobserved:
+        warn_after_data(
+            log.observed_until,
+            end,
+            f"{unobserved} customers' windows end in it, so an outcome there counts as none",
+            caller=caller,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def warn_unknown_customers(unknown: int, fired: int, *, caller: str, stacklevel: int = 3) -> None:
+    """Warn that ``unknown`` of the ``fired`` customers measured have no interaction in the
+    log, so they count as without any outcome (firings of another log, or a log filtered
+    before the call)."""
+    if unknown:
+        warnings.warn(
+            f"{caller}: {unknown} of the {fired} customers measured never occur in the log, so "
+            "they count as without any outcome; pass the log the firings were evaluated on",
+            DataWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def customer_codes_of(log: InteractionLog, ids: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
@@ -271,9 +317,11 @@ def action_effect(
         a :class:`~cxmodel.errors.DataWarning` names each trigger whose ``mde`` is above it
         (the holdout, or the number of customers, is too small to see it).
     as_of
-        The time up to which the log is complete (default: its last interaction). Customers
-        whose window ends later are left out (``n_pending``), with a warning: their outcome
-        is not known yet.
+        The time up to which the log is complete (default: the end of its observation,
+        :attr:`~cxmodel.log.InteractionLog.observed_until`). Customers whose window ends
+        later are left out (``n_pending``), with a warning: their outcome is not known yet.
+        An ``as_of`` after the log's last interaction declares the span between them
+        observed and empty; a warning counts the customers whose window ends in it.
 
     Warns
     -----
@@ -282,7 +330,16 @@ def action_effect(
         or a contact policy stopped some
         (held-out customers then include customers who would not have been contacted, so the
         groups differ by more than the action), when no trigger has held-out customers, and
-        for ``expected_effect`` above.
+        for ``expected_effect`` above. With counts: when measured customers never occur in the log
+        (they count as without the outcome), when windows end after the log's last
+        interaction (``as_of`` later than the data), and when outcome interactions have no
+        ``value`` (NaN counts 0).
+
+    Raises
+    ------
+    SchemaError
+        An ``outcome`` kind that is neither in the log nor a standard kind (with a
+        did-you-mean), an ``outcome`` column or ``value`` column the log lacks.
 
     Examples
     --------
@@ -290,9 +347,10 @@ def action_effect(
     >>> from cxmodel.triggers import evaluate, parse
     >>> rules = parse("trigger welcome:\\n    when signup\\n    emit coupon\\n    holdout 50%")
     >>> ids = [f"c{i}" for i in range(8)]
-    >>> log = InteractionLog.from_arrays(
-    ...     customer_id=ids + ids[:4], kind=["signup"] * 8 + ["purchase"] * 4,
-    ...     timestamp=["2024-01-01T00:00Z"] * 8 + ["2024-01-05T00:00Z"] * 4)
+    >>> log = InteractionLog.from_arrays(  # the export runs to Feb 1 (the last views)
+    ...     customer_id=ids + ids[:4] + ids, kind=["signup"] * 8 + ["purchase"] * 4 + ["view"] * 8,
+    ...     timestamp=["2024-01-01T00:00Z"] * 8 + ["2024-01-05T00:00Z"] * 4
+    ...     + ["2024-02-01T00:00Z"] * 8)
     >>> firings = evaluate(rules, log, as_of="2024-02-01T00:00Z")
     >>> effect = action_effect(firings, log, outcome="purchase", window="14 days",
     ...                        as_of="2024-02-01T00:00Z")
@@ -323,11 +381,8 @@ def action_effect(
         if value not in log:
             raise SchemaError(f"value column {value!r} is not in the log")
         amounts = np.asarray(log.numeric(value), dtype=np.float64)
-    end = int(log.timestamps.max()) if len(log) else 0
-    if as_of is not None:
-        from cxmodel._time import to_us
-
-        end = to_us(as_of)
+    end = read_until(log, as_of)
+    until = log.observed_until if log.observed_until is not None else end
     rows: list[dict[str, Any]] = []
     if not held:
         warnings.warn(
@@ -335,6 +390,7 @@ def action_effect(
             DataWarning,
             stacklevel=2,
         )
+    measured = unknown = unobserved = blank = 0
     for name in sorted(held):
         groups = []
         pending = 0
@@ -348,9 +404,13 @@ def action_effect(
             pending += int((~closed).sum())
             ids, start, stop = ids[closed], start[closed], stop[closed]
             codes = customer_codes_of(log, ids)
-            counts, sums = _windows(log, mask, codes, start, stop, amounts)
+            counts, sums, no_value = _windows(log, mask, codes, start, stop, amounts)
             hit = (counts > 0) & (codes >= 0)
             groups.append((hit.astype(np.float64), np.where(codes >= 0, sums, 0.0)))
+            measured += len(codes)
+            unknown += int((codes < 0).sum())
+            unobserved += int((stop > until).sum())
+            blank += no_value
         row = _row(name, groups, z, level, value is not None)
         row["n_pending"] = pending
         rows.append(row)
@@ -372,6 +432,15 @@ def action_effect(
                 DataWarning,
                 stacklevel=2,
             )
+    warn_unknown_customers(unknown, measured, caller="action_effect()")
+    warn_unobserved_windows(log, end, unobserved, caller="action_effect()")
+    if blank:
+        warnings.warn(
+            f"action_effect(): {blank} outcome interactions in the windows have no {value!r} "
+            "value (NaN); they count 0 in the value columns",
+            DataWarning,
+            stacklevel=2,
+        )
     names = ["trigger", "n_treated", "n_held_out", "rate_treated", "rate_held_out",
              "difference", "ci_low", "ci_high", "lift", "mde", "n_pending"]  # fmt: skip
     if value is not None:

@@ -22,7 +22,7 @@ from cxmodel._stats import (
     z_value,
 )
 from cxmodel._tables import MetricTable
-from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration, to_us
+from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._effect import (
@@ -31,6 +31,9 @@ from cxmodel.metrics._effect import (
     first_firings,
     mixed_groups,
     mixed_warning,
+    read_until,
+    warn_unknown_customers,
+    warn_unobserved_windows,
     window_bounds,
 )
 
@@ -103,10 +106,13 @@ class RecoveryRates(MetricTable):
 @attrs.frozen
 class _Outcome:
     """Per measure of one arm: the values of the customers measured (0/1 for shares) and
-    how many were left out with their window open."""
+    how many were left out with their window open; the customers who never occur in the log
+    and those measured over a window that ends after the log's last interaction."""
 
     values: dict[str, npt.NDArray[np.float64]]
     pending: dict[str, int]
+    unknown: int
+    unobserved: int
 
 
 def recovery_rate(
@@ -177,7 +183,10 @@ def recovery_rate(
     level
         Confidence level of the intervals.
     as_of
-        The time up to which the log is complete (default: its last interaction).
+        The time up to which the log is complete (default: the end of its observation,
+        :attr:`~cxmodel.log.InteractionLog.observed_until`). An ``as_of`` after the log's
+        last interaction declares the span between them observed and empty; a warning counts
+        the customers measured over windows that end in it.
 
     Warns
     -----
@@ -185,7 +194,9 @@ def recovery_rate(
         When a trigger has no held-out customers (no difference can be measured), when
         measures are pending, when acknowledged ids match no emitted firing, and when the
         rule also refused firings for lack of consent or a contact policy stopped some (the
-        held-out group then includes customers who would not have been contacted).
+        held-out group then includes customers who would not have been contacted). With
+        counts: when measured customers never occur in the log (they count as not having
+        responded or come back) and when windows end after the log's last interaction.
 
     Raises
     ------
@@ -203,10 +214,11 @@ def recovery_rate(
     ...     emit follow_up
     ...     holdout 50%''')
     >>> ids = ["c1", "c2", "c3", "c4"]
-    >>> log = InteractionLog.from_arrays(
-    ...     customer_id=ids + ids, kind=["survey"] * 8, metric=["nps"] * 8,
-    ...     score=[3.0, 5.0, 2.0, 6.0, 9.0, 4.0, 8.0, 7.0],
-    ...     timestamp=["2024-01-01T00:00Z"] * 4 + ["2024-02-01T00:00Z"] * 4)
+    >>> log = InteractionLog.from_arrays(  # the export runs to Jun 1 (the last views)
+    ...     customer_id=ids * 3, kind=["survey"] * 8 + ["view"] * 4, metric=["nps"] * 8 + [None] * 4,
+    ...     score=[3.0, 5.0, 2.0, 6.0, 9.0, 4.0, 8.0, 7.0] + [None] * 4,
+    ...     timestamp=["2024-01-01T00:00Z"] * 4 + ["2024-02-01T00:00Z"] * 4
+    ...     + ["2024-06-01T00:00Z"] * 4)
     >>> firings = evaluate(rules, log, as_of="2024-06-01T00:00Z")
     >>> ack = [f.firing_id for f in firings if f.customer_id == "c1"]
     >>> rates = recovery_rate(firings, log, acknowledged=ack, metric="nps", retention=(),
@@ -250,9 +262,7 @@ def recovery_rate(
                 DataWarning,
                 stacklevel=2,
             )
-    end = int(log.timestamps.max()) if len(log) else 0
-    if as_of is not None:
-        end = to_us(as_of, what="as_of")
+    end = read_until(log, as_of)
     answers, score = _score_rows(log, metric)
     spec = _Measures(
         log=log,
@@ -273,6 +283,7 @@ def recovery_rate(
     measures += horizon_names
     none = np.zeros(0, dtype=np.int64)
     rows: list[dict[str, Any]] = []
+    measured = unknown = unobserved = 0
     for name in sorted(set(first_emitted) | set(first_held)):
         at = where_emitted[first_emitted.get(name, none)]
         arms = {"emitted": at}
@@ -282,6 +293,10 @@ def recovery_rate(
         arms["held out"] = where_held[first_held.get(name, none)]
         outcomes = {group: spec.of(cust[at], time[at]) for group, at in arms.items()}
         base = outcomes["held out"]
+        for group in ("emitted", "held out"):
+            measured += len(arms[group])
+            unknown += outcomes[group].unknown
+            unobserved += outcomes[group].unobserved
         for group, outcome in outcomes.items():
             versus = None if group == "held out" else base
             rows += [_row(name, group, m, outcome, versus, z, level) for m in measures]
@@ -302,6 +317,8 @@ def recovery_rate(
             )
         if name in mixed and len(arms["held out"]):
             warnings.warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
+    warn_unknown_customers(unknown, measured, caller="recovery_rate()")
+    warn_unobserved_windows(log, end, unobserved, caller="recovery_rate()")
     columns: dict[str, npt.NDArray[Any]] = {}
     for column in _COLUMNS:
         data = [r[column] for r in rows]
@@ -389,9 +406,12 @@ class _Measures:
         codes = customer_codes_of(self.log, customers)
         values: dict[str, npt.NDArray[np.float64]] = {}
         pending: dict[str, int] = {}
+        until = self.log.observed_until if self.log.observed_until is not None else self.end
+        late = np.zeros(len(codes), dtype=bool)
         if self.answers is not None and self.threshold is not None:
             stop = add_duration(start, self.window)
             closed = stop <= self.end
+            late |= closed & (stop > until)
             rows, lo, hi = window_bounds(
                 self.log, self.answers, codes[closed], start[closed], stop[closed]
             )
@@ -405,12 +425,13 @@ class _Measures:
         for horizon, name in zip(self.horizons, self.names, strict=True):
             stop = add_duration(start, horizon)
             closed = stop <= self.end
+            late |= closed & (stop > until)
             _, lo, hi = window_bounds(
                 self.log, self.comes_back, codes[closed], start[closed], stop[closed]
             )
             values[name] = (hi > lo).astype(np.float64)
             pending[name] = int((~closed).sum())
-        return _Outcome(values, pending)
+        return _Outcome(values, pending, int((codes < 0).sum()), int(late.sum()))
 
 
 def _row(

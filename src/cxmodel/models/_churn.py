@@ -23,13 +23,13 @@ from cxmodel._result import Result
 from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.log._observed import check_as_of, first_time
+from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.models._base import FloatArray
 from cxmodel.models._betageo import BetaGeo
 from cxmodel.models._churn_extras import ExtraFeatures, extra_reason
 from cxmodel.models._cox import CoxPH
 from cxmodel.models._hazard import DiscreteHazard
-from cxmodel.models._rfm import rfm_summary
+from cxmodel.models._rfm import summarise_purchases
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -256,7 +256,9 @@ class _Builder:
         out = np.full(n, np.nan)
         if self.buy_log is None:
             return out, None
-        summary = rfm_summary(self.buy_log, as_of=np.datetime64(clock, "us"), freq="W")
+        summary = summarise_purchases(
+            self.buy_log, as_of=np.datetime64(clock, "us"), freq="W", kind="purchase", value="value"
+        )  # churn_risk says itself when the clock is after the data
         idx = np.searchsorted(self.customers, summary.customer_id)
         model = self.model
         if model is None or model is True:
@@ -595,7 +597,8 @@ def churn_risk(
     customer-initiated kinds in :data:`ACTIVITY_KINDS`) in (as_of, as_of + horizon]. The model
     is trained on the snapshot t0 = as_of - horizon: features from the rows at or before t0,
     outcome the time to each customer's next activity in (t0, as_of], censored at the horizon.
-    It is then applied to the features at ``as_of``; rows after ``as_of`` are never read.
+    It is then applied to the features at ``as_of``; rows after ``as_of`` are never read. A
+    feature equal for every training customer (up to rounding) is left out.
 
     Parameters
     ----------
@@ -628,6 +631,18 @@ def churn_risk(
     Returns
     -------
     ChurnRisk
+
+    Raises
+    ------
+    DataError
+        When no customer came back in (t0, as_of] (nothing to learn; the message names an
+        ``as_of`` after the data), or the log has no rows before t0.
+
+    Warns
+    -----
+    DataWarning
+        When ``as_of`` is after the log's last interaction: the training outcome then spans
+        time nobody observed, and the warning counts the customers labelled as not coming back.
 
     Examples
     --------
@@ -671,6 +686,7 @@ def churn_risk(
     np.minimum.at(first_next, codes[act], ts[act])
     nxt = first_next[np.searchsorted(log.customers, train_ids)]
     returned = nxt <= cutoff
+    _check_training_outcome(log, returned, cutoff, h_days)
     wait_days = np.where(returned, (nxt - t0) / US_PER_DAY, h_days)
     notes: list[str] = []
     extras = ExtraFeatures.build(log, traits, usage, tuple(_FEATURES))
@@ -681,7 +697,9 @@ def churn_risk(
     names = train.names
     mean = train.X.mean(axis=0)
     scale = train.X.std(axis=0)
-    keep = scale > 0
+    # a feature equal for every customer has a standard deviation of rounding error (1e-16),
+    # not 0: standardising by it would scale the scoring values by 1e16
+    keep = scale > 1e-9 * np.maximum(np.abs(mean), 1e-12)
     names = tuple(n for n, k in zip(names, keep) if k)
     mean, scale = mean[keep], scale[keep]
 
@@ -744,6 +762,37 @@ def churn_risk(
         training_churn_rate=float(np.mean(~returned)),
         notes=tuple(notes),
     )
+
+
+def _check_training_outcome(
+    log: InteractionLog, returned: npt.NDArray[np.bool_], cutoff: int, h_days: float
+) -> None:
+    """Refuse a training snapshot in which no customer came back (nothing to learn from,
+    most often an ``as_of`` after the data); warn when the horizon before ``as_of`` runs past
+    the log's last interaction, counting the customers labelled as not coming back."""
+    until = log.observed_until
+    after = until is not None and cutoff > until
+    if not returned.any():
+        why = (
+            f"; as_of is {(cutoff - until) / US_PER_DAY:,.1f} days after the log's last "
+            "interaction, so that span holds nobody: pass an as_of within the data"
+            if after and until is not None
+            else ": a longer horizon or other activity kinds may help"
+        )
+        raise DataError(
+            f"churn_risk(): none of the {returned.size} customers seen one horizon "
+            f"({h_days:g} days) before as_of was active again by as_of, so the model has "
+            f"nothing to learn from{why}"
+        )
+    if after and not returned.all():
+        warn_after_data(
+            until,
+            cutoff,
+            f"{int((~returned).sum())} of the {returned.size} training customers are labelled "
+            "as not coming back, over a horizon that includes it",
+            caller="churn_risk()",
+            stacklevel=4,
+        )
 
 
 def _subset(f: _Features, names: tuple[str, ...]) -> _Features:
@@ -955,7 +1004,13 @@ def validate_churn(
     p_alive = np.ones(len(risk))
     buys = past.kind_mask("purchase")
     if buys.any():
-        summary = rfm_summary(past.filter(buys), as_of=np.datetime64(cutoff, "us"), freq="W")
+        summary = summarise_purchases(
+            past.filter(buys),
+            as_of=np.datetime64(cutoff, "us"),
+            freq="W",
+            kind="purchase",
+            value="value",
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             bg = BetaGeo()

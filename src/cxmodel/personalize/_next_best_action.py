@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ import numpy.typing as npt
 from cxmodel._arguments import customer_table, of_type
 from cxmodel._holdout import held_out_customers
 from cxmodel._result import Result, column
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.expr._checked import evaluate_checked, table_namespace
 
 if TYPE_CHECKING:
@@ -159,7 +160,8 @@ def next_best_action(
     """Rank the declared actions for every customer.
 
     An action is eligible when its ``eligible`` condition holds, its expected ``value`` is a
-    number (not missing) and, if ``needs_consent``, the customer's ``consent_marketing`` is true.
+    finite number (not missing; an infinite one, an overflow, warns) and, if
+    ``needs_consent``, the customer's ``consent_marketing`` is true.
     Eligible actions are ranked by expected value, highest first; ties go to the action declared
     first. Everything is evaluated column-wise over the table.
 
@@ -227,7 +229,15 @@ def next_best_action(
         label = f"action {act.name!r}"
         ok = evaluate_checked(label, act.eligible, columns, schema, n, "bool").astype(bool)
         v = evaluate_checked(label, act.value, columns, schema, n, "float").astype(np.float64)
-        ok &= ~np.isnan(v)
+        infinite = int((ok & np.isinf(v)).sum())
+        if infinite:
+            warnings.warn(
+                f"{label}: the expected value {act.value!r} is infinite for {infinite} "
+                "customers (an overflow); the action is not eligible for them",
+                DataWarning,
+                stacklevel=2,
+            )
+        ok &= np.isfinite(v)
         if act.needs_consent:
             ok &= consent
         values[ok, j] = v[ok]
