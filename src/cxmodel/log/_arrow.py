@@ -157,7 +157,8 @@ def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> 
 
 
 def log_to_arrow(log: InteractionLog) -> Any:
-    """An Arrow table of the log: dictionary strings, UTC microsecond timestamps, float64."""
+    """An Arrow table of the log: dictionary strings, UTC microsecond timestamps, float64
+    numbers and bools (null for missing)."""
     pa = import_optional("pyarrow", "InteractionLog.to_arrow()")
     arrays: dict[str, Any] = {}
     for name in log.columns:
@@ -167,6 +168,9 @@ def log_to_arrow(log: InteractionLog) -> Any:
             )
         elif log.schema[name] == "float":
             arrays[name] = pa.array(log.numeric(name), type=pa.float64())
+        elif log.schema[name] == "bool":
+            values = log.numeric(name)
+            arrays[name] = pa.array(values == 1.0, type=pa.bool_(), mask=np.isnan(values))
         else:
             codes, cats = log.categorical(name)
             indices = pa.array(codes, type=pa.int32(), mask=codes < 0)
