@@ -16,7 +16,7 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 
-__all__ = ["CATALOGUE", "Row", "record_of", "rows_from"]
+__all__ = ["CATALOGUE", "STANDARD_FIELDS", "Row", "record_of", "rows_from"]
 
 #: The customer of a catalogue event's :class:`Row` (an event that belongs to no customer);
 #: never a customer's id, which is non-empty text.
@@ -26,6 +26,8 @@ _NUMERIC = frozenset(("value", "score", "sentiment"))
 _REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
 _TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
 _CHECKED = _NUMERIC | _TEXT
+#: The fields whose type is fixed (numbers, or text), whatever an interaction sends.
+STANDARD_FIELDS = _CHECKED | _REQUIRED
 _STANDARD = question_catalogue()
 _OBJECT_FIELDS = (
     "interaction_id",
@@ -340,6 +342,8 @@ def _rows_from_log(log: Any) -> list[Row]:
             codes, cats = log.categorical(name)
             table = np.array([*np.asarray(cats, dtype=object).tolist(), None], dtype=object)
             columns[name] = table[np.asarray(codes)[order]].tolist()
+        elif typ == "bool":  # True/False objects, None for missing
+            columns[name] = np.asarray(log.column(name), dtype=object)[order].tolist()
         else:
             values = np.asarray(log.numeric(name), dtype=np.float64)[order]
             columns[name] = [None if v != v else v for v in values.tolist()]
