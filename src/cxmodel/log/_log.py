@@ -629,12 +629,12 @@ class InteractionLog:
         """
         from cxmodel.log._arrow import arrow_to_columns, declared_dtypes
 
-        columns = arrow_to_columns(data, mapping=mapping)
+        columns, types = arrow_to_columns(data, mapping=mapping)
         return cls._from_columns(
             columns,
             timezone=timezone,
             errors=errors,
-            dtypes=declared_dtypes(dtypes, mapping),
+            dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,
             questions=questions,
         )
