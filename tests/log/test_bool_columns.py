@@ -168,7 +168,7 @@ class TestRoundTrips:
     def test_pandas(self) -> None:
         """to_pandas gives the nullable 'boolean' dtype; numpy bool and 'boolean' columns
         are read as bool columns."""
-        pd = pytest.importorskip("pandas")
+        pytest.importorskip("pandas")
         log = vip_log([True, None, False])
         frame = log.to_pandas()
         assert str(frame["vip"].dtype) == "boolean"
