@@ -302,10 +302,12 @@ class InteractionLog:
             Touchpoint catalogue used to fill missing ``channel`` and ``stage`` values from the
             ``touchpoint`` column; ``None`` disables it.
         dtypes
-            Column name -> ``"string"`` or ``"float"`` for properties. Without it, ``value``,
-            ``score`` and ``sentiment`` are numbers, columns of numbers (float64-exact, and not
-            named like an id: ``order_id``, ``sku``, ``zip``) are numbers, everything else is
-            text. ``log.schema`` is a valid ``dtypes``.
+            Column name -> ``"string"``, ``"float"`` or ``"bool"`` for properties. Without it,
+            ``value``, ``score`` and ``sentiment`` are numbers, columns of numbers (float64-exact,
+            and not named like an id: ``order_id``, ``sku``, ``zip``) are numbers, columns whose
+            values are all bools are bools, everything else is text. A declared ``"bool"`` reads
+            ``true``/``false`` (any case) and ``1``/``0``, as text or numbers. ``log.schema`` is
+            a valid ``dtypes``.
         kinds
             Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``;
             names not listed are kept.
