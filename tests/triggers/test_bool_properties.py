@@ -30,6 +30,7 @@ CONDITIONS = [
     "not (p.vip == true)",
     "p.vip in [true]",
     "(p.vip ?? false) == false",
+    "p.vip ?? false",
 ]
 VALUES = [True, False, None]
 
@@ -194,11 +195,16 @@ class TestStreamingRefusals:
              "'t' uses it as a condition; send true or false, or leave the field out"),
             ("p.vip == true", "True", "record 2: vip 'True' is not true or false (field 'vip'), "
              "and rule 't' uses it as a condition; send true or false, or leave the field out"),
+            ("p.vip ?? false", "no", "record 2: vip 'no' is not true or false (field 'vip'), "
+             "and rule 't' uses it as a condition; send true or false, or leave the field out"),
             ('p.vip == "True"', True, "record 2: vip True is true or false (field 'vip'), and "
              "rule 't' compares it with 'True'; compare it with true or false, or use it as a "
              "condition (where vip)"),
         ],
-        ids=["text-as-condition", "number-under-not", "text-equal-true", "bool-equal-text"],
+        ids=[
+            "text-as-condition", "number-under-not", "text-equal-true", "text-defaulted",
+            "bool-equal-text",
+        ],
     )  # fmt: skip
     def test_refused_before_any_is_taken_in(self, condition: str, value: Any, message: str) -> None:
         """What the checker refuses against a log, the engine refuses for the call, taking

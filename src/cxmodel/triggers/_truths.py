@@ -71,6 +71,11 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
         return None
 
     def condition(node: Expr | None) -> None:
+        """``node`` is read as true/false: a property there must hold a bool (either side
+        of a ``??`` is read so too)."""
+        while isinstance(node, Binary) and node.op == "??":
+            condition(node.left)
+            node = node.right
         name = None if node is None else field(node)
         if name is not None:
             uses.conditions.setdefault(name, rule.name)
