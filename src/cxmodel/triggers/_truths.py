@@ -10,7 +10,7 @@ takes any in, as it refuses text where a rule computes with numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from cxmodel.errors import SchemaError
@@ -136,22 +136,25 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
     if not uses:
         return
     listed = rows if isinstance(rows, list) else list(rows)
-    for j, row in enumerate(listed):
-        fields: Mapping[str, Any] = row.fields
-        where = "record" if len(listed) == 1 else f"record {j + 1}"
-        for name, rule in uses.conditions.items():
-            value = fields.get(name)
-            if value is not None and not isinstance(value, bool):
+
+    def where(j: int) -> str:
+        return "record" if len(listed) == 1 else f"record {j + 1}"
+
+    for name, rule in uses.conditions.items():
+        for j, row in enumerate(listed):
+            value = row.fields.get(name)
+            if value is not None and value.__class__ is not bool:
                 raise SchemaError(
-                    f"{where}: {name} {value!r} is not true or false (field {name!r}), and "
+                    f"{where(j)}: {name} {value!r} is not true or false (field {name!r}), and "
                     f"rule {rule!r} uses it as a condition; send true or false, or leave the "
                     "field out"
                 )
-        for name, (rule, literal) in uses.compared.items():
-            value = fields.get(name)
-            if isinstance(value, bool):
+    for name, (rule, literal) in uses.compared.items():
+        for j, row in enumerate(listed):
+            value = row.fields.get(name)
+            if value.__class__ is bool:
                 raise SchemaError(
-                    f"{where}: {name} {value!r} is true or false (field {name!r}), and rule "
+                    f"{where(j)}: {name} {value!r} is true or false (field {name!r}), and rule "
                     f"{rule!r} compares it with {literal!r}; compare it with true or false, "
                     f"or use it as a condition (where {name})"
                 )
