@@ -100,3 +100,25 @@ class TestEvaluate:
                          as_of=AS_OF)  # fmt: skip
         with pytest.raises(SchemaError, match="time zone"):
             cxd.evaluate(triggers.parse(triggers.EXAMPLE_RULES), parts, as_of="2024-12-31")
+
+
+class TestBoolProperty:
+    @pytest.mark.parametrize("condition", ["p.vip", "not p.vip", "p.vip == false"])
+    def test_a_nullable_bool_column_in_partitions(self, condition: str) -> None:
+        """A pandas 'boolean' column, missing on some rows and on every row of some
+        partitions, is a bool column in each partition, and fires as in one process."""
+        pd = pytest.importorskip("pandas")
+        vips = [True, False, None, True, None, None, None, None, False, True, None, False]
+        frame = pd.DataFrame(
+            {
+                "customer_id": [f"c{j % 5}" for j in range(len(vips))],
+                "timestamp": pd.date_range("2024-01-01", periods=len(vips), freq="D", tz="UTC"),
+                "kind": ["purchase"] * len(vips),
+                "vip": pd.array(vips, dtype="boolean"),
+            }
+        )
+        rules = triggers.parse(f"trigger t:\n    when purchase as p where {condition}\n    emit x")
+        one = triggers.evaluate(rules, InteractionLog.from_pandas(frame), as_of=AS_OF)
+        got = cxd.evaluate(rules, uneven(frame, [4, 0, 4, 4]), as_of=AS_OF)
+        assert len(one)
+        assert got.to_dict() == one.to_dict()

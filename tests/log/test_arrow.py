@@ -53,7 +53,8 @@ class TestArrowToColumns:
                 "value": pa.array([1.5, None], type=pa.float32()),
             }
         )
-        columns = arrow_to_columns(table)
+        columns, types = arrow_to_columns(table)
+        assert types == {}
         assert columns["customer_id"].tolist() == [1, 2]
         assert np.dtype("datetime64[ms]") == columns["timestamp"].dtype
         assert columns["value"].dtype == np.float64 and np.isnan(columns["value"][1])
@@ -65,7 +66,7 @@ class TestArrowToColumns:
         )
         with pytest.raises(SchemaError, match=r"required column 'timestamp' is missing.*mapping="):
             arrow_to_columns(table, mapping={"user": "customer_id"})
-        columns = arrow_to_columns(table, mapping={"user": "customer_id", "ts": "timestamp"})
+        columns, _ = arrow_to_columns(table, mapping={"user": "customer_id", "ts": "timestamp"})
         assert list(columns) == ["customer_id", "timestamp", "kind"]
 
     def test_not_arrow(self) -> None:

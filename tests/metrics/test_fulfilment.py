@@ -152,6 +152,15 @@ class TestOnTimeDelivery:
         assert isinstance(r, RateResult)
         assert (r.numerator, r.n) == (2, 4)
 
+    def test_bools(self) -> None:
+        """A bool column (JSON true/false) is the late flag itself; missing is left out."""
+        log = _deliveries([False, True, True, None])
+        assert log.schema["late"] == "bool"
+        with pytest.warns(DataWarning, match="1 of 4 deliveries"):
+            r = on_time_delivery_rate(log)
+        assert isinstance(r, RateResult)
+        assert (r.numerator, r.n) == (1, 3)
+
     def test_by_period(self) -> None:
         """One row per month of delivery."""
         t = on_time_delivery_rate(_deliveries(["no", "yes", "no"]), period="month")

@@ -135,6 +135,19 @@ def test_features_from_a_small_log() -> None:
         churn_features(log, as_of="2024-03-01T00:00Z", activity=["veiw"])
 
 
+def test_a_bool_late_flag_counts_as_the_words_do() -> None:
+    """late as JSON true/false (a bool column) gives the late deliveries "yes"/"no" gives."""
+    log = _small_log()
+    words = log.column("late")
+    flags = np.where(words == None, None, words == "yes")  # noqa: E711 (elementwise)
+    flagged = log.with_column("late", flags.astype(object))
+    assert flagged.schema["late"] == "bool"
+    as_words = churn_features(log, as_of="2024-03-01T00:00Z", p_alive=False)
+    as_bools = churn_features(flagged, as_of="2024-03-01T00:00Z", p_alive=False)
+    assert as_bools["late_deliveries"].sum() > 0
+    np.testing.assert_array_equal(as_bools["late_deliveries"], as_words["late_deliveries"])
+
+
 def test_small_log_scores_and_errors() -> None:
     log = _small_log()
     r = churn_risk(log, as_of="2024-04-01T00:00Z", horizon="30 days", p_alive=False)

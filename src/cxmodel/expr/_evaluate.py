@@ -146,6 +146,8 @@ class _Evaluator:
         if not ok.any():
             return out
         a, b = left[ok], right[ok]
+        if (a.dtype.kind, b.dtype.kind) in (("O", "b"), ("b", "O")):  # a bool column's objects
+            a, b = a.astype(object), b.astype(object)
         if (a.dtype.kind == "O") != (b.dtype.kind == "O"):
             out[ok] = op == "!="
             return out

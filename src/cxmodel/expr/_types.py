@@ -187,7 +187,11 @@ class _Checker:
                 literal = node.right if isinstance(node.right, Literal) else node.left
                 hint = None
                 if isinstance(literal, Literal) and isinstance(literal.value, str):
-                    hint = "remove the quotes if you meant a number"
+                    hint = (
+                        _bool_hint(node, literal.value)
+                        if "bool" in (left, right)
+                        else "remove the quotes if you meant a number"
+                    )
                 self.error("E303", node, f"cannot compare a {left} with a {right}", hint)
             elif node.op not in ("==", "!=") and left not in _ORDERED:
                 self.error("E303", node, f"{node.op!r} needs numbers, strings or times, got {left}")
@@ -199,6 +203,21 @@ class _Checker:
         self.numeric(node.left, left, repr(node.op))
         self.numeric(node.right, right, repr(node.op))
         return "float"
+
+
+def _bool_hint(node: Binary, text: str) -> str:
+    """A hint for comparing a condition (a bool property) with text: the condition itself,
+    or a comparison with ``true``/``false``, when the text spells one of them."""
+    other = node.left if isinstance(node.right, Literal) else node.right
+    truth = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
+    if truth is None:
+        return (
+            f"{other} is true or false: use it as a condition, e.g. 'where {other}' or "
+            f"'not {other}', or compare it with true or false"
+        )
+    if truth == (node.op == "=="):
+        return f"did you mean '{other}' (or '{other} == true')?"
+    return f"did you mean 'not {other}' (or '{other} == false')?"
 
 
 def check_expr(

@@ -720,13 +720,13 @@ def read_parquet(
                 "lines use read_csv() or read_jsonl()"
             ) from None
         _stage_done(bar, "parse", table.num_rows)
-        columns = arrow_to_columns(table, mapping=mapping)
+        columns, types = arrow_to_columns(table, mapping=mapping)
         _stage_done(bar, "validate", table.num_rows)
         log = InteractionLog._from_columns(
             columns,
             timezone=timezone,
             errors=errors,
-            dtypes=declared_dtypes(dtypes, mapping),
+            dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,
             questions=questions,
             source=source,

@@ -10,7 +10,7 @@ import numpy as np
 from cxmodel._arguments import mapping_value
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
-from cxmodel.log._columns import Encoded
+from cxmodel.log._columns import NUMERIC_STANDARD, REQUIRED, STRING_STANDARD, Encoded
 
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
@@ -127,8 +127,22 @@ def _to_numpy(column: Any, pa: Any, name: str = "column") -> Any:
     return out_obj
 
 
-def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Read any Arrow PyCapsule stream (or pyarrow table) into named numpy columns."""
+def arrow_to_columns(
+    data: Any, *, mapping: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read any Arrow PyCapsule stream (or pyarrow table) into named numpy columns, and the
+    types the Arrow schema gives properties: ``"bool"`` for a bool column, so that one
+    holding only nulls (a partition without a value) is a bool column still.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> table = pa.table({"customer_id": ["a"], "timestamp": [0], "kind": ["view"],
+    ...                   "vip": pa.array([None], pa.bool_())})
+    >>> columns, types = arrow_to_columns(table)
+    >>> columns["vip"].tolist(), types
+    ([None], {'vip': 'bool'})
+    """
     pa = import_optional("pyarrow", "InteractionLog.from_arrow()")
     if isinstance(data, pa.Table):
         table = data
@@ -141,6 +155,12 @@ def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> 
     names = list(table.column_names)
     renamed = apply_mapping(names, mapping)
     columns = {renamed[name]: _to_numpy(table.column(i), pa, name) for i, name in enumerate(names)}
+    fixed = {"timestamp", *REQUIRED, *STRING_STANDARD, *NUMERIC_STANDARD}
+    types = {
+        renamed[name]: "bool"
+        for name, field in zip(names, table.schema, strict=True)
+        if pa.types.is_boolean(field.type) and renamed[name] not in fixed
+    }
     for required in ("customer_id", "timestamp", "kind"):
         if required not in columns:
             raise SchemaError(
@@ -153,11 +173,12 @@ def arrow_to_columns(data: Any, *, mapping: Mapping[str, str] | None = None) -> 
             whole = np.isfinite(ids) & (ids == np.round(ids)) & (np.abs(ids) < 2**53)
         if whole.all():  # float ids that are whole numbers: their integer digits, exactly
             columns["customer_id"] = ids.astype(np.int64)
-    return columns
+    return columns, types
 
 
 def log_to_arrow(log: InteractionLog) -> Any:
-    """An Arrow table of the log: dictionary strings, UTC microsecond timestamps, float64."""
+    """An Arrow table of the log: dictionary strings, UTC microsecond timestamps, float64
+    numbers and bools (null for missing)."""
     pa = import_optional("pyarrow", "InteractionLog.to_arrow()")
     arrays: dict[str, Any] = {}
     for name in log.columns:
@@ -167,6 +188,9 @@ def log_to_arrow(log: InteractionLog) -> Any:
             )
         elif log.schema[name] == "float":
             arrays[name] = pa.array(log.numeric(name), type=pa.float64())
+        elif log.schema[name] == "bool":
+            values = log.numeric(name)
+            arrays[name] = pa.array(values == 1.0, type=pa.bool_(), mask=np.isnan(values))
         else:
             codes, cats = log.categorical(name)
             indices = pa.array(codes, type=pa.int32(), mask=codes < 0)

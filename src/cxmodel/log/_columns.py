@@ -33,6 +33,7 @@ __all__ = [
     "is_missing",
     "prepare_answers",
     "renamed",
+    "to_bool_column",
     "to_float_column",
     "to_text_column",
     "validate_rows",
@@ -433,6 +434,74 @@ def to_float_column(
         out[row] = number
     errors.update(reasons)
     return out
+
+
+_BOOL_TEXT = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
+
+
+def to_bool_column(
+    values: npt.NDArray[Any] | Encoded, column: str, errors: RowErrors
+) -> npt.NDArray[np.float64]:
+    """Convert a column to booleans stored as float64: 1.0 true, 0.0 false, NaN missing.
+
+    Missing is ``None``, a float NaN, or the empty string. Bools are kept; the text ``true``
+    and ``false`` (any case) and ``1`` and ``0``, and the numbers 1 and 0, are read as true and
+    false; anything else is recorded as a bad row.
+
+    Examples
+    --------
+    >>> errs = RowErrors()
+    >>> to_bool_column(np.array([True, "false", None, "yes"], dtype=object), "vip", errs).tolist()
+    [1.0, 0.0, nan, nan]
+    >>> errs.reasons
+    {3: "vip 'yes' is not true or false (column 'vip'); expected true, false, 1 or 0, or an empty field for missing"}
+    """
+    if isinstance(values, Encoded):  # text: each distinct value once
+        local = RowErrors()
+        parsed = to_bool_column(values.categories, column, local)
+        codes = values.codes
+        if local:
+            bad = np.flatnonzero(np.isin(codes, np.fromiter(local.reasons, dtype=np.int64)))
+            errors.add(bad, lambda row: local.reasons[int(codes[row])])
+        return np.asarray(np.append(parsed, np.nan)[codes], dtype=np.float64)
+    if values.dtype.kind == "b":
+        return values.astype(np.float64)
+    if values.dtype.kind in "iuf":
+        out = values.astype(np.float64)
+        bad = np.flatnonzero(~np.isnan(out) & (out != 0.0) & (out != 1.0))
+        errors.add(bad, lambda row: _not_bool(column, values[row]))
+        out[bad] = np.nan
+        return out
+    objects = values.astype(object)
+    out = np.full(objects.shape[0], np.nan)
+    present = np.flatnonzero(~is_missing(objects))
+    items = objects[present]
+    if set(map(type, items.tolist())) <= {bool, np.bool_}:  # the common case: bools only
+        out[present] = items.astype(np.float64)
+        return out
+    reasons: dict[int, str] = {}
+    for row, item in zip(present.tolist(), items.tolist(), strict=True):
+        if isinstance(item, (bool, np.bool_)):
+            out[row] = float(item)
+            continue
+        read: float | None = None
+        if isinstance(item, str):
+            read = _BOOL_TEXT.get(item.strip().lower())
+        elif isinstance(item, numbers.Real) and item in (0, 1):
+            read = float(item)
+        if read is None:
+            reasons[row] = _not_bool(column, item)
+        else:
+            out[row] = read
+    errors.update(reasons)
+    return out
+
+
+def _not_bool(column: str, item: object) -> str:
+    return (
+        f"{column} {show(item)} is not true or false (column {column!r}); expected true, false, "
+        "1 or 0, or an empty field for missing"
+    )
 
 
 def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:

@@ -43,6 +43,7 @@ from cxmodel.log._columns import (
     prepare_answers,
     raise_first,
     show,
+    to_bool_column,
     to_float_column,
     validate_rows,
 )
@@ -64,6 +65,8 @@ DTYPE_NAMES = {
     "text": "string",
     "float": "float",
     "number": "float",
+    "bool": "bool",
+    "boolean": "bool",
     "timestamp": "timestamp",
 }
 _KEY_LIKE = re.compile(
@@ -88,13 +91,14 @@ def is_key_like(name: str) -> bool:
 
 
 def check_dtypes(dtypes: Mapping[str, str] | None) -> dict[str, str]:
-    """Normalise ``dtypes=``: column name -> ``"string"``, ``"float"`` or ``"timestamp"``."""
+    """Normalise ``dtypes=``: column name -> ``"string"``, ``"float"``, ``"bool"`` or
+    ``"timestamp"``."""
     out: dict[str, str] = {}
     for name, declared in mapping_value(dtypes, "dtypes", "dtypes").items():
         kind = DTYPE_NAMES.get(declared) if isinstance(declared, str) else None
         if kind is None:
             raise SchemaError(
-                f"dtypes[{name!r}] is {declared!r}; expected 'string' or 'float' "
+                f"dtypes[{name!r}] is {declared!r}; expected 'string', 'float' or 'bool' "
                 "(or 'timestamp' for the timestamp column)"
             )
         fixed = (
@@ -136,6 +140,25 @@ def _as_array(values: Any) -> Any:
         out[:] = list(values) if values else []
         return out
     return np.asarray(values)
+
+
+def _infer_bool(values: npt.NDArray[Any]) -> bool:
+    """Whether a property column holds booleans: a bool dtype, or objects whose present values
+    are all bools (a column mixing bools with text or numbers is not one).
+
+    Examples
+    --------
+    >>> _infer_bool(np.array([True, None, False], dtype=object))
+    True
+    >>> _infer_bool(np.array([True, "no"], dtype=object)), _infer_bool(np.array([None], dtype=object))
+    (False, False)
+    """
+    if values.dtype.kind == "b":
+        return True
+    if values.dtype.kind != "O":
+        return False
+    kinds = set(map(type, values[~is_missing(values)].tolist()))
+    return bool(kinds) and kinds <= {bool, np.bool_}
 
 
 def _infer_numeric(values: npt.NDArray[Any]) -> bool:
@@ -184,7 +207,15 @@ class InteractionLog:
     ['view', 'view', 'purchase']
     """
 
-    __slots__ = ("_customers", "_input", "_observed_until", "_questions", "_rejected", "_sorted")
+    __slots__ = (
+        "_bools",
+        "_customers",
+        "_input",
+        "_observed_until",
+        "_questions",
+        "_rejected",
+        "_sorted",
+    )
 
     def __init__(
         self,
@@ -198,8 +229,11 @@ class InteractionLog:
         rejected: RejectedRows | None = None,
         questions: dict[str, Question] | None = None,
         observed_until: int | None = None,
+        bools: frozenset[str] = frozenset(),
     ) -> None:
-        # Private: use the named constructors. Arrays must already be sorted.
+        # Private: use the named constructors. Arrays must already be sorted. ``bools`` names
+        # the columns of ``numeric`` that hold booleans (1.0 true, 0.0 false, NaN missing).
+        self._bools = bools
         self._questions = questions if questions is not None else question_catalogue()
         if observed_until is None and timestamps.shape[0]:
             observed_until = int(timestamps.max())
@@ -268,10 +302,12 @@ class InteractionLog:
             Touchpoint catalogue used to fill missing ``channel`` and ``stage`` values from the
             ``touchpoint`` column; ``None`` disables it.
         dtypes
-            Column name -> ``"string"`` or ``"float"`` for properties. Without it, ``value``,
-            ``score`` and ``sentiment`` are numbers, columns of numbers (float64-exact, and not
-            named like an id: ``order_id``, ``sku``, ``zip``) are numbers, everything else is
-            text. ``log.schema`` is a valid ``dtypes``.
+            Column name -> ``"string"``, ``"float"`` or ``"bool"`` for properties. Without it,
+            ``value``, ``score`` and ``sentiment`` are numbers, columns of numbers (float64-exact,
+            and not named like an id: ``order_id``, ``sku``, ``zip``) are numbers, columns whose
+            values are all bools are bools, everything else is text. A declared ``"bool"`` reads
+            ``true``/``false`` (any case) and ``1``/``0``, as text or numbers. ``log.schema`` is
+            a valid ``dtypes``.
         kinds
             Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``;
             names not listed are kept.
@@ -372,6 +408,7 @@ class InteractionLog:
         row_errors.update(time_errors)
         strings: dict[str, tuple[Codes, ObjectArray]] = {}
         numeric: dict[str, FloatArray] = {}
+        bools: set[str] = set()
         for name, values in raw.items():
             if name == "timestamp":
                 continue
@@ -380,6 +417,12 @@ class InteractionLog:
             if kind is None:
                 if name in STRING_STANDARD:
                     kind = "string"
+                elif (
+                    name not in NUMERIC_STANDARD
+                    and not isinstance(values, Encoded)
+                    and _infer_bool(values)
+                ):
+                    kind = "bool"
                 elif name in NUMERIC_STANDARD or (
                     not isinstance(values, Encoded)
                     and not is_key_like(name)
@@ -388,7 +431,10 @@ class InteractionLog:
                     kind = "float"
                 else:
                     kind = "string"
-            if kind == "float" and isinstance(values, Encoded):
+            if kind == "bool":
+                numeric[name] = to_bool_column(values, name, row_errors)
+                bools.add(name)
+            elif kind == "float" and isinstance(values, Encoded):
                 numeric[name] = text_floats(values, name, row_errors)
             elif kind == "float":
                 numeric[name] = to_float_column(values, name, row_errors)
@@ -436,7 +482,7 @@ class InteractionLog:
             row_ids = np.flatnonzero(keep).astype(np.int64)
         else:
             row_ids = np.arange(n, dtype=np.int64)
-        return cls._assemble(times, row_ids, strings, numeric, rejected, asked)
+        return cls._assemble(times, row_ids, strings, numeric, rejected, asked, frozenset(bools))
 
     @classmethod
     def _assemble(
@@ -447,6 +493,7 @@ class InteractionLog:
         numeric: dict[str, FloatArray],
         rejected: RejectedRows,
         questions: dict[str, Question] | None = None,
+        bools: frozenset[str] = frozenset(),
     ) -> InteractionLog:
         cust_codes, cust_cats = strings.pop("customer_id")
         used = np.zeros(cust_cats.shape[0], dtype=bool)
@@ -456,7 +503,7 @@ class InteractionLog:
             cust_codes = remap[cust_codes].astype(np.int32)
             cust_cats = cust_cats[used]
         rows = _Rows(cust_codes, times, row_ids, strings, numeric)
-        return cls._unsorted(cust_cats, rows, questions, rejected, None)
+        return cls._unsorted(cust_cats, rows, questions, rejected, None, bools)
 
     @classmethod
     def _unsorted(
@@ -466,10 +513,13 @@ class InteractionLog:
         questions: dict[str, Question] | None,
         rejected: RejectedRows,
         observed_until: int | None,
+        bools: frozenset[str] = frozenset(),
     ) -> InteractionLog:
         """A log of ``rows`` in input order, sorted when they are first read in log order;
-        observed until its last row when ``observed_until`` is ``None``."""
+        observed until its last row when ``observed_until`` is ``None``; ``bools`` names the
+        numeric columns that hold booleans."""
         log = cls.__new__(cls)
+        log._bools = bools
         log._questions = questions if questions is not None else question_catalogue()
         log._customers = customers
         log._rejected = rejected
@@ -581,12 +631,12 @@ class InteractionLog:
         """
         from cxmodel.log._arrow import arrow_to_columns, declared_dtypes
 
-        columns = arrow_to_columns(data, mapping=mapping)
+        columns, types = arrow_to_columns(data, mapping=mapping)
         return cls._from_columns(
             columns,
             timezone=timezone,
             errors=errors,
-            dtypes=declared_dtypes(dtypes, mapping),
+            dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,
             questions=questions,
         )
@@ -621,7 +671,8 @@ class InteractionLog:
 
     # ------------------------------------------------------------------ export
     def to_arrow(self) -> Any:
-        """A pyarrow Table: dictionary-encoded strings, ``timestamp[us, UTC]``, float64 numbers."""
+        """A pyarrow Table: dictionary-encoded strings, ``timestamp[us, UTC]``, float64 numbers
+        and ``bool`` columns (null for missing)."""
         from cxmodel.log._arrow import log_to_arrow
 
         return log_to_arrow(self)
@@ -631,8 +682,13 @@ class InteractionLog:
         return self.to_arrow().__arrow_c_stream__(requested_schema)
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame with one row per interaction, in log order."""
-        return self.to_arrow().to_pandas()
+        """A pandas DataFrame with one row per interaction, in log order; bool columns have
+        pandas' nullable ``"boolean"`` dtype (``<NA>`` for missing)."""
+        from cxmodel._optional import import_optional
+
+        pd = import_optional("pandas", "InteractionLog.to_pandas()")
+        pa = import_optional("pyarrow", "InteractionLog.to_pandas()")
+        return self.to_arrow().to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
 
     # ------------------------------------------------------------------ columns
     def __len__(self) -> int:
@@ -710,11 +766,12 @@ class InteractionLog:
 
     @property
     def schema(self) -> dict[str, str]:
-        """Column name -> ``"string"``, ``"float"`` or ``"timestamp"``."""
+        """Column name -> ``"string"``, ``"float"``, ``"bool"`` or ``"timestamp"``."""
         types = {"customer_id": "string", "timestamp": "timestamp"}
         rows = self._rows_in_any_order()
         types.update(dict.fromkeys(rows.strings, "string"))
         types.update(dict.fromkeys(rows.numeric, "float"))
+        types.update(dict.fromkeys(self._bools, "bool"))
         return {name: types[name] for name in self.columns}
 
     @property
@@ -742,11 +799,13 @@ class InteractionLog:
         if name in self._rows_in_any_order().strings:
             return self._rows.strings[name]
         if name in self._rows_in_any_order().numeric:
-            raise SchemaError(f"column {name!r} is numeric, not a string column")
+            what = "a bool" if name in self._bools else "numeric"
+            raise SchemaError(f"column {name!r} is {what}, not a string column")
         raise self._unknown(name)
 
     def numeric(self, name: str) -> FloatArray:
-        """A numeric column as float64 with NaN for missing."""
+        """A numeric column as float64 with NaN for missing; a bool column as 1.0 (true),
+        0.0 (false) and NaN (missing), whose mean is the share of true values."""
         text_value(name, "numeric()", "name")
         if name in self._rows_in_any_order().numeric:
             return self._rows.numeric[name]
@@ -757,10 +816,26 @@ class InteractionLog:
         raise self._unknown(name)
 
     def column(self, name: str) -> npt.NDArray[Any]:
-        """A decoded column: str/None objects, float64, or ``datetime64[us]`` for timestamps."""
+        """A decoded column: str/None objects for text, float64 (NaN for missing) for numbers,
+        True/False/None objects for booleans, or ``datetime64[us]`` for timestamps.
+
+        Examples
+        --------
+        >>> log = InteractionLog.from_records([
+        ...     {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view", "vip": True},
+        ...     {"customer_id": "b", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}])
+        >>> log.schema["vip"], log.column("vip").tolist(), log.numeric("vip").tolist()
+        ('bool', [True, None], [1.0, nan])
+        """
         text_value(name, "column()", "name")
         if name == "timestamp":
             return self._rows.timestamps.astype("datetime64[us]")
+        if name in self._bools:
+            values = self._rows.numeric[name]
+            decoded = np.full(values.shape[0], None, dtype=object)
+            present = ~np.isnan(values)
+            decoded[present] = values[present] == 1.0
+            return decoded
         if name in self._rows_in_any_order().numeric:
             return self._rows.numeric[name]
         codes, cats = self.categorical(name)
@@ -843,10 +918,16 @@ class InteractionLog:
                 numeric=numeric,
                 questions=self._questions,
                 observed_until=observed_until,
+                bools=self._bools,
             )
         kept = _Rows(remap[codes], rows.timestamps[keep], rows.row_order[keep], strings, numeric)
         return InteractionLog._unsorted(
-            self._customers[present], kept, self._questions, RejectedRows.empty(), observed_until
+            self._customers[present],
+            kept,
+            self._questions,
+            RejectedRows.empty(),
+            observed_until,
+            self._bools,
         )
 
     def _of_kinds(self, kinds: Sequence[str], argument: str) -> InteractionLog:
@@ -890,6 +971,7 @@ class InteractionLog:
             numeric={k: v for k, v in rows.numeric.items() if k in keep},
             questions=self._questions,
             observed_until=self._observed_until,
+            bools=self._bools & keep,
         )
 
     def with_column(self, name: str, values: npt.ArrayLike) -> InteractionLog:
@@ -905,12 +987,16 @@ class InteractionLog:
         rows = self._rows
         strings = {k: v for k, v in rows.strings.items() if k != name}
         numeric = {k: v for k, v in rows.numeric.items() if k != name}
-        if name in NUMERIC_STANDARD or (name not in STRING_STANDARD and _infer_numeric(array)):
-            row_errors = RowErrors()
+        bools = self._bools - {name}
+        row_errors = RowErrors()
+        if name not in NUMERIC_STANDARD and name not in STRING_STANDARD and _infer_bool(array):
+            numeric[name] = to_bool_column(array, name, row_errors)
+            bools |= {name}
+        elif name in NUMERIC_STANDARD or (name not in STRING_STANDARD and _infer_numeric(array)):
             numeric[name] = to_float_column(array, name, row_errors)
-            raise_first(row_errors)
         else:
             strings[name] = encode_strings(array)
+        raise_first(row_errors)
         return InteractionLog(
             customer_codes=rows.codes,
             customers=self._customers,
@@ -920,6 +1006,7 @@ class InteractionLog:
             numeric=numeric,
             questions=self._questions,
             observed_until=self._observed_until,
+            bools=bools,
         )
 
     # ------------------------------------------------------------------ journeys

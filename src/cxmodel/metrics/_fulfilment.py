@@ -228,7 +228,7 @@ def _late_flags(
             "that says whether a delivery was late (yes/no) or by how many days (a number) "
             "with late="
         )
-    if log.schema[late] == "float":
+    if log.schema[late] in ("float", "bool"):  # a delay in days, or a true/false flag
         delay = log.numeric(late)[rows]
         return np.where(np.isnan(delay), np.nan, (delay > 0).astype(np.float64))
     codes, vocabulary = log.categorical(late)

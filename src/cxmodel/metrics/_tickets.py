@@ -90,7 +90,11 @@ class TicketLifecycles(Result):
             present = value_codes >= 0
         else:
             numbers = log.column(by)
-            present = ~np.isnan(numbers) if numbers.dtype.kind == "f" else np.ones(len(log), bool)
+            present = (
+                ~np.isnan(log.numeric(by))
+                if log.schema[by] in ("float", "bool")
+                else np.ones(len(log), bool)
+            )
         rows = np.flatnonzero((codes >= 0) & present & log.kind_mask(*TICKET_KINDS))
         not_opening = ~log.kind_mask("ticket_opened")[rows]
         # per ticket code: opening rows first, then by time and input order

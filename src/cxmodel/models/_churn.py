@@ -219,7 +219,7 @@ class _Builder:
                 lcodes, lcats = log.categorical("late")
                 truthy = np.array([str(c).strip().lower() in _TRUE_WORDS for c in lcats])
                 late |= (lcodes >= 0) & truthy[np.maximum(lcodes, 0)] if lcats.size else False
-            elif schema["late"] == "float":
+            elif schema["late"] in ("float", "bool"):  # a delay, or a true/false flag
                 late |= np.nan_to_num(log.numeric("late")) > 0
         for name in ("delay", "delivery_delay_days", "delay_days"):
             if name in schema and schema[name] == "float":

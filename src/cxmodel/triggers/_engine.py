@@ -34,6 +34,7 @@ from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore
+from cxmodel.triggers._truths import refuse_misread_truths
 
 __all__ = ["TriggerEngine"]
 
@@ -370,6 +371,7 @@ class TriggerEngine:
         row = row_of(interaction, self.questions, self._runner.catalogue.kinds)
         with self._lock:
             self._check_numbers([row])
+            refuse_misread_truths([row], self._runner.truths)
             return self._call([row], None)[0]
 
     def process_many(self, interactions: Any) -> Firings:
@@ -393,6 +395,7 @@ class TriggerEngine:
         rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
         with self._lock:
             self._check_numbers(rows)
+            refuse_misread_truths(rows, self._runner.truths)
             return Firings(*self._call(rows, None))
 
     def advance_to(self, time: TimeLike) -> list[Firing]:

@@ -16,7 +16,7 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 
-__all__ = ["CATALOGUE", "Row", "record_of", "rows_from"]
+__all__ = ["CATALOGUE", "STANDARD_FIELDS", "Row", "record_of", "rows_from"]
 
 #: The customer of a catalogue event's :class:`Row` (an event that belongs to no customer);
 #: never a customer's id, which is non-empty text.
@@ -26,6 +26,8 @@ _NUMERIC = frozenset(("value", "score", "sentiment"))
 _REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
 _TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
 _CHECKED = _NUMERIC | _TEXT
+#: The fields whose type is fixed (numbers, or text), whatever an interaction sends.
+STANDARD_FIELDS = _CHECKED | _REQUIRED
 _STANDARD = question_catalogue()
 _OBJECT_FIELDS = (
     "interaction_id",
@@ -344,10 +346,11 @@ def _rows_from_log(log: Any) -> list[Row]:
             codes = np.asarray(codes_, dtype=np.int64)[order]
             present = np.flatnonzero(codes >= 0)
             values = np.asarray(cats, dtype=object)[codes[present]].tolist()
-        else:
+        else:  # numbers, and bools stored as 1.0/0.0 (held as True/False), NaN missing
             numbers = np.asarray(log.numeric(name), dtype=np.float64)[order]
             present = np.flatnonzero(~np.isnan(numbers))
-            values = numbers[present].tolist()
+            picked = numbers[present]
+            values = (picked == 1.0).tolist() if typ == "bool" else picked.tolist()
         for j, value in zip(present.tolist(), values, strict=True):
             fields[j][name] = value
     customers = np.asarray(log.customers, dtype=object)

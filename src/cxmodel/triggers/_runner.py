@@ -40,6 +40,7 @@ from cxmodel.triggers._policies import (
     quiet_until,
 )
 from cxmodel.triggers._rules import RuleSet
+from cxmodel.triggers._truths import truth_uses
 
 __all__ = ["DECISION", "TIMER", "RuleRunner"]
 
@@ -114,6 +115,8 @@ class RuleRunner:
         for alert_plan in self.alerts.plans.values():
             for name in alert_numeric_fields(alert_plan.alert):
                 self.numeric.setdefault(name, alert_plan.name)
+        #: properties some rule reads as true/false, or compares with text or a number
+        self.truths = truth_uses(plan.rule for plan in self.plans.values())
         self._windows = {
             kind: [a for a in lst if a.mode == "window"] for kind, lst in self._agg_by_kind.items()
         }

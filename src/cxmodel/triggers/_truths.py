@@ -1,0 +1,160 @@
+"""The properties a rule reads as true/false, and the streaming engine's refusal of an
+interaction that carries something else there.
+
+A log holding text (or numbers) in a property that a rule uses as a condition (``where
+p.vip``, ``not p.vip``, ``p.vip == true``) is refused by the checker, and so is a log whose
+bool property a rule compares with text or a number (``p.vip == "True"``). The streaming
+engine has no schema; it refuses the same uses when an interaction brings them, before it
+takes any in, as it refuses text where a rule computes with numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cxmodel.errors import SchemaError
+from cxmodel.expr import Aggregate, Binary, Expr, InList, Literal, Name, Unary, walk
+from cxmodel.triggers._ingest import STANDARD_FIELDS
+from cxmodel.triggers._rules import Rule
+
+__all__ = ["TruthUses", "refuse_misread_truths", "truth_uses"]
+
+_COMPARISONS = frozenset(("==", "!=", "<", "<=", ">", ">="))
+
+
+class TruthUses:
+    """How rules read properties as true/false: ``conditions`` maps a property used as a
+    condition or compared with ``true``/``false`` to one such rule's name; ``compared`` maps
+    a property compared with text or a number to that rule's name and the literal."""
+
+    __slots__ = ("compared", "conditions")
+
+    def __init__(self) -> None:
+        self.conditions: dict[str, str] = {}
+        self.compared: dict[str, tuple[str, Any]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.conditions or self.compared)
+
+
+def truth_uses(rules: Iterable[Rule]) -> TruthUses:
+    """The properties ``rules`` read as true/false (see :class:`TruthUses`).
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> rules = parse('trigger t:\\n    when purchase as p where not p.vip and p.plan == "gold"'
+    ...               '\\n    emit x')
+    >>> uses = truth_uses(rules)
+    >>> uses.conditions, uses.compared
+    ({'vip': 't'}, {'plan': ('t', 'gold')})
+    """
+    uses = TruthUses()
+    for rule in rules:
+        _scan(rule, uses)
+    return uses
+
+
+def _scan(rule: Rule, uses: TruthUses) -> None:
+    alias = rule.alias
+
+    def field(node: Expr) -> str | None:
+        """A property ``node`` reads whose type the interactions decide (standard fields
+        are numbers or text whatever is sent)."""
+        if (
+            isinstance(node, Name)
+            and node.qualifier in (None, alias)
+            and node.name not in STANDARD_FIELDS
+        ):
+            return node.name
+        return None
+
+    def condition(node: Expr | None) -> None:
+        """``node`` is read as true/false: a property there must hold a bool (either side
+        of a ``??`` is read so too)."""
+        while isinstance(node, Binary) and node.op == "??":
+            condition(node.left)
+            node = node.right
+        name = None if node is None else field(node)
+        if name is not None:
+            uses.conditions.setdefault(name, rule.name)
+
+    then, unless = rule.then, rule.unless
+    for root in (
+        rule.when.where,
+        None if then is None else then.where,
+        None if unless is None else unless.where,
+        rule.condition,
+    ):
+        condition(root)
+    for expr in rule.expressions():
+        for node in walk(expr):
+            if isinstance(node, Unary) and node.op == "not":
+                condition(node.operand)
+            elif isinstance(node, Binary) and node.op in ("and", "or"):
+                condition(node.left)
+                condition(node.right)
+            elif isinstance(node, Aggregate):
+                condition(node.where)
+            elif isinstance(node, Binary) and node.op in _COMPARISONS:
+                _compared(field(node.left), node.right, rule.name, uses)
+                _compared(field(node.right), node.left, rule.name, uses)
+            elif isinstance(node, InList):
+                for item in node.items:
+                    _compared(field(node.operand), item, rule.name, uses)
+
+
+def _compared(name: str | None, other: Expr, rule: str, uses: TruthUses) -> None:
+    """``name`` compared with ``other``: a true/false literal makes it a condition, a text or
+    number literal a property that is not true/false."""
+    if name is None or not isinstance(other, Literal) or other.value is None:
+        return
+    if isinstance(other.value, bool):
+        uses.conditions.setdefault(name, rule)
+    else:
+        uses.compared.setdefault(name, (rule, other.value))
+
+
+def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
+    """Raise :class:`~cxmodel.errors.SchemaError` naming the first interaction of ``rows``
+    (the engine's rows, with ``fields``) that carries a property ``uses`` reads as true/false
+    holding something else, or a bool where a rule compares the property with text or a
+    number.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from cxmodel.triggers import parse
+    >>> uses = truth_uses(parse("trigger t:\\n    when purchase as p where p.vip\\n    emit x"))
+    >>> refuse_misread_truths([SimpleNamespace(fields={"vip": True})], uses)
+    >>> refuse_misread_truths([SimpleNamespace(fields={"vip": "yes"})], uses)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: record: vip 'yes' is not true or false (field 'vip'), and rule 't' uses it as a condition; send true or false, or leave the field out
+    """
+    if not uses:
+        return
+    listed = rows if isinstance(rows, list) else list(rows)
+
+    def where(j: int) -> str:
+        return "record" if len(listed) == 1 else f"record {j + 1}"
+
+    for name, rule in uses.conditions.items():
+        for j, row in enumerate(listed):
+            value = row.fields.get(name)
+            if value is not None and value.__class__ is not bool:
+                raise SchemaError(
+                    f"{where(j)}: {name} {value!r} is not true or false (field {name!r}), and "
+                    f"rule {rule!r} uses it as a condition; send true or false, or leave the "
+                    "field out"
+                )
+    for name, (rule, literal) in uses.compared.items():
+        for j, row in enumerate(listed):
+            value = row.fields.get(name)
+            if value.__class__ is bool:
+                raise SchemaError(
+                    f"{where(j)}: {name} {value!r} is true or false (field {name!r}), and rule "
+                    f"{rule!r} compares it with {literal!r}; compare it with true or false, "
+                    f"or use it as a condition (where {name})"
+                )
