@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 from typing import Any
 
 import numpy as np
@@ -232,3 +233,19 @@ class TestProperties:
                 if name == "value"
                 else np.array_equal(by_objects.column(name), by_records.column(name))
             )
+
+
+class TestAllMissingColumns:
+    def test_float_nans_make_a_numeric_column(self) -> None:
+        """A column of NaNs (every value missing) is a numeric column, so an analysis that
+        needs numbers says the values are missing rather than that the column is text."""
+        log = InteractionLog.from_arrays(
+            ["a", "b"], ["2024-01-01T00:00Z"] * 2, ["call"] * 2, talk_seconds=[math.nan, None]
+        )
+        assert log.schema["talk_seconds"] == "float"
+        assert np.isnan(log.numeric("talk_seconds")).all()
+
+    def test_nones_stay_text(self) -> None:
+        """With nothing but ``None`` there is no type to read: the column is text, as before."""
+        log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["call"], note=[None])
+        assert log.schema["note"] == "string"

@@ -166,6 +166,15 @@ def _infer_numeric(values: npt.NDArray[Any]) -> bool:
 
     Numeric and bool dtypes, or objects that are all numbers (not bools); a whole number beyond
     2**53 (which float64 would round) keeps the column as text. Text is never inferred numeric.
+    Objects with no value present are numbers when some are float NaNs (a numeric column with
+    every value missing), text when all are ``None`` or empty.
+
+    Examples
+    --------
+    >>> _infer_numeric(np.array([float("nan"), None], dtype=object))
+    True
+    >>> _infer_numeric(np.array([None, ""], dtype=object)), _infer_numeric(np.array(["7"], dtype=object))
+    (False, False)
     """
     if values.dtype.kind in "fb":
         return True
@@ -175,7 +184,9 @@ def _infer_numeric(values: npt.NDArray[Any]) -> bool:
         return False
     present = values[~is_missing(values)]
     kinds = set(map(type, present))  # a handful of distinct types, however many rows
-    if not kinds or not all(
+    if not kinds:  # nothing present: numbers if the gaps are float NaNs, not None or ""
+        return any(isinstance(v, (float, np.floating)) for v in values.tolist())
+    if not all(
         issubclass(k, (int, float, np.integer, np.floating)) and not issubclass(k, (bool, np.bool_))
         for k in kinds
     ):
