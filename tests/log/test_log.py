@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cxmodel import DataError, Interaction, InteractionLog, SchemaError
-from cxmodel.errors import IndexOutOfRangeError, ValueTypeError
+from cxmodel.errors import DataWarning, IndexOutOfRangeError, ValueTypeError
+from cxmodel.metrics import churn_rate
 
 KINDS = ["view", "purchase", "survey", "ticket_opened"]
 
@@ -249,3 +250,36 @@ class TestAllMissingColumns:
         """With nothing but ``None`` there is no type to read: the column is text, as before."""
         log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["call"], note=[None])
         assert log.schema["note"] == "string"
+
+
+class TestWithObservedUntil:
+    def test_quiet_days_at_the_end_are_observed(self) -> None:
+        """A churn period in the export's quiet last days is answered without a warning once
+        the log says it was observed, and the rows, columns and rejected rows are the same."""
+        with pytest.warns(DataWarning, match="1 of 3 rows rejected"):
+            log = InteractionLog.from_records(
+                [
+                    {"customer_id": "a", "timestamp": "2024-01-02T00:00Z", "kind": "purchase"},
+                    {"customer_id": "b", "timestamp": "2024-01-20T00:00Z", "kind": "purchase"},
+                    {"customer_id": "c", "timestamp": "not a time", "kind": "purchase"},
+                ],
+                errors="quarantine",
+            )
+        with pytest.warns(DataWarning, match="nothing in that span was observed"):
+            churn_rate(log, "2024-01-16T00:00Z", "2024-02-01T00:00Z")
+        whole = log.with_observed_until("2024-02-01T00:00Z")
+        quiet = churn_rate(whole, "2024-01-16T00:00Z", "2024-02-01T00:00Z")  # no warning
+        assert (quiet.numerator, quiet.n) == (1, 1)  # a, active before, not during
+        assert whole.observed_until == 1_706_745_600_000_000
+        assert whole == log and len(whole.rejected) == len(log.rejected) == 1
+        assert log.observed_until == 1_705_708_800_000_000  # the original is unchanged
+        assert whole.filter(whole.kind_mask("purchase")).observed_until == whole.observed_until
+
+    def test_before_the_last_interaction_is_refused(self) -> None:
+        log = InteractionLog.from_arrays(["a"], ["2024-01-20T00:00Z"], ["view"])
+        with pytest.raises(DataError, match=r"before the log's last interaction.*between"):
+            log.with_observed_until("2024-01-19T00:00Z")
+
+    def test_an_empty_log_takes_any_end(self) -> None:
+        empty = InteractionLog.from_arrays([], [], [])
+        assert empty.with_observed_until("2024-01-01T00:00Z").observed_until is not None

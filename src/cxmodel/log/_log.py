@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 import sys
@@ -964,6 +965,38 @@ class InteractionLog:
             mask &= self._rows.timestamps < stop
             until = stop if until is None else min(until, stop)
         return self._subset(mask, until)
+
+    def with_observed_until(self, end: TimeLike) -> InteractionLog:
+        """This log, declared observed until ``end``: the export covers that time, though
+        nothing happened after its last interaction.
+
+        Analyses that ask about times after :attr:`observed_until` (a churn period, an
+        ``as_of``, an outcome window) refuse or warn about them; an export that ends after
+        some quiet hours or days says so here instead. ``end`` cannot come before the last
+        interaction (cut the log with :meth:`between` for that).
+
+        Raises
+        ------
+        DataError
+            If an interaction of the log is later than ``end``.
+
+        Examples
+        --------
+        >>> log = InteractionLog.from_arrays(["a"], ["2024-01-30T12:00Z"], ["purchase"])
+        >>> str(us_to_datetime(log.with_observed_until("2024-02-01T00:00Z").observed_until))
+        '2024-02-01 00:00:00+00:00'
+        """
+        until = to_us(end, what="end")
+        last = int(self._rows_in_any_order().timestamps.max()) if len(self) else None
+        if last is not None and until < last:
+            raise DataError(
+                f"with_observed_until(): end {us_to_datetime(until).isoformat()} is before the "
+                f"log's last interaction ({us_to_datetime(last).isoformat()}); to drop the "
+                "interactions after it use between(end=...)"
+            )
+        out = copy.copy(self)  # the same rows, columns and rejected rows, shared
+        out._observed_until = until
+        return out
 
     def select(self, names: Sequence[str]) -> InteractionLog:
         """Keep only the named optional columns (the required columns always stay)."""
