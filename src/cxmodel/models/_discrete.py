@@ -14,6 +14,7 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
+    check_information,
     compress,
     fit_columns,
     maximise_likelihood,
@@ -96,7 +97,14 @@ class BetaGeoBetaBinom(TransactionPlots):
         n_periods: npt.ArrayLike | None = None,
         weights: npt.ArrayLike | None = None,
     ) -> BetaGeoBetaBinom:
-        """Fit on (frequency, recency, n_periods) in opportunities; returns self."""
+        """Fit on (frequency, recency, n_periods) in opportunities; returns self.
+
+        Raises
+        ------
+        DataError
+            Bad histories, or histories without information: every weight 0, every
+            ``n_periods`` 0, or no customer with a transaction (every ``frequency`` 0).
+        """
         frequency, recency, n_periods = fit_columns(
             summary,
             {"frequency": frequency, "recency": recency, "n_periods": n_periods},
@@ -106,6 +114,9 @@ class BetaGeoBetaBinom(TransactionPlots):
         if x.size == 0:
             raise DataError("no customers to fit")
         w = None if weights is None else as_float_array("weights", weights)
+        if w is not None and w.shape != x.shape:
+            raise DataError(f"weights must have {x.shape[0]} entries, got {w.shape[0]}")
+        check_information(x, n, w, "BetaGeoBetaBinom", age_name="n_periods")
         ux, ut, un, uw = compress(x, t_x, n, weights=w)
         pen = float(self.penalizer_coef)
 
