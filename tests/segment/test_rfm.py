@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,29 @@ class TestMissingValues:
         assert scores.monetary.tolist() == [1.0, 4.0]
 
 
+class TestSameRecency:
+    def test_everyone_bought_at_once_warns(self) -> None:
+        """Ten customers who all bought yesterday all score r = 1 ('Hibernating' in the default
+        map, silently): a DataWarning now says the recency score ranks nothing."""
+        log = InteractionLog.from_arrays(
+            [f"c{i}" for i in range(10)],
+            ["2024-06-01T00:00Z"] * 10,
+            ["purchase"] * 10,
+            value=[float(i) for i in range(10)],
+        )
+        with pytest.warns(DataWarning, match=r"all 10 customers made their last purchase at"):
+            scores = rfm_scores(log, as_of="2024-06-02T00:00Z")
+        assert scores.r.tolist() == [1] * 10
+        assert scores.m.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+
+    def test_one_customer_is_silent(self) -> None:
+        """A single customer has nothing to be ranked against: no warning."""
+        log = InteractionLog.from_arrays(["a"], ["2024-06-01T00:00Z"], ["purchase"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert rfm_scores(log, as_of="2024-06-02T00:00Z").r.tolist() == [1]
+
+
 class TestRankScores:
     @settings(max_examples=50, deadline=None)
     @given(
@@ -197,7 +221,9 @@ class TestBadInput:
     def test_numpy_integer_n_bins(self) -> None:
         """n_bins computed with numpy (``np.int64``) acts as an int."""
         log = InteractionLog.from_arrays(
-            customer_id=["a", "b"], timestamp=["2024-01-01T00:00Z"] * 2, kind=["purchase"] * 2
+            customer_id=["a", "b"],
+            timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z"],
+            kind=["purchase"] * 2,
         )
         scores = rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=np.int64(3))
         expected = rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -241,6 +242,7 @@ class RFMTotals:
         )
         # Round away summation-order noise (1e-9) so equal totals tie and share a score.
         monetary = np.round(self.total, 9)
+        _warn_same_recency(self.last, bins)
         return RFMScores(
             customer_id=self.customer_id,
             recency_days=((self.as_of - self.last) / US_PER_DAY).astype(np.float64),
@@ -251,6 +253,22 @@ class RFMTotals:
             m=rank_scores(monetary, bins),
             n_bins=bins,
             as_of=self.as_of,
+        )
+
+
+def _warn_same_recency(last: IntArray, bins: int) -> None:
+    """Warn when every customer (two or more) made their last purchase at the same time: each
+    r score is then 1, the least recent, however recent that time is (ten customers who all
+    bought yesterday would all be 'Hibernating' in the default map)."""
+    n = last.shape[0]
+    if n >= 2 and np.all(last == last[0]):
+        warnings.warn(
+            f"rfm_scores(): all {n:,} customers made their last purchase at the same time, so "
+            f"every r score is 1 of 1..{bins} (ties share the lowest score) and the recency "
+            "score ranks nothing: segments read it as 'least recent'; score a longer period "
+            "or segment on recency_days instead",
+            DataWarning,
+            stacklevel=4,
         )
 
 
@@ -300,7 +318,8 @@ def rfm_scores(
     Warns
     -----
     DataWarning
-        When purchases have no value (NaN): their count.
+        When purchases have no value (NaN): their count. When every customer (two or more)
+        made their last purchase at the same time: every ``r`` is then 1.
 
     Examples
     --------
