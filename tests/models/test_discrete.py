@@ -97,3 +97,16 @@ class TestNoInformation:
         boundary (and short weights are a DataError, not an IndexError)."""
         with pytest.raises(DataError, match=match):
             BetaGeoBetaBinom().fit(**data)
+
+
+class TestWholeOpportunities:
+    def test_fractional_horizon_is_refused(self) -> None:
+        """1.5 opportunities (a CLV period of freq=1.5) gave an interpolated number of
+        purchases; whole numbers still work."""
+        m = BetaGeoBetaBinom()
+        m.params_ = {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.78}
+        with pytest.raises(DataError, match=r"t must be whole numbers of opportunities, got 1\.5"):
+            m.conditional_expected_purchases(1.5, 2, 4, 6)
+        with pytest.raises(DataError, match=r"n must be whole numbers of opportunities"):
+            m.expected_purchases([2, 2.5])
+        assert m.conditional_expected_purchases(2, 2, 4, 6)[0] > 0

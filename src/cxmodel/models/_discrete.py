@@ -43,6 +43,23 @@ def _validate_bgbb(
     return x, t_x, n
 
 
+def _opportunities(name: str, value: npt.ArrayLike, where: str) -> FloatArray:
+    """``value`` as whole numbers of BG/BB opportunities (1.5 opportunities mean nothing)."""
+    arr = as_float_array(name, value)
+    fractional = arr != np.round(arr)
+    if np.any(fractional):
+        hint = (
+            "; with customer_lifetime_value, give freq as a whole number of opportunities"
+            if where == "conditional_expected_purchases"
+            else ""
+        )
+        raise DataError(
+            f"BetaGeoBetaBinom.{where}(): {name} must be whole numbers of opportunities, got "
+            f"{float(arr[fractional][0])!r} ({int(fractional.sum())} such values){hint}"
+        )
+    return arr
+
+
 class BetaGeoBetaBinom(TransactionPlots):
     """BG/BB: a Bernoulli purchase chance at each opportunity while alive, geometric drop-out.
 
@@ -158,7 +175,7 @@ class BetaGeoBetaBinom(TransactionPlots):
         if pair is not None:
             return 0.5 * (pair[0].expected_purchases(n) + pair[1].expected_purchases(n))
         al, be, ga, de = self._p()
-        nn = as_float_array("n", n)
+        nn = _opportunities("n", n, "expected_purchases")
         ratio = np.exp(
             gammaln(ga + de) - gammaln(ga + de + nn) + gammaln(1 + de + nn) - gammaln(1 + de)
         )
@@ -230,7 +247,7 @@ class BetaGeoBetaBinom(TransactionPlots):
         par = self._p()
         al, be, ga, de = par
         x, t_x, n = _validate_bgbb(frequency, recency, n_periods)
-        tt = as_float_array("t", t)
+        tt = _opportunities("t", t, "conditional_expected_purchases")
         log_l = self._loglik_terms(par, x, t_x, n)
         lead = (
             betaln(al + x + 1, be + n - x)
