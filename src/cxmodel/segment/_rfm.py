@@ -71,7 +71,8 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     such position: ``i`` is pandas' ``rank(method="min") - 1``, the number of strictly smaller
     values. So identical customers always share a score (and a segment), the input order never
     matters, and a large tie may leave some scores unused (``N`` one-time buyers among
-    ``N + 1`` customers all score 1). NaN ranks above every number.
+    ``N + 1`` customers all score 1). NaN ranks above every number, so an unknown quantity
+    takes a top score: a :class:`~cxmodel.errors.DataWarning` counts them.
 
     Examples
     --------
@@ -85,6 +86,14 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     if values.dtype.kind not in "iuf" or values.ndim != 1:
         values = float_array(values, "rank_scores()", "quantity", ndim=1)
     n = values.shape[0]
+    if values.dtype.kind == "f":
+        warn_counted(
+            DataWarning,
+            "rank_scores(): {missing:,} of {values:,} quantities are NaN; they rank above every "
+            "number and take the top scores (drop or fill them first)",
+            missing=int(np.count_nonzero(np.isnan(values))),
+            values=n,
+        )
     ordered = np.sort(values)  # NaN last, and searchsorted puts NaN there too
     below = np.searchsorted(ordered, values, side="left").astype(np.int64)
     scores: IntArray = 1 + (below * n_bins) // max(n, 1)
