@@ -79,7 +79,8 @@ def _labelled(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
     # a label equals itself; NaN does not, and pandas' NA answers NA rather than a bool
     same = np.equal(labels, labels, dtype=object)
     itself = np.fromiter((u is True or u is np.True_ for u in same), bool, same.shape[0])
-    return ~missing & itself
+    labelled: npt.NDArray[np.bool_] = ~missing & itself
+    return labelled
 
 
 def _grouped_median(codes: npt.NDArray[np.int64], values: FloatMatrix, k: int) -> FloatMatrix:
