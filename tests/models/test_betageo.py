@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.models import BetaGeo, ModifiedBetaGeo
+from cxmodel.errors import DataError
+from cxmodel.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
 
 POINTS = [
     (0.243, 4.41, 0.793, 2.43),
@@ -71,3 +72,20 @@ class TestProbabilityAlive:
         m = _with(ModifiedBetaGeo, r=1.0, alpha=1.0, a=1.0, b=2.0)
         assert m.probability_alive(1, 1, 3)[0] == pytest.approx(3 / 7, rel=1e-12)
         assert m.probability_alive(0, 0, 3)[0] == pytest.approx(1 / 3, rel=1e-12)
+
+
+class TestArguments:
+    @pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo], ids=["BetaGeo", "MBG"])
+    def test_fractional_purchase_count(self, model: type) -> None:
+        """P(X(t) = 1.5) has no meaning: refused, where a probability of 0.14 came back."""
+        m = _with(model, r=0.24, alpha=4.4, a=0.79, b=2.4)
+        with pytest.raises(DataError, match=r"n must be whole numbers of purchases, got 1\.5"):
+            m.probability_of_purchases([1, 1.5], 3.0)
+
+    def test_sample_negative_T(self) -> None:
+        """A negative observation length is a DataError, not numpy's 'lam < 0' ValueError."""
+        pareto = ParetoNBD()
+        pareto.params_ = {"r": 0.55, "alpha": 10.6, "s": 0.6, "beta": 11.7}
+        for m in (_with(BetaGeo, r=0.24, alpha=4.4, a=0.79, b=2.4), pareto):
+            with pytest.raises(DataError, match=r"T must be >= 0 .*got -3\.0"):
+                m.sample(5, T=-3.0, random_state=1)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.models import BetaGeo, GammaGamma, ParetoNBD, RFMSummary, customer_lifetime_value
 
 DATA = Path(__file__).parent / "data"
@@ -83,3 +83,46 @@ class TestCLV:
         s, bg, gg = setup
         with pytest.raises(error):
             customer_lifetime_value(bg, gg, s, **kwargs)  # type: ignore[arg-type]
+
+
+class TestSilentMistakes:
+    @pytest.mark.parametrize(
+        ("rate", "meant"),
+        [pytest.param(10, r"0\.1 \(10%\)", id="10-percent"), pytest.param(1, r"0\.01", id="1")],
+    )
+    def test_discount_rate_as_a_percent(
+        self, setup: tuple[RFMSummary, BetaGeo, GammaGamma], rate: float, meant: str
+    ) -> None:
+        """A rate of 1 or more is a percentage typed as a number: refused with a did-you-mean
+        (10 per period once quietly divided the second month's value by 121)."""
+        s, bg, gg = setup
+        with pytest.raises(DataError, match=rf"did you mean discount_rate={meant}"):
+            customer_lifetime_value(bg, gg, s, horizon=2, freq="M", discount_rate=rate)
+
+    def test_summary_in_another_unit_than_the_fit(
+        self, setup: tuple[RFMSummary, BetaGeo, GammaGamma]
+    ) -> None:
+        """A model fitted in weeks and a summary in days: the recency and T would be read as
+        weeks (7 times too long), so the call is refused naming both units."""
+        s, bg, gg = setup
+        days = RFMSummary(
+            customer_id=s.customer_id,
+            frequency=s.frequency,
+            recency=s.recency * 7,
+            T=s.T * 7,
+            monetary_value=s.monetary_value,
+            freq="D",
+        )
+        with pytest.raises(SchemaError, match=r"fitted on a summary in 'W'.*summary is in 'D'"):
+            customer_lifetime_value(bg, gg, days, horizon=2, freq="M", discount_rate=0.01)
+
+    def test_infinite_spend_is_counted(self, setup: tuple[RFMSummary, BetaGeo, GammaGamma]) -> None:
+        """A spend model with q <= 1 gives one-time buyers an infinite value: a warning counts
+        them instead of an unexplained inf in the total."""
+        s, bg, _ = setup
+        gg = GammaGamma()
+        gg.params_ = {"p": 2.0, "q": 0.8, "gamma": 10.0}
+        one_time = int(np.count_nonzero(s.frequency == 0))
+        with pytest.warns(DataWarning, match=rf"{one_time:,} of {len(s):,} customers get an inf"):
+            clv = customer_lifetime_value(bg, gg, s, horizon=2, freq="M", discount_rate=0.01)
+        assert int(np.count_nonzero(np.isinf(clv.value))) == one_time

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cxmodel.errors import DataError
 from cxmodel.models import (
     BetaGeoBetaBinom,
     ShiftedBetaGeo,
@@ -63,3 +64,49 @@ class TestClosedForms:
         m = BetaGeoBetaBinom()
         m.params_ = {"alpha": 1.0, "beta": 1.0, "gamma": 2.0, "delta": 1.0}
         np.testing.assert_allclose(m.expected_purchases([0, 2]), [0.0, 0.25], atol=1e-12)
+
+
+class TestNoInformation:
+    @pytest.mark.parametrize(
+        ("data", "match"),
+        [
+            pytest.param(
+                {"frequency": [0] * 20, "recency": [0] * 20, "n_periods": [6] * 20},
+                r"none of the 20 customers made a repeat purchase",
+                id="no-transactions",
+            ),
+            pytest.param(
+                {"frequency": [0, 1], "recency": [0, 1], "n_periods": [6, 6], "weights": [0, 0]},
+                r"every one of the 2 weights is 0",
+                id="zero-weights",
+            ),
+            pytest.param(
+                {"frequency": [0] * 3, "recency": [0] * 3, "n_periods": [0] * 3},
+                r"every one of the 3 customers has n_periods = 0",
+                id="no-opportunities",
+            ),
+            pytest.param(
+                {"frequency": [0, 1], "recency": [0, 1], "n_periods": [6, 6], "weights": [1]},
+                r"weights must have 2 entries, got 1",
+                id="short-weights",
+            ),
+        ],
+    )
+    def test_bgbb_refuses(self, data: dict[str, list[int]], match: str) -> None:
+        """BG/BB histories without information raise instead of a 'converged' start point or
+        boundary (and short weights are a DataError, not an IndexError)."""
+        with pytest.raises(DataError, match=match):
+            BetaGeoBetaBinom().fit(**data)
+
+
+class TestWholeOpportunities:
+    def test_fractional_horizon_is_refused(self) -> None:
+        """1.5 opportunities (a CLV period of freq=1.5) gave an interpolated number of
+        purchases; whole numbers still work."""
+        m = BetaGeoBetaBinom()
+        m.params_ = {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.78}
+        with pytest.raises(DataError, match=r"t must be whole numbers of opportunities, got 1\.5"):
+            m.conditional_expected_purchases(1.5, 2, 4, 6)
+        with pytest.raises(DataError, match=r"n must be whole numbers of opportunities"):
+            m.expected_purchases([2, 2.5])
+        assert m.conditional_expected_purchases(2, 2, 4, 6)[0] > 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cxmodel.errors import DataError, NotFittedError
+from cxmodel.errors import DataError, DataWarning, NotFittedError
 from cxmodel.models import GammaGamma
 
 
@@ -32,6 +32,14 @@ class TestConditionalExpectedSpend:
         """Predicting before fitting names the model and says to call fit."""
         with pytest.raises(NotFittedError, match="This GammaGamma instance is not fitted yet"):
             GammaGamma().conditional_expected_spend([1], [10.0])
+
+    def test_q_below_one_warns_with_the_count(self) -> None:
+        """q <= 1 makes the population mean infinite: the customers without repeat purchases
+        get inf, and a warning counts them; with q > 1 nothing warns."""
+        with pytest.warns(DataWarning, match=r"2 of 3 customers .* q = 0\.8 <= 1"):
+            out = fitted(2.0, 0.8, 10.0).conditional_expected_spend([0, 0, 2], [0.0, 0.0, 25.0])
+        assert out[:2].tolist() == [float("inf")] * 2
+        assert out[2] == pytest.approx(2.0 * (10.0 + 50.0) / (4.0 + 0.8 - 1.0))
 
 
 class TestFitArguments:

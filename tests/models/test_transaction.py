@@ -47,6 +47,21 @@ class TestNoInformation:
         assert m.params_ is not None
 
 
+class TestNoRepeatPurchases:
+    @pytest.mark.parametrize("model", MODELS)
+    def test_raises_data_error(self, model: type) -> None:
+        """Every frequency 0: the likelihood is largest at a purchase rate of 0, which BG/NBD once
+        reported as a converged fit with r = 1.6e-06 and a, b left at their start of 1."""
+        with pytest.raises(DataError, match=r"none of the 50 customers made a repeat purchase"):
+            model().fit(frequency=np.zeros(50), recency=np.zeros(50), T=np.linspace(5, 50, 50))
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_zero_weights_raise(self, model: type) -> None:
+        """Weights that are all 0 count no customer: refused (the start point was returned)."""
+        with pytest.raises(DataError, match=r"every one of the 3 weights is 0"):
+            model().fit(frequency=[0, 1, 2], recency=[0, 3, 5], T=[10, 10, 10], weights=[0, 0, 0])
+
+
 class TestConvergenceWarning:
     @pytest.mark.parametrize("model", [BetaGeo, ParetoNBD], ids=["BetaGeo", "ParetoNBD"])
     def test_boundary_fit_warns_and_reports(self, model: type) -> None:

@@ -119,3 +119,45 @@ def test_matrix_needs_an_extent(models: Any) -> None:
 def test_holdout_length_must_match(models: Any, summary: Any) -> None:
     with pytest.raises(DataError, match="holdout_frequency"):
         models["BetaGeo"].plot_calibration_purchases_vs_holdout_purchases(summary, [1, 2], 39.0)
+
+
+def _summary(x: list[float], t_x: list[float], big_t: list[float]) -> RFMSummary:
+    ids = np.array([str(i) for i in range(len(x))], dtype=object)
+    return RFMSummary(ids, np.array(x), np.array(t_x), np.array(big_t), np.zeros(len(x)), "W")
+
+
+def test_empty_summary_is_refused(models: Any) -> None:
+    """No customers: a DataError from every plot, not an empty figure."""
+    empty = _summary([], [], [])
+    model = models["BetaGeo"]
+    for draw in (
+        lambda: model.plot_frequency_recency_matrix(empty),
+        lambda: model.plot_period_transactions(empty),
+        lambda: model.plot_calibration_purchases_vs_holdout_purchases(empty, [], 10.0),
+    ):
+        with pytest.raises(DataError, match="the summary has no customers"):
+            draw()
+
+
+@pytest.mark.parametrize(
+    ("holdout", "duration", "match"),
+    [
+        pytest.param([0.0, 1.0, 1.0], 0.0, r"holdout_duration must be > 0", id="no-hold-out"),
+        pytest.param([0.0, float("nan"), 1.0], 5.0, r"holdout_frequency\[1\] is nan", id="nan"),
+        pytest.param([0.0, -1.0, 1.0], 5.0, r"holdout_frequency\[1\] is -1\.0", id="negative"),
+    ],
+)
+def test_holdout_values_are_checked(
+    models: Any, holdout: list[float], duration: float, match: str
+) -> None:
+    """A hold-out of no time or an unknown count was drawn as if it were data."""
+    cal = _summary([0, 1, 2], [0, 3, 5], [10, 10, 10])
+    with pytest.raises(DataError, match=match):
+        models["BetaGeo"].plot_calibration_purchases_vs_holdout_purchases(cal, holdout, duration)
+
+
+def test_matrix_too_large_for_a_heatmap(models: Any) -> None:
+    """A frequency of a million made a terabyte grid (MemoryError): refused, naming the size."""
+    big = _summary([0, 1e6], [0, 1e6], [1e6, 1e6])
+    with pytest.raises(DataError, match=r"1,000,002,000,001 cells.*max_frequency="):
+        models["BetaGeo"].plot_frequency_recency_matrix(big)

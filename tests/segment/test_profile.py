@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.segment import profile_segments, rfm_scores, rfm_segments
 from tests.segment.helpers import DAY, planted
 
@@ -43,3 +43,20 @@ class TestProfileSegments:
         table, _ = planted(6, 10)
         with pytest.raises(SchemaError, match="one label per table row"):
             profile_segments(["a"], table)
+
+    def test_missing_labels_are_no_segment(self) -> None:
+        """NaN and pandas' NA labels (a pandas column with gaps) are unlabelled, like None:
+        they were profiled as segments named 'nan' and '<NA>'."""
+        pd = pytest.importorskip("pandas")
+        table, _ = planted(7, 8)
+        labels = np.array(["a", "a", "b", np.nan, None, pd.NA, "b", "a"], dtype=object)
+        prof = profile_segments(labels, table, features=["frequency"])
+        assert prof.segments.tolist() == ["a", "b"]
+        assert prof.size.tolist() == [3, 2]
+        assert prof.share.tolist() == [3 / 8, 2 / 8]
+
+    def test_no_label_at_all(self) -> None:
+        """Every label missing: a DataError with the count, not an empty profile."""
+        table, _ = planted(8, 6)
+        with pytest.raises(DataError, match="none of the 6 customers of the table has a label"):
+            profile_segments([None] * 6, table)

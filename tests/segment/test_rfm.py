@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,36 @@ class TestMissingValues:
         assert scores.monetary.tolist() == [1.0, 4.0]
 
 
+class TestSameRecency:
+    def test_everyone_bought_at_once_warns(self) -> None:
+        """Ten customers who all bought yesterday all score r = 1 ('Hibernating' in the default
+        map, silently): a DataWarning now says the recency score ranks nothing."""
+        log = InteractionLog.from_arrays(
+            [f"c{i}" for i in range(10)],
+            ["2024-06-01T00:00Z"] * 10,
+            ["purchase"] * 10,
+            value=[float(i) for i in range(10)],
+        )
+        with pytest.warns(DataWarning, match=r"all 10 customers made their last purchase at"):
+            scores = rfm_scores(log, as_of="2024-06-02T00:00Z")
+        assert scores.r.tolist() == [1] * 10
+        assert scores.m.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+
+    def test_one_customer_is_silent(self) -> None:
+        """A single customer has nothing to be ranked against: no warning."""
+        log = InteractionLog.from_arrays(["a"], ["2024-06-01T00:00Z"], ["purchase"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert rfm_scores(log, as_of="2024-06-02T00:00Z").r.tolist() == [1]
+
+
 class TestRankScores:
+    def test_nan_takes_the_top_score_with_a_warning(self) -> None:
+        """An unknown quantity ranks above every number (documented): a warning counts it,
+        since it silently made a customer without a value a top scorer."""
+        with pytest.warns(DataWarning, match=r"1 of 3 quantities are NaN"):
+            assert rank_scores([float("nan"), 1.0, 2.0], 3).tolist() == [3, 1, 2]
+
     @settings(max_examples=50, deadline=None)
     @given(
         st.lists(st.integers(0, 5), min_size=1, max_size=60),
@@ -176,7 +206,6 @@ class TestRankScores:
             pytest.param([1, 1, 1, 2], 4, [1, 1, 1, 4], id="big-tie-skips-scores"),
             pytest.param([3, 1, 2, 4], 4, [3, 1, 2, 4], id="distinct-one-per-bin"),
             pytest.param([5.0, 5.0, 1.0], 3, [2, 2, 1], id="tie-takes-lowest-position"),
-            pytest.param([float("nan"), 1.0], 2, [2, 1], id="nan-ranks-last"),
         ],
     )
     def test_known_answers(self, values: list[float], n_bins: int, expected: list[int]) -> None:
@@ -197,7 +226,9 @@ class TestBadInput:
     def test_numpy_integer_n_bins(self) -> None:
         """n_bins computed with numpy (``np.int64``) acts as an int."""
         log = InteractionLog.from_arrays(
-            customer_id=["a", "b"], timestamp=["2024-01-01T00:00Z"] * 2, kind=["purchase"] * 2
+            customer_id=["a", "b"],
+            timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z"],
+            kind=["purchase"] * 2,
         )
         scores = rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=np.int64(3))
         expected = rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=3)

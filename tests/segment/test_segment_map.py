@@ -76,7 +76,9 @@ class TestSegmentMap:
     def test_n_bins_mismatch(self) -> None:
         """The default 5-level map refuses 3-level scores."""
         log = InteractionLog.from_arrays(
-            customer_id=["a", "b"], timestamp=["2024-01-01T00:00Z"] * 2, kind=["purchase"] * 2
+            customer_id=["a", "b"],
+            timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z"],
+            kind=["purchase"] * 2,
         )
         with pytest.raises(SchemaError, match="n_bins=3"):
             rfm_segments(rfm_scores(log, as_of="2024-02-01T00:00Z", n_bins=3))

@@ -27,6 +27,7 @@ __all__ = [
     "as_float_array",
     "broadcastable",
     "check_fitted",
+    "check_information",
     "fit_columns",
     "maximise_likelihood",
     "standard_errors",
@@ -68,6 +69,40 @@ def check_fitted(model: object, attribute: str = "params_") -> None:
     if getattr(model, attribute, None) is None:
         raise NotFittedError(
             f"This {type(model).__name__} instance is not fitted yet. Call 'fit' first."
+        )
+
+
+def check_information(
+    x: FloatArray, age: FloatArray, w: FloatArray | None, model: str, *, age_name: str = "T"
+) -> None:
+    """Refuse histories whose likelihood cannot identify the parameters.
+
+    No customer with a positive weight; every ``age`` (``T``, or BG/BB's ``n_periods``) 0, a
+    flat likelihood; or no repeat purchase at all, where the likelihood is largest on the
+    boundary of a zero purchase rate (or chance) and the drop-out parameters barely enter it.
+    Each is a :class:`~cxmodel.errors.DataError` with the count of customers.
+    """
+    counted = np.ones(x.shape[0], dtype=bool) if w is None else w > 0
+    if not counted.any():
+        raise DataError(
+            f"{model}.fit(): every one of the {x.shape[0]} weights is 0, so no customer counts "
+            "and any parameters would fit equally well; give at least one customer a weight > 0"
+        )
+    n = int(counted.sum())
+    if np.all(age[counted] == 0):
+        raise DataError(
+            f"{model}.fit(): every one of the {n} customers has {age_name} = 0 (observed for no "
+            "time after their first purchase), so the data say nothing about purchase or "
+            "dropout rates and any parameters would fit equally well; measure {age_name} up to "
+            "the end of the observation period (rfm_summary(log, as_of=...)) or fit on customers "
+            "observed for some time"
+        )
+    if np.all(x[counted] == 0):
+        raise DataError(
+            f"{model}.fit(): none of the {n} customers made a repeat purchase (every frequency "
+            "is 0), so the likelihood is largest where the purchase rate is 0 and says nothing "
+            "about drop-out: no parameters are estimable; fit on a longer observation period, "
+            "or check that frequency counts repeat purchases (rfm_summary of the purchase kind)"
         )
 
 

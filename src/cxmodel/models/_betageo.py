@@ -11,6 +11,7 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from scipy.stats import nbinom
 
 from cxmodel._arguments import integer, random_seed, real
+from cxmodel.errors import DataError
 from cxmodel.models._base import (
     FloatArray,
     as_float_array,
@@ -20,7 +21,7 @@ from cxmodel.models._base import (
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
 
-__all__ = ["BetaGeo", "ModifiedBetaGeo"]
+__all__ = ["BetaGeo", "ModifiedBetaGeo", "observation_length"]
 
 
 def _rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
@@ -44,6 +45,26 @@ def _hyp2f1_neg(a: Any, b: Any, c: Any, w: Any) -> FloatArray:
             out = np.where(bad, direct, out)
     res: FloatArray = np.asarray(out, dtype=np.float64)
     return res
+
+
+def _purchase_counts(n: npt.ArrayLike) -> FloatArray:
+    """``n`` of ``probability_of_purchases``: whole numbers of purchases (1.5 has no probability)."""
+    k = as_float_array("n", n)
+    fractional = k != np.round(k)
+    if np.any(fractional):
+        raise DataError(
+            f"probability_of_purchases(): n must be whole numbers of purchases, got "
+            f"{float(k[fractional][0])!r} ({int(fractional.sum())} such values)"
+        )
+    return k
+
+
+def observation_length(T: object) -> float:
+    """``T`` of ``sample()``: a finite number of time units >= 0."""
+    length = real(T, "sample()", "T")
+    if length < 0:
+        raise DataError(f"sample(): T must be >= 0 time units of observation; got {length!r}")
+    return length
 
 
 def _bg_branches(
@@ -232,7 +253,7 @@ class BetaGeo(TransactionModel):
     def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
         """P(X(t) = n) for a new customer (Fader, Hardie & Lee 2005, eq. 8)."""
         r, alpha, a, b = self._p()
-        k = as_float_array("n", n)
+        k = _purchase_counts(n)
         tt = as_float_array("t", t)
         p = alpha / (alpha + tt)
         first = np.exp(betaln(a, b + k) - betaln(a, b)) * nbinom.pmf(k, r, p)
@@ -250,7 +271,7 @@ class BetaGeo(TransactionModel):
     ) -> RFMSummary:
         """Simulate ``n`` customers observed for ``T`` time units after their first purchase."""
         n = integer(n, "sample()", "n", minimum=0)
-        T = real(T, "sample()", "T")
+        T = observation_length(T)
         rng = _rng(random_seed(random_state, "sample()", "random_state"))
         r, alpha, a, b = self._p()
         lam = rng.gamma(r, 1.0 / alpha, size=n)
@@ -331,7 +352,7 @@ class ModifiedBetaGeo(BetaGeo):
     def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
         """P(X(t) = n) for a new customer (Batislam et al. 2007)."""
         r, alpha, a, b = self._p()
-        k = as_float_array("n", n)
+        k = _purchase_counts(n)
         tt = as_float_array("t", t)
         p = alpha / (alpha + tt)
         first = np.exp(betaln(a, b + k + 1) - betaln(a, b)) * nbinom.pmf(k, r, p)

@@ -85,7 +85,16 @@ def customer_lifetime_value(
         Period length: a unit (converted from ``summary.freq``; a month is 365.25 / 12 days) or a
         number of summary time units.
     discount_rate : float
-        Per period, >= 0.
+        Per period, as a fraction: 0 <= discount_rate < 1 (``0.01`` is 1% a period).
+
+    Raises
+    ------
+    DataError
+        A ``horizon`` below 1, or a ``discount_rate`` outside [0, 1) (a rate of 1 or more is
+        taken for a percentage, with a did-you-mean).
+    SchemaError
+        A ``freq`` unit that cannot be converted, or a summary in another time unit than the
+        one the transaction model was fitted in (``summary.freq``).
 
     Examples
     --------
@@ -120,6 +129,12 @@ def customer_lifetime_value(
         raise DataError(f"horizon must be an integer >= 1, got {horizon!r}")
     if not np.isfinite(discount_rate) or discount_rate < 0:
         raise DataError(f"discount_rate must be a finite number >= 0, got {discount_rate!r}")
+    if discount_rate >= 1:
+        raise DataError(
+            f"customer_lifetime_value(): discount_rate={discount_rate!r} is a rate of "
+            f"{discount_rate:.0%} per period; did you mean discount_rate={discount_rate / 100!r} "
+            f"({discount_rate:g}%)? Give the rate as a fraction of 1"
+        )
     if isinstance(freq, str):
         unit = getattr(summary, "freq", "")
         if freq not in _DAYS or unit not in _DAYS:
@@ -132,6 +147,15 @@ def customer_lifetime_value(
         length = real(freq, "customer_lifetime_value()", "freq")
         if length <= 0:
             raise DataError(f"freq as a number must be > 0, got {freq!r}")
+    fitted_in = getattr(transaction_model, "_fit_unit", None)
+    unit = getattr(summary, "freq", "") or None
+    if fitted_in is not None and unit is not None and unit != fitted_in:
+        raise SchemaError(
+            f"customer_lifetime_value(): the transaction model was fitted on a summary in "
+            f"{fitted_in!r} periods but summary is in {unit!r} periods, so its recency and T "
+            f"would be read as {fitted_in!r} periods; summarise with rfm_summary(log, "
+            f"freq={fitted_in!r}) or refit the model on this summary"
+        )
     x, t_x, big_t = summary.frequency, summary.recency, summary.T
     spend = spend_model.conditional_expected_spend(x, summary.monetary_value)
     ends = np.arange(horizon + 1, dtype=np.float64) * length

@@ -14,6 +14,7 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
+    check_information,
     compress,
     fit_columns,
     maximise_likelihood,
@@ -40,6 +41,23 @@ def _validate_bgbb(
     if np.any((x != np.round(x)) | (t_x != np.round(t_x)) | (n != np.round(n))):
         raise DataError("frequency, recency and n_periods must be whole numbers of opportunities")
     return x, t_x, n
+
+
+def _opportunities(name: str, value: npt.ArrayLike, where: str) -> FloatArray:
+    """``value`` as whole numbers of BG/BB opportunities (1.5 opportunities mean nothing)."""
+    arr = as_float_array(name, value)
+    fractional = arr != np.round(arr)
+    if np.any(fractional):
+        hint = (
+            "; with customer_lifetime_value, give freq as a whole number of opportunities"
+            if where == "conditional_expected_purchases"
+            else ""
+        )
+        raise DataError(
+            f"BetaGeoBetaBinom.{where}(): {name} must be whole numbers of opportunities, got "
+            f"{float(arr[fractional][0])!r} ({int(fractional.sum())} such values){hint}"
+        )
+    return arr
 
 
 class BetaGeoBetaBinom(TransactionPlots):
@@ -96,7 +114,14 @@ class BetaGeoBetaBinom(TransactionPlots):
         n_periods: npt.ArrayLike | None = None,
         weights: npt.ArrayLike | None = None,
     ) -> BetaGeoBetaBinom:
-        """Fit on (frequency, recency, n_periods) in opportunities; returns self."""
+        """Fit on (frequency, recency, n_periods) in opportunities; returns self.
+
+        Raises
+        ------
+        DataError
+            Bad histories, or histories without information: every weight 0, every
+            ``n_periods`` 0, or no customer with a transaction (every ``frequency`` 0).
+        """
         frequency, recency, n_periods = fit_columns(
             summary,
             {"frequency": frequency, "recency": recency, "n_periods": n_periods},
@@ -106,6 +131,9 @@ class BetaGeoBetaBinom(TransactionPlots):
         if x.size == 0:
             raise DataError("no customers to fit")
         w = None if weights is None else as_float_array("weights", weights)
+        if w is not None and w.shape != x.shape:
+            raise DataError(f"weights must have {x.shape[0]} entries, got {w.shape[0]}")
+        check_information(x, n, w, "BetaGeoBetaBinom", age_name="n_periods")
         ux, ut, un, uw = compress(x, t_x, n, weights=w)
         pen = float(self.penalizer_coef)
 
@@ -147,7 +175,7 @@ class BetaGeoBetaBinom(TransactionPlots):
         if pair is not None:
             return 0.5 * (pair[0].expected_purchases(n) + pair[1].expected_purchases(n))
         al, be, ga, de = self._p()
-        nn = as_float_array("n", n)
+        nn = _opportunities("n", n, "expected_purchases")
         ratio = np.exp(
             gammaln(ga + de) - gammaln(ga + de + nn) + gammaln(1 + de + nn) - gammaln(1 + de)
         )
@@ -219,7 +247,7 @@ class BetaGeoBetaBinom(TransactionPlots):
         par = self._p()
         al, be, ga, de = par
         x, t_x, n = _validate_bgbb(frequency, recency, n_periods)
-        tt = as_float_array("t", t)
+        tt = _opportunities("t", t, "conditional_expected_purchases")
         log_l = self._loglik_terms(par, x, t_x, n)
         lead = (
             betaln(al + x + 1, be + n - x)

@@ -8,8 +8,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import gammaln
 
+from cxmodel._pieces import warn_counted
 from cxmodel._progress import progress_bar
-from cxmodel.errors import DataError
+from cxmodel.errors import DataError, DataWarning
 from cxmodel.models._base import (
     Convergence,
     FloatArray,
@@ -132,7 +133,11 @@ class GammaGamma:
     def conditional_expected_spend(
         self, frequency: npt.ArrayLike, monetary_value: npt.ArrayLike
     ) -> FloatArray:
-        """E[mean spend | x, mean repeat value]; population mean p gamma / (q - 1) when x = 0."""
+        """E[mean spend | x, mean repeat value]; population mean p gamma / (q - 1) when x = 0.
+
+        With a fitted ``q`` <= 1 the population mean spend is infinite: customers without a
+        repeat purchase get ``inf``, with a :class:`~cxmodel.errors.DataWarning` counting them.
+        """
         check_fitted(self)
         assert self.params_ is not None
         p, q, g = (self.params_[n] for n in self._names)
@@ -143,6 +148,16 @@ class GammaGamma:
         with np.errstate(divide="ignore"):
             # q <= 1 makes the mean spend of a customer without history infinite
             out = np.where(denom > 0, p * (g + x * m) / np.where(denom > 0, denom, 1.0), np.inf)
+        warn_counted(
+            DataWarning,
+            "conditional_expected_spend(): {infinite:,} of {customers:,} customers get an "
+            f"infinite expected spend: the fitted q = {q:.4g} <= 1 makes the mean spend of a "
+            "customer without repeat purchases infinite; fit on more repeat buyers or with "
+            "penalizer_coef > 0",
+            stacklevel=2,
+            infinite=int(np.count_nonzero(denom <= 0)),
+            customers=int(np.size(denom)),
+        )
         return np.asarray(out, dtype=np.float64)
 
     def sample(

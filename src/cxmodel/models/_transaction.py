@@ -16,6 +16,7 @@ from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     check_fitted,
+    check_information,
     compress,
     fit_columns,
     maximise_likelihood,
@@ -58,19 +59,6 @@ def validate_history(
     )
 
 
-def _check_information(big_t: FloatArray, w: FloatArray | None, model: str) -> None:
-    """Refuse histories whose likelihood does not depend on the parameters (every T = 0)."""
-    counted = big_t if w is None else big_t[w > 0]
-    if counted.size and np.all(counted == 0):
-        raise DataError(
-            f"{model}.fit(): every one of the {counted.size} customers has T = 0 (observed for no "
-            "time after their first purchase), so the data say nothing about purchase or "
-            "dropout rates and any parameters would fit equally well; measure T up to the end "
-            "of the observation period (e.g. summary_from_log(..., observation_end=...)) or "
-            "fit on customers observed for some time"
-        )
-
-
 class TransactionModel(TransactionPlots, abc.ABC):
     """Base of BG/NBD, MBG/NBD and Pareto/NBD: fitting on (frequency, recency, T) histories."""
 
@@ -79,6 +67,9 @@ class TransactionModel(TransactionPlots, abc.ABC):
     log_likelihood_: float | None = None
     convergence_: Convergence | None = None
     _se: dict[str, float] | None = None
+    #: the ``freq`` of the summary ``fit`` read (None for plain arrays), so that
+    #: customer_lifetime_value can refuse a summary in another time unit
+    _fit_unit: str | None = None
     _gtol = 1e-7
     # compressed histories and penalty kept for the lazy standard errors (plain arrays, so a
     # fitted model still pickles)
@@ -158,8 +149,10 @@ class TransactionModel(TransactionPlots, abc.ABC):
         Raises
         ------
         DataError
-            Bad histories, or histories that carry no information: every customer (with a
-            positive weight) has ``T = 0``, so the likelihood is flat and any parameters fit.
+            Bad histories, or histories that carry no information: every weight is 0; every
+            customer (with a positive weight) has ``T = 0``, so the likelihood is flat and any
+            parameters fit; or no customer made a repeat purchase (every ``frequency`` is 0),
+            so the maximum lies on the boundary where the purchase rate is 0.
         MissingDependencyError
             ``progress=True`` without tqdm installed.
 
@@ -182,7 +175,7 @@ class TransactionModel(TransactionPlots, abc.ABC):
             raise DataError(
                 f"penalizer_coef must be a finite number >= 0, got {self.penalizer_coef}"
             )
-        _check_information(big_t, w, type(self).__name__)
+        check_information(x, big_t, w, type(self).__name__)
         ux, ut, uT, uw = compress(x, t_x, big_t, weights=w)
         pen = float(self.penalizer_coef)
         loglik, grad = self._objective(ux, ut, uT, uw, pen)
@@ -211,6 +204,7 @@ class TransactionModel(TransactionPlots, abc.ABC):
         self.standard_errors_ = None
         self._se_data = (ux, ut, uT, uw, pen)
         self.convergence_ = conv
+        self._fit_unit = getattr(summary, "freq", None) or None
         return self
 
     def _objective(

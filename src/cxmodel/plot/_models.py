@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+_MAX_CELLS = 4_000_000  # a frequency x recency matrix larger than this is no readable heatmap
 _UNITS = {"D": "day", "W": "week", "M": "month", "h": "hour", "H": "hour"}
 
 
@@ -49,6 +50,8 @@ def _history(summary: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
     for names in (("frequency", "recency", "T"), ("x", "t_x", "T")):
         if all(hasattr(summary, n) for n in names):
             x, t_x, big_t = (np.asarray(getattr(summary, n), dtype=np.float64) for n in names)
+            if x.size == 0:
+                raise DataError("the summary has no customers: there is nothing to plot")
             return x, t_x, big_t
     raise DataError(
         "expected a summary with frequency, recency and T (an RFMSummary from rfm_summary() "
@@ -89,6 +92,13 @@ def _grid(
             "(the largest frequency and customer age to show)"
         )
     age = float(max_recency)
+    cells = (int(max_frequency) + 1) * (int(np.floor(max(age, 0.0))) + 1)
+    if cells > _MAX_CELLS:
+        raise DataError(
+            f"a matrix of frequencies 0..{int(max_frequency)} by recencies 0..{age:g} has "
+            f"{cells:,} cells, more than the {_MAX_CELLS:,} a heatmap can show; pass smaller "
+            "max_frequency= and max_recency=, or summarise in a longer unit (freq='W')"
+        )
     freqs = np.arange(int(max_frequency) + 1, dtype=np.float64)
     recs = np.arange(int(np.floor(age)) + 1, dtype=np.float64)
     f, r = np.meshgrid(freqs, recs, indexing="ij")
@@ -470,9 +480,22 @@ def plot_calibration_purchases_vs_holdout_purchases(
     holdout_duration = real(
         holdout_duration, "plot_calibration_purchases_vs_holdout_purchases()", "holdout_duration"
     )
+    if holdout_duration <= 0:
+        raise DataError(
+            "plot_calibration_purchases_vs_holdout_purchases(): holdout_duration must be > 0 "
+            f"time units; got {holdout_duration!r}"
+        )
     holdout_frequency = float_array(
         holdout_frequency, "plot_calibration_purchases_vs_holdout_purchases()", "holdout_frequency"
     )
+    unusable = ~(np.isfinite(holdout_frequency) & (holdout_frequency >= 0))
+    if np.any(unusable):
+        row = int(np.flatnonzero(unusable)[0])
+        raise DataError(
+            f"plot_calibration_purchases_vs_holdout_purchases(): holdout_frequency[{row}] is "
+            f"{float(holdout_frequency.reshape(-1)[row])!r}; hold-out purchases must be counts "
+            f">= 0 ({int(unusable.sum()):,} such values)"
+        )
     max_frequency = _max_frequency(
         max_frequency, "plot_calibration_purchases_vs_holdout_purchases()"
     )

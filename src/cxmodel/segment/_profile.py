@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import customer_table, name_sequence
 from cxmodel._result import Result
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.segment._features import feature_columns, feature_matrix
 from cxmodel.segment._segment_map import RFMSegments
 
@@ -72,6 +72,17 @@ def _align(labels: Any, table: CustomerTable) -> npt.NDArray[np.object_]:
     return arr
 
 
+def _labelled(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+    """Rows with a label: not None, NaN or pandas' NA (the missing labels of a pandas column),
+    which would otherwise become segments named 'nan' or '<NA>'."""
+    missing = np.equal(labels, np.array([None], dtype=object)).astype(bool)
+    # a label equals itself; NaN does not, and pandas' NA answers NA rather than a bool
+    same = np.equal(labels, labels, dtype=object)
+    itself = np.fromiter((u is True or u is np.True_ for u in same), bool, same.shape[0])
+    labelled: npt.NDArray[np.bool_] = ~missing & itself
+    return labelled
+
+
 def _grouped_median(codes: npt.NDArray[np.int64], values: FloatMatrix, k: int) -> FloatMatrix:
     out = np.full((k, values.shape[1]), np.nan)
     for j in range(values.shape[1]):  # loop over features, not customers
@@ -97,8 +108,9 @@ def profile_segments(
     Parameters
     ----------
     labels : array-like of str or RFMSegments
-        One label per table row, or RFM segments (aligned by customer id; customers without a
-        label count in the population but in no segment).
+        One label per table row, or RFM segments (aligned by customer id). Customers without a
+        label (not in the RFM segments, or a ``None`` or NaN label) count in the population but
+        in no segment, so the shares then add up to less than 1.
     table : CustomerTable
     features : sequence of str, optional
         Columns to describe; by default every bool and numeric column. A text column (a
@@ -109,6 +121,11 @@ def profile_segments(
     -------
     SegmentProfile
         Segments sorted by name.
+
+    Raises
+    ------
+    DataError
+        When no customer of a non-empty table has a label.
     """
     table = customer_table(table, "profile_segments()")
     features = (
@@ -118,7 +135,13 @@ def profile_segments(
     columns = feature_columns(table, features)
     names = list(columns)
     x = feature_matrix(columns)
-    labelled = ~np.equal(aligned, np.array([None], dtype=object)).astype(bool)
+    labelled = _labelled(aligned)
+    if len(table) and not labelled.any():
+        raise DataError(
+            f"profile_segments(): none of the {len(table):,} customers of the table has a "
+            "label (every label is missing, or no customer id of the segments is in the "
+            "table), so there is no segment to profile"
+        )
     segments, codes = np.unique(aligned[labelled].astype(str), return_inverse=True)
     k = segments.shape[0]
     codes = codes.astype(np.int64)

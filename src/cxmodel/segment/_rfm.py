@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -70,7 +71,8 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     such position: ``i`` is pandas' ``rank(method="min") - 1``, the number of strictly smaller
     values. So identical customers always share a score (and a segment), the input order never
     matters, and a large tie may leave some scores unused (``N`` one-time buyers among
-    ``N + 1`` customers all score 1). NaN ranks above every number.
+    ``N + 1`` customers all score 1). NaN ranks above every number, so an unknown quantity
+    takes a top score: a :class:`~cxmodel.errors.DataWarning` counts them.
 
     Examples
     --------
@@ -84,6 +86,14 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     if values.dtype.kind not in "iuf" or values.ndim != 1:
         values = float_array(values, "rank_scores()", "quantity", ndim=1)
     n = values.shape[0]
+    if values.dtype.kind == "f":
+        warn_counted(
+            DataWarning,
+            "rank_scores(): {missing:,} of {values:,} quantities are NaN; they rank above every "
+            "number and take the top scores (drop or fill them first)",
+            missing=int(np.count_nonzero(np.isnan(values))),
+            values=n,
+        )
     ordered = np.sort(values)  # NaN last, and searchsorted puts NaN there too
     below = np.searchsorted(ordered, values, side="left").astype(np.int64)
     scores: IntArray = 1 + (below * n_bins) // max(n, 1)
@@ -241,6 +251,7 @@ class RFMTotals:
         )
         # Round away summation-order noise (1e-9) so equal totals tie and share a score.
         monetary = np.round(self.total, 9)
+        _warn_same_recency(self.last, bins)
         return RFMScores(
             customer_id=self.customer_id,
             recency_days=((self.as_of - self.last) / US_PER_DAY).astype(np.float64),
@@ -251,6 +262,22 @@ class RFMTotals:
             m=rank_scores(monetary, bins),
             n_bins=bins,
             as_of=self.as_of,
+        )
+
+
+def _warn_same_recency(last: IntArray, bins: int) -> None:
+    """Warn when every customer (two or more) made their last purchase at the same time: each
+    r score is then 1, the least recent, however recent that time is (ten customers who all
+    bought yesterday would all be 'Hibernating' in the default map)."""
+    n = last.shape[0]
+    if n >= 2 and np.all(last == last[0]):
+        warnings.warn(
+            f"rfm_scores(): all {n:,} customers made their last purchase at the same time, so "
+            f"every r score is 1 of 1..{bins} (ties share the lowest score) and the recency "
+            "score ranks nothing: segments read it as 'least recent'; score a longer period "
+            "or segment on recency_days instead",
+            DataWarning,
+            stacklevel=4,
         )
 
 
@@ -300,7 +327,8 @@ def rfm_scores(
     Warns
     -----
     DataWarning
-        When purchases have no value (NaN): their count.
+        When purchases have no value (NaN): their count. When every customer (two or more)
+        made their last purchase at the same time: every ``r`` is then 1.
 
     Examples
     --------
