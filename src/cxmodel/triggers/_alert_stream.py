@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -261,6 +261,8 @@ class AlertState:
         self.numbered = self.stored = int(data["numbered"])
 
 
+_UNCHANGED = AlertWindowChange()
+
 #: what :meth:`AlertMonitor.begin` saves of an alert: pending, active, last emitted, numbered
 _Saved = tuple[AlertState, int | None, bool, int | None, int]
 
@@ -394,23 +396,28 @@ class AlertMonitor:
         added: list[AlertValue] = []
         for name, state in self.states.items():
             whole = name in replaced
+            since = 0 if whole else state.stored  # the values numbered from it are new
+            fresh = whole or state.numbered != since
             for key, window in state.windows.items():
+                if not whole and window.trimmed_through > window.stored_trim:
+                    trimmed.append((name, key, window.trimmed_through))
+                entries = window.entries
+                if not fresh or not entries or entries[-1][1] < since:
+                    continue
                 if whole:
-                    new: list[Entry] = list(window.entries)
+                    new: Iterable[Entry] = entries
                 else:
-                    if window.trimmed_through > window.stored_trim:
-                        trimmed.append((name, key, window.trimmed_through))
                     new = []
-                    for entry in reversed(window.entries):
-                        if entry[1] < state.stored:
+                    for entry in reversed(entries):
+                        if entry[1] < since:
                             break
                         new.append(entry)
                     new.reverse()
                 ids = window.customers
-                added.extend(
-                    AlertValue(name, key, number, time, value, value if ids else None)
-                    for time, number, value in new
-                )
+                for time, number, value in new:
+                    added.append(AlertValue(name, key, number, time, value, value if ids else None))
+        if not (replaced or trimmed or added):
+            return _UNCHANGED
         return AlertWindowChange(tuple(sorted(replaced)), tuple(trimmed), tuple(added))
 
     def committed(self) -> None:
@@ -420,7 +427,9 @@ class AlertMonitor:
             state.stored = state.numbered
             for window in state.windows.values():
                 window.stored_trim = window.trimmed_through
-                window.begin()
+                window.added = 0
+                if window.dropped:  # values kept only to undo the call
+                    window.dropped = []
 
     def begin(self) -> list[_Saved]:
         """Start an engine call whose commit may fail: what :meth:`rollback` needs besides

@@ -313,6 +313,9 @@ def time_us(firing: Firing) -> int:
         raise StoreError(str(exc)) from exc
 
 
+_Kept = tuple[int, int, Any, "str | None"]
+
+
 # -- in memory ------------------------------------------------------------------------------------
 class InMemoryStore:
     """A store that lives in the process (lost when it exits).
@@ -346,7 +349,9 @@ class InMemoryStore:
         self._acked: set[str] = set()
         self._late: list[Quarantined] = []
         self._rejected: list[Quarantined] = []
-        self._alerts: dict[tuple[str, str], deque[AlertValue]] = {}  # by alert and aggregate
+        # (alert, aggregate) -> (number, time, value, customer_id): plain tuples, which the
+        # garbage collector stops tracking, where AlertValue objects would cost it time
+        self._alerts: dict[tuple[str, str], deque[_Kept]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -374,7 +379,11 @@ class InMemoryStore:
             return StoredState(
                 dict(self._meta),
                 {cid: v for cid, v in states.items() if v is not None},
-                tuple(v for key in sorted(self._alerts) for v in self._alerts[key]),
+                tuple(
+                    AlertValue(alert, aggregate, *kept)
+                    for alert, aggregate in sorted(self._alerts)
+                    for kept in self._alerts[alert, aggregate]
+                ),
             )
 
     def commit(self, change: StateChange) -> None:
@@ -393,6 +402,8 @@ class InMemoryStore:
             self._apply(change.alerts)
 
     def _apply(self, change: AlertWindowChange) -> None:
+        if not (change.added or change.trimmed or change.cleared):
+            return
         windows = self._alerts
         if change.cleared:
             gone = set(change.cleared)
@@ -400,14 +411,14 @@ class InMemoryStore:
                 del windows[key]
         for alert, aggregate, number in change.trimmed:
             values = windows.get((alert, aggregate))
-            while values and values[0].number <= number:
+            while values and values[0][0] <= number:
                 values.popleft()
         for value in change.added:
             key = (value.alert, value.aggregate)
             values = windows.get(key)
             if values is None:
                 values = windows[key] = deque()
-            values.append(value)
+            values.append((value.number, value.time, value.value, value.customer_id))
 
     def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
         """Drop the customer's state, firings (acknowledged or not), late and rejected
@@ -422,8 +433,8 @@ class InMemoryStore:
             self._late = [q for q in self._late if q.customer_id != customer_id]
             self._rejected = [q for q in self._rejected if q.customer_id != customer_id]
             for key, values in self._alerts.items():
-                if any(v.customer_id == customer_id for v in values):
-                    self._alerts[key] = deque(v for v in values if v.customer_id != customer_id)
+                if any(v[3] == customer_id for v in values):
+                    self._alerts[key] = deque(v for v in values if v[3] != customer_id)
 
     def firings(self) -> list[Firing]:
         """The outbox, in emission order."""
