@@ -313,7 +313,7 @@ def time_us(firing: Firing) -> int:
         raise StoreError(str(exc)) from exc
 
 
-_Kept = tuple[int, int, Any, "str | None"]
+_Kept = tuple[int, int, Any, str | None]  # number, time, value, customer_id
 
 
 # -- in memory ------------------------------------------------------------------------------------
