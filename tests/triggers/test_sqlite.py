@@ -414,15 +414,20 @@ class TestSQLiteFiles:
         error = self.refused(path, "earlier cxmodel")
         assert "replay" in str(error)
 
-    def test_newer_format_version(self, tmp_path: Path) -> None:
-        """A store marked with another format version is refused, naming the version."""
+    @pytest.mark.parametrize("version", [FORMAT_VERSION + 1, 2], ids=["newer", "alerts-in-meta"])
+    def test_other_format_version(self, version: int, tmp_path: Path) -> None:
+        """A store marked with another format version is refused, naming the file and the
+        version: a newer one, or format 2, which kept alerts' windows inside the meta."""
         path = tmp_path / "s.db"
         SQLiteStore(path).close()
         raw = sqlite3.connect(path)
-        raw.execute("UPDATE cxmodel_store SET version = 3")
+        raw.execute("UPDATE cxmodel_store SET version = ?", (version,))
+        if version == 2:
+            raw.execute("DROP TABLE alert_values")
         raw.commit()
         raw.close()
-        self.refused(path, "format version 3")
+        error = self.refused(path, f"format version {version}")
+        assert str(path) in str(error)
 
     def test_directory(self, tmp_path: Path) -> None:
         """A directory is refused."""

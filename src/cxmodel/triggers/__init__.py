@@ -43,6 +43,8 @@ from cxmodel.triggers._rules import (
 )
 from cxmodel.triggers._sqlite import SQLiteStore
 from cxmodel.triggers._store import (
+    AlertValue,
+    AlertWindowChange,
     InMemoryStore,
     Quarantined,
     StateChange,
@@ -56,6 +58,8 @@ __all__ = [
     "MAX_RULES",
     "STANDARD_KINDS",
     "Alert",
+    "AlertValue",
+    "AlertWindowChange",
     "ContactPolicy",
     "E",
     "Emit",

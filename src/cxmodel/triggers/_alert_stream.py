@@ -1,23 +1,28 @@
 """Alerts in the streaming engine: bounded window buffers over everyone's interactions, the
 condition evaluated in event time, once per episode.
 
-An :class:`AlertMonitor` holds, per alert, a buffer of (time, release number, value) for each
+An :class:`AlertMonitor` holds, per alert, a :class:`Window` of (time, number, value) for each
 aggregate the alert reads, trimmed to its window; the time of the latest counted kind's
 interaction not yet evaluated (``pending``: more interactions at that time may come);
 whether the condition held at the last time evaluated (``active``); and the last emitted
 firing's time (for ``cooldown`` and ``once``). It evaluates the condition at the times batch
 does (``_alert_batch.py``): each arrival of a counted kind's interaction and each time a
-counted value leaves a window, once every interaction up to that time is in. Its state is
-JSON (:meth:`AlertMonitor.to_dict`), kept in the engine's meta so a store persists it with
-every call.
+counted value leaves a window, once every interaction up to that time is in.
+
+What an engine call costs here follows what the call changed, not what the windows hold. A
+window's values are numbered per alert in arrival order and leave it oldest first, so the
+store takes the values numbered since the last commit and deletes those numbered up to the
+last one trimmed (:meth:`AlertMonitor.changes`); the small rest of an alert's state is JSON in
+the engine's meta (:meth:`AlertMonitor.to_dict`). A failed commit is undone from what the call
+did to each window (:meth:`AlertMonitor.begin`, :meth:`AlertMonitor.rollback`): the values it
+trimmed go back at the left, those it added come off the right.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -36,10 +41,12 @@ from cxmodel.triggers._firings import Firing, firing_id
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._operators import AggregatePlan
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr, is_missing
+from cxmodel.triggers._store import AlertValue, AlertWindowChange
 
-__all__ = ["AlertMonitor", "AlertPlan", "AlertState", "alert_hash"]
+__all__ = ["AlertMonitor", "AlertPlan", "AlertState", "Window", "alert_hash"]
 
 Decided = tuple[list[Firing], list[Firing]]
+Entry = tuple[int, int, Any]  # (time, number, value)
 
 
 def alert_hash(alert: Alert) -> str:
@@ -74,6 +81,12 @@ class AlertPlan:
         self.watched = watched_kinds(alert)
         self.kinds = {plan.kind for plan in self.aggregates.values()}
 
+    def new_state(self) -> AlertState:
+        """A fresh state: every window empty, the condition not held, nothing emitted."""
+        return AlertState(
+            {key: Window(plan.field == "customer_id") for key, plan in self.aggregates.items()}
+        )
+
     def member(self, row: Row, traits: Mapping[str, Any]) -> bool:
         """Whether ``row``'s customer is in the segment (traits as they are now)."""
         if self.segment is None:
@@ -95,13 +108,11 @@ class AlertPlan:
                 value = row.fields.get(plan.field)
             if is_missing(value):
                 continue
-            buffer = state.windows.get(key)
-            if buffer is None:
-                buffer = state.windows[key] = deque()
-            buffer.append((row.time, row.seq, value))
+            window = state.windows[key]
+            window.add((row.time, state.numbered, value))
+            state.numbered += 1
             if key not in self.shown:  # read by the payload only: no time to evaluate at
-                while buffer[0][0] < row.time - self.length[key]:
-                    buffer.popleft()
+                window.trim(row.time - self.length[key])
         if row.kind in self.watched:
             state.pending = row.time
 
@@ -110,9 +121,9 @@ class AlertPlan:
         counted value leaves its window."""
         due = state.pending
         for key in self.shown:
-            buffer = state.windows.get(key)
-            if buffer:
-                leaves = buffer[0][0] + self.length[key] + 1
+            entries = state.windows[key].entries
+            if entries:
+                leaves = entries[0][0] + self.length[key] + 1
                 if due is None or leaves < due:
                     due = leaves
         return due
@@ -120,18 +131,16 @@ class AlertPlan:
     def value(self, state: AlertState, key: str) -> Any:
         """Aggregate ``key`` over its (trimmed) window."""
         plan = self.aggregates[key]
-        buffer = state.windows.get(key, ())
+        entries = state.windows[key].entries
         if plan.func == "count":
-            return float(len(buffer))
-        return plan.function.of([value for _, _, value in buffer])
+            return float(len(entries))
+        return plan.function.of([value for _, _, value in entries])
 
     def evaluate(self, state: AlertState, time: int) -> Firing | None:
         """Evaluate the condition at ``time``: the episode's firing (before its policy
         decided it: ``reason`` unset) if one starts, else ``None``."""
-        for key, buffer in state.windows.items():
-            start = time - self.length[key]
-            while buffer and buffer[0][0] < start:
-                buffer.popleft()
+        for key, window in state.windows.items():
+            window.trim(time - self.length[key])
         if state.pending is not None and state.pending <= time:
             state.pending = None
 
@@ -158,61 +167,130 @@ class AlertPlan:
         )
 
 
+class Window:
+    """One aggregate's values in its trailing window, oldest first: (time, number, value),
+    numbers increasing. Besides the values it keeps what the current engine call did to it
+    (values added, values trimmed), to undo the call if its commit fails, and the number of
+    the last value trimmed, now and as last committed, to tell the store what left."""
+
+    __slots__ = (
+        "added",
+        "begun_trim",
+        "customers",
+        "dropped",
+        "entries",
+        "stored_trim",
+        "trimmed_through",
+    )
+
+    def __init__(self, customers: bool) -> None:
+        self.entries: deque[Entry] = deque()
+        self.customers = customers  # the values are customer ids, which forget erases
+        self.added = 0  # values added since begin()
+        self.dropped: list[Entry] = []  # values trimmed since begin(), oldest first
+        self.trimmed_through = -1  # the number of the last value trimmed
+        self.begun_trim = -1  # trimmed_through at begin()
+        self.stored_trim = -1  # trimmed_through at the last commit
+
+    def add(self, entry: Entry) -> None:
+        """Append a value (its number is the highest yet)."""
+        self.entries.append(entry)
+        self.added += 1
+
+    def trim(self, start: int) -> None:
+        """Drop the values before ``start``."""
+        entries = self.entries
+        if not entries or entries[0][0] >= start:
+            return
+        dropped = self.dropped
+        while entries and entries[0][0] < start:
+            dropped.append(entries.popleft())
+        self.trimmed_through = dropped[-1][1]
+
+    def begin(self) -> None:
+        """Start recording an engine call's changes."""
+        self.added = 0
+        if self.dropped:
+            self.dropped = []
+        self.begun_trim = self.trimmed_through
+
+    def undo(self) -> None:
+        """Put back the values as they were at :meth:`begin`: the values trimmed since go
+        back at the left (the trims took the oldest of the values then and of those added
+        since), then the values added since come off the right."""
+        entries = self.entries
+        entries.extendleft(reversed(self.dropped))
+        for _ in range(self.added):
+            entries.pop()
+        self.trimmed_through = self.begun_trim
+        self.begin()
+
+
 class AlertState:
-    """One alert's streaming state (see the module docstring)."""
+    """One alert's streaming state (see the module docstring): its windows by aggregate text
+    and the values numbered so far, of which those numbered below ``stored`` that are still
+    in a window are in the store."""
 
-    __slots__ = ("active", "last_emitted", "pending", "windows")
+    __slots__ = ("active", "last_emitted", "numbered", "pending", "stored", "windows")
 
-    def __init__(self) -> None:
-        self.windows: dict[str, deque[tuple[int, int, Any]]] = {}
+    def __init__(self, windows: dict[str, Window]) -> None:
+        self.windows = windows
         self.pending: int | None = None
         self.active = False
         self.last_emitted: int | None = None
+        self.numbered = 0
+        self.stored = 0
 
     def to_dict(self, fingerprint: str) -> dict[str, Any]:
-        """The JSON form, with the alert's fingerprint."""
+        """The JSON form of everything but the windows' values, with the alert's
+        fingerprint."""
         return {
             "hash": fingerprint,
-            "windows": {k: [list(e) for e in v] for k, v in self.windows.items() if v},
             "pending": self.pending,
             "active": self.active,
             "last_emitted": self.last_emitted,
+            "numbered": self.numbered,
         }
 
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> AlertState:
-        """The state :meth:`to_dict` wrote."""
-        out = AlertState()
-        out.windows = {
-            str(k): deque((int(t), int(s), value) for t, s, value in v)
-            for k, v in data.get("windows", {}).items()
-        }
+    def load(self, data: Mapping[str, Any]) -> None:
+        """Take the state :meth:`to_dict` wrote (the values are loaded apart)."""
         pending, last = data.get("pending"), data.get("last_emitted")
-        out.pending = None if pending is None else int(pending)
-        out.active = bool(data.get("active", False))
-        out.last_emitted = None if last is None else int(last)
-        return out
+        self.pending = None if pending is None else int(pending)
+        self.active = bool(data.get("active", False))
+        self.last_emitted = None if last is None else int(last)
+        self.numbered = self.stored = int(data["numbered"])
+
+
+_UNCHANGED = AlertWindowChange()
+
+#: what :meth:`AlertMonitor.begin` saves of an alert: pending, active, last emitted, numbered
+_Saved = tuple[AlertState, int | None, bool, int | None, int]
 
 
 class AlertMonitor:
-    """Every alert of an engine: take released interactions, evaluate due times, decide."""
+    """Every alert of an engine: take released interactions, evaluate due times, decide;
+    hand the store what changed and undo a call whose commit failed."""
 
     def __init__(self, alerts: Sequence[Alert]) -> None:
         self.plans: dict[str, AlertPlan] = {}
         self.states: dict[str, AlertState] = {}
+        self._replaced: set[str] = set()  # alerts whose stored values are rewritten whole
         for alert in alerts:
             self.add(alert)
 
     def add(self, alert: Alert) -> None:
         """Start watching ``alert`` (from now on: its windows start empty)."""
-        self.plans[alert.name] = AlertPlan(alert)
-        self.states[alert.name] = AlertState()
+        plan = AlertPlan(alert)
+        self.plans[alert.name] = plan
+        self.states[alert.name] = plan.new_state()
+        self._replaced.add(alert.name)
         self._index()
 
     def remove(self, name: str) -> None:
         """Stop watching alert ``name`` and drop its state."""
         del self.plans[name]
         del self.states[name]
+        self._replaced.add(name)
         self._index()
 
     def _index(self) -> None:
@@ -271,33 +349,102 @@ class AlertMonitor:
 
     def forget(self, customer_id: str) -> None:
         """Drop ``customer_id`` from the windows that hold customer ids (aggregates of the
-        ``customer_id`` property); other windows hold no customer."""
-        for name, plan in self.plans.items():
-            state = self.states[name]
-            for key, aggregate in plan.aggregates.items():
-                buffer = state.windows.get(key)
-                if aggregate.field == "customer_id" and buffer:
-                    state.windows[key] = deque(e for e in buffer if e[2] != customer_id)
+        ``customer_id`` property); other windows hold no customer. The store erases the
+        values naming them itself (:meth:`~cxmodel.triggers.StateStore.forget`)."""
+        for state in self.states.values():
+            for window in state.windows.values():
+                if window.customers and window.entries:
+                    window.entries = deque(e for e in window.entries if e[2] != customer_id)
 
     def entries(self) -> int:
         """The values held in every alert's windows."""
-        return sum(len(b) for s in self.states.values() for b in s.windows.values())
+        return sum(len(w.entries) for s in self.states.values() for w in s.windows.values())
 
+    # -- the store ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form the engine keeps in its meta."""
+        """The JSON form of the alerts' states without their windows' values, which the
+        engine keeps in its meta (a few fields per alert)."""
         return {name: self.states[name].to_dict(plan.hash) for name, plan in self.plans.items()}
 
-    def restore(self, data: Mapping[str, Any]) -> None:
-        """Load :meth:`to_dict` output; an alert whose text changed starts afresh."""
+    def restore(self, data: Mapping[str, Any], values: Sequence[AlertValue]) -> None:
+        """Load :meth:`to_dict` output and the stored values (by alert, aggregate and
+        number); an alert whose text changed starts afresh, and the values of an alert no
+        longer watched or changed are deleted at the next commit."""
+        restored: set[str] = set()
         for name, stored in data.items():
             plan = self.plans.get(name)
             if plan is not None and stored.get("hash") == plan.hash:
-                self.states[name] = AlertState.from_dict(stored)
+                state = plan.new_state()
+                state.load(stored)
+                self.states[name] = state
+                restored.add(name)
+        self._replaced -= restored
+        for value in values:
+            known = value.alert in restored
+            window = self.states[value.alert].windows.get(value.aggregate) if known else None
+            if window is None:
+                self._replaced.add(value.alert)
+                continue
+            window.entries.append((value.time, value.number, value.value))
 
-    def snapshot(self) -> dict[str, AlertState]:
-        """A copy of the states, to roll back to."""
-        return copy.deepcopy(self.states)
+    def changes(self) -> AlertWindowChange:
+        """What the store must do to hold the windows as they are now: the values added and
+        trimmed since the last commit (an alert added, removed or changed since: all of its
+        values, after clearing it)."""
+        replaced = self._replaced
+        trimmed: list[tuple[str, str, int]] = []
+        added: list[AlertValue] = []
+        for name, state in self.states.items():
+            whole = name in replaced
+            since = 0 if whole else state.stored  # the values numbered from it are new
+            fresh = whole or state.numbered != since
+            for key, window in state.windows.items():
+                if not whole and window.trimmed_through > window.stored_trim:
+                    trimmed.append((name, key, window.trimmed_through))
+                entries = window.entries
+                if not fresh or not entries or entries[-1][1] < since:
+                    continue
+                if whole:
+                    new: Iterable[Entry] = entries
+                else:
+                    new = []
+                    for entry in reversed(entries):
+                        if entry[1] < since:
+                            break
+                        new.append(entry)
+                    new.reverse()
+                ids = window.customers
+                for time, number, value in new:
+                    added.append(AlertValue(name, key, number, time, value, value if ids else None))
+        if not (replaced or trimmed or added):
+            return _UNCHANGED
+        return AlertWindowChange(tuple(sorted(replaced)), tuple(trimmed), tuple(added))
 
-    def rollback(self, states: dict[str, AlertState]) -> None:
-        """Put back the states of :meth:`snapshot`."""
-        self.states = states
+    def committed(self) -> None:
+        """The store took :meth:`changes`: it holds the windows as they are now."""
+        self._replaced.clear()
+        for state in self.states.values():
+            state.stored = state.numbered
+            for window in state.windows.values():
+                window.stored_trim = window.trimmed_through
+                window.added = 0
+                if window.dropped:  # values kept only to undo the call
+                    window.dropped = []
+
+    def begin(self) -> list[_Saved]:
+        """Start an engine call whose commit may fail: what :meth:`rollback` needs besides
+        what the windows record of the call."""
+        saved: list[_Saved] = []
+        for state in self.states.values():
+            for window in state.windows.values():
+                window.begin()
+            saved.append((state, state.pending, state.active, state.last_emitted, state.numbered))
+        return saved
+
+    def rollback(self, saved: list[_Saved]) -> None:
+        """Undo the call :meth:`begin` started."""
+        for state, pending, active, last_emitted, numbered in saved:
+            state.pending, state.active = pending, active
+            state.last_emitted, state.numbered = last_emitted, numbered
+            for window in state.windows.values():
+                window.undo()

@@ -38,7 +38,7 @@ from cxmodel.triggers._truths import refuse_misread_truths
 
 __all__ = ["TriggerEngine"]
 
-_FORMAT = 2
+_FORMAT = 3  # 2 kept alerts' windows in the meta
 _NO_SNAPSHOTS: dict[str, dict[str, Any]] = {}
 _TIMER, _DECISION = 0, 1
 
@@ -243,7 +243,7 @@ class TriggerEngine:
             heapq.heappush(self._buffer, (int(time), int(arrival), item))
             if item.interaction_id is not None:
                 self._buffered_ids.add(item.interaction_id)
-        self._runner.alerts.restore(meta.get("alerts", {}))
+        self._runner.alerts.restore(meta.get("alerts", {}), stored.alert_values)
         hashes = meta.get("rules", {})
         current = {r.name: _rule_hash(r) for r in self.rules}
         stale = {name for name, h in hashes.items() if current.get(name) != h}
@@ -526,7 +526,7 @@ class TriggerEngine:
             self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
             list(self._buffer), set(self._buffered_ids), self.duplicates,
             self._runner.catalogue.to_dict(),
-            self._runner.alerts.snapshot(),
+            self._runner.alerts.begin(),
         ) if durable else ()  # fmt: skip
         self._runner.emitted, self._runner.suppressed = [], []
         late, rejected = self._run(rows)
@@ -546,6 +546,7 @@ class TriggerEngine:
             firings=emitted,
             late=late,
             rejected=rejected,
+            alerts=self._runner.alerts.changes(),
         )
         try:
             self.store.commit(change)
@@ -555,6 +556,8 @@ class TriggerEngine:
         except Exception as exc:  # a store of the host's own that failed otherwise
             self._rollback(saved)
             raise StoreError(f"the store could not commit: {exc}") from exc
+        else:
+            self._runner.alerts.committed()
         finally:
             self._runner.before = None
         return emitted, suppressed

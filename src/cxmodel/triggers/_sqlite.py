@@ -25,6 +25,7 @@ from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._store import (
     FORMAT,
     FORMAT_VERSION,
+    AlertValue,
     InMemoryStore,
     Quarantined,
     StateChange,
@@ -121,8 +122,21 @@ CREATE INDEX late_by_customer ON late (customer_id);
 CREATE TABLE rejected (seq INTEGER PRIMARY KEY, customer_id TEXT, record TEXT NOT NULL,
                        reason TEXT NOT NULL);
 CREATE INDEX rejected_by_customer ON rejected (customer_id);
+CREATE TABLE alert_values (
+    alert TEXT NOT NULL,
+    aggregate TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    time_us INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    customer_id TEXT,
+    PRIMARY KEY (alert, aggregate, number)
+) WITHOUT ROWID;
+CREATE INDEX alert_values_by_customer ON alert_values (customer_id)
+    WHERE customer_id IS NOT NULL;
 """
-_TABLES = frozenset({"cxmodel_store", "engine_meta", "customers", "outbox", "late", "rejected"})
+_TABLES = frozenset(
+    {"cxmodel_store", "engine_meta", "customers", "outbox", "late", "rejected", "alert_values"}
+)
 _OLD_TABLES = frozenset({"events", "event_batches", "seen", "meta"})  # format 1 (history kept)
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -134,6 +148,16 @@ _ADD_FIRING = (
 )
 _ADD_LATE = "INSERT INTO late (customer_id, record, reason) VALUES (?, ?, ?)"
 _ADD_REJECTED = "INSERT INTO rejected (customer_id, record, reason) VALUES (?, ?, ?)"
+_CLEAR_ALERT = "DELETE FROM alert_values WHERE alert = ?"
+_TRIM_WINDOW = "DELETE FROM alert_values WHERE alert = ? AND aggregate = ? AND number <= ?"
+_ADD_ALERT_VALUE = (
+    "INSERT INTO alert_values (alert, aggregate, number, time_us, value, customer_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_READ_ALERT_VALUES = (
+    "SELECT alert, aggregate, number, time_us, value, customer_id FROM alert_values "
+    "ORDER BY alert, aggregate, number"
+)
 
 
 class _FileLock:
@@ -251,7 +275,7 @@ class SQLiteStore:
     ...     store.commit(StateChange(meta={"watermark": 5}, customers={"c1": {"n": 1}}))
     >>> with SQLiteStore(path) as store:
     ...     store.open()
-    StoredState(meta={'watermark': 5}, customers={'c1': {'n': 1}})
+    StoredState(meta={'watermark': 5}, customers={'c1': {'n': 1}}, alert_values=())
     """
 
     def __init__(
@@ -516,6 +540,10 @@ class SQLiteStore:
                 customers = {
                     c: _decode(s) for c, s in db.execute("SELECT customer_id, state FROM customers")
                 }
+                alert_values = tuple(
+                    AlertValue(str(a), str(g), int(n), int(t), _decode(v), c)
+                    for a, g, n, t, v, c in db.execute(_READ_ALERT_VALUES)
+                )
             except (ValueError, TypeError) as exc:  # JSON that does not decode
                 raise StoreError(
                     f"trigger state store {self.path!r} holds state that does not decode "
@@ -528,14 +556,14 @@ class SQLiteStore:
                     f"trigger state store {self.path!r} holds state of the wrong shape; restore "
                     "a backup or start a new store file"
                 )
-        return StoredState(meta, customers)
+        return StoredState(meta, customers, alert_values)
 
     def commit(self, change: StateChange) -> None:
         """Apply one engine call's changes in one transaction.
 
         Customer states are written (``None``: deleted), the meta replaced, firings appended
-        to the outbox (an id already there is ignored) and late and rejected interactions
-        appended.
+        to the outbox (an id already there is ignored), late and rejected interactions
+        appended, and alert values deleted and added as ``change.alerts`` says (one row each).
 
         Raises
         ------
@@ -563,9 +591,27 @@ class SQLiteStore:
         ]
         late = _quarantined(change.late, "late")
         rejected = _quarantined(change.rejected, "rejected")
+        alerts = change.alerts
+        added = [
+            (
+                v.alert,
+                v.aggregate,
+                v.number,
+                v.time,
+                _to_json(v.value, f"alert {v.alert!r} value {v.number}"),
+                v.customer_id,
+            )
+            for v in alerts.added
+        ]
         with self._lock:
             self._require_open("commit")
             with self._transaction("commit") as db:
+                if alerts.cleared:
+                    db.executemany(_CLEAR_ALERT, [(name,) for name in alerts.cleared])
+                if alerts.trimmed:
+                    db.executemany(_TRIM_WINDOW, alerts.trimmed)
+                if added:
+                    db.executemany(_ADD_ALERT_VALUE, added)
                 if deletes:
                     db.executemany(_DELETE_CUSTOMER, deletes)
                 if upserts:
@@ -582,7 +628,7 @@ class SQLiteStore:
 
     def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
         """Erase a customer: state, firings (acknowledged or not), late and rejected
-        interactions, in one transaction with the new ``meta``; then rewrite the file so no
+        interactions and the alert values naming them, in one transaction with the new ``meta``; then rewrite the file so no
         copy remains in it (``secure_delete``, WAL checkpoint, ``VACUUM``).
 
         Rewriting costs time in proportion to the file's size.
@@ -602,6 +648,7 @@ class SQLiteStore:
                 db.execute("DELETE FROM outbox WHERE customer_id = ?", key)
                 db.execute("DELETE FROM late WHERE customer_id = ?", key)
                 db.execute("DELETE FROM rejected WHERE customer_id = ?", key)
+                db.execute("DELETE FROM alert_values WHERE customer_id = ?", key)
                 db.execute(_WRITE_META, (meta_text,))
             self._meta_text = meta_text
             with self._using(f"rewrite the file after forgetting customer {customer_id!r}") as db:

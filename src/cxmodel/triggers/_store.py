@@ -5,7 +5,9 @@ The engine's durable state is never the interaction history. It is
 * ``meta``: one engine-wide JSON-able dict (watermark, counters, ...),
 * ``customers``: one JSON-able state per customer, bounded in size by the engine,
 * the outbox of emitted firings, with an acknowledged flag per firing,
-* the interactions the engine did not process (``late`` and ``rejected``), with a reason.
+* the interactions the engine did not process (``late`` and ``rejected``), with a reason,
+* the values in alerts' windows (:class:`AlertValue`), one record each, so that a call
+  writes the values it added and deletes those that left instead of rewriting every window.
 
 Each engine call hands its changes over as one :class:`StateChange`, which a store applies
 atomically (:meth:`StateStore.commit`). :class:`InMemoryStore` (here) keeps everything in the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,6 +32,8 @@ from cxmodel.triggers._firings import Firing
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "AlertValue",
+    "AlertWindowChange",
     "InMemoryStore",
     "Quarantined",
     "StateChange",
@@ -40,8 +45,9 @@ __all__ = [
 FORMAT = "cxmodel-triggers"
 """The format marker a :class:`SQLiteStore` file carries (table ``cxmodel_store``)."""
 
-FORMAT_VERSION = 2
-"""The store format this version of cxmodel reads and writes (1 kept interaction history)."""
+FORMAT_VERSION = 3
+"""The store format this version of cxmodel reads and writes (1 kept interaction history; 2
+kept alerts' windows inside the engine's meta)."""
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -71,6 +77,66 @@ class Quarantined:
 
 
 @attrs.frozen
+class AlertValue:
+    """One value in an alert's window, as a store keeps it.
+
+    Attributes
+    ----------
+    alert : str
+        The alert's name.
+    aggregate : str
+        The aggregate's text, e.g. ``"count(ticket_opened within 1 hours)"``.
+    number : int
+        The value's number within its alert: numbers increase in the order values arrive, so
+        the values that leave a window are those numbered up to some number.
+    time : int
+        The time of the interaction that brought it, in microseconds since the epoch (UTC).
+    value : object
+        The value (JSON-able: ``True`` for a count, a number or a text).
+    customer_id : str or None
+        The customer the value names (a ``customer_id`` aggregate's values), erased by
+        :meth:`StateStore.forget`; ``None`` when it names no one.
+
+    Examples
+    --------
+    >>> AlertValue("spike", "count(ticket_opened within 1 hours)", 0, 0, True).customer_id is None
+    True
+    """
+
+    alert: str
+    aggregate: str
+    number: int
+    time: int
+    value: Any
+    customer_id: str | None = None
+
+
+@attrs.frozen
+class AlertWindowChange:
+    """One call's changes to the alerts' windows, applied in this order.
+
+    Attributes
+    ----------
+    cleared : Sequence of str
+        Alerts whose stored values all go (an alert added, removed, or changed since it was
+        stored); their current values are among ``added``.
+    trimmed : Sequence of (str, str, int)
+        ``(alert, aggregate, number)``: that window's values numbered up to ``number`` left it.
+    added : Sequence of AlertValue
+        Values that entered a window, in arrival order.
+
+    Examples
+    --------
+    >>> AlertWindowChange().added
+    ()
+    """
+
+    cleared: Sequence[str] = ()
+    trimmed: Sequence[tuple[str, str, int]] = ()
+    added: Sequence[AlertValue] = ()
+
+
+@attrs.frozen
 class StoredState:
     """What :meth:`StateStore.open` hands the engine: the state as committed last.
 
@@ -80,15 +146,18 @@ class StoredState:
         The engine-wide JSON-able dict; ``{}`` for a new store.
     customers : dict
         ``customer_id -> state`` for every customer with a stored state.
+    alert_values : tuple of AlertValue
+        The values in the alerts' windows, by alert, aggregate and number.
 
     Examples
     --------
-    >>> StoredState({}, {}) == StoredState(meta={}, customers={})
+    >>> StoredState({}, {}) == StoredState(meta={}, customers={}, alert_values=())
     True
     """
 
     meta: dict[str, Any]
     customers: dict[str, Any]
+    alert_values: tuple[AlertValue, ...] = ()
 
 
 @attrs.frozen
@@ -107,12 +176,14 @@ class StateChange:
         in the outbox is ignored (the engine never sends one twice).
     late, rejected : Sequence of Quarantined
         Interactions set aside, appended in this order.
+    alerts : AlertWindowChange
+        The values that entered or left the alerts' windows.
 
     Examples
     --------
     >>> change = StateChange(meta={"watermark": 0}, customers={"c1": {"n": 1}, "c2": None})
-    >>> change.firings, change.late, change.rejected
-    ((), (), ())
+    >>> change.firings, change.late, change.rejected, change.alerts
+    ((), (), (), AlertWindowChange(cleared=(), trimmed=(), added=()))
     """
 
     meta: Mapping[str, Any]
@@ -120,6 +191,7 @@ class StateChange:
     firings: Sequence[Firing] = ()
     late: Sequence[Quarantined] = ()
     rejected: Sequence[Quarantined] = ()
+    alerts: AlertWindowChange = attrs.field(factory=AlertWindowChange)
 
 
 def firing_from_dict(data: Mapping[str, Any]) -> Firing:
@@ -180,7 +252,8 @@ class StateStore(Protocol):
 
     def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
         """Erase everything kept about ``customer_id`` (state, firings, late and rejected
-        interactions) and replace the meta with ``meta``, atomically."""
+        interactions, the alert values naming them) and replace the meta with ``meta``,
+        atomically."""
         ...
 
     def firings(self) -> list[Firing]:
@@ -240,26 +313,29 @@ def time_us(firing: Firing) -> int:
         raise StoreError(str(exc)) from exc
 
 
+_Kept = tuple[int, int, Any, str | None]  # number, time, value, customer_id
+
+
 # -- in memory ------------------------------------------------------------------------------------
 class InMemoryStore:
     """A store that lives in the process (lost when it exits).
 
     It costs the engine next to nothing: :meth:`commit` keeps references to the meta and
     customer states it is handed, without copying or serialising them, so values need not be
-    JSON-able here. Only one engine may have it open at a time; after :meth:`close`, a new
+    JSON-able here; alerts' windows take the values a call added and drop those that left. Only one engine may have it open at a time; after :meth:`close`, a new
     :meth:`open` returns the meta and customer states committed last (the same objects).
 
     Examples
     --------
     >>> store = InMemoryStore()
     >>> store.open()
-    StoredState(meta={}, customers={})
+    StoredState(meta={}, customers={}, alert_values=())
     >>> store.commit(StateChange(meta={"watermark": 5}, customers={"c1": {"n": 1}}))
     >>> store.pending()
     []
     >>> store.close()
     >>> store.open()
-    StoredState(meta={'watermark': 5}, customers={'c1': {'n': 1}})
+    StoredState(meta={'watermark': 5}, customers={'c1': {'n': 1}}, alert_values=())
     >>> store.close()
     """
 
@@ -273,6 +349,9 @@ class InMemoryStore:
         self._acked: set[str] = set()
         self._late: list[Quarantined] = []
         self._rejected: list[Quarantined] = []
+        # (alert, aggregate) -> (number, time, value, customer_id): plain tuples, which the
+        # garbage collector stops tracking, where AlertValue objects would cost it time
+        self._alerts: dict[tuple[str, str], deque[_Kept]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -298,7 +377,13 @@ class InMemoryStore:
             states = {cid: changed[cid] for cid, changed in self._customers.items()}
             self._customers = {cid: {cid: v} for cid, v in states.items() if v is not None}
             return StoredState(
-                dict(self._meta), {cid: v for cid, v in states.items() if v is not None}
+                dict(self._meta),
+                {cid: v for cid, v in states.items() if v is not None},
+                tuple(
+                    AlertValue(alert, aggregate, *kept)
+                    for alert, aggregate in sorted(self._alerts)
+                    for kept in self._alerts[alert, aggregate]
+                ),
             )
 
     def commit(self, change: StateChange) -> None:
@@ -314,10 +399,30 @@ class InMemoryStore:
                 outbox.setdefault(firing.firing_id, firing)
             self._late.extend(change.late)
             self._rejected.extend(change.rejected)
+            self._apply(change.alerts)
+
+    def _apply(self, change: AlertWindowChange) -> None:
+        if not (change.added or change.trimmed or change.cleared):
+            return
+        windows = self._alerts
+        if change.cleared:
+            gone = set(change.cleared)
+            for key in [key for key in windows if key[0] in gone]:
+                del windows[key]
+        for alert, aggregate, number in change.trimmed:
+            values = windows.get((alert, aggregate))
+            while values and values[0][0] <= number:
+                values.popleft()
+        for value in change.added:
+            key = (value.alert, value.aggregate)
+            values = windows.get(key)
+            if values is None:
+                values = windows[key] = deque()
+            values.append((value.number, value.time, value.value, value.customer_id))
 
     def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
         """Drop the customer's state, firings (acknowledged or not), late and rejected
-        interactions, and replace the meta."""
+        interactions and the alert values naming them, and replace the meta."""
         with self._lock:
             self._meta = meta
             self._customers.pop(customer_id, None)
@@ -327,6 +432,9 @@ class InMemoryStore:
                 self._acked.discard(firing_id)
             self._late = [q for q in self._late if q.customer_id != customer_id]
             self._rejected = [q for q in self._rejected if q.customer_id != customer_id]
+            for key, values in self._alerts.items():
+                if any(v[3] == customer_id for v in values):
+                    self._alerts[key] = deque(v for v in values if v[3] != customer_id)
 
     def firings(self) -> list[Firing]:
         """The outbox, in emission order."""
