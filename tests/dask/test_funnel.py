@@ -119,3 +119,7 @@ class TestFunnel:
             cxd.funnel(parts, ["view"], order="sideways")
         with pytest.raises(SchemaError, match="column name"):
             cxd.funnel(parts, ["view"], by=["a"])
+        with pytest.raises(SchemaError, match="step 2 'purchase' is also in exclude"):
+            cxd.funnel(parts, ["view", "purchase"], exclude=["purchase"])
+        with pytest.raises(SchemaError, match="step 2 'view' repeats step 1"):
+            cxd.funnel(parts, ["view", "view"], order="any")

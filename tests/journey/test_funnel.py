@@ -160,6 +160,33 @@ class TestBadInput:
         with pytest.raises(SchemaError, match=match):
             funnel(log_of([("a", 0, "view")]), STEPS, **kwargs)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        ("steps", "kwargs", "match"),
+        [
+            (["view", "purchase"], {"exclude": ["purchase"]}, "step 2 'purchase' is also in"),
+            (["view", "cart"], {"exclude": [("kind", "cart")]}, "step 2 'cart' is also in"),
+            (["view", "cart"], {"order": "any", "exclude": ["view"]}, "step 1 'view' is also"),
+            (["view", "view", "purchase"], {"order": "any"}, "step 2 'view' repeats step 1"),
+        ],
+        ids=["excluded-step", "excluded-as-pair", "any-excluded-anchor", "any-repeated-step"],
+    )
+    def test_steps_no_unit_could_reach(
+        self, steps: list[str], kwargs: dict[str, object], match: str
+    ) -> None:
+        """A step that is also excluded (its event ends the attempt) and a step repeated with
+        order='any' (one view matched both 'view' steps: [1, 1, 1] for a single view) raise
+        instead of counting 0 or double-counting one event."""
+        log = log_of([("a", 0, "view"), ("a", 1, "cart"), ("a", 2, "purchase")])
+        with pytest.raises(SchemaError, match=match):
+            funnel(log, steps, **kwargs)  # type: ignore[arg-type]
+
+    def test_excluding_the_first_step_and_repeating_a_loose_step_still_count(self) -> None:
+        """Excluding step 1 means 'without starting again'; loose steps may repeat (each is
+        matched to an event of its own)."""
+        log = log_of([("a", 0, "view"), ("a", 2, "purchase")])
+        assert funnel(log, ["view", "purchase"], exclude=["view"]).counts.tolist() == [1, 1]
+        assert funnel(log, ["view", "view", "purchase"]).counts.tolist() == [1, 0, 0]
+
     def test_empty_steps_and_bad_step(self) -> None:
         """No steps or a malformed step raise."""
         with pytest.raises(SchemaError, match="steps"):

@@ -164,7 +164,7 @@ def funnel(
     ([2, 2, 1], [0.0, 7.5, 20.0])
     """
     steps = tuple(steps)
-    check_funnel_options(steps, order, count, step_windows)
+    check_funnel_options(steps, order, count, step_windows, exclude)
     check_by(by, "cxmodel.dask.funnel()")
     for step in (*steps, *(exclude or ())):
         split_step(step)

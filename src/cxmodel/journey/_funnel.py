@@ -415,16 +415,36 @@ class FunnelState:
 
 
 def check_funnel_options(
-    steps: Sequence[Step], order: str, count: str, step_windows: Sequence[Any] | None
+    steps: Sequence[Step],
+    order: str,
+    count: str,
+    step_windows: Sequence[Any] | None,
+    exclude: Sequence[Step] | None = None,
 ) -> None:
-    """Raise a SchemaError for no steps, an unknown ``order`` or ``count``, or step windows
-    that do not fit the steps."""
+    """Raise a SchemaError for no steps, an unknown ``order`` or ``count``, step windows
+    that do not fit the steps, or steps no unit could reach: a step after the first that is
+    also excluded (its event would end the attempt), a step repeated with ``order="any"``
+    (one event would match it twice)."""
     if not steps:
         raise SchemaError("steps must hold at least one step")
     if order not in ORDERS:
         raise SchemaError(f"order={order!r}; expected one of {ORDERS}")
     if count not in COUNTS:
         raise SchemaError(f"count={count!r}; expected one of {COUNTS}")
+    pairs = [split_step(s) for s in steps]
+    excluded = {split_step(s) for s in exclude or ()}
+    for k, pair in enumerate(pairs):
+        if pair in excluded and (k > 0 or order == "any"):
+            raise SchemaError(
+                f"step {k + 1} {steps[k]!r} is also in exclude: an excluded event ends the "
+                "attempt, so no unit could reach that step; remove it from one of the two"
+            )
+        if order == "any" and pair in pairs[:k]:
+            raise SchemaError(
+                f"step {k + 1} {steps[k]!r} repeats step {pairs.index(pair) + 1} with "
+                "order='any', where one event would match both; count repeated steps with "
+                "order='loose' or 'strict', which match each step to an event of its own"
+            )
     if step_windows is not None:
         if order == "any":
             raise SchemaError("step_windows is not defined for order='any'")
@@ -635,7 +655,7 @@ def funnel_state(
     whole log has); the caller checks the steps with :func:`check_steps` either way.
     """
     steps = list(steps)
-    check_funnel_options(steps, order, count, step_windows)
+    check_funnel_options(steps, order, count, step_windows, exclude)
     n_steps = len(steps)
     win = window_us(window, "window")
     sw = [window_us(w, "step_windows") for w in (step_windows or [None] * (n_steps - 1))]
