@@ -64,6 +64,22 @@ class TestWindows:
         assert f.counts.tolist() == [1, 1]
         assert f.time_to_step[0, 1] == 10.0
 
+    def test_window_past_the_data_for_every_attempt_warns(self) -> None:
+        """A 3-minute window on 121 seconds of data: no attempt's window closed, and the
+        customer who did not reach the purchase is counted in the warning; the counts stand."""
+        log = log_of([*zip("aaab", (0, 60, 100, 121), (*STEPS, "view"), strict=True)])
+        with pytest.warns(DataWarning, match="the 1 of 2 units that did not reach the last step"):
+            f = funnel(log, STEPS, window="3m")
+        assert f.counts.tolist() == [2, 1, 1]
+
+    def test_window_closed_for_some_attempt_or_everyone_converted_is_quiet(self) -> None:
+        """No warning when the earliest anchor's window ends within the data, or when every
+        unit reached the last step."""
+        log = log_of([*zip("aaab", (0, 60, 100, 121), (*STEPS, "view"), strict=True)])
+        assert funnel(log, STEPS, window="121s").counts.tolist() == [2, 1, 1]
+        only_a = [True, True, True, False]
+        assert funnel(log, STEPS, window="1h", segment=only_a).counts.tolist() == [1, 1, 1]
+
     def test_step_windows(self) -> None:
         """Per-step windows bound the gap between consecutive steps."""
         log = log_of([("a", 0, "view"), ("a", 10, "add_to_cart"), ("a", 100, "purchase")])

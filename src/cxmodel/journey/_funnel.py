@@ -32,6 +32,7 @@ from cxmodel.journey._common import (
 from cxmodel.journey._groups import By, by_codes
 from cxmodel.journey._matching import earliest_steps
 from cxmodel.log._kinds import check_kinds, warn_absent_kinds
+from cxmodel.log._observed import warn_windows_open
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,6 +52,7 @@ __all__ = [
     "split_step",
     "step_mask",
     "warn_absent_value",
+    "warn_open_windows",
 ]
 
 Step = str | tuple[str, str]
@@ -265,7 +267,11 @@ def funnel(
       earliest anchor). With ``count="totals"`` every attempt counts.
     * **Windows.** ``window`` bounds the time from the anchor to every matched step (the
       whole funnel); ``step_windows[k]`` bounds the time from step ``k + 1`` to step ``k + 2``.
-      Bounds are inclusive.
+      Bounds are inclusive. A window is not censored: an attempt anchored less than ``window``
+      before the log's last interaction counts the steps reached by then, so recent entrants
+      lower the conversion; when that holds for every attempt (``window`` longer than the
+      time from the first anchor to the end of the data) a
+      :class:`~cxmodel.errors.DataWarning` says so.
     * **Exclusion.** An ``exclude`` event after the anchor ends the attempt: steps matched
       at or after it do not count.
     * **Hold.** With ``hold="product"`` every matched step must carry the anchor's value
@@ -331,6 +337,8 @@ def funnel(
     if exclude:
         check_steps(state.log, exclude, argument="funnel() exclude", meaning=None)
     lev, n_steps = state.level, len(state.names)
+    counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
+    warn_open_windows(window, counts, state.earliest, state.log.observed_until, stacklevel=3)
     drops: list[dict[str, int]] = []
     for k in range(1, n_steps):
         c = np.bincount(state.next_code[lev == k], minlength=len(state.labels_end))
@@ -348,7 +356,7 @@ def funnel(
         ).astype(np.int64)
     return funnel_result(
         state.names,
-        np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64),
+        counts,
         [row[~np.isnan(row)] for row in state.seconds],
         quantiles,
         tuple(drops),
@@ -401,7 +409,8 @@ class FunnelState:
     ``level`` is the number of steps reached; ``seconds[k]`` the seconds from the anchor to
     step ``k`` (NaN when not reached); ``next_code`` the code in ``labels_end`` (the log's
     kinds, then ``"END"``) of the kind after the last matched event; ``segment`` the ``by``
-    code at the anchor, with the ``by_labels``. ``log`` is the (segment-filtered) log.
+    code at the anchor, with the ``by_labels``. ``log`` is the (segment-filtered) log;
+    ``earliest`` the time of its earliest anchor (``None`` without one).
     """
 
     log: InteractionLog
@@ -412,6 +421,33 @@ class FunnelState:
     labels_end: npt.NDArray[np.object_]
     segment: IntArray | None
     by_labels: npt.NDArray[np.object_] | None
+    earliest: int | None
+
+
+def warn_open_windows(
+    window: DurationLike | None,
+    counts: IntArray,
+    earliest: int | None,
+    until: int | None,
+    *,
+    stacklevel: int,
+) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) when ``window`` runs past the data's end
+    (``until``) for every attempt, the earliest anchored at ``earliest``, and some of the
+    units (``counts``: reaching each step) did not reach the last step; ``stacklevel`` as if
+    the caller warned."""
+    win = window_us(window, "window")
+    short = int(counts[0] - counts[-1])
+    if win is not None and short:
+        warn_windows_open(
+            earliest,
+            until,
+            win,
+            caller=f"funnel(window={window!r})",
+            unknown=f"the {short:,} of {int(counts[0]):,} units that did not reach the last "
+            "step may yet reach it",
+            stacklevel=stacklevel + 2,
+        )
 
 
 def check_funnel_options(
@@ -683,4 +719,5 @@ def funnel_state(
         if mask is not None:
             group_codes = group_codes[mask]
         seg = group_codes[a.anchors[chosen]]
-    return FunnelState(log, names, lev, secs, nxt_code, labels_end, seg, by_labels)
+    earliest = int(t[a.anchors].min()) if len(a.anchors) else None
+    return FunnelState(log, names, lev, secs, nxt_code, labels_end, seg, by_labels, earliest)
