@@ -339,7 +339,8 @@ def _friction(
 
     def rate(flags: npt.NDArray[np.bool_]) -> FloatArray:
         hit = np.bincount(src[flags], minlength=k).astype(np.float64)
-        return np.divide(hit, followed, out=np.full(k, np.nan), where=followed > 0)
+        shares: FloatArray = np.divide(hit, followed, out=np.full(k, np.nan), where=followed > 0)
+        return shares
 
     exit_rate = np.divide(exits, events, out=np.zeros(k), where=events > 0)
     self_rate, back_rate, slow_rate = rate(same), rate(back), rate(slow)
