@@ -119,3 +119,13 @@ class TestFunnel:
             cxd.funnel(parts, ["view"], order="sideways")
         with pytest.raises(SchemaError, match="column name"):
             cxd.funnel(parts, ["view"], by=["a"])
+        late = ["view", "purchase"]
+        with pytest.warns(DataWarning, match="every window runs past") as dask_warned:
+            cxd.funnel(parts, late, window="3650d")
+        with pytest.warns(DataWarning, match="every window runs past") as one_warned:
+            journey.funnel(world[0], late, window="3650d")
+        assert [str(w.message) for w in dask_warned] == [str(w.message) for w in one_warned]
+        with pytest.raises(SchemaError, match="step 2 'purchase' is also in exclude"):
+            cxd.funnel(parts, ["view", "purchase"], exclude=["purchase"])
+        with pytest.raises(SchemaError, match="step 2 'view' repeats step 1"):
+            cxd.funnel(parts, ["view", "view"], order="any")

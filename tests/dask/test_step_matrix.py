@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from cxmodel import dask as cxd
 from cxmodel import journey
 from cxmodel.dask._step_matrix import merge_step_matrices, step_matrix_of, step_matrix_partial
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same, customer_partitions, merged
 from tests.dask.worlds import (
@@ -76,6 +76,8 @@ class TestStepMatrix:
             cxd.step_matrix(parts, anchor="purchse")
         with pytest.raises(SchemaError, match="steps"):
             cxd.step_matrix(parts, steps=0)
+        with pytest.warns(DataWarning, match="no customer is anchored"):
+            assert cxd.step_matrix(parts, anchor="refund").n_units == 0
 
 
 def test_group_matrices_show_every_category() -> None:

@@ -68,6 +68,19 @@ class TestRuleBased:
         assert a.credit[0].tolist() == pytest.approx([1 / 3, 2 / 3, 0.0])
         assert a.total == 1.0 and a.unattributed == 0.0
 
+    def test_time_decay_of_touches_many_half_lives_old(self) -> None:
+        """A journey whose touches are all 1,440 half-lives old (2^-1440 underflows to 0)
+        still splits its conversion by the relative weights, not 0 / 0 = NaN."""
+        rows = [
+            ("a", 0, "view", "A"),
+            ("a", 3_600, "view", "B"),
+            ("a", 60 * DAY + 3_600, "purchase", None),
+        ]
+        a = attribution(_log(rows), model="time_decay", half_life="1h", lookback="90d")
+        assert a.credit[0].tolist() == pytest.approx([1 / 3, 2 / 3])
+        single = attribution(_log(rows[1:]), model="time_decay", half_life="1h", lookback="90d")
+        assert single.credit[0].tolist() == [1.0]
+
     def test_previous_conversion_resets_and_revenue(self) -> None:
         """Touches credit only the next conversion; revenue weights by value."""
         rows = [

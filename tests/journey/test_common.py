@@ -3,10 +3,19 @@ windows, next occurrences and per-group quantiles (hand-computed)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.journey import (
+    compare_friction,
+    compare_funnels,
+    compare_paths,
+    compare_step_matrices,
+    compare_transitions,
+)
 from cxmodel.journey._common import (
     MISSING_LABEL,
     level_codes,
@@ -160,3 +169,23 @@ class TestSortedQuantiles:
         """With presorted=True the values are read in the order given."""
         out = sorted_quantiles(np.array([1.0, 3.0]), np.array([0, 0]), 1, (0.25,), presorted=True)
         assert out.tolist() == [[1.5]]
+
+
+@pytest.mark.parametrize(
+    "compare",
+    [
+        lambda log, a, b: compare_funnels(log, ["view", "buy"], a, b),
+        lambda log, a, b: compare_transitions(log, a, b),
+        lambda log, a, b: compare_step_matrices(log, a, b),
+        lambda log, a, b: compare_paths(log, a, b),
+        lambda log, a, b: compare_friction(log, a, b, errors=()),
+    ],
+    ids=["funnels", "transitions", "step-matrices", "paths", "friction"],
+)
+def test_an_empty_segment_of_a_comparison_warns(compare: Any) -> None:
+    """A mask selecting no row makes every difference NaN: the comparison says which mask
+    (segment_masks, shared by every compare_*), instead of a table of NaN without a word."""
+    log = log_of(ROWS)
+    everyone = np.ones(len(ROWS), dtype=bool)
+    with pytest.warns(DataWarning, match="segment_b selects none of the log's 4 rows"):
+        compare(log, everyone, ~everyone)

@@ -34,6 +34,27 @@ class TestFriction:
         assert f.backtrack_rate[s] == pytest.approx(1 / 3)
         assert f.backtrack_rate[v] == 0.0
 
+    def test_rates_of_a_label_nothing_follows_are_nan(self) -> None:
+        """'purchase' always ends the journey: its self-loop, back-track and slow rates have
+        no event to be a share of (NaN, not 0); the error label has no non-error event, so
+        its near-error rate and lift are NaN too."""
+        rows = [
+            ("a", 0, "view"),
+            ("a", 1, "error"),
+            ("a", 2, "view"),
+            ("a", 3, "purchase"),
+            ("b", 0, "view"),
+            ("b", 9, "purchase"),
+        ]
+        f = friction(log_of(rows), errors=["error"], error_steps=1)
+        row = dict(zip(f.labels.tolist(), range(len(f.labels)), strict=True))
+        p, e, v = row["purchase"], row["error"], row["view"]
+        assert f.exit_rate[p] == 1.0
+        assert np.isnan([f.self_loop_rate[p], f.backtrack_rate[p], f.slow_rate[p]]).all()
+        assert np.isnan(f.near_error_rate[e]) and np.isnan(f.error_lift[e])
+        assert f.near_error_rate[v] == pytest.approx(1 / 3)
+        assert f.near_error_rate[p] == 0.0 and f.backtrack_rate[e] == 1.0
+
     def test_slow_edges(self) -> None:
         """Gaps above the quantile threshold count as slow for their source label."""
         rows = [("a", 0, "view"), ("a", 1, "search"), ("a", 2, "view"), ("a", 1000, "purchase")]

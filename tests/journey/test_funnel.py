@@ -64,6 +64,22 @@ class TestWindows:
         assert f.counts.tolist() == [1, 1]
         assert f.time_to_step[0, 1] == 10.0
 
+    def test_window_past_the_data_for_every_attempt_warns(self) -> None:
+        """A 3-minute window on 121 seconds of data: no attempt's window closed, and the
+        customer who did not reach the purchase is counted in the warning; the counts stand."""
+        log = log_of([*zip("aaab", (0, 60, 100, 121), (*STEPS, "view"), strict=True)])
+        with pytest.warns(DataWarning, match="the 1 of 2 units that did not reach the last step"):
+            f = funnel(log, STEPS, window="3m")
+        assert f.counts.tolist() == [2, 1, 1]
+
+    def test_window_closed_for_some_attempt_or_everyone_converted_is_quiet(self) -> None:
+        """No warning when the earliest anchor's window ends within the data, or when every
+        unit reached the last step."""
+        log = log_of([*zip("aaab", (0, 60, 100, 121), (*STEPS, "view"), strict=True)])
+        assert funnel(log, STEPS, window="121s").counts.tolist() == [2, 1, 1]
+        only_a = [True, True, True, False]
+        assert funnel(log, STEPS, window="1h", segment=only_a).counts.tolist() == [1, 1, 1]
+
     def test_step_windows(self) -> None:
         """Per-step windows bound the gap between consecutive steps."""
         log = log_of([("a", 0, "view"), ("a", 10, "add_to_cart"), ("a", 100, "purchase")])
@@ -159,6 +175,33 @@ class TestBadInput:
         """Bad options raise SchemaError naming the argument."""
         with pytest.raises(SchemaError, match=match):
             funnel(log_of([("a", 0, "view")]), STEPS, **kwargs)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("steps", "kwargs", "match"),
+        [
+            (["view", "purchase"], {"exclude": ["purchase"]}, "step 2 'purchase' is also in"),
+            (["view", "cart"], {"exclude": [("kind", "cart")]}, "step 2 'cart' is also in"),
+            (["view", "cart"], {"order": "any", "exclude": ["view"]}, "step 1 'view' is also"),
+            (["view", "view", "purchase"], {"order": "any"}, "step 2 'view' repeats step 1"),
+        ],
+        ids=["excluded-step", "excluded-as-pair", "any-excluded-anchor", "any-repeated-step"],
+    )
+    def test_steps_no_unit_could_reach(
+        self, steps: list[str], kwargs: dict[str, object], match: str
+    ) -> None:
+        """A step that is also excluded (its event ends the attempt) and a step repeated with
+        order='any' (one view matched both 'view' steps: [1, 1, 1] for a single view) raise
+        instead of counting 0 or double-counting one event."""
+        log = log_of([("a", 0, "view"), ("a", 1, "cart"), ("a", 2, "purchase")])
+        with pytest.raises(SchemaError, match=match):
+            funnel(log, steps, **kwargs)  # type: ignore[arg-type]
+
+    def test_excluding_the_first_step_and_repeating_a_loose_step_still_count(self) -> None:
+        """Excluding step 1 means 'without starting again'; loose steps may repeat (each is
+        matched to an event of its own)."""
+        log = log_of([("a", 0, "view"), ("a", 2, "purchase")])
+        assert funnel(log, ["view", "purchase"], exclude=["view"]).counts.tolist() == [1, 1]
+        assert funnel(log, ["view", "view", "purchase"]).counts.tolist() == [1, 0, 0]
 
     def test_empty_steps_and_bad_step(self) -> None:
         """No steps or a malformed step raise."""

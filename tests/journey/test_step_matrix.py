@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.journey import step_matrix
 from tests.journey.helpers import ROWS, log_of
 
@@ -41,6 +41,16 @@ class TestStepMatrix:
         """Steps must be a positive integer."""
         with pytest.raises(SchemaError, match="steps"):
             step_matrix(log_of(ROWS), steps=steps)  # type: ignore[arg-type]
+
+    def test_absent_anchor_warns(self) -> None:
+        """A standard kind that never occurs, or an absent (column, value), as the anchor
+        warns: the matrix is all zeros with n_units 0 (it was silent)."""
+        with pytest.warns(DataWarning, match="no customer is anchored"):
+            m = step_matrix(log_of(ROWS), anchor="refund", steps=2)
+        assert m.n_units == 0
+        log = log_of(ROWS, touchpoint=["web"] * len(ROWS))
+        with pytest.warns(DataWarning, match="did you mean 'web'"):
+            step_matrix(log, anchor=("touchpoint", "webb"), steps=2)
 
     def test_misspelt_anchor_is_named(self) -> None:
         """A misspelt anchor kind raises once, naming the argument, with a did-you-mean."""

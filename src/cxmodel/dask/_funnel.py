@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -20,6 +20,7 @@ from cxmodel.journey._funnel import (
     check_funnel_options,
     funnel_state,
     split_step,
+    warn_open_windows,
 )
 from cxmodel.journey._funnel import funnel_result as build_funnel
 from cxmodel.log import InteractionLog
@@ -38,7 +39,9 @@ class FunnelPartial:
     units reaching it; ``drops[k - 1]`` counts the next kind (or ``"END"``) of the units whose
     furthest step is ``k``; ``by`` the per-step counts of each ``by=`` group, ``groups`` every
     group of the column (reached or not). ``vocabulary`` is what the client checks the steps
-    against. ``merge`` is exact when the two states hold different customers.
+    against; ``earliest`` the time of the earliest anchor and ``until`` the end of the
+    observation (``None``: none seen). ``merge`` is exact when the two states hold different
+    customers.
     """
 
     counts: IntArray
@@ -47,6 +50,8 @@ class FunnelPartial:
     by: dict[GroupKey, IntArray]
     groups: frozenset[GroupKey]
     vocabulary: StepVocabulary
+    earliest: int | None = None
+    until: int | None = None
 
     @classmethod
     def empty(cls, n_steps: int) -> FunnelPartial:
@@ -69,7 +74,16 @@ class FunnelPartial:
             merge_keyed(self.by, other.by, np.add),
             self.groups | other.groups,
             self.vocabulary.merge(other.vocabulary),
+            _extreme(min, self.earliest, other.earliest),
+            _extreme(max, self.until, other.until),
         )
+
+
+def _extreme(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
+    """``pick(a, b)``, or the one that is not ``None``."""
+    if a is None or b is None:
+        return b if a is None else a
+    return pick(a, b)
 
 
 def funnel_partial(
@@ -103,7 +117,16 @@ def funnel_partial(
         ).astype(np.int64)
         grouped = {keys[g]: per_step[g] for g in np.flatnonzero(per_step[:, 0]).tolist()}
     vocabulary = StepVocabulary.of(log, [*steps, *(exclude or ())])
-    return FunnelPartial(counts, seconds, tuple(drops), grouped, groups, vocabulary)
+    return FunnelPartial(
+        counts,
+        seconds,
+        tuple(drops),
+        grouped,
+        groups,
+        vocabulary,
+        state.earliest,
+        state.log.observed_until,
+    )
 
 
 def funnel(
@@ -164,7 +187,7 @@ def funnel(
     ([2, 2, 1], [0.0, 7.5, 20.0])
     """
     steps = tuple(steps)
-    check_funnel_options(steps, order, count, step_windows)
+    check_funnel_options(steps, order, count, step_windows, exclude)
     check_by(by, "cxmodel.dask.funnel()")
     for step in (*steps, *(exclude or ())):
         split_step(step)
@@ -191,6 +214,7 @@ def funnel(
     state.vocabulary.check(steps, argument="funnel() steps", meaning="no unit reaches that step")
     if exclude:
         state.vocabulary.check(exclude, argument="funnel() exclude", meaning=None)
+    warn_open_windows(window, state.counts, state.earliest, state.until, stacklevel=3)
     return funnel_result(state, steps, by is not None, tuple(quantiles))
 
 

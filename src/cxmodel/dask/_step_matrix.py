@@ -16,7 +16,12 @@ from cxmodel.journey import END, START, StepMatrix
 from cxmodel.journey._common import MISSING_LABEL
 from cxmodel.journey._funnel import Step, split_step
 from cxmodel.journey._groups import by_codes
-from cxmodel.journey._step_matrix import anchored_groups, check_steps_argument, step_counts
+from cxmodel.journey._step_matrix import (
+    ANCHOR_ABSENT,
+    anchored_groups,
+    check_steps_argument,
+    step_counts,
+)
 from cxmodel.log import InteractionLog
 
 __all__ = [
@@ -202,7 +207,7 @@ def step_matrix(
     )
     partial = merged if merged is not None else step_matrix_partial(None, anchor, steps, level, by)
     if anchor is not None:
-        partial[2].require([anchor])
+        partial[2].check([anchor], argument="step_matrix() anchor", meaning=ANCHOR_ABSENT)
     return step_matrix_of(partial, steps, anchor is not None, by is not None)
 
 

@@ -252,7 +252,8 @@ def attribution(
     * ``first`` / ``last``: all credit to the first / last touch. ``linear``: equal split
       over touches. ``position``: 40% first, 40% last, 20% split over the middle touches
       (one touch: 100%; two: 50/50). ``time_decay``: weights ``2 ** (-age / half_life)``,
-      age = conversion time minus touch time, normalised per conversion.
+      age = conversion time minus touch time, normalised per conversion (so the weights
+      stay finite however many half-lives old every touch is).
     * ``markov``: first-order chain START -> channels -> CONV / NULL built from all
       journeys (repeated touches give self-loops); removal effects computed exactly
       (:func:`markov_removal_effects`); credit = total x effect / sum of effects. With
@@ -359,7 +360,10 @@ def attribution(
                 w = np.where(first | last, 0.4, 0.2 / middle)
                 w = np.where(size == 1, 1.0, np.where(size == 2, 0.5, w))
             else:
-                raw = np.exp2(-(t[c_jid] - t[c_rows]) / half)
+                # ages counted from the journey's last (newest) touch: the same normalised
+                # weights, but the newest weighs 1, so old touches cannot all underflow to 0
+                age = t[c_jid] - t[c_rows]
+                raw = np.exp2(-(age - age[last][seg]) / half)
                 w = raw / np.bincount(seg, weights=raw)[seg]
             credit[i] = np.bincount(ch[c_rows], weights=w * jw, minlength=n_ch)
         elif m == "shapley":

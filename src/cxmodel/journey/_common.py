@@ -140,7 +140,9 @@ def segment_masks(
     log: InteractionLog, segment_a: Any, segment_b: Any, options: Mapping[str, Any]
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """The two row masks of a two-segment comparison, checked; ``options`` (passed on to the
-    analysis) may not hold ``segment`` or ``by``, which the comparison sets itself.
+    analysis) may not hold ``segment`` or ``by``, which the comparison sets itself. A mask
+    selecting no row of a non-empty log warns (:class:`~cxmodel.errors.DataWarning`): its side
+    is empty and the comparison all NaN.
 
     Examples
     --------
@@ -159,6 +161,14 @@ def segment_masks(
     mask_a, mask_b = row_mask(log, segment_a), row_mask(log, segment_b)
     if mask_a is None or mask_b is None:
         raise SchemaError("segment_a and segment_b must be boolean row masks, got None")
+    for name, mask in (("segment_a", mask_a), ("segment_b", mask_b)):
+        if len(log) and not mask.any():
+            warnings.warn(
+                f"{name} selects none of the log's {len(log):,} rows: that side of the "
+                "comparison is empty, so every difference and interval is NaN",
+                DataWarning,
+                stacklevel=3,
+            )
     return mask_a, mask_b
 
 

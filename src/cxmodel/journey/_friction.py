@@ -56,7 +56,9 @@ class Friction(Grouped["Friction"], Result):
     exit_rate : ndarray of float64
         ``exits / events`` = P(journey ends | event).
     self_loop_rate : ndarray of float64
-        Among events followed by another event: share followed by the same label.
+        Among events followed by another event: share followed by the same label (NaN for a
+        label no event follows, like ``backtrack_rate`` and ``slow_rate``: every event of it
+        is an exit).
     backtrack_rate : ndarray of float64
         Among events followed by another event: share whose next label is a different label
         already seen earlier in the journey.
@@ -77,9 +79,11 @@ class Friction(Grouped["Friction"], Result):
         Non-error events followed by an error of the same customer within ``error_steps``
         events and ``error_window`` time.
     near_error_rate : ndarray of float64
-        ``near_error`` over the label's non-error events (0 when it has none).
+        ``near_error`` over the label's non-error events (NaN when it has none, as for an
+        error label).
     error_lift : ndarray of float64
-        ``near_error_rate`` over the rate of all non-error events (NaN without errors).
+        ``near_error_rate`` over the rate of all non-error events (NaN without errors, and
+        where ``near_error_rate`` is NaN).
     by_labels : ndarray or None
         Group labels with ``by=``.
     groups : tuple of Friction or None
@@ -335,7 +339,8 @@ def _friction(
 
     def rate(flags: npt.NDArray[np.bool_]) -> FloatArray:
         hit = np.bincount(src[flags], minlength=k).astype(np.float64)
-        return np.divide(hit, followed, out=np.zeros(k), where=followed > 0)
+        shares: FloatArray = np.divide(hit, followed, out=np.full(k, np.nan), where=followed > 0)
+        return shares
 
     exit_rate = np.divide(exits, events, out=np.zeros(k), where=events > 0)
     self_rate, back_rate, slow_rate = rate(same), rate(back), rate(slow)
@@ -413,7 +418,7 @@ def _error_proximity(
         near_flag &= t[np.maximum(nxt, 0)] - t[rows] <= max_us
     base = np.bincount(codes[rows], minlength=k)
     near = np.bincount(codes[rows[near_flag]], minlength=k).astype(np.int64)
-    rate = np.divide(near, base, out=np.zeros(k), where=base > 0)
+    rate = np.divide(near, base, out=np.full(k, np.nan), where=base > 0)
     overall = near.sum() / len(rows) if len(rows) else 0.0
     lift = rate / overall if overall > 0 else np.full(k, np.nan)
     return names, int(is_error.sum()), near, rate, lift

@@ -32,6 +32,7 @@ from cxmodel.journey._common import (
 from cxmodel.journey._groups import By, by_codes
 from cxmodel.journey._matching import earliest_steps
 from cxmodel.log._kinds import check_kinds, warn_absent_kinds
+from cxmodel.log._observed import warn_windows_open
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,6 +52,7 @@ __all__ = [
     "split_step",
     "step_mask",
     "warn_absent_value",
+    "warn_open_windows",
 ]
 
 Step = str | tuple[str, str]
@@ -265,7 +267,11 @@ def funnel(
       earliest anchor). With ``count="totals"`` every attempt counts.
     * **Windows.** ``window`` bounds the time from the anchor to every matched step (the
       whole funnel); ``step_windows[k]`` bounds the time from step ``k + 1`` to step ``k + 2``.
-      Bounds are inclusive.
+      Bounds are inclusive. A window is not censored: an attempt anchored less than ``window``
+      before the log's last interaction counts the steps reached by then, so recent entrants
+      lower the conversion; when that holds for every attempt (``window`` longer than the
+      time from the first anchor to the end of the data) a
+      :class:`~cxmodel.errors.DataWarning` says so.
     * **Exclusion.** An ``exclude`` event after the anchor ends the attempt: steps matched
       at or after it do not count.
     * **Hold.** With ``hold="product"`` every matched step must carry the anchor's value
@@ -331,6 +337,8 @@ def funnel(
     if exclude:
         check_steps(state.log, exclude, argument="funnel() exclude", meaning=None)
     lev, n_steps = state.level, len(state.names)
+    counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
+    warn_open_windows(window, counts, state.earliest, state.log.observed_until, stacklevel=3)
     drops: list[dict[str, int]] = []
     for k in range(1, n_steps):
         c = np.bincount(state.next_code[lev == k], minlength=len(state.labels_end))
@@ -348,7 +356,7 @@ def funnel(
         ).astype(np.int64)
     return funnel_result(
         state.names,
-        np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64),
+        counts,
         [row[~np.isnan(row)] for row in state.seconds],
         quantiles,
         tuple(drops),
@@ -401,7 +409,8 @@ class FunnelState:
     ``level`` is the number of steps reached; ``seconds[k]`` the seconds from the anchor to
     step ``k`` (NaN when not reached); ``next_code`` the code in ``labels_end`` (the log's
     kinds, then ``"END"``) of the kind after the last matched event; ``segment`` the ``by``
-    code at the anchor, with the ``by_labels``. ``log`` is the (segment-filtered) log.
+    code at the anchor, with the ``by_labels``. ``log`` is the (segment-filtered) log;
+    ``earliest`` the time of its earliest anchor (``None`` without one).
     """
 
     log: InteractionLog
@@ -412,19 +421,66 @@ class FunnelState:
     labels_end: npt.NDArray[np.object_]
     segment: IntArray | None
     by_labels: npt.NDArray[np.object_] | None
+    earliest: int | None
+
+
+def warn_open_windows(
+    window: DurationLike | None,
+    counts: IntArray,
+    earliest: int | None,
+    until: int | None,
+    *,
+    stacklevel: int,
+) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) when ``window`` runs past the data's end
+    (``until``) for every attempt, the earliest anchored at ``earliest``, and some of the
+    units (``counts``: reaching each step) did not reach the last step; ``stacklevel`` as if
+    the caller warned."""
+    win = window_us(window, "window")
+    short = int(counts[0] - counts[-1])
+    if win is not None and short:
+        warn_windows_open(
+            earliest,
+            until,
+            win,
+            caller=f"funnel(window={window!r})",
+            unknown=f"the {short:,} of {int(counts[0]):,} units that did not reach the last "
+            "step may yet reach it",
+            stacklevel=stacklevel + 2,
+        )
 
 
 def check_funnel_options(
-    steps: Sequence[Step], order: str, count: str, step_windows: Sequence[Any] | None
+    steps: Sequence[Step],
+    order: str,
+    count: str,
+    step_windows: Sequence[Any] | None,
+    exclude: Sequence[Step] | None = None,
 ) -> None:
-    """Raise a SchemaError for no steps, an unknown ``order`` or ``count``, or step windows
-    that do not fit the steps."""
+    """Raise a SchemaError for no steps, an unknown ``order`` or ``count``, step windows
+    that do not fit the steps, or steps no unit could reach: a step after the first that is
+    also excluded (its event would end the attempt), a step repeated with ``order="any"``
+    (one event would match it twice)."""
     if not steps:
         raise SchemaError("steps must hold at least one step")
     if order not in ORDERS:
         raise SchemaError(f"order={order!r}; expected one of {ORDERS}")
     if count not in COUNTS:
         raise SchemaError(f"count={count!r}; expected one of {COUNTS}")
+    pairs = [split_step(s) for s in steps]
+    excluded = {split_step(s) for s in exclude or ()}
+    for k, pair in enumerate(pairs):
+        if pair in excluded and (k > 0 or order == "any"):
+            raise SchemaError(
+                f"step {k + 1} {steps[k]!r} is also in exclude: an excluded event ends the "
+                "attempt, so no unit could reach that step; remove it from one of the two"
+            )
+        if order == "any" and pair in pairs[:k]:
+            raise SchemaError(
+                f"step {k + 1} {steps[k]!r} repeats step {pairs.index(pair) + 1} with "
+                "order='any', where one event would match both; count repeated steps with "
+                "order='loose' or 'strict', which match each step to an event of its own"
+            )
     if step_windows is not None:
         if order == "any":
             raise SchemaError("step_windows is not defined for order='any'")
@@ -635,7 +691,7 @@ def funnel_state(
     whole log has); the caller checks the steps with :func:`check_steps` either way.
     """
     steps = list(steps)
-    check_funnel_options(steps, order, count, step_windows)
+    check_funnel_options(steps, order, count, step_windows, exclude)
     n_steps = len(steps)
     win = window_us(window, "window")
     sw = [window_us(w, "step_windows") for w in (step_windows or [None] * (n_steps - 1))]
@@ -663,4 +719,5 @@ def funnel_state(
         if mask is not None:
             group_codes = group_codes[mask]
         seg = group_codes[a.anchors[chosen]]
-    return FunnelState(log, names, lev, secs, nxt_code, labels_end, seg, by_labels)
+    earliest = int(t[a.anchors].min()) if len(a.anchors) else None
+    return FunnelState(log, names, lev, secs, nxt_code, labels_end, seg, by_labels, earliest)

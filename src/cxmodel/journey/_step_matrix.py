@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
 
 __all__ = [
+    "ANCHOR_ABSENT",
     "StepMatrix",
     "anchored_groups",
     "check_steps_argument",
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 IntArray = npt.NDArray[np.int64]
+ANCHOR_ABSENT = "no customer is anchored and every count is 0 (n_units 0)"
+"""What an anchor that does not occur in the log does to a step matrix (its warning)."""
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -102,7 +105,10 @@ def step_matrix(
     ``anchor`` (a kind or ``(column, value)``), step 0 is the customer's *first* anchor
     event and step ``s`` the event ``s`` positions after it (negative: before it);
     customers without the anchor are left out. Positions past the journey's end are
-    ``"END"``, before its start ``"START"``.
+    ``"END"``, before its start ``"START"``. An anchor kind that is neither in the log nor
+    a standard kind raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one
+    (or a ``(column, value)``) that never occurs in the log warns
+    (:class:`~cxmodel.errors.DataWarning`), as the matrix is then empty.
 
     With ``by`` (a column name, one value per row in log order, or one per customer) each
     customer belongs to the group of the event that anchors them: their first anchor event,
@@ -138,8 +144,8 @@ def step_matrix(
     log = interaction_log(log, "step_matrix()")
     steps = check_steps_argument(steps, "step_matrix()")
     if anchor is not None:
-        # a misspelt anchor kind raises with a did-you-mean; no mask is built for it here
-        check_steps(log, [anchor], argument="step_matrix() anchor", meaning=None)
+        # a misspelt anchor kind raises with a did-you-mean, an absent one warns
+        check_steps(log, [anchor], argument="step_matrix() anchor", meaning=ANCHOR_ABSENT)
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
     if mask is not None:

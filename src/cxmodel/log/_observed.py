@@ -12,7 +12,9 @@ nothing, and an answer computed there is quietly wrong rather than empty: every 
   the span nobody observed and what that does to the answer;
 * an ``as_of`` before the first interaction is refused: nothing had happened yet;
 * an ``as_of`` after the last interaction declares the data complete until then, and is
-  answered so, with a warning counting what that span changed (:func:`warn_after_data`).
+  answered so, with a warning counting what that span changed (:func:`warn_after_data`);
+* a window that follows every start the analysis counts from past the last interaction is
+  answered, with a warning: no outcome in it was fully observed (:func:`warn_windows_open`).
 
 A log with no rows observed nothing; the analyses answer it as they document (the checks
 here pass it through).
@@ -29,7 +31,7 @@ from cxmodel.errors import DataError, DataWarning
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["check_as_of", "check_period", "first_time", "warn_after_data"]
+__all__ = ["check_as_of", "check_period", "first_time", "warn_after_data", "warn_windows_open"]
 
 _DAY = 86_400_000_000
 
@@ -163,6 +165,45 @@ def warn_after_data(
         f"{caller}: as_of {_when(as_of)} is {_span(as_of - until)} after the log's last "
         f"interaction ({_when(until)}), a span in which nothing was seen: {consequence}; if "
         "the data end earlier than as_of, pass an as_of at or before log.observed_until",
+        DataWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def warn_windows_open(
+    earliest: int | None,
+    until: int | None,
+    window: int,
+    *,
+    caller: str,
+    unknown: str,
+    stacklevel: int = 3,
+) -> None:
+    """Warn that a window of ``window`` microseconds following each start an analysis counts
+    from runs past the data's last interaction (``until``) for every start, because even the
+    earliest start (``earliest``) is less than ``window`` before it; ``unknown`` says what that
+    does to the answer. ``None`` for either time (nothing counted, no data): nothing to check.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "a"], ["2024-01-01T00:00Z", "2024-01-03T00:00Z"],
+    ...     ["view", "view"])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_windows_open(log.timestamps[0], log.observed_until, 7 * _DAY,
+    ...         caller="f(window='7d')", unknown="late steps count as never reached")
+    >>> print(caught[0].message)
+    f(window='7d'): every window runs past the log's last interaction (2024-01-03T00:00:00Z), since even the earliest start (2024-01-01T00:00:00Z) is only 2.0 days before it: no window was over when the data end, so late steps count as never reached; use a window of at most 2.0 days, or a log that runs longer
+    """
+    if earliest is None or until is None or earliest + window <= until:
+        return
+    warnings.warn(
+        f"{caller}: every window runs past the log's last interaction ({_when(until)}), since "
+        f"even the earliest start ({_when(earliest)}) is only {_span(until - earliest)} before "
+        f"it: no window was over when the data end, so {unknown}; use a window of at most "
+        f"{_span(until - earliest)}, or a log that runs longer",
         DataWarning,
         stacklevel=stacklevel,
     )

@@ -637,8 +637,13 @@ def friction_points(ctx: Context) -> ReportSection | str:
         (
             str(result.labels[i]),
             f"{result.exit_rate[i]:.1%} of {result.events[i]:,} end the journey "
-            f"({result.exits[i]:,} exits); {result.backtrack_rate[i]:.0%} go back to an earlier "
-            f"step, {result.slow_rate[i]:.0%} are slow to move on",
+            f"({result.exits[i]:,} exits)"
+            + (
+                "; nothing ever follows it"  # every event an exit: no next step to rate
+                if np.isnan(result.backtrack_rate[i])
+                else f"; {result.backtrack_rate[i]:.0%} go back to an earlier step, "
+                f"{result.slow_rate[i]:.0%} are slow to move on"
+            ),
         )
         for i in range(min(SHOWN, len(result.labels)))
     )
