@@ -93,7 +93,7 @@ def check_information(
         raise DataError(
             f"{model}.fit(): every one of the {n} customers has {age_name} = 0 (observed for no "
             "time after their first purchase), so the data say nothing about purchase or "
-            "dropout rates and any parameters would fit equally well; measure {age_name} up to "
+            f"dropout rates and any parameters would fit equally well; measure {age_name} up to "
             "the end of the observation period (rfm_summary(log, as_of=...)) or fit on customers "
             "observed for some time"
         )
