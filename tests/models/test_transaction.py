@@ -66,10 +66,19 @@ class TestConvergenceWarning:
     @pytest.mark.parametrize("model", [BetaGeo, ParetoNBD], ids=["BetaGeo", "ParetoNBD"])
     def test_boundary_fit_warns_and_reports(self, model: type) -> None:
         """Identical histories drive the parameters to a boundary: a warning, converged False."""
-        with pytest.warns(ConvergenceWarning, match=r"did not converge.*convergence_"):
+        with pytest.warns(
+            ConvergenceWarning, match=r"(did not converge|ran to the edge).*convergence_"
+        ):
             m = model().fit(
                 frequency=np.full(200, 3.0), recency=np.full(200, 5.0), T=np.full(200, 10.0)
             )
+        assert m.convergence_ is not None and not m.convergence_.converged
+
+    def test_parameter_at_the_edge_of_the_search_range_is_not_converged(self) -> None:
+        """One customer: the optimiser reported success with a = 1.7e-11, at the edge of
+        the range it searches; that is no optimum the data determine."""
+        with pytest.warns(ConvergenceWarning, match=r"a=1.7\de-11 ran to the edge"):
+            m = ModifiedBetaGeo().fit(frequency=[3], recency=[9], T=[10])
         assert m.convergence_ is not None and not m.convergence_.converged
 
     def test_converged_fit_is_silent(self) -> None:

@@ -432,16 +432,30 @@ def maximise_likelihood(
     at_optimum = bool(best.success) or (
         "precision loss" in str(best.message) and float(np.max(np.abs(scaled))) <= 100 * gtol
     )
+    # a parameter at the edge of the search range is where the likelihood kept rising
+    # towards 0 or infinity: the data do not pin it down, whatever the gradient says
+    edge = [n for n, t in zip(names, theta.tolist(), strict=True) if abs(t) > _LOG_BOUND - 0.5]
     with np.errstate(all="ignore"):  # a huge gradient's norm is inf, not a warning
         gradient_norm = float(np.linalg.norm(grad))
     conv = Convergence(
-        converged=at_optimum,
+        converged=at_optimum and not edge,
         iterations=int(best.nit),
         gradient_norm=gradient_norm,
         n_starts=tried,
         message=str(best.message),
     )
-    if not conv.converged:
+    if edge:
+        at_edge = ", ".join(f"{n}={params[names.index(n)]:.3g}" for n in edge)
+        warnings.warn(
+            f"{model}: {at_edge} ran to the edge of the search range (exp(-25) .. exp(25)): the "
+            "likelihood keeps rising towards 0 or infinity there, so the data do not determine "
+            f"{'it' if len(edge) == 1 else 'them'} (too few customers, or histories with too "
+            "little variation); convergence_.converged is False. More customers, a longer "
+            "observation period or penalizer_coef > 0 usually help",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    elif not conv.converged:
         warnings.warn(
             f"{model}: the fit did not converge from any of {len(starts)} starts "
             f"({conv.message!r}, gradient norm {conv.gradient_norm:.3g} after "
