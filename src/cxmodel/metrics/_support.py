@@ -168,6 +168,11 @@ def ticket_times(
     seen = ~np.isnan(times)
     censor_at = np.maximum((tickets.as_of - tickets.opened) / US_PER_HOUR, 0.0)
     durations = np.where(seen, times, censor_at)
+    if not len(times):
+        raise DataError(
+            "ticket_times(): the lifecycles hold no ticket (no 'ticket_opened' row with a "
+            f"{tickets.ticket_column!r}), so there is no time to measure"
+        )
     if by is None and period is None:
         curve = kaplan_meier(durations, seen)
         return TicketTimes(

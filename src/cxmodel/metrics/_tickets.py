@@ -14,6 +14,7 @@ from cxmodel._result import Result, column
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import read_kinds
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.metrics._groups import MISSING, missing_as_label
 
@@ -161,6 +162,12 @@ def ticket_lifecycles(
     log = interaction_log(log, "ticket_lifecycles()")
     if ticket_column not in log:
         raise SchemaError(f"ticket_column {ticket_column!r} is not a column of the log")
+    read_kinds(
+        log.kinds,
+        ["ticket_opened"],
+        argument="ticket_lifecycles()",
+        meaning="there is no ticket to follow",
+    )
     codes, cats = log.categorical(ticket_column)
     kind_codes, kinds = log.categorical("kind")
     which = np.full(len(kinds), -1)
