@@ -44,6 +44,32 @@ class TestInstants:
         got = to_utc("2024-07-01T12:00:00", timezone_name="Europe/Paris")  # summer: UTC+2
         assert got == datetime(2024, 7, 1, 10, tzinfo=timezone.utc)
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "9999-12-31T23:59:59.5Z",
+            datetime(9999, 12, 31, 23, 59, 59, 500_000, tzinfo=timezone.utc),
+            np.datetime64("9999-12-31T23:59:59.500000"),
+            np.datetime64("9999-12-31T23:59:59.000001"),
+        ],
+        ids=["text", "datetime", "datetime64", "datetime64-one-us"],
+    )
+    def test_nothing_after_the_last_second(self, value: object) -> None:
+        """Every input refuses a time after 9999-12-31T23:59:59 UTC and says so: a log that
+        held one could be written but not read back (datetime64 used to accept it)."""
+        import cxmodel as cx
+
+        last = to_us("9999-12-31T23:59:59Z")
+        assert us_to_datetime(last) == datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+        with pytest.raises(SchemaError, match="after 9999-12-31T23:59:59 UTC"):
+            cx.InteractionLog.from_arrays(
+                customer_id=["a"],
+                timestamp=np.array([value], dtype=object)
+                if not isinstance(value, np.datetime64)
+                else np.array([value]),
+                kind=["view"],
+            )
+
 
 class TestDaylightSavingWallTimes:
     @pytest.mark.parametrize(

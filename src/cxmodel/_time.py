@@ -76,6 +76,7 @@ EPOCH_SECONDS_RANGE = (-2_208_988_800, 7_258_118_400)
 """Epoch numbers are seconds between 1900-01-01 and 2200-01-01 UTC; others are rejected."""
 
 _DATETIME_SECONDS_RANGE = (-62_135_596_800, 253_402_300_799)  # years 1..9999
+_PAST_LAST = "is after 9999-12-31T23:59:59 UTC, the last time a log holds"
 _OFFSET_TAIL = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 
 
@@ -186,9 +187,10 @@ def _datetime_to_us(
         <= us
         <= _DATETIME_SECONDS_RANGE[1] * US_PER_SECOND
     ):
-        raise SchemaError(
-            f"{what} {value if written is None else written!r} is outside years 1..9999 in UTC"
-        )
+        shown = value if written is None else written
+        if us // US_PER_SECOND == _DATETIME_SECONDS_RANGE[1]:
+            raise SchemaError(f"{what} {shown!r} {_PAST_LAST}")
+        raise SchemaError(f"{what} {shown!r} is outside years 1..9999 in UTC")
     return us
 
 
@@ -414,18 +416,24 @@ def _short(value: object, limit: int = 80) -> str:
 def _datetime64_to_us(
     arr: np.ndarray[Any, Any], column: str
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], dict[int, str]]:
-    """``datetime64`` of any unit to microseconds; NaT and times outside years 1..9999 fail."""
+    """``datetime64`` of any unit to microseconds; NaT and times outside years 1..9999 fail.
+
+    The last time is 9999-12-31T23:59:59 UTC, as for :func:`to_us`: a fraction of a second
+    after it would be a log that cannot be written and read back.
+    """
     low, high = _DATETIME_SECONDS_RANGE
     if arr.dtype == np.dtype("datetime64[us]") and arr.size:
         us = arr.view(np.int64)  # NaT is the smallest int64, below the range
-        if low * US_PER_SECOND <= us.min() and us.max() < (high + 1) * US_PER_SECOND:
+        if low * US_PER_SECOND <= us.min() and us.max() <= high * US_PER_SECOND:
             return us.copy(), {}
     seconds = arr.astype("datetime64[s]").astype(np.int64)  # coarser: never overflows
     nat = np.isnat(arr)
-    outside = ~nat & ((seconds < low) | (seconds > high))
+    past_last = (seconds == high) & (arr > np.datetime64(high, "s"))
+    outside = ~nat & ((seconds < low) | (seconds > high) | past_last)
     errors = {int(i): f"{column} is missing (NaT); expected a time" for i in np.flatnonzero(nat)}
     for i in np.flatnonzero(outside):
-        errors[int(i)] = f"{column} {arr[i]!r} is outside years 1..9999"
+        where = _PAST_LAST if past_last[i] else "is outside years 1..9999"
+        errors[int(i)] = f"{column} {arr[i]!r} {where}"
     fine = ~(nat | outside)
     out = np.zeros(arr.shape[0], dtype=np.int64)
     out[fine] = arr[fine].astype("datetime64[us]").astype(np.int64)

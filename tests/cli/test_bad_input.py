@@ -179,3 +179,42 @@ class TestNoSilentOverwrite:
         assert target.read_text(encoding="utf-8") == "precious"
         assert main([*argv, str(target), "--force"]) == 0
         assert target.read_text(encoding="utf-8") != "precious"
+
+
+class TestOutputFile:
+    @pytest.mark.parametrize(
+        ("argv", "name", "message"),
+        [
+            pytest.param(["sample", "--out"], "x.json", "written as CSV or Parquet", id="json"),
+            pytest.param(["sample", "--out"], "x.csv.gz", "written as CSV or Parquet", id="gz"),
+            pytest.param(
+                ["report", "--sample", "--customers", "50", "--force", "--out"],
+                "folder",
+                "is a folder; give a file name",
+                id="report-to-folder",
+            ),
+            pytest.param(
+                ["report", "--sample", "--customers", "50", "--out"],
+                "missing/page.html",
+                "the folder",
+                id="report-to-missing-folder",
+            ),
+        ],
+    )
+    def test_refused_before_the_work(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        argv: list[str],
+        name: str,
+        message: str,
+    ) -> None:
+        """An output the command cannot write as named is refused first, in one line: sample
+        used to write CSV text into x.json, and report computed and printed the whole report
+        before failing on a folder."""
+        (tmp_path / "folder").mkdir()
+        assert main([*argv, str(tmp_path / name)]) == 2
+        out, err = capsys.readouterr()
+        assert message in err
+        assert out == ""
+        assert not (tmp_path / name).is_file()

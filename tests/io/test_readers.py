@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,26 @@ class TestFileErrors:
         path = _write(tmp_path, ["user,timestamp,kind", "c1,2024-01-01T00:00:00Z,view"])
         with pytest.raises(SchemaError, match="'customer_id' is missing.*mapping="):
             read_csv(path)
+
+    @pytest.mark.parametrize("engine", ["pyarrow", "python"])
+    @pytest.mark.parametrize(
+        ("written", "given"),
+        [(";", ","), ("\t", ","), (",", ";"), ("|", ",")],
+        ids=["semicolon", "tab", "comma-read-as-semicolon", "pipe"],
+    )
+    def test_wrong_delimiter_names_the_right_one(
+        self, tmp_path: Path, written: str, given: str, engine: str
+    ) -> None:
+        """A header read as one column that holds another usual separator names the delimiter
+        to pass (it said 'customer_id' was missing, showing one long column name)."""
+        names = written.join(["customer_id", "timestamp", "kind"])
+        row = written.join(["c1", "2024-01-01T00:00:00Z", "view"])
+        path = _write(tmp_path, [names, row])
+        with pytest.raises(
+            SchemaError, match=re.escape(f"separated by {written!r}; pass delimiter=")
+        ):
+            read_csv(path, delimiter=given, engine=engine)  # type: ignore[arg-type]
+        assert len(read_csv(path, delimiter=written, engine=engine)) == 1  # type: ignore[arg-type]
 
     def test_mixed_offsets_are_converted(self, tmp_path: Path) -> None:
         """Mixed UTC offsets are accepted and converted to UTC."""

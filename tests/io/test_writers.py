@@ -24,6 +24,37 @@ def _log() -> InteractionLog:
     )
 
 
+def _awkward() -> InteractionLog:
+    return InteractionLog.from_records(
+        [
+            {
+                "customer_id": "a,b",
+                "timestamp": "2024-01-01T00:00:00.123456Z",
+                "kind": "view",
+                "value": 1e-300,
+                "comment": 'he said "hi",\nthen\r\nleft',
+                "flag": True,
+            },
+            {
+                "customer_id": "é😀",
+                "timestamp": "0001-01-01T00:00:00Z",
+                "kind": "view",
+                "value": float("nan"),
+                "comment": "  spaced  ",
+                "flag": False,
+            },
+            {
+                "customer_id": " lead",
+                "timestamp": "9999-12-31T23:59:59Z",
+                "kind": "purchase",
+                "value": 1.7976931348623157e308,
+                "comment": None,
+                "flag": None,
+            },
+        ]
+    )
+
+
 class TestWriteCsv:
     def test_rows_in_log_order_with_utc_times(self, tmp_path: Path) -> None:
         """Customer then time order; times in UTC with microseconds and +00:00; floats written
@@ -56,6 +87,19 @@ class TestWriteCsv:
         assert read_csv(path).column("discount").tolist() == ["0.5", None]
         assert read_csv(path, dtypes=log.schema) == log
 
+    @pytest.mark.parametrize("engine", ["python", "pyarrow"])
+    def test_awkward_values_round_trip(self, tmp_path: Path, engine: str) -> None:
+        """Quotes, commas, newlines, unicode and spaces in text, bools, missing values, the
+        first and last second a log holds and microseconds all read back equal."""
+        from cxmodel.io import read_csv
+
+        if engine == "pyarrow":
+            pytest.importorskip("pyarrow")
+        log = _awkward()
+        path = tmp_path / "log.csv"
+        write_csv(log, path)
+        assert read_csv(path, dtypes=log.schema, engine=engine) == log  # type: ignore[arg-type]
+
 
 class TestWriteParquet:
     def test_dictionary_strings_and_round_trip(self, tmp_path: Path) -> None:
@@ -66,3 +110,10 @@ class TestWriteParquet:
         schema = pq.read_schema(path)
         assert str(schema.field("kind").type).startswith("dictionary")
         assert read_parquet(path) == _log()
+
+    def test_awkward_values_round_trip(self, tmp_path: Path) -> None:
+        """The awkward log of the CSV test reads back equal from Parquet too."""
+        pytest.importorskip("pyarrow.parquet")
+        path = tmp_path / "log.parquet"
+        write_parquet(_awkward(), path)
+        assert read_parquet(path) == _awkward()

@@ -14,6 +14,7 @@ from cxmodel.log._kinds import (
     absent_kinds,
     check_kinds,
     kind_rows,
+    lookalike_kinds,
     read_kinds,
     warn_absent_kinds,
 )
@@ -57,6 +58,27 @@ class TestCheckKinds:
         """A typo names the argument and the kind, with the closest kind or the log's kinds."""
         with pytest.raises(SchemaError, match=match):
             check_kinds(VOCABULARY, [kind], argument="steps")
+
+
+class TestLookalikeKinds:
+    @pytest.mark.parametrize(
+        ("vocabulary", "expected"),
+        [
+            (["PURCHASE", " view", "checkout"], {"purchase": ("PURCHASE",), "view": (" view",)}),
+            (
+                ["purchse", "purchases", "chekout"],
+                {"checkout": ("chekout",), "purchase": ("purchases", "purchse")},
+            ),
+            (["purchase", "Purchase"], {"purchase": ("Purchase",)}),
+            (["ticket_opened", "ticket_reopened", "returns", "return"], {}),
+            (["veiw", "order", "page_view", "email_bounced", "review"], {}),
+        ],
+        ids=["case-and-space", "misspelt", "case-next-to-standard", "own-kinds", "not-close"],
+    )
+    def test_table(self, vocabulary: list[str], expected: dict[str, tuple[str, ...]]) -> None:
+        """A case or space variant always looks like its standard kind (its rows are not
+        counted as it); a close spelling only when the standard kind is absent."""
+        assert lookalike_kinds(vocabulary) == expected
 
 
 class TestAbsentKinds:

@@ -119,6 +119,32 @@ class TestLeftOut:
         assert {"churn_risk", "detractor_follow_up"} <= set(dict(section.rows))
         assert "vip_opportunity" not in dict(section.rows)
 
+    def test_misspelt_kinds_are_named_with_the_mapping(self) -> None:
+        """An export whose purchases are 'Purchase' and 'purchse' has no 'purchase': the
+        overview names the look-alikes with their counts and each section left out for want
+        of purchases says which kinds to map, instead of a bare "no purchases"."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=["a", "a", "b", "c"],
+            timestamp=[0, 86_400, 2 * 86_400, 3 * 86_400],
+            kind=["Purchase", "purchse", "Purchase", "view"],
+            value=[5.0, 6.0, 7.0, float("nan")],
+        )
+        report = cx_report(log)
+        overview = dict(section_of(report, "Overview").rows)
+        assert overview["kinds like standard ones"] == (
+            "'Purchase' (2) is not 'purchase'; 'purchse' (1) is not 'purchase'"
+        )
+        reasons = {item.title: item.reason for item in report.left_out}
+        assert reasons["Customer value"] == (
+            "the log has no purchases (but it has 'Purchase', 'purchse': read it with "
+            "kinds={'Purchase': 'purchase', 'purchse': 'purchase'} if they are the same)"
+        )
+
+    def test_kinds_of_their_own_are_not_look_alikes(self, world_log: cx.InteractionLog) -> None:
+        """The bundled world's kinds raise no look-alike line."""
+        overview = dict(section_of(cx_report(world_log), "Overview").rows)
+        assert "kinds like standard ones" not in overview
+
     def test_empty_log_is_an_error(self) -> None:
         """An empty log cannot be reported on."""
         empty = cx.InteractionLog.from_arrays(customer_id=[], timestamp=[], kind=[])
@@ -157,6 +183,26 @@ def test_churn_risk_count_matches_gap_rule(
     fires = (nxt > due) & (due <= as_of) & (due > as_of - 30 * day)
     expected = np.unique(codes[fires]).size
     assert line == f"{expected:,} customers in the last 30 days"
+
+
+class TestNPSTrend:
+    def test_months_without_answers_and_small_months(self) -> None:
+        """A month between answers says 'no answers' (not '+nan'), and a change between months
+        of a handful of answers gives their sizes and says it may be chance."""
+        months = ["2024-01-15T00:00Z", "2024-01-16T00:00Z", "2024-03-15T00:00Z"]
+        log = cx.InteractionLog.from_arrays(
+            customer_id=["a", "b", "c"],
+            timestamp=months,
+            kind=["survey"] * 3,
+            metric=["nps"] * 3,
+            score=[0.0, 2.0, 10.0],
+        )
+        section = section_of(cx_report(log), "NPS over time")
+        assert dict(section.rows)["2024-02"] == "no answers"
+        assert section.lead == (
+            "NPS went from -100 in 2024-01 to +100 in 2024-03 (+200 points), on 2 and 1 "
+            "answers: fewer than two months have 30 answers, so the change may be chance."
+        )
 
 
 class TestWording:

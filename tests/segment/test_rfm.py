@@ -159,6 +159,21 @@ class TestSameRecency:
             assert rfm_scores(log, as_of="2024-06-02T00:00Z").r.tolist() == [1]
 
 
+class TestMagnitudes:
+    def test_huge_totals_keep_their_value_and_order(self) -> None:
+        """Totals beyond 1e299 are not rounded to inf (which tied them all): 2e300 > 1.5e300 >
+        9e299 keep their values and monetary scores 3, 2, 1."""
+        log = InteractionLog.from_arrays(
+            ["a", "a", "b", "c"],
+            [0, 5, 3, 4],
+            ["purchase"] * 4,
+            value=[1e300, 1e300, 1.5e300, 9e299],
+        )
+        scores = rfm_scores(log, as_of=10, n_bins=3)
+        assert scores.monetary.tolist() == [2e300, 1.5e300, 9e299]
+        assert scores.m.tolist() == [3, 2, 1]
+
+
 class TestRankScores:
     def test_nan_takes_the_top_score_with_a_warning(self) -> None:
         """An unknown quantity ranks above every number (documented): a warning counts it,

@@ -162,7 +162,7 @@ def _report(args: argparse.Namespace) -> int:
     else:
         raise CXModelError("report needs a PATH or --sample")
     if args.out:
-        _refuse_overwrite(Path(args.out), "--out", args.force)
+        _check_out(Path(args.out), "--out", args.force)
     report = cx_report(log, as_of=_as_of(args.as_of, args.timezone))
     print(report)
     if args.out:
@@ -179,7 +179,12 @@ def _sample(args: argparse.Namespace) -> int:
     from cxmodel.io import write_csv, write_parquet
 
     out = Path(args.out)
-    _refuse_overwrite(out, "--out", args.force)
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise CXModelError(
+            f"--out {args.out!r}: the sample is written as CSV or Parquet; name the file "
+            "with .csv or .parquet"
+        )
+    _check_out(out, "--out", args.force)
     log = _sample_log(args.customers, args.seed)
     if out.suffix.lower() == ".parquet":
         write_parquet(log, out)
@@ -292,8 +297,15 @@ def _one_line(exc: BaseException) -> str:
     return lines[0] + more
 
 
-def _refuse_overwrite(path: Path, option: str, force: bool) -> None:
-    """Raise unless ``path`` is new or ``force`` was given."""
+def _check_out(path: Path, option: str, force: bool) -> None:
+    """Raise unless ``path`` can be written: a file that is new (or ``force`` given) in a folder
+    that exists; checked before the work, so a report is not computed for nothing."""
+    if path.is_dir():
+        raise CXModelError(f"{option} {str(path)!r} is a folder; give a file name in it")
+    if not path.parent.is_dir():
+        raise CXModelError(
+            f"{option} {str(path)!r}: the folder {str(path.parent)!r} does not exist"
+        )
     if path.exists() and not force:
         raise CXModelError(
             f"{option} {str(path)!r} already exists; pass --force to overwrite it or choose "

@@ -326,8 +326,22 @@ def _has_pyarrow() -> bool:
     return True
 
 
+_DELIMITERS = (",", ";", "\t", "|")
+
+
 def _clean_header(fields: list[str], source: str) -> list[str]:
-    """Header names stripped of spaces; an empty name becomes ``column_<n>``."""
+    """Header names stripped of spaces; an empty name becomes ``column_<n>``.
+
+    A header of one name holding another usual separator is a file read with the wrong
+    ``delimiter`` (no log has one column): that is said, with the delimiter to pass.
+    """
+    if len(fields) == 1:
+        found = [d for d in _DELIMITERS if len(fields[0].split(d)) >= 3]
+        if found:
+            raise SchemaError(
+                f"{source}: the header is one column, {show(fields[0])}, whose names look "
+                f"separated by {found[0]!r}; pass delimiter={found[0]!r}"
+            )
     names = [name.strip() or f"column_{j + 1}" for j, name in enumerate(fields)]
     for name in names:
         if any("\ud800" <= ch <= "\udfff" for ch in name):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from difflib import get_close_matches
+from difflib import SequenceMatcher, get_close_matches
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +31,7 @@ __all__ = [
     "check_kinds",
     "kind_rows",
     "kinds_in",
+    "lookalike_kinds",
     "read_kinds",
     "warn_absent_kinds",
 ]
@@ -182,3 +183,41 @@ def read_kinds(
     absent = check_kinds(vocabulary, kinds, argument=argument)
     if len(absent) == len(set(kinds)):
         warn_absent_kinds(absent, argument=argument, meaning=meaning, stacklevel=stacklevel)
+
+
+_LOOKALIKE_RATIO = 0.85  # "purchse", "purchases", "chekout" pass; "ticket_closed", "review" do not
+
+
+def lookalike_kinds(vocabulary: Iterable[Any]) -> dict[str, tuple[str, ...]]:
+    """The kinds of a log that look like a standard kind they are not, by standard kind.
+
+    A kind equal to a standard one but for case or surrounding spaces (``"Purchase"``,
+    ``"view "``) always looks like it: its rows are not counted as that kind. A kind close in
+    spelling (``"purchse"``, ``"purchases"``) looks like a standard kind only when the log does
+    not hold that kind, since ``"ticket_reopened"`` next to ``"ticket_opened"`` is a kind of its
+    own. An export whose kinds are misspelt gives analyses that find none of the standard kinds;
+    this says which kinds to map (``kinds=`` of the readers).
+
+    Examples
+    --------
+    >>> lookalike_kinds(["Purchase", "purchse", "view", "view ", "order"])
+    {'purchase': ('Purchase', 'purchse'), 'view': ('view ',)}
+    >>> lookalike_kinds(["ticket_opened", "ticket_reopened"]), lookalike_kinds(["ticket_reopened"])
+    ({}, {'ticket_opened': ('ticket_reopened',)})
+    """
+    known = sorted({str(k) for k in vocabulary})
+    standard = sorted(STANDARD_KINDS)
+    found: dict[str, list[str]] = {}
+    for kind in known:
+        if kind in STANDARD_KINDS:
+            continue
+        folded = kind.strip().casefold()
+        match = folded if folded in STANDARD_KINDS else None
+        if match is None:
+            absent = [k for k in standard if k not in known]
+            ratios = [(SequenceMatcher(None, folded, k).ratio(), k) for k in absent]
+            best = max(ratios, default=(0.0, ""))
+            match = best[1] if best[0] >= _LOOKALIKE_RATIO else None
+        if match is not None:
+            found.setdefault(match, []).append(kind)
+    return {k: tuple(v) for k, v in sorted(found.items())}

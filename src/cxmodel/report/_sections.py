@@ -22,6 +22,7 @@ from cxmodel._stats import Z95
 from cxmodel._time import us_to_datetime
 from cxmodel.errors import TriggerTypeError
 from cxmodel.log import CustomerTable, InteractionLog
+from cxmodel.log._kinds import lookalike_kinds
 from cxmodel.report._figures import can_plot
 from cxmodel.report._report import KPI, ReportFigure, ReportSection, ReportTable
 
@@ -100,6 +101,20 @@ class Context:
         return frozenset(k for k, n in self.log.summary()["kinds"].items() if n)
 
     @cached_property
+    def lookalikes(self) -> dict[str, tuple[str, ...]]:
+        """Kinds of the log that look like a standard kind they are not (misspelt, cased)."""
+        return lookalike_kinds(self.kinds)
+
+    def lacking(self, *kinds: str) -> str:
+        """What to say after "the log has no ...": the log's kinds that look like ``kinds``."""
+        found = [(k, seen) for k in kinds for seen in self.lookalikes.get(k, ())]
+        if not found:
+            return ""
+        names = ", ".join(repr(seen) for _, seen in found)
+        mapping = ", ".join(f"{seen!r}: {k!r}" for k, seen in found)
+        return f" (but it has {names}: read it with kinds={{{mapping}}} if they are the same)"
+
+    @cached_property
     def purchases(self) -> npt.NDArray[np.bool_]:
         if "purchase" not in self.kinds:
             return np.zeros(len(self.log), dtype=bool)
@@ -168,7 +183,7 @@ def _value_model(ctx: Context) -> ValueModel | str:
     from cxmodel.models import BetaGeo, GammaGamma, customer_lifetime_value, rfm_summary
 
     if not ctx.purchases.any():
-        return "the log has no purchases"
+        return "the log has no purchases" + ctx.lacking("purchase")
     summary = rfm_summary(ctx.log, as_of=ctx.as_of, freq="W")
     repeat = summary.frequency > 0
     if np.count_nonzero(repeat) < 10:
@@ -241,6 +256,18 @@ def overview(ctx: Context) -> ReportSection | str:
         f"{s['first']:%d %b %Y} to {s['last']:%d %b %Y}; {active_90 / log.n_customers:.0%} of "
         "the customers were active in the last 90 days."
     )
+    if ctx.lookalikes:
+        alike = [(k, seen) for k, kinds in ctx.lookalikes.items() for seen in kinds]
+        rows.append(
+            (
+                "kinds like standard ones",
+                "; ".join(f"{seen!r} ({s['kinds'][seen]:,}) is not {k!r}" for k, seen in alike),
+            )
+        )
+        lead += (
+            f" {_plural(len(alike), 'kind')} of the log look like standard kinds but are not "
+            "counted as them: map them with kinds= when reading the file."
+        )
     return ReportSection("Overview", tuple(rows), lead=lead)
 
 
@@ -296,7 +323,7 @@ def indicators(ctx: Context) -> ReportSection | str:
     cards = _survey_cards(ctx)
     missing: list[str] = []
     if not cards:
-        missing.append("no NPS, CSAT or CES: the log has no survey answers")
+        missing.append("no NPS, CSAT or CES: the log has no survey answers" + ctx.lacking("survey"))
     start = ctx.as_of - timedelta(days=CHURN_DAYS)
     first = int(ctx.log.timestamps.min())
     if first <= ctx.as_of_us - 2 * CHURN_DAYS * DAY_US:
@@ -346,7 +373,10 @@ def indicators(ctx: Context) -> ReportSection | str:
             reason = value if isinstance(value, str) else value.spend_note
             missing.append(f"no customer value: {reason}")
     else:
-        missing.append("no repeat purchase or customer value: the log has no purchases")
+        missing.append(
+            "no repeat purchase or customer value: the log has no purchases"
+            + ctx.lacking("purchase")
+        )
     if not cards:
         return "; ".join(missing)
     return ReportSection(
@@ -363,23 +393,35 @@ def nps_trend(ctx: Context) -> ReportSection | str:
 
     answers = ctx.surveys("nps")
     if answers is None:
-        return "the log has no NPS answers"
+        return "the log has no NPS answers" + ctx.lacking("survey")
     table = nps(answers, period="month")
     if len(table) < 2:
         return "the NPS answers cover a single month"
     period, value, n = table["period"], table["value"], table["n"]
     low, high = table["ci_low"], table["ci_high"]
     rows = tuple(
-        (str(period[i]), f"{value[i]:+.1f} (95 % CI {low[i]:+.1f} to {high[i]:+.1f}; n {n[i]:,})")
+        (
+            str(period[i]),
+            f"{value[i]:+.1f} (95 % CI {low[i]:+.1f} to {high[i]:+.1f}; n {n[i]:,})"
+            if n[i]
+            else "no answers",
+        )
         for i in range(max(len(table) - 6, 0), len(table))
     )
     solid = np.flatnonzero(n >= 30)
-    first, last = (solid[0], solid[-1]) if solid.size >= 2 else (0, len(table) - 1)
-    lead = (
-        f"NPS went from {value[first]:+.0f} in {period[first]} to {value[last]:+.0f} in "
-        f"{period[last]} ({float(value[last] - value[first]):+.0f} points)"
-        + (", comparing months with at least 30 answers." if solid.size >= 2 else ".")
+    answered = np.flatnonzero(n > 0)
+    first, last = (solid[0], solid[-1]) if solid.size >= 2 else (answered[0], answered[-1])
+    change = (
+        f"{value[first]:+.0f} in {period[first]} to {value[last]:+.0f} in {period[last]} "
+        f"({float(value[last] - value[first]):+.0f} points)"
     )
+    if solid.size >= 2:
+        lead = f"NPS went from {change}, comparing months with at least 30 answers."
+    else:  # a move between months of a handful of answers is mostly chance: show their sizes
+        lead = (
+            f"NPS went from {change}, on {n[first]:,} and {n[last]:,} answers: fewer than two "
+            "months have 30 answers, so the change may be chance."
+        )
     return ReportSection(
         "NPS over time",
         rows,
@@ -454,7 +496,7 @@ def cohorts(ctx: Context) -> ReportSection | str:
     from cxmodel.metrics import cohort_retention
 
     if not ctx.purchases.any():
-        return "the log has no purchases to form cohorts"
+        return "the log has no purchases to form cohorts" + ctx.lacking("purchase")
     result = cohort_retention(ctx.log, period="month", as_of=ctx.as_of)
     if len(result.cohorts) < 2:
         return "all first purchases fall in one month"
@@ -566,7 +608,7 @@ def purchase_funnel(ctx: Context) -> ReportSection | str:
 
     missing = [step for step in _FUNNEL if step not in ctx.kinds]
     if missing:
-        return f"the log has no {', '.join(missing)} interactions"
+        return f"the log has no {', '.join(missing)} interactions" + ctx.lacking(*missing)
     result = funnel(ctx.log, _FUNNEL, window="7d")
     rows = tuple(
         (step, f"{int(count):,} customers ({rate:.1%} of the first step)")
@@ -666,7 +708,7 @@ def friction_points(ctx: Context) -> ReportSection | str:
 
 def rfm_personas(ctx: Context) -> ReportSection | str:
     if not ctx.purchases.any():
-        return "the log has no purchases"
+        return "the log has no purchases" + ctx.lacking("purchase")
     scores, segments = ctx.rfm
     buyers = len(scores.customer_id)
     if buyers < RFM_MIN_BUYERS:
@@ -732,7 +774,7 @@ def vip_contrast(ctx: Context) -> ReportSection | str:
     from cxmodel.segment import contrast
 
     if not ctx.purchases.any():
-        return "the log has no purchases"
+        return "the log has no purchases" + ctx.lacking("purchase")
     if not ctx.has_values:
         return "VIPs are the top spenders, and the purchases carry no value"
     table = ctx.table
@@ -784,7 +826,7 @@ def drivers(ctx: Context) -> ReportSection | str:
 
     answers = ctx.surveys("nps")
     if answers is None:
-        return "the log has no NPS answers"
+        return "the log has no NPS answers" + ctx.lacking("survey")
     if len(ctx.kinds) < 3:
         return "there are no other kinds of interaction to relate to the NPS answers"
     table = experience_drivers(ctx.log, metric="nps", window="30d", min_n=10)

@@ -249,8 +249,11 @@ class RFMTotals:
             meaning="no customer has a score",
             stacklevel=5,
         )
-        # Round away summation-order noise (1e-9) so equal totals tie and share a score.
-        monetary = np.round(self.total, 9)
+        # Round away summation-order noise (1e-9) so equal totals tie and share a score; a
+        # total too large to scale by 1e9 (beyond 1.8e299) has no such noise and stays as it is
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded = np.round(self.total, 9)
+        monetary = np.where(np.isfinite(rounded), rounded, self.total)
         _warn_same_recency(self.last, bins)
         return RFMScores(
             customer_id=self.customer_id,
