@@ -47,3 +47,23 @@ def test_delimiter_and_encoding(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "customers    2" in out and "purchase 1, view 1" in out
     assert main(["summary", str(path)]) == 2  # comma and UTF-8 by default: refused, one line
+
+
+def test_kinds_of_your_own_are_read_as_standard_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--kind maps an export's event names to standard kinds (repeatable); a pair without
+    '=' is explained."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "customer_id,timestamp,kind\n"
+        "u1,2024-01-01T00:00:00Z,Purchase\n"
+        "u2,2024-01-02T00:00:00Z,page_view\n",
+        encoding="utf-8",
+    )
+    assert (
+        main(["summary", str(path), "--kind", "Purchase=purchase", "--kind", "page_view=view"]) == 0
+    )
+    assert "purchase 1, view 1" in capsys.readouterr().out
+    assert main(["summary", str(path), "--kind", "Purchase"]) == 2
+    assert "--kind expects YOUR_KIND=standard_kind" in capsys.readouterr().err

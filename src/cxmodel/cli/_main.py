@@ -17,12 +17,16 @@ from cxmodel.log import InteractionLog
 __all__ = ["main"]
 
 
-def _parse_mapping(pairs: Sequence[str] | None) -> dict[str, str]:
+def _parse_mapping(
+    pairs: Sequence[str] | None, option: str = "--map", what: str = "column"
+) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for pair in pairs or ():
         source, sep, target = pair.partition("=")
         if not sep or not source or not target:
-            raise CXModelError(f"--map expects YOUR_COLUMN=standard_column (got {pair!r})")
+            raise CXModelError(
+                f"{option} expects YOUR_{what.upper()}=standard_{what} (got {pair!r})"
+            )
         mapping[source] = target
     return mapping
 
@@ -56,6 +60,12 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
     parser.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
     parser.add_argument("--encoding", default="utf-8", help="text encoding (default utf-8)")
+    parser.add_argument(
+        "--kind",
+        action="append",
+        metavar="YOURS=STANDARD",
+        help="read your event name as a standard kind, e.g. Purchase=purchase (repeatable)",
+    )
 
 
 def read_data(
@@ -69,6 +79,7 @@ def read_data(
         mapping,
         delimiter=args.delimiter,
         encoding=args.encoding,
+        kinds=_parse_mapping(args.kind, "--kind", "kind") or None,
     )
 
 
@@ -80,6 +91,7 @@ def _read(
     *,
     delimiter: str = ",",
     encoding: str = "utf-8",
+    kinds: dict[str, str] | None = None,
 ) -> InteractionLog:
     import warnings
 
@@ -94,10 +106,15 @@ def _read(
     with warnings.catch_warnings():  # the commands print the rejected rows themselves
         warnings.simplefilter("ignore", DataWarning)
         if suffix == ".parquet":
-            return read_parquet(path, mapping=mapping, timezone=timezone, errors=mode)
+            return read_parquet(path, mapping=mapping, timezone=timezone, errors=mode, kinds=kinds)
         if suffix in (".jsonl", ".ndjson"):
             return read_jsonl(
-                path, mapping=mapping, timezone=timezone, errors=mode, encoding=encoding
+                path,
+                mapping=mapping,
+                timezone=timezone,
+                errors=mode,
+                encoding=encoding,
+                kinds=kinds,
             )
         return read_csv(
             path,
@@ -106,6 +123,7 @@ def _read(
             errors=mode,
             delimiter=delimiter,
             encoding=encoding,
+            kinds=kinds,
         )
 
 
