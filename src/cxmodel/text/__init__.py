@@ -16,7 +16,14 @@ Examples
 from __future__ import annotations
 
 from cxmodel.text._categorise import Categories, categorise
-from cxmodel.text._scorers import BasicScorer, Scorer, VaderScorer, default_scorer, scorer_name
+from cxmodel.text._scorers import (
+    BasicScorer,
+    ReadingScorer,
+    Scorer,
+    VaderScorer,
+    default_scorer,
+    scorer_name,
+)
 from cxmodel.text._sentiment import SentimentScores, sentiment, sentiment_trend
 from cxmodel.text._tokens import STOP_WORDS, normalize, stop_words, tokenize
 from cxmodel.text._topics import Topics, topics
@@ -25,6 +32,7 @@ __all__ = [
     "STOP_WORDS",
     "BasicScorer",
     "Categories",
+    "ReadingScorer",
     "Scorer",
     "SentimentScores",
     "Topics",

@@ -1,24 +1,53 @@
-"""Sentiment scorers: the protocol a scorer follows, the built-in English lexicon and VADER."""
+"""Sentiment scorers: the protocols a scorer follows, the built-in English lexicon and VADER."""
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Protocol
+from collections.abc import Container, Sequence
+from typing import Protocol, runtime_checkable
 
 from cxmodel._optional import import_optional
-from cxmodel.text._tokens import tokenize
+from cxmodel.text._tokens import stop_words, tokenize
 
-__all__ = ["BasicScorer", "Scorer", "VaderScorer", "default_scorer", "scorer_name"]
+__all__ = [
+    "BasicScorer",
+    "ReadingScorer",
+    "Scorer",
+    "VaderScorer",
+    "default_scorer",
+    "scorer_name",
+]
 
 
 class Scorer(Protocol):
     """A sentiment scorer: any callable taking a text and returning a score in [-1, 1].
 
     Negative is unhappy, positive happy, 0 neutral. An optional ``name`` attribute is what
-    :class:`SentimentScores` records (else the function's ``__name__``).
+    :class:`SentimentScores` records (else the function's ``__name__``). A scorer that can
+    also tell when it read nothing follows :class:`ReadingScorer`.
     """
 
     def __call__(self, text: str, /) -> float: ...
+
+
+@runtime_checkable
+class ReadingScorer(Scorer, Protocol):
+    """A scorer that also says whether it can read a text at all.
+
+    ``reads(text)`` is ``False`` when the text holds no token the scorer knows (a comment in
+    another language, only emoji, numbers or an order number): its score would be a 0 that
+    is no reading. :func:`sentiment` leaves such texts unscored (NaN) and counts them. A
+    plain ``str -> float`` scorer without ``reads`` keeps working: its 0 is taken as neutral,
+    with no count and no warning.
+
+    Examples
+    --------
+    >>> isinstance(BasicScorer(), ReadingScorer), isinstance(lambda t: 0.0, ReadingScorer)
+    (True, False)
+    """
+
+    def reads(self, text: str, /) -> bool: ...
 
 
 # Valences on VADER's -4..4 scale, for customer-service English. Written for cxmodel; basic.
@@ -158,6 +187,51 @@ _NEGATORS = frozenset(
 _BOOSTERS = frozenset(
     ["very", "really", "extremely", "so", "too", "super", "totally", "absolutely", "incredibly"]
 )
+# Neutral English words that carry no valence but say the text was read.
+_NEUTRAL = frozenset(["ok", "okay", "please", "yes", "hello"])
+# English function words, negators and intensifiers that are also everyday words of French,
+# German, Spanish, Italian, Dutch or Portuguese ("a", "on", "in", "was", "no", "super"): alone
+# they do not make a text English.
+_SHARED = frozenset(
+    [
+        "a",
+        "am",
+        "an",
+        "also",
+        "as",
+        "do",
+        "dont",
+        "had",
+        "has",
+        "he",
+        "her",
+        "in",
+        "is",
+        "me",
+        "no",
+        "on",
+        "once",
+        "or",
+        "over",
+        "so",
+        "super",
+        "was",
+        "we",
+        "will",
+    ]
+)
+
+
+@functools.cache
+def _english_words() -> frozenset[str]:
+    """Tokens that make a text readable English though no lexicon holds them."""
+    return (stop_words("en") | _NEGATORS | _BOOSTERS | _NEUTRAL) - _SHARED
+
+
+def _reads_english(tokens: Sequence[str], lexicon: Container[str]) -> bool:
+    """Whether ``tokens`` hold a word of ``lexicon`` or an English word of :func:`_english_words`."""
+    english = _english_words()
+    return any(t in lexicon or t in english for t in tokens)
 
 
 class BasicScorer:
@@ -168,13 +242,22 @@ class BasicScorer:
     ``s / sqrt(s**2 + 15)`` as VADER does. It knows nothing of sarcasm or other languages:
     prefer :class:`VaderScorer` (``pip install "cxmodel[text]"``) or your own scorer.
 
+    :meth:`reads` says whether a text holds anything it reads: a lexicon word, or an English
+    function word, negator or intensifier (``the``, ``after``, ``not``, ``very``), or one of
+    ``ok``, ``okay``, ``please``, ``yes``, ``hello``. The few such words that are also common
+    in French, German, Spanish, Italian, Dutch or Portuguese (``a``, ``on``, ``in``, ``was``,
+    ``no``, ``so``, ``super`` ...) do not count alone. So "The parcel arrived on Tuesday" is
+    read as neutral, while "Le colis est arrivé mardi", "👍", "12345" are not read at all.
+
     Examples
     --------
     >>> score = BasicScorer()
     >>> score("Great service, very helpful") > 0.5, score("not helpful at all") < 0
     (True, True)
-    >>> score("The parcel arrived on Tuesday")
-    0.0
+    >>> score("The parcel arrived on Tuesday"), score.reads("The parcel arrived on Tuesday")
+    (0.0, True)
+    >>> score.reads("Le colis est arrivé mardi"), score.reads("#40213 👍")
+    (False, False)
     """
 
     name = "basic English lexicon (cxmodel built-in)"
@@ -193,6 +276,10 @@ class BasicScorer:
             total += valence
         return total / math.sqrt(total * total + 15.0)
 
+    def reads(self, text: str) -> bool:
+        """Whether ``text`` holds a lexicon word or an English word (see the class)."""
+        return _reads_english(tokenize(text), _LEXICON)
+
     def __repr__(self) -> str:
         return f"BasicScorer({self.name!r})"
 
@@ -201,6 +288,8 @@ class VaderScorer:
     """VADER's compound score (vaderSentiment, with its bundled English lexicon).
 
     Needs the optional ``vaderSentiment`` package: ``pip install "cxmodel[text]"``.
+    :meth:`reads` is :meth:`BasicScorer.reads` with VADER's lexicon of about 7,500 words and
+    emoticons, and its emoji (an emoji whose description holds a lexicon word is read).
     """
 
     def __init__(self) -> None:
@@ -211,6 +300,16 @@ class VaderScorer:
 
     def __call__(self, text: str) -> float:
         return float(self._analyzer.polarity_scores(text)["compound"])
+
+    def reads(self, text: str) -> bool:
+        """Whether ``text`` holds a word, emoticon or emoji VADER knows, or an English word."""
+        lexicon = self._analyzer.lexicon
+        if _reads_english(tokenize(text), lexicon):
+            return True
+        if any(word in lexicon for word in text.lower().split()):  # emoticons such as ":)"
+            return True
+        emojis = self._analyzer.emojis
+        return any(c in emojis and any(w in lexicon for w in tokenize(emojis[c])) for c in text)
 
     def __repr__(self) -> str:
         return f"VaderScorer({self.name!r})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,17 +15,22 @@ from cxmodel._arguments import got, interaction_log, name_sequence
 from cxmodel._periods import period_labels
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
-from cxmodel.errors import DataError, SchemaError, ValueTypeError
+from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents
-from cxmodel.text._scorers import Scorer, default_scorer, scorer_name
+from cxmodel.text._scorers import ReadingScorer, Scorer, default_scorer, scorer_name
 
 __all__ = ["SentimentScores", "sentiment", "sentiment_trend"]
 
 
 @attrs.frozen(eq=False, repr=False)
 class SentimentScores(Result):
-    """Sentiment scores in [-1, 1] (NaN for a missing text) and the scorer that made them.
+    """Sentiment scores in [-1, 1] and the scorer that made them.
+
+    A score is NaN for a missing text and for a text the scorer could not read (no word it
+    knows, see :class:`ReadingScorer`): so means and shares, here and in every breakdown of
+    the column (:func:`cxmodel.metrics.sentiment_by_topic`, :func:`sentiment_trend`, the
+    customer table's ``mean_sentiment``), are over the texts the scorer read.
 
     Attributes
     ----------
@@ -36,18 +42,27 @@ class SentimentScores(Result):
         The log rows scored when :func:`sentiment` was given a log, else ``None``.
     n_rows : int
         Length of the log (or of the texts).
+    unreadable : ndarray of bool or None
+        One flag per score: the text is there but the scorer read no word of it. ``None``
+        when the scorer cannot tell (a plain callable without ``reads``).
     """
 
     scores: npt.NDArray[np.float64]
     scorer: str
     rows: npt.NDArray[np.int64] | None
     n_rows: int
+    unreadable: npt.NDArray[np.bool_] | None = None
+
+    @property
+    def n_unreadable(self) -> int | None:
+        """How many texts the scorer could not read (``None``: the scorer cannot tell)."""
+        return None if self.unreadable is None else int(np.count_nonzero(self.unreadable))
 
     def __len__(self) -> int:
         return len(self.scores)
 
     def column(self) -> npt.NDArray[np.float64]:
-        """Scores in log order, NaN for rows that were not scored."""
+        """Scores in log order, NaN for rows that were not scored or not read."""
         if self.rows is None:
             return self.scores
         out = np.full(self.n_rows, np.nan)
@@ -70,14 +85,16 @@ class SentimentScores(Result):
 
     def _summary(self, n_rows: int | None) -> str:
         s = self.summary()
-        return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}, scorer={s['scorer']!r})"
+        unread = "" if s["unreadable"] is None else f", unreadable={s['unreadable']}"
+        return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}{unread}, scorer={s['scorer']!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Scores and the scorer's name."""
-        return {"scores": self.scores, "scorer": self.scorer}
+        """Scores, the scorer's name and how many texts it could not read (or ``None``)."""
+        return {"scores": self.scores, "scorer": self.scorer, "n_unreadable": self.n_unreadable}
 
     def summary(self) -> dict[str, Any]:
-        """Scorer, texts scored, mean score and shares of positive/negative (beyond 0.05)."""
+        """Scorer, texts scored (read), mean score, shares of positive/negative (beyond 0.05)
+        among them, and texts not read (``None`` when the scorer cannot tell)."""
         ok = self.scores[~np.isnan(self.scores)]
         n = len(ok)
         return {
@@ -86,6 +103,7 @@ class SentimentScores(Result):
             "mean": float(ok.mean()) if n else math.nan,
             "positive": float((ok > 0.05).mean()) if n else math.nan,
             "negative": float((ok < -0.05).mean()) if n else math.nan,
+            "unreadable": self.n_unreadable,
         }
 
 
@@ -97,6 +115,12 @@ def sentiment(
     kinds: Sequence[str] | None = None,
 ) -> SentimentScores:
     """Score texts with ``scorer`` (default :func:`default_scorer`).
+
+    A scorer that follows :class:`ReadingScorer` (both built-in ones do) is first asked
+    whether it reads each text; a text it cannot read (another language, only emoji, numbers
+    or an order number) gets NaN, not a 0 that would pass for neutral, and is counted in
+    ``unreadable``, with a :class:`~cxmodel.errors.DataWarning` giving the count and share.
+    Means and shares are then over the texts read. A plain callable scores every text.
 
     Parameters
     ----------
@@ -118,12 +142,23 @@ def sentiment(
     ValueTypeError
         A text is neither a str nor missing (e.g. a number), naming its position.
 
+    Warns
+    -----
+    DataWarning
+        Some texts hold no word the scorer reads: how many, of how many, and what to do.
+
     Examples
     --------
     >>> from cxmodel.text import BasicScorer
     >>> scores = sentiment(["great, thanks!", "terrible delay", None], scorer=BasicScorer())
     >>> [round(float(s), 2) for s in scores.scores], scores.scorer
     ([0.78, -0.78, nan], 'basic English lexicon (cxmodel built-in)')
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     mixed = sentiment(["great", "It arrived on Tuesday", "très bien"], BasicScorer())
+    >>> mixed.scores.round(2).tolist(), mixed.n_unreadable, caught[0].category.__name__
+    ([0.61, 0.0, nan], 1, 'DataWarning')
     >>> def shouting(t: str) -> float:
     ...     return -1.0 if t.isupper() else 0.0
     >>> sentiment(["WHERE IS IT", "ok"], shouting).scores.tolist()
@@ -138,17 +173,31 @@ def sentiment(
         docs = documents(texts, text, kinds)
         used = np.unique(docs.codes)
         per_text = np.full(len(docs.texts), np.nan)
-        per_text[used] = _score_all(score, name, [str(docs.texts[c]) for c in used])
-        return SentimentScores(per_text[docs.codes], name, docs.rows, docs.n_rows)
-    if isinstance(texts, str) or not isinstance(texts, Iterable):
-        raise ValueTypeError(
-            f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
-        )
-    items = list(texts)
-    present = [i for i, t in enumerate(items) if not _missing(t, i) and str(t).strip()]
-    out = np.full(len(items), np.nan)
-    out[present] = _score_all(score, name, [str(items[i]) for i in present])
-    return SentimentScores(out, name, None, len(items))
+        unread_text = np.zeros(len(docs.texts), dtype=bool)
+        values, unread = _score_all(score, name, [str(docs.texts[c]) for c in used])
+        per_text[used] = values
+        unreadable = None
+        if unread is not None:
+            unread_text[used] = unread
+            unreadable = unread_text[docs.codes]
+        result = SentimentScores(per_text[docs.codes], name, docs.rows, docs.n_rows, unreadable)
+    else:
+        if isinstance(texts, str) or not isinstance(texts, Iterable):
+            raise ValueTypeError(
+                f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
+            )
+        items = list(texts)
+        present = [i for i, t in enumerate(items) if not _missing(t, i) and str(t).strip()]
+        out = np.full(len(items), np.nan)
+        values, unread = _score_all(score, name, [str(items[i]) for i in present])
+        out[present] = values
+        unreadable = None
+        if unread is not None:
+            unreadable = np.zeros(len(items), dtype=bool)
+            unreadable[present] = unread
+        result = SentimentScores(out, name, None, len(items), unreadable)
+    _warn_unreadable(result)
+    return result
 
 
 def _missing(item: object, index: int) -> bool:
@@ -168,9 +217,18 @@ def _missing(item: object, index: int) -> bool:
     return False
 
 
-def _score_all(score: Scorer, name: str, texts: list[str]) -> npt.NDArray[np.float64]:
-    values = np.empty(len(texts))
+def _score_all(
+    score: Scorer, name: str, texts: list[str]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_] | None]:
+    """The scores of ``texts`` (NaN where not read) and which were not read (``None``: the
+    scorer cannot tell)."""
+    reads = score.reads if isinstance(score, ReadingScorer) else None
+    values = np.full(len(texts), np.nan)
+    unread = np.zeros(len(texts), dtype=bool)
     for i, t in enumerate(texts):
+        if reads is not None and not reads(t):
+            unread[i] = True
+            continue
         value = score(t)
         try:
             values[i] = value
@@ -182,7 +240,26 @@ def _score_all(score: Scorer, name: str, texts: list[str]) -> npt.NDArray[np.flo
             raise DataError(
                 f"scorer {name!r} returned {value!r} for {t[:60]!r}; expected a float in [-1, 1]"
             )
-    return values
+    return values, (None if reads is None else unread)
+
+
+def _warn_unreadable(result: SentimentScores) -> None:
+    """Warn with the count and share of texts the scorer could not read, if any."""
+    n_unread = result.n_unreadable
+    if not n_unread:
+        return
+    n_texts = n_unread + int(np.count_nonzero(~np.isnan(result.scores)))
+    share = n_unread / n_texts
+    percent = f"{share:.0%}" if 0.01 <= share <= 0.99 or share == 1.0 else f"{share:.1%}"
+    warnings.warn(
+        f"sentiment(): {n_unread:,} of {n_texts:,} texts ({percent}) have no word the scorer "
+        f"{result.scorer!r} reads (another language? only emoji, numbers or an order number?); "
+        "their score 0 would not be a reading, so they are left unscored (NaN) and means and "
+        f"shares are over the {n_texts - n_unread:,} texts it read. To score them, pass a "
+        "scorer for their language; scores.unreadable marks them",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def sentiment_trend(
