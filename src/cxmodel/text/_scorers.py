@@ -222,6 +222,12 @@ _SHARED = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1)
+def _tokens(text: str) -> tuple[str, ...]:
+    """The tokens of the text last seen: :func:`sentiment` asks ``reads`` then scores."""
+    return tuple(tokenize(text))
+
+
 @functools.cache
 def _english_words() -> frozenset[str]:
     """Tokens that make a text readable English though no lexicon holds them."""
@@ -263,7 +269,7 @@ class BasicScorer:
     name = "basic English lexicon (cxmodel built-in)"
 
     def __call__(self, text: str) -> float:
-        tokens = tokenize(text)
+        tokens = _tokens(text)
         total = 0.0
         for i, token in enumerate(tokens):
             valence = _LEXICON.get(token)
@@ -278,7 +284,7 @@ class BasicScorer:
 
     def reads(self, text: str) -> bool:
         """Whether ``text`` holds a lexicon word or an English word (see the class)."""
-        return _reads_english(tokenize(text), _LEXICON)
+        return _reads_english(_tokens(text), _LEXICON)
 
     def __repr__(self) -> str:
         return f"BasicScorer({self.name!r})"
