@@ -10,7 +10,6 @@ import pytest
 from cxmodel.errors import (
     DataError,
     DataWarning,
-    MissingDependencyError,
     SchemaError,
     ValueTypeError,
 )
@@ -18,9 +17,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.metrics import sentiment_by_topic
 from cxmodel.text import (
     BasicScorer,
-    VaderScorer,
     categorise,
-    default_scorer,
     scorer_name,
     sentiment,
     sentiment_trend,
@@ -76,42 +73,6 @@ def test_out_of_range_scores_are_refused(bad: object) -> None:
         sentiment(["x"], lambda t: bad)  # type: ignore[arg-type, return-value]
     with pytest.raises(SchemaError, match="callable"):
         sentiment(["x"], 0.5)  # type: ignore[arg-type]
-
-
-def test_basic_scorer() -> None:
-    score = BasicScorer()
-    assert score("great, thanks") > 0.5
-    assert score("terrible, awful") < -0.5
-    assert score("not good") < 0 < score("good")
-    assert score("very good") > score("good")
-    assert score("the parcel is blue") == 0.0
-    assert all(-1 <= score(t) <= 1 for t in ["good " * 50, "bad " * 50])
-
-
-def test_default_scorer_and_its_name() -> None:
-    scores = sentiment(["great"])
-    try:
-        import vaderSentiment  # noqa: F401
-    except ImportError:
-        assert scores.scorer == BasicScorer.name
-    else:
-        assert scores.scorer.startswith("vader")
-    assert scorer_name(default_scorer()) == scores.scorer
-
-
-def test_vader_when_installed() -> None:
-    pytest.importorskip("vaderSentiment")
-    vader = VaderScorer()
-    assert vader("I love it, great service") > 0.5 and vader("awful, I hate it") < -0.5
-
-
-def test_vader_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    monkeypatch.setitem(sys.modules, "vaderSentiment.vaderSentiment", None)
-    with pytest.raises(MissingDependencyError, match=r"cxmodel\[text\]"):
-        VaderScorer()
-    assert isinstance(default_scorer(), BasicScorer)  # falls back, and says so by name
 
 
 def test_log_workflow_with_sentiment_by_topic() -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
-import types
 import warnings
 
 import pytest
@@ -15,25 +13,9 @@ from hypothesis import strategies as st
 from cxmodel.errors import DataWarning
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import sentiment_by_topic
-from cxmodel.text import BasicScorer, ReadingScorer, SentimentScores, VaderScorer, sentiment
+from cxmodel.text import BasicScorer, SentimentScores, sentiment
+from tests.text.samples import FOREIGN, LEXICON_ENGLISH, NEUTRAL_ENGLISH, SYMBOLS
 
-FOREIGN = [
-    "Le colis est arrivé mardi, très bien",
-    "Je n'ai toujours pas reçu mon remboursement",
-    "On a reçu le colis",
-    "Das Paket ist nicht angekommen, sehr schlecht",
-    "Ich warte seit zwei Wochen auf mein Geld",
-    "No funciona la aplicación",
-]
-SYMBOLS = ["👍👍", "😡", "12345", "3.50", "#AB-40213", "!!!"]
-NEUTRAL_ENGLISH = [
-    "The parcel arrived on Tuesday",
-    "Where is my order?",
-    "cannot reset password",
-    "ok",
-    "Refund still not received after two weeks",
-]
-LEXICON_ENGLISH = ["great, thanks", "terrible, awful", "not helpful", "very good"]
 BASIC = BasicScorer.name
 
 
@@ -42,27 +24,6 @@ def quietly(texts: list[str | None]) -> SentimentScores:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         return sentiment(texts, BasicScorer())
-
-
-class TestBasicScorerReads:
-    @pytest.mark.parametrize("text", FOREIGN + SYMBOLS)
-    def test_foreign_emoji_and_numbers_are_not_read(self, text: str) -> None:
-        """No lexicon word and no English word: the scorer says it read nothing."""
-        assert BasicScorer().reads(text) is False
-
-    @pytest.mark.parametrize("text", NEUTRAL_ENGLISH + LEXICON_ENGLISH)
-    def test_english_is_read_even_when_neutral(self, text: str) -> None:
-        """English function words and negators make a neutral English text a reading of 0."""
-        assert BasicScorer().reads(text) is True
-
-    def test_a_lexicon_word_in_another_language_is_read(self) -> None:
-        """'excellent' is a lexicon word whatever the language around it: read, and scored."""
-        score = BasicScorer()
-        assert score.reads("Le service est excellent") and score("Le service est excellent") > 0
-
-    def test_the_built_in_scorers_follow_the_protocol(self) -> None:
-        assert isinstance(BasicScorer(), ReadingScorer)
-        assert not isinstance(lambda t: 0.0, ReadingScorer)
 
 
 class TestSentimentCountsUnreadable:
@@ -172,35 +133,6 @@ class TestLogAndBreakdowns:
         assert table["n"].tolist() == [2]
         expected = (3 / math.sqrt(24) - 6 / math.sqrt(51)) / 2
         assert table["mean"][0] == pytest.approx(expected, rel=1e-12)
-
-
-class TestVaderReads:
-    def test_vader_reads_its_lexicon_emoticons_and_emoji(
-        self, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """With a stand-in for vaderSentiment: its words, ':)' and a described emoji count."""
-
-        class Analyzer:
-            def __init__(self) -> None:
-                self.lexicon = {"good": 1.9, ":)": 2.0, "grinning": 1.5}
-                self.emojis = {"😀": "grinning face", "📦": "package"}
-
-            def polarity_scores(self, text: str) -> dict[str, float]:
-                return {"compound": 0.0}
-
-        module = types.ModuleType("vaderSentiment.vaderSentiment")
-        module.SentimentIntensityAnalyzer = Analyzer  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "vaderSentiment.vaderSentiment", module)
-        vader = VaderScorer()
-        read = {t: vader.reads(t) for t in ["good", "thanks :)", "😀", "📦", "the box", "Le colis"]}
-        assert read == {
-            "good": True,
-            "thanks :)": True,
-            "😀": True,
-            "📦": False,
-            "the box": True,
-            "Le colis": False,
-        }
 
 
 readable_texts = st.sampled_from(NEUTRAL_ENGLISH + LEXICON_ENGLISH)
