@@ -16,16 +16,15 @@ Examples
 from __future__ import annotations
 
 from cxmodel.text._categorise import Categories, categorise
-from cxmodel.text._sentiment import (
+from cxmodel.text._scorers import (
     BasicScorer,
+    ReadingScorer,
     Scorer,
-    SentimentScores,
     VaderScorer,
     default_scorer,
     scorer_name,
-    sentiment,
-    sentiment_trend,
 )
+from cxmodel.text._sentiment import SentimentScores, sentiment, sentiment_trend
 from cxmodel.text._tokens import STOP_WORDS, normalize, stop_words, tokenize
 from cxmodel.text._topics import Topics, topics
 
@@ -33,6 +32,7 @@ __all__ = [
     "STOP_WORDS",
     "BasicScorer",
     "Categories",
+    "ReadingScorer",
     "Scorer",
     "SentimentScores",
     "Topics",

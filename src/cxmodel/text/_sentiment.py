@@ -1,283 +1,36 @@
-"""Sentiment through a pluggable scorer: any callable ``str -> float`` in [-1, 1]."""
+"""Sentiment of many texts through a pluggable scorer (any callable ``str -> float`` in [-1, 1])."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import got, interaction_log, name_sequence
-from cxmodel._optional import import_optional
 from cxmodel._periods import period_labels
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
-from cxmodel.errors import DataError, SchemaError, ValueTypeError
+from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents
-from cxmodel.text._tokens import tokenize
+from cxmodel.text._scorers import ReadingScorer, Scorer, default_scorer, scorer_name
 
-__all__ = [
-    "BasicScorer",
-    "Scorer",
-    "SentimentScores",
-    "VaderScorer",
-    "default_scorer",
-    "scorer_name",
-    "sentiment",
-    "sentiment_trend",
-]
-
-
-class Scorer(Protocol):
-    """A sentiment scorer: any callable taking a text and returning a score in [-1, 1].
-
-    Negative is unhappy, positive happy, 0 neutral. An optional ``name`` attribute is what
-    :class:`SentimentScores` records (else the function's ``__name__``).
-    """
-
-    def __call__(self, text: str, /) -> float: ...
-
-
-# Valences on VADER's -4..4 scale, for customer-service English. Written for cxmodel; basic.
-_LEXICON: dict[str, float] = {
-    **dict.fromkeys(
-        [
-            "good",
-            "nice",
-            "fine",
-            "helpful",
-            "easy",
-            "quick",
-            "fast",
-            "friendly",
-            "polite",
-            "resolved",
-            "solved",
-            "fixed",
-            "works",
-            "working",
-            "clear",
-            "smooth",
-            "recommend",
-            "thanks",
-            "thank",
-            "pleased",
-            "happy",
-            "glad",
-            "satisfied",
-            "reliable",
-            "kind",
-        ],
-        1.9,
-    ),
-    **dict.fromkeys(
-        [
-            "great",
-            "excellent",
-            "amazing",
-            "awesome",
-            "fantastic",
-            "perfect",
-            "love",
-            "loved",
-            "wonderful",
-            "brilliant",
-            "outstanding",
-            "superb",
-            "delighted",
-        ],
-        3.0,
-    ),
-    **dict.fromkeys(
-        [
-            "bad",
-            "slow",
-            "late",
-            "delay",
-            "delayed",
-            "broken",
-            "wrong",
-            "missing",
-            "lost",
-            "problem",
-            "issue",
-            "error",
-            "fail",
-            "fails",
-            "failed",
-            "rude",
-            "difficult",
-            "confusing",
-            "unhelpful",
-            "disappointed",
-            "disappointing",
-            "annoyed",
-            "unhappy",
-            "complaint",
-            "damaged",
-            "cancelled",
-            "expensive",
-            "poor",
-            "crash",
-            "crashes",
-        ],
-        -1.9,
-    ),
-    **dict.fromkeys(
-        [
-            "terrible",
-            "awful",
-            "horrible",
-            "worst",
-            "hate",
-            "useless",
-            "scam",
-            "furious",
-            "angry",
-            "disgusting",
-            "unacceptable",
-            "ridiculous",
-            "pathetic",
-            "never",
-        ],
-        -3.0,
-    ),
-}
-_NEGATORS = frozenset(
-    [
-        "not",
-        "no",
-        "never",
-        "none",
-        "nobody",
-        "nothing",
-        "neither",
-        "nor",
-        "without",
-        "cannot",
-        "cant",
-        "dont",
-        "doesnt",
-        "didnt",
-        "isnt",
-        "wasnt",
-        "arent",
-        "werent",
-        "wont",
-        "wouldnt",
-        "couldnt",
-        "shouldnt",
-        "havent",
-        "hasnt",
-        "hadnt",
-    ]
-)
-_BOOSTERS = frozenset(
-    ["very", "really", "extremely", "so", "too", "super", "totally", "absolutely", "incredibly"]
-)
-
-
-class BasicScorer:
-    """A basic built-in English lexicon scorer (about 80 words; no network, no download).
-
-    Each known word adds its valence (-3 to 3); a negator among the three words before flips
-    and damps it, an intensifier just before strengthens it; the sum ``s`` is squashed to
-    ``s / sqrt(s**2 + 15)`` as VADER does. It knows nothing of sarcasm or other languages:
-    prefer :class:`VaderScorer` (``pip install "cxmodel[text]"``) or your own scorer.
-
-    Examples
-    --------
-    >>> score = BasicScorer()
-    >>> score("Great service, very helpful") > 0.5, score("not helpful at all") < 0
-    (True, True)
-    >>> score("The parcel arrived on Tuesday")
-    0.0
-    """
-
-    name = "basic English lexicon (cxmodel built-in)"
-
-    def __call__(self, text: str) -> float:
-        tokens = tokenize(text)
-        total = 0.0
-        for i, token in enumerate(tokens):
-            valence = _LEXICON.get(token)
-            if valence is None:
-                continue
-            if i and tokens[i - 1] in _BOOSTERS:
-                valence += math.copysign(0.293, valence)  # VADER's booster increment
-            if any(t in _NEGATORS for t in tokens[max(0, i - 3) : i]):
-                valence *= -0.74
-            total += valence
-        return total / math.sqrt(total * total + 15.0)
-
-    def __repr__(self) -> str:
-        return f"BasicScorer({self.name!r})"
-
-
-class VaderScorer:
-    """VADER's compound score (vaderSentiment, with its bundled English lexicon).
-
-    Needs the optional ``vaderSentiment`` package: ``pip install "cxmodel[text]"``.
-    """
-
-    def __init__(self) -> None:
-        module = import_optional("vaderSentiment.vaderSentiment", "VaderScorer")
-        self._analyzer = module.SentimentIntensityAnalyzer()
-        version = _version("vaderSentiment")
-        self.name = f"vader (vaderSentiment {version})" if version else "vader (vaderSentiment)"
-
-    def __call__(self, text: str) -> float:
-        return float(self._analyzer.polarity_scores(text)["compound"])
-
-    def __repr__(self) -> str:
-        return f"VaderScorer({self.name!r})"
-
-
-def _version(dist: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
-
-
-def default_scorer() -> Scorer:
-    """VADER when ``vaderSentiment`` is installed, else the basic built-in lexicon.
-
-    Both are English-only; for other languages pass your own scorer to :func:`sentiment`.
-
-    Examples
-    --------
-    >>> scorer_name(default_scorer()) in (BasicScorer.name,) or "vader" in scorer_name(
-    ...     default_scorer())
-    True
-    """
-    try:
-        return VaderScorer()
-    except ImportError:
-        return BasicScorer()
-
-
-def scorer_name(scorer: Scorer) -> str:
-    """A scorer's ``name`` attribute, else its ``__name__``, else its type's name.
-
-    Examples
-    --------
-    >>> scorer_name(str.upper), scorer_name(lambda t: 0.0), scorer_name(BasicScorer())
-    ('upper', '<lambda>', 'basic English lexicon (cxmodel built-in)')
-    """
-    name = getattr(scorer, "name", None) or getattr(scorer, "__name__", None)
-    return str(name) if name else type(scorer).__name__
+__all__ = ["SentimentScores", "sentiment", "sentiment_trend"]
 
 
 @attrs.frozen(eq=False, repr=False)
 class SentimentScores(Result):
-    """Sentiment scores in [-1, 1] (NaN for a missing text) and the scorer that made them.
+    """Sentiment scores in [-1, 1] and the scorer that made them.
+
+    A score is NaN for a missing text and for a text the scorer could not read (no word it
+    knows, see :class:`ReadingScorer`): so means and shares, here and in every breakdown of
+    the column (:func:`cxmodel.metrics.sentiment_by_topic`, :func:`sentiment_trend`, the
+    customer table's ``mean_sentiment``), are over the texts the scorer read.
 
     Attributes
     ----------
@@ -289,18 +42,27 @@ class SentimentScores(Result):
         The log rows scored when :func:`sentiment` was given a log, else ``None``.
     n_rows : int
         Length of the log (or of the texts).
+    unreadable : ndarray of bool or None
+        One flag per score: the text is there but the scorer read no word of it. ``None``
+        when the scorer cannot tell (a plain callable without ``reads``).
     """
 
     scores: npt.NDArray[np.float64]
     scorer: str
     rows: npt.NDArray[np.int64] | None
     n_rows: int
+    unreadable: npt.NDArray[np.bool_] | None = None
+
+    @property
+    def n_unreadable(self) -> int | None:
+        """How many texts the scorer could not read (``None``: the scorer cannot tell)."""
+        return None if self.unreadable is None else int(np.count_nonzero(self.unreadable))
 
     def __len__(self) -> int:
         return len(self.scores)
 
     def column(self) -> npt.NDArray[np.float64]:
-        """Scores in log order, NaN for rows that were not scored."""
+        """Scores in log order, NaN for rows that were not scored or not read."""
         if self.rows is None:
             return self.scores
         out = np.full(self.n_rows, np.nan)
@@ -323,14 +85,16 @@ class SentimentScores(Result):
 
     def _summary(self, n_rows: int | None) -> str:
         s = self.summary()
-        return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}, scorer={s['scorer']!r})"
+        unread = "" if s["unreadable"] is None else f", unreadable={s['unreadable']}"
+        return f"SentimentScores(n={s['n']}, mean={s['mean']:.3f}{unread}, scorer={s['scorer']!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Scores and the scorer's name."""
-        return {"scores": self.scores, "scorer": self.scorer}
+        """Scores, the scorer's name and how many texts it could not read (or ``None``)."""
+        return {"scores": self.scores, "scorer": self.scorer, "n_unreadable": self.n_unreadable}
 
     def summary(self) -> dict[str, Any]:
-        """Scorer, texts scored, mean score and shares of positive/negative (beyond 0.05)."""
+        """Scorer, texts scored (read), mean score, shares of positive/negative (beyond 0.05)
+        among them, and texts not read (``None`` when the scorer cannot tell)."""
         ok = self.scores[~np.isnan(self.scores)]
         n = len(ok)
         return {
@@ -339,6 +103,7 @@ class SentimentScores(Result):
             "mean": float(ok.mean()) if n else math.nan,
             "positive": float((ok > 0.05).mean()) if n else math.nan,
             "negative": float((ok < -0.05).mean()) if n else math.nan,
+            "unreadable": self.n_unreadable,
         }
 
 
@@ -350,6 +115,12 @@ def sentiment(
     kinds: Sequence[str] | None = None,
 ) -> SentimentScores:
     """Score texts with ``scorer`` (default :func:`default_scorer`).
+
+    A scorer that follows :class:`ReadingScorer` (both built-in ones do) is first asked
+    whether it reads each text; a text it cannot read (another language, only emoji, numbers
+    or an order number) gets NaN, not a 0 that would pass for neutral, and is counted in
+    ``unreadable``, with a :class:`~cxmodel.errors.DataWarning` giving the count and share.
+    Means and shares are then over the texts read. A plain callable scores every text.
 
     Parameters
     ----------
@@ -371,11 +142,23 @@ def sentiment(
     ValueTypeError
         A text is neither a str nor missing (e.g. a number), naming its position.
 
+    Warns
+    -----
+    DataWarning
+        Some texts hold no word the scorer reads: how many, of how many, and what to do.
+
     Examples
     --------
+    >>> from cxmodel.text import BasicScorer
     >>> scores = sentiment(["great, thanks!", "terrible delay", None], scorer=BasicScorer())
     >>> [round(float(s), 2) for s in scores.scores], scores.scorer
     ([0.78, -0.78, nan], 'basic English lexicon (cxmodel built-in)')
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     mixed = sentiment(["great", "It arrived on Tuesday", "très bien"], BasicScorer())
+    >>> mixed.scores.round(2).tolist(), mixed.n_unreadable, caught[0].category.__name__
+    ([0.61, 0.0, nan], 1, 'DataWarning')
     >>> def shouting(t: str) -> float:
     ...     return -1.0 if t.isupper() else 0.0
     >>> sentiment(["WHERE IS IT", "ok"], shouting).scores.tolist()
@@ -390,17 +173,31 @@ def sentiment(
         docs = documents(texts, text, kinds)
         used = np.unique(docs.codes)
         per_text = np.full(len(docs.texts), np.nan)
-        per_text[used] = _score_all(score, name, [str(docs.texts[c]) for c in used])
-        return SentimentScores(per_text[docs.codes], name, docs.rows, docs.n_rows)
-    if isinstance(texts, str) or not isinstance(texts, Iterable):
-        raise ValueTypeError(
-            f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
-        )
-    items = list(texts)
-    present = [i for i, t in enumerate(items) if not _missing(t, i) and str(t).strip()]
-    out = np.full(len(items), np.nan)
-    out[present] = _score_all(score, name, [str(items[i]) for i in present])
-    return SentimentScores(out, name, None, len(items))
+        unread_text = np.zeros(len(docs.texts), dtype=bool)
+        values, unread = _score_all(score, name, [str(docs.texts[c]) for c in used])
+        per_text[used] = values
+        unreadable = None
+        if unread is not None:
+            unread_text[used] = unread
+            unreadable = unread_text[docs.codes]
+        result = SentimentScores(per_text[docs.codes], name, docs.rows, docs.n_rows, unreadable)
+    else:
+        if isinstance(texts, str) or not isinstance(texts, Iterable):
+            raise ValueTypeError(
+                f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
+            )
+        items = list(texts)
+        present = [i for i, t in enumerate(items) if not _missing(t, i) and str(t).strip()]
+        out = np.full(len(items), np.nan)
+        values, unread = _score_all(score, name, [str(items[i]) for i in present])
+        out[present] = values
+        unreadable = None
+        if unread is not None:
+            unreadable = np.zeros(len(items), dtype=bool)
+            unreadable[present] = unread
+        result = SentimentScores(out, name, None, len(items), unreadable)
+    _warn_unreadable(result)
+    return result
 
 
 def _missing(item: object, index: int) -> bool:
@@ -420,9 +217,18 @@ def _missing(item: object, index: int) -> bool:
     return False
 
 
-def _score_all(score: Scorer, name: str, texts: list[str]) -> npt.NDArray[np.float64]:
-    values = np.empty(len(texts))
+def _score_all(
+    score: Scorer, name: str, texts: list[str]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_] | None]:
+    """The scores of ``texts`` (NaN where not read) and which were not read (``None``: the
+    scorer cannot tell)."""
+    reads = score.reads if isinstance(score, ReadingScorer) else None
+    values = np.full(len(texts), np.nan)
+    unread = np.zeros(len(texts), dtype=bool)
     for i, t in enumerate(texts):
+        if reads is not None and not reads(t):
+            unread[i] = True
+            continue
         value = score(t)
         try:
             values[i] = value
@@ -434,7 +240,26 @@ def _score_all(score: Scorer, name: str, texts: list[str]) -> npt.NDArray[np.flo
             raise DataError(
                 f"scorer {name!r} returned {value!r} for {t[:60]!r}; expected a float in [-1, 1]"
             )
-    return values
+    return values, (None if reads is None else unread)
+
+
+def _warn_unreadable(result: SentimentScores) -> None:
+    """Warn with the count and share of texts the scorer could not read, if any."""
+    n_unread = result.n_unreadable
+    if not n_unread:
+        return
+    n_texts = n_unread + int(np.count_nonzero(~np.isnan(result.scores)))
+    share = n_unread / n_texts
+    percent = f"{share:.0%}" if 0.01 <= share <= 0.99 or share == 1.0 else f"{share:.1%}"
+    warnings.warn(
+        f"sentiment(): {n_unread:,} of {n_texts:,} texts ({percent}) have no word the scorer "
+        f"{result.scorer!r} reads (another language? only emoji, numbers or an order number?); "
+        "their score 0 would not be a reading, so they are left unscored (NaN) and means and "
+        f"shares are over the {n_texts - n_unread:,} texts it read. To score them, pass a "
+        "scorer for their language; scores.unreadable marks them",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def sentiment_trend(
