@@ -236,12 +236,17 @@ def _english_words() -> frozenset[str]:
 
 #: very common function words of French, German, Spanish, Italian, Dutch and Portuguese
 #: that are no English words: one of them in a text of unknown words marks another language
-_FOREIGN = frozenset(
-    """le la les est et des du une un pas je il elle nous vous mais pour avec dans sur ce
-    cette qui que tres mon ma mes der das ist und nicht ein eine ich mein meine mit auf zu
-    sehr wir sie es dem noch kein el los las y muy mi por una pero del se su di che non sono
-    gli della molto het een niet ik en mijn wel os um uma nao com para muito meu minha""".split()
-)
+# fmt: off
+_FOREIGN = frozenset((
+    "le", "la", "les", "est", "et", "des", "du", "une", "un", "pas", "je", "il", "elle", "nous",
+    "vous", "mais", "pour", "avec", "dans", "sur", "ce", "cette", "qui", "que", "tres", "mon",
+    "ma", "mes", "der", "das", "ist", "und", "nicht", "ein", "eine", "ich", "mein", "meine",
+    "mit", "auf", "zu", "sehr", "wir", "sie", "es", "dem", "noch", "kein", "el", "los", "las",
+    "y", "muy", "mi", "por", "una", "pero", "del", "se", "su", "di", "che", "non", "sono", "gli",
+    "della", "molto", "het", "een", "niet", "ik", "en", "mijn", "wel", "os", "um", "uma", "nao",
+    "com", "para", "muito", "meu", "minha",
+))
+# fmt: on
 
 
 def _reads_english(tokens: Sequence[str], text: str, lexicon: Container[str]) -> bool:
