@@ -150,3 +150,29 @@ class TestScattered:
             np.testing.assert_array_equal(
                 np.asarray(got.to_dict()[key]), np.asarray(value), err_msg=key
             )
+
+
+def test_rfm_scores_naive_timestamps_with_timezone() -> None:
+    """Naive timestamps are read in ``timezone`` as the one-process reader reads them (the
+    refusal told the user to pass timezone=, which rfm_scores did not take)."""
+    import pandas as pd
+
+    import dask
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "c"],
+            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-03"]),
+            "kind": "purchase",
+            "value": [10.0, 20.0, 5.0, 1.0],
+        }
+    )
+    ddf = dd.from_pandas(frame, npartitions=2)
+    log = InteractionLog.from_pandas(frame, timezone="Europe/Paris")
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.raises(SchemaError, match="has no time zone; pass timezone="):
+            cxd.rfm_scores(ddf, as_of="2024-02-01T00:00Z")
+        got = cxd.rfm_scores(ddf, as_of="2024-02-01T00:00Z", timezone="Europe/Paris")
+    expected = segment.rfm_scores(log, as_of="2024-02-01T00:00Z")
+    for key, value in expected.to_dict().items():
+        np.testing.assert_array_equal(np.asarray(got.to_dict()[key]), np.asarray(value))

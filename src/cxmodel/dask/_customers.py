@@ -25,11 +25,15 @@ __all__ = ["map_customers", "rfm_scores"]
 
 
 def _rfm_partial(
-    piece: Piece, cutoff: int, kinds: tuple[str, ...], mapping: Mapping[str, str] | None
+    piece: Piece,
+    cutoff: int,
+    kinds: tuple[str, ...],
+    mapping: Mapping[str, str] | None,
+    timezone: str | None,
 ) -> RFMTotals:
     """One partition's RFM totals (the identity for an empty partition)."""
     number, frame = piece
-    log = partition_log(frame, mapping, None, number)
+    log = partition_log(frame, mapping, timezone, number)
     if log is None:
         return RFMTotals.empty(cutoff, kinds)
     return RFMTotals.partial(log, as_of=cutoff, kinds=kinds)
@@ -42,6 +46,7 @@ def rfm_scores(
     n_bins: int = 5,
     kind: str | Sequence[str] = "purchase",
     mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
     fan_in: int = 8,
 ) -> RFMScores:
     """:func:`cxmodel.segment.rfm_scores` over a Dask DataFrame, in two phases; the same result.
@@ -66,6 +71,9 @@ def rfm_scores(
         The kind(s) that count as purchases.
     mapping : dict, optional
         Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    timezone : str, optional
+        Zone of naive timestamps, as in :meth:`InteractionLog.from_pandas` (naive timestamps
+        are refused without it).
     fan_in : int, default 8
         Partial states merged per task of the merge tree.
     """
@@ -75,7 +83,9 @@ def rfm_scores(
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-    parts, caught = recorded(dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping)
+    parts, caught = recorded(
+        dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone
+    )
     state, warned = dask.compute(tree_merge(RFMTotals.merge, parts, fan_in), caught)
     raise_caught(warned)
     totals: RFMTotals = state

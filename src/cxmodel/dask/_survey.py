@@ -16,10 +16,11 @@ from cxmodel.dask._common import (
     dask_modules,
     numbered_partitions,
     partition_log,
+    renamed_in_partition,
     tree_merge,
 )
 from cxmodel.dask._warnings import raise_caught, recorded
-from cxmodel.errors import SchemaError
+from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.metrics import (
     CESAccumulator,
     CESResult,
@@ -52,7 +53,10 @@ def _partial(
         return acc.empty(names)
     if by is not None and by not in log:
         raise SchemaError(f"by={by!r} is not a column of the data; columns: {log.columns!r}")
-    return acc.partial(log, by=by, period=period, timezone=timezone)
+    try:
+        return acc.partial(log, by=by, period=period, timezone=timezone)
+    except RowSchemaError as error:  # a bad answer, named by its row of the user's frame
+        raise renamed_in_partition(error, frame, number) from None
 
 
 def _run(
