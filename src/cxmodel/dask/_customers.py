@@ -18,6 +18,7 @@ from cxmodel.dask._common import (
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.log import InteractionLog
+from cxmodel.log._observed import check_as_of
 from cxmodel.segment import RFMScores
 from cxmodel.segment._rfm import RFMTotals, check_n_bins
 
@@ -55,9 +56,10 @@ def rfm_scores(
     customer: latest purchase time, count and value sum), merged in a tree of ``fan_in``;
     phase two ranks the small customer table exactly on the client, as the one-process
     function does (equal quantities share a score). A customer's rows may be spread over any
-    partitions. ``kind`` is checked against the kinds of all partitions together, as
-    :meth:`InteractionLog.kind_mask` checks it: a kind that is neither in the data nor a
-    standard kind raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
+    partitions. An ``as_of`` before the data's first interaction raises
+    :class:`~cxmodel.errors.DataError`, as in one process. ``kind`` is checked against the
+    kinds of all partitions together, as :meth:`InteractionLog.kind_mask` checks it: a kind
+    that is neither in the data nor a standard kind raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
 
     Parameters
     ----------
@@ -89,6 +91,7 @@ def rfm_scores(
     state, warned = dask.compute(tree_merge(RFMTotals.merge, parts, fan_in), caught)
     raise_caught(warned)
     totals: RFMTotals = state
+    check_as_of(totals.first, cutoff, caller="cxmodel.dask.rfm_scores()")
     return totals.scores(bins, argument="cxmodel.dask.rfm_scores() kind")
 
 
