@@ -200,3 +200,17 @@ class TestBadAnswerNamed:
             distributed_fn(dd.from_pandas(frame, npartitions=2, sort=False))
         reason = str(one.value).removeprefix("row 3: ")
         assert str(error.value) == f"partition 1, index 'e4' (row 2 of the partition): {reason}"
+
+
+@pytest.mark.parametrize(("name", "distributed_fn", "local_fn"), METRICS)
+def test_misspelt_by_named_with_did_you_mean(
+    client: Client, data: tuple[InteractionLog, Any], name: str, distributed_fn: Any, local_fn: Any
+) -> None:
+    """A misspelt ``by`` column raises the one-process error, did-you-mean included."""
+    log, ddf = data
+    with pytest.raises(SchemaError) as one:
+        local_fn(log, by="regoin")
+    with pytest.raises(SchemaError) as error:
+        distributed_fn(ddf, by="regoin")
+    assert "did you mean 'region'" in str(one.value)
+    assert str(error.value) == str(one.value)
