@@ -93,7 +93,7 @@ def answer_scores(
     >>> answer_scores(log, answer_rows(log, "nps"), "nps")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.SchemaError: row 0: 2 'nps' answer(s) but the log has no 'score' column; the answers' scores go in column 'score'
+    cxmodel.errors.RowSchemaError: row 0: 2 'nps' answer(s) but the log has no 'score' column; the answers' scores go in column 'score'
     """
     if "score" in log:
         return log.numeric("score")[mask]
