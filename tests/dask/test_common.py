@@ -121,3 +121,59 @@ class TestPartitionLog:
         log = partition_log(frame, None, None, 0)
         assert log is not None and log.equals(InteractionLog.from_pandas(frame))
         assert partition_log(frame.iloc[:0], None, None, 0) is None
+
+
+class TestDeclaredColumns:
+    """A partition without a column the frame declares (schema drift) is read with that column
+    missing, as ``ddf.compute()`` concatenates it, by every path of the adapter."""
+
+    @staticmethod
+    def drifted() -> tuple[Any, Any]:
+        """A frame of 3 partitions whose middle one lacks ``channel``, and its rows as
+        ``compute()`` gives them."""
+        import dask.dataframe as dd
+        import pandas as pd
+
+        import dask
+
+        frame = pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "a", "c", "b", "c"],
+                "timestamp": pd.to_datetime([0, 1, 2, 3, 4, 5], unit="h", utc=True),
+                "kind": ["view", "view", "purchase", "view", "purchase", "purchase"],
+                "channel": ["web", "app", "web", "app", "web", "app"],
+            }
+        )
+        chunks = [frame.iloc[0:2], frame.iloc[2:4].drop(columns="channel"), frame.iloc[4:6]]
+        ddf = dd.from_delayed(
+            [dask.delayed(c) for c in chunks], meta=frame.iloc[:0], verify_meta=False
+        )
+        return ddf, frame.assign(channel=frame["channel"].where(~frame.index.isin([2, 3])))
+
+    def test_shuffle_reads_missing_values(self) -> None:
+        """Through the shuffle (it used to raise Dask's raw ValueError about the columns), the
+        rows of the partition without ``channel`` form the missing group."""
+        import dask
+        from cxmodel import journey
+        from cxmodel.log import InteractionLog
+
+        ddf, rows = self.drifted()
+        log = InteractionLog.from_pandas(rows)
+        with dask.config.set(scheduler="synchronous"):
+            got = cxd.transitions(ddf, by="channel", quantiles=())
+        expected = journey.transitions(log, by="channel", quantiles=())
+        assert got.by_labels.tolist() == expected.by_labels.tolist()
+        assert got.counts.tolist() == expected.counts.tolist()
+
+    def test_partition_read_alone_sees_the_column(self) -> None:
+        """A metric read per partition sees the declared column in every partition."""
+        import dask.dataframe as dd
+
+        from cxmodel.dask._common import declared_columns
+
+        ddf, _ = self.drifted()
+        parts = [p.compute(scheduler="sync") for p in declared_columns(ddf).to_delayed()]
+        assert all(list(p.columns) == list(ddf.columns) for p in parts)
+        assert parts[1]["channel"].isna().all()
+        assert str(parts[1]["channel"].dtype) == str(ddf.dtypes["channel"])
+        assert isinstance(declared_columns(ddf), dd.DataFrame)

@@ -15,7 +15,7 @@ from distributed import Client
 
 from cxmodel import dask as cxd
 from cxmodel import segment
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 
 IN_PROCESS = True
@@ -150,3 +150,40 @@ class TestScattered:
             np.testing.assert_array_equal(
                 np.asarray(got.to_dict()[key]), np.asarray(value), err_msg=key
             )
+
+
+def test_rfm_scores_naive_timestamps_with_timezone() -> None:
+    """Naive timestamps are read in ``timezone`` as the one-process reader reads them (the
+    refusal told the user to pass timezone=, which rfm_scores did not take)."""
+    import pandas as pd
+
+    import dask
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "c"],
+            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-05", "2024-01-03"]),
+            "kind": "purchase",
+            "value": [10.0, 20.0, 5.0, 1.0],
+        }
+    )
+    ddf = dd.from_pandas(frame, npartitions=2)
+    log = InteractionLog.from_pandas(frame, timezone="Europe/Paris")
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.raises(SchemaError, match="has no time zone; pass timezone="):
+            cxd.rfm_scores(ddf, as_of="2024-02-01T00:00Z")
+        got = cxd.rfm_scores(ddf, as_of="2024-02-01T00:00Z", timezone="Europe/Paris")
+    expected = segment.rfm_scores(log, as_of="2024-02-01T00:00Z")
+    for key, value in expected.to_dict().items():
+        np.testing.assert_array_equal(np.asarray(got.to_dict()[key]), np.asarray(value))
+
+
+def test_rfm_scores_as_of_before_the_data(client: Client, data: tuple[InteractionLog, Any]) -> None:
+    """An ``as_of`` before the first interaction is refused, as in one process (it returned
+    an empty table: nobody had bought yet, so no customer had a score)."""
+    log, ddf = data
+    with pytest.raises(DataError, match="before the log's first interaction") as one:
+        segment.rfm_scores(log, as_of="2020-01-01T00:00Z")
+    with pytest.raises(DataError) as error:
+        cxd.rfm_scores(ddf, as_of="2020-01-01T00:00Z")
+    assert str(error.value) == str(one.value).replace("rfm_scores()", "cxmodel.dask.rfm_scores()")

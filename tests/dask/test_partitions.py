@@ -130,3 +130,30 @@ class TestBadRowNamed:
             logs = [x.to_pandas() for x in dask.compute(*parts.logs) if x is not None]
             whole = InteractionLog.from_pandas(__import__("pandas").concat(logs))
             assert whole.equals(InteractionLog.from_pandas(rows))
+
+
+def test_a_partition_of_numbers_in_a_text_column() -> None:
+    """A text column whose values are numbers in one partition and text in the others (frames
+    concatenated from several exports) gives the one-process result: the numbers are labels
+    there, as from_arrays reads them (the one-process read of the whole frame raised
+    pyarrow's ArrowTypeError)."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from cxmodel import journey
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "c", "b", "c"],
+            "timestamp": pd.to_datetime([0, 1, 2, 3, 4, 5], unit="h", utc=True),
+            "kind": ["view", "view", "purchase", "view", "purchase", "purchase"],
+            "channel": ["web", "app", 7, 7, "web", "app"],
+        }
+    )
+    chunks = [frame.iloc[0:2], frame.iloc[2:4], frame.iloc[4:6]]
+    ddf = dd.from_delayed([dask.delayed(c) for c in chunks], meta=frame.iloc[:0])
+    with dask.config.set(scheduler="synchronous"):
+        got = cxd.transitions(ddf, by="channel", quantiles=())
+    expected = journey.transitions(InteractionLog.from_pandas(frame), by="channel", quantiles=())
+    assert got.by_labels.tolist() == expected.by_labels.tolist() == ["7", "app", "web"]
+    assert got.counts.tolist() == expected.counts.tolist()

@@ -169,3 +169,48 @@ def test_numeric_by_sorts_as_numbers(client: Client) -> None:
         got = cxd.nps(ddf, by="store")
     assert got["store"].tolist() == [1.0, 2.0, 3.0, 10.0, 11.0, 12.0, "(missing)"]
     assert_tables_equal(got, expected)
+
+
+class TestBadAnswerNamed:
+    @pytest.mark.parametrize(("name", "distributed_fn", "local_fn"), METRICS)
+    def test_missing_score_named_by_partition_and_index(
+        self, name: str, distributed_fn: Any, local_fn: Any
+    ) -> None:
+        """An answer without a score is refused as in one process, with its row named by its
+        partition, index label and row in the partition (it was named by its position in the
+        partition alone: 'row 1', a row of the user's data that holds a good answer)."""
+        import dask.dataframe as dd
+        import pandas as pd
+
+        import dask
+
+        frame = pd.DataFrame(
+            {
+                "customer_id": ["a", "b", "c", "d"],
+                "timestamp": pd.to_datetime([0, 1, 2, 3], unit="h", utc=True),
+                "kind": "survey",
+                "metric": name,
+                "score": [4.0, 5.0, 3.0, None],
+            },
+            index=["e1", "e2", "e3", "e4"],
+        )
+        with pytest.raises(SchemaError) as one:
+            local_fn(InteractionLog.from_pandas(frame))
+        with dask.config.set(scheduler="synchronous"), pytest.raises(SchemaError) as error:
+            distributed_fn(dd.from_pandas(frame, npartitions=2, sort=False))
+        reason = str(one.value).removeprefix("row 3: ")
+        assert str(error.value) == f"partition 1, index 'e4' (row 2 of the partition): {reason}"
+
+
+@pytest.mark.parametrize(("name", "distributed_fn", "local_fn"), METRICS)
+def test_misspelt_by_named_with_did_you_mean(
+    client: Client, data: tuple[InteractionLog, Any], name: str, distributed_fn: Any, local_fn: Any
+) -> None:
+    """A misspelt ``by`` column raises the one-process error, did-you-mean included."""
+    log, ddf = data
+    with pytest.raises(SchemaError) as one:
+        local_fn(log, by="regoin")
+    with pytest.raises(SchemaError) as error:
+        distributed_fn(ddf, by="regoin")
+    assert "did you mean 'region'" in str(one.value)
+    assert str(error.value) == str(one.value)

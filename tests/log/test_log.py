@@ -143,6 +143,38 @@ class TestConstruction:
         )
         assert len(InteractionLog.from_pandas(frame)) == 1
 
+    def test_from_pandas_mixed_object_columns(self) -> None:
+        """Object columns mixing numbers and text (an Excel export, frames concatenated) are
+        read as from_arrays reads the same values, in their place, bad values rejected row by
+        row; they raised pyarrow's ArrowTypeError / ArrowInvalid. The frame is not changed."""
+        pd = pytest.importorskip("pandas")
+        pytest.importorskip("pyarrow")
+        frame = pd.DataFrame(
+            {
+                "user": ["a", 2, "c"],
+                "timestamp": ["2024-01-01T00:00Z"] * 3,
+                "kind": ["purchase"] * 3,
+                "channel": ["web", 3, None],
+                "value": pd.Series([1.5, "2.5", pd.NA], dtype=object),
+            }
+        )
+        before = frame.copy()
+        log = InteractionLog.from_pandas(frame, mapping={"user": "customer_id"})
+        expected = InteractionLog.from_arrays(
+            customer_id=np.array(["a", 2, "c"], dtype=object),
+            timestamp=["2024-01-01T00:00Z"] * 3,
+            kind=["purchase"] * 3,
+            channel=np.array(["web", 3, None], dtype=object),
+            value=np.array([1.5, "2.5", None], dtype=object),
+        )
+        assert log.equals(expected)
+        assert log.columns == ("customer_id", "timestamp", "kind", "channel", "value")
+        assert frame.equals(before)
+        with pytest.raises(SchemaError, match=r"row 2: value 'x' is not a number"):
+            InteractionLog.from_pandas(
+                frame.assign(value=[1.5, "x", None]), mapping={"user": "customer_id"}
+            )
+
 
 class TestDerivedLogs:
     def _sample(self) -> InteractionLog:

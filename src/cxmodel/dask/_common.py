@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -23,11 +24,13 @@ __all__ = [
     "check_fan_in",
     "check_frame",
     "dask_modules",
+    "declared_columns",
     "group_keys",
     "group_logs",
     "merge_keyed",
     "numbered_partitions",
     "partition_log",
+    "renamed_in_partition",
     "tree_merge",
 ]
 
@@ -97,9 +100,45 @@ def check_frame(ddf: object, feature: str, mapping: Mapping[str, str] | None = N
         )
 
 
+def _aligned(frame: Any, meta: Any) -> Any:
+    """The partition with the frame's declared columns, in their order."""
+    columns = list(meta.columns)
+    if list(frame.columns) == columns:
+        return frame
+    out = frame.reindex(columns=columns)
+    for name in columns:
+        if name not in frame.columns:
+            # a dtype without missing values (int64, bool) keeps the NaN column
+            with contextlib.suppress(TypeError, ValueError):
+                out[name] = out[name].astype(meta[name].dtype)
+    return out
+
+
+def declared_columns(ddf: Any) -> Any:
+    """``ddf`` with every partition holding the frame's declared columns, in their order.
+
+    A partition that lacks a column the frame declares (files written at different times,
+    ``dd.from_delayed`` of frames with other columns) gets it as missing values, as
+    ``ddf.compute()`` concatenates such partitions; a column only some partitions have and the
+    frame does not declare is dropped. Without this, the shuffle would fail on the mismatch
+    inside Dask, and a partition read alone would not see a ``by`` column the others have.
+
+    Examples
+    --------
+    >>> import dask, dask.dataframe as dd, pandas as pd
+    >>> a = pd.DataFrame({"customer_id": ["a"], "kind": ["view"], "channel": ["web"]})
+    >>> ddf = dd.from_delayed([dask.delayed(a), dask.delayed(a.drop(columns="channel"))],
+    ...                       meta=a.iloc[:0], verify_meta=False)
+    >>> declared_columns(ddf).partitions[1].compute(scheduler="sync")["channel"].isna().tolist()
+    [True]
+    """
+    return ddf.map_partitions(_aligned, ddf._meta, meta=ddf._meta)
+
+
 def numbered_partitions(ddf: Any) -> list[Piece]:
-    """The partitions of a Dask DataFrame as delayed frames with their numbers."""
-    return list(enumerate(ddf.to_delayed()))
+    """The partitions of a Dask DataFrame as delayed frames with their numbers, each with the
+    frame's declared columns (:func:`declared_columns`)."""
+    return list(enumerate(declared_columns(ddf).to_delayed()))
 
 
 def partition_log(
@@ -133,26 +172,47 @@ def partition_log(
     try:
         return InteractionLog.from_pandas(frame, mapping=mapping, timezone=timezone)
     except RowSchemaError as error:
-        if origin is None:
-            partitions = np.full(len(frame), number, dtype=np.int64)
-            positions = np.arange(len(frame), dtype=np.int64)
-        else:
-            partitions, positions = origin
-        index = frame.index
+        raise renamed_in_partition(error, frame, number, origin) from None
 
-        def label(row: int) -> str:
-            return show(index[row : row + 1].tolist()[0])
 
-        def heading(row: int) -> str:
-            return (
-                f"partition {partitions[row]}, index {label(row)} "
-                f"(row {positions[row] + 1} of the partition)"
-            )
+def renamed_in_partition(
+    error: RowSchemaError,
+    frame: Any,
+    number: int,
+    origin: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+) -> SchemaError:
+    """``error`` about a row of a partition's log, with the row named as the user knows it:
+    its partition, its label in the frame's index and its row number in the partition
+    (``number`` and ``origin`` as in :func:`partition_log`).
 
-        def ref(row: int) -> str:
-            return f"{positions[row] + 1} of partition {partitions[row]} (index {label(row)})"
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"kind": ["view", "survey"]}, index=["e1", "e2"])
+    >>> error = RowSchemaError("row 1: score nan ...", 1, "score nan ...", 0)
+    >>> renamed_in_partition(error, frame, 4)
+    SchemaError("partition 4, index 'e2' (row 2 of the partition): score nan ...")
+    """
+    if origin is None:
+        partitions = np.full(len(frame), number, dtype=np.int64)
+        positions = np.arange(len(frame), dtype=np.int64)
+    else:
+        partitions, positions = origin
+    index = frame.index
 
-        raise renamed(error, heading, ref) from None
+    def label(row: int) -> str:
+        return show(index[row : row + 1].tolist()[0])
+
+    def heading(row: int) -> str:
+        return (
+            f"partition {partitions[row]}, index {label(row)} "
+            f"(row {positions[row] + 1} of the partition)"
+        )
+
+    def ref(row: int) -> str:
+        return f"{positions[row] + 1} of partition {partitions[row]} (index {label(row)})"
+
+    return renamed(error, heading, ref)
 
 
 def _merge_many(

@@ -18,6 +18,7 @@ from cxmodel.dask._common import (
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.log import InteractionLog
+from cxmodel.log._observed import check_as_of
 from cxmodel.segment import RFMScores
 from cxmodel.segment._rfm import RFMTotals, check_n_bins
 
@@ -25,11 +26,15 @@ __all__ = ["map_customers", "rfm_scores"]
 
 
 def _rfm_partial(
-    piece: Piece, cutoff: int, kinds: tuple[str, ...], mapping: Mapping[str, str] | None
+    piece: Piece,
+    cutoff: int,
+    kinds: tuple[str, ...],
+    mapping: Mapping[str, str] | None,
+    timezone: str | None,
 ) -> RFMTotals:
     """One partition's RFM totals (the identity for an empty partition)."""
     number, frame = piece
-    log = partition_log(frame, mapping, None, number)
+    log = partition_log(frame, mapping, timezone, number)
     if log is None:
         return RFMTotals.empty(cutoff, kinds)
     return RFMTotals.partial(log, as_of=cutoff, kinds=kinds)
@@ -42,6 +47,7 @@ def rfm_scores(
     n_bins: int = 5,
     kind: str | Sequence[str] = "purchase",
     mapping: Mapping[str, str] | None = None,
+    timezone: str | None = None,
     fan_in: int = 8,
 ) -> RFMScores:
     """:func:`cxmodel.segment.rfm_scores` over a Dask DataFrame, in two phases; the same result.
@@ -50,9 +56,10 @@ def rfm_scores(
     customer: latest purchase time, count and value sum), merged in a tree of ``fan_in``;
     phase two ranks the small customer table exactly on the client, as the one-process
     function does (equal quantities share a score). A customer's rows may be spread over any
-    partitions. ``kind`` is checked against the kinds of all partitions together, as
-    :meth:`InteractionLog.kind_mask` checks it: a kind that is neither in the data nor a
-    standard kind raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
+    partitions. An ``as_of`` before the data's first interaction raises
+    :class:`~cxmodel.errors.DataError`, as in one process. ``kind`` is checked against the
+    kinds of all partitions together, as :meth:`InteractionLog.kind_mask` checks it: a kind
+    that is neither in the data nor a standard kind raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
 
     Parameters
     ----------
@@ -66,6 +73,9 @@ def rfm_scores(
         The kind(s) that count as purchases.
     mapping : dict, optional
         Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
+    timezone : str, optional
+        Zone of naive timestamps, as in :meth:`InteractionLog.from_pandas` (naive timestamps
+        are refused without it).
     fan_in : int, default 8
         Partial states merged per task of the merge tree.
     """
@@ -75,10 +85,13 @@ def rfm_scores(
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-    parts, caught = recorded(dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping)
+    parts, caught = recorded(
+        dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone
+    )
     state, warned = dask.compute(tree_merge(RFMTotals.merge, parts, fan_in), caught)
     raise_caught(warned)
     totals: RFMTotals = state
+    check_as_of(totals.first, cutoff, caller="cxmodel.dask.rfm_scores()")
     return totals.scores(bins, argument="cxmodel.dask.rfm_scores() kind")
 
 

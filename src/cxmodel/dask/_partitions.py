@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 
 from cxmodel._progress import dask_persist
-from cxmodel.dask._common import dask_modules, partition_log
+from cxmodel.dask._common import dask_modules, declared_columns, partition_log
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 
@@ -135,7 +135,8 @@ def from_dask(
     becomes an :class:`~cxmodel.log.InteractionLog` (``mapping`` and ``timezone`` as in
     :meth:`InteractionLog.from_pandas`) and is persisted on the cluster. Rows keep their
     input order among themselves, so events at the same instant are ordered as in the
-    one-process log. With ``partitioned_by_customer=True`` the caller promises that no customer
+    one-process log. A partition that lacks a column the frame declares has it as missing
+    values, as in ``ddf.compute()``. With ``partitioned_by_customer=True`` the caller promises that no customer
     spans two partitions and the shuffle is skipped.
 
     Parameters
@@ -179,6 +180,7 @@ def from_dask(
             f"cxmodel.dask.from_dask(): ddf has no customer column {key!r}; columns: "
             f"{list(ddf.columns)!r} (map yours with mapping={{'your_name': 'customer_id'}})"
         )
+    ddf = declared_columns(ddf)
     numbered = not partitioned_by_customer
     if numbered:
         meta = ddf._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})

@@ -16,10 +16,11 @@ from cxmodel.dask._common import (
     dask_modules,
     numbered_partitions,
     partition_log,
+    renamed_in_partition,
     tree_merge,
 )
 from cxmodel.dask._warnings import raise_caught, recorded
-from cxmodel.errors import SchemaError
+from cxmodel.errors import RowSchemaError, SchemaError, did_you_mean
 from cxmodel.metrics import (
     CESAccumulator,
     CESResult,
@@ -50,9 +51,15 @@ def _partial(
     if log is None:
         names = ([] if by is None else [by]) + ([] if period is None else ["period"])
         return acc.empty(names)
-    if by is not None and by not in log:
-        raise SchemaError(f"by={by!r} is not a column of the data; columns: {log.columns!r}")
-    return acc.partial(log, by=by, period=period, timezone=timezone)
+    if by is not None and by not in log:  # the one-process message, with a did-you-mean
+        raise SchemaError(
+            f"column {by!r} is not in the log (columns: {list(log.columns)})"
+            f"{did_you_mean(by, log.columns)}"
+        )
+    try:
+        return acc.partial(log, by=by, period=period, timezone=timezone)
+    except RowSchemaError as error:  # a bad answer, named by its row of the user's frame
+        raise renamed_in_partition(error, frame, number) from None
 
 
 def _run(

@@ -195,6 +195,18 @@ def _infer_numeric(values: npt.NDArray[Any]) -> bool:
     return all(abs(int(v)) < _EXACT_FLOAT_INT for v in present if isinstance(v, (int, np.integer)))
 
 
+def _mixed_columns(frame: Any, pa: Any) -> list[str]:
+    """The object columns of a pandas frame that Arrow cannot convert (numbers and text
+    mixed)."""
+    mixed = []
+    for name in [name for name in frame.columns if frame[name].dtype == object]:
+        try:
+            pa.array(frame[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            mixed.append(str(name))
+    return mixed
+
+
 class InteractionLog:
     """A columnar, immutable log of interactions, sorted by (customer, timestamp, input order).
 
@@ -676,9 +688,31 @@ class InteractionLog:
                 "frame or a pyarrow table goes to InteractionLog.from_arrow)"
             )
         pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        return cls.from_arrow(
-            table, mapping=mapping, timezone=timezone, errors=errors, questions=questions
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            mixed = _mixed_columns(frame, pa)
+            if not mixed:
+                raise
+        else:
+            return cls.from_arrow(
+                table, mapping=mapping, timezone=timezone, errors=errors, questions=questions
+            )
+        # Object columns mixing numbers and text (an Excel export, frames concatenated) have no
+        # Arrow type: they are read, in their place, as from_arrays reads Python objects.
+        from cxmodel.log._arrow import apply_mapping, arrow_to_columns
+
+        placeholders = frame.assign(**dict.fromkeys(mixed))
+        columns, types = arrow_to_columns(
+            pa.Table.from_pandas(placeholders, preserve_index=False), mapping=mapping
+        )
+        renamed = apply_mapping([str(name) for name in frame.columns], mapping)
+        for name in mixed:  # pandas' missing values (None, NaN, NA, NaT) as None
+            values = frame[name].to_numpy(dtype=object, copy=True)
+            values[frame[name].isna().to_numpy()] = None
+            columns[renamed[name]] = values
+        return cls._from_columns(
+            columns, timezone=timezone, errors=errors, dtypes=types, questions=questions
         )
 
     # ------------------------------------------------------------------ export

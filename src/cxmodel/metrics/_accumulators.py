@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import factorize, survey_chunk
 
@@ -145,11 +145,12 @@ class ScoreAccumulator:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             row = i if rows is None else int(rows[i])
-            raise SchemaError(
-                f"row {row}: score {float(values[i])!r} is outside the {self.metric.upper()} scale "
+            reason = (
+                f"score {float(values[i])!r} is outside the {self.metric.upper()} scale "
                 f"{self.low}..{self.high} (column 'score', metric {self.metric!r}); "
                 "expected whole numbers on the scale"
             )
+            raise RowSchemaError(f"row {row}: {reason}", row, reason, 0)
         return (values - self.low).astype(np.int64)
 
     def update(

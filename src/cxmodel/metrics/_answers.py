@@ -17,7 +17,7 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, got
 from cxmodel._periods import period_index
 from cxmodel._time import timestamps_to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.log import InteractionLog
 
 __all__ = [
@@ -93,16 +93,17 @@ def answer_scores(
     >>> answer_scores(log, answer_rows(log, "nps"), "nps")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.SchemaError: row 0: 2 'nps' answer(s) but the log has no 'score' column; the answers' scores go in column 'score'
+    cxmodel.errors.RowSchemaError: row 0: 2 'nps' answer(s) but the log has no 'score' column; the answers' scores go in column 'score'
     """
     if "score" in log:
         return log.numeric("score")[mask]
     if mask.any():
         row = int(log.row_order[np.flatnonzero(mask)[0]])
-        raise SchemaError(
-            f"row {row}: {int(mask.sum()):,} {metric!r} answer(s) but the log has no 'score' "
-            "column; the answers' scores go in column 'score'"
+        reason = (
+            f"{int(mask.sum()):,} {metric!r} answer(s) but the log has no 'score' column; the "
+            "answers' scores go in column 'score'"
         )
+        raise RowSchemaError(f"row {row}: {reason}", row, reason, 0)
     return np.zeros(0)
 
 

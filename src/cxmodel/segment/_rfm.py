@@ -132,6 +132,9 @@ class RFMTotals:
         The kinds that count as purchases.
     seen : frozenset of str
         The kinds the pieces hold.
+    first : int or None
+        The pieces' first interaction of any kind (microseconds, UTC; ``None`` without rows),
+        to refuse an ``as_of`` before the data as :func:`rfm_scores` does.
     """
 
     customer_id: npt.NDArray[np.object_]
@@ -141,6 +144,7 @@ class RFMTotals:
     as_of: int
     kinds: tuple[str, ...]
     seen: frozenset[str] = frozenset()
+    first: int | None = None
 
     @classmethod
     def empty(cls, as_of: int, kinds: tuple[str, ...]) -> RFMTotals:
@@ -200,6 +204,7 @@ class RFMTotals:
             as_of,
             kinds,
             frozenset(str(k) for k in log.kinds.tolist()),
+            first_time(log),
         )
 
     def merge(self, other: RFMTotals) -> RFMTotals:
@@ -210,10 +215,12 @@ class RFMTotals:
                 f"{other.kinds!r} up to {other.as_of}"
             )
         seen = self.seen | other.seen
+        firsts = [t for t in (self.first, other.first) if t is not None]
+        first = min(firsts) if firsts else None
         if len(other.customer_id) == 0:
-            return attrs.evolve(self, seen=seen)
+            return attrs.evolve(self, seen=seen, first=first)
         if len(self.customer_id) == 0:
-            return attrs.evolve(other, seen=seen)
+            return attrs.evolve(other, seen=seen, first=first)
         ids = np.concatenate([self.customer_id, other.customer_id])
         uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
         inverse = inverse.reshape(-1)
@@ -230,6 +237,7 @@ class RFMTotals:
             self.as_of,
             self.kinds,
             seen,
+            first,
         )
 
     def scores(self, n_bins: int, *, argument: str = "rfm_scores() kind") -> RFMScores:
