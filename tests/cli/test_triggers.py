@@ -118,6 +118,24 @@ def test_as_of_without_offset_is_read_in_timezone(
 
 
 @pytest.mark.parametrize(
+    ("as_of", "customers"),
+    [
+        ("2024-01-01Z", ["a"]),  # midnight UTC: a's survey at that instant is seen
+        ("2024-01-01+02:00", []),  # 22:00 the day before, UTC (not 02:00 UTC)
+        ("2024-01-01-02:00", ["a"]),  # 02:00 UTC
+    ],
+)
+def test_date_with_offset_is_midnight_at_that_offset(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], as_of: str, customers: list[str]
+) -> None:
+    """`--as-of` as a date with an offset is midnight there, whatever `--timezone` says."""
+    rules, data = files
+    assert main(["triggers", str(rules), str(data), "--as-of", as_of, "--timezone", "UTC"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["customer_id"] for line in lines] == customers
+
+
+@pytest.mark.parametrize(
     ("as_of", "message"),
     [
         ("2024-02-01", "--as-of '2024-02-01' has no time zone"),

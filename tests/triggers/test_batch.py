@@ -187,3 +187,22 @@ class TestAcceptanceRules:
         reasons = {f.reason for f in got.suppressed}
         assert reasons and all(r for r in reasons)
         assert all(f.reason is None for f in got)
+
+
+class TestAsOf:
+    LOG = InteractionLog.from_records(
+        [{"customer_id": "a", "timestamp": "2024-01-01T23:00:00Z", "kind": "purchase"}]
+    )
+    RULES = parse("trigger t:\n    when purchase\n    emit a")
+
+    @pytest.mark.parametrize(
+        ("as_of", "n_firings"),
+        [
+            ("2024-01-02Z", 1),  # the form the naive-time error suggests
+            ("2024-01-02+02:00", 0),  # 22:00 UTC on the 1st, before the purchase
+            ("2024-01-01-02:00", 0),  # 02:00 UTC on the 1st
+        ],
+    )
+    def test_date_with_offset_is_midnight_at_that_offset(self, as_of: str, n_firings: int) -> None:
+        """A date with an offset is accepted as midnight at that offset, not refused as naive."""
+        assert len(evaluate(self.RULES, self.LOG, as_of=as_of)) == n_firings

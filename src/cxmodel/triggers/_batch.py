@@ -10,7 +10,7 @@ import numpy as np
 
 from cxmodel._arguments import mapping_value
 from cxmodel._progress import progress_bar
-from cxmodel._time import TimeLike, to_us
+from cxmodel._time import TimeLike, parse_iso, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked
@@ -126,9 +126,9 @@ def as_of_us(as_of: TimeLike) -> int:
     naive = False
     if isinstance(as_of, datetime):
         naive = as_of.utcoffset() is None
-    elif isinstance(as_of, str) and not as_of.strip().endswith(("Z", "z")):
+    elif isinstance(as_of, str):
         try:
-            naive = datetime.fromisoformat(as_of.strip()).utcoffset() is None
+            naive = parse_iso(as_of).utcoffset() is None
         except ValueError:
             naive = False  # to_us names the problem
     if naive:
