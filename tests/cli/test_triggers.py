@@ -77,6 +77,37 @@ def test_check_error_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "line 2" in err and "^" in err
 
 
+def test_check_reads_a_byte_order_mark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rules file saved as UTF-8 with a byte-order mark checks like one without."""
+    rules = tmp_path / "bom.cx"
+    rules.write_bytes(b"\xef\xbb\xbf" + RULES.encode("utf-8"))
+    assert main(["check", str(rules)]) == 0
+    assert "1 rule(s) OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["check", "triggers", "explain"])
+def test_rules_not_in_utf8_are_named(
+    tmp_path: Path,
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """A rules file that is not UTF-8 exits 2 naming the line and byte, not as an internal
+    error."""
+    _, data = files
+    rules = tmp_path / "latin.cx"
+    rules.write_bytes(RULES.replace("\n    emit", "  # caf\xe9\n    emit").encode("latin-1"))
+    args = {
+        "check": [str(rules)],
+        "triggers": [str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"],
+        "explain": [str(rules), str(data), "a", "--as-of", "2024-02-01T00:00:00Z"],
+    }[command]
+    assert main([command, *args]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: byte b'\\xe9' is not valid UTF-8" in err
+    assert "internal error" not in err
+
+
 def test_triggers_jsonl(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     """`cxmodel triggers` prints one JSON firing per line."""
     rules, data = files

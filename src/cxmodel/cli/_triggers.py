@@ -9,16 +9,31 @@ import warnings
 from difflib import get_close_matches
 from typing import Any
 
-from cxmodel.errors import DataError, DataWarning, TriggerSyntaxError, TriggerTypeError
+from cxmodel.errors import (
+    DataError,
+    DataWarning,
+    SchemaError,
+    TriggerSyntaxError,
+    TriggerTypeError,
+)
 
 __all__ = ["add_trigger_commands", "similar_ids"]
 
 
 def _load(path: str) -> tuple[str, Any]:
+    """The rules file's text (UTF-8, a byte-order mark dropped) and its rules."""
     from cxmodel.triggers import parse
 
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SchemaError(
+            f"{path}: line {line}: byte {data[exc.start : exc.start + 1]!r} is not valid UTF-8; "
+            "save the rules file as UTF-8"
+        ) from None
     return text, parse(text)
 
 
