@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cxmodel.errors import ValueTypeError
+from cxmodel.errors import DataError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, explain, parse, write_firings
@@ -40,6 +40,29 @@ class TestExplain:
         rules = parse(ACCEPTANCE)
         fired = [f for r in explain(rules, log, "a", as_of=AS_OF).rules for f in r.fired]
         assert sorted(f.firing_id for f in fired) == sorted(evaluate(rules, log, as_of=AS_OF).ids())
+
+    def test_unknown_customer_suggests_an_id(self) -> None:
+        """A customer not in the log is an error naming the closest ids (case, zero padding or
+        spelling), not an empty explanation."""
+        log = InteractionLog.from_records(
+            [{**RECS[0], "customer_id": "C00042"}, {**RECS[1], "customer_id": "maria"}]
+        )
+        rules = parse(ACCEPTANCE)
+        with pytest.raises(DataError, match=r"'c42' is not in the log .*did you mean 'C00042'\?"):
+            explain(rules, log, "c42", as_of=AS_OF)
+        with pytest.raises(DataError, match=r"did you mean 'maria'\?"):
+            explain(rules, log, "marie", as_of=AS_OF)
+        with pytest.raises(DataError, match=r"'zz' is not in the log \(2 customers\)$"):
+            explain(rules, log, "zz", as_of=AS_OF)
+
+    def test_as_of_before_the_customer_says_when_they_start(self) -> None:
+        """With ``as_of`` before the customer's first interaction, each rule says so and names
+        that first time, so a wrong ``as_of`` is visible."""
+        log = InteractionLog.from_records(RECS)
+        got = explain(parse(ACCEPTANCE), log, "a", as_of="2023-06-01T00:00:00Z")
+        assert {r.reason for r in got.rules} == {
+            "no interactions up to as_of (the first is at 2024-01-01T00:00:00+00:00)"
+        }
 
 
 class TestWriters:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import warnings
-from difflib import get_close_matches
 from typing import Any
 
 from cxmodel.errors import (
@@ -15,6 +13,7 @@ from cxmodel.errors import (
     SchemaError,
     TriggerSyntaxError,
     TriggerTypeError,
+    similar_ids,
 )
 
 __all__ = ["add_trigger_commands", "similar_ids"]
@@ -84,34 +83,6 @@ def _explain(args: argparse.Namespace) -> int:
     _known_customer(log.customers.tolist(), args.customer, args.data)
     print(explain(rules, log, args.customer, as_of=as_of))
     return 0
-
-
-def _normal_id(text: str) -> str:
-    """Case-folded, with leading zeros dropped from every run of digits: C00042 -> c42."""
-    return re.sub(r"\d+", lambda m: str(int(m.group())), text.strip().casefold())
-
-
-def similar_ids(wanted: str, ids: list[str], n: int = 3) -> list[str]:
-    """Ids that ``wanted`` probably meant: equal up to case and zero padding, else close ones.
-
-    Examples
-    --------
-    >>> similar_ids("c42", ["C00041", "C00042", "C00420"])
-    ['C00042']
-    >>> similar_ids("C0042", ["C00041", "C00042", "D99999"])
-    ['C00042']
-    >>> similar_ids("alice", ["alicia", "bob"])
-    ['alicia']
-    """
-    key = _normal_id(wanted)
-    exact = [i for i in ids if _normal_id(i) == key]
-    if exact:
-        return exact[:n]
-    folded: dict[str, str] = {}
-    for i in ids:
-        folded.setdefault(i.casefold(), i)
-    close = get_close_matches(wanted.casefold(), list(folded), n=n, cutoff=0.6)
-    return [folded[c] for c in close]
 
 
 def _known_customer(ids: list[str], wanted: str, source: str) -> None:

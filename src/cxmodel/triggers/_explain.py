@@ -216,9 +216,8 @@ def explain(
             f"read it); got {got(customer_id)}"
         )
     index = log.customer_index(customer_id)
-    mask = np.asarray(log.customer_codes) == index
-    mask &= np.asarray(log.timestamps) <= cutoff
-    sub = log.filter(mask)
+    mine_rows = np.asarray(log.customer_codes) == index
+    sub = log.filter(mine_rows & (np.asarray(log.timestamps) <= cutoff))
     mine = customers.get(customer_id)
     traits = {} if mine is None else {customer_id: dict(getattr(mine, "traits", {}))}
     ctx = LogContext(sub, traits)  # one for every rule: its columns and kind masks are cached
@@ -239,8 +238,9 @@ def explain(
             )
         elif suppressed:
             reason = f"{len(suppressed)} firing(s) suppressed: {suppressed[0].reason}"
-        elif len(sub) == 0:
-            reason = "no interactions up to as_of"
+        elif len(sub) == 0:  # as_of before the customer's first interaction
+            first = us_to_datetime(int(np.asarray(log.timestamps)[mine_rows].min()))
+            reason = f"no interactions up to as_of (the first is at {first.isoformat()})"
         else:
             reason = _why_not(ctx, rule, cutoff, seen)
         out.append(RuleExplanation(rule.name, fired, suppressed, reason))
