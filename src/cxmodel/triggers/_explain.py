@@ -239,8 +239,8 @@ def explain(
         elif suppressed:
             reason = f"{len(suppressed)} firing(s) suppressed: {suppressed[0].reason}"
         elif len(sub) == 0:  # as_of before the customer's first interaction
-            first = us_to_datetime(int(np.asarray(log.timestamps)[mine_rows].min()))
-            reason = f"no interactions up to as_of (the first is at {first.isoformat()})"
+            start = us_to_datetime(int(np.asarray(log.timestamps)[mine_rows].min()))
+            reason = f"no interactions up to as_of (the first is at {start.isoformat()})"
         else:
             reason = _why_not(ctx, rule, cutoff, seen)
         out.append(RuleExplanation(rule.name, fired, suppressed, reason))
