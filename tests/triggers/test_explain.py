@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cxmodel.errors import DataError, ValueTypeError
+from cxmodel.errors import DataError, DataWarning, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, explain, parse, write_firings
@@ -63,6 +63,15 @@ class TestExplain:
         assert {r.reason for r in got.rules} == {
             "no interactions up to as_of (the first is at 2024-01-01T00:00:00+00:00)"
         }
+
+    def test_a_kind_the_log_holds_spelt_otherwise_warns(self) -> None:
+        """explain warns, as evaluate does, when a rule's kind is in the log only spelt
+        otherwise; its reason still says no such interaction."""
+        log = InteractionLog.from_records([{**RECS[0], "kind": "PURCHASE"}])
+        rules = parse("trigger t:\n    when purchase\n    emit x")
+        with pytest.warns(DataWarning, match=r"holds 'PURCHASE' \(1 row\)"):
+            got = explain(rules, log, "a", as_of=AS_OF)
+        assert got.rules[0].reason == "no purchase interaction"
 
 
 class TestWriters:

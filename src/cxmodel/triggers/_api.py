@@ -27,6 +27,7 @@ __all__ = [
     "misspelt_kinds",
     "property_kinds",
     "refuse_unchecked",
+    "warn_misspelt_kinds",
 ]
 
 
@@ -111,7 +112,7 @@ def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
     >>> log = InteractionLog.from_records(
     ...     [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "Purchase"}])
     >>> print(misspelt_kinds(parse("trigger t:\\n    when purchase\\n    emit x"), log)[0])
-    rule 't' reads 'purchase' interactions, which the log does not hold; it holds 'Purchase' (the same kind in another case or with spaces?): rename the kind in the data or in the rule
+    rule 't' reads 'purchase' interactions, which the log does not hold; it holds 'Purchase' (1 row) (the same kind in another case or with spaces?): rename the kind in the data or in the rule
     """
     held = [str(k) for k in log.kinds]
     present = set(held)
@@ -119,18 +120,34 @@ def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
     for kind in held:
         folded.setdefault(kind.strip().casefold(), []).append(kind)
     notes: list[str] = []
+    rows: dict[str, int] | None = None  # rows per kind, counted when a note needs them
     for rule in rules:
         for kind in sorted(_rule_kinds(rule)):
             others = folded.get(kind.strip().casefold(), [])
             if kind in present or not others:
                 continue
-            listed = ", ".join(repr(k) for k in others)
+            if rows is None:
+                codes, labels = log.categorical("kind")
+                counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+                rows = {str(k): int(n) for k, n in zip(labels.tolist(), counts.tolist())}
+            listed = ", ".join(
+                f"{k!r} ({rows.get(k, 0):,} row{'s' * (rows.get(k, 0) != 1)})" for k in others
+            )
             notes.append(
                 f"rule {rule.name!r} reads {kind!r} interactions, which the log does not hold; "
                 f"it holds {listed} (the same kind in another case or with spaces?): rename "
                 "the kind in the data or in the rule"
             )
     return notes
+
+
+def warn_misspelt_kinds(rules: RuleSet, log: Any, stacklevel: int) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) for each note of :func:`misspelt_kinds`:
+    a rule that reads a kind the log holds only spelt otherwise fires on none of those rows,
+    so its empty result would otherwise look like an answer (used by ``evaluate`` and
+    ``explain``)."""
+    for note in misspelt_kinds(rules, log):
+        warnings.warn(note, DataWarning, stacklevel=stacklevel + 1)
 
 
 def _rule_kinds(rule: Rule) -> set[str]:

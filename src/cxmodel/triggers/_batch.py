@@ -13,7 +13,7 @@ from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, parse_iso, to_us
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._alert_batch import alert_firings
-from cxmodel.triggers._api import refuse_unchecked
+from cxmodel.triggers._api import refuse_unchecked, warn_misspelt_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
@@ -83,6 +83,13 @@ def evaluate(
     MissingDependencyError
         If ``progress=True`` and tqdm is not installed.
 
+    Warns
+    -----
+    DataWarning
+        When a rule reads a kind the log holds only in another case or with spaces
+        (``purchase`` over ``Purchase`` rows, naming them and their count): the rule sees
+        none of those interactions.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -101,6 +108,7 @@ def evaluate(
     cutoff = as_of_us(as_of)
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
+    warn_misspelt_kinds(rules, log, stacklevel=2)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
 
         def step(rule: Rule) -> None:
