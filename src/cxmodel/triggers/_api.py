@@ -27,6 +27,7 @@ __all__ = [
     "misspelt_kinds",
     "property_kinds",
     "refuse_unchecked",
+    "unread_catalogue",
     "warn_misspelt_kinds",
 ]
 
@@ -148,6 +149,50 @@ def warn_misspelt_kinds(rules: RuleSet, log: Any, stacklevel: int) -> None:
     ``explain``)."""
     for note in misspelt_kinds(rules, log):
         warnings.warn(note, DataWarning, stacklevel=stacklevel + 1)
+
+
+def unread_catalogue(rules: RuleSet, events: Any) -> list[str]:
+    """A note for each catalogue rule that cannot fire because its events are not there: no
+    catalogue was given at all, or the catalogue holds none of its kind but events of a kind
+    spelt like it (``Restocked`` for ``restocked``). A catalogue without any event of the
+    kind, and none like it, is no note: a month without restocks is normal.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> from cxmodel.triggers._catalogue import catalogue_log
+    >>> rules = parse("trigger t:\\n    when restocked as r for customers with product_view"
+    ...               " where product == r.product within 30 days\\n    emit x")
+    >>> print(unread_catalogue(rules, None)[0])
+    rule 't' reads restocked catalogue events and no catalogue was given (pass catalogue=): it cannot fire
+    >>> events = catalogue_log([{"timestamp": "2024-01-01T00:00:00Z", "kind": "Restocked"}])
+    >>> print(unread_catalogue(rules, events)[0])
+    rule 't' reads restocked catalogue events; the catalogue holds none, but 1 'Restocked' event(s): did you mean 'Restocked'?
+    """
+    notes: list[str] = []
+    counts: dict[str, int] | None = None
+    for rule in rules:
+        if rule.when.reach is None:
+            continue
+        head = f"rule {rule.name!r} reads {rule.when.kind} catalogue events"
+        if events is None:
+            notes.append(f"{head} and no catalogue was given (pass catalogue=): it cannot fire")
+            continue
+        if counts is None:
+            codes, labels = events.categorical("kind")
+            tally = np.bincount(codes[codes >= 0], minlength=len(labels))
+            counts = {str(k): int(n) for k, n in zip(labels.tolist(), tally.tolist())}
+        if str(rule.when.kind) in counts:
+            continue
+        close = get_close_matches(str(rule.when.kind), sorted(counts), n=1)
+        close += [k for k in sorted(counts) if k.strip().casefold() == rule.when.kind.casefold()]
+        if close:
+            like = close[-1]
+            notes.append(
+                f"{head}; the catalogue holds none, but {counts[like]:,} {like!r} event(s): "
+                f"did you mean {like!r}?"
+            )
+    return notes
 
 
 def _rule_kinds(rule: Rule) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -11,9 +12,9 @@ import numpy as np
 from cxmodel._arguments import mapping_value
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, parse_iso, to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.triggers._alert_batch import alert_firings
-from cxmodel.triggers._api import refuse_unchecked, warn_misspelt_kinds
+from cxmodel.triggers._api import refuse_unchecked, unread_catalogue, warn_misspelt_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
@@ -88,7 +89,8 @@ def evaluate(
     DataWarning
         When a rule reads a kind the log holds only in another case or with spaces
         (``purchase`` over ``Purchase`` rows, naming them and their count): the rule sees
-        none of those interactions.
+        none of those interactions. Also when a catalogue rule cannot fire: ``catalogue`` is
+        not given, or holds none of its kind but events of a kind spelt like it.
 
     Examples
     --------
@@ -109,6 +111,8 @@ def evaluate(
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
     warn_misspelt_kinds(rules, log, stacklevel=2)
+    for note in unread_catalogue(rules, events):
+        warnings.warn(note, DataWarning, stacklevel=2)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
 
         def step(rule: Rule) -> None:
