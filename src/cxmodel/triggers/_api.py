@@ -182,10 +182,11 @@ def unread_catalogue(rules: RuleSet, events: Any) -> list[str]:
             codes, labels = events.categorical("kind")
             tally = np.bincount(codes[codes >= 0], minlength=len(labels))
             counts = {str(k): int(n) for k, n in zip(labels.tolist(), tally.tolist())}
-        if str(rule.when.kind) in counts:
+        kind = str(rule.when.kind)  # a catalogue rule's when always names its kind
+        if kind in counts:
             continue
-        close = get_close_matches(str(rule.when.kind), sorted(counts), n=1)
-        close += [k for k in sorted(counts) if k.strip().casefold() == rule.when.kind.casefold()]
+        close = get_close_matches(kind, sorted(counts), n=1)
+        close += [k for k in sorted(counts) if k.strip().casefold() == kind.casefold()]
         if close:
             like = close[-1]
             notes.append(
