@@ -123,6 +123,40 @@ def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -
     assert "detractor_follow_up" in capsys.readouterr().out
 
 
+BAD_ROWS = DATA + "c,not a time,survey,nps,2\n,2024-01-03T00:00:00Z,survey,nps,1\n"
+
+
+@pytest.mark.parametrize("command", ["check", "triggers", "explain"])
+def test_rows_set_aside_are_counted(
+    tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """Unreadable rows of the data file are set aside with a note on stderr counting them and
+    naming the first, not dropped quietly (their firings would be missing)."""
+    rules, _ = files
+    data = tmp_path / "bad.csv"
+    data.write_text(BAD_ROWS, encoding="utf-8")
+    args = {
+        "check": [str(rules), "--data", str(data)],
+        "triggers": [str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"],
+        "explain": [str(rules), str(data), "a", "--as-of", "2024-02-01T00:00:00Z"],
+    }[command]
+    assert main([command, *args]) == 0
+    err = capsys.readouterr().err
+    assert "note: 2 of 4 rows set aside as unreadable" in err
+    assert "first: row 3: timestamp 'not a time'" in err
+
+
+def test_explain_a_customer_whose_rows_were_set_aside(
+    tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A customer whose every row was unreadable is said to be so, not "not in the data"."""
+    rules, _ = files
+    data = tmp_path / "bad.csv"
+    data.write_text(BAD_ROWS, encoding="utf-8")
+    assert main(["explain", str(rules), str(data), "c", "--as-of", "2024-02-01T00:00:00Z"]) == 2
+    assert "customer 'c' has only rows set aside as unreadable" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("as_of", "zone", "customers"),
     [

@@ -42,11 +42,10 @@ def _check(args: argparse.Namespace) -> int:
     try:
         text, rules = _load(args.rules)
         if args.data:
-            from cxmodel.cli._main import read_data
-
+            log = _read_log(args)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", DataWarning)
-                check(rules, read_data(args.data, args), source=text)
+                check(rules, log, source=text)
             for warning in caught:  # properties the data cannot verify: a note, not an error
                 if not issubclass(warning.category, DataWarning):  # not ours to turn into a note
                     warnings.warn_explicit(
@@ -62,24 +61,52 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_log(args: argparse.Namespace) -> Any:
+    """The data file's log; rows set aside as unreadable are counted in a note on stderr
+    (the rules do not see them), with the first one's reason."""
+    from cxmodel.cli._main import read_data
+
+    log = read_data(args.data, args)
+    rejected = list(log.rejected)
+    if rejected:
+        row, reason, _ = rejected[0]
+        total = len(log) + len(rejected)
+        print(
+            f"{args.data}: note: {len(rejected):,} of {total:,} rows set aside as unreadable; "
+            f"the rules do not see them (first: row {row}: {reason})",
+            file=sys.stderr,
+        )
+    return log
+
+
 def _run(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _as_of, read_data
+    from cxmodel.cli._main import _as_of
     from cxmodel.triggers import evaluate, write_firings
 
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
-    log = read_data(args.data, args)
+    log = _read_log(args)
     write_firings(evaluate(rules, log, as_of=as_of), sys.stdout, format=args.format)
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _as_of, read_data
+    from cxmodel.cli._main import _as_of
     from cxmodel.triggers import explain
 
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
-    log = read_data(args.data, args)
+    log = _read_log(args)
+    set_aside = [
+        r
+        for r in log.rejected
+        if isinstance(r[2], dict) and r[2].get("customer_id") == args.customer
+    ]
+    if set_aside and args.customer not in set(log.customers.tolist()):
+        raise DataError(
+            f"customer {args.customer!r} has only rows set aside as unreadable in {args.data} "
+            f"({len(set_aside):,}; first: row {set_aside[0][0]}: {set_aside[0][1]})"
+        )
     _known_customer(log.customers.tolist(), args.customer, args.data)
     print(explain(rules, log, args.customer, as_of=as_of))
     return 0
