@@ -73,6 +73,25 @@ class TestExplain:
             got = explain(rules, log, "a", as_of=AS_OF)
         assert got.rules[0].reason == "no purchase interaction"
 
+    def test_a_wait_cancelled_before_its_end_is_named(self) -> None:
+        """A ``then after D unless U`` wait cancelled by ``as_of`` but not yet due names what
+        cancelled it, not "did not complete by as_of" (which reads as still waiting)."""
+        log = InteractionLog.from_records([
+            {"customer_id": "b", "timestamp": "2024-01-03T10:00:00Z", "kind": "product_view"},
+            {"customer_id": "b", "timestamp": "2024-01-04T10:00:00Z", "kind": "survey",
+             "metric": "nps", "score": 3.0},
+        ])  # fmt: skip
+        rules = parse(
+            "trigger a:\n    when product_view as v\n    then after 2 days unless survey\n    emit x"
+        )
+        reason = explain(rules, log, "b", as_of="2024-01-05T00:00:00Z").rules[0].reason
+        assert reason == (
+            "'when product_view as v' matched at product_view at 2024-01-03T10:00:00+00:00, "
+            "but survey at 2024-01-04T10:00:00+00:00 cancelled it: 'unless survey'"
+        )
+        waiting = explain(rules, log, "b", as_of="2024-01-04T00:00:00Z").rules[0].reason
+        assert waiting.endswith("'then after 2 days' did not complete by as_of")
+
 
 class TestWriters:
     def test_jsonl_and_csv(self) -> None:
