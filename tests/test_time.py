@@ -70,6 +70,37 @@ class TestInstants:
                 kind=["view"],
             )
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2024-06-01+02:00", datetime(2024, 5, 31, 22, tzinfo=timezone.utc)),
+            ("2024-06-01-05:00", datetime(2024, 6, 1, 5, tzinfo=timezone.utc)),
+            ("2024-06-01-0500", datetime(2024, 6, 1, 5, tzinfo=timezone.utc)),
+            ("2024-06-01+02", datetime(2024, 5, 31, 22, tzinfo=timezone.utc)),
+            ("2024-06-01Z", datetime(2024, 6, 1, tzinfo=timezone.utc)),
+            ("20240601+02:00", datetime(2024, 5, 31, 22, tzinfo=timezone.utc)),
+        ],
+    )
+    def test_date_with_offset_is_midnight_at_that_offset(
+        self, text: str, expected: datetime
+    ) -> None:
+        """A date with an offset is midnight at that offset, never the offset read as a clock
+        time (Python alone reads '2024-06-01+02:00' as 02:00, naive), whatever the zone."""
+        assert to_utc(text) == expected
+        assert to_utc(text, timezone_name="UTC") == expected
+        assert to_utc(text, timezone_name="Asia/Tokyo") == expected
+
+    def test_date_with_offset_in_a_log(self) -> None:
+        """A log read with timezone= keeps the written offset of a date-only timestamp."""
+        from cxmodel.log import InteractionLog
+
+        log = InteractionLog.from_records(
+            [{"customer_id": "a", "timestamp": "2024-06-01+02:00", "kind": "x"}], timezone="UTC"
+        )
+        assert us_to_datetime(int(log.timestamps[0])) == datetime(
+            2024, 5, 31, 22, tzinfo=timezone.utc
+        )
+
 
 class TestDaylightSavingWallTimes:
     @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ __all__ = [
     "duration_to_us",
     "format_duration",
     "parse_duration",
+    "parse_iso",
     "resolve_timezone",
     "timestamps_to_us",
     "to_us",
@@ -78,6 +79,8 @@ EPOCH_SECONDS_RANGE = (-2_208_988_800, 7_258_118_400)
 _DATETIME_SECONDS_RANGE = (-62_135_596_800, 253_402_300_799)  # years 1..9999
 _PAST_LAST = "is after 9999-12-31T23:59:59 UTC, the last time a log holds"
 _OFFSET_TAIL = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+# a date with an offset and no time: Python alone reads '2024-06-01+02:00' as 02:00, naive
+_DATE_WITH_OFFSET = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})([+-]\d{2}(?::?\d{2})?)$")
 
 
 @lru_cache(maxsize=256)
@@ -270,12 +273,30 @@ def epoch_seconds_to_us(value: object, what: str = "timestamp") -> int:
     return round(number * US_PER_SECOND)
 
 
-def _parse_iso(text: str) -> datetime:
+def parse_iso(text: str) -> datetime:
+    """ISO-8601 text as a ``datetime``: ``Z`` is UTC, ``yyyymmdd`` a date, and a date with an
+    offset (``2024-06-01+02:00``, ``2024-06-01Z``) is midnight at that offset.
+
+    ``datetime.fromisoformat`` alone would read the offset of ``2024-06-01+02:00`` as the
+    clock time 02:00 (any character may separate date and time), a naive time hours away
+    from the instant written.
+
+    Examples
+    --------
+    >>> parse_iso("2024-06-01+02:00")
+    datetime.datetime(2024, 6, 1, 0, 0, tzinfo=datetime.timezone(datetime.timedelta(seconds=7200)))
+    >>> parse_iso("2024-06-01Z").isoformat()
+    '2024-06-01T00:00:00+00:00'
+    """
     stripped = text.strip()
     if stripped.endswith(("Z", "z")):
         stripped = stripped[:-1] + "+00:00"
     if len(stripped) == 8 and stripped.isdigit():  # yyyymmdd
         stripped = f"{stripped[:4]}-{stripped[4:6]}-{stripped[6:]}"
+    dated = _DATE_WITH_OFFSET.match(stripped)
+    if dated:
+        year, month, day, offset = dated.groups()
+        stripped = f"{year}-{month}-{day}T00:00{offset}"
     return datetime.fromisoformat(stripped)
 
 
@@ -319,7 +340,7 @@ def to_us(
         )
     if isinstance(value, str):
         try:
-            parsed = _parse_iso(value)
+            parsed = parse_iso(value)
         except ValueError:
             raise SchemaError(
                 f"{what} {value!r} is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00')"

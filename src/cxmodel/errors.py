@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 __all__ = [
@@ -195,3 +196,35 @@ def did_you_mean(name: object, known: Iterable[str]) -> str:
         return ""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+_MAX_SPELLING_IDS = 100_000
+
+
+def _normal_id(text: str) -> str:
+    """Case-folded, with leading zeros dropped from every run of digits: C00042 -> c42."""
+    return re.sub(r"\d+", lambda m: m.group().lstrip("0") or "0", text.strip().casefold())
+
+
+def similar_ids(wanted: str, ids: list[str], n: int = 3) -> list[str]:
+    """Ids that ``wanted`` probably meant: equal up to case and zero padding, else close ones
+    (spelling is compared only among at most 100,000 ids, to answer in well under a second).
+
+    Examples
+    --------
+    >>> similar_ids("c42", ["C00041", "C00042", "C00420"])
+    ['C00042']
+    >>> similar_ids("C0042", ["C00041", "C00042", "D99999"])
+    ['C00042']
+    >>> similar_ids("alice", ["alicia", "bob"])
+    ['alicia']
+    """
+    key = _normal_id(wanted)
+    exact = [i for i in ids if _normal_id(i) == key]
+    if exact or len(ids) > _MAX_SPELLING_IDS:
+        return exact[:n]
+    folded: dict[str, str] = {}
+    for i in ids:
+        folded.setdefault(i.casefold(), i)
+    close = difflib.get_close_matches(wanted.casefold(), list(folded), n=n, cutoff=0.6)
+    return [folded[c] for c in close]

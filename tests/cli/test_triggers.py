@@ -77,6 +77,37 @@ def test_check_error_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "line 2" in err and "^" in err
 
 
+def test_check_reads_a_byte_order_mark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rules file saved as UTF-8 with a byte-order mark checks like one without."""
+    rules = tmp_path / "bom.cx"
+    rules.write_bytes(b"\xef\xbb\xbf" + RULES.encode("utf-8"))
+    assert main(["check", str(rules)]) == 0
+    assert "1 rule(s) OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["check", "triggers", "explain"])
+def test_rules_not_in_utf8_are_named(
+    tmp_path: Path,
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """A rules file that is not UTF-8 exits 2 naming the line and byte, not as an internal
+    error."""
+    _, data = files
+    rules = tmp_path / "latin.cx"
+    rules.write_bytes(RULES.replace("\n    emit", "  # caf\xe9\n    emit").encode("latin-1"))
+    args = {
+        "check": [str(rules)],
+        "triggers": [str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"],
+        "explain": [str(rules), str(data), "a", "--as-of", "2024-02-01T00:00:00Z"],
+    }[command]
+    assert main([command, *args]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: byte b'\\xe9' is not valid UTF-8" in err
+    assert "internal error" not in err
+
+
 def test_triggers_jsonl(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     """`cxmodel triggers` prints one JSON firing per line."""
     rules, data = files
@@ -90,6 +121,40 @@ def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -
     rules, data = files
     assert main(["explain", str(rules), str(data), "b", "--as-of", "2024-02-01T00:00:00Z"]) == 0
     assert "detractor_follow_up" in capsys.readouterr().out
+
+
+BAD_ROWS = DATA + "c,not a time,survey,nps,2\n,2024-01-03T00:00:00Z,survey,nps,1\n"
+
+
+@pytest.mark.parametrize("command", ["check", "triggers", "explain"])
+def test_rows_set_aside_are_counted(
+    tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """Unreadable rows of the data file are set aside with a note on stderr counting them and
+    naming the first, not dropped quietly (their firings would be missing)."""
+    rules, _ = files
+    data = tmp_path / "bad.csv"
+    data.write_text(BAD_ROWS, encoding="utf-8")
+    args = {
+        "check": [str(rules), "--data", str(data)],
+        "triggers": [str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"],
+        "explain": [str(rules), str(data), "a", "--as-of", "2024-02-01T00:00:00Z"],
+    }[command]
+    assert main([command, *args]) == 0
+    err = capsys.readouterr().err
+    assert "note: 2 of 4 rows set aside as unreadable" in err
+    assert "first: row 3: timestamp 'not a time'" in err
+
+
+def test_explain_a_customer_whose_rows_were_set_aside(
+    tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A customer whose every row was unreadable is said to be so, not "not in the data"."""
+    rules, _ = files
+    data = tmp_path / "bad.csv"
+    data.write_text(BAD_ROWS, encoding="utf-8")
+    assert main(["explain", str(rules), str(data), "c", "--as-of", "2024-02-01T00:00:00Z"]) == 2
+    assert "customer 'c' has only rows set aside as unreadable" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -113,6 +178,24 @@ def test_as_of_without_offset_is_read_in_timezone(
     rules, data = files
     extra = [] if zone is None else ["--timezone", zone]
     assert main(["triggers", str(rules), str(data), "--as-of", as_of, *extra]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["customer_id"] for line in lines] == customers
+
+
+@pytest.mark.parametrize(
+    ("as_of", "customers"),
+    [
+        ("2024-01-01Z", ["a"]),  # midnight UTC: a's survey at that instant is seen
+        ("2024-01-01+02:00", []),  # 22:00 the day before, UTC (not 02:00 UTC)
+        ("2024-01-01-02:00", ["a"]),  # 02:00 UTC
+    ],
+)
+def test_date_with_offset_is_midnight_at_that_offset(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], as_of: str, customers: list[str]
+) -> None:
+    """`--as-of` as a date with an offset is midnight there, whatever `--timezone` says."""
+    rules, data = files
+    assert main(["triggers", str(rules), str(data), "--as-of", as_of, "--timezone", "UTC"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(line)["customer_id"] for line in lines] == customers
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cxmodel.expr._lexer import MAX_SOURCE_CHARS, Token, tokenize
 
 
@@ -87,6 +89,25 @@ class TestProblems:
         tokens, errors = tokenize('c == "web\nd')
         assert [(e.code, e.line, e.column) for e in errors] == [("E103", 1, 6)]
         assert [(t.text, t.line) for t in tokens[:-1]] == [("c", 1), ("==", 1), ("d", 2)]
+
+    @pytest.mark.parametrize(
+        ("text", "column"),
+        [('c == "a\\nb"', 8), ('c == "tab\\t"', 10), ("c == 'caf\\u00e9'", 10)],
+        ids=["newline", "tab", "unicode"],
+    )
+    def test_unknown_escape_is_refused(self, text: str, column: int) -> None:
+        """A backslash before anything but a quote or a backslash is E103 at the backslash
+        (it was read as the bare character: "a\\nb" compared with "anb"); lexing goes on."""
+        tokens, errors = tokenize(text + " and d")
+        assert [(e.code, e.line, e.column) for e in errors] == [("E103", 1, column)]
+        assert "unknown escape" in errors[0].message
+        assert [t.text for t in tokens] == ["c", "==", "and", "d", ""]
+
+    def test_quotes_and_backslashes_are_escaped(self) -> None:
+        """The escapes a printed rule uses read back as the characters they stand for."""
+        tokens, errors = tokenize('"a\\\\b \\" \\\' q"')
+        assert errors == []
+        assert tokens[0].value == "a\\b \" ' q"
 
     def test_too_long_source(self) -> None:
         """Text over the length limit is refused whole with E100 and a lone EOF token."""

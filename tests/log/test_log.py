@@ -222,6 +222,8 @@ class TestDerivedLogs:
         assert [j.customer_id for j in log] == ["a", "b"]
         with pytest.raises(DataError, match="'zz' is not in the log"):
             log.journey("zz")
+        with pytest.raises(DataError, match="'A' is not in the log .*; did you mean 'a'\\?"):
+            log.journey("A")
 
 
 class TestProperties:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import warnings
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from cxmodel.errors import DataWarning
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, parse
@@ -187,3 +189,43 @@ class TestAcceptanceRules:
         reasons = {f.reason for f in got.suppressed}
         assert reasons and all(r for r in reasons)
         assert all(f.reason is None for f in got)
+
+
+class TestAsOf:
+    LOG = InteractionLog.from_records(
+        [{"customer_id": "a", "timestamp": "2024-01-01T23:00:00Z", "kind": "purchase"}]
+    )
+    RULES = parse("trigger t:\n    when purchase\n    emit a")
+
+    @pytest.mark.parametrize(
+        ("as_of", "n_firings"),
+        [
+            ("2024-01-02Z", 1),  # the form the naive-time error suggests
+            ("2024-01-02+02:00", 0),  # 22:00 UTC on the 1st, before the purchase
+            ("2024-01-01-02:00", 0),  # 02:00 UTC on the 1st
+        ],
+    )
+    def test_date_with_offset_is_midnight_at_that_offset(self, as_of: str, n_firings: int) -> None:
+        """A date with an offset is accepted as midnight at that offset, not refused as naive."""
+        assert len(evaluate(self.RULES, self.LOG, as_of=as_of)) == n_firings
+
+
+def test_a_kind_the_log_holds_spelt_otherwise_warns() -> None:
+    """``when purchase`` over ``Purchase`` rows finds no firing: evaluate says why, naming the
+    kind as the log writes it and its rows, instead of a quiet empty result."""
+    log = InteractionLog.from_records(
+        [{"customer_id": c, "timestamp": "2024-01-01T00:00:00Z", "kind": "Purchase"} for c in "abc"]
+    )
+    with pytest.warns(DataWarning, match=r"reads 'purchase' .* holds 'Purchase' \(3 rows\)"):
+        firings = evaluate(
+            parse("trigger t:\n    when purchase\n    emit x"), log, as_of="2024-02-01Z"
+        )
+    assert len(firings) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a kind simply absent is no warning
+        assert (
+            len(
+                evaluate(parse("trigger r:\n    when refund\n    emit x"), log, as_of="2024-02-01Z")
+            )
+            == 0
+        )

@@ -3,12 +3,13 @@ hand-computed firings."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 
 import pytest
 
 from cxmodel.domain import Customer
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import evaluate, explain, firing_id, parse
 from tests.triggers.catalogues import (
@@ -154,6 +155,21 @@ class TestBatch:
         with pytest.raises(SchemaError, match="catalogue"):
             evaluate(parse(BACK_IN_STOCK), LOG, as_of=AS_OF,
                      catalogue=[{"timestamp": "2024-03-01", "kind": "restock"}])  # fmt: skip
+
+    def test_a_rule_without_its_events_warns(self) -> None:
+        """A catalogue rule evaluated without a catalogue, or over one holding its kind only
+        spelt otherwise, cannot fire: evaluate says so instead of a quiet empty result. A
+        catalogue with no event of the kind and none like it is a quiet week: no warning."""
+        rules = parse(BACK_IN_STOCK)
+        with pytest.warns(DataWarning, match="no catalogue was given"):
+            assert len(evaluate(rules, LOG, as_of=AS_OF)) == 0
+        misspelt = [{**restock(10), "kind": "Restock"}, {**restock(11), "kind": "Restock"}]
+        with pytest.warns(DataWarning, match=r"2 'Restock' event\(s\): did you mean 'Restock'\?"):
+            assert len(evaluate(rules, LOG, as_of=AS_OF, catalogue=misspelt)) == 0
+        other = [{**restock(10), "kind": "price_drop"}]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert len(evaluate(rules, LOG, as_of=AS_OF, catalogue=other)) == 0
 
     def test_columns_are_taken_too(self) -> None:
         """A mapping of columns is the same catalogue as its records."""

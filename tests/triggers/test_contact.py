@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Consent, Customer
-from cxmodel.errors import TriggerSyntaxError
+from cxmodel.errors import NotFoundError, TriggerSyntaxError
 from cxmodel.expr import Duration
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import (
@@ -236,7 +236,14 @@ class TestSurfaces:
         )
         assert str(rules) == RULES
         assert parse(str(rules)) == rules
-        assert rules.policy_of("thanks") is rules.policies[0] and rules.policy_of("x") is None
+        assert rules.policy_of("thanks") is rules.policies[0]
+        assert parse(RULES.split("contact policy")[0]).policy_of("thanks") is None
+
+    def test_policy_of_a_rule_not_in_the_set_is_refused(self) -> None:
+        """A name that is no rule of the set raises with a did-you-mean: None would say that
+        the misspelt rule follows no policy."""
+        with pytest.raises(NotFoundError, match="no rule named 'thank'.*did you mean 'thanks'"):
+            parse(RULES).policy_of("thank")
 
     def test_policy_anywhere_in_the_text(self) -> None:
         """A policy may come before the rules it names; it prints after them."""

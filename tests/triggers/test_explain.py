@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cxmodel.errors import ValueTypeError
+from cxmodel.errors import DataError, DataWarning, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import evaluate, explain, parse, write_firings
@@ -40,6 +40,57 @@ class TestExplain:
         rules = parse(ACCEPTANCE)
         fired = [f for r in explain(rules, log, "a", as_of=AS_OF).rules for f in r.fired]
         assert sorted(f.firing_id for f in fired) == sorted(evaluate(rules, log, as_of=AS_OF).ids())
+
+    def test_unknown_customer_suggests_an_id(self) -> None:
+        """A customer not in the log is an error naming the closest ids (case, zero padding or
+        spelling), not an empty explanation."""
+        log = InteractionLog.from_records(
+            [{**RECS[0], "customer_id": "C00042"}, {**RECS[1], "customer_id": "maria"}]
+        )
+        rules = parse(ACCEPTANCE)
+        with pytest.raises(DataError, match=r"'c42' is not in the log .*did you mean 'C00042'\?"):
+            explain(rules, log, "c42", as_of=AS_OF)
+        with pytest.raises(DataError, match=r"did you mean 'maria'\?"):
+            explain(rules, log, "marie", as_of=AS_OF)
+        with pytest.raises(DataError, match=r"'zz' is not in the log \(2 customers\)$"):
+            explain(rules, log, "zz", as_of=AS_OF)
+
+    def test_as_of_before_the_customer_says_when_they_start(self) -> None:
+        """With ``as_of`` before the customer's first interaction, each rule says so and names
+        that first time, so a wrong ``as_of`` is visible."""
+        log = InteractionLog.from_records(RECS)
+        got = explain(parse(ACCEPTANCE), log, "a", as_of="2023-06-01T00:00:00Z")
+        assert {r.reason for r in got.rules} == {
+            "no interactions up to as_of (the first is at 2024-01-01T00:00:00+00:00)"
+        }
+
+    def test_a_kind_the_log_holds_spelt_otherwise_warns(self) -> None:
+        """explain warns, as evaluate does, when a rule's kind is in the log only spelt
+        otherwise; its reason still says no such interaction."""
+        log = InteractionLog.from_records([{**RECS[0], "kind": "PURCHASE"}])
+        rules = parse("trigger t:\n    when purchase\n    emit x")
+        with pytest.warns(DataWarning, match=r"holds 'PURCHASE' \(1 row\)"):
+            got = explain(rules, log, "a", as_of=AS_OF)
+        assert got.rules[0].reason == "no purchase interaction"
+
+    def test_a_wait_cancelled_before_its_end_is_named(self) -> None:
+        """A ``then after D unless U`` wait cancelled by ``as_of`` but not yet due names what
+        cancelled it, not "did not complete by as_of" (which reads as still waiting)."""
+        log = InteractionLog.from_records([
+            {"customer_id": "b", "timestamp": "2024-01-03T10:00:00Z", "kind": "product_view"},
+            {"customer_id": "b", "timestamp": "2024-01-04T10:00:00Z", "kind": "survey",
+             "metric": "nps", "score": 3.0},
+        ])  # fmt: skip
+        rules = parse(
+            "trigger a:\n    when product_view as v\n    then after 2 days unless survey\n    emit x"
+        )
+        reason = explain(rules, log, "b", as_of="2024-01-05T00:00:00Z").rules[0].reason
+        assert reason == (
+            "'when product_view as v' matched at product_view at 2024-01-03T10:00:00+00:00, "
+            "but survey at 2024-01-04T10:00:00+00:00 cancelled it: 'unless survey'"
+        )
+        waiting = explain(rules, log, "b", as_of="2024-01-04T00:00:00Z").rules[0].reason
+        assert waiting.endswith("'then after 2 days' did not complete by as_of")
 
 
 class TestWriters:

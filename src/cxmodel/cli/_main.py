@@ -35,12 +35,10 @@ def _as_of(text: str | None, timezone: str | None) -> Any:
     """``--as-of`` as an aware time: a value without an offset is read in ``--timezone``."""
     if text is None:
         return None
-    from datetime import datetime
-
-    from cxmodel._time import resolve_timezone
+    from cxmodel._time import parse_iso, resolve_timezone
 
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        value = parse_iso(text)
     except ValueError:
         raise CXModelError(
             f"--as-of {text!r} is not an ISO-8601 time; write e.g. 2025-06-01T00:00:00Z"

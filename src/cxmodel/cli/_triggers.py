@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import warnings
-from difflib import get_close_matches
 from typing import Any
 
-from cxmodel.errors import DataError, DataWarning, TriggerSyntaxError, TriggerTypeError
+from cxmodel.errors import (
+    DataError,
+    DataWarning,
+    SchemaError,
+    TriggerSyntaxError,
+    TriggerTypeError,
+    similar_ids,
+)
 
 __all__ = ["add_trigger_commands", "similar_ids"]
 
 
 def _load(path: str) -> tuple[str, Any]:
+    """The rules file's text (UTF-8, a byte-order mark dropped) and its rules."""
     from cxmodel.triggers import parse
 
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SchemaError(
+            f"{path}: line {line}: byte {data[exc.start : exc.start + 1]!r} is not valid UTF-8; "
+            "save the rules file as UTF-8"
+        ) from None
     return text, parse(text)
 
 
@@ -28,11 +42,10 @@ def _check(args: argparse.Namespace) -> int:
     try:
         text, rules = _load(args.rules)
         if args.data:
-            from cxmodel.cli._main import read_data
-
+            log = _read_log(args)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", DataWarning)
-                check(rules, read_data(args.data, args), source=text)
+                check(rules, log, source=text)
             for warning in caught:  # properties the data cannot verify: a note, not an error
                 if not issubclass(warning.category, DataWarning):  # not ours to turn into a note
                     warnings.warn_explicit(
@@ -48,55 +61,55 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_log(args: argparse.Namespace) -> Any:
+    """The data file's log; rows set aside as unreadable are counted in a note on stderr
+    (the rules do not see them), with the first one's reason."""
+    from cxmodel.cli._main import read_data
+
+    log = read_data(args.data, args)
+    rejected = list(log.rejected)
+    if rejected:
+        row, reason, _ = rejected[0]
+        total = len(log) + len(rejected)
+        print(
+            f"{args.data}: note: {len(rejected):,} of {total:,} rows set aside as unreadable; "
+            f"the rules do not see them (first: row {row}: {reason})",
+            file=sys.stderr,
+        )
+    return log
+
+
 def _run(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _as_of, read_data
+    from cxmodel.cli._main import _as_of
     from cxmodel.triggers import evaluate, write_firings
 
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
-    log = read_data(args.data, args)
+    log = _read_log(args)
     write_firings(evaluate(rules, log, as_of=as_of), sys.stdout, format=args.format)
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _as_of, read_data
+    from cxmodel.cli._main import _as_of
     from cxmodel.triggers import explain
 
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
-    log = read_data(args.data, args)
+    log = _read_log(args)
+    set_aside = [
+        r
+        for r in log.rejected
+        if isinstance(r[2], dict) and r[2].get("customer_id") == args.customer
+    ]
+    if set_aside and args.customer not in set(log.customers.tolist()):
+        raise DataError(
+            f"customer {args.customer!r} has only rows set aside as unreadable in {args.data} "
+            f"({len(set_aside):,}; first: row {set_aside[0][0]}: {set_aside[0][1]})"
+        )
     _known_customer(log.customers.tolist(), args.customer, args.data)
     print(explain(rules, log, args.customer, as_of=as_of))
     return 0
-
-
-def _normal_id(text: str) -> str:
-    """Case-folded, with leading zeros dropped from every run of digits: C00042 -> c42."""
-    return re.sub(r"\d+", lambda m: str(int(m.group())), text.strip().casefold())
-
-
-def similar_ids(wanted: str, ids: list[str], n: int = 3) -> list[str]:
-    """Ids that ``wanted`` probably meant: equal up to case and zero padding, else close ones.
-
-    Examples
-    --------
-    >>> similar_ids("c42", ["C00041", "C00042", "C00420"])
-    ['C00042']
-    >>> similar_ids("C0042", ["C00041", "C00042", "D99999"])
-    ['C00042']
-    >>> similar_ids("alice", ["alicia", "bob"])
-    ['alicia']
-    """
-    key = _normal_id(wanted)
-    exact = [i for i in ids if _normal_id(i) == key]
-    if exact:
-        return exact[:n]
-    folded: dict[str, str] = {}
-    for i in ids:
-        folded.setdefault(i.casefold(), i)
-    close = get_close_matches(wanted.casefold(), list(folded), n=n, cutoff=0.6)
-    return [folded[c] for c in close]
 
 
 def _known_customer(ids: list[str], wanted: str, source: str) -> None:

@@ -146,17 +146,29 @@ def _number(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diag
 
 
 def _string(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diagnostic]:
-    """The string quoted at ``i`` (backslash escapes the next character), or E103 when the
-    line ends first."""
+    """The string quoted at ``i`` (a backslash escapes a quote or a backslash), or E103 when
+    the line ends first or another character is escaped (``\\n`` would otherwise be read as
+    ``n``, quietly: a string holds no line break or tab)."""
     quote, n = source[i], len(source)
     j = i + 1
     chars: list[str] = []
+    bad_escape = -1
     while j < n and source[j] != "\n":
-        if source[j] == "\\" and j + 1 < n:
+        if source[j] == "\\" and j + 1 < n and source[j + 1] != "\n":
+            if source[j + 1] not in "\\\"'" and bad_escape < 0:
+                bad_escape = j
             chars.append(source[j + 1])
             j += 2
             continue
         if source[j] == quote:
+            if bad_escape >= 0:
+                return j + 1, Diagnostic(
+                    "E103",
+                    line,
+                    col + bad_escape - i,
+                    f"unknown escape {source[bad_escape : bad_escape + 2]!r} in a string",
+                    hint="a backslash escapes only \\\" \\' and \\\\ (write \\\\ for a backslash)",
+                )
             return j + 1, Token("STRING", source[i : j + 1], line, col, "".join(chars))
         chars.append(source[j])
         j += 1

@@ -29,6 +29,7 @@ from cxmodel.errors import (
     SchemaError,
     ValueTypeError,
     did_you_mean,
+    similar_ids,
 )
 from cxmodel.log._columns import (
     NUMERIC_STANDARD,
@@ -1093,7 +1094,11 @@ class InteractionLog:
         text_value(customer_id, "customer_index()", "customer_id")
         i = int(np.searchsorted(self._customers, customer_id))
         if i >= self.n_customers or self._customers[i] != customer_id:
-            raise DataError(f"customer {customer_id!r} is not in the log")
+            close = similar_ids(customer_id, self._customers.tolist())
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise DataError(
+                f"customer {customer_id!r} is not in the log ({self.n_customers:,} customers){hint}"
+            )
         return i
 
     def interactions(self, start: int = 0, stop: int | None = None) -> list[Interaction]:

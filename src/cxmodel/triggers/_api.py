@@ -27,6 +27,8 @@ __all__ = [
     "misspelt_kinds",
     "property_kinds",
     "refuse_unchecked",
+    "unread_catalogue",
+    "warn_misspelt_kinds",
 ]
 
 
@@ -111,7 +113,7 @@ def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
     >>> log = InteractionLog.from_records(
     ...     [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "Purchase"}])
     >>> print(misspelt_kinds(parse("trigger t:\\n    when purchase\\n    emit x"), log)[0])
-    rule 't' reads 'purchase' interactions, which the log does not hold; it holds 'Purchase' (the same kind in another case or with spaces?): rename the kind in the data or in the rule
+    rule 't' reads 'purchase' interactions, which the log does not hold; it holds 'Purchase' (1 row) (the same kind in another case or with spaces?): rename the kind in the data or in the rule
     """
     held = [str(k) for k in log.kinds]
     present = set(held)
@@ -119,16 +121,77 @@ def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
     for kind in held:
         folded.setdefault(kind.strip().casefold(), []).append(kind)
     notes: list[str] = []
+    rows: dict[str, int] | None = None  # rows per kind, counted when a note needs them
     for rule in rules:
         for kind in sorted(_rule_kinds(rule)):
             others = folded.get(kind.strip().casefold(), [])
             if kind in present or not others:
                 continue
-            listed = ", ".join(repr(k) for k in others)
+            if rows is None:
+                codes, labels = log.categorical("kind")
+                counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+                rows = {str(k): int(n) for k, n in zip(labels.tolist(), counts.tolist())}
+            listed = ", ".join(
+                f"{k!r} ({rows.get(k, 0):,} row{'s' * (rows.get(k, 0) != 1)})" for k in others
+            )
             notes.append(
                 f"rule {rule.name!r} reads {kind!r} interactions, which the log does not hold; "
                 f"it holds {listed} (the same kind in another case or with spaces?): rename "
                 "the kind in the data or in the rule"
+            )
+    return notes
+
+
+def warn_misspelt_kinds(rules: RuleSet, log: Any, stacklevel: int) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) for each note of :func:`misspelt_kinds`:
+    a rule that reads a kind the log holds only spelt otherwise fires on none of those rows,
+    so its empty result would otherwise look like an answer (used by ``evaluate`` and
+    ``explain``)."""
+    for note in misspelt_kinds(rules, log):
+        warnings.warn(note, DataWarning, stacklevel=stacklevel + 1)
+
+
+def unread_catalogue(rules: RuleSet, events: Any) -> list[str]:
+    """A note for each catalogue rule that cannot fire because its events are not there: no
+    catalogue was given at all, or the catalogue holds none of its kind but events of a kind
+    spelt like it (``Restocked`` for ``restocked``). A catalogue without any event of the
+    kind, and none like it, is no note: a month without restocks is normal.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> from cxmodel.triggers._catalogue import catalogue_log
+    >>> rules = parse("trigger t:\\n    when restocked as r for customers with product_view"
+    ...               " where product == r.product within 30 days\\n    emit x")
+    >>> print(unread_catalogue(rules, None)[0])
+    rule 't' reads restocked catalogue events and no catalogue was given (pass catalogue=): it cannot fire
+    >>> events = catalogue_log([{"timestamp": "2024-01-01T00:00:00Z", "kind": "Restocked"}])
+    >>> print(unread_catalogue(rules, events)[0])
+    rule 't' reads restocked catalogue events; the catalogue holds none, but 1 'Restocked' event(s): did you mean 'Restocked'?
+    """
+    notes: list[str] = []
+    counts: dict[str, int] | None = None
+    for rule in rules:
+        if rule.when.reach is None:
+            continue
+        head = f"rule {rule.name!r} reads {rule.when.kind} catalogue events"
+        if events is None:
+            notes.append(f"{head} and no catalogue was given (pass catalogue=): it cannot fire")
+            continue
+        if counts is None:
+            codes, labels = events.categorical("kind")
+            tally = np.bincount(codes[codes >= 0], minlength=len(labels))
+            counts = {str(k): int(n) for k, n in zip(labels.tolist(), tally.tolist())}
+        kind = str(rule.when.kind)  # a catalogue rule's when always names its kind
+        if kind in counts:
+            continue
+        close = get_close_matches(kind, sorted(counts), n=1)
+        close += [k for k in sorted(counts) if k.strip().casefold() == kind.casefold()]
+        if close:
+            like = close[-1]
+            notes.append(
+                f"{head}; the catalogue holds none, but {counts[like]:,} {like!r} event(s): "
+                f"did you mean {like!r}?"
             )
     return notes
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -10,10 +11,10 @@ import numpy as np
 
 from cxmodel._arguments import mapping_value
 from cxmodel._progress import progress_bar
-from cxmodel._time import TimeLike, to_us
-from cxmodel.errors import SchemaError
+from cxmodel._time import TimeLike, parse_iso, to_us
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.triggers._alert_batch import alert_firings
-from cxmodel.triggers._api import refuse_unchecked
+from cxmodel.triggers._api import refuse_unchecked, unread_catalogue, warn_misspelt_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
@@ -83,6 +84,14 @@ def evaluate(
     MissingDependencyError
         If ``progress=True`` and tqdm is not installed.
 
+    Warns
+    -----
+    DataWarning
+        When a rule reads a kind the log holds only in another case or with spaces
+        (``purchase`` over ``Purchase`` rows, naming them and their count): the rule sees
+        none of those interactions. Also when a catalogue rule cannot fire: ``catalogue`` is
+        not given, or holds none of its kind but events of a kind spelt like it.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -101,6 +110,9 @@ def evaluate(
     cutoff = as_of_us(as_of)
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
+    warn_misspelt_kinds(rules, log, stacklevel=2)
+    for note in unread_catalogue(rules, events):
+        warnings.warn(note, DataWarning, stacklevel=2)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
 
         def step(rule: Rule) -> None:
@@ -126,9 +138,9 @@ def as_of_us(as_of: TimeLike) -> int:
     naive = False
     if isinstance(as_of, datetime):
         naive = as_of.utcoffset() is None
-    elif isinstance(as_of, str) and not as_of.strip().endswith(("Z", "z")):
+    elif isinstance(as_of, str):
         try:
-            naive = datetime.fromisoformat(as_of.strip()).utcoffset() is None
+            naive = parse_iso(as_of).utcoffset() is None
         except ValueError:
             naive = False  # to_us names the problem
     if naive:

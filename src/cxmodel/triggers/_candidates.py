@@ -229,21 +229,23 @@ def _anchors(ctx: LogContext, rule: Rule) -> IntArray:
 
 
 def _waited(
-    ctx: LogContext, rule: Rule, as_of: int, anchors: IntArray
+    ctx: LogContext, rule: Rule, as_of: int, anchors: IntArray, *, due_only: bool = True
 ) -> tuple[IntArray, IntArray, IntArray]:
-    """For ``then after D [unless U]`` and ``then no B for D``: the anchors due by ``as_of``,
-    their due times, and the row that cancelled each (the first matching ``U`` or ``B`` in
-    ``(anchor, due]``; -1 for none)."""
+    """For ``then after D [unless U]`` and ``then no B for D``: the anchors due by ``as_of``
+    (every anchor without ``due_only``), their due times, and the row that cancelled each
+    (the first matching ``U`` or ``B`` in ``(anchor, min(due, as_of)]``; -1 for none)."""
     then = rule.then
     assert then is not None and then.duration is not None
     fire = _after(ctx, ctx.codes[anchors], ctx.ts[anchors], then.duration)
-    due = fire <= as_of
-    anchors, fire = anchors[due], fire[due]
+    if due_only:
+        due = fire <= as_of
+        anchors, fire = anchors[due], fire[due]
+    seen = np.minimum(fire, as_of)
     if then.mode == "absent":
         assert then.kind is not None
-        blocker = _first_after(ctx, rule, anchors, then.kind, then.where, fire)
+        blocker = _first_after(ctx, rule, anchors, then.kind, then.where, seen)
     elif rule.unless is not None:
-        blocker = _first_after(ctx, rule, anchors, rule.unless.kind, rule.unless.where, fire)
+        blocker = _first_after(ctx, rule, anchors, rule.unless.kind, rule.unless.where, seen)
     else:
         blocker = np.full(len(anchors), -1, dtype=np.int64)
     return anchors, fire, blocker
@@ -251,13 +253,13 @@ def _waited(
 
 def cancellations(ctx: LogContext, rule: Rule, as_of: int) -> list[tuple[int, int]]:
     """(anchoring row, cancelling row) of each firing of a ``then after D ... unless U`` or
-    ``then no B for D`` rule that an interaction cancelled by ``as_of`` (empty for other
-    rules), for explanations."""
+    ``then no B for D`` rule that an interaction cancelled by ``as_of``, due by then or not
+    (empty for other rules), for explanations."""
     then = rule.then
     if rule.when.mode != "event" or then is None or then.mode == "event":
         return []
     if rule.in_customer_time:
         ctx = ctx.in_customer_time(rule.name)
-    anchors, _, blocker = _waited(ctx, rule, as_of, _anchors(ctx, rule))
+    anchors, _, blocker = _waited(ctx, rule, as_of, _anchors(ctx, rule), due_only=False)
     hit = blocker >= 0
     return list(zip(anchors[hit].tolist(), blocker[hit].tolist(), strict=True))

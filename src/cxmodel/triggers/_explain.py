@@ -12,6 +12,7 @@ from cxmodel._arguments import got, mapping_value
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, us_to_datetime
 from cxmodel.errors import ValueTypeError
+from cxmodel.triggers._api import warn_misspelt_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
 from cxmodel.triggers._batch import as_of_us, evaluate_us
 from cxmodel.triggers._candidates import cancellations, rule_candidates
@@ -193,6 +194,17 @@ def explain(
         rule that did not fire says whether no event came, none passed its ``when ...
         where``, none reached the customer, or its ``if`` was false.
 
+    Raises
+    ------
+    DataError
+        If ``customer_id`` is not in the log (with the ids it probably meant).
+
+    Warns
+    -----
+    DataWarning
+        When a rule reads a kind the log holds only spelt otherwise, as
+        :func:`~cxmodel.triggers.evaluate` does.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -216,9 +228,9 @@ def explain(
             f"read it); got {got(customer_id)}"
         )
     index = log.customer_index(customer_id)
-    mask = np.asarray(log.customer_codes) == index
-    mask &= np.asarray(log.timestamps) <= cutoff
-    sub = log.filter(mask)
+    warn_misspelt_kinds(rules, log, stacklevel=2)
+    mine_rows = np.asarray(log.customer_codes) == index
+    sub = log.filter(mine_rows & (np.asarray(log.timestamps) <= cutoff))
     mine = customers.get(customer_id)
     traits = {} if mine is None else {customer_id: dict(getattr(mine, "traits", {}))}
     ctx = LogContext(sub, traits)  # one for every rule: its columns and kind masks are cached
@@ -239,8 +251,9 @@ def explain(
             )
         elif suppressed:
             reason = f"{len(suppressed)} firing(s) suppressed: {suppressed[0].reason}"
-        elif len(sub) == 0:
-            reason = "no interactions up to as_of"
+        elif len(sub) == 0:  # as_of before the customer's first interaction
+            start = us_to_datetime(int(np.asarray(log.timestamps)[mine_rows].min()))
+            reason = f"no interactions up to as_of (the first is at {start.isoformat()})"
         else:
             reason = _why_not(ctx, rule, cutoff, seen)
         out.append(RuleExplanation(rule.name, fired, suppressed, reason))

@@ -742,9 +742,17 @@ class RuleSet:
         return tuple(r.name for r in self.rules)
 
     def policy_of(self, name: str) -> ContactPolicy | None:
-        """The contact policy rule ``name`` follows (``None``: none)."""
+        """The contact policy rule ``name`` follows (``None``: none).
+
+        Raises
+        ------
+        NotFoundError
+            If no rule is named ``name`` (with a did-you-mean), as ``rules[name]`` does: a
+            misspelt name would otherwise read as a rule outside every policy.
+        """
+        rule = self[name]  # a rule of this set, or NotFoundError naming the close ones
         for policy in self.policies:
-            if name in policy.rules:
+            if rule.name in policy.rules:
                 return policy
         return None
 
