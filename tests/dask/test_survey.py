@@ -169,3 +169,24 @@ def test_numeric_by_sorts_as_numbers(client: Client) -> None:
         got = cxd.nps(ddf, by="store")
     assert got["store"].tolist() == [1.0, 2.0, 3.0, 10.0, 11.0, 12.0, "(missing)"]
     assert_tables_equal(got, expected)
+
+
+def test_zero_width_interval_warns_like_one_shot(client: Client) -> None:
+    """40 promoters over 3 partitions: the Wald interval is flat and cxmodel.dask.nps warns
+    DataWarning once, as metrics.nps does."""
+    import dask.dataframe as dd
+    import numpy as np
+
+    from cxmodel.errors import DataWarning
+
+    n = 40
+    log = InteractionLog.from_arrays(
+        [f"c{i:02d}" for i in range(n)], np.arange(n) * 1_000_000, ["survey"] * n,
+        metric=["nps"] * n, score=np.full(n, 10.0),
+    )  # fmt: skip
+    ddf = dd.from_pandas(log.to_pandas(), npartitions=3)
+    with pytest.warns(DataWarning, match=r"NPS: 1 group\(s\).*ci='adjusted-wald'") as caught:
+        got = cxd.nps(ddf)
+    assert len(caught) == 1
+    with pytest.warns(DataWarning, match="zero width"):
+        assert got == metrics.nps(log)

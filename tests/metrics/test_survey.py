@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     MetricTable,
@@ -287,3 +287,75 @@ class TestOneNPSFormula:
         expected = nps(scores)
         assert journey["value"].tolist() == [expected.value]
         assert (journey["ci_low"][0], journey["ci_high"][0]) == expected.ci
+
+
+class TestZeroWidthIntervals:
+    """An interval of zero width from 30 or more answers all alike warns DataWarning with the
+    count of groups and the remedy; the documented values themselves do not change."""
+
+    @pytest.mark.parametrize(
+        ("scores", "ci", "value"),
+        [([10] * 50, "wald", 100.0), ([8] * 50, "wald", 0.0), ([3] * 50, "bootstrap", -100.0)],
+        ids=["all-promoters", "all-passives", "all-detractors-bootstrap"],
+    )
+    def test_nps_all_alike_warns(self, scores: list[int], ci: str, value: float) -> None:
+        """Every answer in one NPS category: the interval is (value, value) and it warns,
+        naming ci='adjusted-wald'."""
+        with pytest.warns(DataWarning, match=r"NPS: 1 group\(s\) .* zero width \(n = 50\).*"
+                          r"ci='adjusted-wald'"):  # fmt: skip
+            r = nps(scores, ci=ci)
+        assert (r.value, r.ci) == (value, (value, value))
+
+    def test_adjusted_wald_is_quiet(self) -> None:
+        """The adjusted Wald interval of 50 promoters has width, so nothing warns."""
+        r = nps([10] * 50, ci="adjusted-wald")
+        assert r.ci[0] < r.ci[1] == 100.0
+
+    def test_table_counts_the_flat_groups(self) -> None:
+        """Two of three groups all alike: one warning, counting 2 groups."""
+        scores = [10] * 40 + [0] * 40 + [10, 8, 0, 5] * 10
+        labels = ["a"] * 40 + ["b"] * 40 + ["c"] * 40
+        with pytest.warns(DataWarning, match=r"NPS: 2 group\(s\) .*\(n = 40\)") as caught:
+            nps(scores, by=labels)
+        assert len(caught) == 1
+
+    def test_census_is_quiet(self) -> None:
+        """When every member of the population answered, a zero-width interval is right."""
+        r = nps([10] * 50, population=50)
+        assert r.ci == (100.0, 100.0)
+
+    @pytest.mark.parametrize("ci", ["wald", "bootstrap"])
+    def test_csat_all_satisfied_warns(self, ci: str) -> None:
+        """CSAT at a share of 1 with Wald or bootstrap warns, naming ci='wilson'."""
+        with pytest.warns(DataWarning, match=r"CSAT: 1 group.*ci='wilson'"):
+            r = csat([5] * 40, ci=ci)
+        assert r.ci == (1.0, 1.0)
+
+    def test_csat_wilson_is_quiet(self) -> None:
+        """The default Wilson interval of 40 satisfied answers has width."""
+        assert csat([5] * 40).ci[0] < 1.0
+
+    def test_ces_all_equal_warns_for_the_mean(self) -> None:
+        """Every CES answer the same point: the mean's t interval is flat and warns."""
+        with pytest.warns(DataWarning, match=r"CES mean: 1 group.*standard deviation 0"):
+            r = ces([6] * 40)
+        assert r.mean_ci == (6.0, 6.0)
+        assert r.ci[0] < r.ci[1]  # the Wilson agree share is not flat
+
+    def test_small_groups_only_warn_small_sample(self) -> None:
+        """Fewer than 30 answers already warn SmallSampleWarning; no second warning."""
+        with pytest.warns(SmallSampleWarning) as caught:
+            nps([10] * 10)
+        assert [w.category for w in caught] == [SmallSampleWarning]
+
+    def test_journey_map_warns_for_nps(self) -> None:
+        """satisfaction_by_stage('nps') warns for a stage whose answers are all promoters."""
+        from cxmodel.metrics import satisfaction_by_stage
+
+        rows = [
+            {"customer_id": f"c{i}", "timestamp": "2024-01-01T00:00:00Z", "kind": "survey",
+             "metric": "nps", "score": 10}
+            for i in range(40)
+        ]  # fmt: skip
+        with pytest.warns(DataWarning, match=r"satisfaction_by_stage\('nps'\): 1 group"):
+            satisfaction_by_stage(InteractionLog.from_records(rows), "nps")
