@@ -145,6 +145,12 @@ class ScoreAccumulator:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             row = i if rows is None else int(rows[i])
+            if np.isnan(values[i]):
+                raise SchemaError(
+                    f"row {row}: score is missing (None or NaN) among {self.metric!r} scores; "
+                    f"expected whole numbers on the {self.metric.upper()} scale "
+                    f"{self.low}..{self.high}: drop the unanswered rows first"
+                )
             raise SchemaError(
                 f"row {row}: score {float(values[i])!r} is outside the {self.metric.upper()} scale "
                 f"{self.low}..{self.high} (column 'score', metric {self.metric!r}); "
