@@ -246,6 +246,40 @@ class TestBadInput:
             nps(GOLDEN_NPS, **kwargs)  # type: ignore[arg-type]
 
 
+class TestScaleAndTop:
+    """A top box off the scale, a reversed scale, or a scale other than the one the log read
+    its answers on is a SchemaError (they gave 0 % or 100 %, or a raw ValueError)."""
+
+    @pytest.mark.parametrize(
+        ("call", "match"),
+        [
+            (lambda: csat([5] * 40, top=9), r"csat\(\): top 9 is not a point of the scale 1..5"),
+            (lambda: csat([5] * 40, top=0), r"top 0 is not a point"),
+            (lambda: ces([5] * 40, agree_from=9), r"ces\(\): agree_from 9 is not a point .*1..7"),
+            (lambda: csat([3] * 40, scale=(5, 1)), r"scale \(5, 1\) must be .* lowest < highest"),
+            (lambda: ces([3] * 40, scale=(4, 4)), r"scale \(4, 4\) must be"),
+        ],
+        ids=["csat-top-above", "csat-top-below", "ces-agree-above", "reversed", "one-point"],
+    )
+    def test_bad_scale_or_top(self, call: object, match: str) -> None:
+        """Each is refused naming the argument and the scale."""
+        with pytest.raises(SchemaError, match=match):
+            call()  # type: ignore[operator]
+
+    def test_log_answers_keep_their_scale(self) -> None:
+        """csat(log, scale=(1, 7)) on answers the log read on 1..5 is refused (it reported
+        0 % satisfied: the top box 6..7 held no answer); a scale within 1..5 is taken (a 1-5
+        effort survey logged as ``ces`` is documented)."""
+        with pytest.raises(
+            SchemaError, match=r"scale \(1, 7\) reaches beyond the scale .* \(1, 5\)"
+        ):
+            csat(_survey_log(), scale=(1, 7))
+        with pytest.warns(SmallSampleWarning):  # 20 answers
+            same = csat(_survey_log(), scale=(1, 5)) == csat(_survey_log())
+            narrower = csat(_survey_log(), scale=(2, 5))  # answers all 5: within it
+        assert same and narrower.value == 1.0
+
+
 class TestOneNPSFormula:
     @pytest.mark.parametrize("seed", [0, 1, 2])
     def test_table_matches_the_formula_group_by_group(self, seed: int) -> None:

@@ -25,7 +25,7 @@ from cxmodel._stats import fpc_factor, mean_t_bounds, proportion_bounds, sample_
 from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_small_groups
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
+from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts, ordered_scale
 from cxmodel.metrics._answers import MISSING
 
 __all__ = [
@@ -492,16 +492,25 @@ class NPSAccumulator(SurveyAccumulator[NPSResult]):
         return nps_statistics(counts, options)
 
 
+def _on_scale(instance: Any, attribute: attrs.Attribute[int], top: int) -> None:
+    if not instance.low <= top <= instance.high:
+        raise SchemaError(
+            f"{instance.metric}(): {instance.top_name} {top!r} is not a point of the scale "
+            f"{instance.low}..{instance.high}; the top box would hold every answer or none"
+        )
+
+
 @attrs.frozen
 class CSATAccumulator(SurveyAccumulator[ProportionResult]):
     """Mergeable CSAT state: answer counts per group on ``low..high``; top box from ``top``."""
 
     methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "wilson", "bootstrap")
     default_ci: ClassVar[str] = "wilson"
+    top_name: ClassVar[str] = "top"
     metric: str = "csat"
     low: int = 1
-    high: int = 5
-    top: int = 4
+    high: int = attrs.field(default=5, validator=ordered_scale)
+    top: int = attrs.field(default=4, validator=_on_scale)
 
     def _statistics(self, counts: IntArray, options: IntervalOptions) -> ShareStatistics:
         top = counts[:, self.top - self.low :].sum(axis=1)
@@ -514,10 +523,11 @@ class CESAccumulator(SurveyAccumulator[CESResult]):
 
     methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "wilson", "bootstrap")
     default_ci: ClassVar[str] = "wilson"
+    top_name: ClassVar[str] = "agree_from"
     metric: str = "ces"
     low: int = 1
-    high: int = 7
-    top: int = 5
+    high: int = attrs.field(default=7, validator=ordered_scale)
+    top: int = attrs.field(default=5, validator=_on_scale)
 
     def _statistics(self, counts: IntArray, options: IntervalOptions) -> CESStatistics:
         share = share_statistics(
