@@ -11,18 +11,27 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result, columns
+from cxmodel.errors import DataWarning
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "FLAT_MEAN",
     "SMALL_N",
     "MetricTable",
     "SmallSampleWarning",
+    "warn_flat_intervals",
     "warn_small_groups",
 ]
 
 SMALL_N = 30
+
+FLAT_MEAN = (
+    "every answer is the same point (standard deviation 0), so the t interval of the mean has "
+    "no spread and does not measure its uncertainty"
+)
+"""What :func:`warn_flat_intervals` says of a mean's interval when every answer is equal."""
 
 
 class SmallSampleWarning(UserWarning):
@@ -48,6 +57,50 @@ def warn_small_groups(n: npt.ArrayLike, what: str, *, stacklevel: int = 3) -> No
             f"{what}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers "
             f"(smallest n = {int(counts[small].min())}); intervals are unreliable",
             SmallSampleWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def warn_flat_intervals(
+    n: npt.ArrayLike,
+    low: npt.ArrayLike,
+    high: npt.ArrayLike,
+    what: str,
+    why: str,
+    *,
+    census: npt.ArrayLike | None = None,
+    stacklevel: int = 3,
+) -> None:
+    """Warn :class:`~cxmodel.errors.DataWarning` when a group of at least 30 answers has an
+    interval of zero width, with the count of such groups.
+
+    A zero-width interval (``+100 (95 % CI +100 to +100)``) claims certainty the sample cannot
+    give: it comes from a formula whose variance vanishes when every answer is alike. Smaller
+    groups already warn :class:`SmallSampleWarning`; groups flagged in ``census`` (every member
+    of the population answered) have no sampling error, so they are not counted. ``why`` says
+    what made the interval flat and what to do.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_flat_intervals([50, 40], [100.0, 20.0], [100.0, 30.0], "NPS", "all alike")
+    >>> str(caught[0].message)
+    'NPS: 1 group(s) of 30 or more answers have an interval of zero width (n = 50): all alike'
+    """
+    counts = np.asarray(n)
+    with np.errstate(invalid="ignore"):
+        flat = (counts >= SMALL_N) & (np.asarray(high) - np.asarray(low) == 0)
+    if census is not None:
+        flat &= ~np.asarray(census, dtype=bool)
+    if flat.any():
+        low_n, high_n = int(counts[flat].min()), int(counts[flat].max())
+        shown = f"n = {low_n}" if low_n == high_n else f"n = {low_n} to {high_n}"
+        warnings.warn(
+            f"{what}: {int(flat.sum())} group(s) of {SMALL_N} or more answers have an interval "
+            f"of zero width ({shown}): {why}",
+            DataWarning,
             stacklevel=stacklevel,
         )
 

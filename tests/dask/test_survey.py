@@ -214,3 +214,14 @@ def test_misspelt_by_named_with_did_you_mean(
         distributed_fn(ddf, by="regoin")
     assert "did you mean 'region'" in str(one.value)
     assert str(error.value) == str(one.value)
+
+
+def test_scale_other_than_the_logs_is_refused(
+    client: Client, data: tuple[InteractionLog, Any]
+) -> None:
+    """csat over partitions with a scale other than the one the answers were read on is the
+    SchemaError of metrics.csat (it reported 0 % satisfied), and a top off the scale too."""
+    with pytest.raises(SchemaError, match=r"scale \(1, 7\) reaches beyond the scale"):
+        cxd.csat(data[1], scale=(1, 7))
+    with pytest.raises(SchemaError, match="top 9 is not a point of the scale 1..5"):
+        cxd.csat(data[1], top=9)

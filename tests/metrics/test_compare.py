@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics import compare_nps, compare_proportions, nps
 from tests.metrics.helpers import GOLDEN_NPS
 
@@ -30,3 +30,39 @@ class TestCompare:
         """A pair with successes > n is rejected."""
         with pytest.raises(SchemaError, match="successes"):
             compare_proportions((5, 3), (1, 2))
+
+    @pytest.mark.parametrize(
+        "pair", [(2.7, 10), ("a", 10), (True, 3)], ids=["fraction", "text", "bool"]
+    )
+    def test_counts_must_be_whole_numbers(self, pair: tuple[object, int]) -> None:
+        """A (successes, n) pair of non-integers is a SchemaError naming the pair; before, a
+        fraction was truncated quietly (2.7 -> 2) and text raised a raw ValueError."""
+        with pytest.raises(SchemaError, match=r"a must be .* pair of whole numbers.*got"):
+            compare_proportions(pair, (1, 10))
+
+    def test_proportions_without_variance_warn(self) -> None:
+        """50 of 50 against 60 of 60: SE 0, interval (0, 0), test undefined; it warns
+        DataWarning naming the counts."""
+        with pytest.warns(DataWarning, match=r"a: 50 of 50, b: 60 of 60.*z-test is undefined"):
+            c = compare_proportions((50, 50), (60, 60))
+        assert (c.difference, c.se, c.ci) == (0.0, 0.0, (0.0, 0.0))
+        assert math.isnan(c.p_value)
+
+    def test_one_flat_group_is_quiet(self) -> None:
+        """When one group varies, the difference has a standard error and nothing warns."""
+        c = compare_proportions((50, 50), (40, 60))
+        assert c.ci[0] < c.difference < c.ci[1]
+
+    def test_nps_without_variance_warns(self) -> None:
+        """Two NPS results of promoters only: the comparison's interval is flat and warns
+        (each result also warns its own zero-width interval)."""
+        with pytest.warns(DataWarning, match="zero width"):
+            a, b = nps([10] * 50), nps([10] * 60)
+        with pytest.warns(DataWarning, match=r"compare_nps\(\): .*NPS \+100 of 50 answers"):
+            c = compare_nps(a, b)
+        assert c.ci == (0.0, 0.0)
+
+    def test_censuses_are_quiet(self) -> None:
+        """Two censuses (population = n) have no sampling error: no warning."""
+        c = compare_nps(nps([10] * 50, population=50), nps([10] * 60, population=60))
+        assert c.se == 0.0

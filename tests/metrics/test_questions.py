@@ -16,7 +16,7 @@ import pytest
 
 import cxmodel as cx
 from cxmodel.domain import Question, QuestionType
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     MetricTable,
@@ -278,6 +278,62 @@ class TestSummaries:
         assert "<table>" in s._repr_html_()
         pytest.importorskip("pandas")
         assert list(s.to_pandas().columns[:2]) == ["n", "mean"]
+
+    def test_scale_all_equal_warns_for_the_mean(self) -> None:
+        """40 answers of 4: the mean's t interval is (4, 4) and warns DataWarning; the Wilson
+        top box is not flat."""
+        log = InteractionLog.from_records(answers("rating", "score", [4] * 40), questions=QUESTIONS)
+        with pytest.warns(DataWarning, match=r"question 'rating' mean: 1 group.*deviation 0"):
+            s = question_summary(log, "rating")
+        assert (s["mean_ci_low"][0], s["mean_ci_high"][0]) == (4.0, 4.0)
+        assert s["top_box_ci_low"][0] < 1.0
+
+
+class TestQuestionGiven:
+    """A Question passed in place of a name must agree with the log's declaration of that
+    name: its answers were read (scale, type, choices) against the declaration."""
+
+    def _log(self) -> InteractionLog:
+        rows = answers("improve", "answer", ["price|speed", "staff", "price"])
+        rows += answers("rating", "score", [4, 5, 2])
+        return InteractionLog.from_records(rows, questions=QUESTIONS)
+
+    @pytest.mark.parametrize(
+        ("question", "match"),
+        [
+            (Question("improve", "multiple_choice", choices=["price", "speed"]),
+             r"multiple_choice of \['price', 'speed'\] here, but the log read its answers as "
+             r"multiple_choice of \['price', 'speed', 'staff'\]"),
+            (Question("improve", "single_choice", choices=["price", "speed", "staff"]),
+             "single_choice of .* here"),
+            (Question("rating", "scale", low=1, high=3), r"a scale 1..3 here, .* a scale 1..5"),
+            (Question("rating", "yes_no"), "yes_no here, but the log read its answers as a scale"),
+            (Question("rating", "text"), "text here"),
+            (Question("ratings", "scale", low=1, high=5), "not in the log's questions.*'rating'"),
+        ],
+        ids=["fewer-choices", "single-for-multiple", "other-scale", "yes-no-for-scale",
+             "text-for-scale", "undeclared-name"],
+    )  # fmt: skip
+    def test_disagreeing_question_is_refused(self, question: Question, match: str) -> None:
+        """A different scale, type or set of choices, or a name the log never declared (so
+        none of its answers can be there), is a SchemaError naming both declarations; before,
+        these gave a raw ValueError, a mean off the scale, a yes share of 4 or n = 0."""
+        log = self._log()
+        for analysis in (question_summary, response_rate, satisfaction_by_stage):
+            if analysis is not question_summary and not question.in_score:
+                continue
+            with pytest.raises(SchemaError, match=match):
+                analysis(log, question)
+
+    def test_other_top_and_choice_order_are_allowed(self) -> None:
+        """The top box and the order of choices are reporting choices, so they may differ."""
+        log = self._log()
+        s = quiet_summary(log, Question("improve", "multiple_choice", choices=["staff", "speed",
+                                                                                "price"]))  # fmt: skip
+        assert s["option"].tolist() == ["staff", "speed", "price"]
+        assert s["count"].tolist() == [1, 1, 2]
+        top = quiet_summary(log, Question("rating", "scale", low=1, high=5, top=5))
+        assert top["top_box_n"].tolist() == [1]
 
 
 # ---------------------------------------------------------------------- response rate

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     MetricTable,
@@ -217,11 +217,12 @@ class TestBadInput:
             (nps, [10, 11], r"row 1: score 11.0 is outside the NPS scale 0..10"),
             (nps, [-1], r"row 0: score -1.0"),
             (nps, [7.5], r"row 0: score 7.5"),
-            (nps, [float("nan")], r"row 0: score nan"),
+            (nps, [float("nan")], r"row 0: score is missing \(None or NaN\)"),
+            (nps, [9, None], r"row 1: score is missing .*drop the unanswered rows first"),
             (csat, [0, 3], r"row 0: score 0.0 is outside the CSAT scale 1..5"),
             (ces, [8], r"outside the CES scale 1..7"),
         ],
-        ids=["nps-11", "nps-negative", "nps-fraction", "nps-nan", "csat-0", "ces-8"],
+        ids=["nps-11", "nps-negative", "nps-fraction", "nps-nan", "nps-none", "csat-0", "ces-8"],
     )
     def test_off_scale(self, func: object, scores: list[float], match: str) -> None:
         """Scores off the scale raise SchemaError naming the row and value."""
@@ -243,6 +244,40 @@ class TestBadInput:
         """Bad arguments raise SchemaError naming the argument."""
         with pytest.raises(SchemaError, match=match):
             nps(GOLDEN_NPS, **kwargs)  # type: ignore[arg-type]
+
+
+class TestScaleAndTop:
+    """A top box off the scale, a reversed scale, or a scale other than the one the log read
+    its answers on is a SchemaError (they gave 0 % or 100 %, or a raw ValueError)."""
+
+    @pytest.mark.parametrize(
+        ("call", "match"),
+        [
+            (lambda: csat([5] * 40, top=9), r"csat\(\): top 9 is not a point of the scale 1..5"),
+            (lambda: csat([5] * 40, top=0), r"top 0 is not a point"),
+            (lambda: ces([5] * 40, agree_from=9), r"ces\(\): agree_from 9 is not a point .*1..7"),
+            (lambda: csat([3] * 40, scale=(5, 1)), r"scale \(5, 1\) must be .* lowest < highest"),
+            (lambda: ces([3] * 40, scale=(4, 4)), r"scale \(4, 4\) must be"),
+        ],
+        ids=["csat-top-above", "csat-top-below", "ces-agree-above", "reversed", "one-point"],
+    )
+    def test_bad_scale_or_top(self, call: object, match: str) -> None:
+        """Each is refused naming the argument and the scale."""
+        with pytest.raises(SchemaError, match=match):
+            call()  # type: ignore[operator]
+
+    def test_log_answers_keep_their_scale(self) -> None:
+        """csat(log, scale=(1, 7)) on answers the log read on 1..5 is refused (it reported
+        0 % satisfied: the top box 6..7 held no answer); a scale within 1..5 is taken (a 1-5
+        effort survey logged as ``ces`` is documented)."""
+        with pytest.raises(
+            SchemaError, match=r"scale \(1, 7\) reaches beyond the scale .* \(1, 5\)"
+        ):
+            csat(_survey_log(), scale=(1, 7))
+        with pytest.warns(SmallSampleWarning):  # 20 answers
+            same = csat(_survey_log(), scale=(1, 5)) == csat(_survey_log())
+            narrower = csat(_survey_log(), scale=(2, 5))  # answers all 5: within it
+        assert same and narrower.value == 1.0
 
 
 class TestOneNPSFormula:
@@ -287,3 +322,75 @@ class TestOneNPSFormula:
         expected = nps(scores)
         assert journey["value"].tolist() == [expected.value]
         assert (journey["ci_low"][0], journey["ci_high"][0]) == expected.ci
+
+
+class TestZeroWidthIntervals:
+    """An interval of zero width from 30 or more answers all alike warns DataWarning with the
+    count of groups and the remedy; the documented values themselves do not change."""
+
+    @pytest.mark.parametrize(
+        ("scores", "ci", "value"),
+        [([10] * 50, "wald", 100.0), ([8] * 50, "wald", 0.0), ([3] * 50, "bootstrap", -100.0)],
+        ids=["all-promoters", "all-passives", "all-detractors-bootstrap"],
+    )
+    def test_nps_all_alike_warns(self, scores: list[int], ci: str, value: float) -> None:
+        """Every answer in one NPS category: the interval is (value, value) and it warns,
+        naming ci='adjusted-wald'."""
+        with pytest.warns(DataWarning, match=r"NPS: 1 group\(s\) .* zero width \(n = 50\).*"
+                          r"ci='adjusted-wald'"):  # fmt: skip
+            r = nps(scores, ci=ci)
+        assert (r.value, r.ci) == (value, (value, value))
+
+    def test_adjusted_wald_is_quiet(self) -> None:
+        """The adjusted Wald interval of 50 promoters has width, so nothing warns."""
+        r = nps([10] * 50, ci="adjusted-wald")
+        assert r.ci[0] < r.ci[1] == 100.0
+
+    def test_table_counts_the_flat_groups(self) -> None:
+        """Two of three groups all alike: one warning, counting 2 groups."""
+        scores = [10] * 40 + [0] * 40 + [10, 8, 0, 5] * 10
+        labels = ["a"] * 40 + ["b"] * 40 + ["c"] * 40
+        with pytest.warns(DataWarning, match=r"NPS: 2 group\(s\) .*\(n = 40\)") as caught:
+            nps(scores, by=labels)
+        assert len(caught) == 1
+
+    def test_census_is_quiet(self) -> None:
+        """When every member of the population answered, a zero-width interval is right."""
+        r = nps([10] * 50, population=50)
+        assert r.ci == (100.0, 100.0)
+
+    @pytest.mark.parametrize("ci", ["wald", "bootstrap"])
+    def test_csat_all_satisfied_warns(self, ci: str) -> None:
+        """CSAT at a share of 1 with Wald or bootstrap warns, naming ci='wilson'."""
+        with pytest.warns(DataWarning, match=r"CSAT: 1 group.*ci='wilson'"):
+            r = csat([5] * 40, ci=ci)
+        assert r.ci == (1.0, 1.0)
+
+    def test_csat_wilson_is_quiet(self) -> None:
+        """The default Wilson interval of 40 satisfied answers has width."""
+        assert csat([5] * 40).ci[0] < 1.0
+
+    def test_ces_all_equal_warns_for_the_mean(self) -> None:
+        """Every CES answer the same point: the mean's t interval is flat and warns."""
+        with pytest.warns(DataWarning, match=r"CES mean: 1 group.*standard deviation 0"):
+            r = ces([6] * 40)
+        assert r.mean_ci == (6.0, 6.0)
+        assert r.ci[0] < r.ci[1]  # the Wilson agree share is not flat
+
+    def test_small_groups_only_warn_small_sample(self) -> None:
+        """Fewer than 30 answers already warn SmallSampleWarning; no second warning."""
+        with pytest.warns(SmallSampleWarning) as caught:
+            nps([10] * 10)
+        assert [w.category for w in caught] == [SmallSampleWarning]
+
+    def test_journey_map_warns_for_nps(self) -> None:
+        """satisfaction_by_stage('nps') warns for a stage whose answers are all promoters."""
+        from cxmodel.metrics import satisfaction_by_stage
+
+        rows = [
+            {"customer_id": f"c{i}", "timestamp": "2024-01-01T00:00:00Z", "kind": "survey",
+             "metric": "nps", "score": 10}
+            for i in range(40)
+        ]  # fmt: skip
+        with pytest.warns(DataWarning, match=r"satisfaction_by_stage\('nps'\): 1 group"):
+            satisfaction_by_stage(InteractionLog.from_records(rows), "nps")

@@ -72,7 +72,7 @@ def test_real_helper_message(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(
         MissingDependencyError, match=r'requires matplotlib: pip install "cxmodel\[plot\]"'
     ):
-        nps(np.array([10, 0] * 40), by=np.array(["a", "b"] * 40)).plot()
+        nps(np.array([10, 0, 7, 9] * 20), by=np.array(["a", "b"] * 40)).plot()
 
 
 def test_drawing_into_own_figure_leaves_pyplot_alone() -> None:

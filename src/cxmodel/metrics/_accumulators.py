@@ -22,7 +22,7 @@ from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import factorize, survey_chunk
 
-__all__ = ["ScoreAccumulator", "ScoreCounts", "group_rows"]
+__all__ = ["ScoreAccumulator", "ScoreCounts", "group_rows", "ordered_scale"]
 
 IntArray = npt.NDArray[np.int64]
 ObjectArray = npt.NDArray[np.object_]
@@ -86,6 +86,16 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
     return keys, inverse
 
 
+def ordered_scale(instance: ScoreAccumulator, attribute: attrs.Attribute[int], high: int) -> None:
+    """attrs validator of an accumulator's ``high``: the scale is ``low < high`` (a reversed
+    scale would otherwise fail deep in numpy)."""
+    if not instance.low < high:
+        raise SchemaError(
+            f"{instance.metric}(): scale ({instance.low}, {high}) must be a (lowest, highest) "
+            f"pair with lowest < highest"
+        )
+
+
 @attrs.frozen
 class ScoreAccumulator:
     """Histogram accumulator for integer scores on the scale ``low..high``.
@@ -110,12 +120,25 @@ class ScoreAccumulator:
 
     metric: str
     low: int
-    high: int
+    high: int = attrs.field(validator=ordered_scale)
 
     @property
     def width(self) -> int:
         """Number of points on the scale."""
         return self.high - self.low + 1
+
+    def _check_declared(self, log: InteractionLog) -> None:
+        """Refuse a scale reaching beyond the one the log read this metric's answers on: no
+        answer can be out there, so the top box would count none of them. A narrower scale
+        (a 1-5 effort survey logged as ``ces``) is taken; answers off it are refused by row."""
+        declared = log.questions.get(self.metric)
+        scale = None if declared is None else declared.scale
+        if scale is not None and not scale[0] <= self.low < self.high <= scale[1]:
+            raise SchemaError(
+                f"{self.metric}(): scale ({self.low}, {self.high}) reaches beyond the scale the "
+                f"log read its {self.metric!r} answers on, {scale}, so no answer can be at its "
+                f"ends; for a log, leave scale= out or give a scale within {scale}"
+            )
 
     def empty(self, key_names: Sequence[str] = ()) -> ScoreCounts:
         """The identity state (no groups) for the given key columns."""
@@ -145,6 +168,13 @@ class ScoreAccumulator:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             row = i if rows is None else int(rows[i])
+            if np.isnan(values[i]):
+                reason = (
+                    f"score is missing (None or NaN) among {self.metric!r} scores; expected "
+                    f"whole numbers on the {self.metric.upper()} scale {self.low}..{self.high}: "
+                    "drop the unanswered rows first"
+                )
+                raise RowSchemaError(f"row {row}: {reason}", row, reason, 0)
             reason = (
                 f"score {float(values[i])!r} is outside the {self.metric.upper()} scale "
                 f"{self.low}..{self.high} (column 'score', metric {self.metric!r}); "
@@ -259,6 +289,8 @@ class ScoreAccumulator:
         >>> merged.labels.tolist(), merged.counts.sum(axis=1).tolist()
         (['w', 'x', 'y'], [1, 1, 2])
         """
+        if isinstance(data, InteractionLog):
+            self._check_declared(data)
         chunk = survey_chunk(
             data,
             self.metric,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from cxmodel._arguments import is_integer
 from cxmodel._result import Result
 from cxmodel._stats import pooled_se, two_sided_p, z_value
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult
 
 if TYPE_CHECKING:
@@ -44,6 +46,19 @@ class Comparison(Result):
         return plot_comparison(self, ax, **kwargs)
 
 
+def _warn_flat(caller: str, shown: str, se_test: float) -> None:
+    """Warn that the difference's interval has zero width (neither group varies), and why the
+    test is undefined when it is."""
+    test = " and the z-test is undefined (statistic and p-value NaN)" if not (se_test > 0) else ""
+    warnings.warn(
+        f"{caller}: neither group's answers vary ({shown}), so the standard error of the "
+        f"difference is 0: its interval has zero width{test}; the samples cannot show how "
+        "much the difference would move in another sample",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
 def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: float) -> Comparison:
     z = z_value(level)
     if not (se_test > 0):
@@ -76,19 +91,28 @@ def compare_nps(a: NPSResult, b: NPSResult, *, level: float = 0.95) -> Compariso
         if not isinstance(r, NPSResult):
             raise SchemaError(f"{name} must be an NPSResult from nps(); got {type(r).__name__}")
     se = math.sqrt(a.se**2 + b.se**2) if a.n and b.n else NAN
+    if se == 0 and not (_census(a) and _census(b)):
+        shown = f"a: NPS {a.value:+g} of {a.n} answers, b: NPS {b.value:+g} of {b.n}"
+        _warn_flat("compare_nps()", shown, se)
     return _finish(a.value - b.value, se, se, a.n, b.n, level)
+
+
+def _census(result: Any) -> bool:
+    """Whether every member of the result's population answered (no sampling error)."""
+    population = getattr(result, "population", None)
+    return population is not None and result.n == population
 
 
 def _counts(value: Any, name: str) -> tuple[int, int]:
     if isinstance(value, ProportionResult | CESResult):
         return value.successes, value.n
-    if isinstance(value, tuple) and len(value) == 2:
+    if isinstance(value, tuple) and len(value) == 2 and all(map(is_integer, value)):
         s, n = int(value[0]), int(value[1])
         if 0 <= s <= n:
             return s, n
     raise SchemaError(
-        f"{name} must be a csat()/ces() result or a (successes, n) pair with 0 <= successes "
-        f"<= n; got {value!r}"
+        f"{name} must be a csat()/ces() result or a (successes, n) pair of whole numbers with "
+        f"0 <= successes <= n; got {value!r}"
     )
 
 
@@ -117,4 +141,6 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     pa, pb = sa / na, sb / nb
     se_test = pooled_se(sa, na, sb, nb)
     se = math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+    if se == 0 and not (_census(a) and _census(b)):
+        _warn_flat("compare_proportions()", f"a: {sa} of {na}, b: {sb} of {nb}", se_test)
     return _finish(pa - pb, se, se_test, na, nb, level)

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._stats import mean_t_bounds, sample_moments, z_value
-from cxmodel._tables import MetricTable, warn_small_groups
+from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_small_groups
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import SchemaError, did_you_mean
@@ -137,17 +137,41 @@ def rated_labels(
 
 
 # ---------------------------------------------------------------------- question lookup
+def _describe(question: Question) -> str:
+    """A question's type and what its answers may be, as in messages."""
+    if question.type is QuestionType.SCALE:
+        return f"a scale {question.low}..{question.high}"
+    if question.choices:
+        return f"{question.type.value} of {sorted(question.choices)}"
+    return str(question.type.value)
+
+
 def _question(log: InteractionLog, question: str | Question) -> Question:
-    if isinstance(question, Question):
-        return question
+    """The question asked: a name in ``log.questions``, or a :class:`Question` that agrees with
+    the log's declaration of its name (its answers were read against that declaration); only
+    the ``top`` of a scale and the order of choices may differ."""
     known = log.questions
-    if not isinstance(question, str) or question not in known:
-        hint = did_you_mean(str(question), known)
+    name = question.name if isinstance(question, Question) else question
+    if not isinstance(name, str) or name not in known:
+        hint = did_you_mean(str(name), known)
         raise SchemaError(
-            f"question {question!r} is not in the log's questions {sorted(known)}{hint}; declare "
-            "it when reading (questions=[Question(...)]) or pass the Question itself"
+            f"question {name!r} is not in the log's questions {sorted(known)}{hint}; a log holds "
+            "answers only to the questions it was read with: declare it when reading "
+            "(questions=[Question(...)])"
         )
-    return known[question]
+    declared = known[name]
+    if not isinstance(question, Question):
+        return declared
+    same = (question.type, question.scale, set(question.choices)) == (
+        declared.type, declared.scale, set(declared.choices),
+    )  # fmt: skip
+    if not same:
+        raise SchemaError(
+            f"question {name!r} is {_describe(question)} here, but the log read its answers as "
+            f"{_describe(declared)}; pass the name (or log.questions[{name!r}]), or a Question "
+            "that differs only in its top box or the order of its choices"
+        )
+    return question
 
 
 def _labels(
@@ -221,7 +245,9 @@ def question_summary(
         The interactions; answers are its survey rows whose ``metric`` is the question's name.
         Rows of the question without an answer (no score, no answer text) are not counted.
     question
-        A name in ``log.questions`` or a :class:`~cxmodel.domain.Question`.
+        A name in ``log.questions`` or a :class:`~cxmodel.domain.Question` of that name that
+        agrees with the log's declaration (only its ``top`` and the order of its choices may
+        differ: the answers were read against the declaration).
     by
         A column name (missing values are the group ``"(missing)"``) or one label per log row.
     period
@@ -242,7 +268,15 @@ def question_summary(
     QuestionSummary
         One row per group seen (per group and option for choices), sorted by key; see
         :class:`QuestionSummary` for the columns of each type. Groups with fewer than 30
-        answers warn :class:`SmallSampleWarning`.
+        answers warn :class:`SmallSampleWarning`; groups of 30 or more whose answers to a
+        scale are all equal (a mean interval of zero width) warn
+        :class:`~cxmodel.errors.DataWarning`.
+
+    Raises
+    ------
+    SchemaError
+        The question is not in ``log.questions`` (with a did-you-mean), or a ``Question`` given
+        disagrees with the log's declaration of its name (type, scale or set of choices).
 
     Examples
     --------
@@ -305,6 +339,11 @@ def question_summary(
     else:
         table = _choice_table(asked, text[answered], group, size, keys, n, z)
     warn_small_groups(n, f"question {asked.name!r}")
+    if asked.type is QuestionType.SCALE:
+        warn_flat_intervals(
+            n, table["mean_ci_low"], table["mean_ci_high"], f"question {asked.name!r} mean",
+            FLAT_MEAN,
+        )  # fmt: skip
     return QuestionSummary(asked.name, table, asked, level)
 
 
@@ -427,7 +466,8 @@ def response_rate(
     Raises
     ------
     SchemaError
-        The log has no ``sent_kind`` rows, or the question is not known.
+        The log has no ``sent_kind`` rows, or the question is not known (a ``Question`` given
+        must agree with the log's declaration, as in :func:`question_summary`).
 
     Examples
     --------
@@ -528,7 +568,9 @@ def satisfaction_by_stage(
         The interaction log.
     metric : str or Question, default "csat"
         A scale or yes/no question (a name in ``log.questions`` or a
-        :class:`~cxmodel.domain.Question`).
+        :class:`~cxmodel.domain.Question` that agrees with the log's, as in
+        :func:`question_summary`). For ``nps``, a stage of 30 or more answers all in one
+        category (a Wald interval of zero width) warns :class:`~cxmodel.errors.DataWarning`.
     rated_keys : sequence of str, default ("order_id", "ticket_id")
         Key columns tried, after ``rates``, to find the interaction each answer rates.
     level : float, default 0.95
@@ -602,6 +644,14 @@ def satisfaction_by_stage(
     )
     idx = np.asarray(order, dtype=np.int64)
     warn_small_groups(n, f"satisfaction_by_stage({asked.name!r})")
+    if asked.name == "nps":
+        warn_flat_intervals(
+            n, low, high, "satisfaction_by_stage('nps')",
+            "every answer of the group is a promoter, every answer a passive or every answer a "
+            "detractor, and the Wald interval has no spread there; nps(log, by='stage', "
+            "by_rated=True, ci='adjusted-wald') gives an interval that allows for the answers "
+            "the sample did not show",
+        )  # fmt: skip
     return MetricTable(
         f"{asked.name} by stage",
         {

@@ -10,6 +10,7 @@ its summary; :mod:`cxmodel.dask` runs the same partials over partitions.
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 import attrs
@@ -21,10 +22,10 @@ from cxmodel._arguments import got, integer
 from cxmodel._periods import index_labels
 from cxmodel._result import Result
 from cxmodel._stats import fpc_factor, mean_t_bounds, proportion_bounds, sample_moments, z_value
-from cxmodel._tables import MetricTable, warn_small_groups
+from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_small_groups
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts
+from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts, ordered_scale
 from cxmodel.metrics._answers import MISSING
 
 __all__ = [
@@ -356,6 +357,12 @@ class SurveyAccumulator(ScoreAccumulator, Generic[R], abc.ABC):
 
     methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "bootstrap")
     default_ci: ClassVar[str] = "wald"
+    # what makes an interval of the metric flat, and the remedy (warn_flat_intervals)
+    flat_reason: ClassVar[str] = (
+        "every answer is in the top box, or none is, and the {method} interval has no spread "
+        "there; ci='wilson' or ci='adjusted-wald' gives an interval that allows for the answers "
+        "the sample did not show"
+    )
 
     def options(
         self,
@@ -435,12 +442,36 @@ class SurveyAccumulator(ScoreAccumulator, Generic[R], abc.ABC):
                 state, ci=ci, level=level, population=population, random_state=random_state
             )
             warn_small_groups([answer.n], what, stacklevel=4)
+            single: dict[str, Any] = {
+                "n": answer.n,
+                "ci_low": answer.ci[0],
+                "ci_high": answer.ci[1],
+            }
+            if isinstance(answer, CESResult):
+                single |= {"mean_ci_low": answer.mean_ci[0], "mean_ci_high": answer.mean_ci[1]}
+            self._warn_flat(single, answer.method, population)
             return answer
         table = self.finalize(
             state, ci=ci, level=level, population=population, random_state=random_state
         )
         warn_small_groups(table["n"], what, stacklevel=4)
+        self._warn_flat(table.columns, self.options(ci).ci, population)
         return table
+
+    def _warn_flat(self, columns: Mapping[str, Any], method: str, population: int | None) -> None:
+        """Warn DataWarning for groups of 30 or more answers whose interval has zero width
+        (and that are not a census of the ``population``), once per kind of interval."""
+        n = np.atleast_1d(np.asarray(columns["n"]))
+        census = None if population is None else n == population
+        what = self.metric.upper()
+        low, high = columns["ci_low"], columns["ci_high"]
+        why = self.flat_reason.format(method=method)
+        warn_flat_intervals(n, low, high, what, why, census=census, stacklevel=5)
+        if "mean_ci_low" in columns:
+            warn_flat_intervals(
+                n, columns["mean_ci_low"], columns["mean_ci_high"], f"{what} mean", FLAT_MEAN,
+                census=census, stacklevel=5,
+            )  # fmt: skip
 
 
 @attrs.frozen
@@ -451,8 +482,22 @@ class NPSAccumulator(SurveyAccumulator[NPSResult]):
     low: int = 0
     high: int = 10
 
+    flat_reason: ClassVar[str] = (
+        "every answer is a promoter, every answer a passive or every answer a detractor, and "
+        "the {method} interval has no spread there; ci='adjusted-wald' gives an interval that "
+        "allows for the answers the sample did not show"
+    )
+
     def _statistics(self, counts: IntArray, options: IntervalOptions) -> NPSStatistics:
         return nps_statistics(counts, options)
+
+
+def _on_scale(instance: Any, attribute: attrs.Attribute[int], top: int) -> None:
+    if not instance.low <= top <= instance.high:
+        raise SchemaError(
+            f"{instance.metric}(): {instance.top_name} {top!r} is not a point of the scale "
+            f"{instance.low}..{instance.high}; the top box would hold every answer or none"
+        )
 
 
 @attrs.frozen
@@ -461,10 +506,11 @@ class CSATAccumulator(SurveyAccumulator[ProportionResult]):
 
     methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "wilson", "bootstrap")
     default_ci: ClassVar[str] = "wilson"
+    top_name: ClassVar[str] = "top"
     metric: str = "csat"
     low: int = 1
-    high: int = 5
-    top: int = 4
+    high: int = attrs.field(default=5, validator=ordered_scale)
+    top: int = attrs.field(default=4, validator=_on_scale)
 
     def _statistics(self, counts: IntArray, options: IntervalOptions) -> ShareStatistics:
         top = counts[:, self.top - self.low :].sum(axis=1)
@@ -477,10 +523,11 @@ class CESAccumulator(SurveyAccumulator[CESResult]):
 
     methods: ClassVar[tuple[str, ...]] = ("wald", "adjusted-wald", "wilson", "bootstrap")
     default_ci: ClassVar[str] = "wilson"
+    top_name: ClassVar[str] = "agree_from"
     metric: str = "ces"
     low: int = 1
-    high: int = 7
-    top: int = 5
+    high: int = attrs.field(default=7, validator=ordered_scale)
+    top: int = attrs.field(default=5, validator=_on_scale)
 
     def _statistics(self, counts: IntArray, options: IntervalOptions) -> CESStatistics:
         share = share_statistics(
@@ -599,6 +646,10 @@ def nps(
     -----
     SmallSampleWarning
         When a group has answers, but fewer than 30.
+    DataWarning
+        When a group of 30 or more answers has an interval of zero width (every answer alike,
+        with a Wald or bootstrap interval; for CES also every answer the same point, for the
+        mean's interval), naming the count of groups and a method that has width.
 
     Examples
     --------
@@ -728,6 +779,10 @@ def csat(
     -----
     SmallSampleWarning
         When a group has answers, but fewer than 30.
+    DataWarning
+        When a group of 30 or more answers has an interval of zero width (every answer alike,
+        with a Wald or bootstrap interval; for CES also every answer the same point, for the
+        mean's interval), naming the count of groups and a method that has width.
 
     Examples
     --------
@@ -860,6 +915,10 @@ def ces(
     -----
     SmallSampleWarning
         When a group has answers, but fewer than 30.
+    DataWarning
+        When a group of 30 or more answers has an interval of zero width (every answer alike,
+        with a Wald or bootstrap interval; for CES also every answer the same point, for the
+        mean's interval), naming the count of groups and a method that has width.
 
     Examples
     --------
