@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -11,9 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import integer, interaction_log, mapping_value, text_value
+from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
 
@@ -173,6 +175,15 @@ class CustomerTable(Result):
         buy_codes = codes[buy]
         frequency = np.bincount(buy_codes, minlength=n)
         value = log.numeric("value") if "value" in log else np.zeros(len(log))
+        unpriced = int(np.isnan(value[buy]).sum())
+        warn_counted(
+            DataWarning,
+            "CustomerTable.from_log(): {missing:,} of {rows:,} purchases have no 'value' (NaN); "
+            "they count as 0 in monetary and aov",
+            stacklevel=2,
+            missing=unpriced,
+            rows=int(buy_codes.shape[0]),
+        )
         monetary = np.bincount(buy_codes, weights=np.nan_to_num(value[buy]), minlength=n)
         monetary = monetary.astype(np.float64)  # bincount of no rows is int64
         last_buy = _last_per_customer(buy_codes, times[buy], n, -1, np.int64)
@@ -206,8 +217,14 @@ class CustomerTable(Result):
         if traits is not None:
             ids, columns = read_traits(traits, reserved=("customer_id", *data))
             data.update(align_traits(ids, columns, log.customers))
+            _warn_no_trait_matches(ids, columns, log.customers)
         table = cls(customer_id=log.customers, data=data, as_of=cutoff, log=log)
         for name, model in models.items():
+            if name == "customer_id" or name in data:  # it would replace the column quietly
+                raise SchemaError(
+                    f"models[{name!r}] has the name of a customer table column; name the model's "
+                    "column differently"
+                )
             values = np.asarray(model(table))
             if values.shape != (n,):
                 raise SchemaError(
@@ -290,6 +307,25 @@ class CustomerTable(Result):
         if i >= len(self) or self.customer_id[i] != customer_id:
             raise DataError(f"customer {customer_id!r} is not in the customer table")
         return i
+
+
+def _warn_no_trait_matches(
+    ids: npt.NDArray[np.object_], columns: Mapping[str, _Array], customers: npt.NDArray[np.object_]
+) -> None:
+    """Warn when traits were given but none of their customers is in the table: every trait
+    column is then missing, which ids written differently (case, spaces, a prefix) cause."""
+    if not columns or not ids.size or not customers.size:
+        return
+    if np.isin(ids.astype(str), customers.astype(str)).any():
+        return
+    warnings.warn(
+        f"CustomerTable.from_log(): none of the traits' customers ({ids.size:,}) is in the "
+        f"table (traits name e.g. {str(ids[0])!r}, the table holds e.g. {str(customers[0])!r}), "
+        f"so the trait columns {sorted(columns)} are missing for every customer; check that "
+        "both write the customer ids alike",
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def _tickets(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> tuple[_Array, _Array]:
