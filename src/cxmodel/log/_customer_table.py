@@ -31,7 +31,7 @@ CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "tenure_days": "days from first_seen to as_of",
     "recency_days": "days from the last purchase to as_of (NaN without purchases)",
     "frequency": "number of purchases",
-    "monetary": "total purchase value (missing values count as 0)",
+    "monetary": "total purchase value (missing values count as 0, with a warning counting them)",
     "aov": "average order value, monetary / frequency (NaN without purchases)",
     "purchases_30d": "purchases in the 30 days up to as_of (as_of - 30 days < t <= as_of)",
     "purchases_90d": "purchases in the 90 days up to as_of",
@@ -123,7 +123,7 @@ class CustomerTable(Result):
             ``customer_id`` column (a mapping of column name to values, or a pandas/polars
             data frame). A trait holds text (missing: None), numbers (float, missing: NaN) or
             booleans (bool; 1/0 floats with NaN when some customers lack it). Customers of
-            the traits that are not in the table are ignored.
+            the traits that are not in the table are ignored (when none is, a warning says so).
         usage : kinds, or a mapping of column name to a kind or a row mask, optional
             Per-customer counts of rows at or before ``as_of``: each listed kind becomes
             ``<kind>_count`` (``["search"]`` gives ``search_count``); a mapping names its
@@ -135,7 +135,14 @@ class CustomerTable(Result):
         SchemaError
             For a bad ``as_of``, a model returning the wrong number of values, a trait with a
             bad value (naming the customer and the trait) or named like a built-in column, an
-            unknown usage kind (with a did-you-mean) or a mask of the wrong shape.
+            unknown usage kind (with a did-you-mean), a mask of the wrong shape, or a model
+            named like a column of the table.
+
+        Warns
+        -----
+        DataWarning
+            When purchases have no ``value`` (the count; they add 0 to ``monetary`` and
+            ``aov``), or when ``traits`` name no customer of the table.
 
         Examples
         --------
