@@ -244,3 +244,15 @@ class TestQuietAnswers:
             t = CustomerTable.from_log(log, as_of="2024-02-01T00:00Z")
         assert t.column("monetary").tolist() == [10.0, 0.0]
         assert t.column("aov").tolist() == [5.0, 0.0]
+
+    def test_consent_purposes_compare_as_consent_does(self) -> None:
+        """ "Marketing" and "marketing " are marketing (they counted as no consent, unlike
+        Consent.allows and trigger rules), and a revocation without a purpose revokes it."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b", "c", "c", "d"],
+            timestamp=["2024-01-01T00:00Z"] * 3 + ["2024-01-02T00:00Z", "2024-01-01T00:00Z"],
+            kind=["consent_granted"] * 3 + ["consent_revoked", "consent_granted"],
+            purpose=["Marketing", "marketing ", "marketing", None, "service"],
+        )
+        t = CustomerTable.from_log(log, as_of="2024-02-01T00:00Z")
+        assert t.column("consent_marketing").tolist() == [True, True, False, False]

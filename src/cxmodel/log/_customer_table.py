@@ -49,7 +49,8 @@ CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "preferred_channel": "most frequent channel by volume, ties to the alphabetically first "
     "(None without channels; see cxmodel.personalize.preferences for response rates)",
     "consent_marketing": "latest consent_granted / consent_revoked row with purpose 'marketing' "
-    "(or any purpose when the log has no purpose column); False without one",
+    "(trimmed, any case; a revocation without a purpose counts too; any purpose when the log "
+    "has no purpose column); False without one",
     "<usage>": "with usage=: the customer's rows of a kind (<kind>_count) or of a row mask, "
     "at or before as_of",
     "<trait>": "with traits=: each trait of the customer (text, number or boolean; missing "
@@ -405,10 +406,17 @@ def _preferred_channel(log: InteractionLog, codes: npt.NDArray[np.int64], n: int
 
 
 def _consent(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> _Array:
+    """The latest marketing consent row per customer. Purposes compare trimmed and case-folded
+    (``"Marketing "`` is marketing), as :class:`~cxmodel.domain.Consent` and trigger rules
+    compare them; a revocation without a purpose revokes every purpose, marketing too."""
     granted = log.kind_mask("consent_granted")
-    mask = granted | log.kind_mask("consent_revoked")
+    revoked = log.kind_mask("consent_revoked")
+    mask = granted | revoked
     if "purpose" in log:
         pcodes, pcats = log.categorical("purpose")
-        hit = np.flatnonzero(pcats == "marketing")
-        mask &= (pcodes == hit[0]) if hit.size else False
+        folded = np.array([str(p).strip().casefold() == "marketing" for p in pcats], dtype=bool)
+        marketing = np.zeros(len(log), dtype=bool)
+        named = pcodes >= 0
+        marketing[named] = folded[pcodes[named]]
+        mask &= marketing | (revoked & ~named)
     return _last_per_customer(codes[mask], granted[mask], n, False, bool)
