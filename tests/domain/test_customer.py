@@ -63,3 +63,8 @@ class TestConsent:
         """allows(5) names the bad purpose (it was an AttributeError)."""
         with pytest.raises(ValueTypeError, match="got int 5"):
             Consent(granted={"email"}).allows(5)  # type: ignore[arg-type]
+
+    def test_a_mapping_of_flags_is_refused(self) -> None:
+        """{"marketing": False} granted marketing (its keys were read as the purposes)."""
+        with pytest.raises(ValueTypeError, match="got a mapping"):
+            Consent(granted={"marketing": False, "email": True})  # type: ignore[arg-type]

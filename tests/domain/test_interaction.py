@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from cxmodel import Interaction, SchemaError
@@ -53,3 +55,23 @@ class TestInteraction:
         assert a != b
         with pytest.raises(TypeError):
             a.properties["sku"] = "C"  # type: ignore[index]
+
+
+class TestNumbers:
+    def test_numpy_integers_are_numbers(self) -> None:
+        """A value from an integer column (numpy int64) is a number (it was refused)."""
+        assert (
+            Interaction("c1", "2024-01-01T00:00:00Z", "purchase", value=np.int64(12)).value == 12.0
+        )
+
+    @pytest.mark.parametrize("field", ["value", "score", "sentiment"])
+    def test_infinite_numbers_are_refused(self, field: str) -> None:
+        """An infinite amount or score is no measurement (a purchase of inf was accepted)."""
+        with pytest.raises(SchemaError, match="finite number"):
+            Interaction("c1", "2024-01-01T00:00:00Z", "purchase", **{field: math.inf})
+
+    @pytest.mark.parametrize("name", ["kind", "value", "customer_id"])
+    def test_a_property_named_like_a_field_is_refused(self, name: str) -> None:
+        """properties={"value": 5}: get() read the field, to_record() wrote the property."""
+        with pytest.raises(SchemaError, match=f"property '{name}' has the name of an Interaction"):
+            Interaction("c1", "2024-01-01T00:00:00Z", "view", properties={name: 5})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cxmodel import DEFAULT_CATALOGUE, Stage, Touchpoint
-from cxmodel.errors import NotFoundError, SchemaError
+from cxmodel import DEFAULT_CATALOGUE, Stage, Touchpoint, TouchpointCatalogue
+from cxmodel.errors import NotFoundError, SchemaError, ValueTypeError
 
 
 class TestCatalogue:
@@ -38,3 +38,30 @@ def test_a_misspelt_channel_or_stage_suggests_the_member(
     """A typo is a SchemaError with a did-you-mean (it was enum's raw ValueError)."""
     with pytest.raises(SchemaError, match=match):
         Touchpoint("kiosk", channel, stage)  # type: ignore[arg-type]
+
+
+class TestCatalogueContents:
+    def test_a_name_declared_twice_is_refused(self) -> None:
+        """Two touchpoints of one name: one was silently dropped, the catalogue said so nowhere."""
+        with pytest.raises(SchemaError, match="'kiosk' is declared twice"):
+            TouchpointCatalogue(
+                [Touchpoint("kiosk", "store", "purchase"), Touchpoint("kiosk", "app", "purchase")]
+            )
+
+    def test_extend_still_replaces(self) -> None:
+        """extend() replaces a touchpoint of the same name, as documented."""
+        catalogue = DEFAULT_CATALOGUE.extend([Touchpoint("website", "app", "purchase")])
+        assert catalogue["website"].channel.value == "app"
+        assert len(catalogue) == len(DEFAULT_CATALOGUE)
+
+    def test_non_touchpoints_are_refused(self) -> None:
+        """A string in the list is named (it was an AttributeError), in extend() too."""
+        with pytest.raises(ValueTypeError, match=r"touchpoints\[0\] is str 'kiosk'"):
+            TouchpointCatalogue(["kiosk"])  # type: ignore[list-item]
+        with pytest.raises(ValueTypeError, match=r"touchpoints\[0\] is str 'kiosk'"):
+            DEFAULT_CATALOGUE.extend(["kiosk"])  # type: ignore[list-item]
+
+    def test_a_blank_name_is_refused(self) -> None:
+        """A name of spaces is no name."""
+        with pytest.raises(SchemaError, match="'name' must be a non-empty string"):
+            Touchpoint(" ", "web", "purchase")

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._customer_table import CUSTOMER_TABLE_COLUMNS, CustomerTable
 
@@ -223,3 +223,36 @@ class TestTicketsByTopic:
         t = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
         assert t.column("tickets_topic_delivery").tolist() == [1, 1]
         assert t.column("tickets_topic_payment").tolist() == [1, 0]
+
+
+class TestQuietAnswers:
+    def test_a_model_named_like_a_column_is_refused(self) -> None:
+        """models={"frequency": ...} replaced the built-in column without a word."""
+        log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["purchase"], value=[5.0])
+        with pytest.raises(SchemaError, match=r"models\['frequency'\] has the name of a"):
+            CustomerTable.from_log(log, as_of="2024-02-01T00:00Z", models={"frequency": len})
+
+    def test_purchases_without_a_value_are_counted(self) -> None:
+        """A purchase without a value counts 0 in monetary and aov, and says how many did."""
+        log = InteractionLog.from_arrays(
+            ["a", "a", "b"],
+            ["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-03T00:00Z"],
+            ["purchase"] * 3,
+            value=[10.0, None, None],
+        )
+        with pytest.warns(DataWarning, match="2 of 3 purchases have no 'value'"):
+            t = CustomerTable.from_log(log, as_of="2024-02-01T00:00Z")
+        assert t.column("monetary").tolist() == [10.0, 0.0]
+        assert t.column("aov").tolist() == [5.0, 0.0]
+
+    def test_consent_purposes_compare_as_consent_does(self) -> None:
+        """ "Marketing" and "marketing " are marketing (they counted as no consent, unlike
+        Consent.allows and trigger rules), and a revocation without a purpose revokes it."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b", "c", "c", "d"],
+            timestamp=["2024-01-01T00:00Z"] * 3 + ["2024-01-02T00:00Z", "2024-01-01T00:00Z"],
+            kind=["consent_granted"] * 3 + ["consent_revoked", "consent_granted"],
+            purpose=["Marketing", "marketing ", "marketing", None, "service"],
+        )
+        t = CustomerTable.from_log(log, as_of="2024-02-01T00:00Z")
+        assert t.column("consent_marketing").tolist() == [True, True, False, False]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cxmodel.domain import Customer
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import CustomerTable
 from cxmodel.log._traits import align_traits, usage_masks
 from tests.log.helpers import AS_OF, PEOPLE, traits_log
@@ -137,3 +137,18 @@ class TestUsageMasks:
         """The same kind listed twice would make two columns of one name."""
         with pytest.raises(SchemaError, match="usage names must be unique"):
             usage_masks(traits_log(), ["login", "login"])
+
+
+class TestTraitsOfOtherCustomers:
+    def test_some_unknown_customers_are_ignored_quietly(self) -> None:
+        """Customers of the traits outside the table (not seen yet) are left out, no warning."""
+        table = {"customer_id": ["a", "zz"], "plan": ["pro", "basic"]}
+        t = CustomerTable.from_log(traits_log(), as_of=AS_OF, traits=table)
+        assert t.column("plan").tolist() == ["pro", None, None, None]
+
+    def test_no_customer_in_the_table_warns(self) -> None:
+        """Ids written differently ("A" for "a"): every trait was silently missing."""
+        table = {"customer_id": ["A", "B"], "plan": ["pro", "basic"]}
+        with pytest.warns(DataWarning, match=r"none of the traits' customers \(2\) is in the"):
+            t = CustomerTable.from_log(traits_log(), as_of=AS_OF, traits=table)
+        assert t.column("plan").tolist() == [None] * 4

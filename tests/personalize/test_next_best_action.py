@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from cxmodel._time import to_us
-from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError
+from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError, ValueTypeError
 from cxmodel.log import CustomerTable, InteractionLog
 from cxmodel.metrics import action_effect
 from cxmodel.personalize import HOLDOUT_NAME, Action, next_best_action
@@ -216,3 +218,43 @@ def test_an_infinite_value_does_not_hide_the_other_actions() -> None:
         nba = next_best_action(t, actions)
     assert nba.action.tolist() == ["small", "big"]
     assert nba.value.tolist() == [1.0, 200.0]
+
+
+class TestQuietlyIneligible:
+    @staticmethod
+    def _table(kinds: list[str]) -> CustomerTable:
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b"],
+            timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-03T00:00Z"],
+            kind=kinds,
+            value=[None, 50.0, None],
+        )
+        return CustomerTable.from_log(log, as_of="2024-02-01T00:00Z")
+
+    def test_a_missing_value_is_counted(self) -> None:
+        """b meets the condition but has no aov (no purchase): left out, now with a count."""
+        t = self._table(["consent_granted", "purchase", "login"])
+        action = Action("call", "tenure_days > 0", "0.1 * aov", needs_consent=False)
+        with pytest.warns(DataWarning, match=r"missing \(NaN\) for 1 of the 2 customers"):
+            nba = next_best_action(t, [action])
+        assert nba.action.tolist() == ["call", None]
+
+    def test_no_consent_among_the_suited_customers_warns(self) -> None:
+        """A log without consent rows: every marketing action went to nobody, silently."""
+        t = self._table(["login", "purchase", "login"])
+        with pytest.warns(DataWarning, match="none of the 2 customers it suits has marketing"):
+            nba = next_best_action(t, [Action("mail", "tenure_days > 0", "1")])
+        assert nba.action.tolist() == [None, None]
+
+    def test_some_consent_is_quiet(self) -> None:
+        """When a customer it suits has consent, the others' lack of it is the normal case."""
+        t = self._table(["consent_granted", "purchase", "login"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            nba = next_best_action(t, [Action("mail", "tenure_days > 0", "1")])
+        assert nba.action.tolist() == ["mail", None]
+
+    def test_needs_consent_is_a_boolean(self) -> None:
+        """needs_consent="no" was truthy, so the action needed consent after all."""
+        with pytest.raises(ValueTypeError, match="needs_consent must be True or False"):
+            Action("call", "true", needs_consent="no")  # type: ignore[arg-type]

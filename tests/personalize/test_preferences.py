@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.personalize import preferences
 
@@ -131,11 +131,14 @@ class TestBadInput:
             ({"smoothing": -1.0}, "smoothing"),
             ({"smoothing": float("nan")}, "smoothing"),
             ({"outreach": {}}, "outreach"),
+            ({"outreach": {"email": "email_sent"}}, r"outreach\['email'\] must be a pair"),
+            ({"outreach": {"email": ("email_sent",) * 3}}, r"outreach\['email'\] must be a pair"),
             ({"as_of": "soon"}, "as_of"),
         ],
     )
     def test_rejected(self, kwargs: dict[str, object], match: str) -> None:
-        """Bad smoothing, empty outreach and bad as_of are rejected, naming the argument."""
+        """Bad smoothing, empty or malformed outreach (a raw ValueError of unpacking) and bad
+        as_of are rejected, naming the argument."""
         log = InteractionLog.from_arrays(
             customer_id=["a"], timestamp=["2024-01-01T00:00Z"], kind=["purchase"]
         )
@@ -150,6 +153,18 @@ class TestBadInput:
         )
         with pytest.raises(DataError, match="before the log's first interaction"):
             preferences(log, as_of="2023-01-01T00:00Z")
+
+    def test_numeric_categories_are_said(self) -> None:
+        """Category codes held as numbers gave favourite_category None for all, quietly."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a"],
+            timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z"],
+            kind=["purchase"] * 2,
+            category=[3.0, 3.0],
+        )
+        with pytest.warns(DataWarning, match="column 'category' holds float values, not text"):
+            prefs = preferences(log, as_of="2024-02-01T00:00Z")
+        assert prefs.favourite_category.tolist() == [None]
 
 
 class TestOnSyntheticWorld:

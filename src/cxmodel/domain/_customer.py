@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -20,6 +20,11 @@ __all__ = ["Consent", "Customer"]
 def _purposes(value: Any) -> frozenset[str]:
     if isinstance(value, str):
         value = [value]
+    if isinstance(value, Mapping):  # {"marketing": False} read as a set would grant it
+        raise ValueTypeError(
+            f"'granted' must be a set of purposes (str); got a mapping {dict(value)!r}: pass "
+            "the purposes granted, e.g. {purpose for purpose, ok in flags.items() if ok}"
+        )
     if not isinstance(value, Iterable):
         raise ValueTypeError(f"'granted' must be a set of purposes (str); got {got(value)}")
     purposes: set[str] = set()

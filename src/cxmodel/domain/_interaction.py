@@ -7,10 +7,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
+from numbers import Real
 from types import MappingProxyType
 from typing import Any
 
 import attrs
+import numpy as np
 
 from cxmodel._time import to_utc
 from cxmodel.domain._kinds import METRIC_SCALES, Question
@@ -37,18 +39,28 @@ def _optional_str(instance: object, attribute: attrs.Attribute[Any], value: obje
 
 
 def _optional_float(value: object) -> float | None:
+    """A number (Python or numpy) as float, NaN as None; infinite numbers are refused."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
         raise SchemaError(
             f"expected a number or None (got {value!r} that is a {type(value).__name__})"
         )
     number = float(value)
+    if math.isinf(number):
+        raise SchemaError(f"expected a finite number or None (got {value!r})")
     return None if math.isnan(number) else number
 
 
 def _properties(value: Any) -> MappingProxyType[str, Any]:
-    return frozen_mapping(value, "properties")
+    properties = frozen_mapping(value, "properties")
+    for name in properties:
+        if name in _FIELD_NAMES:  # get() and to_record() would each read a different one
+            raise SchemaError(
+                f"property {name!r} has the name of an Interaction field; pass it as "
+                f"{name}=... instead, or rename the property"
+            )
+    return properties
 
 
 @attrs.frozen

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
 import attrs
 
+from cxmodel._arguments import got
 from cxmodel._time import TimeLike, to_utc
 from cxmodel.domain._interaction import Interaction
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, ValueTypeError
 
 __all__ = ["Journey"]
 
 
-def _ordered(value: Sequence[Interaction]) -> tuple[Interaction, ...]:
+def _ordered(value: Iterable[Interaction]) -> tuple[Interaction, ...]:
+    if not isinstance(value, Iterable) or isinstance(value, str):
+        raise ValueTypeError(
+            f"a journey's interactions must be Interaction objects; got {got(value)}"
+        )
     items = tuple(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, Interaction):
+            raise ValueTypeError(
+                f"interactions[{i}] is {got(item)}; a journey holds Interaction objects"
+            )
     # stable sort by time: equal timestamps keep their given order
     return tuple(sorted(items, key=lambda i: i.timestamp))
+
+
+def _customer_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise SchemaError(f"'customer_id' must be a non-empty string (got {value!r})")
 
 
 @attrs.frozen
@@ -34,7 +49,7 @@ class Journey:
     (['view', 'purchase'], datetime.timedelta(days=1))
     """
 
-    customer_id: str
+    customer_id: str = attrs.field(validator=_customer_id)
     interactions: tuple[Interaction, ...] = attrs.field(converter=_ordered)
 
     def __attrs_post_init__(self) -> None:
@@ -46,8 +61,10 @@ class Journey:
                 )
 
     @classmethod
-    def from_interactions(cls, interactions: Sequence[Interaction]) -> Journey:
-        """Build a journey from one customer's interactions, in any order."""
+    def from_interactions(cls, interactions: Iterable[Interaction]) -> Journey:
+        """Build a journey from one customer's interactions, in any order (a list, a tuple or
+        any other iterable, e.g. a generator)."""
+        interactions = _ordered(interactions)
         if not interactions:
             raise SchemaError("a journey needs at least one interaction to know its customer")
         return cls(interactions[0].customer_id, interactions)

@@ -8,8 +8,9 @@ from typing import TypeVar
 
 import attrs
 
+from cxmodel._arguments import got
 from cxmodel.domain._kinds import Channel, Stage
-from cxmodel.errors import NotFoundError, SchemaError, did_you_mean
+from cxmodel.errors import NotFoundError, SchemaError, ValueTypeError, did_you_mean
 
 __all__ = ["DEFAULT_CATALOGUE", "Touchpoint", "TouchpointCatalogue"]
 
@@ -17,7 +18,7 @@ _E = TypeVar("_E", bound=Enum)
 
 
 def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value.strip():
         raise SchemaError(f"'{attribute.name}' must be a non-empty string (got {value!r})")
 
 
@@ -55,7 +56,21 @@ class Touchpoint:
 
 
 def _as_tuple(values: Iterable[Touchpoint]) -> tuple[Touchpoint, ...]:
-    return tuple(values)
+    """The touchpoints, checked: Touchpoint objects with distinct names."""
+    if not isinstance(values, Iterable) or isinstance(values, str):
+        raise ValueTypeError(f"touchpoints must be Touchpoint objects; got {got(values)}")
+    items = tuple(values)
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, Touchpoint):
+            raise ValueTypeError(f"touchpoints[{i}] is {got(item)}; expected a Touchpoint")
+        if item.name in seen:
+            raise SchemaError(
+                f"touchpoint {item.name!r} is declared twice in the catalogue; keep one (extend() "
+                "replaces a touchpoint of the same name)"
+            )
+        seen.add(item.name)
+    return items
 
 
 @attrs.frozen
@@ -94,7 +109,7 @@ class TouchpointCatalogue(Mapping[str, Touchpoint]):
     def extend(self, touchpoints: list[Touchpoint] | tuple[Touchpoint, ...]) -> TouchpointCatalogue:
         """Return a catalogue with ``touchpoints`` added (replacing same-named ones)."""
         merged = dict(self._index)
-        merged.update({t.name: t for t in touchpoints})
+        merged.update({t.name: t for t in _as_tuple(touchpoints)})
         return TouchpointCatalogue(tuple(merged.values()))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -11,9 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import integer, interaction_log, mapping_value, text_value
+from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
 
@@ -29,7 +31,7 @@ CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "tenure_days": "days from first_seen to as_of",
     "recency_days": "days from the last purchase to as_of (NaN without purchases)",
     "frequency": "number of purchases",
-    "monetary": "total purchase value (missing values count as 0)",
+    "monetary": "total purchase value (missing values count as 0, with a warning counting them)",
     "aov": "average order value, monetary / frequency (NaN without purchases)",
     "purchases_30d": "purchases in the 30 days up to as_of (as_of - 30 days < t <= as_of)",
     "purchases_90d": "purchases in the 90 days up to as_of",
@@ -47,7 +49,8 @@ CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "preferred_channel": "most frequent channel by volume, ties to the alphabetically first "
     "(None without channels; see cxmodel.personalize.preferences for response rates)",
     "consent_marketing": "latest consent_granted / consent_revoked row with purpose 'marketing' "
-    "(or any purpose when the log has no purpose column); False without one",
+    "(trimmed, any case; a revocation without a purpose counts too; any purpose when the log "
+    "has no purpose column); False without one",
     "<usage>": "with usage=: the customer's rows of a kind (<kind>_count) or of a row mask, "
     "at or before as_of",
     "<trait>": "with traits=: each trait of the customer (text, number or boolean; missing "
@@ -121,7 +124,7 @@ class CustomerTable(Result):
             ``customer_id`` column (a mapping of column name to values, or a pandas/polars
             data frame). A trait holds text (missing: None), numbers (float, missing: NaN) or
             booleans (bool; 1/0 floats with NaN when some customers lack it). Customers of
-            the traits that are not in the table are ignored.
+            the traits that are not in the table are ignored (when none is, a warning says so).
         usage : kinds, or a mapping of column name to a kind or a row mask, optional
             Per-customer counts of rows at or before ``as_of``: each listed kind becomes
             ``<kind>_count`` (``["search"]`` gives ``search_count``); a mapping names its
@@ -133,7 +136,14 @@ class CustomerTable(Result):
         SchemaError
             For a bad ``as_of``, a model returning the wrong number of values, a trait with a
             bad value (naming the customer and the trait) or named like a built-in column, an
-            unknown usage kind (with a did-you-mean) or a mask of the wrong shape.
+            unknown usage kind (with a did-you-mean), a mask of the wrong shape, or a model
+            named like a column of the table.
+
+        Warns
+        -----
+        DataWarning
+            When purchases have no ``value`` (the count; they add 0 to ``monetary`` and
+            ``aov``), or when ``traits`` name no customer of the table.
 
         Examples
         --------
@@ -173,6 +183,15 @@ class CustomerTable(Result):
         buy_codes = codes[buy]
         frequency = np.bincount(buy_codes, minlength=n)
         value = log.numeric("value") if "value" in log else np.zeros(len(log))
+        unpriced = int(np.isnan(value[buy]).sum())
+        warn_counted(
+            DataWarning,
+            "CustomerTable.from_log(): {missing:,} of {rows:,} purchases have no 'value' (NaN); "
+            "they count as 0 in monetary and aov",
+            stacklevel=2,
+            missing=unpriced,
+            rows=int(buy_codes.shape[0]),
+        )
         monetary = np.bincount(buy_codes, weights=np.nan_to_num(value[buy]), minlength=n)
         monetary = monetary.astype(np.float64)  # bincount of no rows is int64
         last_buy = _last_per_customer(buy_codes, times[buy], n, -1, np.int64)
@@ -206,8 +225,14 @@ class CustomerTable(Result):
         if traits is not None:
             ids, columns = read_traits(traits, reserved=("customer_id", *data))
             data.update(align_traits(ids, columns, log.customers))
+            _warn_no_trait_matches(ids, columns, log.customers)
         table = cls(customer_id=log.customers, data=data, as_of=cutoff, log=log)
         for name, model in models.items():
+            if name == "customer_id" or name in data:  # it would replace the column quietly
+                raise SchemaError(
+                    f"models[{name!r}] has the name of a customer table column; name the model's "
+                    "column differently"
+                )
             values = np.asarray(model(table))
             if values.shape != (n,):
                 raise SchemaError(
@@ -292,6 +317,25 @@ class CustomerTable(Result):
         return i
 
 
+def _warn_no_trait_matches(
+    ids: npt.NDArray[np.object_], columns: Mapping[str, _Array], customers: npt.NDArray[np.object_]
+) -> None:
+    """Warn when traits were given but none of their customers is in the table: every trait
+    column is then missing, which ids written differently (case, spaces, a prefix) cause."""
+    if not columns or not ids.size or not customers.size:
+        return
+    if np.isin(ids.astype(str), customers.astype(str)).any():
+        return
+    warnings.warn(
+        f"CustomerTable.from_log(): none of the traits' customers ({ids.size:,}) is in the "
+        f"table (traits name e.g. {str(ids[0])!r}, the table holds e.g. {str(customers[0])!r}), "
+        f"so the trait columns {sorted(columns)} are missing for every customer; check that "
+        "both write the customer ids alike",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
 def _tickets(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> tuple[_Array, _Array]:
     opened = log.kind_mask("ticket_opened")
     resolved = log.kind_mask("ticket_resolved")
@@ -362,10 +406,17 @@ def _preferred_channel(log: InteractionLog, codes: npt.NDArray[np.int64], n: int
 
 
 def _consent(log: InteractionLog, codes: npt.NDArray[np.int64], n: int) -> _Array:
+    """The latest marketing consent row per customer. Purposes compare trimmed and case-folded
+    (``"Marketing "`` is marketing), as :class:`~cxmodel.domain.Consent` and trigger rules
+    compare them; a revocation without a purpose revokes every purpose, marketing too."""
     granted = log.kind_mask("consent_granted")
-    mask = granted | log.kind_mask("consent_revoked")
+    revoked = log.kind_mask("consent_revoked")
+    mask = granted | revoked
     if "purpose" in log:
         pcodes, pcats = log.categorical("purpose")
-        hit = np.flatnonzero(pcats == "marketing")
-        mask &= (pcodes == hit[0]) if hit.size else False
+        folded = np.array([str(p).strip().casefold() == "marketing" for p in pcats], dtype=bool)
+        marketing = np.zeros(len(log), dtype=bool)
+        named = pcodes >= 0
+        marketing[named] = folded[pcodes[named]]
+        mask &= marketing | (revoked & ~named)
     return _last_per_customer(codes[mask], granted[mask], n, False, bool)

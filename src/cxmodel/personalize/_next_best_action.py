@@ -11,10 +11,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table, of_type
+from cxmodel._arguments import customer_table, got, of_type
 from cxmodel._holdout import held_out_customers
 from cxmodel._result import Result, column
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataWarning, SchemaError, ValueTypeError
 from cxmodel.expr._checked import evaluate_checked, table_namespace
 
 if TYPE_CHECKING:
@@ -32,6 +32,11 @@ trigger rule's holdout."""
 def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise SchemaError(f"Action.{attribute.name} must be a non-empty string (got {value!r})")
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool | np.bool_):  # "no" would be read as True
+        raise ValueTypeError(f"Action.{attribute.name} must be True or False; got {got(value)}")
 
 
 @attrs.frozen
@@ -53,7 +58,7 @@ class Action:
     name: str = attrs.field(validator=_non_empty)
     eligible: str = attrs.field(validator=_non_empty)
     value: str = attrs.field(default="1", converter=str)
-    needs_consent: bool = True
+    needs_consent: bool = attrs.field(default=True, validator=_flag)
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -160,8 +165,9 @@ def next_best_action(
     """Rank the declared actions for every customer.
 
     An action is eligible when its ``eligible`` condition holds, its expected ``value`` is a
-    finite number (not missing; an infinite one, an overflow, warns) and, if
-    ``needs_consent``, the customer's ``consent_marketing`` is true.
+    finite number (a missing one, e.g. ``aov`` without purchases, or an infinite one, an
+    overflow, warns with the count) and, if ``needs_consent``, the customer's
+    ``consent_marketing`` is true (an action that no customer it suits has consent for warns).
     Eligible actions are ranked by expected value, highest first; ties go to the action declared
     first. Everything is evaluated column-wise over the table.
 
@@ -237,8 +243,26 @@ def next_best_action(
                 DataWarning,
                 stacklevel=2,
             )
+        missing = int((ok & np.isnan(v)).sum())
+        if missing:
+            warnings.warn(
+                f"{label}: the expected value {act.value!r} is missing (NaN) for {missing} of "
+                f"the {int(ok.sum())} customers whose condition holds; the action is not "
+                "eligible for them",
+                DataWarning,
+                stacklevel=2,
+            )
         ok &= np.isfinite(v)
         if act.needs_consent:
+            if ok.any() and not (ok & consent).any():
+                warnings.warn(
+                    f"{label}: none of the {int(ok.sum())} customers it suits has marketing "
+                    "consent (consent_marketing), so it goes to nobody; check that the log "
+                    "holds consent_granted rows, or declare a service action with "
+                    "needs_consent=False",
+                    DataWarning,
+                    stacklevel=2,
+                )
             ok &= consent
         values[ok, j] = v[ok]
     order = np.argsort(-values, axis=1, kind="stable")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -12,7 +13,7 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log, mapping_value
 from cxmodel._result import Result, column, columns
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log._observed import check_as_of, first_time
 
 if TYPE_CHECKING:
@@ -78,10 +79,34 @@ def _mode(codes: Codes, values: Codes, n: int, k: int) -> Codes:
     return np.where(counts.max(axis=1) > 0, best, -1)
 
 
+def _channels(outreach: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """The outreach channels, each a pair (sent kind, response kind)."""
+    if not outreach:
+        raise SchemaError("outreach must name at least one channel (got an empty mapping)")
+    out: dict[str, tuple[str, str]] = {}
+    for channel, pair in outreach.items():
+        if isinstance(pair, str) or not isinstance(pair, Sequence) or len(pair) != 2:
+            raise SchemaError(
+                f"outreach[{channel!r}] must be a pair (sent kind, response kind), e.g. "
+                f"('email_sent', 'email_opened'); got {pair!r}"
+            )
+        out[channel] = (pair[0], pair[1])
+    return out
+
+
 def _favourite(log: InteractionLog, name: str, buy: npt.NDArray[np.bool_], codes: Codes) -> Any:
     n = log.n_customers
     out = np.full(n, None, dtype=object)
-    if name not in log or log.schema.get(name) != "string":
+    if name not in log or not buy.any():
+        return out
+    if log.schema.get(name) != "string":  # category codes read as numbers
+        warnings.warn(
+            f"preferences(): column {name!r} holds {log.schema.get(name)} values, not text, so "
+            f"favourite_{name} is None for every customer; give the column as text (strings, "
+            f"or a reader's dtypes={{{name!r}: 'string'}}) to count them",
+            DataWarning,
+            stacklevel=3,
+        )
         return out
     vcodes, cats = log.categorical(name)
     best = _mode(codes[buy], vcodes[buy].astype(np.int64), n, cats.shape[0])
@@ -159,9 +184,7 @@ def preferences(
     visible = log.timestamps <= cutoff
     if not visible.all():
         log = log.filter(visible)
-    channels = dict(DEFAULT_OUTREACH if outreach is None else outreach)
-    if not channels:
-        raise SchemaError("outreach must name at least one channel (got an empty mapping)")
+    channels = _channels(DEFAULT_OUTREACH if outreach is None else outreach)
     n = log.n_customers
     codes = log.customer_codes.astype(np.int64)
     times = log.timestamps
