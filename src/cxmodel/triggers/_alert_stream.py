@@ -392,6 +392,8 @@ class AlertMonitor:
         trimmed since the last commit (an alert added, removed or changed since: all of its
         values, after clearing it)."""
         replaced = self._replaced
+        if not self.states and not replaced:  # no alert: nothing to hand over
+            return _UNCHANGED
         trimmed: list[tuple[str, str, int]] = []
         added: list[AlertValue] = []
         for name, state in self.states.items():
@@ -422,6 +424,8 @@ class AlertMonitor:
 
     def committed(self) -> None:
         """The store took :meth:`changes`: it holds the windows as they are now."""
+        if not self.states and not self._replaced:
+            return
         self._replaced.clear()
         for state in self.states.values():
             state.stored = state.numbered

@@ -86,6 +86,11 @@ class _Meta(Mapping[str, Any]):
         self._build = build
         self._data: dict[str, Any] | None = None
 
+    def reset(self) -> _Meta:
+        """Forget the meta built so far (the engine moved on); return this mapping."""
+        self._data = None
+        return self
+
     def _get(self) -> dict[str, Any]:
         if self._data is None:
             self._data = self._build()
@@ -183,6 +188,7 @@ class TriggerEngine:
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
         for cid, customer in mapping_value(customers, "TriggerEngine()", "customers").items():
             self._register(str(cid), customer)
+        self._lazy_meta = _Meta(self._meta)  # read by an in-memory store when it reopens
         self._hashed: RuleSet | None = None
         self._hash_cache: dict[str, str] = {}
         self._buffer: list[tuple[int, int, Row]] = []
@@ -541,7 +547,7 @@ class TriggerEngine:
         if len(suppressed) > 1:
             suppressed.sort(key=_firing_order)
         change = StateChange(
-            meta=_Meta(self._meta) if not durable else self._meta(),
+            meta=self._lazy_meta.reset() if not durable else self._meta(),
             customers=_Changed(self._runner.states, self._runner.touched),
             firings=emitted,
             late=late,
@@ -633,8 +639,9 @@ class TriggerEngine:
         if top is None:
             return late, rejected
         frontier = top - self.lateness
-        in_order = not self._buffer and all(
-            accepted[j].time <= accepted[j + 1].time for j in range(len(accepted) - 1)
+        in_order = not self._buffer and (
+            len(accepted) < 2
+            or all(accepted[j].time <= accepted[j + 1].time for j in range(len(accepted) - 1))
         )
         if in_order and (not accepted or accepted[-1].time <= frontier):
             for row in accepted:
