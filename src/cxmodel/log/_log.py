@@ -144,7 +144,17 @@ def _as_array(values: Any) -> Any:
     return np.asarray(values)
 
 
-def _infer_bool(values: npt.NDArray[Any]) -> bool:
+Scan = tuple[npt.NDArray[Any], set[type]]
+
+
+def _scan(values: npt.NDArray[Any]) -> Scan:
+    """An object column's present values and their types (one pass, shared by the
+    inferences below)."""
+    present = values[~is_missing(values)]
+    return present, set(map(type, present.tolist()))
+
+
+def _infer_bool(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
     """Whether a property column holds booleans: a bool dtype, or objects whose present values
     are all bools (a column mixing bools with text or numbers is not one).
 
@@ -159,11 +169,11 @@ def _infer_bool(values: npt.NDArray[Any]) -> bool:
         return True
     if values.dtype.kind != "O":
         return False
-    kinds = set(map(type, values[~is_missing(values)].tolist()))
+    kinds = (scan or _scan(values))[1]
     return bool(kinds) and kinds <= {bool, np.bool_}
 
 
-def _infer_numeric(values: npt.NDArray[Any]) -> bool:
+def _infer_numeric(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
     """Whether a property column holds numbers that float64 keeps exactly.
 
     Numeric and bool dtypes, or objects that are all numbers (not bools); a whole number beyond
@@ -184,8 +194,7 @@ def _infer_numeric(values: npt.NDArray[Any]) -> bool:
         return values.size == 0 or bool(np.abs(values.astype(np.float64)).max() < _EXACT_FLOAT_INT)
     if values.dtype.kind != "O":
         return False
-    present = values[~is_missing(values)]
-    kinds = set(map(type, present))  # a handful of distinct types, however many rows
+    present, kinds = scan or _scan(values)  # a handful of distinct types, however many rows
     if not kinds:  # nothing present: numbers if the gaps are float NaNs, not None or ""
         return any(isinstance(v, (float, np.floating)) for v in values.tolist())
     if not all(
@@ -440,18 +449,26 @@ class InteractionLog:
             values = answers.get(name, values)
             kind = declared.get(name)
             if kind is None:
+                scan = (
+                    _scan(values)
+                    if not isinstance(values, Encoded)
+                    and values.dtype.kind == "O"
+                    and name not in NUMERIC_STANDARD
+                    and name not in STRING_STANDARD
+                    else None
+                )
                 if name in STRING_STANDARD:
                     kind = "string"
                 elif (
                     name not in NUMERIC_STANDARD
                     and not isinstance(values, Encoded)
-                    and _infer_bool(values)
+                    and _infer_bool(values, scan)
                 ):
                     kind = "bool"
                 elif name in NUMERIC_STANDARD or (
                     not isinstance(values, Encoded)
                     and not is_key_like(name)
-                    and _infer_numeric(values)
+                    and _infer_numeric(values, scan)
                 ):
                     kind = "float"
                 else:
