@@ -68,9 +68,11 @@ class TestBreakdowns:
     def test_times_by_period(self) -> None:
         """period= is the calendar period of the opening."""
         t = ticket_times(ticket_lifecycles(ticket_log()), "first_reply", period="day")
-        assert t["period"].tolist() == ["2024-01-01", "2024-01-09"]
-        assert t["n"].tolist() == [3, 1]
-        assert t["median"].tolist() == [2.0, math.inf]
+        days = t["period"].tolist()
+        assert days == [f"2024-01-0{d}" for d in range(1, 10)]  # quiet days are rows of n = 0
+        assert t["n"].tolist() == [3, 0, 0, 0, 0, 0, 0, 0, 1]
+        assert t["median"][0] == 2.0 and t["median"][-1] == math.inf
+        assert np.isnan(t["median"][1:-1]).all()
 
     def test_filtering_first_keeps_the_censoring_time(self) -> None:
         """Filtering the log to one topic keeps its observation end, so open tickets are

@@ -17,7 +17,7 @@ from cxmodel._tables import MetricTable
 from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import kind_rows, read_kinds
-from cxmodel.metrics._groups import group_table, key_columns, key_name, rate_breakdown
+from cxmodel.metrics._groups import MAX_GRID, group_table, key_columns, key_name, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
 from cxmodel.metrics._tickets import TICKET_KINDS, US_PER_HOUR, TicketLifecycles
@@ -409,7 +409,8 @@ def ticket_volume(
 
     Every period from the first opening to the last is a row of each group, with 0 tickets
     when the group had none in it: a quiet week is a count of zero, not a gap that would lift
-    the mean weekly volume and join the weeks either side on a chart.
+    the mean weekly volume and join the weeks either side on a chart. (Beyond a million rows
+    only the periods with tickets are listed.)
 
     Parameters
     ----------
@@ -455,6 +456,16 @@ def ticket_volume(
     counts = np.bincount(group * width + (idx - lo), minlength=len(labels) * width)
     present = np.unique(group)  # groups with at least one ticket, each over every period
     grid = counts.reshape(len(labels), width)[present]
+    if grid.size > MAX_GRID:  # too many to list every quiet period: the periods with tickets
+        rows = np.flatnonzero(grid.reshape(-1))
+        return MetricTable(
+            "ticket volume",
+            {
+                by: labels[present][rows // width],
+                "period": index_labels(rows % width + lo, period),
+                "tickets": grid.reshape(-1)[rows].astype(np.int64),
+            },
+        )
     return MetricTable(
         "ticket volume",
         {
