@@ -52,6 +52,23 @@ class TestPeriodLabels:
         with pytest.raises(SchemaError, match="got 'year'"):
             period_index(_us("2024-01-01T00:00:00Z"), "year")
 
+    @pytest.mark.parametrize(
+        ("period", "meant"),
+        [
+            ("monthly", "month"),
+            ("Month", "month"),
+            ("daily", "day"),
+            ("W", "week"),
+            ("Q", "quarter"),
+        ],
+    )
+    def test_misspelt_period_names_the_one_meant(self, period: str, meant: str) -> None:
+        """Report wording and pandas aliases are refused with the period they mean."""
+        with pytest.raises(SchemaError, match=f"got '{period}'; did you mean '{meant}'"):
+            period_labels(_us("2024-01-01T00:00:00Z"), period)
+        with pytest.raises(SchemaError, match=f"did you mean '{meant}'"):
+            period_index(_us("2024-01-01T00:00:00Z"), period)
+
 
 class TestPeriodIndex:
     def test_consecutive_periods_differ_by_one(self) -> None:

@@ -163,6 +163,27 @@ class TestResolveTimezone:
         """No zone is no zone, not the machine's."""
         assert resolve_timezone(None) is None
 
+    @pytest.mark.parametrize(
+        ("name", "meant"),
+        [
+            ("europe/paris", "Europe/Paris"),  # the case
+            ("paris", "Europe/Paris"),  # the city alone
+            ("New York", "America/New_York"),  # a space for the underscore
+            ("Europe/Pariss", "Europe/Paris"),  # a typo
+        ],
+    )
+    def test_refusal_names_the_zone_meant(self, name: str, meant: str) -> None:
+        """A zone written as people write it is refused with the IANA name to use."""
+        with pytest.raises(SchemaError, match=f"did you mean '{meant}'"):
+            resolve_timezone(name)
+
+    @pytest.mark.parametrize("name", ["CEST", "PST", "Mars/X"])
+    def test_abbreviations_get_no_far_guess(self, name: str) -> None:
+        """'CEST' (UTC+2) is close in spelling to 'EST' (UTC-5): no guess is better than that."""
+        with pytest.raises(SchemaError) as caught:
+            resolve_timezone(name)
+        assert "did you mean" not in str(caught.value)
+
 
 class TestEpochSeconds:
     def test_whole_and_fractional_seconds(self) -> None:

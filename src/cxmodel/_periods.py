@@ -9,13 +9,50 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import US_PER_DAY, US_PER_SECOND, resolve_timezone
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, did_you_mean
 
-__all__ = ["PERIODS", "index_labels", "period_index", "period_labels"]
+__all__ = ["PERIODS", "check_period", "index_labels", "period_index", "period_labels"]
 
 PERIODS = ("day", "week", "month", "quarter")
+# how the periods are often written elsewhere (pandas aliases, report wording)
+_SPOKEN = {
+    "daily": "day",
+    "d": "day",
+    "weekly": "week",
+    "w": "week",
+    "monthly": "month",
+    "m": "month",
+    "me": "month",
+    "ms": "month",
+    "quarterly": "quarter",
+    "q": "quarter",
+    "qe": "quarter",
+    "qs": "quarter",
+}
 _QUARTER_US = 15 * 60 * US_PER_SECOND
 _ONE_US = timedelta(microseconds=1)
+
+
+def check_period(period: object, allowed: tuple[str, ...] = PERIODS) -> str:
+    """Return ``period`` if it is one of ``allowed``, else raise naming the period it resembles.
+
+    Examples
+    --------
+    >>> check_period("month")
+    'month'
+    >>> check_period("Monthly")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: period must be one of (...); got 'Monthly'; did you mean 'month'?
+    """
+    if isinstance(period, str) and period in allowed:
+        return period
+    hint = ""
+    if isinstance(period, str):
+        plain = period.strip().lower()
+        plain = _SPOKEN.get(plain, plain)
+        hint = f"; did you mean {plain!r}?" if plain in allowed else did_you_mean(plain, allowed)
+    raise SchemaError(f"period must be one of {allowed!r}; got {period!r}{hint}")
 
 
 def _local_us(us: npt.NDArray[np.int64], tz: str | None) -> npt.NDArray[np.int64]:
@@ -51,8 +88,7 @@ def period_labels(
     >>> period_labels(t, "day", "America/New_York").tolist()
     ['1969-12-31', '1970-03-31']
     """
-    if period not in PERIODS:
-        raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
+    check_period(period)
     local = _local_us(np.asarray(us, dtype=np.int64), timezone_name)
     days = np.floor_divide(local, US_PER_DAY)
     if period == "day":
@@ -80,8 +116,7 @@ def period_index(
     >>> period_index(np.array([0, 40 * 86_400_000_000]), "month").tolist()
     [0, 1]
     """
-    if period not in PERIODS:
-        raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
+    check_period(period)
     days = np.floor_divide(_local_us(np.asarray(us, dtype=np.int64), timezone_name), US_PER_DAY)
     if period == "day":
         return days

@@ -7,6 +7,7 @@ numpy ``datetime64`` values are UTC by numpy's own convention.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import zoneinfo
@@ -132,8 +133,33 @@ def resolve_timezone(name: str | tzinfo | None) -> tzinfo | None:
         raise SchemaError(
             f"timezone {name!r} is not an IANA time zone name (e.g. 'Europe/Paris'), 'UTC' or a "
             "fixed offset such as '+02:00'; file paths, POSIX TZ strings and '' are not accepted"
+            + _zone_hint(text)
         )
     return zone
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    """The IANA zone names of this machine, by their case-folded spelling."""
+    return {n.casefold(): n for n in sorted(zoneinfo.available_timezones())}
+
+
+def _zone_hint(text: str) -> str:
+    """``; did you mean 'Europe/Paris'?`` for a zone written in the wrong case, by its city
+    alone (``"paris"``, ``"New York"``) or misspelt (``"Europe/Pariss"``); else an empty string.
+    """
+    names = _zone_names()
+    folded = text.casefold().replace(" ", "_")
+    if folded in names:
+        return f"; did you mean {names[folded]!r}?"
+    cities = [n for k, n in names.items() if k.rsplit("/", 1)[-1] == folded and "/" in k]
+    if cities:
+        return f"; did you mean {cities[0]!r}?"
+    if "/" not in folded:  # an abbreviation such as 'CEST' is no place: 'EST' is not near it
+        return ""
+    regions = [k for k in names if "/" in k]
+    close = difflib.get_close_matches(folded, regions, n=1, cutoff=0.8)
+    return f"; did you mean {names[close[0]]!r}?" if close else ""
 
 
 def to_utc(value: TimeLike, *, timezone_name: str | tzinfo | None = None) -> datetime:

@@ -256,9 +256,10 @@ class TestSummaries:
         ]  # fmt: skip
         log = InteractionLog.from_records(rows, questions=QUESTIONS)
         s = quiet_summary(log, "resolved", by="channel", period="month")
-        assert s["channel"].tolist() == ["app", "web"]
-        assert s["period"].tolist() == ["2024-04", "2024-03"]
-        assert s["yes"].tolist() == [1, 2] and s["n"].tolist() == [1, 3]
+        # each channel over every month from March to April (n = 0 where it had no answer)
+        assert s["channel"].tolist() == ["app", "app", "web", "web"]
+        assert s["period"].tolist() == ["2024-03", "2024-04"] * 2
+        assert s["yes"].tolist() == [0, 1, 2, 0] and s["n"].tolist() == [0, 1, 3, 0]
 
     def test_empty_and_small_sample(self) -> None:
         """No answers: one row with n = 0 and NaN; few answers warn SmallSampleWarning."""

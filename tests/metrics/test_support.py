@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     first_contact_resolution,
     one_touch_rate,
@@ -67,9 +68,11 @@ class TestBreakdowns:
     def test_times_by_period(self) -> None:
         """period= is the calendar period of the opening."""
         t = ticket_times(ticket_lifecycles(ticket_log()), "first_reply", period="day")
-        assert t["period"].tolist() == ["2024-01-01", "2024-01-09"]
-        assert t["n"].tolist() == [3, 1]
-        assert t["median"].tolist() == [2.0, math.inf]
+        days = t["period"].tolist()
+        assert days == [f"2024-01-0{d}" for d in range(1, 10)]  # quiet days are rows of n = 0
+        assert t["n"].tolist() == [3, 0, 0, 0, 0, 0, 0, 0, 1]
+        assert t["median"][0] == 2.0 and t["median"][-1] == math.inf
+        assert np.isnan(t["median"][1:-1]).all()
 
     def test_filtering_first_keeps_the_censoring_time(self) -> None:
         """Filtering the log to one topic keeps its observation end, so open tickets are
@@ -149,9 +152,35 @@ class TestVolumeAndSentiment:
     def test_volume(self) -> None:
         """Opened tickets by topic and day."""
         t = ticket_volume(ticket_log(), period="day")
-        assert t["topic"].tolist() == ["billing", "delivery", "delivery"]
-        assert t["period"].tolist() == ["2024-01-01", "2024-01-01", "2024-01-09"]
-        assert t["tickets"].tolist() == [2, 1, 1]
+        days = [f"2024-01-0{d}" for d in range(1, 10)]
+        assert t["topic"].tolist() == ["billing"] * 9 + ["delivery"] * 9
+        assert t["period"].tolist() == days * 2
+        assert t["tickets"].tolist() == [2] + [0] * 8 + [1] + [0] * 7 + [1]
+
+    def test_volume_quiet_periods_are_zero(self) -> None:
+        """A month without tickets is a row of 0, in each group: it used to be left out, so the
+        mean monthly volume of January-March (3 tickets) read 1.5 instead of 1."""
+        log = InteractionLog.from_arrays(
+            customer_id=list("abc"),
+            timestamp=["2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-03-31T23:30Z"],
+            kind=["ticket_opened"] * 3,
+            topic=["refund", None, "refund"],
+        )
+        t = ticket_volume(log, period="month")
+        assert t["topic"].tolist() == ["refund"] * 3 + ["(missing)"] * 3
+        assert t["period"].tolist() == ["2024-01", "2024-02", "2024-03"] * 2
+        assert t["tickets"].tolist() == [1, 0, 1, 1, 0, 0]
+        # 23:30 UTC on 31 March is 1 April in Paris: April becomes a period of its own
+        paris = ticket_volume(log, period="month", timezone="Europe/Paris")
+        assert paris["period"].tolist()[:4] == ["2024-01", "2024-02", "2024-03", "2024-04"]
+        assert paris["tickets"].tolist()[:4] == [1, 0, 0, 1]
+
+    def test_volume_without_tickets_warns(self) -> None:
+        """A log without ticket_opened rows gives an empty table with a warning, not quietly."""
+        log = InteractionLog.from_arrays(["a"], ["2024-01-02T00:00Z"], ["view"], topic=["x"])
+        with pytest.warns(DataWarning, match="'ticket_opened' does not occur"):
+            t = ticket_volume(log)
+        assert len(t) == 0
 
     def test_sentiment(self) -> None:
         """Mean sentiment of ticket rows by topic with a t-interval."""

@@ -39,11 +39,24 @@ class TestValueSummary:
     def test_by_segment_and_month(self) -> None:
         """By plan and month: basic Jan 20, basic Feb 40, gold Jan 40 (refund 5)."""
         t = value_summary(_log(), by="plan", period="month")
-        assert t["plan"].tolist() == ["basic", "basic", "gold"]
-        assert t["period"].tolist() == ["2024-01", "2024-02", "2024-01"]
-        assert t["revenue"].tolist() == [20.0, 40.0, 40.0]
-        assert t["refunds"].tolist() == [0.0, 0.0, 5.0]
-        assert t["customers"].tolist() == [1, 1, 1]
+        assert t["plan"].tolist() == ["basic", "basic", "gold", "gold"]
+        assert t["period"].tolist() == ["2024-01", "2024-02"] * 2
+        assert t["revenue"].tolist() == [20.0, 40.0, 40.0, 0.0]  # gold's February is a 0
+        assert t["refunds"].tolist() == [0.0, 0.0, 5.0, 0.0]
+        assert t["customers"].tolist() == [1, 1, 1, 0]
+
+    def test_quiet_month_is_a_row_of_zero(self) -> None:
+        """Revenue of January and March with nothing in February: February is revenue 0 and
+        NaN order value (it used to be left out, so the mean monthly revenue read 15, not 10)."""
+        log = InteractionLog.from_arrays(
+            ["a", "b"], ["2024-01-05T00:00Z", "2024-03-05T00:00Z"], ["purchase"] * 2,
+            value=[10.0, 20.0],
+        )  # fmt: skip
+        t = value_summary(log, period="month")
+        assert t["period"].tolist() == ["2024-01", "2024-02", "2024-03"]
+        assert t["revenue"].tolist() == [10.0, 0.0, 20.0]
+        assert t["orders"].tolist() == [1, 0, 1]
+        assert np.isnan(t["aov"][1])
 
     def test_missing_purchase_value(self) -> None:
         """A purchase without a value is a SchemaError naming the row."""

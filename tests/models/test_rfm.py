@@ -187,6 +187,13 @@ class TestAgainstLifetimes:
 class TestSilentInputs:
     """Inputs that used to give a quiet, wrong summary."""
 
+    @pytest.mark.parametrize(("freq", "meant"), [("month", "M"), ("weekly", "W"), ("hour", "h")])
+    def test_freq_in_words_names_the_code(self, freq: str, meant: str) -> None:
+        """freq='month' is refused with the code it means, 'M'."""
+        log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["purchase"])
+        with pytest.raises(SchemaError, match=f"got '{freq}'; did you mean '{meant}'"):
+            rfm_summary(log, freq=freq)
+
     def test_value_column_typo_is_an_error(self) -> None:
         """A value= column the log lacks is a typo (did-you-mean), not zero monetary values."""
         log = InteractionLog.from_arrays(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar, overload
 
-from cxmodel._periods import PERIODS
+from cxmodel._periods import check_period
 from cxmodel._progress import dask_compute
 from cxmodel._tables import MetricTable
 from cxmodel.dask._common import (
@@ -77,8 +77,8 @@ def _run(
     dask, _ = dask_modules(feature)
     check_frame(ddf, feature, mapping)
     check_by(by, feature)
-    if period is not None and period not in PERIODS:
-        raise SchemaError(f"period must be one of {PERIODS!r}; got {period!r}")
+    if period is not None:
+        check_period(period)
     parts, caught = recorded(
         dask, _partial, numbered_partitions(ddf), acc, by, period, timezone, mapping
     )

@@ -16,6 +16,7 @@ from cxmodel.metrics._answers import MISSING, sorted_labels
 from cxmodel.metrics._retention import RateResult, rate_result, warn_empty_rate
 
 __all__ = [
+    "MAX_GRID",
     "MISSING",
     "group_table",
     "key_columns",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 NAN = float("nan")
+MAX_GRID = 1_000_000  # rows of a breakdown filled with its quiet periods, at most
 IntArray = npt.NDArray[np.int64]
 
 
@@ -48,8 +50,11 @@ def group_table(
     Labels sort as :func:`~cxmodel.metrics._answers.sorted_labels` does: numbers as
     numbers, ``"(missing)"`` last. ``columns`` hold one key per row: labels, or period
     indexes for the key named
-    ``"period"`` (decoded to labels with ``period``). Without keys and rows the result is one
-    group, so that "nothing" still gives a row with n = 0.
+    ``"period"`` (decoded to labels with ``period``). With a period key, every period from the
+    first to the last is a group of each combination of the other keys that occurs (n = 0 where
+    it has no row), as the survey metrics give: a quiet month is a row, not a gap (up to a
+    million rows; beyond, only the groups with rows). Without keys
+    and rows the result is one group, so that "nothing" still gives a row with n = 0.
     """
     coded: list[npt.NDArray[Any]] = []
     vocabularies: list[npt.NDArray[np.object_] | None] = []
@@ -61,7 +66,10 @@ def group_table(
             labels, codes = sorted_labels(col)
             coded.append(codes)
             vocabularies.append(np.append(labels, np.array([MISSING], dtype=object)))
-    keys, group = group_rows(coded, n)
+    if "period" in names and n:
+        keys, group = _every_period(coded, names.index("period"), n)
+    else:
+        keys, group = group_rows(coded, n)
     if not names and n == 0:
         keys = np.empty((1, 0), dtype=object)
     out: dict[str, npt.NDArray[Any]] = {}
@@ -74,6 +82,25 @@ def group_table(
         else:
             out[name] = part.astype(object)
     return out, group, len(keys)
+
+
+def _every_period(
+    coded: list[npt.NDArray[Any]], at: int, n: int
+) -> tuple[npt.NDArray[Any], IntArray]:
+    """:func:`group_rows` of key columns whose column ``at`` holds period indexes, with every
+    period from the first to the last under each combination of the other keys."""
+    periods = np.asarray(coded[at], dtype=np.int64)
+    lo = int(periods.min())
+    width = int(periods.max()) - lo + 1
+    other_keys, other = group_rows(coded[:at] + coded[at + 1 :], n)
+    if len(other_keys) * width > MAX_GRID:  # as the survey metrics: no grid beyond 1M rows
+        return group_rows(coded, n)
+    group = other * width + (periods - lo)
+    keys = np.empty((len(other_keys) * width, len(coded)), dtype=object)
+    rest = [j for j in range(len(coded)) if j != at]
+    keys[:, rest] = np.repeat(other_keys, width, axis=0)
+    keys[:, at] = np.tile(np.arange(lo, lo + width, dtype=np.int64), len(other_keys))
+    return keys, group
 
 
 def key_name(by: str | npt.ArrayLike | None) -> str:

@@ -16,8 +16,8 @@ from cxmodel._stats import mean_t_bounds, sample_moments
 from cxmodel._tables import MetricTable
 from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.log._kinds import kind_rows
-from cxmodel.metrics._groups import group_table, key_columns, key_name, rate_breakdown
+from cxmodel.log._kinds import kind_rows, read_kinds
+from cxmodel.metrics._groups import MAX_GRID, group_table, key_columns, key_name, rate_breakdown
 from cxmodel.metrics._retention import RateResult
 from cxmodel.metrics._survival import SurvivalCurve, kaplan_meier
 from cxmodel.metrics._tickets import TICKET_KINDS, US_PER_HOUR, TicketLifecycles
@@ -407,6 +407,11 @@ def ticket_volume(
 ) -> MetricTable:
     """Count of ``ticket_opened`` rows by ``by`` column and calendar period.
 
+    Every period from the first opening to the last is a row of each group, with 0 tickets
+    when the group had none in it: a quiet week is a count of zero, not a gap that would lift
+    the mean weekly volume and join the weeks either side on a chart. (Beyond a million rows
+    only the periods with tickets are listed.)
+
     Parameters
     ----------
     log : InteractionLog
@@ -414,28 +419,61 @@ def ticket_volume(
     by : str, default "topic"
         The column to break down by (missing values are the group ``"(missing)"``).
     period : {"day", "week", "month", "quarter"}, default "week"
-        Calendar period of the opening, in ``timezone``.
+        Calendar period of the opening, in ``timezone``; a week starts on Monday and is
+        labelled by that day.
     timezone : str, optional
         Zone of the calendar periods; default UTC.
+
+    Returns
+    -------
+    MetricTable
+        Columns ``by``, ``period`` and ``tickets``, sorted by group then period. Empty, with a
+        :class:`~cxmodel.errors.DataWarning`, when the log has no ``ticket_opened`` row.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(customer_id=list("abc"),
+    ...     timestamp=["2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-03-02T00:00Z"],
+    ...     kind=["ticket_opened"] * 3, topic=["refund"] * 3)
+    >>> t = ticket_volume(log, period="month")
+    >>> t["period"].tolist(), t["tickets"].tolist()
+    (['2024-01', '2024-02', '2024-03'], [2, 0, 1])
     """
     log = interaction_log(log, "ticket_volume()")
     if by not in log:
         raise SchemaError(f"by {by!r} is not a column of the log")
+    read_kinds(
+        log.kinds, ["ticket_opened"], argument="ticket_volume()", meaning="the table is empty"
+    )
     sub = log.filter(log.kind_mask("ticket_opened"))
     codes, cats = sub.categorical(by)
     labels = np.append(cats.astype(object), "(missing)")
     group = np.where(codes < 0, len(cats), codes).astype(np.int64)
     idx = period_index(sub.timestamps, period, timezone)
     lo = int(idx.min()) if idx.size else 0
-    flat = group * (int(idx.max()) - lo + 1 if idx.size else 1) + (idx - lo)
-    used, counts = np.unique(flat, return_counts=True)
-    width = int(idx.max()) - lo + 1 if idx.size else 1
+    width = int(idx.max()) - lo + 1 if idx.size else 0
+    counts = np.bincount(group * width + (idx - lo), minlength=len(labels) * width)
+    present = np.unique(group)  # groups with at least one ticket, each over every period
+    grid = counts.reshape(len(labels), width)[present]
+    if grid.size > MAX_GRID:  # too many to list every quiet period: the periods with tickets
+        rows = np.flatnonzero(grid.reshape(-1))
+        return MetricTable(
+            "ticket volume",
+            {
+                by: labels[present][rows // width],
+                "period": index_labels(rows % width + lo, period),
+                "tickets": grid.reshape(-1)[rows].astype(np.int64),
+            },
+        )
     return MetricTable(
         "ticket volume",
         {
-            by: labels[used // width],
-            "period": index_labels(used % width + lo, period),
-            "tickets": counts.astype(np.int64),
+            by: np.repeat(labels[present], width),
+            "period": np.tile(
+                index_labels(np.arange(width, dtype=np.int64) + lo, period), len(present)
+            ),
+            "tickets": grid.reshape(-1).astype(np.int64),
         },
     )
 

@@ -89,6 +89,14 @@ class RFMSummary(Result):
         )
 
 
+_SPOKEN_FREQ = {
+    **dict.fromkeys(("d", "day", "days", "daily"), "D"),
+    **dict.fromkeys(("w", "week", "weeks", "weekly"), "W"),
+    **dict.fromkeys(("m", "month", "months", "monthly", "me", "ms"), "M"),
+    **dict.fromkeys(("hour", "hours", "hourly"), "h"),
+}
+
+
 def period_ordinals(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int64]:
     """Period ordinal of each microsecond timestamp (weeks end on Sunday, as pandas 'W').
 
@@ -105,7 +113,9 @@ def period_ordinals(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int6
     if freq == "M":
         months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
         return months
-    raise SchemaError(f"freq must be one of 'D', 'W', 'M', 'h', got {freq!r}")
+    spoken = _SPOKEN_FREQ.get(freq.strip().lower(), "") if isinstance(freq, str) else ""
+    hint = f"; did you mean {spoken!r}?" if spoken else ""
+    raise SchemaError(f"freq must be one of 'D', 'W', 'M', 'h', got {freq!r}{hint}")
 
 
 def period_start(ordinal: int, freq: str) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import of_type
-from cxmodel.errors import SchemaError
+from cxmodel._periods import check_period
 from cxmodel.plot._style import GREY, axes, colour, finish
 from cxmodel.triggers import Firings
 
@@ -92,8 +92,8 @@ def plot_firings(
         "Firings (from cxmodel.triggers.evaluate or an engine)",
     )
     ax = axes(ax, figsize=(8.0, 4.2))
-    if period is not None and period not in _PERIODS:
-        raise SchemaError(f"period must be one of {_PERIODS}; got {period!r}")
+    if period is not None:
+        check_period(period, _PERIODS)
     fired, fired_us = _columns(firings)
     held, held_us = _columns(firings.suppressed) if suppressed else ([], np.zeros(0, np.int64))
     everything = np.concatenate([fired_us, held_us])
