@@ -184,6 +184,19 @@ class TestKnownAnswers:
         with pytest.raises(SchemaError, match="single value over the 2 rows"):
             driver_model(log, outcome="churn", activity=["purchase", "view"], **common)
 
+    def test_spend_purchase_without_value_refused(self) -> None:
+        """A purchase without a value in the outcome window counted as 0 spend, so a model of
+        spend on an export missing half its amounts ran on halved spend without a word."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b", "b"], kind=["ticket_opened", "purchase", "view", "purchase"],
+            timestamp=["2024-01-02T00:00Z", "2024-01-15T00:00Z", "2024-01-03T00:00Z",
+                       "2024-01-12T00:00Z"],
+            value=[math.nan, 30.0, math.nan, math.nan],
+        )  # fmt: skip
+        common = {"drivers": ["ticket_opened"], "window": "10 days", "as_of": "2024-01-21T00:00Z"}
+        with pytest.raises(SchemaError, match=r"row 3: purchase value nan must be a number"):
+            driver_model(log, outcome="spend", **common)
+
     def test_errors(self) -> None:
         log = _hand_log()
         with pytest.raises(SchemaError, match="outcome must be one of"):

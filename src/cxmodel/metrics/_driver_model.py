@@ -31,6 +31,7 @@ from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._drivers import _SCALES, condition_mask, survey_scores
+from cxmodel.metrics._value import check_purchase_values
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -366,7 +367,8 @@ def driver_model(
         ``c = as_of - window``, the rows are the customers with any activity in
         ``[c - window, c)``, the drivers are counted in that same window, and the outcome is
         read in ``[c, as_of)``: churn = 1 if no activity there, retention = 1 - churn (any
-        activity again), spend = the sum of ``purchase`` values there (0 without purchases).
+        activity again), spend = the sum of ``purchase`` values there (0 without purchases; a
+        purchase there without a value is a SchemaError, as it would count as 0).
         Binary outcomes are fitted as a linear probability model: a coefficient is a change
         in probability (0-1 scale).
     drivers
@@ -460,8 +462,9 @@ def driver_model(
             if "value" not in log:
                 raise SchemaError("outcome='spend' needs a 'value' column on purchase rows")
             buys = after_rows & log.kind_mask("purchase")
-            value = np.nan_to_num(log.numeric("value")[buys])
-            total = np.bincount(codes[buys], weights=value, minlength=log.n_customers)
+            values = log.numeric("value")
+            check_purchase_values(log, values, buys)
+            total = np.bincount(codes[buys], weights=values[buys], minlength=log.n_customers)
             y = total[q_codes].astype(np.float64)
         else:
             y = (after[q_codes] != (outcome == "churn")).astype(np.float64)

@@ -17,7 +17,7 @@ from cxmodel.log._kinds import read_kinds
 from cxmodel.metrics._accumulators import group_rows
 from cxmodel.metrics._groups import group_table
 
-__all__ = ["value_summary"]
+__all__ = ["check_purchase_values", "value_summary"]
 
 
 def value_summary(
@@ -70,15 +70,9 @@ def value_summary(
         meaning="there is no revenue, order or buyer to summarise",
     )
     money = log.kind_mask("purchase", "refund")
-    values = log.numeric("value")
     is_purchase = log.kind_mask("purchase")
-    bad = is_purchase & ((values < 0) | np.isnan(values))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise SchemaError(
-            f"row {int(log.row_order[i])}: purchase value {float(values[i])!r} must be a "
-            "number >= 0 (column 'value')"
-        )
+    values = log.numeric("value")
+    check_purchase_values(log, values, is_purchase)
     keys: list[npt.NDArray[Any]] = []
     names: list[str] = []
     if by is not None:
@@ -127,6 +121,28 @@ def value_summary(
             "historical_clv": revenue / customers,
         }
     return MetricTable("value", columns)
+
+
+def check_purchase_values(
+    log: InteractionLog, values: npt.NDArray[np.float64], rows: npt.NDArray[np.bool_]
+) -> None:
+    """Refuse a purchase among ``rows`` whose ``values`` entry is missing or negative.
+
+    A purchase without an amount would count as 0 in any sum of spend; the error names the
+    first such row of the input.
+
+    Raises
+    ------
+    SchemaError
+        ``row N: purchase value nan must be a number >= 0 (column 'value')``.
+    """
+    bad = rows & ((values < 0) | np.isnan(values))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"row {int(log.row_order[i])}: purchase value {float(values[i])!r} must be a "
+            "number >= 0 (column 'value')"
+        )
 
 
 def _warn_unvalued_refunds(count: int) -> None:
