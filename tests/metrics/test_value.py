@@ -111,3 +111,23 @@ class TestValueSummaryQuietAnswers:
     def test_refunds_are_floats_without_refunds(self) -> None:
         """``refunds`` is a float column even when no refund occurs (it was int64)."""
         assert value_summary(_money(["purchase"], [5.0]))["refunds"].dtype == np.float64
+
+    def test_repeated_purchase_rows_warn_with_count(self) -> None:
+        """An export holding an order twice doubled its revenue without a word; each still
+        counts (two equal rows may be two orders), with a warning counting the repeats."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "a", "b"], kind=["purchase"] * 4,
+            timestamp=["2024-01-01T00:00Z"] * 3 + ["2024-01-02T00:00Z"],
+            value=[10.0, 10.0, 10.0, 10.0],
+        )  # fmt: skip
+        with pytest.warns(DataWarning, match=r"2 purchase row\(s\) repeat another purchase"):
+            t = value_summary(log)
+        assert (t["orders"][0], t["revenue"][0]) == (4, 40.0)
+
+    def test_distinct_order_ids_are_not_repeats(self) -> None:
+        """Two equal purchases with their own order_id are two orders: no warning."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a"], kind=["purchase"] * 2, timestamp=["2024-01-01T00:00Z"] * 2,
+            value=[10.0, 10.0], order_id=["o1", "o2"],
+        )  # fmt: skip
+        assert value_summary(log)["orders"].tolist() == [2]

@@ -35,7 +35,9 @@ def value_summary(
     customer's past spend in the group). ``refunds`` sums ``refund`` values in the same group
     and ``net_revenue`` = revenue - refunds. A negative or missing purchase value is a
     SchemaError; refunds without a value are left out of ``refunds`` with a DataWarning giving
-    their count. A log without any ``purchase`` row warns (DataWarning) that there is no
+    their count. Purchases repeating another row's customer, time and value (and ``order_id``
+    when the log has one) each count, with a DataWarning giving the number of repeats (a
+    duplicated export doubles revenue). A log without any ``purchase`` row warns (DataWarning) that there is no
     revenue to summarise. When the log has a ``currency`` column, a group whose purchases and
     refunds are in more than one currency is a SchemaError (their sum would mean nothing):
     break down with ``by="currency"`` or convert the values to one currency first.
@@ -99,6 +101,7 @@ def value_summary(
     v = values[money]
     buy = is_purchase[money]
     _warn_unvalued_refunds(int((np.isnan(v) & ~buy).sum()))
+    _warn_repeated_purchases(log, values, is_purchase)
     v = np.nan_to_num(v)
     if "currency" in log:
         _check_one_currency(log.column("currency")[money], group, g, decoded)
@@ -178,4 +181,29 @@ def _check_one_currency(
             f"value_summary(): {where} mixes currencies {mixed!r} (column 'currency'); a sum "
             "across currencies means nothing: pass by='currency' or convert the values to one "
             "currency first"
+        )
+
+
+def _warn_repeated_purchases(
+    log: InteractionLog, values: npt.NDArray[np.float64], is_purchase: npt.NDArray[np.bool_]
+) -> None:
+    """Warn with the count of purchase rows equal to another in customer, time and value (and
+    ``order_id`` when the log has one): a duplicated export counts each order twice."""
+    rows = np.flatnonzero(is_purchase)
+    if rows.size < 2:
+        return
+    keys: list[npt.NDArray[Any]] = [values[rows], log.timestamps[rows], log.customer_codes[rows]]
+    if "order_id" in log:
+        keys.append(np.unique(log.column("order_id")[rows].astype(str), return_inverse=True)[1])
+    order = np.lexsort(keys)
+    same = np.ones(rows.size - 1, dtype=bool)
+    for key in keys:
+        same &= key[order][1:] == key[order][:-1]
+    repeats = int(np.count_nonzero(same))
+    if repeats:
+        warnings.warn(
+            f"value_summary(): {repeats:,} purchase row(s) repeat another purchase's customer, "
+            "time and value (a duplicated export?); each counts as an order and in revenue",
+            DataWarning,
+            stacklevel=3,
         )
