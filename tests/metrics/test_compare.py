@@ -66,3 +66,16 @@ class TestCompare:
         """Two censuses (population = n) have no sampling error: no warning."""
         c = compare_nps(nps([10] * 50, population=50), nps([10] * 60, population=60))
         assert c.se == 0.0
+
+
+class TestEmptyGroups:
+    def test_nps_without_answers_warns(self) -> None:
+        """An empty group made every figure NaN without a word; now a DataWarning names it."""
+        with pytest.warns(DataWarning, match=r"a has no answers \(n_a = 0, n_b = 40\)"):
+            c = compare_nps(nps([]), nps([10] * 20 + [0] * 20))
+        assert math.isnan(c.difference) and math.isnan(c.p_value)
+
+    def test_proportions_without_answers_warn(self) -> None:
+        with pytest.warns(DataWarning, match=r"a and b have no answers"):
+            c = compare_proportions((0, 0), (0, 0))
+        assert math.isnan(c.difference) and (c.n_a, c.n_b) == (0, 0)

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 import cxmodel as cx
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import DriverModel, driver_model, experience_drivers
 from cxmodel.metrics._driver_model import ols_robust, shapley_r2
@@ -183,6 +183,40 @@ class TestKnownAnswers:
         # leaves c and d (both viewed: nothing to compare)
         with pytest.raises(SchemaError, match="single value over the 2 rows"):
             driver_model(log, outcome="churn", activity=["purchase", "view"], **common)
+
+    def test_a_driver_set_by_one_row_has_no_se(self) -> None:
+        """One answer with 'delivery' fits itself (leverage 1, residual 0): HC1 gave it an se
+        of 3e-14 and a p-value of 0; now its se, interval and p-value are NaN, warned."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b", "b", "c", "d", "d", "e"],
+            kind=["delivery", "survey", "return", "survey", "survey", "return", "survey", "survey"],
+            metric=[None, "nps", None, "nps", "nps", None, "nps", "nps"],
+            score=[None, 3, None, 8, 10, None, 2, 9],
+            timestamp=[f"2024-01-0{d}T00:00Z" for d in (1, 5, 1, 5, 5, 1, 5, 5)],
+        )  # fmt: skip
+        with pytest.warns(
+            DataWarning, match=r"1 row\(s\) alone set the coefficient of \['delivery'\]"
+        ):
+            m = driver_model(log, drivers=["delivery", "return"])
+        row = m["driver"].tolist().index("delivery")
+        assert m["coefficient"][row] == pytest.approx(-200.0)  # -100 vs the +100 of c and e
+        assert np.isnan(m["se"][row]) and np.isnan(m["p_value"][row])
+        assert np.isnan(m["ci_low"][row]) and np.isnan(m["ci_high"][row])
+        other = 1 - row
+        assert m["se"][other] > 0 and not np.isnan(m["p_value"][other])
+
+    def test_spend_purchase_without_value_refused(self) -> None:
+        """A purchase without a value in the outcome window counted as 0 spend, so a model of
+        spend on an export missing half its amounts ran on halved spend without a word."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "b", "b"], kind=["ticket_opened", "purchase", "view", "purchase"],
+            timestamp=["2024-01-02T00:00Z", "2024-01-15T00:00Z", "2024-01-03T00:00Z",
+                       "2024-01-12T00:00Z"],
+            value=[math.nan, 30.0, math.nan, math.nan],
+        )  # fmt: skip
+        common = {"drivers": ["ticket_opened"], "window": "10 days", "as_of": "2024-01-21T00:00Z"}
+        with pytest.raises(SchemaError, match=r"row 3: purchase value nan must be a number"):
+            driver_model(log, outcome="spend", **common)
 
     def test_errors(self) -> None:
         log = _hand_log()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from cxmodel._time import to_us
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import SmallSampleWarning, experience_drivers
 from cxmodel.metrics._drivers import survey_scores
@@ -36,8 +38,10 @@ def _log() -> InteractionLog:
 
 class TestExperienceDrivers:
     def test_delivery_drives_nps_down(self) -> None:
-        """With delivery: NPS -100 (a, b); without: +100 (c answered before hers, d)."""
-        t = experience_drivers(_log())
+        """With delivery: NPS -100 (a, b); without: +100 (c answered before hers, d); neither
+        side varies, so the interval has zero width, with a DataWarning saying so."""
+        with pytest.warns(DataWarning, match=r"'delivery' \(2 with, 2 without\)"):
+            t = experience_drivers(_log())
         assert t["driver"].tolist() == ["delivery"]
         assert (t["n_with"][0], t["n_without"][0]) == (2, 2)
         assert (t["with"][0], t["without"][0], t["difference"][0]) == (-100.0, 100.0, -200.0)
@@ -46,8 +50,12 @@ class TestExperienceDrivers:
     def test_window_excludes_old_interactions(self) -> None:
         """b's return is outside 30 days, so no answer is 'with return' and it is left out;
         a 90-day window includes it."""
-        assert "return" not in experience_drivers(_log())["driver"].tolist()
-        with pytest.warns(SmallSampleWarning, match="single answer"):
+        with pytest.warns(DataWarning, match="do not vary"):  # delivery's, as above
+            assert "return" not in experience_drivers(_log())["driver"].tolist()
+        with (
+            pytest.warns(DataWarning, match="do not vary"),
+            pytest.warns(SmallSampleWarning, match="single answer"),
+        ):
             wide = experience_drivers(_log(), window="90d")
         assert "return" in wide["driver"].tolist()
 
@@ -63,6 +71,49 @@ class TestExperienceDrivers:
         """Unknown metrics are SchemaErrors."""
         with pytest.raises(SchemaError, match="metric must be one of"):
             experience_drivers(_log(), metric="nss")
+
+
+def _two_sides(kind: str, scores: list[int]) -> InteractionLog:
+    """Customers a, b had ``kind`` on Jan 1; every customer answers NPS ``scores`` on Jan 5."""
+    n = len(scores)
+    ids = [f"c{i}" for i in range(n)]
+    return InteractionLog.from_arrays(
+        customer_id=ids[:2] + ids, kind=[kind] * 2 + ["survey"] * n,
+        metric=[None, None] + ["nps"] * n, score=[None, None, *scores],
+        timestamp=["2024-01-01T00:00Z"] * 2 + ["2024-01-05T00:00Z"] * n,
+    )  # fmt: skip
+
+
+class TestExperienceDriversQuietAnswers:
+    def test_no_answers_of_the_metric_warns(self) -> None:
+        """metric='csat' on a log of NPS answers gave an empty table without a word."""
+        with pytest.warns(DataWarning, match=r"no 'csat' answers"):
+            t = experience_drivers(_two_sides("return", [0, 10, 10, 10]), metric="csat")
+        assert len(t) == 0
+
+    def test_every_driver_left_out_warns_naming_them(self) -> None:
+        """A kind before every answer (nothing to compare it with) left an empty table."""
+        with pytest.warns(
+            DataWarning, match=r"all 1 driver\(s\) were left out.*'login' \(2 with, 0"
+        ):
+            t = experience_drivers(_two_sides("login", [0, 10]))
+        assert len(t) == 0
+        with pytest.warns(DataWarning, match=r"fewer than 5 answer\(s\).*'return' \(2 with, 2"):
+            experience_drivers(_two_sides("return", [0, 10, 9, 10]), min_n=5)
+
+    def test_flat_answers_warn(self) -> None:
+        """Detractors with the driver, promoters without: se 0 and a zero-width interval at
+        -200 points, which read as certainty; now a DataWarning counts the drivers."""
+        with pytest.warns(DataWarning, match=r"1 driver\(s\) have answers that do not vary"):
+            t = experience_drivers(_two_sides("return", [0, 0, 10, 10]))
+        assert (t["difference"][0], t["se"][0]) == (-200.0, 0.0)
+
+    def test_clean_answers_say_nothing(self) -> None:
+        """Answers that vary on both sides give the table without a warning."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            t = experience_drivers(_two_sides("return", [0, 10, 10, 0]))
+        assert t["difference"].tolist() == [0.0]
 
 
 class TestSurveyScores:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import value_summary
 
@@ -74,3 +74,73 @@ class TestValueSummary:
         t = value_summary(log, by="store")
         assert t["store"].tolist() == [1.0, 2.0, 3.0, 10.0, 11.0, "(missing)"]
         assert t["revenue"].tolist() == [1.0, 2.0, 6.0, 3.0, 4.0, 5.0]
+
+
+def _money(kind: list[str], value: list[float], **columns: list[object]) -> InteractionLog:
+    n = len(kind)
+    return InteractionLog.from_arrays(
+        customer_id=["a", "b", "c", "d"][:n], kind=kind,
+        timestamp=["2024-01-01T00:00Z"] * n, value=value, **columns,
+    )  # fmt: skip
+
+
+class TestValueSummaryQuietAnswers:
+    def test_refund_without_value_warns_with_count(self) -> None:
+        """A refund without an amount counted as 0 said nothing; now the count is told."""
+        log = _money(["purchase", "refund", "refund"], [100.0, np.nan, 30.0])
+        with pytest.warns(DataWarning, match=r"1 refund row\(s\) have no value"):
+            t = value_summary(log)
+        assert (t["refunds"][0], t["net_revenue"][0]) == (30.0, 70.0)
+
+    def test_two_currencies_refused(self) -> None:
+        """USD 100 + EUR 20 summed to a revenue of 120; now a SchemaError with the fix."""
+        log = _money(["purchase", "purchase", "purchase"], [100.0, 20.0, 50.0],
+                     currency=["USD", "EUR", "USD"])  # fmt: skip
+        with pytest.raises(SchemaError, match=r"mixes currencies \['EUR', 'USD'\].*by='currency'"):
+            value_summary(log)
+        t = value_summary(log, by="currency")
+        assert t["currency"].tolist() == ["EUR", "USD"]
+        assert t["revenue"].tolist() == [20.0, 150.0]
+
+    def test_mixed_currency_names_the_group(self) -> None:
+        """The error names the group (here the plan) that mixes currencies."""
+        log = _money(["purchase", "purchase", "purchase"], [100.0, 20.0, 50.0],
+                     currency=["USD", "EUR", None], plan=["x", "x", "y"])  # fmt: skip
+        with pytest.raises(SchemaError, match=r"plan='x' mixes currencies"):
+            value_summary(log, by="plan")
+
+    def test_one_currency_and_missing_ones_pass(self) -> None:
+        """One currency (some rows without) is summed as before, without a word."""
+        log = _money(["purchase", "purchase"], [100.0, 20.0], currency=["USD", None])
+        assert value_summary(log)["revenue"].tolist() == [120.0]
+
+    def test_no_purchase_warns(self) -> None:
+        """A log of views (or of 'order' events) gave an empty table without a word."""
+        log = _money(["view", "order"], [1.0, 2.0])
+        with pytest.warns(DataWarning, match=r"kind 'purchase' does not occur"):
+            t = value_summary(log)
+        assert len(t) == 0
+
+    def test_refunds_are_floats_without_refunds(self) -> None:
+        """``refunds`` is a float column even when no refund occurs (it was int64)."""
+        assert value_summary(_money(["purchase"], [5.0]))["refunds"].dtype == np.float64
+
+    def test_repeated_purchase_rows_warn_with_count(self) -> None:
+        """An export holding an order twice doubled its revenue without a word; each still
+        counts (two equal rows may be two orders), with a warning counting the repeats."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "a", "b"], kind=["purchase"] * 4,
+            timestamp=["2024-01-01T00:00Z"] * 3 + ["2024-01-02T00:00Z"],
+            value=[10.0, 10.0, 10.0, 10.0],
+        )  # fmt: skip
+        with pytest.warns(DataWarning, match=r"2 purchase row\(s\) repeat another purchase"):
+            t = value_summary(log)
+        assert (t["orders"][0], t["revenue"][0]) == (4, 40.0)
+
+    def test_distinct_order_ids_are_not_repeats(self) -> None:
+        """Two equal purchases with their own order_id are two orders: no warning."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a"], kind=["purchase"] * 2, timestamp=["2024-01-01T00:00Z"] * 2,
+            value=[10.0, 10.0], order_id=["o1", "o2"],
+        )  # fmt: skip
+        assert value_summary(log)["orders"].tolist() == [2]

@@ -59,6 +59,18 @@ def _warn_flat(caller: str, shown: str, se_test: float) -> None:
     )
 
 
+def _warn_empty(caller: str, n_a: int, n_b: int) -> None:
+    """Warn that a group without answers leaves the comparison NaN."""
+    empty = [name for name, n in (("a", n_a), ("b", n_b)) if n == 0]
+    if empty:
+        warnings.warn(
+            f"{caller}: {' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no answers "
+            f"(n_a = {n_a}, n_b = {n_b}), so the difference, its interval and the test are NaN",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: float) -> Comparison:
     z = z_value(level)
     if not (se_test > 0):
@@ -72,6 +84,8 @@ def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: f
 
 def compare_nps(a: NPSResult, b: NPSResult, *, level: float = 0.95) -> Comparison:
     """Compare two NPS results: z = (NPS_a - NPS_b) / sqrt(SE_a^2 + SE_b^2) (points).
+
+    A result without answers makes every figure NaN, with a DataWarning saying which.
 
     Parameters
     ----------
@@ -90,6 +104,7 @@ def compare_nps(a: NPSResult, b: NPSResult, *, level: float = 0.95) -> Compariso
     for name, r in (("a", a), ("b", b)):
         if not isinstance(r, NPSResult):
             raise SchemaError(f"{name} must be an NPSResult from nps(); got {type(r).__name__}")
+    _warn_empty("compare_nps()", a.n, b.n)
     se = math.sqrt(a.se**2 + b.se**2) if a.n and b.n else NAN
     if se == 0 and not (_census(a) and _census(b)):
         shown = f"a: NPS {a.value:+g} of {a.n} answers, b: NPS {b.value:+g} of {b.n}"
@@ -119,7 +134,8 @@ def _counts(value: Any, name: str) -> tuple[int, int]:
 def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     """Two-proportion z-test (pooled SE for the test, unpooled for the interval).
 
-    ``a`` and ``b`` are :func:`csat` / :func:`ces` results or ``(successes, n)`` pairs.
+    ``a`` and ``b`` are :func:`csat` / :func:`ces` results or ``(successes, n)`` pairs. One
+    with ``n = 0`` makes every figure NaN, with a DataWarning saying which.
 
     Parameters
     ----------
@@ -137,6 +153,7 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     sa, na = _counts(a, "a")
     sb, nb = _counts(b, "b")
     if na == 0 or nb == 0:
+        _warn_empty("compare_proportions()", na, nb)
         return Comparison(NAN, NAN, (NAN, NAN), NAN, NAN, na, nb, level)
     pa, pb = sa / na, sb / nb
     se_test = pooled_se(sa, na, sb, nb)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,10 @@ from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._drivers import _SCALES, condition_mask, survey_scores
+from cxmodel.metrics._value import check_purchase_values
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -60,7 +62,9 @@ _DEFINITIONS = {
 class OLSFit:
     """Least-squares fit with an intercept: coefficients, robust covariance, R^2.
 
-    ``n_clusters`` is the number of clusters of the CR1 covariance, or 0 for HC1.
+    ``n_clusters`` is the number of clusters of the CR1 covariance, or 0 for HC1;
+    ``leverage`` is each row's leverage ``h_ii`` (the diagonal of the hat matrix): near 1, the
+    row fits itself, its residual is 0 and the robust covariance cannot see its error.
     """
 
     coef: F  # intercept first
@@ -68,6 +72,7 @@ class OLSFit:
     r2: float
     n: int
     n_clusters: int = 0
+    leverage: F = attrs.field(factory=lambda: np.empty(0))
 
 
 def ols_robust(
@@ -140,8 +145,14 @@ def ols_robust(
     centred = ys - ys.mean()
     tss = float(centred @ centred)
     r2 = 1.0 - float(resid @ resid) / tss if tss > 0 else float("nan")
+    leverage = np.einsum("ij,jk,ik->i", design, bread, design)
     return OLSFit(
-        coef=coef.astype(np.float64), cov=cov.astype(np.float64), r2=r2, n=n, n_clusters=g
+        coef=coef.astype(np.float64),
+        cov=cov.astype(np.float64),
+        r2=r2,
+        n=n,
+        n_clusters=g,
+        leverage=leverage.astype(np.float64),
     )
 
 
@@ -366,7 +377,8 @@ def driver_model(
         ``c = as_of - window``, the rows are the customers with any activity in
         ``[c - window, c)``, the drivers are counted in that same window, and the outcome is
         read in ``[c, as_of)``: churn = 1 if no activity there, retention = 1 - churn (any
-        activity again), spend = the sum of ``purchase`` values there (0 without purchases).
+        activity again), spend = the sum of ``purchase`` values there (0 without purchases; a
+        purchase there without a value is a SchemaError, as it would count as 0).
         Binary outcomes are fitted as a linear probability model: a coefficient is a change
         in probability (0-1 scale).
     drivers
@@ -399,6 +411,14 @@ def driver_model(
         Coefficients with robust standard errors and intervals (``se_method``), ``n``,
         ``r2`` and the Shapley (LMG) importance of each driver, which sums to ``r2``.
 
+    Warns
+    -----
+    DataWarning
+        When a row alone sets a driver's coefficient (a combination of drivers no other row
+        shares, leverage 1): its residual is 0, so the robust standard error would be 0; the
+        drivers present in such rows get NaN ``se``, interval and p-value, named in the
+        warning.
+
     Raises
     ------
     SchemaError
@@ -412,15 +432,15 @@ def driver_model(
     --------
     >>> from cxmodel.log import InteractionLog
     >>> log = InteractionLog.from_arrays(
-    ...     customer_id=["a", "a", "b", "b", "c", "d", "d", "e"],
+    ...     customer_id=["a", "a", "b", "b", "c", "d", "d", "e", "f", "f"],
     ...     kind=["delivery", "survey", "return", "survey", "survey", "return", "survey",
-    ...           "survey"],
-    ...     metric=[None, "nps", None, "nps", "nps", None, "nps", "nps"],
-    ...     score=[None, 3, None, 8, 10, None, 2, 9],
-    ...     timestamp=[f"2024-01-0{d}T00:00Z" for d in (1, 5, 1, 5, 5, 1, 5, 5)])
+    ...           "survey", "delivery", "survey"],
+    ...     metric=[None, "nps", None, "nps", "nps", None, "nps", "nps", None, "nps"],
+    ...     score=[None, 3, None, 8, 10, None, 2, 9, None, 7],
+    ...     timestamp=[f"2024-01-0{d}T00:00Z" for d in (1, 5, 1, 5, 5, 1, 5, 5, 1, 5)])
     >>> m = driver_model(log, drivers=["delivery", "return"])
     >>> m.n, m["driver"].tolist(), [round(float(b), 1) for b in m["coefficient"]]
-    (5, ['delivery', 'return'], [-200.0, -150.0])
+    (6, ['delivery', 'return'], [-150.0, -150.0])
     >>> bool(abs(m["importance"].sum() - m.r2) < 1e-12)
     True
     """
@@ -460,8 +480,9 @@ def driver_model(
             if "value" not in log:
                 raise SchemaError("outcome='spend' needs a 'value' column on purchase rows")
             buys = after_rows & log.kind_mask("purchase")
-            value = np.nan_to_num(log.numeric("value")[buys])
-            total = np.bincount(codes[buys], weights=value, minlength=log.n_customers)
+            values = log.numeric("value")
+            check_purchase_values(log, values, buys)
+            total = np.bincount(codes[buys], weights=values[buys], minlength=log.n_customers)
             y = total[q_codes].astype(np.float64)
         else:
             y = (after[q_codes] != (outcome == "churn")).astype(np.float64)
@@ -483,6 +504,7 @@ def driver_model(
     clusters = q_codes if cluster == "customer" and np.unique(q_codes).size > 1 else None
     fit = ols_robust(x, y, [name for name, _ in resolved], clusters=clusters)
     se = np.sqrt(np.diag(fit.cov))
+    se[1:][_lean_on_rows(x, fit.leverage, [name for name, _ in resolved])] = np.nan
     importance = shapley_r2(x, y)
     p = len(resolved)
     beta, bse = fit.coef[1:], se[1:]
@@ -522,6 +544,32 @@ def driver_model(
         se_method="HC1" if fit.n_clusters == 0 else "CR1 (clustered by customer)",
         n_clusters=fit.n_clusters,
     )
+
+
+SINGLE_ROW = 1.0 - 1e-9  # leverage of a row that alone sets a coefficient
+
+
+def _lean_on_rows(x: F, leverage: F, names: list[str]) -> npt.NDArray[np.bool_]:
+    """The drivers whose standard error cannot be estimated (a row sets them alone), with a
+    DataWarning naming them.
+
+    A row of leverage 1 fits itself: its residual is 0, so a robust covariance gives the
+    coefficients it sets a standard error of 0 (an interval of zero width). The drivers
+    present (non-zero) in such rows get NaN instead.
+    """
+    single = leverage >= SINGLE_ROW
+    unknown: npt.NDArray[np.bool_] = (x[single] != 0).any(axis=0)
+    if unknown.any():
+        named = [names[j] for j in np.flatnonzero(unknown)]
+        warnings.warn(
+            f"driver_model(): {int(single.sum()):,} row(s) alone set the coefficient of "
+            f"{named!r} (a combination of drivers no other row shares), so its standard error "
+            "cannot be estimated: se, interval and p-value are NaN; leave out or merge rare "
+            "drivers (see the 'mean' column)",
+            DataWarning,
+            stacklevel=3,
+        )
+    return unknown
 
 
 def _check_outcome(y: F, outcome: str, span: tuple[int, int] | None) -> None:

@@ -13,7 +13,7 @@ from cxmodel._arguments import integer, interaction_log, mapping_value, name_seq
 from cxmodel._stats import z_value
 from cxmodel._tables import MetricTable, SmallSampleWarning
 from cxmodel._time import duration_to_us
-from cxmodel.errors import NotFoundError, SchemaError
+from cxmodel.errors import DataWarning, NotFoundError, SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import answer_rows, answer_scores
@@ -147,6 +147,11 @@ def experience_drivers(
     -----
     SmallSampleWarning
         With the count of drivers that have a single answer on one side (NaN interval).
+    DataWarning
+        When the table is empty although candidates were asked for (no answers of ``metric``,
+        or every driver left out by ``min_n``, naming them with their counts), and with the
+        count of drivers whose answers do not vary on either side (se 0, a zero-width
+        interval).
 
     Examples
     --------
@@ -180,13 +185,19 @@ def experience_drivers(
     for name, text in conditions.items():
         candidates.append((name, condition_mask(log, name, text)))
     single: list[str] = []
+    flat: list[str] = []
+    left_out: list[str] = []
     for kind, hits in candidates:  # one vectorised pass per candidate, not per row
         flag = _had_before(log, hits, span)[answer]
         a, b = score[flag], score[~flag]
+        sides = f"{kind!r} ({len(a)} with, {len(b)} without)"
         if len(a) < max(min_n, 1) or len(b) < max(min_n, 1):
+            left_out.append(sides)
             continue
         if min(len(a), len(b)) < 2:  # one answer has no spread to estimate: no interval
-            single.append(f"{kind!r} ({len(a)} with, {len(b)} without)")
+            single.append(sides)
+        elif np.ptp(a) == 0 and np.ptp(b) == 0:
+            flat.append(sides)
         var_a = a.var(ddof=1) if len(a) > 1 else np.nan
         var_b = b.var(ddof=1) if len(b) > 1 else np.nan
         diff = float(a.mean() - b.mean())
@@ -205,9 +216,44 @@ def experience_drivers(
             SmallSampleWarning,
             stacklevel=2,
         )
+    _warn_quiet_table(metric, int(answer.sum()), len(out["driver"]), left_out, flat, min_n)
     order = np.argsort(-np.abs(np.asarray(out["difference"], dtype=np.float64)), kind="stable")
     columns = {
         name: np.asarray(values, dtype=object if name == "driver" else None)[order]
         for name, values in out.items()
     }
     return MetricTable("experience drivers", columns)
+
+
+def _shown(drivers: list[str]) -> str:
+    return ", ".join(drivers[:3]) + (" ..." if len(drivers) > 3 else "")
+
+
+def _warn_quiet_table(
+    metric: str, answers: int, rows: int, left_out: list[str], flat: list[str], min_n: int
+) -> None:
+    """Warn (DataWarning) when the drivers table is empty although drivers were asked for, and
+    when drivers' answers do not vary on either side (a zero-width interval)."""
+    if not answers:
+        warnings.warn(
+            f"experience_drivers(): the log has no {metric!r} answers, so there is nothing to "
+            "compare and the table is empty; check metric=",
+            DataWarning,
+            stacklevel=3,
+        )
+    elif not rows and left_out:
+        warnings.warn(
+            f"experience_drivers(): all {len(left_out)} driver(s) were left out, as each has "
+            f"fewer than {max(min_n, 1)} answer(s) with or without it: {_shown(left_out)}; "
+            "the table is empty (change window= or min_n=)",
+            DataWarning,
+            stacklevel=3,
+        )
+    if flat:
+        warnings.warn(
+            f"experience_drivers(): {len(flat)} driver(s) have answers that do not vary on "
+            f"either side, so their se is 0 and their interval has zero width: {_shown(flat)}; "
+            "the samples cannot show how much the difference would move in another sample",
+            DataWarning,
+            stacklevel=3,
+        )

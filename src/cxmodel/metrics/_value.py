@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,12 +11,13 @@ import numpy.typing as npt
 from cxmodel._arguments import got, interaction_log
 from cxmodel._periods import period_index
 from cxmodel._tables import MetricTable
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._kinds import read_kinds
 from cxmodel.metrics._accumulators import group_rows
 from cxmodel.metrics._groups import group_table
 
-__all__ = ["value_summary"]
+__all__ = ["check_purchase_values", "value_summary"]
 
 
 def value_summary(
@@ -31,7 +33,14 @@ def value_summary(
     ``orders`` = purchase rows, ``customers`` = distinct buyers, ``aov`` = revenue / orders,
     ``frequency`` = orders / customers, ``historical_clv`` = revenue / customers (the average
     customer's past spend in the group). ``refunds`` sums ``refund`` values in the same group
-    and ``net_revenue`` = revenue - refunds. A negative purchase value is a SchemaError.
+    and ``net_revenue`` = revenue - refunds. A negative or missing purchase value is a
+    SchemaError; refunds without a value are left out of ``refunds`` with a DataWarning giving
+    their count. Purchases repeating another row's customer, time and value (and ``order_id``
+    when the log has one) each count, with a DataWarning giving the number of repeats (a
+    duplicated export doubles revenue). A log without any ``purchase`` row warns (DataWarning) that there is no
+    revenue to summarise. When the log has a ``currency`` column, a group whose purchases and
+    refunds are in more than one currency is a SchemaError (their sum would mean nothing):
+    break down with ``by="currency"`` or convert the values to one currency first.
 
     Parameters
     ----------
@@ -56,16 +65,16 @@ def value_summary(
     log = interaction_log(log, "value_summary()")
     if "value" not in log:
         raise SchemaError("value_summary() needs a numeric 'value' column on purchase rows")
+    read_kinds(
+        log.kinds,
+        ["purchase"],
+        argument="value_summary()",
+        meaning="there is no revenue, order or buyer to summarise",
+    )
     money = log.kind_mask("purchase", "refund")
-    values = log.numeric("value")
     is_purchase = log.kind_mask("purchase")
-    bad = is_purchase & ((values < 0) | np.isnan(values))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise SchemaError(
-            f"row {int(log.row_order[i])}: purchase value {float(values[i])!r} must be a "
-            "number >= 0 (column 'value')"
-        )
+    values = log.numeric("value")
+    check_purchase_values(log, values, is_purchase)
     keys: list[npt.NDArray[Any]] = []
     names: list[str] = []
     if by is not None:
@@ -89,10 +98,15 @@ def value_summary(
     else:
         decoded, group = {}, group_rows([], rows)[1]
         g = 1 if rows else 0
-    v = np.nan_to_num(values[money])
+    v = values[money]
     buy = is_purchase[money]
+    _warn_unvalued_refunds(int((np.isnan(v) & ~buy).sum()))
+    _warn_repeated_purchases(log, values, is_purchase)
+    v = np.nan_to_num(v)
+    if "currency" in log:
+        _check_one_currency(log.column("currency")[money], group, g, decoded)
     revenue = np.bincount(group[buy], weights=v[buy], minlength=g)
-    refunds = np.bincount(group[~buy], weights=v[~buy], minlength=g)
+    refunds = np.bincount(group[~buy], weights=v[~buy], minlength=g).astype(np.float64)
     orders = np.bincount(group[buy], minlength=g)
     cust = log.customer_codes[money][buy].astype(np.int64)
     pairs = np.unique(group[buy] * max(log.n_customers, 1) + cust)
@@ -110,3 +124,86 @@ def value_summary(
             "historical_clv": revenue / customers,
         }
     return MetricTable("value", columns)
+
+
+def check_purchase_values(
+    log: InteractionLog, values: npt.NDArray[np.float64], rows: npt.NDArray[np.bool_]
+) -> None:
+    """Refuse a purchase among ``rows`` whose ``values`` entry is missing or negative.
+
+    A purchase without an amount would count as 0 in any sum of spend; the error names the
+    first such row of the input.
+
+    Raises
+    ------
+    SchemaError
+        ``row N: purchase value nan must be a number >= 0 (column 'value')``.
+    """
+    bad = rows & ((values < 0) | np.isnan(values))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"row {int(log.row_order[i])}: purchase value {float(values[i])!r} must be a "
+            "number >= 0 (column 'value')"
+        )
+
+
+def _warn_unvalued_refunds(count: int) -> None:
+    """Warn that ``count`` refund rows have no value, so refunds leave them out."""
+    if count:
+        warnings.warn(
+            f"value_summary(): {count:,} refund row(s) have no value (column 'value'); "
+            "'refunds' and 'net_revenue' leave them out, so refunds may be understated",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
+def _check_one_currency(
+    currency: npt.NDArray[Any],
+    group: npt.NDArray[np.int64],
+    g: int,
+    keys: dict[str, npt.NDArray[Any]],
+) -> None:
+    """Refuse a group whose money rows carry more than one currency (missing ones aside);
+    ``keys`` are the groups' decoded labels, to name the group."""
+    known = np.asarray((currency != None) & (currency == currency), dtype=bool)  # noqa: E711
+    if not known.any():
+        return
+    names, codes = np.unique(currency[known].astype(str), return_inverse=True)
+    pairs = np.unique(group[known] * len(names) + codes.reshape(-1))
+    per_group = np.bincount(pairs // len(names), minlength=g)
+    if (per_group > 1).any():
+        first = int(np.flatnonzero(per_group > 1)[0])
+        mixed = [str(names[c]) for c in pairs[pairs // len(names) == first] % len(names)]
+        where = ", ".join(f"{k}={v[first]!r}" for k, v in keys.items()) or "the log"
+        raise SchemaError(
+            f"value_summary(): {where} mixes currencies {mixed!r} (column 'currency'); a sum "
+            "across currencies means nothing: pass by='currency' or convert the values to one "
+            "currency first"
+        )
+
+
+def _warn_repeated_purchases(
+    log: InteractionLog, values: npt.NDArray[np.float64], is_purchase: npt.NDArray[np.bool_]
+) -> None:
+    """Warn with the count of purchase rows equal to another in customer, time and value (and
+    ``order_id`` when the log has one): a duplicated export counts each order twice."""
+    rows = np.flatnonzero(is_purchase)
+    if rows.size < 2:
+        return
+    keys: list[npt.NDArray[Any]] = [values[rows], log.timestamps[rows], log.customer_codes[rows]]
+    if "order_id" in log:
+        keys.append(np.unique(log.column("order_id")[rows].astype(str), return_inverse=True)[1])
+    order = np.lexsort(keys)
+    same = np.ones(rows.size - 1, dtype=bool)
+    for key in keys:
+        same &= key[order][1:] == key[order][:-1]
+    repeats = int(np.count_nonzero(same))
+    if repeats:
+        warnings.warn(
+            f"value_summary(): {repeats:,} purchase row(s) repeat another purchase's customer, "
+            "time and value (a duplicated export?); each counts as an order and in revenue",
+            DataWarning,
+            stacklevel=3,
+        )
