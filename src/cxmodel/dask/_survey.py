@@ -20,7 +20,7 @@ from cxmodel.dask._common import (
     tree_merge,
 )
 from cxmodel.dask._warnings import raise_caught, recorded
-from cxmodel.errors import RowSchemaError, SchemaError, did_you_mean
+from cxmodel.errors import RowSchemaError
 from cxmodel.metrics import (
     CESAccumulator,
     CESResult,
@@ -52,10 +52,7 @@ def _partial(
         names = ([] if by is None else [by]) + ([] if period is None else ["period"])
         return acc.empty(names)
     if by is not None and by not in log:  # the one-process message, with a did-you-mean
-        raise SchemaError(
-            f"column {by!r} is not in the log (columns: {list(log.columns)})"
-            f"{did_you_mean(by, log.columns)}"
-        )
+        raise log._unknown(by)
     try:
         return acc.partial(log, by=by, period=period, timezone=timezone)
     except RowSchemaError as error:  # a bad answer, named by its row of the user's frame

@@ -207,6 +207,8 @@ def lookalike_kinds(vocabulary: Iterable[Any]) -> dict[str, tuple[str, ...]]:
     """
     known = sorted({str(k) for k in vocabulary})
     standard = sorted(STANDARD_KINDS)
+    held = set(known)
+    absent = [k for k in standard if k not in held]
     found: dict[str, list[str]] = {}
     for kind in known:
         if kind in STANDARD_KINDS:
@@ -214,7 +216,6 @@ def lookalike_kinds(vocabulary: Iterable[Any]) -> dict[str, tuple[str, ...]]:
         folded = kind.strip().casefold()
         match = folded if folded in STANDARD_KINDS else None
         if match is None:
-            absent = [k for k in standard if k not in known]
             ratios = [(SequenceMatcher(None, folded, k).ratio(), k) for k in absent]
             best = max(ratios, default=(0.0, ""))
             match = best[1] if best[0] >= _LOOKALIKE_RATIO else None
