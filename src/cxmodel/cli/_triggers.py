@@ -67,12 +67,12 @@ def _read_log(args: argparse.Namespace) -> Any:
     from cxmodel.cli._main import read_data
 
     log = read_data(args.data, args)
-    rejected = list(log.rejected)
+    rejected = len(log.rejected)
     if rejected:
-        row, reason, _ = rejected[0]
-        total = len(log) + len(rejected)
+        row, reason, _ = next(iter(log.rejected))
+        total = len(log) + rejected
         print(
-            f"{args.data}: note: {len(rejected):,} of {total:,} rows set aside as unreadable; "
+            f"{args.data}: note: {rejected:,} of {total:,} rows set aside as unreadable; "
             f"the rules do not see them (first: row {row}: {reason})",
             file=sys.stderr,
         )
@@ -102,12 +102,13 @@ def _explain(args: argparse.Namespace) -> int:
         for r in log.rejected
         if isinstance(r[2], dict) and r[2].get("customer_id") == args.customer
     ]
-    if set_aside and args.customer not in set(log.customers.tolist()):
+    ids = log.customers.tolist()
+    if set_aside and args.customer not in set(ids):
         raise DataError(
             f"customer {args.customer!r} has only rows set aside as unreadable in {args.data} "
             f"({len(set_aside):,}; first: row {set_aside[0][0]}: {set_aside[0][1]})"
         )
-    _known_customer(log.customers.tolist(), args.customer, args.data)
+    _known_customer(ids, args.customer, args.data)
     print(explain(rules, log, args.customer, as_of=as_of))
     return 0
 
