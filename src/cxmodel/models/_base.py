@@ -32,6 +32,7 @@ __all__ = [
     "maximise_likelihood",
     "standard_errors",
     "straddle_one",
+    "whole_numbers",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -166,6 +167,20 @@ def fit_columns(
         names = [f"{name}=" for name in given]
         raise DataError(f"fit needs a summary or {', '.join(names[:-1])} and {names[-1]}")
     return columns
+
+
+def whole_numbers(name: str, value: Any, what: str, where: str, hint: str = "") -> FloatArray:
+    """``value`` as :func:`as_float_array` does, refusing a fractional value: a count of
+    ``what`` (1.5 purchases mean nothing), with a :class:`~cxmodel.errors.DataError` from
+    ``where`` naming the first such value and their number, then ``hint``."""
+    arr = as_float_array(name, value)
+    fractional = arr != np.round(arr)
+    if np.any(fractional):
+        raise DataError(
+            f"{where}: {name} must be whole numbers of {what}, got "
+            f"{float(arr[fractional][0])!r} ({int(fractional.sum())} such values){hint}"
+        )
+    return arr
 
 
 def as_float_array(name: str, value: Any, *, nonnegative: bool = True) -> FloatArray:

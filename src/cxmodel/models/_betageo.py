@@ -17,6 +17,7 @@ from cxmodel.models._base import (
     as_float_array,
     broadcastable,
     straddle_one,
+    whole_numbers,
 )
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
@@ -49,14 +50,7 @@ def _hyp2f1_neg(a: Any, b: Any, c: Any, w: Any) -> FloatArray:
 
 def _purchase_counts(n: npt.ArrayLike) -> FloatArray:
     """``n`` of ``probability_of_purchases``: whole numbers of purchases (1.5 has no probability)."""
-    k = as_float_array("n", n)
-    fractional = k != np.round(k)
-    if np.any(fractional):
-        raise DataError(
-            f"probability_of_purchases(): n must be whole numbers of purchases, got "
-            f"{float(k[fractional][0])!r} ({int(fractional.sum())} such values)"
-        )
-    return k
+    return whole_numbers("n", n, "purchases", "probability_of_purchases()")
 
 
 def observation_length(T: object) -> float:

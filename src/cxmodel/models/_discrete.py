@@ -21,6 +21,7 @@ from cxmodel.models._base import (
     params_repr,
     standard_errors,
     straddle_one,
+    whole_numbers,
 )
 from cxmodel.models._plots import TransactionPlots
 
@@ -45,19 +46,12 @@ def _validate_bgbb(
 
 def _opportunities(name: str, value: npt.ArrayLike, where: str) -> FloatArray:
     """``value`` as whole numbers of BG/BB opportunities (1.5 opportunities mean nothing)."""
-    arr = as_float_array(name, value)
-    fractional = arr != np.round(arr)
-    if np.any(fractional):
-        hint = (
-            "; with customer_lifetime_value, give freq as a whole number of opportunities"
-            if where == "conditional_expected_purchases"
-            else ""
-        )
-        raise DataError(
-            f"BetaGeoBetaBinom.{where}(): {name} must be whole numbers of opportunities, got "
-            f"{float(arr[fractional][0])!r} ({int(fractional.sum())} such values){hint}"
-        )
-    return arr
+    hint = (
+        "; with customer_lifetime_value, give freq as a whole number of opportunities"
+        if where == "conditional_expected_purchases"
+        else ""
+    )
+    return whole_numbers(name, value, "opportunities", f"BetaGeoBetaBinom.{where}()", hint)
 
 
 class BetaGeoBetaBinom(TransactionPlots):

@@ -101,13 +101,14 @@ class Context:
         return frozenset(k for k, n in self.log.summary()["kinds"].items() if n)
 
     @cached_property
-    def lookalikes(self) -> dict[str, tuple[str, ...]]:
-        """Kinds of the log that look like a standard kind they are not (misspelt, cased)."""
-        return lookalike_kinds(self.kinds)
+    def lookalikes(self) -> list[tuple[str, str]]:
+        """Pairs (standard kind, kind of the log that looks like it but is not: misspelt,
+        cased)."""
+        return [(k, seen) for k, alike in lookalike_kinds(self.kinds).items() for seen in alike]
 
     def lacking(self, *kinds: str) -> str:
         """What to say after "the log has no ...": the log's kinds that look like ``kinds``."""
-        found = [(k, seen) for k in kinds for seen in self.lookalikes.get(k, ())]
+        found = [(k, seen) for k in kinds for standard, seen in self.lookalikes if standard == k]
         if not found:
             return ""
         names = ", ".join(repr(seen) for _, seen in found)
@@ -257,7 +258,7 @@ def overview(ctx: Context) -> ReportSection | str:
         "the customers were active in the last 90 days."
     )
     if ctx.lookalikes:
-        alike = [(k, seen) for k, kinds in ctx.lookalikes.items() for seen in kinds]
+        alike = ctx.lookalikes
         rows.append(
             (
                 "kinds like standard ones",
