@@ -128,9 +128,7 @@ def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
             if kind in present or not others:
                 continue
             if rows is None:
-                codes, labels = log.categorical("kind")
-                counts = np.bincount(codes[codes >= 0], minlength=len(labels))
-                rows = {str(k): int(n) for k, n in zip(labels.tolist(), counts.tolist())}
+                rows = _kind_counts(log)
             listed = ", ".join(
                 f"{k!r} ({rows.get(k, 0):,} row{'s' * (rows.get(k, 0) != 1)})" for k in others
             )
@@ -179,9 +177,7 @@ def unread_catalogue(rules: RuleSet, events: Any) -> list[str]:
             notes.append(f"{head} and no catalogue was given (pass catalogue=): it cannot fire")
             continue
         if counts is None:
-            codes, labels = events.categorical("kind")
-            tally = np.bincount(codes[codes >= 0], minlength=len(labels))
-            counts = {str(k): int(n) for k, n in zip(labels.tolist(), tally.tolist())}
+            counts = _kind_counts(events)
         kind = str(rule.when.kind)  # a catalogue rule's when always names its kind
         if kind in counts:
             continue
@@ -194,6 +190,13 @@ def unread_catalogue(rules: RuleSet, events: Any) -> list[str]:
                 f"did you mean {like!r}?"
             )
     return notes
+
+
+def _kind_counts(log: Any) -> dict[str, int]:
+    """The rows of each kind ``log`` holds (an interaction or catalogue log)."""
+    codes, labels = log.categorical("kind")
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    return {str(k): int(n) for k, n in zip(labels.tolist(), counts.tolist())}
 
 
 def _rule_kinds(rule: Rule) -> set[str]:

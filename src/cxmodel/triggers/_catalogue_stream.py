@@ -226,7 +226,7 @@ class CatalogueRunner:
             customers.discard(cid)
             return
         event = anchor.row
-        reader = runner.reader(cid, plan)
+        reader = runner.reader(cid)
         zone = reader.zone if plan.customer_time else None
         time, seq, (ident, values) = entry
         if time < shift(event.time, join.join.within, zone, -1):

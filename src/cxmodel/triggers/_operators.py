@@ -10,7 +10,7 @@ orders the work in event time and applies the policies.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -305,27 +305,27 @@ class RulePlan:
         reader: Reader,
     ) -> Env:
         """The environment of one evaluation: bare names at ``row``, aggregates at ``now``."""
-        if self.aggregates:
-            return self._aggregate_env(state, row, now, alias, snapshot, reader)
         return Env(
             row.fields,
             row.time,
             state.customer,
             reader.traits,
             None if alias is None else alias.fields,
+            self._aggregate_reader(state, now, alias, snapshot, reader)
+            if self.aggregates
+            else None,
         )
 
-    def _aggregate_env(
+    def _aggregate_reader(
         self,
         state: CustomerState,
-        row: Row,
         now: int,
         alias: Row | None,
         snapshot: Mapping[str, Any],
         reader: Reader,
-    ) -> Env:
-        """:meth:`env` for a rule with aggregates, which reads them through a closure (kept
-        out of :meth:`env`, whose every call would otherwise make the closure's cells)."""
+    ) -> Callable[[str], Any]:
+        """:meth:`env`'s reader of aggregates at ``now``, a closure (made here, not in
+        :meth:`env`, whose every call would otherwise make the closure's cells)."""
         aggregates = self.aggregates
         traits = reader.traits
         zone = reader.zone if self.customer_time else None
@@ -333,14 +333,7 @@ class RulePlan:
         def aggregate(key: str) -> Any:
             return aggregates[key].value(state, now, alias, snapshot, traits, zone)
 
-        return Env(
-            row.fields,
-            row.time,
-            state.customer,
-            traits,
-            None if alias is None else alias.fields,
-            aggregate,
-        )
+        return aggregate
 
     def tested(
         self, items: list[tuple[str, Any]], env: Env, row: Row, reader: Reader

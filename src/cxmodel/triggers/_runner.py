@@ -160,7 +160,7 @@ class RuleRunner:
             state = self.states[cid] = CustomerState(cid)
         return state
 
-    def reader(self, cid: str, plan: RulePlan | None = None) -> Reader:
+    def reader(self, cid: str) -> Reader:
         """What evaluations for customer ``cid`` read besides its state (cached)."""
         reader = self.readers.get(cid)
         if reader is None:
@@ -438,7 +438,7 @@ class RuleRunner:
             consent = self.consent(state, rule.consent or "")
         rs = state.rules.get(plan.name) or state.rule(plan.name)
         cid = state.customer
-        zone = self.reader(cid, plan).zone if plan.customer_time else None
+        zone = self.reader(cid).zone if plan.customer_time else None
         reason = policy_reason(rule, rs.last_emitted, due, consent, zone, cid)
         ident = firing_id(rule.name, cid, parts["key"])
         policy = self.contact.get(rule.name)

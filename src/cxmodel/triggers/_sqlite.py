@@ -628,8 +628,9 @@ class SQLiteStore:
 
     def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
         """Erase a customer: state, firings (acknowledged or not), late and rejected
-        interactions and the alert values naming them, in one transaction with the new ``meta``; then rewrite the file so no
-        copy remains in it (``secure_delete``, WAL checkpoint, ``VACUUM``).
+        interactions and the alert values naming them, in one transaction with the new
+        ``meta``; then rewrite the file so no copy remains in it (``secure_delete``, WAL
+        checkpoint, ``VACUUM``).
 
         Rewriting costs time in proportion to the file's size.
 

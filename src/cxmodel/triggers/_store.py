@@ -322,8 +322,9 @@ class InMemoryStore:
 
     It costs the engine next to nothing: :meth:`commit` keeps references to the meta and
     customer states it is handed, without copying or serialising them, so values need not be
-    JSON-able here; alerts' windows take the values a call added and drop those that left. Only one engine may have it open at a time; after :meth:`close`, a new
-    :meth:`open` returns the meta and customer states committed last (the same objects).
+    JSON-able here; alerts' windows take the values a call added and drop those that left.
+    Only one engine may have it open at a time; after :meth:`close`, a new :meth:`open`
+    returns the meta and customer states committed last (the same objects).
 
     Examples
     --------
