@@ -257,12 +257,8 @@ def _first_of_repeats(
     time (a duplicated export) counts once, with a warning counting the repeats; two
     resolutions at one instant are not a reopening."""
     order = np.lexsort((ts, kind, tcode))
-    same = (
-        (tcode[order][1:] == tcode[order][:-1])
-        & (kind[order][1:] == kind[order][:-1])
-        & (ts[order][1:] == ts[order][:-1])
-        & (kind[order][1:] > 0)
-    )
+    t, k, when = tcode[order], kind[order], ts[order]
+    same = (t[1:] == t[:-1]) & (k[1:] == k[:-1]) & (when[1:] == when[:-1]) & (k[1:] > 0)
     keep = np.ones(ts.shape[0], dtype=bool)
     keep[order[1:][same]] = False
     repeats = int(np.count_nonzero(same))
