@@ -22,12 +22,12 @@ from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import factorize, survey_chunk
 
-__all__ = ["ScoreAccumulator", "ScoreCounts", "group_rows", "ordered_scale"]
+__all__ = ["MAX_GRID", "ScoreAccumulator", "ScoreCounts", "group_rows", "ordered_scale"]
 
 IntArray = npt.NDArray[np.int64]
 ObjectArray = npt.NDArray[np.object_]
 
-_MAX_GRID = 1_000_000
+MAX_GRID = 1_000_000  # rows of a breakdown filled with its quiet periods, at most
 
 
 @attrs.frozen(eq=False)
@@ -354,7 +354,7 @@ class ScoreAccumulator:
                 seen = np.union1d(seen.astype(np.int64), np.arange(len(state.labels)))
             domains.append(seen)
         size = int(np.prod([len(d) for d in domains]))
-        if size > _MAX_GRID or size == state.n_groups:
+        if size > MAX_GRID or size == state.n_groups:
             return state
         grids = np.meshgrid(*domains, indexing="ij")
         keys = np.empty((size, len(domains)), dtype=object)

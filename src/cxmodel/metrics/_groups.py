@@ -11,7 +11,7 @@ from cxmodel._periods import index_labels, period_index
 from cxmodel._stats import wilson_bounds, z_value
 from cxmodel._tables import MetricTable
 from cxmodel.errors import SchemaError
-from cxmodel.metrics._accumulators import group_rows
+from cxmodel.metrics._accumulators import MAX_GRID, group_rows
 from cxmodel.metrics._answers import MISSING, sorted_labels
 from cxmodel.metrics._retention import RateResult, rate_result, warn_empty_rate
 
@@ -27,7 +27,6 @@ __all__ = [
 ]
 
 NAN = float("nan")
-MAX_GRID = 1_000_000  # rows of a breakdown filled with its quiet periods, at most
 IntArray = npt.NDArray[np.int64]
 
 

@@ -453,19 +453,19 @@ def ticket_volume(
     idx = period_index(sub.timestamps, period, timezone)
     lo = int(idx.min()) if idx.size else 0
     width = int(idx.max()) - lo + 1 if idx.size else 0
-    counts = np.bincount(group * width + (idx - lo), minlength=len(labels) * width)
-    present = np.unique(group)  # groups with at least one ticket, each over every period
-    grid = counts.reshape(len(labels), width)[present]
-    if grid.size > MAX_GRID:  # too many to list every quiet period: the periods with tickets
-        rows = np.flatnonzero(grid.reshape(-1))
+    present, row = np.unique(group, return_inverse=True)  # groups with at least one ticket
+    flat = row.reshape(-1) * width + (idx - lo)
+    if len(present) * width > MAX_GRID:  # too many for every quiet period: the busy ones
+        used, tickets = np.unique(flat, return_counts=True)
         return MetricTable(
             "ticket volume",
             {
-                by: labels[present][rows // width],
-                "period": index_labels(rows % width + lo, period),
-                "tickets": grid.reshape(-1)[rows].astype(np.int64),
+                by: labels[present][used // width],
+                "period": index_labels(used % width + lo, period),
+                "tickets": tickets.astype(np.int64),
             },
         )
+    grid = np.bincount(flat, minlength=len(present) * width)  # each group over every period
     return MetricTable(
         "ticket volume",
         {
@@ -473,7 +473,7 @@ def ticket_volume(
             "period": np.tile(
                 index_labels(np.arange(width, dtype=np.int64) + lo, period), len(present)
             ),
-            "tickets": grid.reshape(-1).astype(np.int64),
+            "tickets": grid.astype(np.int64),
         },
     )
 

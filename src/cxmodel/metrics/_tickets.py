@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
-from cxmodel._time import TimeLike, to_us
+from cxmodel._time import US_PER_DAY, US_PER_SECOND, TimeLike, to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
@@ -257,12 +257,8 @@ def _first_of_repeats(
     time (a duplicated export) counts once, with a warning counting the repeats; two
     resolutions at one instant are not a reopening."""
     order = np.lexsort((ts, kind, tcode))
-    same = (
-        (tcode[order][1:] == tcode[order][:-1])
-        & (kind[order][1:] == kind[order][:-1])
-        & (ts[order][1:] == ts[order][:-1])
-        & (kind[order][1:] > 0)
-    )
+    t, k, when = tcode[order], kind[order], ts[order]
+    same = (t[1:] == t[:-1]) & (k[1:] == k[:-1]) & (when[1:] == when[:-1]) & (k[1:] > 0)
     keep = np.ones(ts.shape[0], dtype=bool)
     keep[order[1:][same]] = False
     repeats = int(np.count_nonzero(same))
@@ -316,7 +312,11 @@ def _warn_unopened(
 
 def _duration(us: int) -> str:
     """``us`` microseconds in the largest unit that keeps it >= 1 (seconds at least)."""
-    for unit, size in (("days", 86_400_000_000), ("hours", US_PER_HOUR), ("minutes", 60_000_000)):
+    for unit, size in (
+        ("days", US_PER_DAY),
+        ("hours", US_PER_HOUR),
+        ("minutes", 60 * US_PER_SECOND),
+    ):
         if us >= size:
             return f"{us / size:,.1f} {unit}"
-    return f"{us / 1_000_000:g} seconds"
+    return f"{us / US_PER_SECOND:g} seconds"

@@ -198,7 +198,8 @@ def _warn_repeated_purchases(
     order = np.lexsort(keys)
     same = np.ones(rows.size - 1, dtype=bool)
     for key in keys:
-        same &= key[order][1:] == key[order][:-1]
+        ordered = key[order]
+        same &= ordered[1:] == ordered[:-1]
     repeats = int(np.count_nonzero(same))
     if repeats:
         warnings.warn(

@@ -232,11 +232,10 @@ def _score_all(
         value = score(t)
         try:
             values[i] = value
+            ok = -1.0 <= values[i] <= 1.0  # also catches NaN
         except (TypeError, ValueError):
-            raise DataError(
-                f"scorer {name!r} returned {value!r} for {t[:60]!r}; expected a float in [-1, 1]"
-            ) from None
-        if not -1.0 <= values[i] <= 1.0:  # also catches NaN
+            ok = False
+        if not ok:
             raise DataError(
                 f"scorer {name!r} returned {value!r} for {t[:60]!r}; expected a float in [-1, 1]"
             )
