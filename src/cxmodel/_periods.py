@@ -11,7 +11,7 @@ import numpy.typing as npt
 from cxmodel._time import US_PER_DAY, US_PER_SECOND, resolve_timezone
 from cxmodel.errors import SchemaError, did_you_mean
 
-__all__ = ["PERIODS", "check_period", "index_labels", "period_index", "period_labels"]
+__all__ = ["PERIODS", "index_labels", "period_index", "period_labels", "period_name"]
 
 PERIODS = ("day", "week", "month", "quarter")
 # how the periods are often written elsewhere (pandas aliases, report wording)
@@ -33,14 +33,14 @@ _QUARTER_US = 15 * 60 * US_PER_SECOND
 _ONE_US = timedelta(microseconds=1)
 
 
-def check_period(period: object, allowed: tuple[str, ...] = PERIODS) -> str:
+def period_name(period: object, allowed: tuple[str, ...] = PERIODS) -> str:
     """Return ``period`` if it is one of ``allowed``, else raise naming the period it resembles.
 
     Examples
     --------
-    >>> check_period("month")
+    >>> period_name("month")
     'month'
-    >>> check_period("Monthly")  # doctest: +ELLIPSIS
+    >>> period_name("Monthly")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     cxmodel.errors.SchemaError: period must be one of (...); got 'Monthly'; did you mean 'month'?
@@ -88,7 +88,7 @@ def period_labels(
     >>> period_labels(t, "day", "America/New_York").tolist()
     ['1969-12-31', '1970-03-31']
     """
-    check_period(period)
+    period_name(period)
     local = _local_us(np.asarray(us, dtype=np.int64), timezone_name)
     days = np.floor_divide(local, US_PER_DAY)
     if period == "day":
@@ -116,7 +116,7 @@ def period_index(
     >>> period_index(np.array([0, 40 * 86_400_000_000]), "month").tolist()
     [0, 1]
     """
-    check_period(period)
+    period_name(period)
     days = np.floor_divide(_local_us(np.asarray(us, dtype=np.int64), timezone_name), US_PER_DAY)
     if period == "day":
         return days

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar, overload
 
-from cxmodel._periods import check_period
+from cxmodel._periods import period_name
 from cxmodel._progress import dask_compute
 from cxmodel._tables import MetricTable
 from cxmodel.dask._common import (
@@ -75,7 +75,7 @@ def _run(
     check_frame(ddf, feature, mapping)
     check_by(by, feature)
     if period is not None:
-        check_period(period)
+        period_name(period)
     parts, caught = recorded(
         dask, _partial, numbered_partitions(ddf), acc, by, period, timezone, mapping
     )

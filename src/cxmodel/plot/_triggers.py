@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import of_type
-from cxmodel._periods import check_period
+from cxmodel._periods import period_name
 from cxmodel.plot._style import GREY, axes, colour, finish
 from cxmodel.triggers import Firings
 
@@ -93,7 +93,7 @@ def plot_firings(
     )
     ax = axes(ax, figsize=(8.0, 4.2))
     if period is not None:
-        check_period(period, _PERIODS)
+        period_name(period, _PERIODS)
     fired, fired_us = _columns(firings)
     held, held_us = _columns(firings.suppressed) if suppressed else ([], np.zeros(0, np.int64))
     everything = np.concatenate([fired_us, held_us])
