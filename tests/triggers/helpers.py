@@ -389,3 +389,16 @@ def epoch_us(moment: datetime) -> int:
 def firing_times(firings: Any) -> list[datetime]:
     """The times of ``firings``, in order."""
     return [f.time for f in firings]
+
+
+def evaluate_complete(rules: Any, log: Any, *, as_of: Any, **kwargs: Any) -> Any:
+    """Batch ``evaluate`` over ``log`` declared observed until ``as_of`` when that is after
+    its last interaction: what a streaming engine's ``advance_to(as_of)`` declares, so the
+    firings of waiting rules after the data are answered without the warning about them."""
+    from cxmodel.triggers import evaluate
+    from cxmodel.triggers._batch import as_of_us
+
+    until = log.observed_until
+    if until is not None and as_of_us(as_of) > until:
+        log = log.with_observed_until(as_of)
+    return evaluate(rules, log, as_of=as_of, **kwargs)

@@ -9,18 +9,27 @@ from cxmodel.domain import Customer
 from cxmodel.triggers import (
     ALERT_CUSTOMER_ID,
     describe_because,
-    evaluate,
     firing_id,
     parse,
 )
-from tests.triggers.helpers import AS_OF, PAY, SPIKE, TICKETS, at, epoch_us, firing_times, log_of
+from tests.triggers.helpers import (
+    AS_OF,
+    PAY,
+    SPIKE,
+    TICKETS,
+    at,
+    epoch_us,
+    evaluate_complete,
+    firing_times,
+    log_of,
+)
 
 
 class TestThreshold:
     def test_crossings_fire_once_each(self) -> None:
         """Three payment tickets within an hour: at 00:45 (a, b, c) and 03:18 (a, d, e);
         between them the window falls to two at 01:00:00.000001 and the alert re-arms."""
-        firings = evaluate(parse(SPIKE), log_of(TICKETS), as_of=AS_OF)
+        firings = evaluate_complete(parse(SPIKE), log_of(TICKETS), as_of=AS_OF)
         assert firing_times(firings) == [at(45), at(198)]
         first = firings[0]
         assert first.customer_id == ALERT_CUSTOMER_ID == ""
@@ -41,7 +50,7 @@ class TestThreshold:
             "trigger spike:\n    when ticket_opened as t\n"
             "    if count(ticket_opened within 1 hours) >= 3\n    emit page"
         )
-        assert len(evaluate(rule, log_of(TICKETS), as_of=AS_OF)) == 0
+        assert len(evaluate_complete(rule, log_of(TICKETS), as_of=AS_OF)) == 0
 
     def test_a_sustained_spike_is_one_episode_until_the_window_drains(self) -> None:
         """Tickets every 10 minutes from 00:00 to 00:40: one episode from 00:20 while three
@@ -49,7 +58,7 @@ class TestThreshold:
         remain); a ticket at 01:25 makes three again, a new episode."""
         events = [(f"c{i}", 10 * i, "ticket_opened", PAY) for i in range(5)]
         events.append(("z", 85, "ticket_opened", PAY))
-        firings = evaluate(parse(SPIKE), log_of(events), as_of=AS_OF)
+        firings = evaluate_complete(parse(SPIKE), log_of(events), as_of=AS_OF)
         assert firing_times(firings) == [at(20), at(85)]
 
     def test_a_drop_fires_when_the_last_value_leaves_the_window(self) -> None:
@@ -57,7 +66,7 @@ class TestThreshold:
         true again at 01:30:00.000001 when the 00:30 ticket leaves (only 00:45 is left),
         false at 03:12, true at 04:12:00.000001."""
         rules = parse("alert calm:\n    when count(ticket_opened within 1 hours) < 2\n    emit ok")
-        firings = evaluate(rules, log_of(TICKETS), as_of=AS_OF)
+        firings = evaluate_complete(rules, log_of(TICKETS), as_of=AS_OF)
         micro = timedelta(microseconds=1)
         assert firing_times(firings) == [at(0), at(90) + micro, at(252) + micro]
         assert firings[1].because["when"]["values"] == {"count(ticket_opened within 1 hours)": 1.0}
@@ -65,8 +74,8 @@ class TestThreshold:
     def test_as_of_includes_a_crossing_at_it(self) -> None:
         """Only firing_times at or before ``as_of`` are evaluated; a crossing at ``as_of`` counts."""
         rules, log = parse(SPIKE), log_of(TICKETS)
-        assert firing_times(evaluate(rules, log, as_of=at(197))) == [at(45)]
-        assert firing_times(evaluate(rules, log, as_of=at(198))) == [at(45), at(198)]
+        assert firing_times(evaluate_complete(rules, log, as_of=at(197))) == [at(45)]
+        assert firing_times(evaluate_complete(rules, log, as_of=at(198))) == [at(45), at(198)]
 
     def test_distinct_customers(self) -> None:
         """``distinct(KIND.customer_id ...)`` counts customers, not the alert's marker: a's
@@ -76,7 +85,7 @@ class TestThreshold:
             "alert many:\n    when distinct(ticket_opened.customer_id within 1 hours) >= 3\n"
             "    emit page(tickets = count(ticket_opened within 1 hours))"
         )
-        firings = evaluate(rules, log_of(events), as_of=AS_OF)
+        firings = evaluate_complete(rules, log_of(events), as_of=AS_OF)
         assert firing_times(firings) == [at(45), at(198)]
         assert [f.payload["tickets"] for f in firings] == [3.0, 4.0]
 
@@ -94,7 +103,7 @@ class TestBaseline:
         (at 09:00: 2 > 2.57 is false; on day 6 at noon: 2 > 3 * 5/7 is false)."""
         events = [(f"c{d}", d * 1440 + 720, "ticket_opened", {}) for d in range(7)]
         events += [(f"x{h}", 7 * 1440 + 60 * h, "ticket_opened", {}) for h in (9, 10, 11)]
-        firings = evaluate(parse(self.RULE), log_of(events), as_of=AS_OF)
+        firings = evaluate_complete(parse(self.RULE), log_of(events), as_of=AS_OF)
         assert firing_times(firings) == [at(7 * 1440 + 600)]
         values = firings[0].because["when"]["values"]
         assert values == {
@@ -114,9 +123,9 @@ class TestSegment:
             "e": Customer("e", traits={"plan": "basic"})
         }
         log = log_of(TICKETS)
-        assert firing_times(evaluate(parse(self.RULE), log, as_of=AS_OF, customers=customers)) == [
-            at(45)
-        ]
-        assert len(evaluate(parse(self.RULE), log, as_of=AS_OF)) == 0
-        firings = evaluate(parse(SPIKE), log, as_of=AS_OF, customers=customers)
+        assert firing_times(
+            evaluate_complete(parse(self.RULE), log, as_of=AS_OF, customers=customers)
+        ) == [at(45)]
+        assert len(evaluate_complete(parse(self.RULE), log, as_of=AS_OF)) == 0
+        firings = evaluate_complete(parse(SPIKE), log, as_of=AS_OF, customers=customers)
         assert firing_times(firings) == [at(45), at(198)]

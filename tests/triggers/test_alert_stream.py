@@ -26,7 +26,6 @@ from cxmodel.triggers import (
     SQLiteStore,
     StateChange,
     TriggerEngine,
-    evaluate,
     parse,
 )
 from tests.triggers.helpers import (
@@ -37,6 +36,7 @@ from tests.triggers.helpers import (
     TICKETS,
     _records,
     at,
+    evaluate_complete,
     first_delivery_order,
     host_messages,
     interaction,
@@ -104,7 +104,7 @@ def test_hand_cases_stream_as_batch(case: str) -> None:
     advanced to ``as_of`` returns batch's firings, suppressed ones included."""
     text, events = HAND[case]
     rules, recs = parse(text), recs_of(events)
-    batch = evaluate(rules, log_of(events), as_of=AS_OF, customers=CUSTOMERS)
+    batch = evaluate_complete(rules, log_of(events), as_of=AS_OF, customers=CUSTOMERS)
     one = TriggerEngine(rules, customers=CUSTOMERS, max_future=None)
     got: list[Any] = []
     for j, rec in enumerate(recs):
@@ -175,7 +175,7 @@ class TestRestart:
         got += engine.advance_to(AS_OF)
         assert [f.time for f in got] == [at(45), at(198)]
         assert [f.firing_id for f in store.firings()] == [f.firing_id for f in got]
-        assert whole(got) == whole(evaluate(rules, log_of(TICKETS), as_of=AS_OF))
+        assert whole(got) == whole(evaluate_complete(rules, log_of(TICKETS), as_of=AS_OF))
         store.close()
 
     def test_a_changed_alert_starts_afresh(self, tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ class TestRestart:
                 elif what == "ok":
                     offset = int(rest) + 1
             offset = max(0, offset - 5)
-        batch = evaluate(parse(text), InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(parse(text), InteractionLog.from_records(recs), as_of=as_of)
         assert len(fired) == len(set(fired))
         assert set(fired) == batch.ids()
         assert len(batch) >= 5
@@ -376,7 +376,7 @@ def check_case(case: int, tmp_path: Path) -> None:
     lateness = f"{lateness_h} hours" if lateness_h else 0
     steps = plan(rng, visible, lateness_h, as_of)
     delivered = first_delivery_order(steps)
-    batch = evaluate(
+    batch = evaluate_complete(
         rules, InteractionLog.from_records(delivered), as_of=as_of, customers=customers
     )
     context = (case, text, lateness_h)

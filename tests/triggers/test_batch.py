@@ -229,3 +229,71 @@ def test_a_kind_the_log_holds_spelt_otherwise_warns() -> None:
             )
             == 0
         )
+
+
+class TestFiringsAfterTheData:
+    """Firings after the log's last interaction assume nobody came in a span the data never
+    saw: evaluate answers them (``as_of`` declares the data complete) and counts them per
+    rule in a warning, unless the log is declared observed that long."""
+
+    LOG = InteractionLog.from_records(
+        [
+            {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"},
+            {"customer_id": "b", "timestamp": "2024-01-20T00:00:00Z", "kind": "purchase"},
+            {"customer_id": "b", "timestamp": "2024-02-01T00:00:00Z", "kind": "view"},
+        ]
+    )
+    RULES = parse(
+        "trigger lapsed:\n    when inactive for 10 days\n    emit nudge\n\n"
+        "trigger ask:\n    when purchase as p then after 5 days\n    emit survey\n\n"
+        "trigger bought:\n    when purchase\n    emit thanks"
+    )
+
+    def test_counts_per_rule(self) -> None:
+        # lapsed: a on Jan 11 and b on Jan 30 (inside the data), b on Feb 11 (after it);
+        # ask: a on Jan 6, b on Jan 25 (inside); bought: at the purchases
+        with pytest.warns(DataWarning, match=r"1 firing falls in it \(lapsed: 1\)") as caught:
+            firings = evaluate(self.RULES, self.LOG, as_of="2024-03-01Z")
+        assert len(caught) == 1
+        assert "29.0 days after the log's last interaction (2024-02-01T00:00:00Z)" in str(
+            caught[0].message
+        )
+        assert sorted((f.trigger, f.customer_id) for f in firings) == [
+            ("ask", "a"), ("ask", "b"), ("bought", "a"), ("bought", "b"),
+            ("lapsed", "a"), ("lapsed", "b"), ("lapsed", "b"),
+        ]  # fmt: skip
+
+    def test_suppressed_firings_count_too(self) -> None:
+        rules = parse(
+            "trigger lapsed:\n    when inactive for 3 days\n    emit nudge\n    once per customer"
+        )
+        log = InteractionLog.from_records(
+            [
+                {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"},
+                {"customer_id": "a", "timestamp": "2024-01-10T00:00:00Z", "kind": "view"},
+            ]
+        )
+        with pytest.warns(DataWarning, match=r"1 firing falls in it \(lapsed: 1\)"):
+            firings = evaluate(rules, log, as_of="2024-02-01Z")
+        assert len(firings) == 1 and len(firings.suppressed) == 1
+
+    def test_declared_observation_or_earlier_as_of_is_silent(self) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            declared = evaluate(
+                self.RULES, self.LOG.with_observed_until("2024-03-01Z"), as_of="2024-03-01Z"
+            )
+            inside = evaluate(self.RULES, self.LOG, as_of="2024-02-01Z")
+            events_only = evaluate(parse("trigger t:\n    when view\n    emit x"), self.LOG,
+                                   as_of="2024-03-01Z")  # fmt: skip
+        assert len(declared) == 7
+        assert len(inside) == 6
+        assert len(events_only) == 1
+
+    def test_the_declared_answer_is_the_same(self) -> None:
+        with pytest.warns(DataWarning):
+            warned = evaluate(self.RULES, self.LOG, as_of="2024-03-01Z")
+        declared = evaluate(
+            self.RULES, self.LOG.with_observed_until("2024-03-01Z"), as_of="2024-03-01Z"
+        )
+        assert warned == declared

@@ -11,8 +11,9 @@ from cxmodel.domain import Customer
 from cxmodel.errors import DataWarning, TriggerSyntaxError, TriggerTypeError
 from cxmodel.expr import Duration
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import Reach, RuleSet, check, col, evaluate, parse, trigger
+from cxmodel.triggers import Reach, RuleSet, check, col, parse, trigger
 from tests.triggers.catalogues import AS_OF, BACK_IN_STOCK, CATALOGUE, LOG, key, parse_where, stream
+from tests.triggers.helpers import evaluate_complete
 
 
 class TestLanguage:
@@ -79,7 +80,7 @@ class TestCheck:
             check(rules, LOG, catalogue=CATALOGUE)
         assert [(d.code, d.hint) for d in info.value.errors] == [("E302", "did you mean r.qty?")]
         with pytest.raises(TriggerTypeError, match="rule 'back_in_stock'"):
-            evaluate(rules, LOG, as_of=AS_OF, catalogue=CATALOGUE)
+            evaluate_complete(rules, LOG, as_of=AS_OF, catalogue=CATALOGUE)
 
     def test_key_types_must_match(self) -> None:
         """A text key compared with a number key is E303."""
@@ -121,7 +122,7 @@ class TestCustomerTime:
         event = {"timestamp": "2024-03-31T03:00:00Z", "kind": "restock", "product": "shoes"}
         log = InteractionLog.from_records([seen])
         for text, expected in ((utc, 1), (local, 0)):
-            batch = evaluate(parse(text), log, as_of=AS_OF, catalogue=[event],
+            batch = evaluate_complete(parse(text), log, as_of=AS_OF, catalogue=[event],
                              customers=customers)  # fmt: skip
             streamed = stream(parse(text), [seen, event], customers=customers)
             assert len(batch) == expected and key(streamed) == key(batch)

@@ -21,10 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import SQLiteStore, TriggerEngine, evaluate, parse
+from cxmodel.triggers import SQLiteStore, TriggerEngine, parse
 from tests.triggers.helpers import (
     LATENESS_HOURS,
     SPANS,
+    evaluate_complete,
     first_delivery_order,
     plan,
     random_rule_set,
@@ -176,7 +177,7 @@ def check_case(case: int, tmp_path: Path) -> None:
     steps = plan(rng, visible, lateness_h, as_of)
     mine, theirs = split(first_delivery_order(steps))
     log = InteractionLog.from_records(mine) if mine else InteractionLog.from_records(recs[:0])
-    batch = evaluate(rules, log, as_of=as_of, catalogue=theirs)
+    batch = evaluate_complete(rules, log, as_of=as_of, catalogue=theirs)
     path = tmp_path / f"k{case}.db" if case % 4 == 0 else None
     got = deliver(rules, steps, as_of, lateness_h, rng, path)
     context = (case, text, lateness_h)
@@ -201,7 +202,9 @@ def test_catalogue_firings_in_time_order_equal_batch(seed: int) -> None:
     recs = records(seed, rng.randint(5, 60), n_customers=rng.randint(1, 5), days=30)
     events = catalogue_events(rng, rng.randint(1, 12), 30, rules)
     as_of = T0 + timedelta(days=40)
-    batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of, catalogue=events)
+    batch = evaluate_complete(
+        rules, InteractionLog.from_records(recs), as_of=as_of, catalogue=events
+    )
     engine = TriggerEngine(rules, max_future=None)
     got: list[Any] = []
     for item in sorted([*recs, *events], key=lambda r: r["timestamp"]):

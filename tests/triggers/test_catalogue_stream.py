@@ -18,7 +18,6 @@ from cxmodel.triggers import (
     TriggerEngine,
     col,
     count,
-    evaluate,
     parse,
     trigger,
 )
@@ -33,7 +32,7 @@ from tests.triggers.catalogues import (
     stream,
     view,
 )
-from tests.triggers.helpers import FailingStore
+from tests.triggers.helpers import FailingStore, evaluate_complete
 
 
 class TestStreaming:
@@ -41,7 +40,9 @@ class TestStreaming:
         """The example, streamed one at a time, gives batch's firings exactly."""
         rules = parse(BACK_IN_STOCK + "    cooldown 7 days\n")
         items = [*log_records(LOG), *CATALOGUE, restock(14, ident="r3")]
-        batch = evaluate(rules, LOG, as_of=AS_OF, catalogue=[*CATALOGUE, restock(14, ident="r3")])
+        batch = evaluate_complete(
+            rules, LOG, as_of=AS_OF, catalogue=[*CATALOGUE, restock(14, ident="r3")]
+        )
         assert key(stream(rules, items)) == key(batch) and len(batch) == 2
 
     def test_an_event_waits_for_its_time(self) -> None:
@@ -91,7 +92,7 @@ class TestStreaming:
         got.extend(engine.advance_to(AS_OF))
         store.close()
         log = InteractionLog.from_records([items[0], items[2]])
-        batch = evaluate(parse(BACK_IN_STOCK), log, as_of=AS_OF, catalogue=[items[1]])
+        batch = evaluate_complete(parse(BACK_IN_STOCK), log, as_of=AS_OF, catalogue=[items[1]])
         assert key(got) == key(batch) and [f.customer_id for f in got] == ["ana"]
 
     def test_state_is_bounded_by_the_window(self) -> None:
@@ -137,7 +138,7 @@ class TestStreaming:
             .emit("nudge", product=col("r.product")).build()
         )  # fmt: skip
         items = [*log_records(LOG), *CATALOGUE]
-        batch = evaluate(RuleSet((rule,)), LOG, as_of=AS_OF, catalogue=CATALOGUE)
+        batch = evaluate_complete(RuleSet((rule,)), LOG, as_of=AS_OF, catalogue=CATALOGUE)
         assert key(stream(RuleSet((rule,)), items)) == key(batch)
         assert [f.customer_id for f in batch] == ["ana"]
 

@@ -26,12 +26,11 @@ from cxmodel.triggers import (
     SQLiteStore,
     TriggerEngine,
     contact_policy,
-    evaluate,
     explain,
     parse,
     trigger,
 )
-from tests.triggers.helpers import cuts, interaction, records
+from tests.triggers.helpers import cuts, evaluate_complete, interaction, records
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 AS_OF = "2024-03-01T00:00Z"
@@ -90,7 +89,7 @@ class TestHandComputed:
         Jan 9 12:00, exactly 7 days after Jan 2 and more after Jan 1, the place is free and
         vip wins it by priority, thanks is stopped by vip; the nudge of Jan 12 is stopped by
         that vip. Customer b: vip over thanks on Jan 3, a nudge on Jan 22 is free."""
-        firings = evaluate(parse(RULES), log_of(EVENTS), as_of=AS_OF)
+        firings = evaluate_complete(parse(RULES), log_of(EVENTS), as_of=AS_OF)
         sent = ids(firings)
         a1 = f"thanks {sent['thanks', 'a', '01-01 12']}"
         a9 = f"vip {sent['vip', 'a', '01-09 12']}"
@@ -112,13 +111,13 @@ class TestHandComputed:
     def test_without_the_policy_every_firing_goes_out(self) -> None:
         """The same rules without the policy emit all nine firings."""
         rules = parse(RULES)
-        plain = evaluate(RuleSet(rules.rules), log_of(EVENTS), as_of=AS_OF)
+        plain = evaluate_complete(RuleSet(rules.rules), log_of(EVENTS), as_of=AS_OF)
         assert len(plain) == 9 and len(plain.suppressed) == 0
 
     def test_two_per_period_names_both(self) -> None:
         """at most 2: the third firing in the window names the two that stopped it."""
         rules = parse(RULES.replace("at most 1 per 7 days", "at most 2 per 7 days"))
-        firings = evaluate(rules, log_of(EVENTS), as_of=AS_OF)
+        firings = evaluate_complete(rules, log_of(EVENTS), as_of=AS_OF)
         sent = ids(firings)
         emitted = [(f.trigger, f.time.day) for f in firings if f.customer_id == "a"]
         assert emitted == [("thanks", 1), ("vip", 2), ("thanks", 9), ("vip", 9)]
@@ -153,7 +152,7 @@ contact policy daily:
             ("a", "2024-01-04T14:00Z", "purchase", 500.0),  # vip once; thanks in cooldown
             ("a", "2024-01-06T14:00Z", "purchase", 500.0),  # vip once; thanks out again
         ]
-        firings = evaluate(parse(text), log_of(events), as_of=AS_OF)
+        firings = evaluate_complete(parse(text), log_of(events), as_of=AS_OF)
         sent = ids(firings)
         assert table(firings) == sorted(
             [
@@ -188,7 +187,7 @@ contact policy weekly:
     at most 1 per 7 days
     rules vip > thanks
 """
-        firings = evaluate(parse(text), log_of(EVENTS[:4]), as_of=AS_OF)
+        firings = evaluate_complete(parse(text), log_of(EVENTS[:4]), as_of=AS_OF)
         assert {(f.trigger, f.reason) for f in firings.suppressed if f.trigger == "vip"} == {
             ("vip", "no consent for marketing")
         }
@@ -214,7 +213,7 @@ contact policy daily:
             ("a", "2024-01-01T23:00Z", "purchase", 500.0),
             ("a", "2024-01-02T07:00Z", "purchase", 10.0),
         ]
-        firings = evaluate(parse(text), log_of(events), as_of=AS_OF)
+        firings = evaluate_complete(parse(text), log_of(events), as_of=AS_OF)
         assert [(f.trigger, f.time.hour) for f in firings] == [("thanks", 7)]
         (vip,) = firings.suppressed
         assert (vip.time.hour, vip.reason.split(";")[0]) == (
@@ -349,7 +348,7 @@ class TestSurfaces:
 def both(rules: RuleSet, events: list[tuple[str, str, str, float | None]]) -> tuple[Any, Any]:
     """Batch and streamed firings (emitted and suppressed) over ``events``."""
     log = log_of(events)
-    batch = evaluate(rules, log, as_of=AS_OF)
+    batch = evaluate_complete(rules, log, as_of=AS_OF)
     engine = TriggerEngine(rules)
     got = engine.process_many(log)
     return table(batch), table(Firings(got.firings, got.suppressed_firings))
@@ -391,7 +390,7 @@ class TestStreaming:
             result = TriggerEngine(rules, store=store).process_many(log_of(part))
             got += [*result.firings, *result.suppressed_firings]
             store.close()
-        batch = evaluate(rules, log_of(EVENTS), as_of=AS_OF)
+        batch = evaluate_complete(rules, log_of(EVENTS), as_of=AS_OF)
         assert table(Firings([f for f in got if f.reason is None],
                              [f for f in got if f.reason is not None])) == table(batch)  # fmt: skip
 
@@ -480,7 +479,7 @@ class TestStreamEqualsBatch:
                  "interaction_id": "flush"}  # fmt: skip
         recs.append(flush)
         customers = {"c1": Customer("c1", consent=Consent({"marketing"}))}
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=60),
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=60),
                          customers=customers)  # fmt: skip
         engine = TriggerEngine(rules, customers=customers)
         got: list[Any] = []
@@ -497,7 +496,9 @@ class TestStreamEqualsBatch:
         recs = records(seed, 80, n_customers=3, days=20)
         recs.append({"customer_id": "zz", "timestamp": T0 + timedelta(days=60),
                      "kind": "login", "interaction_id": "flush"})  # fmt: skip
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=60))
+        batch = evaluate_complete(
+            rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=60)
+        )
         got = streamed_with_reasons(rules, recs, seed, tmp_path / "s.db")
         expected = [*batch, *batch.suppressed]
         assert Counter(key(f) for f in got) == Counter(key(f) for f in expected)

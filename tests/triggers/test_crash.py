@@ -12,8 +12,8 @@ from pathlib import Path
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
-from cxmodel.triggers import evaluate, parse
-from tests.triggers.helpers import CHILD, _records, host_messages
+from cxmodel.triggers import parse
+from tests.triggers.helpers import CHILD, _records, evaluate_complete, host_messages
 
 
 class TestCrash:
@@ -68,6 +68,6 @@ class TestCrash:
         assert 0 < offset < len(recs)  # killed mid-stream
         run(None)
         assert len(fired) == len(set(fired))  # no firing returned twice
-        batch = evaluate(parse(ACCEPTANCE), InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(parse(ACCEPTANCE), InteractionLog.from_records(recs), as_of=as_of)
         assert batch.ids() == set(fired) | set(pending)
         assert len(batch) > 10

@@ -17,7 +17,8 @@ from cxmodel._time import us_to_datetime
 from cxmodel.domain import Customer, Interaction
 from cxmodel.errors import SchemaError, TriggerSyntaxError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import RuleSet, TriggerEngine, col, count, evaluate, parse, trigger
+from cxmodel.triggers import RuleSet, TriggerEngine, col, count, parse, trigger
+from tests.triggers.helpers import evaluate_complete
 
 AS_OF = "2025-01-01T00:00:00Z"
 
@@ -54,7 +55,7 @@ class TestKnownAnswers:
         local = 2024-03-01T03:00Z, where UTC arithmetic gives 2024-02-29T03:00Z."""
         log = _log([("la", "2024-01-31T03:00:00Z", "purchase"),
                     ("utc", "2024-01-31T03:00:00Z", "purchase")])  # fmt: skip
-        got = evaluate(
+        got = evaluate_complete(
             parse(DELAY), log, as_of=AS_OF, customers=_customers(la="America/Los_Angeles")
         )
         assert _times(got, "la") == ["2024-03-01T03:00:00+00:00"]
@@ -63,21 +64,27 @@ class TestKnownAnswers:
     def test_delay_across_spring_forward_keeps_the_wall_time(self) -> None:
         """07:00 EST on Feb 10 plus a month is 07:00 EDT on Mar 10 (11:00Z, not 12:00Z)."""
         log = _log([("ny", "2024-02-10T12:00:00Z", "purchase")])
-        got = evaluate(parse(DELAY), log, as_of=AS_OF, customers=_customers(ny="America/New_York"))
+        got = evaluate_complete(
+            parse(DELAY), log, as_of=AS_OF, customers=_customers(ny="America/New_York")
+        )
         assert _times(got) == ["2024-03-10T11:00:00+00:00"]
 
     def test_skipped_wall_time_uses_the_offset_before_the_change(self) -> None:
         """02:30 EST on Feb 10 plus a month is 02:30 on Mar 10, which New York skips: it is
         read with the offset before the change (EST), i.e. 07:30Z = 03:30 EDT."""
         log = _log([("ny", "2024-02-10T07:30:00Z", "purchase")])
-        got = evaluate(parse(DELAY), log, as_of=AS_OF, customers=_customers(ny="America/New_York"))
+        got = evaluate_complete(
+            parse(DELAY), log, as_of=AS_OF, customers=_customers(ny="America/New_York")
+        )
         assert _times(got) == ["2024-03-10T07:30:00+00:00"]
 
     def test_repeated_wall_time_is_its_first_occurrence(self) -> None:
         """01:30 EDT on Oct 3 plus a month is 01:30 on Nov 3, which happens twice: the first
         (EDT, 05:30Z) is taken."""
         log = _log([("ny", "2024-10-03T05:30:00Z", "purchase")])
-        got = evaluate(parse(DELAY), log, as_of=AS_OF, customers=_customers(ny="America/New_York"))
+        got = evaluate_complete(
+            parse(DELAY), log, as_of=AS_OF, customers=_customers(ny="America/New_York")
+        )
         assert _times(got) == ["2024-11-03T05:30:00+00:00"]
 
     def test_constant_offset_zone(self) -> None:
@@ -87,7 +94,7 @@ class TestKnownAnswers:
         clamped) = 2024-04-29T20:00Z, where UTC arithmetic gives 2024-04-30T20:00Z."""
         log = _log([("in", "2024-01-31T20:00:00Z", "purchase"),
                     ("in", "2024-03-30T20:00:00Z", "purchase")])  # fmt: skip
-        got = evaluate(
+        got = evaluate_complete(
             parse(DELAY), log, as_of=AS_OF, customers=_customers(**{"in": "Asia/Kolkata"})
         )
         assert _times(got) == ["2024-02-29T20:00:00+00:00", "2024-04-29T20:00:00+00:00"]
@@ -97,7 +104,9 @@ class TestKnownAnswers:
         rules = parse("trigger idle:\n    when inactive for 1 months\n    emit nudge\n"
                       "    in customer timezone")  # fmt: skip
         log = _log([("la", "2024-01-31T03:00:00Z", "view")])
-        got = evaluate(rules, log, as_of=AS_OF, customers=_customers(la="America/Los_Angeles"))
+        got = evaluate_complete(
+            rules, log, as_of=AS_OF, customers=_customers(la="America/Los_Angeles")
+        )
         assert _times(got) == ["2024-03-01T03:00:00+00:00"]
 
     def test_then_within_months(self) -> None:
@@ -107,7 +116,7 @@ class TestKnownAnswers:
                       "    emit x\n    in customer timezone")  # fmt: skip
         rows = [("la", "2024-01-31T03:00:00Z", "purchase"), ("la", "2024-03-01T02:00:00Z", "survey"),
                 ("u", "2024-01-31T03:00:00Z", "purchase"), ("u", "2024-03-01T02:00:00Z", "survey")]  # fmt: skip
-        got = evaluate(
+        got = evaluate_complete(
             rules, _log(rows), as_of=AS_OF, customers=_customers(la="America/Los_Angeles")
         )
         assert [f.customer_id for f in got] == ["la"]
@@ -120,7 +129,7 @@ class TestKnownAnswers:
                       "    emit x\n    in customer timezone")  # fmt: skip
         rows = [(c, t, "purchase") for c in ("la", "u")
                 for t in ("2024-01-30T05:00:00Z", "2024-03-01T04:00:00Z")]  # fmt: skip
-        got = evaluate(
+        got = evaluate_complete(
             rules, _log(rows), as_of=AS_OF, customers=_customers(la="America/Los_Angeles")
         )
         assert [(f.customer_id, f.time.isoformat()) for f in got] == [
@@ -135,7 +144,7 @@ class TestKnownAnswers:
                       "    cooldown 1 months")  # fmt: skip
         rows = [(c, t, "purchase") for c in ("la", "u")
                 for t in ("2024-01-31T03:00:00Z", "2024-03-01T02:00:00Z")]  # fmt: skip
-        got = evaluate(
+        got = evaluate_complete(
             rules, _log(rows), as_of=AS_OF, customers=_customers(la="America/Los_Angeles")
         )
         assert sorted((f.customer_id, f.time.isoformat()) for f in got) == [
@@ -151,7 +160,7 @@ class TestKnownAnswers:
                       "    once per customer every 1 months\n    in customer timezone")  # fmt: skip
         rows = [("la", t, "purchase") for t in ("2024-01-31T03:00:00Z", "2024-03-01T02:00:00Z",
                                                 "2024-03-01T03:00:00Z")]  # fmt: skip
-        got = evaluate(
+        got = evaluate_complete(
             rules, _log(rows), as_of=AS_OF, customers=_customers(la="America/Los_Angeles")
         )
         # Feb 29 19:00 LA minus a month is Jan 29 19:00 LA: the Jan 30 firing is still inside
@@ -164,7 +173,9 @@ class TestKnownAnswers:
         rules = parse("trigger t:\n    when purchase as p then after 30 days\n    emit x\n"
                       "    in customer timezone")  # fmt: skip
         log = _log([("ny", "2024-02-20T12:00:00Z", "purchase")])
-        got = evaluate(rules, log, as_of=AS_OF, customers=_customers(ny="America/New_York"))
+        got = evaluate_complete(
+            rules, log, as_of=AS_OF, customers=_customers(ny="America/New_York")
+        )
         assert _times(got) == ["2024-03-21T12:00:00+00:00"]
 
 
@@ -177,7 +188,7 @@ class TestQuietHours:
         log = _log(
             [("p", "2024-01-10T21:30:00Z", "purchase"), ("u", "2024-01-10T21:30:00Z", "purchase")]
         )
-        got = evaluate(rules, log, as_of=AS_OF, customers=_customers(p="Europe/Paris"))
+        got = evaluate_complete(rules, log, as_of=AS_OF, customers=_customers(p="Europe/Paris"))
         assert _times(got, "p") == ["2024-01-11T07:00:00+00:00"]
         assert _times(got, "u") == ["2024-01-10T21:30:00+00:00"]
 
@@ -191,8 +202,8 @@ class TestQuietHours:
             [("p", "2024-01-10T21:30:00Z", "purchase"), ("n", "2024-03-09T04:00:00Z", "purchase")]
         )
         people = _customers(p="Europe/Paris", n="America/New_York")
-        assert _times(evaluate(line, log, as_of=AS_OF, customers=people)) == _times(
-            evaluate(suffix, log, as_of=AS_OF, customers=people)
+        assert _times(evaluate_complete(line, log, as_of=AS_OF, customers=people)) == _times(
+            evaluate_complete(suffix, log, as_of=AS_OF, customers=people)
         )
 
     def test_window_end_after_fall_back(self) -> None:
@@ -201,7 +212,9 @@ class TestQuietHours:
         rules = parse("trigger t:\n    when purchase\n    emit x\n"
                       "    quiet hours 22:00-08:00 in customer timezone")  # fmt: skip
         log = _log([("ny", "2024-11-03T03:00:00Z", "purchase")])
-        got = evaluate(rules, log, as_of=AS_OF, customers=_customers(ny="America/New_York"))
+        got = evaluate_complete(
+            rules, log, as_of=AS_OF, customers=_customers(ny="America/New_York")
+        )
         assert _times(got) == ["2024-11-03T13:00:00+00:00"]
 
     def test_window_ending_at_a_repeated_time(self) -> None:
@@ -212,7 +225,9 @@ class TestQuietHours:
         log = _log(
             [("ny", "2024-11-03T06:10:00Z", "purchase"), ("ny", "2024-11-03T05:10:00Z", "view")]
         )
-        got = evaluate(rules, log, as_of=AS_OF, customers=_customers(ny="America/New_York"))
+        got = evaluate_complete(
+            rules, log, as_of=AS_OF, customers=_customers(ny="America/New_York")
+        )
         assert _times(got) == ["2024-11-03T06:30:00+00:00"]
 
 
@@ -221,21 +236,23 @@ class TestZones:
         """An unknown timezone trait is reported with the customer, the value and the rule."""
         log = _log([("x", "2024-01-31T03:00:00Z", "purchase")])
         with pytest.raises(SchemaError, match=r"customer 'x'.*'Mars/Olympus'.*rule 'later'"):
-            evaluate(parse(DELAY), log, as_of=AS_OF, customers=_customers(x="Mars/Olympus"))
+            evaluate_complete(
+                parse(DELAY), log, as_of=AS_OF, customers=_customers(x="Mars/Olympus")
+            )
 
     def test_non_string_zone_is_an_error(self) -> None:
         """A timezone trait that is not a name is reported with its type."""
         log = _log([("x", "2024-01-31T03:00:00Z", "purchase")])
         people = {"x": Customer("x", traits={"timezone": 5})}
         with pytest.raises(SchemaError, match=r"customer 'x'.*got 5 that is a int"):
-            evaluate(parse(DELAY), log, as_of=AS_OF, customers=people)
+            evaluate_complete(parse(DELAY), log, as_of=AS_OF, customers=people)
 
     @pytest.mark.parametrize("value", [None, "", "UTC", "utc"], ids=["none", "empty", "UTC", "utc"])
     def test_missing_or_utc_zone_is_utc(self, value: Any) -> None:
         """No zone, an empty one or UTC: UTC arithmetic."""
         log = _log([("x", "2024-01-31T03:00:00Z", "purchase")])
         people = {"x": Customer("x", traits={"timezone": value})}
-        assert _times(evaluate(parse(DELAY), log, as_of=AS_OF, customers=people)) == [
+        assert _times(evaluate_complete(parse(DELAY), log, as_of=AS_OF, customers=people)) == [
             "2024-02-29T03:00:00+00:00"
         ]
 
@@ -243,7 +260,9 @@ class TestZones:
         """Without the line, a customer's zone does not change month arithmetic."""
         rules = parse("trigger later:\n    when purchase as p then after 1 months\n    emit x")
         log = _log([("la", "2024-01-31T03:00:00Z", "purchase")])
-        got = evaluate(rules, log, as_of=AS_OF, customers=_customers(la="America/Los_Angeles"))
+        got = evaluate_complete(
+            rules, log, as_of=AS_OF, customers=_customers(la="America/Los_Angeles")
+        )
         assert _times(got) == ["2024-02-29T03:00:00+00:00"]
 
 
@@ -447,7 +466,7 @@ class TestStreaming:
     AS_OF = datetime(2025, 2, 1, tzinfo=timezone.utc)
 
     def _check(self, rules: RuleSet, recs: list[dict[str, Any]]) -> int:
-        batch = evaluate(
+        batch = evaluate_complete(
             rules, InteractionLog.from_records(recs), as_of=self.AS_OF, customers=PEOPLE
         )
         engine = TriggerEngine(rules, customers=PEOPLE)
@@ -497,8 +516,8 @@ trigger thanks:
             text.replace("    in customer timezone\n", "").replace(" in customer timezone", "")
         )
         log = InteractionLog.from_records(recs)
-        assert _key(evaluate(utc, log, as_of=self.AS_OF, customers=PEOPLE)) != _key(
-            evaluate(rules, log, as_of=self.AS_OF, customers=PEOPLE)
+        assert _key(evaluate_complete(utc, log, as_of=self.AS_OF, customers=PEOPLE)) != _key(
+            evaluate_complete(rules, log, as_of=self.AS_OF, customers=PEOPLE)
         )
 
     def test_local_month_longer_than_31_days(self) -> None:

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from cxmodel.domain import Interaction
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
-from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, evaluate, parse
-from tests.triggers.helpers import T0, interaction, records, rules_text
+from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, parse
+from tests.triggers.helpers import T0, evaluate_complete, interaction, records, rules_text
 
 
 def batch_key(firings: Any) -> Counter[Any]:
@@ -41,7 +41,7 @@ class TestDifferential:
         recs = records(seed, n)
         as_of = T0 + timedelta(days=50)
         visible = [r for r in recs if r["timestamp"] <= as_of]
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         got = stream(rules, visible, as_of)
         assert batch_key(got) == batch_key(batch)
 
@@ -50,7 +50,7 @@ class TestDifferential:
         rules = parse(ACCEPTANCE)
         recs = records(11, 150, n_customers=5, days=120)
         as_of = T0 + timedelta(days=130)
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         got = stream(rules, recs, as_of)
         assert batch_key(got) == batch_key(batch) and len(batch) > 5
 
@@ -71,7 +71,7 @@ class TestDifferential:
             Interaction("b", "2024-01-01T00:00:01Z", "purchase", value=1.0),
         ]
         as_of = "2024-02-01T00:00:00Z"
-        batch = evaluate(rules, InteractionLog.from_interactions(events), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_interactions(events), as_of=as_of)
         assert [(f.customer_id, f.time.second) for f in batch] == [("a", 0), ("b", 1)]
         assert [f.customer_id for f in batch.suppressed] == ["b"]
         engine = TriggerEngine(rules)
@@ -97,7 +97,7 @@ class TestStoreAndDelivery:
             engine.process(interaction(rec))
         engine.advance_to(as_of)
         outbox = store.firings()
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         assert batch_key(outbox) == batch_key(batch)
         store.acknowledge([f.firing_id for f in outbox[:3]])
         assert len(store.pending()) == len(outbox) - 3
@@ -133,7 +133,7 @@ class TestStoreAndDelivery:
             ),
         )
         as_of = T0 + timedelta(days=90)
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         got = stream(rules, shuffled, as_of, allowed_lateness="3 days")
         assert Counter((f.trigger, f.customer_id, f.time) for f in got) == Counter(
             (f.trigger, f.customer_id, f.time) for f in batch

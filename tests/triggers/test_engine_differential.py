@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import EXAMPLE_RULES, SQLiteStore, TriggerEngine, evaluate, parse
+from cxmodel.triggers import EXAMPLE_RULES, SQLiteStore, TriggerEngine, parse
 from tests.triggers.helpers import (
     LATENESS_HOURS,
+    evaluate_complete,
     first_delivery_order,
     interaction,
     plan,
@@ -120,7 +121,7 @@ def check_case(case: int, tmp_path: Path) -> None:
     lateness_h = rng.choice(LATENESS_HOURS)
     steps = plan(rng, visible, lateness_h, as_of)
     delivered = first_delivery_order(steps)
-    batch = evaluate(rules, InteractionLog.from_records(delivered), as_of=as_of)
+    batch = evaluate_complete(rules, InteractionLog.from_records(delivered), as_of=as_of)
 
     single, engine = one_at_a_time(rules, steps, as_of, lateness_h)
     context = (case, text, lateness_h)

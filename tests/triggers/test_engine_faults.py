@@ -36,11 +36,16 @@ from cxmodel.triggers import (
     SQLiteStore,
     StateChange,
     TriggerEngine,
-    evaluate,
     explain,
     parse,
 )
-from tests.triggers.helpers import FailingStore, interaction, random_rule_set, records
+from tests.triggers.helpers import (
+    FailingStore,
+    evaluate_complete,
+    interaction,
+    random_rule_set,
+    records,
+)
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EXAMPLES = parse(EXAMPLE_RULES)
@@ -59,7 +64,7 @@ def full_key(firings: Iterable[Any]) -> Counter[Any]:
 def batch_of(rules: Any, recs: list[dict[str, Any]], as_of: Any, **kw: Any) -> Any:
     """Batch ``evaluate`` over ``recs`` (in time order) as of ``as_of``."""
     ordered = sorted(recs, key=lambda r: r["timestamp"])
-    return evaluate(rules, InteractionLog.from_records(ordered), as_of=as_of, **kw)
+    return evaluate_complete(rules, InteractionLog.from_records(ordered), as_of=as_of, **kw)
 
 
 def iso(rec: dict[str, Any]) -> dict[str, Any]:

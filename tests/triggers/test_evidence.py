@@ -6,7 +6,8 @@ from typing import Any
 
 from cxmodel.domain import Customer
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import TriggerEngine, evaluate, parse
+from cxmodel.triggers import TriggerEngine, parse
+from tests.triggers.helpers import evaluate_complete
 
 AS_OF = "2024-03-01T00:00:00Z"
 
@@ -21,7 +22,7 @@ def _log(rows: list[tuple[str, str, str, dict[str, Any]]]) -> InteractionLog:
 
 
 def _because(text: str, log: InteractionLog, **kw: Any) -> list[dict[str, Any]]:
-    firings = evaluate(parse(text), log, as_of=AS_OF, **kw)
+    firings = evaluate_complete(parse(text), log, as_of=AS_OF, **kw)
     engine = TriggerEngine(parse(text), customers=kw.get("customers"))
     streamed = list(engine.process_many(log)) + engine.advance_to(AS_OF)
     assert [f.because for f in streamed] == [f.because for f in firings]  # one semantics

@@ -10,7 +10,8 @@ import pytest
 from cxmodel.errors import DataError, DataWarning, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
-from cxmodel.triggers import evaluate, explain, parse, write_firings
+from cxmodel.triggers import explain, parse, write_firings
+from tests.triggers.helpers import evaluate_complete
 
 RECS = [
     {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase", "value": 50.0,
@@ -39,7 +40,9 @@ class TestExplain:
         log = InteractionLog.from_records(RECS)
         rules = parse(ACCEPTANCE)
         fired = [f for r in explain(rules, log, "a", as_of=AS_OF).rules for f in r.fired]
-        assert sorted(f.firing_id for f in fired) == sorted(evaluate(rules, log, as_of=AS_OF).ids())
+        assert sorted(f.firing_id for f in fired) == sorted(
+            evaluate_complete(rules, log, as_of=AS_OF).ids()
+        )
 
     def test_unknown_customer_suggests_an_id(self) -> None:
         """A customer not in the log is an error naming the closest ids (case, zero padding or
@@ -96,7 +99,9 @@ class TestExplain:
 class TestWriters:
     def test_jsonl_and_csv(self) -> None:
         """write_firings emits one line per firing in both formats."""
-        firings = evaluate(parse(ACCEPTANCE), InteractionLog.from_records(RECS), as_of=AS_OF)
+        firings = evaluate_complete(
+            parse(ACCEPTANCE), InteractionLog.from_records(RECS), as_of=AS_OF
+        )
         for fmt, extra in (("jsonl", 0), ("csv", 1)):
             buf = io.StringIO()
             write_firings(firings, buf, format=fmt)

@@ -16,11 +16,11 @@ from cxmodel.triggers import (
     Holdout,
     RuleSet,
     TriggerEngine,
-    evaluate,
     holdout_fraction,
     parse,
     trigger,
 )
+from tests.triggers.helpers import evaluate_complete
 
 RULE = """trigger welcome:
     when signup as s
@@ -153,7 +153,9 @@ class TestPolicies:
     def test_batch_equals_streaming_with_reasons(self) -> None:
         rules = parse(POLICY_RULES)
         recs = signups(60)
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=30))
+        batch = evaluate_complete(
+            rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=30)
+        )
         engine = TriggerEngine(rules)
         streamed = engine.process_many(recs)
         assert verdicts(streamed) == verdicts(batch)
@@ -162,7 +164,9 @@ class TestPolicies:
     def test_holdout_comes_first_and_is_all_or_nothing(self) -> None:
         rules = parse(POLICY_RULES)
         recs = signups(60)
-        got = evaluate(rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=30))
+        got = evaluate_complete(
+            rules, InteractionLog.from_records(recs), as_of=T0 + timedelta(days=30)
+        )
         for rule in rules:
             assert rule.holdout is not None
             held = {
@@ -190,7 +194,7 @@ class TestPolicies:
         )
         recs = signups(40)
         as_of = T0 + timedelta(days=30)
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         engine = TriggerEngine(rules)
         out = list(engine.process_many(recs)) + engine.advance_to(as_of)
         assert Counter((f.trigger, f.customer_id, f.time) for f in out) == Counter(

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
-from cxmodel.triggers import Firings, TriggerEngine, evaluate, parse
+from cxmodel.triggers import Firings, TriggerEngine, parse
 from tests.triggers.helpers import (
     T0,
     cuts,
+    evaluate_complete,
     interaction,
     key,
     random_rule_set,
@@ -53,7 +54,7 @@ def check_random_case(rng: random.Random, seed: int) -> None:
     )
     as_of = T0 + timedelta(days=rng.choice([10, 50, 100]))
     visible = [r for r in recs if r["timestamp"] <= as_of]
-    batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+    batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
     got = stream_in_batches(rules, visible, as_of, rng.randrange(1000))
     assert key(got) == key(batch)
 
@@ -93,7 +94,7 @@ class TestMicroBatches:
             store = SQLiteStore(path)
             got.extend(TriggerEngine(rules, store=store).advance_to(as_of))
             store.close()
-            batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+            batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
             assert key(got) == key(batch), seed
 
     def test_state_is_bounded_by_customers_not_history(self) -> None:
@@ -109,7 +110,7 @@ class TestMicroBatches:
             got.extend(engine.process_many([interaction(r) for r in recs[start : start + 500]]))
             sizes.append(engine.stats()["state_bytes"])
         got.extend(engine.advance_to(as_of))
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         assert key(got) == key(batch)
         half = sizes[len(sizes) // 2 - 1]
         assert sizes[-1] < 1.3 * half, sizes
@@ -128,7 +129,7 @@ class TestMicroBatches:
             as_of = T0 + timedelta(days=rng.choice([10, 50, 100]))
             visible = [r for r in shuffled if r["timestamp"] <= as_of]
             in_order = sorted(visible, key=lambda r: r["timestamp"])
-            batch = evaluate(rules, InteractionLog.from_records(in_order), as_of=as_of)
+            batch = evaluate_complete(rules, InteractionLog.from_records(in_order), as_of=as_of)
             engine = TriggerEngine(rules, allowed_lateness="3 days")
             got: list[Any] = []
             size = rng.randint(1, 30)
@@ -149,7 +150,7 @@ class TestMicroBatches:
         recs = records(seed, n)
         as_of = T0 + timedelta(days=50)
         visible = [r for r in recs if r["timestamp"] <= as_of]
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         got = stream_in_batches(rules, visible, as_of, seed)
         assert key(got) == key(batch)
 
@@ -166,7 +167,7 @@ class TestMicroBatches:
         as_of = T0 + timedelta(days=50)
         visible = [r for r in shuffled if r["timestamp"] <= as_of]
         in_order = sorted(visible, key=lambda r: r["timestamp"])
-        batch = evaluate(rules, InteractionLog.from_records(in_order), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(in_order), as_of=as_of)
         engine = TriggerEngine(rules, allowed_lateness="3 days")
         got: list[Any] = []
         for start in range(0, len(visible), size):
@@ -243,7 +244,7 @@ class TestMicroBatches:
         }
         rules = parse(ACCEPTANCE)
         as_of = "2024-08-01T00:00:00Z"
-        batch = evaluate(rules, InteractionLog.from_arrays(**cols), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_arrays(**cols), as_of=as_of)
         engine = TriggerEngine(rules)
         got: list[Any] = []
         for start in range(0, n, size):
@@ -275,7 +276,7 @@ class TestMicroBatches:
         rules = parse(ACCEPTANCE)
         recs = records(3, 400, n_customers=6, days=120)
         as_of = T0 + timedelta(days=130)
-        batch = evaluate(rules, InteractionLog.from_records(recs), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         path = tmp_path / "state.db"
         for start, stop, as_log in ((0, 150, False), (100, 300, False), (250, 400, True)):
             store = SQLiteStore(path)
@@ -300,7 +301,7 @@ class TestMicroBatches:
         shuffled = sorted(recs, key=lambda r: r["timestamp"] + timedelta(hours=rng.randrange(48)))
         in_order = sorted(shuffled, key=lambda r: r["timestamp"])
         as_of = T0 + timedelta(days=130)
-        batch = evaluate(rules, InteractionLog.from_records(in_order), as_of=as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(in_order), as_of=as_of)
         engine = TriggerEngine(rules, allowed_lateness="3 days")
         got: list[Any] = []
         for start in range(0, len(shuffled), 37):

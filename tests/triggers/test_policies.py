@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 from cxmodel.domain import Consent, Customer
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import evaluate, parse
+from cxmodel.triggers import parse
+from tests.triggers.helpers import evaluate_complete
 
 LOG = InteractionLog.from_records(
     [
@@ -22,7 +23,7 @@ class TestPolicies:
     def test_quiet_hours_delay_to_window_end(self) -> None:
         """A firing at 23:30 inside 22:00-08:00 moves to 08:00 the next day; others stay."""
         rules = parse("trigger t:\n    when purchase\n    emit x\n    quiet hours 22:00-08:00")
-        times = sorted(f.time.isoformat() for f in evaluate(rules, LOG, as_of=AS_OF))
+        times = sorted(f.time.isoformat() for f in evaluate_complete(rules, LOG, as_of=AS_OF))
         assert times == [
             "2024-01-01T12:00:00+00:00",
             "2024-01-02T08:00:00+00:00",
@@ -32,7 +33,7 @@ class TestPolicies:
     def test_once_per_customer(self) -> None:
         """Only the first emitted firing per customer; the rest are suppressed with a reason."""
         rules = parse("trigger t:\n    when purchase\n    emit x\n    once per customer")
-        got = evaluate(rules, LOG, as_of=AS_OF)
+        got = evaluate_complete(rules, LOG, as_of=AS_OF)
         assert sorted(f.customer_id for f in got) == ["a", "b"]
         assert [f.reason for f in got.suppressed] == ["once per customer"]
 
@@ -40,7 +41,7 @@ class TestPolicies:
         """Without consent events, Customer.consent decides; no record means no consent."""
         rules = parse("trigger t:\n    when purchase\n    emit x\n    requires consent marketing")
         customers = {"a": Customer("a", consent=Consent(granted={"marketing"}))}
-        got = evaluate(rules, LOG, as_of=AS_OF, customers=customers)
+        got = evaluate_complete(rules, LOG, as_of=AS_OF, customers=customers)
         assert sorted(f.customer_id for f in got) == ["a", "a"]
         assert [f.reason for f in got.suppressed] == ["no consent for marketing"]
 
@@ -48,7 +49,7 @@ class TestPolicies:
         """customer.plan reads the customer's traits."""
         rules = parse('trigger t:\n    when purchase\n    if customer.plan == "gold"\n    emit x')
         customers = {"b": Customer("b", traits={"plan": "gold"})}
-        got = evaluate(rules, LOG, as_of=AS_OF, customers=customers)
+        got = evaluate_complete(rules, LOG, as_of=AS_OF, customers=customers)
         assert [f.customer_id for f in got] == ["b"]
 
     def test_quiet_hours_in_customer_timezone(self) -> None:
@@ -60,7 +61,7 @@ class TestPolicies:
         customers = {"b": Customer("b", traits={"timezone": "Europe/Paris"})}
         got = [
             f
-            for f in evaluate(rules, LOG, as_of=AS_OF, customers=customers)
+            for f in evaluate_complete(rules, LOG, as_of=AS_OF, customers=customers)
             if f.customer_id == "b"
         ]
         # 12:00 UTC is 13:00 in Paris (winter, UTC+1): delayed to 17:00 Paris = 16:00 UTC

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from cxmodel.errors import DataWarning, EvaluationLimitError, SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import TriggerEngine, check, evaluate, parse
-from tests.triggers.helpers import interaction
+from cxmodel.triggers import TriggerEngine, check, parse
+from tests.triggers.helpers import evaluate_complete, interaction
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 KINDS = ["product_view", "purchase", "survey", "consent_granted", "consent_revoked"]
@@ -123,7 +123,7 @@ class TestSimpleShapes:
         # ties are processed in arrival order: the batch log gets the same order
         in_order = sorted(delivered, key=lambda r: r["timestamp"])
         try:
-            batch = evaluate(rule, InteractionLog.from_records(in_order), as_of=as_of)
+            batch = evaluate_complete(rule, InteractionLog.from_records(in_order), as_of=as_of)
         except TriggerTypeError:  # a tiny log without a column the rule reads: refused
             assume(False)
         got = run(text, delivered, as_of, "3 days" if late else None)
@@ -179,7 +179,7 @@ class TestEvaluateRefusesAndBounds:
             check(rules, self.LOG)
         assert info.value.errors[0].code == code  # type: ignore[attr-defined]
         with pytest.raises(TriggerTypeError, match="rule 't'") as info:
-            evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")
+            evaluate_complete(rules, self.LOG, as_of="2024-02-01T00:00:00Z")
         assert info.value.errors[0].code == code  # type: ignore[attr-defined]
 
     def test_a_property_of_a_kind_the_log_lacks_reads_as_missing(self) -> None:
@@ -189,7 +189,7 @@ class TestEvaluateRefusesAndBounds:
         rules = parse(
             'trigger t:\n    when ticket_opened as t where t.topic == "payment"\n    emit a'
         )
-        assert len(evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")) == 0
+        assert len(evaluate_complete(rules, self.LOG, as_of="2024-02-01T00:00:00Z")) == 0
         # check refuses what evaluate refuses, and says which properties it could not verify
         with pytest.warns(DataWarning, match="rule 't': 'topic'"):
             check(rules, self.LOG)
@@ -211,7 +211,7 @@ class TestEvaluateRefusesAndBounds:
             codes = []
             for call in (
                 lambda r=rules: check(r, self.LOG),
-                lambda r=rules: evaluate(r, self.LOG, as_of="2024-02-01T00:00:00Z"),
+                lambda r=rules: evaluate_complete(r, self.LOG, as_of="2024-02-01T00:00:00Z"),
             ):
                 try:
                     with warnings.catch_warnings():
@@ -227,10 +227,10 @@ class TestEvaluateRefusesAndBounds:
         """The naive-time error suggests an aware as_of, not a timezone= argument."""
         rules = parse("trigger t:\n    when purchase\n    emit a")
         with pytest.raises(SchemaError, match="as_of '2024-02-01T00:00:00' has no time zone") as e:
-            evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00")
+            evaluate_complete(rules, self.LOG, as_of="2024-02-01T00:00:00")
         assert "timezone=" not in str(e.value)
         with pytest.raises(SchemaError, match="as_of"):
-            evaluate(rules, self.LOG, as_of=datetime(2024, 2, 1))
+            evaluate_complete(rules, self.LOG, as_of=datetime(2024, 2, 1))
 
     def test_total_pair_budget_over_one_call(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Many rules each under the per-aggregate bound still stop at the total bound."""
@@ -241,15 +241,15 @@ class TestEvaluateRefusesAndBounds:
             " where count(purchase where product == s.product before s) >= 1\n    emit a"
         )
         rules = parse("\n".join(rule.format(i=i) for i in range(100)))
-        assert len(evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")) == 100
+        assert len(evaluate_complete(rules, self.LOG, as_of="2024-02-01T00:00:00Z")) == 100
         monkeypatch.setattr(_context, "MAX_TOTAL_PAIRS", 10)
         with pytest.raises(EvaluationLimitError, match="over all its rules.*fewer rules per call"):
-            evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")
+            evaluate_complete(rules, self.LOG, as_of="2024-02-01T00:00:00Z")
 
     def test_long_or_chain_evaluates(self) -> None:
         """A 5,000-term or chain of product tests evaluates."""
         chain = " or ".join(f'product == "p{i}"' for i in range(5000))
         rules = parse(f"trigger t:\n    when purchase where {chain}\n    emit a")
-        assert [f.customer_id for f in evaluate(rules, self.LOG, as_of="2024-02-01T00:00:00Z")] == [
-            "a"
-        ]
+        assert [
+            f.customer_id for f in evaluate_complete(rules, self.LOG, as_of="2024-02-01T00:00:00Z")
+        ] == ["a"]

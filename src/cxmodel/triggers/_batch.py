@@ -13,6 +13,7 @@ from cxmodel._arguments import mapping_value
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, parse_iso, to_us
 from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.log._observed import warn_after_data
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked, unread_catalogue, warn_misspelt_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
@@ -20,7 +21,7 @@ from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import catalogue_firings
 from cxmodel.triggers._context import LogContext, pair_budget
-from cxmodel.triggers._firings import FiringBlock, Firings
+from cxmodel.triggers._firings import FiringBlock, Firings, firing_blocks
 from cxmodel.triggers._policies import (
     PolicyInput,
     apply_contact_policy,
@@ -29,7 +30,7 @@ from cxmodel.triggers._policies import (
 )
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["as_of_us", "evaluate", "evaluate_us"]
+__all__ = ["as_of_us", "evaluate", "evaluate_us", "warn_unobserved_firings"]
 
 
 def evaluate(
@@ -90,7 +91,12 @@ def evaluate(
         When a rule reads a kind the log holds only in another case or with spaces
         (``purchase`` over ``Purchase`` rows, naming them and their count): the rule sees
         none of those interactions. Also when a catalogue rule cannot fire: ``catalogue`` is
-        not given, or holds none of its kind but events of a kind spelt like it.
+        not given, or holds none of its kind but events of a kind spelt like it. And when
+        firings fall after the log's observation ends (``log.observed_until``, its last
+        interaction unless declared with :meth:`~cxmodel.log.InteractionLog.with_observed_until`)
+        and at or before ``as_of``: a rule that waits (``inactive for``, ``no X for``, ``then
+        no``, ``then after``) fires there as if no interaction came in that span, which the
+        data cannot say; the warning counts them per rule.
 
     Examples
     --------
@@ -119,7 +125,56 @@ def evaluate(
             bar.set_postfix_str(rule.name)
             bar.update(1)
 
-        return evaluate_us(rules, log, cutoff, customers=customers, done=step, events=events)
+        firings = evaluate_us(rules, log, cutoff, customers=customers, done=step, events=events)
+    warn_unobserved_firings(firings, getattr(log, "observed_until", None), cutoff, "evaluate()")
+    return firings
+
+
+def warn_unobserved_firings(
+    firings: Firings, until: int | None, as_of: int, caller: str, stacklevel: int = 3
+) -> None:
+    """Warn, counting them per rule, about the firings (emitted or suppressed) at times after
+    ``until``, the end of the log's observation, when ``as_of`` is after it: they were found
+    or decided over a span in which no interaction was seen, as if none came.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.triggers import parse
+    >>> log = InteractionLog.from_arrays(["a"], ["2024-01-01T00:00Z"], ["view"])
+    >>> rules = parse("trigger lapsed:\\n    when inactive for 30 days\\n    emit nudge")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     firings = evaluate(rules, log, as_of="2024-03-01T00:00Z")
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    evaluate(): as_of 2024-03-01T00:00:00Z is 60.0 days after the log's last interaction (2024-01-01T00:00:00Z), a span in which nothing was seen: 1 firing falls in it (lapsed: 1), found as if no interaction came then (declare the log observed that long with log.with_observed_until(...) if it was); ...
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error")
+    ...     len(evaluate(rules, log.with_observed_until("2024-03-01T00:00Z"), as_of="2024-03-01T00:00Z"))
+    1
+    """
+    if until is None or as_of <= until:
+        return
+    counts: dict[str, int] = {}
+    emitted, suppressed = firing_blocks(firings)
+    for block in (*emitted, *suppressed):
+        n = int(np.count_nonzero(block.time > until))
+        if n:
+            counts[block.trigger] = counts.get(block.trigger, 0) + n
+    total = sum(counts.values())
+    if not total:
+        return
+    per_rule = ", ".join(f"{name}: {n:,}" for name, n in sorted(counts.items()))
+    warn_after_data(
+        until,
+        as_of,
+        f"{total:,} firing{'s fall' if total != 1 else ' falls'} in it ({per_rule}), found as "
+        "if no interaction came then (declare the log observed that long with "
+        "log.with_observed_until(...) if it was)",
+        caller=caller,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def as_of_us(as_of: TimeLike) -> int:

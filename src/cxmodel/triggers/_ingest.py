@@ -439,4 +439,6 @@ def row_of(
 ) -> Row:
     """One checked row from an Interaction object or a record (a catalogue event: see
     :func:`rows_from`)."""
-    return row_from_record(record_of(interaction), "record", questions, catalogue)
+    # a dict (as decoded from JSON) is read, never changed, so not copied
+    record = interaction if type(interaction) is dict else record_of(interaction)
+    return row_from_record(record, "record", questions, catalogue)

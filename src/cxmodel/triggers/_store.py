@@ -395,11 +395,14 @@ class InMemoryStore:
             changed = change.customers
             for customer_id in changed:  # the mapping is kept, its values read on open()
                 customers[customer_id] = changed
-            outbox = self._outbox
-            for firing in change.firings:
-                outbox.setdefault(firing.firing_id, firing)
-            self._late.extend(change.late)
-            self._rejected.extend(change.rejected)
+            if change.firings:
+                outbox = self._outbox
+                for firing in change.firings:
+                    outbox.setdefault(firing.firing_id, firing)
+            if change.late:
+                self._late.extend(change.late)
+            if change.rejected:
+                self._rejected.extend(change.rejected)
             self._apply(change.alerts)
 
     def _apply(self, change: AlertWindowChange) -> None:
