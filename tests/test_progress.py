@@ -31,9 +31,9 @@ def _quiet(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_evaluate_progress_one_step_per_rule(log: Any, capsys: pytest.CaptureFixture[str]) -> None:
     rules = parse(EXAMPLE_RULES)
-    plain = evaluate(rules, log, as_of=AS_OF)
+    plain = evaluate(rules, log.with_observed_until(AS_OF), as_of=AS_OF)
     _quiet(capsys)
-    shown = evaluate(rules, log, as_of=AS_OF, progress=True)
+    shown = evaluate(rules, log.with_observed_until(AS_OF), as_of=AS_OF, progress=True)
     err = capsys.readouterr().err
     assert shown == plain
     assert "evaluate" in err and f"{len(rules)}/{len(rules)}" in err and "rule" in err
@@ -109,8 +109,10 @@ def test_reader_progress_reports_stages_and_rows(
 def test_missing_tqdm_names_the_extra(log: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
     with pytest.raises(MissingDependencyError, match=r'pip install "cxmodel\[progress\]"'):
-        evaluate(parse(EXAMPLE_RULES), log, as_of=AS_OF, progress=True)
-    evaluate(parse(EXAMPLE_RULES), log, as_of=AS_OF)  # the default needs no tqdm
+        evaluate(parse(EXAMPLE_RULES), log.with_observed_until(AS_OF), as_of=AS_OF, progress=True)
+    evaluate(
+        parse(EXAMPLE_RULES), log.with_observed_until(AS_OF), as_of=AS_OF
+    )  # the default needs no tqdm
 
 
 def test_dask_progress_uses_dasks_bar(log: Any, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import EXAMPLE_RULES, Firing, evaluate, parse
+from cxmodel.triggers import EXAMPLE_RULES, Firing, parse
+from tests.triggers.helpers import evaluate_complete
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = REPO / "examples" / "trigger_service.py"
@@ -615,7 +616,7 @@ def crash_report(run: CrashRun) -> tuple[list[str], dict[str, Firing]]:
         The failures, one line each, and ``evaluate``'s firings by id.
     """
     log = InteractionLog.from_records(run.records)
-    batch = evaluate(parse(EXAMPLE_RULES), log, as_of=run.final)
+    batch = evaluate_complete(parse(EXAMPLE_RULES), log, as_of=run.final)
     expected = {f.firing_id: f for f in batch}
     delivered = run.ledger.firings
     failures = list(run.ledger.problems)
