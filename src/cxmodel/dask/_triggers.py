@@ -16,7 +16,7 @@ from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
-from cxmodel.triggers._batch import as_of_us, evaluate_us
+from cxmodel.triggers._batch import as_of_us, evaluate_us, warn_unobserved_firings
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._firings import FiringBlock, firing_blocks
 
@@ -26,11 +26,14 @@ __all__ = ["evaluate", "evaluate_partial", "firings_of"]
 Blocks = tuple[list[FiringBlock], list[FiringBlock]]
 
 
-def _vocabulary(log: InteractionLog | None) -> tuple[frozenset[str], dict[str, str]]:
-    """A partition's kinds and schema (what :func:`cxmodel.triggers.check` reads)."""
+def _vocabulary(
+    log: InteractionLog | None,
+) -> tuple[frozenset[str], dict[str, str], int | None]:
+    """A partition's kinds and schema (what :func:`cxmodel.triggers.check` reads), and the
+    end of its observation."""
     if log is None:
-        return frozenset(), {}
-    return frozenset(str(k) for k in log.kinds.tolist()), dict(log.schema)
+        return frozenset(), {}, None
+    return frozenset(str(k) for k in log.kinds.tolist()), dict(log.schema), log.observed_until
 
 
 def evaluate_partial(
@@ -109,6 +112,12 @@ def evaluate(
         The rules hold alerts (``alert NAME:``): an alert reads every customer's
         interactions, so no partition can decide it alone.
 
+    Warns
+    -----
+    DataWarning
+        As :func:`cxmodel.triggers.evaluate` does, when firings fall after the last
+        interaction of every partition and at or before ``as_of``.
+
     Examples
     --------
     >>> import dask, dask.dataframe as dd, pandas as pd
@@ -141,7 +150,8 @@ def evaluate(
     vocabularies = dask.compute(*[dask.delayed(_vocabulary)(log) for log in parts.logs])
     kinds: set[str] = set()
     schema: dict[str, str] = {}
-    for part_kinds, part_schema in vocabularies:
+    ends = [end for _, _, end in vocabularies if end is not None]
+    for part_kinds, part_schema, _ in vocabularies:
         kinds |= part_kinds
         for name, kind in part_schema.items():
             schema.setdefault(name, kind)
@@ -152,7 +162,10 @@ def evaluate(
     tasks, caught = recorded(dask, evaluate_partial, parts.logs, rules, cutoff, shared, sent)
     *blocks, warned = dask.compute(*tasks, caught)
     raise_caught(warned or {})
-    return firings_of(blocks)
+    firings = firings_of(blocks)
+    until = max(ends) if ends else None
+    warn_unobserved_firings(firings, until, cutoff, "cxmodel.dask.evaluate()")
+    return firings
 
 
 def firings_of(results: Sequence[Blocks]) -> Firings:

@@ -1,0 +1,46 @@
+"""cxmodel.dask.evaluate warns about firings after the data as the one-process evaluate does,
+on the local scheduler (apart from tests/dask/test_triggers.py, whose module-wide cluster runs
+threads that save and restore the process-wide warning filters)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from cxmodel import dask as cxd
+from cxmodel.errors import DataWarning
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import evaluate, parse
+
+pytest.importorskip("dask.dataframe")
+
+RULES = parse("trigger lapsed:\n    when inactive for 10 days\n    emit nudge")
+LOG = InteractionLog.from_arrays(
+    ["a", "b", "c", "d"],
+    ["2024-01-01T00:00Z", "2024-01-05T00:00Z", "2024-01-20T00:00Z", "2024-02-01T00:00Z"],
+    ["view"] * 4,
+)
+
+
+def test_firings_after_every_partition_warn_as_one_process() -> None:
+    """One firing (d's, on Feb 11) falls after the last interaction of every partition; a's,
+    b's and c's are inside the data: the same count as one process, said once."""
+    import dask.dataframe as dd
+
+    import dask
+
+    ddf = dd.from_pandas(LOG.to_pandas(), npartitions=3)
+    with pytest.warns(DataWarning, match=r"in it \(lapsed: 1\)") as one:
+        expected = evaluate(RULES, LOG, as_of="2024-03-01Z")
+    with (
+        dask.config.set(scheduler="synchronous"),
+        pytest.warns(DataWarning, match=r"cxmodel.dask.evaluate\(\).*in it \(lapsed: 1\)") as got,
+    ):
+        firings = cxd.evaluate(RULES, ddf, as_of="2024-03-01Z")
+    assert len(one) == 1 and len(got) == 1
+    assert firings == expected
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside = cxd.evaluate(RULES, ddf, as_of="2024-02-01Z")
+    assert [f.customer_id for f in inside] == ["a", "b", "c"]
