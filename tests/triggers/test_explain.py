@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from datetime import datetime, timezone
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from cxmodel.errors import DataError, DataWarning, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
-from cxmodel.triggers import explain, parse, write_firings
+from cxmodel.triggers import evaluate, explain, parse, write_firings
 from tests.triggers.helpers import evaluate_complete
 
 RECS = [
@@ -27,7 +28,7 @@ AS_OF = datetime(2024, 1, 20, tzinfo=timezone.utc)
 class TestExplain:
     def test_reasons_per_rule(self) -> None:
         """Fired rules say why; others name the clause that stopped them."""
-        log = InteractionLog.from_records(RECS)
+        log = InteractionLog.from_records(RECS).with_observed_until(AS_OF)
         got = {r.trigger: r for r in explain(parse(ACCEPTANCE), log, "a", as_of=AS_OF).rules}
         assert got["vip_opportunity"].fired and "fired 1 time" in got["vip_opportunity"].reason
         assert "none where" in got["detractor_follow_up"].reason
@@ -37,12 +38,10 @@ class TestExplain:
 
     def test_matches_batch(self) -> None:
         """explain's firings are the batch firings of that customer."""
-        log = InteractionLog.from_records(RECS)
+        log = InteractionLog.from_records(RECS).with_observed_until(AS_OF)
         rules = parse(ACCEPTANCE)
         fired = [f for r in explain(rules, log, "a", as_of=AS_OF).rules for f in r.fired]
-        assert sorted(f.firing_id for f in fired) == sorted(
-            evaluate_complete(rules, log, as_of=AS_OF).ids()
-        )
+        assert sorted(f.firing_id for f in fired) == sorted(evaluate(rules, log, as_of=AS_OF).ids())
 
     def test_unknown_customer_suggests_an_id(self) -> None:
         """A customer not in the log is an error naming the closest ids (case, zero padding or
@@ -119,3 +118,20 @@ def test_an_integer_customer_id_is_read_as_the_log_reads_it() -> None:
     assert str(explain(rules, log, 5, as_of="2024-02-01T00:00:00Z")) == text
     with pytest.raises(ValueTypeError, match=r"explain\(\): customer_id"):
         explain(rules, log, 5.0, as_of="2024-02-01T00:00:00Z")  # type: ignore[arg-type]
+
+
+def test_firings_after_the_data_warn_as_evaluate_does() -> None:
+    """explain counts the firings after the log's last interaction (the whole log's, not the
+    customer's) as evaluate does."""
+    log = InteractionLog.from_records(
+        [
+            {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"},
+            {"customer_id": "b", "timestamp": "2024-01-25T00:00:00Z", "kind": "view"},
+        ]
+    )
+    rules = parse("trigger lapsed:\n    when inactive for 10 days\n    emit nudge")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a's firing (Jan 11) is inside the data
+        assert explain(rules, log, "a", as_of="2024-02-01T00:00:00Z").rules[0].fired
+    with pytest.warns(DataWarning, match=r"explain\(\): .*1 firing falls in it \(lapsed: 1\)"):
+        explain(rules, log, "b", as_of="2024-02-10T00:00:00Z")

@@ -14,7 +14,7 @@ from cxmodel._time import TimeLike, us_to_datetime
 from cxmodel.errors import ValueTypeError
 from cxmodel.triggers._api import warn_misspelt_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
-from cxmodel.triggers._batch import as_of_us, evaluate_us
+from cxmodel.triggers._batch import as_of_us, evaluate_us, warn_unobserved_firings
 from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import why_not_reached
@@ -202,8 +202,8 @@ def explain(
     Warns
     -----
     DataWarning
-        When a rule reads a kind the log holds only spelt otherwise, as
-        :func:`~cxmodel.triggers.evaluate` does.
+        When a rule reads a kind the log holds only spelt otherwise, or firings fall after
+        the log's observation ends, as :func:`~cxmodel.triggers.evaluate` does.
 
     Examples
     --------
@@ -239,6 +239,7 @@ def explain(
     out = []
     # contact policies span rules: evaluate the set together
     result = evaluate_us(rules, sub, cutoff, customers=customers, events=events)
+    warn_unobserved_firings(result, log.observed_until, cutoff, "explain()")
     every, stopped = tuple(result), tuple(result.suppressed)
     for rule in rules:
         fired = tuple(f for f in every if f.trigger == rule.name)
