@@ -11,7 +11,8 @@ import numpy as np
 
 from cxmodel._progress import dask_persist
 from cxmodel._time import TimeLike, to_us, us_to_datetime
-from cxmodel.dask._common import dask_modules, declared_columns, partition_log
+from cxmodel.dask._common import dask_modules, declared_columns, partition_log, shuffle_method
+from cxmodel.dask._ids import check_unique_ids
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_observed_end
@@ -115,15 +116,6 @@ def _customer_column(mapping: Mapping[str, str] | None) -> str:
         if target == "customer_id":
             return source
     return "customer_id"
-
-
-_LOCAL = {"sync", "synchronous", "single-threaded", "threads", "threading", "processes"}
-
-
-def _shuffle_method(dask: Any) -> str | None:
-    """``"tasks"`` when a local scheduler is configured explicitly (a peer-to-peer shuffle needs
-    the distributed scheduler, even when a Client exists); else Dask's default."""
-    return "tasks" if dask.config.get("scheduler", None) in _LOCAL else None
 
 
 def _number(frame: Any, partition_info: dict[str, Any] | None = None) -> Any:
@@ -242,11 +234,12 @@ def from_dask(
             f"{list(ddf.columns)!r} (map yours with mapping={{'your_name': 'customer_id'}})"
         )
     ddf = declared_columns(ddf)
+    check_unique_ids(ddf, mapping)
     numbered = not partitioned_by_customer
     if numbered:
         meta = ddf._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})
         ddf = ddf.map_partitions(_number, meta=meta)
-        ddf = ddf.shuffle(on=key, shuffle_method=_shuffle_method(dask))
+        ddf = ddf.shuffle(on=key, shuffle_method=shuffle_method(dask))
     logs = [
         dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone)
         for number, part in enumerate(ddf.to_delayed())
