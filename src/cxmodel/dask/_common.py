@@ -31,6 +31,7 @@ __all__ = [
     "numbered_partitions",
     "partition_log",
     "renamed_in_partition",
+    "shuffle_method",
     "tree_merge",
 ]
 
@@ -133,6 +134,15 @@ def declared_columns(ddf: Any) -> Any:
     [True]
     """
     return ddf.map_partitions(_aligned, ddf._meta, meta=ddf._meta)
+
+
+_LOCAL = {"sync", "synchronous", "single-threaded", "threads", "threading", "processes"}
+
+
+def shuffle_method(dask: Any) -> str | None:
+    """``"tasks"`` when a local scheduler is configured explicitly (a peer-to-peer shuffle needs
+    the distributed scheduler, even when a Client exists); else Dask's default."""
+    return "tasks" if dask.config.get("scheduler", None) in _LOCAL else None
 
 
 def numbered_partitions(ddf: Any) -> list[Piece]:

@@ -15,6 +15,7 @@ from cxmodel.dask._common import (
     partition_log,
     tree_merge,
 )
+from cxmodel.dask._ids import check_unique_ids
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.log import InteractionLog
@@ -85,6 +86,7 @@ def rfm_scores(
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    check_unique_ids(ddf, mapping)
     parts, caught = recorded(
         dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone
     )

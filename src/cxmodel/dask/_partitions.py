@@ -10,9 +10,12 @@ import attrs
 import numpy as np
 
 from cxmodel._progress import dask_persist
-from cxmodel.dask._common import dask_modules, declared_columns, partition_log
+from cxmodel._time import TimeLike, to_us, us_to_datetime
+from cxmodel.dask._common import dask_modules, declared_columns, partition_log, shuffle_method
+from cxmodel.dask._ids import check_unique_ids
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.log._observed import check_observed_end
 
 __all__ = ["CustomerPartitions", "customer_logs", "from_dask", "log_size"]
 
@@ -35,18 +38,77 @@ class CustomerPartitions:
         The persisted partition logs (``None`` for empty partitions).
     timezone : str or None
         The time zone the logs were read with.
+    observed_until : int or None
+        The end of the observation declared by :meth:`with_observed_until`, in microseconds
+        since the epoch (UTC); ``None``: the data's last interaction, as for a log read in one
+        process.
     """
 
     logs: tuple[Any, ...]
     timezone: str | None = None
+    observed_until: int | None = None
 
     @property
     def npartitions(self) -> int:
         """Number of partitions."""
         return len(self.logs)
 
+    def with_observed_until(self, end: TimeLike) -> CustomerPartitions:
+        """These partitions, declared observed until ``end``, as
+        :meth:`InteractionLog.with_observed_until <cxmodel.log.InteractionLog.with_observed_until>`
+        declares a log: the export covers that time, though nothing happened after its last
+        interaction.
+
+        Every partition's log is then observed until ``end``, so the analyses that warn about
+        times after the data (``rfm_summary``'s ``as_of``, ``customer_lifetimes``'s ``as_of``,
+        ``cohort_retention``'s periods, ``funnel`` windows, and the one-process analyses
+        ``map_customers`` runs) read ``end`` as the data's end, in every partition. ``end``
+        is checked against the last interaction of all partitions (one small computation).
+
+        Raises
+        ------
+        DataError
+            If an interaction of any partition is later than ``end``.
+
+        Examples
+        --------
+        >>> import dask, dask.dataframe as dd, pandas as pd
+        >>> from cxmodel import dask as cxd
+        >>> frame = pd.DataFrame({"customer_id": ["a", "b"], "kind": ["view"] * 2,
+        ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-30"], utc=True)})
+        >>> with dask.config.set(scheduler="synchronous"):
+        ...     parts = cxd.from_dask(dd.from_pandas(frame, npartitions=2))
+        ...     whole = parts.with_observed_until("2024-02-01T00:00Z")
+        ...     logs = dask.compute(*whole.logs)
+        >>> whole.observed_until == to_us("2024-02-01T00:00Z")
+        True
+        >>> {log.observed_until for log in logs if log is not None} == {whole.observed_until}
+        True
+        """
+        caller = "CustomerPartitions.with_observed_until()"
+        dask, _ = dask_modules(caller)
+        until = to_us(end, what="end")
+        lasts = dask.compute(*(dask.delayed(_last, pure=True)(log) for log in self.logs))
+        last = max((t for t in lasts if t is not None), default=None)
+        check_observed_end(last, until, caller=caller)
+        logs = tuple(dask.delayed(_observed, pure=True)(log, until) for log in self.logs)
+        return attrs.evolve(self, logs=logs, observed_until=until)
+
     def __repr__(self) -> str:
-        return f"CustomerPartitions(npartitions={self.npartitions})"
+        if self.observed_until is None:
+            return f"CustomerPartitions(npartitions={self.npartitions})"
+        until = us_to_datetime(self.observed_until).isoformat().replace("+00:00", "Z")
+        return f"CustomerPartitions(npartitions={self.npartitions}, observed_until={until})"
+
+
+def _last(log: InteractionLog | None) -> int | None:
+    """The time of a partition's last interaction (``None`` for an empty partition)."""
+    return None if log is None or not len(log) else int(log.timestamps.max())
+
+
+def _observed(log: InteractionLog | None, until: int) -> InteractionLog | None:
+    """The partition's log, declared observed until ``until``."""
+    return None if log is None else log.with_observed_until(us_to_datetime(until))
 
 
 def _customer_column(mapping: Mapping[str, str] | None) -> str:
@@ -54,15 +116,6 @@ def _customer_column(mapping: Mapping[str, str] | None) -> str:
         if target == "customer_id":
             return source
     return "customer_id"
-
-
-_LOCAL = {"sync", "synchronous", "single-threaded", "threads", "threading", "processes"}
-
-
-def _shuffle_method(dask: Any) -> str | None:
-    """``"tasks"`` when a local scheduler is configured explicitly (a peer-to-peer shuffle needs
-    the distributed scheduler, even when a Client exists); else Dask's default."""
-    return "tasks" if dask.config.get("scheduler", None) in _LOCAL else None
 
 
 def _number(frame: Any, partition_info: dict[str, Any] | None = None) -> Any:
@@ -181,11 +234,12 @@ def from_dask(
             f"{list(ddf.columns)!r} (map yours with mapping={{'your_name': 'customer_id'}})"
         )
     ddf = declared_columns(ddf)
+    check_unique_ids(ddf, mapping)
     numbered = not partitioned_by_customer
     if numbered:
         meta = ddf._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})
         ddf = ddf.map_partitions(_number, meta=meta)
-        ddf = ddf.shuffle(on=key, shuffle_method=_shuffle_method(dask))
+        ddf = ddf.shuffle(on=key, shuffle_method=shuffle_method(dask))
     logs = [
         dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone)
         for number, part in enumerate(ddf.to_delayed())

@@ -19,6 +19,7 @@ from cxmodel.dask._common import (
     renamed_in_partition,
     tree_merge,
 )
+from cxmodel.dask._ids import check_unique_ids
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import RowSchemaError
 from cxmodel.metrics import (
@@ -74,6 +75,7 @@ def _run(
     dask, _ = dask_modules(feature)
     check_frame(ddf, feature, mapping)
     check_by(by, feature)
+    check_unique_ids(ddf, mapping)
     if period is not None:
         period_name(period)
     parts, caught = recorded(

@@ -296,7 +296,8 @@ def customer_lifetimes(
 
 # ------------------------------------------------------------------ cohort_retention
 
-_Cohorts = tuple["Counter[tuple[int, int]]", int | None, int | None, Kinds]
+# counts, first and last interaction, the end of the observation, kinds
+_Cohorts = tuple["Counter[tuple[int, int]]", int | None, int | None, int | None, Kinds]
 
 
 def _cohort_part(
@@ -307,9 +308,9 @@ def _cohort_part(
     end: int | None,
 ) -> _Cohorts:
     """Per (cohort period, periods since) the number of customers; the first and last times;
-    the kinds."""
+    the end of the observation; the kinds."""
     if log is None:
-        return Counter(), None, None, frozenset()
+        return Counter(), None, None, None, frozenset()
     times = log.timestamps
     first_seen = int(times.min()) if len(log) else None
     last = int(times.max()) if len(log) else None
@@ -328,17 +329,19 @@ def _cohort_part(
         cohort = first[pairs // width]
         keys, n = np.unique(np.stack([cohort, pairs % width]), axis=1, return_counts=True)
         counts.update({(int(c), int(k)): int(m) for (c, k), m in zip(keys.T, n, strict=True)})
-    return counts, first_seen, last, kinds_of(log)
+    return counts, first_seen, last, log.observed_until, kinds_of(log)
 
 
 def _merge_cohorts(a: _Cohorts, b: _Cohorts) -> _Cohorts:
     firsts = [x for x in (a[1], b[1]) if x is not None]
     lasts = [x for x in (a[2], b[2]) if x is not None]
+    untils = [x for x in (a[3], b[3]) if x is not None]
     return (
         a[0] + b[0],
         min(firsts) if firsts else None,
         max(lasts) if lasts else None,
-        a[3] | b[3],
+        max(untils) if untils else None,
+        a[4] | b[4],
     )
 
 
@@ -398,8 +401,8 @@ def cohort_retention(
         feature="cxmodel.dask.cohort_retention()",
         progress=progress,
     )
-    empty: _Cohorts = (Counter(), None, None, frozenset())
-    counter, first, last, vocabulary = state if state is not None else empty
+    empty: _Cohorts = (Counter(), None, None, None, frozenset())
+    counter, first, last, until, vocabulary = state if state is not None else empty
     check_kinds(sorted(vocabulary), kinds, argument="kind_mask()")
     if end is None:
         end = last if last is not None else 0
@@ -414,6 +417,6 @@ def cohort_retention(
         period=period,
         timezone=timezone,
         end=end,
-        until=last,
+        until=until,
         caller="cxmodel.dask.cohort_retention()",
     )

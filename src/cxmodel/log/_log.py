@@ -49,6 +49,7 @@ from cxmodel.log._columns import (
     to_float_column,
     validate_rows,
 )
+from cxmodel.log._observed import check_observed_end
 from cxmodel.log._parse_text import text_floats, text_times
 from cxmodel.log._rejected import RejectedRows
 
@@ -1040,12 +1041,7 @@ class InteractionLog:
         """
         until = to_us(end, what="end")
         last = int(self._rows_in_any_order().timestamps.max()) if len(self) else None
-        if last is not None and until < last:
-            raise DataError(
-                f"with_observed_until(): end {us_to_datetime(until).isoformat()} is before the "
-                f"log's last interaction ({us_to_datetime(last).isoformat()}); to drop the "
-                "interactions after it use between(end=...)"
-            )
+        check_observed_end(last, until, caller="with_observed_until()")
         out = copy.copy(self)  # the same rows, columns and rejected rows, shared
         out._observed_until = until
         return out

@@ -31,7 +31,14 @@ from cxmodel.errors import DataError, DataWarning
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["check_as_of", "check_period", "first_time", "warn_after_data", "warn_windows_open"]
+__all__ = [
+    "check_as_of",
+    "check_observed_end",
+    "check_period",
+    "first_time",
+    "warn_after_data",
+    "warn_windows_open",
+]
 
 _DAY = 86_400_000_000
 
@@ -105,6 +112,25 @@ def check_period(
             f"{unknown}. End the period at or before the data's end (log.observed_until)",
             DataWarning,
             stacklevel=stacklevel,
+        )
+
+
+def check_observed_end(last: int | None, end: int, *, caller: str) -> None:
+    """Refuse to declare data observed until ``end`` when an interaction is later: ``last``,
+    the data's last interaction (``None``: no data, any end is taken).
+
+    Examples
+    --------
+    >>> check_observed_end(86_400_000_000, 0, caller="with_observed_until()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: with_observed_until(): end 1970-01-01T00:00:00+00:00 is before the log's last interaction (1970-01-02T00:00:00+00:00); to drop the interactions after it use between(end=...)
+    """
+    if last is not None and end < last:
+        raise DataError(
+            f"{caller}: end {us_to_datetime(end).isoformat()} is before the log's last "
+            f"interaction ({us_to_datetime(last).isoformat()}); to drop the interactions after "
+            "it use between(end=...)"
         )
 
 
