@@ -44,3 +44,19 @@ def test_firings_after_every_partition_warn_as_one_process() -> None:
         warnings.simplefilter("error")
         inside = cxd.evaluate(RULES, ddf, as_of="2024-02-01Z")
     assert [f.customer_id for f in inside] == ["a", "b", "c"]
+
+
+def test_declared_observation_is_silent() -> None:
+    """Partitions declared observed until as_of evaluate without the warning, with the same
+    firings."""
+    import dask.dataframe as dd
+
+    import dask
+
+    ddf = dd.from_pandas(LOG.to_pandas(), npartitions=3)
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parts = cxd.from_dask(ddf).with_observed_until("2024-03-01Z")
+        firings = cxd.evaluate(RULES, parts, as_of="2024-03-01Z")
+    expected = evaluate(RULES, LOG.with_observed_until("2024-03-01Z"), as_of="2024-03-01Z")
+    assert firings == expected and len(firings) == 4
