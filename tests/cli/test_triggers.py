@@ -215,3 +215,33 @@ def test_bad_as_of_is_named(
     assert main(["triggers", str(rules), str(data), "--as-of", as_of]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["triggers", "explain"])
+def test_firings_after_the_data_are_a_note_until_declared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """A waiting rule's firing after the data's last interaction is printed with a note on
+    stderr naming --observed-until; declaring the data observed that long silences it and
+    changes no firing; an --observed-until before the data is refused."""
+    rules, data = tmp_path / "rules.cx", tmp_path / "data.csv"
+    rules.write_text("trigger lapsed:\n    when inactive for 10 days\n    emit nudge\n")
+    data.write_text(DATA, encoding="utf-8")
+    base = [command, str(rules), str(data)] + (["a"] if command == "explain" else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main([*base, "--as-of", "2024-02-01T00:00:00Z"]) == 0
+        noted = capsys.readouterr()
+        assert main([*base, "--as-of", "2024-02-01T00:00:00Z",
+                     "--observed-until", "2024-02-01"]) == 2  # fmt: skip
+        assert "--observed-until '2024-02-01' has no time zone" in capsys.readouterr().err
+        assert main([*base, "--as-of", "2024-02-01T00:00:00Z",
+                     "--observed-until", "2024-02-01T00:00:00Z"]) == 0  # fmt: skip
+        declared = capsys.readouterr()
+        assert main([*base, "--as-of", "2024-02-01T00:00:00Z",
+                     "--observed-until", "2023-12-01T00:00:00Z"]) == 2  # fmt: skip
+        assert "before the log's last interaction" in capsys.readouterr().err
+    assert f"{data}: note: " in noted.err
+    fired = "2 firings fall in it (lapsed: 2)" if command == "triggers" else "1 firing falls in it"
+    assert fired in noted.err and "--observed-until" in noted.err
+    assert declared.err == "" and declared.out == noted.out

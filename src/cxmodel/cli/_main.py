@@ -31,8 +31,9 @@ def _parse_mapping(
     return mapping
 
 
-def _as_of(text: str | None, timezone: str | None) -> Any:
-    """``--as-of`` as an aware time: a value without an offset is read in ``--timezone``."""
+def _as_of(text: str | None, timezone: str | None, *, option: str = "--as-of") -> Any:
+    """``--as-of`` (or another time ``option``) as an aware time: a value without an offset
+    is read in ``--timezone``."""
     if text is None:
         return None
     from cxmodel._time import parse_iso, resolve_timezone
@@ -41,13 +42,13 @@ def _as_of(text: str | None, timezone: str | None) -> Any:
         value = parse_iso(text)
     except ValueError:
         raise CXModelError(
-            f"--as-of {text!r} is not an ISO-8601 time; write e.g. 2025-06-01T00:00:00Z"
+            f"{option} {text!r} is not an ISO-8601 time; write e.g. 2025-06-01T00:00:00Z"
         ) from None
     if value.tzinfo is not None:
         return value
     if timezone is None:
         raise CXModelError(
-            f"--as-of {text!r} has no time zone; write it with one, e.g. "
+            f"{option} {text!r} has no time zone; write it with one, e.g. "
             f"{value.isoformat()}Z, or pass --timezone"
         )
     return value.replace(tzinfo=resolve_timezone(timezone))

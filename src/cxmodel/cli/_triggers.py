@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from cxmodel.errors import (
@@ -43,16 +44,7 @@ def _check(args: argparse.Namespace) -> int:
         text, rules = _load(args.rules)
         if args.data:
             log = _read_log(args)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", DataWarning)
-                check(rules, log, source=text)
-            for warning in caught:  # properties the data cannot verify: a note, not an error
-                if not issubclass(warning.category, DataWarning):  # not ours to turn into a note
-                    warnings.warn_explicit(
-                        warning.message, warning.category, warning.filename, warning.lineno
-                    )
-                    continue
-                print(f"{args.rules}: note: {warning.message}", file=sys.stderr)
+            _noted(args.rules, check, rules, log, source=text)  # what the data cannot verify
     except (TriggerSyntaxError, TriggerTypeError) as exc:
         # every diagnostic, each with its line and caret; exit status 1 as for a linter
         print(f"{args.rules}:\n{exc}", file=sys.stderr)
@@ -61,12 +53,33 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _noted(about: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)``, its :class:`~cxmodel.errors.DataWarning` s printed on stderr
+    as notes on the file ``about`` (a note, not an error; other warnings pass through as warnings)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        out = call(*args, **kwargs)
+    for warning in caught:
+        if not issubclass(warning.category, DataWarning):  # not ours to turn into a note
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        message = str(warning.message).replace("log.with_observed_until(...)", "--observed-until")
+        print(f"{about}: note: {message}", file=sys.stderr)
+    return out
+
+
 def _read_log(args: argparse.Namespace) -> Any:
-    """The data file's log; rows set aside as unreadable are counted in a note on stderr
-    (the rules do not see them), with the first one's reason."""
-    from cxmodel.cli._main import read_data
+    """The data file's log (declared observed until ``--observed-until`` when given); rows
+    set aside as unreadable are counted in a note on stderr (the rules do not see them),
+    with the first one's reason."""
+    from cxmodel.cli._main import _as_of, read_data
 
     log = read_data(args.data, args)
+    until = getattr(args, "observed_until", None)
+    if until is not None:
+        log = log.with_observed_until(_as_of(until, args.timezone, option="--observed-until"))
     rejected = len(log.rejected)
     if rejected:
         row, reason, _ = next(iter(log.rejected))
@@ -86,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
     log = _read_log(args)
-    write_firings(evaluate(rules, log, as_of=as_of), sys.stdout, format=args.format)
+    firings = _noted(args.data, evaluate, rules, log, as_of=as_of)
+    write_firings(firings, sys.stdout, format=args.format)
     return 0
 
 
@@ -109,7 +123,7 @@ def _explain(args: argparse.Namespace) -> int:
             f"({len(set_aside):,}; first: row {set_aside[0][0]}: {set_aside[0][1]})"
         )
     _known_customer(ids, args.customer, args.data)
-    print(explain(rules, log, args.customer, as_of=as_of))
+    print(_noted(args.data, explain, rules, log, args.customer, as_of=as_of))
     return 0
 
 
@@ -126,12 +140,19 @@ def _known_customer(ids: list[str], wanted: str, source: str) -> None:
 
 
 def _as_of_option(parser: Any, verb: str) -> None:
-    """The required ``--as-of`` time of a command that evaluates rules (``verb`` says how)."""
+    """The required ``--as-of`` time of a command that evaluates rules (``verb`` says how),
+    and ``--observed-until``."""
     parser.add_argument(
         "--as-of",
         required=True,
         help=f"{verb} as of this time (ISO-8601; a date or a time without offset is read in "
         "--timezone)",
+    )
+    parser.add_argument(
+        "--observed-until",
+        help="the data cover every interaction until this time, though their last one is "
+        "earlier (default: their last interaction); firings after the data and up to it are "
+        "then answered without a note",
     )
 
 
