@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,7 @@ from cxmodel.log._columns import (
     encode_strings,
     encode_text_column,
     hash_encode,
+    to_bool_column,
     to_text_column,
 )
 
@@ -167,3 +170,91 @@ class TestRowSchemaError:
             "line 12: interaction_id 'x' is a duplicate of row 10 (column 'interaction_id'); "
             "ids must be unique"
         )
+
+
+def _bools_row_by_row(values: np.ndarray, column: str) -> tuple[np.ndarray, dict[int, str]]:
+    """The object path of ``to_bool_column`` as it was, one row at a time: the reference the
+    vectorised one must equal, value for value and reason for reason."""
+    import numbers
+
+    from cxmodel.log._columns import _BOOL_TEXT, _not_bool, is_missing
+
+    objects = values.astype(object)
+    out = np.full(objects.shape[0], np.nan)
+    reasons: dict[int, str] = {}
+    for row in np.flatnonzero(~is_missing(objects)).tolist():
+        item = objects[row]
+        if isinstance(item, (bool, np.bool_)):
+            out[row] = float(item)
+            continue
+        read: float | None = None
+        if isinstance(item, str):
+            read = _BOOL_TEXT.get(item.strip().lower())
+        elif isinstance(item, numbers.Real) and item in (0, 1):
+            read = float(item)
+        if read is None:
+            reasons[row] = _not_bool(column, item)
+        else:
+            out[row] = read
+    return out, reasons
+
+
+class _Flag(str):
+    """A str subclass (as some readers hand out)."""
+
+
+_BOOLISH = st.one_of(
+    st.sampled_from(
+        [
+            "true",
+            "FALSE",
+            " True ",
+            "1",
+            "0",
+            " 0\t",
+            "yes",
+            "1.0",
+            "1\x00",
+            "\u2003true",
+            np.str_(" TRUE"),
+        ]
+    ),
+    st.text(max_size=3),
+    st.booleans(),
+    st.booleans().map(np.bool_),
+    st.integers(-2, 2),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0.0, -0.0, 1.0, 0.5, float("inf"), 2**53 + 1.0]),
+    st.sampled_from([np.int64(1), np.uint8(0), np.float32(1.0), np.float64(0.25), np.int8(-1)]),
+    st.sampled_from([Fraction(1), Fraction(1, 2), Decimal(1), _Flag("true"), _Flag("x")]),
+    st.sampled_from([None, float("nan"), np.float64("nan"), ""]),
+    st.sampled_from([b"1", [1], {"a": 1}, (0,), 1j, np.datetime64("2024-01-01")]),
+)
+
+
+class TestToBoolColumn:
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_BOOLISH, max_size=40))
+    def test_mixed_types_equal_the_row_by_row_reading(self, items: list[Any]) -> None:
+        """On any mix of bools, text, numbers, missing markers and other objects, the
+        vectorised reading gives the values and the bad rows' reasons (in row order) that
+        reading row by row gave."""
+        values = np.empty(len(items), dtype=object)
+        values[:] = items
+        errors = RowErrors()
+        got = to_bool_column(values, "vip", errors)
+        expected, reasons = _bools_row_by_row(values, "vip")
+        np.testing.assert_array_equal(got, expected)
+        assert list(errors.reasons.items()) == list(reasons.items())
+
+    def test_earlier_reasons_win(self) -> None:
+        """A row already rejected keeps its first reason."""
+        errors = RowErrors()
+        errors.reasons[1] = "customer_id is missing"
+        values = np.array([True, "maybe", 2], dtype=object)
+        assert to_bool_column(values, "vip", errors)[0] == 1.0
+        assert errors.reasons == {
+            1: "customer_id is missing",
+            2: "vip 2 is not true or false (column 'vip'); expected true, false, 1 or 0, or an "
+            "empty field for missing",
+        }

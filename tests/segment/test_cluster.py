@@ -5,6 +5,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.datasets import synthetic
 from cxmodel.errors import DataError, DataWarning, SchemaError
@@ -89,7 +91,7 @@ class TestCluster:
 
 def test_infinite_and_empty_features_are_named() -> None:
     """An infinite value is refused with its customer (it made KMeans raise a raw ValueError);
-    a feature no customer has warns (it was silently 0 for everyone)."""
+    a feature no customer has is left out with a warning (it was silently 0 for everyone)."""
     pytest.importorskip("sklearn")
     table = synthetic(100, seed=1).log.customers_table("2024-10-01T00:00Z")
     monetary = np.asarray(table.column("monetary"), dtype=float).copy()
@@ -98,5 +100,98 @@ def test_infinite_and_empty_features_are_named() -> None:
     with pytest.raises(SchemaError, match=r"'monetary' is inf for customer 'C0000.*1 infinite"):
         cluster(broken, ["frequency", "monetary"], n_clusters=3)
     blank = attrs.evolve(table, data={**table.data, "score": np.full(len(table), np.nan)})
-    with pytest.warns(DataWarning, match=r"feature 'score' has no value for any of the 67"):
-        cluster(blank, ["frequency", "score"], n_clusters=3)
+    with pytest.warns(DataWarning, match=r"over the 67 customers .*'score' \(no customer has"):
+        result = cluster(blank, ["frequency", "score"], n_clusters=3)
+    assert result.features == ("frequency",)
+
+
+def _with(table: CustomerTable, **columns: np.ndarray) -> CustomerTable:
+    return attrs.evolve(table, data={**table.data, **columns})
+
+
+class TestSingleValuedFeatures:
+    """A feature with one value separates nothing: left out with a warning naming it; none
+    varying is an error (it was a raw scikit-learn ConvergenceWarning and one cluster)."""
+
+    def test_constant_feature_is_left_out_and_named(self) -> None:
+        """The clusters are those of the varying features alone; the warning names the
+        constant feature, its value and the customer count."""
+        pytest.importorskip("sklearn")
+        table, _ = _two_groups()
+        flat = _with(table, flat=np.full(len(table), 3.0))
+        with pytest.warns(DataWarning, match=r"1 of 3 features .* 60 customers .*'flat' \(3\.0 "):
+            result = cluster(flat, ["frequency", "flat", "monetary"], n_clusters=2)
+        alone = cluster(table, ["frequency", "monetary"], n_clusters=2)
+        assert result.features == ("frequency", "monetary")
+        assert result.labels.tolist() == alone.labels.tolist()
+        assert result.mean.shape == (2, 2) and result.scale.shape == (2,)
+
+    def test_constant_among_those_with_a_value(self) -> None:
+        """A feature that is 1 where known and missing elsewhere is 0 for everyone after
+        standardising: also left out, saying so."""
+        table, _ = _two_groups()
+        partly = np.where(np.arange(len(table)) % 3 == 0, np.nan, 1.0)
+        seen: list[np.ndarray] = []
+
+        class Sign:
+            def fit_predict(self, x: np.ndarray) -> np.ndarray:
+                seen.append(x)
+                return (x[:, 0] > 0).astype(int)
+
+        with pytest.warns(DataWarning, match=r"'partly' \(1\.0 for every customer who has"):
+            result = cluster(_with(table, partly=partly), ["frequency", "partly"], estimator=Sign())
+        assert seen[0].shape == (len(table), 1) and result.features == ("frequency",)
+
+    def test_constant_text_level_is_left_out(self) -> None:
+        """A text trait every customer shares is one indicator that is always 1."""
+        table, _ = _two_groups()
+        plan = np.full(len(table), "pro", dtype=object)
+        with pytest.warns(DataWarning, match=r"'plan=pro' \(1\.0 for every customer\)"):
+            result = cluster(_with(table, plan=plan), ["frequency", "plan"], estimator=_FirstSign())
+        assert result.features == ("frequency",)
+
+    @pytest.mark.parametrize(
+        ("columns", "match"),
+        [
+            ({"a": np.full(60, 2.0), "b": np.full(60, np.nan)}, r"'a' \(2\.0 for every .*'b' \(no"),
+            ({"a": np.zeros(60, dtype=bool)}, r"'a' \(0\.0 for every customer\)"),
+        ],
+        ids=["constant-and-empty", "all-false-bool"],
+    )
+    def test_no_feature_varies_is_an_error(
+        self, columns: dict[str, np.ndarray], match: str
+    ) -> None:
+        """With nothing varying the estimator is not called: a DataError names each feature."""
+        table, _ = _two_groups()
+        with pytest.raises(DataError, match=r"no feature varies over the 60 customers.*" + match):
+            cluster(_with(table, **columns), list(columns), estimator=_FirstSign())
+
+    def test_clean_features_do_not_warn(self) -> None:
+        """Varying features pass without a warning (warnings are errors in this suite)."""
+        table, _ = _two_groups()
+        result = cluster(table, ["frequency", "monetary"], estimator=_FirstSign())
+        assert result.features == ("frequency", "monetary")
+
+    @given(value=st.floats(-1e12, 1e12), position=st.integers(0, 2))
+    @settings(max_examples=25, deadline=None)
+    def test_adding_a_constant_changes_nothing(self, value: float, position: int) -> None:
+        """Whatever its value and position, a constant feature leaves the labels, means and
+        scaling of the others unchanged."""
+        table, _ = _two_groups()
+        names = ["frequency", "monetary"]
+        names.insert(position, "flat")
+        with pytest.warns(DataWarning, match="'flat'"):
+            result = cluster(
+                _with(table, flat=np.full(len(table), value)), names, estimator=_FirstSign()
+            )
+        alone = cluster(table, ["frequency", "monetary"], estimator=_FirstSign())
+        assert result.labels.tolist() == alone.labels.tolist()
+        np.testing.assert_array_equal(result.mean, alone.mean)
+        np.testing.assert_array_equal(result.scale, alone.scale)
+
+
+class _FirstSign:
+    """A clusterer without scikit-learn: the sign of the first standardised feature."""
+
+    def fit_predict(self, x: np.ndarray) -> np.ndarray:
+        return (x[:, 0] > 0).astype(int)

@@ -476,25 +476,37 @@ def to_bool_column(
     out = np.full(objects.shape[0], np.nan)
     present = np.flatnonzero(~is_missing(objects))
     items = objects[present]
-    if set(map(type, items.tolist())) <= {bool, np.bool_}:  # the common case: bools only
-        out[present] = items.astype(np.float64)
-        return out
-    reasons: dict[int, str] = {}
-    for row, item in zip(present.tolist(), items.tolist(), strict=True):
-        if isinstance(item, (bool, np.bool_)):
-            out[row] = float(item)
-            continue
-        read: float | None = None
-        if isinstance(item, str):
-            read = _BOOL_TEXT.get(item.strip().lower())
-        elif isinstance(item, numbers.Real) and item in (0, 1):
-            read = float(item)
-        if read is None:
-            reasons[row] = _not_bool(column, item)
-        else:
-            out[row] = read
-    errors.update(reasons)
+    types = _TYPE_OF(items)
+    read = np.full(items.shape[0], np.nan)
+    for kind in set(types.tolist()):  # a loop over the column's types, not its rows
+        wanted = np.empty(1, dtype=object)
+        wanted[0] = kind
+        of_kind = np.asarray(types == wanted, dtype=bool)
+        read[of_kind] = _read_bools(items[of_kind], kind)
+    out[present] = read
+    bad = present[np.isnan(read)]
+    errors.add(bad, lambda row: _not_bool(column, objects[row]))
     return out
+
+
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
+def _read_bools(items: npt.NDArray[np.object_], kind: type) -> npt.NDArray[np.float64]:
+    """1.0 / 0.0 for the present values of one Python type, NaN where not true or false: bools
+    as they are, text by :data:`_BOOL_TEXT` (each distinct text read once), real numbers equal
+    to 1 or 0."""
+    if issubclass(kind, (bool, np.bool_)):
+        return items.astype(np.float64)
+    if issubclass(kind, str):
+        texts = items.tolist()
+        read = {text: _BOOL_TEXT.get(text.strip().lower(), np.nan) for text in dict.fromkeys(texts)}
+        return np.fromiter(map(read.__getitem__, texts), dtype=np.float64, count=len(texts))
+    if issubclass(kind, numbers.Real):
+        one = np.asarray(items == 1, dtype=bool)
+        zero = np.asarray(items == 0, dtype=bool)
+        return np.where(one, 1.0, np.where(zero, 0.0, np.nan))
+    return np.full(items.shape[0], np.nan)
 
 
 def _not_bool(column: str, item: object) -> str:

@@ -31,6 +31,7 @@ from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.metrics._collinearity import implied_by, warn_near_collinear
 from cxmodel.metrics._drivers import _SCALES, condition_mask, survey_scores
 from cxmodel.metrics._value import check_purchase_values
 
@@ -113,12 +114,12 @@ def ols_robust(
         raise SchemaError(f"the driver model needs more rows ({n}) than parameters ({k})")
     rank = int(np.linalg.matrix_rank(design))
     if rank < k:
-        # name the first column that adds nothing to the ones before it
+        # name the first column that adds nothing to the ones before it, and what implies it
         first = next(j for j in range(2, k + 1) if np.linalg.matrix_rank(design[:, :j]) < j)
-        label = f"column {first - 1}" if names is None else repr(names[first - 2])
+        shown = [f"column {j}" for j in range(1, k)] if names is None else list(map(repr, names))
         raise SchemaError(
             f"the drivers are collinear (rank {rank} of {k} columns with the intercept): "
-            f"{label} is implied by the drivers before it (or is constant); leave it out"
+            + implied_by(design[:, :first], first - 1, shown)
         )
     coef, *_ = np.linalg.lstsq(design, ys, rcond=None)
     resid = ys - design @ coef
@@ -228,8 +229,10 @@ class DriverModel(Result):
     ``table`` has one row per driver, sorted by importance (largest first): ``driver``,
     ``coefficient`` (change in the outcome per unit of the driver, the others held fixed), ``se``
     (robust: ``se_method`` says which), ``ci_low``/``ci_high``, ``p_value`` (normal, two-sided), ``mean`` (the driver's mean
-    over the rows), ``importance`` (Shapley share of R^2; the column sums to ``r2``) and
-    ``importance_share`` (importance / r2). ``model[...]``, ``len(model)`` read the table.
+    over the rows), ``importance`` (Shapley share of R^2; the column sums to ``r2``),
+    ``importance_share`` (importance / r2) and ``vif`` (variance inflation factor,
+    ``1 / (1 - R^2)`` of the driver on the others: above 10 the others nearly imply it).
+    ``model[...]``, ``len(model)`` read the table.
     """
 
     outcome: str
@@ -417,13 +420,17 @@ def driver_model(
         When a row alone sets a driver's coefficient (a combination of drivers no other row
         shares, leverage 1): its residual is 0, so the robust standard error would be 0; the
         drivers present in such rows get NaN ``se``, interval and p-value, named in the
-        warning.
+        warning. Also when drivers are nearly implied by the others (variance inflation factor
+        above 10, as two kinds that almost always come together): their coefficients rest
+        on the few rows that tell them apart, so they are unstable and their intervals can be
+        far too narrow; the warning names them with their factor and closest correlate.
 
     Raises
     ------
     SchemaError
         An unknown outcome, encoding or cluster, an unknown kind or a malformed expression, a
-        constant driver, collinear drivers, or too few rows.
+        constant driver, collinear drivers (naming the driver and those that imply it, or the
+        one it duplicates), or too few rows.
     DataError
         No rows (no answers; for customer outcomes, nobody active in the first window), or
         one outcome for every row (all promoters, say): nothing to explain.
@@ -503,6 +510,7 @@ def driver_model(
         )
     clusters = q_codes if cluster == "customer" and np.unique(q_codes).size > 1 else None
     fit = ols_robust(x, y, [name for name, _ in resolved], clusters=clusters)
+    vif = warn_near_collinear(x, [name for name, _ in resolved], "driver_model()")
     se = np.sqrt(np.diag(fit.cov))
     se[1:][_lean_on_rows(x, fit.leverage, [name for name, _ in resolved])] = np.nan
     importance = shapley_r2(x, y)
@@ -522,6 +530,7 @@ def driver_model(
         "mean": x.mean(axis=0) if x.shape[0] else np.full(p, np.nan),
         "importance": importance,
         "importance_share": share,
+        "vif": vif,
     }
     n = fit.n
     return DriverModel(

@@ -37,6 +37,8 @@ class Clusters(Result):
     customer_id, labels : ndarray
         One integer label per table row.
     features : tuple of str
+        The features clustered on: those named (text ones as their levels), less those with a
+        single value.
     mean : ndarray, shape (n_clusters, n_features)
         Per-cluster means of the raw (unscaled) features, NaN ignored.
     size : ndarray of int
@@ -84,9 +86,7 @@ def standardise(
 def _check_values(
     x: npt.NDArray[np.float64], names: list[str], customers: npt.NDArray[np.object_]
 ) -> None:
-    """Refuse infinite feature values (naming the first customer and feature, with the count);
-    warn about a feature no customer has a value of (it is 0 for everyone after
-    standardising, so it separates nothing)."""
+    """Refuse infinite feature values, naming the first customer and feature, with the count."""
     infinite = np.isinf(x)
     if infinite.any():
         row, col = (int(i[0]) for i in np.nonzero(infinite))
@@ -95,15 +95,46 @@ def _check_values(
             f"{customers[row]!r} ({int(infinite.sum()):,} infinite values in all); clustering "
             "needs finite values: clip or transform the feature first"
         )
-    empty = [name for j, name in enumerate(names) if x.shape[0] and np.isnan(x[:, j]).all()]
-    if empty:
-        listed = ", ".join(repr(n) for n in empty)
-        warnings.warn(
-            f"cluster(): feature {listed} has no value for any of the {x.shape[0]:,} customers, "
-            "so it is 0 for everyone and separates nothing; leave it out",
-            DataWarning,
-            stacklevel=3,
+
+
+def _varying(x: npt.NDArray[np.float64], names: list[str]) -> npt.NDArray[np.intp]:
+    """The positions of the features that vary: two or more distinct values among the customers
+    who have one.
+
+    Any other feature is 0 for everyone after standardising and separates nothing: it is left
+    out with a DataWarning naming it and its single value. When no feature varies, a DataError.
+    """
+    ok = ~np.isnan(x)
+    low = np.where(ok, x, np.inf).min(axis=0, initial=np.inf)
+    high = np.where(ok, x, -np.inf).max(axis=0, initial=-np.inf)
+    varies = low < high
+    if varies.all():
+        return np.flatnonzero(varies)
+    n = x.shape[0]
+    described = [
+        f"{name!r} ({_single_value(float(low[j]), bool(ok[:, j].all()))})"
+        for j, name in enumerate(names)
+        if not varies[j]
+    ]
+    if not varies.any():
+        raise DataError(
+            f"cluster(): no feature varies over the {n:,} customers, so there is nothing to "
+            f"cluster on: {', '.join(described)}; choose features that differ between customers"
         )
+    warnings.warn(
+        f"cluster(): {len(described)} of {len(names)} features take a single value over the "
+        f"{n:,} customers and are left out (they separate nothing): {', '.join(described)}",
+        DataWarning,
+        stacklevel=3,
+    )
+    return np.flatnonzero(varies)
+
+
+def _single_value(value: float, everyone: bool) -> str:
+    """How a feature with one value reads: its value, for whom."""
+    if np.isinf(value):  # the min over no value
+        return "no customer has a value"
+    return f"{value!r} for every customer" + ("" if everyone else " who has a value")
 
 
 def cluster(
@@ -119,7 +150,9 @@ def cluster(
     Each feature is standardised (see :func:`standardise`: z-scores with the population standard
     deviation, missing values at the mean) so that no feature dominates by its units. Skewed
     features such as ``monetary`` can be log-transformed inside your own scikit-learn
-    ``Pipeline`` passed as ``estimator`` (it receives the standardised matrix).
+    ``Pipeline`` passed as ``estimator`` (it receives the standardised matrix). A feature with
+    a single value over the customers who have one (constant, or missing for everyone) would
+    be 0 for everyone and separate nothing: it is left out, with a warning naming it.
 
     Parameters
     ----------
@@ -140,11 +173,18 @@ def cluster(
     -------
     Clusters
 
+    Warns
+    -----
+    DataWarning
+        When features with a single value are left out (named, with their value).
+
     Raises
     ------
     SchemaError
         Bad features, ``n_clusters``, an estimator without ``fit_predict``, or an infinite
         feature value (naming the customer).
+    DataError
+        More clusters than customers, or no feature varies (each is named with its value).
     MissingDependencyError
         When scikit-learn is needed but not installed.
     """
@@ -168,6 +208,8 @@ def cluster(
         )
     x = feature_matrix(columns)
     _check_values(x, names, table.customer_id)
+    kept = _varying(x, names)
+    x, names = x[:, kept], [names[j] for j in kept.tolist()]
     z, center, scale = standardise(x)
     labels = np.asarray(estimator.fit_predict(z)).astype(np.int64)
     if labels.shape != (len(table),):
