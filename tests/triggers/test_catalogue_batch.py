@@ -183,9 +183,10 @@ class TestBatch:
     def test_explain_names_the_clause(self) -> None:
         """explain says which part stopped a catalogue rule, or why it fired."""
         rules = parse(BACK_IN_STOCK)
-        ana = explain(rules, LOG, "ana", as_of=AS_OF, catalogue=CATALOGUE).rules[0].reason
+        log = LOG.with_observed_until(AS_OF)  # the catalogue runs past the interactions
+        ana = explain(rules, log, "ana", as_of=AS_OF, catalogue=CATALOGUE).rules[0].reason
         assert "restock at 2024-03-10" in ana and "with product_view at 2024-03-05" in ana
-        late = explain(rules, LOG, "ana", as_of="2024-03-09T00:00:00Z", catalogue=CATALOGUE)
+        late = explain(rules, log, "ana", as_of="2024-03-09T00:00:00Z", catalogue=CATALOGUE)
         assert late.rules[0].reason == "no restock catalogue event up to as_of"
-        none = explain(rules, LOG, "ana", as_of=AS_OF)
+        none = explain(rules, log, "ana", as_of=AS_OF)
         assert none.rules[0].reason.startswith("no catalogue events given")

@@ -1177,7 +1177,8 @@ class TestExplainCancelled:
             ),
             *extra,
         ]
-        return InteractionLog.from_records(sorted(recs, key=lambda r: r["timestamp"]))
+        log = InteractionLog.from_records(sorted(recs, key=lambda r: r["timestamp"]))
+        return log.with_observed_until(T0 + timedelta(days=30))  # the span explain reads
 
     def test_fired_names_the_firing(self) -> None:
         out = explain(_SATISFACTION, self._log(), "a", as_of=T0 + timedelta(days=30))
