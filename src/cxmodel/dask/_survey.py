@@ -86,7 +86,9 @@ def _run(
     raise_caught(warned, stacklevel=4)
     merged: ScoreCounts = state
     if not merged.counts.any():  # the one-process refusal, for the whole frame
-        counted = [dask.delayed(_held, pure=True)(p, mapping, timezone) for p in numbered_partitions(ddf)]
+        counted = [
+            dask.delayed(_held, pure=True)(p, mapping, timezone) for p in numbered_partitions(ddf)
+        ]
         found = dask.compute(*counted)
         rows = sum(n for n, _ in found)
         held = sum((h for _, h in found), Counter[str]())

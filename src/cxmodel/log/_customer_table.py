@@ -372,7 +372,7 @@ def customers_past_data(log: InteractionLog, until: int | None, cutoff: int) -> 
     >>> customers_past_data(log, log.observed_until, log.observed_until + 7 * day)
     0
     """
-    if not windows_past_data(until, cutoff):
+    if until is None or not windows_past_data(until, cutoff):
         return 0
     times = log.timestamps
     buy = log.kind_mask("purchase") & (times <= until)

@@ -137,9 +137,7 @@ def refuse_unanswered(
     else:
         what = "there is no survey row (kind 'survey')"
         hint = ""
-    raise DataError(
-        f"{caller}: none of the {rows:,} rows answers {metric!r}; {what}{hint}"
-    )
+    raise DataError(f"{caller}: none of the {rows:,} rows answers {metric!r}; {what}{hint}")
 
 
 def _spelling(metric: str, held: Iterable[str]) -> str:

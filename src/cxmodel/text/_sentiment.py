@@ -309,7 +309,8 @@ def sentiment_trend(
     log = interaction_log(log, "sentiment_trend()")
     from cxmodel._stats import mean_t_bounds, sample_moments
     from cxmodel.metrics._groups import group_table, key_columns
-    from cxmodel.metrics._support import TICKET_KINDS, check_ticket_sentiment
+    from cxmodel.metrics._support import check_ticket_sentiment
+    from cxmodel.metrics._tickets import TICKET_KINDS
 
     for name in (by, "sentiment"):
         if name not in log:
@@ -318,7 +319,9 @@ def sentiment_trend(
     sentiment = log.numeric("sentiment")
     rows = log.kind_mask(*TICKET_KINDS) & ~np.isnan(sentiment)
     codes, cats = log.categorical(by)
-    labels = np.append(cats.astype(object), "(missing)")[np.where(codes < 0, len(cats), codes)[rows]]
+    labels = np.append(cats.astype(object), "(missing)")[
+        np.where(codes < 0, len(cats), codes)[rows]
+    ]
     names, columns = key_columns(by, labels, period, log.timestamps[rows], timezone)
     keys, group, size = group_table(names, columns, int(rows.sum()), period)
     values = sentiment[rows]
