@@ -196,7 +196,7 @@ def preferences(
     ...     customer_id=["a"] * 6,
     ...     timestamp=[f"2024-01-0{d}T09:00Z" for d in range(1, 7)],
     ...     kind=["email_sent", "email_sent", "push_sent", "push_opened", "purchase", "purchase"])
-    >>> p = preferences(log, as_of="2024-02-01T00:00Z", smoothing=0)
+    >>> p = preferences(log, as_of="2024-01-06T09:00Z", smoothing=0)
     >>> p.preferred_channel.tolist(), p.purchase_interval_days.tolist(), p.best_hour.tolist()
     (['push'], [1.0], [9])
     """
