@@ -35,7 +35,7 @@ class TestAccepted:
     def test_valid_values_come_back(self) -> None:
         """A value of the right type is returned as is (or in its plain form)."""
         assert interaction_log(LOG, "f()") is LOG
-        assert customer_table(LOG.customers_table("2024-02-01T00:00Z"), "f()").columns[0] == (
+        assert customer_table(LOG.customers_table("2024-01-01T00:00Z"), "f()").columns[0] == (
             "customer_id"
         )
         assert file_path(Path("x.csv"), "f()") == "x.csv"

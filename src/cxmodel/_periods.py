@@ -11,7 +11,7 @@ import numpy.typing as npt
 from cxmodel._time import US_PER_DAY, US_PER_SECOND, resolve_timezone
 from cxmodel.errors import SchemaError, did_you_mean
 
-__all__ = ["PERIODS", "index_labels", "period_index", "period_labels", "period_name"]
+__all__ = ["PERIODS", "index_labels", "local_us", "period_index", "period_labels", "period_name"]
 
 PERIODS = ("day", "week", "month", "quarter")
 # how the periods are often written elsewhere (pandas aliases, report wording)
@@ -55,7 +55,9 @@ def period_name(period: object, allowed: tuple[str, ...] = PERIODS) -> str:
     raise SchemaError(f"period must be one of {allowed!r}; got {period!r}{hint}")
 
 
-def _local_us(us: npt.NDArray[np.int64], tz: str | None) -> npt.NDArray[np.int64]:
+def local_us(us: npt.NDArray[np.int64], tz: str | None) -> npt.NDArray[np.int64]:
+    """UTC microsecond times as the wall-clock microseconds of zone ``tz`` (default UTC),
+    the times calendar periods are cut from; an unknown zone raises ``SchemaError``."""
     zone = resolve_timezone(tz or "UTC")
     if zone is None or zone is timezone.utc:
         return us
@@ -89,7 +91,7 @@ def period_labels(
     ['1969-12-31', '1970-03-31']
     """
     period_name(period)
-    local = _local_us(np.asarray(us, dtype=np.int64), timezone_name)
+    local = local_us(np.asarray(us, dtype=np.int64), timezone_name)
     days = np.floor_divide(local, US_PER_DAY)
     if period == "day":
         return days.astype("datetime64[D]").astype(str).astype(object)
@@ -117,7 +119,7 @@ def period_index(
     [0, 1]
     """
     period_name(period)
-    days = np.floor_divide(_local_us(np.asarray(us, dtype=np.int64), timezone_name), US_PER_DAY)
+    days = np.floor_divide(local_us(np.asarray(us, dtype=np.int64), timezone_name), US_PER_DAY)
     if period == "day":
         return days
     if period == "week":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("dask")
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from cxmodel import dask as cxd
 from cxmodel._time import to_us
 from cxmodel.dask._customer_table import customer_table_of, customer_table_partial
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import assert_same_table, uneven
 from tests.dask.worlds import OnSmallWorld, split
@@ -45,6 +46,27 @@ class TestCustomerTable:
         with pytest.raises(SchemaError, match="time zone"):
             cxd.customer_table(world[1], as_of="2024-06-30")
 
+    def test_as_of_long_after_the_data_warns_as_in_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any
+    ) -> None:
+        """An as_of 60 days after the whole data's end gives the one-process warning, with the
+        customers counted over every partition (against the data's end, not each
+        partition's); with_observed_until on the log is how one process says it is fine."""
+        log = world[0]
+        until = log.observed_until
+        assert until is not None
+        as_of = np.datetime64(until + 60 * 86_400_000_000, "us")
+        with pytest.warns(DataWarning) as one:
+            expected = log.customers_table(as_of)
+        with pytest.warns(DataWarning) as got:
+            table = cxd.customer_table(parts, as_of=as_of)
+        assert [str(w.message) for w in got] == [
+            f"cxmodel.dask.{w.message}".replace("CustomerTable.from_log", "customer_table")
+            for w in one
+        ]
+        assert "customers lost purchases the data saw" in str(one[0].message)
+        assert_same_table(table, expected)
+
     def test_as_of_is_checked_against_every_partition(
         self, world: tuple[InteractionLog, Any], parts: Any
     ) -> None:
@@ -69,7 +91,7 @@ class TestPartials(OnSmallWorld):
         """The partitions' tables, in any order, are the one-process table (a topic column only
         some partitions have is 0 elsewhere)."""
         partials = [customer_table_partial(p, as_of) for p in split(world, data)]
-        tables = [t for t, _ in partials if t is not None]
+        tables = [t for t, _, _ in partials if t is not None]
         if as_of.startswith("2019"):  # before every interaction: refused, as in one process
             assert not tables
             with pytest.raises(DataError, match="as_of 2019-01-01T00:00:00Z is before"):

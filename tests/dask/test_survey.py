@@ -13,7 +13,7 @@ from distributed import Client
 
 from cxmodel import dask as cxd
 from cxmodel import metrics
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import MetricTable
 from tests.dask.frames import assert_tables_equal
@@ -225,3 +225,23 @@ def test_scale_other_than_the_logs_is_refused(
         cxd.csat(data[1], scale=(1, 7))
     with pytest.raises(SchemaError, match="top 9 is not a point of the scale 1..5"):
         cxd.csat(data[1], top=9)
+
+
+@pytest.mark.parametrize("period", [None, "month"])
+def test_metric_the_frame_does_not_answer(client: Client, period: str | None) -> None:
+    """A frame with rows but no answer to the metric raises the one-process DataError (the
+    metrics it holds summed over the partitions), not a NaN or a table without rows."""
+    import dask.dataframe as dd
+
+    log = InteractionLog.from_arrays(
+        [f"c{i}" for i in range(6)], [f"2024-0{i + 1}-01T00:00Z" for i in range(6)], ["survey"] * 6,
+        metric=["nps"] * 6, score=[9, 10, 3, 7, 8, 10],
+    )  # fmt: skip
+    with pytest.raises(DataError) as one:
+        metrics.csat(log, period=period)
+    with pytest.raises(DataError) as error:
+        cxd.csat(dd.from_pandas(log.to_pandas(), npartitions=3), period=period)
+    assert "none of the 6 rows answers 'csat'; the survey answers are to 'nps' (6)" in str(
+        error.value
+    )
+    assert str(error.value).removeprefix("cxmodel.dask.") == str(one.value)

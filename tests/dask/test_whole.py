@@ -26,7 +26,15 @@ from tests.dask.frames import assert_same, uneven, with_ties
 
 
 class TestWholeCustomerAnalyses:
-    @pytest.mark.parametrize("kwargs", [{}, {"as_of": "2024-09-30", "freq": "W"}, {"freq": "M"}])
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {},
+            {"as_of": "2024-09-30", "freq": "W"},
+            {"freq": "M"},
+            {"freq": "D", "timezone": "America/New_York"},
+        ],
+    )
     def test_rfm_summary(
         self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
     ) -> None:

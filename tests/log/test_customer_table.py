@@ -211,6 +211,32 @@ class TestFromLog:
             t.profile("a")
 
 
+class TestAsOfAfterTheData:
+    def _log(self) -> InteractionLog:
+        times = ["2024-01-10T00:00Z", "2024-01-25T00:00Z", "2024-01-31T00:00Z"]
+        return InteractionLog.from_arrays(["a", "b", "c"], times, ["purchase", "purchase", "view"])
+
+    def test_long_after_warns_with_the_customers_whose_counts_lose_purchases(self) -> None:
+        """as_of 40 days after the data: purchases_30d of a and b count none of their
+        purchases; the warning counts them and names the span."""
+        with pytest.warns(DataWarning, match=r"from_log\(\): as_of 2024-03-11T00:00:00Z is "
+                          r"40.0 days after .*: 2 customers lost purchases"):  # fmt: skip
+            t = CustomerTable.from_log(self._log(), as_of="2024-03-11T00:00Z")
+        assert t.column("purchases_30d").tolist() == [0, 0, 0]
+
+    @pytest.mark.parametrize(
+        "as_of", ["2024-01-31T00:00Z", "2024-02-07T00:00Z"], ids=["at-the-end", "a-week-after"]
+    )
+    def test_quiet_at_or_shortly_after_the_end(self, as_of: str) -> None:
+        """An as_of at the data's end or within 30 days of it changes no 30-day count: quiet."""
+        assert len(self._log().customers_table(as_of)) == 3
+
+    def test_with_observed_until_declares_the_span_observed(self) -> None:
+        """A log declared observed until as_of is quiet: the span is known to be silent."""
+        log = self._log().with_observed_until("2024-03-11T00:00Z")
+        assert CustomerTable.from_log(log, as_of="2024-03-11T00:00Z").column("frequency").sum() == 2
+
+
 class TestTicketsByTopic:
     def test_topic_columns(self) -> None:
         """With a topic column, opened tickets are counted per topic."""

@@ -16,7 +16,7 @@ import pytest
 
 import cxmodel as cx
 from cxmodel.domain import Question, QuestionType
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     MetricTable,
@@ -262,10 +262,12 @@ class TestSummaries:
         assert s["yes"].tolist() == [0, 1, 2, 0] and s["n"].tolist() == [0, 1, 3, 0]
 
     def test_empty_and_small_sample(self) -> None:
-        """No answers: one row with n = 0 and NaN; few answers warn SmallSampleWarning."""
+        """No answer to the question in a log with rows: DataError naming what the log holds,
+        with and without a period; few answers warn SmallSampleWarning."""
         log = InteractionLog.from_records(answers("rating", "score", [5]), questions=QUESTIONS)
-        empty = question_summary(log, "resolved")
-        assert empty["n"].tolist() == [0] and math.isnan(empty["share"][0])
+        for period in (None, "month"):
+            with pytest.raises(DataError, match=r"answers 'resolved'; .* to 'rating' \(1\)"):
+                question_summary(log, "resolved", period=period)
         with pytest.warns(SmallSampleWarning, match="question 'rating'"):
             question_summary(log, "rating")
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.domain import Question
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     MetricTable,
@@ -203,6 +204,38 @@ class TestOnLog:
         assert isinstance(t, MetricTable)
         assert t["period"].tolist() == ["2024-01", "2024-02", "2024-03"]
         assert t["n"].tolist() == [50, 0, 50] and math.isnan(t["value"][1])
+
+    @pytest.mark.parametrize("breakdown", [{}, {"period": "month"}, {"by": "region"}],
+                             ids=["whole", "period", "by"])  # fmt: skip
+    def test_metric_the_log_does_not_answer(self, breakdown: dict[str, str]) -> None:
+        """A log with rows but no answer to the metric is refused, naming the metrics it
+        holds, whatever the breakdown (not a NaN, or a table without rows)."""
+        with pytest.raises(DataError, match=r"ces\(\): none of the 121 rows answers 'ces'; "
+                           r"the survey answers are to 'csat' \(20\), 'nps' \(100\)$"):  # fmt: skip
+            ces(_survey_log(), **breakdown)
+
+    @pytest.mark.parametrize(
+        ("metric", "kind", "match"),
+        [
+            ("CSAT", "survey", "answers are to 'CSAT' \\(2\\); did you mean 'CSAT'\\?"),
+            (None, "survey", "the 2 survey row\\(s\\) name no metric"),
+            (None, "view", "there is no survey row"),
+        ],
+        ids=["other-spelling", "no-metric", "no-survey"],
+    )
+    def test_what_the_log_holds(self, metric: str | None, kind: str, match: str) -> None:
+        """The refusal says what the log holds instead, with a did-you-mean for a spelling."""
+        score = None if metric is None else [4.0, 5.0]
+        log = InteractionLog.from_arrays(["a", "b"], [0, 1], [kind, kind], metric=[metric] * 2,
+                                         score=score or [None, None],
+                                         questions=[Question("CSAT", "scale", low=1, high=5)])  # fmt: skip
+        with pytest.raises(DataError, match=match):
+            csat(log, period="month")
+
+    def test_empty_log_is_nan(self) -> None:
+        """A log without rows answers as documented: NaN with n = 0."""
+        log = _survey_log()
+        assert csat(log.filter(np.zeros(len(log), dtype=bool))).n == 0
 
     def test_by_wrong_length(self) -> None:
         """A by array that does not match the log's rows is a SchemaError."""

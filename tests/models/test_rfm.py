@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -301,3 +301,36 @@ class TestProperties:
             assert (got.frequency[i], got.recency[i], got.T[i]) == (f, r, t)
             assert got.monetary_value[i] == pytest.approx(m, abs=1e-9)
         assert np.all((got.recency >= 0) & (got.recency <= got.T) & (got.frequency <= got.recency))
+
+
+class TestTimezone:
+    # Europe/Paris moves to summer time at 01:00 UTC on 31 March 2024 (a day of 23 hours);
+    # the times are UTC
+    TIMES: ClassVar[list[str]] = ["2024-03-30T23:30", "2024-03-31T21:30", "2024-03-31T22:15"]
+
+    def test_days_are_the_zones_across_a_dst_change(self) -> None:
+        """In Paris the first two purchases are on 31 March (00:30 CET, 23:30 CEST) and the
+        third on 1 April (00:15 CEST): periods (3, 4); in UTC on 30 and 31 March: (1, 6). A
+        fixed +01:00 offset would put all three on 31 March."""
+        log = _log(["a"] * 3, self.TIMES, [1.0, 2.0, 4.0])
+        paris = rfm_summary(log, timezone="Europe/Paris")
+        utc = rfm_summary(log)
+        assert (paris.frequency.tolist(), paris.monetary_value.tolist()) == ([1.0], [4.0])
+        assert (utc.frequency.tolist(), utc.monetary_value.tolist()) == ([1.0], [6.0])
+        fixed = rfm_summary(log, timezone="+01:00")
+        assert fixed.frequency.tolist() == [0.0]
+
+    def test_as_of_is_cut_in_the_zone(self) -> None:
+        """as_of 23:00 UTC on 31 March is 1 April in Paris: the as_of month is April there (T
+        one month after the first purchase's March), March in UTC (T 0)."""
+        log = _log(["a"] * 3, self.TIMES, [1.0, 2.0, 4.0])
+        as_of = "2024-03-31T23:00Z"
+        assert rfm_summary(log, as_of=as_of, freq="M", timezone="Europe/Paris").T.tolist() == [1.0]
+        assert rfm_summary(log, as_of=as_of, freq="M").T.tolist() == [0.0]
+
+    @pytest.mark.parametrize("freq", ["D", "h"])
+    def test_unknown_zone_is_named_with_did_you_mean(self, freq: str) -> None:
+        """An unknown zone is a SchemaError with a did-you-mean, whatever the unit."""
+        log = _log(["a"], self.TIMES[:1], [1.0])
+        with pytest.raises(SchemaError, match="did you mean 'Europe/Paris'"):
+            rfm_summary(log, freq=freq, timezone="Europe/Pariss")

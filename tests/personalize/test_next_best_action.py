@@ -209,7 +209,7 @@ def test_an_infinite_value_does_not_hide_the_other_actions() -> None:
         kind=["purchase"] * 2,
         value=[1e308, 20.0],
     )
-    t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
+    t = CustomerTable.from_log(log, as_of="2024-01-01T00:00Z")
     actions = [
         Action("big", "true", "aov * 10", needs_consent=False),
         Action("small", "true", "1", needs_consent=False),

@@ -84,7 +84,8 @@ class TestRhythmAndFavourites:
             kind=df["kind"].to_numpy(dtype=object),
             category=df["category"].to_numpy(dtype=object),
         )
-        p = preferences(log, as_of=np.datetime64(400 * DAY, "us")).to_pandas()
+        as_of = np.datetime64(400 * DAY, "us")  # the export ran until then
+        p = preferences(log.with_observed_until(as_of), as_of=as_of).to_pandas()
         d = df.sort_values(["customer_id", "timestamp"], kind="stable")
         once = d.drop_duplicates(["customer_id", "timestamp"])  # one purchase per time
         gaps = once.groupby("customer_id")["timestamp"].diff().dt.total_seconds() / 86_400
@@ -122,6 +123,29 @@ class TestRhythmAndFavourites:
         assert p.next_purchase.tolist() == [np.datetime64("2024-03-01T09:00", "us").item()]
         one_order = log.filter(np.arange(6) < 3)
         assert np.isnan(preferences(one_order, as_of="2024-02-01T00:00Z").purchase_interval_days[0])
+
+
+class TestAsOfAfterTheData:
+    def _log(self) -> InteractionLog:
+        # purchases every 10 days, the last on 21 January: the next is due on 31 January
+        days = ["2024-01-01", "2024-01-11", "2024-01-21"]
+        return InteractionLog.from_arrays(["a"] * 3, [f"{d}T00:00Z" for d in days],
+                                          ["purchase"] * 3)  # fmt: skip
+
+    def test_a_purchase_due_in_the_unobserved_span_warns(self) -> None:
+        """as_of 20 days after the data: the purchase due on 31 January falls in the span
+        nobody observed, counted and named as other as_of analyses name it."""
+        with pytest.warns(DataWarning, match=r"preferences\(\): as_of 2024-02-10T00:00:00Z is "
+                          r"20.0 days after .*: 1 customer's next_purchase falls in it"):  # fmt: skip
+            p = preferences(self._log(), as_of="2024-02-10T00:00Z")
+        assert p.next_purchase.tolist() == [np.datetime64("2024-01-31T00:00", "us").item()]
+
+    def test_quiet_when_nothing_falls_in_it_or_the_export_covers_it(self) -> None:
+        """No warning when no purchase is due before as_of, or when the log declares itself
+        observed until as_of (with_observed_until)."""
+        log = self._log()
+        preferences(log, as_of="2024-01-25T00:00Z")
+        preferences(log.with_observed_until("2024-02-10T00:00Z"), as_of="2024-02-10T00:00Z")
 
 
 class TestBadInput:
@@ -163,7 +187,7 @@ class TestBadInput:
             category=[3.0, 3.0],
         )
         with pytest.warns(DataWarning, match="column 'category' holds float values, not text"):
-            prefs = preferences(log, as_of="2024-02-01T00:00Z")
+            prefs = preferences(log, as_of="2024-01-02T00:00Z")
         assert prefs.favourite_category.tolist() == [None]
 
 

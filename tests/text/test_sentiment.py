@@ -141,3 +141,23 @@ class TestSentimentOnTicketsOnly:
             sentiment_by_topic(log)
         with pytest.raises(DataError, match="no ticket row"):
             sentiment_trend(log)
+
+
+class TestSentimentTrendPeriods:
+    def test_quiet_periods_between_are_rows(self) -> None:
+        """A month without ticket sentiment between two with it is a row of each topic that
+        occurs (n 0, NaN mean and interval), as the survey tables fill it; sorted by topic,
+        then period."""
+        log = InteractionLog.from_arrays(
+            customer_id=list("abcd"),
+            timestamp=["2024-01-05T00:00Z", "2024-03-05T00:00Z", "2024-03-06T00:00Z",
+                       "2024-03-07T00:00Z"],
+            kind=["ticket_opened"] * 4, topic=["late", "late", "late", None],
+            sentiment=[-0.5, -0.1, -0.3, 0.2],
+        )  # fmt: skip
+        t = sentiment_trend(log)
+        assert t["topic"].tolist() == ["late"] * 3 + ["(missing)"] * 3
+        assert t["period"].tolist() == ["2024-01", "2024-02", "2024-03"] * 2
+        assert t["n"].tolist() == [1, 0, 2, 0, 0, 1]
+        assert t["mean"][2] == pytest.approx(-0.2)
+        assert np.isnan(t["mean"][[1, 3, 4]]).all() and np.isnan(t["ci_low"][1])

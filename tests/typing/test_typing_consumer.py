@@ -73,7 +73,8 @@ def test_consumer_closing_the_loop() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         rates: RecoveryRates = recovery_rate(firings, log, retention=("7 days",))
-    table = CustomerTable.from_log(log, as_of="2024-03-01T00:00:00Z")
+    observed = log.with_observed_until("2024-03-01T00:00:00Z")  # the export covers it
+    table = CustomerTable.from_log(observed, as_of="2024-03-01T00:00:00Z")
     nba: NextBestActions = next_best_action(
         table, [Action("call", "frequency >= 1", needs_consent=False)], holdout=50, salt="t"
     )
@@ -103,7 +104,7 @@ def test_consumer_support_fulfilment_and_traits() -> None:
             log.with_column("late", ["no", "yes"])
         )
     returns = return_rate(log.with_column("order_id", ["o1", "o2"]))
-    table = log.customers_table(
+    table = log.with_observed_until("2024-02-01T00:00:00Z").customers_table(
         "2024-02-01T00:00:00Z",
         traits=[cx.Customer("a", traits={"plan": "pro"})],
         usage={"views": "view"},

@@ -11,6 +11,11 @@ import numpy as np
 from cxmodel._time import TimeLike, to_us
 from cxmodel.dask._whole import customer_order, map_reduce
 from cxmodel.log import CustomerTable, InteractionLog
+from cxmodel.log._customer_table import (
+    customers_past_data,
+    warn_table_after_data,
+    windows_past_data,
+)
 from cxmodel.log._observed import check_as_of, first_time
 
 __all__ = ["customer_table", "customer_table_of", "customer_table_partial"]
@@ -20,16 +25,24 @@ _TOPIC = "tickets_topic_"
 
 def customer_table_partial(
     log: InteractionLog | None, as_of: TimeLike
-) -> tuple[CustomerTable | None, int | None]:
+) -> tuple[CustomerTable | None, int | None, int | None]:
     """The partition's table, without its log (only the table travels), and the partition's
-    first interaction time (``as_of`` is checked against the earliest of them all: a
-    partition whose customers all came later holds none of them yet)."""
+    first and last interaction times (``as_of`` is checked against the earliest first of them
+    all: a partition whose customers all came later holds none of them yet; and against the
+    latest last, the data's end)."""
     if log is None:
-        return None, None
-    first = first_time(log)
-    if first is not None and first > to_us(as_of, what="as_of"):
-        return None, first
-    return attrs.evolve(CustomerTable.from_log(log, as_of=as_of), log=None), first
+        return None, None, None
+    first, last = first_time(log), log.observed_until
+    cutoff = to_us(as_of, what="as_of")
+    if first is not None and first > cutoff:
+        return None, first, last
+    table = CustomerTable._of_log(log, cutoff, {}, None, None)
+    return attrs.evolve(table, log=None), first, last
+
+
+def _past_data(log: InteractionLog | None, until: int, cutoff: int) -> int:
+    """:func:`customers_past_data` of one partition, against the whole data's end."""
+    return 0 if log is None else customers_past_data(log, until, cutoff)
 
 
 def _empty(as_of: TimeLike) -> CustomerTable:
@@ -126,6 +139,22 @@ def customer_table(
         feature="cxmodel.dask.customer_table()",
         progress=progress,
     )
-    firsts = [first for _, first in parts if first is not None]
+    firsts = [first for _, first, _ in parts if first is not None]
     check_as_of(min(firsts, default=None), cutoff, caller="cxmodel.dask.customer_table()")
-    return customer_table_of([t for t, _ in parts if t is not None], as_of)
+    table = customer_table_of([t for t, _, _ in parts if t is not None], as_of)
+    until = max((last for _, _, last in parts if last is not None), default=None)
+    lost = 0
+    if windows_past_data(until, cutoff):  # a second pass, only for an as_of past the data
+        counts = map_reduce(
+            data,
+            _past_data,
+            None,
+            (until, cutoff),
+            mapping=mapping,
+            timezone=timezone,
+            feature="cxmodel.dask.customer_table()",
+            warn=False,
+        )
+        lost = sum(counts)
+    warn_table_after_data(lost, until, cutoff, caller="cxmodel.dask.customer_table()")
+    return table

@@ -3,6 +3,7 @@ a tree and summarised once."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, TypeVar, overload
 
@@ -32,6 +33,7 @@ from cxmodel.metrics import (
     ScoreCounts,
     SurveyAccumulator,
 )
+from cxmodel.metrics._answers import held_metrics, refuse_unanswered
 
 __all__ = ["ces", "csat", "nps"]
 
@@ -85,7 +87,24 @@ def _run(
     state, warned = dask_compute(dask, tree, caught, progress=progress)
     raise_caught(warned, stacklevel=4)
     merged: ScoreCounts = state
+    if not merged.counts.any():  # the one-process refusal, for the whole frame
+        counted = [
+            dask.delayed(_held, pure=True)(p, mapping, timezone) for p in numbered_partitions(ddf)
+        ]
+        found = dask.compute(*counted)
+        rows = sum(n for n, _ in found)
+        held = sum((h for _, h in found), Counter[str]())
+        refuse_unanswered(acc.metric, 0, rows, held, caller=feature)
     return merged
+
+
+def _held(
+    piece: Piece, mapping: Mapping[str, str] | None, timezone: str | None
+) -> tuple[int, Counter[str]]:
+    """The rows of one partition and its survey rows by metric (:func:`held_metrics`)."""
+    number, frame = piece
+    log = partition_log(frame, mapping, timezone, number)
+    return (0, Counter()) if log is None else (len(log), held_metrics(log))
 
 
 @overload
@@ -188,6 +207,8 @@ def nps(
     SchemaError
         When ``ddf`` is not a Dask DataFrame, ``by`` is not one of its columns, ``period`` is
         not a known period, or as :func:`cxmodel.metrics.nps` raises.
+    DataError
+        As :func:`cxmodel.metrics.nps`, when the frame has rows but no answer to the metric.
 
     Examples
     --------
@@ -295,7 +316,7 @@ def csat(
 
     Raises
     ------
-    SchemaError
+    SchemaError, DataError
         As :func:`nps`.
     """
     acc = CSATAccumulator("csat", scale[0], scale[1], scale[1] - 1 if top is None else top)
@@ -392,7 +413,7 @@ def ces(
 
     Raises
     ------
-    SchemaError
+    SchemaError, DataError
         As :func:`nps`.
     """
     acc = CESAccumulator("ces", scale[0], scale[1], agree_from)

@@ -101,7 +101,7 @@ def customer_order(ids: list[npt.NDArray[Any]]) -> tuple[npt.NDArray[Any], npt.N
 
 
 def _rfm_part(
-    log: InteractionLog | None, as_of: Any, freq: str, kind: str, value: str
+    log: InteractionLog | None, as_of: Any, freq: str, kind: str, value: str, zone: str | None
 ) -> tuple[RFMSummary | None, int | None, Kinds, int | None]:
     """The partition's summary, its last purchase period (for a global ``as_of=None``), kinds
     and last interaction (for the warning about an ``as_of`` after the data)."""
@@ -111,12 +111,14 @@ def _rfm_part(
     until = log.observed_until
     sub = log.filter(kind_rows(log, [kind]))
     if as_of is not None:
-        end = period_of(as_of, freq, what="as_of")
-        sub = sub.filter(period_ordinals(sub.timestamps, freq) <= end)
+        end = period_of(as_of, freq, what="as_of", timezone=zone)
+        sub = sub.filter(period_ordinals(sub.timestamps, freq, zone) <= end)
     if len(sub) == 0:
         return None, None, vocabulary, until
-    summary = summarise_purchases(sub, as_of=as_of, freq=freq, kind=kind, value=value)
-    last = int(period_ordinals(sub.timestamps, freq).max())
+    summary = summarise_purchases(
+        sub, as_of=as_of, freq=freq, kind=kind, value=value, timezone=zone
+    )
+    last = int(period_ordinals(sub.timestamps, freq, zone).max())
     return summary, last, vocabulary, until
 
 
@@ -157,14 +159,15 @@ def rfm_summary(
     mapping : dict, optional
         Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
     timezone : str, optional
-        Zone of naive timestamps.
+        Zone of naive timestamps and of the calendar periods, as ``timezone`` of
+        :func:`cxmodel.models.rfm_summary`; default UTC.
     progress : bool, default False
         Show Dask's progress bar while the partitions are computed.
 
     Raises
     ------
     SchemaError
-        ``kind`` neither in the data nor a standard kind.
+        ``kind`` neither in the data nor a standard kind, or an unknown ``timezone``.
     DataError
         No ``kind`` rows to summarise.
 
@@ -174,12 +177,13 @@ def rfm_summary(
         As the one-process summary: purchases without a value (counted over all partitions),
         and an ``as_of`` period after the period of the data's last interaction.
     """
-    period_ordinals(np.zeros(0, dtype=np.int64), freq)  # a bad freq raises before any work
+    # a bad freq or zone raises before any work
+    period_ordinals(np.zeros(0, dtype=np.int64), freq, timezone)
     parts = map_reduce(
         data,
         _rfm_part,
         None,
-        (as_of, freq, kind, value),
+        (as_of, freq, kind, value, timezone),
         mapping=mapping,
         timezone=timezone,
         feature="cxmodel.dask.rfm_summary()",
@@ -194,7 +198,7 @@ def rfm_summary(
         until = max((p[3] for p in parts if p[3] is not None), default=None)
         customers = sum(len(s) for s, _ in found)
         caller = "cxmodel.dask.rfm_summary()"
-        warn_unobserved_periods(until, as_of, freq, customers, caller=caller)
+        warn_unobserved_periods(until, as_of, freq, customers, caller=caller, timezone=timezone)
     end = max(last for _, last in found)
     ids, order = customer_order([s.customer_id for s, _ in found])
 

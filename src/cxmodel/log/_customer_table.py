@@ -16,14 +16,20 @@ from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataError, DataWarning, SchemaError
-from cxmodel.log._observed import check_as_of, first_time
+from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
 
 if TYPE_CHECKING:
     from cxmodel.domain import Interaction
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["CUSTOMER_TABLE_COLUMNS", "CustomerTable"]
+__all__ = [
+    "CUSTOMER_TABLE_COLUMNS",
+    "CustomerTable",
+    "customers_past_data",
+    "warn_table_after_data",
+    "windows_past_data",
+]
 
 CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "first_seen": "time of the first interaction (datetime64[us], UTC)",
@@ -143,7 +149,11 @@ class CustomerTable(Result):
         -----
         DataWarning
             When purchases have no ``value`` (the count; they add 0 to ``monetary`` and
-            ``aov``), or when ``traits`` name no customer of the table.
+            ``aov``), when ``traits`` name no customer of the table, or when ``as_of`` is after
+            the log's :attr:`~cxmodel.log.InteractionLog.observed_until` by 30 days or more and
+            purchases the data saw leave the ``purchases_<d>d`` windows (naming the span and
+            counting those customers; a log whose export covers ``as_of`` says so with
+            :meth:`~cxmodel.log.InteractionLog.with_observed_until`).
 
         Examples
         --------
@@ -152,7 +162,7 @@ class CustomerTable(Result):
         >>> log = InteractionLog.from_arrays(
         ...     customer_id=["a", "a", "b"], kind=["search", "search", "login"],
         ...     timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-05T00:00Z"])
-        >>> t = CustomerTable.from_log(log, as_of="2024-02-01T00:00Z", usage=["search"],
+        >>> t = CustomerTable.from_log(log, as_of="2024-01-05T00:00Z", usage=["search"],
         ...     traits=[Customer("a", traits={"plan": "pro"})])
         >>> t.column("search_count").tolist(), t.column("plan").tolist()
         ([2, 0], ['pro', None])
@@ -161,6 +171,24 @@ class CustomerTable(Result):
         models = mapping_value(models, "CustomerTable.from_log()", "models")
         cutoff = to_us(as_of, what="as_of")
         check_as_of(first_time(log), cutoff, caller="CustomerTable.from_log()")
+        table = cls._of_log(log, cutoff, models, traits, usage)
+        until = log.observed_until  # honours with_observed_until
+        lost = customers_past_data(log, until, cutoff)
+        warn_table_after_data(lost, until, cutoff, caller="CustomerTable.from_log()")
+        return table
+
+    @classmethod
+    def _of_log(
+        cls,
+        log: InteractionLog,
+        cutoff: int,
+        models: Mapping[str, Callable[[CustomerTable], npt.ArrayLike]],
+        traits: TraitsLike | None,
+        usage: UsageLike | None,
+    ) -> CustomerTable:
+        """:meth:`from_log` of a checked ``as_of`` (``cutoff``, in microseconds), without the
+        warning about an ``as_of`` after the data: a piece of the data (a Dask partition)
+        ends before the whole does."""
         visible = log.timestamps <= cutoff
         counted = usage_masks(log, usage) if usage is not None else []
         if not visible.all():
@@ -188,7 +216,7 @@ class CustomerTable(Result):
             DataWarning,
             "CustomerTable.from_log(): {missing:,} of {rows:,} purchases have no 'value' (NaN); "
             "they count as 0 in monetary and aov",
-            stacklevel=2,
+            stacklevel=3,
             missing=unpriced,
             rows=int(buy_codes.shape[0]),
         )
@@ -317,6 +345,62 @@ class CustomerTable(Result):
         return i
 
 
+_SHORTEST_WINDOW = 30 * US_PER_DAY  # purchases_30d
+
+
+def windows_past_data(until: int | None, cutoff: int) -> bool:
+    """Whether ``cutoff`` is 30 days or more after ``until`` (the data's last interaction):
+    the ``purchases_30d`` window ending there saw nothing."""
+    return until is not None and cutoff - until >= _SHORTEST_WINDOW
+
+
+def customers_past_data(log: InteractionLog, until: int | None, cutoff: int) -> int:
+    """The customers of ``log`` with a purchase the data saw (at or before ``until``, the
+    data's last interaction) in the last 30, 90 or 365 days before their end that the
+    ``purchases_<d>d`` window ending at ``cutoff`` leaves out, when ``cutoff`` is 30 days or
+    more after ``until`` (else 0: an ``as_of`` at the end of the day or week of the export
+    changes no count).
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "b"], ["2024-01-20T00:00Z", "2024-01-31T00:00Z"],
+    ...     ["purchase", "view"])
+    >>> day = 86_400_000_000
+    >>> customers_past_data(log, log.observed_until, log.observed_until + 40 * day)
+    1
+    >>> customers_past_data(log, log.observed_until, log.observed_until + 7 * day)
+    0
+    """
+    if until is None or not windows_past_data(until, cutoff):
+        return 0
+    times = log.timestamps
+    buy = log.kind_mask("purchase") & (times <= until)
+    left = np.zeros(len(log), dtype=bool)
+    for days in (30, 90, 365):
+        window = days * US_PER_DAY
+        left |= (times > until - window) & (times <= cutoff - window)
+    return int(np.unique(log.customer_codes[buy & left]).size)
+
+
+def warn_table_after_data(
+    lost: int, until: int | None, cutoff: int, *, caller: str, stacklevel: int = 4
+) -> None:
+    """Warn (:func:`~cxmodel.log._observed.warn_after_data`) that the table's ``as_of``
+    (``cutoff``) is so long after ``until``, the data's last interaction, that ``lost``
+    customers (:func:`customers_past_data`) lost purchases the data saw from their
+    ``purchases_<d>d`` counts; nothing when ``lost`` is 0. ``stacklevel`` as for
+    ``warnings.warn``, from the caller of this one's caller."""
+    if not lost or until is None:
+        return
+    who = "1 customer" if lost == 1 else f"{lost:,} customers"
+    consequence = (
+        f"{who} lost purchases the data saw from purchases_30d/_90d/_365d, whose windows reach "
+        "into it, and recency_days count it as silence"
+    )
+    warn_after_data(until, cutoff, consequence, caller=caller, stacklevel=stacklevel)
+
+
 def _warn_no_trait_matches(
     ids: npt.NDArray[np.object_], columns: Mapping[str, _Array], customers: npt.NDArray[np.object_]
 ) -> None:
@@ -332,7 +416,7 @@ def _warn_no_trait_matches(
         f"so the trait columns {sorted(columns)} are missing for every customer; check that "
         "both write the customer ids alike",
         DataWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 

@@ -8,6 +8,8 @@ whatever rows they hold), a period is a calendar-period index (the same in every
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -17,7 +19,7 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, got
 from cxmodel._periods import period_index
 from cxmodel._time import timestamps_to_us
-from cxmodel.errors import RowSchemaError, SchemaError
+from cxmodel.errors import DataError, RowSchemaError, SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "answer_rows",
     "answer_scores",
     "factorize",
+    "held_metrics",
+    "refuse_unanswered",
     "sorted_labels",
     "survey_chunk",
 ]
@@ -73,6 +77,76 @@ def answer_rows(log: InteractionLog, metric: str) -> npt.NDArray[np.bool_]:
     hit = np.flatnonzero(cats == metric)
     mask = log.kind_mask("survey") & (codes == (hit[0] if hit.size else -2))
     return np.asarray(mask, dtype=bool)
+
+
+def held_metrics(log: InteractionLog) -> Counter[str]:
+    """How many ``survey`` rows of ``log`` answer each metric (a row without one counts under
+    ``""``): what a log holds, for the message of :func:`refuse_unanswered`.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_arrays(["a", "b", "c"], [0, 1, 2], ["survey", "survey", "view"],
+    ...                                  metric=["nps", "nps", None], score=[9.0, 3.0, None])
+    >>> held_metrics(log)
+    Counter({'nps': 2})
+    """
+    survey = log.kind_mask("survey")
+    if "metric" not in log:
+        return Counter({"": int(survey.sum())} if survey.any() else {})
+    codes, cats = log.categorical("metric")
+    counts = np.bincount(codes[survey] + 1, minlength=len(cats) + 1)
+    names = ["", *(str(c) for c in cats)]
+    return Counter({names[i]: int(counts[i]) for i in np.flatnonzero(counts)})
+
+
+def refuse_unanswered(
+    metric: str, answers: int, rows: int, held: Counter[str], *, caller: str
+) -> None:
+    """Refuse to summarise ``metric`` over data of ``rows`` rows that hold none of its
+    ``answers``: a NaN, or a table without rows, would read as a quiet survey when the data
+    hold other metrics' answers, another spelling of it, or no survey at all. ``held`` counts
+    the data's survey rows by metric (:func:`held_metrics`). Data without rows pass: they
+    answer as documented (NaN, ``n = 0``).
+
+    Raises
+    ------
+    DataError
+        Naming the metric, the metrics the data hold (with a did-you-mean) or that they hold
+        no survey rows.
+
+    Examples
+    --------
+    >>> from collections import Counter
+    >>> refuse_unanswered("csat", 0, 3, Counter({"nps": 2, "CSAT": 1}), caller="csat()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: csat(): none of the 3 rows answers 'csat'; the survey answers are to 'CSAT' (1), 'nps' (2); did you mean 'CSAT'?
+    """
+    if answers or not rows:
+        return
+    named = {k: v for k, v in held.items() if k}
+    if named:
+        holds = ", ".join(f"{k!r} ({v:,})" for k, v in sorted(named.items()))
+        what = f"the survey answers are to {holds}"
+        if held[""]:
+            what += f", and {held['']:,} survey row(s) name no metric"
+        hint = _spelling(metric, named)
+    elif held[""]:
+        what = f"the {held['']:,} survey row(s) name no metric (column 'metric')"
+        hint = ""
+    else:
+        what = "there is no survey row (kind 'survey')"
+        hint = ""
+    raise DataError(f"{caller}: none of the {rows:,} rows answers {metric!r}; {what}{hint}")
+
+
+def _spelling(metric: str, held: Iterable[str]) -> str:
+    """A did-you-mean among the metrics ``held``: a close spelling, or the same up to case."""
+    held = list(held)
+    folded = {k.casefold(): k for k in held}
+    if metric.casefold() in folded:
+        return f"; did you mean {folded[metric.casefold()]!r}?"
+    return did_you_mean(metric, held)
 
 
 def answer_scores(

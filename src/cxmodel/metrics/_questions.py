@@ -24,7 +24,7 @@ from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._answers import MISSING, answer_rows
+from cxmodel.metrics._answers import MISSING, answer_rows, held_metrics, refuse_unanswered
 from cxmodel.metrics._groups import (
     group_table,
     key_columns,
@@ -277,6 +277,9 @@ def question_summary(
     SchemaError
         The question is not in ``log.questions`` (with a did-you-mean), or a ``Question`` given
         disagrees with the log's declaration of its name (type, scale or set of choices).
+    DataError
+        The log has rows but none of the question's (naming the metrics it holds, with a
+        did-you-mean), as :func:`~cxmodel.metrics.nps`.
 
     Examples
     --------
@@ -296,6 +299,8 @@ def question_summary(
     asked = _question(log, question)
     z = z_value(level)
     mask = answer_rows(log, asked.name)
+    if not mask.any():
+        refuse_unanswered(asked.name, 0, len(log), held_metrics(log), caller="question_summary()")
     if asked.in_score:
         score = log.numeric("score")[mask] if "score" in log else np.full(int(mask.sum()), NAN)
         answered = ~np.isnan(score)

@@ -26,7 +26,7 @@ from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_sm
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts, ordered_scale
-from cxmodel.metrics._answers import MISSING
+from cxmodel.metrics._answers import MISSING, held_metrics, refuse_unanswered
 
 __all__ = [
     "CESAccumulator",
@@ -538,6 +538,25 @@ class CESAccumulator(SurveyAccumulator[CESResult]):
 
 
 # ---------------------------------------------------------------------- the functions
+def _answers(
+    acc: SurveyAccumulator[Any],
+    data: InteractionLog | npt.ArrayLike,
+    by: str | npt.ArrayLike | None,
+    period: str | None,
+    timezone: str | None,
+    timestamps: npt.ArrayLike | None,
+    by_rated: bool,
+) -> ScoreCounts:
+    """The partial of the whole ``data``; a log with rows but no answer to the metric is
+    refused (:func:`~cxmodel.metrics._answers.refuse_unanswered`)."""
+    state = acc.partial(
+        data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
+    )
+    if isinstance(data, InteractionLog) and len(data) and not state.counts.any():
+        refuse_unanswered(acc.metric, 0, len(data), held_metrics(data), caller=f"{acc.metric}()")
+    return state
+
+
 @overload
 def nps(
     data: InteractionLog | npt.ArrayLike,
@@ -598,7 +617,9 @@ def nps(
     Promoters answer 9 or 10, detractors 0 to 6 (:func:`nps_statistics` gives the standard
     error and the intervals). Without ``by`` and ``period`` the answer is one
     :class:`NPSResult`; with either, a :class:`MetricTable` with one row per group, sorted by
-    key (missing last). No answers gives NaN with ``n == 0``, not an error.
+    key (missing last). Scores without answers, or a log without rows, give NaN with
+    ``n == 0``; a log with rows but no answer to the metric is refused (a NaN there would read
+    as a quiet survey), whether or not ``by`` or ``period`` is given.
 
     Parameters
     ----------
@@ -641,6 +662,9 @@ def nps(
         For a score off the scale (naming its row), an unknown ``ci`` or ``period``, a level
         outside (0, 1), a population smaller than the answers, or labels that do not match
         the scores one to one.
+    DataError
+        For a log with rows but no answer to the metric, naming the metrics its survey rows
+        answer (with a did-you-mean) or that it holds no survey rows.
 
     Warns
     -----
@@ -658,9 +682,7 @@ def nps(
     (30.0, 7.81, (14.69, 45.31))
     """
     acc = NPSAccumulator()
-    state = acc.partial(
-        data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
-    )
+    state = _answers(acc, data, by, period, timezone, timestamps, by_rated)
     return acc.summarise(
         state, ci=ci, level=level, population=population, random_state=random_state
     )
@@ -774,6 +796,8 @@ def csat(
     ------
     SchemaError
         As :func:`nps`, for answers off ``scale``.
+    DataError
+        As :func:`nps`, for a log with rows but no answer to the metric.
 
     Warns
     -----
@@ -793,9 +817,7 @@ def csat(
     low, high = _scale(scale, "csat()")
     top = high - 1 if top is None else integer(top, "csat()", "top")
     acc = CSATAccumulator("csat", low, high, top)
-    state = acc.partial(
-        data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
-    )
+    state = _answers(acc, data, by, period, timezone, timestamps, by_rated)
     return acc.summarise(
         state, ci=ci, level=level, population=population, random_state=random_state
     )
@@ -910,6 +932,8 @@ def ces(
     ------
     SchemaError
         As :func:`nps`, for answers off ``scale``.
+    DataError
+        As :func:`nps`, for a log with rows but no answer to the metric.
 
     Warns
     -----
@@ -928,9 +952,7 @@ def ces(
     """
     low, high = _scale(scale, "ces()")
     acc = CESAccumulator("ces", low, high, integer(agree_from, "ces()", "agree_from"))
-    state = acc.partial(
-        data, by=by, period=period, timezone=timezone, timestamps=timestamps, by_rated=by_rated
-    )
+    state = _answers(acc, data, by, period, timezone, timestamps, by_rated)
     return acc.summarise(
         state, ci=ci, level=level, population=population, random_state=random_state
     )

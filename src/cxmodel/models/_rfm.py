@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log
+from cxmodel._periods import local_us
 from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
@@ -97,14 +98,21 @@ _SPOKEN_FREQ = {
 }
 
 
-def period_ordinals(us: npt.NDArray[np.int64], freq: str) -> npt.NDArray[np.int64]:
-    """Period ordinal of each microsecond timestamp (weeks end on Sunday, as pandas 'W').
+def period_ordinals(
+    us: npt.NDArray[np.int64], freq: str, timezone: str | None = None
+) -> npt.NDArray[np.int64]:
+    """Period ordinal of each microsecond timestamp (weeks end on Sunday, as pandas 'W'), the
+    calendar periods of zone ``timezone`` (default UTC).
 
     Examples
     --------
     >>> period_ordinals(np.array([0, 86_400_000_000 * 40]), "M").tolist()
     [0, 1]
     """
+    if freq in ("D", "W", "M"):  # hours stay absolute: a DST change neither merges nor drops one
+        us = local_us(us, timezone)
+    elif timezone is not None:
+        local_us(us[:0], timezone)  # an unknown zone is refused whatever the unit
     if freq == "W":
         # 1970-01-05 (day 4) is a Monday: weeks run Monday..Sunday like pandas W-SUN periods.
         return np.floor_divide(us - 4 * US_PER_DAY, _FIXED_US["W"])
@@ -134,8 +142,9 @@ def period_start(ordinal: int, freq: str) -> int:
     return ordinal * _FIXED_US[freq] + shift
 
 
-def period_of(time: Any, freq: str, *, what: str) -> int:
-    """The period ordinal of one time (naive values read as UTC); ``what`` names it in errors.
+def period_of(time: Any, freq: str, *, what: str, timezone: str | None = None) -> int:
+    """The period ordinal of one time (naive values read as UTC) in zone ``timezone``;
+    ``what`` names it in errors.
 
     Examples
     --------
@@ -143,7 +152,7 @@ def period_of(time: Any, freq: str, *, what: str) -> int:
     1
     """
     us = np.array([to_us(time, timezone_name="UTC", what=what)], dtype=np.int64)
-    return int(period_ordinals(us, freq)[0])
+    return int(period_ordinals(us, freq, timezone)[0])
 
 
 def _value_columns(log: InteractionLog, value: str, caller: str) -> list[str]:
@@ -179,6 +188,7 @@ def warn_unobserved_periods(
     *,
     caller: str,
     stacklevel: int = 2,
+    timezone: str | None = None,
 ) -> None:
     """Warn when the ``as_of`` period is after the period of ``until``, the data's last
     interaction (:attr:`~cxmodel.log.InteractionLog.observed_until`; ``None``: no data):
@@ -202,7 +212,8 @@ def warn_unobserved_periods(
     if until is None:
         return
     cutoff = to_us(as_of, timezone_name="UTC", what="as_of")
-    unseen = int(period_ordinals(np.array([cutoff, until], dtype=np.int64), freq) @ [1, -1])
+    times = np.array([cutoff, until], dtype=np.int64)
+    unseen = int(period_ordinals(times, freq, timezone) @ [1, -1])
     if unseen <= 0:
         return
     unit = _UNITS[freq] + ("" if unseen == 1 else "s")
@@ -219,6 +230,7 @@ def rfm_summary(
     *,
     as_of: TimeLike | None = None,
     freq: str = "D",
+    timezone: str | None = None,
     kind: str = "purchase",
     value: str = "value",
 ) -> RFMSummary:
@@ -235,6 +247,10 @@ def rfm_summary(
         Observation end (default: the last purchase); naive values are read as UTC.
     freq : {"D", "W", "M", "h"}
         The period unit of frequency, recency and T.
+    timezone : str, optional
+        IANA zone of the calendar periods (a purchase at 23:30 UTC on 31 January is in
+        February in Europe/Paris); default UTC. Days, weeks and months follow the zone's clock
+        across daylight-saving changes (a day of 23 or 25 hours is one day); hours are absolute.
     kind : str
         Interaction kind that counts as a purchase.
     value : str, default "value"
@@ -246,7 +262,8 @@ def rfm_summary(
     ------
     SchemaError
         For a ``value`` column the log does not have (other than the default), with a
-        did-you-mean, or a ``kind`` neither in the log nor a standard kind.
+        did-you-mean, a ``kind`` neither in the log nor a standard kind, or an unknown
+        ``timezone``.
     DataError
         When no purchase is at or before ``as_of``.
 
@@ -273,15 +290,25 @@ def rfm_summary(
     ([1.0, 0.0], [3.0, 0.0], [3.0, 1.0], [5.0, 0.0])
     """
     log = interaction_log(log, "rfm_summary()")
-    summary = summarise_purchases(log, as_of=as_of, freq=freq, kind=kind, value=value)
+    summary = summarise_purchases(
+        log, as_of=as_of, freq=freq, kind=kind, value=value, timezone=timezone
+    )
     if as_of is not None:
         until = log.observed_until
-        warn_unobserved_periods(until, as_of, freq, len(summary), caller="rfm_summary()")
+        warn_unobserved_periods(
+            until, as_of, freq, len(summary), caller="rfm_summary()", timezone=timezone
+        )
     return summary
 
 
 def summarise_purchases(
-    log: InteractionLog, *, as_of: TimeLike | None, freq: str, kind: str, value: str
+    log: InteractionLog,
+    *,
+    as_of: TimeLike | None,
+    freq: str,
+    kind: str,
+    value: str,
+    timezone: str | None = None,
 ) -> RFMSummary:
     """:func:`rfm_summary` of a checked log, without the warning about an ``as_of`` after the
     data (the Dask version warns once, for all partitions)."""
@@ -289,9 +316,9 @@ def summarise_purchases(
     names = _value_columns(log, value, "rfm_summary()")
     codes, ts, values = log._kind_rows(kind, names, "kind_mask()")
     vals = values[value] if names else np.zeros(codes.shape[0])
-    per = period_ordinals(ts, freq)
+    per = period_ordinals(ts, freq, timezone)
     if as_of is not None:
-        end = period_of(as_of, freq, what="as_of")
+        end = period_of(as_of, freq, what="as_of", timezone=timezone)
         keep = per <= end
         codes, per, vals = codes[keep], per[keep], vals[keep]
     if codes.shape[0] == 0:

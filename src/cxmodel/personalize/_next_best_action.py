@@ -110,6 +110,7 @@ class NextBestActions(Result):
         >>> log = InteractionLog.from_arrays(
         ...     customer_id=["c1", "c2", "c3"], timestamp=["2024-01-01T00:00Z"] * 3,
         ...     kind=["purchase"] * 3, value=[10.0, 20.0, 30.0])
+        >>> log = log.with_observed_until("2024-06-01T00:00Z")  # the export runs to June
         >>> t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
         >>> nba = next_best_action(
         ...     t, [Action("call", "frequency >= 1", needs_consent=False)],
@@ -204,6 +205,7 @@ def next_best_action(
     ...     timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z"] * 2,
     ...     kind=["consent_granted", "purchase", "purchase", "purchase"],
     ...     value=[None, 80.0, 20.0, 30.0])
+    >>> log = log.with_observed_until("2024-06-01T00:00Z")  # the export runs to June
     >>> t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
     >>> actions = [
     ...     Action("win-back email", "recency_days > 90", "0.2 * aov"),

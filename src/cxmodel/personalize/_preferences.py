@@ -14,7 +14,7 @@ from cxmodel._arguments import interaction_log, mapping_value
 from cxmodel._result import Result, column, columns
 from cxmodel._time import US_PER_DAY, TimeLike, to_us
 from cxmodel.errors import DataWarning, SchemaError
-from cxmodel.log._observed import check_as_of, first_time
+from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -67,6 +67,23 @@ class Preferences(Result):
     next_purchase: npt.NDArray[np.datetime64] = attrs.field(metadata=column())
     best_hour: npt.NDArray[np.int64] = attrs.field(metadata=column())
     best_weekday: npt.NDArray[np.int64] = attrs.field(metadata=column())
+
+
+def _warn_due_unobserved(due: Codes, until: int | None, cutoff: int) -> None:
+    """Warn (:func:`~cxmodel.log._observed.warn_after_data`) when ``as_of`` (``cutoff``) is
+    after the data's end (``until``) and some customers' next purchase (``due``) falls in the
+    span between: they look overdue as of ``as_of``, though the data cannot say whether they
+    bought then."""
+    if until is None or cutoff <= until:
+        return
+    overdue = int(np.count_nonzero((due > until) & (due <= cutoff)))
+    if overdue:
+        who = "1 customer's" if overdue == 1 else f"{overdue:,} customers'"
+        consequence = (
+            f"{who} next_purchase falls in it, so they look overdue at as_of though the data "
+            "cannot say whether they bought"
+        )
+        warn_after_data(until, cutoff, consequence, caller="preferences()", stacklevel=4)
 
 
 def _mode(codes: Codes, values: Codes, n: int, k: int) -> Codes:
@@ -164,6 +181,14 @@ def preferences(
     DataError
         If ``as_of`` is before the log's first interaction (nobody had been seen yet).
 
+    Warns
+    -----
+    DataWarning
+        When ``as_of`` is after the log's :attr:`~cxmodel.log.InteractionLog.observed_until`
+        and some customers' ``next_purchase`` falls between the two (counted: they look overdue
+        though nothing there was observed); a log whose export covers ``as_of`` says so with
+        :meth:`~cxmodel.log.InteractionLog.with_observed_until`.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -171,7 +196,7 @@ def preferences(
     ...     customer_id=["a"] * 6,
     ...     timestamp=[f"2024-01-0{d}T09:00Z" for d in range(1, 7)],
     ...     kind=["email_sent", "email_sent", "push_sent", "push_opened", "purchase", "purchase"])
-    >>> p = preferences(log, as_of="2024-02-01T00:00Z", smoothing=0)
+    >>> p = preferences(log, as_of="2024-01-06T09:00Z", smoothing=0)
     >>> p.preferred_channel.tolist(), p.purchase_interval_days.tolist(), p.best_hour.tolist()
     (['push'], [1.0], [9])
     """
@@ -181,6 +206,7 @@ def preferences(
         raise SchemaError(f"smoothing must be a finite number >= 0 (got {smoothing!r})")
     cutoff = to_us(as_of, what="as_of")
     check_as_of(first_time(log), cutoff, caller="preferences()")
+    until = log.observed_until  # honours with_observed_until
     visible = log.timestamps <= cutoff
     if not visible.all():
         log = log.filter(visible)
@@ -215,6 +241,7 @@ def preferences(
     next_us = last + np.round(np.nan_to_num(gap) * US_PER_DAY).astype(np.int64)
     next_purchase = next_us.astype("datetime64[us]")
     next_purchase[np.isnan(gap)] = np.datetime64("NaT", "us")
+    _warn_due_unobserved(next_us[~np.isnan(gap)], until, cutoff)
     engaged = log.kind_mask(*_ENGAGEMENT)
     has_engaged = np.bincount(codes[engaged], minlength=n) > 0
     use = engaged | ~has_engaged[codes]

@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import got, interaction_log, name_sequence
-from cxmodel._periods import period_labels
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
 from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
@@ -272,7 +271,9 @@ def sentiment_trend(
     """:func:`cxmodel.metrics.sentiment_by_topic` per calendar period.
 
     Mean ``sentiment`` of ticket rows by ``by`` and ``period`` with Student-t intervals, as
-    ``sentiment_by_topic`` computes it (ticket kinds only, NaN ignored), one period at a time.
+    ``sentiment_by_topic`` computes it (ticket kinds only, NaN ignored). Rows are sorted by
+    ``by`` then period, and every period from the first to the last with a sentiment is a row
+    of each group, as in the survey tables: a quiet period has ``n`` 0 and a NaN mean.
     Add the columns first with :meth:`Topics.add_to` (or :meth:`Categories.add_to`) and
     :meth:`SentimentScores.add_to`.
 
@@ -306,39 +307,37 @@ def sentiment_trend(
     (['2024-01', '2024-02'], [-0.4, 0.3])
     """
     log = interaction_log(log, "sentiment_trend()")
-    from cxmodel.metrics._support import check_ticket_sentiment, sentiment_groups
+    from cxmodel._stats import mean_t_bounds, sample_moments
+    from cxmodel.metrics._groups import group_table, key_columns
+    from cxmodel.metrics._support import check_ticket_sentiment
+    from cxmodel.metrics._tickets import TICKET_KINDS
 
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")
     check_ticket_sentiment(log, "sentiment_trend()")
-    labels = period_labels(log.timestamps, period, timezone)
-    parts: list[MetricTable] = []
-    periods = np.unique(labels.astype(str)) if len(labels) else np.zeros(0, dtype=str)
-    for p in periods:
-        table = sentiment_groups(log.filter(labels == p), by, level)
-        if len(table):
-            parts.append(table)
-            parts[-1] = MetricTable(
-                "sentiment",
-                {
-                    by: table[by],
-                    "period": np.full(len(table), p, dtype=object),
-                    **{k: v for k, v in table.columns.items() if k != by},
-                },
-            )
-    if not parts:
-        return MetricTable(
-            "sentiment",
-            {
-                by: np.zeros(0, dtype=object),
-                "period": np.zeros(0, dtype=object),
-                "n": np.zeros(0, dtype=np.int64),
-                "mean": np.zeros(0),
-                "se": np.zeros(0),
-                "ci_low": np.zeros(0),
-                "ci_high": np.zeros(0),
-            },
-        )
-    names = parts[0].names
-    return MetricTable("sentiment", {n: np.concatenate([part[n] for part in parts]) for n in names})
+    sentiment = log.numeric("sentiment")
+    rows = log.kind_mask(*TICKET_KINDS) & ~np.isnan(sentiment)
+    codes, cats = log.categorical(by)
+    labels = np.append(cats.astype(object), "(missing)")[
+        np.where(codes < 0, len(cats), codes)[rows]
+    ]
+    names, columns = key_columns(by, labels, period, log.timestamps[rows], timezone)
+    keys, group, size = group_table(names, columns, int(rows.sum()), period)
+    values = sentiment[rows]
+    n = np.bincount(group, minlength=size)
+    sums = np.bincount(group, weights=values, minlength=size)
+    squares = np.bincount(group, weights=values * values, minlength=size)
+    mean, var = sample_moments(n.astype(np.float64), sums, squares)
+    se, low, high = mean_t_bounds(n.astype(np.float64), mean, var, level)
+    return MetricTable(
+        "sentiment",
+        {
+            **keys,
+            "n": n.astype(np.int64),
+            "mean": np.where(n > 0, mean, np.nan),
+            "se": se,
+            "ci_low": low,
+            "ci_high": high,
+        },
+    )
