@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 
@@ -148,4 +149,102 @@ def test_refused_exactly_when_one_process_refuses(codes: list[int], cuts: list[i
             return
         with pytest.raises(SchemaError) as many:
             check_unique_ids(ddf, None)
+    assert str(many.value) == _expected(rows, sizes)
+
+
+@pytest.mark.filterwarnings("ignore:cxmodel.dask.rfm_scores:cxmodel.errors.DataWarning")
+@pytest.mark.filterwarnings("ignore:NPS. 1 group:cxmodel.metrics.SmallSampleWarning")
+class TestCheapPass:
+    @pytest.mark.parametrize("run", [r for r in _RUNS if r != "check_unique_ids"])
+    def test_unique_ids_read_once(self, run: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A frame of unique ids is checked by the digests its partition tasks return: the
+        exact pass (a shuffle of the ids) does not run."""
+        exact = _Spy(check_unique_ids)
+        monkeypatch.setattr("cxmodel.dask._ids.check_unique_ids", exact)
+        rows = _rows([f"evt-{i}" for i in range(8)])
+        with dask.config.set(scheduler="synchronous"):
+            _RUNS[run](uneven(rows, [3, 0, 2, 3]))
+        assert exact.calls == 0
+
+    @pytest.mark.parametrize("run", [r for r in _RUNS if r != "check_unique_ids"])
+    def test_hash_collisions_give_no_false_error(
+        self, run: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When every id has the same hash, different ids still pass (the exact pass finds
+        no repeat) and the result is the one without collisions."""
+        rows = _rows([f"evt-{i}" for i in range(8)])
+        with dask.config.set(scheduler="synchronous"):
+            expected = _result(_RUNS[run](uneven(rows, [3, 0, 2, 3])))
+            exact = _Spy(check_unique_ids)
+            monkeypatch.setattr("cxmodel.dask._ids.check_unique_ids", exact)
+            monkeypatch.setattr("cxmodel.dask._ids.hash_text", _one_hash)
+            actual = _result(_RUNS[run](uneven(rows, [3, 0, 2, 3])))
+        assert exact.calls == 1
+        assert expected == actual
+
+    @pytest.mark.parametrize("run", list(_RUNS), ids=list(_RUNS))
+    def test_hash_collisions_name_the_repeat(
+        self, run: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When every id has the same hash, a repeated id is refused with the one-process
+        error, as without collisions."""
+        monkeypatch.setattr("cxmodel.dask._ids.hash_text", _one_hash)
+        rows = _rows([f"evt-{c}" for c in [0, 5, 2, 5, 2, 5, 6, 2]])
+        with dask.config.set(scheduler="synchronous"), pytest.raises(SchemaError) as many:
+            _RUNS[run](uneven(rows, [2, 2, 0, 4]))
+        assert str(many.value) == _expected(rows, [2, 2, 0, 4])
+
+
+class _Spy:
+    """A function that counts its calls."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.calls = 0
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        return self.fn(*args)
+
+
+def _one_hash(ids: Any) -> Any:
+    """The same hash for every id."""
+    return np.zeros(len(ids), dtype=np.uint64)
+
+
+def _result(out: Any) -> Any:
+    """A comparable form of a run's result: the rows of ``from_dask``'s logs, the fields of
+    a result (arrays as lists)."""
+    if isinstance(out, tuple):
+        frames = [log.to_pandas() for log in out if log is not None]
+        return pd.concat(frames).sort_values("interaction_id").to_dict("list")
+    fields = attrs.asdict(out, recurse=False)
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in fields.items()}
+
+
+@pytest.mark.filterwarnings("ignore:NPS. 1 group:cxmodel.metrics.SmallSampleWarning")
+@settings(max_examples=30, deadline=None)
+@given(
+    codes=st.lists(st.integers(0, 12), min_size=1, max_size=14),
+    cuts=st.lists(st.integers(0, 14), max_size=4),
+    collide=st.booleans(),
+)
+def test_analysis_refuses_exactly_when_one_process_refuses(
+    codes: list[int], cuts: list[int], collide: bool
+) -> None:
+    """For random ids over random partitionings, with or without every hash colliding, an
+    analysis (its partition tasks' digests, then the exact pass) raises exactly when the
+    one-process read does, with the same rows named."""
+    rows = _rows([f"e{c}" for c in codes])
+    edges = sorted({min(c, len(codes)) for c in cuts} | {0, len(codes)})
+    sizes = list(np.diff(edges).tolist()) or [0]
+    ddf = uneven(rows, sizes)
+    with pytest.MonkeyPatch.context() as patch, dask.config.set(scheduler="synchronous"):
+        if collide:
+            patch.setattr("cxmodel.dask._ids.hash_text", _one_hash)
+        if len(set(codes)) == len(codes):
+            assert cxd.nps(ddf).n == len(codes)
+            return
+        with pytest.raises(SchemaError) as many:
+            cxd.nps(ddf)
     assert str(many.value) == _expected(rows, sizes)

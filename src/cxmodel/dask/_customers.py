@@ -15,7 +15,7 @@ from cxmodel.dask._common import (
     partition_log,
     tree_merge,
 )
-from cxmodel.dask._ids import check_unique_ids
+from cxmodel.dask._ids import Digest, check_digests, id_digest, repeats_first
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.log import InteractionLog
@@ -32,13 +32,14 @@ def _rfm_partial(
     kinds: tuple[str, ...],
     mapping: Mapping[str, str] | None,
     timezone: str | None,
-) -> RFMTotals:
-    """One partition's RFM totals (the identity for an empty partition)."""
+) -> tuple[RFMTotals, Digest]:
+    """One partition's RFM totals (the identity for an empty partition) and the digest of its
+    ids."""
     number, frame = piece
     log = partition_log(frame, mapping, timezone, number)
     if log is None:
-        return RFMTotals.empty(cutoff, kinds)
-    return RFMTotals.partial(log, as_of=cutoff, kinds=kinds)
+        return RFMTotals.empty(cutoff, kinds), id_digest(None)
+    return RFMTotals.partial(log, as_of=cutoff, kinds=kinds), id_digest(log)
 
 
 def rfm_scores(
@@ -86,11 +87,13 @@ def rfm_scores(
     bins = check_n_bins(n_bins)
     cutoff = to_us(as_of, what="as_of")
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-    check_unique_ids(ddf, mapping)
     parts, caught = recorded(
         dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone
     )
-    state, warned = dask.compute(tree_merge(RFMTotals.merge, parts, fan_in), caught)
+    tree = tree_merge(RFMTotals.merge, [part[0] for part in parts], fan_in)
+    with repeats_first(ddf, mapping):
+        state, warned, *digests = dask.compute(tree, caught, *(part[1] for part in parts))
+    check_digests(digests, ddf, mapping)
     raise_caught(warned)
     totals: RFMTotals = state
     check_as_of(totals.first, cutoff, caller="cxmodel.dask.rfm_scores()")

@@ -1,24 +1,46 @@
 """The check that interaction ids are unique over a whole Dask frame, not only in a partition.
 
 One process refuses a repeated ``interaction_id`` (a bad row, named with the row it repeats);
-a partition read alone sees only its own ids. The frame's ids are shuffled on their value, so
-that the rows sharing an id meet in one partition wherever they were read, and only the rows
-whose id repeats travel to the client: the frame itself is never gathered.
+a partition read alone sees only its own ids. The check has two passes.
+
+The cheap pass rides on the partition tasks an analysis runs anyway: each task also returns a
+digest of its log's ids (:func:`id_digest`, the sorted 64-bit hashes of the ids' text), and the
+client looks for a hash that two rows share (:func:`check_digests`); the frame is read once.
+
+The exact pass (:func:`check_unique_ids`) runs only when a hash repeats, or when a partition
+task fails (a partition refuses its own repeated ids, and a repeated id is named before any
+other bad row, :func:`repeats_first`): the frame's ids are shuffled on their value, so that the
+rows sharing an id meet in one partition wherever they were read, and only the rows whose id
+repeats travel to the client. Two different ids with the same hash pass it: a collision never
+gives a false error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cxmodel._optional import import_optional
 from cxmodel.dask._common import declared_columns, renamed_in_partition, shuffle_method
-from cxmodel.errors import RowSchemaError
+from cxmodel.errors import CXModelError, RowSchemaError
+from cxmodel.log import InteractionLog
 from cxmodel.log._columns import RowErrors, encode_text_column, row_ref, show
 
-__all__ = ["check_unique_ids"]
+__all__ = [
+    "Digest",
+    "check_digests",
+    "check_unique_ids",
+    "has_ids",
+    "hash_text",
+    "id_digest",
+    "repeats_first",
+]
+
+Digest = npt.NDArray[np.uint64]
 
 _ID = "_cxmodel_id"
 _PART = "_cxmodel_partition"
@@ -69,6 +91,10 @@ def check_unique_ids(ddf: Any, mapping: Mapping[str, str] | None) -> None:
     row) is named with the row it repeats, by partition, index label and row of the
     partition, with the count of the other repeats. A frame without the column passes.
 
+    The exact pass: a shuffle of the ids. The analyses run it only when the cheap pass
+    (:func:`check_digests`) finds a repeated hash or a partition task fails
+    (:func:`repeats_first`).
+
     Raises
     ------
     SchemaError
@@ -85,9 +111,16 @@ def check_unique_ids(ddf: Any, mapping: Mapping[str, str] | None) -> None:
     ...
     cxmodel.errors.SchemaError: partition 1, index 3 (row 2 of the partition): interaction_id 'e1' is a duplicate of row 1 of partition 0 (index 0) (column 'interaction_id'); ids must be unique
     """
+    error = _repeat_error(ddf, mapping)
+    if error is not None:
+        raise error
+
+
+def _repeat_error(ddf: Any, mapping: Mapping[str, str] | None) -> Exception | None:
+    """The error of :func:`check_unique_ids`, or None when no id repeats."""
     column = _source(mapping)
     if column not in ddf.columns:
-        return
+        return None
     dask = import_optional("dask", "cxmodel.dask")
     pd = import_optional("pandas", "cxmodel.dask")
     meta = pd.DataFrame(
@@ -101,8 +134,88 @@ def check_unique_ids(ddf: Any, mapping: Mapping[str, str] | None) -> None:
     ids = declared_columns(ddf).map_partitions(_id_rows, column, meta=meta)
     shuffled = ids.shuffle(on=_ID, shuffle_method=shuffle_method(dask))
     found = shuffled.map_partitions(_repeated, meta=meta).compute()
-    if len(found):
-        raise _first_repeat(found)
+    return _first_repeat(found) if len(found) else None
+
+
+def has_ids(ddf: Any, mapping: Mapping[str, str] | None) -> bool:
+    """Whether the frame has an ``interaction_id`` column (under ``mapping``'s name for it)."""
+    return _source(mapping) in ddf.columns
+
+
+def hash_text(ids: npt.NDArray[np.object_]) -> Digest:
+    """64-bit hashes of text, the same in every process (pandas' SipHash under its fixed key).
+
+    Examples
+    --------
+    >>> first, second, again = hash_text(np.array(["e1", "e2", "e1"], dtype=object)).tolist()
+    >>> first == again, first == second
+    (True, False)
+    """
+    pd = import_optional("pandas", "cxmodel.dask")
+    return np.asarray(pd.util.hash_array(ids, categorize=False), dtype=np.uint64)
+
+
+def id_digest(log: InteractionLog | None) -> Digest:
+    """The hashes of a partition log's ids (:func:`hash_text`), one per row that has an id;
+    empty for an empty partition or a log without the column.
+
+    The log's own encoding of the ids is hashed (``7`` and ``"7"`` are one id, in any
+    partition), once per distinct id: the rows are not read again.
+
+    Examples
+    --------
+    >>> log = InteractionLog.from_arrays(customer_id=["a", "b", "c"], timestamp=[0, 1, 2],
+    ...     kind=["view"] * 3, interaction_id=["e2", None, "e1"])
+    >>> id_digest(log).size, id_digest(None).size
+    (2, 0)
+    """
+    rows = None if log is None else log._rows_in_any_order()  # no order needed: no sort
+    if rows is None or "interaction_id" not in rows.strings:
+        return np.empty(0, dtype=np.uint64)
+    codes, ids = rows.strings["interaction_id"]
+    return hash_text(ids)[codes[codes >= 0]]
+
+
+def check_digests(digests: Sequence[Digest], ddf: Any, mapping: Mapping[str, str] | None) -> None:
+    """Refuse the frame when two of its rows have the same id, given the partitions'
+    :func:`id_digest`: a hash that two rows share sends the frame to the exact pass
+    (:func:`check_unique_ids`), which names the rows, or passes when the hashes collided
+    for different ids.
+
+    Raises
+    ------
+    SchemaError
+        As :func:`check_unique_ids`.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, pandas as pd
+    >>> ddf = dd.from_pandas(pd.DataFrame({"interaction_id": ["e1", "e2"]}), npartitions=1)
+    >>> digests = [np.array([3, 1], dtype=np.uint64), np.array([2], dtype=np.uint64)]
+    >>> check_digests(digests, ddf, None)  # no hash repeats: the frame is not read
+    """
+    hashes = np.sort(np.concatenate([np.empty(0, dtype=np.uint64), *digests]))
+    if np.any(hashes[1:] == hashes[:-1]):
+        check_unique_ids(ddf, mapping)
+
+
+@contextlib.contextmanager
+def repeats_first(ddf: Any, mapping: Mapping[str, str] | None) -> Iterator[None]:
+    """Raise the exact pass's error (:func:`check_unique_ids`) in place of an error of the
+    partition tasks run in the block, when the frame repeats an id.
+
+    A partition refuses its own repeated ids, and a task may refuse another bad row; the
+    frame's first repeated id, which may sit in another partition, is named before either,
+    as when the ids are checked before the frame is read. Without a repeat, the task's error
+    is raised as it was.
+    """
+    try:
+        yield
+    except CXModelError:
+        repeat = _repeat_error(ddf, mapping) if has_ids(ddf, mapping) else None
+        if repeat is None:
+            raise
+        raise repeat from None
 
 
 def _first_repeat(found: Any) -> Exception:

@@ -12,7 +12,7 @@ import numpy as np
 from cxmodel._progress import dask_persist
 from cxmodel._time import TimeLike, to_us, us_to_datetime
 from cxmodel.dask._common import dask_modules, declared_columns, partition_log, shuffle_method
-from cxmodel.dask._ids import check_unique_ids
+from cxmodel.dask._ids import check_digests, has_ids, id_digest, repeats_first
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_observed_end
@@ -233,9 +233,9 @@ def from_dask(
             f"cxmodel.dask.from_dask(): ddf has no customer column {key!r}; columns: "
             f"{list(ddf.columns)!r} (map yours with mapping={{'your_name': 'customer_id'}})"
         )
-    ddf = declared_columns(ddf)
-    check_unique_ids(ddf, mapping)
+    rows = declared_columns(ddf)
     numbered = not partitioned_by_customer
+    ddf = rows
     if numbered:
         meta = ddf._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})
         ddf = ddf.map_partitions(_number, meta=meta)
@@ -244,7 +244,13 @@ def from_dask(
         dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone)
         for number, part in enumerate(ddf.to_delayed())
     ]
-    return CustomerPartitions(dask_persist(dask, *logs, progress=progress), timezone)
+    digests: tuple[Any, ...] = ()
+    with repeats_first(rows, mapping):
+        kept = dask_persist(dask, *logs, progress=progress)
+        if has_ids(rows, mapping):  # from the persisted logs: the rows are not read again
+            digests = dask.compute(*(dask.delayed(id_digest, pure=True)(log) for log in kept))
+    check_digests(digests, rows, mapping)
+    return CustomerPartitions(kept, timezone)
 
 
 def customer_logs(

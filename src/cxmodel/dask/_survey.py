@@ -20,7 +20,7 @@ from cxmodel.dask._common import (
     renamed_in_partition,
     tree_merge,
 )
-from cxmodel.dask._ids import check_unique_ids
+from cxmodel.dask._ids import Digest, check_digests, id_digest, repeats_first
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import RowSchemaError
 from cxmodel.metrics import (
@@ -47,17 +47,18 @@ def _partial(
     period: str | None,
     timezone: str | None,
     mapping: Mapping[str, str] | None,
-) -> ScoreCounts:
-    """The accumulator's partial of one partition (an empty state for an empty partition)."""
+) -> tuple[ScoreCounts, Digest]:
+    """The accumulator's partial of one partition (an empty state for an empty partition) and
+    the digest of its ids."""
     number, frame = piece
     log = partition_log(frame, mapping, timezone, number)
     if log is None:
         names = ([] if by is None else [by]) + ([] if period is None else ["period"])
-        return acc.empty(names)
+        return acc.empty(names), id_digest(None)
     if by is not None and by not in log:  # the one-process message, with a did-you-mean
         raise log._unknown(by)
     try:
-        return acc.partial(log, by=by, period=period, timezone=timezone)
+        return acc.partial(log, by=by, period=period, timezone=timezone), id_digest(log)
     except RowSchemaError as error:  # a bad answer, named by its row of the user's frame
         raise renamed_in_partition(error, frame, number) from None
 
@@ -77,14 +78,17 @@ def _run(
     dask, _ = dask_modules(feature)
     check_frame(ddf, feature, mapping)
     check_by(by, feature)
-    check_unique_ids(ddf, mapping)
     if period is not None:
         period_name(period)
     parts, caught = recorded(
         dask, _partial, numbered_partitions(ddf), acc, by, period, timezone, mapping
     )
-    tree = tree_merge(acc.merge, parts, fan_in)
-    state, warned = dask_compute(dask, tree, caught, progress=progress)
+    tree = tree_merge(acc.merge, [part[0] for part in parts], fan_in)
+    with repeats_first(ddf, mapping):
+        state, warned, *digests = dask_compute(
+            dask, tree, caught, *(part[1] for part in parts), progress=progress
+        )
+    check_digests(digests, ddf, mapping)
     raise_caught(warned, stacklevel=4)
     merged: ScoreCounts = state
     if not merged.counts.any():  # the one-process refusal, for the whole frame
