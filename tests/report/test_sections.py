@@ -224,3 +224,31 @@ class TestWording:
         assert _share(1_200, 4_800) == "1,200 (25.0%)"
         assert _share(3, 0) == "3"
         assert (_plural(1, "answer"), _plural(2, "answer")) == ("1 answer", "2 answers")
+
+
+def _cards(report: CXReport) -> dict[str, cx.report.KPI]:
+    return {card.label: card for card in section_of(report, "Key indicators").cards}
+
+
+def test_churn_counts_a_return_at_the_report_time() -> None:
+    """The churn and retention cards count activity at the report's own time: of the two
+    customers active before the last 90 days, the one who came back only at as_of (the data's
+    last day) came back, so churn is 1 of 2, not 2 of 2."""
+    days = np.array(["2024-01-01", "2024-04-01", "2024-04-15", "2024-07-30"])
+    log = cx.InteractionLog.from_arrays(
+        customer_id=np.array(["c", "a", "b", "b"]),
+        timestamp=days.astype("datetime64[D]").astype("datetime64[us]"),
+        kind=np.full(4, "purchase"),
+    )
+    cards = _cards(cx_report(log))  # as of 2024-07-30, the last interaction
+    churn, kept = cards["Churn, last 90 days"], cards["Retention, last 90 days"]
+    assert (churn.value, kept.value) == ("50.0%", "50.0%")
+    assert churn.detail.startswith("1 of 2 customers")
+
+
+def test_cdnow_churn_card() -> None:
+    """CDNOW as of its last day: 2,057 of the 3,817 customers active in the 90 days before
+    1998-04-01 did not come back by 1998-06-30 (the 4 who came back on that day did)."""
+    cards = _cards(cx_report(cx.datasets.cdnow()))
+    assert cards["Churn, last 90 days"].detail.startswith("2,057 of 3,817 customers")
+    assert cards["Retention, last 90 days"].detail.startswith("1,760 of 3,817 customers")

@@ -328,8 +328,12 @@ def indicators(ctx: Context) -> ReportSection | str:
     start = ctx.as_of - timedelta(days=CHURN_DAYS)
     first = int(ctx.log.timestamps.min())
     if first <= ctx.as_of_us - 2 * CHURN_DAYS * DAY_US:
-        churn = churn_rate(ctx.log, start, ctx.as_of)
-        kept = retention_rate(ctx.log, start, ctx.as_of)
+        # the window is [start, end): it ends just after as_of, so a customer who came back at
+        # the report's own time (the data's last day) came back, as the repeat card counts it
+        end = ctx.as_of + timedelta(microseconds=1)
+        window = f"{CHURN_DAYS}d"
+        churn = churn_rate(ctx.log, start, end, lookback=window)
+        kept = retention_rate(ctx.log, start, end, lookback=window)
         if churn.n:
             base = f"of {_plural(churn.n, 'customer')} active in the {CHURN_DAYS} days before"
             cards.append(
