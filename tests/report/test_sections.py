@@ -157,10 +157,10 @@ class TestLeftOut:
             cx_report(world_log, as_of="2000-01-01T00:00:00Z")
 
 
-def test_cdnow_value_with_zero_spend_buyers() -> None:
+def test_cdnow_value_with_zero_spend_buyers(cdnow_report: CXReport) -> None:
     """CDNOW has repeat buyers whose purchases are worth 0: the value section keeps them out of
     the spend model, says so, and the report is built."""
-    report = cx_report(cx.datasets.cdnow())
+    report = cdnow_report
     value = section_of(report, "Customer value")
     assert "worth 0 left out of the lifetime value" in value.note
     assert "expected value of today's buyers, 12 months" in dict(value.rows)
@@ -246,9 +246,26 @@ def test_churn_counts_a_return_at_the_report_time() -> None:
     assert churn.detail.startswith("1 of 2 customers")
 
 
-def test_cdnow_churn_card() -> None:
+@pytest.fixture(scope="module")
+def cdnow_report() -> CXReport:
+    return cx_report(cx.datasets.cdnow())
+
+
+def test_cdnow_churn_card(cdnow_report: CXReport) -> None:
     """CDNOW as of its last day: 2,057 of the 3,817 customers active in the 90 days before
     1998-04-01 did not come back by 1998-06-30 (the 4 who came back on that day did)."""
-    cards = _cards(cx_report(cx.datasets.cdnow()))
+    cards = _cards(cdnow_report)
     assert cards["Churn, last 90 days"].detail.startswith("2,057 of 3,817 customers")
     assert cards["Retention, last 90 days"].detail.startswith("1,760 of 3,817 customers")
+
+
+def test_cdnow_probability_alive_of_repeat_buyers(cdnow_report: CXReport) -> None:
+    """BG/NBD counts each of CDNOW's 11,908 one-time buyers as certainly active; the section
+    gives the probability of being active for the 11,350 repeat buyers (61 %, 3,723 more likely
+    gone), not an 81 % average lifted by one-time buyers of 15 months before."""
+    value = section_of(cdnow_report, "Customer value")
+    rows = dict(value.rows)
+    assert rows["probability still active, average repeat buyer"] == "61%"
+    assert rows["repeat buyers more likely gone than active"] == "3,723 (32.8%)"
+    assert "3,723 of 11,350 repeat buyers are more likely gone" in value.lead
+    assert "one-time buyer" in value.note
