@@ -245,3 +245,38 @@ def test_firings_after_the_data_are_a_note_until_declared(
     fired = "2 firings fall in it (lapsed: 2)" if command == "triggers" else "1 firing falls in it"
     assert fired in noted.err and "--observed-until" in noted.err
     assert declared.err == "" and declared.out == noted.out
+
+
+@pytest.mark.parametrize("command", ["check", "triggers", "explain"])
+def test_every_rule_command_maps_columns(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check, triggers and explain take --map as summary and report do: a purchase export with
+    a ``date`` column is read as the timestamp."""
+    rules = tmp_path / "rules.cx"
+    rules.write_text("trigger t:\n    when purchase as p\n    emit thanks\n", encoding="utf-8")
+    data = tmp_path / "orders.csv"
+    data.write_text("customer_id,date,kind\n00001,19970101,purchase\n", encoding="utf-8")
+    args = {
+        "check": ["check", str(rules), "--data", str(data)],
+        "triggers": ["triggers", str(rules), str(data), "--as-of", "1997-01-02"],
+        "explain": ["explain", str(rules), str(data), "00001", "--as-of", "1997-01-02"],
+    }[command]
+    assert main([*args, "--timezone", "UTC", "--map", "date=timestamp"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert command != "triggers" or '"customer_id": "00001"' in captured.out
+
+
+def test_a_missing_column_names_the_map_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file without a timestamp column is explained with --map, the option the command line
+    has, not with the reader's Python argument."""
+    rules = tmp_path / "rules.cx"
+    rules.write_text("trigger t:\n    when purchase as p\n    emit thanks\n", encoding="utf-8")
+    data = tmp_path / "orders.csv"
+    data.write_text("customer_id,date,kind\n00001,19970101,purchase\n", encoding="utf-8")
+    assert main(["triggers", str(rules), str(data), "--as-of", "1997-01-02Z"]) == 2
+    err = capsys.readouterr().err
+    assert "--map YOUR_COLUMN=timestamp" in err and "mapping=" not in err

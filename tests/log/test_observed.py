@@ -153,3 +153,35 @@ def test_cohorts_after_the_data_warn_with_the_periods_declared_observed(
     # January and February 2025 are declared observed for each of the 12 cohorts
     assert later.rates.shape == (12, at_end.rates.shape[1] + 2)
     assert np.all(later.counts[:, at_end.rates.shape[1] :] == 0)
+
+
+def test_the_warning_on_a_period_past_the_data_advises_what_keeps_the_last_day() -> None:
+    """A daily export (CDNOW's shape): the calendar quarter that ends with the data's last day
+    runs one day past its last interaction (midnight of that day). The warning's advice is
+    what counts that day: end the period just after log.observed_until, or declare the day
+    observed; ending the period at observed_until would leave out the customer who came back
+    on the last day."""
+    days = np.array(["2024-01-10", "2024-02-10", "2024-04-02", "2024-06-30"])
+    log = InteractionLog.from_arrays(
+        customer_id=["a", "b", "a", "b"],
+        timestamp=days.astype("datetime64[D]").astype("datetime64[us]"),
+        kind=["purchase"] * 4,
+    )
+    with pytest.warns(
+        DataWarning,
+        match=r"end it just after log\.observed_until .*"
+        r"log\.with_observed_until\(\.\.\.\)",
+    ) as caught:
+        quarter = metrics.churn_rate(log, "2024-04-01T00:00Z", "2024-07-01T00:00Z")
+    assert len(caught) == 1
+    assert (quarter.numerator, quarter.n) == (0, 2)
+    until = np.datetime64(_last(log), "us")  # 2024-06-30T00:00, the last interaction
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        just_after = metrics.churn_rate(log, "2024-04-01T00:00Z", until + np.timedelta64(1, "us"))
+        declared = metrics.churn_rate(
+            log.with_observed_until("2024-07-01T00:00Z"), "2024-04-01T00:00Z", "2024-07-01T00:00Z"
+        )
+    assert (just_after.numerator, declared.numerator) == (0, 0)
+    at_the_end = metrics.churn_rate(log, "2024-04-01T00:00Z", until)
+    assert at_the_end.numerator == 1  # b's return on the last day is left out

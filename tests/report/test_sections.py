@@ -157,10 +157,10 @@ class TestLeftOut:
             cx_report(world_log, as_of="2000-01-01T00:00:00Z")
 
 
-def test_cdnow_value_with_zero_spend_buyers() -> None:
+def test_cdnow_value_with_zero_spend_buyers(cdnow_report: CXReport) -> None:
     """CDNOW has repeat buyers whose purchases are worth 0: the value section keeps them out of
     the spend model, says so, and the report is built."""
-    report = cx_report(cx.datasets.cdnow())
+    report = cdnow_report
     value = section_of(report, "Customer value")
     assert "worth 0 left out of the lifetime value" in value.note
     assert "expected value of today's buyers, 12 months" in dict(value.rows)
@@ -224,3 +224,48 @@ class TestWording:
         assert _share(1_200, 4_800) == "1,200 (25.0%)"
         assert _share(3, 0) == "3"
         assert (_plural(1, "answer"), _plural(2, "answer")) == ("1 answer", "2 answers")
+
+
+def _cards(report: CXReport) -> dict[str, cx.report.KPI]:
+    return {card.label: card for card in section_of(report, "Key indicators").cards}
+
+
+def test_churn_counts_a_return_at_the_report_time() -> None:
+    """The churn and retention cards count activity at the report's own time: of the two
+    customers active before the last 90 days, the one who came back only at as_of (the data's
+    last day) came back, so churn is 1 of 2, not 2 of 2."""
+    days = np.array(["2024-01-01", "2024-04-01", "2024-04-15", "2024-07-30"])
+    log = cx.InteractionLog.from_arrays(
+        customer_id=np.array(["c", "a", "b", "b"]),
+        timestamp=days.astype("datetime64[D]").astype("datetime64[us]"),
+        kind=np.full(4, "purchase"),
+    )
+    cards = _cards(cx_report(log))  # as of 2024-07-30, the last interaction
+    churn, kept = cards["Churn, last 90 days"], cards["Retention, last 90 days"]
+    assert (churn.value, kept.value) == ("50.0%", "50.0%")
+    assert churn.detail.startswith("1 of 2 customers")
+
+
+@pytest.fixture(scope="module")
+def cdnow_report() -> CXReport:
+    return cx_report(cx.datasets.cdnow())
+
+
+def test_cdnow_churn_card(cdnow_report: CXReport) -> None:
+    """CDNOW as of its last day: 2,057 of the 3,817 customers active in the 90 days before
+    1998-04-01 did not come back by 1998-06-30 (the 4 who came back on that day did)."""
+    cards = _cards(cdnow_report)
+    assert cards["Churn, last 90 days"].detail.startswith("2,057 of 3,817 customers")
+    assert cards["Retention, last 90 days"].detail.startswith("1,760 of 3,817 customers")
+
+
+def test_cdnow_probability_alive_of_repeat_buyers(cdnow_report: CXReport) -> None:
+    """BG/NBD counts each of CDNOW's 11,908 one-time buyers as certainly active; the section
+    gives the probability of being active for the 11,350 repeat buyers (61 %, 3,723 more likely
+    gone), not an 81 % average lifted by one-time buyers of 15 months before."""
+    value = section_of(cdnow_report, "Customer value")
+    rows = dict(value.rows)
+    assert rows["probability still active, average repeat buyer"] == "61%"
+    assert rows["repeat buyers more likely gone than active"] == "3,723 (32.8%)"
+    assert "3,723 of 11,350 repeat buyers are more likely gone" in value.lead
+    assert "one-time buyer" in value.note

@@ -235,3 +235,19 @@ def test_consumer_rate_and_time_metrics() -> None:
     assert (touch.value, fcr.value, returns.value, on_time.value) == (1.0, 1.0, 1.0, 0.5)
     assert (answered.numerator, answered.n, len(by_channel)) == (1, 1, 1)
     assert isinstance(either, RateResult)
+
+
+def test_consumer_fitted_models_keep_their_class() -> None:
+    """``fit`` returns the model it was called on, typed as that class: a fitted BG/NBD offers
+    its predictions without a cast (it was typed as the abstract base)."""
+    from typing_extensions import assert_type
+
+    from cxmodel.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
+
+    x, t_x, big_t = [2.0, 0.0, 5.0, 1.0], [30.4, 0.0, 35.0, 10.0], [38.9, 38.9, 38.9, 38.0]
+    bg = assert_type(BetaGeo().fit(frequency=x, recency=t_x, T=big_t), BetaGeo)
+    mbg = assert_type(ModifiedBetaGeo().fit(frequency=x, recency=t_x, T=big_t), ModifiedBetaGeo)
+    pareto = assert_type(ParetoNBD().fit(frequency=x, recency=t_x, T=big_t), ParetoNBD)
+    for model in (bg, mbg, pareto):
+        expected = model.conditional_expected_purchases(39.0, x, t_x, big_t)
+        assert np.asarray(expected).shape == (4,)

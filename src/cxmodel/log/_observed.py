@@ -109,7 +109,10 @@ def check_period(
         warnings.warn(
             f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the log's "
             f"last interaction ({_when(until)}); nothing in that span was observed, so "
-            f"{unknown}. End the period at or before the data's end (log.observed_until)",
+            f"{unknown}. The period holds the times before its end: to count the last "
+            "interaction, end it just after log.observed_until (ending at it leaves that "
+            "interaction out); if the export covers the span (dates without a time cover their "
+            "whole last day), declare it with log.with_observed_until(...)",
             DataWarning,
             stacklevel=stacklevel,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,9 @@ from cxmodel.models._base import (
 from cxmodel.models._plots import TransactionPlots
 
 __all__ = ["TransactionModel", "validate_history"]
+
+_Model = TypeVar("_Model", bound="TransactionModel")
+"""The model class ``fit`` is called on, so ``BetaGeo().fit(...)`` is typed a ``BetaGeo``."""
 
 
 def validate_history(
@@ -119,7 +122,7 @@ class TransactionModel(TransactionPlots, abc.ABC):
 
     # -- public --------------------------------------------------------------------------------
     def fit(
-        self,
+        self: _Model,
         summary: Any = None,
         *,
         frequency: npt.ArrayLike | None = None,
@@ -127,7 +130,7 @@ class TransactionModel(TransactionPlots, abc.ABC):
         T: npt.ArrayLike | None = None,
         weights: npt.ArrayLike | None = None,
         progress: bool = False,
-    ) -> TransactionModel:
+    ) -> _Model:
         """Fit by maximum likelihood.
 
         Parameters

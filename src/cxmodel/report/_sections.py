@@ -174,6 +174,7 @@ class ValueModel:
     repeat: int
     customer_id: npt.NDArray[np.object_]
     p_alive: npt.NDArray[np.float64]
+    repeat_mask: npt.NDArray[np.bool_]
     weeks_between: float
     expected_52w: float
     clv: Any = None
@@ -206,6 +207,7 @@ def _value_model(ctx: Context) -> ValueModel | str:
         repeat=int(np.count_nonzero(repeat)),
         customer_id=np.asarray(summary.customer_id, dtype=object),
         p_alive=p_alive,
+        repeat_mask=repeat,
         weeks_between=float(params["alpha"] / params["r"]),
         expected_52w=float(np.sum(expected)) if np.isfinite(expected).all() else float("nan"),
     )
@@ -328,8 +330,12 @@ def indicators(ctx: Context) -> ReportSection | str:
     start = ctx.as_of - timedelta(days=CHURN_DAYS)
     first = int(ctx.log.timestamps.min())
     if first <= ctx.as_of_us - 2 * CHURN_DAYS * DAY_US:
-        churn = churn_rate(ctx.log, start, ctx.as_of)
-        kept = retention_rate(ctx.log, start, ctx.as_of)
+        # the window is [start, end): it ends just after as_of, so a customer who came back at
+        # the report's own time (the data's last day) came back, as the repeat card counts it
+        end = ctx.as_of + timedelta(microseconds=1)
+        window = f"{CHURN_DAYS}d"
+        churn = churn_rate(ctx.log, start, end, lookback=window)
+        kept = retention_rate(ctx.log, start, end, lookback=window)
         if churn.n:
             base = f"of {_plural(churn.n, 'customer')} active in the {CHURN_DAYS} days before"
             cards.append(
@@ -438,7 +444,11 @@ def customer_value(ctx: Context) -> ReportSection | str:
         return value
     buyers = value.buyers
     revenue = float(np.nansum(ctx.log.numeric("value")[ctx.purchases])) if ctx.has_values else 0
-    likely_gone = int(np.count_nonzero(value.p_alive < 0.5))
+    # BG/NBD lets a customer drop out only just after a repeat purchase, so it counts every
+    # one-time buyer as certainly active (P(alive) = 1): the figures are of the repeat buyers
+    alive = value.p_alive[value.repeat_mask]
+    likely_gone = int(np.count_nonzero(alive < 0.5))
+    mean_alive = float(np.mean(alive))
     rows = [
         ("buyers", _share(buyers, ctx.log.n_customers)),
         (
@@ -450,8 +460,8 @@ def customer_value(ctx: Context) -> ReportSection | str:
         rows.append(("revenue to date", f"{revenue:,.2f}"))
     rows += [
         ("while active, a typical customer buys", f"about every {value.weeks_between:,.0f} weeks"),
-        ("probability still active, average buyer", _pct(float(np.mean(value.p_alive)), 0)),
-        ("buyers more likely gone than active", _share(likely_gone, buyers)),
+        ("probability still active, average repeat buyer", _pct(mean_alive, 0)),
+        ("repeat buyers more likely gone than active", _share(likely_gone, value.repeat)),
     ]
     if np.isfinite(value.expected_52w):
         rows.append(("purchases expected in the next 12 months", _n(value.expected_52w)))
@@ -480,10 +490,14 @@ def customer_value(ctx: Context) -> ReportSection | str:
         )
     lead = (
         f"While active, a typical customer buys about every {value.weeks_between:,.0f} weeks; "
-        f"an average buyer is still active with probability {float(np.mean(value.p_alive)):.0%}, "
-        f"and {likely_gone:,} of {buyers:,} buyers are more likely gone than active."
+        f"an average repeat buyer is still active with probability {mean_alive:.0%}, and "
+        f"{likely_gone:,} of {value.repeat:,} repeat buyers are more likely gone than active."
     )
-    note = "buy-till-you-die models (BG/NBD, Gamma-Gamma) fitted on this log; 1 % a month discount"
+    note = (
+        "buy-till-you-die models (BG/NBD, Gamma-Gamma) fitted on this log; 1 % a month "
+        "discount; BG/NBD counts every one-time buyer as still active, so the probability of "
+        "being active is given for repeat buyers only"
+    )
     if value.spend_note:
         note += f"; {value.spend_note}"
     return ReportSection("Customer value", tuple(rows), note, lead=lead, tables=tables)
