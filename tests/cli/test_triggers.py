@@ -123,6 +123,29 @@ def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -
     assert "detractor_follow_up" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "RULES", "--data", "DATA"],
+        ["triggers", "RULES", "DATA", "--as-of", "2024-02-01T00:00:00Z"],
+        ["explain", "RULES", "DATA", "a", "--as-of", "2024-02-01T00:00:00Z"],
+    ],
+    ids=["check", "triggers", "explain"],
+)
+def test_map_renames_the_data_columns(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The trigger commands take `--map YOURS=STANDARD`, as `summary` and `report` do."""
+    rules, data = tmp_path / "rules.cx", tmp_path / "export.csv"
+    rules.write_text(RULES, encoding="utf-8")
+    data.write_text(DATA.replace("customer_id,timestamp", "user,ts", 1), encoding="utf-8")
+    paths = {"RULES": str(rules), "DATA": str(data)}
+    argv = [paths.get(arg, arg) for arg in command]
+    assert main([*argv, "--map", "user=customer_id", "--map", "ts=timestamp"]) == 0
+    out = capsys.readouterr().out
+    assert "detractor_follow_up" in out or "1 rule(s) OK" in out
+
+
 BAD_ROWS = DATA + "c,not a time,survey,nps,2\n,2024-01-03T00:00:00Z,survey,nps,1\n"
 
 

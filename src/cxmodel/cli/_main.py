@@ -65,17 +65,18 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
         metavar="YOURS=STANDARD",
         help="read your event name as a standard kind, e.g. Purchase=purchase (repeatable)",
     )
+    parser.add_argument(
+        "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
+    )
 
 
-def read_data(
-    path: str, args: argparse.Namespace, mapping: dict[str, str] | None = None
-) -> InteractionLog:
+def read_data(path: str, args: argparse.Namespace) -> InteractionLog:
     """Read ``path`` with the reading options in ``args``, keeping rejected rows aside."""
     return _read(
         path,
         args.timezone,
         "quarantine",
-        mapping,
+        _parse_mapping(args.map) or None,
         delimiter=args.delimiter,
         encoding=args.encoding,
         kinds=_parse_mapping(args.kind, "--kind", "kind") or None,
@@ -144,7 +145,7 @@ def _summary(args: argparse.Namespace) -> int:
         log = _sample_log(args.customers, args.seed)
         title = f"synthetic sample ({args.customers:,} customers, seed {args.seed})"
     elif args.path:
-        log = read_data(args.path, args, _parse_mapping(args.map))
+        log = read_data(args.path, args)
         title = args.path
     else:
         raise CXModelError("summary needs a PATH or --sample")
@@ -175,7 +176,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.sample:
         log = _sample_log(args.customers, args.seed)
     elif args.path:
-        log = read_data(args.path, args, _parse_mapping(args.map))
+        log = read_data(args.path, args)
     else:
         raise CXModelError("report needs a PATH or --sample")
     if args.out:
@@ -224,9 +225,6 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--customers", type=int, default=2000, help="sample size (--sample)")
     summary.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
     reading_options(summary)
-    summary.add_argument(
-        "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
-    )
     summary.set_defaults(run=_summary)
 
     report = commands.add_parser("report", help="print the CX report of a file or the sample")
@@ -240,9 +238,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     reading_options(report)
-    report.add_argument(
-        "--map", action="append", metavar="YOURS=STANDARD", help="rename a column (repeatable)"
-    )
     report.set_defaults(run=_report)
 
     sample = commands.add_parser("sample", help="write synthetic interaction data")
