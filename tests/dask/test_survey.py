@@ -227,21 +227,33 @@ def test_scale_other_than_the_logs_is_refused(
         cxd.csat(data[1], top=9)
 
 
-@pytest.mark.parametrize("period", [None, "month"])
-def test_metric_the_frame_does_not_answer(client: Client, period: str | None) -> None:
+@pytest.mark.parametrize(
+    ("breakdown", "kind", "holds"),
+    [
+        ({}, "survey", "the survey answers are to 'nps' (6)"),
+        ({"period": "month"}, "survey", "the survey answers are to 'nps' (6)"),
+        ({"by": "region"}, "survey", "the survey answers are to 'nps' (6)"),
+        ({"by": "region"}, "view", "there is no survey row (kind 'survey')"),
+    ],
+    ids=["whole", "period", "by", "by-no-survey"],
+)
+def test_metric_the_frame_does_not_answer(
+    client: Client, breakdown: dict[str, str], kind: str, holds: str
+) -> None:
     """A frame with rows but no answer to the metric raises the one-process DataError (the
-    metrics it holds summed over the partitions), not a NaN or a table without rows."""
+    metrics it holds summed over the partitions), not a NaN or a table without rows, with or
+    without by= and period=."""
     import dask.dataframe as dd
 
     log = InteractionLog.from_arrays(
-        [f"c{i}" for i in range(6)], [f"2024-0{i + 1}-01T00:00Z" for i in range(6)], ["survey"] * 6,
-        metric=["nps"] * 6, score=[9, 10, 3, 7, 8, 10],
+        [f"c{i}" for i in range(6)], [f"2024-0{i + 1}-01T00:00Z" for i in range(6)], [kind] * 6,
+        metric=["nps" if kind == "survey" else None] * 6,
+        score=[9, 10, 3, 7, 8, 10] if kind == "survey" else [None] * 6,
+        region=["north", "south"] * 3,
     )  # fmt: skip
     with pytest.raises(DataError) as one:
-        metrics.csat(log, period=period)
+        metrics.csat(log, **breakdown)
     with pytest.raises(DataError) as error:
-        cxd.csat(dd.from_pandas(log.to_pandas(), npartitions=3), period=period)
-    assert "none of the 6 rows answers 'csat'; the survey answers are to 'nps' (6)" in str(
-        error.value
-    )
+        cxd.csat(dd.from_pandas(log.to_pandas(), npartitions=3), **breakdown)
+    assert f"none of the 6 rows answers 'csat'; {holds}" in str(error.value)
     assert str(error.value).removeprefix("cxmodel.dask.") == str(one.value)

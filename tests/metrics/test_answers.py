@@ -3,10 +3,12 @@ the errors for labels and periods that do not fit."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import SmallSampleWarning, nps
 from cxmodel.metrics._answers import (
@@ -14,7 +16,10 @@ from cxmodel.metrics._answers import (
     answer_rows,
     answer_scores,
     factorize,
+    held_metrics,
+    refuse_unanswered,
     survey_chunk,
+    unanswered,
 )
 
 
@@ -53,6 +58,43 @@ class TestAnswerScores:
         ):
             nps(log)
         assert answer_scores(log, answer_rows(log, "csat"), "csat").size == 0
+
+
+class TestUnanswered:
+    @pytest.mark.parametrize(("answers", "rows"), [(1, 4), (0, 0)], ids=["answered", "no-rows"])
+    def test_nothing_to_say(self, answers: int, rows: int) -> None:
+        """Data with answers, or without rows, pass: there is no message and no refusal."""
+        assert unanswered("nps", answers, rows, Counter({"csat": 1}), caller="f()") is None
+        refuse_unanswered("nps", answers, rows, Counter({"csat": 1}), caller="f()")
+
+    def test_the_refusal_raises_the_message(self) -> None:
+        """refuse_unanswered raises exactly the message the warning analyses warn: one text."""
+        held = held_metrics(_log())
+        assert held == Counter({"nps": 2, "csat": 1})
+        message = unanswered("ces", 0, len(_log()), held, caller="f()")
+        assert message == (
+            "f(): none of the 4 rows answers 'ces'; the survey answers are to 'csat' (1), 'nps' (2)"
+        )
+        with pytest.raises(DataError) as error:
+            refuse_unanswered("ces", 0, len(_log()), held, caller="f()")
+        assert str(error.value) == message
+
+    @pytest.mark.parametrize(
+        ("held", "tail"),
+        [
+            (Counter({"NPS": 3, "": 1}),
+             "the survey answers are to 'NPS' (3), and 1 survey row(s) name no metric; "
+             "did you mean 'NPS'?"),
+            (Counter({"npss": 2}), "the survey answers are to 'npss' (2); did you mean 'npss'?"),
+            (Counter({"": 2}), "the 2 survey row(s) name no metric (column 'metric')"),
+            (Counter(), "there is no survey row (kind 'survey')"),
+        ],
+        ids=["case-and-unnamed", "close-spelling", "no-metric", "no-survey"],
+    )  # fmt: skip
+    def test_what_the_data_hold(self, held: Counter[str], tail: str) -> None:
+        """The message names what the data hold instead, with a did-you-mean."""
+        message = unanswered("nps", 0, 5, held, caller="f()")
+        assert message == f"f(): none of the 5 rows answers 'nps'; {tail}"
 
 
 class TestFactorize:

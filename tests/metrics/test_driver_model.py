@@ -255,6 +255,19 @@ class TestKnownAnswers:
                 _hand_log(), outcome="churn", drivers=["delivery"], as_of="2024-06-30T00:00Z"
             )
 
+    def test_survey_outcome_not_answered_is_refused(self) -> None:
+        """A survey outcome the log never answers is the DataError of nps(), naming what it
+        answers (it said 'no rows to fit; check as_of, window and activity'); answers that
+        all come after as_of keep that message, which is the one that fits."""
+        with pytest.raises(
+            DataError,
+            match=r"^driver_model\(\): none of the 14 rows answers 'csat'; the survey answers "
+            r"are to 'nps' \(6\)$",
+        ):
+            driver_model(_hand_log(), outcome="csat", drivers=["delivery"])
+        with pytest.raises(DataError, match=r"no 'nps' answers: no rows to fit; check as_of"):
+            driver_model(_hand_log(), drivers=["delivery"], as_of="2024-03-01T00:00Z")
+
 
 # ---------------------------------------------------------------- clustered errors
 

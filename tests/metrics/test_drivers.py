@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cxmodel._time import to_us
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import SmallSampleWarning, experience_drivers
 from cxmodel.metrics._drivers import survey_scores
@@ -85,10 +85,22 @@ def _two_sides(kind: str, scores: list[int]) -> InteractionLog:
 
 
 class TestExperienceDriversQuietAnswers:
-    def test_no_answers_of_the_metric_warns(self) -> None:
-        """metric='csat' on a log of NPS answers gave an empty table without a word."""
-        with pytest.warns(DataWarning, match=r"no 'csat' answers"):
-            t = experience_drivers(_two_sides("return", [0, 10, 10, 10]), metric="csat")
+    def test_no_answers_of_the_metric_is_refused(self) -> None:
+        """metric='csat' on a log of NPS answers gave an empty table without a word, then
+        with a warning; now the DataError of nps(), naming what the log answers."""
+        with pytest.raises(
+            DataError,
+            match=r"^experience_drivers\(\): none of the 6 rows answers 'csat'; the survey "
+            r"answers are to 'nps' \(4\)$",
+        ):
+            experience_drivers(_two_sides("return", [0, 10, 10, 10]), metric="csat")
+
+    def test_log_without_rows_warns(self) -> None:
+        """A log without rows has nothing to refuse: the table is empty, with the warning (it
+        raised a raw IndexError)."""
+        log = _two_sides("return", [0, 10])
+        with pytest.warns(DataWarning, match=r"no 'nps' answers.*the table is empty"):
+            t = experience_drivers(log.filter(np.zeros(len(log), dtype=bool)))
         assert len(t) == 0
 
     def test_every_driver_left_out_warns_naming_them(self) -> None:
@@ -120,15 +132,19 @@ class TestSurveyScores:
     def test_nps_points_and_cutoff(self) -> None:
         """NPS answers become +100 / 0 / -100 points; a cutoff keeps earlier answers only."""
         log = _log()
-        rows, score = survey_scores(log, "nps")
+        rows, score = survey_scores(log, "nps", caller="f()")
         assert int(rows.sum()) == 4 and score.tolist() == [-100.0, -100.0, 100.0, 100.0]
         cutoff = to_us("2024-03-03T00:00:00+00:00")
-        rows, score = survey_scores(log, "nps", cutoff)
+        rows, score = survey_scores(log, "nps", cutoff, caller="f()")
         assert int(rows.sum()) == 3 and score.tolist() == [-100.0, 100.0, 100.0]
 
     def test_no_answers(self) -> None:
-        """A metric nobody answered selects no row."""
-        rows, score = survey_scores(_log(), "csat")
+        """A metric nobody answered is refused in a log with rows (for experience_drivers and
+        driver_model alike); a log without rows selects no row."""
+        with pytest.raises(DataError, match=r"^f\(\): none of the 8 rows answers 'csat'"):
+            survey_scores(_log(), "csat", caller="f()")
+        empty = _log().filter(np.zeros(8, dtype=bool))
+        rows, score = survey_scores(empty, "csat", caller="f()")
         assert not rows.any() and score.size == 0
 
     def test_answers_without_a_score_column(self) -> None:
@@ -150,4 +166,4 @@ class TestSurveyScores:
             metric=["csat"] * 3, score=[5.0, float("nan"), 1.0],
         )  # fmt: skip
         with pytest.raises(SchemaError, match=r"row 1: score nan is not on the CSAT scale 1\.\.5"):
-            survey_scores(log, "csat")
+            survey_scores(log, "csat", caller="f()")

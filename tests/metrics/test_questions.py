@@ -387,6 +387,39 @@ class TestResponseRate:
         assert t["responses"].tolist() == [1, 1] and t["n"].tolist() == [2, 1]
         assert t["value"].tolist() == [0.5, 1.0]
 
+    @pytest.mark.parametrize("breakdown", [{}, {"by": "channel"}, {"period": "month"}],
+                             ids=["whole", "by", "period"])  # fmt: skip
+    def test_question_nobody_answered_warns(self, breakdown: dict[str, str]) -> None:
+        """Sends but no row answering the question: the rate is 0 (documented: nobody
+        answered), in every group, with a DataWarning saying what the log's survey rows
+        answer instead, the message nps() refuses such a log with (it was a quiet 0)."""
+        log = InteractionLog.from_records([
+            _sent("a", 1, channel="email"), _answer("a", 2, metric="NPS"),
+            _sent("b", 1, channel="sms"), _sent("c", 2, channel="sms"),
+        ], questions=[Question("NPS", "scale", low=0, high=10)])  # fmt: skip
+        with pytest.warns(DataWarning) as caught:
+            r = response_rate(log, "nps", **breakdown)
+        assert [str(w.message) for w in caught] == [
+            "response_rate(): none of the 4 rows answers 'nps'; the survey answers are to "
+            "'NPS' (1); did you mean 'NPS'?; none of the 3 send(s) is answered, so the rate is 0"
+        ]
+        if isinstance(r, RateResult):
+            assert (r.numerator, r.n, r.value) == (0, 3, 0.0)
+        else:
+            assert r["responses"].tolist() == [0] * len(r) and r["value"].tolist() == [0.0] * len(r)
+            assert int(r["n"].sum()) == 3
+
+    def test_answers_without_a_score_are_no_responses(self) -> None:
+        """Rows of the question without a score are no answers, as in question_summary: the
+        rate is 0 without the warning, since the log does hold the question's rows."""
+        log = InteractionLog.from_records([
+            _sent("a", 1), {**_answer("a", 2), "score": None},
+        ])  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            r = response_rate(log, "nps")
+        assert isinstance(r, RateResult) and (r.numerator, r.n) == (0, 1)
+
     def test_no_sends(self) -> None:
         """Without survey_sent rows the rate cannot be computed: say what to log."""
         log = InteractionLog.from_records([_answer("a", 1)])
@@ -465,6 +498,32 @@ class TestRatedAnswers:
             ("service", "delivery", 1, 0.0),
             ("(unrated)", "(unrated)", 2, 0.5),
         ]
+
+    @pytest.mark.parametrize(
+        ("metric", "surveys", "match"),
+        [
+            ("ces", True, r"none of the 8 rows answers 'ces'; the survey answers are to "
+                          r"'csat' \(5\)$"),
+            ("csat", False, r"none of the 3 rows answers 'csat'; there is no survey row"),
+        ],
+        ids=["other-metric", "no-survey"],
+    )  # fmt: skip
+    def test_satisfaction_by_stage_of_a_metric_not_answered(
+        self, metric: str, surveys: bool, match: str
+    ) -> None:
+        """A log with rows but no answer to the metric is refused as nps() refuses it (the
+        journey map was a table without rows, without a word)."""
+        log = _journey_log()
+        if not surveys:
+            log = log.filter(~log.kind_mask("survey"))
+        with pytest.raises(DataError, match=r"^satisfaction_by_stage\(\): " + match):
+            satisfaction_by_stage(log, metric)
+
+    def test_satisfaction_by_stage_of_a_log_without_rows(self) -> None:
+        """A log without rows answers as documented: a table without rows, no exception."""
+        log = _journey_log()
+        empty = satisfaction_by_stage(log.filter(np.zeros(len(log), dtype=bool)), "csat")
+        assert len(empty) == 0 and list(empty.columns)[:3] == ["stage", "touchpoint", "n"]
 
     def test_synthetic_world(self) -> None:
         """In the synthetic world CSAT rates deliveries (order_id), CES rates tickets."""

@@ -197,11 +197,17 @@ class TestWarningsAndErrors:
                           window="10 days", as_of=END)  # fmt: skip
 
     def test_metric_never_answered(self) -> None:
+        """A metric the log never answers: nobody responded (0, documented), with a warning
+        naming what the log's survey rows answer, the message nps() refuses such a log with."""
         log = hand_log()
         firings = evaluate(ALERT, log, as_of=END)
-        with pytest.warns(DataWarning, match="no survey answer for metric 'ces'"):
+        with pytest.warns(DataWarning) as caught:
             rates = recovery_rate(firings, log, metric="ces", retention=(), window="1 day",
                                   as_of=END)  # fmt: skip
+        assert (
+            "recovery_rate(): none of the 21 rows answers 'ces'; the survey answers are to "
+            "'csat' (1), 'nps' (14): nobody responded"
+        ) in [str(w.message) for w in caught]
         assert rates.row("alert", "emitted", "responded")["value"] == 0.0
 
     def test_as_of_after_the_data(self) -> None:

@@ -75,6 +75,28 @@ class TestLeftOut:
         assert reasons["Customer value"] == "the log has no purchases"
         assert "no survey answers" in reasons["Key indicators"]
 
+    def test_surveys_without_nps_answers(self) -> None:
+        """Survey rows that answer only CSAT, and NPS rows without a score: the analyses now
+        refuse a log with no answer to their metric, so the NPS sections must be left out with
+        their reason (not fail), and the CSAT card still shows."""
+        days = [f"2024-0{m}-0{d}T00:00Z" for m in range(1, 4) for d in range(1, 5)]
+        n = len(days)
+        log = cx.InteractionLog.from_arrays(
+            customer_id=[f"c{i % 4}" for i in range(n)] * 3,
+            timestamp=days * 3,
+            kind=["purchase"] * n + ["view"] * n + ["survey"] * n,
+            value=[10.0] * n + [None] * 2 * n,
+            metric=[None] * 2 * n + ["csat"] * (n - 2) + ["nps"] * 2,
+            score=[None] * 2 * n + [4.0, 2.0] * ((n - 2) // 2) + [None] * 2,
+        )  # fmt: skip
+        report = cx_report(log)
+        reasons = {item.title: item.reason for item in report.left_out}
+        assert reasons["NPS over time"] == "the log has no NPS answers"
+        assert reasons["Experience drivers"] == "the log has no NPS answers"
+        indicators = section_of(report, "Key indicators")
+        assert indicators.cards[0].label.startswith("CSAT")
+        assert "NPS over time" in report.to_html()
+
     def test_rfm_of_too_few_buyers_is_left_out(self) -> None:
         """One buyer, who bought today, is no 'Hibernating' segment: the section says why."""
         log = cx.InteractionLog.from_arrays(

@@ -32,6 +32,7 @@ __all__ = [
     "refuse_unanswered",
     "sorted_labels",
     "survey_chunk",
+    "unanswered",
 ]
 
 MISSING = "(missing)"
@@ -99,31 +100,25 @@ def held_metrics(log: InteractionLog) -> Counter[str]:
     return Counter({names[i]: int(counts[i]) for i in np.flatnonzero(counts)})
 
 
-def refuse_unanswered(
+def unanswered(
     metric: str, answers: int, rows: int, held: Counter[str], *, caller: str
-) -> None:
-    """Refuse to summarise ``metric`` over data of ``rows`` rows that hold none of its
-    ``answers``: a NaN, or a table without rows, would read as a quiet survey when the data
-    hold other metrics' answers, another spelling of it, or no survey at all. ``held`` counts
-    the data's survey rows by metric (:func:`held_metrics`). Data without rows pass: they
-    answer as documented (NaN, ``n = 0``).
-
-    Raises
-    ------
-    DataError
-        Naming the metric, the metrics the data hold (with a did-you-mean) or that they hold
-        no survey rows.
+) -> str | None:
+    """The message for data of ``rows`` rows with no answer to ``metric`` (None when there
+    are ``answers``, or no rows): the metrics the data's survey rows answer instead (with a
+    did-you-mean), or that they hold none. ``held`` counts the survey rows by metric
+    (:func:`held_metrics`). :func:`refuse_unanswered` raises it; an analysis whose answer
+    without answers is documented (a response rate of 0) warns it.
 
     Examples
     --------
     >>> from collections import Counter
-    >>> refuse_unanswered("csat", 0, 3, Counter({"nps": 2, "CSAT": 1}), caller="csat()")
-    Traceback (most recent call last):
-    ...
-    cxmodel.errors.DataError: csat(): none of the 3 rows answers 'csat'; the survey answers are to 'CSAT' (1), 'nps' (2); did you mean 'CSAT'?
+    >>> unanswered("nps", 0, 4, Counter({"": 2}), caller="response_rate()")
+    "response_rate(): none of the 4 rows answers 'nps'; the 2 survey row(s) name no metric (column 'metric')"
+    >>> unanswered("nps", 3, 4, Counter({"nps": 3}), caller="nps()") is None
+    True
     """
     if answers or not rows:
-        return
+        return None
     named = {k: v for k, v in held.items() if k}
     if named:
         holds = ", ".join(f"{k!r} ({v:,})" for k, v in sorted(named.items()))
@@ -137,7 +132,35 @@ def refuse_unanswered(
     else:
         what = "there is no survey row (kind 'survey')"
         hint = ""
-    raise DataError(f"{caller}: none of the {rows:,} rows answers {metric!r}; {what}{hint}")
+    return f"{caller}: none of the {rows:,} rows answers {metric!r}; {what}{hint}"
+
+
+def refuse_unanswered(
+    metric: str, answers: int, rows: int, held: Counter[str], *, caller: str
+) -> None:
+    """Refuse to summarise ``metric`` over data of ``rows`` rows that hold none of its
+    ``answers``: a NaN, or a table without rows, would read as a quiet survey when the data
+    hold other metrics' answers, another spelling of it, or no survey at all. ``held`` counts
+    the data's survey rows by metric (:func:`held_metrics`). Data without rows pass: they
+    answer as documented (NaN, ``n = 0``).
+
+    Raises
+    ------
+    DataError
+        With the message of :func:`unanswered`: the metric, the metrics the data hold (with a
+        did-you-mean) or that they hold no survey rows.
+
+    Examples
+    --------
+    >>> from collections import Counter
+    >>> refuse_unanswered("csat", 0, 3, Counter({"nps": 2, "CSAT": 1}), caller="csat()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: csat(): none of the 3 rows answers 'csat'; the survey answers are to 'CSAT' (1), 'nps' (2); did you mean 'CSAT'?
+    """
+    message = unanswered(metric, answers, rows, held, caller=caller)
+    if message is not None:
+        raise DataError(message)
 
 
 def _spelling(metric: str, held: Iterable[str]) -> str:

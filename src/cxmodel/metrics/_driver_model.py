@@ -432,8 +432,10 @@ def driver_model(
         constant driver, collinear drivers (naming the driver and those that imply it, or the
         one it duplicates), or too few rows.
     DataError
-        No rows (no answers; for customer outcomes, nobody active in the first window), or
-        one outcome for every row (all promoters, say): nothing to explain.
+        A log with rows but no answer to a survey ``outcome`` (naming the metrics it holds,
+        with a did-you-mean, as :func:`~cxmodel.metrics.nps`), no rows (no answers before
+        ``as_of``; for customer outcomes, nobody active in the first window), or one outcome
+        for every row (all promoters, say): nothing to explain.
 
     Examples
     --------
@@ -469,7 +471,7 @@ def driver_model(
     codes = log.customer_codes.astype(np.int64)
     ts = log.timestamps
     if outcome in _SCALES:
-        rows, y = survey_scores(log, outcome, cutoff)
+        rows, y = survey_scores(log, outcome, cutoff, caller="driver_model()")
         q_codes, q_end = codes[rows], ts[rows]
     else:
         end = (int(ts.max()) + 1 if len(log) else 0) if cutoff is None else cutoff

@@ -16,7 +16,7 @@ from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError
 from cxmodel.expr import evaluate_checked
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._answers import answer_rows, answer_scores
+from cxmodel.metrics._answers import answer_rows, answer_scores, held_metrics, refuse_unanswered
 
 __all__ = ["experience_drivers"]
 
@@ -59,7 +59,7 @@ def condition_mask(log: InteractionLog, name: str, text: str) -> npt.NDArray[np.
 
 
 def survey_scores(
-    log: InteractionLog, metric: str, cutoff: int | None = None
+    log: InteractionLog, metric: str, cutoff: int | None = None, *, caller: str
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
     """The survey rows answering ``metric`` (before ``cutoff``, in microseconds) and the score
     of each: the answer itself, or for NPS +100 for a promoter, -100 for a detractor, 0 else.
@@ -69,8 +69,13 @@ def survey_scores(
     SchemaError
         When an answer is missing or off the metric's scale (naming its row), or the log has
         answers but no ``score`` column.
+    DataError
+        When the log has rows but none answers ``metric`` (at any time), naming what its survey
+        rows answer (:func:`~cxmodel.metrics._answers.refuse_unanswered`).
     """
     answer = answer_rows(log, metric)
+    if not answer.any():
+        refuse_unanswered(metric, 0, len(log), held_metrics(log), caller=caller)
     if cutoff is not None:
         answer &= log.timestamps < cutoff
     raw = answer_scores(log, answer, metric)
@@ -91,6 +96,8 @@ def _had_before(
 ) -> npt.NDArray[np.bool_]:
     """Per row: did the same customer have a ``hit`` row strictly earlier, within ``window``?"""
     n = len(log)
+    if not n:
+        return np.zeros(0, dtype=bool)
     idx = np.where(hit, np.arange(n), -1)
     last = np.maximum.accumulate(idx)
     # the last hit strictly before each row (a row does not drive itself)
@@ -148,10 +155,19 @@ def experience_drivers(
     SmallSampleWarning
         With the count of drivers that have a single answer on one side (NaN interval).
     DataWarning
-        When the table is empty although candidates were asked for (no answers of ``metric``,
-        or every driver left out by ``min_n``, naming them with their counts), and with the
-        count of drivers whose answers do not vary on either side (se 0, a zero-width
-        interval).
+        When the table is empty although candidates were asked for (a log without rows, or
+        every driver left out by ``min_n``, naming them with their counts), and with the count
+        of drivers whose answers do not vary on either side (se 0, a zero-width interval).
+
+    Raises
+    ------
+    SchemaError
+        An unknown ``metric``, or an answer off its scale or without a score (naming its row).
+    TriggerSyntaxError, TriggerTypeError
+        A condition that does not parse, or is not a condition (naming it).
+    DataError
+        The log has rows but no answer to ``metric``, naming the metrics it holds (with a
+        did-you-mean) or that it holds no survey rows, as :func:`~cxmodel.metrics.nps`.
 
     Examples
     --------
@@ -171,7 +187,7 @@ def experience_drivers(
     if not isinstance(metric, str) or metric not in _SCALES:
         raise SchemaError(f"metric must be one of {tuple(_SCALES)!r}; got {metric!r}")
     span = duration_to_us(window)
-    answer, score = survey_scores(log, metric)
+    answer, score = survey_scores(log, metric, caller="experience_drivers()")
     if kinds is None:
         kinds = tuple(k for k in log.kinds.tolist() if k != "survey")
     z = z_value(level)

@@ -10,6 +10,7 @@ that interaction and ``by_rated=True`` groups answers by its columns.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -22,9 +23,15 @@ from cxmodel._stats import mean_t_bounds, sample_moments, z_value
 from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_small_groups
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
-from cxmodel.errors import SchemaError, did_you_mean
+from cxmodel.errors import DataWarning, SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._answers import MISSING, answer_rows, held_metrics, refuse_unanswered
+from cxmodel.metrics._answers import (
+    MISSING,
+    answer_rows,
+    held_metrics,
+    refuse_unanswered,
+    unanswered,
+)
 from cxmodel.metrics._groups import (
     group_table,
     key_columns,
@@ -474,6 +481,14 @@ def response_rate(
         The log has no ``sent_kind`` rows, or the question is not known (a ``Question`` given
         must agree with the log's declaration, as in :func:`question_summary`).
 
+    Warns
+    -----
+    DataWarning
+        When no row of the log answers the question. The rate is still returned, as 0 (in
+        every group): invitations nobody answered are a response rate of 0, e.g. a survey just
+        sent. The warning says what the log's survey rows answer instead, with a did-you-mean,
+        as :func:`~cxmodel.metrics.nps` does when it refuses such a log.
+
     Examples
     --------
     >>> rows = [{"customer_id": c, "timestamp": "2024-01-01T00:00:00Z", "kind": "survey_sent",
@@ -501,6 +516,8 @@ def response_rate(
         hit = np.flatnonzero(cats == asked.name)
         sends &= (codes < 0) | (codes == (hit[0] if hit.size else -2))
     answers = answer_rows(log, asked.name)
+    if not answers.any():
+        _warn_unanswered(log, asked.name, int(sends.sum()))
     if asked.in_score and "score" in log:
         answers &= ~np.isnan(log.numeric("score"))
     elif not asked.in_score and "answer" in log:
@@ -524,6 +541,19 @@ def response_rate(
         table_name="response rate",
         numerator_name="responses",
     )
+
+
+def _warn_unanswered(log: InteractionLog, question: str, sends: int) -> None:
+    """Warn that no row of ``log`` answers ``question`` (what it holds instead, as the survey
+    scores' refusal says), so none of its ``sends`` is answered: the rate of 0 is the answer,
+    but a misspelt question would get it too."""
+    message = unanswered(question, 0, len(log), held_metrics(log), caller="response_rate()")
+    if message is not None:
+        warnings.warn(
+            f"{message}; none of the {sends:,} send(s) is answered, so the rate is 0",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _answered_within(
@@ -581,6 +611,21 @@ def satisfaction_by_stage(
     level : float, default 0.95
         Confidence level of the intervals.
 
+    Returns
+    -------
+    MetricTable
+        One row per stage and touchpoint answered (none for a log without rows, or whose
+        rows of ``metric`` all lack a score).
+
+    Raises
+    ------
+    SchemaError
+        ``metric`` is not a known question (with a did-you-mean), disagrees with the log's
+        declaration, or is not a scale or yes/no question.
+    DataError
+        The log has rows but no answer to ``metric``, naming the metrics it holds (with a
+        did-you-mean) or that it holds no survey rows, as :func:`~cxmodel.metrics.nps`.
+
     Examples
     --------
     >>> t = "2024-01-0{}T00:00:00Z"
@@ -609,6 +654,10 @@ def satisfaction_by_stage(
         )
     z = z_value(level)
     mask = answer_rows(log, asked.name)
+    if not mask.any():
+        refuse_unanswered(
+            asked.name, 0, len(log), held_metrics(log), caller="satisfaction_by_stage()"
+        )
     if "score" in log:
         mask &= ~np.isnan(log.numeric("score"))
     else:

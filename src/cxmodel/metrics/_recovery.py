@@ -25,6 +25,7 @@ from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError
 from cxmodel.log import InteractionLog
+from cxmodel.metrics._answers import answer_rows, held_metrics, unanswered
 from cxmodel.metrics._effect import (
     as_firings,
     customer_codes_of,
@@ -191,7 +192,10 @@ def recovery_rate(
     Warns
     -----
     DataWarning
-        When a trigger has no held-out customers (no difference can be measured), when
+        When no row of the log answers ``metric`` (nobody responded: the survey measures are
+        0 and NaN, the retention measures stand), naming what the log's survey rows answer
+        instead with a did-you-mean, as :func:`~cxmodel.metrics.nps` does when it refuses such
+        a log. When a trigger has no held-out customers (no difference can be measured), when
         measures are pending, when acknowledged ids match no emitted firing, and when the
         rule also refused firings for lack of consent or a contact policy stopped some (the
         held-out group then includes customers who would not have been contacted). With
@@ -371,14 +375,15 @@ def _score_rows(
             f"metric={metric!r} reads the next survey answer, but the log has no "
             f"{' or '.join(repr(c) for c in missing)} column"
         )
-    codes, cats = log.categorical("metric")
-    hit = np.flatnonzero(cats == metric)
     score = np.asarray(log.numeric("score"), dtype=np.float64)
-    mask = np.asarray(log.kind_mask("survey"), dtype=bool) & ~np.isnan(score)
-    mask &= codes == (hit[0] if hit.size else -2)
+    named = answer_rows(log, metric)
+    mask = named & ~np.isnan(score)
     if not mask.any():
+        held = held_metrics(log)
+        message = unanswered(metric, int(named.sum()), len(log), held, caller="recovery_rate()")
         warnings.warn(
-            f"the log has no survey answer for metric {metric!r}: nobody responded",
+            (message or f"the log has no survey answer for metric {metric!r}")
+            + ": nobody responded",
             DataWarning,
             stacklevel=3,
         )
