@@ -74,6 +74,16 @@ class TestWilson:
         assert math.isnan(low[0]) and math.isnan(high[0])
         assert 0 < low[1] < 0.75 < high[1] < 1
 
+    @settings(max_examples=100, deadline=None)
+    @given(st.integers(1, 10**7))
+    def test_no_success_or_all_is_exactly_zero_or_one(self, n: int) -> None:
+        """0 of n has a lower bound of exactly 0 and n of n an upper bound of exactly 1 (the
+        formula alone leaves rounding such as 2.8e-17 there)."""
+        assert wilson_interval(0, n)[0] == 0.0
+        assert wilson_interval(n, n)[1] == 1.0
+        low, high = wilson_bounds([0, n, 1], [n, n, n + 1])
+        assert low[0] == 0.0 and high[1] == 1.0 and low[2] > 0.0 and high[2] < 1.0
+
     @settings(max_examples=200, deadline=None)
     @given(counts, counts)
     def test_interval_holds_the_estimate(self, k: int, extra: int) -> None:

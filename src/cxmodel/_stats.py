@@ -132,8 +132,10 @@ def wilson_bounds(
         centre = (p + z2 / (2 * total)) / denom
         half = z * np.sqrt(p * (1 - p) / total + z2 / (4 * total * total)) / denom
     empty = total <= 0
-    low: Any = np.where(empty, np.nan, np.clip(centre - half, 0.0, 1.0))
-    high: Any = np.where(empty, np.nan, np.clip(centre + half, 0.0, 1.0))
+    # at 0 (or n) successes the bound is 0 (or 1) exactly; the formula's difference of two
+    # equal terms would leave rounding (2.8e-17) there
+    low: Any = np.where(empty, np.nan, np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0)))
+    high: Any = np.where(empty, np.nan, np.where(k >= total, 1.0, np.clip(centre + half, 0.0, 1.0)))
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
