@@ -38,9 +38,9 @@ from the last micro-batch whose response it did not receive; re-delivered intera
 engine already committed are ignored, and firings it already emitted are not emitted again.
 Acknowledged firings are never listed again. Clients de-duplicate on ``firing_id``.
 
-SQLite connections belong to the thread that opened them, so every engine and store call
-runs on one dedicated engine thread, one at a time; that thread is the lock the request
-threads share.
+Every engine and store call runs on one dedicated engine thread, one at a time, and the
+request threads wait for it. The engine and its store may be called from any thread under
+the engine's own lock; one thread keeps the order of calls simple.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ no longer exists, fails, and so does a new module that has neither a test file n
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,3 +84,26 @@ class TestLayout:
         bare = sorted(str(f.relative_to(ROOT)) for f in folders if not (f / "__init__.py").exists())
         expected: list[str] = []
         assert expected == bare
+
+
+class TestTriggerInternalsPage:
+    """The contributors' page on the trigger package lists its modules as they are."""
+
+    PAGE = ROOT / "docs" / "reference" / "trigger-internals.md"
+
+    def listed(self) -> list[str]:
+        """The modules in the page's table: its rows' first cells."""
+        text = self.PAGE.read_text(encoding="utf-8").split("## The modules", 1)[1]
+        return re.findall(r"^\| `([\w.]+\.py)` \|", text, flags=re.MULTILINE)
+
+    def test_every_module_is_listed_once(self) -> None:
+        """Each file of ``src/cxmodel/triggers`` has one row, and every row names a file."""
+        present = sorted(p.name for p in (SRC / "triggers").glob("*.py"))
+        assert present == sorted(self.listed())
+
+    def test_modules_named_anywhere_exist(self) -> None:
+        """Every ``_name.py`` the page names (in its diagrams too) is a file of the package."""
+        named = set(re.findall(r"\b_\w+\.py\b", self.PAGE.read_text(encoding="utf-8")))
+        present = {p.name for p in (SRC / "triggers").glob("*.py")}
+        present |= {p.name for p in (SRC / "expr").glob("*.py")}  # cxmodel.expr._aggregates
+        assert sorted(named - present) == []
