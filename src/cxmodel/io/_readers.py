@@ -34,7 +34,8 @@ from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes
-from cxmodel.log._columns import Encoded, show
+from cxmodel.log._columns import REQUIRED, Encoded, show
+from cxmodel.log._log import ONE_KIND_HINT
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
 
@@ -160,6 +161,7 @@ def read_csv(
     encoding: str | None = None,
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    kind: str | None = None,
     questions: Iterable[Question] | None = None,
     progress: bool = False,
 ) -> InteractionLog:
@@ -196,6 +198,10 @@ def read_csv(
         the columns declared here are numbers; every other column stays text as written.
     kinds
         Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    kind
+        The kind of every row, for a file without a kind column: ``kind="purchase"`` reads an
+        order export (customer, date, amount) as purchases. Non-empty text; a file that has a
+        ``kind`` column (after ``mapping``) as well is an error.
     questions
         Survey questions besides the standard ``nps``, ``csat`` and ``ces``
         (:class:`~cxmodel.domain.Question`); each survey answer is checked against the question
@@ -245,6 +251,7 @@ def read_csv(
             "errors": errors,
             "dtypes": declared_dtypes(dtypes, mapping),
             "kinds": kinds,
+            "kind": kind,
             "questions": questions,
             "source": source,
         }
@@ -540,13 +547,14 @@ def read_jsonl(
     encoding: str | None = None,
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    kind: str | None = None,
     questions: Iterable[Question] | None = None,
     progress: bool = False,
 ) -> InteractionLog:
     """Read interactions from JSON lines (one object per line; blank lines are skipped).
 
     Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes``, ``kinds``,
-    ``questions`` and ``progress`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
+    ``kind``, ``questions`` and ``progress`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
     key, or nests too deeply is a bad row; so is a list, object or bool where text or a number is
     expected, and a number where the same column holds the same digits as text (``1`` and
     ``"1"``). JSON numbers stay numbers unless the column is text by name (ids).
@@ -570,6 +578,8 @@ def read_jsonl(
         Column name -> ``"string"`` or ``"float"``.
     kinds
         Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    kind
+        The kind of every row, for a file without a kind column (as :func:`read_csv`).
     questions
         Survey questions besides the standard ``nps``, ``csat`` and ``ces``
         (:class:`~cxmodel.domain.Question`); answers are checked against them.
@@ -599,7 +609,9 @@ def read_jsonl(
     source = file_path(path, "read_jsonl()")
     bar = _stages(progress, "read_jsonl")
     try:
-        return _jsonl(source, mapping, timezone, errors, encoding, dtypes, kinds, questions, bar)
+        return _jsonl(
+            source, mapping, timezone, errors, encoding, dtypes, kinds, kind, questions, bar
+        )
     finally:
         bar.close()
 
@@ -612,6 +624,7 @@ def _jsonl(
     encoding: str | None,
     dtypes: Mapping[str, str] | None,
     kinds: Mapping[str, str] | None,
+    kind: str | None,
     questions: Iterable[Question] | None,
     bar: Any,
 ) -> InteractionLog:
@@ -654,11 +667,12 @@ def _jsonl(
         column = np.empty(len(records), dtype=object)
         column[:] = [r.get(name) for r in records]
         columns[renamed[name]] = column
-    for required in ("customer_id", "timestamp", "kind"):
+    for required in ("customer_id", "timestamp") if kind is not None else REQUIRED:
         if required not in columns:
             raise SchemaError(
                 f"{source}: required column {required!r} is missing (keys: {list(names)[:20]}); "
                 f"map yours with mapping={{'your_name': {required!r}}}"
+                f"{ONE_KIND_HINT if required == 'kind' else ''}"
             )
     _stage_done(bar, "validate", len(records))
     log = InteractionLog._from_columns(
@@ -667,6 +681,7 @@ def _jsonl(
         errors=errors,
         dtypes=declared_dtypes(dtypes, mapping),
         kinds=kinds,
+        kind=kind,
         questions=questions,
         row_numbers=np.asarray(numbers, dtype=np.int64),
         pre_errors=bad,
@@ -686,13 +701,14 @@ def read_parquet(
     errors: ErrorMode = "raise",
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    kind: str | None = None,
     questions: Iterable[Question] | None = None,
     progress: bool = False,
 ) -> InteractionLog:
     """Read interactions from a Parquet file (needs the ``arrow`` extra).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds``, ``questions`` and
-    ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
+    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds``, ``kind``,
+    ``questions`` and ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
     stay text with their exact digits; lists, structs and maps are rejected row by row.
 
@@ -712,6 +728,8 @@ def read_parquet(
         Column name -> ``"string"`` or ``"float"``.
     kinds
         Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    kind
+        The kind of every row, for a file without a kind column (as :func:`read_csv`).
     questions
         Survey questions besides the standard ``nps``, ``csat`` and ``ces``
         (:class:`~cxmodel.domain.Question`); answers are checked against them.
@@ -742,6 +760,7 @@ def read_parquet(
             errors=errors,
             dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,
+            kind=kind,
             questions=questions,
             source=source,
         )
