@@ -32,6 +32,7 @@ from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
+from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes
 from cxmodel.log._columns import REQUIRED, Encoded, show
@@ -184,12 +185,16 @@ def read_csv(
         others with their row numbers and reasons in ``log.rejected`` (a
         :class:`~cxmodel.errors.DataWarning` gives the count; if no row is valid it is an error).
     delimiter
-        Field separator (one character).
+        Field separator: one character (quotes follow the CSV rules), or ``"whitespace"`` for
+        fields separated by runs of spaces and tabs, as in CDNOW's files and aligned
+        command-line output: white space at the start and end of a line is ignored and quotes
+        are not special (a field cannot hold a space; such a row has too many fields).
     engine
         ``"pyarrow"`` (multithreaded, needs the ``arrow`` extra), ``"python"`` (the standard
         library), or ``"auto"``: pyarrow when installed. Both give the same log; a file pyarrow
         cannot parse (ragged rows, huge fields) is re-read by the standard library so each bad
-        row is reported.
+        row is reported. A ``"whitespace"`` file is split by the standard library whatever
+        the engine.
     encoding
         The text encoding; by default UTF-8, or UTF-16/32 when the file starts with their
         byte-order mark. A UTF-8 byte-order mark is always dropped.
@@ -239,9 +244,12 @@ def read_csv(
     _check_errors(errors)
     _check_encoding(encoding)
     source = file_path(path, "read_csv()")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
+    if delimiter != WHITESPACE and (
+        not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"'
+    ):
         raise SchemaError(
-            f"delimiter must be one character, not a quote or newline (got {delimiter!r})"
+            f"delimiter must be one character, not a quote or newline, or {WHITESPACE!r} "
+            f"for fields separated by runs of spaces and tabs (got {delimiter!r})"
         )
     if engine not in ("auto", "pyarrow", "python"):
         raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
@@ -255,7 +263,9 @@ def read_csv(
             "questions": questions,
             "source": source,
         }
-        use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
+        use_arrow = delimiter != WHITESPACE and (
+            engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
+        )
         # an uncompressed UTF-8 file goes to pyarrow from disk as it is, and is read and decoded
         # whole only if pyarrow cannot read it (then its errors are named as before)
         head = None
@@ -366,15 +376,53 @@ def _blank(fields: list[str]) -> bool:
 def _csv_with_python(
     text: str, delimiter: str, mapping: Mapping[str, str] | None, source: str
 ) -> tuple[dict[str, Any], np.ndarray[Any, np.dtype[np.int64]], dict[int, str], dict[int, Any]]:
-    """Parse with the standard library, one record at a time, keeping bad records as rows."""
+    """Parse with the standard library (or split on white space), keeping bad records as rows."""
+    bad: dict[int, str] = {}
+    records: dict[int, Any] = {}
+    rows: list[list[str] | None]
+    if delimiter == WHITESPACE:
+        fields, split = whitespace_rows(text)
+        header = None if fields is None else _clean_header(fields, source)
+        rows = list(split)
+    else:
+        header, rows = _csv_rows(text, delimiter, source, bad, records)
+    if header is None:
+        raise SchemaError(f"{source}: the file is empty; expected a header row")
+    renamed = apply_mapping(header, mapping)
+    width = len(header)
+    data = [np.empty(len(rows), dtype=object) for _ in header]
+    for number, row in enumerate(rows):
+        if row is None:
+            continue
+        fields = row
+        if len(fields) != width:
+            bad[number] = (
+                f"the row has {len(fields)} field{'s' if len(fields) != 1 else ''}, expected "
+                f"{width} like the header; check for a missing or extra delimiter or quote"
+            )
+            record: dict[str, Any] = dict(zip(header, fields, strict=False))
+            if len(fields) > width:
+                record["_extra_fields"] = fields[width:]
+            records[number] = record
+            continue
+        for j, value in enumerate(fields):
+            data[j][number] = value if value != "" else None
+    columns = {renamed[name]: data[j] for j, name in enumerate(header)}
+    numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
+    return columns, numbers, bad, records
+
+
+def _csv_rows(
+    text: str, delimiter: str, source: str, bad: dict[int, str], records: dict[int, Any]
+) -> tuple[list[str] | None, list[list[str] | None]]:
+    """The header and the records of CSV ``text`` as the standard library reads them; a record
+    that cannot be parsed is ``None``, with its reason in ``bad`` and its line in ``records``."""
     previous = csv.field_size_limit()
     csv.field_size_limit(MAX_FIELD_CHARS)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         header: list[str] | None = None
         rows: list[list[str] | None] = []
-        bad: dict[int, str] = {}
-        records: dict[int, Any] = {}
         while True:
             try:
                 fields = next(reader)
@@ -403,30 +451,7 @@ def _csv_with_python(
             rows.append(fields)
     finally:
         csv.field_size_limit(previous)
-    if header is None:
-        raise SchemaError(f"{source}: the file is empty; expected a header row")
-    renamed = apply_mapping(header, mapping)
-    width = len(header)
-    data = [np.empty(len(rows), dtype=object) for _ in header]
-    for number, row in enumerate(rows):
-        if row is None:
-            continue
-        fields = row
-        if len(fields) != width:
-            bad[number] = (
-                f"the row has {len(fields)} field{'s' if len(fields) != 1 else ''}, expected "
-                f"{width} like the header; check for a missing or extra delimiter or quote"
-            )
-            record: dict[str, Any] = dict(zip(header, fields, strict=False))
-            if len(fields) > width:
-                record["_extra_fields"] = fields[width:]
-            records[number] = record
-            continue
-        for j, value in enumerate(fields):
-            data[j][number] = value if value != "" else None
-    columns = {renamed[name]: data[j] for j, name in enumerate(header)}
-    numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
-    return columns, numbers, bad, records
+    return header, rows
 
 
 _HEAD_BYTES = 1_000_000
