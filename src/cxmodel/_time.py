@@ -406,7 +406,7 @@ def as_of_us(
     naive = None if zone is not None else _naive(as_of)
     if naive is not None:
         shown = as_of.strip() if isinstance(as_of, str) else naive.isoformat()
-        also = f", or pass {zone_arg}= to read it in a zone" if zone_arg is not None else ""
+        also = "" if zone_arg is None else f", or pass {zone_arg}='UTC' (or the zone it is in)"
         raise SchemaError(
             f"as_of {shown!r} has no time zone; give an aware time, e.g. "
             f"as_of='{naive.isoformat()}Z' (UTC) or a datetime with tzinfo{also}"
