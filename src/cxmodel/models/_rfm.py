@@ -161,8 +161,8 @@ def as_of_period(as_of: TimeLike, freq: str, timezone: str | None) -> int:
 
     Examples
     --------
-    >>> as_of_period("1970-02-01T00:00Z", "M", None), as_of_period("1970-02-01", "M", "+01:00")
-    (1, 0)
+    >>> as_of_period("1970-01-31T23:30Z", "M", None), as_of_period("1970-02-01", "M", "+01:00")
+    (0, 1)
     """
     us = np.array([as_of_us(as_of, zone=timezone, zone_arg="timezone")], dtype=np.int64)
     return int(period_ordinals(us, freq, timezone)[0])
