@@ -28,6 +28,7 @@ __all__ = [
     "DurationLike",
     "TimeLike",
     "add_duration",
+    "as_of_us",
     "duration_to_us",
     "format_duration",
     "parse_duration",
@@ -378,6 +379,51 @@ def to_us(
         f"{what} {value!r} is a {type(value).__name__}; expected a datetime, ISO-8601 string, "
         "numpy datetime64 or epoch seconds"
     )
+
+
+def as_of_us(
+    as_of: TimeLike, *, zone: str | tzinfo | None = None, zone_arg: str | None = None
+) -> int:
+    """``as_of`` in microseconds since the epoch, UTC: how every analysis reads its ``as_of``.
+
+    Aware datetimes, ISO-8601 text with an offset, ``numpy.datetime64`` (UTC), dates (midnight
+    in ``zone``, UTC by default) and epoch seconds are read as :func:`to_us` reads them. A naive
+    datetime or text names no instant and is refused, with the same hint from every function,
+    unless ``zone`` names the zone to read it in: the value of the caller's own argument
+    ``zone_arg`` (``"timezone"``), which the hint then names too.
+
+    Examples
+    --------
+    >>> as_of_us("1970-01-02T00:00:00Z")
+    86400000000
+    >>> as_of_us("1970-01-02T02:00:00", zone="+02:00", zone_arg="timezone")
+    86400000000
+    >>> as_of_us("2024-12-31")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: as_of '2024-12-31' has no time zone; give an aware time, e.g. as_of='2024-12-31T00:00:00Z' (UTC) or a datetime with tzinfo
+    """
+    naive = None if zone is not None else _naive(as_of)
+    if naive is not None:
+        shown = as_of.strip() if isinstance(as_of, str) else naive.isoformat()
+        also = "" if zone_arg is None else f", or pass {zone_arg}='UTC' (or the zone it is in)"
+        raise SchemaError(
+            f"as_of {shown!r} has no time zone; give an aware time, e.g. "
+            f"as_of='{naive.isoformat()}Z' (UTC) or a datetime with tzinfo{also}"
+        )
+    return to_us(as_of, timezone_name=zone, what="as_of", timezone_arg=zone_arg)
+
+
+def _naive(value: object) -> datetime | None:
+    """``value`` as a datetime when it is a datetime, or ISO-8601 text, without a UTC offset."""
+    if isinstance(value, str):
+        try:
+            value = parse_iso(value)
+        except ValueError:
+            return None  # not a time: to_us names the problem
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        return value
+    return None
 
 
 def us_to_datetime(us: int | np.integer[Any]) -> datetime:

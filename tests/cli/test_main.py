@@ -67,3 +67,39 @@ def test_kinds_of_your_own_are_read_as_standard_ones(
     assert "purchase 1, view 1" in capsys.readouterr().out
     assert main(["summary", str(path), "--kind", "Purchase"]) == 2
     assert "--kind expects YOUR_KIND=standard_kind" in capsys.readouterr().err
+
+
+class TestAllKind:
+    def test_an_order_export_reads_as_purchases(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--all-kind purchase reads a file without a kind column as purchases."""
+        path = tmp_path / "orders.csv"
+        path.write_text("customer,date,value\nc1,2024-01-01T00:00:00Z,11.77\n", encoding="utf-8")
+        options = ["--map", "customer=customer_id", "--map", "date=timestamp"]
+        assert main(["summary", str(path), *options, "--all-kind", "purchase"]) == 0
+        assert "kinds        purchase 1" in capsys.readouterr().out
+        assert main(["summary", str(path), *options]) == 2
+        assert "or pass --all-kind purchase if every row" in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        ("header", "kind", "message"),
+        [
+            ("customer_id,timestamp,kind", "purchase", "--all-kind purchase says every row"),
+            ("customer_id,timestamp,value", "", "e.g. --all-kind purchase (got '')"),
+        ],
+        ids=["kind-column-too", "empty"],
+    )
+    def test_errors_name_the_option(
+        self,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        header: str,
+        kind: str,
+        message: str,
+    ) -> None:
+        """A kind column as well, or an empty kind, is one line naming --all-kind."""
+        path = tmp_path / "d.csv"
+        path.write_text(f"{header}\nc1,2024-01-01T00:00:00Z,view\n", encoding="utf-8")
+        assert main(["summary", str(path), "--all-kind", kind]) == 2
+        assert message in capsys.readouterr().err

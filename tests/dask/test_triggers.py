@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from cxmodel import dask as cxd
 from cxmodel import triggers
+from cxmodel._time import as_of_us
 from cxmodel.dask._triggers import evaluate_partial, firings_of
 from cxmodel.domain import Consent, Customer
 from cxmodel.errors import SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers._batch import as_of_us
 from tests.dask.frames import uneven
 from tests.dask.worlds import (
     OnSmallWorld,

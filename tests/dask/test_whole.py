@@ -30,7 +30,7 @@ class TestWholeCustomerAnalyses:
         "kwargs",
         [
             {},
-            {"as_of": "2024-09-30", "freq": "W"},
+            {"as_of": "2024-09-30T00:00Z", "freq": "W"},
             {"freq": "M"},
             {"freq": "D", "timezone": "America/New_York"},
         ],

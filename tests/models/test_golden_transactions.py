@@ -24,25 +24,23 @@ from tests.models.helpers import DATA, close_to_published
 
 @pytest.fixture(scope="module")
 def purchases(tmp_path_factory: pytest.TempPathFactory) -> InteractionLog:
-    """The sample file turned into a CSV with a kind column, as its whitespace-separated text
-    has none, and read with a date column and the UTC zone."""
+    """The sample file as published (whitespace separated, without a header or a kind column),
+    given a header line and read as purchases, with a date column and the UTC zone."""
     text = gzip.decompress((DATA / "CDNOW_sample.txt.gz").read_bytes()).decode("ascii")
-    fields = np.array(text.split(), dtype=object).reshape(-1, 5)
-    lines = [
-        f"{master},{sample},{day},purchase,{cds},{dollars}"
-        for master, sample, day, cds, dollars in fields.tolist()
-    ]
-    path: Path = tmp_path_factory.mktemp("cdnow") / "sample.csv"
-    path.write_text(
-        "master_id,customer_id,date,kind,quantity,value\n" + "\n".join(lines) + "\n",
-        encoding="ascii",
+    path: Path = tmp_path_factory.mktemp("cdnow") / "sample.txt"
+    path.write_text("master_id customer_id date quantity value\n" + text, encoding="ascii")
+    return read_csv(
+        path,
+        delimiter="whitespace",
+        kind="purchase",
+        mapping={"date": "timestamp"},
+        timezone="UTC",
     )
-    return read_csv(path, mapping={"date": "timestamp"}, timezone="UTC")
 
 
 @pytest.fixture(scope="module")
 def calibration(purchases: InteractionLog) -> RFMSummary:
-    return rfm_summary(purchases, as_of="1997-09-30", freq="D")
+    return rfm_summary(purchases, as_of="1997-09-30T00:00Z", freq="D")
 
 
 @pytest.fixture(scope="module")

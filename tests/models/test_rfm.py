@@ -54,7 +54,7 @@ class TestHandCases:
             ["2024-01-01T08", "2024-01-01T20", "2024-01-03", "2024-01-06", "2024-01-02"],
             [1.0, 2.0, 4.0, 8.0, 5.0],
         )
-        s = rfm_summary(log, as_of="2024-01-06")
+        s = rfm_summary(log, as_of="2024-01-06T00:00Z")
         assert s.customer_id.tolist() == ["a", "b"]
         assert s.frequency.tolist() == [2.0, 0.0]
         assert s.recency.tolist() == [5.0, 0.0]
@@ -64,9 +64,9 @@ class TestHandCases:
     @pytest.mark.parametrize(
         ("freq", "as_of", "unseen"),
         [
-            ("D", "2024-01-11", "5 days"),
-            ("W", "2024-01-22", "3 weeks"),
-            ("M", "2024-02-01", "1 month"),
+            ("D", "2024-01-11T00:00Z", "5 days"),
+            ("W", "2024-01-22T00:00Z", "3 weeks"),
+            ("M", "2024-02-01T00:00Z", "1 month"),
         ],
     )
     def test_as_of_after_the_data_warns(self, freq: str, as_of: str, unseen: str) -> None:
@@ -82,7 +82,7 @@ class TestHandCases:
         log = _log(["a", "a"], ["2024-01-01", "2024-01-03"], [1.0, 2.0])
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            s = rfm_summary(log, as_of="2024-01-03T23:00", freq="D")
+            s = rfm_summary(log, as_of="2024-01-03T23:00Z", freq="D")
         assert s.T.tolist() == [2.0]
 
     def test_kind_filter_and_as_of_cut(self) -> None:
@@ -93,7 +93,7 @@ class TestHandCases:
             [1.0, 2.0, 3.0, 4.0],
             ["purchase", "view", "purchase", "purchase"],
         )
-        s = rfm_summary(log, as_of="2024-01-05T23:00")
+        s = rfm_summary(log, as_of="2024-01-05T23:00Z")
         assert s.frequency.tolist() == [0.0, 0.0]
         assert s.T.tolist() == [4.0, 0.0]
         s2 = rfm_summary(log)
@@ -118,7 +118,7 @@ class TestHandCases:
         [
             ({"freq": "Q"}, SchemaError),
             ({"kind": "refund"}, DataError),
-            ({"as_of": "2023-01-01"}, DataError),
+            ({"as_of": "2023-01-01T00:00Z"}, DataError),
         ],
     )
     def test_bad_input(self, kwargs: dict[str, Any], error: type) -> None:
@@ -145,7 +145,7 @@ class TestAgainstLifetimes:
             want = utils.summary_data_from_transaction_data(
                 df, "id", "date", "value", freq=freq, observation_period_end=as_of
             ).sort_index()
-        got = rfm_summary(log, freq=freq, as_of=as_of)
+        got = rfm_summary(log, freq=freq, as_of=as_of, timezone="UTC")  # naive, as lifetimes
         assert got.customer_id.tolist() == want.index.tolist()
         np.testing.assert_array_equal(got.frequency, want["frequency"].to_numpy())
         np.testing.assert_array_equal(got.recency, want["recency"].to_numpy())
@@ -287,7 +287,7 @@ class TestProperties:
         values = [r[3] for r in rows]
         want = _reference(ids, [r[1] for r in rows], values, end)
         log = _log(ids, times, values)
-        as_of = str(np.datetime64("2024-03-01", "D") + np.timedelta64(end, "D"))
+        as_of = str(np.datetime64("2024-03-01", "D") + np.timedelta64(end, "D")) + "T00:00Z"
         if not want:
             with pytest.raises(DataError):
                 rfm_summary(log, as_of=as_of)

@@ -395,8 +395,8 @@ def evaluate_complete(rules: Any, log: Any, *, as_of: Any, **kwargs: Any) -> Any
     """Batch ``evaluate`` over ``log`` declared observed until ``as_of`` when that is after
     its last interaction: what a streaming engine's ``advance_to(as_of)`` declares, so the
     firings of waiting rules after the data are answered without the warning about them."""
+    from cxmodel._time import as_of_us
     from cxmodel.triggers import evaluate
-    from cxmodel.triggers._batch import as_of_us
 
     until = log.observed_until
     if until is not None and as_of_us(as_of) > until:

@@ -58,13 +58,24 @@ def _as_of(text: str | None, timezone: str | None, *, option: str = "--as-of") -
 def reading_options(parser: argparse.ArgumentParser) -> None:
     """The options every command that reads a data file takes."""
     parser.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
-    parser.add_argument("--delimiter", default=",", help="CSV field separator (default ',')")
+    parser.add_argument(
+        "--delimiter",
+        default=",",
+        help="CSV field separator (default ','), or 'whitespace' for fields separated by runs "
+        "of spaces and tabs",
+    )
     parser.add_argument("--encoding", default="utf-8", help="text encoding (default utf-8)")
     parser.add_argument(
         "--kind",
         action="append",
         metavar="YOURS=STANDARD",
         help="read your event name as a standard kind, e.g. Purchase=purchase (repeatable)",
+    )
+    parser.add_argument(
+        "--all-kind",
+        metavar="KIND",
+        help="every row is of this kind, for a file without a kind column, e.g. an order "
+        "export read with --all-kind purchase",
     )
     parser.add_argument(
         "--map",
@@ -75,13 +86,14 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
 
 
 _MAPPING_HINT = re.compile(r"mapping=\{'your_name': '(\w+)'\}")
+_ONE_KIND_HINT = re.compile(r"\bkind=(?:'(\w+)')?")
 
 
 def read_data(path: str, args: argparse.Namespace) -> InteractionLog:
     """Read ``path`` with the reading options in ``args``, keeping rejected rows aside.
 
-    A missing required column is explained with the option that maps it (``--map``), not
-    with the Python argument the reader names."""
+    A missing required column, or a bad kind of every row, is explained with the options
+    (``--map``, ``--all-kind``), not with the Python arguments the reader names."""
     try:
         return _read(
             path,
@@ -91,9 +103,13 @@ def read_data(path: str, args: argparse.Namespace) -> InteractionLog:
             delimiter=args.delimiter,
             encoding=args.encoding,
             kinds=_parse_mapping(args.kind, "--kind", "kind") or None,
+            kind=args.all_kind,
         )
     except SchemaError as exc:
         message = _MAPPING_HINT.sub(r"--map YOUR_COLUMN=\1", str(exc))
+        message = _ONE_KIND_HINT.sub(
+            lambda found: "--all-kind" + (f" {found[1]}" if found[1] else ""), message
+        )
         if message == str(exc):
             raise
         raise SchemaError(message) from None
@@ -108,6 +124,7 @@ def _read(
     delimiter: str = ",",
     encoding: str = "utf-8",
     kinds: dict[str, str] | None = None,
+    kind: str | None = None,
 ) -> InteractionLog:
     import warnings
 
@@ -122,7 +139,9 @@ def _read(
     with warnings.catch_warnings():  # the commands print the rejected rows themselves
         warnings.simplefilter("ignore", DataWarning)
         if suffix == ".parquet":
-            return read_parquet(path, mapping=mapping, timezone=timezone, errors=mode, kinds=kinds)
+            return read_parquet(
+                path, mapping=mapping, timezone=timezone, errors=mode, kinds=kinds, kind=kind
+            )
         if suffix in (".jsonl", ".ndjson"):
             return read_jsonl(
                 path,
@@ -131,6 +150,7 @@ def _read(
                 errors=mode,
                 encoding=encoding,
                 kinds=kinds,
+                kind=kind,
             )
         return read_csv(
             path,
@@ -140,6 +160,7 @@ def _read(
             delimiter=delimiter,
             encoding=encoding,
             kinds=kinds,
+            kind=kind,
         )
 
 

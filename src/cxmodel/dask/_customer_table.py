@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from cxmodel._time import TimeLike, to_us
+from cxmodel._time import TimeLike, as_of_us
 from cxmodel.dask._whole import customer_order, map_reduce
 from cxmodel.log import CustomerTable, InteractionLog
 from cxmodel.log._customer_table import (
@@ -33,7 +33,7 @@ def customer_table_partial(
     if log is None:
         return None, None, None
     first, last = first_time(log), log.observed_until
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     if first is not None and first > cutoff:
         return None, first, last
     table = CustomerTable._of_log(log, cutoff, {}, None, None)
@@ -128,7 +128,7 @@ def customer_table(
     >>> t.customer_id.tolist(), t.column("frequency").tolist(), t.column("aov").tolist()
     (['a', 'b'], [2, 0], [20.0, nan])
     """
-    cutoff = to_us(as_of, what="as_of")  # a bad as_of raises before any work
+    cutoff = as_of_us(as_of)  # a bad as_of raises before any work
     parts = map_reduce(
         data,
         customer_table_partial,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cxmodel._optional import import_optional
-from cxmodel._time import TimeLike, to_us
+from cxmodel._time import TimeLike, as_of_us
 from cxmodel.dask._common import (
     Piece,
     check_frame,
@@ -85,7 +85,7 @@ def rfm_scores(
     dask, _ = dask_modules(feature)
     check_frame(ddf, feature, mapping)
     bins = check_n_bins(n_bins)
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
     parts, caught = recorded(
         dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone

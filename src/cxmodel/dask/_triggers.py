@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from cxmodel._time import TimeLike
+from cxmodel._time import TimeLike, as_of_us
 from cxmodel.dask._common import dask_modules
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
@@ -16,7 +16,7 @@ from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
-from cxmodel.triggers._batch import as_of_us, evaluate_us, warn_unobserved_firings
+from cxmodel.triggers._batch import evaluate_us, warn_unobserved_firings
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._firings import FiringBlock, firing_blocks
 

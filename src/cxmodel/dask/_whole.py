@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from cxmodel._periods import period_index
 from cxmodel._progress import dask_compute
-from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us
 from cxmodel.dask._common import FAN_IN, check_fan_in, dask_modules, tree_merge
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
@@ -34,7 +34,7 @@ from cxmodel.metrics._survival import (
 )
 from cxmodel.models import RFMSummary
 from cxmodel.models._rfm import (
-    period_of,
+    as_of_period,
     period_ordinals,
     summarise_purchases,
     warn_unobserved_periods,
@@ -111,7 +111,7 @@ def _rfm_part(
     until = log.observed_until
     sub = log.filter(kind_rows(log, [kind]))
     if as_of is not None:
-        end = period_of(as_of, freq, what="as_of", timezone=zone)
+        end = as_of_period(as_of, freq, zone)
         sub = sub.filter(period_ordinals(sub.timestamps, freq, zone) <= end)
     if len(sub) == 0:
         return None, None, vocabulary, until
@@ -149,7 +149,8 @@ def rfm_summary(
         Interaction rows (shuffled by customer first, with :func:`from_dask`), or partitions
         already shuffled (then ``mapping`` and ``timezone`` are not used).
     as_of : time-like, optional
-        Observation end; default the last purchase period of all partitions.
+        Observation end; default the last purchase period of all partitions. A naive time is
+        read in ``timezone``, and refused without one.
     freq : {"D", "W", "M", "h"}, default "D"
         The period unit of frequency, recency and ``T``.
     kind : str, default "purchase"
@@ -263,7 +264,7 @@ def customer_lifetimes(
     progress : bool, default False
         Show Dask's progress bar while the partitions are computed.
     """
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     window = duration_to_us(inactivity)
     parts = map_reduce(
         data,
@@ -382,7 +383,8 @@ def cohort_retention(
     timezone : str, optional
         Zone of the periods, and of naive timestamps when ``data`` is a DataFrame; default UTC.
     as_of : time-like, optional
-        Observation end; default the last interaction of all partitions.
+        Observation end; default the last interaction of all partitions. A naive time is read
+        in ``timezone``, and refused without one.
     mapping : dict, optional
         Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
     fan_in : int, default 8
@@ -392,7 +394,7 @@ def cohort_retention(
     """
     end = None
     if as_of is not None:
-        end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")
+        end = as_of_us(as_of, zone=timezone, zone_arg="timezone")
     period_index(np.zeros(0, dtype=np.int64), period, timezone)  # a bad period raises first
     state = map_reduce(
         data,

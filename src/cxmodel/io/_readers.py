@@ -32,9 +32,11 @@ from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
+from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes
-from cxmodel.log._columns import Encoded, show
+from cxmodel.log._columns import REQUIRED, Encoded, show
+from cxmodel.log._log import ONE_KIND_HINT
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
 
@@ -160,6 +162,7 @@ def read_csv(
     encoding: str | None = None,
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    kind: str | None = None,
     questions: Iterable[Question] | None = None,
     progress: bool = False,
 ) -> InteractionLog:
@@ -182,12 +185,16 @@ def read_csv(
         others with their row numbers and reasons in ``log.rejected`` (a
         :class:`~cxmodel.errors.DataWarning` gives the count; if no row is valid it is an error).
     delimiter
-        Field separator (one character).
+        Field separator: one character (quotes follow the CSV rules), or ``"whitespace"`` for
+        fields separated by runs of spaces and tabs, as in CDNOW's files and aligned
+        command-line output: white space at the start and end of a line is ignored and quotes
+        are not special (a field cannot hold a space; such a row has too many fields).
     engine
         ``"pyarrow"`` (multithreaded, needs the ``arrow`` extra), ``"python"`` (the standard
         library), or ``"auto"``: pyarrow when installed. Both give the same log; a file pyarrow
         cannot parse (ragged rows, huge fields) is re-read by the standard library so each bad
-        row is reported.
+        row is reported. A ``"whitespace"`` file is split by the standard library whatever
+        the engine.
     encoding
         The text encoding; by default UTF-8, or UTF-16/32 when the file starts with their
         byte-order mark. A UTF-8 byte-order mark is always dropped.
@@ -196,6 +203,10 @@ def read_csv(
         the columns declared here are numbers; every other column stays text as written.
     kinds
         Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    kind
+        The kind of every row, for a file without a kind column: ``kind="purchase"`` reads an
+        order export (customer, date, amount) as purchases. Non-empty text; a file that has a
+        ``kind`` column (after ``mapping``) as well is an error.
     questions
         Survey questions besides the standard ``nps``, ``csat`` and ``ces``
         (:class:`~cxmodel.domain.Question`); each survey answer is checked against the question
@@ -233,9 +244,12 @@ def read_csv(
     _check_errors(errors)
     _check_encoding(encoding)
     source = file_path(path, "read_csv()")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"':
+    if delimiter != WHITESPACE and (
+        not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"'
+    ):
         raise SchemaError(
-            f"delimiter must be one character, not a quote or newline (got {delimiter!r})"
+            f"delimiter must be one character, not a quote or newline, or {WHITESPACE!r} "
+            f"for fields separated by runs of spaces and tabs (got {delimiter!r})"
         )
     if engine not in ("auto", "pyarrow", "python"):
         raise SchemaError(f"engine must be 'auto', 'pyarrow' or 'python' (got {engine!r})")
@@ -245,10 +259,13 @@ def read_csv(
             "errors": errors,
             "dtypes": declared_dtypes(dtypes, mapping),
             "kinds": kinds,
+            "kind": kind,
             "questions": questions,
             "source": source,
         }
-        use_arrow = engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
+        use_arrow = delimiter != WHITESPACE and (
+            engine == "pyarrow" or (engine == "auto" and _has_pyarrow())
+        )
         # an uncompressed UTF-8 file goes to pyarrow from disk as it is, and is read and decoded
         # whole only if pyarrow cannot read it (then its errors are named as before)
         head = None
@@ -359,15 +376,53 @@ def _blank(fields: list[str]) -> bool:
 def _csv_with_python(
     text: str, delimiter: str, mapping: Mapping[str, str] | None, source: str
 ) -> tuple[dict[str, Any], np.ndarray[Any, np.dtype[np.int64]], dict[int, str], dict[int, Any]]:
-    """Parse with the standard library, one record at a time, keeping bad records as rows."""
+    """Parse with the standard library (or split on white space), keeping bad records as rows."""
+    bad: dict[int, str] = {}
+    records: dict[int, Any] = {}
+    rows: list[list[str] | None]
+    if delimiter == WHITESPACE:
+        fields, split = whitespace_rows(text)
+        header = None if fields is None else _clean_header(fields, source)
+        rows = list(split)
+    else:
+        header, rows = _csv_rows(text, delimiter, source, bad, records)
+    if header is None:
+        raise SchemaError(f"{source}: the file is empty; expected a header row")
+    renamed = apply_mapping(header, mapping)
+    width = len(header)
+    data = [np.empty(len(rows), dtype=object) for _ in header]
+    for number, row in enumerate(rows):
+        if row is None:
+            continue
+        fields = row
+        if len(fields) != width:
+            bad[number] = (
+                f"the row has {len(fields)} field{'s' if len(fields) != 1 else ''}, expected "
+                f"{width} like the header; check for a missing or extra delimiter or quote"
+            )
+            record: dict[str, Any] = dict(zip(header, fields, strict=False))
+            if len(fields) > width:
+                record["_extra_fields"] = fields[width:]
+            records[number] = record
+            continue
+        for j, value in enumerate(fields):
+            data[j][number] = value if value != "" else None
+    columns = {renamed[name]: data[j] for j, name in enumerate(header)}
+    numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
+    return columns, numbers, bad, records
+
+
+def _csv_rows(
+    text: str, delimiter: str, source: str, bad: dict[int, str], records: dict[int, Any]
+) -> tuple[list[str] | None, list[list[str] | None]]:
+    """The header and the records of CSV ``text`` as the standard library reads them; a record
+    that cannot be parsed is ``None``, with its reason in ``bad`` and its line in ``records``."""
     previous = csv.field_size_limit()
     csv.field_size_limit(MAX_FIELD_CHARS)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         header: list[str] | None = None
         rows: list[list[str] | None] = []
-        bad: dict[int, str] = {}
-        records: dict[int, Any] = {}
         while True:
             try:
                 fields = next(reader)
@@ -396,30 +451,7 @@ def _csv_with_python(
             rows.append(fields)
     finally:
         csv.field_size_limit(previous)
-    if header is None:
-        raise SchemaError(f"{source}: the file is empty; expected a header row")
-    renamed = apply_mapping(header, mapping)
-    width = len(header)
-    data = [np.empty(len(rows), dtype=object) for _ in header]
-    for number, row in enumerate(rows):
-        if row is None:
-            continue
-        fields = row
-        if len(fields) != width:
-            bad[number] = (
-                f"the row has {len(fields)} field{'s' if len(fields) != 1 else ''}, expected "
-                f"{width} like the header; check for a missing or extra delimiter or quote"
-            )
-            record: dict[str, Any] = dict(zip(header, fields, strict=False))
-            if len(fields) > width:
-                record["_extra_fields"] = fields[width:]
-            records[number] = record
-            continue
-        for j, value in enumerate(fields):
-            data[j][number] = value if value != "" else None
-    columns = {renamed[name]: data[j] for j, name in enumerate(header)}
-    numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
-    return columns, numbers, bad, records
+    return header, rows
 
 
 _HEAD_BYTES = 1_000_000
@@ -540,13 +572,14 @@ def read_jsonl(
     encoding: str | None = None,
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    kind: str | None = None,
     questions: Iterable[Question] | None = None,
     progress: bool = False,
 ) -> InteractionLog:
     """Read interactions from JSON lines (one object per line; blank lines are skipped).
 
     Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes``, ``kinds``,
-    ``questions`` and ``progress`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
+    ``kind``, ``questions`` and ``progress`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
     key, or nests too deeply is a bad row; so is a list, object or bool where text or a number is
     expected, and a number where the same column holds the same digits as text (``1`` and
     ``"1"``). JSON numbers stay numbers unless the column is text by name (ids).
@@ -570,6 +603,8 @@ def read_jsonl(
         Column name -> ``"string"`` or ``"float"``.
     kinds
         Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    kind
+        The kind of every row, for a file without a kind column (as :func:`read_csv`).
     questions
         Survey questions besides the standard ``nps``, ``csat`` and ``ces``
         (:class:`~cxmodel.domain.Question`); answers are checked against them.
@@ -599,7 +634,9 @@ def read_jsonl(
     source = file_path(path, "read_jsonl()")
     bar = _stages(progress, "read_jsonl")
     try:
-        return _jsonl(source, mapping, timezone, errors, encoding, dtypes, kinds, questions, bar)
+        return _jsonl(
+            source, mapping, timezone, errors, encoding, dtypes, kinds, kind, questions, bar
+        )
     finally:
         bar.close()
 
@@ -612,6 +649,7 @@ def _jsonl(
     encoding: str | None,
     dtypes: Mapping[str, str] | None,
     kinds: Mapping[str, str] | None,
+    kind: str | None,
     questions: Iterable[Question] | None,
     bar: Any,
 ) -> InteractionLog:
@@ -654,11 +692,12 @@ def _jsonl(
         column = np.empty(len(records), dtype=object)
         column[:] = [r.get(name) for r in records]
         columns[renamed[name]] = column
-    for required in ("customer_id", "timestamp", "kind"):
+    for required in ("customer_id", "timestamp") if kind is not None else REQUIRED:
         if required not in columns:
             raise SchemaError(
                 f"{source}: required column {required!r} is missing (keys: {list(names)[:20]}); "
                 f"map yours with mapping={{'your_name': {required!r}}}"
+                f"{ONE_KIND_HINT if required == 'kind' else ''}"
             )
     _stage_done(bar, "validate", len(records))
     log = InteractionLog._from_columns(
@@ -667,6 +706,7 @@ def _jsonl(
         errors=errors,
         dtypes=declared_dtypes(dtypes, mapping),
         kinds=kinds,
+        kind=kind,
         questions=questions,
         row_numbers=np.asarray(numbers, dtype=np.int64),
         pre_errors=bad,
@@ -686,13 +726,14 @@ def read_parquet(
     errors: ErrorMode = "raise",
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    kind: str | None = None,
     questions: Iterable[Question] | None = None,
     progress: bool = False,
 ) -> InteractionLog:
     """Read interactions from a Parquet file (needs the ``arrow`` extra).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds``, ``questions`` and
-    ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
+    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds``, ``kind``,
+    ``questions`` and ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
     stay text with their exact digits; lists, structs and maps are rejected row by row.
 
@@ -712,6 +753,8 @@ def read_parquet(
         Column name -> ``"string"`` or ``"float"``.
     kinds
         Your event names -> the kinds to log them as, e.g. ``{"payment_done": "purchase"}``.
+    kind
+        The kind of every row, for a file without a kind column (as :func:`read_csv`).
     questions
         Survey questions besides the standard ``nps``, ``csat`` and ``ces``
         (:class:`~cxmodel.domain.Question`); answers are checked against them.
@@ -742,6 +785,7 @@ def read_parquet(
             errors=errors,
             dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,
+            kind=kind,
             questions=questions,
             source=source,
         )

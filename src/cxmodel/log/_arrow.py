@@ -161,7 +161,7 @@ def arrow_to_columns(
         for name, field in zip(names, table.schema, strict=True)
         if pa.types.is_boolean(field.type) and renamed[name] not in fixed
     }
-    for required in ("customer_id", "timestamp", "kind"):
+    for required in ("customer_id", "timestamp"):  # kind: the log builder, which knows kind=
         if required not in columns:
             raise SchemaError(
                 f"required column {required!r} is missing (columns: {list(columns)}); map yours "

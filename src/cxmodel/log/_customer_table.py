@@ -14,7 +14,7 @@ import numpy.typing as npt
 from cxmodel._arguments import integer, interaction_log, mapping_value, text_value
 from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column, columns, plain
-from cxmodel._time import US_PER_DAY, TimeLike, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
@@ -169,7 +169,7 @@ class CustomerTable(Result):
         """
         log = interaction_log(log, "CustomerTable.from_log()")
         models = mapping_value(models, "CustomerTable.from_log()", "models")
-        cutoff = to_us(as_of, what="as_of")
+        cutoff = as_of_us(as_of)
         check_as_of(first_time(log), cutoff, caller="CustomerTable.from_log()")
         table = cls._of_log(log, cutoff, models, traits, usage)
         until = log.observed_until  # honours with_observed_until

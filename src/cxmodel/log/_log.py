@@ -135,6 +135,47 @@ def check_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+ONE_KIND_HINT = ", or pass kind='purchase' if every row is of one kind"
+"""The end of the message about a missing ``kind`` column: data of one kind need none."""
+
+
+def check_one_kind(kind: object) -> str:
+    """Validate ``kind=``, the one kind of every row of data without a kind column.
+
+    Examples
+    --------
+    >>> check_one_kind("purchase")
+    'purchase'
+    >>> check_one_kind(" ")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: kind must be non-empty text naming the kind of every row, e.g. kind='purchase' (got ' ')
+    """
+    if not isinstance(kind, str) or not kind.strip():
+        that = "" if isinstance(kind, str) else f" that is a {type(kind).__name__}"
+        raise SchemaError(
+            "kind must be non-empty text naming the kind of every row, e.g. kind='purchase' "
+            f"(got {kind!r}{that})"
+        )
+    return kind
+
+
+def _with_one_kind(raw: dict[str, Any], kind: object) -> dict[str, Any]:
+    """``raw`` with a ``kind`` column holding ``kind`` on every row (``raw`` has none)."""
+    one = check_one_kind(kind)
+    if "kind" in raw:
+        raise SchemaError(
+            f"kind={one!r} says every row is of one kind, but the data has a 'kind' column "
+            "too; pass one or the other (drop kind= to read the column, or map the column to "
+            "another name)"
+        )
+    if "customer_id" not in raw:
+        return raw  # the missing customer_id is named first
+    n = raw["customer_id"].shape[0] if raw["customer_id"].ndim == 1 else 0
+    column = Encoded(np.zeros(n, dtype=np.int32), np.array([one], dtype=object))
+    return {**raw, "kind": column}
+
+
 def _as_array(values: Any) -> Any:
     if isinstance(values, (np.ndarray, Encoded)):
         return values
@@ -327,7 +368,9 @@ class InteractionLog:
         ----------
         customer_id, timestamp, kind
             The required columns. Timestamps may be ``datetime64`` (UTC), aware datetimes, ISO-8601
-            strings with an offset, or epoch seconds; naive values need ``timezone``.
+            strings with an offset, or epoch seconds; naive values need ``timezone``. ``kind``
+            may be one ``str``, the kind of every row (``kind="purchase"`` for an order
+            export).
         timezone
             The zone of naive timestamps. Without it naive timestamps are rejected.
         errors
@@ -373,7 +416,10 @@ class InteractionLog:
         >>> log.column("kind").tolist(), log.schema["order_id"]
         (['purchase', 'view'], 'string')
         """
-        raw: dict[str, Any] = {"customer_id": customer_id, "timestamp": timestamp, "kind": kind}
+        one = isinstance(kind, str)
+        raw: dict[str, Any] = {"customer_id": customer_id, "timestamp": timestamp}
+        if not one:
+            raw["kind"] = kind
         raw.update(columns)
         return cls._from_columns(
             raw,
@@ -382,6 +428,7 @@ class InteractionLog:
             catalogue=catalogue,
             dtypes=dtypes,
             kinds=kinds,
+            kind=kind if one else None,
             questions=questions,
         )
 
@@ -395,6 +442,7 @@ class InteractionLog:
         catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
+        kind: str | None = None,
         questions: Iterable[Question] | None = None,
         row_numbers: Int64Array | None = None,
         pre_errors: Mapping[int, str] | None = None,
@@ -413,11 +461,13 @@ class InteractionLog:
         renames = check_kinds(kinds)
         zone = resolve_timezone(timezone)
         raw: dict[str, Any] = {name: _as_array(values) for name, values in columns.items()}
+        if kind is not None:
+            raw = _with_one_kind(raw, kind)
         for name in REQUIRED:
             if name not in raw:
                 raise SchemaError(
                     f"required column {name!r} is missing (columns: {list(raw)}); map yours "
-                    f"with mapping={{'your_name': {name!r}}}"
+                    f"with mapping={{'your_name': {name!r}}}{ONE_KIND_HINT if name == 'kind' else ''}"
                 )
         unknown = [name for name in declared if name not in raw]
         if unknown:
@@ -582,12 +632,15 @@ class InteractionLog:
         errors: ErrorMode = "raise",
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
+        kind: str | None = None,
         questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
         """Build a log from mappings (one per interaction); missing keys are missing values.
 
         Takes the same ``timezone``, ``errors``, ``dtypes``, ``kinds`` and ``questions`` as
-        :meth:`from_arrays` (a multiple-choice ``answer`` may be a list of choices);
+        :meth:`from_arrays` (a multiple-choice ``answer`` may be a list of choices), and
+        ``kind``, the kind of every record when they have no ``kind`` key (a record that has
+        one is then an error, as :func:`~cxmodel.io.read_csv` says);
         row numbers in messages count records from 1. A record that is not a mapping is a bad
         row; a key that is not a string is an error.
 
@@ -604,7 +657,8 @@ class InteractionLog:
                 f"from_records(): records must be a sequence of mappings; got {got(records)}"
             )
         rows = list(records)
-        names: dict[str, None] = dict.fromkeys(REQUIRED)
+        required = REQUIRED if kind is None else ("customer_id", "timestamp")
+        names: dict[str, None] = dict.fromkeys(required)
         bad: dict[int, str] = {}
         for number, row in enumerate(rows):
             if not isinstance(row, Mapping):
@@ -622,7 +676,7 @@ class InteractionLog:
             column = np.empty(len(rows), dtype=object)
             column[:] = [row.get(name) if isinstance(row, Mapping) else None for row in rows]
             columns[name] = column
-        for name in REQUIRED:
+        for name in required:
             if rows and all(v is None for v in columns[name]):
                 raise SchemaError(f"required column {name!r} is missing from every record")
         return cls._from_columns(
@@ -631,6 +685,7 @@ class InteractionLog:
             errors=errors,
             dtypes=dtypes,
             kinds=kinds,
+            kind=kind,
             questions=questions,
             pre_errors=bad,
             pre_records={i: {"record": plain(rows[i])} for i in bad},
@@ -661,13 +716,15 @@ class InteractionLog:
         errors: ErrorMode = "raise",
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
+        kind: str | None = None,
         questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
         """Build a log from anything exposing the Arrow PyCapsule stream interface.
 
         pyarrow tables, polars frames and record batch readers all qualify. Requires pyarrow.
-        Takes ``mapping`` (your column names -> standard names) and the ``timezone``, ``errors``,
-        ``dtypes``, ``kinds`` and ``questions`` of :meth:`from_arrays`. Integer columns named like ids
+        Takes ``mapping`` (your column names -> standard names), the ``timezone``, ``errors``,
+        ``dtypes``, ``kinds`` and ``questions`` of :meth:`from_arrays`, and the ``kind`` of
+        :func:`~cxmodel.io.read_csv` (every row of that kind, for data without a kind column). Integer columns named like ids
         (``order_id``, ``sku``) or holding whole numbers beyond 2**53 stay text with their exact
         digits unless ``dtypes`` says otherwise (its keys may be your names or the standard ones,
         as for the readers). Lists, structs and maps are rejected row by row.
@@ -681,6 +738,7 @@ class InteractionLog:
             errors=errors,
             dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,
+            kind=kind,
             questions=questions,
         )
 
@@ -692,11 +750,13 @@ class InteractionLog:
         mapping: Mapping[str, str] | None = None,
         timezone: str | tzinfo | None = None,
         errors: ErrorMode = "raise",
+        kind: str | None = None,
         questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
         """Build a log from a pandas DataFrame (through pyarrow); tz-aware times are converted.
 
-        ``questions`` declares survey questions as in :meth:`from_arrays`.
+        ``questions`` declares survey questions as in :meth:`from_arrays`; ``kind`` is the kind
+        of every row of a frame without a kind column, as in :func:`~cxmodel.io.read_csv`.
         """
         from cxmodel._optional import import_optional
 
@@ -715,7 +775,12 @@ class InteractionLog:
                 raise
         else:
             return cls.from_arrow(
-                table, mapping=mapping, timezone=timezone, errors=errors, questions=questions
+                table,
+                mapping=mapping,
+                timezone=timezone,
+                errors=errors,
+                kind=kind,
+                questions=questions,
             )
         # Object columns mixing numbers and text (an Excel export, frames concatenated) have no
         # Arrow type: they are read, in their place, as from_arrays reads Python objects.
@@ -731,7 +796,12 @@ class InteractionLog:
             values[frame[name].isna().to_numpy()] = None
             columns[renamed[name]] = values
         return cls._from_columns(
-            columns, timezone=timezone, errors=errors, dtypes=types, questions=questions
+            columns,
+            timezone=timezone,
+            errors=errors,
+            dtypes=types,
+            kind=kind,
+            questions=questions,
         )
 
     # ------------------------------------------------------------------ export

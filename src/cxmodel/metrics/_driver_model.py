@@ -28,7 +28,7 @@ from cxmodel._arguments import boolean_mask, interaction_log, name_sequence
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
-from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
+from cxmodel._time import TimeLike, as_of_us, duration_to_us, us_to_datetime
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._collinearity import implied_by, warn_near_collinear
@@ -466,7 +466,7 @@ def driver_model(
     span = duration_to_us(window)
     if span <= 0:
         raise SchemaError(f"window must be positive; got {window!r}")
-    cutoff = None if as_of is None else to_us(as_of, what="as_of")
+    cutoff = None if as_of is None else as_of_us(as_of)
     resolved = _resolve(log, drivers)
     codes = log.customer_codes.astype(np.int64)
     ts = log.timestamps

@@ -17,7 +17,7 @@ from cxmodel._arguments import got, interaction_log
 from cxmodel._result import plain
 from cxmodel._stats import newcombe_interval, pooled_se, welch_interval, z_value
 from cxmodel._tables import MetricTable
-from cxmodel._time import TimeLike, add_duration, format_duration, parse_duration, to_us
+from cxmodel._time import TimeLike, add_duration, as_of_us, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
@@ -142,7 +142,7 @@ def read_until(log: InteractionLog, as_of: TimeLike | None) -> int:
     end of the log's observation (:attr:`~cxmodel.log.InteractionLog.observed_until`; 0 for
     an empty log)."""
     if as_of is not None:
-        return to_us(as_of, what="as_of")
+        return as_of_us(as_of)
     return log.observed_until or 0
 
 

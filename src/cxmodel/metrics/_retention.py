@@ -13,7 +13,7 @@ from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import proportion_interval, z_value
-from cxmodel._time import TimeLike, duration_to_us, to_us
+from cxmodel._time import TimeLike, as_of_us, duration_to_us, to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
@@ -330,7 +330,8 @@ def cohort_retention(
     timezone : str, optional
         Zone of the calendar periods; default UTC.
     as_of : time-like, optional
-        Observation end; default the log's last interaction.
+        Observation end; default the log's last interaction. A naive time is read in
+        ``timezone``, and refused without one.
 
     Raises
     ------
@@ -359,7 +360,7 @@ def cohort_retention(
     )
     end = None
     if as_of is not None:
-        end = to_us(as_of, timezone_name=timezone, what="as_of", timezone_arg="timezone")
+        end = as_of_us(as_of, zone=timezone, zone_arg="timezone")
         check_as_of(first_time(log), end, caller="cohort_retention()")
     mask = log.kind_mask(*kinds)
     if end is None:

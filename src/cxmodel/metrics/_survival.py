@@ -13,7 +13,7 @@ from scipy import stats
 from cxmodel._arguments import float_array, interaction_log
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
-from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
@@ -510,7 +510,7 @@ def customer_lifetimes(
     ([10.0, 12.0], [True, False])
     """
     log = interaction_log(log, "customer_lifetimes()")
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="customer_lifetimes()")
     window = duration_to_us(inactivity)
     result, last = lifetimes_of(log, cutoff, window)

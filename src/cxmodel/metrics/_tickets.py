@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result, column
-from cxmodel._time import US_PER_DAY, US_PER_SECOND, TimeLike, to_us
+from cxmodel._time import US_PER_DAY, US_PER_SECOND, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
@@ -176,7 +176,7 @@ def ticket_lifecycles(
     row_kind = which[kind_codes] if len(kinds) else np.zeros(0, dtype=np.int64)
     rows = (codes >= 0) & (row_kind >= 0)
     if as_of is not None:
-        cutoff = to_us(as_of, what="as_of")
+        cutoff = as_of_us(as_of)
         check_as_of(first_time(log), cutoff, caller="ticket_lifecycles()")
         rows &= log.timestamps <= cutoff
     else:

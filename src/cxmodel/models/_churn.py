@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, interaction_log, name_sequence, real
 from cxmodel._result import Result
-from cxmodel._time import US_PER_DAY, TimeLike, duration_to_us, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
@@ -383,7 +383,7 @@ def churn_features(
     """
     log = interaction_log(log, "churn_features()")
     horizon, activity = _checked(horizon, activity, "churn_features()")
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="churn_features()")
     kinds = _activity(log, activity)
     seen = log.timestamps <= cutoff
@@ -663,7 +663,7 @@ def churn_risk(
     penalizer = real(penalizer, "churn_risk()", "penalizer")
     if model not in ("cox", "discrete"):
         raise SchemaError(f"model must be 'cox' or 'discrete', got {model!r}")
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="churn_risk()")
     h_us = duration_to_us_any(horizon)
     h_days = h_us / US_PER_DAY

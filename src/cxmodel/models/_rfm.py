@@ -12,7 +12,7 @@ from cxmodel._arguments import interaction_log
 from cxmodel._periods import local_us
 from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
-from cxmodel._time import US_PER_DAY, TimeLike, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, to_us, us_to_datetime
 from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
 from cxmodel.log._observed import check_period, warn_after_data
 
@@ -155,6 +155,19 @@ def period_of(time: Any, freq: str, *, what: str, timezone: str | None = None) -
     return int(period_ordinals(us, freq, timezone)[0])
 
 
+def as_of_period(as_of: TimeLike, freq: str, timezone: str | None) -> int:
+    """The ordinal of the ``freq`` period in zone ``timezone`` holding ``as_of`` (a naive
+    ``as_of`` read in ``timezone``, and refused without one).
+
+    Examples
+    --------
+    >>> as_of_period("1970-01-31T23:30Z", "M", None), as_of_period("1970-02-01", "M", "+01:00")
+    (0, 1)
+    """
+    us = np.array([as_of_us(as_of, zone=timezone, zone_arg="timezone")], dtype=np.int64)
+    return int(period_ordinals(us, freq, timezone)[0])
+
+
 def _value_columns(log: InteractionLog, value: str, caller: str) -> list[str]:
     """``[value]`` when the log has that column, ``[]`` for a log without the default
     ``"value"`` column; any other missing name is taken for a typo."""
@@ -211,7 +224,7 @@ def warn_unobserved_periods(
     """
     if until is None:
         return
-    cutoff = to_us(as_of, timezone_name="UTC", what="as_of")
+    cutoff = as_of_us(as_of, zone=timezone, zone_arg="timezone")
     times = np.array([cutoff, until], dtype=np.int64)
     unseen = int(period_ordinals(times, freq, timezone) @ [1, -1])
     if unseen <= 0:
@@ -244,7 +257,8 @@ def rfm_summary(
     ----------
     log : InteractionLog
     as_of : datetime-like, optional
-        Observation end (default: the last purchase); naive values are read as UTC.
+        Observation end (default: the last purchase). A naive time is read in ``timezone``,
+        and refused without one.
     freq : {"D", "W", "M", "h"}
         The period unit of frequency, recency and T.
     timezone : str, optional
@@ -285,7 +299,7 @@ def rfm_summary(
     ...     timestamp=np.array(["2024-01-01", "2024-01-01T12", "2024-01-04", "2024-01-03"],
     ...                        dtype="datetime64[us]"),
     ...     kind=np.array(["purchase"] * 4), value=np.array([1.0, 2.0, 5.0, 7.0]))
-    >>> s = rfm_summary(log, as_of="2024-01-04")
+    >>> s = rfm_summary(log, as_of="2024-01-04T00:00:00Z")
     >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary_value.tolist()
     ([1.0, 0.0], [3.0, 0.0], [3.0, 1.0], [5.0, 0.0])
     """
@@ -318,7 +332,7 @@ def summarise_purchases(
     vals = values[value] if names else np.zeros(codes.shape[0])
     per = period_ordinals(ts, freq, timezone)
     if as_of is not None:
-        end = period_of(as_of, freq, what="as_of", timezone=timezone)
+        end = as_of_period(as_of, freq, timezone)
         keep = per <= end
         codes, per, vals = codes[keep], per[keep], vals[keep]
     if codes.shape[0] == 0:
@@ -399,7 +413,10 @@ def calibration_holdout_split(
     """
     log = interaction_log(log, "calibration_holdout_split()")
     # a calibration end after the data is refused below (the hold-out then saw nothing)
-    cal = summarise_purchases(log, as_of=calibration_end, freq=freq, kind=kind, value=value)
+    calibration_us = to_us(calibration_end, timezone_name="UTC", what="calibration_end")
+    cal = summarise_purchases(
+        log, as_of=us_to_datetime(calibration_us), freq=freq, kind=kind, value=value
+    )
     cal_end = period_of(calibration_end, freq, what="calibration_end")
     obs_end = period_of(observation_end, freq, what="observation_end")
     if obs_end <= cal_end:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, mapping_value
 from cxmodel._result import Result, column, columns
-from cxmodel._time import US_PER_DAY, TimeLike, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 
@@ -204,7 +204,7 @@ def preferences(
     outreach = None if outreach is None else mapping_value(outreach, "preferences()", "outreach")
     if not (isinstance(smoothing, (int, float)) and np.isfinite(smoothing) and smoothing >= 0):
         raise SchemaError(f"smoothing must be a finite number >= 0 (got {smoothing!r})")
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="preferences()")
     until = log.observed_until  # honours with_observed_until
     visible = log.timestamps <= cutoff

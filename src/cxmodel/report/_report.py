@@ -14,7 +14,7 @@ import attrs
 
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
-from cxmodel._time import TimeLike, to_us, us_to_datetime
+from cxmodel._time import TimeLike, as_of_us, us_to_datetime
 from cxmodel.errors import CXModelError, DataError
 from cxmodel.log import InteractionLog
 
@@ -266,14 +266,14 @@ def cx_report(log: InteractionLog, *, as_of: TimeLike | None = None) -> CXReport
 
     if len(log) == 0:
         raise DataError("cx_report() needs a log with at least one interaction")
-    as_of_us = int(log.timestamps.max()) if as_of is None else to_us(as_of, what="as_of")
-    seen = log.filter(log.timestamps <= as_of_us)
+    cutoff = int(log.timestamps.max()) if as_of is None else as_of_us(as_of)
+    seen = log.filter(log.timestamps <= cutoff)
     if len(seen) == 0:
         raise DataError(
             f"cx_report() needs interactions at or before as_of; the log starts after "
-            f"{us_to_datetime(as_of_us):%Y-%m-%d %H:%M} UTC"
+            f"{us_to_datetime(cutoff):%Y-%m-%d %H:%M} UTC"
         )
-    context = Context(seen, as_of_us)
+    context = Context(seen, cutoff)
     sections: list[ReportSection] = []
     left_out: list[LeftOut] = []
     for key, title, build in SECTIONS:

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, integer, interaction_log, is_integer, name_sequence
 from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
-from cxmodel._time import US_PER_DAY, TimeLike, to_us
+from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log._kinds import kind_rows, read_kinds
 from cxmodel.log._observed import check_as_of, first_time
@@ -355,7 +355,7 @@ def rfm_scores(
     """
     log = interaction_log(log, "rfm_scores()")
     bins = check_n_bins(n_bins)
-    cutoff = to_us(as_of, what="as_of")
+    cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="rfm_scores()")
     kinds = name_sequence(kind, "rfm_scores()", "kind")
     return RFMTotals.partial(log, as_of=cutoff, kinds=kinds).scores(bins)

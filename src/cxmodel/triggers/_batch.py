@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from cxmodel._arguments import mapping_value
 from cxmodel._progress import progress_bar
-from cxmodel._time import TimeLike, parse_iso, to_us
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel._time import TimeLike, as_of_us
+from cxmodel.errors import DataWarning
 from cxmodel.log._observed import warn_after_data
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked, unread_catalogue, warn_misspelt_kinds
@@ -30,7 +29,7 @@ from cxmodel.triggers._policies import (
 )
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["as_of_us", "evaluate", "evaluate_us", "warn_unobserved_firings"]
+__all__ = ["evaluate", "evaluate_us", "warn_unobserved_firings"]
 
 
 def evaluate(
@@ -175,36 +174,6 @@ def warn_unobserved_firings(
         caller=caller,
         stacklevel=stacklevel + 1,
     )
-
-
-def as_of_us(as_of: TimeLike) -> int:
-    """``as_of`` in microseconds since the epoch; a naive time is refused with a hint that
-    fits ``evaluate`` and ``explain`` (which take no time zone argument).
-
-    Examples
-    --------
-    >>> as_of_us("1970-01-02T00:00:00Z")
-    86400000000
-    >>> as_of_us("2024-12-31T00:00:00")
-    Traceback (most recent call last):
-    ...
-    cxmodel.errors.SchemaError: as_of '2024-12-31T00:00:00' has no time zone; give an aware time, e.g. as_of='2024-12-31T00:00:00Z' (UTC) or a datetime with tzinfo
-    """
-    naive = False
-    if isinstance(as_of, datetime):
-        naive = as_of.utcoffset() is None
-    elif isinstance(as_of, str):
-        try:
-            naive = parse_iso(as_of).utcoffset() is None
-        except ValueError:
-            naive = False  # to_us names the problem
-    if naive:
-        text = as_of.isoformat() if isinstance(as_of, datetime) else str(as_of).strip()
-        raise SchemaError(
-            f"as_of {text!r} has no time zone; give an aware time, e.g. "
-            f"as_of='{text}Z' (UTC) or a datetime with tzinfo"
-        )
-    return to_us(as_of, what="as_of")
 
 
 def evaluate_us(

@@ -10,11 +10,11 @@ import numpy as np
 
 from cxmodel._arguments import got, mapping_value
 from cxmodel._result import Result
-from cxmodel._time import TimeLike, us_to_datetime
+from cxmodel._time import TimeLike, as_of_us, us_to_datetime
 from cxmodel.errors import ValueTypeError
 from cxmodel.triggers._api import warn_misspelt_kinds
 from cxmodel.triggers._arguments import evaluated_log, rule_set
-from cxmodel.triggers._batch import as_of_us, evaluate_us, warn_unobserved_firings
+from cxmodel.triggers._batch import evaluate_us, warn_unobserved_firings
 from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import why_not_reached
