@@ -16,7 +16,7 @@ twice and none for a forgotten customer after ``forget``.
 
 A kill is simulated in the process: the engine is dropped without another call, and its
 store's connection and OS lock are let go as the OS would let them go when the process dies
-(``SQLiteStore.close``, which writes nothing). A kill inside a call, before its commit, is a
+(``SQLiteStore.close``, which commits nothing). A kill inside a call, before its commit, is a
 commit that fails and an engine that is then dropped.
 """
 
@@ -26,9 +26,11 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
@@ -225,8 +227,9 @@ class EngineLifetimes(RuleBasedStateMachine):
     @checked
     def deliver(self, k: int, call: tuple[str, str], again: int) -> None:
         """Send the next ``k`` records: one ``process`` call each, or one ``process_many``
-        call in one of its input forms; the first ``again`` of them are sent twice in a row
-        (an at-least-once queue), except in a log or columns, whose ids must be unique."""
+        call in one of its input forms. The first ``again`` of them are sent again at the end
+        of the same call (an at-least-once queue), except in a log or columns, whose ids
+        must be unique."""
         method, form = call
         chunk, stop = self.next_records(k)
         if form not in ("log", "columns"):
@@ -305,7 +308,10 @@ class EngineLifetimes(RuleBasedStateMachine):
         self.engine.forget(customer)
         self.forgotten.add(customer)
         assert customer not in self.engine._runner.states
-        assert all(f.customer_id != customer for f in self.store.inner.firings())
+        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as db:
+            for table in ("customers", "outbox", "late", "rejected", "alert_values"):
+                query = f"SELECT count(*) FROM {table} WHERE customer_id = ?"
+                assert db.execute(query, (customer,)).fetchone() == (0,), table
 
     # -- invariants -------------------------------------------------------------------------
     @invariant()
@@ -352,6 +358,7 @@ class EngineLifetimes(RuleBasedStateMachine):
         self.take(self.send(chunk, "records"))
         self.take(self.engine.advance_to(self.t_end))
         self.nothing_twice()
+        self.state_is_consistent()
         first = sorted(self.committed.values())  # in the order the engine first took them
         delivered = sorted((self.plan[j] for j in first), key=lambda r: r["timestamp"])
         kept = [f for f in self.received if f.customer_id not in self.forgotten]
