@@ -187,8 +187,10 @@ class EngineLifetimes(RuleBasedStateMachine):
         return min(rest) if rest else self.t_end + timedelta(microseconds=1)
 
     def comparable_stats(self) -> dict[str, Any]:
+        """What the host can see of the engine's state: its stats and watermark."""
         stats = dict(self.engine.stats())
         del stats["duplicates_ignored"]  # counted per engine lifetime, not stored
+        stats["watermark"] = self.engine.watermark
         return stats
 
     def restart_and_compare(self) -> None:
