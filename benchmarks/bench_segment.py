@@ -3,8 +3,8 @@
 On a synthetic log of 1M interactions for 100k customers (purchases, returns, tickets, surveys,
 logins with channels and sentiment):
 
-1. RFM scores: ``cxmodel.segment.rfm_scores`` vs pandas ``groupby().agg`` + ``rank(method="first")``
-   on (quantity, customer id) order, the same definition.
+1. RFM scores: ``cxmodel.segment.rfm_scores`` vs pandas ``groupby().agg`` + ``rank(method="min")``,
+   the same definition (equal quantities share the score of their lowest position).
 2. The customer table: ``CustomerTable.from_log`` (19 columns plus customer_id) vs a pandas groupby computation of
    the same columns.
 
@@ -68,9 +68,9 @@ def pandas_rfm(df: pd.DataFrame, as_of: np.datetime64, n_bins: int = 5) -> pd.Da
     )
     g["recency_days"] = (as_of - g["last"]) / pd.Timedelta(days=1)
     n = len(g)
-    # index is sorted by customer id, so rank(method="first") breaks ties by id
+    # equal quantities share the score of the lowest position among them
     for col, key in (("r", -g["recency_days"]), ("f", g["frequency"]), ("m", g["monetary"])):
-        g[col] = 1 + ((key.rank(method="first").to_numpy() - 1) * n_bins // n).astype(int)
+        g[col] = 1 + ((key.rank(method="min").to_numpy() - 1) * n_bins // n).astype(int)
     return g
 
 

@@ -15,11 +15,14 @@ from cxmodel.errors import DataError
 from cxmodel.models import rfm_summary
 
 
-def _columns(seed: int, n: int, customers: int, span_days: int) -> dict[str, np.ndarray]:
-    """Shuffled interactions with ties: few customers, few distinct times, same-day buys."""
+def _columns(
+    seed: int, n: int, customers: int, span_days: int, purchases: float = 1 / 3
+) -> dict[str, np.ndarray]:
+    """Shuffled interactions with ties: few customers, few distinct times, same-day buys;
+    about ``purchases`` of them purchases, the rest views and refunds."""
     rng = np.random.default_rng(seed)
-    kinds = np.array(["view", "purchase", "refund"], dtype=object)
-    kind = kinds[rng.integers(0, 3, n)]
+    other = np.array(["view", "refund"], dtype=object)[rng.integers(0, 2, n)]
+    kind = np.where(rng.random(n) < purchases, "purchase", other).astype(object)
     return {
         "customer_id": np.array([f"c{i}" for i in rng.integers(0, customers, n)], dtype=object),
         "timestamp": (rng.integers(0, span_days * 4, n) * 6 * 3600).astype("datetime64[s]"),
@@ -35,12 +38,14 @@ def _columns(seed: int, n: int, customers: int, span_days: int) -> dict[str, np.
     customers=st.integers(1, 30),
     span_days=st.integers(1, 40),
     freq=st.sampled_from(["D", "W", "M", "h"]),
+    purchases=st.sampled_from([1 / 3, 0.8, 1.0]),
 )
 def test_rfm_summary_without_the_sort_equals_it_after(
-    seed: int, n: int, customers: int, span_days: int, freq: str
+    seed: int, n: int, customers: int, span_days: int, freq: str, purchases: float
 ) -> None:
-    """Bit for bit, whether or not the log was sorted before."""
-    columns = _columns(seed, n, customers, span_days)
+    """Bit for bit, whether or not the log was sorted before, whether the purchases are sorted
+    alone (a third of the rows) or with the whole log (most of it)."""
+    columns = _columns(seed, n, customers, span_days, purchases)
     if not (columns["kind"] == "purchase").any():
         return
     fresh = InteractionLog.from_arrays(**columns)
@@ -59,6 +64,17 @@ class TestWhenTheLogIsSorted:
         rfm_summary(log)
         assert len(log) == 500 and log.n_customers == 20 and "value" in log.columns
         assert log._sorted is None
+
+    def test_a_summary_of_most_of_the_log_sorts_it_once(self) -> None:
+        """When purchases are most of the rows, rfm_summary sorts the whole log, once: a
+        second summary reads the same sorted rows instead of sorting the purchases again."""
+        log = InteractionLog.from_arrays(**_columns(3, 500, 20, 10, purchases=0.8))
+        first = rfm_summary(log)
+        rows = log._sorted
+        assert rows is not None and log._input is None
+        second = rfm_summary(log)
+        assert log._sorted is rows
+        assert first.frequency.tolist() == second.frequency.tolist()
 
     def test_reading_in_log_order_sorts_once(self) -> None:
         """The first read of a row-aligned column sorts; later reads share the arrays."""

@@ -206,6 +206,30 @@ class TestRankScores:
         expected = 1 + (low * n_bins) // len(values)
         np.testing.assert_array_equal(rank_scores(values, n_bins), expected)
 
+    @settings(max_examples=100, deadline=None)
+    @given(
+        st.lists(st.sampled_from([float("nan"), -0.0, 0.0, 1.5, -2.0]), min_size=1, max_size=80),
+        st.integers(2, 10),
+    )
+    def test_nan_and_signed_zeros_tie_as_pandas_min_rank(
+        self, values: list[float], n_bins: int
+    ) -> None:
+        """NaN tie with one another above every number, and -0.0 ties with 0.0, as in pandas
+        ``rank(method="min", na_option="bottom")``."""
+        low = pd.Series(values).rank(method="min", na_option="bottom").to_numpy()
+        expected = 1 + (low.astype(np.int64) - 1) * n_bins // len(values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            np.testing.assert_array_equal(rank_scores(values, n_bins), expected)
+
+    @settings(max_examples=50, deadline=None)
+    @given(st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=80), st.integers(2, 10))
+    def test_large_integers_equal_pandas_min_rank(self, values: list[int], n_bins: int) -> None:
+        """Integer quantities (the last purchase times of ``r``) rank without a float cast."""
+        low = pd.Series(values).rank(method="min").to_numpy().astype(np.int64) - 1
+        expected = 1 + (low * n_bins) // len(values)
+        np.testing.assert_array_equal(rank_scores(values, n_bins), expected)
+
     @settings(max_examples=50, deadline=None)
     @given(st.lists(st.integers(0, 3), min_size=1, max_size=50), st.integers(0, 2**32 - 1))
     def test_input_order_does_not_matter(self, values: list[int], seed: int) -> None:

@@ -1004,14 +1004,19 @@ class InteractionLog:
     ) -> tuple[Codes, Int64Array, dict[str, FloatArray]]:
         """The customer codes, times and numeric columns ``names`` of the rows of ``kind``, in
         log order, without sorting the whole log when it was not sorted yet (only these rows
-        are): for summaries of one kind of row. ``argument`` names the caller in errors about
-        the kind, as in :meth:`kind_mask`."""
+        are): for summaries of one kind of row. When that kind is at least half of the rows,
+        the whole log is sorted instead, once, so that later reads need no sort of their own.
+        ``argument`` names the caller in errors about the kind, as in :meth:`kind_mask`."""
         rows = self._rows_in_any_order()
         for name in names:
             if name not in rows.numeric:
                 self.numeric(name)  # raises: not a numeric column, or not in the log
         picked = np.flatnonzero(_kind_mask(rows, (kind,), argument))
-        if rows.offsets is None:  # input order: the picked rows alone are put in log order
+        unsorted = rows.offsets is None
+        if unsorted and 2 * picked.shape[0] >= rows.codes.shape[0]:
+            rows = self._rows
+            picked = np.flatnonzero(_kind_mask(rows, (kind,), argument))
+        elif unsorted:  # the picked rows alone are put in log order
             picked = picked[_sort_order(rows.codes[picked], rows.timestamps[picked])]
         values = {name: rows.numeric[name][picked] for name in names}
         return rows.codes[picked], rows.timestamps[picked], values

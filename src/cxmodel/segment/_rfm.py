@@ -94,8 +94,18 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
             missing=int(np.count_nonzero(np.isnan(values))),
             values=n,
         )
-    ordered = np.sort(values)  # NaN last, and searchsorted puts NaN there too
-    below = np.searchsorted(ordered, values, side="left").astype(np.int64)
+    # Each value's count of strictly smaller values is the position of the first of its equals
+    # in sorted order (NaN sort last and tie with one another); ties need no stable sort.
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.ones(n, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    if ordered.dtype.kind == "f":
+        starts[1:] &= ~np.isnan(ordered[:-1])
+    first = np.where(starts, np.arange(n, dtype=np.int64), 0)
+    np.maximum.accumulate(first, out=first)
+    below = np.empty(n, dtype=np.int64)
+    below[order] = first
     scores: IntArray = 1 + (below * n_bins) // max(n, 1)
     return scores
 
