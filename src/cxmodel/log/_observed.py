@@ -1,10 +1,11 @@
 """The one check of a time or a period an analysis is asked about, against what the log saw.
 
 A log observes its customers from its first interaction until
-:attr:`~cxmodel.log.InteractionLog.observed_until` (its last interaction, unless
-:meth:`~cxmodel.log.InteractionLog.between` cut it earlier). Outside that span the data say
-nothing, and an answer computed there is quietly wrong rather than empty: every customer
-"churns" in a month after the export, because none of them is seen in it. So
+:attr:`~cxmodel.log.InteractionLog.observed_until`: its last interaction, or the end of
+its last day when every timestamp was read from a date without a time of day, unless declared
+otherwise or cut earlier by :meth:`~cxmodel.log.InteractionLog.between`. Outside that span
+the data say nothing, and an answer computed there is quietly wrong rather than empty: every
+customer "churns" in a month after the export, because none of them is seen in it. So
 
 * a period that begins at or after the end of the observation is refused
   (:class:`~cxmodel.errors.DataError`, naming both times);
@@ -94,7 +95,7 @@ def check_period(
     >>> check_period(log, log.observed_until, None, caller="f()", unknown="")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.DataError: f(): the period starts at 2024-01-31T00:00:00Z, when the log's observation has ended (its last interaction is at 2024-01-31T00:00:00Z): nothing in it was observed; choose a period within the data, or read a log that covers it
+    cxmodel.errors.DataError: f(): the period starts at 2024-01-31T00:00:00Z, when the log's observation has ended (it is observed until 2024-01-31T00:00:00Z): nothing in it was observed; choose a period within the data, or read a log that covers it
     """
     until = log.observed_until
     if until is None:
@@ -102,17 +103,17 @@ def check_period(
     if start is not None and start >= until:
         raise DataError(
             f"{caller}: the period starts at {_when(start)}, when the log's observation has "
-            f"ended (its last interaction is at {_when(until)}): nothing in it was observed; "
+            f"ended (it is observed until {_when(until)}): nothing in it was observed; "
             "choose a period within the data, or read a log that covers it"
         )
     if end is not None and end - 1 > until:  # [start, end) ends a microsecond before end
         warnings.warn(
-            f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the log's "
-            f"last interaction ({_when(until)}); nothing in that span was observed, so "
+            f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the "
+            f"log's observation ends ({_when(until)}); nothing in that span was observed, so "
             f"{unknown}. The period holds the times before its end: to count the last "
             "interaction, end it just after log.observed_until (ending at it leaves that "
-            "interaction out); if the export covers the span (dates without a time cover their "
-            "whole last day), declare it with log.with_observed_until(...)",
+            "interaction out); if the export covers the span (dates read as instants, not as "
+            "text, start at midnight of their day), declare it with log.with_observed_until(...)",
             DataWarning,
             stacklevel=stacklevel,
         )
