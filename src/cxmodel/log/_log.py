@@ -49,7 +49,7 @@ from cxmodel.log._columns import (
     to_float_column,
     validate_rows,
 )
-from cxmodel.log._observed import check_observed_end
+from cxmodel.log._observed import check_observed_end, last_time
 from cxmodel.log._parse_text import text_floats, text_times
 from cxmodel.log._rejected import RejectedRows
 from cxmodel.log._whole_days import whole_days_end
@@ -1054,8 +1054,7 @@ class InteractionLog:
         '2024-02-01 00:00:00+00:00'
         """
         until = to_us(end, what="end")
-        last = int(self._rows_in_any_order().timestamps.max()) if len(self) else None
-        check_observed_end(last, until, caller="with_observed_until()")
+        check_observed_end(last_time(self), until, caller="with_observed_until()")
         out = copy.copy(self)  # the same rows, columns and rejected rows, shared
         out._observed_until = until
         return out

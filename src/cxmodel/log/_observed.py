@@ -37,6 +37,7 @@ __all__ = [
     "check_observed_end",
     "check_period",
     "first_time",
+    "last_time",
     "warn_after_data",
     "warn_windows_open",
 ]
@@ -144,6 +145,15 @@ def first_time(log: InteractionLog) -> int | None:
     if not len(log):
         return None
     return int(log._rows_in_any_order().timestamps.min())
+
+
+def last_time(log: InteractionLog) -> int | None:
+    """The time of the log's last interaction (``None`` for an empty log), without sorting
+    the log for it: :attr:`~cxmodel.log.InteractionLog.observed_until` is later when the log
+    observes the whole of its last day."""
+    if not len(log):
+        return None
+    return int(log._rows_in_any_order().timestamps.max())
 
 
 def check_as_of(first: int | None, as_of: int, *, caller: str) -> None:
