@@ -184,14 +184,14 @@ def whole_days_end(
 
 
 def _distinct(stamps: Encoded | npt.NDArray[Any], rows: npt.NDArray[np.intp]) -> Any:
-    """The distinct values of ``stamps`` at ``rows`` (``None`` when they cannot be ordered,
-    which texts alone always can)."""
+    """The distinct values of ``stamps`` at ``rows`` (``None`` when some value cannot be
+    hashed, which a text always can)."""
     if isinstance(stamps, Encoded):
         codes = stamps.codes[rows]
         present = np.zeros(stamps.categories.shape[0] + 1, dtype=bool)
         present[codes] = True  # a missing row (-1) marks the spare last slot
         return stamps.categories[present[:-1]]
-    try:
-        return np.unique(stamps[rows])
-    except TypeError:  # texts mixed with other objects
+    try:  # hashing, not sorting: a column of dates repeats few values many times
+        return np.array(list(dict.fromkeys(stamps[rows].tolist())), dtype=object)
+    except TypeError:  # an unhashable value: not a date
         return None
