@@ -96,21 +96,28 @@ def check_period(
     >>> check_period(log, log.observed_until, None, caller="f()", unknown="")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.DataError: f(): the period starts at 2024-01-31T00:00:00Z, when the log's observation has ended (it is observed until 2024-01-31T00:00:00Z): nothing in it was observed; choose a period within the data, or read a log that covers it
+    cxmodel.errors.DataError: f(): the period starts at 2024-01-31T00:00:00Z, when the log's observation has ended (its last interaction is at 2024-01-31T00:00:00Z): nothing in it was observed; choose a period within the data, or read a log that covers it
     """
     until = log.observed_until
     if until is None:
         return
+    at_last = until == last_time(log)  # else declared, or the end of a day of dates
     if start is not None and start >= until:
+        ended = (
+            f"its last interaction is at {_when(until)}"
+            if at_last
+            else (f"it is observed until {_when(until)}")
+        )
         raise DataError(
             f"{caller}: the period starts at {_when(start)}, when the log's observation has "
-            f"ended (it is observed until {_when(until)}): nothing in it was observed; "
+            f"ended ({ended}): nothing in it was observed; "
             "choose a period within the data, or read a log that covers it"
         )
     if end is not None and end - 1 > until:  # [start, end) ends a microsecond before end
         warnings.warn(
             f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the "
-            f"log's observation ends ({_when(until)}); nothing in that span was observed, so "
+            f"log's {'last interaction' if at_last else 'observation ends'} ({_when(until)}); "
+            f"nothing in that span was observed, so "
             f"{unknown}. The period holds the times before its end: to count the last "
             "interaction, end it just after log.observed_until (ending at it leaves that "
             "interaction out); if the export covers the span (dates read as instants, not as "
