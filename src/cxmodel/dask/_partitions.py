@@ -15,7 +15,7 @@ from cxmodel.dask._common import dask_modules, declared_columns, partition_log, 
 from cxmodel.dask._ids import check_digests, has_ids, id_digest, repeats_first
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.log._observed import check_observed_end
+from cxmodel.log._observed import check_observed_end, last_time
 
 __all__ = ["CustomerPartitions", "customer_logs", "from_dask", "log_size"]
 
@@ -103,7 +103,32 @@ class CustomerPartitions:
 
 def _last(log: InteractionLog | None) -> int | None:
     """The time of a partition's last interaction (``None`` for an empty partition)."""
-    return None if log is None or not len(log) else int(log.timestamps.max())
+    return None if log is None else last_time(log)
+
+
+def _ends(log: InteractionLog | None) -> tuple[int, int] | None:
+    """A partition's last interaction and the end of its observation (``None`` when empty)."""
+    last = _last(log)
+    if log is None or last is None or log.observed_until is None:
+        return None
+    return last, log.observed_until
+
+
+def _as_one_log(dask: Any, logs: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The partition logs, observed until the time one log of all their rows would be.
+
+    A log whose timestamps are all dates without a time of day is observed to the end of its
+    last day, and a partition's log decides that from its own rows. When some partitions hold
+    only dates and others times of day, the column is not one of dates, and every partition is
+    declared observed until the last interaction of all (one small computation); otherwise the
+    latest end among the partitions is already the one-process end.
+    """
+    ends = [e for e in dask.compute(*(dask.delayed(_ends, pure=True)(log) for log in logs)) if e]
+    whole_days = {until > last for last, until in ends}
+    if len(whole_days) < 2:
+        return logs
+    last = max(last for last, _ in ends)
+    return tuple(dask.delayed(_observed, pure=True)(log, last) for log in logs)
 
 
 def _observed(log: InteractionLog | None, until: int) -> InteractionLog | None:
@@ -250,7 +275,7 @@ def from_dask(
         if has_ids(rows, mapping):  # from the persisted logs: the rows are not read again
             digests = dask.compute(*(dask.delayed(id_digest, pure=True)(log) for log in kept))
     check_digests(digests, rows, mapping)
-    return CustomerPartitions(kept, timezone)
+    return CustomerPartitions(_as_one_log(dask, tuple(kept)), timezone)
 
 
 def customer_logs(

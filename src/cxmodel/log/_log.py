@@ -49,9 +49,10 @@ from cxmodel.log._columns import (
     to_float_column,
     validate_rows,
 )
-from cxmodel.log._observed import check_observed_end
+from cxmodel.log._observed import check_observed_end, last_time
 from cxmodel.log._parse_text import text_floats, text_times
 from cxmodel.log._rejected import RejectedRows
+from cxmodel.log._whole_days import whole_days_end
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -542,6 +543,7 @@ class InteractionLog:
             _fill_from_catalogue(strings, catalogue, n)
         validate_rows(n, strings, numeric, row_errors, raw, asked)
         rejected = RejectedRows.empty()
+        keep: npt.NDArray[np.bool_] | None = None
         if row_errors:
             if errors == "raise":
                 raise_first(row_errors, source)
@@ -569,13 +571,17 @@ class InteractionLog:
             )
             keep = np.ones(n, dtype=bool)
             keep[bad_rows] = False
+        until = whole_days_end(stamps, times, keep, zone)
+        if keep is not None:
             times = times[keep]
             strings = {k: (c[keep], cats) for k, (c, cats) in strings.items()}
             numeric = {k: v[keep] for k, v in numeric.items()}
             row_ids = np.flatnonzero(keep).astype(np.int64)
         else:
             row_ids = np.arange(n, dtype=np.int64)
-        return cls._assemble(times, row_ids, strings, numeric, rejected, asked, frozenset(bools))
+        return cls._assemble(
+            times, row_ids, strings, numeric, rejected, asked, frozenset(bools), until
+        )
 
     @classmethod
     def _assemble(
@@ -587,6 +593,7 @@ class InteractionLog:
         rejected: RejectedRows,
         questions: dict[str, Question] | None = None,
         bools: frozenset[str] = frozenset(),
+        observed_until: int | None = None,
     ) -> InteractionLog:
         cust_codes, cust_cats = strings.pop("customer_id")
         used = np.zeros(cust_cats.shape[0], dtype=bool)
@@ -596,7 +603,7 @@ class InteractionLog:
             cust_codes = remap[cust_codes].astype(np.int32)
             cust_cats = cust_cats[used]
         rows = _Rows(cust_codes, times, row_ids, strings, numeric)
-        return cls._unsorted(cust_cats, rows, questions, rejected, None, bools)
+        return cls._unsorted(cust_cats, rows, questions, rejected, observed_until, bools)
 
     @classmethod
     def _unsorted(
@@ -865,17 +872,24 @@ class InteractionLog:
     def observed_until(self) -> int | None:
         """The end of the observation window, in microseconds since the epoch (UTC).
 
-        A log built from data is observed until its last interaction. Logs derived from it by
-        :meth:`filter`, :meth:`select` and :meth:`with_column` keep that time, so filtering
-        (to one topic, say) does not move the time at which open tickets are censored;
-        :meth:`between` with an ``end`` cuts it to ``end`` when that comes first. ``None``
-        for a log built empty.
+        A log built from data is observed until its last interaction; when every timestamp
+        was read from text that is a date without a time of day (``2024-03-31``, ``19970101``),
+        until the last microsecond of its last day in the zone the dates were read in (the next
+        midnight there, less 1 µs), since such an export covers the whole day. Logs derived
+        from it by :meth:`filter`, :meth:`select` and :meth:`with_column` keep that time, so
+        filtering (to one topic, say) does not move the time at which open tickets are
+        censored; :meth:`between` with an ``end`` cuts it to ``end`` when that comes first.
+        ``None`` for a log built empty.
 
         Examples
         --------
         >>> log = InteractionLog.from_arrays(["a", "b"], [0, 60], ["view", "login"])
         >>> log.observed_until, log.filter(log.kind_mask("view")).observed_until
         (60000000, 60000000)
+        >>> days = InteractionLog.from_arrays(["a"], ["2024-03-31"], ["view"],
+        ...                                   timezone="Europe/Paris")
+        >>> str(us_to_datetime(days.observed_until))
+        '2024-03-31 21:59:59.999999+00:00'
         """
         return self._observed_until
 
@@ -1115,8 +1129,7 @@ class InteractionLog:
         '2024-02-01 00:00:00+00:00'
         """
         until = to_us(end, what="end")
-        last = int(self._rows_in_any_order().timestamps.max()) if len(self) else None
-        check_observed_end(last, until, caller="with_observed_until()")
+        check_observed_end(last_time(self), until, caller="with_observed_until()")
         out = copy.copy(self)  # the same rows, columns and rejected rows, shared
         out._observed_until = until
         return out

@@ -1,10 +1,11 @@
 """The one check of a time or a period an analysis is asked about, against what the log saw.
 
 A log observes its customers from its first interaction until
-:attr:`~cxmodel.log.InteractionLog.observed_until` (its last interaction, unless
-:meth:`~cxmodel.log.InteractionLog.between` cut it earlier). Outside that span the data say
-nothing, and an answer computed there is quietly wrong rather than empty: every customer
-"churns" in a month after the export, because none of them is seen in it. So
+:attr:`~cxmodel.log.InteractionLog.observed_until`: its last interaction, or the end of
+its last day when every timestamp was read from a date without a time of day, unless declared
+otherwise or cut earlier by :meth:`~cxmodel.log.InteractionLog.between`. Outside that span
+the data say nothing, and an answer computed there is quietly wrong rather than empty: every
+customer "churns" in a month after the export, because none of them is seen in it. So
 
 * a period that begins at or after the end of the observation is refused
   (:class:`~cxmodel.errors.DataError`, naming both times);
@@ -36,6 +37,7 @@ __all__ = [
     "check_observed_end",
     "check_period",
     "first_time",
+    "last_time",
     "warn_after_data",
     "warn_windows_open",
 ]
@@ -99,20 +101,27 @@ def check_period(
     until = log.observed_until
     if until is None:
         return
+    at_last = until == last_time(log)  # else declared, or the end of a day of dates
     if start is not None and start >= until:
+        ended = (
+            f"its last interaction is at {_when(until)}"
+            if at_last
+            else (f"it is observed until {_when(until)}")
+        )
         raise DataError(
             f"{caller}: the period starts at {_when(start)}, when the log's observation has "
-            f"ended (its last interaction is at {_when(until)}): nothing in it was observed; "
+            f"ended ({ended}): nothing in it was observed; "
             "choose a period within the data, or read a log that covers it"
         )
     if end is not None and end - 1 > until:  # [start, end) ends a microsecond before end
         warnings.warn(
-            f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the log's "
-            f"last interaction ({_when(until)}); nothing in that span was observed, so "
+            f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the "
+            f"log's {'last interaction' if at_last else 'observation ends'} ({_when(until)}); "
+            f"nothing in that span was observed, so "
             f"{unknown}. The period holds the times before its end: to count the last "
             "interaction, end it just after log.observed_until (ending at it leaves that "
-            "interaction out); if the export covers the span (dates without a time cover their "
-            "whole last day), declare it with log.with_observed_until(...)",
+            "interaction out); if the export covers the span (dates read as instants, not as "
+            "text, start at midnight of their day), declare it with log.with_observed_until(...)",
             DataWarning,
             stacklevel=stacklevel,
         )
@@ -143,6 +152,15 @@ def first_time(log: InteractionLog) -> int | None:
     if not len(log):
         return None
     return int(log._rows_in_any_order().timestamps.min())
+
+
+def last_time(log: InteractionLog) -> int | None:
+    """The time of the log's last interaction (``None`` for an empty log), without sorting
+    the log for it: :attr:`~cxmodel.log.InteractionLog.observed_until` is later when the log
+    observes the whole of its last day."""
+    if not len(log):
+        return None
+    return int(log._rows_in_any_order().timestamps.max())
 
 
 def check_as_of(first: int | None, as_of: int, *, caller: str) -> None:
