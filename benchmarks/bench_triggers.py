@@ -313,8 +313,7 @@ def first_sections(args: argparse.Namespace, sections: set[str]) -> tuple[float,
     if "batch" not in sections:
         return peer_rate, None
     rules = parse(RULES)
-    as_of = "2025-01-01T00:00:00Z"
-    log = log.with_observed_until(as_of)  # the data are complete until as_of
+    as_of = "2025-01-01T00:00:00Z"  # the end of the declared observation above
     t = time.perf_counter()
     firings = evaluate(rules, log, as_of=as_of)
     batch_s = time.perf_counter() - t

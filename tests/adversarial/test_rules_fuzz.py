@@ -36,6 +36,8 @@ FUZZ = (
     else settings()
 )
 
+AS_OF = "2024-06-01T00:00:00Z"
+# observed until AS_OF: waiting rules fire after the last interaction without a warning
 LOG = InteractionLog.from_records(
     [
         {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
@@ -51,8 +53,7 @@ LOG = InteractionLog.from_records(
          "value": 0.0, "order_id": "o3", "product": "p3", "metric": "ces", "score": 5.0,
          "topic": "payment"},
     ]
-)  # fmt: skip
-AS_OF = "2024-06-01T00:00:00Z"
+).with_observed_until(AS_OF)  # fmt: skip
 
 
 def round_trips(rules: RuleSet) -> None:
