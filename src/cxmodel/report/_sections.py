@@ -171,7 +171,6 @@ class ValueModel:
     """Buy-till-you-die results shared by the indicators and the customer value section."""
 
     buyers: int
-    repeat: int
     customer_id: npt.NDArray[np.object_]
     p_alive: npt.NDArray[np.float64]
     repeat_mask: npt.NDArray[np.bool_]
@@ -179,6 +178,11 @@ class ValueModel:
     expected_52w: float
     clv: Any = None
     spend_note: str = ""
+
+    @property
+    def repeat(self) -> int:
+        """How many buyers bought in more than one week (the ``repeat_mask`` rows)."""
+        return int(np.count_nonzero(self.repeat_mask))
 
 
 def _value_model(ctx: Context) -> ValueModel | str:
@@ -204,7 +208,6 @@ def _value_model(ctx: Context) -> ValueModel | str:
     )
     result = ValueModel(
         buyers=len(summary),
-        repeat=int(np.count_nonzero(repeat)),
         customer_id=np.asarray(summary.customer_id, dtype=object),
         p_alive=p_alive,
         repeat_mask=repeat,
