@@ -511,10 +511,11 @@ def driver_model(
             "leave them out (nothing to compare)"
         )
     clusters = q_codes if cluster == "customer" and np.unique(q_codes).size > 1 else None
-    fit = ols_robust(x, y, [name for name, _ in resolved], clusters=clusters)
-    vif = warn_near_collinear(x, [name for name, _ in resolved], "driver_model()")
+    names = [name for name, _ in resolved]
+    fit = ols_robust(x, y, names, clusters=clusters)
+    vif = warn_near_collinear(x, names, "driver_model()")
     se = np.sqrt(np.diag(fit.cov))
-    se[1:][_lean_on_rows(x, fit.leverage, [name for name, _ in resolved])] = np.nan
+    se[1:][_lean_on_rows(x, fit.leverage, names)] = np.nan
     importance = shapley_r2(x, y)
     p = len(resolved)
     beta, bse = fit.coef[1:], se[1:]
@@ -523,7 +524,7 @@ def driver_model(
         share = importance / fit.r2
     order = np.argsort(-importance, kind="stable")
     columns: dict[str, npt.NDArray[Any]] = {
-        "driver": np.array([name for name, _ in resolved], dtype=object),
+        "driver": np.array(names, dtype=object),
         "coefficient": beta,
         "se": bse,
         "ci_low": beta - z * bse,
