@@ -44,13 +44,9 @@ def _validate_bgbb(
     return x, t_x, n
 
 
-def _opportunities(name: str, value: npt.ArrayLike, where: str) -> FloatArray:
-    """``value`` as whole numbers of BG/BB opportunities (1.5 opportunities mean nothing)."""
-    hint = (
-        "; with customer_lifetime_value, give freq as a whole number of opportunities"
-        if where == "conditional_expected_purchases"
-        else ""
-    )
+def _opportunities(name: str, value: npt.ArrayLike, where: str, hint: str = "") -> FloatArray:
+    """``value`` as whole numbers of BG/BB opportunities (1.5 opportunities mean nothing);
+    ``hint`` ends the error message."""
     return whole_numbers(name, value, "opportunities", f"BetaGeoBetaBinom.{where}()", hint)
 
 
@@ -241,7 +237,12 @@ class BetaGeoBetaBinom(TransactionPlots):
         par = self._p()
         al, be, ga, de = par
         x, t_x, n = _validate_bgbb(frequency, recency, n_periods)
-        tt = _opportunities("t", t, "conditional_expected_purchases")
+        tt = _opportunities(
+            "t",
+            t,
+            "conditional_expected_purchases",
+            "; with customer_lifetime_value, give freq as a whole number of opportunities",
+        )
         log_l = self._loglik_terms(par, x, t_x, n)
         lead = (
             betaln(al + x + 1, be + n - x)
