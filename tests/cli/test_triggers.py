@@ -19,6 +19,7 @@ DATA = (
     "a,2024-01-01T00:00:00Z,survey,nps,3\n"
     "b,2024-01-02T00:00:00Z,survey,nps,9\n"
 )
+AS_OF = "2024-02-01T00:00:00Z"
 
 
 @pytest.fixture
@@ -27,6 +28,18 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     rules.write_text(RULES, encoding="utf-8")
     data.write_text(DATA, encoding="utf-8")
     return rules, data
+
+
+def _rule_command(
+    command: str, rules: Path, data: Path, *, customer: str = "a", as_of: str = AS_OF
+) -> list[str]:
+    """The command line of ``command`` on ``rules`` and ``data``: check reads the data with
+    --data, explain explains ``customer``."""
+    if command == "check":
+        return ["check", str(rules), "--data", str(data)]
+    if command == "triggers":
+        return ["triggers", str(rules), str(data), "--as-of", as_of]
+    return ["explain", str(rules), str(data), customer, "--as-of", as_of]
 
 
 def test_check_ok(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,12 +110,7 @@ def test_rules_not_in_utf8_are_named(
     _, data = files
     rules = tmp_path / "latin.cx"
     rules.write_bytes(RULES.replace("\n    emit", "  # caf\xe9\n    emit").encode("latin-1"))
-    args = {
-        "check": [str(rules)],
-        "triggers": [str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"],
-        "explain": [str(rules), str(data), "a", "--as-of", "2024-02-01T00:00:00Z"],
-    }[command]
-    assert main([command, *args]) == 2
+    assert main(_rule_command(command, rules, data)) == 2
     err = capsys.readouterr().err
     assert "line 2: byte b'\\xe9' is not valid UTF-8" in err
     assert "internal error" not in err
@@ -111,7 +119,7 @@ def test_rules_not_in_utf8_are_named(
 def test_triggers_jsonl(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     """`cxmodel triggers` prints one JSON firing per line."""
     rules, data = files
-    assert main(["triggers", str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"]) == 0
+    assert main(_rule_command("triggers", rules, data)) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(line)["customer_id"] for line in lines] == ["a"]
 
@@ -119,7 +127,7 @@ def test_triggers_jsonl(files: tuple[Path, Path], capsys: pytest.CaptureFixture[
 def test_explain(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     """`cxmodel explain` names the rule for the customer."""
     rules, data = files
-    assert main(["explain", str(rules), str(data), "b", "--as-of", "2024-02-01T00:00:00Z"]) == 0
+    assert main(_rule_command("explain", rules, data, customer="b")) == 0
     assert "detractor_follow_up" in capsys.readouterr().out
 
 
@@ -135,12 +143,7 @@ def test_rows_set_aside_are_counted(
     rules, _ = files
     data = tmp_path / "bad.csv"
     data.write_text(BAD_ROWS, encoding="utf-8")
-    args = {
-        "check": [str(rules), "--data", str(data)],
-        "triggers": [str(rules), str(data), "--as-of", "2024-02-01T00:00:00Z"],
-        "explain": [str(rules), str(data), "a", "--as-of", "2024-02-01T00:00:00Z"],
-    }[command]
-    assert main([command, *args]) == 0
+    assert main(_rule_command(command, rules, data)) == 0
     err = capsys.readouterr().err
     assert "note: 2 of 4 rows set aside as unreadable" in err
     assert "first: row 3: timestamp 'not a time'" in err
@@ -153,7 +156,7 @@ def test_explain_a_customer_whose_rows_were_set_aside(
     rules, _ = files
     data = tmp_path / "bad.csv"
     data.write_text(BAD_ROWS, encoding="utf-8")
-    assert main(["explain", str(rules), str(data), "c", "--as-of", "2024-02-01T00:00:00Z"]) == 2
+    assert main(_rule_command("explain", rules, data, customer="c")) == 2
     assert "customer 'c' has only rows set aside as unreadable" in capsys.readouterr().err
 
 
@@ -227,19 +230,16 @@ def test_firings_after_the_data_are_a_note_until_declared(
     rules, data = tmp_path / "rules.cx", tmp_path / "data.csv"
     rules.write_text("trigger lapsed:\n    when inactive for 10 days\n    emit nudge\n")
     data.write_text(DATA, encoding="utf-8")
-    base = [command, str(rules), str(data)] + (["a"] if command == "explain" else [])
+    base = _rule_command(command, rules, data)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert main([*base, "--as-of", "2024-02-01T00:00:00Z"]) == 0
+        assert main(base) == 0
         noted = capsys.readouterr()
-        assert main([*base, "--as-of", "2024-02-01T00:00:00Z",
-                     "--observed-until", "2024-02-01"]) == 2  # fmt: skip
+        assert main([*base, "--observed-until", "2024-02-01"]) == 2
         assert "--observed-until '2024-02-01' has no time zone" in capsys.readouterr().err
-        assert main([*base, "--as-of", "2024-02-01T00:00:00Z",
-                     "--observed-until", "2024-02-01T00:00:00Z"]) == 0  # fmt: skip
+        assert main([*base, "--observed-until", "2024-02-01T00:00:00Z"]) == 0
         declared = capsys.readouterr()
-        assert main([*base, "--as-of", "2024-02-01T00:00:00Z",
-                     "--observed-until", "2023-12-01T00:00:00Z"]) == 2  # fmt: skip
+        assert main([*base, "--observed-until", "2023-12-01T00:00:00Z"]) == 2
         assert "before the log's last interaction" in capsys.readouterr().err
     assert f"{data}: note: " in noted.err
     fired = "2 firings fall in it (lapsed: 2)" if command == "triggers" else "1 firing falls in it"
@@ -257,11 +257,7 @@ def test_every_rule_command_maps_columns(
     rules.write_text("trigger t:\n    when purchase as p\n    emit thanks\n", encoding="utf-8")
     data = tmp_path / "orders.csv"
     data.write_text("customer_id,date,kind\n00001,19970101,purchase\n", encoding="utf-8")
-    args = {
-        "check": ["check", str(rules), "--data", str(data)],
-        "triggers": ["triggers", str(rules), str(data), "--as-of", "1997-01-02"],
-        "explain": ["explain", str(rules), str(data), "00001", "--as-of", "1997-01-02"],
-    }[command]
+    args = _rule_command(command, rules, data, customer="00001", as_of="1997-01-02")
     assert main([*args, "--timezone", "UTC", "--map", "date=timestamp"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
