@@ -111,32 +111,30 @@ def _explain(args: argparse.Namespace) -> int:
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
     log = _read_log(args)
-    set_aside = [
-        r
-        for r in log.rejected
-        if isinstance(r[2], dict) and r[2].get("customer_id") == args.customer
-    ]
     ids = log.customers.tolist()
-    if set_aside and args.customer not in set(ids):
-        raise DataError(
-            f"customer {args.customer!r} has only rows set aside as unreadable in {args.data} "
-            f"({len(set_aside):,}; first: row {set_aside[0][0]}: {set_aside[0][1]})"
-        )
-    _known_customer(ids, args.customer, args.data)
+    if args.customer not in set(ids):
+        raise _unknown_customer(log, ids, args.customer, args.data)
     print(_noted(args.data, explain, rules, log, args.customer, as_of=as_of))
     return 0
 
 
-def _known_customer(ids: list[str], wanted: str, source: str) -> None:
-    """Raise DataError naming close ids when ``wanted`` is not a customer of the data."""
-    if wanted in set(ids):
-        return
+def _unknown_customer(log: Any, ids: list[str], wanted: str, source: str) -> DataError:
+    """The error for ``wanted``, not a customer of the data: its rows were all set aside as
+    unreadable, or it names no one (with the close ids)."""
+    set_aside = [
+        r for r in log.rejected if isinstance(r[2], dict) and r[2].get("customer_id") == wanted
+    ]
+    if set_aside:
+        return DataError(
+            f"customer {wanted!r} has only rows set aside as unreadable in {source} "
+            f"({len(set_aside):,}; first: row {set_aside[0][0]}: {set_aside[0][1]})"
+        )
     close = similar_ids(wanted, ids)
     if close:
         hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
     else:
         hint = f"ids look like {ids[:3]!r}" if ids else "the data have no customers"
-    raise DataError(f"customer {wanted!r} is not in {source} ({len(ids):,} customers); {hint}")
+    return DataError(f"customer {wanted!r} is not in {source} ({len(ids):,} customers); {hint}")
 
 
 def _as_of_option(parser: Any, verb: str) -> None:

@@ -431,9 +431,7 @@ class AlertMonitor:
             state.stored = state.numbered
             for window in state.windows.values():
                 window.stored_trim = window.trimmed_through
-                window.added = 0
-                if window.dropped:  # values kept only to undo the call
-                    window.dropped = []
+                window.begin()  # drop what was kept only to undo the call
 
     def begin(self) -> list[_Saved]:
         """Start an engine call whose commit may fail: what :meth:`rollback` needs besides
