@@ -25,6 +25,7 @@ __all__ = [
     "check_frame",
     "dask_modules",
     "declared_columns",
+    "extreme",
     "group_keys",
     "group_logs",
     "merge_keyed",
@@ -143,6 +144,20 @@ def shuffle_method(dask: Any) -> str | None:
     """``"tasks"`` when a local scheduler is configured explicitly (a peer-to-peer shuffle needs
     the distributed scheduler, even when a Client exists); else Dask's default."""
     return "tasks" if dask.config.get("scheduler", None) in _LOCAL else None
+
+
+def extreme(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
+    """``pick(a, b)`` of two partial states' times, or the one that is not ``None`` (``None``:
+    that partition saw no time).
+
+    Examples
+    --------
+    >>> extreme(min, 3, 1), extreme(max, None, 2), extreme(max, None, None)
+    (1, 2, None)
+    """
+    if a is None or b is None:
+        return b if a is None else a
+    return pick(a, b)
 
 
 def numbered_partitions(ddf: Any) -> list[Piece]:

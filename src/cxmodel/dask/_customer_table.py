@@ -9,6 +9,8 @@ import attrs
 import numpy as np
 
 from cxmodel._time import TimeLike, as_of_us
+from cxmodel.dask._common import dask_modules
+from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._whole import customer_order, map_reduce
 from cxmodel.log import CustomerTable, InteractionLog
 from cxmodel.log._customer_table import (
@@ -129,32 +131,19 @@ def customer_table(
     (['a', 'b'], [2, 0], [20.0, nan])
     """
     cutoff = as_of_us(as_of)  # a bad as_of raises before any work
+    feature = "cxmodel.dask.customer_table()"
+    dask_modules(feature)
+    logs = customer_logs(data, mapping, timezone)  # a frame is shuffled once, for both passes
     parts = map_reduce(
-        data,
-        customer_table_partial,
-        None,
-        (as_of,),
-        mapping=mapping,
-        timezone=timezone,
-        feature="cxmodel.dask.customer_table()",
-        progress=progress,
+        logs, customer_table_partial, None, (as_of,), feature=feature, progress=progress
     )
     firsts = [first for _, first, _ in parts if first is not None]
-    check_as_of(min(firsts, default=None), cutoff, caller="cxmodel.dask.customer_table()")
+    check_as_of(min(firsts, default=None), cutoff, caller=feature)
     table = customer_table_of([t for t, _, _ in parts if t is not None], as_of)
     until = max((last for _, _, last in parts if last is not None), default=None)
     lost = 0
     if windows_past_data(until, cutoff):  # a second pass, only for an as_of past the data
-        counts = map_reduce(
-            data,
-            _past_data,
-            None,
-            (until, cutoff),
-            mapping=mapping,
-            timezone=timezone,
-            feature="cxmodel.dask.customer_table()",
-            warn=False,
-        )
+        counts = map_reduce(logs, _past_data, None, (until, cutoff), feature=feature, warn=False)
         lost = sum(counts)
-    warn_table_after_data(lost, until, cutoff, caller="cxmodel.dask.customer_table()")
+    warn_table_after_data(lost, until, cutoff, caller=feature)
     return table

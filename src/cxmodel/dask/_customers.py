@@ -13,9 +13,8 @@ from cxmodel.dask._common import (
     dask_modules,
     numbered_partitions,
     partition_log,
-    tree_merge,
 )
-from cxmodel.dask._ids import Digest, check_digests, id_digest, repeats_first
+from cxmodel.dask._ids import Digest, id_digest, merged_with_unique_ids
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.log import InteractionLog
@@ -90,10 +89,9 @@ def rfm_scores(
     parts, caught = recorded(
         dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone
     )
-    tree = tree_merge(RFMTotals.merge, [part[0] for part in parts], fan_in)
-    with repeats_first(ddf, mapping):
-        state, warned, *digests = dask.compute(tree, caught, *(part[1] for part in parts))
-    check_digests(digests, ddf, mapping)
+    state, warned = merged_with_unique_ids(
+        dask, RFMTotals.merge, parts, caught, ddf, mapping, fan_in=fan_in
+    )
     raise_caught(warned)
     totals: RFMTotals = state
     check_as_of(totals.first, cutoff, caller="cxmodel.dask.rfm_scores()")

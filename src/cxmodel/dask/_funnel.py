@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import DurationLike
-from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_keys, merge_keyed
+from cxmodel.dask._common import FAN_IN, GroupKey, check_by, extreme, group_keys, merge_keyed
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
 from cxmodel.journey import Funnel
@@ -74,16 +74,9 @@ class FunnelPartial:
             merge_keyed(self.by, other.by, np.add),
             self.groups | other.groups,
             self.vocabulary.merge(other.vocabulary),
-            _extreme(min, self.earliest, other.earliest),
-            _extreme(max, self.until, other.until),
+            extreme(min, self.earliest, other.earliest),
+            extreme(max, self.until, other.until),
         )
-
-
-def _extreme(pick: Callable[[int, int], int], a: int | None, b: int | None) -> int | None:
-    """``pick(a, b)``, or the one that is not ``None``."""
-    if a is None or b is None:
-        return b if a is None else a
-    return pick(a, b)
 
 
 def funnel_partial(

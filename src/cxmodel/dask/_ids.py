@@ -18,14 +18,15 @@ gives a false error.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
-from cxmodel.dask._common import declared_columns, renamed_in_partition, shuffle_method
+from cxmodel._progress import dask_compute
+from cxmodel.dask._common import declared_columns, renamed_in_partition, shuffle_method, tree_merge
 from cxmodel.errors import CXModelError, RowSchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._columns import RowErrors, encode_text_column, row_ref, show
@@ -37,8 +38,11 @@ __all__ = [
     "has_ids",
     "hash_text",
     "id_digest",
+    "merged_with_unique_ids",
     "repeats_first",
 ]
+
+S = TypeVar("S")
 
 Digest = npt.NDArray[np.uint64]
 
@@ -216,6 +220,30 @@ def repeats_first(ddf: Any, mapping: Mapping[str, str] | None) -> Iterator[None]
         if repeat is None:
             raise
         raise repeat from None
+
+
+def merged_with_unique_ids(
+    dask: Any,
+    merge: Callable[[S, S], S],
+    parts: Sequence[Any],
+    caught: Any,
+    ddf: Any,
+    mapping: Mapping[str, str] | None,
+    *,
+    fan_in: int,
+    progress: bool = False,
+) -> tuple[S, Any]:
+    """The partitions' states merged in a tree of ``fan_in``, and the warnings ``caught``,
+    computed together; ``parts`` are the delayed ``(state, id digest)`` pairs of the partition
+    tasks (:func:`id_digest`). The frame is refused when two of its rows have the same id
+    (:func:`repeats_first`, :func:`check_digests`), wherever they were read."""
+    tree = tree_merge(merge, [part[0] for part in parts], fan_in)
+    with repeats_first(ddf, mapping):
+        state, warned, *digests = dask_compute(
+            dask, tree, caught, *(part[1] for part in parts), progress=progress
+        )
+    check_digests(digests, ddf, mapping)
+    return state, warned
 
 
 def _first_repeat(found: Any) -> Exception:

@@ -258,16 +258,17 @@ def from_dask(
             f"cxmodel.dask.from_dask(): ddf has no customer column {key!r}; columns: "
             f"{list(ddf.columns)!r} (map yours with mapping={{'your_name': 'customer_id'}})"
         )
-    rows = declared_columns(ddf)
+    rows = declared_columns(ddf)  # the rows as the user declared them: the ids are checked on it
     numbered = not partitioned_by_customer
-    ddf = rows
+    by_customer = rows
     if numbered:
-        meta = ddf._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})
-        ddf = ddf.map_partitions(_number, meta=meta)
-        ddf = ddf.shuffle(on=key, shuffle_method=shuffle_method(dask))
+        meta = rows._meta.assign(**{_PART: np.int64(0), _POS: np.int64(0)})
+        by_customer = rows.map_partitions(_number, meta=meta).shuffle(
+            on=key, shuffle_method=shuffle_method(dask)
+        )
     logs = [
         dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone)
-        for number, part in enumerate(ddf.to_delayed())
+        for number, part in enumerate(by_customer.to_delayed())
     ]
     digests: tuple[Any, ...] = ()
     with repeats_first(rows, mapping):

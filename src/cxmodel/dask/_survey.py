@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, overload
 
 from cxmodel._periods import period_name
-from cxmodel._progress import dask_compute
 from cxmodel._tables import MetricTable
 from cxmodel.dask._common import (
     Piece,
@@ -18,9 +17,8 @@ from cxmodel.dask._common import (
     numbered_partitions,
     partition_log,
     renamed_in_partition,
-    tree_merge,
 )
-from cxmodel.dask._ids import Digest, check_digests, id_digest, repeats_first
+from cxmodel.dask._ids import Digest, id_digest, merged_with_unique_ids
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import RowSchemaError
 from cxmodel.metrics import (
@@ -83,12 +81,9 @@ def _run(
     parts, caught = recorded(
         dask, _partial, numbered_partitions(ddf), acc, by, period, timezone, mapping
     )
-    tree = tree_merge(acc.merge, [part[0] for part in parts], fan_in)
-    with repeats_first(ddf, mapping):
-        state, warned, *digests = dask_compute(
-            dask, tree, caught, *(part[1] for part in parts), progress=progress
-        )
-    check_digests(digests, ddf, mapping)
+    state, warned = merged_with_unique_ids(
+        dask, acc.merge, parts, caught, ddf, mapping, fan_in=fan_in, progress=progress
+    )
     raise_caught(warned, stacklevel=4)
     merged: ScoreCounts = state
     if not merged.counts.any():  # the one-process refusal, for the whole frame

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from cxmodel._periods import period_index
 from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us
-from cxmodel.dask._common import FAN_IN, check_fan_in, dask_modules, tree_merge
+from cxmodel.dask._common import FAN_IN, check_fan_in, dask_modules, extreme, tree_merge
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
@@ -338,14 +338,11 @@ def _cohort_part(
 
 
 def _merge_cohorts(a: _Cohorts, b: _Cohorts) -> _Cohorts:
-    firsts = [x for x in (a[1], b[1]) if x is not None]
-    lasts = [x for x in (a[2], b[2]) if x is not None]
-    untils = [x for x in (a[3], b[3]) if x is not None]
     return (
         a[0] + b[0],
-        min(firsts) if firsts else None,
-        max(lasts) if lasts else None,
-        max(untils) if untils else None,
+        extreme(min, a[1], b[1]),
+        extreme(max, a[2], b[2]),
+        extreme(max, a[3], b[3]),
         a[4] | b[4],
     )
 

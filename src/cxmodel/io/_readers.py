@@ -377,24 +377,23 @@ def _csv_with_python(
     text: str, delimiter: str, mapping: Mapping[str, str] | None, source: str
 ) -> tuple[dict[str, Any], np.ndarray[Any, np.dtype[np.int64]], dict[int, str], dict[int, Any]]:
     """Parse with the standard library (or split on white space), keeping bad records as rows."""
-    bad: dict[int, str] = {}
-    records: dict[int, Any] = {}
+    bad: dict[int, str]
+    records: dict[int, Any]
     rows: list[list[str] | None]
     if delimiter == WHITESPACE:
-        fields, split = whitespace_rows(text)
-        header = None if fields is None else _clean_header(fields, source)
-        rows = list(split)
+        names, split = whitespace_rows(text)
+        header = None if names is None else _clean_header(names, source)
+        rows, bad, records = list(split), {}, {}  # every line splits: no unparsable record
     else:
-        header, rows = _csv_rows(text, delimiter, source, bad, records)
+        header, rows, bad, records = _csv_rows(text, delimiter, source)
     if header is None:
         raise SchemaError(f"{source}: the file is empty; expected a header row")
     renamed = apply_mapping(header, mapping)
     width = len(header)
     data = [np.empty(len(rows), dtype=object) for _ in header]
-    for number, row in enumerate(rows):
-        if row is None:
+    for number, fields in enumerate(rows):
+        if fields is None:
             continue
-        fields = row
         if len(fields) != width:
             bad[number] = (
                 f"the row has {len(fields)} field{'s' if len(fields) != 1 else ''}, expected "
@@ -413,10 +412,13 @@ def _csv_with_python(
 
 
 def _csv_rows(
-    text: str, delimiter: str, source: str, bad: dict[int, str], records: dict[int, Any]
-) -> tuple[list[str] | None, list[list[str] | None]]:
+    text: str, delimiter: str, source: str
+) -> tuple[list[str] | None, list[list[str] | None], dict[int, str], dict[int, Any]]:
     """The header and the records of CSV ``text`` as the standard library reads them; a record
-    that cannot be parsed is ``None``, with its reason in ``bad`` and its line in ``records``."""
+    that cannot be parsed is ``None``, with its reason (third) and its line (fourth) by its
+    position among the records."""
+    bad: dict[int, str] = {}
+    records: dict[int, Any] = {}
     previous = csv.field_size_limit()
     csv.field_size_limit(MAX_FIELD_CHARS)
     try:
@@ -451,7 +453,7 @@ def _csv_rows(
             rows.append(fields)
     finally:
         csv.field_size_limit(previous)
-    return header, rows
+    return header, rows, bad, records
 
 
 _HEAD_BYTES = 1_000_000

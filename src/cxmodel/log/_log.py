@@ -248,6 +248,24 @@ def _infer_numeric(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
     return all(abs(int(v)) < _EXACT_FLOAT_INT for v in present if isinstance(v, (int, np.integer)))
 
 
+def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
+    """The kind of a column ``dtypes`` does not declare: a standard column's own; else
+    ``"bool"`` or ``"float"`` when its values are (a column named like a key stays text), and
+    ``"string"`` otherwise. Text already encoded stays text."""
+    if name in STRING_STANDARD:
+        return "string"
+    if name in NUMERIC_STANDARD:
+        return "float"
+    if isinstance(values, Encoded):
+        return "string"
+    scan = _scan(values) if values.dtype.kind == "O" else None  # one pass for both tests
+    if _infer_bool(values, scan):
+        return "bool"
+    if not is_key_like(name) and _infer_numeric(values, scan):
+        return "float"
+    return "string"
+
+
 def _mixed_columns(frame: Any, pa: Any) -> list[str]:
     """The object columns of a pandas frame that Arrow cannot convert (numbers and text
     mixed)."""
@@ -501,30 +519,7 @@ class InteractionLog:
             values = answers.get(name, values)
             kind = declared.get(name)
             if kind is None:
-                scan = (
-                    _scan(values)
-                    if not isinstance(values, Encoded)
-                    and values.dtype.kind == "O"
-                    and name not in NUMERIC_STANDARD
-                    and name not in STRING_STANDARD
-                    else None
-                )
-                if name in STRING_STANDARD:
-                    kind = "string"
-                elif (
-                    name not in NUMERIC_STANDARD
-                    and not isinstance(values, Encoded)
-                    and _infer_bool(values, scan)
-                ):
-                    kind = "bool"
-                elif name in NUMERIC_STANDARD or (
-                    not isinstance(values, Encoded)
-                    and not is_key_like(name)
-                    and _infer_numeric(values, scan)
-                ):
-                    kind = "float"
-                else:
-                    kind = "string"
+                kind = _inferred_kind(name, values)
             if kind == "bool":
                 numeric[name] = to_bool_column(values, name, row_errors)
                 bools.add(name)
