@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from cxmodel._time_format import TimeFormat
 from cxmodel.errors import SchemaError
 
 __all__ = [
@@ -443,12 +444,14 @@ def timestamps_to_us(
     timezone_name: str | tzinfo | None = None,
     column: str = "timestamp",
     timezone_arg: str | None = "timezone",
+    time_format: TimeFormat | None = None,
 ) -> tuple[np.ndarray[Any, np.dtype[np.int64]], dict[int, str]]:
     """Convert a column of times to int64 microseconds, UTC.
 
     Returns the converted array and a mapping ``row -> reason`` for the rows that failed
-    (their slot holds 0). Strings are parsed once per distinct value. ``timezone_arg`` is the
-    caller's argument that sets the zone of naive times (``timezone`` for the readers and
+    (their slot holds 0). Strings are parsed once per distinct value: as ISO-8601, or with
+    ``time_format`` when given (a value that does not match it is a failed row). ``timezone_arg``
+    is the caller's argument that sets the zone of naive times (``timezone`` for the readers and
     ``InteractionLog.from_*``; ``None`` when the caller has none), named by the hint.
     """
     arr = np.asarray(values)
@@ -462,7 +465,7 @@ def timestamps_to_us(
     errors: dict[int, str] = {}
     if n == 0:
         return out, errors
-    fast = _arrow_parse(arr)
+    fast = None if time_format is not None else _arrow_parse(arr)
     if fast is not None:
         return fast, errors
     obj = arr.astype(object)
@@ -477,7 +480,13 @@ def timestamps_to_us(
             failed[j] = f"{column} is missing; expected a time"
             continue
         try:
-            converted[j] = to_us(item, timezone_name=zone, what=column, timezone_arg=timezone_arg)
+            if time_format is not None and isinstance(item, str):
+                parsed = time_format.parse(item, column)
+                converted[j] = _datetime_to_us(parsed, zone, column, timezone_arg, written=item)
+            else:
+                converted[j] = to_us(
+                    item, timezone_name=zone, what=column, timezone_arg=timezone_arg
+                )
         except SchemaError as exc:
             failed[j] = str(exc)
         except (TypeError, ValueError, OverflowError, RecursionError):

@@ -172,6 +172,7 @@ def partition_log(
     timezone: str | None,
     number: int,
     origin: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+    time_format: str | None = None,
 ) -> InteractionLog | None:
     """The partition as an InteractionLog, or None for an empty partition.
 
@@ -195,7 +196,9 @@ def partition_log(
     if len(frame) == 0:
         return None
     try:
-        return InteractionLog.from_pandas(frame, mapping=mapping, timezone=timezone)
+        return InteractionLog.from_pandas(
+            frame, mapping=mapping, timezone=timezone, time_format=time_format
+        )
     except RowSchemaError as error:
         raise renamed_in_partition(error, frame, number, origin) from None
 

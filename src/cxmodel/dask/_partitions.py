@@ -11,6 +11,7 @@ import numpy as np
 
 from cxmodel._progress import dask_persist
 from cxmodel._time import TimeLike, to_us, us_to_datetime
+from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.dask._common import dask_modules, declared_columns, partition_log, shuffle_method
 from cxmodel.dask._ids import check_digests, has_ids, id_digest, repeats_first
 from cxmodel.errors import SchemaError
@@ -183,6 +184,7 @@ def _to_log(
     numbered: bool,
     mapping: Mapping[str, str] | None,
     timezone: str | None,
+    time_format: str | None,
 ) -> InteractionLog | None:
     """One shuffled partition as a log, its rows back in input order first (ties keep it); a
     bad row is named by its input partition, index label and position (unshuffled with
@@ -193,7 +195,7 @@ def _to_log(
         frame = frame.sort_values([_PART, _POS], kind="stable")
         origin = (frame[_PART].to_numpy(np.int64), frame[_POS].to_numpy(np.int64))
         frame = frame.drop(columns=[_PART, _POS])
-    return partition_log(frame, mapping, timezone, number, origin)
+    return partition_log(frame, mapping, timezone, number, origin, time_format)
 
 
 def from_dask(
@@ -201,6 +203,7 @@ def from_dask(
     *,
     mapping: Mapping[str, str] | None = None,
     timezone: str | None = None,
+    time_format: str | None = None,
     partitioned_by_customer: bool = False,
     progress: bool = False,
 ) -> CustomerPartitions:
@@ -210,8 +213,8 @@ def from_dask(
 
     The frame (any partitioning, any number of partitions, empty ones included) is shuffled on
     the customer column so that each customer's rows sit in one partition; each partition
-    becomes an :class:`~cxmodel.log.InteractionLog` (``mapping`` and ``timezone`` as in
-    :meth:`InteractionLog.from_pandas`) and is persisted on the cluster. Rows keep their
+    becomes an :class:`~cxmodel.log.InteractionLog` (``mapping``, ``timezone`` and
+    ``time_format`` as in :meth:`InteractionLog.from_pandas`) and is persisted on the cluster. Rows keep their
     input order among themselves, so events at the same instant are ordered as in the
     one-process log. A partition that lacks a column the frame declares has it as missing
     values, as in ``ddf.compute()``. With ``partitioned_by_customer=True`` the caller promises that no customer
@@ -226,6 +229,10 @@ def from_dask(
         Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
     timezone : str, optional
         Zone of naive timestamps.
+    time_format : str, optional
+        The layout of text timestamps that are not ISO-8601, a ``strptime`` format such as
+        ``"%m/%d/%Y %H:%M"`` (see :func:`cxmodel.io.read_csv`). The analyses that take a
+        Dask DataFrame read ISO-8601 text: give them these partitions instead.
     partitioned_by_customer : bool, default False
         Skip the shuffle.
     progress : bool, default False
@@ -248,6 +255,7 @@ def from_dask(
     ['a', 'b']
     """
     dask, dd = dask_modules("cxmodel.dask.from_dask()")
+    checked_time_format(time_format)  # before any task runs
     if not isinstance(ddf, dd.DataFrame):
         raise SchemaError(
             f"cxmodel.dask.from_dask(): ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}"
@@ -267,7 +275,7 @@ def from_dask(
             on=key, shuffle_method=shuffle_method(dask)
         )
     logs = [
-        dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone)
+        dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone, time_format)
         for number, part in enumerate(by_customer.to_delayed())
     ]
     digests: tuple[Any, ...] = ()

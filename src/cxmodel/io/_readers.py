@@ -30,6 +30,8 @@ import numpy as np
 from cxmodel._arguments import file_path
 from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
+from cxmodel._time_format import TimeFormat
+from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
@@ -156,6 +158,7 @@ def read_csv(
     *,
     mapping: Mapping[str, str] | None = None,
     timezone: str | tzinfo | None = None,
+    time_format: str | None = None,
     errors: ErrorMode = "raise",
     delimiter: str = ",",
     engine: Literal["auto", "pyarrow", "python"] = "auto",
@@ -180,6 +183,13 @@ def read_csv(
         offset (``"+02:00"``). Without it naive timestamps are rejected; so is a naive time that
         a daylight-saving change skips or repeats in that zone (it names no single instant:
         write it with its offset).
+    time_format
+        The layout of timestamps that are not ISO-8601, as a ``strptime`` format:
+        ``"%m/%d/%Y %H:%M"`` reads ``12/1/2010 8:26`` and ``"%d.%m.%Y"`` reads ``01.12.2010``.
+        Every timestamp must then match it (a row that does not is a bad row, with the format
+        and an example in its reason). Day and month are never guessed from the data. A format
+        without a time of day reads dates, and the log is observed until the end of its last
+        day, as for ISO dates.
     errors
         ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists the
         others with their row numbers and reasons in ``log.rejected`` (a
@@ -243,6 +253,7 @@ def read_csv(
     """
     _check_errors(errors)
     _check_encoding(encoding)
+    layout = checked_time_format(time_format)
     source = file_path(path, "read_csv()")
     if delimiter != WHITESPACE and (
         not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"'
@@ -256,6 +267,7 @@ def read_csv(
     with _stages(progress, "read_csv") as bar:
         options = {
             "timezone": timezone,
+            "time_format": layout,
             "errors": errors,
             "dtypes": declared_dtypes(dtypes, mapping),
             "kinds": kinds,
@@ -570,6 +582,7 @@ def read_jsonl(
     *,
     mapping: Mapping[str, str] | None = None,
     timezone: str | tzinfo | None = None,
+    time_format: str | None = None,
     errors: ErrorMode = "raise",
     encoding: str | None = None,
     dtypes: Mapping[str, str] | None = None,
@@ -580,8 +593,8 @@ def read_jsonl(
 ) -> InteractionLog:
     """Read interactions from JSON lines (one object per line; blank lines are skipped).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``encoding``, ``dtypes``, ``kinds``,
-    ``kind``, ``questions`` and ``progress`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
+    Takes the ``mapping``, ``timezone``, ``time_format``, ``errors``, ``encoding``, ``dtypes``,
+    ``kinds``, ``kind``, ``questions`` and ``progress`` of :func:`read_csv` (a multiple-choice answer may be a JSON list). Row numbers are line numbers. A line that is not a JSON object, repeats a
     key, or nests too deeply is a bad row; so is a list, object or bool where text or a number is
     expected, and a number where the same column holds the same digits as text (``1`` and
     ``"1"``). JSON numbers stay numbers unless the column is text by name (ids).
@@ -595,6 +608,9 @@ def read_jsonl(
     timezone
         The zone of naive timestamps (as :func:`read_csv`); without it naive timestamps are
         rejected.
+    time_format
+        The layout of text timestamps that are not ISO-8601, a ``strptime`` format (as
+        :func:`read_csv`).
     errors
         ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists
         the others in ``log.rejected``.
@@ -633,11 +649,12 @@ def read_jsonl(
     """
     _check_errors(errors)
     _check_encoding(encoding)
+    layout = checked_time_format(time_format)
     source = file_path(path, "read_jsonl()")
     bar = _stages(progress, "read_jsonl")
     try:
         return _jsonl(
-            source, mapping, timezone, errors, encoding, dtypes, kinds, kind, questions, bar
+            source, mapping, timezone, layout, errors, encoding, dtypes, kinds, kind, questions, bar
         )
     finally:
         bar.close()
@@ -647,6 +664,7 @@ def _jsonl(
     source: str,
     mapping: Mapping[str, str] | None,
     timezone: str | tzinfo | None,
+    time_format: TimeFormat | None,
     errors: ErrorMode,
     encoding: str | None,
     dtypes: Mapping[str, str] | None,
@@ -705,6 +723,7 @@ def _jsonl(
     log = InteractionLog._from_columns(
         columns,
         timezone=timezone,
+        time_format=time_format,
         errors=errors,
         dtypes=declared_dtypes(dtypes, mapping),
         kinds=kinds,
@@ -725,6 +744,7 @@ def read_parquet(
     *,
     mapping: Mapping[str, str] | None = None,
     timezone: str | tzinfo | None = None,
+    time_format: str | None = None,
     errors: ErrorMode = "raise",
     dtypes: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
@@ -734,8 +754,8 @@ def read_parquet(
 ) -> InteractionLog:
     """Read interactions from a Parquet file (needs the ``arrow`` extra).
 
-    Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds``, ``kind``,
-    ``questions`` and ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
+    Takes the ``mapping``, ``timezone``, ``time_format``, ``errors``, ``dtypes``, ``kinds``,
+    ``kind``, ``questions`` and ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
     stay text with their exact digits; lists, structs and maps are rejected row by row.
 
@@ -748,6 +768,9 @@ def read_parquet(
     timezone
         The zone of naive timestamps (as :func:`read_csv`); without it naive timestamps are
         rejected.
+    time_format
+        The layout of text timestamps that are not ISO-8601, a ``strptime`` format (as
+        :func:`read_csv`).
     errors
         ``"raise"`` stops at the first bad row; ``"quarantine"`` keeps the valid rows and lists
         the others in ``log.rejected``.
@@ -765,6 +788,7 @@ def read_parquet(
         extra); the log is the same.
     """
     _check_errors(errors)
+    layout = checked_time_format(time_format)
     pa = import_optional("pyarrow", "read_parquet()")
     pq = import_optional("pyarrow.parquet", "read_parquet()")
     source = file_path(path, "read_parquet()")
@@ -784,6 +808,7 @@ def read_parquet(
         log = InteractionLog._from_columns(
             columns,
             timezone=timezone,
+            time_format=layout,
             errors=errors,
             dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,

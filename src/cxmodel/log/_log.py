@@ -18,6 +18,8 @@ import numpy.typing as npt
 from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
 from cxmodel._result import plain
 from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
+from cxmodel._time_format import TimeFormat
+from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
 from cxmodel.domain._kinds import Question, question_catalogue
@@ -374,6 +376,7 @@ class InteractionLog:
         kind: Any,
         *,
         timezone: str | tzinfo | None = None,
+        time_format: str | None = None,
         errors: ErrorMode = "raise",
         catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
         dtypes: Mapping[str, str] | None = None,
@@ -392,6 +395,12 @@ class InteractionLog:
             export).
         timezone
             The zone of naive timestamps. Without it naive timestamps are rejected.
+        time_format
+            The layout of text timestamps that are not ISO-8601, as a ``strptime`` format:
+            ``"%m/%d/%Y %H:%M"`` reads ``12/1/2010 8:26``. Every text timestamp must then match
+            it (a row that does not is a bad row); a format without a time of day
+            (``"%d.%m.%Y"``) reads dates, observed as whole days as ISO dates are. Day and month
+            are never guessed. Datetimes and epoch numbers are read as without it.
         errors
             ``"raise"`` raises :class:`~cxmodel.errors.SchemaError` for the first bad row;
             ``"quarantine"`` keeps the valid rows and lists the others in :attr:`rejected`.
@@ -443,6 +452,7 @@ class InteractionLog:
         return cls._from_columns(
             raw,
             timezone=timezone,
+            time_format=time_format,
             errors=errors,
             catalogue=catalogue,
             dtypes=dtypes,
@@ -457,6 +467,7 @@ class InteractionLog:
         columns: Mapping[str, Any],
         *,
         timezone: str | tzinfo | None = None,
+        time_format: str | TimeFormat | None = None,
         errors: ErrorMode = "raise",
         catalogue: TouchpointCatalogue | None = DEFAULT_CATALOGUE,
         dtypes: Mapping[str, str] | None = None,
@@ -479,6 +490,7 @@ class InteractionLog:
         declared = check_dtypes(dtypes)
         renames = check_kinds(kinds)
         zone = resolve_timezone(timezone)
+        layout = checked_time_format(time_format)
         raw: dict[str, Any] = {name: _as_array(values) for name, values in columns.items()}
         if kind is not None:
             raw = _with_one_kind(raw, kind)
@@ -506,9 +518,9 @@ class InteractionLog:
         answers = prepare_answers(raw, asked, row_errors)
         stamps = raw["timestamp"]
         if isinstance(stamps, Encoded):  # text: each distinct value once, or Arrow's parse
-            times, time_errors = text_times(stamps, zone)
+            times, time_errors = text_times(stamps, zone, layout)
         else:
-            times, time_errors = timestamps_to_us(stamps, timezone_name=zone)
+            times, time_errors = timestamps_to_us(stamps, timezone_name=zone, time_format=layout)
         row_errors.update(time_errors)
         strings: dict[str, tuple[Codes, ObjectArray]] = {}
         numeric: dict[str, FloatArray] = {}
@@ -566,7 +578,7 @@ class InteractionLog:
             )
             keep = np.ones(n, dtype=bool)
             keep[bad_rows] = False
-        until = whole_days_end(stamps, times, keep, zone)
+        until = whole_days_end(stamps, times, keep, zone, layout)
         if keep is not None:
             times = times[keep]
             strings = {k: (c[keep], cats) for k, (c, cats) in strings.items()}
@@ -631,6 +643,7 @@ class InteractionLog:
         records: Iterable[Mapping[str, Any]],
         *,
         timezone: str | tzinfo | None = None,
+        time_format: str | None = None,
         errors: ErrorMode = "raise",
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
@@ -639,8 +652,8 @@ class InteractionLog:
     ) -> InteractionLog:
         """Build a log from mappings (one per interaction); missing keys are missing values.
 
-        Takes the same ``timezone``, ``errors``, ``dtypes``, ``kinds`` and ``questions`` as
-        :meth:`from_arrays` (a multiple-choice ``answer`` may be a list of choices), and
+        Takes the same ``timezone``, ``time_format``, ``errors``, ``dtypes``, ``kinds`` and
+        ``questions`` as :meth:`from_arrays` (a multiple-choice ``answer`` may be a list of choices), and
         ``kind``, the kind of every record when they have no ``kind`` key (a record that has
         one is then an error, as :func:`~cxmodel.io.read_csv` says);
         row numbers in messages count records from 1. A record that is not a mapping is a bad
@@ -684,6 +697,7 @@ class InteractionLog:
         return cls._from_columns(
             columns,
             timezone=timezone,
+            time_format=time_format,
             errors=errors,
             dtypes=dtypes,
             kinds=kinds,
@@ -715,6 +729,7 @@ class InteractionLog:
         *,
         mapping: Mapping[str, str] | None = None,
         timezone: str | tzinfo | None = None,
+        time_format: str | None = None,
         errors: ErrorMode = "raise",
         dtypes: Mapping[str, str] | None = None,
         kinds: Mapping[str, str] | None = None,
@@ -724,8 +739,9 @@ class InteractionLog:
         """Build a log from anything exposing the Arrow PyCapsule stream interface.
 
         pyarrow tables, polars frames and record batch readers all qualify. Requires pyarrow.
-        Takes ``mapping`` (your column names -> standard names), the ``timezone``, ``errors``,
-        ``dtypes``, ``kinds`` and ``questions`` of :meth:`from_arrays`, and the ``kind`` of
+        Takes ``mapping`` (your column names -> standard names), the ``timezone``,
+        ``time_format``, ``errors``, ``dtypes``, ``kinds`` and ``questions`` of
+        :meth:`from_arrays`, and the ``kind`` of
         :func:`~cxmodel.io.read_csv` (every row of that kind, for data without a kind column). Integer columns named like ids
         (``order_id``, ``sku``) or holding whole numbers beyond 2**53 stay text with their exact
         digits unless ``dtypes`` says otherwise (its keys may be your names or the standard ones,
@@ -737,6 +753,7 @@ class InteractionLog:
         return cls._from_columns(
             columns,
             timezone=timezone,
+            time_format=time_format,
             errors=errors,
             dtypes={**types, **(declared_dtypes(dtypes, mapping) or {})},
             kinds=kinds,
@@ -751,13 +768,15 @@ class InteractionLog:
         *,
         mapping: Mapping[str, str] | None = None,
         timezone: str | tzinfo | None = None,
+        time_format: str | None = None,
         errors: ErrorMode = "raise",
         kind: str | None = None,
         questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
         """Build a log from a pandas DataFrame (through pyarrow); tz-aware times are converted.
 
-        ``questions`` declares survey questions as in :meth:`from_arrays`; ``kind`` is the kind
+        ``questions`` declares survey questions and ``time_format`` the layout of text
+        timestamps as in :meth:`from_arrays`; ``kind`` is the kind
         of every row of a frame without a kind column, as in :func:`~cxmodel.io.read_csv`.
         """
         from cxmodel._optional import import_optional
@@ -780,6 +799,7 @@ class InteractionLog:
                 table,
                 mapping=mapping,
                 timezone=timezone,
+                time_format=time_format,
                 errors=errors,
                 kind=kind,
                 questions=questions,
@@ -800,6 +820,7 @@ class InteractionLog:
         return cls._from_columns(
             columns,
             timezone=timezone,
+            time_format=time_format,
             errors=errors,
             dtypes=types,
             kind=kind,

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import timestamps_to_us
+from cxmodel._time_format import TimeFormat
 from cxmodel.log._columns import Encoded, RowErrors, to_float_column
 
 __all__ = ["arrow_numbers", "arrow_times", "text_floats", "text_times"]
@@ -40,9 +41,12 @@ _LOW_US = -62_135_596_800 * _US  # 0001-01-01T00:00:00Z, as cxmodel._time accept
 _HIGH_US = 253_402_300_799 * _US  # 9999-12-31T23:59:59Z
 
 
-def text_times(column: Encoded, zone: tzinfo | None) -> tuple[IntArray, dict[int, str]]:
+def text_times(
+    column: Encoded, zone: tzinfo | None, time_format: TimeFormat | None = None
+) -> tuple[IntArray, dict[int, str]]:
     """Microseconds since the epoch (UTC) of a text column, and ``row -> reason`` for the rows
-    that are not times (their slot holds 0).
+    that are not times (their slot holds 0). With ``time_format`` every value is read with it
+    (by the Python rules, once per distinct text).
 
     Examples
     --------
@@ -52,20 +56,22 @@ def text_times(column: Encoded, zone: tzinfo | None) -> tuple[IntArray, dict[int
     >>> times.tolist(), bad
     ([1000000, 0], {1: "timestamp 'soon' is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00')"})
     """
-    if column.text is None:
-        return _distinct_times(column, zone)
+    if column.text is None or time_format is not None:
+        return _distinct_times(column, zone, time_format)
     times, read = arrow_times(column.text, zone)
     rest = np.flatnonzero(~read)
     if not rest.size:
         return times, {}
-    slow, bad = _distinct_times(column.take(rest), zone)
+    slow, bad = _distinct_times(column.take(rest), zone, None)
     times[rest] = slow
     return times, {int(rest[row]): reason for row, reason in bad.items()}
 
 
-def _distinct_times(column: Encoded, zone: tzinfo | None) -> tuple[IntArray, dict[int, str]]:
+def _distinct_times(
+    column: Encoded, zone: tzinfo | None, time_format: TimeFormat | None
+) -> tuple[IntArray, dict[int, str]]:
     """The Python rules, once per distinct text; a missing row is a bad row."""
-    parsed, bad = timestamps_to_us(column.categories, timezone_name=zone)
+    parsed, bad = timestamps_to_us(column.categories, timezone_name=zone, time_format=time_format)
     codes = column.codes
     times = np.append(parsed, 0)[codes]
     wrong = (codes < 0) | np.isin(codes, np.fromiter(bad, dtype=np.int64))

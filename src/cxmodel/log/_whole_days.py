@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._time import US_PER_DAY, timestamps_to_us, to_us, us_to_datetime
+from cxmodel._time_format import TimeFormat
 from cxmodel.log._columns import Encoded
 
 __all__ = ["date_texts", "day_end", "whole_days_end"]
@@ -133,6 +134,7 @@ def whole_days_end(
     times: IntArray,
     keep: BoolArray | None,
     zone: tzinfo | None,
+    time_format: TimeFormat | None = None,
 ) -> int | None:
     """The end of the last day of a timestamp column of dates, or ``None`` when some kept
     value is not a date without a time of day (or the column is not text).
@@ -147,6 +149,9 @@ def whole_days_end(
         The rows the log keeps (``None``: all of them); rejected rows do not count.
     zone
         The zone naive dates were read in.
+    time_format
+        The format the texts were read with, if not ISO-8601: its values are dates when it
+        reads no time of day (``%d.%m.%Y``).
 
     Examples
     --------
@@ -164,6 +169,8 @@ def whole_days_end(
     if not rows.size:
         return None
     latest = int(rows[np.argmax(times[rows])])
+    if time_format is not None:
+        return _formatted_days_end(stamps, rows, int(times[latest]), zone, time_format)
     if not date_texts([stamps[latest]])[0][0]:  # a column of times stops here
         return None
     distinct = _distinct(stamps, rows)
@@ -181,6 +188,27 @@ def whole_days_end(
     if (~offset).any() and zone is not None:
         ends.append(day_end(int(parsed[~offset].max()), zone))
     return max(ends) if ends else None
+
+
+def _formatted_days_end(
+    stamps: Encoded | npt.NDArray[Any],
+    rows: npt.NDArray[np.intp],
+    latest: int,
+    zone: tzinfo | None,
+    time_format: TimeFormat,
+) -> int | None:
+    """:func:`whole_days_end` of texts read with ``time_format``: every kept value is a date
+    when the format reads no time of day and every value is text (a datetime among them is
+    an instant)."""
+    if not time_format.whole_days:
+        return None
+    if not isinstance(stamps, Encoded):
+        distinct = _distinct(stamps, rows)
+        if distinct is None or not all(isinstance(v, str) for v in distinct.tolist()):
+            return None
+    if time_format.has_offset:  # a day at a fixed offset lasts 24 hours
+        return latest + US_PER_DAY - 1
+    return None if zone is None else day_end(latest, zone)
 
 
 def _distinct(stamps: Encoded | npt.NDArray[Any], rows: npt.NDArray[np.intp]) -> Any:
