@@ -134,5 +134,5 @@ def test_contract_and_validation() -> None:
     # perfect separation: coefficient runs away, warned
     with pytest.warns(ConvergenceWarning):
         CoxPH(max_iter=8).fit([[1.0], [0.0], [1.0], [0.0]], [1, 5, 2, 6], [1, 0, 1, 0])
-    assert m.fit([[0.0], [1.0], [1.0]], [3, 1, 2]) is m
+    assert m.fit([[0.0], [1.0], [1.0], [0.0]], [3, 1, 4, 2]) is m
     assert repr(m).startswith("CoxPH(x0=")

@@ -14,7 +14,13 @@ from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
-from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
+from cxmodel.models._identifiable import check_identifiable, infinite_coefficients
+from cxmodel.models._newton import (
+    NewtonFit,
+    inverse_information,
+    newton_raphson,
+    warn_unconverged,
+)
 
 __all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
 
@@ -348,6 +354,8 @@ class CoxPH(WaldRegression):
         if not events.any():
             raise DataError("CoxPH.fit() needs at least one observed event")
         start = None if entry is None else _entry(entry, t)
+        if self.penalizer == 0:
+            check_identifiable(mat, feature_names, "CoxPH.fit()")
         mean = mat.mean(axis=0)
         xc = mat - mean
         order = np.argsort(t, kind="stable")
@@ -365,13 +373,15 @@ class CoxPH(WaldRegression):
             gradient_tol=1e-12,
         )
         beta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
+        cov, se = inverse_information(fit.hessian)
+        if fit.converged:
+            fit = _infinite_estimates(fit, cov, feature_names, self.tol)
         warn_unconverged(
             fit,
             "CoxPH: Newton-Raphson",
             "a covariate that separates events from censorings drives its coefficient to "
             "infinity, penalizer > 0 helps",
         )
-        cov, se = inverse_information(fit.hessian)
         self.feature_names_ = feature_names
         self.coef_ = beta
         self.standard_errors_ = se
@@ -451,6 +461,24 @@ class CoxPH(WaldRegression):
         times of the training data.
         """
         return np.exp(-self.predict_cumulative_hazard(X, times))
+
+
+def _infinite_estimates(
+    fit: NewtonFit, cov: FloatArray, names: tuple[str, ...], tol: float
+) -> NewtonFit:
+    """``fit``, marked unconverged when the partial likelihood was still rising along some
+    coefficient (its estimate is infinite: the gradient vanished, not the step)."""
+    infinite = infinite_coefficients(fit.theta, cov, fit.gradient, tol)
+    if not infinite.any():
+        return fit
+    which = ", ".join(
+        f"{names[j]!r} (at {fit.theta[j]:+.3g})" for j in np.flatnonzero(infinite)
+    )
+    message = (
+        f"stopped with the partial likelihood still rising along {which}, whose estimate is "
+        "infinite, not the value reached,"
+    )
+    return fit._replace(converged=False, message=message)
 
 
 def _entry(entry: npt.ArrayLike, durations: FloatArray) -> FloatArray:
