@@ -170,9 +170,26 @@ def concordance_index(
     """
     t = float_array(durations, "concordance_index()", "durations").reshape(-1)
     r = float_array(risk, "concordance_index()", "risk").reshape(-1)
-    e = np.ones(t.shape, dtype=bool) if observed is None else np.asarray(observed).astype(bool)
+    if observed is None:
+        e = np.ones(t.shape, dtype=bool)
+    else:
+        flags = float_array(observed, "concordance_index()", "observed").reshape(-1)
+        if not ((flags == 0) | (flags == 1)).all():
+            i = int(np.flatnonzero((flags != 0) & (flags != 1))[0])
+            raise SchemaError(
+                f"concordance_index(): observed[{i}] = {float(flags[i])!r}; observed must be "
+                "booleans (1 = event seen, 0 = censored)"
+            )
+        e = flags == 1
     if not (t.shape == r.shape == e.shape):
         raise SchemaError("durations, risk and observed must have the same length")
+    for name, values in (("durations", t), ("risk", r)):
+        if not np.isfinite(values).all():
+            i = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise SchemaError(
+                f"concordance_index(): {name}[{i}] = {float(values[i])!r}; {name} must be "
+                "finite (a missing prediction has no rank: drop the subject)"
+            )
     # Sort by time; within a time, censored rows come first so that "T_j == T_i, j censored"
     # falls in i's later set when we scan from the end.
     order = np.lexsort((e, t))
