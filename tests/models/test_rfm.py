@@ -178,6 +178,24 @@ class TestAgainstLifetimes:
         np.testing.assert_array_equal(holdout, want["frequency_holdout"].to_numpy())
         assert duration == want["duration_holdout"].iloc[0]
 
+    def test_split_ends_name_whole_periods(self) -> None:
+        """A weekly split at a Tuesday keeps that whole week (Monday 1 to Sunday 7 January) in
+        the calibration, and the hold-out is whole weeks: no customer has more hold-out
+        purchase weeks than the hold-out has weeks. lifetimes 0.11.3
+        (calibration_and_holdout_data, freq="W", the same five purchases) cuts at the
+        instant and returns frequency_holdout [2, 1] with duration_holdout 1: Wednesday 3
+        and Friday 5 January count as a hold-out week the hold-out duration leaves out."""
+        log = _log(
+            ["a", "a", "a", "b", "b"],
+            ["2024-01-01", "2024-01-03", "2024-01-11", "2024-01-02", "2024-01-05"],
+            [1.0] * 5,
+        ).with_observed_until("2024-01-15T00:00Z")
+        cal, holdout, weeks = calibration_holdout_split(
+            log, "2024-01-02T00:00Z", "2024-01-14T00:00Z", freq="W"
+        )
+        assert (cal.frequency.tolist(), cal.T.tolist()) == ([0.0, 0.0], [0.0, 0.0])
+        assert (holdout.tolist(), weeks) == ([1.0, 0.0], 1.0)
+
     def test_split_rejects_reversed_dates(self, master: tuple[InteractionLog, Any]) -> None:
         """observation_end must follow calibration_end."""
         with pytest.raises(DataError, match="observation_end"):

@@ -381,8 +381,15 @@ def calibration_holdout_split(
 
     Returns ``(calibration, holdout_frequency, holdout_duration)``: the summary of purchases up to
     the ``calibration_end`` period, the number of purchase periods of each of those customers in
-    (calibration_end, observation_end], and the hold-out length in periods (as lifetimes'
-    ``calibration_and_holdout_data``).
+    the periods after it up to the ``observation_end`` period, and the number of those periods.
+    Both ends name whole periods: the ``freq`` period holding ``calibration_end`` is the last of
+    the calibration, purchases later in it included (as :func:`rfm_summary` reads ``as_of``),
+    and the hold-out is made of whole periods, so ``holdout_frequency <= holdout_duration``.
+    lifetimes' ``calibration_and_holdout_data`` cuts at the instants instead: it counts the
+    purchases after ``calibration_end`` in its period as hold-out purchase periods while
+    ``duration_holdout`` leaves that period out (a customer can get 2 hold-out purchase
+    periods in a hold-out of 1). The two agree when each end closes its period (daily
+    periods of date-only data, a Sunday for weeks).
 
     Parameters
     ----------
