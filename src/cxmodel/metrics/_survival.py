@@ -151,7 +151,11 @@ class SurvivalCurve(Result):
         return self.survival_time(0.5)
 
     def percentile(self, p: float) -> float:
-        """Time by which a share ``p`` of subjects had the event (``survival_time(1 - p)``)."""
+        """Time by which a share ``p`` of subjects had the event (``survival_time(1 - p)``).
+
+        The ``p`` quantile of the durations: lifelines' ``percentile(p)`` is the opposite one,
+        the time by which survival fell to ``p`` (here :meth:`survival_time`).
+        """
         return self.survival_time(1.0 - p)
 
     def _figures(self) -> dict[str, Any]:
