@@ -40,7 +40,7 @@ class TestPublishedGehan:
         km = kaplan_meier(GEHAN_6MP, GEHAN_6MP_EVENTS)
         at = km.events > 0
         v = np.cumsum(np.where(at, km.events / (km.at_risk * (km.at_risk - km.events)), 0.0))
-        assert [6, 7, 10, 13, 16, 22, 23] == km.times[at].tolist()
+        assert km.times[at].tolist() == [6, 7, 10, 13, 16, 22, 23]
         expected = [0.8571, 0.8067, 0.7529, 0.6902, 0.6275, 0.5378, 0.4482]
         np.testing.assert_allclose(km.survival[at], expected, atol=5e-5)
         se = [0.0764, 0.0869, 0.0963, 0.1068, 0.1141, 0.1282, 0.1346]

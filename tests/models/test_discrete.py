@@ -132,7 +132,8 @@ class TestShiftedBetaGeoRefuses:
             pytest.param([100, 0, 0], "all 100 customers churned in the first", id="all-at-once"),
             pytest.param([0, 0], r"the cohort is empty", id="empty-cohort"),
             pytest.param(
-                [1.0, 0.869, 0.743], r"whole numbers of customers, got 0\.869 .*not shares",
+                [1.0, 0.869, 0.743],
+                r"whole numbers of customers, got 0\.869 .*not shares",
                 id="shares",
             ),
         ],
@@ -155,15 +156,25 @@ class TestSampleArguments:
     @pytest.mark.parametrize(
         ("call", "match"),
         [
-            pytest.param(lambda m, s: m.sample(-5, n_periods=3), "n must be at least 0", id="bgbb-n"),
             pytest.param(
-                lambda m, s: m.sample(5, n_periods=-1), "n_periods must be at least 0", id="bgbb-periods"
+                lambda m, s: m.sample(-5, n_periods=3), "n must be at least 0", id="bgbb-n"
             ),
             pytest.param(
-                lambda m, s: m.sample(5, n_periods=3, random_state="x"), "random_state", id="bgbb-seed"
+                lambda m, s: m.sample(5, n_periods=-1),
+                "n_periods must be at least 0",
+                id="bgbb-periods",
+            ),
+            pytest.param(
+                lambda m, s: m.sample(5, n_periods=3, random_state="x"),
+                "random_state",
+                id="bgbb-seed",
             ),
             pytest.param(lambda m, s: s.sample(-5, periods=3), "n must be at least 0", id="sbg-n"),
-            pytest.param(lambda m, s: s.sample(5, periods=2.5), "periods must be an integer", id="sbg-periods"),
+            pytest.param(
+                lambda m, s: s.sample(5, periods=2.5),
+                "periods must be an integer",
+                id="sbg-periods",
+            ),
         ],
     )
     def test_bad_arguments(self, call: Any, match: str) -> None:

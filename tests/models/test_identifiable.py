@@ -24,7 +24,8 @@ class TestCheckIdentifiable:
         ("design", "message"),
         [
             pytest.param(
-                [[1.0, 0.0], [1.0, 1.0], [1.0, 3.0]], "covariate 'a' is the same in every row",
+                [[1.0, 0.0], [1.0, 1.0], [1.0, 3.0]],
+                "covariate 'a' is the same in every row",
                 id="constant",
             ),
             pytest.param([[2.0, 5.0]], "covariate 'a' is the same", id="one-row"),
@@ -68,11 +69,13 @@ class TestInfiniteCoefficients:
         cov = np.diag([0.04, 2.6e12, np.nan])
         grad = np.array([1e-11, 3.9e-13, 1e-13])
         got = infinite_coefficients(np.array([0.3, -29.7, 1.0]), cov, grad, 1e-9)
-        assert [False, True, True] == got.tolist()
+        assert got.tolist() == [False, True, True]
 
     def test_no_coefficients(self) -> None:
         """An empty model has nothing to flag."""
-        assert [] == infinite_coefficients(np.zeros(0), np.zeros((0, 0)), np.zeros(0), 1e-9).tolist()
+        assert (
+            infinite_coefficients(np.zeros(0), np.zeros((0, 0)), np.zeros(0), 1e-9).tolist() == []
+        )
 
 
 class TestCoxPH:
@@ -98,7 +101,9 @@ class TestCoxPH:
         ("x", "durations", "events"),
         [
             pytest.param([0.0, 0.0, 1.0, 1.0], [1, 2, 3, 4], [1, 1, 0, 0], id="events-vs-censored"),
-            pytest.param([3.0, 2.0, 1.0, 0.0, -1.0], [1, 2, 3, 4, 5], [1, 1, 1, 1, 0], id="ordered"),
+            pytest.param(
+                [3.0, 2.0, 1.0, 0.0, -1.0], [1, 2, 3, 4, 5], [1, 1, 1, 1, 0], id="ordered"
+            ),
         ],
     )
     def test_separation_warns_and_is_not_converged(

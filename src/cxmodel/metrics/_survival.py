@@ -427,7 +427,8 @@ def _labels(values: npt.ArrayLike, name: str, n: int, caller: str) -> npt.NDArra
     if labels.dtype.kind == "f":
         missing = np.isnan(labels)
     elif labels.dtype == object:  # None, or a NaN (the one value unequal to itself)
-        missing = np.asarray(np.equal(labels, None) | np.not_equal(labels, labels), dtype=bool)
+        none = labels == None  # noqa: E711 (elementwise, not an identity test)
+        missing = np.asarray(none | (labels != labels), dtype=bool)
     else:
         missing = np.zeros(n, dtype=bool)
     if missing.any():

@@ -488,9 +488,7 @@ def _infinite_estimates(
     infinite = infinite_coefficients(fit.theta, cov, fit.gradient, tol)
     if not infinite.any():
         return fit
-    which = ", ".join(
-        f"{names[j]!r} (at {fit.theta[j]:+.3g})" for j in np.flatnonzero(infinite)
-    )
+    which = ", ".join(f"{names[j]!r} (at {fit.theta[j]:+.3g})" for j in np.flatnonzero(infinite))
     message = (
         f"stopped with the partial likelihood still rising along {which}, whose estimate is "
         "infinite, not the value reached,"

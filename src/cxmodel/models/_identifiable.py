@@ -66,9 +66,9 @@ def check_identifiable(design: FloatArray, names: Sequence[str], where: str) -> 
     _, singular, vt = np.linalg.svd(unit, full_matrices=unit.shape[0] < unit.shape[1])
     if singular.size < unit.shape[1] or singular[-1] < _RANK_TOLERANCE * singular[0]:
         null = vt[-1] / norms  # back to the covariates' own units
-        involved = np.flatnonzero(np.abs(vt[-1]) > 1e-6)
-        order = involved[np.argsort(-np.abs(null[involved]))]
-        listed = ", ".join(repr(names[j]) for j in sorted(involved))
+        involved = np.flatnonzero(np.abs(vt[-1]) > 1e-6).tolist()
+        order = sorted(involved, key=lambda j: -abs(float(null[j])))
+        listed = ", ".join(repr(names[j]) for j in involved)
         raise DataError(
             f"{where}: covariates {listed} are collinear "
             f"({_combination(null[order], [names[j] for j in order])} is the same in every "
@@ -99,5 +99,7 @@ def infinite_coefficients(
         return np.zeros(0, dtype=bool)
     with np.errstate(invalid="ignore", over="ignore"):
         step = np.abs(covariance @ gradient)
-    out: npt.NDArray[np.bool_] = ~np.isfinite(step) | ((step > tol) & (step > np.sqrt(tol) * np.abs(coef)))
+    out: npt.NDArray[np.bool_] = ~np.isfinite(step) | (
+        (step > tol) & (step > np.sqrt(tol) * np.abs(coef))
+    )
     return out
