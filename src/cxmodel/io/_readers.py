@@ -34,7 +34,7 @@ from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
 from cxmodel.log import InteractionLog
-from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes
+from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes, declared_end
 from cxmodel.log._columns import REQUIRED, Encoded, show
 from cxmodel.log._log import ONE_KIND_HINT
 
@@ -737,7 +737,9 @@ def read_parquet(
     Takes the ``mapping``, ``timezone``, ``errors``, ``dtypes``, ``kinds``, ``kind``,
     ``questions`` and ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
-    stay text with their exact digits; lists, structs and maps are rejected row by row.
+    stay text with their exact digits; lists, structs and maps are rejected row by row. A file
+    written by :func:`~cxmodel.io.write_parquet` is observed until the ``observed_until`` kept
+    in its metadata, as :meth:`~cxmodel.log.InteractionLog.from_arrow` reads it.
 
     Parameters
     ----------
@@ -790,6 +792,7 @@ def read_parquet(
             kind=kind,
             questions=questions,
             source=source,
+            observed_until=declared_end(table, source),
         )
         _stage_done(bar, "done", len(log))
         return log

@@ -49,7 +49,7 @@ from cxmodel.log._columns import (
     to_float_column,
     validate_rows,
 )
-from cxmodel.log._observed import check_observed_end, last_time
+from cxmodel.log._observed import check_observed_end, declared_or_seen, last_time
 from cxmodel.log._parse_text import text_floats, text_times
 from cxmodel.log._rejected import RejectedRows
 from cxmodel.log._whole_days import whole_days_end
@@ -467,12 +467,14 @@ class InteractionLog:
         pre_errors: Mapping[int, str] | None = None,
         pre_records: Mapping[int, dict[str, Any]] | None = None,
         source: str | None = None,
+        observed_until: int | None = None,
     ) -> InteractionLog:
         """The builder behind every constructor and reader.
 
         ``row_numbers`` gives each input position's row number as the user sees it (the file's);
         ``pre_errors`` are rows a reader already found bad (ragged, not JSON, ...) and
-        ``pre_records`` their raw content for :attr:`rejected`.
+        ``pre_records`` their raw content for :attr:`rejected`. ``observed_until`` is the end
+        the data were declared observed until (an Arrow table's metadata), if they say.
         """
         if errors not in ("raise", "quarantine"):
             raise SchemaError(f"errors must be 'raise' or 'quarantine' (got {errors!r})")
@@ -574,6 +576,9 @@ class InteractionLog:
             row_ids = np.flatnonzero(keep).astype(np.int64)
         else:
             row_ids = np.arange(n, dtype=np.int64)
+        if observed_until is not None:
+            last = int(times.max()) if times.shape[0] else None
+            until = declared_or_seen(observed_until, last, until, source=source)
         return cls._assemble(
             times, row_ids, strings, numeric, rejected, asked, frozenset(bools), until
         )
@@ -729,11 +734,15 @@ class InteractionLog:
         :func:`~cxmodel.io.read_csv` (every row of that kind, for data without a kind column). Integer columns named like ids
         (``order_id``, ``sku``) or holding whole numbers beyond 2**53 stay text with their exact
         digits unless ``dtypes`` says otherwise (its keys may be your names or the standard ones,
-        as for the readers). Lists, structs and maps are rejected row by row.
+        as for the readers). Lists, structs and maps are rejected row by row. A table written by
+        :meth:`to_arrow` is observed until the :attr:`observed_until` written in its schema
+        metadata (one with a later interaction than that end ignores it, with a
+        :class:`~cxmodel.errors.DataWarning`); any other table as its rows say.
         """
-        from cxmodel.log._arrow import arrow_to_columns, declared_dtypes
+        from cxmodel.log._arrow import arrow_table, arrow_to_columns, declared_dtypes, declared_end
 
-        columns, types = arrow_to_columns(data, mapping=mapping)
+        table = arrow_table(data)
+        columns, types = arrow_to_columns(table, mapping=mapping)
         return cls._from_columns(
             columns,
             timezone=timezone,
@@ -742,6 +751,7 @@ class InteractionLog:
             kinds=kinds,
             kind=kind,
             questions=questions,
+            observed_until=declared_end(table),
         )
 
     @classmethod
@@ -809,7 +819,9 @@ class InteractionLog:
     # ------------------------------------------------------------------ export
     def to_arrow(self) -> Any:
         """A pyarrow Table: dictionary-encoded strings, ``timestamp[us, UTC]``, float64 numbers
-        and ``bool`` columns (null for missing)."""
+        and ``bool`` columns (null for missing); :attr:`observed_until` is in the schema
+        metadata (key ``cxmodel.observed_until``, ISO-8601 text in UTC), which
+        :meth:`from_arrow` and :func:`~cxmodel.io.read_parquet` restore."""
         from cxmodel.log._arrow import log_to_arrow
 
         return log_to_arrow(self)
