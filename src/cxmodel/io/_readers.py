@@ -30,13 +30,13 @@ import numpy as np
 from cxmodel._arguments import file_path
 from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
+from cxmodel._spelling import missing_column_error
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes, declared_end
 from cxmodel.log._columns import REQUIRED, Encoded, show
-from cxmodel.log._log import ONE_KIND_HINT
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
 
@@ -696,11 +696,7 @@ def _jsonl(
         columns[renamed[name]] = column
     for required in ("customer_id", "timestamp") if kind is not None else REQUIRED:
         if required not in columns:
-            raise SchemaError(
-                f"{source}: required column {required!r} is missing (keys: {list(names)[:20]}); "
-                f"map yours with mapping={{'your_name': {required!r}}}"
-                f"{ONE_KIND_HINT if required == 'kind' else ''}"
-            )
+            raise missing_column_error(required, f"keys: {list(names)[:20]}", where=f"{source}: ")
     _stage_done(bar, "validate", len(records))
     log = InteractionLog._from_columns(
         columns,

@@ -18,6 +18,7 @@ import numpy as np
 
 from cxmodel._arguments import mapping_value
 from cxmodel._optional import import_optional
+from cxmodel._spelling import missing_column_error
 from cxmodel._time import to_us, us_to_datetime
 from cxmodel.errors import SchemaError
 from cxmodel.log._columns import NUMERIC_STANDARD, REQUIRED, STRING_STANDARD, Encoded
@@ -225,10 +226,7 @@ def arrow_to_columns(
     }
     for required in ("customer_id", "timestamp"):  # kind: the log builder, which knows kind=
         if required not in columns:
-            raise SchemaError(
-                f"required column {required!r} is missing (columns: {list(columns)}); map yours "
-                f"with mapping={{'your_name': {required!r}}}"
-            )
+            raise missing_column_error(required, f"columns: {list(columns)}")
     ids = columns["customer_id"]
     if not isinstance(ids, Encoded) and ids.dtype.kind == "f":
         with np.errstate(invalid="ignore"):

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
 from cxmodel._result import plain
+from cxmodel._spelling import Argument, ArgumentHintError, missing_column_error
 from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
 from cxmodel.domain._interaction import Interaction, known_questions
 from cxmodel.domain._journey import Journey
@@ -136,10 +137,6 @@ def check_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-ONE_KIND_HINT = ", or pass kind='purchase' if every row is of one kind"
-"""The end of the message about a missing ``kind`` column: data of one kind need none."""
-
-
 def check_one_kind(kind: object) -> str:
     """Validate ``kind=``, the one kind of every row of data without a kind column.
 
@@ -154,9 +151,11 @@ def check_one_kind(kind: object) -> str:
     """
     if not isinstance(kind, str) or not kind.strip():
         that = "" if isinstance(kind, str) else f" that is a {type(kind).__name__}"
-        raise SchemaError(
-            "kind must be non-empty text naming the kind of every row, e.g. kind='purchase' "
-            f"(got {kind!r}{that})"
+        raise ArgumentHintError(
+            lambda say: (
+                "kind must be non-empty text naming the kind of every row, e.g. "
+                f"{say(Argument.KIND, 'purchase')} (got {kind!r}{that})"
+            )
         )
     return kind
 
@@ -165,10 +164,12 @@ def _with_one_kind(raw: dict[str, Any], kind: object) -> dict[str, Any]:
     """``raw`` with a ``kind`` column holding ``kind`` on every row (``raw`` has none)."""
     one = check_one_kind(kind)
     if "kind" in raw:
-        raise SchemaError(
-            f"kind={one!r} says every row is of one kind, but the data has a 'kind' column "
-            "too; pass one or the other (drop kind= to read the column, or map the column to "
-            "another name)"
+        raise ArgumentHintError(
+            lambda say: (
+                f"{say(Argument.KIND, one)} says every row is of one kind, but the data "
+                f"has a 'kind' column too; pass one or the other (drop {say(Argument.KIND, None)} "
+                "to read the column, or map the column to another name)"
+            )
         )
     if "customer_id" not in raw:
         return raw  # the missing customer_id is named first
@@ -486,10 +487,7 @@ class InteractionLog:
             raw = _with_one_kind(raw, kind)
         for name in REQUIRED:
             if name not in raw:
-                raise SchemaError(
-                    f"required column {name!r} is missing (columns: {list(raw)}); map yours "
-                    f"with mapping={{'your_name': {name!r}}}{ONE_KIND_HINT if name == 'kind' else ''}"
-                )
+                raise missing_column_error(name, f"columns: {list(raw)}")
         unknown = [name for name in declared if name not in raw]
         if unknown:
             raise SchemaError(
