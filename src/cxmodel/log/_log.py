@@ -147,7 +147,7 @@ def check_one_kind(kind: object) -> str:
     >>> check_one_kind(" ")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.SchemaError: kind must be non-empty text naming the kind of every row, e.g. kind='purchase' (got ' ')
+    cxmodel._spelling.ArgumentHintError: kind must be non-empty text naming the kind of every row, e.g. kind='purchase' (got ' ')
     """
     if not isinstance(kind, str) or not kind.strip():
         that = "" if isinstance(kind, str) else f" that is a {type(kind).__name__}"
