@@ -36,6 +36,7 @@ __all__ = [
     "check_as_of",
     "check_observed_end",
     "check_period",
+    "declared_or_seen",
     "first_time",
     "last_time",
     "warn_after_data",
@@ -144,6 +145,39 @@ def check_observed_end(last: int | None, end: int, *, caller: str) -> None:
             f"interaction ({us_to_datetime(last).isoformat()}); to drop the interactions after "
             "it use between(end=...)"
         )
+
+
+def declared_or_seen(
+    declared: int, last: int | None, seen: int | None, *, source: str | None, stacklevel: int = 4
+) -> int | None:
+    """The end a log read from an export is observed until: ``declared``, the export's own
+    record of it (an Arrow table's schema metadata), unless an interaction of the data,
+    ``last`` (``None``: no data), is later; then ``seen``, the end the rows alone show
+    (``None``: their last interaction), with a :class:`~cxmodel.errors.DataWarning`, as the
+    record is stale (rows were added to the table after it was written).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> declared_or_seen(10, 5, None, source=None)
+    10
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     declared_or_seen(0, 86_400_000_000, None, source="log.parquet")
+    >>> print(caught[0].message)
+    log.parquet: the data are declared observed until 1970-01-01T00:00:00Z, but their last interaction is later (1970-01-02T00:00:00Z): the declaration is ignored, and the log observed as its rows say; declare a later end with log.with_observed_until(...)
+    """
+    if last is None or declared >= last:
+        return declared
+    where = f"{source}: " if source else ""
+    warnings.warn(
+        f"{where}the data are declared observed until {_when(declared)}, but their last "
+        f"interaction is later ({_when(last)}): the declaration is ignored, and the log "
+        "observed as its rows say; declare a later end with log.with_observed_until(...)",
+        DataWarning,
+        stacklevel=stacklevel,
+    )
+    return seen
 
 
 def first_time(log: InteractionLog) -> int | None:
