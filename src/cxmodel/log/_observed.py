@@ -23,9 +23,9 @@ here pass it through).
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
+from cxmodel._pieces import warn
 from cxmodel._time import us_to_datetime
 from cxmodel.errors import DataError, DataWarning
 
@@ -114,7 +114,7 @@ def check_period(
             "choose a period within the data, or read a log that covers it"
         )
     if end is not None and end - 1 > until:  # [start, end) ends a microsecond before end
-        warnings.warn(
+        warn(
             f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the "
             f"log's {'last interaction' if at_last else 'observation ends'} ({_when(until)}); "
             f"nothing in that span was observed, so "
@@ -208,7 +208,7 @@ def warn_after_data(
     """
     if until is None or as_of <= until:
         return
-    warnings.warn(
+    warn(
         f"{caller}: as_of {_when(as_of)} is {_span(as_of - until)} after the log's last "
         f"interaction ({_when(until)}), a span in which nothing was seen: {consequence}; if "
         "the data end earlier than as_of, pass an as_of at or before log.observed_until",
@@ -246,7 +246,7 @@ def warn_windows_open(
     """
     if earliest is None or until is None or earliest + window <= until:
         return
-    warnings.warn(
+    warn(
         f"{caller}: every window runs past the log's last interaction ({_when(until)}), since "
         f"even the earliest start ({_when(earliest)}) is only {_span(until - earliest)} before "
         f"it: no window was over when the data end, so {unknown}; use a window of at most "
