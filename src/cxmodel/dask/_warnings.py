@@ -73,6 +73,8 @@ class _Hooks:
 
     @contextmanager
     def switched(self) -> Iterator[None]:
+        """The enclosed task's run: the first task to start switches them, the last to
+        finish restores them (other threads' switches in between are not undone)."""
         with self._lock:
             if self._tasks == 0:
                 self._saved = warnings.catch_warnings()
