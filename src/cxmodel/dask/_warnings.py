@@ -73,8 +73,8 @@ class _Hooks:
 
     @contextmanager
     def switched(self) -> Iterator[None]:
-        """The enclosed task's run: the first task to start switches them, the last to
-        finish restores them (other threads' switches in between are not undone)."""
+        """Run the enclosed task with the hooks switched: the first task to start switches
+        them, the last to finish restores what was there before the first."""
         with self._lock:
             if self._tasks == 0:
                 self._saved = warnings.catch_warnings()
