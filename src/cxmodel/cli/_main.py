@@ -139,8 +139,7 @@ def _read(
     kinds: dict[str, str] | None = None,
     kind: str | None = None,
 ) -> InteractionLog:
-    import warnings
-
+    from cxmodel._pieces import silenced
     from cxmodel.errors import DataWarning
     from cxmodel.io import read_csv, read_jsonl, read_parquet
 
@@ -149,8 +148,7 @@ def _read(
         suffixes.pop()
     suffix = suffixes[-1] if suffixes else ""
     mode: Any = errors
-    with warnings.catch_warnings():  # the commands print the rejected rows themselves
-        warnings.simplefilter("ignore", DataWarning)
+    with silenced(DataWarning):  # the commands print the rejected rows themselves
         if suffix == ".parquet":
             return read_parquet(
                 path, mapping=mapping, timezone=timezone, errors=mode, kinds=kinds, kind=kind

@@ -6,7 +6,6 @@ import copy
 import html
 import re
 import sys
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import tzinfo
@@ -16,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
+from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._spelling import Argument, ArgumentHintError, missing_column_error
 from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
@@ -558,7 +558,7 @@ class InteractionLog:
             if len(rejected) == n:
                 _raise_nothing_accepted(rejected, source)
             where = f"{source}: " if source else ""
-            warnings.warn(
+            warn(
                 f"{where}{len(rejected):,} of {n:,} rows rejected and kept in log.rejected "
                 f"(first: row {int(numbers[0])}: {rejected.reason[0]})",
                 DataWarning,

@@ -23,9 +23,9 @@ here pass it through).
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
+from cxmodel._pieces import warn
 from cxmodel._time import us_to_datetime
 from cxmodel.errors import DataError, DataWarning
 
@@ -115,7 +115,7 @@ def check_period(
             "choose a period within the data, or read a log that covers it"
         )
     if end is not None and end - 1 > until:  # [start, end) ends a microsecond before end
-        warnings.warn(
+        warn(
             f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the "
             f"log's {'last interaction' if at_last else 'observation ends'} ({_when(until)}); "
             f"nothing in that span was observed, so "
@@ -170,7 +170,7 @@ def declared_or_seen(
     if last is None or declared >= last:
         return declared
     where = f"{source}: " if source else ""
-    warnings.warn(
+    warn(
         f"{where}the data are declared observed until {_when(declared)}, but their last "
         f"interaction is later ({_when(last)}): the declaration is ignored, and the log "
         "observed as its rows say; declare a later end with log.with_observed_until(...)",
@@ -242,7 +242,7 @@ def warn_after_data(
     """
     if until is None or as_of <= until:
         return
-    warnings.warn(
+    warn(
         f"{caller}: as_of {_when(as_of)} is {_span(as_of - until)} after the log's last "
         f"interaction ({_when(until)}), a span in which nothing was seen: {consequence}; if "
         "the data end earlier than as_of, pass an as_of at or before log.observed_until",
@@ -280,7 +280,7 @@ def warn_windows_open(
     """
     if earliest is None or until is None or earliest + window <= until:
         return
-    warnings.warn(
+    warn(
         f"{caller}: every window runs past the log's last interaction ({_when(until)}), since "
         f"even the earliest start ({_when(earliest)}) is only {_span(until - earliest)} before "
         f"it: no window was over when the data end, so {unknown}; use a window of at most "

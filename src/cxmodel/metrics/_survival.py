@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,6 +10,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from cxmodel._arguments import float_array, interaction_log
+from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us
@@ -226,7 +226,7 @@ def _warn_no_information(events: float, n: int, caller: str, stacklevel: int = 3
     else:
         count = f"{events:,.0f} event" + (" happened" if events == 1 else "s happened")
         why = f"the {count} while only one group had subjects at risk"
-    warnings.warn(
+    warn(
         f"{caller}: {why}, so the groups cannot be compared: statistic and p_value are NaN",
         DataWarning,
         stacklevel=stacklevel,
