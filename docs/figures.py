@@ -86,7 +86,9 @@ def models() -> None:
     save("models-period-transactions", lambda: bg.plot_period_transactions(summary))
     pareto = ParetoNBD().fit(frequency=summary.x, recency=summary.t_x, T=summary.T)
     save("models-period-transactions-pareto", lambda: pareto.plot_period_transactions(summary))
-    split = calibration_holdout_split(cdnow(), "1997-09-30", "1998-06-30", freq="W")
+    split = calibration_holdout_split(
+        cdnow(), "1997-09-30", "1998-06-30", freq="W", timezone="UTC"
+    )
     calibrated = BetaGeo().fit(split[0])
     save(
         "models-calibration-holdout",

@@ -198,3 +198,50 @@ def test_an_aware_as_of_is_read(as_of: Any) -> None:
     """Aware datetimes, ISO-8601 text with an offset and ``datetime64`` (UTC) are one instant."""
     expected = segment.rfm_scores(LOG, as_of=AWARE)
     assert _same(segment.rfm_scores(LOG, as_of=as_of), expected)
+
+
+ENDS = ("calibration_end", "observation_end")
+"""The times ``cxmodel.models.calibration_holdout_split`` takes besides ``as_of``: observation
+ends of calendar periods, read as a ``ZONED`` function reads its ``as_of``."""
+
+
+def _split(log: InteractionLog, time: Any, end: str, **options: Any) -> object:
+    """``calibration_holdout_split`` with ``time`` as the end named ``end``, the other aware."""
+    ends = {"calibration_end": "2024-06-30T00:00:00Z", "observation_end": "2024-12-31T00:00:00Z"}
+    ends[end] = time
+    return models.calibration_holdout_split(log, **ends, freq="M", **options)
+
+
+@pytest.mark.parametrize("naive", NAIVE)
+@pytest.mark.parametrize("end", ENDS)
+def test_a_naive_observation_end_is_refused_with_the_hint(end: str, naive: Any) -> None:
+    """A naive calibration or observation end is refused with the hint of ``as_of``, naming
+    the argument, and saying that ``timezone=`` reads it: it is never taken for UTC."""
+    with pytest.raises(
+        SchemaError,
+        match=f"^{HINT.replace('as_of', end)}, or pass timezone='UTC' \\(or the zone it is in\\)$",
+    ):
+        _split(LOG, naive, end)
+
+
+@pytest.mark.parametrize(
+    ("end", "wall", "offset"),
+    [
+        ("calibration_end", "2024-06-30T23:30:00", "+02:00"),
+        ("observation_end", "2024-12-31T23:30:00", "+01:00"),
+    ],
+)
+def test_timezone_reads_a_naive_observation_end(end: str, wall: str, offset: str) -> None:
+    """With ``timezone=`` a naive end is that wall time in the zone: the same split as the
+    time written with Paris' offset, and not the one for 23:30 UTC, which is 00:30 of the
+    next month in Paris."""
+    naive = _split(LOG, wall, end, timezone="Europe/Paris")
+    aware = _split(LOG, wall + offset, end, timezone="Europe/Paris")
+    utc = _split(LOG, wall + "Z", end, timezone="Europe/Paris")
+    assert _same_split(naive, aware)
+    assert not _same_split(naive, utc)
+
+
+def _same_split(a: Any, b: Any) -> bool:
+    """Two calibration/hold-out splits are equal, summary, counts and duration."""
+    return bool(_same(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2])

@@ -65,14 +65,6 @@ SHOWN_WARNINGS: dict[str, list[str]] = {
     "docs/tutorials/getting-started.md": ["1 of 3 rows rejected and kept in log.rejected"],
 }
 
-#: Warnings a page may show because of a known library bug, by page (a regular expression on
-#: the message). A Dask partition raises its counted warning even at a count of 0, inside a
-#: recorder that swaps the process-wide warning hooks; a pandas task on another thread of the
-#: threaded scheduler can swap them back meanwhile, and the partition's "0 of N" warning then
-#: escapes to the caller, or a listed warning is lost (each seen about once in five runs of the
-#: scale-out page). On such a page a listed warning may also be missing.
-LEAKED_WARNINGS: dict[str, str] = {"docs/guide/scale-out.md": r"^[\w.]+\(\): 0 of "}
-
 
 def _rel(page: Path) -> str:
     return page.relative_to(ROOT).as_posix() if page.is_relative_to(ROOT) else page.name
@@ -215,13 +207,9 @@ def test_page_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                     exec(code, namespace)  # our own documentation, not user input
         shown = [str(w.message) for w in caught]
         expected = SHOWN_WARNINGS.get(_rel(page), [])
-        leaked = LEAKED_WARNINGS.get(_rel(page))
-        if leaked is not None:
-            shown = [m for m in shown if not re.match(leaked, m)]
         unexpected = [m for m in shown if not any(piece in m for piece in expected)]
         assert not unexpected, f"{_rel(page)} warns where it does not mean to: {unexpected}"
-        allowed = (0, 1) if leaked is not None else (1,)
-        gone = [piece for piece in expected if sum(piece in m for m in shown) not in allowed]
+        gone = [piece for piece in expected if sum(piece in m for m in shown) != 1]
         assert not gone, f"{_rel(page)}: expected each once, got otherwise: {gone}; shown: {shown}"
     finally:
         plt.close("all")

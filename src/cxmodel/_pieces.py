@@ -1,10 +1,20 @@
-"""Counted warnings that add up over the pieces of a distributed analysis.
+"""cxmodel's warnings: raised to the caller, or kept by the piece of a distributed analysis.
+
+Every warning of cxmodel is raised by :func:`warn`. Outside a piece it is
+:func:`warnings.warn`. In a piece (a partition task of :mod:`cxmodel.dask`, run inside
+:func:`as_piece`) it is appended to the piece's own list, which travels back with the
+piece's state. The list is held by a :class:`~contextvars.ContextVar`, so it belongs to the
+thread (and task) running the piece: Python's warning filters and hooks are process-wide, and
+a library on another thread entering and leaving :class:`warnings.catch_warnings` while the
+piece runs (pandas and Dask do, on the threaded scheduler) would otherwise send the piece's
+warning to the caller, or keep a later warning of the caller in a finished piece's recorder.
+:func:`silenced` and :func:`as_errors` filter cxmodel's warnings in the same way, for the
+enclosed code of the current thread only.
 
 A warning such as "2 of 6 purchases have no value" counts two things. In one process it is
-raised only when the first count is not 0. A piece of a distributed analysis (a partition of
-:mod:`cxmodel.dask`) raises it even at 0, so that the rows of the pieces without a missing
-value still add to the second count; the merged warning is raised only when its first count
-is not 0, and says what the one-process warning says.
+raised only when the first count is not 0. A piece raises it even at 0, so that the rows of
+the pieces without a missing value still add to the second count; the merged warning is
+raised only when its first count is not 0, and says what the one-process warning says.
 """
 
 from __future__ import annotations
@@ -16,9 +26,53 @@ from contextvars import ContextVar
 
 from cxmodel.errors import counted_warning
 
-__all__ = ["counting_pieces", "first_count_is_zero", "warn_counted"]
+__all__ = [
+    "as_errors",
+    "as_piece",
+    "first_count_is_zero",
+    "piece_warnings",
+    "silenced",
+    "warn",
+    "warn_counted",
+]
 
-_IN_PIECE: ContextVar[bool] = ContextVar("cxmodel_counting_pieces", default=False)
+_PIECE: ContextVar[list[Warning] | None] = ContextVar("cxmodel_piece_warnings", default=None)
+# (category, raised as an error?), innermost first
+_FILTERS: ContextVar[tuple[tuple[type[Warning], bool], ...]] = ContextVar(
+    "cxmodel_warning_filters", default=()
+)
+
+
+def warn(
+    message: str | Warning, category: type[Warning] | None = None, stacklevel: int = 1
+) -> None:
+    """Raise a warning of cxmodel, as :func:`warnings.warn` (same arguments) does.
+
+    In a piece (see :func:`as_piece`) the warning is appended to the piece's list instead,
+    whatever the process-wide filters say. Under :func:`silenced` or :func:`as_errors`, in
+    or out of a piece, it is dropped or raised as an exception.
+
+    Examples
+    --------
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warn("to the caller", UserWarning)
+    ...     with as_piece() as kept:
+    ...         warn("to the piece", UserWarning)
+    >>> [str(w.message) for w in seen], kept
+    (['to the caller'], [UserWarning('to the piece')])
+    """
+    warning = message if isinstance(message, Warning) else (category or UserWarning)(message)
+    for filtered, as_error in _FILTERS.get():
+        if isinstance(warning, filtered):
+            if as_error:
+                raise warning
+            return
+    kept = _PIECE.get()
+    if kept is None:
+        warnings.warn(warning, stacklevel=stacklevel + 1)
+    else:
+        kept.append(warning)
 
 
 def warn_counted(
@@ -31,14 +85,14 @@ def warn_counted(
     >>> with warnings.catch_warnings(record=True) as seen:
     ...     warnings.simplefilter("always")
     ...     warn_counted(UserWarning, "{missing} of {rows} missing", missing=0, rows=4)
-    ...     with counting_pieces():
+    ...     with as_piece() as kept:
     ...         warn_counted(UserWarning, "{missing} of {rows} missing", missing=0, rows=4)
-    >>> [str(w.message) for w in seen]
-    ['0 of 4 missing']
+    >>> seen, [(str(w), w.counts) for w in kept]
+    ([], [('0 of 4 missing', {'missing': 0, 'rows': 4})])
     """
-    if first_count_is_zero(counts) and not _IN_PIECE.get():
+    if first_count_is_zero(counts) and _PIECE.get() is None:
         return
-    warnings.warn(counted_warning(category, template, **counts), stacklevel=stacklevel + 1)
+    warn(counted_warning(category, template, **counts), stacklevel=stacklevel + 1)
 
 
 def first_count_is_zero(counts: dict[str, int]) -> bool:
@@ -47,10 +101,60 @@ def first_count_is_zero(counts: dict[str, int]) -> bool:
 
 
 @contextmanager
-def counting_pieces() -> Iterator[None]:
-    """Run the enclosed code as a piece: counted warnings are raised even at 0."""
-    token = _IN_PIECE.set(True)
+def as_piece() -> Iterator[list[Warning]]:
+    """Run the enclosed code, in this thread, as a piece: the list of cxmodel's warnings it
+    raises (counted ones even at 0), in order; none of them reaches the caller."""
+    kept: list[Warning] = []
+    token = _PIECE.set(kept)
+    try:
+        yield kept
+    finally:
+        _PIECE.reset(token)
+
+
+def piece_warnings() -> list[Warning] | None:
+    """The list of the piece running in this thread (see :func:`as_piece`), or None."""
+    return _PIECE.get()
+
+
+@contextmanager
+def _filtered(category: type[Warning], as_error: bool) -> Iterator[None]:
+    token = _FILTERS.set(((category, as_error), *_FILTERS.get()))
     try:
         yield
     finally:
-        _IN_PIECE.reset(token)
+        _FILTERS.reset(token)
+
+
+@contextmanager
+def silenced(category: type[Warning] = Warning) -> Iterator[None]:
+    """Drop cxmodel's warnings of ``category`` raised by the enclosed code of this thread
+    (other libraries' warnings and other threads are not affected).
+
+    Examples
+    --------
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     with silenced(UserWarning):
+    ...         warn("dropped", UserWarning)
+    >>> seen
+    []
+    """
+    with _filtered(category, as_error=False):
+        yield
+
+
+@contextmanager
+def as_errors(category: type[Warning]) -> Iterator[None]:
+    """Raise cxmodel's warnings of ``category`` in the enclosed code of this thread as
+    exceptions (other libraries' warnings and other threads are not affected).
+
+    Examples
+    --------
+    >>> with as_errors(UserWarning):
+    ...     warn("raised", UserWarning)
+    Traceback (most recent call last):
+    UserWarning: raised
+    """
+    with _filtered(category, as_error=True):
+        yield

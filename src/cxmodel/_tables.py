@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._pieces import warn
 from cxmodel._result import Result, columns
 from cxmodel.errors import DataWarning
 
@@ -53,7 +53,7 @@ def warn_small_groups(n: npt.ArrayLike, what: str, *, stacklevel: int = 3) -> No
     counts = np.asarray(n)
     small = (counts > 0) & (counts < SMALL_N)
     if small.any():
-        warnings.warn(
+        warn(
             f"{what}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers "
             f"(smallest n = {int(counts[small].min())}); intervals are unreliable",
             SmallSampleWarning,
@@ -97,7 +97,7 @@ def warn_flat_intervals(
     if flat.any():
         low_n, high_n = int(counts[flat].min()), int(counts[flat].max())
         shown = f"n = {low_n}" if low_n == high_n else f"n = {low_n} to {high_n}"
-        warnings.warn(
+        warn(
             f"{what}: {int(flat.sum())} group(s) of {SMALL_N} or more answers have an interval "
             f"of zero width ({shown}): {why}",
             DataWarning,

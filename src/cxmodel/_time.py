@@ -383,7 +383,11 @@ def to_us(
 
 
 def as_of_us(
-    as_of: TimeLike, *, zone: str | tzinfo | None = None, zone_arg: str | None = None
+    as_of: TimeLike,
+    *,
+    zone: str | tzinfo | None = None,
+    zone_arg: str | None = None,
+    what: str = "as_of",
 ) -> int:
     """``as_of`` in microseconds since the epoch, UTC: how every analysis reads its ``as_of``.
 
@@ -391,7 +395,8 @@ def as_of_us(
     in ``zone``, UTC by default) and epoch seconds are read as :func:`to_us` reads them. A naive
     datetime or text names no instant and is refused, with the same hint from every function,
     unless ``zone`` names the zone to read it in: the value of the caller's own argument
-    ``zone_arg`` (``"timezone"``), which the hint then names too.
+    ``zone_arg`` (``"timezone"``), which the hint then names too. ``what`` is the caller's name
+    for the argument (an observation end other than ``as_of``, such as ``calibration_end``).
 
     Examples
     --------
@@ -409,10 +414,10 @@ def as_of_us(
         shown = as_of.strip() if isinstance(as_of, str) else naive.isoformat()
         also = "" if zone_arg is None else f", or pass {zone_arg}='UTC' (or the zone it is in)"
         raise SchemaError(
-            f"as_of {shown!r} has no time zone; give an aware time, e.g. "
-            f"as_of='{naive.isoformat()}Z' (UTC) or a datetime with tzinfo{also}"
+            f"{what} {shown!r} has no time zone; give an aware time, e.g. "
+            f"{what}='{naive.isoformat()}Z' (UTC) or a datetime with tzinfo{also}"
         )
-    return to_us(as_of, timezone_name=zone, what="as_of", timezone_arg=zone_arg)
+    return to_us(as_of, timezone_name=zone, what=what, timezone_arg=zone_arg)
 
 
 def _naive(value: object) -> datetime | None:

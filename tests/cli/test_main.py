@@ -103,3 +103,25 @@ class TestAllKind:
         path.write_text(f"{header}\nc1,2024-01-01T00:00:00Z,view\n", encoding="utf-8")
         assert main(["summary", str(path), "--all-kind", kind]) == 2
         assert message in capsys.readouterr().err
+
+    def test_a_kind_is_written_as_a_shell_takes_it(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A kind with a space is quoted, as it is typed after --all-kind."""
+        path = tmp_path / "d.csv"
+        path.write_text("customer_id,timestamp,kind\nc1,2024-01-01T00:00:00Z,view\n")
+        assert main(["summary", str(path), "--all-kind", "big order"]) == 2
+        assert "error: --all-kind 'big order' says every row" in capsys.readouterr().err
+
+    def test_the_data_are_quoted_as_they_are(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Only the arguments are worded as options: a column named ``kind=v2`` is listed
+        under its own name in the error about the missing customer column."""
+        path = tmp_path / "d.csv"
+        path.write_text("user,timestamp,kind=v2\nc1,2024-01-01T00:00:00Z,view\n")
+        assert main(["summary", str(path)]) == 2
+        assert (
+            "(columns: ['user', 'timestamp', 'kind=v2']); map yours with --map "
+            "YOUR_COLUMN=customer_id\n"
+        ) in capsys.readouterr().err

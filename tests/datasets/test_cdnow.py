@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
 
+import numpy as np
+import pytest
+
+from cxmodel._time import to_us
 from cxmodel.datasets import cdnow, cdnow_summary
+from cxmodel.errors import DataWarning
+from cxmodel.metrics import churn_rate
 
 
 class TestCdnow:
@@ -25,6 +31,21 @@ class TestCdnow:
         assert (log.numeric("quantity") >= 1).all()
         assert (log.numeric("value") >= 0).all()
         assert round(float(log.numeric("value").sum()), 2) == 2500315.63
+
+    def test_observed_until_the_end_of_the_last_day(self) -> None:
+        """A date-only export observes its whole last day, as the raw file read with read_csv
+        does: observed until 1998-06-30T23:59:59.999999 UTC, not midnight at its start."""
+        assert cdnow().observed_until == to_us("1998-06-30T23:59:59.999999Z")
+
+    def test_the_last_quarter_does_not_warn(self) -> None:
+        """Q2 1998 ends with the export's last day: fully observed, no warning. A period one
+        day longer still warns about that day."""
+        log = cdnow()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            churn_rate(log, "1998-04-01Z", "1998-07-01Z")
+        with pytest.warns(DataWarning, match=r"1\.0 days after the log's observation ends"):
+            churn_rate(log, "1998-04-01Z", "1998-07-02Z")
 
     def test_first_customer(self) -> None:
         """Customer 00001 bought once, 1 CD for $11.77 on 1997-01-01."""

@@ -116,6 +116,7 @@ class TestWhitespace:
         )
         assert (len(log), log.n_customers) == (69_659, 23_570)
         assert log == cx.datasets.cdnow()
+        assert log.observed_until == cx.datasets.cdnow().observed_until
 
     def test_the_command_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """``--delimiter whitespace`` reads such a file from the command line."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,6 +111,30 @@ class TestWriteParquet:
         schema = pq.read_schema(path)
         assert str(schema.field("kind").type).startswith("dictionary")
         assert read_parquet(path) == _log()
+
+    @pytest.mark.parametrize(
+        "declare",
+        [
+            pytest.param(lambda log: log, id="last-interaction"),
+            pytest.param(lambda log: log.with_observed_until("2024-02-01T00:00Z"), id="declared"),
+            pytest.param(lambda log: log.between(end="2024-01-03T00:00Z"), id="cut"),
+            pytest.param(
+                lambda log: InteractionLog.from_arrays(
+                    ["a", "b"], ["2024-03-30", "2024-03-31"], ["view"] * 2, timezone="Europe/Paris"
+                ),
+                id="whole-days",
+            ),
+        ],
+    )
+    def test_observed_until_round_trips(self, tmp_path: Path, declare: Any) -> None:
+        """The log read back is observed until the time the log written was: its last
+        interaction, a declared end, the end of a cut, the end of a last day of dates."""
+        pytest.importorskip("pyarrow.parquet")
+        log = declare(_log())
+        path = tmp_path / "log.parquet"
+        write_parquet(log, path)
+        back = read_parquet(path)
+        assert (back, back.observed_until) == (log, log.observed_until)
 
     def test_awkward_values_round_trip(self, tmp_path: Path) -> None:
         """The awkward log of the CSV test reads back equal from Parquet too."""

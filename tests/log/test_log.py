@@ -234,11 +234,18 @@ class TestProperties:
         rnd.shuffle(shuffled)
         assert _log(shuffled) == _log(rows)
 
-    @given(raw_rows())
-    def test_arrow_round_trip_is_lossless(self, rows: list[dict[str, Any]]) -> None:
-        """to_arrow then from_arrow gives an equal log."""
+    @given(raw_rows(), st.one_of(st.none(), st.integers(0, 10**12)))
+    def test_arrow_round_trip_is_lossless(
+        self, rows: list[dict[str, Any]], quiet: int | None
+    ) -> None:
+        """to_arrow then from_arrow gives an equal log, observed until the same time: its last
+        interaction, or ``quiet`` microseconds after it when declared so."""
         log = _log(rows)
-        assert InteractionLog.from_arrow(log.to_arrow()) == log
+        if quiet is not None:
+            log = log.with_observed_until(np.datetime64(int(log.timestamps.max()) + quiet, "us"))
+        back = InteractionLog.from_arrow(log.to_arrow())
+        assert back == log
+        assert back.observed_until == log.observed_until
 
     @given(raw_rows())
     def test_ties_keep_input_order_property(self, rows: list[dict[str, Any]]) -> None:

@@ -129,3 +129,29 @@ def test_all_censored_warns() -> None:
         r = multivariate_logrank_test([1, 2, 3, 4, 5, 6], list("aabbcc"), [False] * 6)
     assert np.isnan(r.statistic) and np.isnan(r.p_value)
     assert r.observed.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("groups", "strata", "message"),
+    [
+        pytest.param([None, "a", "b", "b"], None, r"groups\[0\] = None is missing", id="none"),
+        pytest.param(
+            [1.0, float("nan"), 2.0, float("nan")],
+            None,
+            r"groups\[1\] = nan is missing \(2 of 4 labels are\)",
+            id="nan",
+        ),
+        pytest.param(
+            ["a", "b", "a", "b"], ["x", None, "y", "y"], r"strata\[1\] = None", id="stratum"
+        ),
+        pytest.param([1, "a", 2, "a"], None, "mixes labels of kinds", id="unorderable"),
+    ],
+)
+def test_missing_or_mixed_labels_are_refused(
+    groups: list[object], strata: list[object] | None, message: str
+) -> None:
+    """A missing group or stratum label is a SchemaError naming its position, not a group
+    of its own (NaN) or a raw TypeError (None)."""
+    labels = np.array(groups, dtype=object)
+    with pytest.raises(SchemaError, match=message):
+        multivariate_logrank_test([1, 2, 3, 4], labels, strata=strata)

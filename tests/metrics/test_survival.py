@@ -22,6 +22,38 @@ def _realish(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(life, cens), life <= cens
 
 
+# Remission times in weeks of the 6-MP trial (Freireich et al. 1963, Blood 21; analysed by
+# Gehan 1965, Biometrika 52): 21 patients on 6-MP (9 relapses, 12 censored) and 21 on placebo
+# (all relapsed). Textbook values (Klein & Moeschberger, Survival Analysis, 2nd ed., example
+# 4.1; Kleinbaum & Klein, Survival Analysis, ch. 2): S(t) and Greenwood standard errors to 4
+# decimals, median 23 weeks, log-rank chi-square 16.79.
+GEHAN_6MP = [6, 6, 6, 7, 10, 13, 16, 22, 23, 6, 9, 10, 11, 17, 19, 20, 25, 32, 32, 34, 35]
+GEHAN_6MP_EVENTS = [1] * 9 + [0] * 12
+GEHAN_PLACEBO = [1, 1, 2, 2, 3, 4, 4, 5, 5, 8, 8, 8, 8, 11, 11, 12, 12, 15, 17, 22, 23]
+
+
+class TestPublishedGehan:
+    def test_kaplan_meier_and_greenwood(self) -> None:
+        """The 6-MP curve at its relapse times, with Greenwood's standard error S sqrt(V),
+        equals the published table to its 4 decimals; ties of relapse and censoring at week
+        6 count the censored patient at risk."""
+        km = kaplan_meier(GEHAN_6MP, GEHAN_6MP_EVENTS)
+        at = km.events > 0
+        v = np.cumsum(np.where(at, km.events / (km.at_risk * (km.at_risk - km.events)), 0.0))
+        assert km.times[at].tolist() == [6, 7, 10, 13, 16, 22, 23]
+        expected = [0.8571, 0.8067, 0.7529, 0.6902, 0.6275, 0.5378, 0.4482]
+        np.testing.assert_allclose(km.survival[at], expected, atol=5e-5)
+        se = [0.0764, 0.0869, 0.0963, 0.1068, 0.1141, 0.1282, 0.1346]
+        np.testing.assert_allclose((km.survival * np.sqrt(v))[at], se, atol=5e-5)
+        assert km.median == 23.0
+
+    def test_logrank_against_placebo(self) -> None:
+        """6-MP against placebo: the published log-rank chi-square 16.79 (1 df)."""
+        r = logrank_test(GEHAN_6MP, GEHAN_PLACEBO, GEHAN_6MP_EVENTS, [1] * 21)
+        assert abs(r.statistic - 16.79) <= 0.005
+        assert r.p_value < 1e-4
+
+
 class TestKaplanMeier:
     def test_hand_computed(self) -> None:
         """Small example: S = 4/5, 4/5 * 3/4, then 3/4 * 1/2 of that."""
@@ -44,6 +76,14 @@ class TestKaplanMeier:
     def test_median_not_reached(self) -> None:
         """A curve that never falls to 0.5 has an infinite median."""
         assert kaplan_meier([1, 2, 3, 4], [1, 0, 0, 0]).median == math.inf
+
+    def test_percentile_is_the_quantile_of_durations(self) -> None:
+        """percentile(p) is the time by which a share p had the event; lifelines'
+        percentile(p) is survival_time(p): on durations 1..10 lifelines 0.30.3 gives
+        percentile(0.25) = 8.0 and percentile(0.75) = 3.0, the median 5.0 for both."""
+        km = kaplan_meier(list(range(1, 11)))
+        assert (km.percentile(0.25), km.percentile(0.75), km.median) == (3.0, 8.0, 5.0)
+        assert (km.survival_time(0.25), km.survival_time(0.75)) == (8.0, 3.0)
 
     def test_matches_lifelines(self) -> None:
         """Same curve and interval as lifelines' KaplanMeierFitter to 1e-9."""

@@ -126,3 +126,29 @@ class TestSilentMistakes:
         with pytest.warns(DataWarning, match=rf"{one_time:,} of {len(s):,} customers get an inf"):
             clv = customer_lifetime_value(bg, gg, s, horizon=2, freq="M", discount_rate=0.01)
         assert int(np.count_nonzero(np.isinf(clv.value))) == one_time
+
+
+class TestLifetimesMonth:
+    def test_lifetimes_month_is_4345_weeks(self) -> None:
+        """lifetimes' customer_lifetime_value(..., time=12, discount_rate=0.01, freq="W")
+        counts a month as 4.345 weeks (30 days for "D"); freq=4.345 reproduces it, while
+        freq="M" uses 365.25 / 12 / 7 = 4.348 weeks. Reference: lifetimes 0.11.3 with the
+        published CDNOW BG/NBD (r 0.243, alpha 4.414, a 0.793, b 2.426) and Gamma-Gamma
+        (p 6.25, q 3.74, gamma 15.44) parameters set, not fitted."""
+        bg, gg = BetaGeo(), GammaGamma()
+        bg.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        gg.params_ = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+        s = RFMSummary(
+            customer_id=np.array(["a", "b", "c", "d"], dtype=object),
+            frequency=np.array([0.0, 2, 7, 1]),
+            recency=np.array([0.0, 30.43, 35.0, 2.0]),
+            T=np.array([38.86, 38.86, 37.0, 32.0]),
+            monetary_value=np.array([0.0, 25.0, 40.5, 12.0]),
+            freq="W",
+        )
+        lifetimes = [8.369004358920185, 39.487295910529305, 226.58704631469638, 6.647643662841816]
+        same = customer_lifetime_value(bg, gg, s, horizon=12, freq=4.345, discount_rate=0.01)
+        np.testing.assert_allclose(same.value, lifetimes, rtol=1e-12)
+        months = customer_lifetime_value(bg, gg, s, horizon=12, freq="M", discount_rate=0.01)
+        assert months.period_length == pytest.approx(365.25 / 12 / 7)
+        assert np.all(months.value > same.value)

@@ -134,5 +134,21 @@ def test_contract_and_validation() -> None:
     # perfect separation: coefficient runs away, warned
     with pytest.warns(ConvergenceWarning):
         CoxPH(max_iter=8).fit([[1.0], [0.0], [1.0], [0.0]], [1, 5, 2, 6], [1, 0, 1, 0])
-    assert m.fit([[0.0], [1.0], [1.0]], [3, 1, 2]) is m
+    assert m.fit([[0.0], [1.0], [1.0], [0.0]], [3, 1, 4, 2]) is m
     assert repr(m).startswith("CoxPH(x0=")
+
+
+@pytest.mark.parametrize(
+    ("risk", "observed", "message"),
+    [
+        pytest.param([1.0, float("nan"), 2.0], None, r"risk\[1\] = nan", id="nan-risk"),
+        pytest.param([1.0, 3.0, 2.0], [1, 2, 0], r"observed\[1\] = 2.0", id="observed-2"),
+    ],
+)
+def test_concordance_refuses_bad_values(
+    risk: list[float], observed: list[int] | None, message: str
+) -> None:
+    """A NaN risk or an event flag other than 0/1 is a SchemaError naming the position
+    (lifelines refuses NaN too); before, NaN was ranked and 2 read as an event."""
+    with pytest.raises(SchemaError, match=message):
+        concordance_index([1, 2, 3], risk, observed)

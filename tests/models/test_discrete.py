@@ -6,10 +6,12 @@ Published values are printed to 3 decimals and compared at that precision (see
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from cxmodel.errors import DataError
+from cxmodel.errors import CXModelError, DataError
 from cxmodel.models import (
     BetaGeoBetaBinom,
     ShiftedBetaGeo,
@@ -90,6 +92,16 @@ class TestNoInformation:
                 r"weights must have 2 entries, got 1",
                 id="short-weights",
             ),
+            pytest.param(
+                {"frequency": [0, 1, 2], "recency": [0, 2], "n_periods": [6, 6, 6]},
+                r"same length, got 3, 2 and 3",
+                id="short-recency",
+            ),
+            pytest.param(
+                {"frequency": [1, 0], "recency": [2, 3], "n_periods": [6, 6]},
+                r"recency must be 0 when frequency is 0 .*got recency 3\.0 at 1",
+                id="recency-without-transactions",
+            ),
         ],
     )
     def test_bgbb_refuses(self, data: dict[str, list[int]], match: str) -> None:
@@ -110,3 +122,67 @@ class TestWholeOpportunities:
         with pytest.raises(DataError, match=r"n must be whole numbers of opportunities"):
             m.expected_purchases([2, 2.5])
         assert m.conditional_expected_purchases(2, 2, 4, 6)[0] > 0
+
+
+class TestShiftedBetaGeoRefuses:
+    @pytest.mark.parametrize(
+        ("survivors", "match"),
+        [
+            pytest.param([100, 100, 100], "none of the 100 customers churned in 2", id="no-churn"),
+            pytest.param([100, 0, 0], "all 100 customers churned in the first", id="all-at-once"),
+            pytest.param([0, 0], r"the cohort is empty", id="empty-cohort"),
+            pytest.param(
+                [1.0, 0.869, 0.743],
+                r"whole numbers of customers, got 0\.869 .*not shares",
+                id="shares",
+            ),
+        ],
+    )
+    def test_fit(self, survivors: list[float], match: str) -> None:
+        """Cohorts whose likelihood peaks on a boundary (no churn, all churn at once) or is
+        flat (empty) raise; before, the fit returned the boundary point (alpha 3e-5,
+        beta 2e4), or the starting point (1, 1) as converged. Shares instead of counts
+        gave standard errors for a cohort of one customer."""
+        with pytest.raises(DataError, match=match):
+            ShiftedBetaGeo().fit(survivors=survivors)
+
+    def test_one_churned_customer_is_enough(self) -> None:
+        """A cohort that lost some customers over the periods fits (finite optimum)."""
+        m = ShiftedBetaGeo().fit(survivors=[100, 90, 80, 75])
+        assert m.convergence_ is not None and m.convergence_.converged
+
+
+class TestSampleArguments:
+    @pytest.mark.parametrize(
+        ("call", "match"),
+        [
+            pytest.param(
+                lambda m, s: m.sample(-5, n_periods=3), "n must be at least 0", id="bgbb-n"
+            ),
+            pytest.param(
+                lambda m, s: m.sample(5, n_periods=-1),
+                "n_periods must be at least 0",
+                id="bgbb-periods",
+            ),
+            pytest.param(
+                lambda m, s: m.sample(5, n_periods=3, random_state="x"),
+                "random_state",
+                id="bgbb-seed",
+            ),
+            pytest.param(lambda m, s: s.sample(-5, periods=3), "n must be at least 0", id="sbg-n"),
+            pytest.param(
+                lambda m, s: s.sample(5, periods=2.5),
+                "periods must be an integer",
+                id="sbg-periods",
+            ),
+        ],
+    )
+    def test_bad_arguments(self, call: Any, match: str) -> None:
+        """Bad simulation sizes and seeds raise a CXModelError naming the argument, not
+        numpy's 'negative dimensions are not allowed'."""
+        bgbb = BetaGeoBetaBinom()
+        bgbb.params_ = {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.78}
+        sbg = ShiftedBetaGeo()
+        sbg.params_ = {"alpha": 0.668, "beta": 3.806}
+        with pytest.raises(CXModelError, match=match):
+            call(bgbb, sbg)

@@ -47,6 +47,14 @@ class TestCDNOW:
         assert m.convergence_.converged
         assert all(np.isfinite(v) and v > 0 for v in m.standard_errors_.values())
 
+    def test_published_conditional_expectation(self, cdnow: np.ndarray) -> None:
+        """Fader, Hardie & Lee (2005, Marketing Science 24(2), p. 280): a customer with 2
+        repeat purchases, the last at week 30.43 of 38.86, is expected to make 1.226 in the
+        next 39 weeks under the fitted BG/NBD (printed to 3 decimals)."""
+        m = BetaGeo().fit(frequency=cdnow["x"], recency=cdnow["t_x"], T=cdnow["T"])
+        got = float(m.conditional_expected_purchases(39.0, 2, 30.43, 38.86)[0])
+        assert close_to_published(got, 1.226, 3), got
+
     def test_gamma_gamma(self, cdnow: np.ndarray) -> None:
         """Gamma-Gamma on the 946 repeat buyers: p 6.25, q 3.74, gamma 15.44."""
         assert int(np.sum(cdnow["x"] > 0)) == 946

@@ -171,17 +171,37 @@ class TestAgainstLifetimes:
                 freq="D",
                 monetary_value_col="value",
             ).sort_index()
-        cal, holdout, duration = calibration_holdout_split(log, "1997-09-30", "1998-06-30")
+        cal, holdout, duration = calibration_holdout_split(
+            log, "1997-09-30", "1998-06-30", timezone="UTC"
+        )
         assert cal.customer_id.tolist() == want.index.tolist()
         np.testing.assert_array_equal(cal.frequency, want["frequency_cal"].to_numpy())
         np.testing.assert_array_equal(cal.T, want["T_cal"].to_numpy())
         np.testing.assert_array_equal(holdout, want["frequency_holdout"].to_numpy())
         assert duration == want["duration_holdout"].iloc[0]
 
+    def test_split_ends_name_whole_periods(self) -> None:
+        """A weekly split at a Tuesday keeps that whole week (Monday 1 to Sunday 7 January) in
+        the calibration, and the hold-out is whole weeks: no customer has more hold-out
+        purchase weeks than the hold-out has weeks. lifetimes 0.11.3
+        (calibration_and_holdout_data, freq="W", the same five purchases) cuts at the
+        instant and returns frequency_holdout [2, 1] with duration_holdout 1: Wednesday 3
+        and Friday 5 January count as a hold-out week the hold-out duration leaves out."""
+        log = _log(
+            ["a", "a", "a", "b", "b"],
+            ["2024-01-01", "2024-01-03", "2024-01-11", "2024-01-02", "2024-01-05"],
+            [1.0] * 5,
+        ).with_observed_until("2024-01-15T00:00Z")
+        cal, holdout, weeks = calibration_holdout_split(
+            log, "2024-01-02T00:00Z", "2024-01-14T00:00Z", freq="W"
+        )
+        assert (cal.frequency.tolist(), cal.T.tolist()) == ([0.0, 0.0], [0.0, 0.0])
+        assert (holdout.tolist(), weeks) == ([1.0, 0.0], 1.0)
+
     def test_split_rejects_reversed_dates(self, master: tuple[InteractionLog, Any]) -> None:
         """observation_end must follow calibration_end."""
         with pytest.raises(DataError, match="observation_end"):
-            calibration_holdout_split(master[0], "1998-01-01", "1997-06-01")
+            calibration_holdout_split(master[0], "1998-01-01Z", "1997-06-01Z")
 
 
 class TestSilentInputs:
@@ -203,7 +223,7 @@ class TestSilentInputs:
         with pytest.raises(SchemaError, match="'amout' is not in the log.*did you mean 'amount'"):
             rfm_summary(log, value="amout")
         with pytest.raises(SchemaError, match="did you mean 'amount'"):
-            calibration_holdout_split(log, "2024-01-01", "2024-01-03", value="amout")
+            calibration_holdout_split(log, "2024-01-01Z", "2024-01-03Z", value="amout")
 
     def test_default_value_column_absent_gives_zeros(self) -> None:
         """Without the default 'value' column the summary is counts with zero monetary value."""
@@ -228,18 +248,18 @@ class TestSilentInputs:
         is answered with a DataWarning naming the unobserved span."""
         log = _log(["a", "a", "b"], ["2024-01-01", "2024-01-20", "2024-01-02"], [1.0, 2.0, 3.0])
         with pytest.warns(DataWarning, match=r"10\.0 days after the log's last interaction"):
-            _, counts, duration = calibration_holdout_split(log, "2024-01-10", "2024-01-30")
+            _, counts, duration = calibration_holdout_split(log, "2024-01-10Z", "2024-01-30Z")
         assert (counts.tolist(), duration) == ([1.0, 0.0], 20.0)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            calibration_holdout_split(log, "2024-01-10", "2024-01-20")  # ends with the data
+            calibration_holdout_split(log, "2024-01-10Z", "2024-01-20Z")  # ends with the data
 
     @pytest.mark.parametrize("freq", ["D", "W", "M", "h"])
     def test_holdout_after_the_observation_is_refused(self, freq: str) -> None:
         """A hold-out that starts after the last interaction observed nothing: DataError."""
         log = _log(["a", "a"], ["2024-01-01", "2024-03-05"], [1.0, 2.0])
         with pytest.raises(DataError, match="observation has ended"):
-            calibration_holdout_split(log, "2024-03-31", "2024-09-30", freq=freq)
+            calibration_holdout_split(log, "2024-03-31Z", "2024-09-30Z", freq=freq)
 
 
 def _reference(
@@ -327,6 +347,24 @@ class TestTimezone:
         as_of = "2024-03-31T23:00Z"
         assert rfm_summary(log, as_of=as_of, freq="M", timezone="Europe/Paris").T.tolist() == [1.0]
         assert rfm_summary(log, as_of=as_of, freq="M").T.tolist() == [0.0]
+
+    def test_calibration_holdout_is_cut_in_the_zone(self) -> None:
+        """The purchase at 23:30 UTC on 31 January is in February in Paris: in the hold-out
+        (February) there; in UTC it is in January with the first one, one calibration period,
+        and the hold-out holds nothing. The hold-out starts at midnight of
+        1 February in Paris, 23:00 UTC, which the log observed."""
+        log = _log(["a", "a"], ["2024-01-10T12:00", "2024-01-31T23:30"], [1.0, 2.0])
+        log = log.with_observed_until("2024-02-29T12:00Z")
+        ends = ("2024-01-31T12:00Z", "2024-02-29T12:00Z")
+        cal, holdout, months = calibration_holdout_split(
+            log, *ends, freq="M", timezone="Europe/Paris"
+        )
+        assert (cal.frequency.tolist(), holdout.tolist(), months) == ([0.0], [1.0], 1.0)
+        cal, holdout, months = calibration_holdout_split(log, *ends, freq="M")
+        assert (cal.frequency.tolist(), holdout.tolist(), months) == ([0.0], [0.0], 1.0)
+        early = log.between(end="2024-01-31T23:00Z")  # observed until Paris' 1 February
+        with pytest.raises(DataError, match="the period starts at 2024-01-31T23:00:00Z"):
+            calibration_holdout_split(early, *ends, freq="M", timezone="Europe/Paris")
 
     @pytest.mark.parametrize("freq", ["D", "h"])
     def test_unknown_zone_is_named_with_did_you_mean(self, freq: str) -> None:

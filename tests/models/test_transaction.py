@@ -145,8 +145,12 @@ class TestValidateHistory:
                 r"recency must be <= T, got recency .*6\.0.* > T .*5\.0.* at 1",
             ),
             (([0], [2], [5]), r"recency must be 0 when frequency is 0, got recency .*2\.0.* at 0"),
+            (
+                ([1, 0.5], [2, 1], [5, 5]),
+                r"frequency must be whole numbers of repeat purchases .*got 0\.5 at 1",
+            ),
         ],
-        ids=["lengths", "empty", "recency-after-T", "recency-without-purchases"],
+        ids=["lengths", "empty", "recency-after-T", "recency-without-purchases", "fractional"],
     )
     def test_bad_histories(self, history: tuple[list[int], ...], match: str) -> None:
         """Inconsistent histories raise DataError naming the customer's position."""

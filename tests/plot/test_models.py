@@ -82,7 +82,7 @@ def test_period_transactions(models: Any, summary: Any, check: Check, name: str)
 
 
 def test_calibration_vs_holdout(world: Any, check: Check) -> None:
-    split = calibration_holdout_split(world.log, "2024-09-01", "2024-12-31", freq="W")
+    split = calibration_holdout_split(world.log, "2024-09-01Z", "2024-12-31Z", freq="W")
     model = BetaGeo().fit(split[0])
     ax = check(lambda ax=None: model.plot_calibration_purchases_vs_holdout_purchases(*split, ax=ax))
     actual, predicted = (line.get_ydata() for line in ax.lines)

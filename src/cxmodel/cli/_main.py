@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import re
+import shlex
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cxmodel._spelling import Argument, ArgumentHintError
 from cxmodel.errors import CXModelError, SchemaError
 from cxmodel.log import InteractionLog
 
@@ -85,15 +86,33 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_MAPPING_HINT = re.compile(r"mapping=\{'your_name': '(\w+)'\}")
-_ONE_KIND_HINT = re.compile(r"\bkind=(?:'(\w+)')?")
+_OPTIONS = {Argument.MAPPING: "--map", Argument.KIND: "--all-kind"}
+"""The option that sets each reader argument."""
+
+
+def as_option(argument: Argument, value: str | None = None) -> str:
+    """How the command line writes a reader argument: its option, with ``value`` as typed in
+    a shell (``--map YOUR_COLUMN=timestamp``, ``--all-kind purchase``), or alone.
+
+    Examples
+    --------
+    >>> as_option(Argument.MAPPING, "timestamp"), as_option(Argument.KIND, "big order")
+    ('--map YOUR_COLUMN=timestamp', "--all-kind 'big order'")
+    """
+    option = _OPTIONS[argument]
+    if value is None:
+        return option
+    if argument is Argument.MAPPING:
+        return f"{option} YOUR_COLUMN={shlex.quote(value)}"
+    return f"{option} {shlex.quote(value)}"
 
 
 def read_data(path: str, args: argparse.Namespace) -> InteractionLog:
     """Read ``path`` with the reading options in ``args``, keeping rejected rows aside.
 
-    A missing required column, or a bad kind of every row, is explained with the options
-    (``--map``, ``--all-kind``), not with the Python arguments the reader names."""
+    An error that asks for a reader argument (a missing required column, a bad kind of every
+    row) names the options that set it (``--map``, ``--all-kind``), as :func:`as_option`
+    spells them, not the Python arguments."""
     try:
         return _read(
             path,
@@ -105,14 +124,8 @@ def read_data(path: str, args: argparse.Namespace) -> InteractionLog:
             kinds=_parse_mapping(args.kind, "--kind", "kind") or None,
             kind=args.all_kind,
         )
-    except SchemaError as exc:
-        message = _MAPPING_HINT.sub(r"--map YOUR_COLUMN=\1", str(exc))
-        message = _ONE_KIND_HINT.sub(
-            lambda found: "--all-kind" + (f" {found[1]}" if found[1] else ""), message
-        )
-        if message == str(exc):
-            raise
-        raise SchemaError(message) from None
+    except ArgumentHintError as exc:
+        raise SchemaError(exc.spelled(as_option)) from None
 
 
 def _read(
@@ -126,8 +139,7 @@ def _read(
     kinds: dict[str, str] | None = None,
     kind: str | None = None,
 ) -> InteractionLog:
-    import warnings
-
+    from cxmodel._pieces import silenced
     from cxmodel.errors import DataWarning
     from cxmodel.io import read_csv, read_jsonl, read_parquet
 
@@ -136,8 +148,7 @@ def _read(
         suffixes.pop()
     suffix = suffixes[-1] if suffixes else ""
     mode: Any = errors
-    with warnings.catch_warnings():  # the commands print the rejected rows themselves
-        warnings.simplefilter("ignore", DataWarning)
+    with silenced(DataWarning):  # the commands print the rejected rows themselves
         if suffix == ".parquet":
             return read_parquet(
                 path, mapping=mapping, timezone=timezone, errors=mode, kinds=kinds, kind=kind

@@ -124,7 +124,8 @@ def map_customers(
     rows) and, when the ``sort_by`` column(s) are present, stably sorted by them (index reset).
     The result is the same as ``fn`` on the whole log whenever ``fn``'s rows depend only on
     each customer's rows. Warnings ``fn`` raises are raised here, once per message (counts
-    of :func:`~cxmodel.errors.counted_warning` added up).
+    of :func:`~cxmodel.errors.counted_warning` added up); cxmodel's own warnings inside ``fn``
+    are kept for this whatever filters ``fn`` sets (filter them around this call).
 
     Parameters
     ----------

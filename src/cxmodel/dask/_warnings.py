@@ -4,6 +4,16 @@ A warning that counts something (built by :func:`cxmodel.errors.counted_warning`
 over the partitions, so the client sees the one-process warning with the whole data's counts,
 not one warning per partition (a partition raises it even when it counts 0, so that its rows
 still add to a total such as "2 of 6 purchases"); any other warning is raised once per distinct message.
+
+A task keeps cxmodel's own warnings in a list of its thread (:func:`cxmodel._pieces.as_piece`),
+which no other thread can switch. Other libraries' warnings (numpy's, those of a function given
+to :func:`~cxmodel.dask.map_customers`) can only be caught through Python's process-wide hooks:
+while any task of the process runs, every warning passes the filters and goes to a hook that
+gives it to the task running on the warning's thread, or to the hook it replaced when that
+thread runs no task. The hooks are switched by the first task to start and restored by the last
+to finish, so tasks on several threads of one process run at once and never restore each
+other's hooks out of order. A library on another thread that restores the hooks while a task
+runs can still send that task's other-library warnings to the caller, but never cxmodel's.
 """
 
 from __future__ import annotations
@@ -11,30 +21,87 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO, TypeVar
 
-from cxmodel._pieces import counting_pieces, first_count_is_zero
+from cxmodel._pieces import as_piece, first_count_is_zero, piece_warnings, warn
 from cxmodel.dask._common import merge_keyed, tree_merge
 
 __all__ = ["Caught", "caught_in", "merge_caught", "raise_caught", "recorded"]
 
 S = TypeVar("S")
-# Python's warning filters and hooks are process-wide, and recorders entered and left by
-# several threads out of order would leave the wrong one installed: a threaded worker (or the
-# local threaded scheduler) records one task at a time.
-_RECORDING = threading.Lock()
 # (category, template or message, occurrence of it in its task) -> the counts of a template
 Caught = dict[tuple[type[Warning], str, int], dict[str, int]]
+ShowWarning = Callable[[Warning | str, type[Warning], str, int, TextIO | None, str | None], None]
+
+
+class _ToTasks:
+    """A ``warnings.showwarning`` that keeps a warning in the task running on its thread, or
+    passes it on to ``previous`` (the hook it replaced) on a thread that runs no task."""
+
+    def __init__(self, previous: ShowWarning) -> None:
+        # a hook of ours left installed (restored out of order by another thread) is not
+        # wrapped again: the chain of hooks stays one long
+        self.previous: ShowWarning = (
+            previous.previous if isinstance(previous, _ToTasks) else previous
+        )
+
+    def __call__(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        kept = piece_warnings()
+        if kept is None:
+            self.previous(message, category, filename, lineno, file, line)
+        else:
+            kept.append(message if isinstance(message, Warning) else category(message))
+
+
+class _Hooks:
+    """Python's warning filters and hook, switched while any task of this process runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tasks = 0
+        self._saved: warnings.catch_warnings | None = None
+
+    @contextmanager
+    def switched(self) -> Iterator[None]:
+        """Run the enclosed task with the hooks switched: the first task to start switches
+        them, the last to finish restores what was there before the first."""
+        with self._lock:
+            if self._tasks == 0:
+                self._saved = warnings.catch_warnings()
+                self._saved.__enter__()
+                warnings.simplefilter("always")
+                warnings.showwarning = _ToTasks(warnings.showwarning)
+            self._tasks += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._tasks -= 1
+                if self._tasks == 0 and self._saved is not None:
+                    self._saved.__exit__(None, None, None)
+                    self._saved = None
+
+
+_HOOKS = _Hooks()
 
 
 def caught_in(fn: Callable[..., S], *args: Any) -> tuple[S, Caught]:
     """``fn(*args)`` and the warnings it raised (every one, whatever the filters).
 
     The n-th warning of a template in one task is added to the n-th of the same template in
-    another (the same step of the same analysis on other customers). Tasks of one process run
-    one at a time here, as the warning machinery they switch is process-wide: give workers one
-    thread each (as ``LocalCluster(threads_per_worker=1)``) to run partitions in parallel.
+    another (the same step of the same analysis on other customers). Tasks on several threads
+    of one process run at once (``LocalCluster(threads_per_worker=4)``, the threaded
+    scheduler), each with its own warnings.
 
     Examples
     --------
@@ -44,20 +111,20 @@ def caught_in(fn: Callable[..., S], *args: Any) -> tuple[S, Caught]:
     >>> caught_in(half, 5)
     (2, {(<class 'UserWarning'>, 'odd input', 0): {}})
     """
-    with _RECORDING, warnings.catch_warnings(record=True) as records, counting_pieces():
-        warnings.simplefilter("always")
+    with as_piece() as kept, _HOOKS.switched():
         out = fn(*args)
     caught: Caught = {}
     seen: Counter[tuple[type[Warning], str]] = Counter()
-    for record in records:
-        template = getattr(record.message, "template", None)
-        counts = getattr(record.message, "counts", None)
+    for warning in kept:
+        category = type(warning)
+        template = getattr(warning, "template", None)
+        counts = getattr(warning, "counts", None)
         if isinstance(template, str) and isinstance(counts, dict):
             text, numbers = template, dict(counts)
         else:
-            text, numbers = str(record.message), {}
-        caught[(record.category, text, seen[(record.category, text)])] = numbers
-        seen[(record.category, text)] += 1
+            text, numbers = str(warning), {}
+        caught[(category, text, seen[(category, text)])] = numbers
+        seen[(category, text)] += 1
     return out, caught
 
 
@@ -91,7 +158,7 @@ def raise_caught(caught: Caught, stacklevel: int = 3) -> None:
         if not first_count_is_zero(counts)
     )
     for category, message in messages:
-        warnings.warn(message, category, stacklevel=stacklevel)
+        warn(message, category, stacklevel=stacklevel)
 
 
 def recorded(

@@ -28,7 +28,11 @@ def cdnow() -> InteractionLog:
 
     Each row becomes a ``purchase`` at midnight UTC of its date, with ``value`` (dollars) and
     ``quantity`` (number of CDs). The customers all made their first purchase in the first
-    quarter of 1997 and are followed to 1998-06-30. See ``data/PROVENANCE.md``.
+    quarter of 1997 and are followed to 1998-06-30. The file is a date-only export, read as
+    :func:`cxmodel.io.read_csv` reads it with ``timezone="UTC"``: the log is observed until the
+    end of its last day (:attr:`~cxmodel.log.InteractionLog.observed_until` is
+    1998-06-30T23:59:59.999999 UTC), so a period ending with that day is fully observed. See
+    ``data/PROVENANCE.md``.
 
     Returns
     -------
@@ -37,26 +41,25 @@ def cdnow() -> InteractionLog:
 
     Examples
     --------
+    >>> from cxmodel._time import us_to_datetime
     >>> log = cdnow()
     >>> len(log), log.n_customers
     (69659, 23570)
     >>> str(log.column("timestamp").min()), float(log.numeric("quantity").sum())
     ('1997-01-01T00:00:00.000000', 167881.0)
+    >>> us_to_datetime(log.observed_until).isoformat()
+    '1998-06-30T23:59:59.999999+00:00'
     """
     text = _read_bytes("cdnow_master.txt.gz").decode("ascii")
     table = np.array(text.split()[4:], dtype=object).reshape(-1, 4)
-    dates = table[:, 1].astype(str)
-    stamps = np.array(
-        [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in np.unique(dates).tolist()], dtype="datetime64[D]"
-    )
-    day = stamps[np.searchsorted(np.unique(dates), dates)].astype("datetime64[us]")
     n = table.shape[0]
     return InteractionLog.from_arrays(
         customer_id=table[:, 0].astype(str).astype(object),
-        timestamp=day,
+        timestamp=table[:, 1],  # yyyymmdd: days, read as the readers read a date-only export
         kind=np.full(n, "purchase", dtype=object),
         value=table[:, 3].astype(np.float64),
         quantity=table[:, 2].astype(np.float64),
+        timezone="UTC",
     )
 
 

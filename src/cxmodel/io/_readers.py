@@ -30,15 +30,15 @@ import numpy as np
 from cxmodel._arguments import file_path
 from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
+from cxmodel._spelling import missing_column_error
 from cxmodel._time_format import TimeFormat
 from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
 from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
 from cxmodel.log import InteractionLog
-from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes
+from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes, declared_end
 from cxmodel.log._columns import REQUIRED, Encoded, show
-from cxmodel.log._log import ONE_KIND_HINT
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
 
@@ -714,11 +714,7 @@ def _jsonl(
         columns[renamed[name]] = column
     for required in ("customer_id", "timestamp") if kind is not None else REQUIRED:
         if required not in columns:
-            raise SchemaError(
-                f"{source}: required column {required!r} is missing (keys: {list(names)[:20]}); "
-                f"map yours with mapping={{'your_name': {required!r}}}"
-                f"{ONE_KIND_HINT if required == 'kind' else ''}"
-            )
+            raise missing_column_error(required, f"keys: {list(names)[:20]}", where=f"{source}: ")
     _stage_done(bar, "validate", len(records))
     log = InteractionLog._from_columns(
         columns,
@@ -757,7 +753,9 @@ def read_parquet(
     Takes the ``mapping``, ``timezone``, ``time_format``, ``errors``, ``dtypes``, ``kinds``,
     ``kind``, ``questions`` and ``progress`` of :func:`read_csv`; row numbers count the file's rows from 1. Floating columns are numbers;
     integer columns are numbers unless named like an id (``order_id``) or beyond 2**53, which
-    stay text with their exact digits; lists, structs and maps are rejected row by row.
+    stay text with their exact digits; lists, structs and maps are rejected row by row. A file
+    written by :func:`~cxmodel.io.write_parquet` is observed until the ``observed_until`` kept
+    in its metadata, as :meth:`~cxmodel.log.InteractionLog.from_arrow` reads it.
 
     Parameters
     ----------
@@ -815,6 +813,7 @@ def read_parquet(
             kind=kind,
             questions=questions,
             source=source,
+            observed_until=declared_end(table, source),
         )
         _stage_done(bar, "done", len(log))
         return log

@@ -64,7 +64,9 @@ def write_csv(log: InteractionLog, path: str | os.PathLike[str]) -> None:
 
 
 def write_parquet(log: InteractionLog, path: str | os.PathLike[str]) -> None:
-    """Write the log as Parquet (needs the ``arrow`` extra); dictionary encoding is kept."""
+    """Write the log as Parquet (needs the ``arrow`` extra); dictionary encoding is kept, and
+    the log's ``observed_until`` is kept in the schema metadata, for
+    :func:`~cxmodel.io.read_parquet` to restore."""
     log = interaction_log(log, "write_parquet()")
     path = file_path(path, "write_parquet()")
     pq = import_optional("pyarrow.parquet", "write_parquet()")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from math import factorial
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, DataWarning, SchemaError, counted_warning
@@ -402,7 +402,7 @@ def _conversion_values(log: InteractionLog, conv_rows: IntArray) -> FloatArray:
             missing=missing,
             conversions=len(conv_rows),
         )
-        warnings.warn(message, stacklevel=3)
+        warn(message, stacklevel=3)
     return np.nan_to_num(raw)
 
 

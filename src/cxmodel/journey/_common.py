@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import boolean_mask, float_array, got
+from cxmodel._pieces import warn
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError, ValueTypeError, counted_warning
 
@@ -125,7 +125,7 @@ def session_codes(log: InteractionLog) -> IntArray:
             "should be one)",
             runs=len(starts) - len(pairs),
         )
-        warnings.warn(message, stacklevel=3)
+        warn(message, stacklevel=3)
     return codes
 
 
@@ -163,7 +163,7 @@ def segment_masks(
         raise SchemaError("segment_a and segment_b must be boolean row masks, got None")
     for name, mask in (("segment_a", mask_a), ("segment_b", mask_b)):
         if len(log) and not mask.any():
-            warnings.warn(
+            warn(
                 f"{name} selects none of the log's {len(log):,} rows: that side of the "
                 "comparison is empty, so every difference and interval is NaN",
                 DataWarning,

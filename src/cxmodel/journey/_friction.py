@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence, positive_integer, real
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataWarning, SchemaError
@@ -258,7 +258,7 @@ def friction(
     check_kinds(log.kinds.tolist(), contact_kinds, argument="friction() contact_kinds")
     if errors == ERROR_KINDS:  # the defaults: names many logs use, not a claim about this one
         if not set(log.kinds.tolist()).intersection(ERROR_KINDS):
-            warnings.warn(
+            warn(
                 f"friction(): none of the default error kinds {ERROR_KINDS} occur in the log, "
                 "so n_errors is 0, error_lift is NaN and error_points() is empty; pass "
                 "errors= the kinds or (column, value) pairs that mark errors in your data, or "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, of_type
-from cxmodel._pieces import warn_counted
+from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result
 from cxmodel._stats import wilson_bounds
 from cxmodel._time import DurationLike
@@ -203,7 +202,7 @@ def warn_absent_value(
     if the caller warned."""
     column, value = step
     hint = f"; did you mean {close!r}?" if close else f"; values: {list(values)}"
-    warnings.warn(
+    warn(
         f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
         DataWarning,
         stacklevel=stacklevel + 1,

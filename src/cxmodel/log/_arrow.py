@@ -1,4 +1,13 @@
-"""Conversion between InteractionLog and Arrow (pyarrow, lazily imported)."""
+"""Conversion between InteractionLog and Arrow (pyarrow, lazily imported).
+
+A table written by :meth:`~cxmodel.log.InteractionLog.to_arrow` (and so a Parquet file written
+by :func:`~cxmodel.io.write_parquet`) carries the log's
+:attr:`~cxmodel.log.InteractionLog.observed_until` in its schema metadata, under
+:data:`OBSERVED_UNTIL_KEY`, as ISO-8601 text in UTC: the end of the observation belongs to the
+export, and its rows alone do not show it (a last day of dates observed to its end, a quiet
+span declared). :func:`declared_end` reads it back; a table without it is observed as its rows
+say.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +18,26 @@ import numpy as np
 
 from cxmodel._arguments import mapping_value
 from cxmodel._optional import import_optional
+from cxmodel._spelling import missing_column_error
+from cxmodel._time import to_us, us_to_datetime
 from cxmodel.errors import SchemaError
 from cxmodel.log._columns import NUMERIC_STANDARD, REQUIRED, STRING_STANDARD, Encoded
 
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["apply_mapping", "arrow_to_columns", "declared_dtypes", "log_to_arrow"]
+__all__ = [
+    "OBSERVED_UNTIL_KEY",
+    "apply_mapping",
+    "arrow_table",
+    "arrow_to_columns",
+    "declared_dtypes",
+    "declared_end",
+    "log_to_arrow",
+]
+
+OBSERVED_UNTIL_KEY = b"cxmodel.observed_until"
+"""The schema metadata key of the time a log is observed until (ISO-8601 text, UTC)."""
 
 
 def declared_dtypes(
@@ -127,6 +149,54 @@ def _to_numpy(column: Any, pa: Any, name: str = "column") -> Any:
     return out_obj
 
 
+def arrow_table(data: Any) -> Any:
+    """``data`` as a pyarrow Table: the table itself, or all of an Arrow PyCapsule stream (a
+    polars frame, a record batch reader, an InteractionLog), schema metadata included."""
+    pa = import_optional("pyarrow", "InteractionLog.from_arrow()")
+    if isinstance(data, pa.Table):
+        return data
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.RecordBatchReader.from_stream(data).read_all()
+    raise SchemaError(
+        f"from_arrow() needs an object with __arrow_c_stream__ (got {type(data).__name__})"
+    )
+
+
+def declared_end(table: Any, source: str | None = None) -> int | None:
+    """The time (µs since the epoch, UTC) a table's schema metadata says its log is observed
+    until, as :func:`log_to_arrow` writes it; ``None`` when the metadata does not say.
+    ``source`` names the file in the error.
+
+    Raises
+    ------
+    SchemaError
+        If the metadata holds something other than an ISO-8601 time with an offset.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> table = pa.table({"a": [1]})
+    >>> declared_end(table) is None
+    True
+    >>> declared_end(table.replace_schema_metadata({OBSERVED_UNTIL_KEY: "1970-01-02T00:00Z"}))
+    86400000000
+    """
+    written = (table.schema.metadata or {}).get(OBSERVED_UNTIL_KEY)
+    if written is None:
+        return None
+    text = written.decode("utf-8", errors="replace")
+    try:
+        return to_us(text, what="observed_until")
+    except SchemaError as exc:
+        where = f"{source}: " if source else ""
+        raise SchemaError(
+            f"{where}schema metadata {OBSERVED_UNTIL_KEY.decode()!r} is {text!r}, not the time "
+            f"InteractionLog.to_arrow() writes there ({exc}); drop the key "
+            "(table.replace_schema_metadata(...)) to read the log as observed until its last "
+            "interaction"
+        ) from None
+
+
 def arrow_to_columns(
     data: Any, *, mapping: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -144,14 +214,7 @@ def arrow_to_columns(
     ([None], {'vip': 'bool'})
     """
     pa = import_optional("pyarrow", "InteractionLog.from_arrow()")
-    if isinstance(data, pa.Table):
-        table = data
-    elif hasattr(data, "__arrow_c_stream__"):
-        table = pa.RecordBatchReader.from_stream(data).read_all()
-    else:
-        raise SchemaError(
-            f"from_arrow() needs an object with __arrow_c_stream__ (got {type(data).__name__})"
-        )
+    table = arrow_table(data)
     names = list(table.column_names)
     renamed = apply_mapping(names, mapping)
     columns = {renamed[name]: _to_numpy(table.column(i), pa, name) for i, name in enumerate(names)}
@@ -163,10 +226,7 @@ def arrow_to_columns(
     }
     for required in ("customer_id", "timestamp"):  # kind: the log builder, which knows kind=
         if required not in columns:
-            raise SchemaError(
-                f"required column {required!r} is missing (columns: {list(columns)}); map yours "
-                f"with mapping={{'your_name': {required!r}}}"
-            )
+            raise missing_column_error(required, f"columns: {list(columns)}")
     ids = columns["customer_id"]
     if not isinstance(ids, Encoded) and ids.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
@@ -178,7 +238,8 @@ def arrow_to_columns(
 
 def log_to_arrow(log: InteractionLog) -> Any:
     """An Arrow table of the log: dictionary strings, UTC microsecond timestamps, float64
-    numbers and bools (null for missing)."""
+    numbers and bools (null for missing), and the log's
+    :attr:`~cxmodel.log.InteractionLog.observed_until` in the schema metadata."""
     pa = import_optional("pyarrow", "InteractionLog.to_arrow()")
     arrays: dict[str, Any] = {}
     for name in log.columns:
@@ -197,4 +258,6 @@ def log_to_arrow(log: InteractionLog) -> Any:
             arrays[name] = pa.DictionaryArray.from_arrays(
                 indices, pa.array(cats.tolist(), pa.string())
             )
-    return pa.table(arrays)
+    until = log.observed_until
+    metadata = None if until is None else {OBSERVED_UNTIL_KEY: us_to_datetime(until).isoformat()}
+    return pa.table(arrays, metadata=metadata)

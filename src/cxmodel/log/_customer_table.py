@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import integer, interaction_log, mapping_value, text_value
-from cxmodel._pieces import warn_counted
+from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataError, DataWarning, SchemaError
@@ -410,7 +409,7 @@ def _warn_no_trait_matches(
         return
     if np.isin(ids.astype(str), customers.astype(str)).any():
         return
-    warnings.warn(
+    warn(
         f"CustomerTable.from_log(): none of the traits' customers ({ids.size:,}) is in the "
         f"table (traits name e.g. {str(ids[0])!r}, the table holds e.g. {str(customers[0])!r}), "
         f"so the trait columns {sorted(columns)} are missing for every customer; check that "

@@ -12,7 +12,6 @@ A kind asked for by name is either
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from difflib import SequenceMatcher, get_close_matches
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._pieces import warn
 from cxmodel.domain import STANDARD_KINDS
 from cxmodel.errors import DataWarning, SchemaError
 
@@ -147,7 +147,7 @@ def warn_absent_kinds(
         return
     names = ", ".join(repr(k) for k in absent)
     what = f"kind {names} does not" if len(absent) == 1 else f"kinds {names} do not"
-    warnings.warn(
+    warn(
         f"{argument}: {what} occur in the log, so {meaning}; check that the export holds "
         "these events",
         DataWarning,

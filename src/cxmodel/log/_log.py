@@ -6,7 +6,6 @@ import copy
 import html
 import re
 import sys
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import tzinfo
@@ -16,7 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
+from cxmodel._pieces import warn
 from cxmodel._result import plain
+from cxmodel._spelling import Argument, ArgumentHintError, missing_column_error
 from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
 from cxmodel._time_format import TimeFormat
 from cxmodel._time_format import time_format as checked_time_format
@@ -51,7 +52,7 @@ from cxmodel.log._columns import (
     to_float_column,
     validate_rows,
 )
-from cxmodel.log._observed import check_observed_end, last_time
+from cxmodel.log._observed import check_observed_end, declared_or_seen, last_time
 from cxmodel.log._parse_text import text_floats, text_times
 from cxmodel.log._rejected import RejectedRows
 from cxmodel.log._whole_days import whole_days_end
@@ -138,10 +139,6 @@ def check_kinds(kinds: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-ONE_KIND_HINT = ", or pass kind='purchase' if every row is of one kind"
-"""The end of the message about a missing ``kind`` column: data of one kind need none."""
-
-
 def check_one_kind(kind: object) -> str:
     """Validate ``kind=``, the one kind of every row of data without a kind column.
 
@@ -152,13 +149,15 @@ def check_one_kind(kind: object) -> str:
     >>> check_one_kind(" ")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.SchemaError: kind must be non-empty text naming the kind of every row, e.g. kind='purchase' (got ' ')
+    cxmodel._spelling.ArgumentHintError: kind must be non-empty text naming the kind of every row, e.g. kind='purchase' (got ' ')
     """
     if not isinstance(kind, str) or not kind.strip():
         that = "" if isinstance(kind, str) else f" that is a {type(kind).__name__}"
-        raise SchemaError(
-            "kind must be non-empty text naming the kind of every row, e.g. kind='purchase' "
-            f"(got {kind!r}{that})"
+        raise ArgumentHintError(
+            lambda say: (
+                "kind must be non-empty text naming the kind of every row, e.g. "
+                f"{say(Argument.KIND, 'purchase')} (got {kind!r}{that})"
+            )
         )
     return kind
 
@@ -167,10 +166,12 @@ def _with_one_kind(raw: dict[str, Any], kind: object) -> dict[str, Any]:
     """``raw`` with a ``kind`` column holding ``kind`` on every row (``raw`` has none)."""
     one = check_one_kind(kind)
     if "kind" in raw:
-        raise SchemaError(
-            f"kind={one!r} says every row is of one kind, but the data has a 'kind' column "
-            "too; pass one or the other (drop kind= to read the column, or map the column to "
-            "another name)"
+        raise ArgumentHintError(
+            lambda say: (
+                f"{say(Argument.KIND, one)} says every row is of one kind, but the data "
+                f"has a 'kind' column too; pass one or the other (drop {say(Argument.KIND, None)} "
+                "to read the column, or map the column to another name)"
+            )
         )
     if "customer_id" not in raw:
         return raw  # the missing customer_id is named first
@@ -478,12 +479,14 @@ class InteractionLog:
         pre_errors: Mapping[int, str] | None = None,
         pre_records: Mapping[int, dict[str, Any]] | None = None,
         source: str | None = None,
+        observed_until: int | None = None,
     ) -> InteractionLog:
         """The builder behind every constructor and reader.
 
         ``row_numbers`` gives each input position's row number as the user sees it (the file's);
         ``pre_errors`` are rows a reader already found bad (ragged, not JSON, ...) and
-        ``pre_records`` their raw content for :attr:`rejected`.
+        ``pre_records`` their raw content for :attr:`rejected`. ``observed_until`` is the end
+        the data were declared observed until (an Arrow table's metadata), if they say.
         """
         if errors not in ("raise", "quarantine"):
             raise SchemaError(f"errors must be 'raise' or 'quarantine' (got {errors!r})")
@@ -496,10 +499,7 @@ class InteractionLog:
             raw = _with_one_kind(raw, kind)
         for name in REQUIRED:
             if name not in raw:
-                raise SchemaError(
-                    f"required column {name!r} is missing (columns: {list(raw)}); map yours "
-                    f"with mapping={{'your_name': {name!r}}}{ONE_KIND_HINT if name == 'kind' else ''}"
-                )
+                raise missing_column_error(name, f"columns: {list(raw)}")
         unknown = [name for name in declared if name not in raw]
         if unknown:
             raise SchemaError(
@@ -570,7 +570,7 @@ class InteractionLog:
             if len(rejected) == n:
                 _raise_nothing_accepted(rejected, source)
             where = f"{source}: " if source else ""
-            warnings.warn(
+            warn(
                 f"{where}{len(rejected):,} of {n:,} rows rejected and kept in log.rejected "
                 f"(first: row {int(numbers[0])}: {rejected.reason[0]})",
                 DataWarning,
@@ -586,6 +586,9 @@ class InteractionLog:
             row_ids = np.flatnonzero(keep).astype(np.int64)
         else:
             row_ids = np.arange(n, dtype=np.int64)
+        if observed_until is not None:
+            last = int(times.max()) if times.shape[0] else None
+            until = declared_or_seen(observed_until, last, until, source=source)
         return cls._assemble(
             times, row_ids, strings, numeric, rejected, asked, frozenset(bools), until
         )
@@ -745,11 +748,15 @@ class InteractionLog:
         :func:`~cxmodel.io.read_csv` (every row of that kind, for data without a kind column). Integer columns named like ids
         (``order_id``, ``sku``) or holding whole numbers beyond 2**53 stay text with their exact
         digits unless ``dtypes`` says otherwise (its keys may be your names or the standard ones,
-        as for the readers). Lists, structs and maps are rejected row by row.
+        as for the readers). Lists, structs and maps are rejected row by row. A table written by
+        :meth:`to_arrow` is observed until the :attr:`observed_until` written in its schema
+        metadata (one with a later interaction than that end ignores it, with a
+        :class:`~cxmodel.errors.DataWarning`); any other table as its rows say.
         """
-        from cxmodel.log._arrow import arrow_to_columns, declared_dtypes
+        from cxmodel.log._arrow import arrow_table, arrow_to_columns, declared_dtypes, declared_end
 
-        columns, types = arrow_to_columns(data, mapping=mapping)
+        table = arrow_table(data)
+        columns, types = arrow_to_columns(table, mapping=mapping)
         return cls._from_columns(
             columns,
             timezone=timezone,
@@ -759,6 +766,7 @@ class InteractionLog:
             kinds=kinds,
             kind=kind,
             questions=questions,
+            observed_until=declared_end(table),
         )
 
     @classmethod
@@ -830,7 +838,9 @@ class InteractionLog:
     # ------------------------------------------------------------------ export
     def to_arrow(self) -> Any:
         """A pyarrow Table: dictionary-encoded strings, ``timestamp[us, UTC]``, float64 numbers
-        and ``bool`` columns (null for missing)."""
+        and ``bool`` columns (null for missing); :attr:`observed_until` is in the schema
+        metadata (key ``cxmodel.observed_until``, ISO-8601 text in UTC), which
+        :meth:`from_arrow` and :func:`~cxmodel.io.read_parquet` restore."""
         from cxmodel.log._arrow import log_to_arrow
 
         return log_to_arrow(self)

@@ -23,9 +23,9 @@ here pass it through).
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
+from cxmodel._pieces import warn
 from cxmodel._time import us_to_datetime
 from cxmodel.errors import DataError, DataWarning
 
@@ -36,6 +36,7 @@ __all__ = [
     "check_as_of",
     "check_observed_end",
     "check_period",
+    "declared_or_seen",
     "first_time",
     "last_time",
     "warn_after_data",
@@ -114,7 +115,7 @@ def check_period(
             "choose a period within the data, or read a log that covers it"
         )
     if end is not None and end - 1 > until:  # [start, end) ends a microsecond before end
-        warnings.warn(
+        warn(
             f"{caller}: the period ends at {_when(end)}, {_span(end - 1 - until)} after the "
             f"log's {'last interaction' if at_last else 'observation ends'} ({_when(until)}); "
             f"nothing in that span was observed, so "
@@ -144,6 +145,39 @@ def check_observed_end(last: int | None, end: int, *, caller: str) -> None:
             f"interaction ({us_to_datetime(last).isoformat()}); to drop the interactions after "
             "it use between(end=...)"
         )
+
+
+def declared_or_seen(
+    declared: int, last: int | None, seen: int | None, *, source: str | None, stacklevel: int = 4
+) -> int | None:
+    """The end a log read from an export is observed until: ``declared``, the export's own
+    record of it (an Arrow table's schema metadata), unless an interaction of the data,
+    ``last`` (``None``: no data), is later; then ``seen``, the end the rows alone show
+    (``None``: their last interaction), with a :class:`~cxmodel.errors.DataWarning`, as the
+    record is stale (rows were added to the table after it was written).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> declared_or_seen(10, 5, None, source=None)
+    10
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     declared_or_seen(0, 86_400_000_000, None, source="log.parquet")
+    >>> print(caught[0].message)
+    log.parquet: the data are declared observed until 1970-01-01T00:00:00Z, but their last interaction is later (1970-01-02T00:00:00Z): the declaration is ignored, and the log observed as its rows say; declare a later end with log.with_observed_until(...)
+    """
+    if last is None or declared >= last:
+        return declared
+    where = f"{source}: " if source else ""
+    warn(
+        f"{where}the data are declared observed until {_when(declared)}, but their last "
+        f"interaction is later ({_when(last)}): the declaration is ignored, and the log "
+        "observed as its rows say; declare a later end with log.with_observed_until(...)",
+        DataWarning,
+        stacklevel=stacklevel,
+    )
+    return seen
 
 
 def first_time(log: InteractionLog) -> int | None:
@@ -208,7 +242,7 @@ def warn_after_data(
     """
     if until is None or as_of <= until:
         return
-    warnings.warn(
+    warn(
         f"{caller}: as_of {_when(as_of)} is {_span(as_of - until)} after the log's last "
         f"interaction ({_when(until)}), a span in which nothing was seen: {consequence}; if "
         "the data end earlier than as_of, pass an as_of at or before log.observed_until",
@@ -246,7 +280,7 @@ def warn_windows_open(
     """
     if earliest is None or until is None or earliest + window <= until:
         return
-    warnings.warn(
+    warn(
         f"{caller}: every window runs past the log's last interaction ({_when(until)}), since "
         f"even the earliest start ({_when(earliest)}) is only {_span(until - earliest)} before "
         f"it: no window was over when the data end, so {unknown}; use a window of at most "

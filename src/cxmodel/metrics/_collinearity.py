@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._pieces import warn
 from cxmodel.errors import DataWarning
 
 __all__ = ["VIF_LIMIT", "implied_by", "variance_inflation", "warn_near_collinear"]
@@ -107,7 +107,7 @@ def warn_near_collinear(x: F, names: Sequence[str], what: str) -> F:
             f"{names[j]!r} (VIF {vif[j]:,.1f}; correlation {correlation[j, partner]:.3f} with "
             f"{names[partner]!r})"
         )
-    warnings.warn(
+    warn(
         f"{what}: {high.size} of {len(names)} drivers nearly implied by the others "
         f"(variance inflation factor above {VIF_LIMIT:g}, that is R² above 0.9 on the other "
         f"drivers, over {x.shape[0]:,} rows): {', '.join(parts)}. Their effects are hard to "

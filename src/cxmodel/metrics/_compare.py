@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from cxmodel._arguments import is_integer
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._stats import pooled_se, two_sided_p, z_value
 from cxmodel.errors import DataWarning, SchemaError
@@ -50,7 +50,7 @@ def _warn_flat(caller: str, shown: str, se_test: float) -> None:
     """Warn that the difference's interval has zero width (neither group varies), and why the
     test is undefined when it is."""
     test = " and the z-test is undefined (statistic and p-value NaN)" if not (se_test > 0) else ""
-    warnings.warn(
+    warn(
         f"{caller}: neither group's answers vary ({shown}), so the standard error of the "
         f"difference is 0: its interval has zero width{test}; the samples cannot show how "
         "much the difference would move in another sample",
@@ -63,7 +63,7 @@ def _warn_empty(caller: str, n_a: int, n_b: int) -> None:
     """Warn that a group without answers leaves the comparison NaN."""
     empty = [name for name, n in (("a", n_a), ("b", n_b)) if n == 0]
     if empty:
-        warnings.warn(
+        warn(
             f"{caller}: {' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no answers "
             f"(n_a = {n_a}, n_b = {n_b}), so the difference, its interval and the test are NaN",
             DataWarning,

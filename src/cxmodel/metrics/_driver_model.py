@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import boolean_mask, interaction_log, name_sequence
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel._tables import MetricTable
@@ -573,7 +573,7 @@ def _lean_on_rows(x: F, leverage: F, names: list[str]) -> npt.NDArray[np.bool_]:
     unknown: npt.NDArray[np.bool_] = (x[single] != 0).any(axis=0)
     if unknown.any():
         named = [names[j] for j in np.flatnonzero(unknown)]
-        warnings.warn(
+        warn(
             f"driver_model(): {int(single.sum()):,} row(s) alone set the coefficient of "
             f"{named!r} (a combination of drivers no other row shares), so its standard error "
             "cannot be estimated: se, interval and p-value are NaN; leave out or merge rare "

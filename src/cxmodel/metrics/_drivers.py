@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import integer, interaction_log, mapping_value, name_sequence
+from cxmodel._pieces import warn
 from cxmodel._stats import z_value
 from cxmodel._tables import MetricTable, SmallSampleWarning
 from cxmodel._time import duration_to_us
@@ -225,7 +225,7 @@ def experience_drivers(
         ):  # fmt: skip
             out[name].append(value)
     if single:
-        warnings.warn(
+        warn(
             f"experience_drivers(): {len(single)} driver(s) have a single answer on one side, "
             f"so their se and interval are NaN: {', '.join(single[:3])}"
             + (" ..." if len(single) > 3 else ""),
@@ -251,14 +251,14 @@ def _warn_quiet_table(
     """Warn (DataWarning) when the drivers table is empty although drivers were asked for, and
     when drivers' answers do not vary on either side (a zero-width interval)."""
     if not answers:
-        warnings.warn(
+        warn(
             f"experience_drivers(): the log has no {metric!r} answers, so there is nothing to "
             "compare and the table is empty; check metric=",
             DataWarning,
             stacklevel=3,
         )
     elif not rows and left_out:
-        warnings.warn(
+        warn(
             f"experience_drivers(): all {len(left_out)} driver(s) were left out, as each has "
             f"fewer than {max(min_n, 1)} answer(s) with or without it: {_shown(left_out)}; "
             "the table is empty (change window= or min_n=)",
@@ -266,7 +266,7 @@ def _warn_quiet_table(
             stacklevel=3,
         )
     if flat:
-        warnings.warn(
+        warn(
             f"experience_drivers(): {len(flat)} driver(s) have answers that do not vary on "
             f"either side, so their se is 0 and their interval has zero width: {_shown(flat)}; "
             "the samples cannot show how much the difference would move in another sample",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from cxmodel._arguments import got, interaction_log
+from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._stats import newcombe_interval, pooled_se, welch_interval, z_value
 from cxmodel._tables import MetricTable
@@ -167,7 +167,7 @@ def warn_unknown_customers(unknown: int, fired: int, *, caller: str, stacklevel:
     log, so they count as without any outcome (firings of another log, or a log filtered
     before the call)."""
     if unknown:
-        warnings.warn(
+        warn(
             f"{caller}: {unknown} of the {fired} customers measured never occur in the log, so "
             "they count as without any outcome; pass the log the firings were evaluated on",
             DataWarning,
@@ -385,7 +385,7 @@ def action_effect(
     until = log.observed_until if log.observed_until is not None else end
     rows: list[dict[str, Any]] = []
     if not held:
-        warnings.warn(
+        warn(
             "no firing was held out: add 'holdout P%' to the rules to measure their effect",
             DataWarning,
             stacklevel=2,
@@ -415,16 +415,16 @@ def action_effect(
         row["n_pending"] = pending
         rows.append(row)
         if pending:
-            warnings.warn(
+            warn(
                 f"trigger {name!r}: {pending} customers fired less than {window_text} before "
                 "the end of the log; they are left out until their window closes",
                 DataWarning,
                 stacklevel=2,
             )
         if name in mixed:
-            warnings.warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
+            warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
         if expected_effect is not None and not row["mde"] <= expected_effect:
-            warnings.warn(
+            warn(
                 f"trigger {name!r}: with {row['n_treated']} treated and {row['n_held_out']} "
                 f"held-out customers the minimal detectable effect is {row['mde']:.4f}, above "
                 f"the expected {expected_effect:g}: a larger holdout or more customers are "
@@ -435,7 +435,7 @@ def action_effect(
     warn_unknown_customers(unknown, measured, caller="action_effect()")
     warn_unobserved_windows(log, end, unobserved, caller="action_effect()")
     if blank:
-        warnings.warn(
+        warn(
             f"action_effect(): {blank} outcome interactions in the windows have no {value!r} "
             "value (NaN); they count 0 in the value columns",
             DataWarning,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import overload
 
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log
+from cxmodel._pieces import warn
 from cxmodel._tables import MetricTable
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError
@@ -199,7 +199,7 @@ def return_rate(
             "the data, so none can be judged yet and the rate is NaN"
         )
     if facts:
-        warnings.warn(f"return_rate(): {'; '.join(facts)}", DataWarning, stacklevel=2)
+        warn(f"return_rate(): {'; '.join(facts)}", DataWarning, stacklevel=2)
     definition = f"orders with a 'return' of the same {order_column!r}"
     if window is not None:
         definition += f" within {window} (orders whose {window} have passed)"
@@ -344,7 +344,7 @@ def on_time_delivery_rate(
     flags = _late_flags(log, rows, late)
     known = ~np.isnan(flags)
     if not known.all():
-        warnings.warn(
+        warn(
             f"on_time_delivery_rate(): {int((~known).sum())} of {rows.size} deliveries have no "
             f"{late!r} value and were left out",
             DataWarning,

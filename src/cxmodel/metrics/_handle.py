@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import attrs
@@ -10,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence, real
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
 from cxmodel.errors import DataError, DataWarning, SchemaError
@@ -111,7 +111,7 @@ def average_handle_time(
     totals = np.nansum(parts[:, handled], axis=0) if parts.size else np.zeros(0)
     n = int(totals.size)
     if n == 0 and rows.any():
-        warnings.warn(
+        warn(
             f"average_handle_time(): none of the {int(rows.sum()):,} {'/'.join(kinds)} "
             f"contact(s) has a value in {', '.join(components)}, so the handle time is NaN",
             DataWarning,

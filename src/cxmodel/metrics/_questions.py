@@ -10,7 +10,6 @@ that interaction and ``by_rated=True`` groups answers by its columns.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, overload
 
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence
+from cxmodel._pieces import warn
 from cxmodel._stats import mean_t_bounds, sample_moments, z_value
 from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_small_groups
 from cxmodel._time import duration_to_us
@@ -549,7 +549,7 @@ def _warn_unanswered(log: InteractionLog, question: str, sends: int) -> None:
     but a misspelt question would get it too."""
     message = unanswered(question, 0, len(log), held_metrics(log), caller="response_rate()")
     if message is not None:
-        warnings.warn(
+        warn(
             f"{message}; none of the {sends:,} send(s) is answered, so the rate is 0",
             DataWarning,
             stacklevel=3,

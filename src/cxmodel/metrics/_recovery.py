@@ -3,7 +3,6 @@ for firings acted on, not acted on, and held out."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence, of_type
+from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._stats import (
     mean_t_interval,
@@ -260,7 +260,7 @@ def recovery_rate(
         acked = emitted & np.array([i in wanted for i in names], dtype=bool)
         unknown = len(wanted - set(cols["firing_id"][emitted].tolist()))
         if unknown:
-            warnings.warn(
+            warn(
                 f"{unknown} acknowledged firing ids match no emitted firing (ids of other "
                 "rules, runs or suppressed firings?); they are ignored",
                 DataWarning,
@@ -305,7 +305,7 @@ def recovery_rate(
             versus = None if group == "held out" else base
             rows += [_row(name, group, m, outcome, versus, z, level) for m in measures]
         if not len(arms["held out"]):
-            warnings.warn(
+            warn(
                 f"trigger {name!r} has no held-out customers: add 'holdout P%' to the rule to "
                 "compare with customers it did not act on",
                 DataWarning,
@@ -314,13 +314,13 @@ def recovery_rate(
         pending = {m: n for m, n in outcomes["emitted"].pending.items() if n}
         if pending:
             text = ", ".join(f"{n} for {m}" for m, n in pending.items())
-            warnings.warn(
+            warn(
                 f"trigger {name!r}: customers left out while their window is open ({text})",
                 DataWarning,
                 stacklevel=2,
             )
         if name in mixed and len(arms["held out"]):
-            warnings.warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
+            warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
     warn_unknown_customers(unknown, measured, caller="recovery_rate()")
     warn_unobserved_windows(log, end, unobserved, caller="recovery_rate()")
     columns: dict[str, npt.NDArray[Any]] = {}
@@ -381,7 +381,7 @@ def _score_rows(
     if not mask.any():
         held = held_metrics(log)
         message = unanswered(metric, int(named.sum()), len(log), held, caller="recovery_rate()")
-        warnings.warn(
+        warn(
             (message or f"the log has no survey answer for metric {metric!r}")
             + ": nobody responded",
             DataWarning,

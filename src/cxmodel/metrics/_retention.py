@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,6 +10,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._periods import index_labels, period_index
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._stats import proportion_interval, z_value
 from cxmodel._time import TimeLike, as_of_us, duration_to_us, to_us
@@ -77,7 +77,7 @@ def warn_empty_rate(n: int, definition: str, *, caller: str, stacklevel: int = 2
     one_touch_rate(): 0 items in the denominator of the rate (replies < 2 / resolved), so its value and interval are NaN; check the data and the period it covers
     """
     if n == 0:
-        warnings.warn(
+        warn(
             f"{caller}: 0 items in the denominator of the rate ({definition}), so its value "
             "and interval are NaN; check the data and the period it covers",
             DataWarning,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,6 +10,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from cxmodel._arguments import float_array, interaction_log
+from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us
@@ -151,7 +151,11 @@ class SurvivalCurve(Result):
         return self.survival_time(0.5)
 
     def percentile(self, p: float) -> float:
-        """Time by which a share ``p`` of subjects had the event (``survival_time(1 - p)``)."""
+        """Time by which a share ``p`` of subjects had the event (``survival_time(1 - p)``).
+
+        The ``p`` quantile of the durations: lifelines' ``percentile(p)`` is the opposite one,
+        the time by which survival fell to ``p`` (here :meth:`survival_time`).
+        """
         return self.survival_time(1.0 - p)
 
     def _figures(self) -> dict[str, Any]:
@@ -222,7 +226,7 @@ def _warn_no_information(events: float, n: int, caller: str, stacklevel: int = 3
     else:
         count = f"{events:,.0f} event" + (" happened" if events == 1 else "s happened")
         why = f"the {count} while only one group had subjects at risk"
-    warnings.warn(
+    warn(
         f"{caller}: {why}, so the groups cannot be compared: statistic and p_value are NaN",
         DataWarning,
         stacklevel=stacklevel,
@@ -415,14 +419,42 @@ def multivariate_logrank_test(
     return _k_sample_test(d, e, groups, strata, "multivariate_logrank_test()")
 
 
+def _labels(values: npt.ArrayLike, name: str, n: int, caller: str) -> npt.NDArray[Any]:
+    """One label per duration, none missing (None or NaN) and all of one sortable kind."""
+    labels = np.asarray(values).reshape(-1)
+    if labels.shape != (n,):
+        raise SchemaError(f"{name} has {labels.size} labels for {n} durations")
+    if labels.dtype.kind == "f":
+        missing = np.isnan(labels)
+    elif labels.dtype == object:  # None, or a NaN (the one value unequal to itself)
+        none = labels == None  # noqa: E711 (elementwise, not an identity test)
+        missing = np.asarray(none | (labels != labels), dtype=bool)
+    else:
+        missing = np.zeros(n, dtype=bool)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        shown = labels[i].item() if isinstance(labels[i], np.generic) else labels[i]
+        raise SchemaError(
+            f"{caller}: {name}[{i}] = {shown!r} is missing ({int(missing.sum()):,} of "
+            f"{n:,} labels are); drop those subjects or give them a label of their own"
+        )
+    try:
+        np.unique(labels)
+    except TypeError as error:
+        kinds = sorted({type(x).__name__ for x in labels})
+        raise SchemaError(
+            f"{caller}: {name} mixes labels of kinds {kinds} that cannot be ordered; give "
+            "labels of one kind (e.g. all text)"
+        ) from error
+    return labels
+
+
 def _k_sample_test(
     d: FloatArray, e: FloatArray, groups: npt.ArrayLike, strata: npt.ArrayLike | None, caller: str
 ) -> MultiLogRankResult:
     """:func:`multivariate_logrank_test` of checked durations ``d`` and events ``e``;
     ``caller`` names the public function in messages."""
-    labels = np.asarray(groups).reshape(-1)
-    if labels.shape != d.shape:
-        raise SchemaError(f"groups has {labels.size} labels for {d.size} durations")
+    labels = _labels(groups, "groups", d.size, caller)
     levels, g = np.unique(labels, return_inverse=True)
     g = g.reshape(-1)
     k = levels.size
@@ -432,9 +464,7 @@ def _k_sample_test(
         s_codes = np.zeros(d.size, dtype=np.intp)
         n_strata = 1
     else:
-        s_raw = np.asarray(strata).reshape(-1)
-        if s_raw.shape != d.shape:
-            raise SchemaError(f"strata has {s_raw.size} labels for {d.size} durations")
+        s_raw = _labels(strata, "strata", d.size, caller)
         s_levels, s_codes = np.unique(s_raw, return_inverse=True)
         s_codes = s_codes.reshape(-1)
         n_strata = int(s_levels.size)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import attrs
@@ -10,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log
+from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, US_PER_SECOND, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
@@ -240,7 +240,7 @@ def _not_before_opening(
     if not n_early:
         return ts
     gap = int((opened[early] - ts[early]).max())
-    warnings.warn(
+    warn(
         f"ticket_lifecycles(): {n_early:,} ticket_replied/ticket_resolved row(s) are timestamped "
         f"before their ticket's ticket_opened row (by up to {_duration(gap)}; clocks of two "
         "systems disagree?); they count at the opening (0 h)",
@@ -263,7 +263,7 @@ def _first_of_repeats(
     keep[order[1:][same]] = False
     repeats = int(np.count_nonzero(same))
     if repeats:
-        warnings.warn(
+        warn(
             f"ticket_lifecycles(): {repeats:,} ticket_replied/ticket_resolved row(s) repeat "
             "another row of the same ticket, kind and time (a duplicated export?); each counts "
             "once, as one reply or resolution",
@@ -284,7 +284,7 @@ def _warn_shared(
     tickets, counts = np.unique(pairs[0], return_counts=True)
     shared = tickets[counts > 1]
     if shared.size:
-        warnings.warn(
+        warn(
             f"ticket_lifecycles(): {shared.size:,} ticket id(s) are opened by more than one "
             f"customer (e.g. {cats[shared[0]]!r}); their rows are joined as one ticket, "
             "owned by the last opener: make the ids unique (prefix the customer) if they are "
@@ -302,7 +302,7 @@ def _warn_unopened(
     seen[tcode] = True
     unopened = int(np.count_nonzero(seen & (opened == _BIG)))
     if unopened:
-        warnings.warn(
+        warn(
             f"ticket_lifecycles(): {unopened:,} ticket(s) have ticket_replied/ticket_resolved "
             "rows but no ticket_opened row (opened before the data begin?); they are left out",
             DataWarning,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -10,6 +9,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import got, interaction_log
 from cxmodel._periods import period_index
+from cxmodel._pieces import warn
 from cxmodel._tables import MetricTable
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
@@ -151,7 +151,7 @@ def check_purchase_values(
 def _warn_unvalued_refunds(count: int) -> None:
     """Warn that ``count`` refund rows have no value, so refunds leave them out."""
     if count:
-        warnings.warn(
+        warn(
             f"value_summary(): {count:,} refund row(s) have no value (column 'value'); "
             "'refunds' and 'net_revenue' leave them out, so refunds may be understated",
             DataWarning,
@@ -202,7 +202,7 @@ def _warn_repeated_purchases(
         same &= ordered[1:] == ordered[:-1]
     repeats = int(np.count_nonzero(same))
     if repeats:
-        warnings.warn(
+        warn(
             f"value_summary(): {repeats:,} purchase row(s) repeat another purchase's customer, "
             "time and value (a duplicated export?); each counts as an order and in revenue",
             DataWarning,

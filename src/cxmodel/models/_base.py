@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -12,6 +11,7 @@ import numpy.typing as npt
 from scipy.optimize import OptimizeResult, minimize
 
 from cxmodel._arguments import got
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel.errors import (
     ConvergenceError,
@@ -461,7 +461,7 @@ def maximise_likelihood(
     )
     if edge:
         at_edge = ", ".join(f"{n}={params[names.index(n)]:.3g}" for n in edge)
-        warnings.warn(
+        warn(
             f"{model}: {at_edge} ran to the edge of the search range (exp(-25) .. exp(25)): the "
             "likelihood keeps rising towards 0 or infinity there, so the data do not determine "
             f"{'it' if len(edge) == 1 else 'them'} (too few customers, or histories with too "
@@ -471,7 +471,7 @@ def maximise_likelihood(
             stacklevel=3,
         )
     elif not conv.converged:
-        warnings.warn(
+        warn(
             f"{model}: the fit did not converge from any of {len(starts)} starts "
             f"({conv.message!r}, gradient norm {conv.gradient_norm:.3g} after "
             f"{conv.iterations} iterations); the parameters are the best point found and may "

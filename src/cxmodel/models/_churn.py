@@ -10,7 +10,6 @@ to the features at ``as_of``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, interaction_log, name_sequence, real
+from cxmodel._pieces import as_errors, silenced
 from cxmodel._result import Result
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us, to_us
 from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
@@ -263,8 +263,7 @@ class _Builder:
         model = self.model
         if model is None or model is True:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", ConvergenceWarning)
+                with as_errors(ConvergenceWarning):
                     model = BetaGeo()
                     model.fit(summary)
             except (ConvergenceWarning, ConvergenceError, DataError):
@@ -721,8 +720,7 @@ def churn_risk(
         raise DataError(f"features {missing} could not be computed at as_of")
     x_score = standard(score)
     fitted: CoxPH | DiscreteHazard
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    with silenced(ConvergenceWarning):
         if model == "cox":
             fitted = CoxPH(penalizer=penalizer).fit(
                 standard(train), wait_days, returned, names=names
@@ -1011,8 +1009,7 @@ def validate_churn(
             kind="purchase",
             value="value",
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with silenced(ConvergenceWarning):
             bg = BetaGeo()
             bg.fit(summary)
         where = np.searchsorted(risk.customer_id, summary.customer_id)

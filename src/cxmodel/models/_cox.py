@@ -14,7 +14,13 @@ from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
-from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
+from cxmodel.models._identifiable import check_identifiable, infinite_coefficients
+from cxmodel.models._newton import (
+    NewtonFit,
+    inverse_information,
+    newton_raphson,
+    warn_unconverged,
+)
 
 __all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
 
@@ -164,9 +170,26 @@ def concordance_index(
     """
     t = float_array(durations, "concordance_index()", "durations").reshape(-1)
     r = float_array(risk, "concordance_index()", "risk").reshape(-1)
-    e = np.ones(t.shape, dtype=bool) if observed is None else np.asarray(observed).astype(bool)
+    if observed is None:
+        e = np.ones(t.shape, dtype=bool)
+    else:
+        flags = float_array(observed, "concordance_index()", "observed").reshape(-1)
+        if not ((flags == 0) | (flags == 1)).all():
+            i = int(np.flatnonzero((flags != 0) & (flags != 1))[0])
+            raise SchemaError(
+                f"concordance_index(): observed[{i}] = {float(flags[i])!r}; observed must be "
+                "booleans (1 = event seen, 0 = censored)"
+            )
+        e = flags == 1
     if not (t.shape == r.shape == e.shape):
         raise SchemaError("durations, risk and observed must have the same length")
+    for name, values in (("durations", t), ("risk", r)):
+        if not np.isfinite(values).all():
+            i = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise SchemaError(
+                f"concordance_index(): {name}[{i}] = {float(values[i])!r}; {name} must be "
+                "finite (a missing prediction has no rank: drop the subject)"
+            )
     # Sort by time; within a time, censored rows come first so that "T_j == T_i, j censored"
     # falls in i's later set when we scan from the end.
     order = np.lexsort((e, t))
@@ -348,6 +371,8 @@ class CoxPH(WaldRegression):
         if not events.any():
             raise DataError("CoxPH.fit() needs at least one observed event")
         start = None if entry is None else _entry(entry, t)
+        if self.penalizer == 0:
+            check_identifiable(mat, feature_names, "CoxPH.fit()")
         mean = mat.mean(axis=0)
         xc = mat - mean
         order = np.argsort(t, kind="stable")
@@ -365,13 +390,15 @@ class CoxPH(WaldRegression):
             gradient_tol=1e-12,
         )
         beta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
+        cov, se = inverse_information(fit.hessian)
+        if fit.converged:
+            fit = _infinite_estimates(fit, cov, feature_names, self.tol)
         warn_unconverged(
             fit,
             "CoxPH: Newton-Raphson",
             "a covariate that separates events from censorings drives its coefficient to "
             "infinity, penalizer > 0 helps",
         )
-        cov, se = inverse_information(fit.hessian)
         self.feature_names_ = feature_names
         self.coef_ = beta
         self.standard_errors_ = se
@@ -451,6 +478,22 @@ class CoxPH(WaldRegression):
         times of the training data.
         """
         return np.exp(-self.predict_cumulative_hazard(X, times))
+
+
+def _infinite_estimates(
+    fit: NewtonFit, cov: FloatArray, names: tuple[str, ...], tol: float
+) -> NewtonFit:
+    """``fit``, marked unconverged when the partial likelihood was still rising along some
+    coefficient (its estimate is infinite: the gradient vanished, not the step)."""
+    infinite = infinite_coefficients(fit.theta, cov, fit.gradient, tol)
+    if not infinite.any():
+        return fit
+    which = ", ".join(f"{names[j]!r} (at {fit.theta[j]:+.3g})" for j in np.flatnonzero(infinite))
+    message = (
+        f"stopped with the partial likelihood still rising along {which}, whose estimate is "
+        "infinite, not the value reached,"
+    )
+    return fit._replace(converged=False, message=message)
 
 
 def _entry(entry: npt.ArrayLike, durations: FloatArray) -> FloatArray:

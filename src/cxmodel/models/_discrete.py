@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, gammaln, logsumexp
 
+from cxmodel._arguments import integer, random_seed
 from cxmodel.errors import DataError
 from cxmodel.models._base import (
     Convergence,
@@ -34,9 +35,22 @@ def _validate_bgbb(
     x = as_float_array("frequency", frequency)
     t_x = as_float_array("recency", recency)
     n = as_float_array("n_periods", n_periods)
-    x, t_x, n = (np.ascontiguousarray(a) for a in np.broadcast_arrays(x, t_x, n))
+    try:
+        x, t_x, n = (np.ascontiguousarray(a) for a in np.broadcast_arrays(x, t_x, n))
+    except ValueError as exc:
+        raise DataError(
+            f"frequency, recency and n_periods must have the same length, got {x.shape[0]}, "
+            f"{t_x.shape[0]} and {n.shape[0]}"
+        ) from exc
     if np.any(x > t_x):
         raise DataError("frequency must be <= recency (transactions happen at opportunities)")
+    bad = (x == 0) & (t_x > 0)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"recency must be 0 when frequency is 0 (it is the opportunity of the last "
+            f"transaction), got recency {float(t_x[i])!r} at {i}"
+        )
     if np.any(t_x > n):
         raise DataError("recency must be <= n_periods")
     if np.any((x != np.round(x)) | (t_x != np.round(t_x)) | (n != np.round(n))):
@@ -203,7 +217,9 @@ class BetaGeoBetaBinom(TransactionPlots):
         from cxmodel.models._rfm import RFMSummary
 
         al, be, ga, de = self._p()
-        rng = np.random.default_rng(random_state)
+        n = integer(n, "sample()", "n", minimum=0)
+        n_periods = integer(n_periods, "sample()", "n_periods", minimum=0)
+        rng = np.random.default_rng(random_seed(random_state, "sample()", "random_state"))
         p = rng.beta(al, be, size=n)
         theta = np.clip(rng.beta(ga, de, size=n), 1e-12, 1.0)
         life = rng.geometric(theta) - 1  # opportunities alive: 0, 1, 2, ...
@@ -281,11 +297,36 @@ class ShiftedBetaGeo:
 
     def fit(self, *, survivors: npt.ArrayLike) -> ShiftedBetaGeo:
         """Fit on survivor counts S_0 >= S_1 >= ... (S_0 = cohort size); returns self."""
-        s = as_float_array("survivors", survivors)
+        s = whole_numbers(
+            "survivors",
+            survivors,
+            "customers",
+            "ShiftedBetaGeo.fit()",
+            "; give counts (cohort size x share retained), not shares: the standard errors "
+            "depend on the cohort size",
+        )
         if s.size < 2:
             raise DataError(f"survivors needs at least 2 counts, got {s.size}")
         if np.any(np.diff(s) > 0):
             raise DataError("survivors must be non-increasing")
+        if s[0] == 0:
+            raise DataError(
+                "ShiftedBetaGeo.fit(): the cohort is empty (survivors[0] = 0): no customer "
+                "could churn, so any parameters would fit equally well"
+            )
+        if s[-1] == s[0]:
+            raise DataError(
+                f"ShiftedBetaGeo.fit(): none of the {s[0]:,.0f} customers churned in "
+                f"{s.size - 1} periods, so the likelihood is largest where the churn "
+                "probability is 0 and no parameters are estimable; fit on a cohort observed "
+                "until some customers left"
+            )
+        if s[1] == 0:
+            raise DataError(
+                f"ShiftedBetaGeo.fit(): all {s[0]:,.0f} customers churned in the first period, "
+                "so the likelihood is largest where the churn probability is 1 and no "
+                "parameters are estimable"
+            )
         lost = s[:-1] - s[1:]
         t = np.arange(1, s.size, dtype=np.float64)
         last = float(s[-1])
@@ -328,7 +369,9 @@ class ShiftedBetaGeo:
         """Simulate survivor counts S_0..S_periods of a cohort of ``n`` customers."""
         check_fitted(self)
         assert self.params_ is not None
-        rng = np.random.default_rng(random_state)
+        n = integer(n, "sample()", "n", minimum=0)
+        periods = integer(periods, "sample()", "periods", minimum=0)
+        rng = np.random.default_rng(random_seed(random_state, "sample()", "random_state"))
         theta = np.clip(rng.beta(self.params_["alpha"], self.params_["beta"], size=n), 1e-12, 1)
         life = rng.geometric(theta)
         t = np.arange(periods + 1)

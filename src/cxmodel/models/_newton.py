@@ -8,13 +8,13 @@ standard errors from the inverse of the negative Hessian at the optimum.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 from scipy import linalg
 
+from cxmodel._pieces import warn
 from cxmodel.errors import ConvergenceWarning
 from cxmodel.models._base import FloatArray
 
@@ -99,7 +99,7 @@ def warn_unconverged(fit: NewtonFit, method: str, hint: str) -> None:
     line that called the model's ``fit``: ``method`` names the model and the algorithm,
     ``hint`` says what usually causes it."""
     if not fit.converged:
-        warnings.warn(
+        warn(
             f"{method} did not converge ({fit.message} after {fit.iterations} iterations); {hint}",
             ConvergenceWarning,
             stacklevel=3,

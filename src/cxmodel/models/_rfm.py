@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -12,7 +13,14 @@ from cxmodel._arguments import interaction_log
 from cxmodel._periods import local_us
 from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
-from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, to_us, us_to_datetime
+from cxmodel._time import (
+    US_PER_DAY,
+    TimeLike,
+    as_of_us,
+    resolve_timezone,
+    to_us,
+    us_to_datetime,
+)
 from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
 from cxmodel.log._observed import check_period, warn_after_data
 
@@ -22,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = [
     "RFMSummary",
     "calibration_holdout_split",
-    "period_of",
     "period_ordinals",
     "period_start",
     "rfm_summary",
@@ -126,33 +133,27 @@ def period_ordinals(
     raise SchemaError(f"freq must be one of 'D', 'W', 'M', 'h', got {freq!r}{hint}")
 
 
-def period_start(ordinal: int, freq: str) -> int:
-    """The first microsecond (UTC) of the period ``ordinal`` of :func:`period_ordinals`.
+def period_start(ordinal: int, freq: str, timezone: str | None = None) -> int:
+    """The first microsecond (UTC) of the period ``ordinal`` of :func:`period_ordinals` in
+    zone ``timezone`` (default UTC): local midnight of its first day, as an instant.
 
     Examples
     --------
     >>> period_start(1, "M") == 31 * 86_400_000_000
     True
+    >>> us_to_datetime(period_start(1, "M", "Europe/Paris")).isoformat()
+    '1970-01-31T23:00:00+00:00'
     """
     if freq == "M":
-        return int(
+        wall = int(
             np.array(ordinal, dtype="datetime64[M]").astype("datetime64[us]").astype(np.int64)
         )
-    shift = 4 * US_PER_DAY if freq == "W" else 0
-    return ordinal * _FIXED_US[freq] + shift
-
-
-def period_of(time: Any, freq: str, *, what: str, timezone: str | None = None) -> int:
-    """The period ordinal of one time (naive values read as UTC) in zone ``timezone``;
-    ``what`` names it in errors.
-
-    Examples
-    --------
-    >>> period_of("1970-02-01", "M", what="as_of")
-    1
-    """
-    us = np.array([to_us(time, timezone_name="UTC", what=what)], dtype=np.int64)
-    return int(period_ordinals(us, freq, timezone)[0])
+    else:
+        wall = ordinal * _FIXED_US[freq] + (4 * US_PER_DAY if freq == "W" else 0)
+    if timezone is None or freq not in ("D", "W", "M"):  # hours are absolute
+        return wall
+    day = us_to_datetime(wall).date()
+    return to_us(datetime(day.year, day.month, day.day, tzinfo=resolve_timezone(timezone)))
 
 
 def as_of_period(as_of: TimeLike, freq: str, timezone: str | None) -> int:
@@ -370,10 +371,11 @@ def summarise_purchases(
 
 def calibration_holdout_split(
     log: InteractionLog,
-    calibration_end: Any,
-    observation_end: Any,
+    calibration_end: TimeLike,
+    observation_end: TimeLike,
     *,
     freq: str = "D",
+    timezone: str | None = None,
     kind: str = "purchase",
     value: str = "value",
 ) -> tuple[RFMSummary, FloatArray, float]:
@@ -381,19 +383,30 @@ def calibration_holdout_split(
 
     Returns ``(calibration, holdout_frequency, holdout_duration)``: the summary of purchases up to
     the ``calibration_end`` period, the number of purchase periods of each of those customers in
-    (calibration_end, observation_end], and the hold-out length in periods (as lifetimes'
-    ``calibration_and_holdout_data``).
+    the periods after it up to the ``observation_end`` period, and the number of those periods.
+    Both ends name whole periods: the ``freq`` period holding ``calibration_end`` is the last of
+    the calibration, purchases later in it included (as :func:`rfm_summary` reads ``as_of``),
+    and the hold-out is made of whole periods, so ``holdout_frequency <= holdout_duration``.
+    lifetimes' ``calibration_and_holdout_data`` cuts at the instants instead: it counts the
+    purchases after ``calibration_end`` in its period as hold-out purchase periods while
+    ``duration_holdout`` leaves that period out (a customer can get 2 hold-out purchase
+    periods in a hold-out of 1). The two agree when each end closes its period (daily
+    periods of date-only data, a Sunday for weeks).
 
     Parameters
     ----------
     log : InteractionLog
         The interaction log.
     calibration_end : datetime-like
-        End of the calibration period (naive values are read as UTC).
+        End of the calibration period. A naive time is read in ``timezone``, and refused
+        without one.
     observation_end : datetime-like
-        End of the hold-out period.
+        End of the hold-out period, read as ``calibration_end`` is.
     freq : {"D", "W", "M", "h"}, default "D"
         The period unit.
+    timezone : str, optional
+        IANA zone of the calendar periods, as in :func:`rfm_summary` (default UTC), and of a
+        naive ``calibration_end`` or ``observation_end``.
     kind : str, default "purchase"
         Interaction kind that counts as a purchase.
     value : str, default "value"
@@ -401,6 +414,9 @@ def calibration_holdout_split(
 
     Raises
     ------
+    SchemaError
+        When ``calibration_end`` or ``observation_end`` has no time zone and ``timezone`` is
+        not given.
     DataError
         When ``observation_end`` is not after ``calibration_end``, or the hold-out starts
         when the log's observation has ended (nothing in it was seen).
@@ -410,15 +426,39 @@ def calibration_holdout_split(
     DataWarning
         When the hold-out ends after the log's last interaction: those periods count in
         ``holdout_duration`` while no purchase in them could be seen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(
+    ...     customer_id=["a", "a", "a", "b"], kind=["purchase"] * 4, value=[1.0, 2.0, 5.0, 7.0],
+    ...     timestamp=["2024-01-01", "2024-01-02", "2024-01-06", "2024-01-03"], timezone="UTC")
+    >>> cal, holdout, days = calibration_holdout_split(log, "2024-01-03", "2024-01-06",
+    ...                                                timezone="UTC")
+    >>> cal.frequency.tolist(), holdout.tolist(), days
+    ([1.0, 0.0], [1.0, 0.0], 3.0)
     """
     log = interaction_log(log, "calibration_holdout_split()")
-    # a calibration end after the data is refused below (the hold-out then saw nothing)
-    calibration_us = to_us(calibration_end, timezone_name="UTC", what="calibration_end")
-    cal = summarise_purchases(
-        log, as_of=us_to_datetime(calibration_us), freq=freq, kind=kind, value=value
+    calibration_us = as_of_us(
+        calibration_end, zone=timezone, zone_arg="timezone", what="calibration_end"
     )
-    cal_end = period_of(calibration_end, freq, what="calibration_end")
-    obs_end = period_of(observation_end, freq, what="observation_end")
+    observation_us = as_of_us(
+        observation_end, zone=timezone, zone_arg="timezone", what="observation_end"
+    )
+    # a calibration end after the data is refused below (the hold-out then saw nothing)
+    cal = summarise_purchases(
+        log,
+        as_of=us_to_datetime(calibration_us),
+        freq=freq,
+        kind=kind,
+        value=value,
+        timezone=timezone,
+    )
+    ends = period_ordinals(
+        np.array([calibration_us, observation_us], dtype=np.int64), freq, timezone
+    )
+    cal_end, obs_end = int(ends[0]), int(ends[1])
     if obs_end <= cal_end:
         raise DataError(
             f"observation_end must be after calibration_end, got {observation_end!r} <= "
@@ -426,15 +466,15 @@ def calibration_holdout_split(
         )
     check_period(
         log,
-        period_start(cal_end + 1, freq),
-        to_us(observation_end, timezone_name="UTC", what="observation_end"),
+        period_start(cal_end + 1, freq, timezone),
+        observation_us,
         caller="calibration_holdout_split()",
         unknown="purchases then are missing from holdout_frequency while holdout_duration "
         "counts those periods",
     )
     mask = log.kind_mask(kind)
     codes = log.customer_codes[mask]
-    per = period_ordinals(log.timestamps[mask], freq)
+    per = period_ordinals(log.timestamps[mask], freq, timezone)
     keep = (per > cal_end) & (per <= obs_end)
     codes, per = codes[keep], per[keep]
     new = np.ones(codes.shape[0], dtype=bool)

@@ -34,7 +34,8 @@ _Model = TypeVar("_Model", bound="TransactionModel")
 def validate_history(
     frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike, *, allow_empty: bool = False
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Check and broadcast (frequency, recency, T): finite, >= 0, recency <= T, recency 0 iff x 0."""
+    """Check and broadcast (frequency, recency, T): finite, >= 0, frequency whole, recency <= T,
+    recency 0 iff x 0."""
     x = as_float_array("frequency", frequency)
     t_x = as_float_array("recency", recency)
     big_t = as_float_array("T", T)
@@ -47,6 +48,13 @@ def validate_history(
         ) from exc
     if x.size == 0 and not allow_empty:
         raise DataError("no customers: frequency, recency and T are empty")
+    fractional = x != np.round(x)
+    if np.any(fractional):
+        i = int(np.argmax(fractional))
+        raise DataError(
+            f"frequency must be whole numbers of repeat purchases (purchase periods after the "
+            f"first), got {float(x[i])!r} at {i} ({int(fractional.sum()):,} such values)"
+        )
     bad = t_x > big_t + 1e-12
     if np.any(bad):
         i = int(np.argmax(bad))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import customer_table, got, of_type
 from cxmodel._holdout import held_out_customers
+from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel.errors import DataWarning, SchemaError, ValueTypeError
 from cxmodel.expr._checked import evaluate_checked, table_namespace
@@ -239,7 +239,7 @@ def next_best_action(
         v = evaluate_checked(label, act.value, columns, schema, n, "float").astype(np.float64)
         infinite = int((ok & np.isinf(v)).sum())
         if infinite:
-            warnings.warn(
+            warn(
                 f"{label}: the expected value {act.value!r} is infinite for {infinite} "
                 "customers (an overflow); the action is not eligible for them",
                 DataWarning,
@@ -247,7 +247,7 @@ def next_best_action(
             )
         missing = int((ok & np.isnan(v)).sum())
         if missing:
-            warnings.warn(
+            warn(
                 f"{label}: the expected value {act.value!r} is missing (NaN) for {missing} of "
                 f"the {int(ok.sum())} customers whose condition holds; the action is not "
                 "eligible for them",
@@ -257,7 +257,7 @@ def next_best_action(
         ok &= np.isfinite(v)
         if act.needs_consent:
             if ok.any() and not (ok & consent).any():
-                warnings.warn(
+                warn(
                     f"{label}: none of the {int(ok.sum())} customers it suits has marketing "
                     "consent (consent_marketing), so it goes to nobody; check that the log "
                     "holds consent_granted rows, or declare a service action with "

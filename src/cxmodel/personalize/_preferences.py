@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, mapping_value
+from cxmodel._pieces import warn
 from cxmodel._result import Result, column, columns
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
@@ -117,7 +117,7 @@ def _favourite(log: InteractionLog, name: str, buy: npt.NDArray[np.bool_], codes
     if name not in log or not buy.any():
         return out
     if log.schema.get(name) != "string":  # category codes read as numbers
-        warnings.warn(
+        warn(
             f"preferences(): column {name!r} holds {log.schema.get(name)} values, not text, so "
             f"favourite_{name} is None for every customer; give the column as text (strings, "
             f"or a reader's dtypes={{{name!r}: 'string'}}) to count them",

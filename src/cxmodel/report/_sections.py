@@ -8,7 +8,6 @@ made here, per result, when the section is built.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -18,6 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._pieces import silenced
 from cxmodel._stats import Z95
 from cxmodel._time import us_to_datetime
 from cxmodel.errors import TriggerTypeError
@@ -949,8 +949,7 @@ def _runnable_rules(rules: list[Any], log: InteractionLog) -> tuple[list[Any], l
     refused: list[str] = []
     for rule in rules:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # evaluate() warns about the runnable ones
+            with silenced():  # evaluate() warns about the runnable ones
                 check(RuleSet((rule,)), log)
         except TriggerTypeError as exc:
             reasons = sorted({str(getattr(d, "message", d)) for d in exc.errors})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from cxmodel._arguments import (
     random_seed,
 )
 from cxmodel._optional import import_optional
+from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.segment._features import feature_columns, feature_matrix
@@ -121,7 +121,7 @@ def _varying(x: npt.NDArray[np.float64], names: list[str]) -> npt.NDArray[np.int
             f"cluster(): no feature varies over the {n:,} customers, so there is nothing to "
             f"cluster on: {', '.join(described)}; choose features that differ between customers"
         )
-    warnings.warn(
+    warn(
         f"cluster(): {len(described)} of {len(names)} features take a single value over the "
         f"{n:,} customers and are left out (they separate nothing): {', '.join(described)}",
         DataWarning,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._pieces import warn
 from cxmodel.errors import DataWarning, SchemaError, counted_warning
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def group_mask(table: CustomerTable, group: Any, what: str) -> npt.NDArray[np.bo
         raise SchemaError(f"{what} names no customer of the table (e.g. {ids[0]!r})")
     unknown = ~np.isin(ids, table.customer_id)
     if unknown.any():
-        warnings.warn(
+        warn(
             counted_warning(
                 DataWarning,
                 f"{what}: {{unknown:,}} of {{ids:,}} customer ids are not in the table (e.g. "

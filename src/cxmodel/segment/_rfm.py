@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, interaction_log, is_integer, name_sequence
-from cxmodel._pieces import warn_counted
+from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result, column
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
@@ -292,7 +291,7 @@ def _warn_same_recency(last: IntArray, bins: int) -> None:
     bought yesterday would all be 'Hibernating' in the default map)."""
     n = last.shape[0]
     if n >= 2 and np.all(last == last[0]):
-        warnings.warn(
+        warn(
             f"rfm_scores(): all {n:,} customers made their last purchase at the same time, so "
             f"every r score is 1 of 1..{bins} (ties share the lowest score) and the recency "
             "score ranks nothing: segments read it as 'least recent'; score a longer period "

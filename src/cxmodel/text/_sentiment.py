@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import got, interaction_log, name_sequence
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
 from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
@@ -249,7 +249,7 @@ def _warn_unreadable(result: SentimentScores) -> None:
     n_texts = n_unread + int(np.count_nonzero(~np.isnan(result.scores)))
     share = n_unread / n_texts
     percent = f"{share:.0%}" if 0.01 <= share <= 0.99 or share == 1.0 else f"{share:.1%}"
-    warnings.warn(
+    warn(
         f"sentiment(): {n_unread:,} of {n_texts:,} texts ({percent}) have no word the scorer "
         f"{result.scorer!r} reads (another language? only emoji, numbers or an order number?); "
         "their score 0 would not be a reading, so they are left unscored (NaN) and means and "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy.typing as npt
 from cxmodel._arguments import integer, interaction_log, name_sequence, of_type, random_seed
 from cxmodel._optional import import_optional
 from cxmodel._periods import index_labels, period_index
+from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
 from cxmodel.errors import DataError, DataWarning, SchemaError
@@ -224,7 +224,7 @@ def topics(
     volume = counts[order].astype(np.int64)
     total = int(volume.sum())
     if total < len(corpus):
-        warnings.warn(
+        warn(
             f"topics(): {len(corpus) - total:,} of {len(corpus):,} documents have no word in "
             f"the topics' vocabulary (only stop words, one-letter words or symbols) and are in "
             f"no topic (document_topic -1); shares are of the {total:,} others",

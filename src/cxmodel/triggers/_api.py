@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from difflib import get_close_matches
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from cxmodel._pieces import warn
 from cxmodel.errors import DataWarning, TriggerTypeError
 from cxmodel.expr import Aggregate, Diagnostic, Expr, Name, render_diagnostics
 from cxmodel.expr._ast import children
@@ -90,14 +90,14 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any
             f"rule {rule!r}: {', '.join(repr(p) for p in sorted(names))}"
             for rule, names in unverifiable.items()
         )
-        warnings.warn(
+        warn(
             f"properties not checked, read as missing: the log holds no interactions they are "
             f"read from ({listed}); check against data with those interactions to verify them",
             DataWarning,
             stacklevel=2,
         )
     for note in notes + misspelt_kinds(rules, log) + empty_properties(rules, log):
-        warnings.warn(note, DataWarning, stacklevel=2)
+        warn(note, DataWarning, stacklevel=2)
 
 
 def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
@@ -146,7 +146,7 @@ def warn_misspelt_kinds(rules: RuleSet, log: Any, stacklevel: int) -> None:
     so its empty result would otherwise look like an answer (used by ``evaluate`` and
     ``explain``)."""
     for note in misspelt_kinds(rules, log):
-        warnings.warn(note, DataWarning, stacklevel=stacklevel + 1)
+        warn(note, DataWarning, stacklevel=stacklevel + 1)
 
 
 def unread_catalogue(rules: RuleSet, events: Any) -> list[str]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from cxmodel._arguments import mapping_value
+from cxmodel._pieces import warn
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, as_of_us
 from cxmodel.errors import DataWarning
@@ -117,7 +117,7 @@ def evaluate(
     refuse_unchecked(rules, log, events)
     warn_misspelt_kinds(rules, log, stacklevel=2)
     for note in unread_catalogue(rules, events):
-        warnings.warn(note, DataWarning, stacklevel=2)
+        warn(note, DataWarning, stacklevel=2)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
 
         def step(rule: Rule) -> None:

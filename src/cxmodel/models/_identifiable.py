@@ -1,0 +1,105 @@
+"""Which coefficients of a regression the data determine: constant or collinear covariates
+(refused before fitting), and estimates that ran off to infinity (found after fitting)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import DataError
+from cxmodel.models._base import FloatArray
+
+__all__ = ["check_identifiable", "infinite_coefficients"]
+
+#: Singular values of the column-normalised centred design below this share of the largest
+#: mean a combination of covariates is constant up to rounding.
+_RANK_TOLERANCE = 1e-10
+
+
+def _combination(weights: FloatArray, names: Sequence[str]) -> str:
+    """``1 x - 0.5 y`` for the covariates with a visible weight (the largest scaled to 1)."""
+    scaled = weights / weights[np.argmax(np.abs(weights))]
+    terms = [(float(w), n) for w, n in zip(scaled, names) if abs(w) > 1e-6]
+    out = f"{terms[0][0]:.4g} {terms[0][1]}"
+    for w, name in terms[1:]:
+        out += f" {'-' if w < 0 else '+'} {abs(w):.4g} {name}"
+    return out
+
+
+def check_identifiable(design: FloatArray, names: Sequence[str], where: str) -> None:
+    """Refuse covariates whose coefficients no data can determine, without a penalty.
+
+    A model without an intercept column of its own (Cox: the baseline hazard absorbs one)
+    cannot estimate the coefficient of a constant covariate, nor split an effect between
+    covariates of which some combination is constant: any split fits equally well, and an
+    optimiser would return an arbitrary one with enormous standard errors. ``design`` has one
+    row per subject (or stretch of follow-up) and one column per covariate.
+
+    Raises
+    ------
+    DataError
+        Naming the constant covariate, or the covariates of a constant combination and the
+        combination.
+
+    Examples
+    --------
+    >>> check_identifiable(np.array([[1.0, 2.0], [2.0, 4.0], [4.0, 8.0]]), ["visits", "pages"], "f()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: f(): covariates 'visits', 'pages' are collinear (1 visits - 0.5 pages is the same in every row, up to rounding): their coefficients cannot be told apart; drop one of them or fit with penalizer > 0
+    """
+    if design.shape[1] == 0 or design.shape[0] == 0:
+        return
+    flat = np.ptp(design, axis=0) == 0
+    if flat.any():
+        j = int(np.flatnonzero(flat)[0])
+        raise DataError(
+            f"{where}: covariate {names[j]!r} is the same in every row: a model whose "
+            "baseline absorbs any constant has no coefficient to estimate for it; drop it"
+        )
+    centred = design - design.mean(axis=0)
+    norms = np.sqrt(np.einsum("ij,ij->j", centred, centred))
+    unit = centred / norms
+    # fewer rows than covariates: the full V holds the directions no row reaches
+    _, singular, vt = np.linalg.svd(unit, full_matrices=unit.shape[0] < unit.shape[1])
+    if singular.size < unit.shape[1] or singular[-1] < _RANK_TOLERANCE * singular[0]:
+        null = vt[-1] / norms  # back to the covariates' own units
+        involved = np.flatnonzero(np.abs(vt[-1]) > 1e-6).tolist()
+        order = sorted(involved, key=lambda j: -abs(float(null[j])))
+        listed = ", ".join(repr(names[j]) for j in involved)
+        raise DataError(
+            f"{where}: covariates {listed} are collinear "
+            f"({_combination(null[order], [names[j] for j in order])} is the same in every "
+            "row, up to rounding): their coefficients cannot be told apart; drop one of "
+            "them or fit with penalizer > 0"
+        )
+
+
+def infinite_coefficients(
+    coef: FloatArray, covariance: FloatArray, gradient: FloatArray, tol: float
+) -> npt.NDArray[np.bool_]:
+    """Mask of coefficients whose maximum likelihood estimate is infinite.
+
+    At a finite optimum the next Newton step, ``covariance @ gradient``, is far below the
+    convergence tolerance. When the likelihood keeps rising as a coefficient grows (a
+    covariate separates events from non-events) the gradient vanishes while the variance
+    explodes, and the next step stays large: flagged where it exceeds ``tol`` and
+    ``sqrt(tol)`` times the coefficient (the test of R's ``coxph``). A coefficient whose
+    variance cannot be computed is flagged too.
+
+    Examples
+    --------
+    >>> infinite_coefficients(np.array([0.5, -29.7]), np.diag([0.01, 2.6e12]),
+    ...                       np.array([1e-13, 3.8e-13]), 1e-9).tolist()
+    [False, True]
+    """
+    if coef.size == 0:
+        return np.zeros(0, dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        step = np.abs(covariance @ gradient)
+    out: npt.NDArray[np.bool_] = ~np.isfinite(step) | (
+        (step > tol) & (step > np.sqrt(tol) * np.abs(coef))
+    )
+    return out
