@@ -125,3 +125,32 @@ class TestAllKind:
             "(columns: ['user', 'timestamp', 'kind=v2']); map yours with --map "
             "YOUR_COLUMN=customer_id\n"
         ) in capsys.readouterr().err
+
+
+class TestTimeFormat:
+    def test_an_export_in_its_own_layout(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--time-format reads month-first times; a day-first one is a rejected row."""
+        path = tmp_path / "retail.csv"
+        path.write_text(
+            "CustomerID,InvoiceDate,UnitPrice\n"
+            "17850,12/1/2010 8:26,2.55\n"
+            "12680,12/9/2011 12:50,0.85\n"
+            "12680,13/9/2011 12:50,0.85\n",
+            encoding="utf-8",
+        )
+        options = ["--map", "CustomerID=customer_id", "--map", "InvoiceDate=timestamp"]
+        options += ["--all-kind", "purchase", "--timezone", "UTC"]
+        assert main(["summary", str(path), *options, "--time-format", "%m/%d/%Y %H:%M"]) == 0
+        out = capsys.readouterr().out
+        assert "2010-12-01 08:26 .. 2011-12-09 12:50 UTC" in out
+        assert "row 3: timestamp '13/9/2011 12:50' does not match time_format" in out
+
+    def test_a_wrong_format_names_the_option(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = tmp_path / "d.csv"
+        path.write_text("customer_id,timestamp,kind\nc1,1/2/2024,view\n", encoding="utf-8")
+        assert main(["summary", str(path), "--time-format", "mm/dd/yyyy"]) == 2
+        assert "--time-format must be a strptime format" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cxmodel._spelling import Argument, ArgumentHintError
+from cxmodel._time_format import TimeFormat
 from cxmodel.errors import CXModelError, SchemaError
 from cxmodel.log import InteractionLog
 
@@ -59,6 +60,12 @@ def _as_of(text: str | None, timezone: str | None, *, option: str = "--as-of") -
 def reading_options(parser: argparse.ArgumentParser) -> None:
     """The options every command that reads a data file takes."""
     parser.add_argument("--timezone", help="time zone of naive timestamps, e.g. UTC")
+    parser.add_argument(
+        "--time-format",
+        metavar="FORMAT",
+        help="layout of timestamps that are not ISO-8601, a strptime format, e.g. "
+        "'%%m/%%d/%%Y %%H:%%M' for 12/1/2010 8:26 (day and month are never guessed)",
+    )
     parser.add_argument(
         "--delimiter",
         default=",",
@@ -123,9 +130,17 @@ def read_data(path: str, args: argparse.Namespace) -> InteractionLog:
             encoding=args.encoding,
             kinds=_parse_mapping(args.kind, "--kind", "kind") or None,
             kind=args.all_kind,
+            time_format=_time_format(args.time_format),
         )
     except ArgumentHintError as exc:
         raise SchemaError(exc.spelled(as_option)) from None
+
+
+def _time_format(text: str | None) -> str | None:
+    """``--time-format``, checked (its errors name the option)."""
+    if text is not None:
+        TimeFormat(text, "--time-format")
+    return text
 
 
 def _read(
@@ -138,6 +153,7 @@ def _read(
     encoding: str = "utf-8",
     kinds: dict[str, str] | None = None,
     kind: str | None = None,
+    time_format: str | None = None,
 ) -> InteractionLog:
     from cxmodel._pieces import silenced
     from cxmodel.errors import DataWarning
@@ -151,13 +167,20 @@ def _read(
     with silenced(DataWarning):  # the commands print the rejected rows themselves
         if suffix == ".parquet":
             return read_parquet(
-                path, mapping=mapping, timezone=timezone, errors=mode, kinds=kinds, kind=kind
+                path,
+                mapping=mapping,
+                timezone=timezone,
+                time_format=time_format,
+                errors=mode,
+                kinds=kinds,
+                kind=kind,
             )
         if suffix in (".jsonl", ".ndjson"):
             return read_jsonl(
                 path,
                 mapping=mapping,
                 timezone=timezone,
+                time_format=time_format,
                 errors=mode,
                 encoding=encoding,
                 kinds=kinds,
@@ -167,6 +190,7 @@ def _read(
             path,
             mapping=mapping,
             timezone=timezone,
+            time_format=time_format,
             errors=mode,
             delimiter=delimiter,
             encoding=encoding,
