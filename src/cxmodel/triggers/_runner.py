@@ -274,7 +274,12 @@ class RuleRunner:
             timer.tested = tested
             return
         due = time + plan.delay if plan.delay is not None else plan.due(time, reader)
-        if timer is not None:  # the queue holds an earlier entry, which moves on when due
+        if timer is not None:
+            # the queue holds an entry at or before the old due time, which moves on to the
+            # new one when it comes; a calendar month can make a later restart fall due
+            # earlier (Jan 30 + 1 month = Feb 29 = Jan 31 + 1 month), and then it needs its own
+            if timer.due is None or due < timer.due:
+                heapq.heappush(self.timers, (due, TIMER, row.seq, state.customer, plan.name))
             timer.row, timer.due, timer.tested = row, due, tested
             return
         rs.timer = Anchor(row, due, {}, tested)
