@@ -10,7 +10,7 @@ takes any in, as it refuses text where a rule computes with numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cxmodel.errors import SchemaError
@@ -18,7 +18,7 @@ from cxmodel.expr import Aggregate, Binary, Expr, InList, Literal, Name, Unary, 
 from cxmodel.triggers._ingest import STANDARD_FIELDS
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["TruthUses", "refuse_misread_truths", "truth_uses"]
+__all__ = ["TruthUses", "refuse_misread_truths", "refuse_text_numbers", "truth_uses"]
 
 _COMPARISONS = frozenset(("==", "!=", "<", "<=", ">", ">="))
 
@@ -157,4 +157,33 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
                     f"{where(j)}: {name} {value!r} is true or false (field {name!r}), and rule "
                     f"{rule!r} compares it with {literal!r}; compare it with true or false, "
                     f"or use it as a condition (where {name})"
+                )
+
+
+def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None:
+    """Raise :class:`~cxmodel.errors.SchemaError` naming the first interaction of ``rows``
+    that carries something other than a number in a property a rule computes with
+    (``numeric``: property -> one such rule's name, e.g. ``p.qty * 2``): it could not be
+    evaluated, and a log holding it would be refused by the checker too.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> refuse_text_numbers([SimpleNamespace(fields={"qty": 2.0})], {"qty": "t"})
+    >>> refuse_text_numbers([SimpleNamespace(fields={"qty": "two"})], {"qty": "t"})
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: record: qty 'two' is not a number (field 'qty'), and rule 't' computes with it; send a number or leave the field out
+    """
+    if not numeric:
+        return
+    listed = rows if isinstance(rows, list) else list(rows)
+    for j, row in enumerate(listed):
+        for name, rule in numeric.items():
+            value = row.fields.get(name)
+            if value is not None and not isinstance(value, float):
+                where = "record" if len(listed) == 1 else f"record {j + 1}"
+                raise SchemaError(
+                    f"{where}: {name} {value!r} is not a number (field {name!r}), and rule "
+                    f"{rule!r} computes with it; send a number or leave the field out"
                 )
