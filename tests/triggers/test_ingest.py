@@ -143,3 +143,85 @@ class TestRow:
         expected = {"customer_id": "a", "timestamp": "1970-01-02T00:00:00+00:00",
                     "kind": "view", "page": "p1"}  # fmt: skip
         assert row.record() == expected
+
+
+def _forms(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``recs`` in every form ``process_many`` takes."""
+    from cxmodel.domain import Interaction
+    from cxmodel.log import InteractionLog
+
+    names = sorted({name for r in recs for name in r})
+    std = ("interaction_id", "value", "metric", "score")
+    own = ("customer_id", "timestamp", "kind", *std)
+
+    def interaction_of(r: dict[str, Any]) -> Interaction:
+        properties = {k: v for k, v in r.items() if k not in own}
+        known = {k: r[k] for k in std if k in r}
+        return Interaction(
+            r["customer_id"], r["timestamp"], r["kind"], properties=properties, **known
+        )
+
+    return {
+        "records": recs,
+        "interactions": [interaction_of(r) for r in recs],
+        "columns": {name: [r.get(name) for r in recs] for name in names},
+        "log": InteractionLog.from_records(recs),
+    }
+
+
+class TestNumbersInProperties:
+    """A number in a property is read as a log reads it: in a property named like an id
+    (``order_id``, ``zip``, ``sku``) it is text, its digits (a float's shortest text); a whole
+    number a float would round (beyond 2**53) is text too; else a float. Before, records and
+    Interaction objects kept floats (``order_id`` 5.0) where the log, batch and the
+    engine's other input forms held ``"5"``, so payloads and comparisons differed."""
+
+    @pytest.mark.parametrize(
+        ("name", "value", "kept"),
+        [
+            ("order_id", 5, "5"),
+            ("order_id", 5.0, "5.0"),
+            ("zip", 1234, "1234"),
+            ("customerRef", 7, "7"),
+            ("order_id", float("nan"), None),
+            ("order_id", True, True),
+            ("quantity", 5, 5.0),
+            ("quantity", 2**53 - 1, float(2**53 - 1)),
+            ("quantity", 2**60, str(2**60)),
+            ("quantity", -(2**60), str(-(2**60))),
+            ("paid", 5, 5.0),
+        ],
+    )
+    def test_as_a_log_reads_it(self, name: str, value: Any, kept: Any) -> None:
+        """The value kept, and a one-row log's value, are the same."""
+        from cxmodel.log import InteractionLog
+
+        rec = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+        row = row_from_record({**rec, name: value}, "record")
+        assert row.fields.get(name) == kept
+        log = InteractionLog.from_records([{**rec, name: value}])
+        if kept is None:
+            return
+        if log.schema[name] == "string":
+            codes, cats = log.categorical(name)
+            assert cats[codes[0]] == kept
+        else:
+            assert log.numeric(name)[0] == float(kept)
+
+    def test_every_form_and_batch_give_one_payload(self) -> None:
+        """Records, Interaction objects, columns, a log and batch give the same payload."""
+        from cxmodel.log import InteractionLog
+        from cxmodel.triggers import evaluate
+
+        rules = parse(
+            "trigger t:\n    when purchase as p\n    emit a(o = p.order_id, z = p.zip, q = p.qty)"
+        )
+        recs = [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+                 "order_id": 5, "zip": 1234, "qty": 2}]  # fmt: skip
+        payloads = {
+            form: [f.payload for f in TriggerEngine(rules).process_many(given)]
+            for form, given in _forms(recs).items()
+        }
+        log = InteractionLog.from_records(recs)
+        payloads["batch"] = [f.payload for f in evaluate(rules, log, as_of="2024-01-02T00:00:00Z")]
+        assert set(map(repr, payloads.values())) == {"[{'o': '5', 'z': '1234', 'q': 2.0}]"}
