@@ -192,7 +192,8 @@ class TriggerEngine:
         self._hashed: RuleSet | None = None
         self._hash_cache: dict[str, str] = {}
         self._buffer: list[tuple[int, int, Row]] = []
-        self._buffered_ids: set[str] = set()
+        # (customer, interaction id) of the buffered rows: ids are unique per customer
+        self._buffered_ids: set[tuple[str, str]] = set()
         self._max_seen: int | None = None
         self._watermark: int | None = None  # interactions before it are late
         self._closed: int | None = None  # advance_to: everything at or before it is final
@@ -248,7 +249,7 @@ class TriggerEngine:
             item = Row.from_list(row)
             heapq.heappush(self._buffer, (int(time), int(arrival), item))
             if item.interaction_id is not None:
-                self._buffered_ids.add(item.interaction_id)
+                self._buffered_ids.add((item.customer, item.interaction_id))
         self._runner.alerts.restore(meta.get("alerts", {}), stored.alert_values)
         # a rule's stored state is its own only if the store was last committed with the
         # same text active: a rule removed in an earlier run and back with another text, or
@@ -490,7 +491,9 @@ class TriggerEngine:
                 heapq.heapify(kept)
                 self._buffer = kept
                 self._buffered_ids = {
-                    r.interaction_id for _, _, r in kept if r.interaction_id is not None
+                    (r.customer, r.interaction_id)
+                    for _, _, r in kept
+                    if r.interaction_id is not None
                 }
             self.store.forget(customer_id, self._meta())
 
@@ -651,11 +654,13 @@ class TriggerEngine:
                 continue
             ident = row.interaction_id
             if ident is not None:
-                if row.customer == CATALOGUE:
-                    duplicate = ident in buffered or ident in self._runner.catalogue.seen
+                if (row.customer, ident) in buffered:
+                    duplicate = True
+                elif row.customer == CATALOGUE:
+                    duplicate = ident in self._runner.catalogue.seen
                 else:
                     state = states.get(row.customer)
-                    duplicate = ident in buffered or (state is not None and ident in state.seen)
+                    duplicate = state is not None and ident in state.seen
                 if duplicate:
                     self.duplicates += 1
                     continue
@@ -665,7 +670,7 @@ class TriggerEngine:
                     late.append(Quarantined(row.record(), reason, row.customer or None))
                     continue
             if ident is not None:
-                buffered.add(ident)
+                buffered.add((row.customer, ident))
             accepted.append(row)
             if top is None or time > top:
                 top = time
@@ -706,7 +711,7 @@ class TriggerEngine:
 
     def _release(self, row: Row) -> None:
         if row.interaction_id is not None:
-            self._buffered_ids.discard(row.interaction_id)
+            self._buffered_ids.discard((row.customer, row.interaction_id))
         self._runner.release(row)
 
     def _release_upto(self, frontier: int) -> list[Row]:

@@ -422,7 +422,7 @@ def rows_from(
     if isinstance(interactions, InteractionLog):
         return _rows_from_log(interactions)
     if isinstance(interactions, Mapping):
-        return _rows_from_log(_log_of_columns(interactions, questions))
+        return _rows_of_columns(interactions, questions)
     if isinstance(interactions, (str, bytes)) or not isinstance(interactions, Iterable):
         raise SchemaError(
             f"expected interactions (an InteractionLog, a mapping of columns, or Interaction "
@@ -444,6 +444,35 @@ def rows_from(
 
 #: ``InteractionLog.from_arrays`` options, which a mapping of columns cannot use as names
 _OPTIONS = ("timezone", "errors", "catalogue", "dtypes", "kinds", "questions")
+
+
+def _rows_of_columns(
+    columns: Mapping[Any, Any], questions: Mapping[str, Question] | None
+) -> list[Row]:
+    """The rows of a mapping of columns, in their order. Interaction ids are read as a
+    record's are and set on the rows apart from the log, which would refuse an id given
+    twice: the engine ignores a repeated id of a customer, as it does one by one, so a poll
+    that holds a message twice is the same whatever its form."""
+    ids = columns.get("interaction_id")
+    size = None
+    if ids is not None and not isinstance(ids, (str, bytes)):
+        try:
+            size, other = len(ids), len(columns["customer_id"])
+        except (TypeError, KeyError):
+            size = other = None
+        if size != other:
+            size = None
+    if size is None:  # no ids, or not a column of them: the log says what is wrong
+        return _rows_from_log(_log_of_columns(columns, questions))
+    assert ids is not None
+    given = np.asarray(ids, dtype=object).tolist()
+    texts = [_field_value("interaction_id", v, f"row {j + 1}") for j, v in enumerate(given)]
+    rest = {k: v for k, v in columns.items() if k != "interaction_id"}
+    rows = _rows_from_log(_log_of_columns(rest, questions))
+    for row, ident in zip(rows, texts, strict=True):
+        if ident is not None:
+            row.fields["interaction_id"] = row.interaction_id = ident
+    return rows
 
 
 def _log_of_columns(columns: Mapping[Any, Any], questions: Mapping[str, Question] | None) -> Any:
