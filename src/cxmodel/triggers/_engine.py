@@ -479,14 +479,26 @@ class TriggerEngine:
 
     def forget(self, customer_id: str) -> None:
         """Erase a customer: their state, pending firings, buffered, late and refused
-        interactions and unacknowledged firings, from memory and the store, in one step."""
+        interactions and unacknowledged firings, from memory and the store, in one step.
+
+        The store erases first: if it fails (:class:`~cxmodel.errors.StoreError`), the
+        engine still holds the customer; call ``forget`` again. A customer the engine does
+        not know is erased from the store all the same (their late or refused interactions).
+        """
+        if isinstance(customer_id, int) and not isinstance(customer_id, bool):
+            customer_id = str(customer_id)  # as an interaction's integer customer_id is read
+        of_type(customer_id, str, "forget()", "customer_id", "a customer's id (text)")
         with self._lock:
+            kept = [item for item in self._buffer if item[2].customer != customer_id]
+            meta = self._meta()
+            if len(kept) != len(self._buffer):
+                meta["buffer"] = [[t, a, r.to_list()] for t, a, r in kept]
+            self.store.forget(customer_id, meta)
             self._runner.states.pop(customer_id, None)
             self.customers.pop(customer_id, None)
             self._runner.traits.pop(customer_id, None)
             self._runner.readers.pop(customer_id, None)
             self._runner.alerts.forget(customer_id)
-            kept = [item for item in self._buffer if item[2].customer != customer_id]
             if len(kept) != len(self._buffer):
                 heapq.heapify(kept)
                 self._buffer = kept
@@ -495,7 +507,6 @@ class TriggerEngine:
                     for _, _, r in kept
                     if r.interaction_id is not None
                 }
-            self.store.forget(customer_id, self._meta())
 
     @property
     def watermark(self) -> datetime | None:
@@ -572,25 +583,30 @@ class TriggerEngine:
             self._runner.alerts.begin(),
         ) if durable else ()  # fmt: skip
         self._runner.emitted, self._runner.suppressed = [], []
-        late, rejected = self._run(rows)
-        if advance is not None:
-            self._release_upto(advance)
-            self._runner.advance(advance, inclusive=True)
-            if self._closed is None or advance > self._closed:
-                self._closed = advance
-        emitted, suppressed = self._runner.emitted, self._runner.suppressed
-        if len(emitted) > 1:
-            emitted.sort(key=_firing_order)
-        if len(suppressed) > 1:
-            suppressed.sort(key=_firing_order)
-        change = StateChange(
-            meta=self._lazy_meta.reset() if not durable else self._meta(),
-            customers=_Changed(self._runner.states, self._runner.touched),
-            firings=emitted,
-            late=late,
-            rejected=rejected,
-            alerts=self._runner.alerts.changes(),
-        )
+        try:
+            late, rejected = self._run(rows)
+            if advance is not None:
+                self._release_upto(advance)
+                self._runner.advance(advance, inclusive=True)
+                if self._closed is None or advance > self._closed:
+                    self._closed = advance
+            emitted, suppressed = self._runner.emitted, self._runner.suppressed
+            if len(emitted) > 1:
+                emitted.sort(key=_firing_order)
+            if len(suppressed) > 1:
+                suppressed.sort(key=_firing_order)
+            change = StateChange(
+                meta=self._lazy_meta.reset() if not durable else self._meta(),
+                customers=_Changed(self._runner.states, self._runner.touched),
+                firings=emitted,
+                late=late,
+                rejected=rejected,
+                alerts=self._runner.alerts.changes(),
+            )
+        except BaseException:  # the host's clock, or a fault: the call did not happen
+            self._rollback(saved)
+            self._runner.before = None
+            raise
         try:
             self.store.commit(change)
         except StoreError:
@@ -606,7 +622,8 @@ class TriggerEngine:
         return emitted, suppressed
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
-        """Put the engine back as it was before the call whose commit failed."""
+        """Put the engine back as it was before the call that failed (with a store whose
+        commit can fail; an in-memory store keeps nothing to roll back)."""
         if not saved:  # an in-memory store keeps nothing to roll back
             return
         (
