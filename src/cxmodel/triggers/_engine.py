@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from cxmodel._arguments import got, mapping_value, of_type
+from cxmodel._arguments import got, of_type
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import (
@@ -23,7 +23,7 @@ from cxmodel.errors import (
     ValueTypeError,
 )
 from cxmodel.triggers._alerts import Alert
-from cxmodel.triggers._arguments import rule_or_alert, rule_set, state_store
+from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import adopt, released_rows
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._contact import without_rule
@@ -186,8 +186,8 @@ class TriggerEngine:
         self.questions = question_catalogue(questions)
         self.customers: dict[str, Any] = {}
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
-        for cid, customer in mapping_value(customers, "TriggerEngine()", "customers").items():
-            self._register(str(cid), customer)
+        for cid, customer in customer_records(customers, "TriggerEngine()").items():
+            self._register(cid, customer)
         self._lazy_meta = _Meta(self._meta)  # read by an in-memory store when it reopens
         self._hashed: RuleSet | None = None
         self._hash_cache: dict[str, str] = {}
