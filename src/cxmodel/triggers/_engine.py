@@ -316,6 +316,9 @@ class TriggerEngine:
         helper = TriggerEngine(rules, customers=self.customers, max_future=None)
         helper._runner.seq = self._runner.seq - len(rows)
         helper._run(rows)
+        # its timers as far as the engine's went: what fell due before now is not returned
+        if self._watermark is not None:
+            helper._runner.advance(self._watermark, inclusive=False)
         if self._closed is not None:
             helper._runner.advance(self._closed, inclusive=True)
         return helper._runner
