@@ -249,11 +249,12 @@ def _check_added_mid_stream(case: int, path: Path) -> None:
     if ticked:
         got += engine.advance_to(recs[cut - 1]["timestamp"])
     released = engine.watermark
-    # a firing at the released time itself is still to be decided, unless the rule decides
-    # at its interaction (no quiet hours, no 'then B') or a tick closed that time
-    waits = not ticked and (
-        added.quiet is not None or (added.then is not None and added.then.mode == "event")
+    # a firing at the released time itself is still to come unless a tick closed that time,
+    # or the rule fires at its own interaction (no quiet hours, no 'then') and that came first
+    waits = not ticked and not (
+        added.then is None and added.when.mode == "event" and added.quiet is None
     )
+    early = {r["interaction_id"] for r in recs[:cut]}
     engine.add_rule(added, backfill=recs[:cut])
     if rng.random() < 0.5:
         store.close()
@@ -277,6 +278,13 @@ def _check_added_mid_stream(case: int, path: Path) -> None:
             f
             for f in batch
             if f.trigger == added.name
-            and (released is None or f.time > released or (waits and f.time == released))
+            and (
+                released is None
+                or f.time > released
+                or (
+                    f.time == released
+                    and (waits or f.because["when"]["interaction_id"] not in early)
+                )
+            )
         ]
     ), context
