@@ -225,3 +225,42 @@ class TestNumbersInProperties:
         log = InteractionLog.from_records(recs)
         payloads["batch"] = [f.payload for f in evaluate(rules, log, as_of="2024-01-02T00:00:00Z")]
         assert set(map(repr, payloads.values())) == {"[{'o': '5', 'z': '1234', 'q': 2.0}]"}
+
+
+class TestIds:
+    @pytest.mark.parametrize(
+        ("customer", "message"),
+        [
+            ("", "customer_id '' is empty"),
+            ("  ", "customer_id '  ' is blank"),
+            (1.5, "customer_id 1.5 is not text"),
+            (True, "customer_id True is not text"),
+        ],
+    )
+    def test_refused_naming_what_is_wrong(self, customer: Any, message: str) -> None:
+        """An id that is empty, only spaces, or not text (nor a whole number) is refused
+        saying which (a blank id was called 'not text')."""
+        from cxmodel.errors import SchemaError
+
+        rec = {"customer_id": customer, "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+        with pytest.raises(SchemaError, match=f"record: {message}"):
+            row_from_record(rec, "record")
+
+    @pytest.mark.parametrize("customer", ["Zoë ☃", "a\x00b", "𝔘𝔫𝔦", "a'b\"c", "\u202e", 12])
+    def test_unusual_ids_round_trip_through_a_store(self, customer: Any, tmp_path: Any) -> None:
+        """Unicode, control characters, quotes and integer ids are kept, stored, restored
+        and forgotten."""
+        from cxmodel.triggers import SQLiteStore
+
+        rules = parse("trigger t:\n    when purchase as p then after 1 days\n    emit x")
+        rec = {"customer_id": customer, "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}
+        store = SQLiteStore(tmp_path / "s.db")
+        TriggerEngine(rules, store=store).process(rec)
+        store.close()
+        store = SQLiteStore(tmp_path / "s.db")
+        engine = TriggerEngine(rules, store=store)
+        [firing] = engine.advance_to("2024-01-03T00:00:00Z")
+        assert firing.customer_id == str(customer) and store.pending() == [firing]
+        engine.forget(customer)
+        assert store.pending() == [] and engine.stats()["customers"] == 0
+        store.close()

@@ -181,10 +181,11 @@ def _text_id(value: Any, name: str, where: str) -> str:
         return value
     if _is_number(value) and isinstance(value, (int, np.integer)):
         return str(int(value))
+    what = ("empty" if value == "" else "blank") if isinstance(value, str) else "not text"
     raise _fail(
         where,
-        f"{name} {value!r} is {'empty' if value == '' else 'not text'} (field {name!r}); "
-        "every interaction needs a non-empty text " + ("id" if name == "customer_id" else "kind"),
+        f"{name} {value!r} is {what} (field {name!r}); every interaction needs a non-empty "
+        "text " + ("id" if name == "customer_id" else "kind"),
     )
 
 
