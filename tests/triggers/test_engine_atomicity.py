@@ -1,15 +1,17 @@
 """A call that fails leaves the engine exactly as before it, whatever fails: the store's
-commit, the store's erasure in ``forget``, or the work of the call itself."""
+commit, the store's erasure in ``forget``, the work of the call itself, or a clock tick that
+is refused."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cxmodel.errors import StoreError, ValueTypeError
+from cxmodel.errors import SchemaError, StoreError, ValueTypeError
 from cxmodel.triggers import EXAMPLE_RULES, InMemoryStore, SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._runner import RuleRunner
 from tests.triggers.helpers import FailingStore, key
@@ -119,3 +121,37 @@ class TestFailedWork:
         got = [*engine.process_many(recs), *engine.advance_to(AS_OF)]
         store.close()
         assert key(got) == key(want) and engine.duplicates == 0
+
+
+class TestAdvanceTooFar:
+    NOW = datetime(2024, 3, 1, tzinfo=timezone.utc)
+
+    def test_time_far_ahead_of_the_clock_is_refused(self, tmp_path: Path) -> None:
+        """``advance_to`` a time more than ``max_future`` ahead of the clock (epoch
+        milliseconds read as seconds, a wrong clock) is refused and changes nothing: the
+        timers it would have fired stay pending and a later real interaction is on time,
+        also after a restart (before, every timer up to 2099 fired and every later
+        interaction was late, for good)."""
+        store = SQLiteStore(tmp_path / "s.db")
+        engine = TriggerEngine(LATER, store=store, clock=lambda: self.NOW)
+        engine.process(rec("a", 20))
+        with pytest.raises(
+            SchemaError, match="advance_to\\(\\): 2099-01-01T00:00:00\\+00:00 is more"
+        ):
+            engine.advance_to("2099-01-01T00:00:00Z")
+        assert engine.watermark == datetime(2024, 1, 20, 10, tzinfo=timezone.utc)
+        store.close()
+        store = SQLiteStore(tmp_path / "s.db")
+        engine = TriggerEngine(LATER, store=store, clock=lambda: self.NOW)
+        assert engine.process(rec("b", 22)) == [] and engine.late == []
+        assert [f.customer_id for f in engine.advance_to(self.NOW + timedelta(days=1))] == [
+            "a",
+            "b",
+        ]
+        store.close()
+
+    def test_without_max_future_any_time_is_taken(self) -> None:
+        """``max_future=None`` (replaying an old stream) takes any time."""
+        engine = TriggerEngine(LATER, clock=lambda: self.NOW, max_future=None)
+        engine.process(rec("a", 20))
+        assert len(engine.advance_to("2099-01-01T00:00:00Z")) == 1

@@ -18,6 +18,7 @@ from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import (
     NotFoundError,
+    SchemaError,
     StoreError,
     TriggerSyntaxError,
     ValueTypeError,
@@ -462,10 +463,24 @@ class TriggerEngine:
     def advance_to(self, time: TimeLike) -> list[Firing]:
         """Declare that every interaction up to ``time`` has been delivered; fire due timers.
 
-        Afterwards an interaction at or before ``time`` is late.
+        Afterwards an interaction at or before ``time`` is late. A ``time`` more than
+        ``max_future`` ahead of the clock is refused (:class:`~cxmodel.errors.SchemaError`,
+        nothing changed), as an interaction that far ahead is: it would fire every timer up
+        to it and make every later interaction late, also after a restart. A ``time`` before
+        one given earlier declares nothing new.
         """
         t = to_us(time)
         with self._lock:
+            if self.max_future is not None:
+                now = self._now()
+                if t > now + self.max_future:
+                    raise SchemaError(
+                        f"advance_to(): {us_to_datetime(t).isoformat()} is more than "
+                        f"{timedelta(microseconds=self.max_future)} ahead of the clock "
+                        f"({us_to_datetime(now).isoformat()}); nothing was fired. Check the "
+                        "caller's clock or the time's unit (milliseconds read as seconds?), "
+                        "or give the engine max_future=None to replay old streams"
+                    )
             return self._call([], t)[0]
 
     async def aprocess(self, interaction: Any) -> list[Firing]:
