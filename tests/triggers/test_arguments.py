@@ -78,6 +78,43 @@ def test_customers_as_a_mapping_are_read() -> None:
     assert engine.customers["a"].traits == {"tier": "gold"}
 
 
+@pytest.mark.parametrize(
+    ("customers", "error", "message"),
+    [
+        ({"a": {"timezone": "America/Los_Angeles"}}, ValueTypeError,
+         r"customers\['a'\] must be a cxmodel.domain.Customer .*got dict .*Customer\('a', traits"),
+        ({"a": "gold"}, ValueTypeError, r"customers\['a'\] must be .*got str"),
+        ({"b": Customer("a")}, SchemaError, r"customers\['b'\] is the record of customer 'a'"),
+    ],
+    ids=["traits-dict", "text", "other-customer"],
+)  # fmt: skip
+@pytest.mark.parametrize("call", ["evaluate", "explain", "engine"])
+def test_customer_records_are_refused_when_no_one_would_read_them(
+    customers: Any, error: type[Exception], message: str, call: str
+) -> None:
+    """A dict of traits, a name, or another customer's record under a key were ignored by
+    both engines alike (traits, zone and consent silently unread); now refused."""
+    runs: dict[str, Callable[[], object]] = {
+        "evaluate": lambda: evaluate(RULES, LOG, as_of=AS_OF, customers=customers),
+        "explain": lambda: explain(RULES, LOG, "a", as_of=AS_OF, customers=customers),
+        "engine": lambda: TriggerEngine(RULES, customers=customers),
+    }
+    with pytest.raises(error, match=message):
+        runs[call]()
+
+
+def test_integer_keys_are_their_digits() -> None:
+    """An integer key is the customer's id as text, as an integer customer_id is read."""
+    rules = parse("trigger t:\n    when purchase as p where customer.vip\n    emit x")
+    log = InteractionLog.from_records(
+        [{"customer_id": 7, "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}]
+    )
+    people = {7: Customer("7", traits={"vip": True})}
+    assert len(evaluate(rules, log, as_of=AS_OF, customers=people)) == 1
+    engine = TriggerEngine(rules, customers=people)
+    assert len(engine.process_many(log)) == 1
+
+
 @pytest.mark.parametrize("store", [5, "state.db", object()])
 def test_store_must_be_a_store(store: Any) -> None:
     with pytest.raises(ValueTypeError, match="store must be a state store"):

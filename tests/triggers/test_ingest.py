@@ -143,3 +143,124 @@ class TestRow:
         expected = {"customer_id": "a", "timestamp": "1970-01-02T00:00:00+00:00",
                     "kind": "view", "page": "p1"}  # fmt: skip
         assert row.record() == expected
+
+
+def _forms(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``recs`` in every form ``process_many`` takes."""
+    from cxmodel.domain import Interaction
+    from cxmodel.log import InteractionLog
+
+    names = sorted({name for r in recs for name in r})
+    std = ("interaction_id", "value", "metric", "score")
+    own = ("customer_id", "timestamp", "kind", *std)
+
+    def interaction_of(r: dict[str, Any]) -> Interaction:
+        properties = {k: v for k, v in r.items() if k not in own}
+        known = {k: r[k] for k in std if k in r}
+        return Interaction(
+            r["customer_id"], r["timestamp"], r["kind"], properties=properties, **known
+        )
+
+    return {
+        "records": recs,
+        "interactions": [interaction_of(r) for r in recs],
+        "columns": {name: [r.get(name) for r in recs] for name in names},
+        "log": InteractionLog.from_records(recs),
+    }
+
+
+class TestNumbersInProperties:
+    """A number in a property is read as a log reads it: in a property named like an id
+    (``order_id``, ``zip``, ``sku``) it is text, its digits (a float's shortest text); a whole
+    number a float would round (beyond 2**53) is text too; else a float. Before, records and
+    Interaction objects kept floats (``order_id`` 5.0) where the log, batch and the
+    engine's other input forms held ``"5"``, so payloads and comparisons differed."""
+
+    @pytest.mark.parametrize(
+        ("name", "value", "kept"),
+        [
+            ("order_id", 5, "5"),
+            ("order_id", 5.0, "5.0"),
+            ("zip", 1234, "1234"),
+            ("customerRef", 7, "7"),
+            ("order_id", float("nan"), None),
+            ("order_id", True, True),
+            ("quantity", 5, 5.0),
+            ("quantity", 2**53 - 1, float(2**53 - 1)),
+            ("quantity", 2**60, str(2**60)),
+            ("quantity", -(2**60), str(-(2**60))),
+            ("paid", 5, 5.0),
+        ],
+    )
+    def test_as_a_log_reads_it(self, name: str, value: Any, kept: Any) -> None:
+        """The value kept, and a one-row log's value, are the same."""
+        from cxmodel.log import InteractionLog
+
+        rec = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+        row = row_from_record({**rec, name: value}, "record")
+        assert row.fields.get(name) == kept
+        log = InteractionLog.from_records([{**rec, name: value}])
+        if kept is None:
+            return
+        if log.schema[name] == "string":
+            codes, cats = log.categorical(name)
+            assert cats[codes[0]] == kept
+        else:
+            assert log.numeric(name)[0] == float(kept)
+
+    def test_every_form_and_batch_give_one_payload(self) -> None:
+        """Records, Interaction objects, columns, a log and batch give the same payload."""
+        from cxmodel.log import InteractionLog
+        from cxmodel.triggers import evaluate
+
+        rules = parse(
+            "trigger t:\n    when purchase as p\n    emit a(o = p.order_id, z = p.zip, q = p.qty)"
+        )
+        recs = [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+                 "order_id": 5, "zip": 1234, "qty": 2}]  # fmt: skip
+        payloads = {
+            form: [f.payload for f in TriggerEngine(rules).process_many(given)]
+            for form, given in _forms(recs).items()
+        }
+        log = InteractionLog.from_records(recs)
+        payloads["batch"] = [f.payload for f in evaluate(rules, log, as_of="2024-01-02T00:00:00Z")]
+        assert set(map(repr, payloads.values())) == {"[{'o': '5', 'z': '1234', 'q': 2.0}]"}
+
+
+class TestIds:
+    @pytest.mark.parametrize(
+        ("customer", "message"),
+        [
+            ("", "customer_id '' is empty"),
+            ("  ", "customer_id '  ' is blank"),
+            (1.5, "customer_id 1.5 is not text"),
+            (True, "customer_id True is not text"),
+        ],
+    )
+    def test_refused_naming_what_is_wrong(self, customer: Any, message: str) -> None:
+        """An id that is empty, only spaces, or not text (nor a whole number) is refused
+        saying which (a blank id was called 'not text')."""
+        from cxmodel.errors import SchemaError
+
+        rec = {"customer_id": customer, "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+        with pytest.raises(SchemaError, match=f"record: {message}"):
+            row_from_record(rec, "record")
+
+    @pytest.mark.parametrize("customer", ["Zoë ☃", "a\x00b", "𝔘𝔫𝔦", "a'b\"c", "\u202e", 12])
+    def test_unusual_ids_round_trip_through_a_store(self, customer: Any, tmp_path: Any) -> None:
+        """Unicode, control characters, quotes and integer ids are kept, stored, restored
+        and forgotten."""
+        from cxmodel.triggers import SQLiteStore
+
+        rules = parse("trigger t:\n    when purchase as p then after 1 days\n    emit x")
+        rec = {"customer_id": customer, "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}
+        store = SQLiteStore(tmp_path / "s.db")
+        TriggerEngine(rules, store=store).process(rec)
+        store.close()
+        store = SQLiteStore(tmp_path / "s.db")
+        engine = TriggerEngine(rules, store=store)
+        [firing] = engine.advance_to("2024-01-03T00:00:00Z")
+        assert firing.customer_id == str(customer) and store.pending() == [firing]
+        engine.forget(customer)
+        assert store.pending() == [] and engine.stats()["customers"] == 0
+        store.close()

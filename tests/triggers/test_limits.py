@@ -46,7 +46,7 @@ def test_streaming_reads_one_customer_at_a_time(monkeypatch: pytest.MonkeyPatch)
     """The streaming engine tests each firing against its own customer's kept rows only, so
     the whole-log pair bound does not apply to it; it still equals batch."""
     monkeypatch.setattr(_context, "MAX_PAIRS", 99)
-    engine = TriggerEngine(parse(RULE))
+    engine = TriggerEngine(parse(RULE), max_future=None)
     got = engine.process_many(_log(10)).ids()
     got |= {f.firing_id for f in engine.advance_to("2030-01-01T00:00:00Z")}
     monkeypatch.setattr(_context, "MAX_PAIRS", 10**9)

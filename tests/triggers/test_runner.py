@@ -3,12 +3,19 @@ timers fall due in time order, firings are decided with their policies."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from cxmodel.triggers import parse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxmodel.domain import Customer
+from cxmodel.log import InteractionLog
+from cxmodel.triggers import InMemoryStore, TriggerEngine, parse
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._runner import TIMER, RuleRunner
+from tests.triggers.helpers import epoch_us, evaluate_complete
 
 DAY = 86_400_000_000
 
@@ -144,3 +151,71 @@ class TestSchedule:
         assert second.timers == [(3 * DAY, TIMER, 0, "a", "idle")]
         second.advance(3 * DAY, inclusive=True)
         assert fired(second.emitted) == [("idle", "a", "1970-01-04")]
+
+
+class TestCalendarRestarts:
+    """A calendar month can make a later restart fall due earlier: Jan 30 + 1 month and
+    Jan 31 + 1 month are both Feb 29 (2024), so a restart at Jan 30 21:59 falls due at
+    Feb 29 21:59 and one at Jan 31 05:15 at Feb 29 05:15."""
+
+    TEXT = "trigger idle:\n    when no purchase for 1 months\n    emit nudge"
+
+    @staticmethod
+    def at(text: str) -> int:
+        return epoch_us(datetime.fromisoformat(text))
+
+    def test_restart_due_earlier_than_the_queued_entry_still_fires(self) -> None:
+        """The earlier due time gets its own queue entry: the timer fires at Feb 29 05:15,
+        not never (the entry at 21:59 found a timer due before it and was dropped)."""
+        r = runner(self.TEXT)
+        for text in ("2024-01-30T21:59:00+00:00", "2024-01-31T05:15:00+00:00"):
+            r.release(Row("a", self.at(text), "purchase", {"kind": "purchase"}))
+        r.advance(self.at("2024-03-10T00:00:00+00:00"), inclusive=True)
+        assert [f.time.isoformat() for f in r.emitted] == ["2024-02-29T05:15:00+00:00"]
+
+    @settings(max_examples=60, deadline=None, derandomize=True)
+    @given(
+        st.lists(
+            st.tuples(st.integers(27 * 24 * 60, 31 * 24 * 60 - 1), st.booleans()),
+            min_size=1,
+            max_size=8,
+        ),
+        st.sampled_from(["no purchase for 1 months", "inactive for 1 months"]),
+        st.sampled_from([None, "America/New_York", "Australia/Lord_Howe"]),
+    )
+    def test_month_end_restarts_equal_batch(
+        self, minutes: list[tuple[int, bool]], when: str, zone: str | None
+    ) -> None:
+        """Interactions in the last days of January (purchases or views), in customer time
+        or UTC: streaming, also restarted from a store after every interaction, emits
+        exactly batch's firings."""
+        text = f"trigger idle:\n    when {when}\n    emit nudge\n    in customer timezone"
+        rules = parse(text)
+        people = {"a": Customer("a", traits={} if zone is None else {"timezone": zone})}
+        start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        recs = sorted(
+            (
+                {
+                    "customer_id": "a",
+                    "timestamp": (start + timedelta(minutes=m)).isoformat(),
+                    "kind": "purchase" if bought else "view",
+                }
+                for m, bought in minutes
+            ),
+            key=lambda r: r["timestamp"],
+        )
+        as_of = "2024-04-01T00:00:00+00:00"
+        batch = evaluate_complete(
+            rules, InteractionLog.from_records(recs), as_of=as_of, customers=people
+        )
+        for restart in (False, True):
+            store = InMemoryStore()
+            engine = TriggerEngine(rules, store=store, customers=people, max_future=None)
+            got = []
+            for rec in recs:
+                if restart:  # a new engine on the same store for every interaction
+                    store.close()
+                    engine = TriggerEngine(rules, store=store, customers=people, max_future=None)
+                got += engine.process(rec)
+            got += engine.advance_to(as_of)
+            assert sorted(f.firing_id for f in got) == sorted(batch.ids()), restart

@@ -123,3 +123,49 @@ def test_is_missing() -> None:
     """None and NaN are missing; zero and empty text are values."""
     assert (is_missing(None), is_missing(math.nan),
                                           is_missing(0.0), is_missing("")) == (True, True, False, False)  # fmt: skip
+
+
+class TestBoundInteractionsOwnFields:
+    """``x.customer_id`` and ``x.timestamp`` are the bound interaction's customer and time,
+    as bare ``customer_id`` and ``timestamp`` are the current one's (the engine read them
+    as missing: ``x.customer_id == "a"`` never held, a payload ``x.timestamp`` was empty)."""
+
+    def test_compiled(self) -> None:
+        """The bound interaction at time 3 of customer c1; none bound: missing."""
+        env = {"alias": {"kind": "view"}, "alias_time": 3}
+        assert run("p.customer_id", **env) == "c1"
+        assert run("p.timestamp", **env) == 3.0
+        assert run("p.timestamp < timestamp", **env) is True
+        assert run("p.customer_id") is None and run("p.timestamp") is None
+
+    @pytest.mark.parametrize(
+        "when",
+        [
+            'product_view as x where x.customer_id == "a"',
+            "product_view as x then purchase where x.customer_id == customer_id",
+            "purchase as x where count(product_view where customer_id == x.customer_id) >= 1",
+            "purchase as x where count(product_view where timestamp < x.timestamp) >= 1",
+            "product_view as x then after 1 days",
+        ],
+    )
+    def test_streaming_equals_batch(self, when: str) -> None:
+        """Conditions and payloads reading them fire alike in both engines."""
+        from cxmodel.log import InteractionLog
+        from cxmodel.triggers import TriggerEngine, parse
+        from tests.triggers.helpers import evaluate_complete
+
+        text = f"trigger t:\n    when {when}\n    emit a(c = x.customer_id, t = x.timestamp)"
+        rules = parse(text)
+        recs = [
+            {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "product_view"},
+            {"customer_id": "a", "timestamp": "2024-01-01T05:00:00Z", "kind": "purchase"},
+            {"customer_id": "b", "timestamp": "2024-01-01T06:00:00Z", "kind": "product_view"},
+        ]
+        as_of = "2024-02-01T00:00:00Z"
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
+        engine = TriggerEngine(rules, max_future=None)
+        got = [*engine.process_many(recs), *engine.advance_to(as_of)]
+        assert sorted((f.firing_id, repr(f.payload)) for f in got) == sorted(
+            (f.firing_id, repr(f.payload)) for f in batch
+        )
+        assert batch and all(f.payload["c"] == f.customer_id for f in batch)

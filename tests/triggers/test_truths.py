@@ -1,7 +1,10 @@
 """truth_uses: which properties rules read as true/false, and which they compare with text or
-numbers (the engine's refusals built on them are tested in test_bool_properties.py)."""
+numbers (the engine's refusals of bools built on them are tested in test_bool_properties.py,
+of text against numbers here)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -47,3 +50,49 @@ class TestTruthUses:
         found, _ = uses_of("customer.vip", "    if p.vip\n")
         assert set(found) == {"vip"}
         assert not truth_uses(parse("trigger t:\n    when purchase\n    emit x"))
+
+
+class TestTextAgainstNumbers:
+    """A property a rule compares with text must not carry a number, and one it compares
+    with a number must not carry text: the engine refuses the call (before taking any of
+    it in) naming the record, field, value and rule. A comparison of text with a number is
+    false for the engine, where batch refuses the rule over such a log (E303), so without
+    the refusal the engine would silently not fire (``x.size == "10"`` for ``size`` 10)."""
+
+    @pytest.mark.parametrize(
+        ("where", "value", "message"),
+        [
+            ('p.size == "10"', 10, "record 2: size 10.0 is a number .* compares it with the text '10'"),
+            ('p.size in ["S", "M"]', 1.5, "size 1.5 is a number"),
+            ("p.size > 3", "XL", "record 2: size 'XL' is text .* the number 3"),
+            ("count(purchase where size == 3) > 0", "3", "size '3' is text"),
+        ],
+    )  # fmt: skip
+    def test_refused_and_batch_refuses_the_log(self, where: str, value: Any, message: str) -> None:
+        from cxmodel.errors import SchemaError, TriggerTypeError
+        from cxmodel.log import InteractionLog
+        from cxmodel.triggers import TriggerEngine, evaluate
+
+        rules = parse(f"trigger t:\n    when purchase as p where {where}\n    emit x")
+        good = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}
+        bad = {**good, "timestamp": "2024-01-02T00:00:00Z", "size": value}
+        engine = TriggerEngine(rules)
+        with pytest.raises(SchemaError, match=message):
+            engine.process_many([good, bad])
+        assert engine.watermark is None  # nothing of the call was taken in
+        with pytest.raises(TriggerTypeError, match="E303"):
+            evaluate(rules, InteractionLog.from_records([bad]), as_of="2024-01-03T00:00:00Z")
+
+    def test_ids_are_text_and_compare_with_text(self) -> None:
+        """A number in a property named like an id is text, as a log reads it: it compares
+        with text, and a rule comparing it with a number is refused."""
+        from cxmodel.errors import SchemaError
+        from cxmodel.triggers import TriggerEngine
+
+        rec = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+               "order_id": 7}  # fmt: skip
+        text = parse('trigger t:\n    when purchase as p where p.order_id == "7"\n    emit x')
+        assert len(TriggerEngine(text).process(rec)) == 1
+        number = parse("trigger t:\n    when purchase as p where p.order_id == 7\n    emit x")
+        with pytest.raises(SchemaError, match="order_id '7' is text"):
+            TriggerEngine(number).process(rec)

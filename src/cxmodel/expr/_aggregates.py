@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -30,27 +30,64 @@ import attrs
 __all__ = ["AGGREGATE_FUNCTIONS", "AggregateFunction", "RunningValue", "exact_sum"]
 
 
+#: every finite float is a whole multiple of 2**-1074 (the smallest subnormal)
+_UNIT_BITS = 1074
+
+
+def _scaled(value: float) -> int:
+    """``value`` (finite) in units of 2**-1074, exactly."""
+    numerator, denominator = float(value).as_integer_ratio()
+    return numerator << (_UNIT_BITS - (denominator.bit_length() - 1))
+
+
+def _unscaled(total: int) -> float:
+    """A whole number of units of 2**-1074 as a float, correctly rounded (an integer true
+    division is); beyond the float range, infinity of its sign."""
+    try:
+        return total / (1 << _UNIT_BITS)
+    except OverflowError:
+        return math.inf if total > 0 else -math.inf
+
+
 def exact_sum(values: Iterable[float]) -> float:
     """The sum of ``values`` correctly rounded (:func:`math.fsum`): the same whatever the
     order of the values or how they are grouped, so batch, streaming and Dask agree exactly.
+    A sum beyond the float range (values near 1.8e308) is infinite, with its sign; one that
+    passes beyond it on the way and comes back is exact all the same.
 
     Examples
     --------
     >>> exact_sum([0.1] * 10)
     1.0
+    >>> exact_sum([1.7e308, 1.7e308]), exact_sum([1.7e308, 1.7e308, -1.7e308])
+    (inf, 1.7e+308)
     """
-    return math.fsum(values)
+    items = values if isinstance(values, Collection) else list(values)
+    try:
+        return math.fsum(items)
+    except OverflowError:  # an intermediate sum beyond the float range: exact in integers
+        return _unscaled(sum(_scaled(v) for v in items))
 
 
-def _partials_add(partials: list[float], value: float) -> list[float]:
+def _partials_add(partials: list[Any], value: float) -> list[Any]:
     """Add ``value`` to the exact sum held as non-overlapping ``partials`` (Shewchuk's
-    algorithm, as :func:`math.fsum` runs it): a handful of floats whatever the count."""
+    algorithm, as :func:`math.fsum` runs it): a handful of floats whatever the count. A sum
+    that leaves the float range is held from then on as one integer, in units of 2**-1074
+    (:func:`_scaled`), exact whatever comes."""
     x = float(value)
+    if partials and type(partials[0]) is int:
+        partials[0] += _scaled(x)
+        return partials
     kept = 0
-    for y in partials:
+    for at, y in enumerate(partials):
         if abs(x) < abs(y):
             x, y = y, x
         high = x + y
+        if high - high != 0.0:  # beyond the float range: the lows kept, x and the rest
+            total = sum(_scaled(p) for p in partials[:kept]) + _scaled(x) + _scaled(y)
+            total += sum(_scaled(p) for p in partials[at + 1 :])
+            partials[:] = [total]
+            return partials
         low = y - (high - x)
         if low:
             partials[kept] = low
@@ -59,6 +96,13 @@ def _partials_add(partials: list[float], value: float) -> list[float]:
     del partials[kept:]
     partials.append(x)
     return partials
+
+
+def _partials_sum(partials: list[Any]) -> float:
+    """The sum :func:`_partials_add` holds, correctly rounded."""
+    if partials and type(partials[0]) is int:
+        return _unscaled(partials[0])
+    return exact_sum(partials)
 
 
 class RunningValue:
@@ -163,13 +207,13 @@ _FUNCTIONS = (
         "sum", True, True, "float", 0.0,
         exact_sum,
         list, lambda state, value, count: _partials_add(state, value),
-        lambda state, count: exact_sum(state),
+        lambda state, count: _partials_sum(state),
     ),
     AggregateFunction(
         "avg", True, True, "float", None,
         lambda values: exact_sum(values) / len(values),
         list, lambda state, value, count: _partials_add(state, value),
-        lambda state, count: exact_sum(state) / count,
+        lambda state, count: _partials_sum(state) / count,
     ),
     AggregateFunction(
         "median", True, True, "float", None,

@@ -293,6 +293,18 @@ class AlertMonitor:
         self._replaced.add(name)
         self._index()
 
+    def watched(self) -> tuple[dict[str, AlertPlan], dict[str, AlertState]]:
+        """The alerts watched and their states, for :meth:`watch` to put back."""
+        return dict(self.plans), dict(self.states)
+
+    def watch(self, watched: tuple[dict[str, AlertPlan], dict[str, AlertState]]) -> None:
+        """Watch the alerts :meth:`watched` returned, in those states (a change of alerts
+        undone); the store rewrites them whole at the next commit."""
+        plans, states = watched
+        self._replaced.update(self.plans, plans)
+        self.plans, self.states = dict(plans), dict(states)
+        self._index()
+
     def _index(self) -> None:
         self._by_kind: dict[str, list[AlertPlan]] = {}
         for plan in self.plans.values():

@@ -5,16 +5,17 @@ mappings, the log itself) are in :mod:`cxmodel._arguments`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from cxmodel._arguments import got, interaction_log, of_type
-from cxmodel.errors import ValueTypeError
+from cxmodel._arguments import got, interaction_log, mapping_value, of_type
+from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._context import EvaluatedLog
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._store import StateStore
 
-__all__ = ["evaluated_log", "rule_or_alert", "rule_set", "state_store"]
+__all__ = ["customer_records", "evaluated_log", "rule_or_alert", "rule_set", "state_store"]
 
 #: what the batch evaluator and ``explain`` read of a log (:class:`EvaluatedLog` and more)
 _LOG_MEMBERS = (
@@ -84,3 +85,40 @@ def state_store(store: Any, where: str) -> StateStore | None:
         return None
     hint = "a state store (InMemoryStore, SQLiteStore or a class with their methods)"
     return of_type(store, StateStore, where, "store", hint)  # type: ignore[no-any-return]
+
+
+def customer_records(customers: Any, where: str) -> dict[str, Any]:
+    """``customers`` (id -> :class:`~cxmodel.domain.Customer`; ``None``: none) checked, keyed
+    by text (an integer key is its digits, as an integer customer id is read). A value that
+    is not a customer record (a dict of traits, a name), or the record of another customer
+    than its key, is refused: its traits and consent would be read by no one, silently.
+
+    Examples
+    --------
+    >>> from cxmodel.domain import Customer
+    >>> sorted(customer_records({7: Customer("7")}, "evaluate()"))
+    ['7']
+    >>> customer_records({"a": {"timezone": "Europe/Paris"}}, "evaluate()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: evaluate(): customers['a'] must be a cxmodel.domain.Customer (customer_id, traits, consent); got dict {'timezone': 'Europe/Paris'}: build it with Customer('a', traits={...})
+    """
+    out: dict[str, Any] = {}
+    for key, record in mapping_value(customers, where, "customers").items():
+        cid = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
+        traits = getattr(record, "traits", None)
+        if not isinstance(traits, Mapping) or not isinstance(
+            getattr(record, "customer_id", None), str
+        ):
+            raise ValueTypeError(
+                f"{where}: customers[{key!r}] must be a cxmodel.domain.Customer (customer_id, "
+                f"traits, consent); got {got(record)}: build it with Customer({cid!r}, "
+                "traits={...})"
+            )
+        if record.customer_id != cid:
+            raise SchemaError(
+                f"{where}: customers[{key!r}] is the record of customer "
+                f"{record.customer_id!r}; key each Customer by its own customer_id"
+            )
+        out[cid] = record
+    return out

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from cxmodel._arguments import mapping_value
 from cxmodel._pieces import warn
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, as_of_us
@@ -15,7 +14,7 @@ from cxmodel.errors import DataWarning
 from cxmodel.log._observed import warn_after_data
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked, unread_catalogue, warn_misspelt_kinds
-from cxmodel.triggers._arguments import evaluated_log, rule_set
+from cxmodel.triggers._arguments import customer_records, evaluated_log, rule_set
 from cxmodel.triggers._candidates import rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import catalogue_firings
@@ -111,7 +110,7 @@ def evaluate(
     """
     rules = rule_set(rules, "evaluate()")
     log = evaluated_log(log, "evaluate()")
-    customers = mapping_value(customers, "evaluate()", "customers")
+    customers = customer_records(customers, "evaluate()")
     cutoff = as_of_us(as_of)
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)

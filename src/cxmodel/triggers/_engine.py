@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from cxmodel._arguments import got, mapping_value, of_type
+from cxmodel._arguments import got, of_type
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import (
@@ -24,7 +24,8 @@ from cxmodel.errors import (
     ValueTypeError,
 )
 from cxmodel.triggers._alerts import Alert
-from cxmodel.triggers._arguments import rule_or_alert, rule_set, state_store
+from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
+from cxmodel.triggers._backfill import adopt, released_rows
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._contact import without_rule
 from cxmodel.triggers._customer import CustomerState
@@ -34,7 +35,7 @@ from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore
-from cxmodel.triggers._truths import refuse_misread_truths
+from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
 
 __all__ = ["TriggerEngine"]
 
@@ -186,13 +187,14 @@ class TriggerEngine:
         self.questions = question_catalogue(questions)
         self.customers: dict[str, Any] = {}
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
-        for cid, customer in mapping_value(customers, "TriggerEngine()", "customers").items():
-            self._register(str(cid), customer)
+        for cid, customer in customer_records(customers, "TriggerEngine()").items():
+            self._register(cid, customer)
         self._lazy_meta = _Meta(self._meta)  # read by an in-memory store when it reopens
         self._hashed: RuleSet | None = None
         self._hash_cache: dict[str, str] = {}
         self._buffer: list[tuple[int, int, Row]] = []
-        self._buffered_ids: set[str] = set()
+        # (customer, interaction id) of the buffered rows: ids are unique per customer
+        self._buffered_ids: set[tuple[str, str]] = set()
         self._max_seen: int | None = None
         self._watermark: int | None = None  # interactions before it are late
         self._closed: int | None = None  # advance_to: everything at or before it is final
@@ -248,29 +250,42 @@ class TriggerEngine:
             item = Row.from_list(row)
             heapq.heappush(self._buffer, (int(time), int(arrival), item))
             if item.interaction_id is not None:
-                self._buffered_ids.add(item.interaction_id)
+                self._buffered_ids.add((item.customer, item.interaction_id))
         self._runner.alerts.restore(meta.get("alerts", {}), stored.alert_values)
+        # a rule's stored state is its own only if the store was last committed with the
+        # same text active: a rule removed in an earlier run and back with another text, or
+        # never committed, starts afresh
         hashes = meta.get("rules", {})
-        current = {r.name: _rule_hash(r) for r in self.rules}
-        stale = {name for name, h in hashes.items() if current.get(name) != h}
+        changed = frozenset(r.name for r in self.rules if hashes.get(r.name) != _rule_hash(r))
+        runner = self._runner
+        runner.touched = set()
         for cid, data in stored.customers.items():
-            state = CustomerState.from_dict(cid, data)
-            for name in stale:
-                state.rules.pop(name, None)
-            self._runner.states[cid] = state
-            self._runner.schedule(state)
+            state = runner.states[cid] = CustomerState.from_dict(cid, data)
+            runner.tidy(state, changed)
+            runner.schedule(state)
+        if runner.touched:  # what was dropped goes from the store too, before any call
+            self.store.commit(
+                StateChange(
+                    meta=self._meta(),
+                    customers=_Changed(runner.states, runner.touched),
+                    alerts=runner.alerts.changes(),
+                )
+            )
+            runner.alerts.committed()
 
     # -- rules at runtime ------------------------------------------------------------------
     def add_rule(self, rule: Rule | Alert, *, backfill: Any = None) -> None:
         """Start evaluating ``rule`` (a :class:`Rule` or an :class:`Alert`).
 
         Without ``backfill`` the rule sees the interactions released from now on (its
-        aggregates count from now). With ``backfill`` (an :class:`~cxmodel.log.InteractionLog`
-        of the history, or anything :meth:`process_many` takes), the rule's state is first
-        built from the backfill's interactions up to the engine's watermark, as if it had
-        run all along; firings due before now are not returned, firings still pending are.
-        An alert's backfill fills its windows and episode (an episode under way when it is
-        added does not fire again).
+        aggregates count from now, unless an active rule already reads the same aggregate).
+        With ``backfill`` (an :class:`~cxmodel.log.InteractionLog` of the history, or
+        anything :meth:`process_many` takes), the rule's state is first built from the
+        backfill's interactions up to the time the engine has released, as if it had run all
+        along; firings due before now are not returned, firings still pending are. An
+        alert's backfill fills its windows and episode (an episode under way when it is
+        added does not fire again). The change is committed to the store, so a restart with
+        the rule finds its state; if the commit fails, the engine is as before the call.
         """
         rule = rule_or_alert(rule, "add_rule()")
         with self._lock:
@@ -278,89 +293,130 @@ class TriggerEngine:
                 raise TriggerSyntaxError(
                     f"a rule named {rule.name!r} is already active; remove it first"
                 )
+            rows = None if backfill is None else self._history(rule, backfill)
             if isinstance(rule, Alert):
-                self._add_alert(rule, backfill)
-                return
-            plan = RulePlan(rule, self._runner.aggregates)
-            if backfill is not None:
-                self._backfill(rule, plan, backfill)
-            self.rules = RuleSet((*self.rules.rules, rule), self.rules.policies, self.rules.alerts)
-            self._runner.plans[rule.name] = plan
-            self._runner.index()
+                self._change_rules(lambda: self._add_alert(rule, rows))
+            else:
+                self._change_rules(lambda: self._add_rule(rule, rows))
 
-    def _add_alert(self, alert: Alert, backfill: Any) -> None:
-        """Add an alert; with ``backfill``, its windows and episode are built from the
-        history up to the watermark (the firings found there are not returned)."""
-        self.rules = RuleSet(self.rules.rules, self.rules.policies, (*self.rules.alerts, alert))
-        self._runner.alerts.add(alert)
-        if backfill is not None:
-            mark = self._watermark
-            rows = [r for r in rows_from(backfill) if mark is None or r.time <= mark]
-            only = RuleSet(alerts=(alert,))
-            helper = TriggerEngine(only, customers=self.customers, max_future=None)
-            helper._run(rows)
-            if self._closed is not None:
-                helper._runner.advance(self._closed, inclusive=True)
-            self._runner.alerts.states[alert.name] = helper._runner.alerts.states[alert.name]
-        self._runner.index()
-
-    def _backfill(self, rule: Rule, plan: RulePlan, history: Any) -> None:
+    def _history(self, rule: Rule | Alert, backfill: Any) -> list[Row]:
+        """The backfill's checked rows that the engine has released, in time order."""
         kinds = set(self._runner.catalogue.kinds)
-        if rule.when.reach is not None and rule.when.kind is not None:
+        if isinstance(rule, Rule) and rule.when.reach is not None and rule.when.kind is not None:
             kinds.add(rule.when.kind)
-        rows = [
-            r
-            for r in rows_from(history, catalogue=kinds)
-            if self._watermark is None or r.time <= self._watermark
-        ]
-        if not rows:
-            return
-        helper = TriggerEngine(rule, customers=self.customers, max_future=None)
+        marks = [m for m in (self._watermark, self._closed) if m is not None]
+        return released_rows(
+            rows_from(backfill, self.questions, kinds), max(marks) if marks else None, rule
+        )
+
+    def _replay(self, rules: RuleSet, rows: list[Row]) -> RuleRunner:
+        """A runner of ``rules`` alone after ``rows`` and the engine's clock ticks. Its
+        release numbers run up to the engine's next one: what it hands over (anchors, window
+        entries, all keyed or ordered by release number) comes before what the engine
+        releases from now on and never takes the number of an anchor still to come."""
+        helper = TriggerEngine(rules, customers=self.customers, max_future=None)
+        helper._runner.seq = self._runner.seq - len(rows)
         helper._run(rows)
+        # its timers as far as the engine's went: what fell due before now is not returned
+        if self._watermark is not None:
+            helper._runner.advance(self._watermark, inclusive=False)
         if self._closed is not None:
             helper._runner.advance(self._closed, inclusive=True)
-        new_keys = set(plan.aggregates) - {
-            k for p in self._runner.plans.values() for k in p.aggregates
-        }
-        for cid, theirs in helper._runner.states.items():
-            mine = self._runner.states.get(cid)
-            if mine is None:
-                mine = self._runner.states[cid] = CustomerState(cid)
-                mine.last_time, mine.tie_count = theirs.last_time, theirs.tie_count
-            if rule.name in theirs.rules:
-                mine.rules[rule.name] = theirs.rules[rule.name]
-            for key in new_keys:
-                agg = self._runner.aggregates[key]
-                if agg.mode == "running" and agg.store_key in theirs.running:
-                    mine.running.setdefault(agg.store_key, theirs.running[agg.store_key])
-                elif agg.mode == "window" and agg.store_key in theirs.windows:
-                    mine.windows.setdefault(agg.store_key, theirs.windows[agg.store_key])
-                elif agg.mode == "pairs" and agg.kind in theirs.kept:
-                    mine.kept.setdefault(agg.kind, theirs.kept[agg.kind])
-            for key, kept in theirs.windows.items():  # a catalogue rule's join buffers
-                if key.startswith("with|"):
-                    mine.windows.setdefault(key, kept)
-            self._runner.touched.add(cid)
-        for cid in helper._runner.states:
-            self._runner.schedule(self._runner.states[cid], only=rule.name)
+        return helper._runner
+
+    def _add_alert(self, alert: Alert, rows: list[Row] | None) -> None:
+        """Add an alert; with ``rows``, its windows and episode are built from them (the
+        firings found there are not returned)."""
+        self.rules = RuleSet(self.rules.rules, self.rules.policies, (*self.rules.alerts, alert))
+        self._runner.alerts.add(alert)
+        if rows:
+            helper = self._replay(RuleSet(alerts=(alert,)), rows)
+            self._runner.alerts.states[alert.name] = helper.alerts.states[alert.name]
+        self._runner.index()
+
+    def _add_rule(self, rule: Rule, rows: list[Row] | None) -> None:
+        """Add a rule; with ``rows``, its state (and the values of aggregates no active rule
+        read yet) is built from them."""
+        runner = self._runner
+        plan = RulePlan(rule, runner.aggregates)
+        held = {k for p in runner.plans.values() for k in p.aggregates}
+        self.rules = RuleSet((*self.rules.rules, rule), self.rules.policies, self.rules.alerts)
+        runner.plans[rule.name] = plan
+        runner.index()
+        if not rows:
+            return
+        adopt(runner, self._replay(RuleSet((rule,)), rows), plan, held)
 
     def remove_rule(self, name: str) -> None:
-        """Stop evaluating the rule or alert called ``name`` and drop its state."""
+        """Stop evaluating the rule or alert called ``name`` and drop its state, and the
+        values of aggregates no other active rule reads (a rule added again later starts
+        them afresh). The change is committed to the store."""
         of_type(name, str, "remove_rule()", "name", "a rule's name (text)")
         with self._lock:
-            if name in self._runner.alerts.plans:
-                alerts = tuple(a for a in self.rules.alerts if a.name != name)
-                self.rules = RuleSet(self.rules.rules, self.rules.policies, alerts)
-                self._runner.alerts.remove(name)
-                self._runner.index()
-                return
-            self.rules[name]  # raises KeyError with the known names
-            self.rules = without_rule(self.rules, name)
-            self._runner.use_policies(self.rules)
-            del self._runner.plans[name]
-            for state in self._runner.states.values():
-                state.rules.pop(name, None)
-            self._runner.index()
+            if name not in self._runner.alerts.plans:
+                self.rules[name]  # raises KeyError with the known names
+            self._change_rules(lambda: self._remove(name))
+
+    def _remove(self, name: str) -> None:
+        runner = self._runner
+        if name in runner.alerts.plans:
+            alerts = tuple(a for a in self.rules.alerts if a.name != name)
+            self.rules = RuleSet(self.rules.rules, self.rules.policies, alerts)
+            runner.alerts.remove(name)
+            runner.index()
+            return
+        self.rules = without_rule(self.rules, name)
+        runner.use_policies(self.rules)
+        del runner.plans[name]
+        runner.index()
+        for state in list(runner.states.values()):
+            runner.tidy(state)
+
+    def _change_rules(self, change: Callable[[], None]) -> None:
+        """Make a change to the active rules and commit it (the meta and the customers it
+        changed); if the change or its commit fails, put everything back."""
+        runner = self._runner
+        runner.touched = set()
+        runner.before = {}
+        saved = (self.rules, dict(runner.plans), runner.alerts.watched())
+        try:
+            try:
+                change()
+                change_ = StateChange(
+                    meta=self._meta(),
+                    customers=_Changed(runner.states, runner.touched),
+                    alerts=runner.alerts.changes(),
+                )
+            except BaseException:
+                self._unchange_rules(saved)
+                raise
+            try:
+                self.store.commit(change_)
+            except StoreError:
+                self._unchange_rules(saved)
+                raise
+            except Exception as exc:  # a store of the host's own that failed otherwise
+                self._unchange_rules(saved)
+                raise StoreError(f"the store could not commit: {exc}") from exc
+            runner.alerts.committed()
+        finally:
+            runner.before = None
+
+    def _unchange_rules(self, saved: tuple[Any, ...]) -> None:
+        runner = self._runner
+        self.rules, plans, watched = saved
+        runner.plans.clear()
+        runner.plans.update(plans)
+        runner.use_policies(self.rules)
+        runner.alerts.watch(watched)
+        runner.index()
+        assert runner.before is not None
+        for cid, state in runner.before.items():
+            if state is None:
+                runner.states.pop(cid, None)
+            else:
+                runner.states[cid] = state
+                runner.schedule(state)
 
     # -- processing ----------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
@@ -376,7 +432,7 @@ class TriggerEngine:
         """
         row = row_of(interaction, self.questions, self._runner.catalogue.kinds)
         with self._lock:
-            self._check_numbers([row])
+            refuse_text_numbers([row], self._runner.numeric)
             refuse_misread_truths([row], self._runner.truths)
             return self._call([row], None)[0]
 
@@ -400,17 +456,31 @@ class TriggerEngine:
         """
         rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
         with self._lock:
-            self._check_numbers(rows)
+            refuse_text_numbers(rows, self._runner.numeric)
             refuse_misread_truths(rows, self._runner.truths)
             return Firings(*self._call(rows, None))
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
         """Declare that every interaction up to ``time`` has been delivered; fire due timers.
 
-        Afterwards an interaction at or before ``time`` is late.
+        Afterwards an interaction at or before ``time`` is late. A ``time`` more than
+        ``max_future`` ahead of the clock is refused (:class:`~cxmodel.errors.SchemaError`,
+        nothing changed), as an interaction that far ahead is: it would fire every timer up
+        to it and make every later interaction late, also after a restart. A ``time`` before
+        one given earlier declares nothing new.
         """
         t = to_us(time)
         with self._lock:
+            if self.max_future is not None:
+                now = self._now()
+                if t > now + self.max_future:
+                    raise SchemaError(
+                        f"advance_to(): {us_to_datetime(t).isoformat()} is more than "
+                        f"{timedelta(microseconds=self.max_future)} ahead of the clock "
+                        f"({us_to_datetime(now).isoformat()}); nothing was fired. Check the "
+                        "caller's clock or the time's unit (milliseconds read as seconds?), "
+                        "or give the engine max_future=None to replay old streams"
+                    )
             return self._call([], t)[0]
 
     async def aprocess(self, interaction: Any) -> list[Firing]:
@@ -427,21 +497,34 @@ class TriggerEngine:
 
     def forget(self, customer_id: str) -> None:
         """Erase a customer: their state, pending firings, buffered, late and refused
-        interactions and unacknowledged firings, from memory and the store, in one step."""
+        interactions and unacknowledged firings, from memory and the store, in one step.
+
+        The store erases first: if it fails (:class:`~cxmodel.errors.StoreError`), the
+        engine still holds the customer; call ``forget`` again. A customer the engine does
+        not know is erased from the store all the same (their late or refused interactions).
+        """
+        if isinstance(customer_id, int) and not isinstance(customer_id, bool):
+            customer_id = str(customer_id)  # as an interaction's integer customer_id is read
+        of_type(customer_id, str, "forget()", "customer_id", "a customer's id (text)")
         with self._lock:
+            kept = [item for item in self._buffer if item[2].customer != customer_id]
+            meta = self._meta()
+            if len(kept) != len(self._buffer):
+                meta["buffer"] = [[t, a, r.to_list()] for t, a, r in kept]
+            self.store.forget(customer_id, meta)
             self._runner.states.pop(customer_id, None)
             self.customers.pop(customer_id, None)
             self._runner.traits.pop(customer_id, None)
             self._runner.readers.pop(customer_id, None)
             self._runner.alerts.forget(customer_id)
-            kept = [item for item in self._buffer if item[2].customer != customer_id]
             if len(kept) != len(self._buffer):
                 heapq.heapify(kept)
                 self._buffer = kept
                 self._buffered_ids = {
-                    r.interaction_id for _, _, r in kept if r.interaction_id is not None
+                    (r.customer, r.interaction_id)
+                    for _, _, r in kept
+                    if r.interaction_id is not None
                 }
-            self.store.forget(customer_id, self._meta())
 
     @property
     def watermark(self) -> datetime | None:
@@ -498,23 +581,6 @@ class TriggerEngine:
                 else 0.0,
             }
 
-    def _check_numbers(self, rows: list[Row]) -> None:
-        """Refuse, before taking any in, a call whose interactions carry text where a rule
-        computes with a number (``p.qty * 2``): it could not be evaluated, and a log holding
-        it would be refused by the checker too."""
-        needed = self._runner.numeric
-        if not needed:
-            return
-        for j, row in enumerate(rows):
-            for name, rule in needed.items():
-                value = row.fields.get(name)
-                if value is not None and not isinstance(value, float):
-                    where = "record" if len(rows) == 1 else f"record {j + 1}"
-                    raise SchemaError(
-                        f"{where}: {name} {value!r} is not a number (field {name!r}), and rule "
-                        f"{rule!r} computes with it; send a number or leave the field out"
-                    )
-
     # -- one call ----------------------------------------------------------------------------
     def _now(self) -> int:
         if self._clock is None:
@@ -535,25 +601,30 @@ class TriggerEngine:
             self._runner.alerts.begin(),
         ) if durable else ()  # fmt: skip
         self._runner.emitted, self._runner.suppressed = [], []
-        late, rejected = self._run(rows)
-        if advance is not None:
-            self._release_upto(advance)
-            self._runner.advance(advance, inclusive=True)
-            if self._closed is None or advance > self._closed:
-                self._closed = advance
-        emitted, suppressed = self._runner.emitted, self._runner.suppressed
-        if len(emitted) > 1:
-            emitted.sort(key=_firing_order)
-        if len(suppressed) > 1:
-            suppressed.sort(key=_firing_order)
-        change = StateChange(
-            meta=self._lazy_meta.reset() if not durable else self._meta(),
-            customers=_Changed(self._runner.states, self._runner.touched),
-            firings=emitted,
-            late=late,
-            rejected=rejected,
-            alerts=self._runner.alerts.changes(),
-        )
+        try:
+            late, rejected = self._run(rows)
+            if advance is not None:
+                self._release_upto(advance)
+                self._runner.advance(advance, inclusive=True)
+                if self._closed is None or advance > self._closed:
+                    self._closed = advance
+            emitted, suppressed = self._runner.emitted, self._runner.suppressed
+            if len(emitted) > 1:
+                emitted.sort(key=_firing_order)
+            if len(suppressed) > 1:
+                suppressed.sort(key=_firing_order)
+            change = StateChange(
+                meta=self._lazy_meta.reset() if not durable else self._meta(),
+                customers=_Changed(self._runner.states, self._runner.touched),
+                firings=emitted,
+                late=late,
+                rejected=rejected,
+                alerts=self._runner.alerts.changes(),
+            )
+        except BaseException:  # the host's clock, or a fault: the call did not happen
+            self._rollback(saved)
+            self._runner.before = None
+            raise
         try:
             self.store.commit(change)
         except StoreError:
@@ -569,7 +640,8 @@ class TriggerEngine:
         return emitted, suppressed
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
-        """Put the engine back as it was before the call whose commit failed."""
+        """Put the engine back as it was before the call that failed (with a store whose
+        commit can fail; an in-memory store keeps nothing to roll back)."""
         if not saved:  # an in-memory store keeps nothing to roll back
             return
         (
@@ -617,11 +689,13 @@ class TriggerEngine:
                 continue
             ident = row.interaction_id
             if ident is not None:
-                if row.customer == CATALOGUE:
-                    duplicate = ident in buffered or ident in self._runner.catalogue.seen
+                if (row.customer, ident) in buffered:
+                    duplicate = True
+                elif row.customer == CATALOGUE:
+                    duplicate = ident in self._runner.catalogue.seen
                 else:
                     state = states.get(row.customer)
-                    duplicate = ident in buffered or (state is not None and ident in state.seen)
+                    duplicate = state is not None and ident in state.seen
                 if duplicate:
                     self.duplicates += 1
                     continue
@@ -631,7 +705,7 @@ class TriggerEngine:
                     late.append(Quarantined(row.record(), reason, row.customer or None))
                     continue
             if ident is not None:
-                buffered.add(ident)
+                buffered.add((row.customer, ident))
             accepted.append(row)
             if top is None or time > top:
                 top = time
@@ -672,7 +746,7 @@ class TriggerEngine:
 
     def _release(self, row: Row) -> None:
         if row.interaction_id is not None:
-            self._buffered_ids.discard(row.interaction_id)
+            self._buffered_ids.discard((row.customer, row.interaction_id))
         self._runner.release(row)
 
     def _release_upto(self, frontier: int) -> list[Row]:

@@ -8,12 +8,12 @@ from typing import Any
 import attrs
 import numpy as np
 
-from cxmodel._arguments import got, mapping_value
+from cxmodel._arguments import got
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, as_of_us, us_to_datetime
 from cxmodel.errors import ValueTypeError
 from cxmodel.triggers._api import warn_misspelt_kinds
-from cxmodel.triggers._arguments import evaluated_log, rule_set
+from cxmodel.triggers._arguments import customer_records, evaluated_log, rule_set
 from cxmodel.triggers._batch import evaluate_us, warn_unobserved_firings
 from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
@@ -218,7 +218,7 @@ def explain(
     """
     rules = rule_set(rules, "explain()")
     log = evaluated_log(log, "explain()")
-    customers = mapping_value(customers, "explain()", "customers")
+    customers = customer_records(customers, "explain()")
     cutoff = as_of_us(as_of)
     if isinstance(customer_id, (int, np.integer)) and not isinstance(customer_id, bool):
         customer_id = str(customer_id)  # as the log keeps an integer customer id

@@ -15,6 +15,7 @@ from cxmodel.domain._interaction import MONEY_KINDS
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
+from cxmodel.log._log import is_key_like
 
 __all__ = ["CATALOGUE", "STANDARD_FIELDS", "Row", "record_of", "rows_from"]
 
@@ -146,6 +147,31 @@ def _is_number(value: Any) -> bool:
     )
 
 
+#: a whole number beyond this in magnitude is not exact as a float: a log keeps its digits
+_EXACT_FLOAT_INT = 2**53
+_KEY_NAMES: dict[str, bool] = {}  # property name -> named like an id (a bounded cache)
+
+
+def _key_like(name: str) -> bool:
+    """Whether a property is named like an id (``order_id``, ``sku``, ``zip``): a log reads
+    its numbers as text (their digits), and so does the engine."""
+    known = _KEY_NAMES.get(name)
+    if known is None:
+        known = is_key_like(name)
+        if len(_KEY_NAMES) < 10_000:
+            _KEY_NAMES[name] = known
+    return known
+
+
+def _number_text(value: Any) -> str | None:
+    """A number in a property named like an id, as a log reads it: an integer's digits, a
+    float's shortest text (``None`` for NaN, a missing value)."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    number = float(value)
+    return None if number != number else repr(number)
+
+
 def _fail(where: str, message: str) -> SchemaError:
     return SchemaError(f"{where}: {message}")
 
@@ -155,10 +181,11 @@ def _text_id(value: Any, name: str, where: str) -> str:
         return value
     if _is_number(value) and isinstance(value, (int, np.integer)):
         return str(int(value))
+    what = ("empty" if value == "" else "blank") if isinstance(value, str) else "not text"
     raise _fail(
         where,
-        f"{name} {value!r} is {'empty' if value == '' else 'not text'} (field {name!r}); "
-        "every interaction needs a non-empty text " + ("id" if name == "customer_id" else "kind"),
+        f"{name} {value!r} is {what} (field {name!r}); every interaction needs a non-empty "
+        "text " + ("id" if name == "customer_id" else "kind"),
     )
 
 
@@ -178,7 +205,10 @@ def _finite(name: str, value: Any, where: str) -> float | None:
 
 def _field_value(name: str, value: Any, where: str) -> Any:
     """One field's value as the engine keeps it: text (an empty text is missing), a finite
-    float, a bool, or ``None`` for missing; ids stay text (an integer id is its digits)."""
+    float, a bool, or ``None`` for missing; ids stay text (an integer id is its digits), and
+    so do numbers in a property named like an id and whole numbers a float would round, as
+    a log reads them (:meth:`InteractionLog.from_records
+    <cxmodel.log.InteractionLog.from_records>`)."""
     if value is None or (isinstance(value, float) and value != value):
         return None
     if name in _NUMERIC:
@@ -203,6 +233,10 @@ def _field_value(name: str, value: Any, where: str) -> Any:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if _is_number(value):
+        if _key_like(name):
+            return _number_text(value)
+        if isinstance(value, (int, np.integer)) and abs(int(value)) >= _EXACT_FLOAT_INT:
+            return str(int(value))  # a float would round it: its digits, as a log keeps them
         return _finite(name, value, where)
     raise _fail(
         where,
@@ -257,7 +291,12 @@ def row_from_record(
                 if raw and name not in _NUMERIC:
                     fields[name] = raw
                     continue
-            elif kind_of is float and raw - raw == 0.0 and name not in _TEXT:  # finite
+            elif (
+                kind_of is float
+                and raw - raw == 0.0  # finite
+                and name not in _TEXT
+                and (name in _NUMERIC or not _key_like(name))
+            ):
                 fields[name] = raw
                 continue
         if not isinstance(name, str):
@@ -384,7 +423,7 @@ def rows_from(
     if isinstance(interactions, InteractionLog):
         return _rows_from_log(interactions)
     if isinstance(interactions, Mapping):
-        return _rows_from_log(_log_of_columns(interactions, questions))
+        return _rows_of_columns(interactions, questions)
     if isinstance(interactions, (str, bytes)) or not isinstance(interactions, Iterable):
         raise SchemaError(
             f"expected interactions (an InteractionLog, a mapping of columns, or Interaction "
@@ -406,6 +445,35 @@ def rows_from(
 
 #: ``InteractionLog.from_arrays`` options, which a mapping of columns cannot use as names
 _OPTIONS = ("timezone", "errors", "catalogue", "dtypes", "kinds", "questions")
+
+
+def _rows_of_columns(
+    columns: Mapping[Any, Any], questions: Mapping[str, Question] | None
+) -> list[Row]:
+    """The rows of a mapping of columns, in their order. Interaction ids are read as a
+    record's are and set on the rows apart from the log, which would refuse an id given
+    twice: the engine ignores a repeated id of a customer, as it does one by one, so a poll
+    that holds a message twice is the same whatever its form."""
+    ids = columns.get("interaction_id")
+    size = None
+    if ids is not None and not isinstance(ids, (str, bytes)):
+        try:
+            size, other = len(ids), len(columns["customer_id"])
+        except (TypeError, KeyError):
+            size = other = None
+        if size != other:
+            size = None
+    if size is None:  # no ids, or not a column of them: the log says what is wrong
+        return _rows_from_log(_log_of_columns(columns, questions))
+    assert ids is not None
+    given = np.asarray(ids, dtype=object).tolist()
+    texts = [_field_value("interaction_id", v, f"row {j + 1}") for j, v in enumerate(given)]
+    rest = {k: v for k, v in columns.items() if k != "interaction_id"}
+    rows = _rows_from_log(_log_of_columns(rest, questions))
+    for row, ident in zip(rows, texts, strict=True):
+        if ident is not None:
+            row.fields["interaction_id"] = row.interaction_id = ident
+    return rows
 
 
 def _log_of_columns(columns: Mapping[Any, Any], questions: Mapping[str, Question] | None) -> Any:

@@ -127,12 +127,13 @@ class AggregatePlan:
             return self.function.of(values)
         where = self.where
         alias_fields = None if alias is None else alias.fields
+        alias_time = None if alias is None else alias.time
         field = self.field
         for row in state.kept.get(self.kind, ()):
             if (start is not None and row.time < start) or (limit is not None and row.seq >= limit):
                 continue
             if where is not None and not where(
-                Env(row.fields, row.time, state.customer, traits, alias_fields)
+                Env(row.fields, row.time, state.customer, traits, alias_fields, None, alias_time)
             ):
                 continue
             value = True if field is None else row.fields.get(field)
@@ -314,6 +315,7 @@ class RulePlan:
             self._aggregate_reader(state, now, alias, snapshot, reader)
             if self.aggregates
             else None,
+            None if alias is None else alias.time,
         )
 
     def _aggregate_reader(

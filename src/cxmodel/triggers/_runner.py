@@ -125,6 +125,14 @@ class RuleRunner:
             if plan.snapshots and plan.when_kind is not None and plan.rule.when.reach is None:
                 self._snapshots.setdefault(plan.when_kind, []).append(plan)
         self.catalogue.plan(self.plans, self.states)
+        #: the values some active rule reads: running values and windows by store key (a
+        #: catalogue rule's join buffers among them), kept rows by kind
+        self._held_running = {
+            a.store_key for a in self.aggregates.values() if a.key in used and a.mode != "pairs"
+        }
+        self._held_windows = self._held_running | {
+            j.store_key for joins in self.catalogue.joins.values() for j in joins
+        }
 
     def use_policies(self, rules: RuleSet) -> None:
         """Follow the contact policies of ``rules`` (the engine's rules, after a change)."""
@@ -149,6 +157,28 @@ class RuleRunner:
                     heapq.heappush(self.timers, (anchor.due, TIMER, seq, cid, name))
             for waiting in rs.waiting:
                 heapq.heappush(self.timers, (waiting.due, DECISION, waiting.order, cid, name))
+
+    def tidy(self, state: CustomerState, gone: frozenset[str] = frozenset()) -> None:
+        """Drop from a customer's state the states of rules no longer active (or in ``gone``:
+        rules whose text changed) and the values no active rule reads any longer, touching
+        the customer first when anything goes. A value no rule kept up to date has missed
+        interactions: a rule that reads it again must find it empty, not stale."""
+        plans = self.plans
+        stale_rules = [name for name in state.rules if name in gone or name not in plans]
+        running = [k for k in state.running if k not in self._held_running]
+        windows = [k for k in state.windows if k not in self._held_windows]
+        kept = [k for k in state.kept if k not in self._kept]
+        if not (stale_rules or running or windows or kept):
+            return
+        self.touch(state.customer)
+        for name in stale_rules:
+            del state.rules[name]
+        for key in running:
+            del state.running[key]
+        for key in windows:
+            del state.windows[key]
+        for kind in kept:
+            del state.kept[kind]
 
     def touch(self, cid: str) -> CustomerState:
         state = self.states.get(cid)
@@ -274,7 +304,12 @@ class RuleRunner:
             timer.tested = tested
             return
         due = time + plan.delay if plan.delay is not None else plan.due(time, reader)
-        if timer is not None:  # the queue holds an earlier entry, which moves on when due
+        if timer is not None:
+            # the queue holds an entry at or before the old due time, which moves on to the
+            # new one when it comes; a calendar month can make a later restart fall due
+            # earlier (Jan 30 + 1 month = Feb 29 = Jan 31 + 1 month), and then it needs its own
+            if timer.due is None or due < timer.due:
+                heapq.heappush(self.timers, (due, TIMER, row.seq, state.customer, plan.name))
             timer.row, timer.due, timer.tested = row, due, tested
             return
         rs.timer = Anchor(row, due, {}, tested)

@@ -26,11 +26,11 @@ _CMP = COMPARISONS  # the vectorised evaluator's operators, applied to one value
 
 
 class Env:
-    """What one evaluation reads: the interaction bare names refer to (``row``), the bound
-    interaction (``alias``), the customer's id and traits, and the aggregate values (by the
-    aggregate's text)."""
+    """What one evaluation reads: the interaction bare names refer to (``row``, at ``time``),
+    the bound interaction (``alias``, at ``alias_time``), the customer's id and traits, and
+    the aggregate values (by the aggregate's text)."""
 
-    __slots__ = ("aggregate", "alias", "customer", "row", "time", "traits")
+    __slots__ = ("aggregate", "alias", "alias_time", "customer", "row", "time", "traits")
 
     def __init__(
         self,
@@ -40,6 +40,7 @@ class Env:
         traits: Mapping[str, Any],
         alias: Mapping[str, Any] | None = None,
         aggregate: Callable[[str], Any] | None = None,
+        alias_time: int | None = None,
     ) -> None:
         self.row = row
         self.time = time
@@ -47,6 +48,7 @@ class Env:
         self.traits = traits
         self.alias = alias
         self.aggregate = aggregate
+        self.alias_time = alias_time
 
 
 def is_missing(value: Any) -> bool:
@@ -192,6 +194,12 @@ class _Compiler:
         if node.qualifier == "customer":
             return lambda env: _trait(env.traits.get(key))
         if node.qualifier == self.alias:
+            # the bound interaction is the customer's own, at its time (a catalogue rule's
+            # event has no customer: its rules cannot name x.customer_id)
+            if key == "customer_id":
+                return lambda env: None if env.alias is None else env.customer
+            if key == "timestamp":
+                return lambda env: None if env.alias_time is None else float(env.alias_time)
             return lambda env: None if env.alias is None else env.alias.get(key)
         raise SchemaError(f"expression needs {node}, which names no bound interaction")
 

@@ -1,16 +1,20 @@
-"""The properties a rule reads as true/false, and the streaming engine's refusal of an
-interaction that carries something else there.
+"""The type a rule expects of each property it reads, and the streaming engine's refusal of
+an interaction that carries another type there.
 
 A log holding text (or numbers) in a property that a rule uses as a condition (``where
 p.vip``, ``not p.vip``, ``p.vip == true``) is refused by the checker, and so is a log whose
-bool property a rule compares with text or a number (``p.vip == "True"``). The streaming
-engine has no schema; it refuses the same uses when an interaction brings them, before it
-takes any in, as it refuses text where a rule computes with numbers.
+bool property a rule compares with text or a number (``p.vip == "True"``), whose numeric
+property a rule compares with text (``p.size == "L"``) or whose text property a rule
+compares with a number (``p.size > 3``). The streaming engine has no schema; it refuses the
+same uses when an interaction brings them, before it takes any in, as it refuses text where
+a rule computes with numbers. Without the refusal a comparison of text with a number would
+be false for the engine, where batch refuses the rule or (over a column mixing numbers and
+text, which a log reads as text) compares the number's text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cxmodel.errors import SchemaError
@@ -18,21 +22,24 @@ from cxmodel.expr import Aggregate, Binary, Expr, InList, Literal, Name, Unary, 
 from cxmodel.triggers._ingest import STANDARD_FIELDS
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["TruthUses", "refuse_misread_truths", "truth_uses"]
+__all__ = ["TruthUses", "refuse_misread_truths", "refuse_text_numbers", "truth_uses"]
 
 _COMPARISONS = frozenset(("==", "!=", "<", "<=", ">", ">="))
 
 
 class TruthUses:
-    """How rules read properties as true/false: ``conditions`` maps a property used as a
-    condition or compared with ``true``/``false`` to one such rule's name; ``compared`` maps
-    a property compared with text or a number to that rule's name and the literal."""
+    """How rules read properties: ``conditions`` maps a property used as a condition or
+    compared with ``true``/``false`` to one such rule's name; ``compared`` maps a property
+    compared with text or a number to that rule's name and the literal, ``texts`` and
+    ``numbers`` those compared with text and with a number."""
 
-    __slots__ = ("compared", "conditions")
+    __slots__ = ("compared", "conditions", "numbers", "texts")
 
     def __init__(self) -> None:
         self.conditions: dict[str, str] = {}
         self.compared: dict[str, tuple[str, Any]] = {}
+        self.texts: dict[str, tuple[str, Any]] = {}
+        self.numbers: dict[str, tuple[str, Any]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.conditions or self.compared)
@@ -112,8 +119,12 @@ def _compared(name: str | None, other: Expr, rule: str, uses: TruthUses) -> None
         return
     if isinstance(other.value, bool):
         uses.conditions.setdefault(name, rule)
-    else:
-        uses.compared.setdefault(name, (rule, other.value))
+        return
+    uses.compared.setdefault(name, (rule, other.value))
+    if isinstance(other.value, str):
+        uses.texts.setdefault(name, (rule, other.value))
+    elif isinstance(other.value, (int, float)):
+        uses.numbers.setdefault(name, (rule, other.value))
 
 
 def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
@@ -157,4 +168,52 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
                     f"{where(j)}: {name} {value!r} is true or false (field {name!r}), and rule "
                     f"{rule!r} compares it with {literal!r}; compare it with true or false, "
                     f"or use it as a condition (where {name})"
+                )
+    for name, (rule, literal) in uses.texts.items():
+        for j, row in enumerate(listed):
+            value = row.fields.get(name)
+            if value.__class__ is float:
+                raise SchemaError(
+                    f"{where(j)}: {name} {value!r} is a number (field {name!r}), and rule "
+                    f"{rule!r} compares it with the text {literal!r}; send it as text (or "
+                    "name the field like an id, e.g. product_id, whose numbers are read as "
+                    "text), or leave the field out"
+                )
+    for name, (rule, literal) in uses.numbers.items():
+        for j, row in enumerate(listed):
+            value = row.fields.get(name)
+            if value.__class__ is str:
+                raise SchemaError(
+                    f"{where(j)}: {name} {value!r} is text (field {name!r}), and rule "
+                    f"{rule!r} compares it with the number {literal!r}; send a number or "
+                    "leave the field out"
+                )
+
+
+def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None:
+    """Raise :class:`~cxmodel.errors.SchemaError` naming the first interaction of ``rows``
+    that carries something other than a number in a property a rule computes with
+    (``numeric``: property -> one such rule's name, e.g. ``p.qty * 2``): it could not be
+    evaluated, and a log holding it would be refused by the checker too.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> refuse_text_numbers([SimpleNamespace(fields={"qty": 2.0})], {"qty": "t"})
+    >>> refuse_text_numbers([SimpleNamespace(fields={"qty": "two"})], {"qty": "t"})
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: record: qty 'two' is not a number (field 'qty'), and rule 't' computes with it; send a number or leave the field out
+    """
+    if not numeric:
+        return
+    listed = rows if isinstance(rows, list) else list(rows)
+    for j, row in enumerate(listed):
+        for name, rule in numeric.items():
+            value = row.fields.get(name)
+            if value is not None and not isinstance(value, float):
+                where = "record" if len(listed) == 1 else f"record {j + 1}"
+                raise SchemaError(
+                    f"{where}: {name} {value!r} is not a number (field {name!r}), and rule "
+                    f"{rule!r} computes with it; send a number or leave the field out"
                 )
