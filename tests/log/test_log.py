@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from cxmodel import DataError, Interaction, InteractionLog, SchemaError
 from cxmodel.errors import DataWarning, IndexOutOfRangeError, ValueTypeError
+from cxmodel.io import read_csv
 from cxmodel.metrics import churn_rate
 
 KINDS = ["view", "purchase", "survey", "ticket_opened"]
@@ -324,3 +326,30 @@ class TestWithObservedUntil:
     def test_an_empty_log_takes_any_end(self) -> None:
         empty = InteractionLog.from_arrays([], [], [])
         assert empty.with_observed_until("2024-01-01T00:00Z").observed_until is not None
+
+
+class TestBlankIdsAndKinds:
+    """White space alone is no customer and no kind: a bad row in every constructor and
+    reader, as the streaming engine refuses such a record."""
+
+    @pytest.mark.parametrize("name", ["customer_id", "kind"])
+    @pytest.mark.parametrize("blank", [" ", "\t", "  \u00a0"])
+    def test_refused_with_the_value_as_written(self, name: str, blank: str) -> None:
+        record = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+        record[name] = blank
+        with pytest.raises(SchemaError, match=rf"row 1: {name} .* is blank \(column '{name}'\)"):
+            InteractionLog.from_records([record])
+
+    def test_quarantined_with_the_others_kept(self, tmp_path: Path) -> None:
+        path = tmp_path / "blank.csv"
+        path.write_text(
+            "customer_id,timestamp,kind\n"
+            "  ,2024-01-01T00:00:00Z,view\n"
+            'a,2024-01-01T00:00:00Z," "\n'
+            "b,2024-01-01T00:00:00Z,view\n"
+        )
+        for engine in ("pyarrow", "python"):
+            with pytest.warns(DataWarning, match="2 of 3 rows rejected"):
+                log = read_csv(path, errors="quarantine", engine=engine)
+            assert log.customers.tolist() == ["b"]
+            assert log.rejected.row.tolist() == [1, 2]

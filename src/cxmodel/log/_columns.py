@@ -748,9 +748,20 @@ def validate_rows(
         return show(cats[codes[row]])
 
     for name in ("customer_id", "kind"):
-        codes, _ = strings[name]
+        codes, cats = strings[name]
         message = f"{name} is missing (column {name!r}); every row needs one"
         errors.add(np.flatnonzero(codes < 0), lambda row, message=message: message)  # type: ignore[misc]
+        blank = np.fromiter(
+            (not str(c).strip() for c in cats.tolist()), dtype=bool, count=len(cats)
+        )
+        if blank.any():  # white space only: no id or kind, as the streaming engine says too
+            rows = np.flatnonzero((codes >= 0) & blank[np.maximum(codes, 0)])
+            errors.add(
+                rows,
+                lambda row, name=name: (  # type: ignore[misc]
+                    f"{name} {written(name, row)!r} is blank (column {name!r}); every row needs one"
+                ),
+            )
     kind_codes, kinds = strings["kind"]
     if "value" in numeric:
         money = np.isin(kinds, list(MONEY_KINDS))
