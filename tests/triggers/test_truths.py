@@ -12,7 +12,9 @@ from cxmodel.triggers import parse
 from cxmodel.triggers._truths import truth_uses
 
 
-def uses_of(where: str, extra: str = "") -> tuple[dict[str, str], dict[str, tuple[str, object]]]:
+def uses_of(
+    where: str, extra: str = ""
+) -> tuple[dict[str, tuple[str, object]], dict[str, tuple[str, object]]]:
     rules = parse(f"trigger t:\n    when purchase as p where {where}\n{extra}    emit x")
     uses = truth_uses(rules)
     return uses.conditions, uses.compared
@@ -37,7 +39,7 @@ class TestTruthUses:
         """A property used as a condition or compared with true/false, each named once."""
         found, _ = uses_of(where)
         assert set(found) == conditions
-        assert set(found.values()) <= {"t"}
+        assert set(found.values()) <= {("t", True)}
 
     def test_compared_with_text_or_numbers(self) -> None:
         """A property compared with a text or number literal, with the first literal; the

@@ -14,7 +14,7 @@ text, which a log reads as text) compares the number's text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from cxmodel.errors import SchemaError
@@ -28,15 +28,15 @@ _COMPARISONS = frozenset(("==", "!=", "<", "<=", ">", ">="))
 
 
 class TruthUses:
-    """How rules read properties: ``conditions`` maps a property used as a condition or
-    compared with ``true``/``false`` to one such rule's name; ``compared`` maps a property
-    compared with text or a number to that rule's name and the literal, ``texts`` and
-    ``numbers`` those compared with text and with a number."""
+    """How rules read properties, each mapped to one such rule's name and the literal it is
+    compared with: ``conditions`` the properties used as a condition or compared with
+    ``true``/``false`` (the literal ``True``), ``compared`` those compared with text or a
+    number, ``texts`` and ``numbers`` those compared with text and with a number."""
 
     __slots__ = ("compared", "conditions", "numbers", "texts")
 
     def __init__(self) -> None:
-        self.conditions: dict[str, str] = {}
+        self.conditions: dict[str, tuple[str, Any]] = {}
         self.compared: dict[str, tuple[str, Any]] = {}
         self.texts: dict[str, tuple[str, Any]] = {}
         self.numbers: dict[str, tuple[str, Any]] = {}
@@ -55,7 +55,7 @@ def truth_uses(rules: Iterable[Rule]) -> TruthUses:
     ...               '\\n    emit x')
     >>> uses = truth_uses(rules)
     >>> uses.conditions, uses.compared
-    ({'vip': 't'}, {'plan': ('t', 'gold')})
+    ({'vip': ('t', True)}, {'plan': ('t', 'gold')})
     """
     uses = TruthUses()
     for rule in rules:
@@ -85,7 +85,7 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
             node = node.right
         name = None if node is None else field(node)
         if name is not None:
-            uses.conditions.setdefault(name, rule.name)
+            uses.conditions.setdefault(name, (rule.name, True))
 
     then, unless = rule.then, rule.unless
     for root in (
@@ -118,7 +118,7 @@ def _compared(name: str | None, other: Expr, rule: str, uses: TruthUses) -> None
     if name is None or not isinstance(other, Literal) or other.value is None:
         return
     if isinstance(other.value, bool):
-        uses.conditions.setdefault(name, rule)
+        uses.conditions.setdefault(name, (rule, True))
         return
     uses.compared.setdefault(name, (rule, other.value))
     if isinstance(other.value, str):
@@ -147,47 +147,62 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
     if not uses:
         return
     listed = rows if isinstance(rows, list) else list(rows)
+    checks: tuple[tuple[dict[str, tuple[str, Any]], _Misread], ...] = (
+        (uses.conditions, _not_a_truth),
+        (uses.compared, _a_truth),
+        (uses.texts, _a_number),
+        (uses.numbers, _a_text),
+    )
+    for used, misread in checks:
+        for name, (rule, literal) in used.items():
+            for j, row in enumerate(listed):
+                value = row.fields.get(name)
+                problem = misread(name, value, rule, literal)
+                if problem is not None:
+                    where = "record" if len(listed) == 1 else f"record {j + 1}"
+                    raise SchemaError(f"{where}: {name} {value!r} {problem}")
 
-    def where(j: int) -> str:
-        return "record" if len(listed) == 1 else f"record {j + 1}"
 
-    for name, rule in uses.conditions.items():
-        for j, row in enumerate(listed):
-            value = row.fields.get(name)
-            if value is not None and value.__class__ is not bool:
-                raise SchemaError(
-                    f"{where(j)}: {name} {value!r} is not true or false (field {name!r}), and "
-                    f"rule {rule!r} uses it as a condition; send true or false, or leave the "
-                    "field out"
-                )
-    for name, (rule, literal) in uses.compared.items():
-        for j, row in enumerate(listed):
-            value = row.fields.get(name)
-            if value.__class__ is bool:
-                raise SchemaError(
-                    f"{where(j)}: {name} {value!r} is true or false (field {name!r}), and rule "
-                    f"{rule!r} compares it with {literal!r}; compare it with true or false, "
-                    f"or use it as a condition (where {name})"
-                )
-    for name, (rule, literal) in uses.texts.items():
-        for j, row in enumerate(listed):
-            value = row.fields.get(name)
-            if value.__class__ is float:
-                raise SchemaError(
-                    f"{where(j)}: {name} {value!r} is a number (field {name!r}), and rule "
-                    f"{rule!r} compares it with the text {literal!r}; send it as text (or "
-                    "name the field like an id, e.g. product_id, whose numbers are read as "
-                    "text), or leave the field out"
-                )
-    for name, (rule, literal) in uses.numbers.items():
-        for j, row in enumerate(listed):
-            value = row.fields.get(name)
-            if value.__class__ is str:
-                raise SchemaError(
-                    f"{where(j)}: {name} {value!r} is text (field {name!r}), and rule "
-                    f"{rule!r} compares it with the number {literal!r}; send a number or "
-                    "leave the field out"
-                )
+#: what a property's value says is wrong with it, given the rule reading it and the literal it
+#: is compared with (``None``: nothing); the message goes on from ``"{name} {value!r} "``
+_Misread = Callable[[str, Any, str, Any], "str | None"]
+
+
+def _not_a_truth(name: str, value: Any, rule: str, literal: Any) -> str | None:
+    if value is None or value.__class__ is bool:
+        return None
+    return (
+        f"is not true or false (field {name!r}), and rule {rule!r} uses it as a condition; "
+        "send true or false, or leave the field out"
+    )
+
+
+def _a_truth(name: str, value: Any, rule: str, literal: Any) -> str | None:
+    if value.__class__ is not bool:
+        return None
+    return (
+        f"is true or false (field {name!r}), and rule {rule!r} compares it with {literal!r}; "
+        f"compare it with true or false, or use it as a condition (where {name})"
+    )
+
+
+def _a_number(name: str, value: Any, rule: str, literal: Any) -> str | None:
+    if value.__class__ is not float:
+        return None
+    return (
+        f"is a number (field {name!r}), and rule {rule!r} compares it with the text "
+        f"{literal!r}; send it as text (or name the field like an id, e.g. product_id, whose "
+        "numbers are read as text), or leave the field out"
+    )
+
+
+def _a_text(name: str, value: Any, rule: str, literal: Any) -> str | None:
+    if value.__class__ is not str:
+        return None
+    return (
+        f"is text (field {name!r}), and rule {rule!r} compares it with the number "
+        f"{literal!r}; send a number or leave the field out"
+    )
 
 
 def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None:
