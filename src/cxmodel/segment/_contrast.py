@@ -30,7 +30,8 @@ class Contrast(Result):
     ``kind`` is ``"proportion"`` for bool features (``a``/``b`` are prevalences, the interval is
     Newcombe's for the difference, ``lift`` = a / b) or ``"mean"`` (``a``/``b`` are means, the
     interval is Welch's for the difference, ``lift`` = a / b). ``effect_size`` is Cohen's h for
-    proportions and Cohen's d (pooled standard deviation) for means; when neither group
+    proportions and Cohen's d for means, the difference over the pooled standard deviation
+    ``sqrt(((n_a - 1) s_a^2 + (n_b - 1) s_b^2) / (n_a + n_b - 2))``; when neither group
     varies, d is 0 for equal means and +-inf for different ones (the groups do not overlap),
     which ranks first.
     """
@@ -120,7 +121,12 @@ def contrast(
             continue
         ma, mb = float(fa.mean()), float(fb.mean())
         low, high = welch_interval(fa, fb)
-        pooled = np.sqrt((fa.var(ddof=1) + fb.var(ddof=1)) / 2)
+        # Cohen's pooled standard deviation: the groups' variances weighted by their degrees
+        # of freedom (the plain mean of the two variances is only right for equal sizes)
+        pooled = np.sqrt(
+            ((fa.size - 1) * fa.var(ddof=1) + (fb.size - 1) * fb.var(ddof=1))
+            / (fa.size + fb.size - 2)
+        )
         if pooled > 0:
             effect = (ma - mb) / pooled
         else:  # no spread in either group: equal means do not differ, others separate fully
