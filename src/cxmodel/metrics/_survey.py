@@ -648,7 +648,8 @@ def nps(
     level : float, default 0.95
         The confidence level of the interval, in (0, 1).
     population : int, optional
-        The size of the surveyed population, for the finite population correction.
+        The size of the surveyed population, for the finite population correction; with
+        ``by`` or ``period``, of each group.
     random_state : int, default 0
         The seed of the bootstrap.
     by_rated : bool, default False
@@ -783,7 +784,8 @@ def csat(
     level : float, default 0.95
         The confidence level of the interval, in (0, 1).
     population : int, optional
-        The size of the surveyed population, for the finite population correction.
+        The size of the surveyed population, for the finite population correction; with
+        ``by`` or ``period``, of each group.
     scale : tuple of int, default (1, 5)
         The lowest and highest answer.
     top : int, optional
@@ -918,7 +920,8 @@ def ces(
     level : float, default 0.95
         The confidence level of both intervals, in (0, 1).
     population : int, optional
-        The size of the surveyed population, for the finite population correction.
+        The size of the surveyed population, for the finite population correction; with
+        ``by`` or ``period``, of each group.
     scale : tuple of int, default (1, 7)
         The lowest and highest answer.
     agree_from : int, default 5
