@@ -254,9 +254,10 @@ def nps_statistics(counts: IntArray, options: IntervalOptions) -> NPSStatistics:
     else:  # bootstrap: resamples per group, each from the same seed
         spread = np.sqrt(options.fpc(n))
         for i in np.flatnonzero(answered).tolist():
-            share_p, share_d = pro[i] / n[i], det[i] / n[i]
+            # the passive share from its own count: 1 - p - d rounds below 0 without passives
+            shares = np.array([pro[i], pas[i], det[i]], dtype=np.float64) / n[i]
             rng = np.random.default_rng(options.random_state)
-            draws = rng.multinomial(n[i], [share_p, 1 - share_p - share_d, share_d], _BOOTSTRAP)
+            draws = rng.multinomial(n[i], shares, _BOOTSTRAP)
             scores = 100.0 * (draws[:, 0] - draws[:, 2]) / n[i]
             low[i], high[i] = options.bootstrap_bounds(value[i] + spread[i] * (scores - value[i]))
     return NPSStatistics(

@@ -1,6 +1,6 @@
-"""The finite population correction of every survey interval: adjusted Wald and bootstrap too.
+"""Survey intervals beyond Wald: the adjusted Wald and bootstrap intervals of NPS, CSAT, CES.
 
-A survey of n of a population of N answers has the correction f = (N - n) / (N - 1) on its
+The finite population correction of every interval. A survey of n of a population of N answers has the correction f = (N - n) / (N - 1) on its
 variance. The Wald and Wilson intervals always took it; the adjusted Wald (NPS: Lewis & Sauro;
 CSAT/CES: Agresti-Coull) took it on the wrong n or not on its pseudo-answers, and the
 bootstrap ignored it, so a census (f = 0) was reported with sampling error it does not have.
@@ -114,3 +114,18 @@ class TestBootstrap:
         finite = csat(CSAT_170_OF_200, ci="bootstrap", random_state=2, population=800)
         root = math.sqrt(600 / 799)
         assert finite.ci == pytest.approx(tuple(0.85 + root * (b - 0.85) for b in plain.ci))
+
+
+class TestBootstrapWithoutPassives:
+    @pytest.mark.parametrize(("promoters", "detractors"), [(4, 1), (9, 1), (2, 9), (40, 10)])
+    def test_no_passive_answers(self, promoters: int, detractors: int) -> None:
+        """Without passives, 1 - P/n - D/n rounds to -1.1e-16 for these counts, and the
+        multinomial resampling raised numpy's 'pvals < 0' ValueError instead of answering."""
+        import warnings
+
+        from cxmodel.metrics import SmallSampleWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            r = nps([10] * promoters + [0] * detractors, ci="bootstrap")
+        assert r.passives == 0 and r.ci[0] <= r.value <= r.ci[1]
