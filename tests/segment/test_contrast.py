@@ -155,3 +155,17 @@ class TestCohensD:
         result = contrast(table, ids[:4], ids[4:], features=["monetary"])
         var_a, var_b = np.var(spend[:4], ddof=1), np.var(spend[4:], ddof=1)
         assert result.effect_size[0] == pytest.approx(0.5 / np.sqrt((var_a + var_b) / 2))
+
+    def test_no_lift_for_a_feature_with_negative_values(self) -> None:
+        """Mean sentiment 0.25 against -0.35: the lift a / b read -0.71, a ratio without
+        meaning on a scale without a true zero; it is NaN, while the difference, its interval
+        and Cohen's d stay."""
+        log = InteractionLog.from_arrays(
+            list("abcd"), ["2024-01-01T00:00Z"] * 4, ["ticket_opened"] * 4,
+            sentiment=[0.3, 0.2, -0.5, -0.2],
+        )  # fmt: skip
+        table = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        result = contrast(table, ["a", "b"], ["c", "d"], features=["mean_sentiment"])
+        assert result.difference[0] == pytest.approx(0.6)
+        assert np.isnan(result.lift[0])
+        assert result.low[0] < 0.6 < result.high[0] and result.effect_size[0] > 0
