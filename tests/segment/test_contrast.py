@@ -156,6 +156,8 @@ class TestCohensD:
         var_a, var_b = np.var(spend[:4], ddof=1), np.var(spend[4:], ddof=1)
         assert result.effect_size[0] == pytest.approx(0.5 / np.sqrt((var_a + var_b) / 2))
 
+
+class TestLiftOfSignedFeatures:
     def test_no_lift_for_a_feature_with_negative_values(self) -> None:
         """Mean sentiment 0.25 against -0.35: the lift a / b read -0.71, a ratio without
         meaning on a scale without a true zero; it is NaN, while the difference, its interval
