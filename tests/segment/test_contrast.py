@@ -147,7 +147,7 @@ class TestCohensD:
     def test_equal_sizes_keep_the_mean_of_the_variances(self) -> None:
         """With equal sizes the pooled variance is the mean of the two: the same d as before."""
         ids = [f"a{i}" for i in range(4)] + [f"b{i}" for i in range(4)]
-        spend = [1.0, 2.0, 3.0, 4.0] + [0.0, 0.0, 4.0, 4.0]
+        spend = [1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 4.0, 4.0]
         log = InteractionLog.from_arrays(
             ids, ["2024-01-01T00:00Z"] * 8, ["purchase"] * 8, value=spend
         )
