@@ -266,9 +266,11 @@ def proportion_bounds(
 
     The standard error is ``sqrt(p (1 - p) fpc / n)``. ``method`` is ``"wald"`` (p +- z se),
     ``"adjusted-wald"`` (Agresti-Coull: the same after adding z^2/2 successes and z^2/2
-    failures) or ``"wilson"``; the first two are clipped to [0, 1], and Wilson takes the
-    finite population correction ``fpc`` (:func:`fpc_factor`, one value or one per
-    proportion) through z^2.
+    failures) or ``"wilson"``; the first two are clipped to [0, 1]. The finite population
+    correction ``fpc`` (:func:`fpc_factor`, one value or one per proportion) multiplies the
+    Wald variance, and replaces z^2 by z^2 fpc in Wilson's interval and in the Agresti-Coull
+    pseudo-counts (whose centre is Wilson's): a census (``fpc`` 0) gives the observed share
+    with no width, whichever the method.
 
     Raises
     ------
@@ -280,6 +282,8 @@ def proportion_bounds(
     >>> se, low, high = proportion_bounds([170, 0], [200, 0], Z95, "wald")
     >>> se.round(4).tolist(), low.round(3).tolist(), high.round(3).tolist()
     ([0.0252, nan], [0.801, nan], [0.899, nan])
+    >>> proportion_bounds(170, 200, Z95, "adjusted-wald", fpc=0.0)[1:]  # a census of 200
+    (array(0.85), array(0.85))
     """
     x = np.asarray(successes, dtype=np.float64)
     k = np.asarray(n, dtype=np.float64)
@@ -290,8 +294,9 @@ def proportion_bounds(
         if method == "wald":
             low, high = np.maximum(0.0, p - z * se), np.minimum(1.0, p + z * se)
         elif method == "adjusted-wald":
-            k_adj = k + z * z
-            p_adj = (x + z * z / 2) / k_adj
+            added = z * z * correction  # pseudo-answers, fewer as the sample nears a census
+            k_adj = k + added
+            p_adj = (x + added / 2) / k_adj
             half = z * np.sqrt(p_adj * (1 - p_adj) * correction / k_adj)
             low, high = np.maximum(0.0, p_adj - half), np.minimum(1.0, p_adj + half)
         elif method == "wilson":

@@ -79,3 +79,44 @@ class TestEmptyGroups:
         with pytest.warns(DataWarning, match=r"a and b have no answers"):
             c = compare_proportions((0, 0), (0, 0))
         assert math.isnan(c.difference) and (c.n_a, c.n_b) == (0, 0)
+
+
+class TestComparePopulations:
+    def test_proportions_keep_the_finite_population_correction(self) -> None:
+        """CSAT 170 of 200 and 150 of 200, each from a population of 400: each variance term
+        is multiplied by (400 - 200) / 399, as the results' own standard errors are (and as
+        compare_nps does). Before, compare_proportions dropped it and reported the SE of an
+        infinite population (0.0397 instead of 0.0281)."""
+        from cxmodel.metrics import csat
+
+        a = csat([5] * 170 + [1] * 30, population=400)
+        b = csat([5] * 150 + [1] * 50, population=400)
+        f = 200 / 399
+        c = compare_proportions(a, b)
+        se = math.sqrt((0.85 * 0.15 + 0.75 * 0.25) * f / 200)
+        assert c.se == pytest.approx(se, rel=1e-12)
+        assert c.se == pytest.approx(0.0281, abs=1e-4)
+        assert c.statistic == pytest.approx(0.1 / math.sqrt(0.8 * 0.2 * f * 2 / 200))
+        assert c.ci == pytest.approx((0.1 - 1.959964 * se, 0.1 + 1.959964 * se), rel=1e-6)
+
+    def test_pairs_and_results_without_population_are_unchanged(self) -> None:
+        """Without a population the correction is 1: a result and its (successes, n) pair
+        give the same comparison."""
+        from cxmodel.metrics import csat
+
+        a = csat([5] * 170 + [1] * 30)
+        assert compare_proportions(a, (150, 200)) == compare_proportions((170, 200), (150, 200))
+
+    def test_two_census_proportions_have_no_sampling_error(self) -> None:
+        """Two censuses: SE 0 and an interval of zero width around the true difference, with
+        no warning (the difference is known exactly)."""
+        import warnings
+
+        from cxmodel.metrics import csat
+
+        a = csat([5] * 170 + [1] * 30, population=200)
+        b = csat([5] * 150 + [1] * 50, population=200)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataWarning)
+            c = compare_proportions(a, b)
+        assert c.se == 0.0 and c.ci == pytest.approx((0.1, 0.1))

@@ -231,3 +231,31 @@ class TestWarnings:
                        {"outcome": "purchase", "level": 2.0}):  # fmt: skip
             with pytest.raises(SchemaError):
                 action_effect(firings, log, as_of="2024-03-01T00:00Z", **kwargs)  # type: ignore[arg-type]
+
+
+class TestMinimalDetectableEffectWithoutVariance:
+    def test_no_outcome_in_either_group_has_no_mde(self) -> None:
+        """400 customers bought before the coupon and never after: the rate is 0 in both
+        groups, so the pooled SE is 0. The mde was then 0 ("any effect is detectable") and
+        expected_effect=0.01 passed without a word; now mde and value_mde are NaN and the
+        expected effect is said to be uncheckable."""
+        n = 400
+        ids = [f"c{i}" for i in range(n)]
+        log = InteractionLog.from_arrays(
+            customer_id=ids * 3,
+            kind=["purchase"] * n + ["signup"] * n + ["view"] * n,
+            timestamp=["2023-12-01T00:00Z"] * n + ["2024-01-01T00:00Z"] * n
+            + ["2024-02-01T00:00Z"] * n,
+            value=[20.0] * n + [0.0] * (2 * n),
+        )  # fmt: skip
+        firings = evaluate(HALF, log, as_of="2024-02-01T00:00Z")
+        with pytest.warns(DataWarning, match=r"unknown \(NaN\): the outcome rate is 0 in both"):
+            effect = action_effect(
+                firings, log, outcome="purchase", value="value", expected_effect=0.01,
+                as_of="2024-02-01T00:00Z",
+            )  # fmt: skip
+        row = effect.effect("welcome")
+        assert row["n_treated"] > 100 and row["n_held_out"] > 100
+        assert (row["rate_treated"], row["rate_held_out"]) == (0.0, 0.0)
+        assert np.isnan(row["mde"]) and np.isnan(row["value_mde"])
+        assert row["ci_low"] < 0 < row["ci_high"]  # Newcombe's interval still has width

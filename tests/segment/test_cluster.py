@@ -195,3 +195,23 @@ class _FirstSign:
 
     def fit_predict(self, x: np.ndarray) -> np.ndarray:
         return (x[:, 0] > 0).astype(int)
+
+
+class TestAgainstScikitLearn:
+    def test_kmeans_on_the_documented_z_scores(self) -> None:
+        """The labels are scikit-learn KMeans(n_clusters, n_init=10, random_state=0) on z-scores
+        with the mean and population SD of the present values, missing values at 0. (A
+        SimpleImputer + StandardScaler pipeline scales after imputing: other z-scores.)"""
+        from sklearn.cluster import KMeans
+
+        table = CustomerTable.from_log(synthetic(300, seed=2).log, as_of="2025-01-01T00:00Z")
+        names = ["recency_days", "frequency", "monetary"]
+        x = np.column_stack([table.column(n).astype(np.float64) for n in names])
+        assert np.isnan(x[:, 0]).any()  # customers without a purchase have no recency
+        mean, sd = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+        z = np.where(np.isnan(x), 0.0, (x - mean) / sd)
+        expected = KMeans(n_clusters=3, n_init=10, random_state=0).fit_predict(z)
+        result = cluster(table, names, n_clusters=3)
+        np.testing.assert_array_equal(result.labels, expected)
+        np.testing.assert_allclose(result.center, mean)
+        np.testing.assert_allclose(result.scale, sd)

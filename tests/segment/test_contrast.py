@@ -125,3 +125,49 @@ class TestContrastOnSyntheticWorld:
         for driver in ("late_deliveries", "tickets_open"):
             i = names.index(driver)
             assert result.low[i] > 0 and result.lift[i] > 1.5, (driver, result.lift[i])
+
+
+class TestCohensD:
+    def test_pooled_sd_weights_the_groups_by_size(self) -> None:
+        """Cohen's d divides by the pooled SD sqrt(((n_a-1) s_a^2 + (n_b-1) s_b^2) / (n_a+n_b-2))
+        (Cohen 1988). Group a spends 5, 6, 7 (mean 6, s^2 = 1), group b 0 and 4 five times each
+        (mean 2, s^2 = 40/9): pooled s^2 = (2 + 40) / 11, d = 4 / sqrt(42 / 11) = 2.0471.
+        The unweighted mean of the variances gave 4 / sqrt((1 + 40/9) / 2) = 2.4244."""
+        ids = [f"a{i}" for i in range(3)] + [f"b{i}" for i in range(10)]
+        spend = [5.0, 6.0, 7.0] + [0.0, 4.0] * 5
+        log = InteractionLog.from_arrays(
+            ids, ["2024-01-01T00:00Z"] * 13, ["purchase"] * 13, value=spend
+        )
+        table = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        result = contrast(table, ids[:3], ids[3:], features=["monetary"])
+        assert result.difference[0] == pytest.approx(4.0)
+        assert result.effect_size[0] == pytest.approx(4 / np.sqrt(42 / 11), rel=1e-12)
+        assert result.effect_size[0] == pytest.approx(2.0471, abs=1e-4)
+
+    def test_equal_sizes_keep_the_mean_of_the_variances(self) -> None:
+        """With equal sizes the pooled variance is the mean of the two: the same d as before."""
+        ids = [f"a{i}" for i in range(4)] + [f"b{i}" for i in range(4)]
+        spend = [1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 4.0, 4.0]
+        log = InteractionLog.from_arrays(
+            ids, ["2024-01-01T00:00Z"] * 8, ["purchase"] * 8, value=spend
+        )
+        table = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        result = contrast(table, ids[:4], ids[4:], features=["monetary"])
+        var_a, var_b = np.var(spend[:4], ddof=1), np.var(spend[4:], ddof=1)
+        assert result.effect_size[0] == pytest.approx(0.5 / np.sqrt((var_a + var_b) / 2))
+
+
+class TestLiftOfSignedFeatures:
+    def test_no_lift_for_a_feature_with_negative_values(self) -> None:
+        """Mean sentiment 0.25 against -0.35: the lift a / b read -0.71, a ratio without
+        meaning on a scale without a true zero; it is NaN, while the difference, its interval
+        and Cohen's d stay."""
+        log = InteractionLog.from_arrays(
+            list("abcd"), ["2024-01-01T00:00Z"] * 4, ["ticket_opened"] * 4,
+            sentiment=[0.3, 0.2, -0.5, -0.2],
+        )  # fmt: skip
+        table = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        result = contrast(table, ["a", "b"], ["c", "d"], features=["mean_sentiment"])
+        assert result.difference[0] == pytest.approx(0.6)
+        assert np.isnan(result.lift[0])
+        assert result.low[0] < 0.6 < result.high[0] and result.effect_size[0] > 0

@@ -60,3 +60,26 @@ class TestProfileSegments:
         table, _ = planted(8, 6)
         with pytest.raises(DataError, match="none of the 6 customers of the table has a label"):
             profile_segments([None] * 6, table)
+
+
+class TestIndexOfSignedFeatures:
+    def test_negative_values_have_no_index(self) -> None:
+        """Mean sentiment 0.25 (happy) and -0.35 (unhappy), population -0.05: the index read
+        -500 and 700, as if the unhappy segment had 7x the population's sentiment. A feature
+        that takes negative values now has a NaN index and a DataWarning naming it; its means
+        are unchanged and non-negative features keep their index."""
+        from cxmodel.errors import DataWarning
+        from cxmodel.log import CustomerTable, InteractionLog
+
+        log = InteractionLog.from_arrays(
+            list("abcd"), ["2024-01-01T00:00Z"] * 4, ["ticket_opened"] * 4,
+            sentiment=[0.3, 0.2, -0.5, -0.2],
+        )  # fmt: skip
+        table = CustomerTable.from_log(log, as_of="2024-01-02T00:00Z")
+        labels = ["happy", "happy", "unhappy", "unhappy"]
+        with pytest.warns(DataWarning, match=r"negative values.*'mean_sentiment'"):
+            prof = profile_segments(labels, table, features=["mean_sentiment", "tickets_total"])
+        assert prof.mean[:, 0] == pytest.approx([0.25, -0.35])
+        assert prof.population_mean[0] == pytest.approx(-0.05)
+        assert np.isnan(prof.index[:, 0]).all()
+        assert prof.index[:, 1].tolist() == [100.0, 100.0]

@@ -245,6 +245,8 @@ class TestRankScores:
             pytest.param([1, 1, 1, 2], 4, [1, 1, 1, 4], id="big-tie-skips-scores"),
             pytest.param([3, 1, 2, 4], 4, [3, 1, 2, 4], id="distinct-one-per-bin"),
             pytest.param([5.0, 5.0, 1.0], 3, [2, 2, 1], id="tie-takes-lowest-position"),
+            # docs/guide/segmentation.md: 1 + floor(5 i / 7); pd.qcut(x, 5) gives 1,1,2,3,4,5,5
+            pytest.param(list(range(7)), 5, [1, 1, 2, 3, 3, 4, 5], id="seven-not-qcut"),
         ],
     )
     def test_known_answers(self, values: list[float], n_bins: int, expected: list[int]) -> None:

@@ -10,7 +10,7 @@ import attrs
 from cxmodel._arguments import is_integer
 from cxmodel._pieces import warn
 from cxmodel._result import Result
-from cxmodel._stats import pooled_se, two_sided_p, z_value
+from cxmodel._stats import fpc_factor, two_sided_p, z_value
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult
 
@@ -118,6 +118,12 @@ def _census(result: Any) -> bool:
     return population is not None and result.n == population
 
 
+def _correction(result: Any) -> float:
+    """The finite population correction of a result's variance (1 without a population)."""
+    population = getattr(result, "population", None)
+    return 1.0 if population is None or not result.n else float(fpc_factor(result.n, population))
+
+
 def _counts(value: Any, name: str) -> tuple[int, int]:
     if isinstance(value, ProportionResult | CESResult):
         return value.successes, value.n
@@ -135,7 +141,10 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     """Two-proportion z-test (pooled SE for the test, unpooled for the interval).
 
     ``a`` and ``b`` are :func:`csat` / :func:`ces` results or ``(successes, n)`` pairs. One
-    with ``n = 0`` makes every figure NaN, with a DataWarning saying which.
+    with ``n = 0`` makes every figure NaN, with a DataWarning saying which. A result computed
+    with ``population=`` keeps its finite population correction ``(N - n) / (N - 1)`` on its
+    variance term in both standard errors, as :func:`compare_nps` does through the results'
+    standard errors.
 
     Parameters
     ----------
@@ -156,8 +165,10 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
         _warn_empty("compare_proportions()", na, nb)
         return Comparison(NAN, NAN, (NAN, NAN), NAN, NAN, na, nb, level)
     pa, pb = sa / na, sb / nb
-    se_test = pooled_se(sa, na, sb, nb)
-    se = math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+    fa, fb = _correction(a), _correction(b)
+    pool = (sa + sb) / (na + nb)
+    se_test = math.sqrt(pool * (1 - pool) * (fa / na + fb / nb))
+    se = math.sqrt(pa * (1 - pa) * fa / na + pb * (1 - pb) * fb / nb)
     if se == 0 and not (_census(a) and _census(b)):
         _warn_flat("compare_proportions()", f"a: {sa} of {na}, b: {sb} of {nb}", se_test)
     return _finish(pa - pb, se, se_test, na, nb, level)

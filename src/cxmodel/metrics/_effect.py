@@ -49,7 +49,8 @@ class ActionEffect(MetricTable):
     ``rate_held_out`` (share with the outcome within the window); ``difference`` (treated -
     held out) with the Newcombe interval ``ci_low`` / ``ci_high``; ``lift`` (relative:
     ``rate_treated / rate_held_out - 1``); ``mde`` (the smallest difference in rate the
-    current sizes detect with 80 % power, two-sided); ``n_pending`` (customers left out
+    current sizes detect with 80 % power, two-sided; NaN when no customer, or every one, had
+    the outcome); ``n_pending`` (customers left out
     because their window had not closed). With ``value=``, the same for the mean value per
     customer: ``value_treated``, ``value_held_out``, ``value_difference``, ``value_ci_low``,
     ``value_ci_high`` (Welch), ``value_lift``, ``value_mde``.
@@ -290,7 +291,8 @@ def action_effect(
     Welch's t interval; ``lift`` is relative (``treated / held_out - 1``). ``mde`` is the
     minimal detectable effect at the current sizes: the smallest true difference a two-sided
     test at ``1 - level`` finds with 80 % power, ``(z + z_0.8) * se`` with the pooled rate
-    (or the two groups' variances, for values).
+    (or the two groups' variances, for values); NaN when that standard error is 0 (no
+    customer had the outcome, or every one did), since 0 would claim any effect is seen.
 
     **One look.** The intervals assume the data are read once, at a horizon fixed in advance
     (a fixed-horizon test). Reading them again as data come in and stopping when the interval
@@ -424,14 +426,7 @@ def action_effect(
         if name in mixed:
             warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
         if expected_effect is not None and not row["mde"] <= expected_effect:
-            warn(
-                f"trigger {name!r}: with {row['n_treated']} treated and {row['n_held_out']} "
-                f"held-out customers the minimal detectable effect is {row['mde']:.4f}, above "
-                f"the expected {expected_effect:g}: a larger holdout or more customers are "
-                "needed to see it",
-                DataWarning,
-                stacklevel=2,
-            )
+            warn(_mde_warning(name, row, expected_effect), DataWarning, stacklevel=2)
     warn_unknown_customers(unknown, measured, caller="action_effect()")
     warn_unobserved_windows(log, end, unobserved, caller="action_effect()")
     if blank:
@@ -459,6 +454,27 @@ def action_effect(
     return ActionEffect("action_effect", columns, label, window_text, float(level))
 
 
+def _mde_warning(name: str, row: dict[str, Any], expected_effect: float) -> str:
+    """Why the trigger's minimal detectable effect does not reach ``expected_effect``."""
+    sizes = f"with {row['n_treated']} treated and {row['n_held_out']} held-out customers"
+    if math.isnan(row["mde"]):
+        return (
+            f"trigger {name!r}: {sizes} the minimal detectable effect is unknown (NaN): "
+            + (
+                "a group is empty"
+                if not (row["n_treated"] and row["n_held_out"])
+                else f"the outcome rate is {row['rate_treated']:g} in both groups, so the "
+                "data give no variance to plan with"
+            )
+            + f"; the expected {expected_effect:g} cannot be checked"
+        )
+    return (
+        f"trigger {name!r}: {sizes} the minimal detectable effect is {row['mde']:.4f}, above "
+        f"the expected {expected_effect:g}: a larger holdout or more customers are needed to "
+        "see it"
+    )
+
+
 def _row(
     name: str,
     groups: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
@@ -473,7 +489,10 @@ def _row(
     if n_t and n_h:
         p_t, p_h = x_t / n_t, x_h / n_h
         low, high = newcombe_interval(x_t, n_t, x_h, n_h, z)
-        mde = (z + Z_POWER) * pooled_se(x_t, n_t, x_h, n_h)
+        se = pooled_se(x_t, n_t, x_h, n_h)
+        # with no outcome in either group (or in every customer) the pooled rate has no
+        # variance, and 0 would claim that any difference is detectable
+        mde = (z + Z_POWER) * se if se > 0 else NAN
     else:
         p_t = x_t / n_t if n_t else NAN
         p_h = x_h / n_h if n_h else NAN
@@ -494,7 +513,7 @@ def _row(
         v_mde = NAN
         if n_t >= 2 and n_h >= 2:
             se = math.sqrt(val_t.var(ddof=1) / n_t + val_h.var(ddof=1) / n_h)
-            v_mde = (z + Z_POWER) * se
+            v_mde = (z + Z_POWER) * se if se > 0 else NAN
         row |= {
             "value_treated": m_t,
             "value_held_out": m_h,

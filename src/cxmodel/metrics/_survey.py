@@ -214,8 +214,11 @@ def nps_statistics(counts: IntArray, options: IntervalOptions) -> NPSStatistics:
     With p, d the promoter (9-10) and detractor (0-6) shares: NPS = 100 (p - d), SE = 100
     sqrt((p + d - (p - d)^2) fpc / n). ``"wald"``: NPS +- z SE; ``"adjusted-wald"`` (Lewis &
     Sauro): the same on n + 3 answers with 3/4 added to promoters and detractors;
-    ``"bootstrap"``: quantiles of 2,000 seeded multinomial resamples. Bounds are clipped to
-    -100..100; a group without answers is NaN.
+    ``"bootstrap"``: quantiles of 2,000 seeded multinomial resamples. With a finite
+    population the correction fpc = (N - n) / (N - 1) of the n answers also scales the
+    adjusted Wald's added answers (n + 3 fpc, 3/4 fpc) and the bootstrap's spread around the
+    NPS (``NPS + sqrt(fpc) (draw - NPS)``), so a census (fpc 0) has no width with every
+    method. Bounds are clipped to -100..100; a group without answers is NaN.
 
     Examples
     --------
@@ -243,17 +246,20 @@ def nps_statistics(counts: IntArray, options: IntervalOptions) -> NPSStatistics:
         low[answered] = value[answered] - z * se[answered]
         high[answered] = value[answered] + z * se[answered]
     elif options.ci == "adjusted-wald":
-        k2 = k + 3.0
-        p2, d2 = (pro[answered] + 0.75) / k2, (det[answered] + 0.75) / k2
+        k2 = k + 3.0 * fpc  # the added answers shrink with the correction: none in a census
+        p2, d2 = (pro[answered] + 0.75 * fpc) / k2, (det[answered] + 0.75 * fpc) / k2
         centre = 100.0 * (p2 - d2)
-        se2 = 100.0 * np.sqrt((p2 + d2 - (p2 - d2) * (p2 - d2)) * options.fpc(k2) / k2)
+        se2 = 100.0 * np.sqrt((p2 + d2 - (p2 - d2) * (p2 - d2)) * fpc / k2)
         low[answered], high[answered] = centre - z * se2, centre + z * se2
     else:  # bootstrap: resamples per group, each from the same seed
+        spread = np.sqrt(options.fpc(n))
         for i in np.flatnonzero(answered).tolist():
-            share_p, share_d = pro[i] / n[i], det[i] / n[i]
+            # the passive share from its own count: 1 - p - d rounds below 0 without passives
+            shares = np.array([pro[i], pas[i], det[i]], dtype=np.float64) / n[i]
             rng = np.random.default_rng(options.random_state)
-            draws = rng.multinomial(n[i], [share_p, 1 - share_p - share_d, share_d], _BOOTSTRAP)
-            low[i], high[i] = options.bootstrap_bounds(100.0 * (draws[:, 0] - draws[:, 2]) / n[i])
+            draws = rng.multinomial(n[i], shares, _BOOTSTRAP)
+            scores = 100.0 * (draws[:, 0] - draws[:, 2]) / n[i]
+            low[i], high[i] = options.bootstrap_bounds(value[i] + spread[i] * (scores - value[i]))
     return NPSStatistics(
         n, pro, pas, det, value, se, np.maximum(-100.0, low), np.minimum(100.0, high)
     )
@@ -286,9 +292,10 @@ class ShareStatistics:
 def share_statistics(successes: IntArray, n: IntArray, options: IntervalOptions) -> ShareStatistics:
     """The share ``successes / n`` of each group with its interval.
 
-    ``"wald"`` and ``"adjusted-wald"`` (Agresti-Coull) are clipped to [0, 1]; ``"wilson"`` takes
-    the finite population correction through z^2; ``"bootstrap"`` is 2,000 seeded binomial
-    resamples. A group without answers is NaN.
+    ``"wald"`` and ``"adjusted-wald"`` (Agresti-Coull) are clipped to [0, 1]; ``"wilson"`` and
+    the Agresti-Coull pseudo-counts take the finite population correction through z^2;
+    ``"bootstrap"`` is 2,000 seeded binomial resamples, their spread around the share scaled
+    by the square root of the correction. A group without answers is NaN.
     """
     successes, n = np.asarray(successes, np.int64), np.asarray(n, np.int64)
     answered = n > 0
@@ -299,10 +306,11 @@ def share_statistics(successes: IntArray, n: IntArray, options: IntervalOptions)
         successes, n, options.z, "wald" if bootstrap else options.ci, options.fpc(n)
     )
     if bootstrap:
+        spread = np.sqrt(options.fpc(n))
         for i in np.flatnonzero(answered).tolist():
             rng = np.random.default_rng(options.random_state)
             draws = rng.binomial(n[i], successes[i] / n[i], size=_BOOTSTRAP) / n[i]
-            low[i], high[i] = options.bootstrap_bounds(draws)
+            low[i], high[i] = options.bootstrap_bounds(value[i] + spread[i] * (draws - value[i]))
     return ShareStatistics(n, successes, value, se, low, high)
 
 
@@ -641,7 +649,8 @@ def nps(
     level : float, default 0.95
         The confidence level of the interval, in (0, 1).
     population : int, optional
-        The size of the surveyed population, for the finite population correction.
+        The size of the surveyed population, for the finite population correction; with
+        ``by`` or ``period``, of each group.
     random_state : int, default 0
         The seed of the bootstrap.
     by_rated : bool, default False
@@ -776,7 +785,8 @@ def csat(
     level : float, default 0.95
         The confidence level of the interval, in (0, 1).
     population : int, optional
-        The size of the surveyed population, for the finite population correction.
+        The size of the surveyed population, for the finite population correction; with
+        ``by`` or ``period``, of each group.
     scale : tuple of int, default (1, 5)
         The lowest and highest answer.
     top : int, optional
@@ -911,7 +921,8 @@ def ces(
     level : float, default 0.95
         The confidence level of both intervals, in (0, 1).
     population : int, optional
-        The size of the surveyed population, for the finite population correction.
+        The size of the surveyed population, for the finite population correction; with
+        ``by`` or ``period``, of each group.
     scale : tuple of int, default (1, 7)
         The lowest and highest answer.
     agree_from : int, default 5

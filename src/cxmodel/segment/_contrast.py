@@ -29,8 +29,10 @@ class Contrast(Result):
 
     ``kind`` is ``"proportion"`` for bool features (``a``/``b`` are prevalences, the interval is
     Newcombe's for the difference, ``lift`` = a / b) or ``"mean"`` (``a``/``b`` are means, the
-    interval is Welch's for the difference, ``lift`` = a / b). ``effect_size`` is Cohen's h for
-    proportions and Cohen's d (pooled standard deviation) for means; when neither group
+    interval is Welch's for the difference, ``lift`` = a / b, NaN for a feature that takes
+    negative values, where a ratio of means has no meaning). ``effect_size`` is Cohen's h for
+    proportions and Cohen's d for means, the difference over the pooled standard deviation
+    ``sqrt(((n_a - 1) s_a^2 + (n_b - 1) s_b^2) / (n_a + n_b - 2))``; when neither group
     varies, d is 0 for equal means and +-inf for different ones (the groups do not overlap),
     which ranks first.
     """
@@ -119,13 +121,20 @@ def contrast(
             rows.append((name, "mean", nan, nan, nan, nan, nan, nan, nan))
             continue
         ma, mb = float(fa.mean()), float(fb.mean())
+        # a ratio of means needs a true zero: none for a feature that takes negative values
+        lift = _ratio(ma, mb) if min(fa.min(), fb.min()) >= 0 else float("nan")
         low, high = welch_interval(fa, fb)
-        pooled = np.sqrt((fa.var(ddof=1) + fb.var(ddof=1)) / 2)
+        # Cohen's pooled standard deviation: the groups' variances weighted by their degrees
+        # of freedom (the plain mean of the two variances is only right for equal sizes)
+        pooled = np.sqrt(
+            ((fa.size - 1) * fa.var(ddof=1) + (fb.size - 1) * fb.var(ddof=1))
+            / (fa.size + fb.size - 2)
+        )
         if pooled > 0:
             effect = (ma - mb) / pooled
         else:  # no spread in either group: equal means do not differ, others separate fully
             effect = 0.0 if ma == mb else float(np.copysign(np.inf, ma - mb))
-        rows.append((name, "mean", ma, mb, ma - mb, low, high, _ratio(ma, mb), float(effect)))
+        rows.append((name, "mean", ma, mb, ma - mb, low, high, lift, float(effect)))
     effects = np.array([r[8] for r in rows], dtype=np.float64)
     order = np.lexsort((np.arange(len(rows)), -np.nan_to_num(np.abs(effects), nan=-1.0)))
     cols = list(zip(*[rows[i] for i in order], strict=True))

@@ -10,8 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import customer_table, name_sequence
+from cxmodel._pieces import warn
 from cxmodel._result import Result
-from cxmodel.errors import DataError, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.segment._features import feature_columns, feature_matrix
 from cxmodel.segment._segment_map import RFMSegments
 
@@ -28,8 +29,9 @@ class SegmentProfile(Result):
     """Per segment: size, share and each feature's mean, median and index.
 
     ``index`` is the segment mean divided by the population mean, times 100 (NaN when the
-    population mean is 0). Matrices have one row per segment and one column per feature; NaN
-    feature values are ignored.
+    population mean is 0, and for a feature that takes negative values, where a ratio of means
+    has no meaning). Matrices have one row per segment and one column per feature; NaN feature
+    values are ignored.
     """
 
     segments: npt.NDArray[np.object_]
@@ -126,6 +128,12 @@ def profile_segments(
     ------
     DataError
         When no customer of a non-empty table has a label.
+
+    Warns
+    -----
+    DataWarning
+        When features take negative values (a sentiment, a change): their index is NaN,
+        since a ratio to a mean near or below 0 would be meaningless (named).
     """
     table = customer_table(table, "profile_segments()")
     features = (
@@ -167,6 +175,19 @@ def profile_segments(
             ]
         )
         index = np.where(population != 0, mean / population * 100.0, np.nan)
+    signed = (x < 0).any(axis=0)  # NaN compares False
+    if signed.any():
+        # a ratio of means needs a true zero: with a mean of -0.05 overall, a segment at -0.35
+        # would read as an index of 700 and one at +0.25 as -500
+        index[:, signed] = np.nan
+        shown = ", ".join(repr(names[j]) for j in np.flatnonzero(signed).tolist())
+        warn(
+            f"profile_segments(): {int(signed.sum())} feature(s) take negative values, so "
+            f"their index (segment mean / population mean x 100) is NaN: {shown}; compare "
+            "their means with the population_mean instead",
+            DataWarning,
+            stacklevel=2,
+        )
     return SegmentProfile(
         segments=segments.astype(object),
         size=size,
