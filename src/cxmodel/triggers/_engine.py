@@ -24,6 +24,7 @@ from cxmodel.errors import (
     ValueTypeError,
 )
 from cxmodel.triggers._alerts import Alert
+from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import adopt, released_rows
 from cxmodel.triggers._calendar import _zone_name
@@ -125,7 +126,9 @@ class TriggerEngine:
     Parameters
     ----------
     rules
-        The rules to run.
+        The rules to run. What batch :func:`~cxmodel.triggers.evaluate` refuses whatever the
+        log (``timestamp - p.timestamp``, a name bound nowhere) is refused here, with its
+        :class:`~cxmodel.errors.TriggerTypeError`; so is it by :meth:`add_rule`.
     store
         Where state, firings, late and refused interactions are kept
         (:class:`~cxmodel.triggers.InMemoryStore` by default; :class:`SQLiteStore` to survive
@@ -173,6 +176,7 @@ class TriggerEngine:
     ) -> None:
         self._lock = threading.RLock()
         self.rules = rule_set(rules, "TriggerEngine()")
+        refuse_on_any_log(self.rules)
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
         self.lateness = duration_to_us(allowed_lateness) if allowed_lateness else 0
@@ -288,6 +292,7 @@ class TriggerEngine:
         the rule finds its state; if the commit fails, the engine is as before the call.
         """
         rule = rule_or_alert(rule, "add_rule()")
+        refuse_on_any_log(RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,)))
         with self._lock:
             if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
                 raise TriggerSyntaxError(
