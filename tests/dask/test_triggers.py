@@ -18,7 +18,7 @@ from cxmodel import triggers
 from cxmodel._time import as_of_us
 from cxmodel.dask._triggers import evaluate_partial, firings_of
 from cxmodel.domain import Consent, Customer
-from cxmodel.errors import SchemaError, TriggerTypeError
+from cxmodel.errors import SchemaError, TriggerTypeError, ValueTypeError
 from cxmodel.log import InteractionLog
 from tests.dask.frames import uneven
 from tests.dask.worlds import (
@@ -100,6 +100,68 @@ class TestEvaluate:
                          as_of=AS_OF)  # fmt: skip
         with pytest.raises(SchemaError, match="time zone"):
             cxd.evaluate(triggers.parse(triggers.EXAMPLE_RULES), parts, as_of="2024-12-31")
+
+
+def _frame() -> Any:
+    """Purchases of customers 7 and 8 over three partitions (one empty)."""
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(
+        {
+            "customer_id": ["7", "8", "7", "8"],
+            "timestamp": pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC"),
+            "kind": ["purchase"] * 4,
+        }
+    )
+
+
+CONSENTED = triggers.parse(
+    "trigger t:\n    when purchase\n    emit offer\n    requires consent marketing"
+)
+
+
+class TestCustomers:
+    """``customers=`` is checked as one process checks it, on the synchronous scheduler."""
+
+    @pytest.mark.parametrize(
+        ("customers", "error"),
+        [
+            pytest.param({"7": {"timezone": "Europe/Paris"}}, ValueTypeError, id="traits-dict"),
+            pytest.param({"7": Customer("8")}, SchemaError, id="another-customers-record"),
+            pytest.param({"7": "Ann"}, ValueTypeError, id="a-name"),
+            pytest.param([Customer("7")], ValueTypeError, id="not-a-mapping"),
+        ],
+    )
+    def test_bad_customers_refused_as_in_one_process(
+        self, customers: Any, error: type[Exception]
+    ) -> None:
+        """A customers value that is not id -> Customer is refused with the error and
+        message of :func:`cxmodel.triggers.evaluate`, named after the Dask function (it was
+        passed on, and its traits and consent read by no one)."""
+        dask = pytest.importorskip("dask")
+        frame = _frame()
+        with pytest.raises(error) as one:
+            triggers.evaluate(
+                CONSENTED, InteractionLog.from_pandas(frame), as_of=AS_OF, customers=customers
+            )
+        with dask.config.set(scheduler="synchronous"), pytest.raises(error) as got:
+            cxd.evaluate(CONSENTED, uneven(frame, [2, 0, 2]), as_of=AS_OF, customers=customers)
+        expected = str(one.value).replace("evaluate()", "cxmodel.dask.evaluate()", 1)
+        assert str(got.value) == expected
+
+    def test_integer_keys_read_as_in_one_process(self) -> None:
+        """A customer keyed by an integer id is the customer of that id's digits, as in one
+        process (the partitions looked it up by text and never found it)."""
+        dask = pytest.importorskip("dask")
+        frame = _frame()
+        customers = {7: Customer("7", consent=Consent(granted={"marketing"}))}
+        one = triggers.evaluate(
+            CONSENTED, InteractionLog.from_pandas(frame), as_of=AS_OF, customers=customers
+        )
+        with dask.config.set(scheduler="synchronous"):
+            got = cxd.evaluate(CONSENTED, uneven(frame, [2, 0, 2]), as_of=AS_OF,
+                               customers=customers)  # fmt: skip
+        assert [f.customer_id for f in one] == ["7", "7"]
+        assert got.to_dict() == one.to_dict()
 
 
 class TestBoolProperty:

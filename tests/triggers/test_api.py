@@ -1,17 +1,27 @@
-"""Tests of the entry points for hosts and the command line: check, diagnose, refuse_unchecked
-and the kinds each property is read from."""
+"""Tests of the entry points for hosts and the command line: check, diagnose, refuse_unchecked,
+refuse_on_any_log (what the streaming engine refuses before it sees data, as batch does) and
+the kinds each property is read from."""
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.errors import DataWarning, TriggerTypeError
-from cxmodel.expr import Diagnostic
+from cxmodel.expr import Diagnostic, parse_expr
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import RuleSet, _api, parse
-from cxmodel.triggers._api import check, diagnose, property_kinds, refuse_unchecked
+from cxmodel.triggers import E, RuleSet, TriggerEngine, _api, col, evaluate, parse, trigger
+from cxmodel.triggers._api import (
+    check,
+    diagnose,
+    property_kinds,
+    refuse_on_any_log,
+    refuse_unchecked,
+)
 
 
 class TestDiagnose:
@@ -101,6 +111,167 @@ class TestRefuseUnchecked:
         """Each refused diagnostic's message starts with its rule's name."""
         with pytest.raises(TriggerTypeError, match="rule 't': unknown kind 'purchse'"):
             refuse_unchecked(parse("trigger t:\n    when purchse\n    emit x"), LOG)
+
+
+def _built(where: E) -> RuleSet:
+    """A rule from the builder, which (unlike ``parse``) checks no types."""
+    return RuleSet((trigger("t").when("purchase", as_="p", where=where).emit("x").build(),))
+
+
+RESTOCK = ("trigger t:\n    when restocked as r for customers with product_view where product =="
+           " r.product within 30 days\n")  # fmt: skip
+
+#: rules refused over every log, by the code batch gives for them
+ANY_LOG_REFUSALS = [
+    pytest.param(
+        parse("trigger t:\n    when purchase as p where timestamp - p.timestamp > 1\n    emit x"),
+        "E303",
+        id="E303-times-subtracted",
+    ),
+    pytest.param(
+        parse("trigger t:\n    when purchase as p where kind > 3\n    emit x"),
+        "E303",
+        id="E303-kind-compared-with-number",
+    ),
+    pytest.param(
+        parse("trigger t:\n    when purchase\n    emit x(v = sum(purchase.timestamp))"),
+        "E303",
+        id="E303-sum-of-times",
+    ),
+    pytest.param(
+        parse(RESTOCK + "    if r.timestamp * 2 > 0\n    emit x"), "E303", id="E303-catalogue"
+    ),
+    pytest.param(
+        parse("alert a:\n    when sum(purchase.timestamp within 1 days) > 9\n    emit y"),
+        "E303",
+        id="E303-alert",
+    ),
+    pytest.param(_built(col("q.value") > 1), "E304", id="E304-unbound-name"),
+    pytest.param(_built(E(parse_expr("value > 2 days"))), "E305", id="E305-duration-as-number"),
+    pytest.param(_built(col("value") + 1), "E306", id="E306-number-as-condition"),
+    pytest.param(
+        parse("trigger t:\n    when purchase where not timestamp\n    emit x"),
+        "E306",
+        id="E306-not-a-time",
+    ),
+]
+
+#: a log and catalogue that hold everything the rules above read
+ANY_LOG = InteractionLog.from_records(
+    [
+        {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+         "value": 5.0, "product": "p1"},
+        {"customer_id": "a", "timestamp": "2024-01-02T00:00:00Z", "kind": "product_view",
+         "product": "p1"},
+    ]
+)  # fmt: skip
+CATALOGUE = [{"timestamp": "2024-01-03T00:00:00Z", "kind": "restocked", "product": "p1"}]
+SEEN = parse("trigger seen:\n    when view\n    emit k")
+
+_TYPES = st.sampled_from(["float", "string", "bool"])
+_VALUES: dict[str, Any] = {"float": 1.5, "string": "x", "bool": True}
+_OPERANDS = st.sampled_from(
+    [
+        "timestamp", "p.timestamp", "kind", "customer_id", "amount", "p.label", "1", '"a"',
+        "true", "2 days", "count(purchase within 3 days)",
+        "max(purchase.amount within 3 days)", "min(purchase.timestamp within 3 days)",
+    ]
+)  # fmt: skip
+
+
+def _combined(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Expressions over ``inner`` joined by each operator the language has."""
+    ops = st.sampled_from(["+", "-", "*", "/", "==", "!=", "<", ">=", "and", "or", "??"])
+    return st.one_of(
+        st.builds(lambda a, op, b: f"({a} {op} {b})", inner, ops, inner),
+        st.builds(lambda op, a: f"({op} {a})", st.sampled_from(["not", "-"]), inner),
+    )
+
+
+def _refusal(call: Any) -> TriggerTypeError:
+    with pytest.raises(TriggerTypeError) as info:
+        call()
+    return info.value
+
+
+class TestRefuseOnAnyLog:
+    """The streaming engine refuses, before it sees any data, every rule batch ``evaluate``
+    refuses over every log, with the same error text: it used to take ``timestamp -
+    p.timestamp`` and compute on raw microseconds."""
+
+    @pytest.mark.parametrize(("rules", "code"), ANY_LOG_REFUSALS)
+    def test_engine_refuses_what_batch_refuses(self, rules: RuleSet, code: str) -> None:
+        """Batch, the engine's constructor and ``add_rule`` refuse the rule with the same
+        codes and text."""
+        batch = _refusal(
+            lambda: evaluate(rules, ANY_LOG, as_of="2024-02-01T00:00:00Z", catalogue=CATALOGUE)
+        )
+        built = _refusal(lambda: TriggerEngine(rules))
+        engine = TriggerEngine(SEEN)
+        (added,) = (*rules.rules, *rules.alerts)
+        added_later = _refusal(lambda: engine.add_rule(added))
+        assert {code} == {d.code for d in batch.errors}  # type: ignore[attr-defined]
+        assert str(batch) == str(built) == str(added_later)
+        assert batch.errors == built.errors == added_later.errors  # type: ignore[attr-defined]
+        assert [r.name for r in engine.rules] == ["seen"]  # nothing was added
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            pytest.param("trigger t:\n    when purchse\n    emit x", id="E301-unknown-kind"),
+            pytest.param(
+                "trigger t:\n    when purchase as p where p.valu > 1\n    emit x",
+                id="E302-unknown-property",
+            ),
+            pytest.param(
+                "trigger t:\n    when purchase as p where p.value > 1\n    emit x", id="clean"
+            ),
+        ],
+    )
+    def test_what_depends_on_the_data_is_not_refused(self, text: str) -> None:
+        """Unknown kinds and properties depend on the data (a log may hold them): the engine
+        takes such rules, as ``check`` against a log with them would."""
+        refuse_on_any_log(parse(text))
+        TriggerEngine(parse(text))
+
+    def test_every_diagnostic_names_its_rule_or_alert(self) -> None:
+        """Diagnostics of several rules and alerts come back together, in text order, each
+        naming what it is about."""
+        text = (
+            "trigger t:\n    when purchase as p where kind > 3\n    emit x\n"
+            "alert a:\n    when sum(purchase.timestamp within 1 days) > 9\n    emit y\n"
+        )
+        error = _refusal(lambda: refuse_on_any_log(parse(text)))
+        assert [(d.line, d.message[:10]) for d in error.errors] == [  # type: ignore[attr-defined]
+            (2, "rule 't': "),
+            (5, "alert 'a':"),
+        ]
+
+    @settings(max_examples=150, deadline=None)
+    @given(where=st.recursive(_OPERANDS, _combined, max_leaves=6), types=st.tuples(_TYPES, _TYPES))
+    def test_refused_on_any_log_is_refused_on_each(
+        self, where: str, types: tuple[str, str]
+    ) -> None:
+        """Whatever the types of a log's other columns, batch refuses each rule the engine
+        refuses; without ``??`` (whose type follows its operands') it refuses each place the
+        engine refuses, with the same code (an unknown type accepts more, never less; the
+        message may name the other column's type, as in ``(not timestamp) < amount``)."""
+        rules = _built(E(parse_expr(where)))
+        try:
+            refuse_on_any_log(rules)
+        except TriggerTypeError as error:
+            found = {(d.code, d.line, d.column) for d in error.errors}  # type: ignore[attr-defined]
+        else:
+            return
+        value, product = (_VALUES[t] for t in types)
+        log = InteractionLog.from_records(
+            [{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+              "amount": value, "label": product}]
+        )  # fmt: skip
+        refused, _, _ = diagnose(rules, log, name_rules=True)
+        assert refused
+        if "??" not in where:
+            assert found <= {(d.code, d.line, d.column) for d in refused}
 
 
 class TestPropertyKinds:

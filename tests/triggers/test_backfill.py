@@ -7,8 +7,8 @@ import pytest
 
 from cxmodel.errors import SchemaError
 from cxmodel.triggers import parse
-from cxmodel.triggers._backfill import adopt, released_rows
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._backfill import adopt, history, released_rows
+from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._runner import RuleRunner
 
@@ -35,6 +35,28 @@ class TestReleasedRows:
         rows = [purchase("a", 1, qty=2.0), purchase("a", 2, qty="two")]
         with pytest.raises(SchemaError, match="record 2: qty 'two' is not a number"):
             released_rows(rows, 5 * DAY, rule)
+
+
+class TestHistory:
+    def test_read_as_a_call_and_released_only(self) -> None:
+        """Records are read as a call's are (a record without a customer of the catalogue
+        kind the added rule reads is a catalogue event); only released rows are kept."""
+        rule = parse(
+            "trigger back:\n    when restock as r for customers with product_view where "
+            "product == r.product within 30 days\n    emit b"
+        )["back"]
+        records = [
+            {"customer_id": "a", "timestamp": "1970-01-02T00:00:00Z", "kind": "product_view",
+             "product": "p"},
+            {"timestamp": "1970-01-03T00:00:00Z", "kind": "restock", "product": "p"},
+            {"customer_id": "a", "timestamp": "1970-01-09T00:00:00Z", "kind": "product_view",
+             "product": "p"},
+        ]  # fmt: skip
+        got = history(records, rule, {}, (), 5 * DAY)
+        assert [(r.customer, r.kind, r.time // DAY) for r in got] == [
+            ("a", "product_view", 1),
+            (CATALOGUE, "restock", 2),
+        ]
 
 
 class TestAdopt:

@@ -16,6 +16,9 @@ from cxmodel.errors import SchemaError, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import InMemoryStore, RuleSet, SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._contact import without_rule
+from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
+from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._runner import RuleRunner
 from tests.triggers.helpers import FailingStore, evaluate_complete, key, random_rule_set, records
 
 BASE = parse("trigger seen:\n    when view as v\n    emit k")
@@ -45,6 +48,48 @@ def ids(firings: Any, trigger: str | None = None) -> list[str]:
 def sqlite(path: Path, rules: Any, **kw: Any) -> tuple[SQLiteStore, TriggerEngine]:
     store = SQLiteStore(path)
     return store, TriggerEngine(rules, store=store, max_future=None, **kw)
+
+
+class TestChangeFunctions:
+    """The changes on a runner, without an engine: each returns the rules then active."""
+
+    def test_add_and_remove_return_the_active_rules(self) -> None:
+        """A rule and an alert added, then removed: the rules returned and the runner's
+        plans agree at each step; the removed rule's state goes from each customer."""
+        runner = RuleRunner(BASE, {}, 0)
+        rules = add_rule(BASE, runner, LATER, None)
+        runner.release(Row("a", 0, "purchase", {"kind": "purchase"}))
+        alert = parse("alert spike:\n    when count(purchase within 1 days) > 5\n    emit s")
+        rules = add_alert(rules, runner, alert.alerts[0], None)
+        assert (rules.names, sorted(runner.plans)) == (("seen", "later"), ["later", "seen"])
+        assert [a.name for a in rules.alerts] == ["spike"] and "spike" in runner.alerts.plans
+        assert "later" in runner.states["a"].rules
+        rules = remove(remove(rules, runner, "spike"), runner, "later")
+        assert (rules.names, rules.alerts, sorted(runner.plans)) == (("seen",), (), ["seen"])
+        assert "later" not in runner.states["a"].rules
+
+    def test_a_failed_change_puts_the_runner_back(self) -> None:
+        """When the commit fails, the runner is as it was with the old rules, the customers
+        it changed included, and the error is raised."""
+        runner = RuleRunner(RuleSet((BASE["seen"], LATER)), {}, 0)
+        runner.release(Row("a", 0, "purchase", {"kind": "purchase"}))
+        before = runner.states["a"].to_dict()
+        store = FailingStore(InMemoryStore())
+        store.fail = 1
+        rules = RuleSet((BASE["seen"], LATER))
+
+        def without_later() -> RuleSet:
+            return remove(rules, runner, "later")
+
+        def meta(active: RuleSet) -> dict[str, Any]:
+            return {"rules": list(active.names)}
+
+        with pytest.raises(StoreError):
+            change_rules(rules, runner, store, without_later, meta)
+        assert sorted(runner.plans) == ["later", "seen"] and runner.before is None
+        assert runner.states["a"].to_dict() == before
+        assert change_rules(rules, runner, store, without_later, meta).names == ("seen",)
+        assert store.commits == 1
 
 
 class TestAddRule:

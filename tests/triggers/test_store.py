@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
+from cxmodel.errors import StoreError
 from cxmodel.triggers import (
     InMemoryStore,
     StateChange,
     StoredState,
 )
-from cxmodel.triggers._store import firing_from_dict
+from cxmodel.triggers._store import commit, firing_from_dict
 from tests.triggers.stores import StoreContract, attrs_evolve, firing
 
 
@@ -46,6 +48,36 @@ class TestInMemoryStore(StoreContract):
         store.open().customers["intruder"] = {}
         store.close()
         assert StoredState({}, {}) == store.open()
+
+
+class TestCommit:
+    @pytest.mark.parametrize(
+        "failure",
+        [
+            pytest.param(StoreError("the disk is full"), id="store-error"),
+            pytest.param(OSError("the disk is full"), id="host-store-error"),
+        ],
+    )
+    def test_a_failure_is_a_store_error(self, failure: Exception) -> None:
+        """A store of the host's own that fails with another exception gives a StoreError
+        with it as the cause; a StoreError is raised as it is."""
+
+        class Failing(InMemoryStore):
+            def commit(self, change: StateChange) -> None:
+                raise failure
+
+        with pytest.raises(StoreError, match="the disk is full") as info:
+            commit(Failing(), StateChange(meta={}, customers={}))
+        assert (info.value is failure) == isinstance(failure, StoreError)
+        assert isinstance(failure, StoreError) or info.value.__cause__ is failure
+
+    def test_commits(self) -> None:
+        """Without a failure the change is the store's."""
+        store = InMemoryStore()
+        store.open()
+        commit(store, StateChange(meta={"m": 1}, customers={}))
+        store.close()
+        assert store.open().meta == {"m": 1}
 
 
 class TestFiringFromDict:

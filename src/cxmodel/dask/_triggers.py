@@ -16,6 +16,7 @@ from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
+from cxmodel.triggers._arguments import customer_records
 from cxmodel.triggers._batch import evaluate_us, warn_unobserved_firings
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._firings import FiringBlock, firing_blocks
@@ -92,7 +93,8 @@ def evaluate(
     as_of : time
         Aware evaluation time, as in :func:`cxmodel.triggers.evaluate`.
     customers : mapping, optional
-        Customer traits and consent.
+        Customer id -> :class:`~cxmodel.domain.Customer`, for traits and consent; checked
+        as :func:`cxmodel.triggers.evaluate` checks it.
     catalogue : records or mapping of columns, optional
         Catalogue events (no ``customer_id``), for catalogue rules.
     mapping, timezone : optional
@@ -107,7 +109,11 @@ def evaluate(
     TriggerTypeError
         The rules do not check against the data (an unknown kind or a type mismatch).
     SchemaError
-        ``as_of`` is not an aware time.
+        ``as_of`` is not an aware time, or ``customers`` holds another customer's record
+        under a key.
+    ValueTypeError
+        ``customers`` is not a mapping of id -> :class:`~cxmodel.domain.Customer` (a dict
+        of traits, say).
     DataError
         The rules hold alerts (``alert NAME:``): an alert reads every customer's
         interactions, so no partition can decide it alone.
@@ -144,6 +150,8 @@ def evaluate(
     feature = "cxmodel.dask.evaluate()"
     dask, _ = dask_modules(feature)
     cutoff = as_of_us(as_of)
+    if customers is not None:  # refused as in one process, before any partition is read
+        customers = customer_records(customers, feature)
     if isinstance(rules, Rule):
         rules = RuleSet((rules,))
     parts = customer_logs(data, mapping, timezone)

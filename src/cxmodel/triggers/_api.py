@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from difflib import get_close_matches
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "empty_properties",
     "misspelt_kinds",
     "property_kinds",
+    "refuse_on_any_log",
     "refuse_unchecked",
     "unread_catalogue",
     "warn_misspelt_kinds",
@@ -280,6 +281,55 @@ def refuse_unchecked(rules: RuleSet, log: Any, events: Any = None) -> None:
     problems, _, _ = diagnose(rules, log, name_rules=True, events=events)
     if problems:
         raise TriggerTypeError(render_diagnostics(problems, None), problems)
+
+
+#: The columns every log holds, with their types; a catalogue event has no ``customer_id``.
+_LOG_COLUMNS = {"customer_id": "string", "timestamp": "timestamp", "kind": "string"}
+_EVENT_COLUMNS = {"timestamp": "timestamp", "kind": "string"}
+
+
+def refuse_on_any_log(rules: RuleSet) -> None:
+    """Raise :class:`~cxmodel.errors.TriggerTypeError` for what ``evaluate`` refuses of
+    ``rules`` over every log (and every catalogue), with the text it gives: the diagnostics
+    that do not depend on the data. Those are a type mismatch among the columns every log
+    holds (E303: ``timestamp - p.timestamp``, ``kind > 3``, ``sum(purchase.timestamp)``), a
+    duration used as a number (E305), a name bound nowhere in the rule (E304) and a value
+    where a condition goes (E306). Unknown kinds and properties, and the types of other
+    properties, depend on the data and are not refused here (used by ``TriggerEngine``,
+    which takes rules before it sees any data).
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> refuse_on_any_log(parse("trigger t:\\n    when purchase as p where kind > 3\\n    emit x"))
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.TriggerTypeError: 1 error:
+    E303 line 2, column 35: rule 't': cannot compare a string with a float
+    """
+    problems: list[Diagnostic] = []
+    for rule in rules:
+        read = property_kinds(rule)
+        found = check_rules(
+            RuleSet((rule,)),
+            schema=_any_data(read, _LOG_COLUMNS),
+            catalogue=_any_data(read, _EVENT_COLUMNS),
+        )
+        problems += _refused(found, set(), f"rule {rule.name!r}")
+    for alert in rules.alerts:
+        found = check_rules(
+            RuleSet(alerts=(alert,)), schema=_any_data(alert_property_kinds(alert), _LOG_COLUMNS)
+        )
+        problems += _refused(found, set(), f"alert {alert.name!r}")
+    if problems:
+        problems.sort(key=lambda d: (d.line, d.column))
+        raise TriggerTypeError(render_diagnostics(tuple(problems), None), tuple(problems))
+
+
+def _any_data(read: Iterable[str], columns: Mapping[str, str]) -> dict[str, str]:
+    """A schema that holds ``columns`` and every property in ``read``, each of any type: what
+    every log (or catalogue) a rule can run over has in common."""
+    return {**dict.fromkeys(read, "any"), **columns}
 
 
 def diagnose(

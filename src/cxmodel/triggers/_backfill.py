@@ -9,15 +9,36 @@ the values of aggregates no active rule read before, into the engine's customers
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from cxmodel.domain._kinds import Question
 from cxmodel.triggers._alerts import Alert
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._ingest import Row, rows_from
 from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers, truth_uses
 
-__all__ = ["adopt", "released_rows"]
+__all__ = ["adopt", "history", "released_rows"]
+
+
+def history(
+    backfill: Any,
+    rule: Rule | Alert,
+    questions: Mapping[str, Question],
+    catalogue_kinds: Iterable[str],
+    released: int | None,
+) -> list[Row]:
+    """The backfill's checked rows that the engine has released (up to ``released``), in
+    time order: ``backfill`` is read as the engine reads a call's interactions (its
+    ``questions``; a record without a customer is a catalogue event if its kind is one of
+    ``catalogue_kinds`` or the catalogue kind ``rule`` reads).
+    """
+    kinds = set(catalogue_kinds)
+    if isinstance(rule, Rule) and rule.when.reach is not None and rule.when.kind is not None:
+        kinds.add(rule.when.kind)
+    return released_rows(rows_from(backfill, questions, kinds), released, rule)
 
 
 def released_rows(rows: list[Row], released: int | None, rule: Rule | Alert) -> list[Row]:

@@ -4,48 +4,41 @@ the same firings as batch, bounded state, and a durable snapshot instead of a hi
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import heapq
 import operator
 import threading
 import time as _wall
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from cxmodel._arguments import got, of_type
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
-from cxmodel.errors import (
-    NotFoundError,
-    SchemaError,
-    StoreError,
-    TriggerSyntaxError,
-    ValueTypeError,
-)
+from cxmodel.errors import SchemaError, StoreError, TriggerSyntaxError, ValueTypeError
 from cxmodel.triggers._alerts import Alert
+from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
-from cxmodel.triggers._backfill import adopt, released_rows
+from cxmodel.triggers._backfill import history
 from cxmodel.triggers._calendar import _zone_name
-from cxmodel.triggers._contact import without_rule
-from cxmodel.triggers._customer import CustomerState
+from cxmodel.triggers._delivery import Delivery
+from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
 from cxmodel.triggers._firings import Firing, Firings
-from cxmodel.triggers._ingest import CATALOGUE, Row, row_of, rows_from
-from cxmodel.triggers._operators import RulePlan
+from cxmodel.triggers._ingest import Row, row_of, rows_from
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
-from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore
+from cxmodel.triggers._snapshot import (
+    ChangedStates,
+    LazyMeta,
+    RuleHashes,
+    engine_meta,
+    restore,
+    stored_buffer,
+)
+from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore, commit
 from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
 
 __all__ = ["TriggerEngine"]
-
-_FORMAT = 3  # 2 kept alerts' windows in the meta
-_NO_SNAPSHOTS: dict[str, dict[str, Any]] = {}
-_TIMER, _DECISION = 0, 1
-
-
-def _rule_hash(rule: Rule) -> str:
-    return hashlib.sha1(str(rule).encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,55 +49,8 @@ def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class _Changed(Mapping[str, Any]):
-    """The changed customers' states for a store, serialised only if the store reads them."""
-
-    def __init__(self, states: dict[str, CustomerState], ids: set[str]) -> None:
-        self._states = states
-        self._ids = ids
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self._ids:
-            raise NotFoundError(key)
-        state = self._states.get(key)
-        return None if state is None else state.to_dict()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-
 #: the order of a call's firings: time, customer, trigger, id
 _firing_order = operator.attrgetter("time", "customer_id", "trigger", "firing_id")
-
-
-class _Meta(Mapping[str, Any]):
-    """The engine's meta state for a store, built only if the store reads it."""
-
-    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
-        self._build = build
-        self._data: dict[str, Any] | None = None
-
-    def reset(self) -> _Meta:
-        """Forget the meta built so far (the engine moved on); return this mapping."""
-        self._data = None
-        return self
-
-    def _get(self) -> dict[str, Any]:
-        if self._data is None:
-            self._data = self._build()
-        return self._data
-
-    def __getitem__(self, key: str) -> Any:
-        return self._get()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._get())
-
-    def __len__(self) -> int:
-        return len(self._get())
 
 
 class TriggerEngine:
@@ -125,7 +71,9 @@ class TriggerEngine:
     Parameters
     ----------
     rules
-        The rules to run.
+        The rules to run. What batch :func:`~cxmodel.triggers.evaluate` refuses whatever the
+        log (``timestamp - p.timestamp``, a name bound nowhere) is refused here, with its
+        :class:`~cxmodel.errors.TriggerTypeError`; so is it by :meth:`add_rule`.
     store
         Where state, firings, late and refused interactions are kept
         (:class:`~cxmodel.triggers.InMemoryStore` by default; :class:`SQLiteStore` to survive
@@ -173,10 +121,13 @@ class TriggerEngine:
     ) -> None:
         self._lock = threading.RLock()
         self.rules = rule_set(rules, "TriggerEngine()")
+        refuse_on_any_log(self.rules)
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
-        self.lateness = duration_to_us(allowed_lateness) if allowed_lateness else 0
-        self.max_future = None if max_future is None else duration_to_us(max_future)
+        self._delivery = Delivery(
+            duration_to_us(allowed_lateness) if allowed_lateness else 0,
+            None if max_future is None else duration_to_us(max_future),
+        )
         self.redelivery = duration_to_us(redelivery_window)
         if clock is not None and not callable(clock):
             raise ValueTypeError(
@@ -189,18 +140,9 @@ class TriggerEngine:
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
         for cid, customer in customer_records(customers, "TriggerEngine()").items():
             self._register(cid, customer)
-        self._lazy_meta = _Meta(self._meta)  # read by an in-memory store when it reopens
-        self._hashed: RuleSet | None = None
-        self._hash_cache: dict[str, str] = {}
-        self._buffer: list[tuple[int, int, Row]] = []
-        # (customer, interaction id) of the buffered rows: ids are unique per customer
-        self._buffered_ids: set[tuple[str, str]] = set()
-        self._max_seen: int | None = None
-        self._watermark: int | None = None  # interactions before it are late
-        self._closed: int | None = None  # advance_to: everything at or before it is final
-        self._arrivals = 0
-        self.duplicates = 0
-        self._restore(self.store.open())
+        self._lazy_meta = LazyMeta(self._meta)  # read by an in-memory store when it reopens
+        self._hashes = RuleHashes()
+        restore(self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta)
 
     # -- set-up ------------------------------------------------------------------------------
     def _register(self, cid: str, customer: Any) -> None:
@@ -220,59 +162,6 @@ class TriggerEngine:
         with self._lock:
             self._register(cid, customer)
 
-    def _restore(self, stored: Any) -> None:
-        try:
-            self._restore_state(stored)
-        except StoreError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise StoreError(
-                f"{self.store!r}: the engine state it holds cannot be read ({exc!r}); restore a "
-                "backup or start a new store"
-            ) from exc
-
-    def _restore_state(self, stored: Any) -> None:
-        meta = stored.meta
-        if not meta:
-            return
-        if meta.get("format") != _FORMAT:
-            raise StoreError(
-                f"{self.store!r} holds engine state of format {meta.get('format')!r}; this "
-                f"version reads format {_FORMAT}: start a new store"
-            )
-        self._max_seen = meta.get("max_seen")
-        self._watermark = meta.get("watermark")
-        self._closed = meta.get("closed")
-        self._runner.seq = int(meta.get("seq", 0))
-        self._arrivals = int(meta.get("arrivals", 0))
-        self._runner.catalogue.restore(meta.get("catalogue"), self._runner.timers, TIMER)
-        for time, arrival, row in meta.get("buffer", ()):
-            item = Row.from_list(row)
-            heapq.heappush(self._buffer, (int(time), int(arrival), item))
-            if item.interaction_id is not None:
-                self._buffered_ids.add((item.customer, item.interaction_id))
-        self._runner.alerts.restore(meta.get("alerts", {}), stored.alert_values)
-        # a rule's stored state is its own only if the store was last committed with the
-        # same text active: a rule removed in an earlier run and back with another text, or
-        # never committed, starts afresh
-        hashes = meta.get("rules", {})
-        changed = frozenset(r.name for r in self.rules if hashes.get(r.name) != _rule_hash(r))
-        runner = self._runner
-        runner.touched = set()
-        for cid, data in stored.customers.items():
-            state = runner.states[cid] = CustomerState.from_dict(cid, data)
-            runner.tidy(state, changed)
-            runner.schedule(state)
-        if runner.touched:  # what was dropped goes from the store too, before any call
-            self.store.commit(
-                StateChange(
-                    meta=self._meta(),
-                    customers=_Changed(runner.states, runner.touched),
-                    alerts=runner.alerts.changes(),
-                )
-            )
-            runner.alerts.committed()
-
     # -- rules at runtime ------------------------------------------------------------------
     def add_rule(self, rule: Rule | Alert, *, backfill: Any = None) -> None:
         """Start evaluating ``rule`` (a :class:`Rule` or an :class:`Alert`).
@@ -288,26 +177,27 @@ class TriggerEngine:
         the rule finds its state; if the commit fails, the engine is as before the call.
         """
         rule = rule_or_alert(rule, "add_rule()")
+        refuse_on_any_log(RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,)))
         with self._lock:
             if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
                 raise TriggerSyntaxError(
                     f"a rule named {rule.name!r} is already active; remove it first"
                 )
-            rows = None if backfill is None else self._history(rule, backfill)
+            rows = None
+            if backfill is not None:
+                rows = history(
+                    backfill,
+                    rule,
+                    self.questions,
+                    self._runner.catalogue.kinds,
+                    self._delivery.released,
+                )
+            replay = None if not rows else partial(self._replay, rows=rows)
             if isinstance(rule, Alert):
-                self._change_rules(lambda: self._add_alert(rule, rows))
+                change = partial(add_alert, self.rules, self._runner, rule, replay)
             else:
-                self._change_rules(lambda: self._add_rule(rule, rows))
-
-    def _history(self, rule: Rule | Alert, backfill: Any) -> list[Row]:
-        """The backfill's checked rows that the engine has released, in time order."""
-        kinds = set(self._runner.catalogue.kinds)
-        if isinstance(rule, Rule) and rule.when.reach is not None and rule.when.kind is not None:
-            kinds.add(rule.when.kind)
-        marks = [m for m in (self._watermark, self._closed) if m is not None]
-        return released_rows(
-            rows_from(backfill, self.questions, kinds), max(marks) if marks else None, rule
-        )
+                change = partial(add_rule, self.rules, self._runner, rule, replay)
+            self._change_rules(change)
 
     def _replay(self, rules: RuleSet, rows: list[Row]) -> RuleRunner:
         """A runner of ``rules`` alone after ``rows`` and the engine's clock ticks. Its
@@ -316,36 +206,13 @@ class TriggerEngine:
         releases from now on and never takes the number of an anchor still to come."""
         helper = TriggerEngine(rules, customers=self.customers, max_future=None)
         helper._runner.seq = self._runner.seq - len(rows)
-        helper._run(rows)
+        helper._delivery.take(rows, helper._runner, helper._now)
         # its timers as far as the engine's went: what fell due before now is not returned
-        if self._watermark is not None:
-            helper._runner.advance(self._watermark, inclusive=False)
-        if self._closed is not None:
-            helper._runner.advance(self._closed, inclusive=True)
+        if self._delivery.watermark is not None:
+            helper._runner.advance(self._delivery.watermark, inclusive=False)
+        if self._delivery.closed is not None:
+            helper._runner.advance(self._delivery.closed, inclusive=True)
         return helper._runner
-
-    def _add_alert(self, alert: Alert, rows: list[Row] | None) -> None:
-        """Add an alert; with ``rows``, its windows and episode are built from them (the
-        firings found there are not returned)."""
-        self.rules = RuleSet(self.rules.rules, self.rules.policies, (*self.rules.alerts, alert))
-        self._runner.alerts.add(alert)
-        if rows:
-            helper = self._replay(RuleSet(alerts=(alert,)), rows)
-            self._runner.alerts.states[alert.name] = helper.alerts.states[alert.name]
-        self._runner.index()
-
-    def _add_rule(self, rule: Rule, rows: list[Row] | None) -> None:
-        """Add a rule; with ``rows``, its state (and the values of aggregates no active rule
-        read yet) is built from them."""
-        runner = self._runner
-        plan = RulePlan(rule, runner.aggregates)
-        held = {k for p in runner.plans.values() for k in p.aggregates}
-        self.rules = RuleSet((*self.rules.rules, rule), self.rules.policies, self.rules.alerts)
-        runner.plans[rule.name] = plan
-        runner.index()
-        if not rows:
-            return
-        adopt(runner, self._replay(RuleSet((rule,)), rows), plan, held)
 
     def remove_rule(self, name: str) -> None:
         """Stop evaluating the rule or alert called ``name`` and drop its state, and the
@@ -355,68 +222,12 @@ class TriggerEngine:
         with self._lock:
             if name not in self._runner.alerts.plans:
                 self.rules[name]  # raises KeyError with the known names
-            self._change_rules(lambda: self._remove(name))
+            self._change_rules(lambda: remove(self.rules, self._runner, name))
 
-    def _remove(self, name: str) -> None:
-        runner = self._runner
-        if name in runner.alerts.plans:
-            alerts = tuple(a for a in self.rules.alerts if a.name != name)
-            self.rules = RuleSet(self.rules.rules, self.rules.policies, alerts)
-            runner.alerts.remove(name)
-            runner.index()
-            return
-        self.rules = without_rule(self.rules, name)
-        runner.use_policies(self.rules)
-        del runner.plans[name]
-        runner.index()
-        for state in list(runner.states.values()):
-            runner.tidy(state)
-
-    def _change_rules(self, change: Callable[[], None]) -> None:
-        """Make a change to the active rules and commit it (the meta and the customers it
-        changed); if the change or its commit fails, put everything back."""
-        runner = self._runner
-        runner.touched = set()
-        runner.before = {}
-        saved = (self.rules, dict(runner.plans), runner.alerts.watched())
-        try:
-            try:
-                change()
-                change_ = StateChange(
-                    meta=self._meta(),
-                    customers=_Changed(runner.states, runner.touched),
-                    alerts=runner.alerts.changes(),
-                )
-            except BaseException:
-                self._unchange_rules(saved)
-                raise
-            try:
-                self.store.commit(change_)
-            except StoreError:
-                self._unchange_rules(saved)
-                raise
-            except Exception as exc:  # a store of the host's own that failed otherwise
-                self._unchange_rules(saved)
-                raise StoreError(f"the store could not commit: {exc}") from exc
-            runner.alerts.committed()
-        finally:
-            runner.before = None
-
-    def _unchange_rules(self, saved: tuple[Any, ...]) -> None:
-        runner = self._runner
-        self.rules, plans, watched = saved
-        runner.plans.clear()
-        runner.plans.update(plans)
-        runner.use_policies(self.rules)
-        runner.alerts.watch(watched)
-        runner.index()
-        assert runner.before is not None
-        for cid, state in runner.before.items():
-            if state is None:
-                runner.states.pop(cid, None)
-            else:
-                runner.states[cid] = state
-                runner.schedule(state)
+    def _change_rules(self, change: Callable[[], RuleSet]) -> None:
+        """Make a change to the active rules and commit it; if the change or its commit
+        fails, everything is as before."""
+        self.rules = change_rules(self.rules, self._runner, self.store, change, self._meta)
 
     # -- processing ----------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
@@ -507,31 +318,40 @@ class TriggerEngine:
             customer_id = str(customer_id)  # as an interaction's integer customer_id is read
         of_type(customer_id, str, "forget()", "customer_id", "a customer's id (text)")
         with self._lock:
-            kept = [item for item in self._buffer if item[2].customer != customer_id]
+            kept = self._delivery.without(customer_id)
             meta = self._meta()
-            if len(kept) != len(self._buffer):
-                meta["buffer"] = [[t, a, r.to_list()] for t, a, r in kept]
+            if kept is not None:
+                meta["buffer"] = stored_buffer(kept)
             self.store.forget(customer_id, meta)
             self._runner.states.pop(customer_id, None)
             self.customers.pop(customer_id, None)
             self._runner.traits.pop(customer_id, None)
             self._runner.readers.pop(customer_id, None)
             self._runner.alerts.forget(customer_id)
-            if len(kept) != len(self._buffer):
-                heapq.heapify(kept)
-                self._buffer = kept
-                self._buffered_ids = {
-                    (r.customer, r.interaction_id)
-                    for _, _, r in kept
-                    if r.interaction_id is not None
-                }
+            if kept is not None:
+                self._delivery.keep(kept)
 
     @property
     def watermark(self) -> datetime | None:
         """The event time up to which interactions have been processed (``None`` at start):
         an interaction before it is late, and so is one at it after :meth:`advance_to`."""
-        marks = [m for m in (self._watermark, self._closed) if m is not None]
-        return us_to_datetime(max(marks)) if marks else None
+        released = self._delivery.released
+        return None if released is None else us_to_datetime(released)
+
+    @property
+    def lateness(self) -> int:
+        """The allowed lateness, in microseconds."""
+        return self._delivery.lateness
+
+    @property
+    def max_future(self) -> int | None:
+        """How far ahead of the clock an interaction may be, in microseconds (``None``: any)."""
+        return self._delivery.max_future
+
+    @property
+    def duplicates(self) -> int:
+        """The re-delivered interactions ignored so far."""
+        return self._delivery.duplicates
 
     @property
     def catalogue_kinds(self) -> frozenset[str]:
@@ -571,7 +391,7 @@ class TriggerEngine:
                     if a.due is not None
                 ),
                 "waiting_firings": waiting,
-                "buffered": len(self._buffer),
+                "buffered": len(self._delivery.buffer),
                 "pending_catalogue_events": len(self._runner.catalogue.pending),
                 "alert_window_values": self._runner.alerts.entries(),
                 "duplicates_ignored": self.duplicates,
@@ -592,51 +412,43 @@ class TriggerEngine:
         """Run one call and commit it: (emitted, suppressed), each sorted by time, customer,
         trigger and id."""
         durable = type(self.store) is not InMemoryStore  # a commit that can fail
-        self._runner.touched = set()
-        self._runner.before = {} if durable else None
+        runner = self._runner
+        runner.touched = set()
+        runner.before = {} if durable else None
         saved = (
-            self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
-            list(self._buffer), set(self._buffered_ids), self.duplicates,
-            self._runner.catalogue.to_dict(),
-            self._runner.alerts.begin(),
+            self._delivery.save(), runner.seq, runner.catalogue.to_dict(), runner.alerts.begin()
         ) if durable else ()  # fmt: skip
-        self._runner.emitted, self._runner.suppressed = [], []
+        runner.emitted, runner.suppressed = [], []
         try:
-            late, rejected = self._run(rows)
+            late, rejected = self._delivery.take(rows, runner, self._now)
             if advance is not None:
-                self._release_upto(advance)
-                self._runner.advance(advance, inclusive=True)
-                if self._closed is None or advance > self._closed:
-                    self._closed = advance
-            emitted, suppressed = self._runner.emitted, self._runner.suppressed
+                self._delivery.close(advance, runner)
+            emitted, suppressed = runner.emitted, runner.suppressed
             if len(emitted) > 1:
                 emitted.sort(key=_firing_order)
             if len(suppressed) > 1:
                 suppressed.sort(key=_firing_order)
             change = StateChange(
                 meta=self._lazy_meta.reset() if not durable else self._meta(),
-                customers=_Changed(self._runner.states, self._runner.touched),
+                customers=ChangedStates(runner.states, runner.touched),
                 firings=emitted,
                 late=late,
                 rejected=rejected,
-                alerts=self._runner.alerts.changes(),
+                alerts=runner.alerts.changes(),
             )
         except BaseException:  # the host's clock, or a fault: the call did not happen
             self._rollback(saved)
-            self._runner.before = None
+            runner.before = None
             raise
         try:
-            self.store.commit(change)
+            commit(self.store, change)
         except StoreError:
             self._rollback(saved)
             raise
-        except Exception as exc:  # a store of the host's own that failed otherwise
-            self._rollback(saved)
-            raise StoreError(f"the store could not commit: {exc}") from exc
         else:
-            self._runner.alerts.committed()
+            runner.alerts.committed()
         finally:
-            self._runner.before = None
+            runner.before = None
         return emitted, suppressed
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
@@ -644,10 +456,8 @@ class TriggerEngine:
         commit can fail; an in-memory store keeps nothing to roll back)."""
         if not saved:  # an in-memory store keeps nothing to roll back
             return
-        (
-            self._max_seen, self._watermark, self._closed, self._runner.seq, self._arrivals,
-            self._buffer, self._buffered_ids, self.duplicates, catalogue, alerts,
-        ) = saved  # fmt: skip
+        delivery, self._runner.seq, catalogue, alerts = saved
+        self._delivery.restore(delivery)
         self._runner.catalogue.restore(catalogue, self._runner.timers, TIMER)
         self._runner.alerts.rollback(alerts)
         assert self._runner.before is not None
@@ -658,124 +468,7 @@ class TriggerEngine:
                 self._runner.states[cid] = state
                 self._runner.schedule(state)
 
-    def _run(self, rows: list[Row]) -> tuple[list[Quarantined], list[Quarantined]]:
-        """Check, buffer and release ``rows``; fire what they make due."""
-        late: list[Quarantined] = []
-        rejected: list[Quarantined] = []
-        if not rows:
-            return late, rejected
-        limit = None if self.max_future is None else self._now() + self.max_future
-        accepted: list[Row] = []
-        top = self._max_seen
-        states = self._runner.states
-        buffered = self._buffered_ids
-        # a row before the watermark, or at or before advance_to's time, is late
-        on_time = self._watermark
-        if self._closed is not None and (on_time is None or self._closed >= on_time):
-            on_time = self._closed + 1
-        for row in rows:
-            time = row.time
-            if limit is not None and time > limit:
-                rejected.append(
-                    Quarantined(
-                        row.record(),
-                        f"refused: {us_to_datetime(time).isoformat()} is more than "
-                        f"{timedelta(microseconds=self.max_future or 0)} ahead of the clock "
-                        f"({us_to_datetime(limit - (self.max_future or 0)).isoformat()}); check "
-                        "the sender's clock or the timestamp's unit (milliseconds read as seconds?)",
-                        row.customer or None,
-                    )
-                )
-                continue
-            ident = row.interaction_id
-            if ident is not None:
-                if (row.customer, ident) in buffered:
-                    duplicate = True
-                elif row.customer == CATALOGUE:
-                    duplicate = ident in self._runner.catalogue.seen
-                else:
-                    state = states.get(row.customer)
-                    duplicate = state is not None and ident in state.seen
-                if duplicate:
-                    self.duplicates += 1
-                    continue
-            if on_time is not None and time < on_time:
-                reason = self._lateness(time)
-                if reason is not None:
-                    late.append(Quarantined(row.record(), reason, row.customer or None))
-                    continue
-            if ident is not None:
-                buffered.add((row.customer, ident))
-            accepted.append(row)
-            if top is None or time > top:
-                top = time
-        self._max_seen = top
-        if top is None:
-            return late, rejected
-        frontier = top - self.lateness
-        in_order = not self._buffer and (
-            len(accepted) < 2
-            or all(accepted[j].time <= accepted[j + 1].time for j in range(len(accepted) - 1))
-        )
-        if in_order and (not accepted or accepted[-1].time <= frontier):
-            for row in accepted:
-                self._release(row)
-        else:
-            for row in accepted:
-                heapq.heappush(self._buffer, (row.time, self._arrivals, row))
-                self._arrivals += 1
-            self._release_upto(frontier)
-        self._runner.advance(frontier, inclusive=False)
-        if self._watermark is None or frontier > self._watermark:
-            self._watermark = frontier
-        return late, rejected
-
-    def _lateness(self, time: int) -> str | None:
-        if self._closed is not None and time <= self._closed:
-            return (
-                f"late: {us_to_datetime(time).isoformat()} is at or before "
-                f"{us_to_datetime(self._closed).isoformat()}, which advance_to declared complete"
-            )
-        if self._watermark is not None and time < self._watermark:
-            return (
-                f"late: {us_to_datetime(time).isoformat()} is before the watermark "
-                f"{us_to_datetime(self._watermark).isoformat()} (allowed lateness "
-                f"{timedelta(microseconds=self.lateness)})"
-            )
-        return None
-
-    def _release(self, row: Row) -> None:
-        if row.interaction_id is not None:
-            self._buffered_ids.discard((row.customer, row.interaction_id))
-        self._runner.release(row)
-
-    def _release_upto(self, frontier: int) -> list[Row]:
-        out = []
-        buffer = self._buffer
-        while buffer and buffer[0][0] <= frontier:
-            row = heapq.heappop(buffer)[2]
-            self._release(row)
-            out.append(row)
-        return out
-
-    # -- the work ----------------------------------------------------------------------------
-    def _hashes(self) -> dict[str, str]:
-        """Each active rule's fingerprint (a rule whose text changed starts afresh)."""
-        if self._hashed is not self.rules:
-            self._hash_cache = {r.name: _rule_hash(r) for r in self.rules}
-            self._hashed = self.rules
-        return self._hash_cache
-
-    def _meta(self) -> dict[str, Any]:
-        return {
-            "format": _FORMAT,
-            "max_seen": self._max_seen,
-            "watermark": self._watermark,
-            "closed": self._closed,
-            "seq": self._runner.seq,
-            "arrivals": self._arrivals,
-            "buffer": [[t, a, r.to_list()] for t, a, r in self._buffer],
-            "rules": self._hashes(),
-            "catalogue": self._runner.catalogue.to_dict(),
-            "alerts": self._runner.alerts.to_dict(),
-        }
+    def _meta(self, rules: RuleSet | None = None) -> dict[str, Any]:
+        """The engine's meta, with ``rules`` active (the active rules by default)."""
+        hashes = self._hashes(self.rules if rules is None else rules)
+        return engine_meta(self._delivery, self._runner, hashes)

@@ -6,7 +6,8 @@ that reads the interaction's kind, keeps one queue of timers (firings falling du
 running out, firings waiting for quiet hours to end), and decides each firing found with the
 rule's policies. Catalogue events (no customer) wait on the same queue for their time and
 are decided by its :class:`~cxmodel.triggers._catalogue_stream.CatalogueRunner`. The engine
-(``_engine.py``) feeds it in time order, commits what it changed and answers the host.
+(``_engine.py``) feeds it in time order (through its delivery, ``_delivery.py``), commits what
+it changed and answers the host.
 """
 
 from __future__ import annotations

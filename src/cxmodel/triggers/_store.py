@@ -39,6 +39,7 @@ __all__ = [
     "StateChange",
     "StateStore",
     "StoredState",
+    "commit",
     "firing_from_dict",
 ]
 
@@ -284,6 +285,17 @@ class StateStore(Protocol):
     def close(self) -> None:
         """Let the store go (another engine may open it); closing twice is harmless."""
         ...
+
+
+def commit(store: StateStore, change: StateChange) -> None:
+    """``store.commit(change)``, where a failure is a :class:`~cxmodel.errors.StoreError`: a
+    store of the host's own that fails otherwise has its exception chained to one."""
+    try:
+        store.commit(change)
+    except StoreError:
+        raise
+    except Exception as exc:  # a store of the host's own that failed otherwise
+        raise StoreError(f"the store could not commit: {exc}") from exc
 
 
 def ids_of(firing_ids: Iterable[str]) -> list[str]:

@@ -1,0 +1,217 @@
+"""Interactions as the streaming engine takes them in, in event time: refused when too far
+ahead of the clock, ignored when re-delivered, late when behind the watermark, and otherwise
+buffered until the allowed lateness has passed them, then released to the rules in time
+order (arrival order among equal times).
+
+:class:`Delivery` holds what that needs between calls (the buffer, the latest time seen, the
+watermark, the time ``advance_to`` declared complete); the engine keeps it in its snapshot
+and rolls it back with a call that fails.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from cxmodel._time import us_to_datetime
+from cxmodel.triggers._ingest import CATALOGUE, Row
+from cxmodel.triggers._runner import RuleRunner
+from cxmodel.triggers._store import Quarantined
+
+__all__ = ["Buffered", "Delivery"]
+
+#: a buffered interaction: its time, its arrival number (ties in time keep arrival order), it
+Buffered = tuple[int, int, Row]
+
+
+class Delivery:
+    """The event-time side of a streaming engine: which interactions are on time, and when
+    each is released to the rules.
+
+    ``lateness`` is how far (microseconds) behind the latest time seen an interaction may
+    arrive and still be taken in time order; ``max_future`` how far ahead of the clock it
+    may be (``None``: any time). The state: ``buffer``, a heap of the interactions taken but
+    not released; ``buffered_ids``, their (customer, interaction id); ``max_seen``, the latest
+    time taken; ``watermark``, the time before which an interaction is late; ``closed``, the
+    time :meth:`close` declared complete (an interaction at or before it is late);
+    ``arrivals``, the arrival numbers given; ``duplicates``, the re-delivered interactions
+    ignored.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {}, 0)
+    >>> delivery = Delivery(lateness=10, max_future=None)
+    >>> late, refused = delivery.take([Row("a", 100, "view", {}), Row("a", 95, "view", {})],
+    ...                               runner, now=lambda: 0)
+    >>> delivery.watermark, len(delivery.buffer), [f.time for f in runner.emitted]
+    (90, 2, [])
+    >>> delivery.close(100, runner)
+    >>> len(delivery.buffer), len(runner.emitted)
+    (0, 2)
+    """
+
+    def __init__(self, lateness: int, max_future: int | None) -> None:
+        self.lateness = lateness
+        self.max_future = max_future
+        self.buffer: list[Buffered] = []
+        # (customer, interaction id) of the buffered rows: ids are unique per customer
+        self.buffered_ids: set[tuple[str, str]] = set()
+        self.max_seen: int | None = None
+        self.watermark: int | None = None  # interactions before it are late
+        self.closed: int | None = None  # advance_to: everything at or before it is final
+        self.arrivals = 0
+        self.duplicates = 0
+
+    @property
+    def released(self) -> int | None:
+        """The time up to which interactions have been released (``None`` at start): the
+        later of the watermark and the time declared complete."""
+        marks = [m for m in (self.watermark, self.closed) if m is not None]
+        return max(marks) if marks else None
+
+    def take(
+        self, rows: list[Row], runner: RuleRunner, now: Callable[[], int]
+    ) -> tuple[list[Quarantined], list[Quarantined]]:
+        """Check, buffer and release ``rows`` to ``runner``; fire what they make due.
+        Return the late and the refused ones. ``now`` is the clock (microseconds), read only
+        when there are rows and ``max_future`` is set."""
+        late: list[Quarantined] = []
+        rejected: list[Quarantined] = []
+        if not rows:
+            return late, rejected
+        limit = None if self.max_future is None else now() + self.max_future
+        accepted: list[Row] = []
+        top = self.max_seen
+        states = runner.states
+        buffered = self.buffered_ids
+        # a row before the watermark, or at or before advance_to's time, is late
+        on_time = self.watermark
+        if self.closed is not None and (on_time is None or self.closed >= on_time):
+            on_time = self.closed + 1
+        for row in rows:
+            time = row.time
+            if limit is not None and time > limit:
+                rejected.append(
+                    Quarantined(
+                        row.record(),
+                        f"refused: {us_to_datetime(time).isoformat()} is more than "
+                        f"{timedelta(microseconds=self.max_future or 0)} ahead of the clock "
+                        f"({us_to_datetime(limit - (self.max_future or 0)).isoformat()}); check "
+                        "the sender's clock or the timestamp's unit (milliseconds read as seconds?)",
+                        row.customer or None,
+                    )
+                )
+                continue
+            ident = row.interaction_id
+            if ident is not None:
+                if (row.customer, ident) in buffered:
+                    duplicate = True
+                elif row.customer == CATALOGUE:
+                    duplicate = ident in runner.catalogue.seen
+                else:
+                    state = states.get(row.customer)
+                    duplicate = state is not None and ident in state.seen
+                if duplicate:
+                    self.duplicates += 1
+                    continue
+            if on_time is not None and time < on_time:
+                reason = self.late_reason(time)
+                if reason is not None:
+                    late.append(Quarantined(row.record(), reason, row.customer or None))
+                    continue
+            if ident is not None:
+                buffered.add((row.customer, ident))
+            accepted.append(row)
+            if top is None or time > top:
+                top = time
+        self.max_seen = top
+        if top is None:
+            return late, rejected
+        frontier = top - self.lateness
+        in_order = not self.buffer and (
+            len(accepted) < 2
+            or all(accepted[j].time <= accepted[j + 1].time for j in range(len(accepted) - 1))
+        )
+        if in_order and (not accepted or accepted[-1].time <= frontier):
+            for row in accepted:
+                self._release(row, runner)
+        else:
+            for row in accepted:
+                heapq.heappush(self.buffer, (row.time, self.arrivals, row))
+                self.arrivals += 1
+            self.release_upto(frontier, runner)
+        runner.advance(frontier, inclusive=False)
+        if self.watermark is None or frontier > self.watermark:
+            self.watermark = frontier
+        return late, rejected
+
+    def close(self, time: int, runner: RuleRunner) -> None:
+        """Declare everything up to ``time`` delivered: release it and fire the timers due by
+        then (``advance_to``)."""
+        self.release_upto(time, runner)
+        runner.advance(time, inclusive=True)
+        if self.closed is None or time > self.closed:
+            self.closed = time
+
+    def late_reason(self, time: int) -> str | None:
+        """Why an interaction at ``time`` is late (``None``: it is not)."""
+        if self.closed is not None and time <= self.closed:
+            return (
+                f"late: {us_to_datetime(time).isoformat()} is at or before "
+                f"{us_to_datetime(self.closed).isoformat()}, which advance_to declared complete"
+            )
+        if self.watermark is not None and time < self.watermark:
+            return (
+                f"late: {us_to_datetime(time).isoformat()} is before the watermark "
+                f"{us_to_datetime(self.watermark).isoformat()} (allowed lateness "
+                f"{timedelta(microseconds=self.lateness)})"
+            )
+        return None
+
+    def release_upto(self, frontier: int, runner: RuleRunner) -> None:
+        """Release to ``runner`` the buffered interactions at or before ``frontier``."""
+        buffer = self.buffer
+        while buffer and buffer[0][0] <= frontier:
+            self._release(heapq.heappop(buffer)[2], runner)
+
+    def _release(self, row: Row, runner: RuleRunner) -> None:
+        if row.interaction_id is not None:
+            self.buffered_ids.discard((row.customer, row.interaction_id))
+        runner.release(row)
+
+    def push(self, time: int, arrival: int, row: Row) -> None:
+        """Buffer ``row`` again as it was buffered (a restored snapshot)."""
+        heapq.heappush(self.buffer, (time, arrival, row))
+        if row.interaction_id is not None:
+            self.buffered_ids.add((row.customer, row.interaction_id))
+
+    def without(self, customer_id: str) -> list[Buffered] | None:
+        """The buffer without ``customer_id``'s interactions (``None``: none is buffered);
+        :meth:`keep` it once the store has erased them."""
+        kept = [item for item in self.buffer if item[2].customer != customer_id]
+        return None if len(kept) == len(self.buffer) else kept
+
+    def keep(self, kept: list[Buffered]) -> None:
+        """Buffer only ``kept`` (from :meth:`without`)."""
+        heapq.heapify(kept)
+        self.buffer = kept
+        self.buffered_ids = {
+            (r.customer, r.interaction_id) for _, _, r in kept if r.interaction_id is not None
+        }
+
+    def save(self) -> tuple[Any, ...]:
+        """The state, to :meth:`restore` if a call fails."""
+        return (
+            self.max_seen, self.watermark, self.closed, self.arrivals,
+            list(self.buffer), set(self.buffered_ids), self.duplicates,
+        )  # fmt: skip
+
+    def restore(self, saved: tuple[Any, ...]) -> None:
+        """Put back the state :meth:`save` returned."""
+        (
+            self.max_seen, self.watermark, self.closed, self.arrivals,
+            self.buffer, self.buffered_ids, self.duplicates,
+        ) = saved  # fmt: skip
