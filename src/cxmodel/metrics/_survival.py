@@ -528,6 +528,9 @@ def customer_lifetimes(
     """Lifetimes from activity: churned customers (no activity within ``inactivity`` before
     ``as_of``) live from first to last activity (observed); the others are right-censored at
     ``as_of`` (duration = as_of - first activity). Rows after ``as_of`` are ignored; days.
+    Every row is activity, messages sent to the customer (``email_sent``, ``push_sent``) too:
+    to count the customer's own actions only, pass ``log.filter(log.kind_mask(*kinds))``
+    with ``kinds`` the :data:`cxmodel.models.ACTIVITY_KINDS` the log holds.
 
     Parameters
     ----------
