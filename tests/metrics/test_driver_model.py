@@ -205,6 +205,33 @@ class TestKnownAnswers:
         other = 1 - row
         assert m["se"][other] > 0 and not np.isnan(m["p_value"][other])
 
+    def test_an_exact_fit_has_no_se(self) -> None:
+        """Every customer with a return is a detractor and every other a promoter: R^2 = 1,
+        every residual is 0, and the robust se came out as rounding noise (3.5e-14 for
+        'return', p = 0; 'delivery' had a coefficient of -9e-15 with p = 0.77). Now every
+        se, interval and p-value is NaN, warned; the coefficients stand (-200 and 0)."""
+        rows = []
+        for i in range(20):
+            if i < 8:
+                rows.append((f"c{i}", "2024-01-01", "return", None, None))
+            if i % 3 == 0:
+                rows.append((f"c{i}", "2024-01-02", "delivery", None, None))
+            rows.append((f"c{i}", "2024-01-05", "survey", "nps", 2 if i < 8 else 10))
+        log = InteractionLog.from_arrays(
+            customer_id=[r[0] for r in rows],
+            timestamp=[r[1] + "T00:00:00+00:00" for r in rows],
+            kind=[r[2] for r in rows],
+            metric=[r[3] for r in rows],
+            score=[math.nan if r[4] is None else r[4] for r in rows],
+        )
+        with pytest.warns(DataWarning, match=r"explain every one of the 20 rows exactly"):
+            m = driver_model(log, drivers=["return", "delivery"])
+        assert m.r2 == pytest.approx(1.0)
+        assert m["coefficient"].tolist() == pytest.approx([-200.0, 0.0], abs=1e-9)
+        for name in ("se", "ci_low", "ci_high", "p_value"):
+            assert np.isnan(m[name]).all(), name
+        assert np.isnan(m.intercept_se)
+
     def test_spend_purchase_without_value_refused(self) -> None:
         """A purchase without a value in the outcome window counted as 0 spend, so a model of
         spend on an export missing half its amounts ran on halved spend without a word."""

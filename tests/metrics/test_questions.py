@@ -420,6 +420,16 @@ class TestResponseRate:
             r = response_rate(log, "nps")
         assert isinstance(r, RateResult) and (r.numerator, r.n) == (0, 1)
 
+    def test_a_reminder_logged_as_a_send_is_another_answered_send(self) -> None:
+        """Documented convention: one answer answers every send before it in the window. a is
+        invited (day 1), reminded (day 3) and answers (day 4); b is invited and silent: 2 of 3
+        sends answered, where responses per invited customer would be 1 of 2."""
+        log = InteractionLog.from_records([
+            _sent("a", 1), _sent("a", 3), _answer("a", 4), _sent("b", 1),
+        ])  # fmt: skip
+        r = response_rate(log, "nps")
+        assert isinstance(r, RateResult) and (r.numerator, r.n) == (2, 3)
+
     def test_no_sends(self) -> None:
         """Without survey_sent rows the rate cannot be computed: say what to log."""
         log = InteractionLog.from_records([_answer("a", 1)])

@@ -32,6 +32,18 @@ class TestLifecycles:
         assert t.curve.survival.tolist() == pytest.approx([0.75, 0.5, 0.5, 0.5])
         assert t.median == 10.0 and math.isinf(t.percentiles[0.9])
 
+    def test_median_at_an_exact_half(self) -> None:
+        """Six tickets resolved after 1..6 hours: half are resolved by hour 3, so the median
+        is 3 h (S(3) = 0.5 exactly; rounding in the product made it 4 h)."""
+        hours = [f"2024-01-01T0{h}:00Z" for h in range(1, 7)]
+        log = InteractionLog.from_arrays(
+            customer_id=[f"c{i}" for i in range(6)] * 2,
+            ticket_id=[f"t{i}" for i in range(6)] * 2,
+            kind=["ticket_opened"] * 6 + ["ticket_resolved"] * 6,
+            timestamp=["2024-01-01T00:00Z"] * 6 + hours,
+        )
+        assert ticket_times(ticket_lifecycles(log)).median == 3.0
+
     def test_rates(self) -> None:
         """One-touch: t1 of {t1, t2}; first-contact resolution: t1 (t2 was reopened)."""
         lc = ticket_lifecycles(ticket_log())

@@ -85,6 +85,22 @@ class TestKaplanMeier:
         assert (km.percentile(0.25), km.percentile(0.75), km.median) == (3.0, 8.0, 5.0)
         assert (km.survival_time(0.25), km.survival_time(0.75)) == (8.0, 3.0)
 
+    def test_a_step_exactly_at_the_quantile_is_not_lost_to_rounding(self) -> None:
+        """On durations 1..6, S(3) = 5/6 * 4/5 * 3/4 = 0.5 exactly, computed as
+        0.5000000000000001: the median is 3 (the smallest t with S(t) <= 0.5), not 4 as an
+        exact comparison gives (lifelines 0.30.3 gives 4). Likewise S(9) = 0.1 on 1..10 and
+        S(30) = 0.5 on 1..60 (lifelines: 31); by hand, without censoring the p-quantile is
+        the ceil(p n)-th duration."""
+        assert kaplan_meier([1, 2, 3, 4, 5, 6]).median == 3.0
+        assert kaplan_meier(list(range(1, 61))).median == 30.0
+        for n in range(2, 201):
+            km = kaplan_meier(np.arange(1.0, n + 1))
+            assert km.median == math.ceil(n / 2), n
+            assert km.percentile(0.9) == math.ceil(round(0.9 * n, 9)), n
+        # a censored case: 18, 79, 94 (S = 0.5), 102, 159 and 273 censored: the median is 94
+        km = kaplan_meier([273, 79, 18, 94, 102, 159], [0, 1, 1, 1, 1, 1])
+        assert km.median == 94.0
+
     def test_matches_lifelines(self) -> None:
         """Same curve and interval as lifelines' KaplanMeierFitter to 1e-9."""
         lifelines = pytest.importorskip("lifelines")

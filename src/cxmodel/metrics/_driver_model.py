@@ -424,6 +424,8 @@ def driver_model(
         above 10, as two kinds that almost always come together): their coefficients rest
         on the few rows that tell them apart, so they are unstable and their intervals can be
         far too narrow; the warning names them with their factor and closest correlate.
+        And when the drivers explain every row exactly (R² = 1, each combination of drivers
+        has one outcome): no residual is left, so every se, interval and p-value is NaN.
 
     Raises
     ------
@@ -515,7 +517,10 @@ def driver_model(
     fit = ols_robust(x, y, names, clusters=clusters)
     vif = warn_near_collinear(x, names, "driver_model()")
     se = np.sqrt(np.diag(fit.cov))
-    se[1:][_lean_on_rows(x, fit.leverage, names)] = np.nan
+    if _exact_fit(fit.r2, y.size):
+        se[:] = np.nan
+    else:
+        se[1:][_lean_on_rows(x, fit.leverage, names)] = np.nan
     importance = shapley_r2(x, y)
     p = len(resolved)
     beta, bse = fit.coef[1:], se[1:]
@@ -582,6 +587,28 @@ def _lean_on_rows(x: F, leverage: F, names: list[str]) -> npt.NDArray[np.bool_]:
             stacklevel=3,
         )
     return unknown
+
+
+EXACT_FIT = 1.0 - 1e-12  # R^2 at or above it: every residual is 0 up to rounding
+
+
+def _exact_fit(r2: float, n: int) -> bool:
+    """Whether the drivers explain every row exactly (R^2 = 1 up to rounding), with a
+    DataWarning: every residual is 0, so a robust covariance (HC1 or CR1) has no error to
+    see and would give standard errors of 0 up to rounding, zero-width intervals and p-values
+    of rounding noise; the standard errors, intervals and p-values are NaN instead."""
+    if not r2 >= EXACT_FIT:
+        return False
+    warn(
+        f"driver_model(): the drivers explain every one of the {n:,} rows exactly (R² = 1: "
+        "each combination of drivers has a single outcome, e.g. all customers with a driver "
+        "are detractors and all without it promoters), so no residual is left to estimate "
+        "the standard errors from: se, intervals and p-values are NaN (the coefficients "
+        "stand; how much they would move in another sample is unknown)",
+        DataWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def _check_outcome(y: F, outcome: str, span: tuple[int, int] | None) -> None:

@@ -100,13 +100,17 @@ def _had_before(
         return np.zeros(0, dtype=bool)
     idx = np.where(hit, np.arange(n), -1)
     last = np.maximum.accumulate(idx)
-    # the last hit strictly before each row (a row does not drive itself)
-    prev = np.concatenate([[-1], last[:-1]])
+    ts, codes = log.timestamps, log.customer_codes
+    # The last hit strictly earlier in time: the last one before the first row at the same
+    # customer and instant (rows sort by customer, then time), so a hit at the answer's own
+    # instant neither drives it nor hides an earlier hit.
+    starts = np.r_[True, (codes[1:] != codes[:-1]) | (ts[1:] != ts[:-1])]
+    first_at_instant = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    prev = np.concatenate([[-1], last[:-1]])[first_at_instant]
     ok = prev >= 0
     safe = np.where(ok, prev, 0)
-    same = ok & (log.customer_codes[safe] == log.customer_codes)
-    ts = log.timestamps
-    out: npt.NDArray[np.bool_] = same & (ts - ts[safe] <= window) & (ts[safe] < ts)
+    same = ok & (codes[safe] == codes)
+    out: npt.NDArray[np.bool_] = same & (ts - ts[safe] <= window)
     return out
 
 

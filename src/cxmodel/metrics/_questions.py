@@ -445,8 +445,12 @@ def response_rate(
     A send is a ``sent_kind`` row (default ``survey_sent``) whose ``metric`` is the question's
     name, or is missing (an invitation to the whole survey counts for every question). It is
     answered when the same customer answers the question (a survey row with a score or an
-    answer) at or after the send and within ``window``. ``by`` is a column of the send row (the
-    channel it went out by, say) and ``period`` its calendar period in ``timezone``.
+    answer) at or after the send and within ``window``. One answer answers every send before
+    it in the window: a reminder logged as a second send is a second answered send (a customer
+    invited, reminded and answering counts 2 of 2, and with a silent customer the rate is 2 of
+    3, where responses per invited customer are 1 of 2), so log reminders under another kind.
+    ``by`` is a column of the send row (the channel it went out by, say) and ``period`` its
+    calendar period in ``timezone``.
 
     Parameters
     ----------

@@ -62,6 +62,10 @@ def durations_and_events(
 
 
 _SCALES = (1.0, 10.0, 100.0, 1000.0)
+# S(t) is a product of ratios computed in floating point: on durations 1..6 the third step,
+# exactly 0.5, comes out as 0.5000000000000001. A quantile reads the curve to within this
+# tolerance, R's quantile.survfit default (sqrt of the machine epsilon).
+QUANTILE_TOLERANCE = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 def _grid_table(
@@ -141,8 +145,13 @@ class SurvivalCurve(Result):
         return 1.0 if i < 0 else float(self.survival[i])
 
     def survival_time(self, q: float) -> float:
-        """Smallest time with S(t) <= ``q`` (inf if the curve never gets there)."""
-        hit = np.flatnonzero(self.survival <= q)
+        """Smallest time with S(t) <= ``q`` (inf if the curve never gets there).
+
+        S(t) is compared to within 1.5e-8 (R's ``quantile.survfit`` tolerance), so rounding
+        in the product cannot carry a step that is exactly ``q`` past it: durations 1..6 have
+        the median 3, where an exact comparison (as lifelines 0.30.3 makes) gives 4.
+        """
+        hit = np.flatnonzero(self.survival <= q + QUANTILE_TOLERANCE)
         return float(self.times[hit[0]]) if hit.size else float("inf")
 
     @property
@@ -519,6 +528,9 @@ def customer_lifetimes(
     """Lifetimes from activity: churned customers (no activity within ``inactivity`` before
     ``as_of``) live from first to last activity (observed); the others are right-censored at
     ``as_of`` (duration = as_of - first activity). Rows after ``as_of`` are ignored; days.
+    Every row is activity, messages sent to the customer (``email_sent``, ``push_sent``) too:
+    to count the customer's own actions only, pass ``log.filter(log.kind_mask(*kinds))``
+    with ``kinds`` the :data:`cxmodel.models.ACTIVITY_KINDS` the log holds.
 
     Parameters
     ----------
