@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Question
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
-from cxmodel.log._orders import further_lines, order_numbers
+from cxmodel.log._orders import _packed, _stable_order, further_lines, order_numbers
 
 T0 = "2024-01-01T09:00Z"
 T1 = "2024-01-01T10:00Z"
@@ -195,6 +195,26 @@ class TestOrderNumbers:
         log = _log([("a", T0, "view", None)])
         assert [a.tolist() for a in order_numbers(log, [])] == [[], []]
         assert further_lines(log, []) == 0
+
+
+class TestPackedKeys:
+    @given(
+        st.lists(
+            st.tuples(st.integers(0, 3), st.integers(-1, 2), st.integers(-(2**63), 2**63 - 1)),
+            min_size=1,
+            max_size=30,
+        )
+    )
+    @example([(0, 0, 2**63 - 1), (0, 0, -(2**63)), (1, 2, 0)])  # a key too wide to shift
+    def test_packed_keys_sort_and_tie_as_the_keys(self, rows: list[tuple[int, int, int]]) -> None:
+        """Packing neighbouring keys into one int64 (while their ranges fit) keeps the order
+        and the ties: the stable order of the packed keys is that of the keys themselves."""
+        keys = [np.array(column, dtype=np.int64) for column in zip(*rows)]
+        packed = _packed(keys)
+        expected = np.lexsort(keys[::-1]).tolist()
+        assert np.lexsort(packed[::-1]).tolist() == expected
+        order = _stable_order(packed)
+        assert (list(range(len(rows))) if order is None else order.tolist()) == expected
 
 
 CUSTOMERS = ["a", "b", "c"]
