@@ -157,3 +157,60 @@ class TestCountsOfCleanPartitions:
                 caught(lambda: cxd.rfm_scores(uneven(frame, [2, 2, 2]), as_of="2024-03-10T00:00Z"))
                 == []
             )
+
+
+class TestOrderLines:
+    @staticmethod
+    def _lines() -> Any:
+        """Line-item purchases: a's first order has three lines at one instant, b's one order
+        two lines sharing an order_id at two times, c's one order one line."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "customer_id": ["a", "a", "a", "a", "b", "b", "c"],
+                "kind": "purchase",
+                "timestamp": pd.to_datetime(
+                    ["2024-01-01 10:00"] * 3
+                    + [
+                        "2024-02-01 10:00",
+                        "2024-01-05 10:00",
+                        "2024-01-06 10:00",
+                        "2024-01-07 10:00",
+                    ],
+                    utc=True,
+                ),
+                "order_id": [None, None, None, None, "o1", "o1", "o2"],
+                "value": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+            }
+        )
+
+    def test_customer_table_counts_lines_over_partitions(self) -> None:
+        """Customer partitions hold each customer's lines together: the client raises the
+        one-process warning with the summed counts."""
+        import dask
+
+        frame = self._lines()
+        one = caught(lambda: InteractionLog.from_pandas(frame).customers_table("2024-03-01T00:00Z"))
+        assert [w[1][:40] for w in one] == ["CustomerTable.from_log(): 3 of 7 purchas"]
+        with dask.config.set(scheduler="synchronous"):
+            split = caught(
+                lambda: cxd.customer_table(uneven(frame, [3, 0, 4]), as_of="2024-03-01T00:00Z")
+            )
+        assert split == one
+
+    def test_rfm_scores_counts_the_lines_each_partition_holds(self) -> None:
+        """Lines of one order in one partition add up to the one-process count; lines of one
+        order in different partitions are not seen as such (documented)."""
+        import dask
+        from cxmodel.segment import rfm_scores
+
+        frame = self._lines()
+        as_of = "2024-03-01T00:00Z"
+        one = caught(lambda: rfm_scores(InteractionLog.from_pandas(frame), as_of=as_of))
+        assert one[0][1].startswith("rfm_scores(): 3 of 7 purchases are further lines")
+        with dask.config.set(scheduler="synchronous"):
+            together = caught(lambda: cxd.rfm_scores(uneven(frame, [4, 0, 3]), as_of=as_of))
+            apart = caught(lambda: cxd.rfm_scores(uneven(frame, [2, 3, 2]), as_of=as_of))
+        assert together == one
+        assert apart[0][1].startswith("rfm_scores(): 1 of 7 purchases are further lines")

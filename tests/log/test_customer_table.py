@@ -251,6 +251,33 @@ class TestTicketsByTopic:
         assert t.column("tickets_topic_payment").tolist() == [1, 0]
 
 
+class TestOrderLines:
+    def test_lines_counted_as_purchases_warn_and_merge(self) -> None:
+        """Two lines of one order at one instant are two purchases of frequency, aov and
+        purchases_30d, with a warning counting the further line; on ``log.orders()`` they are
+        one order of the summed value."""
+        log = InteractionLog.from_arrays(
+            ["a", "a", "a", "b"],
+            ["2024-01-10T09:00Z", "2024-01-10T09:00Z", "2024-01-20T09:00Z", "2024-01-12T09:00Z"],
+            ["purchase"] * 4,
+            value=[30.0, 10.0, 20.0, 5.0],
+        )
+        with pytest.warns(DataWarning) as seen:
+            rows = CustomerTable.from_log(log, as_of="2024-02-01T00:00Z")
+        assert [str(w.message) for w in seen] == [
+            "CustomerTable.from_log(): 1 of 4 purchases are further lines of an order (same "
+            "customer and order_id, or same instant): counted here as purchases of their own; "
+            "collapse them with log.orders()"
+        ]
+        assert seen[0].filename == __file__
+        assert rows.column("frequency").tolist() == [3, 1]
+        orders = CustomerTable.from_log(log.orders(), as_of="2024-02-01T00:00Z")
+        assert orders.column("frequency").tolist() == [2, 1]
+        assert orders.column("aov").tolist() == [30.0, 5.0]
+        assert orders.column("purchases_30d").tolist() == [2, 1]
+        assert orders.column("monetary").tolist() == rows.column("monetary").tolist()
+
+
 class TestQuietAnswers:
     def test_a_model_named_like_a_column_is_refused(self) -> None:
         """models={"frequency": ...} replaced the built-in column without a word."""

@@ -79,6 +79,29 @@ class TestRepeatAndCohorts:
         r = repeat_purchase_rate(_log())
         assert (r.numerator, r.n, r.value) == (2, 4, 0.5)
 
+    def test_lines_of_one_order_are_not_a_repeat_purchase(self) -> None:
+        """A one-order customer with 3 lines (one instant) and one with 2 lines sharing an
+        order_id 'bought again' when rows are counted: a warning counts the 3 further lines,
+        and on ``log.orders()`` only the customer with two orders repeats (1 / 3)."""
+        log = InteractionLog.from_arrays(
+            ["a", "a", "a", "b", "b", "c", "c"],
+            ["2024-01-01T10:00Z"] * 3 + ["2024-01-02T10:00Z", "2024-01-09T10:00Z"]
+            + ["2024-01-03T10:00Z", "2024-01-04T10:00Z"],
+            ["purchase"] * 7,
+            order_id=[None, None, None, "o1", "o2", "o3", "o3"],
+        )  # fmt: skip
+        with pytest.warns(DataWarning) as seen:
+            rows = repeat_purchase_rate(log)
+        assert [str(w.message) for w in seen] == [
+            "repeat_purchase_rate(): 3 of 7 purchases are further lines of an order (same "
+            "customer and order_id, or same instant): counted here as purchases of their own; "
+            "collapse them with log.orders()"
+        ]
+        assert seen[0].filename == __file__
+        assert (rows.numerator, rows.n) == (3, 3)
+        orders = repeat_purchase_rate(log.orders())
+        assert (orders.numerator, orders.n) == (1, 3)
+
     def test_cohort_matrix(self) -> None:
         """January cohort a, b, d; February cohort c (active again in April)."""
         cr = cohort_retention(_log())

@@ -31,6 +31,7 @@ def table() -> CustomerTable:
         timestamp=(rng.integers(0, 365, n) * DAY).astype("datetime64[us]"),
         kind=kinds,
         value=np.where(kinds == "purchase", rng.uniform(5, 100, n), np.nan),
+        order_id=np.array([f"o{j}" for j in range(n)], dtype=object),  # one order per row
     )
     return CustomerTable.from_log(log, as_of=np.datetime64(365 * DAY, "us"))
 

@@ -291,3 +291,35 @@ def test_cdnow_probability_alive_of_repeat_buyers(cdnow_report: CXReport) -> Non
     assert rows["repeat buyers more likely gone than active"] == "3,723 (32.8%)"
     assert "3,723 of 11,350 repeat buyers are more likely gone" in value.lead
     assert "one-time buyer" in value.note
+
+
+def _as_lines(log: cx.InteractionLog) -> cx.InteractionLog:
+    """``log`` with every third purchase written as two lines of half its value (same customer,
+    instant and order_id), as a line-item export writes an order."""
+    import pandas as pd
+
+    frame = log.to_pandas()
+    split = np.flatnonzero(frame["kind"].to_numpy() == "purchase")[::3]
+    frame.loc[split, "value"] = frame.loc[split, "value"] / 2
+    return cx.InteractionLog.from_pandas(pd.concat([frame, frame.iloc[split]], ignore_index=True))
+
+
+def test_orders_are_counted_and_the_notes_say_so(
+    world_log: cx.InteractionLog, world_report: CXReport
+) -> None:
+    """Repeat purchase, RFM segments and the VIP contrast count orders, not lines: the same as
+    on the log without lines, with a note saying how many rows are how many orders, in the text
+    and the page; no warning about lines becomes a note."""
+    lined = _as_lines(world_log)
+    assert lined.orders() == world_log
+    report = cx_report(lined)
+    purchases = int(np.count_nonzero(lined.kind_mask("purchase")))
+    orders = int(np.count_nonzero(world_log.kind_mask("purchase")))
+    said = f"purchases counted as orders: {purchases:,} purchase rows are {orders:,} orders"
+    for title in ("Key indicators", "RFM segments and personas", "VIPs vs churned customers"):
+        got, expected = section_of(report, title), section_of(world_report, title)
+        assert got.cards == expected.cards and got.rows == expected.rows, title
+        assert got.note.startswith(expected.note) and said in got.note, title
+    assert said in str(report) and said in report.to_html(figures=False)
+    assert "further lines" not in str(report)
+    assert "purchases counted as orders" not in str(world_report)

@@ -12,7 +12,8 @@ DAY = 86_400_000_000
 
 def planted(seed: int = 0, n: int = 400) -> tuple[CustomerTable, np.ndarray]:
     """Churned customers (first half) get more unresolved tickets and returns; purchases and
-    consent are drawn from the same distribution in both groups."""
+    consent are drawn from the same distribution in both groups. Each purchase is an order of
+    its own (its own ``order_id``), though two may fall on one day."""
     rng = np.random.default_rng(seed)
     churned = np.arange(n) < n // 2
     ids, ts, kinds, tickets = [], [], [], []
@@ -37,6 +38,9 @@ def planted(seed: int = 0, n: int = 400) -> tuple[CustomerTable, np.ndarray]:
         kind=np.array(kinds, dtype=object),
         value=rng.uniform(5, 50, len(ids)),
         ticket_id=np.array(tickets, dtype=object),
+        order_id=np.array(
+            [f"o{j}" if k == "purchase" else None for j, k in enumerate(kinds)], dtype=object
+        ),
     )
     table = CustomerTable.from_log(log, as_of=np.datetime64(300 * DAY, "us"))
     return table, churned

@@ -18,7 +18,8 @@ DAY = 86_400_000_000
 
 
 def _two_groups() -> tuple[CustomerTable, np.ndarray]:
-    """Big spenders buy 10x, small spenders once; planted truth = big."""
+    """Big spenders buy 10x (orders of their own, some on one day), small spenders once;
+    planted truth = big."""
     rng = np.random.default_rng(0)
     ids, ts, vals, big = [], [], [], []
     for i in range(60):
@@ -33,6 +34,7 @@ def _two_groups() -> tuple[CustomerTable, np.ndarray]:
         timestamp=np.array(ts).astype("datetime64[us]"),
         kind=np.full(len(ids), "purchase", dtype=object),
         value=np.array(vals),
+        order_id=np.array([f"o{j}" for j in range(len(ids))], dtype=object),
     )
     return CustomerTable.from_log(log, as_of=np.datetime64(100 * DAY, "us")), np.array(big)
 

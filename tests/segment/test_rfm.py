@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,11 @@ def _pandas_rfm(df: pd.DataFrame, as_of: np.datetime64, n_bins: int) -> pd.DataF
     return g.sort_values("customer_id").reset_index(drop=True)
 
 
+# CDNOW has 1,583 purchases (to AS_OF) on a day its customer already bought on; the reference
+# counts rows, as rfm_scores does with a warning (TestOrderLinesOnCDNOW checks both).
+@pytest.mark.filterwarnings(
+    "ignore:rfm_scores.*further lines of an order:cxmodel.errors.DataWarning"
+)
 class TestRFMScoresOnCDNOW:
     @pytest.mark.parametrize("n_bins", [3, 5])
     def test_equal_to_pandas_reference(
@@ -123,6 +129,54 @@ class TestRFMScoresOnCDNOW:
         assert (per_group == 1).all().all()
         one_timers = frame[frame["frequency"] == 1]
         assert one_timers["f"].nunique() == 1  # all one-time buyers share the frequency score
+
+
+class TestOrderLinesOnCDNOW:
+    def test_purchases_on_one_day_are_counted_and_merged(
+        self, cdnow: pd.DataFrame, cdnow_log: InteractionLog
+    ) -> None:
+        """The warning counts the rows pandas finds duplicated on (customer, day); scored on
+        ``log.orders()``, frequency is the number of distinct days and monetary the same sum."""
+        rows = cdnow[cdnow["ts"] <= AS_OF]
+        lines = int(rows.duplicated(["customer_id", "ts"]).sum())
+        assert lines == 1583
+        with pytest.warns(DataWarning, match=f"rfm_scores\\(\\): {lines:,} of {len(rows):,} "):
+            rfm_scores(cdnow_log, as_of=AS_OF)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = rfm_scores(cdnow_log.orders(), as_of=AS_OF)
+        days = rows.groupby("customer_id").agg(
+            frequency=("ts", "nunique"), monetary=("dollar_value", "sum")
+        )
+        np.testing.assert_array_equal(got.frequency, days["frequency"].to_numpy())
+        np.testing.assert_allclose(got.monetary, days["monetary"].to_numpy(), rtol=1e-12)
+
+
+class TestOrderLines:
+    @pytest.mark.parametrize(
+        ("kind", "counted", "advice"),
+        [("purchase", "2 of 4", "log.orders()"),
+         (["order"], "1 of 2", "log.orders(kind='order')"),
+         (["purchase", "order"], "3 of 6", "log.orders(kind=...) for each of 'purchase', 'order'")],
+        ids=["purchase", "another-kind", "two-kinds"],
+    )  # fmt: skip
+    def test_lines_counted_as_purchases_warn(self, kind: Any, counted: str, advice: str) -> None:
+        """Lines of one order (one instant, or one order_id) count as purchases of their own,
+        with a warning that counts them and names the log.orders() call that merges them; rows
+        of two kinds at one instant are two orders."""
+        log = InteractionLog.from_arrays(
+            ["a", "a", "a", "a", "b", "b"],
+            [0, 0, 0, 0, 1, 9],
+            ["purchase", "order", "purchase", "order", "purchase", "purchase"],
+            order_id=[None, None, None, None, "x", "x"],
+        )
+        with pytest.warns(DataWarning) as seen:
+            rfm_scores(log, as_of=10, kind=kind)
+        assert [str(w.message) for w in seen] == [
+            f"rfm_scores(): {counted} purchases are further lines of an order (same customer "
+            "and order_id, or same instant): counted here as purchases of their own; collapse "
+            f"them with {advice}"
+        ]
 
 
 class TestMissingValues:

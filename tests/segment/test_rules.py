@@ -23,6 +23,7 @@ def table() -> CustomerTable:
         kind=kinds,
         value=np.where(kinds == "purchase", rng.uniform(10, 200, n), np.nan),
         channel=rng.choice(np.array(["email", "web"], dtype=object), n),
+        order_id=np.array([f"o{j}" for j in range(n)], dtype=object),  # one order per row
     )
     return CustomerTable.from_log(log, as_of=np.datetime64(400 * DAY, "us"))
 

@@ -61,6 +61,11 @@ def rfm_scores(
     :class:`~cxmodel.errors.DataError`, as in one process. ``kind`` is checked against the
     kinds of all partitions together, as :meth:`InteractionLog.kind_mask` checks it: a kind
     that is neither in the data nor a standard kind raises :class:`~cxmodel.errors.SchemaError` with a did-you-mean.
+    Each row counts as a purchase, as in one process, whose warning about further lines of an
+    order (:meth:`InteractionLog.orders`) is raised with the counts of all the partitions; the
+    lines of one order that sit in different partitions are not seen as lines of one order
+    there, so the count is at most the one-process count. Merge the lines before (one row per
+    order) when the data are a line-item export.
 
     Parameters
     ----------

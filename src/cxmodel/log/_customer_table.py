@@ -16,6 +16,7 @@ from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
+from cxmodel.log._orders import warn_order_lines
 from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ CUSTOMER_TABLE_COLUMNS: dict[str, str] = {
     "last_seen": "time of the last interaction at or before as_of",
     "tenure_days": "days from first_seen to as_of",
     "recency_days": "days from the last purchase to as_of (NaN without purchases)",
-    "frequency": "number of purchases",
+    "frequency": "number of purchases (purchase rows: one per order on log.orders())",
     "monetary": "total purchase value (missing values count as 0, with a warning counting them)",
     "aov": "average order value, monetary / frequency (NaN without purchases)",
     "purchases_30d": "purchases in the 30 days up to as_of (as_of - 30 days < t <= as_of)",
@@ -148,7 +149,9 @@ class CustomerTable(Result):
         -----
         DataWarning
             When purchases have no ``value`` (the count; they add 0 to ``monetary`` and
-            ``aov``), when ``traits`` name no customer of the table, or when ``as_of`` is after
+            ``aov``), when some purchases are further lines of an order (the count; each counts
+            in ``frequency``, ``aov`` and ``purchases_<d>d``: build the table from
+            :meth:`~cxmodel.log.InteractionLog.orders`), when ``traits`` name no customer of the table, or when ``as_of`` is after
             the log's :attr:`~cxmodel.log.InteractionLog.observed_until` by 30 days or more and
             purchases the data saw leave the ``purchases_<d>d`` windows (naming the span and
             counting those customers; a log whose export covers ``as_of`` says so with
@@ -219,6 +222,7 @@ class CustomerTable(Result):
             missing=unpriced,
             rows=int(buy_codes.shape[0]),
         )
+        warn_order_lines(log, np.flatnonzero(buy), caller="CustomerTable.from_log()", stacklevel=3)
         monetary = np.bincount(buy_codes, weights=np.nan_to_num(value[buy]), minlength=n)
         monetary = monetary.astype(np.float64)  # bincount of no rows is int64
         last_buy = _last_per_customer(buy_codes, times[buy], n, -1, np.int64)

@@ -1118,6 +1118,53 @@ class InteractionLog:
         rows = self._rows_in_any_order()
         return self._subset(_kind_mask(rows, kinds, argument), self._observed_until, rows)
 
+    def orders(self, kind: str = "purchase") -> InteractionLog:
+        """This log with each order one row: the lines of an order of ``kind`` merged.
+
+        Line-item exports (UCI Online Retail, Olist order items, Instacart) write one row per
+        product line, so one order is several rows of one customer. Rows of ``kind`` of one
+        customer are lines of one order when they share an ``order_id`` (the log has that
+        column and neither value is missing), or when neither has an ``order_id`` and they are
+        at the same instant. The order's row is its first line in log order (the earliest; among
+        lines at one instant the first in the input), with ``value`` and a numeric
+        ``quantity`` summed over the lines (missing only when every line's is missing); every
+        other column is the first line's. Rows of other kinds are unchanged, rows stay in log
+        order, and :attr:`observed_until`, :attr:`questions` and :attr:`rejected` are kept.
+        Merging twice merges nothing more. Count-based analyses (``repeat_purchase_rate``,
+        ``rfm_scores``, the customer table's ``frequency``) warn when they count lines as
+        purchases of their own.
+
+        Parameters
+        ----------
+        kind : str, default "purchase"
+            The kind of the rows to merge.
+
+        Returns
+        -------
+        InteractionLog
+            This log itself when no two rows of ``kind`` are lines of one order.
+
+        Raises
+        ------
+        SchemaError
+            A ``kind`` that is neither in the log nor a standard kind (with a did-you-mean).
+
+        Examples
+        --------
+        >>> log = InteractionLog.from_arrays(
+        ...     ["a", "a", "a", "b"], ["2024-01-01T09:00Z"] * 3 + ["2024-01-02T10:00Z"],
+        ...     ["purchase", "purchase", "view", "purchase"], value=[10.0, 5.0, None, 7.0],
+        ...     product=["tea", "cup", None, "tea"])
+        >>> orders = log.orders()
+        >>> len(log), len(orders), orders.column("value").tolist()
+        (4, 3, [15.0, nan, 7.0])
+        >>> orders.column("product").tolist(), orders.column("kind").tolist()
+        (['tea', None, 'tea'], ['purchase', 'view', 'purchase'])
+        """
+        from cxmodel.log._orders import merge_order_lines
+
+        return merge_order_lines(self, text_value(kind, "orders()", "kind"))
+
     def between(self, start: TimeLike | None = None, end: TimeLike | None = None) -> InteractionLog:
         """Interactions with ``start <= timestamp < end`` (either bound may be ``None``).
 

@@ -18,6 +18,7 @@ from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
 from cxmodel.log._observed import check_as_of, check_period, first_time, warn_after_data
+from cxmodel.log._orders import warn_order_lines
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -211,6 +212,10 @@ def repeat_purchase_rate(
 ) -> RateResult:
     """Share of purchasing customers in ``[start, end)`` with two or more purchases.
 
+    Each ``purchase`` row counts as a purchase. A line-item export writes an order as several
+    rows (its lines): count orders on :meth:`InteractionLog.orders`, or a one-order customer
+    with three lines has "bought again".
+
     Parameters
     ----------
     log : InteractionLog
@@ -219,6 +224,20 @@ def repeat_purchase_rate(
         The period ``[start, end)``; either bound may be left open.
     level : float, default 0.95
         Confidence level of the interval.
+
+    Warns
+    -----
+    DataWarning
+        When some purchases of the period are further lines of an order (same customer and
+        ``order_id``, or same instant; see :meth:`InteractionLog.orders`), with their count.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "a", "b", "b"], [0, 0, 0, 86_400],
+    ...                                  ["purchase"] * 4, order_id=["x", "x", "y", "z"])
+    >>> repeat_purchase_rate(log.orders()).value
+    0.5
     """
     log = interaction_log(log, "repeat_purchase_rate()")
     check_period(
@@ -236,6 +255,7 @@ def repeat_purchase_rate(
     )
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
+    warn_order_lines(window, np.flatnonzero(buys), caller="repeat_purchase_rate()", stacklevel=2)
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
     buyers = int((per >= 1).sum())
     if "purchase" in log.kinds.tolist():  # else read_kinds said so

@@ -123,6 +123,26 @@ class Context:
         return mask
 
     @cached_property
+    def orders(self) -> InteractionLog:
+        """The log with one purchase row per order: the lines of an order (same customer and
+        order_id, or same instant) merged, for the counts of purchases."""
+        return self.log.orders() if "purchase" in self.kinds else self.log
+
+    def counted_in_orders(self, note: str) -> str:
+        """The ``note`` of a section that counts purchases on :attr:`orders`, saying how many
+        purchase rows were merged into how many orders when any were."""
+        merged = len(self.log) - len(self.orders)
+        if not merged:
+            return note
+        rows = int(np.count_nonzero(self.purchases))
+        said = (
+            f"purchases counted as orders: {_plural(rows, 'purchase row')} are "
+            f"{_plural(rows - merged, 'order')} (the lines of an order, same customer and "
+            "order_id or same instant, merged)"
+        )
+        return f"{note}; {said}" if note else said
+
+    @cached_property
     def has_values(self) -> bool:
         if "value" not in self.log or not self.purchases.any():
             return False
@@ -145,7 +165,7 @@ class Context:
 
     @cached_property
     def table(self) -> CustomerTable:
-        return self.log.customers_table(self.as_of)
+        return self.orders.customers_table(self.as_of)
 
     @cached_property
     def churned(self) -> npt.NDArray[np.bool_]:
@@ -158,7 +178,7 @@ class Context:
     def rfm(self) -> Any:
         from cxmodel.segment import rfm_scores, rfm_segments
 
-        scores = rfm_scores(self.log, as_of=self.as_of)
+        scores = rfm_scores(self.orders, as_of=self.as_of)
         return scores, rfm_segments(scores)
 
     @cached_property
@@ -358,7 +378,7 @@ def indicators(ctx: Context) -> ReportSection | str:
     else:
         missing.append(f"no churn or retention: the log covers less than {2 * CHURN_DAYS} days")
     if ctx.purchases.any():
-        repeat = repeat_purchase_rate(ctx.log, None, ctx.as_of + timedelta(microseconds=1))
+        repeat = repeat_purchase_rate(ctx.orders, None, ctx.as_of + timedelta(microseconds=1))
         cards.append(
             _share_card(
                 "Repeat purchase",
@@ -392,8 +412,10 @@ def indicators(ctx: Context) -> ReportSection | str:
     return ReportSection(
         "Key indicators",
         cards=tuple(cards),
-        note="; ".join(
-            [*missing, "intervals: Wald for NPS, Wilson for shares, normal for the mean value"]
+        note=ctx.counted_in_orders(
+            "; ".join(
+                [*missing, "intervals: Wald for NPS, Wilson for shares, normal for the mean value"]
+            )
         ),
     )
 
@@ -776,7 +798,9 @@ def rfm_personas(ctx: Context) -> ReportSection | str:
     return ReportSection(
         "RFM segments and personas",
         rows,
-        note="default recency x frequency map, quintile scores; averages per segment",
+        note=ctx.counted_in_orders(
+            "default recency x frequency map, quintile scores; averages per segment"
+        ),
         lead=lead,
         tables=(ReportTable(("Segment", "Buyers", "A typical member"), tuple(persona)),),
         figures=_figure(segments, "RFM map: buyers by recency and frequency score"),
@@ -833,7 +857,9 @@ def vip_contrast(ctx: Context) -> ReportSection | str:
     return ReportSection(
         "VIPs vs churned customers",
         tuple(rows),
-        note="ranked by effect size; Welch interval for means, Newcombe for shares",
+        note=ctx.counted_in_orders(
+            "ranked by effect size; Welch interval for means, Newcombe for shares"
+        ),
         lead=lead,
         figures=_figure(result, "differences between VIPs and churned customers"),
     )

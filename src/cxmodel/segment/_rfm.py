@@ -16,6 +16,7 @@ from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log._kinds import kind_rows, read_kinds
 from cxmodel.log._observed import check_as_of, first_time
+from cxmodel.log._orders import warn_order_lines
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -199,6 +200,7 @@ class RFMTotals:
             values = np.where(np.isnan(values), 0.0, values)
         else:
             values = np.zeros(rows.shape[0])
+        warn_order_lines(log, rows, caller="rfm_scores()", kinds=kinds, stacklevel=3)
         total = np.bincount(codes, weights=values, minlength=log.n_customers)
         present = count > 0
         # Codes are non-decreasing and times non-decreasing within a customer: the last
@@ -321,7 +323,8 @@ def rfm_scores(
     the one-time buyers of a frequency score, leaves some scores unused. Only customers with at
     least one purchase at or before ``as_of`` appear. Monetary totals are rounded to 9 decimals so
     that floating-point summation order cannot split equal totals. A purchase without a value
-    (NaN) counts as 0, with a warning counting them.
+    (NaN) counts as 0, with a warning counting them. Each row counts as a purchase: score a
+    line-item export (several rows per order) on :meth:`InteractionLog.orders`.
 
     Parameters
     ----------
@@ -348,7 +351,9 @@ def rfm_scores(
     -----
     DataWarning
         When purchases have no value (NaN): their count. When every customer (two or more)
-        made their last purchase at the same time: every ``r`` is then 1.
+        made their last purchase at the same time: every ``r`` is then 1. When some purchases
+        are further lines of an order (same customer and ``order_id``, or same instant; see
+        :meth:`InteractionLog.orders`): their count, since each counts in ``frequency``.
 
     Examples
     --------

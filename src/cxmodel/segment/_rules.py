@@ -76,7 +76,8 @@ def rule_segments(
     --------
     >>> from cxmodel.log import InteractionLog, CustomerTable
     >>> log = InteractionLog.from_arrays(
-    ...     customer_id=["a", "a", "b"], timestamp=["2024-01-01T00:00Z"] * 3,
+    ...     customer_id=["a", "a", "b"],
+    ...     timestamp=["2024-01-01T00:00Z", "2024-02-01T00:00Z", "2024-01-01T00:00Z"],
     ...     kind=["purchase", "purchase", "purchase"], value=[400.0, 300.0, 20.0])
     >>> log = log.with_observed_until("2024-06-01T00:00Z")  # the export runs to June
     >>> t = CustomerTable.from_log(log, as_of="2024-06-01T00:00Z")
