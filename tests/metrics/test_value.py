@@ -133,7 +133,10 @@ class TestValueSummaryQuietAnswers:
             timestamp=["2024-01-01T00:00Z"] * 3 + ["2024-01-02T00:00Z"],
             value=[10.0, 10.0, 10.0, 10.0],
         )  # fmt: skip
-        with pytest.warns(DataWarning, match=r"2 purchase row\(s\) repeat another purchase"):
+        with (
+            pytest.warns(DataWarning, match=r"2 purchase row\(s\) repeat another purchase"),
+            pytest.warns(DataWarning, match="2 of 4 purchases are further lines of an order"),
+        ):
             t = value_summary(log)
         assert (t["orders"][0], t["revenue"][0]) == (4, 40.0)
 
@@ -144,3 +147,17 @@ class TestValueSummaryQuietAnswers:
             value=[10.0, 10.0], order_id=["o1", "o2"],
         )  # fmt: skip
         assert value_summary(log)["orders"].tolist() == [2]
+
+    def test_lines_of_one_order_warn_and_orders_count_them_once(self) -> None:
+        """A line-item export (one row per product, the order's lines sharing an order_id)
+        counts each line as an order; the warning says how many, and log.orders() mends it."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "a", "a", "b"], kind=["purchase"] * 4,
+            timestamp=["2024-01-01T00:00Z"] * 3 + ["2024-01-02T00:00Z"],
+            value=[5.0, 10.0, 15.0, 30.0], order_id=["o1", "o1", "o1", "o2"],
+        )  # fmt: skip
+        with pytest.warns(DataWarning, match=r"value_summary\(\): 2 of 4 purchases are further"):
+            lines = value_summary(log)
+        assert (lines["orders"][0], lines["aov"][0]) == (4, 15.0)
+        orders = value_summary(log.orders())
+        assert (orders["orders"][0], orders["aov"][0], orders["revenue"][0]) == (2, 30.0, 60.0)

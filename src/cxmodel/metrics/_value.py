@@ -14,6 +14,7 @@ from cxmodel._tables import MetricTable
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
+from cxmodel.log._orders import warn_order_lines
 from cxmodel.metrics._accumulators import group_rows
 from cxmodel.metrics._groups import group_table
 
@@ -30,7 +31,9 @@ def value_summary(
     """Revenue, orders, buyers, average order value, purchase frequency and historical CLV.
 
     Uses ``purchase`` rows and their ``value``; per group: ``revenue`` = sum of values,
-    ``orders`` = purchase rows, ``customers`` = distinct buyers, ``aov`` = revenue / orders,
+    ``orders`` = purchase rows (a purchase row that is a further line of an order, same customer
+    and ``order_id`` or same instant, counts too, with a DataWarning giving their number:
+    summarise ``log.orders()`` to count orders), ``customers`` = distinct buyers, ``aov`` = revenue / orders,
     ``frequency`` = orders / customers, ``historical_clv`` = revenue / customers (the average
     customer's past spend in the group). ``refunds`` sums ``refund`` values in the same group
     and ``net_revenue`` = revenue - refunds. A negative or missing purchase value is a
@@ -57,7 +60,8 @@ def value_summary(
     --------
     >>> from cxmodel.log import InteractionLog
     >>> log = InteractionLog.from_arrays(customer_id=["a", "a", "b"], kind=["purchase"] * 3,
-    ...     timestamp=["2024-01-01T00:00Z"] * 3, value=[10.0, 20.0, 30.0])
+    ...     timestamp=["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-01T00:00Z"],
+    ...     value=[10.0, 20.0, 30.0])
     >>> t = value_summary(log)
     >>> t["aov"].tolist(), t["frequency"].tolist(), t["historical_clv"].tolist()
     ([20.0], [1.5], [30.0])
@@ -102,6 +106,7 @@ def value_summary(
     buy = is_purchase[money]
     _warn_unvalued_refunds(int((np.isnan(v) & ~buy).sum()))
     _warn_repeated_purchases(log, values, is_purchase)
+    warn_order_lines(log, np.flatnonzero(is_purchase), caller="value_summary()", stacklevel=2)
     v = np.nan_to_num(v)
     if "currency" in log:
         _check_one_currency(log.column("currency")[money], group, g, decoded)
