@@ -33,13 +33,30 @@ class TruthUses:
     ``true``/``false`` (the literal ``True``), ``compared`` those compared with text or a
     number, ``texts`` and ``numbers`` those compared with text and with a number."""
 
-    __slots__ = ("compared", "conditions", "numbers", "texts")
+    __slots__ = ("_checks", "compared", "conditions", "numbers", "texts")
 
     def __init__(self) -> None:
         self.conditions: dict[str, tuple[str, Any]] = {}
         self.compared: dict[str, tuple[str, Any]] = {}
         self.texts: dict[str, tuple[str, Any]] = {}
         self.numbers: dict[str, tuple[str, Any]] = {}
+        self._checks: list[tuple[str, str, Any, _Misread, frozenset[type]]] | None = None
+
+    def checks(self) -> list[tuple[str, str, Any, _Misread, frozenset[type]]]:
+        """Each (property, rule, literal, what is wrong with a value, the classes of a value
+        that cannot be wrong), once the rules are read (the engine checks every record)."""
+        if self._checks is None:
+            self._checks = [
+                (name, rule, literal, misread, fine)
+                for used, misread, fine in (
+                    (self.conditions, _not_a_truth, _TRUTHS),
+                    (self.compared, _a_truth, _NOT_TRUTHS),
+                    (self.texts, _a_number, _NOT_NUMBERS),
+                    (self.numbers, _a_text, _NOT_TEXTS),
+                )
+                for name, (rule, literal) in used.items()
+            ]
+        return self._checks
 
     def __bool__(self) -> bool:
         return bool(self.conditions or self.compared)
@@ -147,21 +164,22 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
     if not uses:
         return
     listed = rows if isinstance(rows, list) else list(rows)
-    checks: tuple[tuple[dict[str, tuple[str, Any]], _Misread], ...] = (
-        (uses.conditions, _not_a_truth),
-        (uses.compared, _a_truth),
-        (uses.texts, _a_number),
-        (uses.numbers, _a_text),
-    )
-    for used, misread in checks:
-        for name, (rule, literal) in used.items():
-            for j, row in enumerate(listed):
-                value = row.fields.get(name)
-                problem = misread(name, value, rule, literal)
-                if problem is not None:
-                    where = "record" if len(listed) == 1 else f"record {j + 1}"
-                    raise SchemaError(f"{where}: {name} {value!r} {problem}")
+    for name, rule, literal, misread, fine in uses.checks():
+        for j, row in enumerate(listed):
+            value = row.fields.get(name)
+            if value.__class__ in fine:
+                continue
+            problem = misread(name, value, rule, literal)
+            if problem is not None:
+                where = "record" if len(listed) == 1 else f"record {j + 1}"
+                raise SchemaError(f"{where}: {name} {value!r} {problem}")
 
+
+# the classes of the engine's field values (text, float, bool, missing) each reading accepts
+_TRUTHS: frozenset[type] = frozenset({bool, type(None)})
+_NOT_TRUTHS: frozenset[type] = frozenset({str, float, type(None)})
+_NOT_NUMBERS: frozenset[type] = frozenset({str, bool, type(None)})
+_NOT_TEXTS: frozenset[type] = frozenset({float, bool, type(None)})
 
 #: what a property's value says is wrong with it, given the rule reading it and the literal it
 #: is compared with (``None``: nothing); the message goes on from ``"{name} {value!r} "``
