@@ -14,8 +14,8 @@ text, which a log reads as text) compares the number's text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from cxmodel.errors import SchemaError
 from cxmodel.expr import Aggregate, Binary, Expr, InList, Literal, Name, Unary, walk
@@ -40,20 +40,16 @@ class TruthUses:
         self.compared: dict[str, tuple[str, Any]] = {}
         self.texts: dict[str, tuple[str, Any]] = {}
         self.numbers: dict[str, tuple[str, Any]] = {}
-        self._checks: list[tuple[str, str, Any, _Misread, frozenset[type]]] | None = None
+        self._checks: list[tuple[str, str, Any, _Misreading]] | None = None
 
-    def checks(self) -> list[tuple[str, str, Any, _Misread, frozenset[type]]]:
-        """Each (property, rule, literal, what is wrong with a value, the classes of a value
-        that cannot be wrong), once the rules are read (the engine checks every record)."""
+    def checks(self) -> list[tuple[str, str, Any, _Misreading]]:
+        """Each (property, rule, literal, the misreading to look for), once the rules are read
+        (the engine checks every record)."""
         if self._checks is None:
+            readings = (self.conditions, self.compared, self.texts, self.numbers)
             self._checks = [
-                (name, rule, literal, misread, fine)
-                for used, misread, fine in (
-                    (self.conditions, _not_a_truth, _TRUTHS),
-                    (self.compared, _a_truth, _NOT_TRUTHS),
-                    (self.texts, _a_number, _NOT_NUMBERS),
-                    (self.numbers, _a_text, _NOT_TEXTS),
-                )
+                (name, rule, literal, misreading)
+                for used, misreading in zip(readings, _MISREADINGS, strict=True)
                 for name, (rule, literal) in used.items()
             ]
         return self._checks
@@ -164,63 +160,55 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
     if not uses:
         return
     listed = rows if isinstance(rows, list) else list(rows)
-    for name, rule, literal, misread, fine in uses.checks():
+    for name, rule, literal, misreading in uses.checks():
         for j, row in enumerate(listed):
             value = row.fields.get(name)
-            if value.__class__ in fine:
+            kind = value.__class__
+            if kind in misreading.fine or (misreading.wrong not in (None, kind)):
                 continue
-            problem = misread(name, value, rule, literal)
-            if problem is not None:
-                where = "record" if len(listed) == 1 else f"record {j + 1}"
-                raise SchemaError(f"{where}: {name} {value!r} {problem}")
+            where = "record" if len(listed) == 1 else f"record {j + 1}"
+            problem = misreading.message.format(name=name, rule=rule, literal=literal)
+            raise SchemaError(f"{where}: {name} {value!r} {problem}")
 
 
-# the classes of the engine's field values (text, float, bool, missing) each reading accepts
-_TRUTHS: frozenset[type] = frozenset({bool, type(None)})
-_NOT_TRUTHS: frozenset[type] = frozenset({str, float, type(None)})
-_NOT_NUMBERS: frozenset[type] = frozenset({str, bool, type(None)})
-_NOT_TEXTS: frozenset[type] = frozenset({float, bool, type(None)})
+class _Misreading(NamedTuple):
+    """A value a rule would misread: its class is not one of ``fine`` and is ``wrong`` (any
+    class but the fine ones when ``None``); ``message`` goes on from ``"{name} {value!r} "``."""
 
-#: what a property's value says is wrong with it, given the rule reading it and the literal it
-#: is compared with (``None``: nothing); the message goes on from ``"{name} {value!r} "``
-_Misread = Callable[[str, Any, str, Any], "str | None"]
+    fine: frozenset[type]
+    wrong: type | None
+    message: str
 
 
-def _not_a_truth(name: str, value: Any, rule: str, literal: Any) -> str | None:
-    if value is None or value.__class__ is bool:
-        return None
-    return (
-        f"is not true or false (field {name!r}), and rule {rule!r} uses it as a condition; "
-        "send true or false, or leave the field out"
-    )
-
-
-def _a_truth(name: str, value: Any, rule: str, literal: Any) -> str | None:
-    if value.__class__ is not bool:
-        return None
-    return (
-        f"is true or false (field {name!r}), and rule {rule!r} compares it with {literal!r}; "
-        f"compare it with true or false, or use it as a condition (where {name})"
-    )
-
-
-def _a_number(name: str, value: Any, rule: str, literal: Any) -> str | None:
-    if value.__class__ is not float:
-        return None
-    return (
-        f"is a number (field {name!r}), and rule {rule!r} compares it with the text "
-        f"{literal!r}; send it as text (or name the field like an id, e.g. product_id, whose "
-        "numbers are read as text), or leave the field out"
-    )
-
-
-def _a_text(name: str, value: Any, rule: str, literal: Any) -> str | None:
-    if value.__class__ is not str:
-        return None
-    return (
-        f"is text (field {name!r}), and rule {rule!r} compares it with the number "
-        f"{literal!r}; send a number or leave the field out"
-    )
+# in the order of TruthUses.checks: conditions, compared, texts, numbers (the engine's field
+# values are text, float, bool or missing)
+_MISREADINGS = (
+    _Misreading(
+        frozenset({bool, type(None)}),
+        None,
+        "is not true or false (field {name!r}), and rule {rule!r} uses it as a condition; "
+        "send true or false, or leave the field out",
+    ),
+    _Misreading(
+        frozenset({str, float, type(None)}),
+        bool,
+        "is true or false (field {name!r}), and rule {rule!r} compares it with {literal!r}; "
+        "compare it with true or false, or use it as a condition (where {name})",
+    ),
+    _Misreading(
+        frozenset({str, bool, type(None)}),
+        float,
+        "is a number (field {name!r}), and rule {rule!r} compares it with the text "
+        "{literal!r}; send it as text (or name the field like an id, e.g. product_id, whose "
+        "numbers are read as text), or leave the field out",
+    ),
+    _Misreading(
+        frozenset({float, bool, type(None)}),
+        str,
+        "is text (field {name!r}), and rule {rule!r} compares it with the number "
+        "{literal!r}; send a number or leave the field out",
+    ),
+)
 
 
 def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None:
