@@ -180,7 +180,7 @@ def window_us(value: Any, name: str) -> int | None:
         return duration_to_us(value)
     except (SchemaError, TypeError, ValueError) as exc:
         raise SchemaError(
-            f"{name}={value!r} is not a fixed duration such as '7d' or '30m'"
+            f"{name}={value!r} is not a fixed duration such as '7d' or '30m' ({exc})"
         ) from exc
 
 
