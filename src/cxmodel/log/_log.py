@@ -178,6 +178,10 @@ def _with_one_kind(raw: dict[str, Any], kind: object) -> dict[str, Any]:
 
 
 def _as_array(values: Any) -> Any:
+    if isinstance(values, np.ma.MaskedArray):  # a masked entry is a missing one
+        out = np.ma.getdata(values).astype(object)
+        out[np.ma.getmaskarray(values)] = None
+        return out
     if isinstance(values, (np.ndarray, Encoded)):
         return values
     if isinstance(values, (list, tuple)):
