@@ -233,8 +233,9 @@ def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:
 def float_array(
     value: Any, where: str, name: str, *, ndim: int | None = None
 ) -> npt.NDArray[np.float64]:
-    """``value`` as a float64 array (of ``ndim`` dimensions, if given); text or objects that
-    are not numbers are refused.
+    """``value`` as a float64 array (of ``ndim`` dimensions, if given); text (even text of a
+    number, which numpy would read), complex numbers and other objects that are not real
+    numbers are refused.
 
     Examples
     --------
@@ -242,19 +243,47 @@ def float_array(
     Traceback (most recent call last):
     ...
     cxmodel.errors.SchemaError: f(): durations must be a 1-d array or a list of numbers; got shape ()
+    >>> float_array(["1", "2"], "f()", "durations")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: f(): durations must be numbers (an array or a list); got list ['1', '2']: text is not a number here
     """
+    expected = f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
     try:
-        array = np.asarray(value, dtype=np.float64)
+        given = np.asarray(value)
+    except (TypeError, ValueError) as error:  # nested lists of different lengths
+        raise ValueTypeError(expected) from error
+    refused = _not_real(given)
+    if refused is not None:
+        raise ValueTypeError(f"{expected}: {refused}")
+    try:
+        array = np.asarray(given, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueTypeError(
-            f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
-        ) from error
+        raise ValueTypeError(expected) from error
     if ndim is not None and array.ndim != ndim:
         shape = "a list of numbers" if ndim == 1 else "a table of numbers (rows, columns)"
         raise SchemaError(
             f"{where}: {name} must be a {ndim}-d array or {shape}; got shape {array.shape}"
         )
     return array
+
+
+def _not_real(values: npt.NDArray[Any]) -> str | None:
+    """What in ``values`` numpy would read as a float but is no real number: text (numpy
+    reads ``"1"``) or a complex number (numpy drops its imaginary part); ``None`` if nothing."""
+    kind = values.dtype.kind
+    text, imaginary = "text is not a number here", "a complex number is not a real number"
+    if kind in "US":
+        return text
+    if kind == "c":
+        return imaginary
+    if kind == "O":
+        for item in values.reshape(-1).tolist():
+            if isinstance(item, (str, bytes)):
+                return text
+            if isinstance(item, complex):
+                return imaginary
+    return None
 
 
 def real(value: Any, where: str, name: str) -> float:
