@@ -5,15 +5,16 @@ inside a computation."""
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.errors import SchemaError, ValueTypeError
+from cxmodel.errors import SchemaError, ValueTypeError, did_you_mean
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -22,12 +23,15 @@ if TYPE_CHECKING:
 __all__ = [
     "boolean_mask",
     "customer_table",
+    "event_flags",
     "file_path",
+    "finite_values",
     "float_array",
     "got",
     "integer",
     "interaction_log",
     "is_integer",
+    "known_options",
     "mapping_value",
     "method_of",
     "name_sequence",
@@ -124,8 +128,11 @@ def of_type(value: Any, kind: type | tuple[type, ...], where: str, name: str, hi
     raise ValueTypeError(f"{where}: {name} must be {hint}; got {got(value)}")
 
 
-def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
-    """One name or a sequence of names (text) as a tuple.
+def name_sequence(
+    value: Any, where: str, name: str, *, at_least_one: bool = False
+) -> tuple[str, ...]:
+    """One name or a sequence of names (text) as a tuple; with ``at_least_one``, an empty
+    sequence is refused (the caller's answer would be empty without a word).
 
     Examples
     --------
@@ -135,11 +142,17 @@ def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
     Traceback (most recent call last):
     ...
     cxmodel.errors.ValueTypeError: f(): kinds must be a name or a sequence of names (text); got int 5
+    >>> name_sequence([], "f()", "model", at_least_one=True)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): model names nothing (got []); name at least one
     """
     if isinstance(value, str):
         return (value,)
     if isinstance(value, (list, tuple, np.ndarray)):  # not a set, a mapping or an iterator
         items = tuple(value)
+        if at_least_one and not items:
+            raise SchemaError(f"{where}: {name} names nothing (got {value!r}); name at least one")
         if all(isinstance(item, str) for item in items):
             return items
     raise ValueTypeError(
@@ -221,6 +234,40 @@ def boolean_mask(value: Any, rows: int, what: str) -> npt.NDArray[np.bool_]:
     return mask
 
 
+def known_options(
+    options: Mapping[str, Any],
+    function: Callable[..., Any],
+    where: str,
+    *,
+    set_here: Iterable[str] = (),
+) -> None:
+    """Refuse a keyword in ``options`` (a caller's ``**options``, passed on to ``function``)
+    that ``function`` does not take or that the caller sets itself (``set_here``): Python's
+    own error would name ``function``, not the call the user wrote, and give no hint.
+
+    Examples
+    --------
+    >>> def paths(log, *, top=20, level="kind"): ...
+    >>> known_options({"tp": 3}, paths, "compare_paths()", set_here=["log"])
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: compare_paths(): unknown option 'tp' (passed on to paths()); did you mean 'top'? It takes: level, top
+    """
+    taken = {
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    } - set(set_here)
+    for name in options:
+        if name not in taken:
+            hint = did_you_mean(name, taken)
+            also = f"{hint} It takes" if hint else "; it takes"
+            raise SchemaError(
+                f"{where}: unknown option {name!r} (passed on to {function.__name__}())"
+                f"{also}: {', '.join(sorted(taken))}"
+            )
+
+
 def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:
     """``value`` if it is a mapping (``None``: an empty one)."""
     if value is None:
@@ -266,6 +313,52 @@ def float_array(
             f"{where}: {name} must be a {ndim}-d array or {shape}; got shape {array.shape}"
         )
     return array
+
+
+def finite_values(
+    values: npt.NDArray[np.float64], where: str, name: str
+) -> npt.NDArray[np.float64]:
+    """``values`` if every one is finite; else a SchemaError naming the first that is not
+    (a NaN risk or score would otherwise be ranked as if it were a number).
+
+    Examples
+    --------
+    >>> finite_values(np.array([0.5, np.nan]), "f()", "scores")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): scores[1] is nan; expected finite numbers (drop the missing ones first)
+    """
+    if values.size and not np.isfinite(values).all():
+        i = int(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0])
+        raise SchemaError(
+            f"{where}: {name}[{i}] is {float(values.reshape(-1)[i])!r}; expected finite numbers "
+            "(drop the missing ones first)"
+        )
+    return values
+
+
+def event_flags(value: Any, where: str, name: str = "observed") -> npt.NDArray[np.bool_]:
+    """``value`` as a 1-d boolean array: bools, or the numbers 0 and 1 (anything else, a 2 or
+    a NaN, is refused instead of being read as true).
+
+    Examples
+    --------
+    >>> event_flags([1, 0, True], "f()", "labels").tolist()
+    [True, False, True]
+    >>> event_flags([0, 2], "f()", "labels")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): labels[1] is 2.0; expected booleans (1 = yes, 0 = no)
+    """
+    flags = float_array(value, where, name).reshape(-1)
+    bad = (flags != 0.0) & (flags != 1.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"{where}: {name}[{i}] is {float(flags[i])!r}; expected booleans (1 = yes, 0 = no)"
+        )
+    out: npt.NDArray[np.bool_] = flags == 1.0
+    return out
 
 
 def _not_real(values: npt.NDArray[Any]) -> str | None:

@@ -166,7 +166,8 @@ def read_kinds(
     """The check of an analysis whose result is empty without rows of ``kinds``:
     :func:`check_kinds` (a typo raises), then, when none of ``kinds`` occurs in the log,
     :func:`warn_absent_kinds` (``meaning`` says what the result then is). One absent kind
-    among others present is normal (a month without refunds) and passes silently. The warning
+    among others present is normal (a month without refunds) and passes silently; no kind at
+    all is a :class:`~cxmodel.errors.SchemaError`. The warning
     points ``stacklevel`` frames up (the default: the caller of the analysis that called this).
 
     Examples
@@ -180,6 +181,8 @@ def read_kinds(
     rfm_scores() kind: kind 'purchase' does not occur in the log, so no customer has a score; check that the export holds these events
     """
     kinds = list(kinds)
+    if not kinds:  # an empty selection: every result would be empty without a word
+        raise SchemaError(f"{argument}: no kind given; name at least one, e.g. 'purchase'")
     absent = check_kinds(vocabulary, kinds, argument=argument)
     if len(absent) == len(set(kinds)):
         warn_absent_kinds(absent, argument=argument, meaning=meaning, stacklevel=stacklevel)

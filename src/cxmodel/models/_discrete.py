@@ -286,6 +286,11 @@ class ShiftedBetaGeo:
             raise DataError(f"survivors needs at least 2 counts, got {s.size}")
         if np.any(np.diff(s) > 0):
             raise DataError("survivors must be non-increasing")
+        if s[0] <= 0 or np.any(s % 1 != 0):
+            raise DataError(
+                f"survivors must be whole counts of customers with a cohort S_0 > 0 (for shares, "
+                f"multiply by the cohort size); got {s.tolist()!r}"
+            )
         lost = s[:-1] - s[1:]
         t = np.arange(1, s.size, dtype=np.float64)
         last = float(s[-1])
