@@ -136,14 +136,14 @@ def _read(
         suffixes.pop()
     suffix = suffixes[-1] if suffixes else ""
     mode: Any = errors
-    with warnings.catch_warnings():  # the commands print the rejected rows themselves
-        warnings.simplefilter("ignore", DataWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
         if suffix == ".parquet":
-            return read_parquet(
+            log = read_parquet(
                 path, mapping=mapping, timezone=timezone, errors=mode, kinds=kinds, kind=kind
             )
-        if suffix in (".jsonl", ".ndjson"):
-            return read_jsonl(
+        elif suffix in (".jsonl", ".ndjson"):
+            log = read_jsonl(
                 path,
                 mapping=mapping,
                 timezone=timezone,
@@ -152,16 +152,37 @@ def _read(
                 kinds=kinds,
                 kind=kind,
             )
-        return read_csv(
-            path,
-            mapping=mapping,
-            timezone=timezone,
-            errors=mode,
-            delimiter=delimiter,
-            encoding=encoding,
-            kinds=kinds,
-            kind=kind,
-        )
+        else:
+            log = read_csv(
+                path,
+                mapping=mapping,
+                timezone=timezone,
+                errors=mode,
+                delimiter=delimiter,
+                encoding=encoding,
+                kinds=kinds,
+                kind=kind,
+            )
+    # the commands print the rejected rows themselves; what --kind and --all-kind did not
+    # do (a name no row has, a kind that only looks standard) is a note on stderr
+    for warning in caught:
+        note = _kind_note(str(warning.message))
+        if issubclass(warning.category, DataWarning) and note is not None:
+            print(f"{path}: note: {note}", file=sys.stderr)
+    return log
+
+
+def _kind_note(message: str) -> str | None:
+    """A reader's warning about ``kinds=`` or ``kind=`` in the words of the command line
+    (``--kind``, ``--all-kind``); ``None`` for any other warning."""
+    for argument, option in (
+        ("kinds maps", "--kind maps"),
+        ("kinds:", "--kind:"),
+        ("kind:", "--all-kind:"),
+    ):
+        if message.startswith(argument):
+            return option + message[len(argument) :]
+    return None
 
 
 def _sample_log(customers: int, seed: int) -> InteractionLog:
