@@ -418,6 +418,9 @@ def random_seed(value: Any, where: str, name: str, *, generator: bool = True) ->
     if value is None or (generator and isinstance(value, np.random.Generator)):
         return value
     if is_integer(value):
-        return integer(value, where, name, minimum=0)
+        seed = integer(value, where, name, minimum=0)
+        if not generator and seed >= 2**32:  # scikit-learn's bound, named here
+            raise SchemaError(f"{where}: {name} must be below 2**32 (4294967296); got {seed}")
+        return seed
     expected = "None, an integer or a numpy Generator" if generator else "None or an integer"
     raise ValueTypeError(f"{where}: {name} must be {expected}; got {got(value)}")

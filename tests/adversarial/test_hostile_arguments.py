@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from cxmodel import datasets, journey, metrics, models, segment
 from cxmodel.errors import ConvergenceError, CXModelError, DataError, DataWarning, SchemaError
+from cxmodel.log import CustomerTable
 
 AS_OF = "2024-10-01T00:00:00Z"
 
@@ -237,3 +238,76 @@ def test_auc_any_input(labels: list[Any], data: st.DataObject) -> None:
     assert np.isnan(auc) == (y.all() or not y.any())
     if not np.isnan(auc):
         assert 0.0 <= auc <= 1.0
+
+
+@pytest.fixture(scope="module")
+def fitted(log: Any) -> Any:
+    """Fitted BetaGeo, GammaGamma and DiscreteHazard models and their data."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = models.rfm_summary(log, as_of=AS_OF, freq="W")
+        bg = models.BetaGeo(penalizer_coef=0.01).fit(summary)
+        gg = models.GammaGamma(penalizer_coef=0.01).fit(summary)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 2))
+    periods = rng.integers(0, 4, size=40)
+    hazard = models.DiscreteHazard().fit(x, (rng.random(40) < 0.5).astype(float), periods=periods)
+    return summary, bg, gg, hazard, x
+
+
+class TestSweepOfExtremeValues:
+    """Found by passing 2**70, 1e308, 10**9 and odd mappings to every public parameter."""
+
+    @pytest.mark.parametrize(
+        ("call", "error", "message"),
+        [
+            pytest.param(lambda log, f: segment.cluster(log.customers_table(AS_OF), ["frequency"],
+                                                        n_clusters=2, random_state=2**70),
+                         SchemaError, "below 2\\*\\*32", id="cluster-seed"),
+            pytest.param(lambda log, f: models.churn_risk(log, as_of=AS_OF, horizon=1e308),
+                         SchemaError, "days in \\(0, 36525\\]", id="churn-horizon"),
+            pytest.param(lambda log, f: models.customer_lifetime_value(
+                             f[1], f[2], f[0], horizon=2**70, freq="W", discount_rate=0.01),
+                         DataError, "at most 36,525 periods", id="clv-horizon"),
+            pytest.param(lambda log, f: f[1].sample(10**9, T=10.0), DataError,
+                         "at most 10,000,000", id="sample-n"),
+            pytest.param(lambda log, f: f[1].sample(5, T=1e308), DataError, "at most 1,000,000 time units",
+                         id="sample-T"),
+            pytest.param(lambda log, f: f[2].sample(5, frequency=[1.0] * 5, random_state=-1),
+                         SchemaError, "random_state", id="spend-sample-seed"),
+            pytest.param(lambda log, f: CustomerTable.from_log(log, as_of=AS_OF, models={"m": 1}),
+                         CXModelError, "must be a function", id="table-models"),
+        ],
+    )  # fmt: skip
+    def test_refused(self, log: Any, fitted: Any, call: Any, error: type, message: str) -> None:
+        """Each was an OverflowError, a MemoryError, numpy's or scikit-learn's ValueError, or a
+        TypeError ('int' object is not callable)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            with pytest.raises(error, match=message):
+                call(log, fitted)
+
+    def test_hazard_past_the_last_period(self, fitted: Any) -> None:
+        """periods=1e308 wrapped to a negative index (IndexError); it is the last period."""
+        hazard, x = fitted[3], fitted[4]
+        last = hazard.predict_hazard(x, periods=hazard.n_periods_ - 1)
+        np.testing.assert_array_equal(hazard.predict_hazard(x, periods=1e308), last)
+
+    def test_smoothing_past_int64(self, log: Any) -> None:
+        """smoothing=2**70 was numpy's TypeError in isfinite; it is a (large) number."""
+        from cxmodel import personalize
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            result = personalize.preferences(log, as_of=AS_OF, smoothing=2**70)
+        assert result.customer_id.size > 0  # the customers seen by as_of
+
+    def test_plot_mappings_hold_results(self) -> None:
+        """plot_survival({'a': 1}) was an AttributeError deep in the plot."""
+        pytest.importorskip("matplotlib").use("Agg")
+        from cxmodel import plot
+
+        with pytest.raises(CXModelError, match=r"curve\['a'\] must be a SurvivalCurve"):
+            plot.plot_survival({"a": 1})
+        with pytest.raises(CXModelError, match=r"comparison\['a'\] must be a Comparison"):
+            plot.plot_comparison({"a": 1})

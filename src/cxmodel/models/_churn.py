@@ -107,9 +107,15 @@ _FEATURES: dict[str, tuple[str, str]] = {
 
 
 def _checked(horizon: Any, activity: Any, where: str) -> tuple[Any, tuple[str, ...] | None]:
-    """``horizon`` (a number of days must be finite) and ``activity`` (kind names or None)."""
+    """``horizon`` (a number of days must be finite, positive and at most 100 years, as a
+    duration is) and ``activity`` (kind names or None)."""
     if isinstance(horizon, (int, float)) and not isinstance(horizon, bool):
         horizon = real(horizon, where, "horizon")
+        if not 0 < horizon <= 36_525:
+            raise SchemaError(
+                f"{where}: horizon={horizon!r} days; expected a number of days in (0, 36525] "
+                "(100 years), or a duration such as '90 days'"
+            )
     if activity is None:
         return horizon, None
     return horizon, name_sequence(activity, where, "activity", at_least_one=True)
