@@ -5,15 +5,16 @@ inside a computation."""
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.errors import SchemaError, ValueTypeError
+from cxmodel.errors import SchemaError, ValueTypeError, did_you_mean
 
 if TYPE_CHECKING:
     from cxmodel.log._customer_table import CustomerTable
@@ -22,12 +23,15 @@ if TYPE_CHECKING:
 __all__ = [
     "boolean_mask",
     "customer_table",
+    "event_flags",
     "file_path",
+    "finite_values",
     "float_array",
     "got",
     "integer",
     "interaction_log",
     "is_integer",
+    "known_options",
     "mapping_value",
     "method_of",
     "name_sequence",
@@ -124,8 +128,11 @@ def of_type(value: Any, kind: type | tuple[type, ...], where: str, name: str, hi
     raise ValueTypeError(f"{where}: {name} must be {hint}; got {got(value)}")
 
 
-def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
-    """One name or a sequence of names (text) as a tuple.
+def name_sequence(
+    value: Any, where: str, name: str, *, at_least_one: bool = False
+) -> tuple[str, ...]:
+    """One name or a sequence of names (text) as a tuple; with ``at_least_one``, an empty
+    sequence is refused (the caller's answer would be empty without a word).
 
     Examples
     --------
@@ -135,11 +142,17 @@ def name_sequence(value: Any, where: str, name: str) -> tuple[str, ...]:
     Traceback (most recent call last):
     ...
     cxmodel.errors.ValueTypeError: f(): kinds must be a name or a sequence of names (text); got int 5
+    >>> name_sequence([], "f()", "model", at_least_one=True)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): model names nothing (got []); name at least one
     """
     if isinstance(value, str):
         return (value,)
     if isinstance(value, (list, tuple, np.ndarray)):  # not a set, a mapping or an iterator
         items = tuple(value)
+        if at_least_one and not items:
+            raise SchemaError(f"{where}: {name} names nothing (got {value!r}); name at least one")
         if all(isinstance(item, str) for item in items):
             return items
     raise ValueTypeError(
@@ -221,6 +234,40 @@ def boolean_mask(value: Any, rows: int, what: str) -> npt.NDArray[np.bool_]:
     return mask
 
 
+def known_options(
+    options: Mapping[str, Any],
+    function: Callable[..., Any],
+    where: str,
+    *,
+    set_here: Iterable[str] = (),
+) -> None:
+    """Refuse a keyword in ``options`` (a caller's ``**options``, passed on to ``function``)
+    that ``function`` does not take or that the caller sets itself (``set_here``): Python's
+    own error would name ``function``, not the call the user wrote, and give no hint.
+
+    Examples
+    --------
+    >>> def paths(log, *, top=20, level="kind"): ...
+    >>> known_options({"tp": 3}, paths, "compare_paths()", set_here=["log"])
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: compare_paths(): unknown option 'tp' (passed on to paths()); did you mean 'top'? It takes: level, top
+    """
+    taken = {
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    } - set(set_here)
+    for name in options:
+        if name not in taken:
+            hint = did_you_mean(name, taken)
+            also = f"{hint} It takes" if hint else "; it takes"
+            raise SchemaError(
+                f"{where}: unknown option {name!r} (passed on to {function.__name__}())"
+                f"{also}: {', '.join(sorted(taken))}"
+            )
+
+
 def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:
     """``value`` if it is a mapping (``None``: an empty one)."""
     if value is None:
@@ -233,8 +280,9 @@ def mapping_value(value: Any, where: str, name: str) -> Mapping[Any, Any]:
 def float_array(
     value: Any, where: str, name: str, *, ndim: int | None = None
 ) -> npt.NDArray[np.float64]:
-    """``value`` as a float64 array (of ``ndim`` dimensions, if given); text or objects that
-    are not numbers are refused.
+    """``value`` as a float64 array (of ``ndim`` dimensions, if given); text (even text of a
+    number, which numpy would read), complex numbers and other objects that are not real
+    numbers are refused.
 
     Examples
     --------
@@ -242,19 +290,93 @@ def float_array(
     Traceback (most recent call last):
     ...
     cxmodel.errors.SchemaError: f(): durations must be a 1-d array or a list of numbers; got shape ()
+    >>> float_array(["1", "2"], "f()", "durations")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: f(): durations must be numbers (an array or a list); got list ['1', '2']: text is not a number here
     """
+    expected = f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
     try:
-        array = np.asarray(value, dtype=np.float64)
+        given = np.asarray(value)
+    except (TypeError, ValueError) as error:  # nested lists of different lengths
+        raise ValueTypeError(expected) from error
+    refused = _not_real(given)
+    if refused is not None:
+        raise ValueTypeError(f"{expected}: {refused}")
+    try:
+        array = np.asarray(given, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueTypeError(
-            f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
-        ) from error
+        raise ValueTypeError(expected) from error
     if ndim is not None and array.ndim != ndim:
         shape = "a list of numbers" if ndim == 1 else "a table of numbers (rows, columns)"
         raise SchemaError(
             f"{where}: {name} must be a {ndim}-d array or {shape}; got shape {array.shape}"
         )
     return array
+
+
+def finite_values(
+    values: npt.NDArray[np.float64], where: str, name: str
+) -> npt.NDArray[np.float64]:
+    """``values`` if every one is finite; else a SchemaError naming the first that is not
+    (a NaN risk or score would otherwise be ranked as if it were a number).
+
+    Examples
+    --------
+    >>> finite_values(np.array([0.5, np.nan]), "f()", "scores")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): scores[1] is nan; expected finite numbers (drop the missing ones first)
+    """
+    if values.size and not np.isfinite(values).all():
+        i = int(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0])
+        raise SchemaError(
+            f"{where}: {name}[{i}] is {float(values.reshape(-1)[i])!r}; expected finite numbers "
+            "(drop the missing ones first)"
+        )
+    return values
+
+
+def event_flags(value: Any, where: str, name: str = "observed") -> npt.NDArray[np.bool_]:
+    """``value`` as a 1-d boolean array: bools, or the numbers 0 and 1 (anything else, a 2 or
+    a NaN, is refused instead of being read as true).
+
+    Examples
+    --------
+    >>> event_flags([1, 0, True], "f()", "labels").tolist()
+    [True, False, True]
+    >>> event_flags([0, 2], "f()", "labels")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): labels[1] is 2.0; expected booleans (1 = yes, 0 = no)
+    """
+    flags = float_array(value, where, name).reshape(-1)
+    bad = (flags != 0.0) & (flags != 1.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"{where}: {name}[{i}] is {float(flags[i])!r}; expected booleans (1 = yes, 0 = no)"
+        )
+    out: npt.NDArray[np.bool_] = flags == 1.0
+    return out
+
+
+def _not_real(values: npt.NDArray[Any]) -> str | None:
+    """What in ``values`` numpy would read as a float but is no real number: text (numpy
+    reads ``"1"``) or a complex number (numpy drops its imaginary part); ``None`` if nothing."""
+    kind = values.dtype.kind
+    text, imaginary = "text is not a number here", "a complex number is not a real number"
+    if kind in "US":
+        return text
+    if kind == "c":
+        return imaginary
+    if kind == "O":
+        for item in values.reshape(-1).tolist():
+            if isinstance(item, (str, bytes)):
+                return text
+            if isinstance(item, complex):
+                return imaginary
+    return None
 
 
 def real(value: Any, where: str, name: str) -> float:
@@ -296,6 +418,9 @@ def random_seed(value: Any, where: str, name: str, *, generator: bool = True) ->
     if value is None or (generator and isinstance(value, np.random.Generator)):
         return value
     if is_integer(value):
-        return integer(value, where, name, minimum=0)
+        seed = integer(value, where, name, minimum=0)
+        if not generator and seed >= 2**32:  # scikit-learn's bound, named here
+            raise SchemaError(f"{where}: {name} must be below 2**32 (4294967296); got {seed}")
+        return seed
     expected = "None, an integer or a numpy Generator" if generator else "None or an integer"
     raise ValueTypeError(f"{where}: {name} must be {expected}; got {got(value)}")

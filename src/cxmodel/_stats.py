@@ -165,12 +165,30 @@ def wilson_interval(successes: float, n: float, z: float = Z95) -> tuple[float, 
     >>> [round(v, 4) for v in wilson_interval(56, 70)]
     [0.6918, 0.877]
     """
-    successes, n = (
-        real(successes, "wilson_interval()", "successes"),
-        real(n, "wilson_interval()", "n"),
-    )
-    low, high = wilson_bounds(successes, n, real(z, "wilson_interval()", "z"))
+    where = "wilson_interval()"
+    successes, n = _proportion(successes, n, where, "successes", "n")
+    low, high = wilson_bounds(successes, n, _z(z, where))
     return (float(low), float(high))
+
+
+def _proportion(x: float, n: float, where: str, x_name: str, n_name: str) -> tuple[float, float]:
+    """``x`` successes of ``n`` trials as floats, if ``0 <= x <= n`` (else the bounds of an
+    impossible share come out NaN, or beyond [0, 1])."""
+    x, n = real(x, where, x_name), real(n, where, n_name)
+    if not 0 <= x <= n:
+        raise SchemaError(
+            f"{where}: {x_name}={x:g} of {n_name}={n:g} is no share; expected "
+            f"0 <= {x_name} <= {n_name}"
+        )
+    return x, n
+
+
+def _z(z: float, where: str) -> float:
+    """A normal quantile ``z > 0`` (``z <= 0`` turns an interval inside out or to a point)."""
+    z = real(z, where, "z")
+    if z <= 0:
+        raise SchemaError(f"{where}: z must be positive (1.96 for 95 %, see z_value()); got {z!r}")
+    return z
 
 
 def newcombe_bounds(
@@ -234,9 +252,10 @@ def newcombe_interval(
     >>> [round(v, 4) for v in newcombe_interval(56, 70, 48, 80)]  # Newcombe (1998), example (a)
     [0.0524, 0.3339]
     """
-    x_a, n_a = real(x_a, "newcombe_interval()", "x_a"), real(n_a, "newcombe_interval()", "n_a")
-    x_b, n_b = real(x_b, "newcombe_interval()", "x_b"), real(n_b, "newcombe_interval()", "n_b")
-    low, high = newcombe_bounds(x_a, n_a, x_b, n_b, real(z, "newcombe_interval()", "z"))
+    where = "newcombe_interval()"
+    x_a, n_a = _proportion(x_a, n_a, where, "x_a", "n_a")
+    x_b, n_b = _proportion(x_b, n_b, where, "x_b", "n_b")
+    low, high = newcombe_bounds(x_a, n_a, x_b, n_b, _z(z, where))
     return (float(low), float(high))
 
 
@@ -435,7 +454,15 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
     """
     a = float_array(a, "welch_interval()", "a", ndim=1)
     b = float_array(b, "welch_interval()", "b", ndim=1)
+    for name, sample in (("a", a), ("b", b)):
+        if not np.all(np.isfinite(sample)):
+            i = int(np.flatnonzero(~np.isfinite(sample))[0])
+            raise SchemaError(
+                f"welch_interval(): {name}[{i}] is {float(sample[i])!r}; expected finite "
+                "numbers (drop the missing ones first)"
+            )
     level = real(level, "welch_interval()", "level")
+    z_value(level)  # a level in (0, 1), or a SchemaError naming it
     n_a, n_b = a.shape[0], b.shape[0]
     if n_a < 2 or n_b < 2:
         return (NAN, NAN)

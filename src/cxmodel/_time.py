@@ -71,6 +71,13 @@ _UNITS_US = {
 }
 _MONTH_UNITS = {"mo": 1, "month": 1, "months": 1, "y": 12, "year": 12, "years": 12}
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
+# The longest duration taken, as in the trigger language: 100 years, as 36,525 days of fixed
+# length or 1,200 calendar months. Longer ones are no customer's history and overflow the
+# microsecond arithmetic (or, as months, the calendar's) instead of answering.
+_TICKS_PER_US = {"ns": 1_000, "ps": 10**6, "fs": 10**9, "as": 10**12}
+_MAX_DURATION_US = 36_525 * US_PER_DAY
+_MAX_DURATION_MONTHS = 1_200
+_TOO_LONG = "durations are limited to 100 years (36,525 days or 1,200 months)"
 
 
 _OFFSET_RE = re.compile(r"^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$", re.IGNORECASE)
@@ -359,7 +366,10 @@ def to_us(
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise SchemaError(f"{what} is NaT; expected a time")
-        return int(value.astype("datetime64[us]").astype(np.int64))
+        us, errors = _datetime64_to_us(np.array([value]), what)  # the one range check
+        if errors:
+            raise SchemaError(errors[0])
+        return int(us[0])
     if isinstance(value, datetime):
         return _datetime_to_us(value, zone, what, timezone_arg)
     if isinstance(value, date):
@@ -533,17 +543,37 @@ def _datetime64_to_us(
         us = arr.view(np.int64)  # NaT is the smallest int64, below the range
         if low * US_PER_SECOND <= us.min() and us.max() <= high * US_PER_SECOND:
             return us.copy(), {}
-    seconds = arr.astype("datetime64[s]").astype(np.int64)  # coarser: never overflows
+    # the range is checked in the array's own unit, or in integer microseconds for a finer
+    # one: numpy converts between units without a word about overflow (day 2**62 "is"
+    # 1970-01-01 in seconds, some negative attoseconds turn positive) or not at all
+    ticks = arr.view(np.int64)
     nat = np.isnat(arr)
-    past_last = (seconds == high) & (arr > np.datetime64(high, "s"))
-    outside = ~nat & ((seconds < low) | (seconds > high) | past_last)
+    unit, count = np.datetime_data(arr.dtype)
+    floored: np.ndarray[Any, np.dtype[np.int64]] | None = None
+    if unit in _TICKS_PER_US:  # finer than a microsecond: floored to it
+        per_us = _TICKS_PER_US[unit]
+        if per_us % count == 0:
+            floored = np.floor_divide(ticks, per_us // count)
+        else:  # an odd multiple ('3as'): exact in Python integers
+            floored = np.array([t * count // per_us for t in ticks.tolist()], dtype=np.int64)
+        values = floored
+        first, last, after = (x * US_PER_SECOND for x in (low, high, high + 1))
+    else:
+        values = ticks
+        bounds = np.array([low, high, high + 1], dtype="datetime64[s]").astype(arr.dtype)
+        first, last, after = bounds.view(np.int64).tolist()
+    past_last = (values > last) & (values < after)  # a fraction of a second too late
+    outside = ~nat & ((values < first) | (values > last))
     errors = {int(i): f"{column} is missing (NaT); expected a time" for i in np.flatnonzero(nat)}
     for i in np.flatnonzero(outside):
         where = _PAST_LAST if past_last[i] else "is outside years 1..9999"
         errors[int(i)] = f"{column} {arr[i]!r} {where}"
     fine = ~(nat | outside)
     out = np.zeros(arr.shape[0], dtype=np.int64)
-    out[fine] = arr[fine].astype("datetime64[us]").astype(np.int64)
+    if floored is not None:
+        out[fine] = floored[fine]
+    else:
+        out[fine] = arr[fine].astype("datetime64[us]").astype(np.int64)
     return out, errors
 
 
@@ -605,7 +635,9 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
     """Parse a duration: ``"90d"``, ``"90 days"``, ``"30m"``, ``"2 months"``, or a timedelta.
 
     Calendar months and years become a :class:`~dateutil.relativedelta.relativedelta`;
-    everything else a :class:`~datetime.timedelta`. Non-positive durations raise.
+    everything else a :class:`~datetime.timedelta`. Non-positive durations raise, and so do
+    durations longer than 100 years (36,525 days or 1,200 months, the trigger language's
+    limit) and a ``relativedelta`` holding anything but whole months and years.
 
     Examples
     --------
@@ -613,19 +645,27 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
     datetime.timedelta(days=90)
     >>> parse_duration("3 months")
     relativedelta(months=+3)
+    >>> parse_duration("100000 days")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: duration '100000 days' is longer than 100 years; durations are limited to 100 years (36,525 days or 1,200 months)
     """
     if isinstance(text, relativedelta):
-        return text
+        return _calendar_months(text)
     if isinstance(text, timedelta):
         if text <= timedelta(0):
             raise SchemaError(f"duration {text!r} must be positive")
+        if text > timedelta(microseconds=_MAX_DURATION_US):
+            raise SchemaError(f"duration {text!r} is longer than 100 years; {_TOO_LONG}")
         return text
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if not math.isfinite(text):
             raise SchemaError(f"duration {text!r} must be a finite number of seconds")
         if text <= 0:
             raise SchemaError(f"duration {text!r} must be positive (seconds)")
-        return timedelta(seconds=float(text))
+        if text * US_PER_SECOND > _MAX_DURATION_US:
+            raise SchemaError(f"duration {text!r} seconds is longer than 100 years; {_TOO_LONG}")
+        return _at_least_a_microsecond(timedelta(seconds=float(text)), text)
     if not isinstance(text, str):
         raise SchemaError(f"duration {text!r} must be a string like '90d', a timedelta or seconds")
     match = _DURATION_RE.match(text)
@@ -640,13 +680,44 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
     if unit in _MONTH_UNITS:
         if amount != int(amount):
             raise SchemaError(f"duration {text!r}: calendar months must be a whole number")
+        if amount * _MONTH_UNITS[unit] > _MAX_DURATION_MONTHS:
+            raise SchemaError(f"duration {text!r} is longer than 100 years; {_TOO_LONG}")
         return relativedelta(months=int(amount) * _MONTH_UNITS[unit])
     if unit not in _UNITS_US:
         raise SchemaError(
             f"duration {text!r} has unknown unit {unit!r}; expected one of "
             "s, m (minutes), h, d, w, months, years"
         )
-    return timedelta(microseconds=amount * _UNITS_US[unit])
+    if amount * _UNITS_US[unit] > _MAX_DURATION_US:
+        raise SchemaError(f"duration {text!r} is longer than 100 years; {_TOO_LONG}")
+    return _at_least_a_microsecond(timedelta(microseconds=amount * _UNITS_US[unit]), text)
+
+
+def _at_least_a_microsecond(duration: timedelta, given: object) -> timedelta:
+    """``duration`` unless it rounded to nothing: times are kept in microseconds."""
+    if duration <= timedelta(0):
+        raise SchemaError(
+            f"duration {given!r} is shorter than a microsecond, the resolution of times"
+        )
+    return duration
+
+
+def _calendar_months(duration: relativedelta) -> relativedelta:
+    """``duration`` if it is a positive whole number of months (and years) up to 100 years:
+    a calendar duration is added as months, so a day, an hour or an absolute field (``day=``,
+    ``weekday=``) in it would be dropped without a word."""
+    months = duration.months + 12 * duration.years
+    if duration != relativedelta(months=months):
+        raise SchemaError(
+            f"duration {duration!r} holds more than whole months and years; a calendar "
+            "duration is a number of months, e.g. relativedelta(months=3): give days, hours "
+            "or weeks as a timedelta or text such as '5 days'"
+        )
+    if months <= 0:
+        raise SchemaError(f"duration {duration!r} must be positive")
+    if months > _MAX_DURATION_MONTHS:
+        raise SchemaError(f"duration {duration!r} is longer than 100 years; {_TOO_LONG}")
+    return duration
 
 
 def duration_to_us(duration: DurationLike) -> int:
@@ -668,8 +739,13 @@ def duration_to_us(duration: DurationLike) -> int:
 def add_duration(
     times_us: np.ndarray[Any, np.dtype[np.int64]], duration: DurationLike
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Add a duration to an array of instants; calendar months use UTC calendar arithmetic."""
-    parsed = parse_duration(duration)
+    """Add a duration to an array of instants; calendar months use UTC calendar arithmetic.
+
+    A ``relativedelta`` is taken as the number of months it holds, negative ones too (the
+    trigger language looks back calendar months); anything else is read by
+    :func:`parse_duration`.
+    """
+    parsed = duration if isinstance(duration, relativedelta) else parse_duration(duration)
     if isinstance(parsed, timedelta):
         return times_us + duration_to_us(parsed)
     months = parsed.months + 12 * parsed.years

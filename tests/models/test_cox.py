@@ -141,8 +141,8 @@ def test_contract_and_validation() -> None:
 @pytest.mark.parametrize(
     ("risk", "observed", "message"),
     [
-        pytest.param([1.0, float("nan"), 2.0], None, r"risk\[1\] = nan", id="nan-risk"),
-        pytest.param([1.0, 3.0, 2.0], [1, 2, 0], r"observed\[1\] = 2.0", id="observed-2"),
+        pytest.param([1.0, float("nan"), 2.0], None, r"risk\[1\] is nan", id="nan-risk"),
+        pytest.param([1.0, 3.0, 2.0], [1, 2, 0], r"observed\[1\] is 2.0", id="observed-2"),
     ],
 )
 def test_concordance_refuses_bad_values(

@@ -155,7 +155,7 @@ def _read(
     kind: str | None = None,
     time_format: str | None = None,
 ) -> InteractionLog:
-    from cxmodel._pieces import silenced
+    from cxmodel._pieces import as_piece, first_count_is_zero, warn
     from cxmodel.errors import DataWarning
     from cxmodel.io import read_csv, read_jsonl, read_parquet
 
@@ -164,39 +164,46 @@ def _read(
         suffixes.pop()
     suffix = suffixes[-1] if suffixes else ""
     mode: Any = errors
-    with silenced(DataWarning):  # the commands print the rejected rows themselves
+    options: dict[str, Any] = {
+        "mapping": mapping,
+        "timezone": timezone,
+        "time_format": time_format,
+        "errors": mode,
+        "kinds": kinds,
+        "kind": kind,
+    }
+    with as_piece() as caught:
         if suffix == ".parquet":
-            return read_parquet(
-                path,
-                mapping=mapping,
-                timezone=timezone,
-                time_format=time_format,
-                errors=mode,
-                kinds=kinds,
-                kind=kind,
-            )
-        if suffix in (".jsonl", ".ndjson"):
-            return read_jsonl(
-                path,
-                mapping=mapping,
-                timezone=timezone,
-                time_format=time_format,
-                errors=mode,
-                encoding=encoding,
-                kinds=kinds,
-                kind=kind,
-            )
-        return read_csv(
-            path,
-            mapping=mapping,
-            timezone=timezone,
-            time_format=time_format,
-            errors=mode,
-            delimiter=delimiter,
-            encoding=encoding,
-            kinds=kinds,
-            kind=kind,
-        )
+            log = read_parquet(path, **options)
+        elif suffix in (".jsonl", ".ndjson"):
+            log = read_jsonl(path, encoding=encoding, **options)
+        else:
+            log = read_csv(path, delimiter=delimiter, encoding=encoding, **options)
+    # the commands print the rejected rows themselves; what --kind and --all-kind did not
+    # do (a name no row has, a kind that only looks standard) is a note on stderr; any
+    # other warning reaches the caller
+    for warning in caught:
+        if not isinstance(warning, DataWarning):
+            if not first_count_is_zero(getattr(warning, "counts", {})):
+                warn(warning)
+            continue
+        note = _kind_note(str(warning))
+        if note is not None:
+            print(f"{path}: note: {note}", file=sys.stderr)
+    return log
+
+
+def _kind_note(message: str) -> str | None:
+    """A reader's warning about ``kinds=`` or ``kind=`` in the words of the command line
+    (``--kind``, ``--all-kind``); ``None`` for any other warning."""
+    for argument, option in (
+        ("kinds maps", "--kind maps"),
+        ("kinds:", "--kind:"),
+        ("kind:", "--all-kind:"),
+    ):
+        if message.startswith(argument):
+            return option + message[len(argument) :]
+    return None
 
 
 def _sample_log(customers: int, seed: int) -> InteractionLog:

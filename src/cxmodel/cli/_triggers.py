@@ -21,11 +21,16 @@ __all__ = ["add_trigger_commands", "similar_ids"]
 
 
 def _load(path: str) -> tuple[str, Any]:
-    """The rules file's text (UTF-8, a byte-order mark dropped) and its rules."""
+    """The rules file's text (UTF-8, a byte-order mark dropped) and its rules; a file without
+    a rule or an alert (empty, or comments only: the wrong file) is refused, as it would
+    check "OK" and fire nothing without a word."""
     from cxmodel.triggers import parse
 
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except IsADirectoryError:
+        raise SchemaError(f"{path}: is a directory; expected a rules file") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -34,7 +39,13 @@ def _load(path: str) -> tuple[str, Any]:
             f"{path}: line {line}: byte {data[exc.start : exc.start + 1]!r} is not valid UTF-8; "
             "save the rules file as UTF-8"
         ) from None
-    return text, parse(text)
+    rules = parse(text)
+    if not (len(rules) or rules.alerts):
+        raise SchemaError(
+            f"{path}: holds no rule (it is empty or only comments); expected rules such as "
+            "'trigger welcome:' with their 'when' and 'emit' lines"
+        )
+    return text, rules
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -504,7 +504,8 @@ def synthetic(
     Raises
     ------
     DataError
-        ``customers`` is not a positive integer or ``end`` is not after ``start``.
+        ``customers`` is not a positive integer of at most 10,000,000, or ``end`` is not after
+        ``start``.
 
     Examples
     --------
@@ -516,6 +517,10 @@ def synthetic(
     """
     seed = integer(seed, "synthetic()", "seed", minimum=0)
     return generate(customers, start=start, end=end, seed=seed)
+
+
+#: The most customers a synthetic world holds (about 500 million interactions, 20 GB).
+MAX_CUSTOMERS = 10_000_000
 
 
 def generate(
@@ -534,6 +539,12 @@ def generate(
     """
     if isinstance(customers, bool) or not isinstance(customers, (int, np.integer)) or customers < 1:
         raise DataError(f"customers must be a positive integer (got {customers!r})")
+    if customers > MAX_CUSTOMERS:  # some 50 interactions each: past this, out of memory
+        raise DataError(
+            f"customers must be at most {MAX_CUSTOMERS:,} (got {customers:,}): a synthetic "
+            "world holds some 50 interactions per customer in memory; generate several "
+            "worlds with different seeds for more"
+        )
     start_us = to_us(start, timezone_name="UTC", what="start")
     end_us = to_us(end, timezone_name="UTC", what="end")
     if end_us <= start_us:

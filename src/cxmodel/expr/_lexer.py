@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from cxmodel._arguments import got
+from cxmodel.errors import ValueTypeError
 from cxmodel.expr._ast import MAX_NUMBER
 from cxmodel.expr._diagnostics import Diagnostic
 
@@ -43,6 +45,8 @@ def tokenize(source: str) -> tuple[list[Token], list[Diagnostic]]:
     >>> errors
     []
     """
+    if not isinstance(source, str):  # len() or `in` would fail on it with a TypeError
+        raise ValueTypeError(f"rule and expression text must be a str; got {got(source)}")
     tokens: list[Token] = []
     errors: list[Diagnostic] = []
     if len(source) > MAX_SOURCE_CHARS:

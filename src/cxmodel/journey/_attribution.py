@@ -144,11 +144,21 @@ def markov_removal_effects(
     reward = np.ones(k) if conv_value is None else float_array(conv_value, where, "conv_value")
     if reward.shape != (k,):
         raise SchemaError(f"conv_value must have one entry per state ({k}), got {reward.shape}")
+    for name, values in (("counts", c), ("conv_value", reward)):
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise SchemaError(
+                f"{where}: {name}{list(at)} is {float(values[at])!r}; expected finite numbers >= 0"
+            )
     transient = np.array([i for i in range(k) if i not in (conv, null)])
     rows = c.sum(axis=1, keepdims=True)
     p = np.divide(c, rows, out=np.zeros_like(c), where=rows > 0)
-    rows_t = rows[transient, 0]
-    p[transient[rows_t == 0], null] = 1.0  # states never left: treat as lost
+    # states never left, and loops the chain never leaves (A -> B -> A), reach neither
+    # conv nor null: they never convert, so they are lost (else I - Q is singular)
+    stuck = transient[~_reaches(p > 0, (conv, null))[transient]]
+    p[stuck] = 0.0
+    p[stuck, null] = 1.0
 
     def absorb(pm: FloatArray) -> float:
         q = pm[np.ix_(transient, transient)]
@@ -168,6 +178,17 @@ def markov_removal_effects(
         pm[s, null] = 1.0
         effects[s] = 1.0 - absorb(pm) / base if base > 0 else 0.0
     return base, effects
+
+
+def _reaches(edges: npt.NDArray[np.bool_], targets: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+    """The states from which a path along ``edges`` leads to one of ``targets``."""
+    seen = np.zeros(edges.shape[0], dtype=bool)
+    seen[list(targets)] = True
+    while True:
+        grown = seen | edges[:, seen].any(axis=1)
+        if np.array_equal(grown, seen):
+            return seen
+        seen = grown
 
 
 def shapley_values(masks: npt.ArrayLike, weights: npt.ArrayLike, n_players: int) -> FloatArray:
@@ -202,6 +223,12 @@ def shapley_values(masks: npt.ArrayLike, weights: npt.ArrayLike, n_players: int)
         raise SchemaError(
             f"shapley_values(): weights must hold one weight per mask ({len(mask_values)}); "
             f"got {len(journey_weights)}"
+        )
+    if not np.all(np.isfinite(journey_weights)):
+        i = int(np.flatnonzero(~np.isfinite(journey_weights))[0])
+        raise SchemaError(
+            f"shapley_values(): weights[{i}] is {float(journey_weights[i])!r}; expected finite "
+            "numbers"
         )
     if not np.all((mask_values >= 0) & (mask_values < size) & (mask_values % 1 == 0)):
         raise SchemaError(
@@ -300,7 +327,7 @@ def attribution(
     (['email', 'web'], [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     """
     log = interaction_log(log, "attribution()")
-    models = name_sequence(model, "attribution()", "model")
+    models = name_sequence(model, "attribution()", "model", at_least_one=True)
     for m in models:
         if m not in MODELS:
             raise SchemaError(f"model={m!r}; expected some of {MODELS}")

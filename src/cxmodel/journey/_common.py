@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import boolean_mask, float_array, got
+from cxmodel._arguments import boolean_mask, float_array, got, known_options
 from cxmodel._pieces import warn
 from cxmodel._time import duration_to_us
 from cxmodel.errors import DataWarning, SchemaError, ValueTypeError, counted_warning
@@ -137,10 +137,19 @@ def row_mask(log: InteractionLog, segment: npt.ArrayLike | None) -> npt.NDArray[
 
 
 def segment_masks(
-    log: InteractionLog, segment_a: Any, segment_b: Any, options: Mapping[str, Any]
+    log: InteractionLog,
+    segment_a: Any,
+    segment_b: Any,
+    options: Mapping[str, Any],
+    analysis: Callable[..., Any] | None = None,
+    *,
+    where: str = "",
+    sets: Iterable[str] = (),
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """The two row masks of a two-segment comparison, checked; ``options`` (passed on to the
-    analysis) may not hold ``segment`` or ``by``, which the comparison sets itself. A mask
+    ``analysis``) may not hold ``segment`` or ``by``, which the comparison sets itself (as it
+    does the arguments named in ``sets``), nor a keyword the analysis does not take (a typo is
+    named with a did-you-mean, as an error of ``where``). A mask
     selecting no row of a non-empty log warns (:class:`~cxmodel.errors.DataWarning`): its side
     is empty and the comparison all NaN.
 
@@ -158,6 +167,8 @@ def segment_masks(
     for name in ("segment", "by"):
         if name in options:
             raise SchemaError(f"{name}= cannot be combined with a two-segment comparison")
+    if analysis is not None:
+        known_options(options, analysis, where, set_here=["log", "segment", "by", *sets])
     mask_a, mask_b = row_mask(log, segment_a), row_mask(log, segment_b)
     if mask_a is None or mask_b is None:
         raise SchemaError("segment_a and segment_b must be boolean row masks, got None")
@@ -180,7 +191,7 @@ def window_us(value: Any, name: str) -> int | None:
         return duration_to_us(value)
     except (SchemaError, TypeError, ValueError) as exc:
         raise SchemaError(
-            f"{name}={value!r} is not a fixed duration such as '7d' or '30m'"
+            f"{name}={value!r} is not a fixed duration such as '7d' or '30m' ({exc})"
         ) from exc
 
 

@@ -102,7 +102,9 @@ def compare_funnels(
     """
     log = interaction_log(log, "compare_funnels()")
     steps = step_list(steps, "compare_funnels()", "steps")
-    mask_a, mask_b = segment_masks(log, segment_a, segment_b, options)
+    mask_a, mask_b = segment_masks(
+        log, segment_a, segment_b, options, funnel, where="compare_funnels()", sets=["steps"]
+    )
     fa = funnel(log, steps, segment=mask_a, **options)
     fb = funnel(log, steps, segment=mask_b, **options)
     n_a, n_b = int(fa.counts[0]), int(fb.counts[0])

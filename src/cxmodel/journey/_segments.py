@@ -199,7 +199,9 @@ def compare_transitions(
     log = interaction_log(log, "compare_transitions()")
     ta, tb = (
         transitions(log, segment=m, **options)
-        for m in segment_masks(log, segment_a, segment_b, options)
+        for m in segment_masks(
+            log, segment_a, segment_b, options, transitions, where="compare_transitions()"
+        )
     )
     trials = (ta.counts.sum(axis=1), tb.counts.sum(axis=1))
     return _compare_cells(ta, tb, "p_next", ("source", ta.labels), ("target", ta.labels), trials)
@@ -235,7 +237,9 @@ def compare_step_matrices(
     log = interaction_log(log, "compare_step_matrices()")
     ma, mb = (
         step_matrix(log, segment=m, **options)
-        for m in segment_masks(log, segment_a, segment_b, options)
+        for m in segment_masks(
+            log, segment_a, segment_b, options, step_matrix, where="compare_step_matrices()"
+        )
     )
     trials = (np.full(len(ma.labels), ma.n_units), np.full(len(mb.labels), mb.n_units))
     return _compare_cells(ma, mb, "share", ("label", ma.labels), ("step", ma.steps), trials)
@@ -277,7 +281,9 @@ def compare_paths(
     """
     log = interaction_log(log, "compare_paths()")
     top = positive_integer(top, "compare_paths()", "top")
-    mask_a, mask_b = segment_masks(log, segment_a, segment_b, options)
+    mask_a, mask_b = segment_masks(
+        log, segment_a, segment_b, options, paths, where="compare_paths()", sets=["top"]
+    )
     everything = max(len(log), 1)
     pa = paths(log, segment=mask_a, top=everything, **options)
     pb = paths(log, segment=mask_b, top=everything, **options)
@@ -321,7 +327,9 @@ def compare_friction(
     {'search': 1.0, 'view': -1.0}
     """
     log = interaction_log(log, "compare_friction()")
-    mask_a, mask_b = segment_masks(log, segment_a, segment_b, options)
+    mask_a, mask_b = segment_masks(
+        log, segment_a, segment_b, options, friction, where="compare_friction()"
+    )
     if options.get("slow_seconds") is None:
         both = friction(log, segment=mask_a | mask_b, **options)
         if np.isfinite(both.slow_seconds):

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log, positive_integer
 from cxmodel._result import Result
+from cxmodel.errors import SchemaError
 from cxmodel.journey._common import level_codes, row_mask
 from cxmodel.journey._funnel import Step, check_steps, step_mask
 from cxmodel.journey._groups import By, Grouped, by_codes, first_rows, unit_masks
@@ -161,9 +162,20 @@ def step_matrix(
     return attrs.evolve(result, by_labels=present, groups=groups)
 
 
+#: The most steps a step matrix shows (on each side of an anchor): a column per step.
+MAX_STEPS = 10_000
+
+
 def check_steps_argument(steps: int, where: str) -> int:
-    """``steps`` as an int (numpy integers taken); SchemaError unless a positive integer."""
-    return positive_integer(steps, where, "steps")
+    """``steps`` as an int (numpy integers taken); SchemaError unless a positive integer of at
+    most :data:`MAX_STEPS`."""
+    steps = positive_integer(steps, where, "steps")
+    if steps > MAX_STEPS:
+        raise SchemaError(
+            f"{where}: steps={steps:,} is more columns than a step matrix shows (at most "
+            f"{MAX_STEPS:,}); past a customer's last event every column is END"
+        )
+    return steps
 
 
 def anchored_groups(

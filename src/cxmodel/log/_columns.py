@@ -196,11 +196,26 @@ def is_missing(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     if values.dtype.kind == "O":
         none = np.array([None], dtype=object)
         empty = np.array([""], dtype=object)
-        with np.errstate(invalid="ignore"):
-            missing = np.equal(values, none) | np.not_equal(values, values)
-            missing |= np.equal(values, empty)
+        try:
+            with np.errstate(invalid="ignore"):
+                missing = np.equal(values, none) | np.not_equal(values, values)
+                missing |= np.equal(values, empty)
+        except ArithmeticError:  # a signalling Decimal('sNaN') refuses to be compared
+            missing = np.fromiter(map(_missing_item, values.tolist()), bool, values.shape[0])
         return np.asarray(missing, dtype=bool)
     return np.zeros(values.shape[0], dtype=bool)
+
+
+def _is_complex(item: object) -> bool:
+    return isinstance(item, numbers.Complex) and not isinstance(item, numbers.Real)
+
+
+def _missing_item(item: object) -> bool:
+    """Whether one value is missing (:func:`is_missing`'s test, one value at a time)."""
+    if item is None or (isinstance(item, str) and item == ""):
+        return True
+    is_nan = getattr(item, "is_nan", None)  # Decimal
+    return bool(is_nan()) if callable(is_nan) else item != item
 
 
 def encode_strings(values: npt.NDArray[Any] | Encoded) -> tuple[Codes, npt.NDArray[np.object_]]:
@@ -220,7 +235,8 @@ def encode_strings(values: npt.NDArray[Any] | Encoded) -> tuple[Codes, npt.NDArr
         return codes, np.empty(0, dtype=object)
     if values.dtype.kind in "iu" and n:
         low, high = int(values.min()), int(values.max())
-        if high - low <= 4 * n:  # dense integer ids: O(n) encoding by presence
+        # dense integer ids: O(n) encoding by presence (uint64 ids past int64 are sorted)
+        if high - low <= 4 * n and high <= np.iinfo(np.int64).max:
             present = np.zeros(high - low + 1, dtype=bool)
             present[values - low] = True
             uniq_ints = np.flatnonzero(present) + low
@@ -360,6 +376,28 @@ def _kind_of(value: object) -> str:
     return names.get(type(value), f"a {type(value).__name__}")
 
 
+def _is_time(item: object) -> bool:
+    # numpy counts a timedelta64 as an integer; neither it nor a datetime64 is an amount
+    return isinstance(item, (np.timedelta64, np.datetime64))
+
+
+def _refused_times(values: Any, column: str, errors: RowErrors) -> bool:
+    """Whether ``values`` is a numpy time or duration array (``datetime64``, ``timedelta64``),
+    whose present rows are then recorded as bad: only the timestamp column holds times, and
+    numpy would give their tick counts as numbers."""
+    if not (isinstance(values, np.ndarray) and values.dtype.kind in "mM"):
+        return False
+    what = "a time (datetime64)" if values.dtype.kind == "M" else "a duration (timedelta64)"
+    errors.add(
+        np.flatnonzero(~np.isnat(values)),
+        lambda row: (
+            f"{column} {values[row]!r} is {what} (column {column!r}); only the timestamp "
+            "column holds times: write it as text or a number"
+        ),
+    )
+    return True
+
+
 def to_float_column(
     values: npt.NDArray[Any], column: str, errors: RowErrors
 ) -> npt.NDArray[np.float64]:
@@ -376,6 +414,8 @@ def to_float_column(
     >>> errs.reasons
     {2: "value 'NA' is not a number (column 'value'); expected e.g. 12.5, or an empty field for missing"}
     """
+    if _refused_times(values, column, errors):
+        return np.full(values.shape[0], np.nan)
     if values.dtype.kind in "iu":
         return values.astype(np.float64)
     if values.dtype.kind == "f":
@@ -418,7 +458,11 @@ def to_float_column(
                     "12.5, or an empty field for missing"
                 )
                 continue
-        elif isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
+        elif (
+            isinstance(item, (bool, np.bool_))
+            or not isinstance(item, numbers.Real)
+            or _is_time(item)
+        ):
             reasons[row] = (
                 f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); expected a number"
             )
@@ -464,6 +508,8 @@ def to_bool_column(
             bad = np.flatnonzero(np.isin(codes, np.fromiter(local.reasons, dtype=np.int64)))
             errors.add(bad, lambda row: local.reasons[int(codes[row])])
         return np.asarray(np.append(parsed, np.nan)[codes], dtype=np.float64)
+    if _refused_times(values, column, errors):
+        return np.full(values.shape[0], np.nan)
     if values.dtype.kind == "b":
         return values.astype(np.float64)
     if values.dtype.kind in "iuf":
@@ -540,6 +586,8 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
             rows = np.flatnonzero(np.isin(values.codes, bad_cats))
             errors.add(rows, lambda row: _surrogate_reason(column, values[row]))
         return values
+    if _refused_times(values, column, errors):
+        return np.full(values.shape[0], None, dtype=object)
     if values.dtype.kind in "iu":
         return values
     if values.dtype.kind == "U":
@@ -565,6 +613,11 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
             from_text.setdefault(item, row)
         elif isinstance(item, (bool, np.bool_)):
             out[row] = str(bool(item))
+        elif _is_time(item):
+            reasons[row] = (
+                f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); only the "
+                "timestamp column holds times: write it as text or a number"
+            )
         elif isinstance(item, (int, np.integer)):
             out[row] = str(int(item))
             from_number.setdefault(out[row], row)
@@ -573,10 +626,10 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
                 continue
             out[row] = repr(float(item))
             from_number.setdefault(out[row], row)
-        elif isinstance(item, numbers.Number):
+        elif isinstance(item, numbers.Number) and not _is_complex(item):  # Decimal, Fraction
             out[row] = str(item)
             from_number.setdefault(out[row], row)
-        else:
+        else:  # a complex number is no id nor label either
             reasons[row] = (
                 f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); expected text or "
                 "a whole number"

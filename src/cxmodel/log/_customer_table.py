@@ -10,11 +10,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import integer, interaction_log, mapping_value, text_value
+from cxmodel._arguments import got, integer, interaction_log, mapping_value, text_value
 from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result, column, columns, plain
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
-from cxmodel.errors import DataError, DataWarning, SchemaError
+from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.log._orders import warn_order_lines
 from cxmodel.log._traits import TraitsLike, UsageLike, align_traits, read_traits, usage_masks
@@ -259,6 +259,11 @@ class CustomerTable(Result):
             _warn_no_trait_matches(ids, columns, log.customers)
         table = cls(customer_id=log.customers, data=data, as_of=cutoff, log=log)
         for name, model in models.items():
+            if not callable(model):
+                raise ValueTypeError(
+                    f"CustomerTable.from_log(): models[{name!r}] must be a function of the "
+                    f"table returning one value per customer; got {got(model)}"
+                )
             if name == "customer_id" or name in data:  # it would replace the column quietly
                 raise SchemaError(
                     f"models[{name!r}] has the name of a customer table column; name the model's "

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from cxmodel._pieces import warn
 from cxmodel.domain import STANDARD_KINDS
-from cxmodel.errors import DataWarning, SchemaError
+from cxmodel.errors import DataWarning, SchemaError, did_you_mean
 
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
@@ -34,6 +34,8 @@ __all__ = [
     "lookalike_kinds",
     "read_kinds",
     "warn_absent_kinds",
+    "warn_lookalike_names",
+    "warn_unused_renames",
 ]
 
 
@@ -166,7 +168,8 @@ def read_kinds(
     """The check of an analysis whose result is empty without rows of ``kinds``:
     :func:`check_kinds` (a typo raises), then, when none of ``kinds`` occurs in the log,
     :func:`warn_absent_kinds` (``meaning`` says what the result then is). One absent kind
-    among others present is normal (a month without refunds) and passes silently. The warning
+    among others present is normal (a month without refunds) and passes silently; no kind at
+    all is a :class:`~cxmodel.errors.SchemaError`. The warning
     points ``stacklevel`` frames up (the default: the caller of the analysis that called this).
 
     Examples
@@ -180,6 +183,8 @@ def read_kinds(
     rfm_scores() kind: kind 'purchase' does not occur in the log, so no customer has a score; check that the export holds these events
     """
     kinds = list(kinds)
+    if not kinds:  # an empty selection: every result would be empty without a word
+        raise SchemaError(f"{argument}: no kind given; name at least one, e.g. 'purchase'")
     absent = check_kinds(vocabulary, kinds, argument=argument)
     if len(absent) == len(set(kinds)):
         warn_absent_kinds(absent, argument=argument, meaning=meaning, stacklevel=stacklevel)
@@ -206,19 +211,80 @@ def lookalike_kinds(vocabulary: Iterable[Any]) -> dict[str, tuple[str, ...]]:
     ({}, {'ticket_opened': ('ticket_reopened',)})
     """
     known = sorted({str(k) for k in vocabulary})
-    standard = sorted(STANDARD_KINDS)
     held = set(known)
-    absent = [k for k in standard if k not in held]
+    absent = [k for k in sorted(STANDARD_KINDS) if k not in held]
     found: dict[str, list[str]] = {}
     for kind in known:
-        if kind in STANDARD_KINDS:
-            continue
-        folded = kind.strip().casefold()
-        match = folded if folded in STANDARD_KINDS else None
-        if match is None:
-            ratios = [(SequenceMatcher(None, folded, k).ratio(), k) for k in absent]
-            best = max(ratios, default=(0.0, ""))
-            match = best[1] if best[0] >= _LOOKALIKE_RATIO else None
+        match = _lookalike(kind, absent)
         if match is not None:
             found.setdefault(match, []).append(kind)
     return {k: tuple(v) for k, v in sorted(found.items())}
+
+
+def _lookalike(kind: str, standard: Iterable[str]) -> str | None:
+    """The one of the ``standard`` kinds ``kind`` looks like but is not (see
+    :func:`lookalike_kinds`), or ``None``."""
+    if kind in STANDARD_KINDS:
+        return None
+    folded = kind.strip().casefold()
+    if folded in STANDARD_KINDS:
+        return folded
+    best = max(((SequenceMatcher(None, folded, k).ratio(), k) for k in standard), default=None)
+    return best[1] if best is not None and best[0] >= _LOOKALIKE_RATIO else None
+
+
+def warn_unused_renames(
+    renames: Iterable[str], vocabulary: Iterable[Any], *, stacklevel: int = 4
+) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) about the event names of ``kinds=`` that no
+    row has (``vocabulary``: the kinds as read): a misspelt name renames nothing, and its
+    events stay under the export's own name without a word.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unused_renames(["payment_don"], ["payment_done", "page"])
+    >>> print(caught[0].message)
+    kinds maps 'payment_don', which no row has, so it renames nothing; did you mean 'payment_done'?
+    """
+    held = {str(k) for k in vocabulary}
+    for name in sorted(set(renames) - held):
+        warn(
+            f"kinds maps {name!r}, which no row has, so it renames nothing"
+            + did_you_mean(name, held),
+            DataWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def warn_lookalike_names(
+    names: Iterable[str], vocabulary: Iterable[Any], *, argument: str, stacklevel: int = 4
+) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) about each kind a reader was told to log rows
+    as (``kinds=`` targets, ``kind=``) that looks like a standard kind it is not, as
+    :func:`lookalike_kinds` judges against the log's kind ``vocabulary``: ``kinds=
+    {"order": "purchses"}`` logs orders that no analysis counts as purchases. The rows keep
+    the name given; the warning says which standard kind it resembles.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_lookalike_names(["purchse", "order"], ["purchse", "order"], argument="kinds")
+    >>> print(caught[0].message)
+    kinds: 'purchse' is not a standard kind; did you mean 'purchase'? Its rows are kept as 'purchse' and no analysis counts them as 'purchase'
+    """
+    held = {str(k) for k in vocabulary}
+    absent = [k for k in sorted(STANDARD_KINDS) if k not in held]
+    for name in sorted(set(names) & held):
+        match = _lookalike(name, absent)
+        if match is not None:
+            warn(
+                f"{argument}: {name!r} is not a standard kind; did you mean {match!r}? Its "
+                f"rows are kept as {name!r} and no analysis counts them as {match!r}",
+                DataWarning,
+                stacklevel=stacklevel,
+            )

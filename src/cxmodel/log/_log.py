@@ -52,6 +52,7 @@ from cxmodel.log._columns import (
     to_float_column,
     validate_rows,
 )
+from cxmodel.log._kinds import warn_lookalike_names, warn_unused_renames
 from cxmodel.log._observed import check_observed_end, declared_or_seen, last_time
 from cxmodel.log._parse_text import text_floats, text_times
 from cxmodel.log._rejected import RejectedRows
@@ -181,6 +182,10 @@ def _with_one_kind(raw: dict[str, Any], kind: object) -> dict[str, Any]:
 
 
 def _as_array(values: Any) -> Any:
+    if isinstance(values, np.ma.MaskedArray):  # a masked entry is a missing one
+        out = np.ma.getdata(values).astype(object)
+        out[np.ma.getmaskarray(values)] = None
+        return out
     if isinstance(values, (np.ndarray, Encoded)):
         return values
     if isinstance(values, (list, tuple)):
@@ -495,6 +500,7 @@ class InteractionLog:
         zone = resolve_timezone(timezone)
         layout = checked_time_format(time_format)
         raw: dict[str, Any] = {name: _as_array(values) for name, values in columns.items()}
+        one_kind = kind
         if kind is not None:
             raw = _with_one_kind(raw, kind)
         for name in REQUIRED:
@@ -543,9 +549,14 @@ class InteractionLog:
                 strings[name] = encode_text_column(values, name, row_errors)
         if renames:
             codes, cats = strings["kind"]
+            warn_unused_renames(renames, cats[np.unique(codes[codes >= 0])])
             strings["kind"] = _sort_categories(
                 codes, np.array([renames.get(c, c) for c in cats], dtype=object)
             )
+            warn_lookalike_names(renames.values(), strings["kind"][1], argument="kinds")
+        if isinstance(one_kind, str):
+            one = renames.get(one_kind, one_kind)
+            warn_lookalike_names([one], strings["kind"][1], argument="kind")
         if catalogue is not None and "touchpoint" in strings:
             _fill_from_catalogue(strings, catalogue, n)
         validate_rows(n, strings, numeric, row_errors, raw, asked)

@@ -88,12 +88,32 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
 
 def ordered_scale(instance: ScoreAccumulator, attribute: attrs.Attribute[int], high: int) -> None:
     """attrs validator of an accumulator's ``high``: the scale is ``low < high`` (a reversed
-    scale would otherwise fail deep in numpy)."""
+    scale would otherwise fail deep in numpy) of at most :data:`MAX_SCALE_POINTS` points (the
+    answers are counted in one column per point)."""
     if not instance.low < high:
         raise SchemaError(
             f"{instance.metric}(): scale ({instance.low}, {high}) must be a (lowest, highest) "
             f"pair with lowest < highest"
         )
+    if high - instance.low + 1 > MAX_SCALE_POINTS:
+        raise SchemaError(
+            f"{instance.metric}(): scale ({instance.low}, {high}) has {high - instance.low + 1:,} "
+            f"points; a rating scale has at most {MAX_SCALE_POINTS:,} (e.g. 0..1000)"
+        )
+
+
+#: The most points a survey metric's scale may have.
+MAX_SCALE_POINTS = 1_001
+
+
+def _signed(scores: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Unsigned integer scores as int64 (numpy's mixed unsigned and signed arithmetic goes
+    through float64), or as float64 when some is past int64 (off every scale anyway)."""
+    if scores.dtype.kind != "u":
+        return scores
+    if scores.size and int(scores.max()) > np.iinfo(np.int64).max:
+        return scores.astype(np.float64)
+    return scores.astype(np.int64)
 
 
 @attrs.frozen
@@ -153,7 +173,7 @@ class ScoreAccumulator:
         self, scores: npt.ArrayLike, rows: npt.NDArray[np.int64] | None = None
     ) -> IntArray:
         """Scores as int64 indexes into the scale; SchemaError naming the first bad row."""
-        raw = np.asarray(scores).reshape(-1)
+        raw = _signed(np.asarray(scores).reshape(-1))
         # integer scores: two reductions validate the whole chunk, one pass shifts it
         if (
             raw.dtype.kind in "iu"
@@ -191,7 +211,7 @@ class ScoreAccumulator:
         rows: npt.NDArray[np.int64] | None = None,
     ) -> ScoreCounts:
         """Add a chunk of ``scores`` (with one key array per key column) to ``state``."""
-        raw = np.asarray(scores).reshape(-1)
+        raw = _signed(np.asarray(scores).reshape(-1))
         on_scale = (
             raw.dtype.kind in "iu"
             and raw.size > 0

@@ -375,7 +375,18 @@ def survey_chunk(
     else:
         if by_rated:
             raise SchemaError("by_rated=True needs a log (answers tied to what they rate)")
-        scores = _array(data, f"{metric}(): data").reshape(-1)
+        given = _array(data, f"{metric}(): data")
+        if given.ndim > 1:
+            raise SchemaError(
+                f"{metric}(): data must be a log or a flat list or 1-d array of scores; got "
+                f"an array of shape {given.shape}"
+            )
+        if given.dtype.kind == "b":
+            raise SchemaError(
+                f"{metric}(): data holds True/False; expected scores, whole numbers on the "
+                f"{metric!r} scale (a bool is not an answer)"
+            )
+        scores = given.reshape(-1)
         if scores.dtype.kind not in "iu":  # integer scores stay as they are (no 8x copy)
             scores = float_array(data, f"{metric}()", "data").reshape(-1)
         rows = None  # positions are the row numbers

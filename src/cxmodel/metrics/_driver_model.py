@@ -343,6 +343,11 @@ def _resolve(
         else:
             mask = boolean_mask(spec, len(log), f"driver {name!r}: a mask")
         out.append((str(name), mask))
+    if not out:
+        raise SchemaError(
+            f"driver_model(): drivers names no driver (got {drivers!r}); leave it out for "
+            "every kind in the log, or name some"
+        )
     if len({name for name, _ in out}) < len(out):
         raise SchemaError(f"driver names must be unique; got {[name for name, _ in out]!r}")
     return out
@@ -458,6 +463,8 @@ def driver_model(
     log = interaction_log(log, "driver_model()")
     if drivers is not None and not isinstance(drivers, Mapping):
         drivers = name_sequence(drivers, "driver_model()", "drivers")
+    if activity is not None:
+        activity = name_sequence(activity, "driver_model()", "activity", at_least_one=True)
     if outcome not in OUTCOMES:
         raise SchemaError(f"outcome must be one of {OUTCOMES!r}; got {outcome!r}")
     if encoding not in ("indicator", "count"):

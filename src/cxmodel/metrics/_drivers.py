@@ -204,6 +204,11 @@ def experience_drivers(
     ]
     for name, text in conditions.items():
         candidates.append((name, condition_mask(log, name, text)))
+    if not candidates:
+        raise SchemaError(
+            "experience_drivers(): no candidate driver: kinds names none and there are no "
+            "conditions; leave kinds out for every kind in the log, or name some"
+        )
     single: list[str] = []
     flat: list[str] = []
     left_out: list[str] = []

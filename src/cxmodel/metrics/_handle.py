@@ -83,7 +83,7 @@ def average_handle_time(
     """
     log = interaction_log(log, "average_handle_time()")
     kinds = name_sequence(kinds, "average_handle_time()", "kinds")
-    components = name_sequence(components, "average_handle_time()", "components")
+    components = name_sequence(components, "average_handle_time()", "components", at_least_one=True)
     level = real(level, "average_handle_time()", "level")
     missing = [c for c in components if c not in log]
     if missing:

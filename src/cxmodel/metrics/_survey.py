@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._arguments import got, integer
+from cxmodel._arguments import got, integer, random_seed
 from cxmodel._periods import index_labels
 from cxmodel._result import Result
 from cxmodel._stats import fpc_factor, mean_t_bounds, proportion_bounds, sample_moments, z_value
@@ -108,6 +108,10 @@ def _population(instance: object, attribute: attrs.Attribute[int | None], value:
         raise SchemaError(f"population must be a whole number >= 2 or None; got {value!r}")
 
 
+def _seed(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    random_seed(value, "the bootstrap", "random_state", generator=False)
+
+
 @attrs.frozen
 class IntervalOptions:
     """How a survey metric's intervals are computed.
@@ -133,7 +137,7 @@ class IntervalOptions:
     ci: str
     level: float = attrs.field(default=0.95, validator=_level)
     population: int | None = attrs.field(default=None, validator=_population)
-    random_state: int = 0
+    random_state: int = attrs.field(default=0, validator=_seed)
 
     @property
     def z(self) -> float:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import OptimizeResult, minimize
 
-from cxmodel._arguments import got
+from cxmodel._arguments import got, integer
 from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel.errors import (
@@ -30,6 +30,7 @@ __all__ = [
     "check_information",
     "fit_columns",
     "maximise_likelihood",
+    "sample_size",
     "standard_errors",
     "straddle_one",
     "whole_numbers",
@@ -506,3 +507,11 @@ def params_repr(name: str, params: Mapping[str, float] | None) -> str:
         return f"{name}(unfitted)"
     inner = ", ".join(f"{k}={v:.4g}" for k, v in params.items())
     return f"{name}({inner})"
+
+
+def sample_size(n: object) -> int:
+    """``n`` of ``sample()``: 0 to 10,000,000 customers (a summary row each, in memory)."""
+    count = integer(n, "sample()", "n", minimum=0)
+    if count > 10_000_000:
+        raise DataError(f"sample(): n must be at most 10,000,000 customers; got {count:,}")
+    return count

@@ -10,12 +10,13 @@ import numpy.typing as npt
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from scipy.stats import nbinom
 
-from cxmodel._arguments import integer, random_seed, real
+from cxmodel._arguments import random_seed, real
 from cxmodel.errors import DataError
 from cxmodel.models._base import (
     FloatArray,
     as_float_array,
     broadcastable,
+    sample_size,
     straddle_one,
     whole_numbers,
 )
@@ -54,10 +55,14 @@ def _purchase_counts(n: npt.ArrayLike) -> FloatArray:
 
 
 def observation_length(T: object) -> float:
-    """``T`` of ``sample()``: a finite number of time units >= 0."""
+    """``T`` of ``sample()``: a finite number of time units from 0 to a million (more than a
+    century even in hours; past it the Poisson draws overflow)."""
     length = real(T, "sample()", "T")
-    if length < 0:
-        raise DataError(f"sample(): T must be >= 0 time units of observation; got {length!r}")
+    if not 0 <= length <= 1e6:
+        raise DataError(
+            f"sample(): T must be >= 0 and at most 1,000,000 time units of observation; "
+            f"got {length!r}"
+        )
     return length
 
 
@@ -264,7 +269,7 @@ class BetaGeo(TransactionModel):
         self, n: int, *, T: float, random_state: int | np.random.Generator | None = None
     ) -> RFMSummary:
         """Simulate ``n`` customers observed for ``T`` time units after their first purchase."""
-        n = integer(n, "sample()", "n", minimum=0)
+        n = sample_size(n)
         T = observation_length(T)
         rng = _rng(random_seed(random_state, "sample()", "random_state"))
         r, alpha, a, b = self._p()

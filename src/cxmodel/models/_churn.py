@@ -17,11 +17,26 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import float_array, integer, interaction_log, name_sequence, real
-from cxmodel._pieces import as_errors, silenced
+from cxmodel._arguments import (
+    event_flags,
+    finite_values,
+    float_array,
+    integer,
+    interaction_log,
+    known_options,
+    name_sequence,
+    real,
+)
+from cxmodel._pieces import as_errors, silenced, warn
 from cxmodel._result import Result
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us, to_us
-from cxmodel.errors import ConvergenceError, ConvergenceWarning, DataError, SchemaError
+from cxmodel.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    SchemaError,
+)
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.models._base import FloatArray
@@ -92,10 +107,18 @@ _FEATURES: dict[str, tuple[str, str]] = {
 
 
 def _checked(horizon: Any, activity: Any, where: str) -> tuple[Any, tuple[str, ...] | None]:
-    """``horizon`` (a number of days must be finite) and ``activity`` (kind names or None)."""
+    """``horizon`` (a number of days must be finite, positive and at most 100 years, as a
+    duration is) and ``activity`` (kind names or None)."""
     if isinstance(horizon, (int, float)) and not isinstance(horizon, bool):
         horizon = real(horizon, where, "horizon")
-    return horizon, None if activity is None else name_sequence(activity, where, "activity")
+        if not 0 < horizon <= 36_525:
+            raise SchemaError(
+                f"{where}: horizon={horizon!r} days; expected a number of days in (0, 36525] "
+                "(100 years), or a duration such as '90 days'"
+            )
+    if activity is None:
+        return horizon, None
+    return horizon, name_sequence(activity, where, "activity", at_least_one=True)
 
 
 def _days(duration: Any) -> float:
@@ -429,7 +452,14 @@ def auc_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """Area under the ROC curve by the Mann-Whitney U statistic (ties count one half).
 
     AUC = (R1 - n1 (n1 + 1) / 2) / (n1 n0), R1 the sum of the midranks of the positives:
-    the probability that a random positive scores above a random negative.
+    the probability that a random positive scores above a random negative. ``labels`` are
+    booleans or 0/1 and ``scores`` finite numbers; anything else is a
+    :class:`~cxmodel.errors.SchemaError` naming the first bad one.
+
+    Warns
+    -----
+    DataWarning
+        Without both a positive and a negative label: the AUC is then NaN.
 
     Examples
     --------
@@ -438,10 +468,24 @@ def auc_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     >>> auc_score([0, 1, 0, 1], [1, 1, 1, 1])
     0.5
     """
-    y = np.asarray(labels).astype(bool).reshape(-1)
-    s = float_array(scores, "auc_score()", "scores").reshape(-1)
+    where = "auc_score()"
+    y = event_flags(labels, where, "labels")
+    s = finite_values(float_array(scores, where, "scores").reshape(-1), where, "scores")
     if y.shape != s.shape:
         raise SchemaError("labels and scores must have the same length")
+    if y.all() or not y.any():
+        held = f"every one of the {y.size:,} labels is {int(y[0])}" if y.size else "no labels"
+        warn(
+            f"auc_score(): {held}, so no positive can be ranked against a negative and the "
+            "AUC is NaN",
+            DataWarning,
+            stacklevel=2,
+        )
+    return _auc(y, s)
+
+
+def _auc(y: npt.NDArray[np.bool_], s: FloatArray) -> float:
+    """The AUC of :func:`auc_score` without its checks; NaN without both classes."""
     n1 = int(y.sum())
     n0 = y.size - n1
     if n1 == 0 or n0 == 0:
@@ -974,6 +1018,12 @@ def validate_churn(
             "validate_churn() needs the log to run at least one horizon past the split; "
             f"it ends at {np.datetime64(int(log.timestamps.max()), 'us') if len(log) else None}"
         )
+    known_options(
+        options,
+        churn_risk,
+        "validate_churn()",
+        set_here=["log", "as_of", "horizon", "model", "activity"],
+    )
     kinds = _activity(log, activity)
     seen = log.timestamps <= cutoff
     past = log.filter(seen)
@@ -1019,11 +1069,11 @@ def validate_churn(
     ab = active & bought
     y, r = churned[active], risk.risk[active]
     return ChurnValidation(
-        auc=auc_score(y, r),
-        auc_buyers=auc_score(churned[ab], risk.risk[ab]),
-        auc_p_alive_buyers=auc_score(churned[ab], 1 - p_alive[ab]),
-        auc_p_alive=auc_score(y, 1 - p_alive[active]),
-        auc_all=auc_score(churned, risk.risk),
+        auc=_auc(y, r),
+        auc_buyers=_auc(churned[ab], risk.risk[ab]),
+        auc_p_alive_buyers=_auc(churned[ab], 1 - p_alive[ab]),
+        auc_p_alive=_auc(y, 1 - p_alive[active]),
+        auc_all=_auc(churned, risk.risk),
         churn_rate=float(np.mean(y)) if y.size else float("nan"),
         n_active=int(active.sum()),
         n_active_buyers=int(ab.sum()),

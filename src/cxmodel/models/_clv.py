@@ -127,6 +127,10 @@ def customer_lifetime_value(
     discount_rate = real(discount_rate, "customer_lifetime_value()", "discount_rate")
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise DataError(f"horizon must be an integer >= 1, got {horizon!r}")
+    if horizon > 36_525:  # a column of cash flows per period
+        raise DataError(
+            f"horizon must be at most 36,525 periods (100 years of days), got {horizon!r}"
+        )
     if not np.isfinite(discount_rate) or discount_rate < 0:
         raise DataError(f"discount_rate must be a finite number >= 0, got {discount_rate!r}")
     if discount_rate >= 1:

@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import float_array, got, name_sequence
+from cxmodel._arguments import event_flags, finite_values, float_array, got, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import DataError, SchemaError, ValueTypeError
@@ -168,28 +168,14 @@ def concordance_index(
     >>> concordance_index([1, 2, 3, 4], [1.0, 2.0, 3.0, 4.0], [1, 1, 1, 0])
     0.0
     """
-    t = float_array(durations, "concordance_index()", "durations").reshape(-1)
-    r = float_array(risk, "concordance_index()", "risk").reshape(-1)
-    if observed is None:
-        e = np.ones(t.shape, dtype=bool)
-    else:
-        flags = float_array(observed, "concordance_index()", "observed").reshape(-1)
-        if not ((flags == 0) | (flags == 1)).all():
-            i = int(np.flatnonzero((flags != 0) & (flags != 1))[0])
-            raise SchemaError(
-                f"concordance_index(): observed[{i}] = {float(flags[i])!r}; observed must be "
-                "booleans (1 = event seen, 0 = censored)"
-            )
-        e = flags == 1
+    where = "concordance_index()"
+    t = finite_values(float_array(durations, where, "durations").reshape(-1), where, "durations")
+    r = finite_values(float_array(risk, where, "risk").reshape(-1), where, "risk")
+    e = np.ones(t.shape, dtype=bool) if observed is None else event_flags(observed, where)
     if not (t.shape == r.shape == e.shape):
         raise SchemaError("durations, risk and observed must have the same length")
-    for name, values in (("durations", t), ("risk", r)):
-        if not np.isfinite(values).all():
-            i = int(np.flatnonzero(~np.isfinite(values))[0])
-            raise SchemaError(
-                f"concordance_index(): {name}[{i}] = {float(values[i])!r}; {name} must be "
-                "finite (a missing prediction has no rank: drop the subject)"
-            )
+    if not t.size:
+        raise DataError("no comparable pairs: concordance needs an event before a later time")
     # Sort by time; within a time, censored rows come first so that "T_j == T_i, j censored"
     # falls in i's later set when we scan from the end.
     order = np.lexsort((e, t))

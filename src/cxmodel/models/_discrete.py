@@ -20,6 +20,7 @@ from cxmodel.models._base import (
     fit_columns,
     maximise_likelihood,
     params_repr,
+    sample_size,
     standard_errors,
     straddle_one,
     whole_numbers,
@@ -217,8 +218,12 @@ class BetaGeoBetaBinom(TransactionPlots):
         from cxmodel.models._rfm import RFMSummary
 
         al, be, ga, de = self._p()
-        n = integer(n, "sample()", "n", minimum=0)
+        n = sample_size(n)
         n_periods = integer(n_periods, "sample()", "n_periods", minimum=0)
+        if n * n_periods > 10**8:  # a customers x periods matrix of draws
+            raise DataError(
+                f"sample(): n x n_periods must be at most 100,000,000; got {n * n_periods:,}"
+            )
         rng = np.random.default_rng(random_seed(random_state, "sample()", "random_state"))
         p = rng.beta(al, be, size=n)
         theta = np.clip(rng.beta(ga, de, size=n), 1e-12, 1.0)
@@ -369,8 +374,12 @@ class ShiftedBetaGeo:
         """Simulate survivor counts S_0..S_periods of a cohort of ``n`` customers."""
         check_fitted(self)
         assert self.params_ is not None
-        n = integer(n, "sample()", "n", minimum=0)
+        n = sample_size(n)
         periods = integer(periods, "sample()", "periods", minimum=0)
+        if n * (periods + 1) > 10**8:  # a periods x customers matrix of comparisons
+            raise DataError(
+                f"sample(): n x periods must be at most 100,000,000; got {n * (periods + 1):,}"
+            )
         rng = np.random.default_rng(random_seed(random_state, "sample()", "random_state"))
         theta = np.clip(rng.beta(self.params_["alpha"], self.params_["beta"], size=n), 1e-12, 1)
         life = rng.geometric(theta)

@@ -212,7 +212,8 @@ class DiscreteHazard(WaldRegression):
                     f"DiscreteHazard.predict_hazard(): periods must be whole numbers >= 0, one "
                     f"or one per row of X ({per.size}); got {got(periods)}"
                 )
-            per = np.minimum(given.astype(np.intp), self.n_periods_ - 1)
+            # clipped as floats first: a period past int64 (1e308) would wrap to a negative index
+            per = np.minimum(given, self.n_periods_ - 1).astype(np.intp)
         out: FloatArray = special.expit(self.baseline_[per] + mat @ self.coef_)
         return out
 

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import linalg
 
 from cxmodel._pieces import warn
-from cxmodel.errors import ConvergenceWarning
+from cxmodel.errors import ConvergenceError, ConvergenceWarning
 from cxmodel.models._base import FloatArray
 
 __all__ = ["NewtonFit", "inverse_information", "newton_raphson", "warn_unconverged"]
@@ -69,7 +69,14 @@ def newton_raphson(
     converged = False
     message = "maximum number of iterations reached"
     it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007 (reported after the loop)
+    for it in range(1, max_iter + 1):
+        if not (np.isfinite(grad).all() and np.isfinite(hess).all()):
+            raise ConvergenceError(
+                f"the {objective}'s gradient or curvature overflowed at iteration {it} (values "
+                "past 1e308): the covariates are too large to fit as they are; rescale them "
+                "(e.g. thousands of euros instead of cents, or standardise)",
+                diagnostics={"iteration": it, "theta": theta.tolist()},
+            )
         try:
             step = linalg.solve(-hess, grad, assume_a="pos")
         except (linalg.LinAlgError, ValueError):

@@ -8,8 +8,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import expit, gammaln, hyp2f1
 
-from cxmodel._arguments import integer, random_seed
-from cxmodel.models._base import FloatArray, as_float_array
+from cxmodel._arguments import random_seed
+from cxmodel.models._base import FloatArray, as_float_array, sample_size
 from cxmodel.models._betageo import _simulate, observation_length
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
@@ -223,7 +223,7 @@ class ParetoNBD(TransactionModel):
         self, n: int, *, T: float, random_state: int | np.random.Generator | None = None
     ) -> RFMSummary:
         """Simulate ``n`` customers observed for ``T`` time units after their first purchase."""
-        n = integer(n, "sample()", "n", minimum=0)
+        n = sample_size(n)
         T = observation_length(T)
         rng = np.random.default_rng(random_seed(random_state, "sample()", "random_state"))
         r, alpha, s, beta = self._p()

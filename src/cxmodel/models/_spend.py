@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import gammaln
 
-from cxmodel._arguments import integer, random_seed
+from cxmodel._arguments import random_seed
 from cxmodel._pieces import warn_counted
 from cxmodel._progress import progress_bar
 from cxmodel.errors import DataError, DataWarning
@@ -22,6 +22,7 @@ from cxmodel.models._base import (
     fit_columns,
     maximise_likelihood,
     params_repr,
+    sample_size,
     standard_errors,
 )
 
@@ -172,7 +173,7 @@ class GammaGamma:
         check_fitted(self)
         assert self.params_ is not None
         p, q, g = (self.params_[k] for k in self._names)
-        n = integer(n, "sample()", "n", minimum=0)
+        n = sample_size(n)
         rng = np.random.default_rng(random_seed(random_state, "sample()", "random_state"))
         x = np.broadcast_to(as_float_array("frequency", frequency), (n,)).astype(np.float64)
         nu = rng.gamma(q, 1.0 / g, size=n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -202,7 +203,9 @@ def preferences(
     """
     log = interaction_log(log, "preferences()")
     outreach = None if outreach is None else mapping_value(outreach, "preferences()", "outreach")
-    if not (isinstance(smoothing, (int, float)) and np.isfinite(smoothing) and smoothing >= 0):
+    if not (
+        isinstance(smoothing, (int, float)) and math.isfinite(smoothing) and smoothing >= 0
+    ):  # math, not numpy: an int past 2**64 is a number too
         raise SchemaError(f"smoothing must be a finite number >= 0 (got {smoothing!r})")
     cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="preferences()")

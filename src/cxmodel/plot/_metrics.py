@@ -45,7 +45,11 @@ def _by_label(value: Any, kind: type[T], label: str, where: str, name: str) -> d
     a dict of label to result."""
     expected = f"a {kind.__name__} or a mapping of label to {kind.__name__}"
     value = of_type(value, (kind, Mapping), where, name, expected)
-    return {label: value} if isinstance(value, kind) else dict(value)
+    if isinstance(value, kind):
+        return {label: value}
+    for key, item in value.items():  # the mapping's values are results too
+        of_type(item, kind, where, f"{name}[{key!r}]", f"a {kind.__name__}")
+    return dict(value)
 
 
 def plot_survival(

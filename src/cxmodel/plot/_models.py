@@ -40,8 +40,8 @@ def _fitted(model: Any, method: str, where: str) -> Any:
 def _max_frequency(value: Any, where: str) -> int:
     """The checked ``max_frequency`` of the bar and hold-out plots: a whole number >= 1."""
     max_frequency = integer(value, where, "max_frequency")
-    if max_frequency < 1:
-        raise DataError(f"max_frequency must be >= 1, got {max_frequency}")
+    if not 1 <= max_frequency <= 10_000:  # a bar (or a point) per count
+        raise DataError(f"max_frequency must be 1 to 10,000, got {max_frequency}")
     return max_frequency
 
 

@@ -130,7 +130,9 @@ def finish(
     ylabel: str | None = None,
     grid: str | None = "y",
 ) -> Axes:
-    """Title, axis labels, a light grid and no top/right frame."""
+    """Title, axis labels, a light grid and no top/right frame; a date axis kept to the years
+    matplotlib draws."""
+    _dates_in_range(ax)
     if title:
         ax.set_title(title, fontsize=11)
     if xlabel is not None:
@@ -143,6 +145,23 @@ def finish(
         ax.grid(True, axis=cast(Any, grid), color="#E5E5E5", linewidth=0.8)
         ax.set_axisbelow(True)
     return ax
+
+
+def _dates_in_range(ax: Axes) -> None:
+    """Keep a date axis within the years 1..9999 that matplotlib can draw: the margins around
+    data reaching year 1 or 9999 would otherwise fail the drawing, not the plot call."""
+    import matplotlib.dates as mdates
+
+    bounds = np.array(["0001-01-01", "9999-12-31"], dtype="datetime64[D]")
+    first, last = (float(x) for x in cast(Any, mdates).date2num(bounds))
+    for axis, limits, set_limits in (
+        (ax.xaxis, ax.get_xlim, ax.set_xlim),
+        (ax.yaxis, ax.get_ylim, ax.set_ylim),
+    ):
+        if isinstance(axis.get_major_locator(), mdates.DateLocator):
+            low, high = limits()
+            if low < first or high > last:
+                set_limits(max(low, first), min(high, last))
 
 
 def grouped_bars(

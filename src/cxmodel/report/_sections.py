@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any, Protocol
 
@@ -78,6 +78,10 @@ def _share(part: int, whole: int) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+#: The months since the first purchase the cohort heatmap shows.
+COHORT_MONTHS = 36
 
 
 def _figure(result: Any, alt: str, **kwargs: Any) -> tuple[ReportFigure, ...]:
@@ -350,9 +354,9 @@ def indicators(ctx: Context) -> ReportSection | str:
     missing: list[str] = []
     if not cards:
         missing.append("no NPS, CSAT or CES: the log has no survey answers" + ctx.lacking("survey"))
-    start = ctx.as_of - timedelta(days=CHURN_DAYS)
     first = int(ctx.log.timestamps.min())
     if first <= ctx.as_of_us - 2 * CHURN_DAYS * DAY_US:
+        start = ctx.as_of - timedelta(days=CHURN_DAYS)  # after the first interaction
         # the window is [start, end): it ends just after as_of, so a customer who came back at
         # the report's own time (the data's last day) came back, as the repeat card counts it
         end = ctx.as_of + timedelta(microseconds=1)
@@ -558,12 +562,15 @@ def cohorts(ctx: Context) -> ReportSection | str:
         f"{len(result.cohorts)} monthly cohorts of first-time buyers; each cell is the share "
         "of a cohort buying in a later month."
     )
+    alt = "cohort retention heatmap: cohorts by months since first purchase"
+    if rates.shape[1] > COHORT_MONTHS + 1:  # a cell and its text per month: years of them
+        alt += f" (the first {COHORT_MONTHS} of {rates.shape[1] - 1:,} months)"
     return ReportSection(
         "Cohort retention",
         tuple(rows),
         note="cohort = month of the first purchase; empty cells have not happened yet",
         lead=lead,
-        figures=_figure(result, "cohort retention heatmap: cohorts by months since first purchase"),
+        figures=_figure(result, alt, max_periods=COHORT_MONTHS),
     )
 
 
@@ -908,6 +915,9 @@ def _reason(because: Any) -> str:
     return _DATETIME.sub(r"\1", describe_because(because))
 
 
+_FIRST_TIME = datetime.min.replace(tzinfo=timezone.utc)
+
+
 def act_now(ctx: Context) -> ReportSection | str:
     from cxmodel.triggers import EXAMPLE_RULES, RuleSet, evaluate, parse
 
@@ -918,7 +928,8 @@ def act_now(ctx: Context) -> ReportSection | str:
         return "no example rule fits this log: " + "; ".join(refused)
     rules = RuleSet(tuple(runnable))
     firings = evaluate(rules, ctx.log, as_of=ctx.as_of)
-    since = ctx.as_of - timedelta(days=ACT_NOW_DAYS)
+    # the first days of year 1 have no days before them to subtract
+    since = ctx.as_of - min(timedelta(days=ACT_NOW_DAYS), ctx.as_of - _FIRST_TIME)
     recent = [f for f in firings if f.time > since]
     customers: dict[str, list[str]] = {name: [] for name in rules.names}
     latest: dict[str, Any] = {}

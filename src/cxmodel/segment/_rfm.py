@@ -63,6 +63,9 @@ class RFMScores(Result):
         return int(self.customer_id.shape[0])
 
 
+_MAX_BINS = 2**31
+
+
 def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     """Rank-based scores in which equal quantities share a score.
 
@@ -82,6 +85,8 @@ def rank_scores(quantity: npt.ArrayLike, n_bins: int) -> IntArray:
     [3, 1, 2, 4]
     """
     n_bins = integer(n_bins, "rank_scores()", "n_bins", minimum=1)
+    if n_bins > _MAX_BINS:  # position x n_bins is computed in int64
+        raise SchemaError(f"rank_scores(): n_bins must be at most {_MAX_BINS:,}; got {n_bins:,}")
     values = np.asarray(quantity)
     if values.dtype.kind not in "iuf" or values.ndim != 1:
         values = float_array(values, "rank_scores()", "quantity", ndim=1)

@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from difflib import get_close_matches
 from typing import TYPE_CHECKING
 
-from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Diagnostic, Expr, check_expr
+from cxmodel._arguments import mapping_value, name_sequence
+from cxmodel.errors import SchemaError, did_you_mean
+from cxmodel.expr import AGGREGATE_FUNCTIONS, TYPES, Aggregate, Diagnostic, Expr, check_expr
 from cxmodel.triggers._rules import Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -173,6 +175,22 @@ class _AlertChecker(_RuleChecker):
         return self.errors
 
 
+def _schema(schema: Mapping[str, str] | None, name: str) -> Mapping[str, str] | None:
+    """``schema`` if it maps names to types of the language (``log.schema`` does); a misspelt
+    type would otherwise make every comparison with the property fail to check."""
+    if schema is None:
+        return None
+    mapping = mapping_value(schema, "check_rules()", name)
+    for key, typ in mapping.items():
+        if not isinstance(key, str) or typ not in TYPES:
+            raise SchemaError(
+                f"check_rules(): {name}[{key!r}] is {typ!r}; expected a name (str) mapped to "
+                f"one of {', '.join(TYPES)} (a log's schema, e.g. log.schema)"
+                + did_you_mean(typ, TYPES)
+            )
+    return mapping
+
+
 class _Scope(dict[str, str]):
     """The names an expression may read with their types: bare names typed by ``bare``,
     ``alias.name`` by ``bound``; a source that is ``None`` (not given) has every name, of
@@ -239,6 +257,10 @@ def check_rules(
     >>> check_rules(rules, schema={"value": "float"}, kinds=["purchase"])[0].hint
     "did you mean 'purchase'?"
     """
+    schema = _schema(schema, "schema")
+    catalogue = _schema(catalogue, "catalogue")
+    if kinds is not None:
+        kinds = name_sequence(kinds, "check_rules()", "kinds")
     found: list[Diagnostic] = []
     for rule in rules:
         found.extend(_RuleChecker(rule, schema, kinds, catalogue).run())
