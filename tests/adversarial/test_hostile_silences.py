@@ -3,12 +3,18 @@ data, and sums of finite values past the float range."""
 
 from __future__ import annotations
 
+import re
 import warnings
+from collections.abc import Callable
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cxmodel.errors import DataError
-from cxmodel.log import InteractionLog
+from cxmodel import metrics, models, report, segment
+from cxmodel.errors import DataError, DataWarning
+from cxmodel.log import CustomerTable, InteractionLog
 from cxmodel.triggers import evaluate, parse
 
 RULES = parse("trigger thanks:\n    when purchase\n    emit coupon")
@@ -54,3 +60,95 @@ class TestEvaluateBeforeTheData:
             pytest.raises(DataError, match=f"^cxmodel.dask.evaluate\\(\\): {REFUSED}"),
         ):
             cxd.evaluate(RULES, frame, as_of=BEFORE)
+
+
+HUGE = InteractionLog.from_arrays(
+    ["a", "a", "b"],
+    ["2024-01-01T00:00Z", "2024-02-01T00:00Z", "2024-01-05T00:00Z"],
+    ["purchase"] * 3,
+    value=[1e308, 1e308, 5.0],
+)
+AS_OF = "2024-02-01T00:00:00Z"
+PAST_RANGE = r"the sum of column 'value'{who} is past the float range \(1.8e\+308\)"
+
+
+class TestSumsPastTheFloatRange:
+    @pytest.mark.parametrize(
+        ("call", "caller", "who"),
+        [
+            pytest.param(
+                lambda: metrics.value_summary(HUGE),
+                "value_summary()",
+                "",
+                id="value_summary",
+            ),
+            pytest.param(
+                lambda: CustomerTable.from_log(HUGE, as_of=AS_OF),
+                "CustomerTable.from_log()",
+                " for customer 'a'",
+                id="CustomerTable",
+            ),
+            pytest.param(
+                lambda: models.rfm_summary(HUGE, as_of=AS_OF),
+                "rfm_summary()",
+                " for customer 'a'",
+                id="rfm_summary",
+            ),
+            pytest.param(
+                lambda: segment.rfm_scores(HUGE, as_of=AS_OF),
+                "rfm_scores()",
+                " for customer 'a'",
+                id="rfm_scores",
+            ),
+            pytest.param(
+                lambda: models.churn_features(HUGE, as_of=AS_OF),
+                "churn_features()",
+                " for customer 'a'",
+                id="churn_features",
+            ),
+        ],
+    )
+    def test_an_overflowing_sum_is_refused(
+        self, call: Callable[[], object], caller: str, who: str
+    ) -> None:
+        """Two purchases of 1e308 (finite) added to an infinite revenue, monetary value or
+        spend without a word (or with numpy's 'overflow encountered in reduceat', naming no
+        column); each is a DataError naming the function, the column and the customer."""
+        pattern = f"^{re.escape(caller)}: {PAST_RANGE.format(who=who)}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            with pytest.raises(DataError, match=pattern):
+                call()
+
+    def test_the_report_names_the_overflow_in_the_sections_left_out(self) -> None:
+        """The report leaves the value sections out, saying why, instead of showing inf."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            text = str(report.cx_report(HUGE, as_of=AS_OF))
+        assert "Customer value: could not be computed" in text
+        assert "is past the float range" in text
+        assert " inf " not in text
+
+    def test_the_segment_mean_of_large_customers_is_refused(self) -> None:
+        """Customers of 1e308 each are summable one by one, but not their segment's mean."""
+        from cxmodel._sums import grouped_sums
+
+        with pytest.raises(DataError, match="for segment 'vip'"):
+            grouped_sums(
+                np.array([0, 0]), np.array([1e308, 1e308]), 1, column="monetary",
+                where="cx_report()", names=np.array(["vip"]), of="segment",
+            )  # fmt: skip
+
+    @settings(max_examples=50, deadline=None)
+    @given(
+        st.lists(st.floats(-1e300, 1e300), min_size=0, max_size=30),
+        st.integers(1, 4),
+    )
+    def test_sums_in_range_are_bincounts(self, values: list[float], size: int) -> None:
+        """Within the float range the checked sums are numpy's, to the bit."""
+        from cxmodel._sums import grouped_sums
+
+        v = np.asarray(values, dtype=np.float64)
+        group = np.arange(v.size) % size
+        got = grouped_sums(group, v, size, column="value", where="f()")
+        assert np.array_equal(got, np.bincount(group, weights=v, minlength=size))

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
 from cxmodel._result import Result
+from cxmodel._sums import grouped_sums
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, DataWarning, SchemaError, counted_warning
 from cxmodel.journey._common import duration_us, next_occurrence, row_mask
@@ -473,7 +474,10 @@ def _markov(
     p, effects = markov_removal_effects(counts, 0, conv_s, null_s)
     if value is not None:
         into_conv = last & converting
-        revenue = np.bincount(state[into_conv], weights=value[key[into_conv]], minlength=k)
+        where = "attribution(revenue=True)"
+        revenue = grouped_sums(
+            state[into_conv], value[key[into_conv]], k, column="value", where=where
+        )
         entered = np.bincount(state[into_conv], minlength=k)
         mean = np.divide(revenue, entered, out=np.zeros(k), where=entered > 0)
         _, effects = markov_removal_effects(counts, 0, conv_s, null_s, conv_value=mean)

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from cxmodel._arguments import got, integer, interaction_log, mapping_value, text_value
 from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column, columns, plain
+from cxmodel._sums import grouped_sums
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
@@ -220,8 +221,14 @@ class CustomerTable(Result):
             missing=unpriced,
             rows=int(buy_codes.shape[0]),
         )
-        monetary = np.bincount(buy_codes, weights=np.nan_to_num(value[buy]), minlength=n)
-        monetary = monetary.astype(np.float64)  # bincount of no rows is int64
+        monetary = grouped_sums(
+            buy_codes,
+            np.nan_to_num(value[buy]),
+            n,
+            column="value",
+            where="CustomerTable.from_log()",
+            names=log.customers,
+        )
         last_buy = _last_per_customer(buy_codes, times[buy], n, -1, np.int64)
         data["recency_days"] = np.where(frequency > 0, (cutoff - last_buy) / US_PER_DAY, np.nan)
         data["frequency"] = frequency.astype(np.int64)
