@@ -9,8 +9,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from cxmodel import metrics, models, report, segment
 from cxmodel.errors import DataError, DataWarning
@@ -138,17 +136,3 @@ class TestSumsPastTheFloatRange:
                 np.array([0, 0]), np.array([1e308, 1e308]), 1, column="monetary",
                 where="cx_report()", names=np.array(["vip"]), of="segment",
             )  # fmt: skip
-
-    @settings(max_examples=50, deadline=None)
-    @given(
-        st.lists(st.floats(-1e300, 1e300), min_size=0, max_size=30),
-        st.integers(1, 4),
-    )
-    def test_sums_in_range_are_bincounts(self, values: list[float], size: int) -> None:
-        """Within the float range the checked sums are numpy's, to the bit."""
-        from cxmodel._sums import grouped_sums
-
-        v = np.asarray(values, dtype=np.float64)
-        group = np.arange(v.size) % size
-        got = grouped_sums(group, v, size, column="value", where="f()")
-        assert np.array_equal(got, np.bincount(group, weights=v, minlength=size))
