@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from cxmodel.errors import DataError
 
-__all__ = ["check_sums", "grouped_sums", "run_sums"]
+__all__ = ["check_sums", "checked_total", "grouped_sums", "run_sums"]
 
 
 def grouped_sums(
@@ -71,6 +71,22 @@ def run_sums(
         sums = np.add.reduceat(values, starts).astype(np.float64)
     check_sums(sums, values, column=column, where=where, names=names, of=of)
     return sums
+
+
+def checked_total(values: npt.NDArray[np.float64], *, column: str, where: str) -> float:
+    """The sum of ``values``, refused by :func:`check_sums` when past the float range.
+
+    Examples
+    --------
+    >>> checked_total(np.array([1.0, 2.5]), column="value", where="f()")
+    3.5
+    >>> checked_total(np.array([]), column="value", where="f()")
+    0.0
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below, naming the column
+        found = np.array([values.sum()], dtype=np.float64)
+    check_sums(found, values, column=column, where=where)
+    return float(found[0])
 
 
 def check_sums(

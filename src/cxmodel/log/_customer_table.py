@@ -494,10 +494,13 @@ def _preferred_channel(log: InteractionLog, codes: npt.NDArray[np.int64], n: int
     ok = ccodes >= 0
     if not k or not ok.any():
         return out
-    counts = np.bincount(codes[ok] * k + ccodes[ok], minlength=n * k).reshape(n, k)
-    best = counts.argmax(axis=1)  # first maximum = alphabetically first among ties
-    has = counts.max(axis=1) > 0
-    out[has] = cats[best[has]]
+    # counts of the (customer, channel) pairs that occur, not a customers x channels table
+    # (10,000 customers of 100,000 channels were 8 GB)
+    pairs, count = np.unique(codes[ok] * k + ccodes[ok].astype(np.int64), return_counts=True)
+    who, channel = pairs // k, pairs % k
+    order = np.lexsort((channel, -count, who))  # per customer: most used, then first by name
+    best = order[np.r_[True, who[order][1:] != who[order][:-1]]]
+    out[who[best]] = cats[channel[best]]
     return out
 
 
