@@ -1,5 +1,6 @@
 """Degenerate data in the journey, segmentation and personalisation functions: a label per
-row (100,000 kinds or channels), conversions no touch reaches, revenue past the float range.
+row (100,000 kinds or channels), conversions no touch reaches, revenue past the float range,
+features whose squares overflow.
 Each was a run out of memory or time, or an answer of zeros without a word."""
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel import journey
-from cxmodel.errors import DataError, DataWarning
+from cxmodel import journey, segment
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import CustomerTable, InteractionLog
 
 AS_OF = "2024-03-01T00:00:00Z"
@@ -126,3 +127,55 @@ class TestAttributionWithoutTouches:
         ):
             warnings.simplefilter("ignore", DataWarning)
             journey.attribution(self.LOG, model="first", revenue=True)
+
+
+class TestFeaturesPastTheSquareRange:
+    """Spreads of values past 1e154 overflowed in their squares: standardise() gave the
+    feature a scale of inf (every z-score 0, so cluster() ignored it) and Welch's interval
+    and Cohen's d were NaN, with numpy's RuntimeWarning. They are computed in units of the
+    largest value and scaled back."""
+
+    def test_standardise_keeps_a_huge_column(self) -> None:
+        z, center, scale = segment.standardise(np.array([[1e200], [-1e200], [0.0]]))
+        expected, _, _ = segment.standardise(np.array([[1.0], [-1.0], [0.0]]))
+        np.testing.assert_allclose(z, expected, rtol=1e-12)
+        assert center.tolist() == [0.0]
+        np.testing.assert_allclose(scale, [np.sqrt(2 / 3) * 1e200], rtol=1e-12)
+
+    def test_standardise_refuses_a_list(self) -> None:
+        """A 1-d array gave a scalar centre and a 0-d scale; it is a table or nothing."""
+        with pytest.raises(SchemaError, match="must be a 2-d array"):
+            segment.standardise(np.ones(3))
+
+    def test_cluster_separates_by_a_huge_feature(self) -> None:
+        log = InteractionLog.from_arrays(
+            ["a", "b", "c", "d"],
+            ["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-01-04T00:00Z"],
+            ["purchase"] * 4,
+            value=[1e200, 1.0, 2.0, 1e200],
+        )
+        table = CustomerTable.from_log(log, as_of="2024-01-04T00:00:00Z")
+        labels = segment.cluster(table, ["monetary"], n_clusters=2).labels
+        assert labels[0] == labels[3] != labels[1] == labels[2]
+
+    @pytest.mark.parametrize("unit", [1.0, 1e200])
+    def test_welch_interval_scales_with_the_data(self, unit: float) -> None:
+        a, b = np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0])
+        low, high = segment.welch_interval(a * unit, b * unit)
+        np.testing.assert_allclose([low, high], [-0.9877338 * unit, 3.9877338 * unit], rtol=1e-6)
+
+    def test_contrast_of_a_huge_feature(self) -> None:
+        """The difference's interval and Cohen's d were NaN (and a RuntimeWarning)."""
+        log = InteractionLog.from_arrays(
+            ["a", "b", "c", "d"],
+            ["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-01-04T00:00Z"],
+            ["purchase"] * 4,
+            value=[1e200, 1.0, 3e200, 2.0],
+        )
+        table = CustomerTable.from_log(log, as_of="2024-01-04T00:00:00Z")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = segment.contrast(table, ["a", "b"], ["c", "d"], features=["monetary"])
+        assert np.isfinite([result.low[0], result.high[0], result.effect_size[0]]).all()
+        # d = (5e199 - 1.5e200) / sqrt((0.5e400 + 4.5e400) / 2) = -1 / sqrt(2.5)
+        assert result.effect_size[0] == pytest.approx(-1 / np.sqrt(2.5), rel=1e-9)

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import customer_table, name_sequence
 from cxmodel._result import Result, column
-from cxmodel._stats import newcombe_interval, welch_interval
+from cxmodel._stats import LARGE, newcombe_interval, welch_interval
 from cxmodel.errors import DataError
 from cxmodel.segment._features import feature_columns, group_mask
 
@@ -118,11 +118,15 @@ def contrast(
             nan = float("nan")
             rows.append((name, "mean", nan, nan, nan, nan, nan, nan, nan))
             continue
-        ma, mb = float(fa.mean()), float(fb.mean())
+        # values past 1e100 (squares overflow) in units of the largest; d has no unit
+        unit = max(float(np.abs(fa).max()), float(np.abs(fb).max()))
+        unit = unit if unit > LARGE else 1.0
+        sa, sb = fa / unit, fb / unit
+        ma, mb = float(sa.mean() * unit), float(sb.mean() * unit)
         low, high = welch_interval(fa, fb)
-        pooled = np.sqrt((fa.var(ddof=1) + fb.var(ddof=1)) / 2)
+        pooled = np.sqrt((sa.var(ddof=1) + sb.var(ddof=1)) / 2)
         if pooled > 0:
-            effect = (ma - mb) / pooled
+            effect = (sa.mean() - sb.mean()) / pooled
         else:  # no spread in either group: equal means do not differ, others separate fully
             effect = 0.0 if ma == mb else float(np.copysign(np.inf, ma - mb))
         rows.append((name, "mean", ma, mb, ma - mb, low, high, _ratio(ma, mb), float(effect)))
