@@ -21,6 +21,7 @@ from cxmodel._arguments import float_array, real
 from cxmodel.errors import SchemaError
 
 __all__ = [
+    "LARGE",
     "Z95",
     "fpc_factor",
     "mean_t_bounds",
@@ -44,6 +45,9 @@ Z95 = 1.959963984540054
 """The two-sided 95 % standard normal quantile."""
 
 NAN = float("nan")
+LARGE = 1e100
+"""Past this magnitude a value's square overflows float sums: spreads are computed on the
+values divided by their largest."""
 
 
 def z_value(level: float) -> float:
@@ -466,11 +470,16 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
     n_a, n_b = a.shape[0], b.shape[0]
     if n_a < 2 or n_b < 2:
         return (NAN, NAN)
+    # the interval scales with the data: values past 1e100 (whose squares overflow) are
+    # divided by the largest, and the interval multiplied back
+    unit = max(float(np.abs(a).max()), float(np.abs(b).max()))
+    unit = unit if unit > LARGE else 1.0
+    a, b = a / unit, b / unit
     va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
     se = np.sqrt(va + vb)
     d = a.mean() - b.mean()
     if se == 0:
-        return (float(d), float(d))
+        return (float(d * unit), float(d * unit))
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
     t = stats.t.ppf(0.5 + level / 2, df)
-    return (float(d - t * se), float(d + t * se))
+    return (float((d - t * se) * unit), float((d + t * se) * unit))

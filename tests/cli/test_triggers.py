@@ -165,8 +165,8 @@ def test_explain_a_customer_whose_rows_were_set_aside(
     [
         ("2024-01-01T12:00:00+00:00", None, ["a"]),
         ("2024-01-01", "UTC", ["a"]),  # midnight: a's survey at that instant is seen
-        ("2023-12-31", "UTC", []),
-        ("2024-01-01T08:00:00", "Asia/Tokyo", []),  # 23:00 the day before, UTC
+        ("2023-12-31", "UTC", "2023-12-31T00:00:00Z"),  # before the data: refused, in UTC
+        ("2024-01-01T08:00:00", "Asia/Tokyo", "2023-12-31T23:00:00Z"),
         ("2023-12-31T20:00:00", "America/New_York", ["a"]),  # 01:00 on the 1st, UTC
     ],
 )
@@ -175,12 +175,29 @@ def test_as_of_without_offset_is_read_in_timezone(
     capsys: pytest.CaptureFixture[str],
     as_of: str,
     zone: str | None,
-    customers: list[str],
+    customers: list[str] | str,
 ) -> None:
-    """`--as-of` may be a date or a time without offset when `--timezone` names the zone."""
+    """`--as-of` may be a date or a time without offset when `--timezone` names the zone
+    (one before the data's first interaction is refused, naming it in UTC)."""
     rules, data = files
     extra = [] if zone is None else ["--timezone", zone]
-    assert main(["triggers", str(rules), str(data), "--as-of", as_of, *extra]) == 0
+    _check_firing_customers(
+        main(["triggers", str(rules), str(data), "--as-of", as_of, *extra]), capsys, customers
+    )
+
+
+def _check_firing_customers(
+    status: int, capsys: pytest.CaptureFixture[str], customers: list[str] | str
+) -> None:
+    """The command printed firings for ``customers``, or (text) refused that UTC as_of as
+    before the data."""
+    if isinstance(customers, str):
+        assert status == 2
+        assert f"as_of {customers} is before the log's first interaction" in (
+            capsys.readouterr().err
+        )
+        return
+    assert status == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert [json.loads(line)["customer_id"] for line in lines] == customers
 
@@ -189,18 +206,20 @@ def test_as_of_without_offset_is_read_in_timezone(
     ("as_of", "customers"),
     [
         ("2024-01-01Z", ["a"]),  # midnight UTC: a's survey at that instant is seen
-        ("2024-01-01+02:00", []),  # 22:00 the day before, UTC (not 02:00 UTC)
+        ("2024-01-01+02:00", "2023-12-31T22:00:00Z"),  # 22:00 the day before, UTC
         ("2024-01-01-02:00", ["a"]),  # 02:00 UTC
     ],
 )
 def test_date_with_offset_is_midnight_at_that_offset(
-    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str], as_of: str, customers: list[str]
+    files: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    as_of: str,
+    customers: list[str] | str,
 ) -> None:
     """`--as-of` as a date with an offset is midnight there, whatever `--timezone` says."""
     rules, data = files
-    assert main(["triggers", str(rules), str(data), "--as-of", as_of, "--timezone", "UTC"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert [json.loads(line)["customer_id"] for line in lines] == customers
+    command = ["triggers", str(rules), str(data), "--as-of", as_of, "--timezone", "UTC"]
+    _check_firing_customers(main(command), capsys, customers)
 
 
 @pytest.mark.parametrize(

@@ -394,11 +394,22 @@ def firing_times(firings: Any) -> list[datetime]:
 def evaluate_complete(rules: Any, log: Any, *, as_of: Any, **kwargs: Any) -> Any:
     """Batch ``evaluate`` over ``log`` declared observed until ``as_of`` when that is after
     its last interaction: what a streaming engine's ``advance_to(as_of)`` declares, so the
-    firings of waiting rules after the data are answered without the warning about them."""
-    from cxmodel._time import as_of_us
-    from cxmodel.triggers import evaluate
+    firings of waiting rules after the data are answered without the warning about them.
+    Batch refuses an ``as_of`` before the log's first interaction; a stream at that time has
+    seen nothing and fires nothing, so the comparison's answer is then no firings."""
+    import numpy as np
+    import pytest
 
+    from cxmodel._time import as_of_us
+    from cxmodel.errors import DataError
+    from cxmodel.triggers import Firings, evaluate
+
+    cutoff, times = as_of_us(as_of), np.asarray(log.timestamps)
+    if times.size and cutoff < times.min():
+        with pytest.raises(DataError, match="before the log's first interaction"):
+            evaluate(rules, log, as_of=as_of, **kwargs)
+        return Firings.from_blocks([], [])
     until = log.observed_until
-    if until is not None and as_of_us(as_of) > until:
+    if until is not None and cutoff > until:
         log = log.with_observed_until(as_of)
     return evaluate(rules, log, as_of=as_of, **kwargs)

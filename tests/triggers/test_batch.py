@@ -193,7 +193,10 @@ class TestAcceptanceRules:
 
 class TestAsOf:
     LOG = InteractionLog.from_records(
-        [{"customer_id": "a", "timestamp": "2024-01-01T23:00:00Z", "kind": "purchase"}]
+        [
+            {"customer_id": "b", "timestamp": "2023-12-31T00:00:00Z", "kind": "view"},
+            {"customer_id": "a", "timestamp": "2024-01-01T23:00:00Z", "kind": "purchase"},
+        ]
     )
     RULES = parse("trigger t:\n    when purchase\n    emit a")
 

@@ -24,13 +24,12 @@ def _load(path: str) -> tuple[str, Any]:
     """The rules file's text (UTF-8, a byte-order mark dropped) and its rules; a file without
     a rule or an alert (empty, or comments only: the wrong file) is refused, as it would
     check "OK" and fire nothing without a word."""
+    from cxmodel.io._sources import read_source
     from cxmodel.triggers import parse
 
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except IsADirectoryError:
-        raise SchemaError(f"{path}: is a directory; expected a rules file") from None
+    data = read_source(
+        path, decompress=False, what="a rules file"
+    )  # a file or a pipe, in lines of bounded length
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

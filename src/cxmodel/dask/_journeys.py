@@ -31,6 +31,7 @@ from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
 from cxmodel.journey._transitions import (
     END,
     START,
+    check_labels,
     transition_edges,
     transitions_from_counts,
     unique_customers,
@@ -108,6 +109,7 @@ def _steps(log: InteractionLog, level: str, start_end: bool, by_session: bool) -
     unit = session_codes(log) if by_session else cust
     if start_end:
         codes = codes + 1
+    check_labels(len(keys), level, "cxmodel.dask.transitions()")
     edge, who, gaps = transition_edges(codes, unit, cust, log.timestamps, len(keys), start_end)
     return _Steps(keys, edge, who, gaps)
 
@@ -315,6 +317,7 @@ def transitions_of(
         whole, groups = run(_grouped_state, _merge_grouped, args) or (EdgeState.empty(), {})
     vocabulary = frozenset(key for key in whole.labels if key[0] != 2)  # without "(missing)"
     order = sorted(groups)
+    check_labels(len(_label_keys(whole.labels, start_end)), level, "cxmodel.dask.transitions()")
     states: dict[GroupKey | None, tuple[EdgeState, list[Label]]] = {
         None: (whole, _label_keys(whole.labels, start_end)),
         **{g: (groups[g], _label_keys(vocabulary | groups[g].labels, start_end)) for g in order},

@@ -14,6 +14,7 @@ from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
+from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._arguments import customer_records
@@ -29,12 +30,13 @@ Blocks = tuple[list[FiringBlock], list[FiringBlock]]
 
 def _vocabulary(
     log: InteractionLog | None,
-) -> tuple[frozenset[str], dict[str, str], int | None]:
+) -> tuple[frozenset[str], dict[str, str], int | None, int | None]:
     """A partition's kinds and schema (what :func:`cxmodel.triggers.check` reads), and the
-    end of its observation."""
+    start and end of its observation."""
     if log is None:
-        return frozenset(), {}, None
-    return frozenset(str(k) for k in log.kinds.tolist()), dict(log.schema), log.observed_until
+        return frozenset(), {}, None, None
+    kinds = frozenset(str(k) for k in log.kinds.tolist())
+    return kinds, dict(log.schema), first_time(log), log.observed_until
 
 
 def evaluate_partial(
@@ -115,8 +117,9 @@ def evaluate(
         ``customers`` is not a mapping of id -> :class:`~cxmodel.domain.Customer` (a dict
         of traits, say).
     DataError
-        The rules hold alerts (``alert NAME:``): an alert reads every customer's
-        interactions, so no partition can decide it alone.
+        ``as_of`` is before the first interaction of every partition, as in
+        :func:`cxmodel.triggers.evaluate`; or the rules hold alerts (``alert NAME:``): an
+        alert reads every customer's interactions, so no partition can decide it alone.
 
     Warns
     -----
@@ -158,8 +161,10 @@ def evaluate(
     vocabularies = dask.compute(*[dask.delayed(_vocabulary)(log) for log in parts.logs])
     kinds: set[str] = set()
     schema: dict[str, str] = {}
-    ends = [end for _, _, end in vocabularies if end is not None]
-    for part_kinds, part_schema, _ in vocabularies:
+    starts = [start for _, _, start, _ in vocabularies if start is not None]
+    check_as_of(min(starts, default=None), cutoff, caller=feature)
+    ends = [end for _, _, _, end in vocabularies if end is not None]
+    for part_kinds, part_schema, _, _ in vocabularies:
         kinds |= part_kinds
         for name, kind in part_schema.items():
             schema.setdefault(name, kind)

@@ -13,14 +13,12 @@ Every reader follows the same rules, whichever engine parses the file:
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import csv
-import gzip
 import io
 import json
-import lzma
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from datetime import tzinfo
 from typing import Any, Literal
@@ -35,6 +33,7 @@ from cxmodel._time_format import TimeFormat
 from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.domain._kinds import Question
 from cxmodel.errors import SchemaError
+from cxmodel.io._sources import MAGIC, file_kind, is_regular_file, read_source
 from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
 from cxmodel.log import InteractionLog
 from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes, declared_end
@@ -48,12 +47,6 @@ ErrorMode = Literal["raise", "quarantine"]
 MAX_FIELD_CHARS = 16 * 2**20
 """The largest CSV field read (characters); a row with a larger field is a bad row."""
 
-_MAGIC = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bz2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-)
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -65,36 +58,18 @@ _BOMS = (
 
 # ---------------------------------------------------------------------- bytes and text
 def _read_start(source: str, size: int) -> bytes:
-    """The file's first ``size`` bytes."""
-    try:
-        with open(source, "rb") as handle:
-            return handle.read(size)
-    except IsADirectoryError:
-        raise SchemaError(f"{source}: is a directory; expected a file") from None
+    """The file's first ``size`` bytes (:func:`~cxmodel.io._sources.read_source`)."""
+    return read_source(source, size)
 
 
 def _compressed(start: bytes) -> bool:
-    return any(start.startswith(magic) for magic, _ in _MAGIC)
+    return any(start.startswith(magic) for magic, _ in MAGIC)
 
 
 def _read_bytes(source: str) -> bytes:
-    """The file's bytes, decompressed when they start with a gzip, bz2 or xz header."""
-    data = _read_start(source, -1)
-    for magic, name in _MAGIC:
-        if data.startswith(magic):
-            if name == "zstd":
-                raise SchemaError(
-                    f"{source}: the file is zstd-compressed, which this Python cannot read; "
-                    "decompress it first (zstd -d) or use gzip, bz2 or xz"
-                )
-            opener = {"gzip": gzip.decompress, "bz2": bz2.decompress, "xz": lzma.decompress}[name]
-            try:
-                return opener(data)
-            except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
-                raise SchemaError(
-                    f"{source}: the file looks {name}-compressed but does not decompress ({exc})"
-                ) from None
-    return data
+    """The file's bytes, decompressed when they start with a gzip, bz2 or xz header, with
+    lines of at most :data:`~cxmodel.io._sources.MAX_LINE_BYTES`."""
+    return read_source(source)
 
 
 def _check_encoding(encoding: object) -> None:
@@ -281,7 +256,8 @@ def read_csv(
         # an uncompressed UTF-8 file goes to pyarrow from disk as it is, and is read and decoded
         # whole only if pyarrow cannot read it (then its errors are named as before)
         head = None
-        if use_arrow and _has_pyarrow():  # the python engine reads the file once, whole
+        # the python engine reads the file once, whole; so is a pipe (it cannot be read twice)
+        if use_arrow and _has_pyarrow() and is_regular_file(source):
             start = _read_start(source, _HEAD_BYTES + 1)
             if not _compressed(start):
                 head = _utf8_head(start, encoding)
@@ -790,6 +766,12 @@ def read_parquet(
     pa = import_optional("pyarrow", "read_parquet()")
     pq = import_optional("pyarrow.parquet", "read_parquet()")
     source = file_path(path, "read_parquet()")
+    mode = os.stat(source).st_mode
+    if not stat.S_ISREG(mode):  # Parquet is read from its end: a pipe or device cannot be
+        raise SchemaError(
+            f"{source}: is {file_kind(mode)}, not a file; a Parquet file is read from its end, "
+            "so save the data to a file and read that"
+        )
     if os.path.getsize(source) == 0:
         raise SchemaError(f"{source}: the file is empty; expected a Parquet file")
     with _stages(progress, "read_parquet") as bar:

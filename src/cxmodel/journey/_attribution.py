@@ -11,8 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
-from cxmodel._pieces import warn
+from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result
+from cxmodel._sums import checked_total, grouped_sums
 from cxmodel._time import DurationLike
 from cxmodel.errors import DataError, DataWarning, SchemaError, counted_warning
 from cxmodel.journey._common import duration_us, next_occurrence, row_mask
@@ -27,6 +28,7 @@ __all__ = ["MODELS", "Attribution", "attribution", "markov_removal_effects", "sh
 
 MODELS = ("first", "last", "linear", "position", "time_decay", "markov", "shapley")
 MAX_SHAPLEY_CHANNELS = 20
+MAX_MARKOV_CHANNELS = 200  # one (K x K) solve per channel removed: seconds at 200, hours at 2,000
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -288,7 +290,8 @@ def attribution(
       ``c -> CONV`` earns the mean revenue of the conversions entered from ``c``, and the
       effect of ``c`` is ``1 - V_without_c / V`` with ``V`` the chain's expected revenue
       from START (transition probabilities stay count-based; ``p_conversion`` stays the
-      conversion probability).
+      conversion probability). At most 200 channels (one chain is solved per channel
+      removed): more are a :class:`~cxmodel.errors.DataError`.
     * ``shapley``: ``v(S)`` = conversions (or revenue) of converting journeys whose channel
       set is a subset of ``S``; exact values (:func:`shapley_values`). For this ``v`` the
       value equals an equal split of each conversion over its distinct channels.
@@ -296,7 +299,9 @@ def attribution(
       counts as 0, with a :class:`~cxmodel.errors.DataWarning` giving how many.
     * A ``conversion`` kind that is neither in the log nor a standard kind raises
       :class:`~cxmodel.errors.SchemaError` with a did-you-mean; one that never occurs in the
-      log warns (:class:`~cxmodel.errors.DataWarning`): every credit is then 0.
+      log warns (:class:`~cxmodel.errors.DataWarning`): every credit is then 0. So do
+      conversions of which none has a touch within ``lookback`` (no ``channel`` value, or
+      touches too old): all are then ``unattributed``.
 
     Parameters
     ----------
@@ -349,6 +354,13 @@ def attribution(
         raise SchemaError(f"channel={channel!r} is not a string column of the log")
     ch = ch_codes32.astype(np.int64)
     n_ch = len(channels)
+    if "markov" in models and n_ch > MAX_MARKOV_CHANNELS:
+        raise DataError(
+            f"attribution(model='markov'): channel={channel!r} has {n_ch:,} values, and the "
+            f"Markov model takes at most {MAX_MARKOV_CHANNELS} (it solves one chain of all "
+            "of them per channel removed); group the channels into fewer, or use the "
+            "rule-based models (first, last, linear, position, time_decay)"
+        )
     cust = log.customer_codes.astype(np.int64)
     t = log.timestamps
     if revenue and log.schema.get("value") != "float":
@@ -369,8 +381,18 @@ def attribution(
     size = np.bincount(seg)[seg] if len(seg) else np.zeros(0, dtype=np.int64)
     attributed = np.zeros(n, dtype=bool)
     attributed[c_jid] = True
-    total = float(value[conv_rows][attributed[conv_rows]].sum())
-    unattributed = float(value[conv_rows][~attributed[conv_rows]].sum())
+    where = "attribution(revenue=True)" if revenue else "attribution()"
+    held = attributed[conv_rows]
+    total = checked_total(value[conv_rows][held], column="value", where=where)
+    unattributed = checked_total(value[conv_rows][~held], column="value", where=where)
+    warn_counted(
+        DataWarning,
+        "attribution(): none of the {conversions:,} conversions has a touch (a row with a "
+        f"{channel!r} that is not a conversion) within lookback before it, so every credit is "
+        "0 and all are unattributed; check the channel column and lookback",
+        stacklevel=2,
+        conversions=int(conv_rows.size) if not held.any() else 0,
+    )
     credit = np.zeros((len(models), n_ch))
     re_out: FloatArray | None = None
     p_conv: float | None = None
@@ -473,7 +495,13 @@ def _markov(
     p, effects = markov_removal_effects(counts, 0, conv_s, null_s)
     if value is not None:
         into_conv = last & converting
-        revenue = np.bincount(state[into_conv], weights=value[key[into_conv]], minlength=k)
+        revenue = grouped_sums(
+            state[into_conv],
+            value[key[into_conv]],
+            k,
+            column="value",
+            where="attribution(revenue=True)",
+        )
         entered = np.bincount(state[into_conv], minlength=k)
         mean = np.divide(revenue, entered, out=np.zeros(k), where=entered > 0)
         _, effects = markov_removal_effects(counts, 0, conv_s, null_s, conv_value=mean)

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import interaction_log
 from cxmodel._result import Result
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataError, SchemaError
 from cxmodel.journey._common import (
     level_codes,
     quantile_levels,
@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "END",
+    "MAX_TRANSITION_LABELS",
     "START",
     "Transitions",
+    "check_labels",
     "transition_edges",
     "transitions",
     "transitions_from_counts",
@@ -37,6 +39,10 @@ __all__ = [
 
 START = "START"
 END = "END"
+MAX_TRANSITION_LABELS = 4_096
+"""The most labels (``START`` and ``END`` included) a :class:`Transitions` holds: its
+matrices are K x K (16.7 million cells, about 1 GiB of counts, shares and four time
+quantiles, at the limit). More distinct values of ``level`` are refused, naming how many."""
 
 Matrix = npt.NDArray[np.float64]
 
@@ -114,6 +120,27 @@ class Transitions(Grouped["Transitions"], Result):
         from cxmodel.plot import plot_transitions
 
         return plot_transitions(self, ax, **kwargs)
+
+
+def check_labels(k: int, level: str, where: str) -> None:
+    """Refuse ``k`` labels (``START`` and ``END`` included) of ``level`` past
+    :data:`MAX_TRANSITION_LABELS`: the K x K matrices would not fit in memory.
+
+    Examples
+    --------
+    >>> check_labels(10_002, "product", "transitions()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: transitions(): level='product' has 10,002 labels (with START and END), and transition matrices hold at most 4,096 (10,002 x 10,002 cells, about 5.96 GiB); count a coarser column as the level, or keep fewer rows with segment=
+    """
+    if k > MAX_TRANSITION_LABELS:
+        gib = k * k * 64 / 2**30  # counts, customers, two shares, four quantiles: 8 bytes each
+        raise DataError(
+            f"{where}: level={level!r} has {k:,} labels (with START and END), and transition "
+            f"matrices hold at most {MAX_TRANSITION_LABELS:,} ({k:,} x {k:,} cells, about "
+            f"{gib:.2f} GiB); count a coarser column as the level, or keep fewer rows with "
+            "segment="
+        )
 
 
 def transition_edges(
@@ -229,6 +256,7 @@ def _transitions(
     else:
         labels = cats
     k = len(labels)
+    check_labels(k, level, "transitions()")
     edge, who, dt_us = transition_edges(codes, unit, cust, t, k, start_end)
     counts = np.bincount(edge, minlength=k * k).reshape(k, k).astype(np.int64)
     customers = unique_customers(who, edge, log.n_customers, k)

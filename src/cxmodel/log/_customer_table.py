@@ -13,6 +13,7 @@ import numpy.typing as npt
 from cxmodel._arguments import got, integer, interaction_log, mapping_value, text_value
 from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result, column, columns, plain
+from cxmodel._sums import grouped_sums
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
 from cxmodel.log._observed import check_as_of, first_time, warn_after_data
@@ -223,8 +224,14 @@ class CustomerTable(Result):
             rows=int(buy_codes.shape[0]),
         )
         warn_order_lines(log, np.flatnonzero(buy), caller="CustomerTable.from_log()", stacklevel=3)
-        monetary = np.bincount(buy_codes, weights=np.nan_to_num(value[buy]), minlength=n)
-        monetary = monetary.astype(np.float64)  # bincount of no rows is int64
+        monetary = grouped_sums(
+            buy_codes,
+            np.nan_to_num(value[buy]),
+            n,
+            column="value",
+            where="CustomerTable.from_log()",
+            names=log.customers,
+        )
         last_buy = _last_per_customer(buy_codes, times[buy], n, -1, np.int64)
         data["recency_days"] = np.where(frequency > 0, (cutoff - last_buy) / US_PER_DAY, np.nan)
         data["frequency"] = frequency.astype(np.int64)
@@ -490,10 +497,13 @@ def _preferred_channel(log: InteractionLog, codes: npt.NDArray[np.int64], n: int
     ok = ccodes >= 0
     if not k or not ok.any():
         return out
-    counts = np.bincount(codes[ok] * k + ccodes[ok], minlength=n * k).reshape(n, k)
-    best = counts.argmax(axis=1)  # first maximum = alphabetically first among ties
-    has = counts.max(axis=1) > 0
-    out[has] = cats[best[has]]
+    # counts of the (customer, channel) pairs that occur, not a customers x channels table
+    # (10,000 customers of 100,000 channels were 8 GB)
+    pairs, count = np.unique(codes[ok] * k + ccodes[ok].astype(np.int64), return_counts=True)
+    who, channel = pairs // k, pairs % k
+    order = np.lexsort((channel, -count, who))  # per customer: most used, then first by name
+    best = order[np.r_[True, who[order][1:] != who[order][:-1]]]
+    out[who[best]] = cats[channel[best]]
     return out
 
 

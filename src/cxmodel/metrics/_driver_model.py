@@ -27,6 +27,7 @@ from cxmodel._arguments import boolean_mask, interaction_log, name_sequence
 from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._stats import two_sided_p, z_value
+from cxmodel._sums import grouped_sums
 from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, as_of_us, duration_to_us, us_to_datetime
 from cxmodel.errors import DataError, DataWarning, SchemaError
@@ -500,7 +501,14 @@ def driver_model(
             buys = after_rows & log.kind_mask("purchase")
             values = log.numeric("value")
             check_purchase_values(log, values, buys)
-            total = np.bincount(codes[buys], weights=values[buys], minlength=log.n_customers)
+            total = grouped_sums(
+                codes[buys],
+                values[buys],
+                log.n_customers,
+                column="value",
+                where="driver_model(outcome='spend')",
+                names=log.customers,
+            )
             y = total[q_codes].astype(np.float64)
         else:
             y = (after[q_codes] != (outcome == "churn")).astype(np.float64)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from cxmodel._arguments import got, interaction_log
 from cxmodel._periods import period_index
 from cxmodel._pieces import warn
+from cxmodel._sums import grouped_sums
 from cxmodel._tables import MetricTable
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
@@ -110,8 +111,9 @@ def value_summary(
     v = np.nan_to_num(v)
     if "currency" in log:
         _check_one_currency(log.column("currency")[money], group, g, decoded)
-    revenue = np.bincount(group[buy], weights=v[buy], minlength=g)
-    refunds = np.bincount(group[~buy], weights=v[~buy], minlength=g).astype(np.float64)
+    where = "value_summary()"
+    revenue = grouped_sums(group[buy], v[buy], g, column="value", where=where, of="group")
+    refunds = grouped_sums(group[~buy], v[~buy], g, column="value", where=where, of="group")
     orders = np.bincount(group[buy], minlength=g)
     cust = log.customer_codes[money][buy].astype(np.int64)
     pairs = np.unique(group[buy] * max(log.n_customers, 1) + cust)

@@ -29,6 +29,7 @@ from cxmodel._arguments import (
 )
 from cxmodel._pieces import as_errors, silenced, warn
 from cxmodel._result import Result
+from cxmodel._sums import grouped_sums
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us, to_us
 from cxmodel.errors import (
     ConvergenceError,
@@ -183,8 +184,13 @@ class _Builder:
             if "value" in kept.schema and kept.schema["value"] == "float"
             else np.zeros(len(kept))
         )
-        self.spend = np.asarray(
-            np.bincount(codes[buy], weights=value[buy], minlength=n), dtype=np.float64
+        self.spend = grouped_sums(
+            codes[buy],
+            value[buy],
+            n,
+            column="value",
+            where="churn_features()",
+            names=kept.customers,
         )
         self.last_buy = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(self.last_buy, codes[buy], ts[buy])

@@ -13,6 +13,7 @@ from cxmodel._arguments import interaction_log
 from cxmodel._periods import local_us
 from cxmodel._pieces import warn_counted
 from cxmodel._result import Result, column
+from cxmodel._sums import run_sums
 from cxmodel._time import (
     US_PER_DAY,
     TimeLike,
@@ -347,7 +348,8 @@ def summarise_purchases(
     starts = np.flatnonzero(new)
     g_codes = codes[starts]
     g_per = per[starts]
-    g_val = np.add.reduceat(vals, starts)
+    who = log.customers[g_codes]
+    g_val = run_sums(vals, starts, column=value, where="rfm_summary()", names=who)
     cust_new = np.ones(g_codes.shape[0], dtype=bool)
     cust_new[1:] = g_codes[1:] != g_codes[:-1]
     c_starts = np.flatnonzero(cust_new)
@@ -355,7 +357,7 @@ def summarise_purchases(
     n_periods = (c_ends - c_starts + 1).astype(np.float64)
     first = g_per[c_starts]
     last = g_per[c_ends]
-    total = np.add.reduceat(g_val, c_starts)
+    total = run_sums(g_val, c_starts, column=value, where="rfm_summary()", names=who[c_starts])
     frequency = n_periods - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         monetary = np.where(frequency > 0, (total - g_val[c_starts]) / frequency, 0.0)

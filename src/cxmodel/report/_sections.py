@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from cxmodel._pieces import silenced
 from cxmodel._stats import Z95
+from cxmodel._sums import grouped_sums
 from cxmodel._time import us_to_datetime
 from cxmodel.errors import TriggerTypeError
 from cxmodel.log import CustomerTable, InteractionLog
@@ -772,17 +773,25 @@ def rfm_personas(ctx: Context) -> ReportSection | str:
     names, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
     codes = codes.ravel()
 
-    def mean(x: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    def mean(x: npt.NDArray[Any], column: str) -> npt.NDArray[np.float64]:
         values = np.asarray(x, dtype=float)
         ok = np.isfinite(values)
-        total = np.bincount(codes[ok], weights=values[ok], minlength=names.size)
+        total = grouped_sums(
+            codes[ok],
+            values[ok],
+            names.size,
+            column=column,
+            where="cx_report()",
+            names=names,
+            of="segment",
+        )
         n = np.bincount(codes[ok], minlength=names.size)
         return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
     recency, frequency, money = (
-        mean(scores.recency_days),
-        mean(scores.frequency),
-        mean(scores.monetary),
+        mean(scores.recency_days, "recency_days"),
+        mean(scores.frequency, "frequency"),
+        mean(scores.monetary, "monetary"),
     )
     order = np.argsort(-counts, kind="stable")
     total = int(counts.sum())

@@ -19,6 +19,7 @@ from cxmodel._arguments import (
 from cxmodel._optional import import_optional
 from cxmodel._pieces import warn
 from cxmodel._result import Result, column
+from cxmodel._stats import LARGE
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.segment._features import feature_columns, feature_matrix
 
@@ -63,7 +64,8 @@ def standardise(
     x: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Z-scores per column: subtract the mean, divide by the population standard deviation
-    (ddof=0); constant columns get scale 1; NaN becomes 0 (the column mean).
+    (ddof=0); constant columns get scale 1; NaN becomes 0 (the column mean). ``x`` is a
+    table (rows, columns); values up to the float range are standardised without overflow.
 
     Examples
     --------
@@ -71,16 +73,22 @@ def standardise(
     >>> z.tolist(), c.tolist(), s.tolist()
     ([[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]], [2.0, 5.0], [1.0, 1.0])
     """
-    x = float_array(x, "standardise()", "x")
+    x = float_array(x, "standardise()", "x", ndim=2)
+    # a column past 1e100 (whose squares overflow) is divided by its largest value first
+    # and its centre and scale multiplied back: z-scores do not depend on the unit
+    with np.errstate(invalid="ignore"):
+        largest = np.nanmax(np.abs(x), axis=0, initial=0.0)
+    unit = np.where(largest > LARGE, largest, 1.0)
+    x = x / unit
     with np.errstate(invalid="ignore"):
         ok = ~np.isnan(x)
         n = np.maximum(ok.sum(axis=0), 1)
         center = np.where(ok, x, 0.0).sum(axis=0) / n
         var = (np.where(ok, x - center, 0.0) ** 2).sum(axis=0) / n
-    scale = np.sqrt(var)
-    scale = np.where(scale > 0, scale, 1.0)
-    z = np.where(ok, (x - center) / scale, 0.0)
-    return z, center, scale
+    spread = np.sqrt(var)
+    varies = spread > 0
+    z = np.where(ok, (x - center) / np.where(varies, spread, 1.0), 0.0)
+    return z, center * unit, np.where(varies, spread * unit, 1.0)
 
 
 def _check_values(

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import customer_table, name_sequence
 from cxmodel._result import Result, column
-from cxmodel._stats import newcombe_interval, welch_interval
+from cxmodel._stats import LARGE, newcombe_interval, welch_interval
 from cxmodel.errors import DataError
 from cxmodel.segment._features import feature_columns, group_mask
 
@@ -120,18 +120,22 @@ def contrast(
             nan = float("nan")
             rows.append((name, "mean", nan, nan, nan, nan, nan, nan, nan))
             continue
-        ma, mb = float(fa.mean()), float(fb.mean())
+        # values past 1e100 (squares overflow) in units of the largest; d has no unit
+        unit = max(float(np.abs(fa).max()), float(np.abs(fb).max()))
+        unit = unit if unit > LARGE else 1.0
+        sa, sb = fa / unit, fb / unit
+        ma, mb = float(sa.mean() * unit), float(sb.mean() * unit)
         # a ratio of means needs a true zero: none for a feature that takes negative values
         lift = _ratio(ma, mb) if min(fa.min(), fb.min()) >= 0 else float("nan")
         low, high = welch_interval(fa, fb)
         # Cohen's pooled standard deviation: the groups' variances weighted by their degrees
         # of freedom (the plain mean of the two variances is only right for equal sizes)
         pooled = np.sqrt(
-            ((fa.size - 1) * fa.var(ddof=1) + (fb.size - 1) * fb.var(ddof=1))
-            / (fa.size + fb.size - 2)
+            ((sa.size - 1) * sa.var(ddof=1) + (sb.size - 1) * sb.var(ddof=1))
+            / (sa.size + sb.size - 2)
         )
         if pooled > 0:
-            effect = (ma - mb) / pooled
+            effect = (sa.mean() - sb.mean()) / pooled
         else:  # no spread in either group: equal means do not differ, others separate fully
             effect = 0.0 if ma == mb else float(np.copysign(np.inf, ma - mb))
         rows.append((name, "mean", ma, mb, ma - mb, low, high, lift, float(effect)))

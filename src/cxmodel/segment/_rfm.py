@@ -12,6 +12,7 @@ import numpy.typing as npt
 from cxmodel._arguments import float_array, integer, interaction_log, is_integer, name_sequence
 from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result, column
+from cxmodel._sums import grouped_sums
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log._kinds import kind_rows, read_kinds
@@ -206,7 +207,14 @@ class RFMTotals:
         else:
             values = np.zeros(rows.shape[0])
         warn_order_lines(log, rows, caller="rfm_scores()", kinds=kinds, stacklevel=3)
-        total = np.bincount(codes, weights=values, minlength=log.n_customers)
+        total = grouped_sums(
+            codes,
+            values,
+            log.n_customers,
+            column="value",
+            where="rfm_scores()",
+            names=log.customers,
+        )
         present = count > 0
         # Codes are non-decreasing and times non-decreasing within a customer: the last
         # selected row of each customer holds its latest purchase.
@@ -244,12 +252,19 @@ class RFMTotals:
         last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
         np.maximum.at(last, inverse, np.concatenate([self.last, other.last]))
         count = np.bincount(inverse, np.concatenate([self.count, other.count]), minlength=n)
-        total = np.bincount(inverse, np.concatenate([self.total, other.total]), minlength=n)
+        total = grouped_sums(
+            inverse,
+            np.concatenate([self.total, other.total]),
+            n,
+            column="value",
+            where="rfm_scores()",
+            names=uniq,
+        )
         return RFMTotals(
             uniq.astype(object),
             last,
             count.astype(np.int64),
-            total.astype(np.float64),
+            total,
             self.as_of,
             self.kinds,
             seen,

@@ -11,7 +11,7 @@ from cxmodel._pieces import warn
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, as_of_us
 from cxmodel.errors import DataWarning
-from cxmodel.log._observed import warn_after_data
+from cxmodel.log._observed import check_as_of, warn_after_data
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked, unread_catalogue, warn_misspelt_kinds
 from cxmodel.triggers._arguments import customer_records, evaluated_log, rule_set
@@ -80,6 +80,9 @@ def evaluate(
         than :data:`~cxmodel.triggers._context.MAX_TOTAL_PAIRS`.
     SchemaError
         If ``as_of`` is not an aware time, or a catalogue event is bad or names a customer.
+    DataError
+        If ``as_of`` is before the log's first interaction: no rule could see anything, and
+        an empty answer would hide a wrong year or time zone.
     MissingDependencyError
         If ``progress=True`` and tqdm is not installed.
 
@@ -112,6 +115,8 @@ def evaluate(
     log = evaluated_log(log, "evaluate()")
     customers = customer_records(customers, "evaluate()")
     cutoff = as_of_us(as_of)
+    times = np.asarray(log.timestamps)
+    check_as_of(int(times.min()) if times.size else None, cutoff, caller="evaluate()")
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
     warn_misspelt_kinds(rules, log, stacklevel=2)
