@@ -84,6 +84,32 @@ class TestProblems:
         assert [(e.code, e.line, e.column) for e in errors] == [("E109", 1, 1)]
         assert [t.kind for t in tokens] == ["EOF"]
 
+    @pytest.mark.parametrize(
+        ("text", "value"),
+        [("1e9", 1e9), ("1.5e3", 1500.0), ("2E-2", 0.02), ("4e+2", 400.0), ("0e5", 0.0)],
+    )
+    def test_exponents(self, text: str, value: float) -> None:
+        """A number may carry an exponent, read as a float (``1e9`` was the number 1 followed
+        by the name ``e9``: E105 with a hint about 'and' / 'or')."""
+        tokens, errors = tokenize(f"x > {text}")
+        assert errors == []
+        assert (tokens[2].kind, tokens[2].text, tokens[2].value) == ("NUMBER", text, value)
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("1e", "the number 1e has no exponent digits"),
+            ("2.5E+", "the number 2.5E+ has no exponent digits"),
+            ("1e16", "the number 1e16 is too large"),
+            ("1e-400", "the number 1e-400 is too small: it would be read as 0"),
+        ],
+    )
+    def test_bad_exponents(self, text: str, message: str) -> None:
+        """An exponent without digits, or one past the number range either way, is E109 at
+        the number (1e-400 would otherwise become 0 without a word)."""
+        _, errors = tokenize(f"x > {text}")
+        assert [(e.code, e.column, e.message) for e in errors] == [("E109", 5, message)]
+
     def test_unterminated_string_stops_at_the_line(self) -> None:
         """A string still open at the end of its line is E103; the next line lexes as usual."""
         tokens, errors = tokenize('c == "web\nd')

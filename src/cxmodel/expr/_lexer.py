@@ -122,23 +122,44 @@ def _name(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diagno
 
 
 def _number(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diagnostic]:
-    """The number starting at ``i`` (ASCII digits, one optional fraction), or E109 when it
-    is too large."""
+    """The number starting at ``i`` (ASCII digits, one optional fraction, one optional
+    exponent such as ``e9`` or ``E-2``), or E109 when it is too large or its exponent has no
+    digits."""
     n = len(source)
-    j = i
-    while j < n and source[j] in _DIGITS:
-        j += 1
+    j = _digits(source, i)
     if j + 1 < n and source[j] == "." and source[j + 1] in _DIGITS:
-        j += 1
-        while j < n and source[j] in _DIGITS:
-            j += 1
+        j = _digits(source, j + 1)
+    exponent = j < n and source[j] in "eE"
+    if exponent:
+        k = j + 1 + (j + 1 < n and source[j + 1] in "+-")
+        end = _digits(source, k)
+        if end == k:
+            shown = source[i:k]
+            return k, Diagnostic(
+                "E109",
+                line,
+                col,
+                f"the number {shown} has no exponent digits",
+                hint="write the exponent in digits (1e9, 2.5E-3) or leave it out",
+            )
+        j = end
     text = source[i:j]
     whole = text.split(".")[0].lstrip("0")
     value: object = None
-    if len(whole) <= _MAX_DIGITS:
-        value = float(text) if "." in text else int(text)
+    if "." in text or exponent:
+        value = float(text)  # no digit limit: float() of a long text costs what it reads
+    elif len(whole) <= _MAX_DIGITS:
+        value = int(text)
+    shown = text if len(text) <= 24 else text[:20] + "..."
+    if value == 0.0 and text.lower().split("e")[0].strip("0."):
+        return j, Diagnostic(
+            "E109",
+            line,
+            col,
+            f"the number {shown} is too small: it would be read as 0",
+            hint="write 0, or a number of at least 1e-300 in magnitude",
+        )
     if value is None or abs(value) > MAX_NUMBER:  # type: ignore[arg-type]
-        shown = text if len(text) <= 24 else text[:20] + "..."
         return j, Diagnostic(
             "E109",
             line,
@@ -147,6 +168,14 @@ def _number(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diag
             hint=f"numbers are limited to {MAX_NUMBER:.0e} in magnitude",
         )
     return j, Token("NUMBER", text, line, col, value)
+
+
+def _digits(source: str, i: int) -> int:
+    """The end of the run of ASCII digits starting at ``i``."""
+    n = len(source)
+    while i < n and source[i] in _DIGITS:
+        i += 1
+    return i
 
 
 def _string(source: str, i: int, line: int, col: int) -> tuple[int, Token | Diagnostic]:
