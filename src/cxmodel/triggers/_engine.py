@@ -13,9 +13,16 @@ from functools import partial
 from typing import Any
 
 from cxmodel._arguments import got, of_type
+from cxmodel._pieces import warn_counted
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
-from cxmodel.errors import SchemaError, StoreError, TriggerSyntaxError, ValueTypeError
+from cxmodel.errors import (
+    DataWarning,
+    SchemaError,
+    StoreError,
+    TriggerSyntaxError,
+    ValueTypeError,
+)
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
@@ -140,6 +147,8 @@ class TriggerEngine:
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
         for cid, customer in customer_records(customers, "TriggerEngine()").items():
             self._register(cid, customer)
+        #: the interactions this engine kept as late and refused (its store keeps them)
+        self._set_aside = {"late": 0, "refused": 0}
         self._lazy_meta = LazyMeta(self._meta)  # read by an in-memory store when it reopens
         self._hashes = RuleHashes()
         restore(self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta)
@@ -245,6 +254,8 @@ class TriggerEngine:
         with self._lock:
             refuse_text_numbers([row], self._runner.numeric)
             refuse_misread_truths([row], self._runner.truths)
+            if type(self.store) is InMemoryStore:
+                return self._call_one(row)
             return self._call([row], None)[0]
 
     def process_many(self, interactions: Any) -> Firings:
@@ -366,8 +377,14 @@ class TriggerEngine:
 
     def stats(self) -> dict[str, Any]:
         """Customers held, timers and firings pending, interactions buffered, catalogue events
-        waiting for their time, and the bytes of the serialised state (what a durable store
-        keeps)."""
+        waiting for their time, the bytes of the serialised state (what a durable store
+        keeps), and the interactions not processed: ``duplicates_ignored`` (re-delivered),
+        ``late`` and ``refused`` (more than ``max_future`` ahead of the clock).
+
+        The three counts are this engine's, since it was created: they are not kept in the
+        snapshot, and start at 0 after a restart. The late and refused interactions
+        themselves are kept in the store, with their reasons, across restarts
+        (``store.late()``, ``store.rejected()``)."""
         import json
 
         with self._lock:
@@ -395,6 +412,8 @@ class TriggerEngine:
                 "pending_catalogue_events": len(self._runner.catalogue.pending),
                 "alert_window_values": self._runner.alerts.entries(),
                 "duplicates_ignored": self.duplicates,
+                "late": self._set_aside["late"],
+                "refused": self._set_aside["refused"],
                 "state_bytes": size,
                 "bytes_per_customer": size / len(self._runner.states)
                 if self._runner.states
@@ -449,7 +468,63 @@ class TriggerEngine:
             runner.alerts.committed()
         finally:
             runner.before = None
+        if late or rejected:
+            self._kept_aside(len(late), len(rejected))
         return emitted, suppressed
+
+    def _call_one(self, row: Row) -> list[Firing]:
+        """:meth:`_call` of one interaction with an :class:`InMemoryStore`, which keeps
+        references and has nothing to roll back: the same firings, state and commit, without
+        the set-up a batch or a store whose commit can fail needs. Return the emitted
+        firings (the suppressed ones are not returned, so not sorted)."""
+        runner = self._runner
+        runner.touched = set()
+        emitted: list[Firing] = []
+        runner.emitted, runner.suppressed = emitted, []
+        late, rejected = self._delivery.take_one(row, runner, self._now)
+        if len(emitted) > 1:
+            emitted.sort(key=_firing_order)
+        change = StateChange(
+            meta=self._lazy_meta.reset(),
+            customers=ChangedStates(runner.states, runner.touched),
+            firings=emitted,
+            late=late,
+            rejected=rejected,
+            alerts=runner.alerts.changes(),
+        )
+        commit(self.store, change)
+        runner.alerts.committed()
+        if late or rejected:
+            self._kept_aside(len(late), len(rejected))
+        return emitted
+
+    def _kept_aside(self, late: int, refused: int) -> None:
+        """Count the interactions a call kept as late and refused (committed to the store),
+        and warn once with the counts and where they are (the caller of ``process`` or
+        ``process_many``)."""
+        self._set_aside["late"] += late
+        self._set_aside["refused"] += refused
+        if late:
+            template = (
+                "{late:,} interaction(s) arrived late and were not processed (behind the "
+                "watermark, or at or before a time advance_to declared complete); each is "
+                "kept with its reason in engine.late (store.late())"
+            )
+            if refused:
+                template += (
+                    ", and {refused:,} more than max_future ahead of the clock were refused "
+                    "(kept in store.rejected())"
+                )
+            warn_counted(DataWarning, template, stacklevel=4, late=late, refused=refused)
+        else:
+            warn_counted(
+                DataWarning,
+                "{refused:,} interaction(s) more than max_future ahead of the clock were "
+                "refused and not processed; each is kept with its reason in "
+                "store.rejected() (check the sender's clock or the timestamp's unit)",
+                stacklevel=4,
+                refused=refused,
+            )
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
         """Put the engine back as it was before the call that failed (with a store whose
