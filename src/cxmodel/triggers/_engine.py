@@ -250,10 +250,11 @@ class TriggerEngine:
         a catalogue event: it is decided at its time, once every interaction up to it has
         arrived (a later interaction, or :meth:`advance_to`).
         """
-        row = row_of(interaction, self.questions, self._runner.catalogue.kinds)
+        runner = self._runner
+        row = row_of(interaction, self.questions, runner.catalogue.rules)  # by catalogue kind
         with self._lock:
-            refuse_text_numbers([row], self._runner.numeric)
-            refuse_misread_truths([row], self._runner.truths)
+            refuse_text_numbers([row], runner.numeric)
+            refuse_misread_truths([row], runner.truths)
             if type(self.store) is InMemoryStore:
                 return self._call_one(row)
             return self._call([row], None)[0]
@@ -443,6 +444,7 @@ class TriggerEngine:
             if advance is not None:
                 self._delivery.close(advance, runner)
             emitted, suppressed = runner.emitted, runner.suppressed
+            assert suppressed is not None
             if len(emitted) > 1:
                 emitted.sort(key=_firing_order)
             if len(suppressed) > 1:
@@ -476,23 +478,20 @@ class TriggerEngine:
         """:meth:`_call` of one interaction with an :class:`InMemoryStore`, which keeps
         references and has nothing to roll back: the same firings, state and commit, without
         the set-up a batch or a store whose commit can fail needs. Return the emitted
-        firings (the suppressed ones are not returned, so not sorted)."""
+        firings (the suppressed ones are not returned, so not built)."""
         runner = self._runner
         runner.touched = set()
         emitted: list[Firing] = []
-        runner.emitted, runner.suppressed = emitted, []
+        runner.emitted, runner.suppressed = emitted, None  # process() returns no suppressed
         late, rejected = self._delivery.take_one(row, runner, self._now)
         if len(emitted) > 1:
             emitted.sort(key=_firing_order)
-        change = StateChange(
-            meta=self._lazy_meta.reset(),
-            customers=ChangedStates(runner.states, runner.touched),
-            firings=emitted,
-            late=late,
-            rejected=rejected,
-            alerts=runner.alerts.changes(),
+        store = self.store
+        assert isinstance(store, InMemoryStore)
+        changed = ChangedStates(runner.states, runner.touched)
+        store.keep(
+            self._lazy_meta.reset(), changed, emitted, late, rejected, runner.alerts.changes()
         )
-        commit(self.store, change)
         runner.alerts.committed()
         if late or rejected:
             self._kept_aside(len(late), len(rejected))
