@@ -28,6 +28,7 @@ from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import history
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._declared import declared_data
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
 from cxmodel.triggers._firings import Firing, Firings
@@ -104,6 +105,18 @@ class TriggerEngine:
     questions
         Survey questions besides NPS, CSAT and CES (:class:`~cxmodel.domain.Question`), whose
         answers are checked as a log's rows are.
+    kinds, schema
+        The data the stream carries, when the host knows it: ``kinds``, the kinds of
+        interaction besides :data:`~cxmodel.triggers.STANDARD_KINDS`; ``schema``, each
+        property besides the standard fields with its type (``"string"``, ``"float"`` or
+        ``"bool"``, as :attr:`InteractionLog.schema <cxmodel.log.InteractionLog.schema>`
+        gives them). Given, the rules (here and in :meth:`add_rule`) are refused as batch
+        :func:`~cxmodel.triggers.evaluate` refuses them over a log holding exactly that data
+        (:class:`~cxmodel.errors.TriggerTypeError`: E301 for a kind, E302 for a property,
+        E303 for a type), and an interaction of another kind, or with a property not declared
+        or of another type, is refused (:class:`~cxmodel.errors.SchemaError` naming it,
+        nothing processed). Without them, kinds and properties are not checked: an unknown
+        kind is taken in and read by no rule.
 
     Examples
     --------
@@ -125,10 +138,15 @@ class TriggerEngine:
         clock: Callable[[], Any] | None = None,
         redelivery_window: str | timedelta = "1 day",
         questions: Iterable[Question] | None = None,
+        kinds: Iterable[str] | None = None,
+        schema: Mapping[str, str] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self.rules = rule_set(rules, "TriggerEngine()")
         refuse_on_any_log(self.rules)
+        self._declared = declared_data(kinds, schema, "TriggerEngine()")
+        if self._declared is not None:
+            self._declared.refuse_rules(self.rules)
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
         self._delivery = Delivery(
@@ -186,7 +204,10 @@ class TriggerEngine:
         the rule finds its state; if the commit fails, the engine is as before the call.
         """
         rule = rule_or_alert(rule, "add_rule()")
-        refuse_on_any_log(RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,)))
+        alone = RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,))
+        refuse_on_any_log(alone)
+        if self._declared is not None:
+            self._declared.refuse_rules(alone)
         with self._lock:
             if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
                 raise TriggerSyntaxError(
@@ -255,6 +276,8 @@ class TriggerEngine:
         with self._lock:
             refuse_text_numbers([row], runner.numeric)
             refuse_misread_truths([row], runner.truths)
+            if self._declared is not None:
+                self._declared.refuse([row])
             if type(self.store) is InMemoryStore:
                 return self._call_one(row)
             return self._call([row], None)[0]
@@ -281,6 +304,8 @@ class TriggerEngine:
         with self._lock:
             refuse_text_numbers(rows, self._runner.numeric)
             refuse_misread_truths(rows, self._runner.truths)
+            if self._declared is not None:
+                self._declared.refuse(rows)
             return Firings(*self._call(rows, None))
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
