@@ -201,6 +201,7 @@ class TestWorkPerCall:
 class TestRollback:
     @pytest.mark.parametrize("kind", ["memory", "sqlite"])
     @pytest.mark.parametrize("seed", range(3))
+    @pytest.mark.filterwarnings("ignore::cxmodel.errors.DataWarning")  # at a tick: late
     def test_failed_commits_restore_the_windows_exactly(
         self, kind: str, seed: int, tmp_path: Path
     ) -> None:

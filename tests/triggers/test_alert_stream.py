@@ -276,7 +276,9 @@ class TestRuntime:
             engine.add_rule(alert)
         engine.remove_rule("spike")
         assert engine.rules.alerts == ()
-        assert engine.process_many(recs_of([("q", 300, "ticket_opened", PAY)] * 3)).firings == ()
+        # after AS_OF (not late): with the alert removed, a spike fires nothing
+        assert engine.process_many(recs_of([("q", 45_000, "ticket_opened", PAY)] * 3)).firings == ()
+        assert engine.advance_to(at(46_000)) == [] and engine.late == []
 
     def test_removing_a_rule_keeps_the_alerts(self) -> None:
         """Taking a rule out leaves the alerts running."""

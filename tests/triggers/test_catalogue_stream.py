@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cxmodel.errors import SchemaError, StoreError
+from cxmodel.errors import DataWarning, SchemaError, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import (
     InMemoryStore,
@@ -68,8 +68,9 @@ class TestStreaming:
         engine.process(restock(5, ident="r1"))
         assert len(engine.advance_to("2024-03-06T00:00:00Z")) == 1
         assert engine.stats()["duplicates_ignored"] == 1
-        engine.process(restock(4, ident="r0"))
-        assert engine.late[0].customer_id is None
+        with pytest.warns(DataWarning, match=r"^1 interaction\(s\) arrived late"):
+            engine.process(restock(4, ident="r0"))
+        assert engine.late[0].customer_id is None and engine.stats()["late"] == 1
         assert "customer_id" not in engine.late[0].record
 
     @pytest.mark.parametrize("cut", ["after-view", "after-event"])

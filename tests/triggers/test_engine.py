@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Interaction
+from cxmodel.errors import DataWarning
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, parse
@@ -118,9 +119,12 @@ class TestStoreAndDelivery:
         old = interaction(
             {"customer_id": "a", "timestamp": T0 + timedelta(days=1), "kind": "purchase"}
         )
-        assert engine.process(old) == []
+        with pytest.warns(DataWarning, match=r"^1 interaction\(s\) arrived late .* engine\.late"):
+            assert engine.process(old) == []
         assert [q.record["timestamp"] for q in engine.late] == ["2024-01-02T00:00:00+00:00"]
         assert engine.late[0].reason.startswith("late: ")
+        stats = engine.stats()
+        assert (stats["late"], stats["refused"], stats["duplicates_ignored"]) == (1, 0, 1)
 
     def test_out_of_order_within_lateness(self) -> None:
         """Events shuffled within the lateness bound give the in-order result."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cxmodel.errors import SchemaError, StoreError, ValueTypeError
+from cxmodel.errors import DataWarning, SchemaError, StoreError, ValueTypeError
 from cxmodel.triggers import EXAMPLE_RULES, InMemoryStore, SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._runner import RuleRunner
 from tests.triggers.helpers import FailingStore, key
@@ -71,7 +71,8 @@ class TestForget:
         store = SQLiteStore(tmp_path / "s.db")
         engine = TriggerEngine(LATER, store=store, max_future=None)
         engine.process(rec("a", 5))
-        engine.process(rec("ghost", 1))  # late: before the watermark
+        with pytest.warns(DataWarning, match="late"):
+            engine.process(rec("ghost", 1))  # late: before the watermark
         assert [q.customer_id for q in store.late()] == ["ghost"]
         engine.forget("ghost")
         engine.forget("never-seen")

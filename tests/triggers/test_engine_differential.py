@@ -140,6 +140,8 @@ def check_case(case: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("block", range(BLOCKS))
+# a re-delivery the engine no longer remembers is late (and warned about): see check_case
+@pytest.mark.filterwarnings("ignore::cxmodel.errors.DataWarning")
 def test_stream_forms_equal_batch(block: int, tmp_path: Path) -> None:
     """Process one at a time, micro-batches (some restarted from SQLite) and batch agree."""
     for case in range(block, CASES, BLOCKS):

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from cxmodel.domain import Consent, Customer
-from cxmodel.errors import CXModelError, SchemaError, StoreError
+from cxmodel.errors import CXModelError, DataWarning, SchemaError, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import (
     EXAMPLE_RULES,
@@ -697,8 +697,9 @@ class TestFutureInteractions:
         assert [f.trigger for f in engine.process(_rec("a", before))] == ["thanks"]
         stats = engine.stats()
         future = _NOW + timedelta(days=1, microseconds=1)  # one microsecond too far
-        assert engine.process(_rec("b", future, interaction_id="far")) == []
-        assert engine.stats() == stats and engine.watermark == before
+        with pytest.warns(DataWarning, match=r"^1 interaction\(s\) .* refused .* store\.rejected"):
+            assert engine.process(_rec("b", future, interaction_id="far")) == []
+        assert engine.stats() == {**stats, "refused": 1} and engine.watermark == before
         refused = engine.store.rejected()
         assert [q.record["interaction_id"] for q in refused] == ["far"]
         assert refused[0].customer_id == "b"
@@ -715,8 +716,9 @@ class TestFutureInteractions:
     def test_exactly_max_future_ahead_is_accepted(self) -> None:
         engine = TriggerEngine(_IDLE, clock=lambda: _NOW, max_future="2 hours")
         assert engine.process(_rec("a", _NOW + timedelta(hours=2)))
-        assert engine.process(_rec("a", _NOW + timedelta(hours=2, seconds=1))) == []
-        assert len(engine.store.rejected()) == 1
+        with pytest.warns(DataWarning, match="refused"):
+            assert engine.process(_rec("a", _NOW + timedelta(hours=2, seconds=1))) == []
+        assert len(engine.store.rejected()) == 1 and engine.stats()["refused"] == 1
         assert TriggerEngine(_IDLE, clock=lambda: _NOW, max_future=None).process(
             _rec("a", _NOW + timedelta(days=3650))
         )
@@ -729,7 +731,9 @@ class TestFutureInteractions:
             _rec(f"c{j % 3}", _NOW - timedelta(days=5) + timedelta(hours=9 * j)) for j in range(10)
         ]
         bad = _rec("c1", _NOW + timedelta(days=400))  # epoch milliseconds read as seconds...
-        got = list(engine.process_many([*good[:4], bad, *good[4:]])) + engine.advance_to(_NOW)
+        with pytest.warns(DataWarning, match=r"^1 interaction\(s\) .* refused"):
+            got = list(engine.process_many([*good[:4], bad, *good[4:]]))
+        got += engine.advance_to(_NOW)
         assert full_key(got) == full_key(batch_of(_IDLE, good, _NOW))
         assert [q.record["timestamp"] for q in engine.store.rejected()] == [bad["timestamp"]]
 
@@ -738,7 +742,10 @@ class TestFutureInteractions:
         store = sqlite_store(path)
         engine = TriggerEngine(_IDLE, store=store, clock=lambda: _NOW)
         engine.process(_rec("a", _NOW - timedelta(hours=1)))
-        engine.process(_rec("zz", datetime(2099, 1, 1, tzinfo=timezone.utc), interaction_id="x1"))
+        with pytest.warns(DataWarning, match="refused"):
+            engine.process(
+                _rec("zz", datetime(2099, 1, 1, tzinfo=timezone.utc), interaction_id="x1")
+            )
         store.close()
         store = sqlite_store(path)
         engine = TriggerEngine(_IDLE, store=store, clock=lambda: _NOW)
@@ -879,8 +886,10 @@ class TestAdvanceClosesTime:
         got = list(engine.process(_rec("a", T0)))
         got += engine.advance_to(tick)
         for when in (tick, tick - timedelta(microseconds=1), tick - timedelta(hours=3)):
-            assert engine.process(_rec("b", when, interaction_id=when.isoformat())) == []
+            with pytest.warns(DataWarning, match=r"^1 interaction\(s\) arrived late"):
+                assert engine.process(_rec("b", when, interaction_id=when.isoformat())) == []
         late = engine.late
+        assert engine.stats()["late"] == 3
         assert [q.record["interaction_id"] for q in late] == [
             tick.isoformat(),
             (tick - timedelta(microseconds=1)).isoformat(),
@@ -913,9 +922,11 @@ class TestAdvanceClosesTime:
                 when = datetime.fromisoformat(rec["timestamp"])
                 if closed is not None and when <= closed:
                     expected_late.append(rec["interaction_id"])
+                    with pytest.warns(DataWarning, match="late"):
+                        got += engine.process(rec)
                 else:
                     processed.append(rec)
-                got += engine.process(rec)
+                    got += engine.process(rec)
                 if rng.random() < 0.1 and j + 1 < len(recs):
                     tick = datetime.fromisoformat(recs[j + 1]["timestamp"]) + timedelta(
                         hours=rng.choice([-1, 0, 13])
@@ -1249,8 +1260,10 @@ class TestForget:
         received = list(engine.process_many(recs[:120]))
         store.acknowledge([f.firing_id for f in received[: len(received) // 2]])
         received += engine.process_many(recs[120:200])
-        received += engine.process(_rec(_GONE, T0, interaction_id="late-one"))
-        received += engine.process(_rec(_GONE, datetime(2031, 1, 1, tzinfo=timezone.utc)))
+        with pytest.warns(DataWarning, match="late"):
+            received += engine.process(_rec(_GONE, T0, interaction_id="late-one"))
+        with pytest.warns(DataWarning, match="refused"):
+            received += engine.process(_rec(_GONE, datetime(2031, 1, 1, tzinfo=timezone.utc)))
         assert any(q.customer_id == _GONE for q in store.late())
         assert any(q.customer_id == _GONE for q in store.rejected())
         assert any(f.customer_id == _GONE for f in store.pending())
@@ -1287,7 +1300,8 @@ class TestForget:
         engine = TriggerEngine(EXAMPLES, store=store, allowed_lateness="2 days")
         recs = _mixed_stream(120, 4, _GONE)
         engine.process_many(recs)
-        engine.process(_rec(_GONE, T0))
+        with pytest.warns(DataWarning, match="late"):
+            engine.process(_rec(_GONE, T0))
         engine.forget(_GONE)
         assert engine.stats()["customers"] == len({r["customer_id"] for r in recs}) - 1
         assert all(f.customer_id != _GONE for f in store.firings())

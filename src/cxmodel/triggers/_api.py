@@ -28,6 +28,7 @@ __all__ = [
     "property_kinds",
     "refuse_on_any_log",
     "refuse_unchecked",
+    "rule_kinds",
     "unread_catalogue",
     "warn_misspelt_kinds",
 ]
@@ -124,7 +125,7 @@ def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
     notes: list[str] = []
     rows: dict[str, int] | None = None  # rows per kind, counted when a note needs them
     for rule in rules:
-        for kind in sorted(_rule_kinds(rule)):
+        for kind in sorted(rule_kinds(rule)):
             others = folded.get(kind.strip().casefold(), [])
             if kind in present or not others:
                 continue
@@ -200,7 +201,7 @@ def _kind_counts(log: Any) -> dict[str, int]:
     return {str(k): int(n) for k, n in zip(labels.tolist(), counts.tolist())}
 
 
-def _rule_kinds(rule: Rule) -> set[str]:
+def rule_kinds(rule: Rule) -> set[str]:
     """The kinds of customer interaction ``rule`` reads: its clauses' and its aggregates'."""
     when, then, unless = rule.when, rule.then, rule.unless
     kinds = {

@@ -13,14 +13,22 @@ from functools import partial
 from typing import Any
 
 from cxmodel._arguments import got, of_type
+from cxmodel._pieces import warn_counted
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
-from cxmodel.errors import SchemaError, StoreError, TriggerSyntaxError, ValueTypeError
+from cxmodel.errors import (
+    DataWarning,
+    SchemaError,
+    StoreError,
+    TriggerSyntaxError,
+    ValueTypeError,
+)
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import history
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._declared import declared_data
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
 from cxmodel.triggers._firings import Firing, Firings
@@ -97,6 +105,18 @@ class TriggerEngine:
     questions
         Survey questions besides NPS, CSAT and CES (:class:`~cxmodel.domain.Question`), whose
         answers are checked as a log's rows are.
+    kinds, schema
+        The data the stream carries, when the host knows it: ``kinds``, the kinds of
+        interaction besides :data:`~cxmodel.triggers.STANDARD_KINDS`; ``schema``, each
+        property besides the standard fields with its type (``"string"``, ``"float"`` or
+        ``"bool"``, as :attr:`InteractionLog.schema <cxmodel.log.InteractionLog.schema>`
+        gives them). Given, the rules (here and in :meth:`add_rule`) are refused as batch
+        :func:`~cxmodel.triggers.evaluate` refuses them over a log holding exactly that data
+        (:class:`~cxmodel.errors.TriggerTypeError`: E301 for a kind, E302 for a property,
+        E303 for a type), and an interaction of another kind, or with a property not declared
+        or of another type, is refused (:class:`~cxmodel.errors.SchemaError` naming it,
+        nothing processed). Without them, kinds and properties are not checked: an unknown
+        kind is taken in and read by no rule.
 
     Examples
     --------
@@ -118,10 +138,15 @@ class TriggerEngine:
         clock: Callable[[], Any] | None = None,
         redelivery_window: str | timedelta = "1 day",
         questions: Iterable[Question] | None = None,
+        kinds: Iterable[str] | None = None,
+        schema: Mapping[str, str] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self.rules = rule_set(rules, "TriggerEngine()")
         refuse_on_any_log(self.rules)
+        self._declared = declared_data(kinds, schema, "TriggerEngine()")
+        if self._declared is not None:
+            self._declared.refuse_rules(self.rules)
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
         self._delivery = Delivery(
@@ -140,6 +165,8 @@ class TriggerEngine:
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
         for cid, customer in customer_records(customers, "TriggerEngine()").items():
             self._register(cid, customer)
+        #: the interactions this engine kept as late and refused (its store keeps them)
+        self._set_aside = {"late": 0, "refused": 0}
         self._lazy_meta = LazyMeta(self._meta)  # read by an in-memory store when it reopens
         self._hashes = RuleHashes()
         restore(self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta)
@@ -177,7 +204,10 @@ class TriggerEngine:
         the rule finds its state; if the commit fails, the engine is as before the call.
         """
         rule = rule_or_alert(rule, "add_rule()")
-        refuse_on_any_log(RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,)))
+        alone = RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,))
+        refuse_on_any_log(alone)
+        if self._declared is not None:
+            self._declared.refuse_rules(alone)
         with self._lock:
             if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
                 raise TriggerSyntaxError(
@@ -241,10 +271,15 @@ class TriggerEngine:
         a catalogue event: it is decided at its time, once every interaction up to it has
         arrived (a later interaction, or :meth:`advance_to`).
         """
-        row = row_of(interaction, self.questions, self._runner.catalogue.kinds)
+        runner = self._runner
+        row = row_of(interaction, self.questions, runner.catalogue.rules)  # by catalogue kind
         with self._lock:
-            refuse_text_numbers([row], self._runner.numeric)
-            refuse_misread_truths([row], self._runner.truths)
+            refuse_text_numbers([row], runner.numeric)
+            refuse_misread_truths([row], runner.truths)
+            if self._declared is not None:
+                self._declared.refuse([row])
+            if type(self.store) is InMemoryStore:
+                return self._call_one(row)
             return self._call([row], None)[0]
 
     def process_many(self, interactions: Any) -> Firings:
@@ -269,6 +304,8 @@ class TriggerEngine:
         with self._lock:
             refuse_text_numbers(rows, self._runner.numeric)
             refuse_misread_truths(rows, self._runner.truths)
+            if self._declared is not None:
+                self._declared.refuse(rows)
             return Firings(*self._call(rows, None))
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
@@ -366,8 +403,14 @@ class TriggerEngine:
 
     def stats(self) -> dict[str, Any]:
         """Customers held, timers and firings pending, interactions buffered, catalogue events
-        waiting for their time, and the bytes of the serialised state (what a durable store
-        keeps)."""
+        waiting for their time, the bytes of the serialised state (what a durable store
+        keeps), and the interactions not processed: ``duplicates_ignored`` (re-delivered),
+        ``late`` and ``refused`` (more than ``max_future`` ahead of the clock).
+
+        The three counts are this engine's, since it was created: they are not kept in the
+        snapshot, and start at 0 after a restart. The late and refused interactions
+        themselves are kept in the store, with their reasons, across restarts
+        (``store.late()``, ``store.rejected()``)."""
         import json
 
         with self._lock:
@@ -395,6 +438,8 @@ class TriggerEngine:
                 "pending_catalogue_events": len(self._runner.catalogue.pending),
                 "alert_window_values": self._runner.alerts.entries(),
                 "duplicates_ignored": self.duplicates,
+                "late": self._set_aside["late"],
+                "refused": self._set_aside["refused"],
                 "state_bytes": size,
                 "bytes_per_customer": size / len(self._runner.states)
                 if self._runner.states
@@ -424,6 +469,7 @@ class TriggerEngine:
             if advance is not None:
                 self._delivery.close(advance, runner)
             emitted, suppressed = runner.emitted, runner.suppressed
+            assert suppressed is not None
             if len(emitted) > 1:
                 emitted.sort(key=_firing_order)
             if len(suppressed) > 1:
@@ -449,7 +495,60 @@ class TriggerEngine:
             runner.alerts.committed()
         finally:
             runner.before = None
+        if late or rejected:
+            self._kept_aside(len(late), len(rejected))
         return emitted, suppressed
+
+    def _call_one(self, row: Row) -> list[Firing]:
+        """:meth:`_call` of one interaction with an :class:`InMemoryStore`, which keeps
+        references and has nothing to roll back: the same firings, state and commit, without
+        the set-up a batch or a store whose commit can fail needs. Return the emitted
+        firings (the suppressed ones are not returned, so not built)."""
+        runner = self._runner
+        runner.touched = set()
+        emitted: list[Firing] = []
+        runner.emitted, runner.suppressed = emitted, None  # process() returns no suppressed
+        late, rejected = self._delivery.take_one(row, runner, self._now)
+        if len(emitted) > 1:
+            emitted.sort(key=_firing_order)
+        store = self.store
+        assert isinstance(store, InMemoryStore)
+        changed = ChangedStates(runner.states, runner.touched)
+        store.keep(
+            self._lazy_meta.reset(), changed, emitted, late, rejected, runner.alerts.changes()
+        )
+        runner.alerts.committed()
+        if late or rejected:
+            self._kept_aside(len(late), len(rejected))
+        return emitted
+
+    def _kept_aside(self, late: int, refused: int) -> None:
+        """Count the interactions a call kept as late and refused (committed to the store),
+        and warn once with the counts and where they are (the caller of ``process`` or
+        ``process_many``)."""
+        self._set_aside["late"] += late
+        self._set_aside["refused"] += refused
+        if late:
+            template = (
+                "{late:,} interaction(s) arrived late and were not processed (behind the "
+                "watermark, or at or before a time advance_to declared complete); each is "
+                "kept with its reason in engine.late (store.late())"
+            )
+            if refused:
+                template += (
+                    ", and {refused:,} more than max_future ahead of the clock were refused "
+                    "(kept in store.rejected())"
+                )
+            warn_counted(DataWarning, template, stacklevel=4, late=late, refused=refused)
+        else:
+            warn_counted(
+                DataWarning,
+                "{refused:,} interaction(s) more than max_future ahead of the clock were "
+                "refused and not processed; each is kept with its reason in "
+                "store.rejected() (check the sender's clock or the timestamp's unit)",
+                stacklevel=4,
+                refused=refused,
+            )
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
         """Put the engine back as it was before the call that failed (with a store whose

@@ -54,7 +54,9 @@ class RuleRunner:
     """The rules' state over all customers, and the work of one engine call on it.
 
     ``touched`` collects the customers a call changed (``before`` their states before it, for
-    a rollback, when not ``None``); ``emitted`` and ``suppressed`` the firings it decided.
+    a rollback, when not ``None``); ``emitted`` and ``suppressed`` the firings it decided
+    (``suppressed`` is ``None`` in a call that returns only the emitted ones: suppressed
+    firings are then not built).
     """
 
     def __init__(self, rules: RuleSet, customers: Mapping[str, Any], remember_ids: int) -> None:
@@ -76,7 +78,7 @@ class RuleRunner:
         self.touched: set[str] = set()
         self.before: dict[str, CustomerState | None] | None = None
         self.emitted: list[Firing] = []
-        self.suppressed: list[Firing] = []
+        self.suppressed: list[Firing] | None = []  # None: the call returns none of them
         self.index()
 
     def index(self) -> None:
@@ -279,7 +281,8 @@ class RuleRunner:
     def decided(self, firings: tuple[list[Firing], list[Firing]]) -> None:
         """Add firings decided elsewhere (an alert's) to the call's output."""
         self.emitted.extend(firings[0])
-        self.suppressed.extend(firings[1])
+        if self.suppressed is not None:
+            self.suppressed.extend(firings[1])
 
     def restart(
         self, plan: RulePlan, state: CustomerState, row: Row, first: bool, reader: Reader
@@ -476,6 +479,9 @@ class RuleRunner:
         cid = state.customer
         zone = self.reader(cid).zone if plan.customer_time else None
         reason = policy_reason(rule, rs.last_emitted, due, consent, zone, cid)
+        suppressed = self.suppressed
+        if reason is not None and suppressed is None:
+            return  # a suppressed firing that no one reads
         ident = firing_id(rule.name, cid, parts["key"])
         policy = self.contact.get(rule.name)
         if reason is None and policy is not None:
@@ -498,8 +504,8 @@ class RuleRunner:
         if reason is None:
             rs.last_emitted = due
             self.emitted.append(firing)
-        else:
-            self.suppressed.append(firing)
+        elif suppressed is not None:
+            suppressed.append(firing)
 
     def decide_together(self, policy: ContactPolicy, state: CustomerState, due: int) -> None:
         """Decide every firing of ``policy``'s rules waiting for ``due`` for this customer, in

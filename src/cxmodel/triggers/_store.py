@@ -401,21 +401,36 @@ class InMemoryStore:
 
     def commit(self, change: StateChange) -> None:
         """Apply one engine call's changes (references kept, nothing copied or serialised)."""
+        self.keep(
+            change.meta, change.customers, change.firings, change.late, change.rejected,
+            change.alerts,
+        )  # fmt: skip
+
+    def keep(
+        self,
+        meta: Mapping[str, Any],
+        customers: Mapping[str, Any],
+        firings: Sequence[Firing],
+        late: Sequence[Quarantined],
+        rejected: Sequence[Quarantined],
+        alerts: AlertWindowChange,
+    ) -> None:
+        """:meth:`commit` of the fields of a :class:`StateChange`, given one by one: what the
+        engine calls for one interaction at a time, which builds no ``StateChange``."""
         with self._lock:
-            self._meta = change.meta
-            customers = self._customers
-            changed = change.customers
-            for customer_id in changed:  # the mapping is kept, its values read on open()
-                customers[customer_id] = changed
-            if change.firings:
+            self._meta = meta
+            stored = self._customers
+            for customer_id in customers:  # the mapping is kept, its values read on open()
+                stored[customer_id] = customers
+            if firings:
                 outbox = self._outbox
-                for firing in change.firings:
+                for firing in firings:
                     outbox.setdefault(firing.firing_id, firing)
-            if change.late:
-                self._late.extend(change.late)
-            if change.rejected:
-                self._rejected.extend(change.rejected)
-            self._apply(change.alerts)
+            if late:
+                self._late.extend(late)
+            if rejected:
+                self._rejected.extend(rejected)
+            self._apply(alerts)
 
     def _apply(self, change: AlertWindowChange) -> None:
         if not (change.added or change.trimmed or change.cleared):
