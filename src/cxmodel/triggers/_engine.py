@@ -21,6 +21,7 @@ from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import history
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._columnar import COLUMNAR_FROM, columnar_ready, take_many
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
 from cxmodel.triggers._firings import Firing, Firings
@@ -140,6 +141,9 @@ class TriggerEngine:
         self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
         for cid, customer in customer_records(customers, "TriggerEngine()").items():
             self._register(cid, customer)
+        #: the smallest micro-batch taken on the columnar path (``None``: never; tests force
+        #: either path with it)
+        self._columnar_from: int | None = COLUMNAR_FROM
         self._lazy_meta = LazyMeta(self._meta)  # read by an in-memory store when it reopens
         self._hashes = RuleHashes()
         restore(self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta)
@@ -420,7 +424,11 @@ class TriggerEngine:
         ) if durable else ()  # fmt: skip
         runner.emitted, runner.suppressed = [], []
         try:
-            late, rejected = self._delivery.take(rows, runner, self._now)
+            columnar = self._columnar_from
+            if columnar is not None and len(rows) >= columnar and columnar_ready(runner):
+                late, rejected = take_many(self._delivery, runner, rows, self._now)
+            else:
+                late, rejected = self._delivery.take(rows, runner, self._now)
             if advance is not None:
                 self._delivery.close(advance, runner)
             emitted, suppressed = runner.emitted, runner.suppressed
