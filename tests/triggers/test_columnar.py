@@ -50,12 +50,14 @@ def whole(firings: Any) -> list[tuple[Any, ...]]:
 def state_of(engine: TriggerEngine) -> tuple[Any, ...]:
     """Everything an engine keeps: customers' states, the meta, late rows, duplicates."""
     meta = engine._meta()
-    return copy.deepcopy((
-        {cid: s.to_dict() for cid, s in engine._runner.states.items()},
-        meta,
-        [(q.record, q.reason) for q in engine.late],
-        engine.duplicates,
-    ))
+    return copy.deepcopy(
+        (
+            {cid: s.to_dict() for cid, s in engine._runner.states.items()},
+            meta,
+            [(q.record, q.reason) for q in engine.late],
+            engine.duplicates,
+        )
+    )
 
 
 def shuffled_within(recs: list[dict[str, Any]], hours: int, seed: int) -> list[dict[str, Any]]:

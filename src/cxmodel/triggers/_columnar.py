@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from cxmodel._time import us_to_datetime
-from cxmodel.triggers._customer import CustomerState
+from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._ingest import CATALOGUE, Row
-from cxmodel.triggers._runner import RuleRunner
+from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._store import Quarantined
 
 __all__ = ["COLUMNAR_FROM", "columnar_ready", "take_many"]
@@ -248,21 +248,121 @@ def _run(runner: RuleRunner, released: list[Row], frontier: int) -> None:
     timers: dict[str, list[Timer]] = {name: [] for name in runner.plans}
     rest: list[Timer] = []
     for entry in runner.timers:
-        (timers[entry[4]] if entry[4] in timers else rest).append(entry)
+        timers.get(entry[4], rest).append(entry)
+    batch = _Batch(released, first)
     initial = _Initial(states)
     try:
         for name, plan in runner.plans.items():
             heap = timers[name]
             heapq.heapify(heap)
             runner.timers = heap
-            _rule_pass(runner, plan, released, first, frontier, initial)
+            if _inactivity_on_arrays(plan):
+                timers[name] = _inactivity(runner, plan, batch, states)
+                runner.advance(frontier, inclusive=False)
+                timers[name] = runner.timers
+            else:
+                _rule_pass(runner, plan, batch, frontier, initial)
     finally:
         merged = rest
         for heap in timers.values():
             merged.extend(heap)
         heapq.heapify(merged)
         runner.timers = merged
-    initial.finish(runner, released)
+    initial.finish(runner, batch)
+
+
+class _Batch:
+    """The released rows, with their kinds as codes (so that a rule finds the rows it reads
+    with one ``isin``) and the release numbers of customers' first interactions."""
+
+    def __init__(self, rows: list[Row], first: set[int]) -> None:
+        self.rows = rows
+        self.first = first
+        names: dict[str, int] = {}
+        self.kind_codes = np.fromiter(
+            (names.setdefault(r.kind, len(names)) for r in rows), dtype=np.int64, count=len(rows)
+        )
+        self.kinds = names
+
+    def reading(self, kinds: set[str]) -> list[Row]:
+        """The rows of ``kinds``, in release order."""
+        codes = [self.kinds[k] for k in kinds if k in self.kinds]
+        if len(codes) == len(self.kinds):
+            return self.rows
+        rows = self.rows
+        return [rows[j] for j in np.flatnonzero(np.isin(self.kind_codes, codes)).tolist()]
+
+
+def _inactivity_on_arrays(plan: Any) -> bool:
+    """Whether ``plan`` is a ``when inactive for D`` decided on arrays: a fixed ``D``, and
+    nothing it reads at its firings (aggregates, consent) or decides later (quiet hours)."""
+    rule = plan.rule
+    return (
+        plan.when_mode == "inactive"
+        and plan.delay is not None
+        and not plan.aggregates
+        and not plan.ev_when
+        and rule.consent is None
+        and rule.quiet is None
+    )
+
+
+def _inactivity(
+    runner: RuleRunner, plan: Any, batch: _Batch, states: dict[str, CustomerState]
+) -> list[Timer]:
+    """``when inactive for D`` over the batch: a customer's timer falls due ``D`` after each
+    of their interactions and fires where the next one comes later than that (or the timer
+    before the call fell due before their first one). Return the rule's timers with each
+    batch customer's pending one."""
+    rows = batch.rows
+    name, delay = plan.name, plan.delay
+    heap = [entry for entry in runner.timers if entry[3] not in states]
+    if not rows:
+        return heap
+    n = len(rows)
+    codes: dict[str, int] = {}
+    cust = np.fromiter(
+        (codes.setdefault(r.customer, len(codes)) for r in rows), dtype=np.int64, count=n
+    )
+    times = np.fromiter((r.time for r in rows), dtype=np.int64, count=n)
+    order = np.argsort(cust, kind="stable")  # by customer, then release order
+    c_sorted, t_sorted = cust[order], times[order]
+    same = np.zeros(n, dtype=bool)
+    same[1:] = c_sorted[1:] == c_sorted[:-1]
+    gap = np.zeros(n, dtype=bool)  # the timer of the row before falls due before this one
+    gap[1:] = same[1:] & (t_sorted[1:] > t_sorted[:-1] + delay)
+    fired: dict[str, list[int]] = {}
+    for j in np.flatnonzero(gap).tolist():
+        fired.setdefault(rows[int(order[j])].customer, []).append(int(order[j - 1]))
+    heads = np.flatnonzero(~same)
+    ends = np.append(heads[1:], n) - 1
+    for head, end in zip(heads.tolist(), ends.tolist(), strict=True):
+        first_row = rows[int(order[head])]
+        cid = first_row.customer
+        state = states[cid]
+        reader = runner.readers.get(cid) or runner.reader(cid)
+        rs = state.rules.get(name) or state.rule(name)
+        timer = rs.timer
+        if timer is not None and timer.due is not None and timer.due < first_row.time:
+            rs.timer = None
+            runner.found(
+                plan, state, plan.candidate(state, timer.due, timer, None, None, reader), reader
+            )
+        for j in fired.get(cid, ()):
+            anchor = Anchor(rows[j], rows[j].time + delay, {}, {})
+            runner.found(
+                plan, state, plan.candidate(state, anchor.due, anchor, None, None, reader), reader
+            )
+        last = rows[int(order[end])]
+        if rs.timer is not None and rs.timer.row.time == last.time:
+            rs.timer = Anchor(last, rs.timer.due, {}, {})
+        else:
+            rs.timer = Anchor(last, last.time + delay, {}, {})
+        assert rs.timer.due is not None
+        heap.append((rs.timer.due, TIMER, last.seq, cid, name))
+    heapq.heapify(heap)
+    runner.timers = heap
+    return heap
 
 
 class _Initial:
@@ -274,7 +374,9 @@ class _Initial:
         self.running = {
             cid: {k: v.copy() for k, v in s.running.items()} for cid, s in states.items()
         }
-        self.windows = {cid: {k: list(v) for k, v in s.windows.items()} for cid, s in states.items()}
+        self.windows = {
+            cid: {k: list(v) for k, v in s.windows.items()} for cid, s in states.items()
+        }
         self.consent = {cid: (dict(s.consent), s.consent_default) for cid, s in states.items()}
         self.replayed: set[str] = set()  # store keys some pass replayed
         self.consent_replayed = False
@@ -298,7 +400,7 @@ class _Initial:
                 state.consent = dict(self.consent[cid][0])
                 state.consent_default = self.consent[cid][1]
 
-    def finish(self, runner: RuleRunner, released: list[Row]) -> None:
+    def finish(self, runner: RuleRunner, batch: _Batch) -> None:
         """Bring up to date what no pass replayed: consent, and aggregates no rule read."""
         keys = {a.store_key for aggs in runner._agg_by_kind.values() for a in aggs}
         missing = keys - self.replayed
@@ -307,7 +409,7 @@ class _Initial:
         consent = not self.consent_replayed
         self.reset(missing, consent)
         by_kind = _by_kind(runner, missing)
-        for row in released:
+        for row in batch.reading(set(by_kind) | (set(_CONSENT) if consent else set())):
             state = self.states[row.customer]
             kind = row.kind
             if kind in by_kind:
@@ -356,8 +458,7 @@ def _consent(state: CustomerState, row: Row) -> None:
 def _rule_pass(
     runner: RuleRunner,
     plan: Any,
-    released: list[Row],
-    first: set[int],
+    batch: _Batch,
     frontier: int,
     initial: _Initial,
 ) -> None:
@@ -374,14 +475,13 @@ def _rule_pass(
     kinds = {plan.when_kind, plan.then_kind, plan.block_kind} - {None}
     event = plan.when_mode == "event"
     read = set(aggs) | kinds | (set(_CONSENT) if consent else set())
+    first = batch.first
     states = runner.states
     readers = runner.readers
     heap = runner.timers
     snapshots = bool(plan.snapshots)
-    for row in released:
+    for row in batch.rows if every else batch.reading(read):
         kind = row.kind
-        if not every and kind not in read:
-            continue
         time = row.time
         if heap and heap[0][0] < time:
             runner.advance(time, inclusive=False)
