@@ -56,7 +56,9 @@ def run_rules(
     rest: list[Timer] = []
     for entry in runner.timers:
         timers.get(entry[4], rest).append(entry)
-    initial = _Initial(states)
+    initial = _Initial(
+        states, [plan for plan in runner.plans.values() if not _inactivity_on_arrays(plan)]
+    )
     try:
         for name, plan in runner.plans.items():
             heap = timers[name]
@@ -82,11 +84,25 @@ class _Initial:
     """The customers' aggregates and consent as they were before the call, for each rule's
     pass to replay from; whatever no pass replayed is brought up to date by :meth:`finish`."""
 
-    def __init__(self, states: dict[str, CustomerState]) -> None:
+    def __init__(self, states: dict[str, CustomerState], plans: list[RulePlan]) -> None:
         self.states = states
-        self.running = {c: {k: v.copy() for k, v in s.running.items()} for c, s in states.items()}
-        self.windows = {c: {k: list(v) for k, v in s.windows.items()} for c, s in states.items()}
-        self.consent = {c: (dict(s.consent), s.consent_default) for c, s in states.items()}
+        # only what more than one pass replays is kept (the first replays the state itself)
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for plan in plans:
+            keys = {a.store_key for a in plan.aggregates.values()}
+            twice |= keys & seen
+            seen |= keys
+        consent = sum(plan.rule.consent is not None for plan in plans) > 1
+        self.running: dict[str, dict[str, Any]] = {}
+        self.windows: dict[str, dict[str, list[Any]]] = {}
+        if twice:
+            for c, s in states.items():
+                self.running[c] = {k: v.copy() for k, v in s.running.items() if k in twice}
+                self.windows[c] = {k: list(v) for k, v in s.windows.items() if k in twice}
+        self.consent = (
+            {c: (dict(s.consent), s.consent_default) for c, s in states.items()} if consent else {}
+        )
         self.replayed: set[str] = set()  # store keys a pass has replayed
         self.consent_replayed = False
 
@@ -334,30 +350,31 @@ def _inactivity(
         heads = np.flatnonzero(~same)
         ends = np.append(heads[1:], n) - 1
         before_gap = np.flatnonzero(gap) - 1
-        # the rows this needs: each customer's first and last, and those before a gap
-        needed = np.unique(np.concatenate([order[heads], order[ends], order[before_gap]]))
+        # rows are made only for each customer's last interaction and those before a gap
+        needed = np.unique(np.concatenate([order[ends], order[before_gap]]))
         made = dict(zip(needed.tolist(), released.rows(needed), strict=True))
         fired: dict[int, list[Row]] = {}
         for j in before_gap.tolist():
             fired.setdefault(int(c_sorted[j]), []).append(made[int(order[j])])
-        for head, end in zip(heads.tolist(), ends.tolist(), strict=True):
-            first, last = made[int(order[head])], made[int(order[end])]
-            cid = first.customer
+        names = released.customers[order[heads]].tolist()
+        starts = t_sorted[heads].tolist()
+        for cid, start, head, end in zip(names, starts, heads.tolist(), ends.tolist(), strict=True):
+            last = made[int(order[end])]
             state = states[cid]
-            reader = runner.readers.get(cid) or runner.reader(cid)
             rs = state.rules.get(name) or state.rule(name)
             timer = rs.timer
-            due_anchors: list[Anchor] = []
-            if timer is not None and timer.due is not None and timer.due < first.time:
-                due_anchors.append(timer)
-            due_anchors += [
+            due_anchors = [
                 Anchor(r, r.time + delay, {}, {}) for r in fired.get(int(c_sorted[head]), ())
             ]
-            for anchor in due_anchors:
-                assert anchor.due is not None
-                rs.timer = None
-                candidate = plan.candidate(state, anchor.due, anchor, None, None, reader)
-                runner.found(plan, state, candidate, reader)
+            if timer is not None and timer.due is not None and timer.due < start:
+                due_anchors.insert(0, timer)
+            if due_anchors:
+                reader = runner.readers.get(cid) or runner.reader(cid)
+                for anchor in due_anchors:
+                    assert anchor.due is not None
+                    rs.timer = None
+                    candidate = plan.candidate(state, anchor.due, anchor, None, None, reader)
+                    runner.found(plan, state, candidate, reader)
             rs.timer = Anchor(last, last.time + delay, {}, {})
             heap.append((last.time + delay, TIMER, last.seq, cid, name))
     heapq.heapify(heap)
