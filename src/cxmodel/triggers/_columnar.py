@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, Protocol
 
 import numpy as np
 
-from cxmodel._time import us_to_datetime
+from cxmodel.errors import SchemaError
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
@@ -130,24 +129,13 @@ def refuse(source: Source, runner: RuleRunner) -> None:
             refuse_text_numbers(rows, runner.numeric)
             refuse_misread_truths(rows, runner.truths)
             return
-        except Exception:  # the rows, checked one by one, say which and why
+        except SchemaError:  # the rows, checked one by one, say which and why
             rows = source.rows(every)
     refuse_text_numbers(rows, runner.numeric)
     refuse_misread_truths(rows, runner.truths)
 
 
 # -- 1. admission ---------------------------------------------------------------------------
-def _refusal(row: Row, limit: int, max_future: int) -> Quarantined:
-    return Quarantined(
-        row.record(),
-        f"refused: {us_to_datetime(row.time).isoformat()} is more than "
-        f"{timedelta(microseconds=max_future)} ahead of the clock "
-        f"({us_to_datetime(limit - max_future).isoformat()}); check "
-        "the sender's clock or the timestamp's unit (milliseconds read as seconds?)",
-        row.customer or None,
-    )
-
-
 def _admit(
     delivery: Delivery, runner: RuleRunner, source: Source, now: Callable[[], int]
 ) -> tuple[Any, list[Quarantined], list[Quarantined]]:
@@ -164,7 +152,7 @@ def _admit(
         if refused.any():
             ok &= ~refused
             where = np.flatnonzero(refused)
-            rejected = [_refusal(r, limit, delivery.max_future) for r in source.rows(where)]
+            rejected = [delivery.refusal(row, limit) for row in source.rows(where)]
     on_time = delivery.watermark
     if delivery.closed is not None and (on_time is None or delivery.closed >= on_time):
         on_time = delivery.closed + 1
