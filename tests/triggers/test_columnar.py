@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import random
+import sqlite3
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -262,11 +264,11 @@ class TestInputs:
 class TestStores:
     def test_sqlite_restarts(self, tmp_path: Path) -> None:
         """Restarts between micro-batches on SQLite files, with re-delivered input: the two
-        paths leave the same stored states, meta and firings."""
+        paths leave the same stored states (the same text), meta and firings."""
         rules = parse(EXAMPLE_RULES)
         recs = records(5, 600, n_customers=8, days=120)
         as_of = T0 + timedelta(days=130)
-        stored = []
+        stored, texts = [], []
         for path, name in ((COLUMNAR, "c.db"), (PER_ROW, "r.db")):
             file = tmp_path / name
             for start, stop in ((0, 250), (200, 450), (400, 600)):
@@ -282,7 +284,10 @@ class TestStores:
                 (opened.customers, opened.meta, sorted(f.firing_id for f in store.firings()))
             )
             store.close()
+            with closing(sqlite3.connect(file)) as db:
+                texts.append(sorted(db.execute("SELECT customer_id, state FROM customers")))
         assert stored[0] == stored[1]
+        assert texts[0] == texts[1]  # the same text, byte for byte
         assert len(stored[0][2]) > 50
 
     def test_failed_commit_rolls_back(self) -> None:
