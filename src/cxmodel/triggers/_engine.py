@@ -267,7 +267,10 @@ class TriggerEngine:
         mapping of columns as for :meth:`InteractionLog.from_arrays
         <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects or
         records (catalogue events among them, as :meth:`process` takes them). The result is
-        the same as processing them one by one.
+        the same as processing them one by one. A micro-batch of 2,000 interactions or more
+        is taken a rule at a time over columns (a log stays columns until a rule reads an
+        interaction), with the same result; alerts, catalogue rules and contact policies keep
+        every call on the per-interaction path.
 
         Examples
         --------
