@@ -202,17 +202,19 @@ class CustomerState:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form (``contacts`` only when a contact policy counted a firing)."""
+        """The JSON-ready form (``contacts`` only when a contact policy counted a firing);
+        values, windows and rules by name, so that the text a store keeps does not depend
+        on the order the engine first met them in (which differs between its paths)."""
         out = {
             "last_time": self.last_time,
             "tie_count": self.tie_count,
             "seen": self.seen,
             "consent": self.consent,
             "consent_default": self.consent_default,
-            "running": {k: v.to_list() for k, v in self.running.items()},
-            "windows": {k: [list(e) for e in v] for k, v in self.windows.items()},
+            "running": {k: v.to_list() for k, v in sorted(self.running.items())},
+            "windows": {k: [list(e) for e in v] for k, v in sorted(self.windows.items())},
             "kept": {k: [r.to_list() for r in v] for k, v in self.kept.items()},
-            "rules": {k: v.to_dict() for k, v in self.rules.items() if not v.empty()},
+            "rules": {k: v.to_dict() for k, v in sorted(self.rules.items()) if not v.empty()},
         }
         if self.contacts:
             out["contacts"] = {k: [list(e) for e in v] for k, v in self.contacts.items()}

@@ -205,6 +205,19 @@ class Delivery:
         if self.closed is None or time > self.closed:
             self.closed = time
 
+    def refusal(self, row: Row, limit: int) -> Quarantined:
+        """``row`` refused for being after ``limit`` (the clock plus ``max_future``), with
+        the reason (the columnar path's; :meth:`take` words it the same)."""
+        ahead = self.max_future or 0
+        return Quarantined(
+            row.record(),
+            f"refused: {us_to_datetime(row.time).isoformat()} is more than "
+            f"{timedelta(microseconds=ahead)} ahead of the clock "
+            f"({us_to_datetime(limit - ahead).isoformat()}); check "
+            "the sender's clock or the timestamp's unit (milliseconds read as seconds?)",
+            row.customer or None,
+        )
+
     def late_reason(self, time: int) -> str | None:
         """Why an interaction at ``time`` is late (``None``: it is not)."""
         if self.closed is not None and time <= self.closed:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from cxmodel._arguments import got, of_type
 from cxmodel._pieces import warn_counted
 from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
@@ -28,11 +30,19 @@ from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import history
 from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._columnar import (
+    COLUMNAR_FROM,
+    RowColumns,
+    Source,
+    columnar_ready,
+    refuse,
+    take_many,
+)
 from cxmodel.triggers._declared import declared_data
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
 from cxmodel.triggers._firings import Firing, Firings
-from cxmodel.triggers._ingest import Row, row_of, rows_from
+from cxmodel.triggers._ingest import Row, columns_from, row_of, rows_from
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._snapshot import (
@@ -167,6 +177,9 @@ class TriggerEngine:
             self._register(cid, customer)
         #: the interactions this engine kept as late and refused (its store keeps them)
         self._set_aside = {"late": 0, "refused": 0}
+        #: the smallest micro-batch taken on the columnar path (``None``: never; tests force
+        #: either path with it)
+        self._columnar_from: int | None = COLUMNAR_FROM
         self._lazy_meta = LazyMeta(self._meta)  # read by an in-memory store when it reopens
         self._hashes = RuleHashes()
         restore(self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta)
@@ -289,7 +302,10 @@ class TriggerEngine:
         mapping of columns as for :meth:`InteractionLog.from_arrays
         <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects or
         records (catalogue events among them, as :meth:`process` takes them). The result is
-        the same as processing them one by one.
+        the same as processing them one by one. A micro-batch of 2,000 interactions or more
+        is taken a rule at a time over columns (a log stays columns until a rule reads an
+        interaction), with the same result; alerts, catalogue rules and contact policies keep
+        every call on the per-interaction path.
 
         Examples
         --------
@@ -300,13 +316,33 @@ class TriggerEngine:
         >>> [(f.customer_id, f.action) for f in got]
         [('b', 'thanks')]
         """
-        rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
+        columns = columns_from(interactions, self.questions)  # a log or a mapping of columns
+        rows = None
+        if columns is None:
+            rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
         with self._lock:
-            refuse_text_numbers(rows, self._runner.numeric)
-            refuse_misread_truths(rows, self._runner.truths)
-            if self._declared is not None:
-                self._declared.refuse(rows)
-            return Firings(*self._call(rows, None))
+            return Firings(*self._call(self._batch(columns, rows), None))
+
+    def _batch(self, columns: Source | None, rows: list[Row] | None) -> list[Row] | Source:
+        """A micro-batch as the path that takes it wants it, checked: columns for the
+        columnar path (at least ``_columnar_from`` interactions, rules it can run, no
+        declared data), rows for the per-interaction path."""
+        n = len(rows) if rows is not None else columns.n if columns is not None else 0
+        runner = self._runner
+        least = self._columnar_from
+        columnar = least is not None and n >= least and self._declared is None
+        if columnar and columnar_ready(runner):
+            source = columns if columns is not None else RowColumns(rows or [])
+            refuse(source, runner)
+            return source
+        if rows is None:
+            assert columns is not None
+            rows = columns.rows(np.arange(columns.n))
+        refuse_text_numbers(rows, runner.numeric)
+        refuse_misread_truths(rows, runner.truths)
+        if self._declared is not None:
+            self._declared.refuse(rows)
+        return rows
 
     def advance_to(self, time: TimeLike) -> list[Firing]:
         """Declare that every interaction up to ``time`` has been delivered; fire due timers.
@@ -453,7 +489,9 @@ class TriggerEngine:
         value = self._clock()
         return to_us(value)
 
-    def _call(self, rows: list[Row], advance: int | None) -> tuple[list[Firing], list[Firing]]:
+    def _call(
+        self, rows: list[Row] | Source, advance: int | None
+    ) -> tuple[list[Firing], list[Firing]]:
         """Run one call and commit it: (emitted, suppressed), each sorted by time, customer,
         trigger and id."""
         durable = type(self.store) is not InMemoryStore  # a commit that can fail
@@ -465,7 +503,10 @@ class TriggerEngine:
         ) if durable else ()  # fmt: skip
         runner.emitted, runner.suppressed = [], []
         try:
-            late, rejected = self._delivery.take(rows, runner, self._now)
+            if isinstance(rows, list):
+                late, rejected = self._delivery.take(rows, runner, self._now)
+            else:  # a large micro-batch (see process_many)
+                late, rejected = take_many(self._delivery, runner, rows, self._now)
             if advance is not None:
                 self._delivery.close(advance, runner)
             emitted, suppressed = runner.emitted, runner.suppressed

@@ -17,7 +17,15 @@ from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 from cxmodel.log._log import is_key_like
 
-__all__ = ["CATALOGUE", "STANDARD_FIELDS", "Row", "record_of", "rows_from"]
+__all__ = [
+    "CATALOGUE",
+    "STANDARD_FIELDS",
+    "LogColumns",
+    "Row",
+    "columns_from",
+    "record_of",
+    "rows_from",
+]
 
 #: The customer of a catalogue event's :class:`Row` (an event that belongs to no customer);
 #: never a customer's id, which is non-empty text.
@@ -368,34 +376,116 @@ def _check_row(
         fields.setdefault("stage", entry.stage.value)
 
 
+class LogColumns:
+    """A log's interactions in its input order as columns, made into :class:`Row` objects
+    only where asked (:meth:`rows`): the columnar micro-batch path reads times, customers,
+    kinds and ids as arrays, and the few properties its rules test as columns.
+
+    ``ids`` (``None``: the log's own ``interaction_id`` column, if any) are ids given apart
+    from the log, set last in each row's fields (see :func:`rows_from`).
+    """
+
+    def __init__(self, log: Any, ids: list[str | None] | None = None) -> None:
+        # row_order: each sorted row's input position (filtered logs keep gaps): sort by it
+        order = np.argsort(np.asarray(log.row_order, dtype=np.int64), kind="stable")
+        self.n = len(order)
+        customers = np.asarray(log.customers, dtype=object)
+        #: customer ids, times (microseconds) and kinds, in input order
+        self.customers: Any = customers[np.asarray(log.customer_codes, dtype=np.int64)[order]]
+        self.times: Any = np.asarray(log.timestamps, dtype=np.int64)[order]
+        # each property: (name, type, its values in input order: codes or floats, categories)
+        self._columns: list[tuple[str, str, Any, Any]] = []
+        for name, typ in log.schema.items():
+            if name in ("customer_id", "timestamp"):
+                continue
+            if typ == "string":
+                codes, cats = log.categorical(name)
+                values = np.asarray(codes, dtype=np.int64)[order]
+                self._columns.append((name, typ, values, np.asarray(cats, dtype=object)))
+            else:  # numbers, and bools stored as 1.0/0.0 (held as True/False), NaN missing
+                numbers = np.asarray(log.numeric(name), dtype=np.float64)[order]
+                self._columns.append((name, typ, numbers, None))
+        self.kinds: Any = self.column("kind", np.arange(self.n))
+        self._given = ids
+        if ids is None:
+            own = self.column("interaction_id", np.arange(self.n))
+            ids = own.tolist() if own is not None else [None] * self.n
+        #: each interaction's id (``None``: it has none)
+        self.ids: list[str | None] = ids
+
+    def column(self, name: str, positions: Any) -> Any:
+        """The values of property ``name`` at ``positions``: floats (NaN missing) for
+        numbers, objects (``None`` missing) otherwise; ``None`` if the log has no such
+        column."""
+        for col, typ, values, cats in self._columns:
+            if col != name:
+                continue
+            picked = values[positions]
+            if typ == "string":
+                out = np.full(len(picked), None, dtype=object)
+                present = picked >= 0
+                out[present] = cats[picked[present]]
+                return out
+            if typ == "bool":
+                out = np.full(len(picked), None, dtype=object)
+                present = ~np.isnan(picked)
+                out[present] = picked[present] == 1.0
+                return out
+            return picked
+        return None
+
+    def rows(self, positions: Any) -> list[Row]:
+        """New rows for the interactions at ``positions`` (an integer array), in that order."""
+        positions = np.asarray(positions, dtype=np.int64)
+        n = len(positions)
+        fields: list[dict[str, Any]] = [{} for _ in range(n)]
+        # column by column, only where a value is present: a row holds a few of the log's
+        # columns (its kind's), and each present value is set once, without testing the rest
+        for name, typ, values, cats in self._columns:
+            if typ == "string":
+                codes = values[positions]
+                present = np.flatnonzero(codes >= 0)
+                picked = cats[codes[present]].tolist()
+            else:
+                numbers = values[positions]
+                present = np.flatnonzero(~np.isnan(numbers))
+                chosen = numbers[present]
+                picked = (chosen == 1.0).tolist() if typ == "bool" else chosen.tolist()
+            for j, value in zip(present.tolist(), picked, strict=True):
+                fields[j][name] = value
+        cust = self.customers[positions].tolist()
+        times = self.times[positions].tolist()
+        out = [
+            Row(str(c), t, str(f["kind"]), f) for c, t, f in zip(cust, times, fields, strict=True)
+        ]
+        if self._given is not None:
+            given = self._given
+            for row, p in zip(out, positions.tolist(), strict=True):
+                ident = given[p]
+                if ident is not None:
+                    row.fields["interaction_id"] = row.interaction_id = ident
+        return out
+
+
 def _rows_from_log(log: Any) -> list[Row]:
     """The rows of an :class:`~cxmodel.log.InteractionLog` in its input order (checked when
     the log was built)."""
-    # row_order: each sorted row's input position (filtered logs keep gaps): sort by it
-    order = np.argsort(np.asarray(log.row_order, dtype=np.int64), kind="stable")
-    n = len(order)
-    fields: list[dict[str, Any]] = [{} for _ in range(n)]
-    # column by column, only where a value is present: a row holds a few of the log's
-    # columns (its kind's), and each present value is set once, without testing the rest
-    for name, typ in log.schema.items():
-        if name in ("customer_id", "timestamp"):
-            continue
-        if typ == "string":
-            codes_, cats = log.categorical(name)
-            codes = np.asarray(codes_, dtype=np.int64)[order]
-            present = np.flatnonzero(codes >= 0)
-            values = np.asarray(cats, dtype=object)[codes[present]].tolist()
-        else:  # numbers, and bools stored as 1.0/0.0 (held as True/False), NaN missing
-            numbers = np.asarray(log.numeric(name), dtype=np.float64)[order]
-            present = np.flatnonzero(~np.isnan(numbers))
-            picked = numbers[present]
-            values = (picked == 1.0).tolist() if typ == "bool" else picked.tolist()
-        for j, value in zip(present.tolist(), values, strict=True):
-            fields[j][name] = value
-    customers = np.asarray(log.customers, dtype=object)
-    cust = customers[np.asarray(log.customer_codes, dtype=np.int64)[order]].tolist()
-    times = np.asarray(log.timestamps, dtype=np.int64)[order].tolist()
-    return [Row(str(c), t, str(f["kind"]), f) for c, t, f in zip(cust, times, fields, strict=True)]
+    columns = LogColumns(log)
+    return columns.rows(np.arange(columns.n))
+
+
+def columns_from(
+    interactions: Any, questions: Mapping[str, Question] | None = None
+) -> LogColumns | None:
+    """An :class:`~cxmodel.log.InteractionLog` or a mapping of columns (checked as
+    :func:`rows_from` checks them) as :class:`LogColumns`; ``None`` for anything else."""
+    from cxmodel.log import InteractionLog
+
+    if isinstance(interactions, InteractionLog):
+        return LogColumns(interactions)
+    if isinstance(interactions, Mapping):
+        return _columns_of_mapping(interactions, questions)
+    return None
 
 
 def rows_from(
@@ -450,10 +540,18 @@ _OPTIONS = ("timezone", "errors", "catalogue", "dtypes", "kinds", "questions")
 def _rows_of_columns(
     columns: Mapping[Any, Any], questions: Mapping[str, Question] | None
 ) -> list[Row]:
-    """The rows of a mapping of columns, in their order. Interaction ids are read as a
-    record's are and set on the rows apart from the log, which would refuse an id given
-    twice: the engine ignores a repeated id of a customer, as it does one by one, so a poll
-    that holds a message twice is the same whatever its form."""
+    """The rows of a mapping of columns, in their order (see :func:`_columns_of_mapping`)."""
+    table = _columns_of_mapping(columns, questions)
+    return table.rows(np.arange(table.n))
+
+
+def _columns_of_mapping(
+    columns: Mapping[Any, Any], questions: Mapping[str, Question] | None
+) -> LogColumns:
+    """A mapping of columns as :class:`LogColumns`. Interaction ids are read as a record's
+    are and kept apart from the log, which would refuse an id given twice: the engine
+    ignores a repeated id of a customer, as it does one by one, so a poll that holds a
+    message twice is the same whatever its form."""
     ids = columns.get("interaction_id")
     size = None
     if ids is not None and not isinstance(ids, (str, bytes)):
@@ -464,16 +562,12 @@ def _rows_of_columns(
         if size != other:
             size = None
     if size is None:  # no ids, or not a column of them: the log says what is wrong
-        return _rows_from_log(_log_of_columns(columns, questions))
+        return LogColumns(_log_of_columns(columns, questions))
     assert ids is not None
     given = np.asarray(ids, dtype=object).tolist()
     texts = [_field_value("interaction_id", v, f"row {j + 1}") for j, v in enumerate(given)]
     rest = {k: v for k, v in columns.items() if k != "interaction_id"}
-    rows = _rows_from_log(_log_of_columns(rest, questions))
-    for row, ident in zip(rows, texts, strict=True):
-        if ident is not None:
-            row.fields["interaction_id"] = row.interaction_id = ident
-    return rows
+    return LogColumns(_log_of_columns(rest, questions), texts)
 
 
 def _log_of_columns(columns: Mapping[Any, Any], questions: Mapping[str, Question] | None) -> Any:

@@ -1,0 +1,385 @@
+"""The rules of a large micro-batch, one at a time (step 3 of the columnar path,
+``_columnar.py``).
+
+A (customer, rule) state depends only on the customer's interactions, the aggregates the rule
+reads and consent (written by consent interactions only), never on another rule's state. So
+each rule runs alone over the released interactions it reads, with only its own timers on the
+runner's queue, through the same operators the per-interaction path runs
+(:meth:`RuleRunner.on_event <cxmodel.triggers._runner.RuleRunner.on_event>`,
+:meth:`~cxmodel.triggers._runner.RuleRunner.restart`,
+:meth:`~cxmodel.triggers._runner.RuleRunner.advance`): a timer fires before the first of the
+rule's interactions after it, which is when it fires one by one as far as the rule can tell.
+The aggregates and the consent a rule reads are put back as they were before the call and
+replayed as the rule goes, so that every evaluation reads them as they were at its point;
+after the last replay they are what the call leaves.
+
+On arrays:
+
+- ``when inactive for D`` (a fixed D; no aggregate, consent or quiet hours): a timer falls due
+  D after each interaction and fires where the customer's next interaction comes later;
+- ``when K as x where C``: where ``C`` compares properties with constants, the interactions
+  it certainly rejects are never made into rows nor visited (see :func:`maybe`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import operator
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from cxmodel.expr import Binary, Expr, Literal, Name
+from cxmodel.triggers._customer import Anchor, CustomerState
+from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._operators import AggregatePlan, RulePlan
+from cxmodel.triggers._policies import consent_key
+from cxmodel.triggers._runner import TIMER, RuleRunner
+
+if TYPE_CHECKING:
+    from cxmodel.triggers._columnar import Released
+
+__all__ = ["maybe", "run_rules"]
+
+_CONSENT = frozenset(("consent_granted", "consent_revoked"))
+Timer = tuple[int, int, int, str, str]
+
+
+def run_rules(
+    runner: RuleRunner, released: Released, states: dict[str, CustomerState], frontier: int
+) -> None:
+    """Release ``released`` to the runner's rules, a rule at a time, and fire what falls due
+    before ``frontier``."""
+    timers: dict[str, list[Timer]] = {name: [] for name in runner.plans}
+    rest: list[Timer] = []
+    for entry in runner.timers:
+        timers.get(entry[4], rest).append(entry)
+    initial = _Initial(
+        states, [plan for plan in runner.plans.values() if not _inactivity_on_arrays(plan)]
+    )
+    try:
+        for name, plan in runner.plans.items():
+            heap = timers[name]
+            heapq.heapify(heap)
+            runner.timers = heap
+            if _inactivity_on_arrays(plan):
+                _inactivity(runner, plan, released, states)
+            else:
+                _rule_pass(runner, plan, released, initial)
+            runner.advance(frontier, inclusive=False)
+            timers[name] = runner.timers
+    finally:
+        merged = rest
+        for heap in timers.values():
+            merged.extend(heap)
+        heapq.heapify(merged)
+        runner.timers = merged
+    initial.finish(runner, released)
+
+
+# -- aggregates and consent, replayed ---------------------------------------------------------
+class _Initial:
+    """The customers' aggregates and consent as they were before the call, for each rule's
+    pass to replay from; whatever no pass replayed is brought up to date by :meth:`finish`."""
+
+    def __init__(self, states: dict[str, CustomerState], plans: list[RulePlan]) -> None:
+        self.states = states
+        # only what more than one pass replays is kept (the first replays the state itself)
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for plan in plans:
+            keys = {a.store_key for a in plan.aggregates.values()}
+            twice |= keys & seen
+            seen |= keys
+        consent = sum(plan.rule.consent is not None for plan in plans) > 1
+        self.running: dict[str, dict[str, Any]] = {}
+        self.windows: dict[str, dict[str, list[Any]]] = {}
+        if twice:
+            for c, s in states.items():
+                self.running[c] = {k: v.copy() for k, v in s.running.items() if k in twice}
+                self.windows[c] = {k: list(v) for k, v in s.windows.items() if k in twice}
+        self.consent = (
+            {c: (dict(s.consent), s.consent_default) for c, s in states.items()} if consent else {}
+        )
+        self.replayed: set[str] = set()  # store keys a pass has replayed
+        self.consent_replayed = False
+
+    def begin(self, keys: set[str], consent: bool) -> None:
+        """Before a pass replays the aggregates under ``keys`` (and consent): put back what
+        an earlier pass replayed."""
+        again = keys & self.replayed
+        if again or (consent and self.consent_replayed):
+            for cid, state in self.states.items():
+                # kept only for the keys more than one pass replays (none: consent alone)
+                running, windows = self.running.get(cid, {}), self.windows.get(cid, {})
+                for key in again:
+                    if key in running:
+                        state.running[key] = running[key].copy()
+                    else:
+                        state.running.pop(key, None)
+                    if key in windows:
+                        state.windows[key] = deque(windows[key])
+                    else:
+                        state.windows.pop(key, None)
+                if consent and self.consent_replayed:
+                    state.consent = dict(self.consent[cid][0])
+                    state.consent_default = self.consent[cid][1]
+        self.replayed |= keys
+        self.consent_replayed |= consent
+
+    def finish(self, runner: RuleRunner, released: Released) -> None:
+        """Replay what no pass replayed: consent, and aggregates no active rule reads."""
+        keys = {a.store_key for aggs in runner._agg_by_kind.values() for a in aggs}
+        missing = keys - self.replayed
+        consent = not self.consent_replayed
+        if not (missing or consent):
+            return
+        self.begin(missing, consent)
+        by_kind = _by_kind(runner, missing)
+        kinds = set(by_kind) | (set(_CONSENT) if consent else set())
+        for row in released.rows(released.reading(kinds)):
+            state = self.states[row.customer]
+            if row.kind in by_kind:
+                _update(runner, by_kind[row.kind], state, row)
+            if consent and row.kind in _CONSENT:
+                _consent(state, row)
+
+
+def _by_kind(runner: RuleRunner, keys: set[str]) -> dict[str, list[AggregatePlan]]:
+    """The runner's aggregates (one per store key) under ``keys``, by the kind they count."""
+    out: dict[str, list[AggregatePlan]] = {}
+    for kind, aggs in runner._agg_by_kind.items():
+        mine = [a for a in aggs if a.store_key in keys]
+        if mine:
+            out[kind] = mine
+    return out
+
+
+def _update(runner: RuleRunner, aggs: list[AggregatePlan], state: CustomerState, row: Row) -> None:
+    """Take ``row`` into the aggregates ``aggs`` (of its kind) and trim their windows, as
+    :meth:`RuleRunner.release` does."""
+    traits = runner.traits.get(state.customer, {})
+    for agg in aggs:
+        agg.update(state, row, state.customer, traits)
+    for agg in aggs:
+        if agg.mode == "window" and agg.lookback is not None:
+            buffer = state.windows.get(agg.store_key)
+            if buffer:
+                oldest = row.time - agg.lookback
+                while buffer and buffer[0][0] < oldest:
+                    buffer.popleft()
+
+
+def _consent(state: CustomerState, row: Row) -> None:
+    """Take a consent interaction into the customer's consent, as release does."""
+    purpose = row.fields.get("purpose")
+    if isinstance(purpose, str) and purpose.strip():
+        state.consent[consent_key(purpose)] = row.kind == "consent_granted"
+    elif row.kind == "consent_revoked":
+        state.consent.clear()
+        state.consent_default = False
+
+
+# -- one rule ---------------------------------------------------------------------------------
+def _rule_pass(runner: RuleRunner, plan: RulePlan, released: Released, initial: _Initial) -> None:
+    """Run one rule over the released interactions it reads (``runner.timers`` holding its
+    timers): aggregates and consent replayed, its operators as release runs them."""
+    keys = {a.store_key for a in plan.aggregates.values()}
+    consent = plan.rule.consent is not None
+    initial.begin(keys, consent)
+    aggs = _by_kind(runner, keys)
+    every = plan in runner._every
+    kinds = {k for k in (plan.when_kind, plan.then_kind, plan.block_kind) if k is not None}
+    event = plan.when_mode == "event"
+    if every:
+        ks = np.arange(released.n)
+    else:
+        ks = released.reading(set(aggs) | kinds | (set(_CONSENT) if consent else set()))
+        # the anchoring kind read by nothing else (a `then`, `then no` or `unless` of the
+        # same kind, an aggregate, consent): an anchor its `where` rejects changes nothing
+        others = {k for k in (plan.then_kind, plan.block_kind) if k is not None}
+        anchors_only = plan.when_kind not in (set(aggs) | _CONSENT | others)
+        if event and anchors_only and plan.when_where is not None:
+            ks = _anchors_that_may_hold(plan, released, ks)
+    first = released.first
+    states, readers = runner.states, runner.readers
+    snapshots = bool(plan.snapshots)
+    for row in released.rows(ks):
+        kind = row.kind
+        time = row.time
+        heap = runner.timers
+        if heap and heap[0][0] < time:
+            runner.advance(time, inclusive=False)
+        cid = row.customer
+        state = states[cid]
+        reader = readers.get(cid) or runner.reader(cid)
+        snapshot = plan.snapshot(state) if snapshots and kind == plan.when_kind else {}
+        if kind in aggs:
+            _update(runner, aggs[kind], state, row)
+        if consent and kind in _CONSENT:
+            _consent(state, row)
+        if every:
+            runner.restart(plan, state, row, row.seq in first, reader)
+        elif event and kind in kinds:
+            runner.on_event(plan, state, row, snapshot, reader)
+
+
+def _anchors_that_may_hold(plan: RulePlan, released: Released, ks: Any) -> Any:
+    """``ks`` without the interactions of the anchoring kind whose ``where`` certainly fails
+    (they change nothing for the rule: no anchor, no aggregate, no consent)."""
+    anchoring = released.kinds[ks] == plan.when_kind
+    if not anchoring.any():
+        return ks
+    where = plan.rule.when.where
+    assert where is not None
+    mask = maybe(where, plan.alias, lambda name: released.column(name, ks[anchoring]))
+    if mask is None:
+        return ks
+    keep = ~anchoring
+    keep[np.flatnonzero(anchoring)[mask]] = True
+    return ks[keep]
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
+    """Where ``expr`` may hold over the interactions whose properties ``column(name)``
+    gives (each a property of the interaction itself, or of ``alias`` bound to it): a mask
+    that is ``False`` only where it certainly does not, or ``None`` when nothing is certain.
+
+    Decided on columns: ``and``, ``or``, and a property compared with a constant, as the
+    per-interaction evaluator compares (missing: false; text against a number: only ``!=``
+    holds). Anything else may hold.
+
+    Examples
+    --------
+    >>> from cxmodel.expr import parse_expr
+    >>> values = {"score": np.array([3.0, 9.0, np.nan])}
+    >>> maybe(parse_expr("r.score <= 6"), "r", values.get).tolist()
+    [True, False, False]
+    >>> maybe(parse_expr("r.score <= 6 or r.vip"), "r", values.get) is None
+    True
+    """
+    if isinstance(expr, Binary) and expr.op in ("and", "or"):
+        left = maybe(expr.left, alias, column)
+        right = maybe(expr.right, alias, column)
+        if expr.op == "and":
+            return right if left is None else left if right is None else left & right
+        return None if left is None or right is None else left | right
+    if not (
+        isinstance(expr, Binary)
+        and expr.op in _COMPARE
+        and isinstance(expr.left, Name)
+        and expr.left.qualifier in (None, alias)
+        and expr.left.name not in ("customer_id", "timestamp")
+        and isinstance(expr.right, Literal)
+        and expr.right.value is not None
+        and not isinstance(expr.right.value, bool)
+    ):
+        return None
+    values = column(expr.left.name)
+    if values is None:
+        return None
+    literal = expr.right.value
+    compare = _COMPARE[expr.op]
+    text = isinstance(literal, str)
+    if not text:
+        literal = float(literal)
+    if values.dtype.kind == "f":  # numbers, NaN missing
+        if text:
+            return np.full(len(values), expr.op == "!=") & ~np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            return np.asarray(compare(values, literal), dtype=bool) & ~np.isnan(values)
+    out = np.zeros(len(values), dtype=bool)
+    for j, value in enumerate(values.tolist()):
+        if value is None or value != value:
+            continue
+        if isinstance(value, str) != text or isinstance(value, bool):
+            out[j] = True  # unsure (text against a number, a bool): let the rule decide
+            continue
+        try:
+            out[j] = bool(compare(value, literal))
+        except TypeError:
+            out[j] = True
+    return out
+
+
+# -- when inactive for D, on arrays --------------------------------------------------------------
+def _inactivity_on_arrays(plan: RulePlan) -> bool:
+    """Whether ``plan`` is a ``when inactive for D`` decided on arrays: a fixed ``D``, and
+    nothing it reads at its firings (aggregates, consent) or decides later (quiet hours)."""
+    rule = plan.rule
+    return (
+        plan.when_mode == "inactive"
+        and plan.delay is not None
+        and not plan.aggregates
+        and not plan.ev_when
+        and rule.consent is None
+        and rule.quiet is None
+    )
+
+
+def _inactivity(
+    runner: RuleRunner, plan: RulePlan, released: Released, states: dict[str, CustomerState]
+) -> None:
+    """``when inactive for D`` over the released interactions: a customer's timer falls due
+    D after each of their interactions and fires where the next one comes later (or where
+    the timer before the call falls due before their first one). Leaves on
+    ``runner.timers`` the rule's timers, each batch customer's pending one among them."""
+    name, delay = plan.name, plan.delay
+    assert delay is not None
+    heap = [entry for entry in runner.timers if entry[3] not in states]
+    n = released.n
+    if n:
+        codes: dict[str, int] = {}
+        cust = np.fromiter(
+            (codes.setdefault(c, len(codes)) for c in released.customers.tolist()), np.int64, n
+        )
+        order = np.argsort(cust, kind="stable")  # by customer, then release order
+        c_sorted, t_sorted = cust[order], released.times[order]
+        same = np.zeros(n, dtype=bool)
+        same[1:] = c_sorted[1:] == c_sorted[:-1]
+        gap = np.zeros(n, dtype=bool)  # the timer of the interaction before falls due first
+        gap[1:] = same[1:] & (t_sorted[1:] > t_sorted[:-1] + delay)
+        heads = np.flatnonzero(~same)
+        ends = np.append(heads[1:], n) - 1
+        before_gap = np.flatnonzero(gap) - 1
+        # rows are made only for each customer's last interaction and those before a gap
+        needed = np.unique(np.concatenate([order[ends], order[before_gap]]))
+        made = dict(zip(needed.tolist(), released.rows(needed), strict=True))
+        fired: dict[int, list[Row]] = {}
+        for j in before_gap.tolist():
+            fired.setdefault(int(c_sorted[j]), []).append(made[int(order[j])])
+        names = released.customers[order[heads]].tolist()
+        starts = t_sorted[heads].tolist()
+        for cid, start, head, end in zip(names, starts, heads.tolist(), ends.tolist(), strict=True):
+            last = made[int(order[end])]
+            state = states[cid]
+            rs = state.rules.get(name) or state.rule(name)
+            timer = rs.timer
+            due_anchors = [
+                Anchor(r, r.time + delay, {}, {}) for r in fired.get(int(c_sorted[head]), ())
+            ]
+            if timer is not None and timer.due is not None and timer.due < start:
+                due_anchors.insert(0, timer)
+            if due_anchors:
+                reader = runner.readers.get(cid) or runner.reader(cid)
+                for anchor in due_anchors:
+                    assert anchor.due is not None
+                    rs.timer = None
+                    candidate = plan.candidate(state, anchor.due, anchor, None, None, reader)
+                    runner.found(plan, state, candidate, reader)
+            rs.timer = Anchor(last, last.time + delay, {}, {})
+            heap.append((last.time + delay, TIMER, last.seq, cid, name))
+    heapq.heapify(heap)
+    runner.timers = heap
