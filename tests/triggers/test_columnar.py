@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import random
 import sqlite3
+import warnings
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, InMemoryStore, SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._columnar import columnar_ready
@@ -237,8 +238,14 @@ class TestInputs:
             for path in (COLUMNAR, PER_ROW)
         ]
         for start in range(0, len(sent), 90):
-            got = [e.process_many(sent[start : start + 90]) for e in engines]
+            got, told = [], []
+            for e in engines:
+                with warnings.catch_warnings(record=True) as seen:
+                    warnings.simplefilter("always", DataWarning)
+                    got.append(e.process_many(sent[start : start + 90]))
+                told.append([str(w.message) for w in seen])
             assert whole(got[0]) == whole(got[1])
+            assert told[0] == told[1]  # the same counts of late and refused rows
             assert state_of(engines[0]) == state_of(engines[1])
         rejected = [[(q.record, q.reason) for q in e.store.rejected()] for e in engines]
         assert rejected[0] == rejected[1]
@@ -268,16 +275,18 @@ class TestStores:
         rules = parse(EXAMPLE_RULES)
         recs = records(5, 600, n_customers=8, days=120)
         as_of = T0 + timedelta(days=130)
-        stored, texts = [], []
+        stored, texts, told = [], [], []
         for path, name in ((COLUMNAR, "c.db"), (PER_ROW, "r.db")):
             file = tmp_path / name
             for start, stop in ((0, 250), (200, 450), (400, 600)):
-                store = SQLiteStore(file)
-                engine = engine_of(rules, path, store=store)
-                engine.process_many(recs[start:stop])
-                if stop == len(recs):
-                    engine.advance_to(as_of)
-                store.close()
+                with closing(SQLiteStore(file)) as store:
+                    engine = engine_of(rules, path, store=store)
+                    with warnings.catch_warnings(record=True) as seen:  # re-delivered: late
+                        warnings.simplefilter("always", DataWarning)
+                        engine.process_many(recs[start:stop])
+                    told.append([str(w.message) for w in seen])
+                    if stop == len(recs):
+                        engine.advance_to(as_of)
             store = SQLiteStore(file)
             opened = store.open()
             stored.append(
@@ -287,6 +296,7 @@ class TestStores:
             with closing(sqlite3.connect(file)) as db:
                 texts.append(sorted(db.execute("SELECT customer_id, state FROM customers")))
         assert stored[0] == stored[1]
+        assert told[:3] == told[3:]
         assert texts[0] == texts[1]  # the same text, byte for byte
         assert len(stored[0][2]) > 50
 
