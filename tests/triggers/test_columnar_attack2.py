@@ -8,8 +8,10 @@ next, and ``forget``, ``add_rule(backfill=...)`` and restarts between columnar c
 
 Each case streams the same micro-batches into an engine forced onto the columnar path and
 one forced onto the per-interaction path and compares what they return and keep; batch
-``evaluate`` is the third witness where it applies. A case marked ``xfail(strict=True)`` is a
-difference found and not yet mended: its reason says what differs.
+``evaluate`` is the third witness where it applies. The differences found (a mapping of
+columns keeps its interaction ids apart from its log, and the columnar path read them as
+missing: a ``where`` on the id dropped anchors, and arithmetic on text ids escaped as a bare
+``ValueError``) are mended; their cases are in ``TestDifferences``.
 """
 
 from __future__ import annotations
@@ -83,14 +85,6 @@ _BUFFERED_ID = [
 
 
 class TestDifferences:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="columnar drops the anchor i3 (no firing at 01:00; per-interaction and batch "
-        "fire): a mapping of columns keeps interaction ids apart from its log, so "
-        "LogColumns.column('interaction_id') is None, and Released.column, given a buffered "
-        "row among the released, reads the fresh rows' ids as missing; maybe() then rejects "
-        "them",
-    )
     def test_where_on_the_id_with_a_row_buffered_by_the_call_before(self) -> None:
         """``where x.interaction_id == "i3"``, 6 hours of lateness: the first call buffers
         i1, the second (a mapping of columns) releases i1 and i3 together."""
@@ -116,15 +110,6 @@ class TestDifferences:
         batches = [partial(form, _BUFFERED_ID[:1], how), partial(form, _BUFFERED_ID[1:], how)]
         assert_paths_agree(rules, batches, day(1, 2), allowed_lateness="6 hours")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="columnar raises a bare ValueError (could not convert string to float: "
-        "'i1') where per-interaction raises SchemaError 'record 1: interaction_id 'i1' is "
-        "not a number ...': _columnar.refuse skips a name whose source.column is None, "
-        "and a mapping of columns keeps its ids apart from the log (LogColumns._given); "
-        "with an in-memory store the failed columnar call also leaves customer a's state "
-        "half-written (ids seen, times) where the refused per-interaction call leaves none",
-    )
     def test_arithmetic_on_the_id_of_a_mapping_of_columns_is_refused_alike(self) -> None:
         """``where x.interaction_id * 2 > 5`` over a mapping of columns with text ids."""
         rules = parse(

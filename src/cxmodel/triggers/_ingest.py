@@ -407,6 +407,8 @@ class LogColumns:
                 self._columns.append((name, typ, numbers, None))
         self.kinds: Any = self.column("kind", np.arange(self.n))
         self._given = ids
+        # ids given apart are the interaction_id column the rules read
+        self._given_ids = None if ids is None else np.array(ids, dtype=object)
         if ids is None:
             own = self.column("interaction_id", np.arange(self.n))
             ids = own.tolist() if own is not None else [None] * self.n
@@ -417,6 +419,8 @@ class LogColumns:
         """The values of property ``name`` at ``positions``: floats (NaN missing) for
         numbers, objects (``None`` missing) otherwise; ``None`` if the log has no such
         column."""
+        if name == "interaction_id" and self._given_ids is not None:
+            return self._given_ids[positions]
         for col, typ, values, cats in self._columns:
             if col != name:
                 continue
