@@ -141,6 +141,23 @@ class TestLeftOut:
         assert {"churn_risk", "detractor_follow_up"} <= set(dict(section.rows))
         assert "vip_opportunity" not in dict(section.rows)
 
+    def test_rules_on_kinds_the_log_lacks_say_they_cannot_fire(self) -> None:
+        """A purchase-only log: a rule anchored on surveys cannot fire, and the section says
+        so instead of "0 customers" (which reads as checked and found no one)."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=["a", "a", "b"],
+            timestamp=["2024-01-02T00:00Z", "2024-02-02T00:00Z", "2024-03-02T00:00Z"],
+            kind=["purchase"] * 3,
+            value=[10.0, 20.0, 30.0],
+        )
+        section = section_of(cx_report(log), "Act now (triggers)")
+        rows = dict(section.rows)
+        assert rows["detractor_follow_up"] == "cannot fire: the log has no survey interactions"
+        assert rows["browse_abandonment"] == (
+            "cannot fire: the log has no product_view interactions"
+        )
+        assert rows["churn_risk"].endswith("customers in the last 30 days")
+
     def test_misspelt_kinds_are_named_with_the_mapping(self) -> None:
         """An export whose purchases are 'Purchase' and 'purchse' has no 'purchase': the
         overview names the look-alikes with their counts and each section left out for want

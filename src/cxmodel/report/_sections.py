@@ -946,8 +946,19 @@ def act_now(ctx: Context) -> ReportSection | str:
         if firing.customer_id not in customers[firing.trigger]:
             customers[firing.trigger].append(firing.customer_id)
         latest.setdefault(firing.trigger, firing)
+    # a rule anchored on a kind the log has none of cannot fire here: say so, not "0"
+    unseen = {
+        rule.name: rule.when.kind
+        for rule in runnable
+        if rule.when.mode == "event" and rule.when.kind not in ctx.kinds
+    }
     rows = tuple(
-        (name, f"{len(ids):,} customers in the last {ACT_NOW_DAYS} days")
+        (
+            name,
+            f"cannot fire: the log has no {unseen[name]} interactions{ctx.lacking(unseen[name])}"
+            if name in unseen
+            else f"{len(ids):,} customers in the last {ACT_NOW_DAYS} days",
+        )
         for name, ids in customers.items()
     )
     lines = []
@@ -958,7 +969,7 @@ def act_now(ctx: Context) -> ReportSection | str:
         lines.append(
             (name, latest[name].action, f"{len(ids):,}", shown, _reason(latest[name].because))
         )
-    quiet = [name for name, ids in customers.items() if not ids]
+    quiet = [name for name, ids in customers.items() if not ids and name not in unseen]
     table = ReportTable(
         ("Trigger", "Action", "Customers", "Who (most recent first)", "Why (latest firing)"),
         tuple(lines),
