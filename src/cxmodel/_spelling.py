@@ -31,6 +31,8 @@ class Argument(enum.Enum):
     """Your column name -> a standard one; its value is the standard column."""
     KIND = "kind"
     """The kind of every row, for data without a kind column; its value is the kind."""
+    TIMEZONE = "timezone"
+    """The zone of naive timestamps; its value is the zone."""
 
 
 Spelling: TypeAlias = Callable[[Argument, "str | None"], str]

@@ -184,13 +184,21 @@ def to_utc(value: TimeLike, *, timezone_name: str | tzinfo | None = None) -> dat
     return us_to_datetime(to_us(value, timezone_name=timezone_name))
 
 
+def zone_hint(setting: str) -> str:
+    """The advice for naive timestamps, with the zone ``setting`` as the caller writes it.
+
+    Examples
+    --------
+    >>> zone_hint("--timezone UTC")
+    'pass --timezone UTC (or the zone the data were recorded in) to interpret naive timestamps'
+    """
+    return f"pass {setting} (or the zone the data were recorded in) to interpret naive timestamps"
+
+
 def _naive_hint(text: str, timezone_arg: str | None) -> str:
     """What to do about a naive time: name the caller's zone argument only when it has one."""
     if timezone_arg is not None:
-        return (
-            f"pass {timezone_arg}='UTC' (or the zone the data were recorded in) to interpret "
-            "naive timestamps"
-        )
+        return zone_hint(f"{timezone_arg}='UTC'")
     return (
         f"write it with an offset, e.g. {text + 'Z'!r} or {text + '+02:00'!r}, or pass an "
         "aware datetime"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import cxmodel as cx
 from cxmodel.cli import main
+from cxmodel.errors import SchemaError
 
 
 def test_summary_of_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,6 +69,29 @@ def test_kinds_of_your_own_are_read_as_standard_ones(
     assert "purchase 1, view 1" in capsys.readouterr().out
     assert main(["summary", str(path), "--kind", "Purchase"]) == 2
     assert "--kind expects YOUR_KIND=standard_kind" in capsys.readouterr().err
+
+
+class TestNaiveTimes:
+    def test_the_hint_names_the_option(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A file whose every time is naive is refused with the command line's own option
+        (``--timezone UTC``), not Python's ``timezone='UTC'``; with it, the file reads."""
+        path = tmp_path / "naive.csv"
+        path.write_text("customer_id,timestamp,kind\nc1,2024-01-01 10:00,view\n", encoding="utf-8")
+        assert main(["summary", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "has no time zone; pass --timezone UTC (or the zone" in err
+        assert "timezone='UTC'" not in err
+        assert main(["summary", str(path), "--timezone", "UTC"]) == 0
+
+    def test_python_keeps_its_own_words(self) -> None:
+        """The same refusal in Python names the argument as Python passes it."""
+        with pytest.raises(SchemaError, match=r"no row was accepted.*pass timezone='UTC'"):
+            cx.InteractionLog.from_records(
+                [{"customer_id": "c1", "timestamp": "2024-01-01 10:00", "kind": "view"}],
+                errors="quarantine",
+            )
 
 
 class TestAllKind:

@@ -93,7 +93,7 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_OPTIONS = {Argument.MAPPING: "--map", Argument.KIND: "--all-kind"}
+_OPTIONS = {Argument.MAPPING: "--map", Argument.KIND: "--all-kind", Argument.TIMEZONE: "--timezone"}
 """The option that sets each reader argument."""
 
 

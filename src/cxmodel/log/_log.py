@@ -18,7 +18,14 @@ from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_
 from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._spelling import Argument, ArgumentHintError, missing_column_error
-from cxmodel._time import TimeLike, resolve_timezone, timestamps_to_us, to_us, us_to_datetime
+from cxmodel._time import (
+    TimeLike,
+    resolve_timezone,
+    timestamps_to_us,
+    to_us,
+    us_to_datetime,
+    zone_hint,
+)
 from cxmodel._time_format import TimeFormat
 from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.domain._interaction import Interaction, known_questions
@@ -1509,10 +1516,15 @@ def _raise_nothing_accepted(rejected: RejectedRows, source: str | None) -> None:
     reason, count = counts.most_common(1)[0]
     first = next(str(r) for r in rejected.reason if _reason_class(str(r)) == reason)
     where = f"{source}: " if source else ""
-    raise SchemaError(
+    message = (
         f"{where}no row was accepted: all {len(rejected):,} rows were rejected; the most common "
-        f"reason ({count:,} row{'s' if count != 1 else ''}) is like: {first}"
+        f"reason ({count:,} row{'s' if count != 1 else ''}) is like: "
     )
+    naive = "; " + zone_hint("timezone='UTC'")  # a naive time, read without timezone=
+    if first.endswith(naive):
+        stem = message + first[: -len(naive)]
+        raise ArgumentHintError(lambda say: f"{stem}; {zone_hint(say(Argument.TIMEZONE, 'UTC'))}")
+    raise SchemaError(message + first)
 
 
 def _reason_class(reason: str) -> str:
