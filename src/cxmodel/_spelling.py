@@ -33,6 +33,10 @@ class Argument(enum.Enum):
     """The kind of every row, for data without a kind column; its value is the kind."""
     TIMEZONE = "timezone"
     """The zone of naive timestamps; its value is the zone."""
+    DELIMITER = "delimiter"
+    """The field separator of a text file; its value is the separator."""
+    ENCODING = "encoding"
+    """The text encoding of a file; its value is the encoding."""
 
 
 Spelling: TypeAlias = Callable[[Argument, "str | None"], str]

@@ -71,7 +71,7 @@ def test_kinds_of_your_own_are_read_as_standard_ones(
     assert "--kind expects YOUR_KIND=standard_kind" in capsys.readouterr().err
 
 
-class TestNaiveTimes:
+class TestHintsNameTheOptions:
     def test_the_hint_names_the_option(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -84,6 +84,27 @@ class TestNaiveTimes:
         assert "has no time zone; pass --timezone UTC (or the zone" in err
         assert "timezone='UTC'" not in err
         assert main(["summary", str(path), "--timezone", "UTC"]) == 0
+
+    @pytest.mark.parametrize(
+        ("content", "hint"),
+        [
+            (b"customer_id;timestamp;kind\nc1;2024-01-01T00:00:00Z;view\n", "pass --delimiter ';'"),
+            (
+                b"customer_id,timestamp,kind,caf\xe9\nc1,2024-01-01T00:00:00Z,view,1\n",
+                "e.g. --encoding latin-1",
+            ),
+        ],
+        ids=["delimiter", "encoding"],
+    )
+    def test_reading_hints_name_the_option(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, hint: str
+    ) -> None:
+        """A file read with the wrong delimiter or encoding is refused with the option that
+        reads it (it said Python's delimiter=';' and encoding='latin-1')."""
+        path = tmp_path / "data.csv"
+        path.write_bytes(content)
+        assert main(["summary", str(path)]) == 2
+        assert hint in capsys.readouterr().err
 
     def test_python_keeps_its_own_words(self) -> None:
         """The same refusal in Python names the argument as Python passes it."""

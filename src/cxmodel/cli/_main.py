@@ -93,7 +93,13 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-_OPTIONS = {Argument.MAPPING: "--map", Argument.KIND: "--all-kind", Argument.TIMEZONE: "--timezone"}
+_OPTIONS = {
+    Argument.MAPPING: "--map",
+    Argument.KIND: "--all-kind",
+    Argument.TIMEZONE: "--timezone",
+    Argument.DELIMITER: "--delimiter",
+    Argument.ENCODING: "--encoding",
+}
 """The option that sets each reader argument."""
 
 
@@ -118,8 +124,9 @@ def read_data(path: str, args: argparse.Namespace) -> InteractionLog:
     """Read ``path`` with the reading options in ``args``, keeping rejected rows aside.
 
     An error that asks for a reader argument (a missing required column, a bad kind of every
-    row) names the options that set it (``--map``, ``--all-kind``), as :func:`as_option`
-    spells them, not the Python arguments."""
+    row, naive times, the wrong delimiter or encoding) names the options that set it
+    (``--map``, ``--all-kind``, ``--timezone``, ...), as :func:`as_option` spells them, not
+    the Python arguments."""
     try:
         return _read(
             path,

@@ -28,7 +28,7 @@ import numpy as np
 from cxmodel._arguments import file_path
 from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
-from cxmodel._spelling import missing_column_error
+from cxmodel._spelling import Argument, ArgumentHintError, missing_column_error
 from cxmodel._time_format import TimeFormat
 from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.domain._kinds import Question
@@ -343,17 +343,20 @@ def _clean_header(fields: list[str], source: str) -> list[str]:
     if len(fields) == 1:
         found = [d for d in _DELIMITERS if len(fields[0].split(d)) >= 3]
         if found:
-            raise SchemaError(
+            stem = (
                 f"{source}: the header is one column, {show(fields[0])}, whose names look "
-                f"separated by {found[0]!r}; pass delimiter={found[0]!r}"
+                f"separated by {found[0]!r}"
             )
+            raise ArgumentHintError(lambda say: f"{stem}; pass {say(Argument.DELIMITER, found[0])}")
     names = [name.strip() or f"column_{j + 1}" for j, name in enumerate(fields)]
-    for name in names:
-        if any("\ud800" <= ch <= "\udfff" for ch in name):
-            raise SchemaError(
-                f"{source}: header name {show(name)} is not valid text; pass the file's "
-                "encoding, e.g. encoding='latin-1'"
+    bad = next((n for n in names if any("\ud800" <= ch <= "\udfff" for ch in n)), None)
+    if bad is not None:
+        stem = f"{source}: header name {show(bad)} is not valid text"
+        raise ArgumentHintError(
+            lambda say: (
+                f"{stem}; pass the file's encoding, e.g. {say(Argument.ENCODING, 'latin-1')}"
             )
+        )
     return names
 
 
