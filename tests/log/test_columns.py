@@ -18,6 +18,7 @@ from cxmodel.log._columns import (
     encode_text_column,
     hash_encode,
     to_bool_column,
+    to_float_column,
     to_text_column,
 )
 
@@ -258,3 +259,17 @@ class TestToBoolColumn:
             2: "vip 2 is not true or false (column 'vip'); expected true, false, 1 or 0, or an "
             "empty field for missing",
         }
+
+
+@pytest.mark.parametrize(
+    ("text", "comma"),
+    [("12,50", True), ("1,000", True), ("-1.234,5", True), ("NA", False), ("1,a", False)],
+)
+def test_a_comma_in_a_number_is_named(text: str, comma: bool) -> None:
+    """A number written with a decimal comma or thousands separators (an export from another
+    locale) is rejected with what to write; other text keeps the usual reason."""
+    errors = RowErrors()
+    assert np.isnan(to_float_column(np.array([text], dtype=object), "value", errors)[0])
+    reason = errors.reasons[0]
+    assert reason.startswith(f"value {text!r} is not a number (column 'value')")
+    assert ("it has a comma; write numbers with a decimal point" in reason) is comma

@@ -398,6 +398,28 @@ def _refused_times(values: Any, column: str, errors: RowErrors) -> bool:
     return True
 
 
+def _not_a_number(text: str, column: str) -> str:
+    """Why ``text`` is not a number, with what to write instead; a comma where a decimal point
+    or nothing belongs (``12,50``, ``1,000``: exports in other locales) is named as such.
+
+    Examples
+    --------
+    >>> _not_a_number("12,50", "value")
+    "value '12,50' is not a number (column 'value'): it has a comma; write numbers with a decimal point and no thousands separator, e.g. 12.5 or 1000"
+    """
+    head = f"{column} {show(text)} is not a number (column {column!r})"
+    if "," in text and _COMMA_NUMBER.fullmatch(text.strip()):
+        return (
+            f"{head}: it has a comma; write numbers with a decimal point and no thousands "
+            "separator, e.g. 12.5 or 1000"
+        )
+    return f"{head}; expected e.g. 12.5, or an empty field for missing"
+
+
+#: a number written with commas (decimal comma or thousands separators), dots allowed too
+_COMMA_NUMBER = re.compile(r"[-+]?[0-9][0-9.,]*")
+
+
 def to_float_column(
     values: npt.NDArray[Any], column: str, errors: RowErrors
 ) -> npt.NDArray[np.float64]:
@@ -453,10 +475,7 @@ def to_float_column(
                     number = None
                 cache[item] = number
             if number is None:
-                reasons[row] = (
-                    f"{column} {show(item)} is not a number (column {column!r}); expected e.g. "
-                    "12.5, or an empty field for missing"
-                )
+                reasons[row] = _not_a_number(item, column)
                 continue
         elif (
             isinstance(item, (bool, np.bool_))
