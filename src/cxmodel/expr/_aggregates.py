@@ -193,6 +193,13 @@ def _median(values: list[Any]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2.0
 
 
+def _unsigned(value: Any) -> Any:
+    """``value`` with the sign of a zero dropped (``-0.0`` is ``0.0``). ``-0.0 == 0.0``, so a
+    min or max over both could keep either; each evaluator keeps ``0.0``, and so they agree
+    (and one over ``-0.0`` alone gives ``0.0`` too). Text is left as it is."""
+    return value + 0.0 if isinstance(value, float) else value
+
+
 def _keep(choose: Callable[[Any, Any], bool]) -> Callable[[Any, Any, int], Any]:
     return lambda state, value, count: value if count == 1 or choose(value, state) else state
 
@@ -222,13 +229,15 @@ _FUNCTIONS = (
     ),
     AggregateFunction(
         "min", True, False, None, None,
-        min,
-        lambda: None, _keep(lambda value, best: value < best), lambda state, count: state,
+        lambda values: _unsigned(min(values)),
+        lambda: None, _keep(lambda value, best: value < best),
+        lambda state, count: _unsigned(state),
     ),
     AggregateFunction(
         "max", True, False, None, None,
-        max,
-        lambda: None, _keep(lambda value, best: value > best), lambda state, count: state,
+        lambda values: _unsigned(max(values)),
+        lambda: None, _keep(lambda value, best: value > best),
+        lambda state, count: _unsigned(state),
     ),
     AggregateFunction(
         "first", True, False, None, None,

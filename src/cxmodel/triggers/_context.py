@@ -416,7 +416,7 @@ class LogContext:
         out = np.full(len(lo), np.nan)
         if nonempty.any():
             bounds = np.column_stack([lo[nonempty], hi[nonempty]]).ravel()
-            out[nonempty] = reduce.reduceat(padded, bounds)[::2]
+            out[nonempty] = reduce.reduceat(padded, bounds)[::2] + 0.0  # -0.0 is 0.0
         return out
 
     def _aggregate_pairs(
@@ -535,7 +535,7 @@ def _reduce(
     elif func in ("min", "max"):
         reduce = np.minimum if func == "min" else np.maximum
         if order is None:  # numbers: reduce the values themselves
-            out[groups] = reduce.reduceat(values[found[pos]], start)
+            out[groups] = reduce.reduceat(values[found[pos]], start) + 0.0  # -0.0 is 0.0
         else:  # text: the smallest / largest rank, read back as its value
             rank, ordered = order
             out[groups] = ordered[reduce.reduceat(rank[pos], start)]
