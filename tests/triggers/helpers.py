@@ -3,6 +3,7 @@ a failing store and the fixed alert fixtures."""
 
 from __future__ import annotations
 
+import copy
 import random
 from collections import Counter
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from cxmodel.domain import Interaction
 from cxmodel.errors import StoreError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import StateChange
+from cxmodel.triggers import StateChange, TriggerEngine
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -430,3 +431,35 @@ def evaluate_complete(rules: Any, log: Any, *, as_of: Any, **kwargs: Any) -> Any
     if until is not None and cutoff > until:
         log = log.with_observed_until(as_of)
     return evaluate(rules, log, as_of=as_of, **kwargs)
+
+
+# -- the two streaming paths, side by side ------------------------------------------------------
+#: ``engine._columnar_from`` forcing every call with rows onto the columnar micro-batch path, or
+#: never (the per-interaction path)
+COLUMNAR, PER_ROW = 1, None
+
+
+def engine_of(rules: Any, path: int | None, **kwargs: Any) -> TriggerEngine:
+    """An engine forced onto one path (``COLUMNAR``: every call with rows; ``PER_ROW``)."""
+    kwargs.setdefault("max_future", None)
+    engine = TriggerEngine(rules, **kwargs)
+    engine._columnar_from = path
+    return engine
+
+
+def whole(firings: Any) -> list[tuple[Any, ...]]:
+    """Firings compared whole (their reasons too) and in their returned order."""
+    fields = ("trigger", "customer_id", "time", "action", "payload", "because", "firing_id")
+    return [tuple(repr(getattr(f, name)) for name in (*fields, "reason")) for f in firings]
+
+
+def state_of(engine: TriggerEngine) -> Any:
+    """Everything an engine keeps: customers' states, the meta, late rows, duplicates."""
+    return copy.deepcopy(
+        (
+            {cid: s.to_dict() for cid, s in engine._runner.states.items()},
+            engine._meta(),
+            [(q.record, q.reason) for q in engine.late],
+            engine.duplicates,
+        )
+    )

@@ -4,7 +4,6 @@ the stream is cut, shuffled within the lateness, repeated or restarted; and both
 
 from __future__ import annotations
 
-import copy
 import random
 import sqlite3
 import warnings
@@ -22,47 +21,21 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, InMemoryStore, SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._columnar import columnar_ready
 from tests.triggers.helpers import (
+    COLUMNAR,
+    PER_ROW,
     T0,
     FailingStore,
     cuts,
+    engine_of,
     evaluate_complete,
     interaction,
     key,
     random_rule_set,
     records,
     rules_text,
+    state_of,
+    whole,
 )
-
-COLUMNAR, PER_ROW = 1, None
-
-
-def engine_of(rules: Any, path: int | None, **kwargs: Any) -> TriggerEngine:
-    """An engine forced onto one path (``COLUMNAR``: every call with rows; ``PER_ROW``)."""
-    kwargs.setdefault("max_future", None)
-    engine = TriggerEngine(rules, **kwargs)
-    engine._columnar_from = path
-    return engine
-
-
-def whole(firings: Any) -> list[tuple[Any, ...]]:
-    """Firings compared whole and in their returned order."""
-    return [
-        (f.trigger, f.customer_id, f.time, repr(f.payload), repr(f.because), f.firing_id, f.reason)
-        for f in firings
-    ]
-
-
-def state_of(engine: TriggerEngine) -> tuple[Any, ...]:
-    """Everything an engine keeps: customers' states, the meta, late rows, duplicates."""
-    meta = engine._meta()
-    return copy.deepcopy(
-        (
-            {cid: s.to_dict() for cid, s in engine._runner.states.items()},
-            meta,
-            [(q.record, q.reason) for q in engine.late],
-            engine.duplicates,
-        )
-    )
 
 
 def shuffled_within(recs: list[dict[str, Any]], hours: int, seed: int) -> list[dict[str, Any]]:

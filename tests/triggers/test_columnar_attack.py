@@ -11,7 +11,6 @@ rules requiring consent with no aggregate in common); their cases stay here.
 
 from __future__ import annotations
 
-import copy
 import random
 import warnings
 from datetime import datetime, timedelta
@@ -29,42 +28,19 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, InMemoryStore, SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._columnar import COLUMNAR_FROM, columnar_ready
 from tests.triggers.helpers import (
+    COLUMNAR,
+    PER_ROW,
     T0,
     FailingStore,
     cuts,
+    engine_of,
     evaluate_complete,
     interaction,
     key,
     records,
+    state_of,
+    whole,
 )
-
-COLUMNAR, PER_ROW = 1, None
-
-
-def engine_of(rules: Any, path: int | None, **kwargs: Any) -> TriggerEngine:
-    """An engine forced onto one path (``COLUMNAR``: every call with rows; ``PER_ROW``)."""
-    kwargs.setdefault("max_future", None)
-    engine = TriggerEngine(rules, **kwargs)
-    engine._columnar_from = path
-    return engine
-
-
-def whole(firings: Any) -> list[tuple[Any, ...]]:
-    """Firings compared whole (their reasons too) and in their returned order."""
-    fields = ("trigger", "customer_id", "time", "action", "payload", "because", "firing_id")
-    return [tuple(repr(getattr(f, name)) for name in (*fields, "reason")) for f in firings]
-
-
-def state_of(engine: TriggerEngine) -> Any:
-    """Everything an engine keeps: customers' states, the meta, late rows, duplicates."""
-    return copy.deepcopy(
-        (
-            {cid: s.to_dict() for cid, s in engine._runner.states.items()},
-            engine._meta(),
-            [(q.record, q.reason) for q in engine.late],
-            engine.duplicates,
-        )
-    )
 
 
 def at(hours: float) -> datetime:

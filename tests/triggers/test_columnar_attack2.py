@@ -33,17 +33,16 @@ from cxmodel.triggers import SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._columnar import COLUMNAR_FROM
 from cxmodel.triggers._columnar_rules import _inactivity_on_arrays, maybe
 from cxmodel.triggers._scalar import Env, compile_expr
-from tests.triggers.helpers import evaluate_complete, key
-from tests.triggers.test_columnar_attack import (
+from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
-    assert_paths_agree,
     engine_of,
-    form,
+    evaluate_complete,
+    key,
     state_of,
-    stream,
     whole,
 )
+from tests.triggers.test_columnar_attack import assert_paths_agree, form, stream
 
 UTC = timezone.utc
 
