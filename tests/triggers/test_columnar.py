@@ -57,6 +57,17 @@ def form(part: list[dict[str, Any]], how: int) -> Any:
     return InteractionLog.from_records(unique)
 
 
+def step_both(engines: list[TriggerEngine], parts: list[Any], out: list[list[Any]]) -> None:
+    """Send each engine its micro-batch in ``parts``; check that they return (emitted and
+    suppressed) and keep the same; add what each emitted to its list in ``out``."""
+    got = [e.process_many(part) for e, part in zip(engines, parts, strict=True)]
+    assert whole(got[0]) == whole(got[1])
+    assert whole(got[0].suppressed) == whole(got[1].suppressed)
+    assert state_of(engines[0]) == state_of(engines[1])
+    for j in (0, 1):
+        out[j].extend(got[j])
+
+
 def run_both(
     rules: Any,
     recs: list[dict[str, Any]],
@@ -71,12 +82,7 @@ def run_both(
     out: list[list[Any]] = [[], []]
     for start, stop in cuts(rng, len(recs)):
         how = rng.randrange(3)
-        got = [e.process_many(form(recs[start:stop], how)) for e in engines]
-        assert whole(got[0]) == whole(got[1])
-        assert whole(got[0].suppressed) == whole(got[1].suppressed)
-        assert state_of(engines[0]) == state_of(engines[1])
-        for j in (0, 1):
-            out[j].extend(got[j])
+        step_both(engines, [form(recs[start:stop], how) for _ in engines], out)
     last = [e.advance_to(as_of) for e in engines]
     assert whole(last[0]) == whole(last[1])
     assert state_of(engines[0]) == state_of(engines[1])
@@ -168,12 +174,8 @@ class TestRestarts:
                 for j in (0, 1):
                     stores[j].close()
                     engines[j] = start(j)
-            got = [e.process_many(form(sent[begin:stop], rng.randrange(2))) for e in engines]
-            assert whole(got[0]) == whole(got[1])
-            assert whole(got[0].suppressed) == whole(got[1].suppressed)
-            assert state_of(engines[0]) == state_of(engines[1])
-            for j in (0, 1):
-                out[j].extend(got[j])
+            parts = [form(sent[begin:stop], rng.randrange(2)) for _ in engines]
+            step_both(engines, parts, out)
         last = [e.advance_to(as_of) for e in engines]
         assert whole(last[0]) == whole(last[1])
         if not hours:
