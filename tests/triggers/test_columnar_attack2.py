@@ -75,6 +75,18 @@ def times_of(*firings: tuple[str, str, datetime]) -> Any:
     return sorted((repr(t), repr(c), repr(m)) for t, c, m in firings)
 
 
+def assert_every_cut_agrees(
+    rules: Any, recs: list[dict[str, Any]], as_of: datetime, customers: dict[str, Customer]
+) -> None:
+    """``recs`` cut in two at every place: both paths agree call by call; streamed whole,
+    the per-interaction path fires at least once, at the times batch fires."""
+    for cut in range(1, len(recs)):
+        assert_paths_agree(rules, [recs[:cut], recs[cut:]], as_of, customers=customers)
+    times = stream_times(stream(rules, [recs], as_of, PER_ROW, customers=customers))
+    assert times == batch_times(rules, recs, as_of, customers=customers)
+    assert times
+
+
 # -- 1. differences ---------------------------------------------------------------------------
 _BUFFERED_ID = [
     rec("a", day(1, 1, 0), interaction_id="i1"),
@@ -168,14 +180,7 @@ class TestCalendarMonths:
             "a": Customer("a", traits={"timezone": "America/New_York"}),
             "b": Customer("b", traits={"timezone": "Pacific/Auckland"}),
         }
-        as_of = day(6, 1)
-        for cut in range(1, len(_MONTH_RECORDS)):
-            batches = [_MONTH_RECORDS[:cut], _MONTH_RECORDS[cut:]]
-            assert_paths_agree(rules, batches, as_of, customers=customers)
-        per_row = stream(rules, [_MONTH_RECORDS], as_of, PER_ROW, customers=customers)
-        times = stream_times(per_row)
-        assert times == batch_times(rules, _MONTH_RECORDS, as_of, customers=customers)
-        assert times
+        assert_every_cut_agrees(rules, _MONTH_RECORDS, day(6, 1), customers)
 
 
 # -- 3. customer time across daylight saving, quiet hours over midnight -------------------------
@@ -221,14 +226,7 @@ class TestCustomerTime:
     def test_across_daylight_saving(self, when: str) -> None:
         """Customers in three zones around their clock changes, cut in two at every place."""
         rules = parse(f"trigger t:\n    {when}\n    emit go(v = count(purchase))")
-        as_of = datetime(2024, 12, 31, tzinfo=UTC)
-        for cut in range(1, len(_DST_RECORDS)):
-            batches = [_DST_RECORDS[:cut], _DST_RECORDS[cut:]]
-            assert_paths_agree(rules, batches, as_of, customers=_ZONES)
-        per_row = stream(rules, [_DST_RECORDS], as_of, PER_ROW, customers=_ZONES)
-        times = stream_times(per_row)
-        assert times == batch_times(rules, _DST_RECORDS, as_of, customers=_ZONES)
-        assert times
+        assert_every_cut_agrees(rules, _DST_RECORDS, datetime(2024, 12, 31, tzinfo=UTC), _ZONES)
 
 
 # -- 4. 'when inactive' on arrays: which shapes, and its boundary -------------------------------
