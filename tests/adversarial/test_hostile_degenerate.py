@@ -129,6 +129,17 @@ class TestAttributionWithoutTouches:
             journey.attribution(self.LOG, model="first", revenue=True)
 
 
+def _four_buyers(values: list[float]) -> CustomerTable:
+    """Customers a-d, one purchase each on 1-4 January 2024 worth ``values``."""
+    log = InteractionLog.from_arrays(
+        ["a", "b", "c", "d"],
+        ["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-01-04T00:00Z"],
+        ["purchase"] * 4,
+        value=values,
+    )
+    return CustomerTable.from_log(log, as_of="2024-01-04T00:00:00Z")
+
+
 class TestFeaturesPastTheSquareRange:
     """Spreads of values past 1e154 overflowed in their squares: standardise() gave the
     feature a scale of inf (every z-score 0, so cluster() ignored it) and Welch's interval
@@ -148,13 +159,7 @@ class TestFeaturesPastTheSquareRange:
             segment.standardise(np.ones(3))
 
     def test_cluster_separates_by_a_huge_feature(self) -> None:
-        log = InteractionLog.from_arrays(
-            ["a", "b", "c", "d"],
-            ["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-01-04T00:00Z"],
-            ["purchase"] * 4,
-            value=[1e200, 1.0, 2.0, 1e200],
-        )
-        table = CustomerTable.from_log(log, as_of="2024-01-04T00:00:00Z")
+        table = _four_buyers([1e200, 1.0, 2.0, 1e200])
         labels = segment.cluster(table, ["monetary"], n_clusters=2).labels
         assert labels[0] == labels[3] != labels[1] == labels[2]
 
@@ -166,13 +171,7 @@ class TestFeaturesPastTheSquareRange:
 
     def test_contrast_of_a_huge_feature(self) -> None:
         """The difference's interval and Cohen's d were NaN (and a RuntimeWarning)."""
-        log = InteractionLog.from_arrays(
-            ["a", "b", "c", "d"],
-            ["2024-01-01T00:00Z", "2024-01-02T00:00Z", "2024-01-03T00:00Z", "2024-01-04T00:00Z"],
-            ["purchase"] * 4,
-            value=[1e200, 1.0, 3e200, 2.0],
-        )
-        table = CustomerTable.from_log(log, as_of="2024-01-04T00:00:00Z")
+        table = _four_buyers([1e200, 1.0, 3e200, 2.0])
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             result = segment.contrast(table, ["a", "b"], ["c", "d"], features=["monetary"])
