@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
-from cxmodel._arguments import float_array, real
+from cxmodel._arguments import finite_values, float_array, real
 from cxmodel.errors import SchemaError
 
 __all__ = [
@@ -458,13 +458,8 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
     """
     a = float_array(a, "welch_interval()", "a", ndim=1)
     b = float_array(b, "welch_interval()", "b", ndim=1)
-    for name, sample in (("a", a), ("b", b)):
-        if not np.all(np.isfinite(sample)):
-            i = int(np.flatnonzero(~np.isfinite(sample))[0])
-            raise SchemaError(
-                f"welch_interval(): {name}[{i}] is {float(sample[i])!r}; expected finite "
-                "numbers (drop the missing ones first)"
-            )
+    finite_values(a, "welch_interval()", "a")
+    finite_values(b, "welch_interval()", "b")
     level = real(level, "welch_interval()", "level")
     z_value(level)  # a level in (0, 1), or a SchemaError naming it
     n_a, n_b = a.shape[0], b.shape[0]
