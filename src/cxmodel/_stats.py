@@ -263,11 +263,15 @@ def newcombe_interval(
     return (float(low), float(high))
 
 
-def pooled_se(x_a: float, n_a: float, x_b: float, n_b: float) -> float:
+def pooled_se(
+    x_a: float, n_a: float, x_b: float, n_b: float, fpc_a: float = 1.0, fpc_b: float = 1.0
+) -> float:
     """Standard error of ``x_a / n_a - x_b / n_b`` under equal proportions (the pooled share).
 
-    ``sqrt(p (1 - p) (1 / n_a + 1 / n_b))`` with ``p = (x_a + x_b) / (n_a + n_b)``: the
-    denominator of the two-proportion z-test and of its minimum detectable effect.
+    ``sqrt(p (1 - p) (fpc_a / n_a + fpc_b / n_b))`` with ``p = (x_a + x_b) / (n_a + n_b)``:
+    the denominator of the two-proportion z-test and of its minimum detectable effect;
+    ``fpc_a`` and ``fpc_b`` are the samples' finite population corrections
+    (:func:`fpc_factor`, 1 for an infinite population).
 
     Examples
     --------
@@ -275,7 +279,7 @@ def pooled_se(x_a: float, n_a: float, x_b: float, n_b: float) -> float:
     0.04
     """
     pool = (x_a + x_b) / (n_a + n_b)
-    return math.sqrt(pool * (1 - pool) * (1 / n_a + 1 / n_b))
+    return math.sqrt(pool * (1 - pool) * (fpc_a / n_a + fpc_b / n_b))
 
 
 def proportion_bounds(
