@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
-from cxmodel._arguments import float_array, real
+from cxmodel._arguments import finite_values, float_array, real
 from cxmodel.errors import SchemaError
 
 __all__ = [
@@ -263,11 +263,15 @@ def newcombe_interval(
     return (float(low), float(high))
 
 
-def pooled_se(x_a: float, n_a: float, x_b: float, n_b: float) -> float:
+def pooled_se(
+    x_a: float, n_a: float, x_b: float, n_b: float, fpc_a: float = 1.0, fpc_b: float = 1.0
+) -> float:
     """Standard error of ``x_a / n_a - x_b / n_b`` under equal proportions (the pooled share).
 
-    ``sqrt(p (1 - p) (1 / n_a + 1 / n_b))`` with ``p = (x_a + x_b) / (n_a + n_b)``: the
-    denominator of the two-proportion z-test and of its minimum detectable effect.
+    ``sqrt(p (1 - p) (fpc_a / n_a + fpc_b / n_b))`` with ``p = (x_a + x_b) / (n_a + n_b)``:
+    the denominator of the two-proportion z-test and of its minimum detectable effect;
+    ``fpc_a`` and ``fpc_b`` are the samples' finite population corrections
+    (:func:`fpc_factor`, 1 for an infinite population).
 
     Examples
     --------
@@ -275,7 +279,7 @@ def pooled_se(x_a: float, n_a: float, x_b: float, n_b: float) -> float:
     0.04
     """
     pool = (x_a + x_b) / (n_a + n_b)
-    return math.sqrt(pool * (1 - pool) * (1 / n_a + 1 / n_b))
+    return math.sqrt(pool * (1 - pool) * (fpc_a / n_a + fpc_b / n_b))
 
 
 def proportion_bounds(
@@ -458,13 +462,8 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
     """
     a = float_array(a, "welch_interval()", "a", ndim=1)
     b = float_array(b, "welch_interval()", "b", ndim=1)
-    for name, sample in (("a", a), ("b", b)):
-        if not np.all(np.isfinite(sample)):
-            i = int(np.flatnonzero(~np.isfinite(sample))[0])
-            raise SchemaError(
-                f"welch_interval(): {name}[{i}] is {float(sample[i])!r}; expected finite "
-                "numbers (drop the missing ones first)"
-            )
+    finite_values(a, "welch_interval()", "a")
+    finite_values(b, "welch_interval()", "b")
     level = real(level, "welch_interval()", "level")
     z_value(level)  # a level in (0, 1), or a SchemaError naming it
     n_a, n_b = a.shape[0], b.shape[0]

@@ -25,6 +25,7 @@ from cxmodel.errors import SchemaError
 __all__ = [
     "EPOCH",
     "EPOCH_SECONDS_RANGE",
+    "MAX_DURATION_DAYS",
     "US_PER_DAY",
     "DurationLike",
     "TimeLike",
@@ -75,7 +76,9 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
 # length or 1,200 calendar months. Longer ones are no customer's history and overflow the
 # microsecond arithmetic (or, as months, the calendar's) instead of answering.
 _TICKS_PER_US = {"ns": 1_000, "ps": 10**6, "fs": 10**9, "as": 10**12}
-_MAX_DURATION_US = 36_525 * US_PER_DAY
+MAX_DURATION_DAYS = 36_525
+"""The longest duration taken, in days of fixed length (100 years)."""
+_MAX_DURATION_US = MAX_DURATION_DAYS * US_PER_DAY
 _MAX_DURATION_MONTHS = 1_200
 _TOO_LONG = "durations are limited to 100 years (36,525 days or 1,200 months)"
 

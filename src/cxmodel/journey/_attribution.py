@@ -10,7 +10,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import float_array, integer, interaction_log, name_sequence
+from cxmodel._arguments import (
+    finite_values,
+    float_array,
+    integer,
+    interaction_log,
+    name_sequence,
+)
 from cxmodel._pieces import warn, warn_counted
 from cxmodel._result import Result
 from cxmodel._sums import checked_total, grouped_sums
@@ -145,7 +151,9 @@ def markov_removal_effects(
         )
     reward = np.ones(k) if conv_value is None else float_array(conv_value, where, "conv_value")
     if reward.shape != (k,):
-        raise SchemaError(f"conv_value must have one entry per state ({k}), got {reward.shape}")
+        raise SchemaError(
+            f"{where}: conv_value must have one entry per state ({k}); got shape {reward.shape}"
+        )
     for name, values in (("counts", c), ("conv_value", reward)):
         bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
@@ -226,12 +234,7 @@ def shapley_values(masks: npt.ArrayLike, weights: npt.ArrayLike, n_players: int)
             f"shapley_values(): weights must hold one weight per mask ({len(mask_values)}); "
             f"got {len(journey_weights)}"
         )
-    if not np.all(np.isfinite(journey_weights)):
-        i = int(np.flatnonzero(~np.isfinite(journey_weights))[0])
-        raise SchemaError(
-            f"shapley_values(): weights[{i}] is {float(journey_weights[i])!r}; expected finite "
-            "numbers"
-        )
+    finite_values(journey_weights, "shapley_values()", "weights")
     if not np.all((mask_values >= 0) & (mask_values < size) & (mask_values % 1 == 0)):
         raise SchemaError(
             f"shapley_values(): masks must be whole numbers in 0..{size - 1} (bit i: player i)"

@@ -10,7 +10,7 @@ import attrs
 from cxmodel._arguments import is_integer
 from cxmodel._pieces import warn
 from cxmodel._result import Result
-from cxmodel._stats import fpc_factor, two_sided_p, z_value
+from cxmodel._stats import fpc_factor, pooled_se, two_sided_p, z_value
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics._survey import CESResult, NPSResult, ProportionResult
 
@@ -166,8 +166,7 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
         return Comparison(NAN, NAN, (NAN, NAN), NAN, NAN, na, nb, level)
     pa, pb = sa / na, sb / nb
     fa, fb = _correction(a), _correction(b)
-    pool = (sa + sb) / (na + nb)
-    se_test = math.sqrt(pool * (1 - pool) * (fa / na + fb / nb))
+    se_test = pooled_se(sa, na, sb, nb, fa, fb)
     se = math.sqrt(pa * (1 - pa) * fa / na + pb * (1 - pb) * fb / nb)
     if se == 0 and not (_census(a) and _census(b)):
         _warn_flat("compare_proportions()", f"a: {sa} of {na}, b: {sb} of {nb}", se_test)

@@ -30,7 +30,7 @@ from cxmodel._arguments import (
 from cxmodel._pieces import as_errors, silenced, warn
 from cxmodel._result import Result
 from cxmodel._sums import grouped_sums
-from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us, to_us
+from cxmodel._time import MAX_DURATION_DAYS, US_PER_DAY, TimeLike, as_of_us, duration_to_us, to_us
 from cxmodel.errors import (
     ConvergenceError,
     ConvergenceWarning,
@@ -112,10 +112,10 @@ def _checked(horizon: Any, activity: Any, where: str) -> tuple[Any, tuple[str, .
     duration is) and ``activity`` (kind names or None)."""
     if isinstance(horizon, (int, float)) and not isinstance(horizon, bool):
         horizon = real(horizon, where, "horizon")
-        if not 0 < horizon <= 36_525:
+        if not 0 < horizon <= MAX_DURATION_DAYS:
             raise SchemaError(
-                f"{where}: horizon={horizon!r} days; expected a number of days in (0, 36525] "
-                "(100 years), or a duration such as '90 days'"
+                f"{where}: horizon={horizon!r} days; expected a number of days in "
+                f"(0, {MAX_DURATION_DAYS}] (100 years), or a duration such as '90 days'"
             )
     if activity is None:
         return horizon, None

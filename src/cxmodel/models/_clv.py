@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import method_of, real
 from cxmodel._result import Result
+from cxmodel._time import MAX_DURATION_DAYS
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.models._base import FloatArray
 
@@ -127,9 +128,9 @@ def customer_lifetime_value(
     discount_rate = real(discount_rate, "customer_lifetime_value()", "discount_rate")
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
         raise DataError(f"horizon must be an integer >= 1, got {horizon!r}")
-    if horizon > 36_525:  # a column of cash flows per period
+    if horizon > MAX_DURATION_DAYS:  # a column of cash flows per period
         raise DataError(
-            f"horizon must be at most 36,525 periods (100 years of days), got {horizon!r}"
+            f"horizon must be at most {MAX_DURATION_DAYS:,} periods (100 years of days), got {horizon!r}"
         )
     if not np.isfinite(discount_rate) or discount_rate < 0:
         raise DataError(f"discount_rate must be a finite number >= 0, got {discount_rate!r}")
