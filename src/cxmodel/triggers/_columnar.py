@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from cxmodel.errors import SchemaError
-from cxmodel.triggers._columnar_rules import run_rules
+from cxmodel.triggers._columnar_rules import first_seen_codes, run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._ingest import CATALOGUE, Row
@@ -39,7 +39,14 @@ from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
 
-__all__ = ["COLUMNAR_FROM", "RowColumns", "Source", "columnar_ready", "refuse", "take_many"]
+__all__ = [
+    "COLUMNAR_FROM",
+    "RowColumns",
+    "Source",
+    "columnar_ready",
+    "refuse",
+    "take_many",
+]
 
 #: The smallest micro-batch taken on the columnar path, chosen by measurement (the six
 #: example rules, 1,000 and 2,000 customers, records and logs, batches of 100 to 50,000):
@@ -258,11 +265,7 @@ class Released:
             self.ids = [source.ids[i] if type(i) is int else i.interaction_id for i in items]
         self.ranks = np.zeros(n, dtype=np.int64)
         self.first: set[int] = set()
-        names: dict[str, int] = {}
-        self.kind_codes = np.fromiter(
-            (names.setdefault(k, len(names)) for k in self.kinds.tolist()), np.int64, count=n
-        )
-        self.kind_names = names
+        self.kind_codes, self.kind_names = first_seen_codes(self.kinds)
 
     def rows(self, ks: Any) -> list[Row]:
         """The rows of the released interactions ``ks`` (indices in release order), made
@@ -319,10 +322,7 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
     n = released.n
     start = released.start
     runner.seq += n
-    codes: dict[str, int] = {}
-    cust = np.fromiter(
-        (codes.setdefault(c, len(codes)) for c in released.customers.tolist()), np.int64, n
-    )
+    cust, codes = first_seen_codes(released.customers)
     times = released.times
     order = np.argsort(cust, kind="stable")  # by customer, then release order
     c_sorted, t_sorted = cust[order], times[order]
