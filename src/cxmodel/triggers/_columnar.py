@@ -34,7 +34,7 @@ from cxmodel.errors import SchemaError
 from cxmodel.triggers._columnar_rules import first_seen_codes, run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
-from cxmodel.triggers._ingest import CATALOGUE, Row
+from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
@@ -160,12 +160,9 @@ def _admit(
             ok &= ~refused
             where = np.flatnonzero(refused)
             rejected = [delivery.refusal(row, limit) for row in source.rows(where)]
-    on_time = delivery.watermark
-    if delivery.closed is not None and (on_time is None or delivery.closed >= on_time):
-        on_time = delivery.closed + 1
+    on_time = delivery.on_time
     late = (times < on_time) if on_time is not None else np.zeros(n, dtype=bool)
     buffered = delivery.buffered_ids
-    states = runner.states
     ids, customers = source.ids, source.customers
     duplicates = 0
     for j in np.flatnonzero(ok).tolist():
@@ -173,14 +170,7 @@ def _admit(
         if ident is None:
             continue
         cid = customers[j]
-        if (cid, ident) in buffered:
-            duplicate = True
-        elif cid == CATALOGUE:
-            duplicate = ident in runner.catalogue.seen
-        else:
-            state = states.get(cid)
-            duplicate = state is not None and ident in state.seen
-        if duplicate:
+        if delivery.redelivered(cid, ident, runner):
             duplicates += 1
             ok[j] = False
         elif not late[j]:
