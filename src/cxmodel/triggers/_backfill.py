@@ -18,7 +18,7 @@ from cxmodel.triggers._ingest import Row, rows_from
 from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import RuleRunner
-from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers, truth_uses
+from cxmodel.triggers._truths import refuse_misread, truth_uses
 
 __all__ = ["adopt", "history", "released_rows"]
 
@@ -60,8 +60,7 @@ def released_rows(rows: list[Row], released: int | None, rule: Rule | Alert) -> 
     kept = sorted((r for r in rows if r.time <= released), key=operator.attrgetter("time"))
     only = RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,))
     numeric = RuleRunner(only, {}, 0).numeric
-    refuse_text_numbers(kept, numeric)
-    refuse_misread_truths(kept, truth_uses(only))
+    refuse_misread(kept, numeric, truth_uses(only))
     return kept
 
 

@@ -37,7 +37,7 @@ from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
-from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
+from cxmodel.triggers._truths import refuse_misread
 
 __all__ = [
     "COLUMNAR_FROM",
@@ -110,7 +110,7 @@ def columnar_ready(runner: RuleRunner) -> bool:
 
 
 def refuse(source: Source, runner: RuleRunner) -> None:
-    """What :func:`refuse_text_numbers` and :func:`refuse_misread_truths` refuse, read from
+    """What :func:`~cxmodel.triggers._truths.refuse_misread` refuses, read from
     the columns: a column holds one class of value, so its first present and first missing
     value stand for all; if one of them is refused, the rows are made and refused as one
     by one."""
@@ -133,13 +133,11 @@ def refuse(source: Source, runner: RuleRunner) -> None:
                     stand_ins.add(int(found[0]))
         try:
             rows = source.rows(np.array(sorted(stand_ins), dtype=np.int64))
-            refuse_text_numbers(rows, runner.numeric)
-            refuse_misread_truths(rows, runner.truths)
+            refuse_misread(rows, runner.numeric, runner.truths)
             return
         except SchemaError:  # the rows, checked one by one, say which and why
             rows = source.rows(every)
-    refuse_text_numbers(rows, runner.numeric)
-    refuse_misread_truths(rows, runner.truths)
+    refuse_misread(rows, runner.numeric, runner.truths)
 
 
 # -- 1. admission ---------------------------------------------------------------------------

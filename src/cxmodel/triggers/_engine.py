@@ -54,7 +54,7 @@ from cxmodel.triggers._snapshot import (
     stored_buffer,
 )
 from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore, commit
-from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
+from cxmodel.triggers._truths import refuse_misread
 
 __all__ = ["TriggerEngine"]
 
@@ -287,8 +287,7 @@ class TriggerEngine:
         runner = self._runner
         row = row_of(interaction, self.questions, runner.catalogue.rules)  # by catalogue kind
         with self._lock:
-            refuse_text_numbers([row], runner.numeric)
-            refuse_misread_truths([row], runner.truths)
+            refuse_misread([row], runner.numeric, runner.truths)
             if self._declared is not None:
                 self._declared.refuse([row])
             if type(self.store) is InMemoryStore:
@@ -338,8 +337,7 @@ class TriggerEngine:
         if rows is None:
             assert columns is not None
             rows = columns.rows(np.arange(columns.n))
-        refuse_text_numbers(rows, runner.numeric)
-        refuse_misread_truths(rows, runner.truths)
+        refuse_misread(rows, runner.numeric, runner.truths)
         if self._declared is not None:
             self._declared.refuse(rows)
         return rows
