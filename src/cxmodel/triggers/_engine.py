@@ -28,7 +28,7 @@ from cxmodel.errors import (
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
-from cxmodel.triggers._backfill import history
+from cxmodel.triggers._backfill import alone, history
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._columnar import (
     COLUMNAR_FROM,
@@ -217,10 +217,10 @@ class TriggerEngine:
         the rule finds its state; if the commit fails, the engine is as before the call.
         """
         rule = rule_or_alert(rule, "add_rule()")
-        alone = RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,))
-        refuse_on_any_log(alone)
+        only = alone(rule)
+        refuse_on_any_log(only)
         if self._declared is not None:
-            self._declared.refuse_rules(alone)
+            self._declared.refuse_rules(only)
         with self._lock:
             if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
                 raise TriggerSyntaxError(
