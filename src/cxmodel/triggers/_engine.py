@@ -598,13 +598,7 @@ class TriggerEngine:
         self._delivery.restore(delivery)
         self._runner.catalogue.restore(catalogue, self._runner.timers, TIMER)
         self._runner.alerts.rollback(alerts)
-        assert self._runner.before is not None
-        for cid, state in self._runner.before.items():
-            if state is None:
-                self._runner.states.pop(cid, None)
-            else:
-                self._runner.states[cid] = state
-                self._runner.schedule(state)
+        self._runner.put_back()
 
     def _meta(self, rules: RuleSet | None = None) -> dict[str, Any]:
         """The engine's meta, with ``rules`` active (the active rules by default)."""
