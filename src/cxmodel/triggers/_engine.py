@@ -456,17 +456,11 @@ class TriggerEngine:
                     anchors += len(rs.anchors)
                     waiting += len(rs.waiting)
                     timers += rs.timer is not None
+                    timers += sum(1 for a in rs.anchors.values() if a.due is not None)
             return {
                 "customers": len(self._runner.states),
                 "pending_anchors": anchors,
-                "pending_timers": timers
-                + sum(
-                    1
-                    for s in self._runner.states.values()
-                    for rs in s.rules.values()
-                    for a in rs.anchors.values()
-                    if a.due is not None
-                ),
+                "pending_timers": timers,
                 "waiting_firings": waiting,
                 "buffered": len(self._delivery.buffer),
                 "pending_catalogue_events": len(self._runner.catalogue.pending),
