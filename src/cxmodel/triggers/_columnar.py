@@ -296,9 +296,9 @@ class Released:
             if values is not None:
                 out[fresh] = [None if v != v else v for v in values.tolist()]
         made = self.made
-        for j, k in enumerate(ks.tolist()):
-            row = made[k]
-            if positions[j] < 0 and row is not None:
+        for j in np.flatnonzero(~fresh).tolist():  # the rows buffered before the call
+            row = made[int(ks[j])]
+            if row is not None:
                 out[j] = row.fields.get(name)
         return out
 
