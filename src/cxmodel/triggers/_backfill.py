@@ -18,9 +18,21 @@ from cxmodel.triggers._ingest import Row, rows_from
 from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import RuleRunner
-from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers, truth_uses
+from cxmodel.triggers._truths import refuse_misread, truth_uses
 
-__all__ = ["adopt", "history", "released_rows"]
+__all__ = ["adopt", "alone", "history", "released_rows"]
+
+
+def alone(rule: Rule | Alert) -> RuleSet:
+    """The rules holding ``rule`` (a rule or an alert) and nothing else.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> len(alone(parse("trigger t:\\n    when view\\n    emit x")["t"]).rules)
+    1
+    """
+    return RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,))
 
 
 def history(
@@ -58,10 +70,9 @@ def released_rows(rows: list[Row], released: int | None, rule: Rule | Alert) -> 
     if released is None:
         return []
     kept = sorted((r for r in rows if r.time <= released), key=operator.attrgetter("time"))
-    only = RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,))
+    only = alone(rule)
     numeric = RuleRunner(only, {}, 0).numeric
-    refuse_text_numbers(kept, numeric)
-    refuse_misread_truths(kept, truth_uses(only))
+    refuse_misread(kept, numeric, truth_uses(only))
     return kept
 
 

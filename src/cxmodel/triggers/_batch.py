@@ -11,7 +11,7 @@ from cxmodel._pieces import warn
 from cxmodel._progress import progress_bar
 from cxmodel._time import TimeLike, as_of_us
 from cxmodel.errors import DataWarning
-from cxmodel.log._observed import check_as_of, warn_after_data
+from cxmodel.log._observed import check_as_of, first_time, warn_after_data
 from cxmodel.triggers._alert_batch import alert_firings
 from cxmodel.triggers._api import refuse_unchecked, unread_catalogue, warn_misspelt_kinds
 from cxmodel.triggers._arguments import customer_records, evaluated_log, rule_set
@@ -115,8 +115,7 @@ def evaluate(
     log = evaluated_log(log, "evaluate()")
     customers = customer_records(customers, "evaluate()")
     cutoff = as_of_us(as_of)
-    times = np.asarray(log.timestamps)
-    check_as_of(int(times.min()) if times.size else None, cutoff, caller="evaluate()")
+    check_as_of(first_time(log), cutoff, caller="evaluate()")
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
     warn_misspelt_kinds(rules, log, stacklevel=2)

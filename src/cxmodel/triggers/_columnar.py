@@ -31,15 +31,22 @@ from typing import Any, Protocol
 import numpy as np
 
 from cxmodel.errors import SchemaError
-from cxmodel.triggers._columnar_rules import run_rules
+from cxmodel.triggers._columnar_rules import first_seen_codes, run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
-from cxmodel.triggers._ingest import CATALOGUE, Row
+from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
-from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
+from cxmodel.triggers._truths import refuse_misread
 
-__all__ = ["COLUMNAR_FROM", "RowColumns", "Source", "columnar_ready", "refuse", "take_many"]
+__all__ = [
+    "COLUMNAR_FROM",
+    "RowColumns",
+    "Source",
+    "columnar_ready",
+    "refuse",
+    "take_many",
+]
 
 #: The smallest micro-batch taken on the columnar path, chosen by measurement (the six
 #: example rules, 1,000 and 2,000 customers, records and logs, batches of 100 to 50,000):
@@ -103,7 +110,7 @@ def columnar_ready(runner: RuleRunner) -> bool:
 
 
 def refuse(source: Source, runner: RuleRunner) -> None:
-    """What :func:`refuse_text_numbers` and :func:`refuse_misread_truths` refuse, read from
+    """What :func:`~cxmodel.triggers._truths.refuse_misread` refuses, read from
     the columns: a column holds one class of value, so its first present and first missing
     value stand for all; if one of them is refused, the rows are made and refused as one
     by one."""
@@ -126,13 +133,11 @@ def refuse(source: Source, runner: RuleRunner) -> None:
                     stand_ins.add(int(found[0]))
         try:
             rows = source.rows(np.array(sorted(stand_ins), dtype=np.int64))
-            refuse_text_numbers(rows, runner.numeric)
-            refuse_misread_truths(rows, runner.truths)
+            refuse_misread(rows, runner.numeric, runner.truths)
             return
         except SchemaError:  # the rows, checked one by one, say which and why
             rows = source.rows(every)
-    refuse_text_numbers(rows, runner.numeric)
-    refuse_misread_truths(rows, runner.truths)
+    refuse_misread(rows, runner.numeric, runner.truths)
 
 
 # -- 1. admission ---------------------------------------------------------------------------
@@ -153,12 +158,9 @@ def _admit(
             ok &= ~refused
             where = np.flatnonzero(refused)
             rejected = [delivery.refusal(row, limit) for row in source.rows(where)]
-    on_time = delivery.watermark
-    if delivery.closed is not None and (on_time is None or delivery.closed >= on_time):
-        on_time = delivery.closed + 1
+    on_time = delivery.on_time
     late = (times < on_time) if on_time is not None else np.zeros(n, dtype=bool)
     buffered = delivery.buffered_ids
-    states = runner.states
     ids, customers = source.ids, source.customers
     duplicates = 0
     for j in np.flatnonzero(ok).tolist():
@@ -166,14 +168,7 @@ def _admit(
         if ident is None:
             continue
         cid = customers[j]
-        if (cid, ident) in buffered:
-            duplicate = True
-        elif cid == CATALOGUE:
-            duplicate = ident in runner.catalogue.seen
-        else:
-            state = states.get(cid)
-            duplicate = state is not None and ident in state.seen
-        if duplicate:
+        if delivery.redelivered(cid, ident, runner):
             duplicates += 1
             ok[j] = False
         elif not late[j]:
@@ -258,11 +253,7 @@ class Released:
             self.ids = [source.ids[i] if type(i) is int else i.interaction_id for i in items]
         self.ranks = np.zeros(n, dtype=np.int64)
         self.first: set[int] = set()
-        names: dict[str, int] = {}
-        self.kind_codes = np.fromiter(
-            (names.setdefault(k, len(names)) for k in self.kinds.tolist()), np.int64, count=n
-        )
-        self.kind_names = names
+        self.kind_codes, self.kind_names = first_seen_codes(self.kinds)
 
     def rows(self, ks: Any) -> list[Row]:
         """The rows of the released interactions ``ks`` (indices in release order), made
@@ -305,9 +296,9 @@ class Released:
             if values is not None:
                 out[fresh] = [None if v != v else v for v in values.tolist()]
         made = self.made
-        for j, k in enumerate(ks.tolist()):
-            row = made[k]
-            if positions[j] < 0 and row is not None:
+        for j in np.flatnonzero(~fresh).tolist():  # the rows buffered before the call
+            row = made[int(ks[j])]
+            if row is not None:
                 out[j] = row.fields.get(name)
         return out
 
@@ -319,10 +310,7 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
     n = released.n
     start = released.start
     runner.seq += n
-    codes: dict[str, int] = {}
-    cust = np.fromiter(
-        (codes.setdefault(c, len(codes)) for c in released.customers.tolist()), np.int64, n
-    )
+    cust, codes = first_seen_codes(released.customers)
     times = released.times
     order = np.argsort(cust, kind="stable")  # by customer, then release order
     c_sorted, t_sorted = cust[order], times[order]

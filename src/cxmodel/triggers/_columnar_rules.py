@@ -41,7 +41,7 @@ from cxmodel.triggers._runner import TIMER, RuleRunner
 if TYPE_CHECKING:
     from cxmodel.triggers._columnar import Released
 
-__all__ = ["maybe", "run_rules"]
+__all__ = ["first_seen_codes", "maybe", "run_rules"]
 
 _CONSENT = frozenset(("consent_granted", "consent_revoked"))
 Timer = tuple[int, int, int, str, str]
@@ -314,6 +314,23 @@ def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
     return out
 
 
+def first_seen_codes(values: Any) -> tuple[Any, dict[Any, int]]:
+    """Each of ``values`` (an object array) coded by the order its value is first seen,
+    and the codes by value.
+
+    Examples
+    --------
+    >>> codes, names = first_seen_codes(np.array(["b", "a", "b"], dtype=object))
+    >>> codes.tolist(), names
+    ([0, 1, 0], {'b': 0, 'a': 1})
+    """
+    names: dict[Any, int] = {}
+    codes = np.fromiter(
+        (names.setdefault(v, len(names)) for v in values.tolist()), np.int64, count=len(values)
+    )
+    return codes, names
+
+
 # -- when inactive for D, on arrays --------------------------------------------------------------
 def _inactivity_on_arrays(plan: RulePlan) -> bool:
     """Whether ``plan`` is a ``when inactive for D`` decided on arrays: a fixed ``D``, and
@@ -341,10 +358,7 @@ def _inactivity(
     heap = [entry for entry in runner.timers if entry[3] not in states]
     n = released.n
     if n:
-        codes: dict[str, int] = {}
-        cust = np.fromiter(
-            (codes.setdefault(c, len(codes)) for c in released.customers.tolist()), np.int64, n
-        )
+        cust, _ = first_seen_codes(released.customers)
         order = np.argsort(cust, kind="stable")  # by customer, then release order
         c_sorted, t_sorted = cust[order], released.times[order]
         same = np.zeros(n, dtype=bool)

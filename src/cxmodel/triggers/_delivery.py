@@ -72,6 +72,24 @@ class Delivery:
         marks = [m for m in (self.watermark, self.closed) if m is not None]
         return max(marks) if marks else None
 
+    @property
+    def on_time(self) -> int | None:
+        """The earliest time not late (``None``: any): an interaction before the watermark,
+        or at or before the time ``advance_to`` declared complete, is late."""
+        if self.closed is not None and (self.watermark is None or self.closed >= self.watermark):
+            return self.closed + 1
+        return self.watermark
+
+    def redelivered(self, customer: str, ident: str, runner: RuleRunner) -> bool:
+        """Whether ``customer``'s interaction ``ident`` was taken before: it is buffered, or
+        released and still remembered (by the customer, or by the catalogue)."""
+        if (customer, ident) in self.buffered_ids:
+            return True
+        if customer == CATALOGUE:
+            return ident in runner.catalogue.seen
+        state = runner.states.get(customer)
+        return state is not None and ident in state.seen
+
     def take(
         self, rows: list[Row], runner: RuleRunner, now: Callable[[], int]
     ) -> tuple[list[Quarantined], list[Quarantined]]:
@@ -85,29 +103,17 @@ class Delivery:
         limit = None if self.max_future is None else now() + self.max_future
         accepted: list[Row] = []
         top = self.max_seen
-        states = runner.states
         buffered = self.buffered_ids
-        # a row before the watermark, or at or before advance_to's time, is late
-        on_time = self.watermark
-        if self.closed is not None and (on_time is None or self.closed >= on_time):
-            on_time = self.closed + 1
+        on_time = self.on_time
         for row in rows:
             time = row.time
             if limit is not None and time > limit:
-                rejected.append(self._refused(row, limit))
+                rejected.append(self.refusal(row, limit))
                 continue
             ident = row.interaction_id
-            if ident is not None:
-                if (row.customer, ident) in buffered:
-                    duplicate = True
-                elif row.customer == CATALOGUE:
-                    duplicate = ident in runner.catalogue.seen
-                else:
-                    state = states.get(row.customer)
-                    duplicate = state is not None and ident in state.seen
-                if duplicate:
-                    self.duplicates += 1
-                    continue
+            if ident is not None and self.redelivered(row.customer, ident, runner):
+                self.duplicates += 1
+                continue
             if on_time is not None and time < on_time:
                 reason = self.late_reason(time)
                 if reason is not None:
@@ -151,11 +157,8 @@ class Delivery:
         cid = row.customer
         limit = None if self.max_future is None else now() + self.max_future
         if limit is not None and time > limit:
-            rejected = (self._refused(row, limit),)
-        elif ident is not None and (
-            (cid, ident) in self.buffered_ids
-            or (ident in runner.catalogue.seen if cid == CATALOGUE else _seen(runner, cid, ident))
-        ):
+            rejected = (self.refusal(row, limit),)
+        elif ident is not None and self.redelivered(cid, ident, runner):
             self.duplicates += 1
         elif (self.watermark is not None and time < self.watermark) or (
             self.closed is not None and time <= self.closed
@@ -185,18 +188,6 @@ class Delivery:
             self.watermark = frontier
         return late, rejected
 
-    def _refused(self, row: Row, limit: int) -> Quarantined:
-        """``row``, refused for being after ``limit`` (the clock plus ``max_future``)."""
-        ahead = self.max_future or 0
-        return Quarantined(
-            row.record(),
-            f"refused: {us_to_datetime(row.time).isoformat()} is more than "
-            f"{timedelta(microseconds=ahead)} ahead of the clock "
-            f"({us_to_datetime(limit - ahead).isoformat()}); check the sender's clock or the "
-            "timestamp's unit (milliseconds read as seconds?)",
-            row.customer or None,
-        )
-
     def close(self, time: int, runner: RuleRunner) -> None:
         """Declare everything up to ``time`` delivered: release it and fire the timers due by
         then (``advance_to``)."""
@@ -207,7 +198,7 @@ class Delivery:
 
     def refusal(self, row: Row, limit: int) -> Quarantined:
         """``row`` refused for being after ``limit`` (the clock plus ``max_future``), with
-        the reason (the columnar path's; :meth:`take` words it the same)."""
+        the reason (both paths, one interaction at a time and columnar)."""
         ahead = self.max_future or 0
         return Quarantined(
             row.record(),
@@ -277,9 +268,3 @@ class Delivery:
             self.max_seen, self.watermark, self.closed, self.arrivals,
             self.buffer, self.buffered_ids, self.duplicates,
         ) = saved  # fmt: skip
-
-
-def _seen(runner: RuleRunner, customer: str, ident: str) -> bool:
-    """Whether ``customer`` has had an interaction ``ident`` released (it is remembered)."""
-    state = runner.states.get(customer)
-    return state is not None and ident in state.seen

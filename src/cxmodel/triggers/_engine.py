@@ -28,7 +28,7 @@ from cxmodel.errors import (
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
-from cxmodel.triggers._backfill import history
+from cxmodel.triggers._backfill import alone, history
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._columnar import (
     COLUMNAR_FROM,
@@ -54,7 +54,7 @@ from cxmodel.triggers._snapshot import (
     stored_buffer,
 )
 from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore, commit
-from cxmodel.triggers._truths import refuse_misread_truths, refuse_text_numbers
+from cxmodel.triggers._truths import refuse_misread
 
 __all__ = ["TriggerEngine"]
 
@@ -217,10 +217,10 @@ class TriggerEngine:
         the rule finds its state; if the commit fails, the engine is as before the call.
         """
         rule = rule_or_alert(rule, "add_rule()")
-        alone = RuleSet(alerts=(rule,)) if isinstance(rule, Alert) else RuleSet((rule,))
-        refuse_on_any_log(alone)
+        only = alone(rule)
+        refuse_on_any_log(only)
         if self._declared is not None:
-            self._declared.refuse_rules(alone)
+            self._declared.refuse_rules(only)
         with self._lock:
             if rule.name in self._runner.plans or rule.name in self._runner.alerts.plans:
                 raise TriggerSyntaxError(
@@ -287,8 +287,7 @@ class TriggerEngine:
         runner = self._runner
         row = row_of(interaction, self.questions, runner.catalogue.rules)  # by catalogue kind
         with self._lock:
-            refuse_text_numbers([row], runner.numeric)
-            refuse_misread_truths([row], runner.truths)
+            refuse_misread([row], runner.numeric, runner.truths)
             if self._declared is not None:
                 self._declared.refuse([row])
             if type(self.store) is InMemoryStore:
@@ -338,8 +337,7 @@ class TriggerEngine:
         if rows is None:
             assert columns is not None
             rows = columns.rows(np.arange(columns.n))
-        refuse_text_numbers(rows, runner.numeric)
-        refuse_misread_truths(rows, runner.truths)
+        refuse_misread(rows, runner.numeric, runner.truths)
         if self._declared is not None:
             self._declared.refuse(rows)
         return rows
@@ -458,17 +456,11 @@ class TriggerEngine:
                     anchors += len(rs.anchors)
                     waiting += len(rs.waiting)
                     timers += rs.timer is not None
+                    timers += sum(1 for a in rs.anchors.values() if a.due is not None)
             return {
                 "customers": len(self._runner.states),
                 "pending_anchors": anchors,
-                "pending_timers": timers
-                + sum(
-                    1
-                    for s in self._runner.states.values()
-                    for rs in s.rules.values()
-                    for a in rs.anchors.values()
-                    if a.due is not None
-                ),
+                "pending_timers": timers,
                 "waiting_firings": waiting,
                 "buffered": len(self._delivery.buffer),
                 "pending_catalogue_events": len(self._runner.catalogue.pending),
@@ -600,13 +592,7 @@ class TriggerEngine:
         self._delivery.restore(delivery)
         self._runner.catalogue.restore(catalogue, self._runner.timers, TIMER)
         self._runner.alerts.rollback(alerts)
-        assert self._runner.before is not None
-        for cid, state in self._runner.before.items():
-            if state is None:
-                self._runner.states.pop(cid, None)
-            else:
-                self._runner.states[cid] = state
-                self._runner.schedule(state)
+        self._runner.put_back()
 
     def _meta(self, rules: RuleSet | None = None) -> dict[str, Any]:
         """The engine's meta, with ``rules`` active (the active rules by default)."""

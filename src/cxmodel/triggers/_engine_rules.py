@@ -115,10 +115,4 @@ def _put_back(rules: RuleSet, runner: RuleRunner, saved: tuple[Any, ...]) -> Non
     runner.use_policies(rules)
     runner.alerts.watch(watched)
     runner.index()
-    assert runner.before is not None
-    for cid, state in runner.before.items():
-        if state is None:
-            runner.states.pop(cid, None)
-        else:
-            runner.states[cid] = state
-            runner.schedule(state)
+    runner.put_back()

@@ -393,20 +393,19 @@ class LogColumns:
         #: customer ids, times (microseconds) and kinds, in input order
         self.customers: Any = customers[np.asarray(log.customer_codes, dtype=np.int64)[order]]
         self.times: Any = np.asarray(log.timestamps, dtype=np.int64)[order]
-        # each property: (name, type, its values in input order: codes or floats, categories)
-        self._columns: list[tuple[str, str, Any, Any]] = []
+        # each property's (type, values in input order: codes or floats, categories)
+        self._columns: dict[str, tuple[str, Any, Any]] = {}
         for name, typ in log.schema.items():
             if name in ("customer_id", "timestamp"):
                 continue
             if typ == "string":
                 codes, cats = log.categorical(name)
                 values = np.asarray(codes, dtype=np.int64)[order]
-                self._columns.append((name, typ, values, np.asarray(cats, dtype=object)))
+                self._columns[name] = (typ, values, np.asarray(cats, dtype=object))
             else:  # numbers, and bools stored as 1.0/0.0 (held as True/False), NaN missing
                 numbers = np.asarray(log.numeric(name), dtype=np.float64)[order]
-                self._columns.append((name, typ, numbers, None))
+                self._columns[name] = (typ, numbers, None)
         self.kinds: Any = self.column("kind", np.arange(self.n))
-        self._given = ids
         # ids given apart are the interaction_id column the rules read
         self._given_ids = None if ids is None else np.array(ids, dtype=object)
         if ids is None:
@@ -421,22 +420,21 @@ class LogColumns:
         column."""
         if name == "interaction_id" and self._given_ids is not None:
             return self._given_ids[positions]
-        for col, typ, values, cats in self._columns:
-            if col != name:
-                continue
-            picked = values[positions]
-            if typ == "string":
-                out = np.full(len(picked), None, dtype=object)
-                present = picked >= 0
-                out[present] = cats[picked[present]]
-                return out
-            if typ == "bool":
-                out = np.full(len(picked), None, dtype=object)
-                present = ~np.isnan(picked)
-                out[present] = picked[present] == 1.0
-                return out
-            return picked
-        return None
+        if name not in self._columns:
+            return None
+        typ, values, cats = self._columns[name]
+        picked = values[positions]
+        if typ == "string":
+            out = np.full(len(picked), None, dtype=object)
+            present = picked >= 0
+            out[present] = cats[picked[present]]
+            return out
+        if typ == "bool":
+            out = np.full(len(picked), None, dtype=object)
+            present = ~np.isnan(picked)
+            out[present] = picked[present] == 1.0
+            return out
+        return picked
 
     def rows(self, positions: Any) -> list[Row]:
         """New rows for the interactions at ``positions`` (an integer array), in that order."""
@@ -445,7 +443,7 @@ class LogColumns:
         fields: list[dict[str, Any]] = [{} for _ in range(n)]
         # column by column, only where a value is present: a row holds a few of the log's
         # columns (its kind's), and each present value is set once, without testing the rest
-        for name, typ, values, cats in self._columns:
+        for name, (typ, values, cats) in self._columns.items():
             if typ == "string":
                 codes = values[positions]
                 present = np.flatnonzero(codes >= 0)
@@ -462,10 +460,9 @@ class LogColumns:
         out = [
             Row(str(c), t, str(f["kind"]), f) for c, t, f in zip(cust, times, fields, strict=True)
         ]
-        if self._given is not None:
-            given = self._given
-            for row, p in zip(out, positions.tolist(), strict=True):
-                ident = given[p]
+        if self._given_ids is not None:
+            given = self._given_ids[positions].tolist()
+            for row, ident in zip(out, given, strict=True):
                 if ident is not None:
                     row.fields["interaction_id"] = row.interaction_id = ident
         return out

@@ -193,6 +193,17 @@ class RuleRunner:
             state = self.states[cid] = CustomerState(cid)
         return state
 
+    def put_back(self) -> None:
+        """Put the customers a call touched back as :meth:`touch` copied them (``before``),
+        their timers scheduled again: the call failed."""
+        assert self.before is not None
+        for cid, state in self.before.items():
+            if state is None:
+                self.states.pop(cid, None)
+            else:
+                self.states[cid] = state
+                self.schedule(state)
+
     def reader(self, cid: str) -> Reader:
         """What evaluations for customer ``cid`` read besides its state (cached)."""
         reader = self.readers.get(cid)

@@ -80,7 +80,10 @@ class ChangedStates(Mapping[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._ids:
-            raise NotFoundError(key)
+            raise NotFoundError(
+                f"customer {key!r} is not among the {len(self._ids):,} customers this change "
+                "holds (their states did not change); iterate the mapping for their ids"
+            )
         state = self._states.get(key)
         return None if state is None else state.to_dict()
 

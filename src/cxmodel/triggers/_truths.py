@@ -22,7 +22,13 @@ from cxmodel.expr import Aggregate, Binary, Expr, InList, Literal, Name, Unary, 
 from cxmodel.triggers._ingest import STANDARD_FIELDS
 from cxmodel.triggers._rules import Rule
 
-__all__ = ["TruthUses", "refuse_misread_truths", "refuse_text_numbers", "truth_uses"]
+__all__ = [
+    "TruthUses",
+    "refuse_misread",
+    "refuse_misread_truths",
+    "refuse_text_numbers",
+    "truth_uses",
+]
 
 _COMPARISONS = frozenset(("==", "!=", "<", "<=", ">", ">="))
 
@@ -238,3 +244,22 @@ def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None
                     f"{where}: {name} {value!r} is not a number (field {name!r}), and rule "
                     f"{rule!r} computes with it; send a number or leave the field out"
                 )
+
+
+def refuse_misread(rows: list[Any], numeric: Mapping[str, str], uses: TruthUses) -> None:
+    """:func:`refuse_text_numbers` then :func:`refuse_misread_truths` of ``rows``: every
+    interaction a rule would misread, as the engine refuses it before taking any in.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from cxmodel.triggers import parse
+    >>> uses = truth_uses(parse("trigger t:\\n    when purchase as p where p.vip\\n    emit x"))
+    >>> refuse_misread([SimpleNamespace(fields={"vip": True, "qty": 2.0})], {"qty": "t"}, uses)
+    >>> refuse_misread([SimpleNamespace(fields={"vip": 1.0})], {}, uses)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: record: vip 1.0 is not true or false (field 'vip'), and rule 't' uses it as a condition; send true or false, or leave the field out
+    """
+    refuse_text_numbers(rows, numeric)
+    refuse_misread_truths(rows, uses)
