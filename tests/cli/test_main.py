@@ -90,11 +90,15 @@ class TestHintsNameTheOptions:
         [
             (b"customer_id;timestamp;kind\nc1;2024-01-01T00:00:00Z;view\n", "pass --delimiter ';'"),
             (
+                b" customer_id  timestamp    kind\n c1  2024-01-01T00:00:00Z  view\n",
+                "separated by runs of spaces; pass --delimiter whitespace",
+            ),
+            (
                 b"customer_id,timestamp,kind,caf\xe9\nc1,2024-01-01T00:00:00Z,view,1\n",
                 "e.g. --encoding latin-1",
             ),
         ],
-        ids=["delimiter", "encoding"],
+        ids=["delimiter", "aligned columns", "encoding"],
     )
     def test_reading_hints_name_the_option(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, hint: str

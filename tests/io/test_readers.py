@@ -119,6 +119,17 @@ class TestFileErrors:
             read_csv(path, delimiter=given, engine=engine)  # type: ignore[arg-type]
         assert len(read_csv(path, delimiter=written, engine=engine)) == 1  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize("engine", ["pyarrow", "python"])
+    def test_aligned_columns_name_whitespace(self, tmp_path: Path, engine: str) -> None:
+        """A header of names aligned with runs of spaces (as CDNOW's text files are) read as
+        one column names ``delimiter='whitespace'`` (it said 'customer_id' was missing)."""
+        path = _write(tmp_path, [" customer_id  timestamp   kind", " c1 2024-01-01T00:00:00Z view"])
+        with pytest.raises(
+            SchemaError, match=r"separated by runs of spaces; pass delimiter='whitespace'"
+        ):
+            read_csv(path, engine=engine)  # type: ignore[arg-type]
+        assert len(read_csv(path, delimiter="whitespace")) == 1
+
     def test_mixed_offsets_are_converted(self, tmp_path: Path) -> None:
         """Mixed UTC offsets are accepted and converted to UTC."""
         path = _write(

@@ -342,10 +342,13 @@ def _clean_header(fields: list[str], source: str) -> list[str]:
     """
     if len(fields) == 1:
         found = [d for d in _DELIMITERS if len(fields[0].split(d)) >= 3]
+        if not found and len(fields[0].split()) >= 3:
+            found = [WHITESPACE]  # names in columns aligned with runs of spaces
         if found:
+            how = "runs of spaces" if found[0] == WHITESPACE else repr(found[0])
             stem = (
                 f"{source}: the header is one column, {show(fields[0])}, whose names look "
-                f"separated by {found[0]!r}"
+                f"separated by {how}"
             )
             raise ArgumentHintError(lambda say: f"{stem}; pass {say(Argument.DELIMITER, found[0])}")
     names = [name.strip() or f"column_{j + 1}" for j, name in enumerate(fields)]
