@@ -327,8 +327,10 @@ def _parser() -> argparse.ArgumentParser:
     report.set_defaults(run=_report)
 
     sample = commands.add_parser("sample", help="write synthetic interaction data")
-    sample.add_argument("--customers", type=int, default=1000)
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument(
+        "--customers", type=int, default=1000, help="customers to simulate (default 1000)"
+    )
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sample.add_argument("--out", required=True, help="output file: .csv or .parquet")
     sample.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     sample.set_defaults(run=_sample)
