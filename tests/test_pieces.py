@@ -8,6 +8,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,18 +86,54 @@ class TestWarn:
             (UserWarning, "plain"),
         ]
 
-    def test_stacklevel_counts_from_the_caller_of_warn(self) -> None:
-        """``stacklevel=2`` names the line that called the function that called ``warn``, as
-        with ``warnings.warn``."""
-
-        def checked() -> None:
-            warn("about the caller", DataWarning, stacklevel=2)
-
+    def test_a_direct_call_points_at_its_line(self) -> None:
+        """``warn`` called from outside the package points at the line that called it."""
         with warnings.catch_warnings(record=True) as records:
             warnings.simplefilter("always")
-            checked()
+            warn("here", DataWarning)
             line = _line() - 1
         assert (records[0].filename, records[0].lineno) == (__file__, line)
+
+    @pytest.mark.parametrize("call", ["read_csv", "rfm_summary", "churn_rate", "process_many"])
+    def test_a_warning_deep_in_the_package_points_at_the_users_line(
+        self, tmp_path: Path, call: str
+    ) -> None:
+        """However deep in cxmodel a warning is raised, it names the user's line (the first
+        frame outside the package), not a line of cxmodel: with a fixed ``stacklevel`` per
+        call site, the read_csv quarantine warning pointed into the reader."""
+        import cxmodel as cx
+        from cxmodel.triggers import TriggerEngine, parse
+
+        path = tmp_path / "data.csv"
+        path.write_text(
+            "customer_id,timestamp,kind,value\n"
+            ",2024-01-01T00:00:00Z,view,\n"
+            "c1,2024-01-02T00:00:00Z,purchase,3\n"
+            "c2,2024-01-05T00:00:00Z,purchase,\n",
+            encoding="utf-8",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            log = cx.read_csv(path, errors="quarantine")
+        rule = "trigger t:\n    when purchase as p\n    emit thanks"
+        engine = TriggerEngine(parse(rule))
+        engine.process({"customer_id": "c1", "timestamp": "2024-02-01T00:00:00Z", "kind": "view"})
+        late = [{"customer_id": "c1", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}]
+        calls: dict[str, Callable[[], object]] = {
+            "read_csv": lambda: cx.read_csv(path, errors="quarantine"),
+            "rfm_summary": lambda: cx.models.rfm_summary(log, as_of="2025-01-01T00:00:00Z"),
+            "churn_rate": lambda: cx.metrics.churn_rate(
+                log, "2024-01-01T00:00:00Z", "2024-06-01T00:00:00Z"
+            ),
+            "process_many": lambda: engine.process_many(late),
+        }
+        with warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            calls[call]()
+            line = _line() - 1
+        here = {(r.filename, r.lineno) for r in records}
+        assert records, call
+        assert here <= {(__file__, line), (__file__, _lambda_line(calls[call]))}, here
 
     def test_in_a_piece_the_process_wide_filters_do_not_apply(self) -> None:
         """A piece keeps its warning even where the process-wide filters would raise or drop
@@ -175,6 +212,11 @@ def _silenced_pair() -> None:
     with silenced(ConvergenceWarning):
         warn("fit", ConvergenceWarning)
         warn("data", DataWarning)
+
+
+def _lambda_line(function: Callable[..., object]) -> int:
+    """The first line of a lambda (the user's code the warning should name)."""
+    return function.__code__.co_firstlineno
 
 
 def _line() -> int:

@@ -11,6 +11,10 @@ warning to the caller, or keep a later warning of the caller in a finished piece
 :func:`silenced` and :func:`as_errors` filter cxmodel's warnings in the same way, for the
 enclosed code of the current thread only.
 
+A warning points at the line of the user's code that led to it: the first frame outside the
+cxmodel package, however deep inside it the warning was raised (as Python 3.12's
+``skip_file_prefixes`` does), so no function passes a ``stacklevel``.
+
 A warning such as "2 of 6 purchases have no value" counts two things. In one process it is
 raised only when the first count is not 0. A piece raises it even at 0, so that the rows of
 the pieces without a missing value still add to the second count; the merged warning is
@@ -19,10 +23,13 @@ raised only when its first count is not 0, and says what the one-process warning
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import FrameType
 
 from cxmodel.errors import counted_warning
 
@@ -43,10 +50,25 @@ _FILTERS: ContextVar[tuple[tuple[type[Warning], bool], ...]] = ContextVar(
 )
 
 
-def warn(
-    message: str | Warning, category: type[Warning] | None = None, stacklevel: int = 1
-) -> None:
-    """Raise a warning of cxmodel, as :func:`warnings.warn` (same arguments) does.
+#: The package's folder: frames of files under it are cxmodel's own.
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` that makes :func:`warnings.warn`, called in :func:`warn`, point at
+    the first frame outside the package (the frame of :func:`warn`'s caller when every
+    frame is the package's own, as under ``python -m cxmodel``)."""
+    frame: FrameType | None = sys._getframe(2)  # warn's caller: warnings.warn's stacklevel 2
+    level = 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    return 2 if frame is None else level
+
+
+def warn(message: str | Warning, category: type[Warning] | None = None) -> None:
+    """Raise a warning of cxmodel, as :func:`warnings.warn` does, pointing at the user's
+    code (see the module docstring).
 
     In a piece (see :func:`as_piece`) the warning is appended to the piece's list instead,
     whatever the process-wide filters say. Under :func:`silenced` or :func:`as_errors`, in
@@ -70,14 +92,12 @@ def warn(
             return
     kept = _PIECE.get()
     if kept is None:
-        warnings.warn(warning, stacklevel=stacklevel + 1)
+        warnings.warn(warning, stacklevel=_user_level())
     else:
         kept.append(warning)
 
 
-def warn_counted(
-    category: type[Warning], template: str, *, stacklevel: int = 2, **counts: int
-) -> None:
+def warn_counted(category: type[Warning], template: str, **counts: int) -> None:
     """Warn :func:`~cxmodel.errors.counted_warning` unless its first count is 0 outside a piece.
 
     Examples
@@ -92,7 +112,7 @@ def warn_counted(
     """
     if first_count_is_zero(counts) and _PIECE.get() is None:
         return
-    warn(counted_warning(category, template, **counts), stacklevel=stacklevel + 1)
+    warn(counted_warning(category, template, **counts))
 
 
 def first_count_is_zero(counts: dict[str, int]) -> bool:

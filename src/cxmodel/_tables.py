@@ -38,7 +38,7 @@ class SmallSampleWarning(UserWarning):
     """A metric was computed from fewer than 30 answers; its interval is unreliable."""
 
 
-def warn_small_groups(n: npt.ArrayLike, what: str, *, stacklevel: int = 3) -> None:
+def warn_small_groups(n: npt.ArrayLike, what: str) -> None:
     """Warn :class:`SmallSampleWarning` when a group has answers, but fewer than 30.
 
     Examples
@@ -57,7 +57,6 @@ def warn_small_groups(n: npt.ArrayLike, what: str, *, stacklevel: int = 3) -> No
             f"{what}: {int(small.sum())} group(s) have fewer than {SMALL_N} answers "
             f"(smallest n = {int(counts[small].min())}); intervals are unreliable",
             SmallSampleWarning,
-            stacklevel=stacklevel,
         )
 
 
@@ -69,7 +68,6 @@ def warn_flat_intervals(
     why: str,
     *,
     census: npt.ArrayLike | None = None,
-    stacklevel: int = 3,
 ) -> None:
     """Warn :class:`~cxmodel.errors.DataWarning` when a group of at least 30 answers has an
     interval of zero width, with the count of such groups.
@@ -101,7 +99,6 @@ def warn_flat_intervals(
             f"{what}: {int(flat.sum())} group(s) of {SMALL_N} or more answers have an interval "
             f"of zero width ({shown}): {why}",
             DataWarning,
-            stacklevel=stacklevel,
         )
 
 

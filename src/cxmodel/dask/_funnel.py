@@ -207,7 +207,7 @@ def funnel(
     state.vocabulary.check(steps, argument="funnel() steps", meaning="no unit reaches that step")
     if exclude:
         state.vocabulary.check(exclude, argument="funnel() exclude", meaning=None)
-    warn_open_windows(window, state.counts, state.earliest, state.until, stacklevel=3)
+    warn_open_windows(window, state.counts, state.earliest, state.until)
     return funnel_result(state, steps, by is not None, tuple(quantiles))
 
 

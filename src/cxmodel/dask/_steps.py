@@ -93,7 +93,7 @@ class StepVocabulary:
             present, close, first = self.seen.get(step, (False, None, ()))
             if present or value == MISSING_LABEL or meaning is None:
                 continue
-            warn_absent_value(argument, (column, value), meaning, close, first, stacklevel=3)
+            warn_absent_value(argument, (column, value), meaning, close, first)
         if meaning is not None:
             absent_kinds = tuple(dict.fromkeys(absent))
-            warn_absent_kinds(absent_kinds, argument=argument, meaning=meaning, stacklevel=4)
+            warn_absent_kinds(absent_kinds, argument=argument, meaning=meaning)

@@ -84,7 +84,7 @@ def _run(
     state, warned = merged_with_unique_ids(
         dask, acc.merge, parts, caught, ddf, mapping, fan_in=fan_in, progress=progress
     )
-    raise_caught(warned, stacklevel=4)
+    raise_caught(warned)
     merged: ScoreCounts = state
     if not merged.counts.any():  # the one-process refusal, for the whole frame
         counted = [

@@ -146,8 +146,8 @@ def merge_caught(a: Caught, b: Caught) -> Caught:
     return merge_keyed(a, b, _add)
 
 
-def raise_caught(caught: Caught, stacklevel: int = 3) -> None:
-    """Raise each merged warning once, ``stacklevel`` frames above this function's caller.
+def raise_caught(caught: Caught) -> None:
+    """Raise each merged warning once.
 
     A counted warning whose first count adds up to 0 is not raised: the pieces raised it only
     to carry their other counts (see :func:`cxmodel._pieces.warn_counted`).
@@ -158,7 +158,7 @@ def raise_caught(caught: Caught, stacklevel: int = 3) -> None:
         if not first_count_is_zero(counts)
     )
     for category, message in messages:
-        warn(message, category, stacklevel=stacklevel)
+        warn(message, category)
 
 
 def recorded(

@@ -80,7 +80,7 @@ def map_reduce(
         tree = tree_merge(merge, tasks, fan_in, combine=combine)
         states, warned = dask_compute(dask, tree, caught, progress=progress)
     if warn:
-        raise_caught(warned, stacklevel=4)
+        raise_caught(warned)
     return states
 
 

@@ -393,7 +393,6 @@ def attribution(
         "attribution(): none of the {conversions:,} conversions has a touch (a row with a "
         f"{channel!r} that is not a conversion) within lookback before it, so every credit is "
         "0 and all are unattributed; check the channel column and lookback",
-        stacklevel=2,
         conversions=int(conv_rows.size) if not held.any() else 0,
     )
     credit = np.zeros((len(models), n_ch))
@@ -454,7 +453,7 @@ def _conversion_values(log: InteractionLog, conv_rows: IntArray) -> FloatArray:
             missing=missing,
             conversions=len(conv_rows),
         )
-        warn(message, stacklevel=3)
+        warn(message)
     return np.nan_to_num(raw)
 
 

@@ -125,7 +125,7 @@ def session_codes(log: InteractionLog) -> IntArray:
             "should be one)",
             runs=len(starts) - len(pairs),
         )
-        warn(message, stacklevel=3)
+        warn(message)
     return codes
 
 
@@ -178,7 +178,6 @@ def segment_masks(
                 f"{name} selects none of the log's {len(log):,} rows: that side of the "
                 "comparison is empty, so every difference and interval is NaN",
                 DataWarning,
-                stacklevel=3,
             )
     return mask_a, mask_b
 

@@ -264,7 +264,6 @@ def friction(
                 "errors= the kinds or (column, value) pairs that mark errors in your data, or "
                 "errors=() to skip error proximity",
                 DataWarning,
-                stacklevel=2,
             )
     elif errors:
         check_steps(

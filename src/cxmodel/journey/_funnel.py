@@ -182,7 +182,6 @@ def check_steps(
             meaning,
             close[0] if close else None,
             sorted(known)[:20],
-            stacklevel=3,
         )
     if meaning is not None:
         warn_absent_kinds(tuple(dict.fromkeys(absent)), argument=argument, meaning=meaning)
@@ -194,18 +193,14 @@ def warn_absent_value(
     meaning: str,
     close: str | None,
     values: Sequence[str],
-    *,
-    stacklevel: int,
 ) -> None:
     """Warn (:class:`~cxmodel.errors.DataWarning`) that a ``(column, value)`` step's value does
-    not occur, with the closest value or, without one, the first ``values``; ``stacklevel`` as
-    if the caller warned."""
+    not occur, with the closest value or, without one, the first ``values``."""
     column, value = step
     hint = f"; did you mean {close!r}?" if close else f"; values: {list(values)}"
     warn(
         f"{argument}: {column}={value!r} does not occur in the log, so {meaning}{hint}",
         DataWarning,
-        stacklevel=stacklevel + 1,
     )
 
 
@@ -337,7 +332,7 @@ def funnel(
         check_steps(state.log, exclude, argument="funnel() exclude", meaning=None)
     lev, n_steps = state.level, len(state.names)
     counts = np.array([(lev >= k + 1).sum() for k in range(n_steps)], dtype=np.int64)
-    warn_open_windows(window, counts, state.earliest, state.log.observed_until, stacklevel=3)
+    warn_open_windows(window, counts, state.earliest, state.log.observed_until)
     drops: list[dict[str, int]] = []
     for k in range(1, n_steps):
         c = np.bincount(state.next_code[lev == k], minlength=len(state.labels_end))
@@ -428,13 +423,10 @@ def warn_open_windows(
     counts: IntArray,
     earliest: int | None,
     until: int | None,
-    *,
-    stacklevel: int,
 ) -> None:
     """Warn (:class:`~cxmodel.errors.DataWarning`) when ``window`` runs past the data's end
     (``until``) for every attempt, the earliest anchored at ``earliest``, and some of the
-    units (``counts``: reaching each step) did not reach the last step; ``stacklevel`` as if
-    the caller warned."""
+    units (``counts``: reaching each step) did not reach the last step."""
     win = window_us(window, "window")
     short = int(counts[0] - counts[-1])
     if win is not None and short:
@@ -445,7 +437,6 @@ def warn_open_windows(
             caller=f"funnel(window={window!r})",
             unknown=f"the {short:,} of {int(counts[0]):,} units that did not reach the last "
             "step may yet reach it",
-            stacklevel=stacklevel + 2,
         )
 
 
@@ -543,7 +534,6 @@ def _warn_missing_held(log: InteractionLog, hold: str, masks: Sequence[BoolArray
         f"funnel(hold={name}): {{lacking:,}} of {{rows:,}} rows of the steps have no "
         f"{name}; such a row matches only rows without one, so attempts stop where the "
         "column is filled on one step and not the other",
-        stacklevel=5,
         lacking=int((steps & missing).sum()),
         rows=int(steps.sum()),
     )

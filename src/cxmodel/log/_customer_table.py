@@ -219,11 +219,10 @@ class CustomerTable(Result):
             DataWarning,
             "CustomerTable.from_log(): {missing:,} of {rows:,} purchases have no 'value' (NaN); "
             "they count as 0 in monetary and aov",
-            stacklevel=3,
             missing=unpriced,
             rows=int(buy_codes.shape[0]),
         )
-        warn_order_lines(log, np.flatnonzero(buy), caller="CustomerTable.from_log()", stacklevel=3)
+        warn_order_lines(log, np.flatnonzero(buy), caller="CustomerTable.from_log()")
         monetary = grouped_sums(
             buy_codes,
             np.nan_to_num(value[buy]),
@@ -398,14 +397,11 @@ def customers_past_data(log: InteractionLog, until: int | None, cutoff: int) -> 
     return int(np.unique(log.customer_codes[buy & left]).size)
 
 
-def warn_table_after_data(
-    lost: int, until: int | None, cutoff: int, *, caller: str, stacklevel: int = 4
-) -> None:
+def warn_table_after_data(lost: int, until: int | None, cutoff: int, *, caller: str) -> None:
     """Warn (:func:`~cxmodel.log._observed.warn_after_data`) that the table's ``as_of``
     (``cutoff``) is so long after ``until``, the data's last interaction, that ``lost``
     customers (:func:`customers_past_data`) lost purchases the data saw from their
-    ``purchases_<d>d`` counts; nothing when ``lost`` is 0. ``stacklevel`` as for
-    ``warnings.warn``, from the caller of this one's caller."""
+    ``purchases_<d>d`` counts; nothing when ``lost`` is 0."""
     if not lost or until is None:
         return
     who = "1 customer" if lost == 1 else f"{lost:,} customers"
@@ -413,7 +409,7 @@ def warn_table_after_data(
         f"{who} lost purchases the data saw from purchases_30d/_90d/_365d, whose windows reach "
         "into it, and recency_days count it as silence"
     )
-    warn_after_data(until, cutoff, consequence, caller=caller, stacklevel=stacklevel)
+    warn_after_data(until, cutoff, consequence, caller=caller)
 
 
 def _warn_no_trait_matches(
@@ -431,7 +427,6 @@ def _warn_no_trait_matches(
         f"so the trait columns {sorted(columns)} are missing for every customer; check that "
         "both write the customer ids alike",
         DataWarning,
-        stacklevel=4,
     )
 
 

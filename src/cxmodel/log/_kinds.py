@@ -137,13 +137,10 @@ def absent_kinds(vocabulary: Iterable[Any], kinds: Iterable[str]) -> tuple[str, 
     return tuple(dict.fromkeys(k for k in kinds if k not in known))
 
 
-def warn_absent_kinds(
-    absent: tuple[str, ...], *, argument: str, meaning: str, stacklevel: int = 3
-) -> None:
+def warn_absent_kinds(absent: tuple[str, ...], *, argument: str, meaning: str) -> None:
     """Warn (:class:`~cxmodel.errors.DataWarning`) that ``absent`` kinds never occur in the log.
 
-    ``meaning`` says what the result then holds, e.g. ``"their steps count 0"``; the warning
-    points ``stacklevel`` frames up (the default: the caller of this function's caller).
+    ``meaning`` says what the result then holds, e.g. ``"their steps count 0"``.
     """
     if not absent:
         return
@@ -153,24 +150,17 @@ def warn_absent_kinds(
         f"{argument}: {what} occur in the log, so {meaning}; check that the export holds "
         "these events",
         DataWarning,
-        stacklevel=stacklevel,
     )
 
 
 def read_kinds(
-    vocabulary: Iterable[Any],
-    kinds: Iterable[Any],
-    *,
-    argument: str,
-    meaning: str,
-    stacklevel: int = 4,
+    vocabulary: Iterable[Any], kinds: Iterable[Any], *, argument: str, meaning: str
 ) -> None:
     """The check of an analysis whose result is empty without rows of ``kinds``:
     :func:`check_kinds` (a typo raises), then, when none of ``kinds`` occurs in the log,
     :func:`warn_absent_kinds` (``meaning`` says what the result then is). One absent kind
     among others present is normal (a month without refunds) and passes silently; no kind at
-    all is a :class:`~cxmodel.errors.SchemaError`. The warning
-    points ``stacklevel`` frames up (the default: the caller of the analysis that called this).
+    all is a :class:`~cxmodel.errors.SchemaError`.
 
     Examples
     --------
@@ -187,7 +177,7 @@ def read_kinds(
         raise SchemaError(f"{argument}: no kind given; name at least one, e.g. 'purchase'")
     absent = check_kinds(vocabulary, kinds, argument=argument)
     if len(absent) == len(set(kinds)):
-        warn_absent_kinds(absent, argument=argument, meaning=meaning, stacklevel=stacklevel)
+        warn_absent_kinds(absent, argument=argument, meaning=meaning)
 
 
 _LOOKALIKE_RATIO = 0.85  # "purchse", "purchases", "chekout" pass; "ticket_closed", "review" do not
@@ -233,9 +223,7 @@ def _lookalike(kind: str, standard: Iterable[str]) -> str | None:
     return best[1] if best is not None and best[0] >= _LOOKALIKE_RATIO else None
 
 
-def warn_unused_renames(
-    renames: Iterable[str], vocabulary: Iterable[Any], *, stacklevel: int = 4
-) -> None:
+def warn_unused_renames(renames: Iterable[str], vocabulary: Iterable[Any]) -> None:
     """Warn (:class:`~cxmodel.errors.DataWarning`) about the event names of ``kinds=`` that no
     row has (``vocabulary``: the kinds as read): a misspelt name renames nothing, and its
     events stay under the export's own name without a word.
@@ -255,13 +243,10 @@ def warn_unused_renames(
             f"kinds maps {name!r}, which no row has, so it renames nothing"
             + did_you_mean(name, held),
             DataWarning,
-            stacklevel=stacklevel,
         )
 
 
-def warn_lookalike_names(
-    names: Iterable[str], vocabulary: Iterable[Any], *, argument: str, stacklevel: int = 4
-) -> None:
+def warn_lookalike_names(names: Iterable[str], vocabulary: Iterable[Any], *, argument: str) -> None:
     """Warn (:class:`~cxmodel.errors.DataWarning`) about each kind a reader was told to log rows
     as (``kinds=`` targets, ``kind=``) that looks like a standard kind it is not, as
     :func:`lookalike_kinds` judges against the log's kind ``vocabulary``: ``kinds=
@@ -286,5 +271,4 @@ def warn_lookalike_names(
                 f"{argument}: {name!r} is not a standard kind; did you mean {match!r}? Its "
                 f"rows are kept as {name!r} and no analysis counts them as {match!r}",
                 DataWarning,
-                stacklevel=stacklevel,
             )

@@ -592,7 +592,6 @@ class InteractionLog:
                 f"{where}{len(rejected):,} of {n:,} rows rejected and kept in log.rejected "
                 f"(first: row {int(numbers[0])}: {rejected.reason[0]})",
                 DataWarning,
-                stacklevel=3,
             )
             keep = np.ones(n, dtype=bool)
             keep[bad_rows] = False

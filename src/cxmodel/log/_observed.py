@@ -58,13 +58,7 @@ def _span(us: int) -> str:
 
 
 def check_period(
-    log: InteractionLog,
-    start: int | None,
-    end: int | None,
-    *,
-    caller: str,
-    unknown: str,
-    stacklevel: int = 3,
+    log: InteractionLog, start: int | None, end: int | None, *, caller: str, unknown: str
 ) -> None:
     """Refuse a period ``[start, end)`` that begins after the log's observation ends; warn
     when it ends after it.
@@ -80,8 +74,6 @@ def check_period(
     unknown
         What the unobserved span does to the answer, e.g. ``"customers who came back then
         count as churned"``.
-    stacklevel
-        Where the warning points (the default: the caller of this function's caller).
 
     Raises
     ------
@@ -124,7 +116,6 @@ def check_period(
             "interaction out); if the export covers the span (dates read as instants, not as "
             "text, start at midnight of their day), declare it with log.with_observed_until(...)",
             DataWarning,
-            stacklevel=stacklevel,
         )
 
 
@@ -148,7 +139,7 @@ def check_observed_end(last: int | None, end: int, *, caller: str) -> None:
 
 
 def declared_or_seen(
-    declared: int, last: int | None, seen: int | None, *, source: str | None, stacklevel: int = 4
+    declared: int, last: int | None, seen: int | None, *, source: str | None
 ) -> int | None:
     """The end a log read from an export is observed until: ``declared``, the export's own
     record of it (an Arrow table's schema metadata), unless an interaction of the data,
@@ -175,7 +166,6 @@ def declared_or_seen(
         f"interaction is later ({_when(last)}): the declaration is ignored, and the log "
         "observed as its rows say; declare a later end with log.with_observed_until(...)",
         DataWarning,
-        stacklevel=stacklevel,
     )
     return seen
 
@@ -219,9 +209,7 @@ def check_as_of(first: int | None, as_of: int, *, caller: str) -> None:
         )
 
 
-def warn_after_data(
-    until: int | None, as_of: int, consequence: str, *, caller: str, stacklevel: int = 3
-) -> None:
+def warn_after_data(until: int | None, as_of: int, consequence: str, *, caller: str) -> None:
     """Warn that ``as_of`` is after ``until``, the data's last interaction (the log's
     :attr:`~cxmodel.log.InteractionLog.observed_until`), and what the span nobody
     observed does to the answer (``consequence``, with its count, e.g. ``"12 customers count
@@ -247,18 +235,11 @@ def warn_after_data(
         f"interaction ({_when(until)}), a span in which nothing was seen: {consequence}; if "
         "the data end earlier than as_of, pass an as_of at or before log.observed_until",
         DataWarning,
-        stacklevel=stacklevel,
     )
 
 
 def warn_windows_open(
-    earliest: int | None,
-    until: int | None,
-    window: int,
-    *,
-    caller: str,
-    unknown: str,
-    stacklevel: int = 3,
+    earliest: int | None, until: int | None, window: int, *, caller: str, unknown: str
 ) -> None:
     """Warn that a window of ``window`` microseconds following each start an analysis counts
     from runs past the data's last interaction (``until``) for every start, because even the
@@ -286,5 +267,4 @@ def warn_windows_open(
         f"it: no window was over when the data end, so {unknown}; use a window of at most "
         f"{_span(until - earliest)}, or a log that runs longer",
         DataWarning,
-        stacklevel=stacklevel,
     )

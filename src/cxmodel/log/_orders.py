@@ -169,18 +169,12 @@ def further_lines(log: InteractionLog, rows: npt.ArrayLike) -> int:
 
 
 def warn_order_lines(
-    log: InteractionLog,
-    rows: npt.ArrayLike,
-    *,
-    caller: str,
-    kinds: Sequence[str] = ("purchase",),
-    stacklevel: int = 2,
+    log: InteractionLog, rows: npt.ArrayLike, *, caller: str, kinds: Sequence[str] = ("purchase",)
 ) -> None:
     """Warn (a counted :class:`~cxmodel.errors.DataWarning`) that some of ``rows``, which
     ``caller`` counts as purchases of their own, are further lines of an order.
 
-    ``rows`` are increasing row positions of ``log``, of the ``kinds`` the caller counts;
-    ``stacklevel`` as for :func:`~cxmodel._pieces.warn_counted` called by the caller. In one
+    ``rows`` are increasing row positions of ``log``, of the ``kinds`` the caller counts. In one
     process nothing is raised when no row is a further line; a piece of a distributed analysis
     raises the warning at 0 too, so that the counts of all the pieces add up (lines of one order
     are counted when they are in one piece).
@@ -208,7 +202,6 @@ def warn_order_lines(
         f"{caller}: {{lines:,}} of {{rows:,}} purchases are further lines of an order (same "
         "customer and order_id, or same instant): counted here as purchases of their own; "
         f"collapse them with {advice}",
-        stacklevel=stacklevel + 1,
         lines=further_lines(log, picked),
         rows=int(picked.shape[0]),
     )

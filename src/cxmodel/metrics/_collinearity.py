@@ -115,6 +115,5 @@ def warn_near_collinear(x: F, names: Sequence[str], what: str) -> F:
         "intervals can be far too narrow; their importance is split between them. Merge them "
         "into one driver or leave one out (the 'vif' column has each driver's factor)",
         DataWarning,
-        stacklevel=3,
     )
     return vif

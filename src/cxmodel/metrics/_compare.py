@@ -55,7 +55,6 @@ def _warn_flat(caller: str, shown: str, se_test: float) -> None:
         f"difference is 0: its interval has zero width{test}; the samples cannot show how "
         "much the difference would move in another sample",
         DataWarning,
-        stacklevel=3,
     )
 
 
@@ -67,7 +66,6 @@ def _warn_empty(caller: str, n_a: int, n_b: int) -> None:
             f"{caller}: {' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no answers "
             f"(n_a = {n_a}, n_b = {n_b}), so the difference, its interval and the test are NaN",
             DataWarning,
-            stacklevel=3,
         )
 
 

@@ -599,7 +599,6 @@ def _lean_on_rows(x: F, leverage: F, names: list[str]) -> npt.NDArray[np.bool_]:
             "cannot be estimated: se, interval and p-value are NaN; leave out or merge rare "
             "drivers (see the 'mean' column)",
             DataWarning,
-            stacklevel=3,
         )
     return unknown
 
@@ -621,7 +620,6 @@ def _exact_fit(r2: float, n: int) -> bool:
         "the standard errors from: se, intervals and p-values are NaN (the coefficients "
         "stand; how much they would move in another sample is unknown)",
         DataWarning,
-        stacklevel=3,
     )
     return True
 

@@ -239,7 +239,6 @@ def experience_drivers(
             f"so their se and interval are NaN: {', '.join(single[:3])}"
             + (" ..." if len(single) > 3 else ""),
             SmallSampleWarning,
-            stacklevel=2,
         )
     _warn_quiet_table(metric, int(answer.sum()), len(out["driver"]), left_out, flat, min_n)
     order = np.argsort(-np.abs(np.asarray(out["difference"], dtype=np.float64)), kind="stable")
@@ -264,7 +263,6 @@ def _warn_quiet_table(
             f"experience_drivers(): the log has no {metric!r} answers, so there is nothing to "
             "compare and the table is empty; check metric=",
             DataWarning,
-            stacklevel=3,
         )
     elif not rows and left_out:
         warn(
@@ -272,7 +270,6 @@ def _warn_quiet_table(
             f"fewer than {max(min_n, 1)} answer(s) with or without it: {_shown(left_out)}; "
             "the table is empty (change window= or min_n=)",
             DataWarning,
-            stacklevel=3,
         )
     if flat:
         warn(
@@ -280,5 +277,4 @@ def _warn_quiet_table(
             f"either side, so their se is 0 and their interval has zero width: {_shown(flat)}; "
             "the samples cannot show how much the difference would move in another sample",
             DataWarning,
-            stacklevel=3,
         )

@@ -82,7 +82,6 @@ def _outcome_mask(log: InteractionLog, outcome: str | tuple[str, Any]) -> npt.ND
             [outcome],
             argument="action_effect() outcome",
             meaning="every rate is 0",
-            stacklevel=5,
         )
         return np.asarray(log.kind_mask(outcome), dtype=bool)
     if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], str):
@@ -147,9 +146,7 @@ def read_until(log: InteractionLog, as_of: TimeLike | None) -> int:
     return log.observed_until or 0
 
 
-def warn_unobserved_windows(
-    log: InteractionLog, end: int, unobserved: int, *, caller: str, stacklevel: int = 3
-) -> None:
+def warn_unobserved_windows(log: InteractionLog, end: int, unobserved: int, *, caller: str) -> None:
     """Warn that ``unobserved`` customers were measured over windows that end after the log's
     last interaction, because ``as_of`` (``end``) declared the data complete until later: an
     outcome in that span, if there was one, is not in the log, so they count without it."""
@@ -159,11 +156,10 @@ def warn_unobserved_windows(
             end,
             f"{unobserved} customers' windows end in it, so an outcome there counts as none",
             caller=caller,
-            stacklevel=stacklevel + 1,
         )
 
 
-def warn_unknown_customers(unknown: int, fired: int, *, caller: str, stacklevel: int = 3) -> None:
+def warn_unknown_customers(unknown: int, fired: int, *, caller: str) -> None:
     """Warn that ``unknown`` of the ``fired`` customers measured have no interaction in the
     log, so they count as without any outcome (firings of another log, or a log filtered
     before the call)."""
@@ -172,7 +168,6 @@ def warn_unknown_customers(unknown: int, fired: int, *, caller: str, stacklevel:
             f"{caller}: {unknown} of the {fired} customers measured never occur in the log, so "
             "they count as without any outcome; pass the log the firings were evaluated on",
             DataWarning,
-            stacklevel=stacklevel,
         )
 
 
@@ -390,7 +385,6 @@ def action_effect(
         warn(
             "no firing was held out: add 'holdout P%' to the rules to measure their effect",
             DataWarning,
-            stacklevel=2,
         )
     measured = unknown = unobserved = blank = 0
     for name in sorted(held):
@@ -421,12 +415,11 @@ def action_effect(
                 f"trigger {name!r}: {pending} customers fired less than {window_text} before "
                 "the end of the log; they are left out until their window closes",
                 DataWarning,
-                stacklevel=2,
             )
         if name in mixed:
-            warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
+            warn(mixed_warning(name, mixed[name]), DataWarning)
         if expected_effect is not None and not row["mde"] <= expected_effect:
-            warn(_mde_warning(name, row, expected_effect), DataWarning, stacklevel=2)
+            warn(_mde_warning(name, row, expected_effect), DataWarning)
     warn_unknown_customers(unknown, measured, caller="action_effect()")
     warn_unobserved_windows(log, end, unobserved, caller="action_effect()")
     if blank:
@@ -434,7 +427,6 @@ def action_effect(
             f"action_effect(): {blank} outcome interactions in the windows have no {value!r} "
             "value (NaN); they count 0 in the value columns",
             DataWarning,
-            stacklevel=2,
         )
     names = ["trigger", "n_treated", "n_held_out", "rate_treated", "rate_held_out",
              "difference", "ci_low", "ci_high", "lift", "mde", "n_pending"]  # fmt: skip

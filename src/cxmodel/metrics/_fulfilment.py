@@ -199,7 +199,7 @@ def return_rate(
             "the data, so none can be judged yet and the rate is NaN"
         )
     if facts:
-        warn(f"return_rate(): {'; '.join(facts)}", DataWarning, stacklevel=2)
+        warn(f"return_rate(): {'; '.join(facts)}", DataWarning)
     definition = f"orders with a 'return' of the same {order_column!r}"
     if window is not None:
         definition += f" within {window} (orders whose {window} have passed)"
@@ -348,7 +348,6 @@ def on_time_delivery_rate(
             f"on_time_delivery_rate(): {int((~known).sum())} of {rows.size} deliveries have no "
             f"{late!r} value and were left out",
             DataWarning,
-            stacklevel=2,
         )
     rows = rows[known]
     labels = _labels(log, rows, by)

@@ -152,7 +152,6 @@ def rate_breakdown(
     *,
     definition: str,
     caller: str | None,
-    stacklevel: int = 2,
     labels: npt.NDArray[Any] | None = None,
     by_name: str = "by",
     times: npt.NDArray[np.int64] | None = None,
@@ -168,14 +167,13 @@ def rate_breakdown(
     the result is a :class:`RateResult`; with them a :class:`MetricTable` keyed by
     ``by_name`` and ``period`` (of ``times``, calendar periods in ``timezone``), with
     ``value``, ``ci_low``, ``ci_high``, ``numerator`` (named ``numerator_name``) and ``n`` per
-    group seen. No item at all (an empty denominator) warns, naming ``caller``, with
-    ``stacklevel`` as for ``warnings.warn`` counted from the caller of this function;
+    group seen. No item at all (an empty denominator) warns, naming ``caller``;
     ``caller=None`` when the caller has already said why there is no item.
     """
     z = z_value(level)
     n_items = int(success.shape[0])
     if caller is not None:
-        warn_empty_rate(n_items, definition, caller=caller, stacklevel=stacklevel + 1)
+        warn_empty_rate(n_items, definition, caller=caller)
     if labels is None and period is None:
         return rate_result(int(success.sum()), n_items, definition, level)
     if labels is not None:

@@ -115,7 +115,6 @@ def average_handle_time(
             f"average_handle_time(): none of the {int(rows.sum()):,} {'/'.join(kinds)} "
             f"contact(s) has a value in {', '.join(components)}, so the handle time is NaN",
             DataWarning,
-            stacklevel=2,
         )
     if n == 0:
         nan = float("nan")

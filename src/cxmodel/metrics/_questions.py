@@ -556,7 +556,6 @@ def _warn_unanswered(log: InteractionLog, question: str, sends: int) -> None:
         warn(
             f"{message}; none of the {sends:,} send(s) is answered, so the rate is 0",
             DataWarning,
-            stacklevel=3,
         )
 
 

@@ -264,7 +264,6 @@ def recovery_rate(
                 f"{unknown} acknowledged firing ids match no emitted firing (ids of other "
                 "rules, runs or suppressed firings?); they are ignored",
                 DataWarning,
-                stacklevel=2,
             )
     end = read_until(log, as_of)
     answers, score = _score_rows(log, metric)
@@ -309,7 +308,6 @@ def recovery_rate(
                 f"trigger {name!r} has no held-out customers: add 'holdout P%' to the rule to "
                 "compare with customers it did not act on",
                 DataWarning,
-                stacklevel=2,
             )
         pending = {m: n for m, n in outcomes["emitted"].pending.items() if n}
         if pending:
@@ -317,10 +315,9 @@ def recovery_rate(
             warn(
                 f"trigger {name!r}: customers left out while their window is open ({text})",
                 DataWarning,
-                stacklevel=2,
             )
         if name in mixed and len(arms["held out"]):
-            warn(mixed_warning(name, mixed[name]), DataWarning, stacklevel=2)
+            warn(mixed_warning(name, mixed[name]), DataWarning)
     warn_unknown_customers(unknown, measured, caller="recovery_rate()")
     warn_unobserved_windows(log, end, unobserved, caller="recovery_rate()")
     columns: dict[str, npt.NDArray[Any]] = {}
@@ -385,7 +382,6 @@ def _score_rows(
             (message or f"the log has no survey answer for metric {metric!r}")
             + ": nobody responded",
             DataWarning,
-            stacklevel=3,
         )
     return mask, score
 

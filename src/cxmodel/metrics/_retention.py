@@ -63,10 +63,9 @@ def rate_result(numerator: int, n: int, definition: str, level: float) -> RateRe
     return RateResult(numerator / n, (low, high), numerator, n, definition)
 
 
-def warn_empty_rate(n: int, definition: str, *, caller: str, stacklevel: int = 2) -> None:
+def warn_empty_rate(n: int, definition: str, *, caller: str) -> None:
     """Warn (when ``n`` is 0) that the rate ``definition`` of ``caller`` has an empty
-    denominator, so its value and interval are NaN; ``stacklevel`` as for ``warnings.warn``,
-    counted from the function that calls this one.
+    denominator, so its value and interval are NaN.
 
     Examples
     --------
@@ -82,7 +81,6 @@ def warn_empty_rate(n: int, definition: str, *, caller: str, stacklevel: int = 2
             f"{caller}: 0 items in the denominator of the rate ({definition}), so its value "
             "and interval are NaN; check the data and the period it covers",
             DataWarning,
-            stacklevel=stacklevel + 1,
         )
 
 
@@ -110,7 +108,7 @@ def _churn_counts(
         if definition == "activity"
         else "cancellations then are not counted"
     )
-    check_period(log, t0, t1, caller=caller, unknown=unknown, stacklevel=4)
+    check_period(log, t0, t1, caller=caller, unknown=unknown)
     ts = log.timestamps
     if definition == "activity":
         back = t0 - (t1 - t0 if lookback is None else duration_to_us(lookback))
@@ -255,7 +253,7 @@ def repeat_purchase_rate(
     )
     window = log.between(start, end)
     buys = window.kind_mask("purchase")
-    warn_order_lines(window, np.flatnonzero(buys), caller="repeat_purchase_rate()", stacklevel=2)
+    warn_order_lines(window, np.flatnonzero(buys), caller="repeat_purchase_rate()")
     per = np.bincount(window.customer_codes[buys], minlength=window.n_customers)
     buyers = int((per >= 1).sum())
     if "purchase" in log.kinds.tolist():  # else read_kinds said so
@@ -451,7 +449,7 @@ def cohort_matrix(
                 f"{declared:,} cohort period{'s' if declared != 1 else ''} after it count as "
                 "observed, with no customer retained"
             )
-            warn_after_data(until, end, consequence, caller=caller, stacklevel=4)
+            warn_after_data(until, end, consequence, caller=caller)
     return CohortRetention(
         index_labels(cohort_values, period), sizes, counts, rates, period, observed
     )

@@ -219,7 +219,6 @@ def _ticket_rate(
         success[solved],
         definition=definition,
         caller=caller,
-        stacklevel=3,
         labels=labels,
         by_name=key_name(by),
         times=tickets.opened[solved],

@@ -453,7 +453,7 @@ class SurveyAccumulator(ScoreAccumulator, Generic[R], abc.ABC):
             answer = self.result(
                 state, ci=ci, level=level, population=population, random_state=random_state
             )
-            warn_small_groups([answer.n], what, stacklevel=4)
+            warn_small_groups([answer.n], what)
             single: dict[str, Any] = {
                 "n": answer.n,
                 "ci_low": answer.ci[0],
@@ -466,7 +466,7 @@ class SurveyAccumulator(ScoreAccumulator, Generic[R], abc.ABC):
         table = self.finalize(
             state, ci=ci, level=level, population=population, random_state=random_state
         )
-        warn_small_groups(table["n"], what, stacklevel=4)
+        warn_small_groups(table["n"], what)
         self._warn_flat(table.columns, self.options(ci).ci, population)
         return table
 
@@ -478,11 +478,11 @@ class SurveyAccumulator(ScoreAccumulator, Generic[R], abc.ABC):
         what = self.metric.upper()
         low, high = columns["ci_low"], columns["ci_high"]
         why = self.flat_reason.format(method=method)
-        warn_flat_intervals(n, low, high, what, why, census=census, stacklevel=5)
+        warn_flat_intervals(n, low, high, what, why, census=census)
         if "mean_ci_low" in columns:
             warn_flat_intervals(
                 n, columns["mean_ci_low"], columns["mean_ci_high"], f"{what} mean", FLAT_MEAN,
-                census=census, stacklevel=5,
+                census=census,
             )  # fmt: skip
 
 

@@ -226,7 +226,7 @@ def kaplan_meier(
     return SurvivalCurve(times, survival, low, high, at_risk, deaths, float(level))
 
 
-def _warn_no_information(events: float, n: int, caller: str, stacklevel: int = 3) -> None:
+def _warn_no_information(events: float, n: int, caller: str) -> None:
     """Warn that a log-rank test has no information (zero variance): its statistic and
     p-value are NaN. ``events`` of the ``n`` durations were events; with none, every subject
     was censored, else no event happened while two groups had subjects at risk."""
@@ -238,7 +238,6 @@ def _warn_no_information(events: float, n: int, caller: str, stacklevel: int = 3
     warn(
         f"{caller}: {why}, so the groups cannot be compared: statistic and p_value are NaN",
         DataWarning,
-        stacklevel=stacklevel,
     )
 
 
@@ -490,7 +489,7 @@ def _k_sample_test(
     v = var[:-1, :-1]
     rank = int(np.linalg.matrix_rank(v)) if v.size else 0
     if rank == 0:
-        _warn_no_information(float(e.sum()), int(e.size), caller, stacklevel=4)
+        _warn_no_information(float(e.sum()), int(e.size), caller)
         stat, p = float("nan"), float("nan")
     else:
         stat = float(u @ np.linalg.pinv(v) @ u)
@@ -589,12 +588,10 @@ def churned_by_silence(
     return int((churned & ((until - last) <= window)).sum())
 
 
-def warn_churned_by_silence(
-    flipped: int, until: int, cutoff: int, caller: str, stacklevel: int = 4
-) -> None:
+def warn_churned_by_silence(flipped: int, until: int, cutoff: int, caller: str) -> None:
     """Warn (when ``flipped`` > 0) that ``flipped`` customers count as churned only because
     ``as_of`` (``cutoff``) is after the data's last interaction ``until``."""
     if flipped:
         who = "1 customer counts" if flipped == 1 else f"{flipped:,} customers count"
         consequence = f"{who} as churned only because of it"
-        warn_after_data(until, cutoff, consequence, caller=caller, stacklevel=stacklevel)
+        warn_after_data(until, cutoff, consequence, caller=caller)

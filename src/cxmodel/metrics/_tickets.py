@@ -245,7 +245,6 @@ def _not_before_opening(
         f"before their ticket's ticket_opened row (by up to {_duration(gap)}; clocks of two "
         "systems disagree?); they count at the opening (0 h)",
         DataWarning,
-        stacklevel=3,
     )
     return np.where(early, opened, ts)
 
@@ -268,7 +267,6 @@ def _first_of_repeats(
             "another row of the same ticket, kind and time (a duplicated export?); each counts "
             "once, as one reply or resolution",
             DataWarning,
-            stacklevel=3,
         )
     return keep
 
@@ -290,7 +288,6 @@ def _warn_shared(
             "owned by the last opener: make the ids unique (prefix the customer) if they are "
             "numbered per customer",
             DataWarning,
-            stacklevel=3,
         )
 
 
@@ -306,7 +303,6 @@ def _warn_unopened(
             f"ticket_lifecycles(): {unopened:,} ticket(s) have ticket_replied/ticket_resolved "
             "rows but no ticket_opened row (opened before the data begin?); they are left out",
             DataWarning,
-            stacklevel=3,
         )
 
 

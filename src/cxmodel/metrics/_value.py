@@ -107,7 +107,7 @@ def value_summary(
     buy = is_purchase[money]
     _warn_unvalued_refunds(int((np.isnan(v) & ~buy).sum()))
     _warn_repeated_purchases(log, values, is_purchase)
-    warn_order_lines(log, np.flatnonzero(is_purchase), caller="value_summary()", stacklevel=2)
+    warn_order_lines(log, np.flatnonzero(is_purchase), caller="value_summary()")
     v = np.nan_to_num(v)
     if "currency" in log:
         _check_one_currency(log.column("currency")[money], group, g, decoded)
@@ -162,7 +162,6 @@ def _warn_unvalued_refunds(count: int) -> None:
             f"value_summary(): {count:,} refund row(s) have no value (column 'value'); "
             "'refunds' and 'net_revenue' leave them out, so refunds may be understated",
             DataWarning,
-            stacklevel=3,
         )
 
 
@@ -213,5 +212,4 @@ def _warn_repeated_purchases(
             f"value_summary(): {repeats:,} purchase row(s) repeat another purchase's customer, "
             "time and value (a duplicated export?); each counts as an order and in revenue",
             DataWarning,
-            stacklevel=3,
         )

@@ -469,7 +469,6 @@ def maximise_likelihood(
             "little variation); convergence_.converged is False. More customers, a longer "
             "observation period or penalizer_coef > 0 usually help",
             ConvergenceWarning,
-            stacklevel=3,
         )
     elif not conv.converged:
         warn(
@@ -479,7 +478,6 @@ def maximise_likelihood(
             "sit on a boundary. See the model's convergence_; more customers, a longer "
             "observation period or penalizer_coef > 0 usually help",
             ConvergenceWarning,
-            stacklevel=3,
         )
     return {n: float(v) for n, v in zip(names, params)}, ll, conv
 

@@ -485,7 +485,6 @@ def auc_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:
             f"auc_score(): {held}, so no positive can be ranked against a negative and the "
             "AUC is NaN",
             DataWarning,
-            stacklevel=2,
         )
     return _auc(y, s)
 
@@ -839,7 +838,6 @@ def _check_training_outcome(
             f"{int((~returned).sum())} of the {returned.size} training customers are labelled "
             "as not coming back, over a horizon that includes it",
             caller="churn_risk()",
-            stacklevel=4,
         )
 
 

@@ -109,7 +109,6 @@ def warn_unconverged(fit: NewtonFit, method: str, hint: str) -> None:
         warn(
             f"{method} did not converge ({fit.message} after {fit.iterations} iterations); {hint}",
             ConvergenceWarning,
-            stacklevel=3,
         )
 
 

@@ -191,7 +191,7 @@ def _valued(values: FloatArray, kind: str, value: str, caller: str) -> FloatArra
         "Gamma-Gamma fit refuses a repeat buyer whose monetary_value is 0)"
     )
     missing = int(np.isnan(values).sum())
-    warn_counted(DataWarning, template, stacklevel=3, missing=missing, rows=values.shape[0])
+    warn_counted(DataWarning, template, missing=missing, rows=values.shape[0])
     return np.nan_to_num(values, nan=0.0)
 
 
@@ -202,14 +202,12 @@ def warn_unobserved_periods(
     customers: int,
     *,
     caller: str,
-    stacklevel: int = 2,
     timezone: str | None = None,
 ) -> None:
     """Warn when the ``as_of`` period is after the period of ``until``, the data's last
     interaction (:attr:`~cxmodel.log.InteractionLog.observed_until`; ``None``: no data):
     the ``T`` of each of the ``customers`` then counts periods nobody observed, which a
-    model fitted on the summary reads as silence. ``stacklevel`` as for ``warnings.warn``,
-    counted from the function that calls this one.
+    model fitted on the summary reads as silence.
 
     Examples
     --------
@@ -237,7 +235,7 @@ def warn_unobserved_periods(
         f"the T of {who} counts {unseen:,} {unit} nobody observed, which a model fitted on "
         "the summary reads as silence (dropping out)"
     )
-    warn_after_data(until, cutoff, consequence, caller=caller, stacklevel=stacklevel + 2)
+    warn_after_data(until, cutoff, consequence, caller=caller)
 
 
 def rfm_summary(

@@ -156,7 +156,6 @@ class GammaGamma:
             f"infinite expected spend: the fitted q = {q:.4g} <= 1 makes the mean spend of a "
             "customer without repeat purchases infinite; fit on more repeat buyers or with "
             "penalizer_coef > 0",
-            stacklevel=2,
             infinite=int(np.count_nonzero(denom <= 0)),
             customers=int(np.size(denom)),
         )

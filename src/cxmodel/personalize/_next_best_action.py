@@ -243,7 +243,6 @@ def next_best_action(
                 f"{label}: the expected value {act.value!r} is infinite for {infinite} "
                 "customers (an overflow); the action is not eligible for them",
                 DataWarning,
-                stacklevel=2,
             )
         missing = int((ok & np.isnan(v)).sum())
         if missing:
@@ -252,7 +251,6 @@ def next_best_action(
                 f"the {int(ok.sum())} customers whose condition holds; the action is not "
                 "eligible for them",
                 DataWarning,
-                stacklevel=2,
             )
         ok &= np.isfinite(v)
         if act.needs_consent:
@@ -263,7 +261,6 @@ def next_best_action(
                     "holds consent_granted rows, or declare a service action with "
                     "needs_consent=False",
                     DataWarning,
-                    stacklevel=2,
                 )
             ok &= consent
         values[ok, j] = v[ok]

@@ -84,7 +84,7 @@ def _warn_due_unobserved(due: Codes, until: int | None, cutoff: int) -> None:
             f"{who} next_purchase falls in it, so they look overdue at as_of though the data "
             "cannot say whether they bought"
         )
-        warn_after_data(until, cutoff, consequence, caller="preferences()", stacklevel=4)
+        warn_after_data(until, cutoff, consequence, caller="preferences()")
 
 
 def _mode(codes: Codes, values: Codes, n: int, k: int) -> Codes:
@@ -123,7 +123,6 @@ def _favourite(log: InteractionLog, name: str, buy: npt.NDArray[np.bool_], codes
             f"favourite_{name} is None for every customer; give the column as text (strings, "
             f"or a reader's dtypes={{{name!r}: 'string'}}) to count them",
             DataWarning,
-            stacklevel=3,
         )
         return out
     vcodes, cats = log.categorical(name)

@@ -133,7 +133,6 @@ def _varying(x: npt.NDArray[np.float64], names: list[str]) -> npt.NDArray[np.int
         f"cluster(): {len(described)} of {len(names)} features take a single value over the "
         f"{n:,} customers and are left out (they separate nothing): {', '.join(described)}",
         DataWarning,
-        stacklevel=3,
     )
     return np.flatnonzero(varies)
 

@@ -98,6 +98,5 @@ def group_mask(table: CustomerTable, group: Any, what: str) -> npt.NDArray[np.bo
                 unknown=int(unknown.sum()),
                 ids=int(ids.size),
             ),
-            stacklevel=3,
         )
     return mask

@@ -186,7 +186,6 @@ def profile_segments(
             f"their index (segment mean / population mean x 100) is NaN: {shown}; compare "
             "their means with the population_mean instead",
             DataWarning,
-            stacklevel=2,
         )
     return SegmentProfile(
         segments=segments.astype(object),

@@ -199,14 +199,13 @@ class RFMTotals:
             warn_counted(
                 DataWarning,
                 template,
-                stacklevel=3,
                 missing=int(np.isnan(values).sum()),
                 rows=int(rows.shape[0]),
             )
             values = np.where(np.isnan(values), 0.0, values)
         else:
             values = np.zeros(rows.shape[0])
-        warn_order_lines(log, rows, caller="rfm_scores()", kinds=kinds, stacklevel=3)
+        warn_order_lines(log, rows, caller="rfm_scores()", kinds=kinds)
         total = grouped_sums(
             codes,
             values,
@@ -286,7 +285,6 @@ class RFMTotals:
             self.kinds,
             argument=argument,
             meaning="no customer has a score",
-            stacklevel=5,
         )
         # Round away summation-order noise (1e-9) so equal totals tie and share a score; a
         # total too large to scale by 1e9 (beyond 1.8e299) has no such noise and stays as it is
@@ -319,7 +317,6 @@ def _warn_same_recency(last: IntArray, bins: int) -> None:
             "score ranks nothing: segments read it as 'least recent'; score a longer period "
             "or segment on recency_days instead",
             DataWarning,
-            stacklevel=4,
         )
 
 

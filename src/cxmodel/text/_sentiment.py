@@ -256,7 +256,6 @@ def _warn_unreadable(result: SentimentScores) -> None:
         f"shares are over the {n_texts - n_unread:,} texts it read. To score them, pass a "
         "scorer for their language; scores.unreadable marks them",
         DataWarning,
-        stacklevel=3,
     )
 
 

@@ -229,7 +229,6 @@ def topics(
             f"the topics' vocabulary (only stop words, one-letter words or symbols) and are in "
             f"no topic (document_topic -1); shares are of the {total:,} others",
             DataWarning,
-            stacklevel=2,
         )
     top = np.argsort(-h, axis=1, kind="stable")[:, :top_terms]
     terms = tuple(tuple(str(vocab[j]) for j in row if h[i, j] > 0) for i, row in enumerate(top))

@@ -96,10 +96,9 @@ def check(rules: RuleSet, log: Any, *, source: str | None = None, catalogue: Any
             f"properties not checked, read as missing: the log holds no interactions they are "
             f"read from ({listed}); check against data with those interactions to verify them",
             DataWarning,
-            stacklevel=2,
         )
     for note in notes + misspelt_kinds(rules, log) + empty_properties(rules, log):
-        warn(note, DataWarning, stacklevel=2)
+        warn(note, DataWarning)
 
 
 def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
@@ -142,13 +141,13 @@ def misspelt_kinds(rules: RuleSet, log: Any) -> list[str]:
     return notes
 
 
-def warn_misspelt_kinds(rules: RuleSet, log: Any, stacklevel: int) -> None:
+def warn_misspelt_kinds(rules: RuleSet, log: Any) -> None:
     """Warn (:class:`~cxmodel.errors.DataWarning`) for each note of :func:`misspelt_kinds`:
     a rule that reads a kind the log holds only spelt otherwise fires on none of those rows,
     so its empty result would otherwise look like an answer (used by ``evaluate`` and
     ``explain``)."""
     for note in misspelt_kinds(rules, log):
-        warn(note, DataWarning, stacklevel=stacklevel + 1)
+        warn(note, DataWarning)
 
 
 def unread_catalogue(rules: RuleSet, events: Any) -> list[str]:

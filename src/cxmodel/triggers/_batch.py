@@ -118,9 +118,9 @@ def evaluate(
     check_as_of(first_time(log), cutoff, caller="evaluate()")
     events = catalogue_log(catalogue)
     refuse_unchecked(rules, log, events)
-    warn_misspelt_kinds(rules, log, stacklevel=2)
+    warn_misspelt_kinds(rules, log)
     for note in unread_catalogue(rules, events):
-        warn(note, DataWarning, stacklevel=2)
+        warn(note, DataWarning)
     with progress_bar(progress, desc="evaluate", total=len(rules), unit="rule") as bar:
 
         def step(rule: Rule) -> None:
@@ -132,9 +132,7 @@ def evaluate(
     return firings
 
 
-def warn_unobserved_firings(
-    firings: Firings, until: int | None, as_of: int, caller: str, stacklevel: int = 3
-) -> None:
+def warn_unobserved_firings(firings: Firings, until: int | None, as_of: int, caller: str) -> None:
     """Warn, counting them per rule, about the firings (emitted or suppressed) at times after
     ``until``, the end of the log's observation, when ``as_of`` is after it: they were found
     or decided over a span in which no interaction was seen, as if none came.
@@ -175,7 +173,6 @@ def warn_unobserved_firings(
         "if no interaction came then (declare the log observed that long with "
         "log.with_observed_until(...) if it was)",
         caller=caller,
-        stacklevel=stacklevel + 1,
     )
 
 

@@ -572,14 +572,13 @@ class TriggerEngine:
                     ", and {refused:,} more than max_future ahead of the clock were refused "
                     "(kept in store.rejected())"
                 )
-            warn_counted(DataWarning, template, stacklevel=4, late=late, refused=refused)
+            warn_counted(DataWarning, template, late=late, refused=refused)
         else:
             warn_counted(
                 DataWarning,
                 "{refused:,} interaction(s) more than max_future ahead of the clock were "
                 "refused and not processed; each is kept with its reason in "
                 "store.rejected() (check the sender's clock or the timestamp's unit)",
-                stacklevel=4,
                 refused=refused,
             )
 

@@ -228,7 +228,7 @@ def explain(
             f"read it); got {got(customer_id)}"
         )
     index = log.customer_index(customer_id)
-    warn_misspelt_kinds(rules, log, stacklevel=2)
+    warn_misspelt_kinds(rules, log)
     mine_rows = np.asarray(log.customer_codes) == index
     sub = log.filter(mine_rows & (np.asarray(log.timestamps) <= cutoff))
     mine = customers.get(customer_id)
