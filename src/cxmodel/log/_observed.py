@@ -51,10 +51,20 @@ def _when(us: int) -> str:
 
 
 def _span(us: int) -> str:
-    days = us / _DAY
-    if days >= 1:
-        return f"{days:,.1f} days"
-    return f"{us / 3_600_000_000:.1f} hours"
+    """A positive span in the largest unit that does not round it to 0.
+
+    Examples
+    --------
+    >>> [_span(us) for us in (3 * _DAY, 5_400_000_000, 90_000_000, 1)]
+    ['3.0 days', '1.5 hours', '90.0 seconds', '1 microsecond']
+    """
+    if us >= _DAY:
+        return f"{us / _DAY:,.1f} days"
+    if us >= 360_000_000:  # 0.1 hours
+        return f"{us / 3_600_000_000:.1f} hours"
+    if us >= 100_000:  # 0.1 seconds
+        return f"{us / 1_000_000:.1f} seconds"
+    return "1 microsecond" if us == 1 else f"{us:,} microseconds"
 
 
 def check_period(
