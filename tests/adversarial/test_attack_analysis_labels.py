@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from cxmodel import metrics
@@ -16,7 +17,7 @@ from cxmodel.errors import CXModelError
 from cxmodel.metrics import SmallSampleWarning
 
 
-def _quiet_nps(scores: list[int], by: object) -> dict[str, list[object]]:
+def _quiet_nps(scores: list[int], by: npt.ArrayLike) -> dict[str, list[object]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallSampleWarning)
         table = metrics.nps(scores, by=by)
@@ -36,7 +37,9 @@ class TestLabelsThatDiffer:
         assert table["n"] == [1, 1]
 
     @pytest.mark.xfail(
-        strict=True, reason="nps(by=[...]) merges the text label '1' with the number 1 silently"
+        strict=True,
+        raises=AssertionError,
+        reason="nps(by=[...]) merges the text label '1' with the number 1 silently",
     )
     def test_text_and_number_labels_are_not_merged(self) -> None:
         """``"1"`` and ``1`` are two labels (a reader refuses a column holding both, since they
@@ -49,7 +52,9 @@ class TestLabelsThatDiffer:
         assert table["n"] == [1, 1, 1]
 
     @pytest.mark.xfail(
-        strict=True, reason="csat(by=[...]) merges the text label '2' with the number 2 silently"
+        strict=True,
+        raises=AssertionError,
+        reason="csat(by=[...]) merges the text label '2' with the number 2 silently",
     )
     def test_csat_text_and_number_labels_are_not_merged(self) -> None:
         """The same merge in the proportion metrics: one group of 2 answers, 50 %."""
@@ -63,7 +68,9 @@ class TestLabelsThatDiffer:
         assert table["n"].tolist() == [1, 1]
 
     @pytest.mark.xfail(
-        strict=True, reason="nps(by=uint64 labels past 2**63) raises a raw OverflowError"
+        strict=True,
+        raises=OverflowError,
+        reason="nps(by=uint64 labels past 2**63) raises a raw OverflowError",
     )
     def test_unsigned_labels_past_int64(self) -> None:
         """Labels of dtype uint64 beyond 2**63 (ids exported unsigned) are labels like any
