@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -428,3 +432,66 @@ class TestThreadsMixingEveryCall:
         restarted = {k: v for k, v in again.stats().items() if k not in ("late", "refused")}
         store.close()
         assert restarted == live
+
+
+# -- a kill in the middle of erasures ---------------------------------------------------------------
+_FORGETTER = r"""
+import sys, warnings
+from datetime import datetime, timedelta, timezone
+from cxmodel.triggers import SQLiteStore, TriggerEngine, parse
+rules = parse("trigger ask:\n    when purchase as p then after 1 days\n    emit ask(o = p.order_id)")
+engine = TriggerEngine(rules, store=SQLiteStore(sys.argv[1]), max_future=None)
+t0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+engine.process_many([
+    {"customer_id": f"secret-{n:02d}", "timestamp": t0 + timedelta(minutes=n),
+     "kind": "purchase", "order_id": f"order-{n:02d}-private", "interaction_id": f"id-{n:02d}"}
+    for n in range(40)
+])
+print("ready", flush=True)
+for n in range(40):
+    engine.forget(f"secret-{n:02d}")
+    print(f"forgot {n}", flush=True)
+"""
+
+
+class TestKilledDuringErasures:
+    def test_confirmed_erasures_leave_no_bytes_and_the_file_opens(self, tmp_path: Path) -> None:
+        """A process erasing customers one after another is SIGKILLed after a few erasures
+        returned: the file opens, the customers whose ``forget`` returned are in no byte of
+        it (nor its write-ahead log), and they are not held."""
+        path = tmp_path / "s.db"
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+        child = subprocess.Popen(
+            [sys.executable, "-c", _FORGETTER, str(path)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert child.stdout is not None
+        confirmed = -1
+        try:
+            for line in child.stdout:
+                if line.startswith("forgot"):
+                    confirmed = int(line.split()[1])
+                    if confirmed >= 4:
+                        break
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+            child.stdout.close()
+        assert confirmed >= 4
+        content = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+        for n in range(confirmed + 1):
+            assert f"secret-{n:02d}".encode() not in content
+            assert f"order-{n:02d}-private".encode() not in content
+        store = SQLiteStore(path)
+        engine = TriggerEngine(
+            parse(
+                "trigger ask:\n    when purchase as p then after 1 days\n    emit ask(o = p.order_id)"
+            ),
+            store=store,
+            max_future=None,
+        )
+        held = engine.stats()["customers"]
+        store.close()
+        assert held <= 40 - confirmed - 1  # the child may have erased more before the kill
