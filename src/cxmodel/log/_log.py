@@ -1166,6 +1166,9 @@ class InteractionLog:
         ------
         SchemaError
             A ``kind`` that is neither in the log nor a standard kind (with a did-you-mean).
+        DataError
+            An order whose ``value`` or ``quantity`` sum is past the float range (naming the
+            column and the customer).
 
         Examples
         --------

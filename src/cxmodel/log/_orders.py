@@ -19,12 +19,13 @@ as an order of its own: :func:`warn_order_lines` says how many, and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._pieces import warn_counted
+from cxmodel._sums import grouped_sums
 from cxmodel.errors import DataWarning
 
 if TYPE_CHECKING:
@@ -215,14 +216,31 @@ def warn_order_lines(
 
 
 def _order_sums(
-    column: FloatArray, rows: IntArray, numbers: IntArray, firsts: IntArray
+    column: FloatArray,
+    rows: IntArray,
+    numbers: IntArray,
+    firsts: IntArray,
+    *,
+    name: str,
+    customers: npt.NDArray[Any],
 ) -> FloatArray:
-    """``column`` with each order's first line holding the sum over the order's lines (missing
-    only when every line's value is missing)."""
+    """``column`` (named ``name``) with each order's first line holding the sum over the order's
+    lines (missing only when every line's value is missing).
+
+    ``customers`` holds each order's customer, named when the order's sum is past the float
+    range (a :class:`~cxmodel.errors.DataError`, by :func:`~cxmodel._sums.grouped_sums`).
+    """
     lines = column[rows]
     present = ~np.isnan(lines)
     k = firsts.shape[0]
-    total = np.bincount(numbers, weights=np.where(present, lines, 0.0), minlength=k)
+    total = grouped_sums(
+        numbers,
+        np.where(present, lines, 0.0),
+        k,
+        column=name,
+        where="orders()",
+        names=customers,
+    )
     known = np.bincount(numbers[present], minlength=k) > 0
     out: FloatArray = column.copy()
     out[rows[firsts]] = np.where(known, total, np.nan)
@@ -245,9 +263,12 @@ def merge_order_lines(log: InteractionLog, kind: str) -> InteractionLog:
     keep[picked] = False
     keep[picked[firsts]] = True
     numeric = dict(rows.numeric)
+    customers = log.customers[rows.codes[picked[firsts]]]
     for name in _SUMMED:
         if name in numeric and name not in log._bools:
-            numeric[name] = _order_sums(numeric[name], picked, numbers, firsts)
+            numeric[name] = _order_sums(
+                numeric[name], picked, numbers, firsts, name=name, customers=customers
+            )
     return InteractionLog(
         customer_codes=rows.codes[keep],
         customers=log.customers,  # every customer keeps a row: the first line of each order
