@@ -180,7 +180,8 @@ def warn_order_lines(
     """Warn (a counted :class:`~cxmodel.errors.DataWarning`) that some of ``rows``, which
     ``caller`` counts as purchases of their own, are further lines of an order.
 
-    ``rows`` are increasing row positions of ``log``, of the ``kinds`` the caller counts;
+    ``rows`` are increasing row positions of ``log``, of the ``kinds`` the caller counts (the
+    message calls them "purchases" when that is the one kind, and names the kinds otherwise);
     ``stacklevel`` as for :func:`~cxmodel._pieces.warn_counted` called by the caller. In one
     process nothing is raised when no row is a further line; a piece of a distributed analysis
     raises the warning at 0 too, so that the counts of all the pieces add up (lines of one order
@@ -196,17 +197,27 @@ def warn_order_lines(
     ...     warn_order_lines(log, [0, 1, 2], caller="f()")
     >>> print(seen[0].message)
     f(): 1 of 3 purchases are further lines of an order (same customer and order_id, or same instant): counted here as purchases of their own; collapse them with log.orders()
+    >>> log = InteractionLog.from_arrays(["a", "a"], [0, 0], ["order"] * 2)
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warn_order_lines(log, [0, 1], caller="f()", kinds=("order",))
+    >>> print(seen[0].message)
+    f(): 1 of 2 rows of kind 'order' are further lines of an order (same customer and order_id, or same instant): counted here as purchases of their own; collapse them with log.orders(kind='order')
     """
     picked = np.asarray(rows, dtype=np.int64)
+    named = ", ".join(map(repr, kinds))
     if len(kinds) == 1 and kinds[0] == "purchase":
         advice = "log.orders()"
+        counted = "purchases"
     elif len(kinds) == 1:
         advice = f"log.orders(kind={kinds[0]!r})"
+        counted = f"rows of kind {named}"
     else:
-        advice = f"log.orders(kind=...) for each of {', '.join(map(repr, kinds))}"
+        advice = f"log.orders(kind=...) for each of {named}"
+        counted = f"rows of kinds {named}"
     warn_counted(
         DataWarning,
-        f"{caller}: {{lines:,}} of {{rows:,}} purchases are further lines of an order (same "
+        f"{caller}: {{lines:,}} of {{rows:,}} {counted} are further lines of an order (same "
         "customer and order_id, or same instant): counted here as purchases of their own; "
         f"collapse them with {advice}",
         stacklevel=stacklevel + 1,
