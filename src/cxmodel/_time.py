@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from cxmodel._spelling import Argument, ArgumentHintError
 from cxmodel._time_format import TimeFormat
 from cxmodel.errors import SchemaError
 
@@ -219,6 +220,13 @@ def _datetime_to_us(
         if zone is None:
             text = value.isoformat()
             shown = text if written is None else written
+            if timezone_arg == Argument.TIMEZONE.value:  # a front end may word it as its own
+                raise ArgumentHintError(
+                    lambda say: (
+                        f"{what} {shown!r} has no time zone; "
+                        + zone_hint(say(Argument.TIMEZONE, "UTC"))
+                    )
+                )
             raise SchemaError(
                 f"{what} {shown!r} has no time zone; {_naive_hint(text, timezone_arg)}"
             )
@@ -513,6 +521,8 @@ def timestamps_to_us(
                 converted[j] = to_us(
                     item, timezone_name=zone, what=column, timezone_arg=timezone_arg
                 )
+        except ArgumentHintError as exc:  # naive: the reason keeps the argument it asks for
+            failed[j] = exc.reason()
         except SchemaError as exc:
             failed[j] = str(exc)
         except (TypeError, ValueError, OverflowError, RecursionError):

@@ -226,14 +226,24 @@ def test_step_matrix_steps_bounded(log: Any) -> None:
     data=st.data(),
 )
 def test_auc_any_input(labels: list[Any], data: st.DataObject) -> None:
-    """Any labels and scores: the Mann-Whitney AUC in [0, 1], NaN with a warning, or an error."""
+    """Any labels and scores: the Mann-Whitney AUC in [0, 1], NaN with a warning, or an error
+    naming the first label that is not a boolean (or, all labels boolean, the first missing
+    score) by its position and value."""
     scores = data.draw(st.lists(st.floats(-5, 5) | st.just(float("nan")), min_size=len(labels),
                                 max_size=len(labels)))  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         try:
             auc = models.auc_score(labels, scores)
-        except CXModelError:
+        except CXModelError as exc:
+            odd = [i for i, label in enumerate(labels) if label not in (0, 1)]
+            if odd:
+                named = f"labels[{odd[0]}] is {float(labels[odd[0]])!r}; expected booleans"
+            else:
+                missing = [i for i, score in enumerate(scores) if np.isnan(score)]
+                assert missing, f"labels {labels} and scores {scores} are valid, yet refused"
+                named = f"scores[{missing[0]}] is nan; expected finite numbers"
+            assert str(exc).startswith(f"auc_score(): {named}")
             return
     y = np.asarray(labels, dtype=float)
     assert set(y.tolist()) <= {0.0, 1.0} and not np.isnan(scores).any()

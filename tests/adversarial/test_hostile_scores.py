@@ -76,6 +76,31 @@ class TestNumbersAreNotText:
             call()
 
 
+_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+def _refusal(scores: np.ndarray[Any, Any], metric: str) -> str:
+    """What the error refusing ``scores`` must say; fails when nothing in them is wrong."""
+    if scores.ndim > 1:
+        return f"got an array of shape {scores.shape}"
+    if scores.dtype.kind == "b":
+        return f"{metric}(): data holds True/False"
+    if scores.dtype.kind == "c":
+        return "a complex number is not a real number"
+    low, high = _SCALES[metric]
+    flat = scores.reshape(-1).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(flat) & (flat >= low) & (flat <= high) & (flat == np.round(flat))
+    assert not good.all(), f"{scores!r} are valid {metric} scores, yet refused"
+    row = int(np.flatnonzero(~good)[0])
+    if np.isnan(flat[row]):
+        return f"row {row}: score is missing (None or NaN) among {metric!r} scores"
+    return (
+        f"row {row}: score {float(flat[row])!r} is outside the {metric.upper()} scale {low}..{high} "
+        f"(column 'score', metric {metric!r})"
+    )
+
+
 @settings(
     max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -93,11 +118,13 @@ class TestNumbersAreNotText:
     metric=st.sampled_from(["nps", "csat", "ces"]),
 )
 def test_any_score_array(scores: np.ndarray[Any, Any], metric: str) -> None:
-    """Any numeric array: a result whose counts are the answers' own, or a CXModelError."""
+    """Any numeric array: a result whose counts are the answers' own, or a CXModelError that
+    names what is wrong (the shape, the dtype, or the first bad score and its row)."""
     function = getattr(metrics, metric)
     try:
         result = _quiet(lambda: function(scores))
-    except CXModelError:
+    except CXModelError as exc:
+        assert _refusal(scores, metric) in str(exc)
         return
     flat = np.asarray(scores).reshape(-1).astype(np.float64)
     assert scores.dtype.kind in "iuf" and scores.ndim <= 1

@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Question
-from cxmodel.errors import SchemaError, ValueTypeError
+from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.log._orders import _packed, _stable_order, further_lines, order_numbers
 
@@ -169,6 +169,18 @@ class TestOrders:
         with pytest.raises(error) as raised:
             log.orders(kind=kind)
         assert message in str(raised.value)
+
+    @pytest.mark.parametrize("column", ["value", "quantity"])
+    def test_an_order_total_past_the_float_range_is_refused(self, column: str) -> None:
+        """Two lines of 1e308 add past the float range: a DataError naming the call, the column
+        and the customer, not an infinite total."""
+        big = [1.0, 1e308, 1e308]
+        log = InteractionLog.from_arrays(["a", "b", "b"], [T0, T0, T0], "purchase", **{column: big})
+        with pytest.raises(DataError) as raised:
+            log.orders()
+        message = str(raised.value)
+        assert message.startswith(f"orders(): the sum of column {column!r} for customer 'b' ")
+        assert "past the float range" in message
 
 
 class TestOrderNumbers:

@@ -155,15 +155,16 @@ class TestOrderLinesOnCDNOW:
 class TestOrderLines:
     @pytest.mark.parametrize(
         ("kind", "counted", "advice"),
-        [("purchase", "2 of 4", "log.orders()"),
-         (["order"], "1 of 2", "log.orders(kind='order')"),
-         (["purchase", "order"], "3 of 6", "log.orders(kind=...) for each of 'purchase', 'order'")],
+        [("purchase", "2 of 4 purchases", "log.orders()"),
+         (["order"], "1 of 2 rows of kind 'order'", "log.orders(kind='order')"),
+         (["purchase", "order"], "3 of 6 rows of kinds 'purchase', 'order'",
+          "log.orders(kind=...) for each of 'purchase', 'order'")],
         ids=["purchase", "another-kind", "two-kinds"],
     )  # fmt: skip
     def test_lines_counted_as_purchases_warn(self, kind: Any, counted: str, advice: str) -> None:
         """Lines of one order (one instant, or one order_id) count as purchases of their own,
-        with a warning that counts them and names the log.orders() call that merges them; rows
-        of two kinds at one instant are two orders."""
+        with a warning that counts them, names the kinds counted and the log.orders() call that
+        merges them; rows of two kinds at one instant are two orders."""
         log = InteractionLog.from_arrays(
             ["a", "a", "a", "a", "b", "b"],
             [0, 0, 0, 0, 1, 9],
@@ -173,7 +174,7 @@ class TestOrderLines:
         with pytest.warns(DataWarning) as seen:
             rfm_scores(log, as_of=10, kind=kind)
         assert [str(w.message) for w in seen] == [
-            f"rfm_scores(): {counted} purchases are further lines of an order (same customer "
+            f"rfm_scores(): {counted} are further lines of an order (same customer "
             "and order_id, or same instant): counted here as purchases of their own; collapse "
             f"them with {advice}"
         ]

@@ -176,3 +176,66 @@ class TestDeclaration:
             TriggerEngine(
                 parse(one_rule("    when renewal\n    emit x")), kinds=kinds, schema=schema
             )
+
+
+CATALOGUE_RULE = (
+    "trigger back:\n"
+    "    when restock as r for customers with product_view where product == r.product "
+    "within 30 days\n"
+    "    emit back_in_stock"
+)
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    """A catalogue event (no customer) of the catalogue kind ``restock``."""
+    return {"timestamp": "2024-01-02T00:00:00Z", "kind": "restock", **fields}
+
+
+def catalogue_engine() -> TriggerEngine:
+    return TriggerEngine(
+        parse(CATALOGUE_RULE), kinds=[*KINDS, "restock"], schema={**SCHEMA, "product": "string"}
+    )
+
+
+BAD_EVENTS = [
+    pytest.param(
+        event(prodct="p1"),
+        r"property 'prodct' is not declared \(field 'prodct'\).*did you mean 'product'",
+        id="property",
+    ),
+    pytest.param(
+        event(product=3.0),
+        r"product 3.0 is a number \(field 'product'\).*declares it 'string'",
+        id="number",
+    ),
+    pytest.param(event(product="p1", trial="no"), r"trial 'no' is text .*'bool'", id="bool"),
+]
+
+
+class TestCatalogueEvents:
+    @pytest.mark.parametrize(("record", "message"), BAD_EVENTS)
+    def test_process_refuses(self, record: dict[str, Any], message: str) -> None:
+        """A catalogue event that contradicts the declaration is refused as a customer's
+        interaction is: a SchemaError naming it and the field, nothing processed."""
+        engine = catalogue_engine()
+        with pytest.raises(SchemaError, match="^record: " + message):
+            engine.process(record)
+        assert engine.watermark is None
+
+    @pytest.mark.parametrize(("record", "message"), BAD_EVENTS)
+    def test_process_many_names_the_record(self, record: dict[str, Any], message: str) -> None:
+        """In a micro-batch, the event's position; none of the batch is processed."""
+        engine = catalogue_engine()
+        view = {**rec(kind="product_view", product="p1"), "timestamp": "2024-01-01T00:00:00Z"}
+        with pytest.raises(SchemaError, match="^record 2: " + message):
+            engine.process_many([view, record])
+        assert engine.watermark is None and engine.stats()["customers"] == 0
+
+    def test_declared_events_are_taken(self) -> None:
+        """A catalogue event of declared properties is processed and reaches the customer
+        who viewed the product."""
+        engine = catalogue_engine()
+        view = {**rec(kind="product_view", product="p1"), "timestamp": "2024-01-01T00:00:00Z"}
+        got = [*engine.process_many([view, event(product="p1")])]
+        got += engine.advance_to("2024-01-03T00:00:00Z")
+        assert [(f.customer_id, f.action) for f in got] == [("a", "back_in_stock")]

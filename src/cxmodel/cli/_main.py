@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cxmodel._spelling import Argument, ArgumentHintError
+from cxmodel._spelling import Argument, ArgumentHintError, ArgumentWarning
 from cxmodel._time_format import TimeFormat
 from cxmodel.errors import CXModelError, SchemaError
 from cxmodel.log import InteractionLog
@@ -96,6 +96,7 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
 _OPTIONS = {
     Argument.MAPPING: "--map",
     Argument.KIND: "--all-kind",
+    Argument.KINDS: "--kind",
     Argument.TIMEZONE: "--timezone",
     Argument.DELIMITER: "--delimiter",
     Argument.ENCODING: "--encoding",
@@ -117,6 +118,8 @@ def as_option(argument: Argument, value: str | None = None) -> str:
         return option
     if argument is Argument.MAPPING:
         return f"{option} YOUR_COLUMN={shlex.quote(value)}"
+    if argument is Argument.KINDS:
+        return f"{option} YOUR_KIND={shlex.quote(value)}"
     return f"{option} {shlex.quote(value)}"
 
 
@@ -187,30 +190,16 @@ def _read(
         else:
             log = read_csv(path, delimiter=delimiter, encoding=encoding, **options)
     # the commands print the rejected rows themselves; what --kind and --all-kind did not
-    # do (a name no row has, a kind that only looks standard) is a note on stderr; any
-    # other warning reaches the caller
+    # do (a name no row has, a kind that only looks standard) is a note on stderr, in the
+    # words of the command line; any other warning reaches the caller
     for warning in caught:
-        if not isinstance(warning, DataWarning):
-            if not first_count_is_zero(getattr(warning, "counts", {})):
-                warn(warning)
-            continue
-        note = _kind_note(str(warning))
-        if note is not None:
-            print(f"{path}: note: {note}", file=sys.stderr)
+        if isinstance(warning, ArgumentWarning):
+            print(f"{path}: note: {warning.spelled(as_option)}", file=sys.stderr)
+        elif not isinstance(warning, DataWarning) and not first_count_is_zero(
+            getattr(warning, "counts", {})
+        ):
+            warn(warning)
     return log
-
-
-def _kind_note(message: str) -> str | None:
-    """A reader's warning about ``kinds=`` or ``kind=`` in the words of the command line
-    (``--kind``, ``--all-kind``); ``None`` for any other warning."""
-    for argument, option in (
-        ("kinds maps", "--kind maps"),
-        ("kinds:", "--kind:"),
-        ("kind:", "--all-kind:"),
-    ):
-        if message.startswith(argument):
-            return option + message[len(argument) :]
-    return None
 
 
 def _sample_log(customers: int, seed: int) -> InteractionLog:

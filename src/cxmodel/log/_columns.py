@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._spelling import ArgumentReason, Spelling, python_spelling
 from cxmodel.domain._interaction import MONEY_KINDS
 from cxmodel.domain._kinds import (
     CHOICE_SEPARATOR,
@@ -171,9 +172,14 @@ class RowErrors:
             return position + 1
         return int(self.row_numbers[position])
 
-    def render(self, position: int) -> str:
-        """The reason of one row with references to other rows as their row numbers."""
-        return render_refs(self.reasons[position], lambda ref: str(self.number(ref)))
+    def render(self, position: int, spelling: Spelling = python_spelling) -> str:
+        """The reason of one row with references to other rows as their row numbers, and the
+        arguments an :class:`~cxmodel._spelling.ArgumentReason` asks for as ``spelling``
+        writes them."""
+        reason = self.reasons[position]
+        if isinstance(reason, ArgumentReason):
+            reason = reason.compose(spelling)
+        return render_refs(reason, lambda ref: str(self.number(ref)))
 
     def add(self, rows: npt.NDArray[np.intp] | list[int], make: Callable[[int], str]) -> None:
         for row in rows:

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._pieces import warn
+from cxmodel._spelling import Argument, ArgumentWarning
 from cxmodel.domain import STANDARD_KINDS
 from cxmodel.errors import DataWarning, SchemaError, did_you_mean
 
@@ -224,9 +225,10 @@ def _lookalike(kind: str, standard: Iterable[str]) -> str | None:
 
 
 def warn_unused_renames(renames: Iterable[str], vocabulary: Iterable[Any]) -> None:
-    """Warn (:class:`~cxmodel.errors.DataWarning`) about the event names of ``kinds=`` that no
-    row has (``vocabulary``: the kinds as read): a misspelt name renames nothing, and its
-    events stay under the export's own name without a word.
+    """Warn (an :class:`~cxmodel._spelling.ArgumentWarning` about ``Argument.KINDS``) about
+    the event names of ``kinds=`` that no row has (``vocabulary``: the kinds as read): a
+    misspelt name renames nothing, and its events stay under the export's own name without a
+    word.
 
     Examples
     --------
@@ -240,25 +242,30 @@ def warn_unused_renames(renames: Iterable[str], vocabulary: Iterable[Any]) -> No
     held = {str(k) for k in vocabulary}
     for name in sorted(set(renames) - held):
         warn(
-            f"kinds maps {name!r}, which no row has, so it renames nothing"
-            + did_you_mean(name, held),
-            DataWarning,
+            ArgumentWarning.about(
+                Argument.KINDS,
+                f" maps {name!r}, which no row has, so it renames nothing"
+                + did_you_mean(name, held),
+            ),
         )
 
 
-def warn_lookalike_names(names: Iterable[str], vocabulary: Iterable[Any], *, argument: str) -> None:
-    """Warn (:class:`~cxmodel.errors.DataWarning`) about each kind a reader was told to log rows
-    as (``kinds=`` targets, ``kind=``) that looks like a standard kind it is not, as
-    :func:`lookalike_kinds` judges against the log's kind ``vocabulary``: ``kinds=
-    {"order": "purchses"}`` logs orders that no analysis counts as purchases. The rows keep
-    the name given; the warning says which standard kind it resembles.
+def warn_lookalike_names(
+    names: Iterable[str], vocabulary: Iterable[Any], *, argument: Argument
+) -> None:
+    """Warn (an :class:`~cxmodel._spelling.ArgumentWarning` about ``argument``) about each kind
+    a reader was told to log rows as (``kinds=`` targets, ``kind=``) that looks like a standard
+    kind it is not, as :func:`lookalike_kinds` judges against the log's kind ``vocabulary``:
+    ``kinds={"order": "purchses"}`` logs orders that no analysis counts as purchases. The rows
+    keep the name given; the warning says which standard kind it resembles.
 
     Examples
     --------
     >>> import warnings
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     warn_lookalike_names(["purchse", "order"], ["purchse", "order"], argument="kinds")
+    ...     warn_lookalike_names(["purchse", "order"], ["purchse", "order"],
+    ...                          argument=Argument.KINDS)
     >>> print(caught[0].message)
     kinds: 'purchse' is not a standard kind; did you mean 'purchase'? Its rows are kept as 'purchse' and no analysis counts them as 'purchase'
     """
@@ -268,7 +275,9 @@ def warn_lookalike_names(names: Iterable[str], vocabulary: Iterable[Any], *, arg
         match = _lookalike(name, absent)
         if match is not None:
             warn(
-                f"{argument}: {name!r} is not a standard kind; did you mean {match!r}? Its "
-                f"rows are kept as {name!r} and no analysis counts them as {match!r}",
-                DataWarning,
+                ArgumentWarning.about(
+                    argument,
+                    f": {name!r} is not a standard kind; did you mean {match!r}? Its rows are "
+                    f"kept as {name!r} and no analysis counts them as {match!r}",
+                ),
             )

@@ -17,14 +17,13 @@ import numpy.typing as npt
 from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
 from cxmodel._pieces import warn
 from cxmodel._result import plain
-from cxmodel._spelling import Argument, ArgumentHintError, missing_column_error
+from cxmodel._spelling import Argument, ArgumentHintError, ArgumentReason, missing_column_error
 from cxmodel._time import (
     TimeLike,
     resolve_timezone,
     timestamps_to_us,
     to_us,
     us_to_datetime,
-    zone_hint,
 )
 from cxmodel._time_format import TimeFormat
 from cxmodel._time_format import time_format as checked_time_format
@@ -560,10 +559,10 @@ class InteractionLog:
             strings["kind"] = _sort_categories(
                 codes, np.array([renames.get(c, c) for c in cats], dtype=object)
             )
-            warn_lookalike_names(renames.values(), strings["kind"][1], argument="kinds")
+            warn_lookalike_names(renames.values(), strings["kind"][1], argument=Argument.KINDS)
         if isinstance(one_kind, str):
             one = renames.get(one_kind, one_kind)
-            warn_lookalike_names([one], strings["kind"][1], argument="kind")
+            warn_lookalike_names([one], strings["kind"][1], argument=Argument.KIND)
         if catalogue is not None and "touchpoint" in strings:
             _fill_from_catalogue(strings, catalogue, n)
         validate_rows(n, strings, numeric, row_errors, raw, asked)
@@ -586,7 +585,7 @@ class InteractionLog:
                 ),
             )
             if len(rejected) == n:
-                _raise_nothing_accepted(rejected, source)
+                _raise_nothing_accepted(rejected, row_errors, bad_rows, source)
             where = f"{source}: " if source else ""
             warn(
                 f"{where}{len(rejected):,} of {n:,} rows rejected and kept in log.rejected "
@@ -1165,6 +1164,9 @@ class InteractionLog:
         ------
         SchemaError
             A ``kind`` that is neither in the log nor a standard kind (with a did-you-mean).
+        DataError
+            An order whose ``value`` or ``quantity`` sum is past the float range (naming the
+            column and the customer).
 
         Examples
         --------
@@ -1509,21 +1511,26 @@ def _kind_mask(rows: _Rows, kinds: Sequence[str], argument: str) -> npt.NDArray[
     return kinds_in(codes, cats, kinds)
 
 
-def _raise_nothing_accepted(rejected: RejectedRows, source: str | None) -> None:
-    """Every row was rejected: an error naming the most common reason, not an empty log."""
+def _raise_nothing_accepted(
+    rejected: RejectedRows, errors: RowErrors, positions: npt.NDArray[np.int64], source: str | None
+) -> None:
+    """Every row was rejected: an error naming the most common reason, not an empty log.
+
+    ``errors`` holds the reasons of the rows at ``positions`` (``rejected``'s rows, in its
+    order); a reason asking for an argument (a naive time, read without ``timezone=``) makes
+    an :class:`~cxmodel._spelling.ArgumentHintError` that a front end words as its own."""
     counts = Counter(_reason_class(str(r)) for r in rejected.reason)
     reason, count = counts.most_common(1)[0]
-    first = next(str(r) for r in rejected.reason if _reason_class(str(r)) == reason)
+    at = next(i for i, r in enumerate(rejected.reason) if _reason_class(str(r)) == reason)
     where = f"{source}: " if source else ""
     message = (
         f"{where}no row was accepted: all {len(rejected):,} rows were rejected; the most common "
         f"reason ({count:,} row{'s' if count != 1 else ''}) is like: "
     )
-    naive = "; " + zone_hint("timezone='UTC'")  # a naive time, read without timezone=
-    if first.endswith(naive):
-        stem = message + first[: -len(naive)]
-        raise ArgumentHintError(lambda say: f"{stem}; {zone_hint(say(Argument.TIMEZONE, 'UTC'))}")
-    raise SchemaError(message + first)
+    position = int(positions[at])
+    if isinstance(errors.reasons[position], ArgumentReason):
+        raise ArgumentHintError(lambda say: message + errors.render(position, say))
+    raise SchemaError(message + str(rejected.reason[at]))
 
 
 def _reason_class(reason: str) -> str:

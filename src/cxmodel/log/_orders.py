@@ -19,12 +19,13 @@ as an order of its own: :func:`warn_order_lines` says how many, and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from cxmodel._pieces import warn_counted
+from cxmodel._sums import grouped_sums
 from cxmodel.errors import DataWarning
 
 if TYPE_CHECKING:
@@ -174,7 +175,8 @@ def warn_order_lines(
     """Warn (a counted :class:`~cxmodel.errors.DataWarning`) that some of ``rows``, which
     ``caller`` counts as purchases of their own, are further lines of an order.
 
-    ``rows`` are increasing row positions of ``log``, of the ``kinds`` the caller counts. In one
+    ``rows`` are increasing row positions of ``log``, of the ``kinds`` the caller counts (the
+    message calls them "purchases" when that is the one kind, and names the kinds otherwise). In one
     process nothing is raised when no row is a further line; a piece of a distributed analysis
     raises the warning at 0 too, so that the counts of all the pieces add up (lines of one order
     are counted when they are in one piece).
@@ -189,17 +191,27 @@ def warn_order_lines(
     ...     warn_order_lines(log, [0, 1, 2], caller="f()")
     >>> print(seen[0].message)
     f(): 1 of 3 purchases are further lines of an order (same customer and order_id, or same instant): counted here as purchases of their own; collapse them with log.orders()
+    >>> log = InteractionLog.from_arrays(["a", "a"], [0, 0], ["order"] * 2)
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     warn_order_lines(log, [0, 1], caller="f()", kinds=("order",))
+    >>> print(seen[0].message)
+    f(): 1 of 2 rows of kind 'order' are further lines of an order (same customer and order_id, or same instant): counted here as purchases of their own; collapse them with log.orders(kind='order')
     """
     picked = np.asarray(rows, dtype=np.int64)
+    named = ", ".join(map(repr, kinds))
     if len(kinds) == 1 and kinds[0] == "purchase":
         advice = "log.orders()"
+        counted = "purchases"
     elif len(kinds) == 1:
         advice = f"log.orders(kind={kinds[0]!r})"
+        counted = f"rows of kind {named}"
     else:
-        advice = f"log.orders(kind=...) for each of {', '.join(map(repr, kinds))}"
+        advice = f"log.orders(kind=...) for each of {named}"
+        counted = f"rows of kinds {named}"
     warn_counted(
         DataWarning,
-        f"{caller}: {{lines:,}} of {{rows:,}} purchases are further lines of an order (same "
+        f"{caller}: {{lines:,}} of {{rows:,}} {counted} are further lines of an order (same "
         "customer and order_id, or same instant): counted here as purchases of their own; "
         f"collapse them with {advice}",
         lines=further_lines(log, picked),
@@ -208,14 +220,31 @@ def warn_order_lines(
 
 
 def _order_sums(
-    column: FloatArray, rows: IntArray, numbers: IntArray, firsts: IntArray
+    column: FloatArray,
+    rows: IntArray,
+    numbers: IntArray,
+    firsts: IntArray,
+    *,
+    name: str,
+    customers: npt.NDArray[Any],
 ) -> FloatArray:
-    """``column`` with each order's first line holding the sum over the order's lines (missing
-    only when every line's value is missing)."""
+    """``column`` (named ``name``) with each order's first line holding the sum over the order's
+    lines (missing only when every line's value is missing).
+
+    ``customers`` holds each order's customer, named when the order's sum is past the float
+    range (a :class:`~cxmodel.errors.DataError`, by :func:`~cxmodel._sums.grouped_sums`).
+    """
     lines = column[rows]
     present = ~np.isnan(lines)
     k = firsts.shape[0]
-    total = np.bincount(numbers, weights=np.where(present, lines, 0.0), minlength=k)
+    total = grouped_sums(
+        numbers,
+        np.where(present, lines, 0.0),
+        k,
+        column=name,
+        where="orders()",
+        names=customers,
+    )
     known = np.bincount(numbers[present], minlength=k) > 0
     out: FloatArray = column.copy()
     out[rows[firsts]] = np.where(known, total, np.nan)
@@ -238,9 +267,12 @@ def merge_order_lines(log: InteractionLog, kind: str) -> InteractionLog:
     keep[picked] = False
     keep[picked[firsts]] = True
     numeric = dict(rows.numeric)
+    customers = log.customers[rows.codes[picked[firsts]]]
     for name in _SUMMED:
         if name in numeric and name not in log._bools:
-            numeric[name] = _order_sums(numeric[name], picked, numbers, firsts)
+            numeric[name] = _order_sums(
+                numeric[name], picked, numbers, firsts, name=name, customers=customers
+            )
     return InteractionLog(
         customer_codes=rows.codes[keep],
         customers=log.customers,  # every customer keeps a row: the first line of each order

@@ -23,7 +23,6 @@ from cxmodel.triggers._alerts import property_kinds as alert_property_kinds
 from cxmodel.triggers._alerts import read_aggregates
 from cxmodel.triggers._api import property_kinds, refuse_unchecked, rule_kinds
 from cxmodel.triggers._check import STANDARD_KINDS
-from cxmodel.triggers._ingest import CATALOGUE
 from cxmodel.triggers._rules import RuleSet
 
 __all__ = ["DeclaredData", "declared_data"]
@@ -81,13 +80,10 @@ class DeclaredData:
 
     def refuse(self, rows: Sequence[Any]) -> None:
         """Raise :class:`~cxmodel.errors.SchemaError` naming the first of ``rows`` (the
-        engine's rows) whose kind is not declared, or that carries a property not declared
-        or of another type than declared. A catalogue event is not checked (its kind is a
-        catalogue kind a rule reads; its properties are the catalogue's)."""
+        engine's rows, catalogue events among them) whose kind is not declared, or that
+        carries a property not declared or of another type than declared."""
         kinds, properties = self.kinds, self.properties
         for j, row in enumerate(rows):
-            if row.customer == CATALOGUE:
-                continue
             where = "record" if len(rows) == 1 else f"record {j + 1}"
             if kinds is not None and row.kind not in kinds:
                 raise SchemaError(

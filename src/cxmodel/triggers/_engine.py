@@ -123,9 +123,9 @@ class TriggerEngine:
         gives them). Given, the rules (here and in :meth:`add_rule`) are refused as batch
         :func:`~cxmodel.triggers.evaluate` refuses them over a log holding exactly that data
         (:class:`~cxmodel.errors.TriggerTypeError`: E301 for a kind, E302 for a property,
-        E303 for a type), and an interaction of another kind, or with a property not declared
-        or of another type, is refused (:class:`~cxmodel.errors.SchemaError` naming it,
-        nothing processed). Without them, kinds and properties are not checked: an unknown
+        E303 for a type), and an interaction (or catalogue event) of another kind, or with a
+        property not declared or of another type, is refused
+        (:class:`~cxmodel.errors.SchemaError` naming it, nothing processed). Without them, kinds and properties are not checked: an unknown
         kind is taken in and read by no rule.
 
     Examples
