@@ -300,8 +300,11 @@ class TriggerEngine:
         ``interactions`` is an :class:`~cxmodel.log.InteractionLog` (its input order), a
         mapping of columns as for :meth:`InteractionLog.from_arrays
         <cxmodel.log.InteractionLog.from_arrays>`, or an iterable of interaction objects or
-        records (catalogue events among them, as :meth:`process` takes them). The result is
-        the same as processing them one by one. A micro-batch of 2,000 interactions or more
+        records (catalogue events among them, as :meth:`process` takes them). A micro-batch
+        arrives at once: an interaction in it is late only when it is behind the watermark
+        earlier calls set (or at or before ``advance_to``'s time), and the batch is taken in
+        time order, so the result is the same as processing its interactions one by one in
+        time order. A micro-batch of 2,000 interactions or more
         is taken a rule at a time over columns (a log stays columns until a rule reads an
         interaction), with the same result; alerts, catalogue rules and contact policies keep
         every call on the per-interaction path.
