@@ -284,7 +284,9 @@ def test_heading_ids_follow_mkdocs() -> None:
     """Headings get the ids mkdocs gives them: code and links by their text, repeats numbered."""
     assert _slug("Orders and their lines") == "orders-and-their-lines"
     assert _slug("`as_of`, time zones & [links](x.md)") == "as_of-time-zones-links"
-    assert _slug("Triggers (`benchmarks/bench_triggers.py`)") == "triggers-benchmarksbench_triggerspy"
+    assert (
+        _slug("Triggers (`benchmarks/bench_triggers.py`)") == "triggers-benchmarksbench_triggerspy"
+    )
 
 
 @pytest.mark.parametrize("page", [*PAGES, *sorted((ROOT / "examples").rglob("*.md"))], ids=_rel)
