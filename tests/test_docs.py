@@ -245,3 +245,59 @@ def test_relative_links_resolve(page: Path) -> None:
         if "://" not in t and not t.startswith("mailto:") and not (page.parent / t).exists()
     ]
     assert not missing, f"{_rel(page)} links to missing files: {missing}"
+
+
+_ANCHOR_LINK = re.compile(r"\]\((?P<path>[^)#\s]*)#(?P<anchor>[^)\s]+)\)")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(?P<title>.+?)[ \t]*#*[ \t]*$")
+
+
+def _slug(title: str) -> str:
+    """The id mkdocs (Python-Markdown's ``toc``) gives a heading: its text, lower case, hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # a link counts by its text
+    text = re.sub(r"[`*]", "", text)
+    text = re.sub(r"[^\w\s-]", "", text, flags=re.ASCII).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def heading_ids(page: Path) -> set[str]:
+    """The anchors of a page's headings (fenced code skipped), repeats numbered as mkdocs does."""
+    ids: set[str] = set()
+    fence: str | None = None
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if (opening := _FENCE.match(line)) is not None:
+            mark = opening["fence"]
+            if fence is None:
+                fence = mark
+            elif mark[0] == fence[0] and len(mark) >= len(fence) and not opening["info"]:
+                fence = None
+            continue
+        if fence is None and (heading := _HEADING.match(line)) is not None:
+            slug, n = _slug(heading["title"]), 1
+            while slug in ids:  # a second "Examples" heading is "examples_1"
+                slug = f"{_slug(heading['title'])}_{n}"
+                n += 1
+            ids.add(slug)
+    return ids
+
+
+def test_heading_ids_follow_mkdocs() -> None:
+    """Headings get the ids mkdocs gives them: code and links by their text, repeats numbered."""
+    assert _slug("Orders and their lines") == "orders-and-their-lines"
+    assert _slug("`as_of`, time zones & [links](x.md)") == "as_of-time-zones-links"
+    assert (
+        _slug("Triggers (`benchmarks/bench_triggers.py`)") == "triggers-benchmarksbench_triggerspy"
+    )
+
+
+@pytest.mark.parametrize("page", [*PAGES, *sorted((ROOT / "examples").rglob("*.md"))], ids=_rel)
+def test_anchors_resolve(page: Path) -> None:
+    """Every ``#anchor`` of a relative link, to the same page or another, names a heading there."""
+    broken = []
+    for link in _ANCHOR_LINK.finditer(page.read_text(encoding="utf-8")):
+        path, anchor = link["path"], link["anchor"]
+        if "://" in path:
+            continue
+        target = (page.parent / path) if path else page
+        if not target.is_file() or anchor not in heading_ids(target):
+            broken.append(f"{path}#{anchor}")
+    assert not broken, f"{_rel(page)} links to anchors that do not exist: {broken}"
