@@ -227,3 +227,17 @@ class TestCustomerLifetimes:
         assert lt.durations.tolist() == [10.0, 31.0]
         assert lt.observed.tolist() == [True, False]
         assert lt.kaplan_meier().survival.tolist() == [0.5, 0.5]
+
+
+class TestCustomerLifetimesRepr:
+    def test_repr_shows_as_of_as_a_time(self) -> None:
+        """The summary line of customer_lifetimes names its as_of as a date a reader can read
+        (it showed raw microseconds since the epoch)."""
+        log = InteractionLog.from_arrays(
+            ["a", "a", "b"],
+            ["2024-10-01T00:00:00Z", "2024-12-01T00:00:00Z", "2024-11-01T00:00:00Z"],
+            "view",
+        ).with_observed_until("2024-12-31T00:00:00Z")
+        lifetimes = customer_lifetimes(log, "2024-12-31T00:00:00Z")
+        assert "as_of=2024-12-31 00:00:00," in repr(lifetimes).splitlines()[0]
+        assert lifetimes.as_of == np.datetime64("2024-12-31T00:00:00", "us")

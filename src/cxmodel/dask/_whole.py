@@ -296,7 +296,9 @@ def customer_lifetimes(
             for lt, last in zip(lifetimes, lasts, strict=True)
         )
         warn_churned_by_silence(flipped, until, cutoff, caller)
-    return CustomerLifetimes(ids[order], durations, observed, cutoff, window / US_PER_DAY)
+    return CustomerLifetimes(
+        ids[order], durations, observed, np.datetime64(cutoff, "us"), window / US_PER_DAY
+    )
 
 
 # ------------------------------------------------------------------ cohort_retention

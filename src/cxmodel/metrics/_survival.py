@@ -508,12 +508,13 @@ def _k_sample_test(
 
 @attrs.frozen(eq=False, repr=False)
 class CustomerLifetimes(Result):
-    """Per customer: lifetime in days and whether churn was observed (False = still active)."""
+    """Per customer: lifetime in days and whether churn was observed (False = still active),
+    as of ``as_of`` (UTC, microseconds)."""
 
     customers: npt.NDArray[np.object_] = attrs.field(metadata=column("customer_id"))
     durations: FloatArray = attrs.field(metadata=column("duration"))
     observed: npt.NDArray[np.bool_] = attrs.field(metadata=column())
-    as_of: int
+    as_of: np.datetime64
     inactivity_days: float
 
     def kaplan_meier(self, *, level: float = 0.95) -> SurvivalCurve:
@@ -575,7 +576,11 @@ def lifetimes_of(
     churned = (cutoff - last) > window
     end = np.where(churned, last, cutoff)
     lifetimes = CustomerLifetimes(
-        kept.customers, (end - first) / US_PER_DAY, churned, cutoff, window / US_PER_DAY
+        kept.customers,
+        (end - first) / US_PER_DAY,
+        churned,
+        np.datetime64(cutoff, "us"),
+        window / US_PER_DAY,
     )
     return lifetimes, last
 
