@@ -195,6 +195,12 @@ class TestOutputFile:
             ),
             pytest.param(
                 ["report", "--sample", "--customers", "50", "--out"],
+                "page.pdf",
+                "written as an HTML page (.html) or as text (.txt)",
+                id="report-pdf",
+            ),
+            pytest.param(
+                ["report", "--sample", "--customers", "50", "--out"],
                 "missing/page.html",
                 "the folder",
                 id="report-to-missing-folder",

@@ -124,6 +124,15 @@ class TestCommandLine:
         assert "fewer than 30 answers" in printed  # 300 customers give few answers a month
         assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
 
+    def test_writes_the_text(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        """`--out report.txt` writes the text printed (it wrote an HTML page under any name)."""
+        out = tmp_path / "report.txt"
+        assert main(["report", "--sample", "--customers", "300", "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        text = out.read_text(encoding="utf-8")
+        assert text.startswith("cxmodel CX report") and "<" not in text[:100]
+        assert printed.startswith(text) and f"text report written to {out}" in printed
+
     def test_as_of(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """--as-of sets the report date of the text and the page."""
         out = tmp_path / "report.html"

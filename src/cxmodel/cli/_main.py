@@ -245,6 +245,9 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+_HTML = (".html", ".htm")
+
+
 def _report(args: argparse.Namespace) -> int:
     from cxmodel.report import cx_report
 
@@ -254,11 +257,20 @@ def _report(args: argparse.Namespace) -> int:
         log = read_data(args.path, args)
     else:
         raise CXModelError("report needs a PATH or --sample")
-    if args.out:
-        _check_out(Path(args.out), "--out", args.force)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        _check_out(out, "--out", args.force)
+        if out.suffix.lower() not in (*_HTML, ".txt"):
+            raise CXModelError(
+                f"--out {args.out!r}: the report is written as an HTML page (.html) or as "
+                "text (.txt); name the file with one of them"
+            )
     report = cx_report(log, as_of=_as_of(args.as_of, args.timezone))
     print(report)
-    if args.out:
+    if out is not None and out.suffix.lower() == ".txt":
+        out.write_text(f"{report}\n", encoding="utf-8")
+        print(f"\ntext report written to {args.out}")
+    elif out is not None:
         page = report.to_html()
         Path(args.out).write_text(page, encoding="utf-8")
         where = Path(args.out).resolve().as_uri()
@@ -309,7 +321,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
     report.add_argument("--as-of", help="report as of this time (default: the last interaction)")
     report.add_argument(
-        "--out", metavar="FILE", help="also write the report as one self-contained HTML page"
+        "--out",
+        metavar="FILE",
+        help="also write the report: FILE.html as one "
+        "self-contained HTML page, FILE.txt as the text printed",
     )
     report.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     reading_options(report)
