@@ -186,7 +186,7 @@ def _value_columns(log: InteractionLog, value: str, caller: str) -> list[str]:
 
 def purchase_orders(
     log: InteractionLog, kind: str, names: list[str]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray]:
+) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.int64], FloatArray]:
     """Customer codes, times and values (column ``names[0]``; zeros without one) of the
     orders of ``kind``, one per order and in log order.
 
@@ -220,7 +220,7 @@ def purchase_orders(
         first_lines = np.sort(firsts)  # in log order
         lines = np.where(known, total, np.nan)[numbers[first_lines]]
         rows = rows[first_lines]
-    return log.customer_codes[rows].astype(np.int64), log.timestamps[rows], lines
+    return log.customer_codes[rows], log.timestamps[rows], lines
 
 
 def _valued(values: FloatArray, kind: str, value: str, caller: str) -> FloatArray:
