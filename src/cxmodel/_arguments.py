@@ -39,6 +39,7 @@ __all__ = [
     "positive_integer",
     "random_seed",
     "real",
+    "share",
     "text_value",
 ]
 
@@ -350,7 +351,7 @@ def event_flags(value: Any, where: str, name: str = "observed") -> npt.NDArray[n
     ...
     cxmodel.errors.SchemaError: f(): labels[1] is 2.0; expected booleans (1 = yes, 0 = no)
     """
-    flags = float_array(value, where, name).reshape(-1)
+    flags = float_array(value, where, name, ndim=1)
     bad = (flags != 0.0) & (flags != 1.0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -380,20 +381,58 @@ def _not_real(values: npt.NDArray[Any]) -> str | None:
 
 
 def real(value: Any, where: str, name: str) -> float:
-    """``value`` as a finite float (a bool is not a number here).
+    """``value`` as a finite float (a bool is not a number here; text is refused, with the
+    number it holds shown when it holds one).
 
     Examples
     --------
     >>> real("1", "f()", "t")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.ValueTypeError: f(): t must be a number; got str '1'
+    cxmodel.errors.ValueTypeError: f(): t must be a number; got str '1': did you mean 1.0 (a number, not text)?
     """
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise ValueTypeError(f"{where}: {name} must be a number; got {got(value)}")
+        raise ValueTypeError(
+            f"{where}: {name} must be a number; got {got(value)}{_as_number(value)}"
+        )
     number = float(value)
     if not np.isfinite(number):
         raise SchemaError(f"{where}: {name} must be a finite number; got {number!r}")
+    return number
+
+
+def _as_number(value: Any) -> str:
+    """A did-you-mean for text that holds a finite number (``"0.5"``), else ``""``."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    return f": did you mean {number!r} (a number, not text)?" if np.isfinite(number) else ""
+
+
+def share(value: Any, where: str, name: str) -> float:
+    """``value`` as a share of a whole: a number in [0, 1] (NaN, text and a bool are refused;
+    a percentage such as 50 gets a did-you-mean of 0.5).
+
+    Examples
+    --------
+    >>> share(np.float64(0.25), "f()", "p")
+    0.25
+    >>> share(50, "f()", "p")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): p must be a share in [0, 1]; got 50.0: did you mean 0.5 (50 %)?
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueTypeError(
+            f"{where}: {name} must be a share in [0, 1]; got {got(value)}{_as_number(value)}"
+        )
+    number = float(value)
+    if not 0.0 <= number <= 1.0:  # NaN fails too
+        hint = f": did you mean {number / 100:g} ({number:g} %)?" if 1.0 < number <= 100.0 else ""
+        raise SchemaError(f"{where}: {name} must be a share in [0, 1]; got {number!r}{hint}")
     return number
 
 

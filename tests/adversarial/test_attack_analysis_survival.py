@@ -10,18 +10,10 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from cxmodel import metrics
-from cxmodel.errors import CXModelError
+from cxmodel import metrics, models
+from cxmodel.errors import CXModelError, SchemaError, ValueTypeError
 
 KM = metrics.kaplan_meier([1, 2, 3, 4], [1, 1, 1, 0])
-
-
-def _answer_or_refusal(call: Callable[[], object]) -> object:
-    """The value of ``call()``, or the string "refused" for a CXModelError."""
-    try:
-        return call()
-    except CXModelError:
-        return "refused"
 
 
 class TestTheCurveByHand:
@@ -47,61 +39,98 @@ class TestTheCurveByHand:
 
 
 class TestHostileReadings:
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="SurvivalCurve.at('2') answers S(1) = 0.75, not S(2) = 0.5 or an error",
+    @pytest.mark.parametrize(
+        ("call", "error", "message"),
+        [
+            (
+                lambda: KM.at("2"),  # type: ignore[arg-type]
+                ValueTypeError,
+                r"SurvivalCurve.at\(\): t must be a number; got str '2': did you mean 2.0",
+            ),
+            (lambda: KM.at(float("nan")), SchemaError, r"at\(\): t must be a finite number"),
+            (
+                lambda: KM.percentile(1.5),
+                SchemaError,
+                r"percentile\(\): p must be a share in \[0, 1\]; got 1.5: did you mean 0.015",
+            ),
+            (
+                lambda: KM.percentile(90),
+                SchemaError,
+                r"percentile\(\): p must be a share .*did you mean 0.9 \(90 %\)",
+            ),
+            (lambda: KM.percentile(-0.1), SchemaError, r"percentile\(\): p must be a share"),
+            (
+                lambda: KM.survival_time(float("nan")),
+                SchemaError,
+                r"survival_time\(\): q must be a share in \[0, 1\]; got nan",
+            ),
+            (
+                lambda: KM.percentile("0.5"),  # type: ignore[arg-type]
+                ValueTypeError,
+                r"percentile\(\): p must be a share .*got str '0.5': did you mean 0.5",
+            ),
+            (lambda: KM.survival_time(True), ValueTypeError, r"q must be a share"),
+        ],
+        ids=[
+            "at-text",
+            "at-nan",
+            "percentile-past-one",
+            "percentile-as-percent",
+            "percentile-negative",
+            "survival_time-nan",
+            "percentile-text",
+            "survival_time-bool",
+        ],
     )
-    def test_a_time_written_as_text(self) -> None:
-        """``at("2")`` compares the text with the float times as strings ("2" sorts before
-        "2.0") and silently returns S(1)."""
-        answer = _answer_or_refusal(lambda: KM.at("2"))  # type: ignore[arg-type]
-        assert answer == 0.5 or answer == "refused"
+    def test_a_bad_reading_is_refused_by_name(
+        self, call: Callable[[], object], error: type[CXModelError], message: str
+    ) -> None:
+        """Text, NaN and shares outside 0..1 are refused naming the method, the argument and
+        the value (``at("2")`` compared as text and read S(1); ``at(nan)`` read the tail;
+        ``percentile(1.5)`` and ``survival_time(nan)`` answered inf, as if never reached)."""
+        with pytest.raises(error, match=message):
+            call()
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="SurvivalCurve.at(nan) answers 0.25 (the last step)",
-    )
-    def test_nan_time(self) -> None:
-        """S(NaN) has no value; today NaN sorts past every time and reads the tail."""
-        answer = _answer_or_refusal(lambda: KM.at(float("nan")))
-        assert answer == "refused" or (isinstance(answer, float) and math.isnan(answer))
+    def test_readings_at_the_edges_of_the_range(self) -> None:
+        """The shares 0 and 1, numpy numbers and integers are readings like any other."""
+        assert KM.percentile(0) == 1.0 and KM.percentile(np.float64(0.5)) == 2.0
+        assert KM.survival_time(1) == 1.0 and math.isinf(KM.survival_time(0.0))
+        assert KM.at(np.int64(2)) == pytest.approx(0.5) and KM.at(-1) == 1.0
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="SurvivalCurve.percentile(1.5) answers inf instead of refusing p",
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda: metrics.kaplan_meier(np.array([[1, 2], [3, 4]])),
+            lambda: metrics.kaplan_meier([1, 2, 3, 4], np.array([[1, 1], [0, 1]])),
+            lambda: metrics.logrank_test(np.array([[1, 2], [3, 4]]), [5, 6]),
+            lambda: metrics.multivariate_logrank_test(
+                np.array([[1, 2], [3, 4]]), ["a", "a", "b", "b"]
+            ),
+            lambda: metrics.multivariate_logrank_test(
+                [1, 2, 3, 4], np.array([["a", "a"], ["b", "b"]])
+            ),
+            lambda: models.concordance_index(np.array([[1, 2], [3, 4]]), [4.0, 3.0, 2.0, 1.0]),
+            lambda: models.concordance_index([1, 2, 3, 4], np.array([[4.0, 3.0], [2.0, 1.0]])),
+            lambda: models.concordance_index([1, 2, 3, 4], [4, 3, 2, 1], np.ones((2, 2))),
+            lambda: models.CoxPH().fit(np.ones((4, 1)), np.array([[1, 2], [3, 4]])),
+            lambda: models.expand_person_period(np.array([[1, 2], [3, 4]])),
+        ],
+        ids=[
+            "kaplan_meier-durations",
+            "kaplan_meier-observed",
+            "logrank_test",
+            "multivariate_logrank_test-durations",
+            "multivariate_logrank_test-groups",
+            "concordance_index-durations",
+            "concordance_index-risk",
+            "concordance_index-observed",
+            "CoxPH.fit",
+            "expand_person_period",
+        ],
     )
-    def test_percentile_past_one(self) -> None:
-        """A share of 150 % of subjects is not a question: today inf, as if never reached."""
-        assert _answer_or_refusal(lambda: KM.percentile(1.5)) == "refused"
-
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="SurvivalCurve.survival_time(nan) answers inf instead of refusing q",
-    )
-    def test_survival_time_of_nan(self) -> None:
-        """``survival_time(nan)``: today inf, the answer for a level never reached."""
-        assert _answer_or_refusal(lambda: KM.survival_time(float("nan"))) == "refused"
-
-    @pytest.mark.xfail(
-        strict=True,
-        raises=TypeError,
-        reason="SurvivalCurve.percentile('0.5') raises a raw TypeError",
-    )
-    def test_percentile_written_as_text(self) -> None:
-        """Text where a share is expected escapes as ``TypeError: unsupported operand``."""
-        assert _answer_or_refusal(lambda: KM.percentile("0.5")) == "refused"  # type: ignore[arg-type]
-
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="kaplan_meier flattens a 2-d durations array silently (nps refuses)",
-    )
-    def test_two_dimensional_durations(self) -> None:
-        """``nps`` refuses a 2-d array ("a flat list or 1-d array"); ``kaplan_meier`` reads
-        [[1, 2], [3, 4]] as four subjects without a word."""
-        answer = _answer_or_refusal(lambda: metrics.kaplan_meier(np.array([[1, 2], [3, 4]])))
-        assert answer == "refused"
+    def test_two_dimensional_durations(self, call: Callable[[], object]) -> None:
+        """``nps`` refuses a 2-d array ("a flat list or 1-d array"); the survival functions
+        read [[1, 2], [3, 4]] as four subjects without a word before; now each refuses it,
+        saying it wants one dimension and the shape it got."""
+        with pytest.raises(SchemaError, match=r"1-d array.*shape \(2, 2\)"):
+            call()

@@ -7,6 +7,8 @@ otherwise or cut earlier by :meth:`~cxmodel.log.InteractionLog.between`. Outside
 the data say nothing, and an answer computed there is quietly wrong rather than empty: every
 customer "churns" in a month after the export, because none of them is seen in it. So
 
+* a period that ends at or before its start is refused (:class:`~cxmodel.errors.SchemaError`,
+  :func:`check_period_order`): it holds no time, whatever the data;
 * a period that begins at or after the end of the observation is refused
   (:class:`~cxmodel.errors.DataError`, naming both times);
 * a period that ends after it is answered, with a :class:`~cxmodel.errors.DataWarning` naming
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from cxmodel._pieces import warn
 from cxmodel._time import us_to_datetime
-from cxmodel.errors import DataError, DataWarning
+from cxmodel.errors import DataError, DataWarning, SchemaError
 
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
@@ -36,6 +38,7 @@ __all__ = [
     "check_as_of",
     "check_observed_end",
     "check_period",
+    "check_period_order",
     "declared_or_seen",
     "first_time",
     "last_time",
@@ -126,6 +129,27 @@ def check_period(
             "interaction out); if the export covers the span (dates read as instants, not as "
             "text, start at midnight of their day), declare it with log.with_observed_until(...)",
             DataWarning,
+        )
+
+
+def check_period_order(start: int | None, end: int | None, *, caller: str) -> None:
+    """Refuse a period ``[start, end)`` that ends at or before its start: it holds no time, and
+    an answer over it (a NaN rate, every customer churned) would blame the data for swapped
+    arguments. Either bound ``None`` (open) passes.
+
+    Examples
+    --------
+    >>> check_period_order(0, 86_400_000_000, caller="f()")
+    >>> check_period_order(86_400_000_000, 0, caller="f()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): end must be after start; got start=1970-01-02T00:00:00Z, end=1970-01-01T00:00:00Z: the period [start, end) holds no time; were start and end swapped?
+    """
+    if start is not None and end is not None and end <= start:
+        hint = "were start and end swapped?" if end < start else "give the period a length"
+        raise SchemaError(
+            f"{caller}: end must be after start; got start={_when(start)}, end={_when(end)}: "
+            f"the period [start, end) holds no time; {hint}"
         )
 
 

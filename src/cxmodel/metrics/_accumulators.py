@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.metrics._answers import factorize, survey_chunk
+from cxmodel.metrics._answers import INT64_MAX, compact_range, factorize, survey_chunk
 
 __all__ = ["MAX_GRID", "ScoreAccumulator", "ScoreCounts", "group_rows", "ordered_scale"]
 
@@ -67,12 +67,12 @@ def group_rows(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[ObjectArray
         arr = np.asarray(col)
         if arr.dtype.kind == "O" and arr.size and isinstance(arr[0], int | np.integer):
             arr = arr.astype(np.int64)
-        if arr.dtype.kind in "iu" and arr.size:
-            lo, hi = int(arr.min()), int(arr.max())
-            if hi - lo < max(4 * arr.size, 1 << 16):  # compact range: offsets are codes
-                uniques.append(np.arange(lo, hi + 1))
-                codes.append((arr - lo).astype(np.int64))
-                continue
+        bounds = compact_range(arr)
+        if bounds is not None:  # offsets are codes
+            lo, hi = bounds
+            uniques.append(np.arange(lo, hi + 1))
+            codes.append((arr - lo).astype(np.int64))
+            continue
         u, inv = factorize(arr)
         uniques.append(u)
         codes.append(inv)
@@ -259,6 +259,8 @@ class ScoreAccumulator:
         if not columns or n == 0 or any(c.dtype.kind not in "iu" for c in columns):
             return None
         bounds = [(int(c.min()), int(c.max())) for c in columns]
+        if any(hi > INT64_MAX for _, hi in bounds):  # unsigned ids past 2**63
+            return None
         dims = [hi - lo + 1 for lo, hi in bounds]
         size = int(np.prod(dims, dtype=np.float64)) * self.width
         if size > max(4 * n, 1 << 20):

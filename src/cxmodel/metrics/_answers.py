@@ -8,6 +8,7 @@ whatever rows they hold), a period is a calendar-period index (the same in every
 
 from __future__ import annotations
 
+import numbers
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -37,6 +38,8 @@ __all__ = [
 
 MISSING = "(missing)"
 """The label of answers whose ``by`` value is missing."""
+INT64_MAX = int(np.iinfo(np.int64).max)
+"""The largest int64: integer labels past it (unsigned ids) are not offset into codes."""
 
 IntArray = npt.NDArray[np.int64]
 
@@ -204,6 +207,24 @@ def answer_scores(
     return np.zeros(0)
 
 
+def compact_range(col: npt.NDArray[Any]) -> tuple[int, int] | None:
+    """``(lowest, highest)`` of an integer column whose range is compact enough for its
+    offsets to be codes (at most ``max(4 n, 65536)`` values wide) and within int64, else None
+    (unsigned ids past 2**63 are factorised like any other labels).
+
+    Examples
+    --------
+    >>> compact_range(np.array([7, 3, 9])), compact_range(np.array([2**63], dtype=np.uint64))
+    ((3, 9), None)
+    """
+    if col.dtype.kind not in "iu" or not col.size:
+        return None
+    lo, hi = int(col.min()), int(col.max())
+    if hi > INT64_MAX or hi - lo >= max(4 * col.size, 1 << 16):
+        return None
+    return lo, hi
+
+
 def factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
     """Sorted uniques and codes; O(n) for integer columns with a compact range.
 
@@ -213,23 +234,29 @@ def factorize(col: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
     >>> uniques.tolist(), codes.tolist()
     ([3, 7, 9], [1, 0, 1, 2])
     """
-    if col.dtype.kind in "iu" and col.size:
-        lo, hi = int(col.min()), int(col.max())
-        if hi - lo < max(4 * col.size, 1 << 16):
-            shifted = (col - lo).astype(np.int64)
-            present = np.bincount(shifted) > 0
-            remap = np.cumsum(present) - 1
-            return np.flatnonzero(present) + lo, remap[shifted]
+    bounds = compact_range(col)
+    if bounds is not None:
+        lo = bounds[0]
+        shifted = (col - lo).astype(np.int64)
+        present = np.bincount(shifted) > 0
+        remap = np.cumsum(present) - 1
+        return np.flatnonzero(present) + lo, remap[shifted]
     u, inv = np.unique(col, return_inverse=True)
     return u, inv.reshape(-1).astype(np.int64)
 
 
-def sorted_labels(values: npt.ArrayLike) -> tuple[npt.NDArray[np.object_], IntArray]:
+def sorted_labels(
+    values: npt.ArrayLike, name: str = "by"
+) -> tuple[npt.NDArray[np.object_], IntArray]:
     """The distinct labels of ``values``, sorted, and each value's code into them.
 
     Numbers sort as numbers (a store number or an age band coded 1..12 gives 1, 2, ..., 10,
     not "1", "10", "2"), anything else as text; a missing value (None, NaN or
     ``"(missing)"``) is the code ``len(labels)``, the group ``"(missing)"`` that sorts last.
+    Labels mixing text and numbers are read as text, and refused (a :class:`SchemaError`
+    naming the argument ``name`` and both labels) when a number's text is also a text label
+    (``1`` and ``"1"``), which would merge two groups into one, as the readers refuse a
+    column holding both.
 
     Examples
     --------
@@ -238,25 +265,61 @@ def sorted_labels(values: npt.ArrayLike) -> tuple[npt.NDArray[np.object_], IntAr
     ([2.0, 10.0], [1, 2, 0, 1])
     >>> sorted_labels(np.array(["b", None, "a"], dtype=object))[0].tolist()
     ['a', 'b']
+    >>> sorted_labels(np.array(["1", 1], dtype=object))
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: by holds the text '1' and the number 1, which would merge into one group '1'; give labels all as text or all as numbers (the readers refuse a column mixing them for the same reason)
     """
     arr = np.asarray(values).reshape(-1)
     if arr.dtype.kind == "f":
         missing = np.isnan(arr)
-        present: npt.NDArray[Any] = arr[~missing]
+        labels, inner = factorize(arr[~missing])
     else:
         objects = arr.astype(object)
         is_missing = (objects == None) | (objects != objects) | (objects == MISSING)  # noqa: E711
         missing = np.asarray(is_missing, dtype=bool)
-        present = np.array(objects[~missing].tolist())
-        if present.dtype.kind not in "iuf":  # text, or numbers mixed with text
-            present = objects[~missing].astype(str)
-    labels, inner = factorize(present)
+        given = objects[~missing]
+        present = np.array(given.tolist())
+        if present.dtype.kind in "iuf":
+            labels, inner = factorize(present)
+        else:  # text, or numbers mixed with text
+            labels, inner = factorize(given.astype(str))
+            if arr.dtype.kind == "O":  # only an array of objects mixes text with numbers
+                _refuse_merged(given, labels, inner, name)
     codes = np.full(arr.shape[0], len(labels), dtype=np.int64)
     codes[~missing] = inner
     return labels.astype(object), codes
 
 
-def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
+def _refuse_merged(
+    given: npt.NDArray[np.object_], labels: npt.NDArray[Any], codes: IntArray, name: str
+) -> None:
+    """Refuse labels ``given`` whose text (coded ``codes`` into ``labels``) comes from both a
+    text label and another value: ``"1"`` and ``1`` would be one group."""
+    is_text = np.asarray(given == labels[codes], dtype=bool)  # only text equals its own text
+    if is_text.all() or not is_text.any():
+        return
+    from_text = np.bincount(codes[is_text], minlength=len(labels)) > 0
+    from_other = np.bincount(codes[~is_text], minlength=len(labels)) > 0
+    clashes = np.flatnonzero(from_text & from_other)
+    if not clashes.size:
+        return
+    code = int(clashes[0])
+    other = given[~is_text & (codes == code)][0]
+    other = other.item() if isinstance(other, np.generic) else other  # 3, not np.int64(3)
+    what = "number" if isinstance(other, numbers.Number) else type(other).__name__
+    more = f" ({clashes.size:,} labels clash so)" if clashes.size > 1 else ""
+    label = str(labels[code])
+    raise SchemaError(
+        f"{name} holds the text {label!r} and the {what} {other!r}, which would merge into one "
+        f"group {label!r}{more}; give labels all as text or all as numbers (the readers refuse "
+        "a column mixing them for the same reason)"
+    )
+
+
+def _coded(
+    values: npt.NDArray[Any], name: str = "by"
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
     """Keys of labels: integers and booleans as they are (no vocabulary: the groups' values
     make it), anything else as codes into its :func:`sorted_labels` (numbers in numeric
     order); a missing value (None or NaN) is the code ``len(labels)``, the group
@@ -270,7 +333,7 @@ def _coded(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]
     """
     if values.dtype.kind in "iub":
         return values, None
-    labels, codes = sorted_labels(values)
+    labels, codes = sorted_labels(values, name)
     return codes, labels
 
 
@@ -314,7 +377,7 @@ def _log_labels(
             f"by has {len(given)} labels for a log of {len(log)} rows; "
             "expected one label per row or a column name"
         )
-    codes, labels = _coded(given[mask])
+    codes, labels = _coded(given[mask], "by")
     return "by", codes, labels, False
 
 
@@ -394,12 +457,17 @@ def survey_chunk(
         if by is not None:
             if isinstance(by, str):
                 raise SchemaError("by must be an array of labels when scores are an array")
-            given = _array(by, f"{metric}(): by").reshape(-1)
+            given = _array(by, f"{metric}(): by")
+            if given.ndim != 1:
+                raise SchemaError(
+                    f"{metric}(): by must be a flat list or 1-d array of labels, one per score; "
+                    f"got shape {given.shape}"
+                )
             if len(given) != len(scores):
                 raise SchemaError(
                     f"by has {len(given)} labels for {len(scores)} scores; expected one each"
                 )
-            codes, labels = _coded(given)
+            codes, labels = _coded(given, f"{metric}(): by")
             names.append("by")
             keys.append(codes)
     if period is not None:

@@ -62,7 +62,7 @@ def group_table(
             coded.append(col)
             vocabularies.append(None)
         else:  # numbers in numeric order, "(missing)" last
-            labels, codes = sorted_labels(col)
+            labels, codes = sorted_labels(col, name)
             coded.append(codes)
             vocabularies.append(np.append(labels, np.array([MISSING], dtype=object)))
     if "period" in names and n:

@@ -15,6 +15,7 @@ from cxmodel._stats import mean_t_interval
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
+from cxmodel.metrics._answers import sorted_labels
 from cxmodel.metrics._groups import missing_as_label
 from cxmodel.metrics._survival import SurvivalCurve, durations_and_events, kaplan_meier
 
@@ -163,7 +164,14 @@ def kaplan_meier_by(
     (['a', 'b'], 1.0)
     """
     d, e = durations_and_events(durations, observed, "kaplan_meier_by()")
-    labels = missing_as_label(np.asarray(groups, dtype=object).reshape(-1)).astype(str)
+    given = np.asarray(groups, dtype=object)
+    if given.ndim != 1:
+        raise SchemaError(
+            f"kaplan_meier_by(): groups must be a flat list or 1-d array of labels; got shape "
+            f"{given.shape}"
+        )
+    sorted_labels(given, "kaplan_meier_by(): groups")  # refuses "1" with 1: one group
+    labels = missing_as_label(given).astype(str)
     if labels.shape != d.shape:
         raise SchemaError(
             f"kaplan_meier_by(): groups has {labels.size} labels for {d.size} durations; "

@@ -17,7 +17,13 @@ from cxmodel._time import TimeLike, as_of_us, duration_to_us, to_us
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
-from cxmodel.log._observed import check_as_of, check_period, first_time, warn_after_data
+from cxmodel.log._observed import (
+    check_as_of,
+    check_period,
+    check_period_order,
+    first_time,
+    warn_after_data,
+)
 from cxmodel.log._orders import warn_order_lines
 
 if TYPE_CHECKING:
@@ -100,9 +106,8 @@ def _churn_counts(
 ) -> tuple[int, int, str]:
     if definition not in DEFINITIONS:
         raise SchemaError(f"definition must be one of {DEFINITIONS!r}; got {definition!r}")
-    t0, t1 = to_us(start), to_us(end)
-    if t1 <= t0:
-        raise SchemaError(f"end must be after start; got start={start!r}, end={end!r}")
+    t0, t1 = to_us(start, what="start"), to_us(end, what="end")
+    check_period_order(t0, t1, caller=caller)
     unknown = (
         "customers who came back then count as churned"
         if definition == "activity"
@@ -158,6 +163,11 @@ def churn_rate(
     level : float, default 0.95
         Confidence level of the interval.
 
+    Raises
+    ------
+    SchemaError
+        If ``end`` is at or before ``start`` (the period holds no time).
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -198,6 +208,11 @@ def retention_rate(
         count; default as long as the period.
     level : float, default 0.95
         Confidence level of the interval.
+
+    Raises
+    ------
+    SchemaError
+        If ``end`` is at or before ``start`` (the period holds no time).
     """
     log = interaction_log(log, "retention_rate()")
     churned, base, text = _churn_counts(log, start, end, definition, lookback, "retention_rate()")
@@ -223,6 +238,11 @@ def repeat_purchase_rate(
     level : float, default 0.95
         Confidence level of the interval.
 
+    Raises
+    ------
+    SchemaError
+        If both bounds are given and ``end`` is at or before ``start``.
+
     Warns
     -----
     DataWarning
@@ -238,10 +258,13 @@ def repeat_purchase_rate(
     0.5
     """
     log = interaction_log(log, "repeat_purchase_rate()")
+    t0 = None if start is None else to_us(start, what="start")
+    t1 = None if end is None else to_us(end, what="end")
+    check_period_order(t0, t1, caller="repeat_purchase_rate()")
     check_period(
         log,
-        None if start is None else to_us(start),
-        None if end is None else to_us(end),
+        t0,
+        t1,
         caller="repeat_purchase_rate()",
         unknown="second purchases then are not counted",
     )

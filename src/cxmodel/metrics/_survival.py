@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._arguments import float_array, interaction_log
+from cxmodel._arguments import float_array, interaction_log, real, share
 from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
@@ -41,7 +41,7 @@ def durations_and_events(
     """Checked durations (finite, >= 0; a bad one named by its position) and event flags
     (0/1, default all 1) as float arrays, for ``where`` (e.g. ``"kaplan_meier()"``)."""
     name = f"durations{side}"
-    d = float_array(durations, where, name).reshape(-1)
+    d = float_array(durations, where, name, ndim=1)
     # two reductions (NaN propagates through min) instead of three full-size masks
     if d.size and not (float(d.min()) >= 0.0 and float(d.max()) < np.inf):
         bad = ~np.isfinite(d) | (d < 0)
@@ -51,7 +51,7 @@ def durations_and_events(
         e = np.ones_like(d)
     else:
         raw = np.asarray(observed)
-        e = float_array(observed, where, f"observed{side}").reshape(-1)
+        e = float_array(observed, where, f"observed{side}", ndim=1)
         if e.shape != d.shape:
             raise SchemaError(
                 f"observed has {e.size} values for {d.size} durations; expected one each"
@@ -140,7 +140,21 @@ class SurvivalCurve(Result):
     level: float
 
     def at(self, t: float) -> float:
-        """S(t): the curve's value at time ``t`` (1 before the first time)."""
+        """S(t): the curve's value at time ``t`` (1 before the first time).
+
+        Raises
+        ------
+        ValueTypeError
+            If ``t`` is not a number (text such as ``"2"`` included).
+        SchemaError
+            If ``t`` is NaN or infinite.
+
+        Examples
+        --------
+        >>> kaplan_meier([1, 2, 3]).at(2.5)
+        0.3333333333333333
+        """
+        t = real(t, "SurvivalCurve.at()", "t")
         i = int(np.searchsorted(self.times, t, side="right")) - 1
         return 1.0 if i < 0 else float(self.survival[i])
 
@@ -150,7 +164,13 @@ class SurvivalCurve(Result):
         S(t) is compared to within 1.5e-8 (R's ``quantile.survfit`` tolerance), so rounding
         in the product cannot carry a step that is exactly ``q`` past it: durations 1..6 have
         the median 3, where an exact comparison (as lifelines 0.30.3 makes) gives 4.
+
+        Raises
+        ------
+        ValueTypeError, SchemaError
+            If ``q`` is not a number in [0, 1] (NaN and text included).
         """
+        q = share(q, "SurvivalCurve.survival_time()", "q")
         hit = np.flatnonzero(self.survival <= q + QUANTILE_TOLERANCE)
         return float(self.times[hit[0]]) if hit.size else float("inf")
 
@@ -164,7 +184,14 @@ class SurvivalCurve(Result):
 
         The ``p`` quantile of the durations: lifelines' ``percentile(p)`` is the opposite one,
         the time by which survival fell to ``p`` (here :meth:`survival_time`).
+
+        Raises
+        ------
+        ValueTypeError, SchemaError
+            If ``p`` is not a number in [0, 1] (NaN and text included; a percentage such as
+            90 gets a did-you-mean of 0.9).
         """
+        p = share(p, "SurvivalCurve.percentile()", "p")
         return self.survival_time(1.0 - p)
 
     def _figures(self) -> dict[str, Any]:
@@ -299,8 +326,7 @@ def logrank_test(
     if strata_a is not None or strata_b is not None:
         if strata_a is None or strata_b is None:
             raise SchemaError("give both strata_a and strata_b, or neither")
-        sa = np.asarray(strata_a).reshape(-1)
-        sb = np.asarray(strata_b).reshape(-1)
+        sa, sb = np.asarray(strata_a), np.asarray(strata_b)
         if sa.shape != da.shape or sb.shape != db.shape:
             raise SchemaError("strata_a and strata_b need one label per duration of their group")
         groups = np.r_[np.zeros(da.size, np.int64), np.ones(db.size, np.int64)]
@@ -429,7 +455,11 @@ def multivariate_logrank_test(
 
 def _labels(values: npt.ArrayLike, name: str, n: int, caller: str) -> npt.NDArray[Any]:
     """One label per duration, none missing (None or NaN) and all of one sortable kind."""
-    labels = np.asarray(values).reshape(-1)
+    labels = np.asarray(values)
+    if labels.ndim != 1:
+        raise SchemaError(
+            f"{caller}: {name} must be a flat list or 1-d array of labels; got shape {labels.shape}"
+        )
     if labels.shape != (n,):
         raise SchemaError(f"{name} has {labels.size} labels for {n} durations")
     if labels.dtype.kind == "f":

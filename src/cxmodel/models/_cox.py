@@ -169,8 +169,8 @@ def concordance_index(
     0.0
     """
     where = "concordance_index()"
-    t = finite_values(float_array(durations, where, "durations").reshape(-1), where, "durations")
-    r = finite_values(float_array(risk, where, "risk").reshape(-1), where, "risk")
+    t = finite_values(float_array(durations, where, "durations", ndim=1), where, "durations")
+    r = finite_values(float_array(risk, where, "risk", ndim=1), where, "risk")
     e = np.ones(t.shape, dtype=bool) if observed is None else event_flags(observed, where)
     if not (t.shape == r.shape == e.shape):
         raise SchemaError("durations, risk and observed must have the same length")
@@ -337,11 +337,11 @@ class CoxPH(WaldRegression):
         if not self.penalizer >= 0:
             raise SchemaError(f"penalizer must be >= 0, got {self.penalizer!r}")
         mat, feature_names = as_design(X, names, where="CoxPH.fit()")
-        t = float_array(durations, "CoxPH.fit()", "durations").reshape(-1)
+        t = float_array(durations, "CoxPH.fit()", "durations", ndim=1)
         e = (
             np.ones(t.shape, dtype=bool)
             if observed is None
-            else float_array(observed, "CoxPH.fit()", "observed").reshape(-1)
+            else float_array(observed, "CoxPH.fit()", "observed", ndim=1)
         )
         if t.shape[0] != mat.shape[0] or np.shape(e) != t.shape:
             raise SchemaError(
@@ -484,7 +484,7 @@ def _infinite_estimates(
 
 def _entry(entry: npt.ArrayLike, durations: FloatArray) -> FloatArray:
     """Checked start times: finite and before each row's duration."""
-    start = float_array(entry, "CoxPH.fit()", "entry").reshape(-1)
+    start = float_array(entry, "CoxPH.fit()", "entry", ndim=1)
     if start.shape != durations.shape:
         raise SchemaError(
             f"entry has {start.shape[0]} values for {durations.shape[0]} durations; expected "

@@ -33,7 +33,7 @@ def expand_person_period(
     >>> subject.tolist(), period.tolist(), event.tolist()
     ([0, 0, 1, 2, 2, 2], [0, 1, 0, 0, 1, 2], [0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
     """
-    d = float_array(durations, "expand_person_period()", "durations").reshape(-1)
+    d = float_array(durations, "expand_person_period()", "durations", ndim=1)
     if d.size and not (np.isfinite(d).all() and (d >= 0).all() and (d == np.round(d)).all()):
         raise SchemaError("durations must be whole numbers of periods >= 0")
     e = (

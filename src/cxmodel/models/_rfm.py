@@ -24,6 +24,7 @@ from cxmodel._time import (
 )
 from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
 from cxmodel.log._observed import check_period, warn_after_data
+from cxmodel.log._orders import order_numbers
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -183,6 +184,45 @@ def _value_columns(log: InteractionLog, value: str, caller: str) -> list[str]:
     )
 
 
+def purchase_orders(
+    log: InteractionLog, kind: str, names: list[str]
+) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.int64], FloatArray]:
+    """Customer codes, times and values (column ``names[0]``; zeros without one) of the
+    orders of ``kind``, one per order and in log order.
+
+    Lines of one order (:meth:`~cxmodel.log.InteractionLog.orders`' rule: rows of one
+    customer sharing an ``order_id``, or without one at the same instant) are one purchase
+    at its first line's time, with the value summed over its lines (missing only when every
+    line's is), as in ``log.orders()``: so a summary answers the same on the lines and on the
+    orders, even when an order's lines carry different times. Without an ``order_id`` column
+    the lines of an order share an instant, and so a period: the rows are read as they are.
+
+    Examples
+    --------
+    >>> from cxmodel.log import InteractionLog
+    >>> log = InteractionLog.from_arrays(["a", "a", "a"], [0, 86_400, 90_000], ["purchase"] * 3,
+    ...     order_id=["o1", "o2", "o1"], value=[10.0, 5.0, 2.0])
+    >>> codes, times, values = purchase_orders(log, "purchase", ["value"])
+    >>> codes.tolist(), (times // 1_000_000).tolist(), values.tolist()
+    ([0, 0], [0, 86400], [12.0, 5.0])
+    """
+    if "order_id" not in log:
+        codes, times, values = log._kind_rows(kind, names, "kind_mask()")
+        return codes, times, values[names[0]] if names else np.zeros(codes.shape[0])
+    rows = np.flatnonzero(log.kind_mask(kind)).astype(np.int64)
+    lines = log.numeric(names[0])[rows] if names else np.zeros(rows.shape[0])
+    numbers, firsts = order_numbers(log, rows)
+    if firsts.shape[0] < rows.shape[0]:  # some rows are further lines of an order
+        present = ~np.isnan(lines)
+        k = firsts.shape[0]
+        total = np.bincount(numbers, weights=np.where(present, lines, 0.0), minlength=k)
+        known = np.bincount(numbers[present], minlength=k) > 0
+        first_lines = np.sort(firsts)  # in log order
+        lines = np.where(known, total, np.nan)[numbers[first_lines]]
+        rows = rows[first_lines]
+    return log.customer_codes[rows], log.timestamps[rows], lines
+
+
 def _valued(values: FloatArray, kind: str, value: str, caller: str) -> FloatArray:
     """``values`` with NaN as 0, warning with the number of purchases that had no value."""
     template = (
@@ -251,7 +291,10 @@ def rfm_summary(
 
     Timestamps are floored to ``freq`` periods; purchases in the same period collapse into one
     (values summed); rows after the ``as_of`` period are ignored; customers without purchases are
-    left out.
+    left out. The lines of an order (rows of one customer sharing an ``order_id``, or without
+    one at the same instant, as :meth:`~cxmodel.log.InteractionLog.orders` merges them) are one
+    purchase at its first line's time, worth the sum of their values: the summary of a
+    line-item export equals that of its ``log.orders()``.
 
     Parameters
     ----------
@@ -328,8 +371,7 @@ def summarise_purchases(
     data (the Dask version warns once, for all partitions)."""
     # the purchases alone, in log order: a log not sorted yet is not sorted for a summary
     names = _value_columns(log, value, "rfm_summary()")
-    codes, ts, values = log._kind_rows(kind, names, "kind_mask()")
-    vals = values[value] if names else np.zeros(codes.shape[0])
+    codes, ts, vals = purchase_orders(log, kind, names)
     per = period_ordinals(ts, freq, timezone)
     if as_of is not None:
         end = as_of_period(as_of, freq, timezone)
@@ -472,9 +514,8 @@ def calibration_holdout_split(
         unknown="purchases then are missing from holdout_frequency while holdout_duration "
         "counts those periods",
     )
-    mask = log.kind_mask(kind)
-    codes = log.customer_codes[mask]
-    per = period_ordinals(log.timestamps[mask], freq, timezone)
+    codes, times, _ = purchase_orders(log, kind, [])
+    per = period_ordinals(times, freq, timezone)
     keep = (per > cal_end) & (per <= obs_end)
     codes, per = codes[keep], per[keep]
     new = np.ones(codes.shape[0], dtype=bool)
