@@ -372,3 +372,15 @@ class TestTimezone:
         log = _log(["a"], self.TIMES[:1], [1.0])
         with pytest.raises(SchemaError, match="did you mean 'Europe/Paris'"):
             rfm_summary(log, freq=freq, timezone="Europe/Pariss")
+
+
+def test_an_order_total_past_the_float_range_is_refused() -> None:
+    """Two lines of one order, each 1e308, on different days: the order's value is past the
+    float range, a DataError naming the function, column and customer (it was inf)."""
+    log = InteractionLog.from_arrays(
+        ["a", "a"], [0, 3 * 86_400], ["purchase"] * 2, order_id=["o1", "o1"], value=[1e308, 1e308]
+    )
+    with pytest.raises(
+        DataError, match=r"rfm_summary\(\): the sum of column 'value' for customer 'a'"
+    ):
+        rfm_summary(log)

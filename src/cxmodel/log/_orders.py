@@ -31,7 +31,13 @@ from cxmodel.errors import DataWarning
 if TYPE_CHECKING:
     from cxmodel.log._log import InteractionLog
 
-__all__ = ["further_lines", "merge_order_lines", "order_numbers", "warn_order_lines"]
+__all__ = [
+    "further_lines",
+    "merge_order_lines",
+    "order_numbers",
+    "order_totals",
+    "warn_order_lines",
+]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -219,36 +225,35 @@ def warn_order_lines(
     )
 
 
-def _order_sums(
-    column: FloatArray,
-    rows: IntArray,
+def order_totals(
+    lines: FloatArray,
     numbers: IntArray,
-    firsts: IntArray,
+    k: int,
     *,
     name: str,
     customers: npt.NDArray[Any],
+    where: str,
 ) -> FloatArray:
-    """``column`` (named ``name``) with each order's first line holding the sum over the order's
-    lines (missing only when every line's value is missing).
+    """The sum of ``lines`` (values of column ``name``, one per line) over each of the ``k``
+    orders (``numbers``: each line's order, as :func:`order_numbers` gives it), missing only
+    when every line's value is missing.
 
-    ``customers`` holds each order's customer, named when the order's sum is past the float
-    range (a :class:`~cxmodel.errors.DataError`, by :func:`~cxmodel._sums.grouped_sums`).
+    ``customers`` holds each order's customer, named (with ``where``, the function) when the
+    order's sum is past the float range (a :class:`~cxmodel.errors.DataError`, by
+    :func:`~cxmodel._sums.grouped_sums`).
+
+    Examples
+    --------
+    >>> order_totals(np.array([1.0, np.nan, 2.0]), np.array([0, 1, 0]), 2, name="value",
+    ...     customers=np.array(["a", "b"]), where="f()").tolist()
+    [3.0, nan]
     """
-    lines = column[rows]
     present = ~np.isnan(lines)
-    k = firsts.shape[0]
     total = grouped_sums(
-        numbers,
-        np.where(present, lines, 0.0),
-        k,
-        column=name,
-        where="orders()",
-        names=customers,
+        numbers, np.where(present, lines, 0.0), k, column=name, where=where, names=customers
     )
     known = np.bincount(numbers[present], minlength=k) > 0
-    out: FloatArray = column.copy()
-    out[rows[firsts]] = np.where(known, total, np.nan)
-    return out
+    return np.where(known, total, np.nan)
 
 
 def merge_order_lines(log: InteractionLog, kind: str) -> InteractionLog:
@@ -270,9 +275,16 @@ def merge_order_lines(log: InteractionLog, kind: str) -> InteractionLog:
     customers = log.customers[rows.codes[picked[firsts]]]
     for name in _SUMMED:
         if name in numeric and name not in log._bools:
-            numeric[name] = _order_sums(
-                numeric[name], picked, numbers, firsts, name=name, customers=customers
+            column = numeric[name].copy()
+            column[picked[firsts]] = order_totals(
+                column[picked],
+                numbers,
+                firsts.shape[0],
+                name=name,
+                customers=customers,
+                where="orders()",
             )
+            numeric[name] = column
     return InteractionLog(
         customer_codes=rows.codes[keep],
         customers=log.customers,  # every customer keeps a row: the first line of each order

@@ -24,7 +24,7 @@ from cxmodel._time import (
 )
 from cxmodel.errors import DataError, DataWarning, SchemaError, did_you_mean
 from cxmodel.log._observed import check_period, warn_after_data
-from cxmodel.log._orders import order_numbers
+from cxmodel.log._orders import order_numbers, order_totals
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -185,7 +185,7 @@ def _value_columns(log: InteractionLog, value: str, caller: str) -> list[str]:
 
 
 def purchase_orders(
-    log: InteractionLog, kind: str, names: list[str]
+    log: InteractionLog, kind: str, names: list[str], *, caller: str
 ) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.int64], FloatArray]:
     """Customer codes, times and values (column ``names[0]``; zeros without one) of the
     orders of ``kind``, one per order and in log order.
@@ -196,13 +196,15 @@ def purchase_orders(
     line's is), as in ``log.orders()``: so a summary answers the same on the lines and on the
     orders, even when an order's lines carry different times. Without an ``order_id`` column
     the lines of an order share an instant, and so a period: the rows are read as they are.
+    An order's sum past the float range is a :class:`~cxmodel.errors.DataError` naming
+    ``caller``, the column and the customer.
 
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
     >>> log = InteractionLog.from_arrays(["a", "a", "a"], [0, 86_400, 90_000], ["purchase"] * 3,
     ...     order_id=["o1", "o2", "o1"], value=[10.0, 5.0, 2.0])
-    >>> codes, times, values = purchase_orders(log, "purchase", ["value"])
+    >>> codes, times, values = purchase_orders(log, "purchase", ["value"], caller="f()")
     >>> codes.tolist(), (times // 1_000_000).tolist(), values.tolist()
     ([0, 0], [0, 86400], [12.0, 5.0])
     """
@@ -213,12 +215,13 @@ def purchase_orders(
     lines = log.numeric(names[0])[rows] if names else np.zeros(rows.shape[0])
     numbers, firsts = order_numbers(log, rows)
     if firsts.shape[0] < rows.shape[0]:  # some rows are further lines of an order
-        present = ~np.isnan(lines)
-        k = firsts.shape[0]
-        total = np.bincount(numbers, weights=np.where(present, lines, 0.0), minlength=k)
-        known = np.bincount(numbers[present], minlength=k) > 0
+        customers = log.customers[log.customer_codes[rows[firsts]]]
+        name = names[0] if names else "value"
+        totals = order_totals(
+            lines, numbers, firsts.shape[0], name=name, customers=customers, where=caller
+        )
         first_lines = np.sort(firsts)  # in log order
-        lines = np.where(known, total, np.nan)[numbers[first_lines]]
+        lines = totals[numbers[first_lines]]
         rows = rows[first_lines]
     return log.customer_codes[rows], log.timestamps[rows], lines
 
@@ -371,7 +374,7 @@ def summarise_purchases(
     data (the Dask version warns once, for all partitions)."""
     # the purchases alone, in log order: a log not sorted yet is not sorted for a summary
     names = _value_columns(log, value, "rfm_summary()")
-    codes, ts, vals = purchase_orders(log, kind, names)
+    codes, ts, vals = purchase_orders(log, kind, names, caller="rfm_summary()")
     per = period_ordinals(ts, freq, timezone)
     if as_of is not None:
         end = as_of_period(as_of, freq, timezone)
@@ -514,7 +517,7 @@ def calibration_holdout_split(
         unknown="purchases then are missing from holdout_frequency while holdout_duration "
         "counts those periods",
     )
-    codes, times, _ = purchase_orders(log, kind, [])
+    codes, times, _ = purchase_orders(log, kind, [], caller="calibration_holdout_split()")
     per = period_ordinals(times, freq, timezone)
     keep = (per > cal_end) & (per <= obs_end)
     codes, per = codes[keep], per[keep]
