@@ -141,7 +141,7 @@ def test_lifetimes_after_the_data_count_the_customers_the_gap_made_churned(
     flipped = int((after.observed & ~at_end.observed).sum())
     assert flipped > 0
     assert f" {flipped:,} customers count as churned" in str(caught[0].message)
-    assert until < after.as_of
+    assert until < after.as_of.astype(np.int64)
 
 
 def test_cohorts_after_the_data_warn_with_the_periods_declared_observed(
