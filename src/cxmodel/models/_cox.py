@@ -12,7 +12,7 @@ import numpy.typing as npt
 from cxmodel._arguments import event_flags, finite_values, float_array, got, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
-from cxmodel.errors import DataError, SchemaError, ValueTypeError
+from cxmodel.errors import DataError, SchemaError, ValueTypeError, did_you_mean
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
 from cxmodel.models._identifiable import check_identifiable, infinite_coefficients
 from cxmodel.models._newton import (
@@ -22,7 +22,14 @@ from cxmodel.models._newton import (
     warn_unconverged,
 )
 
-__all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
+__all__ = [
+    "CoxPH",
+    "RegressionSummary",
+    "WaldRegression",
+    "as_design",
+    "concordance_index",
+    "prediction_design",
+]
 
 
 def as_design(
@@ -67,6 +74,50 @@ def as_design(
     if len(out_names) != mat.shape[1]:
         raise SchemaError(f"{len(out_names)} names for {mat.shape[1]} columns of {what}")
     return np.ascontiguousarray(mat), out_names
+
+
+def prediction_design(X: npt.ArrayLike, names: tuple[str, ...], where: str) -> FloatArray:
+    """``X`` as the covariate matrix of a model fitted on covariates ``names``, in their order.
+
+    A mapping or a DataFrame is read by name, whatever the order of its columns; a name that
+    is not one of ``names``, or one of ``names`` missing, is refused (a column read by
+    position would silently take one covariate for another). An array is read by position.
+
+    Examples
+    --------
+    >>> prediction_design({"b": [2.0], "a": [1.0]}, ("a", "b"), "f()").tolist()
+    [[1.0, 2.0]]
+    >>> prediction_design({"a": [1.0], "bb": [2.0]}, ("a", "b"), "f()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): X has a column 'bb' that is not a covariate of the fitted model ('a', 'b'); did you mean 'b'?
+    """
+    if isinstance(X, Mapping):
+        by_label = {str(k): X[k] for k in X}
+        count = len(X)
+    elif hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        by_label = {str(c): X[c] for c in X.columns}
+        count = len(X.columns)
+    else:
+        mat, _ = as_design(X, names, where=where)
+        return mat
+    fitted = ", ".join(repr(n) for n in names)
+    if len(by_label) != count:
+        raise SchemaError(f"{where}: X names a column twice; the fitted covariates are {fitted}")
+    for label in by_label:
+        if label not in names:
+            raise SchemaError(
+                f"{where}: X has a column {label!r} that is not a covariate of the fitted "
+                f"model ({fitted}){did_you_mean(label, names)}"
+            )
+    missing = [n for n in names if n not in by_label]
+    if missing:
+        raise SchemaError(
+            f"{where}: X has no column {missing[0]!r}; the model was fitted on {fitted} and "
+            "needs each of them by name"
+        )
+    mat, _ = as_design({n: by_label[n] for n in names}, names, where=where)
+    return mat
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -240,7 +291,8 @@ class CoxPH(WaldRegression):
     :meth:`fit`, one row per subject and stretch of time over which its covariates hold. Covariates are centred at their means
     before fitting (the coefficients do not change): ``predict_partial_hazard`` returns
     exp((x - mean) . beta), as lifelines does, and the Breslow baseline is the hazard of a
-    subject at the mean.
+    subject at the mean. The ``predict_*`` methods read a mapping or DataFrame by column name
+    (refusing a name not fitted, or a fitted one missing) and an array by position.
 
     Parameters
     ----------
@@ -427,7 +479,7 @@ class CoxPH(WaldRegression):
     def _linear(self, X: npt.ArrayLike) -> FloatArray:
         check_fitted(self, "coef_")
         assert self.coef_ is not None
-        mat, _ = as_design(X, self.feature_names_, where="CoxPH.predict()")
+        mat = prediction_design(X, self.feature_names_, "CoxPH.predict()")
         out: FloatArray = (mat - self.mean_) @ self.coef_
         return out
 

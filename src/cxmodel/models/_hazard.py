@@ -11,7 +11,7 @@ from scipy import special
 from cxmodel._arguments import float_array, got
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
-from cxmodel.models._cox import WaldRegression, as_design
+from cxmodel.models._cox import WaldRegression, as_design, prediction_design
 from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["DiscreteHazard", "expand_person_period"]
@@ -199,11 +199,12 @@ class DiscreteHazard(WaldRegression):
     def predict_hazard(self, X: npt.ArrayLike, periods: npt.ArrayLike | None = None) -> FloatArray:
         """h = expit(alpha_period + x . beta) for each row (period 0 when ``periods`` is None).
 
-        Periods beyond the fitted ones use the last period's baseline.
+        Periods beyond the fitted ones use the last period's baseline. A mapping or DataFrame
+        ``X`` is read by column name (a name not fitted, or a fitted one missing, is refused).
         """
         check_fitted(self, "coef_")
         assert self.coef_ is not None
-        mat, _ = as_design(X, self.feature_names_, where="DiscreteHazard.predict_hazard()")
+        mat = prediction_design(X, self.feature_names_, "DiscreteHazard.predict_hazard()")
         per = np.zeros(mat.shape[0], dtype=np.intp)
         if periods is not None:
             given = float_array(periods, "DiscreteHazard.predict_hazard()", "periods").reshape(-1)
