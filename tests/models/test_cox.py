@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxmodel.errors import ConvergenceWarning, DataError, NotFittedError, SchemaError
+from cxmodel.errors import (
+    ConvergenceWarning,
+    DataError,
+    NotFittedError,
+    SchemaError,
+    ValueTypeError,
+)
 from cxmodel.models import CoxPH, concordance_index
 
 DATA = Path(__file__).parent / "data"
@@ -184,3 +190,22 @@ class TestPredictionByName:
         """A name not fitted, or a fitted one missing, is a SchemaError naming it."""
         with pytest.raises(SchemaError, match=match):
             fitted.predict_survival_function(X)
+
+
+class TestPredictionTimes:
+    @pytest.mark.parametrize(
+        ("times", "error"),
+        [
+            ([1.0, float("nan")], SchemaError),
+            ([float("inf")], SchemaError),
+            ([-float("inf")], SchemaError),
+            (["1"], ValueTypeError),
+        ],
+        ids=["nan", "inf", "minus-inf", "text"],
+    )
+    def test_not_a_time_refused(self, fitted: CoxPH, times: list[object], error: type) -> None:
+        """S and H at a time that is not a finite number are refused, not read off the curve."""
+        with pytest.raises(error, match="times"):
+            fitted.predict_survival_function([[0.0, 0.0]], times=times)
+        with pytest.raises(error, match="times"):
+            fitted.predict_cumulative_hazard([[0.0, 0.0]], times=times)

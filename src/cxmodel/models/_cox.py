@@ -497,11 +497,19 @@ class CoxPH(WaldRegression):
         """H(t | x) = H0(t) exp((x - mean) . beta); shape (rows of X, times).
 
         ``times`` default to the distinct event times of the training data; H0 is a step
-        function (0 before the first event time).
+        function (0 before the first event time). Times must be finite numbers: a NaN or an
+        infinite time is refused (``SchemaError``), as :meth:`SurvivalCurve.at
+        <cxmodel.metrics.SurvivalCurve.at>` refuses it, not answered with the last step.
         """
         rel = self.predict_partial_hazard(X)
         grid, h0 = self.baseline_cumulative_hazard_
-        at = grid if times is None else float_array(times, "CoxPH.predict()", "times").reshape(-1)
+        at = grid
+        if times is not None:
+            at = finite_values(
+                float_array(times, "CoxPH.predict()", "times").reshape(-1),
+                "CoxPH.predict()",
+                "times",
+            )
         idx = np.searchsorted(grid, at, side="right") - 1
         base = np.where(idx >= 0, h0[np.maximum(idx, 0)], 0.0)
         out: FloatArray = rel[:, None] * base[None, :]
@@ -512,8 +520,8 @@ class CoxPH(WaldRegression):
     ) -> FloatArray:
         """S(t | x) = exp(-H0(t) exp((x - mean) . beta)) with the Breslow baseline.
 
-        Returns an array of shape (rows of X, times); ``times`` default to the distinct event
-        times of the training data.
+        Returns an array of shape (rows of X, times); ``times`` (finite numbers) default to the
+        distinct event times of the training data.
         """
         return np.exp(-self.predict_cumulative_hazard(X, times))
 
