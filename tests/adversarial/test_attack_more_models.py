@@ -152,11 +152,6 @@ class TestCoxPredictionByName:
 
 
 class TestCoxDegenerate:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="CoxPH.fit with covariates near 1e200 lets numpy overflow RuntimeWarnings out "
-        "before its ConvergenceError",
-    )
     def test_huge_covariates_warn_only_through_cxmodel(self) -> None:
         """The refusal says to rescale; no raw numpy warning goes with it."""
         assert (
@@ -219,11 +214,6 @@ class TestDiscreteHazard:
         answer = _answer_or_refusal(fit)
         assert isinstance(answer, str) or bool(np.isnan(answer[1:5]).all())  # type: ignore[index]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="DiscreteHazard.fit with every row of period 0 an event lets scipy "
-        "LinAlgWarning (ill-conditioned matrix) out, many times",
-    )
     def test_separation_warns_only_through_cxmodel(self) -> None:
         """Quasi-separation ends in cxmodel's ConvergenceWarning; scipy's LinAlgWarning on
         each step is noise that leaks today (18 of them for four rows)."""

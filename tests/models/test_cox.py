@@ -209,3 +209,18 @@ class TestPredictionTimes:
             fitted.predict_survival_function([[0.0, 0.0]], times=times)
         with pytest.raises(error, match="times"):
             fitted.predict_cumulative_hazard([[0.0, 0.0]], times=times)
+
+
+class TestHugeCovariates:
+    @pytest.mark.parametrize(
+        "X",
+        [[[1e200], [2e200], [0.0]], [[1.7e308], [-1.7e308], [0.0]]],
+        ids=["1e200", "spread-past-float-max"],
+    )
+    def test_refused_without_numpy_warnings(self, X: list[list[float]]) -> None:
+        """Overflowing covariates: a ConvergenceError saying to rescale, and no numpy
+        RuntimeWarning (warnings are errors under pytest)."""
+        from cxmodel.errors import ConvergenceError
+
+        with pytest.raises(ConvergenceError, match="rescale"):
+            CoxPH().fit(X, [1, 2, 3], [1, 1, 1])

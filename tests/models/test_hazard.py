@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.errors import ConvergenceWarning, DataError, NotFittedError, SchemaError
+from cxmodel.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DataError,
+    NotFittedError,
+    SchemaError,
+)
 from cxmodel.models import DiscreteHazard, expand_person_period
 
 
@@ -114,3 +120,27 @@ def test_contract_and_validation() -> None:
     with pytest.raises(SchemaError):
         ridge.predict_survival([[1.0]])
     assert repr(ridge).startswith("DiscreteHazard(x0=")
+
+
+class TestOnlyOwnWarnings:
+    def test_separation_warns_once_and_only_through_cxmodel(self) -> None:
+        """Quasi-separation: one ConvergenceWarning, no scipy LinAlgWarning on each step
+        (warnings are errors under pytest, so a leaked one fails the test)."""
+        with pytest.warns(ConvergenceWarning) as seen:
+            DiscreteHazard().fit([[0.0], [1.0], [0.0], [1.0]], [0, 1, 0, 1], periods=[0, 0, 1, 1])
+        assert [type(w.message) for w in seen] == [ConvergenceWarning]
+
+    @pytest.mark.parametrize("big", [1e200, 1.7e308], ids=["1e200", "float-max"])
+    def test_huge_covariates_refused_without_numpy_warnings(self, big: float) -> None:
+        """Covariates whose products overflow are a ConvergenceError saying to rescale."""
+        with pytest.raises(ConvergenceError, match="rescale"):
+            DiscreteHazard().fit([[big], [-big], [0.0], [1.0]], [1, 0, 1, 0])
+
+    @pytest.mark.parametrize("period", [float("nan"), float("inf")], ids=["nan", "inf"])
+    def test_period_that_is_not_a_number_refused(self, period: float) -> None:
+        """predict_hazard at a NaN or infinite period is a SchemaError, with no numpy warning."""
+        subject, period, event = expand_person_period([1, 2, 3, 3, 2, 1], [1, 1, 1, 0, 0, 1])
+        x = np.array([0.0, 1.0, 1.0, 1.0, 0.0, 0.0])[subject, None]
+        m = DiscreteHazard().fit(x, event, periods=period)
+        with pytest.raises(SchemaError, match="periods must be whole numbers"):
+            m.predict_hazard([[0.0]], [period])

@@ -14,7 +14,11 @@ from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import DataError, SchemaError, ValueTypeError, did_you_mean
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
-from cxmodel.models._identifiable import check_identifiable, infinite_coefficients
+from cxmodel.models._identifiable import (
+    check_identifiable,
+    column_means,
+    infinite_coefficients,
+)
 from cxmodel.models._newton import (
     NewtonFit,
     inverse_information,
@@ -411,8 +415,9 @@ class CoxPH(WaldRegression):
         start = None if entry is None else _entry(entry, t)
         if self.penalizer == 0:
             check_identifiable(mat, feature_names, "CoxPH.fit()")
-        mean = mat.mean(axis=0)
-        xc = mat - mean
+        mean = column_means(mat)
+        with np.errstate(over="ignore"):  # a spread past 1e308: refused by the fit below
+            xc = mat - mean
         order = np.argsort(t, kind="stable")
         ts, xs, es = t[order], xc[order], events[order]
         data = _CoxData.build(

@@ -12,6 +12,7 @@ from cxmodel._arguments import float_array, got
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 from cxmodel.models._cox import WaldRegression, as_design, prediction_design
+from cxmodel.models._identifiable import column_means
 from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["DiscreteHazard", "expand_person_period"]
@@ -156,8 +157,9 @@ class DiscreteHazard(WaldRegression):
                 raise SchemaError("periods must be one whole number >= 0 per row")
             per = per.astype(np.intp)
         k = int(per.max()) + 1
-        mean = mat.mean(axis=0)
-        design = np.column_stack([np.eye(k)[per], mat - mean])
+        mean = column_means(mat)
+        with np.errstate(over="ignore"):  # a spread past 1e308: refused by the fit below
+            design = np.column_stack([np.eye(k)[per], mat - mean])
         p = mat.shape[1]
         penalty = np.r_[np.zeros(k), np.full(p, float(self.penalizer))]
         start_rate = np.clip(np.bincount(per, weights=y, minlength=k), 0.5, None) / np.maximum(
@@ -208,7 +210,8 @@ class DiscreteHazard(WaldRegression):
         per = np.zeros(mat.shape[0], dtype=np.intp)
         if periods is not None:
             given = float_array(periods, "DiscreteHazard.predict_hazard()", "periods").reshape(-1)
-            if given.size not in (1, per.size) or not np.all((given >= 0) & (given % 1 == 0)):
+            whole = np.isfinite(given) & (given >= 0) & (given == np.floor(given))
+            if given.size not in (1, per.size) or not whole.all():
                 raise SchemaError(
                     f"DiscreteHazard.predict_hazard(): periods must be whole numbers >= 0, one "
                     f"or one per row of X ({per.size}); got {got(periods)}"

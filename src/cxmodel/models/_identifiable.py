@@ -8,10 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._stats import LARGE
 from cxmodel.errors import DataError
 from cxmodel.models._base import FloatArray
 
-__all__ = ["check_identifiable", "infinite_coefficients"]
+__all__ = ["check_identifiable", "column_means", "infinite_coefficients"]
 
 #: Singular values of the column-normalised centred design below this share of the largest
 #: mean a combination of covariates is constant up to rounding.
@@ -25,6 +26,22 @@ def _combination(weights: FloatArray, names: Sequence[str]) -> str:
     out = f"{terms[0][0]:.4g} {terms[0][1]}"
     for w, name in terms[1:]:
         out += f" {'-' if w < 0 else '+'} {abs(w):.4g} {name}"
+    return out
+
+
+def column_means(design: FloatArray) -> FloatArray:
+    """The mean of each column of ``design``, finite for any finite values: a column past
+    1e100 is divided by its largest magnitude before it is summed (two values of 1e308 add up
+    to inf).
+
+    Examples
+    --------
+    >>> column_means(np.array([[1e308, 1.0], [1e308, 3.0]])).tolist()
+    [1e+308, 2.0]
+    """
+    largest = np.max(np.abs(design), axis=0, initial=0.0)
+    unit = np.where(largest > LARGE, largest, 1.0)
+    out: FloatArray = (design / unit).mean(axis=0) * unit
     return out
 
 
@@ -52,20 +69,26 @@ def check_identifiable(design: FloatArray, names: Sequence[str], where: str) -> 
     """
     if design.shape[1] == 0 or design.shape[0] == 0:
         return
-    flat = np.ptp(design, axis=0) == 0
+    flat = design.max(axis=0) == design.min(axis=0)
     if flat.any():
         j = int(np.flatnonzero(flat)[0])
         raise DataError(
             f"{where}: covariate {names[j]!r} is the same in every row: a model whose "
             "baseline absorbs any constant has no coefficient to estimate for it; drop it"
         )
-    centred = design - design.mean(axis=0)
-    norms = np.sqrt(np.einsum("ij,ij->j", centred, centred))
-    unit = centred / norms
+    with np.errstate(over="ignore"):
+        centred = design - column_means(design)
+    if not np.isfinite(centred).all():
+        return  # values spread past the float range: the fit refuses them as it overflows
+    # each column divided by its largest deviation first: squares of values past 1e154 overflow
+    largest = np.max(np.abs(centred), axis=0)
+    scaled = centred / largest
+    lengths = np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
+    unit = scaled / lengths
     # fewer rows than covariates: the full V holds the directions no row reaches
     _, singular, vt = np.linalg.svd(unit, full_matrices=unit.shape[0] < unit.shape[1])
     if singular.size < unit.shape[1] or singular[-1] < _RANK_TOLERANCE * singular[0]:
-        null = vt[-1] / norms  # back to the covariates' own units
+        null = vt[-1] / lengths / largest  # back to the covariates' own units
         involved = np.flatnonzero(np.abs(vt[-1]) > 1e-6).tolist()
         order = sorted(involved, key=lambda j: -abs(float(null[j])))
         listed = ", ".join(repr(names[j]) for j in involved)

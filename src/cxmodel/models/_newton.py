@@ -64,6 +64,21 @@ def newton_raphson(
     >>> fit.theta.tolist(), fit.converged, fit.iterations
     ([3.0], True, 2)
     """
+    # numpy's overflow warnings stay inside: an overflow shows as a value that is not finite,
+    # refused below with advice (a ConvergenceError) or halved away in the line search
+    with np.errstate(all="ignore"):
+        return _maximise(evaluate, start, tol, max_iter, objective, gradient_tol)
+
+
+def _maximise(
+    evaluate: Callable[[FloatArray], Evaluation],
+    start: FloatArray,
+    tol: float,
+    max_iter: int,
+    objective: str,
+    gradient_tol: float,
+) -> NewtonFit:
+    """The iterations of :func:`newton_raphson`."""
     theta = start
     ll, grad, hess = evaluate(theta)
     converged = False
@@ -77,10 +92,7 @@ def newton_raphson(
                 "(e.g. thousands of euros instead of cents, or standardise)",
                 diagnostics={"iteration": it, "theta": theta.tolist()},
             )
-        try:
-            step = linalg.solve(-hess, grad, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
-            step = linalg.lstsq(-hess, grad)[0]
+        step = _newton_step(hess, grad)
         scale = 1.0
         while True:
             new = theta + scale * step
@@ -99,6 +111,19 @@ def newton_raphson(
             converged, message = True, "converged"
             break
     return NewtonFit(theta, ll, grad, hess, converged, it, message)
+
+
+def _newton_step(hess: FloatArray, grad: FloatArray) -> FloatArray:
+    """The solution of ``-hess @ step = grad``: by Cholesky where ``-hess`` is positive
+    definite (however ill-conditioned: near separation it is, and scipy's ``solve`` would warn
+    at every step), else by least squares."""
+    try:
+        factor = linalg.cho_factor(-hess)
+    except (linalg.LinAlgError, ValueError):
+        step: FloatArray = linalg.lstsq(-hess, grad)[0]
+        return step
+    step = linalg.cho_solve(factor, grad)
+    return step
 
 
 def warn_unconverged(fit: NewtonFit, method: str, hint: str) -> None:
@@ -126,9 +151,9 @@ def inverse_information(hessian: FloatArray) -> tuple[FloatArray, FloatArray]:
     [0.5, nan]
     """
     p = hessian.shape[0]
-    try:
-        cov = linalg.inv(-hessian)
-    except (linalg.LinAlgError, ValueError):
+    try:  # numpy's inverse: scipy's warns of an ill-conditioned matrix, which a huge se shows
+        cov = np.linalg.inv(-hessian)
+    except (np.linalg.LinAlgError, ValueError):
         return np.full((p, p), np.nan), np.full(p, np.nan)
     diag = np.diag(cov)
     return cov, np.sqrt(np.where(diag > 0, diag, np.nan))
