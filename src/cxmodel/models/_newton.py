@@ -114,15 +114,15 @@ def _maximise(
 
 
 def _newton_step(hess: FloatArray, grad: FloatArray) -> FloatArray:
-    """The solution of ``-hess @ step = grad``: by Cholesky where ``-hess`` is positive
-    definite (however ill-conditioned: near separation it is, and scipy's ``solve`` would warn
-    at every step), else by least squares."""
+    """The solution of ``-hess @ step = grad`` where ``-hess`` is positive definite (its
+    Cholesky factor exists), else the least-squares one. numpy's ``solve``, which does not
+    warn of an ill-conditioned matrix: near separation it is, and scipy's ``solve`` warned
+    at every step."""
     try:
-        factor = linalg.cho_factor(-hess)
-    except (linalg.LinAlgError, ValueError):
-        step: FloatArray = linalg.lstsq(-hess, grad)[0]
-        return step
-    step = linalg.cho_solve(factor, grad)
+        linalg.cho_factor(-hess)
+        step: FloatArray = np.linalg.solve(-hess, grad)
+    except (linalg.LinAlgError, np.linalg.LinAlgError, ValueError):
+        step = linalg.lstsq(-hess, grad)[0]
     return step
 
 
