@@ -11,6 +11,7 @@ from cxmodel.errors import (
     ConvergenceError,
     ConvergenceWarning,
     DataError,
+    DataWarning,
     NotFittedError,
     SchemaError,
 )
@@ -144,3 +145,38 @@ class TestOnlyOwnWarnings:
         m = DiscreteHazard().fit(x, event, periods=period)
         with pytest.raises(SchemaError, match="periods must be whole numbers"):
             m.predict_hazard([[0.0]], [period])
+
+
+class TestWhatTheDataDetermine:
+    @pytest.mark.parametrize(
+        ("X", "periods", "match"),
+        [
+            ([[1.0]] * 4, None, "'x0' is the same in every row:"),
+            ([[1.0]] * 4, [0, 0, 1, 1], "'x0' is the same in every row of each period"),
+            ([[2.0], [2.0], [5.0], [5.0]], [0, 0, 1, 1], "the period baselines absorb it"),
+            (
+                [[1.0, 2.0], [0.0, 3.0], [2.0, 5.0], [1.0, 6.0]],
+                [0, 0, 1, 1],
+                "'x0', 'x1' are collinear .* is the same in every row of each period",
+            ),
+        ],
+        ids=["constant", "constant-with-periods", "period-only", "sum-period-only"],
+    )
+    def test_absorbed_covariates_refused(
+        self, X: list[list[float]], periods: list[int] | None, match: str
+    ) -> None:
+        """Without a penalty, covariates the baselines absorb are a DataError naming them, as
+        CoxPH refuses a constant one; a penalty fits them."""
+        with pytest.raises(DataError, match=match):
+            DiscreteHazard().fit(X, [1, 0, 1, 0], periods=periods)
+        assert DiscreteHazard(penalizer=1.0).fit(X, [1, 0, 1, 0], periods=periods).coef_.size
+
+    def test_empty_periods_leave_the_others_as_they_are(self) -> None:
+        """Periods 0 and 5 with nobody at risk in 1..4 fit as periods 0 and 1 do."""
+        X, y = [[0.0], [1.0], [0.5], [0.3], [0.2], [0.9]], [1, 0, 1, 0, 0, 1]
+        with pytest.warns(DataWarning, match="periods 1, 2, 3, 4"):
+            gappy = DiscreteHazard().fit(X, y, periods=[0, 0, 0, 5, 5, 5])
+        dense = DiscreteHazard().fit(X, y, periods=[0, 0, 0, 1, 1, 1])
+        assert gappy.coef_.tolist() == pytest.approx(dense.coef_.tolist(), rel=1e-12)
+        assert gappy.baseline_[[0, 5]].tolist() == pytest.approx(dense.baseline_.tolist())
+        assert np.isnan(gappy.predict_survival([[[0.0]] * 3])[0, 1:]).all()

@@ -9,10 +9,11 @@ import numpy.typing as npt
 from scipy import special
 
 from cxmodel._arguments import float_array, got
-from cxmodel.errors import DataError, SchemaError
+from cxmodel._pieces import warn
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 from cxmodel.models._cox import WaldRegression, as_design, prediction_design
-from cxmodel.models._identifiable import column_means
+from cxmodel.models._identifiable import check_identifiable, column_means
 from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["DiscreteHazard", "expand_person_period"]
@@ -55,6 +56,19 @@ def expand_person_period(
     return subject, period, event
 
 
+def _warn_empty_periods(present: npt.NDArray[np.bool_]) -> None:
+    """A DataWarning naming the periods (below the largest given) that no row was at risk in."""
+    empty = np.flatnonzero(~present)
+    if not empty.size:
+        return
+    shown = ", ".join(str(int(p)) for p in empty[:10]) + (", ..." if empty.size > 10 else "")
+    warn(
+        f"DiscreteHazard.fit(): {empty.size:,} of {present.size:,} periods had no row at risk "
+        f"(periods {shown}): their baselines, and hazards predicted in them, are NaN",
+        DataWarning,
+    )
+
+
 class DiscreteHazard(WaldRegression):
     """Discrete-time hazard model, logit h(k | x) = alpha_k + x . beta.
 
@@ -82,7 +96,9 @@ class DiscreteHazard(WaldRegression):
     coef_, standard_errors_ : ndarray
         Covariate coefficients (log odds ratios) and standard errors.
     baseline_ : ndarray
-        Baseline log-odds per period (one value without ``periods``).
+        Baseline log-odds per period (one value without ``periods``); NaN for a period below
+        the largest one given that no row was at risk in (the fit warns ``DataWarning``
+        naming them), so hazards predicted in it are NaN too.
     log_likelihood_ : float
     convergence_ : Convergence
 
@@ -136,6 +152,18 @@ class DiscreteHazard(WaldRegression):
         -------
         DiscreteHazard
             ``self``.
+
+        Raises
+        ------
+        DataError
+            Without a penalty, a covariate the baselines absorb (the same in every row, or in
+            every row of each period) or covariates of which a combination is, as
+            :meth:`CoxPH.fit <cxmodel.models.CoxPH.fit>` refuses them.
+
+        Warns
+        -----
+        DataWarning
+            Naming the periods no row was at risk in (their baselines are NaN).
         """
         if not self.penalizer >= 0:
             raise SchemaError(f"penalizer must be >= 0, got {self.penalizer!r}")
@@ -157,13 +185,25 @@ class DiscreteHazard(WaldRegression):
                 raise SchemaError("periods must be one whole number >= 0 per row")
             per = per.astype(np.intp)
         k = int(per.max()) + 1
+        # a period no row was at risk in has no baseline to estimate: fitted without it
+        present = np.bincount(per, minlength=k) > 0
+        _warn_empty_periods(present)
+        per = (np.cumsum(present) - 1)[per]
+        if self.penalizer == 0:
+            check_identifiable(
+                mat,
+                feature_names,
+                "DiscreteHazard.fit()",
+                periods=None if periods is None else per,
+            )
+        k_fit = int(present.sum())
         mean = column_means(mat)
         with np.errstate(over="ignore"):  # a spread past 1e308: refused by the fit below
-            design = np.column_stack([np.eye(k)[per], mat - mean])
+            design = np.column_stack([np.eye(k_fit)[per], mat - mean])
         p = mat.shape[1]
-        penalty = np.r_[np.zeros(k), np.full(p, float(self.penalizer))]
-        start_rate = np.clip(np.bincount(per, weights=y, minlength=k), 0.5, None) / np.maximum(
-            np.bincount(per, minlength=k), 1
+        penalty = np.r_[np.zeros(k_fit), np.full(p, float(self.penalizer))]
+        start_rate = np.clip(np.bincount(per, weights=y, minlength=k_fit), 0.5, None) / np.maximum(
+            np.bincount(per, minlength=k_fit), 1
         )
         theta = np.r_[special.logit(np.clip(start_rate, 1e-6, 1 - 1e-6)), np.zeros(p)]
 
@@ -185,12 +225,13 @@ class DiscreteHazard(WaldRegression):
             "infinity, penalizer > 0 helps",
         )
         _, se_all = inverse_information(fit.hessian)
-        beta = theta[k:]
+        beta = theta[k_fit:]
         self.feature_names_ = feature_names
         self.coef_ = beta
-        self.standard_errors_ = se_all[k:]
+        self.standard_errors_ = se_all[k_fit:]
         # baselines are reported for covariates at zero (undo the centring)
-        self.baseline_ = theta[:k] - float(mean @ beta)
+        self.baseline_ = np.full(k, np.nan)
+        self.baseline_[present] = theta[:k_fit] - float(mean @ beta)
         self.log_likelihood_ = float(ll + 0.5 * penalty @ theta**2)
         self.n_periods_ = k
         self.convergence_ = Convergence(
