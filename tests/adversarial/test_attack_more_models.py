@@ -224,12 +224,10 @@ class TestExpandPersonPeriod:
         assert period.tolist() == [0, 1, 0, 0, 1, 2]
         assert event.tolist() == [0, 1, 0, 0, 0, 1]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="expand_person_period takes observed 0.5, 2, -1 and NaN as flags (>0 = event) "
-        "where CoxPH and concordance_index refuse them",
-    )
     @pytest.mark.parametrize("flag", [0.5, 2.0, -1.0, np.nan], ids=["half", "two", "minus", "nan"])
     def test_observed_that_is_not_a_flag(self, flag: float) -> None:
-        """An event flag must be 0 or 1; NaN is read as censored and 0.5 as an event today."""
-        assert _answer_or_refusal(lambda: expand_person_period([2], [flag])) == "refused"
+        """An event flag must be 0 or 1: 0.5, 2, -1 and NaN are refused, naming the value."""
+        from cxmodel.errors import SchemaError
+
+        with pytest.raises(SchemaError, match=r"observed\[0\] is .*expected booleans"):
+            expand_person_period([2], [flag])

@@ -180,3 +180,17 @@ class TestWhatTheDataDetermine:
         assert gappy.coef_.tolist() == pytest.approx(dense.coef_.tolist(), rel=1e-12)
         assert gappy.baseline_[[0, 5]].tolist() == pytest.approx(dense.baseline_.tolist())
         assert np.isnan(gappy.predict_survival([[[0.0]] * 3])[0, 1:]).all()
+
+
+class TestExpandPersonPeriodLimits:
+    def test_flags_as_bools_or_numbers(self) -> None:
+        """True/False and 1/0 give the same rows."""
+        as_bools = expand_person_period([2, 1], [True, False])
+        as_numbers = expand_person_period([2, 1], [1, 0])
+        assert [a.tolist() for a in as_bools] == [a.tolist() for a in as_numbers]
+
+    @pytest.mark.parametrize("durations", [[1e12], [6e7, 5e7]], ids=["one-huge", "sum-past-limit"])
+    def test_too_many_rows_refused(self, durations: list[float]) -> None:
+        """Durations adding up past MAX_PERSON_PERIODS rows are a DataError, not a MemoryError."""
+        with pytest.raises(DataError, match="person-period rows, more than the 100,000,000"):
+            expand_person_period(durations)

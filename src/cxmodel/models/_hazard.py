@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from cxmodel._arguments import float_array, got
+from cxmodel._arguments import event_flags, float_array, got
 from cxmodel._pieces import warn
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
@@ -16,7 +16,11 @@ from cxmodel.models._cox import WaldRegression, as_design, prediction_design
 from cxmodel.models._identifiable import check_identifiable, column_means
 from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
-__all__ = ["DiscreteHazard", "expand_person_period"]
+__all__ = ["MAX_PERSON_PERIODS", "DiscreteHazard", "expand_person_period"]
+
+#: The most person-period rows :func:`expand_person_period` makes (three arrays of 8 bytes a
+#: row: 2.4 GB at the limit).
+MAX_PERSON_PERIODS = 100_000_000
 
 
 def expand_person_period(
@@ -27,7 +31,9 @@ def expand_person_period(
     A subject with duration d (a whole number of periods >= 1) contributes rows for periods
     0 .. d - 1; the last row's event is 1 when the event was observed in period d - 1 (so
     ``d`` counts the period of the event, 1-based), else every row is 0 (censored after d
-    periods). Subjects with duration 0 contribute nothing.
+    periods). Subjects with duration 0 contribute nothing. ``observed`` holds event flags:
+    booleans or the numbers 0 and 1 (anything else, 0.5 or NaN, is refused). Durations adding
+    up to more than ``MAX_PERSON_PERIODS`` (100,000,000) rows are refused with a ``DataError``.
 
     Examples
     --------
@@ -35,16 +41,21 @@ def expand_person_period(
     >>> subject.tolist(), period.tolist(), event.tolist()
     ([0, 0, 1, 2, 2, 2], [0, 1, 0, 0, 1, 2], [0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
     """
-    d = float_array(durations, "expand_person_period()", "durations").reshape(-1)
+    where = "expand_person_period()"
+    d = float_array(durations, where, "durations").reshape(-1)
     if d.size and not (np.isfinite(d).all() and (d >= 0).all() and (d == np.round(d)).all()):
         raise SchemaError("durations must be whole numbers of periods >= 0")
-    e = (
-        np.ones(d.size)
-        if observed is None
-        else float_array(observed, "expand_person_period()", "observed")
-    )
+    e = np.ones(d.size, dtype=bool) if observed is None else event_flags(observed, where)
     if e.shape != d.shape:
         raise SchemaError(f"observed has {e.size} values for {d.size} durations")
+    rows = float(d.sum())
+    if rows > MAX_PERSON_PERIODS:
+        i = int(np.argmax(d))
+        raise DataError(
+            f"{where}: the durations add up to {rows:,.0f} person-period rows, more than the "
+            f"{MAX_PERSON_PERIODS:,} this expands (the longest, {d[i]:,.0f} periods, is at "
+            f"{i}); use longer periods (weeks instead of days) or check the durations' unit"
+        )
     counts = d.astype(np.intp)
     subject = np.repeat(np.arange(d.size), counts)
     starts = np.cumsum(counts) - counts
@@ -52,7 +63,7 @@ def expand_person_period(
     event = np.zeros(subject.size)
     last = starts + counts - 1
     has = counts > 0
-    event[last[has]] = (e[has] > 0).astype(np.float64)
+    event[last[has]] = e[has].astype(np.float64)
     return subject, period, event
 
 
