@@ -51,17 +51,11 @@ class TestStandardise:
         assert z.tolist() == [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]]
         assert centre.tolist() == [2.0, 5.0] and scale.tolist() == [1.0, 1.0]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="standardise turns a column constant up to rounding (0.3, 0.1 + 0.2, 0.3) into "
-        "z-scores -1.22, 0, -1.22 (sklearn's StandardScaler: 0)",
-    )
     def test_rounding_noise_is_not_spread(self) -> None:
-        """0.1 + 0.2 differs from 0.3 by one ulp; the spread is rounding, not data. Today the
-        two equal values get -1.22 and the odd one 0 (not even the right sign pattern: the
-        centre itself rounds), and cluster() weighs this column like any real feature."""
-        z, _, _ = standardise(np.array([[0.3], [0.1 + 0.2], [0.3]]))
-        assert np.abs(z).max() < 1e-6
+        """0.1 + 0.2 differs from 0.3 by one ulp; the spread is rounding, not data: the
+        column is constant (z-scores 0, scale 1), as in scikit-learn's StandardScaler."""
+        z, _, scale = standardise(np.array([[0.3], [0.1 + 0.2], [0.3]]))
+        assert z.tolist() == [[0.0], [0.0], [0.0]] and scale.tolist() == [1.0]
 
 
 class TestClusterLabels:

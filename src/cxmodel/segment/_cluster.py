@@ -64,8 +64,12 @@ def standardise(
     x: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Z-scores per column: subtract the mean, divide by the population standard deviation
-    (ddof=0); constant columns get scale 1; NaN becomes 0 (the column mean). ``x`` is a
-    table (rows, columns); values up to the float range are standardised without overflow.
+    (ddof=0); constant columns get scale 1 and z-scores 0; NaN becomes 0 (the column mean).
+    ``x`` is a table (rows, columns); values up to the float range are standardised without
+    overflow. A column is constant when its values are equal up to rounding: a standard
+    deviation within ``n * eps`` of its largest magnitude (n values, eps = 2.2e-16) is the
+    rounding of the sums, not a spread (0.3 and 0.1 + 0.2 are one value, as scikit-learn's
+    ``StandardScaler`` takes them).
 
     Examples
     --------
@@ -86,9 +90,22 @@ def standardise(
         center = np.where(ok, x, 0.0).sum(axis=0) / n
         var = (np.where(ok, x - center, 0.0) ** 2).sum(axis=0) / n
     spread = np.sqrt(var)
-    varies = spread > 0
-    z = np.where(ok, (x - center) / np.where(varies, spread, 1.0), 0.0)
+    varies = spread > _rounding_spread(np.where(ok, np.abs(x), 0.0).max(axis=0, initial=0.0), n)
+    z = np.where(ok & varies, (x - center) / np.where(varies, spread, 1.0), 0.0)
     return z, center * unit, np.where(varies, spread * unit, 1.0)
+
+
+def _rounding_spread(largest: npt.NDArray[np.float64], n: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The largest spread that rounding alone gives ``n`` values of magnitude up to ``largest``
+    (``n * eps * largest``): a column spread no more is constant.
+
+    Examples
+    --------
+    >>> _rounding_spread(np.array([0.3]), 3) > np.std([0.3, 0.1 + 0.2, 0.3])
+    array([ True])
+    """
+    out: npt.NDArray[np.float64] = np.asarray(n) * np.finfo(np.float64).eps * largest
+    return out
 
 
 def _check_values(
@@ -115,7 +132,11 @@ def _varying(x: npt.NDArray[np.float64], names: list[str]) -> npt.NDArray[np.int
     ok = ~np.isnan(x)
     low = np.where(ok, x, np.inf).min(axis=0, initial=np.inf)
     high = np.where(ok, x, -np.inf).max(axis=0, initial=-np.inf)
-    varies = low < high
+    # equal up to rounding is one value (0.3 and 0.1 + 0.2), as standardise() takes it
+    with np.errstate(over="ignore", invalid="ignore"):
+        width = high - low
+        largest = np.maximum(np.abs(low), np.abs(high))
+        varies = (low < high) & ~(width <= _rounding_spread(largest, ok.sum(axis=0)))
     if varies.all():
         return np.flatnonzero(varies)
     n = x.shape[0]
