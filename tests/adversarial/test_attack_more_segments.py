@@ -68,10 +68,6 @@ class TestClusterLabels:
             assert found.size[k] == members.sum()
             assert found.mean[k, 0] == pytest.approx(np.nanmean(monetary[members]))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="cluster() truncates float labels 0.7 / 1.2 to 0 / 1 without a word",
-    )
     def test_fractional_labels(self, table: CustomerTable) -> None:
         """A clusterer answering 0.7 and 1.2 is not answering cluster numbers: refuse."""
         answer = _answer_or_refusal(
@@ -79,11 +75,6 @@ class TestClusterLabels:
         )
         assert answer == "refused"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="cluster() casts NaN labels to int64 (numpy RuntimeWarning) and drops those "
-        "customers as noise",
-    )
     def test_nan_labels(self, table: CustomerTable) -> None:
         """NaN labels are no clusters; today numpy's cast warning leaks and the customers
         become noise silently."""
@@ -96,11 +87,6 @@ class TestClusterLabels:
             )
         assert answer == "refused"
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=ValueError,
-        reason="cluster() raises a raw ValueError for string labels ('a') from the estimator",
-    )
     def test_text_labels(self, table: CustomerTable) -> None:
         """Text labels: a SchemaError naming the estimator's answer."""
         with pytest.raises(CXModelError):

@@ -242,3 +242,38 @@ class TestAgainstScikitLearn:
         np.testing.assert_array_equal(result.labels, expected)
         np.testing.assert_allclose(result.center, mean)
         np.testing.assert_allclose(result.scale, sd)
+
+
+class _FixedLabels:
+    """A clusterer answering ``low`` for customers below the mean of the first feature."""
+
+    def __init__(self, low: object, high: object) -> None:
+        self.low, self.high = low, high
+
+    def fit_predict(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x[:, 0] > 0, self.high, self.low)
+
+
+class TestEstimatorLabels:
+    def test_whole_numbers_as_floats_and_noise_accepted(self) -> None:
+        """Labels 2.0 and -1 (noise): cluster 2 holds the high ones, noise is set aside."""
+        table, _ = _two_groups()
+        found = cluster(table, ["frequency"], estimator=_FixedLabels(-1, 2.0))
+        assert found.labels.dtype == np.int64
+        assert found.size.tolist() == [0, 0, int((found.labels == 2).sum())]
+
+    @pytest.mark.parametrize(
+        ("low", "high", "match"),
+        [
+            (0.5, 1, "answered 0.5 for customer"),
+            (float("nan"), 1, "answered nan for customer"),
+            (-2, 1, "answered -2 for customer"),
+            ("a", "b", "answered labels of dtype <U1"),
+        ],
+        ids=["fraction", "nan", "below-noise", "text"],
+    )
+    def test_other_labels_refused(self, low: object, high: object, match: str) -> None:
+        """Labels that are not whole numbers >= -1 are a SchemaError naming the estimator."""
+        table, _ = _two_groups()
+        with pytest.raises(SchemaError, match=f"_FixedLabels.fit_predict\\(\\) {match}"):
+            cluster(table, ["frequency"], estimator=_FixedLabels(low, high))

@@ -158,6 +158,31 @@ def _varying(x: npt.NDArray[np.float64], names: list[str]) -> npt.NDArray[np.int
     return np.flatnonzero(varies)
 
 
+def _labels(
+    answer: Any, estimator: Any, customers: npt.NDArray[np.object_]
+) -> npt.NDArray[np.int64]:
+    """The estimator's ``fit_predict`` answer as int64 labels, one per customer: whole numbers
+    0, 1, ... and -1 (noise, as DBSCAN answers). Anything else (0.7, NaN, text, -2) is refused
+    naming the first customer it was answered for, not truncated or cast."""
+    given = np.asarray(answer)
+    if given.shape != customers.shape:
+        raise SchemaError(f"estimator returned {given.shape} labels; expected {customers.shape}")
+    what = f"cluster(): {type(estimator).__name__}.fit_predict() answered"
+    expected = "expected whole-number cluster labels 0, 1, ... (and -1 for noise)"
+    if given.dtype.kind not in "iuf":
+        first = f" ({given.flat[0].item()!r} for customer {customers[0]!r})" if given.size else ""
+        raise SchemaError(f"{what} labels of dtype {given.dtype}{first}; {expected}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(given) | (given != np.floor(given)) | (given < -1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"{what} {given[i].item()!r} for customer {customers[i]!r} ({int(bad.sum()):,} of "
+            f"{given.size:,} labels are no cluster number); {expected}"
+        )
+    return given.astype(np.int64)
+
+
 def _single_value(value: float, everyone: bool) -> str:
     """How a feature with one value reads: its value, for whom."""
     if np.isinf(value):  # the min over no value
@@ -209,8 +234,9 @@ def cluster(
     Raises
     ------
     SchemaError
-        Bad features, ``n_clusters``, an estimator without ``fit_predict``, or an infinite
-        feature value (naming the customer).
+        Bad features, ``n_clusters``, an estimator without ``fit_predict``, an infinite
+        feature value (naming the customer), or labels from the estimator that are not whole
+        numbers >= -1 (0.7, NaN, text: naming the first and its customer).
     DataError
         More clusters than customers, or no feature varies (each is named with its value).
     MissingDependencyError
@@ -239,9 +265,7 @@ def cluster(
     kept = _varying(x, names)
     x, names = x[:, kept], [names[j] for j in kept.tolist()]
     z, center, scale = standardise(x)
-    labels = np.asarray(estimator.fit_predict(z)).astype(np.int64)
-    if labels.shape != (len(table),):
-        raise SchemaError(f"estimator returned {labels.shape} labels; expected ({len(table)},)")
+    labels = _labels(estimator.fit_predict(z), estimator, table.customer_id)
     k = int(labels.max()) + 1 if labels.size else 0
     codes = np.where(labels >= 0, labels, k)  # noise labels (-1, e.g. DBSCAN) are set aside
     size = np.bincount(codes, minlength=k + 1)[:k].astype(np.int64)
