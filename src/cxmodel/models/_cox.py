@@ -96,12 +96,13 @@ def prediction_design(X: npt.ArrayLike, names: tuple[str, ...], where: str) -> F
     ...
     cxmodel.errors.SchemaError: f(): X has a column 'bb' that is not a covariate of the fitted model ('a', 'b'); did you mean 'b'?
     """
-    if isinstance(X, Mapping):
-        by_label = {str(k): X[k] for k in X}
-        count = len(X)
-    elif hasattr(X, "columns") and hasattr(X, "to_numpy"):
-        by_label = {str(c): X[c] for c in X.columns}
-        count = len(X.columns)
+    given: Any = X  # a mapping or a frame is read by column label
+    if isinstance(given, Mapping):
+        by_label: dict[str, Any] = {str(k): given[k] for k in given}
+        count = len(given)
+    elif hasattr(given, "columns") and hasattr(given, "to_numpy"):
+        by_label = {str(c): given[c] for c in given.columns}
+        count = len(given.columns)
     else:
         mat, _ = as_design(X, names, where=where)
         return mat
@@ -120,7 +121,8 @@ def prediction_design(X: npt.ArrayLike, names: tuple[str, ...], where: str) -> F
             f"{where}: X has no column {missing[0]!r}; the model was fitted on {fitted} and "
             "needs each of them by name"
         )
-    mat, _ = as_design({n: by_label[n] for n in names}, names, where=where)
+    in_order: Any = {n: by_label[n] for n in names}
+    mat, _ = as_design(in_order, names, where=where)
     return mat
 
 

@@ -120,7 +120,7 @@ def _newton_step(hess: FloatArray, grad: FloatArray) -> FloatArray:
     at every step."""
     try:
         linalg.cho_factor(-hess)
-        step: FloatArray = np.linalg.solve(-hess, grad)
+        step: FloatArray = np.asarray(np.linalg.solve(-hess, grad), dtype=np.float64)
     except (linalg.LinAlgError, np.linalg.LinAlgError, ValueError):
         step = linalg.lstsq(-hess, grad)[0]
     return step
@@ -152,7 +152,7 @@ def inverse_information(hessian: FloatArray) -> tuple[FloatArray, FloatArray]:
     """
     p = hessian.shape[0]
     try:  # numpy's inverse: scipy's warns of an ill-conditioned matrix, which a huge se shows
-        cov = np.linalg.inv(-hessian)
+        cov: FloatArray = np.asarray(np.linalg.inv(-hessian), dtype=np.float64)
     except (np.linalg.LinAlgError, ValueError):
         return np.full((p, p), np.nan), np.full(p, np.nan)
     diag = np.diag(cov)
