@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxmodel.errors import ConvergenceWarning, DataError, NotFittedError, SchemaError
+from cxmodel.errors import (
+    ConvergenceWarning,
+    DataError,
+    NotFittedError,
+    SchemaError,
+    ValueTypeError,
+)
 from cxmodel.models import CoxPH, concordance_index
 
 DATA = Path(__file__).parent / "data"
@@ -152,3 +158,69 @@ def test_concordance_refuses_bad_values(
     (lifelines refuses NaN too); before, NaN was ranked and 2 read as an event."""
     with pytest.raises(SchemaError, match=message):
         concordance_index([1, 2, 3], risk, observed)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> CoxPH:
+    """Fitted on covariates named visits and tickets."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(60, 2))
+    t = rng.exponential(np.exp(-x[:, 0]))
+    return CoxPH().fit({"visits": x[:, 0], "tickets": x[:, 1]}, t)
+
+
+class TestPredictionByName:
+    def test_dataframe_in_another_order(self, fitted: CoxPH) -> None:
+        """A DataFrame with the covariates in another order predicts as one in fitted order."""
+        pd = pytest.importorskip("pandas")
+        frame = pd.DataFrame({"tickets": [1.0, -2.0], "visits": [0.5, 0.0]})
+        expected = fitted.predict_partial_hazard([[0.5, 1.0], [0.0, -2.0]])
+        assert fitted.predict_partial_hazard(frame).tolist() == expected.tolist()
+
+    @pytest.mark.parametrize(
+        ("X", "match"),
+        [
+            ({"visits": [0.0], "tikets": [1.0]}, "'tikets'.*did you mean 'tickets'"),
+            ({"visits": [0.0]}, "no column 'tickets'"),
+            ({"visits": [0.0], "tickets": [1.0], "age": [3.0]}, "'age' that is not a covariate"),
+        ],
+        ids=["misspelt", "missing", "extra"],
+    )
+    def test_names_refused(self, fitted: CoxPH, X: dict[str, list[float]], match: str) -> None:
+        """A name not fitted, or a fitted one missing, is a SchemaError naming it."""
+        with pytest.raises(SchemaError, match=match):
+            fitted.predict_survival_function(X)
+
+
+class TestPredictionTimes:
+    @pytest.mark.parametrize(
+        ("times", "error"),
+        [
+            ([1.0, float("nan")], SchemaError),
+            ([float("inf")], SchemaError),
+            ([-float("inf")], SchemaError),
+            (["1"], ValueTypeError),
+        ],
+        ids=["nan", "inf", "minus-inf", "text"],
+    )
+    def test_not_a_time_refused(self, fitted: CoxPH, times: list[object], error: type) -> None:
+        """S and H at a time that is not a finite number are refused, not read off the curve."""
+        with pytest.raises(error, match="times"):
+            fitted.predict_survival_function([[0.0, 0.0]], times=times)
+        with pytest.raises(error, match="times"):
+            fitted.predict_cumulative_hazard([[0.0, 0.0]], times=times)
+
+
+class TestHugeCovariates:
+    @pytest.mark.parametrize(
+        "X",
+        [[[1e200], [2e200], [0.0]], [[1.7e308], [-1.7e308], [0.0]]],
+        ids=["1e200", "spread-past-float-max"],
+    )
+    def test_refused_without_numpy_warnings(self, X: list[list[float]]) -> None:
+        """Overflowing covariates: a ConvergenceError saying to rescale, and no numpy
+        RuntimeWarning (warnings are errors under pytest)."""
+        from cxmodel.errors import ConvergenceError
+
+        with pytest.raises(ConvergenceError, match="rescale"):
+            CoxPH().fit(X, [1, 2, 3], [1, 1, 1])

@@ -7,7 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cxmodel.errors import ConvergenceWarning, DataError, NotFittedError, SchemaError
+from cxmodel.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    NotFittedError,
+    SchemaError,
+)
 from cxmodel.models import DiscreteHazard, expand_person_period
 
 
@@ -114,3 +121,76 @@ def test_contract_and_validation() -> None:
     with pytest.raises(SchemaError):
         ridge.predict_survival([[1.0]])
     assert repr(ridge).startswith("DiscreteHazard(x0=")
+
+
+class TestOnlyOwnWarnings:
+    def test_separation_warns_once_and_only_through_cxmodel(self) -> None:
+        """Quasi-separation: one ConvergenceWarning, no scipy LinAlgWarning on each step
+        (warnings are errors under pytest, so a leaked one fails the test)."""
+        with pytest.warns(ConvergenceWarning) as seen:
+            DiscreteHazard().fit([[0.0], [1.0], [0.0], [1.0]], [0, 1, 0, 1], periods=[0, 0, 1, 1])
+        assert [type(w.message) for w in seen] == [ConvergenceWarning]
+
+    @pytest.mark.parametrize("big", [1e200, 1.7e308], ids=["1e200", "float-max"])
+    def test_huge_covariates_refused_without_numpy_warnings(self, big: float) -> None:
+        """Covariates whose products overflow are a ConvergenceError saying to rescale."""
+        with pytest.raises(ConvergenceError, match="rescale"):
+            DiscreteHazard().fit([[big], [-big], [0.0], [1.0]], [1, 0, 1, 0])
+
+    @pytest.mark.parametrize("period", [float("nan"), float("inf")], ids=["nan", "inf"])
+    def test_period_that_is_not_a_number_refused(self, period: float) -> None:
+        """predict_hazard at a NaN or infinite period is a SchemaError, with no numpy warning."""
+        subject, period, event = expand_person_period([1, 2, 3, 3, 2, 1], [1, 1, 1, 0, 0, 1])
+        x = np.array([0.0, 1.0, 1.0, 1.0, 0.0, 0.0])[subject, None]
+        m = DiscreteHazard().fit(x, event, periods=period)
+        with pytest.raises(SchemaError, match="periods must be whole numbers"):
+            m.predict_hazard([[0.0]], [period])
+
+
+class TestWhatTheDataDetermine:
+    @pytest.mark.parametrize(
+        ("X", "periods", "match"),
+        [
+            ([[1.0]] * 4, None, "'x0' is the same in every row:"),
+            ([[1.0]] * 4, [0, 0, 1, 1], "'x0' is the same in every row of each period"),
+            ([[2.0], [2.0], [5.0], [5.0]], [0, 0, 1, 1], "the period baselines absorb it"),
+            (
+                [[1.0, 2.0], [0.0, 3.0], [2.0, 5.0], [1.0, 6.0]],
+                [0, 0, 1, 1],
+                "'x0', 'x1' are collinear .* is the same in every row of each period",
+            ),
+        ],
+        ids=["constant", "constant-with-periods", "period-only", "sum-period-only"],
+    )
+    def test_absorbed_covariates_refused(
+        self, X: list[list[float]], periods: list[int] | None, match: str
+    ) -> None:
+        """Without a penalty, covariates the baselines absorb are a DataError naming them, as
+        CoxPH refuses a constant one; a penalty fits them."""
+        with pytest.raises(DataError, match=match):
+            DiscreteHazard().fit(X, [1, 0, 1, 0], periods=periods)
+        assert DiscreteHazard(penalizer=1.0).fit(X, [1, 0, 1, 0], periods=periods).coef_.size
+
+    def test_empty_periods_leave_the_others_as_they_are(self) -> None:
+        """Periods 0 and 5 with nobody at risk in 1..4 fit as periods 0 and 1 do."""
+        X, y = [[0.0], [1.0], [0.5], [0.3], [0.2], [0.9]], [1, 0, 1, 0, 0, 1]
+        with pytest.warns(DataWarning, match="periods 1, 2, 3, 4"):
+            gappy = DiscreteHazard().fit(X, y, periods=[0, 0, 0, 5, 5, 5])
+        dense = DiscreteHazard().fit(X, y, periods=[0, 0, 0, 1, 1, 1])
+        assert gappy.coef_.tolist() == pytest.approx(dense.coef_.tolist(), rel=1e-12)
+        assert gappy.baseline_[[0, 5]].tolist() == pytest.approx(dense.baseline_.tolist())
+        assert np.isnan(gappy.predict_survival([[[0.0]] * 3])[0, 1:]).all()
+
+
+class TestExpandPersonPeriodLimits:
+    def test_flags_as_bools_or_numbers(self) -> None:
+        """True/False and 1/0 give the same rows."""
+        as_bools = expand_person_period([2, 1], [True, False])
+        as_numbers = expand_person_period([2, 1], [1, 0])
+        assert [a.tolist() for a in as_bools] == [a.tolist() for a in as_numbers]
+
+    @pytest.mark.parametrize("durations", [[1e12], [6e7, 5e7]], ids=["one-huge", "sum-past-limit"])
+    def test_too_many_rows_refused(self, durations: list[float]) -> None:
+        """Durations adding up past MAX_PERSON_PERIODS rows are a DataError, not a MemoryError."""
+        with pytest.raises(DataError, match="person-period rows, more than the 100,000,000"):
+            expand_person_period(durations)

@@ -90,6 +90,31 @@ class TestCluster:
         assert z[:, 0].tolist() == [0.0, 0.0, 0.0] and scale[0] == 1.0
         assert z[1, 1] == 0.0
 
+    def test_standardise_rounding_is_no_spread(self) -> None:
+        """Values equal up to rounding are a constant column; a small real spread on large
+        values (1e6 and 1e6 + 1e-6) is kept: z-scores -1 and 1."""
+        z, _, scale = standardise(np.array([[0.3, 1e6], [0.1 + 0.2, 1e6 + 1e-6]]))
+        assert z[:, 0].tolist() == [0.0, 0.0] and scale[0] == 1.0
+        assert z[:, 1].tolist() == pytest.approx([-1.0, 1.0], rel=1e-6)
+
+    def test_standardise_agrees_with_standard_scaler(self) -> None:
+        """Columns constant up to rounding, ordinary and tiny-valued columns: the z-scores of
+        scikit-learn's StandardScaler to 1e-6 (the 1e9 column loses digits to cancellation in
+        either)."""
+        preprocessing = pytest.importorskip("sklearn.preprocessing")
+        rng = np.random.default_rng(8)
+        x = np.column_stack(
+            [
+                np.full(50, 0.1) * 3 + rng.integers(0, 2, 50) * 5.551115123125783e-17,
+                rng.normal(size=50),
+                rng.normal(size=50) * 1e-12,
+                1e9 + rng.normal(size=50) * 1e-3,
+            ]
+        )
+        z, _, _ = standardise(x)
+        expected = preprocessing.StandardScaler().fit_transform(x)
+        np.testing.assert_allclose(z, expected, rtol=1e-6, atol=1e-6)
+
 
 def test_infinite_and_empty_features_are_named() -> None:
     """An infinite value is refused with its customer (it made KMeans raise a raw ValueError);
@@ -217,3 +242,38 @@ class TestAgainstScikitLearn:
         np.testing.assert_array_equal(result.labels, expected)
         np.testing.assert_allclose(result.center, mean)
         np.testing.assert_allclose(result.scale, sd)
+
+
+class _FixedLabels:
+    """A clusterer answering ``low`` for customers below the mean of the first feature."""
+
+    def __init__(self, low: object, high: object) -> None:
+        self.low, self.high = low, high
+
+    def fit_predict(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x[:, 0] > 0, self.high, self.low)
+
+
+class TestEstimatorLabels:
+    def test_whole_numbers_as_floats_and_noise_accepted(self) -> None:
+        """Labels 2.0 and -1 (noise): cluster 2 holds the high ones, noise is set aside."""
+        table, _ = _two_groups()
+        found = cluster(table, ["frequency"], estimator=_FixedLabels(-1, 2.0))
+        assert found.labels.dtype == np.int64
+        assert found.size.tolist() == [0, 0, int((found.labels == 2).sum())]
+
+    @pytest.mark.parametrize(
+        ("low", "high", "match"),
+        [
+            (0.5, 1, "answered 0.5 for customer"),
+            (float("nan"), 1, "answered nan for customer"),
+            (-2, 1, "answered -2 for customer"),
+            ("a", "b", "answered labels of dtype <U1"),
+        ],
+        ids=["fraction", "nan", "below-noise", "text"],
+    )
+    def test_other_labels_refused(self, low: object, high: object, match: str) -> None:
+        """Labels that are not whole numbers >= -1 are a SchemaError naming the estimator."""
+        table, _ = _two_groups()
+        with pytest.raises(SchemaError, match=f"_FixedLabels.fit_predict\\(\\) {match}"):
+            cluster(table, ["frequency"], estimator=_FixedLabels(low, high))

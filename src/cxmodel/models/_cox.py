@@ -12,9 +12,13 @@ import numpy.typing as npt
 from cxmodel._arguments import event_flags, finite_values, float_array, got, name_sequence
 from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
-from cxmodel.errors import DataError, SchemaError, ValueTypeError
+from cxmodel.errors import DataError, SchemaError, ValueTypeError, did_you_mean
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
-from cxmodel.models._identifiable import check_identifiable, infinite_coefficients
+from cxmodel.models._identifiable import (
+    check_identifiable,
+    column_means,
+    infinite_coefficients,
+)
 from cxmodel.models._newton import (
     NewtonFit,
     inverse_information,
@@ -22,7 +26,14 @@ from cxmodel.models._newton import (
     warn_unconverged,
 )
 
-__all__ = ["CoxPH", "RegressionSummary", "WaldRegression", "as_design", "concordance_index"]
+__all__ = [
+    "CoxPH",
+    "RegressionSummary",
+    "WaldRegression",
+    "as_design",
+    "concordance_index",
+    "prediction_design",
+]
 
 
 def as_design(
@@ -67,6 +78,52 @@ def as_design(
     if len(out_names) != mat.shape[1]:
         raise SchemaError(f"{len(out_names)} names for {mat.shape[1]} columns of {what}")
     return np.ascontiguousarray(mat), out_names
+
+
+def prediction_design(X: npt.ArrayLike, names: tuple[str, ...], where: str) -> FloatArray:
+    """``X`` as the covariate matrix of a model fitted on covariates ``names``, in their order.
+
+    A mapping or a DataFrame is read by name, whatever the order of its columns; a name that
+    is not one of ``names``, or one of ``names`` missing, is refused (a column read by
+    position would silently take one covariate for another). An array is read by position.
+
+    Examples
+    --------
+    >>> prediction_design({"b": [2.0], "a": [1.0]}, ("a", "b"), "f()").tolist()
+    [[1.0, 2.0]]
+    >>> prediction_design({"a": [1.0], "bb": [2.0]}, ("a", "b"), "f()")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): X has a column 'bb' that is not a covariate of the fitted model ('a', 'b'); did you mean 'b'?
+    """
+    given: Any = X  # a mapping or a frame is read by column label
+    if isinstance(given, Mapping):
+        by_label: dict[str, Any] = {str(k): given[k] for k in given}
+        count = len(given)
+    elif hasattr(given, "columns") and hasattr(given, "to_numpy"):
+        by_label = {str(c): given[c] for c in given.columns}
+        count = len(given.columns)
+    else:
+        mat, _ = as_design(X, names, where=where)
+        return mat
+    fitted = ", ".join(repr(n) for n in names)
+    if len(by_label) != count:
+        raise SchemaError(f"{where}: X names a column twice; the fitted covariates are {fitted}")
+    for label in by_label:
+        if label not in names:
+            raise SchemaError(
+                f"{where}: X has a column {label!r} that is not a covariate of the fitted "
+                f"model ({fitted}){did_you_mean(label, names)}"
+            )
+    missing = [n for n in names if n not in by_label]
+    if missing:
+        raise SchemaError(
+            f"{where}: X has no column {missing[0]!r}; the model was fitted on {fitted} and "
+            "needs each of them by name"
+        )
+    in_order: Any = {n: by_label[n] for n in names}
+    mat, _ = as_design(in_order, names, where=where)
+    return mat
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -240,7 +297,8 @@ class CoxPH(WaldRegression):
     :meth:`fit`, one row per subject and stretch of time over which its covariates hold. Covariates are centred at their means
     before fitting (the coefficients do not change): ``predict_partial_hazard`` returns
     exp((x - mean) . beta), as lifelines does, and the Breslow baseline is the hazard of a
-    subject at the mean.
+    subject at the mean. The ``predict_*`` methods read a mapping or DataFrame by column name
+    (refusing a name not fitted, or a fitted one missing) and an array by position.
 
     Parameters
     ----------
@@ -359,8 +417,9 @@ class CoxPH(WaldRegression):
         start = None if entry is None else _entry(entry, t)
         if self.penalizer == 0:
             check_identifiable(mat, feature_names, "CoxPH.fit()")
-        mean = mat.mean(axis=0)
-        xc = mat - mean
+        mean = column_means(mat)
+        with np.errstate(over="ignore"):  # a spread past 1e308: refused by the fit below
+            xc = mat - mean
         order = np.argsort(t, kind="stable")
         ts, xs, es = t[order], xc[order], events[order]
         data = _CoxData.build(
@@ -427,7 +486,7 @@ class CoxPH(WaldRegression):
     def _linear(self, X: npt.ArrayLike) -> FloatArray:
         check_fitted(self, "coef_")
         assert self.coef_ is not None
-        mat, _ = as_design(X, self.feature_names_, where="CoxPH.predict()")
+        mat = prediction_design(X, self.feature_names_, "CoxPH.predict()")
         out: FloatArray = (mat - self.mean_) @ self.coef_
         return out
 
@@ -445,11 +504,19 @@ class CoxPH(WaldRegression):
         """H(t | x) = H0(t) exp((x - mean) . beta); shape (rows of X, times).
 
         ``times`` default to the distinct event times of the training data; H0 is a step
-        function (0 before the first event time).
+        function (0 before the first event time). Times must be finite numbers: a NaN or an
+        infinite time is refused (``SchemaError``), as :meth:`SurvivalCurve.at
+        <cxmodel.metrics.SurvivalCurve.at>` refuses it, not answered with the last step.
         """
         rel = self.predict_partial_hazard(X)
         grid, h0 = self.baseline_cumulative_hazard_
-        at = grid if times is None else float_array(times, "CoxPH.predict()", "times").reshape(-1)
+        at = grid
+        if times is not None:
+            at = finite_values(
+                float_array(times, "CoxPH.predict()", "times").reshape(-1),
+                "CoxPH.predict()",
+                "times",
+            )
         idx = np.searchsorted(grid, at, side="right") - 1
         base = np.where(idx >= 0, h0[np.maximum(idx, 0)], 0.0)
         out: FloatArray = rel[:, None] * base[None, :]
@@ -460,8 +527,8 @@ class CoxPH(WaldRegression):
     ) -> FloatArray:
         """S(t | x) = exp(-H0(t) exp((x - mean) . beta)) with the Breslow baseline.
 
-        Returns an array of shape (rows of X, times); ``times`` default to the distinct event
-        times of the training data.
+        Returns an array of shape (rows of X, times); ``times`` (finite numbers) default to the
+        distinct event times of the training data.
         """
         return np.exp(-self.predict_cumulative_hazard(X, times))
 

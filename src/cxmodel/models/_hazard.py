@@ -8,13 +8,19 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from cxmodel._arguments import float_array, got
-from cxmodel.errors import DataError, SchemaError
+from cxmodel._arguments import event_flags, float_array, got
+from cxmodel._pieces import warn
+from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
-from cxmodel.models._cox import WaldRegression, as_design
+from cxmodel.models._cox import WaldRegression, as_design, prediction_design
+from cxmodel.models._identifiable import check_identifiable, column_means
 from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
-__all__ = ["DiscreteHazard", "expand_person_period"]
+__all__ = ["MAX_PERSON_PERIODS", "DiscreteHazard", "expand_person_period"]
+
+#: The most person-period rows :func:`expand_person_period` makes (three arrays of 8 bytes a
+#: row: 2.4 GB at the limit).
+MAX_PERSON_PERIODS = 100_000_000
 
 
 def expand_person_period(
@@ -25,7 +31,9 @@ def expand_person_period(
     A subject with duration d (a whole number of periods >= 1) contributes rows for periods
     0 .. d - 1; the last row's event is 1 when the event was observed in period d - 1 (so
     ``d`` counts the period of the event, 1-based), else every row is 0 (censored after d
-    periods). Subjects with duration 0 contribute nothing.
+    periods). Subjects with duration 0 contribute nothing. ``observed`` holds event flags:
+    booleans or the numbers 0 and 1 (anything else, 0.5 or NaN, is refused). Durations adding
+    up to more than ``MAX_PERSON_PERIODS`` (100,000,000) rows are refused with a ``DataError``.
 
     Examples
     --------
@@ -33,16 +41,21 @@ def expand_person_period(
     >>> subject.tolist(), period.tolist(), event.tolist()
     ([0, 0, 1, 2, 2, 2], [0, 1, 0, 0, 1, 2], [0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
     """
-    d = float_array(durations, "expand_person_period()", "durations", ndim=1)
+    where = "expand_person_period()"
+    d = float_array(durations, where, "durations", ndim=1)
     if d.size and not (np.isfinite(d).all() and (d >= 0).all() and (d == np.round(d)).all()):
         raise SchemaError("durations must be whole numbers of periods >= 0")
-    e = (
-        np.ones(d.size)
-        if observed is None
-        else float_array(observed, "expand_person_period()", "observed")
-    )
+    e = np.ones(d.size, dtype=bool) if observed is None else event_flags(observed, where)
     if e.shape != d.shape:
         raise SchemaError(f"observed has {e.size} values for {d.size} durations")
+    rows = float(d.sum())
+    if rows > MAX_PERSON_PERIODS:
+        i = int(np.argmax(d))
+        raise DataError(
+            f"{where}: the durations add up to {rows:,.0f} person-period rows, more than the "
+            f"{MAX_PERSON_PERIODS:,} this expands (the longest, {d[i]:,.0f} periods, is at "
+            f"{i}); use longer periods (weeks instead of days) or check the durations' unit"
+        )
     counts = d.astype(np.intp)
     subject = np.repeat(np.arange(d.size), counts)
     starts = np.cumsum(counts) - counts
@@ -50,8 +63,21 @@ def expand_person_period(
     event = np.zeros(subject.size)
     last = starts + counts - 1
     has = counts > 0
-    event[last[has]] = (e[has] > 0).astype(np.float64)
+    event[last[has]] = e[has].astype(np.float64)
     return subject, period, event
+
+
+def _warn_empty_periods(present: npt.NDArray[np.bool_]) -> None:
+    """A DataWarning naming the periods (below the largest given) that no row was at risk in."""
+    empty = np.flatnonzero(~present)
+    if not empty.size:
+        return
+    shown = ", ".join(str(int(p)) for p in empty[:10]) + (", ..." if empty.size > 10 else "")
+    warn(
+        f"DiscreteHazard.fit(): {empty.size:,} of {present.size:,} periods had no row at risk "
+        f"(periods {shown}): their baselines, and hazards predicted in them, are NaN",
+        DataWarning,
+    )
 
 
 class DiscreteHazard(WaldRegression):
@@ -81,7 +107,9 @@ class DiscreteHazard(WaldRegression):
     coef_, standard_errors_ : ndarray
         Covariate coefficients (log odds ratios) and standard errors.
     baseline_ : ndarray
-        Baseline log-odds per period (one value without ``periods``).
+        Baseline log-odds per period (one value without ``periods``); NaN for a period below
+        the largest one given that no row was at risk in (the fit warns ``DataWarning``
+        naming them), so hazards predicted in it are NaN too.
     log_likelihood_ : float
     convergence_ : Convergence
 
@@ -135,6 +163,18 @@ class DiscreteHazard(WaldRegression):
         -------
         DiscreteHazard
             ``self``.
+
+        Raises
+        ------
+        DataError
+            Without a penalty, a covariate the baselines absorb (the same in every row, or in
+            every row of each period) or covariates of which a combination is, as
+            :meth:`CoxPH.fit <cxmodel.models.CoxPH.fit>` refuses them.
+
+        Warns
+        -----
+        DataWarning
+            Naming the periods no row was at risk in (their baselines are NaN).
         """
         if not self.penalizer >= 0:
             raise SchemaError(f"penalizer must be >= 0, got {self.penalizer!r}")
@@ -156,12 +196,25 @@ class DiscreteHazard(WaldRegression):
                 raise SchemaError("periods must be one whole number >= 0 per row")
             per = per.astype(np.intp)
         k = int(per.max()) + 1
-        mean = mat.mean(axis=0)
-        design = np.column_stack([np.eye(k)[per], mat - mean])
+        # a period no row was at risk in has no baseline to estimate: fitted without it
+        present = np.bincount(per, minlength=k) > 0
+        _warn_empty_periods(present)
+        per = (np.cumsum(present) - 1)[per]
+        if self.penalizer == 0:
+            check_identifiable(
+                mat,
+                feature_names,
+                "DiscreteHazard.fit()",
+                periods=None if periods is None else per,
+            )
+        k_fit = int(present.sum())
+        mean = column_means(mat)
+        with np.errstate(over="ignore"):  # a spread past 1e308: refused by the fit below
+            design = np.column_stack([np.eye(k_fit)[per], mat - mean])
         p = mat.shape[1]
-        penalty = np.r_[np.zeros(k), np.full(p, float(self.penalizer))]
-        start_rate = np.clip(np.bincount(per, weights=y, minlength=k), 0.5, None) / np.maximum(
-            np.bincount(per, minlength=k), 1
+        penalty = np.r_[np.zeros(k_fit), np.full(p, float(self.penalizer))]
+        start_rate = np.clip(np.bincount(per, weights=y, minlength=k_fit), 0.5, None) / np.maximum(
+            np.bincount(per, minlength=k_fit), 1
         )
         theta = np.r_[special.logit(np.clip(start_rate, 1e-6, 1 - 1e-6)), np.zeros(p)]
 
@@ -183,12 +236,13 @@ class DiscreteHazard(WaldRegression):
             "infinity, penalizer > 0 helps",
         )
         _, se_all = inverse_information(fit.hessian)
-        beta = theta[k:]
+        beta = theta[k_fit:]
         self.feature_names_ = feature_names
         self.coef_ = beta
-        self.standard_errors_ = se_all[k:]
+        self.standard_errors_ = se_all[k_fit:]
         # baselines are reported for covariates at zero (undo the centring)
-        self.baseline_ = theta[:k] - float(mean @ beta)
+        self.baseline_ = np.full(k, np.nan)
+        self.baseline_[present] = theta[:k_fit] - float(mean @ beta)
         self.log_likelihood_ = float(ll + 0.5 * penalty @ theta**2)
         self.n_periods_ = k
         self.convergence_ = Convergence(
@@ -199,15 +253,17 @@ class DiscreteHazard(WaldRegression):
     def predict_hazard(self, X: npt.ArrayLike, periods: npt.ArrayLike | None = None) -> FloatArray:
         """h = expit(alpha_period + x . beta) for each row (period 0 when ``periods`` is None).
 
-        Periods beyond the fitted ones use the last period's baseline.
+        Periods beyond the fitted ones use the last period's baseline. A mapping or DataFrame
+        ``X`` is read by column name (a name not fitted, or a fitted one missing, is refused).
         """
         check_fitted(self, "coef_")
         assert self.coef_ is not None
-        mat, _ = as_design(X, self.feature_names_, where="DiscreteHazard.predict_hazard()")
+        mat = prediction_design(X, self.feature_names_, "DiscreteHazard.predict_hazard()")
         per = np.zeros(mat.shape[0], dtype=np.intp)
         if periods is not None:
             given = float_array(periods, "DiscreteHazard.predict_hazard()", "periods").reshape(-1)
-            if given.size not in (1, per.size) or not np.all((given >= 0) & (given % 1 == 0)):
+            whole = np.isfinite(given) & (given >= 0) & (given == np.floor(given))
+            if given.size not in (1, per.size) or not whole.all():
                 raise SchemaError(
                     f"DiscreteHazard.predict_hazard(): periods must be whole numbers >= 0, one "
                     f"or one per row of X ({per.size}); got {got(periods)}"

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._stats import LARGE
 from cxmodel.errors import DataError
 from cxmodel.models._base import FloatArray
 
-__all__ = ["check_identifiable", "infinite_coefficients"]
+__all__ = ["check_identifiable", "column_means", "infinite_coefficients"]
 
 #: Singular values of the column-normalised centred design below this share of the largest
 #: mean a combination of covariates is constant up to rounding.
@@ -28,14 +29,38 @@ def _combination(weights: FloatArray, names: Sequence[str]) -> str:
     return out
 
 
-def check_identifiable(design: FloatArray, names: Sequence[str], where: str) -> None:
+def column_means(design: FloatArray) -> FloatArray:
+    """The mean of each column of ``design``, finite for any finite values: a column past
+    1e100 is divided by its largest magnitude before it is summed (two values of 1e308 add up
+    to inf).
+
+    Examples
+    --------
+    >>> column_means(np.array([[1e308, 1.0], [1e308, 3.0]])).tolist()
+    [1e+308, 2.0]
+    """
+    largest = np.max(np.abs(design), axis=0, initial=0.0)
+    unit = np.where(largest > LARGE, largest, 1.0)
+    out: FloatArray = (design / unit).mean(axis=0) * unit
+    return out
+
+
+def check_identifiable(
+    design: FloatArray,
+    names: Sequence[str],
+    where: str,
+    *,
+    periods: npt.NDArray[np.intp] | None = None,
+) -> None:
     """Refuse covariates whose coefficients no data can determine, without a penalty.
 
     A model without an intercept column of its own (Cox: the baseline hazard absorbs one)
     cannot estimate the coefficient of a constant covariate, nor split an effect between
     covariates of which some combination is constant: any split fits equally well, and an
     optimiser would return an arbitrary one with enormous standard errors. ``design`` has one
-    row per subject (or stretch of follow-up) and one column per covariate.
+    row per subject (or stretch of follow-up) and one column per covariate. A model with a
+    baseline per period (a discrete hazard) absorbs anything that is constant within each
+    period: pass each row's period as ``periods``.
 
     Raises
     ------
@@ -49,32 +74,75 @@ def check_identifiable(design: FloatArray, names: Sequence[str], where: str) -> 
     Traceback (most recent call last):
     ...
     cxmodel.errors.DataError: f(): covariates 'visits', 'pages' are collinear (1 visits - 0.5 pages is the same in every row, up to rounding): their coefficients cannot be told apart; drop one of them or fit with penalizer > 0
+    >>> check_identifiable(np.array([[1.0], [1.0], [3.0]]), ["tenure"], "f()",
+    ...                    periods=np.array([0, 0, 1]))
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.DataError: f(): covariate 'tenure' is the same in every row of each period: the period baselines absorb it, so it has no coefficient to estimate; drop it
     """
     if design.shape[1] == 0 or design.shape[0] == 0:
         return
-    flat = np.ptp(design, axis=0) == 0
+    group = np.zeros(design.shape[0], dtype=np.intp) if periods is None else periods
+    same = "the same in every row" if periods is None else "the same in every row of each period"
+    flat = _flat_within(design, group)
     if flat.any():
         j = int(np.flatnonzero(flat)[0])
-        raise DataError(
-            f"{where}: covariate {names[j]!r} is the same in every row: a model whose "
-            "baseline absorbs any constant has no coefficient to estimate for it; drop it"
+        absorbed = (
+            "a model whose baseline absorbs any constant has no coefficient to estimate for it"
+            if periods is None
+            else "the period baselines absorb it, so it has no coefficient to estimate"
         )
-    centred = design - design.mean(axis=0)
-    norms = np.sqrt(np.einsum("ij,ij->j", centred, centred))
-    unit = centred / norms
+        raise DataError(f"{where}: covariate {names[j]!r} is {same}: {absorbed}; drop it")
+    with np.errstate(over="ignore", invalid="ignore"):
+        centred = _centred_within(design, group)
+    if not np.isfinite(centred).all():
+        return  # values spread past the float range: the fit refuses them as it overflows
+    # each column divided by its largest deviation first: squares of values past 1e154 overflow
+    largest = np.max(np.abs(centred), axis=0)
+    scaled = centred / largest
+    lengths = np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
+    unit = scaled / lengths
     # fewer rows than covariates: the full V holds the directions no row reaches
     _, singular, vt = np.linalg.svd(unit, full_matrices=unit.shape[0] < unit.shape[1])
     if singular.size < unit.shape[1] or singular[-1] < _RANK_TOLERANCE * singular[0]:
-        null = vt[-1] / norms  # back to the covariates' own units
+        null = vt[-1] / lengths / largest  # back to the covariates' own units
         involved = np.flatnonzero(np.abs(vt[-1]) > 1e-6).tolist()
         order = sorted(involved, key=lambda j: -abs(float(null[j])))
         listed = ", ".join(repr(names[j]) for j in involved)
         raise DataError(
             f"{where}: covariates {listed} are collinear "
-            f"({_combination(null[order], [names[j] for j in order])} is the same in every "
-            "row, up to rounding): their coefficients cannot be told apart; drop one of "
-            "them or fit with penalizer > 0"
+            f"({_combination(null[order], [names[j] for j in order])} is {same}, up to "
+            "rounding): their coefficients cannot be told apart; drop one of them or fit "
+            "with penalizer > 0"
         )
+
+
+def _flat_within(design: FloatArray, group: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
+    """Mask of the columns of ``design`` that take one value within each group (exactly)."""
+    order = np.argsort(group, kind="stable")
+    ordered = group[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    rows = design[order]
+    high = np.maximum.reduceat(rows, starts, axis=0)
+    low = np.minimum.reduceat(rows, starts, axis=0)
+    out: npt.NDArray[np.bool_] = (high == low).all(axis=0)
+    return out
+
+
+def _centred_within(design: FloatArray, group: npt.NDArray[np.intp]) -> FloatArray:
+    """``design`` less the mean of each column within each row's group."""
+    largest = np.max(np.abs(design), axis=0, initial=0.0)
+    unit = np.where(largest > LARGE, largest, 1.0)
+    x = design / unit
+    counts = np.bincount(group).astype(np.float64)
+    means = (
+        np.column_stack(  # one bincount per covariate, not a loop over rows
+            [np.bincount(group, weights=x[:, j], minlength=counts.size) for j in range(x.shape[1])]
+        )
+        / np.maximum(counts, 1.0)[:, None]
+    )
+    out: FloatArray = (x - means[group]) * unit
+    return out
 
 
 def infinite_coefficients(

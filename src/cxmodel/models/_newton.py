@@ -64,6 +64,21 @@ def newton_raphson(
     >>> fit.theta.tolist(), fit.converged, fit.iterations
     ([3.0], True, 2)
     """
+    # numpy's overflow warnings stay inside: an overflow shows as a value that is not finite,
+    # refused below with advice (a ConvergenceError) or halved away in the line search
+    with np.errstate(all="ignore"):
+        return _maximise(evaluate, start, tol, max_iter, objective, gradient_tol)
+
+
+def _maximise(
+    evaluate: Callable[[FloatArray], Evaluation],
+    start: FloatArray,
+    tol: float,
+    max_iter: int,
+    objective: str,
+    gradient_tol: float,
+) -> NewtonFit:
+    """The iterations of :func:`newton_raphson`."""
     theta = start
     ll, grad, hess = evaluate(theta)
     converged = False
@@ -77,10 +92,7 @@ def newton_raphson(
                 "(e.g. thousands of euros instead of cents, or standardise)",
                 diagnostics={"iteration": it, "theta": theta.tolist()},
             )
-        try:
-            step = linalg.solve(-hess, grad, assume_a="pos")
-        except (linalg.LinAlgError, ValueError):
-            step = linalg.lstsq(-hess, grad)[0]
+        step = _newton_step(hess, grad)
         scale = 1.0
         while True:
             new = theta + scale * step
@@ -99,6 +111,19 @@ def newton_raphson(
             converged, message = True, "converged"
             break
     return NewtonFit(theta, ll, grad, hess, converged, it, message)
+
+
+def _newton_step(hess: FloatArray, grad: FloatArray) -> FloatArray:
+    """The solution of ``-hess @ step = grad`` where ``-hess`` is positive definite (its
+    Cholesky factor exists), else the least-squares one. numpy's ``solve``, which does not
+    warn of an ill-conditioned matrix: near separation it is, and scipy's ``solve`` warned
+    at every step."""
+    try:
+        linalg.cho_factor(-hess)
+        step: FloatArray = np.asarray(np.linalg.solve(-hess, grad), dtype=np.float64)
+    except (linalg.LinAlgError, np.linalg.LinAlgError, ValueError):
+        step = linalg.lstsq(-hess, grad)[0]
+    return step
 
 
 def warn_unconverged(fit: NewtonFit, method: str, hint: str) -> None:
@@ -126,9 +151,9 @@ def inverse_information(hessian: FloatArray) -> tuple[FloatArray, FloatArray]:
     [0.5, nan]
     """
     p = hessian.shape[0]
-    try:
-        cov = linalg.inv(-hessian)
-    except (linalg.LinAlgError, ValueError):
+    try:  # numpy's inverse: scipy's warns of an ill-conditioned matrix, which a huge se shows
+        cov: FloatArray = np.asarray(np.linalg.inv(-hessian), dtype=np.float64)
+    except (np.linalg.LinAlgError, ValueError):
         return np.full((p, p), np.nan), np.full(p, np.nan)
     diag = np.diag(cov)
     return cov, np.sqrt(np.where(diag > 0, diag, np.nan))

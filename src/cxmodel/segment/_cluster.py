@@ -64,8 +64,12 @@ def standardise(
     x: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Z-scores per column: subtract the mean, divide by the population standard deviation
-    (ddof=0); constant columns get scale 1; NaN becomes 0 (the column mean). ``x`` is a
-    table (rows, columns); values up to the float range are standardised without overflow.
+    (ddof=0); constant columns get scale 1 and z-scores 0; NaN becomes 0 (the column mean).
+    ``x`` is a table (rows, columns); values up to the float range are standardised without
+    overflow. A column is constant when its values are equal up to rounding: a standard
+    deviation within ``n * eps`` of its largest magnitude (n values, eps = 2.2e-16) is the
+    rounding of the sums, not a spread (0.3 and 0.1 + 0.2 are one value, as scikit-learn's
+    ``StandardScaler`` takes them).
 
     Examples
     --------
@@ -86,9 +90,22 @@ def standardise(
         center = np.where(ok, x, 0.0).sum(axis=0) / n
         var = (np.where(ok, x - center, 0.0) ** 2).sum(axis=0) / n
     spread = np.sqrt(var)
-    varies = spread > 0
-    z = np.where(ok, (x - center) / np.where(varies, spread, 1.0), 0.0)
+    varies = spread > _rounding_spread(np.where(ok, np.abs(x), 0.0).max(axis=0, initial=0.0), n)
+    z = np.where(ok & varies, (x - center) / np.where(varies, spread, 1.0), 0.0)
     return z, center * unit, np.where(varies, spread * unit, 1.0)
+
+
+def _rounding_spread(largest: npt.NDArray[np.float64], n: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The largest spread that rounding alone gives ``n`` values of magnitude up to ``largest``
+    (``n * eps * largest``): a column spread no more is constant.
+
+    Examples
+    --------
+    >>> _rounding_spread(np.array([0.3]), 3) > np.std([0.3, 0.1 + 0.2, 0.3])
+    array([ True])
+    """
+    out: npt.NDArray[np.float64] = np.asarray(n) * np.finfo(np.float64).eps * largest
+    return out
 
 
 def _check_values(
@@ -115,7 +132,11 @@ def _varying(x: npt.NDArray[np.float64], names: list[str]) -> npt.NDArray[np.int
     ok = ~np.isnan(x)
     low = np.where(ok, x, np.inf).min(axis=0, initial=np.inf)
     high = np.where(ok, x, -np.inf).max(axis=0, initial=-np.inf)
-    varies = low < high
+    # equal up to rounding is one value (0.3 and 0.1 + 0.2), as standardise() takes it
+    with np.errstate(over="ignore", invalid="ignore"):
+        width = high - low
+        largest = np.maximum(np.abs(low), np.abs(high))
+        varies = (low < high) & ~(width <= _rounding_spread(largest, ok.sum(axis=0)))
     if varies.all():
         return np.flatnonzero(varies)
     n = x.shape[0]
@@ -135,6 +156,31 @@ def _varying(x: npt.NDArray[np.float64], names: list[str]) -> npt.NDArray[np.int
         DataWarning,
     )
     return np.flatnonzero(varies)
+
+
+def _labels(
+    answer: Any, estimator: Any, customers: npt.NDArray[np.object_]
+) -> npt.NDArray[np.int64]:
+    """The estimator's ``fit_predict`` answer as int64 labels, one per customer: whole numbers
+    0, 1, ... and -1 (noise, as DBSCAN answers). Anything else (0.7, NaN, text, -2) is refused
+    naming the first customer it was answered for, not truncated or cast."""
+    given = np.asarray(answer)
+    if given.shape != customers.shape:
+        raise SchemaError(f"estimator returned {given.shape} labels; expected {customers.shape}")
+    what = f"cluster(): {type(estimator).__name__}.fit_predict() answered"
+    expected = "expected whole-number cluster labels 0, 1, ... (and -1 for noise)"
+    if given.dtype.kind not in "iuf":
+        first = f" ({given.flat[0].item()!r} for customer {customers[0]!r})" if given.size else ""
+        raise SchemaError(f"{what} labels of dtype {given.dtype}{first}; {expected}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(given) | (given != np.floor(given)) | (given < -1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"{what} {given[i].item()!r} for customer {customers[i]!r} ({int(bad.sum()):,} of "
+            f"{given.size:,} labels are no cluster number); {expected}"
+        )
+    return given.astype(np.int64)
 
 
 def _single_value(value: float, everyone: bool) -> str:
@@ -188,8 +234,9 @@ def cluster(
     Raises
     ------
     SchemaError
-        Bad features, ``n_clusters``, an estimator without ``fit_predict``, or an infinite
-        feature value (naming the customer).
+        Bad features, ``n_clusters``, an estimator without ``fit_predict``, an infinite
+        feature value (naming the customer), or labels from the estimator that are not whole
+        numbers >= -1 (0.7, NaN, text: naming the first and its customer).
     DataError
         More clusters than customers, or no feature varies (each is named with its value).
     MissingDependencyError
@@ -218,9 +265,7 @@ def cluster(
     kept = _varying(x, names)
     x, names = x[:, kept], [names[j] for j in kept.tolist()]
     z, center, scale = standardise(x)
-    labels = np.asarray(estimator.fit_predict(z)).astype(np.int64)
-    if labels.shape != (len(table),):
-        raise SchemaError(f"estimator returned {labels.shape} labels; expected ({len(table)},)")
+    labels = _labels(estimator.fit_predict(z), estimator, table.customer_id)
     k = int(labels.max()) + 1 if labels.size else 0
     codes = np.where(labels >= 0, labels, k)  # noise labels (-1, e.g. DBSCAN) are set aside
     size = np.bincount(codes, minlength=k + 1)[:k].astype(np.int64)
