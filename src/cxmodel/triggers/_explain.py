@@ -14,7 +14,13 @@ from cxmodel._time import TimeLike, as_of_us, us_to_datetime
 from cxmodel.errors import ValueTypeError
 from cxmodel.triggers._api import warn_misspelt_kinds
 from cxmodel.triggers._arguments import customer_records, evaluated_log, rule_set
-from cxmodel.triggers._batch import evaluate_us, warn_unobserved_firings
+from cxmodel.triggers._batch import (
+    consent_kinds,
+    consent_recorded,
+    evaluate_us,
+    warn_unconsented,
+    warn_unobserved_firings,
+)
 from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import why_not_reached
@@ -261,6 +267,7 @@ def explain(
     # contact policies span rules: evaluate the set together
     result = evaluate_us(rules, sub, cutoff, customers=customers, events=events)
     warn_unobserved_firings(result, log.observed_until, cutoff, "explain()")
+    warn_unconsented(result, rules, consent_recorded(consent_kinds(log), customers), "explain()")
     every, stopped = tuple(result), tuple(result.suppressed)
     for rule in rules:
         fired = tuple(f for f in every if f.trigger == rule.name)
