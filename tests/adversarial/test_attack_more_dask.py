@@ -153,11 +153,6 @@ class TestDegenerateFrames:
 
 
 class TestErrorsNameTheRow:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="nps() on a log without a score column names the first answer 'row 1' for the "
-        "second record (0-based) where loading counts rows from 1 ('row 2')",
-    )
     def test_answers_without_scores(self) -> None:
         """Rows count from 1 (docs/guide/bad-input.md); the second record is row 2, as the
         loader says for a bad score there."""

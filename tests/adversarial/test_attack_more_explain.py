@@ -78,28 +78,29 @@ class TestCommands:
         assert status == 2
         assert "did you mean 'c1'" in capsys.readouterr().err
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="`cxmodel check` on a file of one alert prints '0 rule(s) OK'",
-    )
     def test_check_counts_alerts(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         """A file with one alert holds something to check; '0 rule(s) OK' reads as the empty
         file that _load refuses."""
         assert main(["check", str(_rules_file(tmp_path, ALERT))]) == 0
         out = capsys.readouterr().out
-        assert "0 rule(s)" not in out and "1 alert" in out
+        assert "0 rule(s)" not in out and out.endswith(": 1 alert OK\n")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="`cxmodel explain` / explain() on a file of alerts print 'customer c1:' and "
-        "nothing else",
-    )
-    def test_explain_says_something_about_alerts(self, data: Path) -> None:
+    def test_explain_says_something_about_alerts(
+        self, tmp_path: Path, data: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         """Alerts are over all customers, so a customer's explanation cannot list them; it
-        must say so (or refuse), not answer an empty explanation."""
+        must say so (or refuse), not answer an empty explanation: in Python and on the
+        command line."""
         log = cx.read_csv(data)
-        text = str(explain(parse(ALERT), log, "c1", as_of=AS_OF))
-        assert text.strip() != "customer c1:"
+        found = explain(parse(ALERT), log, "c1", as_of=AS_OF)
+        assert found.alerts == ("surge",)
+        assert str(found).splitlines()[1:] == [
+            "  alert surge: over all customers, so not explained per customer (evaluate "
+            "gives its firings)"
+        ]
+        rules = _rules_file(tmp_path, ALERT)
+        assert main(["explain", str(rules), str(data), "c1", "--as-of", AS_OF]) == 0
+        assert "alert surge: over all customers" in capsys.readouterr().out
 
 
 class TestEffectWindowEdges:

@@ -92,11 +92,11 @@ def _refusal(scores: np.ndarray[Any, Any], metric: str) -> str:
     with np.errstate(invalid="ignore"):
         good = np.isfinite(flat) & (flat >= low) & (flat <= high) & (flat == np.round(flat))
     assert not good.all(), f"{scores!r} are valid {metric} scores, yet refused"
-    row = int(np.flatnonzero(~good)[0])
-    if np.isnan(flat[row]):
+    row = int(np.flatnonzero(~good)[0]) + 1  # rows count from 1 (docs/guide/bad-input.md)
+    if np.isnan(flat[row - 1]):
         return f"row {row}: score is missing (None or NaN) among {metric!r} scores"
     return (
-        f"row {row}: score {float(flat[row])!r} is outside the {metric.upper()} scale {low}..{high} "
+        f"row {row}: score {float(flat[row - 1])!r} is outside the {metric.upper()} scale {low}..{high} "
         f"(column 'score', metric {metric!r})"
     )
 

@@ -49,6 +49,34 @@ def test_check_ok(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) 
     assert "1 rule(s) OK" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    ("extra", "counted"),
+    [
+        ("", "1 rule(s) OK"),
+        (
+            "\nalert surge:\n    when count(survey within 1 hours) > 5\n    emit page\n",
+            "1 rule(s) and 1 alert OK",
+        ),
+        (
+            "\ntrigger again:\n    when survey\n    emit x\n"
+            "\ncontact policy cap:\n    at most 1 per 1 days\n    rules again\n"
+            "\nalert surge:\n    when count(survey within 1 hours) > 5\n    emit page\n"
+            "\nalert drop:\n    when count(survey within 1 hours) < 1\n    emit page\n",
+            "2 rule(s), 2 alerts and 1 contact policy OK",
+        ),
+    ],
+    ids=["rules", "and-an-alert", "rules-alerts-policy"],
+)
+def test_check_counts_what_the_file_holds(
+    tmp_path: Path, extra: str, counted: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check counts the rules, alerts and contact policies it checked, each when present."""
+    rules = tmp_path / "rules.cx"
+    rules.write_text(RULES + extra, encoding="utf-8")
+    assert main(["check", str(rules)]) == 0
+    assert capsys.readouterr().out == f"{rules}: {counted}\n"
+
+
 def test_check_notes_properties_the_data_cannot_verify(
     tmp_path: Path, files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

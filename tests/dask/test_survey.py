@@ -198,7 +198,7 @@ class TestBadAnswerNamed:
             local_fn(InteractionLog.from_pandas(frame))
         with dask.config.set(scheduler="synchronous"), pytest.raises(SchemaError) as error:
             distributed_fn(dd.from_pandas(frame, npartitions=2, sort=False))
-        reason = str(one.value).removeprefix("row 3: ")
+        reason = str(one.value).removeprefix("row 4: ")
         assert str(error.value) == f"partition 1, index 'e4' (row 2 of the partition): {reason}"
 
 

@@ -60,3 +60,24 @@ def test_declared_observation_is_silent() -> None:
         firings = cxd.evaluate(RULES, parts, as_of="2024-03-01Z")
     expected = evaluate(RULES, LOG.with_observed_until("2024-03-01Z"), as_of="2024-03-01Z")
     assert firings == expected and len(firings) == 4
+
+
+def test_no_consent_record_warns_as_one_process() -> None:
+    """A consent rule over partitions none of which holds a consent record: the note of the
+    one-process evaluate, with the same count (one firing per customer, four partitions)."""
+    import dask.dataframe as dd
+
+    import dask
+
+    rules = parse("trigger t:\n    when view\n    emit x\n    requires consent marketing")
+    ddf = dd.from_pandas(LOG.to_pandas(), npartitions=4)
+    note = r"rule 't' requires consent marketing, but no consent record was found .*: 4 of its"
+    with pytest.warns(DataWarning, match=r"^evaluate\(\): " + note):
+        expected = evaluate(rules, LOG.with_observed_until("2024-03-01Z"), as_of="2024-03-01Z")
+    with (
+        dask.config.set(scheduler="synchronous"),
+        pytest.warns(DataWarning, match=r"^cxmodel.dask.evaluate\(\): " + note) as got,
+    ):
+        parts = cxd.from_dask(ddf).with_observed_until("2024-03-01Z")
+        firings = cxd.evaluate(rules, parts, as_of="2024-03-01Z")
+    assert len(got) == 1 and firings == expected

@@ -125,7 +125,7 @@ class TestScoreAccumulators:
     def test_integer_and_float_scores_checked(self, scores: list[float]) -> None:
         """Out-of-scale scores are rejected whatever their dtype, naming the row."""
         acc = NPSAccumulator()
-        with pytest.raises(SchemaError, match="row 1: score"):
+        with pytest.raises(SchemaError, match="row 2: score"):
             acc.update(acc.empty(), [5, *scores])
 
 

@@ -54,7 +54,7 @@ class TestAnswerScores:
             metric=[None, "nps", "nps"],
         )  # fmt: skip
         with pytest.raises(
-            SchemaError, match="row 1: 2 'nps' answer.s. but the log has no 'score'"
+            SchemaError, match="row 2: 2 'nps' answer.s. but the log has no 'score'"
         ):
             nps(log)
         assert answer_scores(log, answer_rows(log, "csat"), "csat").size == 0

@@ -242,7 +242,7 @@ class TestKnownAnswers:
             value=[math.nan, 30.0, math.nan, math.nan],
         )  # fmt: skip
         common = {"drivers": ["ticket_opened"], "window": "10 days", "as_of": "2024-01-21T00:00Z"}
-        with pytest.raises(SchemaError, match=r"row 3: purchase value nan must be a number"):
+        with pytest.raises(SchemaError, match=r"row 4: purchase value nan must be a number"):
             driver_model(log, outcome="spend", **common)
 
     def test_errors(self) -> None:

@@ -213,7 +213,7 @@ class TestSurveyScores:
             metric=[None, "nps", "nps"],
         )  # fmt: skip
         with pytest.raises(
-            SchemaError, match="row 1: 2 'nps' answer.s. but the log has no 'score'"
+            SchemaError, match="row 2: 2 'nps' answer.s. but the log has no 'score'"
         ):
             experience_drivers(log)
 
@@ -223,5 +223,5 @@ class TestSurveyScores:
             customer_id=["a", "b", "c"], timestamp=[0, 1, 2], kind=["survey"] * 3,
             metric=["csat"] * 3, score=[5.0, float("nan"), 1.0],
         )  # fmt: skip
-        with pytest.raises(SchemaError, match=r"row 1: score nan is not on the CSAT scale 1\.\.5"):
+        with pytest.raises(SchemaError, match=r"row 2: score nan is not on the CSAT scale 1\.\.5"):
             survey_scores(log, "csat", caller="f()")

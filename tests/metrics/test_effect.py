@@ -150,7 +150,8 @@ class TestWarnings:
             "\n    holdout 50%"
         )
         log = small_log()
-        firings = evaluate(rules, log, as_of="2024-03-01T00:00Z")
+        with pytest.warns(DataWarning, match="no consent record was found"):  # none in the log
+            firings = evaluate(rules, log, as_of="2024-03-01T00:00Z")
         with pytest.warns(DataWarning, match="consent"):
             action_effect(firings, log, outcome="purchase", as_of="2024-03-01T00:00Z")
 

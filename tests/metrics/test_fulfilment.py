@@ -177,7 +177,7 @@ class TestOnTimeDelivery:
     @pytest.mark.parametrize(
         ("late", "kwargs", "match"),
         [
-            (["no", "maybe"], {}, r"row 1: late 'maybe' is not a late flag"),
+            (["no", "maybe"], {}, r"row 2: late 'maybe' is not a late flag"),
             (["no"], {"late": "delay"}, "late column 'delay' is not in the log"),
         ],
         ids=["unknown-word", "missing-column"],

@@ -55,7 +55,7 @@ class TestAverageHandleTime:
             customer_id=["a"], timestamp=[0], kind=["call"], talk_seconds=[-5.0],
             hold_seconds=[0.0], after_work_seconds=[0.0],
         )  # fmt: skip
-        with pytest.raises(SchemaError, match=r"row 0: talk_seconds -5.0 is negative .* >= 0"):
+        with pytest.raises(SchemaError, match=r"row 1: talk_seconds -5.0 is negative .* >= 0"):
             average_handle_time(log)
 
 

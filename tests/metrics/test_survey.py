@@ -247,12 +247,12 @@ class TestBadInput:
     @pytest.mark.parametrize(
         ("func", "scores", "match"),
         [
-            (nps, [10, 11], r"row 1: score 11.0 is outside the NPS scale 0..10"),
-            (nps, [-1], r"row 0: score -1.0"),
-            (nps, [7.5], r"row 0: score 7.5"),
-            (nps, [float("nan")], r"row 0: score is missing \(None or NaN\)"),
-            (nps, [9, None], r"row 1: score is missing .*drop the unanswered rows first"),
-            (csat, [0, 3], r"row 0: score 0.0 is outside the CSAT scale 1..5"),
+            (nps, [10, 11], r"row 2: score 11.0 is outside the NPS scale 0..10"),
+            (nps, [-1], r"row 1: score -1.0"),
+            (nps, [7.5], r"row 1: score 7.5"),
+            (nps, [float("nan")], r"row 1: score is missing \(None or NaN\)"),
+            (nps, [9, None], r"row 2: score is missing .*drop the unanswered rows first"),
+            (csat, [0, 3], r"row 1: score 0.0 is outside the CSAT scale 1..5"),
             (ces, [8], r"outside the CES scale 1..7"),
         ],
         ids=["nps-11", "nps-negative", "nps-fraction", "nps-nan", "nps-none", "csat-0", "ces-8"],

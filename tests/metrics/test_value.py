@@ -60,7 +60,7 @@ class TestValueSummary:
 
     def test_missing_purchase_value(self) -> None:
         """A purchase without a value is a SchemaError naming the row."""
-        with pytest.raises(SchemaError, match=r"row 1: purchase value nan"):
+        with pytest.raises(SchemaError, match=r"row 2: purchase value nan"):
             value_summary(_log([10.0, np.nan, 5.0, 20.0, 40.0, np.nan]))
 
     def test_numeric_by_sorts_as_numbers_missing_last(self) -> None:

@@ -109,8 +109,8 @@ def test_splitting_follow_up_changes_nothing(seed: int) -> None:
 @pytest.mark.parametrize(
     ("entry", "match"),
     [
-        ([0.0, 5.0, 0.0], r"row 1: entry 5.0 must be finite and before the duration 5.0"),
-        ([0.0, np.nan, 0.0], r"row 1: entry nan"),
+        ([0.0, 5.0, 0.0], r"row 2: entry 5.0 must be finite and before the duration 5.0"),
+        ([0.0, np.nan, 0.0], r"row 2: entry nan"),
         ([0.0, 1.0], "2 values for 3 durations"),
     ],
     ids=["entry-not-before-stop", "missing-entry", "wrong-length"],

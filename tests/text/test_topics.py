@@ -105,7 +105,10 @@ def test_kinds_blank_and_unassigned_rows() -> None:
         kind=["ticket_opened"] * 4 + ["view", "ticket_opened"],
         text=["refund late", "refund missing", "   ", None, "refund", "the and of"],
     )
-    with pytest.warns(DataWarning, match=r"1 of 3 documents have no word .* shares are of the 2"):
+    with (
+        pytest.warns(DataWarning, match=r"1 of 3 documents have no word .* shares are of the 2"),
+        pytest.warns(DataWarning, match="found 2 of the 3 topics asked"),
+    ):
         found = topics(log, kinds=["ticket_opened"], n_topics=3)
     # blank and missing texts are not documents; "view" excluded; stop words only -> -1
     assert found.rows.tolist() == [0, 1, 5]
@@ -126,7 +129,10 @@ def test_no_empty_topics() -> None:
         kind=["ticket_opened"] * 7,
         text=texts,
     )
-    with pytest.warns(DataWarning, match="2 of 6 documents"):
+    with (
+        pytest.warns(DataWarning, match="2 of 6 documents"),
+        pytest.warns(DataWarning, match="found 4 of the 5 topics asked"),
+    ):
         found = topics(log, n_topics=5)
     assert len(found) == 4 and all(found.terms) and all(found.labels)
     assert (found.volume > 0).all() and found.volume.sum() == 4

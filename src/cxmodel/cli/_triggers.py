@@ -59,8 +59,20 @@ def _check(args: argparse.Namespace) -> int:
         # every diagnostic, each with its line and caret; exit status 1 as for a linter
         print(f"{args.rules}:\n{exc}", file=sys.stderr)
         return 1
-    print(f"{args.rules}: {len(rules)} rule(s) OK")
+    print(f"{args.rules}: {_contents(rules)} OK")
     return 0
+
+
+def _contents(rules: Any) -> str:
+    """What a rules file holds, for ``check``: its rules, alerts and contact policies, each
+    counted when there is one, as ``"6 rule(s) and 1 alert"`` or ``"1 alert"``."""
+    counts = [
+        (len(rules), "rule(s)", "rule(s)"),
+        (len(rules.alerts), "alert", "alerts"),
+        (len(rules.policies), "contact policy", "contact policies"),
+    ]
+    parts = [f"{n} {one if n == 1 else many}" for n, one, many in counts if n]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _noted(about: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -18,7 +18,12 @@ from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
 from cxmodel.triggers._arguments import customer_records
-from cxmodel.triggers._batch import evaluate_us, warn_unobserved_firings
+from cxmodel.triggers._batch import (
+    consent_recorded,
+    evaluate_us,
+    warn_unconsented,
+    warn_unobserved_firings,
+)
 from cxmodel.triggers._catalogue import catalogue_log
 from cxmodel.triggers._firings import FiringBlock, firing_blocks
 
@@ -178,6 +183,8 @@ def evaluate(
     firings = firings_of(blocks)
     until = max(ends) if ends else None
     warn_unobserved_firings(firings, until, cutoff, "cxmodel.dask.evaluate()")
+    consented = consent_recorded(kinds, customers)
+    warn_unconsented(firings, rules, consented, "cxmodel.dask.evaluate()")
     return firings
 
 

@@ -102,10 +102,10 @@ def session_codes(log: InteractionLog) -> IntArray:
         missing = np.isnan(values)
         raw = np.unique(np.where(missing, 0.0, values), return_inverse=True)[1].ravel()
     if missing.any():
-        row = int(np.flatnonzero(missing)[0])
+        row = int(log.row_order[np.flatnonzero(missing)[0]]) + 1
         raise SchemaError(
-            f"session_id is missing in {int(missing.sum())} row(s) (first: row {row} in log "
-            "order); fill it, or call cxmodel.journey.sessions(log, overwrite=True) to derive "
+            f"session_id is missing in {int(missing.sum())} row(s) (first: row {row} of the "
+            "input); fill it, or call cxmodel.journey.sessions(log, overwrite=True) to derive "
             "sessions from time gaps"
         )
     if len(raw) == 0:

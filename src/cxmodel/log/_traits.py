@@ -100,7 +100,7 @@ def read_traits(
     raw_ids = table.pop("customer_id")
     for i, cid in enumerate(raw_ids):
         if not isinstance(cid, str) or not cid:
-            raise SchemaError(f"traits row {i}: customer_id {cid!r} must be a non-empty string")
+            raise SchemaError(f"traits row {i + 1}: customer_id {cid!r} must be a non-empty string")
     ids = np.array(raw_ids, dtype=object)
     unique, counts = np.unique(ids.astype(str), return_counts=True)
     if (counts > 1).any():

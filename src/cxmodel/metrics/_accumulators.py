@@ -194,13 +194,13 @@ class ScoreAccumulator:
                     f"whole numbers on the {self.metric.upper()} scale {self.low}..{self.high}: "
                     "drop the unanswered rows first"
                 )
-                raise RowSchemaError(f"row {row}: {reason}", row, reason, 0)
+                raise RowSchemaError(f"row {row + 1}: {reason}", row, reason, 0)
             reason = (
                 f"score {float(values[i])!r} is outside the {self.metric.upper()} scale "
                 f"{self.low}..{self.high} (column 'score', metric {self.metric!r}); "
                 "expected whole numbers on the scale"
             )
-            raise RowSchemaError(f"row {row}: {reason}", row, reason, 0)
+            raise RowSchemaError(f"row {row + 1}: {reason}", row, reason, 0)
         return (values - self.low).astype(np.int64)
 
     def update(

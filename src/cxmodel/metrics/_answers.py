@@ -193,7 +193,7 @@ def answer_scores(
     >>> answer_scores(log, answer_rows(log, "nps"), "nps")
     Traceback (most recent call last):
     ...
-    cxmodel.errors.RowSchemaError: row 0: 2 'nps' answer(s) but the log has no 'score' column; the answers' scores go in column 'score'
+    cxmodel.errors.RowSchemaError: row 1: 2 'nps' answer(s) but the log has no 'score' column; the answers' scores go in column 'score'
     """
     if "score" in log:
         return log.numeric("score")[mask]
@@ -203,7 +203,7 @@ def answer_scores(
             f"{int(mask.sum()):,} {metric!r} answer(s) but the log has no 'score' column; the "
             "answers' scores go in column 'score'"
         )
-        raise RowSchemaError(f"row {row}: {reason}", row, reason, 0)
+        raise RowSchemaError(f"row {row + 1}: {reason}", row, reason, 0)
     return np.zeros(0)
 
 
@@ -388,12 +388,12 @@ def _times(timestamps: Any) -> IntArray | None:
     if stamps.dtype == np.dtype("datetime64[us]"):
         if np.isnat(stamps).any():
             row = int(np.flatnonzero(np.isnat(stamps))[0])
-            raise SchemaError(f"row {row}: timestamps is missing (NaT); expected a time")
+            raise SchemaError(f"row {row + 1}: timestamps is missing (NaT); expected a time")
         return stamps.view(np.int64)
     times, errors = timestamps_to_us(stamps, column="timestamps", timezone_arg=None)
     if errors:
         row, reason = next(iter(errors.items()))
-        raise SchemaError(f"row {row}: {reason}")
+        raise SchemaError(f"row {row + 1}: {reason}")
     return times
 
 

@@ -82,7 +82,7 @@ def survey_scores(
     low, high = _SCALES[metric]
     bad = np.flatnonzero(~((raw >= low) & (raw <= high)))  # NaN is bad too
     if bad.size:
-        row = int(log.row_order[np.flatnonzero(answer)[bad[0]]])
+        row = int(log.row_order[np.flatnonzero(answer)[bad[0]]]) + 1
         raise SchemaError(
             f"row {row}: score {float(raw[bad[0]])!r} is not on the {metric.upper()} scale "
             f"{low}..{high} (column 'score'); {bad.size:,} answer(s) are off it or missing"

@@ -241,7 +241,7 @@ def _late_flags(
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
         raise SchemaError(
-            f"row {int(log.row_order[rows[i]])}: {late} {vocabulary[picked[i]]!r} is not a "
+            f"row {int(log.row_order[rows[i]]) + 1}: {late} {vocabulary[picked[i]]!r} is not a "
             f"late flag (column {late!r}); expected one of {sorted(LATE_WORDS)} for late or "
             f"{sorted(ON_TIME_WORDS)} for on time, or a delay in days"
         )

@@ -103,7 +103,7 @@ def average_handle_time(
     negative = np.argwhere(parts < 0)  # (component, contact) pairs
     if negative.size:
         c, i = (int(j) for j in negative[0])
-        row = int(log.row_order[np.flatnonzero(rows)[i]])
+        row = int(log.row_order[np.flatnonzero(rows)[i]]) + 1
         raise SchemaError(
             f"average_handle_time(): row {row}: {components[c]} {float(parts[c, i])!r} is "
             f"negative (column {components[c]!r}); handling durations are seconds >= 0"

@@ -150,7 +150,7 @@ def check_purchase_values(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise SchemaError(
-            f"row {int(log.row_order[i])}: purchase value {float(values[i])!r} must be a "
+            f"row {int(log.row_order[i]) + 1}: purchase value {float(values[i])!r} must be a "
             "number >= 0 (column 'value')"
         )
 

@@ -561,7 +561,7 @@ def _entry(entry: npt.ArrayLike, durations: FloatArray) -> FloatArray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise SchemaError(
-            f"row {i}: entry {float(start[i])!r} must be finite and before the duration "
+            f"row {i + 1}: entry {float(start[i])!r} must be finite and before the duration "
             f"{float(durations[i])!r} (a row covers the interval (entry, duration])"
         )
     return start

@@ -101,7 +101,7 @@ class GammaGamma:
         if unpriced.any():
             row = int(np.flatnonzero(unpriced)[0])
             raise DataError(
-                f"row {row}: monetary_value must be > 0 for customers with frequency > 0; got "
+                f"row {row + 1}: monetary_value must be > 0 for customers with frequency > 0; got "
                 f"{float(m[row])!r} with frequency {float(x[row])!r} ({int(unpriced.sum()):,} "
                 "such customers; purchases without a value count as 0 in rfm_summary: fit on "
                 "summary.subset(summary.monetary_value > 0) or fill the values)"

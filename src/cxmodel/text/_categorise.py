@@ -109,6 +109,17 @@ def categorise(
     kinds : sequence of str, optional
         Only rows of these kinds; default all rows with a text.
 
+    Returns
+    -------
+    Categories
+        Which categories each document matched.
+
+    Raises
+    ------
+    SchemaError
+        If ``categories`` is empty (there would be nothing to match, so the question has no
+        answer), a category has no keyword, or a keyword has no word.
+
     Examples
     --------
     >>> from cxmodel.log import InteractionLog
@@ -127,6 +138,11 @@ def categorise(
     categories = mapping_value(categories, "categorise()", "categories")
     kinds = None if kinds is None else name_sequence(kinds, "categorise()", "kinds")
     names = tuple(categories)
+    if not names:
+        raise SchemaError(
+            "categorise(): categories is empty, so no text could match; give at least one "
+            "category and its keywords, e.g. {'refund': ['refund', 'money back']}"
+        )
     phrases: list[tuple[int, tuple[str, ...]]] = []
     for j, name in enumerate(names):
         keywords = categories[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from cxmodel._periods import index_labels, period_index
 from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._tables import MetricTable
-from cxmodel.errors import DataError, DataWarning, SchemaError
+from cxmodel.errors import ConvergenceWarning, DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents, pick, spread
 from cxmodel.text._tokens import stop_words, tokenize
@@ -34,9 +35,11 @@ class Topics(Result):
     weights : ndarray, shape (n_topics, top_terms)
         The NMF weight of each top term.
     labels : ndarray of str
-        A readable name per topic: its three top terms joined by ``" / "``.
+        A readable name per topic: its three top terms joined by ``" / "``. Labels are
+        distinct: a topic whose top terms repeat a larger topic's gets its number,
+        ``"refund / money (#3)"``.
     volume : ndarray of int
-        Documents assigned to each topic (a document goes to its heaviest topic).
+        Documents assigned to each topic (a document goes to its heaviest topic); at least 1.
     share : ndarray of float
         ``volume`` over the documents assigned to any topic.
     rows : ndarray of int
@@ -157,8 +160,12 @@ def topics(
     -----
     DataWarning
         With the count of documents in no topic (no word in the vocabulary: only stop words,
-        one-letter words or symbols); shares are of the others. Components the factorisation
-        leaves empty are dropped, so there may be fewer than ``n_topics`` topics.
+        one-letter words or symbols); shares are of the others. With the count of topics
+        found when it is fewer than ``n_topics``: components the factorisation leaves empty,
+        and components no document is assigned to (repeats of a larger topic, in a corpus
+        holding fewer topics than asked), are dropped, so every topic has a document.
+    ConvergenceWarning
+        The factorisation stopped at its iteration limit; the topics are its last iterate.
 
     Examples
     --------
@@ -203,9 +210,7 @@ def topics(
     matrix = vectorizer.fit_transform(corpus)
     vocab = np.asarray(vectorizer.get_feature_names_out(), dtype=object)
     k = max(1, min(n_topics, matrix.shape[0], matrix.shape[1]))
-    model = decomp.NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=500)
-    w = np.asarray(model.fit_transform(matrix), dtype=np.float64)
-    h = np.asarray(model.components_, dtype=np.float64)
+    w, h = _factorise(decomp, matrix, k, random_state)
     # NMF fixes neither factor's scale: a topic with small term weights gets large document
     # weights. Unit-norm topics (H rows) make document weights comparable across topics.
     norms = np.linalg.norm(h, axis=1)
@@ -219,6 +224,10 @@ def topics(
     order = np.argsort(-counts, kind="stable")  # topics renumbered, largest first
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(k)
+    # A topic no document is assigned to is a repeat of a heavier one (a corpus with fewer
+    # topics than asked): it is dropped, and it sorts last, so dropping keeps the numbering.
+    k = max(1, int(np.count_nonzero(counts)))
+    order = order[:k]
     h = h[order]
     doc_topic = np.where(assigned >= 0, rank[np.maximum(assigned, 0)], -1).astype(np.int64)
     volume = counts[order].astype(np.int64)
@@ -230,10 +239,16 @@ def topics(
             f"no topic (document_topic -1); shares are of the {total:,} others",
             DataWarning,
         )
+    if k < n_topics:
+        warn(
+            f"topics(): found {k} of the {n_topics} topics asked: the {len(corpus):,} documents "
+            f"and their {matrix.shape[1]:,} distinct words hold no more distinct topics",
+            DataWarning,
+        )
     top = np.argsort(-h, axis=1, kind="stable")[:, :top_terms]
     terms = tuple(tuple(str(vocab[j]) for j in row if h[i, j] > 0) for i, row in enumerate(top))
     weights = np.take_along_axis(h, top, axis=1)
-    labels = np.array([" / ".join(t[:3]) for t in terms], dtype=object)
+    labels = _distinct_labels(terms)
     trend = _trend(log, docs.rows, doc_topic, labels, period, timezone)
     return Topics(
         terms,
@@ -250,6 +265,41 @@ def topics(
 
 def _identity(tokens: list[str]) -> list[str]:
     return tokens
+
+
+def _factorise(
+    decomp: Any, matrix: Any, k: int, random_state: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """NMF of ``matrix`` into ``k`` components: document weights ``w`` and topics ``h``.
+
+    scikit-learn's own warnings do not reach the caller: its initialisation takes square
+    roots of rounding-negative numbers on a corpus of fewer topics than ``k`` (harmless, the
+    components are clipped at 0), and a fit that stops at ``max_iter`` is reported as
+    cxmodel's :class:`~cxmodel.errors.ConvergenceWarning`.
+    """
+    model = decomp.NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=500)
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        w = np.asarray(model.fit_transform(matrix), dtype=np.float64)
+    if any(type(c.message).__name__ == "ConvergenceWarning" for c in caught):
+        warn(
+            f"topics(): the factorisation into {k} topics stopped after {model.n_iter_} "
+            "iterations without converging; the topics are the last iterate (try another "
+            "random_state or fewer topics)",
+            ConvergenceWarning,
+        )
+    return w, np.asarray(model.components_, dtype=np.float64)
+
+
+def _distinct_labels(terms: tuple[tuple[str, ...], ...]) -> npt.NDArray[np.object_]:
+    """Each topic's three top terms joined by ``" / "``; a label already taken by a larger
+    topic gets the topic's number, as ``"refund / money (#3)"``, so that the labels
+    :meth:`Topics.add_to` writes tell every topic apart."""
+    labels: list[str] = []
+    for i, top in enumerate(terms):
+        label = " / ".join(top[:3])
+        labels.append(f"{label} (#{i})" if label in labels else label)
+    return np.array(labels, dtype=object)
 
 
 def _trend(

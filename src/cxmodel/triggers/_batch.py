@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,17 @@ from cxmodel.triggers._policies import (
 )
 from cxmodel.triggers._rules import Rule, RuleSet
 
-__all__ = ["evaluate", "evaluate_us", "warn_unobserved_firings"]
+__all__ = [
+    "consent_kinds",
+    "consent_recorded",
+    "evaluate",
+    "evaluate_us",
+    "warn_unconsented",
+    "warn_unobserved_firings",
+]
+
+#: The kinds that record a customer's consent (see ``consent_at``).
+CONSENT_KINDS = ("consent_granted", "consent_revoked")
 
 
 def evaluate(
@@ -97,7 +107,10 @@ def evaluate(
         interaction unless declared with :meth:`~cxmodel.log.InteractionLog.with_observed_until`)
         and at or before ``as_of``: a rule that waits (``inactive for``, ``no X for``, ``then
         no``, ``then after``) fires there as if no interaction came in that span, which the
-        data cannot say; the warning counts them per rule.
+        data cannot say; the warning counts them per rule. And when a rule that ``requires
+        consent`` had firings suppressed for want of it while the data hold no consent record
+        at all (no ``consent_granted`` or ``consent_revoked`` row, no customer record with
+        consent): the warning names the rule and counts those firings.
 
     Examples
     --------
@@ -129,7 +142,70 @@ def evaluate(
 
         firings = evaluate_us(rules, log, cutoff, customers=customers, done=step, events=events)
     warn_unobserved_firings(firings, getattr(log, "observed_until", None), cutoff, "evaluate()")
+    warn_unconsented(firings, rules, consent_recorded(consent_kinds(log), customers), "evaluate()")
     return firings
+
+
+def consent_recorded(kinds: Iterable[str], customers: Mapping[str, Any] | None) -> bool:
+    """Whether the data hold any record of consent: ``kinds`` (the kinds of the log's rows)
+    include ``consent_granted`` or ``consent_revoked``, or a customer record's consent grants
+    a purpose or was updated (an empty :class:`~cxmodel.domain.Consent` is the default, not a
+    record)."""
+    if not set(CONSENT_KINDS).isdisjoint(kinds):
+        return True
+    for record in (customers or {}).values():
+        consent = getattr(record, "consent", None)
+        if consent is not None and (consent.granted or consent.updated_at is not None):
+            return True
+    return False
+
+
+def consent_kinds(log: Any) -> set[str]:
+    """The consent kinds ``log`` has rows of (read from the rows: the kind vocabulary of a
+    filtered log may name kinds it no longer holds)."""
+    return {kind for kind in CONSENT_KINDS if bool(log.kind_mask(kind).any())}
+
+
+def warn_unconsented(firings: Firings, rules: RuleSet, recorded: bool, caller: str) -> None:
+    """Warn, per rule, about the firings suppressed for want of consent when the data hold
+    no consent record at all (``recorded`` is :func:`consent_recorded`): every customer then
+    lacks consent, so the rule's ``requires consent`` stops each firing, which reads as the
+    rule not matching rather than as consent data missing.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from cxmodel.log import InteractionLog
+    >>> from cxmodel.triggers import parse
+    >>> log = InteractionLog.from_arrays(["a", "b"], ["2024-01-01T00:00Z"] * 2, ["signup"] * 2)
+    >>> rules = parse("trigger hi:\\n    when signup\\n    emit mail\\n    requires consent marketing")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     firings = evaluate(rules, log, as_of="2024-01-01T00:00Z")
+    >>> len(firings), len(firings.suppressed)
+    (0, 2)
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    evaluate(): rule 'hi' requires consent marketing, but no consent record was found (...): 2 of its firings were suppressed as 'no consent for marketing'; ...
+    """
+    if recorded:
+        return
+    _, suppressed = firing_blocks(firings)
+    for rule in rules:
+        if rule.consent is None:
+            continue
+        refused = f"no consent for {rule.consent}"
+        blocks = [b for b in suppressed if b.trigger == rule.name and b.reason is not None]
+        n = sum(int(np.count_nonzero(b.reason == refused)) for b in blocks)
+        if not n:
+            continue
+        warn(
+            f"{caller}: rule {rule.name!r} requires consent {rule.consent}, but no consent "
+            "record was found (no consent_granted or consent_revoked interaction in the data, "
+            f"and no customer record with consent): {n:,} of its firing"
+            f"{'s were' if n != 1 else ' was'} suppressed as {refused!r}; add the consent "
+            "interactions, or pass each customer's consent (customers=)",
+            DataWarning,
+        )
 
 
 def warn_unobserved_firings(firings: Firings, until: int | None, as_of: int, caller: str) -> None:

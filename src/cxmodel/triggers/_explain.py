@@ -14,7 +14,13 @@ from cxmodel._time import TimeLike, as_of_us, us_to_datetime
 from cxmodel.errors import ValueTypeError
 from cxmodel.triggers._api import warn_misspelt_kinds
 from cxmodel.triggers._arguments import customer_records, evaluated_log, rule_set
-from cxmodel.triggers._batch import evaluate_us, warn_unobserved_firings
+from cxmodel.triggers._batch import (
+    consent_kinds,
+    consent_recorded,
+    evaluate_us,
+    warn_unconsented,
+    warn_unobserved_firings,
+)
 from cxmodel.triggers._candidates import cancellations, rule_candidates
 from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import why_not_reached
@@ -46,14 +52,25 @@ class RuleExplanation:
 
 @attrs.frozen(repr=False)
 class Explanation(Result):
-    """Per-rule explanations for one customer."""
+    """Per-rule explanations for one customer.
+
+    ``alerts`` names the rule set's alerts: an alert's condition is over all customers, so it
+    is not explained per customer (:func:`~cxmodel.triggers.evaluate` gives its firings); the
+    text says so, one line per alert, instead of leaving them out without a word.
+    """
 
     customer_id: str
     rules: tuple[RuleExplanation, ...]
+    alerts: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"customer {self.customer_id}:"]
         lines += [f"  {r.trigger}: {r.reason}" for r in self.rules]
+        lines += [
+            f"  alert {name}: over all customers, so not explained per customer (evaluate "
+            "gives its firings)"
+            for name in self.alerts
+        ]
         return "\n".join(lines)
 
     def _rows(self) -> dict[Any, Any]:
@@ -67,7 +84,11 @@ class Explanation(Result):
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (``to_pandas`` has one row per rule)."""
-        return {"customer_id": self.customer_id, "rules": [r.to_dict() for r in self.rules]}
+        return {
+            "customer_id": self.customer_id,
+            "rules": [r.to_dict() for r in self.rules],
+            "alerts": list(self.alerts),
+        }
 
 
 def _values(values: Mapping[str, Any]) -> str:
@@ -194,6 +215,12 @@ def explain(
         rule that did not fire says whether no event came, none passed its ``when ...
         where``, none reached the customer, or its ``if`` was false.
 
+    Returns
+    -------
+    Explanation
+        One explanation per rule; the rule set's alerts, which are over all customers, are
+        named in :attr:`Explanation.alerts` and not explained.
+
     Raises
     ------
     DataError
@@ -240,6 +267,7 @@ def explain(
     # contact policies span rules: evaluate the set together
     result = evaluate_us(rules, sub, cutoff, customers=customers, events=events)
     warn_unobserved_firings(result, log.observed_until, cutoff, "explain()")
+    warn_unconsented(result, rules, consent_recorded(consent_kinds(log), customers), "explain()")
     every, stopped = tuple(result), tuple(result.suppressed)
     for rule in rules:
         fired = tuple(f for f in every if f.trigger == rule.name)
@@ -258,4 +286,4 @@ def explain(
         else:
             reason = _why_not(ctx, rule, cutoff, seen)
         out.append(RuleExplanation(rule.name, fired, suppressed, reason))
-    return Explanation(customer_id, tuple(out))
+    return Explanation(customer_id, tuple(out), tuple(a.name for a in rules.alerts))
