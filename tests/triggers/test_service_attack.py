@@ -136,10 +136,6 @@ class TestDamagedContent:
             store.close()
         assert str(path) in str(caught.value)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="SQLiteStore(timeout='x') raises a raw ValueError, not a CXModelError",
-    )
     def test_bad_timeout_is_a_cxmodel_error(self, tmp_path: Path) -> None:
         with pytest.raises(CXModelError, match="timeout"):
             SQLiteStore(tmp_path / "s.db", timeout="x")  # type: ignore[arg-type]

@@ -67,6 +67,15 @@ def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _is_zero(duration: object) -> bool:
+    """Whether ``duration`` is a zero length (``0`` seconds or ``timedelta(0)``), which
+    ``allowed_lateness`` takes though a duration must otherwise be positive; anything else
+    falsy (``None``, ``[]``, ``""``) is no duration and is refused by the duration's reader."""
+    if isinstance(duration, bool):
+        return False
+    return isinstance(duration, (int, float, timedelta)) and not duration
+
+
 #: the order of a call's firings: time, customer, trigger, id
 _firing_order = operator.attrgetter("time", "customer_id", "trigger", "firing_id")
 
@@ -160,7 +169,7 @@ class TriggerEngine:
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
         self._delivery = Delivery(
-            duration_to_us(allowed_lateness) if allowed_lateness else 0,
+            0 if _is_zero(allowed_lateness) else duration_to_us(allowed_lateness),
             None if max_future is None else duration_to_us(max_future),
         )
         self.redelivery = duration_to_us(redelivery_window)

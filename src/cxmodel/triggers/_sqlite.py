@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from cxmodel._arguments import file_path
+from cxmodel._arguments import file_path, real
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
 from cxmodel.triggers._firings import Firing
@@ -264,7 +264,8 @@ class SQLiteStore:
     synchronous : {"NORMAL", "FULL", "EXTRA", "OFF"}
         SQLite's ``PRAGMA synchronous``: durability against power loss versus commit cost.
     timeout : float
-        Seconds a commit waits for another connection's write lock before it fails.
+        Seconds a commit waits for another connection's write lock before it fails (a finite
+        number, at least 0).
 
     Examples
     --------
@@ -293,7 +294,11 @@ class SQLiteStore:
                 f"synchronous={synchronous!r} is not one of {', '.join(_SYNCHRONOUS)}"
             )
         self.synchronous = mode
-        self.timeout = float(timeout)
+        self.timeout = real(timeout, "SQLiteStore()", "timeout")
+        if self.timeout < 0:
+            raise SchemaError(
+                f"SQLiteStore(): timeout must be at least 0 seconds; got {self.timeout!r}"
+            )
         self._lock = threading.RLock()
         # the lock names the file itself, however it is reached (a symlink names the same)
         self._file_lock = _FileLock(os.path.realpath(self.path) + ".lock")
