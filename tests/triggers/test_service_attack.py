@@ -102,12 +102,6 @@ def _written(path: Path) -> None:
 
 
 class TestDamagedContent:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a store whose JSON decodes but holds values of the wrong type or range opens, "
-        "then the first call raises a raw TypeError/OverflowError instead of a StoreError "
-        "naming the file",
-    )
     @pytest.mark.parametrize(
         "sql",
         [
