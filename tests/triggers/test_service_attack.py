@@ -276,12 +276,6 @@ class TestRestartWithOtherLateness:
 
 # -- re-delivery of what was set aside -----------------------------------------------------------
 class TestRedeliveredLate:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a late interaction re-delivered with the same interaction_id is appended to "
-        "store.late() again (and warned about again): the kept late interactions hold "
-        "duplicates, which a host replaying them into batch counts twice",
-    )
     def test_late_interaction_is_kept_once(self, tmp_path: Path, quiet: None) -> None:
         """The guide: re-delivery from the last acknowledged offset after a restart is the
         recovery path, and a re-delivered interaction whose id the engine has handled is
@@ -307,6 +301,39 @@ class TestRedeliveredLate:
             store.close()
         assert [q.record["interaction_id"] for q in kept] == ["2"]
         assert caught == []  # re-deliveries are not warned about
+
+    @pytest.mark.parametrize("columnar", [None, 1], ids=["per-row", "columnar"])
+    @pytest.mark.parametrize("durable", [False, True], ids=["memory", "sqlite"])
+    def test_every_path_keeps_a_late_interaction_once(
+        self, columnar: int | None, durable: bool, tmp_path: Path
+    ) -> None:
+        """A late interaction delivered again in one call, in micro-batches and one at a
+        time is kept and warned about once; another customer's late interaction with the
+        same id, and a late one without an id, are kept each time (nothing says they are
+        the same)."""
+        store = SQLiteStore(tmp_path / "s.db") if durable else None
+        engine = TriggerEngine(THANKS, store=store, max_future=None)
+        engine._columnar_from = columnar
+        late = purchase("b", T0, "2")
+        other = purchase("c", T0, "2")
+        no_id = {k: v for k, v in purchase("b", T0, "-").items() if k != "interaction_id"}
+        engine.process(purchase("a", T0 + timedelta(days=1), "1"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            engine.process_many([late, late, no_id])
+            engine.process_many([late, other])
+            engine.process(late)
+            engine.process(no_id)
+        kept = engine.store.late()
+        engine.store.close()
+        assert [(q.customer_id, q.record.get("interaction_id")) for q in kept] == [
+            ("b", "2"),
+            ("b", None),
+            ("c", "2"),
+            ("b", None),
+        ]
+        assert (engine.stats()["late"], engine.stats()["duplicates_ignored"]) == (4, 3)
+        assert [str(w.message).split()[0] for w in caught] == ["2", "1", "1"]
 
 
 # -- asyncio and threads ---------------------------------------------------------------------------

@@ -53,7 +53,14 @@ from cxmodel.triggers._snapshot import (
     restore,
     stored_buffer,
 )
-from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore, commit
+from cxmodel.triggers._store import (
+    InMemoryStore,
+    Quarantined,
+    StateChange,
+    StateStore,
+    commit,
+    not_kept_late,
+)
 from cxmodel.triggers._truths import refuse_misread
 
 __all__ = ["TriggerEngine"]
@@ -508,6 +515,8 @@ class TriggerEngine:
                 late, rejected = self._delivery.take(rows, runner, self._now)
             else:  # a large micro-batch (see process_many)
                 late, rejected = take_many(self._delivery, runner, rows, self._now)
+            late, again = not_kept_late(self.store, late)
+            self._delivery.duplicates += again
             if advance is not None:
                 self._delivery.close(advance, runner)
             emitted, suppressed = runner.emitted, runner.suppressed
@@ -551,6 +560,9 @@ class TriggerEngine:
         emitted: list[Firing] = []
         runner.emitted, runner.suppressed = emitted, None  # process() returns no suppressed
         late, rejected = self._delivery.take_one(row, runner, self._now)
+        if late:
+            kept, again = not_kept_late(self.store, late)
+            late, self._delivery.duplicates = tuple(kept), self._delivery.duplicates + again
         if len(emitted) > 1:
             emitted.sort(key=_firing_order)
         store = self.store
