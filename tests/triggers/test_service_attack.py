@@ -165,12 +165,6 @@ class TestBoundedIds:
         engine.advance_to(T0 + timedelta(days=90))
         return int(engine.stats()["state_bytes"])
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a customer's remembered interaction ids are trimmed only when the customer "
-        "is touched again: an idle customer keeps every id of their last burst for ever, "
-        "long after the redelivery window (state grows with interactions seen)",
-    )
     def test_idle_customer_keeps_no_expired_ids(self) -> None:
         """Issue 12: 'de-duplication of interaction_ids keeps only the ids that could still
         be processed'. 89 days after a burst of 2,000 (redelivery window one day), none of
@@ -178,6 +172,97 @@ class TestBoundedIds:
         be after a burst of one."""
         small, large = self._bytes_after_quiet(1), self._bytes_after_quiet(2_000)
         assert large - small < 2_000, (small, large)
+
+
+class TestForgottenIds:
+    """Interaction ids are forgotten for every customer as the watermark moves (a sweep per
+    quarter of ``redelivery_window``), alike on the per-interaction and columnar paths, and
+    the sweep's changes are committed with the call that made them."""
+
+    WINDOW = timedelta(days=2)
+
+    @staticmethod
+    def _customers(path: Path) -> list[tuple[str, str]]:
+        raw = sqlite3.connect(path)
+        try:
+            return raw.execute("SELECT customer_id, state FROM customers ORDER BY 1").fetchall()
+        finally:
+            raw.close()
+
+    @pytest.mark.parametrize("seed", [0, 1, 2])
+    def test_paths_keep_the_same_ids_and_the_file_holds_them(
+        self, seed: int, tmp_path: Path
+    ) -> None:
+        """Random cuts of a two-month stream into a columnar and a per-row engine on SQLite
+        stores: after every call both files hold the same customer rows, text for text; no
+        id more than 1.25 windows behind the watermark is kept; an engine restarted from the
+        file holds the live engine's ids."""
+        rng = random.Random(seed)
+        stream = records(seed, 300, n_customers=6, days=60)
+        paths = [tmp_path / "columnar.db", tmp_path / "per_row.db"]
+        stores = [SQLiteStore(p) for p in paths]
+        engines = []
+        for store, columnar in zip(stores, [1, None], strict=True):
+            engine = TriggerEngine(
+                EXAMPLES, store=store, max_future=None, redelivery_window=self.WINDOW
+            )
+            engine._columnar_from = columnar
+            engines.append(engine)
+        start = 0
+        window_us = int(self.WINDOW.total_seconds() * 1e6)
+        while start < len(stream):
+            stop = min(len(stream), start + rng.randint(1, 40))
+            for engine in engines:
+                engine.process_many(stream[start:stop])
+            start = stop
+            assert self._customers(paths[0]) == self._customers(paths[1])
+            watermark = engines[1]._delivery.watermark
+            assert watermark is not None
+            for state in engines[1]._runner.states.values():
+                assert all(t >= watermark - 1.25 * window_us for t in state.seen.values())
+        live = {c: dict(s.seen) for c, s in engines[1]._runner.states.items()}
+        assert 0 < sum(map(len, live.values())) < len(stream) // 4
+        for store in stores:
+            store.close()
+        store = SQLiteStore(paths[1])
+        again = TriggerEngine(EXAMPLES, store=store, max_future=None)
+        assert {c: s.seen for c, s in again._runner.states.items()} == live
+        store.close()
+
+    def test_an_id_inside_the_window_is_ignored_one_outside_is_late(self, quiet: None) -> None:
+        """Re-delivered within ``redelivery_window`` behind the watermark, an interaction is
+        ignored as a duplicate; re-delivered after the watermark moved 1.25 windows past
+        it, its id is forgotten and it is late (never processed twice)."""
+        engine = TriggerEngine(THANKS, max_future=None, redelivery_window=self.WINDOW)
+        first = purchase("a", T0, "1")
+        assert len(engine.process(first)) == 1
+        engine.process(purchase("b", T0 + self.WINDOW, "2"))
+        assert engine.process(first) == []
+        assert (engine.duplicates, len(engine.late)) == (1, 0)
+        engine.process(purchase("b", T0 + 2.5 * self.WINDOW, "3"))
+        assert engine._runner.states["a"].seen == {}
+        assert engine.process(first) == []
+        assert (engine.duplicates, len(engine.late)) == (1, 1)
+
+    def test_a_failed_call_puts_the_forgotten_ids_back(self, tmp_path: Path) -> None:
+        """The sweep is part of the call: when its commit fails, the ids are as before, and
+        the retry forgets them and commits the change."""
+        path = tmp_path / "s.db"
+        store = SQLiteStore(path, timeout=0)
+        engine = TriggerEngine(THANKS, store=store, max_future=None, redelivery_window="1 day")
+        engine.process(purchase("a", T0, "1"))
+        later = purchase("b", T0 + timedelta(days=3), "2")
+        blocker = sqlite3.connect(path)
+        blocker.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreError):
+            engine.process(later)
+        assert engine._runner.states["a"].seen == {"1": engine._runner.states["a"].last_time}
+        blocker.rollback()
+        blocker.close()
+        engine.process(later)
+        rows = dict(self._customers(path))
+        store.close()
+        assert '"seen":{}' in rows["a"]
 
 
 # -- faults of the file underneath ---------------------------------------------------------------

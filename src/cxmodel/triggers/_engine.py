@@ -127,7 +127,9 @@ class TriggerEngine:
         the wall clock by default. Only ``max_future`` reads it.
     redelivery_window
         How long after the watermark an interaction id is remembered, so that a re-delivered
-        interaction is ignored rather than reported late.
+        interaction is ignored rather than reported late. Every customer's older ids are
+        forgotten as the watermark moves (a sweep per quarter window, committed with the call
+        that made it): an id is kept at most 1.25 windows.
     questions
         Survey questions besides NPS, CSAT and CES (:class:`~cxmodel.domain.Question`), whose
         answers are checked as a log's rows are.
@@ -519,6 +521,7 @@ class TriggerEngine:
             self._delivery.duplicates += again
             if advance is not None:
                 self._delivery.close(advance, runner)
+            self._delivery.forget_ids(runner, self.redelivery)
             emitted, suppressed = runner.emitted, runner.suppressed
             assert suppressed is not None
             if len(emitted) > 1:
@@ -560,6 +563,7 @@ class TriggerEngine:
         emitted: list[Firing] = []
         runner.emitted, runner.suppressed = emitted, None  # process() returns no suppressed
         late, rejected = self._delivery.take_one(row, runner, self._now)
+        self._delivery.forget_ids(runner, self.redelivery)
         if late:
             kept, again = not_kept_late(self.store, late)
             late, self._delivery.duplicates = tuple(kept), self._delivery.duplicates + again
