@@ -40,7 +40,6 @@ from cxmodel.triggers import (
     parse,
 )
 from tests.triggers.helpers import (
-    REDELIVERY,
     FailingStore,
     evaluate_complete,
     interaction,
