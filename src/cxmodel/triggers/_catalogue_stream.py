@@ -261,7 +261,7 @@ class CatalogueRunner:
         stored = Stored(data if data is not None else {}, "meta.catalogue")
         self.pending = {}
         for item in stored["pending"].entries():
-            row = Row.from_list(item.value, item.path)
+            row = Row.read(item)
             row.customer = CATALOGUE
             self.pending[row.seq] = row
             heapq.heappush(timers, (row.time, phase, row.seq, CATALOGUE, ""))

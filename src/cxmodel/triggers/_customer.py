@@ -56,15 +56,15 @@ class Anchor:
         return [self.row.to_list(), self.due, self.snapshot, self.tested]
 
     @staticmethod
-    def from_list(data: Any, where: str = "anchor") -> Anchor:
+    def from_list(data: Any) -> Anchor:
         """The anchor :meth:`to_list` wrote (checked: see :class:`Stored`)."""
-        row, due, snapshot, tested = Stored(data, where).entries(4)
-        return Anchor(
-            Row.from_list(row.value, row.path),
-            due.optional_time(),
-            snapshot.mapping(),
-            tested.mapping(),
-        )
+        return Anchor.read(Stored(data, "anchor"))
+
+    @staticmethod
+    def read(stored: Stored) -> Anchor:
+        """The anchor :meth:`to_list` wrote, read from a snapshot."""
+        row, due, snapshot, tested = stored.entries(4)
+        return Anchor(Row.read(row), due.optional_time(), snapshot.mapping(), tested.mapping())
 
 
 class Waiting:
@@ -84,9 +84,14 @@ class Waiting:
         return [self.due, self.order, self.parts, self.consent]
 
     @staticmethod
-    def from_list(data: Any, where: str = "waiting") -> Waiting:
+    def from_list(data: Any) -> Waiting:
         """The waiting firing :meth:`to_list` wrote (checked: see :class:`Stored`)."""
-        due, order, parts, consent = Stored(data, where).entries(4)
+        return Waiting.read(Stored(data, "waiting"))
+
+    @staticmethod
+    def read(stored: Stored) -> Waiting:
+        """The waiting firing :meth:`to_list` wrote, read from a snapshot."""
+        due, order, parts, consent = stored.entries(4)
         return Waiting(due.time(), order.integer(), parts.mapping(), consent.optional_flag())
 
 
@@ -131,17 +136,21 @@ class RuleState:
         return out
 
     @staticmethod
-    def from_dict(data: Any, where: str = "rule") -> RuleState:
+    def from_dict(data: Any) -> RuleState:
         """The state :meth:`to_dict` wrote (checked: see :class:`Stored`)."""
-        stored = Stored(data, where)
+        return RuleState.read(Stored(data, "rule"))
+
+    @staticmethod
+    def read(stored: Stored) -> RuleState:
+        """The state :meth:`to_dict` wrote, read from a snapshot."""
         out = RuleState()
         for item in stored["anchors"].entries():
-            anchor = Anchor.from_list(item.value, item.path)
+            anchor = Anchor.read(item)
             out.anchors[anchor.row.seq] = anchor
         timer = stored["timer"]
         if timer.value is not None:
-            out.timer = Anchor.from_list(timer.value, timer.path)
-        out.waiting = [Waiting.from_list(w.value, w.path) for w in stored["waiting"].entries()]
+            out.timer = Anchor.read(timer)
+        out.waiting = [Waiting.read(w) for w in stored["waiting"].entries()]
         out.last_emitted = stored["last_emitted"].optional_time()
         return out
 
@@ -259,11 +268,8 @@ class CustomerState:
             k: deque((t.time(), s.integer(), value.value) for t, s, value in _triples(v))
             for k, v in stored["windows"].items()
         }
-        out.kept = {
-            k: deque(Row.from_list(r.value, r.path) for r in v.entries())
-            for k, v in stored["kept"].items()
-        }
-        out.rules = {k: RuleState.from_dict(v.value, v.path) for k, v in stored["rules"].items()}
+        out.kept = {k: deque(Row.read(r) for r in v.entries()) for k, v in stored["kept"].items()}
+        out.rules = {k: RuleState.read(v) for k, v in stored["rules"].items()}
         out.contacts = {
             k: [[t.time(), trigger.text(), ident.text()] for t, trigger, ident in _triples(v)]
             for k, v in stored["contacts"].items()

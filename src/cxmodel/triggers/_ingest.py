@@ -94,10 +94,15 @@ class Row:
         return [self.customer, self.time, self.fields, self.seq, self.rank]
 
     @staticmethod
-    def from_list(data: Any, where: str = "row") -> Row:
-        """The row :meth:`to_list` wrote; :class:`~cxmodel.triggers._stored.DamagedState`
-        naming ``where`` (its path in a snapshot) when it is not one."""
-        customer, time, fields, seq, rank = Stored(data, where).entries(5)
+    def from_list(data: Any) -> Row:
+        """The row :meth:`to_list` wrote (checked: see :meth:`read`)."""
+        return Row.read(Stored(data, "row"))
+
+    @staticmethod
+    def read(stored: Stored) -> Row:
+        """The row :meth:`to_list` wrote, read from a snapshot:
+        :class:`~cxmodel.triggers._stored.DamagedState` naming its path when it is not one."""
+        customer, time, fields, seq, rank = stored.entries(5)
         kept = fields.mapping()
         kind = fields["kind"].text()
         return Row(customer.text(), time.time(), kind, kept, seq.integer(), rank.count())

@@ -209,7 +209,7 @@ def _restore(
     runner.catalogue.restore(data["catalogue"].value, runner.timers, TIMER)
     for item in data["buffer"].entries():
         time, arrival, row = item.entries(3)
-        delivery.push(time.time(), arrival.count(), Row.from_list(row.value, row.path))
+        delivery.push(time.time(), arrival.count(), Row.read(row))
     runner.alerts.restore(data["alerts"].mapping(), stored.alert_values)
     # a rule's stored state is its own only if the store was last committed with the
     # same text active: a rule removed in an earlier run and back with another text, or

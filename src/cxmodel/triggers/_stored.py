@@ -23,6 +23,8 @@ TIME_RANGE_US = (
     (_DATETIME_SECONDS_RANGE[1] + 1) * US_PER_SECOND - 1,
 )
 
+_FIRST_US, _LAST_US = TIME_RANGE_US
+
 
 class DamagedState(StoreError):
     """A value in a store's snapshot that is not what the engine writes there; the message
@@ -46,30 +48,46 @@ class Stored:
     cxmodel.triggers._stored.DamagedState: meta.seq is str 'x'; expected a count (an integer of at least 0)
     """
 
-    __slots__ = ("path", "value")
+    __slots__ = ("_dotted", "_key", "_parent", "value")
 
-    def __init__(self, value: Any, path: str) -> None:
+    def __init__(
+        self, value: Any, key: str | int, parent: Stored | None = None, *, dotted: bool = False
+    ) -> None:
         self.value = value
-        self.path = path
+        # the path is built only for a message, from ``key``: the root's name, or where the
+        # value sits in ``parent`` (a key, shown '.key' when ``dotted`` and a name, else
+        # '[key]'; an index)
+        self._key = key
+        self._parent = parent
+        self._dotted = dotted
+
+    @property
+    def path(self) -> str:
+        """Where the value sits in the snapshot, e.g. ``customers['c1'].rules['ask']``."""
+        key, parent = self._key, self._parent
+        if parent is None:
+            return str(key)
+        if self._dotted and isinstance(key, str) and key.isidentifier():
+            return f"{parent.path}.{key}"
+        return f"{parent.path}[{key!r}]"
 
     def _refuse(self, expected: str) -> DamagedState:
         return DamagedState(f"{self.path} is {got(self.value)}; expected {expected}")
 
     def __getitem__(self, key: str) -> Stored:
         """The value under ``key`` of this mapping (``None`` when it has none)."""
-        if not isinstance(self.value, dict):
+        if type(self.value) is not dict:
             raise self._refuse("a mapping")
-        path = f"{self.path}.{key}" if key.isidentifier() else f"{self.path}[{key!r}]"
-        return Stored(self.value.get(key), path)
+        return Stored(self.value.get(key), key, self, dotted=True)
 
     def items(self) -> Iterator[tuple[str, Stored]]:
         """The keys and values of this mapping (``None``: an empty one)."""
         if self.value is None:
             return
-        if not isinstance(self.value, dict):
+        if type(self.value) is not dict:
             raise self._refuse("a mapping")
         for key, value in self.value.items():
-            yield str(key), Stored(value, f"{self.path}[{key!r}]")
+            yield str(key), Stored(value, key, self)
 
     def entries(self, length: int | None = None) -> list[Stored]:
         """The items of this list (``None``: an empty one); with ``length``, the list must
@@ -80,7 +98,7 @@ class Stored:
         if not isinstance(value, (list, tuple)) or (length is not None and len(value) != length):
             size = "a list" if length is None else f"a list of {length} items"
             raise self._refuse(size)
-        return [Stored(item, f"{self.path}[{i}]") for i, item in enumerate(value)]
+        return [Stored(item, i, self) for i, item in enumerate(value)]
 
     def mapping(self) -> dict[str, Any]:
         """This mapping, copied (``None``: an empty one)."""
@@ -92,24 +110,27 @@ class Stored:
 
     def integer(self) -> int:
         """This integer (a bool or a float is refused)."""
-        if not is_integer(self.value):
-            raise self._refuse("an integer")
-        return int(self.value)
+        value = self.value
+        if type(value) is int or is_integer(value):
+            return int(value)
+        raise self._refuse("an integer")
 
     def count(self, default: int | None = None) -> int:
         """This integer of at least 0 (``None`` reads as ``default`` when given)."""
-        if self.value is None and default is not None:
+        value = self.value
+        if value is None and default is not None:
             return default
-        if not is_integer(self.value) or self.value < 0:
-            raise self._refuse("a count (an integer of at least 0)")
-        return int(self.value)
+        if (type(value) is int or is_integer(value)) and int(value) >= 0:
+            return int(value)
+        raise self._refuse("a count (an integer of at least 0)")
 
     def time(self) -> int:
         """This time in microseconds since the epoch, within years 1 to 9999."""
-        if is_integer(self.value):
-            value = int(self.value)
-            if TIME_RANGE_US[0] <= value <= TIME_RANGE_US[1]:
-                return value
+        value = self.value
+        if type(value) is int or is_integer(value):
+            number = int(value)
+            if _FIRST_US <= number <= _LAST_US:
+                return number
         raise self._refuse(
             "a time (an integer of microseconds since 1970-01-01, within years 1 to 9999)"
         )
