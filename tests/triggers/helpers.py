@@ -446,6 +446,12 @@ def evaluate_complete(rules: Any, log: Any, *, as_of: Any, **kwargs: Any) -> Any
 COLUMNAR, PER_ROW = 1, None
 
 
+#: ``redelivery_window`` of the tests that re-deliver rows from an earlier point of a sparse
+#: stream (days or weeks behind the watermark, where a one-day window would make them late);
+#: their streams are longer than it, so ids are still forgotten on the way
+REDELIVERY = "30 days"
+
+
 def engine_of(rules: Any, path: int | None, **kwargs: Any) -> TriggerEngine:
     """An engine forced onto one path (``COLUMNAR``: every call with rows; ``PER_ROW``)."""
     kwargs.setdefault("max_future", None)

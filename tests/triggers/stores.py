@@ -230,3 +230,26 @@ def attrs_evolve(f: Firing, **changes: Any) -> Firing:
     import attrs
 
     return attrs.evolve(f, **changes)
+
+    def test_kept_late_names_the_late_interactions_kept(self, store: Any) -> None:
+        """kept_late answers which (customer, interaction id) pairs are kept as late, across
+        a reopening, and forgets a customer's with the customer; an interaction without an
+        id, a rejected one or another customer's with the same id is not among them."""
+        late = [
+            Quarantined({"interaction_id": "e1"}, "late", "c1"),
+            Quarantined({"interaction_id": "e2"}, "late", None),  # a catalogue event
+            Quarantined({"kind": "view"}, "late", "c1"),
+        ]
+        rejected = [Quarantined({"interaction_id": "e3"}, "refused", "c1")]
+        store.open()
+        store.commit(StateChange({}, {}, late=late, rejected=rejected))
+        asked = {("c1", "e1"), (None, "e2"), ("c2", "e1"), ("c1", "e3"), (None, "e1")}
+        assert {("c1", "e1"), (None, "e2")} == store.kept_late(asked)
+        assert set() == store.kept_late(set())
+        store, _ = self.reopen(store)
+        try:
+            assert {("c1", "e1")} == store.kept_late({("c1", "e1")})
+            store.forget("c1", {})
+            assert {(None, "e2")} == store.kept_late(asked)
+        finally:
+            store.close()

@@ -32,6 +32,7 @@ from tests.triggers.helpers import (
     AS_OF,
     CHILD,
     PAY,
+    REDELIVERY,
     SPIKE,
     TICKETS,
     _records,
@@ -383,7 +384,9 @@ def check_case(case: int, tmp_path: Path) -> None:
     )
     context = (case, text, lateness_h)
 
-    engine = TriggerEngine(rules, customers=customers, allowed_lateness=lateness)
+    engine = TriggerEngine(
+        rules, customers=customers, allowed_lateness=lateness, redelivery_window=REDELIVERY
+    )
     single: list[Any] = []
     for j, (what, arg) in enumerate(steps):
         if what == "tick":
@@ -398,7 +401,11 @@ def check_case(case: int, tmp_path: Path) -> None:
     def start() -> tuple[Any, TriggerEngine]:
         store = SQLiteStore(path) if path is not None else None
         return store, TriggerEngine(
-            rules, store=store, customers=customers, allowed_lateness=lateness
+            rules,
+            store=store,
+            customers=customers,
+            allowed_lateness=lateness,
+            redelivery_window=REDELIVERY,
         )
 
     store, engine = start()

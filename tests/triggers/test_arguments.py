@@ -4,6 +4,7 @@ what to pass (never an AttributeError or TypeError from inside an evaluation).""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,45 @@ def test_sqlite_store_takes_a_pathlib_path(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "state.db")
     assert store.path == str(tmp_path / "state.db")
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error", "message"),
+    [
+        ("x", ValueTypeError, "timeout must be a number; got str 'x'"),
+        (None, ValueTypeError, "timeout must be a number; got NoneType None"),
+        (True, ValueTypeError, "timeout must be a number; got bool True"),
+        (float("nan"), SchemaError, "timeout must be a finite number"),
+        (float("inf"), SchemaError, "timeout must be a finite number"),
+        (-1, SchemaError, "timeout must be at least 0 seconds; got -1.0"),
+    ],
+    ids=["text", "none", "bool", "nan", "inf", "negative"],
+)
+def test_sqlite_store_timeout_must_be_seconds(
+    timeout: Any, error: type[Exception], message: str, tmp_path: Path
+) -> None:
+    """A timeout that is not a finite number of seconds is refused, naming the argument."""
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+        SQLiteStore(tmp_path / "state.db", timeout=timeout)
+    assert not (tmp_path / "state.db").exists()
+
+
+def test_sqlite_store_timeout_takes_an_integer(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db", timeout=0)
+    assert store.timeout == 0.0
+    store.close()
+
+
+@pytest.mark.parametrize("lateness", [None, [], "", False])
+def test_allowed_lateness_that_is_no_duration_is_refused(lateness: Any) -> None:
+    """Falsy values other than a zero length are not read as 'no lateness'."""
+    with pytest.raises(SchemaError, match="duration"):
+        TriggerEngine(RULES, allowed_lateness=lateness)
+
+
+@pytest.mark.parametrize("lateness", [0, 0.0, timedelta(0)])
+def test_allowed_lateness_of_zero_is_taken(lateness: Any) -> None:
+    assert TriggerEngine(RULES, allowed_lateness=lateness).lateness == 0
 
 
 @pytest.mark.parametrize("ids", [5, [5], [None], 3.5])

@@ -24,6 +24,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import SQLiteStore, TriggerEngine, parse
 from tests.triggers.helpers import (
     LATENESS_HOURS,
+    REDELIVERY,
     SPANS,
     evaluate_complete,
     first_delivery_order,
@@ -131,7 +132,13 @@ def deliver(
 
     def start() -> tuple[Any, Any]:
         store = SQLiteStore(path) if path is not None else None
-        engine = TriggerEngine(rules, store=store, allowed_lateness=lateness, max_future=None)
+        engine = TriggerEngine(
+            rules,
+            store=store,
+            allowed_lateness=lateness,
+            max_future=None,
+            redelivery_window=REDELIVERY,
+        )
         return store, engine
 
     store, engine = start()

@@ -23,6 +23,7 @@ from cxmodel.triggers._columnar import columnar_ready
 from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
+    REDELIVERY,
     T0,
     FailingStore,
     cuts,
@@ -78,7 +79,10 @@ def run_both(
     """Stream ``recs`` into a columnar and a per-row engine in the same random cuts and
     forms; check that they return the same and keep the same after every call."""
     rng = random.Random(seed)
-    engines = [engine_of(rules, p, allowed_lateness=lateness) for p in (COLUMNAR, PER_ROW)]
+    engines = [
+        engine_of(rules, p, allowed_lateness=lateness, redelivery_window=REDELIVERY)
+        for p in (COLUMNAR, PER_ROW)
+    ]
     out: list[list[Any]] = [[], []]
     for start, stop in cuts(rng, len(recs)):
         how = rng.randrange(3)
@@ -165,7 +169,13 @@ class TestRestarts:
         paths = (COLUMNAR, PER_ROW)
 
         def start(j: int) -> TriggerEngine:
-            return engine_of(rules, paths[j], store=stores[j], allowed_lateness=lateness)
+            return engine_of(
+                rules,
+                paths[j],
+                store=stores[j],
+                allowed_lateness=lateness,
+                redelivery_window=REDELIVERY,
+            )
 
         engines = [start(0), start(1)]
         out: list[list[Any]] = [[], []]
@@ -190,7 +200,9 @@ class TestInputs:
         rules = parse(EXAMPLE_RULES)
         recs = records(4, 300, n_customers=5, days=60)
         names = ["customer_id", "timestamp", "kind", "interaction_id", "value", "product"]
-        engines = [engine_of(rules, path) for path in (COLUMNAR, PER_ROW)]
+        engines = [
+            engine_of(rules, path, redelivery_window=REDELIVERY) for path in (COLUMNAR, PER_ROW)
+        ]
         for start, stop in ((0, 120), (100, 300)):
             part = recs[start:stop] + recs[start : start + 3]
             columns = {name: [r.get(name) for r in part] for name in names}

@@ -324,8 +324,8 @@ class TestAdmission:
         first = [rec("a", day(1, 1, h), interaction_id=f"i{h}") for h in range(5)]
         late = [rec("a", day(1, 1, h), interaction_id=f"late{h}") for h in range(3)]
         out = []
-        for path in (COLUMNAR, PER_ROW):
-            engine = engine_of(rules, path)
+        for path in (COLUMNAR, PER_ROW):  # first's ids are remembered when re-delivered
+            engine = engine_of(rules, path, redelivery_window="3 days")
             got = [whole(engine.process_many(form(first, how)))]
             got.append(whole(engine.advance_to(day(1, 2))))
             with pytest.warns(Warning, match="late"):

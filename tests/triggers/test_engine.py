@@ -17,7 +17,14 @@ from cxmodel.errors import DataWarning
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, parse
-from tests.triggers.helpers import T0, evaluate_complete, interaction, records, rules_text
+from tests.triggers.helpers import (
+    REDELIVERY,
+    T0,
+    evaluate_complete,
+    interaction,
+    records,
+    rules_text,
+)
 
 
 def batch_key(firings: Any) -> Counter[Any]:
@@ -88,12 +95,12 @@ class TestStoreAndDelivery:
         as_of = T0 + timedelta(days=100)
         path = tmp_path / "state.db"
         store = SQLiteStore(path)
-        engine = TriggerEngine(rules, store=store)
+        engine = TriggerEngine(rules, store=store, redelivery_window=REDELIVERY)
         for rec in recs[:50]:
             engine.process(interaction(rec))
         store.close()
         store = SQLiteStore(path)
-        engine = TriggerEngine(rules, store=store)
+        engine = TriggerEngine(rules, store=store, redelivery_window=REDELIVERY)
         for rec in recs[40:]:  # the host re-delivers from an earlier point
             engine.process(interaction(rec))
         engine.advance_to(as_of)

@@ -120,7 +120,11 @@ class _Host:
         inner = SQLiteStore(self.path)
         self.store = FailingStore(inner) if failing else inner
         self.engine = TriggerEngine(
-            self.rules, store=self.store, allowed_lateness=self.lateness, **self.kw
+            self.rules,
+            store=self.store,
+            allowed_lateness=self.lateness,
+            redelivery_window="60 days",  # re-deliveries reach weeks back in sparse streams
+            **self.kw,
         )
         self.deliver(inner.pending(), returned=False)
         self.calls["start"] += 1
@@ -224,7 +228,7 @@ class TestExactlyOnceAcrossRestarts:
         path = tmp_path / "s.db"
         received: list[str] = []
         store = SQLiteStore(path)
-        engine = TriggerEngine(rules, store=store)
+        engine = TriggerEngine(rules, store=store, redelivery_window="5 days")
         for rec in recs[:8]:
             received += [f.firing_id for f in engine.process(iso(rec))]
         tick = recs[8]["timestamp"] - timedelta(minutes=1)
@@ -235,14 +239,14 @@ class TestExactlyOnceAcrossRestarts:
         store.close()
         for overlap in (0, 3, 8):  # restart, re-deliver from a little or a lot before
             store = SQLiteStore(path)
-            engine = TriggerEngine(rules, store=store)
+            engine = TriggerEngine(rules, store=store, redelivery_window="5 days")
             assert store.pending() == []
             for rec in recs[8 - overlap : 8]:
                 assert engine.process(iso(rec)) == []
             assert engine.advance_to(tick) == []
             store.close()
         store = SQLiteStore(path)
-        engine = TriggerEngine(rules, store=store)
+        engine = TriggerEngine(rules, store=store, redelivery_window="5 days")
         for rec in recs[8:]:
             received += [f.firing_id for f in engine.process(iso(rec))]
         as_of = T0 + timedelta(days=10)

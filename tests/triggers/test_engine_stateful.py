@@ -51,6 +51,7 @@ from cxmodel.errors import StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, SQLiteStore, TriggerEngine, parse
 from tests.triggers.helpers import (
+    REDELIVERY,
     FailingStore,
     evaluate_complete,
     interaction,
@@ -133,7 +134,10 @@ class EngineLifetimes(RuleBasedStateMachine):
         """A new engine on the file; the host first takes what is pending."""
         self.store = FailingStore(SQLiteStore(self.path))
         self.engine = TriggerEngine(
-            self.rules, store=self.store, allowed_lateness=timedelta(hours=self.lateness_hours)
+            self.rules,
+            store=self.store,
+            allowed_lateness=timedelta(hours=self.lateness_hours),
+            redelivery_window=REDELIVERY,
         )
         self.take(self.store.inner.pending(), returned=False)
 

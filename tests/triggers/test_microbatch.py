@@ -16,6 +16,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import Firings, TriggerEngine, parse
 from tests.triggers.helpers import (
+    REDELIVERY,
     T0,
     cuts,
     evaluate_complete,
@@ -280,7 +281,7 @@ class TestMicroBatches:
         path = tmp_path / "state.db"
         for start, stop, as_log in ((0, 150, False), (100, 300, False), (250, 400, True)):
             store = SQLiteStore(path)
-            engine = TriggerEngine(rules, store=store)
+            engine = TriggerEngine(rules, store=store, redelivery_window=REDELIVERY)
             part = recs[start:stop]
             engine.process_many(
                 InteractionLog.from_records(part) if as_log else [interaction(r) for r in part]

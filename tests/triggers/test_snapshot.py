@@ -125,7 +125,9 @@ class TestRestore:
         [
             pytest.param({"format": 2}, "format 2; this version reads format 3", id="format"),
             pytest.param(
-                {"format": META_FORMAT, "buffer": [[1, 2]]}, "cannot be read", id="unreadable"
+                {"format": META_FORMAT, "buffer": [[1, 2]]},
+                r"cannot be read: meta.buffer\[0\] is list \[1, 2\]; expected a list of 3 items",
+                id="unreadable",
             ),
         ],
     )

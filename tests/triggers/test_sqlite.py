@@ -26,6 +26,8 @@ from cxmodel.triggers import (
     SQLiteStore,
     StateChange,
     StoredState,
+    TriggerEngine,
+    parse,
 )
 from cxmodel.triggers._store import FORMAT, FORMAT_VERSION
 from tests.triggers.stores import SRC, T0, StoreContract, firing, full_change, quarantined
@@ -571,3 +573,124 @@ class TestSQLiteForget:
             assert list(full_change().firings) == store.firings()
         with SQLiteStore(tmp_path / "s.db") as store:
             assert StoredState({"m": 1}, dict(full_change().customers)) == store.open()
+
+
+class TestSQLiteDamagedValues:
+    """A store whose JSON decodes but holds a value of the wrong type or range is refused when
+    the engine opens it, with a StoreError naming the file and the value's path in the
+    snapshot (the customer's id for a customer's state); nothing reaches a later call."""
+
+    RULES = parse(
+        "trigger ask:\n    when purchase as p then after 1 days\n    emit ask\n    cooldown 2 days"
+    )
+
+    def written(self, path: Path) -> None:
+        """One customer with a pending anchor, a cooldown and remembered ids."""
+        store = SQLiteStore(path)
+        engine = TriggerEngine(self.RULES, store=store, max_future=None)
+        for day, ident in ((0, "x1"), (3, "x2")):
+            engine.process(
+                {
+                    "customer_id": "c1",
+                    "timestamp": T0 + timedelta(days=day),
+                    "kind": "purchase",
+                    "interaction_id": ident,
+                }
+            )
+            if day == 0:
+                engine.advance_to(T0 + timedelta(days=2))
+        store.close()
+
+    @pytest.mark.parametrize(
+        ("table", "path", "value", "named"),
+        [
+            ("engine_meta", "$.max_seen", "1.5", r"meta.max_seen is float 1.5; expected a time"),
+            ("engine_meta", "$.watermark", "-1e300", r"meta.watermark is float -1e\+300"),
+            ("engine_meta", "$.seq", "-3", r"meta.seq is int -3; expected a count"),
+            ("engine_meta", "$.buffer", "'x'", r"meta.buffer is str 'x'; expected a list"),
+            (
+                "engine_meta",
+                "$.catalogue.seen",
+                "json('{\"e\": true}')",
+                r"meta.catalogue.seen\['e'\] is bool True",
+            ),
+            ("customers", "$.tie_count", "'1'", r"customers\['c1'\].tie_count is str '1'"),
+            (
+                "customers",
+                "$.seen.x2",
+                "253402300800000000",
+                r"customers\['c1'\].seen\['x2'\] is int",
+            ),
+            (
+                "customers",
+                "$.consent",
+                "json('{\"m\": 1}')",
+                r"customers\['c1'\].consent\['m'\] is int 1; expected true or false",
+            ),
+            (
+                "customers",
+                "$.running",
+                "json('{\"nosuch|x\": [1, 2]}')",
+                r"unknown aggregate 'nosuch'",
+            ),
+            (
+                "customers",
+                "$.rules.ask.anchors[0][1]",
+                "'soon'",
+                r"customers\['c1'\].rules\['ask'\].anchors\[0\]\[1\] is str 'soon'",
+            ),
+            (
+                "customers",
+                "$.rules.ask.anchors[0][0][2]",
+                "json('{}')",
+                r"anchors\[0\]\[0\]\[2\].kind is NoneType None; expected text",
+            ),
+            (
+                "customers",
+                "$.rules.ask.anchors[0]",
+                "json('[1]')",
+                r"anchors\[0\] is list \[1\]; expected a list of 4 items",
+            ),
+        ],
+        ids=[
+            "max-seen-float",
+            "watermark-far-past",
+            "seq-negative",
+            "buffer-text",
+            "catalogue-seen-bool",
+            "tie-count-text",
+            "seen-after-9999",
+            "consent-number",
+            "running-unknown",
+            "anchor-due-text",
+            "anchor-row-no-kind",
+            "anchor-short",
+        ],
+    )
+    def test_named_when_the_engine_opens_it(
+        self, table: str, path: str, value: str, named: str, tmp_path: Path
+    ) -> None:
+        file = tmp_path / "s.db"
+        self.written(file)
+        column = "meta" if table == "engine_meta" else "state"
+        raw = sqlite3.connect(file)
+        raw.execute(f"UPDATE {table} SET {column} = json_set({column}, '{path}', {value})")
+        raw.commit()
+        raw.close()
+        store = SQLiteStore(file)
+        try:
+            with pytest.raises(StoreError, match=named) as caught:
+                TriggerEngine(self.RULES, store=store, max_future=None)
+        finally:
+            store.close()
+        assert str(file) in str(caught.value)
+        assert "restore a backup" in str(caught.value)
+
+    def test_undamaged_store_reopens(self, tmp_path: Path) -> None:
+        """The checks take what the engine wrote: the state reopens as it was."""
+        file = tmp_path / "s.db"
+        self.written(file)
+        store = SQLiteStore(file)
+        engine = TriggerEngine(self.RULES, store=store, max_future=None)
+        assert engine.stats()["customers"] == 1
+        store.close()

@@ -42,6 +42,7 @@ from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._operators import AggregatePlan
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr, is_missing
 from cxmodel.triggers._store import AlertValue, AlertWindowChange
+from cxmodel.triggers._stored import Stored
 
 __all__ = ["AlertMonitor", "AlertPlan", "AlertState", "Window", "alert_hash"]
 
@@ -252,13 +253,14 @@ class AlertState:
             "numbered": self.numbered,
         }
 
-    def load(self, data: Mapping[str, Any]) -> None:
-        """Take the state :meth:`to_dict` wrote (the values are loaded apart)."""
-        pending, last = data.get("pending"), data.get("last_emitted")
-        self.pending = None if pending is None else int(pending)
-        self.active = bool(data.get("active", False))
-        self.last_emitted = None if last is None else int(last)
-        self.numbered = self.stored = int(data["numbered"])
+    def load(self, data: Stored) -> None:
+        """Take the state :meth:`to_dict` wrote (the values are loaded apart), checked as it
+        is read (see :class:`Stored`)."""
+        self.pending = data["pending"].optional_time()
+        active = data["active"]
+        self.active = False if active.value is None else active.flag()
+        self.last_emitted = data["last_emitted"].optional_time()
+        self.numbered = self.stored = data["numbered"].count()
 
 
 _UNCHANGED = AlertWindowChange()
@@ -383,9 +385,9 @@ class AlertMonitor:
         number); an alert whose text changed starts afresh, and the values of an alert no
         longer watched or changed are deleted at the next commit."""
         restored: set[str] = set()
-        for name, stored in data.items():
+        for name, stored in Stored(data, "meta.alerts").items():
             plan = self.plans.get(name)
-            if plan is not None and stored.get("hash") == plan.hash:
+            if plan is not None and stored["hash"].value == plan.hash:
                 state = plan.new_state()
                 state.load(stored)
                 self.states[name] = state

@@ -33,6 +33,7 @@ from cxmodel.triggers._evidence import tested_items
 from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._operators import Reader, RulePlan
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr
+from cxmodel.triggers._stored import Stored
 
 if TYPE_CHECKING:
     from cxmodel.triggers._runner import RuleRunner
@@ -255,14 +256,15 @@ class CatalogueRunner:
         timers: list[tuple[int, int, int, str, str]],
         phase: int,
     ) -> None:
-        """Put back what :meth:`to_dict` wrote; the waiting events go on ``timers``."""
-        data = data or {}
+        """Put back what :meth:`to_dict` wrote (checked as it is read: see :class:`Stored`;
+        ``None``: nothing); the waiting events go on ``timers``."""
+        stored = Stored(data if data is not None else {}, "meta.catalogue")
         self.pending = {}
-        for item in data.get("pending", ()):
-            row = Row.from_list(item)
+        for item in stored["pending"].entries():
+            row = Row.read(item)
             row.customer = CATALOGUE
             self.pending[row.seq] = row
             heapq.heappush(timers, (row.time, phase, row.seq, CATALOGUE, ""))
-        self.last_time = data.get("last_time")
-        self.ties = int(data.get("ties", 0))
-        self.seen = {str(k): int(v) for k, v in data.get("seen", {}).items()}
+        self.last_time = stored["last_time"].optional_time()
+        self.ties = stored["ties"].count(default=0)
+        self.seen = {k: v.time() for k, v in stored["seen"].items()}

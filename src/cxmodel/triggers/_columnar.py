@@ -10,8 +10,8 @@ every rule that reads it. A large micro-batch is taken apart instead:
    ones the call releases (in time order, then arrival order) are found, exactly as the
    delivery decides them one by one;
 2. **the customers' bookkeeping** for the released interactions: release numbers, ranks among
-   a customer's interactions at the same time, the latest time and the ids that may still be
-   re-delivered;
+   a customer's interactions at the same time, the latest time and the ids that may be
+   re-delivered (forgotten at the end of the call as one by one: ``Delivery.forget_ids``);
 3. **rule by rule** (``_columnar_rules.py``): each (customer, rule) state depends only on the
    customer's interactions, the aggregates the rule reads and consent, so each rule runs
    alone over the interactions it reads, with its own timers.
@@ -340,16 +340,10 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
         state.tie_count = int(rank[hi - 1]) + 1
         state.last_time = int(t_sorted[hi - 1])
     released.ranks[order] = rank
-    remember = runner.remember_ids
     ids, customers = released.ids, released.customers
     for k in [k for k, ident in enumerate(ids) if ident is not None]:
-        state = states[customers[k]]
-        seen = state.seen
-        time = int(times[k])
-        seen[ids[k]] = time
-        if len(seen) > 64 and len(seen) % 64 == 1:
-            oldest = time - remember
-            state.seen = {key: t for key, t in seen.items() if t >= oldest}
+        # forgotten by RuleRunner.forget_ids once it can only be late, as one by one
+        states[customers[k]].seen[ids[k]] = int(times[k])
     return states
 
 

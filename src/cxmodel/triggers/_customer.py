@@ -20,11 +20,14 @@ give the JSON form a durable store keeps.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
+from cxmodel._arguments import got
 from cxmodel.expr import AGGREGATE_FUNCTIONS
 from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._stored import DamagedState, Stored
 
 __all__ = ["Anchor", "CustomerState", "RuleState", "Waiting"]
 
@@ -53,9 +56,15 @@ class Anchor:
         return [self.row.to_list(), self.due, self.snapshot, self.tested]
 
     @staticmethod
-    def from_list(data: list[Any]) -> Anchor:
-        row, due, snapshot, tested = data
-        return Anchor(Row.from_list(row), due, dict(snapshot), dict(tested))
+    def from_list(data: Any) -> Anchor:
+        """The anchor :meth:`to_list` wrote (checked: see :class:`Stored`)."""
+        return Anchor.read(Stored(data, "anchor"))
+
+    @staticmethod
+    def read(stored: Stored) -> Anchor:
+        """The anchor :meth:`to_list` wrote, read from a snapshot."""
+        row, due, snapshot, tested = stored.entries(4)
+        return Anchor(Row.read(row), due.optional_time(), snapshot.mapping(), tested.mapping())
 
 
 class Waiting:
@@ -75,9 +84,15 @@ class Waiting:
         return [self.due, self.order, self.parts, self.consent]
 
     @staticmethod
-    def from_list(data: list[Any]) -> Waiting:
-        due, order, parts, consent = data
-        return Waiting(int(due), int(order), dict(parts), consent)
+    def from_list(data: Any) -> Waiting:
+        """The waiting firing :meth:`to_list` wrote (checked: see :class:`Stored`)."""
+        return Waiting.read(Stored(data, "waiting"))
+
+    @staticmethod
+    def read(stored: Stored) -> Waiting:
+        """The waiting firing :meth:`to_list` wrote, read from a snapshot."""
+        due, order, parts, consent = stored.entries(4)
+        return Waiting(due.time(), order.integer(), parts.mapping(), consent.optional_flag())
 
 
 class RuleState:
@@ -121,15 +136,22 @@ class RuleState:
         return out
 
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> RuleState:
+    def from_dict(data: Any) -> RuleState:
+        """The state :meth:`to_dict` wrote (checked: see :class:`Stored`)."""
+        return RuleState.read(Stored(data, "rule"))
+
+    @staticmethod
+    def read(stored: Stored) -> RuleState:
+        """The state :meth:`to_dict` wrote, read from a snapshot."""
         out = RuleState()
-        for item in data.get("anchors", ()):
-            anchor = Anchor.from_list(item)
+        for item in stored["anchors"].entries():
+            anchor = Anchor.read(item)
             out.anchors[anchor.row.seq] = anchor
-        if data.get("timer") is not None:
-            out.timer = Anchor.from_list(data["timer"])
-        out.waiting = [Waiting.from_list(w) for w in data.get("waiting", ())]
-        out.last_emitted = data.get("last_emitted")
+        timer = stored["timer"]
+        if timer.value is not None:
+            out.timer = Anchor.read(timer)
+        out.waiting = [Waiting.read(w) for w in stored["waiting"].entries()]
+        out.last_emitted = stored["last_emitted"].optional_time()
         return out
 
 
@@ -221,26 +243,54 @@ class CustomerState:
         return out
 
     @staticmethod
-    def from_dict(customer: str, data: dict[str, Any]) -> CustomerState:
-        """The state :meth:`to_dict` wrote."""
+    def from_dict(customer: str, data: Any) -> CustomerState:
+        """The state :meth:`to_dict` wrote, checked as it is read: a value of the wrong type
+        or range raises :class:`~cxmodel.triggers._stored.DamagedState` naming its path
+        (``customers['a'].rules['ask'].last_emitted``).
+
+        Examples
+        --------
+        >>> CustomerState.from_dict("a", {"seen": {"e1": "x"}})
+        Traceback (most recent call last):
+        ...
+        cxmodel.triggers._stored.DamagedState: customers['a'].seen['e1'] is str 'x'; expected a time (an integer of microseconds since 1970-01-01, within years 1 to 9999)
+        """
+        stored = Stored(data, f"customers[{customer!r}]")
+        stored.mapping()  # a state that is no mapping is named as such
         out = CustomerState(customer)
-        out.last_time = data.get("last_time")
-        out.tie_count = int(data.get("tie_count", 0))
-        out.seen = {str(k): int(v) for k, v in data.get("seen", {}).items()}
-        out.consent = {str(k): bool(v) for k, v in data.get("consent", {}).items()}
-        out.consent_default = data.get("consent_default")
-        out.running = {
-            k: RunningValue.from_list(AGGREGATE_FUNCTIONS[k.split("|", 1)[0]], v)
-            for k, v in data.get("running", {}).items()
-        }
+        out.last_time = stored["last_time"].optional_time()
+        out.tie_count = stored["tie_count"].count(default=0)
+        out.seen = {k: v.time() for k, v in stored["seen"].items()}
+        out.consent = {k: v.flag() for k, v in stored["consent"].items()}
+        out.consent_default = stored["consent_default"].optional_flag()
+        out.running = {k: _running(k, v) for k, v in stored["running"].items()}
         out.windows = {
-            k: deque((int(t), int(s), value) for t, s, value in v)
-            for k, v in data.get("windows", {}).items()
+            k: deque((t.time(), s.integer(), value.value) for t, s, value in _triples(v))
+            for k, v in stored["windows"].items()
         }
-        out.kept = {k: deque(Row.from_list(r) for r in v) for k, v in data.get("kept", {}).items()}
-        out.rules = {k: RuleState.from_dict(v) for k, v in data.get("rules", {}).items()}
+        out.kept = {k: deque(Row.read(r) for r in v.entries()) for k, v in stored["kept"].items()}
+        out.rules = {k: RuleState.read(v) for k, v in stored["rules"].items()}
         out.contacts = {
-            str(k): [[int(t), str(trigger), str(ident)] for t, trigger, ident in v]
-            for k, v in data.get("contacts", {}).items()
+            k: [[t.time(), trigger.text(), ident.text()] for t, trigger, ident in _triples(v)]
+            for k, v in stored["contacts"].items()
         }
         return out
+
+
+def _triples(stored: Stored) -> Iterator[list[Stored]]:
+    """The items of a stored list of three-item lists."""
+    return (entry.entries(3) for entry in stored.entries())
+
+
+def _running(key: str, stored: Stored) -> RunningValue:
+    """The running value stored under ``key`` (``'func|kind|field|where'``)."""
+    function = AGGREGATE_FUNCTIONS.get(key.split("|", 1)[0])
+    if function is None:
+        raise DamagedState(
+            f"{stored.path} is the running value of an unknown aggregate "
+            f"{key.split('|', 1)[0]!r}; expected one of {', '.join(sorted(AGGREGATE_FUNCTIONS))}"
+        )
+    count, state = stored.entries(2)
+    if function.name == "distinct" and not isinstance(state.value, list):
+        raise DamagedState(f"{state.path} is {got(state.value)}; expected a list of values")
+    return RunningValue.from_list(function, [count.count(), state.value])

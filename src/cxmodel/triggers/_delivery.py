@@ -64,6 +64,7 @@ class Delivery:
         self.closed: int | None = None  # advance_to: everything at or before it is final
         self.arrivals = 0
         self.duplicates = 0
+        self.swept: int | None = None  # the last forget_ids mark (kept in memory only)
 
     @property
     def released(self) -> int | None:
@@ -196,6 +197,34 @@ class Delivery:
         if self.closed is None or time > self.closed:
             self.closed = time
 
+    def forget_ids(self, runner: RuleRunner, window: int) -> None:
+        """Forget, for every customer, the interaction ids more than ``window`` (the
+        redelivery window) behind the watermark, which can only come back late: once the
+        watermark has moved a quarter of the window since the last time, so that the work
+        is a look at each customer per quarter window of event time, and an id is kept at
+        most 1.25 windows. The marks are multiples of the quarter window, so that any cut of
+        a stream into calls leaves the same ids.
+
+        Examples
+        --------
+        >>> from cxmodel.triggers import parse
+        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {}, 0)
+        >>> delivery = Delivery(lateness=0, max_future=None)
+        >>> _ = delivery.take([Row("a", t, "view", {"interaction_id": f"e{t}"}) for t in
+        ...                   (10, 20, 95)], runner, now=lambda: 0)
+        >>> delivery.forget_ids(runner, 40)
+        >>> delivery.swept, sorted(runner.states["a"].seen)
+        (50, ['e95'])
+        """
+        watermark = self.watermark
+        if watermark is None:
+            return
+        step = max(window // 4, 1)
+        mark = (watermark - window) // step * step
+        if self.swept is None or mark > self.swept:
+            self.swept = mark
+            runner.forget_ids(mark)
+
     def refusal(self, row: Row, limit: int) -> Quarantined:
         """``row`` refused for being after ``limit`` (the clock plus ``max_future``), with
         the reason (both paths, one interaction at a time and columnar)."""
@@ -259,12 +288,12 @@ class Delivery:
         """The state, to :meth:`restore` if a call fails."""
         return (
             self.max_seen, self.watermark, self.closed, self.arrivals,
-            list(self.buffer), set(self.buffered_ids), self.duplicates,
+            list(self.buffer), set(self.buffered_ids), self.duplicates, self.swept,
         )  # fmt: skip
 
     def restore(self, saved: tuple[Any, ...]) -> None:
         """Put back the state :meth:`save` returned."""
         (
             self.max_seen, self.watermark, self.closed, self.arrivals,
-            self.buffer, self.buffered_ids, self.duplicates,
+            self.buffer, self.buffered_ids, self.duplicates, self.swept,
         ) = saved  # fmt: skip

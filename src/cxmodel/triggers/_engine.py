@@ -53,7 +53,14 @@ from cxmodel.triggers._snapshot import (
     restore,
     stored_buffer,
 )
-from cxmodel.triggers._store import InMemoryStore, Quarantined, StateChange, StateStore, commit
+from cxmodel.triggers._store import (
+    InMemoryStore,
+    Quarantined,
+    StateChange,
+    StateStore,
+    commit,
+    not_kept_late,
+)
 from cxmodel.triggers._truths import refuse_misread
 
 __all__ = ["TriggerEngine"]
@@ -65,6 +72,15 @@ def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
     if "timezone" in out:
         _zone_name(customer, out["timezone"], "(any rule in customer timezone)")
     return out
+
+
+def _is_zero(duration: object) -> bool:
+    """Whether ``duration`` is a zero length (``0`` seconds or ``timedelta(0)``), which
+    ``allowed_lateness`` takes though a duration must otherwise be positive; anything else
+    falsy (``None``, ``[]``, ``""``) is no duration and is refused by the duration's reader."""
+    if isinstance(duration, bool):
+        return False
+    return isinstance(duration, (int, float, timedelta)) and not duration
 
 
 #: the order of a call's firings: time, customer, trigger, id
@@ -111,7 +127,9 @@ class TriggerEngine:
         the wall clock by default. Only ``max_future`` reads it.
     redelivery_window
         How long after the watermark an interaction id is remembered, so that a re-delivered
-        interaction is ignored rather than reported late.
+        interaction is ignored rather than reported late. Every customer's older ids are
+        forgotten as the watermark moves (a sweep per quarter window, committed with the call
+        that made it): an id is kept at most 1.25 windows.
     questions
         Survey questions besides NPS, CSAT and CES (:class:`~cxmodel.domain.Question`), whose
         answers are checked as a log's rows are.
@@ -160,7 +178,7 @@ class TriggerEngine:
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
         self._delivery = Delivery(
-            duration_to_us(allowed_lateness) if allowed_lateness else 0,
+            0 if _is_zero(allowed_lateness) else duration_to_us(allowed_lateness),
             None if max_future is None else duration_to_us(max_future),
         )
         self.redelivery = duration_to_us(redelivery_window)
@@ -502,8 +520,11 @@ class TriggerEngine:
                 late, rejected = self._delivery.take(rows, runner, self._now)
             else:  # a large micro-batch (see process_many)
                 late, rejected = take_many(self._delivery, runner, rows, self._now)
+            late, again = not_kept_late(self.store, late)
+            self._delivery.duplicates += again
             if advance is not None:
                 self._delivery.close(advance, runner)
+            self._delivery.forget_ids(runner, self.redelivery)
             emitted, suppressed = runner.emitted, runner.suppressed
             assert suppressed is not None
             if len(emitted) > 1:
@@ -545,6 +566,10 @@ class TriggerEngine:
         emitted: list[Firing] = []
         runner.emitted, runner.suppressed = emitted, None  # process() returns no suppressed
         late, rejected = self._delivery.take_one(row, runner, self._now)
+        self._delivery.forget_ids(runner, self.redelivery)
+        if late:
+            kept, again = not_kept_late(self.store, late)
+            late, self._delivery.duplicates = tuple(kept), self._delivery.duplicates + again
         if len(emitted) > 1:
             emitted.sort(key=_firing_order)
         store = self.store

@@ -4,7 +4,7 @@ as a log's rows are and turned into :class:`Row` objects (plain Python values, n
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 from cxmodel.log._log import is_key_like
+from cxmodel.triggers._stored import Stored
 
 __all__ = [
     "CATALOGUE",
@@ -93,10 +94,18 @@ class Row:
         return [self.customer, self.time, self.fields, self.seq, self.rank]
 
     @staticmethod
-    def from_list(data: Sequence[Any]) -> Row:
-        """The row :meth:`to_list` wrote."""
-        customer, time, fields, seq, rank = data
-        return Row(str(customer), int(time), str(fields["kind"]), dict(fields), int(seq), int(rank))
+    def from_list(data: Any) -> Row:
+        """The row :meth:`to_list` wrote (checked: see :meth:`read`)."""
+        return Row.read(Stored(data, "row"))
+
+    @staticmethod
+    def read(stored: Stored) -> Row:
+        """The row :meth:`to_list` wrote, read from a snapshot:
+        :class:`~cxmodel.triggers._stored.DamagedState` naming its path when it is not one."""
+        customer, time, fields, seq, rank = stored.entries(5)
+        kept = fields.mapping()
+        kind = fields["kind"].text()
+        return Row(customer.text(), time.time(), kind, kept, seq.integer(), rank.count())
 
 
 def record_of(interaction: Any) -> dict[str, Any]:

@@ -193,6 +193,16 @@ class RuleRunner:
             state = self.states[cid] = CustomerState(cid)
         return state
 
+    def forget_ids(self, before: int) -> None:
+        """Forget every customer's interaction ids of times before ``before`` (they can no
+        longer be re-delivered without being late); the customers changed are touched, so
+        the call commits them. A customer's ids are in release order, so time order: the
+        first says whether any is to go, and the customers with none cost a look each."""
+        for cid, state in self.states.items():
+            seen = state.seen
+            if seen and next(iter(seen.values())) < before:
+                self.touch(cid).seen = {k: t for k, t in seen.items() if t >= before}
+
     def put_back(self) -> None:
         """Put the customers a call touched back as :meth:`touch` copied them (``before``),
         their timers scheduled again: the call failed."""
@@ -274,12 +284,8 @@ class RuleRunner:
                 state.consent_default = False
         state.last_time = time
         ident = row.interaction_id
-        if ident is not None:
-            seen = state.seen
-            seen[ident] = time
-            if len(seen) > 64 and len(seen) % 64 == 1:
-                oldest = time - self.remember_ids
-                state.seen = {k: t for k, t in seen.items() if t >= oldest}
+        if ident is not None:  # forgotten by forget_ids once it can only be late
+            state.seen[ident] = time
         for plan in self._every:
             self.restart(plan, state, row, first, reader)
         if kind in self._by_kind:

@@ -21,6 +21,7 @@ from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._store import StateChange, StateStore, StoredState
+from cxmodel.triggers._stored import DamagedState, Stored
 
 __all__ = [
     "META_FORMAT",
@@ -170,6 +171,11 @@ def restore(
     """
     try:
         _restore(store, stored, rules, runner, delivery, meta)
+    except DamagedState as exc:
+        raise StoreError(
+            f"{store!r}: the engine state it holds cannot be read: {exc}; restore a backup or "
+            "start a new store"
+        ) from exc
     except StoreError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -187,27 +193,28 @@ def _restore(
     delivery: Delivery,
     meta: Callable[[], dict[str, Any]],
 ) -> None:
-    data = stored.meta
-    if not data:
+    if not stored.meta:
         return
-    if data.get("format") != META_FORMAT:
+    data = Stored(stored.meta, "meta")
+    if data["format"].value != META_FORMAT:
         raise StoreError(
-            f"{store!r} holds engine state of format {data.get('format')!r}; this "
+            f"{store!r} holds engine state of format {data['format'].value!r}; this "
             f"version reads format {META_FORMAT}: start a new store"
         )
-    delivery.max_seen = data.get("max_seen")
-    delivery.watermark = data.get("watermark")
-    delivery.closed = data.get("closed")
-    runner.seq = int(data.get("seq", 0))
-    delivery.arrivals = int(data.get("arrivals", 0))
-    runner.catalogue.restore(data.get("catalogue"), runner.timers, TIMER)
-    for time, arrival, row in data.get("buffer", ()):
-        delivery.push(int(time), int(arrival), Row.from_list(row))
-    runner.alerts.restore(data.get("alerts", {}), stored.alert_values)
+    delivery.max_seen = data["max_seen"].optional_time()
+    delivery.watermark = data["watermark"].optional_time()
+    delivery.closed = data["closed"].optional_time()
+    runner.seq = data["seq"].count(default=0)
+    delivery.arrivals = data["arrivals"].count(default=0)
+    runner.catalogue.restore(data["catalogue"].value, runner.timers, TIMER)
+    for item in data["buffer"].entries():
+        time, arrival, row = item.entries(3)
+        delivery.push(time.time(), arrival.count(), Row.read(row))
+    runner.alerts.restore(data["alerts"].mapping(), stored.alert_values)
     # a rule's stored state is its own only if the store was last committed with the
     # same text active: a rule removed in an earlier run and back with another text, or
     # never committed, starts afresh
-    hashes = data.get("rules", {})
+    hashes = data["rules"].mapping()
     changed = frozenset(r.name for r in rules if hashes.get(r.name) != rule_hash(r))
     runner.touched = set()
     for cid, state_data in stored.customers.items():

@@ -11,14 +11,14 @@ import sqlite3
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from cxmodel._arguments import file_path
+from cxmodel._arguments import file_path, real
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
 from cxmodel.triggers._firings import Firing
@@ -27,6 +27,7 @@ from cxmodel.triggers._store import (
     FORMAT_VERSION,
     AlertValue,
     InMemoryStore,
+    LateKey,
     Quarantined,
     StateChange,
     StateStore,
@@ -147,6 +148,10 @@ _ADD_FIRING = (
     "INSERT OR IGNORE INTO outbox (firing_id, customer_id, time_us, firing) VALUES (?, ?, ?, ?)"
 )
 _ADD_LATE = "INSERT INTO late (customer_id, record, reason) VALUES (?, ?, ?)"
+_FIND_LATE = (
+    "SELECT 1 FROM late WHERE customer_id IS ? "
+    "AND json_extract(record, '$.interaction_id') = ? LIMIT 1"
+)
 _ADD_REJECTED = "INSERT INTO rejected (customer_id, record, reason) VALUES (?, ?, ?)"
 _CLEAR_ALERT = "DELETE FROM alert_values WHERE alert = ?"
 _TRIM_WINDOW = "DELETE FROM alert_values WHERE alert = ? AND aggregate = ? AND number <= ?"
@@ -264,7 +269,8 @@ class SQLiteStore:
     synchronous : {"NORMAL", "FULL", "EXTRA", "OFF"}
         SQLite's ``PRAGMA synchronous``: durability against power loss versus commit cost.
     timeout : float
-        Seconds a commit waits for another connection's write lock before it fails.
+        Seconds a commit waits for another connection's write lock before it fails (a finite
+        number, at least 0).
 
     Examples
     --------
@@ -293,7 +299,11 @@ class SQLiteStore:
                 f"synchronous={synchronous!r} is not one of {', '.join(_SYNCHRONOUS)}"
             )
         self.synchronous = mode
-        self.timeout = float(timeout)
+        self.timeout = real(timeout, "SQLiteStore()", "timeout")
+        if self.timeout < 0:
+            raise SchemaError(
+                f"SQLiteStore(): timeout must be at least 0 seconds; got {self.timeout!r}"
+            )
         self._lock = threading.RLock()
         # the lock names the file itself, however it is reached (a symlink names the same)
         self._file_lock = _FileLock(os.path.realpath(self.path) + ".lock")
@@ -722,6 +732,14 @@ class SQLiteStore:
     def rejected(self) -> list[Quarantined]:
         """The interactions rejected, in commit order."""
         return self._quarantine("rejected")
+
+    def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
+        """Which of ``keys`` (customer id, interaction id) name a late interaction kept
+        (one indexed look-up of the customer's late rows per key)."""
+        if not keys:
+            return set()
+        with self._using("read the late interactions") as db:
+            return {key for key in keys if db.execute(_FIND_LATE, key).fetchone() is not None}
 
     def _quarantine(self, table: str) -> list[Quarantined]:
         with self._using(f"read the {table} interactions") as db:

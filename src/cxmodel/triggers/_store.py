@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -35,12 +35,15 @@ __all__ = [
     "AlertValue",
     "AlertWindowChange",
     "InMemoryStore",
+    "LateKey",
     "Quarantined",
     "StateChange",
     "StateStore",
     "StoredState",
     "commit",
     "firing_from_dict",
+    "late_keys",
+    "not_kept_late",
 ]
 
 FORMAT = "cxmodel-triggers"
@@ -49,6 +52,9 @@ FORMAT = "cxmodel-triggers"
 FORMAT_VERSION = 3
 """The store format this version of cxmodel reads and writes (1 kept interaction history; 2
 kept alerts' windows inside the engine's meta)."""
+
+#: a late interaction's customer id (``None``: a catalogue event) and interaction id
+LateKey = tuple[str | None, str]
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -282,9 +288,60 @@ class StateStore(Protocol):
         """The interactions rejected as invalid, in the order they were committed."""
         ...
 
+    def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
+        """Which of ``keys`` (customer id, ``None`` for a catalogue event; interaction id)
+        name an interaction among those kept as late: one re-delivered is not kept again."""
+        ...
+
     def close(self) -> None:
         """Let the store go (another engine may open it); closing twice is harmless."""
         ...
+
+
+def late_keys(items: Iterable[Quarantined]) -> Iterator[LateKey]:
+    """The (customer id, interaction id) of those of ``items`` that have an id.
+
+    Examples
+    --------
+    >>> list(late_keys([Quarantined({"interaction_id": "e1"}, "late", "a"),
+    ...                 Quarantined({}, "late", "a")]))
+    [('a', 'e1')]
+    """
+    for item in items:
+        ident = item.record.get("interaction_id")
+        if isinstance(ident, str):
+            yield item.customer_id, ident
+
+
+def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[Quarantined], int]:
+    """The late interactions of one call that ``store`` does not keep as late already, and
+    how many it does: one with the (customer, interaction id) of a late interaction the
+    store keeps, or of one earlier in ``late``, is a re-delivery, not kept (nor warned about)
+    again.
+
+    Examples
+    --------
+    >>> store = InMemoryStore()
+    >>> _ = store.open()
+    >>> first = Quarantined({"interaction_id": "e1"}, "late", "a")
+    >>> store.commit(StateChange(meta={}, customers={}, late=[first]))
+    >>> not_kept_late(store, [first, Quarantined({"interaction_id": "e2"}, "late", "a")])
+    ([Quarantined(record={'interaction_id': 'e2'}, reason='late', customer_id='a')], 1)
+    """
+    keys = set(late_keys(late))
+    if not keys:
+        return list(late), 0
+    kept = store.kept_late(keys)
+    out: list[Quarantined] = []
+    for item in late:
+        ident = item.record.get("interaction_id")
+        if isinstance(ident, str):
+            key = (item.customer_id, ident)
+            if key in kept:
+                continue
+            kept.add(key)
+        out.append(item)
+    return out, len(late) - len(out)
 
 
 def commit(store: StateStore, change: StateChange) -> None:
@@ -361,6 +418,7 @@ class InMemoryStore:
         self._outbox: dict[str, Firing] = {}
         self._acked: set[str] = set()
         self._late: list[Quarantined] = []
+        self._late_keys: set[LateKey] = set()  # (customer, interaction id) of the late ones
         self._rejected: list[Quarantined] = []
         # (alert, aggregate) -> (number, time, value, customer_id): plain tuples, which the
         # garbage collector stops tracking, where AlertValue objects would cost it time
@@ -428,6 +486,7 @@ class InMemoryStore:
                     outbox.setdefault(firing.firing_id, firing)
             if late:
                 self._late.extend(late)
+                self._late_keys.update(late_keys(late))
             if rejected:
                 self._rejected.extend(rejected)
             self._apply(alerts)
@@ -462,6 +521,7 @@ class InMemoryStore:
                 del self._outbox[firing_id]
                 self._acked.discard(firing_id)
             self._late = [q for q in self._late if q.customer_id != customer_id]
+            self._late_keys = set(late_keys(self._late))
             self._rejected = [q for q in self._rejected if q.customer_id != customer_id]
             for key, values in self._alerts.items():
                 if any(v[3] == customer_id for v in values):
@@ -499,6 +559,11 @@ class InMemoryStore:
         """The interactions set aside as late, in commit order."""
         with self._lock:
             return list(self._late)
+
+    def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
+        """Which of ``keys`` (customer id, interaction id) name a late interaction kept."""
+        with self._lock:
+            return {key for key in keys if key in self._late_keys}
 
     def rejected(self) -> list[Quarantined]:
         """The interactions rejected, in commit order."""

@@ -1,0 +1,156 @@
+"""The snapshot a store holds, read back checked: every value the engine restores is read
+through :class:`Stored`, which knows the value's path in the snapshot and refuses a value of
+the wrong type or range with :class:`DamagedState` naming that path (the restore adds the
+store's name). A store's JSON may decode and still hold text where a time was written, or a
+time past the year 9999; read unchecked, such a value would surface later as a raw
+``TypeError`` or ``OverflowError`` from the first call that uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from cxmodel._arguments import got, is_integer
+from cxmodel._time import _DATETIME_SECONDS_RANGE, US_PER_SECOND
+from cxmodel.errors import StoreError
+
+__all__ = ["TIME_RANGE_US", "DamagedState", "Stored"]
+
+#: the times a snapshot may hold, in microseconds since the epoch: years 1 to 9999 (UTC)
+TIME_RANGE_US = (
+    _DATETIME_SECONDS_RANGE[0] * US_PER_SECOND,
+    (_DATETIME_SECONDS_RANGE[1] + 1) * US_PER_SECOND - 1,
+)
+
+_FIRST_US, _LAST_US = TIME_RANGE_US
+
+
+class DamagedState(StoreError):
+    """A value in a store's snapshot that is not what the engine writes there; the message
+    names its path in the snapshot, the value and what was expected."""
+
+
+class Stored:
+    """One value of a snapshot and its path (``meta.watermark``,
+    ``customers['c1'].rules['ask'].last_emitted``), read with a check of its type.
+
+    A missing key reads as ``None``, which the optional readers take and the others refuse.
+
+    Examples
+    --------
+    >>> meta = Stored({"watermark": 5, "seq": "x"}, "meta")
+    >>> meta["watermark"].optional_time(), meta["closed"].optional_time()
+    (5, None)
+    >>> meta["seq"].count()
+    Traceback (most recent call last):
+    ...
+    cxmodel.triggers._stored.DamagedState: meta.seq is str 'x'; expected a count (an integer of at least 0)
+    """
+
+    __slots__ = ("_dotted", "_key", "_parent", "value")
+
+    def __init__(
+        self, value: Any, key: str | int, parent: Stored | None = None, *, dotted: bool = False
+    ) -> None:
+        self.value = value
+        # the path is built only for a message, from ``key``: the root's name, or where the
+        # value sits in ``parent`` (a key, shown '.key' when ``dotted`` and a name, else
+        # '[key]'; an index)
+        self._key = key
+        self._parent = parent
+        self._dotted = dotted
+
+    @property
+    def path(self) -> str:
+        """Where the value sits in the snapshot, e.g. ``customers['c1'].rules['ask']``."""
+        key, parent = self._key, self._parent
+        if parent is None:
+            return str(key)
+        if self._dotted and isinstance(key, str) and key.isidentifier():
+            return f"{parent.path}.{key}"
+        return f"{parent.path}[{key!r}]"
+
+    def _refuse(self, expected: str) -> DamagedState:
+        return DamagedState(f"{self.path} is {got(self.value)}; expected {expected}")
+
+    def __getitem__(self, key: str) -> Stored:
+        """The value under ``key`` of this mapping (``None`` when it has none)."""
+        if type(self.value) is not dict:
+            raise self._refuse("a mapping")
+        return Stored(self.value.get(key), key, self, dotted=True)
+
+    def items(self) -> Iterator[tuple[str, Stored]]:
+        """The keys and values of this mapping (``None``: an empty one)."""
+        if self.value is None:
+            return
+        if type(self.value) is not dict:
+            raise self._refuse("a mapping")
+        for key, value in self.value.items():
+            yield str(key), Stored(value, key, self)
+
+    def entries(self, length: int | None = None) -> list[Stored]:
+        """The items of this list (``None``: an empty one); with ``length``, the list must
+        have exactly that many."""
+        value = self.value
+        if value is None and length is None:
+            return []
+        if not isinstance(value, (list, tuple)) or (length is not None and len(value) != length):
+            size = "a list" if length is None else f"a list of {length} items"
+            raise self._refuse(size)
+        return [Stored(item, i, self) for i, item in enumerate(value)]
+
+    def mapping(self) -> dict[str, Any]:
+        """This mapping, copied (``None``: an empty one)."""
+        if self.value is None:
+            return {}
+        if not isinstance(self.value, dict):
+            raise self._refuse("a mapping")
+        return dict(self.value)
+
+    def integer(self) -> int:
+        """This integer (a bool or a float is refused)."""
+        value = self.value
+        if type(value) is int or is_integer(value):
+            return int(value)
+        raise self._refuse("an integer")
+
+    def count(self, default: int | None = None) -> int:
+        """This integer of at least 0 (``None`` reads as ``default`` when given)."""
+        value = self.value
+        if value is None and default is not None:
+            return default
+        if (type(value) is int or is_integer(value)) and int(value) >= 0:
+            return int(value)
+        raise self._refuse("a count (an integer of at least 0)")
+
+    def time(self) -> int:
+        """This time in microseconds since the epoch, within years 1 to 9999."""
+        value = self.value
+        if type(value) is int or is_integer(value):
+            number = int(value)
+            if _FIRST_US <= number <= _LAST_US:
+                return number
+        raise self._refuse(
+            "a time (an integer of microseconds since 1970-01-01, within years 1 to 9999)"
+        )
+
+    def optional_time(self) -> int | None:
+        """This time (see :meth:`time`), or ``None``."""
+        return None if self.value is None else self.time()
+
+    def text(self) -> str:
+        """This text."""
+        if not isinstance(self.value, str):
+            raise self._refuse("text")
+        return self.value
+
+    def flag(self) -> bool:
+        """This bool."""
+        if not isinstance(self.value, bool):
+            raise self._refuse("true or false")
+        return self.value
+
+    def optional_flag(self) -> bool | None:
+        """This bool, or ``None``."""
+        return None if self.value is None else self.flag()
