@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from cxmodel.errors import StoreError
+from cxmodel.errors import CXModelError, StoreError
 from cxmodel.triggers import (
     Firing,
     Quarantined,
@@ -233,7 +233,7 @@ time.sleep(120)
 
 TRY = r"""
 import sys
-from cxmodel.errors import StoreError
+from cxmodel.errors import CXModelError, StoreError
 from cxmodel.triggers import SQLiteStore
 store = SQLiteStore(sys.argv[1])
 try:
@@ -694,3 +694,12 @@ class TestSQLiteDamagedValues:
         engine = TriggerEngine(self.RULES, store=store, max_future=None)
         assert engine.stats()["customers"] == 1
         store.close()
+
+
+def test_a_refused_store_still_prints(tmp_path: Path) -> None:
+    """A store whose construction was refused (a bad timeout) prints, as a traceback showing
+    it does (its repr read a lock it never took: AttributeError)."""
+    store = SQLiteStore.__new__(SQLiteStore)
+    with pytest.raises(CXModelError, match="timeout"):
+        store.__init__(tmp_path / "s.db", timeout="x")  # type: ignore[arg-type,misc]
+    assert repr(store) == f"SQLiteStore({str(tmp_path / 's.db')!r}, open=False)"

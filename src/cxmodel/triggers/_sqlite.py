@@ -314,7 +314,11 @@ class SQLiteStore:
             self._connect()
 
     def __repr__(self) -> str:
-        return f"SQLiteStore({self.path!r}, open={self._file_lock.held})"
+        # a store whose construction was refused has no lock (a traceback may still show it)
+        lock = getattr(self, "_file_lock", None)
+        return (
+            f"SQLiteStore({getattr(self, 'path', None)!r}, open={lock is not None and lock.held})"
+        )
 
     def __enter__(self) -> SQLiteStore:
         return self
