@@ -104,7 +104,7 @@ def columnar_ready(runner: RuleRunner) -> bool:
         or catalogue.rules
         or catalogue.pending
         or runner.contact
-        or runner._kept
+        or runner.rows_kept
         or any(plan.rule.when.reach is not None for plan in runner.plans.values())
     )
 

@@ -131,7 +131,7 @@ class _Initial:
 
     def finish(self, runner: RuleRunner, released: Released) -> None:
         """Replay what no pass replayed: consent, and aggregates no active rule reads."""
-        keys = {a.store_key for aggs in runner._agg_by_kind.values() for a in aggs}
+        keys = {a.store_key for aggs in runner.aggregates_by_kind.values() for a in aggs}
         missing = keys - self.replayed
         consent = not self.consent_replayed
         if not (missing or consent):
@@ -150,7 +150,7 @@ class _Initial:
 def _by_kind(runner: RuleRunner, keys: set[str]) -> dict[str, list[AggregatePlan]]:
     """The runner's aggregates (one per store key) under ``keys``, by the kind they count."""
     out: dict[str, list[AggregatePlan]] = {}
-    for kind, aggs in runner._agg_by_kind.items():
+    for kind, aggs in runner.aggregates_by_kind.items():
         mine = [a for a in aggs if a.store_key in keys]
         if mine:
             out[kind] = mine
@@ -190,7 +190,7 @@ def _rule_pass(runner: RuleRunner, plan: RulePlan, released: Released, initial: 
     consent = plan.rule.consent is not None
     initial.begin(keys, consent)
     aggs = _by_kind(runner, keys)
-    every = plan in runner._every
+    every = plan in runner.every_kind
     kinds = {k for k in (plan.when_kind, plan.then_kind, plan.block_kind) if k is not None}
     event = plan.when_mode == "event"
     if every:

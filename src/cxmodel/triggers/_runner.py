@@ -83,27 +83,29 @@ class RuleRunner:
 
     def index(self) -> None:
         """Which plans and aggregates each kind of interaction concerns."""
-        self._agg_by_kind: dict[str, list[AggregatePlan]] = {}
-        self._kept: dict[str, int | None] = {}  # kind -> look-back of the rows kept (None: all)
+        self.aggregates_by_kind: dict[str, list[AggregatePlan]] = {}
+        self.rows_kept: dict[str, int | None] = {}  # kind -> look-back of the rows kept (None: all)
         used: set[str] = set()
         for plan in self.plans.values():
             used.update(plan.aggregates)
         for key in used:
             agg = self.aggregates[key]
             if agg.mode == "pairs":
-                old = self._kept.get(agg.kind, 0)
-                self._kept[agg.kind] = (
+                old = self.rows_kept.get(agg.kind, 0)
+                self.rows_kept[agg.kind] = (
                     None if old is None or agg.lookback is None else max(old, agg.lookback)
                 )
-            elif all(agg.store_key != a.store_key for a in self._agg_by_kind.get(agg.kind, [])):
-                self._agg_by_kind.setdefault(agg.kind, []).append(agg)
-        self._every: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
+            elif all(
+                agg.store_key != a.store_key for a in self.aggregates_by_kind.get(agg.kind, [])
+            ):
+                self.aggregates_by_kind.setdefault(agg.kind, []).append(agg)
+        self.every_kind: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
         self._by_kind: dict[str, list[RulePlan]] = {}
         for plan in self.plans.values():
             if plan.rule.when.reach is not None:  # a catalogue rule: see self.catalogue
                 continue
             if plan.when_mode != "event":
-                self._every.append(plan)
+                self.every_kind.append(plan)
                 if plan.when_mode == "absent":
                     continue
             kinds = {plan.when_kind, plan.then_kind, plan.block_kind} - {None}
@@ -121,7 +123,8 @@ class RuleRunner:
         #: properties some rule reads as true/false, or compares with text or a number
         self.truths = truth_uses(plan.rule for plan in self.plans.values())
         self._windows = {
-            kind: [a for a in lst if a.mode == "window"] for kind, lst in self._agg_by_kind.items()
+            kind: [a for a in lst if a.mode == "window"]
+            for kind, lst in self.aggregates_by_kind.items()
         }
         self._snapshots: dict[str, list[RulePlan]] = {}
         for plan in self.plans.values():
@@ -170,7 +173,7 @@ class RuleRunner:
         stale_rules = [name for name in state.rules if name in gone or name not in plans]
         running = [k for k in state.running if k not in self._held_running]
         windows = [k for k in state.windows if k not in self._held_windows]
-        kept = [k for k in state.kept if k not in self._kept]
+        kept = [k for k in state.kept if k not in self.rows_kept]
         if not (stale_rules or running or windows or kept):
             return
         self.touch(state.customer)
@@ -254,8 +257,8 @@ class RuleRunner:
             if kind in self._snapshots
             else _NO_SNAPSHOTS
         )
-        if kind in self._agg_by_kind:
-            for agg in self._agg_by_kind[kind]:
+        if kind in self.aggregates_by_kind:
+            for agg in self.aggregates_by_kind[kind]:
                 agg.update(state, row, cid, reader.traits)
         if kind in self._windows:
             for agg in self._windows[kind]:
@@ -266,12 +269,12 @@ class RuleRunner:
                         buffer.popleft()
         if kind in self.catalogue.joins:
             self.catalogue.take(state, row)
-        if kind in self._kept:
+        if kind in self.rows_kept:
             kept = state.kept.get(kind)
             if kept is None:
                 kept = state.kept[kind] = deque()
             kept.append(row)
-            back = self._kept[kind]
+            back = self.rows_kept[kind]
             if back is not None:
                 while kept and kept[0].time < time - back:
                     kept.popleft()
@@ -286,7 +289,7 @@ class RuleRunner:
         ident = row.interaction_id
         if ident is not None:  # forgotten by forget_ids once it can only be late
             state.seen[ident] = time
-        for plan in self._every:
+        for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
         if kind in self._by_kind:
             for plan in self._by_kind[kind]:
