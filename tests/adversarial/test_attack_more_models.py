@@ -5,7 +5,6 @@ overflow."""
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from collections.abc import Callable
 
@@ -14,6 +13,7 @@ import pytest
 
 from cxmodel.errors import CXModelError
 from cxmodel.models import CoxPH, DiscreteHazard, concordance_index, expand_person_period
+from tests.adversarial.helpers import foreign_warnings
 
 
 def _answer_or_refusal(call: Callable[[], object]) -> object:
@@ -22,22 +22,6 @@ def _answer_or_refusal(call: Callable[[], object]) -> object:
         return call()
     except CXModelError:
         return "refused"
-
-
-def _foreign_warnings(call: Callable[[], object]) -> list[str]:
-    """Names of the warnings ``call()`` lets out that are not cxmodel's own (numpy's and
-    scipy's RuntimeWarning, LinAlgWarning ...); a CXModelError raised by the call is fine."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with contextlib.suppress(CXModelError):
-            call()
-    return sorted(
-        {
-            type(w.message).__name__
-            for w in caught
-            if not type(w.message).__module__.startswith("cxmodel")
-        }
-    )
 
 
 def _survival_data(seed: int, n: int = 120) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -155,7 +139,7 @@ class TestCoxDegenerate:
     def test_huge_covariates_warn_only_through_cxmodel(self) -> None:
         """The refusal says to rescale; no raw numpy warning goes with it."""
         assert (
-            _foreign_warnings(lambda: CoxPH().fit([[1e200], [2e200], [0.0]], [1, 2, 3], [1, 1, 1]))
+            foreign_warnings(lambda: CoxPH().fit([[1e200], [2e200], [0.0]], [1, 2, 3], [1, 1, 1]))
             == []
         )
 
@@ -210,7 +194,7 @@ class TestDiscreteHazard:
         """Quasi-separation ends in cxmodel's ConvergenceWarning; scipy's LinAlgWarning on
         each step is noise that leaks today (18 of them for four rows)."""
         assert (
-            _foreign_warnings(lambda: DiscreteHazard().fit([[0.0], [1.0]], [0, 1], periods=[0, 0]))
+            foreign_warnings(lambda: DiscreteHazard().fit([[0.0], [1.0]], [0, 1], periods=[0, 0]))
             == []
         )
 

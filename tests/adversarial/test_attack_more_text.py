@@ -3,15 +3,12 @@ of a corpus that has fewer, sentiment of empty and foreign texts."""
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Callable
-
 import pytest
 
 from cxmodel.errors import CXModelError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.text import BasicScorer, categorise, sentiment, tokenize, topics
+from tests.adversarial.helpers import foreign_warnings
 
 
 def _tickets(texts: list[str | None]) -> InteractionLog:
@@ -22,21 +19,6 @@ def _tickets(texts: list[str | None]) -> InteractionLog:
         timestamp=[f"2024-01-{1 + i % 28:02d}T10:00Z" for i in range(n)],
         kind=["ticket_opened"] * n,
         text=texts,
-    )
-
-
-def _foreign_warnings(call: Callable[[], object]) -> list[str]:
-    """Names of the warnings ``call()`` lets out that are not cxmodel's own."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with contextlib.suppress(CXModelError):
-            call()
-    return sorted(
-        {
-            type(w.message).__name__
-            for w in caught
-            if not type(w.message).__module__.startswith("cxmodel")
-        }
     )
 
 
@@ -88,7 +70,7 @@ class TestTopics:
     def test_identical_texts_warn_only_through_cxmodel(self) -> None:
         """Five copies of one text, three topics asked: no raw numpy warning."""
         assert (
-            _foreign_warnings(
+            foreign_warnings(
                 lambda: topics(_tickets(["refund money"] * 5), n_topics=3, random_state=0)
             )
             == []
