@@ -199,8 +199,9 @@ class Delivery:
 
     def forget_ids(self, runner: RuleRunner, window: int) -> None:
         """Forget, for every customer, the interaction ids more than ``window`` (the
-        redelivery window) behind the watermark, which can only come back late: once the
-        watermark has moved a quarter of the window since the last time, so that the work
+        redelivery window) behind :attr:`released` (the later of the watermark and the time
+        :meth:`close` declared complete), which can only come back late: once that time has
+        moved a quarter of the window since the last time, so that the work
         is a look at each customer per quarter window of event time, and an id is kept at
         most 1.25 windows. The marks are multiples of the quarter window, so that any cut of
         a stream into calls leaves the same ids.
@@ -216,11 +217,11 @@ class Delivery:
         >>> delivery.swept, sorted(runner.states["a"].seen)
         (50, ['e95'])
         """
-        watermark = self.watermark
-        if watermark is None:
+        complete = self.released
+        if complete is None:
             return
         step = max(window // 4, 1)
-        mark = (watermark - window) // step * step
+        mark = (complete - window) // step * step
         if self.swept is None or mark > self.swept:
             self.swept = mark
             runner.forget_ids(mark)
