@@ -42,7 +42,7 @@ class Delivery:
     Examples
     --------
     >>> from cxmodel.triggers import parse
-    >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {}, 0)
+    >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {})
     >>> delivery = Delivery(lateness=10, max_future=None)
     >>> late, refused = delivery.take([Row("a", 100, "view", {}), Row("a", 95, "view", {})],
     ...                               runner, now=lambda: 0)
@@ -209,7 +209,7 @@ class Delivery:
         Examples
         --------
         >>> from cxmodel.triggers import parse
-        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {}, 0)
+        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {})
         >>> delivery = Delivery(lateness=0, max_future=None)
         >>> _ = delivery.take([Row("a", t, "view", {"interaction_id": f"e{t}"}) for t in
         ...                   (10, 20, 95)], runner, now=lambda: 0)

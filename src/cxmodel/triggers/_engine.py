@@ -190,7 +190,7 @@ class TriggerEngine:
         self._clock = clock
         self.questions = question_catalogue(questions)
         self.customers: dict[str, Any] = {}
-        self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
+        self._runner = RuleRunner(self.rules, self.customers)
         for cid, customer in customer_records(customers, "TriggerEngine()").items():
             self._register(cid, customer)
         #: the interactions this engine kept as late and refused (its store keeps them)
