@@ -317,7 +317,9 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
     """The late interactions of one call that ``store`` does not keep as late already, and
     how many it does: one with the (customer, interaction id) of a late interaction the
     store keeps, or of one earlier in ``late``, is a re-delivery, not kept (nor warned about)
-    again.
+    again. A store of the host's own whose ``kept_late`` fails otherwise than with a
+    :class:`~cxmodel.errors.StoreError` has its exception chained to one, as in
+    :func:`commit`.
 
     Examples
     --------
@@ -331,7 +333,14 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
     keys = set(late_keys(late))
     if not keys:
         return list(late), 0
-    kept = store.kept_late(keys)
+    try:
+        kept = store.kept_late(keys)
+    except StoreError:
+        raise
+    except Exception as exc:  # a store of the host's own that failed otherwise
+        raise StoreError(
+            f"the store could not say which late interactions it keeps: {exc}"
+        ) from exc
     out: list[Quarantined] = []
     for item in late:
         ident = item.record.get("interaction_id")
