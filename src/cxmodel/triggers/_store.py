@@ -288,9 +288,11 @@ class StateStore(Protocol):
         """The interactions rejected as invalid, in the order they were committed."""
         ...
 
-    def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
+    def kept_late(self, keys: Collection[LateKey]) -> Iterable[LateKey]:
         """Which of ``keys`` (customer id, ``None`` for a catalogue event; interaction id)
-        name an interaction among those kept as late: one re-delivered is not kept again."""
+        name an interaction among those kept as late: one re-delivered is not kept again.
+        Any iterable of keys will do (a set, a frozenset, a list); the engine copies it and
+        never changes what the store returns."""
         ...
 
     def close(self) -> None:
@@ -334,7 +336,7 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
     if not keys:
         return list(late), 0
     try:
-        kept = store.kept_late(keys)
+        kept = set(store.kept_late(keys))  # the engine's own: the store's answer is not changed
     except StoreError:
         raise
     except Exception as exc:  # a store of the host's own that failed otherwise
