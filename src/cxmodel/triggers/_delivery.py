@@ -19,6 +19,7 @@ from cxmodel._time import us_to_datetime
 from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
+from cxmodel.triggers._stored import TIME_RANGE_US
 
 __all__ = ["Buffered", "Delivery"]
 
@@ -81,6 +82,22 @@ class Delivery:
             return self.closed + 1
         return self.watermark
 
+    def frontier(self, top: int) -> int:
+        """The watermark the latest time ``top`` makes: ``lateness`` behind it, and never
+        before the first time (year 1), which no interaction precedes: an interaction in
+        year 1 with an allowed lateness would otherwise set a watermark no snapshot holds
+        and no ``datetime`` shows.
+
+        Examples
+        --------
+        >>> Delivery(lateness=10, max_future=None).frontier(100)
+        90
+        >>> Delivery(lateness=10, max_future=None).frontier(TIME_RANGE_US[0]) == TIME_RANGE_US[0]
+        True
+        """
+        frontier = top - self.lateness
+        return frontier if frontier > TIME_RANGE_US[0] else TIME_RANGE_US[0]
+
     def redelivered(self, customer: str, ident: str, runner: RuleRunner) -> bool:
         """Whether ``customer``'s interaction ``ident`` was taken before: it is buffered, or
         released and still remembered (by the customer, or by the catalogue)."""
@@ -128,7 +145,7 @@ class Delivery:
         self.max_seen = top
         if top is None:
             return late, rejected
-        frontier = top - self.lateness
+        frontier = self.frontier(top)
         in_order = not self.buffer and (
             len(accepted) < 2
             or all(accepted[j].time <= accepted[j + 1].time for j in range(len(accepted) - 1))
@@ -171,17 +188,17 @@ class Delivery:
             top = self.max_seen
             if top is None or time > top:
                 top = self.max_seen = time
-            if not self.buffer and time <= top - self.lateness:
+            if not self.buffer and time <= self.frontier(top):
                 runner.release(row)  # in order: straight to the rules
             else:
                 if ident is not None:
                     self.buffered_ids.add((cid, ident))
                 heapq.heappush(self.buffer, (time, self.arrivals, row))
                 self.arrivals += 1
-                self.release_upto(top - self.lateness, runner)
+                self.release_upto(self.frontier(top), runner)
         if self.max_seen is None:
             return late, rejected
-        frontier = self.max_seen - self.lateness
+        frontier = self.frontier(self.max_seen)
         timers = runner.timers
         if (timers and timers[0][0] < frontier) or runner.alerts.plans:
             runner.advance(frontier, inclusive=False)
