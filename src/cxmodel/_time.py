@@ -34,6 +34,7 @@ __all__ = [
     "as_of_us",
     "duration_to_us",
     "format_duration",
+    "is_zero_duration",
     "parse_duration",
     "parse_iso",
     "resolve_timezone",
@@ -650,6 +651,32 @@ def _arrow_parse(values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.in
 
 def _has_offset(text: str | None) -> bool:
     return text is not None and bool(_OFFSET_TAIL.search(text.strip()))
+
+
+def is_zero_duration(duration: object) -> bool:
+    """Whether ``duration`` is a zero length however it is written: ``0`` (seconds),
+    ``timedelta(0)`` or text such as ``"0 days"`` or ``"0s"`` (a known unit). A setting that
+    takes zero (``allowed_lateness``) asks this before :func:`parse_duration`, which refuses
+    it; anything else (``None``, ``""``, ``True``, an unknown unit) is not zero and is left to
+    :func:`parse_duration` to refuse with its reason.
+
+    Examples
+    --------
+    >>> [is_zero_duration(d) for d in (0, 0.0, timedelta(0), "0 days", " 0.0 h ", "0 months")]
+    [True, True, True, True, True, True]
+    >>> [is_zero_duration(d) for d in (None, "", False, "0 parsecs", "1s", timedelta(-1))]
+    [False, False, False, False, False, False]
+    """
+    if isinstance(duration, bool):
+        return False
+    if isinstance(duration, (int, float, timedelta)):
+        return not duration
+    if isinstance(duration, str):
+        match = _DURATION_RE.match(duration)
+        if match is not None and float(match.group(1)) == 0:
+            unit = match.group(2).lower()
+            return unit in _UNITS_US or unit in _MONTH_UNITS
+    return False
 
 
 def parse_duration(text: DurationLike) -> timedelta | relativedelta:

@@ -293,6 +293,24 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+#: the example service's redelivery window: ids are remembered this long behind the time the
+#: engine treats as complete (the later of the watermark and the last advance)
+REDELIVERY_WINDOW = timedelta(days=30)
+
+
+def late_is_excused(late: list[dict[str, Any]], sent: set[str], advanced: str | None) -> bool:
+    """Whether every record a response reported late is one re-delivered (its id was sent
+    before) more than the redelivery window behind an advance sent before: its id may be
+    forgotten (at-least-once input from an offset that the window does not reach back to),
+    so it is late rather than a duplicate. Any other late record is a fault."""
+    if not late:
+        return True
+    if advanced is None:
+        return False
+    oldest = utc(advanced) - REDELIVERY_WINDOW
+    return all(r["interaction_id"] in sent and utc(r["timestamp"]) < oldest for r in late)
+
+
 # -- the client's ledger -----------------------------------------------------------------------
 @dataclass
 class Ledger:
@@ -557,6 +575,20 @@ def crash_run(tmp_path: Path, seed: int, *, overlap: bool = True) -> CrashRun:
     try:
         at = 0
         resume = 0  # the last batch whose response was received: re-delivery starts there
+        sent: set[str] = set()  # the interaction ids sent so far (processed or not)
+        advanced: str | None = None  # the latest advance sent
+
+        def check_late(got: dict[str, Any], where: str) -> None:
+            late = got.get("late", [])
+            assert late_is_excused(late, sent, advanced), f"{where}: late records {late}"
+
+        def mark_sent(step: Step) -> None:
+            nonlocal advanced
+            if step.records is not None:
+                sent.update(str(r["interaction_id"]) for r in step.records)
+            elif step.time is not None and (advanced is None or utc(step.time) > utc(advanced)):
+                advanced = step.time
+
         took = 0.005  # how long the last complete call took (kills during a call aim at it)
         while at < len(steps):
             assert time.monotonic() < deadline, f"over {RUN_BUDGET} s at step {at}; {events}"
@@ -574,17 +606,19 @@ def crash_run(tmp_path: Path, seed: int, *, overlap: bool = True) -> CrashRun:
                     events.append(f"{where}: killed during the call; response cut ({exc})")
                 else:
                     assert status == 200, f"{where} answered {status}: {got}"
-                    assert got.get("late", []) == [], f"{where}: late records {got['late']}"
+                    check_late(got, where)
                     ledger.take(got["firings"], where, emitted=True)
                     events.append(f"{where}: killed during the call; response read")
                     resume = at if step.records is not None else resume
+                mark_sent(step)
                 port = restart()
                 at = resume if overlap else at
                 continue
-            sent = time.perf_counter()
+            started = time.perf_counter()
             got = ok(port, "POST", path, body)
-            took = time.perf_counter() - sent
-            assert got.get("late", []) == [], f"{where}: late records {got['late']}"
+            took = time.perf_counter() - started
+            check_late(got, where)
+            mark_sent(step)
             ledger.take(got["firings"], where, emitted=True)
             resume = at if step.records is not None else resume
             at += 1
@@ -677,8 +711,10 @@ def test_sigkill_restart_redeliver_equals_batch(tmp_path: Path, overlap: bool) -
     How "received twice" is counted is :class:`Ledger`'s rule: a firing the client already
     held must not be emitted again by an engine call, a firing whose acknowledgment was
     confirmed must never be listed again, and ``pending`` may repeat only firings received
-    but not yet confirmed acknowledged. At the end ``pending`` is empty, every response
-    reported no late record, and the firing ids delivered (responses and ``pending``) equal
+    but not yet confirmed acknowledged. At the end ``pending`` is empty, no response
+    reported a late record but re-delivered ones more than the redelivery window behind an
+    advance sent before (:func:`late_is_excused`: after the final advance, 100 days on, the
+    ids of the last batch are forgotten), and the firing ids delivered (responses and ``pending``) equal
     those of ``evaluate(EXAMPLE_RULES, log, as_of=final advance)``, with the same trigger,
     customer and time each.
     """

@@ -64,10 +64,10 @@ class TestAdopt:
         """The replay's state of the rule goes to each customer, who is touched (so it is
         committed) and whose timers are queued; a customer new to the engine keeps the
         replay's last time."""
-        engine = RuleRunner(parse("trigger k:\n    when view\n    emit k"), {}, 0)
+        engine = RuleRunner(parse("trigger k:\n    when view\n    emit k"), {})
         engine.release(Row("a", 0, "view", {"kind": "view"}))
         engine.touched = set()
-        helper = RuleRunner(LATER, {}, 0)
+        helper = RuleRunner(LATER, {})
         for row in (purchase("a", 1), purchase("b", 2)):
             helper.release(row)
         engine.plans["later"] = plan = RulePlan(LATER["later"], engine.aggregates)

@@ -37,7 +37,7 @@ class TestTake:
     def test_in_order_rows_are_released_at_once(self) -> None:
         """Rows in time order, none ahead of the allowed lateness, go straight to the rules;
         the watermark is the latest time less the lateness."""
-        runner, delivery = RuleRunner(RULES, {}, 0), Delivery(0, None)
+        runner, delivery = RuleRunner(RULES, {}), Delivery(0, None)
         late, refused = delivery.take([view("a", 1), view("b", 2)], runner, never)
         assert (late, refused) == ([], [])
         assert fired(runner) == [("a", 1), ("b", 2)]
@@ -46,7 +46,7 @@ class TestTake:
     def test_out_of_order_rows_wait_in_the_buffer(self) -> None:
         """Within the lateness, rows are buffered and released in time order once the
         latest time seen less the lateness passes them."""
-        runner, delivery = RuleRunner(RULES, {}, 0), Delivery(2 * HOUR, None)
+        runner, delivery = RuleRunner(RULES, {}), Delivery(2 * HOUR, None)
         delivery.take([view("a", 5), view("b", 4)], runner, never)
         assert fired(runner) == [] and len(delivery.buffer) == 2
         delivery.take([view("c", 6.5)], runner, never)
@@ -58,7 +58,7 @@ class TestTake:
     def test_late_duplicate_and_refused(self) -> None:
         """A row behind the watermark is late (with its reason), a re-delivered id is
         counted and ignored, a row too far ahead of the clock is refused."""
-        runner, delivery = RuleRunner(RULES, {}, 0), Delivery(0, HOUR)
+        runner, delivery = RuleRunner(RULES, {}), Delivery(0, HOUR)
         delivery.take([view("a", 5, "1")], runner, lambda: 5 * HOUR)
         rows = [view("a", 5, "1"), view("a", 4), view("a", 7)]
         late, refused = delivery.take(rows, runner, lambda: 5 * HOUR)
@@ -68,7 +68,7 @@ class TestTake:
 
     def test_closed_time_makes_rows_at_it_late(self) -> None:
         """After :meth:`close`, a row at the closed time is late, naming advance_to."""
-        runner, delivery = RuleRunner(RULES, {}, 0), Delivery(0, None)
+        runner, delivery = RuleRunner(RULES, {}), Delivery(0, None)
         delivery.close(3 * HOUR, runner)
         late, _ = delivery.take([view("a", 3)], runner, never)
         assert "which advance_to declared complete" in late[0].reason
@@ -80,7 +80,7 @@ class TestTake:
     ) -> None:
         """Whatever the arrival order, what is released (every row once closed) is in time
         order, and no row within the lateness is lost."""
-        runner, delivery = RuleRunner(RULES, {}, 0), Delivery(lateness * HOUR, None)
+        runner, delivery = RuleRunner(RULES, {}), Delivery(lateness * HOUR, None)
         late, _ = delivery.take([view(f"c{i}", h) for i, h in enumerate(hours)], runner, never)
         delivery.close(100 * HOUR, runner)
         times = [t for _, t in fired(runner)]
@@ -91,7 +91,7 @@ class TestTake:
 class TestSaveAndForget:
     def test_restore_puts_back_what_save_returned(self) -> None:
         """A failed call's delivery is put back whole: buffer, ids, marks and counters."""
-        runner, delivery = RuleRunner(RULES, {}, 0), Delivery(5 * HOUR, None)
+        runner, delivery = RuleRunner(RULES, {}), Delivery(5 * HOUR, None)
         delivery.take([view("a", 2, "1")], runner, never)
         saved = delivery.save()
         delivery.take([view("a", 9, "2"), view("a", 2, "1")], runner, never)
@@ -102,7 +102,7 @@ class TestSaveAndForget:
     def test_without_and_keep_drop_one_customers_rows(self) -> None:
         """``without`` leaves the buffer as it is (the store erases first); ``keep`` then
         holds the rest, their ids with them. A customer with nothing buffered: ``None``."""
-        runner, delivery = RuleRunner(RULES, {}, 0), Delivery(10 * HOUR, None)
+        runner, delivery = RuleRunner(RULES, {}), Delivery(10 * HOUR, None)
         delivery.take([view("a", 1, "1"), view("b", 2, "2")], runner, never)
         kept = delivery.without("a")
         assert kept is not None and len(delivery.buffer) == 2

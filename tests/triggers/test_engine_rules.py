@@ -56,7 +56,7 @@ class TestChangeFunctions:
     def test_add_and_remove_return_the_active_rules(self) -> None:
         """A rule and an alert added, then removed: the rules returned and the runner's
         plans agree at each step; the removed rule's state goes from each customer."""
-        runner = RuleRunner(BASE, {}, 0)
+        runner = RuleRunner(BASE, {})
         rules = add_rule(BASE, runner, LATER, None)
         runner.release(Row("a", 0, "purchase", {"kind": "purchase"}))
         alert = parse("alert spike:\n    when count(purchase within 1 days) > 5\n    emit s")
@@ -71,7 +71,7 @@ class TestChangeFunctions:
     def test_a_failed_change_puts_the_runner_back(self) -> None:
         """When the commit fails, the runner is as it was with the old rules, the customers
         it changed included, and the error is raised."""
-        runner = RuleRunner(RuleSet((BASE["seen"], LATER)), {}, 0)
+        runner = RuleRunner(RuleSet((BASE["seen"], LATER)), {})
         runner.release(Row("a", 0, "purchase", {"kind": "purchase"}))
         before = runner.states["a"].to_dict()
         store = FailingStore(InMemoryStore())

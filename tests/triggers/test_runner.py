@@ -21,7 +21,7 @@ DAY = 86_400_000_000
 
 
 def runner(text: str) -> RuleRunner:
-    return RuleRunner(parse(text), {}, remember_ids=30 * DAY)
+    return RuleRunner(parse(text), {})
 
 
 def row(customer: str, day: float, kind: str, **fields: Any) -> Row:

@@ -36,7 +36,7 @@ def purchase(customer: str, hour: int, ident: str) -> Row:
 
 def running(rules: Any) -> tuple[RuleRunner, Delivery]:
     """A runner of ``rules`` and a delivery with one purchase released and two buffered."""
-    runner, delivery = RuleRunner(rules, {}, 0), Delivery(5 * HOUR, None)
+    runner, delivery = RuleRunner(rules, {}), Delivery(5 * HOUR, None)
     delivery.take([purchase("a", 10, "1"), purchase("b", 12, "2")], runner, lambda: 0)
     delivery.take([purchase("a", 16, "3")], runner, lambda: 0)
     return runner, delivery
@@ -91,7 +91,7 @@ class TestRestore:
         """A runner and delivery restored from the meta and states hold what was committed:
         marks, counters, the buffered rows, the release counter and customers' states."""
         runner, delivery = running(LATER)
-        fresh_runner, fresh = RuleRunner(LATER, {}, 0), Delivery(5 * HOUR, None)
+        fresh_runner, fresh = RuleRunner(LATER, {}), Delivery(5 * HOUR, None)
         restore(InMemoryStore(), stored(LATER), LATER, fresh_runner, fresh, dict)
         assert fresh.save()[:4] == delivery.save()[:4]
         assert [(t, a, r.to_list()) for t, a, r in fresh.buffer] == [
@@ -115,7 +115,7 @@ class TestRestore:
 
         held = stored(LATER)
         assert list(held.customers) == ["a"] and "later" in held.customers["a"]["rules"]
-        runner, delivery = RuleRunner(SOONER, {}, 0), Delivery(5 * HOUR, None)
+        runner, delivery = RuleRunner(SOONER, {}), Delivery(5 * HOUR, None)
         restore(Recording(), held, SOONER, runner, delivery, lambda: {"m": 1})
         assert "later" not in runner.states["a"].rules
         assert [(sorted(c.customers), dict(c.meta)) for c in commits] == [(["a"], {"m": 1})]
@@ -133,12 +133,12 @@ class TestRestore:
     )
     def test_unreadable_state_is_a_store_error(self, meta: dict[str, Any], match: str) -> None:
         """State of another format, or that cannot be read, is a StoreError naming the store."""
-        runner, delivery = RuleRunner(LATER, {}, 0), Delivery(0, None)
+        runner, delivery = RuleRunner(LATER, {}), Delivery(0, None)
         with pytest.raises(StoreError, match=match):
             restore(InMemoryStore(), StoredState(meta, {}), LATER, runner, delivery, dict)
 
     def test_a_new_store_holds_nothing(self) -> None:
         """An empty meta loads nothing and commits nothing."""
-        runner, delivery = RuleRunner(LATER, {}, 0), Delivery(0, None)
+        runner, delivery = RuleRunner(LATER, {}), Delivery(0, None)
         restore(InMemoryStore(), StoredState({}, {}), LATER, runner, delivery, dict)
         assert (runner.states, delivery.max_seen, runner.seq) == ({}, None, 0)

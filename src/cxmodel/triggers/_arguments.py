@@ -79,11 +79,37 @@ def evaluated_log(log: Any, where: str) -> EvaluatedLog:
     return interaction_log(log, where)  # raises, naming what to pass
 
 
+#: the methods of the state store protocol, in its order
+_STORE_METHODS = tuple(
+    name
+    for name, member in vars(StateStore).items()
+    if not name.startswith("_") and callable(member)
+)
+
+
 def state_store(store: Any, where: str) -> StateStore | None:
-    """``store`` if it is a state store (``None``: the default)."""
+    """``store`` if it is a state store (``None``: the default); a host's own store that
+    lacks some of the protocol's methods is refused naming them.
+
+    Examples
+    --------
+    >>> class Old:
+    ...     def open(self): ...
+    ...     def commit(self, change): ...
+    >>> state_store(Old(), "TriggerEngine()")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: TriggerEngine(): store must be a state store (...); got Old ..., which lacks the method(s) forget, firings, pending, acknowledge, prune, late, rejected, kept_late, close
+    """
     if store is None:
         return None
     hint = "a state store (InMemoryStore, SQLiteStore or a class with their methods)"
+    missing = [name for name in _STORE_METHODS if not callable(getattr(store, name, None))]
+    if missing and len(missing) < len(_STORE_METHODS):
+        raise ValueTypeError(
+            f"{where}: store must be {hint}; got {got(store)}, which lacks the method(s) "
+            f"{', '.join(missing)}"
+        )
     return of_type(store, StateStore, where, "store", hint)  # type: ignore[no-any-return]
 
 

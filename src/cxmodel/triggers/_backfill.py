@@ -71,7 +71,7 @@ def released_rows(rows: list[Row], released: int | None, rule: Rule | Alert) -> 
         return []
     kept = sorted((r for r in rows if r.time <= released), key=operator.attrgetter("time"))
     only = alone(rule)
-    numeric = RuleRunner(only, {}, 0).numeric
+    numeric = RuleRunner(only, {}).numeric
     refuse_misread(kept, numeric, truth_uses(only))
     return kept
 

@@ -113,8 +113,7 @@ class CatalogueRunner:
     """The catalogue rules of a :class:`~cxmodel.triggers._runner.RuleRunner`: their join
     buffers and index, and the catalogue events waiting for their time."""
 
-    def __init__(self, remember_ids: int) -> None:
-        self.remember_ids = remember_ids
+    def __init__(self) -> None:
         self.rules: dict[str, list[tuple[RulePlan, JoinPlan]]] = {}  # by catalogue kind
         self.joins: dict[str, list[JoinPlan]] = {}  # by the customers' kind they keep
         self.index: dict[str, dict[Key, set[str]]] = {}  # store key -> key -> customers
@@ -181,12 +180,17 @@ class CatalogueRunner:
             row.rank, self.ties, self.last_time = 0, 1, row.time
         ident = row.interaction_id
         if ident is not None:
-            self.seen[ident] = row.time
-            if len(self.seen) > 64 and len(self.seen) % 64 == 1:
-                oldest = row.time - self.remember_ids
-                self.seen = {k: t for k, t in self.seen.items() if t >= oldest}
+            self.seen[ident] = row.time  # forgotten by forget_ids once it can only be late
         self.pending[row.seq] = row
         heapq.heappush(timers, (row.time, phase, row.seq, CATALOGUE, ""))
+
+    def forget_ids(self, before: int) -> None:
+        """Forget the event ids of times before ``before`` (they can no longer be
+        re-delivered without being late). The ids are in release order, so time order: the
+        first says whether any is to go."""
+        seen = self.seen
+        if seen and next(iter(seen.values())) < before:
+            self.seen = {k: t for k, t in seen.items() if t >= before}
 
     def fire(self, runner: RuleRunner, seq: int) -> None:
         """Decide the event released as ``seq`` (its time has come): every customer each

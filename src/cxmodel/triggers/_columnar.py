@@ -364,7 +364,7 @@ def take_many(
     delivery.max_seen = top
     if top is None:
         return late, rejected
-    frontier = top - delivery.lateness
+    frontier = delivery.frontier(top)
     items = _released(delivery, source, accepted, frontier)
     released = Released(source, items, runner.seq)
     states = _book(runner, released) if items else {}

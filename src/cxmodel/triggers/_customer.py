@@ -64,7 +64,7 @@ class Anchor:
     def read(stored: Stored) -> Anchor:
         """The anchor :meth:`to_list` wrote, read from a snapshot."""
         row, due, snapshot, tested = stored.entries(4)
-        return Anchor(Row.read(row), due.optional_time(), snapshot.mapping(), tested.mapping())
+        return Anchor(Row.read(row), due.optional_due(), snapshot.mapping(), tested.mapping())
 
 
 class Waiting:
@@ -92,7 +92,7 @@ class Waiting:
     def read(stored: Stored) -> Waiting:
         """The waiting firing :meth:`to_list` wrote, read from a snapshot."""
         due, order, parts, consent = stored.entries(4)
-        return Waiting(due.time(), order.integer(), parts.mapping(), consent.optional_flag())
+        return Waiting(due.due(), order.integer(), parts.mapping(), consent.optional_flag())
 
 
 class RuleState:

@@ -19,6 +19,7 @@ from cxmodel._time import us_to_datetime
 from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
+from cxmodel.triggers._stored import TIME_RANGE_US
 
 __all__ = ["Buffered", "Delivery"]
 
@@ -42,7 +43,7 @@ class Delivery:
     Examples
     --------
     >>> from cxmodel.triggers import parse
-    >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {}, 0)
+    >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {})
     >>> delivery = Delivery(lateness=10, max_future=None)
     >>> late, refused = delivery.take([Row("a", 100, "view", {}), Row("a", 95, "view", {})],
     ...                               runner, now=lambda: 0)
@@ -80,6 +81,22 @@ class Delivery:
         if self.closed is not None and (self.watermark is None or self.closed >= self.watermark):
             return self.closed + 1
         return self.watermark
+
+    def frontier(self, top: int) -> int:
+        """The watermark the latest time ``top`` makes: ``lateness`` behind it, and never
+        before the first time (year 1), which no interaction precedes: an interaction in
+        year 1 with an allowed lateness would otherwise set a watermark no snapshot holds
+        and no ``datetime`` shows.
+
+        Examples
+        --------
+        >>> Delivery(lateness=10, max_future=None).frontier(100)
+        90
+        >>> Delivery(lateness=10, max_future=None).frontier(TIME_RANGE_US[0]) == TIME_RANGE_US[0]
+        True
+        """
+        frontier = top - self.lateness
+        return frontier if frontier > TIME_RANGE_US[0] else TIME_RANGE_US[0]
 
     def redelivered(self, customer: str, ident: str, runner: RuleRunner) -> bool:
         """Whether ``customer``'s interaction ``ident`` was taken before: it is buffered, or
@@ -128,7 +145,7 @@ class Delivery:
         self.max_seen = top
         if top is None:
             return late, rejected
-        frontier = top - self.lateness
+        frontier = self.frontier(top)
         in_order = not self.buffer and (
             len(accepted) < 2
             or all(accepted[j].time <= accepted[j + 1].time for j in range(len(accepted) - 1))
@@ -171,17 +188,17 @@ class Delivery:
             top = self.max_seen
             if top is None or time > top:
                 top = self.max_seen = time
-            if not self.buffer and time <= top - self.lateness:
+            if not self.buffer and time <= self.frontier(top):
                 runner.release(row)  # in order: straight to the rules
             else:
                 if ident is not None:
                     self.buffered_ids.add((cid, ident))
                 heapq.heappush(self.buffer, (time, self.arrivals, row))
                 self.arrivals += 1
-                self.release_upto(top - self.lateness, runner)
+                self.release_upto(self.frontier(top), runner)
         if self.max_seen is None:
             return late, rejected
-        frontier = self.max_seen - self.lateness
+        frontier = self.frontier(self.max_seen)
         timers = runner.timers
         if (timers and timers[0][0] < frontier) or runner.alerts.plans:
             runner.advance(frontier, inclusive=False)
@@ -199,8 +216,9 @@ class Delivery:
 
     def forget_ids(self, runner: RuleRunner, window: int) -> None:
         """Forget, for every customer, the interaction ids more than ``window`` (the
-        redelivery window) behind the watermark, which can only come back late: once the
-        watermark has moved a quarter of the window since the last time, so that the work
+        redelivery window) behind :attr:`released` (the later of the watermark and the time
+        :meth:`close` declared complete), which can only come back late: once that time has
+        moved a quarter of the window since the last time, so that the work
         is a look at each customer per quarter window of event time, and an id is kept at
         most 1.25 windows. The marks are multiples of the quarter window, so that any cut of
         a stream into calls leaves the same ids.
@@ -208,7 +226,7 @@ class Delivery:
         Examples
         --------
         >>> from cxmodel.triggers import parse
-        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {}, 0)
+        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {})
         >>> delivery = Delivery(lateness=0, max_future=None)
         >>> _ = delivery.take([Row("a", t, "view", {"interaction_id": f"e{t}"}) for t in
         ...                   (10, 20, 95)], runner, now=lambda: 0)
@@ -216,11 +234,11 @@ class Delivery:
         >>> delivery.swept, sorted(runner.states["a"].seen)
         (50, ['e95'])
         """
-        watermark = self.watermark
-        if watermark is None:
+        complete = self.released
+        if complete is None:
             return
         step = max(window // 4, 1)
-        mark = (watermark - window) // step * step
+        mark = (complete - window) // step * step
         if self.swept is None or mark > self.swept:
             self.swept = mark
             runner.forget_ids(mark)

@@ -16,7 +16,7 @@ import numpy as np
 
 from cxmodel._arguments import got, of_type
 from cxmodel._pieces import warn_counted
-from cxmodel._time import TimeLike, duration_to_us, to_us, us_to_datetime
+from cxmodel._time import TimeLike, duration_to_us, is_zero_duration, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import (
     DataWarning,
@@ -74,15 +74,6 @@ def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _is_zero(duration: object) -> bool:
-    """Whether ``duration`` is a zero length (``0`` seconds or ``timedelta(0)``), which
-    ``allowed_lateness`` takes though a duration must otherwise be positive; anything else
-    falsy (``None``, ``[]``, ``""``) is no duration and is refused by the duration's reader."""
-    if isinstance(duration, bool):
-        return False
-    return isinstance(duration, (int, float, timedelta)) and not duration
-
-
 #: the order of a call's firings: time, customer, trigger, id
 _firing_order = operator.attrgetter("time", "customer_id", "trigger", "firing_id")
 
@@ -114,7 +105,8 @@ class TriggerEngine:
         a restart). A store is held by one engine at a time.
     allowed_lateness
         How far behind the latest time seen an interaction may arrive and still be processed
-        in time order; older ones are late (kept in ``store.late()``).
+        in time order; older ones are late (kept in ``store.late()``). Zero (the default)
+        may be written as any duration is: ``0``, ``timedelta(0)``, ``"0 days"``.
     customers
         Customer id -> :class:`~cxmodel.domain.Customer`, for ``customer.x`` traits and
         consent without consent interactions; traits are checked here.
@@ -178,7 +170,7 @@ class TriggerEngine:
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
         self._delivery = Delivery(
-            0 if _is_zero(allowed_lateness) else duration_to_us(allowed_lateness),
+            0 if is_zero_duration(allowed_lateness) else duration_to_us(allowed_lateness),
             None if max_future is None else duration_to_us(max_future),
         )
         self.redelivery = duration_to_us(redelivery_window)
@@ -190,7 +182,7 @@ class TriggerEngine:
         self._clock = clock
         self.questions = question_catalogue(questions)
         self.customers: dict[str, Any] = {}
-        self._runner = RuleRunner(self.rules, self.customers, self.redelivery + self.lateness)
+        self._runner = RuleRunner(self.rules, self.customers)
         for cid, customer in customer_records(customers, "TriggerEngine()").items():
             self._register(cid, customer)
         #: the interactions this engine kept as late and refused (its store keeps them)

@@ -59,9 +59,8 @@ class RuleRunner:
     firings are then not built).
     """
 
-    def __init__(self, rules: RuleSet, customers: Mapping[str, Any], remember_ids: int) -> None:
+    def __init__(self, rules: RuleSet, customers: Mapping[str, Any]) -> None:
         self.customers = customers
-        self.remember_ids = remember_ids
         self.traits: dict[str, dict[str, Any]] = {}
         self.readers: dict[str, Reader] = {}
         self.aggregates: dict[str, AggregatePlan] = {}
@@ -72,7 +71,7 @@ class RuleRunner:
         self.use_policies(rules)
         self.alerts = AlertMonitor(rules.alerts)  # over everyone: its state is in the meta
         self.states: dict[str, CustomerState] = {}
-        self.catalogue = CatalogueRunner(remember_ids)
+        self.catalogue = CatalogueRunner()
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
         self.touched: set[str] = set()
@@ -197,10 +196,12 @@ class RuleRunner:
         return state
 
     def forget_ids(self, before: int) -> None:
-        """Forget every customer's interaction ids of times before ``before`` (they can no
-        longer be re-delivered without being late); the customers changed are touched, so
-        the call commits them. A customer's ids are in release order, so time order: the
-        first says whether any is to go, and the customers with none cost a look each."""
+        """Forget every customer's and the catalogue's interaction ids of times before
+        ``before`` (they can no longer be re-delivered without being late); the customers
+        changed are touched, so the call commits them (the catalogue's are in the meta). A
+        customer's ids are in release order, so time order: the first says whether any is to
+        go, and the customers with none cost a look each."""
+        self.catalogue.forget_ids(before)
         for cid, state in self.states.items():
             seen = state.seen
             if seen and next(iter(seen.values())) < before:

@@ -288,9 +288,11 @@ class StateStore(Protocol):
         """The interactions rejected as invalid, in the order they were committed."""
         ...
 
-    def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
+    def kept_late(self, keys: Collection[LateKey]) -> Iterable[LateKey]:
         """Which of ``keys`` (customer id, ``None`` for a catalogue event; interaction id)
-        name an interaction among those kept as late: one re-delivered is not kept again."""
+        name an interaction among those kept as late: one re-delivered is not kept again.
+        Any iterable of keys will do (a set, a frozenset, a list); the engine copies it and
+        never changes what the store returns."""
         ...
 
     def close(self) -> None:
@@ -317,7 +319,9 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
     """The late interactions of one call that ``store`` does not keep as late already, and
     how many it does: one with the (customer, interaction id) of a late interaction the
     store keeps, or of one earlier in ``late``, is a re-delivery, not kept (nor warned about)
-    again.
+    again. A store of the host's own whose ``kept_late`` fails otherwise than with a
+    :class:`~cxmodel.errors.StoreError` has its exception chained to one, as in
+    :func:`commit`.
 
     Examples
     --------
@@ -331,7 +335,14 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
     keys = set(late_keys(late))
     if not keys:
         return list(late), 0
-    kept = store.kept_late(keys)
+    try:
+        kept = set(store.kept_late(keys))  # the engine's own: the store's answer is not changed
+    except StoreError:
+        raise
+    except Exception as exc:  # a store of the host's own that failed otherwise
+        raise StoreError(
+            f"the store could not say which late interactions it keeps: {exc}"
+        ) from exc
     out: list[Quarantined] = []
     for item in late:
         ident = item.record.get("interaction_id")

@@ -15,13 +15,18 @@ from cxmodel._arguments import got, is_integer
 from cxmodel._time import _DATETIME_SECONDS_RANGE, US_PER_SECOND
 from cxmodel.errors import StoreError
 
-__all__ = ["TIME_RANGE_US", "DamagedState", "Stored"]
+__all__ = ["DUE_RANGE_US", "TIME_RANGE_US", "DamagedState", "Stored"]
 
 #: the times a snapshot may hold, in microseconds since the epoch: years 1 to 9999 (UTC)
 TIME_RANGE_US = (
     _DATETIME_SECONDS_RANGE[0] * US_PER_SECOND,
     (_DATETIME_SECONDS_RANGE[1] + 1) * US_PER_SECOND - 1,
 )
+
+#: the due times of pending timers a snapshot may hold: from year 1 to the last 64-bit
+#: microsecond. A timer set near the end of year 9999 (``then after 2 days``) is due past it
+#: and never falls due, as batch never fires it (no ``as_of`` is past 9999-12-31T23:59:59)
+DUE_RANGE_US = (TIME_RANGE_US[0], 2**63 - 1)
 
 _FIRST_US, _LAST_US = TIME_RANGE_US
 
@@ -138,6 +143,32 @@ class Stored:
     def optional_time(self) -> int | None:
         """This time (see :meth:`time`), or ``None``."""
         return None if self.value is None else self.time()
+
+    def due(self) -> int:
+        """This due time of a pending timer in microseconds since the epoch, within
+        :data:`DUE_RANGE_US`: a time, or one past the year 9999 that never falls due.
+
+        Examples
+        --------
+        >>> Stored(253402408800000000, "due").due()  # 10000-01-02: written by the engine
+        253402408800000000
+        >>> Stored(2**63, "due").due()
+        Traceback (most recent call last):
+        ...
+        cxmodel.triggers._stored.DamagedState: due is int 9223372036854775808; expected a due time (an integer of microseconds since 1970-01-01, from year 1 to 2**63 - 1)
+        """
+        value = self.value
+        if type(value) is int or is_integer(value):
+            number = int(value)
+            if DUE_RANGE_US[0] <= number <= DUE_RANGE_US[1]:
+                return number
+        raise self._refuse(
+            "a due time (an integer of microseconds since 1970-01-01, from year 1 to 2**63 - 1)"
+        )
+
+    def optional_due(self) -> int | None:
+        """This due time (see :meth:`due`), or ``None``."""
+        return None if self.value is None else self.due()
 
     def text(self) -> str:
         """This text."""
