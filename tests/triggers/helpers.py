@@ -476,3 +476,16 @@ def state_of(engine: TriggerEngine) -> Any:
             engine.duplicates,
         )
     )
+
+
+def purchase_record(customer: str, at: Any, ident: str, **extra: Any) -> dict[str, Any]:
+    """A purchase record of 500 at ``at`` (a datetime), with an ``interaction_id``, as decoded
+    from a JSON message (a rule ``where p.value > 100`` fires on it)."""
+    return {
+        "customer_id": customer,
+        "timestamp": at.isoformat(),
+        "kind": "purchase",
+        "value": 500.0,
+        "interaction_id": ident,
+        **extra,
+    }

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import pytest
 from cxmodel.errors import CXModelError, DataWarning, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, Firing, SQLiteStore, TriggerEngine, parse
-from tests.triggers.helpers import evaluate_complete, records
+from tests.triggers.helpers import evaluate_complete, purchase_record, records
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EXAMPLES = parse(EXAMPLE_RULES)
@@ -40,26 +39,6 @@ NOTED = parse(
 ASK = parse(
     "trigger ask:\n    when purchase as p then after 1 days\n    emit ask\n    cooldown 2 days"
 )
-
-
-def purchase(customer: str, at: datetime, ident: str, **extra: Any) -> dict[str, Any]:
-    """A purchase record of 500 (``thanks`` fires on it), as decoded from a JSON message."""
-    return {
-        "customer_id": customer,
-        "timestamp": at.isoformat(),
-        "kind": "purchase",
-        "value": 500.0,
-        "interaction_id": ident,
-        **extra,
-    }
-
-
-@pytest.fixture
-def quiet() -> Iterator[None]:
-    """DataWarnings about late interactions are expected where the test is about them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        yield
 
 
 def ids(firings: Any) -> list[str]:
@@ -76,7 +55,7 @@ class TestMicroBatchLateness:
         micro-batch [a at day 2, b at day 1] processes both (one call per interaction, in
         that order, would find b late), as one call per interaction in time order does, and
         as batch ``evaluate`` does; b behind an earlier call's watermark is late."""
-        stream = [purchase("a", T0 + timedelta(days=1), "1"), purchase("b", T0, "2")]
+        stream = [purchase_record("a", T0 + timedelta(days=1), "1"), purchase_record("b", T0, "2")]
         in_time_order = TriggerEngine(THANKS, max_future=None, allowed_lateness=lateness)
         singly = [f for r in reversed(stream) for f in in_time_order.process(r)]
         many = TriggerEngine(THANKS, max_future=None, allowed_lateness=lateness)
@@ -98,9 +77,9 @@ def _written(path: Path) -> None:
     """A store holding one customer with a pending `then after` anchor and a cooldown."""
     store = SQLiteStore(path)
     engine = TriggerEngine(ASK, store=store, max_future=None)
-    engine.process(purchase("c1", T0, "x1"))
+    engine.process(purchase_record("c1", T0, "x1"))
     engine.advance_to(T0 + timedelta(days=2))
-    engine.process(purchase("c1", T0 + timedelta(days=3), "x2"))
+    engine.process(purchase_record("c1", T0 + timedelta(days=3), "x2"))
     store.close()
 
 
@@ -127,7 +106,7 @@ class TestDamagedContent:
         try:
             with pytest.raises(CXModelError) as caught:
                 engine = TriggerEngine(ASK, store=store, max_future=None)
-                engine.process(purchase("c1", T0 + timedelta(days=5), "x3"))
+                engine.process(purchase_record("c1", T0 + timedelta(days=5), "x3"))
                 engine.advance_to(T0 + timedelta(days=30))
         finally:
             store.close()
@@ -237,12 +216,12 @@ class TestForgottenIds:
         ignored as a duplicate; re-delivered after the watermark moved 1.25 windows past
         it, its id is forgotten and it is late (never processed twice)."""
         engine = TriggerEngine(THANKS, max_future=None, redelivery_window=self.WINDOW)
-        first = purchase("a", T0, "1")
+        first = purchase_record("a", T0, "1")
         assert len(engine.process(first)) == 1
-        engine.process(purchase("b", T0 + self.WINDOW, "2"))
+        engine.process(purchase_record("b", T0 + self.WINDOW, "2"))
         assert engine.process(first) == []
         assert (engine.duplicates, len(engine.late)) == (1, 0)
-        engine.process(purchase("b", T0 + 2.5 * self.WINDOW, "3"))
+        engine.process(purchase_record("b", T0 + 2.5 * self.WINDOW, "3"))
         assert engine._runner.states["a"].seen == {}
         assert engine.process(first) == []
         assert (engine.duplicates, len(engine.late)) == (1, 1)
@@ -253,8 +232,8 @@ class TestForgottenIds:
         path = tmp_path / "s.db"
         store = SQLiteStore(path, timeout=0)
         engine = TriggerEngine(THANKS, store=store, max_future=None, redelivery_window="1 day")
-        engine.process(purchase("a", T0, "1"))
-        later = purchase("b", T0 + timedelta(days=3), "2")
+        engine.process(purchase_record("a", T0, "1"))
+        later = purchase_record("b", T0 + timedelta(days=3), "2")
         blocker = sqlite3.connect(path)
         blocker.execute("BEGIN IMMEDIATE")
         with pytest.raises(StoreError):
@@ -280,12 +259,12 @@ class TestDiskFull:
         engine = TriggerEngine(NOTED, store=store, max_future=None)
         note = "n" * 3_000  # each firing's row takes most of a page
         for i in range(4):
-            engine.process(purchase("a", T0 + timedelta(minutes=i), f"a{i}", note=note))
+            engine.process(purchase_record("a", T0 + timedelta(minutes=i), f"a{i}", note=note))
         db = store._connect()
         pages = db.execute("PRAGMA page_count").fetchone()[0]
         db.execute(f"PRAGMA max_page_count = {pages}")
         before = engine.stats()
-        full = purchase("a", T0 + timedelta(minutes=10), "a10", note=note)
+        full = purchase_record("a", T0 + timedelta(minutes=10), "a10", note=note)
         with pytest.raises(StoreError, match="full") as caught:
             engine.process(full)
         assert store.path in str(caught.value)
@@ -308,8 +287,8 @@ class TestErasureWithAReader:
         path = tmp_path / "s.db"
         store = SQLiteStore(path, timeout=0.1)
         engine = TriggerEngine(ASK, store=store, max_future=None)
-        engine.process(purchase("secret-customer-7", T0, "secret-id-7"))
-        engine.process(purchase("other", T0 + timedelta(hours=1), "o1"))
+        engine.process(purchase_record("secret-customer-7", T0, "secret-id-7"))
+        engine.process(purchase_record("other", T0 + timedelta(hours=1), "o1"))
         reader = sqlite3.connect(path)
         reader.execute("BEGIN")
         reader.execute("SELECT * FROM customers").fetchall()
@@ -320,7 +299,7 @@ class TestErasureWithAReader:
         reader.close()
         engine.forget("secret-customer-7")
         assert engine.stats()["customers"] == 1
-        engine.process(purchase("other", T0 + timedelta(hours=2), "o2"))
+        engine.process(purchase_record("other", T0 + timedelta(hours=2), "o2"))
         store.close()
         content = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("s.db"))
         assert b"secret-customer-7" not in content
@@ -370,7 +349,10 @@ class TestRedeliveredLate:
         ignored. One that was late the first time is then kept once, not once per
         delivery."""
         path = tmp_path / "s.db"
-        early, late = purchase("a", T0 + timedelta(days=1), "1"), purchase("b", T0, "2")
+        early, late = (
+            purchase_record("a", T0 + timedelta(days=1), "1"),
+            purchase_record("b", T0, "2"),
+        )
         store = SQLiteStore(path)
         engine = TriggerEngine(THANKS, store=store, max_future=None)
         engine.process(early)
@@ -402,10 +384,10 @@ class TestRedeliveredLate:
         store = SQLiteStore(tmp_path / "s.db") if durable else None
         engine = TriggerEngine(THANKS, store=store, max_future=None)
         engine._columnar_from = columnar
-        late = purchase("b", T0, "2")
-        other = purchase("c", T0, "2")
-        no_id = {k: v for k, v in purchase("b", T0, "-").items() if k != "interaction_id"}
-        engine.process(purchase("a", T0 + timedelta(days=1), "1"))
+        late = purchase_record("b", T0, "2")
+        other = purchase_record("c", T0, "2")
+        no_id = {k: v for k, v in purchase_record("b", T0, "-").items() if k != "interaction_id"}
+        engine.process(purchase_record("a", T0 + timedelta(days=1), "1"))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataWarning)
             engine.process_many([late, late, no_id])
@@ -442,7 +424,7 @@ class TestAsyncCancellation:
             return T0 + timedelta(days=1)
 
         engine = TriggerEngine(THANKS, store=store, clock=clock)
-        first = purchase("a", T0, "1")
+        first = purchase_record("a", T0, "1")
 
         async def host() -> list[Firing]:
             task = asyncio.create_task(engine.aprocess(first))
@@ -452,7 +434,7 @@ class TestAsyncCancellation:
                 await task
             release.set()
             again = await engine.aprocess(first)  # waits for the engine's lock
-            later = await engine.aprocess(purchase("b", T0 + timedelta(hours=1), "2"))
+            later = await engine.aprocess(purchase_record("b", T0 + timedelta(hours=1), "2"))
             return again + later
 
         returned = asyncio.run(host())

@@ -14,7 +14,6 @@ import json
 import random
 import sqlite3
 import warnings
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Consent, Customer
-from cxmodel.errors import DataWarning, SchemaError, StoreError, ValueTypeError
+from cxmodel.errors import SchemaError, StoreError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import InMemoryStore, SQLiteStore, TriggerEngine, evaluate, parse
 from tests.triggers.catalogues import BACK_IN_STOCK, restock, view
@@ -34,6 +33,7 @@ from tests.triggers.helpers import (
     engine_of,
     evaluate_complete,
     interaction,
+    purchase_record,
     whole,
 )
 
@@ -42,25 +42,6 @@ THANKS = parse("trigger thanks:\n    when purchase as p where p.value > 100\n   
 ASK = parse("trigger ask:\n    when purchase as p then after 2 days\n    emit ask")
 HELLO = parse("trigger hi:\n    when signup\n    emit mail\n    requires consent marketing")
 NOTE = "no consent record was found"
-
-
-def purchase(customer: str, at: datetime, ident: str) -> dict[str, Any]:
-    """A purchase of 500 (``thanks`` fires on it), as decoded from a JSON message."""
-    return {
-        "customer_id": customer,
-        "timestamp": at.isoformat(),
-        "kind": "purchase",
-        "value": 500.0,
-        "interaction_id": ident,
-    }
-
-
-@pytest.fixture
-def quiet() -> Iterator[None]:
-    """DataWarnings about late interactions are expected where the test is about them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        yield
 
 
 def _customers(path: Path) -> list[tuple[str, str]]:
@@ -82,7 +63,9 @@ class TestForgetIds:
         both paths, and the call that swept commits it (the file keeps no id)."""
         store = SQLiteStore(tmp_path / "s.db")
         engine = engine_of(THANKS, path, store=store, redelivery_window="1 day")
-        engine.process_many([purchase("a", T0 + timedelta(hours=h), f"e{h}") for h in range(5)])
+        engine.process_many(
+            [purchase_record("a", T0 + timedelta(hours=h), f"e{h}") for h in range(5)]
+        )
         engine.advance_to(T0 + timedelta(days=90))
         assert engine._runner.states["a"].seen == {}
         engine.advance_to(T0 + timedelta(days=180))
@@ -113,12 +96,12 @@ class TestForgetIds:
         for path in (COLUMNAR, PER_ROW):
             engine = engine_of(THANKS, path, redelivery_window="1 day")
             first = engine.process_many(
-                [purchase("a", T0, "x"), purchase("b", T0 + timedelta(hours=30), "x")]
+                [purchase_record("a", T0, "x"), purchase_record("b", T0 + timedelta(hours=30), "x")]
             )
             again = engine.process_many(
-                [purchase("a", T0, "x"), purchase("b", T0 + timedelta(hours=30), "x")]
+                [purchase_record("a", T0, "x"), purchase_record("b", T0 + timedelta(hours=30), "x")]
             )
-            engine.process_many([purchase("c", T0 + timedelta(hours=50), "y")])
+            engine.process_many([purchase_record("c", T0 + timedelta(hours=50), "y")])
             states = engine._runner.states
             got.append((len(first), len(again), dict(states["a"].seen), dict(states["b"].seen)))
         assert got[0] == got[1]
@@ -134,7 +117,7 @@ class TestForgetIds:
         times = [
             T0 + timedelta(hours=rng.choice([0, 5, 10, 30, 60, 2, 90, 1, 120])) for _ in range(60)
         ]
-        stream = [purchase(f"c{i % 3}", t, f"e{i}") for i, t in enumerate(sorted(times))]
+        stream = [purchase_record(f"c{i % 3}", t, f"e{i}") for i, t in enumerate(sorted(times))]
         order = [rng.randrange(len(stream)) for _ in range(150)]
         fired: list[list[str]] = []
         texts: list[list[Any]] = []
@@ -213,13 +196,13 @@ class TestHostStore:
 
         store = Down()
         engine = TriggerEngine(THANKS, store=store, max_future=None)
-        engine.process(purchase("a", T0 + timedelta(days=5), "1"))
+        engine.process(purchase_record("a", T0 + timedelta(days=5), "1"))
         with pytest.raises(StoreError, match="network store is down") as caught:
-            engine.process(purchase("a", T0, "0"))
+            engine.process(purchase_record("a", T0, "0"))
         assert isinstance(caught.value.__cause__, OSError)
         assert (len(engine.late), engine.duplicates) == (0, 0)
         store.down = False
-        engine.process(purchase("a", T0, "0"))
+        engine.process(purchase_record("a", T0, "0"))
         assert (len(engine.late), engine.duplicates) == (1, 0)
 
     @pytest.mark.parametrize("answer", [frozenset, list, iter])
@@ -234,10 +217,10 @@ class TestHostStore:
                 return answers[-1]
 
         engine = TriggerEngine(THANKS, store=Frozen(), max_future=None)
-        engine.process(purchase("a", T0 + timedelta(days=5), "1"))
-        engine.process(purchase("a", T0, "0"))
-        engine.process_many([purchase("a", T0, "0"), purchase("a", T0, "0")])
-        engine.process_many([purchase("a", T0, "2"), purchase("a", T0, "2")])
+        engine.process(purchase_record("a", T0 + timedelta(days=5), "1"))
+        engine.process(purchase_record("a", T0, "0"))
+        engine.process_many([purchase_record("a", T0, "0"), purchase_record("a", T0, "0")])
+        engine.process_many([purchase_record("a", T0, "2"), purchase_record("a", T0, "2")])
         assert (len(engine.late), engine.duplicates) == (2, 3)
         if answer is not iter:
             assert [len(a) for a in answers] == [0, 1, 0]
@@ -248,9 +231,9 @@ class TestHostStore:
                 return self.inner.kept_late(keys)
 
         engine = TriggerEngine(THANKS, store=Own(), max_future=None)
-        engine.process(purchase("a", T0 + timedelta(days=5), "1"))
+        engine.process(purchase_record("a", T0 + timedelta(days=5), "1"))
         for _ in range(3):
-            engine.process_many([purchase("a", T0, "0"), purchase("a", T0, "0")])
+            engine.process_many([purchase_record("a", T0, "0"), purchase_record("a", T0, "0")])
         assert (len(engine.late), engine.duplicates) == (1, 5)
 
     def test_catalogue_late_row_is_kept_once_in_sqlite(self, tmp_path: Path, quiet: None) -> None:
@@ -281,14 +264,14 @@ class TestStoredExtremes:
         path_db = tmp_path / "s.db"
         store = SQLiteStore(path_db)
         engine = engine_of(THANKS, path, store=store, allowed_lateness="1 day")
-        engine.process_many([purchase("a", datetime(1, 1, 1, 6, tzinfo=timezone.utc), "1")])
+        engine.process_many([purchase_record("a", datetime(1, 1, 1, 6, tzinfo=timezone.utc), "1")])
         assert engine.watermark == first
         store.close()
         store = SQLiteStore(path_db)
         try:
             engine = TriggerEngine(THANKS, store=store, max_future=None, allowed_lateness="1 day")
             assert engine.watermark == first
-            assert len(engine.process(purchase("a", first, "2"))) == 1
+            assert len(engine.process(purchase_record("a", first, "2"))) == 1
         finally:
             store.close()
 
@@ -299,7 +282,7 @@ class TestStoredExtremes:
         timer that never falls due: the snapshot's reader takes due times past 9999 (within
         64 bits), the restart reads it, and ``advance_to`` the last time equals batch."""
         last = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
-        rec = purchase("a", datetime(9999, 12, 31, 6, tzinfo=timezone.utc), "1")
+        rec = purchase_record("a", datetime(9999, 12, 31, 6, tzinfo=timezone.utc), "1")
         path_db = tmp_path / "s.db"
         store = SQLiteStore(path_db)
         engine = engine_of(ASK, path, store=store)
@@ -320,7 +303,7 @@ class TestStoredExtremes:
         payload survive a restart, and the re-delivery is ignored."""
         path = tmp_path / "s.db"
         rules = parse("trigger big:\n    when purchase as p where p.value > 100\n    emit big")
-        rec = purchase("客户-ß-\U0001f600", T0, "id-\u00e9\u4e2d")
+        rec = purchase_record("客户-ß-\U0001f600", T0, "id-\u00e9\u4e2d")
         rec["value"] = 1.7e308
         store = SQLiteStore(path)
         engine = TriggerEngine(rules, store=store, max_future=None)
@@ -394,7 +377,8 @@ def test_redelivery_within_the_window_equals_batch(
         "trigger ask:\n    when purchase as p then after 2 days\n    emit ask"
     )
     stream = [
-        purchase(f"c{h % 3}", T0 + timedelta(hours=h), f"e{i}") for i, h in enumerate(sorted(hours))
+        purchase_record(f"c{h % 3}", T0 + timedelta(hours=h), f"e{i}")
+        for i, h in enumerate(sorted(hours))
     ]
     engine = engine_of(rules, path, redelivery_window="2 days")
     got: list[Any] = []
