@@ -395,7 +395,14 @@ def real(value: Any, where: str, name: str) -> float:
         raise ValueTypeError(
             f"{where}: {name} must be a number; got {got(value)}{_as_number(value)}"
         )
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int past the largest float (about 1.8e308)
+        digits = len(str(abs(int(value))))
+        raise SchemaError(
+            f"{where}: {name} must be a finite number; got an int of {digits} digits, "
+            "too large for a float"
+        ) from None
     if not np.isfinite(number):
         raise SchemaError(f"{where}: {name} must be a finite number; got {number!r}")
     return number

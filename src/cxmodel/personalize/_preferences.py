@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log, mapping_value
+from cxmodel._arguments import interaction_log, mapping_value, real
 from cxmodel._pieces import warn
 from cxmodel._result import Result, column, columns
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us
@@ -202,9 +201,8 @@ def preferences(
     """
     log = interaction_log(log, "preferences()")
     outreach = None if outreach is None else mapping_value(outreach, "preferences()", "outreach")
-    if not (
-        isinstance(smoothing, (int, float)) and math.isfinite(smoothing) and smoothing >= 0
-    ):  # math, not numpy: an int past 2**64 is a number too
+    smoothing = real(smoothing, "preferences()", "smoothing")
+    if smoothing < 0:
         raise SchemaError(f"smoothing must be a finite number >= 0 (got {smoothing!r})")
     cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="preferences()")
