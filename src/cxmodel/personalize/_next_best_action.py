@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -316,10 +317,9 @@ def _check_holdout(holdout: float | None, salt: str | None) -> None:
             raise SchemaError(f"salt={salt!r} names a holdout experiment: give holdout=P too")
         return
     if (
-        not isinstance(holdout, int | float)
+        not isinstance(holdout, numbers.Real)  # numpy's numbers too
         or isinstance(holdout, bool)
-        or not math.isfinite(holdout)
-        or not 0 < holdout < 100
+        or not 0 < holdout < 100  # refuses NaN and infinities, and compares huge ints exactly
     ):
         raise SchemaError(
             "The 'holdout' parameter of next_best_action must be a percentage strictly "
