@@ -68,3 +68,44 @@ class TestHoldout:
     def test_an_int_too_large_for_a_float_is_refused(self, table: CustomerTable) -> None:
         with pytest.raises(SchemaError, match="strictly between 0 and 100"):
             next_best_action(table, CALL, holdout=10**400)
+
+
+def _purchases(customers: list[str], products: list[str]) -> InteractionLog:
+    """One purchase per row, a day apart, of ``products[i]`` by ``customers[i]``, in a log
+    observed until 2200."""
+    start = np.datetime64("2024-01-01T00:00", "us")
+    days = np.arange(len(customers)).astype("timedelta64[D]").astype("timedelta64[us]")
+    return InteractionLog.from_arrays(
+        customer_id=customers,
+        timestamp=start + days,
+        kind=["purchase"] * len(customers),
+        product=products,
+        timezone="UTC",
+    ).with_observed_until("2200-01-01T00:00Z")
+
+
+class TestFavourites:
+    def test_a_large_catalogue_fits_in_memory(self) -> None:
+        """60,000 customers each buying one of 60,000 products: the favourites were counted
+        in a dense customers x products table (29 GB, a raw MemoryError); each customer's
+        favourite is the one product they bought."""
+        n = 60_000
+        customers = [f"c{i:05d}" for i in range(n)]
+        products = [f"p{(7 * i) % n:05d}" for i in range(n)]
+        prefs = preferences(_purchases(customers, products), as_of="2200-01-01T00:00Z")
+        bought = dict(zip(customers, products, strict=True))
+        assert prefs.favourite_product.tolist() == [bought[c] for c in prefs.customer_id]
+
+    def test_matches_a_count_by_hand(self) -> None:
+        """The most bought product per customer, ties to the alphabetically first, against a
+        plain count over random baskets."""
+        rng = np.random.default_rng(3)
+        customers = [f"c{i}" for i in rng.integers(0, 40, 400)]
+        products = [f"p{i}" for i in rng.integers(0, 9, 400)]
+        prefs = preferences(_purchases(customers, products), as_of="2200-01-01T00:00Z")
+        counts: dict[str, dict[str, int]] = {}
+        for c, p in zip(customers, products, strict=True):
+            counts.setdefault(c, {})
+            counts[c][p] = counts[c].get(p, 0) + 1
+        expected = [min(counts[c], key=lambda p: (-counts[c][p], p)) for c in prefs.customer_id]
+        assert prefs.favourite_product.tolist() == expected

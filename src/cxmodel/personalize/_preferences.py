@@ -87,13 +87,23 @@ def _warn_due_unobserved(due: Codes, until: int | None, cutoff: int) -> None:
 
 
 def _mode(codes: Codes, values: Codes, n: int, k: int) -> Codes:
-    """Per customer, the most frequent value code (ties to the smallest); -1 when none."""
+    """Per customer, the most frequent value code (ties to the smallest); -1 when none.
+
+    Only the (customer, value) pairs that occur are counted, not a dense customers x values
+    table, which a large catalogue (60,000 customers x 60,000 products) would not fit in memory.
+    """
+    out = np.full(n, -1, dtype=np.int64)
     ok = values >= 0
     if not k or not ok.any():
-        return np.full(n, -1, dtype=np.int64)
-    counts = np.bincount(codes[ok] * k + values[ok], minlength=n * k).reshape(n, k)
-    best = counts.argmax(axis=1).astype(np.int64)
-    return np.where(counts.max(axis=1) > 0, best, -1)
+        return out
+    pairs, counts = np.unique(codes[ok] * k + values[ok], return_counts=True)
+    owner, value = pairs // k, pairs % k
+    order = np.lexsort((value, -counts, owner))  # per customer, most frequent then smallest
+    owner, value = owner[order], value[order]
+    first = np.ones(owner.shape[0], dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    out[owner[first]] = value[first]
+    return out
 
 
 def _channels(outreach: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
