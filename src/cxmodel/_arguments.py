@@ -398,10 +398,9 @@ def real(value: Any, where: str, name: str) -> float:
     try:
         number = float(value)
     except OverflowError:  # an int past the largest float (about 1.8e308)
-        digits = len(str(abs(int(value))))
         raise SchemaError(
-            f"{where}: {name} must be a finite number; got an int of {digits} digits, "
-            "too large for a float"
+            f"{where}: {name} must be a finite number; got {type(value).__name__} "
+            f"{str(value)[:12]}... of {len(str(value))} characters, past the largest float"
         ) from None
     if not np.isfinite(number):
         raise SchemaError(f"{where}: {name} must be a finite number; got {number!r}")
