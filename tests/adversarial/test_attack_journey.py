@@ -44,3 +44,25 @@ def test_a_flag_that_is_not_a_bool_is_refused(
 def test_numpy_bools_are_flags() -> None:
     counts = journey.transitions(_log(), start_end=np.bool_(False)).counts  # type: ignore[arg-type]
     assert counts.tolist() == [[0, 0, 0], [1, 0, 0], [0, 2, 0]]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [{"view", "purchase"}, frozenset({"view", "purchase"}), {"view": 1, "purchase": 2}.keys()],
+)
+def test_funnel_steps_without_an_order_are_refused(steps: object) -> None:
+    # a set's order follows string hashing: ('view', 'purchase') -> [2, 1] in one run,
+    # ('purchase', 'view') -> [1, 0] in another
+    with pytest.raises(ValueTypeError, match=r"funnel\(\): steps must be .* in order"):
+        journey.funnel(_log(), steps)  # type: ignore[arg-type]
+    with pytest.raises(ValueTypeError, match=r"compare_funnels\(\): steps must be .* in order"):
+        mask = np.ones(5, dtype=bool)
+        journey.compare_funnels(_log(), steps, mask, mask)  # type: ignore[arg-type]
+
+
+def test_dask_funnel_steps_without_an_order_are_refused() -> None:
+    pytest.importorskip("dask")
+    from cxmodel import dask as cxd
+
+    with pytest.raises(ValueTypeError, match=r"cxmodel.dask.funnel\(\): steps must be"):
+        cxd.funnel(None, {"view", "purchase"})  # type: ignore[arg-type]
