@@ -66,3 +66,20 @@ def test_dask_funnel_steps_without_an_order_are_refused() -> None:
 
     with pytest.raises(ValueTypeError, match=r"cxmodel.dask.funnel\(\): steps must be"):
         cxd.funnel(None, {"view", "purchase"})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("view", "name"),
+    [
+        ("transitions", "start_end"),
+        ("transitions", "by_session"),
+        ("paths", "collapse_repeats"),
+        ("paths", "by_session"),
+    ],
+)
+def test_dask_flags_that_are_not_bools_are_refused(view: str, name: str) -> None:
+    pytest.importorskip("dask")
+    from cxmodel import dask as cxd
+
+    with pytest.raises(ValueTypeError, match=f"{name} must be True or False"):
+        getattr(cxd, view)(None, **{name: "no"})
