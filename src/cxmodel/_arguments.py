@@ -26,6 +26,7 @@ __all__ = [
     "event_flags",
     "file_path",
     "finite_values",
+    "flag",
     "float_array",
     "got",
     "integer",
@@ -210,6 +211,24 @@ def positive_integer(value: Any, where: str, name: str) -> int:
     if is_integer(value) and int(value) >= 1:
         return int(value)
     raise SchemaError(f"{where}: {name}={value!r}; expected a positive integer")
+
+
+def flag(value: Any, where: str, name: str) -> bool:
+    """``value`` as a bool: Python's ``True`` and ``False`` or a numpy bool; anything else
+    (text such as ``"no"``, ``0``, ``None``) is refused rather than read by its truth.
+
+    Examples
+    --------
+    >>> flag(np.bool_(False), "transitions()", "start_end")
+    False
+    >>> flag("no", "transitions()", "start_end")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: transitions(): start_end must be True or False; got str 'no'
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueTypeError(f"{where}: {name} must be True or False; got {got(value)}")
 
 
 def boolean_mask(value: Any, rows: int, what: str) -> npt.NDArray[np.bool_]:

@@ -15,6 +15,7 @@ from cxmodel.dask._common import FAN_IN, GroupKey, check_by, extreme, group_keys
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
 from cxmodel.journey import Funnel
+from cxmodel.journey._common import step_list
 from cxmodel.journey._funnel import (
     Step,
     check_funnel_options,
@@ -179,7 +180,7 @@ def funnel(
     >>> f.counts.tolist(), f.time_to_step[0].tolist()
     ([2, 2, 1], [0.0, 7.5, 20.0])
     """
-    steps = tuple(steps)
+    steps = tuple(step_list(steps, "cxmodel.dask.funnel()", "steps", ordered=True))
     check_funnel_options(steps, order, count, step_windows, exclude)
     check_by(by, "cxmodel.dask.funnel()")
     for step in (*steps, *(exclude or ())):

@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import flag
 from cxmodel.dask._common import FAN_IN, GroupKey, check_by, group_logs, merge_keyed
 from cxmodel.dask._order_statistics import (
     FETCH_BUDGET,
@@ -411,6 +412,8 @@ def transitions(
         if not 0.0 <= q <= 1.0:
             raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
     check_by(by, "cxmodel.dask.transitions()")
+    start_end = flag(start_end, "cxmodel.dask.transitions()", "start_end")
+    by_session = flag(by_session, "cxmodel.dask.transitions()", "by_session")
     feature = "cxmodel.dask.transitions()"
     parts = customer_logs(data, mapping, timezone)
 

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import flag
 from cxmodel._progress import dask_compute
 from cxmodel.dask._common import (
     FAN_IN,
@@ -358,6 +359,8 @@ def paths(
     ((('view', 'purchase'), ('view',)), [2, 1], [1.0, 0.0])
     """
     top, max_length = check_options(top, max_length, "cxmodel.dask.paths()")
+    collapse_repeats = flag(collapse_repeats, "cxmodel.dask.paths()", "collapse_repeats")
+    by_session = flag(by_session, "cxmodel.dask.paths()", "by_session")
     if conversion is not None:
         split_step(conversion)
     check_by(by, "cxmodel.dask.paths()")

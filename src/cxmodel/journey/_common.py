@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -204,9 +205,16 @@ def duration_us(value: Any, where: str, name: str) -> int:
     return us
 
 
-def step_list(value: Any, where: str, name: str) -> list[Any]:
+def step_list(value: Any, where: str, name: str, *, ordered: bool = False) -> list[Any]:
     """``value`` as a list of steps (kind names or ``(column, value)`` pairs), if it is a
-    collection of them and not text or a mapping; the steps themselves are checked later."""
+    collection of them and not text or a mapping; the steps themselves are checked later.
+    With ``ordered`` (a funnel's steps) a set is refused too: its order follows string
+    hashing, so it could change from one run to the next."""
+    if ordered and isinstance(value, AbstractSet):
+        raise ValueTypeError(
+            f"{where}: {name} must be a list or tuple of steps in order; got {got(value)}, "
+            "whose order may change from one run to the next"
+        )
     if isinstance(value, Iterable) and not isinstance(value, (str, Mapping)):
         return list(value)
     raise ValueTypeError(

@@ -101,7 +101,7 @@ def compare_funnels(
     [0.0, 1.0]
     """
     log = interaction_log(log, "compare_funnels()")
-    steps = step_list(steps, "compare_funnels()", "steps")
+    steps = step_list(steps, "compare_funnels()", "steps", ordered=True)
     mask_a, mask_b = segment_masks(
         log, segment_a, segment_b, options, funnel, where="compare_funnels()", sets=["steps"]
     )

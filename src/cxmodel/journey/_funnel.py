@@ -308,7 +308,7 @@ def funnel(
     ([2, 2, 1], [1.0, 1.0, 0.5])
     """
     log = interaction_log(log, "funnel()")
-    steps = step_list(steps, "funnel()", "steps")
+    steps = step_list(steps, "funnel()", "steps", ordered=True)
     exclude = None if exclude is None else step_list(exclude, "funnel()", "exclude")
     if step_windows is not None:
         hint = "a list of durations, one per step after the first"

@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log, positive_integer
+from cxmodel._arguments import flag, interaction_log, positive_integer
 from cxmodel._result import Result
 from cxmodel.errors import DataError
 from cxmodel.journey._common import level_codes, row_mask, session_codes
@@ -290,6 +290,8 @@ def paths(
     """
     log = interaction_log(log, "paths()")
     top, max_length = check_options(top, max_length, "paths()")
+    collapse_repeats = flag(collapse_repeats, "paths()", "collapse_repeats")
+    by_session = flag(by_session, "paths()", "by_session")
     if conversion is not None:
         check_steps(
             log, [conversion], argument="paths() conversion", meaning="every conversion rate is 0"

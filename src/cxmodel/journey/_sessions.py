@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import flag, interaction_log
 from cxmodel._time import DurationLike
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import duration_us
@@ -76,6 +76,7 @@ def sessions(
     [0.0, 0.0, 1.0, 2.0]
     """
     log = interaction_log(log, "sessions()")
+    overwrite = flag(overwrite, "sessions()", "overwrite")
     if not isinstance(name, str) or not name:
         raise SchemaError(f"sessions(): name={name!r}; expected a column name (str)")
     if name in ("customer_id", "timestamp", "kind"):

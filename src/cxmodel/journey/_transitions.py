@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import flag, interaction_log
 from cxmodel._result import Result
 from cxmodel.errors import DataError, SchemaError
 from cxmodel.journey._common import (
@@ -221,6 +221,8 @@ def transitions(
     (['new', 'returning'], [[0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
     """
     log = interaction_log(log, "transitions()")
+    start_end = flag(start_end, "transitions()", "start_end")
+    by_session = flag(by_session, "transitions()", "by_session")
     quantiles = quantile_levels(quantiles, "transitions()", "quantiles")
     mask = row_mask(log, segment)
     row_groups = by_codes(log, by) if by is not None else None
