@@ -24,7 +24,6 @@ On arrays:
 from __future__ import annotations
 
 import heapq
-import operator
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cxmodel.expr import Binary, Expr, Literal, Name
+from cxmodel.expr._evaluate import COMPARISONS
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._operators import AggregatePlan, RulePlan
@@ -242,16 +242,6 @@ def _anchors_that_may_hold(plan: RulePlan, released: Released, ks: Any) -> Any:
     return ks[keep]
 
 
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
 def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
     """Where ``expr`` may hold over the interactions whose properties ``column(name)``
     gives (each a property of the interaction itself, or of ``alias`` bound to it): a mask
@@ -278,7 +268,7 @@ def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
         return None if left is None or right is None else left | right
     if not (
         isinstance(expr, Binary)
-        and expr.op in _COMPARE
+        and expr.op in COMPARISONS
         and isinstance(expr.left, Name)
         and expr.left.qualifier in (None, alias)
         and expr.left.name not in ("customer_id", "timestamp")
@@ -291,7 +281,7 @@ def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
     if values is None:
         return None
     literal = expr.right.value
-    compare = _COMPARE[expr.op]
+    compare = COMPARISONS[expr.op]
     text = isinstance(literal, str)
     if not text:
         literal = float(literal)
