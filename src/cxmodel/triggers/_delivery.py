@@ -134,9 +134,9 @@ class Delivery:
                 continue
             if on_time is not None and time < on_time:
                 reason = self.late_reason(time)
-                if reason is not None:
-                    late.append(Quarantined(row.record(), reason, row.customer or None))
-                    continue
+                assert reason is not None  # before on_time is late
+                late.append(Quarantined(row.record(), reason, row.customer or None))
+                continue
             if ident is not None:
                 buffered.add((row.customer, ident))
             accepted.append(row)
@@ -178,9 +178,7 @@ class Delivery:
             rejected = (self.refusal(row, limit),)
         elif ident is not None and self.redelivered(cid, ident, runner):
             self.duplicates += 1
-        elif (self.watermark is not None and time < self.watermark) or (
-            self.closed is not None and time <= self.closed
-        ):
+        elif (on_time := self.on_time) is not None and time < on_time:
             reason = self.late_reason(time)
             assert reason is not None
             late = (Quarantined(row.record(), reason, cid or None),)
