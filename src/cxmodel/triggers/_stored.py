@@ -76,6 +76,11 @@ class Stored:
             return f"{parent.path}.{key}"
         return f"{parent.path}[{key!r}]"
 
+    def _whole(self) -> int | None:
+        """This value as an int when it is an integer (not a bool nor a float), else ``None``."""
+        value = self.value
+        return int(value) if type(value) is int or is_integer(value) else None
+
     def _refuse(self, expected: str) -> DamagedState:
         return DamagedState(f"{self.path} is {got(self.value)}; expected {expected}")
 
@@ -115,27 +120,25 @@ class Stored:
 
     def integer(self) -> int:
         """This integer (a bool or a float is refused)."""
-        value = self.value
-        if type(value) is int or is_integer(value):
-            return int(value)
+        number = self._whole()
+        if number is not None:
+            return number
         raise self._refuse("an integer")
 
     def count(self, default: int | None = None) -> int:
         """This integer of at least 0 (``None`` reads as ``default`` when given)."""
-        value = self.value
-        if value is None and default is not None:
+        if self.value is None and default is not None:
             return default
-        if (type(value) is int or is_integer(value)) and int(value) >= 0:
-            return int(value)
+        number = self._whole()
+        if number is not None and number >= 0:
+            return number
         raise self._refuse("a count (an integer of at least 0)")
 
     def time(self) -> int:
         """This time in microseconds since the epoch, within years 1 to 9999."""
-        value = self.value
-        if type(value) is int or is_integer(value):
-            number = int(value)
-            if _FIRST_US <= number <= _LAST_US:
-                return number
+        number = self._whole()
+        if number is not None and _FIRST_US <= number <= _LAST_US:
+            return number
         raise self._refuse(
             "a time (an integer of microseconds since 1970-01-01, within years 1 to 9999)"
         )
@@ -157,11 +160,9 @@ class Stored:
         ...
         cxmodel.triggers._stored.DamagedState: due is int 9223372036854775808; expected a due time (an integer of microseconds since 1970-01-01, from year 1 to 2**63 - 1)
         """
-        value = self.value
-        if type(value) is int or is_integer(value):
-            number = int(value)
-            if DUE_RANGE_US[0] <= number <= DUE_RANGE_US[1]:
-                return number
+        number = self._whole()
+        if number is not None and DUE_RANGE_US[0] <= number <= DUE_RANGE_US[1]:
+            return number
         raise self._refuse(
             "a due time (an integer of microseconds since 1970-01-01, from year 1 to 2**63 - 1)"
         )
