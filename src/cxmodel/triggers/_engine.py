@@ -561,7 +561,8 @@ class TriggerEngine:
         self._delivery.forget_ids(runner, self.redelivery)
         if late:
             kept, again = not_kept_late(self.store, late)
-            late, self._delivery.duplicates = tuple(kept), self._delivery.duplicates + again
+            late = tuple(kept)
+            self._delivery.duplicates += again
         if len(emitted) > 1:
             emitted.sort(key=_firing_order)
         store = self.store
