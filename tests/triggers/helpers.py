@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import copy
 import random
+import sqlite3
 from collections import Counter
 from collections.abc import Mapping
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -489,3 +492,10 @@ def purchase_record(customer: str, at: Any, ident: str, **extra: Any) -> dict[st
         "interaction_id": ident,
         **extra,
     }
+
+
+def stored_customers(path: Path) -> list[tuple[str, str]]:
+    """The ``customers`` table of the SQLite store file at ``path``: (customer id, state
+    text) rows ordered by customer id, read with a fresh connection."""
+    with closing(sqlite3.connect(path)) as raw:
+        return raw.execute("SELECT customer_id, state FROM customers ORDER BY 1").fetchall()

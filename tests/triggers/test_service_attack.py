@@ -28,7 +28,7 @@ import pytest
 from cxmodel.errors import CXModelError, DataWarning, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, Firing, SQLiteStore, TriggerEngine, parse
-from tests.triggers.helpers import evaluate_complete, purchase_record, records
+from tests.triggers.helpers import evaluate_complete, purchase_record, records, stored_customers
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EXAMPLES = parse(EXAMPLE_RULES)
@@ -163,14 +163,6 @@ class TestForgottenIds:
 
     WINDOW = timedelta(days=2)
 
-    @staticmethod
-    def _customers(path: Path) -> list[tuple[str, str]]:
-        raw = sqlite3.connect(path)
-        try:
-            return raw.execute("SELECT customer_id, state FROM customers ORDER BY 1").fetchall()
-        finally:
-            raw.close()
-
     @pytest.mark.parametrize("seed", [0, 1, 2])
     def test_paths_keep_the_same_ids_and_the_file_holds_them(
         self, seed: int, tmp_path: Path
@@ -197,7 +189,7 @@ class TestForgottenIds:
             for engine in engines:
                 engine.process_many(stream[start:stop])
             start = stop
-            assert self._customers(paths[0]) == self._customers(paths[1])
+            assert stored_customers(paths[0]) == stored_customers(paths[1])
             watermark = engines[1]._delivery.watermark
             assert watermark is not None
             for state in engines[1]._runner.states.values():
@@ -242,7 +234,7 @@ class TestForgottenIds:
         blocker.rollback()
         blocker.close()
         engine.process(later)
-        rows = dict(self._customers(path))
+        rows = dict(stored_customers(path))
         store.close()
         assert '"seen":{}' in rows["a"]
 
