@@ -501,6 +501,7 @@ class TestThreadsMixingEveryCall:
                 thread.start()
             for thread in threads:
                 thread.join(30)
+        assert not any(thread.is_alive() for thread in threads), "a host thread hung"
         assert failures == []
         assert len(ids(received)) == len(set(ids(received)))
         live = {k: v for k, v in engine.stats().items() if k not in ("late", "refused")}
