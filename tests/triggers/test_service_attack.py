@@ -28,9 +28,8 @@ import pytest
 from cxmodel.errors import CXModelError, DataWarning, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, Firing, SQLiteStore, TriggerEngine, parse
-from tests.triggers.helpers import evaluate_complete, purchase_record, records, stored_customers
+from tests.triggers.helpers import T0, evaluate_complete, purchase_record, records, stored_customers
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EXAMPLES = parse(EXAMPLE_RULES)
 THANKS = parse("trigger thanks:\n    when purchase as p where p.value > 100\n    emit thanks")
 NOTED = parse(

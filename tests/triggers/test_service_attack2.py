@@ -29,6 +29,7 @@ from tests.triggers.catalogues import BACK_IN_STOCK, restock, view
 from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
+    T0,
     engine_of,
     evaluate_complete,
     interaction,
@@ -37,7 +38,6 @@ from tests.triggers.helpers import (
     whole,
 )
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 THANKS = parse("trigger thanks:\n    when purchase as p where p.value > 100\n    emit thanks")
 ASK = parse("trigger ask:\n    when purchase as p then after 2 days\n    emit ask")
 HELLO = parse("trigger hi:\n    when signup\n    emit mail\n    requires consent marketing")
