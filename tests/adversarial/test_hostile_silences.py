@@ -80,29 +80,19 @@ class TestSumsPastTheFloatRange:
                 "",
                 id="value_summary",
             ),
-            pytest.param(
-                lambda: CustomerTable.from_log(HUGE, as_of=AS_OF),
-                "CustomerTable.from_log()",
-                " for customer 'a'",
-                id="CustomerTable",
-            ),
-            pytest.param(
-                lambda: models.rfm_summary(HUGE, as_of=AS_OF),
-                "rfm_summary()",
-                " for customer 'a'",
-                id="rfm_summary",
-            ),
-            pytest.param(
-                lambda: segment.rfm_scores(HUGE, as_of=AS_OF),
-                "rfm_scores()",
-                " for customer 'a'",
-                id="rfm_scores",
-            ),
-            pytest.param(
-                lambda: models.churn_features(HUGE, as_of=AS_OF),
-                "churn_features()",
-                " for customer 'a'",
-                id="churn_features",
+            *(
+                pytest.param(
+                    lambda function=function: function(HUGE, as_of=AS_OF),
+                    caller,
+                    " for customer 'a'",
+                    id=caller.split(".")[0].removesuffix("()"),
+                )
+                for function, caller in [
+                    (CustomerTable.from_log, "CustomerTable.from_log()"),
+                    (models.rfm_summary, "rfm_summary()"),
+                    (segment.rfm_scores, "rfm_scores()"),
+                    (models.churn_features, "churn_features()"),
+                ]
             ),
         ],
     )

@@ -29,7 +29,7 @@ from tests.triggers.helpers import (
     cuts,
     engine_of,
     evaluate_complete,
-    interaction,
+    form,
     key,
     random_rule_set,
     records,
@@ -48,14 +48,8 @@ def shuffled_within(recs: list[dict[str, Any]], hours: int, seed: int) -> list[d
     return out
 
 
-def form(part: list[dict[str, Any]], how: int) -> Any:
-    """A micro-batch as records, Interaction objects or a log (ids unique in a log)."""
-    if how == 0:
-        return part
-    if how == 1:
-        return [interaction(r) for r in part]
-    unique = list({r["interaction_id"]: r for r in part}.values())
-    return InteractionLog.from_records(unique)
+#: the input forms a random micro-batch takes, drawn by index (a log keeps each id once)
+DRAWN_FORMS = ("records", "objects", "log")
 
 
 def step_both(engines: list[TriggerEngine], parts: list[Any], out: list[list[Any]]) -> None:
@@ -86,7 +80,7 @@ def run_both(
     out: list[list[Any]] = [[], []]
     for start, stop in cuts(rng, len(recs)):
         how = rng.randrange(3)
-        step_both(engines, [form(recs[start:stop], how) for _ in engines], out)
+        step_both(engines, [form(recs[start:stop], DRAWN_FORMS[how]) for _ in engines], out)
     last = [e.advance_to(as_of) for e in engines]
     assert whole(last[0]) == whole(last[1])
     assert state_of(engines[0]) == state_of(engines[1])
@@ -184,7 +178,7 @@ class TestRestarts:
                 for j in (0, 1):
                     stores[j].close()
                     engines[j] = start(j)
-            parts = [form(sent[begin:stop], rng.randrange(2)) for _ in engines]
+            parts = [form(sent[begin:stop], DRAWN_FORMS[rng.randrange(2)]) for _ in engines]
             step_both(engines, parts, out)
         last = [e.advance_to(as_of) for e in engines]
         assert whole(last[0]) == whole(last[1])

@@ -12,7 +12,6 @@ rules requiring consent with no aggregate in common); their cases stay here.
 from __future__ import annotations
 
 import random
-import warnings
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -29,16 +28,19 @@ from cxmodel.triggers import EXAMPLE_RULES, InMemoryStore, SQLiteStore, TriggerE
 from cxmodel.triggers._columnar import COLUMNAR_FROM, columnar_ready
 from tests.triggers.helpers import (
     COLUMNAR,
+    FORMS,
     PER_ROW,
     T0,
     FailingStore,
+    assert_paths_agree,
     cuts,
     engine_of,
     evaluate_complete,
-    interaction,
+    form,
     key,
     records,
     state_of,
+    stream,
     whole,
 )
 
@@ -51,49 +53,6 @@ def at(hours: float) -> datetime:
 def rec(customer: str, hours: float, kind: str = "purchase", **fields: Any) -> dict[str, Any]:
     """One interaction record."""
     return {"customer_id": customer, "timestamp": at(hours), "kind": kind, **fields}
-
-
-def form(part: list[dict[str, Any]], how: str) -> Any:
-    """A micro-batch in one of the input forms ``process_many`` takes."""
-    if how == "records":
-        return part
-    if how == "objects":
-        return [interaction(r) for r in part]
-    if how == "columns":
-        names = sorted({name for r in part for name in r})
-        return {name: [r.get(name) for r in part] for name in names}
-    firsts: dict[Any, dict[str, Any]] = {}
-    for r in part:  # a log refuses an id given twice
-        firsts.setdefault(r.get("interaction_id", id(r)), r)
-    return InteractionLog.from_records(list(firsts.values()))
-
-
-FORMS = ["records", "objects", "columns", "log"]
-
-
-def stream(
-    rules: Any, batches: list[Any], as_of: datetime, path: int | None, **kwargs: Any
-) -> tuple[list[Any], Any, list[str]]:
-    """Each call's (emitted, suppressed) and then advance_to(as_of)'s, the state after, and
-    the warnings (late and refused rows)."""
-    engine = engine_of(rules, path, **kwargs)
-    out: list[Any] = []
-    with warnings.catch_warnings(record=True) as seen:  # late and refused rows: compared too
-        warnings.simplefilter("always", DataWarning)
-        for batch in batches:
-            got = engine.process_many(batch() if callable(batch) else batch)
-            out.append((whole(got), whole(got.suppressed)))
-        out.append((whole(engine.advance_to(as_of)), []))
-    return out, state_of(engine), [str(w.message) for w in seen]
-
-
-def assert_paths_agree(rules: Any, batches: list[Any], as_of: datetime, **kwargs: Any) -> None:
-    """The columnar and per-interaction paths return and keep the same, call by call."""
-    columnar = stream(rules, batches, as_of, COLUMNAR, **kwargs)
-    per_row = stream(rules, batches, as_of, PER_ROW, **kwargs)
-    assert columnar[0] == per_row[0]
-    assert columnar[1] == per_row[1]
-    assert columnar[2] == per_row[2]
 
 
 # -- 1. an anchor's 'where' skipped on columns drops interactions that complete or block ------

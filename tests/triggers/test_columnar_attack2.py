@@ -36,13 +36,15 @@ from cxmodel.triggers._scalar import Env, compile_expr
 from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
+    assert_paths_agree,
     engine_of,
     evaluate_complete,
+    form,
     key,
     state_of,
+    stream,
     whole,
 )
-from tests.triggers.test_columnar_attack import assert_paths_agree, form, stream
 
 UTC = timezone.utc
 

@@ -28,9 +28,8 @@ import pytest
 from cxmodel.errors import CXModelError, DataWarning, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES, Firing, SQLiteStore, TriggerEngine, parse
-from tests.triggers.helpers import evaluate_complete, purchase_record, records
+from tests.triggers.helpers import T0, evaluate_complete, purchase_record, records, stored_customers
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 EXAMPLES = parse(EXAMPLE_RULES)
 THANKS = parse("trigger thanks:\n    when purchase as p where p.value > 100\n    emit thanks")
 NOTED = parse(
@@ -163,14 +162,6 @@ class TestForgottenIds:
 
     WINDOW = timedelta(days=2)
 
-    @staticmethod
-    def _customers(path: Path) -> list[tuple[str, str]]:
-        raw = sqlite3.connect(path)
-        try:
-            return raw.execute("SELECT customer_id, state FROM customers ORDER BY 1").fetchall()
-        finally:
-            raw.close()
-
     @pytest.mark.parametrize("seed", [0, 1, 2])
     def test_paths_keep_the_same_ids_and_the_file_holds_them(
         self, seed: int, tmp_path: Path
@@ -197,7 +188,7 @@ class TestForgottenIds:
             for engine in engines:
                 engine.process_many(stream[start:stop])
             start = stop
-            assert self._customers(paths[0]) == self._customers(paths[1])
+            assert stored_customers(paths[0]) == stored_customers(paths[1])
             watermark = engines[1]._delivery.watermark
             assert watermark is not None
             for state in engines[1]._runner.states.values():
@@ -242,7 +233,7 @@ class TestForgottenIds:
         blocker.rollback()
         blocker.close()
         engine.process(later)
-        rows = dict(self._customers(path))
+        rows = dict(stored_customers(path))
         store.close()
         assert '"seen":{}' in rows["a"]
 
@@ -509,6 +500,7 @@ class TestThreadsMixingEveryCall:
                 thread.start()
             for thread in threads:
                 thread.join(30)
+        assert not any(thread.is_alive() for thread in threads), "a host thread hung"
         assert failures == []
         assert len(ids(received)) == len(set(ids(received)))
         live = {k: v for k, v in engine.stats().items() if k not in ("late", "refused")}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -30,26 +29,19 @@ from tests.triggers.catalogues import BACK_IN_STOCK, restock, view
 from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
+    T0,
     engine_of,
     evaluate_complete,
     interaction,
     purchase_record,
+    stored_customers,
     whole,
 )
 
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 THANKS = parse("trigger thanks:\n    when purchase as p where p.value > 100\n    emit thanks")
 ASK = parse("trigger ask:\n    when purchase as p then after 2 days\n    emit ask")
 HELLO = parse("trigger hi:\n    when signup\n    emit mail\n    requires consent marketing")
 NOTE = "no consent record was found"
-
-
-def _customers(path: Path) -> list[tuple[str, str]]:
-    raw = sqlite3.connect(path)
-    try:
-        return raw.execute("SELECT customer_id, state FROM customers ORDER BY 1").fetchall()
-    finally:
-        raw.close()
 
 
 # -- ids forgotten: too early, never, or differently by path -----------------------------------
@@ -71,7 +63,9 @@ class TestForgetIds:
         engine.advance_to(T0 + timedelta(days=180))
         assert engine._runner.states["a"].seen == {}
         store.close()
-        assert [json.loads(state)["seen"] for _, state in _customers(tmp_path / "s.db")] == [{}]
+        assert [json.loads(state)["seen"] for _, state in stored_customers(tmp_path / "s.db")] == [
+            {}
+        ]
 
     @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW])
     def test_catalogue_ids_are_forgotten_too(self, path: int | None, quiet: None) -> None:
