@@ -125,9 +125,11 @@ class TestDurationLimits:
     )
     def test_any_text_duration(self, amount: float, unit: str) -> None:
         """Any amount of any unit: a positive duration of at most 100 years, or a SchemaError."""
+        text = f"{amount} {unit}"
         try:
-            parsed = parse_duration(f"{amount} {unit}")
-        except SchemaError:
+            parsed = parse_duration(text)
+        except SchemaError as error:
+            _assert_refusal(str(error), repr(text))
             return
         if isinstance(parsed, relativedelta):
             assert 0 < parsed.months + 12 * parsed.years <= 1200
@@ -140,7 +142,8 @@ class TestDurationLimits:
         """Any timedelta or number of seconds: at most 100 years, or a SchemaError."""
         try:
             parsed = parse_duration(duration)
-        except SchemaError:
+        except SchemaError as error:
+            _assert_refusal(str(error), repr(duration))
             return
         assert dt.timedelta(0) < parsed <= dt.timedelta(days=36_525)
 
@@ -237,3 +240,21 @@ def test_no_exception_but_cxmodel_errors_from_durations(world: Any) -> None:
                 warnings.simplefilter("ignore", DataWarning)
                 with contextlib.suppress(CXModelError):
                     call(duration)
+
+
+#: why a duration is refused: each refusal says one of these
+_DURATION_REASONS = (
+    "must be positive",
+    "longer than 100 years",
+    "is not understood",
+    "must be a whole number",
+    "must be a finite number",
+    "has unknown unit",
+    "shorter than a microsecond",
+)
+
+
+def _assert_refusal(message: str, given: str) -> None:
+    """A refused duration is named as given, with one of the reasons a duration is refused."""
+    assert message.startswith(f"duration {given}"), message
+    assert any(reason in message for reason in _DURATION_REASONS), message
