@@ -10,6 +10,7 @@ answer. Every sum over a user's column goes through :func:`grouped_sums` or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,9 +46,14 @@ def grouped_sums(
     ...
     cxmodel.errors.DataError: f(): the sum of column 'value' for customer 'b' is past the float range (1.8e+308): its values are too large to add (the largest is 1e+308); check the column's unit, or drop the rows that hold such values
     """
-    sums = np.bincount(group, weights=values, minlength=size).astype(np.float64)
-    check_sums(sums, values, column=column, where=where, names=names, of=of)
-    return sums
+    return _checked(
+        lambda: np.bincount(group, weights=values, minlength=size),
+        values,
+        column=column,
+        where=where,
+        names=names,
+        of=of,
+    )
 
 
 def run_sums(
@@ -67,10 +73,14 @@ def run_sums(
     >>> run_sums(np.array([1.0, 2.0, 3.0]), np.array([0, 1]), column="value", where="f()").tolist()
     [1.0, 5.0]
     """
-    with np.errstate(over="ignore", invalid="ignore"):  # checked below, naming the column
-        sums = np.add.reduceat(values, starts).astype(np.float64)
-    check_sums(sums, values, column=column, where=where, names=names, of=of)
-    return sums
+    return _checked(
+        lambda: np.add.reduceat(values, starts),
+        values,
+        column=column,
+        where=where,
+        names=names,
+        of=of,
+    )
 
 
 def checked_total(values: npt.NDArray[np.float64], *, column: str, where: str) -> float:
@@ -83,10 +93,25 @@ def checked_total(values: npt.NDArray[np.float64], *, column: str, where: str) -
     >>> checked_total(np.array([]), column="value", where="f()")
     0.0
     """
-    with np.errstate(over="ignore", invalid="ignore"):  # checked below, naming the column
-        found = np.array([values.sum()], dtype=np.float64)
-    check_sums(found, values, column=column, where=where)
+    found = _checked(lambda: np.array([values.sum()]), values, column=column, where=where)
     return float(found[0])
+
+
+def _checked(
+    summed: Callable[[], npt.NDArray[Any]],
+    values: npt.NDArray[np.float64],
+    *,
+    column: str,
+    where: str,
+    names: npt.NDArray[Any] | None = None,
+    of: str = "customer",
+) -> npt.NDArray[np.float64]:
+    """``summed()`` as float64, computed without numpy's unnamed overflow warning and refused
+    by :func:`check_sums` (which names the column) when a sum is past the float range."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = np.asarray(summed(), dtype=np.float64)
+    check_sums(sums, values, column=column, where=where, names=names, of=of)
+    return sums
 
 
 def check_sums(

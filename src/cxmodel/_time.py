@@ -704,7 +704,7 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
         if text <= timedelta(0):
             raise SchemaError(f"duration {text!r} must be positive")
         if text > timedelta(microseconds=_MAX_DURATION_US):
-            raise SchemaError(f"duration {text!r} is longer than 100 years; {_TOO_LONG}")
+            raise _too_long(repr(text))
         return text
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         if not math.isfinite(text):
@@ -712,7 +712,7 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
         if text <= 0:
             raise SchemaError(f"duration {text!r} must be positive (seconds)")
         if text * US_PER_SECOND > _MAX_DURATION_US:
-            raise SchemaError(f"duration {text!r} seconds is longer than 100 years; {_TOO_LONG}")
+            raise _too_long(f"{text!r} seconds")
         return _at_least_a_microsecond(timedelta(seconds=float(text)), text)
     if not isinstance(text, str):
         raise SchemaError(f"duration {text!r} must be a string like '90d', a timedelta or seconds")
@@ -729,7 +729,7 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
         if amount != int(amount):
             raise SchemaError(f"duration {text!r}: calendar months must be a whole number")
         if amount * _MONTH_UNITS[unit] > _MAX_DURATION_MONTHS:
-            raise SchemaError(f"duration {text!r} is longer than 100 years; {_TOO_LONG}")
+            raise _too_long(repr(text))
         return relativedelta(months=int(amount) * _MONTH_UNITS[unit])
     if unit not in _UNITS_US:
         raise SchemaError(
@@ -737,8 +737,13 @@ def parse_duration(text: DurationLike) -> timedelta | relativedelta:
             "s, m (minutes), h, d, w, months, years"
         )
     if amount * _UNITS_US[unit] > _MAX_DURATION_US:
-        raise SchemaError(f"duration {text!r} is longer than 100 years; {_TOO_LONG}")
+        raise _too_long(repr(text))
     return _at_least_a_microsecond(timedelta(microseconds=amount * _UNITS_US[unit]), text)
+
+
+def _too_long(shown: str) -> SchemaError:
+    """The error for a duration ``shown`` past the 100-year limit."""
+    return SchemaError(f"duration {shown} is longer than 100 years; {_TOO_LONG}")
 
 
 def _at_least_a_microsecond(duration: timedelta, given: object) -> timedelta:
@@ -764,7 +769,7 @@ def _calendar_months(duration: relativedelta) -> relativedelta:
     if months <= 0:
         raise SchemaError(f"duration {duration!r} must be positive")
     if months > _MAX_DURATION_MONTHS:
-        raise SchemaError(f"duration {duration!r} is longer than 100 years; {_TOO_LONG}")
+        raise _too_long(repr(duration))
     return duration
 
 

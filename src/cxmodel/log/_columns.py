@@ -396,12 +396,18 @@ def _refused_times(values: Any, column: str, errors: RowErrors) -> bool:
     what = "a time (datetime64)" if values.dtype.kind == "M" else "a duration (timedelta64)"
     errors.add(
         np.flatnonzero(~np.isnat(values)),
-        lambda row: (
-            f"{column} {values[row]!r} is {what} (column {column!r}); only the timestamp "
-            "column holds times: write it as text or a number"
-        ),
+        lambda row: _time_refused(column, repr(values[row]), what),
     )
     return True
+
+
+def _time_refused(column: str, shown: str, what: str) -> str:
+    """The reason a value ``shown`` that is ``what`` (a time or a duration) is refused in
+    ``column``, which is not the timestamp column."""
+    return (
+        f"{column} {shown} is {what} (column {column!r}); only the timestamp column holds "
+        "times: write it as text or a number"
+    )
 
 
 def _not_a_number(text: str, column: str) -> str:
@@ -639,10 +645,7 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
         elif isinstance(item, (bool, np.bool_)):
             out[row] = str(bool(item))
         elif _is_time(item):
-            reasons[row] = (
-                f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); only the "
-                "timestamp column holds times: write it as text or a number"
-            )
+            reasons[row] = _time_refused(column, show(item), _kind_of(item))
         elif isinstance(item, (int, np.integer)):
             out[row] = str(int(item))
             from_number.setdefault(out[row], row)

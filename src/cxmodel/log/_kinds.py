@@ -269,15 +269,15 @@ def warn_lookalike_names(
     >>> print(caught[0].message)
     kinds: 'purchse' is not a standard kind; did you mean 'purchase'? Its rows are kept as 'purchse' and no analysis counts them as 'purchase'
     """
-    held = {str(k) for k in vocabulary}
-    absent = [k for k in sorted(STANDARD_KINDS) if k not in held]
-    for name in sorted(set(names) & held):
-        match = _lookalike(name, absent)
-        if match is not None:
-            warn(
-                ArgumentWarning.about(
-                    argument,
-                    f": {name!r} is not a standard kind; did you mean {match!r}? Its rows are "
-                    f"kept as {name!r} and no analysis counts them as {match!r}",
-                ),
-            )
+    looks_like = {
+        kind: match for match, kinds in lookalike_kinds(vocabulary).items() for kind in kinds
+    }
+    for name in sorted(set(names) & looks_like.keys()):
+        match = looks_like[name]
+        warn(
+            ArgumentWarning.about(
+                argument,
+                f": {name!r} is not a standard kind; did you mean {match!r}? Its rows are "
+                f"kept as {name!r} and no analysis counts them as {match!r}",
+            ),
+        )

@@ -230,9 +230,12 @@ def concordance_index(
     r = finite_values(float_array(risk, where, "risk", ndim=1), where, "risk")
     e = np.ones(t.shape, dtype=bool) if observed is None else event_flags(observed, where)
     if not (t.shape == r.shape == e.shape):
-        raise SchemaError("durations, risk and observed must have the same length")
+        raise SchemaError(
+            f"{where}: durations, risk and observed must have one value per subject; got "
+            f"{t.size:,}, {r.size:,} and {e.size:,} values"
+        )
     if not t.size:
-        raise DataError("no comparable pairs: concordance needs an event before a later time")
+        raise _no_comparable_pairs(where)
     # Sort by time; within a time, censored rows come first so that "T_j == T_i, j censored"
     # falls in i's later set when we scan from the end.
     order = np.lexsort((e, t))
@@ -283,8 +286,15 @@ def concordance_index(
             add(int(ranks[i]))
         pos = g
     if comparable == 0:
-        raise DataError("no comparable pairs: concordance needs an event before a later time")
+        raise _no_comparable_pairs(where)
     return float(concordant / comparable)
+
+
+def _no_comparable_pairs(where: str) -> DataError:
+    return DataError(
+        f"{where}: no comparable pairs: concordance needs an event before a later time; give "
+        "subjects with at least one observed event and a later duration"
+    )
 
 
 class CoxPH(WaldRegression):

@@ -39,10 +39,17 @@ def column_means(design: FloatArray) -> FloatArray:
     >>> column_means(np.array([[1e308, 1.0], [1e308, 3.0]])).tolist()
     [1e+308, 2.0]
     """
-    largest = np.max(np.abs(design), axis=0, initial=0.0)
-    unit = np.where(largest > LARGE, largest, 1.0)
+    unit = _column_units(design)
     out: FloatArray = (design / unit).mean(axis=0) * unit
     return out
+
+
+def _column_units(design: FloatArray) -> FloatArray:
+    """Per column of ``design``, its largest magnitude when past ``LARGE`` (1e100), else 1:
+    dividing by it keeps the column's sums finite."""
+    largest = np.max(np.abs(design), axis=0, initial=0.0)
+    unit: FloatArray = np.where(largest > LARGE, largest, 1.0)
+    return unit
 
 
 def check_identifiable(
@@ -131,8 +138,7 @@ def _flat_within(design: FloatArray, group: npt.NDArray[np.intp]) -> npt.NDArray
 
 def _centred_within(design: FloatArray, group: npt.NDArray[np.intp]) -> FloatArray:
     """``design`` less the mean of each column within each row's group."""
-    largest = np.max(np.abs(design), axis=0, initial=0.0)
-    unit = np.where(largest > LARGE, largest, 1.0)
+    unit = _column_units(design)
     x = design / unit
     counts = np.bincount(group).astype(np.float64)
     means = (

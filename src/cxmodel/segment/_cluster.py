@@ -165,9 +165,13 @@ def _labels(
     0, 1, ... and -1 (noise, as DBSCAN answers). Anything else (0.7, NaN, text, -2) is refused
     naming the first customer it was answered for, not truncated or cast."""
     given = np.asarray(answer)
-    if given.shape != customers.shape:
-        raise SchemaError(f"estimator returned {given.shape} labels; expected {customers.shape}")
     what = f"cluster(): {type(estimator).__name__}.fit_predict() answered"
+    if given.shape != customers.shape:
+        raise SchemaError(
+            f"{what} labels of shape {given.shape}; expected one label per customer, shape "
+            f"{customers.shape}: the estimator's fit_predict(X) must return one label per row "
+            "of X"
+        )
     expected = "expected whole-number cluster labels 0, 1, ... (and -1 for noise)"
     if given.dtype.kind not in "iuf":
         first = f" ({given.flat[0].item()!r} for customer {customers[0]!r})" if given.size else ""
