@@ -24,7 +24,7 @@ from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._catalogue_stream import CatalogueRunner
 from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
 from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
-from cxmodel.triggers._firings import Firing, firing_id
+from cxmodel.triggers._firings import Firing, FiringBlock, firing_id
 from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._operators import (
     AggregatePlan,
@@ -78,6 +78,9 @@ class RuleRunner:
         self.before: dict[str, CustomerState | None] | None = None
         self.emitted: list[Firing] = []
         self.suppressed: list[Firing] | None = []  # None: the call returns none of them
+        #: firings a large micro-batch decided on arrays, kept as columns (emitted, suppressed)
+        self.emitted_blocks: list[FiringBlock] = []
+        self.suppressed_blocks: list[FiringBlock] = []
         self.index()
 
     def index(self) -> None:
