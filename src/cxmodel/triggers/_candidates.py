@@ -13,11 +13,13 @@ from cxmodel.triggers._rules import Rule
 
 __all__ = [
     "Candidates",
+    "anchors_of",
     "cancellations",
     "firing_order",
     "rule_candidates",
     "tie_rank_of",
     "upper_bound",
+    "waited",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -196,7 +198,7 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
         restarts, cust, fire = restarts[keep], cust[keep], fire[keep]
         end = upper_bound(ctx, cust, fire) - 1
         return Candidates(cust, fire, restarts, end, np.full(len(restarts), -1), restart=True)
-    anchors = _anchors(ctx, rule)
+    anchors = anchors_of(ctx, rule)
     cust = ctx.codes[anchors]
     then = rule.then
     none = np.full(len(anchors), -1, dtype=np.int64)
@@ -209,7 +211,7 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
         keep = hit >= 0
         a, h = anchors[keep], hit[keep]
         return Candidates(ctx.codes[a], ctx.ts[h], a, h, h)
-    anchors, fire, blocker = _waited(ctx, rule, as_of, anchors)
+    anchors, fire, blocker = waited(ctx, rule, as_of, anchors)
     keep = blocker < 0
     anchors, fire = anchors[keep], fire[keep]
     cust = ctx.codes[anchors]
@@ -217,7 +219,7 @@ def _candidates(ctx: LogContext, rule: Rule, as_of: int) -> Candidates:
     return Candidates(cust, fire, anchors, end, np.full(len(anchors), -1))
 
 
-def _anchors(ctx: LogContext, rule: Rule) -> IntArray:
+def anchors_of(ctx: LogContext, rule: Rule) -> IntArray:
     """Rows of the rule's ``when`` kind where its ``when ... where`` holds."""
     when = rule.when
     assert when.kind is not None
@@ -228,7 +230,7 @@ def _anchors(ctx: LogContext, rule: Rule) -> IntArray:
     return anchors
 
 
-def _waited(
+def waited(
     ctx: LogContext, rule: Rule, as_of: int, anchors: IntArray, *, due_only: bool = True
 ) -> tuple[IntArray, IntArray, IntArray]:
     """For ``then after D [unless U]`` and ``then no B for D``: the anchors due by ``as_of``
@@ -260,6 +262,6 @@ def cancellations(ctx: LogContext, rule: Rule, as_of: int) -> list[tuple[int, in
         return []
     if rule.in_customer_time:
         ctx = ctx.in_customer_time(rule.name)
-    anchors, _, blocker = _waited(ctx, rule, as_of, _anchors(ctx, rule), due_only=False)
+    anchors, _, blocker = waited(ctx, rule, as_of, anchors_of(ctx, rule), due_only=False)
     hit = blocker >= 0
     return list(zip(anchors[hit].tolist(), blocker[hit].tolist(), strict=True))

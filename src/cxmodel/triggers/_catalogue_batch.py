@@ -32,11 +32,11 @@ from cxmodel.triggers._evidence import tested_items
 from cxmodel.triggers._firings import FiringBlock
 from cxmodel.triggers._policies import (
     NEVER_EMITTED,
-    _policies,
     _quiet,
     consent_at,
     held_out_rows,
     month_zones,
+    policy_verdicts,
     verdict_parts,
 )
 from cxmodel.triggers._rules import Rule
@@ -330,7 +330,7 @@ def catalogue_firings(
     previous = np.full(len(ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
     zones = month_zones(ctx, rule, found.cust)
     held = held_out_rows(ctx, rule, found.cust)
-    reasons = _policies(rule, found.cust, times, consent, previous, zones, held)
+    reasons = policy_verdicts(rule, found.cust, times, consent, previous, zones, held)
     tested: dict[str, dict[str, Array]] = {}
     payloads: dict[str, Array] = {}
     if len(found):

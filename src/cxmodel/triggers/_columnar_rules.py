@@ -32,6 +32,7 @@ import numpy as np
 
 from cxmodel.expr import Binary, Expr, Literal, Name
 from cxmodel.expr._evaluate import COMPARISONS
+from cxmodel.triggers._columnar_anchored import decide, on_arrays
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._operators import AggregatePlan, RulePlan
@@ -56,14 +57,30 @@ def run_rules(
     rest: list[Timer] = []
     for entry in runner.timers:
         timers.get(entry[4], rest).append(entry)
+    # decided first, reading the consent the customers had before the call
+    decided = {
+        name: found
+        for name, plan in runner.plans.items()
+        if on_arrays(plan)
+        and (found := decide(runner, plan, released, states, timers[name], frontier))
+    }
     initial = _Initial(
-        states, [plan for plan in runner.plans.values() if not _inactivity_on_arrays(plan)]
+        states,
+        [
+            plan
+            for plan in runner.plans.values()
+            if not _inactivity_on_arrays(plan) and plan.name not in decided
+        ],
     )
     try:
         for name, plan in runner.plans.items():
             heap = timers[name]
+            if name in decided:
+                decided[name].apply(runner, released, heap, frontier)
             heapq.heapify(heap)
             runner.timers = heap
+            if name in decided:
+                continue  # its timers before the frontier were decided with it
             if _inactivity_on_arrays(plan):
                 _inactivity(runner, plan, released, states)
             else:

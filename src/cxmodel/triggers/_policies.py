@@ -9,7 +9,7 @@ them equal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -28,6 +28,7 @@ from cxmodel.triggers._rules import Rule
 
 __all__ = [
     "NEVER_EMITTED",
+    "ConsentSeed",
     "PolicyInput",
     "absence",
     "apply_contact_policy",
@@ -42,6 +43,7 @@ __all__ = [
     "policy_input",
     "policy_output",
     "policy_reason",
+    "policy_verdicts",
     "quiet_until",
     "verdict_parts",
 ]
@@ -210,19 +212,37 @@ def _quiet_delay(times: IntArray, rule: Rule) -> IntArray:
     return np.where(inside, target, times)
 
 
+@attrs.frozen(eq=False)
+class ConsentSeed:
+    """Consent where a log starts part-way through the customers' histories (a streaming
+    micro-batch's log, which also holds rows from earlier calls): the rows that count as
+    consent interactions (``counted``), and each customer's consent before them
+    (``before(codes)``, customer codes of the log)."""
+
+    counted: npt.NDArray[np.bool_]
+    before: Callable[[IntArray], npt.NDArray[np.bool_]]
+
+
 def consent_at(
-    ctx: LogContext, purpose: str, cust: IntArray, last: IntArray, customers: Mapping[str, Any]
+    ctx: LogContext,
+    purpose: str,
+    cust: IntArray,
+    last: IntArray,
+    customers: Mapping[str, Any],
+    seed: ConsentSeed | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Consent for ``purpose`` of each customer as of each row ``last`` of the log (the end of
     the history a firing sees): the latest ``consent_granted`` / ``consent_revoked`` for the
     purpose (compared trimmed and case-folded; a revocation naming no purpose revokes every
-    purpose) up to and including that row in log order, else ``Customer.consent``."""
+    purpose) up to and including that row in log order, else ``Customer.consent``, or the
+    consent ``seed`` gives (a streaming micro-batch's, before its log)."""
     out = np.zeros(len(cust), dtype=bool)
     if len(cust) == 0:
         return out
     grant = ctx.kind_mask("consent_granted")
     revoke = ctx.kind_mask("consent_revoked")
-    events = np.flatnonzero(grant | revoke)
+    taken = grant | revoke
+    events = np.flatnonzero(taken if seed is None else taken & seed.counted)
     if "purpose" in ctx.log and len(events):
         # purposes compared trimmed and case-folded; a revocation without one revokes all
         codes, purposes = ctx.log.categorical("purpose")  # normalised once per distinct value
@@ -242,7 +262,9 @@ def consent_at(
         found = (pos >= 0) & (ctx.codes[row] == cust) & (last >= ctx.offsets[cust])
         out[found] = grant[row[found]]
     missing = np.flatnonzero(~found)
-    if len(missing) and customers:  # no consent event: the customer's record decides
+    if len(missing) and seed is not None:  # no consent event: as it was before the log
+        out[missing] = seed.before(cust[missing])
+    elif len(missing) and customers:  # no consent event: the customer's record decides
         codes, inverse = np.unique(cust[missing], return_inverse=True)
         allowed = np.zeros(len(codes), dtype=bool)
         for j, c in enumerate(codes.tolist()):
@@ -260,7 +282,7 @@ def _minus(times: IntArray, duration: Duration, zones: Zones | None) -> IntArray
 NEVER_EMITTED = np.iinfo(np.int64).min
 
 
-def _policies(
+def policy_verdicts(
     rule: Rule,
     cust: IntArray,
     times: IntArray,
@@ -450,7 +472,7 @@ def apply_policies(
     """
     p = policy_input(ctx, rule, cand, as_of, customers)
     previous = np.full(len(p.ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
-    reasons = _policies(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
+    reasons = policy_verdicts(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
     return policy_output(p, reasons)
 
 
@@ -460,9 +482,11 @@ def policy_input(
     cand: Candidates,
     as_of: int,
     customers: Mapping[str, Any],
+    consent_seed: ConsentSeed | None = None,
 ) -> PolicyInput:
     """Quiet hours, ``as_of``, the ``if`` clause, consent and the holdout over ``cand``: what
-    the rule's policies (and a contact policy) decide on."""
+    the rule's policies (and a contact policy) decide on; consent as :func:`consent_at`
+    reads it, from ``consent_seed`` when given."""
     if rule.in_customer_time:
         ctx = ctx.in_customer_time(rule.name)
     idx = np.arange(len(cand.cust))
@@ -486,7 +510,7 @@ def policy_input(
         # fires at that row's time, else every row at or before the (delayed) firing time
         delayed = times != cand.time[idx]
         last = np.where(delayed, upper_bound(ctx, cand.cust[idx], times) - 1, cand.end[idx])
-        consent = consent_at(ctx, rule.consent, cand.cust[idx], last, customers)
+        consent = consent_at(ctx, rule.consent, cand.cust[idx], last, customers, consent_seed)
     else:
         consent = np.ones(len(idx), dtype=bool)
     zones = month_zones(ctx, rule, cand.cust[idx])
@@ -545,7 +569,7 @@ def apply_contact_policy(
             previous = np.full(len(p.ctx.offsets) - 1, NEVER_EMITTED, dtype=np.int64)
             held = None if p.held is None else p.held[mine]
             zones = None if p.zones is None else Zones(p.zones.code[mine], p.zones.names)
-            reasons[m][mine] = _policies(
+            reasons[m][mine] = policy_verdicts(
                 p.rule, p.cust[mine], p.times[mine], p.consent[mine], previous, zones, held
             )
     limits = [p.limits() for p in members]

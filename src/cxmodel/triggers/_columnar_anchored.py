@@ -1,0 +1,354 @@
+"""Rules anchored on interactions, decided on arrays in a large micro-batch (step 3 of the
+columnar path, ``_columnar.py``, for the rules it can take whole).
+
+A rule that anchors on interactions (``when K as x where C``) and fires at them, or waits a
+fixed time for something not to happen (``then no B where ... for D``, ``then after D unless U
+where ...``), reading no aggregate, no calendar month and no quiet hours, decides each anchor
+from the anchor's own properties and the interactions after it. Between calls its state is the
+anchors still waiting and, per customer, the last time it emitted. So a micro-batch is one small
+log for the batch evaluator's kernels (``_candidates.py``, ``_policies.py``):
+
+1. the log holds the rule's waiting anchors and the released interactions it reads (its kinds,
+   and consent when it requires consent), each customer's in release order;
+2. the anchors are the waiting ones and the released interactions its ``where`` accepts; an
+   anchor is cancelled by the first blocking interaction up to its due time, fires when it falls
+   due before the call's frontier (or at once, for a rule without ``then``), and waits
+   otherwise;
+3. the firings go through the ``if`` clause and the policies, seeded with each customer's last
+   emitted time and consent before the call, in (customer, time, anchor) order, and stay columns
+   (:class:`~cxmodel.triggers._firings.FiringBlock`);
+4. the waiting anchors, timers and last emitted times are written back to the customers' states,
+   as the per-interaction path leaves them.
+
+Everything up to step 4 reads and changes nothing (:func:`decide`); a micro-batch whose columns
+the batch evaluator cannot read as the per-interaction path reads them (a property holding text
+in some interactions and numbers in others) takes the per-interaction operators instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cxmodel.errors import EvaluationLimitError
+from cxmodel.triggers._candidates import Candidates, anchors_of, upper_bound, waited
+from cxmodel.triggers._context import LogContext, names_in
+from cxmodel.triggers._customer import Anchor, CustomerState
+from cxmodel.triggers._firings import FiringBlock
+from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._operators import RulePlan
+from cxmodel.triggers._policies import (
+    NEVER_EMITTED,
+    ConsentSeed,
+    policy_input,
+    policy_output,
+    policy_verdicts,
+)
+from cxmodel.triggers._runner import TIMER, RuleRunner
+
+__all__ = ["Decision", "decide", "on_arrays"]
+
+IntArray = npt.NDArray[np.int64]
+_CONSENT = ("consent_granted", "consent_revoked")
+
+
+def on_arrays(plan: RulePlan) -> bool:
+    """Whether ``plan`` is decided on arrays in a large micro-batch: anchored on interactions,
+    firing at them or after a fixed wait for something not to happen, with no aggregate, no
+    customer time and no quiet hours."""
+    rule = plan.rule
+    return (
+        plan.when_mode == "event"
+        and rule.when.reach is None
+        and plan.then_mode in (None, "absent", "after")
+        and (plan.then_mode is None or plan.delay is not None)
+        and not plan.aggregates
+        and rule.quiet is None
+        and not rule.in_customer_time
+    )
+
+
+class _Log:
+    """The small log of one rule's micro-batch, as the batch evaluator reads a log
+    (:class:`~cxmodel.triggers._context.EvaluatedLog`): rows sorted by customer (ids in
+    sorted order) and release order."""
+
+    def __init__(
+        self,
+        customers: npt.NDArray[Any],
+        codes: IntArray,
+        times: IntArray,
+        columns: dict[str, npt.NDArray[Any]],
+    ) -> None:
+        self.customers = customers
+        self.customer_codes = codes
+        self.timestamps = times
+        self.offsets = np.searchsorted(codes, np.arange(len(customers) + 1)).astype(np.int64)
+        self._columns = columns
+        self.schema: dict[str, str] = {}
+        self._categories: dict[str, tuple[IntArray, npt.NDArray[Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    def column(self, name: str) -> npt.NDArray[Any]:
+        return self._columns[name]
+
+    def categorical(self, name: str) -> tuple[IntArray, npt.NDArray[Any]]:
+        """Codes (-1: missing) and the values of a text column."""
+        if name not in self._categories:
+            values = self._columns[name]
+            present = values != None  # noqa: E711 (elementwise)
+            codes = np.full(len(values), -1, dtype=np.int64)
+            names, found = np.unique(values[present].astype(str), return_inverse=True)
+            codes[present] = found.reshape(-1)
+            self._categories[name] = (codes, names.astype(object))
+        return self._categories[name]
+
+
+def _column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDArray[Any] | None:
+    """One property over the log's rows (the carried anchors' then the released ones), as the
+    batch evaluator reads a log's column: floats (NaN missing) for numbers and true/false,
+    text objects (``None`` missing); ``None`` when the values mix text and numbers (or
+    true/false with either), which the batch evaluator would read differently."""
+    if released is not None and released.dtype.kind == "f" and not carried:
+        return released
+    values = carried + ([] if released is None else released.tolist())
+    kinds = {type(v) for v in values} - {type(None)}
+    if float in kinds and released is not None and released.dtype.kind == "f":
+        kinds.discard(float)  # NaN, missing
+        values = [None if isinstance(v, float) and v != v else v for v in values]
+        kinds = {type(v) for v in values} - {type(None)} or {float}
+    if not kinds or kinds == {str}:
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    if kinds <= {float, int} or kinds == {bool}:
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return None
+
+
+@attrs.define(eq=False)
+class Decision:
+    """What one rule decided over a micro-batch, before anything is changed: the firings as
+    blocks, the anchors that are done, the new anchors still waiting and each customer's
+    last emitted time afterwards."""
+
+    plan: RulePlan
+    emitted: FiringBlock
+    suppressed: FiringBlock
+    done: list[tuple[str, int]]  # (customer, release number) of carried anchors done
+    waiting: list[tuple[str, int, int]]  # (customer, index in the released, due) of new ones
+    last_emitted: dict[str, int]
+
+    def apply(self, runner: RuleRunner, released: Any, heap: list[Any], frontier: int) -> None:
+        """Change the customers' states and the rule's timers (``heap``) as the
+        per-interaction path leaves them, and add the firings to the call's output."""
+        plan = self.plan
+        name = plan.name
+        states = runner.states
+        for cid, seq in self.done:
+            state = states[cid] if cid in runner.touched else runner.touch(cid)
+            state.rules[name].anchors.pop(seq, None)
+        for cid, t in self.last_emitted.items():
+            state = states[cid] if cid in runner.touched else runner.touch(cid)
+            state.rule(name).last_emitted = t
+        if self.waiting:
+            ks = np.array([k for _, k, _ in self.waiting], dtype=np.int64)
+            for (cid, _, due), row in zip(self.waiting, released.rows(ks), strict=True):
+                state = states[cid]
+                reader = runner.readers.get(cid) or runner.reader(cid)
+                tested = plan.anchor_test(state, row, {}, reader)
+                state.rule(name).anchors[row.seq] = Anchor(row, due, {}, tested or {})
+                heap.append((due, TIMER, row.seq, cid, name))
+        # the timers due before the frontier were decided here
+        kept = [entry for entry in heap if entry[0] >= frontier]
+        heap[:] = kept
+        if len(self.emitted):
+            runner.emitted_blocks.append(self.emitted)
+        if len(self.suppressed) and runner.suppressed is not None:
+            runner.suppressed_blocks.append(self.suppressed)
+
+
+def _fields(plan: RulePlan) -> set[str]:
+    """The properties ``plan`` reads of an interaction (its own, or the bound one's)."""
+    rule = plan.rule
+    out = {
+        node.name
+        for expr in rule.expressions()
+        for node in names_in(expr)
+        if node.qualifier in (None, rule.alias) and node.name not in ("customer_id", "timestamp")
+    }
+    return out | {"interaction_id"} | ({"purpose"} if rule.consent is not None else set())
+
+
+def _carried(
+    runner: RuleRunner, plan: RulePlan, states: Mapping[str, CustomerState], heap: list[Any],
+    frontier: int,
+) -> list[tuple[str, int, Anchor]]:  # fmt: skip
+    """The rule's anchors waiting before the call that it can decide now: every batch
+    customer's, and other customers' falling due before ``frontier``."""
+    name = plan.name
+    out: list[tuple[str, int, Anchor]] = []
+    for cid, state in states.items():
+        rs = state.rules.get(name)
+        if rs is not None and rs.anchors:
+            out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
+    seen: set[tuple[str, int]] = set()
+    for due, _, seq, cid, _ in heap:
+        if due >= frontier or cid in states or (cid, seq) in seen:
+            continue
+        other = runner.states.get(cid)
+        rs = None if other is None else other.rules.get(name)
+        anchor = None if rs is None else rs.anchors.get(seq)
+        if anchor is not None and anchor.due == due:
+            seen.add((cid, seq))
+            out.append((cid, seq, anchor))
+    return out
+
+
+def decide(
+    runner: RuleRunner,
+    plan: RulePlan,
+    released: Any,
+    states: Mapping[str, CustomerState],
+    heap: list[Any],
+    frontier: int,
+) -> Decision | None:
+    """Decide ``plan`` over the released interactions of one call (see the module docstring)
+    without changing anything; ``None`` when the batch evaluator cannot read the columns as
+    the per-interaction path reads them."""
+    rule = plan.rule
+    carried = _carried(runner, plan, states, heap, frontier)
+    kinds = {k for k in (plan.when_kind, plan.block_kind) if k is not None}
+    if rule.consent is not None:
+        kinds.update(_CONSENT)
+    ks = released.reading(kinds)
+    rows: list[Row] = [anchor.row for _, _, anchor in carried]
+    n_old = len(rows)
+    cids = np.empty(n_old + len(ks), dtype=object)
+    cids[:n_old] = [cid for cid, _, _ in carried]
+    cids[n_old:] = released.customers[ks]
+    times = np.concatenate([np.array([r.time for r in rows], dtype=np.int64), released.times[ks]])
+    seqs = np.concatenate([np.array([r.seq for r in rows], dtype=np.int64), released.start + ks])
+    ranks = np.concatenate([np.array([r.rank for r in rows], dtype=np.int64), released.ranks[ks]])
+    kind_col = np.empty(len(cids), dtype=object)
+    kind_col[:n_old] = [r.kind for r in rows]
+    kind_col[n_old:] = released.kinds[ks]
+    columns: dict[str, npt.NDArray[Any]] = {"kind": kind_col}
+    for name in _fields(plan):
+        fresh = (
+            np.array([released.ids[k] for k in ks.tolist()], dtype=object)
+            if name == "interaction_id"
+            else released.column(name, ks)
+        )
+        old = [r.fields.get(name) for r in rows]
+        if fresh is None:  # no released interaction has it
+            if all(v is None for v in old):
+                continue
+            fresh = np.full(len(ks), None, dtype=object)
+        values = _column(fresh, old)
+        if values is None:
+            return None
+        if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711
+            continue
+        columns[name] = values
+    customers, codes = np.unique(cids.astype(str), return_inverse=True)
+    codes = codes.reshape(-1).astype(np.int64)
+    order = np.lexsort((seqs, times, codes))
+    log = _Log(
+        customers.astype(object), codes[order], times[order],
+        {name: values[order] for name, values in columns.items()},
+    )  # fmt: skip
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    seqs, ranks = seqs[order], ranks[order]
+    ctx = LogContext(log, runner.traits)
+    old_rows = position[:n_old]
+    try:
+        return _decided(runner, plan, ctx, old_rows, carried, seqs, ranks, released, frontier)
+    except EvaluationLimitError:
+        return None  # more pairs than one batch evaluation may test: one by one
+
+
+def _decided(
+    runner: RuleRunner,
+    plan: RulePlan,
+    ctx: LogContext,
+    old_rows: IntArray,
+    carried: list[tuple[str, int, Anchor]],
+    seqs: IntArray,
+    ranks: IntArray,
+    released: Any,
+    frontier: int,
+) -> Decision:
+    rule = plan.rule
+    start = released.start
+    fresh = seqs >= start
+    new_anchors = anchors_of(ctx, rule)
+    new_anchors = new_anchors[fresh[new_anchors]]
+    anchors = np.union1d(old_rows, new_anchors).astype(np.int64)
+    done: list[tuple[str, int]] = []
+    waiting: list[tuple[str, int, int]] = []
+    if plan.then_mode is None:
+        cust = ctx.codes[anchors]
+        cand = Candidates(cust, ctx.ts[anchors], anchors, anchors, np.full(len(anchors), -1))
+    else:
+        anchors, fire, blocker = waited(ctx, rule, frontier, anchors, due_only=False)
+        alive = blocker < 0
+        fires = alive & (fire < frontier)
+        stays = alive & ~fires
+        old = ~fresh[anchors]
+        customers = ctx.customers
+        for row in anchors[old & ~stays].tolist():
+            done.append((str(customers[ctx.codes[row]]), int(seqs[row])))
+        for row, due in zip(
+            anchors[~old & stays].tolist(), fire[~old & stays].tolist(), strict=True
+        ):
+            waiting.append((str(customers[ctx.codes[row]]), int(seqs[row]) - start, int(due)))
+        anchors, fire = anchors[fires], fire[fires]
+        cust = ctx.codes[anchors]
+        end = upper_bound(ctx, cust, fire) - 1
+        cand = Candidates(cust, fire, anchors, end, np.full(len(anchors), -1))
+    states = runner.states
+    customers = ctx.customers
+
+    def consent_before(codes: IntArray) -> npt.NDArray[np.bool_]:
+        """Consent for the rule's purpose before the call (no consent interaction in it)."""
+        purpose = rule.consent or ""
+        out = np.zeros(len(codes), dtype=bool)
+        for j, code in enumerate(codes.tolist()):
+            cid = str(customers[code])
+            state = states.get(cid)
+            out[j] = (
+                runner.consent(state, purpose)
+                if state is not None
+                else runner.consent(CustomerState(cid), purpose)
+            )
+        return out
+
+    seed = ConsentSeed(fresh, consent_before)  # earlier calls' consent is in the states
+    p = policy_input(ctx, rule, cand, frontier, runner.customers, seed)
+    previous = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
+    firing_customers = np.unique(p.cust)
+    for code in firing_customers.tolist():
+        state = states.get(str(customers[code]))
+        rs = None if state is None else state.rules.get(plan.name)
+        if rs is not None and rs.last_emitted is not None:
+            previous[code] = rs.last_emitted
+    reasons = policy_verdicts(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
+    emitted, suppressed = policy_output(p, reasons)
+    emitted, suppressed = (
+        attrs.evolve(block, anchor_rank=ranks[block.anchor], ranked=False)
+        for block in (emitted, suppressed)
+    )
+    # each customer's last emitted time, as deciding one by one leaves it (in time order)
+    last = dict(zip(emitted.customer.tolist(), emitted.time.tolist(), strict=True))
+    return Decision(plan, emitted, suppressed, done, waiting, last)
