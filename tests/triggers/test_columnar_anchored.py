@@ -57,6 +57,25 @@ def anchored_rule_set(rng: random.Random) -> str:
                 f"{k1} as x then no {k2} where value > x.value for {d}",
             ]
         )
+        if rng.random() < 0.4:  # fires at its anchors, reading aggregates
+            when = rng.choice(
+                [
+                    f"{k1} as x where count({k2} before x) >= 1 and x.value > max({k2}.value"
+                    " before x)",
+                    f"{k1} as x where min({k2}.value within {d}) ?? 0 < x.value",
+                    f"{k1} as x where first({k2}.value) ?? -1 <= x.value",
+                ]
+            )
+            when += rng.choice(
+                [
+                    "",
+                    f'\n    if count({k2} where product == "p1" within {d}) > 1',
+                    f"\n    if last({k2}.value) ?? 0 >= 100 or max({k2}.value within {d}) ?? 0"
+                    " > 200",
+                    f"\n    if sum({k2}.value within {d}) > 100",  # the per-row path
+                    f"\n    if count({k2} where value > x.value within {d}) >= 1",  # per row
+                ]
+            )
         lines = [f"trigger r{i}:", f"    when {when}"]
         if "then after" in when and rng.random() < 0.7:
             lines.append(
@@ -68,9 +87,17 @@ def anchored_rule_set(rng: random.Random) -> str:
                     ]
                 )
             )
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 and "\n    if" not in when:
             lines.append(rng.choice(["    if x.value > 50", '    if x.product != "p2"']))
-        lines.append(rng.choice(["    emit act(v = x.value, p = x.product)", "    emit act"]))
+        lines.append(
+            rng.choice(
+                [
+                    "    emit act(v = x.value, p = x.product)",
+                    "    emit act",
+                    f"    emit act(n = count({k2}), top = max({k2}.value within {d}))",
+                ]
+            )
+        )
         if rng.random() < 0.4:
             lines.append(f"    cooldown {rng.choice(SPANS)}")
         if rng.random() < 0.3:

@@ -36,7 +36,14 @@ import numpy.typing as npt
 
 from cxmodel.errors import EvaluationLimitError
 from cxmodel.triggers._candidates import Candidates, anchors_of, upper_bound, waited
-from cxmodel.triggers._context import LogContext, names_in
+from cxmodel.triggers._columnar_aggregates import (
+    MicroBatchLog,
+    SeededContext,
+    column_values,
+    seedable,
+    state_seeds,
+)
+from cxmodel.triggers._context import LogContext, aggregates_in, names_in
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._firings import FiringBlock
 from cxmodel.triggers._ingest import Row
@@ -66,73 +73,13 @@ def on_arrays(plan: RulePlan) -> bool:
         and rule.when.reach is None
         and plan.then_mode in (None, "absent", "after")
         and (plan.then_mode is None or plan.delay is not None)
-        and not plan.aggregates
+        and (
+            not plan.aggregates
+            or (plan.then_mode is None and all(map(seedable, plan.aggregates.values())))
+        )
         and rule.quiet is None
         and not rule.in_customer_time
     )
-
-
-class _Log:
-    """The small log of one rule's micro-batch, as the batch evaluator reads a log
-    (:class:`~cxmodel.triggers._context.EvaluatedLog`): rows sorted by customer (ids in
-    sorted order) and release order."""
-
-    def __init__(
-        self,
-        customers: npt.NDArray[Any],
-        codes: IntArray,
-        times: IntArray,
-        columns: dict[str, npt.NDArray[Any]],
-    ) -> None:
-        self.customers = customers
-        self.customer_codes = codes
-        self.timestamps = times
-        self.offsets = np.searchsorted(codes, np.arange(len(customers) + 1)).astype(np.int64)
-        self._columns = columns
-        self.schema: dict[str, str] = {}
-        self._categories: dict[str, tuple[IntArray, npt.NDArray[Any]]] = {}
-
-    def __len__(self) -> int:
-        return len(self.timestamps)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._columns
-
-    def column(self, name: str) -> npt.NDArray[Any]:
-        return self._columns[name]
-
-    def categorical(self, name: str) -> tuple[IntArray, npt.NDArray[Any]]:
-        """Codes (-1: missing) and the values of a text column."""
-        if name not in self._categories:
-            values = self._columns[name]
-            present = values != None  # noqa: E711 (elementwise)
-            codes = np.full(len(values), -1, dtype=np.int64)
-            names, found = np.unique(values[present].astype(str), return_inverse=True)
-            codes[present] = found.reshape(-1)
-            self._categories[name] = (codes, names.astype(object))
-        return self._categories[name]
-
-
-def _column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDArray[Any] | None:
-    """One property over the log's rows (the carried anchors' then the released ones), as the
-    batch evaluator reads a log's column: floats (NaN missing) for numbers and true/false,
-    text objects (``None`` missing); ``None`` when the values mix text and numbers (or
-    true/false with either), which the batch evaluator would read differently."""
-    if released is not None and released.dtype.kind == "f" and not carried:
-        return released
-    values = carried + ([] if released is None else released.tolist())
-    kinds = {type(v) for v in values} - {type(None)}
-    if float in kinds and released is not None and released.dtype.kind == "f":
-        kinds.discard(float)  # NaN, missing
-        values = [None if isinstance(v, float) and v != v else v for v in values]
-        kinds = {type(v) for v in values} - {type(None)} or {float}
-    if not kinds or kinds == {str}:
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-        return out
-    if kinds <= {float, int} or kinds == {bool}:
-        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-    return None
 
 
 @attrs.define(eq=False)
@@ -186,6 +133,12 @@ def _fields(plan: RulePlan) -> set[str]:
         for node in names_in(expr)
         if node.qualifier in (None, rule.alias) and node.name not in ("customer_id", "timestamp")
     }
+    out |= {
+        node.field
+        for expr in rule.expressions()
+        for node in aggregates_in(expr)
+        if node.field is not None
+    }
     return out | {"interaction_id"} | ({"purpose"} if rule.consent is not None else set())
 
 
@@ -228,6 +181,7 @@ def decide(
     rule = plan.rule
     carried = _carried(runner, plan, states, heap, frontier)
     kinds = {k for k in (plan.when_kind, plan.block_kind) if k is not None}
+    kinds.update(agg.kind for agg in plan.aggregates.values())
     if rule.consent is not None:
         kinds.update(_CONSENT)
     ks = released.reading(kinds)
@@ -254,7 +208,7 @@ def decide(
             if all(v is None for v in old):
                 continue
             fresh = np.full(len(ks), None, dtype=object)
-        values = _column(fresh, old)
+        values = column_values(fresh, old)
         if values is None:
             return None
         if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711
@@ -263,14 +217,23 @@ def decide(
     customers, codes = np.unique(cids.astype(str), return_inverse=True)
     codes = codes.reshape(-1).astype(np.int64)
     order = np.lexsort((seqs, times, codes))
-    log = _Log(
+    log = MicroBatchLog(
         customers.astype(object), codes[order], times[order],
         {name: values[order] for name, values in columns.items()},
     )  # fmt: skip
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     seqs, ranks = seqs[order], ranks[order]
-    ctx = LogContext(log, runner.traits)
+    seeded = state_seeds(plan.aggregates, runner.states, log.customers)
+    if seeded is None or any(
+        agg.field is not None
+        and agg.func != "count"
+        and agg.field in columns
+        and columns[agg.field].dtype.kind != "f"
+        for agg in plan.aggregates.values()
+    ):
+        return None  # text values: the batch evaluator reads them apart
+    ctx = SeededContext(log, runner.traits, seeded)
     old_rows = position[:n_old]
     try:
         return _decided(runner, plan, ctx, old_rows, carried, seqs, ranks, released, frontier)

@@ -32,6 +32,7 @@ import numpy as np
 
 from cxmodel.expr import Binary, Expr, Literal, Name
 from cxmodel.expr._evaluate import COMPARISONS
+from cxmodel.triggers._columnar_aggregates import advance
 from cxmodel.triggers._columnar_anchored import decide, on_arrays
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._ingest import Row
@@ -147,13 +148,16 @@ class _Initial:
         self.consent_replayed |= consent
 
     def finish(self, runner: RuleRunner, released: Released) -> None:
-        """Replay what no pass replayed: consent, and aggregates no active rule reads."""
+        """Replay what no pass replayed: consent, and the aggregates no pass read (on arrays
+        where :func:`~cxmodel.triggers._columnar_aggregates.advance` can)."""
         keys = {a.store_key for aggs in runner.aggregates_by_kind.values() for a in aggs}
         missing = keys - self.replayed
         consent = not self.consent_replayed
         if not (missing or consent):
             return
         self.begin(missing, consent)
+        unread = [a for aggs in _by_kind(runner, missing).values() for a in aggs]
+        missing -= advance(unread, released, self.states)  # on arrays where it can
         by_kind = _by_kind(runner, missing)
         kinds = set(by_kind) | (set(_CONSENT) if consent else set())
         for row in released.rows(released.reading(kinds)):
