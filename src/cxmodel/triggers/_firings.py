@@ -298,8 +298,8 @@ def _time_us(time: datetime) -> int:
 
 
 class FiringRows(Sequence[Firing]):
-    """A sorted sequence of firings: :class:`Firing` objects, rows of columnar blocks, or
-    both, a block's row built as an object when first read.
+    """A sequence of firings: :class:`Firing` objects, rows of columnar blocks, or both, a
+    block's row built as an object when first read.
 
     Objects alone are kept in the order given. With blocks, every firing is put in
     :data:`firing_sort_key` (time, customer id, trigger, firing id), objects and block rows
@@ -431,6 +431,8 @@ class Firings(Result):
 
     Evaluation keeps firings as columns; a :class:`Firing` object is built when it is first
     read (by index or iteration), so ``len()`` and counting are cheap on millions of firings.
+    A streaming engine's micro-batch may hold some as objects and some as columns, in the same
+    order.
 
     Examples
     --------

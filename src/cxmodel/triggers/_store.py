@@ -183,7 +183,7 @@ class StateChange:
         in the outbox is ignored (the engine never sends one twice). The engine may hand a
         sequence that builds its :class:`~cxmodel.triggers.Firing` objects as they are read
         (those a large micro-batch decided as columns): iterate or index it as any sequence
-        (each read gives the same objects).
+        (each read gives the same firings).
     late, rejected : Sequence of Quarantined
         Interactions set aside, appended in this order.
     alerts : AlertWindowChange
@@ -521,8 +521,8 @@ class InMemoryStore:
             self._apply(alerts)
 
     def _settled(self) -> dict[str, Firing]:
-        """The outbox, with the firings put aside put in it first, in commit order (a firing
-        whose id is there already is ignored, as :meth:`keep` does). Called with the lock."""
+        """The outbox, once the firings kept aside are moved into it in commit order (one
+        whose id is there already ignored, as :meth:`keep` ignores it). Called with the lock."""
         pending = self._pending
         if pending:
             outbox = self._outbox
@@ -555,9 +555,9 @@ class InMemoryStore:
         """Drop the customer's state, firings (acknowledged or not), late and rejected
         interactions and the alert values naming them, and replace the meta."""
         with self._lock:
+            outbox = self._settled()  # first: the firings kept aside may name them too
             self._meta = meta
             self._customers.pop(customer_id, None)
-            outbox = self._settled()
             dropped = [i for i, f in outbox.items() if f.customer_id == customer_id]
             for firing_id in dropped:
                 del outbox[firing_id]
