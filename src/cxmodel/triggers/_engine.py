@@ -4,10 +4,9 @@ the same firings as batch, bounded state, and a durable snapshot instead of a hi
 from __future__ import annotations
 
 import asyncio
-import operator
 import threading
 import time as _wall
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -41,7 +40,7 @@ from cxmodel.triggers._columnar import (
 from cxmodel.triggers._declared import declared_data
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
-from cxmodel.triggers._firings import Firing, Firings
+from cxmodel.triggers._firings import Firing, Firings, firing_rows, firing_sort_key
 from cxmodel.triggers._ingest import Row, columns_from, row_of, rows_from
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
@@ -72,10 +71,6 @@ def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
     if "timezone" in out:
         _zone_name(customer, out["timezone"], "(any rule in customer timezone)")
     return out
-
-
-#: the order of a call's firings: time, customer, trigger, id
-_firing_order = operator.attrgetter("time", "customer_id", "trigger", "firing_id")
 
 
 class TriggerEngine:
@@ -302,7 +297,7 @@ class TriggerEngine:
                 self._declared.refuse([row])
             if type(self.store) is InMemoryStore:
                 return self._call_one(row)
-            return self._call([row], None)[0]
+            return list(self._call([row], None))
 
     def process_many(self, interactions: Any) -> Firings:
         """Process a micro-batch in delivery order; return the firings that became final.
@@ -333,7 +328,7 @@ class TriggerEngine:
         if columns is None:
             rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
         with self._lock:
-            return Firings(*self._call(self._batch(columns, rows), None))
+            return self._call(self._batch(columns, rows), None)
 
     def _batch(self, columns: Source | None, rows: list[Row] | None) -> list[Row] | Source:
         """A micro-batch as the path that takes it wants it, checked: columns for the
@@ -376,7 +371,7 @@ class TriggerEngine:
                         "caller's clock or the time's unit (milliseconds read as seconds?), "
                         "or give the engine max_future=None to replay old streams"
                     )
-            return self._call([], t)[0]
+            return list(self._call([], t))
 
     async def aprocess(self, interaction: Any) -> list[Firing]:
         """:meth:`process` on a worker thread, for asyncio services."""
@@ -494,11 +489,10 @@ class TriggerEngine:
         value = self._clock()
         return to_us(value)
 
-    def _call(
-        self, rows: list[Row] | Source, advance: int | None
-    ) -> tuple[list[Firing], list[Firing]]:
-        """Run one call and commit it: (emitted, suppressed), each sorted by time, customer,
-        trigger and id."""
+    def _call(self, rows: list[Row] | Source, advance: int | None) -> Firings:
+        """Run one call and commit it; return its firings, emitted and suppressed, each
+        sorted by time, customer, trigger and id. Those a large micro-batch decided as
+        columns stay columns (committed so to an in-memory store) until they are read."""
         durable = type(self.store) is not InMemoryStore  # a commit that can fail
         runner = self._runner
         runner.touched = set()
@@ -507,6 +501,7 @@ class TriggerEngine:
             self._delivery.save(), runner.seq, runner.catalogue.to_dict(), runner.alerts.begin()
         ) if durable else ()  # fmt: skip
         runner.emitted, runner.suppressed = [], []
+        runner.emitted_blocks, runner.suppressed_blocks = [], []
         try:
             if isinstance(rows, list):
                 late, rejected = self._delivery.take(rows, runner, self._now)
@@ -524,14 +519,22 @@ class TriggerEngine:
             self._delivery.forget_ids(runner, self.redelivery)
             emitted, suppressed = runner.emitted, runner.suppressed
             assert suppressed is not None
-            if len(emitted) > 1:
-                emitted.sort(key=_firing_order)
-            if len(suppressed) > 1:
-                suppressed.sort(key=_firing_order)
+            if runner.emitted_blocks or runner.suppressed_blocks:  # some kept as columns
+                out = Firings.from_parts(
+                    emitted, runner.emitted_blocks, suppressed, runner.suppressed_blocks
+                )
+                decided: Sequence[Firing] = firing_rows(out)
+            else:
+                if len(emitted) > 1:
+                    emitted.sort(key=firing_sort_key)
+                if len(suppressed) > 1:
+                    suppressed.sort(key=firing_sort_key)
+                out = Firings(emitted, suppressed)
+                decided = emitted
             change = StateChange(
                 meta=self._lazy_meta.reset() if not durable else self._meta(),
                 customers=ChangedStates(runner.states, runner.touched),
-                firings=emitted,
+                firings=decided,
                 late=late,
                 rejected=rejected,
                 alerts=runner.alerts.changes(),
@@ -551,7 +554,7 @@ class TriggerEngine:
             runner.before = None
         if late or rejected:
             self._kept_aside(len(late), len(rejected))
-        return emitted, suppressed
+        return out
 
     def _call_one(self, row: Row) -> list[Firing]:
         """:meth:`_call` of one interaction with an :class:`InMemoryStore`, which keeps
@@ -562,6 +565,7 @@ class TriggerEngine:
         runner.touched = set()
         emitted: list[Firing] = []
         runner.emitted, runner.suppressed = emitted, None  # process() returns no suppressed
+        runner.emitted_blocks, runner.suppressed_blocks = [], []
         late, rejected = self._delivery.take_one(row, runner, self._now)
         self._delivery.forget_ids(runner, self.redelivery)
         if late:
@@ -569,7 +573,7 @@ class TriggerEngine:
             late = tuple(kept)
             self._delivery.duplicates += again
         if len(emitted) > 1:
-            emitted.sort(key=_firing_order)
+            emitted.sort(key=firing_sort_key)
         store = self.store
         assert isinstance(store, InMemoryStore)
         changed = ChangedStates(runner.states, runner.touched)

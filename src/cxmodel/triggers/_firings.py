@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TextIO, overload
 
 import attrs
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result, plain
-from cxmodel._time import to_us, us_to_datetime
+from cxmodel._time import EPOCH, to_us, us_to_datetime
 from cxmodel.errors import IndexOutOfRangeError, SchemaError
 
 if TYPE_CHECKING:
@@ -23,10 +24,13 @@ if TYPE_CHECKING:
 __all__ = [
     "Firing",
     "FiringBlock",
+    "FiringRows",
     "Firings",
     "firing_blocks",
     "firing_columns",
     "firing_id",
+    "firing_rows",
+    "firing_sort_key",
     "write_firings",
 ]
 
@@ -280,55 +284,116 @@ def _bulk(block: FiringBlock, rows: IntArray) -> list[Firing]:
     return out
 
 
-class _Rows:
-    """A sorted sequence of firings: either objects or (block, row) references into blocks."""
+#: the order of firings: time, customer id, trigger, firing id
+firing_sort_key = operator.attrgetter("time", "customer_id", "trigger", "firing_id")
 
-    def __init__(
-        self, objects: Sequence[Firing] | None, blocks: Sequence[FiringBlock] = ()
-    ) -> None:
+_ONE_US = timedelta(microseconds=1)
+
+
+def _time_us(time: datetime) -> int:
+    """A firing's time in microseconds since the epoch (UTC)."""
+    if time.tzinfo is not None and time.utcoffset() is not None:
+        return (time - EPOCH) // _ONE_US
+    return to_us(time, what="time of a firing")
+
+
+class FiringRows(Sequence[Firing]):
+    """A sequence of firings: :class:`Firing` objects, rows of columnar blocks, or both, a
+    block's row built as an object when first read.
+
+    Objects alone are kept in the order given. With blocks, every firing is put in
+    :data:`firing_sort_key` (time, customer id, trigger, firing id), objects and block rows
+    together; the objects take their places in ``cache`` and each block row's object is
+    built on demand (in bulk, block by block, by :meth:`all`). ``which`` and ``row`` say
+    where each position comes from: block ``which[i]``, row ``row[i]``, or, where
+    ``which[i]`` is -1, the object ``row[i]`` given. Building an object twice (two threads
+    reading at once) gives two equal objects, one of them kept.
+    """
+
+    __slots__ = ("blocks", "cache", "n", "row", "which")
+
+    def __init__(self, objects: Sequence[Firing] = (), blocks: Sequence[FiringBlock] = ()) -> None:
         self.blocks = tuple(blocks)
-        if objects is not None:
+        if not any(len(b) for b in self.blocks):  # objects alone, in the order given
             self.which = np.zeros(0, dtype=np.int64)
             self.row = np.zeros(0, dtype=np.int64)
             self.cache: list[Firing | None] = list(objects)
             self.n = len(self.cache)
             return
-        self.n = sum(len(b) for b in self.blocks)
+        self.n = len(objects) + sum(len(b) for b in self.blocks)
         self.cache = [None] * self.n
-        self.which, self.row = self._order()
+        self.which, self.row = self._order(objects)
+        if len(objects):
+            at = np.flatnonzero(self.which < 0)
+            for j, k in zip(at.tolist(), self.row[at].tolist(), strict=True):
+                self.cache[j] = objects[k]
 
-    def _order(self) -> tuple[IntArray, IntArray]:
-        blocks = [b for b in self.blocks if len(b)]
-        if not blocks:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        names = sorted({b.trigger for b in blocks})
+    def _order(self, objects: Sequence[Firing]) -> tuple[IntArray, IntArray]:
+        blocks = [(w, b) for w, b in enumerate(self.blocks) if len(b)]
+        n_objects = len(objects)
+        names = sorted({b.trigger for _, b in blocks}.union(f.trigger for f in objects))
+        code = {name: i for i, name in enumerate(names)}
         which = np.concatenate(
-            [np.full(len(b), self.blocks.index(b), dtype=np.int64) for b in blocks]
+            [np.full(n_objects, -1, dtype=np.int64)]
+            + [np.full(len(b), w, dtype=np.int64) for w, b in blocks]
         )
-        row = np.concatenate([np.arange(len(b), dtype=np.int64) for b in blocks])
-        time = np.concatenate([b.time for b in blocks])
+        row = np.concatenate(
+            [np.arange(n_objects, dtype=np.int64)]
+            + [np.arange(len(b), dtype=np.int64) for _, b in blocks]
+        )
+        time = np.concatenate(
+            [np.array([_time_us(f.time) for f in objects], dtype=np.int64)]
+            + [b.time for _, b in blocks]
+        )
         rank: IntArray
-        if all(b.ranked for b in blocks):
-            rank = np.concatenate([b.rank for b in blocks])
-        else:  # rank customers by id here
-            ids = np.concatenate([b.customer for b in blocks]).astype(str)
+        if not n_objects and all(b.ranked for _, b in blocks):
+            rank = np.concatenate([b.rank for _, b in blocks])
+        elif not n_objects:  # rank customers by id here
+            ids = np.concatenate([b.customer for _, b in blocks]).astype(str)
             rank = np.unique(ids, return_inverse=True)[1].astype(np.int64)
-        trig = np.concatenate([np.full(len(b), names.index(b.trigger)) for b in blocks])
+        else:  # objects too: rank customer ids compared as Python strings
+            text = np.concatenate(
+                [np.array([f.customer_id for f in objects], dtype=object)]
+                + [np.asarray(b.customer).astype(str) for _, b in blocks]
+            )
+            rank = np.unique(text, return_inverse=True)[1].astype(np.int64)
+        trig = np.concatenate(
+            [np.array([code[f.trigger] for f in objects], dtype=np.int64)]
+            + [np.full(len(b), code[b.trigger], dtype=np.int64) for _, b in blocks]
+        )
         order = np.lexsort((trig, rank, time))
         which, row = which[order], row[order]
         t, r, g = time[order], rank[order], trig[order]
         tie = (t[1:] == t[:-1]) & (r[1:] == r[:-1]) & (g[1:] == g[:-1])
         if tie.any():  # equal time, customer and trigger: order by firing id
-            starts = np.flatnonzero(np.diff(np.concatenate([[0], tie.astype(np.int8), [0]])) == 1)
-            ends = np.flatnonzero(np.diff(np.concatenate([[0], tie.astype(np.int8), [0]])) == -1)
+            edges = np.diff(np.concatenate([[0], tie.astype(np.int8), [0]]))
+            starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
             for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
                 run = np.arange(s, e + 1)
                 run_ids = [
-                    self.blocks[w].firing_id(x) for w, x in zip(which[run], row[run], strict=True)
+                    objects[x].firing_id if w < 0 else self.blocks[w].firing_id(x)
+                    for w, x in zip(which[run].tolist(), row[run].tolist(), strict=True)
                 ]
                 sub = run[np.argsort(np.array(run_ids, dtype=object), kind="stable")]
                 which[run], row[run] = which[sub], row[sub]
         return which, row
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> Firing: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Firing]: ...
+    def __getitem__(self, i: int | slice) -> Firing | list[Firing]:
+        if isinstance(i, slice):
+            return [self.get(j) for j in range(self.n)[i]]
+        if not -self.n <= i < self.n:
+            raise IndexOutOfRangeError(f"firing index {i} out of range for {self.n} firings")
+        return self.get(i % self.n)
+
+    def __iter__(self) -> Iterator[Firing]:
+        return iter(self.all())
 
     def get(self, i: int) -> Firing:
         got = self.cache[i]
@@ -337,7 +402,7 @@ class _Rows:
         return got
 
     def all(self) -> list[Firing]:
-        """Every firing, materialised in bulk (block by block) on first use."""
+        """Every firing, block rows materialised in bulk (block by block) on first use."""
         if self.n and any(f is None for f in self.cache):
             for w, block in enumerate(self.blocks):
                 at = np.flatnonzero(self.which == w)
@@ -353,12 +418,21 @@ class _Rows:
         return self.blocks[int(self.which[i])].firing_id(int(self.row[i]))
 
 
+def _parts(objects: Sequence[Firing], blocks: Sequence[FiringBlock]) -> FiringRows:
+    """:class:`FiringRows` of ``objects`` and ``blocks`` in :data:`firing_sort_key`."""
+    if not any(len(b) for b in blocks) and len(objects) > 1:  # objects alone: sort them
+        objects = sorted(objects, key=firing_sort_key)
+    return FiringRows(objects, blocks)
+
+
 class Firings(Result):
     """A table of firings, sorted by time, customer, trigger and id; ``suppressed`` holds the
     firings a policy stopped, each with its ``reason``.
 
     Evaluation keeps firings as columns; a :class:`Firing` object is built when it is first
     read (by index or iteration), so ``len()`` and counting are cheap on millions of firings.
+    A streaming engine's micro-batch may hold some as objects and some as columns, in the same
+    order.
 
     Examples
     --------
@@ -371,8 +445,8 @@ class Firings(Result):
     def __init__(
         self, firings: Iterable[Firing] = (), suppressed_firings: Iterable[Firing] = ()
     ) -> None:
-        self._emitted = _Rows(tuple(firings))
-        self._suppressed = _Rows(tuple(suppressed_firings))
+        self._emitted = FiringRows(tuple(firings))
+        self._suppressed = FiringRows(tuple(suppressed_firings))
 
     @classmethod
     def from_blocks(
@@ -380,8 +454,24 @@ class Firings(Result):
     ) -> Firings:
         """Firings from columnar blocks (sorted here)."""
         out = cls.__new__(cls)
-        out._emitted = _Rows(None, emitted)
-        out._suppressed = _Rows(None, suppressed)
+        out._emitted = FiringRows((), emitted)
+        out._suppressed = FiringRows((), suppressed)
+        return out
+
+    @classmethod
+    def from_parts(
+        cls,
+        emitted: Sequence[Firing],
+        emitted_blocks: Sequence[FiringBlock],
+        suppressed: Sequence[Firing] = (),
+        suppressed_blocks: Sequence[FiringBlock] = (),
+    ) -> Firings:
+        """Firings from objects and columnar blocks together, in :data:`firing_sort_key` (time,
+        customer id, trigger, firing id) as if every one were an object; the blocks' rows are
+        built as objects when first read."""
+        out = cls.__new__(cls)
+        out._emitted = _parts(emitted, emitted_blocks)
+        out._suppressed = _parts(suppressed, suppressed_blocks)
         return out
 
     def __len__(self) -> int:
@@ -424,7 +514,7 @@ class Firings(Result):
         """The firings a policy suppressed, each with its ``reason``."""
         out = Firings.__new__(Firings)
         out._emitted = self._suppressed
-        out._suppressed = _Rows(())
+        out._suppressed = FiringRows(())
         return out
 
     def ids(self) -> set[str]:
@@ -466,35 +556,40 @@ def _firing_columns(firings: Iterable[Firing]) -> dict[str, list[Any]]:
     return {f.name: [getattr(x, f.name) for x in rows] for f in attrs.fields(Firing)}
 
 
-def _rows_columns(rows: _Rows, ids: bool) -> tuple[Array, Array, IntArray, Array, Array]:
-    if rows.n and rows.blocks and all(f is None for f in rows.cache):  # straight from columns
-        parts = []
-        for w, block in enumerate(rows.blocks):
-            at = rows.row[rows.which == w]
-            reason = (
-                np.full(len(at), None, dtype=object) if block.reason is None else block.reason[at]
-            )
-            customer = np.asarray(block.customer, dtype=object)[at]
-            names = np.full(len(at), None, dtype=object)
-            if ids:
-                names[:] = [
-                    firing_id(block.trigger, str(c), k)
-                    for c, k in zip(customer.tolist(), block.keys(at), strict=True)
-                ]
-            parts.append((np.full(len(at), block.trigger, dtype=object), customer,
-                          block.time[at], np.asarray(reason, dtype=object), names))  # fmt: skip
-        return (
-            np.concatenate([p[0] for p in parts]),
-            np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]).astype(np.int64),
-            np.concatenate([p[3] for p in parts]),
-            np.concatenate([p[4] for p in parts]),
-        )
-    got = rows.all()
+def _rows_columns(rows: FiringRows, ids: bool) -> tuple[Array, Array, IntArray, Array, Array]:
+    if not (rows.n and len(rows.which)):  # objects alone
+        return _object_columns(rows.all(), ids)
+    # block rows straight from their columns, objects given with them as they are
+    objects = [rows.get(j) for j in np.flatnonzero(rows.which < 0).tolist()]
+    parts = [_object_columns(objects, ids)]
+    for w, block in enumerate(rows.blocks):
+        at = rows.row[rows.which == w]
+        reason = np.full(len(at), None, dtype=object) if block.reason is None else block.reason[at]
+        customer = np.asarray(block.customer, dtype=object)[at]
+        names = np.full(len(at), None, dtype=object)
+        if ids:
+            names[:] = [
+                firing_id(block.trigger, str(c), k)
+                for c, k in zip(customer.tolist(), block.keys(at), strict=True)
+            ]
+        parts.append((np.full(len(at), block.trigger, dtype=object), customer,
+                      block.time[at], np.asarray(reason, dtype=object), names))  # fmt: skip
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]).astype(np.int64),
+        np.concatenate([p[3] for p in parts]),
+        np.concatenate([p[4] for p in parts]),
+    )
+
+
+def _object_columns(
+    got: Sequence[Firing], ids: bool
+) -> tuple[Array, Array, IntArray, Array, Array]:
     return (
         np.array([f.trigger for f in got], dtype=object),
         np.array([f.customer_id for f in got], dtype=object),
-        np.array([to_us(f.time) for f in got], dtype=np.int64),
+        np.array([_time_us(f.time) for f in got], dtype=np.int64),
         np.array([f.reason for f in got], dtype=object),
         np.array([f.firing_id if ids else None for f in got], dtype=object),
     )
@@ -503,11 +598,18 @@ def _rows_columns(rows: _Rows, ids: bool) -> tuple[Array, Array, IntArray, Array
 def firing_blocks(firings: Firings) -> tuple[tuple[FiringBlock, ...], tuple[FiringBlock, ...]]:
     """The columnar blocks (emitted, suppressed) ``firings`` was built from, empty ones left
     out (internal: the Dask evaluator ships these instead of :class:`Firing` objects); a table
-    built from objects has none."""
+    built from objects has none, and one built from both (:meth:`Firings.from_parts`) gives
+    its blocks without the objects held beside them."""
     return (
         tuple(b for b in firings._emitted.blocks if len(b)),
         tuple(b for b in firings._suppressed.blocks if len(b)),
     )
+
+
+def firing_rows(firings: Firings) -> FiringRows:
+    """The emitted firings of ``firings`` as the lazy sequence it holds them in (internal:
+    the streaming engine commits them so to an in-memory store, unbuilt)."""
+    return firings._emitted
 
 
 def firing_columns(firings: Firings, *, ids: bool = False) -> dict[str, Array]:

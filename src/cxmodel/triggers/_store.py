@@ -27,7 +27,7 @@ import attrs
 from cxmodel._arguments import got
 from cxmodel._time import EPOCH, TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
-from cxmodel.triggers._firings import Firing
+from cxmodel.triggers._firings import Firing, FiringRows
 
 __all__ = [
     "FORMAT",
@@ -180,7 +180,10 @@ class StateChange:
         ``customer_id -> None`` to delete that customer's state.
     firings : Sequence of Firing
         Emitted firings, appended to the outbox in this order. A firing whose id is already
-        in the outbox is ignored (the engine never sends one twice).
+        in the outbox is ignored (the engine never sends one twice). The engine may hand a
+        sequence that builds its :class:`~cxmodel.triggers.Firing` objects as they are read
+        (those a large micro-batch decided as columns): iterate or index it as any sequence
+        (each read gives the same firings).
     late, rejected : Sequence of Quarantined
         Interactions set aside, appended in this order.
     alerts : AlertWindowChange
@@ -254,7 +257,11 @@ class StateStore(Protocol):
         ...
 
     def commit(self, change: StateChange) -> None:
-        """Apply one engine call's changes atomically (all of them or none)."""
+        """Apply one engine call's changes atomically (all of them or none).
+
+        ``change.firings`` is a sequence of :class:`~cxmodel.triggers.Firing` objects, which
+        may be built as they are first read (see :class:`StateChange`).
+        """
         ...
 
     def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:
@@ -403,6 +410,8 @@ class InMemoryStore:
     It costs the engine next to nothing: :meth:`commit` keeps references to the meta and
     customer states it is handed, without copying or serialising them, so values need not be
     JSON-able here; alerts' windows take the values a call added and drop those that left.
+    Firings handed over as columns (a large micro-batch's) are kept so, and put in the outbox,
+    in commit order, only when something reads or changes it.
     Only one engine may have it open at a time; after :meth:`close`, a new :meth:`open`
     returns the meta and customer states committed last (the same objects).
 
@@ -427,6 +436,9 @@ class InMemoryStore:
         # customer id -> the committed mapping holding its latest state (read on open())
         self._customers: dict[str, Mapping[str, Any]] = {}
         self._outbox: dict[str, Firing] = {}
+        # firings committed but not yet in the outbox, in commit order: sequences that build
+        # their objects when read, and the commits after one of them
+        self._pending: list[Sequence[Firing]] = []
         self._acked: set[str] = set()
         self._late: list[Quarantined] = []
         self._late_keys: set[LateKey] = set()  # (customer, interaction id) of the late ones
@@ -436,10 +448,11 @@ class InMemoryStore:
         self._alerts: dict[tuple[str, str], deque[_Kept]] = {}
 
     def __repr__(self) -> str:
-        return (
-            f"InMemoryStore(open={self._opened}, customers={len(self._customers)}, "
-            f"firings={len(self._outbox)})"
-        )
+        with self._lock:
+            return (
+                f"InMemoryStore(open={self._opened}, customers={len(self._customers)}, "
+                f"firings={len(self._settled())})"
+            )
 
     def open(self) -> StoredState:
         """Take the store for one engine; return the meta and customer states committed last.
@@ -492,15 +505,32 @@ class InMemoryStore:
             for customer_id in customers:  # the mapping is kept, its values read on open()
                 stored[customer_id] = customers
             if firings:
-                outbox = self._outbox
-                for firing in firings:
-                    outbox.setdefault(firing.firing_id, firing)
+                if isinstance(firings, FiringRows):  # kept unbuilt until the outbox is read
+                    self._pending.append(firings)
+                elif self._pending:  # after those, in commit order
+                    self._pending.append(tuple(firings))
+                else:
+                    outbox = self._outbox
+                    for firing in firings:
+                        outbox.setdefault(firing.firing_id, firing)
             if late:
                 self._late.extend(late)
                 self._late_keys.update(late_keys(late))
             if rejected:
                 self._rejected.extend(rejected)
             self._apply(alerts)
+
+    def _settled(self) -> dict[str, Firing]:
+        """The outbox, once the firings kept aside are moved into it in commit order (one
+        whose id is there already ignored, as :meth:`keep` ignores it). Called with the lock."""
+        pending = self._pending
+        if pending:
+            outbox = self._outbox
+            for part in pending:  # again from the first, if building one failed: no-ops
+                for firing in part:
+                    outbox.setdefault(firing.firing_id, firing)
+            pending.clear()
+        return self._outbox
 
     def _apply(self, change: AlertWindowChange) -> None:
         if not (change.added or change.trimmed or change.cleared):
@@ -525,11 +555,12 @@ class InMemoryStore:
         """Drop the customer's state, firings (acknowledged or not), late and rejected
         interactions and the alert values naming them, and replace the meta."""
         with self._lock:
+            outbox = self._settled()  # first: the firings kept aside may name them too
             self._meta = meta
             self._customers.pop(customer_id, None)
-            dropped = [i for i, f in self._outbox.items() if f.customer_id == customer_id]
+            dropped = [i for i, f in outbox.items() if f.customer_id == customer_id]
             for firing_id in dropped:
-                del self._outbox[firing_id]
+                del outbox[firing_id]
                 self._acked.discard(firing_id)
             self._late = [q for q in self._late if q.customer_id != customer_id]
             self._late_keys = set(late_keys(self._late))
@@ -541,18 +572,18 @@ class InMemoryStore:
     def firings(self) -> list[Firing]:
         """The outbox, in emission order."""
         with self._lock:
-            return list(self._outbox.values())
+            return list(self._settled().values())
 
     def pending(self) -> list[Firing]:
         """The firings not yet acknowledged, in emission order."""
         with self._lock:
             acked = self._acked
-            return [f for i, f in self._outbox.items() if i not in acked]
+            return [f for i, f in self._settled().items() if i not in acked]
 
     def acknowledge(self, firing_ids: Iterable[str]) -> None:
         """Mark firings as handled (ids not in the outbox are ignored)."""
         with self._lock:
-            outbox = self._outbox
+            outbox = self._settled()
             self._acked.update(i for i in ids_of(firing_ids) if i in outbox)
 
     def prune(self, *, before: TimeLike | None = None) -> int:
@@ -560,9 +591,10 @@ class InMemoryStore:
         return how many."""
         limit = None if before is None else to_us(before, what="before")
         with self._lock:
-            dropped = [i for i in self._acked if limit is None or time_us(self._outbox[i]) < limit]
+            outbox = self._settled()
+            dropped = [i for i in self._acked if limit is None or time_us(outbox[i]) < limit]
             for firing_id in dropped:
-                del self._outbox[firing_id]
+                del outbox[firing_id]
                 self._acked.discard(firing_id)
             return len(dropped)
 
