@@ -507,11 +507,6 @@ class TriggerEngine:
                 late, rejected = self._delivery.take(rows, runner, self._now)
             else:  # a large micro-batch (see process_many)
                 late, rejected = take_many(self._delivery, runner, rows, self._now)
-                if runner.emitted_blocks or runner.suppressed_blocks:  # as objects
-                    runner.emitted.extend(Firings.from_blocks(runner.emitted_blocks))
-                    assert runner.suppressed is not None
-                    runner.suppressed.extend(Firings.from_blocks(runner.suppressed_blocks))
-                    runner.emitted_blocks, runner.suppressed_blocks = [], []
             late, again = not_kept_late(self.store, late)
             self._delivery.duplicates += again
             if advance is not None:
