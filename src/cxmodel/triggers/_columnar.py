@@ -254,6 +254,9 @@ class Released:
         self.ranks = np.zeros(n, dtype=np.int64)
         self.first: set[int] = set()
         self.kind_codes, self.kind_names = first_seen_codes(self.kinds)
+        #: each interaction's customer coded in order of first appearance, and the codes
+        self.customer_codes, self.customer_names = first_seen_codes(self.customers)
+        self._ids: Any = None  # the ids as an array, made when a rule reads them
 
     def rows(self, ks: Any) -> list[Row]:
         """The rows of the released interactions ``ks`` (indices in release order), made
@@ -274,6 +277,13 @@ class Released:
             row.rank = int(ranks[k])
             out.append(row)
         return out
+
+    def id_column(self, ks: Any) -> Any:
+        """The interaction ids of the interactions ``ks`` (objects, ``None`` for none)."""
+        if self._ids is None:
+            self._ids = np.empty(self.n, dtype=object)
+            self._ids[:] = self.ids
+        return self._ids[ks]
 
     def reading(self, kinds: set[str]) -> Any:
         """The indices of the interactions of ``kinds``, in release order."""
@@ -310,7 +320,7 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
     n = released.n
     start = released.start
     runner.seq += n
-    cust, codes = first_seen_codes(released.customers)
+    cust, codes = released.customer_codes, released.customer_names
     times = released.times
     order = np.argsort(cust, kind="stable")  # by customer, then release order
     c_sorted, t_sorted = cust[order], times[order]

@@ -180,8 +180,8 @@ def state_seeds(
 
 class MicroBatchLog:
     """The small log of one rule's micro-batch, as the batch evaluator reads a log
-    (:class:`~cxmodel.triggers._context.EvaluatedLog`): rows sorted by customer (ids in
-    sorted order) and release order."""
+    (:class:`~cxmodel.triggers._context.EvaluatedLog`): rows sorted by customer code and
+    release order; ``categories`` holds text columns already coded (codes, values)."""
 
     def __init__(
         self,
@@ -189,6 +189,7 @@ class MicroBatchLog:
         codes: IntArray,
         times: IntArray,
         columns: dict[str, npt.NDArray[Any]],
+        categories: dict[str, tuple[IntArray, npt.NDArray[Any]]],
     ) -> None:
         self.customers = customers
         self.customer_codes = codes
@@ -196,7 +197,7 @@ class MicroBatchLog:
         self.offsets = np.searchsorted(codes, np.arange(len(customers) + 1)).astype(np.int64)
         self._columns = columns
         self.schema: dict[str, str] = {}
-        self._categories: dict[str, tuple[IntArray, npt.NDArray[Any]]] = {}
+        self._categories = dict(categories)
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -227,11 +228,13 @@ def column_values(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.
     if released is not None and released.dtype.kind == "f" and not carried:
         return released
     values = carried + ([] if released is None else released.tolist())
-    kinds = {type(v) for v in values} - {type(None)}
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
     if float in kinds and released is not None and released.dtype.kind == "f":
-        kinds.discard(float)  # NaN, missing
-        values = [None if isinstance(v, float) and v != v else v for v in values]
-        kinds = {type(v) for v in values} - {type(None)} or {float}
+        values = [None if isinstance(v, float) and v != v else v for v in values]  # NaN
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        kinds = kinds or {float}
     if not kinds or kinds == {str}:
         out = np.empty(len(values), dtype=object)
         out[:] = values

@@ -187,22 +187,32 @@ def decide(
     ks = released.reading(kinds)
     rows: list[Row] = [anchor.row for _, _, anchor in carried]
     n_old = len(rows)
-    cids = np.empty(n_old + len(ks), dtype=object)
-    cids[:n_old] = [cid for cid, _, _ in carried]
-    cids[n_old:] = released.customers[ks]
+    # customer codes: the released interactions', then those of customers only waiting
+    names = released.customer_names
+    extra: dict[str, int] = {}
+    old_codes = [
+        names[cid] if cid in names else extra.setdefault(cid, len(names) + len(extra))
+        for cid, _, _ in carried
+    ]
+    codes = np.concatenate([np.array(old_codes, dtype=np.int64), released.customer_codes[ks]])
+    customers = np.empty(len(names) + len(extra), dtype=object)
+    customers[:] = [*names, *extra]
     times = np.concatenate([np.array([r.time for r in rows], dtype=np.int64), released.times[ks]])
     seqs = np.concatenate([np.array([r.seq for r in rows], dtype=np.int64), released.start + ks])
     ranks = np.concatenate([np.array([r.rank for r in rows], dtype=np.int64), released.ranks[ks]])
-    kind_col = np.empty(len(cids), dtype=object)
+    kind_col = np.empty(len(codes), dtype=object)
     kind_col[:n_old] = [r.kind for r in rows]
     kind_col[n_old:] = released.kinds[ks]
+    kind_names = dict(released.kind_names)
+    kind_codes = np.concatenate(
+        [
+            np.array([kind_names.setdefault(r.kind, len(kind_names)) for r in rows], np.int64),
+            released.kind_codes[ks],
+        ]
+    )
     columns: dict[str, npt.NDArray[Any]] = {"kind": kind_col}
     for name in _fields(plan):
-        fresh = (
-            np.array([released.ids[k] for k in ks.tolist()], dtype=object)
-            if name == "interaction_id"
-            else released.column(name, ks)
-        )
+        fresh = released.id_column(ks) if name == "interaction_id" else released.column(name, ks)
         old = [r.fields.get(name) for r in rows]
         if fresh is None:  # no released interaction has it
             if all(v is None for v in old):
@@ -214,12 +224,13 @@ def decide(
         if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711
             continue
         columns[name] = values
-    customers, codes = np.unique(cids.astype(str), return_inverse=True)
-    codes = codes.reshape(-1).astype(np.int64)
     order = np.lexsort((seqs, times, codes))
+    kinds_known = np.empty(len(kind_names), dtype=object)
+    kinds_known[:] = list(kind_names)
     log = MicroBatchLog(
-        customers.astype(object), codes[order], times[order],
+        customers, codes[order], times[order],
         {name: values[order] for name, values in columns.items()},
+        {"kind": (kind_codes[order], kinds_known)},
     )  # fmt: skip
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))

@@ -369,7 +369,7 @@ def _inactivity(
     heap = [entry for entry in runner.timers if entry[3] not in states]
     n = released.n
     if n:
-        cust, _ = first_seen_codes(released.customers)
+        cust = released.customer_codes
         order = np.argsort(cust, kind="stable")  # by customer, then release order
         c_sorted, t_sorted = cust[order], released.times[order]
         same = np.zeros(n, dtype=bool)
