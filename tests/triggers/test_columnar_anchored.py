@@ -274,3 +274,21 @@ class TestAnchoredOnArrays:
         columnar, per_row = run_both(rules, recs, 2, T0 + timedelta(days=25))
         assert key(columnar) == key(per_row)
         assert len(columnar) > 0
+
+    def test_true_false_properties_read_as_batch_reads_them(self) -> None:
+        """A true/false property tested, bound and emitted: the same values (``True``, not
+        ``1.0``) on both paths and in batch."""
+        rules = parse(
+            "trigger t:\n    when purchase as x where x.vip then after 1 days\n"
+            "    unless survey where vip == x.vip\n    emit act(v = x.vip)\n\n"
+            "trigger u:\n    when product_view as x where not x.vip\n    emit seen(v = x.vip)"
+        )
+        recs = records(4, 150, n_customers=3, days=20)
+        for j, rec in enumerate(recs):
+            if j % 4:
+                rec["vip"] = j % 3 == 0
+        as_of = T0 + timedelta(days=25)
+        columnar, per_row = run_both(rules, recs, 4, as_of)
+        batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
+        assert key(columnar) == key(per_row) == key(batch)
+        assert {True, False} <= {f.payload["v"] for f in columnar}

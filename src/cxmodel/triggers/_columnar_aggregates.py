@@ -222,9 +222,9 @@ class MicroBatchLog:
 
 def column_values(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDArray[Any] | None:
     """One property over the log's rows (the carried anchors' then the released ones), as the
-    batch evaluator reads a log's column: floats (NaN missing) for numbers and true/false,
-    text objects (``None`` missing); ``None`` when the values mix text and numbers (or
-    true/false with either), which the batch evaluator would read differently."""
+    batch evaluator reads a log's column: floats (NaN missing) for numbers, objects (``None``
+    missing) for text and for true/false; ``None`` when the values mix text, numbers and
+    true/false, which the batch evaluator would read differently."""
     if released is not None and released.dtype.kind == "f" and not carried:
         return released
     values = carried + ([] if released is None else released.tolist())
@@ -235,11 +235,11 @@ def column_values(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.
         kinds = set(map(type, values))
         kinds.discard(type(None))
         kinds = kinds or {float}
-    if not kinds or kinds == {str}:
+    if not kinds or kinds == {str} or kinds == {bool}:
         out = np.empty(len(values), dtype=object)
         out[:] = values
         return out
-    if kinds <= {float, int} or kinds == {bool}:
+    if kinds <= {float, int}:
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     return None
 
