@@ -34,7 +34,7 @@ from cxmodel.errors import SchemaError
 from cxmodel.triggers._columnar_rules import first_seen_codes, run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._truths import refuse_misread
@@ -160,19 +160,31 @@ def _admit(
             rejected = [delivery.refusal(row, limit) for row in source.rows(where)]
     on_time = delivery.on_time
     late = (times < on_time) if on_time is not None else np.zeros(n, dtype=bool)
-    buffered = delivery.buffered_ids
+    # re-delivered: buffered before, remembered by the customer (or the catalogue), or
+    # earlier in this call and not late (see Delivery.redelivered)
+    buffered, states, catalogue = delivery.buffered_ids, runner.states, runner.catalogue.seen
     ids, customers = source.ids, source.customers
+    taken: set[tuple[str, str]] = set()
     duplicates = 0
+    late_list = late.tolist()
     for j in np.flatnonzero(ok).tolist():
         ident = ids[j]
         if ident is None:
             continue
         cid = customers[j]
-        if delivery.redelivered(cid, ident, runner):
+        key = (cid, ident)
+        if key in taken or key in buffered:
+            again = True
+        elif cid == CATALOGUE:
+            again = ident in catalogue
+        else:
+            state = states.get(cid)
+            again = state is not None and ident in state.seen
+        if again:
             duplicates += 1
             ok[j] = False
-        elif not late[j]:
-            buffered.add((cid, ident))
+        elif not late_list[j]:
+            taken.add(key)
     delivery.duplicates += duplicates
     quarantined: list[Quarantined] = []
     for row in source.rows(np.flatnonzero(ok & late)):
@@ -202,19 +214,18 @@ def _released(delivery: Delivery, source: Source, accepted: Any, frontier: int) 
         while buffer and buffer[0][0] <= frontier:
             out.append(heapq.heappop(buffer)[2])
         waiting = [j for j, item in enumerate(buffer) if type(item[2]) is int]
+        # the ids of this call's interactions still buffered are remembered as buffered
+        # (those released are remembered by their customers, in _book)
+        buffered = delivery.buffered_ids
         if waiting:
             made = source.rows(np.array([buffer[j][2] for j in waiting], dtype=np.int64))
             for j, row in zip(waiting, made, strict=True):
                 buffer[j] = (buffer[j][0], buffer[j][1], row)
-    buffered = delivery.buffered_ids
-    ids, customers = source.ids, source.customers
-    for item in out:
-        if type(item) is int:
-            ident = ids[item]
-            if ident is not None:
-                buffered.discard((customers[item], ident))
-        elif item.interaction_id is not None:
-            buffered.discard((item.customer, item.interaction_id))
+                if row.interaction_id is not None:
+                    buffered.add((row.customer, row.interaction_id))
+        for item in out:  # buffered before, released now
+            if type(item) is not int and item.interaction_id is not None:
+                buffered.discard((item.customer, item.interaction_id))
     return out
 
 
