@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel.errors import EvaluationLimitError
+from cxmodel.expr import Name
 from cxmodel.triggers._candidates import Candidates, anchors_of, upper_bound, waited
 from cxmodel.triggers._columnar_aggregates import (
     MicroBatchLog,
@@ -92,7 +93,9 @@ class Decision:
     emitted: FiringBlock
     suppressed: FiringBlock
     done: list[tuple[str, int]]  # (customer, release number) of carried anchors done
-    waiting: list[tuple[str, int, int]]  # (customer, index in the released, due) of new ones
+    #: the new anchors still waiting: customer, index in the released, due time, the values
+    #: their ``when ... where`` tested
+    waiting: list[tuple[str, int, int, dict[str, Any]]]
     last_emitted: dict[str, int]
 
     def apply(self, runner: RuleRunner, released: Any, heap: list[Any], frontier: int) -> None:
@@ -108,12 +111,10 @@ class Decision:
             state = states[cid] if cid in runner.touched else runner.touch(cid)
             state.rule(name).last_emitted = t
         if self.waiting:
-            ks = np.array([k for _, k, _ in self.waiting], dtype=np.int64)
-            for (cid, _, due), row in zip(self.waiting, released.rows(ks), strict=True):
-                state = states[cid]
-                reader = runner.readers.get(cid) or runner.reader(cid)
-                tested = plan.anchor_test(state, row, {}, reader)
-                state.rule(name).anchors[row.seq] = Anchor(row, due, {}, tested or {})
+            ks = np.array([k for _, k, _, _ in self.waiting], dtype=np.int64)
+            for (cid, _, due, tested), row in zip(self.waiting, released.rows(ks), strict=True):
+                rs = states[cid].rules.get(name) or states[cid].rule(name)
+                rs.anchors[row.seq] = Anchor(row, due, {}, tested)
                 heap.append((due, TIMER, row.seq, cid, name))
         # the timers due before the frontier were decided here
         kept = [entry for entry in heap if entry[0] >= frontier]
@@ -122,6 +123,45 @@ class Decision:
             runner.emitted_blocks.append(self.emitted)
         if len(self.suppressed) and runner.suppressed is not None:
             runner.suppressed_blocks.append(self.suppressed)
+
+
+def _when_values(
+    runner: RuleRunner, plan: RulePlan, ctx: LogContext, rows: IntArray
+) -> list[dict[str, Any]]:
+    """The values the ``when ... where`` of each anchor ``rows`` tested, as
+    :meth:`RulePlan.anchor_test <cxmodel.triggers._operators.RulePlan.anchor_test>` keeps
+    them (properties as the interaction holds them, traits as numbers or as given; a rule
+    that waits reads no aggregate)."""
+    columns: dict[str, list[Any]] = {}
+    ids = ctx.customers[ctx.codes[rows]].tolist()
+    for what, node in plan.ev_when:
+        if what == "field":
+            if node == "customer_id":
+                columns[node] = ids
+            elif node == "timestamp":
+                columns[node] = ctx.ts[rows].astype(float).tolist()
+            elif node in ctx.log:
+                values = ctx.column_at(node, rows)
+                columns[node] = (
+                    [None if v != v else v for v in values.tolist()]
+                    if values.dtype.kind == "f"
+                    else values.tolist()
+                )
+            else:
+                columns[node] = [None] * len(rows)
+        else:
+            assert what == "trait" and isinstance(node, Name)
+            traits = runner.traits
+            columns[str(node)] = [
+                float(v) if isinstance(v, (int, float)) else v
+                for v in (traits.get(cid, {}).get(node.name) for cid in ids)
+            ]
+    names = list(columns)
+    return (
+        [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        if names
+        else [{} for _ in ids]
+    )
 
 
 def _fields(plan: RulePlan) -> set[str]:
@@ -270,7 +310,7 @@ def _decided(
     new_anchors = new_anchors[fresh[new_anchors]]
     anchors = np.union1d(old_rows, new_anchors).astype(np.int64)
     done: list[tuple[str, int]] = []
-    waiting: list[tuple[str, int, int]] = []
+    waiting: list[tuple[str, int, int, dict[str, Any]]] = []
     if plan.then_mode is None:
         cust = ctx.codes[anchors]
         cand = Candidates(cust, ctx.ts[anchors], anchors, anchors, np.full(len(anchors), -1))
@@ -281,12 +321,18 @@ def _decided(
         stays = alive & ~fires
         old = ~fresh[anchors]
         customers = ctx.customers
-        for row in anchors[old & ~stays].tolist():
-            done.append((str(customers[ctx.codes[row]]), int(seqs[row])))
-        for row, due in zip(
-            anchors[~old & stays].tolist(), fire[~old & stays].tolist(), strict=True
-        ):
-            waiting.append((str(customers[ctx.codes[row]]), int(seqs[row]) - start, int(due)))
+        gone = anchors[old & ~stays]
+        done = list(zip(customers[ctx.codes[gone]].tolist(), seqs[gone].tolist(), strict=True))
+        new = anchors[~old & stays]
+        waiting = list(
+            zip(
+                customers[ctx.codes[new]].tolist(),
+                (seqs[new] - start).tolist(),
+                fire[~old & stays].tolist(),
+                _when_values(runner, plan, ctx, new),
+                strict=True,
+            )
+        )
         anchors, fire = anchors[fires], fire[fires]
         cust = ctx.codes[anchors]
         end = upper_bound(ctx, cust, fire) - 1
