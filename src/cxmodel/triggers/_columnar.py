@@ -163,7 +163,7 @@ def _admit(
     # re-delivered: buffered before, remembered by the customer (or the catalogue), or
     # earlier in this call and not late (see Delivery.redelivered)
     buffered, states, catalogue = delivery.buffered_ids, runner.states, runner.catalogue.seen
-    ids, customers = source.ids, source.customers
+    ids, customers = source.ids, source.customers.tolist()
     taken: set[tuple[str, str]] = set()
     duplicates = 0
     late_list = late.tolist()
@@ -361,10 +361,12 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
         state.tie_count = int(rank[hi - 1]) + 1
         state.last_time = int(t_sorted[hi - 1])
     released.ranks[order] = rank
-    ids, customers = released.ids, released.customers
-    for k in [k for k, ident in enumerate(ids) if ident is not None]:
-        # forgotten by RuleRunner.forget_ids once it can only be late, as one by one
-        states[customers[k]].seen[ids[k]] = int(times[k])
+    # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
+    for cid, ident, time in zip(
+        released.customers.tolist(), released.ids, times.tolist(), strict=True
+    ):
+        if ident is not None:
+            states[cid].seen[ident] = time
     return states
 
 
