@@ -41,7 +41,7 @@ from cxmodel.triggers._declared import declared_data
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
 from cxmodel.triggers._firings import Firing, Firings, firing_rows, firing_sort_key
-from cxmodel.triggers._ingest import Row, columns_from, row_of, rows_from
+from cxmodel.triggers._ingest import Row, columns_from, record_columns, row_of, rows_from
 from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._snapshot import (
@@ -323,8 +323,12 @@ class TriggerEngine:
         >>> [(f.customer_id, f.action) for f in got]
         [('b', 'thanks')]
         """
-        columns = columns_from(interactions, self.questions)  # a log or a mapping of columns
+        columns: Source | None = columns_from(interactions, self.questions)  # a log, a mapping
         rows = None
+        least = self._columnar_from
+        if columns is None and type(interactions) is list and least and len(interactions) >= least:
+            # records of a large micro-batch, checked as columns (else one by one below)
+            columns = record_columns(interactions, self.questions, self._runner.catalogue.kinds)
         if columns is None:
             rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
         with self._lock:

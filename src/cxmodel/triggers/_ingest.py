@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cxmodel._time import _DATETIME_SECONDS_RANGE, to_us, us_to_datetime
 from cxmodel.domain._interaction import MONEY_KINDS
@@ -22,8 +24,10 @@ __all__ = [
     "CATALOGUE",
     "STANDARD_FIELDS",
     "LogColumns",
+    "RecordColumns",
     "Row",
     "columns_from",
+    "record_columns",
     "record_of",
     "rows_from",
 ]
@@ -614,3 +618,172 @@ def row_of(
     # a dict (as decoded from JSON) is read, never changed, so not copied
     record = interaction if type(interaction) is dict else record_of(interaction)
     return row_from_record(record, "record", questions, catalogue)
+
+
+# -- records of a large micro-batch, checked and read as columns -----------------------------
+# ``process_many`` with a list of records checks each one with ``row_from_record`` and makes a
+# Row of it. For a large micro-batch the columnar path needs only a few columns (customers,
+# times, kinds, ids, the properties its rules test) and a few rows, so ``record_columns``
+# checks the records a column at a time, and ``RecordColumns`` makes a row (with
+# ``row_from_record`` itself) only where asked. The check is conservative: it accepts only
+# what ``row_from_record`` accepts and keeps as given (text ids and kinds, timestamps in the
+# common UTC shape, properties of one type each kept as given, scores inside their scales, no
+# touchpoint to fill channel and stage from); anything else, a bad record among them, gives
+# ``None`` and the records are read one by one, which names the record and the field.
+
+_NONE = type(None)
+
+
+class RecordColumns:
+    """Checked records seen as columns (see the module docstring): customers, times
+    (microseconds), kinds and ids as arrays and lists, properties as columns, rows made
+    from the records on demand."""
+
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        times: npt.NDArray[np.int64],
+        columns: dict[str, npt.NDArray[Any]],
+        questions: Mapping[str, Question] | None,
+    ) -> None:
+        self.records = records
+        self.n = len(records)
+        self.times = times
+        self.customers = columns.pop("customer_id")
+        self.kinds = columns["kind"]
+        self._columns = columns
+        ids = columns.get("interaction_id")
+        self.ids: list[str | None] = [None] * self.n if ids is None else ids.tolist()
+        self._questions = questions
+
+    def column(self, name: str, positions: Any) -> Any:
+        """Property ``name`` at ``positions``: floats (NaN missing) for numbers, objects
+        (``None`` missing) otherwise; ``None`` when no record has it."""
+        values = self._columns.get(name)
+        return None if values is None else values[positions]
+
+    def rows(self, positions: Any) -> list[Row]:
+        """The rows of the records at ``positions``, made as one by one."""
+        records, questions = self.records, self._questions
+        return [
+            row_from_record(records[p], f"record {p + 1}", questions)
+            for p in np.asarray(positions, dtype=np.int64).tolist()
+        ]
+
+
+def _values(records: list[dict[str, Any]], name: str) -> list[Any]:
+    """Field ``name`` of every record (``None`` where missing)."""
+    return list(map(dict.get, records, repeat(name)))
+
+
+def _text_column(values: list[Any]) -> npt.NDArray[Any] | None:
+    """Non-empty text for every record (customer ids, kinds), else ``None``."""
+    if set(map(type, values)) != {str} or not all(map(str.strip, values)):
+        return None
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _times(values: list[Any]) -> npt.NDArray[np.int64] | None:
+    """Microseconds of timestamps all in the common UTC shape, else ``None``."""
+    if set(map(type, values)) != {str} or not all(map(_UTC_TEXT.fullmatch, values)):
+        return None
+    naive = [text[:-1] if text[-1] == "Z" else text[:-6] for text in values]
+    try:
+        us = np.array(naive, dtype="datetime64[us]").astype(np.int64)
+    except ValueError:  # an impossible date: one by one says which
+        return None
+    return None if len(us) and int(us.max()) > _LAST_SECOND_US else us
+
+
+def _property(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
+    """One property as ``row_from_record`` keeps it (``None`` and empty text missing), when
+    all its values are of one kind kept as given; else ``None``."""
+    kinds = set(map(type, values))
+    kinds.discard(_NONE)
+    if kinds <= {str} and name not in _NUMERIC:
+        out = np.empty(len(values), dtype=object)
+        out[:] = [v or None for v in values] if "" in values else values
+        return out
+    if kinds <= {bool} and name not in _NUMERIC and name not in _TEXT:
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    if kinds <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
+        numbers = np.array(values, dtype=np.float64)  # None: NaN
+        present = ~np.isnan(numbers)
+        if not np.isfinite(numbers[present]).all():
+            return None
+        if int in kinds and not (np.abs(numbers[present]) < _EXACT_FLOAT_INT).all():
+            return None  # digits a float would round: kept as text, one by one
+        return numbers
+    return None
+
+
+def _checked(columns: dict[str, npt.NDArray[Any]], questions: Mapping[str, Question]) -> bool:
+    """Whether the rows pass the log's checks (``_check_row``): positive amounts, scores
+    with a known metric inside its scale, sentiment in -1..1, no touchpoint."""
+    kinds = columns["kind"]
+    value = columns.get("value")
+    if value is not None:
+        money = np.isin(kinds, list(MONEY_KINDS))
+        if (value[money] < 0).any():
+            return False
+    if "touchpoint" in columns and (columns["touchpoint"] != None).any():  # noqa: E711
+        return False
+    sentiment = columns.get("sentiment")
+    if sentiment is not None and (np.abs(sentiment[~np.isnan(sentiment)]) > 1).any():
+        return False
+    score, metric = columns.get("score"), columns.get("metric")
+    scored = np.zeros(len(kinds), dtype=bool) if score is None else ~np.isnan(score)
+    if metric is None:
+        return not scored.any()
+    named = metric != None  # noqa: E711
+    if (scored & ~named).any():
+        return False
+    for name in set(metric[named].tolist()):
+        question = questions.get(name)
+        if question is None:
+            return False
+        scale = question.scale
+        if score is None or scale is None or not question.in_score:
+            continue
+        answers = score[(metric == name) & scored]
+        low, high = scale
+        if ((answers != np.round(answers)) | (answers < low) | (answers > high)).any():
+            return False
+    return True
+
+
+def record_columns(
+    interactions: Any,
+    questions: Mapping[str, Question] | None,
+    catalogue: Collection[str] = (),
+) -> RecordColumns | None:
+    """``interactions`` as :class:`RecordColumns` when it is a list of records (plain dicts)
+    that pass the checks on columns; ``None`` otherwise (read them one by one)."""
+    if type(interactions) is not list or not interactions:
+        return None
+    records: list[dict[str, Any]] = interactions
+    if set(map(type, records)) != {dict}:
+        return None
+    names: set[Any] = set().union(*records)
+    if not names >= _REQUIRED or set(map(type, names)) != {str}:
+        return None
+    customers = _text_column(_values(records, "customer_id"))
+    kinds = _text_column(_values(records, "kind"))
+    times = _times(_values(records, "timestamp"))
+    if customers is None or kinds is None or times is None:
+        return None  # a catalogue event among them, or a record to check one by one
+    if catalogue and bool(np.isin(kinds, list(catalogue)).any()):
+        return None
+    columns: dict[str, npt.NDArray[Any]] = {"customer_id": customers, "kind": kinds}
+    for name in names - _REQUIRED:
+        values = _property(name, _values(records, name))
+        if values is None:
+            return None
+        columns[name] = values
+    if not _checked(columns, _STANDARD if questions is None else questions):
+        return None
+    return RecordColumns(records, times, columns, questions)

@@ -1,0 +1,151 @@
+"""Records of a large micro-batch checked as columns (``record_columns``) read exactly as one
+by one (``rows_from``): the same customers, times, kinds, ids and properties, or ``None``
+(then read one by one), never a record one by one refuses."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxmodel.errors import SchemaError
+from cxmodel.triggers._ingest import record_columns, rows_from
+from tests.triggers.helpers import T0, records
+
+STAMPS = st.sampled_from(
+    [
+        "2024-01-01T00:00:00Z",
+        "2024-02-29T12:30:00.250Z",
+        "2024-03-01T23:59:59.000001Z",
+        "2024-03-01T23:59:59+00:00",
+        "2024-02-30T00:00:00Z",  # impossible
+        "2024-01-01 00:00:00Z",  # not the common shape
+        "2024-01-01T00:00:00+02:00",  # an offset: read one by one
+        "9999-12-31T23:59:59Z",
+    ]
+)
+VALUES = st.one_of(
+    st.none(),
+    st.just(""),
+    st.sampled_from(["p1", "a b", "é", " "]),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(-(2**60), 2**60),
+    st.booleans(),
+    st.lists(st.integers(), max_size=1),
+)
+NAMES = st.sampled_from(
+    ["product", "value", "score", "metric", "order_id", "interaction_id", "vip", "note",
+     "sentiment", "touchpoint", "channel", "qty"]
+)  # fmt: skip
+
+
+@st.composite
+def hostile_records(draw: Any) -> list[Any]:
+    n = draw(st.integers(1, 8))
+    out: list[Any] = []
+    for _ in range(n):
+        rec: dict[Any, Any] = {
+            "customer_id": draw(st.sampled_from(["c1", "c2", "", " ", 7, None])),
+            "timestamp": draw(STAMPS),
+            "kind": draw(st.sampled_from(["purchase", "survey", "refund", "view", ""])),
+        }
+        for name in draw(st.lists(NAMES, max_size=4, unique=True)):
+            rec[name] = draw(VALUES)
+        if draw(st.integers(0, 20)) == 0:
+            del rec["kind"]
+        out.append(rec)
+    return out
+
+
+def same_as_one_by_one(recs: list[Any]) -> bool:
+    """Check ``record_columns`` against ``rows_from``; whether it read them as columns."""
+    got = record_columns(recs, None)
+    try:
+        rows = rows_from(recs)
+    except SchemaError:
+        assert got is None  # a record one by one refuses is never read as columns
+        return False
+    if got is None:
+        return False
+    assert got.n == len(rows)
+    assert got.customers.tolist() == [r.customer for r in rows]
+    assert got.times.tolist() == [r.time for r in rows]
+    assert got.kinds.tolist() == [r.kind for r in rows]
+    assert got.ids == [r.interaction_id for r in rows]
+    every = np.arange(len(rows))
+    names = {name for r in rows for name in r.fields} | {"product", "absent"}
+    for name in names - {"kind"}:
+        column = got.column(name, every)
+        expected = [r.fields.get(name) for r in rows]
+        if column is None:
+            assert all(v is None for v in expected), name
+            continue
+        values = [None if isinstance(v, float) and math.isnan(v) else v for v in column.tolist()]
+        assert values == expected, name
+        assert all(
+            type(v) is type(e) for v, e in zip(values, expected, strict=True) if e is not None
+        )
+    made = got.rows(every)
+    assert [(r.customer, r.time, r.fields) for r in made] == [
+        (r.customer, r.time, r.fields) for r in rows
+    ]
+    return True
+
+
+class TestRecordColumns:
+    @settings(max_examples=400, deadline=None)
+    @given(hostile_records())
+    def test_hostile_records_read_as_one_by_one(self, recs: list[Any]) -> None:
+        """Random records, many of them bad: as columns only when one by one accepts them
+        all, and then with the same values."""
+        same_as_one_by_one(recs)
+
+    def test_plain_records_are_read_as_columns(self) -> None:
+        """Not vacuous: the records a service receives are read as columns."""
+        recs = [
+            dict(r, timestamp=r["timestamp"].isoformat().replace("+00:00", "Z"))
+            for r in records(3, 300, n_customers=5)
+        ]
+        for rec in recs[::7]:
+            rec["qty"] = 3  # a whole number: a float
+            rec["vip"] = True
+        assert same_as_one_by_one(recs)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"value": -5.0},  # a negative amount
+            {"score": 11.0, "metric": "nps"},  # outside the scale
+            {"score": 7.5, "metric": "nps"},  # not a whole point
+            {"score": 7.0},  # no metric
+            {"metric": "nope"},  # unknown metric
+            {"sentiment": 2.0},
+            {"touchpoint": "email"},  # fills channel and stage
+            {"order_id": 17},  # a number named like an id: its digits
+            {"value": "12"},  # text where a number belongs
+            {"qty": 2**60},  # digits a float would round
+        ],
+    )
+    def test_what_one_by_one_changes_or_refuses_is_left_to_it(self, change: Any) -> None:
+        """Each of these is read one by one: refused with its record named, or kept as one
+        by one keeps it."""
+        recs = [
+            {"customer_id": "c1", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
+             "value": 10.0},
+            {"customer_id": "c2", "timestamp": "2024-01-02T00:00:00Z", "kind": "purchase",
+             **change},
+        ]  # fmt: skip
+        assert record_columns(recs, None) is None
+        same_as_one_by_one(recs)
+
+    def test_only_lists_of_plain_records(self) -> None:
+        """A generator, a tuple or objects other than dicts are read one by one."""
+        rec = {"customer_id": "c1", "timestamp": T0.isoformat(), "kind": "view"}
+        assert record_columns((rec,), None) is None
+        assert record_columns(iter([rec]), None) is None
+        assert record_columns([rec, ("c1",)], None) is None
+        assert record_columns([], None) is None
