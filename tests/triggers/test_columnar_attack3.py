@@ -17,7 +17,6 @@ alerts and contact policies, timers at the frontier, refusals and failed commits
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 import warnings
@@ -149,13 +148,6 @@ _VIP = [
 
 
 class TestDifferences:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="column_values (_columnar_aggregates.py) reads a true/false property as floats "
-        "with NaN for missing, and the expression evaluator takes NaN as true: an interaction "
-        "without the property passes `where x.vip`, `if x.vip`, blocks `then no B where vip` "
-        "and is counted by `count(K where vip)`; batch and per-row read missing as false",
-    )
     @pytest.mark.parametrize(
         "clauses",
         [
@@ -171,12 +163,6 @@ class TestDifferences:
         rules = parse(f"trigger t:\n    {clauses}")
         assert_same_decisions(rules, _VIP, [4, 6], T0 + timedelta(days=1))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="column_values (_columnar_aggregates.py) turns true/false properties into "
-        "1.0/0.0 and MicroBatchLog has no schema to turn them back: payloads, because values "
-        "and first/last/max of them read 1.0/0.0 where per-row and batch give True/False",
-    )
     @pytest.mark.parametrize(
         "clauses",
         [
@@ -190,13 +176,6 @@ class TestDifferences:
         recs = [r for r in _VIP if "vip" in r]  # every one has it: nothing missing
         assert_all_agree(parse(f"trigger t:\n    {clauses}"), recs, [2, 3], T0 + timedelta(days=1))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="LogContext.evaluate (_context.py) reads a true/false trait as floats with NaN "
-        "for a customer without it, and NaN is true to the expression evaluator: `where "
-        "customer.vip` fires (and `not customer.vip` does not) for customers lacking the "
-        "trait on the columnar path and in batch; per-row reads the missing trait as false",
-    )
     @pytest.mark.parametrize(
         "clauses",
         [
@@ -211,12 +190,6 @@ class TestDifferences:
         rules = parse(f"trigger t:\n    {clauses}")
         assert_same_decisions(rules, recs, [5, 6], T0 + timedelta(days=1), customers=customers)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="MicroBatchLog (_columnar_aggregates.py) holds no customer_id or timestamp "
-        "column, so evidence (_evidence.py) shows them as None in because['when']['values']; "
-        "per-row and batch show the customer id and the time",
-    )
     @pytest.mark.parametrize(
         "clauses",
         [
@@ -228,12 +201,6 @@ class TestDifferences:
     def test_because_shows_the_customer_and_time_tested(self, clauses: str) -> None:
         assert_all_agree(parse(f"trigger t:\n    {clauses}"), _VIP, [3, 7], T0 + timedelta(days=1))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="decide (_columnar_anchored.py) codes customers with np.unique(cids.astype(str)), "
-        "and numpy's fixed-width text drops trailing NUL characters: 'a' and 'a\\x00' become "
-        "one customer (one state, one once-per-customer, one firing id); per-row keeps two",
-    )
     def test_customer_ids_differing_by_a_trailing_nul_stay_apart(self) -> None:
         rules = parse("trigger t:\n    when purchase as x then after 1 hours\n    emit go\n"
                       "    once per customer")  # fmt: skip
@@ -241,12 +208,6 @@ class TestDifferences:
         assert_paths_agree(rules, [recs[:1], recs[1:]], T0 + timedelta(days=1))
         assert_paths_agree(rules, [recs], T0 + timedelta(days=1))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="MicroBatchLog.categorical (_columnar_aggregates.py) reads text through "
-        "astype(str), which drops trailing NULs: a consent for 'marketing\\x00' grants (and "
-        "revokes) 'marketing' on the columnar path; per-row keeps it another purpose",
-    )
     def test_a_consent_purpose_with_a_trailing_nul_is_another_purpose(self) -> None:
         rules = parse("trigger t:\n    when purchase as x\n    emit go\n"
                       "    requires consent marketing")  # fmt: skip
@@ -259,25 +220,12 @@ class TestDifferences:
         ]
         assert_paths_agree(rules, [recs], T0 + timedelta(days=1))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the per-interaction round (_scalar._round: float(round(x))) drops the sign of "
-        "zero, so round(-0.3) is 0.0 there but -0.0 in batch (np.round) and now on the "
-        "columnar path, which decides the rule with the batch kernels",
-    )
     def test_round_of_a_small_negative_number_agrees(self) -> None:
         rules = parse("trigger t:\n    when survey_x as x\n    emit go(r = round(x.delta))")
         recs = [rec("a", j, "survey_x", delta=d, interaction_id=f"i{j}")
                 for j, d in enumerate([-0.3, 0.0, -0.0, 2.5, -2.5])]  # fmt: skip
         assert_all_agree(rules, recs, [5], T0 + timedelta(days=1))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a max/min/first/last over a property holding text in some interactions and "
-        "numbers in others: RunningValue's step (expr/_aggregates.py) compares them and a "
-        "bare TypeError reaches the caller on both streaming paths (batch reads the column "
-        "as text); an error reaching users should be a CXModelError naming the property",
-    )
     @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW], ids=["columnar", "per-row"])
     def test_max_over_text_and_numbers_is_refused_with_a_cxmodel_error(
         self, path: int | None
@@ -286,7 +234,7 @@ class TestDifferences:
         recs = [rec("a", j, "survey_x", level="high" if j % 3 == 0 else float(j),
                     interaction_id=f"i{j}") for j in range(6)]  # fmt: skip
         engine = engine_of(rules, path)
-        with contextlib.suppress(CXModelError):
+        with pytest.raises(CXModelError, match="cannot be ordered against each other"):
             engine.process_many(recs)
 
 

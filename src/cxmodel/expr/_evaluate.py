@@ -215,7 +215,7 @@ class _Evaluator:
         if node.func == "abs":
             return np.asarray(np.abs(_floats(arg, "abs()")))
         if node.func == "round":
-            return np.round(_floats(arg, "round()"))
+            return np.round(_floats(arg, "round()")) + 0.0  # -0.0 is 0.0, as round() gives
         gone = missing(arg)
         out = (
             np.full(self.n, None, dtype=object)

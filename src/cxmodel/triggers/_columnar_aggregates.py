@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from cxmodel.expr import Aggregate, evaluate
 from cxmodel.expr._aggregates import RunningValue
-from cxmodel.triggers._context import LogContext, names_in
+from cxmodel.triggers._context import LogContext, names_in, unordered
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._operators import AggregatePlan
 
@@ -203,7 +203,7 @@ class MicroBatchLog:
         return len(self.timestamps)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._columns
+        return name in self._columns or name in ("customer_id", "timestamp")
 
     def column(self, name: str) -> npt.NDArray[Any]:
         return self._columns[name]
@@ -214,9 +214,11 @@ class MicroBatchLog:
             values = self._columns[name]
             present = values != None  # noqa: E711 (elementwise)
             codes = np.full(len(values), -1, dtype=np.int64)
-            names, found = np.unique(values[present].astype(str), return_inverse=True)
-            codes[present] = found.reshape(-1)
-            self._categories[name] = (codes, names.astype(object))
+            known: dict[Any, int] = {}  # not through numpy text, which drops trailing NULs
+            codes[present] = [known.setdefault(v, len(known)) for v in values[present].tolist()]
+            names = np.empty(len(known), dtype=object)
+            names[:] = list(known)
+            self._categories[name] = (codes, names)
         return self._categories[name]
 
 
@@ -339,11 +341,14 @@ def advance(
                 running.count += len(mine)
                 continue
             if agg.func in ("min", "max"):
-                best = max(mine) if agg.func == "max" else min(mine)
-                value = mine[mine.index(best)]  # the first of equal values, as one by one
                 kept = running.state
-                if running.count == 0 or (value > kept if agg.func == "max" else value < kept):
-                    running.state = value
+                try:
+                    best = max(mine) if agg.func == "max" else min(mine)
+                    value = mine[mine.index(best)]  # the first of equal values, as one by one
+                    if running.count == 0 or (value > kept if agg.func == "max" else value < kept):
+                        running.state = value
+                except TypeError:  # text next to numbers
+                    raise unordered(agg.node, [kept, *mine]) from None
             elif agg.func == "first":
                 if running.count == 0:
                     running.state = mine[0]

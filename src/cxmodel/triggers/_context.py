@@ -38,6 +38,7 @@ __all__ = [
     "names_in",
     "pair_budget",
     "shift",
+    "unordered",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -319,9 +320,10 @@ class LogContext:
             elif name.qualifier == "customer":
                 ids = self.customers[self.codes[rows]] if m else np.zeros(0, dtype=object)
                 values = [self.traits.get(str(c), {}).get(name.name) for c in ids]
-                numeric = all(isinstance(v, (int, float)) or v is None for v in values) and any(
-                    v is not None for v in values
-                )
+                numeric = all(
+                    v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                    for v in values
+                ) and any(v is not None for v in values)  # true/false stay objects, as columns
                 columns[name.key] = (
                     np.array([np.nan if v is None else float(v) for v in values])
                     if numeric
@@ -499,12 +501,18 @@ def _ranked(values: Array, node: Aggregate) -> tuple[IntArray, Array]:
     try:
         ordered, rank = np.unique(values, return_inverse=True)
     except TypeError as exc:  # values that do not compare (e.g. text next to numbers)
-        kinds = sorted({type(v).__name__ for v in values.tolist()})
-        raise ValueTypeError(
-            f"{node}: the values of {node.field!r} cannot be ordered against each other "
-            f"(types {kinds}); a field needs values of one type"
-        ) from exc
+        raise unordered(node, values.tolist()) from exc
     return np.asarray(rank, dtype=np.int64).ravel(), ordered
+
+
+def unordered(node: Aggregate, values: list[Any]) -> ValueTypeError:
+    """The error for an aggregate ordering ``values`` that do not compare (text next to
+    numbers)."""
+    kinds = sorted({type(v).__name__ for v in values})
+    return ValueTypeError(
+        f"{node}: the values of {node.field!r} cannot be ordered against each other "
+        f"(types {kinds}); a field needs values of one type"
+    )
 
 
 def _reduce(

@@ -17,7 +17,7 @@ from typing import Any
 from cxmodel._result import plain
 from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Binary, Call, Expr, Name, Unary, walk
 from cxmodel.expr._aggregates import RunningValue
-from cxmodel.triggers._context import aggregates_in, names_in, shift
+from cxmodel.triggers._context import aggregates_in, names_in, shift, unordered
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._evidence import tested_items
 from cxmodel.triggers._ingest import Row
@@ -96,7 +96,18 @@ class AggregatePlan:
         running = state.running.get(self.store_key)
         if running is None:
             running = state.running[self.store_key] = RunningValue(self.function)
-        running.add(self.function, value)
+        try:
+            running.add(self.function, value)
+        except TypeError:  # text next to numbers: min/max cannot order them
+            raise unordered(self.node, [running.state, value]) from None
+
+    def _of(self, values: list[Any]) -> Any:
+        """The function of ``values`` (an error naming the aggregate when they do not
+        compare)."""
+        try:
+            return self.function.of(values)
+        except TypeError:
+            raise unordered(self.node, values) from None
 
     def running_value(self, state: CustomerState) -> Any:
         """The aggregate over every matching interaction so far."""
@@ -124,7 +135,7 @@ class AggregatePlan:
             for time, seq, value in state.windows.get(self.store_key, ()):
                 if (start is None or time >= start) and (limit is None or seq < limit):
                     values.append(value)
-            return self.function.of(values)
+            return self._of(values)
         where = self.where
         alias_fields = None if alias is None else alias.fields
         alias_time = None if alias is None else alias.time
@@ -142,7 +153,7 @@ class AggregatePlan:
                     continue
                 value = True
             values.append(value)
-        return self.function.of(values)
+        return self._of(values)
 
 
 class Candidate:
