@@ -142,17 +142,19 @@ def state_seeds(
     aggregates: Mapping[str, AggregatePlan],
     states: Mapping[str, CustomerState],
     customers: npt.NDArray[Any],
+    wanted: IntArray,
 ) -> dict[str, Seed] | None:
-    """The ``aggregates`` (by text) over what the states of ``customers`` (the log's, by
-    code) hold; ``None`` when a value is not a number (the batch evaluator would read it
-    apart)."""
+    """The ``aggregates`` (by text) over what the states of customers ``wanted`` (codes,
+    ascending, of the log's ``customers``) hold; ``None`` when a value is not a number (the
+    batch evaluator would read it apart)."""
     out: dict[str, Seed] = {}
+    names = customers[wanted].tolist()
     for key, agg in aggregates.items():
         cust: list[int] = []
         times: list[int] = []
         counts: list[int] = []
         values: list[Any] = []
-        for code, cid in enumerate(customers.tolist()):
+        for code, cid in zip(wanted.tolist(), names, strict=True):
             state = states.get(cid)
             if state is None:
                 continue

@@ -187,7 +187,10 @@ def _carried(
     frontier: int,
 ) -> list[tuple[str, int, Anchor]]:  # fmt: skip
     """The rule's anchors waiting before the call that it can decide now: every batch
-    customer's, and other customers' falling due before ``frontier``."""
+    customer's, and other customers' falling due before ``frontier`` (none for a rule
+    firing at its anchors, which never waits)."""
+    if plan.then_mode is None:
+        return []
     name = plan.name
     out: list[tuple[str, int, Anchor]] = []
     for cid, state in states.items():
@@ -195,10 +198,11 @@ def _carried(
         if rs is not None and rs.anchors:
             out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
     seen: set[tuple[str, int]] = set()
+    everyone = runner.states
     for due, _, seq, cid, _ in heap:
         if due >= frontier or cid in states or (cid, seq) in seen:
             continue
-        other = runner.states.get(cid)
+        other = everyone.get(cid)
         rs = None if other is None else other.rules.get(name)
         anchor = None if rs is None else rs.anchors.get(seq)
         if anchor is not None and anchor.due == due:
@@ -275,7 +279,8 @@ def decide(
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     seqs, ranks = seqs[order], ranks[order]
-    seeded = state_seeds(plan.aggregates, runner.states, log.customers)
+    asking = np.unique(log.customer_codes[kind_codes[order] == kind_names.get(plan.when_kind, -1)])
+    seeded = state_seeds(plan.aggregates, runner.states, log.customers, asking)
     if seeded is None or any(
         agg.field is not None
         and agg.func != "count"
