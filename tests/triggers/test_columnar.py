@@ -87,6 +87,24 @@ def run_both(
     return out[0] + last[0], out[1] + last[1]
 
 
+def check_failed_commit(rules: Any, recs: list[dict[str, Any]]) -> None:
+    """A commit that fails (after the first half of ``recs``) leaves each engine as before the
+    call; the retry returns, on the columnar path, what the per-row engine returns."""
+    engines = []
+    for path in (COLUMNAR, PER_ROW):
+        store = FailingStore(InMemoryStore())
+        engine = engine_of(rules, path, store=store)
+        engine.process_many(recs[: len(recs) // 2])
+        before = state_of(engine)
+        store.fail = 1
+        with pytest.raises(Exception, match="disk"):
+            engine.process_many(recs[len(recs) // 2 :])
+        assert state_of(engine) == before
+        engines.append((engine, engine.process_many(recs[len(recs) // 2 :])))
+    assert whole(engines[0][1]) == whole(engines[1][1])
+    assert state_of(engines[0][0]) == state_of(engines[1][0])
+
+
 def check_case(seed: int, lateness_hours: int = 0) -> None:
     """Random rules over random interactions: columnar equals per-row equals batch."""
     rng = random.Random(seed)
@@ -284,18 +302,4 @@ class TestStores:
     def test_failed_commit_rolls_back(self) -> None:
         """A commit that fails leaves the columnar engine as before the call; the retry
         returns what the per-row engine returns."""
-        rules = parse(EXAMPLE_RULES)
-        recs = records(9, 400, n_customers=5, days=90)
-        engines = []
-        for path in (COLUMNAR, PER_ROW):
-            store = FailingStore(InMemoryStore())
-            engine = engine_of(rules, path, store=store)
-            engine.process_many(recs[:200])
-            before = state_of(engine)
-            store.fail = 1
-            with pytest.raises(Exception, match="disk"):
-                engine.process_many(recs[200:])
-            assert state_of(engine) == before
-            engines.append((engine, engine.process_many(recs[200:])))
-        assert whole(engines[0][1]) == whole(engines[1][1])
-        assert state_of(engines[0][0]) == state_of(engines[1][0])
+        check_failed_commit(parse(EXAMPLE_RULES), records(9, 400, n_customers=5, days=90))

@@ -22,7 +22,6 @@ from tests.triggers.helpers import (
     PER_ROW,
     REDELIVERY,
     T0,
-    FailingStore,
     cuts,
     engine_of,
     evaluate_complete,
@@ -32,7 +31,13 @@ from tests.triggers.helpers import (
     state_of,
     whole,
 )
-from tests.triggers.test_columnar import DRAWN_FORMS, run_both, shuffled_within, step_both
+from tests.triggers.test_columnar import (
+    DRAWN_FORMS,
+    check_failed_commit,
+    run_both,
+    shuffled_within,
+    step_both,
+)
 
 KINDS = ["product_view", "purchase", "survey", "ticket_opened", "consent_granted"]
 SPANS = ["12 hours", "1 days", "3 days", "7 days", "36 hours"]
@@ -245,20 +250,7 @@ class TestAnchoredOnArrays:
         """A commit that fails leaves the engine as before the call; the retry returns what
         the per-row engine returns."""
         rules = parse(anchored_rule_set(random.Random(11)))
-        recs = varied_records(9, 400, n_customers=5)
-        engines = []
-        for path in (COLUMNAR, PER_ROW):
-            store = FailingStore(InMemoryStore())
-            engine = engine_of(rules, path, store=store)
-            engine.process_many(recs[:200])
-            before = state_of(engine)
-            store.fail = 1
-            with pytest.raises(Exception, match="disk"):
-                engine.process_many(recs[200:])
-            assert state_of(engine) == before
-            engines.append((engine, engine.process_many(recs[200:])))
-        assert whole(engines[0][1]) == whole(engines[1][1])
-        assert state_of(engines[0][0]) == state_of(engines[1][0])
+        check_failed_commit(rules, varied_records(9, 400, n_customers=5))
 
     def test_text_and_numbers_in_one_property_go_one_by_one(self) -> None:
         """A property holding text in some interactions and numbers in others is read by
