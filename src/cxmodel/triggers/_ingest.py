@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
-from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -671,9 +670,17 @@ class RecordColumns:
         ]
 
 
-def _values(records: list[dict[str, Any]], name: str) -> list[Any]:
-    """Field ``name`` of every record (``None`` where missing)."""
-    return list(map(dict.get, records, repeat(name)))
+def _transposed(records: list[dict[str, Any]]) -> dict[Any, list[Any]]:
+    """The records' fields as columns, one pass over them (``None`` where missing)."""
+    n = len(records)
+    out: dict[Any, list[Any]] = {}
+    for j, record in enumerate(records):
+        for name, value in record.items():
+            column = out.get(name)
+            if column is None:
+                column = out[name] = [None] * n
+            column[j] = value
+    return out
 
 
 def _text_column(values: list[Any]) -> npt.NDArray[Any] | None:
@@ -768,19 +775,19 @@ def record_columns(
     records: list[dict[str, Any]] = interactions
     if set(map(type, records)) != {dict}:
         return None
-    names: set[Any] = set().union(*records)
-    if not names >= _REQUIRED or set(map(type, names)) != {str}:
+    fields = _transposed(records)
+    if not fields.keys() >= _REQUIRED or set(map(type, fields)) != {str}:
         return None
-    customers = _text_column(_values(records, "customer_id"))
-    kinds = _text_column(_values(records, "kind"))
-    times = _times(_values(records, "timestamp"))
+    customers = _text_column(fields["customer_id"])
+    kinds = _text_column(fields["kind"])
+    times = _times(fields["timestamp"])
     if customers is None or kinds is None or times is None:
         return None  # a catalogue event among them, or a record to check one by one
     if catalogue and bool(np.isin(kinds, list(catalogue)).any()):
         return None
     columns: dict[str, npt.NDArray[Any]] = {"customer_id": customers, "kind": kinds}
-    for name in names - _REQUIRED:
-        values = _property(name, _values(records, name))
+    for name in fields.keys() - _REQUIRED:
+        values = _property(name, fields[name])
         if values is None:
             return None
         columns[name] = values
