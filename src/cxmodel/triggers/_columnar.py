@@ -345,21 +345,29 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
     group_end = np.append(group_start[1:], n)
     names = list(codes)
     states: dict[str, CustomerState] = {}
-    touched = runner.touched
-    for lo, hi in zip(group_start.tolist(), group_end.tolist(), strict=True):
-        cid = names[int(c_sorted[lo])]
-        state = runner.states.get(cid)
+    touched, everyone, first = runner.touched, runner.states, released.first
+    last = group_end - 1
+    groups = zip(
+        group_start.tolist(), group_end.tolist(), c_sorted[group_start].tolist(),
+        t_sorted[group_start].tolist(), order[group_start].tolist(), t_sorted[last].tolist(),
+        rank[last].tolist(), (run_start[last] == group_start).tolist(), strict=True,
+    )  # fmt: skip
+    for lo, hi, code, head_time, head_at, last_time, last_rank, one_run in groups:
+        cid = names[code]
+        state = everyone.get(cid)
         if state is None or cid not in touched:
             state = runner.touch(cid)
         states[cid] = state
         if state.last_time is None:
-            released.first.add(start + int(order[lo]))
-        elif state.last_time == int(t_sorted[lo]):  # continues the customer's last tie
+            first.add(start + head_at)
+        elif state.last_time == head_time:  # continues the customer's last tie
             rank[lo : lo + int(np.searchsorted(run_start[lo:hi], lo, side="right"))] += (
                 state.tie_count
             )
-        state.tie_count = int(rank[hi - 1]) + 1
-        state.last_time = int(t_sorted[hi - 1])
+            if one_run:  # the first run is also the last
+                last_rank += state.tie_count
+        state.tie_count = last_rank + 1
+        state.last_time = last_time
     released.ranks[order] = rank
     # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
     for cid, ident, time in zip(

@@ -380,31 +380,32 @@ def _inactivity(
         ends = np.append(heads[1:], n) - 1
         before_gap = np.flatnonzero(gap) - 1
         # rows are made only for each customer's last interaction and those before a gap
-        needed = np.unique(np.concatenate([order[ends], order[before_gap]]))
-        made = dict(zip(needed.tolist(), released.rows(needed), strict=True))
         fired: dict[int, list[Row]] = {}
-        for j in before_gap.tolist():
-            fired.setdefault(int(c_sorted[j]), []).append(made[int(order[j])])
+        gap_rows = released.rows(order[before_gap]) if len(before_gap) else []
+        for code, row in zip(c_sorted[before_gap].tolist(), gap_rows, strict=True):
+            fired.setdefault(code, []).append(row)
         names = released.customers[order[heads]].tolist()
-        starts = t_sorted[heads].tolist()
-        for cid, start, head, end in zip(names, starts, heads.tolist(), ends.tolist(), strict=True):
-            last = made[int(order[end])]
+        firsts = zip(names, c_sorted[heads].tolist(), t_sorted[heads].tolist(), strict=True)
+        lasts = released.rows(order[ends])
+        for (cid, code, start), last in zip(firsts, lasts, strict=True):
             state = states[cid]
             rs = state.rules.get(name) or state.rule(name)
             timer = rs.timer
-            due_anchors = [
-                Anchor(r, r.time + delay, {}, {}) for r in fired.get(int(c_sorted[head]), ())
-            ]
-            if timer is not None and timer.due is not None and timer.due < start:
-                due_anchors.insert(0, timer)
-            if due_anchors:
+            gaps = fired.get(code)
+            earlier = timer is not None and timer.due is not None and timer.due < start
+            if gaps is not None or earlier:
+                due_anchors = [Anchor(r, r.time + delay, {}, {}) for r in gaps or ()]
+                if earlier:
+                    assert timer is not None
+                    due_anchors.insert(0, timer)
                 reader = runner.readers.get(cid) or runner.reader(cid)
                 for anchor in due_anchors:
                     assert anchor.due is not None
                     rs.timer = None
                     candidate = plan.candidate(state, anchor.due, anchor, None, None, reader)
                     runner.found(plan, state, candidate, reader)
-            rs.timer = Anchor(last, last.time + delay, {}, {})
-            heap.append((last.time + delay, TIMER, last.seq, cid, name))
+            due = last.time + delay
+            rs.timer = Anchor(last, due, {}, {})
+            heap.append((due, TIMER, last.seq, cid, name))
     heapq.heapify(heap)
     runner.timers = heap
