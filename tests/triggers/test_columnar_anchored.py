@@ -81,6 +81,8 @@ def anchored_rule_set(rng: random.Random) -> str:
                     f"\n    if count({k2} where value > x.value within {d}) >= 1",  # per row
                 ]
             )
+        if rng.random() < 0.15:  # timers on arrays, their firings kept as columns
+            when = f"inactive for {d}"
         lines = [f"trigger r{i}:", f"    when {when}"]
         if "then after" in when and rng.random() < 0.7:
             lines.append(
@@ -92,12 +94,13 @@ def anchored_rule_set(rng: random.Random) -> str:
                     ]
                 )
             )
-        if rng.random() < 0.3 and "\n    if" not in when:
+        bound = " as x" in when
+        if rng.random() < 0.3 and "\n    if" not in when and bound:
             lines.append(rng.choice(["    if x.value > 50", '    if x.product != "p2"']))
         lines.append(
             rng.choice(
                 [
-                    "    emit act(v = x.value, p = x.product)",
+                    "    emit act(v = x.value, p = x.product)" if bound else "    emit act",
                     "    emit act",
                     f"    emit act(n = count({k2}), top = max({k2}.value within {d}))",
                 ]

@@ -34,10 +34,11 @@ from cxmodel.expr import Binary, Expr, Literal, Name
 from cxmodel.expr._evaluate import COMPARISONS
 from cxmodel.triggers._columnar_aggregates import advance
 from cxmodel.triggers._columnar_anchored import decide, on_arrays
-from cxmodel.triggers._customer import Anchor, CustomerState
+from cxmodel.triggers._customer import Anchor, CustomerState, RuleState
+from cxmodel.triggers._firings import FiringBlock
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._operators import AggregatePlan, RulePlan
-from cxmodel.triggers._policies import consent_key
+from cxmodel.triggers._policies import absence, consent_key, policy_reason
 from cxmodel.triggers._runner import TIMER, RuleRunner
 
 if TYPE_CHECKING:
@@ -366,6 +367,10 @@ def _inactivity(
     ``runner.timers`` the rule's timers, each batch customer's pending one among them."""
     name, delay = plan.name, plan.delay
     assert delay is not None
+    rule = plan.rule
+    # firings kept as columns, unless an `if` or a payload needs the per-interaction path
+    plain = rule.condition is None and not rule.emit.payload and not plan.customer_time
+    decided = _TimerFirings(plan, keep=runner.suppressed is not None) if plain else None
     heap = [entry for entry in runner.timers if entry[3] not in states]
     n = released.n
     if n:
@@ -402,6 +407,9 @@ def _inactivity(
                 for anchor in due_anchors:
                     assert anchor.due is not None
                     rs.timer = None
+                    if decided is not None:
+                        decided.add(cid, rs, anchor.row, anchor.due)
+                        continue
                     candidate = plan.candidate(state, anchor.due, anchor, None, None, reader)
                     runner.found(plan, state, candidate, reader)
             due = last.time + delay
@@ -409,3 +417,67 @@ def _inactivity(
             heap.append((due, TIMER, last.seq, cid, name))
     heapq.heapify(heap)
     runner.timers = heap
+    if decided is not None:
+        decided.output(runner)
+
+
+class _TimerFirings:
+    """The firings of a ``when inactive for D`` rule's timers over one call, decided by the
+    rule's policies as they fall due and kept as columns (:class:`FiringBlock`), emitted and
+    suppressed (those only when the call returns them, ``keep``)."""
+
+    def __init__(self, plan: RulePlan, *, keep: bool) -> None:
+        self.rule = plan.rule
+        self.keep = keep
+        # per outcome (emitted, suppressed): customer, time, anchor row, reason
+        self.found: tuple[list[tuple[str, int, Row, str | None]], ...] = ([], [])
+
+    def add(self, cid: str, rs: RuleState, row: Row, due: int) -> None:
+        """The timer anchored on ``row`` fell due at ``due``: decide it (as
+        :meth:`RuleRunner.decide <cxmodel.triggers._runner.RuleRunner.decide>` does)."""
+        reason = policy_reason(self.rule, rs.last_emitted, due, True, None, cid)
+        if reason is None:
+            rs.last_emitted = due
+            self.found[0].append((cid, due, row, None))
+        elif self.keep:
+            self.found[1].append((cid, due, row, reason))
+
+    def output(self, runner: RuleRunner) -> None:
+        """Add the firings to the call's output as blocks."""
+        rule = self.rule
+        for found, out in zip(
+            self.found, (runner.emitted_blocks, runner.suppressed_blocks), strict=True
+        ):
+            if not found:
+                continue
+            cids, times, rows, reasons = zip(*found, strict=True)
+            customer = np.empty(len(found), dtype=object)
+            customer[:] = cids
+            ids = [row.interaction_id for row in rows]
+            when_id = None
+            if any(i is not None for i in ids):
+                when_id = np.empty(len(found), dtype=object)
+                when_id[:] = ids
+            reason = None
+            if out is runner.suppressed_blocks:
+                reason = np.empty(len(found), dtype=object)
+                reason[:] = reasons
+            kinds = np.empty(len(found), dtype=object)
+            kinds[:] = [row.kind for row in rows]
+            out.append(
+                FiringBlock(
+                    trigger=rule.name,
+                    action=rule.emit.action,
+                    customer=customer,
+                    rank=np.zeros(len(found), dtype=np.int64),
+                    time=np.array(times, dtype=np.int64),
+                    when_kind=kinds,
+                    when_time=np.array([row.time for row in rows], dtype=np.int64),
+                    when_id=when_id,
+                    anchor_rank=np.array([row.rank for row in rows], dtype=np.int64),
+                    restart=False,
+                    reason=reason,
+                    ranked=False,
+                    absent=absence(rule),
+                )
+            )
