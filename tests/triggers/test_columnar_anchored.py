@@ -5,6 +5,7 @@ shuffled within the lateness, re-delivered, restarted or rolled back."""
 
 from __future__ import annotations
 
+import gc
 import random
 from datetime import timedelta
 from typing import Any
@@ -13,9 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxmodel.errors import CXModelError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import InMemoryStore, TriggerEngine, parse
 from cxmodel.triggers._columnar_anchored import decide, on_arrays
+from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._operators import RulePlan
 from tests.triggers.helpers import (
     COLUMNAR,
@@ -287,3 +290,36 @@ class TestAnchoredOnArrays:
         batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
         assert key(columnar) == key(per_row) == key(batch)
         assert {True, False} <= {f.payload["v"] for f in columnar}
+
+    def test_the_collector_is_paused_only_during_a_large_micro_batch(self) -> None:
+        """The cyclic garbage collector runs again after a call, also one that raised, and
+        stays off when the host turned it off."""
+        rules = parse("trigger t:\n    when survey_x as x\n    emit go(top = max(survey_x.level))")
+        good = [
+            {"customer_id": "a", "timestamp": T0 + timedelta(hours=j), "kind": "survey_x",
+             "level": float(j)}
+            for j in range(3)
+        ]  # fmt: skip
+        bad = [dict(good[0], timestamp=T0 + timedelta(days=1), level="high")]
+        engine = engine_of(rules, COLUMNAR)
+        seen: list[bool] = []
+
+        def spy(*args: Any) -> Any:
+            seen.append(gc.isenabled())
+            return run_rules(*args)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("cxmodel.triggers._columnar.run_rules", spy)
+            engine.process_many(good)
+            assert seen == [False] and gc.isenabled()
+            with pytest.raises(CXModelError):
+                engine.process_many(bad)
+            assert gc.isenabled()
+            gc.disable()
+            try:
+                engine.process_many(
+                    [dict(r, timestamp=r["timestamp"] + timedelta(days=2)) for r in good]
+                )
+                assert not gc.isenabled()
+            finally:
+                gc.enable()
