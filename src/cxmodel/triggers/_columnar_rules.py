@@ -84,7 +84,7 @@ def run_rules(
             if name in decided:
                 continue  # its timers before the frontier were decided with it
             if _inactivity_on_arrays(plan):
-                _inactivity(runner, plan, released, states)
+                _inactivity(runner, plan, released, states, frontier)
             else:
                 _rule_pass(runner, plan, released, initial)
             runner.advance(frontier, inclusive=False)
@@ -359,7 +359,11 @@ def _inactivity_on_arrays(plan: RulePlan) -> bool:
 
 
 def _inactivity(
-    runner: RuleRunner, plan: RulePlan, released: Released, states: dict[str, CustomerState]
+    runner: RuleRunner,
+    plan: RulePlan,
+    released: Released,
+    states: dict[str, CustomerState],
+    frontier: int,
 ) -> None:
     """``when inactive for D`` over the released interactions: a customer's timer falls due
     D after each of their interactions and fires where the next one comes later (or where
@@ -372,6 +376,9 @@ def _inactivity(
     plain = rule.condition is None and not rule.emit.payload and not plan.customer_time
     decided = _TimerFirings(plan, keep=runner.suppressed is not None) if plain else None
     heap = [entry for entry in runner.timers if entry[3] not in states]
+    if decided is not None:  # the other customers' timers falling due, as advance fires them
+        heapq.heapify(heap)
+        _due_elsewhere(runner, plan, heap, frontier, decided)
     n = released.n
     if n:
         cust = released.customer_codes
@@ -419,6 +426,30 @@ def _inactivity(
     runner.timers = heap
     if decided is not None:
         decided.output(runner)
+
+
+def _due_elsewhere(
+    runner: RuleRunner, plan: RulePlan, heap: list[Timer], frontier: int, decided: _TimerFirings
+) -> None:
+    """Fire the timers on ``heap`` (a heap of the rule's timers of customers outside the
+    batch) falling due before ``frontier``, as :meth:`RuleRunner.advance
+    <cxmodel.triggers._runner.RuleRunner.advance>` does, into ``decided``."""
+    name, states, touched = plan.name, runner.states, runner.touched
+    while heap and heap[0][0] < frontier:
+        due, _, order, cid, _ = heapq.heappop(heap)
+        state = states.get(cid)
+        rs = None if state is None else state.rules.get(name)
+        timer = None if rs is None else rs.timer
+        if timer is None or timer.due is None or timer.due < due:
+            continue
+        if timer.due > due:  # restarted since: wait for the new due time
+            heapq.heappush(heap, (timer.due, TIMER, order, cid, name))
+            continue
+        if cid not in touched:
+            rs = runner.touch(cid).rules[name]
+        assert rs is not None
+        rs.timer = None
+        decided.add(cid, rs, timer.row, due)
 
 
 class _TimerFirings:
