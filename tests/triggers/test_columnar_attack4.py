@@ -141,8 +141,9 @@ _ABSENT = pytest.mark.xfail(
     strict=True,
     reason="_columnar_anchored.decide leaves out of the micro-batch's log a property no "
     "interaction of the call (nor a waiting anchor) holds, and LogContext.column reads a "
-    "column the log lacks as NaN, which is true as a condition: 'where x.vip', 'not x.vip', "
-    "the 'where vip' of then-no, unless and aggregates decide as if it were true",
+    "column the log lacks as NaN, which is true as a condition ('where x.vip', 'not x.vip', "
+    "the 'where vip' of then-no, unless and aggregates decide as if it were true) and not "
+    "missing once '??' has put it among text ('(lower(x.note) ?? x.tier) ?? \"z\"' is None)",
 )
 
 
@@ -238,18 +239,27 @@ class TestDifferences:
             "when purchase as x then after 2 hours\n    unless product_view where vip\n    emit go",
             "when purchase as x where count(product_view where vip within 1 days) >= 1\n"
             "    emit go",
+            'when purchase as x\n    emit go(q = (lower(x.note) ?? x.tier) ?? "z")',
+            'when purchase as x where ((lower(x.note) ?? x.tier) ?? "z") == "z"\n    emit go',
         ],
-        ids=["where", "where-not", "or", "then-no", "unless", "count-where"],
+        ids=[
+            "where",
+            "where-not",
+            "or",
+            "then-no",
+            "unless",
+            "count-where",
+            "coalesce",
+            "coalesce-where",
+        ],
     )
-    def test_a_true_false_property_the_call_does_not_carry_is_missing(
-        self, clauses: str, how: str
-    ) -> None:
-        """``vip`` is given in the first call (surveys of customer b, which no rule reads),
-        not at all in the second (customer a): missing there, so false, as one by one and
-        in batch."""
+    def test_a_property_the_call_does_not_carry_is_missing(self, clauses: str, how: str) -> None:
+        """``vip``, ``note`` and ``tier`` are given in the first call (surveys of customer b,
+        which no rule reads), not at all in the second (customer a): missing there (false
+        as a condition, taken over by ``??``), as one by one and in batch."""
         rules = parse(f"trigger t:\n    {clauses}")
-        first = [dict(purchase_record("b", T0 + timedelta(minutes=j), f"b{j}", vip=j % 2 == 0),
-                      kind="survey") for j in range(3)]  # fmt: skip
+        first = [dict(purchase_record("b", T0 + timedelta(minutes=j), f"b{j}", vip=j % 2 == 0,
+                                      note="N", tier="t"), kind="survey") for j in range(3)]  # fmt: skip
         second = []
         for j in range(8):
             rec = purchase_record("a", T0 + timedelta(hours=1 + j), f"a{j}")
@@ -287,8 +297,9 @@ class TestDifferences:
 
     @pytest.mark.xfail(
         strict=True,
-        reason="a customer.x trait in a payload: the per-row path (_scalar._trait) makes "
-        "every number and true/false a float, the batch kernels (LogContext.evaluate) "
+        reason="a customer.x trait in a payload or an if's because: the per-row path "
+        "(_scalar._trait, RulePlan's tested values) makes every number and true/false a "
+        "float, the batch kernels (LogContext.evaluate) "
         "make a column over the customers asked at once (true/false kept, and ints kept "
         "as ints when another customer's value is text), so the columnar path gives "
         "True for 1.0, and 3 or 3.0 depending on who else is in the micro-batch",
@@ -301,11 +312,20 @@ class TestDifferences:
         ],
         ids=["true-false", "number-beside-text"],
     )
-    def test_traits_in_payloads(self, traits: dict[str, Any]) -> None:
+    @pytest.mark.parametrize(
+        "clauses",
+        [
+            "when purchase as x\n    emit go(t = customer.vip)",
+            "when purchase as x then after 1 hours\n    if customer.vip != false\n    emit go",
+        ],
+        ids=["payload", "because-of-if"],
+    )
+    def test_traits_in_payloads(self, traits: dict[str, Any], clauses: str) -> None:
+        """A trait in a payload, and in the values ``because`` shows for an ``if``."""
         customers = {cid: Customer(cid, traits=t) for cid, t in traits.items()}
-        rules = parse("trigger t:\n    when purchase as x\n    emit go(t = customer.vip)")
+        rules = parse(f"trigger t:\n    {clauses}")
         recs = [purchase_record(c, T0 + timedelta(hours=j), f"{c}{j}")
-                for j in range(2) for c in "abc"]  # fmt: skip
+                for j in range(4) for c in "abc"]  # fmt: skip
         assert_paths_agree(rules, [recs, recs[:2]], T0 + timedelta(days=1), customers=customers)
 
     @pytest.mark.parametrize(
