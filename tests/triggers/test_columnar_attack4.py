@@ -508,7 +508,7 @@ class TestRecordsAtTheThreshold:
 
     @pytest.mark.usefixtures("quiet")
     @settings(
-        max_examples=30, deadline=None, derandomize=True,
+        max_examples=150, deadline=None, derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )  # fmt: skip
     @given(hostile_changes())
@@ -583,6 +583,22 @@ class TestRecordsAtTheThreshold:
             got.append((whole(out), whole(out.suppressed), state_of(engine)))
         assert got[0] == got[1]
         assert got[0][0]
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"kind": "weird"}, {"extra": 1.0}, {"value": "x"}, {"metric": "csat", "score": 3.0}, {}],
+        ids=str,
+    )
+    def test_declared_data_keeps_large_batches_per_row(self, change: dict[str, Any]) -> None:
+        """With ``kinds=`` and ``schema=``, a large batch of JSON records read as columns is
+        refused (naming the record) or taken as one by one."""
+        rules = parse(_TEXT_BIG)
+        batch = [{k: v for k, v in r.items() if k != "vip"} for r in _BASE]
+        batch[LARGE - 500].update(change)
+        declared = {"kinds": ["product_view", "survey"],
+                    "schema": {"value": "float", "metric": "string", "score": "float"}}  # fmt: skip
+        columnar, per_row = both(rules, batch, **declared)
+        assert columnar == per_row
 
     def test_records_changed_by_the_caller_after_the_call(self) -> None:
         """The caller reuses its dicts (and the list) after ``process_many`` returned and
