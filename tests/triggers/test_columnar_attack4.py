@@ -674,7 +674,7 @@ def _json_case(seed: int, anchored: bool) -> tuple[Any, list[dict[str, Any]], in
 
 class TestJsonRecords:
     @pytest.mark.usefixtures("quiet")
-    @settings(max_examples=40, deadline=None, derandomize=True)
+    @settings(max_examples=200, deadline=None, derandomize=True)
     @given(st.integers(0, 10**6), st.booleans())
     def test_json_records_agree_with_per_row_and_batch(self, seed: int, anchored: bool) -> None:
         """Random rule sets (anchored on interactions, on arrays, or not) over JSON records
@@ -816,7 +816,7 @@ def _sqlite_run(rules: Any, recs: list[dict[str, Any]], seed: int, file: Path,
 class TestSQLite:
     @pytest.mark.usefixtures("quiet")
     @settings(
-        max_examples=12, deadline=None, derandomize=True,
+        max_examples=60, deadline=None, derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture],
     )  # fmt: skip
     @given(st.integers(0, 10**6), st.booleans())
