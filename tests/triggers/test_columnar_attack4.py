@@ -137,23 +137,9 @@ _IDLE = parse(
     "trigger idle:\n    when inactive for 3 days\n    emit nudge"
 )
 _WHERE = [0, LARGE // 2, LARGE - 2]  # first, in the middle, last but one
-_ABSENT = pytest.mark.xfail(
-    strict=True,
-    reason="_columnar_anchored.decide leaves out of the micro-batch's log a property no "
-    "interaction of the call (nor a waiting anchor) holds, and LogContext.column reads a "
-    "column the log lacks as NaN, which is true as a condition ('where x.vip', 'not x.vip', "
-    "the 'where vip' of then-no, unless and aggregates decide as if it were true) and not "
-    "missing once '??' has put it among text ('(lower(x.note) ?? x.tier) ?? \"z\"' is None)",
-)
 
 
 class TestDifferences:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="record_columns (_ingest._times) parses text of year 0000 with numpy "
-        "datetime64, which takes it, where one by one (datetime.fromisoformat, to_us) "
-        "refuses it: a record no rule reads is taken in",
-    )
     @pytest.mark.parametrize("where", _WHERE, ids=["first", "middle", "last"])
     def test_a_year_zero_timestamp_no_rule_reads_is_refused(self, where: int) -> None:
         batch = large_batch()
@@ -163,13 +149,6 @@ class TestDifferences:
         assert f"record {where + 1}: timestamp '0000-01-01T00:00:00Z'" in per_row[2]
         assert columnar == per_row
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="record_columns takes a year-0000 timestamp (numpy datetime64); the row made "
-        "when a rule reads it (RecordColumns.rows) is refused in the middle of take_many, "
-        "after admission and _book; an InMemoryStore call is not rolled back, so the "
-        "ids count as seen and the corrected batch is ignored as re-delivered",
-    )
     @pytest.mark.parametrize("where", _WHERE, ids=["first", "middle", "last"])
     def test_a_year_zero_timestamp_read_by_a_rule_changes_nothing(self, where: int) -> None:
         batch = large_batch()
@@ -182,12 +161,6 @@ class TestDifferences:
         assert refused[0] == refused[1]
         assert retried[0] == retried[1]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="_ingest._property converts a column of ints to floats with np.array(..., "
-        "float64), which raises a bare OverflowError beyond the float range; one by one "
-        "refuses it naming the record (value, score) or keeps its digits (other properties)",
-    )
     @pytest.mark.parametrize("name", ["value", "score", "qty"])
     @pytest.mark.parametrize("where", _WHERE, ids=["first", "middle", "last"])
     def test_integers_beyond_the_float_range(self, name: str, where: int) -> None:
@@ -198,12 +171,6 @@ class TestDifferences:
         columnar, per_row = both(_BIG, batch)
         assert columnar == per_row
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="FiringRows._order (_firings.py) ranks the customers of blocks decided on "
-        "arrays by .astype(str), numpy text that drops trailing NULs: 'a' and 'a\\x00' "
-        "rank alike and their firings at one time are put in firing-id or trigger order",
-    )
     @pytest.mark.parametrize(
         "text",
         [
@@ -223,9 +190,9 @@ class TestDifferences:
     @pytest.mark.parametrize(
         "how",
         [
-            pytest.param("records", marks=_ABSENT),
-            pytest.param("log", marks=_ABSENT),
-            pytest.param("columns", marks=_ABSENT),
+            "records",
+            "log",
+            "columns",
             "objects",  # rows made first: the property is there, missing in each
         ],
     )
@@ -273,12 +240,6 @@ class TestDifferences:
         emitted = stream_emitted(rules, [form(first, how), form(second, how)], as_of)
         assert key(emitted) == key(evaluate_complete(rules, log, as_of=as_of))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the batch evaluator's lower, upper and length (expr/_evaluate.py, "
-        "Evaluator.call) go through .astype(str), numpy text that drops trailing NULs; "
-        "one by one str.lower and len keep them",
-    )
     @pytest.mark.parametrize(
         "clauses",
         [
@@ -295,15 +256,6 @@ class TestDifferences:
                 for j, note in enumerate(["a\x00", "ab", "A\x00\x00"])]  # fmt: skip
         assert_paths_agree(rules, [recs], T0 + timedelta(days=1))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a customer.x trait in a payload or an if's because: the per-row path "
-        "(_scalar._trait, RulePlan's tested values) makes every number and true/false a "
-        "float, the batch kernels (LogContext.evaluate) "
-        "make a column over the customers asked at once (true/false kept, and ints kept "
-        "as ints when another customer's value is text), so the columnar path gives "
-        "True for 1.0, and 3 or 3.0 depending on who else is in the micro-batch",
-    )
     @pytest.mark.parametrize(
         "traits",
         [
@@ -491,7 +443,7 @@ _BASE = large_batch()
 class TestRecordsAtTheThreshold:
     def test_the_large_batch_is_read_as_columns(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Not vacuous: at the real threshold the JSON batch is checked as columns and taken
-        on the columnar path (and a year-0000 timestamp is among what it takes)."""
+        on the columnar path (and a year-0000 timestamp is left to the one-by-one check)."""
         import cxmodel.triggers._engine as engine_module
 
         read, taken = [], []
@@ -504,7 +456,7 @@ class TestRecordsAtTheThreshold:
         assert read[0] is not None and len(taken) == 1
         odd = [dict(r) for r in _BASE]
         odd[5]["timestamp"] = "0000-01-01T00:00:00Z"
-        assert engine_module.record_columns(odd, None) is not None
+        assert engine_module.record_columns(odd, None) is None
 
     @pytest.mark.usefixtures("quiet")
     @settings(

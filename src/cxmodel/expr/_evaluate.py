@@ -222,13 +222,14 @@ class _Evaluator:
             if node.func != "length"
             else np.full(self.n, np.nan)
         )
-        text = arg[~gone].astype(str)
+        # as Python text, not numpy's, which drops trailing NUL characters
+        text = [v if isinstance(v, str) else str(v) for v in arg[~gone].tolist()]
         if node.func == "lower":
-            out[~gone] = np.char.lower(text).astype(object)
+            out[~gone] = [v.lower() for v in text]
         elif node.func == "upper":
-            out[~gone] = np.char.upper(text).astype(object)
+            out[~gone] = [v.upper() for v in text]
         else:
-            out[~gone] = np.char.str_len(text).astype(float)
+            out[~gone] = [float(len(v)) for v in text]
         return out
 
 

@@ -153,7 +153,7 @@ def _when_values(
             assert what == "trait" and isinstance(node, Name)
             traits = runner.traits
             columns[str(node)] = [
-                float(v) if isinstance(v, (int, float)) else v
+                float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
                 for v in (traits.get(cid, {}).get(node.name) for cid in ids)
             ]
     names = list(columns)
@@ -258,8 +258,8 @@ def decide(
     for name in _fields(plan):
         fresh = released.id_column(ks) if name == "interaction_id" else released.column(name, ks)
         old = [r.fields.get(name) for r in rows]
-        if fresh is None:  # no released interaction has it
-            if all(v is None for v in old):
+        if fresh is None:  # no released interaction has it: missing, not absent (NaN)
+            if name == "interaction_id" and all(v is None for v in old):
                 continue
             fresh = np.full(len(ks), None, dtype=object)
         values = column_values(fresh, old)

@@ -327,7 +327,15 @@ class LogContext:
                 columns[name.key] = (
                     np.array([np.nan if v is None else float(v) for v in values])
                     if numeric
-                    else np.array(values, dtype=object)
+                    else np.array(
+                        [
+                            float(v)
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)
+                            else v
+                            for v in values
+                        ],
+                        dtype=object,
+                    )  # numbers as floats next to text, as each customer's own reads them
                 )
             elif name.qualifier == alias and alias_rows is not None:
                 source = self if self.bound is None else self.bound

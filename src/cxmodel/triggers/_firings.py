@@ -356,15 +356,12 @@ class FiringRows(Sequence[Firing]):
         rank: IntArray
         if not n_objects and all(b.ranked for _, b in blocks):
             rank = np.concatenate([b.rank for _, b in blocks])
-        elif not n_objects:  # rank customers by id here
-            ids = np.concatenate([b.customer for _, b in blocks]).astype(str)
-            rank = np.unique(ids, return_inverse=True)[1].astype(np.int64)
-        else:  # objects too: rank customer ids compared as Python strings
-            text = np.concatenate(
-                [np.array([f.customer_id for f in objects], dtype=object)]
-                + [np.asarray(b.customer).astype(str) for _, b in blocks]
-            )
-            rank = np.unique(text, return_inverse=True)[1].astype(np.int64)
+        else:  # rank customer ids here, compared as Python text (numpy's drops trailing NULs)
+            ids = [f.customer_id for f in objects]
+            for _, b in blocks:
+                ids += [str(c) for c in b.customer.tolist()]
+            index = {c: j for j, c in enumerate(sorted(set(ids)))}
+            rank = np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
         trig = np.concatenate(
             [np.array([code[f.trigger] for f in objects], dtype=np.int64)]
             + [np.full(len(b), code[b.trigger], dtype=np.int64) for _, b in blocks]

@@ -143,6 +143,7 @@ _UTC_TEXT = re.compile(
     re.ASCII,
 )
 _NAIVE_EPOCH = datetime(1970, 1, 1)
+_FIRST_SECOND_US = _DATETIME_SECONDS_RANGE[0] * 1_000_000
 _LAST_SECOND_US = _DATETIME_SECONDS_RANGE[1] * 1_000_000
 
 
@@ -701,7 +702,9 @@ def _times(values: list[Any]) -> npt.NDArray[np.int64] | None:
         us = np.array(naive, dtype="datetime64[us]").astype(np.int64)
     except ValueError:  # an impossible date: one by one says which
         return None
-    return None if len(us) and int(us.max()) > _LAST_SECOND_US else us
+    if len(us) and (int(us.min()) < _FIRST_SECOND_US or int(us.max()) > _LAST_SECOND_US):
+        return None  # year 0, or past 9999: one by one refuses it
+    return us
 
 
 def _property(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
@@ -718,12 +721,14 @@ def _property(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
         out[:] = values
         return out
     if kinds <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
+        if int in kinds and not all(
+            -_EXACT_FLOAT_INT < v < _EXACT_FLOAT_INT for v in values if type(v) is int
+        ):
+            return None  # digits a float would round (or could not hold): one by one
         numbers = np.array(values, dtype=np.float64)  # None: NaN
         present = ~np.isnan(numbers)
         if not np.isfinite(numbers[present]).all():
             return None
-        if int in kinds and not (np.abs(numbers[present]) < _EXACT_FLOAT_INT).all():
-            return None  # digits a float would round: kept as text, one by one
         return numbers
     return None
 

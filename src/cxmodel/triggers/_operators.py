@@ -366,7 +366,9 @@ class RulePlan:
             else:
                 assert isinstance(node, Name)
                 value = env.traits.get(node.name)
-                out[str(node)] = float(value) if isinstance(value, (int, float)) else value
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    value = float(value)
+                out[str(node)] = value
         return out
 
     def snapshot(self, state: CustomerState) -> dict[str, Any]:

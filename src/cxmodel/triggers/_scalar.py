@@ -118,9 +118,8 @@ def _arith(op: str, a: Any, b: Any) -> float | None:
 
 
 def _trait(value: Any) -> Any:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float)):
+    """A trait as an expression reads it: numbers as floats, true/false and text as given."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return value
 
