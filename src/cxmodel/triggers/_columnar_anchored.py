@@ -28,7 +28,7 @@ in some interactions and numbers in others) takes the per-interaction operators 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from cxmodel.errors import EvaluationLimitError
 from cxmodel.expr import Name
+from cxmodel.triggers._batch import CONSENT_KINDS
 from cxmodel.triggers._candidates import Candidates, anchors_of, upper_bound, waited
 from cxmodel.triggers._columnar_aggregates import (
     MicroBatchLog,
@@ -58,10 +59,13 @@ from cxmodel.triggers._policies import (
 )
 from cxmodel.triggers._runner import TIMER, RuleRunner
 
+if TYPE_CHECKING:  # both import this module
+    from cxmodel.triggers._columnar import Released
+    from cxmodel.triggers._columnar_rules import Timer
+
 __all__ = ["Decision", "decide", "on_arrays"]
 
 IntArray = npt.NDArray[np.int64]
-_CONSENT = ("consent_granted", "consent_revoked")
 
 
 def on_arrays(plan: RulePlan) -> bool:
@@ -98,7 +102,9 @@ class Decision:
     waiting: list[tuple[str, int, int, dict[str, Any]]]
     last_emitted: dict[str, int]
 
-    def apply(self, runner: RuleRunner, released: Any, heap: list[Any], frontier: int) -> None:
+    def apply(
+        self, runner: RuleRunner, released: Released, heap: list[Timer], frontier: int
+    ) -> None:
         """Change the customers' states and the rule's timers (``heap``) as the
         per-interaction path leaves them, and add the firings to the call's output."""
         plan = self.plan
@@ -183,7 +189,7 @@ def _fields(plan: RulePlan) -> set[str]:
 
 
 def _carried(
-    runner: RuleRunner, plan: RulePlan, states: Mapping[str, CustomerState], heap: list[Any],
+    runner: RuleRunner, plan: RulePlan, states: Mapping[str, CustomerState], heap: list[Timer],
     frontier: int,
 ) -> list[tuple[str, int, Anchor]]:  # fmt: skip
     """The rule's anchors waiting before the call that it can decide now: every batch
@@ -214,9 +220,9 @@ def _carried(
 def decide(
     runner: RuleRunner,
     plan: RulePlan,
-    released: Any,
+    released: Released,
     states: Mapping[str, CustomerState],
-    heap: list[Any],
+    heap: list[Timer],
     frontier: int,
 ) -> Decision | None:
     """Decide ``plan`` over the released interactions of one call (see the module docstring)
@@ -227,7 +233,7 @@ def decide(
     kinds = {k for k in (plan.when_kind, plan.block_kind) if k is not None}
     kinds.update(agg.kind for agg in plan.aggregates.values())
     if rule.consent is not None:
-        kinds.update(_CONSENT)
+        kinds.update(CONSENT_KINDS)
     ks = released.reading(kinds)
     rows: list[Row] = [anchor.row for _, _, anchor in carried]
     n_old = len(rows)
@@ -292,7 +298,7 @@ def decide(
     ctx = SeededContext(log, runner.traits, seeded)
     old_rows = position[:n_old]
     try:
-        return _decided(runner, plan, ctx, old_rows, carried, seqs, ranks, released, frontier)
+        return _decided(runner, plan, ctx, old_rows, seqs, ranks, released, frontier)
     except EvaluationLimitError:
         return None  # more pairs than one batch evaluation may test: one by one
 
@@ -302,10 +308,9 @@ def _decided(
     plan: RulePlan,
     ctx: LogContext,
     old_rows: IntArray,
-    carried: list[tuple[str, int, Anchor]],
     seqs: IntArray,
     ranks: IntArray,
-    released: Any,
+    released: Released,
     frontier: int,
 ) -> Decision:
     rule = plan.rule
