@@ -17,7 +17,7 @@ from cxmodel.triggers._columnar import Released, RowColumns
 from cxmodel.triggers._columnar_aggregates import (
     Seed,
     advance,
-    column_values,
+    log_column,
     seedable,
     state_seeds,
 )
@@ -152,9 +152,9 @@ class TestSeeds:
 class TestColumnValues:
     def test_kinds_of_columns(self) -> None:
         floats = np.array([1.0, np.nan])
-        assert column_values(floats, []) is floats
-        assert column_values(floats, [2.0]).tolist()[0] == 2.0
-        assert column_values(None, ["a", None]).tolist() == ["a", None]
-        assert column_values(np.array([True, None], dtype=object), []).tolist() == [True, None]
-        assert column_values(np.array(["a", 1.0], dtype=object), []) is None  # mixed
-        assert column_values(np.array([True, 1.0], dtype=object), []) is None
+        assert log_column(floats, []) is floats
+        assert log_column(floats, [2.0]).tolist()[0] == 2.0
+        assert log_column(None, ["a", None]).tolist() == ["a", None]
+        assert log_column(np.array([True, None], dtype=object), []).tolist() == [True, None]
+        assert log_column(np.array(["a", 1.0], dtype=object), []) is None  # mixed
+        assert log_column(np.array([True, 1.0], dtype=object), []) is None

@@ -46,7 +46,7 @@ from cxmodel.triggers._candidates import Candidates, anchors_of, upper_bound, wa
 from cxmodel.triggers._columnar_aggregates import (
     MicroBatchLog,
     SeededContext,
-    column_values,
+    log_column,
     seedable,
     state_seeds,
 )
@@ -324,7 +324,7 @@ def _property_columns(
             if all(v is None for v in old):
                 continue
             fresh = np.full(len(ks), None, dtype=object)
-        values = column_values(fresh, old)
+        values = log_column(fresh, old)
         if values is None:
             return None
         if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711
