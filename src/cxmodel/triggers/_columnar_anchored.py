@@ -232,8 +232,8 @@ def _carried(
 
 @attrs.frozen(eq=False)
 class _RuleLog:
-    """One rule's small log over a call, rows sorted by customer code and release order,
-    and what the kernels do not read from it."""
+    """One rule's small log over a call (rows sorted by customer code and release order),
+    with what its firings and the states need besides."""
 
     log: MicroBatchLog
     #: each row's release number

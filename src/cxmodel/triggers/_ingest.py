@@ -645,13 +645,13 @@ class RecordColumns:
         self.ids: list[str | None] = [None] * self.n if ids is None else ids.tolist()
         self._questions = questions
 
-    def column(self, name: str, positions: Any) -> Any:
+    def column(self, name: str, positions: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any] | None:
         """Property ``name`` at ``positions``: floats (NaN missing) for numbers, objects
         (``None`` missing) otherwise; ``None`` when no record has it."""
         values = self._columns.get(name)
         return None if values is None else values[positions]
 
-    def rows(self, positions: Any) -> list[Row]:
+    def rows(self, positions: npt.ArrayLike) -> list[Row]:
         """The rows of the records at ``positions``, made as one by one makes them."""
         records, questions = self.records, self._questions
         return [
