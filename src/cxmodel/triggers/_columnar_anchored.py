@@ -108,7 +108,7 @@ class NewAnchor(NamedTuple):
     tested: dict[str, Any]
 
 
-@attrs.define(eq=False)
+@attrs.frozen(eq=False)
 class Decision:
     """What one rule decided over a micro-batch, before anything is changed: the firings as
     blocks, the anchors that are done, the new anchors still waiting and each customer's
