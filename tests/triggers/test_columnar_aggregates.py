@@ -5,30 +5,33 @@ to taking the interactions one by one."""
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.expr import parse_expr
-from cxmodel.triggers._columnar import Released, RowColumns
+from cxmodel.triggers._columnar import Released, RowColumns, Source
 from cxmodel.triggers._columnar_aggregates import (
     Seed,
     advance,
-    column_values,
+    log_column,
     seedable,
     state_seeds,
 )
 from cxmodel.triggers._customer import CustomerState
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._ingest import Row, columns_from
 from cxmodel.triggers._operators import AggregatePlan
 
 HOUR = 3_600_000_000
 
 
 def plan_of(text: str) -> AggregatePlan:
+    """The streaming plan of one aggregate, written as in a rule."""
     node = parse_expr(text)
     return AggregatePlan(node, "x")  # type: ignore[arg-type]
 
@@ -60,32 +63,53 @@ ROWS = st.lists(
 )
 AGGREGATES = [
     "count(purchase)",
-    "count(purchase where value > 50 within 3 hours)",
-    "max(purchase.value)",
-    "min(purchase.value within 4 hours)",
-    "first(purchase.value)",
-    "last(purchase.value within 2 hours)",
-    "max(purchase.value where value < 200)",
+    "count(purchase where amount > 50 within 3 hours)",
+    "max(purchase.amount)",
+    "min(purchase.amount within 4 hours)",
+    "first(purchase.amount)",
+    "last(purchase.amount within 2 hours)",
+    "max(purchase.amount where amount < 200)",
 ]
 
 
 def made_rows(spec: list[tuple[str, int, str, float | None]], start: int) -> list[Row]:
+    """Rows of (customer, hours after the row before, kind, amount or ``None``), released
+    from number ``start``."""
     rows, time = [], 0
     for j, (cid, gap, kind, value) in enumerate(spec):
         time += gap * HOUR
         fields: dict[str, Any] = {"kind": kind}
         if value is not None:
-            fields["value"] = value
+            fields["amount"] = value
         rows.append(Row(cid, time, kind, fields, seq=start + j))
     return rows
 
 
+def source_of(rows: list[Row], as_columns: bool) -> Source:
+    """``rows`` as a micro-batch's source: the rows themselves, or a mapping of columns
+    (amounts as floats, NaN missing)."""
+    if not as_columns or not rows:
+        return RowColumns(rows)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    columns: dict[str, list[Any]] = {
+        "customer_id": [r.customer for r in rows],
+        "timestamp": [epoch + timedelta(microseconds=r.time) for r in rows],
+        "kind": [r.kind for r in rows],
+    }
+    if any("amount" in r.fields for r in rows):
+        columns["amount"] = [r.fields.get("amount") for r in rows]
+    source = columns_from(columns)
+    assert source is not None
+    return source
+
+
 class TestAdvance:
+    @pytest.mark.parametrize("as_columns", [False, True], ids=["rows", "columns"])
     @settings(max_examples=150, deadline=None)
     @given(ROWS, ROWS)
-    def test_equals_one_by_one(self, before: Any, batch: Any) -> None:
+    def test_equals_one_by_one(self, as_columns: bool, before: Any, batch: Any) -> None:
         """Running values and windows after a micro-batch equal one by one's, whatever
-        the states held before it."""
+        the states held before it and whether the micro-batch is rows or columns."""
         aggs = [plan_of(text) for text in AGGREGATES]
         assert all(seedable(a) for a in aggs)
         old = made_rows(before, 0)
@@ -98,13 +122,15 @@ class TestAdvance:
         got = {c: CustomerState(c) for c in "abc"}
         one_by_one(aggs, old + new, expected)
         one_by_one(aggs, old, got)
-        released = Released(RowColumns(new), list(range(len(new))), len(old))
+        released = Released(source_of(new, as_columns), list(range(len(new))), len(old))
         assert advance(aggs, released, got) == {a.store_key for a in aggs}
         assert {c: s.to_dict() for c, s in got.items()} == {
             c: s.to_dict() for c, s in expected.items()
         }
 
     def test_a_where_reading_a_trait_is_left_to_the_rows(self) -> None:
+        """An aggregate whose ``where`` reads a customer's trait is not brought up to date
+        on arrays (its store key is not returned): the rows take it in one by one."""
         agg = plan_of("count(purchase where customer.vip)")
         rows = made_rows([("a", 0, "purchase", 1.0)], 0)
         released = Released(RowColumns(rows), [0], 0)
@@ -113,6 +139,8 @@ class TestAdvance:
 
 class TestSeeds:
     def test_running_values_by_customer(self) -> None:
+        """A running value is read per customer code (a customer without one: no values),
+        and combined with the log's value (NaN: none in the log)."""
         seed = Seed(
             "max", None, np.array([0, 2]), np.array([], dtype=np.int64), np.array([3, 1]),
             np.array([7.0, -2.0]), 3,
@@ -129,7 +157,9 @@ class TestSeeds:
          ("last", [5.0, None, 1.0]), ("min", [2.0, None, 1.0])],
     )  # fmt: skip
     def test_windows_read_from_now_minus_d(self, func: str, expected: list[Any]) -> None:
-        # customer 0: values at hours 1, 2, 3 (1.0, 2.0, 5.0); customer 2: at hour 4 (1.0)
+        """A window's entries are read from ``now - D`` on, inclusive: at hour 4 with
+        ``D`` = 2 hours, customer 0's values at hours 2 and 3 (of 1, 2, 3), customer 1 has
+        none, customer 2's at hour 4."""
         times = np.array([1, 2, 3, 4]) * HOUR
         seed = Seed(
             func, 2 * HOUR, np.array([0, 0, 0, 2]), times, np.ones(4, dtype=np.int64),
@@ -142,6 +172,8 @@ class TestSeeds:
         assert got == expected
 
     def test_text_held_by_a_state_is_not_seeded(self) -> None:
+        """A state holding text for an aggregate gives no seeds: the batch evaluator would
+        order text apart from the per-interaction path."""
         agg = plan_of("max(purchase.level)")
         state = CustomerState("a")
         agg.update(state, Row("a", 0, "purchase", {"kind": "purchase", "level": "x"}), "a", {})
@@ -149,12 +181,52 @@ class TestSeeds:
         assert state_seeds({agg.key: agg}, {"a": state}, customers, np.array([0])) is None
 
 
-class TestColumnValues:
-    def test_kinds_of_columns(self) -> None:
+def _column(values: list[Any] | None) -> npt.NDArray[Any] | None:
+    """``values`` as a source column: floats when they are all floats, else objects."""
+    if values is None:
+        return None
+    numbers = all(isinstance(v, float) for v in values)
+    return np.array(values, dtype=np.float64 if numbers else object)
+
+
+class TestLogColumn:
+    @pytest.mark.parametrize(
+        ("released", "carried", "expected", "dtype"),
+        [
+            pytest.param([1.0, np.nan], [2.0], [2.0, 1.0, None], "f", id="carried-first"),
+            pytest.param([np.nan], [None], [None, None], "f", id="missing-numbers"),
+            pytest.param(None, ["a", None], ["a", None], "O", id="carried-text"),
+            pytest.param(["a", None], [], ["a", None], "O", id="released-text"),
+            pytest.param([True, None], [], [True, None], "O", id="true-false"),
+        ],
+    )
+    def test_a_column_as_the_batch_evaluator_reads_it(
+        self, released: list[Any] | None, carried: list[Any], expected: list[Any], dtype: str
+    ) -> None:
+        """Numbers are floats (NaN missing), text and true/false objects (``None``
+        missing), the carried rows first."""
+        got = log_column(_column(released), carried)
+        assert got is not None
+        assert got.dtype.kind == dtype
+        assert [None if isinstance(v, float) and math.isnan(v) else v for v in got.tolist()] == (
+            expected
+        )
+
+    @pytest.mark.parametrize(
+        ("released", "carried"),
+        [
+            pytest.param(["a", 1.0], [], id="text-and-numbers"),
+            pytest.param([True, 1.0], [], id="true-false-and-numbers"),
+            pytest.param([1.0], ["a"], id="carried-text-released-numbers"),
+            pytest.param(None, [True, "a"], id="carried-true-false-and-text"),
+        ],
+    )
+    def test_mixed_types_are_refused(self, released: list[Any] | None, carried: list[Any]) -> None:
+        """Values of mixed types give ``None``: the batch evaluator would read them apart
+        from the per-interaction path."""
+        assert log_column(_column(released), carried) is None
+
+    def test_released_numbers_alone_are_not_copied(self) -> None:
+        """A float column with nothing carried is the log's column as it is."""
         floats = np.array([1.0, np.nan])
-        assert column_values(floats, []) is floats
-        assert column_values(floats, [2.0]).tolist()[0] == 2.0
-        assert column_values(None, ["a", None]).tolist() == ["a", None]
-        assert column_values(np.array([True, None], dtype=object), []).tolist() == [True, None]
-        assert column_values(np.array(["a", 1.0], dtype=object), []) is None  # mixed
-        assert column_values(np.array([True, 1.0], dtype=object), []) is None
+        assert log_column(floats, []) is floats

@@ -45,6 +45,7 @@ NAMES = st.sampled_from(
 
 @st.composite
 def hostile_records(draw: Any) -> list[Any]:
+    """One to eight records, any field of any of them possibly bad."""
     n = draw(st.integers(1, 8))
     out: list[Any] = []
     for _ in range(n):
@@ -57,6 +58,33 @@ def hostile_records(draw: Any) -> list[Any]:
             rec[name] = draw(VALUES)
         if draw(st.integers(0, 20)) == 0:
             del rec["kind"]
+        out.append(rec)
+    return out
+
+
+@st.composite
+def records_with_hostile_properties(draw: Any) -> list[Any]:
+    """One to eight records with good customers, times and kinds, and properties of one
+    type each (drawn from :data:`VALUES`): those :func:`record_columns` may read as
+    columns."""
+    names = draw(st.lists(NAMES, max_size=3, unique=True))
+    kinds = {name: draw(st.sampled_from(["none", "text", "number", "bool"])) for name in names}
+    typed = {
+        "none": st.none(),
+        "text": st.sampled_from(["", "p1", "a b", "é", " ", "nps"]),
+        "number": st.one_of(st.none(), st.floats(-2, 12), st.integers(-5, 12)),
+        "bool": st.one_of(st.none(), st.booleans()),
+    }
+    out: list[Any] = []
+    for _ in range(draw(st.integers(1, 8))):
+        rec: dict[str, Any] = {
+            "customer_id": draw(st.sampled_from(["c1", "c2"])),
+            "timestamp": draw(STAMPS.filter(lambda t: t.endswith(("Z", "+00:00")))),
+            "kind": draw(st.sampled_from(["purchase", "survey", "refund", "view"])),
+        }
+        for name in names:
+            if draw(st.booleans()):
+                rec[name] = draw(typed[kinds[name]])
         out.append(rec)
     return out
 
@@ -104,8 +132,17 @@ class TestRecordColumns:
         all, and then with the same values."""
         same_as_one_by_one(recs)
 
+    @settings(max_examples=300, deadline=None)
+    @given(records_with_hostile_properties())
+    def test_hostile_properties_read_as_one_by_one(self, recs: list[Any]) -> None:
+        """Good records with properties of one type each, many of them refused or changed
+        one by one: as columns only when one by one keeps them all as given, and then with
+        the same values."""
+        same_as_one_by_one(recs)
+
     def test_plain_records_are_read_as_columns(self) -> None:
-        """Not vacuous: the records a service receives are read as columns."""
+        """Not vacuous: the records a service receives are read as columns, with the
+        values one by one reads."""
         recs = [
             dict(r, timestamp=r["timestamp"].isoformat().replace("+00:00", "Z"))
             for r in records(3, 300, n_customers=5)
@@ -118,33 +155,36 @@ class TestRecordColumns:
     @pytest.mark.parametrize(
         "change",
         [
-            {"value": -5.0},  # a negative amount
-            {"score": 11.0, "metric": "nps"},  # outside the scale
-            {"score": 7.5, "metric": "nps"},  # not a whole point
-            {"score": 7.0},  # no metric
-            {"metric": "nope"},  # unknown metric
-            {"sentiment": 2.0},
-            {"touchpoint": "email"},  # fills channel and stage
-            {"order_id": 17},  # a number named like an id: its digits
-            {"value": "12"},  # text where a number belongs
-            {"qty": 2**60},  # digits a float would round
+            pytest.param({"value": -5.0}, id="negative-amount"),
+            pytest.param({"score": 11.0, "metric": "nps"}, id="score-outside-scale"),
+            pytest.param({"score": 7.5, "metric": "nps"}, id="score-not-whole"),
+            pytest.param({"score": 7.0}, id="score-without-metric"),
+            pytest.param({"metric": "nope"}, id="unknown-metric"),
+            pytest.param({"sentiment": 2.0}, id="sentiment-outside-range"),
+            pytest.param({"touchpoint": "email"}, id="touchpoint-fills-channel"),
+            pytest.param({"order_id": 17}, id="number-named-like-an-id"),
+            pytest.param({"value": "12"}, id="text-for-a-number"),
+            pytest.param({"qty": 2**60}, id="digits-a-float-rounds"),
         ],
     )
     def test_what_one_by_one_changes_or_refuses_is_left_to_it(self, change: Any) -> None:
         """Each of these is read one by one: refused with its record named, or kept as one
-        by one keeps it."""
+        by one keeps it; the same records without it are read as columns."""
         recs = [
             {"customer_id": "c1", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase",
              "value": 10.0},
-            {"customer_id": "c2", "timestamp": "2024-01-02T00:00:00Z", "kind": "purchase",
-             **change},
+            {"customer_id": "c2", "timestamp": "2024-01-02T00:00:00Z", "kind": "purchase"},
         ]  # fmt: skip
+        assert record_columns(recs, None) is not None
+        recs[1].update(change)
         assert record_columns(recs, None) is None
         same_as_one_by_one(recs)
 
     def test_only_lists_of_plain_records(self) -> None:
-        """A generator, a tuple or objects other than dicts are read one by one."""
+        """A generator, a tuple or objects other than dicts are read one by one; a list of
+        the same record is read as columns."""
         rec = {"customer_id": "c1", "timestamp": T0.isoformat(), "kind": "view"}
+        assert record_columns([rec], None) is not None
         assert record_columns((rec,), None) is None
         assert record_columns(iter([rec]), None) is None
         assert record_columns([rec, ("c1",)], None) is None

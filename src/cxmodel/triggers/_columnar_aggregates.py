@@ -1,19 +1,21 @@
-"""Aggregates of a large micro-batch on arrays (for ``_columnar_anchored.py``): the rule's small
-log, its aggregates over that log combined with what the customers' states hold from earlier
-calls (:class:`SeededContext`), and the states brought up to date with the micro-batch
-(:func:`advance`), as taking its interactions one by one leaves them.
+"""Aggregates of a large micro-batch on arrays: a rule's small log (:class:`MicroBatchLog`, read
+by ``_columnar_anchored.py``), its aggregates over that log combined with what the customers'
+states hold from earlier calls (:class:`SeededContext`), and the states brought up to date with
+the micro-batch (:func:`advance`, for ``_columnar_rules.py``), as taking its interactions one by
+one leaves them.
 
-An aggregate is combined from its parts when its function's value over a history follows from
-the values over the history's parts (:data:`SEEDED`: ``count``, ``min``, ``max``, ``first``,
-``last``), it is kept as running values or a window of a fixed duration, and its ``where``
-reads only the counted interaction.
+An aggregate is combined from its parts (:func:`seedable`) when its function's value over a
+history follows from the values over the history's parts (:data:`SEEDED`: ``count``, ``min``,
+``max``, ``first``, ``last``), it is kept as running values or a window of a fixed duration,
+and its ``where`` reads only the counted interaction.
 """
 
 from __future__ import annotations
 
+import operator
 from collections import deque
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,32 +26,46 @@ from cxmodel.triggers._context import LogContext, names_in, unordered
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._operators import AggregatePlan
 
+if TYPE_CHECKING:  # it imports this module
+    from cxmodel.triggers._columnar import Released
+
 __all__ = [
     "SEEDED",
     "MicroBatchLog",
     "Seed",
     "SeededContext",
     "advance",
-    "column_values",
+    "log_column",
     "seedable",
     "state_seeds",
 ]
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+#: For each function combined from its parts, the one value that steps a running value over
+#: a part's values at once: the running value is then what stepping with each value in turn
+#: leaves (``min`` and ``max`` keep the first of equal values; a count keeps only its count).
+_PART_VALUE: dict[str, Callable[[list[Any]], Any]] = {
+    "count": len,
+    "min": min,
+    "max": max,
+    "first": operator.itemgetter(0),
+    "last": operator.itemgetter(-1),
+}
+#: The functions whose value over a history is combined from its parts' values.
+SEEDED = frozenset(_PART_VALUE)
 
 
 def seedable(agg: AggregatePlan) -> bool:
-    """Whether an aggregate can be read as its value over the log combined with the value
-    over what the customer's state holds from before (see :class:`Seed`)."""
+    """Whether an aggregate is combined from its parts: its value over the log with its
+    value over what the customer's state holds from before (see :class:`Seed`), and the
+    state brought up to date on arrays (:func:`advance`)."""
     return (
         agg.mode != "pairs"
         and agg.func in SEEDED
         and (agg.within is None or agg.within.unit != "months")
     )
-
-
-#: the functions whose value over a history is combined from its parts' values
-SEEDED = frozenset(("count", "min", "max", "first", "last"))
 
 
 class Seed:
@@ -59,7 +75,7 @@ class Seed:
 
     def __init__(
         self, func: str, within: int | None, cust: IntArray, times: IntArray,
-        counts: IntArray, values: npt.NDArray[np.float64], n_customers: int,
+        counts: IntArray, values: FloatArray, n_customers: int,
     ) -> None:  # fmt: skip
         self.func = func
         self.within = within
@@ -69,7 +85,7 @@ class Seed:
         self.values = values
         self.offsets = np.searchsorted(cust, np.arange(n_customers + 1)).astype(np.int64)
 
-    def over(self, cust: IntArray, now: IntArray) -> tuple[IntArray, npt.NDArray[np.float64]]:
+    def over(self, cust: IntArray, now: IntArray) -> tuple[IntArray, FloatArray]:
         """Per query (customer ``cust`` at time ``now``): how many values the state holds
         for it and the function of them (NaN for none)."""
         lo, hi = self.offsets[cust], self.offsets[cust + 1]
@@ -97,9 +113,11 @@ class Seed:
             values[found] = reduce.reduceat(np.append(self.values, np.nan), bounds)[::2]
         return counts, values
 
-    def combined(self, counts: IntArray, before: Any, inside: Any) -> Any:
+    def combined(
+        self, counts: IntArray, before: FloatArray, inside: npt.NDArray[Any]
+    ) -> npt.NDArray[Any]:
         """The aggregate over the state's values (``counts`` of them, ``before`` their
-        function) followed by the log's (``inside``)."""
+        function, as :meth:`over` gives them) followed by the log's (``inside``)."""
         func = self.func
         if func == "count":
             return inside + counts
@@ -108,7 +126,7 @@ class Seed:
         if func == "last":
             return np.where(np.isnan(inside), before, inside)
         pick = np.fmax if func == "max" else np.fmin
-        return pick(inside, before) + 0.0  # -0.0 is 0.0
+        return np.asarray(pick(inside, before) + 0.0)  # -0.0 is 0.0
 
 
 class SeededContext(LogContext):
@@ -130,12 +148,14 @@ class SeededContext(LogContext):
         end: IntArray,
         now: IntArray,
     ) -> npt.NDArray[Any]:
+        """One aggregate per query, over the log and, for the aggregates in :attr:`seeds`,
+        what the customers' states hold before it."""
         inside = super().aggregate(node, rows, alias_rows, alias, end, now)
         seed = self.seeds.get(str(node))
         if seed is None or not len(rows):
             return inside
         counts, before = seed.over(self.codes[rows], np.asarray(now, dtype=np.int64))
-        return np.asarray(seed.combined(counts, before, inside))
+        return seed.combined(counts, before, inside)
 
 
 def state_seeds(
@@ -144,9 +164,26 @@ def state_seeds(
     customers: npt.NDArray[Any],
     wanted: IntArray,
 ) -> dict[str, Seed] | None:
-    """The ``aggregates`` (by text) over what the states of customers ``wanted`` (codes,
-    ascending, of the log's ``customers``) hold; ``None`` when a value is not a number (the
-    batch evaluator would read it apart)."""
+    """What the customers' states hold of each aggregate, for the customers a rule reads it
+    for.
+
+    Parameters
+    ----------
+    aggregates
+        The aggregates, by their text, each :func:`seedable`.
+    states
+        The customers' states, by customer id.
+    customers
+        The customer ids of a micro-batch's log, by customer code.
+    wanted
+        The codes (ascending) of the customers whose states are read.
+
+    Returns
+    -------
+    dict of str to Seed, or None
+        Each aggregate's :class:`Seed`, by its text; ``None`` when a state holds a value
+        that is not a number (text, true/false), which the batch evaluator reads apart.
+    """
     out: dict[str, Seed] = {}
     names = customers[wanted].tolist()
     for key, agg in aggregates.items():
@@ -198,6 +235,7 @@ class MicroBatchLog:
         self.timestamps = times
         self.offsets = np.searchsorted(codes, np.arange(len(customers) + 1)).astype(np.int64)
         self._columns = columns
+        #: no declared types: the kernels read the columns as they are
         self.schema: dict[str, str] = {}
         self._categories = dict(categories)
 
@@ -208,6 +246,7 @@ class MicroBatchLog:
         return name in self._columns or name in ("customer_id", "timestamp")
 
     def column(self, name: str) -> npt.NDArray[Any]:
+        """The values of property ``name`` (see :func:`log_column`)."""
         return self._columns[name]
 
     def categorical(self, name: str) -> tuple[IntArray, npt.NDArray[Any]]:
@@ -224,18 +263,43 @@ class MicroBatchLog:
         return self._categories[name]
 
 
-def column_values(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDArray[Any] | None:
-    """One property over the log's rows (the carried anchors' then the released ones), as the
-    batch evaluator reads a log's column: floats (NaN missing) for numbers, objects (``None``
-    missing) for text and for true/false; ``None`` when the values mix text, numbers and
-    true/false, which the batch evaluator would read differently."""
-    if released is not None and released.dtype.kind == "f" and not carried:
+def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDArray[Any] | None:
+    """One property over a micro-batch log's rows, as the batch evaluator reads a log's
+    column.
+
+    Parameters
+    ----------
+    released
+        Its values for the released interactions (floats with NaN missing, or objects with
+        ``None`` missing), or ``None`` when none of them has it.
+    carried
+        Its values for the rows carried from earlier calls, which come first (``None``
+        missing).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Floats (NaN missing) for numbers, objects (``None`` missing) for text and for
+        true/false; ``None`` when the values mix text, numbers and true/false, which the
+        batch evaluator would read differently from the per-interaction path.
+
+    Examples
+    --------
+    >>> log_column(np.array([1.0, np.nan]), [2.0]).tolist()
+    [2.0, 1.0, nan]
+    >>> log_column(None, ["a", None]).tolist()
+    ['a', None]
+    >>> log_column(np.array(["a", 1.0], dtype=object), []) is None
+    True
+    """
+    numbers = released is not None and released.dtype.kind == "f"
+    if numbers and not carried:
         return released
     values = carried + ([] if released is None else released.tolist())
     kinds = set(map(type, values))
     kinds.discard(type(None))
-    if float in kinds and released is not None and released.dtype.kind == "f":
-        values = [None if isinstance(v, float) and v != v else v for v in values]  # NaN
+    if float in kinds and numbers:  # the released NaNs are missing values
+        values = [None if isinstance(v, float) and v != v else v for v in values]
         kinds = set(map(type, values))
         kinds.discard(type(None))
         kinds = kinds or {float}
@@ -248,14 +312,61 @@ def column_values(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.
     return None
 
 
-def _where(agg: AggregatePlan, released: Any, ks: IntArray) -> npt.NDArray[np.bool_] | None:
+def advance(
+    aggregates: list[AggregatePlan], released: Released, states: Mapping[str, CustomerState]
+) -> set[str]:
+    """Take the released interactions into the customers' running values and windows, as
+    taking them one by one does.
+
+    A running value or a window is made at its first value; a window is trimmed at every
+    interaction of its kind.
+
+    Parameters
+    ----------
+    aggregates
+        The aggregates to bring up to date.
+    released
+        The interactions a call releases, in release order.
+    states
+        The states of the customers with released interactions, by customer id.
+
+    Returns
+    -------
+    set of str
+        The store keys brought up to date; the others (not :func:`seedable`, or whose
+        ``where`` the columns cannot decide as the per-interaction path does) are left to
+        be taken in row by row.
+    """
+    done: set[str] = set()
+    for agg in aggregates:
+        if not seedable(agg):
+            continue
+        ks = released.reading({agg.kind})
+        counted = _counted(agg, released, ks) if len(ks) else np.zeros(0, dtype=bool)
+        if counted is None:
+            continue
+        done.add(agg.store_key)
+        if not len(ks):
+            continue
+        values, present = _field_values(agg, released, ks)
+        takes = counted if agg.func == "count" else counted & present
+        if agg.mode == "window":
+            entries, latest = _window_entries(released, ks, values, present, takes)
+            _into_windows(agg, states, entries, latest)
+        else:
+            customers = released.customers[ks].tolist()
+            _into_running(agg, states, _values_by_customer(customers, values, takes))
+    return done
+
+
+def _counted(agg: AggregatePlan, released: Released, ks: IntArray) -> npt.NDArray[np.bool_] | None:
     """Whether each released interaction ``ks`` (of the aggregate's kind) counts for it,
-    evaluated on columns; ``None`` when its ``where`` reads a trait or a column the batch
-    evaluator would read apart from the per-interaction path."""
+    its ``where`` evaluated on columns; ``None`` when the ``where`` reads a trait or a
+    column the batch evaluator would read apart from the per-interaction path."""
     where = agg.node.where
     if where is None:
         return np.ones(len(ks), dtype=bool)
-    columns: dict[str, Any] = {}
+    columns: dict[str, npt.NDArray[Any]] = {}
     for name in names_in(where):
         if name.qualifier is not None:
             return None
@@ -266,95 +377,98 @@ def _where(agg: AggregatePlan, released: Any, ks: IntArray) -> npt.NDArray[np.bo
         else:
             fresh = released.column(name.name, ks)
             values = (
-                np.full(len(ks), None, dtype=object) if fresh is None
-                else column_values(fresh, [])
-            )  # fmt: skip
+                np.full(len(ks), None, dtype=object) if fresh is None else log_column(fresh, [])
+            )
             if values is None:
                 return None
             columns[name.key] = values
     return np.asarray(evaluate(where, columns, n=len(ks))).astype(bool)
 
 
-def advance(
-    aggregates: list[AggregatePlan], released: Any, states: Mapping[str, CustomerState]
-) -> set[str]:
-    """Take the released interactions into the customers' running values and windows of
-    ``aggregates``, as taking them one by one does (a running value or a window is made at
-    its first value; a window is trimmed at every interaction of its kind). Return the
-    store keys brought up to date; the rest (not :func:`seedable`, or whose columns cannot
-    be read so) are left to be replayed row by row."""
-    done: set[str] = set()
-    for agg in aggregates:
-        if not seedable(agg):
-            continue
-        ks = released.reading({agg.kind})
-        counts = _where(agg, released, ks) if len(ks) else np.zeros(0, dtype=bool)
-        if counts is None:
-            continue
-        done.add(agg.store_key)
-        if not len(ks):
-            continue
-        field = agg.field
-        raw = None if field is None else released.column(field, ks)
-        if raw is None:
-            present = np.zeros(len(ks), dtype=bool)
-        elif raw.dtype.kind == "f":
-            present = ~np.isnan(raw)
-        else:
-            present = np.asarray(raw != None, dtype=bool)  # noqa: E711 (elementwise)
-        taken = counts if agg.func == "count" else counts & present
-        customers = released.customers[ks].tolist()
-        times = released.times[ks].tolist()
-        values = [True] * len(ks) if raw is None else raw.tolist()
-        start = released.start
-        groups: dict[str, list[int]] = {}
-        for j, cid in enumerate(customers):
-            groups.setdefault(cid, []).append(j)
-        took = taken.tolist()
-        if agg.mode == "window":
-            assert agg.lookback is not None
-            for cid, js in groups.items():
-                state = states[cid]
-                buffer = state.windows.get(agg.store_key)
-                fresh = [
-                    (times[j], start + int(ks[j]), values[j] if present[j] else True)
-                    for j in js
-                    if took[j]
-                ]
-                if fresh:
-                    if buffer is None:
-                        buffer = state.windows[agg.store_key] = deque()
-                    buffer.extend(fresh)
-                if buffer:
-                    oldest = times[js[-1]] - agg.lookback
-                    while buffer and buffer[0][0] < oldest:
-                        buffer.popleft()
-            continue
-        function = agg.function
-        for cid, js in groups.items():
-            mine = [values[j] for j in js if took[j]]
-            if not mine:
-                continue
-            state = states[cid]
-            running = state.running.get(agg.store_key)
-            if running is None:
-                running = state.running[agg.store_key] = RunningValue(function)
-            if agg.func == "count":
-                running.count += len(mine)
-                continue
-            if agg.func in ("min", "max"):
-                kept = running.state
-                try:
-                    best = max(mine) if agg.func == "max" else min(mine)
-                    value = mine[mine.index(best)]  # the first of equal values, as one by one
-                    if running.count == 0 or (value > kept if agg.func == "max" else value < kept):
-                        running.state = value
-                except TypeError:  # text next to numbers
-                    raise unordered(agg.node, [kept, *mine]) from None
-            elif agg.func == "first":
-                if running.count == 0:
-                    running.state = mine[0]
-            else:  # last
-                running.state = mine[-1]
-            running.count += len(mine)
-    return done
+def _field_values(
+    agg: AggregatePlan, released: Released, ks: IntArray
+) -> tuple[list[Any], npt.NDArray[np.bool_]]:
+    """The aggregated property of the released interactions ``ks`` (``True`` for each when
+    the aggregate reads none, or none has it), and whether each has it."""
+    raw = None if agg.field is None else released.column(agg.field, ks)
+    if raw is None:
+        return [True] * len(ks), np.zeros(len(ks), dtype=bool)
+    if raw.dtype.kind == "f":
+        return raw.tolist(), ~np.isnan(raw)
+    return raw.tolist(), np.asarray(raw != None, dtype=bool)  # noqa: E711 (elementwise)
+
+
+def _window_entries(
+    released: Released,
+    ks: IntArray,
+    values: list[Any],
+    present: npt.NDArray[np.bool_],
+    takes: npt.NDArray[np.bool_],
+) -> tuple[dict[str, list[tuple[int, int, Any]]], dict[str, int]]:
+    """By customer, the window entries (time, release number, value) of the released
+    interactions ``ks`` a window takes in (``takes``), in release order, with ``True`` for a
+    missing value (a count's); and the time of the customer's last interaction among
+    ``ks``."""
+    entries: dict[str, list[tuple[int, int, Any]]] = {}
+    latest: dict[str, int] = {}
+    for cid, time, seq, value, has, took in zip(
+        released.customers[ks].tolist(), released.times[ks].tolist(),
+        (released.start + ks).tolist(), values, present.tolist(), takes.tolist(), strict=True,
+    ):  # fmt: skip
+        latest[cid] = time
+        if took:
+            entries.setdefault(cid, []).append((time, seq, value if has else True))
+    return entries, latest
+
+
+def _values_by_customer(
+    customers: list[str], values: list[Any], takes: npt.NDArray[np.bool_]
+) -> dict[str, list[Any]]:
+    """By customer, the ``values`` a running value takes in (``takes``), in release order."""
+    out: dict[str, list[Any]] = {}
+    for cid, value, took in zip(customers, values, takes.tolist(), strict=True):
+        if took:
+            out.setdefault(cid, []).append(value)
+    return out
+
+
+def _into_windows(
+    agg: AggregatePlan,
+    states: Mapping[str, CustomerState],
+    entries: dict[str, list[tuple[int, int, Any]]],
+    latest: dict[str, int],
+) -> None:
+    """Add the ``entries`` of each customer to its window of ``agg`` (made at its first
+    entry), trimmed at the customer's ``latest`` interaction of the aggregate's kind."""
+    assert agg.lookback is not None
+    key = agg.store_key
+    for cid, time in latest.items():
+        state = states[cid]
+        window = state.windows.get(key)
+        fresh = entries.get(cid)
+        if fresh:
+            if window is None:
+                window = state.windows[key] = deque()
+            window.extend(fresh)
+        if window:
+            oldest = time - agg.lookback
+            while window and window[0][0] < oldest:
+                window.popleft()
+
+
+def _into_running(
+    agg: AggregatePlan, states: Mapping[str, CustomerState], taken: dict[str, list[Any]]
+) -> None:
+    """Step each customer's running value of ``agg`` (made at its first value) with the
+    values ``taken`` holds for it."""
+    key, function, part_value = agg.store_key, agg.function, _PART_VALUE[agg.func]
+    for cid, values in taken.items():
+        state = states[cid]
+        running = state.running.get(key)
+        if running is None:
+            running = state.running[key] = RunningValue(function)
+        try:
+            running.state = function.step(running.state, part_value(values), running.count + 1)
+        except TypeError:  # text next to numbers
+            raise unordered(agg.node, [running.state, *values]) from None
+        running.count += len(values)

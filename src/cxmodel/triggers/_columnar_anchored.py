@@ -3,13 +3,17 @@ columnar path, ``_columnar.py``, for the rules it can take whole).
 
 A rule that anchors on interactions (``when K as x where C``) and fires at them, or waits a
 fixed time for something not to happen (``then no B where ... for D``, ``then after D unless U
-where ...``), reading no aggregate, no calendar month and no quiet hours, decides each anchor
-from the anchor's own properties and the interactions after it. Between calls its state is the
-anchors still waiting and, per customer, the last time it emitted. So a micro-batch is one small
-log for the batch evaluator's kernels (``_candidates.py``, ``_policies.py``):
+where ...``), with no quiet hours, no customer time and no aggregate (but, firing at its
+anchors, the aggregates combined from their parts, see :func:`on_arrays`), decides each anchor
+from the anchor's own properties, the interactions after it and those aggregates. Between calls
+its state is the anchors still waiting and, per customer, the last time it emitted. So a
+micro-batch is one small log for the batch evaluator's kernels (``_candidates.py``,
+``_policies.py``):
 
 1. the log holds the rule's waiting anchors and the released interactions it reads (its kinds,
-   and consent when it requires consent), each customer's in release order;
+   its aggregates' kinds, and consent when it requires consent), each customer's in release
+   order (:func:`_rule_log`); its aggregates also take in what the customers' states hold
+   (:class:`~cxmodel.triggers._columnar_aggregates.SeededContext`);
 2. the anchors are the waiting ones and the released interactions its ``where`` accepts; an
    anchor is cancelled by the first blocking interaction up to its due time, fires when it falls
    due before the call's frontier (or at once, for a rule without ``then``), and waits
@@ -18,7 +22,7 @@ log for the batch evaluator's kernels (``_candidates.py``, ``_policies.py``):
    emitted time and consent before the call, in (customer, time, anchor) order, and stay columns
    (:class:`~cxmodel.triggers._firings.FiringBlock`);
 4. the waiting anchors, timers and last emitted times are written back to the customers' states,
-   as the per-interaction path leaves them.
+   as the per-interaction path leaves them (:meth:`Decision.apply`).
 
 Everything up to step 4 reads and changes nothing (:func:`decide`); a micro-batch whose columns
 the batch evaluator cannot read as the per-interaction path reads them (a property holding text
@@ -28,7 +32,8 @@ in some interactions and numbers in others) takes the per-interaction operators 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -36,11 +41,12 @@ import numpy.typing as npt
 
 from cxmodel.errors import EvaluationLimitError
 from cxmodel.expr import Name
+from cxmodel.triggers._batch import CONSENT_KINDS
 from cxmodel.triggers._candidates import Candidates, anchors_of, upper_bound, waited
 from cxmodel.triggers._columnar_aggregates import (
     MicroBatchLog,
     SeededContext,
-    column_values,
+    log_column,
     seedable,
     state_seeds,
 )
@@ -58,16 +64,24 @@ from cxmodel.triggers._policies import (
 )
 from cxmodel.triggers._runner import TIMER, RuleRunner
 
-__all__ = ["Decision", "decide", "on_arrays"]
+if TYPE_CHECKING:  # they import this module
+    from cxmodel.triggers._columnar import Released
+    from cxmodel.triggers._columnar_rules import Timer
+
+__all__ = ["Decision", "NewAnchor", "decide", "on_arrays"]
 
 IntArray = npt.NDArray[np.int64]
-_CONSENT = ("consent_granted", "consent_revoked")
 
 
 def on_arrays(plan: RulePlan) -> bool:
-    """Whether ``plan`` is decided on arrays in a large micro-batch: anchored on interactions,
-    firing at them or after a fixed wait for something not to happen, with no aggregate, no
-    customer time and no quiet hours."""
+    """Whether ``plan`` is decided on arrays in a large micro-batch.
+
+    It is when the rule anchors on interactions (not a catalogue rule's events) and fires at
+    them, or after a fixed wait (``then after D``, ``then no B for D``; not calendar months)
+    for something not to happen, with no quiet hours and not in customer time; a rule that
+    waits reads no aggregate, and one firing at its anchors only aggregates combined from
+    their parts (:func:`~cxmodel.triggers._columnar_aggregates.seedable`).
+    """
     rule = plan.rule
     return (
         plan.when_mode == "event"
@@ -83,7 +97,18 @@ def on_arrays(plan: RulePlan) -> bool:
     )
 
 
-@attrs.define(eq=False)
+class NewAnchor(NamedTuple):
+    """An anchor released in the call that still waits after it."""
+
+    customer: str
+    #: its position among the call's released interactions (release order)
+    position: int
+    due: int
+    #: the values its ``when ... where`` tested
+    tested: dict[str, Any]
+
+
+@attrs.frozen(eq=False)
 class Decision:
     """What one rule decided over a micro-batch, before anything is changed: the firings as
     blocks, the anchors that are done, the new anchors still waiting and each customer's
@@ -92,40 +117,332 @@ class Decision:
     plan: RulePlan
     emitted: FiringBlock
     suppressed: FiringBlock
-    done: list[tuple[str, int]]  # (customer, release number) of carried anchors done
-    #: the new anchors still waiting: customer, index in the released, due time, the values
-    #: their ``when ... where`` tested
-    waiting: list[tuple[str, int, int, dict[str, Any]]]
+    #: the anchors carried from earlier calls that fired or were cancelled: (customer,
+    #: release number)
+    done: list[tuple[str, int]]
+    waiting: list[NewAnchor]
+    #: by customer, the time the rule last emitted, for the customers it emitted to
     last_emitted: dict[str, int]
 
-    def apply(self, runner: RuleRunner, released: Any, heap: list[Any], frontier: int) -> None:
+    def apply(
+        self, runner: RuleRunner, released: Released, heap: list[Timer], frontier: int
+    ) -> None:
         """Change the customers' states and the rule's timers (``heap``) as the
         per-interaction path leaves them, and add the firings to the call's output."""
-        plan = self.plan
-        name = plan.name
-        states = runner.states
+        name = self.plan.name
+        states, touched = runner.states, runner.touched  # touch: once a call, for a rollback
         for cid, seq in self.done:
-            state = states[cid] if cid in runner.touched else runner.touch(cid)
+            state = states[cid] if cid in touched else runner.touch(cid)
             state.rules[name].anchors.pop(seq, None)
-        for cid, t in self.last_emitted.items():
-            state = states[cid] if cid in runner.touched else runner.touch(cid)
-            state.rule(name).last_emitted = t
-        if self.waiting:
-            ks = np.array([k for _, k, _, _ in self.waiting], dtype=np.int64)
-            for (cid, _, due, tested), row in zip(self.waiting, released.rows(ks), strict=True):
+        for cid, time in self.last_emitted.items():
+            state = states[cid] if cid in touched else runner.touch(cid)
+            state.rule(name).last_emitted = time
+        if self.waiting:  # their customers are the call's, touched already
+            rows = released.rows(np.array([k for _, k, _, _ in self.waiting], dtype=np.int64))
+            for (cid, _, due, tested), row in zip(self.waiting, rows, strict=True):
                 rs = states[cid].rules.get(name) or states[cid].rule(name)
                 rs.anchors[row.seq] = Anchor(row, due, {}, tested)
                 heap.append((due, TIMER, row.seq, cid, name))
-        # the timers due before the frontier were decided here
-        kept = [entry for entry in heap if entry[0] >= frontier]
-        heap[:] = kept
+        heap[:] = [entry for entry in heap if entry[0] >= frontier]  # the rest were decided
         if len(self.emitted):
             runner.emitted_blocks.append(self.emitted)
         if len(self.suppressed) and runner.suppressed is not None:
             runner.suppressed_blocks.append(self.suppressed)
 
 
-def _when_values(
+def decide(
+    runner: RuleRunner,
+    plan: RulePlan,
+    released: Released,
+    batch_states: Mapping[str, CustomerState],
+    heap: list[Timer],
+    frontier: int,
+) -> Decision | None:
+    """Decide ``plan`` over the interactions one call releases, without changing anything
+    (see the module docstring).
+
+    Parameters
+    ----------
+    runner
+        The engine's rules and customers' states, as before the call's rules run.
+    plan
+        A rule that :func:`on_arrays` accepts.
+    released
+        The interactions the call releases, in release order.
+    batch_states
+        The states of the customers with released interactions, by customer id.
+    heap
+        The rule's timers before the call.
+    frontier
+        The call's frontier: an anchor falling due before it fires.
+
+    Returns
+    -------
+    Decision or None
+        What the rule decided; ``None`` when the batch evaluator would read the columns,
+        or the aggregates the states hold, apart from the per-interaction path, or when the evaluation would test more pairs
+        than one batch evaluation may: the rule then runs one interaction at a time.
+    """
+    carried = _carried(runner, plan, batch_states, heap, frontier)
+    rule_log = _rule_log(plan, released, carried)
+    if rule_log is None:
+        return None
+    log = rule_log.log
+    seeds = state_seeds(
+        plan.aggregates, runner.states, log.customers, _customers_with(log, plan.when_kind)
+    )
+    if seeds is None:
+        return None
+    ctx = SeededContext(log, runner.traits, seeds)
+    try:
+        return _decision(runner, plan, ctx, rule_log, released.start, frontier)
+    except EvaluationLimitError:
+        return None
+
+
+# -- the rule's log ---------------------------------------------------------------------------
+def _carried(
+    runner: RuleRunner, plan: RulePlan, batch_states: Mapping[str, CustomerState],
+    heap: list[Timer], frontier: int,
+) -> list[tuple[str, int, Anchor]]:  # fmt: skip
+    """The rule's anchors waiting before the call that it can decide now, as (customer,
+    release number, anchor): every batch customer's, and other customers' falling due
+    before ``frontier`` (none for a rule firing at its anchors, which never waits)."""
+    if plan.then_mode is None:
+        return []
+    name = plan.name
+    out: list[tuple[str, int, Anchor]] = []
+    for cid, state in batch_states.items():
+        rs = state.rules.get(name)
+        if rs is not None and rs.anchors:
+            out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
+    seen: set[tuple[str, int]] = set()
+    everyone = runner.states
+    for due, _, seq, cid, _ in heap:
+        if due >= frontier or cid in batch_states or (cid, seq) in seen:
+            continue
+        other = everyone.get(cid)
+        rs = None if other is None else other.rules.get(name)
+        anchor = None if rs is None else rs.anchors.get(seq)
+        if anchor is not None and anchor.due == due:  # else a timer left from an earlier due
+            seen.add((cid, seq))
+            out.append((cid, seq, anchor))
+    return out
+
+
+@attrs.frozen(eq=False)
+class _RuleLog:
+    """One rule's small log over a call (rows sorted by customer code and release order),
+    with what its firings and the states need besides."""
+
+    log: MicroBatchLog
+    #: each row's release number
+    seqs: IntArray
+    #: each row's rank among its customer's interactions at its time (set on release)
+    ranks: IntArray
+    #: the rows of the carried anchors
+    carried: IntArray
+
+
+def _rule_log(
+    plan: RulePlan, released: Released, carried: list[tuple[str, int, Anchor]]
+) -> _RuleLog | None:
+    """The rows of the ``carried`` anchors and the released interactions ``plan`` reads,
+    as the log its kernels run over; ``None`` when the batch evaluator would read a column
+    apart from the per-interaction path.
+
+    The customer and kind codes extend the released interactions' codes with those of the
+    carried rows.
+    """
+    ks = released.reading(_kinds_read(plan))
+    rows: list[Row] = [anchor.row for _, _, anchor in carried]
+    old_codes, customers = _extended_codes(released.customer_names, [c for c, _, _ in carried])
+    codes = np.concatenate([old_codes, released.customer_codes[ks]])
+    old_kinds, kinds = _extended_codes(released.kind_names, [r.kind for r in rows])
+    kind_codes = np.concatenate([old_kinds, released.kind_codes[ks]])
+    times = np.concatenate([np.array([r.time for r in rows], dtype=np.int64), released.times[ks]])
+    seqs = np.concatenate([np.array([r.seq for r in rows], dtype=np.int64), released.start + ks])
+    ranks = np.concatenate([np.array([r.rank for r in rows], dtype=np.int64), released.ranks[ks]])
+    columns = _property_columns(plan, released, ks, rows)
+    if columns is None:
+        return None
+    columns = {"kind": kinds[kind_codes], **columns}
+    order = np.lexsort((seqs, times, codes))
+    log = MicroBatchLog(
+        customers, codes[order], times[order],
+        {name: values[order] for name, values in columns.items()},
+        {"kind": (kind_codes[order], kinds)},
+    )  # fmt: skip
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    return _RuleLog(log, seqs[order], ranks[order], position[: len(rows)])
+
+
+def _kinds_read(plan: RulePlan) -> set[str]:
+    """The kinds of interaction ``plan`` reads: its anchors', the blocking ones', its
+    aggregates', and consent's when it requires consent."""
+    kinds = {k for k in (plan.when_kind, plan.block_kind) if k is not None}
+    kinds.update(agg.kind for agg in plan.aggregates.values())
+    if plan.rule.consent is not None:
+        kinds.update(CONSENT_KINDS)
+    return kinds
+
+
+def _extended_codes(
+    coded: Mapping[Any, int], values: list[Any]
+) -> tuple[IntArray, npt.NDArray[Any]]:
+    """The codes of ``values`` in the coding ``coded`` (value -> 0, 1, 2, ...), extended
+    by the values it lacks in the order they first come; and every value of the extended
+    coding, by code.
+
+    Examples
+    --------
+    >>> codes, values = _extended_codes({"a": 0, "b": 1}, ["c", "a", "c"])
+    >>> codes.tolist(), values.tolist()
+    ([2, 0, 2], ['a', 'b', 'c'])
+    """
+    extended = dict(coded)
+    codes = np.array([extended.setdefault(v, len(extended)) for v in values], dtype=np.int64)
+    known = np.empty(len(extended), dtype=object)
+    known[:] = list(extended)
+    return codes, known
+
+
+def _property_columns(
+    plan: RulePlan, released: Released, ks: IntArray, rows: list[Row]
+) -> dict[str, npt.NDArray[Any]] | None:
+    """The properties ``plan`` reads over the carried ``rows`` then the released
+    interactions ``ks``, as the batch evaluator reads a log's columns (a property no
+    interaction has is a column of missing values); ``None`` when it would read one apart from the
+    per-interaction path: values of mixed types, or an aggregate ordering text or
+    true/false values."""
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for name in _properties_read(plan):
+        fresh = released.id_column(ks) if name == "interaction_id" else released.column(name, ks)
+        old = [r.fields.get(name) for r in rows]
+        if fresh is None:  # no released interaction has it: missing (None), not NaN
+            if name == "interaction_id" and all(v is None for v in old):
+                continue
+            fresh = np.full(len(ks), None, dtype=object)
+        values = log_column(fresh, old)
+        if values is None:
+            return None
+        if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711
+            continue  # no interaction has an id
+        columns[name] = values
+    if any(
+        agg.field is not None
+        and agg.func != "count"
+        and agg.field in columns
+        and columns[agg.field].dtype.kind != "f"
+        for agg in plan.aggregates.values()
+    ):
+        return None
+    return columns
+
+
+def _properties_read(plan: RulePlan) -> set[str]:
+    """The properties of interactions ``plan`` reads: those it names bare or through its
+    alias (``customer_id`` and ``timestamp`` aside), those it aggregates, the id (which
+    firings name), and the purpose of consent when it requires consent."""
+    rule = plan.rule
+    out = {
+        node.name
+        for expr in rule.expressions()
+        for node in names_in(expr)
+        if node.qualifier in (None, rule.alias) and node.name not in ("customer_id", "timestamp")
+    }
+    out |= {
+        node.field
+        for expr in rule.expressions()
+        for node in aggregates_in(expr)
+        if node.field is not None
+    }
+    return out | {"interaction_id"} | ({"purpose"} if rule.consent is not None else set())
+
+
+def _customers_with(log: MicroBatchLog, kind: str | None) -> IntArray:
+    """The codes of the customers with an interaction of ``kind`` in ``log``, ascending."""
+    kind_codes, kinds = log.categorical("kind")
+    known = kinds.tolist()
+    code = known.index(kind) if kind in known else -1
+    return np.unique(log.customer_codes[kind_codes == code])
+
+
+# -- deciding ---------------------------------------------------------------------------------
+def _decision(
+    runner: RuleRunner,
+    plan: RulePlan,
+    ctx: LogContext,
+    rule_log: _RuleLog,
+    start: int,
+    frontier: int,
+) -> Decision:
+    """What ``plan`` decides over ``rule_log`` (read through ``ctx``), whose released
+    interactions are numbered from ``start``."""
+    fresh = rule_log.seqs >= start  # released in this call, not carried
+    found = anchors_of(ctx, plan.rule)
+    anchors = np.union1d(rule_log.carried, found[fresh[found]]).astype(np.int64)
+    done: list[tuple[str, int]] = []
+    waiting: list[NewAnchor] = []
+    if plan.then_mode is None:  # fires at its anchors
+        cust = ctx.codes[anchors]
+        cand = Candidates(cust, ctx.ts[anchors], anchors, anchors, np.full(len(anchors), -1))
+    else:
+        cand, done, waiting = _waits(runner, plan, ctx, rule_log.seqs, start, anchors, frontier)
+    emitted, suppressed = _policies_applied(runner, plan, ctx, cand, fresh, frontier)
+    # the anchors' ranks among their customers' interactions, not among the log's rows; and
+    # the log's customer codes, in order of first appearance, do not follow the ids' order
+    emitted, suppressed = (
+        attrs.evolve(block, anchor_rank=rule_log.ranks[block.anchor], ranked=False)
+        for block in (emitted, suppressed)
+    )
+    # in (customer, time) order: each customer's last is the time deciding one by one leaves
+    last = dict(zip(emitted.customer.tolist(), emitted.time.tolist(), strict=True))
+    return Decision(plan, emitted, suppressed, done, waiting, last)
+
+
+def _waits(
+    runner: RuleRunner,
+    plan: RulePlan,
+    ctx: LogContext,
+    seqs: IntArray,
+    start: int,
+    anchors: IntArray,
+    frontier: int,
+) -> tuple[Candidates, list[tuple[str, int]], list[NewAnchor]]:
+    """For a rule that waits after its ``anchors`` (rows of a log whose release numbers
+    are ``seqs``, the call's from ``start``): the firings of those falling due, uncancelled,
+    before ``frontier``; the carried ones done (fired or cancelled); and the released ones
+    still waiting."""
+    anchors, due, blocker = waited(ctx, plan.rule, frontier, anchors, due_only=False)
+    alive = blocker < 0
+    fires = alive & (due < frontier)
+    stays = alive & ~fires
+    carried = seqs[anchors] < start
+    customers = ctx.customers
+    gone = anchors[carried & ~stays]
+    done = list(zip(customers[ctx.codes[gone]].tolist(), seqs[gone].tolist(), strict=True))
+    new = anchors[~carried & stays]
+    waiting = list(
+        map(
+            NewAnchor._make,
+            zip(
+                customers[ctx.codes[new]].tolist(),
+                (seqs[new] - start).tolist(),
+                due[~carried & stays].tolist(),
+                _when_tested(runner, plan, ctx, new),
+                strict=True,
+            ),
+        )
+    )
+    anchors, due = anchors[fires], due[fires]
+    cust = ctx.codes[anchors]
+    end = upper_bound(ctx, cust, due) - 1
+    return Candidates(cust, due, anchors, end, np.full(len(anchors), -1)), done, waiting
+
+
+def _when_tested(
     runner: RuleRunner, plan: RulePlan, ctx: LogContext, rows: IntArray
 ) -> list[dict[str, Any]]:
     """The values the ``when ... where`` of each anchor ``rows`` tested, as
@@ -143,7 +460,7 @@ def _when_values(
             elif node in ctx.log:
                 values = ctx.column_at(node, rows)
                 columns[node] = (
-                    [None if v != v else v for v in values.tolist()]
+                    [None if v != v else v for v in values.tolist()]  # NaN: missing
                     if values.dtype.kind == "f"
                     else values.tolist()
                 )
@@ -156,224 +473,55 @@ def _when_values(
                 float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
                 for v in (traits.get(cid, {}).get(node.name) for cid in ids)
             ]
+    if not columns:
+        return [{} for _ in ids]
     names = list(columns)
-    return (
-        [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-        if names
-        else [{} for _ in ids]
-    )
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
-def _fields(plan: RulePlan) -> set[str]:
-    """The properties ``plan`` reads of an interaction (its own, or the bound one's)."""
-    rule = plan.rule
-    out = {
-        node.name
-        for expr in rule.expressions()
-        for node in names_in(expr)
-        if node.qualifier in (None, rule.alias) and node.name not in ("customer_id", "timestamp")
-    }
-    out |= {
-        node.field
-        for expr in rule.expressions()
-        for node in aggregates_in(expr)
-        if node.field is not None
-    }
-    return out | {"interaction_id"} | ({"purpose"} if rule.consent is not None else set())
-
-
-def _carried(
-    runner: RuleRunner, plan: RulePlan, states: Mapping[str, CustomerState], heap: list[Any],
-    frontier: int,
-) -> list[tuple[str, int, Anchor]]:  # fmt: skip
-    """The rule's anchors waiting before the call that it can decide now: every batch
-    customer's, and other customers' falling due before ``frontier`` (none for a rule
-    firing at its anchors, which never waits)."""
-    if plan.then_mode is None:
-        return []
-    name = plan.name
-    out: list[tuple[str, int, Anchor]] = []
-    for cid, state in states.items():
-        rs = state.rules.get(name)
-        if rs is not None and rs.anchors:
-            out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
-    seen: set[tuple[str, int]] = set()
-    everyone = runner.states
-    for due, _, seq, cid, _ in heap:
-        if due >= frontier or cid in states or (cid, seq) in seen:
-            continue
-        other = everyone.get(cid)
-        rs = None if other is None else other.rules.get(name)
-        anchor = None if rs is None else rs.anchors.get(seq)
-        if anchor is not None and anchor.due == due:
-            seen.add((cid, seq))
-            out.append((cid, seq, anchor))
-    return out
-
-
-def decide(
-    runner: RuleRunner,
-    plan: RulePlan,
-    released: Any,
-    states: Mapping[str, CustomerState],
-    heap: list[Any],
-    frontier: int,
-) -> Decision | None:
-    """Decide ``plan`` over the released interactions of one call (see the module docstring)
-    without changing anything; ``None`` when the batch evaluator cannot read the columns as
-    the per-interaction path reads them."""
-    rule = plan.rule
-    carried = _carried(runner, plan, states, heap, frontier)
-    kinds = {k for k in (plan.when_kind, plan.block_kind) if k is not None}
-    kinds.update(agg.kind for agg in plan.aggregates.values())
-    if rule.consent is not None:
-        kinds.update(_CONSENT)
-    ks = released.reading(kinds)
-    rows: list[Row] = [anchor.row for _, _, anchor in carried]
-    n_old = len(rows)
-    # customer codes: the released interactions', then those of customers only waiting
-    names = released.customer_names
-    extra: dict[str, int] = {}
-    old_codes = [
-        names[cid] if cid in names else extra.setdefault(cid, len(names) + len(extra))
-        for cid, _, _ in carried
-    ]
-    codes = np.concatenate([np.array(old_codes, dtype=np.int64), released.customer_codes[ks]])
-    customers = np.empty(len(names) + len(extra), dtype=object)
-    customers[:] = [*names, *extra]
-    times = np.concatenate([np.array([r.time for r in rows], dtype=np.int64), released.times[ks]])
-    seqs = np.concatenate([np.array([r.seq for r in rows], dtype=np.int64), released.start + ks])
-    ranks = np.concatenate([np.array([r.rank for r in rows], dtype=np.int64), released.ranks[ks]])
-    kind_col = np.empty(len(codes), dtype=object)
-    kind_col[:n_old] = [r.kind for r in rows]
-    kind_col[n_old:] = released.kinds[ks]
-    kind_names = dict(released.kind_names)
-    kind_codes = np.concatenate(
-        [
-            np.array([kind_names.setdefault(r.kind, len(kind_names)) for r in rows], np.int64),
-            released.kind_codes[ks],
-        ]
-    )
-    columns: dict[str, npt.NDArray[Any]] = {"kind": kind_col}
-    for name in _fields(plan):
-        fresh = released.id_column(ks) if name == "interaction_id" else released.column(name, ks)
-        old = [r.fields.get(name) for r in rows]
-        if fresh is None:  # no released interaction has it: missing, not absent (NaN)
-            if name == "interaction_id" and all(v is None for v in old):
-                continue
-            fresh = np.full(len(ks), None, dtype=object)
-        values = column_values(fresh, old)
-        if values is None:
-            return None
-        if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711
-            continue
-        columns[name] = values
-    order = np.lexsort((seqs, times, codes))
-    kinds_known = np.empty(len(kind_names), dtype=object)
-    kinds_known[:] = list(kind_names)
-    log = MicroBatchLog(
-        customers, codes[order], times[order],
-        {name: values[order] for name, values in columns.items()},
-        {"kind": (kind_codes[order], kinds_known)},
-    )  # fmt: skip
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    seqs, ranks = seqs[order], ranks[order]
-    asking = np.unique(log.customer_codes[kind_codes[order] == kind_names.get(plan.when_kind, -1)])
-    seeded = state_seeds(plan.aggregates, runner.states, log.customers, asking)
-    if seeded is None or any(
-        agg.field is not None
-        and agg.func != "count"
-        and agg.field in columns
-        and columns[agg.field].dtype.kind != "f"
-        for agg in plan.aggregates.values()
-    ):
-        return None  # text values: the batch evaluator reads them apart
-    ctx = SeededContext(log, runner.traits, seeded)
-    old_rows = position[:n_old]
-    try:
-        return _decided(runner, plan, ctx, old_rows, carried, seqs, ranks, released, frontier)
-    except EvaluationLimitError:
-        return None  # more pairs than one batch evaluation may test: one by one
-
-
-def _decided(
+def _policies_applied(
     runner: RuleRunner,
     plan: RulePlan,
     ctx: LogContext,
-    old_rows: IntArray,
-    carried: list[tuple[str, int, Anchor]],
-    seqs: IntArray,
-    ranks: IntArray,
-    released: Any,
+    cand: Candidates,
+    fresh: npt.NDArray[np.bool_],
     frontier: int,
-) -> Decision:
+) -> tuple[FiringBlock, FiringBlock]:
+    """The ``if`` clause and the policies over ``cand``, from each customer's consent and
+    last emitted time before the call (the carried rows' consent is in the states already):
+    (emitted, suppressed)."""
     rule = plan.rule
-    start = released.start
-    fresh = seqs >= start
-    new_anchors = anchors_of(ctx, rule)
-    new_anchors = new_anchors[fresh[new_anchors]]
-    anchors = np.union1d(old_rows, new_anchors).astype(np.int64)
-    done: list[tuple[str, int]] = []
-    waiting: list[tuple[str, int, int, dict[str, Any]]] = []
-    if plan.then_mode is None:
-        cust = ctx.codes[anchors]
-        cand = Candidates(cust, ctx.ts[anchors], anchors, anchors, np.full(len(anchors), -1))
-    else:
-        anchors, fire, blocker = waited(ctx, rule, frontier, anchors, due_only=False)
-        alive = blocker < 0
-        fires = alive & (fire < frontier)
-        stays = alive & ~fires
-        old = ~fresh[anchors]
-        customers = ctx.customers
-        gone = anchors[old & ~stays]
-        done = list(zip(customers[ctx.codes[gone]].tolist(), seqs[gone].tolist(), strict=True))
-        new = anchors[~old & stays]
-        waiting = list(
-            zip(
-                customers[ctx.codes[new]].tolist(),
-                (seqs[new] - start).tolist(),
-                fire[~old & stays].tolist(),
-                _when_values(runner, plan, ctx, new),
-                strict=True,
-            )
-        )
-        anchors, fire = anchors[fires], fire[fires]
-        cust = ctx.codes[anchors]
-        end = upper_bound(ctx, cust, fire) - 1
-        cand = Candidates(cust, fire, anchors, end, np.full(len(anchors), -1))
-    states = runner.states
-    customers = ctx.customers
-
-    def consent_before(codes: IntArray) -> npt.NDArray[np.bool_]:
-        """Consent for the rule's purpose before the call (no consent interaction in it)."""
-        purpose = rule.consent or ""
-        out = np.zeros(len(codes), dtype=bool)
-        for j, code in enumerate(codes.tolist()):
-            cid = str(customers[code])
-            state = states.get(cid)
-            out[j] = (
-                runner.consent(state, purpose)
-                if state is not None
-                else runner.consent(CustomerState(cid), purpose)
-            )
-        return out
-
-    seed = ConsentSeed(fresh, consent_before)  # earlier calls' consent is in the states
-    p = policy_input(ctx, rule, cand, frontier, runner.customers, seed)
-    previous = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
-    firing_customers = np.unique(p.cust)
-    for code in firing_customers.tolist():
-        state = states.get(str(customers[code]))
-        rs = None if state is None else state.rules.get(plan.name)
-        if rs is not None and rs.last_emitted is not None:
-            previous[code] = rs.last_emitted
+    before = partial(_consent_before, runner, ctx.customers, rule.consent or "")
+    p = policy_input(ctx, rule, cand, frontier, runner.customers, ConsentSeed(fresh, before))
+    previous = _last_emitted(runner.states, plan.name, ctx.customers, p.cust)
     reasons = policy_verdicts(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
-    emitted, suppressed = policy_output(p, reasons)
-    emitted, suppressed = (
-        attrs.evolve(block, anchor_rank=ranks[block.anchor], ranked=False)
-        for block in (emitted, suppressed)
-    )
-    # each customer's last emitted time, as deciding one by one leaves it (in time order)
-    last = dict(zip(emitted.customer.tolist(), emitted.time.tolist(), strict=True))
-    return Decision(plan, emitted, suppressed, done, waiting, last)
+    return policy_output(p, reasons)
+
+
+def _consent_before(
+    runner: RuleRunner, customers: npt.NDArray[Any], purpose: str, codes: IntArray
+) -> npt.NDArray[np.bool_]:
+    """Consent for ``purpose`` of the customers ``codes`` (of ``customers``) before the
+    call, as their states hold it."""
+    states = runner.states
+    out = np.zeros(len(codes), dtype=bool)
+    for j, code in enumerate(codes.tolist()):
+        cid = str(customers[code])
+        state = states.get(cid)
+        out[j] = runner.consent(CustomerState(cid) if state is None else state, purpose)
+    return out
+
+
+def _last_emitted(
+    states: Mapping[str, CustomerState], name: str, customers: npt.NDArray[Any], cust: IntArray
+) -> IntArray:
+    """By customer code (of ``customers``), the time rule ``name`` last emitted to the
+    customers ``cust`` before the call (:data:`~cxmodel.triggers._policies.NEVER_EMITTED`
+    for none, and for the other customers)."""
+    out = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
+    for code in np.unique(cust).tolist():
+        state = states.get(str(customers[code]))
+        rs = None if state is None else state.rules.get(name)
+        if rs is not None and rs.last_emitted is not None:
+            out[code] = rs.last_emitted
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from types import NoneType
 from typing import Any
 
 import numpy as np
@@ -621,54 +622,101 @@ def row_of(
 
 
 # -- records of a large micro-batch, checked and read as columns -----------------------------
-# ``process_many`` with a list of records checks each one with ``row_from_record`` and makes a
-# Row of it. For a large micro-batch the columnar path needs only a few columns (customers,
-# times, kinds, ids, the properties its rules test) and a few rows, so ``record_columns``
-# checks the records a column at a time, and ``RecordColumns`` makes a row (with
-# ``row_from_record`` itself) only where asked. The check is conservative: it accepts only
-# what ``row_from_record`` accepts and keeps as given (text ids and kinds, timestamps in the
-# common UTC shape, properties of one type each kept as given, scores inside their scales, no
-# touchpoint to fill channel and stage from); anything else, a bad record among them, gives
-# ``None`` and the records are read one by one, which names the record and the field.
-
-_NONE = type(None)
-
-
 class RecordColumns:
-    """Checked records seen as columns (see the module docstring): customers, times
-    (microseconds), kinds and ids as arrays and lists, properties as columns, rows made
-    from the records on demand."""
+    """Records checked as columns by :func:`record_columns`: customers, times
+    (microseconds), kinds and ids as arrays and lists, properties as columns (floats with NaN
+    missing for numbers, objects with ``None`` missing otherwise), and rows made from the
+    records, as one by one makes them, only where asked."""
 
     def __init__(
         self,
         records: list[dict[str, Any]],
+        customers: npt.NDArray[Any],
         times: npt.NDArray[np.int64],
         columns: dict[str, npt.NDArray[Any]],
         questions: Mapping[str, Question] | None,
     ) -> None:
         self.records = records
         self.n = len(records)
+        self.customers = customers
         self.times = times
-        self.customers = columns.pop("customer_id")
         self.kinds = columns["kind"]
         self._columns = columns
         ids = columns.get("interaction_id")
         self.ids: list[str | None] = [None] * self.n if ids is None else ids.tolist()
         self._questions = questions
 
-    def column(self, name: str, positions: Any) -> Any:
+    def column(self, name: str, positions: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any] | None:
         """Property ``name`` at ``positions``: floats (NaN missing) for numbers, objects
         (``None`` missing) otherwise; ``None`` when no record has it."""
         values = self._columns.get(name)
         return None if values is None else values[positions]
 
-    def rows(self, positions: Any) -> list[Row]:
-        """The rows of the records at ``positions``, made as one by one."""
+    def rows(self, positions: npt.ArrayLike) -> list[Row]:
+        """The rows of the records at ``positions``, made as one by one makes them."""
         records, questions = self.records, self._questions
         return [
             row_from_record(records[p], f"record {p + 1}", questions)
             for p in np.asarray(positions, dtype=np.int64).tolist()
         ]
+
+
+def record_columns(
+    interactions: Any,
+    questions: Mapping[str, Question] | None,
+    catalogue: Collection[str] = (),
+) -> RecordColumns | None:
+    """A list of records read as columns, when checking them a column at a time accepts
+    every one of them.
+
+    :func:`rows_from` checks each record and makes a :class:`Row` of it; the columnar
+    micro-batch path needs only a few columns (customers, times, kinds, ids, the properties
+    its rules test) and a few rows. The check here is conservative: it accepts only what
+    :func:`rows_from` accepts and keeps as given (non-blank text customer ids and kinds,
+    timestamps in the common UTC shape, each property's values of one type kept as given,
+    amounts and scores as the log checks them, no touchpoint to fill channel and stage
+    from, no record of a catalogue event's kind); anything else is read one by one, which
+    names the record and the field of an error.
+
+    Parameters
+    ----------
+    interactions
+        What ``process_many`` was given.
+    questions
+        The survey questions by metric (``None``: the standard ones).
+    catalogue
+        The kinds of catalogue events.
+
+    Returns
+    -------
+    RecordColumns or None
+        The records as columns; ``None`` when ``interactions`` is not a non-empty list of
+        plain ``dict`` records, or when a record is to be read one by one.
+    """
+    if type(interactions) is not list or not interactions:
+        return None
+    records: list[dict[str, Any]] = interactions
+    if set(map(type, records)) != {dict}:
+        return None
+    fields = _transposed(records)
+    if not fields.keys() >= _REQUIRED or set(map(type, fields)) != {str}:
+        return None
+    customers = _non_blank_texts(fields["customer_id"])
+    kinds = _non_blank_texts(fields["kind"])
+    times = _utc_texts_us(fields["timestamp"])
+    if customers is None or kinds is None or times is None:
+        return None  # a catalogue event among them, or a record to check one by one
+    if catalogue and bool(np.isin(kinds, list(catalogue)).any()):  # read as one by one does
+        return None
+    columns: dict[str, npt.NDArray[Any]] = {"kind": kinds}
+    for name in fields.keys() - _REQUIRED:
+        values = _property_column(name, fields[name])
+        if values is None:
+            return None
+        columns[name] = values
+    if not _pass_log_checks(columns, _STANDARD if questions is None else questions):
+        return None
+    return RecordColumns(records, customers, times, columns, questions)
 
 
 def _transposed(records: list[dict[str, Any]]) -> dict[Any, list[Any]]:
@@ -684,8 +732,9 @@ def _transposed(records: list[dict[str, Any]]) -> dict[Any, list[Any]]:
     return out
 
 
-def _text_column(values: list[Any]) -> npt.NDArray[Any] | None:
-    """Non-empty text for every record (customer ids, kinds), else ``None``."""
+def _non_blank_texts(values: list[Any]) -> npt.NDArray[Any] | None:
+    """``values`` as an object array when every one is non-blank text (customer ids,
+    kinds), else ``None``."""
     if set(map(type, values)) != {str} or not all(map(str.strip, values)):
         return None
     out = np.empty(len(values), dtype=object)
@@ -693,8 +742,9 @@ def _text_column(values: list[Any]) -> npt.NDArray[Any] | None:
     return out
 
 
-def _times(values: list[Any]) -> npt.NDArray[np.int64] | None:
-    """Microseconds of timestamps all in the common UTC shape, else ``None``."""
+def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
+    """The microseconds of timestamps all in the common UTC shape (:func:`_utc_text_us`),
+    else ``None``."""
     if set(map(type, values)) != {str} or not all(map(_UTC_TEXT.fullmatch, values)):
         return None
     naive = [text[:-1] if text[-1] == "Z" else text[:-6] for text in values]
@@ -707,21 +757,21 @@ def _times(values: list[Any]) -> npt.NDArray[np.int64] | None:
     return us
 
 
-def _property(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
-    """One property as ``row_from_record`` keeps it (``None`` and empty text missing), when
-    all its values are of one kind kept as given; else ``None``."""
-    kinds = set(map(type, values))
-    kinds.discard(_NONE)
-    if kinds <= {str} and name not in _NUMERIC:
+def _property_column(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
+    """Property ``name`` as :func:`row_from_record` keeps it (``None`` and empty text
+    missing), when all its values are of one type it keeps as given; else ``None``."""
+    types = set(map(type, values))
+    types.discard(NoneType)
+    if types <= {str} and name not in _NUMERIC:
         out = np.empty(len(values), dtype=object)
         out[:] = [v or None for v in values] if "" in values else values
         return out
-    if kinds <= {bool} and name not in _NUMERIC and name not in _TEXT:
+    if types <= {bool} and name not in _NUMERIC and name not in _TEXT:
         out = np.empty(len(values), dtype=object)
         out[:] = values
         return out
-    if kinds <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
-        if int in kinds and not all(
+    if types <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
+        if int in types and not all(
             -_EXACT_FLOAT_INT < v < _EXACT_FLOAT_INT for v in values if type(v) is int
         ):
             return None  # digits a float would round (or could not hold): one by one
@@ -733,9 +783,12 @@ def _property(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
     return None
 
 
-def _checked(columns: dict[str, npt.NDArray[Any]], questions: Mapping[str, Question]) -> bool:
-    """Whether the rows pass the log's checks (``_check_row``): positive amounts, scores
-    with a known metric inside its scale, sentiment in -1..1, no touchpoint."""
+def _pass_log_checks(
+    columns: dict[str, npt.NDArray[Any]], questions: Mapping[str, Question]
+) -> bool:
+    """Whether the rows pass the log's checks (:func:`_check_row`) and need nothing filled
+    in: positive amounts, scores with a known metric inside its scale, sentiment in -1..1,
+    no touchpoint."""
     kinds = columns["kind"]
     value = columns.get("value")
     if value is not None:
@@ -766,36 +819,3 @@ def _checked(columns: dict[str, npt.NDArray[Any]], questions: Mapping[str, Quest
         if ((answers != np.round(answers)) | (answers < low) | (answers > high)).any():
             return False
     return True
-
-
-def record_columns(
-    interactions: Any,
-    questions: Mapping[str, Question] | None,
-    catalogue: Collection[str] = (),
-) -> RecordColumns | None:
-    """``interactions`` as :class:`RecordColumns` when it is a list of records (plain dicts)
-    that pass the checks on columns; ``None`` otherwise (read them one by one)."""
-    if type(interactions) is not list or not interactions:
-        return None
-    records: list[dict[str, Any]] = interactions
-    if set(map(type, records)) != {dict}:
-        return None
-    fields = _transposed(records)
-    if not fields.keys() >= _REQUIRED or set(map(type, fields)) != {str}:
-        return None
-    customers = _text_column(fields["customer_id"])
-    kinds = _text_column(fields["kind"])
-    times = _times(fields["timestamp"])
-    if customers is None or kinds is None or times is None:
-        return None  # a catalogue event among them, or a record to check one by one
-    if catalogue and bool(np.isin(kinds, list(catalogue)).any()):
-        return None
-    columns: dict[str, npt.NDArray[Any]] = {"customer_id": customers, "kind": kinds}
-    for name in fields.keys() - _REQUIRED:
-        values = _property(name, fields[name])
-        if values is None:
-            return None
-        columns[name] = values
-    if not _checked(columns, _STANDARD if questions is None else questions):
-        return None
-    return RecordColumns(records, times, columns, questions)
