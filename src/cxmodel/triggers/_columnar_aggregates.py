@@ -450,10 +450,7 @@ def _into_windows(
             if window is None:
                 window = state.windows[key] = deque()
             window.extend(fresh)
-        if window:
-            oldest = time - agg.lookback
-            while window and window[0][0] < oldest:
-                window.popleft()
+        agg.trim(state, time)
 
 
 def _into_running(

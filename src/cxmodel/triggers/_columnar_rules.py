@@ -32,6 +32,7 @@ import numpy as np
 
 from cxmodel.expr import Binary, Expr, Literal, Name
 from cxmodel.expr._evaluate import COMPARISONS
+from cxmodel.triggers._batch import CONSENT_KINDS
 from cxmodel.triggers._columnar_aggregates import advance
 from cxmodel.triggers._columnar_anchored import decide, on_arrays
 from cxmodel.triggers._customer import Anchor, CustomerState, RuleState
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["first_seen_codes", "maybe", "run_rules"]
 
-_CONSENT = frozenset(("consent_granted", "consent_revoked"))
+_CONSENT = frozenset(CONSENT_KINDS)
 Timer = tuple[int, int, int, str, str]
 
 
@@ -186,12 +187,8 @@ def _update(runner: RuleRunner, aggs: list[AggregatePlan], state: CustomerState,
     for agg in aggs:
         agg.update(state, row, state.customer, traits)
     for agg in aggs:
-        if agg.mode == "window" and agg.lookback is not None:
-            buffer = state.windows.get(agg.store_key)
-            if buffer:
-                oldest = row.time - agg.lookback
-                while buffer and buffer[0][0] < oldest:
-                    buffer.popleft()
+        if agg.mode == "window":
+            agg.trim(state, row.time)
 
 
 def _consent(state: CustomerState, row: Row) -> None:

@@ -109,6 +109,15 @@ class AggregatePlan:
         except TypeError:
             raise unordered(self.node, values) from None
 
+    def trim(self, state: CustomerState, time: int) -> None:
+        """Drop from the customer's window the values older than ``time`` minus the look-back
+        (what no query at ``time`` or later reads); done at every interaction of the kind."""
+        buffer = state.windows.get(self.store_key)
+        if buffer and self.lookback is not None:
+            oldest = time - self.lookback
+            while buffer and buffer[0][0] < oldest:
+                buffer.popleft()
+
     def running_value(self, state: CustomerState) -> Any:
         """The aggregate over every matching interaction so far."""
         running = state.running.get(self.store_key)

@@ -266,11 +266,7 @@ class RuleRunner:
                 agg.update(state, row, cid, reader.traits)
         if kind in self._windows:
             for agg in self._windows[kind]:
-                buffer = state.windows.get(agg.store_key)
-                if buffer and agg.lookback is not None:
-                    oldest = time - agg.lookback
-                    while buffer and buffer[0][0] < oldest:
-                        buffer.popleft()
+                agg.trim(state, time)
         if kind in self.catalogue.joins:
             self.catalogue.take(state, row)
         if kind in self.rows_kept:
