@@ -16,30 +16,23 @@ from hypothesis import strategies as st
 
 from cxmodel.errors import CXModelError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import InMemoryStore, TriggerEngine, parse
+from cxmodel.triggers import parse
 from cxmodel.triggers._columnar_anchored import Decision, decide, on_arrays
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._operators import RulePlan
 from tests.triggers.helpers import (
     COLUMNAR,
-    PER_ROW,
-    REDELIVERY,
     T0,
-    cuts,
     engine_of,
     evaluate_complete,
-    form,
     key,
     records,
-    state_of,
-    whole,
 )
 from tests.triggers.test_columnar import (
-    DRAWN_FORMS,
     check_failed_commit,
+    restart_both,
     run_both,
     shuffled_within,
-    step_both,
 )
 
 KINDS = ["product_view", "purchase", "survey", "ticket_opened", "consent_granted"]
@@ -236,35 +229,7 @@ class TestAnchoredOnArrays:
         recs = varied_records(seed, rng.randint(30, 150), n_customers=rng.randint(1, 5))
         as_of = T0 + timedelta(days=35)
         sent = shuffled_within(recs, hours, seed) if hours else recs
-        lateness = f"{hours} hours" if hours else 0
-        stores = [InMemoryStore(), InMemoryStore()]
-        paths = (COLUMNAR, PER_ROW)
-
-        def start(j: int) -> TriggerEngine:
-            return engine_of(
-                rules, paths[j], store=stores[j], allowed_lateness=lateness,
-                redelivery_window=REDELIVERY,
-            )  # fmt: skip
-
-        engines = [start(0), start(1)]
-        out: list[list[Any]] = [[], []]
-        for begin, stop in cuts(rng, len(sent)):
-            if rng.random() < 0.3:
-                for j in (0, 1):
-                    stores[j].close()
-                    engines[j] = start(j)
-            if rng.random() < 0.2:  # time declared complete mid-stream
-                at = sent[min(begin, len(sent) - 1)]["timestamp"] - timedelta(days=2)
-                got = [e.advance_to(at) for e in engines]
-                assert whole(got[0]) == whole(got[1])
-                for j in (0, 1):
-                    out[j].extend(got[j])
-            # records or objects: a log keeps each id once, so a re-delivery inside it is not
-            parts = [form(sent[begin:stop], DRAWN_FORMS[rng.randrange(2)]) for _ in engines]
-            step_both(engines, parts, out)
-        last = [e.advance_to(as_of) for e in engines]
-        assert whole(last[0]) == whole(last[1])
-        assert state_of(engines[0]) == state_of(engines[1])
+        restart_both(rules, sent, rng, hours, advance=True, as_of=as_of)
 
     def test_failed_commit_rolls_back(self) -> None:
         """A commit that fails leaves the engine as before the call; the retry returns what
