@@ -33,10 +33,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from cxmodel.errors import SchemaError
-from cxmodel.triggers._columnar_rules import first_seen_codes, run_rules
+from cxmodel.triggers._codes import first_seen_codes, object_array
+from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
-from cxmodel.triggers._ingest import CATALOGUE, Row
+from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._truths import refuse_misread
@@ -86,9 +87,7 @@ class RowColumns:
     def column(self, name: str, positions: Any) -> Any:
         """The values of property ``name`` at ``positions`` (objects, ``None`` missing)."""
         items = self.items
-        out = np.empty(len(positions), dtype=object)
-        out[:] = [items[p].fields.get(name) for p in positions.tolist()]
-        return out
+        return object_array(items[p].fields.get(name) for p in positions.tolist())
 
     def rows(self, positions: Any) -> list[Row]:
         """The rows at ``positions``."""
@@ -163,27 +162,19 @@ def _admit(
             rejected = [delivery.refusal(row, limit) for row in source.rows(where)]
     on_time = delivery.on_time
     late = (times < on_time) if on_time is not None else np.zeros(n, dtype=bool)
-    # re-delivered: buffered before, remembered by the customer (or the catalogue), or
-    # earlier in this call and not late (see Delivery.redelivered)
-    buffered, states, catalogue = delivery.buffered_ids, runner.states, runner.catalogue.seen
+    # re-delivered: earlier in this call (and not late), or taken before (Delivery.redelivered)
     ids, customers = source.ids, source.customers.tolist()
     taken: set[tuple[str, str]] = set()
     duplicates = 0
     late_list = late.tolist()
+    redelivered = delivery.redelivered
     for j in np.flatnonzero(ok).tolist():
         ident = ids[j]
         if ident is None:
             continue
         cid = customers[j]
         key = (cid, ident)
-        if key in taken or key in buffered:
-            again = True
-        elif cid == CATALOGUE:
-            again = ident in catalogue
-        else:
-            state = states.get(cid)
-            again = state is not None and ident in state.seen
-        if again:
+        if key in taken or redelivered(cid, ident, runner):
             duplicates += 1
             ok[j] = False
         elif not late_list[j]:
@@ -256,13 +247,11 @@ class Released:
             self.made = [None if type(i) is int else i for i in items]
             fresh = self.positions >= 0
             where = self.positions[fresh]
-            self.customers = np.empty(n, dtype=object)
-            self.customers[:] = [i.customer if type(i) is not int else None for i in items]
+            self.customers = object_array(i.customer if type(i) is not int else None for i in items)
             self.customers[fresh] = source.customers[where]
             self.times = np.array([i.time if type(i) is not int else 0 for i in items], np.int64)
             self.times[fresh] = source.times[where]
-            self.kinds = np.empty(n, dtype=object)
-            self.kinds[:] = [i.kind if type(i) is not int else None for i in items]
+            self.kinds = object_array(i.kind if type(i) is not int else None for i in items)
             self.kinds[fresh] = source.kinds[where]
             self.ids = [source.ids[i] if type(i) is int else i.interaction_id for i in items]
         self.ranks = np.zeros(n, dtype=np.int64)
@@ -295,8 +284,7 @@ class Released:
     def id_column(self, ks: Any) -> Any:
         """The interaction ids of the interactions ``ks`` (objects, ``None`` for none)."""
         if self._ids is None:
-            self._ids = np.empty(self.n, dtype=object)
-            self._ids[:] = self.ids
+            self._ids = object_array(self.ids)
         return self._ids[ks]
 
     def reading(self, kinds: set[str]) -> Any:
@@ -312,8 +300,7 @@ class Released:
         positions = self.positions[ks]
         if bool(np.all(positions >= 0)):
             return self.source.column(name, positions)
-        out = np.empty(len(ks), dtype=object)
-        out[:] = [None] * len(ks)
+        out = np.full(len(ks), None, dtype=object)
         fresh = positions >= 0
         if fresh.any():
             values = self.source.column(name, positions[fresh])

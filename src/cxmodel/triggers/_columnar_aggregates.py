@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from cxmodel.expr import Aggregate, evaluate
 from cxmodel.expr._aggregates import RunningValue
+from cxmodel.triggers._codes import first_seen_codes, object_array
 from cxmodel.triggers._context import LogContext, names_in, unordered
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._operators import AggregatePlan
@@ -255,11 +256,8 @@ class MicroBatchLog:
             values = self._columns[name]
             present = values != None  # noqa: E711 (elementwise)
             codes = np.full(len(values), -1, dtype=np.int64)
-            known: dict[Any, int] = {}  # not through numpy text, which drops trailing NULs
-            codes[present] = [known.setdefault(v, len(known)) for v in values[present].tolist()]
-            names = np.empty(len(known), dtype=object)
-            names[:] = list(known)
-            self._categories[name] = (codes, names)
+            codes[present], known = first_seen_codes(values[present])
+            self._categories[name] = (codes, object_array(known))
         return self._categories[name]
 
 
@@ -304,9 +302,7 @@ def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDA
         kinds.discard(type(None))
         kinds = kinds or {float}
     if not kinds or kinds == {str} or kinds == {bool}:
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-        return out
+        return object_array(values)
     if kinds <= {float, int}:
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     return None

@@ -43,6 +43,7 @@ from cxmodel.errors import EvaluationLimitError
 from cxmodel.expr import Name
 from cxmodel.triggers._batch import CONSENT_KINDS
 from cxmodel.triggers._candidates import Candidates, anchors_of, upper_bound, waited
+from cxmodel.triggers._codes import first_seen_codes, object_array
 from cxmodel.triggers._columnar_aggregates import (
     MicroBatchLog,
     SeededContext,
@@ -256,9 +257,9 @@ def _rule_log(
     """
     ks = released.reading(_kinds_read(plan))
     rows: list[Row] = [anchor.row for _, _, anchor in carried]
-    old_codes, customers = _extended_codes(released.customer_names, [c for c, _, _ in carried])
+    old_codes, customers = first_seen_codes((c for c, _, _ in carried), released.customer_names)
     codes = np.concatenate([old_codes, released.customer_codes[ks]])
-    old_kinds, kinds = _extended_codes(released.kind_names, [r.kind for r in rows])
+    old_kinds, kinds = first_seen_codes((r.kind for r in rows), released.kind_names)
     kind_codes = np.concatenate([old_kinds, released.kind_codes[ks]])
     times = np.concatenate([np.array([r.time for r in rows], dtype=np.int64), released.times[ks]])
     seqs = np.concatenate([np.array([r.seq for r in rows], dtype=np.int64), released.start + ks])
@@ -266,12 +267,13 @@ def _rule_log(
     columns = _property_columns(plan, released, ks, rows)
     if columns is None:
         return None
-    columns = {"kind": kinds[kind_codes], **columns}
+    kind_values = object_array(kinds)
+    columns = {"kind": kind_values[kind_codes], **columns}
     order = np.lexsort((seqs, times, codes))
     log = MicroBatchLog(
-        customers, codes[order], times[order],
+        object_array(customers), codes[order], times[order],
         {name: values[order] for name, values in columns.items()},
-        {"kind": (kind_codes[order], kinds)},
+        {"kind": (kind_codes[order], kind_values)},
     )  # fmt: skip
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
@@ -286,26 +288,6 @@ def _kinds_read(plan: RulePlan) -> set[str]:
     if plan.rule.consent is not None:
         kinds.update(CONSENT_KINDS)
     return kinds
-
-
-def _extended_codes(
-    coded: Mapping[Any, int], values: list[Any]
-) -> tuple[IntArray, npt.NDArray[Any]]:
-    """The codes of ``values`` in the coding ``coded`` (value -> 0, 1, 2, ...), extended
-    by the values it lacks in the order they first come; and every value of the extended
-    coding, by code.
-
-    Examples
-    --------
-    >>> codes, values = _extended_codes({"a": 0, "b": 1}, ["c", "a", "c"])
-    >>> codes.tolist(), values.tolist()
-    ([2, 0, 2], ['a', 'b', 'c'])
-    """
-    extended = dict(coded)
-    codes = np.array([extended.setdefault(v, len(extended)) for v in values], dtype=np.int64)
-    known = np.empty(len(extended), dtype=object)
-    known[:] = list(extended)
-    return codes, known
 
 
 def _property_columns(

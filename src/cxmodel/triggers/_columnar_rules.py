@@ -33,6 +33,7 @@ import numpy as np
 from cxmodel.expr import Binary, Expr, Literal, Name
 from cxmodel.expr._evaluate import COMPARISONS
 from cxmodel.triggers._batch import CONSENT_KINDS
+from cxmodel.triggers._codes import object_array
 from cxmodel.triggers._columnar_aggregates import advance
 from cxmodel.triggers._columnar_anchored import decide, on_arrays
 from cxmodel.triggers._customer import Anchor, CustomerState, RuleState
@@ -45,7 +46,7 @@ from cxmodel.triggers._runner import TIMER, RuleRunner
 if TYPE_CHECKING:
     from cxmodel.triggers._columnar import Released
 
-__all__ = ["first_seen_codes", "maybe", "run_rules"]
+__all__ = ["maybe", "run_rules"]
 
 _CONSENT = frozenset(CONSENT_KINDS)
 Timer = tuple[int, int, int, str, str]
@@ -323,23 +324,6 @@ def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
     return out
 
 
-def first_seen_codes(values: Any) -> tuple[Any, dict[Any, int]]:
-    """Each of ``values`` (an object array) coded by the order its value is first seen,
-    and the codes by value.
-
-    Examples
-    --------
-    >>> codes, names = first_seen_codes(np.array(["b", "a", "b"], dtype=object))
-    >>> codes.tolist(), names
-    ([0, 1, 0], {'b': 0, 'a': 1})
-    """
-    names: dict[Any, int] = {}
-    codes = np.fromiter(
-        (names.setdefault(v, len(names)) for v in values.tolist()), np.int64, count=len(values)
-    )
-    return codes, names
-
-
 # -- when inactive for D, on arrays --------------------------------------------------------------
 def _inactivity_on_arrays(plan: RulePlan) -> bool:
     """Whether ``plan`` is a ``when inactive for D`` decided on arrays: a fixed ``D``, and
@@ -479,32 +463,21 @@ class _TimerFirings:
             if not found:
                 continue
             cids, times, rows, reasons = zip(*found, strict=True)
-            customer = np.empty(len(found), dtype=object)
-            customer[:] = cids
             ids = [row.interaction_id for row in rows]
-            when_id = None
-            if any(i is not None for i in ids):
-                when_id = np.empty(len(found), dtype=object)
-                when_id[:] = ids
-            reason = None
-            if out is runner.suppressed_blocks:
-                reason = np.empty(len(found), dtype=object)
-                reason[:] = reasons
-            kinds = np.empty(len(found), dtype=object)
-            kinds[:] = [row.kind for row in rows]
+            suppressed = out is runner.suppressed_blocks
             out.append(
                 FiringBlock(
                     trigger=rule.name,
                     action=rule.emit.action,
-                    customer=customer,
+                    customer=object_array(cids),
                     rank=np.zeros(len(found), dtype=np.int64),
                     time=np.array(times, dtype=np.int64),
-                    when_kind=kinds,
+                    when_kind=object_array(row.kind for row in rows),
                     when_time=np.array([row.time for row in rows], dtype=np.int64),
-                    when_id=when_id,
+                    when_id=object_array(ids) if any(i is not None for i in ids) else None,
                     anchor_rank=np.array([row.rank for row in rows], dtype=np.int64),
                     restart=False,
-                    reason=reason,
+                    reason=object_array(reasons) if suppressed else None,
                     ranked=False,
                     absent=absence(rule),
                 )

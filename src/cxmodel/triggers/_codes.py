@@ -1,0 +1,51 @@
+"""Object columns and their codes on the streaming engine's columnar path: values held as
+numpy object arrays (text kept as Python text, which numpy's own text type is not: it drops
+trailing NUL characters), coded by the order they are first seen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["first_seen_codes", "object_array"]
+
+
+def object_array(values: Iterable[Any]) -> npt.NDArray[Any]:
+    """``values`` as a one-dimensional object array, one slot per value (a tuple or a list
+    among them stays one value).
+
+    Examples
+    --------
+    >>> object_array(["a", None, ("b", 1)]).tolist()
+    ['a', None, ('b', 1)]
+    """
+    listed = list(values)
+    out = np.empty(len(listed), dtype=object)
+    out[:] = listed
+    return out
+
+
+def first_seen_codes(
+    values: Iterable[Any], coded: Mapping[Any, int] | None = None
+) -> tuple[npt.NDArray[np.int64], dict[Any, int]]:
+    """Each of ``values`` coded by the order its value is first seen, after the values
+    ``coded`` already codes (value -> 0, 1, 2, ...); and the codes by value.
+
+    Examples
+    --------
+    >>> codes, names = first_seen_codes(["b", "a", "b"])
+    >>> codes.tolist(), names
+    ([0, 1, 0], {'b': 0, 'a': 1})
+    >>> codes, names = first_seen_codes(["c", "a"], {"a": 0, "b": 1})
+    >>> codes.tolist(), list(names)
+    ([2, 0], ['a', 'b', 'c'])
+    """
+    names: dict[Any, int] = dict(coded) if coded else {}
+    listed = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    codes = np.fromiter(
+        (names.setdefault(v, len(names)) for v in listed), np.int64, count=len(listed)
+    )
+    return codes, names
