@@ -27,6 +27,7 @@ __all__ = [
     "file_path",
     "finite_values",
     "flag",
+    "flat_labels",
     "float_array",
     "got",
     "integer",
@@ -333,6 +334,28 @@ def float_array(
             f"{where}: {name} must be a {ndim}-d array or {shape}; got shape {array.shape}"
         )
     return array
+
+
+def flat_labels(
+    labels: npt.NDArray[Any], where: str, name: str, *, each: str = ""
+) -> npt.NDArray[Any]:
+    """``labels`` (an argument already made an array) if it is 1-d; a table or a single value
+    is refused rather than flattened, which would pair its labels with the wrong rows (``each``
+    says what each label goes with, as ``", one per score"``).
+
+    Examples
+    --------
+    >>> flat_labels(np.array([["a"], ["b"]]), "f()", "groups")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: f(): groups must be a flat list or 1-d array of labels; got shape (2, 1)
+    """
+    if labels.ndim != 1:
+        raise SchemaError(
+            f"{where}: {name} must be a flat list or 1-d array of labels{each}; got shape "
+            f"{labels.shape}"
+        )
+    return labels
 
 
 def finite_values(

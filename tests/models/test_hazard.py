@@ -140,9 +140,9 @@ class TestOnlyOwnWarnings:
     @pytest.mark.parametrize("period", [float("nan"), float("inf")], ids=["nan", "inf"])
     def test_period_that_is_not_a_number_refused(self, period: float) -> None:
         """predict_hazard at a NaN or infinite period is a SchemaError, with no numpy warning."""
-        subject, period, event = expand_person_period([1, 2, 3, 3, 2, 1], [1, 1, 1, 0, 0, 1])
+        subject, periods, event = expand_person_period([1, 2, 3, 3, 2, 1], [1, 1, 1, 0, 0, 1])
         x = np.array([0.0, 1.0, 1.0, 1.0, 0.0, 0.0])[subject, None]
-        m = DiscreteHazard().fit(x, event, periods=period)
+        m = DiscreteHazard().fit(x, event, periods=periods)
         with pytest.raises(SchemaError, match="periods must be whole numbers"):
             m.predict_hazard([[0.0]], [period])
 

@@ -245,9 +245,6 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
-_HTML = (".html", ".htm")
-
-
 def _report(args: argparse.Namespace) -> int:
     from cxmodel.report import cx_report
 
@@ -260,7 +257,7 @@ def _report(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         _check_out(out, "--out", args.force)
-        if out.suffix.lower() not in (*_HTML, ".txt"):
+        if out.suffix.lower() not in (".html", ".htm", ".txt"):
             raise CXModelError(
                 f"--out {args.out!r}: the report is written as an HTML page (.html) or as "
                 "text (.txt); name the file with one of them"
@@ -272,8 +269,8 @@ def _report(args: argparse.Namespace) -> int:
         print(f"\ntext report written to {args.out}")
     elif out is not None:
         page = report.to_html()
-        Path(args.out).write_text(page, encoding="utf-8")
-        where = Path(args.out).resolve().as_uri()
+        out.write_text(page, encoding="utf-8")
+        where = out.resolve().as_uri()
         print(f"\nHTML report written to {args.out} (open {where} in a browser)")
         if "<svg" not in page and any(s.figures for s in report.sections):
             print('(no figures: install matplotlib with pip install "cxmodel[plot]")')

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import float_array, got
+from cxmodel._arguments import flat_labels, float_array, got
 from cxmodel._periods import period_index
 from cxmodel._time import timestamps_to_us
 from cxmodel.errors import DataError, RowSchemaError, SchemaError, did_you_mean
@@ -457,12 +457,9 @@ def survey_chunk(
         if by is not None:
             if isinstance(by, str):
                 raise SchemaError("by must be an array of labels when scores are an array")
-            given = _array(by, f"{metric}(): by")
-            if given.ndim != 1:
-                raise SchemaError(
-                    f"{metric}(): by must be a flat list or 1-d array of labels, one per score; "
-                    f"got shape {given.shape}"
-                )
+            given = flat_labels(
+                _array(by, f"{metric}(): by"), f"{metric}()", "by", each=", one per score"
+            )
             if len(given) != len(scores):
                 raise SchemaError(
                     f"by has {len(given)} labels for {len(scores)} scores; expected one each"

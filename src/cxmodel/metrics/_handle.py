@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import interaction_log, name_sequence, real
+from cxmodel._arguments import flat_labels, interaction_log, name_sequence, real
 from cxmodel._pieces import warn
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_interval
@@ -164,12 +164,7 @@ def kaplan_meier_by(
     (['a', 'b'], 1.0)
     """
     d, e = durations_and_events(durations, observed, "kaplan_meier_by()")
-    given = np.asarray(groups, dtype=object)
-    if given.ndim != 1:
-        raise SchemaError(
-            f"kaplan_meier_by(): groups must be a flat list or 1-d array of labels; got shape "
-            f"{given.shape}"
-        )
+    given = flat_labels(np.asarray(groups, dtype=object), "kaplan_meier_by()", "groups")
     sorted_labels(given, "kaplan_meier_by(): groups")  # refuses "1" with 1: one group
     labels = missing_as_label(given).astype(str)
     if labels.shape != d.shape:

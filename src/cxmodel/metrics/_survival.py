@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._arguments import float_array, interaction_log, real, share
+from cxmodel._arguments import flat_labels, float_array, interaction_log, real, share
 from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
@@ -455,11 +455,7 @@ def multivariate_logrank_test(
 
 def _labels(values: npt.ArrayLike, name: str, n: int, caller: str) -> npt.NDArray[Any]:
     """One label per duration, none missing (None or NaN) and all of one sortable kind."""
-    labels = np.asarray(values)
-    if labels.ndim != 1:
-        raise SchemaError(
-            f"{caller}: {name} must be a flat list or 1-d array of labels; got shape {labels.shape}"
-        )
+    labels = flat_labels(np.asarray(values), caller, name)
     if labels.shape != (n,):
         raise SchemaError(f"{name} has {labels.size} labels for {n} durations")
     if labels.dtype.kind == "f":
