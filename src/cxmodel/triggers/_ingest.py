@@ -18,6 +18,7 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 from cxmodel.log._log import is_key_like
+from cxmodel.triggers._codes import object_array
 from cxmodel.triggers._stored import Stored
 
 __all__ = [
@@ -737,9 +738,7 @@ def _non_blank_texts(values: list[Any]) -> npt.NDArray[Any] | None:
     kinds), else ``None``."""
     if set(map(type, values)) != {str} or not all(map(str.strip, values)):
         return None
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
+    return object_array(values)
 
 
 def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
@@ -763,13 +762,9 @@ def _property_column(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
     types = set(map(type, values))
     types.discard(NoneType)
     if types <= {str} and name not in _NUMERIC:
-        out = np.empty(len(values), dtype=object)
-        out[:] = [v or None for v in values] if "" in values else values
-        return out
+        return object_array([v or None for v in values] if "" in values else values)
     if types <= {bool} and name not in _NUMERIC and name not in _TEXT:
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-        return out
+        return object_array(values)
     if types <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
         if int in types and not all(
             -_EXACT_FLOAT_INT < v < _EXACT_FLOAT_INT for v in values if type(v) is int
