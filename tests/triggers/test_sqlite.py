@@ -703,3 +703,15 @@ def test_a_refused_store_still_prints(tmp_path: Path) -> None:
     with pytest.raises(CXModelError, match="timeout"):
         store.__init__(tmp_path / "s.db", timeout="x")  # type: ignore[arg-type,misc]
     assert repr(store) == f"SQLiteStore({str(tmp_path / 's.db')!r}, open=False)"
+
+
+def test_kept_late_reads_each_customer_once_for_many_ids(tmp_path: Path) -> None:
+    """Many ids of one customer asked at once: those kept are named, the others not, and an
+    id kept as a number does not match the same digits as text."""
+    late = [Quarantined({"interaction_id": f"e{i}"}, "late", "c1") for i in range(0, 10, 2)]
+    late.append(Quarantined({"interaction_id": 7}, "late", "c1"))
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.open()
+        store.commit(StateChange({}, {}, late=late))
+        asked = {("c1", f"e{i}") for i in range(10)} | {("c1", "7"), ("c2", "e0")}
+        assert {("c1", f"e{i}") for i in range(0, 10, 2)} == store.kept_late(asked)

@@ -257,8 +257,7 @@ class AlertState:
         """Take the state :meth:`to_dict` wrote (the values are loaded apart), checked as it
         is read (see :class:`Stored`)."""
         self.pending = data["pending"].optional_time()
-        active = data["active"]
-        self.active = False if active.value is None else active.flag()
+        self.active = bool(data["active"].optional_flag())  # missing: not active
         self.last_emitted = data["last_emitted"].optional_time()
         self.numbered = self.stored = data["numbered"].count()
 

@@ -284,11 +284,12 @@ def _triples(stored: Stored) -> Iterator[list[Stored]]:
 
 def _running(key: str, stored: Stored) -> RunningValue:
     """The running value stored under ``key`` (``'func|kind|field|where'``)."""
-    function = AGGREGATE_FUNCTIONS.get(key.split("|", 1)[0])
+    name = key.split("|", 1)[0]
+    function = AGGREGATE_FUNCTIONS.get(name)
     if function is None:
         raise DamagedState(
-            f"{stored.path} is the running value of an unknown aggregate "
-            f"{key.split('|', 1)[0]!r}; expected one of {', '.join(sorted(AGGREGATE_FUNCTIONS))}"
+            f"{stored.path} is the running value of an unknown aggregate {name!r}; expected "
+            f"one of {', '.join(sorted(AGGREGATE_FUNCTIONS))}"
         )
     count, state = stored.entries(2)
     if function.name == "distinct" and not isinstance(state.value, list):

@@ -148,10 +148,7 @@ _ADD_FIRING = (
     "INSERT OR IGNORE INTO outbox (firing_id, customer_id, time_us, firing) VALUES (?, ?, ?, ?)"
 )
 _ADD_LATE = "INSERT INTO late (customer_id, record, reason) VALUES (?, ?, ?)"
-_FIND_LATE = (
-    "SELECT 1 FROM late WHERE customer_id IS ? "
-    "AND json_extract(record, '$.interaction_id') = ? LIMIT 1"
-)
+_LATE_IDS = "SELECT json_extract(record, '$.interaction_id') FROM late WHERE customer_id IS ?"
 _ADD_REJECTED = "INSERT INTO rejected (customer_id, record, reason) VALUES (?, ?, ?)"
 _CLEAR_ALERT = "DELETE FROM alert_values WHERE alert = ?"
 _TRIM_WINDOW = "DELETE FROM alert_values WHERE alert = ? AND aggregate = ? AND number <= ?"
@@ -739,11 +736,21 @@ class SQLiteStore:
 
     def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
         """Which of ``keys`` (customer id, interaction id) name a late interaction kept
-        (one indexed look-up of the customer's late rows per key)."""
-        if not keys:
-            return set()
+        (one indexed read of each customer's late rows, however many of its ids are asked)."""
+        asked: dict[str | None, set[str]] = {}
+        for customer, ident in keys:
+            asked.setdefault(customer, set()).add(ident)
+        found: set[LateKey] = set()
+        if not asked:
+            return found
         with self._using("read the late interactions") as db:
-            return {key for key in keys if db.execute(_FIND_LATE, key).fetchone() is not None}
+            for customer, idents in asked.items():
+                found.update(
+                    (customer, ident)
+                    for (ident,) in db.execute(_LATE_IDS, (customer,))
+                    if ident in idents
+                )
+        return found
 
     def _quarantine(self, table: str) -> list[Quarantined]:
         with self._using(f"read the {table} interactions") as db:

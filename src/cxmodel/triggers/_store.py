@@ -20,6 +20,7 @@ import datetime as _dt
 import threading
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -317,9 +318,27 @@ def late_keys(items: Iterable[Quarantined]) -> Iterator[LateKey]:
     [('a', 'e1')]
     """
     for item in items:
-        ident = item.record.get("interaction_id")
-        if isinstance(ident, str):
-            yield item.customer_id, ident
+        key = _late_key(item)
+        if key is not None:
+            yield key
+
+
+def _late_key(item: Quarantined) -> LateKey | None:
+    """The (customer id, interaction id) of ``item`` (``None``: it has no id)."""
+    ident = item.record.get("interaction_id")
+    return (item.customer_id, ident) if isinstance(ident, str) else None
+
+
+@contextmanager
+def _host_failure(doing: str) -> Iterator[None]:
+    """A store's failure as a :class:`~cxmodel.errors.StoreError`: a store of the host's own
+    that fails otherwise has its exception chained to one, saying what it could not do."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:  # a store of the host's own that failed otherwise
+        raise StoreError(f"the store could not {doing}: {exc}") from exc
 
 
 def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[Quarantined], int]:
@@ -342,19 +361,12 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
     keys = set(late_keys(late))
     if not keys:
         return list(late), 0
-    try:
+    with _host_failure("say which late interactions it keeps"):
         kept = set(store.kept_late(keys))  # the engine's own: the store's answer is not changed
-    except StoreError:
-        raise
-    except Exception as exc:  # a store of the host's own that failed otherwise
-        raise StoreError(
-            f"the store could not say which late interactions it keeps: {exc}"
-        ) from exc
     out: list[Quarantined] = []
     for item in late:
-        ident = item.record.get("interaction_id")
-        if isinstance(ident, str):
-            key = (item.customer_id, ident)
+        key = _late_key(item)
+        if key is not None:
             if key in kept:
                 continue
             kept.add(key)
@@ -365,12 +377,8 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
 def commit(store: StateStore, change: StateChange) -> None:
     """``store.commit(change)``, where a failure is a :class:`~cxmodel.errors.StoreError`: a
     store of the host's own that fails otherwise has its exception chained to one."""
-    try:
+    with _host_failure("commit"):
         store.commit(change)
-    except StoreError:
-        raise
-    except Exception as exc:  # a store of the host's own that failed otherwise
-        raise StoreError(f"the store could not commit: {exc}") from exc
 
 
 def ids_of(firing_ids: Iterable[str]) -> list[str]:

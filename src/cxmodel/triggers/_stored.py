@@ -28,8 +28,6 @@ TIME_RANGE_US = (
 #: and never falls due, as batch never fires it (no ``as_of`` is past 9999-12-31T23:59:59)
 DUE_RANGE_US = (TIME_RANGE_US[0], 2**63 - 1)
 
-_FIRST_US, _LAST_US = TIME_RANGE_US
-
 
 class DamagedState(StoreError):
     """A value in a store's snapshot that is not what the engine writes there; the message
@@ -76,10 +74,15 @@ class Stored:
             return f"{parent.path}.{key}"
         return f"{parent.path}[{key!r}]"
 
-    def _whole(self) -> int | None:
-        """This value as an int when it is an integer (not a bool nor a float), else ``None``."""
+    def _integer(self, expected: str, low: int | None = None, high: int | None = None) -> int:
+        """This value as an int when it is an integer (not a bool nor a float) within ``low``
+        to ``high`` (``None``: unbounded); else refused as not ``expected``."""
         value = self.value
-        return int(value) if type(value) is int or is_integer(value) else None
+        if type(value) is int or is_integer(value):
+            number = int(value)
+            if (low is None or low <= number) and (high is None or number <= high):
+                return number
+        raise self._refuse(expected)
 
     def _refuse(self, expected: str) -> DamagedState:
         return DamagedState(f"{self.path} is {got(self.value)}; expected {expected}")
@@ -120,27 +123,19 @@ class Stored:
 
     def integer(self) -> int:
         """This integer (a bool or a float is refused)."""
-        number = self._whole()
-        if number is not None:
-            return number
-        raise self._refuse("an integer")
+        return self._integer("an integer")
 
     def count(self, default: int | None = None) -> int:
         """This integer of at least 0 (``None`` reads as ``default`` when given)."""
         if self.value is None and default is not None:
             return default
-        number = self._whole()
-        if number is not None and number >= 0:
-            return number
-        raise self._refuse("a count (an integer of at least 0)")
+        return self._integer("a count (an integer of at least 0)", 0)
 
     def time(self) -> int:
         """This time in microseconds since the epoch, within years 1 to 9999."""
-        number = self._whole()
-        if number is not None and _FIRST_US <= number <= _LAST_US:
-            return number
-        raise self._refuse(
-            "a time (an integer of microseconds since 1970-01-01, within years 1 to 9999)"
+        return self._integer(
+            "a time (an integer of microseconds since 1970-01-01, within years 1 to 9999)",
+            *TIME_RANGE_US,
         )
 
     def optional_time(self) -> int | None:
@@ -160,11 +155,9 @@ class Stored:
         ...
         cxmodel.triggers._stored.DamagedState: due is int 9223372036854775808; expected a due time (an integer of microseconds since 1970-01-01, from year 1 to 2**63 - 1)
         """
-        number = self._whole()
-        if number is not None and DUE_RANGE_US[0] <= number <= DUE_RANGE_US[1]:
-            return number
-        raise self._refuse(
-            "a due time (an integer of microseconds since 1970-01-01, from year 1 to 2**63 - 1)"
+        return self._integer(
+            "a due time (an integer of microseconds since 1970-01-01, from year 1 to 2**63 - 1)",
+            *DUE_RANGE_US,
         )
 
     def optional_due(self) -> int | None:
