@@ -415,22 +415,18 @@ def _due_elsewhere(
     """Fire the timers on ``heap`` (a heap of the rule's timers of customers outside the
     batch) falling due before ``frontier``, as :meth:`RuleRunner.advance
     <cxmodel.triggers._runner.RuleRunner.advance>` does, into ``decided``."""
-    name, states, touched = plan.name, runner.states, runner.touched
-    while heap and heap[0][0] < frontier:
-        due, _, order, cid, _ = heapq.heappop(heap)
-        state = states.get(cid)
-        rs = None if state is None else state.rules.get(name)
-        timer = None if rs is None else rs.timer
-        if timer is None or timer.due is None or timer.due < due:
-            continue
-        if timer.due > due:  # restarted since: wait for the new due time
-            heapq.heappush(heap, (timer.due, TIMER, order, cid, name))
-            continue
-        if cid not in touched:
-            rs = runner.touch(cid).rules[name]
-        assert rs is not None
-        rs.timer = None
-        decided.add(cid, rs, timer.row, due)
+    name, states = plan.name, runner.states
+    queue, runner.timers = runner.timers, heap  # timer_due queues a restarted timer again
+    try:
+        while heap and heap[0][0] < frontier:
+            due, _, order, cid, _ = heapq.heappop(heap)
+            state = states.get(cid)
+            rs = None if state is None else state.rules.get(name)
+            timer = None if rs is None else runner.timer_due(rs, due, order, cid, name)
+            if rs is not None and timer is not None:
+                decided.add(cid, rs, timer.row, due)
+    finally:
+        runner.timers = queue
 
 
 class _TimerFirings:

@@ -23,7 +23,7 @@ from cxmodel.triggers._alerts import numeric_fields as alert_numeric_fields
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._catalogue_stream import CatalogueRunner
 from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
-from cxmodel.triggers._customer import Anchor, CustomerState, Waiting
+from cxmodel.triggers._customer import Anchor, CustomerState, RuleState, Waiting
 from cxmodel.triggers._firings import Firing, FiringBlock, firing_id
 from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._operators import (
@@ -424,19 +424,12 @@ class RuleRunner:
                         break
                 continue
             if plan.when_mode != "event":
-                timer = rs.timer
-                if timer is None or timer.due is None or timer.due < due:
-                    continue
-                if timer.due > due:  # restarted since: wait for the new due time
-                    heapq.heappush(timers, (timer.due, TIMER, order, cid, name))
-                    continue
-                if cid not in touched:
-                    self.touch(cid)
-                rs.timer = None
-                reader = self.readers.get(cid) or self.reader(cid)
-                self.found(
-                    plan, state, plan.candidate(state, due, timer, None, None, reader), reader
-                )
+                timer = self.timer_due(rs, due, order, cid, name)
+                if timer is not None:
+                    reader = self.readers.get(cid) or self.reader(cid)
+                    self.found(
+                        plan, state, plan.candidate(state, due, timer, None, None, reader), reader
+                    )
                 continue
             anchor = rs.anchors.get(order)
             if anchor is None or anchor.due != due:
@@ -448,6 +441,22 @@ class RuleRunner:
                 continue  # 'within D' ran out
             reader = self.readers.get(cid) or self.reader(cid)
             self.found(plan, state, plan.candidate(state, due, anchor, None, None, reader), reader)
+
+    def timer_due(self, rs: RuleState, due: int, order: int, cid: str, name: str) -> Anchor | None:
+        """The ``when inactive`` / ``when no`` timer of rule ``name`` popped from the queue
+        as due at ``due``, taken off the customer's rule state ``rs`` (the customer touched),
+        if it still falls due then; ``None`` when it went or was restarted since (a restarted
+        timer is queued again at its new due time)."""
+        timer = rs.timer
+        if timer is None or timer.due is None or timer.due < due:
+            return None
+        if timer.due > due:  # restarted since: wait for the new due time
+            heapq.heappush(self.timers, (timer.due, TIMER, order, cid, name))
+            return None
+        if cid not in self.touched:
+            self.touch(cid)
+        rs.timer = None
+        return timer
 
     def found(
         self, plan: RulePlan, state: CustomerState, found: Candidate | None, reader: Reader

@@ -87,19 +87,21 @@ class Stored:
     def _refuse(self, expected: str) -> DamagedState:
         return DamagedState(f"{self.path} is {got(self.value)}; expected {expected}")
 
+    def _dict(self) -> dict[Any, Any]:
+        """This value as a mapping (a ``dict``, as JSON gives, or a host store's subclass)."""
+        if not isinstance(self.value, dict):
+            raise self._refuse("a mapping")
+        return self.value
+
     def __getitem__(self, key: str) -> Stored:
         """The value under ``key`` of this mapping (``None`` when it has none)."""
-        if type(self.value) is not dict:
-            raise self._refuse("a mapping")
-        return Stored(self.value.get(key), key, self, dotted=True)
+        return Stored(self._dict().get(key), key, self, dotted=True)
 
     def items(self) -> Iterator[tuple[str, Stored]]:
         """The keys and values of this mapping (``None``: an empty one)."""
         if self.value is None:
             return
-        if type(self.value) is not dict:
-            raise self._refuse("a mapping")
-        for key, value in self.value.items():
+        for key, value in self._dict().items():
             yield str(key), Stored(value, key, self)
 
     def entries(self, length: int | None = None) -> list[Stored]:
@@ -117,9 +119,7 @@ class Stored:
         """This mapping, copied (``None``: an empty one)."""
         if self.value is None:
             return {}
-        if not isinstance(self.value, dict):
-            raise self._refuse("a mapping")
-        return dict(self.value)
+        return dict(self._dict())
 
     def integer(self) -> int:
         """This integer (a bool or a float is refused)."""
