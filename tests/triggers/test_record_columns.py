@@ -118,9 +118,12 @@ def same_as_one_by_one(recs: list[Any]) -> bool:
             type(v) is type(e) for v, e in zip(values, expected, strict=True) if e is not None
         )
     made = got.rows(every)
-    assert [(r.customer, r.time, r.fields) for r in made] == [
-        (r.customer, r.time, r.fields) for r in rows
+    assert [(r.customer, r.time, r.kind, r.fields) for r in made] == [
+        (r.customer, r.time, r.kind, r.fields) for r in rows
     ]
+    assert [[(type(v), k) for k, v in r.fields.items()] for r in made] == [
+        [(type(v), k) for k, v in r.fields.items()] for r in rows
+    ]  # the same types, in the same order
     return True
 
 

@@ -45,7 +45,8 @@ def first_seen_codes(
     """
     names: dict[Any, int] = dict(coded) if coded else {}
     listed = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    codes = np.fromiter(
-        (names.setdefault(v, len(names)) for v in listed), np.int64, count=len(listed)
-    )
+    for value in dict.fromkeys(listed):  # the distinct values, in the order first seen
+        if value not in names:
+            names[value] = len(names)
+    codes = np.fromiter(map(names.__getitem__, listed), np.int64, count=len(listed))
     return codes, names

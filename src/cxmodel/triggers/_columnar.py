@@ -31,13 +31,14 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._codes import first_seen_codes, object_array
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._ingest import CATALOGUE, Row
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._truths import refuse_misread
@@ -164,21 +165,22 @@ def _admit(
     late = (times < on_time) if on_time is not None else np.zeros(n, dtype=bool)
     # re-delivered: earlier in this call (and not late), or taken before (Delivery.redelivered)
     ids, customers = source.ids, source.customers.tolist()
-    taken: set[tuple[str, str]] = set()
     duplicates = 0
-    late_list = late.tolist()
-    redelivered = delivery.redelivered
-    for j in np.flatnonzero(ok).tolist():
-        ident = ids[j]
-        if ident is None:
-            continue
-        cid = customers[j]
-        key = (cid, ident)
-        if key in taken or redelivered(cid, ident, runner):
-            duplicates += 1
-            ok[j] = False
-        elif not late_list[j]:
-            taken.add(key)
+    if _maybe_redelivered(delivery, runner, customers, ids, ok):
+        taken: set[tuple[str, str]] = set()
+        late_list = late.tolist()
+        redelivered = delivery.redelivered
+        for j in np.flatnonzero(ok).tolist():
+            ident = ids[j]
+            if ident is None:
+                continue
+            cid = customers[j]
+            key = (cid, ident)
+            if key in taken or redelivered(cid, ident, runner):
+                duplicates += 1
+                ok[j] = False
+            elif not late_list[j]:
+                taken.add(key)
     delivery.duplicates += duplicates
     quarantined: list[Quarantined] = []
     for row in source.rows(np.flatnonzero(ok & late)):
@@ -186,6 +188,30 @@ def _admit(
         assert reason is not None  # before the watermark, or at or before advance_to's time
         quarantined.append(Quarantined(row.record(), reason, row.customer or None))
     return np.flatnonzero(ok & ~late), quarantined, rejected
+
+
+def _maybe_redelivered(
+    delivery: Delivery,
+    runner: RuleRunner,
+    customers: list[Any],
+    ids: list[str | None],
+    ok: npt.NDArray[np.bool_],
+) -> bool:
+    """Whether any interaction ``ok`` admits may be re-delivered: its (customer, id) comes
+    twice in the call, or was taken before. ``False`` is certain (the usual case, checked
+    a comprehension at a time); ``True`` sends the call through the check in order."""
+    if delivery.buffered_ids or CATALOGUE in customers:
+        return True
+    pairs = zip(customers, ids, strict=True)
+    if not ok.all():
+        keep = ok.tolist()
+        keyed = [(c, i) for (c, i), k in zip(pairs, keep, strict=True) if k and i is not None]
+    else:
+        keyed = [(c, i) for c, i in pairs if i is not None]
+    if len(set(keyed)) != len(keyed):
+        return True
+    get = runner.states.get
+    return any(i in s.seen for c, i in keyed if (s := get(c)) is not None)
 
 
 def _released(delivery: Delivery, source: Source, accepted: Any, frontier: int) -> list[Any]:

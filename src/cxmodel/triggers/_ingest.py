@@ -654,12 +654,28 @@ class RecordColumns:
         return None if values is None else values[positions]
 
     def rows(self, positions: npt.ArrayLike) -> list[Row]:
-        """The rows of the records at ``positions``, made as one by one makes them."""
-        records, questions = self.records, self._questions
-        return [
-            row_from_record(records[p], f"record {p + 1}", questions)
-            for p in np.asarray(positions, dtype=np.int64).tolist()
-        ]
+        """The rows of the records at ``positions``, as one by one makes them: the checks
+        passed for every record, so each row keeps its record's fields as given, but for
+        the missing ones (``None``, empty text, NaN) and whole numbers, which are floats."""
+        records, customers, times, kinds = self.records, self.customers, self.times, self.kinds
+        out: list[Row] = []
+        for p in np.asarray(positions, dtype=np.int64).tolist():
+            kind = kinds[p]
+            fields: dict[str, Any] = {"kind": kind}
+            for name, value in records[p].items():
+                of = type(value)
+                if of is str:
+                    if value and name not in _REQUIRED:
+                        fields[name] = value
+                elif of is float:
+                    if value == value:
+                        fields[name] = value
+                elif of is int:
+                    fields[name] = float(value)
+                elif value is not None:  # true or false
+                    fields[name] = value
+            out.append(Row(customers[p], int(times[p]), kind, fields))
+        return out
 
 
 def record_columns(
