@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.errors import SchemaError
-from cxmodel.triggers._ingest import record_columns, rows_from
+from cxmodel.triggers._ingest import _utc_text_us, _utc_texts_us, record_columns, rows_from
 from tests.triggers.helpers import T0, records
 
 STAMPS = st.sampled_from(
@@ -192,3 +192,50 @@ class TestRecordColumns:
         assert record_columns(iter([rec]), None) is None
         assert record_columns([rec, ("c1",)], None) is None
         assert record_columns([], None) is None
+
+
+@st.composite
+def stamps_of_one_shape(draw: Any) -> list[str]:
+    """Timestamps of one of the six common UTC shapes, some with one character changed."""
+    fraction = draw(st.sampled_from([0, 3, 6]))
+    zone = draw(st.sampled_from(["Z", "+00:00"]))
+    out = []
+    for moment in draw(st.lists(st.datetimes(), min_size=1, max_size=4)):
+        text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S")
+        if fraction:
+            text += f".{moment.microsecond:06d}"[: fraction + 1]
+        text += zone
+        if draw(st.booleans()):
+            j = draw(st.integers(0, len(text) - 1))
+            text = text[:j] + draw(st.sampled_from("0369:-.TZ+x \u0663")) + text[j + 1 :]
+        out.append(text)
+    return out
+
+
+class TestTimestampsAsColumns:
+    @settings(max_examples=500, deadline=None)
+    @given(stamps_of_one_shape())
+    def test_read_as_one_by_one_reads_them(self, texts: list[str]) -> None:
+        """Timestamps of one shape read from their characters' codes: the microseconds one
+        by one gives, or ``None`` (read one by one) when one of them it does not read."""
+        one = [_utc_text_us(text) for text in texts]
+        got = _utc_texts_us(texts)
+        assert (None if got is None else got.tolist()) == (None if None in one else one)
+
+    @pytest.mark.parametrize(
+        "text",
+        ["2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z",
+         "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-01T00:00:60Z",
+         "0000-01-01T00:00:00Z", "2024-01-0\u0663T00:00:00Z"],
+    )  # fmt: skip
+    def test_impossible_times_are_left_to_one_by_one(self, text: str) -> None:
+        """A day, month, hour, minute or second that does not exist, year 0, a non-ASCII
+        digit: the whole micro-batch is read one by one."""
+        assert _utc_texts_us(["2024-02-29T00:00:00Z", text]) is None
+
+    def test_leap_days_and_the_last_second(self) -> None:
+        """Leap days of 2000 (divisible by 400) but not 1900 (by 100); the last second."""
+        texts = ["2000-02-29T00:00:00Z", "1900-02-28T23:59:59Z", "9999-12-31T23:59:59Z"]
+        got = _utc_texts_us(texts)
+        assert got is not None and got.tolist() == [_utc_text_us(t) for t in texts]
+        assert _utc_texts_us(["1900-02-29T00:00:00Z"]) is None

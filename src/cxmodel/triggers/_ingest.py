@@ -760,7 +760,12 @@ def _non_blank_texts(values: list[Any]) -> npt.NDArray[Any] | None:
 def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
     """The microseconds of timestamps all in the common UTC shape (:func:`_utc_text_us`),
     else ``None``."""
-    if set(map(type, values)) != {str} or not all(map(_UTC_TEXT.fullmatch, values)):
+    if set(map(type, values)) != {str}:
+        return None
+    lengths = set(map(len, values))
+    if len(lengths) == 1 and (width := lengths.pop()) in _UTC_SHAPES:
+        return _one_shape_us(values, width)
+    if not all(map(_UTC_TEXT.fullmatch, values)):
         return None
     naive = [text[:-1] if text[-1] == "Z" else text[:-6] for text in values]
     try:
@@ -769,6 +774,66 @@ def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
         return None
     if len(us) and (int(us.min()) < _FIRST_SECOND_US or int(us.max()) > _LAST_SECOND_US):
         return None  # year 0, or past 9999: one by one refuses it
+    return us
+
+
+#: The common UTC shapes by length ("d" a digit): seconds, milliseconds or microseconds,
+#: then ``Z`` or ``+00:00`` (:data:`_UTC_TEXT`).
+_UTC_SHAPES = {
+    len(shape): shape
+    for fraction in ("", ".ddd", ".dddddd")
+    for zone in ("Z", "+00:00")
+    if (shape := f"dddd-dd-ddTdd:dd:dd{fraction}{zone}")
+}
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _one_shape_us(values: list[str], width: int) -> npt.NDArray[np.int64] | None:
+    """The microseconds of timestamps all of the common UTC shape of length ``width``, read
+    from their characters' codes; ``None`` when one is not of that shape or names an
+    impossible time (read one by one, which says which)."""
+    shape = _UTC_SHAPES[width]
+    try:
+        text = np.array(values, dtype=f"<U{width}")
+    except (ValueError, UnicodeError):  # pragma: no cover - text numpy cannot hold
+        return None
+    chars = text.view(np.uint32).reshape(len(values), width).astype(np.int64)
+    at = [j for j, c in enumerate(shape) if c == "d"]
+    digits = chars[:, at] - ord("0")
+    if ((digits < 0) | (digits > 9)).any():
+        return None
+    fixed = [j for j, c in enumerate(shape) if c != "d"]
+    if (chars[:, fixed] != np.array([ord(shape[j]) for j in fixed])).any():
+        return None
+
+    def number(first: int, count: int) -> npt.NDArray[np.int64]:
+        out = digits[:, first]
+        for k in range(first + 1, first + count):
+            out = out * 10 + digits[:, k]
+        return out
+
+    year, month, day = number(0, 4), number(4, 2), number(6, 2)
+    hour, minute, second = number(8, 2), number(10, 2), number(12, 2)
+    fraction = len(at) - 14
+    micro = number(14, fraction) * 10 ** (6 - fraction) if fraction else 0
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if (
+        (year < 1) | (month < 1) | (month > 12) | (day < 1) | (hour > 23) | (minute > 59)
+        | (second > 59)
+    ).any():  # fmt: skip
+        return None
+    if (day > _DAYS_IN_MONTH[month] + (leap & (month == 2))).any():
+        return None
+    # days since 1970-01-01 of a proleptic Gregorian date, counted from March
+    y = year - (month <= 2)
+    era, yoe = y // 400, y % 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
+    us = ((days * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000_000 + micro).astype(
+        np.int64
+    )
+    if len(us) and int(us.max()) > _LAST_SECOND_US:
+        return None  # past 9999-12-31T23:59:59: one by one refuses it
     return us
 
 
