@@ -293,14 +293,18 @@ def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDA
     numbers = released is not None and released.dtype.kind == "f"
     if numbers and not carried:
         return released
-    values = carried + ([] if released is None else released.tolist())
-    kinds = set(map(type, values))
+    tail = [] if released is None else released.tolist()
+    kinds = set(map(type, carried)) | set(map(type, tail))
     kinds.discard(type(None))
+    values = carried + tail
     if float in kinds and numbers:  # the released NaNs are missing values
         values = [None if isinstance(v, float) and v != v else v for v in values]
         kinds = set(map(type, values))
         kinds.discard(type(None))
         kinds = kinds or {float}
+    elif released is not None and (not kinds or kinds == {str} or kinds == {bool}):
+        # objects already: the released column as it is, after the carried values
+        return np.concatenate([object_array(carried), released]) if carried else released
     if not kinds or kinds == {str} or kinds == {bool}:
         return object_array(values)
     if kinds <= {float, int}:

@@ -486,12 +486,13 @@ def _consent_before(
     """Consent for ``purpose`` of the customers ``codes`` (of ``customers``) before the
     call, as their states hold it."""
     states = runner.states
-    out = np.zeros(len(codes), dtype=bool)
-    for j, code in enumerate(codes.tolist()):
+    distinct, at = np.unique(codes, return_inverse=True)
+    given = np.zeros(len(distinct), dtype=bool)
+    for j, code in enumerate(distinct.tolist()):
         cid = str(customers[code])
         state = states.get(cid)
-        out[j] = runner.consent(CustomerState(cid) if state is None else state, purpose)
-    return out
+        given[j] = runner.consent(CustomerState(cid) if state is None else state, purpose)
+    return given[at.reshape(-1)]
 
 
 def _last_emitted(
