@@ -1,5 +1,5 @@
 """Helpers of the Dask tests: uneven frames, tied rows, customer partitions, random merge
-trees, and field-by-field comparisons of results and metric tables."""
+trees, field-by-field comparisons of results and metric tables, and of the errors raised."""
 
 from __future__ import annotations
 
@@ -9,13 +9,26 @@ from typing import Any, TypeVar
 
 import dask.dataframe as dd
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 import dask
+from cxmodel.errors import CXModelError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import MetricTable
 
 S = TypeVar("S")
+
+# Quantile levels the one-process analyses refuse: text, NaN, outside [0, 1], nested, a number.
+BAD_QUANTILES: dict[str, Any] = {
+    "text": ["a"],
+    "text-of-number": "0.5",
+    "nan": [float("nan")],
+    "above-one": [0.5, 1.5],
+    "below-zero": [-0.1],
+    "nested": [[0.5]],
+    "bare-number": 0.5,
+}
 
 
 def uneven(frame: Any, sizes: list[int]) -> Any:
@@ -116,3 +129,14 @@ def assert_tables_equal(a: MetricTable, b: MetricTable) -> None:
             np.testing.assert_array_equal(x, y, err_msg=name)
         else:
             assert x.tolist() == y.tolist(), name
+
+
+def assert_same_error(one: Callable[[], Any], mine: Callable[[], Any], name: str) -> None:
+    """``mine`` raises the error ``one`` raises: the same class and message, with the
+    one-process function ``name()`` named ``cxmodel.dask.name()``."""
+    with pytest.raises(CXModelError) as expected:
+        one()
+    with pytest.raises(CXModelError) as got:
+        mine()
+    assert type(got.value) is type(expected.value)
+    assert str(got.value) == str(expected.value).replace(f"{name}()", f"cxmodel.dask.{name}()", 1)

@@ -20,7 +20,7 @@ from cxmodel import journey
 from cxmodel.dask._funnel import FunnelPartial, funnel_partial, funnel_result
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
-from tests.dask.frames import assert_same, merged, uneven
+from tests.dask.frames import BAD_QUANTILES, assert_same, assert_same_error, merged, uneven
 from tests.dask.worlds import (
     OnSmallWorld,
     shuffled_world_fixture,  # noqa: F401 (the module's world)
@@ -129,3 +129,14 @@ class TestFunnel:
             cxd.funnel(parts, ["view", "purchase"], exclude=["purchase"])
         with pytest.raises(SchemaError, match="step 2 'view' repeats step 1"):
             cxd.funnel(parts, ["view", "view"], order="any")
+
+    @pytest.mark.parametrize("quantiles", list(BAD_QUANTILES.values()), ids=list(BAD_QUANTILES))
+    def test_bad_quantiles_as_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any, quantiles: Any
+    ) -> None:
+        """Bad quantile levels raise the one-process error, naming the Dask function."""
+        assert_same_error(
+            lambda: journey.funnel(world[0], STEPS, quantiles=quantiles),
+            lambda: cxd.funnel(parts, STEPS, quantiles=quantiles),
+            "funnel",
+        )

@@ -17,7 +17,7 @@ from cxmodel import dask as cxd
 from cxmodel import journey
 from cxmodel.dask._journeys import transitions_of
 from cxmodel.log import InteractionLog
-from tests.dask.frames import assert_same, merged
+from tests.dask.frames import BAD_QUANTILES, assert_same, assert_same_error, merged
 from tests.dask.worlds import (
     OnSmallWorld,
     shuffled_world_fixture,  # noqa: F401 (the module's world)
@@ -83,3 +83,14 @@ class TestTransitionsBy:
         self, world: tuple[InteractionLog, Any], parts: Any, kwargs: dict[str, Any]
     ) -> None:
         assert_same(cxd.transitions(parts, **kwargs), journey.transitions(world[0], **kwargs))
+
+    @pytest.mark.parametrize("quantiles", list(BAD_QUANTILES.values()), ids=list(BAD_QUANTILES))
+    def test_bad_quantiles_as_one_process(
+        self, world: tuple[InteractionLog, Any], parts: Any, quantiles: Any
+    ) -> None:
+        """Bad quantile levels raise the one-process error, naming the Dask function."""
+        assert_same_error(
+            lambda: journey.transitions(world[0], quantiles=quantiles),
+            lambda: cxd.transitions(parts, quantiles=quantiles),
+            "transitions",
+        )

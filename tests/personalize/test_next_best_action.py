@@ -257,5 +257,9 @@ class TestQuietlyIneligible:
 
     def test_needs_consent_is_a_boolean(self) -> None:
         """needs_consent="no" was truthy, so the action needed consent after all."""
-        with pytest.raises(ValueTypeError, match="needs_consent must be True or False"):
+        expected = r"^Action\(\): needs_consent must be True or False; got str 'no'$"
+        with pytest.raises(ValueTypeError, match=expected):
             Action("call", "true", needs_consent="no")  # type: ignore[arg-type]
+        with pytest.raises(ValueTypeError, match=r"^Action\(\): needs_consent .* got int 0$"):
+            Action("call", "true", needs_consent=0)  # type: ignore[arg-type]
+        assert not Action("call", "true", needs_consent=np.False_).needs_consent

@@ -15,7 +15,7 @@ from cxmodel.dask._common import FAN_IN, GroupKey, check_by, extreme, group_keys
 from cxmodel.dask._steps import StepVocabulary
 from cxmodel.dask._whole import map_reduce
 from cxmodel.journey import Funnel
-from cxmodel.journey._common import step_list
+from cxmodel.journey._common import quantile_levels, step_list
 from cxmodel.journey._funnel import (
     Step,
     check_funnel_options,
@@ -181,6 +181,7 @@ def funnel(
     ([2, 2, 1], [0.0, 7.5, 20.0])
     """
     steps = tuple(step_list(steps, "cxmodel.dask.funnel()", "steps", ordered=True))
+    quantiles = quantile_levels(quantiles, "cxmodel.dask.funnel()", "quantiles")
     check_funnel_options(steps, order, count, step_windows, exclude)
     check_by(by, "cxmodel.dask.funnel()")
     for step in (*steps, *(exclude or ())):
@@ -209,7 +210,7 @@ def funnel(
     if exclude:
         state.vocabulary.check(exclude, argument="funnel() exclude", meaning=None)
     warn_open_windows(window, state.counts, state.earliest, state.until)
-    return funnel_result(state, steps, by is not None, tuple(quantiles))
+    return funnel_result(state, steps, by is not None, quantiles)
 
 
 def funnel_result(

@@ -26,9 +26,8 @@ from cxmodel.dask._order_statistics import (
 )
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._whole import map_reduce
-from cxmodel.errors import SchemaError
 from cxmodel.journey import Transitions
-from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
+from cxmodel.journey._common import MISSING_LABEL, level_codes, quantile_levels, session_codes
 from cxmodel.journey._transitions import (
     END,
     START,
@@ -408,13 +407,11 @@ def transitions(
     >>> t.by_labels.tolist(), t.group("returning").counts.tolist()
     (['new', 'returning'], [[0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]])
     """
-    for q in quantiles:
-        if not 0.0 <= q <= 1.0:
-            raise SchemaError(f"quantiles must lie in [0, 1], got {q!r}")
-    check_by(by, "cxmodel.dask.transitions()")
-    start_end = flag(start_end, "cxmodel.dask.transitions()", "start_end")
-    by_session = flag(by_session, "cxmodel.dask.transitions()", "by_session")
     feature = "cxmodel.dask.transitions()"
+    check_by(by, feature)
+    start_end = flag(start_end, feature, "start_end")
+    by_session = flag(by_session, feature, "by_session")
+    quantiles = quantile_levels(quantiles, feature, "quantiles")
     parts = customer_logs(data, mapping, timezone)
 
     def run(partial: Callable[..., S], merge: Callable[[S, S], S], args: tuple[Any, ...]) -> Any:
@@ -429,4 +426,4 @@ def transitions(
             warn=partial is not gap_answers,  # the first pass has raised them
         )
 
-    return transitions_of(run, level, start_end, by_session, by, tuple(quantiles))
+    return transitions_of(run, level, start_end, by_session, by, quantiles)

@@ -11,11 +11,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import customer_table, got, of_type
+from cxmodel._arguments import customer_table, flag, of_type
 from cxmodel._holdout import held_out_customers
 from cxmodel._pieces import warn
 from cxmodel._result import Result, column
-from cxmodel.errors import DataWarning, SchemaError, ValueTypeError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.expr._checked import evaluate_checked, table_namespace
 
 if TYPE_CHECKING:
@@ -36,8 +36,7 @@ def _non_empty(instance: object, attribute: attrs.Attribute[str], value: str) ->
 
 
 def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool | np.bool_):  # "no" would be read as True
-        raise ValueTypeError(f"Action.{attribute.name} must be True or False; got {got(value)}")
+    flag(value, "Action()", attribute.name)  # "no" would be read as True
 
 
 @attrs.frozen
