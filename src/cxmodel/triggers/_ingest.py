@@ -634,24 +634,31 @@ class RecordColumns:
         records: list[dict[str, Any]],
         customers: npt.NDArray[Any],
         times: npt.NDArray[np.int64],
-        columns: dict[str, npt.NDArray[Any]],
-        questions: Mapping[str, Question] | None,
+        kinds: npt.NDArray[Any],
+        columns: dict[str, Column],
     ) -> None:
         self.records = records
         self.n = len(records)
         self.customers = customers
         self.times = times
-        self.kinds = columns["kind"]
+        self.kinds = kinds
         self._columns = columns
-        ids = columns.get("interaction_id")
-        self.ids: list[str | None] = [None] * self.n if ids is None else ids.tolist()
-        self._questions = questions
+        ids = columns.get("interaction_id")  # text: a list (see _property_column)
+        self.ids: list[str | None] = (
+            [None] * self.n
+            if not isinstance(ids, list)
+            else [v or None for v in ids]
+            if "" in ids
+            else ids
+        )
 
     def column(self, name: str, positions: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any] | None:
         """Property ``name`` at ``positions``: floats (NaN missing) for numbers, objects
         (``None`` missing) otherwise; ``None`` when no record has it."""
         values = self._columns.get(name)
-        return None if values is None else values[positions]
+        if values is None or isinstance(values, np.ndarray):
+            return None if values is None else values[positions]
+        return _objects([values[p] for p in positions.tolist()])
 
     def rows(self, positions: npt.ArrayLike) -> list[Row]:
         """The rows of the records at ``positions``, as one by one makes them: the checks
@@ -725,15 +732,15 @@ def record_columns(
         return None  # a catalogue event among them, or a record to check one by one
     if catalogue and bool(np.isin(kinds, list(catalogue)).any()):  # read as one by one does
         return None
-    columns: dict[str, npt.NDArray[Any]] = {"kind": kinds}
+    columns: dict[str, Column] = {}
     for name in fields.keys() - _REQUIRED:
         values = _property_column(name, fields[name])
         if values is None:
             return None
         columns[name] = values
-    if not _pass_log_checks(columns, _STANDARD if questions is None else questions):
+    if not _pass_log_checks(kinds, columns, _STANDARD if questions is None else questions):
         return None
-    return RecordColumns(records, customers, times, columns, questions)
+    return RecordColumns(records, customers, times, kinds, columns)
 
 
 def _transposed(records: list[dict[str, Any]]) -> dict[Any, list[Any]]:
@@ -837,15 +844,26 @@ def _one_shape_us(values: list[str], width: int) -> npt.NDArray[np.int64] | None
     return us
 
 
-def _property_column(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
+#: A property of a micro-batch's records: floats (NaN missing) for numbers; for text or
+#: true/false, the values as given (``None`` or empty text missing), made into an array
+#: only where a rule reads them (:func:`_objects`).
+Column = npt.NDArray[np.float64] | list[Any]
+
+
+def _objects(values: list[Any]) -> npt.NDArray[Any]:
+    """Text or true/false values of a :data:`Column` as objects, ``None`` missing."""
+    return object_array([v or None for v in values] if "" in values else values)
+
+
+def _property_column(name: str, values: list[Any]) -> Column | None:
     """Property ``name`` as :func:`row_from_record` keeps it (``None`` and empty text
     missing), when all its values are of one type it keeps as given; else ``None``."""
     types = set(map(type, values))
     types.discard(NoneType)
     if types <= {str} and name not in _NUMERIC:
-        return object_array([v or None for v in values] if "" in values else values)
+        return values
     if types <= {bool} and name not in _NUMERIC and name not in _TEXT:
-        return object_array(values)
+        return values
     if types <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
         if int in types and not all(
             -_EXACT_FLOAT_INT < v < _EXACT_FLOAT_INT for v in values if type(v) is int
@@ -860,23 +878,23 @@ def _property_column(name: str, values: list[Any]) -> npt.NDArray[Any] | None:
 
 
 def _pass_log_checks(
-    columns: dict[str, npt.NDArray[Any]], questions: Mapping[str, Question]
+    kinds: npt.NDArray[Any], columns: dict[str, Column], questions: Mapping[str, Question]
 ) -> bool:
     """Whether the rows pass the log's checks (:func:`_check_row`) and need nothing filled
     in: positive amounts, scores with a known metric inside its scale, sentiment in -1..1,
     no touchpoint."""
-    kinds = columns["kind"]
     value = columns.get("value")
     if value is not None:
         money = np.isin(kinds, list(MONEY_KINDS))
         if (value[money] < 0).any():
             return False
-    if "touchpoint" in columns and (columns["touchpoint"] != None).any():  # noqa: E711
+    if any(columns.get("touchpoint", ())):  # a present touchpoint is non-empty text
         return False
     sentiment = columns.get("sentiment")
     if sentiment is not None and (np.abs(sentiment[~np.isnan(sentiment)]) > 1).any():
         return False
-    score, metric = columns.get("score"), columns.get("metric")
+    score, named_by = columns.get("score"), columns.get("metric")  # numbers; text: a list
+    metric = _objects(named_by) if isinstance(named_by, list) else None
     scored = np.zeros(len(kinds), dtype=bool) if score is None else ~np.isnan(score)
     if metric is None:
         return not scored.any()
