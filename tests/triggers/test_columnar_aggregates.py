@@ -122,7 +122,7 @@ class TestAdvance:
         got = {c: CustomerState(c) for c in "abc"}
         one_by_one(aggs, old + new, expected)
         one_by_one(aggs, old, got)
-        released = Released(source_of(new, as_columns), list(range(len(new))), len(old))
+        released = Released(source_of(new, as_columns), np.arange(len(new)), len(old))
         assert advance(aggs, released, got) == {a.store_key for a in aggs}
         assert {c: s.to_dict() for c, s in got.items()} == {
             c: s.to_dict() for c, s in expected.items()
@@ -133,7 +133,7 @@ class TestAdvance:
         on arrays (its store key is not returned): the rows take it in one by one."""
         agg = plan_of("count(purchase where customer.vip)")
         rows = made_rows([("a", 0, "purchase", 1.0)], 0)
-        released = Released(RowColumns(rows), [0], 0)
+        released = Released(RowColumns(rows), np.arange(1), 0)
         assert advance([agg], released, {"a": CustomerState("a")}) == set()
 
 

@@ -198,39 +198,48 @@ def _maybe_redelivered(
     ok: npt.NDArray[np.bool_],
 ) -> bool:
     """Whether any interaction ``ok`` admits may be re-delivered: its (customer, id) comes
-    twice in the call, or was taken before. ``False`` is certain (the usual case, checked
-    a comprehension at a time); ``True`` sends the call through the check in order."""
+    twice in the call, or was taken before. ``False`` is certain (the usual case, decided
+    with sets); ``True`` sends the call through the check in order."""
     if delivery.buffered_ids or CATALOGUE in customers:
         return True
-    pairs = zip(customers, ids, strict=True)
-    if not ok.all():
-        keep = ok.tolist()
-        keyed = [(c, i) for (c, i), k in zip(pairs, keep, strict=True) if k and i is not None]
+    if None not in ids and ok.all():
+        keyed = set(zip(customers, ids, strict=True))
+        if len(keyed) != len(ids):
+            return True
     else:
-        keyed = [(c, i) for c, i in pairs if i is not None]
-    if len(set(keyed)) != len(keyed):
-        return True
+        listed = [
+            (c, i)
+            for c, i, k in zip(customers, ids, ok.tolist(), strict=True)
+            if k and i is not None
+        ]
+        keyed = set(listed)
+        if len(keyed) != len(listed):
+            return True
+    # the ids the call's customers still remember (a redelivery window's worth)
     get = runner.states.get
-    return any(i in s.seen for c, i in keyed if (s := get(c)) is not None)
+    taken = [(c, i) for c in set(customers) if (s := get(c)) is not None for i in s.seen]
+    return not keyed.isdisjoint(taken)
 
 
-def _released(delivery: Delivery, source: Source, accepted: Any, frontier: int) -> list[Any]:
-    """The interactions released by this call, in the order the delivery releases them
-    (positions in ``source``, or rows buffered before); the rest stay buffered, as rows, in
-    the heap pushing and popping them one by one leaves."""
+def _released(
+    delivery: Delivery, source: Source, accepted: Any, frontier: int
+) -> npt.NDArray[np.int64] | list[Any]:
+    """The interactions released by this call, in the order the delivery releases them:
+    positions in ``source`` (an array when all are), or rows buffered before; the rest stay
+    buffered, as rows, in the heap pushing and popping them one by one leaves."""
     times = source.times[accepted]
     if not delivery.buffer and (
         not len(times) or (bool(np.all(times[1:] >= times[:-1])) and times[-1] <= frontier)
     ):
-        out: list[Any] = accepted.tolist()
+        return np.asarray(accepted, dtype=np.int64)
     else:
+        out: list[Any] = []
         buffer: list[Any] = delivery.buffer
         arrival = delivery.arrivals
         for time, position in zip(times.tolist(), accepted.tolist(), strict=True):
             heapq.heappush(buffer, (time, arrival, position))
             arrival += 1
         delivery.arrivals = arrival
-        out = []
         while buffer and buffer[0][0] <= frontier:
             out.append(heapq.heappop(buffer)[2])
         waiting = [j for j, item in enumerate(buffer) if type(item[2]) is int]
@@ -257,16 +266,19 @@ class Released:
     ``first`` holds the release numbers of customers' first interactions ever.
     """
 
-    def __init__(self, source: Source, items: list[Any], start: int) -> None:
+    def __init__(
+        self, source: Source, items: npt.NDArray[np.int64] | list[Any], start: int
+    ) -> None:
         self.source = source
         self.n = n = len(items)
         self.start = start
-        if all(type(item) is int for item in items):
-            self.positions = np.asarray(items, dtype=np.int64)
-            self.customers = source.customers[self.positions]
-            self.times = source.times[self.positions]
-            self.kinds = source.kinds[self.positions]
-            self.ids = [source.ids[p] for p in items]
+        if isinstance(items, np.ndarray):  # positions in the source
+            self.positions = items
+            self.customers = source.customers[items]
+            self.times = source.times[items]
+            self.kinds = source.kinds[items]
+            whole = n == source.n  # all of them, in order (the usual case)
+            self.ids = source.ids if whole else list(map(source.ids.__getitem__, items.tolist()))
             self.made: list[Row | None] = [None] * n
         else:
             self.positions = np.array([i if type(i) is int else -1 for i in items], np.int64)
@@ -441,7 +453,7 @@ def _take_many(
     frontier = delivery.frontier(top)
     items = _released(delivery, source, accepted, frontier)
     released = Released(source, items, runner.seq)
-    states = _book(runner, released) if items else {}
+    states = _book(runner, released) if len(items) else {}
     run_rules(runner, released, states, frontier)
     if delivery.watermark is None or frontier > delivery.watermark:
         delivery.watermark = frontier

@@ -658,7 +658,7 @@ class RecordColumns:
         values = self._columns.get(name)
         if values is None or isinstance(values, np.ndarray):
             return None if values is None else values[positions]
-        return _objects([values[p] for p in positions.tolist()])
+        return _objects(list(map(values.__getitem__, positions.tolist())))
 
     def rows(self, positions: npt.ArrayLike) -> list[Row]:
         """The rows of the records at ``positions``, as one by one makes them: the checks
