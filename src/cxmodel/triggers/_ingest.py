@@ -883,10 +883,10 @@ def _pass_log_checks(
     """Whether the rows pass the log's checks (:func:`_check_row`) and need nothing filled
     in: positive amounts, scores with a known metric inside its scale, sentiment in -1..1,
     no touchpoint."""
-    value = columns.get("value")
-    if value is not None:
-        money = np.isin(kinds, list(MONEY_KINDS))
-        if (value[money] < 0).any():
+    value = columns.get("value")  # numbers (see _property_column)
+    if isinstance(value, np.ndarray):
+        negative = np.flatnonzero(value < 0)  # NaN (missing) is not
+        if len(negative) and not MONEY_KINDS.isdisjoint(kinds[negative].tolist()):
             return False
     if any(columns.get("touchpoint", ())):  # a present touchpoint is non-empty text
         return False
@@ -894,21 +894,21 @@ def _pass_log_checks(
     if sentiment is not None and (np.abs(sentiment[~np.isnan(sentiment)]) > 1).any():
         return False
     score, named_by = columns.get("score"), columns.get("metric")  # numbers; text: a list
-    metric = _objects(named_by) if isinstance(named_by, list) else None
-    scored = np.zeros(len(kinds), dtype=bool) if score is None else ~np.isnan(score)
-    if metric is None:
-        return not scored.any()
-    named = metric != None  # noqa: E711
-    if (scored & ~named).any():
+    scored = np.zeros(0, dtype=np.int64) if score is None else np.flatnonzero(~np.isnan(score))
+    if not isinstance(named_by, list):
+        return not len(scored)
+    # the metric of each scored row ("" is missing, as None)
+    metric = object_array(list(map(named_by.__getitem__, scored.tolist())))
+    if not all(metric):
         return False
-    for name in set(metric[named].tolist()):
+    for name in set(named_by) - {None, ""}:
         question = questions.get(name)
         if question is None:
             return False
         scale = question.scale
         if score is None or scale is None or not question.in_score:
             continue
-        answers = score[(metric == name) & scored]
+        answers = score[scored[metric == name]]
         low, high = scale
         if ((answers != np.round(answers)) | (answers < low) | (answers > high)).any():
             return False
