@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.errors import SchemaError
+from cxmodel.triggers._codes import present_and_missing
 from cxmodel.triggers._ingest import _utc_text_us, _utc_texts_us, record_columns, rows_from
 from tests.triggers.helpers import T0, records
 
@@ -109,6 +110,7 @@ def same_as_one_by_one(recs: list[Any]) -> bool:
     for name in names - {"kind"}:
         column = got.column(name, every)
         expected = [r.fields.get(name) for r in rows]
+        assert got.stand_ins(name) == ([] if column is None else present_and_missing(column))
         if column is None:
             assert all(v is None for v in expected), name
             continue

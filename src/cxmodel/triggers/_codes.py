@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["first_seen_codes", "object_array"]
+__all__ = ["first_seen_codes", "object_array", "present_and_missing"]
 
 
 def object_array(values: Iterable[Any]) -> npt.NDArray[Any]:
@@ -50,3 +50,20 @@ def first_seen_codes(
             names[value] = len(names)
     codes = np.fromiter(map(names.__getitem__, listed), np.int64, count=len(listed))
     return codes, names
+
+
+def present_and_missing(values: npt.NDArray[Any]) -> list[int]:
+    """The positions of the first present and the first missing value of a column (floats
+    with NaN missing, or objects with ``None`` missing), those there are.
+
+    Examples
+    --------
+    >>> present_and_missing(np.array([np.nan, 1.0, 2.0]))
+    [1, 0]
+    >>> present_and_missing(object_array(["a", "b"]))
+    [0]
+    """
+    absent = np.isnan(values) if values.dtype.kind == "f" else values == None  # noqa: E711
+    return [
+        int(found[0]) for found in (np.flatnonzero(~absent), np.flatnonzero(absent)) if len(found)
+    ]

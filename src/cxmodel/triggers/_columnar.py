@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel.errors import SchemaError
-from cxmodel.triggers._codes import first_seen_codes, object_array
+from cxmodel.triggers._codes import first_seen_codes, object_array, present_and_missing
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
@@ -71,6 +71,8 @@ class Source(Protocol):
 
     def column(self, name: str, positions: Any) -> Any: ...
 
+    def stand_ins(self, name: str) -> list[int]: ...
+
     def rows(self, positions: Any) -> list[Row]: ...
 
 
@@ -89,6 +91,10 @@ class RowColumns:
         """The values of property ``name`` at ``positions`` (objects, ``None`` missing)."""
         items = self.items
         return object_array(items[p].fields.get(name) for p in positions.tolist())
+
+    def stand_ins(self, name: str) -> list[int]:
+        """The positions of the first row with property ``name`` and the first without."""
+        return present_and_missing(self.column(name, np.arange(self.n)))
 
     def rows(self, positions: Any) -> list[Row]:
         """The rows at ``positions``."""
@@ -124,16 +130,7 @@ def refuse(source: Source, runner: RuleRunner) -> None:
         rows = source.items
     else:
         every = np.arange(source.n)
-        stand_ins: set[int] = set()
-        for name in names:
-            values = source.column(name, every)
-            if values is None:
-                continue
-            absent = np.isnan(values) if values.dtype.kind == "f" else values == None  # noqa: E711
-            for mask in (absent, ~absent):
-                found = np.flatnonzero(mask)
-                if len(found):
-                    stand_ins.add(int(found[0]))
+        stand_ins = {j for name in names for j in source.stand_ins(name)}
         try:
             rows = source.rows(np.array(sorted(stand_ins), dtype=np.int64))
             refuse_misread(rows, runner.numeric, runner.truths)

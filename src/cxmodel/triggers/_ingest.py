@@ -18,7 +18,7 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 from cxmodel.log._log import is_key_like
-from cxmodel.triggers._codes import object_array
+from cxmodel.triggers._codes import object_array, present_and_missing
 from cxmodel.triggers._stored import Stored
 
 __all__ = [
@@ -451,6 +451,12 @@ class LogColumns:
             return out
         return picked
 
+    def stand_ins(self, name: str) -> list[int]:
+        """The positions of the first interaction with property ``name`` and the first
+        without, those there are."""
+        values = self.column(name, np.arange(self.n))
+        return [] if values is None else present_and_missing(values)
+
     def rows(self, positions: Any) -> list[Row]:
         """New rows for the interactions at ``positions`` (an integer array), in that order."""
         positions = np.asarray(positions, dtype=np.int64)
@@ -659,6 +665,16 @@ class RecordColumns:
         if values is None or isinstance(values, np.ndarray):
             return None if values is None else values[positions]
         return _objects(list(map(values.__getitem__, positions.tolist())))
+
+    def stand_ins(self, name: str) -> list[int]:
+        """The positions of the first record with property ``name`` and the first without,
+        those there are."""
+        values = self._columns.get(name)
+        if values is None or isinstance(values, np.ndarray):
+            return [] if values is None else present_and_missing(values)
+        present = next((j for j, v in enumerate(values) if v is not None and v != ""), None)
+        missing = next((j for j, v in enumerate(values) if v is None or v == ""), None)
+        return [j for j in (present, missing) if j is not None]
 
     def rows(self, positions: npt.ArrayLike) -> list[Row]:
         """The rows of the records at ``positions``, as one by one makes them: the checks
