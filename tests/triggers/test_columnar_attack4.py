@@ -35,7 +35,14 @@ from hypothesis import strategies as st
 from cxmodel.domain import Consent, Customer, Question
 from cxmodel.errors import CXModelError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import InMemoryStore, RuleSet, SQLiteStore, TriggerEngine, parse
+from cxmodel.triggers import (
+    EXAMPLE_RULES,
+    InMemoryStore,
+    RuleSet,
+    SQLiteStore,
+    TriggerEngine,
+    parse,
+)
 from cxmodel.triggers._columnar import COLUMNAR_FROM
 from tests.triggers.helpers import (
     COLUMNAR,
@@ -280,24 +287,37 @@ class TestDifferences:
                 for j in range(4) for c in "abc"]  # fmt: skip
         assert_paths_agree(rules, [recs, recs[:2]], T0 + timedelta(days=1), customers=customers)
 
-    @pytest.mark.parametrize(
-        "path",
-        [
-            pytest.param(p, id=name, marks=pytest.mark.xfail(strict=True, reason=reason))
-            for p, name, reason in (
-                (COLUMNAR, "columnar", "_engine._call rolls back only a store whose commit "
-                 "can fail: with an InMemoryStore an error raised while the call runs (here "
-                 "max over text and numbers, a ValueTypeError) leaves it half done; on the "
-                 "columnar path every id of the call is already seen (_admit, _book), so the "
-                 "corrected call is ignored whole"),
-                (PER_ROW, "per-row", "_engine._call rolls back only a store whose commit can "
-                 "fail: with an InMemoryStore the per-interaction path keeps the rows "
-                 "released before the error, and the corrected call loses them"),
-            )
-        ],
-    )  # fmt: skip
+    @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW], ids=["columnar", "per-row"])
     def test_an_error_in_the_middle_of_a_call_changes_nothing(self, path: int | None) -> None:
         check_error_in_the_middle(path, None)
+
+    def test_an_error_in_process_changes_nothing(self) -> None:
+        """One interaction at a time with an in-memory store: the refused one changes
+        nothing, and the corrected one is taken (not ignored as re-delivered)."""
+        rules = parse(
+            "trigger t:\n    when survey_x as x\n    emit go(top = max(survey_x.level))\n\n"
+            "trigger u:\n    when survey_x as x then after 1 hours\n    emit later"
+        )
+        engine, fresh = TriggerEngine(rules), TriggerEngine(rules)
+        first = {"customer_id": "a", "timestamp": text_time(T0), "kind": "survey_x",
+                 "level": 1.0, "interaction_id": "i0"}  # fmt: skip
+        bad = dict(first, timestamp=text_time(T0 + timedelta(hours=2)), level="high",
+                   interaction_id="i1")  # fmt: skip
+        fixed = dict(bad, level=2.0)
+        assert engine.process(first) == fresh.process(first)
+        before = state_of(engine)
+        with pytest.raises(CXModelError, match="cannot be ordered"):
+            engine.process(bad)
+        assert state_of(engine) == before
+        got = engine.process(fixed)
+        assert got and got == fresh.process(fixed)
+
+    def test_rules_that_cannot_fail_part_way_keep_no_copies(self) -> None:
+        """Only an aggregate ordering a property that may hold text makes the engine keep
+        copies of the states a call changes: amounts are always numbers."""
+        assert not TriggerEngine(parse(EXAMPLE_RULES))._runner.may_fail
+        text = parse("trigger t:\n    when survey_x as x\n    emit go(top = max(survey_x.level))")
+        assert TriggerEngine(text)._runner.may_fail
 
     @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW], ids=["columnar", "per-row"])
     def test_an_error_in_the_middle_of_a_call_on_sqlite(

@@ -156,7 +156,9 @@ class AggregateFunction:
     """One aggregate function (see the module docstring).
 
     ``step(state, value, count)`` returns the running state after ``value`` (the
-    ``count``-th); ``finish(state, count)`` turns it into the result.
+    ``count``-th); ``finish(state, count)`` turns it into the result. ``orders``: it compares
+    the values with each other, so a property holding text beside numbers is an error
+    (a numeric function's values are numbers already).
     """
 
     name: str
@@ -168,6 +170,8 @@ class AggregateFunction:
     start: Callable[[], Any]
     step: Callable[[Any, Any, int], Any]
     finish: Callable[[Any, int], Any]
+    #: whether it compares its values with each other (text beside numbers cannot be)
+    orders: bool = False
 
     def of(self, values: list[Any]) -> Any:
         """The aggregate of ``values`` (``empty`` when there are none)."""
@@ -231,13 +235,13 @@ _FUNCTIONS = (
         "min", True, False, None, None,
         lambda values: _unsigned(min(values)),
         lambda: None, _keep(lambda value, best: value < best),
-        lambda state, count: _unsigned(state),
+        lambda state, count: _unsigned(state), orders=True,
     ),
     AggregateFunction(
         "max", True, False, None, None,
         lambda values: _unsigned(max(values)),
         lambda: None, _keep(lambda value, best: value > best),
-        lambda state, count: _unsigned(state),
+        lambda state, count: _unsigned(state), orders=True,
     ),
     AggregateFunction(
         "first", True, False, None, None,

@@ -295,7 +295,7 @@ class TriggerEngine:
             refuse_misread([row], runner.numeric, runner.truths)
             if self._declared is not None:
                 self._declared.refuse([row])
-            if type(self.store) is InMemoryStore:
+            if type(self.store) is InMemoryStore and not runner.may_fail:
                 return self._call_one(row)
             return list(self._call([row], None))
 
@@ -502,10 +502,12 @@ class TriggerEngine:
         durable = type(self.store) is not InMemoryStore  # a commit that can fail
         runner = self._runner
         runner.touched = set()
-        runner.before = {} if durable else None
+        # what to put back if the commit fails, or the rules can fail part way through
+        guarded = durable or runner.may_fail
+        runner.before = {} if guarded else None
         saved = (
             self._delivery.save(), runner.seq, runner.catalogue.to_dict(), runner.alerts.begin()
-        ) if durable else ()  # fmt: skip
+        ) if guarded else ()  # fmt: skip
         runner.emitted, runner.suppressed = [], []
         runner.emitted_blocks, runner.suppressed_blocks = [], []
         try:
@@ -614,9 +616,10 @@ class TriggerEngine:
             )
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
-        """Put the engine back as it was before the call that failed (with a store whose
-        commit can fail; an in-memory store keeps nothing to roll back)."""
-        if not saved:  # an in-memory store keeps nothing to roll back
+        """Put the engine back as it was before the call that failed (kept when the store's
+        commit can fail or the rules can fail part way: ``runner.may_fail``; otherwise
+        nothing can fail once a call has changed anything, and nothing was kept)."""
+        if not saved:
             return
         delivery, self._runner.seq, catalogue, alerts = saved
         self._delivery.restore(delivery)

@@ -23,6 +23,7 @@ from cxmodel.triggers._stored import Stored
 
 __all__ = [
     "CATALOGUE",
+    "NUMBER_FIELDS",
     "STANDARD_FIELDS",
     "LogColumns",
     "RecordColumns",
@@ -38,6 +39,8 @@ __all__ = [
 CATALOGUE = ""
 
 _NUMERIC = frozenset(("value", "score", "sentiment"))
+#: The properties that are always numbers in the engine's rows (amounts, scores, sentiment).
+NUMBER_FIELDS = _NUMERIC
 _REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
 _TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
 _CHECKED = _NUMERIC | _TEXT

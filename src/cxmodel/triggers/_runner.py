@@ -25,7 +25,7 @@ from cxmodel.triggers._catalogue_stream import CatalogueRunner
 from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
 from cxmodel.triggers._customer import Anchor, CustomerState, RuleState, Waiting
 from cxmodel.triggers._firings import Firing, FiringBlock, firing_id
-from cxmodel.triggers._ingest import CATALOGUE, Row
+from cxmodel.triggers._ingest import CATALOGUE, NUMBER_FIELDS, Row
 from cxmodel.triggers._operators import (
     AggregatePlan,
     Candidate,
@@ -124,6 +124,13 @@ class RuleRunner:
                 self.numeric.setdefault(name, alert_plan.name)
         #: properties some rule reads as true/false, or compares with text or a number
         self.truths = truth_uses(plan.rule for plan in self.plans.values())
+        #: whether a call can fail part way through, once it has changed states: an
+        #: aggregate orders a property that may hold text beside numbers, which only the
+        #: customer's values say (see TriggerEngine._call)
+        self.may_fail = any(
+            agg.function.orders and agg.field not in NUMBER_FIELDS and agg.field not in self.numeric
+            for agg in (self.aggregates[key] for key in used)
+        )
         self._windows = {
             kind: [a for a in lst if a.mode == "window"]
             for kind, lst in self.aggregates_by_kind.items()
