@@ -229,30 +229,32 @@ def _released(
         not len(times) or (bool(np.all(times[1:] >= times[:-1])) and times[-1] <= frontier)
     ):
         return np.asarray(accepted, dtype=np.int64)
-    else:
-        out: list[Any] = []
-        buffer: list[Any] = delivery.buffer
-        arrival = delivery.arrivals
-        for time, position in zip(times.tolist(), accepted.tolist(), strict=True):
-            heapq.heappush(buffer, (time, arrival, position))
-            arrival += 1
-        delivery.arrivals = arrival
-        while buffer and buffer[0][0] <= frontier:
-            out.append(heapq.heappop(buffer)[2])
-        waiting = [j for j, item in enumerate(buffer) if type(item[2]) is int]
-        # the ids of this call's interactions still buffered are remembered as buffered
-        # (those released are remembered by their customers, in _book)
-        buffered = delivery.buffered_ids
-        if waiting:
-            made = source.rows(np.array([buffer[j][2] for j in waiting], dtype=np.int64))
-            for j, row in zip(waiting, made, strict=True):
-                buffer[j] = (buffer[j][0], buffer[j][1], row)
-                if row.interaction_id is not None:
-                    buffered.add((row.customer, row.interaction_id))
-        for item in out:  # buffered before, released now
-            if type(item) is not int and item.interaction_id is not None:
+    out: list[Any] = []
+    buffer: list[Any] = delivery.buffer
+    arrival = delivery.arrivals
+    for time, position in zip(times.tolist(), accepted.tolist(), strict=True):
+        heapq.heappush(buffer, (time, arrival, position))
+        arrival += 1
+    delivery.arrivals = arrival
+    while buffer and buffer[0][0] <= frontier:
+        out.append(heapq.heappop(buffer)[2])
+    waiting = [j for j, item in enumerate(buffer) if type(item[2]) is int]
+    # the ids of this call's interactions still buffered are remembered as buffered
+    # (those released are remembered by their customers, in _book)
+    buffered = delivery.buffered_ids
+    if waiting:
+        made = source.rows(np.array([buffer[j][2] for j in waiting], dtype=np.int64))
+        for j, row in zip(waiting, made, strict=True):
+            buffer[j] = (buffer[j][0], buffer[j][1], row)
+            if row.interaction_id is not None:
+                buffered.add((row.customer, row.interaction_id))
+    fresh = True  # all released are this call's
+    for item in out:  # buffered before, released now
+        if type(item) is not int:
+            fresh = False
+            if item.interaction_id is not None:
                 buffered.discard((item.customer, item.interaction_id))
-    return out
+    return np.array(out, dtype=np.int64) if fresh else out
 
 
 # -- 2. the released interactions and the customers' bookkeeping -------------------------------
@@ -274,7 +276,8 @@ class Released:
             self.customers = source.customers[items]
             self.times = source.times[items]
             self.kinds = source.kinds[items]
-            whole = n == source.n  # all of them, in order (the usual case)
+            # all of them, in order (the usual case): n increasing positions out of n
+            whole = n == source.n and bool(np.all(items[1:] > items[:-1]))
             self.ids = source.ids if whole else list(map(source.ids.__getitem__, items.tolist()))
             self.made: list[Row | None] = [None] * n
         else:
