@@ -79,12 +79,11 @@ def run_rules(
     try:
         for name, plan in runner.plans.items():
             heap = timers[name]
-            if name in decided:
+            if name in decided:  # its timers before the frontier were decided with it
                 decided[name].apply(runner, released, heap, frontier)
+                continue  # (its timers join the others' below)
             heapq.heapify(heap)
             runner.timers = heap
-            if name in decided:
-                continue  # its timers before the frontier were decided with it
             if _inactivity_on_arrays(plan):
                 _inactivity(runner, plan, released, states, frontier)
             else:
