@@ -63,6 +63,8 @@ Step = TypeVar("Step", bound=Callable[..., None])
 
 FORMS = ["records", "iso", "interactions", "log", "columns"]
 CALLS = [("process", f) for f in FORMS[:3]] + [("process_many", f) for f in FORMS]
+#: the engines' redelivery window (``REDELIVERY``): ids the host may re-deliver are this recent
+WINDOW = timedelta(days=30)
 
 
 def iso(rec: dict[str, Any]) -> dict[str, Any]:
@@ -299,8 +301,16 @@ class EngineLifetimes(RuleBasedStateMachine):
     @rule(k=st.integers(1, 10))
     @checked
     def redeliver(self, k: int) -> None:
-        """The host goes back ``k`` records: the next calls send duplicates."""
-        self.offset = max(0, self.offset - k)
+        """The host goes back ``k`` records: the next calls send duplicates. It goes back
+        no further than the redelivery window behind the watermark, as the guide says: the
+        engine has forgotten the ids before it, so those records would be late (and warned
+        of), not ignored."""
+        offset = max(0, self.offset - k)
+        mark = self.engine.watermark
+        if mark is not None:
+            while offset < self.offset and self.plan[offset]["timestamp"] < mark - WINDOW:
+                offset += 1
+        self.offset = offset
 
     @precondition(
         lambda self: self.committed and len(self.forgotten) < min(2, self.n_customers - 1)
