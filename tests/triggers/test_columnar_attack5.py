@@ -133,21 +133,9 @@ _MISSED = {
     "last-plus-one": _B.format(where=" where last(purchase.b) + 1 > 2", payload=""),
 }
 
-_WHY_MISSED = (
-    "_operators.numeric_fields (RuleRunner.numeric, read by _truths.refuse_text_numbers) takes "
-    "only a bare property as an operand of arithmetic, abs/round or unary minus: b behind ?? "
-    "or inside an aggregate's result (last(purchase.b) + 1) is not refused up front; "
-    "_scalar._arith's float('x') (or expr._evaluate._floats on the columnar path) raises "
-    "once c0 and c1 were released and fired, and RuleRunner.may_fail is False (no ordering "
-    "aggregate), so TriggerEngine._call kept no copies (and _call_one never does): their "
-    "states, seen ids and watermark stay, their firings are never returned, and the "
-    "corrected batch is ignored as re-delivered"
-)
-
 
 # -- 1. differences --------------------------------------------------------------------------------
 class TestPartWayFailures:
-    @pytest.mark.xfail(strict=True, reason=_WHY_MISSED)
     @pytest.mark.parametrize("call", CALLS)
     @pytest.mark.parametrize("rule", list(_MISSED), ids=list(_MISSED))
     def test_text_where_a_rule_computes_behind_a_coalesce_or_aggregate(
@@ -156,15 +144,6 @@ class TestPartWayFailures:
         raised, unchanged, retried = fails_cleanly(parse(_MISSED[rule]), call, four("x"), four(7.0))
         assert unchanged and retried, raised
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="_operators.numeric_fields skips customer.x (a trait) and "
-        "TriggerEngine._check_traits checks only a timezone: customer.tier 'gold' in "
-        "customer.tier + 1 raises in _scalar._arith (per-row) or expr._evaluate._floats "
-        "(columnar, TriggerTypeError) after c0 and c1 were released and fired, with "
-        "RuleRunner.may_fail False, so nothing is put back and the call after set_customer "
-        "finds them re-delivered",
-    )
     @pytest.mark.parametrize("call", CALLS)
     def test_text_trait_in_arithmetic(self, call: str) -> None:
         rules = parse(_B.format(where=" where customer.tier + 1 > 2", payload="(v = p.value)"))
@@ -185,14 +164,6 @@ class TestPartWayFailures:
         assert after == before
         assert send(engine, call, batch) == send(fresh, call, batch)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a catalogue rule's condition (r.b ?? 0) + 1 is not refused up front "
-        "(_operators.numeric_fields, as above); _catalogue_stream decides restock r1 with "
-        "b 'x' after r0 fired for every viewer, raising in _scalar._arith with "
-        "RuleRunner.may_fail False: the views and r0 stay taken, r0's firings are lost and "
-        "the corrected batch is ignored as re-delivered",
-    )
     def test_text_in_a_catalogue_rule(self) -> None:
         rules = parse(
             "trigger back:\n    when restock as r for customers with product_view where "
@@ -225,13 +196,6 @@ class TestPartWayFailures:
         raised, unchanged, retried = fails_cleanly(rules, "per-row", batch("x"), batch(7.0))
         assert unchanged and retried, raised
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="an alert's arithmetic (b ?? 0) + 1 is not refused up front "
-        "(_alerts.numeric_fields takes bare names only), and RuleRunner.may_fail reads the "
-        "rules' aggregates only, not the alerts': _scalar._arith raises in the alert's "
-        "window after c0 and c1 were taken, and nothing is put back",
-    )
     @pytest.mark.parametrize("call", ["per-row", "one-at-a-time"])
     def test_text_in_an_alert_computing_with_it(self, call: str) -> None:
         rules = parse(
@@ -241,55 +205,29 @@ class TestPartWayFailures:
         raised, unchanged, retried = fails_cleanly(rules, call, four("x"), four(7.0))
         assert unchanged and retried, raised
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="an alert's max(purchase.b within 10 hours) over b 5.0 and 'x' is not refused "
-        "up front (_alerts.numeric_fields says min and max are, but tests "
-        "AggregateFunction.numeric_field, False for them) and RuleRunner.may_fail "
-        "(_runner.py) reads only the rules' aggregates: max() raises TypeError in "
-        "_alert_stream (AlertMonitor.value -> AggregateFunction.of) after c0 and c1 were "
-        "taken, with no copies kept; 'x' stays in the alert's window, so one at a time the "
-        "corrected interaction raises too",
-    )
     @pytest.mark.parametrize("call", ["per-row", "one-at-a-time"])
     def test_an_alert_ordering_text_beside_numbers(self, call: str) -> None:
         rules = parse("alert spike:\n    when max(purchase.b within 10 hours) >= 1\n    emit page")
         raised, unchanged, retried = fails_cleanly(rules, call, four("x"), four(7.0))
         assert unchanged and retried, raised
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a timer's condition (p.b ?? 0) + 1 > 0 is evaluated only when advance_to "
-        "fires it (_operators.numeric_fields missed it when the purchase was taken): "
-        "advance_to raises in _scalar._arith at c2's timer after c0's and c1's fired, with "
-        "nothing put back (RuleRunner.may_fail False), so their firings are never returned "
-        "(advance_to again returns c3's only)",
-    )
     def test_a_timer_fired_by_advance_to(self) -> None:
+        """A timer whose condition computes with ``b``: the purchase with text there is
+        refused when sent (nothing taken), so no timer can fail when advance_to fires it."""
         rules = parse(
             "trigger t:\n    when purchase as p then after 1 days\n    if (p.b ?? 0) + 1 > 0"
             "\n    emit go"
         )
         engine = engine_of(rules, PER_ROW)
-        engine.process_many(four("x"))
         before = state_of(engine)
-        with pytest.raises(ValueError):
-            engine.advance_to(T0 + timedelta(days=5))
-        after = state_of(engine)
-        again = engine.advance_to(T0 + timedelta(days=5))
-        assert after == before
-        assert len(again) >= 3  # c0, c1 and c3 at least
+        with pytest.raises(SchemaError, match="computes with it"):
+            engine.process_many(four("x"))
+        assert state_of(engine) == before
+        engine.process_many(four(7.0))
+        assert len(engine.advance_to(T0 + timedelta(days=5))) == 4
 
 
 class TestPathDifferences:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the columnar path decides 'unless product_view where ...' over every "
-        "product_view of the call (_columnar_anchored._waits -> _candidates.waited -> "
-        "_first_after -> _matching, the batch evaluator), so z's view with b 'x' raises "
-        "TriggerTypeError in expr._evaluate._floats part way; the per-interaction path "
-        "evaluates the unless only for customers with a purchase waiting, and takes the call",
-    )
     def test_unless_where_over_a_customer_without_an_anchor(self) -> None:
         rules = parse(
             "trigger t:\n    when purchase as x then after 1 days\n"
@@ -314,14 +252,6 @@ class TestPathDifferences:
                 outcomes.append(("raised", type(error).__name__, None))
         assert outcomes[0] == outcomes[1]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="_columnar_rules._anchors_that_may_hold (maybe) drops the purchases whose "
-        "p.value > 1000 is certainly false before the per-interaction evaluator sees them, "
-        "so the columnar path never computes (p.b ?? 0) + 1 and takes the call (no firing); "
-        "the per-interaction path evaluates every term of 'and' (_scalar._Compiler.binary) "
-        "and raises ValueError from _scalar._arith at c2, part way",
-    )
     def test_text_in_arithmetic_behind_a_condition_decided_on_columns(self) -> None:
         rules = parse(_B.format(where=" where p.value > 1000 and (p.b ?? 0) + 1 > 0", payload=""))
         outcomes: list[tuple[Any, ...]] = []
@@ -333,13 +263,6 @@ class TestPathDifferences:
                 outcomes.append(("raised", type(error).__name__))
         assert outcomes[0] == outcomes[1]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="text in arithmetic where every record holds text raises TriggerTypeError on "
-        "the columnar path (_columnar_anchored._decision -> _candidates.anchors_of -> "
-        "expr._evaluate._floats) and ValueError, not a CXModelError, on the "
-        "per-interaction path (_scalar._arith's float('x'))",
-    )
     def test_the_error_of_text_in_arithmetic(self) -> None:
         rules = parse(_MISSED["coalesced-sum"])
         batch = [
@@ -352,14 +275,6 @@ class TestPathDifferences:
             raised.append(type(info.value).__name__)
         assert raised[0] == raised[1]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="_truths._compared (via truth_uses) looks only at a bare property on either "
-        "side of a comparison, so (p.b ?? 0) > 3 with b 'x' is not refused by "
-        "_truths.refuse_misread: both paths take the call (the comparison is false for 'x', "
-        "three firings) where batch evaluate over the same records refuses the rule "
-        "(TriggerTypeError E303: '??' default is a float but the value is a string)",
-    )
     @pytest.mark.parametrize("call", CALLS)
     def test_text_compared_with_a_number_through_a_coalesce(self, call: str) -> None:
         rules = parse(_B.format(where=" where (p.b ?? 0) > 3", payload=""))
@@ -390,7 +305,8 @@ class TestWhatHeld:
     @pytest.mark.parametrize("rule", list(_ORDERING), ids=list(_ORDERING))
     def test_ordering_text_beside_numbers_puts_everything_back(self, rule: str, call: str) -> None:
         rules = parse(_ORDERING[rule])
-        assert engine_for(rules, call)._runner.may_fail
+        runner = engine_for(rules, call)._runner
+        assert runner.may_fail or "b" in runner.numeric  # copies kept, or b refused up front
         raised, unchanged, retried = fails_cleanly(rules, call, mixed("x"), mixed(7.0))
         assert unchanged and retried, raised
 

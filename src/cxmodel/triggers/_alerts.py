@@ -385,13 +385,24 @@ def numeric_fields(alert: Alert) -> set[str]:
     ``max`` of them, or arithmetic inside a ``where``): an interaction carrying text there is
     refused by the streaming engine before it is taken in."""
     out: set[str] = set()
+
+    def operand(node: Expr) -> None:
+        """A property an operand of arithmetic reads, also through ``??``."""
+        if isinstance(node, Name):
+            out.add(node.name)
+        elif getattr(node, "op", None) == "??":
+            for child in children(node):
+                operand(child)
+
     for node in read_aggregates(alert):
-        if node.field is not None and AGGREGATE_FUNCTIONS[node.func].numeric_field:
+        function = AGGREGATE_FUNCTIONS[node.func]
+        if node.field is not None and (function.numeric_field or function.orders):
             out.add(node.field)
         stack: list[Expr] = [] if node.where is None else [node.where]
         while stack:
             inner = stack.pop()
             if getattr(inner, "op", None) in ("+", "-", "*", "/", "%"):
-                out.update(c.name for c in children(inner) if isinstance(c, Name))
+                for child in children(inner):
+                    operand(child)
             stack.extend(children(inner))
     return out

@@ -10,7 +10,7 @@ orders the work in event time and applies the policies.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -457,31 +457,64 @@ class RulePlan:
 _ARITHMETIC = frozenset(("+", "-", "*", "/", "%"))
 
 
-def numeric_fields(rule: Rule) -> set[str]:
-    """The properties ``rule`` computes with (arithmetic, ``abs``/``round``, or a ``sum``,
-    ``avg``, ``median`` of them): an interaction carrying text there cannot be evaluated, so
-    the engine refuses it before taking it in."""
-    alias = rule.alias
-    out: set[str] = set()
+def _computed(rule: Rule) -> Iterator[Expr]:
+    """The operands ``rule`` computes with as numbers (of arithmetic, unary minus,
+    ``abs``/``round``), each side of a ``??`` among them, and the aggregates of numbers."""
 
-    def field(node: Expr) -> None:
-        if isinstance(node, Name) and node.qualifier in (None, alias):
-            out.add(node.name)
+    def operand(node: Expr) -> Iterator[Expr]:
+        while isinstance(node, Binary) and node.op == "??":  # either side's value is computed
+            yield from operand(node.left)
+            node = node.right
+        yield node
 
     for expr in rule.expressions():
         for node in walk(expr):
             if isinstance(node, Binary) and node.op in _ARITHMETIC:
-                field(node.left)
-                field(node.right)
+                yield from operand(node.left)
+                yield from operand(node.right)
             elif isinstance(node, Unary) and node.op == "-":
-                field(node.operand)
+                yield from operand(node.operand)
             elif isinstance(node, Call) and node.func in ("abs", "round"):
                 for arg in node.args:
-                    field(arg)
-            elif (
-                isinstance(node, Aggregate)
-                and node.field is not None
-                and AGGREGATE_FUNCTIONS[node.func].numeric_field
-            ):
+                    yield from operand(arg)
+            elif isinstance(node, Aggregate) and AGGREGATE_FUNCTIONS[node.func].numeric_field:
+                yield node
+
+
+def numeric_fields(rule: Rule) -> set[str]:
+    """The properties ``rule`` computes with (arithmetic, ``abs``/``round``, or a ``sum``,
+    ``avg``, ``median`` of them), also through ``??`` and through an aggregate whose result
+    is the property's own value (``last(purchase.qty) + 1``): an interaction carrying text
+    there cannot be evaluated, so the engine refuses it before taking it in.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> rule = parse("trigger t:\\n    when purchase as p where (p.qty ?? 0) + last(purchase.n) > 1"
+    ...              "\\n    emit x")["t"]
+    >>> sorted(numeric_fields(rule))
+    ['n', 'qty']
+    """
+    out: set[str] = set()
+    for node in _computed(rule):
+        if isinstance(node, Name) and node.qualifier in (None, rule.alias):
+            out.add(node.name)
+        elif isinstance(node, Aggregate) and node.field is not None:
+            function = AGGREGATE_FUNCTIONS[node.func]
+            if function.numeric_field or function.result is None:  # or the property's own
                 out.add(node.field)
     return out
+
+
+def computes_with_traits(rule: Rule) -> bool:
+    """Whether ``rule`` computes with a customer trait (``customer.tier + 1``), which only
+    the customer's traits say is a number (a call fails part way on text there).
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> computes_with_traits(parse("trigger t:\\n    when view if customer.age + 1 > 30"
+    ...                            "\\n    emit x")["t"])
+    True
+    """
+    return any(isinstance(node, Name) and node.qualifier == "customer" for node in _computed(rule))

@@ -31,6 +31,7 @@ from cxmodel.triggers._operators import (
     Candidate,
     Reader,
     RulePlan,
+    computes_with_traits,
     iso_text,
     numeric_fields,
 )
@@ -125,12 +126,15 @@ class RuleRunner:
         #: properties some rule reads as true/false, or compares with text or a number
         self.truths = truth_uses(plan.rule for plan in self.plans.values())
         #: whether a call can fail part way through, once it has changed states: an
-        #: aggregate orders a property that may hold text beside numbers, which only the
-        #: customer's values say (see TriggerEngine._call)
+        #: aggregate (of a rule or an alert) orders a property that may hold text beside
+        #: numbers, or a rule computes with a customer trait, which only the customer's
+        #: values say (see TriggerEngine._call)
+        ordered = [self.aggregates[key] for key in used]
+        ordered += [a for plan in self.alerts.plans.values() for a in plan.aggregates.values()]
         self.may_fail = any(
             agg.function.orders and agg.field not in NUMBER_FIELDS and agg.field not in self.numeric
-            for agg in (self.aggregates[key] for key in used)
-        )
+            for agg in ordered
+        ) or any(computes_with_traits(plan.rule) for plan in self.plans.values())
         self._windows = {
             kind: [a for a in lst if a.mode == "window"]
             for kind, lst in self.aggregates_by_kind.items()

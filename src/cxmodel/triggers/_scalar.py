@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, TriggerTypeError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
 from cxmodel.expr._evaluate import COMPARISONS
 
@@ -100,10 +100,22 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _float(value: Any, what: str) -> float:
+    """``value`` as a float, or the :class:`~cxmodel.errors.TriggerTypeError` the vectorised
+    evaluator raises for ``what`` (an operator or function) over text."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TriggerTypeError(
+            f"{what} needs numbers, but its operand holds text or other values; "
+            "check the rule against the log's schema (cxmodel.triggers.check)"
+        ) from None
+
+
 def _arith(op: str, a: Any, b: Any) -> float | None:
     if a is None or b is None:
         return None
-    x, y = float(a), float(b)
+    x, y = _float(a, repr(op)), _float(b, repr(op))
     if op == "+":
         return x + y
     if op == "-":
@@ -156,7 +168,7 @@ class _Compiler:
             inner = self.run(node.operand)
             if node.op == "not":
                 return lambda env: not _truth(inner(env))
-            return lambda env: None if (x := inner(env)) is None else -float(x)
+            return lambda env: None if (x := inner(env)) is None else -_float(x, "'-'")
         if isinstance(node, Binary):
             return self.binary(node)
         if isinstance(node, InList):
@@ -244,9 +256,9 @@ class _Compiler:
         arg = self.run(node.args[0])
         func = node.func
         if func == "abs":
-            return lambda env: None if (x := arg(env)) is None else abs(float(x))
+            return lambda env: None if (x := arg(env)) is None else abs(_float(x, "abs()"))
         if func == "round":
-            return lambda env: None if (x := arg(env)) is None else _round(float(x))
+            return lambda env: None if (x := arg(env)) is None else _round(_float(x, "round()"))
         if func == "lower":
             return lambda env: None if is_missing(x := arg(env)) else _text(x).lower()
         if func == "upper":

@@ -87,7 +87,10 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
 
     def field(node: Expr) -> str | None:
         """A property ``node`` reads whose type the interactions decide (standard fields
-        are numbers or text whatever is sent)."""
+        are numbers or text whatever is sent); through ``??``, the property whose value it
+        takes when present (``(p.b ?? 0) > 3`` compares ``b`` with a number)."""
+        while isinstance(node, Binary) and node.op == "??":
+            node = node.left
         if (
             isinstance(node, Name)
             and node.qualifier in (None, alias)
