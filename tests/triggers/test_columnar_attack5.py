@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Customer
-from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError
+from cxmodel.errors import CXModelError, DataWarning, SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import InMemoryStore, TriggerEngine, evaluate, parse
 from cxmodel.triggers._columnar import COLUMNAR_FROM
@@ -625,3 +625,58 @@ class TestRedeliveryAndRelease:
         assert_paths_agree(
             _PURCHASES, calls, t + timedelta(days=4), allowed_lateness=rng.choice(["3 hours", 0])
         )
+
+
+# -- 5. a window that orders its values, text beside numbers ------------------------------------
+_WINDOW = "trigger t:\n    when survey as s\n    if max(purchase.b within 30 days) > 3\n    emit go"
+
+
+def _window_case(days: list[tuple[int, Any]]) -> list[dict[str, Any]]:
+    """Customer a's purchases at ``days`` with ``b``, then a survey a day after the last;
+    customer z's purchase and survey in between, whose firing must not be blocked."""
+    out = [
+        purchase_record("a", T0 + timedelta(days=d), f"p{j}", b=b) for j, (d, b) in enumerate(days)
+    ]
+    last = days[-1][0]
+    out += [
+        purchase_record("z", T0 + timedelta(days=last, hours=1), "z1", b=9.0),
+        {"customer_id": "z", "timestamp": (T0 + timedelta(days=last, hours=2)).isoformat(),
+         "kind": "survey", "metric": "nps", "score": 9.0, "interaction_id": "z2"},
+        {"customer_id": "a", "timestamp": (T0 + timedelta(days=last + 1)).isoformat(),
+         "kind": "survey", "metric": "nps", "score": 9.0, "interaction_id": "s1"},
+    ]  # fmt: skip
+    return sorted(out, key=lambda r: r["timestamp"])
+
+
+class TestOrderedWindows:
+    @pytest.mark.parametrize("call", CALLS)
+    def test_text_beside_numbers_in_the_window_is_refused_where_it_comes(self, call: str) -> None:
+        """The purchase that puts text beside a number in the window is refused in its own
+        call, which changes nothing; the window never holds both, so the call with the
+        corrected purchase is taken whole, z's firing with it."""
+        rules = parse(_WINDOW)
+        raised, unchanged, retried = fails_cleanly(
+            rules, call, _window_case([(0, 5.0), (10, "x")]), _window_case([(0, 5.0), (10, 7.0)])
+        )
+        assert raised == "ValueTypeError" and unchanged and retried
+
+    @pytest.mark.parametrize("call", CALLS)
+    def test_text_gone_from_the_window_before_a_number_comes(self, call: str) -> None:
+        """Text 40 days before a number has left the 30-day window: no error, on either path,
+        and both paths agree with each other."""
+        recs = _window_case([(0, "x"), (40, 5.0)])
+        engines = [engine_for(parse(_WINDOW), c) for c in (call, "per-row")]
+        got = send(engines[0], call, recs)
+        if call == "one-at-a-time":
+            got = [firing for part in got for firing in part]
+        assert got == send(engines[1], "per-row", recs)
+        assert len(got) == 2  # z's survey, and a's with the number alone in its window
+
+    def test_the_paths_refuse_the_same_micro_batch(self) -> None:
+        """Text then a number within the window but a later number after the text left:
+        the second purchase is refused on both paths (the columnar path checks each entry
+        against the window as trimmed at its time)."""
+        recs = _window_case([(0, "x"), (10, 5.0), (45, 7.0)])
+        for path in (COLUMNAR, PER_ROW):
+            with pytest.raises(CXModelError, match="cannot be ordered"):
+                engine_of(parse(_WINDOW), path).process_many(recs)

@@ -37,6 +37,7 @@ from cxmodel.triggers._alerts import (
     shown_aggregates,
     watched_kinds,
 )
+from cxmodel.triggers._context import unordered
 from cxmodel.triggers._firings import Firing, firing_id
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._operators import AggregatePlan
@@ -110,6 +111,12 @@ class AlertPlan:
             if is_missing(value):
                 continue
             window = state.windows[key]
+            if plan.function.orders and window.entries:
+                # text beside numbers cannot be ordered: refused in the call that brings it
+                # (which is put back), not in a later one that evaluates the alert
+                last = window.entries[-1][2]
+                if isinstance(last, str) != isinstance(value, str):
+                    raise unordered(plan.node, [last, value])
             window.add((row.time, state.numbered, value))
             state.numbered += 1
             if key not in self.shown:  # read by the payload only: no time to evaluate at
@@ -135,7 +142,7 @@ class AlertPlan:
         entries = state.windows[key].entries
         if plan.func == "count":
             return float(len(entries))
-        return plan.function.of([value for _, _, value in entries])
+        return plan.of([value for _, _, value in entries])  # text beside numbers: an error
 
     def evaluate(self, state: AlertState, time: int) -> Firing | None:
         """Evaluate the condition at ``time``: the episode's firing (before its policy

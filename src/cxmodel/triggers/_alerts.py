@@ -381,9 +381,11 @@ def property_kinds(alert: Alert) -> dict[str, set[str | None]]:
 
 
 def numeric_fields(alert: Alert) -> set[str]:
-    """The properties the alert computes with (a ``sum``, ``avg``, ``median``, ``min`` or
-    ``max`` of them, or arithmetic inside a ``where``): an interaction carrying text there is
-    refused by the streaming engine before it is taken in."""
+    """The properties the alert computes with (a ``sum``, ``avg`` or ``median`` of them, or
+    arithmetic inside a ``where``, also behind ``??``): an interaction carrying text there is
+    refused by the streaming engine before it is taken in. (A ``min`` or ``max`` orders text
+    as well as numbers; text beside numbers is an error when it is ordered, and the engine
+    puts the call back: ``RuleRunner.may_fail``.)"""
     out: set[str] = set()
 
     def operand(node: Expr) -> None:
@@ -395,8 +397,7 @@ def numeric_fields(alert: Alert) -> set[str]:
                 operand(child)
 
     for node in read_aggregates(alert):
-        function = AGGREGATE_FUNCTIONS[node.func]
-        if node.field is not None and (function.numeric_field or function.orders):
+        if node.field is not None and AGGREGATE_FUNCTIONS[node.func].numeric_field:
             out.add(node.field)
         stack: list[Expr] = [] if node.where is None else [node.where]
         while stack:

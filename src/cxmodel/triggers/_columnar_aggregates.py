@@ -25,7 +25,7 @@ from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._codes import first_seen_codes, object_array
 from cxmodel.triggers._context import LogContext, names_in, unordered
 from cxmodel.triggers._customer import CustomerState
-from cxmodel.triggers._operators import AggregatePlan
+from cxmodel.triggers._operators import AggregatePlan, unorderable
 
 if TYPE_CHECKING:  # it imports this module
     from cxmodel.triggers._columnar import Released
@@ -449,8 +449,29 @@ def _into_windows(
         if fresh:
             if window is None:
                 window = state.windows[key] = deque()
+            elif agg.function.orders:
+                _refuse_unordered(agg, window, fresh)
             window.extend(fresh)
         agg.trim(state, time)
+
+
+def _refuse_unordered(
+    agg: AggregatePlan, window: deque[tuple[int, int, Any]], fresh: list[tuple[int, int, Any]]
+) -> None:
+    """Refuse, as :meth:`AggregatePlan.update` does one entry at a time, a fresh entry that
+    cannot be ordered against the entry before it in the window as trimmed at its time."""
+    assert agg.lookback is not None
+    before = window[-1] if window else None
+    kept = list(window)
+    for entry in fresh:
+        oldest = entry[0] - agg.lookback
+        if before is not None and unorderable(before[2], entry[2]):
+            # the entry before it, or any of the other class, still in the window then
+            clash = [e for e in kept if e[0] >= oldest and unorderable(e[2], entry[2])]
+            if clash:
+                raise unordered(agg.node, [clash[-1][2], entry[2]])
+        kept.append(entry)
+        before = entry
 
 
 def _into_running(

@@ -34,6 +34,13 @@ def _running_key(node: Aggregate) -> str:
     return f"{node.func}|{node.kind}|{node.field}|{node.where}"
 
 
+def unorderable(kept: Any, value: Any) -> bool:
+    """Whether ``value`` cannot be ordered against ``kept`` (one text, the other a number or
+    true/false): an aggregate that orders its values refuses it where it comes, not at a
+    later evaluation, which would fail every call that reads the window until it leaves."""
+    return isinstance(kept, str) != isinstance(value, str)
+
+
 class AggregatePlan:
     """How one aggregate is kept per customer and read per query.
 
@@ -91,6 +98,10 @@ class AggregatePlan:
             buffer = state.windows.get(self.store_key)
             if buffer is None:
                 buffer = state.windows[self.store_key] = deque()
+            elif self.function.orders:
+                self.trim(state, row.time)  # as release trims it after this row
+                if buffer and unorderable(buffer[-1][2], value):
+                    raise unordered(self.node, [buffer[-1][2], value])
             buffer.append((row.time, row.seq, value))
             return
         running = state.running.get(self.store_key)
@@ -101,7 +112,7 @@ class AggregatePlan:
         except TypeError:  # text next to numbers: min/max cannot order them
             raise unordered(self.node, [running.state, value]) from None
 
-    def _of(self, values: list[Any]) -> Any:
+    def of(self, values: list[Any]) -> Any:
         """The function of ``values`` (an error naming the aggregate when they do not
         compare)."""
         try:
@@ -144,7 +155,7 @@ class AggregatePlan:
             for time, seq, value in state.windows.get(self.store_key, ()):
                 if (start is None or time >= start) and (limit is None or seq < limit):
                     values.append(value)
-            return self._of(values)
+            return self.of(values)
         where = self.where
         alias_fields = None if alias is None else alias.fields
         alias_time = None if alias is None else alias.time
@@ -162,7 +173,7 @@ class AggregatePlan:
                     continue
                 value = True
             values.append(value)
-        return self._of(values)
+        return self.of(values)
 
 
 class Candidate:
