@@ -628,7 +628,8 @@ class TestRedeliveryAndRelease:
 
 
 # -- 5. a window that orders its values, text beside numbers ------------------------------------
-_WINDOW = "trigger t:\n    when survey as s\n    if max(purchase.b within 30 days) > 3\n    emit go"
+#: the window's value shown, not compared with a number (text there would be refused up front)
+_WINDOW = "trigger t:\n    when survey as s\n    emit go(top = max(purchase.b within 30 days))"
 
 
 def _window_case(days: list[tuple[int, Any]]) -> list[dict[str, Any]]:

@@ -40,7 +40,7 @@ from cxmodel.triggers._alerts import (
 from cxmodel.triggers._context import unordered
 from cxmodel.triggers._firings import Firing, firing_id
 from cxmodel.triggers._ingest import Row
-from cxmodel.triggers._operators import AggregatePlan
+from cxmodel.triggers._operators import AggregatePlan, unorderable
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr, is_missing
 from cxmodel.triggers._store import AlertValue, AlertWindowChange
 from cxmodel.triggers._stored import Stored
@@ -113,9 +113,10 @@ class AlertPlan:
             window = state.windows[key]
             if plan.function.orders and window.entries:
                 # text beside numbers cannot be ordered: refused in the call that brings it
-                # (which is put back), not in a later one that evaluates the alert
-                last = window.entries[-1][2]
-                if isinstance(last, str) != isinstance(value, str):
+                # (which is put back), not in a later one that evaluates the alert; a value
+                # gone from the window by this row's time is never ordered against it
+                last_time, _, last = window.entries[-1]
+                if last_time >= row.time - self.length[key] and unorderable(last, value):
                     raise unordered(plan.node, [last, value])
             window.add((row.time, state.numbered, value))
             state.numbered += 1

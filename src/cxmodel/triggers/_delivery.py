@@ -301,15 +301,19 @@ class Delivery:
         }
 
     def save(self) -> tuple[Any, ...]:
-        """The state, to :meth:`restore` if a call fails."""
+        """The state, to :meth:`restore` if a call fails (the buffered rows' release
+        numbers and ranks too, which releasing them sets)."""
+        numbered = [(row, row.seq, row.rank) for _, _, row in self.buffer if type(row) is Row]
         return (
             self.max_seen, self.watermark, self.closed, self.arrivals,
-            list(self.buffer), set(self.buffered_ids), self.duplicates, self.swept,
+            list(self.buffer), set(self.buffered_ids), self.duplicates, self.swept, numbered,
         )  # fmt: skip
 
     def restore(self, saved: tuple[Any, ...]) -> None:
         """Put back the state :meth:`save` returned."""
         (
             self.max_seen, self.watermark, self.closed, self.arrivals,
-            self.buffer, self.buffered_ids, self.duplicates, self.swept,
+            self.buffer, self.buffered_ids, self.duplicates, self.swept, numbered,
         ) = saved  # fmt: skip
+        for row, seq, rank in numbered:
+            row.seq, row.rank = seq, rank

@@ -18,7 +18,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from cxmodel.errors import SchemaError
-from cxmodel.expr import Aggregate, Binary, Expr, InList, Literal, Name, Unary, walk
+from cxmodel.expr import (
+    AGGREGATE_FUNCTIONS,
+    Aggregate,
+    Binary,
+    Expr,
+    InList,
+    Literal,
+    Name,
+    Unary,
+    walk,
+)
 from cxmodel.triggers._ingest import STANDARD_FIELDS
 from cxmodel.triggers._rules import Rule
 
@@ -87,10 +97,7 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
 
     def field(node: Expr) -> str | None:
         """A property ``node`` reads whose type the interactions decide (standard fields
-        are numbers or text whatever is sent); through ``??``, the property whose value it
-        takes when present (``(p.b ?? 0) > 3`` compares ``b`` with a number)."""
-        while isinstance(node, Binary) and node.op == "??":
-            node = node.left
+        are numbers or text whatever is sent)."""
         if (
             isinstance(node, Name)
             and node.qualifier in (None, alias)
@@ -98,6 +105,22 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
         ):
             return node.name
         return None
+
+    def valued(node: Expr) -> list[str]:
+        """The properties whose value ``node`` takes: a property, either side of ``??``
+        (``(p.a ?? p.b) > 3`` compares both with a number), or an aggregate of a property's
+        own values (``last(purchase.b) > 3``)."""
+        if isinstance(node, Binary) and node.op == "??":
+            return valued(node.left) + valued(node.right)
+        if (
+            isinstance(node, Aggregate)
+            and node.field is not None
+            and node.field not in STANDARD_FIELDS
+            and AGGREGATE_FUNCTIONS[node.func].result is None
+        ):
+            return [node.field]
+        name = field(node)
+        return [] if name is None else [name]
 
     def condition(node: Expr | None) -> None:
         """``node`` is read as true/false: a property there must hold a bool (either side
@@ -127,11 +150,14 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
             elif isinstance(node, Aggregate):
                 condition(node.where)
             elif isinstance(node, Binary) and node.op in _COMPARISONS:
-                _compared(field(node.left), node.right, rule.name, uses)
-                _compared(field(node.right), node.left, rule.name, uses)
+                for name in valued(node.left):
+                    _compared(name, node.right, rule.name, uses)
+                for name in valued(node.right):
+                    _compared(name, node.left, rule.name, uses)
             elif isinstance(node, InList):
-                for item in node.items:
-                    _compared(field(node.operand), item, rule.name, uses)
+                for name in valued(node.operand):
+                    for item in node.items:
+                        _compared(name, item, rule.name, uses)
 
 
 def _compared(name: str | None, other: Expr, rule: str, uses: TruthUses) -> None:
