@@ -252,13 +252,6 @@ class TestAlerts:
         assert outcome(engine_for(rule, call), call, recs)[0] == "taken"
         assert outcome(engine_for(alert, call), call, recs)[0] == "taken"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="an alert comparing a property with a number in its where (count(purchase "
-        "where b > 3 ...)): RuleRunner.index builds truth_uses from the rules only, so text "
-        "there is compared silently (false) where batch raises TriggerTypeError and a rule's "
-        "same where is refused (SchemaError)",
-    )
     @pytest.mark.parametrize("call", CALLS)
     def test_text_compared_with_a_number_in_an_alerts_where(self, call: str) -> None:
         alert = parse(
@@ -286,22 +279,11 @@ _COMPARED = {
 }
 
 
-_LENGTH = pytest.mark.xfail(
-    strict=True,
-    reason="length() reads a number as its text (_scalar._text, and the columnar path "
-    "alike): the stream takes a number where batch refuses it (TriggerTypeError); no "
-    "up-front check looks at length()'s argument",
-)
-
-
 class TestScanMisses:
     @pytest.mark.parametrize("call", CALLS)
     @pytest.mark.parametrize(
         "where",
-        [
-            pytest.param(w, id=k, marks=[_LENGTH] if "length" in k else [])
-            for k, w in _COMPARED.items()
-        ],
+        [pytest.param(w, id=k) for k, w in _COMPARED.items()],
     )
     def test_text_compared_with_a_number_where_the_scan_does_not_look(
         self, where: str, call: str

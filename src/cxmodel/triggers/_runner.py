@@ -124,7 +124,10 @@ class RuleRunner:
             for name in alert_numeric_fields(alert_plan.alert):
                 self.numeric.setdefault(name, alert_plan.name)
         #: properties some rule reads as true/false, or compares with text or a number
-        self.truths = truth_uses(plan.rule for plan in self.plans.values())
+        self.truths = truth_uses(
+            (plan.rule for plan in self.plans.values()),
+            (plan.alert for plan in self.alerts.plans.values()),
+        )
         #: whether a call can fail part way through, once it has changed states: an
         #: aggregate (of a rule or an alert) orders a property that may hold text beside
         #: numbers, or a rule computes with a customer trait, which only the customer's

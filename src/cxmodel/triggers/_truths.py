@@ -22,6 +22,7 @@ from cxmodel.expr import (
     AGGREGATE_FUNCTIONS,
     Aggregate,
     Binary,
+    Call,
     Expr,
     InList,
     Literal,
@@ -29,6 +30,7 @@ from cxmodel.expr import (
     Unary,
     walk,
 )
+from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._ingest import STANDARD_FIELDS
 from cxmodel.triggers._rules import Rule
 
@@ -41,6 +43,8 @@ __all__ = [
 ]
 
 _COMPARISONS = frozenset(("==", "!=", "<", "<=", ">", ">="))
+#: the functions that read their argument as text
+_WORDED = frozenset(("length", "lower", "upper"))
 
 
 class TruthUses:
@@ -49,20 +53,23 @@ class TruthUses:
     ``true``/``false`` (the literal ``True``), ``compared`` those compared with text or a
     number, ``texts`` and ``numbers`` those compared with text and with a number."""
 
-    __slots__ = ("_checks", "compared", "conditions", "numbers", "texts")
+    __slots__ = ("_checks", "compared", "conditions", "numbers", "texts", "worded")
 
     def __init__(self) -> None:
         self.conditions: dict[str, tuple[str, Any]] = {}
         self.compared: dict[str, tuple[str, Any]] = {}
         self.texts: dict[str, tuple[str, Any]] = {}
         self.numbers: dict[str, tuple[str, Any]] = {}
+        #: properties read as text by ``length``, ``lower`` or ``upper`` (the "literal" is
+        #: the function's name)
+        self.worded: dict[str, tuple[str, Any]] = {}
         self._checks: list[tuple[str, str, Any, _Misreading]] | None = None
 
     def checks(self) -> list[tuple[str, str, Any, _Misreading]]:
         """Each (property, rule, literal, the misreading to look for), once the rules are read
         (the engine checks every record)."""
         if self._checks is None:
-            readings = (self.conditions, self.compared, self.texts, self.numbers)
+            readings = (self.conditions, self.compared, self.texts, self.numbers, self.worded)
             self._checks = [
                 (name, rule, literal, misreading)
                 for used, misreading in zip(readings, _MISREADINGS, strict=True)
@@ -71,11 +78,11 @@ class TruthUses:
         return self._checks
 
     def __bool__(self) -> bool:
-        return bool(self.conditions or self.compared)
+        return bool(self.conditions or self.compared or self.worded)
 
 
-def truth_uses(rules: Iterable[Rule]) -> TruthUses:
-    """The properties ``rules`` read as true/false (see :class:`TruthUses`).
+def truth_uses(rules: Iterable[Rule], alerts: Iterable[Alert] = ()) -> TruthUses:
+    """How ``rules`` and ``alerts`` read properties (see :class:`TruthUses`).
 
     Examples
     --------
@@ -88,12 +95,29 @@ def truth_uses(rules: Iterable[Rule]) -> TruthUses:
     """
     uses = TruthUses()
     for rule in rules:
-        _scan(rule, uses)
+        then, unless = rule.then, rule.unless
+        roots = (
+            rule.when.where,
+            None if then is None else then.where,
+            None if unless is None else unless.where,
+            rule.condition,
+        )
+        _scan(rule.name, rule.alias, roots, rule.expressions(), uses)
+    for alert in alerts:
+        payload = [expr for _, expr in alert.emit.payload]
+        _scan(alert.name, None, (), [alert.when, *payload], uses)
     return uses
 
 
-def _scan(rule: Rule, uses: TruthUses) -> None:
-    alias = rule.alias
+def _scan(
+    rule: str,
+    alias: str | None,
+    roots: Iterable[Expr | None],
+    expressions: Iterable[Expr],
+    uses: TruthUses,
+) -> None:
+    """Read how ``expressions`` (of rule or alert ``rule``, bound as ``alias``) use the
+    interactions' properties; ``roots`` are read as conditions."""
 
     def field(node: Expr) -> str | None:
         """A property ``node`` reads whose type the interactions decide (standard fields
@@ -130,17 +154,11 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
             node = node.right
         name = None if node is None else field(node)
         if name is not None:
-            uses.conditions.setdefault(name, (rule.name, True))
+            uses.conditions.setdefault(name, (rule, True))
 
-    then, unless = rule.then, rule.unless
-    for root in (
-        rule.when.where,
-        None if then is None else then.where,
-        None if unless is None else unless.where,
-        rule.condition,
-    ):
+    for root in roots:
         condition(root)
-    for expr in rule.expressions():
+    for expr in expressions:
         for node in walk(expr):
             if isinstance(node, Unary) and node.op == "not":
                 condition(node.operand)
@@ -151,13 +169,17 @@ def _scan(rule: Rule, uses: TruthUses) -> None:
                 condition(node.where)
             elif isinstance(node, Binary) and node.op in _COMPARISONS:
                 for name in valued(node.left):
-                    _compared(name, node.right, rule.name, uses)
+                    _compared(name, node.right, rule, uses)
                 for name in valued(node.right):
-                    _compared(name, node.left, rule.name, uses)
+                    _compared(name, node.left, rule, uses)
             elif isinstance(node, InList):
                 for name in valued(node.operand):
                     for item in node.items:
-                        _compared(name, item, rule.name, uses)
+                        _compared(name, item, rule, uses)
+            elif isinstance(node, Call) and node.func in _WORDED:
+                for arg in node.args:
+                    for name in valued(arg):
+                        uses.worded.setdefault(name, (rule, node.func))
 
 
 def _compared(name: str | None, other: Expr, rule: str, uses: TruthUses) -> None:
@@ -242,6 +264,12 @@ _MISREADINGS = (
         str,
         "is text (field {name!r}), and rule {rule!r} compares it with the number "
         "{literal!r}; send a number or leave the field out",
+    ),
+    _Misreading(
+        frozenset({str, type(None)}),
+        None,
+        "is not text (field {name!r}), and rule {rule!r} reads it with {literal}(); send "
+        "text or leave the field out",
     ),
 )
 
