@@ -553,13 +553,26 @@ class Rule:
         >>> [str(e) for e in rule.expressions()]
         ['p.value > 1', 'p.value']
         """
+        return (*self.conditions(), *(e for _, e in self.emit.payload))
+
+    def conditions(self) -> tuple[Expr, ...]:
+        """The rule's conditions over interactions: the ``where`` of ``when``, ``then`` and
+        ``unless``, and the ``if`` (each read as true or false).
+
+        Examples
+        --------
+        >>> from cxmodel.triggers import parse
+        >>> rule = parse("trigger t:\\n    when purchase as p where p.value > 1\\n"
+        ...              "    if p.vip\\n    emit x(v = p.value)")["t"]
+        >>> [str(e) for e in rule.conditions()]
+        ['p.value > 1', 'p.vip']
+        """
         then, unless = self.then, self.unless
         exprs = (
             self.when.where,
             None if then is None else then.where,
             None if unless is None else unless.where,
             self.condition,
-            *(e for _, e in self.emit.payload),
         )
         return tuple(e for e in exprs if e is not None)
 

@@ -95,14 +95,7 @@ def truth_uses(rules: Iterable[Rule], alerts: Iterable[Alert] = ()) -> TruthUses
     """
     uses = TruthUses()
     for rule in rules:
-        then, unless = rule.then, rule.unless
-        roots = (
-            rule.when.where,
-            None if then is None else then.where,
-            None if unless is None else unless.where,
-            rule.condition,
-        )
-        _scan(rule.name, rule.alias, roots, rule.expressions(), uses)
+        _scan(rule.name, rule.alias, rule.conditions(), rule.expressions(), uses)
     for alert in alerts:
         payload = [expr for _, expr in alert.emit.payload]
         _scan(alert.name, None, (), [alert.when, *payload], uses)
@@ -112,7 +105,7 @@ def truth_uses(rules: Iterable[Rule], alerts: Iterable[Alert] = ()) -> TruthUses
 def _scan(
     rule: str,
     alias: str | None,
-    roots: Iterable[Expr | None],
+    roots: Iterable[Expr],
     expressions: Iterable[Expr],
     uses: TruthUses,
 ) -> None:
