@@ -20,6 +20,7 @@ from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import catalogue_firings
 from cxmodel.triggers._context import LogContext, pair_budget
 from cxmodel.triggers._firings import FiringBlock, Firings, firing_blocks
+from cxmodel.triggers._operators import numeric_traits
 from cxmodel.triggers._policies import (
     PolicyInput,
     apply_contact_policy,
@@ -27,6 +28,7 @@ from cxmodel.triggers._policies import (
     policy_input,
 )
 from cxmodel.triggers._rules import Rule, RuleSet
+from cxmodel.triggers._truths import refuse_text_traits
 
 __all__ = [
     "consent_kinds",
@@ -127,6 +129,8 @@ def evaluate(
     rules = rule_set(rules, "evaluate()")
     log = evaluated_log(log, "evaluate()")
     customers = customer_records(customers, "evaluate()")
+    numeric = {name: rule.name for rule in rules for name in numeric_traits(rule)}
+    refuse_text_traits({cid: c.traits for cid, c in customers.items()}, numeric)
     cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="evaluate()")
     events = catalogue_log(catalogue)

@@ -60,7 +60,7 @@ from cxmodel.triggers._store import (
     commit,
     not_kept_late,
 )
-from cxmodel.triggers._truths import refuse_misread
+from cxmodel.triggers._truths import refuse_misread, refuse_text_traits
 
 __all__ = ["TriggerEngine"]
 
@@ -192,7 +192,9 @@ class TriggerEngine:
     # -- set-up ------------------------------------------------------------------------------
     def _register(self, cid: str, customer: Any) -> None:
         traits = getattr(customer, "traits", None)
-        self._runner.traits[cid] = _check_traits(cid, dict(traits or {}))
+        checked = _check_traits(cid, dict(traits or {}))
+        refuse_text_traits({cid: checked}, self._runner.numeric_traits)
+        self._runner.traits[cid] = checked
         self.customers[cid] = customer
         self._runner.readers.pop(cid, None)
 

@@ -21,6 +21,7 @@ from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._snapshot import ChangedStates
 from cxmodel.triggers._store import StateChange, StateStore, commit
+from cxmodel.triggers._truths import refuse_text_traits
 
 __all__ = ["add_alert", "add_rule", "change_rules", "remove"]
 
@@ -88,6 +89,7 @@ def change_rules(
     try:
         try:
             changed = change()
+            refuse_text_traits(runner.traits, runner.numeric_traits)  # the new rules' reading
             state_change = StateChange(
                 meta=meta(changed),
                 customers=ChangedStates(runner.states, runner.touched),

@@ -16,7 +16,18 @@ from typing import Any
 
 from cxmodel._result import plain
 from cxmodel.errors import TriggerTypeError
-from cxmodel.expr import AGGREGATE_FUNCTIONS, Aggregate, Binary, Call, Expr, Name, Unary, walk
+from cxmodel.expr import (
+    AGGREGATE_FUNCTIONS,
+    Aggregate,
+    Binary,
+    Call,
+    Expr,
+    InList,
+    Literal,
+    Name,
+    Unary,
+    walk,
+)
 from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._context import aggregates_in, names_in, shift, unordered
 from cxmodel.triggers._customer import Anchor, CustomerState
@@ -473,6 +484,7 @@ class RulePlan:
 
 
 _ARITHMETIC = frozenset(("+", "-", "*", "/", "%"))
+_ORDERS_AND_EQUALS = frozenset(("==", "!=", "<", "<=", ">", ">="))
 
 
 def _computed(rule: Rule) -> Iterator[Expr]:
@@ -524,15 +536,41 @@ def numeric_fields(rule: Rule) -> set[str]:
     return out
 
 
-def computes_with_traits(rule: Rule) -> bool:
-    """Whether ``rule`` computes with a customer trait (``customer.tier + 1``), which only
-    the customer's traits say is a number (a call fails part way on text there).
+def numeric_traits(rule: Rule) -> set[str]:
+    """The customer traits ``rule`` computes with (``customer.age + 1``) or compares with a
+    number (``customer.age > 30``, ``customer.age in [40, 41]``): a customer holding text
+    there is refused when given, since the rule would read it as no number.
 
     Examples
     --------
     >>> from cxmodel.triggers import parse
-    >>> computes_with_traits(parse("trigger t:\\n    when view if customer.age + 1 > 30"
-    ...                            "\\n    emit x")["t"])
-    True
+    >>> sorted(numeric_traits(parse("trigger t:\\n    when view if customer.age + 1 > 30 and "
+    ...                             "customer.score < 3 and customer.plan == 'gold'"
+    ...                             "\\n    emit x")["t"]))
+    ['age', 'score']
     """
-    return any(isinstance(node, Name) and node.qualifier == "customer" for node in _computed(rule))
+
+    def traits(node: Expr) -> list[str]:
+        if isinstance(node, Binary) and node.op == "??":
+            return traits(node.left) + traits(node.right)
+        return [node.name] if isinstance(node, Name) and node.qualifier == "customer" else []
+
+    def number(node: Expr) -> bool:
+        value = getattr(node, "value", None)
+        return (
+            isinstance(node, Literal)
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        )
+
+    out = {name for node in _computed(rule) for name in traits(node)}
+    for expr in rule.expressions():
+        for node in walk(expr):
+            if isinstance(node, Binary) and node.op in _ORDERS_AND_EQUALS:
+                if number(node.right):
+                    out.update(traits(node.left))
+                if number(node.left):
+                    out.update(traits(node.right))
+            elif isinstance(node, InList) and any(number(item) for item in node.items):
+                out.update(traits(node.operand))
+    return out

@@ -31,9 +31,9 @@ from cxmodel.triggers._operators import (
     Candidate,
     Reader,
     RulePlan,
-    computes_with_traits,
     iso_text,
     numeric_fields,
+    numeric_traits,
 )
 from cxmodel.triggers._policies import (
     consent_key,
@@ -128,16 +128,21 @@ class RuleRunner:
             (plan.rule for plan in self.plans.values()),
             (plan.alert for plan in self.alerts.plans.values()),
         )
+        #: customer traits some rule computes with or compares with a number -> one such
+        #: rule's name (a customer's text there is refused: see TriggerEngine)
+        self.numeric_traits: dict[str, str] = {}
+        for plan in self.plans.values():
+            for name in numeric_traits(plan.rule):
+                self.numeric_traits.setdefault(name, plan.name)
         #: whether a call can fail part way through, once it has changed states: an
         #: aggregate (of a rule or an alert) orders a property that may hold text beside
-        #: numbers, or a rule computes with a customer trait, which only the customer's
-        #: values say (see TriggerEngine._call)
+        #: numbers, which only the customer's values say (see TriggerEngine._call)
         ordered = [self.aggregates[key] for key in used]
         ordered += [a for plan in self.alerts.plans.values() for a in plan.aggregates.values()]
         self.may_fail = any(
             agg.function.orders and agg.field not in NUMBER_FIELDS and agg.field not in self.numeric
             for agg in ordered
-        ) or any(computes_with_traits(plan.rule) for plan in self.plans.values())
+        )
         self._windows = {
             kind: [a for a in lst if a.mode == "window"]
             for kind, lst in self.aggregates_by_kind.items()

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from cxmodel.errors import SchemaError
 from cxmodel.expr import (
     AGGREGATE_FUNCTIONS,
@@ -39,6 +41,7 @@ __all__ = [
     "refuse_misread",
     "refuse_misread_truths",
     "refuse_text_numbers",
+    "refuse_text_traits",
     "truth_uses",
 ]
 
@@ -313,3 +316,36 @@ def refuse_misread(rows: list[Any], numeric: Mapping[str, str], uses: TruthUses)
     """
     refuse_text_numbers(rows, numeric)
     refuse_misread_truths(rows, uses)
+
+
+def refuse_text_traits(
+    customers: Mapping[str, Mapping[str, Any]], numeric: Mapping[str, str]
+) -> None:
+    """Raise :class:`~cxmodel.errors.SchemaError` naming the first customer whose trait a
+    rule computes with or compares with a number (``numeric``: trait -> one such rule's
+    name) holds something other than a number: the rule would read it as no number, and
+    the customer's firings would depend on the other customers' traits.
+
+    Examples
+    --------
+    >>> refuse_text_traits({"a": {"age": 40}, "b": {}}, {"age": "t"})
+    >>> refuse_text_traits({"a": {"age": "old"}}, {"age": "t"})
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: customer 'a': trait 'age' 'old' is not a number, and rule 't' computes with it or compares it with a number; give a number or leave the trait out
+    """
+    if not numeric:
+        return
+    for cid, traits in customers.items():
+        for name, rule in numeric.items():
+            value = traits.get(name)
+            if value is None or (
+                isinstance(value, (int, float, np.integer, np.floating))
+                and not isinstance(value, (bool, np.bool_))
+            ):
+                continue
+            raise SchemaError(
+                f"customer {cid!r}: trait {name!r} {value!r} is not a number, and rule "
+                f"{rule!r} computes with it or compares it with a number; give a number or "
+                "leave the trait out"
+            )
