@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxmodel.errors import ValueTypeError
 from cxmodel.expr import parse_expr
 from cxmodel.triggers._columnar import Released, RowColumns, Source
 from cxmodel.triggers._columnar_aggregates import (
@@ -127,6 +128,59 @@ class TestAdvance:
         assert {c: s.to_dict() for c, s in got.items()} == {
             c: s.to_dict() for c, s in expected.items()
         }
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["a", "b"]),
+                st.integers(0, 5),
+                st.one_of(st.sampled_from(["x", "y"]), st.floats(0, 9, allow_nan=False)),
+            ),
+            max_size=12,
+        ),
+        st.integers(0, 12),
+    )
+    def test_text_beside_numbers_in_an_ordered_window(
+        self, spec: list[tuple[str, int, Any]], cut: int
+    ) -> None:
+        """A ``max`` window over text and numbers: refused (ValueTypeError) on arrays exactly
+        where one by one refuses, the window state equal otherwise; new customers too."""
+        agg = plan_of("max(purchase.amount within 3 hours)")
+        rows: list[Row] = []
+        time = 0
+        for j, (customer, hours, amount) in enumerate(spec):
+            time += hours * HOUR
+            rows.append(Row(customer, time, "purchase", {"kind": "purchase", "amount": amount}, j))
+        old, new = rows[: min(cut, len(rows))], rows[min(cut, len(rows)) :]
+
+        def outcome(how: str) -> Any:
+            states = {c: CustomerState(c) for c in "ab"}
+            try:
+                if how == "rows":
+                    one_by_one([agg], old + new, states)
+                else:
+                    one_by_one([agg], old, states)
+                    released = Released(RowColumns(new), np.arange(len(new)), len(old))
+                    advance([agg], released, states)
+            except ValueTypeError:
+                return "refused"
+            return {c: s.to_dict() for c, s in states.items()}
+
+        assert outcome("arrays") == outcome("rows")
+
+    def test_a_new_customer_s_window_is_checked_too(self) -> None:
+        """Text then a number an hour apart, the customer's first values: refused on arrays
+        as one by one refuses them (a window made by the call was not checked)."""
+        agg = plan_of("max(purchase.amount within 3 hours)")
+        new = [
+            Row("a", 0, "purchase", {"kind": "purchase", "amount": "x"}, 0),
+            Row("a", HOUR, "purchase", {"kind": "purchase", "amount": 5.0}, 1),
+        ]
+        with pytest.raises(ValueTypeError, match="cannot be ordered"):
+            one_by_one([agg], new, {"a": CustomerState("a")})
+        with pytest.raises(ValueTypeError, match="cannot be ordered"):
+            advance([agg], Released(RowColumns(new), np.arange(2), 0), {"a": CustomerState("a")})
 
     def test_a_where_reading_a_trait_is_left_to_the_rows(self) -> None:
         """An aggregate whose ``where`` reads a customer's trait is not brought up to date

@@ -449,7 +449,7 @@ def _into_windows(
         if fresh:
             if window is None:
                 window = state.windows[key] = deque()
-            elif agg.function.orders:
+            if agg.function.orders:
                 _refuse_unordered(agg, window, fresh)
             window.extend(fresh)
         agg.trim(state, time)
