@@ -54,15 +54,21 @@ def count_nodes(expr: Expr) -> int:
     return sum(1 for _ in walk(expr))
 
 
+def needs_numbers(what: str) -> TriggerTypeError:
+    """The error for ``what`` (an operator or function) given text or other values where it
+    computes with numbers."""
+    return TriggerTypeError(
+        f"{what} needs numbers, but its operand holds text or other values; "
+        "check the rule against the log's schema (cxmodel.triggers.check)"
+    )
+
+
 def _floats(values: Array, what: str) -> npt.NDArray[np.float64]:
     """``values`` as floats, or a :class:`~cxmodel.errors.TriggerTypeError` naming ``what``."""
     try:
         out: npt.NDArray[np.float64] = values.astype(float)
     except (TypeError, ValueError):
-        raise TriggerTypeError(
-            f"{what} needs numbers, but its operand holds text or other values; "
-            "check the rule against the log's schema (cxmodel.triggers.check)"
-        ) from None
+        raise needs_numbers(what) from None
     return out
 
 

@@ -129,8 +129,7 @@ def evaluate(
     rules = rule_set(rules, "evaluate()")
     log = evaluated_log(log, "evaluate()")
     customers = customer_records(customers, "evaluate()")
-    numeric = {name: rule.name for rule in rules for name in numeric_traits(rule)}
-    refuse_text_traits({cid: c.traits for cid, c in customers.items()}, numeric)
+    refuse_text_traits({cid: c.traits for cid, c in customers.items()}, numeric_traits(rules))
     cutoff = as_of_us(as_of)
     check_as_of(first_time(log), cutoff, caller="evaluate()")
     events = catalogue_log(catalogue)

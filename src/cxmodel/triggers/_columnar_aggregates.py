@@ -296,15 +296,15 @@ def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDA
     tail = [] if released is None else released.tolist()
     kinds = set(map(type, carried)) | set(map(type, tail))
     kinds.discard(type(None))
+    if released is not None and not numbers and (not kinds or kinds == {str} or kinds == {bool}):
+        # objects already: the released column as it is, after the carried values
+        return np.concatenate([object_array(carried), released]) if carried else released
     values = carried + tail
     if float in kinds and numbers:  # the released NaNs are missing values
         values = [None if isinstance(v, float) and v != v else v for v in values]
         kinds = set(map(type, values))
         kinds.discard(type(None))
         kinds = kinds or {float}
-    elif released is not None and (not kinds or kinds == {str} or kinds == {bool}):
-        # objects already: the released column as it is, after the carried values
-        return np.concatenate([object_array(carried), released]) if carried else released
     if not kinds or kinds == {str} or kinds == {bool}:
         return object_array(values)
     if kinds <= {float, int}:
@@ -459,18 +459,18 @@ def _refuse_unordered(
     agg: AggregatePlan, window: deque[tuple[int, int, Any]], fresh: list[tuple[int, int, Any]]
 ) -> None:
     """Refuse, as :meth:`AggregatePlan.update` does one entry at a time, a fresh entry that
-    cannot be ordered against the entry before it in the window as trimmed at its time."""
+    cannot be ordered against the entry before it, if that one is still in the window at
+    its time (the entries in a window share one class: each was checked so against the one
+    before it)."""
     assert agg.lookback is not None
     before = window[-1] if window else None
-    kept = list(window)
     for entry in fresh:
-        oldest = entry[0] - agg.lookback
-        if before is not None and unorderable(before[2], entry[2]):
-            # the entry before it, or any of the other class, still in the window then
-            clash = [e for e in kept if e[0] >= oldest and unorderable(e[2], entry[2])]
-            if clash:
-                raise unordered(agg.node, [clash[-1][2], entry[2]])
-        kept.append(entry)
+        if (
+            before is not None
+            and before[0] >= entry[0] - agg.lookback
+            and unorderable(before[2], entry[2])
+        ):
+            raise unordered(agg.node, [before[2], entry[2]])
         before = entry
 
 

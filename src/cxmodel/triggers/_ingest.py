@@ -29,6 +29,7 @@ __all__ = [
     "RecordColumns",
     "Row",
     "columns_from",
+    "is_number",
     "record_columns",
     "record_of",
     "rows_from",
@@ -167,7 +168,8 @@ def _utc_text_us(text: str) -> int | None:
     return us if us <= _LAST_SECOND_US else None  # to_us refuses what follows 9999-12-31T23:59:59
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a number (Python's or numpy's; true/false is not one)."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
     )
@@ -205,7 +207,7 @@ def _fail(where: str, message: str) -> SchemaError:
 def _text_id(value: Any, name: str, where: str) -> str:
     if isinstance(value, str) and value.strip():
         return value
-    if _is_number(value) and isinstance(value, (int, np.integer)):
+    if is_number(value) and isinstance(value, (int, np.integer)):
         return str(int(value))
     what = ("empty" if value == "" else "blank") if isinstance(value, str) else "not text"
     raise _fail(
@@ -238,7 +240,7 @@ def _field_value(name: str, value: Any, where: str) -> Any:
     if value is None or (isinstance(value, float) and value != value):
         return None
     if name in _NUMERIC:
-        if _is_number(value):
+        if is_number(value):
             return _finite(name, value, where)
         if isinstance(value, str):
             try:
@@ -258,7 +260,7 @@ def _field_value(name: str, value: Any, where: str) -> Any:
         raise _fail(where, f"{name} {value!r} is not text (field {name!r})")
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    if _is_number(value):
+    if is_number(value):
         if _key_like(name):
             return _number_text(value)
         if isinstance(value, (int, np.integer)) and abs(int(value)) >= _EXACT_FLOAT_INT:

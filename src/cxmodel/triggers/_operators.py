@@ -10,7 +10,7 @@ orders the work in event time and applies the policies.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from cxmodel.expr import (
     walk,
 )
 from cxmodel.expr._aggregates import RunningValue
+from cxmodel.expr._evaluate import COMPARISONS
 from cxmodel.triggers._context import aggregates_in, names_in, shift, unordered
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._evidence import tested_items
@@ -484,7 +485,6 @@ class RulePlan:
 
 
 _ARITHMETIC = frozenset(("+", "-", "*", "/", "%"))
-_ORDERS_AND_EQUALS = frozenset(("==", "!=", "<", "<=", ">", ">="))
 
 
 def _computed(rule: Rule) -> Iterator[Expr]:
@@ -536,19 +536,28 @@ def numeric_fields(rule: Rule) -> set[str]:
     return out
 
 
-def numeric_traits(rule: Rule) -> set[str]:
-    """The customer traits ``rule`` computes with (``customer.age + 1``) or compares with a
-    number (``customer.age > 30``, ``customer.age in [40, 41]``): a customer holding text
-    there is refused when given, since the rule would read it as no number.
+def numeric_traits(rules: Iterable[Rule]) -> dict[str, str]:
+    """The customer traits ``rules`` compute with (``customer.age + 1``) or compare with a
+    number (``customer.age > 30``, ``customer.age in [40, 41]``), each with the first such
+    rule's name: a customer holding text there is refused when given, since the rule would
+    read it as no number.
 
     Examples
     --------
     >>> from cxmodel.triggers import parse
-    >>> sorted(numeric_traits(parse("trigger t:\\n    when view if customer.age + 1 > 30 and "
-    ...                             "customer.score < 3 and customer.plan == 'gold'"
-    ...                             "\\n    emit x")["t"]))
-    ['age', 'score']
+    >>> numeric_traits(parse("trigger t:\\n    when view if customer.age + 1 > 30 and "
+    ...                      "customer.score < 3 and customer.plan == 'gold'\\n    emit x"))
+    {'age': 't', 'score': 't'}
     """
+    out: dict[str, str] = {}
+    for rule in rules:
+        for name in sorted(_numeric_traits(rule)):
+            out.setdefault(name, rule.name)
+    return out
+
+
+def _numeric_traits(rule: Rule) -> set[str]:
+    """The traits one rule computes with or compares with a number."""
 
     def traits(node: Expr) -> list[str]:
         if isinstance(node, Binary) and node.op == "??":
@@ -566,7 +575,7 @@ def numeric_traits(rule: Rule) -> set[str]:
     out = {name for node in _computed(rule) for name in traits(node)}
     for expr in rule.expressions():
         for node in walk(expr):
-            if isinstance(node, Binary) and node.op in _ORDERS_AND_EQUALS:
+            if isinstance(node, Binary) and node.op in COMPARISONS:
                 if number(node.right):
                     out.update(traits(node.left))
                 if number(node.left):

@@ -130,10 +130,7 @@ class RuleRunner:
         )
         #: customer traits some rule computes with or compares with a number -> one such
         #: rule's name (a customer's text there is refused: see TriggerEngine)
-        self.numeric_traits: dict[str, str] = {}
-        for plan in self.plans.values():
-            for name in numeric_traits(plan.rule):
-                self.numeric_traits.setdefault(name, plan.name)
+        self.numeric_traits = numeric_traits(plan.rule for plan in self.plans.values())
         #: whether a call can fail part way through, once it has changed states: an
         #: aggregate (of a rule or an alert) orders a property that may hold text beside
         #: numbers, which only the customer's values say (see TriggerEngine._call)

@@ -14,9 +14,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cxmodel.errors import SchemaError, TriggerTypeError
+from cxmodel.errors import SchemaError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
-from cxmodel.expr._evaluate import COMPARISONS
+from cxmodel.expr._evaluate import COMPARISONS, needs_numbers
 
 __all__ = ["Env", "Scalar", "compile_expr", "is_missing"]
 
@@ -106,10 +106,7 @@ def _float(value: Any, what: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise TriggerTypeError(
-            f"{what} needs numbers, but its operand holds text or other values; "
-            "check the rule against the log's schema (cxmodel.triggers.check)"
-        ) from None
+        raise needs_numbers(what) from None
 
 
 def _arith(op: str, a: Any, b: Any) -> float | None:

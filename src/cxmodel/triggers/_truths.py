@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from cxmodel.errors import SchemaError
 from cxmodel.expr import (
     AGGREGATE_FUNCTIONS,
@@ -32,8 +30,9 @@ from cxmodel.expr import (
     Unary,
     walk,
 )
+from cxmodel.expr._evaluate import COMPARISONS
 from cxmodel.triggers._alerts import Alert
-from cxmodel.triggers._ingest import STANDARD_FIELDS
+from cxmodel.triggers._ingest import STANDARD_FIELDS, is_number
 from cxmodel.triggers._rules import Rule
 
 __all__ = [
@@ -45,7 +44,6 @@ __all__ = [
     "truth_uses",
 ]
 
-_COMPARISONS = frozenset(("==", "!=", "<", "<=", ">", ">="))
 #: the functions that read their argument as text
 _WORDED = frozenset(("length", "lower", "upper"))
 
@@ -163,7 +161,7 @@ def _scan(
                 condition(node.right)
             elif isinstance(node, Aggregate):
                 condition(node.where)
-            elif isinstance(node, Binary) and node.op in _COMPARISONS:
+            elif isinstance(node, Binary) and node.op in COMPARISONS:
                 for name in valued(node.left):
                     _compared(name, node.right, rule, uses)
                 for name in valued(node.right):
@@ -339,10 +337,7 @@ def refuse_text_traits(
     for cid, traits in customers.items():
         for name, rule in numeric.items():
             value = traits.get(name)
-            if value is None or (
-                isinstance(value, (int, float, np.integer, np.floating))
-                and not isinstance(value, (bool, np.bool_))
-            ):
+            if value is None or is_number(value):
                 continue
             raise SchemaError(
                 f"customer {cid!r}: trait {name!r} {value!r} is not a number, and rule "
