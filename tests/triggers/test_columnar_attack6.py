@@ -26,12 +26,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from cxmodel.domain import Customer
 from cxmodel.errors import CXModelError, DataWarning, SchemaError, TriggerTypeError
+from cxmodel.expr import parse_expr
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import SQLiteStore, TriggerEngine, evaluate, parse
+from cxmodel.triggers import RuleSet, SQLiteStore, TriggerEngine, evaluate, parse
 from cxmodel.triggers._columnar import COLUMNAR_FROM
 from tests.triggers.helpers import (
     COLUMNAR,
@@ -117,14 +119,6 @@ def batch_outcome(rules: Any, recs: list[dict[str, Any]], **kwargs: Any) -> tupl
 
 # -- 1. differences --------------------------------------------------------------------------------
 class TestNestedAggregates:
-    @pytest.mark.xfail(
-        strict=True,
-        reason="an aggregate inside another aggregate's where: batch evaluate takes the rule "
-        "and fires; the streaming engine keeps no history to evaluate the inner aggregate at "
-        "each interaction, and refuses the rule when it is built (TriggerTypeError from "
-        "_operators.AggregatePlan; it failed part way through the first call before)",
-    )
-    @pytest.mark.parametrize("call", CALLS)
     @pytest.mark.parametrize(
         "where",
         [
@@ -134,21 +128,26 @@ class TestNestedAggregates:
         ],
         ids=["last-in-count", "count-in-count", "max-in-sum"],
     )
-    def test_an_aggregate_in_an_aggregates_where(self, where: str, call: str) -> None:
-        rules = parse(_B.format(where=where, payload=""))
-        good = [record(f"c{j % 2}", j, b=5.0) for j in range(4)]
-        expected = batch_outcome(rules, good)
-        assert expected[0] == "taken"
-        got = outcome(engine_for(rules, call), call, good)
-        assert got[0] == "taken" or got[2], got  # refused only with nothing changed
-        assert got == expected
+    def test_an_aggregate_in_an_aggregates_where_is_refused_by_parse(self, where: str) -> None:
+        """Refused when checked (E307, at the inner aggregate), so batch and every streaming
+        path refuse it alike. Batch evaluated it while the stream failed part way through
+        its first call."""
+        with pytest.raises(TriggerTypeError, match="E307") as caught:
+            parse(_B.format(where=where, payload=""))
+        assert [d.code for d in caught.value.errors] == ["E307"]  # type: ignore[attr-defined]
 
-    def test_the_streaming_engine_refuses_such_a_rule_when_built(self) -> None:
-        """Refused up front, naming the aggregate, rather than part way through a call."""
-        rules = parse(_B.format(where=" where count(purchase where last(purchase.b) > 0) >= 1",
-                                payload=""))  # fmt: skip
-        with pytest.raises(TriggerTypeError, match="an aggregate inside its where"):
-            TriggerEngine(rules)
+    def test_a_rule_built_without_parse_is_refused_by_both_engines(self) -> None:
+        """The rule built as an AST, which parse never saw: the engine, evaluate and
+        from_json refuse it alike."""
+        rule = parse(_B.format(where="", payload="")).rules[0]
+        nested = parse_expr("count(purchase where last(purchase.b) > 0) >= 1")
+        built = RuleSet((attrs.evolve(rule, when=attrs.evolve(rule.when, where=nested)),))
+        with pytest.raises(TriggerTypeError, match="E307"):
+            TriggerEngine(built)
+        with pytest.raises(TriggerTypeError, match="E307"):
+            evaluate(built, InteractionLog.from_records(four(5.0)), as_of=T0)
+        with pytest.raises(TriggerTypeError, match="E307"):
+            RuleSet.from_json(built.to_json())
 
 
 class TestTraitsBesideNumbers:

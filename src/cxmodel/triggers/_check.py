@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 from cxmodel._arguments import mapping_value, name_sequence
 from cxmodel.errors import SchemaError, did_you_mean
-from cxmodel.expr import AGGREGATE_FUNCTIONS, TYPES, Aggregate, Diagnostic, Expr, check_expr
+from cxmodel.expr import (
+    AGGREGATE_FUNCTIONS,
+    TYPES,
+    Aggregate,
+    Diagnostic,
+    Expr,
+    check_expr,
+    walk,
+)
 from cxmodel.triggers._rules import Rule, RuleSet
 
 if TYPE_CHECKING:
@@ -73,6 +81,18 @@ class _RuleChecker:
             )
         if node.where is not None:
             self.expr(node.where, want="bool", into=errors, bare_events=False)
+            inner = next((n for n in walk(node.where) if isinstance(n, Aggregate)), None)
+            if inner is not None:
+                errors.append(
+                    Diagnostic(
+                        "E307",
+                        inner.pos[0],
+                        inner.pos[1],
+                        f"{inner} inside the where of {node.func}(): an aggregate's where "
+                        "tests one interaction at a time and reads no other aggregate",
+                        "compute the inner aggregate in the rule's where or if",
+                    )
+                )
         function = AGGREGATE_FUNCTIONS[node.func]
         if self.schema is None or node.field is None:
             return function.result or "any"

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cxmodel._result import plain
-from cxmodel.errors import TriggerTypeError
 from cxmodel.expr import (
     AGGREGATE_FUNCTIONS,
     Aggregate,
@@ -66,12 +65,6 @@ class AggregatePlan:
     """
 
     def __init__(self, node: Aggregate, alias: str | None) -> None:
-        if node.where is not None and any(isinstance(n, Aggregate) for n in walk(node.where)):
-            raise TriggerTypeError(
-                f"{node}: an aggregate inside its where is evaluated by batch evaluate only; "
-                "the streaming engine keeps no history to evaluate it at each interaction "
-                "(move the inner aggregate to the rule's where or if)"
-            )
         self.node = node
         self.key = str(node)
         self.kind = node.kind
