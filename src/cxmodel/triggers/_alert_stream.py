@@ -96,19 +96,50 @@ class AlertPlan:
         value = self.segment(Env({}, row.time, row.customer, traits))
         return not is_missing(value) and bool(value)
 
+    @staticmethod
+    def _counted(plan: AggregatePlan, row: Row, traits: Mapping[str, Any]) -> Any:
+        """The value ``row`` brings into aggregate ``plan``'s window (``None``: none)."""
+        if plan.kind != row.kind or not plan.matches(row, row.customer, traits):
+            return None
+        value: Any = True
+        if plan.field == "customer_id":
+            value = row.customer
+        elif plan.field == "timestamp":
+            value = float(row.time)
+        elif plan.field is not None:
+            value = row.fields.get(plan.field)
+        return None if is_missing(value) else value
+
+    def refuse_held(
+        self, state: AlertState, held: list[Row], traits: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        """Refuse what :meth:`take` would refuse of the interactions ``held`` back for
+        lateness (in release order) when they are released: text beside numbers in a
+        window that orders its values, against the window and each other."""
+        for key, plan in self.aggregates.items():
+            if not plan.function.orders:
+                continue
+            entries = state.windows[key].entries
+            last = (entries[-1][0], entries[-1][2]) if entries else None
+            for row in held:
+                if not self.member(row, traits.get(row.customer, {})):
+                    continue
+                value = self._counted(plan, row, traits.get(row.customer, {}))
+                if value is None:
+                    continue
+                if (
+                    last is not None
+                    and last[0] >= row.time - self.length[key]
+                    and unorderable(last[1], value)
+                ):
+                    raise unordered(plan.node, [last[1], value])
+                last = (row.time, value)
+
     def take(self, state: AlertState, row: Row, traits: Mapping[str, Any]) -> None:
         """Put ``row`` into the windows of the aggregates that count it."""
         for key, plan in self.aggregates.items():
-            if plan.kind != row.kind or not plan.matches(row, row.customer, traits):
-                continue
-            value: Any = True
-            if plan.field == "customer_id":
-                value = row.customer
-            elif plan.field == "timestamp":
-                value = float(row.time)
-            elif plan.field is not None:
-                value = row.fields.get(plan.field)
-            if is_missing(value):
+            value = self._counted(plan, row, traits)
+            if value is None:
                 continue
             window = state.windows[key]
             if plan.function.orders and window.entries:
@@ -322,6 +353,11 @@ class AlertMonitor:
 
     def __bool__(self) -> bool:
         return bool(self.plans)
+
+    def refuse_held(self, held: list[Row], traits: Mapping[str, Mapping[str, Any]]) -> None:
+        """:meth:`AlertPlan.refuse_held` for every alert."""
+        for name, plan in self.plans.items():
+            plan.refuse_held(self.states[name], held, traits)
 
     def take(self, row: Row, traits: Mapping[str, Any]) -> Decided:
         """Take a released interaction into the alerts that read its kind (once each has

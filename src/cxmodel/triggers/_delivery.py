@@ -280,6 +280,10 @@ class Delivery:
             self.buffered_ids.discard((row.customer, row.interaction_id))
         runner.release(row)
 
+    def held(self) -> list[Row]:
+        """The buffered interactions, in the order they will be released."""
+        return [item[2] for item in sorted(self.buffer, key=lambda item: item[:2])]
+
     def push(self, time: int, arrival: int, row: Row) -> None:
         """Buffer ``row`` again as it was buffered (a restored snapshot)."""
         heapq.heappush(self.buffer, (time, arrival, row))

@@ -521,6 +521,8 @@ class TriggerEngine:
             self._delivery.duplicates += again
             if advance is not None:
                 self._delivery.close(advance, runner)
+            if runner.may_fail and self._delivery.buffer:
+                runner.refuse_held(self._delivery.held())
             self._delivery.forget_ids(runner, self.redelivery)
             emitted, suppressed = runner.emitted, runner.suppressed
             assert suppressed is not None

@@ -124,6 +124,49 @@ class AggregatePlan:
         except TypeError:  # text next to numbers: min/max cannot order them
             raise unordered(self.node, [running.state, value]) from None
 
+    def refuse_held(
+        self,
+        states: Mapping[str, CustomerState],
+        held: list[Row],
+        traits: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        """Refuse what :meth:`update` would refuse of the interactions ``held`` back for
+        lateness (in release order) when they are released: a value that cannot be ordered
+        against the one before it (the customer's running value, or the last entry of their
+        window still in it at its time). A running or window aggregate that orders its
+        values (``min``, ``max``) only."""
+        if not self.function.orders or self.mode == "pairs" or self.field is None:
+            return
+        key = self.store_key
+        before: dict[str, tuple[int | None, Any] | None] = {}
+        for row in held:
+            cid = row.customer
+            value = row.fields.get(self.field)
+            if row.kind != self.kind or value is None or value != value:
+                continue
+            if not self.matches(row, cid, traits.get(cid, {})):
+                continue
+            if cid in before:
+                last = before[cid]
+            else:  # what the customer's state holds
+                state = states.get(cid)
+                running = None if state is None else state.running.get(key)
+                window = None if state is None else state.windows.get(key)
+                last = (
+                    (None, running.state) if running is not None and running.count
+                    else (window[-1][0], window[-1][2]) if window
+                    else None
+                )  # fmt: skip
+            if (
+                last is not None
+                and (
+                    last[0] is None or self.lookback is None or last[0] >= row.time - self.lookback
+                )
+                and unorderable(last[1], value)
+            ):
+                raise unordered(self.node, [last[1], value])
+            before[cid] = (row.time, value)
+
     def of(self, values: list[Any]) -> Any:
         """The function of ``values`` (an error naming the aggregate when they do not
         compare)."""

@@ -226,6 +226,17 @@ class RuleRunner:
             if seen and next(iter(seen.values())) < before:
                 self.touch(cid).seen = {k: t for k, t in seen.items() if t >= before}
 
+    def refuse_held(self, held: list[Row]) -> None:
+        """Refuse interactions ``held`` back for lateness (in release order) that an
+        aggregate ordering its values (of a rule or an alert) could not order against the
+        values beside them once released: text beside numbers. Refused in the call that
+        brings them, which is put back, rather than in every call that would release them."""
+        traits = self.traits
+        for aggs in self.aggregates_by_kind.values():
+            for agg in aggs:
+                agg.refuse_held(self.states, held, traits)
+        self.alerts.refuse_held(held, traits)
+
     def put_back(self) -> None:
         """Put the customers a call touched back as :meth:`touch` copied them (``before``),
         their timers scheduled again: the call failed."""
