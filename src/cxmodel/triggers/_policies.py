@@ -295,9 +295,8 @@ def policy_verdicts(
     reason. ``previous`` (per customer code, the last emitted time or ``NEVER_EMITTED``) is
     read and updated; ``zones`` (each candidate's zone) puts month look-backs in customer
     time; ``held`` marks candidates of held-out customers (suppressed first, as
-    ``"holdout"``, and never counted as emitted). A customer's only candidate is decided with
-    array operations; several candidates of one customer are decided in order, each seeing
-    the ones before."""
+    ``"holdout"``, and never counted as emitted). Each candidate sees the ones of its
+    customer before it, as deciding them in order would (see :func:`_emitted`)."""
     m = len(times)
     reasons = np.full(m, None, dtype=object)
     refused = f"no consent for {rule.consent}"
@@ -309,60 +308,133 @@ def policy_verdicts(
         return reasons
     once_limit = None if rule.once_every is None else _minus(times, rule.once_every, zones)
     cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown, zones)
-    once_reason = (
+    # a candidate is blocked by the last emitted time `before` when before > limit
+    limit: IntArray
+    if rule.once and once_limit is None:
+        limit = np.full(m, NEVER_EMITTED, dtype=np.int64)  # once ever: any emitted blocks
+    elif once_limit is not None and cool_limit is not None:
+        limit = np.minimum(once_limit, cool_limit)
+    else:
+        either = once_limit if once_limit is not None else cool_limit
+        assert either is not None
+        limit = either
+    order = None
+    if m > 1 and not bool(np.all(cust[1:] >= cust[:-1])):  # each customer's candidates together
+        order = np.argsort(cust, kind="stable")
+        cust, times, limit = cust[order], times[order], limit[order]
+        consent, held = consent[order], held[order]
+        once_limit = None if once_limit is None else once_limit[order]
+    emitted = _emitted(cust, times, limit, ~held & consent, previous)
+    # the time each candidate's customer last emitted before it
+    at = np.where(emitted, np.arange(m), -1)
+    if m:
+        at = np.maximum.accumulate(at)
+    last_at = np.empty(m, dtype=np.int64)
+    last_at[:1] = -1
+    last_at[1:] = at[:-1]
+    head = np.ones(m, dtype=bool)
+    head[1:] = cust[1:] != cust[:-1]
+    group_start = np.maximum.accumulate(np.where(head, np.arange(m), 0)) if m else last_at
+    mine = last_at >= group_start
+    before = np.where(mine, times[np.maximum(last_at, 0)], previous[cust])
+    blocked = ~held & ~emitted & (before != NEVER_EMITTED) & (before > limit)
+    if rule.once:
+        once_hit = blocked if once_limit is None else blocked & (before > once_limit)
+    else:
+        once_hit = np.zeros(m, dtype=bool)
+    out = np.full(m, None, dtype=object)
+    out[held] = HOLDOUT
+    out[once_hit] = (
         "once per customer"
         if rule.once_every is None
         else f"once per customer every {rule.once_every}"
     )
-    cool_reason = f"cooldown {rule.cooldown}"
-    alone = np.ones(m, dtype=bool)
-    if m > 1:
-        same = cust[1:] == cust[:-1]
-        alone[1:] &= ~same
-        alone[:-1] &= ~same
-    # customers with one candidate: all at once
-    prev = previous[cust]
-    has = prev != NEVER_EMITTED
-    nothing = np.zeros(m, dtype=bool)
-    once_hit = nothing
-    if rule.once:
-        once_hit = ~held & (has if once_limit is None else has & (prev > once_limit))
-    cool_hit = nothing if cool_limit is None else ~held & ~once_hit & has & (prev > cool_limit)
-    refused_hit = ~held & ~once_hit & ~cool_hit & ~consent
-    reasons[alone & once_hit] = once_reason
-    reasons[alone & cool_hit] = cool_reason
-    reasons[alone & refused_hit] = refused
-    emitted = alone & ~held & ~once_hit & ~cool_hit & ~refused_hit
-    previous[cust[emitted]] = times[emitted]
-    # customers with several candidates: in order
-    rest = np.flatnonzero(~alone)
-    if len(rest):
-        c_list = cust[rest].tolist()
-        t_list = times[rest].tolist()
-        ok_list = consent[rest].tolist()
-        held_list = held[rest].tolist()
-        once_list = None if once_limit is None else once_limit[rest].tolist()
-        cool_list = None if cool_limit is None else cool_limit[rest].tolist()
-        last: dict[int, int] = {}
-        for i, j in enumerate(rest.tolist()):
-            if held_list[i]:  # reason set above; a held-out firing is never emitted
-                continue
-            c = c_list[i]
-            before = last.get(c, int(previous[c]))
-            if before != NEVER_EMITTED:
-                if rule.once and (once_list is None or before > once_list[i]):
-                    reasons[j] = once_reason
-                    continue
-                if cool_list is not None and before > cool_list[i]:
-                    reasons[j] = cool_reason
-                    continue
-            if not ok_list[i]:
-                reasons[j] = refused
-                continue
-            last[c] = t_list[i]
-        for c, t in last.items():
-            previous[c] = t
+    out[blocked & ~once_hit] = f"cooldown {rule.cooldown}"
+    out[~held & ~emitted & ~blocked] = refused  # unblocked and not emitted: no consent
+    sent = np.flatnonzero(emitted)
+    if len(sent):  # each customer's last emitted time
+        last = sent[np.append(cust[sent[1:]] != cust[sent[:-1]], True)]
+        previous[cust[last]] = times[last]
+    if order is None:
+        return out
+    reasons[order] = out
     return reasons
+
+
+def _emitted(
+    cust: IntArray,
+    times: IntArray,
+    limit: IntArray,
+    eligible: npt.NDArray[np.bool_],
+    previous: IntArray,
+) -> npt.NDArray[np.bool_]:
+    """Which candidates (each customer's together, in time order) are emitted: each
+    customer's first ``eligible`` candidate not blocked by the last one emitted before it
+    (``before > limit``; ``previous`` seeds it), found a customer's emitted candidate at a
+    time for every customer at once. ``limit`` never decreases within a customer, so the
+    candidates an emitted time blocks are the ones right after it. The few customers left
+    after many rounds (a short cooldown) finish one candidate at a time."""
+    m = len(times)
+    emitted = np.zeros(m, dtype=bool)
+    if not m:
+        return emitted
+    head = np.ones(m, dtype=bool)
+    head[1:] = cust[1:] != cust[:-1]
+    starts = np.flatnonzero(head)
+    ends = np.append(starts[1:], m)
+    same = ~head[1:]
+    last = previous[cust[starts]]
+    if not bool(np.all(limit[1:][same] >= limit[:-1][same])):  # pragma: no cover - defensive
+        return _emitted_in_order(times, limit, eligible, last, starts, ends, emitted)
+    # the first eligible candidate at or after each position (m: none)
+    nxt = np.where(eligible, np.arange(m), m)
+    nxt = np.minimum.accumulate(nxt[::-1])[::-1]
+    nxt = np.append(nxt, m)
+    pos, end = starts.copy(), ends
+    while len(pos):
+        if len(pos) <= _FEW:
+            return _emitted_in_order(times, limit, eligible, last, pos, end, emitted)
+        # the first candidate at or after pos that `last` does not block: limit >= last
+        lo, hi = pos.copy(), end.copy()
+        free = last == NEVER_EMITTED
+        hi[free] = lo[free]
+        while True:
+            open_ = lo < hi
+            if not open_.any():
+                break
+            mid = (lo + hi) // 2
+            below = open_ & (limit[np.minimum(mid, m - 1)] < last)
+            lo = np.where(below, mid + 1, lo)
+            hi = np.where(open_ & ~below, mid, hi)
+        found = nxt[lo]
+        going = found < end
+        emitted[found[going]] = True
+        pos, end, last = found[going] + 1, end[going], times[found[going]]
+    return emitted
+
+
+#: customers left below which :func:`_emitted` finishes one candidate at a time
+_FEW = 8
+
+
+def _emitted_in_order(
+    times: IntArray,
+    limit: IntArray,
+    eligible: npt.NDArray[np.bool_],
+    last: IntArray,
+    starts: IntArray,
+    ends: IntArray,
+    emitted: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """:func:`_emitted` one candidate at a time over the ranges ``starts`` to ``ends``
+    (each a customer's candidates still to decide), ``last`` the time each last emitted."""
+    t_list, l_list, e_list = times.tolist(), limit.tolist(), eligible.tolist()
+    for lo, hi, before in zip(starts.tolist(), ends.tolist(), last.tolist(), strict=True):
+        for j in range(lo, hi):
+            if e_list[j] and (before == NEVER_EMITTED or before <= l_list[j]):
+                emitted[j] = True
+                before = t_list[j]
+    return emitted
 
 
 def _block(
