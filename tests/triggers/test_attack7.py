@@ -465,13 +465,6 @@ _BEFORE_X = [
 
 
 class TestBeforeXInThenAndUnless:
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="_candidates._first_after picks its path with names_in(where), which sees "
-        "no 'before x' (an Aggregate's attribute, not a Name): batch evaluates the where "
-        "without the anchor, so 'before x' counts before each B row instead of before x",
-    )
     @pytest.mark.parametrize("when", _BEFORE_X, ids=["then", "then-within", "then-no", "unless"])
     def test_batch_reads_before_x_as_the_stream_does(self, when: str) -> None:
         """A purchase, then two views: no view comes before the purchase, so ``count(

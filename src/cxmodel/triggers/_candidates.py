@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel.expr import Duration, Expr
-from cxmodel.triggers._context import LogContext, add, check_pairs, names_in
+from cxmodel.triggers._context import LogContext, add, aggregates_in, check_pairs, names_in
 from cxmodel.triggers._rules import Rule
 
 __all__ = [
@@ -113,7 +113,10 @@ def _first_after(
     start = ctx.tie_end()[anchors]
     stop = ctx.offsets[cust + 1] if limit is None else upper_bound(ctx, cust, limit)
     kind_mask = ctx.kind_mask(kind)
-    uses_alias = any(n.qualifier is not None for n in names_in(where))
+    # x.name, customer.name, or an aggregate `before x`: evaluated per (anchor, row) pair
+    uses_alias = any(n.qualifier is not None for n in names_in(where)) or any(
+        node.before is not None for node in aggregates_in(where)
+    )
     if not uses_alias:
         rows = _matching(ctx, kind, where)
         pos = np.searchsorted(rows, start)
