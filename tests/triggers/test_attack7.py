@@ -380,13 +380,6 @@ class TestHeldTextAndAddedRules:
 
 
 class TestExplainQuietHours:
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="_explain._why_not tests 'rule.condition is not None' before quiet hours: a "
-        "candidate whose if held but whose firing quiet hours moved past as_of is "
-        "explained as the if being false each time",
-    )
     def test_a_firing_delayed_past_as_of_is_not_an_if_false(self) -> None:
         """A purchase at 23:00 with quiet hours 22:00-06:00, explained as of 01:00: the
         firing waits for 06:00 (batch fires it then); its ``if`` held."""

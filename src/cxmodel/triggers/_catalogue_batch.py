@@ -32,11 +32,11 @@ from cxmodel.triggers._evidence import tested_items
 from cxmodel.triggers._firings import FiringBlock
 from cxmodel.triggers._policies import (
     NEVER_EMITTED,
-    _quiet,
     consent_at,
     held_out_rows,
     month_zones,
     policy_verdicts,
+    quiet_times,
     verdict_parts,
 )
 from cxmodel.triggers._rules import Rule
@@ -312,7 +312,7 @@ def catalogue_firings(
     if rule.in_customer_time:
         ctx = ctx.in_customer_time(rule.name)
     found = reached(ctx, events, rule)
-    times = _quiet(ctx, rule, found.cust, found.time)
+    times = quiet_times(ctx, rule, found.cust, found.time)
     due = times <= as_of
     found, times = found.take(due), times[due]
     end = upper_bound(ctx, found.cust, found.time) - 1  # the history a timer at x.time sees

@@ -26,6 +26,7 @@ from cxmodel.triggers._catalogue import catalogue_log, events_until
 from cxmodel.triggers._catalogue_batch import why_not_reached
 from cxmodel.triggers._context import LogContext
 from cxmodel.triggers._firings import Firing
+from cxmodel.triggers._policies import quiet_times
 from cxmodel.triggers._rules import Rule, RuleSet
 
 __all__ = ["Explanation", "RuleExplanation", "describe_because", "explain"]
@@ -182,9 +183,14 @@ def _why_not(ctx: LogContext, rule: Rule, cutoff: int, events: LogContext | None
         if rule.then is not None:
             return f"'when {when}' matched but 'then {rule.then}' did not complete by as_of"
         return f"'when {when}' never held by as_of"
-    if rule.condition is not None:
-        return f"{len(cands.cust)} candidate(s), but 'if {rule.condition}' was false each time"
-    return f"{len(cands.cust)} candidate(s) were not due by as_of (quiet hours)"
+    n = len(cands.cust)
+    # as the policies see them: quiet hours move the firings first, then the `if` is read
+    zoned = ctx.in_customer_time(rule.name) if rule.in_customer_time else ctx
+    due = int((quiet_times(zoned, rule, cands.cust, cands.time) <= cutoff).sum())
+    if rule.condition is None or not due:
+        return f"{n} candidate(s) were not due by as_of (quiet hours)"
+    late = "" if due == n else f" ({n - due} more not due by as_of: quiet hours)"
+    return f"{due} candidate(s), but 'if {rule.condition}' was false each time{late}"
 
 
 def explain(

@@ -44,6 +44,7 @@ __all__ = [
     "policy_output",
     "policy_reason",
     "policy_verdicts",
+    "quiet_times",
     "quiet_until",
     "verdict_parts",
 ]
@@ -177,7 +178,7 @@ def customer_consent(customers: Mapping[str, Any], customer: str, purpose: str) 
     return consent is not None and bool(consent.allows(purpose))
 
 
-def _quiet(ctx: LogContext, rule: Rule, cust: IntArray, times: IntArray) -> IntArray:
+def quiet_times(ctx: LogContext, rule: Rule, cust: IntArray, times: IntArray) -> IntArray:
     """Firing times after quiet hours: in UTC, or on the customer's wall clock when the rule
     is in customer time (the window's end is the local wall time, read with the offset in
     force then; a repeated wall time is its first occurrence unless that is not later than
@@ -562,7 +563,7 @@ def policy_input(
     if rule.in_customer_time:
         ctx = ctx.in_customer_time(rule.name)
     idx = np.arange(len(cand.cust))
-    times = _quiet(ctx, rule, cand.cust[idx], cand.time[idx])
+    times = quiet_times(ctx, rule, cand.cust[idx], cand.time[idx])
     due = times <= as_of
     idx, times = idx[due], times[due]
     if rule.condition is not None and len(idx):
