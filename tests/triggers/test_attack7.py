@@ -516,18 +516,10 @@ class TestColumnHoldingTextElsewhere:
 
 
 class TestTimezoneTraitNoRuleReads:
-    @pytest.mark.xfail(
-        strict=True,
-        raises=SchemaError,
-        reason="TriggerEngine._register checks every 'timezone' trait (_check_traits) "
-        "whether or not a rule is in customer time; batch checks a zone only where a rule in "
-        "customer time reads it (the reference: 'a rule not in customer time ignores the "
-        "trait')",
-    )
     @pytest.mark.parametrize("zone", ["Europe/london", "Mars/Olympus"])
     def test_a_zone_no_rule_reads_is_not_refused(self, zone: str) -> None:
         """No rule is in customer time: batch fires on a customer whose ``timezone`` is not
-        an IANA name; the engine refuses the customer at construction."""
+        an IANA name, and so does the engine (it refused the customer at construction)."""
         rules = parse("trigger t:\n    when purchase\n    emit x")
         customers = {"a": Customer("a", traits={"timezone": zone})}
         recs = [record("a", 0)]
@@ -535,6 +527,25 @@ class TestTimezoneTraitNoRuleReads:
         assert len(batch_of(rules, recs, as_of, customers=customers)) == 1
         engine = engine_of(rules, PER_ROW, customers=customers)
         assert len(engine.process(recs[0])) == 1
+
+    def test_a_rule_in_customer_time_added_later_refuses_the_zone(self) -> None:
+        """The zone is read once a rule in customer time is added: adding it is refused,
+        naming the customer and the value, and the engine keeps its rules; so is the
+        customer given again while such a rule runs."""
+        rules = parse("trigger t:\n    when purchase\n    emit x")
+        engine = engine_of(rules, PER_ROW, customers={
+            "a": Customer("a", traits={"timezone": "Mars/Olympus"})})  # fmt: skip
+        zoned = parse(
+            "trigger u:\n    when purchase as p then after 1 months\n    emit y\n"
+            "    in customer timezone"
+        )["u"]
+        with pytest.raises(SchemaError, match="customer 'a'.*Mars/Olympus"):
+            engine.add_rule(zoned)
+        assert [r.name for r in engine.rules] == ["t"]
+        engine.set_customer(Customer("a", traits={"timezone": "Europe/Paris"}))
+        engine.add_rule(zoned)
+        with pytest.raises(SchemaError, match="customer 'b'.*Mars/Olympus"):
+            engine.set_customer(Customer("b", traits={"timezone": "Mars/Olympus"}))
 
 
 # == 2. attacks that found nothing =================================================================

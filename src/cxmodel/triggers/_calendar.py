@@ -18,9 +18,9 @@ apart).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -30,11 +30,15 @@ from dateutil.relativedelta import relativedelta
 from cxmodel._time import US_PER_DAY, add_duration, resolve_timezone
 from cxmodel.errors import SchemaError
 
+if TYPE_CHECKING:  # it imports this module
+    from cxmodel.triggers._rules import Rule
+
 __all__ = [
     "CustomerTime",
     "Zones",
     "add_local_months",
     "local_to_utc",
+    "refuse_bad_zones",
     "utc_offsets",
 ]
 
@@ -178,6 +182,18 @@ def _zone_name(customer: str, value: Any, rule: str) -> str | None:
             "customer's 'timezone' trait, or remove it to use UTC)"
         ) from None
     return value
+
+
+def refuse_bad_zones(traits: Mapping[str, Mapping[str, Any]], rules: Iterable[Rule]) -> None:
+    """Refuse (``SchemaError`` naming the customer and the value) a ``timezone`` trait that
+    is not an IANA zone name when one of ``rules`` is in customer time; a rule set with none
+    ignores the trait, as batch evaluation does."""
+    zoned = next((rule.name for rule in rules if rule.in_customer_time), None)
+    if zoned is None:
+        return
+    for cid, given in traits.items():
+        if "timezone" in given:
+            _zone_name(cid, given["timezone"], zoned)
 
 
 class CustomerTime:

@@ -28,7 +28,7 @@ from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import alone, history
-from cxmodel.triggers._calendar import _zone_name
+from cxmodel.triggers._calendar import refuse_bad_zones
 from cxmodel.triggers._columnar import (
     COLUMNAR_FROM,
     RowColumns,
@@ -63,14 +63,6 @@ from cxmodel.triggers._store import (
 from cxmodel.triggers._truths import refuse_misread, refuse_text_traits
 
 __all__ = ["TriggerEngine"]
-
-
-def _check_traits(customer: str, traits: Mapping[str, Any]) -> dict[str, Any]:
-    """A customer's traits, checked: a ``timezone`` must be an IANA zone name."""
-    out = dict(traits)
-    if "timezone" in out:
-        _zone_name(customer, out["timezone"], "(any rule in customer timezone)")
-    return out
 
 
 class TriggerEngine:
@@ -191,8 +183,8 @@ class TriggerEngine:
 
     # -- set-up ------------------------------------------------------------------------------
     def _register(self, cid: str, customer: Any) -> None:
-        traits = getattr(customer, "traits", None)
-        checked = _check_traits(cid, dict(traits or {}))
+        checked = dict(getattr(customer, "traits", None) or {})
+        refuse_bad_zones({cid: checked}, self.rules)
         refuse_text_traits({cid: checked}, self._runner.numeric_traits)
         self._runner.traits[cid] = checked
         self.customers[cid] = customer

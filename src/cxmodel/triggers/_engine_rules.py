@@ -15,6 +15,7 @@ from typing import Any
 from cxmodel.errors import StoreError
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._backfill import adopt
+from cxmodel.triggers._calendar import refuse_bad_zones
 from cxmodel.triggers._contact import without_rule
 from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
@@ -90,6 +91,7 @@ def change_rules(
         try:
             changed = change()
             refuse_text_traits(runner.traits, runner.numeric_traits)  # the new rules' reading
+            refuse_bad_zones(runner.traits, changed)
             state_change = StateChange(
                 meta=meta(changed),
                 customers=ChangedStates(runner.states, runner.touched),

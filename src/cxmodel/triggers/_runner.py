@@ -86,6 +86,9 @@ class RuleRunner:
 
     def index(self) -> None:
         """Which plans and aggregates each kind of interaction concerns."""
+        #: whether a rule is in customer time: only then is a customer's ``timezone`` read
+        self.zoned = any(plan.rule.in_customer_time for plan in self.plans.values())
+        self.readers.clear()  # a zone read, or not, as the rules now say
         self.aggregates_by_kind: dict[str, list[AggregatePlan]] = {}
         self.rows_kept: dict[str, int | None] = {}  # kind -> look-back of the rows kept (None: all)
         used: set[str] = set()
@@ -253,7 +256,11 @@ class RuleRunner:
         reader = self.readers.get(cid)
         if reader is None:
             traits = self.traits.get(cid, {})
-            zone = _zone_name(cid, traits.get("timezone"), "(in customer timezone)")
+            zone = (
+                _zone_name(cid, traits.get("timezone"), "(in customer timezone)")
+                if self.zoned
+                else None
+            )
             reader = self.readers[cid] = Reader(traits, zone)
         return reader
 
