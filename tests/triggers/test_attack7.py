@@ -19,7 +19,6 @@ from. The others are the attacks that found nothing.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import warnings
 from collections import Counter
@@ -336,14 +335,6 @@ class TestTextBesideNumbersInMonthWindows:
 
 
 class TestHeldTextAndAddedRules:
-    @pytest.mark.xfail(
-        strict=True,
-        raises=ValueTypeError,
-        reason="add_rule(backfill=...) does not check the lateness buffer against the state it "
-        "builds (TriggerEngine.add_rule / _engine_rules.add_rule never call "
-        "RuleRunner.refuse_held), so text held back beside the backfilled numbers of a new "
-        "max() makes every later call and advance_to raise ValueTypeError",
-    )
     @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW], ids=["columnar", "per-row"])
     def test_a_backfilled_max_never_blocks_later_calls(self, path: int | None) -> None:
         """a's purchase of 5 is released, a's purchase of ``"x"`` is held back (a day of
@@ -356,8 +347,9 @@ class TestHeldTextAndAddedRules:
         history = [record("a", 0, b=5.0), record("z", 30, b=1.0)]
         engine.process_many(history)
         engine.process_many([record("a", 31, b="x")])  # held back, taken: nothing to order yet
-        with contextlib.suppress(ValueTypeError):  # refusing the rule is fine
-            engine.add_rule(added, backfill=history)
+        with pytest.raises(ValueTypeError, match="cannot be ordered"):
+            engine.add_rule(added, backfill=history)  # refused, naming the aggregate
+        assert [r.name for r in engine.rules] == ["s"]
         engine.process_many([survey("z", 80)])
         engine.advance_to(T0 + timedelta(days=10))
 

@@ -268,8 +268,17 @@ class TriggerEngine:
 
     def _change_rules(self, change: Callable[[], RuleSet]) -> None:
         """Make a change to the active rules and commit it; if the change or its commit
-        fails, everything is as before."""
-        self.rules = change_rules(self.rules, self._runner, self.store, change, self._meta)
+        fails, everything is as before. Interactions held back for lateness are checked
+        against the new rules as a call that brings them is (:meth:`RuleRunner.refuse_held
+        <cxmodel.triggers._runner.RuleRunner.refuse_held>`)."""
+
+        def checked() -> RuleSet:
+            changed = change()
+            if self._runner.may_fail and self._delivery.buffer:
+                self._runner.refuse_held(self._delivery.held())
+            return changed
+
+        self.rules = change_rules(self.rules, self._runner, self.store, checked, self._meta)
 
     # -- processing ----------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
