@@ -282,14 +282,6 @@ _MONTH_WINDOW = (
 
 
 class TestTextBesideNumbersInMonthWindows:
-    @pytest.mark.xfail(
-        strict=True,
-        raises=ValueTypeError,
-        reason="a min/max 'within N months' keeps and checks entries over N*31+2 days "
-        "(AggregatePlan.lookback, used by AggregatePlan.update via trim, refuse_held and "
-        "_columnar_aggregates._refuse_unordered), not the calendar window, so text is refused "
-        "beside a number that already left the window",
-    )
     @pytest.mark.parametrize("lateness", [0, "40 days"], ids=["released", "held-back"])
     @pytest.mark.parametrize("call", CALLS)
     @pytest.mark.parametrize("func", ["max", "min"])
@@ -313,6 +305,28 @@ class TestTextBesideNumbersInMonthWindows:
             got = list(engine.process_many(recs))
         got += engine.advance_to(as_of)
         assert [f.payload for f in got] == [{"top": "x"}]
+
+    @pytest.mark.parametrize("zoned", [True, False], ids=["customer-time", "utc"])
+    @pytest.mark.parametrize("call", CALLS)
+    def test_a_month_on_the_customers_calendar(self, call: str, zoned: bool) -> None:
+        """A number at 2024-01-31T00:00Z, text at 2024-03-01T05:00Z, for a customer in Los
+        Angeles (Feb 29 21:00 there): a month before is Jan 29 21:00 local (Jan 30 05:00Z),
+        so in customer time the number is in the text's window and the text is refused; in
+        UTC the window starts Feb 1 05:00Z and the text is taken."""
+        text = _MONTH_WINDOW.format(func="max", span="1 months")
+        rules = parse(text + ("\n    in customer timezone" if zoned else ""))
+        customers = {"a": Customer("a", traits={"timezone": "America/Los_Angeles"})}
+        engine = engine_of(rules, COLUMNAR if call == "columnar" else PER_ROW, customers=customers)
+        first, then = [record("a", 24 * 30, b=5.0)], [record("a", 24 * 60 + 5, b="x")]
+        send = (lambda recs: [engine.process(r) for r in recs]) if call == "one-at-a-time" else (
+            engine.process_many
+        )  # fmt: skip
+        send(first)
+        if zoned:
+            with pytest.raises(ValueTypeError, match="cannot be ordered"):
+                send(then)
+        else:
+            send(then)
 
     @pytest.mark.parametrize("lateness", [0, "40 days"], ids=["released", "held-back"])
     @pytest.mark.parametrize("call", CALLS)

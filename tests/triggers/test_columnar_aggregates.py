@@ -124,7 +124,7 @@ class TestAdvance:
         one_by_one(aggs, old + new, expected)
         one_by_one(aggs, old, got)
         released = Released(source_of(new, as_columns), np.arange(len(new)), len(old))
-        assert advance(aggs, released, got) == {a.store_key for a in aggs}
+        assert advance(aggs, released, got, {}) == {a.store_key for a in aggs}
         assert {c: s.to_dict() for c, s in got.items()} == {
             c: s.to_dict() for c, s in expected.items()
         }
@@ -162,7 +162,7 @@ class TestAdvance:
                 else:
                     one_by_one([agg], old, states)
                     released = Released(RowColumns(new), np.arange(len(new)), len(old))
-                    advance([agg], released, states)
+                    advance([agg], released, states, {})
             except ValueTypeError:
                 return "refused"
             return {c: s.to_dict() for c, s in states.items()}
@@ -180,7 +180,9 @@ class TestAdvance:
         with pytest.raises(ValueTypeError, match="cannot be ordered"):
             one_by_one([agg], new, {"a": CustomerState("a")})
         with pytest.raises(ValueTypeError, match="cannot be ordered"):
-            advance([agg], Released(RowColumns(new), np.arange(2), 0), {"a": CustomerState("a")})
+            advance(
+                [agg], Released(RowColumns(new), np.arange(2), 0), {"a": CustomerState("a")}, {}
+            )
 
     def test_a_where_reading_a_trait_is_left_to_the_rows(self) -> None:
         """An aggregate whose ``where`` reads a customer's trait is not brought up to date
@@ -188,7 +190,7 @@ class TestAdvance:
         agg = plan_of("count(purchase where customer.vip)")
         rows = made_rows([("a", 0, "purchase", 1.0)], 0)
         released = Released(RowColumns(rows), np.arange(1), 0)
-        assert advance([agg], released, {"a": CustomerState("a")}) == set()
+        assert advance([agg], released, {"a": CustomerState("a")}, {}) == set()
 
 
 class TestSeeds:

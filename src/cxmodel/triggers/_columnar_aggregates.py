@@ -313,7 +313,10 @@ def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDA
 
 
 def advance(
-    aggregates: list[AggregatePlan], released: Released, states: Mapping[str, CustomerState]
+    aggregates: list[AggregatePlan],
+    released: Released,
+    states: Mapping[str, CustomerState],
+    traits: Mapping[str, Mapping[str, Any]],
 ) -> set[str]:
     """Take the released interactions into the customers' running values and windows, as
     taking them one by one does.
@@ -329,6 +332,9 @@ def advance(
         The interactions a call releases, in release order.
     states
         The states of the customers with released interactions, by customer id.
+    traits
+        The customers' traits, by customer id (a window in months of a rule in customer
+        time reads the customer's calendar).
 
     Returns
     -------
@@ -352,7 +358,7 @@ def advance(
         takes = counted if agg.func == "count" else counted & present
         if agg.mode == "window":
             entries, latest = _window_entries(released, ks, values, present, takes)
-            _into_windows(agg, states, entries, latest)
+            _into_windows(agg, states, entries, latest, traits)
         else:
             customers = released.customers[ks].tolist()
             _into_running(agg, states, _values_by_customer(customers, values, takes))
@@ -437,6 +443,7 @@ def _into_windows(
     states: Mapping[str, CustomerState],
     entries: dict[str, list[tuple[int, int, Any]]],
     latest: dict[str, int],
+    traits: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """Add the ``entries`` of each customer to its window of ``agg`` (made at its first
     entry), trimmed at the customer's ``latest`` interaction of the aggregate's kind."""
@@ -450,25 +457,27 @@ def _into_windows(
             if window is None:
                 window = state.windows[key] = deque()
             if agg.function.orders:
-                _refuse_unordered(agg, window, fresh)
+                _refuse_unordered(agg, window, fresh, traits.get(cid, {}))
             window.extend(fresh)
         agg.trim(state, time)
 
 
 def _refuse_unordered(
-    agg: AggregatePlan, window: deque[tuple[int, int, Any]], fresh: list[tuple[int, int, Any]]
+    agg: AggregatePlan,
+    window: deque[tuple[int, int, Any]],
+    fresh: list[tuple[int, int, Any]],
+    traits: Mapping[str, Any],
 ) -> None:
     """Refuse, as :meth:`AggregatePlan.update` does one entry at a time, a fresh entry that
     cannot be ordered against the entry before it, if that one is still in the window at
     its time (the entries in a window share one class: each was checked so against the one
     before it)."""
-    assert agg.lookback is not None
     before = window[-1] if window else None
     for entry in fresh:
         if (
             before is not None
-            and before[0] >= entry[0] - agg.lookback
             and unorderable(before[2], entry[2])
+            and agg.in_window(before[0], entry[0], traits)
         ):
             raise unordered(agg.node, [before[2], entry[2]])
         before = entry

@@ -159,7 +159,7 @@ class _Initial:
             return
         self.begin(missing, consent)
         unread = [a for aggs in _by_kind(runner, missing).values() for a in aggs]
-        missing -= advance(unread, released, self.states)  # on arrays where it can
+        missing -= advance(unread, released, self.states, runner.traits)  # on arrays where it can
         by_kind = _by_kind(runner, missing)
         kinds = set(by_kind) | (set(_CONSENT) if consent else set())
         for row in released.rows(released.reading(kinds)):

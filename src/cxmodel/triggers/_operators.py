@@ -29,6 +29,7 @@ from cxmodel.expr import (
 )
 from cxmodel.expr._aggregates import RunningValue
 from cxmodel.expr._evaluate import COMPARISONS
+from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._context import aggregates_in, names_in, shift, unordered
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._evidence import tested_items
@@ -81,6 +82,9 @@ class AggregatePlan:
         self.where: Scalar | None = (
             None if node.where is None else compile_expr(node.where, alias if pairs else None)
         )
+        #: whether a rule in customer time reads it (its months are on the customer's
+        #: calendar there)
+        self.zoned = False
         within = node.within
         self.lookback: int | None = (
             None
@@ -89,6 +93,22 @@ class AggregatePlan:
             if within.unit == "months"
             else within.to_us()
         )
+
+    def in_window(self, kept: int, time: int, traits: Mapping[str, Any]) -> bool:
+        """Whether a value kept at time ``kept`` is in a window read at ``time`` (and so in
+        every window that holds the value at ``time``, read then or later): in calendar
+        months on the UTC calendar and, where a rule in customer time reads the aggregate,
+        on the customer's. ``lookback`` only bounds what is kept."""
+        within = self.within
+        if within is None:
+            return True
+        if within.unit != "months":
+            return kept >= time - within.to_us()
+        start = shift(time, within, None, -1)
+        if self.zoned:
+            zone = _zone_name("", traits.get("timezone"), "")
+            start = min(start, shift(time, within, zone, -1))
+        return kept >= start
 
     def matches(self, row: Row, customer: str, traits: Mapping[str, Any]) -> bool:
         """Whether ``row`` counts for a running or window aggregate (its ``where`` holds)."""
@@ -112,7 +132,11 @@ class AggregatePlan:
                 buffer = state.windows[self.store_key] = deque()
             elif self.function.orders:
                 self.trim(state, row.time)  # as release trims it after this row
-                if buffer and unorderable(buffer[-1][2], value):
+                if (
+                    buffer
+                    and unorderable(buffer[-1][2], value)
+                    and self.in_window(buffer[-1][0], row.time, traits)
+                ):
                     raise unordered(self.node, [buffer[-1][2], value])
             buffer.append((row.time, row.seq, value))
             return
@@ -159,10 +183,8 @@ class AggregatePlan:
                 )  # fmt: skip
             if (
                 last is not None
-                and (
-                    last[0] is None or self.lookback is None or last[0] >= row.time - self.lookback
-                )
                 and unorderable(last[1], value)
+                and (last[0] is None or self.in_window(last[0], row.time, traits.get(cid, {})))
             ):
                 raise unordered(self.node, [last[1], value])
             before[cid] = (row.time, value)
@@ -360,6 +382,7 @@ class RulePlan:
                 plan = plans.get(str(node))
                 if plan is None:
                     plan = plans[str(node)] = AggregatePlan(node, alias)
+                plan.zoned = plan.zoned or rule.in_customer_time
                 self.aggregates[str(node)] = plan
         self.snapshots = [p for p in self.aggregates.values() if p.mode == "running" and p.before]
         self._evidence(rule)
