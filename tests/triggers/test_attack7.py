@@ -414,13 +414,6 @@ class TestExplainQuietHours:
 
 
 class TestCatalogueRuleAddedWithBackfill:
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="_backfill.adopt hands over a catalogue rule's join buffers but not the "
-        "catalogue events its replay still holds undecided (TriggerEngine._replay advances "
-        "only to before the watermark), so an event at the released time never fires",
-    )
     def test_an_event_at_the_released_time_still_fires(self) -> None:
         """Views of ana and ben, then a restock at the time of ben's view (the engine's
         latest): with the rule from the start the event is decided when a later interaction

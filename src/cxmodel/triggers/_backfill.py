@@ -8,16 +8,17 @@ the values of aggregates no active rule read before, into the engine's customers
 
 from __future__ import annotations
 
+import heapq
 import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cxmodel.domain._kinds import Question
 from cxmodel.triggers._alerts import Alert
-from cxmodel.triggers._ingest import Row, rows_from
+from cxmodel.triggers._ingest import CATALOGUE, Row, rows_from
 from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._rules import Rule, RuleSet
-from cxmodel.triggers._runner import RuleRunner
+from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._truths import refuse_misread, truth_uses
 
 __all__ = ["adopt", "alone", "history", "released_rows"]
@@ -102,3 +103,20 @@ def adopt(runner: RuleRunner, helper: RuleRunner, plan: RulePlan, held: set[str]
                 mine.windows.setdefault(key, kept)
         runner.catalogue.register(mine)
         runner.schedule(mine, only=name)
+    if plan.rule.when.reach is not None:
+        _adopt_events(runner, helper)
+
+
+def _adopt_events(runner: RuleRunner, helper: RuleRunner) -> None:
+    """Take into ``runner`` the catalogue events ``helper`` still holds undecided (at the
+    latest time the engine released: decided once a later interaction comes), unless the
+    engine holds them already."""
+    catalogue = runner.catalogue
+    waiting = {(r.time, r.kind, r.interaction_id) for r in catalogue.pending.values()}
+    for seq, row in helper.catalogue.pending.items():
+        if seq in catalogue.pending or (row.time, row.kind, row.interaction_id) in waiting:
+            continue
+        catalogue.pending[seq] = row
+        heapq.heappush(runner.timers, (row.time, TIMER, seq, CATALOGUE, ""))
+        if row.interaction_id is not None:  # a re-delivery of it is a duplicate
+            catalogue.seen.setdefault(row.interaction_id, row.time)

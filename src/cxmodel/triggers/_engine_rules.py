@@ -86,7 +86,13 @@ def change_rules(
     with ``rules`` and raise."""
     runner.touched = set()
     runner.before = {}
-    saved = (dict(runner.plans), runner.alerts.watched())
+    catalogue = runner.catalogue
+    saved = (
+        dict(runner.plans),
+        runner.alerts.watched(),
+        dict(catalogue.pending),
+        dict(catalogue.seen),
+    )
     try:
         try:
             changed = change()
@@ -113,7 +119,8 @@ def change_rules(
 
 def _put_back(rules: RuleSet, runner: RuleRunner, saved: tuple[Any, ...]) -> None:
     """``runner`` as it was with ``rules`` active, before a change that failed."""
-    plans, watched = saved
+    plans, watched, pending, seen = saved
+    runner.catalogue.pending, runner.catalogue.seen = pending, seen  # events a backfill adopted
     runner.plans.clear()
     runner.plans.update(plans)
     runner.use_policies(rules)
