@@ -79,9 +79,10 @@ def test_float_ids_of_a_frame_with_a_missing_id_keep_their_digits(
     assert arrays.customers.tolist() == ["10", "7"]
 
 
-def test_a_polars_categorical_through_to_arrow_is_read() -> None:
-    """polars writes a Categorical as an Arrow dictionary with unsigned indices; filling its
-    missing indices with -1 raised OverflowError out of from_arrow."""
+def test_a_polars_categorical_is_read_through_arrow_and_parquet(tmp_path: Path) -> None:
+    """polars writes a Categorical as an Arrow dictionary with unsigned (uint32) indices, and
+    keeps them in its Parquet files; filling the missing indices with -1 raised OverflowError
+    out of from_arrow and read_parquet."""
     pl = pytest.importorskip("polars")
     frame = pl.DataFrame(
         {
@@ -92,10 +93,14 @@ def test_a_polars_categorical_through_to_arrow_is_read() -> None:
     ).with_columns(pl.col("kind").cast(pl.Categorical))
     table = frame.to_arrow()
     assert pa.types.is_unsigned_integer(table.schema.field("kind").type.index_type)
+    frame.write_parquet(tmp_path / "orders.parquet")
     with pytest.warns(DataWarning, match="1 of 3 rows rejected"):
         log = cx.InteractionLog.from_arrow(table, errors="quarantine")
+    with pytest.warns(DataWarning, match="1 of 3 rows rejected"):
+        again = cx.read_parquet(tmp_path / "orders.parquet", errors="quarantine")
     assert log.column("kind").tolist() == ["purchase", "purchase"]
     assert log.customers.tolist() == ["00001", "00002"]
+    assert again == log
 
 
 # ------------------------------------------------------------------ times as exports write them
