@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import cxmodel as cx
-from cxmodel.errors import CXModelError, DataWarning, SchemaError
+from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.metrics import SmallSampleWarning
 
 pd = pytest.importorskip("pandas")
@@ -42,11 +42,6 @@ def cdnow_summary() -> pd.DataFrame:
     """CDNOW's published 2,357-customer summary as lifetimes names its columns."""
     frame = pd.read_csv(io.BytesIO(_bundled("cdnow_summary.csv.gz")))
     return frame.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-
-
-def _quiet() -> warnings.catch_warnings[list[warnings.WarningMessage]]:
-    caught = warnings.catch_warnings(record=True)
-    return caught
 
 
 # ------------------------------------------------------------------ frames from pandas and polars
@@ -262,7 +257,3 @@ def test_the_report_of_a_file_says_how_many_rows_it_set_aside(
     assert code == 0
     out = capsys.readouterr().out
     assert "rejected rows" in out and "10" in out.split("rejected rows")[1].splitlines()[0]
-
-
-def test_every_failure_above_is_a_cxmodel_error() -> None:
-    assert issubclass(SchemaError, CXModelError)
