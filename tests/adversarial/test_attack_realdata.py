@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -117,6 +118,25 @@ def test_a_csv_of_epoch_seconds_can_be_read(cdnow_rows: list[list[str]], tmp_pat
     path.write_text("\n".join(lines) + "\n")
     log = cx.read_csv(path, kind="purchase", mapping={"amount": "value"})
     assert len(log) == 10
+
+
+# ------------------------------------------------------------------ JSON as exports write it
+@pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "indented"])
+@pytest.mark.parametrize("errors", ["raise", "quarantine"])
+def test_a_json_array_given_as_json_lines_is_named(
+    cdnow_rows: list[list[str]], tmp_path: Path, indent: int | None, errors: str
+) -> None:
+    """Most JSON exports are one array of objects. read_jsonl rejected every line and then
+    said "required column 'customer_id' is missing (keys: [])", asking for a mapping that
+    could not help."""
+    records = [
+        {"customer_id": c, "timestamp": f"{d[:4]}-{d[4:6]}-{d[6:]}T00:00:00Z", "value": float(v)}
+        for c, d, _, v in cdnow_rows[:5]
+    ]
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps(records, indent=indent))
+    with pytest.raises(SchemaError, match=r"line 1: .*one JSON array, not JSON lines"):
+        cx.read_jsonl(path, kind="purchase", errors=errors)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ misspelt arguments
