@@ -296,8 +296,8 @@ def warn_case_variants(
     ``"survey"``, ``"purchase"``): they are not counted as that kind, so an export that writes
     ``Survey`` for most answers and ``survey`` for a few gets an NPS of the few, without a word.
     A standard kind is never such a variant (asked for ``"Survey"``, the ``"survey"`` rows are
-    of their own kind). ``codes`` index the kind ``categories`` row by row (-1: missing); ``argument`` names the
-    caller.
+    of their own kind). ``codes`` index the kind ``categories`` row by row (-1: missing);
+    ``argument`` names the caller.
 
     Examples
     --------
