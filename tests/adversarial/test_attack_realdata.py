@@ -120,6 +120,37 @@ def test_a_csv_of_epoch_seconds_can_be_read(cdnow_rows: list[list[str]], tmp_pat
     assert len(log) == 10
 
 
+def test_dates_of_a_frame_are_days_of_the_zone_given(cdnow_rows: list[list[str]]) -> None:
+    """A daily export in a frame holds dates (pandas ``.dt.date``, polars ``Date``, Arrow
+    ``date32``). They were read as midnight UTC without ``timezone=`` (text dates are
+    refused), so analysed in America/New_York every purchase fell on the day before: the
+    one of 1 March counted in February. Read with the zone, they are that zone's days, and
+    the log is observed to the end of its last day, as from the same dates written as text."""
+    rows = [r for r in cdnow_rows if r[0] in ("00004", "00006")]
+    frame = pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "timestamp": pd.to_datetime([r[1] for r in rows], format="%Y%m%d").date,
+            "value": [float(r[3]) for r in rows],
+        }
+    )
+    with pytest.raises(SchemaError, match=r"row 1: timestamp '1997-01-01' has no time zone"):
+        cx.InteractionLog.from_pandas(frame, kind="purchase")
+    days = cx.InteractionLog.from_pandas(frame, kind="purchase", timezone="America/New_York")
+    texts = cx.InteractionLog.from_pandas(
+        frame.assign(timestamp=[d.isoformat() for d in frame["timestamp"]]),
+        kind="purchase",
+        timezone="America/New_York",
+    )
+    assert days == texts
+    assert days.observed_until == texts.observed_until
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # order lines of one day
+        by_day = cx.models.rfm_summary(days, freq="M", timezone="America/New_York")
+        by_text = cx.models.rfm_summary(texts, freq="M", timezone="America/New_York")
+    assert by_day.frequency.tolist() == by_text.frequency.tolist()
+
+
 # ------------------------------------------------------------------ JSON as exports write it
 @pytest.mark.parametrize("indent", [None, 2], ids=["one-line", "indented"])
 @pytest.mark.parametrize("errors", ["raise", "quarantine"])

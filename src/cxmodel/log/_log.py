@@ -402,7 +402,8 @@ class InteractionLog:
         ----------
         customer_id, timestamp, kind
             The required columns. Timestamps may be ``datetime64`` (UTC), aware datetimes, ISO-8601
-            strings with an offset, or epoch seconds; naive values need ``timezone``. ``kind``
+            strings with an offset, or epoch seconds; naive values and dates need ``timezone``
+            (a column of dates is observed to the end of its last day). ``kind``
             may be one ``str``, the kind of every row (``kind="purchase"`` for an order
             export).
         timezone
