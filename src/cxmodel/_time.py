@@ -484,7 +484,9 @@ def timestamps_to_us(
     """Convert a column of times to int64 microseconds, UTC.
 
     Returns the converted array and a mapping ``row -> reason`` for the rows that failed
-    (their slot holds 0). Strings are parsed once per distinct value: as ISO-8601, or with
+    (their slot holds 0). A ``date`` is midnight in ``timezone_name`` and, like naive text,
+    fails without one (as UTC, a day of New York would start in the day before it). Strings
+    are parsed once per distinct value: as ISO-8601, or with
     ``time_format`` when given (a value that does not match it is a failed row). ``timezone_arg``
     is the caller's argument that sets the zone of naive times (``timezone`` for the readers and
     ``InteractionLog.from_*``; ``None`` when the caller has none), named by the hint.
@@ -518,6 +520,10 @@ def timestamps_to_us(
             if time_format is not None and isinstance(item, str):
                 parsed = time_format.parse(item, column)
                 converted[j] = _datetime_to_us(parsed, zone, column, timezone_arg, written=item)
+            elif isinstance(item, date) and not isinstance(item, datetime):
+                # a day names no instant until its zone is said, as a date written as text
+                day = datetime(item.year, item.month, item.day)
+                converted[j] = _datetime_to_us(day, zone, column, timezone_arg, item.isoformat())
             else:
                 converted[j] = to_us(
                     item, timezone_name=zone, what=column, timezone_arg=timezone_arg

@@ -688,6 +688,8 @@ def _jsonl(
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
+    if not names and bad:  # no line is a JSON object: not JSON lines at all
+        raise _not_json_lines(source, text, numbers[min(bad)], bad[min(bad)])
     renamed = apply_mapping(list(names), mapping)
     columns: dict[str, Any] = {}
     for name in names:
@@ -714,6 +716,21 @@ def _jsonl(
     )
     _stage_done(bar, "done", len(log))
     return log
+
+
+def _not_json_lines(source: str, text: str, line: int, reason: str) -> SchemaError:
+    """The error for a file none of whose lines is a JSON object, naming the first bad line;
+    a file that opens a JSON array (``[{...}, {...}]``, as most JSON exports write) is said to
+    be one."""
+    if text.lstrip().startswith("["):
+        what = (
+            "it is one JSON array, not JSON lines (one object per line); load it with "
+            "json.load and pass the list to InteractionLog.from_records(), or write one "
+            "object per line"
+        )
+    else:
+        what = "it is not JSON lines (one JSON object per line); for CSV use read_csv()"
+    return SchemaError(f"{source}: no line is a JSON object (line {line}: {reason}): {what}")
 
 
 # ---------------------------------------------------------------------- Parquet

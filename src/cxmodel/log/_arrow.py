@@ -18,9 +18,10 @@ import numpy as np
 
 from cxmodel._arguments import mapping_value
 from cxmodel._optional import import_optional
-from cxmodel._spelling import missing_column_error
+from cxmodel._pieces import warn
+from cxmodel._spelling import Argument, ArgumentWarning, missing_column_error
 from cxmodel._time import to_us, us_to_datetime
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, did_you_mean
 from cxmodel.log._columns import NUMERIC_STANDARD, REQUIRED, STRING_STANDARD, Encoded
 
 if TYPE_CHECKING:
@@ -58,11 +59,17 @@ def declared_dtypes(
     return {renames.get(name, name): kind for name, kind in declared.items()}
 
 
-def apply_mapping(names: list[str], mapping: Mapping[str, str] | None) -> dict[str, str]:
+def apply_mapping(
+    names: list[str], mapping: Mapping[str, str] | None, *, say: bool = True
+) -> dict[str, str]:
     """Source column -> standard name.
 
-    A mapping naming an absent column, a column named twice in the data, or two columns sent to
-    one name raise: the last one would otherwise silently win.
+    A mapping naming an absent column (with a did-you-mean), a column named twice in the data,
+    or two columns sent to one name raise: the last one would otherwise silently win. A
+    column sent to a name one slip away from a standard column the data lack (``"vaule"``,
+    ``"Value"``, ``"values"``) is read as a property of that name, which no analysis reads as
+    the standard column: an :class:`~cxmodel._spelling.ArgumentWarning` says so, with the name
+    meant, unless ``say`` is false (a second pass over the same mapping).
 
     Examples
     --------
@@ -72,6 +79,10 @@ def apply_mapping(names: list[str], mapping: Mapping[str, str] | None) -> dict[s
     Traceback (most recent call last):
     ...
     cxmodel.errors.SchemaError: columns 'customer_id' and 'user' would both become 'customer_id'; ...
+    >>> apply_mapping(["user", "ts"], {"usr": "customer_id"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: mapping names column 'usr', which is not in the data ...; did you mean 'user'?
     """
     mapping = dict(mapping_value(mapping, "mapping", "mapping"))
     for source, target in mapping.items():
@@ -91,6 +102,7 @@ def apply_mapping(names: list[str], mapping: Mapping[str, str] | None) -> dict[s
     if missing:
         raise SchemaError(
             f"mapping names column {missing[0]!r}, which is not in the data (columns: {names})"
+            f"{did_you_mean(missing[0], names)}"
         )
     renamed = {name: mapping.get(name, name) for name in names}
     sources: dict[str, str] = {}
@@ -103,7 +115,67 @@ def apply_mapping(names: list[str], mapping: Mapping[str, str] | None) -> dict[s
                 "of them, or map the other to a different name"
             )
         sources[target] = name
+    if say:
+        _warn_near_standard(mapping, set(renamed.values()))
     return renamed
+
+
+_STANDARD_NAMES = ("timestamp", *STRING_STANDARD, *NUMERIC_STANDARD)
+
+
+def _warn_near_standard(mapping: Mapping[str, str], final: set[str]) -> None:
+    """Warn about each mapping target one slip away from a standard column that ``final`` (the
+    names after mapping) lacks: the column is read as a property no analysis reads."""
+    for source, target in mapping.items():
+        meant = near_standard_name(target)
+        if meant is not None and meant not in final:
+            warn(
+                ArgumentWarning.about(
+                    Argument.MAPPING,
+                    f" sends {source!r} to {target!r}, which is not a standard column, so it "
+                    f"is read as a property of that name and not as {meant!r}; did you mean "
+                    f"{meant!r}?",
+                )
+            )
+
+
+def near_standard_name(name: str) -> str | None:
+    """The standard column ``name`` is one slip away from, or ``None``: the same but for case,
+    spaces, ``_`` and ``-``, or one letter left out, added or swapped with its neighbour.
+    A letter replaced by another is no slip (``store`` and ``state`` are columns of their own,
+    not ``score`` and ``stage``).
+
+    Examples
+    --------
+    >>> [near_standard_name(n) for n in ["vaule", "Value", "values", "timestmp", "Customer ID"]]
+    ['value', 'value', 'value', 'timestamp', 'customer_id']
+    >>> [near_standard_name(n) for n in ["value", "store", "state", "amount"]]
+    [None, None, None, None]
+    """
+    if name in _STANDARD_NAMES:
+        return None
+    folded = "".join(c for c in name.casefold() if c not in " _-")
+    for standard in _STANDARD_NAMES:
+        plain = standard.replace("_", "")
+        if folded == plain or _one_slip(folded, plain):
+            return standard
+    return None
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Whether ``a`` is ``b`` with one letter left out, added, or swapped with the next."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and (a[diff[1]] == b[diff[0]])
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    if len(long) - len(short) != 1:
+        return False
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _to_numpy(column: Any, pa: Any, name: str = "column") -> Any:
@@ -121,7 +193,8 @@ def _to_numpy(column: Any, pa: Any, name: str = "column") -> Any:
     if pa.types.is_dictionary(kind) and (
         pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
     ):
-        indices = column.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        # signed before -1 marks the missing: polars writes its categoricals with uint32 indices
+        indices = column.indices.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
         dictionary = np.asarray(column.dictionary.to_pylist(), dtype=object)
         return Encoded(np.asarray(indices, dtype=np.int32), dictionary)
     if pa.types.is_timestamp(kind) and kind.tz is not None:

@@ -361,6 +361,8 @@ def _short_ascii_keys(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.uint64]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SHOW = 60
+_EXACT_FLOAT_INT = 2**53
+"""The largest whole float customer id read as an integer; beyond it floats skip integers."""
 
 
 def show(value: object) -> str:
@@ -596,6 +598,10 @@ def _not_bool(column: str, item: object) -> str:
 def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
     """Normalise a text column: ``str`` kept, whole numbers as their exact digits, missing None.
 
+    A whole float customer id within 2**53 is the integer it holds (``7.0`` is ``"7"``): a
+    column of integer ids with one missing becomes floats in pandas and numpy. Other columns
+    keep a float's shortest text (``5.0``), as the trigger engine reads a property.
+
     ``None``, float NaN and ``""`` are missing; everything else that is text stays text, so
     ``"NA"`` and ``"007"`` are kept as written. Lists, mappings, bytes, bools mixed with text,
     strings with unpaired surrogates, and a number whose text equals a string in the same column
@@ -606,6 +612,10 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
     >>> errs = RowErrors()
     >>> to_text_column(np.array(["007", 7, None, "NA"], dtype=object), "order_id", errs).tolist()
     ['007', '7', None, 'NA']
+    >>> to_text_column(np.array([7.0, np.nan, 7.5]), "customer_id", errs).tolist()
+    ['7', None, '7.5']
+    >>> to_text_column(np.array([7.0, 7.5]), "order_id", errs).tolist()
+    ['7.0', '7.5']
     >>> to_text_column(np.array(["1", 1], dtype=object), "customer_id", errs).tolist()
     ['1', None]
     >>> print(errs.render(1))  # doctest: +ELLIPSIS
@@ -652,7 +662,10 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
         elif isinstance(item, (float, np.floating)):
             if item != item:
                 continue
-            out[row] = repr(float(item))
+            # a whole float customer id is the integer it holds (integer ids with one missing
+            # become floats in pandas and numpy): 7.0 is the customer 7 of the other exports
+            whole = float(item).is_integer() and abs(item) <= _EXACT_FLOAT_INT
+            out[row] = str(int(item)) if whole and column == "customer_id" else repr(float(item))
             from_number.setdefault(out[row], row)
         elif isinstance(item, numbers.Number) and not _is_complex(item):  # Decimal, Fraction
             out[row] = str(item)

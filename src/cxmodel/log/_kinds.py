@@ -35,6 +35,7 @@ __all__ = [
     "lookalike_kinds",
     "read_kinds",
     "warn_absent_kinds",
+    "warn_case_variants",
     "warn_lookalike_names",
     "warn_unused_renames",
 ]
@@ -281,3 +282,50 @@ def warn_lookalike_names(
                 f"kept as {name!r} and no analysis counts them as {match!r}",
             ),
         )
+
+
+def warn_case_variants(
+    codes: npt.NDArray[np.int32],
+    categories: npt.NDArray[np.object_],
+    kinds: Iterable[str],
+    *,
+    argument: str,
+) -> None:
+    """Warn (:class:`~cxmodel.errors.DataWarning`) about the rows of a kind that is one of
+    ``kinds`` but for case or surrounding spaces (``"Survey"``, ``" purchase"`` for
+    ``"survey"``, ``"purchase"``): they are not counted as that kind, so an export that writes
+    ``Survey`` for most answers and ``survey`` for a few gets an NPS of the few, without a word.
+    A standard kind is never such a variant (asked for ``"Survey"``, the ``"survey"`` rows are
+    of their own kind). ``codes`` index the kind ``categories`` row by row (-1: missing);
+    ``argument`` names the caller.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_case_variants(np.array([0, 0, 1]), np.array(["Survey", "survey"], dtype=object),
+    ...                        ["survey"], argument="nps()")
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    nps(): the log holds 'Survey' (2 rows), the kind 'survey' in another case or with spaces: ...
+    """
+    wanted = {kind.strip().casefold(): kind for kind in kinds if isinstance(kind, str)}
+    variants = [
+        (code, str(name), wanted[str(name).strip().casefold()])
+        for code, name in enumerate(categories.tolist())
+        if str(name).strip().casefold() in wanted
+        and str(name) not in wanted.values()
+        and str(name) not in STANDARD_KINDS
+    ]
+    if not variants:
+        return
+    counts = np.bincount(codes[codes >= 0], minlength=categories.shape[0])
+    for code, name, kind in variants:
+        if counts[code]:
+            rows = f"{int(counts[code]):,} row" + ("" if counts[code] == 1 else "s")
+            warn(
+                f"{argument}: the log holds {name!r} ({rows}), the kind {kind!r} in another case "
+                f"or with spaces: its rows are not counted as {kind!r}; read the data with "
+                f"kinds={{{name!r}: {kind!r}}} if they are the same",
+                DataWarning,
+            )

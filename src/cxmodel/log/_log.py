@@ -402,7 +402,8 @@ class InteractionLog:
         ----------
         customer_id, timestamp, kind
             The required columns. Timestamps may be ``datetime64`` (UTC), aware datetimes, ISO-8601
-            strings with an offset, or epoch seconds; naive values need ``timezone``. ``kind``
+            strings with an offset, or epoch seconds; naive values and dates need ``timezone``
+            (a column of dates is observed to the end of its last day). ``kind``
             may be one ``str``, the kind of every row (``kind="purchase"`` for an order
             export).
         timezone
@@ -836,7 +837,7 @@ class InteractionLog:
         columns, types = arrow_to_columns(
             pa.Table.from_pandas(placeholders, preserve_index=False), mapping=mapping
         )
-        renamed = apply_mapping([str(name) for name in frame.columns], mapping)
+        renamed = apply_mapping([str(name) for name in frame.columns], mapping, say=False)
         for name in mixed:  # pandas' missing values (None, NaN, NA, NaT) as None
             values = frame[name].to_numpy(dtype=object, copy=True)
             values[frame[name].isna().to_numpy()] = None
@@ -1504,10 +1505,11 @@ class _Rows:
 
 def _kind_mask(rows: _Rows, kinds: Sequence[str], argument: str) -> npt.NDArray[np.bool_]:
     """Rows of ``rows`` whose kind is one of ``kinds``; see :meth:`InteractionLog.kind_mask`."""
-    from cxmodel.log._kinds import check_kinds, kinds_in
+    from cxmodel.log._kinds import check_kinds, kinds_in, warn_case_variants
 
     codes, cats = rows.strings["kind"]
     check_kinds(cats.tolist(), kinds, argument=argument)
+    warn_case_variants(codes, cats, kinds, argument=argument)
     return kinds_in(codes, cats, kinds)
 
 

@@ -6,7 +6,8 @@ at its last interaction would end at 00:00 of the export's last day, although th
 all of it. When every timestamp of a log is such a date, the log is observed until the last
 microsecond of its last day instead, in the zone the dates were read in (a date written with an
 offset, ``2024-03-31+02:00``, is a day at that offset). A column holding one time of day among
-its dates is not a column of dates.
+its dates is not a column of dates. The same holds for a column of ``datetime.date`` values
+(Arrow's ``date32``, a frame's dates), read in the zone given as ``timezone=``.
 
 The test is made on the distinct texts of the column (a column of dates has few), once the
 row holding the latest time has shown a date: a column of times stops there.
@@ -14,7 +15,7 @@ row holding the latest time has shown a date: a column of times stops there.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
@@ -137,7 +138,8 @@ def whole_days_end(
     time_format: TimeFormat | None = None,
 ) -> int | None:
     """The end of the last day of a timestamp column of dates, or ``None`` when some kept
-    value is not a date without a time of day (or the column is not text).
+    value is not a date without a time of day (or the column is not text, or not all
+    ``datetime.date`` values, as Arrow's ``date32`` and a frame's dates are read).
 
     Parameters
     ----------
@@ -162,6 +164,9 @@ def whole_days_end(
     '2024-03-31T23:59:59.999999+00:00'
     >>> whole_days_end(stamps.astype("datetime64[us]"), times, None, None) is None
     True
+    >>> days = np.array([date(2024, 3, 30), date(2024, 3, 31)], dtype=object)
+    >>> us_to_datetime(whole_days_end(days, times, None, resolve_timezone("UTC"))).isoformat()
+    '2024-03-31T23:59:59.999999+00:00'
     """
     if not isinstance(stamps, Encoded) and stamps.dtype.kind not in "OU":
         return None  # datetime64, epoch numbers: instants, not days
@@ -171,6 +176,11 @@ def whole_days_end(
     latest = int(rows[np.argmax(times[rows])])
     if time_format is not None:
         return _formatted_days_end(stamps, rows, int(times[latest]), zone, time_format)
+    if _is_day(stamps[latest]):  # datetime.date values (Arrow date32, a frame's dates)
+        distinct = _distinct(stamps, rows)
+        if distinct is None or zone is None or not all(map(_is_day, distinct.tolist())):
+            return None
+        return day_end(int(times[latest]), zone)
     if not date_texts([stamps[latest]])[0][0]:  # a column of times stops here
         return None
     distinct = _distinct(stamps, rows)
@@ -188,6 +198,11 @@ def whole_days_end(
     if (~offset).any() and zone is not None:
         ends.append(day_end(int(parsed[~offset].max()), zone))
     return max(ends) if ends else None
+
+
+def _is_day(value: object) -> bool:
+    """Whether ``value`` is a ``datetime.date`` (a day), not a ``datetime`` (an instant)."""
+    return isinstance(value, date) and not isinstance(value, datetime)
 
 
 def _formatted_days_end(

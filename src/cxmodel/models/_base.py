@@ -147,18 +147,31 @@ def fit_columns(
     summary: Any,
     given: Mapping[str, npt.ArrayLike | None],
     fields: tuple[str, ...] | None = None,
+    caller: str = "fit()",
 ) -> list[npt.ArrayLike]:
     """The per-customer arrays ``fit`` reads: the ``summary``'s ``fields`` (default: the
     names of ``given``) when a summary is given, else the ``given`` keyword arrays.
+
+    A data frame (pandas, polars: anything with ``columns``) gives its columns of those names,
+    so that lifetimes' summary frame, whose ``T`` attribute is its transpose, is read by column.
+    ``caller`` names the function in the error.
 
     Raises :class:`~cxmodel.errors.ValueTypeError` for a summary without those fields and
     :class:`~cxmodel.errors.DataError` when an array is missing.
     """
     if summary is not None:
         fields = tuple(given) if fields is None else fields
+        names = getattr(summary, "columns", None)
+        if names is not None and not isinstance(names, (str, bytes)):
+            try:
+                has_columns = all(field in list(names) for field in fields)
+            except TypeError:
+                has_columns = False
+            if has_columns:
+                return [summary[field] for field in fields]
         if not all(hasattr(summary, field) for field in fields):
             raise ValueTypeError(
-                f"fit(): summary must be an RFMSummary (from cxmodel.models.rfm_summary) or "
+                f"{caller}: summary must be an RFMSummary (from cxmodel.models.rfm_summary) or "
                 f"have {', '.join(fields)}; got {got(summary)}"
             )
         columns = [getattr(summary, field) for field in fields]

@@ -12,7 +12,7 @@ from cxmodel._arguments import method_of, real
 from cxmodel._result import Result
 from cxmodel._time import MAX_DURATION_DAYS
 from cxmodel.errors import DataError, SchemaError
-from cxmodel.models._base import FloatArray
+from cxmodel.models._base import FloatArray, fit_columns
 
 __all__ = ["CLVResult", "customer_lifetime_value"]
 
@@ -142,6 +142,13 @@ def customer_lifetime_value(
         )
     if isinstance(freq, str):
         unit = getattr(summary, "freq", "")
+        if not isinstance(unit, str) or not unit:
+            raise SchemaError(
+                f"customer_lifetime_value(): freq {freq!r} is a calendar unit, but summary "
+                f"({type(summary).__name__}) does not say the unit of its recency and T "
+                "(an RFMSummary's freq); give freq as a number of summary time units, e.g. "
+                "freq=365.25 / 12 / 7 for months of a summary in weeks"
+            )
         if freq not in _DAYS or unit not in _DAYS:
             raise SchemaError(
                 f"freq {freq!r} and the summary unit {unit!r} must both be one of "
@@ -161,8 +168,15 @@ def customer_lifetime_value(
             f"would be read as {fitted_in!r} periods; summarise with rfm_summary(log, "
             f"freq={fitted_in!r}) or refit the model on this summary"
         )
-    x, t_x, big_t = summary.frequency, summary.recency, summary.T
-    spend = spend_model.conditional_expected_spend(x, summary.monetary_value)
+    x, t_x, big_t, money = (
+        np.asarray(c)
+        for c in fit_columns(
+            summary,
+            dict.fromkeys(("frequency", "recency", "T", "monetary_value")),
+            caller="customer_lifetime_value()",
+        )
+    )
+    spend = spend_model.conditional_expected_spend(x, money)
     ends = np.arange(horizon + 1, dtype=np.float64) * length
     cumulative = np.column_stack(
         [np.zeros_like(x)]
@@ -175,10 +189,28 @@ def customer_lifetime_value(
     discount = (1.0 + discount_rate) ** -np.arange(1, horizon + 1, dtype=np.float64)
     flows = spend[:, None] * incremental * discount[None, :]
     return CLVResult(
-        customer_id=np.asarray(summary.customer_id, dtype=object),
+        customer_id=_customer_ids(summary, x.shape[0]),
         value=flows.sum(axis=1),
         cash_flows=flows,
         horizon=int(horizon),
         period_length=length,
         discount_rate=float(discount_rate),
     )
+
+
+def _customer_ids(summary: Any, n: int) -> npt.NDArray[np.object_]:
+    """The customer ids of a summary: its ``customer_id`` (an RFMSummary's field, a frame's
+    column), else a pandas frame's index (lifetimes keeps the ids there)."""
+    names = getattr(summary, "columns", None)
+    if names is not None and not isinstance(names, (str, bytes)) and "customer_id" in list(names):
+        ids = summary["customer_id"]
+    elif hasattr(summary, "customer_id"):
+        ids = summary.customer_id
+    elif hasattr(summary, "index") and len(summary.index) == n:
+        ids = summary.index
+    else:
+        raise SchemaError(
+            f"customer_lifetime_value(): summary ({type(summary).__name__}) has no customer_id "
+            "column; add one so that each value names its customer"
+        )
+    return np.asarray(ids, dtype=object)

@@ -273,7 +273,7 @@ def cx_report(log: InteractionLog, *, as_of: TimeLike | None = None) -> CXReport
             f"cx_report() needs interactions at or before as_of; the log starts after "
             f"{us_to_datetime(cutoff):%Y-%m-%d %H:%M} UTC"
         )
-    context = Context(seen, cutoff)
+    context = Context(seen, cutoff, len(log.rejected))
     sections: list[ReportSection] = []
     left_out: list[LeftOut] = []
     for key, title, build in SECTIONS:

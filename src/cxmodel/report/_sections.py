@@ -93,12 +93,17 @@ def _figure(result: Any, alt: str, **kwargs: Any) -> tuple[ReportFigure, ...]:
 
 
 class Context:
-    """The log as of the report date, and what several sections share (computed once)."""
+    """The log as of the report date, and what several sections share (computed once).
 
-    def __init__(self, log: InteractionLog, as_of_us: int) -> None:
+    ``rejected`` is the number of rows the reader set aside from the log the report is of
+    (``log.rejected`` of the log given, which the cut at the report date does not keep).
+    """
+
+    def __init__(self, log: InteractionLog, as_of_us: int, rejected: int = 0) -> None:
         self.log = log
         self.as_of_us = as_of_us
         self.as_of: datetime = us_to_datetime(as_of_us)
+        self.rejected = rejected
 
     @cached_property
     def kinds(self) -> frozenset[str]:
@@ -280,8 +285,8 @@ def overview(ctx: Context) -> ReportSection | str:
     last = np.maximum.reduceat(log.timestamps, log.offsets[:-1])
     active_90 = int(np.count_nonzero(last > ctx.as_of_us - 90 * DAY_US))
     rows.append(("active in last 90 days", _share(active_90, log.n_customers)))
-    if len(log.rejected):
-        rows.append(("rejected rows", f"{len(log.rejected):,}"))
+    if ctx.rejected:
+        rows.append(("rejected rows", f"{ctx.rejected:,} (set aside when read: log.rejected)"))
     lead = (
         f"{_plural(s['customers'], 'customer')} and {_plural(s['rows'], 'interaction')} from "
         f"{s['first']:%d %b %Y} to {s['last']:%d %b %Y}; {active_90 / log.n_customers:.0%} of "
