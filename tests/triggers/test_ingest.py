@@ -264,3 +264,26 @@ class TestIds:
         engine.forget(customer)
         assert store.pending() == [] and engine.stats()["customers"] == 0
         store.close()
+
+
+def test_a_date_timestamp_is_refused_as_the_log_refuses_it() -> None:
+    """A ``datetime.date`` names no instant until its zone is said: refused, naming the
+    record, one at a time and in a micro-batch (a log refuses it without ``timezone=``);
+    an aware datetime on that day is taken."""
+    from datetime import date, datetime, timezone
+
+    from cxmodel.errors import DataWarning, SchemaError
+    from cxmodel.log import InteractionLog
+
+    engine = TriggerEngine(parse("trigger t:\n    when purchase\n    emit x"), max_future=None)
+    record = {"customer_id": "a", "timestamp": date(2024, 3, 1), "kind": "purchase"}
+    with pytest.raises(SchemaError, match="'2024-03-01' is a date"):
+        engine.process(record)
+    with pytest.raises(SchemaError, match="record 2: timestamp '2024-03-01' is a date"):
+        engine.process_many([{**record, "timestamp": T0.isoformat()}, record])
+    good = {**record, "timestamp": T0.isoformat()}
+    with pytest.warns(DataWarning, match="1 of 2 rows rejected"):
+        log = InteractionLog.from_records([good, record], errors="quarantine")
+    assert len(log.rejected) == 1
+    aware = {**record, "timestamp": datetime(2024, 3, 1, tzinfo=timezone.utc)}
+    assert len(engine.process(aware)) == 1

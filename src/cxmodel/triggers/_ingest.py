@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from types import NoneType
 from typing import Any
 
@@ -305,6 +305,13 @@ def row_from_record(
     kind = _text_id(kind_raw, "kind", where)
     time = _utc_text_us(time_raw) if type(time_raw) is str else None
     if time is None:
+        if isinstance(time_raw, date) and not isinstance(time_raw, datetime):
+            raise _fail(  # as a log reads a date without timezone=: no instant yet
+                where,
+                f"timestamp {time_raw.isoformat()!r} is a date, which names no instant until "
+                f"its time zone is said; give a datetime with an offset, e.g. "
+                f"'{time_raw.isoformat()}T00:00:00Z'",
+            )
         try:
             time = to_us(time_raw)
         except SchemaError as error:
