@@ -515,7 +515,9 @@ def form(part: list[dict[str, Any]], how: str) -> Any:
     firsts: dict[Any, dict[str, Any]] = {}
     for r in part:  # a log refuses an id given twice
         firsts.setdefault(r.get("interaction_id", id(r)), r)
-    return InteractionLog.from_records(list(firsts.values()))
+    with warnings.catch_warnings():  # text beside numbers in a property: read as text, said
+        warnings.filterwarnings("ignore", "column .* holds text in", DataWarning)
+        return InteractionLog.from_records(list(firsts.values()))
 
 
 FORMS = ["records", "objects", "columns", "log"]

@@ -490,8 +490,8 @@ class TestColumnHoldingTextElsewhere:
         strict=True,
         raises=AssertionError,
         reason="InteractionLog.from_records types a property for the whole log (text when "
-        "any row holds text), so batch reads c's numbers as text ('9.0' > '10.0'); the "
-        "stream (_ingest.row_of) reads each record's numbers as numbers",
+        "any row holds text, with a DataWarning), so batch reads c's numbers as text ('9.0' "
+        "> '10.0'); the stream (_ingest.row_of) reads each record's numbers as numbers",
     )
     def test_a_customers_numbers_are_numbers_in_both(self) -> None:
         """a's purchase holds ``b = "x"``, c's hold 10 and 9: the stream takes them (no

@@ -280,6 +280,34 @@ def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
     return "string"
 
 
+def _warn_numbers_as_text(name: str, values: npt.NDArray[Any] | Encoded) -> None:
+    """Warn when a property column inferred as text (not a standard text column, nor named
+    like a key) holds numbers
+    beside the text: they are read as their digits (``10.0`` as ``"10.0"``), so they compare
+    and sort as text, where the streaming engine, reading record by record, sees numbers."""
+    if (
+        isinstance(values, Encoded)
+        or values.dtype.kind != "O"
+        or is_key_like(name)
+        or name in STRING_STANDARD  # text by definition (a channel 3 is '3')
+    ):
+        return
+    present = values[~is_missing(values)].tolist()
+    numbers = sum(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        for v in present
+    )
+    text = sum(isinstance(v, str) for v in present)
+    if numbers and text:
+        warn(
+            f"column {name!r} holds text in {text:,} row(s) and numbers in {numbers:,}: it is "
+            "read as text, the numbers as their digits (10.0 as '10.0', which sorts before "
+            f"'9.0'); give it one type, or declare dtypes={{{name!r}: 'float'}} to refuse the "
+            "text rows",
+            DataWarning,
+        )
+
+
 def _mixed_columns(frame: Any, pa: Any) -> list[str]:
     """The object columns of a pandas frame that Arrow cannot convert (numbers and text
     mixed)."""
@@ -545,6 +573,8 @@ class InteractionLog:
             kind = declared.get(name)
             if kind is None:
                 kind = _inferred_kind(name, values)
+                if kind == "string":
+                    _warn_numbers_as_text(name, values)
             if kind == "bool":
                 numeric[name] = to_bool_column(values, name, row_errors)
                 bools.add(name)
