@@ -100,13 +100,6 @@ def test_a_polars_categorical_is_read_through_arrow_and_parquet(tmp_path: Path) 
 
 
 # ------------------------------------------------------------------ times as exports write them
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_csv (log._parse_text.text_times) reads text timestamps as ISO-8601 or a "
-    "strptime time_format only: a CSV of epoch seconds cannot be read at all (dtypes refuses "
-    "'float' for timestamp, strptime has no epoch directive) and its error never says epoch; "
-    "needs a design decision such as time_format='epoch'",
-)
 def test_a_csv_of_epoch_seconds_can_be_read(cdnow_rows: list[list[str]], tmp_path: Path) -> None:
     """Analytics exports (Segment, Mixpanel, many databases' CSV dumps) write epoch seconds;
     the same instants as JSON numbers are read, as CSV text they are a bad row each."""
@@ -118,6 +111,16 @@ def test_a_csv_of_epoch_seconds_can_be_read(cdnow_rows: list[list[str]], tmp_pat
     path.write_text("\n".join(lines) + "\n")
     log = cx.read_csv(path, kind="purchase", mapping={"amount": "value"})
     assert len(log) == 10
+    expected = [pd.Timestamp(day, tz="UTC") for _, day, _, _ in cdnow_rows[:10]]
+    assert sorted(log.column("timestamp").tolist()) == sorted(
+        t.tz_convert(None).to_datetime64().astype("datetime64[us]").item() for t in expected
+    )
+    # milliseconds written as text are a bad row that says so, as the same number is
+    millis = tmp_path / "millis.csv"
+    millis.write_text("customer_id,timestamp\na,1704067200000\nb,1704067200\n")
+    with pytest.warns(DataWarning, match="divide by 1,000"):
+        kept = cx.read_csv(millis, kind="view", errors="quarantine")
+    assert len(kept) == 1 and len(kept.rejected) == 1
 
 
 def test_dates_of_a_frame_are_days_of_the_zone_given(cdnow_rows: list[list[str]]) -> None:
