@@ -100,7 +100,7 @@ def epoch_texts(texts: npt.NDArray[Any]) -> npt.NDArray[Any]:
     >>> epoch_texts(np.array(["1704067200", " 1704067200.5", "20240301", "x"], dtype=object)).tolist()
     [1704067200, 1704067200.5, '20240301', 'x']
     """
-    out = texts.copy()
+    out: npt.NDArray[Any] = texts.copy()
     for j, text in enumerate(texts.tolist()):
         if isinstance(text, str) and _EPOCH_TEXT.fullmatch(stripped := text.strip()):
             out[j] = float(stripped) if "." in stripped else int(stripped)
