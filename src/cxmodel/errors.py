@@ -189,12 +189,19 @@ def did_you_mean(name: object, known: Iterable[str]) -> str:
     --------
     >>> did_you_mean("purchse", ["view", "purchase"])
     "; did you mean 'purchase'?"
+    >>> did_you_mean("NPS ", ["ces", "nps"])  # another case, spaces around
+    "; did you mean 'nps'?"
     >>> did_you_mean("zzz", ["view"]), did_you_mean(5, ["view"])
     ('', '')
     """
     if not isinstance(name, str):
         return ""
-    close = difflib.get_close_matches(name, list(known), n=1)
+    known = list(known)
+    folded = name.strip().casefold()
+    same = [k for k in known if k.strip().casefold() == folded and k != name]
+    if same:
+        return f"; did you mean {same[0]!r}?"
+    close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 

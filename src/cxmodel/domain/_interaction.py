@@ -17,7 +17,7 @@ import numpy as np
 from cxmodel._time import to_utc
 from cxmodel.domain._kinds import METRIC_SCALES, Question
 from cxmodel.domain._mapping import frozen_mapping
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, did_you_mean
 
 __all__ = ["MONEY_KINDS", "Interaction"]
 
@@ -166,8 +166,8 @@ def check_interaction_values(
     if metric is not None:
         if metric not in METRIC_SCALES:
             raise SchemaError(
-                f"{where}metric {metric!r} is unknown (column 'metric'); expected one of "
-                f"{sorted(METRIC_SCALES)}"
+                f"{where}metric {metric!r} is unknown (column 'metric')"
+                f"{did_you_mean(metric, METRIC_SCALES)}; expected one of {sorted(METRIC_SCALES)}"
             )
         low, high = METRIC_SCALES[metric]
         if score is not None and not (low <= score <= high):

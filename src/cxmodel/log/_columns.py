@@ -19,7 +19,7 @@ from cxmodel.domain._kinds import (
     QuestionType,
     question_catalogue,
 )
-from cxmodel.errors import RowSchemaError, SchemaError
+from cxmodel.errors import RowSchemaError, SchemaError, did_you_mean
 
 __all__ = [
     "NUMERIC_STANDARD",
@@ -969,7 +969,8 @@ def _validate_answers(
     errors.add(
         rows[~known],
         lambda row: (
-            f"metric {metrics[metric_codes[row]]!r} is unknown (column 'metric'); "
+            f"metric {metrics[metric_codes[row]]!r} is unknown (column 'metric')"
+            f"{did_you_mean(metrics[metric_codes[row]], catalogue)}; "
             f"expected one of {sorted(catalogue)}{_declare_hint(catalogue)}"
         ),
     )
