@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scipy.special import betaln
 
 from cxmodel.domain import Question, QuestionType
-from cxmodel.errors import DataError
+from cxmodel.errors import ConvergenceWarning, DataError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     IntervalOptions,
@@ -309,6 +309,22 @@ class TestValueModelsOnDegenerateInputs:
             ShiftedBetaGeo().fit(survivors=[10, 9])
         fitted = ShiftedBetaGeo().fit(survivors=[10, 9, 8])  # two periods: identified
         assert fitted.params_ is not None
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="maximise_likelihood: a likelihood still rising towards a boundary (r, alpha -> "
+        "inf, a -> 0) stops on a flat gradient short of exp(25) and counts as converged; "
+        "telling it from an optimum needs a rule to be chosen (the Hessian, a probe outwards)",
+    )
+    def test_one_customer_is_not_a_converged_fit(self) -> None:
+        """One customer, 3 repeat purchases by week 20 of 30: BG/NBD reported converged, with
+        r = 1.3e6, alpha = 1.3e7, a = 6.9e-6 and no warning (ModifiedBetaGeo likewise, with
+        a = 1.7e-10), where the guide names one customer as the case whose parameters the data
+        do not determine; on 3 purchases by week 9 of 10, ModifiedBetaGeo's a reaches the edge
+        of the search range and the fit warns."""
+        with pytest.warns(ConvergenceWarning):
+            fitted = BetaGeo().fit(frequency=[3], recency=[20.0], T=[30.0])
+        assert not fitted.convergence_.converged
 
     def test_gamma_gamma_refuses_unpriced_repeat_buyers(self) -> None:
         """Zero monetary values of repeat buyers: a DataError naming the row, not a fit."""
