@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from scipy.special import betaln
 
 from cxmodel.domain import Question, QuestionType
-from cxmodel.errors import ConvergenceWarning, DataError
+from cxmodel.errors import ConvergenceWarning, DataError, DataWarning
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import (
     IntervalOptions,
@@ -33,6 +34,7 @@ from cxmodel.metrics import (
     csat,
     kaplan_meier,
     logrank_test,
+    multivariate_logrank_test,
     nps,
     question_summary,
 )
@@ -224,6 +226,21 @@ class TestKaplanMeierAgainstLifelines:
             assert (not ea.any() and not eb.any()) or theirs.test_statistic == pytest.approx(0)
         else:
             assert ours.statistic == pytest.approx(theirs.test_statistic, rel=1e-8, abs=1e-12)
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda: logrank_test([1, 1], [1, 1]),
+            lambda: multivariate_logrank_test([1, 1, 1], ["a", "b", "c"]),
+        ],
+        ids=["two-groups", "three-groups"],
+    )
+    def test_no_information_says_why(self, call: Callable[[], object]) -> None:
+        """Every subject of every group fails at time 1: both groups were at risk there, and
+        the variance is 0 because no one was left (lifelines reports statistic 0, p 1). The
+        warning said the events 'happened while only one group had subjects at risk'."""
+        with pytest.warns(DataWarning, match="took every subject then at risk at once"):
+            call()
 
 
 def _homogeneous_limit(
