@@ -39,7 +39,7 @@ from cxmodel.metrics import (
     question_summary,
 )
 from cxmodel.metrics._survey import CESAccumulator, nps_statistics, share_statistics
-from cxmodel.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ShiftedBetaGeo
+from cxmodel.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, ShiftedBetaGeo
 
 REPLICATIONS = 4000
 # With 4,000 replications the Monte Carlo standard error of a coverage near 0.95 is
@@ -316,7 +316,65 @@ class TestNearlyHomogeneousPurchasing:
         assert values[1] == pytest.approx(values[0], rel=1e-4)
 
 
+EXTREME_HISTORIES = np.array(
+    [
+        (x, T * share, T)
+        for x in (1, 2, 20, 1000, 5000)
+        for T in (1.0, 39.0, 2000.0)
+        for share in (0.01, 0.5, 0.99, 1.0)
+    ]
+    + [(0, 0.0, T) for T in (1.0, 39.0, 2000.0)]
+)
+
+
 class TestValueModelsOnDegenerateInputs:
+    @pytest.mark.parametrize(
+        ("model", "twin", "params"),
+        [
+            (BetaGeo, "BetaGeoFitter", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}),
+            (
+                ModifiedBetaGeo,
+                "ModifiedBetaGeoFitter",
+                {"r": 2.0, "alpha": 0.5, "a": 5.0, "b": 0.3},
+            ),
+            (
+                ParetoNBD,
+                "ParetoNBDFitter",
+                {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669},
+            ),
+        ],
+        ids=["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"],
+    )
+    def test_extreme_histories_against_lifetimes(
+        self, model: type, twin: str, params: dict[str, float]
+    ) -> None:
+        """Frequencies to 5,000, ages to 2,000 weeks, last purchase from 1 % of the age to
+        the end: P(alive) within 1e-6 and E[Y(10) | history] within 1e-6 relative of
+        lifetimes' wherever lifetimes gives a number (measured 6e-14 and 4e-12; lifetimes is
+        NaN for up to 12 of these 63 histories, where ours is finite and equals the closed
+        form in 30-digit arithmetic to 4e-12)."""
+        lifetimes = pytest.importorskip("lifetimes")
+        pd = pytest.importorskip("pandas")
+        ours = model()
+        ours.params_ = dict(params)
+        theirs = getattr(lifetimes, twin)()
+        theirs.params_ = pd.Series(params)
+        x, t_x, big_t = EXTREME_HISTORIES.T
+        alive = ours.probability_alive(x, t_x, big_t)
+        expected = ours.conditional_expected_purchases(10.0, x, t_x, big_t)
+        assert np.isfinite(alive).all() and np.isfinite(expected).all()
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            peer_alive = np.asarray(theirs.conditional_probability_alive(x, t_x, big_t), float)
+            peer_expected = np.asarray(
+                theirs.conditional_expected_number_of_purchases_up_to_time(10.0, x, t_x, big_t),
+                float,
+            )
+        known = np.isfinite(peer_alive) & np.isfinite(peer_expected)
+        assert known.sum() >= len(x) - 12
+        np.testing.assert_allclose(alive[known], peer_alive[known], atol=1e-6)
+        np.testing.assert_allclose(expected[known], peer_expected[known], rtol=1e-6, atol=1e-12)
+
     def test_sbg_of_one_period_is_refused(self) -> None:
         """Two counts (one period) give the churn of one period: only alpha / (alpha + beta)
         is in the likelihood, any spread of churn fits equally. The fit returned the point
