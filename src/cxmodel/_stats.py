@@ -385,12 +385,15 @@ def mean_t_bounds(
     var: npt.ArrayLike,
     level: float,
     fpc: float | npt.ArrayLike = 1.0,
+    limits: tuple[float, float] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """``(se, low, high)`` of group means with Student-t intervals, vectorised (NaN below 2 values).
 
     ``n``, ``mean`` and ``var`` (the sample variance) hold one value per group; ``fpc`` is a
     finite population correction (:func:`fpc_factor`), one value or one per group. The
-    interval is ``mean +- t(level, n - 1) sqrt(var fpc / n)``.
+    interval is ``mean +- t(level, n - 1) sqrt(var fpc / n)``, clipped to ``limits`` when the
+    values have a range (the lowest and highest point of a rating scale: a mean of answers
+    on 1..7 lies in [1, 7], while two answers 1 and 7 give 4 +- 38.1).
 
     Raises
     ------
@@ -403,6 +406,8 @@ def mean_t_bounds(
     >>> se, low, high = mean_t_bounds([4, 1], [10.0, 3.0], [4.0, 0.0], 0.95)
     >>> se.tolist(), low.round(3).tolist(), high.round(3).tolist()
     ([1.0, nan], [6.818, nan], [13.182, nan])
+    >>> mean_t_bounds([2], [4.0], [18.0], 0.95, limits=(1, 7))[1:]  # answers 1 and 7
+    (array([1.]), array([7.]))
     """
     z_value(level)
     sizes = np.asarray(n, dtype=np.float64)
@@ -415,7 +420,10 @@ def mean_t_bounds(
     )
     t = np.full(sizes.shape, NAN)
     t[enough] = stats.t.ppf(0.5 + level / 2.0, sizes[enough] - 1)
-    return se, centre - t * se, centre + t * se
+    low, high = centre - t * se, centre + t * se
+    if limits is not None:
+        low, high = np.maximum(low, limits[0]), np.minimum(high, limits[1])
+    return se, low, high
 
 
 def mean_t_interval(

@@ -179,8 +179,8 @@ class TestSummaries:
         """rating 1,2,3,4,5,5: mean 20/6, s^2 = (71.33.. - 6 mean^2)/5; top box (4-5) 3/6.
 
         sum = 20, sum of squares = 80, mean = 3.3333, s^2 = (80 - 6 * 3.3333^2) / 5 = 2.6667,
-        SE = sqrt(2.6667 / 6) = 0.6667, t(5, 0.975) = 2.570582, CI = 3.3333 +- 1.7137.
-        Wilson 3/6 at 95 %: centre 0.5, half = 1.96 sqrt(0.25/6 + 3.8415/144) / 1.6403 = 0.3120.
+        SE = sqrt(2.6667 / 6) = 0.6667, t(5, 0.975) = 2.570582, CI = 3.3333 +- 1.7137,
+        its upper end 5.047 clipped to the top of the 1..5 scale. Wilson 3/6 at 95 %: centre 0.5, half = 1.96 sqrt(0.25/6 + 3.8415/144) / 1.6403 = 0.3120.
         """
         log = InteractionLog.from_records(
             answers("rating", "score", [1, 2, 3, 4, 5, 5]), questions=QUESTIONS
@@ -191,7 +191,7 @@ class TestSummaries:
         assert row["n"] == 6 and row["mean"] == pytest.approx(20 / 6)
         assert row["mean_se"] == pytest.approx(math.sqrt((80 - 6 * (20 / 6) ** 2) / 5 / 6))
         assert (row["mean_ci_low"], row["mean_ci_high"]) == pytest.approx(
-            (20 / 6 - 2.570582 * 0.666667, 20 / 6 + 2.570582 * 0.666667), abs=1e-5
+            (20 / 6 - 2.570582 * 0.666667, 5.0), abs=1e-5
         )
         assert (row["top_box"], row["top_box_n"]) == (0.5, 3)
         assert (row["top_box_ci_low"], row["top_box_ci_high"]) == pytest.approx(

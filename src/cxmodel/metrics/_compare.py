@@ -69,7 +69,11 @@ def _warn_empty(caller: str, n_a: int, n_b: int) -> None:
         )
 
 
-def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: float) -> Comparison:
+def _finish(
+    diff: float, se: float, se_test: float, n_a: int, n_b: int, level: float, limit: float
+) -> Comparison:
+    """The comparison of ``diff`` with its interval ``diff +- z se``, clipped to the range
+    ``-limit..limit`` a difference of two such values can take."""
     z = z_value(level)
     if not (se_test > 0):
         stat = NAN
@@ -77,13 +81,16 @@ def _finish(diff: float, se: float, se_test: float, n_a: int, n_b: int, level: f
     else:
         stat = diff / se_test
         p = two_sided_p(stat)
-    return Comparison(diff, se, (diff - z * se, diff + z * se), stat, p, n_a, n_b, level)
+    ci = (max(diff - z * se, -limit), min(diff + z * se, limit))
+    return Comparison(diff, se, ci, stat, p, n_a, n_b, level)
 
 
 def compare_nps(a: NPSResult, b: NPSResult, *, level: float = 0.95) -> Comparison:
     """Compare two NPS results: z = (NPS_a - NPS_b) / sqrt(SE_a^2 + SE_b^2) (points).
 
-    A result without answers makes every figure NaN, with a DataWarning saying which.
+    The interval is the difference +- z times that standard error, clipped to -200..200 (the
+    range of a difference of two NPS). A result without answers makes every figure NaN, with
+    a DataWarning saying which.
 
     Parameters
     ----------
@@ -107,7 +114,7 @@ def compare_nps(a: NPSResult, b: NPSResult, *, level: float = 0.95) -> Compariso
     if se == 0 and not (_census(a) and _census(b)):
         shown = f"a: NPS {a.value:+g} of {a.n} answers, b: NPS {b.value:+g} of {b.n}"
         _warn_flat("compare_nps()", shown, se)
-    return _finish(a.value - b.value, se, se, a.n, b.n, level)
+    return _finish(a.value - b.value, se, se, a.n, b.n, level, 200.0)
 
 
 def _census(result: Any) -> bool:
@@ -138,7 +145,8 @@ def _counts(value: Any, name: str) -> tuple[int, int]:
 def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     """Two-proportion z-test (pooled SE for the test, unpooled for the interval).
 
-    ``a`` and ``b`` are :func:`csat` / :func:`ces` results or ``(successes, n)`` pairs. One
+    The interval is the difference +- z times the unpooled SE, clipped to [-1, 1]. ``a`` and
+    ``b`` are :func:`csat` / :func:`ces` results or ``(successes, n)`` pairs. One
     with ``n = 0`` makes every figure NaN, with a DataWarning saying which. A result computed
     with ``population=`` keeps its finite population correction ``(N - n) / (N - 1)`` on its
     variance term in both standard errors, as :func:`compare_nps` does through the results'
@@ -168,4 +176,4 @@ def compare_proportions(a: Any, b: Any, *, level: float = 0.95) -> Comparison:
     se = math.sqrt(pa * (1 - pa) * fa / na + pb * (1 - pb) * fb / nb)
     if se == 0 and not (_census(a) and _census(b)):
         _warn_flat("compare_proportions()", f"a: {sa} of {na}, b: {sb} of {nb}", se_test)
-    return _finish(pa - pb, se, se_test, na, nb, level)
+    return _finish(pa - pb, se, se_test, na, nb, level, 1.0)

@@ -329,7 +329,7 @@ def question_summary(
         top_box = values >= float(asked.top if asked.top is not None else asked.high or 0)
         top = np.bincount(group, weights=top_box, minlength=size).astype(np.int64)
         mean, var = sample_moments(n, sums, squares)
-        mean_se, mean_low, mean_high = mean_t_bounds(n, mean, var, level)
+        mean_se, mean_low, mean_high = mean_t_bounds(n, mean, var, level, limits=asked.scale)
         share, low, high = wilson_columns(top, n, z)
         table |= {
             "n": n,

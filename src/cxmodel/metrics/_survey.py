@@ -351,10 +351,12 @@ class CESStatistics:
 def _mean_statistics(
     counts: IntArray, points: FloatArray, options: IntervalOptions
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Mean of each row of answer counts and its Student-t interval (NaN below 2 answers)."""
+    """Mean of each row of answer counts and its Student-t interval (NaN below 2 answers),
+    clipped to the scale ``points`` spans."""
     n = counts.sum(axis=1)
     mean, var = sample_moments(n, counts @ points, counts @ (points**2))
-    return (mean, *mean_t_bounds(n, mean, var, options.level, options.fpc(n)))
+    scale = (float(points[0]), float(points[-1]))
+    return (mean, *mean_t_bounds(n, mean, var, options.level, options.fpc(n), scale))
 
 
 # ---------------------------------------------------------------------- accumulators
@@ -903,7 +905,8 @@ def ces(
     """Customer Effort Score (CES 2.0, 1..7 agreement): agree share (>= 5) and mean.
 
     The agree share is a proportion with the ``ci`` interval (as :func:`csat`); the mean
-    has a Student-t interval (NaN below 2 answers). Higher is easier on the default scale.
+    has a Student-t interval, clipped to the scale (NaN below 2 answers). Higher is easier on
+    the default scale.
     Without ``by`` and ``period`` the answer is one :class:`CESResult`, with either a
     :class:`MetricTable` with one row per group.
 

@@ -256,12 +256,17 @@ def kaplan_meier(
 def _warn_no_information(events: float, n: int, caller: str) -> None:
     """Warn that a log-rank test has no information (zero variance): its statistic and
     p-value are NaN. ``events`` of the ``n`` durations were events; with none, every subject
-    was censored, else no event happened while two groups had subjects at risk."""
+    was censored, else each event time had subjects at risk in one group only, or had every
+    subject then at risk (of two groups or more) fail at once, leaving no survivor to weigh
+    the groups' shares against."""
     if events == 0:
         why = f"none of the {n:,} durations is an event (every subject is censored)"
     else:
         count = f"{events:,.0f} event" + (" happened" if events == 1 else "s happened")
-        why = f"the {count} while only one group had subjects at risk"
+        why = (
+            f"the {count} while only one group had subjects at risk, or took every subject "
+            "then at risk at once (no survivor to compare the groups by)"
+        )
     warn(
         f"{caller}: {why}, so the groups cannot be compared: statistic and p_value are NaN",
         DataWarning,

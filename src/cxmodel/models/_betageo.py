@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.integrate import quad
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, xlog1py, xlogy
 from scipy.stats import nbinom
 
 from cxmodel._arguments import random_seed, real
@@ -47,6 +49,82 @@ def _hyp2f1_neg(a: Any, b: Any, c: Any, w: Any) -> FloatArray:
             out = np.where(bad, direct, out)
     res: FloatArray = np.asarray(out, dtype=np.float64)
     return res
+
+
+def _mixture_one(r: float, alpha: float, a: float, b: float, t: float) -> float:
+    """E over p ~ Beta(a, b) of (1 - (1 + p t / alpha)^-r) / p, by adaptive quadrature.
+
+    The integrand is the expected purchases in ``t`` of customers who drop out with chance p
+    after each purchase, their rates Gamma(r, alpha); it falls from r t / alpha at p = 0 to
+    about 1 / p past p = alpha / (r t), where the range is split. The Beta density is taken in
+    log space (a and b in the thousands underflow its factors); an exponent below 0 (a or b
+    below 1, a density unbounded at that end) is left to the weight of scipy's
+    algebraic-weight rule, and a density peaked inside is given its mean as a break point.
+    """
+    if t == 0.0:
+        return 0.0
+    rate = r * t / alpha
+    log_beta = float(betaln(a, b))
+
+    def purchases(p: float) -> float:
+        return -math.expm1(-r * math.log1p(p * t / alpha)) / p if p > 0.0 else rate
+
+    def piece(lo: float, hi: float, wa: float, wb: float) -> float:
+        def integrand(p: float) -> float:
+            density = xlogy(a - 1.0 - wa, p) + xlog1py(b - 1.0 - wb, -p) - log_beta
+            return purchases(p) * math.exp(density)
+
+        options: dict[str, Any] = {"epsabs": 0.0, "epsrel": 1e-10, "limit": 200, "full_output": 1}
+        if wa < 0.0 or wb < 0.0:
+            return float(quad(integrand, lo, hi, weight="alg", wvar=(wa, wb), **options)[0])
+        mean = a / (a + b)
+        points = [mean] if lo < mean < hi else None
+        return float(quad(integrand, lo, hi, points=points, **options)[0])
+
+    knee = min(0.5, 1.0 / rate)
+    return piece(0.0, knee, min(a - 1.0, 0.0), 0.0) + piece(knee, 1.0, 0.0, min(b - 1.0, 0.0))
+
+
+def _or_mixture(
+    closed: npt.ArrayLike,
+    r: npt.ArrayLike,
+    alpha: npt.ArrayLike,
+    a: float,
+    b: npt.ArrayLike,
+    t: npt.ArrayLike,
+    *,
+    survive_first: bool = False,
+) -> FloatArray:
+    """``closed``, an expectation of purchases from the 2F1 closed form, with the Beta mixture
+    it stands for where the closed form is not finite.
+
+    Given the drop-out chance p, the purchases of a customer alive with a Gamma(r, alpha) rate
+    average (1 - (1 + p t / alpha)^-r) / p over the next ``t``; the closed forms are this
+    averaged over p ~ Beta(a, b) (times 1 - p with ``survive_first``: MBG/NBD's chance to drop
+    out before the first repeat purchase). scipy's 2F1 gives NaN once a parameter passes about
+    1e4, which a fit reaches when purchase rates barely vary (r in the millions); the mixture
+    has no such limit. Each distinct combination of arguments is integrated once.
+    """
+    out = np.array(closed, dtype=np.float64)
+    bad = ~np.isfinite(out)
+    if not bad.any():
+        return out
+    columns = [
+        np.broadcast_to(np.asarray(v, dtype=np.float64), out.shape)[bad] for v in (r, alpha, b, t)
+    ]
+    if survive_first:  # the factor 1 - p: Beta(a, b + 1) scaled by its mean share b / (a + b)
+        columns[2] = columns[2] + 1.0
+    done: dict[tuple[float, ...], float] = {}
+    values = np.empty(columns[0].shape[0])
+    for i, key in enumerate(zip(*(c.tolist() for c in columns), strict=True)):
+        if key not in done:
+            done[key] = _mixture_one(key[0], key[1], a, key[2], key[3])
+        values[i] = done[key]
+    if survive_first:
+        values *= columns[2] - 1.0
+        values /= a + columns[2] - 1.0
+    out[bad] = values
+    return out
 
 
 def _purchase_counts(n: npt.ArrayLike) -> FloatArray:
@@ -229,7 +307,7 @@ class BetaGeo(TransactionModel):
         r, alpha, a, b = self._p()
         tt = as_float_array("t", t)
         f = _hyp2f1_neg(r, a - 1, a + b - 1, -tt / alpha)
-        return np.asarray((a + b - 1) / (a - 1) * (1 - f), dtype=np.float64)
+        return _or_mixture((a + b - 1) / (a - 1) * (1 - f), r, alpha, a, b, tt)
 
     def conditional_expected_purchases(
         self, t: npt.ArrayLike, frequency: npt.ArrayLike, recency: npt.ArrayLike, T: npt.ArrayLike
@@ -246,7 +324,11 @@ class BetaGeo(TransactionModel):
         # a + b + x - 1 for BG/NBD; MBG/NBD's extra chance to drop out makes it a + b + x
         c = a + b + x - (1 - self._geometric_shift)
         f = _hyp2f1_neg(r + x, a - 1, c, -tt / (alpha + big_t))
-        num = c / (a - 1) * (1 - f)
+        # given alive, the rate is Gamma(r + x, alpha + T) and the drop-out chance
+        # Beta(a, b + x) (Beta(a, b + x + 1) for MBG/NBD)
+        num = _or_mixture(
+            c / (a - 1) * (1 - f), r + x, alpha + big_t, a, b + x + self._geometric_shift, tt
+        )
         return np.asarray(num * expit(-self._alive_log_odds_inv(x, t_x, big_t)), dtype=np.float64)
 
     def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
@@ -346,7 +428,7 @@ class ModifiedBetaGeo(BetaGeo):
         r, alpha, a, b = self._p()
         tt = as_float_array("t", t)
         f = _hyp2f1_neg(r, a - 1, a + b, -tt / alpha)
-        return np.asarray(b / (a - 1) * (1 - f), dtype=np.float64)
+        return _or_mixture(b / (a - 1) * (1 - f), r, alpha, a, b, tt, survive_first=True)
 
     def probability_of_purchases(self, n: npt.ArrayLike, t: npt.ArrayLike) -> FloatArray:
         """P(X(t) = n) for a new customer (Batislam et al. 2007)."""

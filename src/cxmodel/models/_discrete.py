@@ -301,7 +301,11 @@ class ShiftedBetaGeo:
         return params_repr("ShiftedBetaGeo", self.params_)
 
     def fit(self, *, survivors: npt.ArrayLike) -> ShiftedBetaGeo:
-        """Fit on survivor counts S_0 >= S_1 >= ... (S_0 = cohort size); returns self."""
+        """Fit on survivor counts S_0 >= S_1 >= ... (S_0 = cohort size); returns self.
+
+        At least two periods (three counts) are needed: one period's churn identifies only the
+        mean churn probability, which every spread of churn across customers matches.
+        """
         s = whole_numbers(
             "survivors",
             survivors,
@@ -331,6 +335,13 @@ class ShiftedBetaGeo:
                 f"ShiftedBetaGeo.fit(): all {s[0]:,.0f} customers churned in the first period, "
                 "so the likelihood is largest where the churn probability is 1 and no "
                 "parameters are estimable"
+            )
+        if s.size == 2:
+            raise DataError(
+                f"ShiftedBetaGeo.fit(): survivors {s[0]:,.0f} -> {s[1]:,.0f} cover one period, "
+                "whose churn identifies only the mean churn probability alpha / (alpha + beta), "
+                "not how churn is spread across customers: every spread fits equally and "
+                "projects another retention curve; give the survivors of at least two periods"
             )
         lost = s[:-1] - s[1:]
         t = np.arange(1, s.size, dtype=np.float64)
