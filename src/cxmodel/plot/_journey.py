@@ -21,6 +21,7 @@ from cxmodel.journey import (
 from cxmodel.plot._style import (
     GREY,
     axes,
+    closes_on_error,
     colour,
     count,
     finish,
@@ -30,6 +31,7 @@ from cxmodel.plot._style import (
     percent,
     percent_axis,
     percent_texts,
+    plain,
     ranked_bars,
     shorten,
 )
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 
+@closes_on_error
 def plot_funnel(
     funnel: Funnel,
     ax: Axes | None = None,
@@ -129,6 +132,7 @@ def plot_funnel(
     return finish(ax, title=title, ylabel=ylabel)
 
 
+@closes_on_error
 def plot_funnel_comparison(
     comparison: FunnelComparison,
     ax: Axes | None = None,
@@ -200,6 +204,7 @@ _MEASURES = {
 }
 
 
+@closes_on_error
 def plot_journey_comparison(
     comparison: Comparison[Any],
     ax: Axes | None = None,
@@ -269,6 +274,7 @@ def _nonempty(counts: Any) -> tuple[Any, Any]:
     return rows, cols
 
 
+@closes_on_error
 def plot_transitions(
     transitions: Transitions,
     ax: Axes | None = None,
@@ -340,6 +346,7 @@ def plot_transitions(
     return finish(ax, title=title, xlabel="Next interaction", ylabel="Interaction", grid=None)
 
 
+@closes_on_error
 def plot_step_matrix(
     matrix: StepMatrix,
     ax: Axes | None = None,
@@ -410,6 +417,7 @@ def plot_step_matrix(
     return finish(ax, title=title, xlabel=xlabel, ylabel="Interaction", grid=None)
 
 
+@closes_on_error
 def plot_paths(
     paths: Paths,
     ax: Axes | None = None,
@@ -473,6 +481,7 @@ def plot_paths(
     )
 
 
+@closes_on_error
 def plot_attribution(
     attribution: Attribution,
     ax: Axes | None = None,
@@ -532,7 +541,7 @@ def plot_attribution(
         np.nan_to_num(attribution.credit[attribution.models.index(m)] / total) for m in chosen
     ]
     grouped_bars(ax, x, shares, [m.replace("_", " ") for m in chosen], **kwargs)
-    ax.set_xticks(x, labels=channels)
+    ax.set_xticks(x, labels=[plain(c) for c in channels])
     if len(channels) > 6:
         ax.tick_params(axis="x", labelrotation=45)
     percent_axis(ax)
@@ -550,6 +559,7 @@ _FRICTION = {
 }
 
 
+@closes_on_error
 def plot_friction(
     friction: Friction,
     ax: Axes | None = None,

@@ -14,6 +14,7 @@ from cxmodel.metrics import CohortRetention, Comparison, MetricTable, SurvivalCu
 from cxmodel.plot._style import (
     GREY,
     axes,
+    closes_on_error,
     colour,
     finish,
     forest,
@@ -22,6 +23,7 @@ from cxmodel.plot._style import (
     percent,
     percent_axis,
     percent_texts,
+    plain,
 )
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ def _by_label(value: Any, kind: type[T], label: str, where: str, name: str) -> d
     return dict(value)
 
 
+@closes_on_error
 def plot_survival(
     curve: SurvivalCurve | Mapping[str, SurvivalCurve],
     ax: Axes | None = None,
@@ -102,7 +105,7 @@ def plot_survival(
         surv = np.concatenate([[1.0], c.survival])
         shade = colour(i)
         median = f"median {number(c.median)}" if np.isfinite(c.median) else "median not reached"
-        label = f"{name} ({median})" if name else None
+        label = f"{plain(name)} ({median})" if name else None
         options: dict[str, Any] = {"where": "post", "color": shade, "linewidth": 1.8}
         ax.step(times, surv, label=label, **(options | kwargs))
         if ci:
@@ -175,6 +178,7 @@ def _group_column(table: MetricTable) -> str | None:
     return None
 
 
+@closes_on_error
 def plot_metric_table(
     table: MetricTable,
     ax: Axes | None = None,
@@ -233,7 +237,7 @@ def plot_metric_table(
     ax = axes(ax)
     column = _value_column(table, value)
     key = (table.name.lower(), column)
-    ylabel = ylabel or _LABELS.get(key, column.replace("_", " ").capitalize())
+    ylabel = ylabel or _LABELS.get(key, plain(column.replace("_", " ").capitalize()))
     share = key in _SHARES
     group = _group_column(table)
     y = np.asarray(table[column], dtype=np.float64)
@@ -254,16 +258,16 @@ def plot_metric_table(
             x = np.array([where[p] for p in periods[sel].tolist()], dtype=np.float64)
             shade = colour(i)
             options: dict[str, Any] = {"color": shade, "marker": "o", "markersize": 3.5}
-            ax.plot(x, y[sel], label=name if group else None, **(options | kwargs))
+            ax.plot(x, y[sel], label=plain(name) if group else None, **(options | kwargs))
             if bounds is not None:
                 lo = np.asarray(bounds[0], dtype=np.float64)[sel]
                 hi = np.asarray(bounds[1], dtype=np.float64)[sel]
                 ax.fill_between(x, lo, hi, color=shade, alpha=0.18, linewidth=0)
         step = max(1, len(ticks) // 12)
-        ax.set_xticks(np.arange(0, len(ticks), step), labels=ticks[::step])
+        ax.set_xticks(np.arange(0, len(ticks), step), labels=[plain(t) for t in ticks[::step]])
         ax.tick_params(axis="x", labelrotation=45)
         if group is not None:
-            ax.legend(frameon=False, fontsize=9, title=group.replace("_", " "))
+            ax.legend(frameon=False, fontsize=9, title=plain(group.replace("_", " ")))
         xlabel = "Period"
     else:
         x = np.arange(len(y), dtype=np.float64)
@@ -276,14 +280,15 @@ def plot_metric_table(
         ax.bar(x, np.nan_to_num(y), yerr=err, ecolor="black", capsize=3, **(options | kwargs))
         sizes = np.asarray(table["n"]).tolist() if "n" in table.columns else [None] * len(y)
         ticks = [
-            f"{name}\n{percent(v) if share else number(v)}" + ("" if n is None else f" (n={n:,})")
+            f"{plain(name)}\n{percent(v) if share else number(v)}"
+            + ("" if n is None else f" (n={n:,})")
             for name, v, n in zip(labels.tolist(), y.tolist(), sizes, strict=True)
         ]
         ax.set_xticks(x, labels=ticks)
         if len(x) > 6:
             ax.tick_params(axis="x", labelrotation=45)
         ax.axhline(0, color=GREY, linewidth=0.8)
-        xlabel = "" if group in (None, "by") else str(group).replace("_", " ").capitalize()
+        xlabel = "" if group in (None, "by") else plain(str(group).replace("_", " ").capitalize())
     if share:
         percent_axis(ax)
     ci_note = " with 95% intervals" if bounds is not None else ""
@@ -291,6 +296,7 @@ def plot_metric_table(
     return finish(ax, title=title if title is not None else default, xlabel=xlabel, ylabel=ylabel)
 
 
+@closes_on_error
 def plot_drivers(
     table: MetricTable,
     ax: Axes | None = None,
@@ -358,6 +364,7 @@ def plot_drivers(
     )
 
 
+@closes_on_error
 def plot_comparison(
     comparison: Comparison | Mapping[str, Comparison],
     ax: Axes | None = None,
@@ -407,6 +414,7 @@ def plot_comparison(
     )
 
 
+@closes_on_error
 def plot_cohort_retention(
     result: CohortRetention,
     ax: Axes | None = None,

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, method_of, real
 from cxmodel.errors import DataError
-from cxmodel.plot._style import axes, colour, count, finish, heatmap, number
+from cxmodel.plot._style import axes, closes_on_error, colour, count, finish, heatmap, number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -192,6 +192,7 @@ def _plot_matrix(
     )
 
 
+@closes_on_error
 def plot_frequency_recency_matrix(
     model: Any,
     summary: Any = None,
@@ -262,6 +263,7 @@ def plot_frequency_recency_matrix(
     )
 
 
+@closes_on_error
 def plot_probability_alive_matrix(
     model: Any,
     summary: Any = None,
@@ -353,6 +355,7 @@ def _bins(max_frequency: int) -> list[str]:
     return [str(k) for k in range(max_frequency)] + [f"{max_frequency}+"]
 
 
+@closes_on_error
 def plot_period_transactions(
     model: Any,
     summary: Any,
@@ -418,6 +421,7 @@ def plot_period_transactions(
     return finish(ax, title=title, xlabel="Repeat purchases", ylabel=ylabel)
 
 
+@closes_on_error
 def plot_calibration_purchases_vs_holdout_purchases(
     model: Any,
     calibration: Any,

@@ -12,10 +12,12 @@ from cxmodel.errors import SchemaError
 from cxmodel.plot._style import (
     LIGHT,
     axes,
+    closes_on_error,
     count,
     finish,
     forest,
     percent,
+    plain,
     require,
     rows_figsize,
 )
@@ -46,6 +48,7 @@ def _rf_grid(segments: RFMSegments) -> tuple[npt.NDArray[np.int64], bool]:
     return grid, varies
 
 
+@closes_on_error
 def plot_rfm_segments(
     segments: RFMSegments,
     ax: Axes | None = None,
@@ -129,7 +132,8 @@ def plot_rfm_segments(
         centre = cells.mean(axis=0)
         near = cells[np.argmin(((cells - centre) ** 2).sum(axis=1))]
         r_at, f_at = (centre + 1) if _convex(cells) else (near + 1)
-        text = f"{name}\n{count(totals.get(name, 0))} ({percent(totals.get(name, 0) / everyone)})"
+        share = percent(totals.get(name, 0) / everyone)
+        text = f"{plain(name)}\n{count(totals.get(name, 0))} ({share})"
         ax.text(float(f_at), float(r_at), text, ha="center", va="center", fontsize=8.5,
                 fontweight="bold", color="#222222",
                 bbox={"boxstyle": "round,pad=0.25", "fc": "white", "alpha": 0.65, "ec": "none"})  # fmt: skip
@@ -161,6 +165,7 @@ def _convex(cells: npt.NDArray[np.int64]) -> bool:
     return bool(len(cells) == int(np.prod(hi - lo + 1)))
 
 
+@closes_on_error
 def plot_contrast(
     contrast: Contrast,
     ax: Axes | None = None,

@@ -7,9 +7,11 @@ drawing call explicitly. matplotlib is imported on first use, through
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +27,7 @@ __all__ = [
     "PALETTE",
     "SEQUENTIAL",
     "axes",
+    "closes_on_error",
     "colour",
     "count",
     "finish",
@@ -35,6 +38,7 @@ __all__ = [
     "percent",
     "percent_axis",
     "percent_texts",
+    "plain",
     "ranked_bars",
     "require",
     "rows_figsize",
@@ -75,6 +79,12 @@ SEQUENTIAL = "cividis"
 
 FEATURE = "plotting"
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_MADE: ContextVar[list[Any] | None] = ContextVar("cxmodel_plot_figures_made", default=None)
+"""The pyplot figures :func:`axes` made during the current :func:`closes_on_error` call."""
+
 
 def require(module: str = "matplotlib.pyplot") -> Any:
     """Import a matplotlib module or raise ``MissingDependencyError`` naming the ``plot`` extra.
@@ -107,8 +117,34 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
         require("matplotlib")
         return ax
     plt = require("matplotlib.pyplot")
-    _, new = plt.subplots(figsize=figsize, layout="constrained")
+    figure, new = plt.subplots(figsize=figsize, layout="constrained")
+    made = _MADE.get()
+    if made is not None:
+        made.append(figure)
     return cast("Axes", new)
+
+
+def closes_on_error(plot: Callable[P, R]) -> Callable[P, R]:
+    """``plot``, closing the pyplot figure it made when it fails: a plot refused after its
+    figure was made (a bad argument, an empty result) leaves no figure open, so failed calls
+    in a loop do not pile figures up in pyplot."""
+
+    @functools.wraps(plot)
+    def draw(*args: P.args, **kwargs: P.kwargs) -> R:
+        made: list[Any] = []
+        token = _MADE.set(made)
+        try:
+            return plot(*args, **kwargs)
+        except BaseException:
+            if made:
+                plt = require("matplotlib.pyplot")
+                for figure in made:
+                    plt.close(figure)
+            raise
+        finally:
+            _MADE.reset(token)
+
+    return draw
 
 
 def rows_figsize(rows: int, width: float = 7.5) -> tuple[float, float]:
@@ -181,7 +217,7 @@ def grouped_bars(
     for g, (name, row) in enumerate(zip(names, rows, strict=True)):
         offset = (g - (len(rows) - 1) / 2) * width
         options: dict[str, Any] = {"color": colour(g), "width": width * 0.95}
-        drawn.append(ax.bar(x + offset, row, label=name, **(options | kwargs)))
+        drawn.append(ax.bar(x + offset, row, label=plain(name), **(options | kwargs)))
     return drawn
 
 
@@ -240,15 +276,28 @@ def number(x: float) -> str:
     return f"{x:.3g}"
 
 
+def plain(text: object) -> str:
+    """``text`` for a matplotlib label, drawn as written: its dollar signs escaped, so that a
+    name holding two of them is not read as mathtext (``$\\frac$`` would fail the drawing,
+    ``cost $5 or $6`` would lose its words).
+
+    Examples
+    --------
+    >>> plain("cost $5"), plain("view")
+    ('cost \\\\$5', 'view')
+    """
+    return str(text).replace("$", r"\$")
+
+
 def shorten(text: str, width: int = 40) -> str:
-    """``text`` cut to ``width`` characters with an ellipsis.
+    """``text`` cut to ``width`` characters with an ellipsis, for a label (:func:`plain`).
 
     Examples
     --------
     >>> shorten("view > add_to_cart > checkout > purchase", 20)
     'view > add_to_cart…'
     """
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return plain(text if len(text) <= width else text[: width - 1].rstrip() + "…")
 
 
 def percent_axis(ax: Axes, axis: str = "y", digits: int | None = None) -> None:
@@ -331,8 +380,8 @@ def heatmap(
         "origin": origin,
     }
     image = ax.imshow(data, **(options | kwargs))
-    ax.set_xticks(np.arange(len(columns)), labels=list(columns))
-    ax.set_yticks(np.arange(len(rows)), labels=list(rows))
+    ax.set_xticks(np.arange(len(columns)), labels=[plain(c) for c in columns])
+    ax.set_yticks(np.arange(len(rows)), labels=[plain(r) for r in rows])
     ax.tick_params(length=0)
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)

@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import of_type
 from cxmodel._periods import period_name
-from cxmodel.plot._style import GREY, axes, colour, finish
+from cxmodel.plot._style import GREY, axes, closes_on_error, colour, finish, plain
 from cxmodel.triggers import Firings
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def _columns(firings: Firings) -> tuple[list[str], npt.NDArray[np.int64]]:
     return names, us
 
 
+@closes_on_error
 def plot_firings(
     firings: Firings,
     ax: Axes | None = None,
@@ -118,7 +119,7 @@ def plot_firings(
                 continue
             at = np.searchsorted(axis, _bucket(us[sel], period))
             counts = np.bincount(at, minlength=len(axis))
-            label = name if what == "fired" else f"{name} (suppressed)"
+            label = plain(name) if what == "fired" else f"{plain(name)} (suppressed)"
             options: dict[str, Any] = {"color": colour(i), "linestyle": style, "linewidth": 1.6}
             ax.plot(axis, counts, label=label, **(options | kwargs))
     if triggers:
