@@ -114,3 +114,98 @@ class TestFailedPlotsCloseTheirFigure:
             with pytest.raises(error):
                 _quiet(draw)
         assert plt.get_fignums() == [], name
+
+
+def _said(ax: Any) -> str:
+    """Every text written on the axes (not the title or the axis labels)."""
+    return " ".join(t.get_text() for t in ax.texts)
+
+
+def _foreign(call: Any) -> list[str]:
+    """Warnings ``call()`` lets out that are not cxmodel's own."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [str(w.message) for w in caught if not type(w.message).__module__.startswith("cxmodel")]
+
+
+class TestNoBlankFigureWithoutAWord:
+    """Results with nothing to draw gave an empty frame, and a few points gave an invisible
+    line, without a word saying why."""
+
+    def test_drivers_none_left(self) -> None:
+        table = _quiet(lambda: cx.metrics.experience_drivers(_world(), metric="nps", min_n=10**6))
+        assert len(table) == 0
+        assert "No experience drivers" in _said(table.plot())
+
+    def test_comparison_of_nothing(self) -> None:
+        from cxmodel.plot import plot_comparison
+
+        assert "No comparisons" in _said(plot_comparison({}))
+
+    def test_cohorts_without_purchases(self) -> None:
+        """matplotlib also warned twice about identical limits, and the figure was empty."""
+        log = InteractionLog.from_arrays(
+            ["a", "b"], ["2024-01-01T00:00Z", "2024-02-01T00:00Z"], ["view", "view"]
+        )
+        result = _quiet(lambda: cx.metrics.cohort_retention(log))
+        holder: list[Any] = []
+        assert _foreign(lambda: holder.append(result.plot())) == []
+        assert "No cohorts" in _said(holder[0])
+
+    def test_friction_with_no_label_left(self) -> None:
+        result = _quiet(lambda: cx.journey.friction(_small_log()))
+        assert "No interaction" in _said(result.plot(min_events=10**6))
+
+    def test_firings_on_a_single_day_are_visible(self) -> None:
+        from cxmodel.triggers import evaluate, parse
+
+        log = InteractionLog.from_arrays(
+            ["a", "b"], ["2024-01-01T08:00Z", "2024-01-01T09:00Z"], ["purchase"] * 2
+        )
+        rules = parse("trigger t:\n    when purchase as p\n    emit thanks\n")
+        ax = evaluate(rules, log, as_of="2024-01-02T00:00Z").plot()
+        (line,) = ax.lines
+        assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "", "None")
+
+    def test_survival_when_every_duration_is_zero(self) -> None:
+        """Everything on one instant: the curve is one point on the frame."""
+        curve = cx.metrics.kaplan_meier([0.0, 0.0, 0.0], [1, 0, 0])
+        assert "duration is 0" in _said(curve.plot())
+
+
+class TestHugeFigures:
+    """Figures sized by their labels grew without bound: a cohort heatmap of a log from year 1
+    to 9999 wrote 720,000 cell texts (gigabytes, minutes), and a step matrix of 300 steps was
+    a 168 x 117 inch figure whose PNG took 8 GB."""
+
+    def test_cohorts_over_eight_thousand_years(self) -> None:
+        log = InteractionLog.from_arrays(
+            ["a", "a", "b", "b", "c"],
+            ["0001-01-05T00:00Z", "9999-12-01T00:00Z", "0001-03-01T00:00Z", "2024-01-01T00:00Z",
+             "5000-01-01T00:00Z"],
+            ["purchase"] * 5,
+        )  # fmt: skip
+        result = _quiet(lambda: cx.metrics.cohort_retention(log))
+        assert result.rates.shape[1] > 100_000
+        ax = result.plot()
+        assert len(ax.texts) <= 2_000
+        assert len(ax.get_xticks()) <= 100
+        ax.figure.savefig(io.BytesIO(), format="png")
+
+    @pytest.mark.parametrize("what", ["transitions", "step_matrix"])
+    def test_many_labels_make_a_figure_of_bounded_size(self, what: str) -> None:
+        rng = np.random.default_rng(0)
+        n = 6_000
+        log = InteractionLog.from_arrays(
+            [f"c{i}" for i in rng.integers(0, 50, n)],
+            np.sort(rng.integers(1_600_000_000, 1_700_000_000, n)),
+            [f"k{i}" for i in rng.integers(0, 150, n)],
+        )
+        result = (
+            cx.journey.transitions(log)
+            if what == "transitions"
+            else cx.journey.step_matrix(log, steps=250)
+        )
+        width, height = result.plot().figure.get_size_inches()
+        assert width <= 24 and height <= 18

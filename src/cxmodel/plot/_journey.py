@@ -184,6 +184,7 @@ def plot_funnel_comparison(
         xlabel="Difference in conversion (percentage points)",
         title=title,
         share=True,
+        empty="No steps to compare",
         **kwargs,
     )
 
@@ -264,6 +265,7 @@ def plot_journey_comparison(
         xlabel=f"Difference in {measure} (percentage points), A minus B",
         title=title if title is not None else f"Largest differences in {measure}",
         share=True,
+        empty="No differences to show: the comparison has no rows",
         **kwargs,
     )
 
@@ -340,6 +342,7 @@ def plot_transitions(
         vmin=0.0,
         vmax=1.0,
         share=True,
+        empty="No transitions to show",
         **kwargs,
     )
     ax.tick_params(axis="x", labelrotation=90)
@@ -410,6 +413,7 @@ def plot_step_matrix(
         vmin=0.0,
         vmax=1.0,
         share=True,
+        empty="No steps to show",
         **kwargs,
     )
     anchored = bool(len(matrix.steps)) and int(matrix.steps.min()) < 0
@@ -477,6 +481,7 @@ def plot_paths(
         share=True,
         xlabel="Share of customers",
         title=title,
+        empty="No paths to show",
         **kwargs,
     )
 
@@ -633,5 +638,7 @@ def plot_friction(
         xlabel=_FRICTION[measure],
         title=title,
         text_colour=GREY,
+        empty=f"No interaction with {min_events:,} or more events to rank by "
+        f"{measure.replace('_', ' ')}",
         **kwargs,
     )

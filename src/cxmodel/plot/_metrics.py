@@ -19,6 +19,7 @@ from cxmodel.plot._style import (
     finish,
     forest,
     heatmap,
+    nothing,
     number,
     percent,
     percent_axis,
@@ -114,6 +115,8 @@ def plot_survival(
             ax.fill_between(times, low, high, step="post", color=shade, alpha=0.2, linewidth=0)
     ax.set_ylim(0.0, 1.02)
     ax.set_xlim(left=0.0)
+    if not any(np.any(c.times > 0) for c in curves.values()):  # a step on the frame itself
+        nothing(ax, "Every duration is 0: no time to show a curve over")
     percent_axis(ax)
     if len(curves) > 1 or next(iter(curves)):
         ax.legend(frameon=False, fontsize=9)
@@ -360,6 +363,7 @@ def plot_drivers(
         np.asarray(table["ci_high"])[:n],
         xlabel=xlabel,
         title=title,
+        empty="No experience drivers: the table has no rows",
         **kwargs,
     )
 
@@ -410,6 +414,7 @@ def plot_comparison(
         [c.ci[1] for c in values],
         xlabel=xlabel,
         title=title,
+        empty="No comparisons to show",
         **kwargs,
     )
 
@@ -419,7 +424,7 @@ def plot_cohort_retention(
     result: CohortRetention,
     ax: Axes | None = None,
     *,
-    annotate: bool = True,
+    annotate: bool | None = None,
     max_periods: int | None = None,
     title: str | None = "Cohort retention",
     **kwargs: Any,
@@ -427,7 +432,8 @@ def plot_cohort_retention(
     """Heatmap of cohort x periods since the first purchase: the share of each cohort active.
 
     Cells that have not happened yet (NaN) stay blank; each cell is annotated with its
-    percentage (``annotate=False`` for none). Rows are labelled with the cohort and its size.
+    percentage when at most 40 periods are drawn (``annotate=`` forces either way). Rows are
+    labelled with the cohort and its size.
     The colour scale spans the later periods (column 0 is always 100% and is drawn at the top
     colour), so differences between cohorts stay visible.
 
@@ -437,8 +443,8 @@ def plot_cohort_retention(
         From :func:`~cxmodel.metrics.cohort_retention`.
     ax : matplotlib Axes, optional
         Draw here; default a new figure.
-    annotate : bool, default True
-        Write the percentage in each cell.
+    annotate : bool, optional
+        Write the percentage in each cell; default when at most 40 periods are drawn.
     max_periods : int, optional
         Draw the periods 0 to ``max_periods`` since the first purchase; default all.
     title : str, optional
@@ -476,7 +482,8 @@ def plot_cohort_retention(
     rates: npt.NDArray[np.float64] = np.asarray(result.rates, dtype=np.float64)
     if max_periods is not None:
         rates = rates[:, : max_periods + 1]
-    texts = percent_texts(rates) if annotate else None
+    show = rates.shape[1] <= 40 if annotate is None else annotate
+    texts = percent_texts(rates) if show else None
     rows = [f"{c} (n={int(s):,})" for c, s in zip(result.cohorts.tolist(), result.sizes.tolist())]
     word = _PERIOD_WORDS.get(result.period, result.period.capitalize() + "s")
     later = rates[:, 1:]
@@ -491,6 +498,7 @@ def plot_cohort_retention(
         vmin=0.0,
         vmax=max(top, 0.01),
         share=True,
+        empty="No cohorts: no customer joined one",
         **kwargs,
     )
     return finish(

@@ -245,5 +245,6 @@ def plot_contrast(
         f"B: {contrast.n_b:,} customers)",
         title=title,
         log=log,
+        empty="No feature to show: group B's value is 0 or missing for every feature",
         **kwargs,
     )

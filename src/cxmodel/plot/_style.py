@@ -34,6 +34,7 @@ __all__ = [
     "forest",
     "grouped_bars",
     "heatmap",
+    "nothing",
     "number",
     "percent",
     "percent_axis",
@@ -79,6 +80,13 @@ SEQUENTIAL = "cividis"
 
 FEATURE = "plotting"
 
+MAX_FIGSIZE = (24.0, 18.0)
+"""The largest figure, in inches, a plot makes for itself: a figure sized by its labels (a
+heatmap of hundreds of kinds, a cohort matrix of centuries) stays one that can be drawn."""
+
+MAX_TICKS = 100
+"""The labels an axis of a heatmap shows in full; beyond them every k-th label, 10 at most."""
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -107,7 +115,8 @@ def colour(i: int) -> str:
 
 
 def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
-    """``ax``, or the axes of a new pyplot figure of ``figsize`` inches when ``ax`` is None.
+    """``ax``, or the axes of a new pyplot figure of ``figsize`` inches (at most
+    :data:`MAX_FIGSIZE`) when ``ax`` is None.
 
     matplotlib is imported (or the missing-dependency error raised) either way; pyplot only
     when a figure is made, so drawing into a ``matplotlib.figure.Figure`` of one's own (a
@@ -117,7 +126,8 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
         require("matplotlib")
         return ax
     plt = require("matplotlib.pyplot")
-    figure, new = plt.subplots(figsize=figsize, layout="constrained")
+    size = (min(figsize[0], MAX_FIGSIZE[0]), min(figsize[1], MAX_FIGSIZE[1]))
+    figure, new = plt.subplots(figsize=size, layout="constrained")
     made = _MADE.get()
     if made is not None:
         made.append(figure)
@@ -156,6 +166,13 @@ def rows_figsize(rows: int, width: float = 7.5) -> tuple[float, float]:
     ((7.5, 5.5), (8.0, 3.1))
     """
     return (width, 0.4 * max(rows, 4) + 1.5)
+
+
+def nothing(ax: Axes, text: str) -> None:
+    """Write ``text`` across the middle of ``ax``: why a plot has nothing to draw, so that a
+    figure is never blank without a word."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY,
+            wrap=True)  # fmt: skip
 
 
 def finish(
@@ -320,15 +337,19 @@ def ranked_bars(
     xlabel: str,
     title: str | None,
     text_colour: str | None = None,
+    empty: str = "Nothing to show",
     **kwargs: Any,
 ) -> Axes:
     """Horizontal bars in the given order from the top, each labelled with its text.
 
     Drawn on :func:`axes` of ``ax`` (a new figure ``width`` inches wide, tall enough for the
     bars); ``margin`` is the room left right of the longest bar for its text, as a share of the
-    axis; ``share`` labels the values as percentages; ``kwargs`` go to ``ax.barh``.
+    axis; ``share`` labels the values as percentages; ``empty`` is written when there is no
+    bar; ``kwargs`` go to ``ax.barh``.
     """
     ax = axes(ax, figsize=rows_figsize(len(labels), width))
+    if not len(labels):
+        nothing(ax, empty)
     y = np.arange(len(labels))[::-1]
     options: dict[str, Any] = {"color": fill, "height": 0.65}
     bars = ax.barh(y, values, **(options | kwargs))
@@ -339,6 +360,19 @@ def ranked_bars(
     if share:
         percent_axis(ax, "x")
     return finish(ax, title=title, xlabel=xlabel, grid="x")
+
+
+def _every_kth(n: int) -> npt.NDArray[np.int64]:
+    """The positions of the labels an axis of ``n`` labels shows: all up to :data:`MAX_TICKS`,
+    else every k-th, 10 at most.
+
+    Examples
+    --------
+    >>> _every_kth(3).tolist(), len(_every_kth(MAX_TICKS)), len(_every_kth(120_000))
+    ([0, 1, 2], 100, 10)
+    """
+    step = 1 if n <= MAX_TICKS else -(-n // 10)
+    return np.arange(0, n, step, dtype=np.int64)
 
 
 def _text_colour(rgba: Sequence[float]) -> str:
@@ -360,14 +394,24 @@ def heatmap(
     cmap: Any = None,
     share: bool = False,
     origin: str = "upper",
+    empty: str = "Nothing to show",
     **kwargs: Any,
 ) -> Any:
     """Draw ``values`` (NaN cells left blank) with labelled rows and columns.
 
     ``texts`` (same shape, ``""`` for none) are written in each cell in black or white by the
-    cell's colour; ``share`` formats the colour bar as percentages. Returns the image.
+    cell's colour; ``share`` formats the colour bar as percentages; an axis of more than
+    :data:`MAX_TICKS` labels shows every k-th. Returns the image, or None when ``values`` has
+    no cell (``empty`` is written instead).
     """
     mpl = require("matplotlib")
+    if not np.size(values):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ("top", "right", "bottom", "left"):
+            ax.spines[side].set_visible(False)
+        nothing(ax, empty)
+        return None
     base = mpl.colormaps[cmap or SEQUENTIAL]
     colours = base.with_extremes(bad=(1.0, 1.0, 1.0, 0.0))
     data = np.ma.masked_invalid(np.asarray(values, dtype=np.float64))
@@ -380,8 +424,9 @@ def heatmap(
         "origin": origin,
     }
     image = ax.imshow(data, **(options | kwargs))
-    ax.set_xticks(np.arange(len(columns)), labels=[plain(c) for c in columns])
-    ax.set_yticks(np.arange(len(rows)), labels=[plain(r) for r in rows])
+    shown_columns, shown_rows = _every_kth(len(columns)), _every_kth(len(rows))
+    ax.set_xticks(shown_columns, labels=[plain(columns[i]) for i in shown_columns.tolist()])
+    ax.set_yticks(shown_rows, labels=[plain(rows[i]) for i in shown_rows.tolist()])
     ax.tick_params(length=0)
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
@@ -413,15 +458,19 @@ def forest(
     title: str | None,
     log: bool = False,
     share: bool = False,
+    empty: str = "Nothing to show",
     **kwargs: Any,
 ) -> Axes:
     """A forest plot: one row per label, a point with its interval, and a reference line.
 
     Rows keep their given order from top to bottom; intervals that exclude the reference are
     drawn in the first palette colour, the others in grey. Drawn on :func:`axes` of ``ax``;
-    ``log`` puts the estimates on a log scale, ``share`` labels them as percentages.
+    ``log`` puts the estimates on a log scale, ``share`` labels them as percentages; ``empty``
+    is written when there is no row.
     """
     ax = axes(ax)
+    if not len(labels):
+        nothing(ax, empty)
     est = np.asarray(estimates, dtype=np.float64)
     lo = np.asarray(low, dtype=np.float64)
     hi = np.asarray(high, dtype=np.float64)

@@ -121,6 +121,8 @@ def plot_firings(
             counts = np.bincount(at, minlength=len(axis))
             label = plain(name) if what == "fired" else f"{plain(name)} (suppressed)"
             options: dict[str, Any] = {"color": colour(i), "linestyle": style, "linewidth": 1.6}
+            if len(axis) == 1:  # one period: a line of one point is not drawn without a marker
+                options["marker"] = "o"
             ax.plot(axis, counts, label=label, **(options | kwargs))
     if triggers:
         ax.legend(frameon=False, fontsize=8, ncols=2 if len(triggers) > 3 else 1)
