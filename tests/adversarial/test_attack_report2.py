@@ -4,7 +4,11 @@ mathtext or control characters, degenerate and huge data, and bad command lines.
 from __future__ import annotations
 
 import io
+import re
+import shutil
+import subprocess
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -209,3 +213,56 @@ class TestHugeFigures:
         )
         width, height = result.plot().figure.get_size_inches()
         assert width <= 24 and height <= 18
+
+
+def _outside_figures(page: str) -> str:
+    """The page without its inline SVG figures (matplotlib's text, not the page's)."""
+    return re.sub(r"<svg\b.*?</svg>", "", page, flags=re.DOTALL)
+
+
+class TestThePageShowsTextThatWouldActOnIt:
+    """A right-to-left override in a name reversed the rest of its paragraph on the page (the
+    counts after it read backwards), and NUL and other control characters went in raw."""
+
+    def test_bidi_overrides_and_controls_are_shown_escaped(self) -> None:
+        log = _world(view="\u202eweiv", email_sent="mail\x00sent", search="find\x1b[31m")
+        page = _outside_figures(_quiet(lambda: cx_report(log).to_html(figures=False)))
+        for raw in ("\u202e", "\x00", "\x1b"):
+            assert raw not in page
+        assert "\\u202eweiv" in page and "mail\\x00sent" in page and "find\\x1b[31m" in page
+
+    def test_the_page_names_no_web_address(self) -> None:
+        """matplotlib's RDF metadata and namespace declarations put http:// addresses in every
+        figure of the page."""
+        page = _quiet(lambda: cx_report(_world()).to_html())
+        assert "<svg" in page and "://" not in page
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+BROWSER = next((found for name in BROWSERS if (found := shutil.which(name))), None)
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no Chromium binary on PATH")
+def test_long_names_keep_the_page_within_the_window(tmp_path: Path) -> None:
+    """A kind of 400 letters made the laptop page 8,547 pixels wide (the overview's table and
+    every list of kinds ran off the screen)."""
+    assert BROWSER is not None
+    log = _world(view="V" * 400, email_sent="E" * 400)
+    page = _quiet(lambda: cx_report(log).to_html(figures=False))
+    # a copy that measures itself: the page's own policy forbids scripts
+    probe = page.replace("http-equiv='Content-Security-Policy'", "name='policy'").replace(
+        "</body>",
+        "<script>document.title = document.documentElement.scrollWidth + '/' + "
+        "window.innerWidth</script></body>",
+    )
+    path = tmp_path / "probe.html"
+    path.write_text(probe, encoding="utf-8")
+    done = subprocess.run(
+        [BROWSER, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000",
+         "--dump-dom", path.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    found = re.search(r"<title>(\d+)/(\d+)</title>", done.stdout)
+    assert found is not None, done.stderr[-2000:]
+    assert int(found.group(1)) <= int(found.group(2))

@@ -16,6 +16,10 @@ from cxmodel.errors import CXModelError
 __all__ = ["can_plot", "has_matplotlib", "svg"]
 
 _SVG_TAG = re.compile(r"<svg\b[^>]*>")
+# what a page does not need of an SVG file: its size, its namespace declarations (the HTML
+# parser puts inline SVG in its namespace) and its RDF metadata, which name web addresses
+_FILE_ONLY = re.compile(r'\s(width|height|xmlns(:\w+)?)="[^"]*"')
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 _ID = re.compile(r'\bid="([^"]+)"')
 _REF = re.compile(r'(url\(|href=")#([^")]+)')
 
@@ -96,11 +100,13 @@ def svg(
 
 
 def _inline(document: str, prefix: str) -> str:
-    """An SVG document as an element that can sit in HTML next to others.
+    """An SVG document as an element that can sit in HTML next to others: without size,
+    namespace declarations or metadata, so the page names no web address.
 
     Examples
     --------
-    >>> doc = ('<?xml version="1.0"?>\\n<svg width="10pt" height="5pt" viewBox="0 0 10 5">'
+    >>> doc = ('<?xml version="1.0"?>\\n<svg width="10pt" height="5pt" viewBox="0 0 10 5" '
+    ...        'xmlns="http://www.w3.org/2000/svg"><metadata><rdf:RDF/></metadata>'
     ...        '<g id="a" clip-path="url(#a)"><use xlink:href="#a"/></g></svg>')
     >>> _inline(doc, "x-")
     '<svg width="100%" viewBox="0 0 10 5" role="img"><g id="x-a" clip-path="url(#x-a)"><use xlink:href="#x-a"/></g></svg>'
@@ -110,8 +116,8 @@ def _inline(document: str, prefix: str) -> str:
     tag = _SVG_TAG.search(body)
     if tag is None:  # pragma: no cover - matplotlib always writes one
         raise CXModelError("matplotlib wrote no <svg> element")
-    head = re.sub(r'\s(width|height)="[^"]*"', "", tag.group(0))
+    head = _FILE_ONLY.sub("", tag.group(0))
     head = head.replace("<svg", '<svg width="100%"', 1).replace(">", ' role="img">', 1)
-    body = head + body[tag.end() :]
+    body = head + _METADATA.sub("", body[tag.end() :], count=1)
     body = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', body)
     return _REF.sub(lambda m: f"{m.group(1)}#{prefix}{m.group(2)}", body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import TYPE_CHECKING
 
 from cxmodel.report._figures import has_matplotlib, svg
@@ -19,7 +20,7 @@ _CSS = """
 :root{--ink:#1d2430;--muted:#5b6575;--line:#dde2ea;--card:#f5f7fa;--accent:#1f5fa8}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-color:var(--ink);background:#fff}
+color:var(--ink);background:#fff;overflow-wrap:break-word}
 main{max-width:72rem;margin:0 auto;padding:1.5rem 1rem 3rem}
 header h1{margin:0 0 .2rem;font-size:1.7rem}
 header p{margin:0;color:var(--muted)}
@@ -47,6 +48,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;vertical-align:top;padding:.3rem .6rem .3rem 0;border-bottom:1px solid var(--line)}
 th{color:var(--muted);font-weight:600}
 table.rows th{width:40%;font-weight:500;color:var(--ink)}
+table.rows th,table.rows td{overflow-wrap:anywhere}
 .note,.more{font-size:.8rem;color:var(--muted);margin:.4rem 0 0}
 .leftout li{margin:.2rem 0}
 footer{margin-top:2.5rem;font-size:.8rem;color:var(--muted)}
@@ -64,8 +66,23 @@ footer{margin-top:2.5rem;font-size:.8rem;color:var(--muted)}
 """
 
 
+# characters of the data that would act on the page rather than show: control characters
+# (but tab and newlines) and the bidirectional embeddings, overrides and isolates, which reorder
+# the text after them (a right-to-left override in a kind reverses the numbers that follow it)
+_ACTING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """``text`` escaped for HTML, each character that would act on the page (:data:`_ACTING`)
+    written as its escape (``\\u202e``).
+
+    Examples
+    --------
+    >>> _e("<b>"), _e("\\u202eweiv"), _e("a\\x00b")
+    ('&lt;b&gt;', '\\\\u202eweiv', 'a\\\\x00b')
+    """
+    shown = _ACTING.sub(lambda m: repr(m.group())[1:-1], text)
+    return html.escape(shown, quote=True)
 
 
 def _card(card: KPI) -> str:
