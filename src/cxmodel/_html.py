@@ -27,6 +27,7 @@ __all__ = [
     "is_number",
     "more_rows",
     "n_rows",
+    "printable",
     "text_table",
 ]
 
@@ -191,8 +192,8 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     lines = [""] * (shown + 1)
     used = 0
     for count, (name, values) in enumerate(columns.items()):
-        head = clip(_printable(str(name)), _TEXT_CELL)
-        cells = [clip(_printable(format_value(v)), _TEXT_CELL) for v in values]
+        head = clip(printable(str(name)), _TEXT_CELL)
+        cells = [clip(printable(format_value(v)), _TEXT_CELL) for v in values]
         width = max([len(head), *(len(c) for c in cells)])
         if count and used + 2 + width > TEXT_WIDTH:
             break
@@ -214,8 +215,16 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     return lines
 
 
-def _printable(text: str) -> str:
-    """``text`` with each character that is not printable written as its escape."""
+def printable(text: str) -> str:
+    """``text`` with each character that is not printable written as its escape: text of the
+    data shown on a terminal (escape sequences, newlines, bidirectional overrides) shows as
+    written instead of acting on it.
+
+    Examples
+    --------
+    >>> printable("ok"), printable("a\\nb"), printable("\\x1b[2J")
+    ('ok', 'a\\\\nb', '\\\\x1b[2J')
+    """
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -266,3 +266,39 @@ def test_long_names_keep_the_page_within_the_window(tmp_path: Path) -> None:
     found = re.search(r"<title>(\d+)/(\d+)</title>", done.stdout)
     assert found is not None, done.stderr[-2000:]
     assert int(found.group(1)) <= int(found.group(2))
+
+
+class TestTerminalEscapesInTheData:
+    """The text report and the command line printed the data's escape sequences to the
+    terminal: a kind holding ``ESC ] 0 ; ... BEL`` retitled the window, ``ESC [ 2 J`` cleared
+    the screen, and a carriage return in a name overwrote the line it was on."""
+
+    HOSTILE = "\x1b]0;pwned\x07view"
+
+    def test_the_text_report(self) -> None:
+        log = _world(view=self.HOSTILE, search="find\r\nFAKE LINE")
+        text = str(_quiet(lambda: cx_report(log)))
+        assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+        assert "\\x1b]0;pwned\\x07view" in text and "find\\r\\nFAKE LINE" in text
+
+    def test_cli_summary_and_explain(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from cxmodel.cli import main
+
+        data, rules = tmp_path / "d.csv", tmp_path / "r.cx"
+        data.write_text(
+            "customer_id,timestamp,kind\n"
+            '"c1\x1b[2J",2024-01-01T00:00:00Z,purchase\n'
+            f'c2,2024-01-02T00:00:00Z,"{self.HOSTILE}"\n',
+            encoding="utf-8",
+        )
+        rules.write_text("trigger t:\n    when purchase as p\n    emit thanks\n", encoding="utf-8")
+        assert main(["summary", str(data)]) == 0
+        summary = capsys.readouterr().out
+        explain = ["explain", str(rules), str(data), "c1\x1b[2J", "--as-of", "2024-02-01T00:00Z"]
+        assert main(explain) == 0
+        explained = capsys.readouterr().out
+        for out in (summary, explained):
+            assert "\x1b" not in out and "\x07" not in out
+        assert "\\x1b]0;pwned\\x07view" in summary and "c1\\x1b[2J" in explained

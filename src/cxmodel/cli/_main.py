@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cxmodel._html import printable
 from cxmodel._spelling import Argument, ArgumentHintError, ArgumentWarning
 from cxmodel._time_format import TimeFormat
 from cxmodel.errors import CXModelError, SchemaError
@@ -241,8 +242,14 @@ def _summary(args: argparse.Namespace) -> int:
     lines.append(f"  rejected     {s['rejected']:,} rows")
     for row, reason, _ in list(log.rejected)[:5]:
         lines.append(f"    row {row}: {reason}")
-    print("\n".join(lines))
+    print(shown(lines))
     return 0
+
+
+def shown(lines: Sequence[str]) -> str:
+    """``lines`` as one text for the terminal, the data's characters that are not printable
+    (escape sequences, carriage returns) written as their escapes."""
+    return "\n".join(printable(line) for line in lines)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from cxmodel.cli._main import _as_of
+    from cxmodel.cli._main import _as_of, shown
     from cxmodel.triggers import explain
 
     _, rules = _load(args.rules)
@@ -136,7 +136,8 @@ def _explain(args: argparse.Namespace) -> int:
     ids = log.customers.tolist()
     if args.customer not in set(ids):
         raise _unknown_customer(log, ids, args.customer, args.data)
-    print(_noted(args.data, explain, rules, log, args.customer, as_of=as_of))
+    explanation = _noted(args.data, explain, rules, log, args.customer, as_of=as_of)
+    print(shown(str(explanation).split("\n")))
     return 0
 
 

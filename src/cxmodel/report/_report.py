@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from cxmodel._arguments import interaction_log
+from cxmodel._html import printable
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, as_of_us, us_to_datetime
 from cxmodel.errors import CXModelError, DataError
@@ -103,8 +104,10 @@ class LeftOut:
 class CXReport(Result):
     """A CX report: sections computed from one log as of one instant.
 
-    ``str(report)`` is the plain-text form; :meth:`to_html` (and ``_repr_html_``) the page;
-    ``left_out`` the sections the data could not support, each with the reason.
+    ``str(report)`` is the plain-text form (characters of the data that are not printable,
+    such as a terminal's escape sequences or a newline in a name, written as their escapes);
+    :meth:`to_html` (and ``_repr_html_``) the page; ``left_out`` the sections the data could
+    not support, each with the reason.
     """
 
     as_of: Any
@@ -129,7 +132,7 @@ class CXReport(Result):
         if self.left_out:
             lines += ["", "Left out", "--------"]
             lines += [f"  {item.title}: {item.reason}" for item in self.left_out]
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)
 
     def _rows(self) -> dict[Any, Any]:
         """One row per figure of the report: its section, label and value as text."""
@@ -189,7 +192,7 @@ _LINE = ("section", "label", "value")
 
 
 def _text_table(table: ReportTable) -> list[str]:
-    cells = [table.columns, *table.rows]
+    cells = [tuple(printable(c) for c in row) for row in (table.columns, *table.rows)]
     widths = [min(max(len(row[i]) for row in cells), 48) for i in range(len(table.columns))]
     lines = ["  " + "  ".join(f"{c:<{w}}" for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  " + "  ".join("-" * w for w in widths))
