@@ -302,3 +302,63 @@ class TestTerminalEscapesInTheData:
         for out in (summary, explained):
             assert "\x1b" not in out and "\x07" not in out
         assert "\\x1b]0;pwned\\x07view" in summary and "c1\\x1b[2J" in explained
+
+
+class TestCommandLine:
+    DATA = "customer_id,timestamp,kind,value\nc1,2024-01-01T00:00:00Z,purchase,5\n"
+
+    def test_a_file_and_the_sample_are_not_both_taken(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """``report data.csv --sample`` printed the report of the synthetic sample, exit 0,
+        and nothing said the file was ignored."""
+        from cxmodel.cli import main
+
+        data = tmp_path / "d.csv"
+        data.write_text(self.DATA, encoding="utf-8")
+        for command in ("report", "summary"):
+            assert main([command, str(data), "--sample", "--customers", "30"]) == 2
+            out, err = capsys.readouterr()
+            assert out == "" and err.count("\n") == 1 and "not both" in err
+
+    def test_an_empty_out_is_refused(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """``report --out ''`` printed the report, exit 0, and wrote no file without a word."""
+        from cxmodel.cli import main
+
+        data = tmp_path / "d.csv"
+        data.write_text(self.DATA, encoding="utf-8")
+        assert main(["report", str(data), "--out", ""]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "--out" in err
+
+    @pytest.mark.parametrize(
+        "argv",
+        [
+            pytest.param([], id="no-command"),
+            pytest.param(["bogus"], id="unknown-command"),
+            pytest.param(["summary", "--customers", "many"], id="not-a-number"),
+            pytest.param(["triggers", "r.cx", "d.csv", "--as-of", "x", "--format", "xml"], id="choice"),
+            pytest.param(["explain", "r.cx"], id="missing-arguments"),
+            pytest.param(["report", "--sample", "--no-such-option"], id="unknown-option"),
+        ],
+    )  # fmt: skip
+    def test_a_wrong_command_line_is_one_line(
+        self, capsys: pytest.CaptureFixture[str], argv: list[str]
+    ) -> None:
+        """argparse printed its usage (up to 7 lines) before the error, and ``main(argv)``
+        raised SystemExit instead of returning the status it documents."""
+        from cxmodel.cli import main
+
+        assert main(argv) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1 and "error:" in err and "--help" in err
+
+    def test_help_returns_zero(self, capsys: pytest.CaptureFixture[str]) -> None:
+        from cxmodel.cli import main
+
+        for command in ([], ["summary"], ["report"], ["sample"], ["check"], ["triggers"],
+                        ["explain"]):  # fmt: skip
+            assert main([*command, "--help"]) == 0
+            assert capsys.readouterr().out.startswith("usage: cxmodel")

@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cxmodel._html import printable
 from cxmodel._spelling import Argument, ArgumentHintError, ArgumentWarning
@@ -216,7 +216,16 @@ def _format_counts(counts: dict[str, int], limit: int = 12) -> str:
     return shown + (f", ... ({more} more)" if more > 0 else "")
 
 
+def _one_source(args: argparse.Namespace) -> None:
+    """Refuse a PATH given with ``--sample``: the sample would be read and the file ignored."""
+    if args.sample and args.path:
+        raise CXModelError(
+            f"{args.command} reads a PATH or --sample, not both (got {args.path!r} and --sample)"
+        )
+
+
 def _summary(args: argparse.Namespace) -> int:
+    _one_source(args)
     if args.sample:
         log = _sample_log(args.customers, args.seed)
         title = f"synthetic sample ({args.customers:,} customers, seed {args.seed})"
@@ -255,13 +264,16 @@ def shown(lines: Sequence[str]) -> str:
 def _report(args: argparse.Namespace) -> int:
     from cxmodel.report import cx_report
 
+    _one_source(args)
+    if args.out is not None and not args.out.strip():
+        raise CXModelError("--out needs a file name, e.g. --out report.html (got '')")
     if args.sample:
         log = _sample_log(args.customers, args.seed)
     elif args.path:
         log = read_data(args.path, args)
     else:
         raise CXModelError("report needs a PATH or --sample")
-    out = Path(args.out) if args.out else None
+    out = Path(args.out) if args.out is not None else None
     if out is not None:
         _check_out(out, "--out", args.force)
         if out.suffix.lower() not in (".html", ".htm", ".txt"):
@@ -303,8 +315,16 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, naming the command's ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        first = message.splitlines()[0] if message.strip() else "bad arguments"
+        self.exit(2, f"{self.prog}: error: {first} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cxmodel", description="Customer-experience modelling.")
+    parser = _Parser(prog="cxmodel", description="Customer-experience modelling.")
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an internal error"
     )
@@ -356,12 +376,16 @@ def _add_trigger_commands(commands: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status.
 
-    0: done. 2: the input or the request is wrong (every :class:`~cxmodel.errors.CXModelError`,
-    unreadable files, input nested too deeply): one line on stderr saying what and what to do. 3: anything else,
-    which is a bug in cxmodel: one line saying so, and the traceback with ``--debug``.
+    0: done (``--help`` too). 2: the input or the request is wrong (a wrong command line, every
+    :class:`~cxmodel.errors.CXModelError`, unreadable files, input nested too deeply): one line
+    on stderr saying what and what to do. 3: anything else, which is a bug in cxmodel: one line
+    saying so, and the traceback with ``--debug``.
     """
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help (0), or a wrong command line, said in one line (2)
+        return done.code if isinstance(done.code, int) else 2
     try:
         status: int = args.run(args)
     except (CXModelError, OSError) as exc:
