@@ -362,3 +362,23 @@ class TestCommandLine:
                         ["explain"]):  # fmt: skip
             assert main([*command, "--help"]) == 0
             assert capsys.readouterr().out.startswith("usage: cxmodel")
+
+
+def test_a_placeholder_date_at_the_last_second_keeps_the_indicators() -> None:
+    """A row at 9999-12-31 23:59:59 (the placeholder of many exports, and the last time a log
+    holds) made the report date that instant; the key indicators, NPS card included, were left
+    out as "could not be computed (end datetime.datetime(9999, 12, 31, 23, 59, 59, 1) is after
+    9999-12-31T23:59:59 UTC ...)", an end the user never gave."""
+    log = InteractionLog.from_arrays(
+        ["a", "b", "a", "c"] * 10,
+        ["2024-01-01T00:00Z", "2024-03-01T00:00Z", "2024-06-01T00:00Z", "9999-12-31T23:59:59Z"]
+        * 10,
+        ["purchase", "survey", "purchase", "view"] * 10,
+        value=[5.0, None, 6.0, None] * 10,
+        metric=[None, "nps", None, None] * 10,
+        score=[None, 9.0, None, None] * 10,
+    )
+    report = _quiet(lambda: cx_report(log))
+    assert "indicators" not in [item.key for item in report.left_out]
+    (indicators,) = [s for s in report.sections if s.key == "indicators"]
+    assert [card.label for card in indicators.cards][:1] == ["NPS"]

@@ -353,6 +353,17 @@ def _survey_cards(ctx: Context) -> list[KPI]:
     return cards
 
 
+_LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+"""The last time a log holds: a window cannot end after it."""
+
+
+def _just_after(when: datetime) -> datetime:
+    """The exclusive end of a window that takes in ``when``: a microsecond after it; at the last
+    time a log holds (an export's placeholder date, 9999-12-31 23:59:59, as the report date)
+    that time itself, the interactions at that instant then falling outside the window."""
+    return when + timedelta(microseconds=1) if when < _LAST_TIME else _LAST_TIME
+
+
 def indicators(ctx: Context) -> ReportSection | str:
     from cxmodel.metrics import churn_rate, repeat_purchase_rate, retention_rate
 
@@ -365,7 +376,7 @@ def indicators(ctx: Context) -> ReportSection | str:
         start = ctx.as_of - timedelta(days=CHURN_DAYS)  # after the first interaction
         # the window is [start, end): it ends just after as_of, so a customer who came back at
         # the report's own time (the data's last day) came back, as the repeat card counts it
-        end = ctx.as_of + timedelta(microseconds=1)
+        end = _just_after(ctx.as_of)
         window = f"{CHURN_DAYS}d"
         churn = churn_rate(ctx.log, start, end, lookback=window)
         kept = retention_rate(ctx.log, start, end, lookback=window)
@@ -388,7 +399,7 @@ def indicators(ctx: Context) -> ReportSection | str:
     else:
         missing.append(f"no churn or retention: the log covers less than {2 * CHURN_DAYS} days")
     if ctx.purchases.any():
-        repeat = repeat_purchase_rate(ctx.orders, None, ctx.as_of + timedelta(microseconds=1))
+        repeat = repeat_purchase_rate(ctx.orders, None, _just_after(ctx.as_of))
         cards.append(
             _share_card(
                 "Repeat purchase",
