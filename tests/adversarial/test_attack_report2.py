@@ -382,3 +382,25 @@ def test_a_placeholder_date_at_the_last_second_keeps_the_indicators() -> None:
     assert "indicators" not in [item.key for item in report.left_out]
     (indicators,) = [s for s in report.sections if s.key == "indicators"]
     assert [card.label for card in indicators.cards][:1] == ["NPS"]
+
+
+class TestMetricTablePlots:
+    def test_huge_values_are_labelled_short(self) -> None:
+        """A revenue of 1e300 was labelled with its 301 digits: the tick labels took the whole
+        figure and matplotlib warned that the axes collapsed to zero size."""
+        from cxmodel.metrics import MetricTable
+
+        table = MetricTable(
+            "value",
+            {"by": np.array(["web", "app"], dtype=object), "revenue": np.array([1e300, 2e299])},
+        )
+        holder: list[Any] = []
+        assert _foreign(lambda: holder.append(table.plot())) == []
+        labels = [t.get_text() for t in holder[0].get_xticklabels()]
+        assert labels == ["web\n1e+300", "app\n2e+299"]
+
+    def test_a_table_without_rows_says_so(self) -> None:
+        from cxmodel.metrics import MetricTable
+
+        table = MetricTable("nps", {"by": np.array([], dtype=object), "value": np.array([])})
+        assert "No rows" in _said(table.plot())

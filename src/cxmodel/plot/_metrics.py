@@ -238,6 +238,8 @@ def plot_metric_table(
             kwargs["title"] = title
         return plot_drivers(table, ax, **kwargs)
     ax = axes(ax)
+    if len(table) == 0:
+        nothing(ax, "No rows to show: the table is empty")
     column = _value_column(table, value)
     key = (table.name.lower(), column)
     ylabel = ylabel or _LABELS.get(key, plain(column.replace("_", " ").capitalize()))

@@ -279,15 +279,18 @@ def count(n: float) -> str:
 
 
 def number(x: float) -> str:
-    """A value with three significant digits (thousands separated).
+    """A value with three significant digits (thousands separated; from 1e15 in scientific
+    notation, so a label stays short).
 
     Examples
     --------
-    >>> number(0.12345), number(1234.5), number(-12.0)
-    ('0.123', '1,234', '-12')
+    >>> number(0.12345), number(1234.5), number(-12.0), number(2e300)
+    ('0.123', '1,234', '-12', '2e+300')
     """
     if not math.isfinite(x):
         return ""
+    if abs(x) >= 1e15:
+        return f"{x:.3g}"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     return f"{x:.3g}"
