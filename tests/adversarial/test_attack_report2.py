@@ -404,3 +404,20 @@ class TestMetricTablePlots:
 
         table = MetricTable("nps", {"by": np.array([], dtype=object), "value": np.array([])})
         assert "No rows" in _said(table.plot())
+
+
+def test_huge_purchase_values_give_a_finite_interval() -> None:
+    """Purchases worth 1e300 gave "12-month value per buyer ... 95 % CI -inf to inf" (the
+    standard deviation overflowed in its squares) and numpy's overflow RuntimeWarnings; the
+    VIP section's check that a feature varies overflowed the same way."""
+    log = InteractionLog.from_arrays(
+        [f"c{i % 40}" for i in range(400)],
+        [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00Z" for i in range(400)],
+        ["purchase"] * 400,
+        value=[1e300 * (1 + i % 3) for i in range(400)],
+    )
+    holder: list[Any] = []
+    assert [m for m in _foreign(lambda: holder.append(cx_report(log))) if "overflow" in m] == []
+    (indicators,) = [s for s in holder[0].sections if s.key == "indicators"]
+    (card,) = [c for c in indicators.cards if c.label == "12-month value per buyer"]
+    assert "inf" not in card.interval

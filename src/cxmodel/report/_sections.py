@@ -410,8 +410,11 @@ def indicators(ctx: Context) -> ReportSection | str:
         value = ctx.value
         if isinstance(value, ValueModel) and value.clv is not None:
             v = np.asarray(value.clv.value, dtype=float)
-            mean = float(np.mean(v))
-            half = Z95 * float(np.std(v, ddof=1)) / np.sqrt(v.size) if v.size > 1 else 0.0
+            # on the scale of the largest value, so that values near 1e300 do not overflow
+            scale = float(np.max(np.abs(v))) or 1.0
+            mean = scale * float(np.mean(v / scale))
+            spread = scale * float(np.std(v / scale, ddof=1)) if v.size > 1 else 0.0
+            half = Z95 * spread / np.sqrt(v.size)
             cards.append(
                 KPI(
                     "12-month value per buyer",
@@ -839,6 +842,12 @@ def rfm_personas(ctx: Context) -> ReportSection | str:
     )
 
 
+def _varies(x: npt.NDArray[np.float64]) -> bool:
+    """Whether the values are not all equal (compared, not squared: values near 1e300 do not
+    overflow as in a standard deviation)."""
+    return bool(x.min() < x.max())
+
+
 def _finite(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     finite = x[np.isfinite(x)]
     return finite if finite.size else np.zeros(1)
@@ -863,7 +872,7 @@ def vip_contrast(ctx: Context) -> ReportSection | str:
         name
         for name in _FEATURE_WORDS
         if name in table.columns
-        and np.nanstd(_finite(table.column(name).astype(float)[vip | ctx.churned])) > 0
+        and _varies(_finite(table.column(name).astype(float)[vip | ctx.churned]))
     ]
     result = contrast(table, vip, ctx.churned, features=features)
     rows = []
