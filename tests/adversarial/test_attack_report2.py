@@ -421,3 +421,27 @@ def test_huge_purchase_values_give_a_finite_interval() -> None:
     (indicators,) = [s for s in holder[0].sections if s.key == "indicators"]
     (card,) = [c for c in indicators.cards if c.label == "12-month value per buyer"]
     assert "inf" not in card.interval
+
+
+class TestNobodyConverted:
+    """A funnel by group that nobody entered drew nothing and let matplotlib's "No artists with
+    labels found to put in legend" out; attribution without a conversion drew every channel at
+    0 % of a credit that does not exist."""
+
+    VIEWS = InteractionLog.from_arrays(
+        ["a", "b", "c"], ["2024-01-01T00:00Z"] * 3, ["view"] * 3, channel=["web", "app", "web"]
+    )
+
+    def test_funnel_by_group(self) -> None:
+        result = _quiet(lambda: cx.journey.funnel(self.VIEWS, ["purchase", "view"], by="channel"))
+        holder: list[Any] = []
+        assert _foreign(lambda: holder.append(result.plot())) == []
+        assert "No one reached the first step" in _said(holder[0])
+
+    def test_funnel(self) -> None:
+        result = _quiet(lambda: cx.journey.funnel(self.VIEWS, ["purchase", "checkout"]))
+        assert "No one reached the first step" in _said(result.plot())
+
+    def test_attribution(self) -> None:
+        result = _quiet(lambda: cx.journey.attribution(self.VIEWS))
+        assert "No conversions" in _said(result.plot())

@@ -28,6 +28,7 @@ from cxmodel.plot._style import (
     forest,
     grouped_bars,
     heatmap,
+    nothing,
     percent,
     percent_axis,
     percent_texts,
@@ -112,7 +113,8 @@ def plot_funnel(
             first = float(row[0]) if len(row) else 0.0
             texts = [percent(v / first) if first else "" for v in row.tolist()]
             ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
-        ax.legend(frameon=False, fontsize=9)
+        if labels:
+            ax.legend(frameon=False, fontsize=9)
     else:
         options: dict[str, Any] = {"color": colour(0), "width": 0.6}
         bars = ax.bar(x, funnel.counts, **(options | kwargs))
@@ -127,6 +129,8 @@ def plot_funnel(
             if np.isfinite(lost):
                 ax.annotate(f"{percent(lost)}\ndrop off", ((k - 0.5), 0.5 * top), ha="center",
                             va="center", fontsize=8, color=colour(5))  # fmt: skip
+    if not (len(funnel.counts) and funnel.counts[0] > 0):
+        nothing(ax, "No one reached the first step")
     ax.set_xticks(x, labels=steps)
     ax.margins(y=0.15)
     return finish(ax, title=title, ylabel=ylabel)
@@ -551,6 +555,8 @@ def plot_attribution(
         ax.tick_params(axis="x", labelrotation=45)
     percent_axis(ax)
     ax.legend(frameon=False, fontsize=8, title="Model", ncols=min(len(chosen), 4))
+    if not (np.isfinite(total) and total > 0):  # no share of a credit that does not exist
+        nothing(ax, "No conversions (or no conversion value) to attribute")
     return finish(ax, title=title, xlabel="Channel", ylabel="Share of conversion credit")
 
 
