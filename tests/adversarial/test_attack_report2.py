@@ -445,3 +445,16 @@ class TestNobodyConverted:
     def test_attribution(self) -> None:
         result = _quiet(lambda: cx.journey.attribution(self.VIEWS))
         assert "No conversions" in _said(result.plot())
+
+
+@pytest.mark.parametrize("given", ["figure", "array", "text"])
+def test_ax_that_is_not_an_axes(given: str) -> None:
+    """``plot(ax=fig)`` (a Figure, or the array plt.subplots(1, 2) returns) failed deep in the
+    drawing with ``AttributeError: 'Figure' object has no attribute 'bar'``."""
+    from cxmodel.errors import ValueTypeError
+
+    figure, axes = plt.subplots(1, 2)
+    ax = {"figure": figure, "array": axes, "text": "left"}[given]
+    result = cx.journey.funnel(_small_log(), ["view", "purchase"])
+    with pytest.raises(ValueTypeError, match="ax must be a matplotlib Axes"):
+        result.plot(ax=ax)

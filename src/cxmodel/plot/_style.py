@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel import _optional
+from cxmodel._arguments import got
+from cxmodel.errors import ValueTypeError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -120,11 +122,17 @@ def axes(ax: Axes | None, figsize: tuple[float, float] = (7.0, 4.2)) -> Axes:
 
     matplotlib is imported (or the missing-dependency error raised) either way; pyplot only
     when a figure is made, so drawing into a ``matplotlib.figure.Figure`` of one's own (a
-    server rendering SVG) never touches pyplot's figure manager.
+    server rendering SVG) never touches pyplot's figure manager. An ``ax`` that is not a
+    matplotlib Axes (a Figure, an array of axes) is refused with a ``ValueTypeError``.
     """
     if ax is not None:
-        require("matplotlib")
-        return ax
+        if not isinstance(ax, require("matplotlib.axes").Axes):
+            hint = {"Figure": "fig.add_subplot()", "ndarray": "one of the array's axes"}
+            raise ValueTypeError(
+                f"ax must be a matplotlib Axes ({hint.get(type(ax).__name__, 'plt.subplots()')}"
+                f" gives one); got {got(ax)}"
+            )
+        return cast("Axes", ax)
     plt = require("matplotlib.pyplot")
     size = (min(figsize[0], MAX_FIGSIZE[0]), min(figsize[1], MAX_FIGSIZE[1]))
     figure, new = plt.subplots(figsize=size, layout="constrained")
