@@ -458,3 +458,42 @@ def test_ax_that_is_not_an_axes(given: str) -> None:
     result = cx.journey.funnel(_small_log(), ["view", "purchase"])
     with pytest.raises(ValueTypeError, match="ax must be a matplotlib Axes"):
         result.plot(ax=ax)
+
+
+class TestModelPlotsOfBrokenInput:
+    @staticmethod
+    def _model() -> Any:
+        from cxmodel.models import BetaGeo
+
+        model = BetaGeo()
+        model.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        return model
+
+    @pytest.mark.parametrize(
+        "plot",
+        [
+            "plot_frequency_recency_matrix",
+            "plot_probability_alive_matrix",
+            "plot_period_transactions",
+        ],
+    )
+    def test_a_summary_holding_nan(self, plot: str) -> None:
+        """An RFMSummary with a NaN frequency raised numpy's ``ValueError: cannot convert float
+        NaN to integer`` (or bincount's "no negative elements")."""
+        from cxmodel.models import RFMSummary
+
+        summary = RFMSummary(
+            np.array(["a", "b"], dtype=object), np.array([np.nan, 1.0]), np.array([0.0, 1.0]),
+            np.array([2.0, 2.0]), np.zeros(2), "W",
+        )  # fmt: skip
+        with pytest.raises(DataError, match="frequency"):
+            getattr(self._model(), plot)(summary)
+
+    def test_a_model_without_a_finite_value(self) -> None:
+        """A model whose parameters are NaN drew an empty heatmap without a word."""
+        from cxmodel.models import BetaGeo
+
+        model = BetaGeo()
+        model.params_ = {"r": np.nan, "alpha": np.nan, "a": np.nan, "b": np.nan}
+        ax = model.plot_frequency_recency_matrix(max_frequency=4, max_recency=6)
+        assert "No finite value" in _said(ax)

@@ -46,12 +46,21 @@ def _max_frequency(value: Any, where: str) -> int:
 
 
 def _history(summary: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(frequency, recency, T) of an ``RFMSummary`` or a ``CdnowSummary`` (x, t_x, T)."""
+    """(frequency, recency, T) of an ``RFMSummary`` or a ``CdnowSummary`` (x, t_x, T), each a
+    finite number >= 0 for every customer."""
     for names in (("frequency", "recency", "T"), ("x", "t_x", "T")):
         if all(hasattr(summary, n) for n in names):
             x, t_x, big_t = (np.asarray(getattr(summary, n), dtype=np.float64) for n in names)
             if x.size == 0:
                 raise DataError("the summary has no customers: there is nothing to plot")
+            for name, values in zip(names, (x, t_x, big_t), strict=True):
+                bad = ~(np.isfinite(values) & (values >= 0))
+                if bad.any():
+                    row = int(np.flatnonzero(bad)[0])
+                    raise DataError(
+                        f"the summary's {name}[{row}] is {float(values[row])!r}; expected a "
+                        f"finite number >= 0 ({int(bad.sum()):,} such values)"
+                    )
             return x, t_x, big_t
     raise DataError(
         "expected a summary with frequency, recency and T (an RFMSummary from rfm_summary() "
@@ -177,6 +186,7 @@ def _plot_matrix(
         vmax=1.0 if share else None,
         share=share,
         origin="lower",
+        empty="No finite value to show: the model gives none on this grid",
         **kwargs,
     )
     step_x = max(1, len(recs) // 12)

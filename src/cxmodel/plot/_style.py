@@ -413,7 +413,7 @@ def heatmap(
     ``texts`` (same shape, ``""`` for none) are written in each cell in black or white by the
     cell's colour; ``share`` formats the colour bar as percentages; an axis of more than
     :data:`MAX_TICKS` labels shows every k-th. Returns the image, or None when ``values`` has
-    no cell (``empty`` is written instead).
+    no cell; ``empty`` is written when no cell has a finite value.
     """
     mpl = require("matplotlib")
     if not np.size(values):
@@ -435,6 +435,8 @@ def heatmap(
         "origin": origin,
     }
     image = ax.imshow(data, **(options | kwargs))
+    if data.mask.all():
+        nothing(ax, empty)
     shown_columns, shown_rows = _every_kth(len(columns)), _every_kth(len(rows))
     ax.set_xticks(shown_columns, labels=[plain(columns[i]) for i in shown_columns.tolist()])
     ax.set_yticks(shown_rows, labels=[plain(rows[i]) for i in shown_rows.tolist()])
