@@ -372,3 +372,26 @@ def test_ids_that_differ_only_by_spaces_are_said() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         InteractionLog.from_records(rows[1:])
+
+
+def test_from_pandas_reads_a_named_index() -> None:
+    """A frame indexed by customer (``set_index("customer_id")``) or by a property is read
+    with those columns, the frame unchanged; row numbers are not a column."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "timestamp": ["2024-01-01T00:00:00Z"] * 2,
+            "kind": ["view"] * 2,
+            "value": [1.0, 2.0],
+        }
+    )
+    whole = InteractionLog.from_pandas(frame)
+    for index in ("customer_id", "value", ["customer_id", "kind"]):
+        indexed = frame.set_index(index)
+        kept = indexed.copy()
+        log = InteractionLog.from_pandas(indexed)
+        assert log.schema == whole.schema
+        assert log.customers.tolist() == whole.customers.tolist()
+        assert indexed.equals(kept)

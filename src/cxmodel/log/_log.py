@@ -857,6 +857,8 @@ class InteractionLog:
         ``questions`` declares survey questions and ``time_format`` the layout of text
         timestamps as in :meth:`from_arrays`; ``kind`` is the kind
         of every row of a frame without a kind column, as in :func:`~cxmodel.io.read_csv`.
+        The levels of a named index (``frame.set_index("customer_id")``) are read as
+        columns (a column of the same name wins); an unnamed index, row numbers, is not.
         """
         from cxmodel._optional import import_optional
 
@@ -867,6 +869,9 @@ class InteractionLog:
                 "frame or a pyarrow table goes to InteractionLog.from_arrow)"
             )
         pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
+        named = [n for n in frame.index.names if n is not None and n not in frame.columns]
+        if named:  # a new frame: the caller's is not changed
+            frame = frame.reset_index(level=named)
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
