@@ -383,13 +383,15 @@ def maximise_likelihood(
     optimiser iteration (from every start), e.g. to advance a progress bar.
 
     Where the optimiser stops, the log-likelihood is probed outwards
-    (:func:`~cxmodel.models._boundary.outward_direction`): each log-parameter, and every group
-    of them together, moved by 1 either way. A point along which it does not fall is no
-    maximum but a stop on the way to a limit the data do not determine (r and alpha growing
-    without bound at a fixed ratio, a drop-out probability tending to 0), however flat the
-    gradient: such a fit is not converged and its warning names the parameters, and those of
-    the ``features`` of the population that move with them. ``penalizer`` says whether the
-    model takes a ``penalizer_coef``, which the warning then suggests.
+    (:func:`~cxmodel.models._boundary.outward_direction`): each log-parameter, and every pair
+    of them together, moved by 1 either way. A direction along which it does not fall makes
+    the point no maximum but a stop on the way to a limit the data do not determine (r and
+    alpha growing without bound at a fixed ratio, a drop-out probability tending to 0),
+    however flat the gradient: such a fit is not converged, ``Convergence.unbounded`` names
+    the parameters running off, and so does the warning, with those of the ``features`` of
+    the population that move with them. ``penalizer`` says whether the model takes a
+    ``penalizer_coef``, which the warning then suggests for parameters growing without
+    bound.
 
     Raises
     ------

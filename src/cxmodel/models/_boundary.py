@@ -9,23 +9,24 @@ probability tending to 0. An optimiser stops on the way there, where the gradien
 too flat to measure, and its stop looks like convergence.
 
 The rule (:func:`outward_direction`) probes outwards from the optimum: each log-parameter, and
-every group of them together, is moved by 1 (a factor e) in each direction, and the fit is a
-maximum only when the log-likelihood falls along every such direction. At a true maximum it
-falls by its curvature, which grows with the data (several units of log-likelihood on CDNOW's
-2,357 customers, at least 0.1 for a parameter known to within a factor of 10); towards a
-limit of the likelihood it rises, or stays level to rounding, because the data do not tell
-the probed point from the optimum. The tolerance is 1e-8 of the log-likelihood's magnitude,
-far below any curvature the data determine, or 10 times the log-likelihood's rounding where
-that is more (its terms cancel to ~0.05 at r = 1e10).
+every pair of them together, is moved by 1 (a factor e) either way, and the fit is a maximum
+only when the log-likelihood falls along every such direction. At a true maximum it falls by
+its curvature, which grows with the data (by 8 units of log-likelihood or more on CDNOW's
+2,357 customers, by about 0.4 for a parameter known to within a factor of 10); towards a limit
+of the likelihood it rises, or stays level to rounding, because the data do not tell the
+probed point from the optimum. The tolerance is 1e-8 of the log-likelihood's magnitude, far
+below any curvature the data determine, or 10 times the log-likelihood's rounding where that
+is more (its terms cancel to ~0.05 at r = 1e10). Pairs suffice because each limit of these
+models lies within one mixing distribution, of one or two parameters ((r, alpha) + t (1, 1),
+a alone to 0); they cost 2 k^2 evaluations of the log-likelihood for k parameters (32 for
+BG/NBD), a third of the fit's time on 200,000 simulated customers.
 
 The observed information (the Hessian in the optimiser's coordinates) was the alternative: it
 is nearly singular in the same cases, but how small an eigenvalue must be to count as singular
 has no scale of its own (it grows with the number of customers at a maximum and shrinks with
 how far the optimiser ran towards a limit; at r = 2.4e10 finite differences even give a
-positive one), while a probe asks the question in the likelihood's own units: does a point
-a factor e further out fit the data worse? The lattice of directions holds each parameter
-alone and the ratio-preserving ones, such as (log r, log alpha) + t (1, 1), along which the
-mixture models' limits lie.
+positive one), while a probe asks the question in the likelihood's own units: does a point a
+factor e further out fit the data worse?
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ FloatArray = npt.NDArray[np.float64]
 #: Share of the log-likelihood's magnitude by which it must fall along every probe.
 _FALL = 1e-8
 
-#: Moves of the log-parameters that measure the rounding of the log-likelihood, and how many
-#: times that rounding a fall must exceed.
+#: A move of every log-parameter that measures the rounding of the log-likelihood, and how
+#: many times that rounding a fall must exceed.
 _JIGGLE = 1e-12
 _ROUNDING = 10.0
 
@@ -111,7 +112,7 @@ def outward_direction(
     loglik: Callable[[FloatArray], float], theta: FloatArray, *, bound: float
 ) -> FloatArray | None:
     """A direction of log-parameters along which ``loglik`` does not fall from ``theta``, or
-    ``None`` when it falls along every one: ``theta`` is then a maximum.
+    ``None`` when it falls along every one probed: ``theta`` is then a maximum.
 
     Parameters
     ----------
@@ -121,16 +122,18 @@ def outward_direction(
         The optimum, in log-parameters.
     bound : float
         The search range is ``-bound .. bound``: a probe is shortened to stay within it, and
-        not made when that leaves less than a tenth of a step (the caller reports a parameter at the
-        edge).
+        not made when that leaves less than a tenth of a step (the caller reports a parameter
+        at the edge).
 
     Returns
     -------
     ndarray or None
-        Of -1, 0 and +1 per parameter: of the directions along which the log-likelihood did
-        not fall by 1e-8 of its magnitude (or 10 times its rounding, measured by moves of
-        1e-12, when that is more), one moving the most parameters, preferring those moving
-        each further from 1 (the way they ran off), then the largest rise.
+        Of -1, 0 and +1 per parameter. Each parameter and each pair is moved by 1 either way;
+        a direction is one along which the log-likelihood did not fall by 1e-8 of its
+        magnitude (or by 10 times its rounding, measured by a move of 1e-12, when that is
+        more). Of those, the one moving the most parameters, further from 1 (the way they ran
+        off), then rising the most, is returned, joined by the next ones that move other
+        parameters as long as the log-likelihood does not fall along the sum either.
 
     Examples
     --------
@@ -148,33 +151,40 @@ def outward_direction(
             value = float(loglik(np.exp(point)))
         return value if np.isfinite(value) else -np.inf
 
+    def rise(direction: FloatArray) -> float:
+        """The change of the log-likelihood a step along ``direction``, kept in the search
+        range; -inf when that leaves less than ``_SHORTEST`` of a step."""
+        moving = direction != 0
+        room = (bound - direction[moving] * theta[moving]) / np.abs(direction[moving])
+        step = min(1.0, float(np.min(room)))
+        return -np.inf if step < _SHORTEST else at(theta + step * direction) - top
+
     top = at(theta)
     if not np.isfinite(top):
         return None
-    # the rounding of the log-likelihood: its spread over moves of 1e-12, where it is flat
-    moved = [
-        at(theta + side * _JIGGLE * unit) for unit in np.eye(theta.shape[0]) for side in (-1, 1)
-    ]
+    k = theta.shape[0]
+    moved = [at(theta + side * _JIGGLE) for side in (-1.0, 1.0)]
     noise = max((abs(value - top) for value in moved if np.isfinite(value)), default=0.0)
     tolerance = max(_FALL * max(abs(top), 1.0), _ROUNDING * noise)
     outward = np.sign(theta)
-    best: tuple[tuple[int, float, float], FloatArray] | None = None
-    for steps in itertools.product((-1.0, 0.0, 1.0), repeat=theta.shape[0]):
-        direction = np.array(steps)
-        moving = direction != 0
-        if not moving.any():
-            continue
-        room = (bound - direction[moving] * theta[moving]) / np.abs(direction[moving])
-        step = min(1.0, float(np.min(room)))
-        if step < _SHORTEST:
-            continue
-        rise = at(theta + step * direction) - top
-        if rise < -tolerance:
-            continue
-        rank = (int(moving.sum()), float(direction @ outward), rise)
-        if best is None or rank > best[0]:
-            best = (rank, direction)
-    return None if best is None else best[1]
+    level: list[tuple[tuple[int, float, float], FloatArray]] = []
+    for size in (1, 2):
+        for where in itertools.combinations(range(k), size):
+            for signs in itertools.product((-1.0, 1.0), repeat=size):
+                direction = np.zeros(k)
+                direction[list(where)] = signs
+                change = rise(direction)
+                if change >= -tolerance:
+                    level.append(((size, float(direction @ outward), change), direction))
+    if not level:
+        return None
+    level.sort(key=lambda item: item[0], reverse=True)
+    found = level[0][1]
+    for _, direction in level[1:]:
+        joined = found + direction
+        if not np.any((found != 0) & (direction != 0)) and rise(joined) >= -tolerance:
+            found = joined
+    return found
 
 
 def _names(items: Sequence[str]) -> str:
