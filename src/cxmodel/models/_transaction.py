@@ -173,8 +173,10 @@ class TransactionModel(TransactionPlots, abc.ABC):
         Warns
         -----
         ConvergenceWarning
-            The optimiser stopped without converging; the parameters are the best point found
-            and :attr:`convergence_` says how it ended.
+            The optimiser stopped without converging, or where the likelihood keeps rising (or
+            stays level) towards a limit the data do not determine (one customer, identical
+            histories); the parameters are the best point found and :attr:`convergence_` says
+            how it ended (``unbounded`` names the parameters running off).
         """
         frequency, recency, T = fit_columns(
             summary, {"frequency": frequency, "recency": recency, "T": T}
