@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -383,8 +384,9 @@ def maximise_likelihood(
     optimiser iteration (from every start), e.g. to advance a progress bar.
 
     Where the optimiser stops, the log-likelihood is probed outwards
-    (:func:`~cxmodel.models._boundary.outward_direction`): each log-parameter, and every pair
-    of them together, moved by 1 either way. A direction along which it does not fall makes
+    (:func:`~cxmodel.models._boundary.outward_direction`): each log-parameter, and each pair
+    of one feature's parameters (one mixing distribution's; every pair without features)
+    together, moved by 1 either way. A direction along which it does not fall makes
     the point no maximum but a stop on the way to a limit the data do not determine (r and
     alpha growing without bound at a fixed ratio, a drop-out probability tending to 0),
     however flat the gradient: such a fit is not converged, ``Convergence.unbounded`` names
@@ -489,7 +491,16 @@ def maximise_likelihood(
     # towards 0 or infinity: the data do not pin it down, whatever the gradient says; short of
     # the edge, a likelihood that does not fall outwards says the same
     edge = [n for n, t in zip(names, theta.tolist(), strict=True) if abs(t) > _LOG_BOUND - 0.5]
-    outward = outward_direction(loglik, theta, bound=_LOG_BOUND)
+    index = {name: j for j, name in enumerate(names)}
+    pairs = sorted(
+        {
+            (index[a], index[b])
+            for feature in features
+            for a, b in itertools.combinations(feature.names, 2)
+            if a in index and b in index
+        }
+    )
+    outward = outward_direction(loglik, theta, bound=_LOG_BOUND, pairs=pairs or None)
     direction = np.zeros_like(theta) if outward is None else outward
     direction = np.where([n in edge for n in names], np.sign(theta), direction)
     with np.errstate(all="ignore"):  # a huge gradient's norm is inf, not a warning

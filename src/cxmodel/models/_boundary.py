@@ -109,7 +109,11 @@ def beta_features(a: str, b: str, quantity: str) -> tuple[Feature, Feature]:
 
 
 def outward_direction(
-    loglik: Callable[[FloatArray], float], theta: FloatArray, *, bound: float
+    loglik: Callable[[FloatArray], float],
+    theta: FloatArray,
+    *,
+    bound: float,
+    pairs: Sequence[tuple[int, int]] | None = None,
 ) -> FloatArray | None:
     """A direction of log-parameters along which ``loglik`` does not fall from ``theta``, or
     ``None`` when it falls along every one probed: ``theta`` is then a maximum.
@@ -124,6 +128,10 @@ def outward_direction(
         The search range is ``-bound .. bound``: a probe is shortened to stay within it, and
         not made when that leaves less than a tenth of a step (the caller reports a parameter
         at the edge).
+    pairs : sequence of (int, int), optional
+        The pairs of parameters probed together (``None``: every pair). A model's limits lie
+        within one mixing distribution, so its fit probes the pairs of each one's parameters
+        (:class:`Feature`), a few evaluations instead of every pair's.
 
     Returns
     -------
@@ -168,8 +176,9 @@ def outward_direction(
     tolerance = max(_FALL * max(abs(top), 1.0), _ROUNDING * noise)
     outward = np.sign(theta)
     level: list[tuple[tuple[int, float, float], FloatArray]] = []
-    for size in (1, 2):
-        for where in itertools.combinations(range(k), size):
+    together = list(itertools.combinations(range(k), 2)) if pairs is None else list(pairs)
+    for size, groups in ((1, [(j,) for j in range(k)]), (2, together)):
+        for where in groups:
             for signs in itertools.product((-1.0, 1.0), repeat=size):
                 direction = np.zeros(k)
                 direction[list(where)] = signs
