@@ -271,16 +271,17 @@ class TestNearlyHomogeneousPurchasing:
         return x, recency, np.full(n, 40.0)
 
     @pytest.mark.parametrize("model", [BetaGeo, ModifiedBetaGeo], ids=lambda m: m.__name__)
-    def test_a_converged_fit_predicts_numbers(self, model: type) -> None:
-        """The fit reaches r in the millions (rates barely vary), converged and silent,
-        and every conditional expectation and E[X(t)] was NaN: scipy's 2F1 gives NaN past
-        parameters of about 1e4. Now they are the Beta mixture over the drop-out chance the
-        closed form stands for, so finite and positive."""
+    def test_a_run_off_fit_predicts_numbers(self, model: type) -> None:
+        """The fit reaches r in the millions (rates barely vary), and every conditional
+        expectation and E[X(t)] was NaN: scipy's 2F1 gives NaN past parameters of about 1e4.
+        Now they are the Beta mixture over the drop-out chance the closed form stands for, so
+        finite and positive. (The fit was reported converged; it warns now that the likelihood
+        keeps rising as r and alpha grow: the data do not determine the spread of rates.)"""
         x, recency, big_t = self._customers()
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with pytest.warns(ConvergenceWarning, match="spread of purchase rates"):
             fitted = model().fit(frequency=x, recency=recency, T=big_t)
-        assert fitted.convergence_.converged and fitted.params_["r"] > 1e4
+        assert not fitted.convergence_.converged and fitted.params_["r"] > 1e4
+        assert {"r", "alpha"} <= set(fitted.convergence_.unbounded)
         expected = fitted.conditional_expected_purchases(10, x, recency, big_t)
         assert np.isfinite(expected).all() and (expected >= 0).all()
         assert np.isfinite(fitted.expected_purchases([1.0, 10.0, 40.0])).all()
@@ -382,15 +383,9 @@ class TestValueModelsOnDegenerateInputs:
         after 5 periods of 0.70 where (1e3, 9e3) fits as well and gives 0.59."""
         with pytest.raises(DataError, match=r"one period"):
             ShiftedBetaGeo().fit(survivors=[10, 9])
-        fitted = ShiftedBetaGeo().fit(survivors=[10, 9, 8])  # two periods: identified
+        fitted = ShiftedBetaGeo().fit(survivors=[10, 7, 6])  # two periods: identified
         assert fitted.params_ is not None
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="maximise_likelihood: a likelihood still rising towards a boundary (r, alpha -> "
-        "inf, a -> 0) stops on a flat gradient short of exp(25) and counts as converged; "
-        "telling it from an optimum needs a rule to be chosen (the Hessian, a probe outwards)",
-    )
     def test_one_customer_is_not_a_converged_fit(self) -> None:
         """One customer, 3 repeat purchases by week 20 of 30: BG/NBD reported converged, with
         r = 1.3e6, alpha = 1.3e7, a = 6.9e-6 and no warning (ModifiedBetaGeo likewise, with
@@ -460,12 +455,13 @@ class TestInvariance:
     def test_value_model_fits_ignore_row_order_and_weights_mean_copies(self) -> None:
         """A BG/NBD fit on shuffled customers, and one with weights w against each customer
         repeated w times, give the same parameters (compressed histories; equal bit for bit
-        measured)."""
+        measured). The customers are simulated from BG/NBD, so the fit is a maximum."""
         rng = np.random.default_rng(5)
         n = 300
-        big_t = rng.uniform(20, 40, n).round()
-        x = rng.poisson(2.0, n).astype(float)
-        t_x = np.where(x > 0, (big_t * rng.uniform(0.2, 1.0, n)).round(1), 0.0)
+        sim = BetaGeo()
+        sim.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+        data = sim.sample(n, T=39.0, random_state=5)
+        x, t_x, big_t = data.frequency, data.recency.round(1), data.T
         w = rng.integers(1, 4, n)
         base = BetaGeo().fit(frequency=x, recency=t_x, T=big_t, weights=w)
         order = rng.permutation(n)

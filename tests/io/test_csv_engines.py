@@ -135,3 +135,20 @@ class TestPastTheFirstMegabyte:
         path.write_bytes(data.replace(b"view,\xc3\xa9", b"view," + b"x" * pad + b"\xc3\xa9", 1))
         fast, slow = read_csv(path), read_csv(path, engine="python")
         assert fast == slow and fast.column("country")[fast.row_order == 0][0].endswith("é")
+
+
+@pytest.mark.parametrize("engine", ["pyarrow", "python"])
+def test_rows_of_only_separators_are_blank_lines(tmp_path: Path, engine: str) -> None:
+    """Rows of only separators (and white space), as a spreadsheet writes below or between
+    its data, are skipped as blank lines on both engines: the file reads under the default
+    errors="raise", and a bad row later is numbered without them."""
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "sheet.csv"
+    path.write_text(
+        "customer_id,timestamp,kind\na,2024-01-01T00:00:00Z,view\n,,\n , ,\n"
+        "b,2024-01-02T00:00:00Z,view\n,,\n"
+    )
+    assert len(read_csv(path, engine=engine)) == 2
+    path.write_text("customer_id,timestamp,kind\na,2024-01-01T00:00:00Z,view\n,,\nb,soon,view\n")
+    with pytest.raises(CXModelError, match="row 2: timestamp 'soon'"):
+        read_csv(path, engine=engine)

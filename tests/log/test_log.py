@@ -353,3 +353,45 @@ class TestBlankIdsAndKinds:
                 log = read_csv(path, errors="quarantine", engine=engine)
             assert log.customers.tolist() == ["b"]
             assert log.rejected.row.tolist() == [1, 2]
+
+
+def test_ids_that_differ_only_by_spaces_are_said() -> None:
+    """``"007 "`` and ``"007"`` stay two customers (ids are kept as written), with a warning
+    giving the count and the first pair; ids without such twins are silent."""
+    import warnings
+
+    from cxmodel.errors import DataWarning
+
+    rows = [
+        {"customer_id": cid, "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+        for cid in ("007 ", "007", " 8", "9")
+    ]
+    with pytest.warns(DataWarning, match=r"1 customer id\(s\) differ .* '007 ' and '007'"):
+        log = InteractionLog.from_records(rows)
+    assert sorted(log.customers.tolist()) == [" 8", "007", "007 ", "9"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        InteractionLog.from_records(rows[1:])
+
+
+def test_from_pandas_reads_a_named_index() -> None:
+    """A frame indexed by customer (``set_index("customer_id")``) or by a property is read
+    with those columns, the frame unchanged; row numbers are not a column."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "timestamp": ["2024-01-01T00:00:00Z"] * 2,
+            "kind": ["view"] * 2,
+            "value": [1.0, 2.0],
+        }
+    )
+    whole = InteractionLog.from_pandas(frame)
+    for index in ("customer_id", "value", ["customer_id", "kind"]):
+        indexed = frame.set_index(index)
+        kept = indexed.copy()
+        log = InteractionLog.from_pandas(indexed)
+        assert log.schema == whole.schema
+        assert log.customers.tolist() == whole.customers.tolist()
+        assert indexed.equals(kept)

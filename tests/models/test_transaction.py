@@ -12,6 +12,7 @@ import pytest
 
 from cxmodel.errors import ConvergenceWarning, DataError
 from cxmodel.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
+from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import validate_history
 
 MODELS = [
@@ -19,6 +20,15 @@ MODELS = [
     pytest.param(ModifiedBetaGeo, id="ModifiedBetaGeo"),
     pytest.param(ParetoNBD, id="ParetoNBD"),
 ]
+
+
+def _simulated(n: int, seed: int) -> RFMSummary:
+    """``n`` customers over 39 weeks from BG/NBD at CDNOW's parameters."""
+    sim = BetaGeo()
+    sim.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    summary: RFMSummary = sim.sample(n, T=39.0, random_state=seed)
+    return summary
+
 
 NO_INFORMATION = [
     pytest.param({"frequency": [0, 0, 0], "recency": [0, 0, 0], "T": [0, 0, 0]}, id="all-T-zero"),
@@ -66,32 +76,42 @@ class TestConvergenceWarning:
     @pytest.mark.parametrize("model", [BetaGeo, ParetoNBD], ids=["BetaGeo", "ParetoNBD"])
     def test_boundary_fit_warns_and_reports(self, model: type) -> None:
         """Identical histories drive the parameters to a boundary: a warning, converged False."""
-        with pytest.warns(
-            ConvergenceWarning, match=r"(did not converge|ran to the edge).*convergence_"
-        ):
+        with pytest.warns(ConvergenceWarning, match=r"does not fall as .*convergence_"):
             m = model().fit(
                 frequency=np.full(200, 3.0), recency=np.full(200, 5.0), T=np.full(200, 10.0)
             )
         assert m.convergence_ is not None and not m.convergence_.converged
+        assert m.convergence_.unbounded
 
     def test_parameter_at_the_edge_of_the_search_range_is_not_converged(self) -> None:
         """One customer: the optimiser reported success with a = 1.7e-11, at the edge of
         the range it searches; that is no optimum the data determine."""
-        with pytest.warns(ConvergenceWarning, match=r"a=1.7\de-11 ran to the edge"):
+        with pytest.warns(ConvergenceWarning, match=r"a=1.7\de-11.*a has reached the edge"):
             m = ModifiedBetaGeo().fit(frequency=[3], recency=[9], T=[10])
         assert m.convergence_ is not None and not m.convergence_.converged
 
     def test_converged_fit_is_silent(self) -> None:
-        """A well-posed fit does not warn."""
+        """A well-posed fit (customers simulated from BG/NBD) does not warn."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            m = BetaGeo().fit(_simulated(1000, seed=1))
+        assert m.convergence_ is not None and m.convergence_.converged
+
+    def test_histories_of_one_drop_out_probability_are_not_converged(self) -> None:
+        """Poisson counts over the observation period, which BG/NBD fitted at a = 2.1e6,
+        b = 9.1e6 and called converged: the likelihood keeps rising as a and b grow at a fixed
+        ratio (every customer with the same drop-out probability), so a warning names them."""
         rng = np.random.default_rng(1)
         n = 300
         big_t = rng.uniform(20, 40, n)
         x = rng.poisson(2.0, n).astype(float)
         t_x = np.where(x > 0, big_t * rng.uniform(0.2, 1.0, n), 0.0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with pytest.warns(
+            ConvergenceWarning,
+            match="a and b grow without bound at a fixed ratio .* the spread of drop-out",
+        ):
             m = BetaGeo().fit(frequency=x, recency=t_x, T=big_t)
-        assert m.convergence_ is not None and m.convergence_.converged
+        assert m.convergence_ is not None and m.convergence_.unbounded == ("a", "b")
 
 
 class TestLazyStandardErrors:
@@ -99,15 +119,14 @@ class TestLazyStandardErrors:
         """standard_errors_ is computed on first access, cached, and reset by a new fit."""
         from cxmodel.models import BetaGeo
 
-        x = np.array([0, 1, 2, 0, 5, 1, 3, 0])
-        t_x = np.array([0, 3.0, 5, 0, 9, 1, 8, 0])
-        big_t = np.full(8, 10.0)
+        data = _simulated(600, seed=2)
+        x, t_x, big_t = data.frequency, data.recency, data.T
         m = BetaGeo().fit(frequency=x, recency=t_x, T=big_t)
         assert m._se is None
         se = m.standard_errors_
         assert se is not None and set(se) == {"r", "alpha", "a", "b"}
         assert m.standard_errors_ is se
-        m.fit(frequency=x[:6], recency=t_x[:6], T=big_t[:6])
+        m.fit(frequency=x[:500], recency=t_x[:500], T=big_t[:500])
         assert m.standard_errors_ is not se
 
     def test_pickle_before_access(self) -> None:

@@ -228,3 +228,29 @@ class TestNumericFields:
             "    emit x(n = round(p.score), m = max(purchase.label))"
         )
         assert numeric_fields(parse(text)["t"]) == {"value", "amount", "discount", "score"}
+
+
+def test_an_inactivity_timer_keeps_only_what_its_firing_reads() -> None:
+    """``when inactive`` keeps the interaction it restarted on: only its kind and id when no
+    clause reads its properties (less state, and less personal data in a store), the whole
+    interaction when the payload reads one; on both paths, firing as batch does."""
+    from cxmodel.log import InteractionLog
+    from cxmodel.triggers import TriggerEngine, evaluate, parse
+    from tests.triggers.helpers import COLUMNAR, PER_ROW, engine_of
+
+    recs = [
+        {"customer_id": f"c{j % 3}", "timestamp": f"2024-01-0{1 + j % 5}T0{j % 7}:00:00Z",
+         "kind": "purchase", "product": f"p{j}", "interaction_id": f"i{j}"}
+        for j in range(30)
+    ]  # fmt: skip
+    as_of = "2024-02-01T00:00:00Z"
+    for payload, kept in [("", {"kind", "interaction_id"}), ("(p = product)", None)]:
+        rules = parse(f"trigger t:\n    when inactive for 3 days\n    emit x{payload}")
+        log = InteractionLog.from_records(recs).with_observed_until(as_of)
+        expected = [f.payload for f in evaluate(rules, log, as_of=as_of)]
+        for path in (COLUMNAR, PER_ROW):
+            engine: TriggerEngine = engine_of(rules, path, max_future=None)
+            engine.process_many(recs)
+            fields = engine._runner.states["c0"].rules["t"].timer.row.fields
+            assert set(fields) == (kept or {"kind", "interaction_id", "product"})
+            assert [f.payload for f in engine.advance_to(as_of)] == expected

@@ -244,10 +244,13 @@ def test_consumer_fitted_models_keep_their_class() -> None:
 
     from cxmodel.models import BetaGeo, ModifiedBetaGeo, ParetoNBD
 
-    x, t_x, big_t = [2.0, 0.0, 5.0, 1.0], [30.4, 0.0, 35.0, 10.0], [38.9, 38.9, 38.9, 38.0]
+    simulator = BetaGeo()
+    simulator.params_ = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    history = simulator.sample(200, T=39.0, random_state=0)  # customers the fits determine
+    x, t_x, big_t = history.frequency, history.recency, history.T
     bg = assert_type(BetaGeo().fit(frequency=x, recency=t_x, T=big_t), BetaGeo)
     mbg = assert_type(ModifiedBetaGeo().fit(frequency=x, recency=t_x, T=big_t), ModifiedBetaGeo)
     pareto = assert_type(ParetoNBD().fit(frequency=x, recency=t_x, T=big_t), ParetoNBD)
     for model in (bg, mbg, pareto):
         expected = model.conditional_expected_purchases(39.0, x, t_x, big_t)
-        assert np.asarray(expected).shape == (4,)
+        assert np.asarray(expected).shape == (200,)

@@ -364,7 +364,9 @@ def _clean_header(fields: list[str], source: str) -> list[str]:
 
 
 def _blank(fields: list[str]) -> bool:
-    return not fields or (len(fields) == 1 and not fields[0].strip())
+    """Whether a record is a blank line: no field holds anything but white space (an empty
+    line, or a row of only separators, ``,,,``, as spreadsheets write below the data)."""
+    return not any(field.strip() for field in fields)
 
 
 def _csv_with_python(
@@ -522,9 +524,24 @@ def _csv_with_arrow(
         or ["" if v is None else str(v) for v in table.slice(0, 1).to_pylist()[0].values()] != first
     ):
         return None  # the first record is not the header as the standard library reads it
-    table = table.slice(1)
+    table = _without_blank_rows(table.slice(1), pa)
     renamed = apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
     return {renamed[name]: Encoded.from_arrow(table.column(j)) for j, name in enumerate(header)}
+
+
+def _without_blank_rows(table: Any, pa: Any) -> Any:
+    """``table`` without its blank records (:func:`_blank`: every field empty or white space),
+    which the standard library's path skips too."""
+    pc = import_optional("pyarrow.compute", "read_csv(engine='pyarrow')")
+    blank = None
+    for column in table.columns:
+        empty = pc.or_kleene(
+            pc.is_null(column), pc.equal(pc.utf8_trim_whitespace(column), "")
+        ).fill_null(True)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is None or not pc.any(blank).as_py():
+        return table
+    return table.filter(pc.invert(blank))
 
 
 def _first_record(text: str, delimiter: str) -> list[str] | None:

@@ -280,6 +280,29 @@ def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
     return "string"
 
 
+def _warn_spaced_ids(ids: ObjectArray) -> None:
+    """Warn when customer ids differ from another only by spaces around them (``"007 "``
+    and ``"007"``): ids are kept as written, so they are two customers, which an export
+    that pads some ids makes without a word."""
+    given = [i for i in ids.tolist() if isinstance(i, str)]
+    if not any(i[:1].isspace() or i[-1:].isspace() for i in given):
+        return
+    seen: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
+    for written in sorted(given, key=lambda i: (i != i.strip(), i)):  # unpadded ones first
+        other = seen.setdefault(written.strip(), written)
+        if other != written:
+            pairs.append((written, other))
+    if pairs:
+        first, other = pairs[0]
+        warn(
+            f"{len(pairs):,} customer id(s) differ from another only by spaces around them "
+            f"(first: {first!r} and {other!r}); ids are kept as written, so these are "
+            "different customers: strip the ids if they name the same one",
+            DataWarning,
+        )
+
+
 def _warn_numbers_as_text(name: str, values: npt.NDArray[Any] | Encoded) -> None:
     """Warn when a property column inferred as text (not a standard text column, nor named
     like a key) holds numbers
@@ -596,6 +619,7 @@ class InteractionLog:
             warn_lookalike_names([one], strings["kind"][1], argument=Argument.KIND)
         if catalogue is not None and "touchpoint" in strings:
             _fill_from_catalogue(strings, catalogue, n)
+        _warn_spaced_ids(strings["customer_id"][1])
         validate_rows(n, strings, numeric, row_errors, raw, asked)
         rejected = RejectedRows.empty()
         keep: npt.NDArray[np.bool_] | None = None
@@ -833,6 +857,8 @@ class InteractionLog:
         ``questions`` declares survey questions and ``time_format`` the layout of text
         timestamps as in :meth:`from_arrays`; ``kind`` is the kind
         of every row of a frame without a kind column, as in :func:`~cxmodel.io.read_csv`.
+        The levels of a named index (``frame.set_index("customer_id")``) are read as
+        columns (a column of the same name wins); an unnamed index, row numbers, is not.
         """
         from cxmodel._optional import import_optional
 
@@ -843,6 +869,9 @@ class InteractionLog:
                 "frame or a pyarrow table goes to InteractionLog.from_arrow)"
             )
         pa = import_optional("pyarrow", "InteractionLog.from_pandas()")
+        named = [n for n in frame.index.names if n is not None and n not in frame.columns]
+        if named:  # a new frame: the caller's is not changed
+            frame = frame.reset_index(level=named)
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):

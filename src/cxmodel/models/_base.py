@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -20,6 +21,7 @@ from cxmodel.errors import (
     NotFittedError,
     ValueTypeError,
 )
+from cxmodel.models._boundary import Feature, outward_direction, run_off_message
 
 __all__ = [
     "Convergence",
@@ -47,8 +49,10 @@ class Convergence(Result):
     ----------
     converged : bool
         Whether the best start met the gradient test (or stopped at float64 precision with a
-        gradient within 100 times it); when false, the fit warned
-        :class:`~cxmodel.errors.ConvergenceWarning`.
+        gradient within 100 times it) at a maximum: for the customer-value models, a point
+        from which the log-likelihood falls outwards along every probe (see
+        :func:`maximise_likelihood`), not a stop on the way to a limit the data do not
+        determine. When false, the fit warned :class:`~cxmodel.errors.ConvergenceWarning`.
     iterations : int
         Optimiser iterations of the best start.
     gradient_norm : float
@@ -57,6 +61,12 @@ class Convergence(Result):
         Starting points tried (they are tried in order until one converges).
     message : str
         Optimiser message of the best start.
+    unbounded : tuple of str
+        The parameters of a customer-value model that run off towards 0 or infinity, where
+        the likelihood keeps rising (or stays level) towards a limit the data do not
+        determine: ``converged`` is false, and the predictions are close to those of the
+        limit. Empty at a maximum, and for the regression models (their warning names an
+        infinite coefficient).
     """
 
     converged: bool
@@ -64,6 +74,7 @@ class Convergence(Result):
     gradient_norm: float
     n_starts: int
     message: str
+    unbounded: tuple[str, ...] = ()
 
 
 def check_fitted(model: object, attribute: str = "params_") -> None:
@@ -357,6 +368,8 @@ def maximise_likelihood(
     value_and_gradient: Callable[[FloatArray], tuple[float, FloatArray]] | None = None,
     gtol: float = 1e-7,
     callback: Callable[[], None] | None = None,
+    features: Sequence[Feature] = (),
+    penalizer: bool = True,
 ) -> tuple[dict[str, float], float, Convergence]:
     """Maximise ``loglik`` (a function of the positive parameters) from several starts.
 
@@ -370,6 +383,18 @@ def maximise_likelihood(
     at the first start, log-parameters). ``callback()``, when given, is called after each
     optimiser iteration (from every start), e.g. to advance a progress bar.
 
+    Where the optimiser stops, the log-likelihood is probed outwards
+    (:func:`~cxmodel.models._boundary.outward_direction`): each log-parameter, and each pair
+    of one feature's parameters (one mixing distribution's; every pair without features)
+    together, moved by 1 either way. A direction along which it does not fall makes
+    the point no maximum but a stop on the way to a limit the data do not determine (r and
+    alpha growing without bound at a fixed ratio, a drop-out probability tending to 0),
+    however flat the gradient: such a fit is not converged, ``Convergence.unbounded`` names
+    the parameters running off, and so does the warning, with those of the ``features`` of
+    the population that move with them. ``penalizer`` says whether the model takes a
+    ``penalizer_coef``, which the warning then suggests for parameters growing without
+    bound.
+
     Raises
     ------
     ConvergenceError
@@ -378,8 +403,9 @@ def maximise_likelihood(
     Warns
     -----
     ConvergenceWarning
-        When no start converged (see :class:`Convergence`): the best finite point is
-        returned, with ``Convergence.converged`` false.
+        When no start converged (see :class:`Convergence`), or the likelihood does not fall
+        outwards from where it stopped: the best finite point is returned, with
+        ``Convergence.converged`` false.
     """
     scale = 1.0
 
@@ -462,37 +488,49 @@ def maximise_likelihood(
         "precision loss" in str(best.message) and float(np.max(np.abs(scaled))) <= 100 * gtol
     )
     # a parameter at the edge of the search range is where the likelihood kept rising
-    # towards 0 or infinity: the data do not pin it down, whatever the gradient says
+    # towards 0 or infinity: the data do not pin it down, whatever the gradient says; short of
+    # the edge, a likelihood that does not fall outwards says the same
     edge = [n for n, t in zip(names, theta.tolist(), strict=True) if abs(t) > _LOG_BOUND - 0.5]
+    index = {name: j for j, name in enumerate(names)}
+    pairs = sorted(
+        {
+            (index[a], index[b])
+            for feature in features
+            for a, b in itertools.combinations(feature.names, 2)
+            if a in index and b in index
+        }
+    )
+    outward = outward_direction(loglik, theta, bound=_LOG_BOUND, pairs=pairs or None)
+    direction = np.zeros_like(theta) if outward is None else outward
+    direction = np.where([n in edge for n in names], np.sign(theta), direction)
     with np.errstate(all="ignore"):  # a huge gradient's norm is inf, not a warning
         gradient_norm = float(np.linalg.norm(grad))
     conv = Convergence(
-        converged=at_optimum and not edge,
+        converged=at_optimum and not direction.any(),
         iterations=int(best.nit),
         gradient_norm=gradient_norm,
         n_starts=tried,
         message=str(best.message),
+        unbounded=tuple(n for n, d in zip(names, direction.tolist()) if d),
     )
-    if edge:
-        at_edge = ", ".join(f"{n}={params[names.index(n)]:.3g}" for n in edge)
+    fitted = {n: float(v) for n, v in zip(names, params)}
+    if conv.unbounded:
         warn(
-            f"{model}: {at_edge} ran to the edge of the search range (exp(-25) .. exp(25)): the "
-            "likelihood keeps rising towards 0 or infinity there, so the data do not determine "
-            f"{'it' if len(edge) == 1 else 'them'} (too few customers, or histories with too "
-            "little variation); convergence_.converged is False. More customers, a longer "
-            "observation period or penalizer_coef > 0 usually help",
+            run_off_message(model, fitted, direction, edge, features, penalizer=penalizer),
             ConvergenceWarning,
         )
     elif not conv.converged:
+        remedy = "more customers, a longer observation period or penalizer_coef > 0"
+        if not penalizer:
+            remedy = "more customers or a longer observation period"
         warn(
             f"{model}: the fit did not converge from any of {len(starts)} starts "
             f"({conv.message!r}, gradient norm {conv.gradient_norm:.3g} after "
             f"{conv.iterations} iterations); the parameters are the best point found and may "
-            "sit on a boundary. See the model's convergence_; more customers, a longer "
-            "observation period or penalizer_coef > 0 usually help",
+            f"sit on a boundary. See the model's convergence_; {remedy} usually help",
             ConvergenceWarning,
         )
-    return {n: float(v) for n, v in zip(names, params)}, ll, conv
+    return fitted, ll, conv
 
 
 def compress(*columns: FloatArray, weights: FloatArray | None = None) -> tuple[FloatArray, ...]:

@@ -22,6 +22,7 @@ from cxmodel.models._base import (
     straddle_one,
     whole_numbers,
 )
+from cxmodel.models._boundary import beta_features, gamma_features
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
 
@@ -184,6 +185,10 @@ class BetaGeo(TransactionModel):
     """
 
     _names = ("r", "alpha", "a", "b")
+    _features = (
+        *gamma_features("r", "alpha", "purchase rates"),
+        *beta_features("a", "b", "drop-out probabilities"),
+    )
 
     @staticmethod
     def _loglik_terms(
@@ -370,8 +375,8 @@ class ModifiedBetaGeo(BetaGeo):
     Examples
     --------
     >>> from cxmodel.models import ModifiedBetaGeo
-    >>> m = ModifiedBetaGeo().fit(frequency=[0, 1, 2, 0, 5, 1], recency=[0, 3.0, 5, 0, 9, 1],
-    ...                           T=[10.0] * 6)
+    >>> m = ModifiedBetaGeo(penalizer_coef=0.01).fit(
+    ...     frequency=[0, 1, 2, 0, 5, 1], recency=[0, 3.0, 5, 0, 9, 1], T=[10.0] * 6)
     >>> bool(m.probability_alive(0, 0, 10.0)[0] < 1)
     True
     """

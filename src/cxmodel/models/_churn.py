@@ -27,7 +27,7 @@ from cxmodel._arguments import (
     name_sequence,
     real,
 )
-from cxmodel._pieces import as_errors, silenced, warn
+from cxmodel._pieces import silenced, warn
 from cxmodel._result import Result
 from cxmodel._sums import grouped_sums
 from cxmodel._time import MAX_DURATION_DAYS, US_PER_DAY, TimeLike, as_of_us, duration_to_us, to_us
@@ -280,7 +280,12 @@ class _Builder:
         return out[0], out[1]
 
     def p_alive(self, clock: int) -> tuple[FloatArray, BetaGeo | None]:
-        """BG/NBD P(alive) at ``clock`` (weeks), NaN for never-buyers; None if not fitted."""
+        """BG/NBD P(alive) at ``clock`` (weeks), NaN for never-buyers; None if not fitted.
+
+        A fit that ran off towards a limit the purchases do not determine (drop-out the same
+        for every customer, say) is kept: its P(alive) is that of the limit. One that stopped
+        short of a maximum for another reason is not.
+        """
         n = self.customers.size
         out = np.full(n, np.nan)
         if self.buy_log is None:
@@ -292,10 +297,13 @@ class _Builder:
         model = self.model
         if model is None or model is True:
             try:
-                with as_errors(ConvergenceWarning):
+                with silenced(ConvergenceWarning):
                     model = BetaGeo()
                     model.fit(summary)
-            except (ConvergenceWarning, ConvergenceError, DataError):
+            except (ConvergenceError, DataError):
+                return out, None
+            assert model.convergence_ is not None
+            if not (model.convergence_.converged or model.convergence_.unbounded):
                 return out, None
             self.model = model
         assert isinstance(model, BetaGeo)

@@ -25,6 +25,7 @@ from cxmodel.models._base import (
     straddle_one,
     whole_numbers,
 )
+from cxmodel.models._boundary import beta_features
 from cxmodel.models._plots import TransactionPlots
 
 __all__ = ["BetaGeoBetaBinom", "ShiftedBetaGeo"]
@@ -84,6 +85,10 @@ class BetaGeoBetaBinom(TransactionPlots):
     standard_errors_: dict[str, float] | None = None
     convergence_: Convergence | None = None
     _names = ("alpha", "beta", "gamma", "delta")
+    _features = (
+        *beta_features("alpha", "beta", "purchase probabilities"),
+        *beta_features("gamma", "delta", "drop-out probabilities"),
+    )
 
     def __init__(self, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
@@ -148,7 +153,7 @@ class BetaGeoBetaBinom(TransactionPlots):
 
         starts = [np.zeros(4), np.full(4, np.log(0.5)), np.full(4, 1.0)]
         params, ll, conv = maximise_likelihood(
-            loglik, self._names, starts, model="BetaGeoBetaBinom"
+            loglik, self._names, starts, model="BetaGeoBetaBinom", features=self._features
         )
         se = standard_errors(loglik, params)
         self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se
@@ -293,6 +298,7 @@ class ShiftedBetaGeo:
     standard_errors_: dict[str, float] | None = None
     convergence_: Convergence | None = None
     _names = ("alpha", "beta")
+    _features = beta_features("alpha", "beta", "churn probabilities")
 
     def __init__(self) -> None:
         pass
@@ -354,7 +360,12 @@ class ShiftedBetaGeo:
             return float(np.sum(lost * lp) + last * ls)
 
         params, ll, conv = maximise_likelihood(
-            loglik, self._names, [np.zeros(2), np.log(np.array([0.5, 3.0]))], model="ShiftedBetaGeo"
+            loglik,
+            self._names,
+            [np.zeros(2), np.log(np.array([0.5, 3.0]))],
+            model="ShiftedBetaGeo",
+            features=self._features,
+            penalizer=False,
         )
         se = standard_errors(loglik, params)
         self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se

@@ -11,6 +11,7 @@ from scipy.special import expit, gammaln, hyp2f1
 from cxmodel._arguments import random_seed
 from cxmodel.models._base import FloatArray, as_float_array, sample_size
 from cxmodel.models._betageo import _simulate, observation_length
+from cxmodel.models._boundary import gamma_features
 from cxmodel.models._rfm import RFMSummary
 from cxmodel.models._transaction import TransactionModel, validate_history
 
@@ -125,6 +126,10 @@ class ParetoNBD(TransactionModel):
     """
 
     _names = ("r", "alpha", "s", "beta")
+    _features = (
+        *gamma_features("r", "alpha", "purchase rates"),
+        *gamma_features("s", "beta", "drop-out rates"),
+    )
     _gtol = 1e-8  # the (s, beta) ridge is flat: 1e-7 stops ~3e-4 short of the optimum on CDNOW
 
     @staticmethod

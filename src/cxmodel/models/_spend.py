@@ -25,6 +25,7 @@ from cxmodel.models._base import (
     sample_size,
     standard_errors,
 )
+from cxmodel.models._boundary import Feature
 
 __all__ = ["GammaGamma"]
 
@@ -48,6 +49,29 @@ class GammaGamma:
     standard_errors_: dict[str, float] | None = None
     convergence_: Convergence | None = None
     _names = ("p", "q", "gamma")
+    # a customer's transaction values ~ Gamma(p, nu), so their mean is p / nu, with 1 / nu
+    # inverse-gamma(q, gamma) across customers
+    _features = (
+        Feature(
+            "the mean of customers' average spends",
+            ("p", "q", "gamma"),
+            lambda v: v["p"] * v["gamma"] / (v["q"] - 1.0) if v["q"] > 1.0 else np.inf,
+        ),
+        Feature(
+            "the spread of average spends across customers",
+            ("p", "q", "gamma"),
+            lambda v: (
+                v["p"] * v["gamma"] / (v["q"] - 1.0) / float(np.sqrt(v["q"] - 2.0))
+                if v["q"] > 2.0
+                else np.inf
+            ),
+        ),
+        Feature(
+            "the variation of each customer's spends about their average",
+            ("p",),
+            lambda v: 1.0 / float(np.sqrt(v["p"])),
+        ),
+    )
 
     def __init__(self, penalizer_coef: float = 0.0) -> None:
         self.penalizer_coef = penalizer_coef
@@ -126,6 +150,7 @@ class GammaGamma:
                 starts,
                 model="GammaGamma",
                 callback=bar.update if progress else None,
+                features=self._features,
             )
         se = standard_errors(loglik, params)
         self.params_, self.log_likelihood_, self.standard_errors_ = params, ll, se

@@ -23,6 +23,7 @@ from cxmodel.models._base import (
     params_repr,
     standard_errors,
 )
+from cxmodel.models._boundary import Feature
 from cxmodel.models._plots import TransactionPlots
 
 __all__ = ["TransactionModel", "validate_history"]
@@ -74,6 +75,8 @@ class TransactionModel(TransactionPlots, abc.ABC):
     """Base of BG/NBD, MBG/NBD and Pareto/NBD: fitting on (frequency, recency, T) histories."""
 
     _names: tuple[str, ...] = ()
+    #: what the parameters describe, named when a fit runs off towards a limit
+    _features: tuple[Feature, ...] = ()
     params_: dict[str, float] | None = None
     log_likelihood_: float | None = None
     convergence_: Convergence | None = None
@@ -170,8 +173,10 @@ class TransactionModel(TransactionPlots, abc.ABC):
         Warns
         -----
         ConvergenceWarning
-            The optimiser stopped without converging; the parameters are the best point found
-            and :attr:`convergence_` says how it ended.
+            The optimiser stopped without converging, or where the likelihood keeps rising (or
+            stays level) towards a limit the data do not determine (one customer, identical
+            histories); the parameters are the best point found and :attr:`convergence_` says
+            how it ended (``unbounded`` names the parameters running off).
         """
         frequency, recency, T = fit_columns(
             summary, {"frequency": frequency, "recency": recency, "T": T}
@@ -209,6 +214,7 @@ class TransactionModel(TransactionPlots, abc.ABC):
                 value_and_gradient=None if fused is None else value_and_gradient,
                 gtol=self._gtol,
                 callback=bar.update if progress else None,
+                features=self._features,
             )
         self.params_ = params
         self.log_likelihood_ = ll

@@ -373,12 +373,13 @@ def _inactivity(
         before_gap = np.flatnonzero(gap) - 1
         # rows are made only for each customer's last interaction and those before a gap
         fired: dict[int, list[Row]] = {}
-        gap_rows = released.rows(order[before_gap]) if len(before_gap) else []
+        made = released.bare_rows if plan.bare_anchor else released.rows
+        gap_rows = made(order[before_gap]) if len(before_gap) else []
         for code, row in zip(c_sorted[before_gap].tolist(), gap_rows, strict=True):
             fired.setdefault(code, []).append(row)
         names = released.customers[order[heads]].tolist()
         firsts = zip(names, c_sorted[heads].tolist(), t_sorted[heads].tolist(), strict=True)
-        lasts = released.rows(order[ends])
+        lasts = made(order[ends])
         for (cid, code, start), last in zip(firsts, lasts, strict=True):
             state = states[cid]
             rs = state.rules.get(name) or state.rule(name)

@@ -89,6 +89,15 @@ class Row:
         #: The interaction's id, if it has one.
         self.interaction_id: str | None = ident if isinstance(ident, str) else None
 
+    def bare(self) -> Row:
+        """The row with only its kind and id among its fields (its customer, time, release
+        number and rank kept): what a ``when inactive`` timer keeps of the interaction it
+        restarted on when no clause reads that interaction's properties."""
+        fields: dict[str, Any] = {"kind": self.kind}
+        if self.interaction_id is not None:
+            fields["interaction_id"] = self.interaction_id
+        return Row(self.customer, self.time, self.kind, fields, self.seq, self.rank)
+
     def record(self) -> dict[str, Any]:
         """The row as a JSON-ready record (ISO-8601 timestamp; no ``customer_id`` for a
         catalogue event)."""

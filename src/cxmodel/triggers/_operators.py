@@ -28,6 +28,7 @@ from cxmodel.expr import (
     walk,
 )
 from cxmodel.expr._aggregates import RunningValue
+from cxmodel.expr._ast import children
 from cxmodel.expr._evaluate import COMPARISONS
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._context import aggregates_in, names_in, shift, unordered
@@ -45,6 +46,21 @@ _DAY = 86_400_000_000
 
 def _running_key(node: Aggregate) -> str:
     return f"{node.func}|{node.kind}|{node.field}|{node.where}"
+
+
+def _reads_interaction(rule: Rule) -> bool:
+    """Whether a clause of ``rule`` reads a property of the interaction a firing anchors on:
+    a name outside aggregates (an aggregate's own names are the counted interaction's) that
+    is not a customer's trait."""
+    stack: list[Expr] = [expr for expr in rule.expressions() if expr is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Aggregate):
+            continue
+        if isinstance(node, Name) and node.qualifier != "customer":
+            return True
+        stack.extend(children(node))
+    return False
 
 
 def unorderable(kept: Any, value: Any) -> bool:
@@ -376,6 +392,10 @@ class RulePlan:
         #: a timer's fixed delay in microseconds (``None``: calendar months, or no timer)
         self.delay = None if timer is None or timer.unit == "months" else timer.to_us()
         self.customer_time = rule.in_customer_time
+        #: whether a ``when inactive`` timer keeps only the kind and id of the interaction
+        #: it restarted on (:meth:`Row.bare <cxmodel.triggers._ingest.Row.bare>`): no clause
+        #: reads that interaction's properties, and its firing shows only those
+        self.bare_anchor = self.when_mode == "inactive" and not _reads_interaction(rule)
         self.aggregates: dict[str, AggregatePlan] = {}
         for expr in rule.expressions():
             for node in aggregates_in(expr):

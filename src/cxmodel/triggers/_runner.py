@@ -356,6 +356,8 @@ class RuleRunner:
         if plan.ev_when:
             env = plan.env(state, row, time, row, _NO_SNAPSHOT, reader)
             tested = plan.tested(plan.ev_when, env, row, reader)
+        if plan.bare_anchor:
+            row = row.bare()
         timer = rs.timer
         if timer is not None and timer.row.time == time:
             timer.row = row  # the same time: the later interaction anchors it
