@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shlex
 import sys
 import traceback
@@ -376,7 +377,8 @@ def _add_trigger_commands(commands: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status.
 
-    0: done (``--help`` too). 2: the input or the request is wrong (a wrong command line, every
+    0: done (``--help`` too, and output cut short by its reader, as ``| head`` does). 2: the
+    input or the request is wrong (a wrong command line, every
     :class:`~cxmodel.errors.CXModelError`, unreadable files, input nested too deeply): one line
     on stderr saying what and what to do. 3: anything else, which is a bug in cxmodel: one line
     saying so, and the traceback with ``--debug``.
@@ -388,6 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return done.code if isinstance(done.code, int) else 2
     try:
         status: int = args.run(args)
+    except BrokenPipeError:  # the reader took what it wanted (| head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit does not fail again
+        return 0
     except (CXModelError, OSError) as exc:
         print(f"cxmodel: error: {_one_line(exc)}", file=sys.stderr)
         return 2
