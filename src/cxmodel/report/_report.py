@@ -6,6 +6,7 @@ The section builders live in :mod:`cxmodel.report._sections`, the HTML page in
 
 from __future__ import annotations
 
+import html
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -184,8 +185,13 @@ class CXReport(Result):
         return render(self, figures=figures)
 
     def _repr_html_(self) -> str:
-        """A report shows itself as its page."""
-        return self.to_html()
+        """A report shows itself as its page, in a frame of its own (``srcdoc``): its style
+        sheet then styles the page only, not the notebook around it."""
+        page = html.escape(self.to_html(), quote=True)
+        return (
+            f'<iframe srcdoc="{page}" title="cxmodel CX report" '
+            'style="width: 100%; height: 80vh; border: 1px solid #ddd"></iframe>'
+        )
 
 
 _LINE = ("section", "label", "value")
