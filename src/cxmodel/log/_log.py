@@ -265,7 +265,8 @@ def _infer_numeric(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
 def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
     """The kind of a column ``dtypes`` does not declare: a standard column's own; else
     ``"bool"`` or ``"float"`` when its values are (a column named like a key stays text), and
-    ``"string"`` otherwise. Text already encoded stays text."""
+    ``"string"`` otherwise, said when it holds numbers beside the text
+    (:func:`_warn_numbers_as_text`). Text already encoded stays text."""
     if name in STRING_STANDARD:
         return "string"
     if name in NUMERIC_STANDARD:
@@ -277,7 +278,13 @@ def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
         return "bool"
     if not is_key_like(name) and _infer_numeric(values, scan):
         return "float"
+    if scan is not None and not is_key_like(name):
+        _warn_numbers_as_text(name, scan)
     return "string"
+
+
+#: an id with white space at its start or end, among ids joined by NUL
+_PADDED = re.compile(r"(?:^|\0)\s|\s(?:\0|$)")
 
 
 def _warn_spaced_ids(ids: ObjectArray) -> None:
@@ -285,7 +292,7 @@ def _warn_spaced_ids(ids: ObjectArray) -> None:
     and ``"007"``): ids are kept as written, so they are two customers, which an export
     that pads some ids makes without a word."""
     given = [i for i in ids.tolist() if isinstance(i, str)]
-    if not any(i[:1].isspace() or i[-1:].isspace() for i in given):
+    if not _PADDED.search("\0".join(given)):  # one scan of every distinct id, in C
         return
     seen: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []
@@ -303,24 +310,21 @@ def _warn_spaced_ids(ids: ObjectArray) -> None:
         )
 
 
-def _warn_numbers_as_text(name: str, values: npt.NDArray[Any] | Encoded) -> None:
+def _warn_numbers_as_text(name: str, scan: Scan) -> None:
     """Warn when a property column inferred as text (not a standard text column, nor named
-    like a key) holds numbers
-    beside the text: they are read as their digits (``10.0`` as ``"10.0"``), so they compare
-    and sort as text, where the streaming engine, reading record by record, sees numbers."""
-    if (
-        isinstance(values, Encoded)
-        or values.dtype.kind != "O"
-        or is_key_like(name)
-        or name in STRING_STANDARD  # text by definition (a channel 3 is '3')
-    ):
+    like a key; ``scan`` its present values and their types) holds numbers beside the text:
+    they are read as their digits (``10.0`` as ``"10.0"``), so they compare and sort as
+    text, where the streaming engine, reading record by record, sees numbers."""
+    present, kinds = scan
+    numeric = {
+        k for k in kinds if issubclass(k, (int, float, np.integer, np.floating))
+        and not issubclass(k, (bool, np.bool_))
+    }  # fmt: skip
+    if str not in kinds or not numeric:  # the usual case, decided on the types alone
         return
-    present = values[~is_missing(values)].tolist()
-    numbers = sum(
-        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-        for v in present
-    )
-    text = sum(isinstance(v, str) for v in present)
+    types = list(map(type, present.tolist()))
+    text = types.count(str)
+    numbers = sum(types.count(k) for k in numeric)
     if numbers and text:
         warn(
             f"column {name!r} holds text in {text:,} row(s) and numbers in {numbers:,}: it is "
@@ -596,8 +600,6 @@ class InteractionLog:
             kind = declared.get(name)
             if kind is None:
                 kind = _inferred_kind(name, values)
-                if kind == "string":
-                    _warn_numbers_as_text(name, values)
             if kind == "bool":
                 numeric[name] = to_bool_column(values, name, row_errors)
                 bools.add(name)

@@ -319,21 +319,6 @@ class Released:
             out.append(row)
         return out
 
-    def bare_rows(self, ks: Any) -> list[Row]:
-        """:meth:`Row.bare <cxmodel.triggers._ingest.Row.bare>` of the rows of ``ks``, made
-        from the columns (the rows themselves are not made)."""
-        ks = np.asarray(ks, dtype=np.int64)
-        ids = self.ids
-        out: list[Row] = []
-        for k, cid, time, kind, rank in zip(
-            ks.tolist(), self.customers[ks].tolist(), self.times[ks].tolist(),
-            self.kinds[ks].tolist(), self.ranks[ks].tolist(), strict=True,
-        ):  # fmt: skip
-            ident = ids[k]
-            fields = {"kind": kind} if ident is None else {"kind": kind, "interaction_id": ident}
-            out.append(Row(cid, time, kind, fields, self.start + k, rank))
-        return out
-
     def id_column(self, ks: Any) -> Any:
         """The interaction ids of the interactions ``ks`` (objects, ``None`` for none)."""
         if self._ids is None:

@@ -373,7 +373,11 @@ def _inactivity(
         before_gap = np.flatnonzero(gap) - 1
         # rows are made only for each customer's last interaction and those before a gap
         fired: dict[int, list[Row]] = {}
-        made = released.bare_rows if plan.bare_anchor else released.rows
+
+        def made(ks: Any) -> list[Row]:  # as restart keeps them (RulePlan.bare_anchor)
+            rows = released.rows(ks)
+            return [row.bare() for row in rows] if plan.bare_anchor else rows
+
         gap_rows = made(order[before_gap]) if len(before_gap) else []
         for code, row in zip(c_sorted[before_gap].tolist(), gap_rows, strict=True):
             fired.setdefault(code, []).append(row)

@@ -274,11 +274,17 @@ class TriggerEngine:
 
         def checked() -> RuleSet:
             changed = change()
-            if self._runner.may_fail and self._delivery.buffer:
-                self._runner.refuse_held(self._delivery.held())
+            self._refuse_held()
             return changed
 
         self.rules = change_rules(self.rules, self._runner, self.store, checked, self._meta)
+
+    def _refuse_held(self) -> None:
+        """Check the interactions held back for lateness against the rules' ordering
+        aggregates (:meth:`RuleRunner.refuse_held
+        <cxmodel.triggers._runner.RuleRunner.refuse_held>`), when one may fail."""
+        if self._runner.may_fail and self._delivery.buffer:
+            self._runner.refuse_held(self._delivery.held())
 
     # -- processing ----------------------------------------------------------------------
     def process(self, interaction: Any) -> list[Firing]:
@@ -522,8 +528,7 @@ class TriggerEngine:
             self._delivery.duplicates += again
             if advance is not None:
                 self._delivery.close(advance, runner)
-            if runner.may_fail and self._delivery.buffer:
-                runner.refuse_held(self._delivery.held())
+            self._refuse_held()
             self._delivery.forget_ids(runner, self.redelivery)
             emitted, suppressed = runner.emitted, runner.suppressed
             assert suppressed is not None

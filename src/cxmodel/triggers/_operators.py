@@ -28,12 +28,11 @@ from cxmodel.expr import (
     walk,
 )
 from cxmodel.expr._aggregates import RunningValue
-from cxmodel.expr._ast import children
 from cxmodel.expr._evaluate import COMPARISONS
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._context import aggregates_in, names_in, shift, unordered
 from cxmodel.triggers._customer import Anchor, CustomerState
-from cxmodel.triggers._evidence import tested_items
+from cxmodel.triggers._evidence import outer_nodes, tested_items
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._policies import absence
 from cxmodel.triggers._rules import Rule
@@ -52,15 +51,11 @@ def _reads_interaction(rule: Rule) -> bool:
     """Whether a clause of ``rule`` reads a property of the interaction a firing anchors on:
     a name outside aggregates (an aggregate's own names are the counted interaction's) that
     is not a customer's trait."""
-    stack: list[Expr] = [expr for expr in rule.expressions() if expr is not None]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Aggregate):
-            continue
-        if isinstance(node, Name) and node.qualifier != "customer":
-            return True
-        stack.extend(children(node))
-    return False
+    return any(
+        isinstance(node, Name) and node.qualifier != "customer"
+        for expr in rule.expressions()
+        for node in outer_nodes(expr)
+    )
 
 
 def unorderable(kept: Any, value: Any) -> bool:

@@ -307,6 +307,8 @@ def policy_verdicts(
     if not rule.once and rule.cooldown is None:
         reasons[~consent & ~held] = refused
         return reasons
+    if not m:
+        return reasons
     once_limit = None if rule.once_every is None else _minus(times, rule.once_every, zones)
     cool_limit = None if rule.cooldown is None else _minus(times, rule.cooldown, zones)
     # a candidate is blocked by the last emitted time `before` when before > limit
@@ -325,17 +327,14 @@ def policy_verdicts(
         cust, times, limit = cust[order], times[order], limit[order]
         consent, held = consent[order], held[order]
         once_limit = None if once_limit is None else once_limit[order]
-    emitted = _emitted(cust, times, limit, ~held & consent, previous)
-    # the time each candidate's customer last emitted before it
-    at = np.where(emitted, np.arange(m), -1)
-    if m:
-        at = np.maximum.accumulate(at)
-    last_at = np.empty(m, dtype=np.int64)
-    last_at[:1] = -1
-    last_at[1:] = at[:-1]
-    head = np.ones(m, dtype=bool)
+    head = np.ones(m, dtype=bool)  # each customer's first candidate
     head[1:] = cust[1:] != cust[:-1]
-    group_start = np.maximum.accumulate(np.where(head, np.arange(m), 0)) if m else last_at
+    emitted = _emitted(cust, head, times, limit, ~held & consent, previous)
+    # the time each candidate's customer last emitted before it
+    last_at = np.empty(m, dtype=np.int64)
+    last_at[0] = -1
+    last_at[1:] = np.maximum.accumulate(np.where(emitted, np.arange(m), -1))[:-1]
+    group_start = np.maximum.accumulate(np.where(head, np.arange(m), 0))
     mine = last_at >= group_start
     before = np.where(mine, times[np.maximum(last_at, 0)], previous[cust])
     blocked = ~held & ~emitted & (before != NEVER_EMITTED) & (before > limit)
@@ -358,12 +357,13 @@ def policy_verdicts(
         previous[cust[last]] = times[last]
     if order is None:
         return out
-    reasons[order] = out
+    reasons[order] = out  # back in the candidates' order
     return reasons
 
 
 def _emitted(
     cust: IntArray,
+    head: npt.NDArray[np.bool_],
     times: IntArray,
     limit: IntArray,
     eligible: npt.NDArray[np.bool_],
@@ -374,13 +374,10 @@ def _emitted(
     (``before > limit``; ``previous`` seeds it), found a customer's emitted candidate at a
     time for every customer at once. ``limit`` never decreases within a customer, so the
     candidates an emitted time blocks are the ones right after it. The few customers left
-    after many rounds (a short cooldown) finish one candidate at a time."""
+    after many rounds (a short cooldown) finish one candidate at a time. ``head`` marks each
+    customer's first candidate."""
     m = len(times)
     emitted = np.zeros(m, dtype=bool)
-    if not m:
-        return emitted
-    head = np.ones(m, dtype=bool)
-    head[1:] = cust[1:] != cust[:-1]
     starts = np.flatnonzero(head)
     ends = np.append(starts[1:], m)
     same = ~head[1:]
