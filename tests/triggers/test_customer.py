@@ -69,7 +69,7 @@ class TestRuleState:
             elif fill == "timer":
                 state.timer = Anchor(row(0), DAY, {}, {})
             elif fill == "waiting":
-                state.waiting.append(Waiting(DAY, 0, {}, True))
+                state.waiting = (Waiting(DAY, 0, {}, True),)
             else:
                 state.last_emitted = 0
             assert not state.empty(), fill
@@ -83,7 +83,7 @@ class TestRuleState:
         assert sorted(data) == ["anchors", "last_emitted"]
         back = RuleState.from_dict(through_json(data))
         assert list(back.anchors) == [4]
-        assert (back.timer, back.waiting, back.last_emitted) == (None, [], DAY)
+        assert (back.timer, back.waiting, back.last_emitted) == (None, (), DAY)
         assert data == back.to_dict()
 
 

@@ -75,7 +75,16 @@ class TestTimers:
         assert r.timers == [(2 * DAY, TIMER, 0, "a", "t")]
         r.advance(2 * DAY, inclusive=True)
         assert fired(r.emitted) == [("t", "a", "1970-01-03")]
-        assert r.states["a"].rules["t"].waiting == [] and r.timers == []
+        assert r.states["a"].rules["t"].waiting == () and r.timers == []
+        # no `once` or `cooldown` reads the last emitted time, so it is not kept
+        assert r.states["a"].rules["t"].last_emitted is None
+
+    def test_last_emitted_is_kept_for_a_rule_that_reads_it(self) -> None:
+        r = runner(
+            "trigger t:\n    when purchase as p then after 2 days\n    emit x\n    cooldown 1 day"
+        )
+        r.release(row("a", 0, "purchase"))
+        r.advance(2 * DAY, inclusive=True)
         assert r.states["a"].rules["t"].last_emitted == 2 * DAY
 
     def test_then_within_runs_out(self) -> None:

@@ -122,7 +122,8 @@ class Decision:
     #: release number)
     done: list[tuple[str, int]]
     waiting: list[NewAnchor]
-    #: by customer, the time the rule last emitted, for the customers it emitted to
+    #: by customer, the time the rule last emitted, for the customers it emitted to (kept
+    #: only for a rule with ``once`` or ``cooldown``: see ``RulePlan.keeps_last_emitted``)
     last_emitted: dict[str, int]
 
     def apply(
@@ -380,7 +381,11 @@ def _decision(
         for block in (emitted, suppressed)
     )
     # in (customer, time) order: each customer's last is the time deciding one by one leaves
-    last = dict(zip(emitted.customer.tolist(), emitted.time.tolist(), strict=True))
+    last = (
+        dict(zip(emitted.customer.tolist(), emitted.time.tolist(), strict=True))
+        if plan.keeps_last_emitted
+        else {}
+    )
     return Decision(plan, emitted, suppressed, done, waiting, last)
 
 
@@ -475,7 +480,11 @@ def _policies_applied(
     rule = plan.rule
     before = partial(_consent_before, runner, ctx.customers, rule.consent or "")
     p = policy_input(ctx, rule, cand, frontier, runner.customers, ConsentSeed(fresh, before))
-    previous = _last_emitted(runner.states, plan.name, ctx.customers, p.cust)
+    previous = (
+        _last_emitted(runner.states, plan.name, ctx.customers, p.cust)
+        if plan.keeps_last_emitted
+        else np.full(len(ctx.customers), NEVER_EMITTED, dtype=np.int64)
+    )
     reasons = policy_verdicts(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
     return policy_output(p, reasons)
 

@@ -441,6 +441,7 @@ class _TimerFirings:
     def __init__(self, plan: RulePlan, *, keep: bool) -> None:
         self.rule = plan.rule
         self.keep = keep
+        self.keeps_last_emitted = plan.keeps_last_emitted
         # per outcome (emitted, suppressed): customer, time, anchor row, reason
         self.found: tuple[list[tuple[str, int, Row, str | None]], ...] = ([], [])
 
@@ -449,7 +450,8 @@ class _TimerFirings:
         :meth:`RuleRunner.decide <cxmodel.triggers._runner.RuleRunner.decide>` does)."""
         reason = policy_reason(self.rule, rs.last_emitted, due, True, None, cid)
         if reason is None:
-            rs.last_emitted = due
+            if self.keeps_last_emitted:
+                rs.last_emitted = due
             self.found[0].append((cid, due, row, None))
         elif self.keep:
             self.found[1].append((cid, due, row, reason))

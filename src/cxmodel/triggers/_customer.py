@@ -103,7 +103,9 @@ class RuleState:
     def __init__(self) -> None:
         self.anchors: dict[int, Anchor] = {}  # by release number; never changed in place
         self.timer: Anchor | None = None  # 'inactive for' / 'no ... for': the restart waiting
-        self.waiting: list[Waiting] = []
+        # a tuple, replaced when it changes: most rule states never have one, and an empty
+        # tuple is no object of its own for the garbage collector to visit
+        self.waiting: tuple[Waiting, ...] = ()
         self.last_emitted: int | None = None
 
     def empty(self) -> bool:
@@ -119,7 +121,7 @@ class RuleState:
         out = RuleState()
         out.anchors = dict(self.anchors)  # an anchor is removed when done, never changed
         out.timer = None if self.timer is None else self.timer.copy()
-        out.waiting = list(self.waiting)  # a waiting firing is removed, never changed
+        out.waiting = self.waiting  # a tuple, replaced when it changes
         out.last_emitted = self.last_emitted
         return out
 
@@ -150,7 +152,7 @@ class RuleState:
         timer = stored["timer"]
         if timer.value is not None:
             out.timer = Anchor.read(timer)
-        out.waiting = [Waiting.read(w) for w in stored["waiting"].entries()]
+        out.waiting = tuple(Waiting.read(w) for w in stored["waiting"].entries())
         out.last_emitted = stored["last_emitted"].optional_time()
         return out
 

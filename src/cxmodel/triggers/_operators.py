@@ -383,6 +383,9 @@ class RulePlan:
         #: decision would take; only ``then B`` completions come in B's order, not their
         #: anchors', and wait for the decision queue
         self.immediate = rule.quiet is None and self.then_mode != "event"
+        #: whether the customers' last emitted times are kept: only ``once`` and
+        #: ``cooldown`` read them (a rule changed at run time starts a new state)
+        self.keeps_last_emitted = rule.once or rule.cooldown is not None
         timer = when.duration if self.when_mode != "event" else self.then_duration
         #: a timer's fixed delay in microseconds (``None``: calendar months, or no timer)
         self.delay = None if timer is None or timer.unit == "months" else timer.to_us()

@@ -455,7 +455,7 @@ class RuleRunner:
                     if waiting.due == due and waiting.order == order:
                         if cid not in touched:
                             self.touch(cid)
-                        del rs.waiting[j]
+                        rs.waiting = rs.waiting[:j] + rs.waiting[j + 1 :]
                         self.decide(plan, state, waiting.due, waiting.parts, waiting.consent)
                         break
                 continue
@@ -517,7 +517,7 @@ class RuleRunner:
             self.decide(plan, state, due, parts, consent)
             return
         rs = state.rules.get(plan.name) or state.rule(plan.name)
-        rs.waiting.append(Waiting(due, found.anchor.seq, parts, consent))
+        rs.waiting += (Waiting(due, found.anchor.seq, parts, consent),)
         heapq.heappush(self.timers, (due, DECISION, found.anchor.seq, state.customer, plan.name))
 
     def consent(self, state: CustomerState, purpose: str) -> bool:
@@ -540,10 +540,11 @@ class RuleRunner:
         rule = plan.rule
         if consent is None:
             consent = self.consent(state, rule.consent or "")
-        rs = state.rules.get(plan.name) or state.rule(plan.name)
+        rs = state.rules.get(plan.name)
         cid = state.customer
         zone = self.reader(cid).zone if plan.customer_time else None
-        reason = policy_reason(rule, rs.last_emitted, due, consent, zone, cid)
+        last = None if rs is None else rs.last_emitted
+        reason = policy_reason(rule, last, due, consent, zone, cid)
         suppressed = self.suppressed
         if reason is not None and suppressed is None:
             return  # a suppressed firing that no one reads
@@ -567,7 +568,8 @@ class RuleRunner:
             reason=reason,
         )
         if reason is None:
-            rs.last_emitted = due
+            if plan.keeps_last_emitted:
+                (rs or state.rule(plan.name)).last_emitted = due
             self.emitted.append(firing)
         elif suppressed is not None:
             suppressed.append(firing)
@@ -590,7 +592,7 @@ class RuleRunner:
         for rank, name in found:
             rs = state.rules[name]
             ready += [(rank, w.order, self.plans[name], w) for w in rs.waiting if w.due == due]
-            rs.waiting = [w for w in rs.waiting if w.due != due]
+            rs.waiting = tuple(w for w in rs.waiting if w.due != due)
         ready.sort(key=lambda item: (item[0], item[1]))
         for _, _, plan, waiting in ready:
             self.decide(plan, state, due, waiting.parts, waiting.consent)
