@@ -319,6 +319,20 @@ class Released:
             out.append(row)
         return out
 
+    def bare_rows(self, ks: Any) -> list[Row]:
+        """:meth:`Row.bare <cxmodel.triggers._ingest.Row.bare>` of the rows of the
+        released interactions ``ks``, made from the columns alone: a property is never read."""
+        ks = np.asarray(ks, dtype=np.int64)
+        ids, start = self.ids, self.start
+        return [
+            Row(cid, time, kind, {"kind": kind} if (i := ids[k]) is None else
+                {"kind": kind, "interaction_id": i}, start + k, rank)
+            for k, cid, time, kind, rank in zip(
+                ks.tolist(), self.customers[ks].tolist(), self.times[ks].tolist(),
+                self.kinds[ks].tolist(), self.ranks[ks].tolist(), strict=True,
+            )
+        ]  # fmt: skip
+
     def id_column(self, ks: Any) -> Any:
         """The interaction ids of the interactions ``ks`` (objects, ``None`` for none)."""
         if self._ids is None:

@@ -375,8 +375,7 @@ def _inactivity(
         fired: dict[int, list[Row]] = {}
 
         def made(ks: Any) -> list[Row]:  # as restart keeps them (RulePlan.bare_anchor)
-            rows = released.rows(ks)
-            return [row.bare() for row in rows] if plan.bare_anchor else rows
+            return released.bare_rows(ks) if plan.bare_anchor else released.rows(ks)
 
         gap_rows = made(order[before_gap]) if len(before_gap) else []
         for code, row in zip(c_sorted[before_gap].tolist(), gap_rows, strict=True):
