@@ -7,6 +7,7 @@ from typing import Any
 
 from cxmodel._optional import import_optional
 from cxmodel._time import TimeLike, as_of_us
+from cxmodel.dask._bad_rows import first_bad_row
 from cxmodel.dask._common import (
     Piece,
     check_frame,
@@ -94,8 +95,11 @@ def rfm_scores(
     parts, caught = recorded(
         dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone
     )
+    first = first_bad_row(
+        ddf, mapping, timezone, None, _rfm_partial, cutoff, kinds, mapping, timezone
+    )
     state, warned = merged_with_unique_ids(
-        dask, RFMTotals.merge, parts, caught, ddf, mapping, fan_in=fan_in
+        dask, RFMTotals.merge, parts, caught, ddf, mapping, fan_in=fan_in, first_bad_row=first
     )
     raise_caught(warned)
     totals: RFMTotals = state

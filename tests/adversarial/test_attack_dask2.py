@@ -1,0 +1,144 @@
+"""cxmodel.dask attacked again: the same analyses on Dask must give the one-process answers,
+errors and warnings, whatever the partitioning (customers split over many partitions, empty
+partitions, rows out of order, bad rows in some partitions, columns typed differently from one
+partition to the next), on generated logs and on the real CDNOW purchases."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+dd = pytest.importorskip("dask.dataframe")
+dask = pytest.importorskip("dask")
+pd = pytest.importorskip("pandas")
+
+
+import cxmodel as cx  # noqa: E402
+from cxmodel import dask as cxd  # noqa: E402
+from cxmodel.errors import SchemaError  # noqa: E402
+from cxmodel.log import InteractionLog  # noqa: E402
+
+AS_OF = "2025-01-01T00:00Z"
+CDNOW = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def synchronous() -> Iterator[None]:
+    """Dask's synchronous scheduler: no cluster, deterministic and fast."""
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def _parts(chunks: list[Any]) -> Any:
+    """A Dask frame whose partitions are ``chunks`` as they are (dtypes may differ)."""
+    return dd.from_delayed(
+        [dask.delayed(c) for c in chunks], meta=chunks[0].iloc[:0], verify_meta=False
+    )
+
+
+def _cut(frame: Any, edges: list[int]) -> list[Any]:
+    """``frame``'s rows cut at ``edges`` (equal neighbours give empty partitions)."""
+    return [frame.iloc[a:b] for a, b in pairwise(edges)]
+
+
+def _said(call: Callable[[], Any]) -> tuple[Any, list[tuple[str, str]]]:
+    """``call()``'s result (its frame when it has one) and cxmodel's warnings: class and text,
+    the caller's name left out."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call()
+    said = sorted(
+        (type(w.message).__name__, str(w.message).replace("cxmodel.dask.", ""))
+        for w in caught
+        if type(w.message).__module__.startswith("cxmodel")
+    )
+    return (out.to_pandas() if hasattr(out, "to_pandas") else out), said
+
+
+def _as_text(frame: Any) -> Any:
+    """The frame with its categorical columns as plain object columns."""
+    out = frame.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.CategoricalDtype):
+            out[name] = out[name].astype(object)
+    return out
+
+
+@pytest.fixture(scope="module")
+def rows() -> Any:
+    """25 synthetic customers, rows shuffled (every customer spread out), text columns."""
+    frame = cx.datasets.synthetic(customers=25, seed=3).log.to_pandas()
+    return _as_text(frame.sample(frac=1.0, random_state=1).reset_index(drop=True))
+
+
+def _one_process_row(message: str, sizes: list[int], index: Any) -> tuple[str, str]:
+    """The one-process error ``row N: reason (...)`` as Dask names it: ``partition p, index
+    l (row r of the partition)``, and the reason."""
+    match = re.match(r"row (\d+): (.*?)( \(\d+ more rows? rejected; .*\))?$", message)
+    assert match is not None, message
+    row = int(match[1]) - 1
+    edges = np.cumsum(sizes)
+    part = int(np.searchsorted(edges, row, side="right"))
+    start = int(edges[part - 1]) if part else 0
+    heading = f"partition {part}, index {index[row]!r} (row {row - start + 1} of the partition)"
+    return heading, match[2]
+
+
+FIRST_ROW_RUNS: dict[str, Callable[[Any], Any]] = {
+    "from_dask": lambda d: dask.compute(*cxd.from_dask(d).logs),
+    "nps": lambda d: cxd.nps(d),
+    "csat": lambda d: cxd.csat(d, by="channel"),
+    "rfm_scores": lambda d: cxd.rfm_scores(d, as_of=AS_OF),
+    "rfm_summary": lambda d: cxd.rfm_summary(d),
+    "transitions": lambda d: cxd.transitions(d),
+    "evaluate": lambda d: cxd.evaluate(
+        cx.triggers.parse(cx.triggers.EXAMPLE_RULES), d, as_of=AS_OF
+    ),
+}
+
+
+class TestFirstBadRow:
+    @pytest.mark.parametrize("run", list(FIRST_ROW_RUNS), ids=list(FIRST_ROW_RUNS))
+    @pytest.mark.parametrize("column", ["kind", "timestamp", "customer_id"])
+    def test_named_in_the_frame_order(self, rows: Any, run: str, column: str) -> None:
+        """Bad rows in partitions 1, 3 and 4: one process names the first (row 151); Dask
+        named the bad row of whichever task failed first (partition 3 for ``nps``, the last
+        one for ``from_dask``). It names the first, with the count of that partition."""
+        bad = rows.copy()
+        bad.loc[[150, 700, 701, 1200], column] = None
+        sizes = [100, 100, 100, 500, len(bad) - 800]
+        with pytest.raises(SchemaError) as one:
+            InteractionLog.from_pandas(bad)
+        heading, reason = _one_process_row(str(one.value), sizes, bad.index)
+        with pytest.raises(SchemaError) as many:
+            FIRST_ROW_RUNS[run](_parts(_cut(bad, [0, *np.cumsum(sizes).tolist()])))
+        assert str(many.value) == f"{heading}: {reason}"
+
+    def test_a_row_bad_twice_gives_the_one_process_reason(self) -> None:
+        """A row without a kind whose interaction_id repeats one of another partition: one
+        process names its missing kind, and so does Dask."""
+        frame = pd.DataFrame(
+            {
+                "customer_id": list("abcdef"),
+                "timestamp": ["2024-01-01T00:00Z"] * 6,
+                "kind": ["view", "view", "view", "view", None, "view"],
+                "interaction_id": ["e1", "e2", "e3", "e4", "e1", "e5"],
+            }
+        )
+        with pytest.raises(SchemaError, match=r"^row 5: kind is missing"):
+            InteractionLog.from_pandas(frame)
+        for run in (cxd.from_dask, cxd.nps):
+            with pytest.raises(SchemaError) as many:
+                run(_parts(_cut(frame, [0, 2, 4, 6])))
+            assert str(many.value).startswith(
+                "partition 2, index 4 (row 1 of the partition): kind is missing"
+            )
