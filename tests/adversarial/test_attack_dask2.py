@@ -142,3 +142,65 @@ class TestFirstBadRow:
             assert str(many.value).startswith(
                 "partition 2, index 4 (row 1 of the partition): kind is missing"
             )
+
+
+class TestZonedAndNaiveTimes:
+    """Partitions of times with a zone beside one of naive times: ``ddf.compute()`` holds both
+    in one object column, which one process read as if every time had the first one's zone
+    (a naive 10:00 as 10:00 UTC, even with ``timezone="Asia/Tokyo"``); Dask read each
+    partition on its own and refused the naive ones."""
+
+    @staticmethod
+    def _chunks(rows: Any) -> list[Any]:
+        chunks = [c.copy() for c in _cut(rows, [0, 100, 200, len(rows)])]
+        local = chunks[1]["timestamp"].dt.tz_convert("Asia/Tokyo").dt.tz_localize(None)
+        chunks[1]["timestamp"] = local
+        return chunks
+
+    def test_one_process_refuses_the_naive_times(self) -> None:
+        """As ``from_records`` does, and as a column of naive times alone is refused."""
+        frame = pd.DataFrame(
+            {
+                "customer_id": ["a", "b"],
+                "kind": ["view", "view"],
+                "timestamp": [
+                    pd.Timestamp("2024-01-01 10:00", tz="UTC"),
+                    pd.Timestamp("2024-01-03 10:00"),
+                ],
+            }
+        )
+        for order in (frame, frame.iloc[::-1]):
+            with pytest.raises(SchemaError, match=r"timestamp '2024-01-03T10:00:00' has no time"):
+                InteractionLog.from_pandas(order)
+        log = InteractionLog.from_pandas(frame.iloc[::-1], timezone="Asia/Tokyo")
+        assert log.column("timestamp").tolist() == [
+            np.datetime64("2024-01-01T10:00:00", "us"),
+            np.datetime64("2024-01-03T01:00:00", "us"),
+        ]
+
+    def test_refused_alike(self, rows: Any) -> None:
+        """Without ``timezone``: the same first naive row, the same reason."""
+        chunks = self._chunks(rows)
+        with pytest.raises(SchemaError) as one:
+            InteractionLog.from_pandas(pd.concat(chunks))
+        heading, reason = _one_process_row(str(one.value), [100, 100, len(rows) - 200], rows.index)
+        assert heading == "partition 1, index 100 (row 1 of the partition)"
+        for run in (cxd.nps, cxd.rfm_summary):
+            with pytest.raises(SchemaError) as many:
+                run(_parts(chunks))
+            assert str(many.value) == f"{heading}: {reason} (99 more rows rejected)"
+
+    def test_read_in_the_zone_alike(self, rows: Any) -> None:
+        """With ``timezone``, the naive times read in it: the same rows (every time, in the
+        customers' order) and the same daily table."""
+        chunks = self._chunks(rows)
+        log = InteractionLog.from_pandas(pd.concat(chunks), timezone="Asia/Tokyo")
+        assert sorted(log.column("timestamp").tolist()) == sorted(
+            rows["timestamp"].dt.tz_localize(None).to_numpy().astype("datetime64[us]").tolist()
+        )
+        ddf = _parts(chunks)
+        shuffled = cxd.map_customers(ddf, InteractionLog.to_pandas, timezone="Asia/Tokyo")
+        pd.testing.assert_frame_equal(_as_text(shuffled), _as_text(log.to_pandas()))
+        whole, _ = _said(lambda: cx.metrics.nps(log, period="day", timezone="Asia/Tokyo"))
+        parts, _ = _said(lambda: cxd.nps(ddf, period="day", timezone="Asia/Tokyo"))
+        pd.testing.assert_frame_equal(parts, whole)
