@@ -19,6 +19,8 @@ dd = pytest.importorskip("dask.dataframe")
 dask = pytest.importorskip("dask")
 pd = pytest.importorskip("pandas")
 
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import cxmodel as cx  # noqa: E402
 from cxmodel import dask as cxd  # noqa: E402
@@ -50,12 +52,12 @@ def _cut(frame: Any, edges: list[int]) -> list[Any]:
     return [frame.iloc[a:b] for a, b in pairwise(edges)]
 
 
-def _said(call: Callable[[], Any]) -> tuple[Any, list[tuple[str, str]]]:
-    """``call()``'s result (its frame when it has one) and cxmodel's warnings: class and text,
-    the caller's name left out."""
+def _said(call: Callable[..., Any], *args: Any) -> tuple[Any, list[tuple[str, str]]]:
+    """``call(*args)``'s result (its frame when it has one) and cxmodel's warnings: class and
+    text, the caller's name left out."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = call()
+        out = call(*args)
     said = sorted(
         (type(w.message).__name__, str(w.message).replace("cxmodel.dask.", ""))
         for w in caught
@@ -204,3 +206,143 @@ class TestZonedAndNaiveTimes:
         whole, _ = _said(lambda: cx.metrics.nps(log, period="day", timezone="Asia/Tokyo"))
         parts, _ = _said(lambda: cxd.nps(ddf, period="day", timezone="Asia/Tokyo"))
         pd.testing.assert_frame_equal(parts, whole)
+
+
+STEPS = ["view", "product_view", "add_to_cart", "purchase"]
+RULES = cx.triggers.parse(cx.triggers.EXAMPLE_RULES)
+
+# one-process analysis, and the same on Dask (on the frame, or on its customer partitions)
+ON_FRAME: dict[str, tuple[Callable[[InteractionLog], Any], Callable[[Any], Any]]] = {
+    "nps": (
+        lambda log: cx.metrics.nps(log, by="touchpoint", period="month"),
+        lambda d: cxd.nps(d, by="touchpoint", period="month"),
+    ),
+    "csat": (lambda log: cx.metrics.csat(log, by="channel"), lambda d: cxd.csat(d, by="channel")),
+    "ces": (lambda log: cx.metrics.ces(log, period="week"), lambda d: cxd.ces(d, period="week")),
+    "rfm_scores": (
+        lambda log: cx.segment.rfm_scores(log, as_of=AS_OF),
+        lambda d: cxd.rfm_scores(d, as_of=AS_OF),
+    ),
+}
+ON_PARTS: dict[str, tuple[Callable[[InteractionLog], Any], Callable[[Any], Any]]] = {
+    "rfm_summary": (lambda log: cx.models.rfm_summary(log), cxd.rfm_summary),
+    "cohorts": (
+        lambda log: cx.metrics.cohort_retention(log, period="month"),
+        lambda p: cxd.cohort_retention(p, period="month"),
+    ),
+    "lifetimes": (
+        lambda log: cx.metrics.customer_lifetimes(log, AS_OF),
+        lambda p: cxd.customer_lifetimes(p, AS_OF),
+    ),
+    "transitions": (
+        lambda log: cx.journey.transitions(log, by="channel"),
+        lambda p: cxd.transitions(p, by="channel"),
+    ),
+    "table": (lambda log: log.customers_table(AS_OF), lambda p: cxd.customer_table(p, as_of=AS_OF)),
+    "funnel": (
+        lambda log: cx.journey.funnel(log, STEPS, window="7d", by="channel"),
+        lambda p: cxd.funnel(p, STEPS, window="7d", by="channel"),
+    ),
+    "paths": (
+        lambda log: cx.journey.paths(log, max_length=4, conversion="purchase"),
+        lambda p: cxd.paths(p, max_length=4, conversion="purchase"),
+    ),
+    "step_matrix": (
+        lambda log: cx.journey.step_matrix(log, anchor="add_to_cart", steps=2),
+        lambda p: cxd.step_matrix(p, anchor="add_to_cart", steps=2),
+    ),
+    "evaluate": (
+        lambda log: cx.triggers.evaluate(RULES, log, as_of=AS_OF),
+        lambda p: cxd.evaluate(RULES, p, as_of=AS_OF),
+    ),
+}
+
+
+def _same(one: tuple[Any, Any], many: tuple[Any, Any]) -> None:
+    """Equal results (frames compared exactly) and equal warnings."""
+    (expected, expected_said), (actual, actual_said) = one, many
+    if isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(actual, expected)
+    else:
+        assert actual == expected
+    assert actual_said == expected_said
+
+
+@pytest.fixture(scope="module")
+def small() -> Any:
+    """Twelve synthetic customers, ties at one instant included, as a frame of text columns."""
+    frame = _as_text(cx.datasets.synthetic(customers=12, seed=1).log.to_pandas())
+    frame.loc[frame.index[5:9], "timestamp"] = frame["timestamp"].iloc[5]
+    return frame
+
+
+@st.composite
+def _splits(draw: st.DrawFn, n: int) -> tuple[list[int], list[int]]:
+    """An order of ``n`` rows and the partition edges cutting it (empty partitions too)."""
+    order = draw(st.permutations(range(n)))
+    cuts = draw(st.lists(st.integers(0, n), max_size=6))
+    return list(order), sorted([0, *cuts, n])
+
+
+class TestRepartitioning:
+    @settings(max_examples=8, deadline=None)
+    @given(data=st.data())
+    def test_any_split_any_order(self, small: Any, data: st.DataObject) -> None:
+        """Any order of the rows cut into any partitions, empty ones included: every analysis
+        equals the one-process analysis of the same rows, warnings and their counts too."""
+        order, edges = data.draw(_splits(len(small)), label="split")
+        rows = small.iloc[order]
+        log = InteractionLog.from_pandas(rows)
+        ddf = _parts(_cut(rows, edges))
+        for one, many in ON_FRAME.values():
+            _same(_said(one, log), _said(many, ddf))
+        parts = cxd.from_dask(ddf)
+        for one, many in ON_PARTS.values():
+            _same(_said(one, log), _said(many, parts))
+
+
+def _pieces(rows: Any, data: st.DataObject) -> list[InteractionLog]:
+    """The rows split into pieces of any sizes and in any order (a customer's rows in many)."""
+    order, edges = data.draw(_splits(len(rows)), label="split")
+    shuffled = rows.iloc[order]
+    return [InteractionLog.from_pandas(c) for c in _cut(shuffled, edges) if len(c)]
+
+
+def _tree(states: list[Any], merge: Callable[[Any, Any], Any], data: st.DataObject) -> Any:
+    """The states merged pairwise in an order and a tree shape hypothesis draws."""
+    level = list(data.draw(st.permutations(states), label="merge order"))
+    while len(level) > 1:
+        i = data.draw(st.integers(0, len(level) - 2), label="merge at")
+        level[i : i + 2] = [merge(level[i], level[i + 1])]
+    return level[0]
+
+
+class TestPartialsMerged:
+    @settings(max_examples=25, deadline=None)
+    @given(data=st.data())
+    def test_survey_partials(self, small: Any, data: st.DataObject) -> None:
+        """NPS by touchpoint and month: the partials of any split of the rows, merged in any
+        tree, summarise to the one-process table."""
+        acc = cx.metrics.NPSAccumulator()
+        states = [acc.partial(p, by="touchpoint", period="month") for p in _pieces(small, data)]
+        merged = _tree(states, acc.merge, data)
+        whole = acc.partial(InteractionLog.from_pandas(small), by="touchpoint", period="month")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # small groups, in both
+            expected = acc.finalize(whole).to_pandas()
+            pd.testing.assert_frame_equal(acc.finalize(merged).to_pandas(), expected)
+
+    @settings(max_examples=25, deadline=None)
+    @given(data=st.data())
+    def test_rfm_partials(self, small: Any, data: st.DataObject) -> None:
+        """RFM totals of any split of the rows, merged in any tree: the one-process scores."""
+        from cxmodel._time import to_us
+        from cxmodel.segment._rfm import RFMTotals
+
+        cutoff, kinds = to_us(AS_OF), ("purchase",)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # further lines of an order, counted per piece
+            states = [RFMTotals.partial(p, as_of=cutoff, kinds=kinds) for p in _pieces(small, data)]
+            merged = _tree(states, RFMTotals.merge, data)
+            whole = cx.segment.rfm_scores(InteractionLog.from_pandas(small), as_of=AS_OF)
+        pd.testing.assert_frame_equal(merged.scores(5).to_pandas(), whole.to_pandas())
