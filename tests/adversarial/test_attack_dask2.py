@@ -24,7 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import cxmodel as cx  # noqa: E402
 from cxmodel import dask as cxd  # noqa: E402
-from cxmodel.errors import SchemaError  # noqa: E402
+from cxmodel.errors import CXModelError, SchemaError  # noqa: E402
 from cxmodel.log import InteractionLog  # noqa: E402
 
 AS_OF = "2025-01-01T00:00Z"
@@ -504,3 +504,68 @@ class TestCdnow:
         assert "2,068 of 69,659 purchases are further lines" in expected[0][1]
         _, actual = _said(lambda: call(_parts(_cut(cdnow, CDNOW_EDGES)), as_of="1998-07-01T00:00Z"))
         assert actual == expected
+
+
+@pytest.fixture(scope="module")
+def frame(small: Any) -> Any:
+    """The small log's rows in two partitions."""
+    return _parts(_cut(small, [0, 200, len(small)]))
+
+
+class TestArguments:
+    """Wrong arguments got raw Python errors on Dask where one process refuses them with a
+    CXModelError naming the argument."""
+
+    @pytest.mark.parametrize(
+        "run",
+        [
+            lambda d: cxd.from_dask(d, mapping=["customer_id"]),
+            lambda d: cxd.nps(d, mapping=["customer_id"]),
+            lambda d: cxd.rfm_scores(d, as_of=AS_OF, mapping=["customer_id"]),
+            lambda d: cxd.map_customers(d, InteractionLog.to_pandas, mapping=["customer_id"]),
+        ],
+        ids=["from_dask", "nps", "rfm_scores", "map_customers"],
+    )
+    def test_mapping_not_a_mapping(self, frame: Any, run: Callable[[Any], Any]) -> None:
+        """One process: ``mapping must be a mapping (a dict)``; Dask: AttributeError."""
+        with pytest.raises(CXModelError, match=r"mapping must be a mapping \(a dict\); got list"):
+            run(frame)
+
+    @pytest.mark.parametrize("kind", [5, [5]])
+    def test_rfm_scores_kind(self, small: Any, frame: Any, kind: Any) -> None:
+        """``kind=5``: TypeError 'int' object is not iterable; ``[5]``: another message."""
+        log = InteractionLog.from_pandas(small)
+        with pytest.raises(CXModelError) as one:
+            cx.segment.rfm_scores(log, as_of=AS_OF, kind=kind)
+        with pytest.raises(CXModelError) as many:
+            cxd.rfm_scores(frame, as_of=AS_OF, kind=kind)
+        assert type(many.value) is type(one.value)
+        assert str(many.value) == str(one.value).replace(
+            "rfm_scores()", "cxmodel.dask.rfm_scores()"
+        )
+
+    @pytest.mark.parametrize("rules", ["trigger t:\n    when purchase\n    emit x", 5])
+    def test_evaluate_rules(self, small: Any, frame: Any, rules: Any) -> None:
+        """Rules as text or a number: AttributeError / TypeError on Dask."""
+        log = InteractionLog.from_pandas(small)
+        with pytest.raises(CXModelError) as one:
+            cx.triggers.evaluate(rules, log, as_of=AS_OF)
+        with pytest.raises(CXModelError) as many:
+            cxd.evaluate(rules, frame, as_of=AS_OF)
+        assert type(many.value) is type(one.value)
+        assert str(many.value) == str(one.value).replace("evaluate()", "cxmodel.dask.evaluate()")
+
+    @pytest.mark.parametrize(
+        ("fn", "sort_by", "match"),
+        [
+            (5, "customer_id", r"fn must be a function of a log; got int 5"),
+            (lambda log: 5, "customer_id", r"fn must return a pandas DataFrame .*; got int 5"),
+            (lambda log: [1], "customer_id", r"fn must return a pandas DataFrame .*; got list"),
+            (InteractionLog.to_pandas, 5, r"sort_by must be a name or a sequence of names"),
+        ],
+        ids=["fn-not-callable", "fn-returns-int", "fn-returns-list", "sort_by-int"],
+    )
+    def test_map_customers(self, frame: Any, fn: Any, sort_by: Any, match: str) -> None:
+        """Raw TypeErrors from Dask or pandas.concat before."""
+        with pytest.raises(CXModelError, match=match):
+            cxd.map_customers(frame, fn, sort_by=sort_by)

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from cxmodel._arguments import mapping_value
 from cxmodel._progress import dask_persist
 from cxmodel._time import TimeLike, to_us, us_to_datetime
 from cxmodel._time_format import time_format as checked_time_format
@@ -261,7 +262,7 @@ def from_dask(
         raise SchemaError(
             f"cxmodel.dask.from_dask(): ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}"
         )
-    key = _customer_column(mapping)
+    key = _customer_column(mapping_value(mapping, "cxmodel.dask.from_dask()", "mapping"))
     if key not in ddf.columns:
         raise SchemaError(
             f"cxmodel.dask.from_dask(): ddf has no customer column {key!r}; columns: "
