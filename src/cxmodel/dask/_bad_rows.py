@@ -4,10 +4,10 @@ One process reads the whole frame and names its first bad row (with the count of
 partition tasks run in any order, and after the shuffle by customer each holds rows of many
 input partitions, so the first task to fail may hold a later bad row than another. When a task
 fails, :func:`first_bad_row` reads the input partitions again, each on its own, and finds the
-error one process raises first: the first row a partition's read refuses (partition, then row;
-its count covers that partition), else the first partition whose analysis step refuses a row
-(a survey answer without a score, say), as one process reads every row before it analyses
-any. The error is named as :func:`~cxmodel.dask._common.partition_log` names it. This runs
+error one process raises first: the first row a partition's read refuses (partition, then
+row), with the count of the rows every partition's read refuses, else the first partition
+whose analysis step refuses a row (a survey answer without a score, say), as one process reads
+every row before it analyses any. The error is named as :func:`~cxmodel.dask._common.partition_log` names it. This runs
 only after a failure: a frame without bad rows is read once.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from cxmodel._pieces import as_piece
 from cxmodel.dask._common import Piece, dask_modules, numbered_partitions, renamed_in_partition
-from cxmodel.errors import CXModelError, RowSchemaError
+from cxmodel.errors import CXModelError, RowSchemaError, SchemaError
 from cxmodel.log import InteractionLog
 
 __all__ = ["Found", "first_bad_row"]
@@ -30,6 +30,8 @@ _REPEAT = " is a duplicate of row "
 # a row's repeated id (repeat 1, counted in its partition) after the same row named by the
 # whole frame's check of the ids (repeat 0, counted over the frame).
 Found = tuple[tuple[int, int, int, int], CXModelError]
+# A partition's first error (as Found) and the number of rows its read refused.
+_Partial = tuple[tuple[int, int, int, int], CXModelError, int]
 
 
 def _error_of(
@@ -39,9 +41,10 @@ def _error_of(
     time_format: str | None,
     task: Callable[..., Any] | None,
     args: tuple[Any, ...],
-) -> Found | None:
+) -> _Partial | None:
     """The first error of one input partition, read on its own (then ``task(piece, *args)``),
-    or None; the warnings of this second read are not raised again."""
+    with the count of the rows its read refuses, or None; the warnings of this second read
+    are not raised again. A bad row is named without the count, which the caller adds up."""
     number, frame = piece
     if len(frame) == 0:
         return None
@@ -53,14 +56,15 @@ def _error_of(
         except RowSchemaError as error:
             repeat = int(error.reason.startswith("interaction_id ") and _REPEAT in error.reason)
             where = (0, number, error.position, repeat)
-            return where, renamed_in_partition(error, frame, number)
+            alone = RowSchemaError(str(error), error.position, error.reason, 0, error.source)
+            return where, renamed_in_partition(alone, frame, number), error.more + 1
         except CXModelError as error:
-            return (0, number, -1, 0), error
+            return (0, number, -1, 0), error, 0
         if task is not None:
             try:
                 task(piece, *args)
             except CXModelError as error:
-                return (1, number, -1, 0), error
+                return (1, number, -1, 0), error, 0
     return None
 
 
@@ -86,7 +90,7 @@ def first_bad_row(
     >>> with dask.config.set(scheduler="synchronous"):
     ...     where, error = first_bad_row(dd.from_pandas(frame, npartitions=2), None, None)()
     >>> print(error)
-    partition 0, index 1 (row 2 of the partition): timestamp 'soon' is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00')
+    partition 0, index 1 (row 2 of the partition): timestamp 'soon' is not an ISO-8601 time (expected e.g. '2024-03-01T10:00:00+00:00') (1 more row rejected)
     """
 
     def find() -> Found | None:
@@ -99,6 +103,14 @@ def first_bad_row(
                 for piece in numbered_partitions(ddf)
             )
         )
-        return min((f for f in found if f is not None), key=lambda f: f[0], default=None)
+        errors = [f for f in found if f is not None]
+        if not errors:
+            return None
+        where, error, refused = min(errors, key=lambda f: f[0])
+        if not refused:
+            return where, error
+        more = sum(f[2] for f in errors) - 1  # the bad rows of every partition, as one process
+        suffix = f" ({more} more row{'s' if more != 1 else ''} rejected)" if more else ""
+        return where, SchemaError(f"{error}{suffix}")
 
     return find
