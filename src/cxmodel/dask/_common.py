@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import got, is_integer
+from cxmodel._arguments import got, is_integer, mapping_value
 from cxmodel._optional import import_optional
 from cxmodel.errors import RowSchemaError, SchemaError
 from cxmodel.journey._common import MISSING_LABEL, session_codes
@@ -88,11 +88,12 @@ def dask_modules(feature: str) -> tuple[Any, Any]:
 
 def check_frame(ddf: object, feature: str, mapping: Mapping[str, str] | None = None) -> None:
     """Raise SchemaError unless ``ddf`` is a Dask DataFrame with the log's core columns (under
-    the names ``mapping`` gives them, when it renames them)."""
+    the names ``mapping`` gives them, when it renames them), and ValueTypeError for a
+    ``mapping`` that is not one, as one process does."""
     _, dd = dask_modules(feature)
     if not isinstance(ddf, dd.DataFrame):
         raise SchemaError(f"{feature}: ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}")
-    source = {target: name for name, target in (mapping or {}).items()}
+    source = {target: name for name, target in mapping_value(mapping, feature, "mapping").items()}
     core = [source.get(c, c) for c in ("customer_id", "timestamp", "kind")]
     missing = [c for c in core if c not in ddf.columns]
     if missing:

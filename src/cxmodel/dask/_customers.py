@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from cxmodel._arguments import got, name_sequence
 from cxmodel._optional import import_optional
 from cxmodel._time import TimeLike, as_of_us
+from cxmodel.dask._bad_rows import first_bad_row
 from cxmodel.dask._common import (
     Piece,
     check_frame,
@@ -17,6 +19,7 @@ from cxmodel.dask._common import (
 from cxmodel.dask._ids import Digest, id_digest, merged_with_unique_ids
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
 from cxmodel.dask._warnings import raise_caught, recorded
+from cxmodel.errors import ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_as_of
 from cxmodel.segment import RFMScores
@@ -90,12 +93,15 @@ def rfm_scores(
     check_frame(ddf, feature, mapping)
     bins = check_n_bins(n_bins)
     cutoff = as_of_us(as_of)
-    kinds = (kind,) if isinstance(kind, str) else tuple(kind)
+    kinds = name_sequence(kind, feature, "kind")
     parts, caught = recorded(
         dask, _rfm_partial, numbered_partitions(ddf), cutoff, kinds, mapping, timezone
     )
+    first = first_bad_row(
+        ddf, mapping, timezone, None, _rfm_partial, cutoff, kinds, mapping, timezone
+    )
     state, warned = merged_with_unique_ids(
-        dask, RFMTotals.merge, parts, caught, ddf, mapping, fan_in=fan_in
+        dask, RFMTotals.merge, parts, caught, ddf, mapping, fan_in=fan_in, first_bad_row=first
     )
     raise_caught(warned)
     totals: RFMTotals = state
@@ -104,10 +110,19 @@ def rfm_scores(
 
 
 def _apply(log: InteractionLog | None, fn: Callable[[InteractionLog], Any]) -> Any:
+    """``fn(log)`` as a pandas DataFrame (None for an empty partition); refused when it is
+    neither a DataFrame nor has ``to_pandas()``."""
     if log is None:
         return None
     out = fn(log)
-    return out.to_pandas() if hasattr(out, "to_pandas") else out
+    frame = out.to_pandas() if hasattr(out, "to_pandas") else out
+    pd = import_optional("pandas", "cxmodel.dask.map_customers()")
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueTypeError(
+            "cxmodel.dask.map_customers(): fn must return a pandas DataFrame or an object "
+            f"with to_pandas(); got {got(out)}"
+        )
+    return frame
 
 
 def map_customers(
@@ -147,10 +162,20 @@ def map_customers(
         Your column names to cxmodel's, e.g. ``{"user": "customer_id"}``.
     timezone : str, optional
         Zone of naive timestamps.
+
+    Raises
+    ------
+    ValueTypeError
+        ``fn`` is not callable, or returns something other than a DataFrame or an object with
+        ``to_pandas()``; ``sort_by`` is not a name or a sequence of names; ``mapping`` is not
+        a mapping.
     """
     feature = "cxmodel.dask.map_customers()"
     dask, _ = dask_modules(feature)
     pd = import_optional("pandas", feature)
+    if not callable(fn):
+        raise ValueTypeError(f"{feature}: fn must be a function of a log; got {got(fn)}")
+    keys = () if sort_by is None else name_sequence(sort_by, feature, "sort_by")
     if not isinstance(data, CustomerPartitions):
         check_frame(data, feature, mapping)
     parts = customer_logs(data, mapping, timezone)
@@ -161,7 +186,6 @@ def map_customers(
     if not results:
         return pd.DataFrame()
     frame = pd.concat(results, ignore_index=True)
-    keys = [sort_by] if isinstance(sort_by, str) else list(sort_by or [])
     if keys and all(k in frame.columns for k in keys):
-        frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        frame = frame.sort_values(list(keys), kind="stable").reset_index(drop=True)
     return frame

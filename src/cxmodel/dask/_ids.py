@@ -8,8 +8,8 @@ digest of its log's ids (:func:`id_digest`, the sorted 64-bit hashes of the ids'
 client looks for a hash that two rows share (:func:`check_digests`); the frame is read once.
 
 The exact pass (:func:`check_unique_ids`) runs only when a hash repeats, or when a partition
-task fails (a partition refuses its own repeated ids, and a repeated id is named before any
-other bad row, :func:`repeats_first`): the frame's ids are shuffled on their value, so that the
+task fails (a partition refuses its own repeated ids, and the frame's first bad row, a
+repeated id or another, is named, :func:`repeats_first`): the frame's ids are shuffled on their value, so that the
 rows sharing an id meet in one partition wherever they were read, and only the rows whose id
 repeats travel to the client. Two different ids with the same hash pass it: a collision never
 gives a false error.
@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from cxmodel._optional import import_optional
 from cxmodel._progress import dask_compute
+from cxmodel.dask._bad_rows import Found
 from cxmodel.dask._common import declared_columns, renamed_in_partition, shuffle_method, tree_merge
 from cxmodel.errors import CXModelError, RowSchemaError
 from cxmodel.log import InteractionLog
@@ -115,13 +116,14 @@ def check_unique_ids(ddf: Any, mapping: Mapping[str, str] | None) -> None:
     ...
     cxmodel.errors.SchemaError: partition 1, index 3 (row 2 of the partition): interaction_id 'e1' is a duplicate of row 1 of partition 0 (index 0) (column 'interaction_id'); ids must be unique
     """
-    error = _repeat_error(ddf, mapping)
-    if error is not None:
-        raise error
+    found = _repeat_error(ddf, mapping)
+    if found is not None:
+        raise found[1]
 
 
-def _repeat_error(ddf: Any, mapping: Mapping[str, str] | None) -> Exception | None:
-    """The error of :func:`check_unique_ids`, or None when no id repeats."""
+def _repeat_error(ddf: Any, mapping: Mapping[str, str] | None) -> Found | None:
+    """The error of :func:`check_unique_ids` with where it was found, or None when no id
+    repeats."""
     column = _source(mapping)
     if column not in ddf.columns:
         return None
@@ -204,22 +206,34 @@ def check_digests(digests: Sequence[Digest], ddf: Any, mapping: Mapping[str, str
 
 
 @contextlib.contextmanager
-def repeats_first(ddf: Any, mapping: Mapping[str, str] | None) -> Iterator[None]:
-    """Raise the exact pass's error (:func:`check_unique_ids`) in place of an error of the
-    partition tasks run in the block, when the frame repeats an id.
+def repeats_first(
+    ddf: Any,
+    mapping: Mapping[str, str] | None,
+    first_bad_row: Callable[[], Found | None] | None = None,
+) -> Iterator[None]:
+    """Raise the error one process raises first in place of an error of the partition tasks
+    run in the block: the frame's first repeated id (:func:`check_unique_ids`) or its first
+    bad row (``first_bad_row()``, :func:`cxmodel.dask._bad_rows.first_bad_row`), whichever
+    comes first in the frame's order.
 
-    A partition refuses its own repeated ids, and a task may refuse another bad row; the
-    frame's first repeated id, which may sit in another partition, is named before either,
-    as when the ids are checked before the frame is read. Without a repeat, the task's error
-    is raised as it was.
+    A partition refuses its own repeated ids and other bad rows, but neither an id repeated
+    in another partition nor a bad row of a partition whose task has not run. Without either,
+    the task's error is raised as it was.
     """
     try:
         yield
     except CXModelError:
-        repeat = _repeat_error(ddf, mapping) if has_ids(ddf, mapping) else None
-        if repeat is None:
+        found = [
+            f
+            for f in (  # a row refused for another reason is named for it, as in one process
+                None if first_bad_row is None else first_bad_row(),
+                _repeat_error(ddf, mapping) if has_ids(ddf, mapping) else None,
+            )
+            if f is not None
+        ]
+        if not found:
             raise
-        raise repeat from None
+        raise min(found, key=lambda f: f[0])[1] from None
 
 
 def merged_with_unique_ids(
@@ -232,13 +246,16 @@ def merged_with_unique_ids(
     *,
     fan_in: int,
     progress: bool = False,
+    first_bad_row: Callable[[], Found | None] | None = None,
 ) -> tuple[S, Any]:
     """The partitions' states merged in a tree of ``fan_in``, and the warnings ``caught``,
     computed together; ``parts`` are the delayed ``(state, id digest)`` pairs of the partition
     tasks (:func:`id_digest`). The frame is refused when two of its rows have the same id
-    (:func:`repeats_first`, :func:`check_digests`), wherever they were read."""
+    (:func:`repeats_first`, :func:`check_digests`), wherever they were read; a failed task's
+    error gives way to the frame's first error (``first_bad_row``, as in
+    :func:`repeats_first`)."""
     tree = tree_merge(merge, [part[0] for part in parts], fan_in)
-    with repeats_first(ddf, mapping):
+    with repeats_first(ddf, mapping, first_bad_row):
         state, warned, *digests = dask_compute(
             dask, tree, caught, *(part[1] for part in parts), progress=progress
         )
@@ -246,8 +263,9 @@ def merged_with_unique_ids(
     return state, warned
 
 
-def _first_repeat(found: Any) -> Exception:
-    """The error naming the first repeat among ``found``, every row whose id repeats."""
+def _first_repeat(found: Any) -> Found:
+    """The error naming the first repeat among ``found``, every row whose id repeats, with
+    where it is (a row of the read, :data:`~cxmodel.dask._bad_rows.Found`)."""
     found = found.iloc[np.lexsort((found[_POS].to_numpy(), found[_PART].to_numpy()))]
     ids = found[_ID].to_numpy()
     first = found[_ID].duplicated(keep="first").to_numpy()  # True: a repeat of an earlier row
@@ -260,4 +278,5 @@ def _first_repeat(found: Any) -> Exception:
     )
     error = RowSchemaError(reason, row, reason, int(repeats.size) - 1)
     origin = (found[_PART].to_numpy(np.int64), found[_POS].to_numpy(np.int64))
-    return renamed_in_partition(error, found, 0, origin)
+    where = (0, int(origin[0][row]), int(origin[1][row]), 0)
+    return where, renamed_in_partition(error, found, 0, origin)

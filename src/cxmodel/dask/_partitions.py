@@ -9,9 +9,11 @@ from typing import Any
 import attrs
 import numpy as np
 
+from cxmodel._arguments import mapping_value
 from cxmodel._progress import dask_persist
 from cxmodel._time import TimeLike, to_us, us_to_datetime
 from cxmodel._time_format import time_format as checked_time_format
+from cxmodel.dask._bad_rows import first_bad_row
 from cxmodel.dask._common import dask_modules, declared_columns, partition_log, shuffle_method
 from cxmodel.dask._ids import check_digests, has_ids, id_digest, repeats_first
 from cxmodel.errors import SchemaError
@@ -260,7 +262,7 @@ def from_dask(
         raise SchemaError(
             f"cxmodel.dask.from_dask(): ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}"
         )
-    key = _customer_column(mapping)
+    key = _customer_column(mapping_value(mapping, "cxmodel.dask.from_dask()", "mapping"))
     if key not in ddf.columns:
         raise SchemaError(
             f"cxmodel.dask.from_dask(): ddf has no customer column {key!r}; columns: "
@@ -279,7 +281,7 @@ def from_dask(
         for number, part in enumerate(by_customer.to_delayed())
     ]
     digests: tuple[Any, ...] = ()
-    with repeats_first(rows, mapping):
+    with repeats_first(rows, mapping, first_bad_row(rows, mapping, timezone, time_format)):
         kept = dask_persist(dask, *logs, progress=progress)
         if has_ids(rows, mapping):  # from the persisted logs: the rows are not read again
             digests = dask.compute(*(dask.delayed(id_digest, pure=True)(log) for log in kept))

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, overload
 
 from cxmodel._periods import period_name
 from cxmodel._tables import MetricTable
+from cxmodel.dask._bad_rows import first_bad_row
 from cxmodel.dask._common import (
     Piece,
     check_by,
@@ -81,8 +82,19 @@ def _run(
     parts, caught = recorded(
         dask, _partial, numbered_partitions(ddf), acc, by, period, timezone, mapping
     )
+    first = first_bad_row(
+        ddf, mapping, timezone, None, _partial, acc, by, period, timezone, mapping
+    )
     state, warned = merged_with_unique_ids(
-        dask, acc.merge, parts, caught, ddf, mapping, fan_in=fan_in, progress=progress
+        dask,
+        acc.merge,
+        parts,
+        caught,
+        ddf,
+        mapping,
+        fan_in=fan_in,
+        progress=progress,
+        first_bad_row=first,
     )
     raise_caught(warned)
     merged: ScoreCounts = state

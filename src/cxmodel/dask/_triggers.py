@@ -17,7 +17,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_as_of, first_time
 from cxmodel.triggers import Firings, Rule, RuleSet
 from cxmodel.triggers._api import refuse_unchecked
-from cxmodel.triggers._arguments import customer_records
+from cxmodel.triggers._arguments import customer_records, rule_set
 from cxmodel.triggers._batch import (
     consent_recorded,
     evaluate_us,
@@ -119,6 +119,7 @@ def evaluate(
         ``as_of`` is not an aware time, or ``customers`` holds another customer's record
         under a key.
     ValueTypeError
+        ``rules`` is not a RuleSet or a Rule (text not parsed, say), as in one process;
         ``customers`` is not a mapping of id -> :class:`~cxmodel.domain.Customer` (a dict
         of traits, say).
     DataError
@@ -147,7 +148,9 @@ def evaluate(
     >>> [(f.customer_id, f.time.date().isoformat()) for f in firings]
     [('b', '2024-01-02'), ('a', '2024-01-03')]
     """
-    if isinstance(rules, RuleSet) and rules.alerts:
+    feature = "cxmodel.dask.evaluate()"
+    rules = rule_set(rules, feature)  # refused as in one process
+    if rules.alerts:
         names = ", ".join(repr(a.name) for a in rules.alerts)
         raise DataError(
             f"cxmodel.dask.evaluate() evaluates rules per customer partition; alert(s) {names} "
@@ -155,13 +158,10 @@ def evaluate(
             "rules without them here (RuleSet(rules.rules, rules.policies)) and the alerts with "
             "cxmodel.triggers.evaluate on the interactions of the kinds they count"
         )
-    feature = "cxmodel.dask.evaluate()"
     dask, _ = dask_modules(feature)
     cutoff = as_of_us(as_of)
     if customers is not None:  # refused as in one process, before any partition is read
         customers = customer_records(customers, feature)
-    if isinstance(rules, Rule):
-        rules = RuleSet((rules,))
     parts = customer_logs(data, mapping, timezone)
     vocabularies = dask.compute(*[dask.delayed(_vocabulary)(log) for log in parts.logs])
     kinds: set[str] = set()

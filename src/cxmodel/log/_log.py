@@ -8,7 +8,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -337,14 +337,38 @@ def _warn_numbers_as_text(name: str, scan: Scan) -> None:
 
 def _mixed_columns(frame: Any, pa: Any) -> list[str]:
     """The object columns of a pandas frame that Arrow cannot convert (numbers and text
-    mixed)."""
+    mixed), or would convert wrongly (times with and without a zone, :func:`_mixes_zones`)."""
     mixed = []
     for name in [name for name in frame.columns if frame[name].dtype == object]:
         try:
-            pa.array(frame[name], from_pandas=True)
+            array = pa.array(frame[name], from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             mixed.append(str(name))
+        else:
+            if pa.types.is_timestamp(array.type) and _mixes_zones(frame[name]):
+                mixed.append(str(name))
     return mixed
+
+
+def _mixed_zones(frame: Any, table: Any, pa: Any) -> list[str]:
+    """The object columns of a pandas frame that Arrow converted to times although they mix
+    times with a zone and naive ones (:func:`_mixes_zones`)."""
+    return [
+        str(name)
+        for i, (name, field) in enumerate(zip(frame.columns, table.schema, strict=False))
+        if frame.iloc[:, i].dtype == object
+        and pa.types.is_timestamp(field.type)
+        and _mixes_zones(frame.iloc[:, i])
+    ]
+
+
+def _mixes_zones(values: Any) -> bool:
+    """Whether ``values`` hold times with a zone and times without one. Arrow converts such
+    a column as if every time had the zone of the first (naive times read as UTC, or times
+    with a zone as naive wall times), where each naive time needs ``timezone=`` and is a bad
+    row without it, as in a column of naive times."""
+    zoned = {v.tzinfo is not None for v in values.tolist() if isinstance(v, datetime)}
+    return len(zoned) > 1
 
 
 class InteractionLog:
@@ -881,6 +905,8 @@ class InteractionLog:
             if not mixed:
                 raise
         else:
+            mixed = _mixed_zones(frame, table, pa)
+        if not mixed:
             return cls.from_arrow(
                 table,
                 mapping=mapping,
