@@ -4,6 +4,7 @@ accepts."""
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,17 @@ from cxmodel.log import InteractionLog
 from cxmodel.triggers import parse
 from cxmodel.triggers._columnar_rules import maybe
 from cxmodel.triggers._scalar import Env, compile_expr
-from tests.triggers.helpers import T0, evaluate_complete, key, records
+from tests.triggers.helpers import (
+    COLUMNAR,
+    PER_ROW,
+    T0,
+    engine_of,
+    evaluate_complete,
+    key,
+    records,
+    state_of,
+    whole,
+)
 from tests.triggers.test_columnar import run_both, shuffled_within
 
 
@@ -37,6 +48,27 @@ class TestInactivityOnArrays:
             if not hours:
                 batch = evaluate_complete(rules, InteractionLog.from_records(recs), as_of=as_of)
                 assert key(columnar) == key(batch)
+
+    def test_a_timer_moved_on_in_place_changes_no_firing_already_returned(self) -> None:
+        """A pending timer that does not fall due moves on to the customer's last
+        interaction in place: what earlier calls returned, and the state, are as the
+        per-interaction path leaves them."""
+        rules = parse("trigger idle:\n    when inactive for 1 days\n    emit nudge")
+        # c0 comes back within the day (its timer moves on), c1 after a day and a half (fires)
+        recs = [
+            {"customer_id": cid, "timestamp": (T0 + timedelta(hours=j * hours)).isoformat(),
+             "kind": "view", "interaction_id": f"{cid}-{j}"}
+            for j in range(30)
+            for cid, hours in (("c0", 7), ("c1", 36))
+        ]  # fmt: skip
+        recs.sort(key=lambda r: r["timestamp"])
+        engines = [engine_of(rules, path) for path in (COLUMNAR, PER_ROW)]
+        first = [whole(e.process_many(recs[:30])) for e in engines]
+        kept = copy.deepcopy(first)
+        later = [whole(e.process_many(recs[30:])) for e in engines]
+        assert first[0] and later[0]  # timers fell due in both calls
+        assert first == kept and first[0] == first[1] and later[0] == later[1]
+        assert state_of(engines[0]) == state_of(engines[1])
 
 
 class TestMaybe:

@@ -347,18 +347,27 @@ def _inactivity(
 ) -> None:
     """``when inactive for D`` over the released interactions: a customer's timer falls due
     D after each of their interactions and fires where the next one comes later (or where
-    the timer before the call falls due before their first one). Leaves on
-    ``runner.timers`` the rule's timers, each batch customer's pending one among them."""
+    the timer before the call falls due before their first one).
+
+    ``runner.timers`` holds the rule's timers (a heap) and keeps them as one by one keeps
+    them: each pending timer has an entry falling due at or before it (a restarted timer is
+    queued again at its new time when its old entry comes up: :meth:`RuleRunner.timer_due
+    <cxmodel.triggers._runner.RuleRunner.timer_due>`). So a batch customer's timer is queued
+    only when they had none, or when its entry came up in this call.
+    """
     name, delay = plan.name, plan.delay
     assert delay is not None
     rule = plan.rule
     # firings kept as columns, unless an `if` or a payload needs the per-interaction path
     plain = rule.condition is None and not rule.emit.payload and not plan.customer_time
     decided = _TimerFirings(plan, keep=runner.suppressed is not None) if plain else None
-    heap = [entry for entry in runner.timers if entry[3] not in states]
-    if decided is not None:  # the other customers' timers falling due, as advance fires them
-        heapq.heapify(heap)
-        _due_elsewhere(runner, plan, heap, frontier, decided)
+    heap = runner.timers
+    # the other customers' timers falling due, as advance fires them; the batch customers'
+    # entries falling due are taken off (their timers are decided below)
+    taken_off = (
+        _due_elsewhere(runner, plan, frontier, decided, states) if decided is not None else set()
+    )
+    queued: list[Timer] = []
     n = released.n
     if n:
         cust = released.customer_codes
@@ -382,8 +391,19 @@ def _inactivity(
             fired.setdefault(code, []).append(row)
         names = released.customers[order[heads]].tolist()
         firsts = zip(names, c_sorted[heads].tolist(), t_sorted[heads].tolist(), strict=True)
-        lasts = made(order[ends])
-        for (cid, code, start), last in zip(firsts, lasts, strict=True):
+        at = order[ends]  # each customer's last interaction
+        lasts = zip(
+            released.times[at].tolist(), released.kinds[at].tolist(),
+            (released.start + at).tolist(), released.ranks[at].tolist(), at.tolist(), strict=True,
+        )  # fmt: skip
+        rows = None if plan.bare_anchor else released.rows(at)
+        # a timer that did not fall due moves on to the customer's last interaction in place
+        # when its row is its own (bare) and no copy of it is kept for a rollback
+        in_place = plan.bare_anchor and runner.before is None
+        ids = released.ids
+        for j, ((cid, code, start), (time, kind, seq, rank, k)) in enumerate(
+            zip(firsts, lasts, strict=True)
+        ):
             state = states[cid]
             rs = state.rules.get(name) or state.rule(name)
             timer = rs.timer
@@ -403,33 +423,57 @@ def _inactivity(
                         continue
                     candidate = plan.candidate(state, anchor.due, anchor, None, None, reader)
                     runner.found(plan, state, candidate, reader)
-            due = last.time + delay
-            rs.timer = Anchor(last, due, {}, {})
-            heap.append((due, TIMER, last.seq, cid, name))
-    heapq.heapify(heap)
-    runner.timers = heap
+            due = time + delay
+            if timer is None or cid in taken_off:  # else its entry is still on the queue
+                queued.append((due, TIMER, seq, cid, name))
+            if rows is not None:
+                rs.timer = Anchor(rows[j], due, {}, {})
+                continue
+            ident = ids[k]
+            fields = {"kind": kind} if ident is None else {"kind": kind, "interaction_id": ident}
+            if in_place and rs.timer is not None:  # as Row.bare makes it, in place
+                assert timer is not None
+                row = timer.row
+                row.time, row.kind, row.fields, row.interaction_id = time, kind, fields, ident
+                row.seq, row.rank = seq, rank
+                timer.due = due
+            else:
+                rs.timer = Anchor(Row(cid, time, kind, fields, seq, rank), due, {}, {})
+    if len(queued) * 16 > len(heap):
+        heap.extend(queued)
+        heapq.heapify(heap)
+    else:
+        for entry in queued:
+            heapq.heappush(heap, entry)
     if decided is not None:
         decided.output(runner)
 
 
 def _due_elsewhere(
-    runner: RuleRunner, plan: RulePlan, heap: list[Timer], frontier: int, decided: _TimerFirings
-) -> None:
-    """Fire the timers on ``heap`` (a heap of the rule's timers of customers outside the
-    batch) falling due before ``frontier``, as :meth:`RuleRunner.advance
-    <cxmodel.triggers._runner.RuleRunner.advance>` does, into ``decided``."""
-    name, states = plan.name, runner.states
-    queue, runner.timers = runner.timers, heap  # timer_due queues a restarted timer again
-    try:
-        while heap and heap[0][0] < frontier:
-            due, _, order, cid, _ = heapq.heappop(heap)
-            state = states.get(cid)
-            rs = None if state is None else state.rules.get(name)
-            timer = None if rs is None else runner.timer_due(rs, due, order, cid, name)
-            if rs is not None and timer is not None:
-                decided.add(cid, rs, timer.row, due)
-    finally:
-        runner.timers = queue
+    runner: RuleRunner,
+    plan: RulePlan,
+    frontier: int,
+    decided: _TimerFirings,
+    batch: dict[str, CustomerState],
+) -> set[str]:
+    """Fire the timers on ``runner.timers`` (the rule's timers) of customers outside the
+    ``batch`` falling due before ``frontier``, as :meth:`RuleRunner.advance
+    <cxmodel.triggers._runner.RuleRunner.advance>` does, into ``decided``. The batch
+    customers' entries falling due before ``frontier`` are taken off the queue: return those
+    customers."""
+    name, states, heap = plan.name, runner.states, runner.timers
+    taken_off: set[str] = set()
+    while heap and heap[0][0] < frontier:
+        due, _, order, cid, _ = heapq.heappop(heap)
+        if cid in batch:
+            taken_off.add(cid)
+            continue
+        state = states.get(cid)
+        rs = None if state is None else state.rules.get(name)
+        timer = None if rs is None else runner.timer_due(rs, due, order, cid, name)
+        if rs is not None and timer is not None:
+            decided.add(cid, rs, timer.row, due)
+    return taken_off
 
 
 class _TimerFirings:
