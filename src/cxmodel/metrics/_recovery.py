@@ -28,6 +28,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import answer_rows, held_metrics, unanswered
 from cxmodel.metrics._effect import (
     as_firings,
+    both_arms,
     customer_codes_of,
     first_firings,
     mixed_groups,
@@ -196,11 +197,14 @@ def recovery_rate(
         0 and NaN, the retention measures stand), naming what the log's survey rows answer
         instead with a did-you-mean, as :func:`~cxmodel.metrics.nps` does when it refuses such
         a log. When a trigger has no held-out customers (no difference can be measured), when
+        a trigger has held-out firings only (the differences are NaN), when
         measures are pending, when acknowledged ids match no emitted firing, and when the
         rule also refused firings for lack of consent or a contact policy stopped some (the
         held-out group then includes customers who would not have been contacted). With
         counts: when measured customers never occur in the log (they count as not having
-        responded or come back) and when windows end after the log's last interaction.
+        responded or come back), when windows end after the log's last interaction, and
+        when customers have both an emitted and a held-out firing of one trigger (firings of
+        runs with another holdout share or salt): they are left out of every group.
 
     Raises
     ------
@@ -249,8 +253,13 @@ def recovery_rate(
 
     cols = firing_columns(as_firings(firings), ids=acknowledged is not None)
     trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
-    emitted = np.asarray(cols["emitted"], dtype=bool)
-    held = np.asarray(reason == "holdout", dtype=bool)
+    emitted, held = both_arms(
+        trig,
+        cust,
+        np.asarray(cols["emitted"], dtype=bool),
+        np.asarray(reason == "holdout", dtype=bool),
+        caller="recovery_rate()",
+    )
     acked = np.zeros(len(trig), dtype=bool)
     if acknowledged is not None:
         wanted = {
@@ -258,7 +267,7 @@ def recovery_rate(
         }
         names = cols["firing_id"].tolist()
         acked = emitted & np.array([i in wanted for i in names], dtype=bool)
-        unknown = len(wanted - set(cols["firing_id"][emitted].tolist()))
+        unknown = len(wanted - set(cols["firing_id"][cols["emitted"]].tolist()))
         if unknown:
             warn(
                 f"{unknown} acknowledged firing ids match no emitted firing (ids of other "
@@ -303,6 +312,12 @@ def recovery_rate(
         for group, outcome in outcomes.items():
             versus = None if group == "held out" else base
             rows += [_row(name, group, m, outcome, versus, z, level) for m in measures]
+        if not len(arms["emitted"]):
+            warn(
+                f"trigger {name!r} has no emitted firings, only held-out ones: the "
+                "differences from the held-out group are NaN",
+                DataWarning,
+            )
         if not len(arms["held out"]):
             warn(
                 f"trigger {name!r} has no held-out customers: add 'holdout P%' to the rule to "
