@@ -18,10 +18,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import CXModelError, DataWarning, ValueTypeError
+from cxmodel.errors import (
+    ConvergenceWarning,
+    CXModelError,
+    DataWarning,
+    SchemaError,
+    ValueTypeError,
+)
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import action_effect, recovery_rate
-from cxmodel.models import CoxPH, concordance_index
+from cxmodel.models import CoxPH, DiscreteHazard, concordance_index
 from cxmodel.triggers import holdout_fraction
 from cxmodel.triggers._firings import Firing
 
@@ -370,8 +376,6 @@ class TestCoxAgainstLifelines:
         """Everybody with x = 1 has the event before everybody with x = 0: the estimate is
         infinite. Expected (R's coxph, the docs): a ConvergenceWarning naming the covariate
         and convergence_.converged false, not a large number returned quietly."""
-        from cxmodel.errors import ConvergenceWarning
-
         x = np.r_[np.ones(20), np.zeros(20)][:, None]
         t = np.arange(1.0, 41.0)
         with pytest.warns(ConvergenceWarning, match="'x0'"):
@@ -418,3 +422,74 @@ class TestRowOrder:
                           as_of=AS_OF).to_dict()  # fmt: skip
         for name, column in a.items():
             np.testing.assert_array_equal(np.asarray(column), np.asarray(b[name]))
+
+
+class TestDiscreteHazard:
+    def test_equals_a_logistic_glm_on_person_periods(self) -> None:
+        """The model is a logistic regression with one intercept per period: coefficients,
+        baselines and standard errors equal statsmodels' binomial GLM on the same rows to 1e-8
+        (both are Newton on the same likelihood)."""
+        sm = pytest.importorskip("statsmodels.api")
+        from cxmodel.models import expand_person_period
+
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(400, 2))
+        hazard = 1 / (1 + np.exp(-(-1.5 + 0.6 * x[:, 0] - 0.4 * x[:, 1])))
+        t, c = rng.geometric(hazard), rng.integers(1, 8, 400)
+        subject, period, event = expand_person_period(np.minimum(t, c), t <= c)
+        ours = DiscreteHazard().fit(x[subject], event, periods=period)
+        design = np.column_stack([np.eye(int(period.max()) + 1)[period], x[subject]])
+        theirs = sm.GLM(event, design, family=sm.families.Binomial()).fit(tol=1e-12)
+        np.testing.assert_allclose(ours.coef_, theirs.params[-2:], atol=1e-8)
+        np.testing.assert_allclose(ours.baseline_, theirs.params[:-2], atol=1e-8)
+        np.testing.assert_allclose(ours.standard_errors_, theirs.bse[-2:], atol=1e-8)
+
+    def test_separating_covariate_warns(self) -> None:
+        """Every row with x = 1 has the event: the estimate of x is infinite. Expected (as
+        CoxPH, R's glm): a ConvergenceWarning naming x. Got: coefficient 37.7 with a NaN
+        standard error and convergence_.converged true, silently."""
+        rng = np.random.default_rng(0)
+        x = np.r_[np.ones(10), np.zeros(30)][:, None]
+        y = np.r_[np.ones(10), rng.random(30) < 0.3]
+        with pytest.warns(ConvergenceWarning, match=r"still rising along 'x' \(at \+"):
+            model = DiscreteHazard().fit(x, y, names=["x"])
+        assert not model.convergence_.converged
+        assert "intercept" not in model.convergence_.message  # finite at covariates 0
+
+    def test_period_with_only_events_warns(self) -> None:
+        """Every row of period 0 has the event: its baseline is infinite. Expected: a warning
+        naming that period's baseline, and not the others."""
+        rng = np.random.default_rng(0)
+        periods = np.r_[np.zeros(10, int), np.ones(30, int)]
+        y = np.r_[np.ones(10), rng.random(30) < 0.3]
+        with pytest.warns(ConvergenceWarning, match="along 'period 0 baseline' \\(at"):
+            model = DiscreteHazard().fit(rng.normal(size=(40, 1)), y, periods=periods)
+        assert "period 1" not in model.convergence_.message
+        assert "'x0'" not in model.convergence_.message
+
+    @pytest.mark.parametrize(
+        ("events", "periods", "error"),
+        [
+            (["a", "b", "c"], None, ValueTypeError),  # was numpy's ValueError
+            ([1, 0, 0], ["a", "b", "c"], ValueTypeError),  # was numpy's UFuncTypeError
+            ([1, 0, 0], [0, np.nan, 1], SchemaError),  # and numpy's RuntimeWarning before it
+        ],
+    )
+    def test_events_and_periods_that_are_not_numbers(
+        self, events: Any, periods: Any, error: type[Exception]
+    ) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no numpy warning on the way
+            with pytest.raises(error):
+                DiscreteHazard().fit([[1.0], [2.0], [3.0]], events, periods=periods)
+
+
+class TestCoxFlatLikelihood:
+    def test_one_event_alone_in_its_risk_set(self) -> None:
+        """The only event is the last time, with nobody else at risk: the partial likelihood
+        is the same for every coefficient. Expected: a warning that the data do not determine
+        it. Got: "still rising along 'x0' (at +0), whose estimate is infinite"."""
+        x = np.random.default_rng(1).normal(size=(20, 1))
+        with pytest.warns(ConvergenceWarning, match="flat along 'x0', which the data do not"):
+            model = CoxPH().fit(x, np.arange(1.0, 21.0), np.r_[np.zeros(19), 1])
+        assert not model.convergence_.converged
