@@ -260,6 +260,12 @@ class TestDegenerateGroups:
         assert -1 <= effect["ci_low"] < 0 < effect["ci_high"] <= 1
         assert effect["lift"] == 0.0
 
+    def test_expected_effect_true_is_refused(self) -> None:
+        """expected_effect=True was read as a difference of 1 (100 points) and compared with
+        the MDE; a bool is no difference in rate."""
+        with pytest.raises(SchemaError, match="expected_effect must be a positive number"):
+            effect_of([firing("a"), firing("b", held=True)], expected_effect=True)
+
     def test_duplicate_firings_count_the_customer_once(self) -> None:
         fired = [firing("a"), firing("a", days=1), firing("b", held=True), firing("c")]
         row = effect_of(fired)
@@ -493,3 +499,27 @@ class TestCoxFlatLikelihood:
         with pytest.warns(ConvergenceWarning, match="flat along 'x0', which the data do not"):
             model = CoxPH().fit(x, np.arange(1.0, 21.0), np.r_[np.zeros(19), 1])
         assert not model.convergence_.converged
+
+
+class TestRecoveryScoreRange:
+    def test_next_score_intervals_stay_on_the_scale(self) -> None:
+        """Next NPS answers 0 and 10 (treated), 5 and 6 (held out). Expected: the mean's
+        interval within 0..10 and the difference's within -10..10, as the survey metrics clip
+        theirs (mean_t_bounds' limits). Got: [-58.5, 68.5] and [-61.5, 60.5]."""
+        log = InteractionLog.from_arrays(
+            customer_id=["a", "b", "c", "d"] * 2,
+            kind=["survey"] * 8,
+            timestamp=["2024-01-01T00:00Z"] * 4 + ["2024-01-05T00:00Z"] * 4,
+            metric=["nps"] * 8,
+            score=[3.0, 2.0, 4.0, 1.0, 0.0, 10.0, 5.0, 6.0],
+        )
+        fired = [firing("a"), firing("b"), firing("c", held=True), firing("d", held=True)]
+        rates = recovery_rate(
+            fired, log, metric="nps", window="4 days", retention=(), as_of="2024-01-05T00:00Z"
+        )
+        treated = rates.row("r", "emitted", "next_score")
+        held = rates.row("r", "held out", "next_score")
+        assert treated["value"] == 5.0 and treated["difference"] == -0.5
+        assert 0 <= treated["ci_low"] <= 5.0 <= treated["ci_high"] <= 10
+        assert 0 <= held["ci_low"] <= 5.5 <= held["ci_high"] <= 10
+        assert -10 <= treated["diff_ci_low"] < -0.5 < treated["diff_ci_high"] <= 10

@@ -394,7 +394,9 @@ def action_effect(
     log = interaction_log(log, "action_effect()")
     z = z_value(level)
     if expected_effect is not None and not (
-        isinstance(expected_effect, int | float) and expected_effect > 0
+        isinstance(expected_effect, int | float)
+        and not isinstance(expected_effect, bool)  # True is no difference in rate
+        and expected_effect > 0
     ):
         raise SchemaError(f"expected_effect must be a positive number; got {expected_effect!r}")
     duration = parse_duration(window)
