@@ -177,6 +177,26 @@ class TestValueCoverage:
         assert coverage >= 0.925, coverage
 
 
+class TestMinimalDetectableEffect:
+    @pytest.mark.xfail(
+        strict=True,
+        reason="action_effect mde: (z + z_0.8) * the pooled se under no effect ignores the "
+        "larger variance under the effect and that the test is Newcombe's interval, not a "
+        "z-test; at 400 treated, 100 held out and a 5 % rate the power at the mde is 0.53",
+    )
+    def test_power_at_the_reported_mde_is_80_percent(self) -> None:
+        """The table promises the smallest difference detected with 80 % power. Planting the
+        mde action_effect reports for 400 treated and 100 held-out customers at a 5 % rate
+        ((1.96 + 0.84) * sqrt(0.05 * 0.95 * (1/400 + 1/100)) = 0.0683), the 95 % interval
+        should exclude 0 in 80 % of 1,000 experiments; tolerance 5 points (3.5 simulation
+        standard errors of 0.0126, and the normal approximation's slack)."""
+        se = np.sqrt(0.05 * 0.95 * (1 / 400 + 1 / 100))
+        mde = (1.959963984540054 + 0.8416212335729143) * se
+        cols = simulate(6, 400, 100, 0.05 + mde, 0.05)
+        power = float(np.mean((cols["ci_low"] > 0) | (cols["ci_high"] < 0)))
+        assert power >= 0.75, power
+
+
 def small_log() -> InteractionLog:
     """a..d sign up on Jan 1; a buys 5.0 on Jan 3; everybody views on Jan 31."""
     ids = ["a", "b", "c", "d"]
@@ -523,3 +543,54 @@ class TestRecoveryScoreRange:
         assert 0 <= treated["ci_low"] <= 5.0 <= treated["ci_high"] <= 10
         assert 0 <= held["ci_low"] <= 5.5 <= held["ci_high"] <= 10
         assert -10 <= treated["diff_ci_low"] < -0.5 < treated["diff_ci_high"] <= 10
+
+
+def activity_log(order: np.ndarray | None = None) -> InteractionLog:
+    """60 customers' views and purchases over 2024-01..06 at distinct instants, rows given
+    in ``order`` (default as generated)."""
+    rng = np.random.default_rng(21)
+    counts = rng.integers(1, 9, 60)
+    ids = np.repeat(np.array([f"c{i:02d}" for i in range(60)], dtype=object), counts)
+    minutes = rng.choice(182 * 24 * 60, ids.size, replace=False)  # distinct instants
+    times = START + minutes.astype("timedelta64[m]").astype("timedelta64[us]")
+    kinds = np.where(rng.random(ids.size) < 0.3, "purchase", "view").astype(object)
+    values = np.where(kinds == "purchase", rng.exponential(40.0, ids.size), 0.0)
+    at = np.arange(ids.size) if order is None else order
+    return InteractionLog.from_arrays(
+        customer_id=ids[at], kind=kinds[at], timestamp=times[at], value=values[at]
+    )
+
+
+class TestChurnRowOrder:
+    @settings(max_examples=5, deadline=None, derandomize=True)
+    @given(st.randoms(use_true_random=False), st.sampled_from(["cox", "discrete"]))
+    def test_churn_risk_does_not_depend_on_row_order(self, random: Any, model: str) -> None:
+        """Rows at distinct instants given in another order: the same risks (to 1e-9)."""
+        from cxmodel.models import churn_risk
+
+        size = len(activity_log())
+        order = np.array(random.sample(range(size), size))
+        kwargs: dict[str, Any] = {"as_of": "2024-05-15T00:00Z", "horizon": "30 days"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            a = churn_risk(activity_log(), model=model, **kwargs)
+            b = churn_risk(activity_log(order), model=model, **kwargs)
+        assert a.customer_id.tolist() == b.customer_id.tolist()
+        assert len(a.customer_id) >= 50 and 0 < float(np.mean(a.risk)) < 1
+        np.testing.assert_allclose(a.risk, b.risk, atol=1e-9)
+
+    @settings(max_examples=20, deadline=None, derandomize=True)
+    @given(st.randoms(use_true_random=False))
+    def test_discrete_hazard_does_not_depend_on_row_order(self, random: Any) -> None:
+        from cxmodel.models import expand_person_period
+
+        rng = np.random.default_rng(2)
+        x = rng.normal(size=(150, 2))
+        t = rng.geometric(1 / (1 + np.exp(1.5 - 0.5 * x[:, 0])))
+        subject, period, event = expand_person_period(np.minimum(t, 5), t <= 5)
+        order = np.array(random.sample(range(subject.size), subject.size))
+        a = DiscreteHazard().fit(x[subject], event, periods=period)
+        b = DiscreteHazard().fit(x[subject][order], event[order], periods=period[order])
+        np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-9)
+        np.testing.assert_allclose(a.baseline_, b.baseline_, atol=1e-9)
+        np.testing.assert_allclose(a.standard_errors_, b.standard_errors_, atol=1e-9)
