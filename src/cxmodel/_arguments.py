@@ -316,18 +316,21 @@ def float_array(
     ...
     cxmodel.errors.ValueTypeError: f(): durations must be numbers (an array or a list); got list ['1', '2']: text is not a number here
     """
-    expected = f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
+
+    def expected() -> str:  # built only to refuse: the repr of a large array takes time
+        return f"{where}: {name} must be numbers (an array or a list); got {got(value)}"
+
     try:
         given = np.asarray(value)
     except (TypeError, ValueError) as error:  # nested lists of different lengths
-        raise ValueTypeError(expected) from error
+        raise ValueTypeError(expected()) from error
     refused = _not_real(given)
     if refused is not None:
-        raise ValueTypeError(f"{expected}: {refused}")
+        raise ValueTypeError(f"{expected()}: {refused}")
     try:
         array = np.asarray(given, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueTypeError(expected) from error
+        raise ValueTypeError(expected()) from error
     if ndim is not None and array.ndim != ndim:
         shape = "a list of numbers" if ndim == 1 else "a table of numbers (rows, columns)"
         raise SchemaError(

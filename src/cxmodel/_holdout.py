@@ -13,6 +13,9 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import got
+from cxmodel.errors import ValueTypeError
+
 __all__ = ["held_out_customers", "holdout_fraction"]
 
 
@@ -33,7 +36,13 @@ def holdout_fraction(rule: str, salt: str | None, customer_id: str) -> float:
     salt : str or None
         The holdout's salt (``None`` is ``""``).
     customer_id : str
-        The customer.
+        The customer, as text: the engine reads ids as text, so ``123`` and ``"123"`` would
+        hash apart.
+
+    Raises
+    ------
+    ValueTypeError
+        When ``rule`` or ``customer_id`` is not text, or ``salt`` is neither text nor ``None``.
 
     Examples
     --------
@@ -42,6 +51,16 @@ def holdout_fraction(rule: str, salt: str | None, customer_id: str) -> float:
     >>> holdout_fraction("win_back", None, "c1") == holdout_fraction("win_back", "", "c1")
     True
     """
+    for name, value in (("rule", rule), ("customer_id", customer_id)):
+        if not isinstance(value, str):
+            raise ValueTypeError(f"holdout_fraction(): {name} must be text; got {got(value)}")
+    if salt is not None and not isinstance(salt, str):
+        raise ValueTypeError(f"holdout_fraction(): salt must be text or None; got {got(salt)}")
+    return _fraction(rule, salt, customer_id)
+
+
+def _fraction(rule: str, salt: str | None, customer_id: str) -> float:
+    """:func:`holdout_fraction` of arguments known to be text."""
     text = json.dumps([rule, salt or "", customer_id], ensure_ascii=False)
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
@@ -60,4 +79,4 @@ def held_out_customers(
     [True, True, False]
     """
     ids = [str(c) for c in customer_ids]
-    return np.array([holdout_fraction(name, salt, c) < share for c in ids], dtype=bool)
+    return np.array([_fraction(name, salt, c) < share for c in ids], dtype=bool)

@@ -129,7 +129,10 @@ class TestWarnings:
     def test_open_windows(self) -> None:
         log = small_log()
         firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
-        with pytest.warns(DataWarning, match="left out until their window closes"):
+        with (
+            pytest.warns(DataWarning, match="left out until their window closes"),
+            pytest.warns(DataWarning, match="with a group empty the difference"),
+        ):
             row = action_effect(firings, log, outcome="purchase", window="30 days").effect(
                 "welcome"
             )
@@ -152,7 +155,10 @@ class TestWarnings:
         log = small_log()
         with pytest.warns(DataWarning, match="no consent record was found"):  # none in the log
             firings = evaluate(rules, log, as_of="2024-03-01T00:00Z")
-        with pytest.warns(DataWarning, match="consent"):
+        with (
+            pytest.warns(DataWarning, match="consent"),
+            pytest.warns(DataWarning, match="0 treated and 5 held-out customers"),
+        ):
             action_effect(firings, log, outcome="purchase", as_of="2024-03-01T00:00Z")
 
     def test_contact_policy_mixes_groups(self) -> None:
@@ -165,7 +171,10 @@ class TestWarnings:
         )
         log = small_log()
         firings = evaluate(rules, log, as_of="2024-03-01T00:00Z")
-        with pytest.warns(DataWarning, match="stopped by a contact policy"):
+        with (
+            pytest.warns(DataWarning, match="stopped by a contact policy"),
+            pytest.warns(DataWarning, match="0 treated and 5 held-out customers"),
+        ):
             action_effect(firings, log, outcome="purchase", as_of="2024-03-01T00:00Z")
 
     def test_no_holdout(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "ActionEffect",
     "action_effect",
     "as_firings",
+    "both_arms",
     "customer_codes_of",
     "first_firings",
     "mixed_groups",
@@ -48,12 +50,14 @@ class ActionEffect(MetricTable):
     Columns: ``trigger``; ``n_treated`` and ``n_held_out`` (customers); ``rate_treated`` and
     ``rate_held_out`` (share with the outcome within the window); ``difference`` (treated -
     held out) with the Newcombe interval ``ci_low`` / ``ci_high``; ``lift`` (relative:
-    ``rate_treated / rate_held_out - 1``); ``mde`` (the smallest difference in rate the
+    ``rate_treated / rate_held_out - 1``, NaN when no held-out customer had the outcome);
+    ``mde`` (the smallest difference in rate the
     current sizes detect with 80 % power, two-sided; NaN when no customer, or every one, had
     the outcome); ``n_pending`` (customers left out
     because their window had not closed). With ``value=``, the same for the mean value per
     customer: ``value_treated``, ``value_held_out``, ``value_difference``, ``value_ci_low``,
-    ``value_ci_high`` (Welch), ``value_lift``, ``value_mde``.
+    ``value_ci_high`` (Welch; NaN when a group has fewer than 2 customers), ``value_lift``
+    (NaN when the held-out mean is not positive), ``value_mde``.
 
     ``outcome``, ``window`` and ``level`` say what was measured; :meth:`effect` gives one
     trigger's row as a dict.
@@ -216,6 +220,34 @@ def _first(
     }
 
 
+def both_arms(
+    trig: npt.NDArray[Any],
+    cust: npt.NDArray[Any],
+    treated: npt.NDArray[np.bool_],
+    held: npt.NDArray[np.bool_],
+    *,
+    caller: str,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``treated`` and ``held`` without the customers of a trigger who are in both (an emitted
+    and a held-out firing of one rule: firings of runs with another holdout share or salt),
+    with a warning per trigger counting them. Such a customer was not assigned to one group
+    at random, and counting it in both would make the two groups share customers."""
+    pairs = list(zip(trig.tolist(), cust.tolist(), strict=True))
+    in_treated = {p for p, t in zip(pairs, treated.tolist(), strict=True) if t}
+    both = {p for p, h in zip(pairs, held.tolist(), strict=True) if h and p in in_treated}
+    if not both:
+        return treated, held
+    for name, count in sorted(Counter(str(t) for t, _ in both).items()):
+        warn(
+            f"{caller}: trigger {name!r}: {count} customers have both emitted and held-out "
+            "firings (firings of runs with another holdout share or salt?), so they were not "
+            "assigned to one group; they are left out of both",
+            DataWarning,
+        )
+    mixed = np.array([p in both for p in pairs], dtype=bool)
+    return treated & ~mixed, held & ~mixed
+
+
 _MIXING = {"no consent": "consent", "contact policy": "a contact policy"}
 
 
@@ -326,11 +358,15 @@ def action_effect(
         When windows are still open, when the rule also refused firings for lack of consent
         or a contact policy stopped some
         (held-out customers then include customers who would not have been contacted, so the
-        groups differ by more than the action), when no trigger has held-out customers, and
-        for ``expected_effect`` above. With counts: when measured customers never occur in the log
+        groups differ by more than the action), when no trigger has held-out customers, when
+        a trigger's treated (or held-out) group is empty, so its difference is NaN (or, with
+        ``value``, has one customer, so the value interval is NaN), and for
+        ``expected_effect`` above. With counts: when measured customers never occur in the log
         (they count as without the outcome), when windows end after the log's last
-        interaction (``as_of`` later than the data), and when outcome interactions have no
-        ``value`` (NaN counts 0).
+        interaction (``as_of`` later than the data), when outcome interactions have no
+        ``value`` (NaN counts 0), and when customers have both an emitted and a held-out
+        firing of one trigger (firings of runs with another holdout share or salt): they are
+        left out of both groups.
 
     Raises
     ------
@@ -358,7 +394,9 @@ def action_effect(
     log = interaction_log(log, "action_effect()")
     z = z_value(level)
     if expected_effect is not None and not (
-        isinstance(expected_effect, int | float) and expected_effect > 0
+        isinstance(expected_effect, int | float)
+        and not isinstance(expected_effect, bool)  # True is no difference in rate
+        and expected_effect > 0
     ):
         raise SchemaError(f"expected_effect must be a positive number; got {expected_effect!r}")
     duration = parse_duration(window)
@@ -368,7 +406,9 @@ def action_effect(
     cols = firing_columns(as_firings(firings))
     trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
     is_held = np.array([r == "holdout" for r in reason.tolist()], dtype=bool)
-    is_treated = cols["emitted"]
+    is_treated, is_held = both_arms(
+        trig, cust, np.asarray(cols["emitted"], dtype=bool), is_held, caller="action_effect()"
+    )
     mixed = mixed_groups(trig, reason)
     held = _first(trig[is_held], cust[is_held], time[is_held])
     treated = _first(trig[is_treated], cust[is_treated], time[is_treated])
@@ -413,9 +453,10 @@ def action_effect(
         if pending:
             warn(
                 f"trigger {name!r}: {pending} customers fired less than {window_text} before "
-                "the end of the log; they are left out until their window closes",
+                "the end of the log (or after it); they are left out until their window closes",
                 DataWarning,
             )
+        _warn_small_groups(name, row, value is not None)
         if name in mixed:
             warn(mixed_warning(name, mixed[name]), DataWarning)
         if expected_effect is not None and not row["mde"] <= expected_effect:
@@ -444,6 +485,25 @@ def action_effect(
             columns[column] = np.array(data, dtype=np.float64)
     label = outcome if isinstance(outcome, str) else f"{outcome[0]} == {outcome[1]!r}"
     return ActionEffect("action_effect", columns, label, window_text, float(level))
+
+
+def _warn_small_groups(name: str, row: dict[str, Any], with_value: bool) -> None:
+    """Warn when a group is empty (the difference is NaN) or, with values, has one customer
+    (Welch's interval needs two in each group)."""
+    n_t, n_h = row["n_treated"], row["n_held_out"]
+    sizes = f"{n_t} treated and {n_h} held-out customers"
+    if not (n_t and n_h):
+        warn(
+            f"trigger {name!r}: {sizes} whose window has closed: with a group empty the "
+            "difference and its interval are NaN",
+            DataWarning,
+        )
+    elif with_value and min(n_t, n_h) < 2:
+        warn(
+            f"trigger {name!r}: {sizes}: the value interval needs 2 customers in each group, "
+            "so it is NaN",
+            DataWarning,
+        )
 
 
 def _mde_warning(name: str, row: dict[str, Any], expected_effect: float) -> str:

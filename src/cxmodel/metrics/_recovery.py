@@ -15,7 +15,7 @@ from cxmodel._arguments import interaction_log, name_sequence, of_type
 from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._stats import (
-    mean_t_interval,
+    mean_t_bounds,
     newcombe_interval,
     proportion_interval,
     welch_interval,
@@ -28,6 +28,7 @@ from cxmodel.log import InteractionLog
 from cxmodel.metrics._answers import answer_rows, held_metrics, unanswered
 from cxmodel.metrics._effect import (
     as_firings,
+    both_arms,
     customer_codes_of,
     first_firings,
     mixed_groups,
@@ -62,8 +63,8 @@ class RecoveryRates(MetricTable):
     for; ``"acknowledged"`` and ``"not acknowledged"``: those split by whether the host acted
     on the firing; ``"held out"``); ``measure`` (``"responded"``, ``"recovered"``,
     ``"next_score"``, ``"retained_<D>"``); ``n`` (customers measured); ``value`` (a share, or
-    the mean next score) with ``ci_low`` / ``ci_high`` (Wilson; Student t for the mean);
-    ``difference`` (the group minus held out) with ``diff_ci_low`` / ``diff_ci_high``
+    the mean next score) with ``ci_low`` / ``ci_high`` (Wilson; Student t for the mean,
+    within the scale); ``difference`` (the group minus held out) with ``diff_ci_low`` / ``diff_ci_high``
     (Newcombe for shares, Welch for the mean; NaN for the held-out rows); ``n_pending``
     (customers left out because the measure's window had not closed).
 
@@ -146,7 +147,8 @@ def recovery_rate(
 
     Shares have Wilson intervals and the mean a Student t interval; each group is compared
     with the held-out group, with Newcombe's interval for a difference of shares and Welch's
-    for the difference of means. A measure whose window ends after ``as_of`` is not known yet:
+    for the difference of means. The mean's interval lies within the question's scale (0 to
+    10 for NPS), and that of its difference within the scale's width either way. A measure whose window ends after ``as_of`` is not known yet:
     the customer is left out of it (``n_pending``).
 
     **Which difference is an experiment.** The holdout is drawn at random, so ``"emitted"``
@@ -196,11 +198,14 @@ def recovery_rate(
         0 and NaN, the retention measures stand), naming what the log's survey rows answer
         instead with a did-you-mean, as :func:`~cxmodel.metrics.nps` does when it refuses such
         a log. When a trigger has no held-out customers (no difference can be measured), when
+        a trigger has held-out firings only (the differences are NaN), when
         measures are pending, when acknowledged ids match no emitted firing, and when the
         rule also refused firings for lack of consent or a contact policy stopped some (the
         held-out group then includes customers who would not have been contacted). With
         counts: when measured customers never occur in the log (they count as not having
-        responded or come back) and when windows end after the log's last interaction.
+        responded or come back), when windows end after the log's last interaction, and
+        when customers have both an emitted and a held-out firing of one trigger (firings of
+        runs with another holdout share or salt): they are left out of every group.
 
     Raises
     ------
@@ -249,8 +254,13 @@ def recovery_rate(
 
     cols = firing_columns(as_firings(firings), ids=acknowledged is not None)
     trig, cust, time, reason = cols["trigger"], cols["customer_id"], cols["time"], cols["reason"]
-    emitted = np.asarray(cols["emitted"], dtype=bool)
-    held = np.asarray(reason == "holdout", dtype=bool)
+    emitted, held = both_arms(
+        trig,
+        cust,
+        np.asarray(cols["emitted"], dtype=bool),
+        np.asarray(reason == "holdout", dtype=bool),
+        caller="recovery_rate()",
+    )
     acked = np.zeros(len(trig), dtype=bool)
     if acknowledged is not None:
         wanted = {
@@ -258,7 +268,7 @@ def recovery_rate(
         }
         names = cols["firing_id"].tolist()
         acked = emitted & np.array([i in wanted for i in names], dtype=bool)
-        unknown = len(wanted - set(cols["firing_id"][emitted].tolist()))
+        unknown = len(wanted - set(cols["firing_id"][cols["emitted"]].tolist()))
         if unknown:
             warn(
                 f"{unknown} acknowledged firing ids match no emitted firing (ids of other "
@@ -283,6 +293,8 @@ def recovery_rate(
     where_emitted, where_held = np.flatnonzero(emitted), np.flatnonzero(held)
     mixed = mixed_groups(trig, reason)
     measures = ["responded", "recovered", "next_score"] if metric is not None else []
+    question = log.questions.get(metric) if metric is not None else None
+    scale = question.scale if question is not None else None  # next_score's range
     measures += horizon_names
     none = np.zeros(0, dtype=np.int64)
     rows: list[dict[str, Any]] = []
@@ -302,7 +314,13 @@ def recovery_rate(
             unobserved += outcomes[group].unobserved
         for group, outcome in outcomes.items():
             versus = None if group == "held out" else base
-            rows += [_row(name, group, m, outcome, versus, z, level) for m in measures]
+            rows += [_row(name, group, m, outcome, versus, z, level, scale) for m in measures]
+        if not len(arms["emitted"]):
+            warn(
+                f"trigger {name!r} has no emitted firings, only held-out ones: the "
+                "differences from the held-out group are NaN",
+                DataWarning,
+            )
         if not len(arms["held out"]):
             warn(
                 f"trigger {name!r} has no held-out customers: add 'holdout P%' to the rule to "
@@ -443,7 +461,10 @@ def _row(
     base: _Outcome | None,
     z: float,
     level: float,
+    scale: tuple[int, int] | None,
 ) -> dict[str, Any]:
+    """One row of the table; the intervals of ``next_score`` (a mean answer) lie within the
+    question's ``scale``, and those of its difference within the scale's width either way."""
     x = outcome.values[measure]
     n = len(x)
     row: dict[str, Any] = {"trigger": trigger, "group": group, "measure": measure, "n": n,
@@ -451,12 +472,17 @@ def _row(
     diff = low = high = NAN
     if measure == "next_score":
         mean = float(x.mean()) if n else NAN
-        _, lo, hi = mean_t_interval(n, mean, float(x.var(ddof=1)) if n > 1 else NAN, level, 1.0)
+        var = float(x.var(ddof=1)) if n > 1 else NAN
+        _, lows, highs = mean_t_bounds([n], [mean], [var], level, limits=scale)
+        lo, hi = float(lows[0]), float(highs[0])
         if base is not None:
             y = base.values[measure]
             if n and len(y):
                 diff = mean - float(y.mean())
                 low, high = welch_interval(x, y, level)
+                if scale is not None:
+                    width = float(scale[1] - scale[0])
+                    low, high = max(low, -width), min(high, width)
     else:
         hits = float(x.sum())
         mean = hits / n if n else NAN

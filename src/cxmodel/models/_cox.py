@@ -14,17 +14,8 @@ from cxmodel._result import Result, column
 from cxmodel._stats import two_sided_p, z_value
 from cxmodel.errors import DataError, SchemaError, ValueTypeError, did_you_mean
 from cxmodel.models._base import Convergence, FloatArray, check_fitted, params_repr
-from cxmodel.models._identifiable import (
-    check_identifiable,
-    column_means,
-    infinite_coefficients,
-)
-from cxmodel.models._newton import (
-    NewtonFit,
-    inverse_information,
-    newton_raphson,
-    warn_unconverged,
-)
+from cxmodel.models._identifiable import check_identifiable, column_means, infinite_estimates
+from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = [
     "CoxPH",
@@ -447,7 +438,7 @@ class CoxPH(WaldRegression):
         beta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
         cov, se = inverse_information(fit.hessian)
         if fit.converged:
-            fit = _infinite_estimates(fit, cov, feature_names, self.tol)
+            fit = infinite_estimates(fit, cov, feature_names, self.tol, "partial likelihood")
         warn_unconverged(
             fit,
             "CoxPH: Newton-Raphson",
@@ -541,22 +532,6 @@ class CoxPH(WaldRegression):
         distinct event times of the training data.
         """
         return np.exp(-self.predict_cumulative_hazard(X, times))
-
-
-def _infinite_estimates(
-    fit: NewtonFit, cov: FloatArray, names: tuple[str, ...], tol: float
-) -> NewtonFit:
-    """``fit``, marked unconverged when the partial likelihood was still rising along some
-    coefficient (its estimate is infinite: the gradient vanished, not the step)."""
-    infinite = infinite_coefficients(fit.theta, cov, fit.gradient, tol)
-    if not infinite.any():
-        return fit
-    which = ", ".join(f"{names[j]!r} (at {fit.theta[j]:+.3g})" for j in np.flatnonzero(infinite))
-    message = (
-        f"stopped with the partial likelihood still rising along {which}, whose estimate is "
-        "infinite, not the value reached,"
-    )
-    return fit._replace(converged=False, message=message)
 
 
 def _entry(entry: npt.ArrayLike, durations: FloatArray) -> FloatArray:

@@ -13,7 +13,7 @@ from cxmodel._pieces import warn
 from cxmodel.errors import DataError, DataWarning, SchemaError
 from cxmodel.models._base import Convergence, FloatArray, check_fitted
 from cxmodel.models._cox import WaldRegression, as_design, prediction_design
-from cxmodel.models._identifiable import check_identifiable, column_means
+from cxmodel.models._identifiable import check_identifiable, column_means, infinite_estimates
 from cxmodel.models._newton import inverse_information, newton_raphson, warn_unconverged
 
 __all__ = ["MAX_PERSON_PERIODS", "DiscreteHazard", "expand_person_period"]
@@ -175,11 +175,17 @@ class DiscreteHazard(WaldRegression):
         -----
         DataWarning
             Naming the periods no row was at risk in (their baselines are NaN).
+        ConvergenceWarning
+            When the fit does not converge, or when an estimate is infinite: a covariate that
+            separates the rows with an event from those without, or a period whose rows all
+            (or none) have the event, named, with ``convergence_.converged`` false, as
+            :meth:`CoxPH.fit <cxmodel.models.CoxPH.fit>` warns.
         """
         if not self.penalizer >= 0:
             raise SchemaError(f"penalizer must be >= 0, got {self.penalizer!r}")
-        mat, feature_names = as_design(X, names, where="DiscreteHazard.fit()")
-        y = np.asarray(events, dtype=np.float64).reshape(-1)
+        where = "DiscreteHazard.fit()"
+        mat, feature_names = as_design(X, names, where=where)
+        y = float_array(events, where, "events").reshape(-1)
         if y.shape[0] != mat.shape[0]:
             raise SchemaError(f"X has {mat.shape[0]} rows and events {y.shape[0]}")
         if not ((y == 0) | (y == 1)).all():
@@ -189,12 +195,12 @@ class DiscreteHazard(WaldRegression):
         if periods is None:
             per = np.zeros(y.size, dtype=np.intp)
         else:
-            per = np.asarray(periods).reshape(-1)
-            if per.shape != y.shape or (
-                per.size and (per.min() < 0 or (per != per.astype(int)).any())
+            given = float_array(periods, where, "periods").reshape(-1)
+            if given.shape != y.shape or not (
+                np.isfinite(given).all() and (given >= 0).all() and (given == np.round(given)).all()
             ):
                 raise SchemaError("periods must be one whole number >= 0 per row")
-            per = per.astype(np.intp)
+            per = given.astype(np.intp)
         k = int(per.max()) + 1
         # a period no row was at risk in has no baseline to estimate: fitted without it
         present = np.bincount(per, minlength=k) > 0
@@ -228,6 +234,27 @@ class DiscreteHazard(WaldRegression):
             return ll, grad, hess
 
         fit = newton_raphson(evaluate, theta, tol=self.tol, max_iter=self.max_iter)
+        cov, se_all = inverse_information(fit.hessian)
+        if fit.converged:
+            baselines = (
+                [f"period {k} baseline" for k in np.flatnonzero(present)]
+                if periods is not None
+                else ["intercept"]
+            )
+            # read in the reported parameters (baselines at covariates 0, not at their means):
+            # reported = to @ theta
+            to = np.eye(k_fit + p)
+            to[:k_fit, k_fit:] = -mean
+            back = np.linalg.inv(to)
+            reported = fit._replace(
+                theta=to @ fit.theta,
+                gradient=back.T @ fit.gradient,
+                hessian=back.T @ fit.hessian @ back,
+            )
+            marked = infinite_estimates(
+                reported, to @ cov @ to.T, [*baselines, *feature_names], self.tol, "likelihood"
+            )
+            fit = fit._replace(converged=marked.converged, message=marked.message)
         theta, ll, grad = fit.theta, fit.log_likelihood, fit.gradient
         warn_unconverged(
             fit,
@@ -235,7 +262,6 @@ class DiscreteHazard(WaldRegression):
             "a period or covariate with no (or only) events drives its coefficient to "
             "infinity, penalizer > 0 helps",
         )
-        _, se_all = inverse_information(fit.hessian)
         beta = theta[k_fit:]
         self.feature_names_ = feature_names
         self.coef_ = beta

@@ -11,8 +11,9 @@ import numpy.typing as npt
 from cxmodel._stats import LARGE
 from cxmodel.errors import DataError
 from cxmodel.models._base import FloatArray
+from cxmodel.models._newton import NewtonFit
 
-__all__ = ["check_identifiable", "column_means", "infinite_coefficients"]
+__all__ = ["check_identifiable", "column_means", "infinite_coefficients", "infinite_estimates"]
 
 #: Singular values of the column-normalised centred design below this share of the largest
 #: mean a combination of covariates is constant up to rounding.
@@ -177,3 +178,51 @@ def infinite_coefficients(
         (step > tol) & (step > np.sqrt(tol) * np.abs(coef))
     )
     return out
+
+
+def infinite_estimates(
+    fit: NewtonFit, cov: FloatArray, names: Sequence[str], tol: float, objective: str
+) -> NewtonFit:
+    """``fit``, marked unconverged when the ``objective`` (``"likelihood"``) was still rising
+    along some coefficient (its estimate is infinite: the gradient vanished, not the step),
+    or is flat along it (no information: a coefficient that never left 0 has no curvature,
+    so the data do not determine it); the message names them. ``names`` has one name per coefficient of ``fit.theta``.
+
+    Examples
+    --------
+    >>> fit = NewtonFit(np.array([0.5, 0.0]), -3.0, np.zeros(2), np.diag([-100.0, 0.0]),
+    ...                 True, 4, "converged")
+    >>> out = infinite_estimates(fit, np.full((2, 2), np.nan), ["a", "b"], 1e-9, "likelihood")
+    >>> out.converged, out.message
+    (False, "stopped with the likelihood flat along 'b', which the data do not determine,")
+    """
+    infinite = infinite_coefficients(fit.theta, cov, fit.gradient, tol)
+    if not infinite.any():
+        return fit
+    if not np.isfinite(cov).all():
+        # no covariance (-hessian singular): the coefficients along which the likelihood has
+        # no curvature (its near-null eigenvectors) are those, not every coefficient
+        values, vectors = np.linalg.eigh(-fit.hessian)
+        null = vectors[:, values <= 1e-8 * max(float(values.max()), 0.0)]
+        if null.size:
+            infinite = np.linalg.norm(null, axis=1) > 1e-3
+    # flat: no curvature where the fit started (a coefficient starts at 0 and never moved),
+    # while an estimate running off to infinity leaves 0 far behind
+    curvature = np.abs(np.diag(fit.hessian))
+    flat = infinite & (curvature <= 1e-10 * (1.0 + float(curvature.max())))
+    flat &= np.abs(fit.theta) <= tol
+    parts = []
+    for mask, text in (
+        (
+            infinite & ~flat,
+            "still rising along {}, whose estimate is infinite, not the value reached,",
+        ),
+        (flat, "flat along {}, which the data do not determine,"),
+    ):
+        if mask.any():
+            which = ", ".join(
+                f"{names[j]!r}" + ("" if flat[j] else f" (at {fit.theta[j]:+.3g})")
+                for j in np.flatnonzero(mask).tolist()
+            )
+            parts.append(f"the {objective} " + text.format(which))
+    return fit._replace(converged=False, message="stopped with " + " and ".join(parts))
