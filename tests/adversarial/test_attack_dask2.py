@@ -508,9 +508,11 @@ class TestCdnow:
     @pytest.mark.xfail(
         strict=True,
         reason="rfm_scores counts the further lines of an order per partition (RFMTotals."
-        "partial): two purchases of a customer on one day in different partitions are not "
-        "seen as lines of one order, 777 of CDNOW's 2,068 counted; exact needs each order's "
-        "key (or a shuffle by customer) in the merged state",
+        "partial): two purchases of a customer at one instant (or with one order_id) in "
+        "different partitions are not seen as lines of one order, 777 of CDNOW's 2,068 "
+        "counted. Exact needs every order's key (customer and order_id or instant) in the "
+        "merged state: a state as large as the purchases, reaching the client, where the "
+        "scores need one row per customer; left as documented (docs/guide/scale-out.md, RFM)",
     )
     def test_rfm_scores_warns_the_one_process_count(self, cdnow: Any) -> None:
         log = InteractionLog.from_pandas(cdnow)
