@@ -18,6 +18,7 @@ from cxmodel.dask._common import (
 )
 from cxmodel.dask._ids import Digest, id_digest, merged_with_unique_ids
 from cxmodel.dask._partitions import CustomerPartitions, customer_logs
+from cxmodel.dask._types import TypesSeen, customer_column, id_types
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import ValueTypeError
 from cxmodel.log import InteractionLog
@@ -34,14 +35,15 @@ def _rfm_partial(
     kinds: tuple[str, ...],
     mapping: Mapping[str, str] | None,
     timezone: str | None,
-) -> tuple[RFMTotals, Digest]:
-    """One partition's RFM totals (the identity for an empty partition) and the digest of its
-    ids."""
+) -> tuple[RFMTotals, Digest, TypesSeen]:
+    """One partition's RFM totals (the identity for an empty partition), the digest of its
+    ids and the types of its customer ids."""
     number, frame = piece
+    ids = id_types(frame, customer_column(mapping), number)
     log = partition_log(frame, mapping, timezone, number)
     if log is None:
-        return RFMTotals.empty(cutoff, kinds), id_digest(None)
-    return RFMTotals.partial(log, as_of=cutoff, kinds=kinds), id_digest(log)
+        return RFMTotals.empty(cutoff, kinds), id_digest(None), ids
+    return RFMTotals.partial(log, as_of=cutoff, kinds=kinds), id_digest(log), ids
 
 
 def rfm_scores(
@@ -101,7 +103,15 @@ def rfm_scores(
         ddf, mapping, timezone, None, _rfm_partial, cutoff, kinds, mapping, timezone
     )
     state, warned = merged_with_unique_ids(
-        dask, RFMTotals.merge, parts, caught, ddf, mapping, fan_in=fan_in, first_bad_row=first
+        dask,
+        RFMTotals.merge,
+        parts,
+        caught,
+        ddf,
+        mapping,
+        fan_in=fan_in,
+        first_bad_row=first,
+        feature=feature,
     )
     raise_caught(warned)
     totals: RFMTotals = state

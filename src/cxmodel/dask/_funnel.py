@@ -203,6 +203,7 @@ def funnel(
         timezone=timezone,
         fan_in=fan_in,
         feature="cxmodel.dask.funnel()",
+        by=by,
     )
     state = state if state is not None else FunnelPartial.empty(n_steps)
     state.vocabulary.require(steps)  # typos raise as the one-process step masks raise them

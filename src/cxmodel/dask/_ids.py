@@ -28,6 +28,7 @@ from cxmodel._optional import import_optional
 from cxmodel._progress import dask_compute
 from cxmodel.dask._bad_rows import Found
 from cxmodel.dask._common import declared_columns, renamed_in_partition, shuffle_method, tree_merge
+from cxmodel.dask._types import check_id_types, customer_column, merged_types
 from cxmodel.errors import CXModelError, RowSchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._columns import RowErrors, encode_text_column, row_ref, show
@@ -247,19 +248,23 @@ def merged_with_unique_ids(
     fan_in: int,
     progress: bool = False,
     first_bad_row: Callable[[], Found | None] | None = None,
+    feature: str = "cxmodel.dask",
 ) -> tuple[S, Any]:
     """The partitions' states merged in a tree of ``fan_in``, and the warnings ``caught``,
-    computed together; ``parts`` are the delayed ``(state, id digest)`` pairs of the partition
-    tasks (:func:`id_digest`). The frame is refused when two of its rows have the same id
-    (:func:`repeats_first`, :func:`check_digests`), wherever they were read; a failed task's
-    error gives way to the frame's first error (``first_bad_row``, as in
-    :func:`repeats_first`)."""
+    computed together; ``parts`` are the delayed ``(state, id digest, customer id types)``
+    triples of the partition tasks (:func:`id_digest`,
+    :func:`~cxmodel.dask._types.id_types`). The frame is refused when two of its rows have
+    the same id (:func:`repeats_first`, :func:`check_digests`), wherever they were read, and
+    when its customer ids are numbers in one partition and text in another
+    (:func:`~cxmodel.dask._types.check_id_types`); a failed task's error gives way to the
+    frame's first error (``first_bad_row``, as in :func:`repeats_first`)."""
     tree = tree_merge(merge, [part[0] for part in parts], fan_in)
     with repeats_first(ddf, mapping, first_bad_row):
-        state, warned, *digests = dask_compute(
-            dask, tree, caught, *(part[1] for part in parts), progress=progress
+        state, warned, *found = dask_compute(
+            dask, tree, caught, *(part[1:] for part in parts), progress=progress
         )
-    check_digests(digests, ddf, mapping)
+    check_id_types(merged_types([f[1] for f in found]), customer_column(mapping), feature)
+    check_digests([f[0] for f in found], ddf, mapping)
     return state, warned
 
 

@@ -25,6 +25,7 @@ from cxmodel.dask._order_statistics import (
     sample_in,
 )
 from cxmodel.dask._partitions import customer_logs
+from cxmodel.dask._types import check_logs_by
 from cxmodel.dask._whole import map_reduce
 from cxmodel.journey import Transitions
 from cxmodel.journey._common import MISSING_LABEL, level_codes, quantile_levels, session_codes
@@ -413,6 +414,7 @@ def transitions(
     by_session = flag(by_session, feature, "by_session")
     quantiles = quantile_levels(quantiles, feature, "quantiles")
     parts = customer_logs(data, mapping, timezone)
+    check_logs_by(parts, by, feature)
 
     def run(partial: Callable[..., S], merge: Callable[[S, S], S], args: tuple[Any, ...]) -> Any:
         return map_reduce(

@@ -16,6 +16,7 @@ from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.dask._bad_rows import first_bad_row
 from cxmodel.dask._common import dask_modules, declared_columns, partition_log, shuffle_method
 from cxmodel.dask._ids import check_digests, has_ids, id_digest, repeats_first
+from cxmodel.dask._types import TypesSeen, check_id_types, customer_column, id_types, merged_types
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._observed import check_observed_end, last_time
@@ -139,13 +140,6 @@ def _observed(log: InteractionLog | None, until: int) -> InteractionLog | None:
     return None if log is None else log.with_observed_until(us_to_datetime(until))
 
 
-def _customer_column(mapping: Mapping[str, str] | None) -> str:
-    for source, target in (mapping or {}).items():
-        if target == "customer_id":
-            return source
-    return "customer_id"
-
-
 def _number(frame: Any, partition_info: dict[str, Any] | None = None) -> Any:
     """The partition with its number and each row's position in it (the global input order)."""
     out = frame.copy()
@@ -187,9 +181,10 @@ def _to_log(
     mapping: Mapping[str, str] | None,
     timezone: str | None,
     time_format: str | None,
-) -> InteractionLog | None:
-    """One shuffled partition as a log, its rows back in input order first (ties keep it); a
-    bad row is named by its input partition, index label and position (unshuffled with
+) -> tuple[InteractionLog | None, TypesSeen]:
+    """One shuffled partition as a log, its rows back in input order first (ties keep it), and
+    the types of its customer ids by input partition (:func:`~cxmodel.dask._types.id_types`);
+    a bad row is named by its input partition, index label and position (unshuffled with
     ``numbered=False``: by partition ``number``)."""
     _register_sizeof()  # in the worker process that will hold the log
     origin = None
@@ -197,7 +192,8 @@ def _to_log(
         frame = frame.sort_values([_PART, _POS], kind="stable")
         origin = (frame[_PART].to_numpy(np.int64), frame[_POS].to_numpy(np.int64))
         frame = frame.drop(columns=[_PART, _POS])
-    return partition_log(frame, mapping, timezone, number, origin, time_format)
+    ids = id_types(frame, customer_column(mapping), number, origin)
+    return partition_log(frame, mapping, timezone, number, origin, time_format), ids
 
 
 def from_dask(
@@ -262,7 +258,7 @@ def from_dask(
         raise SchemaError(
             f"cxmodel.dask.from_dask(): ddf must be a dask.dataframe.DataFrame; got {type(ddf)!r}"
         )
-    key = _customer_column(mapping_value(mapping, "cxmodel.dask.from_dask()", "mapping"))
+    key = customer_column(mapping_value(mapping, "cxmodel.dask.from_dask()", "mapping"))
     if key not in ddf.columns:
         raise SchemaError(
             f"cxmodel.dask.from_dask(): ddf has no customer column {key!r}; columns: "
@@ -276,15 +272,18 @@ def from_dask(
         by_customer = rows.map_partitions(_number, meta=meta).shuffle(
             on=key, shuffle_method=shuffle_method(dask)
         )
-    logs = [
+    read = [
         dask.delayed(_to_log, pure=True)(part, number, numbered, mapping, timezone, time_format)
         for number, part in enumerate(by_customer.to_delayed())
     ]
-    digests: tuple[Any, ...] = ()
+    digests: list[Any] = []
     with repeats_first(rows, mapping, first_bad_row(rows, mapping, timezone, time_format)):
-        kept = dask_persist(dask, *logs, progress=progress)
+        held = dask_persist(dask, *read, progress=progress)
+        kept = dask.persist(*(pair[0] for pair in held))
         if has_ids(rows, mapping):  # from the persisted logs: the rows are not read again
-            digests = dask.compute(*(dask.delayed(id_digest, pure=True)(log) for log in kept))
+            digests = [dask.delayed(id_digest, pure=True)(log) for log in kept]
+        types, *digests = dask.compute([pair[1] for pair in held], *digests)
+    check_id_types(merged_types(types), key, "cxmodel.dask.from_dask()")
     check_digests(digests, rows, mapping)
     return CustomerPartitions(_as_one_log(dask, tuple(kept)), timezone)
 

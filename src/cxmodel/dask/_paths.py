@@ -23,6 +23,7 @@ from cxmodel.dask._common import (
 )
 from cxmodel.dask._partitions import customer_logs
 from cxmodel.dask._steps import StepVocabulary
+from cxmodel.dask._types import check_logs_by
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.journey import Paths
 from cxmodel.journey._common import MISSING_LABEL
@@ -368,6 +369,7 @@ def paths(
     options: _Options = (max_length, collapse_repeats, conversion, level, by_session)
     dask, _ = dask_modules("cxmodel.dask.paths()")
     parts = customer_logs(data, mapping, timezone)
+    check_logs_by(parts, by, "cxmodel.dask.paths()")
     n = max(1, -(-parts.npartitions // fan_in))  # buckets: each ends with about 1/n of them
     tasks, caught = recorded(dask, paths_partial, parts.logs, options, by, n)
     finals = [

@@ -204,6 +204,7 @@ def step_matrix(
         fan_in=fan_in,
         feature="cxmodel.dask.step_matrix()",
         progress=progress,
+        by=by,
     )
     partial = merged if merged is not None else step_matrix_partial(None, anchor, steps, level, by)
     if anchor is not None:

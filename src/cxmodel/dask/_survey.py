@@ -3,8 +3,9 @@ a tree and summarised once."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 from cxmodel._periods import period_name
@@ -20,6 +21,15 @@ from cxmodel.dask._common import (
     renamed_in_partition,
 )
 from cxmodel.dask._ids import Digest, id_digest, merged_with_unique_ids
+from cxmodel.dask._types import (
+    TypesSeen,
+    by_types,
+    check_by_types,
+    conflict,
+    customer_column,
+    id_types,
+    merge_types,
+)
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import RowSchemaError
 from cxmodel.metrics import (
@@ -39,6 +49,11 @@ __all__ = ["ces", "csat", "nps"]
 R = TypeVar("R", NPSResult, ProportionResult, CESResult)
 
 
+# A partition's answer counts (None once two partitions typed the ``by`` column differently)
+# and the types of its ``by`` column (:func:`~cxmodel.dask._types.by_types`).
+_Typed = tuple[ScoreCounts | None, TypesSeen]
+
+
 def _partial(
     piece: Piece,
     acc: SurveyAccumulator[Any],
@@ -46,20 +61,34 @@ def _partial(
     period: str | None,
     timezone: str | None,
     mapping: Mapping[str, str] | None,
-) -> tuple[ScoreCounts, Digest]:
-    """The accumulator's partial of one partition (an empty state for an empty partition) and
-    the digest of its ids."""
+) -> tuple[_Typed, Digest, TypesSeen]:
+    """The accumulator's partial of one partition (an empty state for an empty partition) with
+    the type of its ``by`` column, the digest of its ids and the types of its customer ids."""
     number, frame = piece
+    ids = id_types(frame, customer_column(mapping), number)
     log = partition_log(frame, mapping, timezone, number)
     if log is None:
         names = ([] if by is None else [by]) + ([] if period is None else ["period"])
-        return acc.empty(names), id_digest(None)
+        return (acc.empty(names), {}), id_digest(None), ids
     if by is not None and by not in log:  # the one-process message, with a did-you-mean
         raise log._unknown(by)
     try:
-        return acc.partial(log, by=by, period=period, timezone=timezone), id_digest(log)
+        state = acc.partial(log, by=by, period=period, timezone=timezone)
     except RowSchemaError as error:  # a bad answer, named by its row of the user's frame
         raise renamed_in_partition(error, frame, number) from None
+    return (state, by_types(log, by, number)), id_digest(log), ids
+
+
+def _merge_typed(
+    merge: Callable[[ScoreCounts, ScoreCounts], ScoreCounts], a: _Typed, b: _Typed
+) -> _Typed:
+    """Two partitions' counts merged, unless their ``by`` groups are of different types
+    (numbers in one, text in the other), which cannot be matched: then no counts, and the
+    types travel on to be refused on the client."""
+    types = merge_types(a[1], b[1])
+    if a[0] is None or b[0] is None or conflict(types) is not None:
+        return None, types
+    return merge(a[0], b[0]), types
 
 
 def _run(
@@ -85,9 +114,9 @@ def _run(
     first = first_bad_row(
         ddf, mapping, timezone, None, _partial, acc, by, period, timezone, mapping
     )
-    state, warned = merged_with_unique_ids(
+    (state, types), warned = merged_with_unique_ids(
         dask,
-        acc.merge,
+        functools.partial(_merge_typed, acc.merge),
         parts,
         caught,
         ddf,
@@ -95,7 +124,10 @@ def _run(
         fan_in=fan_in,
         progress=progress,
         first_bad_row=first,
+        feature=feature,
     )
+    if by is not None:
+        check_by_types(types, by, feature)
     raise_caught(warned)
     merged: ScoreCounts = state
     if not merged.counts.any():  # the one-process refusal, for the whole frame

@@ -19,6 +19,7 @@ from cxmodel._progress import dask_compute
 from cxmodel._time import US_PER_DAY, TimeLike, as_of_us, duration_to_us
 from cxmodel.dask._common import FAN_IN, check_fan_in, dask_modules, extreme, tree_merge
 from cxmodel.dask._partitions import customer_logs
+from cxmodel.dask._types import check_logs_by
 from cxmodel.dask._warnings import raise_caught, recorded
 from cxmodel.errors import DataError
 from cxmodel.log import InteractionLog
@@ -59,6 +60,7 @@ def map_reduce(
     progress: bool = False,
     combine: Callable[[Sequence[S]], S] | None = None,
     warn: bool = True,
+    by: str | None = None,
 ) -> Any:
     """``partial(log_or_None, *args)`` on every customer partition; merged in a tree of
     ``fan_in`` when ``merge`` is given (one state; ``combine`` as in :func:`tree_merge`), else
@@ -66,11 +68,13 @@ def map_reduce(
 
     The warnings the partials raise are merged (counts added) and raised here, at the caller
     of the public function that calls this; ``warn=False`` drops them (a later pass over the
-    same partitions)."""
+    same partitions). A ``by`` column that partitions typed differently is refused first
+    (:func:`~cxmodel.dask._types.check_logs_by`)."""
     dask, _ = dask_modules(feature)
     if merge is not None:
         check_fan_in(fan_in, feature)  # before the shuffle, not after it
     parts = customer_logs(data, mapping, timezone)
+    check_logs_by(parts, by, feature)
     tasks, caught = recorded(dask, partial, parts.logs, *args)
     if not tasks:
         return [] if merge is None else None
