@@ -11,6 +11,7 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -19,8 +20,15 @@ from hypothesis import strategies as st
 
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import EXAMPLE_RULES, InMemoryStore, SQLiteStore, TriggerEngine, parse
-from cxmodel.triggers._columnar import _maybe_redelivered, columnar_ready
+from cxmodel.triggers import (
+    EXAMPLE_RULES,
+    InMemoryStore,
+    SQLiteStore,
+    TriggerEngine,
+    _engine,
+    parse,
+)
+from cxmodel.triggers._columnar import COLUMNAR_FROM, _maybe_redelivered, columnar_ready
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
 from cxmodel.triggers._runner import RuleRunner
@@ -375,3 +383,37 @@ def test_a_micro_batch_out_of_time_order_released_whole() -> None:
     step_both(engines, [recs[::-1], recs[::-1]], out)
     step_both(engines, [recs[:50], recs[:50]], out)  # each one re-delivered: ignored
     assert [e.stats()["duplicates_ignored"] for e in engines] == [50, 50]
+
+
+class TestAdvanceTo:
+    @pytest.mark.parametrize("store", ["memory", "sqlite"])
+    def test_many_timers_fire_a_rule_at_a_time_as_one_by_one(
+        self, store: str, tmp_path: Path
+    ) -> None:
+        """``advance_to`` with at least ``COLUMNAR_FROM`` timers due fires them a rule at a
+        time (``fire_due``): the same firings, suppressed ones and state as one by one."""
+        rules = parse(EXAMPLE_RULES)
+        recs = records(5, 6_000, n_customers=2_500, days=60)
+        as_of = T0 + timedelta(days=200)
+        results = []
+        for path in (COLUMNAR_FROM, PER_ROW):
+            kept = SQLiteStore(tmp_path / f"{path}.db") if store == "sqlite" else InMemoryStore()
+            engine = TriggerEngine(rules, store=kept, max_future=None)
+            engine._columnar_from = path
+            engine.process_many(recs)
+            fired = []
+            with patch.object(_engine, "fire_due", wraps=_engine.fire_due) as spy:
+                got = engine.advance_to(as_of)
+            fired.append(spy.call_count)
+            results.append((whole(got), state_of(engine), fired))
+            kept.close()
+        (columnar, state, calls), (one_by_one, state_per_row, none) = results
+        assert len(columnar) > COLUMNAR_FROM and calls == [1] and none == [0]
+        assert columnar == one_by_one and state == state_per_row
+
+    def test_few_timers_fire_one_by_one(self) -> None:
+        engine = TriggerEngine(parse(EXAMPLE_RULES), max_future=None)
+        engine.process_many(records(5, 40, n_customers=4, days=10))
+        with patch.object(_engine, "fire_due", wraps=_engine.fire_due) as spy:
+            assert engine.advance_to(T0 + timedelta(days=200))
+        assert spy.call_count == 0

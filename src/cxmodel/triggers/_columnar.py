@@ -49,6 +49,7 @@ __all__ = [
     "Source",
     "collector_paused",
     "columnar_ready",
+    "fire_due",
     "refuse",
     "take_many",
 ]
@@ -418,6 +419,17 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
         if ident is not None:
             states[cid].seen[ident] = time
     return states
+
+
+def fire_due(runner: RuleRunner, time: int) -> None:
+    """Fire the timers due at or before ``time`` a rule at a time, as a large micro-batch fires
+    those due before its frontier (:func:`~cxmodel.triggers._columnar_rules.run_rules` over no
+    interaction): the same firings and state as ``runner.advance(time, inclusive=True)``, for
+    an ``advance_to`` with many timers due (times are whole microseconds, so before
+    ``time + 1`` is at or before ``time``)."""
+    released = Released(RowColumns([]), np.zeros(0, dtype=np.int64), runner.seq)
+    with collector_paused():
+        run_rules(runner, released, {}, time + 1)
 
 
 # -- the call ------------------------------------------------------------------------------

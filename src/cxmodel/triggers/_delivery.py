@@ -204,11 +204,16 @@ class Delivery:
             self.watermark = frontier
         return late, rejected
 
-    def close(self, time: int, runner: RuleRunner) -> None:
+    def close(
+        self, time: int, runner: RuleRunner, fire: Callable[[int], None] | None = None
+    ) -> None:
         """Declare everything up to ``time`` delivered: release it and fire the timers due by
-        then (``advance_to``)."""
+        then (``advance_to``), one by one or with ``fire(time)``, which fires the same."""
         self.release_upto(time, runner)
-        runner.advance(time, inclusive=True)
+        if fire is None:
+            runner.advance(time, inclusive=True)
+        else:
+            fire(time)
         if self.closed is None or time > self.closed:
             self.closed = time
 

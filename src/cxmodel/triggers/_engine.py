@@ -34,6 +34,7 @@ from cxmodel.triggers._columnar import (
     RowColumns,
     Source,
     columnar_ready,
+    fire_due,
     refuse,
     take_many,
 )
@@ -527,7 +528,7 @@ class TriggerEngine:
             late, again = not_kept_late(self.store, late)
             self._delivery.duplicates += again
             if advance is not None:
-                self._delivery.close(advance, runner)
+                self._delivery.close(advance, runner, self._fire_on_arrays(advance))
             self._refuse_held()
             self._delivery.forget_ids(runner, self.redelivery)
             emitted, suppressed = runner.emitted, runner.suppressed
@@ -568,6 +569,19 @@ class TriggerEngine:
         if late or rejected:
             self._kept_aside(len(late), len(rejected))
         return out
+
+    def _fire_on_arrays(self, time: int) -> Callable[[int], None] | None:
+        """How ``advance_to(time)`` fires its timers: a rule at a time when at least
+        ``_columnar_from`` fall due and the rules can run on the columnar path (as a large
+        micro-batch's do), else one by one (``None``)."""
+        least = self._columnar_from
+        runner = self._runner
+        if least is None or self._declared is not None or not columnar_ready(runner):
+            return None
+        due = 0
+        for entry in runner.timers:
+            due += entry[0] <= time
+        return partial(fire_due, runner) if due >= least else None
 
     def _call_one(self, row: Row) -> list[Firing]:
         """:meth:`_call` of one interaction with an :class:`InMemoryStore`, which keeps
