@@ -23,14 +23,14 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import cxmodel as cx  # noqa: E402
+import cxmodel.datasets  # noqa: E402
 from cxmodel import dask as cxd  # noqa: E402
 from cxmodel.errors import CXModelError, SchemaError  # noqa: E402
 from cxmodel.log import InteractionLog  # noqa: E402
 
 AS_OF = "2025-01-01T00:00Z"
-CDNOW = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
-)
+#: the CDNOW master file the package bundles (see cxmodel/datasets/data/PROVENANCE.md)
+CDNOW = Path(cxmodel.datasets.__file__).parent / "data" / "cdnow_master.txt.gz"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -450,8 +450,6 @@ class TestColumnTypedPerPartition:
 def cdnow() -> Any:
     """CDNOW's 69,659 purchases as a user reads the file: dates at midnight UTC, rows in a
     random order (every customer's purchases spread out)."""
-    if not CDNOW.exists():
-        pytest.skip("the shared CDNOW file is not here")
     raw = pd.read_csv(CDNOW, sep=r"\s+", dtype={"customer_id": str, "date": str})
     frame = pd.DataFrame(
         {
