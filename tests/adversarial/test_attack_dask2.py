@@ -27,6 +27,7 @@ import cxmodel.datasets  # noqa: E402
 from cxmodel import dask as cxd  # noqa: E402
 from cxmodel.errors import CXModelError, SchemaError  # noqa: E402
 from cxmodel.log import InteractionLog  # noqa: E402
+from tests.dask.frames import from_chunks  # noqa: E402
 
 AS_OF = "2025-01-01T00:00Z"
 #: the CDNOW master file the package bundles (see cxmodel/datasets/data/PROVENANCE.md)
@@ -38,13 +39,6 @@ def synchronous() -> Iterator[None]:
     """Dask's synchronous scheduler: no cluster, deterministic and fast."""
     with dask.config.set(scheduler="synchronous"):
         yield
-
-
-def _parts(chunks: list[Any]) -> Any:
-    """A Dask frame whose partitions are ``chunks`` as they are (dtypes may differ)."""
-    return dd.from_delayed(
-        [dask.delayed(c) for c in chunks], meta=chunks[0].iloc[:0], verify_meta=False
-    )
 
 
 def _cut(frame: Any, edges: list[int]) -> list[Any]:
@@ -124,7 +118,7 @@ class TestFirstBadRow:
             InteractionLog.from_pandas(bad)
         heading, reason = _one_process_row(str(one.value), sizes, bad.index)
         with pytest.raises(SchemaError) as many:
-            FIRST_ROW_RUNS[run](_parts(_cut(bad, [0, *np.cumsum(sizes).tolist()])))
+            FIRST_ROW_RUNS[run](from_chunks(_cut(bad, [0, *np.cumsum(sizes).tolist()])))
         assert str(many.value) == f"{heading}: {reason}"
 
     def test_a_row_bad_twice_gives_the_one_process_reason(self) -> None:
@@ -142,7 +136,7 @@ class TestFirstBadRow:
             InteractionLog.from_pandas(frame)
         for run in (cxd.from_dask, cxd.nps):
             with pytest.raises(SchemaError) as many:
-                run(_parts(_cut(frame, [0, 2, 4, 6])))
+                run(from_chunks(_cut(frame, [0, 2, 4, 6])))
             assert str(many.value).startswith(
                 "partition 2, index 4 (row 1 of the partition): kind is missing"
             )
@@ -191,7 +185,7 @@ class TestZonedAndNaiveTimes:
         assert heading == "partition 1, index 100 (row 1 of the partition)"
         for run in (cxd.nps, cxd.rfm_summary):
             with pytest.raises(SchemaError) as many:
-                run(_parts(chunks))
+                run(from_chunks(chunks))
             assert str(many.value) == f"{heading}: {reason}"
 
     def test_read_in_the_zone_alike(self, rows: Any) -> None:
@@ -202,7 +196,7 @@ class TestZonedAndNaiveTimes:
         assert sorted(log.column("timestamp").tolist()) == sorted(
             rows["timestamp"].dt.tz_localize(None).to_numpy().astype("datetime64[us]").tolist()
         )
-        ddf = _parts(chunks)
+        ddf = from_chunks(chunks)
         shuffled = cxd.map_customers(ddf, InteractionLog.to_pandas, timezone="Asia/Tokyo")
         pd.testing.assert_frame_equal(_as_text(shuffled), _as_text(log.to_pandas()))
         whole, _ = _said(lambda: cx.metrics.nps(log, period="day", timezone="Asia/Tokyo"))
@@ -295,7 +289,7 @@ class TestRepartitioning:
         order, edges = data.draw(_splits(len(small)), label="split")
         rows = small.iloc[order]
         log = InteractionLog.from_pandas(rows)
-        ddf = _parts(_cut(rows, edges))
+        ddf = from_chunks(_cut(rows, edges))
         for one, many in ON_FRAME.values():
             _same(_said(one, log), _said(many, ddf))
         parts = cxd.from_dask(ddf)
@@ -377,7 +371,7 @@ class TestColumnTypedPerPartition:
             refused += r"\d+ is a number but row \d+ of partition 1 \(index \d+\) holds the text"
         with warnings.catch_warnings(), pytest.raises(SchemaError, match=refused):
             warnings.simplefilter("ignore")  # small groups, further lines of an order
-            FIRST_ROW_RUNS[run](_parts([first, second]))
+            FIRST_ROW_RUNS[run](from_chunks([first, second]))
 
     @pytest.mark.parametrize(
         "run", ["nps", "csat", "ces", "funnel", "step_matrix", "transitions", "paths"]
@@ -392,11 +386,11 @@ class TestColumnTypedPerPartition:
         chunks[0]["region"], chunks[1]["region"] = 3.0, "north"
         _, read = _said(InteractionLog.from_pandas, pd.concat(chunks))
         assert read[0][0] == "DataWarning"
-        parts = cxd.from_dask(_parts(chunks), partitioned_by_customer=True)
+        parts = cxd.from_dask(from_chunks(chunks), partitioned_by_customer=True)
         many = {
-            "nps": lambda: cxd.nps(_parts(chunks), by="region"),
-            "csat": lambda: cxd.csat(_parts(chunks), by="region"),
-            "ces": lambda: cxd.ces(_parts(chunks), by="region"),
+            "nps": lambda: cxd.nps(from_chunks(chunks), by="region"),
+            "csat": lambda: cxd.csat(from_chunks(chunks), by="region"),
+            "ces": lambda: cxd.ces(from_chunks(chunks), by="region"),
             "funnel": lambda: cxd.funnel(parts, STEPS, by="region"),
             "step_matrix": lambda: cxd.step_matrix(parts, anchor="view", steps=2, by="region"),
             "transitions": lambda: cxd.transitions(parts, by="region"),
@@ -420,14 +414,14 @@ class TestColumnTypedPerPartition:
         chunks = [rows[number <= 8].copy(), rows[number > 8].copy()]
         chunks[0]["region"], chunks[1]["region"] = "3", "north"
         log = InteractionLog.from_pandas(pd.concat(chunks))
-        parts = cxd.from_dask(_parts(chunks), partitioned_by_customer=True)
+        parts = cxd.from_dask(from_chunks(chunks), partitioned_by_customer=True)
         _same(
             _said(lambda: cx.journey.transitions(log, by="region")),
             _said(lambda: cxd.transitions(parts, by="region")),
         )
         _same(
             _said(lambda: cx.metrics.csat(log, by="region")),
-            _said(lambda: cxd.csat(_parts(chunks), by="region")),
+            _said(lambda: cxd.csat(from_chunks(chunks), by="region")),
         )
 
     @pytest.mark.xfail(
@@ -442,7 +436,7 @@ class TestColumnTypedPerPartition:
         chunks = [c.copy() for c in _cut(rows, [0, 100, 200, len(rows)])]
         chunks[0]["region"], chunks[1]["region"], chunks[2]["region"] = 3.0, "north", 9.0
         log = _said(InteractionLog.from_pandas, pd.concat(chunks))
-        table = _said(lambda p: cxd.customer_table(p, as_of=AS_OF), _parts(chunks))
+        table = _said(lambda p: cxd.customer_table(p, as_of=AS_OF), from_chunks(chunks))
         assert table[1] == log[1]
 
 
@@ -471,7 +465,7 @@ class TestCdnow:
         """Six partitions (one empty, one of a row) of the shuffled purchases: the weekly RFM
         summary, quarterly cohorts, lifetimes and the customer table equal one process."""
         log = InteractionLog.from_pandas(cdnow)
-        parts = cxd.from_dask(_parts(_cut(cdnow, CDNOW_EDGES)))
+        parts = cxd.from_dask(from_chunks(_cut(cdnow, CDNOW_EDGES)))
         cases = [
             (lambda g: cx.models.rfm_summary(g, freq="W"), lambda p: cxd.rfm_summary(p, freq="W")),
             (
@@ -500,7 +494,7 @@ class TestCdnow:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # further lines of an order: below
             whole = cx.segment.rfm_scores(log, as_of="1998-07-01T00:00Z")
-            parts = cxd.rfm_scores(_parts(_cut(cdnow, CDNOW_EDGES)), as_of="1998-07-01T00:00Z")
+            parts = cxd.rfm_scores(from_chunks(_cut(cdnow, CDNOW_EDGES)), as_of="1998-07-01T00:00Z")
         pd.testing.assert_frame_equal(parts.to_pandas(), whole.to_pandas())
 
     @pytest.mark.xfail(
@@ -517,14 +511,16 @@ class TestCdnow:
         call = cxd.rfm_scores
         _, expected = _said(lambda: cx.segment.rfm_scores(log, as_of="1998-07-01T00:00Z"))
         assert "2,068 of 69,659 purchases are further lines" in expected[0][1]
-        _, actual = _said(lambda: call(_parts(_cut(cdnow, CDNOW_EDGES)), as_of="1998-07-01T00:00Z"))
+        _, actual = _said(
+            lambda: call(from_chunks(_cut(cdnow, CDNOW_EDGES)), as_of="1998-07-01T00:00Z")
+        )
         assert actual == expected
 
 
 @pytest.fixture(scope="module")
 def frame(small: Any) -> Any:
     """The small log's rows in two partitions."""
-    return _parts(_cut(small, [0, 200, len(small)]))
+    return from_chunks(_cut(small, [0, 200, len(small)]))
 
 
 class TestArguments:

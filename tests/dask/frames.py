@@ -31,6 +31,13 @@ BAD_QUANTILES: dict[str, Any] = {
 }
 
 
+def from_chunks(chunks: list[Any]) -> Any:
+    """A Dask frame whose partitions are ``chunks`` as they are (dtypes may differ)."""
+    return dd.from_delayed(
+        [dask.delayed(c) for c in chunks], meta=chunks[0].iloc[:0], verify_meta=False
+    )
+
+
 def uneven(frame: Any, sizes: list[int]) -> Any:
     """A Dask frame of ``frame``'s rows split at the given partition sizes (zeros = empty)."""
     edges = np.concatenate([[0], np.cumsum(sizes)])

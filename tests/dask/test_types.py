@@ -13,7 +13,6 @@ import pytest
 
 pytest.importorskip("dask.dataframe")
 
-import dask.dataframe as dd
 import pandas as pd
 
 import dask
@@ -21,19 +20,13 @@ from cxmodel import dask as cxd
 from cxmodel.dask._types import by_types, conflict, id_types, merge_types
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
+from tests.dask.frames import from_chunks
 
 
 @pytest.fixture(autouse=True, scope="module")
 def synchronous() -> Iterator[None]:
     with dask.config.set(scheduler="synchronous"):
         yield
-
-
-def _parts(chunks: list[Any]) -> Any:
-    """A Dask frame whose partitions are ``chunks`` as they are (dtypes may differ)."""
-    return dd.from_delayed(
-        [dask.delayed(c) for c in chunks], meta=chunks[0].iloc[:0], verify_meta=False
-    )
 
 
 def _answers(ids: list[Any], start: int = 0) -> Any:
@@ -95,7 +88,7 @@ class TestIdTypes:
             "by_customer": lambda d: cxd.from_dask(d, partitioned_by_customer=True),
         }[run]
         with pytest.raises(SchemaError) as refused:
-            call(_parts(chunks))
+            call(from_chunks(chunks))
         message = str(refused.value)
         if run == "from_dask" and "is a number but" in message:  # 7 and '7' met in a partition
             assert "customer_id 7 is a number but row 1 of partition 2 (index 4)" in message
@@ -110,7 +103,7 @@ class TestIdTypes:
         chunks = [_answers(["a"]).rename(columns={"customer_id": "user"}), _answers([7], 1)]
         chunks[1] = chunks[1].rename(columns={"customer_id": "user"})
         with pytest.raises(SchemaError, match=r"nps\(\): user holds numbers in partition 1"):
-            cxd.nps(_parts(chunks), mapping={"user": "customer_id"})
+            cxd.nps(from_chunks(chunks), mapping={"user": "customer_id"})
 
     def test_numbers_of_any_dtype_pass(self) -> None:
         """Ints in one partition and whole floats in another are the same customers, as in
@@ -119,8 +112,8 @@ class TestIdTypes:
         whole = InteractionLog.from_pandas(pd.concat(chunks))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # small samples
-            assert cxd.nps(_parts(chunks)).n == len(whole)
-            scores = cxd.rfm_scores(_parts(chunks), as_of="2030-01-01T00:00Z", kind="survey")
+            assert cxd.nps(from_chunks(chunks)).n == len(whole)
+            scores = cxd.rfm_scores(from_chunks(chunks), as_of="2030-01-01T00:00Z", kind="survey")
         assert scores.to_pandas()["customer_id"].tolist() == ["1", "2", "3"]
 
 
@@ -144,7 +137,7 @@ class TestByTypes:
         chunks[1]["region"] = np.nan
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = cxd.nps(_parts(chunks), by="region").to_pandas()
+            table = cxd.nps(from_chunks(chunks), by="region").to_pandas()
         assert table["region"].tolist() == ["north", "(missing)"]
 
     @pytest.mark.parametrize("run", ["nps", "funnel", "transitions"])
@@ -158,7 +151,7 @@ class TestByTypes:
         }[run]
         with warnings.catch_warnings(), pytest.raises(SchemaError) as refused:
             warnings.simplefilter("ignore")
-            call(_parts(chunks))
+            call(from_chunks(chunks))
         # after the shuffle by customer, a partition of 2.5 and 'north' reads both as text
         assert re.match(
             rf"cxmodel\.dask\.{run}\(\): by='region' is float in some partitions \(2\.5\) and "
