@@ -84,9 +84,10 @@ class TestDefinition:
     def test_window_and_exact_rates(self) -> None:
         log = small_log()
         firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
-        effect = action_effect(
-            firings, log, outcome="purchase", value="value", as_of="2024-03-01T00:00Z"
-        )
+        with pytest.warns(DataWarning, match="value interval is unreliable"):  # 10 customers
+            effect = action_effect(
+                firings, log, outcome="purchase", value="value", as_of="2024-03-01T00:00Z"
+            )
         row = effect.effect("welcome")
         treated = {f.customer_id for f in firings}
         bought = {"c0", "c1"} & treated  # c2's purchase is after the window
@@ -217,7 +218,10 @@ class TestWarnings:
         log = log.with_column("value", np.where(log.column("value") == 30.0, np.nan,
                                                 log.column("value")))  # fmt: skip
         firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
-        with pytest.warns(DataWarning, match="1 outcome interactions in the windows have no"):
+        with (
+            pytest.warns(DataWarning, match="1 outcome interactions in the windows have no"),
+            pytest.warns(DataWarning, match="value interval is unreliable"),
+        ):
             row = action_effect(
                 firings, log, outcome="purchase", value="value", as_of="2024-01-20T00:00Z"
             ).effect("welcome")
@@ -259,7 +263,12 @@ class TestMinimalDetectableEffectWithoutVariance:
             value=[20.0] * n + [0.0] * (2 * n),
         )  # fmt: skip
         firings = evaluate(HALF, log, as_of="2024-02-01T00:00Z")
-        with pytest.warns(DataWarning, match=r"unknown \(NaN\): the outcome rate is 0 in both"):
+        with (
+            pytest.warns(DataWarning, match=r"unknown \(NaN\): the outcome rate is 0 in both"),
+            pytest.warns(
+                DataWarning, match="value interval is unreliable: no customer has a non-zero"
+            ),
+        ):
             effect = action_effect(
                 firings, log, outcome="purchase", value="value", expected_effect=0.01,
                 as_of="2024-02-01T00:00Z",
