@@ -459,12 +459,13 @@ def welch_interval(
     level : float, default 0.95
         The confidence level, in (0, 1).
     least_nonzero : float, default 0
-        For values that are mostly 0 (spend per customer, where most do not buy): each
-        sample's variance is taken as at least ``least_nonzero * m2 / n``, about the variance
-        of a sample of ``n`` in which ``least_nonzero`` values were non-zero, ``m2`` being the
-        mean square of the non-zero values of both samples. A sample with no non-zero value
-        (or very few) otherwise has a variance near 0, and the interval takes its mean as
-        exact. 0 leaves Welch's interval as it is.
+        For values that are mostly 0 (spend per customer, where most do not buy): a sample
+        with fewer than ``least_nonzero`` non-zero values has its variance taken as at least
+        ``least_nonzero * m2 / n``, about the variance of a sample of ``n`` in which
+        ``least_nonzero`` values were non-zero, ``m2`` being the mean square of the non-zero
+        values of both samples. Such a sample otherwise has a variance near 0 (none without a
+        non-zero value), and the interval takes its mean as exact. 0 leaves Welch's interval
+        as it is.
 
     Returns
     -------
@@ -530,8 +531,10 @@ def _welch(
     if least_nonzero > 0:
         nonzero = np.concatenate([a[a != 0], b[b != 0]])
         m2 = float(np.mean(nonzero**2)) if nonzero.size else 0.0
-        var_a = max(var_a, least_nonzero * m2 / n_a)
-        var_b = max(var_b, least_nonzero * m2 / n_b)
+        if np.count_nonzero(a) < least_nonzero:
+            var_a = max(var_a, least_nonzero * m2 / n_a)
+        if np.count_nonzero(b) < least_nonzero:
+            var_b = max(var_b, least_nonzero * m2 / n_b)
     va, vb = var_a / n_a, var_b / n_b
     d = float(a.mean() - b.mean())
     if va + vb == 0:

@@ -165,8 +165,8 @@ class TestValueCoverage:
     def test_small_holdout_and_rare_outcome_is_covered_and_said_unreliable(self) -> None:
         """A 5 % holdout (10 customers) of a rule whose outcome has a 2 % rate: 82 % of the
         experiments have no held-out buyer, a variance of 0 that Welch's interval read as an
-        exact mean (coverage 0.87). Each group's variance is now at least that of 3 buyers
-        (the rule of three), so the interval holds the true 0 in at least 92.5 % of 2,000
+        exact mean (coverage 0.87). A group with fewer than 3 buyers now has at least
+        the variance of 3 (the rule of three), so the interval holds the true 0 in at least 92.5 % of 2,000
         experiments (here conservatively, near 1: with no buyer among 10, a 30 % rate is
         still plausible); and every experiment is warned that its value interval is
         unreliable (fewer than 20 customers with a value in a group)."""
@@ -179,7 +179,7 @@ class TestValueCoverage:
 
     def test_moderate_groups_are_not_warned(self) -> None:
         """Buyers in both groups (about 90 and 40 of 300 and 200): no value-interval warning,
-        and the floor of 3 buyers' variance never binds, so the interval is Welch's (its
+        and the floor for fewer than 3 buyers never applies, so the interval is Welch's (its
         coverage: test_welch_covers_the_planted_value_difference)."""
         cols, warned = simulate_warned(3, 300, 200, 0.3, 0.2, value_uplift=10.0, batches=3)
         assert warned == 0

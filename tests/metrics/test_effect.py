@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -11,10 +12,12 @@ from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import ActionEffect, action_effect
 from cxmodel.triggers import TriggerEngine, evaluate, parse
+from cxmodel.triggers._firings import Firing
 from tests.metrics.holdout_sim import simulate
 
 RULE = parse("trigger welcome:\n    when signup\n    emit coupon\n    holdout 20%")
 AS_OF = "2024-03-15T00:00Z"
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def run(seed: int, **kwargs: float) -> ActionEffect:
@@ -278,3 +281,25 @@ class TestMinimalDetectableEffectWithoutVariance:
         assert (row["rate_treated"], row["rate_held_out"]) == (0.0, 0.0)
         assert np.isnan(row["mde"]) and np.isnan(row["value_mde"])
         assert row["ci_low"] < 0 < row["ci_high"]  # Newcombe's interval still has width
+
+    def test_too_few_customers_for_any_difference(self) -> None:
+        """3 treated and 3 held-out customers, one buyer in each group: even a treated rate
+        of 1 against 1/3 is detected less than 80 % of the time, so the mde is NaN and the
+        expected effect is said to be uncheckable, for that reason."""
+        ids = [f"c{i}" for i in range(6)]
+        fired = [
+            Firing("r", c, T0, "coupon", {}, {}, f"r-{c}", "holdout" if i >= 3 else None)
+            for i, c in enumerate(ids)
+        ]
+        log = InteractionLog.from_arrays(
+            customer_id=[*ids, "c0", "c3", *ids],
+            kind=["signup"] * 6 + ["purchase"] * 2 + ["view"] * 6,
+            timestamp=["2024-01-01T00:00Z"] * 6 + ["2024-01-03T00:00Z"] * 2
+            + ["2024-02-01T00:00Z"] * 6,
+        )  # fmt: skip
+        with pytest.warns(DataWarning, match="even a treated rate of 1 against the held-out"):
+            row = action_effect(
+                fired, log, outcome="purchase", expected_effect=0.5, as_of="2024-02-01T00:00Z"
+            ).effect("r")
+        assert (row["n_treated"], row["n_held_out"]) == (3, 3)
+        assert np.isnan(row["mde"]) and not np.isnan(row["ci_low"])

@@ -44,14 +44,16 @@ NAN = float("nan")
 POWER = 0.80
 Z_POWER = float(stats.norm.ppf(POWER))
 RULE_OF_THREE = 3
-"""The value interval takes each group's variance as at least that of a group in which 3 of
-its customers had a value: with none seen among n, a share up to 3 / n is still plausible at
-95 % (the rule of three), so a group without a value is not read as exactly 0."""
+"""A group with fewer than 3 customers with a non-zero value has its variance in the value
+interval taken as at least that of a group in which 3 had one: with none seen among n, a share
+up to 3 / n is still plausible at 95 % (the rule of three), so such a group's mean is not read
+as exact."""
 FEW_VALUES = 20
 """Below this many customers with a non-zero value in a group, the value interval is said to be
 unreliable: a mean of few skewed values is far from normal. Simulated with exponential spend,
-95 % intervals (with the :data:`RULE_OF_THREE` floor) hold the truth 92 to 94 % of the time
-with 10 to 25 such customers in the smaller group, and at least 95 % with 5 or fewer."""
+95 % intervals (with the :data:`RULE_OF_THREE` floor) hold the truth about 91 % of the time
+with 10 such customers expected in the smaller group, 93 % with 5 or 25, and 96 % or more
+with 3 or fewer (the floor is conservative)."""
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -67,7 +69,7 @@ class ActionEffect(MetricTable):
     the outcome, or when no increase reaches that power); ``n_pending`` (customers left out
     because their window had not closed). With ``value=``, the same for the mean value per
     customer: ``value_treated``, ``value_held_out``, ``value_difference``, ``value_ci_low``,
-    ``value_ci_high`` (Welch, each group's variance at least that of 3 customers with a value;
+    ``value_ci_high`` (Welch, a group with fewer than 3 customers with a value taken as 3;
     NaN when a group has fewer than 2 customers), ``value_lift`` (NaN when the held-out mean
     is not positive), ``value_mde`` (normal approximation, same variances).
 
@@ -340,13 +342,13 @@ def action_effect(
 
     Values per customer are mostly 0 when few customers have the outcome, and a group
     without any non-zero value has variance 0: Welch's interval would take its mean as exact.
-    So each group's variance is taken as at least that of a group in which 3 customers had
-    a value (the mean square of the non-zero values of both groups; the rule of three: with
-    no buyer among ``n``, a share up to ``3 / n`` is still plausible). This matters only when
-    a group has a handful of such customers, and makes the interval conservative there; with
-    fewer than 20 in a group a warning says the value interval is unreliable (the mean of
-    so few skewed values is far from normal, and coverage falls below ``level`` from about
-    10 to 20 of them). ``value_mde`` is ``(z + z_0.8) * se`` with the same variances (a normal
+    So a group with fewer than 3 customers with a non-zero value has its variance taken as at
+    least that of a group in which 3 had one (the mean square of the non-zero values of both
+    groups; the rule of three: with no buyer among ``n``, a share up to ``3 / n`` is still
+    plausible), which makes the interval conservative there. With fewer than 20 such
+    customers in a group a warning says the value interval is unreliable: the mean of so few
+    skewed values is far from normal, and coverage falls below ``level`` (about 91 % for a
+    95 % interval with 10 of them). ``value_mde`` is ``(z + z_0.8) * se`` with the same variances (a normal
     approximation, not the exact power of the rate's ``mde``).
 
     **One look.** The intervals assume the data are read once, at a horizon fixed in advance
@@ -542,7 +544,7 @@ def _warn_small_groups(name: str, row: dict[str, Any], with_value: bool) -> None
             why = (
                 f"{k_t} of {n_t} treated and {k_h} of {n_h} held-out customers have a non-zero "
                 f"value: with fewer than {FEW_VALUES} in a group the mean of so few values is "
-                "far from normal, and the interval (widened as if at least 3 had one) can "
+                "far from normal, and the interval can "
                 "miss the true difference more often than 1 - level"
             )
         warn(f"trigger {name!r}: the value interval is unreliable: {why}", DataWarning)
