@@ -23,6 +23,7 @@ from cxmodel._stats import (
     sample_moments,
     two_sided_p,
     welch_interval,
+    welch_se,
     wilson_bounds,
     wilson_interval,
     z_value,
@@ -275,6 +276,31 @@ class TestMeans:
         """Fewer than two values gives NaN; no spread gives the difference itself."""
         assert all(math.isnan(v) for v in welch_interval(np.array([1.0]), np.array([1.0, 2.0])))
         assert welch_interval(np.array([3.0, 3.0]), np.array([1.0, 1.0])) == (2.0, 2.0)
+
+    def test_welch_least_nonzero_floors_each_variance(self) -> None:
+        """``least_nonzero=k``: a sample with fewer than ``k`` non-zero values has a variance
+        of at least ``k * m2 / n`` (``m2`` the mean square of both samples' non-zero values);
+        samples with ``k`` or more (even of little spread) keep Welch's; values past 1e100
+        scale alike; a negative count is refused, naming it."""
+        a = np.array([0.0] * 18 + [40.0, 60.0])
+        b = np.zeros(10)
+        m2 = (40.0**2 + 60.0**2) / 2
+        va, vb = 3 * m2 / 20 / 20, 3 * m2 / 10 / 10  # 2 and 0 non-zero values: both floored
+        assert a.var(ddof=1) < 3 * m2 / 20
+        df = (va + vb) ** 2 / (va**2 / 19 + vb**2 / 9)
+        half = stats.t.ppf(0.975, df) * math.sqrt(va + vb)
+        low, high = welch_interval(a, b, least_nonzero=3)
+        assert (low, high) == pytest.approx((5.0 - half, 5.0 + half), rel=1e-12)
+        assert welch_se(a, b, least_nonzero=3) == pytest.approx(math.sqrt(va + vb), rel=1e-12)
+        spread = np.random.default_rng(0).normal(10.0, 2.0, (2, 50))
+        assert welch_interval(spread[0], spread[1], least_nonzero=3) == welch_interval(
+            spread[0], spread[1]
+        )
+        big = welch_interval(a * 1e200, b * 1e200, least_nonzero=3)
+        assert big == pytest.approx((low * 1e200, high * 1e200), rel=1e-9)
+        assert math.isnan(welch_se(np.array([1.0]), b))
+        with pytest.raises(SchemaError, match="least_nonzero"):
+            welch_interval(a, b, least_nonzero=-1)
 
     def test_welch_simulated_coverage(self) -> None:
         """Unequal variances and sizes: 2,000 seeded repetitions cover the difference ~95 %."""

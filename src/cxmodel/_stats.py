@@ -34,6 +34,7 @@ __all__ = [
     "sample_moments",
     "two_sided_p",
     "welch_interval",
+    "welch_se",
     "wilson_bounds",
     "wilson_interval",
     "z_value",
@@ -441,7 +442,9 @@ def mean_t_interval(
     return float(se[0]), float(low[0]), float(high[0])
 
 
-def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[float, float]:
+def welch_interval(
+    a: FloatArray, b: FloatArray, level: float = 0.95, *, least_nonzero: float = 0.0
+) -> tuple[float, float]:
     """Welch's t interval for the difference of means ``mean(a) - mean(b)``.
 
     NaN when either sample has fewer than 2 values; the point itself when both variances are 0.
@@ -455,6 +458,14 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
         The second sample (float values, no NaN).
     level : float, default 0.95
         The confidence level, in (0, 1).
+    least_nonzero : float, default 0
+        For values that are mostly 0 (spend per customer, where most do not buy): a sample
+        with fewer than ``least_nonzero`` non-zero values has its variance taken as at least
+        ``least_nonzero * m2 / n``, about the variance of a sample of ``n`` in which
+        ``least_nonzero`` values were non-zero, ``m2`` being the mean square of the non-zero
+        values of both samples. Such a sample otherwise has a variance near 0 (none without a
+        non-zero value), and the interval takes its mean as exact. 0 leaves Welch's interval
+        as it is.
 
     Returns
     -------
@@ -467,26 +478,66 @@ def welch_interval(a: FloatArray, b: FloatArray, level: float = 0.95) -> tuple[f
     >>> low, high = welch_interval(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))
     >>> round(low, 3), round(high, 3)
     (-0.988, 3.988)
+    >>> a, b = np.array([0.0] * 18 + [40.0, 60.0]), np.zeros(10)  # b: no buyer
+    >>> [round(v, 2) for v in welch_interval(a, b)]
+    [-2.36, 12.36]
+    >>> [round(v, 2) for v in welch_interval(a, b, least_nonzero=3)]
+    [-16.23, 26.23]
     """
-    a = float_array(a, "welch_interval()", "a", ndim=1)
-    b = float_array(b, "welch_interval()", "b", ndim=1)
-    finite_values(a, "welch_interval()", "a")
-    finite_values(b, "welch_interval()", "b")
-    level = real(level, "welch_interval()", "level")
+    d, va, vb, df, unit = _welch(a, b, level, least_nonzero, "welch_interval()")
+    if math.isnan(d) or va + vb == 0:
+        return (float(d * unit), float(d * unit)) if not math.isnan(d) else (NAN, NAN)
+    t = stats.t.ppf(0.5 + level / 2, df)
+    se = math.sqrt(va + vb)
+    return (float((d - t * se) * unit), float((d + t * se) * unit))
+
+
+def welch_se(a: FloatArray, b: FloatArray, *, least_nonzero: float = 0.0) -> float:
+    """The standard error of ``mean(a) - mean(b)`` in :func:`welch_interval` (the same
+    ``least_nonzero``); NaN when either sample has fewer than 2 values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(welch_se(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0])), 4)  # sqrt(1/3 + 1/4)
+    0.7638
+    """
+    d, va, vb, _, unit = _welch(a, b, 0.95, least_nonzero, "welch_se()")
+    return NAN if math.isnan(d) else float(math.sqrt(va + vb) * unit)
+
+
+def _welch(
+    a: FloatArray, b: FloatArray, level: float, least_nonzero: float, where: str
+) -> tuple[float, float, float, float, float]:
+    """``(d, va, vb, df, unit)``: the difference of means, the two variances of the means and
+    Welch-Satterthwaite's degrees of freedom, in units of ``unit`` (values past 1e100, whose
+    squares overflow, are divided by the largest); ``d`` NaN below 2 values in a sample."""
+    a = float_array(a, where, "a", ndim=1)
+    b = float_array(b, where, "b", ndim=1)
+    finite_values(a, where, "a")
+    finite_values(b, where, "b")
+    level = real(level, where, "level")
     z_value(level)  # a level in (0, 1), or a SchemaError naming it
+    least_nonzero = real(least_nonzero, where, "least_nonzero")
+    if least_nonzero < 0:
+        raise SchemaError(f"{where}: least_nonzero must be >= 0; got {least_nonzero!r}")
     n_a, n_b = a.shape[0], b.shape[0]
     if n_a < 2 or n_b < 2:
-        return (NAN, NAN)
-    # the interval scales with the data: values past 1e100 (whose squares overflow) are
-    # divided by the largest, and the interval multiplied back
+        return (NAN, NAN, NAN, NAN, 1.0)
     unit = max(float(np.abs(a).max()), float(np.abs(b).max()))
     unit = unit if unit > LARGE else 1.0
     a, b = a / unit, b / unit
-    va, vb = a.var(ddof=1) / n_a, b.var(ddof=1) / n_b
-    se = np.sqrt(va + vb)
-    d = a.mean() - b.mean()
-    if se == 0:
-        return (float(d * unit), float(d * unit))
+    var_a, var_b = float(a.var(ddof=1)), float(b.var(ddof=1))
+    if least_nonzero > 0:
+        nonzero = np.concatenate([a[a != 0], b[b != 0]])
+        m2 = float(np.mean(nonzero**2)) if nonzero.size else 0.0
+        if np.count_nonzero(a) < least_nonzero:
+            var_a = max(var_a, least_nonzero * m2 / n_a)
+        if np.count_nonzero(b) < least_nonzero:
+            var_b = max(var_b, least_nonzero * m2 / n_b)
+    va, vb = var_a / n_a, var_b / n_b
+    d = float(a.mean() - b.mean())
+    if va + vb == 0:
+        return (d, 0.0, 0.0, NAN, unit)
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
-    t = stats.t.ppf(0.5 + level / 2, df)
-    return (float((d - t * se) * unit), float((d + t * se) * unit))
+    return (d, va, vb, float(df), unit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -11,10 +12,12 @@ from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import ActionEffect, action_effect
 from cxmodel.triggers import TriggerEngine, evaluate, parse
+from cxmodel.triggers._firings import Firing
 from tests.metrics.holdout_sim import simulate
 
 RULE = parse("trigger welcome:\n    when signup\n    emit coupon\n    holdout 20%")
 AS_OF = "2024-03-15T00:00Z"
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def run(seed: int, **kwargs: float) -> ActionEffect:
@@ -84,9 +87,10 @@ class TestDefinition:
     def test_window_and_exact_rates(self) -> None:
         log = small_log()
         firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
-        effect = action_effect(
-            firings, log, outcome="purchase", value="value", as_of="2024-03-01T00:00Z"
-        )
+        with pytest.warns(DataWarning, match="value interval is unreliable"):  # 10 customers
+            effect = action_effect(
+                firings, log, outcome="purchase", value="value", as_of="2024-03-01T00:00Z"
+            )
         row = effect.effect("welcome")
         treated = {f.customer_id for f in firings}
         bought = {"c0", "c1"} & treated  # c2's purchase is after the window
@@ -217,7 +221,10 @@ class TestWarnings:
         log = log.with_column("value", np.where(log.column("value") == 30.0, np.nan,
                                                 log.column("value")))  # fmt: skip
         firings = evaluate(HALF, log, as_of="2024-03-01T00:00Z")
-        with pytest.warns(DataWarning, match="1 outcome interactions in the windows have no"):
+        with (
+            pytest.warns(DataWarning, match="1 outcome interactions in the windows have no"),
+            pytest.warns(DataWarning, match="value interval is unreliable"),
+        ):
             row = action_effect(
                 firings, log, outcome="purchase", value="value", as_of="2024-01-20T00:00Z"
             ).effect("welcome")
@@ -259,7 +266,12 @@ class TestMinimalDetectableEffectWithoutVariance:
             value=[20.0] * n + [0.0] * (2 * n),
         )  # fmt: skip
         firings = evaluate(HALF, log, as_of="2024-02-01T00:00Z")
-        with pytest.warns(DataWarning, match=r"unknown \(NaN\): the outcome rate is 0 in both"):
+        with (
+            pytest.warns(DataWarning, match=r"unknown \(NaN\): the outcome rate is 0 in both"),
+            pytest.warns(
+                DataWarning, match="value interval is unreliable: no customer has a non-zero"
+            ),
+        ):
             effect = action_effect(
                 firings, log, outcome="purchase", value="value", expected_effect=0.01,
                 as_of="2024-02-01T00:00Z",
@@ -269,3 +281,25 @@ class TestMinimalDetectableEffectWithoutVariance:
         assert (row["rate_treated"], row["rate_held_out"]) == (0.0, 0.0)
         assert np.isnan(row["mde"]) and np.isnan(row["value_mde"])
         assert row["ci_low"] < 0 < row["ci_high"]  # Newcombe's interval still has width
+
+    def test_too_few_customers_for_any_difference(self) -> None:
+        """3 treated and 3 held-out customers, one buyer in each group: even a treated rate
+        of 1 against 1/3 is detected less than 80 % of the time, so the mde is NaN and the
+        expected effect is said to be uncheckable, for that reason."""
+        ids = [f"c{i}" for i in range(6)]
+        fired = [
+            Firing("r", c, T0, "coupon", {}, {}, f"r-{c}", "holdout" if i >= 3 else None)
+            for i, c in enumerate(ids)
+        ]
+        log = InteractionLog.from_arrays(
+            customer_id=[*ids, "c0", "c3", *ids],
+            kind=["signup"] * 6 + ["purchase"] * 2 + ["view"] * 6,
+            timestamp=["2024-01-01T00:00Z"] * 6 + ["2024-01-03T00:00Z"] * 2
+            + ["2024-02-01T00:00Z"] * 6,
+        )  # fmt: skip
+        with pytest.warns(DataWarning, match="even a treated rate of 1 against the held-out"):
+            row = action_effect(
+                fired, log, outcome="purchase", expected_effect=0.5, as_of="2024-02-01T00:00Z"
+            ).effect("r")
+        assert (row["n_treated"], row["n_held_out"]) == (3, 3)
+        assert np.isnan(row["mde"]) and not np.isnan(row["ci_low"])

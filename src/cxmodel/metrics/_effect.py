@@ -15,8 +15,9 @@ from scipy import stats
 
 from cxmodel._arguments import got, interaction_log
 from cxmodel._pieces import warn
+from cxmodel._power import newcombe_mde
 from cxmodel._result import plain
-from cxmodel._stats import newcombe_interval, pooled_se, welch_interval, z_value
+from cxmodel._stats import newcombe_interval, welch_interval, welch_se, z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, add_duration, as_of_us, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
@@ -40,7 +41,19 @@ __all__ = [
 ]
 
 NAN = float("nan")
-Z_POWER = float(stats.norm.ppf(0.80))  # 80 % power
+POWER = 0.80
+Z_POWER = float(stats.norm.ppf(POWER))
+RULE_OF_THREE = 3
+"""A group with fewer than 3 customers with a non-zero value has its variance in the value
+interval taken as at least that of a group in which 3 had one: with none seen among n, a share
+up to 3 / n is still plausible at 95 % (the rule of three), so such a group's mean is not read
+as exact."""
+FEW_VALUES = 20
+"""Below this many customers with a non-zero value in a group, the value interval is said to be
+unreliable: a mean of few skewed values is far from normal. Simulated with exponential spend,
+95 % intervals (with the :data:`RULE_OF_THREE` floor) hold the truth about 91 % of the time
+with 10 such customers expected in the smaller group, 93 % with 5 or 25, and 96 % or more
+with 3 or fewer (the floor is conservative)."""
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -51,13 +64,14 @@ class ActionEffect(MetricTable):
     ``rate_held_out`` (share with the outcome within the window); ``difference`` (treated -
     held out) with the Newcombe interval ``ci_low`` / ``ci_high``; ``lift`` (relative:
     ``rate_treated / rate_held_out - 1``, NaN when no held-out customer had the outcome);
-    ``mde`` (the smallest difference in rate the
-    current sizes detect with 80 % power, two-sided; NaN when no customer, or every one, had
-    the outcome); ``n_pending`` (customers left out
+    ``mde`` (the smallest increase over the held-out
+    rate that the interval detects with 80 % power; NaN when no customer, or every one, had
+    the outcome, or when no increase reaches that power); ``n_pending`` (customers left out
     because their window had not closed). With ``value=``, the same for the mean value per
     customer: ``value_treated``, ``value_held_out``, ``value_difference``, ``value_ci_low``,
-    ``value_ci_high`` (Welch; NaN when a group has fewer than 2 customers), ``value_lift``
-    (NaN when the held-out mean is not positive), ``value_mde``.
+    ``value_ci_high`` (Welch, a group with fewer than 3 customers with a value taken as 3;
+    NaN when a group has fewer than 2 customers), ``value_lift`` (NaN when the held-out mean
+    is not positive), ``value_mde`` (normal approximation, same variances).
 
     ``outcome``, ``window`` and ``level`` say what was measured; :meth:`effect` gives one
     trigger's row as a dict.
@@ -316,10 +330,26 @@ def action_effect(
 
     Rates are compared with Newcombe's hybrid score interval for the difference, means with
     Welch's t interval; ``lift`` is relative (``treated / held_out - 1``). ``mde`` is the
-    minimal detectable effect at the current sizes: the smallest true difference a two-sided
-    test at ``1 - level`` finds with 80 % power, ``(z + z_0.8) * se`` with the pooled rate
-    (or the two groups' variances, for values); NaN when that standard error is 0 (no
-    customer had the outcome, or every one did), since 0 would claim any effect is seen.
+    minimal detectable effect at the current sizes: the smallest increase ``d`` of the rate
+    such that, with the held-out rate as observed and the treated rate ``d`` higher, the
+    interval at ``level`` excludes 0 with probability 80 % (a two-sided test at
+    ``1 - level``). The power is computed exactly from the two binomial distributions
+    (:func:`~cxmodel._power.newcombe_mde`; past a million pairs of outcomes, for very large
+    groups, by a normal approximation within 1 % of it). NaN when no customer had the
+    outcome, or every one did (the data give no variance to plan with, and the held-out rate 0
+    would make any difference detectable), and when even a treated rate of 1 would be detected
+    with less than 80 % power (too few customers).
+
+    Values per customer are mostly 0 when few customers have the outcome, and a group
+    without any non-zero value has variance 0: Welch's interval would take its mean as exact.
+    So a group with fewer than 3 customers with a non-zero value has its variance taken as at
+    least that of a group in which 3 had one (the mean square of the non-zero values of both
+    groups; the rule of three: with no buyer among ``n``, a share up to ``3 / n`` is still
+    plausible), which makes the interval conservative there. With fewer than 20 such
+    customers in a group a warning says the value interval is unreliable: the mean of so few
+    skewed values is far from normal, and coverage falls below ``level`` (about 91 % for a
+    95 % interval with 10 of them). ``value_mde`` is ``(z + z_0.8) * se`` with the same variances (a normal
+    approximation, not the exact power of the rate's ``mde``).
 
     **One look.** The intervals assume the data are read once, at a horizon fixed in advance
     (a fixed-horizon test). Reading them again as data come in and stopping when the interval
@@ -360,7 +390,8 @@ def action_effect(
         (held-out customers then include customers who would not have been contacted, so the
         groups differ by more than the action), when no trigger has held-out customers, when
         a trigger's treated (or held-out) group is empty, so its difference is NaN (or, with
-        ``value``, has one customer, so the value interval is NaN), and for
+        ``value``, has one customer, so the value interval is NaN, or fewer than 20
+        customers with a non-zero value, so the value interval is unreliable), and for
         ``expected_effect`` above. With counts: when measured customers never occur in the log
         (they count as without the outcome), when windows end after the log's last
         interaction (``as_of`` later than the data), when outcome interactions have no
@@ -489,7 +520,8 @@ def action_effect(
 
 def _warn_small_groups(name: str, row: dict[str, Any], with_value: bool) -> None:
     """Warn when a group is empty (the difference is NaN) or, with values, has one customer
-    (Welch's interval needs two in each group)."""
+    (Welch's interval needs two in each group) or fewer than :data:`FEW_VALUES` customers with
+    a non-zero value (the interval is unreliable)."""
     n_t, n_h = row["n_treated"], row["n_held_out"]
     sizes = f"{n_t} treated and {n_h} held-out customers"
     if not (n_t and n_h):
@@ -504,20 +536,40 @@ def _warn_small_groups(name: str, row: dict[str, Any], with_value: bool) -> None
             "so it is NaN",
             DataWarning,
         )
+    elif with_value and min(row["nonzero"]) < FEW_VALUES:
+        k_t, k_h = row["nonzero"]
+        if k_t + k_h == 0:
+            why = "no customer has a non-zero value, so the value interval is a point"
+        else:
+            why = (
+                f"{k_t} of {n_t} treated and {k_h} of {n_h} held-out customers have a non-zero "
+                f"value: with fewer than {FEW_VALUES} in a group the mean of so few values is "
+                "far from normal, and the interval can "
+                "miss the true difference more often than 1 - level"
+            )
+        warn(f"trigger {name!r}: the value interval is unreliable: {why}", DataWarning)
 
 
 def _mde_warning(name: str, row: dict[str, Any], expected_effect: float) -> str:
     """Why the trigger's minimal detectable effect does not reach ``expected_effect``."""
     sizes = f"with {row['n_treated']} treated and {row['n_held_out']} held-out customers"
     if math.isnan(row["mde"]):
-        return (
-            f"trigger {name!r}: {sizes} the minimal detectable effect is unknown (NaN): "
-            + (
-                "a group is empty"
-                if not (row["n_treated"] and row["n_held_out"])
-                else f"the outcome rate is {row['rate_treated']:g} in both groups, so the "
-                "data give no variance to plan with"
+        if not (row["n_treated"] and row["n_held_out"]):
+            why = "a group is empty"
+        elif row["rate_treated"] == row["rate_held_out"] and row["rate_held_out"] in (0, 1):
+            why = (
+                f"the outcome rate is {row['rate_treated']:g} in both groups, so the data "
+                "give no variance to plan with"
             )
+        elif row["rate_held_out"] == 1:
+            why = "every held-out customer had the outcome, so no increase is possible"
+        else:
+            why = (
+                f"even a treated rate of 1 against the held-out {row['rate_held_out']:g} "
+                "would be detected with less than 80 % power"
+            )
+        return (
+            f"trigger {name!r}: {sizes} the minimal detectable effect is unknown (NaN): {why}"
             + f"; the expected {expected_effect:g} cannot be checked"
         )
     return (
@@ -541,10 +593,10 @@ def _row(
     if n_t and n_h:
         p_t, p_h = x_t / n_t, x_h / n_h
         low, high = newcombe_interval(x_t, n_t, x_h, n_h, z)
-        se = pooled_se(x_t, n_t, x_h, n_h)
-        # with no outcome in either group (or in every customer) the pooled rate has no
-        # variance, and 0 would claim that any difference is detectable
-        mde = (z + Z_POWER) * se if se > 0 else NAN
+        # with no outcome in either group (or in every customer) the data give no variance
+        # to plan with: the held-out rate 0 (or 1) would make any difference detectable
+        varies = 0 < x_t + x_h < n_t + n_h
+        mde = newcombe_mde(n_t, n_h, p_h, z, POWER) if varies else NAN
     else:
         p_t = x_t / n_t if n_t else NAN
         p_h = x_h / n_h if n_h else NAN
@@ -561,11 +613,10 @@ def _row(
     if with_value:
         m_t = float(val_t.mean()) if n_t else NAN
         m_h = float(val_h.mean()) if n_h else NAN
-        v_low, v_high = welch_interval(val_t, val_h, level)
-        v_mde = NAN
-        if n_t >= 2 and n_h >= 2:
-            se = math.sqrt(val_t.var(ddof=1) / n_t + val_h.var(ddof=1) / n_h)
-            v_mde = (z + Z_POWER) * se if se > 0 else NAN
+        v_low, v_high = welch_interval(val_t, val_h, level, least_nonzero=RULE_OF_THREE)
+        se = welch_se(val_t, val_h, least_nonzero=RULE_OF_THREE)
+        v_mde = (z + Z_POWER) * se if se > 0 else NAN  # NaN below 2 customers too
+        row["nonzero"] = (int(np.count_nonzero(val_t)), int(np.count_nonzero(val_h)))
         row |= {
             "value_treated": m_t,
             "value_held_out": m_h,
