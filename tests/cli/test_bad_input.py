@@ -97,6 +97,12 @@ class TestErrorsAndBugs:
                 id="recursion",
             ),
             pytest.param(
+                MemoryError(),
+                2,
+                "cxmodel: error: out of memory: the input is too large",
+                id="memory",
+            ),
+            pytest.param(
                 KeyError("Field exists 2 times"),
                 3,
                 "cxmodel: internal error (this is a bug",

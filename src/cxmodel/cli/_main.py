@@ -379,7 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     0: done (``--help`` too, and output cut short by its reader, as ``| head`` does). 2: the
     input or the request is wrong (a wrong command line, every
-    :class:`~cxmodel.errors.CXModelError`, unreadable files, input nested too deeply): one line
+    :class:`~cxmodel.errors.CXModelError`, unreadable files, input nested too deeply or too
+    large for memory): one line
     on stderr saying what and what to do. 3: anything else, which is a bug in cxmodel: one line
     saying so, and the traceback with ``--debug``.
     """
@@ -401,6 +402,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             "cxmodel: error: the input is nested too deeply to read (beyond Python's recursion "
             "limit): flatten the nested JSON value or split the long expression",
+            file=sys.stderr,
+        )
+        return 2
+    except MemoryError:  # the input is larger than this machine's memory: no bug to report
+        print(
+            "cxmodel: error: out of memory: the input is too large to analyse on this machine; "
+            "read part of it (a shorter period, fewer customers), or use cxmodel.dask for data "
+            "larger than memory",
             file=sys.stderr,
         )
         return 2
