@@ -38,7 +38,7 @@ from cxmodel.triggers._codes import first_seen_codes, object_array, present_and_
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
-from cxmodel.triggers._ingest import CATALOGUE, Row
+from cxmodel.triggers._ingest import CATALOGUE, Row, bare_fields
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._truths import refuse_misread
@@ -326,8 +326,7 @@ class Released:
         ks = np.asarray(ks, dtype=np.int64)
         ids, start = self.ids, self.start
         return [
-            Row(cid, time, kind, {"kind": kind} if (i := ids[k]) is None else
-                {"kind": kind, "interaction_id": i}, start + k, rank)
+            Row(cid, time, kind, bare_fields(kind, ids[k]), start + k, rank)
             for k, cid, time, kind, rank in zip(
                 ks.tolist(), self.customers[ks].tolist(), self.times[ks].tolist(),
                 self.kinds[ks].tolist(), self.ranks[ks].tolist(), strict=True,

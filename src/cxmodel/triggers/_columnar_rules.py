@@ -38,7 +38,7 @@ from cxmodel.triggers._columnar_aggregates import advance
 from cxmodel.triggers._columnar_anchored import decide, on_arrays
 from cxmodel.triggers._customer import Anchor, CustomerState, RuleState
 from cxmodel.triggers._firings import FiringBlock
-from cxmodel.triggers._ingest import Row
+from cxmodel.triggers._ingest import Row, bare_fields
 from cxmodel.triggers._operators import AggregatePlan, RulePlan
 from cxmodel.triggers._policies import absence, consent_key, policy_reason
 from cxmodel.triggers._runner import TIMER, RuleRunner
@@ -430,7 +430,7 @@ def _inactivity(
                 rs.timer = Anchor(rows[j], due, {}, {})
                 continue
             ident = ids[k]
-            fields = {"kind": kind} if ident is None else {"kind": kind, "interaction_id": ident}
+            fields = bare_fields(kind, ident)
             if in_place and rs.timer is not None:  # as Row.bare makes it, in place
                 assert timer is not None
                 row = timer.row

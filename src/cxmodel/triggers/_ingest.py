@@ -28,6 +28,7 @@ __all__ = [
     "LogColumns",
     "RecordColumns",
     "Row",
+    "bare_fields",
     "columns_from",
     "is_number",
     "record_columns",
@@ -93,9 +94,7 @@ class Row:
         """The row with only its kind and id among its fields (its customer, time, release
         number and rank kept): what a ``when inactive`` timer keeps of the interaction it
         restarted on when no clause reads that interaction's properties."""
-        fields: dict[str, Any] = {"kind": self.kind}
-        if self.interaction_id is not None:
-            fields["interaction_id"] = self.interaction_id
+        fields = bare_fields(self.kind, self.interaction_id)
         return Row(self.customer, self.time, self.kind, fields, self.seq, self.rank)
 
     def record(self) -> dict[str, Any]:
@@ -124,6 +123,13 @@ class Row:
         kept = fields.mapping()
         kind = fields["kind"].text()
         return Row(customer.text(), time.time(), kind, kept, seq.integer(), rank.count())
+
+
+def bare_fields(kind: str, interaction_id: str | None) -> dict[str, Any]:
+    """The fields of a bare row (:meth:`Row.bare`): the kind, and the id if there is one."""
+    if interaction_id is None:
+        return {"kind": kind}
+    return {"kind": kind, "interaction_id": interaction_id}
 
 
 def record_of(interaction: Any) -> dict[str, Any]:
