@@ -17,7 +17,7 @@ from cxmodel._arguments import got, interaction_log
 from cxmodel._pieces import warn
 from cxmodel._power import newcombe_mde
 from cxmodel._result import plain
-from cxmodel._stats import newcombe_interval, welch_interval, welch_se, z_value
+from cxmodel._stats import newcombe_interval, welch_se_interval, z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, add_duration, as_of_us, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
@@ -613,8 +613,7 @@ def _row(
     if with_value:
         m_t = float(val_t.mean()) if n_t else NAN
         m_h = float(val_h.mean()) if n_h else NAN
-        v_low, v_high = welch_interval(val_t, val_h, level, least_nonzero=RULE_OF_THREE)
-        se = welch_se(val_t, val_h, least_nonzero=RULE_OF_THREE)
+        se, v_low, v_high = welch_se_interval(val_t, val_h, level, least_nonzero=RULE_OF_THREE)
         v_mde = (z + Z_POWER) * se if se > 0 else NAN  # NaN below 2 customers too
         row["nonzero"] = (int(np.count_nonzero(val_t)), int(np.count_nonzero(val_h)))
         row |= {

@@ -15,7 +15,7 @@ from cxmodel._arguments import interaction_log, name_sequence, of_type
 from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._stats import (
-    mean_t_bounds,
+    mean_t_interval,
     newcombe_interval,
     proportion_interval,
     welch_interval,
@@ -473,8 +473,7 @@ def _row(
     if measure == "next_score":
         mean = float(x.mean()) if n else NAN
         var = float(x.var(ddof=1)) if n > 1 else NAN
-        _, lows, highs = mean_t_bounds([n], [mean], [var], level, limits=scale)
-        lo, hi = float(lows[0]), float(highs[0])
+        _, lo, hi = mean_t_interval(n, mean, var, level, 1.0, scale)
         if base is not None:
             y = base.values[measure]
             if n and len(y):
