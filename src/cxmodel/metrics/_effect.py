@@ -348,8 +348,8 @@ def action_effect(
     plausible), which makes the interval conservative there. With fewer than 20 such
     customers in a group a warning says the value interval is unreliable: the mean of so few
     skewed values is far from normal, and coverage falls below ``level`` (about 91 % for a
-    95 % interval with 10 of them). ``value_mde`` is ``(z + z_0.8) * se`` with the same variances (a normal
-    approximation, not the exact power of the rate's ``mde``).
+    95 % interval with 10 of them). ``value_mde`` is ``(z + z_0.8) * se`` with the same
+    variances (a normal approximation, not the exact power of the rate's ``mde``).
 
     **One look.** The intervals assume the data are read once, at a horizon fixed in advance
     (a fixed-horizon test). Reading them again as data come in and stopping when the interval
