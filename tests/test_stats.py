@@ -24,6 +24,7 @@ from cxmodel._stats import (
     two_sided_p,
     welch_interval,
     welch_se,
+    welch_se_interval,
     wilson_bounds,
     wilson_interval,
     z_value,
@@ -301,6 +302,21 @@ class TestMeans:
         assert math.isnan(welch_se(np.array([1.0]), b))
         with pytest.raises(SchemaError, match="least_nonzero"):
             welch_interval(a, b, least_nonzero=-1)
+
+    @pytest.mark.parametrize(
+        ("a", "b"),
+        [
+            (np.array([0.0] * 18 + [40.0, 60.0]), np.zeros(10)),
+            (np.array([1.0, 2.0, 3.0]) * 1e200, np.array([0.0, 1.0]) * 1e200),
+            (np.array([3.0, 3.0]), np.array([1.0, 1.0])),
+            (np.array([1.0]), np.array([1.0, 2.0])),
+        ],
+    )
+    def test_welch_se_interval_is_both_at_once(self, a: np.ndarray, b: np.ndarray) -> None:
+        """``welch_se_interval`` is ``welch_se`` and ``welch_interval`` to the last bit."""
+        se, low, high = welch_se_interval(a, b, 0.9, least_nonzero=3)
+        expected = (welch_se(a, b, least_nonzero=3), *welch_interval(a, b, 0.9, least_nonzero=3))
+        np.testing.assert_array_equal((se, low, high), expected)
 
     def test_welch_simulated_coverage(self) -> None:
         """Unequal variances and sizes: 2,000 seeded repetitions cover the difference ~95 %."""

@@ -35,6 +35,7 @@ __all__ = [
     "two_sided_p",
     "welch_interval",
     "welch_se",
+    "welch_se_interval",
     "wilson_bounds",
     "wilson_interval",
     "z_value",
@@ -428,7 +429,12 @@ def mean_t_bounds(
 
 
 def mean_t_interval(
-    n: float, mean: float, var: float, level: float, fpc: float
+    n: float,
+    mean: float,
+    var: float,
+    level: float,
+    fpc: float,
+    limits: tuple[float, float] | None = None,
 ) -> tuple[float, float, float]:
     """``(se, low, high)`` of one mean: :func:`mean_t_bounds` of a single group.
 
@@ -438,7 +444,7 @@ def mean_t_interval(
     >>> se, round(lo, 3), round(hi, 3)
     (1.0, 6.818, 13.182)
     """
-    se, low, high = mean_t_bounds([n], [mean], [var], level, fpc)
+    se, low, high = mean_t_bounds([n], [mean], [var], level, fpc, limits)
     return float(se[0]), float(low[0]), float(high[0])
 
 
@@ -484,12 +490,8 @@ def welch_interval(
     >>> [round(v, 2) for v in welch_interval(a, b, least_nonzero=3)]
     [-16.23, 26.23]
     """
-    d, va, vb, df, unit = _welch(a, b, level, least_nonzero, "welch_interval()")
-    if math.isnan(d) or va + vb == 0:
-        return (float(d * unit), float(d * unit)) if not math.isnan(d) else (NAN, NAN)
-    t = stats.t.ppf(0.5 + level / 2, df)
-    se = math.sqrt(va + vb)
-    return (float((d - t * se) * unit), float((d + t * se) * unit))
+    _, low, high = _welch(a, b, level, least_nonzero, "welch_interval()")
+    return low, high
 
 
 def welch_se(a: FloatArray, b: FloatArray, *, least_nonzero: float = 0.0) -> float:
@@ -502,16 +504,31 @@ def welch_se(a: FloatArray, b: FloatArray, *, least_nonzero: float = 0.0) -> flo
     >>> round(welch_se(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0])), 4)  # sqrt(1/3 + 1/4)
     0.7638
     """
-    d, va, vb, _, unit = _welch(a, b, 0.95, least_nonzero, "welch_se()")
-    return NAN if math.isnan(d) else float(math.sqrt(va + vb) * unit)
+    return _welch(a, b, 0.95, least_nonzero, "welch_se()")[0]
+
+
+def welch_se_interval(
+    a: FloatArray, b: FloatArray, level: float = 0.95, *, least_nonzero: float = 0.0
+) -> tuple[float, float, float]:
+    """``(se, low, high)``: :func:`welch_se` and :func:`welch_interval` at once (the samples
+    checked, and their variances computed, once).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> se, low, high = welch_se_interval(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]))
+    >>> round(se, 4), round(low, 3), round(high, 3)
+    (0.7638, -0.988, 3.988)
+    """
+    return _welch(a, b, level, least_nonzero, "welch_se_interval()")
 
 
 def _welch(
     a: FloatArray, b: FloatArray, level: float, least_nonzero: float, where: str
-) -> tuple[float, float, float, float, float]:
-    """``(d, va, vb, df, unit)``: the difference of means, the two variances of the means and
-    Welch-Satterthwaite's degrees of freedom, in units of ``unit`` (values past 1e100, whose
-    squares overflow, are divided by the largest); ``d`` NaN below 2 values in a sample."""
+) -> tuple[float, float, float]:
+    """``(se, low, high)`` of :func:`welch_se_interval`, errors naming ``where``. Values past
+    1e100 (whose squares overflow) are divided by the largest, and the results multiplied
+    back."""
     a = float_array(a, where, "a", ndim=1)
     b = float_array(b, where, "b", ndim=1)
     finite_values(a, where, "a")
@@ -523,7 +540,7 @@ def _welch(
         raise SchemaError(f"{where}: least_nonzero must be >= 0; got {least_nonzero!r}")
     n_a, n_b = a.shape[0], b.shape[0]
     if n_a < 2 or n_b < 2:
-        return (NAN, NAN, NAN, NAN, 1.0)
+        return (NAN, NAN, NAN)
     unit = max(float(np.abs(a).max()), float(np.abs(b).max()))
     unit = unit if unit > LARGE else 1.0
     a, b = a / unit, b / unit
@@ -537,7 +554,9 @@ def _welch(
             var_b = max(var_b, least_nonzero * m2 / n_b)
     va, vb = var_a / n_a, var_b / n_b
     d = float(a.mean() - b.mean())
-    if va + vb == 0:
-        return (d, 0.0, 0.0, NAN, unit)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return (0.0, float(d * unit), float(d * unit))
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
-    return (d, va, vb, float(df), unit)
+    t = stats.t.ppf(0.5 + level / 2, df)
+    return (float(se * unit), float((d - t * se) * unit), float((d + t * se) * unit))

@@ -17,7 +17,7 @@ from cxmodel._arguments import got, interaction_log
 from cxmodel._pieces import warn
 from cxmodel._power import newcombe_mde
 from cxmodel._result import plain
-from cxmodel._stats import newcombe_interval, welch_interval, welch_se, z_value
+from cxmodel._stats import newcombe_interval, welch_se_interval, z_value
 from cxmodel._tables import MetricTable
 from cxmodel._time import TimeLike, add_duration, as_of_us, format_duration, parse_duration
 from cxmodel.errors import DataWarning, NotFoundError, SchemaError, did_you_mean
@@ -348,8 +348,8 @@ def action_effect(
     plausible), which makes the interval conservative there. With fewer than 20 such
     customers in a group a warning says the value interval is unreliable: the mean of so few
     skewed values is far from normal, and coverage falls below ``level`` (about 91 % for a
-    95 % interval with 10 of them). ``value_mde`` is ``(z + z_0.8) * se`` with the same variances (a normal
-    approximation, not the exact power of the rate's ``mde``).
+    95 % interval with 10 of them). ``value_mde`` is ``(z + z_0.8) * se`` with the same
+    variances (a normal approximation, not the exact power of the rate's ``mde``).
 
     **One look.** The intervals assume the data are read once, at a horizon fixed in advance
     (a fixed-horizon test). Reading them again as data come in and stopping when the interval
@@ -613,8 +613,7 @@ def _row(
     if with_value:
         m_t = float(val_t.mean()) if n_t else NAN
         m_h = float(val_h.mean()) if n_h else NAN
-        v_low, v_high = welch_interval(val_t, val_h, level, least_nonzero=RULE_OF_THREE)
-        se = welch_se(val_t, val_h, least_nonzero=RULE_OF_THREE)
+        se, v_low, v_high = welch_se_interval(val_t, val_h, level, least_nonzero=RULE_OF_THREE)
         v_mde = (z + Z_POWER) * se if se > 0 else NAN  # NaN below 2 customers too
         row["nonzero"] = (int(np.count_nonzero(val_t)), int(np.count_nonzero(val_h)))
         row |= {

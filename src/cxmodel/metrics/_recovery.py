@@ -15,7 +15,7 @@ from cxmodel._arguments import interaction_log, name_sequence, of_type
 from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._stats import (
-    mean_t_bounds,
+    mean_t_interval,
     newcombe_interval,
     proportion_interval,
     welch_interval,
@@ -64,9 +64,9 @@ class RecoveryRates(MetricTable):
     on the firing; ``"held out"``); ``measure`` (``"responded"``, ``"recovered"``,
     ``"next_score"``, ``"retained_<D>"``); ``n`` (customers measured); ``value`` (a share, or
     the mean next score) with ``ci_low`` / ``ci_high`` (Wilson; Student t for the mean,
-    within the scale); ``difference`` (the group minus held out) with ``diff_ci_low`` / ``diff_ci_high``
-    (Newcombe for shares, Welch for the mean; NaN for the held-out rows); ``n_pending``
-    (customers left out because the measure's window had not closed).
+    within the scale); ``difference`` (the group minus held out) with ``diff_ci_low`` /
+    ``diff_ci_high`` (Newcombe for shares, Welch for the mean; NaN for the held-out rows);
+    ``n_pending`` (customers left out because the measure's window had not closed).
 
     ``metric``, ``recovered_at``, ``window``, ``retention``, ``active`` and ``level`` say
     what was measured; :meth:`row` gives one row as a dict.
@@ -148,8 +148,9 @@ def recovery_rate(
     Shares have Wilson intervals and the mean a Student t interval; each group is compared
     with the held-out group, with Newcombe's interval for a difference of shares and Welch's
     for the difference of means. The mean's interval lies within the question's scale (0 to
-    10 for NPS), and that of its difference within the scale's width either way. A measure whose window ends after ``as_of`` is not known yet:
-    the customer is left out of it (``n_pending``).
+    10 for NPS), and that of its difference within the scale's width either way. A measure
+    whose window ends after ``as_of`` is not known yet: the customer is left out of it
+    (``n_pending``).
 
     **Which difference is an experiment.** The holdout is drawn at random, so ``"emitted"``
     against ``"held out"`` measures the effect of the alert being raised. Whether the host
@@ -473,8 +474,7 @@ def _row(
     if measure == "next_score":
         mean = float(x.mean()) if n else NAN
         var = float(x.var(ddof=1)) if n > 1 else NAN
-        _, lows, highs = mean_t_bounds([n], [mean], [var], level, limits=scale)
-        lo, hi = float(lows[0]), float(highs[0])
+        _, lo, hi = mean_t_interval(n, mean, var, level, 1.0, scale)
         if base is not None:
             y = base.values[measure]
             if n and len(y):

@@ -263,7 +263,8 @@ def run_off_message(
     if penalizer and growing:  # the penalty is on the squares: it keeps none from 0
         helps = f"; penalizer_coef > 0 keeps {_names(growing)} finite"
     return (
-        f"{model}: the likelihood does not fall as {_movement(signs, features)} ({shown}){reached}: "
+        f"{model}: the likelihood does not fall as {_movement(signs, features)} "
+        f"({shown}){reached}: "
         "it keeps rising, or stays level, towards the edge of the parameter space, so the data "
         f"do not determine {what}. The parameters are a point on the way, not a maximum "
         "(convergence_.converged is False), and the predictions are close to those of the "

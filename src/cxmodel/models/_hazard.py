@@ -243,9 +243,8 @@ class DiscreteHazard(WaldRegression):
             )
             # read in the reported parameters (baselines at covariates 0, not at their means):
             # reported = to @ theta
-            to = np.eye(k_fit + p)
-            to[:k_fit, k_fit:] = -mean
-            back = np.linalg.inv(to)
+            to, back = np.eye(k_fit + p), np.eye(k_fit + p)
+            to[:k_fit, k_fit:], back[:k_fit, k_fit:] = -mean, mean  # back is to's inverse
             reported = fit._replace(
                 theta=to @ fit.theta,
                 gradient=back.T @ fit.gradient,

@@ -186,7 +186,8 @@ def infinite_estimates(
     """``fit``, marked unconverged when the ``objective`` (``"likelihood"``) was still rising
     along some coefficient (its estimate is infinite: the gradient vanished, not the step),
     or is flat along it (no information: a coefficient that never left 0 has no curvature,
-    so the data do not determine it); the message names them. ``names`` has one name per coefficient of ``fit.theta``.
+    so the data do not determine it); the message names them. ``names`` has one name per
+    coefficient of ``fit.theta``.
 
     Examples
     --------
