@@ -32,7 +32,9 @@ __all__ = [
     "numbered_partitions",
     "partition_log",
     "renamed_in_partition",
+    "row_origin",
     "shuffle_method",
+    "source_column",
     "tree_merge",
 ]
 
@@ -77,6 +79,21 @@ def merge_keyed(a: Mapping[K, S], b: Mapping[K, S], merge: Callable[[S, S], S]) 
     for key, state in b.items():
         out[key] = merge(out[key], state) if key in out else state
     return out
+
+
+def source_column(mapping: Mapping[str, str] | None, target: str) -> str:
+    """The frame's name of the log column ``target`` under ``mapping`` (``target`` itself when
+    ``mapping`` does not rename it).
+
+    Examples
+    --------
+    >>> source_column({"user": "customer_id"}, "customer_id"), source_column(None, "kind")
+    ('user', 'kind')
+    """
+    for source, name in (mapping or {}).items():
+        if name == target:
+            return source
+    return target
 
 
 def dask_modules(feature: str) -> tuple[Any, Any]:
@@ -204,6 +221,18 @@ def partition_log(
         raise renamed_in_partition(error, frame, number, origin) from None
 
 
+def row_origin(
+    frame: Any,
+    number: int,
+    origin: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Each row's input partition and position in it: ``origin`` for rows a shuffle gathered,
+    else partition ``number`` and the rows' positions in ``frame``."""
+    if origin is not None:
+        return origin
+    return np.full(len(frame), number, dtype=np.int64), np.arange(len(frame), dtype=np.int64)
+
+
 def renamed_in_partition(
     error: RowSchemaError,
     frame: Any,
@@ -222,11 +251,7 @@ def renamed_in_partition(
     >>> renamed_in_partition(error, frame, 4)
     SchemaError("partition 4, index 'e2' (row 2 of the partition): score nan ...")
     """
-    if origin is None:
-        partitions = np.full(len(frame), number, dtype=np.int64)
-        positions = np.arange(len(frame), dtype=np.int64)
-    else:
-        partitions, positions = origin
+    partitions, positions = row_origin(frame, number, origin)
     index = frame.index
 
     def label(row: int) -> str:

@@ -27,7 +27,13 @@ import numpy.typing as npt
 from cxmodel._optional import import_optional
 from cxmodel._progress import dask_compute
 from cxmodel.dask._bad_rows import Found
-from cxmodel.dask._common import declared_columns, renamed_in_partition, shuffle_method, tree_merge
+from cxmodel.dask._common import (
+    declared_columns,
+    renamed_in_partition,
+    shuffle_method,
+    source_column,
+    tree_merge,
+)
 from cxmodel.dask._types import check_id_types, customer_column, merged_types
 from cxmodel.errors import CXModelError, RowSchemaError
 from cxmodel.log import InteractionLog
@@ -51,14 +57,6 @@ Digest = npt.NDArray[np.uint64]
 _ID = "_cxmodel_id"
 _PART = "_cxmodel_partition"
 _POS = "_cxmodel_position"
-
-
-def _source(mapping: Mapping[str, str] | None) -> str:
-    """The frame's name of the ``interaction_id`` column under ``mapping``."""
-    for source, target in (mapping or {}).items():
-        if target == "interaction_id":
-            return source
-    return "interaction_id"
 
 
 def _id_rows(frame: Any, column: str, partition_info: dict[str, Any] | None = None) -> Any:
@@ -125,7 +123,7 @@ def check_unique_ids(ddf: Any, mapping: Mapping[str, str] | None) -> None:
 def _repeat_error(ddf: Any, mapping: Mapping[str, str] | None) -> Found | None:
     """The error of :func:`check_unique_ids` with where it was found, or None when no id
     repeats."""
-    column = _source(mapping)
+    column = source_column(mapping, "interaction_id")
     if column not in ddf.columns:
         return None
     dask = import_optional("dask", "cxmodel.dask")
@@ -146,7 +144,7 @@ def _repeat_error(ddf: Any, mapping: Mapping[str, str] | None) -> Found | None:
 
 def has_ids(ddf: Any, mapping: Mapping[str, str] | None) -> bool:
     """Whether the frame has an ``interaction_id`` column (under ``mapping``'s name for it)."""
-    return _source(mapping) in ddf.columns
+    return source_column(mapping, "interaction_id") in ddf.columns
 
 
 def hash_text(ids: npt.NDArray[np.object_]) -> Digest:
@@ -246,9 +244,9 @@ def merged_with_unique_ids(
     mapping: Mapping[str, str] | None,
     *,
     fan_in: int,
+    feature: str,
     progress: bool = False,
     first_bad_row: Callable[[], Found | None] | None = None,
-    feature: str = "cxmodel.dask",
 ) -> tuple[S, Any]:
     """The partitions' states merged in a tree of ``fan_in``, and the warnings ``caught``,
     computed together; ``parts`` are the delayed ``(state, id digest, customer id types)``
@@ -257,7 +255,8 @@ def merged_with_unique_ids(
     the same id (:func:`repeats_first`, :func:`check_digests`), wherever they were read, and
     when its customer ids are numbers in one partition and text in another
     (:func:`~cxmodel.dask._types.check_id_types`); a failed task's error gives way to the
-    frame's first error (``first_bad_row``, as in :func:`repeats_first`)."""
+    frame's first error (``first_bad_row``, as in :func:`repeats_first`). ``feature`` names the
+    public function in the error."""
     tree = tree_merge(merge, [part[0] for part in parts], fan_in)
     with repeats_first(ddf, mapping, first_bad_row):
         state, warned, *found = dask_compute(

@@ -23,9 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._optional import import_optional
+from cxmodel.dask._common import row_origin, source_column
 from cxmodel.errors import SchemaError
 from cxmodel.log import InteractionLog
-from cxmodel.log._columns import show
+from cxmodel.log._columns import is_missing, show
 
 __all__ = [
     "TypesSeen",
@@ -56,10 +57,7 @@ def customer_column(mapping: Mapping[str, str] | None) -> str:
     >>> customer_column({"user": "customer_id"}), customer_column(None)
     ('user', 'customer_id')
     """
-    for source, target in (mapping or {}).items():
-        if target == "customer_id":
-            return source
-    return "customer_id"
+    return source_column(mapping, "customer_id")
 
 
 def _classes(series: Any) -> npt.NDArray[np.int8]:
@@ -118,11 +116,7 @@ def id_types(
     if column not in frame.columns or len(frame) == 0:
         return {}
     classes = _classes(frame[column])
-    if origin is None:
-        partitions = np.full(len(frame), number, dtype=np.int64)
-        positions = np.arange(len(frame), dtype=np.int64)
-    else:
-        partitions, positions = origin
+    partitions, positions = row_origin(frame, number, origin)
     values = frame[column]
     out: TypesSeen = {}
     for code, name in ((_NUMBER, "number"), (_TEXT, "text")):
@@ -166,8 +160,7 @@ def by_types(log: InteractionLog | None, by: str | None, number: int) -> TypesSe
         values: Any = categories[codes[present[:1]]] if present.size else []
     else:
         column: npt.NDArray[Any] = log.column(by)
-        missing = np.isnan(column) if column.dtype.kind == "f" else column == None  # noqa: E711
-        present = np.flatnonzero(~np.asarray(missing, dtype=bool))
+        present = np.flatnonzero(~is_missing(column))
         values = column[present[:1]]
     if not present.size:
         return {}
