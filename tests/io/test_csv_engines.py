@@ -152,3 +152,14 @@ def test_rows_of_only_separators_are_blank_lines(tmp_path: Path, engine: str) ->
     path.write_text("customer_id,timestamp,kind\na,2024-01-01T00:00:00Z,view\n,,\nb,soon,view\n")
     with pytest.raises(CXModelError, match="row 2: timestamp 'soon'"):
         read_csv(path, engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["pyarrow", "python"])
+def test_a_row_with_one_field_filled_is_not_blank(tmp_path: Path, engine: str) -> None:
+    """A row whose only filled field is its last is a row (here a bad one),
+    not a blank line, on both engines."""
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "sheet.csv"
+    path.write_text("customer_id,timestamp,kind\na,2024-01-01T00:00:00Z,view\n, ,view\n")
+    with pytest.raises(CXModelError, match="row 2: "):
+        read_csv(path, engine=engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -372,6 +373,27 @@ def test_ids_that_differ_only_by_spaces_are_said() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         InteractionLog.from_records(rows[1:])
+
+
+@pytest.mark.parametrize(
+    ("ids", "pair"),
+    [
+        ((" a", "a", "b"), "' a' and 'a'"),
+        (("a", "z", "z "), "'z ' and 'z'"),
+        (("\tq", "q"), "'\\tq' and 'q'"),
+    ],
+    ids=["first-id-leading", "last-id-trailing", "tab"],
+)
+def test_spaced_ids_at_either_end_of_the_ids_are_said(ids: tuple[str, ...], pair: str) -> None:
+    """The padded id of a pair is found as the first or the last of the sorted ids too, and
+    with white space other than a space."""
+    rows = [
+        {"customer_id": cid, "timestamp": "2024-01-01T00:00:00Z", "kind": "view"} for cid in ids
+    ]
+    with pytest.warns(
+        DataWarning, match=rf"1 customer id\(s\) differ .*\(first: {re.escape(pair)}\)"
+    ):
+        InteractionLog.from_records(rows)
 
 
 def test_from_pandas_reads_a_named_index() -> None:

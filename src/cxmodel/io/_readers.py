@@ -524,24 +524,23 @@ def _csv_with_arrow(
         or ["" if v is None else str(v) for v in table.slice(0, 1).to_pylist()[0].values()] != first
     ):
         return None  # the first record is not the header as the standard library reads it
-    table = _without_blank_rows(table.slice(1), pa)
+    table = _without_blank_rows(table.slice(1))
     renamed = apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
     return {renamed[name]: Encoded.from_arrow(table.column(j)) for j, name in enumerate(header)}
 
 
-def _without_blank_rows(table: Any, pa: Any) -> Any:
+def _without_blank_rows(table: Any) -> Any:
     """``table`` without its blank records (:func:`_blank`: every field empty or white space),
-    which the standard library's path skips too."""
+    which the standard library's path skips too. Columns are looked at until one leaves no
+    row blank (usually the first)."""
     pc = import_optional("pyarrow.compute", "read_csv(engine='pyarrow')")
     blank = None
     for column in table.columns:
-        empty = pc.or_kleene(
-            pc.is_null(column), pc.equal(pc.utf8_trim_whitespace(column), "")
-        ).fill_null(True)
+        empty = pc.equal(pc.utf8_trim_whitespace(column), "").fill_null(True)  # null: empty
         blank = empty if blank is None else pc.and_(blank, empty)
-    if blank is None or not pc.any(blank).as_py():
-        return table
-    return table.filter(pc.invert(blank))
+        if not pc.any(blank).as_py():
+            return table
+    return table if blank is None else table.filter(pc.invert(blank))
 
 
 def _first_record(text: str, delimiter: str) -> list[str] | None:

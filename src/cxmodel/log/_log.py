@@ -283,16 +283,23 @@ def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
     return "string"
 
 
-#: an id with white space at its start or end, among ids joined by NUL
-_PADDED = re.compile(r"(?:^|\0)\s|\s(?:\0|$)")
+#: the start of an id with white space at its start, among ids joined by NUL and framed by
+#: NULs (searched in the reversed text too, for white space at an id's end); a literal first
+#: character, which the regular expression engine finds fast
+_PADDED = re.compile(r"\0\s")
 
 
 def _warn_spaced_ids(ids: ObjectArray) -> None:
     """Warn when customer ids differ from another only by spaces around them (``"007 "``
     and ``"007"``): ids are kept as written, so they are two customers, which an export
     that pads some ids makes without a word."""
-    given = [i for i in ids.tolist() if isinstance(i, str)]
-    if not _PADDED.search("\0".join(given)):  # one scan of every distinct id, in C
+    given = ids.tolist()
+    try:
+        joined = "\0" + "\0".join(given) + "\0"
+    except TypeError:  # not all text (a number among the ids is a bad row, said elsewhere)
+        given = [i for i in given if isinstance(i, str)]
+        joined = "\0" + "\0".join(given) + "\0"
+    if not (_PADDED.search(joined) or _PADDED.search(joined[::-1])):  # scans of every id, in C
         return
     seen: dict[str, str] = {}
     pairs: list[tuple[str, str]] = []

@@ -147,8 +147,7 @@ def plot_rfm_segments(
     ax.set_yticks(np.arange(1, n + 1))
     ax.set_aspect("equal")
     ax.tick_params(length=0)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
+    ax.spines[:].set_visible(False)
     note = " (segment most common over M scores)" if varies else ""
     return finish(
         ax,

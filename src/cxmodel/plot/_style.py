@@ -419,8 +419,7 @@ def heatmap(
     if not np.size(values):
         ax.set_xticks([])
         ax.set_yticks([])
-        for side in ("top", "right", "bottom", "left"):
-            ax.spines[side].set_visible(False)
+        ax.spines[:].set_visible(False)
         nothing(ax, empty)
         return None
     base = mpl.colormaps[cmap or SEQUENTIAL]
@@ -441,8 +440,7 @@ def heatmap(
     ax.set_xticks(shown_columns, labels=[plain(columns[i]) for i in shown_columns.tolist()])
     ax.set_yticks(shown_rows, labels=[plain(rows[i]) for i in shown_rows.tolist()])
     ax.tick_params(length=0)
-    for side in ("top", "right", "bottom", "left"):
-        ax.spines[side].set_visible(False)
+    ax.spines[:].set_visible(False)
     if texts is not None:
         size = 8 if max(len(rows), len(columns)) <= 12 else 6
         shades = np.asarray(image.to_rgba(data), dtype=np.float64)
