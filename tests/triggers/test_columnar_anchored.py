@@ -306,3 +306,26 @@ class TestAnchoredOnArrays:
                 assert not gc.isenabled()
             finally:
                 gc.enable()
+
+    def test_what_a_large_micro_batch_keeps_is_not_left_young(self) -> None:
+        """The objects a call made and kept move to the oldest generation unscanned (the
+        young generation is empty after it), unless the host froze objects itself, whose
+        freeze is left as it was."""
+        rules = parse("trigger t:\n    when survey_x as x\n    emit go(top = max(survey_x.level))")
+        recs = [
+            {"customer_id": f"c{j % 50}", "timestamp": T0 + timedelta(minutes=j),
+             "kind": "survey_x", "level": float(j)}
+            for j in range(3_000)
+        ]  # fmt: skip
+        engine = engine_of(rules, COLUMNAR)
+        engine.process_many(recs[:1_500])
+        assert gc.get_count()[0] < 50 and gc.get_freeze_count() == 0
+        frozen = [[j] for j in range(10)]
+        gc.freeze()
+        try:
+            held = gc.get_freeze_count()
+            engine.process_many(recs[1_500:])
+            assert 0 < gc.get_freeze_count() <= held  # still frozen: not unfrozen by the call
+        finally:
+            gc.unfreeze()
+        assert len(frozen) == 10

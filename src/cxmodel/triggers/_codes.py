@@ -43,13 +43,17 @@ def first_seen_codes(
     >>> codes.tolist(), list(names)
     ([2, 0], ['a', 'b', 'c'])
     """
-    names: dict[Any, int] = dict(coded) if coded else {}
     listed = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    for value in dict.fromkeys(listed):  # the distinct values, in the order first seen
-        if value not in names:
-            names[value] = len(names)
-    codes = np.fromiter(map(names.__getitem__, listed), np.int64, count=len(listed))
-    return codes, names
+    distinct = dict.fromkeys(listed)  # in the order first seen
+    if coded:
+        names = dict(coded)
+        for value in distinct:
+            if value not in names:
+                names[value] = len(names)
+    else:
+        names = dict(zip(distinct, range(len(distinct))))
+    # a list first: numpy reads it about twice as fast as the same iterator
+    return np.array(list(map(names.__getitem__, listed)), dtype=np.int64), names
 
 
 def present_and_missing(values: npt.NDArray[Any]) -> list[int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Mapping
+from itertools import compress
 from typing import Any
 
 from cxmodel._time import us_to_datetime
@@ -227,7 +228,8 @@ class RuleRunner:
         for cid, state in self.states.items():
             seen = state.seen
             if seen and next(iter(seen.values())) < before:
-                self.touch(cid).seen = {k: t for k, t in seen.items() if t >= before}
+                kept = compress(seen.items(), map(before.__le__, seen.values()))
+                self.touch(cid).seen = dict(kept)
 
     def refuse_held(self, held: list[Row]) -> None:
         """Refuse interactions ``held`` back for lateness (in release order) that an
