@@ -394,20 +394,15 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
     group_start = np.flatnonzero(new_group)
     group_end = np.append(group_start[1:], n)
     names = list(codes)
-    states: dict[str, CustomerState] = {}
-    touched, everyone, first = runner.touched, runner.states, released.first
+    touched = runner.touch_all(names)  # by code: the groups' order
+    first = released.first
     last = group_end - 1
     groups = zip(
-        group_start.tolist(), group_end.tolist(), c_sorted[group_start].tolist(),
-        t_sorted[group_start].tolist(), order[group_start].tolist(), t_sorted[last].tolist(),
-        rank[last].tolist(), (run_start[last] == group_start).tolist(), strict=True,
+        group_start.tolist(), group_end.tolist(), touched, t_sorted[group_start].tolist(),
+        order[group_start].tolist(), t_sorted[last].tolist(), rank[last].tolist(),
+        (run_start[last] == group_start).tolist(), strict=True,
     )  # fmt: skip
-    for lo, hi, code, head_time, head_at, last_time, last_rank, one_run in groups:
-        cid = names[code]
-        state = everyone.get(cid)
-        if state is None or cid not in touched:
-            state = runner.touch(cid)
-        states[cid] = state
+    for lo, hi, state, head_time, head_at, last_time, last_rank, one_run in groups:
         if state.last_time is None:
             first.add(start + head_at)
         elif state.last_time == head_time:  # continues the customer's last tie
@@ -419,17 +414,14 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
         state.tie_count = last_rank + 1
         state.last_time = last_time
     released.ranks[order] = rank
-    # forgotten by RuleRunner.forget_ids once they can only be late, as one by one: each
-    # customer's in release order
-    ids = released.id_column(order).tolist()
-    times_by = t_sorted.tolist()
-    some_none = None in ids
-    for lo, hi, code in zip(
-        group_start.tolist(), group_end.tolist(), c_sorted[group_start].tolist(), strict=True
-    ):
-        pairs = zip(ids[lo:hi], times_by[lo:hi], strict=True)
-        seen = states[names[code]].seen
-        seen.update((p for p in pairs if p[0] is not None) if some_none else pairs)
+    states = dict(zip(names, touched, strict=True))
+    # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
+    if released.ids.count(None) < n:
+        for cid, ident, time in zip(
+            released.customers.tolist(), released.ids, times.tolist(), strict=True
+        ):
+            if ident is not None:
+                states[cid].seen[ident] = time
     return states
 
 

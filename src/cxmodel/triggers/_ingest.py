@@ -676,6 +676,7 @@ class RecordColumns:
         self.times = times
         self.kinds = kinds
         self._columns = columns
+        self._objects: dict[str, npt.NDArray[Any]] = {}
         ids = columns.get("interaction_id")  # text: a list (see _property_column)
         self.ids: list[str | None] = (
             [None] * self.n
@@ -691,7 +692,11 @@ class RecordColumns:
         values = self._columns.get(name)
         if values is None or isinstance(values, np.ndarray):
             return None if values is None else values[positions]
-        return _objects(list(map(values.__getitem__, positions.tolist())))
+        made = self._objects.get(name)  # rules reading the same property share it
+        if made is None:
+            made = self._objects[name] = _objects(values)
+        picked: npt.NDArray[Any] = made[positions]
+        return picked
 
     def stand_ins(self, name: str) -> list[int]:
         """The positions of the first record with property ``name`` and the first without,

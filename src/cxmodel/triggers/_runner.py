@@ -218,6 +218,18 @@ class RuleRunner:
             state = self.states[cid] = CustomerState(cid)
         return state
 
+    def touch_all(self, cids: list[str]) -> list[CustomerState]:
+        """:meth:`touch` each of ``cids`` (distinct), in order; return their states. With
+        no copy to keep for a rollback, the customers are looked up and marked touched
+        together."""
+        if self.before is not None:
+            return list(map(self.touch, cids))
+        states = self.states
+        for cid in [cid for cid in cids if cid not in states]:
+            states[cid] = CustomerState(cid)
+        self.touched.update(cids)
+        return list(map(states.__getitem__, cids))
+
     def forget_ids(self, before: int) -> None:
         """Forget every customer's and the catalogue's interaction ids of times before
         ``before`` (they can no longer be re-delivered without being late); the customers
