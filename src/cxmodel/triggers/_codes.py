@@ -22,10 +22,8 @@ def object_array(values: Iterable[Any]) -> npt.NDArray[Any]:
     >>> object_array(["a", None, ("b", 1)]).tolist()
     ['a', None, ('b', 1)]
     """
-    listed = list(values)
-    out = np.empty(len(listed), dtype=object)
-    out[:] = listed
-    return out
+    listed = values if isinstance(values, list) else list(values)
+    return np.fromiter(listed, dtype=object, count=len(listed))
 
 
 def first_seen_codes(

@@ -676,7 +676,6 @@ class RecordColumns:
         self.times = times
         self.kinds = kinds
         self._columns = columns
-        self._objects: dict[str, npt.NDArray[Any]] = {}
         ids = columns.get("interaction_id")  # text: a list (see _property_column)
         self.ids: list[str | None] = (
             [None] * self.n
@@ -692,11 +691,7 @@ class RecordColumns:
         values = self._columns.get(name)
         if values is None or isinstance(values, np.ndarray):
             return None if values is None else values[positions]
-        made = self._objects.get(name)  # rules reading the same property share it
-        if made is None:
-            made = self._objects[name] = _objects(values)
-        picked: npt.NDArray[Any] = made[positions]
-        return picked
+        return _objects(list(map(values.__getitem__, positions.tolist())))
 
     def stand_ins(self, name: str) -> list[int]:
         """The positions of the first record with property ``name`` and the first without,
