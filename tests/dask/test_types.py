@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,16 @@ class TestIdTypes:
         assert set(id_types(ints, "customer_id", 0)) == {"number"}
         text = pd.DataFrame({"customer_id": pd.Categorical(["a", "b"])})
         assert set(id_types(text, "customer_id", 0)) == {"text"}
+
+    def test_a_decimal_beside_text_is_a_number(self) -> None:
+        """A ``Decimal`` id is a number, beside text as in a column of Decimals alone (where
+        pandas infers "decimal"); a NaN ``Decimal`` is missing."""
+        alone = pd.DataFrame({"customer_id": pd.Series([Decimal(7)], dtype=object)})
+        assert set(id_types(alone, "customer_id", 0)) == {"number"}
+        mixed = pd.Series(["a", Decimal("NaN"), Decimal(7)], dtype=object)
+        seen = id_types(pd.DataFrame({"customer_id": mixed}), "customer_id", 2)
+        assert seen["number"] == ((2, 2, "Decimal('7') at index 2"),)
+        assert seen["text"] == ((2, 0, "'a' at index 0"),)
 
     def test_shuffled_rows_are_named_by_their_input_partition(self) -> None:
         frame = pd.DataFrame({"customer_id": pd.Series(["x", 5, "y"], dtype=object)})

@@ -17,6 +17,7 @@ not read again.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -91,7 +92,7 @@ def _class_of(value: object) -> int:
         return 0
     if isinstance(value, (int, np.integer)):
         return _NUMBER
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, (float, np.floating, Decimal)):  # as a column of Decimals alone
         return _NUMBER if value == value else 0
     return 0
 
