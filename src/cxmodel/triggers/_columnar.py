@@ -200,7 +200,7 @@ def _maybe_redelivered(
     with sets); ``True`` sends the call through the check in order."""
     if delivery.buffered_ids or CATALOGUE in customers:
         return True
-    if not (None not in ids and ok.all()):
+    if None in ids or not ok.all():  # only the admitted interactions with an id
         listed = [
             (c, i)
             for c, i, k in zip(customers, ids, ok.tolist(), strict=True)
@@ -394,11 +394,11 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
     group_start = np.flatnonzero(new_group)
     group_end = np.append(group_start[1:], n)
     names = list(codes)
-    touched = runner.touch_all(names)  # by code: the groups' order
+    by_code = runner.touch_all(names)  # the customers' states in the groups' order
     first = released.first
     last = group_end - 1
     groups = zip(
-        group_start.tolist(), group_end.tolist(), touched, t_sorted[group_start].tolist(),
+        group_start.tolist(), group_end.tolist(), by_code, t_sorted[group_start].tolist(),
         order[group_start].tolist(), t_sorted[last].tolist(), rank[last].tolist(),
         (run_start[last] == group_start).tolist(), strict=True,
     )  # fmt: skip
@@ -414,7 +414,7 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
         state.tie_count = last_rank + 1
         state.last_time = last_time
     released.ranks[order] = rank
-    states = dict(zip(names, touched, strict=True))
+    states = dict(zip(names, by_code, strict=True))
     # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
     if released.ids.count(None) < n:
         for cid, ident, time in zip(
