@@ -24,10 +24,8 @@ bound interaction make a call take the per-interaction path (:func:`columnar_rea
 
 from __future__ import annotations
 
-import gc
 import heapq
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,6 +33,7 @@ import numpy.typing as npt
 
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._codes import first_seen_codes, object_array, present_and_missing
+from cxmodel.triggers._collector import collector_paused
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._delivery import Delivery
@@ -47,7 +46,6 @@ __all__ = [
     "COLUMNAR_FROM",
     "RowColumns",
     "Source",
-    "collector_paused",
     "columnar_ready",
     "fire_due",
     "refuse",
@@ -437,36 +435,6 @@ def fire_due(runner: RuleRunner, time: int) -> None:
 
 
 # -- the call ------------------------------------------------------------------------------
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused (when it was running), and resumed after.
-
-    A large micro-batch makes many objects that live on in the customers' states (rows,
-    anchors, timers) and makes no reference cycles; every so many allocations the collector
-    would re-scan everything alive, the whole state included, which costs a fifth to two
-    fifths of such a call for nothing (about 40 % with 100,000 customers). Reference counting
-    frees memory as usual while it is paused.
-
-    When it resumes, the objects made meanwhile would all be in the youngest generation, and
-    the first allocation after would scan them all (about 5 % of a call). They are moved to
-    the oldest generation instead, unscanned, with :func:`gc.freeze` then :func:`gc.unfreeze`
-    (both only move lists), as they are long-lived; a cycle among them is found by the next
-    full collection. A host that froze objects itself (:func:`gc.get_freeze_count`) keeps
-    them frozen: the move is skipped.
-    """
-    was = gc.isenabled()
-    if was:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            if not gc.get_freeze_count():
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
-
-
 def take_many(
     delivery: Delivery, runner: RuleRunner, source: Source, now: Callable[[], int]
 ) -> tuple[list[Quarantined], list[Quarantined]]:

@@ -29,6 +29,7 @@ from cxmodel.triggers._api import refuse_on_any_log
 from cxmodel.triggers._arguments import customer_records, rule_or_alert, rule_set, state_store
 from cxmodel.triggers._backfill import alone, history
 from cxmodel.triggers._calendar import refuse_bad_zones
+from cxmodel.triggers._collector import collector_paused
 from cxmodel.triggers._columnar import (
     COLUMNAR_FROM,
     RowColumns,
@@ -180,7 +181,10 @@ class TriggerEngine:
         self._columnar_from: int | None = COLUMNAR_FROM
         self._lazy_meta = LazyMeta(self._meta)  # read by an in-memory store when it reopens
         self._hashes = RuleHashes()
-        restore(self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta)
+        with collector_paused():  # the state read back: many objects, no cycles
+            restore(
+                self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta
+            )
 
     # -- set-up ------------------------------------------------------------------------------
     def _register(self, cid: str, customer: Any) -> None:
