@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["first_seen_codes", "object_array", "present_and_missing"]
+__all__ = ["first_seen_codes", "first_seen_recoded", "object_array", "present_and_missing"]
 
 
 def object_array(values: Iterable[Any]) -> npt.NDArray[Any]:
@@ -52,6 +52,28 @@ def first_seen_codes(
         names = dict(zip(distinct, range(len(distinct))))
     # a list first: numpy reads it about twice as fast as the same iterator
     return np.array(list(map(names.__getitem__, listed)), dtype=np.int64), names
+
+
+def first_seen_recoded(
+    codes: npt.NDArray[np.integer[Any]], labels: npt.NDArray[Any]
+) -> tuple[npt.NDArray[np.int64], dict[Any, int]]:
+    """:func:`first_seen_codes` of ``labels[codes]`` (``labels`` distinct, ``codes`` at
+    least 0), from the codes alone.
+
+    Examples
+    --------
+    >>> codes, names = first_seen_recoded(np.array([2, 0, 2]), object_array(["a", "b", "c"]))
+    >>> codes.tolist(), names
+    ([0, 1, 0], {'c': 0, 'a': 1})
+    """
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64), {}
+    distinct, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[by_first] = np.arange(len(distinct))
+    names = dict(zip(labels[distinct[by_first]].tolist(), range(len(distinct)), strict=True))
+    return rank[inverse.reshape(-1)], names
 
 
 def present_and_missing(values: npt.NDArray[Any]) -> list[int]:

@@ -70,6 +70,8 @@ class Source(Protocol):
 
     def column(self, name: str, positions: Any) -> Any: ...
 
+    def first_seen(self, name: str) -> tuple[Any, dict[Any, int]]: ...
+
     def stand_ins(self, name: str) -> list[int]: ...
 
     def rows(self, positions: Any) -> list[Row]: ...
@@ -90,6 +92,11 @@ class RowColumns:
         """The values of property ``name`` at ``positions`` (objects, ``None`` missing)."""
         items = self.items
         return object_array(items[p].fields.get(name) for p in positions.tolist())
+
+    def first_seen(self, name: str) -> tuple[Any, dict[Any, int]]:
+        """The customers (``name`` "customer_id") or kinds ("kind") coded in order of first
+        appearance, and the codes by value."""
+        return first_seen_codes(self.customers if name == "customer_id" else self.kinds)
 
     def stand_ins(self, name: str) -> list[int]:
         """The positions of the first row with property ``name`` and the first without."""
@@ -288,6 +295,7 @@ class Released:
             self.ids = source.ids if whole else list(map(source.ids.__getitem__, items.tolist()))
             self.made: list[Row | None] = [None] * n
         else:
+            whole = False
             self.positions = np.array([i if type(i) is int else -1 for i in items], np.int64)
             self.made = [None if type(i) is int else i for i in items]
             fresh = self.positions >= 0
@@ -301,9 +309,16 @@ class Released:
             self.ids = [source.ids[i] if type(i) is int else i.interaction_id for i in items]
         self.ranks = np.zeros(n, dtype=np.int64)
         self.first: set[int] = set()
-        self.kind_codes, self.kind_names = first_seen_codes(self.kinds)
-        #: each interaction's customer coded in order of first appearance, and the codes
-        self.customer_codes, self.customer_names = first_seen_codes(self.customers)
+        #: each interaction's kind and customer coded in order of first appearance, and the
+        #: codes by value (the source's own when the call releases all of it, in order)
+        self.kind_codes: npt.NDArray[np.int64]
+        self.customer_codes: npt.NDArray[np.int64]
+        if whole:
+            self.kind_codes, self.kind_names = source.first_seen("kind")
+            self.customer_codes, self.customer_names = source.first_seen("customer_id")
+        else:
+            self.kind_codes, self.kind_names = first_seen_codes(self.kinds)
+            self.customer_codes, self.customer_names = first_seen_codes(self.customers)
         self._ids: Any = None  # the ids as an array, made when a rule reads them
 
     def rows(self, ks: Any) -> list[Row]:

@@ -18,7 +18,12 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 from cxmodel.log._log import is_key_like
-from cxmodel.triggers._codes import object_array, present_and_missing
+from cxmodel.triggers._codes import (
+    first_seen_codes,
+    first_seen_recoded,
+    object_array,
+    present_and_missing,
+)
 from cxmodel.triggers._stored import Stored
 
 __all__ = [
@@ -431,9 +436,10 @@ class LogColumns:
         # row_order: each sorted row's input position (filtered logs keep gaps): sort by it
         order = np.argsort(np.asarray(log.row_order, dtype=np.int64), kind="stable")
         self.n = len(order)
-        customers = np.asarray(log.customers, dtype=object)
+        self._customer_labels = np.asarray(log.customers, dtype=object)
+        self._customer_codes = np.asarray(log.customer_codes, dtype=np.int64)[order]
         #: customer ids, times (microseconds) and kinds, in input order
-        self.customers: Any = customers[np.asarray(log.customer_codes, dtype=np.int64)[order]]
+        self.customers: Any = self._customer_labels[self._customer_codes]
         self.times: Any = np.asarray(log.timestamps, dtype=np.int64)[order]
         # each property's (type, values in input order: codes or floats, categories)
         self._columns: dict[str, tuple[str, Any, Any]] = {}
@@ -455,6 +461,14 @@ class LogColumns:
             ids = own.tolist() if own is not None else [None] * self.n
         #: each interaction's id (``None``: it has none)
         self.ids: list[str | None] = ids
+
+    def first_seen(self, name: str) -> tuple[npt.NDArray[np.int64], dict[Any, int]]:
+        """The customers (``name`` "customer_id") or kinds ("kind") coded in order of first
+        appearance, and the codes by value (:func:`~cxmodel.triggers._codes.first_seen_codes`)."""
+        if name == "customer_id":
+            return first_seen_recoded(self._customer_codes, self._customer_labels)
+        _, codes, labels = self._columns["kind"]
+        return first_seen_recoded(codes, labels)
 
     def column(self, name: str, positions: Any) -> Any:
         """The values of property ``name`` at ``positions``: floats (NaN missing) for
@@ -665,16 +679,20 @@ class RecordColumns:
     def __init__(
         self,
         records: list[dict[str, Any]],
-        customers: npt.NDArray[Any],
+        customers: Coded,
         times: npt.NDArray[np.int64],
-        kinds: npt.NDArray[Any],
+        kinds: Coded,
         columns: dict[str, Column],
     ) -> None:
         self.records = records
         self.n = len(records)
-        self.customers = customers
+        self.customers, customer_codes, customer_names = customers
         self.times = times
-        self.kinds = kinds
+        self.kinds, kind_codes, kind_names = kinds
+        self._coding = {
+            "customer_id": (customer_codes, customer_names),
+            "kind": (kind_codes, kind_names),
+        }
         self._columns = columns
         ids = columns.get("interaction_id")  # text: a list (see _property_column)
         self.ids: list[str | None] = (
@@ -684,6 +702,11 @@ class RecordColumns:
             if "" in ids
             else ids
         )
+
+    def first_seen(self, name: str) -> tuple[npt.NDArray[np.int64], dict[Any, int]]:
+        """The customers (``name`` "customer_id") or kinds ("kind") coded in order of first
+        appearance, and the codes by value (:func:`~cxmodel.triggers._codes.first_seen_codes`)."""
+        return self._coding[name]
 
     def column(self, name: str, positions: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any] | None:
         """Property ``name`` at ``positions``: floats (NaN missing) for numbers, objects
@@ -768,12 +791,12 @@ def record_columns(
     fields = _transposed(records)
     if not fields.keys() >= _REQUIRED or set(map(type, fields)) != {str}:
         return None
-    customers = _non_blank_texts(fields["customer_id"])
-    kinds = _non_blank_texts(fields["kind"])
+    customers = _coded_texts(fields["customer_id"])
+    kinds = _coded_texts(fields["kind"])
     times = _utc_texts_us(fields["timestamp"])
     if customers is None or kinds is None or times is None:
         return None  # a catalogue event among them, or a record to check one by one
-    if catalogue and bool(np.isin(kinds, list(catalogue)).any()):  # read as one by one does
+    if any(kind in kinds[2] for kind in catalogue):  # read as one by one does
         return None
     columns: dict[str, Column] = {}
     for name in fields.keys() - _REQUIRED:
@@ -781,7 +804,7 @@ def record_columns(
         if values is None:
             return None
         columns[name] = values
-    if not _pass_log_checks(kinds, columns, _STANDARD if questions is None else questions):
+    if not _pass_log_checks(kinds[0], columns, _STANDARD if questions is None else questions):
         return None
     return RecordColumns(records, customers, times, kinds, columns)
 
@@ -799,12 +822,21 @@ def _transposed(records: list[dict[str, Any]]) -> dict[Any, list[Any]]:
     return out
 
 
-def _non_blank_texts(values: list[Any]) -> npt.NDArray[Any] | None:
-    """``values`` as an object array when every one is non-blank text (customer ids,
+#: Text values as objects (one object per distinct text: equal ids are the same object, so
+#: the dictionaries keyed by them compare them at once), their codes in order of first
+#: appearance, and the codes by value.
+Coded = tuple[npt.NDArray[Any], npt.NDArray[np.int64], dict[Any, int]]
+
+
+def _coded_texts(values: list[Any]) -> Coded | None:
+    """``values`` coded (:data:`Coded`) when every one is non-blank text (customer ids,
     kinds), else ``None``."""
-    if set(map(type, values)) != {str} or not all(map(str.strip, values)):
+    if set(map(type, values)) != {str}:
         return None
-    return object_array(values)
+    codes, names = first_seen_codes(values)
+    if not all(map(str.strip, names)):
+        return None
+    return object_array(list(names))[codes], codes, names
 
 
 def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
