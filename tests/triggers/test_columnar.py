@@ -417,3 +417,31 @@ class TestAdvanceTo:
         with patch.object(_engine, "fire_due", wraps=_engine.fire_due) as spy:
             assert engine.advance_to(T0 + timedelta(days=200))
         assert spy.call_count == 0
+
+
+class TestIdsForgottenInTheCall:
+    @pytest.mark.parametrize("lateness", [0, "2 days"])
+    def test_a_call_longer_than_the_window_keeps_only_the_ids_it_would_keep(
+        self, lateness: str | int
+    ) -> None:
+        """A micro-batch spanning 90 days with a one-day redelivery window does not keep the
+        ids its own sweep forgets: the state is the one-at-a-time path's, which keeps each
+        and forgets it at the end of the call; a re-delivered id of the last day is still
+        ignored, and one of the first days is late."""
+        rules = parse(EXAMPLE_RULES)
+        recs = [
+            dict(r, timestamp=r["timestamp"].isoformat(), interaction_id=f"e{j}")
+            for j, r in enumerate(records(3, 3_000, n_customers=40, days=90))
+        ]
+        engines = [
+            engine_of(rules, p, redelivery_window="1 days", allowed_lateness=lateness)
+            for p in (COLUMNAR, PER_ROW)
+        ]
+        out: list[list[Any]] = [[], []]
+        step_both(engines, [recs, recs], out)
+        kept = sum(len(s.seen) for s in engines[0]._runner.states.values())
+        assert 0 < kept < len(recs) // 20
+        with pytest.warns(DataWarning, match="5 interaction"):
+            step_both(engines, [recs[-5:] + recs[:5], recs[-5:] + recs[:5]], out)
+        assert [e.stats()["duplicates_ignored"] for e in engines] == [5, 5]
+        assert [len(e.late) for e in engines] == [5, 5]

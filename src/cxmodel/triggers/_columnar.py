@@ -36,7 +36,7 @@ from cxmodel.triggers._codes import first_seen_codes, object_array, present_and_
 from cxmodel.triggers._collector import collector_paused
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._customer import CustomerState
-from cxmodel.triggers._delivery import Delivery
+from cxmodel.triggers._delivery import Delivery, sweep_mark
 from cxmodel.triggers._ingest import CATALOGUE, Row, bare_fields
 from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
@@ -387,10 +387,11 @@ class Released:
         return out
 
 
-def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
+def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, CustomerState]:
     """Number the released interactions, rank them among their customer's interactions at
     the same time, and keep each customer's latest time and the ids that may still be
-    re-delivered, as release does one by one. Return the customers' states."""
+    re-delivered, as release does one by one, but for those of times before ``forgotten``,
+    which the call forgets (:meth:`Delivery.forget_ids`). Return the customers' states."""
     n = released.n
     start = released.start
     runner.seq += n
@@ -430,9 +431,12 @@ def _book(runner: RuleRunner, released: Released) -> dict[str, CustomerState]:
     states = dict(zip(names, by_code, strict=True))
     # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
     if released.ids.count(None) < n:
-        for cid, ident, time in zip(
-            released.customers.tolist(), released.ids, times.tolist(), strict=True
+        ids = released.ids
+        kept = np.flatnonzero(times >= forgotten)
+        for k, cid, time in zip(
+            kept.tolist(), released.customers[kept].tolist(), times[kept].tolist(), strict=True
         ):
+            ident = ids[k]
             if ident is not None:
                 states[cid].seen[ident] = time
     return states
@@ -451,19 +455,29 @@ def fire_due(runner: RuleRunner, time: int) -> None:
 
 # -- the call ------------------------------------------------------------------------------
 def take_many(
-    delivery: Delivery, runner: RuleRunner, source: Source, now: Callable[[], int]
+    delivery: Delivery,
+    runner: RuleRunner,
+    source: Source,
+    now: Callable[[], int],
+    window: int,
 ) -> tuple[list[Quarantined], list[Quarantined]]:
     """What :meth:`Delivery.take` does with the interactions of ``source``, a column or a
     rule at a time (see the module docstring): the same firings in ``runner.emitted`` and
-    ``runner.suppressed``, the same state afterwards. Return the late and refused rows."""
+    ``runner.suppressed``, the same state afterwards once the call's
+    :meth:`Delivery.forget_ids` with the redelivery ``window`` has run. Return the late
+    and refused rows."""
     if not source.n:
         return [], []
     with collector_paused():
-        return _take_many(delivery, runner, source, now)
+        return _take_many(delivery, runner, source, now, window)
 
 
 def _take_many(
-    delivery: Delivery, runner: RuleRunner, source: Source, now: Callable[[], int]
+    delivery: Delivery,
+    runner: RuleRunner,
+    source: Source,
+    now: Callable[[], int],
+    window: int,
 ) -> tuple[list[Quarantined], list[Quarantined]]:
     accepted, late, rejected = _admit(delivery, runner, source, now)
     top = delivery.max_seen
@@ -476,7 +490,9 @@ def _take_many(
     frontier = delivery.frontier(top)
     items = _released(delivery, source, accepted, frontier)
     released = Released(source, items, runner.seq)
-    states = _book(runner, released) if len(items) else {}
+    # the ids the call's own forget_ids would forget are not kept: interactions are released
+    # up to at least the frontier, and any id released before the last sweep is later
+    states = _book(runner, released, sweep_mark(frontier, window)) if len(items) else {}
     run_rules(runner, released, states, frontier)
     if delivery.watermark is None or frontier > delivery.watermark:
         delivery.watermark = frontier

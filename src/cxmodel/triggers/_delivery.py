@@ -21,7 +21,7 @@ from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._stored import TIME_RANGE_US
 
-__all__ = ["Buffered", "Delivery"]
+__all__ = ["Buffered", "Delivery", "sweep_mark"]
 
 #: a buffered interaction: its time, its arrival number (ties in time keep arrival order), it
 Buffered = tuple[int, int, Row]
@@ -240,8 +240,7 @@ class Delivery:
         complete = self.released
         if complete is None:
             return
-        step = max(window // 4, 1)
-        mark = (complete - window) // step * step
+        mark = sweep_mark(complete, window)
         if self.swept is None or mark > self.swept:
             self.swept = mark
             runner.forget_ids(mark)
@@ -326,3 +325,17 @@ class Delivery:
         ) = saved  # fmt: skip
         for row, seq, rank in numbered:
             row.seq, row.rank = seq, rank
+
+
+def sweep_mark(complete: int, window: int) -> int:
+    """The time before which :meth:`Delivery.forget_ids` forgets interaction ids once
+    interactions are released up to ``complete``, with a redelivery ``window``: a multiple
+    of the quarter window, at least ``window`` behind ``complete``.
+
+    Examples
+    --------
+    >>> sweep_mark(95, 40), sweep_mark(99, 40), sweep_mark(100, 40)
+    (50, 50, 60)
+    """
+    step = max(window // 4, 1)
+    return (complete - window) // step * step

@@ -528,7 +528,7 @@ class TriggerEngine:
             if isinstance(rows, list):
                 late, rejected = self._delivery.take(rows, runner, self._now)
             else:  # a large micro-batch (see process_many)
-                late, rejected = take_many(self._delivery, runner, rows, self._now)
+                late, rejected = take_many(self._delivery, runner, rows, self._now, self.redelivery)
             late, again = not_kept_late(self.store, late)
             self._delivery.duplicates += again
             if advance is not None:
