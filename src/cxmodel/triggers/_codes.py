@@ -66,14 +66,15 @@ def first_seen_recoded(
     >>> codes.tolist(), names
     ([0, 1, 0], {'c': 0, 'a': 1})
     """
-    if not len(codes):
-        return np.zeros(0, dtype=np.int64), {}
-    distinct, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    by_first = np.argsort(first, kind="stable")
-    rank = np.empty(len(distinct), dtype=np.int64)
-    rank[by_first] = np.arange(len(distinct))
-    names = dict(zip(labels[distinct[by_first]].tolist(), range(len(distinct)), strict=True))
-    return rank[inverse.reshape(-1)], names
+    n = len(codes)
+    first = np.full(len(labels), n, dtype=np.int64)  # each label's first row (n: none)
+    np.minimum.at(first, codes, np.arange(n))  # linear, where sorting to find them is not
+    used = np.flatnonzero(first < n)
+    by_first = used[np.argsort(first[used], kind="stable")]
+    rank = np.empty(len(labels), dtype=np.int64)
+    rank[by_first] = np.arange(len(by_first))
+    names = dict(zip(labels[by_first].tolist(), range(len(by_first)), strict=True))
+    return rank[codes].astype(np.int64, copy=False), names
 
 
 def present_and_missing(values: npt.NDArray[Any]) -> list[int]:

@@ -349,7 +349,8 @@ def _customers_with(log: MicroBatchLog, kind: str | None) -> IntArray:
     kind_codes, kinds = log.categorical("kind")
     known = kinds.tolist()
     code = known.index(kind) if kind in known else -1
-    return np.unique(log.customer_codes[kind_codes == code])
+    codes: IntArray = log.customer_codes[kind_codes == code]  # ascending, as the log's rows
+    return codes[np.append(True, codes[1:] != codes[:-1])] if len(codes) else codes
 
 
 # -- deciding ---------------------------------------------------------------------------------
@@ -365,7 +366,8 @@ def _decision(
     interactions are numbered from ``start``."""
     fresh = rule_log.seqs >= start  # released in this call, not carried
     found = anchors_of(ctx, plan.rule)
-    anchors = np.union1d(rule_log.carried, found[fresh[found]]).astype(np.int64)
+    # the carried rows and the fresh anchors are distinct rows; the fresh ones ascending
+    anchors = np.sort(np.concatenate([rule_log.carried, found[fresh[found]]]), kind="stable")
     done: list[tuple[str, int]] = []
     waiting: list[NewAnchor] = []
     if plan.then_mode is None:  # fires at its anchors
