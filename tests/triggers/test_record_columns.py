@@ -170,6 +170,8 @@ class TestRecordColumns:
             pytest.param({"order_id": 17}, id="number-named-like-an-id"),
             pytest.param({"value": "12"}, id="text-for-a-number"),
             pytest.param({"qty": 2**60}, id="digits-a-float-rounds"),
+            pytest.param({"qty": 2**53 + 1}, id="an-integer-a-float-rounds"),
+            pytest.param({"qty": 2**1100}, id="an-integer-no-float-holds"),
         ],
     )
     def test_what_one_by_one_changes_or_refuses_is_left_to_it(self, change: Any) -> None:

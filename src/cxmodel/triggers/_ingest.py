@@ -940,14 +940,22 @@ def _property_column(name: str, values: list[Any]) -> Column | None:
     if types <= {bool} and name not in _NUMERIC and name not in _TEXT:
         return values
     if types <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
-        if int in types and not all(
-            -_EXACT_FLOAT_INT < v < _EXACT_FLOAT_INT for v in values if type(v) is int
-        ):
-            return None  # digits a float would round (or could not hold): one by one
-        numbers = np.array(values, dtype=np.float64)  # None: NaN
-        present = ~np.isnan(numbers)
-        if not np.isfinite(numbers[present]).all():
+        try:
+            numbers = np.array(values, dtype=np.float64)  # None: NaN
+        except OverflowError:  # an integer no float holds: one by one says which
             return None
+        present = numbers[~np.isnan(numbers)]
+        if not np.isfinite(present).all():
+            return None
+        # an integer a float would round is at least 2**53 as a float too; only then are
+        # the integers looked at one by one
+        if (
+            int in types
+            and len(present)
+            and np.abs(present).max() >= _EXACT_FLOAT_INT
+            and not all(-_EXACT_FLOAT_INT < v < _EXACT_FLOAT_INT for v in values if type(v) is int)
+        ):
+            return None  # digits a float would round: one by one
         return numbers
     return None
 
