@@ -3,16 +3,19 @@ and suppressed firings, its columns, and the JSON-lines and CSV writers."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.errors import IndexOutOfRangeError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firing, Firings, evaluate, firing_id, parse
-from cxmodel.triggers._firings import firing_columns, write_firings
+from cxmodel.triggers._firings import firing_columns, firing_ids_of, write_firings
 
 #: a buys for 50 on 1 January and 60 on 3 January; b buys for 5. The rule thanks purchases
 #: over 10 with a 7-day cooldown: a's first purchase is emitted, the second suppressed.
@@ -145,3 +148,24 @@ class TestWriteFirings:
         """Only jsonl and csv are written."""
         with pytest.raises(SchemaError, match="format must be 'jsonl' or 'csv', got 'xml'"):
             write_firings(evaluated, io.StringIO(), format="xml")
+
+
+class TestFiringIds:
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.text(min_size=1, max_size=8),
+        st.lists(st.tuples(st.text(max_size=8), st.text(max_size=12)), max_size=6),
+    )
+    def test_in_bulk_as_one_by_one_and_unchanged(
+        self, rule: str, pairs: list[tuple[str, str]]
+    ) -> None:
+        """An id is the first 20 hex digits of the SHA-1 of rule, customer and anchor key
+        joined by U+001F (stores written earlier hold ids made so), one by one or in bulk."""
+        customers, anchors = [c for c, _ in pairs], [a for _, a in pairs]
+        want = [
+            hashlib.sha1(f"{rule}\x1f{c}\x1f{a}".encode(), usedforsecurity=False).hexdigest()[:20]
+            for c, a in pairs
+        ]
+        assert firing_ids_of(rule, customers, anchors) == want
+        assert [firing_id(rule, c, a) for c, a in pairs] == want
+        assert firing_id("churn_risk", "c1", "t=0") == "f4c3db2c2f47475a120c"
