@@ -230,11 +230,13 @@ class TestTimestampsAsColumns:
         "text",
         ["2023-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z",
          "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-01T00:00:60Z",
-         "0000-01-01T00:00:00Z", "2024-01-0\u0663T00:00:00Z"],
+         "0000-01-01T00:00:00Z", "2024-01-0\u0663T00:00:00Z", "2024-01-01T00:00:0/Z",
+         "2024-01-01T00:00:0:Z", "2024-01-01T00:00:00\u017d"],
     )  # fmt: skip
     def test_impossible_times_are_left_to_one_by_one(self, text: str) -> None:
         """A day, month, hour, minute or second that does not exist, year 0, a non-ASCII
-        digit: the whole micro-batch is read one by one."""
+        digit or zone letter, a character just below or above the digits: the whole
+        micro-batch is read one by one."""
         assert _utc_texts_us(["2024-02-29T00:00:00Z", text]) is None
 
     def test_leap_days_and_the_last_second(self) -> None:

@@ -846,7 +846,11 @@ def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
         return None
     lengths = set(map(len, values))
     if len(lengths) == 1 and (width := lengths.pop()) in _UTC_SHAPES:
-        return _one_shape_us(values, width)
+        try:  # one ASCII character a byte, the texts one after another
+            chars = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8)
+        except UnicodeEncodeError:  # not the common shape: one by one says why
+            return None
+        return _one_shape_us(chars.reshape(len(values), width))
     if not all(map(_UTC_TEXT.fullmatch, values)):
         return None
     naive = [text[:-1] if text[-1] == "Z" else text[:-6] for text in values]
@@ -870,28 +874,24 @@ _UTC_SHAPES = {
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
-def _one_shape_us(values: list[str], width: int) -> npt.NDArray[np.int64] | None:
-    """The microseconds of timestamps all of the common UTC shape of length ``width``, read
-    from their characters' codes; ``None`` when one is not of that shape or names an
-    impossible time (read one by one, which says which)."""
-    shape = _UTC_SHAPES[width]
-    try:
-        text = np.array(values, dtype=f"<U{width}")
-    except (ValueError, UnicodeError):  # pragma: no cover - text numpy cannot hold
-        return None
-    chars = text.view(np.uint32).reshape(len(values), width).astype(np.int64)
+def _one_shape_us(chars: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64] | None:
+    """The microseconds of timestamps all of the common UTC shape of their length, as a
+    matrix of their characters' codes (a row each); ``None`` when one is not of that shape
+    or names an impossible time (read one by one, which says which)."""
+    shape = _UTC_SHAPES[chars.shape[1]]
     at = [j for j, c in enumerate(shape) if c == "d"]
-    digits = chars[:, at] - ord("0")
-    if ((digits < 0) | (digits > 9)).any():
+    digits = chars[:, at] - np.uint8(ord("0"))  # wraps below "0": above 9 too
+    if (digits > 9).any():
         return None
+    numbers: npt.NDArray[np.int64] = digits.astype(np.int64)
     fixed = [j for j, c in enumerate(shape) if c != "d"]
     if (chars[:, fixed] != np.array([ord(shape[j]) for j in fixed])).any():
         return None
 
     def number(first: int, count: int) -> npt.NDArray[np.int64]:
-        out = digits[:, first]
+        out = numbers[:, first]
         for k in range(first + 1, first + count):
-            out = out * 10 + digits[:, k]
+            out = out * 10 + numbers[:, k]
         return out
 
     year, month, day = number(0, 4), number(4, 2), number(6, 2)
