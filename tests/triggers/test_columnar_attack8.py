@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxmodel.errors import CXModelError, DataWarning
+from cxmodel.errors import CXModelError, DataWarning, StoreError
 from cxmodel.triggers import InMemoryStore, SQLiteStore, TriggerEngine, parse
 from cxmodel.triggers._collector import collector_paused
+from cxmodel.triggers._columnar import COLUMNAR_FROM
 from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
@@ -73,13 +74,18 @@ def fresh_text(text: str) -> str:
     return "".join(list(text))
 
 
-def record(cust: str | None, minutes: int, kind: str, ident: str | None) -> dict[str, Any]:
-    """A record as decoded from JSON; ``cust`` ``None`` leaves the customer out."""
+def record(
+    cust: str | None, minutes: int, kind: str, ident: str | None, value: Any = None
+) -> dict[str, Any]:
+    """A record as decoded from JSON; ``cust`` ``None`` leaves the customer out; ``value``
+    "missing" leaves the value out (``None``: 150 or 50 by the minute)."""
     rec: dict[str, Any] = {
         "timestamp": (T0 + timedelta(minutes=minutes)).isoformat(),
         "kind": fresh_text(kind),
-        "value": 150.0 if minutes % 2 else 50.0,
+        "value": (150.0 if minutes % 2 else 50.0) if value is None else value,
     }
+    if value == "missing":
+        del rec["value"]
     if cust is not None:
         rec["customer_id"] = fresh_text(cust)
     if ident is not None:
@@ -175,21 +181,29 @@ class Pair:
 # -- 1. ids not kept because the call's own sweep forgets them ---------------------------------
 rows_drawn = st.lists(
     st.tuples(
-        st.integers(-1, len(CUSTOMERS) - 1),  # -1: no customer id (a refused record)
+        st.integers(0, len(CUSTOMERS) - 1),
         st.integers(-8, 24),  # quarter hours around the call's base
         st.sampled_from(KINDS),
         st.one_of(st.none(), st.integers(0, 9)),  # a small pool of ids: re-deliveries
+        st.sampled_from([None, None, None, "missing", 500]),  # the value
     ),
     min_size=1,
     max_size=14,
 )
 
+#: a call spoilt rarely: one record without a customer, or with text as its value
+spoilt = st.sampled_from([None] * 10 + ["no customer", "text value"])
+
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("batch"), st.integers(-2, 16), rows_drawn, st.sampled_from(range(4))),
-        st.tuples(st.just("advance"), st.integers(-4, 16), st.just([]), st.just(0)),
-        st.tuples(st.just("restart"), st.just(0), st.just([]), st.just(0)),
-        st.tuples(st.just("fail"), st.integers(-2, 16), rows_drawn, st.sampled_from(range(2))),
+        st.tuples(
+            st.just("batch"), st.integers(-2, 16), rows_drawn, st.sampled_from(range(4)), spoilt
+        ),
+        st.tuples(st.just("advance"), st.integers(-4, 16), st.just([]), st.just(0), st.none()),
+        st.tuples(st.just("restart"), st.just(0), st.just([]), st.just(0), st.none()),
+        st.tuples(
+            st.just("fail"), st.integers(-2, 16), rows_drawn, st.sampled_from(range(2)), spoilt
+        ),
     ),
     min_size=1,
     max_size=8,
@@ -200,7 +214,7 @@ FORMS4 = ["records", "objects", "columns", "log"]
 
 def drive(pair: Pair, steps: list[Any], failing: bool) -> None:
     base = 0  # quarter hours: the calls move forward, by up to four hours each
-    for what, move, rows, how in steps:
+    for what, move, rows, how, spoil in steps:
         base += move
         if what == "advance":
             pair.advance(15 * base)
@@ -208,16 +222,14 @@ def drive(pair: Pair, steps: list[Any], failing: bool) -> None:
             pair.restart()
         else:
             recs = [
-                record(
-                    None if c < 0 else CUSTOMERS[c],
-                    15 * (base + q),
-                    kind,
-                    None if i is None else f"i{i}",
-                )
-                for c, q, kind, i in rows
+                record(CUSTOMERS[c], 15 * (base + q), kind, None if i is None else f"i{i}", value)
+                for c, q, kind, i, value in rows
             ]
-            if any(c < 0 for c, _, _, _ in rows):
+            if spoil == "no customer":
+                del recs[-1]["customer_id"]
                 how = 0  # only a record can leave its customer out
+            elif spoil == "text value":
+                recs[-1]["value"] = "lots"
             if what == "fail" and failing:
                 pair.failed_then_retried(recs, FORMS4[how])
             else:
@@ -226,7 +238,7 @@ def drive(pair: Pair, steps: list[Any], failing: bool) -> None:
 
 
 @settings(
-    max_examples=120,
+    max_examples=300,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -479,7 +491,7 @@ def test_filtered_logs(tmp_path: Path, cut: str, lateness: Any) -> None:
 
 # -- 1b. random rule sets over the random calls ------------------------------------------------
 @settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -501,3 +513,81 @@ def test_random_rule_sets_agree(
         redelivery_window=window,
     )  # fmt: skip
     drive(pair, steps, True)
+
+
+# -- 1c. the real threshold: one large call spanning many windows -----------------------------
+def big_batch(seed: int, n: int, start_minutes: int) -> list[dict[str, Any]]:
+    """``n`` records of 40 customers over about ten days from ``start_minutes``, out of order
+    by up to three hours, ids from a pool (so re-delivered inside the call), some without."""
+    rng = random.Random(seed)
+    out = []
+    for j in range(n):
+        minutes = start_minutes + j * 6 - rng.randrange(180)
+        ident = None if rng.random() < 0.2 else f"b{rng.randrange(n)}"
+        out.append(record(f"c{rng.randrange(40)}", minutes, rng.choice(KINDS), ident))
+    return out
+
+
+@pytest.mark.parametrize("store", ["sqlite", "failing"])
+def test_threshold_sized_calls(tmp_path: Path, store: str) -> None:
+    """Calls of ``COLUMNAR_FROM`` interactions and more on the default path (not forced),
+    against one by one, with a one-hour redelivery window and two hours' lateness; the
+    second call re-delivers the first's tail and is retried after a failed commit."""
+    pair = Pair(RULES, store, tmp_path, allowed_lateness="2 hours", redelivery_window="1 hours")
+    pair.engines[0]._columnar_from = COLUMNAR_FROM
+    first = big_batch(1, COLUMNAR_FROM + 100, 0)
+    pair.batch(first, "records")
+    second = first[-300:] + big_batch(2, COLUMNAR_FROM, (COLUMNAR_FROM + 100) * 6 - 120)
+    if store == "failing":
+        pair.failed_then_retried(second, "log")
+    else:
+        pair.batch(second, "log")
+    pair.restart()
+    pair.engines[0]._columnar_from = COLUMNAR_FROM
+    pair.batch(second[-COLUMNAR_FROM:], "records")
+    pair.advance((2 * COLUMNAR_FROM + 200) * 6 + 24 * 60)
+
+
+# -- 3b. the collector around restarts ---------------------------------------------------------
+class _Unopenable(InMemoryStore):
+    def open(self) -> Any:
+        raise StoreError("simulated: cannot read")
+
+
+def test_restart_that_fails_resumes_the_collector(tmp_path: Path) -> None:
+    """A restart whose store cannot be read raises its error with the collector running
+    again; one with the host's collector off leaves it off; a call leaves nothing frozen."""
+    with pytest.raises(StoreError):
+        TriggerEngine(RULES, store=_Unopenable())
+    assert gc.isenabled()
+    store = SQLiteStore(tmp_path / "s.db")
+    try:
+        engine = engine_of(RULES, COLUMNAR, store=store)
+        engine.process_many([record(c, 5, "purchase", "x") for c in CUSTOMERS])
+        assert gc.get_freeze_count() == 0
+        store.close()
+        store = SQLiteStore(tmp_path / "s.db")
+        gc.disable()
+        try:
+            again = engine_of(RULES, COLUMNAR, store=store)
+            again.process_many([record(c, 6, "purchase", "y") for c in CUSTOMERS])
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        assert state_of(again)[0].keys() == state_of(engine)[0].keys()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("how", ["records", "objects", "columns", "log"])
+def test_awkward_customer_texts(tmp_path: Path, how: str) -> None:
+    """Integer customer ids beside their text, composed and decomposed accents, kinds with
+    a space: coded once on the columnar path, as one by one reads them."""
+    pair = Pair(RULES, "memory", tmp_path, redelivery_window="1 s")
+    odd = ["1", "é", "e\u0301", "a\x00", "a", "ＡＢ"]
+    recs = [record(c, 10 * j, "purchase", f"w{j}") for j, c in enumerate(odd * 2)]
+    recs[3]["customer_id"] = 1  # an integer beside "1"
+    recs.append(record("b", 130, "purchase ", "w99"))  # a kind no rule reads
+    pair.batch(recs, how)
+    pair.batch([record(c, 200, "ticket_opened", None) for c in odd[::-1]], how)
+    pair.advance(1000)
