@@ -273,3 +273,34 @@ def test_a_comma_in_a_number_is_named(text: str, comma: bool) -> None:
     reason = errors.reasons[0]
     assert reason.startswith(f"value {text!r} is not a number (column 'value')")
     assert ("it has a comma; write numbers with a decimal point" in reason) is comma
+
+
+@pytest.mark.parametrize("size", [3, 60_000], ids=["small", "large"])
+def test_text_with_a_nul_inside_is_not_cut_there(size: int) -> None:
+    """pandas' hashing reads text up to its first NUL ("a" and "a\\x00b" would be one
+    label); such a column is encoded without it. A trailing NUL is dropped, as numpy's text
+    drops it."""
+    from cxmodel.log._columns import encode_strings, hash_encode
+
+    labels = ["a", "a\x00b", "a\x00", None] * (size // 3 + 1)
+    values = np.array(labels[:size], dtype=object)
+    codes, cats = hash_encode(values)
+    assert sorted(cats.tolist()) == ["a", "a\x00", "a\x00b"]
+    codes, cats = encode_strings(values)
+    assert cats.tolist() == ["a", "a\x00b"]
+    read = [None if c < 0 else cats[c] for c in codes.tolist()]
+    assert read == [None if v is None else v.rstrip("\x00") for v in labels[:size]]
+
+
+def test_ids_with_a_nul_inside_are_distinct_customers() -> None:
+    """Customers "a" and "a\\x00b" stay two customers in a log made from records."""
+    from cxmodel.log import InteractionLog
+
+    log = InteractionLog.from_records(
+        [
+            {"customer_id": c, "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+            for c in ("a", "a\x00b", "a")
+        ]
+    )
+    assert log.customers.tolist() == ["a", "a\x00b"]
+    assert sorted(log.customer_codes.tolist()) == [0, 0, 1]

@@ -727,6 +727,24 @@ def encode_text_column(
     return encode_strings(to_text_column(values, column, errors))
 
 
+def _holds_nul(values: npt.NDArray[np.object_]) -> bool:
+    """Whether some text among ``values`` holds a NUL character.
+
+    Examples
+    --------
+    >>> _holds_nul(np.array(["a", None, "b" + chr(0) + "c"], dtype=object))
+    True
+    >>> _holds_nul(np.array(["a", float("nan")], dtype=object))
+    False
+    """
+    listed = values.tolist()
+    try:
+        joined = "".join(listed)
+    except TypeError:  # missing values or other types among them
+        joined = "".join([v for v in listed if isinstance(v, str)])
+    return "\x00" in joined
+
+
 def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]] | None:
     """Dictionary-encode a column of text by hashing, O(n): codes and unsorted categories.
 
@@ -756,6 +774,8 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
         import pandas as pd
     except ImportError:
         pd = None
+    if pd is not None and _holds_nul(values):
+        pd = None  # pandas hashes text up to its first NUL: "a" and "a\x00b" would merge
     if pd is not None:
         try:
             raw_codes, uniques = pd.factorize(values)
