@@ -105,20 +105,21 @@ def test_pandas_missing_markers_are_not_missing() -> None:
 def test_sorted_categories_are_the_distinct_labels_in_python_order(
     labels: list[str], random: Any
 ) -> None:
-    """Categories are the distinct non-empty labels in ``sorted()`` order (trailing NULs
-    dropped, as numpy's text does), and each code points at its own label."""
+    """Categories are the distinct non-empty labels in ``sorted()`` order (NULs kept as
+    written, where numpy's text would drop trailing ones), and each code points at its own
+    label."""
     from cxmodel.log._columns import _sort_categories
 
     given_codes = [random.randrange(-1, len(labels)) for _ in range(50)] if labels else []
     codes, cats = _sort_categories(
         np.array(given_codes, dtype=np.int32), np.array(labels, dtype=object)
     )
-    assert cats.tolist() == sorted({label.rstrip("\x00") for label in labels if label})
+    assert cats.tolist() == sorted({label for label in labels if label})
     for old, new in zip(given_codes, codes.tolist(), strict=True):
         if old == -1 or labels[old] == "":
             assert new == -1
         else:
-            assert cats[new] == labels[old].rstrip("\x00")
+            assert cats[new] == labels[old]
 
 
 @pytest.mark.parametrize("size", [10, 60_000], ids=["small", "large"])
@@ -278,8 +279,7 @@ def test_a_comma_in_a_number_is_named(text: str, comma: bool) -> None:
 @pytest.mark.parametrize("size", [3, 60_000], ids=["small", "large"])
 def test_text_with_a_nul_inside_is_not_cut_there(size: int) -> None:
     """pandas' hashing reads text up to its first NUL ("a" and "a\\x00b" would be one
-    label); such a column is encoded without it. A trailing NUL is dropped, as numpy's text
-    drops it."""
+    label); such a column is encoded without it, every label kept as written."""
     from cxmodel.log._columns import encode_strings, hash_encode
 
     labels = ["a", "a\x00b", "a\x00", None] * (size // 3 + 1)
@@ -287,9 +287,9 @@ def test_text_with_a_nul_inside_is_not_cut_there(size: int) -> None:
     codes, cats = hash_encode(values)
     assert sorted(cats.tolist()) == ["a", "a\x00", "a\x00b"]
     codes, cats = encode_strings(values)
-    assert cats.tolist() == ["a", "a\x00b"]
+    assert cats.tolist() == ["a", "a\x00", "a\x00b"]
     read = [None if c < 0 else cats[c] for c in codes.tolist()]
-    assert read == [None if v is None else v.rstrip("\x00") for v in labels[:size]]
+    assert read == labels[:size]
 
 
 def test_ids_with_a_nul_inside_are_distinct_customers() -> None:

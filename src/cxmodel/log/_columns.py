@@ -319,10 +319,14 @@ def _sort_categories(
         return np.asarray(codes, dtype=np.int32), np.empty(0, dtype=object)
     kept = np.flatnonzero(valid)
     present = labels if kept.size == labels.size else labels[kept]
-    nul = "\x00" in "".join(present.tolist())  # fixed-width text drops trailing NULs
-    keys = None if nul else _short_ascii_keys(present)
-    if keys is None:
-        text: npt.NDArray[Any] = present.astype(str)
+    text: npt.NDArray[Any]
+    if "\x00" in "".join(present.tolist()):
+        # numpy's fixed-width text drops trailing NULs ("a" and "a\x00" would be one
+        # label): the labels themselves are sorted and compared, kept as written
+        text = present
+        order = np.array(sorted(range(present.size), key=present.__getitem__), dtype=np.intp)
+    elif (keys := _short_ascii_keys(present)) is None:
+        text = present.astype(str)
         order = np.argsort(text, kind="stable")
     else:  # equal keys are equal labels: which one is kept does not matter
         text = keys
@@ -331,8 +335,6 @@ def _sort_categories(
     first = np.ones(order.size, dtype=bool)  # first of each run of equal labels
     first[1:] = ordered[1:] != ordered[:-1]
     remap[kept[order]] = np.cumsum(first, dtype=np.int32) - 1
-    if nul:
-        return remap[codes], ordered[first].astype(object)
     return remap[codes], present[order[first]]
 
 
