@@ -52,6 +52,19 @@ class TestCollectorPaused:
         gc.collect()
         assert watch() is None
 
+    def test_the_hosts_young_garbage_is_freed_not_promoted(self) -> None:
+        """A reference cycle the host dropped just before is freed on entry, without a full
+        collection: it is not moved to the oldest generation with the call's objects."""
+        gc.collect()
+        node = _Node()
+        node.itself = node
+        watch = weakref.ref(node)
+        del node
+        assert watch() is not None  # garbage, not collected yet
+        with collector_paused():
+            _ = [[j] for j in range(1_000)]
+        assert watch() is None
+
     def test_a_hosts_frozen_objects_stay_frozen(self) -> None:
         gc.freeze()
         try:

@@ -25,11 +25,14 @@ def collector_paused() -> Iterator[None]:
     the first allocation after would scan them all (about 5 % of a call). They are moved to
     the oldest generation instead, unscanned, with :func:`gc.freeze` then :func:`gc.unfreeze`
     (both only move lists), as they are long-lived; a cycle among them is found by the next
-    full collection. A host that froze objects itself (:func:`gc.get_freeze_count`) keeps
-    them frozen: the move is skipped.
+    full collection. The move takes every object the process holds, so the young
+    generations are collected first, on entry (a few thousand objects at most): the host's
+    recent garbage is freed then, not kept until a full collection. A host that froze
+    objects itself (:func:`gc.get_freeze_count`) keeps them frozen: the move is skipped.
     """
     was = gc.isenabled()
     if was:
+        gc.collect(1)
         gc.disable()
     try:
         yield
