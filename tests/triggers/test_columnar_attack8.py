@@ -237,12 +237,15 @@ def drive(pair: Pair, steps: list[Any], failing: bool) -> None:
     pair.advance(15 * base + 24 * 60)
 
 
-@settings(
-    max_examples=300,
+#: the random streams of calls: reproducible, with slow examples allowed
+_RANDOM_CALLS = settings(
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@settings(_RANDOM_CALLS, max_examples=300)
 @given(
     steps=ops,
     window=st.sampled_from(WINDOWS),
@@ -490,12 +493,7 @@ def test_filtered_logs(tmp_path: Path, cut: str, lateness: Any) -> None:
 
 
 # -- 1b. random rule sets over the random calls ------------------------------------------------
-@settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(_RANDOM_CALLS, max_examples=150)
 @given(
     seed=st.integers(0, 10_000),
     steps=ops,
