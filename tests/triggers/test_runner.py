@@ -3,6 +3,7 @@ timers fall due in time order, firings are decided with their policies."""
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -228,3 +229,13 @@ class TestCalendarRestarts:
                 got += engine.process(rec)
             got += engine.advance_to(as_of)
             assert sorted(f.firing_id for f in got) == sorted(batch.ids()), restart
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 20), max_size=40), st.integers(-1, 21), st.integers(0, 45))
+def test_timers_due_counts_as_a_scan_of_the_queue(dues: list[int], time: int, least: int) -> None:
+    """Walking the heap through due entries alone says what counting every entry says."""
+    runner = RuleRunner(parse("trigger t:\n    when view\n    emit x"), {})
+    runner.timers = [(due, 0, j, "c", "t") for j, due in enumerate(dues)]
+    heapq.heapify(runner.timers)
+    assert runner.timers_due(time, least) == (sum(due <= time for due in dues) >= least)

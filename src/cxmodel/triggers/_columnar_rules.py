@@ -439,6 +439,8 @@ def _inactivity(
                 timer.due = due
             else:
                 rs.timer = Anchor(Row(cid, time, kind, fields, seq, rank), due, {}, {})
+    # pushing k entries costs k log n comparisons, heapifying all n about 2 n: past about a
+    # sixteenth of the queue, heapifying is cheaper
     if len(queued) * 16 > len(heap):
         heap.extend(queued)
         heapq.heapify(heap)

@@ -582,13 +582,7 @@ class TriggerEngine:
         runner = self._runner
         if least is None or self._declared is not None or not columnar_ready(runner):
             return None
-        due = 0
-        for entry in runner.timers:  # counted until there are enough
-            if entry[0] <= time:
-                due += 1
-                if due >= least:
-                    return partial(fire_due, runner)
-        return None
+        return partial(fire_due, runner) if runner.timers_due(time, least) else None
 
     def _call_one(self, row: Row) -> list[Firing]:
         """:meth:`_call` of one interaction with an :class:`InMemoryStore`, which keeps

@@ -441,6 +441,33 @@ class RuleRunner:
         if until is not None:
             heapq.heappush(self.timers, (until, TIMER, row.seq, state.customer, plan.name))
 
+    def timers_due(self, time: int, at_least: int) -> bool:
+        """Whether at least ``at_least`` entries of the timer queue fall due at or before
+        ``time``: the heap is walked from its root through due entries only, so the work
+        is at most ``at_least`` entries, however long the queue.
+
+        Examples
+        --------
+        >>> from cxmodel.triggers import parse
+        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {})
+        >>> runner.timers = [(1, 0, 0, "a", "t"), (5, 0, 1, "b", "t"), (2, 0, 2, "c", "t")]
+        >>> runner.timers_due(2, 2), runner.timers_due(2, 3)
+        (True, False)
+        """
+        if at_least <= 0:
+            return True
+        heap = self.timers
+        size = len(heap)
+        stack = [0] if size and heap[0][0] <= time else []
+        found = 0
+        while stack:  # a subtree's root falls due before any entry under it
+            at = stack.pop()
+            found += 1
+            if found >= at_least:
+                return True
+            stack.extend(c for c in (2 * at + 1, 2 * at + 2) if c < size and heap[c][0] <= time)
+        return False
+
     def advance(self, limit: int, *, inclusive: bool) -> None:
         """Fire the timers and decide the waiting firings due before ``limit`` (at or
         before, when ``inclusive``), in time order; evaluate the alerts up to ``limit``."""
