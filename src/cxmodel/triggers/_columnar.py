@@ -218,18 +218,17 @@ def _maybe_redelivered(
         return True
     # the ids the call's customers still remember (a redelivery window's worth): the pairs
     # are compared only for ids among them
-    get = runner.states.get
-    callers = set(customers)
+    states = runner.states
     remembered: set[str] = set()
-    for cid in callers:
-        state = get(cid)
+    for cid in set(customers):
+        state = states.get(cid)
         if state is not None and state.seen:
             remembered.update(state.seen)
     common = distinct & remembered
-    if not common:
-        return False
-    keyed = {(c, i) for c, i in zip(customers, ids, strict=True) if i in common}
-    return any((cid, i) in keyed for cid in callers if (s := get(cid)) is not None for i in s.seen)
+    return bool(common) and any(
+        i in common and (state := states.get(c)) is not None and i in state.seen
+        for c, i in zip(customers, ids, strict=True)
+    )
 
 
 def _released(
