@@ -74,7 +74,7 @@ def first_seen_recoded(
     rank = np.empty(len(labels), dtype=np.int64)
     rank[by_first] = np.arange(len(by_first))
     names = dict(zip(labels[by_first].tolist(), range(len(by_first)), strict=True))
-    return rank[codes].astype(np.int64, copy=False), names
+    return rank[codes], names
 
 
 def present_and_missing(values: npt.NDArray[Any]) -> list[int]:
