@@ -7,7 +7,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from types import NoneType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -796,7 +796,7 @@ def record_columns(
     times = _utc_texts_us(fields["timestamp"])
     if customers is None or kinds is None or times is None:
         return None  # a catalogue event among them, or a record to check one by one
-    if any(kind in kinds[2] for kind in catalogue):  # read as one by one does
+    if any(kind in kinds.names for kind in catalogue):  # read as one by one does
         return None
     columns: dict[str, Column] = {}
     for name in fields.keys() - _REQUIRED:
@@ -804,7 +804,7 @@ def record_columns(
         if values is None:
             return None
         columns[name] = values
-    if not _pass_log_checks(kinds[0], columns, _STANDARD if questions is None else questions):
+    if not _pass_log_checks(kinds.objects, columns, _STANDARD if questions is None else questions):
         return None
     return RecordColumns(records, customers, times, kinds, columns)
 
@@ -822,10 +822,16 @@ def _transposed(records: list[dict[str, Any]]) -> dict[Any, list[Any]]:
     return out
 
 
-#: Text values as objects (one object per distinct text: equal ids are the same object, so
-#: the dictionaries keyed by them compare them at once), their codes in order of first
-#: appearance, and the codes by value.
-Coded = tuple[npt.NDArray[Any], npt.NDArray[np.int64], dict[Any, int]]
+class Coded(NamedTuple):
+    """A column of text coded by :func:`_coded_texts`."""
+
+    #: the values as objects, one object per distinct text (equal ids are the same object,
+    #: so the dictionaries keyed by them compare them at once)
+    objects: npt.NDArray[Any]
+    #: each value's code, in order of first appearance
+    codes: npt.NDArray[np.int64]
+    #: the codes by value
+    names: dict[Any, int]
 
 
 def _coded_texts(values: list[Any]) -> Coded | None:
@@ -836,7 +842,7 @@ def _coded_texts(values: list[Any]) -> Coded | None:
     codes, names = first_seen_codes(values)
     if not all(map(str.strip, names)):
         return None
-    return object_array(list(names))[codes], codes, names
+    return Coded(object_array(list(names))[codes], codes, names)
 
 
 def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
