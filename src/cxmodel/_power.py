@@ -34,22 +34,31 @@ takes about 20 ms, and the normal approximation is within 1 % of the exact diffe
 there (tests/test_power.py)."""
 
 
-def _support(n: int, p: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """The counts of Binomial(n, p) between its ``TAIL`` and ``1 - TAIL`` quantiles (all the
-    mass but at most ``2 * TAIL``), and their probabilities."""
+def _span(n: int, p: float) -> tuple[int, int]:
+    """The least and greatest counts of Binomial(n, p) between its ``TAIL`` and ``1 - TAIL``
+    quantiles (all the mass but at most ``2 * TAIL``)."""
     if p <= 0.0:
-        return np.zeros(1, dtype=np.int64), np.ones(1)
+        return 0, 0
     if p >= 1.0:
-        return np.full(1, n, dtype=np.int64), np.ones(1)
+        return n, n
     low = int(stats.binom.ppf(TAIL, n, p))
     high = int(stats.binom.isf(TAIL, n, p))
-    counts = np.arange(max(low, 0), min(high, n) + 1, dtype=np.int64)
+    return max(low, 0), min(high, n)
+
+
+def _support(n: int, p: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The counts of :func:`_span` and their probabilities."""
+    low, high = _span(n, p)
+    if p <= 0.0 or p >= 1.0:
+        return np.full(1, low, dtype=np.int64), np.ones(1)
+    counts = np.arange(low, high + 1, dtype=np.int64)
     return counts, np.asarray(stats.binom.pmf(counts, n, p), dtype=np.float64)
 
 
 def _cells(n_t: int, n_h: int, p_t: float, p_h: float) -> int:
     """How many pairs of counts :func:`newcombe_power` enumerates at these rates."""
-    return _support(n_t, p_t)[0].size * _support(n_h, p_h)[0].size
+    (low_t, high_t), (low_h, high_h) = _span(n_t, p_t), _span(n_h, p_h)
+    return (high_t - low_t + 1) * (high_h - low_h + 1)
 
 
 def newcombe_power(d: float, n_t: int, n_h: int, p_h: float, z: float) -> float:

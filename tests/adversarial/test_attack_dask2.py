@@ -27,7 +27,7 @@ import cxmodel.datasets  # noqa: E402
 from cxmodel import dask as cxd  # noqa: E402
 from cxmodel.errors import CXModelError, SchemaError  # noqa: E402
 from cxmodel.log import InteractionLog  # noqa: E402
-from tests.dask.frames import from_chunks  # noqa: E402
+from tests.dask.frames import alike, from_chunks  # noqa: E402
 
 AS_OF = "2025-01-01T00:00Z"
 #: the CDNOW master file the package bundles (see cxmodel/datasets/data/PROVENANCE.md)
@@ -209,44 +209,20 @@ RULES = cx.triggers.parse(cx.triggers.EXAMPLE_RULES)
 
 # one-process analysis, and the same on Dask (on the frame, or on its customer partitions)
 ON_FRAME: dict[str, tuple[Callable[[InteractionLog], Any], Callable[[Any], Any]]] = {
-    "nps": (
-        lambda log: cx.metrics.nps(log, by="touchpoint", period="month"),
-        lambda d: cxd.nps(d, by="touchpoint", period="month"),
-    ),
-    "csat": (lambda log: cx.metrics.csat(log, by="channel"), lambda d: cxd.csat(d, by="channel")),
-    "ces": (lambda log: cx.metrics.ces(log, period="week"), lambda d: cxd.ces(d, period="week")),
-    "rfm_scores": (
-        lambda log: cx.segment.rfm_scores(log, as_of=AS_OF),
-        lambda d: cxd.rfm_scores(d, as_of=AS_OF),
-    ),
+    "nps": alike(cx.metrics.nps, cxd.nps, by="touchpoint", period="month"),
+    "csat": alike(cx.metrics.csat, cxd.csat, by="channel"),
+    "ces": alike(cx.metrics.ces, cxd.ces, period="week"),
+    "rfm_scores": alike(cx.segment.rfm_scores, cxd.rfm_scores, as_of=AS_OF),
 }
 ON_PARTS: dict[str, tuple[Callable[[InteractionLog], Any], Callable[[Any], Any]]] = {
-    "rfm_summary": (lambda log: cx.models.rfm_summary(log), cxd.rfm_summary),
-    "cohorts": (
-        lambda log: cx.metrics.cohort_retention(log, period="month"),
-        lambda p: cxd.cohort_retention(p, period="month"),
-    ),
-    "lifetimes": (
-        lambda log: cx.metrics.customer_lifetimes(log, AS_OF),
-        lambda p: cxd.customer_lifetimes(p, AS_OF),
-    ),
-    "transitions": (
-        lambda log: cx.journey.transitions(log, by="channel"),
-        lambda p: cxd.transitions(p, by="channel"),
-    ),
+    "rfm_summary": alike(cx.models.rfm_summary, cxd.rfm_summary),
+    "cohorts": alike(cx.metrics.cohort_retention, cxd.cohort_retention, period="month"),
+    "lifetimes": alike(cx.metrics.customer_lifetimes, cxd.customer_lifetimes, AS_OF),
+    "transitions": alike(cx.journey.transitions, cxd.transitions, by="channel"),
     "table": (lambda log: log.customers_table(AS_OF), lambda p: cxd.customer_table(p, as_of=AS_OF)),
-    "funnel": (
-        lambda log: cx.journey.funnel(log, STEPS, window="7d", by="channel"),
-        lambda p: cxd.funnel(p, STEPS, window="7d", by="channel"),
-    ),
-    "paths": (
-        lambda log: cx.journey.paths(log, max_length=4, conversion="purchase"),
-        lambda p: cxd.paths(p, max_length=4, conversion="purchase"),
-    ),
-    "step_matrix": (
-        lambda log: cx.journey.step_matrix(log, anchor="add_to_cart", steps=2),
-        lambda p: cxd.step_matrix(p, anchor="add_to_cart", steps=2),
-    ),
+    "funnel": alike(cx.journey.funnel, cxd.funnel, STEPS, window="7d", by="channel"),
+    "paths": alike(cx.journey.paths, cxd.paths, max_length=4, conversion="purchase"),
+    "step_matrix": alike(cx.journey.step_matrix, cxd.step_matrix, anchor="add_to_cart", steps=2),
     "evaluate": (
         lambda log: cx.triggers.evaluate(RULES, log, as_of=AS_OF),
         lambda p: cxd.evaluate(RULES, p, as_of=AS_OF),

@@ -19,6 +19,7 @@ import cxmodel as cx  # noqa: E402
 from cxmodel import dask as cxd  # noqa: E402
 from cxmodel.errors import CXModelError  # noqa: E402
 from cxmodel.log import InteractionLog  # noqa: E402
+from tests.dask.frames import alike  # noqa: E402
 
 AS_OF = "2024-12-31T00:00Z"
 LATE = "2026-12-31T00:00Z"  # two years after the data: warnings with counts
@@ -63,40 +64,16 @@ def _run(call: Callable[[], Any]) -> tuple[Any, list[tuple[str, str]]]:
 
 
 CASES: dict[str, tuple[Callable[[InteractionLog], Any], Callable[[Any], Any]]] = {
-    "nps": (lambda log: cx.metrics.nps(log), lambda d: cxd.nps(d)),
-    "nps-by-month": (
-        lambda log: cx.metrics.nps(log, by="touchpoint", period="month"),
-        lambda d: cxd.nps(d, by="touchpoint", period="month"),
-    ),
-    "csat-by-week": (
-        lambda log: cx.metrics.csat(log, period="week"),
-        lambda d: cxd.csat(d, period="week"),
-    ),
-    "ces-by-channel": (
-        lambda log: cx.metrics.ces(log, by="channel"),
-        lambda d: cxd.ces(d, by="channel"),
-    ),
-    "rfm-scores": (
-        lambda log: cx.segment.rfm_scores(log, as_of=AS_OF),
-        lambda d: cxd.rfm_scores(d, as_of=AS_OF),
-    ),
-    "rfm-summary": (lambda log: cx.models.rfm_summary(log), lambda d: cxd.rfm_summary(d)),
-    "cohorts": (
-        lambda log: cx.metrics.cohort_retention(log, period="month"),
-        lambda d: cxd.cohort_retention(d, period="month"),
-    ),
-    "lifetimes": (
-        lambda log: cx.metrics.customer_lifetimes(log, AS_OF),
-        lambda d: cxd.customer_lifetimes(d, AS_OF),
-    ),
-    "lifetimes-after-the-data": (
-        lambda log: cx.metrics.customer_lifetimes(log, LATE),
-        lambda d: cxd.customer_lifetimes(d, LATE),
-    ),
-    "transitions": (
-        lambda log: cx.journey.transitions(log),
-        lambda d: cxd.transitions(d),
-    ),
+    "nps": alike(cx.metrics.nps, cxd.nps),
+    "nps-by-month": alike(cx.metrics.nps, cxd.nps, by="touchpoint", period="month"),
+    "csat-by-week": alike(cx.metrics.csat, cxd.csat, period="week"),
+    "ces-by-channel": alike(cx.metrics.ces, cxd.ces, by="channel"),
+    "rfm-scores": alike(cx.segment.rfm_scores, cxd.rfm_scores, as_of=AS_OF),
+    "rfm-summary": alike(cx.models.rfm_summary, cxd.rfm_summary),
+    "cohorts": alike(cx.metrics.cohort_retention, cxd.cohort_retention, period="month"),
+    "lifetimes": alike(cx.metrics.customer_lifetimes, cxd.customer_lifetimes, AS_OF),
+    "lifetimes-after-the-data": alike(cx.metrics.customer_lifetimes, cxd.customer_lifetimes, LATE),
+    "transitions": alike(cx.journey.transitions, cxd.transitions),
 }
 
 

@@ -1,5 +1,5 @@
 """Helpers of the Dask tests: uneven frames, tied rows, customer partitions, random merge
-trees, field-by-field comparisons of results and metric tables, and of the errors raised."""
+trees, pairs of one-process and Dask calls, field-by-field comparisons of results and metric tables, and of the errors raised."""
 
 from __future__ import annotations
 
@@ -29,6 +29,14 @@ BAD_QUANTILES: dict[str, Any] = {
     "nested": [[0.5]],
     "bare-number": 0.5,
 }
+
+
+def alike(
+    one: Callable[..., Any], many: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple[Callable[[InteractionLog], Any], Callable[[Any], Any]]:
+    """The one-process analysis ``one`` and its Dask counterpart ``many``, each a function of
+    its data called with the same further arguments."""
+    return (lambda log: one(log, *args, **kwargs), lambda data: many(data, *args, **kwargs))
 
 
 def from_chunks(chunks: list[Any]) -> Any:

@@ -123,6 +123,13 @@ def test_contract_and_validation() -> None:
     assert repr(ridge).startswith("DiscreteHazard(x0=")
 
 
+@pytest.mark.parametrize("period", [1e20, 2.0**63, 1e300], ids=["1e20", "2**63", "1e300"])
+def test_period_past_any_index_refused(period: float) -> None:
+    """A period too large for an index is refused, not cast to a negative one."""
+    with pytest.raises(SchemaError, match=r"periods must be one whole number >= 0 per row"):
+        DiscreteHazard().fit([[0.0], [1.0], [0.0], [1.0]], [0, 1, 1, 0], periods=[period, 0, 1, 0])
+
+
 class TestOnlyOwnWarnings:
     def test_separation_warns_once_and_only_through_cxmodel(self) -> None:
         """Quasi-separation: one ConvergenceWarning, no scipy LinAlgWarning on each step

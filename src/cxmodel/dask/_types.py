@@ -34,6 +34,7 @@ __all__ = [
     "by_types",
     "check_by_types",
     "check_id_types",
+    "check_logs_by",
     "conflict",
     "customer_column",
     "id_types",
@@ -116,9 +117,9 @@ def id_types(
     """
     if column not in frame.columns or len(frame) == 0:
         return {}
-    classes = _classes(frame[column])
-    partitions, positions = row_origin(frame, number, origin)
     values = frame[column]
+    classes = _classes(values)
+    partitions, positions = row_origin(frame, number, origin)
     out: TypesSeen = {}
     for code, name in ((_NUMBER, "number"), (_TEXT, "text")):
         rows = np.flatnonzero(classes == code)

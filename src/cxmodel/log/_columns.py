@@ -32,6 +32,7 @@ __all__ = [
     "encode_text_column",
     "hash_encode",
     "is_missing",
+    "joined_text",
     "prepare_answers",
     "renamed",
     "to_bool_column",
@@ -320,7 +321,7 @@ def _sort_categories(
     kept = np.flatnonzero(valid)
     present = labels if kept.size == labels.size else labels[kept]
     text: npt.NDArray[Any]
-    if "\x00" in "".join(present.tolist()):
+    if _holds_nul(present):
         # numpy's fixed-width text drops trailing NULs ("a" and "a\x00" would be one
         # label): the labels themselves are sorted and compared, kept as written
         text = present
@@ -739,12 +740,23 @@ def _holds_nul(values: npt.NDArray[np.object_]) -> bool:
     >>> _holds_nul(np.array(["a", float("nan")], dtype=object))
     False
     """
-    listed = values.tolist()
+    return "\x00" in joined_text(values.tolist())[0]
+
+
+def joined_text(values: list[Any], sep: str = "") -> tuple[str, list[str]]:
+    """The text among ``values`` joined by ``sep``, and that text: one join in C when every
+    value is text, the others (missing values, numbers) left out otherwise.
+
+    Examples
+    --------
+    >>> joined_text(["a", None, "b"], "|")
+    ('a|b', ['a', 'b'])
+    """
     try:
-        joined = "".join(listed)
+        return sep.join(values), values
     except TypeError:  # missing values or other types among them
-        joined = "".join([v for v in listed if isinstance(v, str)])
-    return "\x00" in joined
+        text = [v for v in values if isinstance(v, str)]
+        return sep.join(text), text
 
 
 def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]] | None:

@@ -51,6 +51,7 @@ from cxmodel.log._columns import (
     encode_strings,
     encode_text_column,
     is_missing,
+    joined_text,
     prepare_answers,
     raise_first,
     show,
@@ -293,12 +294,9 @@ def _warn_spaced_ids(ids: ObjectArray) -> None:
     """Warn when customer ids differ from another only by spaces around them (``"007 "``
     and ``"007"``): ids are kept as written, so they are two customers, which an export
     that pads some ids makes without a word."""
-    given = ids.tolist()
-    try:
-        joined = "\0" + "\0".join(given) + "\0"
-    except TypeError:  # not all text (a number among the ids is a bad row, said elsewhere)
-        given = [i for i in given if isinstance(i, str)]
-        joined = "\0" + "\0".join(given) + "\0"
+    # the text ids (a number among the ids is a bad row, said elsewhere)
+    joined, given = joined_text(ids.tolist(), "\0")
+    joined = f"\0{joined}\0"
     if not (_PADDED.search(joined) or _PADDED.search(joined[::-1])):  # scans of every id, in C
         return
     seen: dict[str, str] = {}

@@ -196,10 +196,13 @@ class DiscreteHazard(WaldRegression):
             per = np.zeros(y.size, dtype=np.intp)
         else:
             given = float_array(periods, where, "periods").reshape(-1)
-            if given.shape != y.shape or not (
-                np.isfinite(given).all() and (given >= 0).all() and (given == np.round(given)).all()
-            ):
-                raise SchemaError("periods must be one whole number >= 0 per row")
+            whole = np.isfinite(given) & (given >= 0) & (given == np.round(given))
+            whole &= given < float(np.iinfo(np.intp).max)  # else the cast to indices wraps
+            if given.shape != y.shape or not whole.all():
+                raise SchemaError(
+                    f"{where}: periods must be one whole number >= 0 per row ({y.size} rows); "
+                    f"got {got(periods)}"
+                )
             per = given.astype(np.intp)
         k = int(per.max()) + 1
         # a period no row was at risk in has no baseline to estimate: fitted without it
