@@ -98,3 +98,29 @@ class TestRestart:
         assert seen == [False] and gc.isenabled()
         assert again.stats()["customers"] == 1
         again.store.close()
+
+
+class TestMicroBatch:
+    def test_records_are_checked_with_the_collector_paused(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The records of a large micro-batch are read into columns while the collector is
+        paused (the checks make many objects too), and it runs again after the call."""
+        import cxmodel.triggers._engine as engine_module
+
+        seen: list[bool] = []
+        checked = engine_module.record_columns
+
+        def spy(*args: object) -> object:
+            seen.append(gc.isenabled())
+            return checked(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(engine_module, "record_columns", spy)
+        engine = TriggerEngine(RULES)
+        records = [
+            {"customer_id": f"c{j}", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}
+            for j in range(2_500)
+        ]
+        engine.process_many(records)
+        assert seen == [False] and gc.isenabled()
+        assert engine.stats()["customers"] == 2_500

@@ -1,5 +1,6 @@
 """The cyclic garbage collector paused while the streaming engine makes many long-lived
-objects at once: a large micro-batch (``_columnar.py``) or a state restored from a store."""
+objects at once: a large micro-batch (its checks, then ``_columnar.py``) or a state restored
+from a store."""
 
 from __future__ import annotations
 

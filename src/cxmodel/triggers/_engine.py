@@ -4,6 +4,7 @@ the same firings as batch, bounded state, and a durable snapshot instead of a hi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time as _wall
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -65,6 +66,16 @@ from cxmodel.triggers._store import (
 from cxmodel.triggers._truths import refuse_misread, refuse_text_traits
 
 __all__ = ["TriggerEngine"]
+
+
+def _size(interactions: object) -> int:
+    """How many interactions a micro-batch holds, as far as its length tells (0 unknown)."""
+    if isinstance(interactions, Mapping):  # columns: the first column's length
+        interactions = next(iter(interactions.values()), None)
+    try:
+        return len(interactions)  # type: ignore[arg-type]
+    except TypeError:
+        return 0
 
 
 class TriggerEngine:
@@ -339,16 +350,20 @@ class TriggerEngine:
         >>> [(f.customer_id, f.action) for f in got]
         [('b', 'thanks')]
         """
-        columns: Source | None = columns_from(interactions, self.questions)  # a log, a mapping
-        rows = None
         least = self._columnar_from
-        if columns is None and type(interactions) is list and least and len(interactions) >= least:
-            # records of a large micro-batch, checked as columns (else one by one below)
-            columns = record_columns(interactions, self.questions, self._runner.catalogue.kinds)
-        if columns is None:
-            rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
-        with self._lock:
-            return self._call(self._batch(columns, rows), None)
+        large = least is not None and _size(interactions) >= least
+        # the checks of a large micro-batch make many objects too (see take_many)
+        with collector_paused() if large else contextlib.nullcontext():
+            columns: Source | None = columns_from(interactions, self.questions)  # a log, ...
+            rows = None
+            if columns is None and type(interactions) is list and large:
+                # records of a large micro-batch, checked as columns (else one by one below)
+                kinds = self._runner.catalogue.kinds
+                columns = record_columns(interactions, self.questions, kinds)
+            if columns is None:
+                rows = rows_from(interactions, self.questions, self._runner.catalogue.kinds)
+            with self._lock:
+                return self._call(self._batch(columns, rows), None)
 
     def _batch(self, columns: Source | None, rows: list[Row] | None) -> list[Row] | Source:
         """A micro-batch as the path that takes it wants it, checked: columns for the
