@@ -313,6 +313,7 @@ for i in range(int(sys.argv[5]), len(recs)):  # the host re-delivers from its la
         deliver(engine.advance_to(recs[i]["timestamp"]))  # a clock tick mid-stream
     print("ok", i, flush=True)
 deliver(engine.advance_to(sys.argv[4]))
+store.close()  # a run that is not killed ends cleanly, leaving no lock file
 print("done", flush=True)
 """
 

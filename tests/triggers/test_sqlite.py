@@ -11,7 +11,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from cxmodel.triggers import (
     TriggerEngine,
     parse,
 )
+from cxmodel.triggers._sqlite import _FileLock
 from cxmodel.triggers._store import FORMAT, FORMAT_VERSION
 from tests.triggers.stores import SRC, T0, StoreContract, firing, full_change, quarantined
 
@@ -246,6 +249,82 @@ print("opened")
 """
 
 
+RACE = r"""
+import os, sys, threading, time
+from cxmodel.errors import StoreError
+from cxmodel.triggers import SQLiteStore
+from cxmodel.triggers._sqlite import _FileLock
+path, log, until, what = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+out = os.open(log, os.O_WRONLY | os.O_APPEND)
+counts = {"opened": 0, "refused": 0}
+failures = []
+
+def hold(tag):
+    os.write(out, f"+{tag}\n".encode())
+    time.sleep(0.0005)
+    os.write(out, f"-{tag}\n".encode())
+    counts["opened"] += 1
+
+def take_store(tag):
+    store = SQLiteStore(path)
+    try:
+        store.open()
+    except StoreError as exc:
+        if "held by another engine" in str(exc):
+            counts["refused"] += 1
+        else:
+            failures.append(str(exc))
+        return
+    finally:
+        if not store._file_lock.held:
+            store.close()
+    try:
+        hold(tag)
+    finally:
+        store.close()
+
+def take_lock(tag):
+    lock = _FileLock(path + ".lock")
+    if not lock.acquire():
+        counts["refused"] += 1
+        return
+    try:
+        hold(tag)
+    finally:
+        lock.release()
+
+def take_turns(tag):
+    take = take_store if what == "store" else take_lock
+    while time.time() < until:
+        take(tag)
+
+threads = [
+    threading.Thread(target=take_turns, args=(f"{os.getpid()}.{n}",)) for n in range(2)
+]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(counts["opened"], counts["refused"])
+for failure in failures:
+    print(failure, file=sys.stderr)
+"""
+
+
+def lock_files(path: Path) -> tuple[Path, Path]:
+    """The lock files of the store at ``path``: beside it, and in the temporary folder named
+    after its device and inode."""
+    identity = os.stat(path)
+    return (
+        Path(os.path.realpath(path) + ".lock"),
+        Path(tempfile.gettempdir()) / f"cxmodel-store-{identity.st_dev}-{identity.st_ino}.lock",
+    )
+
+
+def pid_in(lock: Path) -> int:
+    return int(lock.read_text())
+
+
 def python(code: str, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
     """Run ``code`` in a new interpreter that imports this cxmodel."""
     env = {**os.environ, "PYTHONPATH": SRC}
@@ -273,7 +352,10 @@ class TestSQLiteLock:
             assert str(path) in str(caught.value)
             assert f"pid {os.getpid()}" in str(caught.value)
             first.close()
+            if sys.platform != "win32":  # Windows cannot remove an open file: they stay
+                assert not any(lock.exists() for lock in lock_files(path))
             assert StoredState({}, {}) == second.open()
+            assert [os.getpid()] * 2 == [pid_in(lock) for lock in lock_files(path)]
 
     def test_refused_from_another_process(self, tmp_path: Path) -> None:
         """A subprocess cannot open a store this process holds; the error names the file and
@@ -300,7 +382,8 @@ class TestSQLiteLock:
     @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
     def test_killed_holder_leaves_no_stale_lock(self, tmp_path: Path) -> None:
         """While a subprocess holds the store, open() is refused naming its pid; after the
-        subprocess is killed with SIGKILL, open() succeeds."""
+        subprocess is killed with SIGKILL, its lock files stay and open() succeeds, taking
+        them over and removing them on close."""
         path = tmp_path / "s.db"
         SQLiteStore(path).close()
         child = python(HOLD, str(path))
@@ -314,13 +397,84 @@ class TestSQLiteLock:
                 assert str(path) in str(caught.value)
                 child.send_signal(signal.SIGKILL)
                 child.wait(timeout=60)
+                left = lock_files(path)  # the killed holder's files stay, unlocked
+                assert [child.pid] * 2 == [pid_in(lock) for lock in left]
                 assert StoredState({}, {}) == store.open()
+                assert [os.getpid()] * 2 == [pid_in(lock) for lock in left]
+            assert not any(lock.exists() for lock in left)  # removed by the new holder
         finally:
             if child.poll() is None:
                 child.kill()
             child.communicate()
         expected_code: int = -signal.SIGKILL
         assert expected_code == child.returncode
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="Windows cannot remove an open file")
+    def test_close_removes_the_lock_files(self, tmp_path: Path) -> None:
+        """open() writes its pid in both lock files (read back by a refused open); close()
+        removes them, and so does a failed open()."""
+        path = tmp_path / "s.db"
+        store = SQLiteStore(path)
+        store.open()
+        locks = lock_files(path)
+        assert [os.getpid()] * 2 == [_FileLock(str(lock)).holder() for lock in locks]
+        store.close()
+        assert not any(lock.exists() for lock in locks)
+        store.close()  # twice is harmless
+        assert StoredState({}, {}) == store.open()
+        with SQLiteStore(path) as second, pytest.raises(StoreError, match="held by"):
+            second.open()
+        assert all(lock.exists() for lock in locks)  # the refused open removed nothing
+        store.close()
+        assert not any(lock.exists() for lock in locks)
+        path.write_bytes(b"x" * 200)  # not a store: open() fails after taking the lock
+        with pytest.raises(StoreError):
+            SQLiteStore(path).open()
+        assert not lock_files(path)[0].exists()
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+    def test_a_forked_child_does_not_release_its_parents_lock(self, tmp_path: Path) -> None:
+        """A child that inherited a held lock and releases its copy neither removes the file
+        nor unlocks it: the parent still holds it."""
+        path = str(tmp_path / "x.lock")
+        lock = _FileLock(path)
+        assert lock.acquire()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            try:
+                lock.release()
+            finally:
+                os._exit(0)
+        os.waitpid(child, 0)
+        assert os.path.exists(path) and not _FileLock(path).acquire()
+        lock.release()
+        assert not os.path.exists(path)
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="runs the POSIX removal race")
+    @pytest.mark.parametrize("what", ["store", "lock"])
+    def test_processes_taking_turns_never_hold_it_together(self, what: str, tmp_path: Path) -> None:
+        """Three processes of two threads each take and release one store (or, without the
+        store's second lock and work around it, one file lock) for a few seconds: every hold
+        is logged (+ when taken, - before release) and no two holds overlap."""
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        # the lock alone leaves the inode's lock file alone (one left by an earlier cxmodel
+        # for another file of this inode may be there)
+        locks = lock_files(path)[: 2 if what == "store" else 1]
+        log = tmp_path / "log"
+        log.touch()
+        until = str(time.time() + 4.0)  # the children take a second or two to start
+        children = [python(RACE, str(path), str(log), until, what) for _ in range(3)]
+        results = [child.communicate(timeout=120) for child in children]
+        expected = [(0, "")] * 3
+        assert expected == [(c.returncode, err) for c, (_, err) in zip(children, results)]
+        counts = [tuple(map(int, out.split())) for out, _ in results]
+        assert all(opened > 0 for opened, _ in counts) and sum(r for _, r in counts) > 0
+        lines = log.read_text().splitlines()
+        assert sum(opened for opened, _ in counts) * 2 == len(lines)
+        for enter, leave in zip(lines[::2], lines[1::2]):
+            assert (enter[0], leave[0], enter[1:]) == ("+", "-", leave[1:])
+        assert not any(lock.exists() for lock in locks)
 
 
 # -- SQLite: files that are not stores ---------------------------------------------------------
@@ -347,6 +501,8 @@ class TestSQLiteFiles:
                 store.close()
         assert str(path) in str(caught.value)
         assert content == path.read_bytes()
+        if sys.platform != "win32":
+            assert not os.path.exists(os.path.realpath(path) + ".lock")
         return caught.value
 
     def test_random_bytes(self, tmp_path: Path) -> None:

@@ -162,12 +162,23 @@ _READ_ALERT_VALUES = (
 )
 
 
+_ACQUIRE_TRIES = 100  # a path removed by each releasing holder in turn: try again, boundedly
+
+
 class _FileLock:
-    """An exclusive OS lock on a sidecar file, released by the OS when the holder dies."""
+    """An exclusive OS lock on a file at ``path``, released by the OS when the holder dies.
+
+    The file holds the holder's pid and is removed on :meth:`release` (POSIX): the path is
+    unlinked while the lock is still held, and :meth:`acquire` checks, once it holds a lock,
+    that the path still names the file it locked (opening it again otherwise). A file left by
+    a killed holder is taken over by the next one, which removes it in turn. On Windows an open
+    file cannot be removed, so the file stays (an unlocked file is reused by the next holder).
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._file: IO[bytes] | None = None
+        self._pid = 0  # the process that took the lock (a forked child must not release it)
 
     @property
     def held(self) -> bool:
@@ -175,20 +186,26 @@ class _FileLock:
 
     def acquire(self) -> bool:
         """Take the lock without waiting; ``False`` when another holder has it."""
-        handle = open(self.path, "a+b")  # noqa: SIM115 (kept open while the lock is held)
-        try:
-            if not _try_lock(handle):
+        for _ in range(_ACQUIRE_TRIES):
+            handle = open(self.path, "a+b")  # noqa: SIM115 (kept open while the lock is held)
+            try:
+                if not _try_lock(handle):
+                    handle.close()
+                    return False
+                if _REMOVABLE and not _names(self.path, handle):
+                    handle.close()  # released and removed since it was opened: not the lock
+                    continue
+                handle.seek(0)
+                handle.truncate()
+                handle.write(f"{os.getpid()}\n".encode())
+                handle.flush()
+            except BaseException:
                 handle.close()
-                return False
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n".encode())
-            handle.flush()
-        except BaseException:
-            handle.close()
-            raise
-        self._file = handle
-        return True
+                raise
+            self._file = handle
+            self._pid = os.getpid()
+            return True
+        return False  # other holders took and removed it every time: it is contended
 
     def holder(self) -> int | None:
         """The pid written by the current holder, when it can be read."""
@@ -200,15 +217,39 @@ class _FileLock:
         return int(text) if text.isdigit() else None
 
     def release(self) -> None:
+        """Remove the file and drop the lock (in that order); releasing twice is harmless."""
         handle, self._file = self._file, None
-        if handle is not None:
+        if handle is None:
+            return
+        try:
+            if self._pid != os.getpid():  # a forked child: the lock is its parent's
+                return
+            if _REMOVABLE and _names(self.path, handle):
+                with contextlib.suppress(OSError):  # e.g. a folder no longer writable
+                    os.unlink(self.path)
             with contextlib.suppress(OSError):
                 _unlock(handle)
+        finally:
             handle.close()
+
+
+def _names(path: str, handle: IO[bytes]) -> bool:
+    """Whether ``path`` names the open file ``handle`` (it may have been removed or replaced)."""
+    try:
+        named = os.stat(path)
+    except OSError:
+        return False
+    opened = os.fstat(handle.fileno())
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
+
+    # Windows cannot remove a file that is open: the lock file stays after release and the
+    # next holder locks the same file again (so acquire need not check that the path still
+    # names the file it locked).
+    _REMOVABLE = False
 
     def _try_lock(handle: IO[bytes]) -> bool:
         handle.seek(0)
@@ -224,6 +265,8 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
 
 else:
     import fcntl
+
+    _REMOVABLE = True
 
     def _try_lock(handle: IO[bytes]) -> bool:
         try:
@@ -246,8 +289,12 @@ class SQLiteStore:
     cost per commit.
 
     One engine at a time: :meth:`open` takes an OS lock on the sidecar file ``<path>.lock``
-    (released by :meth:`close`, or by the OS when the process dies, even by ``kill -9``);
-    another :meth:`open` on the same file, in this process or another, raises
+    and on ``cxmodel-store-<device>-<inode>.lock`` in the system's temporary folder
+    (:func:`tempfile.gettempdir`; it sees another name of the file, a hard link), each holding
+    the holder's pid. The locks are released by :meth:`close`, which removes both files (on
+    Windows, which cannot remove an open file, they stay), or by the OS when the process dies,
+    even by ``kill -9`` (the files stay then, and the next holder takes them over). Another
+    :meth:`open` on the same file, in this process or another, raises
     :class:`~cxmodel.errors.StoreError`. Reading the outbox, :meth:`acknowledge` and
     :meth:`prune` work without :meth:`open` (e.g. from a host process reading the outbox);
     :meth:`commit` and :meth:`forget` need it. ``with SQLiteStore(path) as store:`` closes
