@@ -674,7 +674,8 @@ class RecordColumns:
     """Records checked as columns by :func:`record_columns`: customers, times
     (microseconds), kinds and ids as arrays and lists, properties as columns (floats with NaN
     missing for numbers, objects with ``None`` missing otherwise), and rows made from the
-    records, as one by one makes them, only where asked."""
+    records, as one by one makes them, only where asked. ``empty_ids`` false says that no
+    interaction id is empty text (which is then not looked for)."""
 
     def __init__(
         self,
@@ -683,6 +684,7 @@ class RecordColumns:
         times: npt.NDArray[np.int64],
         kinds: Coded,
         columns: dict[str, Column],
+        empty_ids: bool = True,
     ) -> None:
         self.records = records
         self.n = len(records)
@@ -699,7 +701,7 @@ class RecordColumns:
             [None] * self.n
             if not isinstance(ids, list)
             else [v or None for v in ids]
-            if "" in ids
+            if empty_ids and "" in ids
             else ids
         )
 
@@ -808,13 +810,14 @@ def record_columns(
         columns[name] = values
     if not _pass_log_checks(kinds.objects, columns, _STANDARD if questions is None else questions):
         return None
-    return RecordColumns(records, customers, times, kinds, columns)
+    return RecordColumns(records, customers, times, kinds, columns, read.empty_ids)
 
 
 #: Records are read this many at a time (:class:`_Blocks`): each block's values are checked
 #: and coded while they are still in the processor's cache, where reading a column of the
 #: whole micro-batch at a time fetches every value from memory once per pass.
 _BLOCK = 1024
+_ID_TYPES = frozenset((str, NoneType))  # compared with "" only when all are of these
 
 
 class _Blocks:
@@ -828,6 +831,8 @@ class _Blocks:
         self.fields: dict[Any, list[Any]] = {}
         #: each field's types but ``customer_id``, ``timestamp`` and ``kind``'s
         self.types: dict[Any, set[type]] = {}
+        #: whether an interaction id is empty text (missing, as ``None``)
+        self.empty_ids = False
         self.customers = _FirstSeen(n)
         self.kinds = _FirstSeen(n)
         self.times = _UtcTexts()
@@ -861,7 +866,11 @@ class _Blocks:
         types = self.types
         for name, values in fields.items():
             if name not in _REQUIRED:
-                types.setdefault(name, set()).update(map(type, values[start:stop]))
+                part = values[start:stop]
+                seen = set(map(type, part))
+                types.setdefault(name, seen).update(seen)
+                if name == "interaction_id" and seen <= _ID_TYPES and "" in part:
+                    self.empty_ids = True
         return True
 
 
@@ -1040,7 +1049,7 @@ def _property_column(name: str, values: list[Any], types: set[type]) -> Column |
         return values
     if types <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
         try:
-            numbers = np.array(values, dtype=np.float64)  # None: NaN
+            numbers = np.fromiter(values, np.float64, len(values))  # None: NaN
         except OverflowError:  # an integer no float holds: one by one says which
             return None
         present = numbers[~np.isnan(numbers)]
@@ -1083,7 +1092,7 @@ def _pass_log_checks(
     metric = object_array(list(map(named_by.__getitem__, scored.tolist())))
     if not all(metric):
         return False
-    for name in set(named_by) - {None, ""}:
+    for name in set(filter(None, named_by)):  # text or None: those present
         question = questions.get(name)
         if question is None:
             return False
