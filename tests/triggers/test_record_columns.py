@@ -199,6 +199,27 @@ class TestRecordColumns:
         assert record_columns([rec, ("c1",)], None) is None
         assert record_columns([], None) is None
 
+    @pytest.mark.parametrize("positions", [[], [2], [2, 0], [1, 1, 3], [3, 2, 1, 0], [0, 1, 2, 3]])
+    def test_a_column_at_any_positions(self, positions: list[int]) -> None:
+        """Text and true/false properties gathered at no, one or many positions, in any
+        order, repeated: as one by one keeps them (empty text missing, false kept)."""
+        recs: list[dict[str, Any]] = [
+            {"customer_id": "c1", "timestamp": T0.isoformat(), "kind": "view", "note": "a",
+             "vip": True},
+            {"customer_id": "c1", "timestamp": T0.isoformat(), "kind": "view", "note": "",
+             "vip": False},
+            {"customer_id": "c2", "timestamp": T0.isoformat(), "kind": "view"},
+            {"customer_id": "c2", "timestamp": T0.isoformat(), "kind": "view", "note": "b\x00",
+             "vip": None},
+        ]  # fmt: skip
+        got = record_columns(recs, None)
+        assert got is not None
+        rows = rows_from(recs)
+        for name in ("note", "vip"):
+            column = got.column(name, np.array(positions, dtype=np.int64))
+            assert column is not None and column.dtype == object
+            assert column.tolist() == [rows[p].fields.get(name) for p in positions]
+
 
 class StrText(str):
     """Text of a subclass of ``str``: one by one keeps it as given, so columns never read it."""

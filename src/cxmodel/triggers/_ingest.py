@@ -7,6 +7,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from itertools import count
+from operator import itemgetter
 from types import NoneType
 from typing import Any, NamedTuple
 
@@ -716,7 +717,7 @@ class RecordColumns:
         values = self._columns.get(name)
         if values is None or isinstance(values, np.ndarray):
             return None if values is None else values[positions]
-        return _objects(list(map(values.__getitem__, positions.tolist())))
+        return _objects(values, positions.tolist())
 
     def stand_ins(self, name: str) -> list[int]:
         """The positions of the first record with property ``name`` and the first without,
@@ -1033,9 +1034,14 @@ def _one_shape_us(chars: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64] | None:
 Column = npt.NDArray[np.float64] | list[Any]
 
 
-def _objects(values: list[Any]) -> npt.NDArray[Any]:
-    """Text or true/false values of a :data:`Column` as objects, ``None`` missing."""
-    return object_array([v or None for v in values] if "" in values else values)
+def _objects(values: list[Any], positions: list[int]) -> npt.NDArray[Any]:
+    """Text or true/false values of a :data:`Column` at ``positions`` as objects, ``None``
+    missing."""
+    # one call gathers them (a tuple), in half the time of a call a value
+    picked = (
+        itemgetter(*positions)(values) if len(positions) > 1 else [values[p] for p in positions]
+    )
+    return object_array([v or None for v in picked] if "" in picked else picked)
 
 
 def _property_column(name: str, values: list[Any], types: set[type]) -> Column | None:
