@@ -818,7 +818,7 @@ def record_columns(
 #: and coded while they are still in the processor's cache, where reading a column of the
 #: whole micro-batch at a time fetches every value from memory once per pass.
 _BLOCK = 1024
-_ID_TYPES = frozenset((str, NoneType))  # compared with "" only when all are of these
+_ID_TYPES = frozenset((str, NoneType))  # ids are compared with "" only when of these types
 
 
 class _Blocks:
@@ -840,7 +840,8 @@ class _Blocks:
 
     def block(self, records: list[Any], start: int) -> bool:
         """Read ``records``, the micro-batch's from position ``start`` on; whether they are
-        plain records (``dict``) whose customers, kinds and timestamps are text."""
+        plain records (``dict``) whose customers, kinds and timestamps are text (see
+        :meth:`_FirstSeen.read` and :meth:`_UtcTexts.read`)."""
         if set(map(type, records)) != {dict}:
             return False
         fields, n = self.fields, self.n
@@ -867,11 +868,10 @@ class _Blocks:
         types = self.types
         for name, values in fields.items():
             if name not in _REQUIRED:
-                part = values[start:stop]
-                seen = set(map(type, part))
-                types.setdefault(name, seen).update(seen)
-                if name == "interaction_id" and seen <= _ID_TYPES and "" in part:
-                    self.empty_ids = True
+                types.setdefault(name, set()).update(map(type, values[start:stop]))
+        ids = fields.get("interaction_id")
+        if ids is not None and not self.empty_ids and types["interaction_id"] <= _ID_TYPES:
+            self.empty_ids = "" in ids[start:stop]
         return True
 
 
