@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -13,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.errors import SchemaError
-from cxmodel.triggers._codes import present_and_missing
+from cxmodel.triggers import _ingest
+from cxmodel.triggers._codes import first_seen_codes, present_and_missing
 from cxmodel.triggers._ingest import _utc_text_us, _utc_texts_us, record_columns, rows_from
 from tests.triggers.helpers import T0, records
 
@@ -196,6 +198,172 @@ class TestRecordColumns:
         assert record_columns(iter([rec]), None) is None
         assert record_columns([rec, ("c1",)], None) is None
         assert record_columns([], None) is None
+
+    @pytest.mark.parametrize("positions", [[], [2], [2, 0], [1, 1, 3], [3, 2, 1, 0], [0, 1, 2, 3]])
+    def test_a_column_at_any_positions(self, positions: list[int]) -> None:
+        """Text and true/false properties gathered at no, one or many positions, in any
+        order, repeated: as one by one keeps them (empty text missing, false kept)."""
+        recs: list[dict[str, Any]] = [
+            {"customer_id": "c1", "timestamp": T0.isoformat(), "kind": "view", "note": "a",
+             "vip": True},
+            {"customer_id": "c1", "timestamp": T0.isoformat(), "kind": "view", "note": "",
+             "vip": False},
+            {"customer_id": "c2", "timestamp": T0.isoformat(), "kind": "view"},
+            {"customer_id": "c2", "timestamp": T0.isoformat(), "kind": "view", "note": "b\x00",
+             "vip": None},
+        ]  # fmt: skip
+        got = record_columns(recs, None)
+        assert got is not None
+        rows = rows_from(recs)
+        for name in ("note", "vip"):
+            column = got.column(name, np.array(positions, dtype=np.int64))
+            assert column is not None and column.dtype == object
+            assert column.tolist() == [rows[p].fields.get(name) for p in positions]
+
+
+class StrText(str):
+    """Text of a subclass of ``str``: one by one keeps it as given, so columns never read it."""
+
+
+def coded_as_one_by_one(recs: list[Any]) -> None:
+    """Customers and kinds as columns are coded as the rows one by one makes are, and each
+    value is the object first seen for it."""
+    got = record_columns(recs, None)
+    assert got is not None
+    rows = rows_from(recs)
+    for name, values in (
+        ("customer_id", [r.customer for r in rows]),
+        ("kind", [r.kind for r in rows]),
+    ):
+        codes, names = got.first_seen(name)
+        expected_codes, expected_names = first_seen_codes(values)
+        assert codes.tolist() == expected_codes.tolist()
+        assert list(names) == list(expected_names) and names == expected_names
+    first = {}
+    for value in (rec["customer_id"] for rec in recs):
+        first.setdefault(value, value)
+    assert all(c is first[c] for c in got.customers.tolist())
+
+
+class TestBlocks:
+    """Records are read a block at a time (``_ingest._BLOCK`` of them): a micro-batch across
+    blocks reads as one in a single block, whatever the block a value is in."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(hostile_records(), st.integers(1, 3))
+    def test_hostile_records_across_blocks(self, recs: list[Any], block: int) -> None:
+        with patch.object(_ingest, "_BLOCK", block):
+            same_as_one_by_one(recs)
+
+    @settings(max_examples=300, deadline=None)
+    @given(records_with_hostile_properties(), st.integers(1, 3))
+    def test_hostile_properties_across_blocks(self, recs: list[Any], block: int) -> None:
+        with patch.object(_ingest, "_BLOCK", block):
+            same_as_one_by_one(recs)
+
+    @staticmethod
+    def plain() -> list[dict[str, Any]]:
+        """Seven good records, customers and kinds seen again in later blocks."""
+        return [
+            {"customer_id": c, "timestamp": f"2024-01-0{j + 1}T00:00:00Z", "kind": k}
+            for j, (c, k) in enumerate(
+                zip(["c2", "c1", "c2", "c3", "c1", "c4", "c2"],
+                    ["view", "view", "purchase", "view", "survey", "purchase", "view"],
+                    strict=True)
+            )
+        ]  # fmt: skip
+
+    @pytest.mark.parametrize("block", [1, 2, 3, 7, 8])
+    def test_codes_in_order_of_first_appearance_across_blocks(self, block: int) -> None:
+        recs = self.plain()
+        with patch.object(_ingest, "_BLOCK", block):
+            assert same_as_one_by_one(recs)
+            coded_as_one_by_one(recs)
+
+    def test_equal_texts_are_the_object_first_seen(self) -> None:
+        """A customer id decoded again in a later block is the object of its first record."""
+        recs = self.plain()
+        for rec in recs:
+            rec["customer_id"] = "".join(list(rec["customer_id"]))  # a new object each
+        with patch.object(_ingest, "_BLOCK", 2):
+            coded_as_one_by_one(recs)
+
+    @pytest.mark.parametrize("block", [1, 2, 3])
+    def test_a_field_first_present_in_a_later_block(self, block: int) -> None:
+        recs = self.plain()
+        recs[5].update(value=12.5, note="x", vip=True, interaction_id="i5")
+        recs[6].update(note="", vip=False, qty=3)
+        with patch.object(_ingest, "_BLOCK", block):
+            assert same_as_one_by_one(recs)
+
+    @pytest.mark.parametrize(
+        ("field", "odd"),
+        [
+            pytest.param("customer_id", StrText("c1"), id="customer-str-subclass"),
+            pytest.param("customer_id", 7, id="customer-number"),
+            pytest.param("customer_id", " ", id="customer-blank"),
+            pytest.param("kind", StrText("view"), id="kind-str-subclass"),
+            pytest.param("kind", "", id="kind-empty"),
+            pytest.param("timestamp", StrText("2024-01-07T00:00:00Z"), id="time-str-subclass"),
+            pytest.param("timestamp", "2024-01-07T00:00:00.000Z", id="time-another-width"),
+            pytest.param("timestamp", "2024-01-07T00:00:00+01:00", id="time-an-offset"),
+            pytest.param("timestamp", "2024-01-07T00:00:00\u017d", id="time-not-ascii"),
+            pytest.param("timestamp", "2024-01-0\u0663T00:00:00Z", id="time-non-ascii-digit"),
+            pytest.param("timestamp", "2024-01-07T00:00:00\x00", id="time-nul"),
+            pytest.param("note", StrText("x"), id="property-str-subclass"),
+            pytest.param("note", "a\x00b", id="property-nul"),
+            pytest.param("note", "\u00e9t\u00e9", id="property-not-ascii"),
+            pytest.param("qty", True, id="bool-among-numbers"),
+            pytest.param("vip", 1, id="number-among-bools"),
+            pytest.param("qty", float("nan"), id="nan-among-numbers"),
+            pytest.param("qty", None, id="none-among-numbers"),
+            pytest.param("note", None, id="none-among-texts"),
+            pytest.param("note", 5, id="number-among-texts"),
+            pytest.param("interaction_id", "", id="empty-id"),
+        ],
+    )
+    @pytest.mark.parametrize("block", [1, 2, 3])
+    def test_a_value_of_another_type_in_a_later_block(
+        self, field: str, odd: Any, block: int
+    ) -> None:
+        """The last record's value differs from the others': columns or not as in a single
+        block, and then with the values one by one reads (types included)."""
+        recs = self.plain()
+        for j, rec in enumerate(recs):
+            rec.update(note=f"n{j}", qty=j, vip=j % 2 == 0, interaction_id=f"i{j}")
+        recs[-1][field] = odd
+        whole = record_columns(recs, None) is not None
+        with patch.object(_ingest, "_BLOCK", block):
+            assert (record_columns(recs, None) is not None) == whole
+            assert same_as_one_by_one(recs) == whole
+
+    def test_a_key_that_is_not_text_in_a_later_block(self) -> None:
+        recs: list[Any] = self.plain()
+        recs[6][1] = "x"
+        with patch.object(_ingest, "_BLOCK", 2):
+            assert record_columns(recs, None) is None
+
+    def test_a_record_that_is_not_a_dict_in_a_later_block(self) -> None:
+        recs: list[Any] = self.plain()
+        with patch.object(_ingest, "_BLOCK", 2):
+            assert record_columns(recs, None) is not None
+            recs[6] = tuple(recs[6].items())
+            assert record_columns(recs, None) is None
+
+    @pytest.mark.parametrize("missing", ["customer_id", "timestamp", "kind"])
+    def test_a_field_every_record_needs_missing_in_a_later_block(self, missing: str) -> None:
+        recs = self.plain()
+        del recs[6][missing]
+        with patch.object(_ingest, "_BLOCK", 3):
+            assert record_columns(recs, None) is None
+
+    def test_timestamps_of_two_widths_in_two_blocks(self) -> None:
+        """Each block of one common shape, the blocks of two: read by the general path."""
+        recs = self.plain()
+        recs[4]["timestamp"] = "2024-01-05T00:00:00.250Z"
+        recs[5]["timestamp"] = "2024-01-06T00:00:00.000001+00:00"
+        with patch.object(_ingest, "_BLOCK", 2):
+            assert same_as_one_by_one(recs)
 
 
 @st.composite

@@ -22,7 +22,7 @@ def object_array(values: Iterable[Any]) -> npt.NDArray[Any]:
     >>> object_array(["a", None, ("b", 1)]).tolist()
     ['a', None, ('b', 1)]
     """
-    listed = values if isinstance(values, list) else list(values)
+    listed = values if isinstance(values, (list, tuple)) else list(values)
     return np.fromiter(listed, dtype=object, count=len(listed))
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
+from itertools import count
+from operator import itemgetter
 from types import NoneType
 from typing import Any, NamedTuple
 
@@ -19,7 +21,6 @@ from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 from cxmodel.log._log import is_key_like
 from cxmodel.triggers._codes import (
-    first_seen_codes,
     first_seen_recoded,
     object_array,
     present_and_missing,
@@ -674,7 +675,8 @@ class RecordColumns:
     """Records checked as columns by :func:`record_columns`: customers, times
     (microseconds), kinds and ids as arrays and lists, properties as columns (floats with NaN
     missing for numbers, objects with ``None`` missing otherwise), and rows made from the
-    records, as one by one makes them, only where asked."""
+    records, as one by one makes them, only where asked. ``empty_ids`` false says that no
+    interaction id is empty text (which is then not looked for)."""
 
     def __init__(
         self,
@@ -683,6 +685,7 @@ class RecordColumns:
         times: npt.NDArray[np.int64],
         kinds: Coded,
         columns: dict[str, Column],
+        empty_ids: bool = True,
     ) -> None:
         self.records = records
         self.n = len(records)
@@ -699,7 +702,7 @@ class RecordColumns:
             [None] * self.n
             if not isinstance(ids, list)
             else [v or None for v in ids]
-            if "" in ids
+            if empty_ids and "" in ids
             else ids
         )
 
@@ -714,7 +717,7 @@ class RecordColumns:
         values = self._columns.get(name)
         if values is None or isinstance(values, np.ndarray):
             return None if values is None else values[positions]
-        return _objects(list(map(values.__getitem__, positions.tolist())))
+        return _objects(values, positions.tolist())
 
     def stand_ins(self, name: str) -> list[int]:
         """The positions of the first record with property ``name`` and the first without,
@@ -786,44 +789,155 @@ def record_columns(
     if type(interactions) is not list or not interactions:
         return None
     records: list[dict[str, Any]] = interactions
-    if set(map(type, records)) != {dict}:
+    read = _Blocks(len(records))
+    for start in range(0, len(records), _BLOCK):
+        if not read.block(records[start : start + _BLOCK], start):
+            return None  # not a plain record, or one to check one by one
+    fields = read.fields
+    if set(map(type, fields)) != {str}:
         return None
-    fields = _transposed(records)
-    if not fields.keys() >= _REQUIRED or set(map(type, fields)) != {str}:
-        return None
-    customers = _coded_texts(fields["customer_id"])
-    kinds = _coded_texts(fields["kind"])
-    times = _utc_texts_us(fields["timestamp"])
+    customers = read.customers.coded()
+    kinds = read.kinds.coded()
+    times = read.times.us(fields["timestamp"])
     if customers is None or kinds is None or times is None:
         return None  # a catalogue event among them, or a record to check one by one
     if any(kind in kinds.names for kind in catalogue):  # read as one by one does
         return None
     columns: dict[str, Column] = {}
     for name in fields.keys() - _REQUIRED:
-        values = _property_column(name, fields[name])
+        values = _property_column(name, fields[name], read.types[name])
         if values is None:
             return None
         columns[name] = values
     if not _pass_log_checks(kinds.objects, columns, _STANDARD if questions is None else questions):
         return None
-    return RecordColumns(records, customers, times, kinds, columns)
+    return RecordColumns(records, customers, times, kinds, columns, read.empty_ids)
 
 
-def _transposed(records: list[dict[str, Any]]) -> dict[Any, list[Any]]:
-    """The records' fields as columns, one pass over them (``None`` where missing)."""
-    n = len(records)
-    out: dict[Any, list[Any]] = {}
-    for j, record in enumerate(records):
-        for name, value in record.items():
-            column = out.get(name)
-            if column is None:
-                column = out[name] = [None] * n
-            column[j] = value
-    return out
+#: Records are read this many at a time (:class:`_Blocks`): each block's values are checked
+#: and coded while they are still in the processor's cache, where reading a column of the
+#: whole micro-batch at a time fetches every value from memory once per pass.
+_BLOCK = 1024
+_ID_TYPES = frozenset((str, NoneType))  # ids are compared with "" only when of these types
+
+
+class _Blocks:
+    """The records of a micro-batch read as columns a block at a time: the fields as
+    columns (``None`` where missing), each property's types, customers and kinds coded in
+    order of first appearance, timestamps as the text of their common shape."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        #: each field's values, ``None`` where a record lacks it
+        self.fields: dict[Any, list[Any]] = {}
+        #: each field's types but ``customer_id``, ``timestamp`` and ``kind``'s
+        self.types: dict[Any, set[type]] = {}
+        #: whether an interaction id is empty text (missing, as ``None``)
+        self.empty_ids = False
+        self.customers = _FirstSeen(n)
+        self.kinds = _FirstSeen(n)
+        self.times = _UtcTexts()
+
+    def block(self, records: list[Any], start: int) -> bool:
+        """Read ``records``, the micro-batch's from position ``start`` on; whether they are
+        plain records (``dict``) whose customers, kinds and timestamps are text (see
+        :meth:`_FirstSeen.read` and :meth:`_UtcTexts.read`)."""
+        if set(map(type, records)) != {dict}:
+            return False
+        fields, n = self.fields, self.n
+        for j, record in enumerate(records, start):
+            for name, value in record.items():
+                try:
+                    fields[name][j] = value
+                except KeyError:  # the first record with this field
+                    fields[name] = [None] * n
+                    fields[name][j] = value
+        stop = start + len(records)
+        try:
+            customers = fields["customer_id"][start:stop]
+            kinds = fields["kind"][start:stop]
+            times = fields["timestamp"][start:stop]
+        except KeyError:
+            return False
+        if not (
+            self.customers.read(customers, start)
+            and self.kinds.read(kinds, start)
+            and self.times.read(times)
+        ):
+            return False
+        types = self.types
+        for name, values in fields.items():
+            if name not in _REQUIRED:
+                types.setdefault(name, set()).update(map(type, values[start:stop]))
+        ids = fields.get("interaction_id")
+        if ids is not None and not self.empty_ids and types["interaction_id"] <= _ID_TYPES:
+            self.empty_ids = "" in ids[start:stop]
+        return True
+
+
+class _FirstSeen:
+    """Texts (customer ids, kinds) coded in order of first appearance, read a block at a
+    time (:meth:`read`), as :func:`~cxmodel.triggers._codes.first_seen_codes` codes them."""
+
+    def __init__(self, n: int) -> None:
+        self._first: dict[str, int] = {}  # each distinct text's first position
+        self._at = np.empty(n, dtype=np.int64)  # each text's first position
+
+    def read(self, texts: list[Any], start: int) -> bool:
+        """Read the texts at positions ``start`` on; whether they are all text (``str``
+        exactly: nothing else is compared with them)."""
+        if set(map(type, texts)) != {str}:
+            return False
+        firsts = map(self._first.setdefault, texts, count(start))
+        self._at[start : start + len(texts)] = np.fromiter(firsts, np.int64, len(texts))
+        return True
+
+    def coded(self) -> Coded | None:
+        """The texts read, coded (:class:`Coded`); ``None`` when one of them is blank."""
+        first = self._first
+        if not all(map(str.strip, first)):
+            return None
+        rank = np.empty(len(self._at), dtype=np.int64)  # a first position's code
+        rank[np.fromiter(first.values(), np.int64, len(first))] = np.arange(len(first))
+        codes = rank[self._at]
+        names = dict(zip(first, range(len(first))))
+        return Coded(object_array(list(names))[codes], codes, names)
+
+
+class _UtcTexts:
+    """Timestamps read a block at a time (:meth:`read`): while all are of one length of a
+    common UTC shape, their characters, one byte each."""
+
+    def __init__(self) -> None:
+        self._widths: set[int] = set()
+        self._chars: list[bytes] = []
+
+    def read(self, texts: list[Any]) -> bool:
+        """Read a block of timestamps; whether they are all text (``str`` exactly) and, as
+        long as all are of one length of a common shape, ASCII."""
+        if set(map(type, texts)) != {str}:
+            return False
+        widths = self._widths
+        widths.update(map(len, texts))
+        if len(widths) == 1 and next(iter(widths)) in _UTC_SHAPES:
+            try:
+                self._chars.append("".join(texts).encode("ascii"))
+            except UnicodeEncodeError:  # not the common shape: one by one says why
+                return False
+        return True
+
+    def us(self, texts: list[Any]) -> npt.NDArray[np.int64] | None:
+        """The microseconds of the timestamps read (all of them, ``texts``), as
+        :func:`_utc_texts_us` reads them."""
+        widths = self._widths
+        if len(widths) == 1 and (width := next(iter(widths))) in _UTC_SHAPES:
+            chars = np.frombuffer(b"".join(self._chars), dtype=np.uint8)
+            return _one_shape_us(chars.reshape(len(texts), width))
+        return _utc_texts_us(texts)
 
 
 class Coded(NamedTuple):
-    """A column of text coded by :func:`_coded_texts`."""
+    """A column of text (customer ids, kinds) coded by :class:`_FirstSeen`."""
 
     #: the values as objects, one object per distinct text (equal ids are the same object,
     #: so the dictionaries keyed by them compare them at once)
@@ -832,17 +946,6 @@ class Coded(NamedTuple):
     codes: npt.NDArray[np.int64]
     #: the codes by value
     names: dict[Any, int]
-
-
-def _coded_texts(values: list[Any]) -> Coded | None:
-    """``values`` coded (:data:`Coded`) when every one is non-blank text (customer ids,
-    kinds), else ``None``."""
-    if set(map(type, values)) != {str}:
-        return None
-    codes, names = first_seen_codes(values)
-    if not all(map(str.strip, names)):
-        return None
-    return Coded(object_array(list(names))[codes], codes, names)
 
 
 def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
@@ -931,23 +1034,28 @@ def _one_shape_us(chars: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64] | None:
 Column = npt.NDArray[np.float64] | list[Any]
 
 
-def _objects(values: list[Any]) -> npt.NDArray[Any]:
-    """Text or true/false values of a :data:`Column` as objects, ``None`` missing."""
-    return object_array([v or None for v in values] if "" in values else values)
+def _objects(values: list[Any], positions: list[int]) -> npt.NDArray[Any]:
+    """Text or true/false values of a :data:`Column` at ``positions`` as objects, ``None``
+    missing."""
+    # one call gathers them (a tuple), in half the time of a call a value
+    picked = (
+        itemgetter(*positions)(values) if len(positions) > 1 else [values[p] for p in positions]
+    )
+    return object_array([v or None for v in picked] if "" in picked else picked)
 
 
-def _property_column(name: str, values: list[Any]) -> Column | None:
+def _property_column(name: str, values: list[Any], types: set[type]) -> Column | None:
     """Property ``name`` as :func:`row_from_record` keeps it (``None`` and empty text
-    missing), when all its values are of one type it keeps as given; else ``None``."""
-    types = set(map(type, values))
-    types.discard(NoneType)
+    missing), when all its values (of ``types``) are of one type it keeps as given; else
+    ``None``."""
+    types = types - {NoneType}
     if types <= {str} and name not in _NUMERIC:
         return values
     if types <= {bool} and name not in _NUMERIC and name not in _TEXT:
         return values
     if types <= {float, int} and name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
         try:
-            numbers = np.array(values, dtype=np.float64)  # None: NaN
+            numbers = np.fromiter(values, np.float64, len(values))  # None: NaN
         except OverflowError:  # an integer no float holds: one by one says which
             return None
         present = numbers[~np.isnan(numbers)]
@@ -990,7 +1098,7 @@ def _pass_log_checks(
     metric = object_array(list(map(named_by.__getitem__, scored.tolist())))
     if not all(metric):
         return False
-    for name in set(named_by) - {None, ""}:
+    for name in set(filter(None, named_by)):  # text or None: those present
         question = questions.get(name)
         if question is None:
             return False
