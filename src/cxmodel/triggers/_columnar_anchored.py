@@ -31,7 +31,7 @@ in some interactions and numbers in others) takes the per-interaction operators 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -214,8 +214,14 @@ def _carried(
         return []
     name = plan.name
     out: list[tuple[str, int, Anchor]] = []
-    for cid, state in batch_states.items():
-        rs = state.rules.get(name)
+    waiting: Iterable[str] = batch_states
+    if plan.then_mode in ("absent", "after") or plan.then_duration is not None:
+        # every anchor has a due time, so an entry on the queue: only the batch customers
+        # with one can have anchors (looked at in the batch's order, as the others are)
+        queued = {entry[3] for entry in heap}
+        waiting = [cid for cid in batch_states if cid in queued]
+    for cid in waiting:
+        rs = batch_states[cid].rules.get(name)
         if rs is not None and rs.anchors:
             out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
     seen: set[tuple[str, int]] = set()
