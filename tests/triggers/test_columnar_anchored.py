@@ -329,3 +329,27 @@ class TestAnchoredOnArrays:
         finally:
             gc.unfreeze()
         assert len(frozen) == 10
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_anchor_with_a_due_time_is_queued(seed: int) -> None:
+    """What the columnar path relies on to find a then-rule's carried anchors (only among
+    the customers with a queued timer): after every call, on both paths, each anchor with a
+    due time has an entry of its rule and customer on the queue falling due at or before it."""
+    rng = random.Random(seed)
+    rules = parse(anchored_rule_set(rng))
+    recs = varied_records(seed, rng.randint(60, 200), n_customers=rng.randint(1, 6))
+    for path in (COLUMNAR, None):
+        engine = engine_of(rules, path)
+        cuts = sorted(rng.sample(range(1, len(recs)), 3))
+        for lo, hi in zip([0, *cuts], [*cuts, len(recs)], strict=True):
+            engine.process_many(recs[lo:hi])
+            runner = engine._runner
+            queued: dict[tuple[str, str], int] = {}
+            for due, _, _, cid, name in runner.timers:
+                queued[cid, name] = min(due, queued.get((cid, name), due))
+            for cid, state in runner.states.items():
+                for name, rs in state.rules.items():
+                    for anchor in rs.anchors.values():
+                        if anchor.due is not None:
+                            assert queued.get((cid, name), anchor.due + 1) <= anchor.due
