@@ -15,12 +15,19 @@ reached through a symbolic link and through a hard link, lock files that are dir
 symbolic links, read-only or in a read-only folder (as another user when the tests run as
 root), a lock file removed while held, closing twice and opening after close.
 
+Found and fixed: text holding an unpaired surrogate (a JSON ``"\\ud800"`` escape) was taken
+in by the stream (a log refuses it), and as a customer or interaction id raised
+``UnicodeEncodeError`` in the middle of a call; ``SQLiteStore.forget`` and ``acknowledge`` of
+such an id raised it too; a symbolic link planted where a lock file goes was followed, and the
+file it named emptied.
+
 A test marked ``xfail(strict=True)`` pins a difference found: its reason says exactly what
 differs. The others are attacks that found nothing (or found what is now fixed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import os
@@ -163,8 +170,8 @@ def fed(
     firings (emitted, suppressed; whole), the error (type, message), the warnings, the late and
     refused interactions, stats and state. Only a :class:`CXModelError` is an answer: any
     other exception fails the test."""
-    if engine is None:
-        engine = engine_of(rules, _PATH.get(how))
+    if engine is None:  # ids remembered longer than the lists span: re-deliveries alike
+        engine = engine_of(rules, _PATH.get(how), redelivery_window="30 days")
     calls: list[Any] = []
     error = None
     with warnings.catch_warnings(record=True) as seen:
@@ -206,11 +213,15 @@ def _ordered(state: Any) -> Any:
     return (customers, {k: v for k, v in meta.items() if k != "arrivals"}, *rest)
 
 
-def agree(recs: list[Any], until: datetime | None = None, rules: Any = RULES) -> dict[str, Any]:
+def agree(
+    recs: list[Any], until: datetime | None = None, rules: Any = RULES, faults: int = 1
+) -> dict[str, Any]:
     """Feed ``recs`` every way: the whole-list ways agree on everything, call by call; in
     pieces on the firings, state and late rows when no record is refused, else on the error
-    (its message without the record's position, which counts from the call's first). The
-    caller's records are left as they were. Return the per-interaction outcome."""
+    (with one fault among ``recs``, its message without the record's position, which counts
+    from the call's first; with more, a call may meet another first: a read error of a
+    later record comes before a misread one of an earlier). The caller's records are left as
+    they were. Return the per-interaction outcome."""
     until = as_of(recs) if until is None else until
     kept = copy.deepcopy(recs)
     objects = [list(r.values()) if isinstance(r, dict) else [r] for r in recs]
@@ -228,8 +239,9 @@ def agree(recs: list[Any], until: datetime | None = None, rules: Any = RULES) ->
             assert got["late"] == want["late"], how
         else:
             assert got["error"] is not None, how
-            assert got["error"][0] is want["error"][0], how
-            assert _WHERE.sub("", got["error"][1]) == _WHERE.sub("", want["error"][1]), how
+            if faults <= 1:
+                assert got["error"][0] is want["error"][0], how
+                assert _WHERE.sub("", got["error"][1]) == _WHERE.sub("", want["error"][1]), how
     assert recs == kept and [type(r) for r in recs] == [type(r) for r in kept]
     assert all(
         a is b
@@ -437,13 +449,13 @@ MUTATIONS: dict[str, Mutation] = {
     "field-first-in-the-last-record": lambda r, p: r[-1].update(extra="z", vip=True),
 }
 
-#: where batch over a log reads the same records otherwise than the stream (see
-#: ``TestBatchDifferences``): those are compared with batch there, the rest here
+#: where batch over a log reads the same records otherwise than the stream: pinned in
+#: ``TestBatchDifferences``, but for an id given twice, which a log refuses and the stream
+#: ignores as a re-delivery (by design: a log is the record of what happened, once each)
 NOT_AS_BATCH = {
     "bool-qty", "int-2**53+1-qty", "int-2**64-qty", "int-2**1100-qty", "int--2**1100-qty",
-    "order-id-true", "decimal-amount", "customer-float", "customer-true",
-    "id-float", "id-false", "id-of-an-earlier-block", "id-and-customer-of-an-earlier-block",
-    "key-str-subclass",
+    "order-id-true", "customer-float", "customer-true", "id-float", "id-false",
+    "id-of-an-earlier-block", "id-and-customer-of-an-earlier-block",
 }  # fmt: skip
 
 
@@ -470,13 +482,16 @@ class TestAHostileValueInALaterBlock:
         """A few changes at random places of a list of up to four blocks (2,000 records or
         more: the default threshold's columnar path too), often on a block's edge."""
         recs = base(n, seed)
+        edges = [e for k in range(1, n // _BLOCK + 1) for e in (k * _BLOCK - 1, k * _BLOCK)]
+        edges = [e for e in edges if e < n]
         for name, where in changes:
-            edges = [k * _BLOCK + d for k in range(1, n // _BLOCK + 1) for d in (-1, 0)]
-            p = [e for e in edges if e < n][int(where * 97) % len(edges)] if where < 0.5 else (
-                _BLOCK + int((n - _BLOCK - 1) * where)
-            )  # fmt: skip
-            MUTATIONS[name](recs, min(p, n - 1))
-        agree(recs)
+            if where < 0.5:  # the last record of a block, or the first of the next
+                p = edges[int(where * 97) % len(edges)]
+            else:  # anywhere after the first block
+                p = _BLOCK + int((n - _BLOCK - 1) * where)
+            with contextlib.suppress(TypeError, AttributeError, KeyError, ValueError):
+                MUTATIONS[name](recs, p)  # a record changed before may not fit the change
+        agree(recs, faults=len(changes))
 
 
 # -- blocks of one shape each, sizes, customers ---------------------------------------------------
@@ -617,6 +632,26 @@ def test_an_unpaired_surrogate_is_refused_and_changes_nothing(
             stored.close()
 
 
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_forget_and_acknowledge_text_no_store_holds(tmp_path: Path, store: str) -> None:
+    """``forget`` of a customer id and ``acknowledge`` of a firing id holding an unpaired
+    surrogate: no customer or firing has such an id, so nothing is erased or marked, on
+    either store (SQLiteStore raised UnicodeEncodeError binding them); the meta is written."""
+    stored = SQLiteStore(tmp_path / "s.db") if store == "sqlite" else InMemoryStore()
+    try:
+        engine = engine_of(RULES, PER_ROW, store=stored)
+        engine.process_many(base(200))
+        pending = [f.firing_id for f in stored.pending()]
+        assert pending
+        engine.forget("c1\ud800")
+        stored.acknowledge(["x\ud800", pending[0][:-1] + "\udfff"])
+        assert [f.firing_id for f in stored.pending()] == pending
+        engine.forget("c1")
+        assert "c1" not in {f.customer_id for f in stored.pending()}
+    finally:
+        stored.close()
+
+
 # -- a failed call changes nothing ----------------------------------------------------------------
 def _prepared(path: int | None, store: Any = None) -> TriggerEngine:
     engine = engine_of(RULES, path, store=store)
@@ -706,7 +741,7 @@ class TestBatchDifferences:
         "2**53 or more) in one: a log reads the whole column as text ('0', '1', ...), so a "
         "payload reading it holds text in batch and the numbers 0.0, 1.0 in the stream",
     )
-    @pytest.mark.parametrize("name", ["bool-qty", "int-2**53+1-qty"])
+    @pytest.mark.parametrize("name", ["bool-qty", "int-2**53+1-qty", "int-2**1100-qty"])
     def test_a_column_of_numbers_with_one_other_value(self, name: str) -> None:
         recs, want = _one_change(MUTATIONS[name])
         batch_agrees(recs, want)

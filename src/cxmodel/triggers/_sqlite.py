@@ -722,11 +722,12 @@ class SQLiteStore:
         with self._lock:
             self._require_open("forget a customer")
             with self._transaction(f"forgetting customer {customer_id!r}") as db:
-                db.execute(_DELETE_CUSTOMER, key)
-                db.execute("DELETE FROM outbox WHERE customer_id = ?", key)
-                db.execute("DELETE FROM late WHERE customer_id = ?", key)
-                db.execute("DELETE FROM rejected WHERE customer_id = ?", key)
-                db.execute("DELETE FROM alert_values WHERE customer_id = ?", key)
+                if _storable(customer_id):  # else no row names them (nothing to erase)
+                    db.execute(_DELETE_CUSTOMER, key)
+                    db.execute("DELETE FROM outbox WHERE customer_id = ?", key)
+                    db.execute("DELETE FROM late WHERE customer_id = ?", key)
+                    db.execute("DELETE FROM rejected WHERE customer_id = ?", key)
+                    db.execute("DELETE FROM alert_values WHERE customer_id = ?", key)
                 db.execute(_WRITE_META, (meta_text,))
             self._meta_text = meta_text
             with self._using(f"rewrite the file after forgetting customer {customer_id!r}") as db:
@@ -773,7 +774,7 @@ class SQLiteStore:
 
     def acknowledge(self, firing_ids: Iterable[str]) -> None:
         """Mark firings as handled (ids not in the outbox are ignored), in one transaction."""
-        rows = [(i,) for i in ids_of(firing_ids)]
+        rows = [(i,) for i in ids_of(firing_ids) if _storable(i)]  # else in no row: unknown
         with self._transaction("acknowledge firings") as db:
             db.executemany(
                 "UPDATE outbox SET acknowledged = 1 WHERE firing_id = ? AND acknowledged = 0", rows
@@ -824,6 +825,19 @@ class SQLiteStore:
                 f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
             ).fetchall()
         return [Quarantined(_decode(record), reason, customer) for record, reason, customer in rows]
+
+
+def _storable(text: Any) -> bool:
+    """Whether the file can hold ``text`` (anything but text: SQLite says): UTF-8 encodes
+    it, as it holds no unpaired surrogate, which SQLite refuses as a parameter and no row
+    holds."""
+    if not isinstance(text, str) or text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fields(firing: Firing) -> dict[str, Any]:
