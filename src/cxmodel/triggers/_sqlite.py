@@ -187,7 +187,7 @@ class _FileLock:
     def acquire(self) -> bool:
         """Take the lock without waiting; ``False`` when another holder has it."""
         for _ in range(_ACQUIRE_TRIES):
-            handle = open(self.path, "a+b")  # noqa: SIM115 (kept open while the lock is held)
+            handle = _open_lock_file(self.path)  # kept open while the lock is held
             try:
                 if not _try_lock(handle):
                     handle.close()
@@ -231,6 +231,23 @@ class _FileLock:
                 _unlock(handle)
         finally:
             handle.close()
+
+
+#: how a lock file is opened: for reading and writing, made when missing; a symbolic link
+#: in its place is not followed (an error), so that the file it names (which someone able to
+#: write the folder may choose, e.g. in the shared temporary folder) is never emptied
+_LOCK_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _open_lock_file(path: str) -> IO[bytes]:
+    """The lock file at ``path``, open (see :data:`_LOCK_FLAGS`); ``OSError`` when it cannot
+    be opened or made, or is a symbolic link."""
+    fd = os.open(path, _LOCK_FLAGS, 0o666)
+    try:
+        return os.fdopen(fd, "r+b")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _names(path: str, handle: IO[bytes]) -> bool:
@@ -293,7 +310,9 @@ class SQLiteStore:
     (:func:`tempfile.gettempdir`; it sees another name of the file, a hard link), each holding
     the holder's pid. The locks are released by :meth:`close`, which removes both files (on
     Windows, which cannot remove an open file, they stay), or by the OS when the process dies,
-    even by ``kill -9`` (the files stay then, and the next holder takes them over). Another
+    even by ``kill -9`` (the files stay then, and the next holder takes them over). A symbolic
+    link in place of a lock file is not followed (the one beside the store: ``open()`` raises
+    :class:`~cxmodel.errors.StoreError`; the other: the lock beside the store holds alone). Another
     :meth:`open` on the same file, in this process or another, raises
     :class:`~cxmodel.errors.StoreError`. Reading the outbox, :meth:`acknowledge` and
     :meth:`prune` work without :meth:`open` (e.g. from a host process reading the outbox);
@@ -574,8 +593,8 @@ class SQLiteStore:
             held_by = "another engine" if pid is None else f"another engine (pid {pid})"
             raise StoreError(
                 f"trigger state store {self.path!r} is held by {held_by} through another "
-                "name of the same file (a hard link); close that engine's store first, or "
-                "use another file"
+                "name of the same file (a hard link), or after its lock file beside it was "
+                "removed; close that engine's store first, or use another file"
             )
 
     def _load(self) -> StoredState:
@@ -703,11 +722,12 @@ class SQLiteStore:
         with self._lock:
             self._require_open("forget a customer")
             with self._transaction(f"forgetting customer {customer_id!r}") as db:
-                db.execute(_DELETE_CUSTOMER, key)
-                db.execute("DELETE FROM outbox WHERE customer_id = ?", key)
-                db.execute("DELETE FROM late WHERE customer_id = ?", key)
-                db.execute("DELETE FROM rejected WHERE customer_id = ?", key)
-                db.execute("DELETE FROM alert_values WHERE customer_id = ?", key)
+                if _storable(customer_id):  # else no row names them (nothing to erase)
+                    db.execute(_DELETE_CUSTOMER, key)
+                    db.execute("DELETE FROM outbox WHERE customer_id = ?", key)
+                    db.execute("DELETE FROM late WHERE customer_id = ?", key)
+                    db.execute("DELETE FROM rejected WHERE customer_id = ?", key)
+                    db.execute("DELETE FROM alert_values WHERE customer_id = ?", key)
                 db.execute(_WRITE_META, (meta_text,))
             self._meta_text = meta_text
             with self._using(f"rewrite the file after forgetting customer {customer_id!r}") as db:
@@ -754,7 +774,7 @@ class SQLiteStore:
 
     def acknowledge(self, firing_ids: Iterable[str]) -> None:
         """Mark firings as handled (ids not in the outbox are ignored), in one transaction."""
-        rows = [(i,) for i in ids_of(firing_ids)]
+        rows = [(i,) for i in ids_of(firing_ids) if _storable(i)]  # else in no row: unknown
         with self._transaction("acknowledge firings") as db:
             db.executemany(
                 "UPDATE outbox SET acknowledged = 1 WHERE firing_id = ? AND acknowledged = 0", rows
@@ -805,6 +825,19 @@ class SQLiteStore:
                 f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
             ).fetchall()
         return [Quarantined(_decode(record), reason, customer) for record, reason, customer in rows]
+
+
+def _storable(text: Any) -> bool:
+    """Whether the file can hold ``text`` (anything but text: SQLite says): UTF-8 encodes
+    it, as it holds no unpaired surrogate, which SQLite refuses as a parameter and no row
+    holds."""
+    if not isinstance(text, str) or text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _fields(firing: Firing) -> dict[str, Any]:
