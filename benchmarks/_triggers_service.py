@@ -341,7 +341,8 @@ def stationary(args: Any, script: str) -> None:
     tick = timedelta(microseconds=1)
     print(
         f"stationary: {n:,} JSON records, {args.customers:,} customers over {args.years} years "
-        f"in daily micro-batches (process_many, then advance_to at each day's end), SQLiteStore; "
+        f"in daily micro-batches (process_many, then advance_to at each day's end), SQLiteStore "
+        f"(the day's firings acknowledged and pruned once delivered); "
         f"tracemalloc: {args.trace}"
     )
     years: list[dict[str, Any]] = []
@@ -364,8 +365,11 @@ def stationary(args: Any, script: str) -> None:
                 batch = [json.loads(line) for line in lines[bounds[day] : bounds[day + 1]]]
                 parts: list[Any] = [engine.process_many(batch), engine.advance_to(end)]
                 stream_s += time.perf_counter() - t
-                fired.writelines(i + "\n" for part in parts for i in firing_ids(part))
-                del batch, parts
+                delivered = [i for part in parts for i in firing_ids(part)]
+                fired.writelines(i + "\n" for i in delivered)
+                store.acknowledge(delivered)  # as a service does once it has delivered them
+                store.prune()
+                del batch, parts, delivered
                 if (day + 1) % 365 == 0:
                     years.append(_checkpoint(args, script, engine, store, end, base_traced,
                                              base_rss, last=day + 1 == days))  # fmt: skip

@@ -29,7 +29,8 @@ revocations a purpose) and an ``interaction_id`` unless ``--no-ids``.
    target 0.25x); then ``process_many`` on micro-batches of ``--micro`` sizes (100 and 50,000).
    Firings are checked against batch ``evaluate``.
 6. The stream in daily micro-batches (``process_many``, then ``advance_to`` at the day's end)
-   into an engine with a ``SQLiteStore``. At the end of each year: the engine's memory
+   into an engine with a ``SQLiteStore``; the host acknowledges each day's firings once it has
+   them and prunes them from the store, as a service does. At the end of each year: the engine's memory
    (tracemalloc traced size since before it was built, deep size, process RSS),
    ``engine.stats()``, the store's size (+ -wal) and the time to restart (a new process builds
    an engine on a copy of the store, then calls ``advance_to``; the last year restarts from the

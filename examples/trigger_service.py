@@ -21,7 +21,8 @@ Endpoints (request and response bodies are JSON objects):
 ``GET /firings/pending``
     The firings emitted and not yet acknowledged: ``{"firings": [...]}``.
 ``POST /acknowledge`` ``{"firing_ids": [...]}``
-    Mark firings handled; respond ``{"acknowledged": n}`` (the number of ids sent).
+    Mark firings handled and delete them from the store; respond ``{"acknowledged": n}``
+    (the number of ids sent).
 ``GET /health``
     ``{"status": "ok", "rules": [...], "watermark": iso-or-null}``.
 
@@ -36,7 +37,9 @@ it is acknowledged, or both (the process died between the two). Interactions are
 de-duplicated by ``interaction_id``, so a client re-delivers, after a restart, everything
 from the last micro-batch whose response it did not receive; re-delivered interactions the
 engine already committed are ignored, and firings it already emitted are not emitted again.
-Acknowledged firings are never listed again. Clients de-duplicate on ``firing_id``.
+Acknowledged firings are never listed again: they are deleted from the store
+(``SQLiteStore.prune``), so that its file holds the state and the firings pending, however
+long the service runs. Clients de-duplicate on ``firing_id``.
 
 Every engine and store call runs on one dedicated engine thread, one at a time, and the
 request threads wait for it. The engine and its store may be called from any thread under
@@ -211,7 +214,8 @@ class TriggerService:
         return self._call(lambda: {"firings": _firing_dicts(self._store.pending())})
 
     def acknowledge(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``POST /acknowledge``: mark ``body["firing_ids"]`` handled.
+        """``POST /acknowledge``: mark ``body["firing_ids"]`` handled, and delete the
+        handled firings from the store.
 
         Parameters
         ----------
@@ -229,6 +233,7 @@ class TriggerService:
 
         def work() -> dict[str, Any]:
             self._store.acknowledge(list(ids))
+            self._store.prune()  # handled: kept no longer, so the file follows the state
             return {"acknowledged": len(ids)}
 
         return self._call(work)

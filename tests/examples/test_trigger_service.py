@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import EXAMPLE_RULES, Firing, parse
+from cxmodel.triggers import EXAMPLE_RULES, Firing, SQLiteStore, parse
 from tests.triggers.helpers import evaluate_complete
 
 REPO = Path(__file__).resolve().parents[2]
@@ -508,6 +508,8 @@ def test_endpoints_and_errors(tmp_path: Path) -> None:
         assert server.terminate() == 0, server.log_text()
     finally:
         server.kill()
+    with SQLiteStore(tmp_path / "state.db") as store:  # acknowledged, then deleted
+        assert store.firings() == []
     port = server.start()  # the state survived the clean shutdown
     try:
         assert ok(port, "GET", "/health")["watermark"] == "2024-01-02T00:00:00+00:00"
