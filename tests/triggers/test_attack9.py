@@ -1048,6 +1048,22 @@ def shared_folder() -> Any:
     shutil.rmtree(folder)
 
 
+def _opening(path: Path) -> str:
+    """What opening a store at ``path`` says: "opened", or the StoreError its constructor or
+    ``open()`` raised."""
+    try:
+        store = SQLiteStore(path)
+    except StoreError as refused:
+        return f"StoreError {refused}"
+    try:
+        store.open()
+    except StoreError as refused:
+        return f"StoreError {refused}"
+    finally:
+        store.close()
+    return "opened"
+
+
 @pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(os, "geteuid"), reason="POSIX users")
 class TestLockFilesOfAnotherUser:
     def test_a_read_only_lock_file(self, shared_folder: Path) -> None:
@@ -1061,18 +1077,7 @@ class TestLockFilesOfAnotherUser:
         lock = Path(f"{path}.lock")
         lock.write_text("")
         lock.chmod(0o444)
-
-        def task() -> str:
-            store = SQLiteStore(path)
-            try:
-                store.open()
-            except StoreError as refused:
-                return f"StoreError {refused}"
-            finally:
-                store.close()
-            return "opened"
-
-        said = _as_another_user(task)
+        said = _as_another_user(lambda: _opening(path))
         assert said.startswith("StoreError"), said
         assert str(path) in said and str(lock) in said
         assert lock.exists() and lock.read_text() == ""
@@ -1089,19 +1094,5 @@ class TestLockFilesOfAnotherUser:
             for inner in folder.iterdir():
                 inner.chmod(0o666)
         folder.chmod(0o555)
-
-        def task() -> str:
-            try:
-                store = SQLiteStore(path)
-            except StoreError as refused:
-                return f"StoreError {refused}"
-            try:
-                store.open()
-            except StoreError as refused:
-                return f"StoreError {refused}"
-            finally:
-                store.close()
-            return "opened"
-
-        said = _as_another_user(task)
+        said = _as_another_user(lambda: _opening(path))
         assert said.startswith("StoreError") and str(path) in said, said
