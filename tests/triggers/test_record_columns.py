@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from cxmodel.errors import SchemaError
 from cxmodel.triggers import _ingest
 from cxmodel.triggers._codes import first_seen_codes, present_and_missing
+from cxmodel.triggers._columnar_aggregates import log_column
 from cxmodel.triggers._ingest import _utc_text_us, _utc_texts_us, record_columns, rows_from
 from tests.triggers.helpers import T0, records
 
@@ -118,6 +119,8 @@ def same_as_one_by_one(recs: list[Any]) -> bool:
             continue
         values = [None if isinstance(v, float) and math.isnan(v) else v for v in column.tolist()]
         assert values == expected, name
+        # what the columnar path takes unchecked: of one class, as log_column reads it
+        assert got.one_class(name) and log_column(column, []) is column, name
         assert all(
             type(v) is type(e) for v, e in zip(values, expected, strict=True) if e is not None
         )
@@ -413,3 +416,39 @@ class TestTimestampsAsColumns:
         got = _utc_texts_us(texts)
         assert got is not None and got.tolist() == [_utc_text_us(t) for t in texts]
         assert _utc_texts_us(["1900-02-29T00:00:00Z"]) is None
+
+
+class TestOneClass:
+    def test_a_logs_columns_are_each_of_one_class(self) -> None:
+        """What a log's columns say of themselves holds: text, numbers and true/false are
+        each taken by the columnar path as they are (ids given apart are checked)."""
+        from cxmodel.log import InteractionLog
+
+        recs = [
+            dict(r, vip=j % 2 == 0, note=None if j % 3 else "x")
+            for j, r in enumerate(records(5, 60, n_customers=4))
+        ]
+        log = InteractionLog.from_records(recs)
+        columns = _ingest.LogColumns(log)
+        every = np.arange(columns.n)
+        names = set(log.schema) - {"customer_id", "timestamp"}
+        assert {"value", "vip", "note", "kind"} <= names
+        for name in names:
+            column = columns.column(name, every)
+            assert columns.one_class(name) and log_column(column, []) is column, name
+        given = _ingest.columns_from(
+            {
+                "customer_id": ["a", "b"],
+                "timestamp": ["2024-01-01T00:00:00Z"] * 2,
+                "kind": ["view"] * 2,
+                "interaction_id": ["i1", "i2"],
+            }
+        )
+        assert given is not None and not given.one_class("interaction_id")
+        assert given.one_class("kind")
+
+    def test_rows_made_one_by_one_are_never_taken_unchecked(self) -> None:
+        from cxmodel.triggers._columnar import RowColumns
+
+        rows = rows_from([{"customer_id": "a", "timestamp": T0, "kind": "view", "x": 1.0}])
+        assert not RowColumns(rows).one_class("x")

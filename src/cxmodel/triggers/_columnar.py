@@ -70,6 +70,8 @@ class Source(Protocol):
 
     def column(self, name: str, positions: Any) -> Any: ...
 
+    def one_class(self, name: str) -> bool: ...
+
     def first_seen(self, name: str) -> tuple[Any, dict[Any, int]]: ...
 
     def stand_ins(self, name: str) -> list[int]: ...
@@ -92,6 +94,11 @@ class RowColumns:
         """The values of property ``name`` at ``positions`` (objects, ``None`` missing)."""
         items = self.items
         return object_array(items[p].fields.get(name) for p in positions.tolist())
+
+    def one_class(self, name: str) -> bool:
+        """Whether the values :meth:`column` gives are known to be of one class: never
+        (rows made one by one may mix them)."""
+        return False
 
     def first_seen(self, name: str) -> tuple[Any, dict[Any, int]]:
         """The customers (``name`` "customer_id") or kinds ("kind") coded in order of first
@@ -284,6 +291,8 @@ class Released:
         self.source = source
         self.n = n = len(items)
         self.start = start
+        #: whether every interaction released is the source's (none made before the call)
+        self.from_source = isinstance(items, np.ndarray)
         if isinstance(items, np.ndarray):  # positions in the source
             self.positions = items
             self.customers = source.customers[items]
@@ -364,7 +373,14 @@ class Released:
         codes = [self.kind_names[k] for k in kinds if k in self.kind_names]
         if len(codes) == len(self.kind_names):
             return np.arange(self.n)
-        return np.flatnonzero(np.isin(self.kind_codes, codes))
+        wanted = np.zeros(len(self.kind_names), dtype=bool)  # by kind code: one gather
+        wanted[codes] = True
+        return np.flatnonzero(wanted[self.kind_codes])
+
+    def one_class(self, name: str) -> bool:
+        """Whether the values of property ``name`` that :meth:`column` gives are of one class
+        (floats, text or true/false; missing as NaN or ``None``), as their source says."""
+        return self.from_source and self.source.one_class(name)
 
     def column(self, name: str, ks: Any) -> Any:
         """Property ``name`` of the interactions ``ks`` (floats or objects; missing as NaN

@@ -313,7 +313,8 @@ def _property_columns(
             if name == "interaction_id" and all(v is None for v in old):
                 continue
             fresh = np.full(len(ks), None, dtype=object)
-        values = log_column(fresh, old)
+        # of one class with nothing carried: log_column would return it as it is
+        values = fresh if not rows and released.one_class(name) else log_column(fresh, old)
         if values is None:
             return None
         if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711

@@ -511,6 +511,11 @@ class LogColumns:
         _, codes, labels = self._columns["kind"]
         return first_seen_recoded(codes, labels)
 
+    def one_class(self, name: str) -> bool:
+        """Whether the values :meth:`column` gives are of one class: a log's column holds
+        numbers, text or true/false (ids given apart are read as records' are: not known)."""
+        return name != "interaction_id" or self._given_ids is None
+
     def column(self, name: str, positions: Any) -> Any:
         """The values of property ``name`` at ``positions``: floats (NaN missing) for
         numbers, objects (``None`` missing) otherwise; ``None`` if the log has no such
@@ -750,6 +755,11 @@ class RecordColumns:
         """The customers (``name`` "customer_id") or kinds ("kind") coded in order of first
         appearance, and the codes by value (:func:`~cxmodel.triggers._codes.first_seen_codes`)."""
         return self._coding[name]
+
+    def one_class(self, name: str) -> bool:
+        """Whether the values :meth:`column` gives are of one class: always (a column is
+        read from the records only when they are all numbers, all text or all true/false)."""
+        return True
 
     def column(self, name: str, positions: npt.NDArray[np.integer[Any]]) -> npt.NDArray[Any] | None:
         """Property ``name`` at ``positions``: floats (NaN missing) for numbers, objects
