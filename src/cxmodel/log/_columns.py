@@ -38,6 +38,8 @@ __all__ = [
     "to_bool_column",
     "to_float_column",
     "to_text_column",
+    "valid_text",
+    "valid_texts",
     "validate_rows",
 ]
 
@@ -362,7 +364,35 @@ def _short_ascii_keys(labels: npt.NDArray[np.object_]) -> npt.NDArray[np.uint64]
     return raw.astype("S8").view(">u8").astype(np.uint64)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: an unpaired surrogate: what a JSON ``\ud800`` escape, or an undecodable byte read with
+#: ``surrogateescape``, leaves in text; no UTF-8 text holds one
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> bool:
+    """Whether ``text`` holds no unpaired surrogate (:data:`SURROGATE`); ASCII text is
+    not searched (``isascii`` reads a flag).
+
+    Examples
+    --------
+    >>> valid_text("café"), valid_text("a" + chr(0xD800))
+    (True, False)
+    """
+    return text.isascii() or SURROGATE.search(text) is None
+
+
+def valid_texts(values: list[Any]) -> bool:
+    """:func:`valid_text` of all the text among ``values`` at once (one join; missing
+    values and numbers left out).
+
+    Examples
+    --------
+    >>> valid_texts(["a", None, "b"]), valid_texts(["a", "b" + chr(0xDC80)])
+    (True, False)
+    """
+    return valid_text(joined_text(values)[0])
+
+
 _SHOW = 60
 _EXACT_FLOAT_INT = 2**53
 """The largest whole float customer id read as an integer; beyond it floats skip integers."""
@@ -650,7 +680,7 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
         if item is None or (item == "" and isinstance(item, str)):
             continue
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            if not valid_text(item):
                 reasons[row] = _surrogate_reason(column, item)
                 continue
             out[row] = item
@@ -836,11 +866,9 @@ def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_
 def _surrogate_categories(categories: npt.NDArray[np.object_]) -> list[int]:
     """Positions of the text categories holding an unpaired surrogate (none if all are ASCII)."""
     texts = categories.tolist()
-    if not set(map(type, texts)) <= {str}:
-        texts = [c if isinstance(c, str) else "" for c in texts]
-    if all(map(str.isascii, texts)) or not _SURROGATE.search("".join(texts)):
+    if valid_texts(texts):
         return []
-    return [j for j, c in enumerate(texts) if _SURROGATE.search(c)]
+    return [j for j, c in enumerate(texts) if isinstance(c, str) and not valid_text(c)]
 
 
 def _surrogate_reason(column: str, value: object) -> str:

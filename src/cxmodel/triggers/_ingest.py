@@ -19,6 +19,7 @@ from cxmodel.domain._interaction import MONEY_KINDS
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
+from cxmodel.log._columns import SURROGATE, valid_text, valid_texts
 from cxmodel.log._log import is_key_like
 from cxmodel.triggers._codes import (
     first_seen_recoded,
@@ -225,33 +226,6 @@ def _fail(where: str, message: str) -> SchemaError:
     return SchemaError(f"{where}: {message}")
 
 
-#: an unpaired surrogate: what a JSON ``\ud800`` escape, or an undecodable byte read with
-#: ``surrogateescape``, leaves in text; no UTF-8 text holds one (a log refuses it)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _valid_text(text: str) -> bool:
-    """Whether ``text`` holds no unpaired surrogate (``isascii`` looks at a flag)."""
-    return text.isascii() or _SURROGATE.search(text) is None
-
-
-def _valid_texts(texts: Collection[str | None]) -> bool:
-    """Whether none of ``texts`` (text; ``None`` for missing) holds an unpaired surrogate,
-    the only text UTF-8 cannot encode: they are joined (a few nanoseconds a text) and, when
-    not all ASCII, encoded."""
-    try:
-        joined = "".join(texts)  # type: ignore[arg-type]
-    except TypeError:  # None among them
-        joined = "".join(filter(None, texts))
-    if joined.isascii():
-        return True
-    try:
-        joined.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _not_valid_text(name: str, value: str, where: str) -> SchemaError:
     return _fail(
         where,
@@ -262,7 +236,7 @@ def _not_valid_text(name: str, value: str, where: str) -> SchemaError:
 
 def _text_id(value: Any, name: str, where: str) -> str:
     if isinstance(value, str) and value.strip():
-        if not _valid_text(value):
+        if not valid_text(value):
             raise _not_valid_text(name, value, where)
         return value
     if is_number(value) and isinstance(value, (int, np.integer)):
@@ -311,7 +285,7 @@ def _field_value(name: str, value: Any, where: str) -> Any:
                 return _finite(name, value, where)
         raise _fail(where, f"{name} {value!r} is not a number (field {name!r})")
     if isinstance(value, str):
-        if not _valid_text(value):
+        if not valid_text(value):
             raise _not_valid_text(name, value, where)
         return value or None
     if name in _TEXT:
@@ -384,7 +358,7 @@ def row_from_record(
         if type(name) is str:  # the common cases, checked cheaply (as _field_value does)
             if kind_of is str:
                 # isascii looks at a flag: text that is not ASCII is searched for surrogates
-                if raw and name not in _NUMERIC and (raw.isascii() or not _SURROGATE.search(raw)):
+                if raw and name not in _NUMERIC and (raw.isascii() or not SURROGATE.search(raw)):
                     fields[name] = raw
                     continue
             elif (
@@ -924,7 +898,7 @@ class _Blocks:
             types.setdefault(name, set()).update(seen)
             # text is checked while it is in the cache (ids, fetched from memory again over
             # the whole micro-batch, would cost as much again)
-            if seen <= _ID_TYPES and not _valid_texts(block):
+            if seen <= _ID_TYPES and not valid_texts(block):
                 return False  # an unpaired surrogate: one by one refuses it
         ids = fields.get("interaction_id")
         if ids is not None and not self.empty_ids and types["interaction_id"] <= _ID_TYPES:
@@ -952,7 +926,7 @@ class _FirstSeen:
     def coded(self) -> Coded | None:
         """The texts read, coded (:class:`Coded`); ``None`` when one of them is blank."""
         first = self._first
-        if not all(map(str.strip, first)) or not _valid_texts(first):
+        if not all(map(str.strip, first)) or not valid_texts(list(first)):
             return None
         rank = np.empty(len(self._at), dtype=np.int64)  # a first position's code
         rank[np.fromiter(first.values(), np.int64, len(first))] = np.arange(len(first))

@@ -21,6 +21,7 @@ import numpy as np
 from cxmodel._arguments import file_path, real
 from cxmodel._time import TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
+from cxmodel.log._columns import valid_text
 from cxmodel.triggers._firings import Firing
 from cxmodel.triggers._store import (
     FORMAT,
@@ -828,16 +829,9 @@ class SQLiteStore:
 
 
 def _storable(text: Any) -> bool:
-    """Whether the file can hold ``text`` (anything but text: SQLite says): UTF-8 encodes
-    it, as it holds no unpaired surrogate, which SQLite refuses as a parameter and no row
-    holds."""
-    if not isinstance(text, str) or text.isascii():
-        return True
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    """Whether the file can hold ``text`` (anything but text: SQLite says): it holds no
+    unpaired surrogate, which SQLite refuses as a parameter and no row holds."""
+    return not isinstance(text, str) or valid_text(text)
 
 
 def _fields(firing: Firing) -> dict[str, Any]:
