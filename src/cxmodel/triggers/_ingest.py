@@ -958,13 +958,22 @@ class _UtcTexts:
         return True
 
     def us(self, texts: list[Any]) -> npt.NDArray[np.int64] | None:
-        """The microseconds of the timestamps read (all of them, ``texts``), as
-        :func:`_utc_texts_us` reads them."""
+        """The microseconds of the timestamps read (all of them, ``texts``), when all are
+        in the common UTC shape (:func:`_utc_text_us`), else ``None``."""
         widths = self._widths
         if len(widths) == 1 and (width := next(iter(widths))) in _UTC_SHAPES:
             chars = np.frombuffer(b"".join(self._chars), dtype=np.uint8)
             return _one_shape_us(chars.reshape(len(texts), width))
-        return _utc_texts_us(texts)
+        if not all(map(_UTC_TEXT.fullmatch, texts)):
+            return None
+        naive = [text[:-1] if text[-1] == "Z" else text[:-6] for text in texts]
+        try:
+            us = np.array(naive, dtype="datetime64[us]").astype(np.int64)
+        except ValueError:  # an impossible date: one by one says which
+            return None
+        if len(us) and (int(us.min()) < _FIRST_SECOND_US or int(us.max()) > _LAST_SECOND_US):
+            return None  # year 0, or past 9999: one by one refuses it
+        return us
 
 
 class Coded(NamedTuple):
@@ -981,26 +990,9 @@ class Coded(NamedTuple):
 
 def _utc_texts_us(values: list[Any]) -> npt.NDArray[np.int64] | None:
     """The microseconds of timestamps all in the common UTC shape (:func:`_utc_text_us`),
-    else ``None``."""
-    if set(map(type, values)) != {str}:
-        return None
-    lengths = set(map(len, values))
-    if len(lengths) == 1 and (width := lengths.pop()) in _UTC_SHAPES:
-        try:  # one ASCII character a byte, the texts one after another
-            chars = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8)
-        except UnicodeEncodeError:  # not the common shape: one by one says why
-            return None
-        return _one_shape_us(chars.reshape(len(values), width))
-    if not all(map(_UTC_TEXT.fullmatch, values)):
-        return None
-    naive = [text[:-1] if text[-1] == "Z" else text[:-6] for text in values]
-    try:
-        us = np.array(naive, dtype="datetime64[us]").astype(np.int64)
-    except ValueError:  # an impossible date: one by one says which
-        return None
-    if len(us) and (int(us.min()) < _FIRST_SECOND_US or int(us.max()) > _LAST_SECOND_US):
-        return None  # year 0, or past 9999: one by one refuses it
-    return us
+    else ``None``: :class:`_UtcTexts` reading them as one block."""
+    texts = _UtcTexts()
+    return texts.us(values) if texts.read(values) else None
 
 
 #: The common UTC shapes by length ("d" a digit): seconds, milliseconds or microseconds,
