@@ -31,7 +31,7 @@ in some interactions and numbers in others) takes the per-interaction operators 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -212,29 +212,32 @@ def _carried(
     before ``frontier`` (none for a rule firing at its anchors, which never waits)."""
     if plan.then_mode is None:
         return []
-    name = plan.name
-    out: list[tuple[str, int, Anchor]] = []
-    waiting: Iterable[str] = batch_states
-    if plan.then_mode in ("absent", "after") or plan.then_duration is not None:
-        # every anchor has a due time, so an entry on the queue: only the batch customers
-        # with one can have anchors (looked at in the batch's order, as the others are)
-        queued = {entry[3] for entry in heap}
-        waiting = [cid for cid in batch_states if cid in queued]
-    for cid in waiting:
-        rs = batch_states[cid].rules.get(name)
-        if rs is not None and rs.anchors:
-            out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
+    name, everyone = plan.name, runner.states
+    queued: set[str] = set()  # the batch customers with a timer on the queue
+    others: list[tuple[str, int, Anchor]] = []
     seen: set[tuple[str, int]] = set()
-    everyone = runner.states
     for due, _, seq, cid, _ in heap:
-        if due >= frontier or cid in batch_states or (cid, seq) in seen:
+        if cid in batch_states:
+            queued.add(cid)
+            continue
+        if due >= frontier or (cid, seq) in seen:
             continue
         other = everyone.get(cid)
         rs = None if other is None else other.rules.get(name)
         anchor = None if rs is None else rs.anchors.get(seq)
         if anchor is not None and anchor.due == due:  # else a timer left from an earlier due
             seen.add((cid, seq))
-            out.append((cid, seq, anchor))
+            others.append((cid, seq, anchor))
+    # when every anchor has a due time, each has an entry on the queue: only the batch
+    # customers with one can have anchors (looked at in the batch's order all the same)
+    every_due = plan.then_mode in ("absent", "after") or plan.then_duration is not None
+    waiting = [cid for cid in batch_states if cid in queued] if every_due else batch_states
+    out: list[tuple[str, int, Anchor]] = []
+    for cid in waiting:
+        rs = batch_states[cid].rules.get(name)
+        if rs is not None and rs.anchors:
+            out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
+    out.extend(others)
     return out
 
 
