@@ -390,7 +390,7 @@ def valid_texts(values: list[Any]) -> bool:
     >>> valid_texts(["a", None, "b"]), valid_texts(["a", "b" + chr(0xDC80)])
     (True, False)
     """
-    return valid_text(joined_text(values)[0])
+    return valid_text(_all_text(values))
 
 
 _SHOW = 60
@@ -770,7 +770,7 @@ def _holds_nul(values: npt.NDArray[np.object_]) -> bool:
     >>> _holds_nul(np.array(["a", float("nan")], dtype=object))
     False
     """
-    return "\x00" in joined_text(values.tolist())[0]
+    return "\x00" in _all_text(values.tolist())
 
 
 def joined_text(values: list[Any], sep: str = "") -> tuple[str, list[str]]:
@@ -787,6 +787,26 @@ def joined_text(values: list[Any], sep: str = "") -> tuple[str, list[str]]:
     except TypeError:  # missing values or other types among them
         text = [v for v in values if isinstance(v, str)]
         return sep.join(text), text
+
+
+def _all_text(values: list[Any]) -> str:
+    """The text among ``values`` joined, for searching it all at once: missing values
+    (``None``, empty text) and other types left out. One join in C when they are text and
+    missing values (the usual column); a test of each value only when others are among them.
+
+    Examples
+    --------
+    >>> _all_text(["a", None, "", "b"]), _all_text(["a", 1.5, float("nan"), "b"])
+    ('ab', 'ab')
+    """
+    try:
+        return "".join(values)
+    except TypeError:
+        pass
+    try:
+        return "".join(filter(None, values))  # drops None and empty text, not other values
+    except TypeError:
+        return "".join([v for v in values if isinstance(v, str)])
 
 
 def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]] | None:

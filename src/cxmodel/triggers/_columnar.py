@@ -212,7 +212,7 @@ def _maybe_redelivered(
     with sets); ``True`` sends the call through the check in order."""
     if delivery.buffered_ids or CATALOGUE in customers:
         return True
-    if None in ids or not ok.all():  # only the admitted interactions with an id
+    if not (all(ids) and ok.all()):  # only the admitted interactions with an id (all: in C)
         listed = [
             (c, i)
             for c, i, k in zip(customers, ids, ok.tolist(), strict=True)
