@@ -123,6 +123,18 @@ def test_contract_and_validation() -> None:
     assert repr(ridge).startswith("DiscreteHazard(x0=")
 
 
+def test_refusals_name_the_value_and_where_it_is() -> None:
+    """A bad duration or event is named with its position and the count of bad ones."""
+    with pytest.raises(SchemaError, match=r"got 1\.5 at position 1 \(2 of 3 durations are not\)"):
+        expand_person_period([2, 1.5, -1], [1, 0, 1])
+    with pytest.raises(SchemaError, match=r"got nan at position 0"):
+        expand_person_period([float("nan")], None)
+    with pytest.raises(SchemaError, match=r"got 2 at row 1 \(1 of 3 events are not\)"):
+        DiscreteHazard().fit([[0.0], [1.0], [0.0]], [0, 2, 1])
+    with pytest.raises(SchemaError, match=r"DiscreteHazard\.fit\(\): X has 2 rows and events 3"):
+        DiscreteHazard().fit([[0.0], [1.0]], [0, 1, 1])
+
+
 @pytest.mark.parametrize("period", [1e20, 2.0**63, 1e300], ids=["1e20", "2**63", "1e300"])
 def test_period_past_any_index_refused(period: float) -> None:
     """A period too large for an index is refused, not cast to a negative one."""

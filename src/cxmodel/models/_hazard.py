@@ -43,11 +43,16 @@ def expand_person_period(
     """
     where = "expand_person_period()"
     d = float_array(durations, where, "durations", ndim=1)
-    if d.size and not (np.isfinite(d).all() and (d >= 0).all() and (d == np.round(d)).all()):
-        raise SchemaError("durations must be whole numbers of periods >= 0")
+    bad = ~(np.isfinite(d) & (d >= 0) & (d == np.round(d)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise SchemaError(
+            f"{where}: durations must be whole numbers of periods >= 0; got {float(d[i]):g} "
+            f"at position {i} ({int(bad.sum())} of {d.size} durations are not)"
+        )
     e = np.ones(d.size, dtype=bool) if observed is None else event_flags(observed, where)
     if e.shape != d.shape:
-        raise SchemaError(f"observed has {e.size} values for {d.size} durations")
+        raise SchemaError(f"{where}: observed has {e.size} values for {d.size} durations")
     rows = float(d.sum())
     if rows > MAX_PERSON_PERIODS:
         i = int(np.argmax(d))
@@ -187,9 +192,14 @@ class DiscreteHazard(WaldRegression):
         mat, feature_names = as_design(X, names, where=where)
         y = float_array(events, where, "events").reshape(-1)
         if y.shape[0] != mat.shape[0]:
-            raise SchemaError(f"X has {mat.shape[0]} rows and events {y.shape[0]}")
-        if not ((y == 0) | (y == 1)).all():
-            raise SchemaError("events must be 0 or 1")
+            raise SchemaError(f"{where}: X has {mat.shape[0]} rows and events {y.shape[0]}")
+        odd = ~((y == 0) | (y == 1))
+        if odd.any():
+            i = int(np.argmax(odd))
+            raise SchemaError(
+                f"{where}: events must be 0 or 1; got {float(y[i]):g} at row {i} "
+                f"({int(odd.sum())} of {y.size} events are not)"
+            )
         if y.size == 0 or y.sum() == 0 or y.sum() == y.size:
             raise DataError("DiscreteHazard.fit() needs rows with and without events")
         if periods is None:
