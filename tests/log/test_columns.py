@@ -14,12 +14,16 @@ from hypothesis import strategies as st
 
 from cxmodel.log._columns import (
     RowErrors,
+    _all_text,
+    _holds_nul,
     encode_strings,
     encode_text_column,
     hash_encode,
     to_bool_column,
     to_float_column,
     to_text_column,
+    valid_text,
+    valid_texts,
 )
 
 _ITEMS = st.one_of(
@@ -304,3 +308,39 @@ def test_ids_with_a_nul_inside_are_distinct_customers() -> None:
     )
     assert log.customers.tolist() == ["a", "a\x00b"]
     assert sorted(log.customer_codes.tolist()) == [0, 0, 1]
+
+
+class _Str(str):
+    """Text of a class of its own (as numpy's ``str_`` is)."""
+
+
+class _Untrue:
+    """A value whose truth cannot be asked, as an array's or ``pd.NA``'s cannot."""
+
+    def __bool__(self) -> bool:
+        raise ValueError("no truth")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=3),
+            st.none(),
+            st.sampled_from(["", "\x00", "a\ud800", _Str("b\x00"), np.str_("c")]),
+            st.sampled_from([0, 1.5, float("nan"), False, True, b"x"]),
+            st.builds(_Untrue),
+            st.just(np.array([1, 2])),
+        ),
+        max_size=12,
+    )
+)
+def test_text_searched_whole_is_the_text_among_the_values(values: list[Any]) -> None:
+    """The text a column is searched in at once (for NULs and unpaired surrogates) is
+    exactly its text values joined, whatever else is among them; no value's truth is asked."""
+    text = [v for v in values if isinstance(v, str)]
+    assert _all_text(values) == "".join(text)
+    assert valid_texts(values) == all(valid_text(v) for v in text)
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    assert _holds_nul(column) == any("\x00" in v for v in text)

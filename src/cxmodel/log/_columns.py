@@ -791,22 +791,25 @@ def joined_text(values: list[Any], sep: str = "") -> tuple[str, list[str]]:
 
 def _all_text(values: list[Any]) -> str:
     """The text among ``values`` joined, for searching it all at once: missing values
-    (``None``, empty text) and other types left out. One join in C when they are text and
-    missing values (the usual column); a test of each value only when others are among them.
+    (``None``, empty text) and other types left out. Passes in C when they are text and
+    ``None`` (the usual column); a test of each value only when others are among them
+    (whose truth is never asked: an array's raises).
 
     Examples
     --------
-    >>> _all_text(["a", None, "", "b"]), _all_text(["a", 1.5, float("nan"), "b"])
+    >>> _all_text(["a", None, "", "b"]), _all_text(["a", 1.5, np.array([1, 2]), "b"])
     ('ab', 'ab')
     """
     try:
         return "".join(values)
     except TypeError:
         pass
-    try:
-        return "".join(filter(None, values))  # drops None and empty text, not other values
-    except TypeError:
-        return "".join([v for v in values if isinstance(v, str)])
+    if set(map(type, values)) <= _TEXT_OR_NONE:
+        return "".join(filter(None, values))  # drops None (and empty text)
+    return "".join([v for v in values if isinstance(v, str)])
+
+
+_TEXT_OR_NONE = frozenset({str, type(None)})
 
 
 def hash_encode(values: npt.NDArray[Any]) -> tuple[Codes, npt.NDArray[np.object_]] | None:
