@@ -506,13 +506,8 @@ def _consent_before(
 ) -> npt.NDArray[np.bool_]:
     """Consent for ``purpose`` of the customers ``codes`` (of ``customers``) before the
     call, as their states hold it."""
-    states = runner.states
     distinct, at = np.unique(codes, return_inverse=True)
-    given = np.zeros(len(distinct), dtype=bool)
-    for j, code in enumerate(distinct.tolist()):
-        cid = str(customers[code])
-        state = states.get(cid)
-        given[j] = runner.consent(CustomerState(cid) if state is None else state, purpose)
+    given = np.array(runner.consents(customers[distinct].tolist(), purpose), dtype=bool)
     return given[at.reshape(-1)]
 
 
@@ -523,8 +518,10 @@ def _last_emitted(
     customers ``cust`` before the call (:data:`~cxmodel.triggers._policies.NEVER_EMITTED`
     for none, and for the other customers)."""
     out = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
-    for code in np.unique(cust).tolist():
-        state = states.get(str(customers[code]))
+    codes = np.unique(cust)
+    get = states.get
+    for code, cid in zip(codes.tolist(), customers[codes].tolist(), strict=True):
+        state = get(cid)
         rs = None if state is None else state.rules.get(name)
         if rs is not None and rs.last_emitted is not None:
             out[code] = rs.last_emitted

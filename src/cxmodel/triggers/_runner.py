@@ -562,13 +562,19 @@ class RuleRunner:
         heapq.heappush(self.timers, (due, DECISION, found.anchor.seq, state.customer, plan.name))
 
     def consent(self, state: CustomerState, purpose: str) -> bool:
-        key = consent_key(purpose)
-        granted = state.consent.get(key)
-        if granted is not None:
-            return granted
-        if state.consent_default is not None:
-            return state.consent_default
-        return customer_consent(self.customers, state.customer, purpose)
+        """The customer's consent for ``purpose`` as of now (see :meth:`consents`)."""
+        return self._consent(state, consent_key(purpose), state.customer, purpose)
+
+    def consents(self, cids: list[str], purpose: str) -> list[bool]:
+        """Consent for ``purpose`` of each customer of ``cids`` as of now: the latest consent
+        interaction their state took for it, else a revocation of every purpose, else their
+        customer record (``Customer.consent``)."""
+        key, states = consent_key(purpose), self.states
+        return [self._consent(states.get(cid), key, cid, purpose) for cid in cids]
+
+    def _consent(self, state: CustomerState | None, key: str, cid: str, purpose: str) -> bool:
+        granted = None if state is None else state.consent.get(key, state.consent_default)
+        return customer_consent(self.customers, cid, purpose) if granted is None else granted
 
     def decide(
         self,
