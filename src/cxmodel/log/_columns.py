@@ -226,14 +226,14 @@ def is_missing_value(item: object) -> bool:
     """Whether one value is missing: :func:`is_missing`'s test, one value at a time, the one
     test of a log and of the streaming engine. ``None``, the empty text, and a value not
     equal to itself: a NaN (Python's, numpy's, a ``Decimal``'s, signalling too), ``NaT``
-    (pandas' or numpy's). A value with no one truth value for ``item != item`` (an array,
-    pandas' ``NA``) is not missing (nor a property: it is refused).
+    (pandas' or numpy's). A value with no one truth value for ``item != item`` (an array of
+    several values, pandas' ``NA``) is not missing (nor a property: it is refused).
 
     Examples
     --------
     >>> [is_missing_value(v) for v in (None, "", float("nan"), np.datetime64("NaT"))]
     [True, True, True, True]
-    >>> [is_missing_value(v) for v in (0, " ", "nan", np.array([np.nan]))]
+    >>> [is_missing_value(v) for v in (0, " ", "nan", np.array([np.nan, 1.0]))]
     [False, False, False, False]
     """
     if item is None or (isinstance(item, str) and item == ""):
