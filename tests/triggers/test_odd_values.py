@@ -5,9 +5,15 @@ Ids (``customer_id``, ``interaction_id``) are read by one function,
 as its decimal digits; a float holding a whole number below 2**53 in size as that integer's
 digits (``7.0`` is ``"7"``); a bool, a float with a fraction, an infinite or larger float and
 any other type are refused. Properties are text, numbers (ints and floats, Python's or
-numpy's) or true/false, ``None`` and NaN missing; anything else is refused: by a log naming
-the row, the column and the value (the row kept in ``log.rejected`` under
-``errors="quarantine"``), by the stream naming the record, the field and the value.
+numpy's) or true/false; anything else (a ``Decimal``, a ``Fraction``, a date, a list, a
+numpy duration, pandas' ``NA``) is refused: by a log naming the row, the column and the
+value (the row kept in ``log.rejected`` under ``errors="quarantine"``), by the stream naming
+the record, the field and the value. Missing values are the log's, a documented choice
+(:func:`~cxmodel.log._columns.is_missing_value`) the stream now shares: ``None``, the empty
+text and a value not equal to itself (a NaN, a ``Decimal``'s too, ``NaT``).
+
+The one difference left is a property of mixed types, which a log reads as one type over
+all its rows (``test_attack9.py``, ``BATCH_DIFFERENCES``; ``docs/guide/streaming.md``).
 
 Batch over :meth:`InteractionLog.from_records <cxmodel.log.InteractionLog.from_records>`
 and the stream (``process_many`` on either path, ``process`` one at a time) over the same
