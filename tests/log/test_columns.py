@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -344,3 +345,109 @@ def test_text_searched_whole_is_the_text_among_the_values(values: list[Any]) -> 
     column = np.empty(len(values), dtype=object)
     column[:] = values
     assert _holds_nul(column) == any("\x00" in v for v in text)
+
+
+class TestIdColumns:
+    """Ids read by :func:`~cxmodel.log._columns.id_text` whatever the constructor: a whole
+    float is its integer's digits, a float with a fraction or a bool a bad row naming the
+    row, the column and the value."""
+
+    TIMES = ["2024-01-01T00:00:00Z"] * 3
+
+    def _logs(self, field: str, ids: Any) -> dict[str, Any]:
+        """A three-row log with ``ids`` in ``field`` (customers, or interaction ids of the
+        customers a, b and c), from arrays, pandas and Arrow, under quarantine."""
+        pd = pytest.importorskip("pandas")
+        pa = pytest.importorskip("pyarrow")
+        from cxmodel.log import InteractionLog
+
+        columns = {"customer_id": ["a", "b", "c"], "timestamp": self.TIMES, "kind": ["view"] * 3}
+        columns[field] = ids
+        out = {}
+        for how, make in {
+            "arrays": lambda: InteractionLog.from_arrays(**columns, errors="quarantine"),
+            "pandas": lambda: InteractionLog.from_pandas(
+                pd.DataFrame(columns), errors="quarantine"
+            ),
+            "arrow": lambda: InteractionLog.from_arrow(pa.table(columns), errors="quarantine"),
+        }.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[how] = make()
+        return out
+
+    @pytest.mark.parametrize("field", ["customer_id", "interaction_id"])
+    @pytest.mark.parametrize(
+        "ids",
+        [np.array([7.0, 8.0, 9.0]), np.array([7.0, np.nan, 9.0]), np.array([7, 8, 9], np.float32)],
+        ids=["whole", "one-missing", "float32"],
+    )
+    def test_whole_floats_are_their_digits(self, field: str, ids: Any) -> None:
+        for how, log in self._logs(field, ids).items():
+            if field == "customer_id":
+                read = sorted(log.customers.tolist())
+            else:
+                read = [v for v in log.column(field).tolist() if v is not None]
+            assert read == [str(int(v)) for v in ids if v == v], how
+            assert len(log) + len(log.rejected) == 3
+
+    @pytest.mark.parametrize("field", ["customer_id", "interaction_id"])
+    @pytest.mark.parametrize(
+        ("ids", "said"),
+        [
+            (np.array([7.0, 7.5, 9.0]), "7.5 is not a whole number"),
+            (np.array([7.0, 2.0**60, 9.0]), "1.152921504606847e+18 is a float of 2**53 or more"),
+            (np.array([7.0, np.inf, 9.0]), "inf is not a finite number"),
+        ],
+        ids=["fraction", "huge", "inf"],
+    )
+    def test_other_floats_are_bad_rows(self, field: str, ids: Any, said: str) -> None:
+        for how, log in self._logs(field, ids).items():
+            assert log.rejected.row.tolist() == [2], how
+            assert log.rejected.reason[0].startswith(f"{field} {said}"), how
+            assert f"(column {field!r})" in log.rejected.reason[0]
+
+    @pytest.mark.parametrize("field", ["customer_id", "interaction_id"])
+    def test_bools_are_bad_rows(self, field: str) -> None:
+        from cxmodel.errors import RowSchemaError
+        from cxmodel.log import InteractionLog
+
+        columns: dict[str, Any] = {"customer_id": ["a", "b"], "timestamp": self.TIMES[:2]}
+        columns[field] = np.array([True, False])
+        with pytest.raises(RowSchemaError, match=rf"^row 1: {field} True is a bool \(column"):
+            InteractionLog.from_arrays(**columns, kind="view")
+        columns[field] = np.array(["x", True], dtype=object)
+        with pytest.raises(RowSchemaError, match=rf"^row 2: {field} True is a bool \(column"):
+            InteractionLog.from_arrays(**columns, kind="view")
+
+    @pytest.mark.parametrize("odd", [Decimal("2"), Fraction(1, 2), float("inf")])
+    def test_a_decimal_or_an_infinity_in_a_text_column_is_a_bad_row(self, odd: Any) -> None:
+        """A property holds text, ints, floats or true/false: a ``Decimal`` (whose text a log
+        read) or a ``Fraction`` is refused, and an infinite float beside text (read as
+        ``'inf'``), as the streaming engine refuses them; in an amount a ``Fraction`` is
+        refused too (a log read 0.5)."""
+        errors = RowErrors()
+        values = np.array(["x", odd], dtype=object)
+        assert to_text_column(values, "order_id", errors).tolist() == ["x", None]
+        assert list(errors.reasons) == [1] and "(column 'order_id')" in errors.reasons[1]
+        errors = RowErrors()
+        assert np.isnan(to_float_column(np.array([odd], dtype=object), "value", errors)[0])
+        assert list(errors.reasons) == [0]
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [None, "", float("nan"), np.float32("nan"), Decimal("NaN"), Decimal("sNaN"),
+     np.datetime64("NaT")],
+    ids=["none", "empty", "nan", "numpy-nan", "decimal-nan", "decimal-snan", "numpy-nat"],
+)  # fmt: skip
+def test_missing_values_are_missing_in_every_column(missing: Any) -> None:
+    """``None``, the empty text and a value not equal to itself are missing, in a text, a
+    number and an id column alike (:func:`~cxmodel.log._columns.is_missing_value`)."""
+    values = np.array(["x", missing], dtype=object)
+    errors = RowErrors()
+    assert to_text_column(values, "note", errors).tolist() == ["x", None]
+    assert to_text_column(values, "interaction_id", errors).tolist() == ["x", None]
+    numbers = np.array([1.5, missing], dtype=object)
+    assert np.isnan(to_float_column(numbers, "value", errors)[1])
+    assert errors.reasons == {}

@@ -70,7 +70,7 @@ def _id_rows(frame: Any, column: str, partition_info: dict[str, Any] | None = No
     else:
         values = series.to_numpy(dtype=object, copy=True)
         values[series.isna().to_numpy()] = None
-    codes, categories = encode_text_column(values, column, RowErrors())
+    codes, categories = encode_text_column(values, column, RowErrors(), as_id=True)
     rows = np.flatnonzero(codes >= 0)
     number = 0 if partition_info is None else partition_info["number"]
     return pd.DataFrame(

@@ -22,6 +22,7 @@ from cxmodel.domain._kinds import (
 from cxmodel.errors import RowSchemaError, SchemaError, did_you_mean
 
 __all__ = [
+    "ID_COLUMNS",
     "NUMERIC_STANDARD",
     "REQUIRED",
     "STRING_STANDARD",
@@ -31,8 +32,12 @@ __all__ = [
     "encode_strings",
     "encode_text_column",
     "hash_encode",
+    "id_text",
     "is_missing",
+    "is_missing_value",
+    "is_number",
     "joined_text",
+    "number_class",
     "prepare_answers",
     "renamed",
     "to_bool_column",
@@ -209,22 +214,37 @@ def is_missing(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
             with np.errstate(invalid="ignore"):
                 missing = np.equal(values, none) | np.not_equal(values, values)
                 missing |= np.equal(values, empty)
-        except ArithmeticError:  # a signalling Decimal('sNaN') refuses to be compared
-            missing = np.fromiter(map(_missing_item, values.tolist()), bool, values.shape[0])
+        except (ArithmeticError, TypeError, ValueError):
+            # a signalling Decimal('sNaN') refuses to be compared; an array or pandas' NA
+            # among the values compares to no one truth value
+            missing = np.fromiter(map(is_missing_value, values.tolist()), bool, values.shape[0])
         return np.asarray(missing, dtype=bool)
     return np.zeros(values.shape[0], dtype=bool)
 
 
-def _is_complex(item: object) -> bool:
-    return isinstance(item, numbers.Complex) and not isinstance(item, numbers.Real)
+def is_missing_value(item: object) -> bool:
+    """Whether one value is missing: :func:`is_missing`'s test, one value at a time, the one
+    test of a log and of the streaming engine. ``None``, the empty text, and a value not
+    equal to itself: a NaN (Python's, numpy's, a ``Decimal``'s, signalling too), ``NaT``
+    (pandas' or numpy's). A value with no one truth value for ``item != item`` (an array of
+    several values, pandas' ``NA``) is not missing (nor a property: it is refused).
 
-
-def _missing_item(item: object) -> bool:
-    """Whether one value is missing (:func:`is_missing`'s test, one value at a time)."""
+    Examples
+    --------
+    >>> [is_missing_value(v) for v in (None, "", float("nan"), np.datetime64("NaT"))]
+    [True, True, True, True]
+    >>> [is_missing_value(v) for v in (0, " ", "nan", np.array([np.nan, 1.0]))]
+    [False, False, False, False]
+    """
     if item is None or (isinstance(item, str) and item == ""):
         return True
     is_nan = getattr(item, "is_nan", None)  # Decimal
-    return bool(is_nan()) if callable(is_nan) else item != item
+    if callable(is_nan):
+        return bool(is_nan())
+    try:
+        return bool(item != item)
+    except (TypeError, ValueError):
+        return False
 
 
 def encode_strings(values: npt.NDArray[Any] | Encoded) -> tuple[Codes, npt.NDArray[np.object_]]:
@@ -393,9 +413,95 @@ def valid_texts(values: list[Any]) -> bool:
     return valid_text(_all_text(values))
 
 
-_SHOW = 60
+#: the columns holding ids, read by :func:`id_text`
+ID_COLUMNS = ("customer_id", "interaction_id")
+#: a whole number this large or larger may have been rounded by a float: its digits are not
+#: trusted (a whole float id of that size is refused)
 _EXACT_FLOAT_INT = 2**53
-"""The largest whole float customer id read as an integer; beyond it floats skip integers."""
+
+
+_NUMBERS = (int, float, np.integer, np.floating)
+_NOT_NUMBERS = (bool, np.bool_, np.timedelta64)
+
+
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a number a property holds: an integer or a float, Python's or
+    numpy's. Not a bool, a duration (numpy counts a ``timedelta64`` as an integer), a
+    complex number, a ``Decimal`` or a ``Fraction``.
+
+    The one test of a number of a log and of the streaming engine.
+
+    Examples
+    --------
+    >>> [is_number(v) for v in (2, 2.5, np.int8(2), np.float32(2.5))]
+    [True, True, True, True]
+    >>> [is_number(v) for v in (True, np.bool_(False), np.timedelta64(1, "D"), 1j, "2")]
+    [False, False, False, False, False]
+    """
+    return isinstance(value, _NUMBERS) and not isinstance(value, _NOT_NUMBERS)
+
+
+def number_class(kind: type) -> bool:
+    """Whether the values of class ``kind`` are numbers (:func:`is_number`).
+
+    Examples
+    --------
+    >>> number_class(np.float32), number_class(bool), number_class(np.timedelta64)
+    (True, False, False)
+    """
+    return issubclass(kind, _NUMBERS) and not issubclass(kind, _NOT_NUMBERS)
+
+
+def id_text(value: object) -> str | None:
+    """An id (a customer's or an interaction's) as text: the one reading of an id, by a log
+    and by the streaming engine alike.
+
+    Text is kept as it is; an integer (Python's or numpy's, not a bool) is its decimal
+    digits; a float holding a whole number (``7.0``, numpy's too) is that integer's digits,
+    ``"7"``: a column of integer ids with one missing becomes floats in pandas and numpy.
+    Anything else is no id, and ``None`` is returned: a bool, a float with a fraction, an
+    infinite one or one of 2**53 or more in size (which may have rounded the id it was made
+    from), and every other type (``Decimal``, bytes, a list, ...). The missing values,
+    ``None`` and NaN, are the caller's to look for first.
+
+    Examples
+    --------
+    >>> [id_text(v) for v in ("007", 7, np.int64(7), 7.0, np.float32(-7.0))]
+    ['007', '7', '7', '7', '-7']
+    >>> [id_text(v) for v in (True, 7.5, float("inf"), 2.0**60, b"7")]
+    [None, None, None, None, None]
+    """
+    if isinstance(value, str):
+        return value
+    if not is_number(value):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    number = float(value)  # type: ignore[arg-type]
+    if number.is_integer() and abs(number) < _EXACT_FLOAT_INT:
+        return str(int(number))
+    return None
+
+
+def _id_refused(column: str, item: object) -> str:
+    """Why ``item`` is no id (:func:`id_text` refused it) in ``column``."""
+    head = f"{column} {show(item)} is"
+    tail = f"(column {column!r}); expected text or a whole number"
+    if not is_number(item):
+        what = "a bool" if isinstance(item, (bool, np.bool_)) else _kind_of(item)
+        return f"{head} {what} {tail}"
+    number = float(item)  # type: ignore[arg-type]
+    if number - number != 0.0:
+        return f"{head} not a finite number {tail}"
+    if not number.is_integer():
+        return f"{head} not a whole number {tail}"
+    return (
+        f"{head} a float of 2**53 or more, which may have rounded the id it was made from "
+        f"{tail}; write such ids as text"
+    )
+
+
+_SHOW = 60
 
 
 def show(value: object) -> str:
@@ -473,7 +579,9 @@ def to_float_column(
     """Convert a column to float64 (NaN = missing), recording rows that are not finite numbers.
 
     Missing is ``None``, a float NaN, or the empty string. Text must parse as a finite number
-    (``"NA"``, ``"nan"`` and ``"inf"`` are not numbers); bools, lists and mappings are rejected.
+    (``"NA"``, ``"nan"`` and ``"inf"`` are not numbers); a number is an int or a float
+    (:func:`is_number`): bools, ``Decimal`` and ``Fraction`` values, lists and mappings are
+    rejected.
 
     Examples
     --------
@@ -524,11 +632,7 @@ def to_float_column(
             if number is None:
                 reasons[row] = _not_a_number(item, column)
                 continue
-        elif (
-            isinstance(item, (bool, np.bool_))
-            or not isinstance(item, numbers.Real)
-            or _is_time(item)
-        ):
+        elif not is_number(item):  # a bool, a Fraction, a Decimal, a duration, ...
             reasons[row] = (
                 f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); expected a number"
             )
@@ -628,17 +732,20 @@ def _not_bool(column: str, item: object) -> str:
     )
 
 
-def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
+def to_text_column(values: Any, column: str, errors: RowErrors, as_id: bool | None = None) -> Any:
     """Normalise a text column: ``str`` kept, whole numbers as their exact digits, missing None.
 
-    A whole float customer id within 2**53 is the integer it holds (``7.0`` is ``"7"``): a
-    column of integer ids with one missing becomes floats in pandas and numpy. Other columns
-    keep a float's shortest text (``5.0``), as the trigger engine reads a property.
+    An id column (``as_id``; by default ``customer_id`` and ``interaction_id``) is read by
+    :func:`id_text`: a whole float within 2**53 is the integer it holds (``7.0`` is ``"7"``:
+    a column of integer ids with one missing becomes floats in pandas and numpy), and a bool,
+    a float with a fraction or any other type is a bad row. Other columns keep a float's
+    shortest text (``5.0``) and a bool's (``True``), as the trigger engine reads a property.
 
-    ``None``, float NaN and ``""`` are missing; everything else that is text stays text, so
-    ``"NA"`` and ``"007"`` are kept as written. Lists, mappings, bytes, bools mixed with text,
-    strings with unpaired surrogates, and a number whose text equals a string in the same column
-    (``1`` and ``"1"``, which would merge) are rejected row by row.
+    ``None``, NaN, ``NaT`` and ``""`` are missing (:func:`is_missing`); everything else that
+    is text stays text, so ``"NA"`` and ``"007"`` are kept as written. Lists, mappings,
+    bytes, times, ``Decimal`` and ``Fraction`` values, complex numbers, strings with unpaired
+    surrogates, and a number whose text equals a string in the same column (``1`` and
+    ``"1"``, which would merge) are rejected row by row.
 
     Examples
     --------
@@ -646,14 +753,19 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
     >>> to_text_column(np.array(["007", 7, None, "NA"], dtype=object), "order_id", errs).tolist()
     ['007', '7', None, 'NA']
     >>> to_text_column(np.array([7.0, np.nan, 7.5]), "customer_id", errs).tolist()
-    ['7', None, '7.5']
+    ['7', None, None]
+    >>> print(errs.render(2))
+    customer_id 7.5 is not a whole number (column 'customer_id'); expected text or a whole number
     >>> to_text_column(np.array([7.0, 7.5]), "order_id", errs).tolist()
     ['7.0', '7.5']
+    >>> errs = RowErrors()
     >>> to_text_column(np.array(["1", 1], dtype=object), "customer_id", errs).tolist()
     ['1', None]
     >>> print(errs.render(1))  # doctest: +ELLIPSIS
     customer_id 1 is a number but row 1 holds the text '1' (column 'customer_id'); ...
     """
+    if as_id is None:
+        as_id = column in ID_COLUMNS
     if isinstance(values, Encoded):
         bad_cats = _surrogate_categories(values.categories)
         if bad_cats:
@@ -666,18 +778,17 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
         return values
     if values.dtype.kind == "U":
         values = values.astype(object)
-    if values.dtype.kind == "b":
+    if values.dtype.kind == "b" and not as_id:
         return np.where(values, "True", "False").astype(object)
-    if values.dtype.kind == "f":
-        values = values.astype(object)
     if values.dtype.kind != "O":
         values = values.astype(object)
     out = np.empty(values.shape[0], dtype=object)
     reasons: dict[int, str] = {}
     from_number: dict[str, int] = {}
     from_text: dict[str, int] = {}
+    missing = is_missing(values).tolist()
     for row, item in enumerate(values.tolist()):
-        if item is None or (item == "" and isinstance(item, str)):
+        if missing[row]:
             continue
         if isinstance(item, str):
             if not valid_text(item):
@@ -685,28 +796,31 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
                 continue
             out[row] = item
             from_text.setdefault(item, row)
-        elif isinstance(item, (bool, np.bool_)):
-            out[row] = str(bool(item))
         elif _is_time(item):
             reasons[row] = _time_refused(column, show(item), _kind_of(item))
-        elif isinstance(item, (int, np.integer)):
-            out[row] = str(int(item))
+        elif as_id:
+            text = id_text(item)
+            if text is None:
+                reasons[row] = _id_refused(column, item)
+            else:
+                out[row] = text
+                from_number.setdefault(text, row)
+        elif isinstance(item, (bool, np.bool_)):
+            out[row] = str(bool(item))
+        elif isinstance(item, (int, np.integer)) and is_number(item):
+            out[row] = str(int(item))  # its exact digits
             from_number.setdefault(out[row], row)
-        elif isinstance(item, (float, np.floating)):
-            if item != item:
+        elif is_number(item):  # a float: its shortest text, when finite
+            number = float(item)
+            if number - number != 0.0:
+                reasons[row] = f"{column} {show(item)} is not a finite number (column {column!r})"
                 continue
-            # a whole float customer id is the integer it holds (integer ids with one missing
-            # become floats in pandas and numpy): 7.0 is the customer 7 of the other exports
-            whole = float(item).is_integer() and abs(item) <= _EXACT_FLOAT_INT
-            out[row] = str(int(item)) if whole and column == "customer_id" else repr(float(item))
+            out[row] = repr(number)
             from_number.setdefault(out[row], row)
-        elif isinstance(item, numbers.Number) and not _is_complex(item):  # Decimal, Fraction
-            out[row] = str(item)
-            from_number.setdefault(out[row], row)
-        else:  # a complex number is no id nor label either
+        else:  # Decimal, Fraction and complex numbers too: properties are ints and floats
             reasons[row] = (
-                f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); expected text or "
-                "a whole number"
+                f"{column} {show(item)} is {_kind_of(item)} (column {column!r}); expected "
+                "text, a number (an int or a float) or true/false"
             )
     clashes = from_number.keys() & from_text.keys()
     if clashes:
@@ -727,7 +841,7 @@ def to_text_column(values: Any, column: str, errors: RowErrors) -> Any:
 
 
 def encode_text_column(
-    values: Any, column: str, errors: RowErrors
+    values: Any, column: str, errors: RowErrors, as_id: bool | None = None
 ) -> tuple[Codes, npt.NDArray[np.object_]]:
     """Normalise and dictionary-encode a text column: ``encode_strings(to_text_column(...))``.
 
@@ -735,6 +849,7 @@ def encode_text_column(
     (:func:`hash_encode`) and then checked and sorted once per distinct value rather than once
     per row; anything else (numbers mixed in, lists, ...) takes the row-by-row path of
     :func:`to_text_column`. Both give the same codes, categories and rejected rows.
+    ``as_id`` says whether the column holds ids, as for :func:`to_text_column`.
 
     Examples
     --------
@@ -757,7 +872,7 @@ def encode_text_column(
                 categories = categories.copy()
                 categories[bad] = ""  # missing
             return _sort_categories(codes, categories)
-    return encode_strings(to_text_column(values, column, errors))
+    return encode_strings(to_text_column(values, column, errors, as_id))
 
 
 def _holds_nul(values: npt.NDArray[np.object_]) -> bool:

@@ -52,6 +52,7 @@ from cxmodel.log._columns import (
     encode_text_column,
     is_missing,
     joined_text,
+    number_class,
     prepare_answers,
     raise_first,
     show,
@@ -255,10 +256,7 @@ def _infer_numeric(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
     present, kinds = scan or _scan(values)  # a handful of distinct types, however many rows
     if not kinds:  # nothing present: numbers if the gaps are float NaNs, not None or ""
         return any(isinstance(v, (float, np.floating)) for v in values.tolist())
-    if not all(
-        issubclass(k, (int, float, np.integer, np.floating)) and not issubclass(k, (bool, np.bool_))
-        for k in kinds
-    ):
+    if not all(number_class(k) for k in kinds):
         return False
     return all(abs(int(v)) < _EXACT_FLOAT_INT for v in present if isinstance(v, (int, np.integer)))
 
@@ -321,10 +319,7 @@ def _warn_numbers_as_text(name: str, scan: Scan) -> None:
     they are read as their digits (``10.0`` as ``"10.0"``), so they compare and sort as
     text, where the streaming engine, reading record by record, sees numbers."""
     present, kinds = scan
-    numeric = {
-        k for k in kinds if issubclass(k, (int, float, np.integer, np.floating))
-        and not issubclass(k, (bool, np.bool_))
-    }  # fmt: skip
+    numeric = {k for k in kinds if number_class(k)}
     if str not in kinds or not numeric:  # the usual case, decided on the types alone
         return
     types = list(map(type, present.tolist()))

@@ -19,7 +19,14 @@ from cxmodel.domain._interaction import MONEY_KINDS
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
-from cxmodel.log._columns import SURROGATE, valid_text, valid_texts
+from cxmodel.log._columns import (
+    SURROGATE,
+    id_text,
+    is_missing_value,
+    is_number,
+    valid_text,
+    valid_texts,
+)
 from cxmodel.log._log import is_key_like
 from cxmodel.triggers._codes import (
     first_seen_recoded,
@@ -190,13 +197,6 @@ def _utc_text_us(text: str) -> int | None:
     return us if us <= _LAST_SECOND_US else None  # to_us refuses what follows 9999-12-31T23:59:59
 
 
-def is_number(value: Any) -> bool:
-    """Whether ``value`` is a number (Python's or numpy's; true/false is not one)."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
 #: a whole number beyond this in magnitude is not exact as a float: a log keeps its digits
 _EXACT_FLOAT_INT = 2**53
 _KEY_NAMES: dict[str, bool] = {}  # property name -> named like an id (a bounded cache)
@@ -235,11 +235,18 @@ def _not_valid_text(name: str, value: str, where: str) -> SchemaError:
 
 
 def _text_id(value: Any, name: str, where: str) -> str:
-    if isinstance(value, str) and value.strip():
-        if not valid_text(value):
-            raise _not_valid_text(name, value, where)
-        return value
-    if is_number(value) and isinstance(value, (int, np.integer)):
+    """A customer id (``name`` "customer_id", read by :func:`~cxmodel.log._columns.id_text`,
+    as a log reads it) or a kind (text or an integer's digits), non-empty."""
+    if isinstance(value, str):
+        if value.strip():
+            if not valid_text(value):
+                raise _not_valid_text(name, value, where)
+            return value
+    elif name == "customer_id":
+        text = id_text(value)
+        if text is not None:
+            return text
+    elif is_number(value) and isinstance(value, (int, np.integer)):
         return str(int(value))
     what = ("empty" if value == "" else "blank") if isinstance(value, str) else "not text"
     raise _fail(
@@ -264,12 +271,13 @@ def _finite(name: str, value: Any, where: str) -> float | None:
 
 
 def _field_value(name: str, value: Any, where: str) -> Any:
-    """One field's value as the engine keeps it: text (an empty text is missing), a finite
-    float, a bool, or ``None`` for missing; ids stay text (an integer id is its digits), and
-    so do numbers in a property named like an id and whole numbers a float would round, as
-    a log reads them (:meth:`InteractionLog.from_records
-    <cxmodel.log.InteractionLog.from_records>`)."""
-    if value is None or (isinstance(value, float) and value != value):
+    """One field's value as the engine keeps it: text, a finite float, a bool, or ``None``
+    for missing (:func:`~cxmodel.log._columns.is_missing_value`: the empty text, NaN,
+    ``NaT``); an interaction id is text (a whole number given as one is its digits:
+    :func:`~cxmodel.log._columns.id_text`), and so are numbers in a property named like an
+    id and whole numbers a float would round, as a log reads them
+    (:meth:`InteractionLog.from_records <cxmodel.log.InteractionLog.from_records>`)."""
+    if value is None or (isinstance(value, (float, np.floating)) and value != value):
         return None
     if name in _NUMERIC:
         if is_number(value):
@@ -283,28 +291,37 @@ def _field_value(name: str, value: Any, where: str) -> Any:
                 if number != number:  # the text 'nan' is not a missing value, as in a log
                     raise _fail(where, f"{name} {value!r} is not a finite number (field {name!r})")
                 return _finite(name, value, where)
-        raise _fail(where, f"{name} {value!r} is not a number (field {name!r})")
-    if isinstance(value, str):
+        refusal = f"{name} {value!r:.60} is not a number (field {name!r})"
+    elif isinstance(value, str):
         if not valid_text(value):
             raise _not_valid_text(name, value, where)
         return value or None
-    if name in _TEXT:
-        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-            return str(int(value))  # an id given as a number is its digits, as in a log
-        raise _fail(where, f"{name} {value!r} is not text (field {name!r})")
-    if isinstance(value, (bool, np.bool_)):
+    elif name in _TEXT:
+        if name == "interaction_id":
+            text = id_text(value)  # a whole number's digits, as a log reads an id
+        elif is_number(value) and isinstance(value, (int, np.integer)):
+            text = str(int(value))  # a number given for a name is its digits, as in a log
+        else:
+            text = None
+        if text is not None:
+            return text
+        refusal = f"{name} {value!r:.60} is not text (field {name!r})"
+    elif isinstance(value, (bool, np.bool_)):
         return bool(value)
-    if is_number(value):
+    elif is_number(value):
         if _key_like(name):
             return _number_text(value)
         if isinstance(value, (int, np.integer)) and abs(int(value)) >= _EXACT_FLOAT_INT:
             return str(int(value))  # a float would round it: its digits, as a log keeps them
         return _finite(name, value, where)
-    raise _fail(
-        where,
-        f"field {name!r} holds {value!r:.60}, a {type(value).__name__}; properties are text, "
-        "numbers or booleans",
-    )
+    else:
+        refusal = (
+            f"field {name!r} holds {value!r:.60}, a {type(value).__name__}; properties are "
+            "text, numbers or booleans"
+        )
+    if is_missing_value(value):  # the empty text, a Decimal's NaN, NaT: missing, as in a log
+        return None
+    raise _fail(where, refusal)
 
 
 def row_from_record(
