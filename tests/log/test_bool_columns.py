@@ -4,6 +4,7 @@ derived logs, and carried in and out of Arrow, pandas, polars, CSV, JSON lines a
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Interaction
-from cxmodel.errors import RowSchemaError, SchemaError
+from cxmodel.errors import DataWarning, RowSchemaError, SchemaError
 from cxmodel.io import read_csv, read_jsonl, read_parquet, write_csv, write_parquet
 from cxmodel.log import InteractionLog
 
@@ -51,15 +52,22 @@ class TestInference:
         assert np.nanmean(values) == pytest.approx(2 / 3)
 
     @pytest.mark.parametrize(
-        ("vips", "expected"),
-        [([True, "x"], ["True", "x"]), ([True, 2.5], ["True", "2.5"])],
+        ("vips", "expected", "said"),
+        [
+            ([True, "x"], ["True", "x"], "text in 1 row(s) and true/false in 1"),
+            ([True, 2.5], ["True", "2.5"], "numbers in 1 row(s) and true/false in 1"),
+        ],
         ids=["bool-and-text", "bool-and-number"],
     )
     def test_bools_mixed_with_other_values_stay_text(
-        self, vips: list[Any], expected: list[str]
+        self, vips: list[Any], expected: list[str], said: str
     ) -> None:
-        """As numbers mixed with text are, a column mixing bools with text or numbers is text."""
-        log = vip_log(vips)
+        """As numbers mixed with text are, a column mixing bools with text or numbers is text,
+        and a DataWarning says so, naming the column and how many rows hold each type."""
+        with pytest.warns(
+            DataWarning, match=re.escape(f"column 'vip' holds {said}: it is read as text")
+        ):
+            log = vip_log(vips)
         assert log.schema["vip"] == "string"
         assert log.column("vip").tolist() == expected
 

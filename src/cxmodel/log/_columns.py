@@ -23,6 +23,8 @@ from cxmodel.errors import RowSchemaError, SchemaError, did_you_mean
 
 __all__ = [
     "ID_COLUMNS",
+    "ID_RULE_COLUMNS",
+    "NAME_COLUMNS",
     "NUMERIC_STANDARD",
     "REQUIRED",
     "STRING_STANDARD",
@@ -32,11 +34,13 @@ __all__ = [
     "encode_strings",
     "encode_text_column",
     "hash_encode",
+    "id_refused",
     "id_text",
     "is_missing",
     "is_missing_value",
     "is_number",
     "joined_text",
+    "name_refused",
     "number_class",
     "prepare_answers",
     "renamed",
@@ -413,8 +417,14 @@ def valid_texts(values: list[Any]) -> bool:
     return valid_text(_all_text(values))
 
 
-#: the columns holding ids, read by :func:`id_text`
+#: the columns holding ids
 ID_COLUMNS = ("customer_id", "interaction_id")
+#: the columns holding names (a kind): text alone, a number or true/false is no name
+NAME_COLUMNS = ("kind",)
+#: the standard text columns read by the ids' rule (:func:`id_text`): the ids, and the
+#: touchpoint, channel, stage, metric, purpose, answer and rated interaction, which a log and
+#: the streaming engine read alike
+ID_RULE_COLUMNS = tuple(name for name in STRING_STANDARD if name not in NAME_COLUMNS)
 #: a whole number this large or larger may have been rounded by a float: its digits are not
 #: trusted (a whole float id of that size is refused)
 _EXACT_FLOAT_INT = 2**53
@@ -483,10 +493,19 @@ def id_text(value: object) -> str | None:
     return None
 
 
-def _id_refused(column: str, item: object) -> str:
-    """Why ``item`` is no id (:func:`id_text` refused it) in ``column``."""
+def id_refused(column: str, item: object, place: str = "column") -> str:
+    """Why ``item`` is no id (:func:`id_text` refused it) in ``column``, a log's column or
+    (``place`` "field") a record's field.
+
+    Examples
+    --------
+    >>> id_refused("touchpoint", 2.5)
+    "touchpoint 2.5 is not a whole number (column 'touchpoint'); expected text or a whole number"
+    >>> id_refused("interaction_id", True, "field")
+    "interaction_id True is a bool (field 'interaction_id'); expected text or a whole number"
+    """
     head = f"{column} {show(item)} is"
-    tail = f"(column {column!r}); expected text or a whole number"
+    tail = f"({place} {column!r}); expected text or a whole number"
     if not is_number(item):
         what = "a bool" if isinstance(item, (bool, np.bool_)) else _kind_of(item)
         return f"{head} {what} {tail}"
@@ -498,6 +517,21 @@ def _id_refused(column: str, item: object) -> str:
     return (
         f"{head} a float of 2**53 or more, which may have rounded the id it was made from "
         f"{tail}; write such ids as text"
+    )
+
+
+def name_refused(column: str, item: object, place: str = "column") -> str:
+    """Why ``item``, which is not text, is no name (a kind) in ``column``, a log's column or
+    (``place`` "field") a record's field.
+
+    Examples
+    --------
+    >>> name_refused("kind", 5)
+    "kind 5 is not text (column 'kind'); a kind is a name: write it as text, e.g. 'purchase'"
+    """
+    return (
+        f"{column} {show(item)} is not text ({place} {column!r}); a kind is a name: write it "
+        "as text, e.g. 'purchase'"
     )
 
 
@@ -735,11 +769,14 @@ def _not_bool(column: str, item: object) -> str:
 def to_text_column(values: Any, column: str, errors: RowErrors, as_id: bool | None = None) -> Any:
     """Normalise a text column: ``str`` kept, whole numbers as their exact digits, missing None.
 
-    An id column (``as_id``; by default ``customer_id`` and ``interaction_id``) is read by
-    :func:`id_text`: a whole float within 2**53 is the integer it holds (``7.0`` is ``"7"``:
-    a column of integer ids with one missing becomes floats in pandas and numpy), and a bool,
-    a float with a fraction or any other type is a bad row. Other columns keep a float's
-    shortest text (``5.0``) and a bool's (``True``), as the trigger engine reads a property.
+    A column read by the ids' rule (``as_id``; by default the standard text columns but
+    ``kind``, :data:`ID_RULE_COLUMNS`: the ids, ``touchpoint``, ``channel``, ``stage``,
+    ``metric``, ``purpose``, ``answer`` and ``rates``) is read by :func:`id_text`, as the
+    streaming engine reads these fields: a whole float within 2**53 is the integer it holds
+    (``7.0`` is ``"7"``: a column of integer ids with one missing becomes floats in pandas and
+    numpy), and a bool, a float with a fraction or any other type is a bad row. A kind
+    (:data:`NAME_COLUMNS`) is a name: anything but text is a bad row. Other columns
+    (properties) keep a float's shortest text (``5.0``) and a bool's (``True``).
 
     ``None``, NaN, ``NaT`` and ``""`` are missing (:func:`is_missing`); everything else that
     is text stays text, so ``"NA"`` and ``"007"`` are kept as written. Lists, mappings,
@@ -763,9 +800,15 @@ def to_text_column(values: Any, column: str, errors: RowErrors, as_id: bool | No
     ['1', None]
     >>> print(errs.render(1))  # doctest: +ELLIPSIS
     customer_id 1 is a number but row 1 holds the text '1' (column 'customer_id'); ...
+    >>> errs = RowErrors()
+    >>> to_text_column(np.array(["view", 5], dtype=object), "kind", errs).tolist()
+    ['view', None]
+    >>> print(errs.render(1))
+    kind 5 is not text (column 'kind'); a kind is a name: write it as text, e.g. 'purchase'
     """
     if as_id is None:
-        as_id = column in ID_COLUMNS
+        as_id = column in ID_RULE_COLUMNS
+    as_name = column in NAME_COLUMNS
     if isinstance(values, Encoded):
         bad_cats = _surrogate_categories(values.categories)
         if bad_cats:
@@ -773,6 +816,12 @@ def to_text_column(values: Any, column: str, errors: RowErrors, as_id: bool | No
             errors.add(rows, lambda row: _surrogate_reason(column, values[row]))
         return values
     if _refused_times(values, column, errors):
+        return np.full(values.shape[0], None, dtype=object)
+    if as_name and values.dtype.kind in "biuf":  # numbers or true/false: no name
+        errors.add(
+            np.flatnonzero(~is_missing(values)),
+            lambda row: name_refused(column, values[row].item()),
+        )
         return np.full(values.shape[0], None, dtype=object)
     if values.dtype.kind in "iu":
         return values
@@ -798,10 +847,12 @@ def to_text_column(values: Any, column: str, errors: RowErrors, as_id: bool | No
             from_text.setdefault(item, row)
         elif _is_time(item):
             reasons[row] = _time_refused(column, show(item), _kind_of(item))
+        elif as_name:
+            reasons[row] = name_refused(column, item)
         elif as_id:
             text = id_text(item)
             if text is None:
-                reasons[row] = _id_refused(column, item)
+                reasons[row] = id_refused(column, item)
             else:
                 out[row] = text
                 from_number.setdefault(text, row)

@@ -264,8 +264,8 @@ def _infer_numeric(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
 def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
     """The kind of a column ``dtypes`` does not declare: a standard column's own; else
     ``"bool"`` or ``"float"`` when its values are (a column named like a key stays text), and
-    ``"string"`` otherwise, said when it holds numbers beside the text
-    (:func:`_warn_numbers_as_text`). Text already encoded stays text."""
+    ``"string"`` otherwise, said when it holds values of other types beside each other
+    (:func:`_warn_mixed_types`). Text already encoded stays text."""
     if name in STRING_STANDARD:
         return "string"
     if name in NUMERIC_STANDARD:
@@ -275,10 +275,11 @@ def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
     scan = _scan(values) if values.dtype.kind == "O" else None  # one pass for both tests
     if _infer_bool(values, scan):
         return "bool"
-    if not is_key_like(name) and _infer_numeric(values, scan):
+    key_like = is_key_like(name)
+    if not key_like and _infer_numeric(values, scan):
         return "float"
-    if scan is not None and not is_key_like(name):
-        _warn_numbers_as_text(name, scan)
+    if scan is not None:
+        _warn_mixed_types(name, scan, key_like)
     return "string"
 
 
@@ -313,26 +314,49 @@ def _warn_spaced_ids(ids: ObjectArray) -> None:
         )
 
 
-def _warn_numbers_as_text(name: str, scan: Scan) -> None:
-    """Warn when a property column inferred as text (not a standard text column, nor named
-    like a key; ``scan`` its present values and their types) holds numbers beside the text:
-    they are read as their digits (``10.0`` as ``"10.0"``), so they compare and sort as
-    text, where the streaming engine, reading record by record, sees numbers."""
+def _warn_mixed_types(name: str, scan: Scan, key_like: bool) -> None:
+    """Warn when a property column inferred as text (``scan``: its present values and their
+    types) holds values of other types beside each other, which it reads as text: numbers
+    beside text (not in a column named like a key, whose numbers are ids, read as their
+    digits by design), or true/false beside text or numbers. Such a column compares and sorts
+    as text, where the streaming engine, reading record by record, sees numbers and
+    true/false. The warning names the column and how many rows hold each type."""
     present, kinds = scan
     numeric = {k for k in kinds if number_class(k)}
-    if str not in kinds or not numeric:  # the usual case, decided on the types alone
+    truths = {k for k in kinds if issubclass(k, (bool, np.bool_))}
+    texts = {k for k in kinds if issubclass(k, str)}
+    # true/false beside any other type; numbers beside text, unless they are ids' digits
+    mixed = texts or numeric if truths else texts and numeric and not key_like
+    if not mixed:  # the usual case, decided on the types alone
         return
-    types = list(map(type, present.tolist()))
-    text = types.count(str)
-    numbers = sum(types.count(k) for k in numeric)
-    if numbers and text:
-        warn(
-            f"column {name!r} holds text in {text:,} row(s) and numbers in {numbers:,}: it is "
-            "read as text, the numbers as their digits (10.0 as '10.0', which sorts before "
-            f"'9.0'); give it one type, or declare dtypes={{{name!r}: 'float'}} to refuse the "
-            "text rows",
-            DataWarning,
+    counts = Counter(map(type, present.tolist()))
+    text = sum(counts[k] for k in texts)
+    numbers = sum(counts[k] for k in numeric)
+    truth = sum(counts[k] for k in truths)
+    held = [
+        f"{what} in {count:,}"
+        for what, count in (("text", text), ("numbers", numbers), ("true/false", truth))
+        if count
+    ]
+    held[0] += " row(s)"
+    holds = held[0] if len(held) == 1 else f"{', '.join(held[:-1])} and {held[-1]}"
+    read = []
+    if numbers:
+        read.append("the numbers as their digits (10.0 as '10.0', which sorts before '9.0')")
+    if truth:
+        read.append("true/false as 'True' and 'False'")
+    if text > max(numbers, truth):  # text meant: declaring a type would refuse most rows
+        advice = "give it one type (the other values written as text, if text is meant)"
+    else:
+        wanted = "bool" if truth > numbers else "float"
+        advice = (
+            f"give it one type, or declare dtypes={{{name!r}: {wanted!r}}} to refuse the rows "
+            "of other types"
         )
+    warn(
+        f"column {name!r} holds {holds}: it is read as text, {' and '.join(read)}; {advice}",
+        DataWarning,
+    )
 
 
 def _mixed_columns(frame: Any, pa: Any) -> list[str]:

@@ -20,10 +20,13 @@ from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
 from cxmodel.log._columns import (
+    ID_RULE_COLUMNS,
     SURROGATE,
+    id_refused,
     id_text,
     is_missing_value,
     is_number,
+    name_refused,
     valid_text,
     valid_texts,
 )
@@ -58,7 +61,9 @@ _NUMERIC = frozenset(("value", "score", "sentiment"))
 #: The properties that are always numbers in the engine's rows (amounts, scores, sentiment).
 NUMBER_FIELDS = _NUMERIC
 _REQUIRED = frozenset(("customer_id", "timestamp", "kind"))
-_TEXT = frozenset(("interaction_id", "touchpoint", "channel", "stage", "metric", "purpose"))
+#: the text fields read by the ids' rule (:func:`~cxmodel.log._columns.id_text`), as a log
+#: reads its standard text columns: all of them but the customer and the kind
+_TEXT = frozenset(ID_RULE_COLUMNS) - _REQUIRED
 _CHECKED = _NUMERIC | _TEXT
 #: The fields whose type is fixed (numbers, or text), whatever an interaction sends.
 STANDARD_FIELDS = _CHECKED | _REQUIRED
@@ -236,7 +241,7 @@ def _not_valid_text(name: str, value: str, where: str) -> SchemaError:
 
 def _text_id(value: Any, name: str, where: str) -> str:
     """A customer id (``name`` "customer_id", read by :func:`~cxmodel.log._columns.id_text`,
-    as a log reads it) or a kind (text or an integer's digits), non-empty."""
+    as a log reads it) or a kind (text alone: a kind is a name), non-empty."""
     if isinstance(value, str):
         if value.strip():
             if not valid_text(value):
@@ -246,8 +251,8 @@ def _text_id(value: Any, name: str, where: str) -> str:
         text = id_text(value)
         if text is not None:
             return text
-    elif is_number(value) and isinstance(value, (int, np.integer)):
-        return str(int(value))
+    elif value is not None:
+        raise _fail(where, name_refused(name, value, "field"))
     what = ("empty" if value == "" else "blank") if isinstance(value, str) else "not text"
     raise _fail(
         where,
@@ -297,15 +302,10 @@ def _field_value(name: str, value: Any, where: str) -> Any:
             raise _not_valid_text(name, value, where)
         return value or None
     elif name in _TEXT:
-        if name == "interaction_id":
-            text = id_text(value)  # a whole number's digits, as a log reads an id
-        elif is_number(value) and isinstance(value, (int, np.integer)):
-            text = str(int(value))  # a number given for a name is its digits, as in a log
-        else:
-            text = None
+        text = id_text(value)  # a whole number's digits, as a log reads its text columns
         if text is not None:
             return text
-        refusal = f"{name} {value!r:.60} is not text (field {name!r})"
+        refusal = id_refused(name, value, "field")
     elif isinstance(value, (bool, np.bool_)):
         return bool(value)
     elif is_number(value):
