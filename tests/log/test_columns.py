@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 from decimal import Decimal
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxmodel.errors import DataWarning
 from cxmodel.log._columns import (
     RowErrors,
     _all_text,
@@ -451,3 +453,131 @@ def test_missing_values_are_missing_in_every_column(missing: Any) -> None:
     numbers = np.array([1.5, missing], dtype=object)
     assert np.isnan(to_float_column(numbers, "value", errors)[1])
     assert errors.reasons == {}
+
+
+class TestKindsAndStandardText:
+    """A kind is text alone; the other standard text columns (``touchpoint``, ``channel``,
+    ``stage``, ``metric``, ``purpose``, ``answer``, ``rates``) are read by the ids' rule, as
+    the streaming engine reads them, whatever the constructor."""
+
+    TIMES = ["2024-01-01T00:00:00Z"] * 3
+
+    @pytest.mark.parametrize(
+        "kinds",
+        [
+            np.array([5, 6, 7]),
+            np.array([5.0, 6.0, np.nan]),
+            np.array([True, False, True]),
+            np.array([5, 6.0, True], dtype=object),
+        ],
+        ids=["ints", "floats", "bools", "objects"],
+    )
+    def test_a_kind_that_is_not_text_is_a_bad_row(self, kinds: Any) -> None:
+        from cxmodel.errors import SchemaError
+        from cxmodel.log import InteractionLog
+
+        first = kinds.tolist()[0]
+        with pytest.raises(SchemaError, match=rf"row 1: kind {first!r} is not text \(column"):
+            InteractionLog.from_arrays(["a", "b", "c"], self.TIMES, kinds)
+        mixed = np.array(["view", kinds.tolist()[1], "view"], dtype=object)
+        with pytest.warns(DataWarning, match="1 of 3 rows rejected"):
+            log = InteractionLog.from_arrays(
+                ["a", "b", "c"], self.TIMES, mixed, errors="quarantine"
+            )
+        assert log.kinds.tolist() == ["view"] and log.rejected.row.tolist() == [2]
+        said = log.rejected.reason[0]
+        assert said.startswith(f"kind {kinds.tolist()[1]!r} is not text (column 'kind')")
+
+    def test_a_kind_column_of_numbers_from_arrow_or_pandas_is_refused(self) -> None:
+        from cxmodel.errors import SchemaError
+        from cxmodel.log import InteractionLog
+
+        pd = pytest.importorskip("pandas")
+        pa = pytest.importorskip("pyarrow")
+        columns = {"customer_id": ["a", "b", "c"], "timestamp": self.TIMES, "kind": [5, 6, 7]}
+        for make in (
+            lambda: InteractionLog.from_arrow(pa.table(columns)),
+            lambda: InteractionLog.from_pandas(pd.DataFrame(columns)),
+        ):
+            with pytest.raises(SchemaError, match=r"kind 5 is not text \(column 'kind'\)"):
+                make()
+
+    @pytest.mark.parametrize(
+        "field", ["touchpoint", "channel", "stage", "metric", "purpose", "answer", "rates"]
+    )
+    def test_the_ids_rule_in_every_standard_text_column(self, field: str) -> None:
+        errors = RowErrors()
+        values = np.array([5, 5.0, np.float32(6.0), "5.0", None, True, 5.5], dtype=object)
+        read = to_text_column(values, field, errors)
+        assert read[:5].tolist() == ["5", "5", "6", "5.0", None]
+        assert sorted(errors.reasons) == [5, 6]
+        assert errors.reasons[5].startswith(f"{field} True is a bool (column {field!r})")
+        assert errors.reasons[6].startswith(f"{field} 5.5 is not a whole number (column")
+        errors = RowErrors()
+        assert encode_text_column(np.array([5.0, np.nan, 7.0]), field, errors)[1].tolist() == [
+            "5",
+            "7",
+        ]
+        to_text_column(np.array([True, False]), field, errors)
+        assert sorted(errors.reasons) == [0, 1]
+
+    def test_a_property_keeps_its_float_and_bool_text(self) -> None:
+        """A property that is not a standard column keeps a float's text and a bool's."""
+        errors = RowErrors()
+        values = np.array([5, 5.0, True, "x"], dtype=object)
+        assert to_text_column(values, "note", errors).tolist() == ["5", "5.0", "True", "x"]
+        assert not errors
+
+
+class TestMixedPropertiesAreSaid:
+    """A property read as text though it holds values of other types is said, with a
+    DataWarning naming the column and how many rows hold each type; a column of one type
+    (missing values aside) is read without a word."""
+
+    @staticmethod
+    def _log(values: list[Any], name: str = "p") -> Any:
+        from cxmodel.log import InteractionLog
+
+        n = len(values)
+        column = np.empty(n, dtype=object)
+        column[:] = values
+        return InteractionLog.from_arrays(
+            [f"c{j}" for j in range(n)], ["2024-01-01T00:00:00Z"] * n, "view", **{name: column}
+        )
+
+    @pytest.mark.parametrize(
+        ("values", "said"),
+        [
+            ([1, 2.5, "x"], "text in 1 row(s) and numbers in 2"),
+            ([1, 2.5, True], "numbers in 2 row(s) and true/false in 1"),
+            (["x", "y", np.bool_(False)], "text in 2 row(s) and true/false in 1"),
+            (["x", 1, True, None], "text in 1 row(s), numbers in 1 and true/false in 1"),
+        ],
+    )
+    def test_mixed(self, values: list[Any], said: str) -> None:
+        with pytest.warns(DataWarning, match=re.escape(f"column 'p' holds {said}: it is read")):
+            log = self._log(values)
+        assert log.schema["p"] == "string"
+
+    def test_true_or_false_in_a_column_named_like_a_key(self) -> None:
+        """Numbers in a column named like a key are ids, read as their digits without a
+        word; true/false there is said."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert self._log(["A1", 17, None], "order_id").column("order_id").tolist() == [
+                "A1",
+                "17",
+                None,
+            ]
+        with pytest.warns(DataWarning, match=r"column 'order_id' holds text in 2 row\(s\) and"):
+            self._log(["A1", "A2", True], "order_id")
+
+    @pytest.mark.parametrize(
+        "values",
+        [["x", None, ""], [1, 2.5, float("nan")], [True, None, np.bool_(False)], [2**60, 1]],
+        ids=["text", "numbers", "bools", "integers-past-2**53"],
+    )
+    def test_one_type_is_read_without_a_word(self, values: list[Any]) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            self._log(values)

@@ -745,13 +745,15 @@ def _differs(reason: str, *names: str) -> list[Any]:
 BATCH_DIFFERENCES = [
     *_differs(
         "a property holding numbers in most records and true/false (or an integer of 2**53 "
-        "or more) in one: a log reads the whole column as text ('0', '1', ...), so a payload "
-        "reading it holds text in batch and the numbers 0.0, 1.0 in the stream",
+        "or more) in one: a log reads the whole column as text ('0', '1', ...; said by a "
+        "DataWarning for true/false), so a payload reading it holds text in batch and the "
+        "numbers 0.0, 1.0 in the stream",
         "bool-qty", "int-2**53+1-qty", "int-2**1100-qty",
     ),
     *_differs(
         "order_id text in most records and true in one: a log reads the column as text "
-        "('True'), the stream keeps the bool True, so the payload 'order' differs",
+        "('True', said by a DataWarning), the stream keeps the bool True, so the payload "
+        "'order' differs",
         "order-id-true",
     ),
     # read alike now: a Decimal in a property refused by both; ids by one rule (id_text)
