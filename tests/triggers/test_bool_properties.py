@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Interaction
-from cxmodel.errors import SchemaError, TriggerTypeError
+from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import TriggerEngine, check, evaluate, parse
 
@@ -179,8 +179,10 @@ class TestChecker:
         assert problem.hint == hint
 
     def test_text_column_is_not_a_condition(self) -> None:
-        """A text column of 'True'/'False' (mixed data) stays refused as a condition."""
-        log = InteractionLog.from_records(records([True, False, "no"]))
+        """A text column of 'True'/'False' (mixed data, said by a DataWarning) stays refused
+        as a condition."""
+        with pytest.warns(DataWarning, match=r"column 'vip' holds text in 1 row\(s\) and true/"):
+            log = InteractionLog.from_records(records([True, False, "no"]))
         with pytest.raises(TriggerTypeError, match="E306"):
             evaluate(parse(rule_text("p.vip")), log, as_of=AS_OF)
 

@@ -278,9 +278,10 @@ def _finite(name: str, value: Any, where: str) -> float | None:
 def _field_value(name: str, value: Any, where: str) -> Any:
     """One field's value as the engine keeps it: text, a finite float, a bool, or ``None``
     for missing (:func:`~cxmodel.log._columns.is_missing_value`: the empty text, NaN,
-    ``NaT``); an interaction id is text (a whole number given as one is its digits:
-    :func:`~cxmodel.log._columns.id_text`), and so are numbers in a property named like an
-    id and whole numbers a float would round, as a log reads them
+    ``NaT``); an interaction id and the other standard text fields (touchpoint, channel,
+    stage, metric, purpose, answer, rates) are text (a whole number given as one is its
+    digits: :func:`~cxmodel.log._columns.id_text`), and so are numbers in a property named
+    like an id and whole numbers a float would round, as a log reads them
     (:meth:`InteractionLog.from_records <cxmodel.log.InteractionLog.from_records>`)."""
     if value is None or (isinstance(value, (float, np.floating)) and value != value):
         return None
