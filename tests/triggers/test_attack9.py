@@ -746,8 +746,8 @@ BATCH_DIFFERENCES = [
     *_differs(
         "a property holding numbers in most records and true/false (or an integer of 2**53 "
         "or more) in one: a log reads the whole column as text ('0', '1', ...; said by a "
-        "DataWarning for true/false), so a payload reading it holds text in batch and the "
-        "numbers 0.0, 1.0 in the stream",
+        "DataWarning), so a payload reading it holds text in batch and the numbers 0.0, 1.0 "
+        "in the stream",
         "bool-qty", "int-2**53+1-qty", "int-2**1100-qty",
     ),
     *_differs(

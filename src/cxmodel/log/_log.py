@@ -280,7 +280,28 @@ def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
         return "float"
     if scan is not None:
         _warn_mixed_types(name, scan, key_like)
+    if not key_like and (values.dtype.kind in "iu" or (scan and _all_numbers(scan))):
+        _warn_wide_integers(name, values if scan is None else scan[0])
     return "string"
+
+
+def _all_numbers(scan: Scan) -> bool:
+    """Whether the present values of a scanned column are all numbers."""
+    return bool(scan[1]) and all(number_class(k) for k in scan[1])
+
+
+def _warn_wide_integers(name: str, present: npt.NDArray[Any]) -> None:
+    """Warn that a property column of numbers is read as text because some of its integers
+    are too wide for a float to hold exactly (2**53 or more): it then compares and sorts as
+    text, where the streaming engine reads its other values as numbers."""
+    wide = sum(1 for v in present.tolist() if isinstance(v, int) and abs(v) >= _EXACT_FLOAT_INT)
+    warn(
+        f"column {name!r} holds numbers, {wide:,} of them integers of 2**53 or more, which a "
+        "float cannot hold exactly: it is read as text, every number as its digits; declare "
+        f"dtypes={{{name!r}: 'float'}} to read them as numbers (those rounded), or write the "
+        "column as text if the values are codes",
+        DataWarning,
+    )
 
 
 #: the start of an id with white space at its start, among ids joined by NUL and framed by
