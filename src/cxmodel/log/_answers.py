@@ -237,9 +237,9 @@ def _misplaced(column: str, shown: str, question: Question, place: str) -> str:
 
 
 def scale_refused(
-    score: float, question: Question, shown: str, place: str = "column"
+    score: float, question: Question, given: object, place: str = "column"
 ) -> str | None:
-    """Why the score ``score`` (a number, written ``shown``) is refused as an answer to the
+    """Why the score ``score`` (a number, given as ``given``) is refused as an answer to the
     scale (or yes/no) question ``question``: outside its scale, or not a whole point;
     ``None`` when it is an answer.
 
@@ -248,7 +248,7 @@ def scale_refused(
     >>> from cxmodel.domain._kinds import NPS_QUESTION
     >>> scale_refused(11.0, NPS_QUESTION, "11", "field")
     "score 11 is outside the NPS scale 0..10 (field 'score', metric 'nps')"
-    >>> scale_refused(9.0, NPS_QUESTION, "9") is None
+    >>> scale_refused(9.0, NPS_QUESTION, 9.0) is None
     True
     """
     scale = question.scale
@@ -258,13 +258,13 @@ def scale_refused(
     metric = question.name
     if not low <= score <= high:
         return (
-            f"score {shown} is outside the {metric.upper()} scale {low:g}..{high:g} "
+            f"score {written(given)} is outside the {metric.upper()} scale {low:g}..{high:g} "
             f"({place} 'score', metric {metric!r})"
         )
     if score != round(score):
         return (
-            f"score {shown} is not a whole number ({place} 'score', metric {metric!r}); "
-            "survey scales are answered in whole points"
+            f"score {written(given)} is not a whole number ({place} 'score', metric "
+            f"{metric!r}); survey scales are answered in whole points"
         )
     return None
 
@@ -429,7 +429,7 @@ def validate_answers(
         for row in rows[off & known & ~np.isnan(answered)].tolist():
             question = asked[metric_codes[row]]
             assert question is not None
-            reason = scale_refused(float(score[row]), question, shown("score", row))
+            reason = scale_refused(float(score[row]), question, given_at("score", row))
             if reason is not None:
                 errors.reasons.setdefault(row, reason)
         errors.add(

@@ -438,14 +438,19 @@ def _answer(
                 raise _fail(where, no_metric(column, shown, questions, "field"))
         return
     given_score = rec.get("score")
+    if question.type is QuestionType.SCALE and "score" in fields and rec.get("answer") is None:
+        # the common case: a finite number (the loop kept it), no answer beside it
+        refused = scale_refused(fields["score"], question, given_score, "field")
+        if refused is not None:
+            raise _fail(where, refused)
+        return
     score, answer, reason = read_answer(question, given_score, rec.get("answer"), "field")
     if reason is not None:
         raise _fail(where, reason)
     if score is not None and question.type is QuestionType.SCALE:
         score = _field_value("score", score, where)
-        if score is not None and (
-            refused := scale_refused(score, question, written(given_score), "field")
-        ):
+        refused = None if score is None else scale_refused(score, question, given_score, "field")
+        if refused is not None:
             raise _fail(where, refused)
     if answer is not None and question.type is QuestionType.TEXT:
         answer = _field_value("answer", answer, where)
@@ -1158,10 +1163,11 @@ def _pass_log_checks(
 
 def _pass_answer_checks(columns: dict[str, Column], questions: Mapping[str, Question]) -> bool:
     """Whether the survey answers pass the log's checks (:func:`_answer`) as given: each
-    score and answer has a metric naming a question, a scale's scores are whole points of
-    it (checked a question at a time over arrays) and the other questions' answers are
-    what :func:`~cxmodel.log._answers.read_answer` reads them as (one by one, on the rows
-    answering them alone)."""
+    score and answer has a metric naming a question and is in the field its question is
+    answered in, a scale's (or yes/no question's) scores are whole points of it, checked a
+    question at a time over arrays, and each distinct answer to a choice question is what
+    :func:`~cxmodel.log._answers.read_answer` reads it as (its choices once each, in the
+    question's order)."""
     score, named_by = columns.get("score"), columns.get("metric")  # numbers; text: a list
     answers = columns.get("answer")  # text: a list
     scored = np.zeros(0, dtype=np.int64) if score is None else np.flatnonzero(~np.isnan(score))
@@ -1180,9 +1186,9 @@ def _pass_answer_checks(columns: dict[str, Column], questions: Mapping[str, Ques
         if question is None:
             return False
         rows = survey[metric == name]
-        if question.type is QuestionType.SCALE:
+        if question.in_score:  # a scale's or a yes/no question's: whole points of its scale
             if len(answered) and np.isin(rows, answered).any():
-                return False  # an answer to a scale
+                return False  # an answer in the other field
             if score is None:
                 continue
             given = score[rows]
@@ -1191,10 +1197,12 @@ def _pass_answer_checks(columns: dict[str, Column], questions: Mapping[str, Ques
             if ((given != np.round(given)) | (given < low) | (given > high)).any():
                 return False
             continue
-        for j in rows.tolist():  # the few rows answering another question
-            number = None if score is None or score[j] != score[j] else float(score[j])
-            text = (answers[j] or None) if isinstance(answers, list) else None
-            read = read_answer(question, number, text, "field")
-            if read != (number, text, None):
+        if len(scored) and np.isin(rows, scored).any():
+            return False  # a score in the other field
+        if question.type is QuestionType.TEXT or not isinstance(answers, list):
+            continue
+        # each distinct choice answer once: stored as given (no choice repeated, reordered)
+        for text in set(map(answers.__getitem__, rows.tolist())):
+            if read_answer(question, None, text, "field") != (None, text, None):
                 return False
     return True
