@@ -626,7 +626,8 @@ def rows_from(
 
     A record is checked as a row of :meth:`InteractionLog.from_records
     <cxmodel.log.InteractionLog.from_records>` is: a non-empty ``customer_id`` and ``kind``,
-    a ``timestamp`` with an offset, numbers where numbers belong, scores inside their scale.
+    a ``timestamp`` with an offset, numbers where numbers belong, a survey answer read against
+    the question its ``metric`` names (:func:`~cxmodel.log._answers.read_answer`).
     A record without ``customer_id`` of a kind in ``catalogue`` is a catalogue event.
 
     Raises
@@ -834,8 +835,8 @@ def record_columns(
     its rules test) and a few rows. The check here is conservative: it accepts only what
     :func:`rows_from` accepts and keeps as given (non-blank text customer ids and kinds,
     timestamps in the common UTC shape, each property's values of one type kept as given,
-    amounts and scores as the log checks them, no touchpoint to fill channel and stage
-    from, no record of a catalogue event's kind); anything else is read one by one, which
+    amounts and survey answers as the log checks and stores them, no touchpoint to fill
+    channel and stage from, no record of a catalogue event's kind); anything else is read one by one, which
     names the record and the field of an error.
 
     Parameters
