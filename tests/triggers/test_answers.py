@@ -477,3 +477,32 @@ def test_the_block_path_reads_answers_as_one_by_one(recs: list[dict[str, Any]]) 
     if columns is not None:
         made = columns.rows(np.arange(len(recs)))
         assert [r.fields for r in made] == [r.fields for r in rows]
+
+
+def test_a_log_of_arrays_reads_answers_as_records() -> None:
+    """Columns of numbers and text (``from_arrays``) are read by the same function as
+    records: yes/no scores in a column of floats stay numbers, a score to a choice
+    question and a yes/no score of 2 are bad rows, with the reasons records get."""
+    recs = [
+        survey("a", 0, metric="nps", score=9.0),
+        survey("b", 1, metric="ok", score=1.0),
+        survey("c", 2, metric="pick", score=1.0),
+        survey("d", 3, metric="ok", score=2.0),
+        survey("e", 4, metric="why", answer="c|a"),
+    ]
+    columns = {
+        name: [r.get(name) for r in recs]
+        for name in ("customer_id", "timestamp", "kind", "metric", "answer")
+    }
+    score = np.array([r.get("score", np.nan) for r in recs])
+    with pytest.warns(DataWarning, match="2 of 5 rows rejected"):
+        log = InteractionLog.from_arrays(
+            **columns, score=score, questions=QUESTIONS, errors="quarantine"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_records = InteractionLog.from_records(recs, questions=QUESTIONS, errors="quarantine")
+    assert log.rejected.reason.tolist() == from_records.rejected.reason.tolist()
+    assert log.rejected.row.tolist() == [3, 4]
+    assert log.column("score").tolist()[:2] == [9.0, 1.0]
+    assert log.column("answer").tolist()[2] == "a|c"

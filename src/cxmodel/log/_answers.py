@@ -2,9 +2,10 @@
 names, by a log and by the streaming engine alike.
 
 :func:`read_answer` reads one answer (the yes/no reading, the choices, the column each type
-of question is answered in), :func:`scale_refused` checks a score against its scale, and the
-``*_refused`` functions say why an answer is refused; a log reads its columns with them
-(:func:`prepare_answers`, :func:`validate_answers`), the engine each record.
+of question is answered in), :func:`scale_refused` checks a score against its scale, and
+:func:`unknown_metric` and :func:`no_metric` say why a metric is refused or wanted; a log
+reads its columns with them (:func:`prepare_answers`, :func:`validate_answers`), the engine
+each record.
 """
 
 from __future__ import annotations
@@ -358,26 +359,63 @@ def prepare_answers(
         return {}
     metric = raw["metric"]
     labels = metric.decode() if isinstance(metric, Encoded) else np.asarray(metric, dtype=object)
-    asked = [_question(questions, m) for m in labels.tolist()]
+    get = questions.get
+    asked = [get(m) if type(m) is str else _question(questions, m) for m in labels.tolist()]
     n = len(asked)
-    # the rows to read: a known question's, holding an answer or a score not to a scale
-    scale = np.array([q is None or q.type is QuestionType.SCALE for q in asked], dtype=bool)
-    known = np.array([q is not None for q in asked], dtype=bool)
-    scores = _values(raw["score"]) if "score" in raw else np.full(n, None, dtype=object)
-    answers = _values(raw["answer"]) if "answer" in raw else np.full(n, None, dtype=object)
-    to_read = known & (~is_missing(answers) | (~is_missing(scores) & ~scale))
+    # the rows to read: those holding a score to a question other than a scale, or an
+    # answer to a question other than text (a text answer alone is read as it is); the
+    # column of scores is looked at only when there are such questions (it is numbers)
+    to_read = np.zeros(n, dtype=bool)
+    scores = answers = None
+    if "answer" in raw:
+        answers = _values(raw["answer"])
+        missing = is_missing(answers)
+        answers[missing] = None  # one missing value: the same answer read once (below)
+        not_text = [q is not None and q.type is not QuestionType.TEXT for q in asked]
+        to_read |= np.array(not_text, dtype=bool) & ~missing
+    not_scale = [q is not None and q.type is not QuestionType.SCALE for q in asked]
+    if "score" in raw and any(not_scale):
+        scores = _values(raw["score"])
+        missing = is_missing(scores)
+        scores[missing] = None
+        to_read |= np.array(not_scale, dtype=bool) & ~missing
+    read: dict[str, dict[int, Any]] = {"score": {}, "answer": {}}
+    seen: dict[Any, tuple[Any, Any, str | None]] = {}  # each distinct answer read once
     for row in np.flatnonzero(to_read).tolist():
         question = asked[row]
         assert question is not None
-        score, answer, reason = read_answer(question, scores[row], answers[row])
+        given = (
+            None if scores is None else scores[row],
+            None if answers is None else answers[row],
+        )
+        key = (question.name, *map(type, given), *given)
+        try:
+            score, answer, reason = seen[key]
+        except KeyError:
+            score, answer, reason = seen[key] = read_answer(question, *given)
+        except TypeError:  # a list of choices: not a key
+            score, answer, reason = read_answer(question, *given)
         if reason is not None:
             errors.reasons.setdefault(row, reason)
-        scores[row], answers[row] = score, answer
+        if question.type is QuestionType.YES_NO or reason is not None:
+            read["score"][row] = score
+        if question.type in _CHOICES or reason is not None:
+            read["answer"][row] = answer
     out: dict[str, Any] = {}
-    if "score" in raw:
-        out["score"] = scores
-    if "answer" in raw:
-        out["answer"] = answers
+    for column, values in (("score", scores), ("answer", answers)):
+        if not read[column] or column not in raw:  # only a column some answer changed
+            continue
+        given = raw[column]
+        if isinstance(given, np.ndarray) and given.dtype.kind in "fiu":  # numbers stay numbers
+            numbers = given.astype(np.float64)
+            for row, value in read[column].items():
+                numbers[row] = np.nan if value is None else value
+            out[column] = numbers
+            continue
+        stored = _values(given) if values is None else values
+        for row, value in read[column].items():
+            stored[row] = value
+        out[column] = stored
     return out
 
 
