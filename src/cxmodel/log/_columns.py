@@ -12,14 +12,7 @@ import numpy.typing as npt
 
 from cxmodel._spelling import ArgumentReason, Spelling, python_spelling
 from cxmodel.domain._interaction import MONEY_KINDS
-from cxmodel.domain._kinds import (
-    CHOICE_SEPARATOR,
-    STANDARD_QUESTIONS,
-    Question,
-    QuestionType,
-    question_catalogue,
-)
-from cxmodel.errors import RowSchemaError, SchemaError, did_you_mean
+from cxmodel.errors import RowSchemaError, SchemaError
 
 __all__ = [
     "ID_COLUMNS",
@@ -42,7 +35,6 @@ __all__ = [
     "joined_text",
     "name_refused",
     "number_class",
-    "prepare_answers",
     "renamed",
     "to_bool_column",
     "to_float_column",
@@ -1074,13 +1066,11 @@ def validate_rows(
     numeric: dict[str, npt.NDArray[np.float64]],
     errors: RowErrors,
     raw: dict[str, Any] | None = None,
-    questions: dict[str, Question] | None = None,
 ) -> None:
-    """Check the required columns, survey answers, value, sentiment and ids, vectorised.
+    """Check the required columns, value, sentiment, rated interactions and ids, vectorised
+    (survey answers: :func:`~cxmodel.log._answers.validate_answers`).
 
-    ``raw`` holds the columns as given, so that messages quote values as written; ``questions``
-    is the catalogue of survey questions by name (default: the standard ``nps``, ``csat``,
-    ``ces``).
+    ``raw`` holds the columns as given, so that messages quote values as written.
     """
 
     def written(name: str, row: int) -> str:
@@ -1124,27 +1114,6 @@ def validate_rows(
                 "the direction"
             ),
         )
-    catalogue = questions if questions is not None else _STANDARD
-    if "metric" in strings:
-        _validate_answers(strings, numeric, errors, catalogue, written)
-    elif "score" in numeric:
-        score = numeric["score"]
-        errors.add(
-            np.flatnonzero(~np.isnan(score)),
-            lambda row: (
-                f"score {written('score', row)} has no metric (column 'metric' is not in the "
-                f"data); say which scale it is on: one of {sorted(catalogue)}"
-            ),
-        )
-    if "answer" in strings and "metric" not in strings:
-        codes, _ = strings["answer"]
-        errors.add(
-            np.flatnonzero(codes >= 0),
-            lambda row: (
-                f"answer {show(strings['answer'][1][strings['answer'][0][row]])} has no metric (column 'metric' is not in the "
-                f"data); say which question it answers: one of {sorted(catalogue)}"
-            ),
-        )
     if "rates" in strings:
         _validate_rates(strings, errors)
     if "sentiment" in numeric:
@@ -1178,105 +1147,6 @@ def validate_rows(
                 ),
             )
     del n
-
-
-_STANDARD = question_catalogue()
-_TYPE_NAMES = {
-    QuestionType.SCALE: "scale",
-    QuestionType.YES_NO: "yes/no",
-    QuestionType.SINGLE_CHOICE: "single-choice",
-    QuestionType.MULTIPLE_CHOICE: "multiple-choice",
-    QuestionType.TEXT: "text",
-}
-
-
-def _declare_hint(catalogue: dict[str, Question]) -> str:
-    if len(catalogue) > len(STANDARD_QUESTIONS):
-        return ""
-    return (
-        "; declare other questions with questions=[Question('rating', QuestionType.SCALE, "
-        "low=1, high=5), ...]"
-    )
-
-
-def _validate_answers(
-    strings: dict[str, tuple[Codes, npt.NDArray[np.object_]]],
-    numeric: dict[str, npt.NDArray[np.float64]],
-    errors: RowErrors,
-    catalogue: dict[str, Question],
-    written: Callable[[str, int], str],
-) -> None:
-    """Survey rows: a known metric, a whole score on its question's scale, the right column."""
-    metric_codes, metrics = strings["metric"]
-    asked = [catalogue.get(m) for m in metrics]
-    has_metric = metric_codes >= 0
-    rows = np.flatnonzero(has_metric)  # the checks below read only the rows with a metric
-    code = metric_codes[rows]
-
-    def per_metric(values: Any) -> npt.NDArray[Any]:
-        return np.asarray(values)[code]
-
-    known = per_metric([q is not None for q in asked]).astype(bool)
-    errors.add(
-        rows[~known],
-        lambda row: (
-            f"metric {metrics[metric_codes[row]]!r} is unknown (column 'metric')"
-            f"{did_you_mean(metrics[metric_codes[row]], catalogue)}; "
-            f"expected one of {sorted(catalogue)}{_declare_hint(catalogue)}"
-        ),
-    )
-    if "score" in numeric:
-        score = numeric["score"]
-        answered = score[rows]
-        present = ~np.isnan(answered)
-        in_score = per_metric([q is None or q.in_score for q in asked]).astype(bool)
-        errors.add(
-            rows[present & ~in_score],
-            lambda row: (
-                f"score {written('score', row)} is given for the "
-                f"{_TYPE_NAMES[asked[metric_codes[row]].type]} question "
-                f"{metrics[metric_codes[row]]!r}, whose answers go in column 'answer'"
-            ),
-        )
-        bounds = [q.scale if q is not None and q.scale else (-np.inf, np.inf) for q in asked]
-        low_of = np.array([b[0] for b in bounds], dtype=np.float64)
-        high_of = np.array([b[1] for b in bounds], dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            off = (answered < per_metric(low_of)) | (answered > per_metric(high_of))
-        errors.add(
-            rows[off],
-            lambda row: (
-                f"score {written('score', row)} is outside the "
-                f"{metrics[metric_codes[row]].upper()} scale "
-                f"{low_of[metric_codes[row]]:g}..{high_of[metric_codes[row]]:g} "
-                f"(column 'score', metric {metrics[metric_codes[row]]!r})"
-            ),
-        )
-        errors.add(
-            np.flatnonzero(~has_metric & ~np.isnan(score)),
-            lambda row: (
-                f"score {written('score', row)} has no metric (column 'metric' is missing); say "
-                f"which scale it is on: one of {sorted(catalogue)}"
-            ),
-        )
-        with np.errstate(invalid="ignore"):
-            fractional = rows[(answered != np.round(answered)) & present]
-        errors.add(
-            fractional,
-            lambda row: (
-                f"score {written('score', row)} is not a whole number (column 'score', metric "
-                f"{metrics[metric_codes[row]]!r}); survey scales are answered in whole points"
-            ),
-        )
-    if "answer" in strings:
-        answer_codes, _ = strings["answer"]
-        errors.add(
-            np.flatnonzero((answer_codes >= 0) & ~has_metric),
-            lambda row: (
-                f"answer {show(strings['answer'][1][strings['answer'][0][row]])} has no metric (column 'metric' is missing); "
-                f"say which question it answers: one of {sorted(catalogue)}"
-            ),
-        )
 
 
 def _validate_rates(
@@ -1316,150 +1186,6 @@ def _validate_rates(
                 f"rates {value} is an interaction of another customer (row {row_ref(target)}) "
                 "(column 'rates'); an answer rates an interaction of its own customer",
             )
-
-
-def prepare_answers(
-    raw: dict[str, Any], questions: dict[str, Question], errors: RowErrors
-) -> dict[str, Any]:
-    """Survey answers as stored: yes/no in ``score`` as 1/0, choices as text in ``answer``.
-
-    Returns the columns to convert in place of ``raw``'s (``raw`` keeps the values as written
-    for messages). A yes/no answer may be written yes/no, true/false or 1/0 (any case); a
-    multiple-choice answer is a list or text with choices separated by ``|``, stored with its
-    choices in the question's order; a choice not in the question's list is a bad row.
-
-    Examples
-    --------
-    >>> from cxmodel.domain import Question
-    >>> catalogue = {"ok": Question("ok", "yes_no"),
-    ...              "why": Question("why", "multiple_choice", choices=["a", "b", "c"])}
-    >>> raw = {"metric": np.array(["ok", "ok", "why", "why"], dtype=object),
-    ...        "score": np.array(["Yes", False, None, None], dtype=object),
-    ...        "answer": np.array([None, None, ["c", "a"], "b|z"], dtype=object)}
-    >>> errs = RowErrors()
-    >>> out = prepare_answers(raw, catalogue, errs)
-    >>> out["score"].tolist(), out["answer"].tolist()
-    ([1.0, 0.0, None, None], [None, None, 'a|c', None])
-    >>> errs.reasons[3]
-    "answer 'b|z': 'z' is not a choice of question 'why' (column 'answer'); expected some of ['a', 'b', 'c'] separated by '|'"
-    """
-    special = {n for n, q in questions.items() if q.type is not QuestionType.SCALE}
-    if "metric" not in raw or (not special and "answer" not in raw):
-        return {}
-    metric = raw["metric"]
-    labels = metric.decode() if isinstance(metric, Encoded) else np.asarray(metric, dtype=object)
-    asked = np.array(
-        [questions.get(m) if isinstance(m, str) else None for m in labels.tolist()], dtype=object
-    )
-    out: dict[str, Any] = {}
-    yes_no = np.array(
-        [q is not None and q.type is QuestionType.YES_NO for q in asked.tolist()], dtype=bool
-    )
-    if "score" in raw and yes_no.any():
-        score = raw["score"]
-        values = score.decode() if isinstance(score, Encoded) else np.asarray(score)
-        values = values.astype(object)
-        for row in np.flatnonzero(yes_no).tolist():
-            item = values[row]
-            if item is None or (isinstance(item, float) and item != item) or item == "":
-                values[row] = None
-                continue
-            answer = _yes_no(item)
-            if answer is None:
-                errors.reasons.setdefault(
-                    row,
-                    f"score {show(item)} is not an answer to the "
-                    f"yes/no question {asked[row].name!r} (column 'score'); expected yes or no "
-                    "(or true/false, 1/0)",
-                )
-            values[row] = answer
-        out["score"] = values
-    if "answer" in raw:
-        column = raw["answer"]
-        values = column.decode() if isinstance(column, Encoded) else np.asarray(column)
-        values = values.astype(object)
-        for row in np.flatnonzero(~is_missing(values)).tolist():
-            question = asked[row]
-            if question is None or question.type is QuestionType.TEXT:
-                continue
-            item = values[row]
-            if question.in_score:
-                errors.reasons.setdefault(
-                    row,
-                    f"answer {show(item)} is given for the "
-                    f"{_TYPE_NAMES[question.type]} question {question.name!r}, whose answers go in "
-                    "column 'score'",
-                )
-                values[row] = None
-                continue
-            text, reason = _choices(item, question)
-            if reason is not None:
-                errors.reasons.setdefault(row, reason)
-            values[row] = text
-        out["answer"] = values
-    return out
-
-
-_YES = {
-    "yes": 1.0,
-    "true": 1.0,
-    "1": 1.0,
-    "1.0": 1.0,
-    "no": 0.0,
-    "false": 0.0,
-    "0": 0.0,
-    "0.0": 0.0,
-}
-
-
-def _yes_no(item: Any) -> float | None:
-    """1.0 for yes, 0.0 for no, None for anything else."""
-    if isinstance(item, str):
-        return _YES.get(item.strip().lower())
-    if isinstance(item, (bool, np.bool_)):
-        return 1.0 if item else 0.0
-    if isinstance(item, numbers.Real) and item in (0, 1):
-        return float(item)
-    return None
-
-
-def _choices(item: Any, question: Question) -> tuple[str | None, str | None]:
-    """The canonical text of a choice answer, or a reason it is not one."""
-    shown = show(item)
-    where = "(column 'answer')"
-    multiple = question.type is QuestionType.MULTIPLE_CHOICE
-    if isinstance(item, str):
-        parts = item.split(CHOICE_SEPARATOR) if multiple else [item]
-    elif isinstance(item, (list, tuple, np.ndarray)):
-        parts = list(item)
-    else:
-        return None, (
-            f"answer {shown} is {_kind_of(item)} {where}; expected a choice of question "
-            f"{question.name!r}: one of {list(question.choices)}"
-        )
-    picked: set[str] = set()
-    for part in parts:
-        name = part.strip() if isinstance(part, str) else part
-        if name not in question.choices:
-            if len(parts) == 1 and isinstance(item, str):
-                return None, (
-                    f"answer {shown} is not a choice of question {question.name!r} {where}; "
-                    f"expected one of {list(question.choices)}"
-                )
-            return None, (
-                f"answer {shown}: {show(part)} is not a choice of question {question.name!r} "
-                f"{where}; expected some of {list(question.choices)} separated by "
-                f"{CHOICE_SEPARATOR!r}"
-            )
-        picked.add(name)
-    if not multiple and len(picked) > 1:
-        return None, (
-            f"answer {shown} gives {len(picked)} choices to the single-choice question "
-            f"{question.name!r} {where}; expected one of {list(question.choices)}"
-        )
-    if not picked:
-        return None, None
-    return CHOICE_SEPARATOR.join(c for c in question.choices if c in picked), None
 
 
 def renamed(

@@ -40,6 +40,7 @@ from cxmodel.errors import (
     did_you_mean,
     similar_ids,
 )
+from cxmodel.log._answers import prepare_answers, validate_answers
 from cxmodel.log._columns import (
     NUMERIC_STANDARD,
     REQUIRED,
@@ -53,7 +54,6 @@ from cxmodel.log._columns import (
     is_missing,
     joined_text,
     number_class,
-    prepare_answers,
     raise_first,
     show,
     to_bool_column,
@@ -691,7 +691,8 @@ class InteractionLog:
         if catalogue is not None and "touchpoint" in strings:
             _fill_from_catalogue(strings, catalogue, n)
         _warn_spaced_ids(strings["customer_id"][1])
-        validate_rows(n, strings, numeric, row_errors, raw, asked)
+        validate_rows(n, strings, numeric, row_errors, raw)
+        validate_answers(strings, numeric, row_errors, asked, lambda name, row: raw[name][row])
         rejected = RejectedRows.empty()
         keep: npt.NDArray[np.bool_] | None = None
         if row_errors:

@@ -124,7 +124,9 @@ class TriggerEngine:
         that made it): an id is kept at most 1.25 windows.
     questions
         Survey questions besides NPS, CSAT and CES (:class:`~cxmodel.domain.Question`), whose
-        answers are checked as a log's rows are.
+        answers are read and checked as a log's rows are (yes/no stored as 1.0 or 0.0,
+        choices as text in the question's order; see ``questions`` of
+        :meth:`InteractionLog.from_arrays <cxmodel.log.InteractionLog.from_arrays>`).
     kinds, schema
         The data the stream carries, when the host knows it: ``kinds``, the kinds of
         interaction besides :data:`~cxmodel.triggers.STANDARD_KINDS`; ``schema``, each

@@ -16,9 +16,18 @@ import numpy.typing as npt
 
 from cxmodel._time import _DATETIME_SECONDS_RANGE, to_us, us_to_datetime
 from cxmodel.domain._interaction import MONEY_KINDS
-from cxmodel.domain._kinds import Question, question_catalogue
+from cxmodel.domain._kinds import Question, QuestionType
 from cxmodel.domain._touchpoint import DEFAULT_CATALOGUE
 from cxmodel.errors import SchemaError
+from cxmodel.log._answers import (
+    ANSWER_COLUMNS,
+    STANDARD_CATALOGUE,
+    no_metric,
+    read_answer,
+    scale_refused,
+    unknown_metric,
+    written,
+)
 from cxmodel.log._columns import (
     ID_RULE_COLUMNS,
     SURROGATE,
@@ -27,6 +36,7 @@ from cxmodel.log._columns import (
     is_missing_value,
     is_number,
     name_refused,
+    show,
     valid_text,
     valid_texts,
 )
@@ -67,7 +77,6 @@ _TEXT = frozenset(ID_RULE_COLUMNS) - _REQUIRED
 _CHECKED = _NUMERIC | _TEXT
 #: The fields whose type is fixed (numbers, or text), whatever an interaction sends.
 STANDARD_FIELDS = _CHECKED | _REQUIRED
-_STANDARD = question_catalogue()
 _OBJECT_FIELDS = (
     "interaction_id",
     "touchpoint",
@@ -389,10 +398,15 @@ def row_from_record(
                 continue
         if not isinstance(name, str):
             raise _fail(where, f"field name {name!r} is not text")
+        if name in ANSWER_COLUMNS:  # read with the question its metric names (_answer)
+            continue
         value = _field_value(name, raw, where)
         if value is not None:
             fields[name] = value
-    _check_row(fields, kind, where, _STANDARD if questions is None else questions)
+    asked = STANDARD_CATALOGUE if questions is None else questions
+    if "metric" in fields or "score" in rec or "answer" in rec:
+        _answer(rec, fields, where, asked)
+    _check_row(fields, kind, where)
     return Row(customer, time, kind, fields)
 
 
@@ -404,10 +418,52 @@ def _catalogue_row(
     return Row(CATALOGUE, row.time, row.kind, row.fields)
 
 
-def _check_row(
-    fields: dict[str, Any], kind: str, where: str, questions: Mapping[str, Question]
+def _answer(
+    rec: Mapping[str, Any], fields: dict[str, Any], where: str, questions: Mapping[str, Question]
 ) -> None:
-    """The log's checks on one row: scales, amounts, catalogue-derived channel and stage."""
+    """The record's survey answer (``score``, ``answer``) in ``fields``, read as a log reads
+    it: by :func:`~cxmodel.log._answers.read_answer` against the question its metric names,
+    a scale's score checked by :func:`~cxmodel.log._answers.scale_refused`; a score or an
+    answer without a metric, or with a metric no question has, is refused."""
+    metric = fields.get("metric")
+    question = None if metric is None else questions.get(metric)
+    if question is None:  # each value read as any field's first, as a log reads its columns
+        given = {c: rec.get(c) for c in ANSWER_COLUMNS}
+        read = {c: _field_value(c, v, where) for c, v in given.items()}
+        if metric is not None:
+            raise _fail(where, unknown_metric(metric, questions, "field"))
+        for column, value in read.items():
+            if value is not None:
+                shown = written(given[column]) if column == "score" else show(given[column])
+                raise _fail(where, no_metric(column, shown, questions, "field"))
+        return
+    given_score = rec.get("score")
+    if question.type is QuestionType.SCALE and "score" in fields and rec.get("answer") is None:
+        # the common case: a finite number (the loop kept it), no answer beside it
+        refused = scale_refused(fields["score"], question, given_score, "field")
+        if refused is not None:
+            raise _fail(where, refused)
+        return
+    score, answer, reason = read_answer(question, given_score, rec.get("answer"), "field")
+    if reason is not None:
+        raise _fail(where, reason)
+    if score is not None and question.type is QuestionType.SCALE:
+        score = _field_value("score", score, where)
+        refused = None if score is None else scale_refused(score, question, given_score, "field")
+        if refused is not None:
+            raise _fail(where, refused)
+    if answer is not None and question.type is QuestionType.TEXT:
+        answer = _field_value("answer", answer, where)
+    for column, value in (("score", score), ("answer", answer)):
+        if value is None:
+            fields.pop(column, None)
+        else:
+            fields[column] = value
+
+
+def _check_row(fields: dict[str, Any], kind: str, where: str) -> None:
+    """The log's checks on one row but its survey answer (:func:`_answer`): amounts,
+    sentiment, catalogue-derived channel and stage."""
     value = fields.get("value")
     if value is not None and value < 0 and kind in MONEY_KINDS:
         raise _fail(
@@ -415,37 +471,6 @@ def _check_row(
             f"value {value!r} is negative for a {kind!r} (field 'value'); amounts are positive, "
             "the kind says the direction",
         )
-    metric = fields.get("metric")
-    score = fields.get("score")
-    if score is not None and metric is None:
-        raise _fail(
-            where,
-            f"score {score!r} has no metric (field 'metric' is missing); say which question it "
-            f"answers: one of {sorted(questions)}",
-        )
-    if metric is not None:
-        question = questions.get(metric)
-        if question is None:
-            raise _fail(
-                where,
-                f"metric {metric!r} is unknown (field 'metric'); expected one of "
-                f"{sorted(questions)} (declare other questions with questions=)",
-            )
-        scale = question.scale
-        if score is not None and scale is not None and question.in_score:
-            low, high = scale
-            if score != round(score):
-                raise _fail(
-                    where,
-                    f"score {score!r} is not a whole number (field 'score', metric {metric!r}); "
-                    "survey scales are answered in whole points",
-                )
-            if not low <= score <= high:
-                raise _fail(
-                    where,
-                    f"score {score:g} is outside the {metric.upper()} scale {low:g}..{high:g} "
-                    f"(field 'score', metric {metric!r})",
-                )
     sentiment = fields.get("sentiment")
     if sentiment is not None and not -1 <= sentiment <= 1:
         raise _fail(where, f"sentiment {sentiment:g} is outside -1..1 (field 'sentiment')")
@@ -601,7 +626,8 @@ def rows_from(
 
     A record is checked as a row of :meth:`InteractionLog.from_records
     <cxmodel.log.InteractionLog.from_records>` is: a non-empty ``customer_id`` and ``kind``,
-    a ``timestamp`` with an offset, numbers where numbers belong, scores inside their scale.
+    a ``timestamp`` with an offset, numbers where numbers belong, a survey answer read against
+    the question its ``metric`` names (:func:`~cxmodel.log._answers.read_answer`).
     A record without ``customer_id`` of a kind in ``catalogue`` is a catalogue event.
 
     Raises
@@ -809,8 +835,8 @@ def record_columns(
     its rules test) and a few rows. The check here is conservative: it accepts only what
     :func:`rows_from` accepts and keeps as given (non-blank text customer ids and kinds,
     timestamps in the common UTC shape, each property's values of one type kept as given,
-    amounts and scores as the log checks them, no touchpoint to fill channel and stage
-    from, no record of a catalogue event's kind); anything else is read one by one, which
+    amounts and survey answers as the log checks and stores them, no touchpoint to fill
+    channel and stage from, no record of a catalogue event's kind); anything else is read one by one, which
     names the record and the field of an error.
 
     Parameters
@@ -851,7 +877,9 @@ def record_columns(
         if values is None:
             return None
         columns[name] = values
-    if not _pass_log_checks(kinds.objects, columns, _STANDARD if questions is None else questions):
+    if not _pass_log_checks(
+        kinds.objects, columns, STANDARD_CATALOGUE if questions is None else questions
+    ):
         return None
     return RecordColumns(records, customers, times, kinds, columns, read.empty_ids)
 
@@ -1118,9 +1146,9 @@ def _property_column(name: str, values: list[Any], types: set[type]) -> Column |
 def _pass_log_checks(
     kinds: npt.NDArray[Any], columns: dict[str, Column], questions: Mapping[str, Question]
 ) -> bool:
-    """Whether the rows pass the log's checks (:func:`_check_row`) and need nothing filled
-    in: positive amounts, scores with a known metric inside its scale, sentiment in -1..1,
-    no touchpoint."""
+    """Whether the rows pass the log's checks (:func:`_check_row`, :func:`_answer`) and need
+    nothing filled in or rewritten: positive amounts, sentiment in -1..1, no touchpoint,
+    survey answers as the log stores them (:func:`_pass_answer_checks`)."""
     value = columns.get("value")  # numbers (see _property_column)
     if isinstance(value, np.ndarray):
         negative = np.flatnonzero(value < 0)  # NaN (missing) is not
@@ -1131,23 +1159,51 @@ def _pass_log_checks(
     sentiment = columns.get("sentiment")
     if sentiment is not None and (np.abs(sentiment[~np.isnan(sentiment)]) > 1).any():
         return False
+    return _pass_answer_checks(columns, questions)
+
+
+def _pass_answer_checks(columns: dict[str, Column], questions: Mapping[str, Question]) -> bool:
+    """Whether the survey answers pass the log's checks (:func:`_answer`) as given: each
+    score and answer has a metric naming a question and is in the field its question is
+    answered in, a scale's (or yes/no question's) scores are whole points of it, checked a
+    question at a time over arrays, and each distinct answer to a choice question is what
+    :func:`~cxmodel.log._answers.read_answer` reads it as (its choices once each, in the
+    question's order)."""
     score, named_by = columns.get("score"), columns.get("metric")  # numbers; text: a list
+    answers = columns.get("answer")  # text: a list
     scored = np.zeros(0, dtype=np.int64) if score is None else np.flatnonzero(~np.isnan(score))
+    answered = np.zeros(0, dtype=np.int64)
+    if isinstance(answers, list):  # a present answer is non-empty text
+        answered = np.flatnonzero(np.fromiter(map(bool, answers), bool, len(answers)))
     if not isinstance(named_by, list):
-        return not len(scored)
-    # the metric of each scored row ("" is missing, as None)
-    metric = object_array(list(map(named_by.__getitem__, scored.tolist())))
+        return not len(scored) and not len(answered)
+    survey = scored if not len(answered) else np.union1d(scored, answered)
+    # the metric of each row holding a score or an answer ("" is missing, as None)
+    metric = object_array(list(map(named_by.__getitem__, survey.tolist())))
     if not all(metric):
         return False
     for name in set(filter(None, named_by)):  # text or None: those present
         question = questions.get(name)
         if question is None:
             return False
-        scale = question.scale
-        if score is None or scale is None or not question.in_score:
+        rows = survey[metric == name]
+        if question.in_score:  # a scale's or a yes/no question's: whole points of its scale
+            if len(answered) and np.isin(rows, answered).any():
+                return False  # an answer in the other field
+            if score is None:
+                continue
+            given = score[rows]
+            given = given[~np.isnan(given)]
+            low, high = question.scale  # type: ignore[misc]
+            if ((given != np.round(given)) | (given < low) | (given > high)).any():
+                return False
             continue
-        answers = score[scored[metric == name]]
-        low, high = scale
-        if ((answers != np.round(answers)) | (answers < low) | (answers > high)).any():
-            return False
+        if len(scored) and np.isin(rows, scored).any():
+            return False  # a score in the other field
+        if question.type is QuestionType.TEXT or not isinstance(answers, list):
+            continue
+        # each distinct choice answer once: stored as given (no choice repeated, reordered)
+        for text in set(map(answers.__getitem__, rows.tolist())):
+            if read_answer(question, None, text, "field") != (None, text, None):
+                return False
     return True
