@@ -590,7 +590,8 @@ class TestMixedPropertiesAreSaid:
     def test_integers_too_wide_for_a_float_are_said(self, values: Any) -> None:
         """Numbers with an integer a float cannot hold exactly are read as text (their
         digits, kept exact), which compares and sorts as text: said, with the count of
-        such integers. In a column named like a key they are ids, read without a word."""
+        such integers. In a column named like a key they are ids, read without a word; so
+        are wide integers alone, which the stream reads as their digits too."""
         from cxmodel.log import InteractionLog
 
         n = len(values)
@@ -608,6 +609,8 @@ class TestMixedPropertiesAreSaid:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert log("order_id").schema["order_id"] == "string"
+            alone = InteractionLog.from_arrays(["c"], ["2024-01-01T00:00:00Z"], "view", p=[2**60])
+            assert alone.column("p").tolist() == [str(2**60)]
 
     @staticmethod
     def _column(values: list[Any]) -> Any:

@@ -292,9 +292,14 @@ def _all_numbers(scan: Scan) -> bool:
 
 def _warn_wide_integers(name: str, present: npt.NDArray[Any]) -> None:
     """Warn that a property column of numbers is read as text because some of its integers
-    are too wide for a float to hold exactly (2**53 or more): it then compares and sorts as
-    text, where the streaming engine reads its other values as numbers."""
-    wide = sum(1 for v in present.tolist() if isinstance(v, int) and abs(v) >= _EXACT_FLOAT_INT)
+    are too wide for a float to hold exactly (2**53 or more) while others are not: those
+    then compare and sort as text, where the streaming engine reads them as numbers. A
+    column of wide integers alone is read as their digits without a word, as the engine
+    reads each of them."""
+    values = present.tolist()
+    wide = sum(1 for v in values if isinstance(v, int) and abs(v) >= _EXACT_FLOAT_INT)
+    if wide == len(values):
+        return
     warn(
         f"column {name!r} holds numbers, {wide:,} of them integers of 2**53 or more, which a "
         "float cannot hold exactly: it is read as text, every number as its digits; declare "
