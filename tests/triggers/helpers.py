@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 import sqlite3
 import warnings
 from collections import Counter
@@ -19,7 +20,7 @@ import attrs
 from hypothesis import strategies as st
 
 from cxmodel.domain import Interaction
-from cxmodel.errors import DataWarning, StoreError
+from cxmodel.errors import DataWarning, SchemaError, StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import StateChange, TriggerEngine
 
@@ -470,6 +471,33 @@ def whole(firings: Any) -> list[tuple[Any, ...]]:
     """Firings compared whole (their reasons too) and in their returned order."""
     fields = ("trigger", "customer_id", "time", "action", "payload", "because", "firing_id")
     return [tuple(repr(getattr(f, name)) for name in (*fields, "reason")) for f in firings]
+
+
+def streamed_alike(
+    rules: Any, recs: list[dict[str, Any]], position: int, as_of: Any, **kwargs: Any
+) -> tuple[str, Any]:
+    """What the stream does with ``recs``: ``("fired", firings)`` (whole, with those
+    ``advance_to(as_of)`` returns) or ``("refused", message)``, asserted the same on the
+    columnar and the per-interaction path of ``process_many`` and one at a time with
+    ``process``, whose message names no position (the record refused is the one at
+    ``position``, counted from 1). ``kwargs`` go to each engine."""
+    outcomes = []
+    for path in (COLUMNAR, PER_ROW):
+        engine = engine_of(rules, path, **kwargs)
+        try:
+            got = engine.process_many(recs)
+            outcomes.append(("fired", whole([*got, *engine.advance_to(as_of)])))
+        except SchemaError as refused:
+            outcomes.append(("refused", str(refused)))
+    engine = engine_of(rules, None, **kwargs)
+    try:
+        got = [f for rec in recs for f in engine.process(rec)]
+        one = ("fired", whole([*got, *engine.advance_to(as_of)]))
+    except SchemaError as refused:
+        one = ("refused", re.sub(r"^record: ", f"record {position}: ", str(refused)))
+    outcomes.append(one)
+    assert outcomes[0] == outcomes[1] == outcomes[2], outcomes
+    return outcomes[0]
 
 
 def state_of(engine: TriggerEngine) -> Any:

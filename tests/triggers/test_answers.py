@@ -58,7 +58,14 @@ from cxmodel.errors import DataWarning, RowSchemaError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import parse
 from cxmodel.triggers._ingest import _BLOCK, record_columns, row_from_record, rows_from
-from tests.triggers.helpers import COLUMNAR, PER_ROW, T0, engine_of, evaluate_complete, whole
+from tests.triggers.helpers import (
+    PER_ROW,
+    T0,
+    engine_of,
+    evaluate_complete,
+    streamed_alike,
+    whole,
+)
 
 QUESTIONS = [
     Question("ok", "yes_no"),
@@ -121,23 +128,7 @@ def streamed(recs: list[dict[str, Any]], position: int) -> tuple[str, Any]:
     message)``, the same on the columnar and the per-interaction path of ``process_many``
     and one at a time with ``process`` (whose message names the record refused as the one
     at ``position``, counted from 1)."""
-    outcomes = []
-    for path in (COLUMNAR, PER_ROW):
-        engine = engine_of(RULES, path, questions=QUESTIONS)
-        try:
-            got = engine.process_many(recs)
-            outcomes.append(("fired", whole([*got, *engine.advance_to(AS_OF)])))
-        except SchemaError as refused:
-            outcomes.append(("refused", str(refused)))
-    engine = engine_of(RULES, None, questions=QUESTIONS)
-    try:
-        got = [f for rec in recs for f in engine.process(rec)]
-        one = ("fired", whole([*got, *engine.advance_to(AS_OF)]))
-    except SchemaError as refused:
-        one = ("refused", re.sub(r"^record: ", f"record {position}: ", str(refused)))
-    outcomes.append(one)
-    assert outcomes[0] == outcomes[1] == outcomes[2], outcomes
-    return outcomes[0]
+    return streamed_alike(RULES, recs, position, AS_OF, questions=QUESTIONS)
 
 
 def batched(recs: list[dict[str, Any]], position: int) -> tuple[str, Any]:

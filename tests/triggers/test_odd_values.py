@@ -47,7 +47,14 @@ from cxmodel.log import InteractionLog
 from cxmodel.log._columns import id_text, show
 from cxmodel.triggers import parse
 from cxmodel.triggers._ingest import _BLOCK, row_from_record
-from tests.triggers.helpers import COLUMNAR, PER_ROW, T0, engine_of, evaluate_complete, whole
+from tests.triggers.helpers import (
+    PER_ROW,
+    T0,
+    engine_of,
+    evaluate_complete,
+    streamed_alike,
+    whole,
+)
 
 RULES = parse(
     """trigger seen:
@@ -87,23 +94,7 @@ def streamed(recs: list[dict[str, Any]], position: int = 2) -> tuple[str, Any]:
     the same on the columnar and the per-interaction path of ``process_many`` and one at a
     time with ``process`` (whose message names no position: the record refused is the one
     at ``position``, counted from 1)."""
-    outcomes = []
-    for path in (COLUMNAR, PER_ROW):
-        engine = engine_of(RULES, path)
-        try:
-            got = engine.process_many(recs)
-            outcomes.append(("fired", whole([*got, *engine.advance_to(AS_OF)])))
-        except SchemaError as refused:
-            outcomes.append(("refused", str(refused)))
-    engine = engine_of(RULES, None)
-    try:
-        got = [f for rec in recs for f in engine.process(rec)]
-        one = ("fired", whole([*got, *engine.advance_to(AS_OF)]))
-    except SchemaError as refused:
-        one = ("refused", re.sub(r"^record: ", f"record {position}: ", str(refused)))
-    outcomes.append(one)
-    assert outcomes[0] == outcomes[1] == outcomes[2], outcomes
-    return outcomes[0]
+    return streamed_alike(RULES, recs, position, AS_OF)
 
 
 def batched(recs: list[dict[str, Any]], position: int = 2) -> tuple[str, Any]:
