@@ -617,3 +617,26 @@ class TestMixedPropertiesAreSaid:
         column = np.empty(len(values), dtype=object)
         column[:] = values
         return column
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(width=64),
+            st.floats(width=32),
+            st.integers(-(2**54), 2**54).map(float),
+            st.sampled_from([0.0, -0.0, 2.0**53, -(2.0**53) + 1, 7.0, 7.5]),
+        ),
+        max_size=10,
+    )
+)
+def test_a_column_of_float_ids_reads_as_each_float_alone(values: list[float]) -> None:
+    """Float ids read over arrays give what reading each float by ``id_text`` gives: the
+    same texts and the same bad rows, with the same reasons."""
+    floats = np.array(values, dtype=np.float64)
+    whole, one_by_one = RowErrors(), RowErrors()
+    got = to_text_column(floats, "customer_id", whole)
+    want = to_text_column(floats.astype(object), "customer_id", one_by_one)
+    assert got.tolist() == want.tolist()
+    assert whole.reasons == one_by_one.reasons

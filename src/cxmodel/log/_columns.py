@@ -15,6 +15,7 @@ from cxmodel.domain._interaction import MONEY_KINDS
 from cxmodel.errors import RowSchemaError, SchemaError
 
 __all__ = [
+    "EXACT_FLOAT_INT",
     "ID_COLUMNS",
     "ID_RULE_COLUMNS",
     "NAME_COLUMNS",
@@ -417,9 +418,10 @@ NAME_COLUMNS = ("kind",)
 #: touchpoint, channel, stage, metric, purpose, answer and rated interaction, which a log and
 #: the streaming engine read alike
 ID_RULE_COLUMNS = tuple(name for name in STRING_STANDARD if name not in NAME_COLUMNS)
-#: a whole number this large or larger may have been rounded by a float: its digits are not
-#: trusted (a whole float id of that size is refused)
-_EXACT_FLOAT_INT = 2**53
+#: a whole number this large or larger is not exact as a float: a float of that size may have
+#: rounded the id it was made from (refused), and an integer keeps its digits (a column of
+#: such integers is text)
+EXACT_FLOAT_INT = 2**53
 
 
 _NUMBERS = (int, float, np.integer, np.floating)
@@ -480,7 +482,7 @@ def id_text(value: object) -> str | None:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     number = float(value)  # type: ignore[arg-type]
-    if number.is_integer() and abs(number) < _EXACT_FLOAT_INT:
+    if number.is_integer() and abs(number) < EXACT_FLOAT_INT:
         return str(int(number))
     return None
 
@@ -817,6 +819,8 @@ def to_text_column(values: Any, column: str, errors: RowErrors, as_id: bool | No
         return np.full(values.shape[0], None, dtype=object)
     if values.dtype.kind in "iu":
         return values
+    if as_id and values.dtype.kind == "f":
+        return _float_ids(values, column, errors)
     if values.dtype.kind == "U":
         values = values.astype(object)
     if values.dtype.kind == "b" and not as_id:
@@ -880,6 +884,27 @@ def to_text_column(values: Any, column: str, errors: RowErrors, as_id: bool | No
     errors.update(reasons)
     for row in reasons:
         out[row] = None
+    return out
+
+
+def _float_ids(values: npt.NDArray[np.floating[Any]], column: str, errors: RowErrors) -> Any:
+    """A column of floats read by the ids' rule (:func:`id_text`) over arrays: a whole
+    number within 2**53 as its digits, NaN missing, any other float a bad row.
+
+    Examples
+    --------
+    >>> errs = RowErrors()
+    >>> _float_ids(np.array([7.0, np.nan, -3.0, 7.5, np.inf]), "customer_id", errs).tolist()
+    ['7', None, '-3', None, None]
+    >>> sorted(errs.reasons)
+    [3, 4]
+    """
+    out = np.full(values.shape[0], None, dtype=object)
+    present = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        whole = present & (values == np.round(values)) & (np.abs(values) < EXACT_FLOAT_INT)
+    out[whole] = values[whole].astype(np.int64).astype(str).astype(object)
+    errors.add(np.flatnonzero(present & ~whole), lambda row: id_refused(column, values[row].item()))
     return out
 
 

@@ -42,6 +42,7 @@ from cxmodel.errors import (
 )
 from cxmodel.log._answers import prepare_answers, validate_answers
 from cxmodel.log._columns import (
+    EXACT_FLOAT_INT,
     NUMERIC_STANDARD,
     REQUIRED,
     STRING_STANDARD,
@@ -90,7 +91,6 @@ _KEY_LIKE = re.compile(
     r"|^(?:id|key|code|ref|uuid|guid|sku|zip|postcode|phone)$|[a-z0-9](?:Id|ID|Key|Code|Ref)$",
     re.IGNORECASE,
 )
-_EXACT_FLOAT_INT = 2**53
 
 
 def is_key_like(name: str) -> bool:
@@ -250,7 +250,7 @@ def _infer_numeric(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
     if values.dtype.kind in "fb":
         return True
     if values.dtype.kind in "iu":
-        return values.size == 0 or bool(np.abs(values.astype(np.float64)).max() < _EXACT_FLOAT_INT)
+        return values.size == 0 or bool(np.abs(values.astype(np.float64)).max() < EXACT_FLOAT_INT)
     if values.dtype.kind != "O":
         return False
     present, kinds = scan or _scan(values)  # a handful of distinct types, however many rows
@@ -258,7 +258,7 @@ def _infer_numeric(values: npt.NDArray[Any], scan: Scan | None = None) -> bool:
         return any(isinstance(v, (float, np.floating)) for v in values.tolist())
     if not all(number_class(k) for k in kinds):
         return False
-    return all(abs(int(v)) < _EXACT_FLOAT_INT for v in present if isinstance(v, (int, np.integer)))
+    return all(abs(int(v)) < EXACT_FLOAT_INT for v in present if isinstance(v, (int, np.integer)))
 
 
 def _inferred_kind(name: str, values: npt.NDArray[Any] | Encoded) -> str:
@@ -297,7 +297,7 @@ def _warn_wide_integers(name: str, present: npt.NDArray[Any]) -> None:
     column of wide integers alone is read as their digits without a word, as the engine
     reads each of them."""
     values = present.tolist()
-    wide = sum(1 for v in values if isinstance(v, int) and abs(v) >= _EXACT_FLOAT_INT)
+    wide = sum(1 for v in values if isinstance(v, int) and abs(v) >= EXACT_FLOAT_INT)
     if wide == len(values):
         return
     warn(

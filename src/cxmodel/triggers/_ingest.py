@@ -29,6 +29,7 @@ from cxmodel.log._answers import (
     written,
 )
 from cxmodel.log._columns import (
+    EXACT_FLOAT_INT,
     ID_RULE_COLUMNS,
     SURROGATE,
     id_refused,
@@ -211,8 +212,6 @@ def _utc_text_us(text: str) -> int | None:
     return us if us <= _LAST_SECOND_US else None  # to_us refuses what follows 9999-12-31T23:59:59
 
 
-#: a whole number beyond this in magnitude is not exact as a float: a log keeps its digits
-_EXACT_FLOAT_INT = 2**53
 _KEY_NAMES: dict[str, bool] = {}  # property name -> named like an id (a bounded cache)
 
 
@@ -321,7 +320,7 @@ def _field_value(name: str, value: Any, where: str) -> Any:
     elif is_number(value):
         if _key_like(name):
             return _number_text(value)
-        if isinstance(value, (int, np.integer)) and abs(int(value)) >= _EXACT_FLOAT_INT:
+        if isinstance(value, (int, np.integer)) and abs(int(value)) >= EXACT_FLOAT_INT:
             return str(int(value))  # a float would round it: its digits, as a log keeps them
         return _finite(name, value, where)
     else:
@@ -1135,8 +1134,8 @@ def _property_column(name: str, values: list[Any], types: set[type]) -> Column |
         if (
             int in types
             and len(present)
-            and np.abs(present).max() >= _EXACT_FLOAT_INT
-            and not all(-_EXACT_FLOAT_INT < v < _EXACT_FLOAT_INT for v in values if type(v) is int)
+            and np.abs(present).max() >= EXACT_FLOAT_INT
+            and not all(-EXACT_FLOAT_INT < v < EXACT_FLOAT_INT for v in values if type(v) is int)
         ):
             return None  # digits a float would round: one by one
         return numbers
