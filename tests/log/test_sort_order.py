@@ -12,7 +12,6 @@ import cxmodel.log._log as log_module
 from cxmodel import InteractionLog
 from cxmodel.log._log import (
     _full_sort_order,
-    _group_by_code,
     _packed_sort,
     _sort_order,
     _sorted_keys,
@@ -137,15 +136,6 @@ def test_packed_sort_of_microsecond_times_over_years() -> None:
         order = rng.permutation(n) if shuffled else np.arange(n)
         c, t = codes[order], times[order]
         assert _sort_order(c, t).tolist() == _reference(c, t).tolist()
-
-
-@pytest.mark.parametrize("top", [1, 2**16 - 1, 2**16, 2**16 + 5, 300_000])
-def test_group_by_code_is_stable_beyond_16_bits(top: int) -> None:
-    rng = np.random.default_rng(top)
-    codes = rng.integers(0, top + 1, 5_000).astype(np.int32)
-    codes[0] = top
-    expected = np.argsort(codes, kind="stable")
-    assert _group_by_code(codes).tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("layout", ["shuffled", "time_ordered"])

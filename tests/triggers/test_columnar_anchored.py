@@ -10,6 +10,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from cxmodel.errors import CXModelError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import parse
-from cxmodel.triggers._columnar_anchored import Decision, decide, on_arrays
+from cxmodel.triggers._columnar_anchored import Decision, _log_order, decide, on_arrays
 from cxmodel.triggers._columnar_rules import run_rules
 from cxmodel.triggers._operators import RulePlan
 from tests.triggers.helpers import (
@@ -353,3 +354,29 @@ def test_every_anchor_with_a_due_time_is_queued(seed: int) -> None:
                     for anchor in rs.anchors.values():
                         if anchor.due is not None:
                             assert queued.get((cid, name), anchor.due + 1) <= anchor.due
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 20)), max_size=12),  # carried rows
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=40),  # released: code, step
+)
+def test_a_rule_logs_order_equals_a_lexsort(
+    carried: list[tuple[int, int]], released: list[tuple[int, int]]
+) -> None:
+    """Carried rows (any order, earlier release numbers) then released ones in release order
+    (times not decreasing): ordered as by (customer, time, release number), whether or not the
+    carried rows come before the released ones in time."""
+    times = [t for _, t in carried]
+    now = 10
+    for _, step in released:
+        now += step
+        times.append(now)
+    codes = np.array([c for c, _ in carried] + [c for c, _ in released], dtype=np.int64)
+    seqs = np.array(
+        random.Random(len(carried)).sample(range(100), len(carried))
+        + list(range(100, 100 + len(released))),
+        dtype=np.int64,
+    )
+    stamps = np.array(times, dtype=np.int64)
+    expected = np.lexsort((seqs, stamps, codes))
+    assert _log_order(codes, stamps, seqs, len(carried)).tolist() == expected.tolist()

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
+from cxmodel._grouping import group_by_code
 from cxmodel._pieces import warn
 from cxmodel._result import plain
 from cxmodel._spelling import Argument, ArgumentHintError, ArgumentReason, missing_column_error
@@ -1722,7 +1723,7 @@ def _sorted_keys(
     if 4 * np.count_nonzero(head[1:] < head[:-1]) > head.size:  # shuffled: no order to keep
         order = _unpacked_sort_order(customers, times, steps)
         return order, customers[order], times[order]
-    order = _group_by_code(customers)
+    order = group_by_code(customers)
     grouped_codes = customers[order]
     grouped_times = times[order]
     back = grouped_times[1:] < grouped_times[:-1]
@@ -1739,21 +1740,6 @@ def _sorted_keys(
     order[rows] = picked[_full_sort_order(customers[picked], times[picked])]
     grouped_times[rows] = times[order[rows]]  # the codes at those rows are unchanged
     return order, grouped_codes, grouped_times
-
-
-def _group_by_code(codes: Codes) -> npt.NDArray[np.intp]:
-    """Stable order by a dense non-negative int32 code: an LSD radix sort on 16-bit digits.
-
-    numpy's stable argsort is a radix sort for 16-bit keys (a merge sort for wider ones), so
-    one or two passes over ``uint16`` digits group ``n`` rows in O(n).
-    """
-    high = int(codes.max()) >> 16
-    low = (codes & 0xFFFF).astype(np.uint16)
-    order = np.argsort(low, kind="stable")
-    if high:
-        upper = (codes[order] >> 16).astype(np.uint16)
-        order = order[np.argsort(upper, kind="stable")]
-    return order
 
 
 class _TimeSteps:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._grouping import group_by_code
 from cxmodel.errors import SchemaError
 from cxmodel.triggers._codes import first_seen_codes, object_array, present_and_missing
 from cxmodel.triggers._collector import collector_paused
@@ -328,6 +329,14 @@ class Released:
             self.kind_codes, self.kind_names = first_seen_codes(self.kinds)
             self.customer_codes, self.customer_names = first_seen_codes(self.customers)
         self._ids: Any = None  # the ids as an array, made when a rule reads them
+        self._by_customer: npt.NDArray[np.intp] | None = None
+
+    def by_customer(self) -> npt.NDArray[np.intp]:
+        """The indices of the released interactions grouped by customer (in order of first
+        appearance), each customer's in release order."""
+        if self._by_customer is None:
+            self._by_customer = group_by_code(self.customer_codes)
+        return self._by_customer
 
     def rows(self, ks: Any) -> list[Row]:
         """The rows of the released interactions ``ks`` (indices in release order), made
@@ -412,7 +421,7 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
     runner.seq += n
     cust, codes = released.customer_codes, released.customer_names
     times = released.times
-    order = np.argsort(cust, kind="stable")  # by customer, then release order
+    order = released.by_customer()
     c_sorted, t_sorted = cust[order], times[order]
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = c_sorted[1:] != c_sorted[:-1]
@@ -445,7 +454,7 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
     released.ranks[order] = rank
     states = dict(zip(names, by_code, strict=True))
     # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
-    if released.ids.count(None) < n:
+    if any(i is not None for i in released.ids):  # stops at the first id, usually the first
         ids = released.ids
         kept = np.flatnonzero(times >= forgotten)
         for k, cid, time in zip(

@@ -39,6 +39,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._grouping import group_by_code
 from cxmodel.errors import EvaluationLimitError
 from cxmodel.expr import Name
 from cxmodel.triggers._batch import CONSENT_KINDS
@@ -279,7 +280,7 @@ def _rule_log(
         return None
     kind_values = object_array(kinds)
     columns = {"kind": kind_values[kind_codes], **columns}
-    order = np.lexsort((seqs, times, codes))
+    order = _log_order(codes, times, seqs, len(rows))
     log = MicroBatchLog(
         object_array(customers), codes[order], times[order],
         {name: values[order] for name, values in columns.items()},
@@ -288,6 +289,21 @@ def _rule_log(
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     return _RuleLog(log, seqs[order], ranks[order], position[: len(rows)])
+
+
+def _log_order(codes: IntArray, times: IntArray, seqs: IntArray, carried: int) -> IntArray:
+    """The order of a rule log's rows by (customer code, time, release number): the
+    ``carried`` rows first, then the released ones in release order (by time, then release
+    number), which grouping by customer keeps when the carried rows come before them in
+    time (as ``np.lexsort((seqs, times, codes))``, by a radix sort)."""
+    ahead = np.arange(len(codes))
+    if carried > 1:
+        ahead[:carried] = np.lexsort((seqs[:carried], times[:carried]))
+    t, s = times[ahead], seqs[ahead]
+    later = (t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (s[1:] > s[:-1]))
+    if not bool(later.all()):
+        return np.lexsort((seqs, times, codes))
+    return ahead[group_by_code(codes[ahead])]
 
 
 def _kinds_read(plan: RulePlan) -> set[str]:

@@ -371,7 +371,7 @@ def _inactivity(
     n = released.n
     if n:
         cust = released.customer_codes
-        order = np.argsort(cust, kind="stable")  # by customer, then release order
+        order = released.by_customer()  # by customer, then release order
         c_sorted, t_sorted = cust[order], released.times[order]
         same = np.zeros(n, dtype=bool)
         same[1:] = c_sorted[1:] == c_sorted[:-1]

@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._grouping import group_by_code
 from cxmodel._holdout import held_out_customers, holdout_fraction
 from cxmodel.expr import Duration
 from cxmodel.triggers._calendar import Zones, local_to_utc, utc_offsets
@@ -323,7 +324,7 @@ def policy_verdicts(
         limit = either
     order = None
     if m > 1 and not bool(np.all(cust[1:] >= cust[:-1])):  # each customer's candidates together
-        order = np.argsort(cust, kind="stable")
+        order = group_by_code(cust)
         cust, times, limit = cust[order], times[order], limit[order]
         consent, held = consent[order], held[order]
         once_limit = None if once_limit is None else once_limit[order]
