@@ -213,15 +213,17 @@ def _maybe_redelivered(
     with sets); ``True`` sends the call through the check in order."""
     if delivery.buffered_ids or CATALOGUE in customers:
         return True
-    if not (all(ids) and ok.all()):  # only the admitted interactions with an id (all: in C)
+    distinct = set(ids)
+    if None in distinct or "" in distinct or not ok.all():
+        # only the admitted interactions with an id
         listed = [
             (c, i)
             for c, i, k in zip(customers, ids, ok.tolist(), strict=True)
             if k and i is not None
         ]
         customers, ids = [c for c, _ in listed], [i for _, i in listed]
+        distinct = set(ids)
     # an id twice in the call is a pair twice only if its customer is the same
-    distinct = set(ids)
     if len(distinct) != len(ids) and len(set(zip(customers, ids, strict=True))) != len(ids):
         return True
     # the ids the call's customers still remember (a redelivery window's worth): the pairs

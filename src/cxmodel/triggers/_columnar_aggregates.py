@@ -261,7 +261,9 @@ class MicroBatchLog:
         return self._categories[name]
 
 
-def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDArray[Any] | None:
+def log_column(
+    released: npt.NDArray[Any] | None, carried: list[Any], *, one_class: bool = False
+) -> npt.NDArray[Any] | None:
     """One property over a micro-batch log's rows, as the batch evaluator reads a log's
     column.
 
@@ -273,6 +275,9 @@ def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDA
     carried
         Its values for the rows carried from earlier calls, which come first (``None``
         missing).
+    one_class
+        Whether the released values are known to be of one class (as their source says):
+        then only the first present one is looked at.
 
     Returns
     -------
@@ -289,10 +294,18 @@ def log_column(released: npt.NDArray[Any] | None, carried: list[Any]) -> npt.NDA
     ['a', None]
     >>> log_column(np.array(["a", 1.0], dtype=object), []) is None
     True
+    >>> log_column(np.array(["b", None], dtype=object), ["a"], one_class=True).tolist()
+    ['a', 'b', None]
     """
     numbers = released is not None and released.dtype.kind == "f"
     if numbers and not carried:
         return released
+    if one_class and released is not None and not numbers:  # one look, not one per value
+        first = next((v for v in released if v is not None), None)
+        kinds = set(map(type, carried)) | {type(first)}
+        kinds.discard(type(None))
+        if not kinds or kinds == {str} or kinds == {bool}:
+            return np.concatenate([object_array(carried), released]) if carried else released
     tail = [] if released is None else released.tolist()
     kinds = set(map(type, carried)) | set(map(type, tail))
     kinds.discard(type(None))

@@ -333,7 +333,8 @@ def _property_columns(
                 continue
             fresh = np.full(len(ks), None, dtype=object)
         # of one class with nothing carried: log_column would return it as it is
-        values = fresh if not rows and released.one_class(name) else log_column(fresh, old)
+        one_class = released.one_class(name)
+        values = fresh if not rows and one_class else log_column(fresh, old, one_class=one_class)
         if values is None:
             return None
         if name == "interaction_id" and bool(np.all(values == None)):  # noqa: E711
@@ -536,9 +537,11 @@ def _last_emitted(
     out = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
     codes = np.unique(cust)
     get = states.get
-    for code, cid in zip(codes.tolist(), customers[codes].tolist(), strict=True):
+    last: list[int] = []
+    for cid in customers[codes].tolist():
         state = get(cid)
         rs = None if state is None else state.rules.get(name)
-        if rs is not None and rs.last_emitted is not None:
-            out[code] = rs.last_emitted
+        time = None if rs is None else rs.last_emitted
+        last.append(NEVER_EMITTED if time is None else time)
+    out[codes] = last
     return out

@@ -40,7 +40,7 @@ from cxmodel.triggers._customer import Anchor, CustomerState, RuleState
 from cxmodel.triggers._firings import FiringBlock
 from cxmodel.triggers._ingest import Row, bare_fields
 from cxmodel.triggers._operators import AggregatePlan, RulePlan
-from cxmodel.triggers._policies import absence, consent_key, policy_reason
+from cxmodel.triggers._policies import absence, policy_reason, take_consent
 from cxmodel.triggers._runner import TIMER, RuleRunner
 
 if TYPE_CHECKING:
@@ -161,13 +161,22 @@ class _Initial:
         unread = [a for aggs in _by_kind(runner, missing).values() for a in aggs]
         missing -= advance(unread, released, self.states, runner.traits)  # on arrays where it can
         by_kind = _by_kind(runner, missing)
+        if consent and not by_kind:  # consent alone: read from the columns, no row made
+            ks = released.reading(set(_CONSENT))
+            purposes = released.column("purpose", ks)
+            for cid, kind, purpose in zip(
+                released.customers[ks].tolist(), released.kinds[ks].tolist(),
+                [None] * len(ks) if purposes is None else purposes.tolist(), strict=True,
+            ):  # fmt: skip
+                take_consent(self.states[cid], kind, purpose)
+            return
         kinds = set(by_kind) | (set(_CONSENT) if consent else set())
         for row in released.rows(released.reading(kinds)):
             state = self.states[row.customer]
             if row.kind in by_kind:
                 _update(runner, by_kind[row.kind], state, row)
             if consent and row.kind in _CONSENT:
-                _consent(state, row)
+                take_consent(state, row.kind, row.fields.get("purpose"))
 
 
 def _by_kind(runner: RuleRunner, keys: set[str]) -> dict[str, list[AggregatePlan]]:
@@ -189,16 +198,6 @@ def _update(runner: RuleRunner, aggs: list[AggregatePlan], state: CustomerState,
     for agg in aggs:
         if agg.mode == "window":
             agg.trim(state, row.time)
-
-
-def _consent(state: CustomerState, row: Row) -> None:
-    """Take a consent interaction into the customer's consent, as release does."""
-    purpose = row.fields.get("purpose")
-    if isinstance(purpose, str) and purpose.strip():
-        state.consent[consent_key(purpose)] = row.kind == "consent_granted"
-    elif row.kind == "consent_revoked":
-        state.consent.clear()
-        state.consent_default = False
 
 
 # -- one rule ---------------------------------------------------------------------------------
@@ -238,7 +237,7 @@ def _rule_pass(runner: RuleRunner, plan: RulePlan, released: Released, initial: 
         if kind in aggs:
             _update(runner, aggs[kind], state, row)
         if consent and kind in _CONSENT:
-            _consent(state, row)
+            take_consent(state, kind, row.fields.get("purpose"))
         if every:
             runner.restart(plan, state, row, row.seq in first, reader)
         elif event and kind in kinds:

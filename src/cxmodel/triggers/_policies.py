@@ -10,7 +10,7 @@ them equal.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -26,6 +26,9 @@ from cxmodel.triggers._context import LogContext, add, shift
 from cxmodel.triggers._evidence import evidence
 from cxmodel.triggers._firings import FiringBlock
 from cxmodel.triggers._rules import Rule
+
+if TYPE_CHECKING:
+    from cxmodel.triggers._customer import CustomerState
 
 __all__ = [
     "NEVER_EMITTED",
@@ -47,6 +50,7 @@ __all__ = [
     "policy_verdicts",
     "quiet_times",
     "quiet_until",
+    "take_consent",
     "verdict_parts",
 ]
 
@@ -66,6 +70,30 @@ _MINUTE = 60_000_000
 def consent_key(purpose: str) -> str:
     """A purpose as compared: trimmed and case-folded (``' Marketing '`` is ``marketing``)."""
     return purpose.strip().casefold()
+
+
+def take_consent(state: CustomerState, kind: str, purpose: Any) -> None:
+    """Take a consent interaction (``kind`` ``consent_granted`` or ``consent_revoked``,
+    with its ``purpose`` property, any value or ``None``) into a customer's consent: a
+    purpose given (text, not blank) is granted or revoked alone; a revocation without one
+    revokes every purpose, those granted later aside.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers._customer import CustomerState
+    >>> state = CustomerState("c1")
+    >>> take_consent(state, "consent_granted", " Marketing ")
+    >>> state.consent
+    {'marketing': True}
+    >>> take_consent(state, "consent_revoked", None)
+    >>> state.consent, state.consent_default
+    ({}, False)
+    """
+    if isinstance(purpose, str) and purpose.strip():
+        state.consent[consent_key(purpose)] = kind == "consent_granted"
+    elif kind == "consent_revoked":  # no purpose: every purpose
+        state.consent.clear()
+        state.consent_default = False
 
 
 def _delay(time: int, start: int, end: int) -> int:

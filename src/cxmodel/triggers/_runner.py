@@ -41,6 +41,7 @@ from cxmodel.triggers._policies import (
     customer_consent,
     policy_reason,
     quiet_until,
+    take_consent,
 )
 from cxmodel.triggers._rules import RuleSet
 from cxmodel.triggers._truths import truth_uses
@@ -327,12 +328,7 @@ class RuleRunner:
                 while kept and kept[0].time < time - back:
                     kept.popleft()
         if kind == "consent_granted" or kind == "consent_revoked":
-            purpose = row.fields.get("purpose")
-            if isinstance(purpose, str) and purpose.strip():
-                state.consent[consent_key(purpose)] = kind == "consent_granted"
-            elif kind == "consent_revoked":  # no purpose: every purpose
-                state.consent.clear()
-                state.consent_default = False
+            take_consent(state, kind, row.fields.get("purpose"))
         state.last_time = time
         ident = row.interaction_id
         if ident is not None:  # forgotten by forget_ids once it can only be late
