@@ -115,3 +115,37 @@ class TestMaybe:
         holds = [bool(scalar(Env({"v": v}, 0, "c", {}, {"v": v}))) for v in values]
         assert mask is not None
         assert all(m or not h for m, h in zip(mask.tolist(), holds, strict=True))
+
+
+@pytest.mark.parametrize("purpose_field", [True, False])
+def test_consent_no_pass_replays_is_read_from_the_columns(purpose_field: bool) -> None:
+    """Consent that only a rule decided on arrays reads (no pass replays it) is brought up
+    to date from the ``kind`` and ``purpose`` columns: purposes spaced, cased, blank, missing,
+    a number (read as its digits), and revocations of every purpose leave the states and the later firings
+    as one interaction at a time leaves them."""
+    rules = parse(
+        'trigger nudge:\n    when product_view as v where v.product == "p1"\n'
+        "    emit nudge\n    requires consent marketing\n"
+    )
+    purposes: list[Any] = ["Marketing ", " marketing", "", "   ", None, 5, "sms"]
+    recs: list[dict[str, Any]] = []
+    for i in range(240):
+        at = (T0 + timedelta(hours=i)).isoformat().replace("+00:00", "Z")
+        customer = f"c{i % 6}"
+        if i % 3 == 0:
+            kind = "consent_granted" if i % 2 else "consent_revoked"
+            rec = {"customer_id": customer, "timestamp": at, "kind": kind}
+            purpose = purposes[(i // 3) % len(purposes)]
+            if purpose_field and purpose is not None:
+                rec["purpose"] = purpose
+        else:
+            rec = {"customer_id": customer, "timestamp": at, "kind": "product_view",
+                   "product": "p1" if i % 2 else "p2"}  # fmt: skip
+        rec["interaction_id"] = f"e{i}"
+        recs.append(rec)
+    one = engine_of(rules, None)
+    expected = [f for rec in recs for f in one.process(rec)]
+    columnar = engine_of(rules, COLUMNAR)
+    got = [*columnar.process_many(recs[:120]), *columnar.process_many(recs[120:])]
+    assert state_of(columnar)[0] == state_of(one)[0]
+    assert whole(got) == whole(expected)
