@@ -500,7 +500,7 @@ class TestWhatHeld:
             assert got == expected == [{"m": "p7"}, {"m": "p7"}]
 
     def test_a_real_micro_batch_with_one_bad_customer(self) -> None:
-        """2,010 purchases of 50 customers at the real threshold, one customer's window
+        """``COLUMNAR_FROM + 10`` purchases of 50 customers at the real threshold, one customer's window
         holding text then a number: the micro-batch is refused whole with nothing changed,
         one at a time refuses that interaction alone; corrected, the micro-batch returns and
         keeps what one at a time does."""
@@ -512,15 +512,16 @@ class TestWhatHeld:
             record(f"c{j % 50}", j / 10, ident=f"i{j}", b=float(j % 7))
             for j in range(COLUMNAR_FROM + 10)
         ]
+        at = COLUMNAR_FROM * 3 // 4 // 50 * 50 + 7  # customer c7, well into the call
         bad = [dict(r) for r in recs]
-        bad[1507]["b"] = "x"  # customer c7, with numbers before it in its window
+        bad[at]["b"] = "x"  # with numbers before it in its window
         big = TriggerEngine(rules, max_future=None)
         assert outcome(big, "columnar", bad)[::2] == ("raised", True)
         one = TriggerEngine(rules, max_future=None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             for j, r in enumerate(bad):
-                if j == 1507:
+                if j == at:
                     with pytest.raises(CXModelError, match=ORDERED_OR_COMPARED):
                         one.process(r)
                     one.process(recs[j])

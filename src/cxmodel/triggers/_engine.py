@@ -336,7 +336,7 @@ class TriggerEngine:
         arrives at once: an interaction in it is late only when it is behind the watermark
         earlier calls set (or at or before ``advance_to``'s time), and the batch is taken in
         time order, so the result is the same as processing its interactions one by one in
-        time order. A micro-batch of 2,000 interactions or more
+        time order. A micro-batch of 1,000 interactions or more
         is taken a rule at a time over columns (a log, a mapping of columns or a list of
         plain records stays columns until a rule reads an interaction; rules anchored on
         interactions are decided with the batch evaluator's array kernels), with the same
