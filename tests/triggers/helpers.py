@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from cxmodel.domain import Interaction
 from cxmodel.errors import DataWarning, SchemaError, StoreError
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import StateChange, TriggerEngine
+from cxmodel.triggers import InMemoryStore, SQLiteStore, StateChange, TriggerEngine
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -510,6 +510,43 @@ def state_of(engine: TriggerEngine) -> Any:
             engine.duplicates,
         )
     )
+
+
+class EnginePair:
+    """A columnar and a per-row engine (``engines[0]`` and ``engines[1]``) side by side, on
+    stores of one kind: ``"memory"``, ``"failing"`` (a :class:`FailingStore`) or
+    ``"sqlite"`` (files in ``tmp``, kept across :meth:`restart`)."""
+
+    def __init__(self, rules: Any, store: str, tmp: Path, **kwargs: Any) -> None:
+        self.rules, self.kind, self.tmp, self.kwargs = rules, store, tmp, kwargs
+        self.stores: list[Any] = [self._store(j) for j in (0, 1)]
+        self.engines = [self._start(j) for j in (0, 1)]
+
+    def close(self) -> None:
+        for s in self.stores:
+            s.close()
+
+    def _store(self, j: int) -> Any:
+        if self.kind == "sqlite":
+            return SQLiteStore(self.tmp / f"s{j}.db")
+        inner = InMemoryStore()
+        return FailingStore(inner) if self.kind == "failing" else inner
+
+    def _start(self, j: int) -> TriggerEngine:
+        return engine_of(self.rules, (COLUMNAR, PER_ROW)[j], store=self.stores[j], **self.kwargs)
+
+    def restart(self) -> None:
+        """Both engines started again from their stores (a SQLite file read back), their
+        states then alike."""
+        for j in (0, 1):
+            self.stores[j].close()
+            if self.kind == "sqlite":
+                self.stores[j] = SQLiteStore(self.tmp / f"s{j}.db")
+            self.engines[j] = self._start(j)
+        self.check()
+
+    def check(self) -> None:
+        assert state_of(self.engines[0]) == state_of(self.engines[1])
 
 
 def purchase_record(customer: str, at: Any, ident: str, **extra: Any) -> dict[str, Any]:

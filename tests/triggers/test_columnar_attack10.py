@@ -31,7 +31,7 @@ import cxmodel.triggers._columnar_anchored as anchored_module
 from cxmodel._grouping import group_by_code
 from cxmodel.errors import CXModelError, DataWarning
 from cxmodel.log import InteractionLog
-from cxmodel.triggers import InMemoryStore, SQLiteStore, TriggerEngine, parse
+from cxmodel.triggers import parse
 from cxmodel.triggers._codes import object_array
 from cxmodel.triggers._columnar import _maybe_redelivered
 from cxmodel.triggers._columnar_aggregates import log_column
@@ -42,7 +42,7 @@ from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
     T0,
-    FailingStore,
+    EnginePair,
     engine_of,
     evaluate_complete,
     form,
@@ -127,36 +127,13 @@ def quietly(recs: list[dict[str, Any]], how: str) -> Any:
         return form(recs, how)
 
 
-class Pair:
+class Pair(EnginePair):
     """A columnar and a per-row engine on stores of one kind, compared after every call."""
 
     def __init__(self, rules: Any, store: str, tmp: Path, **kwargs: Any) -> None:
-        self.rules, self.kind, self.tmp, self.kwargs = rules, store, tmp, kwargs
-        self.stores = [self._store(j) for j in (0, 1)]
-        self.engines = [self._start(j) for j in (0, 1)]
+        super().__init__(rules, store, tmp, **kwargs)
         self.fired: list[Any] = []  # the columnar engine's emitted firings, every call
         self.refused = 0  # the calls refused whole
-
-    def _store(self, j: int) -> Any:
-        if self.kind == "sqlite":
-            return SQLiteStore(self.tmp / f"s{j}.db")
-        inner = InMemoryStore()
-        return FailingStore(inner) if self.kind == "failing" else inner
-
-    def _start(self, j: int) -> TriggerEngine:
-        return engine_of(self.rules, (COLUMNAR, PER_ROW)[j], store=self.stores[j], **self.kwargs)
-
-    def close(self) -> None:
-        for s in self.stores:
-            s.close()
-
-    def restart(self) -> None:
-        for j in (0, 1):
-            self.stores[j].close()
-            if self.kind == "sqlite":
-                self.stores[j] = SQLiteStore(self.tmp / f"s{j}.db")
-            self.engines[j] = self._start(j)
-        assert state_of(self.engines[0]) == state_of(self.engines[1])
 
     def both(self, call: Any) -> None:
         """``call(engine)`` on each: the same result (or error), warnings and state."""
@@ -174,7 +151,7 @@ class Pair:
                     self.refused += j == 0
             results.append((out, [str(w.message) for w in seen]))
         assert results[0] == results[1]
-        assert state_of(self.engines[0]) == state_of(self.engines[1])
+        self.check()
 
     def batch(self, recs: list[dict[str, Any]], how: str) -> None:
         try:
@@ -570,33 +547,23 @@ def test_one_class_columns_read_as_every_value_is(released: list[Any], carried: 
     assert np.array_equal(got, expected, equal_nan=got.dtype.kind == "f")
 
 
-def maybe_redelivered_before(
+def redelivery_in(
     delivery: Any, runner: Any, customers: list[Any], ids: list[Any], ok: Any
 ) -> bool:
-    """``_maybe_redelivered`` as it read before its ids were hashed once."""
+    """Whether an admitted interaction with an id (``ok``, not ``None``) repeats the
+    (customer, id) of another in the call or one its customer remembers, found pair by pair;
+    any call with ids buffered from an earlier one or a catalogue event is sent through the
+    check in order."""
     if delivery.buffered_ids or CATALOGUE in customers:
         return True
-    if not (all(ids) and ok.all()):
-        listed = [
-            (c, i)
-            for c, i, k in zip(customers, ids, ok.tolist(), strict=True)
-            if k and i is not None
-        ]
-        customers, ids = [c for c, _ in listed], [i for _, i in listed]
-    distinct = set(ids)
-    if len(distinct) != len(ids) and len(set(zip(customers, ids, strict=True))) != len(ids):
-        return True
-    states = runner.states
-    remembered: set[str] = set()
-    for cid in set(customers):
-        state = states.get(cid)
-        if state is not None and state.seen:
-            remembered.update(state.seen)
-    common = distinct & remembered
-    return bool(common) and any(
-        i in common and (state := states.get(c)) is not None and i in state.seen
-        for c, i in zip(customers, ids, strict=True)
-    )
+    pairs: list[tuple[Any, Any]] = []
+    for c, i, k in zip(customers, ids, ok.tolist(), strict=True):
+        if k and i is not None:
+            state = runner.states.get(c)
+            if (c, i) in pairs or (state is not None and i in state.seen):
+                return True
+            pairs.append((c, i))
+    return False
 
 
 @given(
@@ -608,11 +575,11 @@ def maybe_redelivered_before(
     st.dictionaries(st.sampled_from(["a", "b", "d"]), st.sets(st.sampled_from(["", "x", "y"]))),
     st.booleans(),
 )  # fmt: skip
-def test_ids_hashed_once_decide_as_before(
+def test_ids_hashed_once_decide_as_pair_by_pair(
     rows: list[tuple[str, Any, bool]], seen: dict[str, set[str]], buffered: bool
 ) -> None:
     """Ids empty, missing, repeated (by one customer and by two), rows refused, ids the
-    customers remember: whether a call may hold a re-delivery is decided as before."""
+    customers remember: whether a call may hold a re-delivery is decided as pair by pair."""
     delivery = SimpleNamespace(buffered_ids={("a", "x")} if buffered else set())
     runner = SimpleNamespace(
         states={c: SimpleNamespace(seen=dict.fromkeys(ids, 0)) for c, ids in seen.items()}
@@ -620,7 +587,7 @@ def test_ids_hashed_once_decide_as_before(
     customers = [c for c, _, _ in rows]
     ids = [i for _, i, _ in rows]
     ok = np.array([k for _, _, k in rows], dtype=bool)
-    assert _maybe_redelivered(delivery, runner, customers, ids, ok) == maybe_redelivered_before(  # type: ignore[arg-type]
+    assert _maybe_redelivered(delivery, runner, customers, ids, ok) == redelivery_in(  # type: ignore[arg-type]
         delivery, runner, customers, ids, ok
     )
 

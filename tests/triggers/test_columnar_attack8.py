@@ -26,7 +26,7 @@ from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
     T0,
-    FailingStore,
+    EnginePair,
     engine_of,
     form,
     random_rule_set,
@@ -107,38 +107,12 @@ def closed() -> Any:
         _OPEN.pop().close()
 
 
-class Pair:
+class Pair(EnginePair):
     """A columnar and a per-row engine on stores of the same kind, run side by side."""
 
     def __init__(self, rules: Any, store: str, tmp: Path, **kwargs: Any) -> None:
-        self.rules, self.kind, self.tmp, self.kwargs = rules, store, tmp, kwargs
-        self.stores: list[Any] = [self._store(j) for j in (0, 1)]
-        self.engines = [self._start(j) for j in (0, 1)]
+        super().__init__(rules, store, tmp, **kwargs)
         _OPEN.append(self)
-
-    def close(self) -> None:
-        for s in self.stores:
-            s.close()
-
-    def _store(self, j: int) -> Any:
-        if self.kind == "sqlite":
-            return SQLiteStore(self.tmp / f"s{j}.db")
-        inner = InMemoryStore()
-        return FailingStore(inner) if self.kind == "failing" else inner
-
-    def _start(self, j: int) -> TriggerEngine:
-        return engine_of(self.rules, (COLUMNAR, PER_ROW)[j], store=self.stores[j], **self.kwargs)
-
-    def restart(self) -> None:
-        for j in (0, 1):
-            self.stores[j].close()
-            if self.kind == "sqlite":
-                self.stores[j] = SQLiteStore(self.tmp / f"s{j}.db")
-            self.engines[j] = self._start(j)
-        self.check()
-
-    def check(self) -> None:
-        assert state_of(self.engines[0]) == state_of(self.engines[1])
 
     def both(self, call: Any) -> list[Any]:
         """``call(engine)`` on each; the same result (or error), warnings and state."""
