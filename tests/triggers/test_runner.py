@@ -3,6 +3,7 @@ timers fall due in time order, firings are decided with their policies."""
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -11,12 +12,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxmodel.domain import Customer
+from cxmodel.errors import StoreError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import InMemoryStore, TriggerEngine, parse
 from cxmodel.triggers._customer import CustomerState
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._runner import TIMER, RuleRunner
-from tests.triggers.helpers import epoch_us, evaluate_complete
+from tests.triggers.helpers import (
+    COLUMNAR,
+    PER_ROW,
+    FailingStore,
+    engine_of,
+    epoch_us,
+    evaluate_complete,
+)
 
 DAY = 86_400_000_000
 
@@ -239,3 +248,58 @@ def test_timers_due_counts_as_a_scan_of_the_queue(dues: list[int], time: int, le
     runner.timers = [(due, 0, j, "c", "t") for j, due in enumerate(dues)]
     heapq.heapify(runner.timers)
     assert runner.timers_due(time, least) == (sum(due <= time for due in dues) >= least)
+
+
+class TestForgettingIds:
+    """Interaction ids are forgotten by looking only at the customers who remember some
+    (``RuleRunner.remembering``): every customer whose state holds ids must be among them,
+    whatever the calls, failed commits, restarts and erasures in between."""
+
+    @staticmethod
+    def _remembered_by_all(engine: TriggerEngine) -> None:
+        runner = engine._runner
+        holding = {cid for cid, state in runner.states.items() if state.seen}
+        assert holding <= runner.remembering
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["one", "many", "advance", "fail", "restart", "forget"]),
+                st.integers(0, 40),
+            ),
+            max_size=14,
+        )
+    )
+    def test_every_customer_holding_ids_is_looked_at(self, steps: list[tuple[str, int]]) -> None:
+        rules = parse(INACTIVE)
+        store = FailingStore(InMemoryStore())
+        path = COLUMNAR if len(steps) % 2 else PER_ROW
+        engine = engine_of(rules, path, store=store, redelivery_window="6 hours")
+        start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        clock = 0  # hours
+        for j, (step, size) in enumerate(steps):
+            recs = []
+            for k in range(size):
+                clock += 1
+                recs.append({"customer_id": f"c{(j + k) % 5}", "kind": "view",
+                             "timestamp": start + timedelta(hours=clock),
+                             "interaction_id": f"e{clock}"})  # fmt: skip
+            if step == "one":
+                for rec in recs:
+                    engine.process(rec)
+            elif step == "many":
+                engine.process_many(recs)
+            elif step == "advance":
+                engine.advance_to(start + timedelta(hours=clock))
+            elif step == "fail":
+                store.fail = 1
+                with contextlib.suppress(StoreError):  # the commit fails: nothing changed
+                    engine.process_many(recs)
+                store.fail = 0
+            elif step == "restart":
+                store.close()
+                engine = engine_of(rules, path, store=store, redelivery_window="6 hours")
+            else:
+                engine.forget(f"c{size % 5}")
+            self._remembered_by_all(engine)

@@ -74,6 +74,9 @@ class RuleRunner:
         self.use_policies(rules)
         self.alerts = AlertMonitor(rules.alerts)  # over everyone: its state is in the meta
         self.states: dict[str, CustomerState] = {}
+        #: the customers whose states may remember interaction ids (every one that does is
+        #: here), so that forgetting ids looks at them only, not at every customer
+        self.remembering: set[str] = set()
         self.catalogue = CatalogueRunner()
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
@@ -171,6 +174,8 @@ class RuleRunner:
         """Put a customer's timers and waiting firings (of rule ``only``, or every active
         rule) on the timer queue; forget the counts of contact policies no longer in use."""
         cid = state.customer
+        if state.seen:
+            self.remembering.add(cid)
         if only is None and state.contacts:
             used = {p.name for p in self.contact.values()}
             for name in [n for n in state.contacts if n not in used]:
@@ -236,13 +241,20 @@ class RuleRunner:
         ``before`` (they can no longer be re-delivered without being late); the customers
         changed are touched, so the call commits them (the catalogue's are in the meta). A
         customer's ids are in release order, so time order: the first says whether any is to
-        go, and the customers with none cost a look each."""
+        go. Only the customers who remember ids (:attr:`remembering`) are looked at."""
         self.catalogue.forget_ids(before)
-        for cid, state in self.states.items():
-            seen = state.seen
-            if seen and next(iter(seen.values())) < before:
-                kept = compress(seen.items(), map(before.__le__, seen.values()))
-                self.touch(cid).seen = dict(kept)
+        states, done = self.states, []
+        for cid in self.remembering:
+            state = states.get(cid)
+            seen = None if state is None else state.seen
+            if not seen:  # forgotten, or erased
+                done.append(cid)
+            elif next(iter(seen.values())) < before:
+                kept = dict(compress(seen.items(), map(before.__le__, seen.values())))
+                self.touch(cid).seen = kept
+                if not kept:
+                    done.append(cid)
+        self.remembering.difference_update(done)
 
     def refuse_held(self, held: list[Row]) -> None:
         """Refuse interactions ``held`` back for lateness (in release order) that an
@@ -333,6 +345,7 @@ class RuleRunner:
         ident = row.interaction_id
         if ident is not None:  # forgotten by forget_ids once it can only be late
             state.seen[ident] = time
+            self.remembering.add(state.customer)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
         if kind in self._by_kind:
