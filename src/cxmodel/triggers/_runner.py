@@ -15,7 +15,6 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Mapping
-from itertools import compress
 from typing import Any
 
 from cxmodel._time import us_to_datetime
@@ -250,9 +249,10 @@ class RuleRunner:
             if not seen:  # forgotten, or erased
                 done.append(cid)
             elif next(iter(seen.values())) < before:
-                kept = dict(compress(seen.items(), map(before.__le__, seen.values())))
-                self.touch(cid).seen = kept
-                if not kept:
+                seen = self.touch(cid).seen  # (a copy kept first, if the call may roll back)
+                for key in [k for k, t in seen.items() if t < before]:
+                    del seen[key]
+                if not seen:
                     done.append(cid)
         self.remembering.difference_update(done)
 
