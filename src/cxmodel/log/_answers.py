@@ -11,6 +11,7 @@ each record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from itertools import count
 from typing import Any
 
 import numpy as np
@@ -322,8 +323,40 @@ def _values(column: Any) -> npt.NDArray[Any]:
 def _question(questions: Mapping[str, Question], metric: object) -> Question | None:
     """The question ``metric`` names, read as the ``metric`` column reads text
     (:func:`~cxmodel.log._columns.id_text`: ``5`` names question ``"5"``)."""
+    if type(metric) is str:
+        return questions.get(metric)
     name = id_text(metric)
     return None if name is None else questions.get(name)
+
+
+def _metric_codes(column: Any) -> tuple[npt.NDArray[np.intp], list[Any]]:
+    """Each row's metric as a code into the distinct metrics (the last code: missing), so
+    that questions are looked up once per metric, not once per row.
+
+    Values are told apart by class as well as by value (``1``, ``1.0`` and ``True`` are
+    three metrics, as :func:`_question` reads them); a column holding unhashable values
+    (lists) has a code per row.
+
+    Examples
+    --------
+    >>> code, distinct = _metric_codes(np.array(["nps", None, "nps", 1, True], dtype=object))
+    >>> code.tolist(), distinct
+    ([0, 1, 0, 2, 3], ['nps', None, 1, True])
+    """
+    if isinstance(column, Encoded):  # coded already: missing (-1) becomes the last code
+        categories = column.categories.tolist()
+        return np.where(column.codes >= 0, column.codes, len(categories)), [*categories, None]
+    values = np.asarray(column, dtype=object).tolist()
+    first: dict[tuple[type, Any], int] = {}
+    try:  # the position each (class, value) is first seen at, in C
+        at = np.fromiter(
+            map(first.setdefault, zip(map(type, values), values), count()), np.intp, len(values)
+        )
+    except TypeError:  # an unhashable value: one code per row
+        return np.arange(len(values)), values
+    renumber = np.zeros(len(values), dtype=np.intp)
+    renumber[np.fromiter(first.values(), np.intp, len(first))] = np.arange(len(first))
+    return renumber[at], [value for _, value in first]
 
 
 def prepare_answers(
@@ -357,11 +390,9 @@ def prepare_answers(
         return {}
     if "score" not in raw and "answer" not in raw:
         return {}
-    metric = raw["metric"]
-    labels = metric.decode() if isinstance(metric, Encoded) else np.asarray(metric, dtype=object)
-    get = questions.get
-    asked = [get(m) if type(m) is str else _question(questions, m) for m in labels.tolist()]
-    n = len(asked)
+    code, distinct = _metric_codes(raw["metric"])
+    asked = [_question(questions, m) for m in distinct]  # a question per distinct metric
+    n = len(code)
     # the rows to read: those holding a score to a question other than a scale, or an
     # answer to a question other than text (a text answer alone is read as it is); the
     # column of scores is looked at only when there are such questions (it is numbers)
@@ -371,18 +402,20 @@ def prepare_answers(
         answers = _values(raw["answer"])
         missing = is_missing(answers)
         answers[missing] = None  # one missing value: the same answer read once (below)
-        not_text = [q is not None and q.type is not QuestionType.TEXT for q in asked]
-        to_read |= np.array(not_text, dtype=bool) & ~missing
-    not_scale = [q is not None and q.type is not QuestionType.SCALE for q in asked]
-    if "score" in raw and any(not_scale):
+        not_text = np.array(
+            [q is not None and q.type is not QuestionType.TEXT for q in asked], bool
+        )
+        to_read |= not_text[code] & ~missing
+    not_scale = np.array([q is not None and q.type is not QuestionType.SCALE for q in asked], bool)
+    if "score" in raw and not_scale[code].any():
         scores = _values(raw["score"])
         missing = is_missing(scores)
         scores[missing] = None
-        to_read |= np.array(not_scale, dtype=bool) & ~missing
+        to_read |= not_scale[code] & ~missing
     read: dict[str, dict[int, Any]] = {"score": {}, "answer": {}}
     seen: dict[Any, tuple[Any, Any, str | None]] = {}  # each distinct answer read once
     for row in np.flatnonzero(to_read).tolist():
-        question = asked[row]
+        question = asked[code[row]]
         assert question is not None
         given = (
             None if scores is None else scores[row],

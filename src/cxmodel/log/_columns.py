@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
@@ -398,16 +399,19 @@ def valid_text(text: str) -> bool:
     return text.isascii() or SURROGATE.search(text) is None
 
 
-def valid_texts(values: list[Any]) -> bool:
+def valid_texts(values: list[Any], types: AbstractSet[type] | None = None) -> bool:
     """:func:`valid_text` of all the text among ``values`` at once (one join; missing
-    values and numbers left out).
+    values and numbers left out); ``types``, the classes of ``values`` when the caller has
+    them already, spares typing them again.
 
     Examples
     --------
     >>> valid_texts(["a", None, "b"]), valid_texts(["a", "b" + chr(0xDC80)])
     (True, False)
+    >>> valid_texts(["a", None], {str, type(None)})
+    True
     """
-    return valid_text(_all_text(values))
+    return valid_text(_all_text(values, types))
 
 
 #: the columns holding ids
@@ -972,26 +976,31 @@ def joined_text(values: list[Any], sep: str = "") -> tuple[str, list[str]]:
         return sep.join(text), text
 
 
-def _all_text(values: list[Any]) -> str:
+def _all_text(values: list[Any], types: AbstractSet[type] | None = None) -> str:
     """The text among ``values`` joined, for searching it all at once: missing values
     (``None``, empty text) and other types left out. Passes in C when they are text and
     ``None`` (the usual column); a test of each value only when others are among them
-    (whose truth is never asked: an array's raises).
+    (whose truth is never asked: an array's raises). ``types``: the classes of ``values``,
+    when known.
 
     Examples
     --------
     >>> _all_text(["a", None, "", "b"]), _all_text(["a", 1.5, np.array([1, 2]), "b"])
     ('ab', 'ab')
     """
-    try:
+    if types is None:
+        try:
+            return "".join(values)
+        except TypeError:
+            types = set(map(type, values))
+    if types <= _TEXT:
         return "".join(values)
-    except TypeError:
-        pass
-    if set(map(type, values)) <= _TEXT_OR_NONE:
+    if types <= _TEXT_OR_NONE:
         return "".join(filter(None, values))  # drops None (and empty text)
     return "".join([v for v in values if isinstance(v, str)])
 
 
+_TEXT = frozenset({str})
 _TEXT_OR_NONE = frozenset({str, type(None)})
 
 

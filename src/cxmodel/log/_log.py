@@ -297,9 +297,11 @@ def _warn_wide_integers(name: str, present: npt.NDArray[Any]) -> None:
     then compare and sort as text, where the streaming engine reads them as numbers. A
     column of wide integers alone is read as their digits without a word, as the engine
     reads each of them."""
-    values = present.tolist()
-    wide = sum(1 for v in values if isinstance(v, int) and abs(v) >= EXACT_FLOAT_INT)
-    if wide == len(values):
+    if present.dtype.kind in "iu":
+        wide = int(np.count_nonzero((present >= EXACT_FLOAT_INT) | (present <= -EXACT_FLOAT_INT)))
+    else:  # objects: the integers among floats
+        wide = sum(1 for v in present.tolist() if isinstance(v, int) and abs(v) >= EXACT_FLOAT_INT)
+    if wide == len(present):
         return
     warn(
         f"column {name!r} holds numbers, {wide:,} of them integers of 2**53 or more, which a "

@@ -943,10 +943,8 @@ class _Blocks:
             types.setdefault(name, set()).update(seen)
             # text is checked while it is in the cache (ids, fetched from memory again over
             # the whole micro-batch, would cost as much again)
-            if seen <= _ID_TYPES:  # text and missing values: their text joined in C
-                text = "".join(block) if NoneType not in seen else "".join(filter(None, block))
-                if not valid_text(text):
-                    return False  # an unpaired surrogate: one by one refuses it
+            if seen <= _ID_TYPES and not valid_texts(block, seen):
+                return False  # an unpaired surrogate: one by one refuses it
         ids = fields.get("interaction_id")
         if ids is not None and not self.empty_ids and types["interaction_id"] <= _ID_TYPES:
             self.empty_ids = "" in ids[start:stop]
