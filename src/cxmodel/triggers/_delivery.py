@@ -71,8 +71,10 @@ class Delivery:
     def released(self) -> int | None:
         """The time up to which interactions have been released (``None`` at start): the
         later of the watermark and the time declared complete."""
-        marks = [m for m in (self.watermark, self.closed) if m is not None]
-        return max(marks) if marks else None
+        watermark, closed = self.watermark, self.closed
+        if closed is None or (watermark is not None and watermark >= closed):
+            return watermark
+        return closed
 
     @property
     def on_time(self) -> int | None:

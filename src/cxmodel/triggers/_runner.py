@@ -42,6 +42,7 @@ from cxmodel.triggers._policies import (
     quiet_until,
     take_consent,
 )
+from cxmodel.triggers._remembering import Remembering
 from cxmodel.triggers._rules import RuleSet
 from cxmodel.triggers._truths import truth_uses
 
@@ -74,8 +75,9 @@ class RuleRunner:
         self.alerts = AlertMonitor(rules.alerts)  # over everyone: its state is in the meta
         self.states: dict[str, CustomerState] = {}
         #: the customers whose states may remember interaction ids (every one that does is
-        #: here), so that forgetting ids looks at them only, not at every customer
-        self.remembering: set[str] = set()
+        #: queued at or before its oldest), so that forgetting ids looks only at those with
+        #: one to forget
+        self.remembering = Remembering()
         self.catalogue = CatalogueRunner()
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
@@ -174,7 +176,7 @@ class RuleRunner:
         rule) on the timer queue; forget the counts of contact policies no longer in use."""
         cid = state.customer
         if state.seen:
-            self.remembering.add(cid)
+            self.remembering.add(cid, min(state.seen.values()))
         if only is None and state.contacts:
             used = {p.name for p in self.contact.values()}
             for name in [n for n in state.contacts if n not in used]:
@@ -238,23 +240,22 @@ class RuleRunner:
     def forget_ids(self, before: int) -> None:
         """Forget every customer's and the catalogue's interaction ids of times before
         ``before`` (they can no longer be re-delivered without being late); the customers
-        changed are touched, so the call commits them (the catalogue's are in the meta). A
-        customer's ids are in release order, so time order: the first says whether any is to
-        go. Only the customers who remember ids (:attr:`remembering`) are looked at."""
+        changed are touched, so the call commits them (the catalogue's are in the meta).
+        Only the customers queued before ``before`` (:attr:`remembering`) are looked at;
+        those who still hold ids are queued again at their oldest."""
         self.catalogue.forget_ids(before)
-        states, done = self.states, []
-        for cid in self.remembering:
+        states, remembering = self.states, self.remembering
+        for cid in remembering.due(before):
             state = states.get(cid)
             seen = None if state is None else state.seen
             if not seen:  # forgotten, or erased
-                done.append(cid)
-            elif next(iter(seen.values())) < before:
+                continue
+            if min(seen.values()) < before:
                 seen = self.touch(cid).seen  # (a copy kept first, if the call may roll back)
                 for key in [k for k, t in seen.items() if t < before]:
                     del seen[key]
-                if not seen:
-                    done.append(cid)
-        self.remembering.difference_update(done)
+            if seen:
+                remembering.add(cid, min(seen.values()))
 
     def refuse_held(self, held: list[Row]) -> None:
         """Refuse interactions ``held`` back for lateness (in release order) that an
@@ -345,7 +346,7 @@ class RuleRunner:
         ident = row.interaction_id
         if ident is not None:  # forgotten by forget_ids once it can only be late
             state.seen[ident] = time
-            self.remembering.add(state.customer)
+            self.remembering.add(state.customer, time)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
         if kind in self._by_kind:
