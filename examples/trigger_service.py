@@ -13,8 +13,9 @@ Endpoints (request and response bodies are JSON objects):
 
 ``POST /interactions`` ``{"records": [...]}``
     Process the records as one micro-batch (``process_many``); respond
-    ``{"firings": [...], "late": [...]}``: the firings that became final, and the records the
-    engine set aside as later than its allowed lateness (not processed).
+    ``{"firings": [...], "late": [...], "refused": [...]}``: the firings that became final, and
+    the records the engine set aside, not processed: later than its allowed lateness, and more
+    than a day ahead of the service's clock (``max_future``; a wrong clock or year).
 ``POST /advance`` ``{"time": "2024-05-01T00:00:00+00:00"}``
     Declare every interaction up to ``time`` delivered and fire due timers
     (``advance_to``); respond ``{"firings": [...]}``.
@@ -184,19 +185,23 @@ def _field(body: dict[str, Any], name: str, kind: type, what: str) -> Any:
 
 
 class _Store(SQLiteStore):
-    """A :class:`SQLiteStore` that hands over the late interactions it commits, so that a
-    call reports its own without reading back every late interaction the file holds."""
+    """A :class:`SQLiteStore` that hands over the interactions it commits as set aside, so
+    that a call reports its own without reading back every one the file holds."""
 
     _late: Sequence[Quarantined] = ()
+    _refused: Sequence[Quarantined] = ()
 
     def commit(self, change: StateChange) -> None:
         super().commit(change)
         self._late = [*self._late, *change.late]
+        self._refused = [*self._refused, *change.rejected]
 
-    def take_late(self) -> list[dict[str, Any]]:
-        """The records of the late interactions committed since the last call."""
-        late, self._late = self._late, ()
-        return [q.record for q in late]
+    def take_set_aside(self) -> dict[str, list[dict[str, Any]]]:
+        """``{"late": [...], "refused": [...]}``: the records of the interactions committed
+        as late and as refused since the last call."""
+        out = {"late": [q.record for q in self._late], "refused": [q.record for q in self._refused]}
+        self._late = self._refused = ()
+        return out
 
 
 class TriggerService:
@@ -270,13 +275,13 @@ class TriggerService:
         Returns
         -------
         dict
-            ``{"firings": [...], "late": [...]}``.
+            ``{"firings": [...], "late": [...], "refused": [...]}``.
         """
         records = _field(body, "records", list, "a list of interaction records")
 
         def work() -> dict[str, Any]:
             firings = _firing_dicts(self._engine.process_many(records))
-            return {"firings": firings, "late": self._store.take_late()}
+            return {"firings": firings, **self._store.take_set_aside()}
 
         return self._call(work)
 
