@@ -48,8 +48,9 @@ Every answer is a JSON object; an error is ``{"error": message}``, naming the pr
 Memory stays bounded whatever clients send: at most ``--max-connections`` request bodies are
 read at once, each held as the bytes that arrived (at most 32 MiB), and one is decoded at a
 time (into up to about 25 times its size: 850 MB for 32 MiB of empty JSON objects; lower
-``MAX_BODY_BYTES`` on a small machine). A client that holds a connection without finishing its request holds one of those
-connections until the timeout; in front of untrusted clients, put a proxy that limits them.
+``MAX_BODY_BYTES`` on a small machine). A client that holds a connection without finishing
+its request holds one of those connections until the timeout; in front of untrusted
+clients, put a proxy that limits them.
 
 Delivery contract: each engine call commits the interactions it accepted, their ids and the
 firings it emitted to the store in one transaction before the response is written. A firing
