@@ -13,8 +13,9 @@ Endpoints (request and response bodies are JSON objects):
 
 ``POST /interactions`` ``{"records": [...]}``
     Process the records as one micro-batch (``process_many``); respond
-    ``{"firings": [...], "late": [...]}``: the firings that became final, and the records the
-    engine set aside as later than its allowed lateness (not processed).
+    ``{"firings": [...], "late": [...], "refused": [...]}``: the firings that became final, and
+    the records the engine set aside, not processed: later than its allowed lateness, and more
+    than a day ahead of the service's clock (``max_future``; a wrong clock or year).
 ``POST /advance`` ``{"time": "2024-05-01T00:00:00+00:00"}``
     Declare every interaction up to ``time`` delivered and fire due timers
     (``advance_to``); respond ``{"firings": [...]}``.
@@ -26,9 +27,30 @@ Endpoints (request and response bodies are JSON objects):
 ``GET /health``
     ``{"status": "ok", "rules": [...], "watermark": iso-or-null}``.
 
-A record or time the engine rejects gives ``400`` with ``{"error": message}`` (the
-:class:`~cxmodel.errors.CXModelError` message); an unexpected failure gives ``500`` with the
-exception's type only (the traceback goes to standard error).
+Every answer is a JSON object; an error is ``{"error": message}``, naming the problem:
+
+- ``400``: a body that is not strict JSON in UTF-8 (``NaN``, ``Infinity`` and a key given
+  twice in an object are refused) or not of the endpoint's shape; a record or time the engine
+  rejects (the :class:`~cxmodel.errors.CXModelError` message; nothing of the batch is
+  processed); a ``Content-Length`` that is not one number, or a body shorter than it.
+- ``404``: an unknown path (a query string is ignored). ``405``: a method the path does not
+  take, with ``Allow`` (``HEAD`` is taken wherever ``GET`` is).
+- ``408``: a body of which nothing more arrived for ``--timeout`` seconds (30). A connection
+  that leaves its request line or headers unfinished that long is closed.
+- ``411``: no ``Content-Length`` (chunked bodies are not taken). ``413``: a body over
+  ``MAX_BODY_BYTES`` (32 MiB). ``414``, ``431``: a request line or header line over 64 KiB,
+  or over 100 headers.
+- ``503``: a connection beyond ``--max-connections`` (32) open at once (with
+  ``Retry-After``), or a call during shutdown. ``505``: an HTTP version other than 1.x.
+- ``500``: an unexpected failure, with the exception's type only (the traceback goes to
+  standard error).
+
+Memory stays bounded whatever clients send: at most ``--max-connections`` request bodies are
+read at once, each held as the bytes that arrived (at most 32 MiB), and one is decoded at a
+time (into up to about 25 times its size: 850 MB for 32 MiB of empty JSON objects; lower
+``MAX_BODY_BYTES`` on a small machine). A client that holds a connection without finishing
+its request holds one of those connections until the timeout; in front of untrusted
+clients, put a proxy that limits them.
 
 Delivery contract: each engine call commits the interactions it accepted, their ids and the
 firings it emitted to the store in one transaction before the response is written. A firing
@@ -51,10 +73,12 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,12 +87,29 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from cxmodel.errors import CXModelError
-from cxmodel.triggers import EXAMPLE_RULES, Firing, RuleSet, SQLiteStore, TriggerEngine, parse
+from cxmodel.triggers import (
+    EXAMPLE_RULES,
+    Firing,
+    Quarantined,
+    RuleSet,
+    SQLiteStore,
+    StateChange,
+    TriggerEngine,
+    parse,
+)
 
 __all__ = ["RequestError", "TriggerService", "main", "make_server"]
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """The largest request body accepted (``413`` beyond)."""
+
+MAX_CONNECTIONS = 32
+"""Connections served at once by default (``--max-connections``); one more is answered
+``503`` and closed."""
+
+READ_TIMEOUT = 30.0
+"""Seconds a client may leave its request unfinished between two reads, by default
+(``--timeout``)."""
 
 T = TypeVar("T")
 
@@ -82,12 +123,49 @@ class RequestError(Exception):
         The status of the error response.
     message : str
         What was wrong, for the client.
+    headers : Mapping of str to str, optional
+        Headers to send with it (``Allow`` for ``405``).
     """
 
-    def __init__(self, status: HTTPStatus, message: str) -> None:
+    def __init__(
+        self, status: HTTPStatus, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = dict(headers or {})
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice (JSON parsers differ on which
+    value wins)."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        twice = next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+        raise ValueError(f"the key {twice!r} is given twice in one object")
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    """A request body as a JSON object; :class:`RequestError` (400) if it is not strict
+    JSON (``NaN`` and ``Infinity``, which :mod:`json` takes, and a key twice are refused; so
+    are integers of over 4,300 digits and nesting past the recursion limit) or not an object.
+    """
+    try:
+        body = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:
+        raise RequestError(HTTPStatus.BAD_REQUEST, "the body is nested too deeply") from None
+    except ValueError as exc:  # not JSON, not UTF-8, a key twice, NaN, an integer too long
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        got = kinds.get(type(body), "a number")
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"the body must be a JSON object, got {got}")
+    return body
 
 
 def _firing_dicts(firings: Iterable[Firing]) -> list[dict[str, Any]]:
@@ -106,6 +184,26 @@ def _field(body: dict[str, Any], name: str, kind: type, what: str) -> Any:
             f"{name!r} must be {what}, got {type(value).__name__}",
         )
     return value
+
+
+class _Store(SQLiteStore):
+    """A :class:`SQLiteStore` that hands over the interactions it commits as set aside, so
+    that a call reports its own without reading back every one the file holds."""
+
+    _late: Sequence[Quarantined] = ()
+    _refused: Sequence[Quarantined] = ()
+
+    def commit(self, change: StateChange) -> None:
+        super().commit(change)
+        self._late = [*self._late, *change.late]
+        self._refused = [*self._refused, *change.rejected]
+
+    def take_set_aside(self) -> dict[str, list[dict[str, Any]]]:
+        """``{"late": [...], "refused": [...]}``: the records of the interactions committed
+        as late and as refused since the last call."""
+        out = {"late": [q.record for q in self._late], "refused": [q.record for q in self._refused]}
+        self._late = self._refused = ()
+        return out
 
 
 class TriggerService:
@@ -132,8 +230,8 @@ class TriggerService:
         self._closed = False
         lateness: str | int = 0 if allowed_lateness.strip() in ("", "0") else allowed_lateness
 
-        def build() -> tuple[SQLiteStore, TriggerEngine]:
-            store = SQLiteStore(db)
+        def build() -> tuple[_Store, TriggerEngine]:
+            store = _Store(db)
             try:
                 # ids are remembered 30 days past the watermark, so a client may re-deliver
                 # that far back after a crash and have processed interactions ignored
@@ -150,7 +248,6 @@ class TriggerService:
         except BaseException:
             self._executor.shutdown(wait=True)
             raise
-        self._late_seen = len(self._store.late())  # late interactions kept before this run
 
     def _call(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the engine thread and return its result (exceptions re-raised)."""
@@ -180,16 +277,13 @@ class TriggerService:
         Returns
         -------
         dict
-            ``{"firings": [...], "late": [...]}``.
+            ``{"firings": [...], "late": [...], "refused": [...]}``.
         """
         records = _field(body, "records", list, "a list of interaction records")
 
         def work() -> dict[str, Any]:
             firings = _firing_dicts(self._engine.process_many(records))
-            kept = self._store.late()  # the store keeps late interactions: report the new ones
-            late = [q.record for q in kept[self._late_seen :]]
-            self._late_seen = len(kept)
-            return {"firings": firings, "late": late}
+            return {"firings": firings, **self._store.take_set_aside()}
 
         return self._call(work)
 
@@ -266,91 +360,196 @@ class TriggerService:
         self._executor.shutdown(wait=True)
 
 
+_BUSY_BODY = b'{"error": "too many connections at once; try again shortly"}'
+_BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+) % (len(_BUSY_BODY), _BUSY_BODY)
+"""The answer to a connection beyond ``max_connections``, written as is."""
+
+
 class _Server(ThreadingHTTPServer):
-    """A threading HTTP server that knows its :class:`TriggerService`."""
+    """A threading HTTP server that knows its :class:`TriggerService`, serves at most
+    ``max_connections`` connections at once and decodes one request body at a time."""
 
     daemon_threads = True
+    request_queue_size = 64  # connections the system holds until they are accepted
 
-    def __init__(self, address: tuple[str, int], service: TriggerService, verbose: bool) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        service: TriggerService,
+        verbose: bool,
+        read_timeout: float,
+        max_connections: int,
+    ) -> None:
         super().__init__(address, _Handler)
         self.service = service
         self.verbose = verbose
+        self.read_timeout = read_timeout
+        self.decoding = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)  # starts the connection's thread
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        """Answer ``503`` to a connection beyond the limit, on the accepting thread: the
+        answer fits in an empty send buffer, and what the client sent is not waited for."""
+        try:
+            request.setblocking(False)
+            request.sendall(_BUSY)
+            request.recv(65536)  # what arrived already: closing on unread bytes resets
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):  # the client broke the connection
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Routes JSON requests to the service."""
+    """Routes JSON requests to the service; every answer, error or not, is a JSON object."""
 
     server: _Server
-    timeout = 60  # seconds a client may take to send its request
-    error_content_type = "application/json"
-    error_message_format = '{"error": "%(message)s"}'
+    default_request_version = "HTTP/1.0"  # a malformed request line still gets a status line
 
-    def do_GET(self) -> None:
-        routes: dict[str, Callable[[], dict[str, Any]]] = {
-            "/health": self.server.service.health,
-            "/firings/pending": self.server.service.pending,
-        }
-        self._answer(lambda: self._route(routes)())
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)
 
-    def do_POST(self) -> None:
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # every method reaches _handle, so that one an endpoint does not take gets 405
+        # naming those it takes, not the standard library's 501
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def _handle(self) -> None:
+        self._answer(self._dispatch)
+
+    def _dispatch(self) -> dict[str, Any]:
         service = self.server.service
-        routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+        gets: dict[str, Callable[[], dict[str, Any]]] = {
+            "/health": service.health,
+            "/firings/pending": service.pending,
+        }
+        posts: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "/interactions": service.interactions,
             "/advance": service.advance,
             "/acknowledge": service.acknowledge,
         }
-        self._answer(lambda: self._route(routes)(self._body()))
-
-    def _route(self, routes: dict[str, T]) -> T:
         path = self.path.split("?", 1)[0]
-        if path in routes:
-            return routes[path]
-        raise RequestError(
-            HTTPStatus.NOT_FOUND,
-            f"no endpoint {self.command} {path}; known: {', '.join(sorted(routes))}",
-        )
-
-    def _body(self) -> dict[str, Any]:
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
-            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is needed")
-        try:
-            length = int(length_text)
-        except ValueError:
+        if path not in gets and path not in posts:
+            known = [f"GET {p}" for p in gets] + [f"POST {p}" for p in posts]
             raise RequestError(
-                HTTPStatus.BAD_REQUEST, f"Content-Length {length_text!r} is not a number"
-            ) from None
-        if not 0 <= length <= MAX_BODY_BYTES:
+                HTTPStatus.NOT_FOUND, f"no endpoint {path!r}; known: {', '.join(known)}"
+            )
+        allow = "GET, HEAD" if path in gets else "POST"
+        if self.command not in allow.split(", "):
+            raise RequestError(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                f"{path} takes {allow}, not {self.command}",
+                {"Allow": allow},
+            )
+        if path in gets:
+            return gets[path]()
+        raw = self._read_body()
+        with self.server.decoding:  # one decoded body in memory at a time, however many wait
+            return posts[path](_decode(raw))
+
+    def _read_body(self) -> bytes:
+        if "Transfer-Encoding" in self.headers:
+            raise RequestError(
+                HTTPStatus.LENGTH_REQUIRED,
+                "Transfer-Encoding is not supported: send the body with a Content-Length",
+            )
+        lengths = [text.strip() for text in self.headers.get_all("Content-Length", [])]
+        if not lengths:
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is needed")
+        if len(set(lengths)) > 1 or not (lengths[0].isascii() and lengths[0].isdigit()):
+            raise RequestError(  # int() would take "-1", "+1", "1_0" and " 1 "
+                HTTPStatus.BAD_REQUEST, f"Content-Length must be one number of bytes, got {lengths}"
+            )
+        length = int(lengths[0])
+        if length > MAX_BODY_BYTES:
             raise RequestError(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"the body must be at most {MAX_BODY_BYTES} bytes, got {length}",
             )
-        raw = self.rfile.read(length)
+        chunks: list[bytes] = []
+        received = 0
         try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise RequestError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
-        return body
+            while received < length:  # memory follows the bytes that arrive, not the header
+                chunk = self.rfile.read1(min(length - received, 1 << 16))
+                if not chunk:
+                    raise RequestError(
+                        HTTPStatus.BAD_REQUEST,
+                        f"the body ended after {received} of its {length} bytes",
+                    )
+                chunks.append(chunk)
+                received += len(chunk)
+        except TimeoutError:
+            raise RequestError(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"nothing arrived for {self.server.read_timeout:g} s after {received} of the "
+                f"body's {length} bytes",
+            ) from None
+        except OSError as exc:
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"the body was cut: {exc}") from None
+        return b"".join(chunks)
 
     def _answer(self, handle: Callable[[], dict[str, Any]]) -> None:
+        headers: dict[str, str] = {}
         try:
             status, payload = HTTPStatus.OK, handle()
         except RequestError as exc:
-            status, payload = exc.status, {"error": exc.message}
+            status, payload, headers = exc.status, {"error": exc.message}, exc.headers
         except CXModelError as exc:
             status, payload = HTTPStatus.BAD_REQUEST, {"error": str(exc)}
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             status = HTTPStatus.INTERNAL_SERVER_ERROR
             payload = {"error": f"internal error ({type(exc).__name__}); see the server log"}
+        self._send(status, payload, headers)
+
+    def _send(
+        self, status: HTTPStatus, payload: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload, default=str).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        except OSError:  # the client left or stopped reading: a firing stays pending
+            self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's own refusals (a malformed request line or header, a line
+        too long), as JSON like every other answer."""
+        self.close_connection = True
+        status = HTTPStatus(code)
+        self._send(status, {"error": message or status.phrase})
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
@@ -358,7 +557,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(
-    service: TriggerService, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
+    service: TriggerService,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    verbose: bool = False,
+    read_timeout: float = READ_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> ThreadingHTTPServer:
     """Bind an HTTP server for ``service`` (not yet serving).
 
@@ -372,13 +577,19 @@ def make_server(
         The port (``0``: any free one; read it from ``server.server_address``).
     verbose : bool
         Log every request to standard error.
+    read_timeout : float
+        Seconds a client may leave its request unfinished between two reads (or not read
+        the answer): past it, the connection is answered ``408`` (if its body was begun)
+        and closed.
+    max_connections : int
+        Connections served at once; one more is answered ``503`` and closed.
 
     Returns
     -------
     ThreadingHTTPServer
         The bound server; call ``serve_forever()``.
     """
-    return _Server((host, port), service, verbose)
+    return _Server((host, port), service, verbose, read_timeout, max_connections)
 
 
 def _load_rules(spec: str) -> RuleSet:
@@ -410,15 +621,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--allowed-lateness", default="0", help="event-time lateness accepted, e.g. '1h' (0)"
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=READ_TIMEOUT,
+        help=f"seconds a client may leave its request unfinished between reads ({READ_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        help=f"connections served at once; more are answered 503 ({MAX_CONNECTIONS})",
+    )
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
     args = parser.parse_args(argv)
+    if not (args.timeout > 0 and args.max_connections > 0):  # NaN is not > 0
+        parser.error("--timeout and --max-connections must be positive")
     try:
         service = TriggerService(_load_rules(args.rules), args.db, args.allowed_lateness)
     except (CXModelError, OSError) as exc:
         print(f"trigger_service: cannot start: {exc}", file=sys.stderr)
         return 2
     try:
-        server = make_server(service, args.host, args.port, verbose=args.verbose)
+        server = make_server(
+            service,
+            args.host,
+            args.port,
+            verbose=args.verbose,
+            read_timeout=args.timeout,
+            max_connections=args.max_connections,
+        )
     except OSError as exc:
         service.close()
         print(f"trigger_service: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,10 +52,13 @@ class Server:
         The state file (kept across restarts).
     log : Path
         Where the servers' standard error goes (appended across restarts).
+    options : sequence of str
+        More command-line options for the service (e.g. ``["--timeout", "2"]``).
     """
 
-    def __init__(self, db: Path, log: Path) -> None:
+    def __init__(self, db: Path, log: Path, options: Sequence[str] = ()) -> None:
         self.db, self.log = db, log
+        self.options = list(options)
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.starts = 0
@@ -73,7 +77,7 @@ class Server:
         args = [sys.executable, str(SERVICE), "--db", str(self.db), "--port", "0"]
         with self.log.open("ab") as err:
             self.process = subprocess.Popen(
-                [*args, "--host", HOST, "--rules", "default"],
+                [*args, "--host", HOST, "--rules", "default", *self.options],
                 stdout=subprocess.PIPE,
                 stderr=err,
                 env=env,
