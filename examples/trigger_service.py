@@ -15,7 +15,10 @@ Endpoints (request and response bodies are JSON objects):
     Process the records as one micro-batch (``process_many``); respond
     ``{"firings": [...], "late": [...], "refused": [...]}``: the firings that became final, and
     the records the engine set aside, not processed: later than its allowed lateness, and more
-    than a day ahead of the service's clock (``max_future``; a wrong clock or year).
+    than a day ahead of the service's clock (``max_future``; a wrong clock or year). The store
+    keeps set-aside records until a response hands them over (``take_late``,
+    ``take_rejected``), so its file does not grow with them; those set aside just before a
+    crash come in the first response after the restart.
 ``POST /advance`` ``{"time": "2024-05-01T00:00:00+00:00"}``
     Declare every interaction up to ``time`` delivered and fire due timers
     (``advance_to``); respond ``{"firings": [...]}``.
@@ -41,7 +44,9 @@ Every answer is a JSON object; an error is ``{"error": message}``, naming the pr
   ``MAX_BODY_BYTES`` (32 MiB). ``414``, ``431``: a request line or header line over 64 KiB,
   or over 100 headers.
 - ``503``: a connection beyond ``--max-connections`` (32) open at once (with
-  ``Retry-After``), or a call during shutdown. ``505``: an HTTP version other than 1.x.
+  ``Retry-After``), a call during shutdown, or a call whose commit failed (the store's file
+  locked by another program, a full disk: :class:`~cxmodel.errors.StoreError`, with
+  ``Retry-After``; nothing of the call happened, so the client sends it again). ``505``: an HTTP version other than 1.x.
 - ``500``: an unexpected failure, with the exception's type only (the traceback goes to
   standard error).
 
@@ -86,14 +91,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
-from cxmodel.errors import CXModelError
+from cxmodel.errors import CXModelError, StoreError
 from cxmodel.triggers import (
     EXAMPLE_RULES,
     Firing,
-    Quarantined,
     RuleSet,
     SQLiteStore,
-    StateChange,
     TriggerEngine,
     parse,
 )
@@ -186,26 +189,6 @@ def _field(body: dict[str, Any], name: str, kind: type, what: str) -> Any:
     return value
 
 
-class _Store(SQLiteStore):
-    """A :class:`SQLiteStore` that hands over the interactions it commits as set aside, so
-    that a call reports its own without reading back every one the file holds."""
-
-    _late: Sequence[Quarantined] = ()
-    _refused: Sequence[Quarantined] = ()
-
-    def commit(self, change: StateChange) -> None:
-        super().commit(change)
-        self._late = [*self._late, *change.late]
-        self._refused = [*self._refused, *change.rejected]
-
-    def take_set_aside(self) -> dict[str, list[dict[str, Any]]]:
-        """``{"late": [...], "refused": [...]}``: the records of the interactions committed
-        as late and as refused since the last call."""
-        out = {"late": [q.record for q in self._late], "refused": [q.record for q in self._refused]}
-        self._late = self._refused = ()
-        return out
-
-
 class TriggerService:
     """The engine, its SQLite store, and the one thread that calls them.
 
@@ -230,8 +213,8 @@ class TriggerService:
         self._closed = False
         lateness: str | int = 0 if allowed_lateness.strip() in ("", "0") else allowed_lateness
 
-        def build() -> tuple[_Store, TriggerEngine]:
-            store = _Store(db)
+        def build() -> tuple[SQLiteStore, TriggerEngine]:
+            store = SQLiteStore(db)
             try:
                 # ids are remembered 30 days past the watermark, so a client may re-deliver
                 # that far back after a crash and have processed interactions ignored
@@ -283,7 +266,12 @@ class TriggerService:
 
         def work() -> dict[str, Any]:
             firings = _firing_dicts(self._engine.process_many(records))
-            return {"firings": firings, **self._store.take_set_aside()}
+            late, refused = self._store.take_late(), self._store.take_rejected()
+            return {
+                "firings": firings,
+                "late": [q.record for q in late],
+                "refused": [q.record for q in refused],
+            }
 
         return self._call(work)
 
@@ -520,6 +508,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = HTTPStatus.OK, handle()
         except RequestError as exc:
             status, payload, headers = exc.status, {"error": exc.message}, exc.headers
+        except StoreError as exc:  # the store could not commit (locked, disk full): retry
+            status, payload = HTTPStatus.SERVICE_UNAVAILABLE, {"error": str(exc)}
+            headers = {"Retry-After": "1"}
         except CXModelError as exc:
             status, payload = HTTPStatus.BAD_REQUEST, {"error": str(exc)}
         except Exception as exc:

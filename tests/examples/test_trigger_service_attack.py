@@ -19,6 +19,7 @@ import importlib.util
 import itertools
 import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -438,6 +439,8 @@ REFUSED: list[tuple[str, dict[str, Any]]] = [
     ("value-too-large", {"kind": "purchase", "value": 10**400}),
     ("property-object", {"channel": {"name": "web"}}),
     ("property-surrogate", {"channel": "web\ud800"}),
+    ("name-surrogate", {"web\ud800": 1}),
+    ("late-name-surrogate", {"timestamp": "2020-01-01T00:00:00+00:00", "\ud800": 1}),
 ]
 
 
@@ -457,14 +460,22 @@ def test_refused_record_refuses_the_batch(server: AttackedServer, patch: dict[st
     still_serving(server)
 
 
-def test_failed_commit_refuses_the_batch(server: AttackedServer) -> None:
-    """A late record whose property name holds an unpaired surrogate passes the engine's
-    checks but not the store's commit: 400 naming it, and the batch is rolled back (its good
-    record fires when sent again)."""
-    good = survey("good")
-    late = {**survey("late"), "timestamp": "2020-01-01T00:00:00+00:00", "\ud800": 1}
-    status, got = call(server.port, "POST", "/interactions", {"records": [good, late]})
-    assert (status, "could not commit" in got["error"]) == (400, True), got
+def test_failed_commit_answers_503_and_the_retry_fires(server: AttackedServer) -> None:
+    """While another program holds the store's file locked past the store's timeout, a batch
+    gets 503 with ``Retry-After`` and the library's message, and nothing of it happened: sent
+    again once the lock is gone, it fires."""
+    good = survey("locked")
+    holder = sqlite3.connect(server.db, timeout=0)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        status, headers, body = raw(
+            server.port, post("/interactions", json.dumps({"records": [good]}).encode())
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert (status, headers.get("retry-after")) == (503, "1"), body
+    assert "commit failed and was rolled back" in error_of(status, headers, body)
     assert fired_for(ok(server.port, "POST", "/interactions", {"records": [good]}), good)
     still_serving(server)
 
@@ -544,8 +555,9 @@ def test_set_aside_records_reported_without_reading_every_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each call reports its own late and refused records, also after a restart on the same
-    file, and never reads back every late interaction the store keeps (which grows with every
-    late record ever sent, and made each call slower: 3 ms to 0.5 s after 100,000)."""
+    file, and never reads back every late interaction the store ever kept (which made each
+    call slower: 3 ms to 0.5 s after 100,000): the store hands them over and keeps them no
+    longer, so its file does not grow with them."""
     service_module = load_service()
     reads: list[int] = []
     original = SQLiteStore.late
@@ -570,8 +582,8 @@ def test_set_aside_records_reported_without_reading_every_one(
         finally:
             service.close()
     assert reads == []
-    with SQLiteStore(tmp_path / "state.db") as store:
-        assert (len(store.late()), len(store.rejected())) == (2 * (1 + 2 + 3), 2 * 3)
+    with SQLiteStore(tmp_path / "state.db") as store:  # handed over: kept no longer
+        assert (store.late(), store.rejected()) == ([], [])
 
 
 def test_sigterm_with_slow_clients_connected(tmp_path: Path) -> None:

@@ -125,6 +125,30 @@ class StoreContract:
         finally:
             store.close()
 
+    def test_taking_set_aside_interactions_deletes_them(self, store: Any) -> None:
+        """``take_late`` / ``take_rejected`` return what the commits set aside, in commit
+        order, and the store keeps them no longer (across a reopen too); a late interaction
+        taken is no longer among those kept (``kept_late``)."""
+        store.open()
+        store.commit(full_change())
+        with_id = quarantined(4, "c3")
+        with_id = Quarantined({**with_id.record, "interaction_id": "i4"}, "late", "c3")
+        store.commit(StateChange(meta={}, customers={}, late=[with_id]))
+        assert {("c3", "i4")} == set(store.kept_late({("c3", "i4")}))
+        assert [q.record["n"] for q in store.take_late()] == [1, 2, 4]
+        assert [] == store.late() == store.take_late()
+        assert not set(store.kept_late({("c3", "i4")}))
+        assert list(full_change().rejected) == store.take_rejected()
+        assert store.rejected() == []
+        store.commit(StateChange(meta={}, customers={}, late=[quarantined(5, "c1")]))
+        store, _ = self.reopen(store)
+        try:
+            assert [q.record["n"] for q in store.late()] == [5]
+            assert store.rejected() == []
+            assert list(full_change().firings) == store.firings()  # firings are not taken
+        finally:
+            store.close()
+
     def test_none_deletes_a_customer(self, store: Any) -> None:
         """A customer mapped to None loses its state row; deleting an unknown one is a no-op."""
         store.open()

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from cxmodel.errors import SchemaError
+from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import TriggerEngine, parse
 from cxmodel.triggers._ingest import Row, row_from_record
@@ -60,9 +62,6 @@ class TestRecords:
     def test_nan_text_is_refused_as_a_log_refuses_it(self, text: str) -> None:
         """The text 'nan' in a number field is refused, as a log's row is, not read as a
         missing value (which made a purchase of value 'nan' fire nothing, silently)."""
-        from cxmodel.errors import SchemaError
-        from cxmodel.log import InteractionLog
-
         record = {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "purchase"}
         record["value"] = text
         with pytest.raises(SchemaError, match="not a finite number"):
@@ -287,3 +286,30 @@ def test_a_date_timestamp_is_refused_as_the_log_refuses_it() -> None:
     assert len(log.rejected) == 1
     aware = {**record, "timestamp": datetime(2024, 3, 1, tzinfo=timezone.utc)}
     assert len(engine.process(aware)) == 1
+
+
+class TestFieldNames:
+    @pytest.mark.parametrize("name", ["bad\ud800", "\udc80", "caf\u00e9\ud800"])
+    def test_a_name_that_is_not_valid_text_is_refused_on_every_path(self, name: str) -> None:
+        """A field name holding an unpaired surrogate is refused (no store could write the
+        record, late or not), one at a time and in a large micro-batch alike, naming the
+        record and the name; a log refuses the column's name."""
+        recs = records(1, 1500)
+        bad = {**recs[700], name: 1.0}
+        with pytest.raises(SchemaError, match="field name .* is not valid text"):
+            row_from_record(bad, "record")
+        got = []
+        for batch in ([*recs[:700], bad], [*recs[:700], bad, *recs[701:]]):  # both paths
+            engine = TriggerEngine(parse(ACCEPTANCE), max_future=None)
+            engine._columnar_from = 1_000
+            with pytest.raises(SchemaError) as refused:
+                engine.process_many(batch)
+            got.append(str(refused.value))
+            assert engine.stats()["customers"] == 0  # nothing of the call was processed
+        assert got[0] == got[1] and got[0].startswith("record 701: field name ")
+        with pytest.raises(SchemaError, match="column name .* is not valid text"):
+            InteractionLog.from_records([bad])
+
+    def test_a_name_of_valid_text_beyond_ascii_is_kept(self) -> None:
+        row = row_from_record({**records(1, 1)[0], "café ☃": "x"}, "record")
+        assert row.fields["café ☃"] == "x"

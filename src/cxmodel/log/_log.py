@@ -60,6 +60,7 @@ from cxmodel.log._columns import (
     show,
     to_bool_column,
     to_float_column,
+    valid_text,
     validate_rows,
 )
 from cxmodel.log._kinds import warn_lookalike_names, warn_unused_renames
@@ -92,6 +93,25 @@ _KEY_LIKE = re.compile(
     r"|^(?:id|key|code|ref|uuid|guid|sku|zip|postcode|phone)$|[a-z0-9](?:Id|ID|Key|Code|Ref)$",
     re.IGNORECASE,
 )
+
+
+def _check_names(columns: Mapping[str, Any]) -> None:
+    """Refuse a column name that is not valid text (an unpaired surrogate): no file or store
+    could write it.
+
+    Examples
+    --------
+    >>> _check_names({"customer_id": [], "bad" + chr(0xD800): []})
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: column name 'bad\\ud800' is not valid text: it holds an unpaired surrogate or an undecodable byte; send valid UTF-8 text
+    """
+    bad = next((name for name in columns if isinstance(name, str) and not valid_text(name)), None)
+    if bad is not None:
+        raise SchemaError(
+            f"column name {show(bad)} is not valid text: it holds an unpaired surrogate or an "
+            "undecodable byte; send valid UTF-8 text"
+        )
 
 
 def is_key_like(name: str) -> bool:
@@ -639,6 +659,7 @@ class InteractionLog:
         zone = resolve_timezone(timezone)
         layout = checked_time_format(time_format)
         raw: dict[str, Any] = {name: _as_array(values) for name, values in columns.items()}
+        _check_names(raw)
         one_kind = kind
         if kind is not None:
             raw = _with_one_kind(raw, kind)

@@ -381,7 +381,8 @@ def row_from_record(
         if name in _REQUIRED:
             continue
         kind_of = type(raw)
-        if type(name) is str:  # the common cases, checked cheaply (as _field_value does)
+        # the common cases (a name of valid text), checked cheaply (as _field_value does)
+        if type(name) is str and (name.isascii() or not SURROGATE.search(name)):
             if kind_of is str:
                 # isascii looks at a flag: text that is not ASCII is searched for surrogates
                 if raw and name not in _NUMERIC and (raw.isascii() or not SURROGATE.search(raw)):
@@ -397,6 +398,12 @@ def row_from_record(
                 continue
         if not isinstance(name, str):
             raise _fail(where, f"field name {name!r} is not text")
+        if SURROGATE.search(name):  # as a log refuses the column's name
+            raise _fail(
+                where,
+                f"field name {name!r} is not valid text: it holds an unpaired surrogate or an "
+                "undecodable byte; send valid UTF-8 text",
+            )
         if name in ANSWER_COLUMNS:  # read with the question its metric names (_answer)
             continue
         value = _field_value(name, raw, where)
@@ -861,8 +868,8 @@ def record_columns(
         if not read.block(records[start : start + _BLOCK], start):
             return None  # not a plain record, or one to check one by one
     fields = read.fields
-    if set(map(type, fields)) != {str}:
-        return None
+    if set(map(type, fields)) != {str} or not valid_texts(list(fields)):
+        return None  # a name one by one refuses
     customers = read.customers.coded()
     kinds = read.kinds.coded()
     times = read.times.us(fields["timestamp"])

@@ -802,6 +802,18 @@ class SQLiteStore:
         """The interactions rejected, in commit order."""
         return self._quarantine("rejected")
 
+    def take_late(self) -> list[Quarantined]:
+        """The interactions set aside as late, in commit order, deleted from the store in the
+        same transaction: for a host that hands them on (a log, a dead-letter queue) so that
+        the store does not keep them for ever. A late interaction re-delivered after it was
+        taken is kept again."""
+        return self._take("late")
+
+    def take_rejected(self) -> list[Quarantined]:
+        """The interactions rejected, in commit order, deleted from the store in the same
+        transaction (see :meth:`take_late`)."""
+        return self._take("rejected")
+
     def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
         """Which of ``keys`` (customer id, interaction id) name a late interaction kept
         (one indexed read of each customer's late rows, however many of its ids are asked)."""
@@ -819,6 +831,14 @@ class SQLiteStore:
                     if ident in idents
                 )
         return found
+
+    def _take(self, table: str) -> list[Quarantined]:
+        with self._transaction(f"take the {table} interactions") as db:
+            rows = db.execute(
+                f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
+            ).fetchall()
+            db.execute(f"DELETE FROM {table}")
+        return [Quarantined(_decode(record), reason, customer) for record, reason, customer in rows]
 
     def _quarantine(self, table: str) -> list[Quarantined]:
         with self._using(f"read the {table} interactions") as db:

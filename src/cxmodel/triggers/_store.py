@@ -611,6 +611,19 @@ class InMemoryStore:
         with self._lock:
             return list(self._late)
 
+    def take_late(self) -> list[Quarantined]:
+        """The interactions set aside as late, in commit order, no longer kept (see
+        :meth:`SQLiteStore.take_late <cxmodel.triggers.SQLiteStore.take_late>`)."""
+        with self._lock:
+            taken, self._late, self._late_keys = self._late, [], set()
+            return taken
+
+    def take_rejected(self) -> list[Quarantined]:
+        """The interactions rejected, in commit order, no longer kept."""
+        with self._lock:
+            taken, self._rejected = self._rejected, []
+            return taken
+
     def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
         """Which of ``keys`` (customer id, interaction id) name a late interaction kept."""
         with self._lock:
