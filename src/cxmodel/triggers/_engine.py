@@ -439,11 +439,8 @@ class TriggerEngine:
             if kept is not None:
                 meta["buffer"] = stored_buffer(kept)
             self.store.forget(customer_id, meta)
-            self._runner.states.pop(customer_id, None)
+            self._runner.forget(customer_id)
             self.customers.pop(customer_id, None)
-            self._runner.traits.pop(customer_id, None)
-            self._runner.readers.pop(customer_id, None)
-            self._runner.alerts.forget(customer_id)
             if kept is not None:
                 self._delivery.keep(kept)
 

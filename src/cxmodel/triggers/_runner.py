@@ -168,17 +168,15 @@ class RuleRunner:
     def use_policies(self, rules: RuleSet) -> None:
         """Follow the contact policies of ``rules`` (the engine's rules, after a change)."""
         self.contact = {name: p for p in rules.policies for name in p.rules}
+        #: the policies in use, whose counts the customers' states keep
+        self.policies = frozenset(p.name for p in self.contact.values())
 
     def schedule(self, state: CustomerState, only: str | None = None) -> None:
         """Put a customer's timers and waiting firings (of rule ``only``, or every active
-        rule) on the timer queue; forget the counts of contact policies no longer in use."""
+        rule) on the timer queue."""
         cid = state.customer
         if state.seen:
             self.remembering.add(cid)
-        if only is None and state.contacts:
-            used = {p.name for p in self.contact.values()}
-            for name in [n for n in state.contacts if n not in used]:
-                del state.contacts[name]
         self.catalogue.register(state)
         for name, rs in state.rules.items():
             if name not in self.plans if only is None else name != only:
@@ -193,15 +191,17 @@ class RuleRunner:
 
     def tidy(self, state: CustomerState, gone: frozenset[str] = frozenset()) -> None:
         """Drop from a customer's state the states of rules no longer active (or in ``gone``:
-        rules whose text changed) and the values no active rule reads any longer, touching
-        the customer first when anything goes. A value no rule kept up to date has missed
-        interactions: a rule that reads it again must find it empty, not stale."""
+        rules whose text changed), the values no active rule reads any longer and the counts
+        of contact policies no longer in use, touching the customer first when anything
+        goes. A value no rule kept up to date has missed interactions: a rule that reads it
+        again must find it empty, not stale."""
         plans = self.plans
         stale_rules = [name for name in state.rules if name in gone or name not in plans]
         running = [k for k in state.running if k not in self._held_running]
         windows = [k for k in state.windows if k not in self._held_windows]
         kept = [k for k in state.kept if k not in self.rows_kept]
-        if not (stale_rules or running or windows or kept):
+        contacts = [name for name in state.contacts if name not in self.policies]
+        if not (stale_rules or running or windows or kept or contacts):
             return
         self.touch(state.customer)
         for name in stale_rules:
@@ -212,6 +212,8 @@ class RuleRunner:
             del state.windows[key]
         for kind in kept:
             del state.kept[kind]
+        for name in contacts:
+            del state.contacts[name]
 
     def touch(self, cid: str) -> CustomerState:
         state = self.states.get(cid)
@@ -255,6 +257,18 @@ class RuleRunner:
                 if not seen:
                     done.append(cid)
         self.remembering.difference_update(done)
+
+    def forget(self, cid: str) -> None:
+        """Erase customer ``cid``: their state, traits and record, and every reference the
+        runner keeps to them (the catalogue's index, alerts' windows of customer ids). The
+        timers queued for them fall due with nothing to fire."""
+        state = self.states.pop(cid, None)
+        if state is not None:
+            self.catalogue.unregister(state)
+        self.remembering.discard(cid)
+        self.traits.pop(cid, None)
+        self.readers.pop(cid, None)
+        self.alerts.forget(cid)
 
     def refuse_held(self, held: list[Row]) -> None:
         """Refuse interactions ``held`` back for lateness (in release order) that an
