@@ -259,9 +259,9 @@ class RuleRunner:
         self.remembering.difference_update(done)
 
     def forget(self, cid: str) -> None:
-        """Erase customer ``cid``: their state, traits and record, and every reference the
-        runner keeps to them (the catalogue's index, alerts' windows of customer ids). The
-        timers queued for them fall due with nothing to fire."""
+        """Erase customer ``cid``: their state and traits, and every reference the runner
+        keeps to them (the catalogue's index, alerts' windows of customer ids). The timers
+        queued for them leave the queue when they fall due, firing nothing."""
         state = self.states.pop(cid, None)
         if state is not None:
             self.catalogue.unregister(state)
