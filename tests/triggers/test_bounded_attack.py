@@ -15,9 +15,10 @@ two are at most 30 % above year one's, and both paths hold the same state.
 What a rule can still read grows by design (a ``median`` over all history, ``distinct`` of a
 field that never repeats, a ``then B`` that waits for ever, rows kept for a ``where`` that
 reads the bound interaction without ``within``): those tests check that it does, and only
-there. ``remove_rule`` and ``forget`` must leave nothing of the rule or the customer behind:
-no rule state, no contact policy's counts, no catalogue index entry, no timer that outlives
-its time, on either path.
+there. A window, kept rows and a catalogue join buffer must not keep a burst for a customer
+who stops bringing their kind. ``remove_rule`` and ``forget`` must leave nothing of the rule
+or the customer behind: no rule state, no contact policy's counts, no catalogue index entry,
+no timer that outlives its time, on either path.
 """
 
 from __future__ import annotations
@@ -398,6 +399,85 @@ class TestStationaryTwoYears:
             redelivery_window="30 days",
         )
         assert_bounded(*marks, "late and repeated")
+
+
+BUFFERED = {
+    "window": "trigger r:\n    when view as v\n    if count(purchase within 1 days) >= 0\n    emit a",
+    "window-months-customer-time": (
+        "trigger r:\n    when view as v\n    if (max(purchase.value within 1 months) ?? 0) >= 0"
+        "\n    emit a\n    in customer timezone"
+    ),
+    "kept-rows": (
+        "trigger r:\n    when view as v\n    if count(purchase where product == v.product "
+        "within 1 days) >= 0\n    emit a"
+    ),
+    "catalogue-join": (
+        "trigger r:\n    when restock as x for customers with purchase where "
+        "product == x.product within 1 days\n    emit a"
+    ),
+}
+
+
+class TestBuffersPastTheirWindow:
+    """A window, the rows kept for a ``where`` reading the bound interaction, and a catalogue
+    rule's join buffer are trimmed as their kind's interactions arrive. A customer who
+    stops bringing that kind (who goes quiet, or only views from then on) must not keep a
+    burst of it for ever: no query can read it once its window has passed."""
+
+    @staticmethod
+    def _after_burst(text: str, burst: int, path: int | None, store: Any = None) -> TriggerEngine:
+        """The engine after customer ``c0`` bought ``burst`` times in a minute, then viewed
+        daily for two months (customer ``c1`` too), then a clock tick a month later."""
+        engine = engine_of(parse(text), path, customers=CUSTOMERS, store=store)
+        a = [
+            {
+                "customer_id": "c0",
+                "timestamp": (T0 + timedelta(milliseconds=20 * i)).isoformat(),
+                "kind": "purchase",
+                "interaction_id": f"a{i}",
+                "value": 10.0,
+                "product": f"p{i % 7}",
+            }
+            for i in range(burst)
+        ]
+        engine.process_many(a)
+        views = [
+            {
+                "customer_id": cid,
+                "timestamp": (T0 + timedelta(days=day, hours=h)).isoformat(),
+                "kind": "view",
+                "interaction_id": f"{cid}-{day}",
+            }
+            for day in range(1, 60)
+            for h, cid in enumerate(["c0", "c1"])
+        ]
+        if path is None:
+            for view in views:
+                engine.process(view)
+        else:
+            engine.process_many(views)
+        engine.advance_to(T0 + timedelta(days=90))
+        return engine
+
+    @pytest.mark.parametrize("name", list(BUFFERED))
+    def test_a_burst_leaves_nothing(self, name: str) -> None:
+        """As much state after a burst of 2,000 as after one purchase, and the same on both
+        paths."""
+        sizes, held = [], []
+        for path in (COLUMNAR, PER_ROW):
+            one = self._after_burst(BUFFERED[name], 1, path)
+            many = self._after_burst(BUFFERED[name], 2000, path)
+            sizes.append((one.stats()["state_bytes"], many.stats()["state_bytes"]))
+            held.append(states(many))
+        assert all(one == many for one, many in sizes), sizes
+        assert held[0] == held[1]
+
+    def test_a_burst_leaves_the_file(self, tmp_path: Path) -> None:
+        """The trimmed buffers are committed: the customer's row in the store holds none."""
+        with SQLiteStore(tmp_path / "s.db") as store:
+            self._after_burst(BUFFERED["window"], 2000, PER_ROW, store=store)
+            row = _stored(tmp_path / "s.db")["c0"]
+        assert not any(row["windows"].values()), row["windows"]
 
 
 class TestInherentGrowth:

@@ -176,16 +176,24 @@ class CatalogueRunner:
     def take(self, state: CustomerState, row: Row) -> None:
         """A customer's interaction: trim the buffers of its kind, keep it where it joins."""
         for join in self.joins.get(row.kind, ()):
-            index = self.index.setdefault(join.store_key, {})
-            for gone in join.trim(state, row.time):
-                customers = index.get(gone)
-                if customers is not None:
-                    customers.discard(state.customer)
-                    if not customers:
-                        del index[gone]
+            self.trim(state, join, row.time)
             key = join.take(state, row)
             if key is not None:
-                index.setdefault(key, set()).add(state.customer)
+                self.index.setdefault(join.store_key, {}).setdefault(key, set()).add(state.customer)
+
+    def trim(self, state: CustomerState, join: JoinPlan, now: int) -> None:
+        """Trim a customer's buffer of ``join`` for an event at ``now`` or later, and take
+        the customer out of the index under the keys it no longer keeps."""
+        gone = join.trim(state, now)
+        if not gone:
+            return
+        index = self.index.setdefault(join.store_key, {})
+        for key in gone:
+            customers = index.get(key)
+            if customers is not None:
+                customers.discard(state.customer)
+                if not customers:
+                    del index[key]
 
     def release(self, row: Row, timers: list[tuple[int, int, int, str, str]], phase: int) -> None:
         """A catalogue event in time order: rank it among the events at its time and wait

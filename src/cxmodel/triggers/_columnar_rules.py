@@ -101,6 +101,7 @@ def run_rules(
         heapq.heapify(merged)
         runner.timers = merged
     initial.finish(runner, released)
+    runner.holding(states.values())
 
 
 # -- aggregates and consent, replayed ---------------------------------------------------------

@@ -549,6 +549,7 @@ class TriggerEngine:
                 self._delivery.close(advance, runner, self._fire_on_arrays(advance))
             self._refuse_held()
             self._delivery.forget_ids(runner, self.redelivery)
+            self._delivery.trim_buffers(runner)
             emitted, suppressed = runner.emitted, runner.suppressed
             assert suppressed is not None
             if runner.emitted_blocks or runner.suppressed_blocks:  # some kept as columns
@@ -610,6 +611,7 @@ class TriggerEngine:
         runner.emitted_blocks, runner.suppressed_blocks = [], []
         late, rejected = self._delivery.take_one(row, runner, self._now)
         self._delivery.forget_ids(runner, self.redelivery)
+        self._delivery.trim_buffers(runner)
         if late:
             kept, again = not_kept_late(self.store, late)
             late = tuple(kept)
