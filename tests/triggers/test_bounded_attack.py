@@ -591,7 +591,7 @@ class TestRemoveRule:
         feed(alone, customers_only)
         assert states(engine) == states(alone)
         runner = engine._runner
-        assert not runner.catalogue.index
+        assert not runner.catalogue.index and not runner.buffering
         assert not [t for t in runner.timers if t[4] != "base"]
 
     def test_contact_counts_leave_the_file(self, tmp_path: Path) -> None:

@@ -168,6 +168,8 @@ class RuleRunner:
             + [back for back in self.rows_kept.values() if back is not None],
             default=None,
         )
+        if self.buffer_period is None:  # no rule keeps a buffer: tidy drops every one
+            self.buffering.clear()
         #: the values some active rule reads: running values and windows by store key (a
         #: catalogue rule's join buffers among them), kept rows by kind
         self._held_running = {
