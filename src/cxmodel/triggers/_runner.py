@@ -191,7 +191,7 @@ class RuleRunner:
         cid = state.customer
         if state.seen:
             self.remembering.add(cid)
-        if buffers(state):
+        if _holds_buffers(state):
             self.buffering.add(cid)
         self.catalogue.register(state)
         for name, rs in state.rules.items():
@@ -291,7 +291,7 @@ class RuleRunner:
         states, done = self.states, []
         for cid in self.buffering:
             state = states.get(cid)
-            if state is None or not buffers(state):
+            if state is None or not _holds_buffers(state):
                 done.append(cid)
                 continue
             if (
@@ -308,14 +308,14 @@ class RuleRunner:
                     rows = state.kept.get(kind)
                     while rows and rows[0].time < now - back:
                         rows.popleft()
-                if not buffers(state):
+                if not _holds_buffers(state):
                     done.append(cid)
         self.buffering.difference_update(done)
 
     def holding(self, states: Iterable[CustomerState]) -> None:
         """Note those of ``states`` who hold values :meth:`trim_buffers` may trim (the
         customers of a call that took their interactions in a rule at a time)."""
-        self.buffering.update(state.customer for state in states if buffers(state))
+        self.buffering.update(state.customer for state in states if _holds_buffers(state))
 
     def forget(self, cid: str) -> None:
         """Erase customer ``cid``: their state and traits, and every reference the runner
@@ -731,7 +731,7 @@ class RuleRunner:
             self.decide(plan, state, due, waiting.parts, waiting.consent)
 
 
-def buffers(state: CustomerState) -> bool:
+def _holds_buffers(state: CustomerState) -> bool:
     """Whether a customer's state holds values in a window, kept rows or a join buffer."""
     return any(state.windows.values()) or any(state.kept.values())
 
