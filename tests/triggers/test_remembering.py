@@ -33,6 +33,15 @@ class TestRemembering:
         queue.add("a", 8)
         assert queue.due(9) == ["a"]
 
+    def test_a_customer_discarded_is_not_due(self) -> None:
+        queue = Remembering()
+        queue.add_many([("a", 5), ("b", 6)])
+        queue.discard("a")
+        queue.discard("nobody")
+        assert ("a" in queue, queue.due(10)) == (False, ["b"])
+        queue.add("a", 20)  # queued again after: due at its new time only
+        assert (queue.due(20), queue.due(21)) == ([], ["a"])
+
     @settings(max_examples=200, deadline=None)
     @given(
         st.lists(
@@ -40,6 +49,7 @@ class TestRemembering:
                 st.tuples(st.just("add"), st.sampled_from("abcd"), st.integers(0, 30)),
                 st.tuples(st.just("many"), st.sampled_from("abcd"), st.integers(0, 30)),
                 st.tuples(st.just("due"), st.just(""), st.integers(0, 40)),
+                st.tuples(st.just("discard"), st.sampled_from("abcd"), st.just(0)),
             ),
             max_size=40,
         )
@@ -49,7 +59,10 @@ class TestRemembering:
         and scanning all of them: the same customers come due, in time order."""
         queue, model = Remembering(), dict[str, int]()
         for step, cid, time in steps:
-            if step == "due":
+            if step == "discard":
+                queue.discard(cid)
+                model.pop(cid, None)
+            elif step == "due":
                 want = sorted((t, c) for c, t in model.items() if t < time)
                 assert queue.due(time) == [c for _, c in want]
                 for _, c in want:

@@ -142,6 +142,8 @@ class CatalogueRunner:
             self.rules.setdefault(rule.when.kind, []).append((plan, join))
         for join in shared.values():
             self.joins.setdefault(join.kind, []).append(join)
+        # a clause no active rule has any longer is not indexed (its buffers are dropped)
+        self.index = {key: found for key, found in self.index.items() if key in shared}
         fresh = [j for j in shared.values() if j.store_key not in known]
         if fresh:
             for state in states.values():
@@ -156,19 +158,42 @@ class CatalogueRunner:
                 found = self.index.setdefault(join.store_key, {})
                 found.setdefault(join.key(entry[2][1]), set()).add(state.customer)
 
+    def unregister(self, state: CustomerState) -> None:
+        """Take a customer out of the index (erased: see ``TriggerEngine.forget``)."""
+        for joins in self.joins.values():
+            for join in joins:
+                found = self.index.get(join.store_key)
+                if not found:
+                    continue
+                for entry in state.windows.get(join.store_key, ()):
+                    key = join.key(entry[2][1])
+                    customers = found.get(key)
+                    if customers is not None:
+                        customers.discard(state.customer)
+                        if not customers:
+                            del found[key]
+
     def take(self, state: CustomerState, row: Row) -> None:
         """A customer's interaction: trim the buffers of its kind, keep it where it joins."""
         for join in self.joins.get(row.kind, ()):
-            index = self.index.setdefault(join.store_key, {})
-            for gone in join.trim(state, row.time):
-                customers = index.get(gone)
-                if customers is not None:
-                    customers.discard(state.customer)
-                    if not customers:
-                        del index[gone]
+            self.trim(state, join, row.time)
             key = join.take(state, row)
             if key is not None:
-                index.setdefault(key, set()).add(state.customer)
+                self.index.setdefault(join.store_key, {}).setdefault(key, set()).add(state.customer)
+
+    def trim(self, state: CustomerState, join: JoinPlan, now: int) -> None:
+        """Trim a customer's buffer of ``join`` for an event at ``now`` or later, and take
+        the customer out of the index under the keys it no longer keeps."""
+        gone = join.trim(state, now)
+        if not gone:
+            return
+        index = self.index.setdefault(join.store_key, {})
+        for key in gone:
+            customers = index.get(key)
+            if customers is not None:
+                customers.discard(state.customer)
+                if not customers:
+                    del index[key]
 
     def release(self, row: Row, timers: list[tuple[int, int, int, str, str]], phase: int) -> None:
         """A catalogue event in time order: rank it among the events at its time and wait

@@ -58,9 +58,13 @@ def run_rules(
     """Release ``released`` to the runner's rules, a rule at a time, and fire what falls due
     before ``frontier``."""
     timers: dict[str, list[Timer]] = {name: [] for name in runner.plans}
+    # the entries of rules no longer active fire nothing: those falling due go, as
+    # RuleRunner.advance drops them
     rest: list[Timer] = []
     for entry in runner.timers:
-        timers.get(entry[4], rest).append(entry)
+        heap = timers.get(entry[4], rest)
+        if heap is not rest or entry[0] >= frontier:
+            heap.append(entry)
     # decided first, reading the consent the customers had before the call
     decided = {
         name: found
@@ -97,6 +101,7 @@ def run_rules(
         heapq.heapify(merged)
         runner.timers = merged
     initial.finish(runner, released)
+    runner.holding(states.values())
 
 
 # -- aggregates and consent, replayed ---------------------------------------------------------

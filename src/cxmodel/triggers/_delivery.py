@@ -66,6 +66,7 @@ class Delivery:
         self.arrivals = 0
         self.duplicates = 0
         self.swept: int | None = None  # the last forget_ids mark (kept in memory only)
+        self.trimmed: int | None = None  # the last trim_buffers mark (kept in memory only)
 
     @property
     def released(self) -> int | None:
@@ -247,6 +248,36 @@ class Delivery:
             self.swept = mark
             runner.forget_ids(mark)
 
+    def trim_buffers(self, runner: RuleRunner) -> None:
+        """Trim every customer's windows, kept rows and catalogue join buffers
+        (:meth:`RuleRunner.trim_buffers`) once :attr:`released` has moved on a
+        :attr:`RuleRunner.buffer_period` since the last time, at the multiple of the period
+        it reached: a customer who no longer brings a buffer's kind keeps its values at most
+        two periods, and any cut of a stream into calls leaves the same values.
+
+        Examples
+        --------
+        >>> from cxmodel.triggers import parse
+        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    if count(buy within "
+        ...                           "1 days) >= 0\\n    emit x"), {})
+        >>> delivery = Delivery(lateness=0, max_future=None)
+        >>> day = runner.buffer_period
+        >>> _ = delivery.take([Row("a", 10, "buy", {}), Row("b", 3 * day, "view", {})], runner,
+        ...                   now=lambda: 0)
+        >>> [len(values) for values in runner.states["a"].windows.values()]
+        [1]
+        >>> delivery.trim_buffers(runner)
+        >>> delivery.trimmed == 3 * day, [len(values) for values in runner.states["a"].windows.values()]
+        (True, [0])
+        """
+        complete, period = self.released, runner.buffer_period
+        if complete is None or period is None:
+            return
+        mark = complete // period * period
+        if self.trimmed is None or mark > self.trimmed:
+            self.trimmed = mark
+            runner.trim_buffers(mark)
+
     def refusal(self, row: Row, limit: int) -> Quarantined:
         """``row`` refused for being after ``limit`` (the clock plus ``max_future``), with
         the reason (both paths, one interaction at a time and columnar)."""
@@ -315,15 +346,15 @@ class Delivery:
         numbers and ranks too, which releasing them sets)."""
         numbered = [(row, row.seq, row.rank) for _, _, row in self.buffer if type(row) is Row]
         return (
-            self.max_seen, self.watermark, self.closed, self.arrivals,
-            list(self.buffer), set(self.buffered_ids), self.duplicates, self.swept, numbered,
+            self.max_seen, self.watermark, self.closed, self.arrivals, list(self.buffer),
+            set(self.buffered_ids), self.duplicates, self.swept, self.trimmed, numbered,
         )  # fmt: skip
 
     def restore(self, saved: tuple[Any, ...]) -> None:
         """Put back the state :meth:`save` returned."""
         (
-            self.max_seen, self.watermark, self.closed, self.arrivals,
-            self.buffer, self.buffered_ids, self.duplicates, self.swept, numbered,
+            self.max_seen, self.watermark, self.closed, self.arrivals, self.buffer,
+            self.buffered_ids, self.duplicates, self.swept, self.trimmed, numbered,
         ) = saved  # fmt: skip
         for row, seq, rank in numbered:
             row.seq, row.rank = seq, rank

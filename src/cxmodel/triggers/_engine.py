@@ -439,11 +439,8 @@ class TriggerEngine:
             if kept is not None:
                 meta["buffer"] = stored_buffer(kept)
             self.store.forget(customer_id, meta)
-            self._runner.states.pop(customer_id, None)
+            self._runner.forget(customer_id)
             self.customers.pop(customer_id, None)
-            self._runner.traits.pop(customer_id, None)
-            self._runner.readers.pop(customer_id, None)
-            self._runner.alerts.forget(customer_id)
             if kept is not None:
                 self._delivery.keep(kept)
 
@@ -552,6 +549,7 @@ class TriggerEngine:
                 self._delivery.close(advance, runner, self._fire_on_arrays(advance))
             self._refuse_held()
             self._delivery.forget_ids(runner, self.redelivery)
+            self._delivery.trim_buffers(runner)
             emitted, suppressed = runner.emitted, runner.suppressed
             assert suppressed is not None
             if runner.emitted_blocks or runner.suppressed_blocks:  # some kept as columns
@@ -613,6 +611,7 @@ class TriggerEngine:
         runner.emitted_blocks, runner.suppressed_blocks = [], []
         late, rejected = self._delivery.take_one(row, runner, self._now)
         self._delivery.forget_ids(runner, self.redelivery)
+        self._delivery.trim_buffers(runner)
         if late:
             kept, again = not_kept_late(self.store, late)
             late = tuple(kept)

@@ -71,6 +71,11 @@ class Remembering:
                 out.append(cid)
         return out
 
+    def discard(self, cid: str) -> None:
+        """Take customer ``cid`` off the queue, if it is on it (an erased customer): its
+        entry is dropped when it comes up."""
+        self._at.pop(cid, None)
+
     def __contains__(self, cid: object) -> bool:
         return cid in self._at
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cxmodel._time import us_to_datetime
@@ -78,6 +78,9 @@ class RuleRunner:
         #: queued at or before its oldest), so that forgetting ids looks only at those with
         #: one to forget
         self.remembering = Remembering()
+        #: likewise, the customers whose states may hold values in windows, kept rows or
+        #: catalogue join buffers, which :meth:`trim_buffers` trims
+        self.buffering: set[str] = set()
         self.catalogue = CatalogueRunner()
         self.timers: list[tuple[int, int, int, str, str]] = []
         self.seq = 0
@@ -158,6 +161,17 @@ class RuleRunner:
             if plan.snapshots and plan.when_kind is not None and plan.rule.when.reach is None:
                 self._snapshots.setdefault(plan.when_kind, []).append(plan)
         self.catalogue.plan(self.plans, self.states)
+        #: how often (microseconds of event time) :meth:`trim_buffers` runs: the longest
+        #: look-back of a window, kept rows or a join buffer (``None``: none is trimmed), so
+        #: that a sweep looks at about the customers who brought values in one period
+        self.buffer_period: int | None = max(
+            [a.lookback for aggs in self._windows.values() for a in aggs if a.lookback]
+            + [j.lookback for joins in self.catalogue.joins.values() for j in joins]
+            + [back for back in self.rows_kept.values() if back is not None],
+            default=None,
+        )
+        if self.buffer_period is None:  # no rule keeps a buffer: tidy drops every one
+            self.buffering.clear()
         #: the values some active rule reads: running values and windows by store key (a
         #: catalogue rule's join buffers among them), kept rows by kind
         self._held_running = {
@@ -170,17 +184,17 @@ class RuleRunner:
     def use_policies(self, rules: RuleSet) -> None:
         """Follow the contact policies of ``rules`` (the engine's rules, after a change)."""
         self.contact = {name: p for p in rules.policies for name in p.rules}
+        #: the policies in use, whose counts the customers' states keep
+        self.policies = frozenset(p.name for p in self.contact.values())
 
     def schedule(self, state: CustomerState, only: str | None = None) -> None:
         """Put a customer's timers and waiting firings (of rule ``only``, or every active
-        rule) on the timer queue; forget the counts of contact policies no longer in use."""
+        rule) on the timer queue."""
         cid = state.customer
         if state.seen:
             self.remembering.add(cid, min(state.seen.values()))
-        if only is None and state.contacts:
-            used = {p.name for p in self.contact.values()}
-            for name in [n for n in state.contacts if n not in used]:
-                del state.contacts[name]
+        if _holds_buffers(state):
+            self.buffering.add(cid)
         self.catalogue.register(state)
         for name, rs in state.rules.items():
             if name not in self.plans if only is None else name != only:
@@ -195,15 +209,17 @@ class RuleRunner:
 
     def tidy(self, state: CustomerState, gone: frozenset[str] = frozenset()) -> None:
         """Drop from a customer's state the states of rules no longer active (or in ``gone``:
-        rules whose text changed) and the values no active rule reads any longer, touching
-        the customer first when anything goes. A value no rule kept up to date has missed
-        interactions: a rule that reads it again must find it empty, not stale."""
+        rules whose text changed), the values no active rule reads any longer and the counts
+        of contact policies no longer in use, touching the customer first when anything
+        goes. A value no rule kept up to date has missed interactions: a rule that reads it
+        again must find it empty, not stale."""
         plans = self.plans
         stale_rules = [name for name in state.rules if name in gone or name not in plans]
         running = [k for k in state.running if k not in self._held_running]
         windows = [k for k in state.windows if k not in self._held_windows]
         kept = [k for k in state.kept if k not in self.rows_kept]
-        if not (stale_rules or running or windows or kept):
+        contacts = [name for name in state.contacts if name not in self.policies]
+        if not (stale_rules or running or windows or kept or contacts):
             return
         self.touch(state.customer)
         for name in stale_rules:
@@ -214,6 +230,8 @@ class RuleRunner:
             del state.windows[key]
         for kind in kept:
             del state.kept[kind]
+        for name in contacts:
+            del state.contacts[name]
 
     def touch(self, cid: str) -> CustomerState:
         state = self.states.get(cid)
@@ -256,6 +274,62 @@ class RuleRunner:
                     del seen[key]
             if seen:
                 remembering.add(cid, min(seen.values()))
+
+    def trim_buffers(self, now: int) -> None:
+        """Trim every customer's windows, kept rows and catalogue join buffers as an
+        interaction of their kind at ``now`` would: a customer trims a buffer as the kind's
+        interactions arrive, and one who has none any more (who went quiet, or stopped
+        buying) would otherwise keep values no query at ``now`` or later reads. The customers
+        changed are touched; only those who may hold such values (:attr:`buffering`) are
+        looked at. Run once per :attr:`buffer_period` of event time, at multiples of it
+        (see :meth:`Delivery.trim_buffers <cxmodel.triggers._delivery.Delivery.trim_buffers>`),
+        so that any cut of a stream into calls trims alike."""
+        if not self.buffering:
+            return
+        windows = [agg for aggs in self._windows.values() for agg in aggs]
+        joins = [join for js in self.catalogue.joins.values() for join in js]
+        kept = [(kind, back) for kind, back in self.rows_kept.items() if back is not None]
+        states, done = self.states, []
+        for cid in self.buffering:
+            state = states.get(cid)
+            if state is None or not _holds_buffers(state):
+                done.append(cid)
+                continue
+            if (
+                any(_older(state.windows.get(a.store_key), now, a.lookback) for a in windows)
+                or any(_older(state.windows.get(j.store_key), now, j.lookback) for j in joins)
+                or any(_older_rows(state.kept.get(kind), now - back) for kind, back in kept)
+            ):
+                state = self.touch(cid)  # (a copy kept first, if the call may roll back)
+                for agg in windows:
+                    agg.trim(state, now)
+                for join in joins:
+                    self.catalogue.trim(state, join, now)
+                for kind, back in kept:
+                    rows = state.kept.get(kind)
+                    while rows and rows[0].time < now - back:
+                        rows.popleft()
+                if not _holds_buffers(state):
+                    done.append(cid)
+        self.buffering.difference_update(done)
+
+    def holding(self, states: Iterable[CustomerState]) -> None:
+        """Note those of ``states`` who hold values :meth:`trim_buffers` may trim (the
+        customers of a call that took their interactions in a rule at a time)."""
+        self.buffering.update(state.customer for state in states if _holds_buffers(state))
+
+    def forget(self, cid: str) -> None:
+        """Erase customer ``cid``: their state and traits, and every reference the runner
+        keeps to them (the catalogue's index, alerts' windows of customer ids). The timers
+        queued for them leave the queue when they fall due, firing nothing."""
+        state = self.states.pop(cid, None)
+        if state is not None:
+            self.catalogue.unregister(state)
+        self.remembering.discard(cid)
+        self.buffering.discard(cid)
+        self.traits.pop(cid, None)
+        self.readers.pop(cid, None)
+        self.alerts.forget(cid)
 
     def refuse_held(self, held: list[Row]) -> None:
         """Refuse interactions ``held`` back for lateness (in release order) that an
@@ -329,9 +403,12 @@ class RuleRunner:
         if kind in self._windows:
             for agg in self._windows[kind]:
                 agg.trim(state, time)
+            self.buffering.add(cid)
         if kind in self.catalogue.joins:
             self.catalogue.take(state, row)
+            self.buffering.add(cid)
         if kind in self.rows_kept:
+            self.buffering.add(cid)
             kept = state.kept.get(kind)
             if kept is None:
                 kept = state.kept[kind] = deque()
@@ -653,3 +730,24 @@ class RuleRunner:
         ready.sort(key=lambda item: (item[0], item[1]))
         for _, _, plan, waiting in ready:
             self.decide(plan, state, due, waiting.parts, waiting.consent)
+
+
+def _holds_buffers(state: CustomerState) -> bool:
+    """Whether a customer's state holds values in a window, kept rows or a join buffer."""
+    return any(state.windows.values()) or any(state.kept.values())
+
+
+def _older(buffer: deque[tuple[int, int, Any]] | None, now: int, lookback: int | None) -> bool:
+    """Whether a window or join ``buffer`` holds a value older than ``lookback`` before
+    ``now`` (``None``: it keeps everything)."""
+    return (
+        buffer is not None
+        and len(buffer) > 0
+        and lookback is not None
+        and (buffer[0][0] < now - lookback)
+    )
+
+
+def _older_rows(rows: deque[Row] | None, limit: int) -> bool:
+    """Whether kept ``rows`` hold one before ``limit``."""
+    return rows is not None and len(rows) > 0 and rows[0].time < limit
