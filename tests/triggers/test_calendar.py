@@ -11,9 +11,15 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxmodel._time import to_us, us_to_datetime
+from cxmodel._time import add_duration, to_us, us_to_datetime
 from cxmodel.triggers import parse
-from cxmodel.triggers._calendar import Zones, add_local_months, local_to_utc, utc_offsets
+from cxmodel.triggers._calendar import (
+    Zones,
+    add_local_months,
+    add_months,
+    local_to_utc,
+    utc_offsets,
+)
 from cxmodel.triggers._context import aggregates_in
 from cxmodel.triggers._operators import AggregatePlan
 
@@ -109,3 +115,44 @@ class TestCalendar:
         assert rule.when.where is not None
         (node,) = aggregates_in(rule.when.where)
         assert 31 * day + 2 * day == AggregatePlan(node, "p").lookback
+
+
+_ZONES = [
+    None, "UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Apia",
+    "America/St_Johns", "Asia/Kolkata", "Pacific/Chatham", "Africa/Casablanca",
+]  # fmt: skip
+#: 1900 to 2100, and every instant within a day of a change of offset in New York in 2024
+_NEAR_CHANGES = [to_us("2024-03-10T07:00:00Z"), to_us("2024-11-03T06:00:00Z")]
+
+
+class TestAddMonthsOfOneInstant:
+    """``add_months`` (one instant, for the streaming engine) gives what the array functions
+    give: ``add_duration`` on the UTC calendar, ``add_local_months`` on a zone's wall clock."""
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.one_of(
+            st.integers(to_us("1900-01-01T00:00:00Z"), to_us("2100-01-01T00:00:00Z")),
+            st.sampled_from(_NEAR_CHANGES).flatmap(
+                lambda t: st.integers(t - 86_400_000_000, t + 86_400_000_000)
+            ),
+        ),
+        st.integers(-40, 40),
+        st.sampled_from(_ZONES),
+    )
+    def test_equals_the_array_functions(self, us: int, months: int, zone: str | None) -> None:
+        times = np.array([us], dtype=np.int64)
+        if zone is None:
+            want = int(add_duration(times, relativedelta(months=months))[0])
+        else:
+            want = int(add_local_months(times, months, Zones(np.array([0]), (zone,)))[0])
+        assert add_months(us, months, zone) == want
+
+    def test_month_ends_and_skipped_wall_times(self) -> None:
+        """Jan 31 plus a month is the end of February; a wall time skipped by the change to
+        daylight time is read with the offset before it."""
+        jan31 = to_us("2024-01-31T12:00:00Z")
+        assert us_to_datetime(add_months(jan31, 1)).isoformat() == "2024-02-29T12:00:00+00:00"
+        skipped = to_us("2024-02-10T07:30:00Z")  # 02:30 in New York, a month before the change
+        got = us_to_datetime(add_months(skipped, 1, "America/New_York"))
+        assert got.isoformat() == "2024-03-10T07:30:00+00:00"

@@ -17,9 +17,10 @@ apart).
 
 from __future__ import annotations
 
+import calendar
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -37,6 +38,7 @@ __all__ = [
     "CustomerTime",
     "Zones",
     "add_local_months",
+    "add_months",
     "local_to_utc",
     "refuse_bad_zones",
     "utc_offsets",
@@ -45,6 +47,7 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH_DATE = date(1970, 1, 1)
 _NO_CHANGE = np.iinfo(np.int64).max
 
 
@@ -90,6 +93,44 @@ def _day(name: str, day: int) -> tuple[int, int, int]:
         else:
             hi = mid
     return first, hi, last
+
+
+def _offset(name: str, us: int) -> int:
+    """:func:`_zone_offsets` of one instant: the UTC offset of zone ``name`` at ``us``."""
+    before, change, after = _day(name, us // US_PER_DAY)
+    return after if us >= change else before
+
+
+def add_months(us: int, months: int, zone: str | None = None) -> int:
+    """Add calendar ``months`` to one UTC instant ``us`` (microseconds): what
+    :func:`~cxmodel._time.add_duration` (``zone`` ``None``, the UTC calendar) and
+    :func:`add_local_months` (on ``zone``'s wall clock) give for it, computed without arrays
+    for the streaming engine, which asks for one instant at a time.
+
+    Examples
+    --------
+    >>> from cxmodel._time import to_us, us_to_datetime
+    >>> t = to_us("2024-01-31T03:00:00Z")
+    >>> us_to_datetime(add_months(t, 1)).isoformat()
+    '2024-02-29T03:00:00+00:00'
+    >>> us_to_datetime(add_months(t, 1, "America/Los_Angeles")).isoformat()
+    '2024-03-01T03:00:00+00:00'
+    """
+    wall = us if zone is None else us + _offset(zone, us)
+    days, intraday = divmod(wall, US_PER_DAY)
+    day = _EPOCH_DATE + timedelta(days=days)
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month + 1)[1]  # the day clamped to the month's end
+    moved = date(year, month + 1, min(day.day, last))
+    local = (moved - _EPOCH_DATE).days * US_PER_DAY + intraday
+    if zone is None:
+        return local
+    # read back as local_to_utc does: the offset in force before a change of offset
+    before, after = _offset(zone, local - US_PER_DAY), _offset(zone, local + US_PER_DAY)
+    early, late = local - before, local - after
+    if before != after and _offset(zone, early) == after and _offset(zone, late) == after:
+        return late
+    return early
 
 
 def _zone_offsets(name: str, times: IntArray) -> IntArray:

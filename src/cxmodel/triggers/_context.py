@@ -25,7 +25,7 @@ from cxmodel.expr import (
     walk,
 )
 from cxmodel.expr import missing as is_missing
-from cxmodel.triggers._calendar import CustomerTime, Zones, add_local_months
+from cxmodel.triggers._calendar import CustomerTime, Zones, add_local_months, add_months
 
 __all__ = [
     "MAX_PAIRS",
@@ -104,9 +104,12 @@ def shift(time: int, duration: Duration, zone: str | None, sign: int = 1) -> int
     (``None``: UTC), other units as fixed lengths."""
     if duration.unit != "months":
         return time + sign * duration.to_us()
-    zones = None if zone is None else Zones(np.zeros(1, dtype=np.int64), (zone,))
-    step = Duration(sign * duration.amount, "months")
-    return int(add(np.array([time], dtype=np.int64), step, zones)[0])
+    try:
+        return add_months(time, int(sign * duration.amount), zone)
+    except (ValueError, OverflowError):  # beyond the years a date holds: numpy's calendar
+        zones = None if zone is None else Zones(np.zeros(1, dtype=np.int64), (zone,))
+        step = Duration(sign * duration.amount, "months")
+        return int(add(np.array([time], dtype=np.int64), step, zones)[0])
 
 
 def names_in(expr: Expr | None) -> set[Name]:
