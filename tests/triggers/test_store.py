@@ -4,20 +4,25 @@ engine at a time), and rebuilding firings from their stored form."""
 from __future__ import annotations
 
 import json
+import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from cxmodel.errors import StoreError
+from cxmodel.errors import DataWarning, StoreError, ValueTypeError
 from cxmodel.triggers import (
     InMemoryStore,
+    Quarantined,
     StateChange,
     StoredState,
+    TriggerEngine,
+    parse,
 )
 from cxmodel.triggers._store import commit, firing_from_dict
-from tests.triggers.stores import StoreContract, attrs_evolve, firing
+from tests.triggers.stores import T0, StoreContract, attrs_evolve, firing
 
 
 class TestInMemoryStore(StoreContract):
@@ -48,6 +53,85 @@ class TestInMemoryStore(StoreContract):
         store.open().customers["intruder"] = {}
         store.close()
         assert StoredState({}, {}) == store.open()
+
+
+class TestInMemoryLimit:
+    """``InMemoryStore(max_kept=...)``: past the limit the oldest half of the firings, late
+    or refused interactions are dropped and counted, so that a host that never
+    acknowledges, prunes or takes them keeps bounded memory."""
+
+    @staticmethod
+    def opened(most: int | None) -> InMemoryStore:
+        store = InMemoryStore(max_kept=most)
+        store.open()
+        return store
+
+    def test_the_newest_firings_are_kept(self) -> None:
+        store = self.opened(10)
+        store.commit(StateChange(meta={}, customers={}, firings=[firing(n) for n in range(4)]))
+        store.acknowledge(["f0", "f3"])
+        for first in (4, 8):
+            store.commit(
+                StateChange(
+                    meta={}, customers={}, firings=[firing(n) for n in range(first, first + 4)]
+                )
+            )
+        assert [f.firing_id for f in store.firings()] == [f"f{n}" for n in range(7, 12)]
+        assert store.take_dropped() == (7, 0, 0)
+        assert (store.take_dropped(), store.dropping) == ((0, 0, 0), False)
+        assert store.prune() == 0  # the acknowledged ones went with the oldest
+        assert len(store.pending()) == 5
+
+    def test_the_newest_set_aside_interactions_are_kept(self) -> None:
+        store = self.opened(4)
+        late = [Quarantined({"interaction_id": f"i{n}", "n": n}, "late", "c") for n in range(5)]
+        store.commit(StateChange(meta={}, customers={}, late=late, rejected=late[:3]))
+        assert [q.record["n"] for q in store.late()] == [3, 4]
+        assert set(store.kept_late({("c", "i0"), ("c", "i4")})) == {("c", "i4")}
+        assert len(store.rejected()) == 3  # under the limit
+        assert store.take_dropped() == (0, 3, 0)
+
+    def test_no_limit(self) -> None:
+        store = self.opened(None)
+        store.commit(StateChange(meta={}, customers={}, firings=[firing(n) for n in range(50)]))
+        assert (len(store.firings()), store.take_dropped()) == (50, (0, 0, 0))
+
+    @pytest.mark.parametrize("most", [0, 1, -5, 2.5, "10", True])
+    def test_a_limit_that_is_not_a_count_is_refused(self, most: Any) -> None:
+        with pytest.raises(ValueTypeError, match="max_kept must be an integer of at least 2"):
+            InMemoryStore(max_kept=most)
+
+    @pytest.mark.parametrize("columnar", [None, 1], ids=["per-interaction", "columnar"])
+    def test_an_engine_warns_and_returns_every_firing(self, columnar: int | None) -> None:
+        """Every firing is returned as without a limit; the store keeps the newest; each call
+        that dropped some warns with the counts."""
+        rules = parse("trigger t:\n    when purchase\n    emit x")
+        recs = [
+            {"customer_id": f"c{n % 7}", "kind": "purchase", "interaction_id": f"i{n}",
+             "timestamp": T0 + timedelta(minutes=n)}
+            for n in range(600)
+        ]  # fmt: skip
+        got: dict[int | None, list[str]] = {}
+        for most in (100, None):
+            engine = TriggerEngine(rules, store=InMemoryStore(max_kept=most), max_future=None)
+            engine._columnar_from = columnar
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DataWarning)
+                ids = [
+                    f.firing_id
+                    for n in range(0, 600, 200)
+                    for f in engine.process_many(recs[n : n + 200])
+                ]
+            got[most] = ids
+            kept = [f.firing_id for f in engine.store.firings()]
+            if most is None:
+                assert (kept, caught) == (ids, [])
+            else:
+                assert 50 <= len(kept) <= 100 and kept == ids[-len(kept) :]
+                dropped = sum(w.message.counts["firings"] for w in caught)
+                assert dropped == len(ids) - len(kept)
+                assert "dropped its oldest" in str(caught[0].message)
+        assert got[100] == got[None]
 
 
 class TestCommit:

@@ -587,6 +587,8 @@ class TriggerEngine:
             runner.before = None
         if late or rejected:
             self._kept_aside(len(late), len(rejected))
+        if isinstance(self.store, InMemoryStore) and self.store.dropping:
+            self._dropped()
         return out
 
     def _fire_on_arrays(self, time: int) -> Callable[[int], None] | None:
@@ -627,6 +629,8 @@ class TriggerEngine:
         runner.alerts.committed()
         if late or rejected:
             self._kept_aside(len(late), len(rejected))
+        if store.dropping:
+            self._dropped()
         return emitted
 
     def _kept_aside(self, late: int, refused: int) -> None:
@@ -655,6 +659,27 @@ class TriggerEngine:
                 "store.rejected() (check the sender's clock or the timestamp's unit)",
                 refused=refused,
             )
+
+    def _dropped(self) -> None:
+        """Warn, with the counts, when the in-memory store dropped its oldest firings, late
+        or refused interactions past its ``max_kept`` in the call (after the commit)."""
+        store = self.store
+        assert isinstance(store, InMemoryStore)
+        firings, late, refused = store.take_dropped()
+        warn_counted(
+            DataWarning,
+            "the in-memory store keeps at most {most:,} firings, late and refused interactions "
+            "each: it dropped its oldest {firings:,} firing(s) (acknowledged or not), "
+            "{late:,} late and {refused:,} refused interaction(s); acknowledge and prune the "
+            "firings you have handled (store.acknowledge, store.prune), take the others "
+            "(store.take_late, store.take_rejected), or give InMemoryStore(max_kept=...) "
+            "or a SQLiteStore",
+            dropped=firings + late + refused,
+            most=store.max_kept or 0,
+            firings=firings,
+            late=late,
+            refused=refused,
+        )
 
     def _rollback(self, saved: tuple[Any, ...]) -> None:
         """Put the engine back as it was before the call that failed (kept when the store's

@@ -21,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -423,6 +424,16 @@ class InMemoryStore:
     Only one engine may have it open at a time; after :meth:`close`, a new :meth:`open`
     returns the meta and customer states committed last (the same objects).
 
+    It keeps at most ``max_kept`` firings (acknowledged or not), late and refused
+    interactions each, so that a host that takes the firings from the calls' return values,
+    and never acknowledges, prunes or takes them, keeps bounded memory: past it, the oldest
+    half are dropped and counted (:meth:`take_dropped`; the engine warns with the counts).
+
+    Parameters
+    ----------
+    max_kept : int or None
+        The most firings, late and refused interactions kept, each (``None``: no limit).
+
     Examples
     --------
     >>> store = InMemoryStore()
@@ -437,7 +448,13 @@ class InMemoryStore:
     >>> store.close()
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_kept: int | None = 100_000) -> None:
+        if max_kept is not None and (type(max_kept) is not int or max_kept < 2):
+            raise ValueTypeError(
+                f"InMemoryStore(): max_kept must be an integer of at least 2, or None for no "
+                f"limit; got {got(max_kept)}"
+            )
+        self.max_kept = max_kept
         self._lock = threading.RLock()
         self._opened = False
         self._meta: Mapping[str, Any] = {}
@@ -451,6 +468,10 @@ class InMemoryStore:
         self._late: list[Quarantined] = []
         self._late_keys: set[LateKey] = set()  # (customer, interaction id) of the late ones
         self._rejected: list[Quarantined] = []
+        self._kept = 0  # firings in the outbox and kept aside (those kept twice counted twice)
+        self._dropped = [0, 0, 0]  # firings, late, refused dropped since take_dropped
+        #: whether something was dropped since :meth:`take_dropped` (read at every call)
+        self.dropping = False
         # (alert, aggregate) -> (number, time, value, customer_id): plain tuples, which the
         # garbage collector stops tracking, where AlertValue objects would cost it time
         self._alerts: dict[tuple[str, str], deque[_Kept]] = {}
@@ -513,6 +534,7 @@ class InMemoryStore:
             for customer_id in customers:  # the mapping is kept, its values read on open()
                 stored[customer_id] = customers
             if firings:
+                self._kept += len(firings)
                 if isinstance(firings, FiringRows):  # kept unbuilt until the outbox is read
                     self._pending.append(firings)
                 elif self._pending:  # after those, in commit order
@@ -527,6 +549,49 @@ class InMemoryStore:
             if rejected:
                 self._rejected.extend(rejected)
             self._apply(alerts)
+            if self.max_kept is not None:
+                self._limit(self.max_kept)
+
+    def _limit(self, most: int) -> None:
+        """Past ``most`` firings, late or refused interactions, drop the oldest of them down
+        to about half of it (firings a call's worth at a time, but for the newest call's),
+        and count them (called with the lock)."""
+        dropped = self._dropped
+        if self._kept > most:
+            excess, outbox, pending = self._kept - most // 2, self._outbox, self._pending
+            oldest = list(islice(outbox, excess))  # the outbox holds the oldest
+            for firing_id in oldest:
+                del outbox[firing_id]
+                self._acked.discard(firing_id)
+            gone = len(oldest)
+            while gone < excess and pending:  # then whole parts kept aside (none acknowledged)
+                if len(pending) == 1 and gone + len(pending[0]) > excess:
+                    # part of the newest (built for it), so that its newest firings stay
+                    rest = list(islice(self._settled(), excess - gone))
+                    for firing_id in rest:
+                        del outbox[firing_id]
+                    gone += len(rest)
+                    break
+                gone += len(pending.pop(0))
+            dropped[0] += gone
+            self._kept = len(outbox) + sum(map(len, pending))
+            self.dropping = True
+        for at, kept in ((1, self._late), (2, self._rejected)):
+            if len(kept) > most:
+                gone = len(kept) - most // 2
+                del kept[:gone]
+                dropped[at] += gone
+                self.dropping = True
+                if at == 1:
+                    self._late_keys = set(late_keys(kept))
+
+    def take_dropped(self) -> tuple[int, int, int]:
+        """How many firings, late and refused interactions were dropped past ``max_kept``
+        since the last call (the engine asks after each call, and warns)."""
+        with self._lock:
+            firings, late, refused = self._dropped
+            self._dropped, self.dropping = [0, 0, 0], False
+            return firings, late, refused
 
     def _settled(self) -> dict[str, Firing]:
         """The outbox, once the firings kept aside are moved into it in commit order (one
@@ -538,6 +603,7 @@ class InMemoryStore:
                 for firing in part:
                     outbox.setdefault(firing.firing_id, firing)
             pending.clear()
+            self._kept = len(outbox)
         return self._outbox
 
     def _apply(self, change: AlertWindowChange) -> None:
@@ -570,6 +636,7 @@ class InMemoryStore:
             for firing_id in dropped:
                 del outbox[firing_id]
                 self._acked.discard(firing_id)
+            self._kept = len(outbox)
             self._late = [q for q in self._late if q.customer_id != customer_id]
             self._late_keys = set(late_keys(self._late))
             self._rejected = [q for q in self._rejected if q.customer_id != customer_id]
@@ -604,6 +671,7 @@ class InMemoryStore:
             for firing_id in dropped:
                 del outbox[firing_id]
                 self._acked.discard(firing_id)
+            self._kept = len(outbox)
             return len(dropped)
 
     def late(self) -> list[Quarantined]:
