@@ -460,15 +460,14 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
     if any(i is not None for i in released.ids):  # stops at the first id, usually the first
         ids = released.ids
         kept = np.flatnonzero(times >= forgotten)
-        firsts: dict[str, int] = {}  # each customer's first id kept (release order: oldest)
+        remembering = runner.remembering
         for k, cid, time in zip(
             kept.tolist(), released.customers[kept].tolist(), times[kept].tolist(), strict=True
         ):
             ident = ids[k]
             if ident is not None:
                 states[cid].seen[ident] = time
-                firsts.setdefault(cid, time)
-        runner.remembering.add_many(firsts.items())
+                remembering.add(cid)
     return states
 
 

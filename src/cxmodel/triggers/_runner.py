@@ -42,7 +42,6 @@ from cxmodel.triggers._policies import (
     quiet_until,
     take_consent,
 )
-from cxmodel.triggers._remembering import Remembering
 from cxmodel.triggers._rules import RuleSet
 from cxmodel.triggers._truths import truth_uses
 
@@ -75,9 +74,8 @@ class RuleRunner:
         self.alerts = AlertMonitor(rules.alerts)  # over everyone: its state is in the meta
         self.states: dict[str, CustomerState] = {}
         #: the customers whose states may remember interaction ids (every one that does is
-        #: queued at or before its oldest), so that forgetting ids looks only at those with
-        #: one to forget
-        self.remembering = Remembering()
+        #: here), so that forgetting ids looks at them only, not at every customer
+        self.remembering: set[str] = set()
         #: likewise, the customers whose states may hold values in windows, kept rows or
         #: catalogue join buffers, which :meth:`trim_buffers` trims
         self.buffering: set[str] = set()
@@ -192,7 +190,7 @@ class RuleRunner:
         rule) on the timer queue."""
         cid = state.customer
         if state.seen:
-            self.remembering.add(cid, min(state.seen.values()))
+            self.remembering.add(cid)
         if _holds_buffers(state):
             self.buffering.add(cid)
         self.catalogue.register(state)
@@ -258,22 +256,23 @@ class RuleRunner:
     def forget_ids(self, before: int) -> None:
         """Forget every customer's and the catalogue's interaction ids of times before
         ``before`` (they can no longer be re-delivered without being late); the customers
-        changed are touched, so the call commits them (the catalogue's are in the meta).
-        Only the customers queued before ``before`` (:attr:`remembering`) are looked at;
-        those who still hold ids are queued again at their oldest."""
+        changed are touched, so the call commits them (the catalogue's are in the meta). A
+        customer's ids are in release order, so time order: the first says whether any is to
+        go. Only the customers who remember ids (:attr:`remembering`) are looked at."""
         self.catalogue.forget_ids(before)
-        states, remembering = self.states, self.remembering
-        for cid in remembering.due(before):
+        states, done = self.states, []
+        for cid in self.remembering:
             state = states.get(cid)
             seen = None if state is None else state.seen
             if not seen:  # forgotten, or erased
-                continue
-            if min(seen.values()) < before:
+                done.append(cid)
+            elif next(iter(seen.values())) < before:
                 seen = self.touch(cid).seen  # (a copy kept first, if the call may roll back)
                 for key in [k for k, t in seen.items() if t < before]:
                     del seen[key]
-            if seen:
-                remembering.add(cid, min(seen.values()))
+                if not seen:
+                    done.append(cid)
+        self.remembering.difference_update(done)
 
     def trim_buffers(self, now: int) -> None:
         """Trim every customer's windows, kept rows and catalogue join buffers as an
@@ -423,7 +422,7 @@ class RuleRunner:
         ident = row.interaction_id
         if ident is not None:  # forgotten by forget_ids once it can only be late
             state.seen[ident] = time
-            self.remembering.add(state.customer, time)
+            self.remembering.add(state.customer)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
         if kind in self._by_kind:
