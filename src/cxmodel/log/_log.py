@@ -973,6 +973,7 @@ class InteractionLog:
         named = [n for n in frame.index.names if n is not None and n not in frame.columns]
         if named:  # a new frame: the caller's is not changed
             frame = frame.reset_index(level=named)
+        _check_names(dict.fromkeys(frame.columns))  # before pyarrow, which cannot take one
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -1412,6 +1413,7 @@ class InteractionLog:
     def with_column(self, name: str, values: npt.ArrayLike) -> InteractionLog:
         """A new log with ``name`` added or replaced; ``values`` are in log order."""
         text_value(name, "with_column()", "name")
+        _check_names({name: values})
         if name in REQUIRED:
             raise SchemaError(f"with_column() cannot replace the required column {name!r}")
         array = _as_array(values)

@@ -585,10 +585,8 @@ class TriggerEngine:
             runner.alerts.committed()
         finally:
             runner.before = None
-        if late or rejected:
-            self._kept_aside(len(late), len(rejected))
-        if isinstance(self.store, InMemoryStore) and self.store.dropping:
-            self._dropped()
+        if late or rejected or (isinstance(self.store, InMemoryStore) and self.store.dropping):
+            self._committed(len(late), len(rejected))
         return out
 
     def _fire_on_arrays(self, time: int) -> Callable[[int], None] | None:
@@ -627,18 +625,29 @@ class TriggerEngine:
             self._lazy_meta.reset(), changed, emitted, late, rejected, runner.alerts.changes()
         )
         runner.alerts.committed()
-        if late or rejected:
-            self._kept_aside(len(late), len(rejected))
-        if store.dropping:
-            self._dropped()
+        if late or rejected or store.dropping:
+            self._committed(len(late), len(rejected))
         return emitted
 
-    def _kept_aside(self, late: int, refused: int) -> None:
-        """Count the interactions a call kept as late and refused (committed to the store),
-        and warn once with the counts and where they are (the caller of ``process`` or
-        ``process_many``)."""
+    def _committed(self, late: int, refused: int) -> None:
+        """After a call's commit: count the interactions it kept as late and refused, then
+        warn of what the in-memory store dropped past its limit in the call, and of those
+        kept aside. Counted first and the drops warned of first: with warnings turned into
+        errors, the call that dropped raises of its drops (its set-aside interactions counted
+        all the same), and no later call does."""
         self._set_aside["late"] += late
         self._set_aside["refused"] += refused
+        store = self.store
+        if isinstance(store, InMemoryStore) and store.dropping:
+            self._dropped(store)
+        if late or refused:
+            self._kept_aside(late, refused)
+
+    @staticmethod
+    def _kept_aside(late: int, refused: int) -> None:
+        """Warn once of the interactions a call kept as late and refused (committed to the
+        store), with the counts and where they are (the caller of ``process`` or
+        ``process_many``)."""
         if late:
             template = (
                 "{late:,} interaction(s) arrived late and were not processed (behind the "
@@ -660,11 +669,10 @@ class TriggerEngine:
                 refused=refused,
             )
 
-    def _dropped(self) -> None:
+    @staticmethod
+    def _dropped(store: InMemoryStore) -> None:
         """Warn, with the counts, when the in-memory store dropped its oldest firings, late
         or refused interactions past its ``max_kept`` in the call (after the commit)."""
-        store = self.store
-        assert isinstance(store, InMemoryStore)
         firings, late, refused = store.take_dropped()
         warn_counted(
             DataWarning,

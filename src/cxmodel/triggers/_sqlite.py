@@ -837,15 +837,29 @@ class SQLiteStore:
             rows = db.execute(
                 f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
             ).fetchall()
+            taken = self._set_aside(table, rows)  # first: one that does not decode deletes none
             db.execute(f"DELETE FROM {table}")
-        return [Quarantined(_decode(record), reason, customer) for record, reason, customer in rows]
+        return taken
 
     def _quarantine(self, table: str) -> list[Quarantined]:
         with self._using(f"read the {table} interactions") as db:
             rows = db.execute(
                 f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
             ).fetchall()
-        return [Quarantined(_decode(record), reason, customer) for record, reason, customer in rows]
+        return self._set_aside(table, rows)
+
+    def _set_aside(self, table: str, rows: list[Any]) -> list[Quarantined]:
+        """The rows of the ``late`` or ``rejected`` table as set-aside interactions;
+        :class:`~cxmodel.errors.StoreError` when a record does not decode."""
+        try:
+            return [
+                Quarantined(_decode(record), reason, customer) for record, reason, customer in rows
+            ]
+        except (ValueError, TypeError, RecursionError) as exc:  # JSON that does not decode
+            raise StoreError(
+                f"trigger state store {self.path!r} holds a {table} interaction that does not "
+                f"decode ({exc}); restore a backup or start a new store file"
+            ) from exc
 
 
 def _storable(text: Any) -> bool:

@@ -468,7 +468,9 @@ class InMemoryStore:
         self._late: list[Quarantined] = []
         self._late_keys: set[LateKey] = set()  # (customer, interaction id) of the late ones
         self._rejected: list[Quarantined] = []
-        self._kept = 0  # firings in the outbox and kept aside (those kept twice counted twice)
+        # firings in the outbox and kept aside (one kept aside twice, or also in the outbox,
+        # counted twice until they are moved into it)
+        self._kept = 0
         self._dropped = [0, 0, 0]  # firings, late, refused dropped since take_dropped
         #: whether something was dropped since :meth:`take_dropped` (read at every call)
         self.dropping = False
@@ -534,15 +536,18 @@ class InMemoryStore:
             for customer_id in customers:  # the mapping is kept, its values read on open()
                 stored[customer_id] = customers
             if firings:
-                self._kept += len(firings)
                 if isinstance(firings, FiringRows):  # kept unbuilt until the outbox is read
+                    self._kept += len(firings)
                     self._pending.append(firings)
                 elif self._pending:  # after those, in commit order
+                    self._kept += len(firings)
                     self._pending.append(tuple(firings))
                 else:
                     outbox = self._outbox
+                    before = len(outbox)
                     for firing in firings:
                         outbox.setdefault(firing.firing_id, firing)
+                    self._kept += len(outbox) - before  # not those already there, ignored
             if late:
                 self._late.extend(late)
                 self._late_keys.update(late_keys(late))
