@@ -22,8 +22,10 @@ Endpoints (request and response bodies are JSON objects):
 ``POST /advance`` ``{"time": "2024-05-01T00:00:00+00:00"}``
     Declare every interaction up to ``time`` delivered and fire due timers
     (``advance_to``); respond ``{"firings": [...]}``.
-``GET /firings/pending``
-    The firings emitted and not yet acknowledged: ``{"firings": [...]}``.
+``GET /firings/pending`` (``?limit=N``)
+    The first ``N`` firings emitted and not yet acknowledged, in emission order (``N`` 1,000
+    by default, at most 10,000): ``{"firings": [...], "more": bool}``; ``more`` says others
+    wait: acknowledge these, then ask again.
 ``POST /acknowledge`` ``{"firing_ids": [...]}``
     Mark firings handled and delete them from the store; respond ``{"acknowledged": n}``
     (the number of ids sent).
@@ -35,9 +37,10 @@ Every answer is a JSON object; an error is ``{"error": message}``, naming the pr
 - ``400``: a body that is not strict JSON in UTF-8 (``NaN``, ``Infinity`` and a key given
   twice in an object are refused) or not of the endpoint's shape; a record or time the engine
   rejects (the :class:`~cxmodel.errors.CXModelError` message; nothing of the batch is
-  processed); a ``Content-Length`` that is not one number, or a body shorter than it.
-- ``404``: an unknown path (a query string is ignored). ``405``: a method the path does not
-  take, with ``Allow`` (``HEAD`` is taken wherever ``GET`` is).
+  processed); a ``limit`` that is not a whole number from 1 to 10,000; a
+  ``Content-Length`` that is not one number, or a body shorter than it.
+- ``404``: an unknown path (a query string is ignored, but for ``limit``). ``405``: a
+  method the path does not take, with ``Allow`` (``HEAD`` is taken wherever ``GET`` is).
 - ``408``: a body of which nothing more arrived for ``--timeout`` seconds (30). A connection
   that leaves its request line or headers unfinished that long is closed.
 - ``411``: no ``Content-Length`` (chunked bodies are not taken). ``413``: a body over
@@ -90,6 +93,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 from cxmodel.errors import CXModelError, StoreError
 from cxmodel.triggers import (
@@ -109,6 +113,9 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_CONNECTIONS = 32
 """Connections served at once by default (``--max-connections``); one more is answered
 ``503`` and closed."""
+
+PAGE, MAX_PAGE = 1_000, 10_000
+"""The firings ``GET /firings/pending`` lists by default, and at most (``?limit=``)."""
 
 READ_TIMEOUT = 30.0
 """Seconds a client may leave its request unfinished between two reads, by default
@@ -174,6 +181,21 @@ def _decode(raw: bytes) -> dict[str, Any]:
 def _firing_dicts(firings: Iterable[Firing]) -> list[dict[str, Any]]:
     """JSON-ready dicts of the firings (an iterable of :class:`Firing`)."""
     return [f.to_dict() for f in firings]
+
+
+def _page(query: str) -> int:
+    """The ``limit`` of a query string (:data:`PAGE` when not given); :class:`RequestError`
+    (400) unless it is one whole number from 1 to :data:`MAX_PAGE`."""
+    given = parse_qs(query, keep_blank_values=True).get("limit")
+    if given is None:
+        return PAGE
+    text = given[0].strip()
+    if len(given) > 1 or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_PAGE:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"limit must be one whole number from 1 to {MAX_PAGE}, got {given}",
+        )
+    return int(text)
 
 
 def _field(body: dict[str, Any], name: str, kind: type, what: str) -> Any:
@@ -291,9 +313,15 @@ class TriggerService:
         time = _field(body, "time", str, "an ISO-8601 time with an offset")
         return self._call(lambda: {"firings": _firing_dicts(self._engine.advance_to(time))})
 
-    def pending(self) -> dict[str, Any]:
-        """``GET /firings/pending``: the firings not yet acknowledged, in emission order."""
-        return self._call(lambda: {"firings": _firing_dicts(self._store.pending())})
+    def pending(self, limit: int = PAGE) -> dict[str, Any]:
+        """``GET /firings/pending``: the first ``limit`` firings not yet acknowledged, in
+        emission order, and whether more wait."""
+
+        def work() -> dict[str, Any]:
+            firings = self._store.pending(limit=limit + 1)
+            return {"firings": _firing_dicts(firings[:limit]), "more": len(firings) > limit}
+
+        return self._call(work)
 
     def acknowledge(self, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /acknowledge``: mark ``body["firing_ids"]`` handled, and delete the
@@ -433,16 +461,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> dict[str, Any]:
         service = self.server.service
+        path, _, query = self.path.partition("?")
         gets: dict[str, Callable[[], dict[str, Any]]] = {
             "/health": service.health,
-            "/firings/pending": service.pending,
+            "/firings/pending": lambda: service.pending(_page(query)),
         }
         posts: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "/interactions": service.interactions,
             "/advance": service.advance,
             "/acknowledge": service.acknowledge,
         }
-        path = self.path.split("?", 1)[0]
         if path not in gets and path not in posts:
             known = [f"GET {p}" for p in gets] + [f"POST {p}" for p in posts]
             raise RequestError(

@@ -508,7 +508,7 @@ def test_endpoints_and_errors(tmp_path: Path) -> None:
         assert [f["firing_id"] for f in ok(port, "GET", "/firings/pending")["firings"]] == [fired]
         assert ok(port, "POST", "/advance", {"time": "2024-01-02T00:00:00Z"}) == {"firings": []}
         assert ok(port, "POST", "/acknowledge", {"firing_ids": [fired]}) == {"acknowledged": 1}
-        assert ok(port, "GET", "/firings/pending") == {"firings": []}
+        assert ok(port, "GET", "/firings/pending") == {"firings": [], "more": False}
         assert server.terminate() == 0, server.log_text()
     finally:
         server.kill()
@@ -522,6 +522,18 @@ def test_endpoints_and_errors(tmp_path: Path) -> None:
     finally:
         server.kill()
     assert "Traceback" not in server.log_text()
+
+
+def all_pending(port: int) -> list[Json]:
+    """Every firing ``GET /firings/pending`` lists, page after page (each page is only read:
+    the pages are asked for with a growing ``limit``)."""
+    limit = 1_000
+    while True:
+        page = ok(port, "GET", f"/firings/pending?limit={limit}")
+        if not page["more"]:
+            return list(page["firings"])
+        assert limit < 10_000, "more firings pending than one page holds"
+        limit = 10_000
 
 
 @dataclass
@@ -570,7 +582,7 @@ def crash_run(tmp_path: Path, seed: int, *, overlap: bool = True) -> CrashRun:
     def restart() -> int:
         port = server.start()
         where = f"pending after restart {server.starts - 1}"
-        pending = ok(port, "GET", "/firings/pending")["firings"]
+        pending = all_pending(port)
         fresh = sum(str(f["firing_id"]) not in ledger.firings for f in pending)
         events.append(f"restart {server.starts - 1}: {len(pending)} pending ({fresh} unseen)")
         ledger.take(pending, where, emitted=False)
@@ -635,7 +647,7 @@ def crash_run(tmp_path: Path, seed: int, *, overlap: bool = True) -> CrashRun:
                 at = resume if overlap else at
                 continue
             acknowledge(port, ledger)
-        leftover = ok(port, "GET", "/firings/pending")["firings"]
+        leftover = all_pending(port)
         assert server.terminate() == 0, server.log_text()
     finally:
         server.kill()

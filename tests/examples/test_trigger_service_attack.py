@@ -460,6 +460,42 @@ def test_refused_record_refuses_the_batch(server: AttackedServer, patch: dict[st
     still_serving(server)
 
 
+def test_pending_a_page_at_a_time(server: AttackedServer) -> None:
+    """``GET /firings/pending?limit=N`` lists the first N not acknowledged and says whether
+    more wait; acknowledging a page brings the next; a ``limit`` that is not a whole number
+    from 1 to 10,000 (or given twice) gets 400."""
+    port = server.port
+    for page in drain(port):  # what earlier tests left
+        ok(port, "POST", "/acknowledge", {"firing_ids": page})
+    records = [survey(f"page-{n}") for n in range(5)]
+    fired = [
+        f["firing_id"] for f in ok(port, "POST", "/interactions", {"records": records})["firings"]
+    ]
+    assert len(fired) == 5
+    first = ok(port, "GET", "/firings/pending?limit=2")
+    assert ([f["firing_id"] for f in first["firings"]], first["more"]) == (fired[:2], True)
+    ok(port, "POST", "/acknowledge", {"firing_ids": fired[:2]})
+    rest = ok(port, "GET", "/firings/pending?limit=3")
+    assert ([f["firing_id"] for f in rest["firings"]], rest["more"]) == (fired[2:], False)
+    ok(port, "POST", "/acknowledge", {"firing_ids": fired[2:]})
+    for bad in ("0", "-1", "10001", "1.5", "x", "", "1&limit=2", "%EF%BC%91"):
+        status, got = call(port, "GET", f"/firings/pending?limit={bad}")
+        assert (status, "limit must be one whole number" in got["error"]) == (400, True), bad
+    still_serving(server)
+
+
+def drain(port: int) -> Iterator[list[str]]:
+    """The ids of the firings pending, a page at a time, until none is left (the caller
+    acknowledges each page)."""
+    while True:
+        page = ok(port, "GET", "/firings/pending?limit=1000")
+        ids = [f["firing_id"] for f in page["firings"]]
+        if ids:
+            yield ids
+        if not page["more"]:
+            return
+
+
 def test_failed_commit_answers_503_and_the_retry_fires(server: AttackedServer) -> None:
     """While another program holds the store's file locked past the store's timeout, a batch
     gets 503 with ``Retry-After`` and the library's message, and nothing of it happened: sent
@@ -536,8 +572,10 @@ def test_acknowledge_unknown_twice_and_during_a_call(server: AttackedServer) -> 
 
 
 def pending(port: int) -> list[Json]:
-    """The firings ``GET /firings/pending`` lists."""
-    return list(ok(port, "GET", "/firings/pending")["firings"])
+    """The firings ``GET /firings/pending`` lists, the largest page (all in these tests)."""
+    page = ok(port, "GET", "/firings/pending?limit=10000")
+    assert page["more"] is False
+    return list(page["firings"])
 
 
 # -- the service in the process ------------------------------------------------------------------

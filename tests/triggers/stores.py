@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import cxmodel
-from cxmodel.errors import StoreError
+from cxmodel.errors import StoreError, ValueTypeError
 from cxmodel.triggers import (
     Firing,
     Quarantined,
@@ -124,6 +124,19 @@ class StoreContract:
             assert expected == [q.record["n"] for q in store.late()]
         finally:
             store.close()
+
+    def test_pending_a_page_at_a_time(self, store: Any) -> None:
+        """``pending(limit=n)``: the first ``n`` firings not acknowledged, in emission order;
+        a limit that is not a count of at least 1 is refused."""
+        store.open()
+        store.commit(full_change())
+        store.acknowledge(["f1"])
+        assert [f.firing_id for f in store.pending(limit=1)] == ["f2"]
+        assert [f.firing_id for f in store.pending(limit=5)] == ["f2", "f3"]
+        assert store.pending(limit=None) == store.pending()
+        for bad in (0, -1, 1.5, "2", True):
+            with pytest.raises(ValueTypeError, match="limit must be an integer of at least 1"):
+                store.pending(limit=bad)
 
     def test_taking_set_aside_interactions_deletes_them(self, store: Any) -> None:
         """``take_late`` / ``take_rejected`` return what the commits set aside, in commit

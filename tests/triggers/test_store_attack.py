@@ -39,6 +39,7 @@ from cxmodel.triggers import (
     parse,
 )
 from tests.triggers.catalogues import BACK_IN_STOCK, restock, view
+from tests.triggers.stores import firing
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 RULES = parse("trigger t:\n    when purchase\n    emit x")
@@ -441,6 +442,22 @@ class TestSQLiteTaking:
             assert other.execute(f"SELECT count(*) FROM {table}").fetchone() == (2,)
         finally:
             other.close()
+
+    @pytest.mark.parametrize("damage", ["'{not json'", "'[1, 2]'", "'{}'"])
+    def test_a_firing_that_does_not_decode(self, sqlite_store: SQLiteStore, damage: str) -> None:
+        """A stored firing that does not decode, or decodes to no firing: StoreError naming
+        the file, from the outbox's readers."""
+        sqlite_store.open()
+        sqlite_store.commit(StateChange({}, {}, firings=[firing(1), firing(2)]))
+        other = sqlite3.connect(sqlite_store.path, isolation_level=None)
+        try:
+            other.execute(f"UPDATE outbox SET firing = {damage} WHERE firing_id = 'f2'")
+        finally:
+            other.close()
+        for read in (sqlite_store.firings, sqlite_store.pending):
+            with pytest.raises(StoreError, match="state.db.* holds a firing that does not decode"):
+                read()
+        assert [f.firing_id for f in sqlite_store.pending(limit=1)] == ["f1"]
 
 
 # -- field names ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from cxmodel.triggers._store import (
     StoredState,
     firing_from_dict,
     ids_of,
+    pending_limit,
     time_us,
 )
 
@@ -763,15 +764,29 @@ class SQLiteStore:
         """The outbox, in emission order."""
         with self._using("read the outbox") as db:
             rows = db.execute("SELECT firing FROM outbox ORDER BY seq").fetchall()
-        return [firing_from_dict(_decode(text)) for (text,) in rows]
+        return self._firings(rows)
 
-    def pending(self) -> list[Firing]:
-        """The firings not yet acknowledged, in emission order."""
+    def pending(self, *, limit: int | None = None) -> list[Firing]:
+        """The firings not yet acknowledged, in emission order: the first ``limit`` of them,
+        if given (a host pages through a backlog: acknowledge, then ask again)."""
+        most = pending_limit(limit)
         with self._using("read the outbox") as db:
             rows = db.execute(
-                "SELECT firing FROM outbox WHERE acknowledged = 0 ORDER BY seq"
+                "SELECT firing FROM outbox WHERE acknowledged = 0 ORDER BY seq LIMIT ?",
+                (-1 if most is None else most,),
             ).fetchall()
-        return [firing_from_dict(_decode(text)) for (text,) in rows]
+        return self._firings(rows)
+
+    def _firings(self, rows: list[Any]) -> list[Firing]:
+        """The outbox's rows as firings; :class:`~cxmodel.errors.StoreError` when one does
+        not decode."""
+        try:
+            return [firing_from_dict(_decode(text)) for (text,) in rows]
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise StoreError(
+                f"trigger state store {self.path!r} holds a firing that does not decode "
+                f"({exc}); restore a backup or start a new store file"
+            ) from exc
 
     def acknowledge(self, firing_ids: Iterable[str]) -> None:
         """Mark firings as handled (ids not in the outbox are ignored), in one transaction."""

@@ -46,6 +46,7 @@ __all__ = [
     "firing_from_dict",
     "late_keys",
     "not_kept_late",
+    "pending_limit",
 ]
 
 FORMAT = "cxmodel-triggers"
@@ -204,6 +205,25 @@ class StateChange:
     late: Sequence[Quarantined] = ()
     rejected: Sequence[Quarantined] = ()
     alerts: AlertWindowChange = attrs.field(factory=AlertWindowChange)
+
+
+def pending_limit(limit: Any) -> int | None:
+    """The ``limit`` of a store's ``pending(limit=...)``: ``None`` or a count of at least 1.
+
+    Examples
+    --------
+    >>> pending_limit(None), pending_limit(500)
+    (None, 500)
+    >>> pending_limit(0)
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: pending(): limit must be an integer of at least 1, or None; got int 0
+    """
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise ValueTypeError(
+            f"pending(): limit must be an integer of at least 1, or None; got {got(limit)}"
+        )
+    return limit
 
 
 def firing_from_dict(data: Mapping[str, Any]) -> Firing:
@@ -654,11 +674,14 @@ class InMemoryStore:
         with self._lock:
             return list(self._settled().values())
 
-    def pending(self) -> list[Firing]:
-        """The firings not yet acknowledged, in emission order."""
+    def pending(self, *, limit: int | None = None) -> list[Firing]:
+        """The firings not yet acknowledged, in emission order: the first ``limit`` of them,
+        if given (see :meth:`SQLiteStore.pending <cxmodel.triggers.SQLiteStore.pending>`)."""
+        limit = pending_limit(limit)
         with self._lock:
             acked = self._acked
-            return [f for i, f in self._settled().items() if i not in acked]
+            waiting = (f for i, f in self._settled().items() if i not in acked)
+            return list(waiting if limit is None else islice(waiting, limit))
 
     def acknowledge(self, firing_ids: Iterable[str]) -> None:
         """Mark firings as handled (ids not in the outbox are ignored)."""
