@@ -536,6 +536,21 @@ def name_refused(column: str, item: object, place: str = "column") -> str:
 _SHOW = 60
 
 
+def name_not_text(what: str, name: str) -> str:
+    """Why a field or column ``name`` (``what``: "field name", "column name") is refused:
+    it holds an unpaired surrogate, which no file or store can write.
+
+    Examples
+    --------
+    >>> name_not_text("column name", "bad" + chr(0xD800))
+    "column name 'bad\\ud800' is not valid text: it holds an unpaired surrogate or an undecodable byte; send valid UTF-8 text"
+    """
+    return (
+        f"{what} {show(name)} is not valid text: it holds an unpaired surrogate or an "
+        "undecodable byte; send valid UTF-8 text"
+    )
+
+
 def show(value: object) -> str:
     """``repr(value)`` shortened for messages (a 1 MB field is not quoted in full)."""
     try:

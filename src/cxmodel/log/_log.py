@@ -55,6 +55,7 @@ from cxmodel.log._columns import (
     encode_text_column,
     is_missing,
     joined_text,
+    name_not_text,
     number_class,
     raise_first,
     show,
@@ -108,10 +109,7 @@ def _check_names(columns: Mapping[str, Any]) -> None:
     """
     bad = next((name for name in columns if isinstance(name, str) and not valid_text(name)), None)
     if bad is not None:
-        raise SchemaError(
-            f"column name {show(bad)} is not valid text: it holds an unpaired surrogate or an "
-            "undecodable byte; send valid UTF-8 text"
-        )
+        raise SchemaError(name_not_text("column name", bad))
 
 
 def is_key_like(name: str) -> bool:

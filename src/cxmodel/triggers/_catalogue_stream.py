@@ -166,12 +166,7 @@ class CatalogueRunner:
                 if not found:
                     continue
                 for entry in state.windows.get(join.store_key, ()):
-                    key = join.key(entry[2][1])
-                    customers = found.get(key)
-                    if customers is not None:
-                        customers.discard(state.customer)
-                        if not customers:
-                            del found[key]
+                    _unindex(found, join.key(entry[2][1]), state.customer)
 
     def take(self, state: CustomerState, row: Row) -> None:
         """A customer's interaction: trim the buffers of its kind, keep it where it joins."""
@@ -189,11 +184,7 @@ class CatalogueRunner:
             return
         index = self.index.setdefault(join.store_key, {})
         for key in gone:
-            customers = index.get(key)
-            if customers is not None:
-                customers.discard(state.customer)
-                if not customers:
-                    del index[key]
+            _unindex(index, key, state.customer)
 
     def release(self, row: Row, timers: list[tuple[int, int, int, str, str]], phase: int) -> None:
         """A catalogue event in time order: rank it among the events at its time and wait
@@ -297,3 +288,13 @@ class CatalogueRunner:
         self.last_time = stored["last_time"].optional_time()
         self.ties = stored["ties"].count(default=0)
         self.seen = {k: v.time() for k, v in stored["seen"].items()}
+
+
+def _unindex(index: dict[Any, set[str]], key: Any, customer: str) -> None:
+    """Take ``customer`` out of a join's ``index`` under ``key`` (the key gone with its last
+    customer)."""
+    customers = index.get(key)
+    if customers is not None:
+        customers.discard(customer)
+        if not customers:
+            del index[key]

@@ -59,7 +59,7 @@ def run_rules(
     before ``frontier``."""
     timers: dict[str, list[Timer]] = {name: [] for name in runner.plans}
     # the entries of rules no longer active fire nothing: those falling due go, as
-    # RuleRunner.advance drops them
+    # RuleRunner.advance drops them (no catalogue event waits on this path: columnar_ready)
     rest: list[Timer] = []
     for entry in runner.timers:
         heap = timers.get(entry[4], rest)
@@ -101,7 +101,8 @@ def run_rules(
         heapq.heapify(merged)
         runner.timers = merged
     initial.finish(runner, released)
-    runner.holding(states.values())
+    if runner.buffered_kinds:  # the customers whose windows the call may have added to
+        runner.holding(released.customers[released.reading(runner.buffered_kinds)].tolist())
 
 
 # -- aggregates and consent, replayed ---------------------------------------------------------

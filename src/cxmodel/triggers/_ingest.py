@@ -36,6 +36,7 @@ from cxmodel.log._columns import (
     id_text,
     is_missing_value,
     is_number,
+    name_not_text,
     name_refused,
     show,
     valid_text,
@@ -398,12 +399,8 @@ def row_from_record(
                 continue
         if not isinstance(name, str):
             raise _fail(where, f"field name {name!r} is not text")
-        if SURROGATE.search(name):  # as a log refuses the column's name
-            raise _fail(
-                where,
-                f"field name {name!r} is not valid text: it holds an unpaired surrogate or an "
-                "undecodable byte; send valid UTF-8 text",
-            )
+        if not valid_text(name):  # as a log refuses the column's name
+            raise _fail(where, name_not_text("field name", name))
         if name in ANSWER_COLUMNS:  # read with the question its metric names (_answer)
             continue
         value = _field_value(name, raw, where)

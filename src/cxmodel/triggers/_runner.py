@@ -170,6 +170,8 @@ class RuleRunner:
         )
         if self.buffer_period is None:  # no rule keeps a buffer: tidy drops every one
             self.buffering.clear()
+        #: the kinds whose interactions add to a window, kept rows or a join buffer
+        self.buffered_kinds = {*self._windows, *self.catalogue.joins, *self.rows_kept}
         #: the values some active rule reads: running values and windows by store key (a
         #: catalogue rule's join buffers among them), kept rows by kind
         self._held_running = {
@@ -305,17 +307,15 @@ class RuleRunner:
                 for join in joins:
                     self.catalogue.trim(state, join, now)
                 for kind, back in kept:
-                    rows = state.kept.get(kind)
-                    while rows and rows[0].time < now - back:
-                        rows.popleft()
+                    _trim_rows(state.kept.get(kind), now - back)
                 if not _holds_buffers(state):
                     done.append(cid)
         self.buffering.difference_update(done)
 
-    def holding(self, states: Iterable[CustomerState]) -> None:
-        """Note those of ``states`` who hold values :meth:`trim_buffers` may trim (the
-        customers of a call that took their interactions in a rule at a time)."""
-        self.buffering.update(state.customer for state in states if _holds_buffers(state))
+    def holding(self, customers: Iterable[str]) -> None:
+        """Note ``customers`` as ones who may hold values :meth:`trim_buffers` may trim (the
+        customers of interactions of :attr:`buffered_kinds` a call took a rule at a time)."""
+        self.buffering.update(customers)
 
     def forget(self, cid: str) -> None:
         """Erase customer ``cid``: their state and traits, and every reference the runner
@@ -414,8 +414,7 @@ class RuleRunner:
             kept.append(row)
             back = self.rows_kept[kind]
             if back is not None:
-                while kept and kept[0].time < time - back:
-                    kept.popleft()
+                _trim_rows(kept, time - back)
         if kind == "consent_granted" or kind == "consent_revoked":
             take_consent(state, kind, row.fields.get("purpose"))
         state.last_time = time
@@ -745,6 +744,12 @@ def _older(buffer: deque[tuple[int, int, Any]] | None, now: int, lookback: int |
         and lookback is not None
         and (buffer[0][0] < now - lookback)
     )
+
+
+def _trim_rows(rows: deque[Row] | None, limit: int) -> None:
+    """Drop the kept ``rows`` before ``limit``."""
+    while rows and rows[0].time < limit:
+        rows.popleft()
 
 
 def _older_rows(rows: deque[Row] | None, limit: int) -> bool:

@@ -140,6 +140,8 @@ CREATE INDEX alert_values_by_customer ON alert_values (customer_id)
 _TABLES = frozenset(
     {"cxmodel_store", "engine_meta", "customers", "outbox", "late", "rejected", "alert_values"}
 )
+#: the interactions of the ``late`` or ``rejected`` table, in commit order
+_SET_ASIDE = "SELECT record, reason, customer_id FROM {table} ORDER BY seq"
 _OLD_TABLES = frozenset({"events", "event_batches", "seen", "meta"})  # format 1 (history kept)
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -849,18 +851,14 @@ class SQLiteStore:
 
     def _take(self, table: str) -> list[Quarantined]:
         with self._transaction(f"take the {table} interactions") as db:
-            rows = db.execute(
-                f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
-            ).fetchall()
+            rows = db.execute(_SET_ASIDE.format(table=table)).fetchall()
             taken = self._set_aside(table, rows)  # first: one that does not decode deletes none
             db.execute(f"DELETE FROM {table}")
         return taken
 
     def _quarantine(self, table: str) -> list[Quarantined]:
         with self._using(f"read the {table} interactions") as db:
-            rows = db.execute(
-                f"SELECT record, reason, customer_id FROM {table} ORDER BY seq"
-            ).fetchall()
+            rows = db.execute(_SET_ASIDE.format(table=table)).fetchall()
         return self._set_aside(table, rows)
 
     def _set_aside(self, table: str, rows: list[Any]) -> list[Quarantined]:

@@ -492,8 +492,6 @@ class InMemoryStore:
         # counted twice until they are moved into it)
         self._kept = 0
         self._dropped = [0, 0, 0]  # firings, late, refused dropped since take_dropped
-        #: whether something was dropped since :meth:`take_dropped` (read at every call)
-        self.dropping = False
         # (alert, aggregate) -> (number, time, value, customer_id): plain tuples, which the
         # garbage collector stops tracking, where AlertValue objects would cost it time
         self._alerts: dict[tuple[str, str], deque[_Kept]] = {}
@@ -600,13 +598,11 @@ class InMemoryStore:
                 gone += len(pending.pop(0))
             dropped[0] += gone
             self._kept = len(outbox) + sum(map(len, pending))
-            self.dropping = True
         for at, kept in ((1, self._late), (2, self._rejected)):
             if len(kept) > most:
                 gone = len(kept) - most // 2
                 del kept[:gone]
                 dropped[at] += gone
-                self.dropping = True
                 if at == 1:
                     self._late_keys = set(late_keys(kept))
 
@@ -615,8 +611,13 @@ class InMemoryStore:
         since the last call (the engine asks after each call, and warns)."""
         with self._lock:
             firings, late, refused = self._dropped
-            self._dropped, self.dropping = [0, 0, 0], False
+            self._dropped = [0, 0, 0]
             return firings, late, refused
+
+    @property
+    def dropping(self) -> bool:
+        """Whether something was dropped since :meth:`take_dropped` (read after every call)."""
+        return any(self._dropped)
 
     def _settled(self) -> dict[str, Firing]:
         """The outbox, once the firings kept aside are moved into it in commit order (one
