@@ -542,8 +542,8 @@ def name_not_text(what: str, name: str) -> str:
 
     Examples
     --------
-    >>> name_not_text("column name", "bad" + chr(0xD800))
-    "column name 'bad\\ud800' is not valid text: it holds an unpaired surrogate or an undecodable byte; send valid UTF-8 text"
+    >>> print(name_not_text("column name", "bad" + chr(0xD800)))
+    column name 'bad\\ud800' is not valid text: it holds an unpaired surrogate or an undecodable byte; send valid UTF-8 text
     """
     return (
         f"{what} {show(name)} is not valid text: it holds an unpaired surrogate or an "
