@@ -240,12 +240,12 @@ class Delivery:
         >>> delivery.swept, sorted(runner.states["a"].seen)
         (50, ['e95'])
         """
-        complete = self.released
+        complete, swept = self.released, self.swept
         if complete is None:
             return
-        mark = sweep_mark(complete, window)
-        if self.swept is None or mark > self.swept:
-            self.swept = mark
+        # the mark moves on once complete - window reaches the next multiple of the step
+        if swept is None or complete - window >= swept + _sweep_step(window):
+            self.swept = mark = sweep_mark(complete, window)
             runner.forget_ids(mark)
 
     def trim_buffers(self, runner: RuleRunner) -> None:
@@ -370,5 +370,11 @@ def sweep_mark(complete: int, window: int) -> int:
     >>> sweep_mark(95, 40), sweep_mark(99, 40), sweep_mark(100, 40)
     (50, 50, 60)
     """
-    step = max(window // 4, 1)
+    step = _sweep_step(window)
     return (complete - window) // step * step
+
+
+def _sweep_step(window: int) -> int:
+    """The event time between two sweeps of interaction ids: a quarter of the redelivery
+    ``window`` (at least one microsecond)."""
+    return max(window // 4, 1)

@@ -633,15 +633,16 @@ class RuleRunner:
             if rule.quiet is None
             else quiet_until(rule, time, reader.zone if plan.customer_time else None)
         )
-        parts = found.parts(plan.absent)
         consent: bool | None = True
         if rule.consent is not None:
             consent = self.consent(state, rule.consent) if due == time else None
+        if plan.immediate and plan.name not in self.contact:
+            # its parts are made once it is decided, and only when it is kept
+            self.decide(plan, state, due, found, consent)
+            return
+        parts = found.parts(plan.absent)
         if due != time:
             parts["because"]["quiet_hours_delayed_from"] = iso_text(time)
-        if plan.immediate and plan.name not in self.contact:
-            self.decide(plan, state, due, parts, consent)
-            return
         rs = state.rules.get(plan.name) or state.rule(plan.name)
         rs.waiting += (Waiting(due, found.anchor.seq, parts, consent),)
         heapq.heappush(self.timers, (due, DECISION, found.anchor.seq, state.customer, plan.name))
@@ -666,9 +667,13 @@ class RuleRunner:
         plan: RulePlan,
         state: CustomerState,
         due: int,
-        parts: dict[str, Any],
+        parts: dict[str, Any] | Candidate,
         consent: bool | None,
     ) -> None:
+        """Decide a firing due at ``due`` by the rule's policies: its JSON-ready ``parts``
+        (:meth:`Candidate.parts <cxmodel.triggers._operators.Candidate.parts>`), or the
+        candidate to make them from when it is kept (emitted, or suppressed in a call that
+        returns the suppressed ones)."""
         rule = plan.rule
         if consent is None:
             consent = self.consent(state, rule.consent or "")
@@ -680,6 +685,8 @@ class RuleRunner:
         suppressed = self.suppressed
         if reason is not None and suppressed is None:
             return  # a suppressed firing that no one reads
+        if isinstance(parts, Candidate):
+            parts = parts.parts(plan.absent)
         ident = firing_id(rule.name, cid, parts["key"])
         policy = self.contact.get(rule.name)
         if reason is None and policy is not None:
