@@ -244,7 +244,7 @@ class Delivery:
         if complete is None:
             return
         # the mark moves on once complete - window reaches the next multiple of the step
-        if swept is None or complete - window >= swept + _sweep_step(window):
+        if swept is None or complete - window >= swept + max(window // 4, 1):  # (_sweep_step)
             self.swept = mark = sweep_mark(complete, window)
             runner.forget_ids(mark)
 

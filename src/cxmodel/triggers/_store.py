@@ -551,8 +551,8 @@ class InMemoryStore:
         with self._lock:
             self._meta = meta
             stored = self._customers
-            for customer_id in customers:  # the mapping is kept, its values read on open()
-                stored[customer_id] = customers
+            # the mapping is kept, its values read on open()
+            stored.update(dict.fromkeys(customers, customers))
             if firings:
                 if isinstance(firings, FiringRows):  # kept unbuilt until the outbox is read
                     self._kept += len(firings)
@@ -571,9 +571,13 @@ class InMemoryStore:
                 self._late_keys.update(late_keys(late))
             if rejected:
                 self._rejected.extend(rejected)
-            self._apply(alerts)
-            if self.max_kept is not None:
-                self._limit(self.max_kept)
+            if alerts.added or alerts.trimmed or alerts.cleared:
+                self._apply(alerts)
+            most = self.max_kept  # (tested here: keep runs once per interaction one by one)
+            if most is not None and (
+                self._kept > most or len(self._late) > most or len(self._rejected) > most
+            ):
+                self._limit(most)
 
     def _limit(self, most: int) -> None:
         """Past ``most`` firings, late or refused interactions, drop the oldest of them down

@@ -312,8 +312,10 @@ def refuse_misread(rows: list[Any], numeric: Mapping[str, str], uses: TruthUses)
     ...
     cxmodel.errors.SchemaError: record: vip 1.0 is not true or false (field 'vip'), and rule 't' uses it as a condition; send true or false, or leave the field out
     """
-    refuse_text_numbers(rows, numeric)
-    refuse_misread_truths(rows, uses)
+    if numeric:  # (each call also returns at once without them: this is once per record)
+        refuse_text_numbers(rows, numeric)
+    if uses:
+        refuse_misread_truths(rows, uses)
 
 
 def refuse_text_traits(
