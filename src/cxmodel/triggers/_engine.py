@@ -109,7 +109,8 @@ class TriggerEngine:
         may be written as any duration is: ``0``, ``timedelta(0)``, ``"0 days"``.
     customers
         Customer id -> :class:`~cxmodel.domain.Customer`, for ``customer.x`` traits and
-        consent without consent interactions; traits are checked here.
+        consent without consent interactions; traits are checked here. The mapping is read
+        once, here: give a customer added or changed later with :meth:`set_customer`.
     max_future
         An interaction more than this ahead of ``clock`` is refused (kept in
         ``store.rejected()``): clock skew, or epoch milliseconds read as seconds. ``None``
@@ -396,7 +397,7 @@ class TriggerEngine:
         to it and make every later interaction late, also after a restart. A ``time`` before
         one given earlier declares nothing new.
         """
-        t = to_us(time)
+        t = to_us(time, what="advance_to(): time")
         with self._lock:
             if self.max_future is not None:
                 now = self._now()
@@ -521,7 +522,9 @@ class TriggerEngine:
         if self._clock is None:
             return int(_wall.time() * 1_000_000)
         value = self._clock()
-        return to_us(value)
+        # named as the clock's: a host reading "timestamp ... has no time zone" looks at its
+        # interactions, not at the clock it gave
+        return to_us(value, what="TriggerEngine(clock=...): the time the clock returned")
 
     def _call(self, rows: list[Row] | Source, advance: int | None) -> Firings:
         """Run one call and commit it; return its firings, emitted and suppressed, each
