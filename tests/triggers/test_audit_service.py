@@ -1,7 +1,9 @@
 """The streaming engine checked against what its guide and reference promise a service, with
 the mistakes a host makes: a clock that returns the wrong thing, an engine dropped without
-closing its store, a forgotten customer inside an alert's window, a delivered firing changed
-by the code that delivers it.
+closing its store or used after closing it, a forgotten customer inside an alert's window, a
+delivered firing changed by the code that delivers it, customers added to the host's own
+mapping, one id given to two interactions, a number in a field named like an id, a producer
+retrying an interaction from the future.
 
 A test marked ``xfail(strict=True)`` pins a bug found here: its reason says what is wrong, it
 fails today because of the bug, and the fix turns it into a pass (the strict mark then fails
@@ -14,7 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import warnings
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +268,86 @@ class TestCustomersReadOnce:
         engine.set_customer(crm["c"])
         fired = engine.process({**bought, "timestamp": "2024-05-02T00:00:00+00:00"})
         assert [f.action for f in fired] == ["thanks"]
+
+
+class TestNumbersInAFieldNamedLikeAnId:
+    """A number in a property named like an id (``zip``, ``order_id``) is read as text, by a
+    log and by the engine alike. A rule that compares such a property with a number, or
+    computes with it, refuses every record that carries it, so "send a number" is no advice:
+    the message says why the number was read as text."""
+
+    @pytest.mark.parametrize(
+        ("text", "said"),
+        [
+            ("trigger far:\n    when purchase as p where p.zip > 1000\n    emit x", "compares it"),
+            ("trigger far:\n    when purchase as p\n    emit x(z = p.zip * 2)", "computes with it"),
+        ],
+    )
+    @pytest.mark.parametrize("size", [1, 1_000])
+    def test_the_message_names_the_ids_reading(self, text: str, said: str, size: int) -> None:
+        records = [
+            {"customer_id": f"c{i}", "timestamp": "2024-05-01T10:00:00+00:00",
+             "kind": "purchase"}
+            for i in range(size)
+        ]  # fmt: skip
+        records[-1]["zip"] = 12345  # a number, sent as one
+        engine = TriggerEngine(parse(text), max_future=None)
+        with pytest.raises(SchemaError, match=said) as caught:
+            engine.process_many(records)
+        message = str(caught.value)
+        assert "zip '12345'" in message
+        assert "'zip' is named like an id, whose numbers are read as text" in message
+        assert "send a number" not in message
+        assert engine.stats()["customers"] == 0
+
+    def test_a_field_not_named_like_an_id_is_told_to_send_a_number(self) -> None:
+        engine = TriggerEngine(
+            parse("trigger big:\n    when purchase as p where p.qty > 2\n    emit x"),
+            max_future=None,
+        )
+        with pytest.raises(SchemaError, match="send a number or leave the field out$"):
+            engine.process(
+                {"customer_id": "c", "timestamp": "2024-05-01T10:00:00+00:00",
+                 "kind": "purchase", "qty": "three"}
+            )  # fmt: skip
+
+
+class TestARefusedInteractionSentAgain:
+    """A producer whose clock runs two days ahead retries its message: the engine refuses it
+    each time (more than ``max_future`` ahead). A late interaction sent again is kept once
+    (``kept_late``); a refused one sent again should be too, or a retrying producer grows the
+    store with copies of one interaction."""
+
+    @staticmethod
+    def _retried(store: Any) -> Any:
+        now = datetime(2024, 5, 1, tzinfo=UTC)
+        engine = TriggerEngine(DETRACTOR, store=store, clock=lambda: now)
+        ahead = {**SURVEY, "timestamp": "2024-05-03T00:00:00+00:00", "interaction_id": "f1"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            for _ in range(3):
+                assert engine.process(ahead) == []
+        return engine
+
+    def test_a_late_interaction_sent_again_is_kept_once(self) -> None:
+        engine = TriggerEngine(DETRACTOR, max_future=None)
+        engine.process({**SURVEY, "timestamp": "2024-05-02T00:00:00+00:00", "interaction_id": "x"})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            for _ in range(3):
+                engine.process(SURVEY)
+        assert len(engine.store.late()) == 1
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="a refused interaction (more than max_future ahead) is kept in store.rejected() "
+        "once per delivery: its id is not looked up as a late one's is (kept_late), so each "
+        "retry of the producer adds a copy",
+    )
+    def test_a_refused_interaction_sent_again_is_kept_once(self, tmp_path: Path) -> None:
+        store = SQLiteStore(tmp_path / "s.db")
+        try:
+            self._retried(store)
+            assert len(store.rejected()) == 1
+        finally:
+            store.close()

@@ -425,7 +425,8 @@ class TriggerEngine:
 
     def forget(self, customer_id: str) -> None:
         """Erase a customer: their state, pending firings, buffered, late and refused
-        interactions and unacknowledged firings, from memory and the store, in one step.
+        interactions, the outbox's firings (acknowledged or not) and their id in alerts'
+        windows of ``customer_id``, from memory and the store, in one step.
 
         The store erases first: if it fails (:class:`~cxmodel.errors.StoreError`), the
         engine still holds the customer; call ``forget`` again. A customer the engine does
