@@ -269,6 +269,30 @@ class TestCustomersReadOnce:
         fired = engine.process({**bought, "timestamp": "2024-05-02T00:00:00+00:00"})
         assert [f.action for f in fired] == ["thanks"]
 
+    def test_customers_are_not_kept_in_the_store(self, tmp_path: Path) -> None:
+        """A customer given with ``set_customer`` is not in the file: a restart knows the
+        customers given to it again, as the guide says."""
+        pro = parse(
+            'trigger pro:\n    when purchase as p where customer.plan == "pro"\n    emit thanks'
+        )
+        path = tmp_path / "s.db"
+        bought = {"customer_id": "c", "kind": "purchase"}
+        with SQLiteStore(path) as store:
+            engine = TriggerEngine(pro, store=store, max_future=None)
+            engine.set_customer(Customer("c", traits={"plan": "pro"}))
+            fired = engine.process({**bought, "timestamp": "2024-05-01T00:00:00+00:00"})
+            assert [f.action for f in fired] == ["thanks"]
+        with SQLiteStore(path) as store:
+            engine = TriggerEngine(pro, store=store, max_future=None)
+            assert engine.process({**bought, "timestamp": "2024-05-02T00:00:00+00:00"}) == []
+        with SQLiteStore(path) as store:
+            engine = TriggerEngine(
+                pro, store=store, max_future=None,
+                customers={"c": Customer("c", traits={"plan": "pro"})},
+            )  # fmt: skip
+            fired = engine.process({**bought, "timestamp": "2024-05-03T00:00:00+00:00"})
+            assert [f.action for f in fired] == ["thanks"]
+
 
 class TestNumbersInAFieldNamedLikeAnId:
     """A number in a property named like an id (``zip``, ``order_id``) is read as text, by a

@@ -485,6 +485,10 @@ class TriggerEngine:
         keeps), and the interactions not processed: ``duplicates_ignored`` (re-delivered),
         ``late`` and ``refused`` (more than ``max_future`` ahead of the clock).
 
+        It serialises every customer's state under the engine's lock (about a second for
+        100,000 customers of the example rules), so other calls wait meanwhile: call it to
+        look at the state, not on every metrics scrape.
+
         The three counts are this engine's, since it was created: they are not kept in the
         snapshot, and start at 0 after a restart. The late and refused interactions
         themselves are kept in the store, with their reasons, across restarts
