@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from cxmodel.domain import Customer
-from cxmodel.errors import DataWarning, SchemaError, StoreError
+from cxmodel.errors import DataWarning, SchemaError, StoreError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import InMemoryStore, SQLiteStore, TriggerEngine, parse
 
@@ -252,6 +253,21 @@ class TestAnIdGivenToTwoInteractions:
                 engine.process_many([refund])
 
 
+class TestARecordWithoutAnId:
+    """A re-delivered record without ``interaction_id`` cannot be told from a new one: it is
+    taken again and its firing comes again under another ``firing_id``, as the guide and the
+    reference service's README warn (give every record an id)."""
+
+    def test_is_taken_again_under_another_firing_id(self) -> None:
+        engine = TriggerEngine(DETRACTOR, max_future=None)
+        record = {k: v for k, v in SURVEY.items() if k != "interaction_id"}
+        first = engine.process_many([record]).ids()
+        again = engine.process_many([dict(record)]).ids()
+        assert len(first) == len(again) == 1
+        assert first != again
+        assert engine.stats()["duplicates_ignored"] == 0
+
+
 class TestCustomersReadOnce:
     """``customers=`` is read when the engine is made, as its docstring and the guide say: a
     customer the host adds to its own mapping later is unknown until ``set_customer``."""
@@ -373,5 +389,36 @@ class TestARefusedInteractionSentAgain:
         try:
             self._retried(store)
             assert len(store.rejected()) == 1
+        finally:
+            store.close()
+
+
+class TestTheHostsSideOfTheStore:
+    """A host pages through the outbox with a page size computed with numpy, and
+    acknowledges ids it read as bytes from a queue."""
+
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_a_numpy_page_size_is_a_count(self, kind: str, tmp_path: Path) -> None:
+        store = InMemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "s.db")
+        try:
+            engine = TriggerEngine(DETRACTOR, store=store, max_future=None)
+            engine.process(SURVEY)
+            engine.process({**SURVEY, "customer_id": "c2", "interaction_id": "s2"})
+            page = store.pending(limit=np.int64(1))
+            assert [f.customer_id for f in page] == ["c1"]
+            with pytest.raises(ValueTypeError, match="limit must be an integer of at least 1"):
+                store.pending(limit=np.bool_(True))
+        finally:
+            store.close()
+
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_bytes_are_refused_whole_not_as_numbers(self, kind: str, tmp_path: Path) -> None:
+        store = InMemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "s.db")
+        try:
+            engine = TriggerEngine(DETRACTOR, store=store, max_future=None)
+            (firing,) = engine.process(SURVEY)
+            with pytest.raises(ValueTypeError, match=r"got bytes b'"):
+                store.acknowledge(firing.firing_id.encode())
+            assert [f.firing_id for f in store.pending()] == [firing.firing_id]
         finally:
             store.close()
