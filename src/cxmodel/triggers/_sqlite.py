@@ -166,6 +166,29 @@ _READ_ALERT_VALUES = (
 )
 
 
+def _held_by(pid: int | None) -> tuple[str, str]:
+    """Who holds a store, from the pid its lock file names, and how to let it go. An engine
+    of this process that was dropped without closing its store holds the file until the
+    garbage collector frees it, so the hint names ``close()`` rather than the process.
+
+    Examples
+    --------
+    >>> _held_by(None)
+    ('another engine', "close that engine's store (or stop its process) first")
+    >>> _held_by(os.getpid())[1]
+    "close() that engine's store first (an engine dropped without closing its store holds the file until it is garbage-collected)"
+    """
+    if pid is None:
+        return "another engine", "close that engine's store (or stop its process) first"
+    if pid == os.getpid():
+        return (
+            f"another engine in this process (pid {pid})",
+            "close() that engine's store first (an engine dropped without closing its "
+            "store holds the file until it is garbage-collected)",
+        )
+    return f"another engine (pid {pid})", "close that engine's store (or stop its process) first"
+
+
 _ACQUIRE_TRIES = 100  # a path removed by each releasing holder in turn: try again, boundedly
 
 
@@ -377,6 +400,7 @@ class SQLiteStore:
         self._inode_lock: _FileLock | None = None  # taken by open(): see _hold_inode
         self._db: sqlite3.Connection | None = None
         self._meta_text: str | None = None  # the meta as written last (skip rewriting it)
+        self._closed = False  # close() called since the last open(): named when used again
         with self._lock:
             self._connect()
 
@@ -526,8 +550,9 @@ class SQLiteStore:
 
     def _require_open(self, what: str) -> None:
         if not self._file_lock.held:
+            when = "after close()" if self._closed else "before open()"
             raise StoreError(
-                f"trigger state store {self.path!r}: cannot {what} before open() (the engine "
+                f"trigger state store {self.path!r}: cannot {what} {when} (the engine "
                 "takes the store with open() and writes to it until close())"
             )
 
@@ -557,11 +582,10 @@ class SQLiteStore:
                     f"{self._file_lock.path!r} ({exc})"
                 ) from exc
             if not acquired:
-                pid = self._file_lock.holder()
-                held_by = "another engine" if pid is None else f"another engine (pid {pid})"
+                held_by, close_it = _held_by(self._file_lock.holder())
                 raise StoreError(
-                    f"trigger state store {self.path!r} is held by {held_by}; close that "
-                    "engine's store (or stop its process) first, or use another file"
+                    f"trigger state store {self.path!r} is held by {held_by}; {close_it}, "
+                    "or use another file"
                 )
             try:
                 loaded = self._load()
@@ -573,6 +597,7 @@ class SQLiteStore:
                         db.close()
                 self._file_lock.release()
                 raise
+            self._closed = False
             return loaded
 
     def _hold_inode(self) -> None:
@@ -593,12 +618,11 @@ class SQLiteStore:
         if acquired:
             self._inode_lock = lock
         else:
-            pid = lock.holder()
-            held_by = "another engine" if pid is None else f"another engine (pid {pid})"
+            held_by, close_it = _held_by(lock.holder())
             raise StoreError(
                 f"trigger state store {self.path!r} is held by {held_by} through another "
                 "name of the same file (a hard link), or after its lock file beside it was "
-                "removed; close that engine's store first, or use another file"
+                f"removed; {close_it}, or use another file"
             )
 
     def _load(self) -> StoredState:
@@ -760,6 +784,7 @@ class SQLiteStore:
                     self._inode_lock = None
                 self._file_lock.release()
                 self._meta_text = None
+                self._closed = True
 
     # -- the host's side ---------------------------------------------------------------------
     def firings(self) -> list[Firing]:

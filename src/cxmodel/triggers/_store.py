@@ -25,6 +25,7 @@ from itertools import islice
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
+import numpy as np
 
 from cxmodel._arguments import got
 from cxmodel._time import EPOCH, TimeLike, to_us
@@ -212,18 +213,21 @@ def pending_limit(limit: Any) -> int | None:
 
     Examples
     --------
-    >>> pending_limit(None), pending_limit(500)
-    (None, 500)
+    >>> pending_limit(None), pending_limit(500), pending_limit(np.int64(2))
+    (None, 500, 2)
     >>> pending_limit(0)
     Traceback (most recent call last):
     ...
     cxmodel.errors.ValueTypeError: pending(): limit must be an integer of at least 1, or None; got int 0
     """
-    if limit is not None and (type(limit) is not int or limit < 1):
+    if limit is None:
+        return None
+    # numpy's integers are integers too (a page size computed with numpy); true/false is not
+    if not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 1:
         raise ValueTypeError(
             f"pending(): limit must be an integer of at least 1, or None; got {got(limit)}"
         )
-    return limit
+    return int(limit)
 
 
 def firing_from_dict(data: Mapping[str, Any]) -> Firing:
@@ -406,7 +410,7 @@ def ids_of(firing_ids: Iterable[str]) -> list[str]:
     """The ids to acknowledge (a single id given as a string counts as one id)."""
     if isinstance(firing_ids, str):
         return [firing_ids]
-    if not isinstance(firing_ids, Iterable):
+    if not isinstance(firing_ids, Iterable) or isinstance(firing_ids, (bytes, bytearray)):
         raise ValueTypeError(
             f"expected firing ids (an id, or an iterable of ids); got {got(firing_ids)}"
         )

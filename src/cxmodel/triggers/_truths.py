@@ -31,6 +31,7 @@ from cxmodel.expr import (
     walk,
 )
 from cxmodel.expr._evaluate import COMPARISONS
+from cxmodel.log._log import is_key_like
 from cxmodel.triggers._alerts import Alert
 from cxmodel.triggers._ingest import STANDARD_FIELDS, is_number
 from cxmodel.triggers._rules import Rule
@@ -219,6 +220,8 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
                 continue
             where = "record" if len(listed) == 1 else f"record {j + 1}"
             problem = misreading.message.format(name=name, rule=rule, literal=literal)
+            if kind is str and misreading.wrong is str:  # text where a number is compared
+                problem = _named_like_an_id(name, problem)
             raise SchemaError(f"{where}: {name} {value!r} {problem}")
 
 
@@ -268,6 +271,28 @@ _MISREADINGS = (
 )
 
 
+def _named_like_an_id(name: str, problem: str) -> str:
+    """``problem`` (which ends advising to send a number), told of a property named like an
+    id, whose numbers the engine reads as text as a log does: sending a number there is no
+    cure.
+
+    Examples
+    --------
+    >>> _named_like_an_id("qty", "...; send a number or leave the field out")
+    '...; send a number or leave the field out'
+    >>> _named_like_an_id("zip", "...; send a number or leave the field out")
+    "...; but 'zip' is named like an id, whose numbers are read as text (their digits), as a log reads them: give the number a name that is not an id's, or leave the field out"
+    """
+    if not is_key_like(name):
+        return problem
+    return problem.replace(
+        "send a number or leave the field out",
+        f"but {name!r} is named like an id, whose numbers are read as text (their digits), "
+        "as a log reads them: give the number a name that is not an id's, or leave the "
+        "field out",
+    )
+
+
 def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None:
     """Raise :class:`~cxmodel.errors.SchemaError` naming the first interaction of ``rows``
     that carries something other than a number in a property a rule computes with
@@ -291,10 +316,13 @@ def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None
             value = row.fields.get(name)
             if value is not None and not isinstance(value, float):
                 where = "record" if len(listed) == 1 else f"record {j + 1}"
-                raise SchemaError(
-                    f"{where}: {name} {value!r} is not a number (field {name!r}), and rule "
-                    f"{rule!r} computes with it; send a number or leave the field out"
+                problem = (
+                    f"is not a number (field {name!r}), and rule {rule!r} computes with it; "
+                    "send a number or leave the field out"
                 )
+                if isinstance(value, str):
+                    problem = _named_like_an_id(name, problem)
+                raise SchemaError(f"{where}: {name} {value!r} {problem}")
 
 
 def refuse_misread(rows: list[Any], numeric: Mapping[str, str], uses: TruthUses) -> None:
