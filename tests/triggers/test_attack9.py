@@ -546,11 +546,22 @@ class TestBlocksOfTheirOwn:
         batch_agrees(recs, agree(recs))
 
     def test_ids_repeated_in_every_block(self) -> None:
-        """Each id of the first block again, same customer, in the second and third: ignored
-        as re-deliveries on every path (within the redelivery window)."""
+        """Each record of the first block again (same customer, id and time) in the second
+        and third: ignored as re-deliveries on every path (within the redelivery window)."""
+        recs = base(_BLOCK)
+        again = copy.deepcopy(recs)
+        want = agree(recs + again + copy.deepcopy(again))
+        assert want["stats"]["duplicates_ignored"] == 2 * _BLOCK
+
+    def test_ids_taken_again_at_other_times_in_every_block(self) -> None:
+        """Each id of the first block again, same customer, at another time, in the second
+        and third: refused on every path (another interaction under a taken id), each kept
+        with its reason."""
         recs = base(_BLOCK)
         again = [dict(r, timestamp=stamp(_BLOCK + j)) for j, r in enumerate(recs)]
-        agree(recs + again + copy.deepcopy(again))
+        want = agree(recs + again + copy.deepcopy(again))
+        assert want["stats"]["refused"] == 2 * _BLOCK
+        assert want["stats"]["duplicates_ignored"] == 0
 
     def test_the_same_dict_many_times(self) -> None:
         """One dict object at many places of the list, across blocks (all within the
@@ -656,6 +667,14 @@ def test_forget_and_acknowledge_text_no_store_holds(tmp_path: Path, store: str) 
 
 
 # -- a failed call changes nothing ----------------------------------------------------------------
+def _later(recs: list[dict[str, Any]], start: int) -> list[dict[str, Any]]:
+    """``recs`` a minute apart from ``start`` minutes, under ids of their own (``base``
+    numbers ids from ``i0``: an id the engine took at another time is refused)."""
+    return [
+        dict(r, timestamp=stamp(start + j), interaction_id=f"later{j}") for j, r in enumerate(recs)
+    ]
+
+
 def _prepared(path: int | None, store: Any = None) -> TriggerEngine:
     engine = engine_of(RULES, path, store=store)
     engine.process_many(base(300, seed=7))
@@ -676,7 +695,7 @@ def test_a_refused_record_in_a_later_block_changes_nothing(
     try:
         engine, fresh = (_prepared(path, s) for s in stores)
         before = (engine.stats(), state_of(engine))
-        recs = [dict(r, timestamp=stamp(400 + j)) for j, r in enumerate(base(2_500, seed=3))]
+        recs = _later(base(2_500, seed=3), 400)
         MUTATIONS[name](recs, 2 * _BLOCK + 17)
         with pytest.raises(SchemaError, match=f"record {2 * _BLOCK + 18}: "):
             engine.process_many(recs)
@@ -698,7 +717,7 @@ def test_a_commit_that_fails_after_a_large_call_changes_nothing(path: int | None
     engine = _prepared(path, FailingStore(InMemoryStore()))
     fresh = _prepared(path, FailingStore(InMemoryStore()))
     before = (engine.stats(), state_of(engine))
-    recs = [dict(r, timestamp=stamp(400 + j)) for j, r in enumerate(base(2_500, seed=3))]
+    recs = _later(base(2_500, seed=3), 400)
     engine.store.fail = 1  # type: ignore[attr-defined]
     with pytest.raises(StoreError, match="simulated"):
         engine.process_many(recs)

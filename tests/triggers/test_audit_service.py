@@ -233,24 +233,60 @@ class TestAnIdGivenToTwoInteractions:
             assert engine.process(dict(first)) == []
         assert engine.stats()["duplicates_ignored"] == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="an interaction whose id the engine already processed for the customer at "
-        "another time is ignored as a re-delivery, counted in duplicates_ignored with no "
-        "warning: the refund is dropped silently, where a log refuses the id as a duplicate",
-    )
-    @pytest.mark.parametrize("call", ["one_by_one", "micro_batch"])
-    def test_another_interaction_under_a_processed_id_is_not_dropped_silently(
-        self, call: str
-    ) -> None:
+    @pytest.mark.parametrize("call", ["one_by_one", "micro_batch", "columnar", "same_call"])
+    def test_another_interaction_under_a_processed_id_is_refused_and_kept(self, call: str) -> None:
+        """The refund under its order's id, at a later time, is not a re-delivery: it is
+        refused with a warning naming the id and kept with its reason in
+        ``store.rejected()``, on every path (one by one, a small and a large micro-batch, the
+        same call as the purchase); the purchase keeps its firing."""
         engine = TriggerEngine(REFUNDS, max_future=None)
         purchase, refund = self._records()
-        engine.process(purchase)
-        with pytest.warns(DataWarning, match="'o1'"):
-            if call == "one_by_one":
-                engine.process(refund)
+        filler = [
+            {"customer_id": f"f{j}", "timestamp": "2024-05-02T00:00:00+00:00", "kind": "view"}
+            for j in range(1_100)
+        ]
+        with pytest.warns(DataWarning, match="'o1' of customer 'c'"):
+            if call == "same_call":
+                engine.process_many([purchase, refund])
             else:
-                engine.process_many([refund])
+                engine.process(purchase)
+                if call == "one_by_one":
+                    engine.process(refund)
+                elif call == "micro_batch":
+                    engine.process_many([refund])
+                else:
+                    engine.process_many([refund, *filler])
+        (kept,) = engine.store.rejected()
+        assert kept.record["kind"] == refund["kind"] and kept.customer_id == "c"
+        assert kept.reason.startswith("refused: interaction id 'o1' was taken for another")
+        assert engine.stats()["refused"] == 1 and engine.stats()["duplicates_ignored"] == 0
+
+    @pytest.mark.parametrize("calls", ["one_call", "two_calls", "columnar", "one_by_one"])
+    def test_further_apart_than_the_redelivery_window_the_id_names_a_new_interaction(
+        self, calls: str
+    ) -> None:
+        """Two days after the purchase (the window is one day), the refund under its id is a
+        new interaction, taken on every path and however the stream is cut: whether the
+        purchase's id is forgotten yet does not decide."""
+        engine = TriggerEngine(REFUNDS, max_future=None)
+        purchase, refund = self._records()
+        refund = {**refund, "timestamp": "2024-05-03T10:00:00+00:00"}
+        filler = [
+            {"customer_id": f"f{j}", "timestamp": "2024-05-02T00:00:00+00:00", "kind": "view"}
+            for j in range(1_100)
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            if calls == "one_call":
+                fired = list(engine.process_many([purchase, refund]))
+            elif calls == "two_calls":
+                fired = [*engine.process_many([purchase]), *engine.process_many([refund])]
+            elif calls == "columnar":
+                fired = list(engine.process_many([purchase, *filler, refund]))
+            else:
+                fired = [*engine.process(purchase), *engine.process(refund)]
+        assert [f.action for f in fired] == ["thank_you", "apologise"]
+        assert engine.stats()["refused"] == 0 and engine.stats()["duplicates_ignored"] == 0
 
 
 class TestARecordWithoutAnId:

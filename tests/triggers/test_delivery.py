@@ -97,7 +97,7 @@ class TestSaveAndForget:
         delivery.take([view("a", 9, "2"), view("a", 2, "1")], runner, never)
         delivery.restore(saved)
         assert delivery.save() == saved
-        assert delivery.buffered_ids == {("a", "1")} and delivery.duplicates == 0
+        assert delivery.buffered_ids == {("a", "1"): 2 * HOUR} and delivery.duplicates == 0
 
     def test_without_and_keep_drop_one_customers_rows(self) -> None:
         """``without`` leaves the buffer as it is (the store erases first); ``keep`` then
@@ -108,5 +108,5 @@ class TestSaveAndForget:
         assert kept is not None and len(delivery.buffer) == 2
         delivery.keep(kept)
         assert [r.customer for _, _, r in delivery.buffer] == ["b"]
-        assert delivery.buffered_ids == {("b", "2")}
+        assert delivery.buffered_ids == {("b", "2"): 2 * HOUR}
         assert delivery.without("z") is None

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxmodel.errors import DataWarning
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import EXAMPLE_RULES as ACCEPTANCE
 from cxmodel.triggers import Firings, TriggerEngine, parse
@@ -256,15 +257,24 @@ class TestMicroBatches:
         assert key(got) == key(batch)
 
     def test_repeated_ids_in_and_across_calls(self) -> None:
-        """An interaction_id seen before, or twice in one call, is processed once."""
+        """An interaction re-delivered (its id and time) after it was taken, or twice in one
+        call, is processed once; another interaction under its id (another time) is refused
+        and kept with its reason."""
         from cxmodel.domain import Interaction
 
         engine = TriggerEngine(parse("trigger p:\n    when purchase as p\n    emit thanks"))
         first = Interaction("a", "2024-01-01T00:00:00Z", "purchase", interaction_id="i1")
-        again = Interaction("a", "2024-01-02T00:00:00Z", "purchase", interaction_id="i1")
+        again = Interaction("a", "2024-01-01T00:00:00Z", "purchase", interaction_id="i1")
         other = Interaction("a", "2024-01-03T00:00:00Z", "purchase", interaction_id="i2")
+        reused = Interaction("a", "2024-01-01T12:00:00Z", "purchase", interaction_id="i1")
         assert len(engine.process_many([first, again])) == 1
+        with pytest.warns(DataWarning, match="'i1' of customer 'a'"):
+            assert len(engine.process_many([reused])) == 0
         assert len(engine.process_many([again, other])) == 1
+        assert engine.stats()["duplicates_ignored"] == 2
+        assert [q.record["timestamp"] for q in engine.store.rejected()] == [
+            "2024-01-01T12:00:00+00:00"
+        ]
         assert [
             f.because["when"]["interaction_id"] for f in engine.advance_to("2024-02-01T00:00:00Z")
         ] == []

@@ -97,7 +97,8 @@ class TestRestore:
         assert [(t, a, r.to_list()) for t, a, r in fresh.buffer] == [
             (t, a, r.to_list()) for t, a, r in delivery.buffer
         ]
-        assert fresh.buffered_ids == delivery.buffered_ids == {("a", "3"), ("b", "2")}
+        assert fresh.buffered_ids == delivery.buffered_ids
+        assert set(delivery.buffered_ids) == {("a", "3"), ("b", "2")}
         assert fresh_runner.seq == runner.seq
         assert {c: s.to_dict() for c, s in fresh_runner.states.items()} == {
             c: s.to_dict() for c, s in runner.states.items()

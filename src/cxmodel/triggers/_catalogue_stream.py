@@ -196,7 +196,10 @@ class CatalogueRunner:
             row.rank, self.ties, self.last_time = 0, 1, row.time
         ident = row.interaction_id
         if ident is not None:
-            self.seen[ident] = row.time  # forgotten by forget_ids once it can only be late
+            # forgotten by forget_ids once it can only be late; kept in time order (an id
+            # taken again further apart than the redelivery window moves to the end)
+            self.seen.pop(ident, None)
+            self.seen[ident] = row.time
         self.pending[row.seq] = row
         heapq.heappush(timers, (row.time, phase, row.seq, CATALOGUE, ""))
 

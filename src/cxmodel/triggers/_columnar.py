@@ -164,7 +164,7 @@ def _admit(
     late."""
     n = source.n
     times = source.times
-    rejected: list[Quarantined] = []
+    refusals: list[tuple[int, Quarantined]] = []  # (position, why), in any order
     ok = np.ones(n, dtype=bool)
     if delivery.max_future is not None:
         limit = now() + delivery.max_future
@@ -172,28 +172,45 @@ def _admit(
         if refused.any():
             ok &= ~refused
             where = np.flatnonzero(refused)
-            rejected = [delivery.refusal(row, limit) for row in source.rows(where)]
+            refusals = [
+                (j, delivery.refusal(row, limit))
+                for j, row in zip(where.tolist(), source.rows(where), strict=True)
+            ]
     on_time = delivery.on_time
     late = (times < on_time) if on_time is not None else np.zeros(n, dtype=bool)
-    # re-delivered: earlier in this call (and not late), or taken before (Delivery.redelivered)
+    # re-delivered (at the same time): earlier in this call (and not late), or taken before
+    # (Delivery.taken); another interaction under a taken id (at another time) is refused
     ids, customers = source.ids, source.customers.tolist()
     duplicates = 0
     if _maybe_redelivered(delivery, runner, customers, ids, ok):
-        taken: set[tuple[str, str]] = set()
-        late_list = late.tolist()
-        redelivered = delivery.redelivered
+        taken: dict[tuple[str, str], int] = {}
+        reused: list[tuple[int, int]] = []  # (position, the time its id was taken at)
+        late_list, time_list = late.tolist(), times.tolist()
+        taken_before, window = delivery.taken, delivery.window
         for j in np.flatnonzero(ok).tolist():
             ident = ids[j]
             if ident is None:
                 continue
             cid = customers[j]
             key = (cid, ident)
-            if key in taken or redelivered(cid, ident, runner):
-                duplicates += 1
+            earlier = taken.get(key)  # (within this call: no further apart than the window)
+            if earlier is None or (window is not None and abs(time_list[j] - earlier) > window):
+                earlier = taken_before(cid, ident, time_list[j], runner)
+            if earlier is not None:
                 ok[j] = False
+                if earlier == time_list[j]:
+                    duplicates += 1
+                else:
+                    reused.append((j, earlier))
             elif not late_list[j]:
-                taken.add(key)
+                taken[key] = time_list[j]
+        if reused:
+            rows = source.rows(np.array([j for j, _ in reused], dtype=np.int64))
+            refusals += [
+                (j, delivery.reused(row, e)) for row, (j, e) in zip(rows, reused, strict=True)
+            ]
     delivery.duplicates += duplicates
+    rejected = [why for _, why in sorted(refusals, key=lambda item: item[0])]  # as one by one
     quarantined: list[Quarantined] = []
     for row in source.rows(np.flatnonzero(ok & late)):
         reason = delivery.late_reason(row.time)
@@ -271,13 +288,13 @@ def _released(
         for j, row in zip(waiting, made, strict=True):
             buffer[j] = (buffer[j][0], buffer[j][1], row)
             if row.interaction_id is not None:
-                buffered.add((row.customer, row.interaction_id))
+                buffered[row.customer, row.interaction_id] = row.time
     fresh = True  # all released are this call's
     for item in out:  # buffered before, released now
         if type(item) is not int:
             fresh = False
             if item.interaction_id is not None:
-                buffered.discard((item.customer, item.interaction_id))
+                buffered.pop((item.customer, item.interaction_id), None)
     return np.array(out, dtype=np.int64) if fresh else out
 
 
@@ -466,7 +483,9 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
         ):
             ident = ids[k]
             if ident is not None:
-                states[cid].seen[ident] = time
+                seen = states[cid].seen
+                seen.pop(ident, None)  # kept in time order, as RuleRunner.release keeps them
+                seen[ident] = time
                 remembering.add(cid)
     return states
 

@@ -21,10 +21,14 @@ from cxmodel.triggers._runner import RuleRunner
 from cxmodel.triggers._store import Quarantined
 from cxmodel.triggers._stored import TIME_RANGE_US
 
-__all__ = ["Buffered", "Delivery", "sweep_mark"]
+__all__ = ["ID_TAKEN", "Buffered", "Delivery", "sweep_mark"]
 
 #: a buffered interaction: its time, its arrival number (ties in time keep arrival order), it
 Buffered = tuple[int, int, Row]
+
+
+#: how the reason of an interaction refused for coming under another one's id begins
+ID_TAKEN = "refused: interaction id"
 
 
 class Delivery:
@@ -34,7 +38,7 @@ class Delivery:
     ``lateness`` is how far (microseconds) behind the latest time seen an interaction may
     arrive and still be taken in time order; ``max_future`` how far ahead of the clock it
     may be (``None``: any time). The state: ``buffer``, a heap of the interactions taken but
-    not released; ``buffered_ids``, their (customer, interaction id); ``max_seen``, the latest
+    not released; ``buffered_ids``, their (customer, interaction id) and time; ``max_seen``, the latest
     time taken; ``watermark``, the time before which an interaction is late; ``closed``, the
     time :meth:`close` declared complete (an interaction at or before it is late);
     ``arrivals``, the arrival numbers given; ``duplicates``, the re-delivered interactions
@@ -54,12 +58,16 @@ class Delivery:
     (0, 2)
     """
 
-    def __init__(self, lateness: int, max_future: int | None) -> None:
+    def __init__(self, lateness: int, max_future: int | None, window: int | None = None) -> None:
         self.lateness = lateness
         self.max_future = max_future
+        #: the redelivery window: an id taken more than this before or after an interaction
+        #: under it names another interaction, whether or not it is forgotten yet (``None``:
+        #: an id names one interaction while it is remembered)
+        self.window = window
         self.buffer: list[Buffered] = []
-        # (customer, interaction id) of the buffered rows: ids are unique per customer
-        self.buffered_ids: set[tuple[str, str]] = set()
+        # (customer, interaction id) -> time of the buffered rows: ids are unique per customer
+        self.buffered_ids: dict[tuple[str, str], int] = {}
         self.max_seen: int | None = None
         self.watermark: int | None = None  # interactions before it are late
         self.closed: int | None = None  # advance_to: everything at or before it is final
@@ -101,15 +109,39 @@ class Delivery:
         frontier = top - self.lateness
         return frontier if frontier > TIME_RANGE_US[0] else TIME_RANGE_US[0]
 
-    def redelivered(self, customer: str, ident: str, runner: RuleRunner) -> bool:
-        """Whether ``customer``'s interaction ``ident`` was taken before: it is buffered, or
-        released and still remembered (by the customer, or by the catalogue)."""
-        if (customer, ident) in self.buffered_ids:
-            return True
+    def taken(self, customer: str, ident: str, time: int, runner: RuleRunner) -> int | None:
+        """The time of ``customer``'s interaction ``ident`` taken before an interaction at
+        ``time`` under that id (``None``: none): buffered, or released and still remembered
+        (by the customer, or by the catalogue), within the redelivery window of ``time``.
+        At ``time`` itself it is a re-delivery; at another time, another interaction under
+        the same id (:meth:`reused`). One taken further away is forgotten, or soon will be
+        (``forget_ids``): that it is not yet must not decide, or the cut of a stream into
+        calls would."""
+        window = self.window
+        earlier = self.buffered_ids.get((customer, ident))
+        if earlier is not None and (window is None or abs(time - earlier) <= window):
+            return earlier
         if customer == CATALOGUE:
-            return ident in runner.catalogue.seen
-        state = runner.states.get(customer)
-        return state is not None and ident in state.seen
+            earlier = runner.catalogue.seen.get(ident)
+        else:
+            state = runner.states.get(customer)
+            earlier = None if state is None else state.seen.get(ident)
+        if earlier is not None and (window is None or abs(time - earlier) <= window):
+            return earlier
+        return None
+
+    def reused(self, row: Row, earlier: int) -> Quarantined:
+        """``row`` refused for coming under the interaction id of another interaction of its
+        customer, taken at ``earlier`` (a re-delivery repeats its time), with the reason."""
+        who = "the catalogue's events" if row.customer == CATALOGUE else repr(row.customer)
+        return Quarantined(
+            row.record(),
+            f"{ID_TAKEN} {row.interaction_id!r} was taken for another interaction of "
+            f"{who} at {us_to_datetime(earlier).isoformat()}; this one is at "
+            f"{us_to_datetime(row.time).isoformat()} (a re-delivery repeats its time): give "
+            "each interaction its own id",
+            row.customer or None,
+        )
 
     def take(
         self, rows: list[Row], runner: RuleRunner, now: Callable[[], int]
@@ -132,16 +164,21 @@ class Delivery:
                 rejected.append(self.refusal(row, limit))
                 continue
             ident = row.interaction_id
-            if ident is not None and self.redelivered(row.customer, ident, runner):
-                self.duplicates += 1
-                continue
+            if ident is not None:
+                earlier = self.taken(row.customer, ident, time, runner)
+                if earlier == time:
+                    self.duplicates += 1
+                    continue
+                if earlier is not None:
+                    rejected.append(self.reused(row, earlier))
+                    continue
             if on_time is not None and time < on_time:
                 reason = self.late_reason(time)
                 assert reason is not None  # before on_time is late
                 late.append(Quarantined(row.record(), reason, row.customer or None))
                 continue
             if ident is not None:
-                buffered.add((row.customer, ident))
+                buffered[row.customer, ident] = time
             accepted.append(row)
             if top is None or time > top:
                 top = time
@@ -177,10 +214,13 @@ class Delivery:
         ident = row.interaction_id
         cid = row.customer
         limit = None if self.max_future is None else now() + self.max_future
+        earlier = None if ident is None else self.taken(cid, ident, time, runner)
         if limit is not None and time > limit:
             rejected = (self.refusal(row, limit),)
-        elif ident is not None and self.redelivered(cid, ident, runner):
+        elif earlier == time:
             self.duplicates += 1
+        elif earlier is not None:
+            rejected = (self.reused(row, earlier),)
         elif (on_time := self.on_time) is not None and time < on_time:
             reason = self.late_reason(time)
             assert reason is not None
@@ -193,7 +233,7 @@ class Delivery:
                 runner.release(row)  # in order: straight to the rules
             else:
                 if ident is not None:
-                    self.buffered_ids.add((cid, ident))
+                    self.buffered_ids[cid, ident] = time
                 heapq.heappush(self.buffer, (time, self.arrivals, row))
                 self.arrivals += 1
                 self.release_upto(self.frontier(top), runner)
@@ -314,7 +354,7 @@ class Delivery:
 
     def _release(self, row: Row, runner: RuleRunner) -> None:
         if row.interaction_id is not None:
-            self.buffered_ids.discard((row.customer, row.interaction_id))
+            self.buffered_ids.pop((row.customer, row.interaction_id), None)
         runner.release(row)
 
     def held(self) -> list[Row]:
@@ -325,7 +365,7 @@ class Delivery:
         """Buffer ``row`` again as it was buffered (a restored snapshot)."""
         heapq.heappush(self.buffer, (time, arrival, row))
         if row.interaction_id is not None:
-            self.buffered_ids.add((row.customer, row.interaction_id))
+            self.buffered_ids[row.customer, row.interaction_id] = row.time
 
     def without(self, customer_id: str) -> list[Buffered] | None:
         """The buffer without ``customer_id``'s interactions (``None``: none is buffered);
@@ -338,7 +378,9 @@ class Delivery:
         heapq.heapify(kept)
         self.buffer = kept
         self.buffered_ids = {
-            (r.customer, r.interaction_id) for _, _, r in kept if r.interaction_id is not None
+            (r.customer, r.interaction_id): r.time
+            for _, _, r in kept
+            if r.interaction_id is not None
         }
 
     def save(self) -> tuple[Any, ...]:
@@ -347,7 +389,7 @@ class Delivery:
         numbered = [(row, row.seq, row.rank) for _, _, row in self.buffer if type(row) is Row]
         return (
             self.max_seen, self.watermark, self.closed, self.arrivals, list(self.buffer),
-            set(self.buffered_ids), self.duplicates, self.swept, self.trimmed, numbered,
+            dict(self.buffered_ids), self.duplicates, self.swept, self.trimmed, numbered,
         )  # fmt: skip
 
     def restore(self, saved: tuple[Any, ...]) -> None:

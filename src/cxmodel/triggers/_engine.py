@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from cxmodel._arguments import got, of_type
-from cxmodel._pieces import warn_counted
+from cxmodel._pieces import warn, warn_counted
 from cxmodel._time import TimeLike, duration_to_us, is_zero_duration, to_us, us_to_datetime
 from cxmodel.domain._kinds import Question, question_catalogue
 from cxmodel.errors import (
@@ -41,7 +41,7 @@ from cxmodel.triggers._columnar import (
     take_many,
 )
 from cxmodel.triggers._declared import declared_data
-from cxmodel.triggers._delivery import Delivery
+from cxmodel.triggers._delivery import ID_TAKEN, Delivery
 from cxmodel.triggers._engine_rules import add_alert, add_rule, change_rules, remove
 from cxmodel.triggers._firings import Firing, Firings, firing_rows, firing_sort_key
 from cxmodel.triggers._ingest import Row, columns_from, record_columns, row_of, rows_from
@@ -172,11 +172,12 @@ class TriggerEngine:
             self._declared.refuse_rules(self.rules)
         store = state_store(store, "TriggerEngine()")
         self.store: StateStore = store if store is not None else InMemoryStore()
+        self.redelivery = duration_to_us(redelivery_window)
         self._delivery = Delivery(
             0 if is_zero_duration(allowed_lateness) else duration_to_us(allowed_lateness),
             None if max_future is None else duration_to_us(max_future),
+            self.redelivery,
         )
-        self.redelivery = duration_to_us(redelivery_window)
         if clock is not None and not callable(clock):
             raise ValueTypeError(
                 "TriggerEngine(): clock must be a function returning the time (e.g. "
@@ -594,7 +595,7 @@ class TriggerEngine:
         finally:
             runner.before = None
         if late or rejected or (isinstance(self.store, InMemoryStore) and self.store.dropping):
-            self._committed(len(late), len(rejected))
+            self._committed(len(late), rejected)
         return out
 
     def _fire_on_arrays(self, time: int) -> Callable[[int], None] | None:
@@ -634,22 +635,35 @@ class TriggerEngine:
         )
         runner.alerts.committed()
         if late or rejected or store.dropping:
-            self._committed(len(late), len(rejected))
+            self._committed(len(late), rejected)
         return emitted
 
-    def _committed(self, late: int, refused: int) -> None:
+    def _committed(self, late: int, rejected: Sequence[Quarantined]) -> None:
         """After a call's commit: count the interactions it kept as late and refused, then
         warn of what the in-memory store dropped past its limit in the call, and of those
         kept aside. Counted first and the drops warned of first: with warnings turned into
         errors, the call that dropped raises of its drops (its set-aside interactions counted
         all the same), and no later call does."""
+        reused = [item for item in rejected if item.reason.startswith(ID_TAKEN)]
+        ahead = len(rejected) - len(reused)
         self._set_aside["late"] += late
-        self._set_aside["refused"] += refused
+        self._set_aside["refused"] += len(rejected)
         store = self.store
         if isinstance(store, InMemoryStore) and store.dropping:
             self._dropped(store)
-        if late or refused:
-            self._kept_aside(late, refused)
+        if late or ahead:
+            self._kept_aside(late, ahead)
+        if reused:
+            first = reused[0]
+            warn(
+                f"{len(reused):,} interaction(s) came under the interaction id of another "
+                "interaction of the same customer, taken at another time (the first: "
+                f"{first.record.get('interaction_id')!r} of customer "
+                f"{first.customer_id!r}); they were refused and not processed, and each is "
+                "kept with its reason in store.rejected(). Give each interaction its own id "
+                "(a re-delivery repeats the interaction's time)",
+                DataWarning,
+            )
 
     @staticmethod
     def _kept_aside(late: int, refused: int) -> None:

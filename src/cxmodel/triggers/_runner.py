@@ -420,7 +420,11 @@ class RuleRunner:
         state.last_time = time
         ident = row.interaction_id
         if ident is not None:  # forgotten by forget_ids once it can only be late
-            state.seen[ident] = time
+            # in time order, which forget_ids reads: an id taken again (further apart than
+            # the redelivery window: another interaction) moves to the end
+            seen = state.seen
+            seen.pop(ident, None)
+            seen[ident] = time
             self.remembering.add(state.customer)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
