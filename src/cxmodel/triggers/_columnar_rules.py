@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import compress, count, repeat
-from operator import attrgetter, is_, itemgetter, not_
+from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -83,6 +83,7 @@ def run_rules(
             if not _inactivity_on_arrays(plan) and plan.name not in decided
         ],
     )
+    heaps: set[str] = set()  # the rules whose timers are a heap after their pass
     try:
         for name, plan in runner.plans.items():
             heap = timers[name]
@@ -97,15 +98,38 @@ def run_rules(
                 _rule_pass(runner, plan, released, initial)
             runner.advance(frontier, inclusive=False)
             timers[name] = runner.timers
+            heaps.add(name)
     finally:
-        merged = rest
-        for heap in timers.values():
-            merged.extend(heap)
-        heapq.heapify(merged)
-        runner.timers = merged
+        runner.timers = _merged(rest, timers, heaps)
     initial.finish(runner, released)
     if runner.buffered_kinds:  # the customers whose windows the call may have added to
         runner.holding(released.customers[released.reading(runner.buffered_kinds)].tolist())
+
+
+def _merged(rest: list[Timer], timers: dict[str, list[Timer]], heaps: set[str]) -> list[Timer]:
+    """The rules' timers (``timers``, those of the rules in ``heaps`` each a heap) and the
+    entries ``rest`` of rules no longer active, as one heap: the other entries pushed onto
+    the largest heap, whose entries (usually most of them) are not all read again, or all
+    heapified when the others are many.
+
+    Examples
+    --------
+    >>> heap = _merged([(3, 0, 0, "c", "gone")], {"a": [(1, 0, 1, "a", "a"), (5, 0, 2, "b", "a")],
+    ...                "b": [(4, 0, 3, "d", "b"), (2, 0, 4, "e", "b")]}, {"a"})
+    >>> [heapq.heappop(heap)[0] for _ in range(5)]
+    [1, 2, 3, 4, 5]
+    """
+    merged = max((timers[name] for name in heaps), key=len, default=[])
+    others = [entry for heap in (rest, *timers.values()) if heap is not merged for entry in heap]
+    # pushing k entries costs at most k log n comparisons, most in the heap's upper levels,
+    # which stay in cache; heapifying all n about 2 n, reading every entry
+    if len(others) * 4 > len(merged):
+        merged.extend(others)
+        heapq.heapify(merged)
+    else:
+        for entry in others:
+            heapq.heappush(merged, entry)
+    return merged
 
 
 # -- aggregates and consent, replayed ---------------------------------------------------------
@@ -370,9 +394,9 @@ def _inactivity(
     # firings kept as columns, unless an `if` or a payload needs the per-interaction path
     plain = rule.condition is None and not rule.emit.payload and not plan.customer_time
     decided = _TimerFirings(plan, keep=runner.suppressed is not None) if plain else None
-    heap = _without(runner.timers, states, frontier)
-    if decided is not None:  # the other customers' timers falling due, as advance fires them
-        heap = _due_elsewhere(runner, plan, heap, frontier, decided)
+    due, heap = _split(runner.timers, states, frontier)
+    # the other customers' timers falling due, as advance fires them (or will, after)
+    heap += due if decided is None else _due_elsewhere(runner, plan, due, frontier, decided)
     runner.timers = heap  # (no longer a heap: made one again below)
     queued: list[Timer] = []
     n = released.n
@@ -501,35 +525,38 @@ def _picked(positions: list[int], values: list[Any]) -> list[Any]:
     return list(map(values.__getitem__, positions))
 
 
-def _without(heap: list[Timer], batch: dict[str, CustomerState], frontier: int) -> list[Timer]:
-    """The entries of ``heap`` (a rule's timers) but those of the ``batch`` customers' timers
-    (and of their waiting firings falling due before ``frontier``), no longer a heap."""
-    if not batch:
-        return heap
-    mine = list(map(batch.__contains__, map(itemgetter(3), heap)))
-    if any(map(itemgetter(1), heap)):  # a firing waiting (DECISION) stays while not due
-        mine = [m and (e[1] == TIMER or e[0] < frontier) for m, e in zip(mine, heap, strict=True)]
-    return list(compress(heap, map(not_, mine)))
+def _split(
+    heap: list[Timer], batch: dict[str, CustomerState], frontier: int
+) -> tuple[list[Timer], list[Timer]]:
+    """The entries of ``heap`` (a rule's timers) falling due before ``frontier``, sorted,
+    and the others, in one pass over the entries (whose tuples are read once), but those of
+    the ``batch`` customers' timers (and of their waiting firings falling due)."""
+    due: list[Timer] = []
+    rest: list[Timer] = []
+    early, late = due.append, rest.append
+    for entry in heap:
+        if entry[0] < frontier:
+            if entry[3] not in batch:
+                early(entry)
+        elif entry[3] not in batch or entry[1] != TIMER:
+            late(entry)
+    due.sort()
+    return due, rest
 
 
 def _due_elsewhere(
     runner: RuleRunner,
     plan: RulePlan,
-    entries: list[Timer],
+    due: list[Timer],
     frontier: int,
     decided: _TimerFirings,
 ) -> list[Timer]:
-    """Fire the timers of ``entries`` (the rule's timers, the batch customers' taken off)
-    falling due before ``frontier``, in time order as :meth:`RuleRunner.advance
+    """Fire the timers of ``due`` (the rule's timers falling due before ``frontier``, sorted;
+    the batch customers' taken off) in time order as :meth:`RuleRunner.advance
     <cxmodel.triggers._runner.RuleRunner.advance>` does, into ``decided``. Return the
-    entries left, no longer a heap."""
-    due = list(compress(entries, map(frontier.__gt__, map(itemgetter(0), entries))))
-    if not due:
-        return entries
-    rest = list(compress(entries, map(frontier.__le__, map(itemgetter(0), entries))))
-    due.sort()  # a heap, which timer_due pushes the restarted timers onto
+    entries restarted timers were queued again with, falling due from ``frontier`` on."""
     name, states = plan.name, runner.states
-    runner.timers = heap = due
+    runner.timers = heap = due  # a heap, which timer_due pushes the restarted timers onto
     while heap and heap[0][0] < frontier:
         when, _, order, cid, _ = heapq.heappop(heap)
         state = states.get(cid)
@@ -537,8 +564,7 @@ def _due_elsewhere(
         timer = None if rs is None else runner.timer_due(rs, when, order, cid, name)
         if rs is not None and timer is not None:
             decided.add(cid, rs, timer.row, when)
-    rest.extend(heap)
-    return rest
+    return heap
 
 
 class _TimerFirings:
