@@ -26,7 +26,10 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from itertools import compress, count, repeat
+from operator import attrgetter, is_
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -80,29 +83,53 @@ def run_rules(
             if not _inactivity_on_arrays(plan) and plan.name not in decided
         ],
     )
+    heaps: set[str] = set()  # the rules whose timers are a heap after their pass
     try:
         for name, plan in runner.plans.items():
             heap = timers[name]
             if name in decided:  # its timers before the frontier were decided with it
                 decided[name].apply(runner, released, heap, frontier)
                 continue  # (its timers join the others' below)
-            heapq.heapify(heap)
             runner.timers = heap
-            if _inactivity_on_arrays(plan):
+            if _inactivity_on_arrays(plan):  # (takes its entries in any order)
                 _inactivity(runner, plan, released, states, frontier)
             else:
+                heapq.heapify(heap)
                 _rule_pass(runner, plan, released, initial)
             runner.advance(frontier, inclusive=False)
             timers[name] = runner.timers
+            heaps.add(name)
     finally:
-        merged = rest
-        for heap in timers.values():
-            merged.extend(heap)
-        heapq.heapify(merged)
-        runner.timers = merged
+        runner.timers = _merged(rest, timers, heaps)
     initial.finish(runner, released)
     if runner.buffered_kinds:  # the customers whose windows the call may have added to
         runner.holding(released.customers[released.reading(runner.buffered_kinds)].tolist())
+
+
+def _merged(rest: list[Timer], timers: dict[str, list[Timer]], heaps: set[str]) -> list[Timer]:
+    """The rules' timers (``timers``, those of the rules in ``heaps`` each a heap) and the
+    entries ``rest`` of rules no longer active, as one heap: the other entries pushed onto
+    the largest heap, whose entries (usually most of them) are not all read again, or all
+    heapified when the others are many.
+
+    Examples
+    --------
+    >>> heap = _merged([(3, 0, 0, "c", "gone")], {"a": [(1, 0, 1, "a", "a"), (5, 0, 2, "b", "a")],
+    ...                "b": [(4, 0, 3, "d", "b"), (2, 0, 4, "e", "b")]}, {"a"})
+    >>> [heapq.heappop(heap)[0] for _ in range(5)]
+    [1, 2, 3, 4, 5]
+    """
+    merged = max((timers[name] for name in heaps), key=len, default=[])
+    others = [entry for heap in (rest, *timers.values()) if heap is not merged for entry in heap]
+    # pushing k entries costs at most k log n comparisons, most in the heap's upper levels,
+    # which stay in cache; heapifying all n about 2 n, reading every entry
+    if len(others) * 4 > len(merged):
+        merged.extend(others)
+        heapq.heapify(merged)
+    else:
+        for entry in others:
+            heapq.heappush(merged, entry)
+    return merged
 
 
 # -- aggregates and consent, replayed ---------------------------------------------------------
@@ -354,11 +381,12 @@ def _inactivity(
     D after each of their interactions and fires where the next one comes later (or where
     the timer before the call falls due before their first one).
 
-    ``runner.timers`` holds the rule's timers (a heap) and keeps them as one by one keeps
-    them: each pending timer has an entry falling due at or before it (a restarted timer is
+    ``runner.timers`` holds the rule's timers (in any order; a heap after) and keeps them as
+    one by one keeps them: each pending timer has an entry falling due at or before it (a restarted timer is
     queued again at its new time when its old entry comes up: :meth:`RuleRunner.timer_due
-    <cxmodel.triggers._runner.RuleRunner.timer_due>`). So a batch customer's timer is queued
-    only when they had none, or when its entry came up in this call.
+    <cxmodel.triggers._runner.RuleRunner.timer_due>`). The batch customers' entries are taken
+    off the queue and each is queued again once, at the time its timer falls due after the
+    call, so that no entry of theirs comes up stale in a later call.
     """
     name, delay = plan.name, plan.delay
     assert delay is not None
@@ -366,12 +394,10 @@ def _inactivity(
     # firings kept as columns, unless an `if` or a payload needs the per-interaction path
     plain = rule.condition is None and not rule.emit.payload and not plan.customer_time
     decided = _TimerFirings(plan, keep=runner.suppressed is not None) if plain else None
-    heap = runner.timers
-    # the other customers' timers falling due, as advance fires them; the batch customers'
-    # entries falling due are taken off (their timers are decided below)
-    taken_off = (
-        _due_elsewhere(runner, plan, frontier, decided, states) if decided is not None else set()
-    )
+    due, heap = _split(runner.timers, states, frontier)
+    # the other customers' timers falling due, as advance fires them (or will, after)
+    heap += due if decided is None else _due_elsewhere(runner, plan, due, frontier, decided)
+    runner.timers = heap  # (no longer a heap: made one again below)
     queued: list[Timer] = []
     n = released.n
     if n:
@@ -395,25 +421,47 @@ def _inactivity(
         for code, row in zip(c_sorted[before_gap].tolist(), gap_rows, strict=True):
             fired.setdefault(code, []).append(row)
         names = released.customers[order[heads]].tolist()
-        firsts = zip(names, c_sorted[heads].tolist(), t_sorted[heads].tolist(), strict=True)
         at = order[ends]  # each customer's last interaction
-        lasts = zip(
-            released.times[at].tolist(), released.kinds[at].tolist(),
-            (released.start + at).tolist(), released.ranks[at].tolist(), at.tolist(), strict=True,
-        )  # fmt: skip
+        times = released.times[at]
+        dues = (times + delay).tolist()
+        seqs = (released.start + at).tolist()
+        queued = list(zip(dues, repeat(TIMER), seqs, names, repeat(name)))
+        # each customer's state and rule state, looked up together
+        customer_states = list(map(states.__getitem__, names))
+        found: list[RuleState | None] = list(
+            map(dict.get, map(_RULES, customer_states), repeat(name))
+        )
+        for j in list(compress(count(), map(is_, found, repeat(None)))):
+            found[j] = customer_states[j].rule(name)
+        rule_states = cast("list[RuleState]", found)
+        timers = list(map(_TIMER, rule_states))
+        # the customers whose timer (of before the call, or of an interaction before a gap)
+        # falls due, or who have none: one at a time; the others' timers move on below
+        one_by_one = np.zeros(len(names), dtype=bool)
+        one_by_one[list(compress(count(), map(is_, timers, repeat(None))))] = True
+        if fired:
+            gapped = np.zeros(len(released.customer_names), dtype=bool)
+            gapped[c_sorted[before_gap]] = True
+            one_by_one |= gapped[c_sorted[heads]]
+        old_dues = list(map(getattr, timers, repeat("due"), repeat(None)))
+        if None in old_dues:  # no timer, or one waiting with no time limit: never earlier
+            old_dues = [_NEVER if d is None else d for d in old_dues]
+        one_by_one |= np.array(old_dues, dtype=np.int64) < t_sorted[heads]
+        kinds, ranks = released.kinds[at].tolist(), released.ranks[at].tolist()
+        ids = released.ids
+        idents = list(map(ids.__getitem__, at.tolist()))
         rows = None if plan.bare_anchor else released.rows(at)
+        times_list = times.tolist()
         # a timer that did not fall due moves on to the customer's last interaction in place
         # when its row is its own (bare) and no copy of it is kept for a rollback
-        in_place = plan.bare_anchor and runner.before is None
-        ids = released.ids
-        for j, ((cid, code, start), (time, kind, seq, rank, k)) in enumerate(
-            zip(firsts, lasts, strict=True)
-        ):
-            state = states[cid]
-            rs = state.rules.get(name) or state.rule(name)
-            timer = rs.timer
-            gaps = fired.get(code)
-            earlier = timer is not None and timer.due is not None and timer.due < start
+        in_place = rows is None and runner.before is None
+        special = np.flatnonzero(one_by_one).tolist() if in_place else range(len(names))
+        starts, codes = t_sorted[heads].tolist(), c_sorted[heads].tolist()
+        for j in special:
+            cid, rs, timer = names[j], rule_states[j], timers[j]
+            state = customer_states[j]
+            gaps = fired.get(codes[j])
+            earlier = timer is not None and timer.due is not None and timer.due < starts[j]
             if gaps is not None or earlier:
                 due_anchors = [Anchor(r, r.time + delay, {}, {}) for r in gaps or ()]
                 if earlier:
@@ -428,59 +476,95 @@ def _inactivity(
                         continue
                     candidate = plan.candidate(state, anchor.due, anchor, None, None, reader)
                     runner.found(plan, state, candidate, reader)
-            due = time + delay
-            if timer is None or cid in taken_off:  # else its entry is still on the queue
-                queued.append((due, TIMER, seq, cid, name))
+            due = dues[j]
             if rows is not None:
                 rs.timer = Anchor(rows[j], due, {}, {})
                 continue
-            ident = ids[k]
+            kind, ident = kinds[j], idents[j]
             fields = bare_fields(kind, ident)
             if in_place and rs.timer is not None:  # as Row.bare makes it, in place
                 assert timer is not None
                 row = timer.row
-                row.time, row.kind, row.fields, row.interaction_id = time, kind, fields, ident
-                row.seq, row.rank = seq, rank
+                row.time, row.kind, row.fields = times_list[j], kind, fields
+                row.interaction_id, row.seq, row.rank = ident, seqs[j], ranks[j]
                 timer.due = due
             else:
-                rs.timer = Anchor(Row(cid, time, kind, fields, seq, rank), due, {}, {})
-    # pushing k entries costs k log n comparisons, heapifying all n about 2 n: past about a
-    # sixteenth of the queue, heapifying is cheaper
-    if len(queued) * 16 > len(heap):
-        heap.extend(queued)
-        heapq.heapify(heap)
-    else:
-        for entry in queued:
-            heapq.heappush(heap, entry)
+                row = Row(cid, times_list[j], kind, fields, seqs[j], ranks[j])
+                rs.timer = Anchor(row, due, {}, {})
+        if in_place:  # the rest move on in place, as Row.bare makes them, an attribute at a time
+            moving = np.flatnonzero(~one_by_one).tolist()
+            pick = partial(_picked, moving)
+            moved = pick(timers)
+            moved_rows = list(map(_ROW, moved))
+            kind_list, ident_list = pick(kinds), pick(idents)
+            for attribute, values in (
+                ("time", pick(times_list)),
+                ("kind", kind_list),
+                ("fields", list(map(bare_fields, kind_list, ident_list))),
+                ("interaction_id", ident_list),
+                ("seq", pick(seqs)),
+                ("rank", pick(ranks)),
+            ):
+                deque(map(setattr, moved_rows, repeat(attribute), values), maxlen=0)
+            deque(map(setattr, moved, repeat("due"), pick(dues)), maxlen=0)
+    heap.extend(queued)
+    heapq.heapify(heap)
+    runner.timers = heap
     if decided is not None:
         decided.output(runner)
+
+
+_RULES = attrgetter("rules")
+_TIMER = attrgetter("timer")
+_ROW = attrgetter("row")
+_NEVER = np.iinfo(np.int64).max
+
+
+def _picked(positions: list[int], values: list[Any]) -> list[Any]:
+    """The items of ``values`` at ``positions``."""
+    return list(map(values.__getitem__, positions))
+
+
+def _split(
+    heap: list[Timer], batch: dict[str, CustomerState], frontier: int
+) -> tuple[list[Timer], list[Timer]]:
+    """The entries of ``heap`` (a rule's timers) falling due before ``frontier``, sorted,
+    and the others, in one pass over the entries (whose tuples are read once), but those of
+    the ``batch`` customers' timers (and of their waiting firings falling due)."""
+    due: list[Timer] = []
+    rest: list[Timer] = []
+    early, late = due.append, rest.append
+    for entry in heap:
+        if entry[0] < frontier:
+            if entry[3] not in batch:
+                early(entry)
+        elif entry[3] not in batch or entry[1] != TIMER:
+            late(entry)
+    due.sort()
+    return due, rest
 
 
 def _due_elsewhere(
     runner: RuleRunner,
     plan: RulePlan,
+    due: list[Timer],
     frontier: int,
     decided: _TimerFirings,
-    batch: dict[str, CustomerState],
-) -> set[str]:
-    """Fire the timers on ``runner.timers`` (the rule's timers) of customers outside the
-    ``batch`` falling due before ``frontier``, as :meth:`RuleRunner.advance
-    <cxmodel.triggers._runner.RuleRunner.advance>` does, into ``decided``. The batch
-    customers' entries falling due before ``frontier`` are taken off the queue: return those
-    customers."""
-    name, states, heap = plan.name, runner.states, runner.timers
-    taken_off: set[str] = set()
+) -> list[Timer]:
+    """Fire the timers of ``due`` (the rule's timers falling due before ``frontier``, sorted;
+    the batch customers' taken off) in time order as :meth:`RuleRunner.advance
+    <cxmodel.triggers._runner.RuleRunner.advance>` does, into ``decided``. Return the
+    entries restarted timers were queued again with, falling due from ``frontier`` on."""
+    name, states = plan.name, runner.states
+    runner.timers = heap = due  # a heap, which timer_due pushes the restarted timers onto
     while heap and heap[0][0] < frontier:
-        due, _, order, cid, _ = heapq.heappop(heap)
-        if cid in batch:
-            taken_off.add(cid)
-            continue
+        when, _, order, cid, _ = heapq.heappop(heap)
         state = states.get(cid)
         rs = None if state is None else state.rules.get(name)
-        timer = None if rs is None else runner.timer_due(rs, due, order, cid, name)
+        timer = None if rs is None else runner.timer_due(rs, when, order, cid, name)
         if rs is not None and timer is not None:
-            decided.add(cid, rs, timer.row, due)
-    return taken_off
+            decided.add(cid, rs, timer.row, when)
+    return heap
 
 
 class _TimerFirings:
