@@ -186,15 +186,15 @@ def _admit(
         taken: dict[tuple[str, str], int] = {}
         reused: list[tuple[int, int]] = []  # (position, the time its id was taken at)
         late_list, time_list = late.tolist(), times.tolist()
-        taken_before, window = delivery.taken, delivery.window
+        taken_before, within = delivery.taken, delivery.within
         for j in np.flatnonzero(ok).tolist():
             ident = ids[j]
             if ident is None:
                 continue
             cid = customers[j]
             key = (cid, ident)
-            earlier = taken.get(key)  # (within this call: no further apart than the window)
-            if earlier is None or (window is not None and abs(time_list[j] - earlier) > window):
+            earlier = taken.get(key)  # earlier in this call
+            if not within(earlier, time_list[j]):
                 earlier = taken_before(cid, ident, time_list[j], runner)
             if earlier is not None:
                 ok[j] = False

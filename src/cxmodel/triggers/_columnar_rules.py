@@ -382,9 +382,9 @@ def _inactivity(
     the timer before the call falls due before their first one).
 
     ``runner.timers`` holds the rule's timers (in any order; a heap after) and keeps them as
-    one by one keeps them: each pending timer has an entry falling due at or before it (a restarted timer is
-    queued again at its new time when its old entry comes up: :meth:`RuleRunner.timer_due
-    <cxmodel.triggers._runner.RuleRunner.timer_due>`). The batch customers' entries are taken
+    one by one keeps them: each pending timer has an entry falling due at or before it (a
+    restarted timer is queued again at its new time when its old entry comes up:
+    :meth:`RuleRunner.timer_due <cxmodel.triggers._runner.RuleRunner.timer_due>`). The batch customers' entries are taken
     off the queue and each is queued again once, at the time its timer falls due after the
     call, so that no entry of theirs comes up stale in a later call.
     """

@@ -38,9 +38,9 @@ class Delivery:
     ``lateness`` is how far (microseconds) behind the latest time seen an interaction may
     arrive and still be taken in time order; ``max_future`` how far ahead of the clock it
     may be (``None``: any time). The state: ``buffer``, a heap of the interactions taken but
-    not released; ``buffered_ids``, their (customer, interaction id) and time; ``max_seen``, the latest
-    time taken; ``watermark``, the time before which an interaction is late; ``closed``, the
-    time :meth:`close` declared complete (an interaction at or before it is late);
+    not released; ``buffered_ids``, their (customer, interaction id) and time; ``max_seen``,
+    the latest time taken; ``watermark``, the time before which an interaction is late;
+    ``closed``, the time :meth:`close` declared complete (an interaction at or before it is late);
     ``arrivals``, the arrival numbers given; ``duplicates``, the re-delivered interactions
     ignored.
 
@@ -117,18 +117,20 @@ class Delivery:
         the same id (:meth:`reused`). One taken further away is forgotten, or soon will be
         (``forget_ids``): that it is not yet must not decide, or the cut of a stream into
         calls would."""
-        window = self.window
         earlier = self.buffered_ids.get((customer, ident))
-        if earlier is not None and (window is None or abs(time - earlier) <= window):
+        if self.within(earlier, time):
             return earlier
         if customer == CATALOGUE:
             earlier = runner.catalogue.seen.get(ident)
         else:
             state = runner.states.get(customer)
             earlier = None if state is None else state.seen.get(ident)
-        if earlier is not None and (window is None or abs(time - earlier) <= window):
-            return earlier
-        return None
+        return earlier if self.within(earlier, time) else None
+
+    def within(self, earlier: int | None, time: int) -> bool:
+        """Whether an id taken at ``earlier`` (``None``: not taken) may name the
+        interaction at ``time``: they are no further apart than the redelivery window."""
+        return earlier is not None and (self.window is None or abs(time - earlier) <= self.window)
 
     def reused(self, row: Row, earlier: int) -> Quarantined:
         """``row`` refused for coming under the interaction id of another interaction of its
@@ -307,7 +309,7 @@ class Delivery:
         >>> [len(values) for values in runner.states["a"].windows.values()]
         [1]
         >>> delivery.trim_buffers(runner)
-        >>> delivery.trimmed == 3 * day, [len(values) for values in runner.states["a"].windows.values()]
+        >>> delivery.trimmed == 3 * day, [len(v) for v in runner.states["a"].windows.values()]
         (True, [0])
         """
         complete, period = self.released, runner.buffer_period

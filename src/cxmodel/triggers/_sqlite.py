@@ -178,15 +178,16 @@ def _held_by(pid: int | None) -> tuple[str, str]:
     >>> _held_by(os.getpid())[1]
     "close() that engine's store first (an engine dropped without closing its store holds the file until it is garbage-collected)"
     """
+    close_it = "close that engine's store (or stop its process) first"
     if pid is None:
-        return "another engine", "close that engine's store (or stop its process) first"
+        return "another engine", close_it
     if pid == os.getpid():
         return (
             f"another engine in this process (pid {pid})",
             "close() that engine's store first (an engine dropped without closing its "
             "store holds the file until it is garbage-collected)",
         )
-    return f"another engine (pid {pid})", "close that engine's store (or stop its process) first"
+    return f"another engine (pid {pid})", close_it
 
 
 _ACQUIRE_TRIES = 100  # a path removed by each releasing holder in turn: try again, boundedly

@@ -219,9 +219,9 @@ def refuse_misread_truths(rows: Iterable[Any], uses: TruthUses) -> None:
             if kind in misreading.fine or (misreading.wrong not in (None, kind)):
                 continue
             where = "record" if len(listed) == 1 else f"record {j + 1}"
-            problem = misreading.message.format(name=name, rule=rule, literal=literal)
-            if kind is str and misreading.wrong is str:  # text where a number is compared
-                problem = _named_like_an_id(name, problem)
+            problem = misreading.message.format(
+                name=name, rule=rule, literal=literal, send_a_number=_number_advice(name)
+            )
             raise SchemaError(f"{where}: {name} {value!r} {problem}")
 
 
@@ -260,7 +260,7 @@ _MISREADINGS = (
         frozenset({float, bool, type(None)}),
         str,
         "is text (field {name!r}), and rule {rule!r} compares it with the number "
-        "{literal!r}; send a number or leave the field out",
+        "{literal!r}; {send_a_number}",
     ),
     _Misreading(
         frozenset({str, type(None)}),
@@ -271,25 +271,27 @@ _MISREADINGS = (
 )
 
 
-def _named_like_an_id(name: str, problem: str) -> str:
-    """``problem`` (which ends advising to send a number), told of a property named like an
-    id, whose numbers the engine reads as text as a log does: sending a number there is no
-    cure.
+_SEND_A_NUMBER = "send a number or leave the field out"
+
+
+def _number_advice(name: str) -> str:
+    """What to do about text in property ``name`` where a rule needs a number: send a
+    number, unless the property is named like an id, whose numbers the engine reads as text
+    as a log does (sending a number there is no cure).
 
     Examples
     --------
-    >>> _named_like_an_id("qty", "...; send a number or leave the field out")
-    '...; send a number or leave the field out'
-    >>> _named_like_an_id("zip", "...; send a number or leave the field out")
-    "...; but 'zip' is named like an id, whose numbers are read as text (their digits), as a log reads them: give the number a name that is not an id's, or leave the field out"
+    >>> _number_advice("qty")
+    'send a number or leave the field out'
+    >>> _number_advice("zip")
+    "but 'zip' is named like an id, whose numbers are read as text (their digits), as a log reads them: give the number a name that is not an id's, or leave the field out"
     """
     if not is_key_like(name):
-        return problem
-    return problem.replace(
-        "send a number or leave the field out",
+        return _SEND_A_NUMBER
+    return (
         f"but {name!r} is named like an id, whose numbers are read as text (their digits), "
         "as a log reads them: give the number a name that is not an id's, or leave the "
-        "field out",
+        "field out"
     )
 
 
@@ -316,13 +318,11 @@ def refuse_text_numbers(rows: Iterable[Any], numeric: Mapping[str, str]) -> None
             value = row.fields.get(name)
             if value is not None and not isinstance(value, float):
                 where = "record" if len(listed) == 1 else f"record {j + 1}"
-                problem = (
-                    f"is not a number (field {name!r}), and rule {rule!r} computes with it; "
-                    "send a number or leave the field out"
+                advice = _number_advice(name) if isinstance(value, str) else _SEND_A_NUMBER
+                raise SchemaError(
+                    f"{where}: {name} {value!r} is not a number (field {name!r}), and rule "
+                    f"{rule!r} computes with it; {advice}"
                 )
-                if isinstance(value, str):
-                    problem = _named_like_an_id(name, problem)
-                raise SchemaError(f"{where}: {name} {value!r} {problem}")
 
 
 def refuse_misread(rows: list[Any], numeric: Mapping[str, str], uses: TruthUses) -> None:
