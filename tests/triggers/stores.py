@@ -290,3 +290,30 @@ def attrs_evolve(f: Firing, **changes: Any) -> Firing:
             assert {(None, "e2")} == store.kept_late(asked)
         finally:
             store.close()
+
+    def test_kept_rejected_names_the_refused_interactions_kept(self, store: Any) -> None:
+        """kept_rejected answers which (customer, interaction id, time) are kept as refused,
+        across a reopening, forgets a customer's with the customer and all once taken; the
+        same id at another time, a late interaction, or another customer's is not among them."""
+        at, later = "2024-05-03T00:00:00+00:00", "2024-05-04T00:00:00+00:00"
+        rejected = [
+            Quarantined({"timestamp": at, "interaction_id": "e1"}, "refused", "c1"),
+            Quarantined({"timestamp": at, "interaction_id": "e2"}, "refused", None),
+            Quarantined({"timestamp": at}, "refused", "c1"),
+        ]
+        late = [Quarantined({"timestamp": at, "interaction_id": "e3"}, "late", "c1")]
+        store.open()
+        store.commit(StateChange({}, {}, late=late, rejected=rejected))
+        asked = {("c1", "e1", at), (None, "e2", at), ("c1", "e1", later), ("c2", "e1", at),
+                 ("c1", "e3", at), (None, "e1", at)}  # fmt: skip
+        assert {("c1", "e1", at), (None, "e2", at)} == store.kept_rejected(asked)
+        assert set() == store.kept_rejected(set())
+        store, _ = self.reopen(store)
+        try:
+            assert {("c1", "e1", at)} == store.kept_rejected({("c1", "e1", at)})
+            store.forget("c1", {})
+            assert {(None, "e2", at)} == store.kept_rejected(asked)
+            store.take_rejected()
+            assert set() == store.kept_rejected(asked)
+        finally:
+            store.close()

@@ -414,17 +414,36 @@ class TestARefusedInteractionSentAgain:
                 engine.process(SURVEY)
         assert len(engine.store.late()) == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a refused interaction (more than max_future ahead) is kept in store.rejected() "
-        "once per delivery: its id is not looked up as a late one's is (kept_late), so each "
-        "retry of the producer adds a copy",
-    )
-    def test_a_refused_interaction_sent_again_is_kept_once(self, tmp_path: Path) -> None:
-        store = SQLiteStore(tmp_path / "s.db")
+    @pytest.mark.parametrize("kind", ["memory", "sqlite"])
+    def test_a_refused_interaction_sent_again_is_kept_once(self, kind: str, tmp_path: Path) -> None:
+        store = InMemoryStore() if kind == "memory" else SQLiteStore(tmp_path / "s.db")
         try:
-            self._retried(store)
+            engine = self._retried(store)
             assert len(store.rejected()) == 1
+            assert (engine.stats()["refused"], engine.duplicates) == (1, 2)
+        finally:
+            store.close()
+
+    def test_a_refused_interaction_is_kept_once_across_a_restart(self, tmp_path: Path) -> None:
+        """Sent again to the engine restarted on the file, it is found among those kept: not
+        kept, nor warned about, again; the same id at another time, or a refused interaction
+        without an id, is another row each time it comes."""
+        path = tmp_path / "s.db"
+        store = SQLiteStore(path)
+        self._retried(store)
+        store.close()
+        store = SQLiteStore(path)
+        try:
+            engine = self._retried(store)
+            assert len(store.rejected()) == 1
+            assert (engine.stats()["refused"], engine.duplicates) == (0, 3)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataWarning)
+                later = {**SURVEY, "timestamp": "2024-05-04T00:00:00+00:00", "interaction_id": "f1"}
+                no_id = {k: v for k, v in later.items() if k != "interaction_id"}
+                for record in (later, later, no_id, no_id):
+                    engine.process(record)
+            assert len(store.rejected()) == 4
         finally:
             store.close()
 

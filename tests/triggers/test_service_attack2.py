@@ -1,6 +1,6 @@
 """The streaming engine's newest code attacked: ids forgotten as the watermark moves, late
-interactions kept once (``kept_late``), the snapshot's checked reader, the checked
-constructor arguments and batch's consent note.
+and refused interactions kept once (``kept_late``, ``kept_rejected``), the snapshot's checked
+reader, the checked constructor arguments and batch's consent note.
 
 A test marked ``xfail(strict=True)`` pins a bug found by this attack: its reason says what is
 wrong, it fails today because of the bug, and the fix turns it into a pass (the strict mark
@@ -245,6 +245,72 @@ class TestHostStore:
         engine.process_many([restock(2, ident="r")])
         assert len(store.late()) == 1
         store.close()
+
+
+class _LateOnce(_HostStore):
+    """A host's own store with the protocol's required methods (no ``kept_rejected``)."""
+
+    def kept_late(self, keys: Any) -> set[Any]:
+        return self.inner.kept_late(keys)
+
+
+def _refused_again(store: Any, path: int | None) -> TriggerEngine:
+    """An engine on ``store`` with its clock at T0, sent a purchase two days ahead (refused)
+    three times, and twice more in one call; on ``path``."""
+    engine = engine_of(THANKS, path, store=store, max_future="1 day", clock=lambda: T0)
+    ahead = purchase_record("a", T0 + timedelta(days=2), "1")
+    for _ in range(3):
+        engine.process_many([ahead])
+    engine.process_many([ahead, ahead])
+    return engine
+
+
+class TestHostStoreRefusedOnce:
+    """``kept_rejected`` is not required of a host's own store: one without it works, each
+    call keeping its refused interactions (one sent twice in a call once), and one with it
+    keeps a refused interaction sent again once, as the stores here do."""
+
+    @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW])
+    def test_without_kept_rejected_each_call_keeps_its_refusals(
+        self, path: int | None, quiet: None
+    ) -> None:
+        store = _LateOnce()
+        engine = _refused_again(store, path)
+        assert (len(store.rejected()), engine.duplicates) == (4, 1)
+
+    @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW])
+    def test_a_store_with_kept_rejected_keeps_it_once(self, path: int | None, quiet: None) -> None:
+        class Own(_LateOnce):
+            def kept_rejected(self, keys: Any) -> frozenset[Any]:
+                return frozenset(self.inner.kept_rejected(keys))  # any iterable will do
+
+        store = Own()
+        engine = _refused_again(store, path)
+        assert (len(store.rejected()), engine.duplicates) == (1, 4)
+
+    def test_failing_kept_rejected_is_a_store_error(self, quiet: None) -> None:
+        """As a failing ``kept_late``: a StoreError chaining the host's error, nothing kept,
+        and the retry once the store is back keeps the refused row."""
+
+        class Down(_LateOnce):
+            down = True
+
+            def kept_rejected(self, keys: Any) -> set[Any]:
+                if self.down:
+                    raise OSError("the network store is down")
+                return self.inner.kept_rejected(keys)
+
+        store = Down()
+        engine = TriggerEngine(THANKS, store=store, max_future="1 day", clock=lambda: T0)
+        ahead = purchase_record("a", T0 + timedelta(days=2), "1")
+        with pytest.raises(StoreError, match="network store is down") as caught:
+            engine.process(ahead)
+        assert isinstance(caught.value.__cause__, OSError)
+        assert (len(store.rejected()), engine.stats()["refused"]) == (0, 0)
+        store.down = False
+        engine.process(ahead)
+        engine.process(ahead)
+        assert (len(store.rejected()), engine.duplicates) == (1, 1)
 
 
 # -- stored values at their legal extremes -------------------------------------------------------

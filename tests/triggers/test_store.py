@@ -90,6 +90,14 @@ class TestInMemoryLimit:
         assert set(store.kept_late({("c", "i0"), ("c", "i4")})) == {("c", "i4")}
         assert len(store.rejected()) == 3  # under the limit
         assert store.take_dropped() == (0, 3, 0)
+        at = "2024-05-03T00:00:00+00:00"
+        refused = [
+            Quarantined({"timestamp": at, "interaction_id": f"i{n}"}, "refused", "c")
+            for n in range(5)
+        ]
+        store.commit(StateChange(meta={}, customers={}, rejected=refused))
+        assert [q.record.get("interaction_id") for q in store.rejected()] == ["i3", "i4"]
+        assert set(store.kept_rejected({("c", "i0", at), ("c", "i4", at)})) == {("c", "i4", at)}
 
     def test_no_limit(self) -> None:
         store = self.opened(None)

@@ -61,7 +61,7 @@ from cxmodel.triggers._store import (
     StateChange,
     StateStore,
     commit,
-    not_kept_late,
+    not_kept_again,
 )
 from cxmodel.triggers._truths import refuse_misread, refuse_text_traits
 
@@ -552,7 +552,7 @@ class TriggerEngine:
                 late, rejected = self._delivery.take(rows, runner, self._now)
             else:  # a large micro-batch (see process_many)
                 late, rejected = take_many(self._delivery, runner, rows, self._now, self.redelivery)
-            late, again = not_kept_late(self.store, late)
+            late, rejected, again = not_kept_again(self.store, late, rejected)
             self._delivery.duplicates += again
             if advance is not None:
                 self._delivery.close(advance, runner, self._fire_on_arrays(advance))
@@ -621,9 +621,9 @@ class TriggerEngine:
         late, rejected = self._delivery.take_one(row, runner, self._now)
         self._delivery.forget_ids(runner, self.redelivery)
         self._delivery.trim_buffers(runner)
-        if late:
-            kept, again = not_kept_late(self.store, late)
-            late = tuple(kept)
+        if late or rejected:
+            new_late, new_rejected, again = not_kept_again(self.store, late, rejected)
+            late, rejected = tuple(new_late), tuple(new_rejected)
             self._delivery.duplicates += again
         if len(emitted) > 1:
             emitted.sort(key=firing_sort_key)

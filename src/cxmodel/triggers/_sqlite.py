@@ -14,7 +14,7 @@ import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from cxmodel.triggers._store import (
     InMemoryStore,
     LateKey,
     Quarantined,
+    RejectedKey,
     StateChange,
     StateStore,
     StoredState,
@@ -154,6 +155,10 @@ _ADD_FIRING = (
 _ADD_LATE = "INSERT INTO late (customer_id, record, reason) VALUES (?, ?, ?)"
 _LATE_IDS = "SELECT json_extract(record, '$.interaction_id') FROM late WHERE customer_id IS ?"
 _ADD_REJECTED = "INSERT INTO rejected (customer_id, record, reason) VALUES (?, ?, ?)"
+_REJECTED_KEYS = (
+    "SELECT json_extract(record, '$.interaction_id'), json_extract(record, '$.timestamp') "
+    "FROM rejected WHERE customer_id IS ?"
+)
 _CLEAR_ALERT = "DELETE FROM alert_values WHERE alert = ?"
 _TRIM_WINDOW = "DELETE FROM alert_values WHERE alert = ? AND aggregate = ? AND number <= ?"
 _ADD_ALERT_VALUE = (
@@ -842,7 +847,8 @@ class SQLiteStore:
         return self._quarantine("late")
 
     def rejected(self) -> list[Quarantined]:
-        """The interactions rejected, in commit order."""
+        """The interactions refused, in commit order (one sent again with its id and time
+        kept once; one without an id each time it comes)."""
         return self._quarantine("rejected")
 
     def take_late(self) -> list[Quarantined]:
@@ -860,18 +866,28 @@ class SQLiteStore:
     def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
         """Which of ``keys`` (customer id, interaction id) name a late interaction kept
         (one indexed read of each customer's late rows, however many of its ids are asked)."""
-        asked: dict[str | None, set[str]] = {}
-        for customer, ident in keys:
-            asked.setdefault(customer, set()).add(ident)
-        found: set[LateKey] = set()
+        return cast(set[LateKey], self._kept("late", _LATE_IDS, keys))
+
+    def kept_rejected(self, keys: Collection[RejectedKey]) -> set[RejectedKey]:
+        """Which of ``keys`` (customer id, interaction id, time) name a refused interaction
+        kept (one indexed read of each customer's refused rows, as :meth:`kept_late`)."""
+        return cast(set[RejectedKey], self._kept("rejected", _REJECTED_KEYS, keys))
+
+    def _kept(
+        self, table: str, read: str, keys: Collection[tuple[Any, ...]]
+    ) -> set[tuple[Any, ...]]:
+        """Which of ``keys`` (customer id, then what ``read`` selects of each of the
+        customer's rows of ``table``) name a row kept."""
+        asked: dict[str | None, set[tuple[Any, ...]]] = {}
+        for customer, *rest in keys:
+            asked.setdefault(customer, set()).add(tuple(rest))
+        found: set[tuple[Any, ...]] = set()
         if not asked:
             return found
-        with self._using("read the late interactions") as db:
-            for customer, idents in asked.items():
+        with self._using(f"read the {table} interactions") as db:
+            for customer, wanted in asked.items():
                 found.update(
-                    (customer, ident)
-                    for (ident,) in db.execute(_LATE_IDS, (customer,))
-                    if ident in idents
+                    (customer, *row) for row in db.execute(read, (customer,)) if row in wanted
                 )
         return found
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 import numpy as np
@@ -40,14 +40,16 @@ __all__ = [
     "InMemoryStore",
     "LateKey",
     "Quarantined",
+    "RejectedKey",
     "StateChange",
     "StateStore",
     "StoredState",
     "commit",
     "firing_from_dict",
     "late_keys",
-    "not_kept_late",
+    "not_kept_again",
     "pending_limit",
+    "rejected_keys",
 ]
 
 FORMAT = "cxmodel-triggers"
@@ -59,6 +61,12 @@ kept alerts' windows inside the engine's meta)."""
 
 #: a late interaction's customer id (``None``: a catalogue event) and interaction id
 LateKey = tuple[str | None, str]
+
+#: a refused interaction's customer id (``None``: a catalogue event), interaction id and time
+#: (the ISO-8601 text of its record's ``timestamp``)
+RejectedKey = tuple[str | None, str, str]
+
+_Key = TypeVar("_Key", LateKey, RejectedKey)
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -273,6 +281,14 @@ class StateStore(Protocol):
     handled ones (:meth:`prune`). A store raises :class:`~cxmodel.errors.StoreError` when it
     cannot be opened, read or written; a failed :meth:`commit` leaves the stored state exactly
     as before the call.
+
+    A store may also have ``kept_rejected(keys)``, which the engine asks when it has one, and
+    which both stores here have: which of ``keys`` (customer id, ``None`` for a catalogue
+    event; interaction id; the ISO-8601 text of the record's ``timestamp``) name an
+    interaction among those kept as refused (:meth:`rejected`), so that one sent again is not
+    kept again (as :meth:`kept_late` answers of the late ones; any iterable of keys will do).
+    It is not required, so that a store written before it keeps working: without it each
+    delivery of a refused interaction is kept (one within one call is kept once).
     """
 
     def open(self) -> StoredState:
@@ -318,7 +334,8 @@ class StateStore(Protocol):
         ...
 
     def rejected(self) -> list[Quarantined]:
-        """The interactions rejected as invalid, in the order they were committed."""
+        """The interactions refused (more than ``max_future`` ahead of the clock, or under the
+        id of another interaction), in the order they were committed."""
         ...
 
     def kept_late(self, keys: Collection[LateKey]) -> Iterable[LateKey]:
@@ -348,10 +365,38 @@ def late_keys(items: Iterable[Quarantined]) -> Iterator[LateKey]:
             yield key
 
 
+def rejected_keys(items: Iterable[Quarantined]) -> Iterator[RejectedKey]:
+    """The (customer id, interaction id, time) of those of ``items`` that have an id: a
+    refused interaction sent again repeats all three (another interaction under a taken id,
+    refused too, comes at another time).
+
+    Examples
+    --------
+    >>> list(rejected_keys([
+    ...     Quarantined({"timestamp": "2024-05-03T00:00:00+00:00", "interaction_id": "e1"},
+    ...                 "refused", "a"),
+    ...     Quarantined({"timestamp": "2024-05-03T00:00:00+00:00"}, "refused", "a")]))
+    [('a', 'e1', '2024-05-03T00:00:00+00:00')]
+    """
+    for item in items:
+        key = _rejected_key(item)
+        if key is not None:
+            yield key
+
+
 def _late_key(item: Quarantined) -> LateKey | None:
     """The (customer id, interaction id) of ``item`` (``None``: it has no id)."""
     ident = item.record.get("interaction_id")
     return (item.customer_id, ident) if isinstance(ident, str) else None
+
+
+def _rejected_key(item: Quarantined) -> RejectedKey | None:
+    """The (customer id, interaction id, time) of ``item`` (``None``: it has no id)."""
+    record = item.record
+    ident, time = record.get("interaction_id"), record.get("timestamp")
+    if isinstance(ident, str) and isinstance(time, str):
+        return item.customer_id, ident, time
+    return None
 
 
 @contextmanager
@@ -366,11 +411,16 @@ def _host_failure(doing: str) -> Iterator[None]:
         raise StoreError(f"the store could not {doing}: {exc}") from exc
 
 
-def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[Quarantined], int]:
-    """The late interactions of one call that ``store`` does not keep as late already, and
-    how many it does: one with the (customer, interaction id) of a late interaction the
-    store keeps, or of one earlier in ``late``, is a re-delivery, not kept (nor warned about)
-    again. A store of the host's own whose ``kept_late`` fails otherwise than with a
+def not_kept_again(
+    store: StateStore, late: Sequence[Quarantined], rejected: Sequence[Quarantined]
+) -> tuple[list[Quarantined], list[Quarantined], int]:
+    """The late and the refused interactions of one call that ``store`` does not keep
+    already, and how many it does: a late one with the (customer, interaction id) of a late
+    interaction the store keeps, or of one earlier in ``late``, is a re-delivery, not kept
+    (nor warned about) again; so is a refused one with the (customer, interaction id, time)
+    of a refused one kept or earlier in ``rejected`` (the store asked with ``kept_rejected``
+    when it has it). One without an id cannot be matched, and is kept. A store of the host's
+    own whose ``kept_late`` or ``kept_rejected`` fails otherwise than with a
     :class:`~cxmodel.errors.StoreError` has its exception chained to one, as in
     :func:`commit`.
 
@@ -380,23 +430,45 @@ def not_kept_late(store: StateStore, late: Sequence[Quarantined]) -> tuple[list[
     >>> _ = store.open()
     >>> first = Quarantined({"interaction_id": "e1"}, "late", "a")
     >>> store.commit(StateChange(meta={}, customers={}, late=[first]))
-    >>> not_kept_late(store, [first, Quarantined({"interaction_id": "e2"}, "late", "a")])
-    ([Quarantined(record={'interaction_id': 'e2'}, reason='late', customer_id='a')], 1)
+    >>> not_kept_again(store, [first, Quarantined({"interaction_id": "e2"}, "late", "a")], [])
+    ([Quarantined(record={'interaction_id': 'e2'}, reason='late', customer_id='a')], [], 1)
     """
-    keys = set(late_keys(late))
+    if late:
+        late, again = _not_kept(late, _late_key, store.kept_late, "late")
+    else:
+        again = 0
+    if rejected:
+        # absent from a store written before it: each delivery is kept, as then
+        asked = getattr(store, "kept_rejected", None)
+        rejected, more = _not_kept(rejected, _rejected_key, asked, "refused")
+        again += more
+    return list(late), list(rejected), again
+
+
+def _not_kept(
+    items: Sequence[Quarantined],
+    key_of: Callable[[Quarantined], _Key | None],
+    kept_of: Callable[[set[_Key]], Iterable[_Key]] | None,
+    what: str,
+) -> tuple[list[Quarantined], int]:
+    """Those of ``items`` whose key (``key_of``) is neither among those ``kept_of`` names
+    kept (``None``: none asked) nor an earlier item's, and how many are."""
+    keys = {key for key in map(key_of, items) if key is not None}
     if not keys:
-        return list(late), 0
-    with _host_failure("say which late interactions it keeps"):
-        kept = set(store.kept_late(keys))  # the engine's own: the store's answer is not changed
+        return list(items), 0
+    kept: set[_Key] = set()
+    if kept_of is not None:
+        with _host_failure(f"say which {what} interactions it keeps"):
+            kept.update(kept_of(keys))  # the engine's own: the store's answer is not changed
     out: list[Quarantined] = []
-    for item in late:
-        key = _late_key(item)
+    for item in items:
+        key = key_of(item)
         if key is not None:
             if key in kept:
                 continue
             kept.add(key)
         out.append(item)
-    return out, len(late) - len(out)
+    return out, len(items) - len(out)
 
 
 def commit(store: StateStore, change: StateChange) -> None:
@@ -492,6 +564,8 @@ class InMemoryStore:
         self._late: list[Quarantined] = []
         self._late_keys: set[LateKey] = set()  # (customer, interaction id) of the late ones
         self._rejected: list[Quarantined] = []
+        # (customer, interaction id, time) of the refused ones
+        self._rejected_keys: set[RejectedKey] = set()
         # firings in the outbox and kept aside (one kept aside twice, or also in the outbox,
         # counted twice until they are moved into it)
         self._kept = 0
@@ -575,6 +649,7 @@ class InMemoryStore:
                 self._late_keys.update(late_keys(late))
             if rejected:
                 self._rejected.extend(rejected)
+                self._rejected_keys.update(rejected_keys(rejected))
             if alerts.added or alerts.trimmed or alerts.cleared:
                 self._apply(alerts)
             most = self.max_kept  # (tested here: keep runs once per interaction one by one)
@@ -613,6 +688,8 @@ class InMemoryStore:
                 dropped[at] += gone
                 if at == 1:
                     self._late_keys = set(late_keys(kept))
+                else:
+                    self._rejected_keys = set(rejected_keys(kept))
 
     def take_dropped(self) -> tuple[int, int, int]:
         """How many firings, late and refused interactions were dropped past ``max_kept``
@@ -674,6 +751,7 @@ class InMemoryStore:
             self._late = [q for q in self._late if q.customer_id != customer_id]
             self._late_keys = set(late_keys(self._late))
             self._rejected = [q for q in self._rejected if q.customer_id != customer_id]
+            self._rejected_keys = set(rejected_keys(self._rejected))
             for key, values in self._alerts.items():
                 if any(v[3] == customer_id for v in values):
                     self._alerts[key] = deque(v for v in values if v[3] != customer_id)
@@ -726,7 +804,7 @@ class InMemoryStore:
     def take_rejected(self) -> list[Quarantined]:
         """The interactions rejected, in commit order, no longer kept."""
         with self._lock:
-            taken, self._rejected = self._rejected, []
+            taken, self._rejected, self._rejected_keys = self._rejected, [], set()
             return taken
 
     def kept_late(self, keys: Collection[LateKey]) -> set[LateKey]:
@@ -734,8 +812,15 @@ class InMemoryStore:
         with self._lock:
             return {key for key in keys if key in self._late_keys}
 
+    def kept_rejected(self, keys: Collection[RejectedKey]) -> set[RejectedKey]:
+        """Which of ``keys`` (customer id, interaction id, time) name a refused interaction
+        kept."""
+        with self._lock:
+            return {key for key in keys if key in self._rejected_keys}
+
     def rejected(self) -> list[Quarantined]:
-        """The interactions rejected, in commit order."""
+        """The interactions refused, in commit order (one sent again with its id and time
+        kept once; one without an id each time it comes)."""
         with self._lock:
             return list(self._rejected)
 
