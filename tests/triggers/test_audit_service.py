@@ -391,8 +391,8 @@ class TestNumbersInAFieldNamedLikeAnId:
 class TestARefusedInteractionSentAgain:
     """A producer whose clock runs two days ahead retries its message: the engine refuses it
     each time (more than ``max_future`` ahead). A late interaction sent again is kept once
-    (``kept_late``); a refused one sent again should be too, or a retrying producer grows the
-    store with copies of one interaction."""
+    (``kept_late``); so is a refused one (``kept_rejected``: the same customer, id and time),
+    or a retrying producer would grow the store with copies of one interaction."""
 
     @staticmethod
     def _retried(store: Any) -> Any:
