@@ -20,6 +20,7 @@ from cxmodel.journey import (
 )
 from cxmodel.plot._style import (
     GREY,
+    TICK_WIDTH,
     axes,
     closes_on_error,
     colour,
@@ -550,7 +551,7 @@ def plot_attribution(
         np.nan_to_num(attribution.credit[attribution.models.index(m)] / total) for m in chosen
     ]
     grouped_bars(ax, x, shares, [m.replace("_", " ") for m in chosen], **kwargs)
-    ax.set_xticks(x, labels=[plain(c) for c in channels])
+    ax.set_xticks(x, labels=[plain(c, TICK_WIDTH) for c in channels])
     if len(channels) > 6:
         ax.tick_params(axis="x", labelrotation=45)
     percent_axis(ax)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,6 +14,7 @@ from cxmodel.errors import SchemaError
 from cxmodel.metrics import CohortRetention, Comparison, MetricTable, SurvivalCurve
 from cxmodel.plot._style import (
     GREY,
+    TICK_WIDTH,
     axes,
     closes_on_error,
     colour,
@@ -160,6 +162,28 @@ def _value_column(table: MetricTable, value: str | None) -> str:
     return numeric[-1]
 
 
+_DRAWABLE = 1e300
+"""The largest magnitude of a value a plot draws: an axis of values near the largest float
+(1.8e308) spans more than a float holds, and matplotlib's ticks fail on it."""
+
+
+def _drawable(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Which ``values`` an axis can show: finite and within :data:`_DRAWABLE`.
+
+    Examples
+    --------
+    >>> _drawable(np.array([1.0, np.nan, np.inf, 1e308])).tolist()
+    [True, False, False, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) <= _DRAWABLE)
+
+
+def _drawn_bound(bound: npt.NDArray[np.float64], shown: npt.NDArray[np.bool_]) -> Any:
+    """An interval bound where its value is drawn, clipped to what an axis can show."""
+    return np.where(shown, np.clip(bound, -_DRAWABLE, _DRAWABLE), np.nan)
+
+
 def _interval(table: MetricTable, column: str) -> tuple[Any, Any] | None:
     """The interval columns of ``column``: ``<column>_ci_low`` or, for the first metric
     column, ``ci_low``/``ci_high``."""
@@ -247,6 +271,20 @@ def plot_metric_table(
     group = _group_column(table)
     y = np.asarray(table[column], dtype=np.float64)
     bounds = _interval(table, column)
+    # a value that is no number, or one beyond what an axis can span, is left out and counted:
+    # drawn as 0 it would pass for a measured 0, and near the largest float matplotlib fails
+    shown = _drawable(y)
+    hidden = int(np.count_nonzero(~shown))
+    if hidden:
+        y = np.where(shown, y, np.nan)
+        if hidden == len(y):
+            nothing(ax, f"No {column} to draw: every value is NaN, infinite or beyond ±1e300")
+        else:
+            said = f"{hidden:,} of {len(y):,} values are NaN, infinite or beyond ±1e300: not drawn"
+            ax.text(0.01, 0.99, said, ha="left", va="top", transform=ax.transAxes, color=GREY,
+                    fontsize=8)  # fmt: skip
+    if bounds is not None:
+        bounds = tuple(_drawn_bound(np.asarray(b, dtype=np.float64), shown) for b in bounds)
     labels = (
         np.array(["all"], dtype=object).repeat(len(table))
         if group is None
@@ -282,10 +320,12 @@ def plot_metric_table(
             hi = np.asarray(bounds[1], dtype=np.float64)
             err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
         options = {"color": colour(0), "width": 0.65}
-        ax.bar(x, np.nan_to_num(y), yerr=err, ecolor="black", capsize=3, **(options | kwargs))
+        ax.bar(x, np.where(shown, y, 0.0), yerr=err, ecolor="black", capsize=3,
+               **(options | kwargs))  # fmt: skip
         sizes = np.asarray(table["n"]).tolist() if "n" in table.columns else [None] * len(y)
         ticks = [
-            f"{plain(name)}\n{percent(v) if share else number(v)}"
+            f"{plain(name, TICK_WIDTH)}\n"
+            + ("not drawn" if not math.isfinite(v) else percent(v) if share else number(v))
             + ("" if n is None else f" (n={n:,})")
             for name, v, n in zip(labels.tolist(), y.tolist(), sizes, strict=True)
         ]

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GREY",
+    "LABEL_WIDTH",
     "LIGHT",
     "PALETTE",
     "SEQUENTIAL",
+    "TICK_WIDTH",
     "axes",
     "closes_on_error",
     "colour",
@@ -88,6 +90,15 @@ heatmap of hundreds of kinds, a cohort matrix of centuries) stays one that can b
 
 MAX_TICKS = 100
 """The labels an axis of a heatmap shows in full; beyond them every k-th label, 10 at most."""
+
+LABEL_WIDTH = 40
+"""The characters of a name from the data a label, legend entry or annotation shows: a kind,
+channel or segment of thousands of characters would otherwise push the plot out of its figure
+(matplotlib then draws an empty frame and warns that its layout collapsed)."""
+
+TICK_WIDTH = 24
+"""The characters of a name on a tick of a categorical axis (a heatmap's rows and columns, the
+bars of channels or groups): turned upright or slanted, a longer one takes the figure's height."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -304,17 +315,20 @@ def number(x: float) -> str:
     return f"{x:.3g}"
 
 
-def plain(text: object) -> str:
+def plain(text: object, width: int = LABEL_WIDTH) -> str:
     """``text`` for a matplotlib label, drawn as written: its dollar signs escaped, so that a
     name holding two of them is not read as mathtext (``$\\frac$`` would fail the drawing,
-    ``cost $5 or $6`` would lose its words).
+    ``cost $5 or $6`` would lose its words), and cut to ``width`` characters with an ellipsis.
 
     Examples
     --------
-    >>> plain("cost $5"), plain("view")
-    ('cost \\\\$5', 'view')
+    >>> plain("cost $5"), plain("view"), plain("x" * 100)[-3:], len(plain("x" * 100))
+    ('cost \\\\$5', 'view', 'xx…', 40)
     """
-    return str(text).replace("$", r"\$")
+    text = str(text)
+    if len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return text.replace("$", r"\$")
 
 
 def shorten(text: str, width: int = 40) -> str:
@@ -325,7 +339,7 @@ def shorten(text: str, width: int = 40) -> str:
     >>> shorten("view > add_to_cart > checkout > purchase", 20)
     'view > add_to_cart…'
     """
-    return plain(text if len(text) <= width else text[: width - 1].rstrip() + "…")
+    return plain(text, width)
 
 
 def percent_axis(ax: Axes, axis: str = "y", digits: int | None = None) -> None:
@@ -437,8 +451,9 @@ def heatmap(
     if data.mask.all():
         nothing(ax, empty)
     shown_columns, shown_rows = _every_kth(len(columns)), _every_kth(len(rows))
-    ax.set_xticks(shown_columns, labels=[plain(columns[i]) for i in shown_columns.tolist()])
-    ax.set_yticks(shown_rows, labels=[plain(rows[i]) for i in shown_rows.tolist()])
+    width = TICK_WIDTH
+    ax.set_xticks(shown_columns, labels=[plain(columns[i], width) for i in shown_columns.tolist()])
+    ax.set_yticks(shown_rows, labels=[plain(rows[i], width) for i in shown_rows.tolist()])
     ax.tick_params(length=0)
     ax.spines[:].set_visible(False)
     if texts is not None:

@@ -67,9 +67,14 @@ footer{margin-top:2.5rem;font-size:.8rem;color:var(--muted)}
 
 
 # characters of the data that would act on the page rather than show: control characters
-# (but tab and newlines) and the bidirectional embeddings, overrides and isolates, which reorder
-# the text after them (a right-to-left override in a kind reverses the numbers that follow it)
-_ACTING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# (but tab and newlines), the bidirectional embeddings, overrides and isolates, which reorder
+# the text after them (a right-to-left override in a kind reverses the numbers that follow it),
+# and the invisible ones that make two names look the same ("C001" and "C001" with a zero-width
+# space, a word joiner or a byte-order mark), or break a line (the line and paragraph
+# separators); the joiners of emoji and of Indic and Persian words are kept
+_ACTING = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def _e(text: str) -> str:

@@ -1,0 +1,256 @@
+"""The report, its figures, the verbatim tools and the command line attacked once more: names
+that read like SVG attributes, invisible characters, names of thousands of characters, metric
+values that are no number or near the largest float, corpora the topic model's pruning empties,
+Chinese verbatims, stop words given as one string, and sample options given with a file."""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from html.parser import HTMLParser
+from typing import Any
+
+import numpy as np
+import pytest
+
+import cxmodel as cx
+from cxmodel.log import InteractionLog
+from cxmodel.metrics import MetricTable
+from cxmodel.report import cx_report
+from tests.adversarial.helpers import foreign_warnings
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+plt = pytest.importorskip("matplotlib.pyplot")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Any:
+    yield
+    plt.close("all")
+
+
+def _frame() -> Any:
+    """The rows of a small synthetic world as a data frame of plain (object) columns."""
+    frame = cx.datasets.synthetic(customers=150, seed=2).log.to_pandas()
+    for name in frame.columns:
+        if str(frame[name].dtype) == "category":
+            frame[name] = frame[name].astype(object)
+    return frame
+
+
+def _svg_of(draw: Any) -> tuple[str, list[str]]:
+    """The report's inline SVG of ``draw`` and the warnings that are not cxmodel's own."""
+    from cxmodel.report._figures import svg
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        markup = svg(draw, id_prefix="f-")
+    foreign = [
+        f"{type(w.message).__name__}: {w.message}"
+        for w in caught
+        if not type(w.message).__module__.startswith("cxmodel")
+    ]
+    return markup, foreign
+
+
+def _drawn_text(markup: str) -> list[str]:
+    return re.findall(r"<text\b[^>]*>([^<]*)</text>", markup)
+
+
+class TestFigureTextIsDrawnAsWritten:
+    def test_a_name_that_reads_like_an_svg_attribute(self) -> None:
+        """A kind named ``x id="a" href="#b" url(#c)`` was drawn in the page's figures as
+        ``x id="f-a" href="#f-b" url(#f-c)``: the prefixing that keeps the ids of several
+        figures apart rewrote the figure's text too. The name is drawn as written, and every
+        reference still names an id of the figure."""
+        name = 'x id="a" href="#b" url(#c)'
+        markup, _ = _svg_of(lambda ax: (ax.plot([0, 1], [1, 0]), ax.set_title(name)))
+        assert 'x id="a" href="#b" url(#c)' in _drawn_text(markup)
+        ids = set(re.findall(r'\bid="([^"]+)"', markup))
+        refs = set(re.findall(r'<[^>]*?(?:url\(|href=")#([^")]+)', markup))
+        assert refs and refs <= ids
+
+
+class TestLongNamesKeepTheFigure:
+    """A kind or a channel of 3,000 characters pushed the plot out of its figure: matplotlib
+    warned "constrained_layout not applied because axes sizes collapsed to zero" and drew an
+    empty frame. Names are cut with an ellipsis, and the plot keeps its place."""
+
+    @staticmethod
+    def _log() -> InteractionLog:
+        frame = _frame()
+        frame["kind"] = frame["kind"].replace({"search": "s" * 3000})
+        frame["channel"] = frame["channel"].replace({"web": "w" * 3000})
+        return InteractionLog.from_pandas(frame)
+
+    @pytest.mark.parametrize("what", ["transitions", "step_matrix", "attribution", "nps"])
+    def test_the_plot_of_long_names(self, what: str) -> None:
+        log = self._log()
+        result = {
+            "transitions": lambda: cx.journey.transitions(log),
+            "step_matrix": lambda: cx.journey.step_matrix(log, steps=4),
+            "attribution": lambda: cx.journey.attribution(log, conversion="purchase"),
+            "nps": lambda: cx.metrics.nps(log, by="channel"),
+        }[what]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cx.metrics.SmallSampleWarning)
+            made = result()
+        markup, foreign = _svg_of(lambda ax: made.plot(ax=ax))
+        assert foreign == []
+        assert max(len(t) for t in _drawn_text(markup)) < 100
+        assert any(t.endswith("…") for t in _drawn_text(markup))
+
+    def test_the_page_of_a_kind_of_ten_thousand_letters(self) -> None:
+        """The page's "common next steps" figure collapsed, with matplotlib's warning."""
+        frame = _frame()
+        frame["kind"] = frame["kind"].replace({"search": "s" * 10_000})
+        report = cx_report(InteractionLog.from_pandas(frame))
+        assert foreign_warnings(report.to_html) == []
+
+
+def _page_of(report: Any) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        page: str = report.to_html()
+    return page
+
+
+class TestInvisibleCharactersOnThePage:
+    def test_a_zero_width_space_shows(self) -> None:
+        """The customer 'C1' followed by a zero-width space, named by a trigger, showed on the
+        page as 'C1': the same as the customer 'C1'. The text report showed ``C1\\u200b``; the
+        page shows the escape too, as it does for a control character. A word joiner and a
+        byte-order mark are escaped alike; the joiners of emoji and of Persian words are kept."""
+        from cxmodel.report._html import _e
+
+        n = 40
+        log = InteractionLog.from_arrays(
+            customer_id=["C1\u200b", "C1", "C2", "C3"] * n,
+            timestamp=[f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00Z" for i in range(4 * n)],
+            kind=["view", "purchase", "view", "product_view"] * n,
+        )
+        page = _page_of(cx_report(log))
+        assert "C1\\u200b" in page and "\u200b" not in page
+        assert _e("C\u2060X \ufeffB") == "C\\u2060X \\ufeffB"
+        assert _e("می\u200cخواهم 👨\u200d👩") == "می\u200cخواهم 👨\u200d👩"
+
+
+class _Tags(HTMLParser):
+    """Every start tag, and the end tags that do not close the element last opened."""
+
+    VOID = frozenset({"meta", "br", "img", "input", "link", "hr"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.unbalanced: list[str] = []
+        self.tags: set[str] = set()
+        self.addresses: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.addresses += [v for k, v in attrs if k in ("src", "href") and v and v[:1] != "#"]
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+        else:
+            self.unbalanced.append(tag)
+
+
+_HOSTILE = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "</style><b>x",
+    "{{7*7}}",
+    "${7*7}",
+    "'onmouseover='a",
+    "\u202eabc",
+    "😀🎉",
+    'x id="q" href="#z"',
+)
+
+
+def test_a_page_of_hostile_text_everywhere() -> None:
+    """Markup, template syntax, quotes, a bidirectional override and emoji in the customer
+    ids, kinds, channels and products: one well-formed page, no element the data made, no
+    address, each name shown escaped."""
+    frame = _frame()
+    ids = sorted(frame["customer_id"].unique())
+    frame["customer_id"] = frame["customer_id"].map(
+        {c: f"{_HOSTILE[i % len(_HOSTILE)]}#{i}" for i, c in enumerate(ids)}
+    )
+    for column in ("channel", "product"):
+        frame[column] = frame[column].map(
+            lambda v: v if not isinstance(v, str) else f"{_HOSTILE[len(v) % len(_HOSTILE)]}{v}"
+        )
+    frame["kind"] = frame["kind"].replace(
+        {"email_sent": _HOSTILE[0], "push_sent": _HOSTILE[1], "search": _HOSTILE[2]}
+    )
+    page = _page_of(cx_report(InteractionLog.from_pandas(frame)))
+    parsed = _Tags()
+    parsed.feed(page)
+    parsed.close()
+    assert parsed.open == [] and parsed.unbalanced == []
+    assert not parsed.tags & {"script", "img", "b", "iframe", "link"}
+    assert parsed.addresses == [] and not re.search(r"https?://", page)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;/style&gt;&lt;b&gt;x" in page
+    assert "\\u202eabc" in page and "\u202e" not in page
+
+
+def _table(values: list[float], *, period: bool) -> MetricTable:
+    labels = [f"2024-{i + 1:02d}" for i in range(len(values))] if period else list("abcd")
+    key = "period" if period else "by"
+    return MetricTable(
+        "value",
+        {
+            key: np.array(labels[: len(values)], dtype=object),
+            "value": np.array(values, dtype=np.float64),
+        },
+    )
+
+
+def _drawn(ax: Any) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+class TestMetricTablesOfValuesThatAreNoNumber:
+    @pytest.mark.parametrize("period", [False, True], ids=["bars", "line"])
+    def test_every_value_nan(self, period: bool) -> None:
+        """A table whose values are all NaN (a mean of no reading) gave an empty frame (the
+        bars drawn as 0, the line as nothing) without a word."""
+        ax = _table([np.nan, np.nan], period=period).plot()
+        assert any("every value is NaN" in t for t in _drawn(ax))
+
+    def test_a_nan_bar_is_not_a_zero(self) -> None:
+        """A NaN among numbers was a bar of height 0 labelled with nothing: it passed for a
+        measured 0. It is counted on the figure and its label says it is not drawn."""
+        ax = _table([1.0, np.nan], period=False).plot()
+        assert any(t.startswith("1 of 2 values") for t in _drawn(ax))
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["a\n1", "b\nnot drawn"]
+
+    @pytest.mark.parametrize(
+        "values",
+        [[np.inf, 1.0], [-np.inf, 1.0], [-1e308, 1e308], [1e308, 1.7e308]],
+        ids=["inf", "-inf", "both-ends-of-float", "near-the-largest-float"],
+    )
+    @pytest.mark.parametrize("period", [False, True], ids=["bars", "line"])
+    def test_infinite_and_huge_values(self, values: list[float], period: bool) -> None:
+        """An infinite mean let numpy's overflow RuntimeWarnings out, and values near the
+        largest float failed the drawing with matplotlib's ``OverflowError: cannot convert
+        float infinity to integer`` or numpy's ``ValueError: arange: cannot compute length``."""
+
+        def draw() -> None:
+            ax = _table(values, period=period).plot()
+            ax.figure.savefig(io.BytesIO(), format="svg")
+
+        assert foreign_warnings(draw) == []
+        plt.close("all")
+        ax = _table(values, period=period).plot()
+        ax.figure.savefig(io.BytesIO(), format="svg")
+        assert any("NaN, infinite or beyond" in t for t in _drawn(ax))
