@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import cxmodel as cx
+from cxmodel.errors import ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import MetricTable
 from cxmodel.report import cx_report
@@ -254,3 +255,63 @@ class TestMetricTablesOfValuesThatAreNoNumber:
         ax = _table(values, period=period).plot()
         ax.figure.savefig(io.BytesIO(), format="svg")
         assert any("NaN, infinite or beyond" in t for t in _drawn(ax))
+
+
+def _tickets(texts: list[str | None]) -> InteractionLog:
+    n = len(texts)
+    return InteractionLog.from_arrays(
+        customer_id=[f"c{i}" for i in range(n)],
+        timestamp=[f"2024-01-{1 + i % 28:02d}T10:00Z" for i in range(n)],
+        kind=["ticket_opened"] * n,
+        text=texts,
+    )
+
+
+class TestTopicsOfCorporaThePruningEmpties:
+    """From 50 documents on, topics() drops words of one document and words of nearly every
+    document; when that left no word, scikit-learn's ``ValueError: After pruning, no terms
+    remain`` escaped."""
+
+    def test_sixty_copies_of_one_text(self) -> None:
+        """A form's default answer submitted 60 times: one topic, and the warning that fewer
+        topics were found than asked."""
+        pytest.importorskip("sklearn")
+        with pytest.warns(cx.errors.DataWarning, match="found 1 of the 3 topics"):
+            found = cx.text.topics(_tickets(["refund please now"] * 60), n_topics=3)
+        assert found.volume.tolist() == [60]
+        assert set(found.terms[0]) == {"refund", "please", "now"}
+
+    def test_sixty_texts_sharing_no_word(self) -> None:
+        """Sixty order numbers and codes, no word in two texts: topics, not a crash."""
+        pytest.importorskip("sklearn")
+        texts = [f"order{i}x code{i}y" for i in range(60)]
+        assert foreign_warnings(lambda: cx.text.topics(_tickets(texts), n_topics=3)) == []
+        found = cx.text.topics(_tickets(texts), n_topics=3)
+        assert int(found.volume.sum()) == 60
+
+
+class TestChineseVerbatims:
+    def test_topics_of_chinese_texts(self) -> None:
+        """tokenize() gives a Han text one token per ideograph, and topics() dropped every
+        one-character token: a corpus of Chinese verbatims failed with "no text has a word
+        outside the stop words", and the Chinese words of mixed texts were silently lost.
+        Han ideographs are words of their own and are kept."""
+        pytest.importorskip("sklearn")
+        texts = ["退款 没有 收到", "登录 密码 重置", "退款 还是 没有", "refund 退款"]
+        found = cx.text.topics(_tickets(texts), n_topics=2)
+        terms = {t for topic in found.terms for t in topic}
+        assert {"退", "款", "密", "码"} <= terms
+
+
+class TestStopWordsGivenAsOneString:
+    """``stop="refund"`` iterated as letters: the word was kept, silently."""
+
+    def test_topics(self) -> None:
+        pytest.importorskip("sklearn")
+        with pytest.raises(ValueTypeError, match=r"stop must be a collection of words.*"):
+            cx.text.topics(_tickets(["refund late", "refund lost"]), stop="refund")
+
+    def test_tokenize(self) -> None:
+        with pytest.raises(ValueTypeError, match=r"write \{'the'\}"):
+            cx.text.tokenize("the refund", stop_words="the")
+        assert cx.text.tokenize("the refund", stop_words={"the"}) == ["refund"]
