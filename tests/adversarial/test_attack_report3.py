@@ -9,6 +9,7 @@ import io
 import re
 import warnings
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -315,3 +316,41 @@ class TestStopWordsGivenAsOneString:
         with pytest.raises(ValueTypeError, match=r"write \{'the'\}"):
             cx.text.tokenize("the refund", stop_words="the")
         assert cx.text.tokenize("the refund", stop_words={"the"}) == ["refund"]
+
+
+class TestSampleOptionsWithAFile:
+    @pytest.mark.parametrize(
+        ("extra", "named"),
+        [
+            (["--customers", "5"], "--customers 5 sets"),
+            (["--seed", "3"], "--seed 3 sets"),
+            (["--customers", "5", "--seed", "3"], "--customers 5 and --seed 3 set"),
+        ],
+    )
+    @pytest.mark.parametrize("command", ["summary", "report"])
+    def test_is_refused(
+        self,
+        command: str,
+        extra: list[str],
+        named: str,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """``report data.csv --customers 5`` reported the file, exit 0, and ignored the option
+        without a word: the user thought they had the report of 5 customers."""
+        from cxmodel.cli import main
+
+        data = tmp_path / "data.csv"
+        cx.write_csv(cx.datasets.synthetic(customers=20, seed=0).log, data)
+        capsys.readouterr()
+        assert main([command, str(data), *extra]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.count("\n") == 1 and named in captured.err
+        assert "--sample" in captured.err
+
+    def test_the_sample_still_takes_them(self, capsys: pytest.CaptureFixture[str]) -> None:
+        from cxmodel.cli import main
+
+        assert main(["summary", "--sample", "--customers", "30", "--seed", "4"]) == 0
+        assert "(30 customers, seed 4)" in capsys.readouterr().out
