@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import cxmodel as cx
-from cxmodel.errors import ValueTypeError
+from cxmodel.errors import CXModelError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics import MetricTable
 from cxmodel.report import cx_report
@@ -354,3 +354,48 @@ class TestSampleOptionsWithAFile:
 
         assert main(["summary", "--sample", "--customers", "30", "--seed", "4"]) == 0
         assert "(30 customers, seed 4)" in capsys.readouterr().out
+
+
+class TestYesOrNoGivenAsText:
+    """A switch given as text was read by its truth: ``to_html(figures="no")`` drew every
+    figure, ``plot(annotate="no")`` wrote every percentage. Anything but True or False is
+    refused, naming the switch, as the analyses' own switches are."""
+
+    @staticmethod
+    def _log() -> InteractionLog:
+        return InteractionLog.from_arrays(
+            customer_id=["a", "a", "b", "b"],
+            timestamp=[
+                "2024-01-01T00:00Z",
+                "2024-02-01T00:00Z",
+                "2024-01-05T00:00Z",
+                "2024-03-01T00:00Z",
+            ],
+            kind=["view", "purchase", "purchase", "purchase"],
+        )
+
+    @pytest.mark.parametrize(
+        ("call", "named"),
+        [
+            (lambda log: cx_report(log).to_html(figures="no"), "to_html(): figures"),
+            (lambda log: cx.journey.transitions(log).plot(annotate="no"), "annotate"),
+            (lambda log: cx.journey.step_matrix(log, steps=2).plot(annotate=1), "annotate"),
+            (lambda log: cx.journey.funnel(log, ["view", "purchase"]).plot(by="no"), "by"),
+            (lambda log: cx.metrics.kaplan_meier([1, 2], [1, 1]).plot(ci=0), "ci"),
+            (lambda log: cx.metrics.cohort_retention(log).plot(annotate="off"), "annotate"),
+        ],
+        ids=["to_html", "transitions", "step_matrix", "funnel", "survival", "cohorts"],
+    )
+    def test_is_refused(self, call: Any, named: str) -> None:
+        with pytest.raises(ValueTypeError, match=rf"{re.escape(named)} must be True or False"):
+            call(self._log())
+        assert plt.get_fignums() == []
+
+
+def test_a_report_as_of_pandas_nat() -> None:
+    """``cx_report(log, as_of=pd.NaT)`` (a missing date of a data frame) failed with pandas'
+    ``ValueError: NaTType does not support utcoffset``; it is refused as numpy's NaT is."""
+    pd = pytest.importorskip("pandas")
+    log = cx.datasets.synthetic(customers=20, seed=1).log
+    with pytest.raises(CXModelError, match="as_of is NaT; expected a time"):
+        cx_report(log, as_of=pd.NaT)

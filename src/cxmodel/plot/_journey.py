@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cxmodel._arguments import integer, name_sequence, of_type, text_value
+from cxmodel._arguments import flag, integer, name_sequence, of_type, text_value
 from cxmodel.errors import SchemaError
 from cxmodel.journey import (
     Attribution,
@@ -104,7 +104,11 @@ def plot_funnel(
     ax = axes(ax)
     steps = [shorten(s, 22) for s in funnel.steps]
     x = np.arange(len(steps), dtype=np.float64)
-    grouped = by and funnel.by_labels is not None and funnel.by_counts is not None
+    grouped = (
+        flag(by, "plot_funnel()", "by")
+        and funnel.by_labels is not None
+        and funnel.by_counts is not None
+    )
     if grouped:
         assert funnel.by_labels is not None and funnel.by_counts is not None
         entered = np.flatnonzero(funnel.by_counts[:, 0] > 0) if len(steps) else np.zeros(0, int)
@@ -335,7 +339,7 @@ def plot_transitions(
     ax = axes(ax, figsize=(0.45 * size + 3.0, 0.38 * size + 1.8))
     values = np.asarray(transitions.p_next, dtype=np.float64)[np.ix_(rows, cols)]
     values = np.where(np.asarray(transitions.counts)[np.ix_(rows, cols)] > 0, values, np.nan)
-    show = size <= 15 if annotate is None else annotate
+    show = size <= 15 if annotate is None else flag(annotate, "plot_transitions()", "annotate")
     texts = percent_texts(values) if show else None
     heatmap(
         ax,
@@ -404,7 +408,11 @@ def plot_step_matrix(
     rows = np.flatnonzero(np.asarray(matrix.counts).sum(axis=1) > 0)
     ax = axes(ax, figsize=(0.55 * len(matrix.steps) + 3.5, 0.38 * max(len(rows), 4) + 1.8))
     values = np.asarray(matrix.shares, dtype=np.float64)[rows]
-    show = len(matrix.steps) <= 15 if annotate is None else annotate
+    show = (
+        len(matrix.steps) <= 15
+        if annotate is None
+        else flag(annotate, "plot_step_matrix()", "annotate")
+    )
     texts = percent_texts(values) if show else None
     if texts is not None:
         texts[values == 0] = ""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import integer, of_type, text_value
+from cxmodel._arguments import flag, integer, of_type, text_value
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import CohortRetention, Comparison, MetricTable, SurvivalCurve
 from cxmodel.plot._style import (
@@ -100,6 +100,7 @@ def plot_survival(
     >>> matplotlib.pyplot.close(ax.figure)
     """
     curves = _by_label(curve, SurvivalCurve, "", "plot_survival()", "curve")
+    ci = flag(ci, "plot_survival()", "ci")
     ax = axes(ax)
     if not curves:
         raise SchemaError("plot_survival() needs at least one curve")
@@ -524,7 +525,11 @@ def plot_cohort_retention(
     rates: npt.NDArray[np.float64] = np.asarray(result.rates, dtype=np.float64)
     if max_periods is not None:
         rates = rates[:, : max_periods + 1]
-    show = rates.shape[1] <= 40 if annotate is None else annotate
+    show = (
+        rates.shape[1] <= 40
+        if annotate is None
+        else flag(annotate, "plot_cohort_retention()", "annotate")
+    )
     texts = percent_texts(rates) if show else None
     rows = [f"{c} (n={int(s):,})" for c, s in zip(result.cohorts.tolist(), result.sizes.tolist())]
     word = _PERIOD_WORDS.get(result.period, result.period.capitalize() + "s")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import of_type
+from cxmodel._arguments import flag, of_type
 from cxmodel._periods import period_name
 from cxmodel.plot._style import GREY, axes, closes_on_error, colour, finish, plain
 from cxmodel.triggers import Firings
@@ -96,6 +96,7 @@ def plot_firings(
     if period is not None:
         period_name(period, _PERIODS)
     fired, fired_us = _columns(firings)
+    suppressed = flag(suppressed, "plot_firings()", "suppressed")
     held, held_us = _columns(firings.suppressed) if suppressed else ([], np.zeros(0, np.int64))
     everything = np.concatenate([fired_us, held_us])
     if period is None:
