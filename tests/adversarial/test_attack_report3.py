@@ -399,3 +399,37 @@ def test_a_report_as_of_pandas_nat() -> None:
     log = cx.datasets.synthetic(customers=20, seed=1).log
     with pytest.raises(CXModelError, match="as_of is NaT; expected a time"):
         cx_report(log, as_of=pd.NaT)
+
+
+class TestAJsonLinesFileNamedJson:
+    def test_is_read_as_json_lines(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """``cxmodel summary export.json`` of a JSON-lines export read it as CSV and failed
+        with "required column 'customer_id' is missing (columns: ['{"customer_id": "a"', ...])":
+        the JSON fragments as column names. A .json file is read as JSON lines."""
+        from cxmodel.cli import main
+
+        path = tmp_path / "export.json"
+        path.write_text(
+            '{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}\n'
+            '{"customer_id": "b", "timestamp": "2024-01-02T00:00:00Z", "kind": "purchase"}\n',
+            encoding="utf-8",
+        )
+        assert main(["summary", str(path)]) == 0
+        assert "customers    2" in capsys.readouterr().out
+
+    def test_a_json_array_is_told_apart(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A .json file holding one JSON array gets the reader's word on it, in one line."""
+        from cxmodel.cli import main
+
+        path = tmp_path / "export.json"
+        path.write_text(
+            '[{"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z", "kind": "view"}]',
+            encoding="utf-8",
+        )
+        assert main(["summary", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "one JSON array, not JSON lines" in err

@@ -187,7 +187,7 @@ def _read(
     with as_piece() as caught:
         if suffix == ".parquet":
             log = read_parquet(path, **options)
-        elif suffix in (".jsonl", ".ndjson"):
+        elif suffix in (".jsonl", ".ndjson", ".json"):  # .json: JSON lines, or told it is not
             log = read_jsonl(path, encoding=encoding, **options)
         else:
             log = read_csv(path, delimiter=delimiter, encoding=encoding, **options)
