@@ -433,3 +433,20 @@ class TestAJsonLinesFileNamedJson:
         assert main(["summary", str(path)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "one JSON array, not JSON lines" in err
+
+
+def test_triggers_over_a_file_without_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cxmodel triggers rules.cx export.csv`` of an export holding only its header printed
+    nothing and exited 0: the same as "nobody to act on". A note says the data are empty."""
+    from cxmodel.cli import main
+
+    rules = tmp_path / "rules.cx"
+    rules.write_text("trigger thanks:\n  when purchase\n  emit thank\n", encoding="utf-8")
+    data = tmp_path / "export.csv"
+    data.write_text("customer_id,timestamp,kind\n", encoding="utf-8")
+    assert main(["triggers", str(rules), str(data), "--as-of", "2024-12-31T00:00Z"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "note: the data hold no interaction, so no rule can fire" in captured.err

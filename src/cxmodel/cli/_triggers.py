@@ -121,6 +121,11 @@ def _run(args: argparse.Namespace) -> int:
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
     log = _read_log(args)
+    if not len(log):  # no output at all would read as "nobody to act on"
+        print(
+            f"{args.data}: note: the data hold no interaction, so no rule can fire",
+            file=sys.stderr,
+        )
     firings = _noted(args.data, evaluate, rules, log, as_of=as_of)
     write_firings(firings, sys.stdout, format=args.format)
     return 0
