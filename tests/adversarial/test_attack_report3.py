@@ -450,3 +450,31 @@ def test_triggers_over_a_file_without_rows(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "note: the data hold no interaction, so no rule can fire" in captured.err
+
+
+class TestErrorLinesShowEscapesAsWritten:
+    """The one line of an error printed a file's name, or a rules file's line, with its
+    terminal escape sequences acting on the terminal (a name holding ``ESC[2J`` cleared it)."""
+
+    def test_a_folder_named_with_an_escape(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from cxmodel.cli import main
+
+        folder = tmp_path / "data\x1b[2J"
+        folder.mkdir()
+        assert main(["summary", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert "\x1b" not in err and "data\\x1b[2J" in err
+
+    def test_a_rules_file_holding_an_escape(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """``check`` quotes the line of each diagnostic, and quoted it as it was."""
+        from cxmodel.cli import main
+
+        rules = tmp_path / "rules.cx"
+        rules.write_text("trigger t\x1b[2J:\n  when purchase\n  emit x\n", encoding="utf-8")
+        assert main(["check", str(rules)]) == 1
+        err = capsys.readouterr().err
+        assert "\x1b" not in err and "t\\x1b[2J" in err

@@ -458,7 +458,9 @@ def _one_line(exc: BaseException) -> str:
     """The message on one line.
 
     Rule diagnostics give their first diagnostic (code, position, message, hint) and a count
-    of the others; other messages their first line and a count of the lines left out.
+    of the others; other messages their first line and a count of the lines left out. The
+    characters that are not printable (the escape sequences of a file's or a rule's name) are
+    written as their escapes, so the line shows on the terminal as written.
     """
     found = getattr(exc, "errors", None)
     if isinstance(found, tuple) and found and hasattr(found[0], "message"):
@@ -466,10 +468,11 @@ def _one_line(exc: BaseException) -> str:
         text = f"{d.code} line {d.line}, column {d.column}: {d.message}"
         if getattr(d, "hint", None):
             text += f" ({d.hint})"
-        return text + (f" (+{len(found) - 1} more error(s))" if len(found) > 1 else "")
+        more = f" (+{len(found) - 1} more error(s))" if len(found) > 1 else ""
+        return printable(text) + more
     lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
     more = f" (+{len(lines) - 1} more line(s))" if len(lines) > 1 else ""
-    return lines[0] + more
+    return printable(lines[0]) + more
 
 
 def _check_out(path: Path, option: str, force: bool) -> None:

@@ -48,6 +48,7 @@ def _load(path: str) -> tuple[str, Any]:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from cxmodel.cli._main import shown
     from cxmodel.triggers import check
 
     try:
@@ -57,7 +58,7 @@ def _check(args: argparse.Namespace) -> int:
             _noted(args.rules, check, rules, log, source=text)  # what the data cannot verify
     except (TriggerSyntaxError, TriggerTypeError) as exc:
         # every diagnostic, each with its line and caret; exit status 1 as for a linter
-        print(f"{args.rules}:\n{exc}", file=sys.stderr)
+        print(shown([f"{args.rules}:", *str(exc).split("\n")]), file=sys.stderr)
         return 1
     print(f"{args.rules}: {_contents(rules)} OK")
     return 0
