@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "html_cell",
     "html_record",
     "html_table",
+    "inert",
     "is_number",
     "more_rows",
     "n_rows",
@@ -213,6 +215,36 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     if notes:
         lines.append(", ".join(notes))
     return lines
+
+
+# characters of the data that would act on a page or a figure rather than show: control
+# characters (but tab and newlines, whitespace on a page), the bidirectional embeddings,
+# overrides and isolates, which reorder the text after them (a right-to-left override in a kind
+# reverses the numbers that follow it), the invisible ones that make two names look the same
+# ("C001" and "C001" with a zero-width space, a word joiner or a byte-order mark) or break a
+# line (the line and paragraph separators), and the noncharacters no XML may hold; the joiners
+# of emoji and of Indic and Persian words are kept
+_ACTING = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028-\u202e\u2060-\u2064\u2066-\u2069"
+    "\ufeff\ufffe\uffff]"
+)
+_BREAKS = re.compile("[\t\n\r]")
+
+
+def inert(text: str, *, breaks: bool = False) -> str:
+    """``text`` with each character that would act on a page or a figure rather than show
+    (:data:`_ACTING`) written as its escape (``\\u202e``); with ``breaks``, tabs and newlines
+    too (a label's line of its own, a glyph no font has).
+
+    Examples
+    --------
+    >>> inert("\\u202eweiv"), inert("a\\x00b"), inert("C1\\u200b"), inert("a\\nb", breaks=True)
+    ('\\\\u202eweiv', 'a\\\\x00b', 'C1\\\\u200b', 'a\\\\nb')
+    >>> inert("a\\nb"), inert("می\\u200cخواهم") == "می\\u200cخواهم"
+    ('a\\nb', True)
+    """
+    shown = _ACTING.sub(lambda m: repr(m.group())[1:-1], text)
+    return _BREAKS.sub(lambda m: repr(m.group())[1:-1], shown) if breaks else shown
 
 
 def printable(text: str) -> str:

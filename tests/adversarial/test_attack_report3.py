@@ -478,3 +478,51 @@ class TestErrorLinesShowEscapesAsWritten:
         assert main(["check", str(rules)]) == 1
         err = capsys.readouterr().err
         assert "\x1b" not in err and "t\\x1b[2J" in err
+
+
+class TestFiguresOfNamesThatWouldAct:
+    """The page escaped the data's control characters and bidirectional overrides, but not in
+    its figures: a kind holding NUL, ESC or U+FFFE was written raw into the inline SVG (which
+    no XML parser reads: "not well-formed (invalid token)"), with matplotlib's "Glyph 0 (\\x00)
+    missing from font(s)" UserWarning, and a right-to-left override reversed the figure's
+    label."""
+
+    @staticmethod
+    def _page(renamed: dict[str, str]) -> tuple[str, list[str]]:
+        frame = _frame()
+        frame["kind"] = frame["kind"].replace(renamed)
+        report = cx_report(InteractionLog.from_pandas(frame))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            page = report.to_html()
+        foreign = [
+            f"{type(w.message).__name__}: {w.message}"
+            for w in caught
+            if not type(w.message).__module__.startswith("cxmodel")
+        ]
+        return page, foreign
+
+    def test_control_characters_and_overrides(self) -> None:
+        page, foreign = self._page(
+            {"search": "a\x00b", "view": "v\x1b[2Jw", "push_sent": "p\ufffeq\u202er\tz"}
+        )
+        assert foreign == []
+        assert not re.search("[\x00\x1b\ufffe\u202e]", page)
+        drawn = _drawn_text(page)
+        assert "a\\x00b" in drawn and "v\\x1b[2Jw" in drawn
+        assert not [t for t in drawn if "\t" in t]  # a tab is a glyph no font has
+
+    def test_names_in_scripts_matplotlib_has_no_glyph_for(self) -> None:
+        """Chinese or Devanagari kinds let matplotlib's "Glyph 36864 missing from font(s)
+        DejaVu Sans" UserWarnings out of ``to_html()``: the page keeps figure text as text,
+        drawn by the browser in its own fonts, so the glyphs of matplotlib's font do not
+        matter. A plot drawn by matplotlib itself still warns (its PNG lacks them)."""
+        page, foreign = self._page({"search": "退款", "view": "नमस्ते"})
+        assert foreign == []
+        assert "退款" in _drawn_text(page)
+
+    def test_a_label_of_newlines_is_one_line(self) -> None:
+        """A kind of 200 lines drew a tick label of 20 lines (after the cut at 40)."""
+        from cxmodel.plot._style import plain
+
+        assert plain("x\n" * 200) == "x\\n" * 13 + "…"

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from cxmodel import _optional
 from cxmodel._arguments import got
+from cxmodel._html import inert
 from cxmodel.errors import ValueTypeError
 
 if TYPE_CHECKING:
@@ -318,14 +319,16 @@ def number(x: float) -> str:
 def plain(text: object, width: int = LABEL_WIDTH) -> str:
     """``text`` for a matplotlib label, drawn as written: its dollar signs escaped, so that a
     name holding two of them is not read as mathtext (``$\\frac$`` would fail the drawing,
-    ``cost $5 or $6`` would lose its words), and cut to ``width`` characters with an ellipsis.
+    ``cost $5 or $6`` would lose its words), its characters that would act rather than show
+    (control characters, newlines, bidirectional overrides: :func:`cxmodel._html.inert`)
+    written as their escapes, and cut to ``width`` characters with an ellipsis.
 
     Examples
     --------
     >>> plain("cost $5"), plain("view"), plain("x" * 100)[-3:], len(plain("x" * 100))
     ('cost \\\\$5', 'view', 'xx…', 40)
     """
-    text = str(text)
+    text = inert(str(text), breaks=True)
     if len(text) > width:
         text = text[: width - 1].rstrip() + "…"
     return text.replace("$", r"\$")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ _REF = re.compile(r'(url\(|href=")#([^")]+)')
 # a tag of matplotlib's SVG: the text it draws has its "<" and ">" escaped, so a name from the
 # data that reads like an attribute (a kind named 'x id="y"') is never taken for one
 _TAG = re.compile(r"<[^<>]*>")
+_MISSING_GLYPH = r"Glyph \d+ .* missing from font"
 
 
 def can_plot(result: object) -> bool:
@@ -92,7 +94,10 @@ def svg(
     from matplotlib.figure import Figure
 
     rc: Any = {"svg.fonttype": "none", "svg.hashsalt": "cxmodel-report", "font.size": 9.0}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        # the text stays text, drawn by the browser in its own fonts: a glyph matplotlib's
+        # font lacks (Chinese, Devanagari names) is no concern of the page
+        warnings.filterwarnings("ignore", _MISSING_GLYPH, UserWarning)
         figure = Figure(figsize=(width, height), layout="constrained")
         FigureCanvasSVG(figure)
         ax = figure.add_subplot()
