@@ -318,6 +318,14 @@ class TestStopWordsGivenAsOneString:
         assert cx.text.tokenize("the refund", stop_words={"the"}) == ["refund"]
 
 
+def test_sentiment_of_a_mapping_of_texts() -> None:
+    """``sentiment({"T-1": "great", "T-2": "awful"})`` (tickets by id) scored the ids: every
+    one unreadable, with a warning about other languages. A mapping is refused, saying to pass
+    its values."""
+    with pytest.raises(ValueTypeError, match=r"not a mapping.*pass its \.values\(\)"):
+        cx.text.sentiment({"T-1": "great", "T-2": "awful"}, cx.text.BasicScorer())
+
+
 class TestSampleOptionsWithAFile:
     @pytest.mark.parametrize(
         ("extra", "named"),
