@@ -119,6 +119,56 @@ def _page_of(report: Any) -> str:
     return page
 
 
+class TestManySeriesKeepTheFigure:
+    """Sixty rules, groups or survival curves gave a legend of sixty lines, taller than the
+    plot: matplotlib warned that its layout collapsed and drew an empty frame. A legend lists
+    ten series and counts the others."""
+
+    @staticmethod
+    def _firings() -> Any:
+        from cxmodel.triggers import evaluate, parse
+
+        log = cx.datasets.synthetic(customers=100, seed=0).log
+        text = "".join(f"trigger rule_{i}:\n  when purchase\n  emit act_{i}\n" for i in range(60))
+        return evaluate(parse(text), log, as_of="2024-12-31T00:00Z")
+
+    @staticmethod
+    def _curves() -> Any:
+        rng = np.random.default_rng(0)
+        groups = np.array([f"group {i % 60}" for i in range(600)], dtype=object)
+        return cx.metrics.kaplan_meier_by(
+            rng.uniform(1, 100, 600), rng.integers(0, 2, 600), groups=groups
+        )
+
+    @staticmethod
+    def _table() -> MetricTable:
+        rng = np.random.default_rng(0)
+        names = np.array([f"g{i}" for i in range(60)], dtype=object)
+        periods = np.array(["2024-01", "2024-02", "2024-03"], dtype=object)
+        return MetricTable(
+            "value",
+            {
+                "by": np.repeat(names, 3),
+                "period": np.tile(periods, 60),
+                "value": rng.uniform(0, 1, 180),
+            },
+        )
+
+    @pytest.mark.parametrize("what", ["firings", "survival", "metric table"])
+    def test_sixty_series(self, what: str) -> None:
+        if what == "firings":
+            made = self._firings()
+            markup, foreign = _svg_of(lambda ax: made.plot(ax=ax))
+        elif what == "survival":
+            curves = self._curves()
+            markup, foreign = _svg_of(lambda ax: cx.plot.plot_survival(curves, ax=ax))
+        else:
+            table = self._table()
+            markup, foreign = _svg_of(lambda ax: table.plot(ax=ax))
+        assert foreign == []
+        assert "… 50 more not listed" in _drawn_text(markup)
+
+
 class TestInvisibleCharactersOnThePage:
     def test_a_zero_width_space_shows(self) -> None:
         """The customer 'C1' followed by a zero-width space, named by a trigger, showed on the

@@ -29,6 +29,7 @@ from cxmodel.plot._style import (
     forest,
     grouped_bars,
     heatmap,
+    legend,
     nothing,
     percent,
     percent_axis,
@@ -119,7 +120,7 @@ def plot_funnel(
             texts = [percent(v / first) if first else "" for v in row.tolist()]
             ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
         if labels:
-            ax.legend(frameon=False, fontsize=9)
+            legend(ax, frameon=False, fontsize=9)
     else:
         options: dict[str, Any] = {"color": colour(0), "width": 0.6}
         bars = ax.bar(x, funnel.counts, **(options | kwargs))

@@ -21,6 +21,7 @@ from cxmodel.plot._style import (
     finish,
     forest,
     heatmap,
+    legend,
     nothing,
     number,
     percent,
@@ -122,7 +123,7 @@ def plot_survival(
         nothing(ax, "Every duration is 0: no time to show a curve over")
     percent_axis(ax)
     if len(curves) > 1 or next(iter(curves)):
-        ax.legend(frameon=False, fontsize=9)
+        legend(ax, frameon=False, fontsize=9)
     return finish(ax, title=title, xlabel=xlabel, ylabel=ylabel)
 
 
@@ -311,7 +312,7 @@ def plot_metric_table(
         ax.set_xticks(np.arange(0, len(ticks), step), labels=[plain(t) for t in ticks[::step]])
         ax.tick_params(axis="x", labelrotation=45)
         if group is not None:
-            ax.legend(frameon=False, fontsize=9, title=plain(group.replace("_", " ")))
+            legend(ax, frameon=False, fontsize=9, title=plain(group.replace("_", " ")))
         xlabel = "Period"
     else:
         x = np.arange(len(y), dtype=np.float64)

@@ -39,6 +39,7 @@ __all__ = [
     "forest",
     "grouped_bars",
     "heatmap",
+    "legend",
     "nothing",
     "number",
     "percent",
@@ -193,6 +194,24 @@ def nothing(ax: Axes, text: str) -> None:
     figure is never blank without a word."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY,
             wrap=True)  # fmt: skip
+
+
+MAX_LEGEND = 10
+"""The series a legend lists; the others are counted in its last line. A legend of sixty rules
+or groups is taller than its plot (matplotlib then draws an empty frame and warns that its
+layout collapsed), and beyond the eight colours of :data:`PALETTE` its entries repeat anyway."""
+
+
+def legend(ax: Axes, **kwargs: Any) -> None:
+    """The legend of ``ax``'s labelled series, the first :data:`MAX_LEGEND` of them listed and
+    the others counted (``… 50 more not listed``); ``kwargs`` go to ``ax.legend``."""
+    handles, labels = ax.get_legend_handles_labels()
+    hidden = len(labels) - MAX_LEGEND
+    if hidden > 0:
+        lines = require("matplotlib.lines")
+        handles = [*handles[:MAX_LEGEND], lines.Line2D([], [], linestyle="none")]
+        labels = [*labels[:MAX_LEGEND], f"… {hidden:,} more not listed"]
+    ax.legend(handles, labels, **kwargs)
 
 
 def finish(

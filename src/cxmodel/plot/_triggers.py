@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from cxmodel._arguments import flag, of_type
 from cxmodel._periods import period_name
-from cxmodel.plot._style import GREY, axes, closes_on_error, colour, finish, plain
+from cxmodel.plot._style import GREY, axes, closes_on_error, colour, finish, legend, plain
 from cxmodel.triggers import Firings
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def plot_firings(
                 options["marker"] = "o"
             ax.plot(axis, counts, label=label, **(options | kwargs))
     if triggers:
-        ax.legend(frameon=False, fontsize=8, ncols=2 if len(triggers) > 3 else 1)
+        legend(ax, frameon=False, fontsize=8, ncols=2 if len(triggers) > 3 else 1)
         ax.set_ylim(bottom=0)
     ax.tick_params(axis="x", labelrotation=30)
     return finish(ax, title=title, xlabel="Date (UTC)", ylabel=f"Firings per {period}")
