@@ -308,6 +308,54 @@ class TestMetricTablesOfValuesThatAreNoNumber:
         assert any("NaN, infinite or beyond" in t for t in _drawn(ax))
 
 
+class TestForestPlotsOfValuesThatAreNoNumber:
+    """The forest plot behind plot_drivers, plot_contrast and the comparisons drew an empty
+    frame without a word when every estimate was NaN, and failed with numpy's
+    ``LinAlgError: Singular matrix`` on estimates near the largest float."""
+
+    @staticmethod
+    def _drivers(difference: list[float], low: list[float], high: list[float]) -> Any:
+        return MetricTable(
+            "experience drivers",
+            {
+                "driver": np.array(["late", "return"], dtype=object),
+                "difference": np.array(difference),
+                "ci_low": np.array(low),
+                "ci_high": np.array(high),
+            },
+        )
+
+    @pytest.mark.parametrize(
+        ("difference", "low", "high", "said"),
+        [
+            ([np.nan, np.nan], [np.nan] * 2, [np.nan] * 2, "No estimates to draw"),
+            ([1e308, -1e308], [1e307, -1.7e308], [1.7e308, 0.0], "No estimates to draw"),
+            ([np.inf, 1.0], [0.0, 0.5], [np.inf, 2.0], "1 of 2 estimates"),
+        ],
+        ids=["nan", "near-the-largest-float", "inf"],
+    )
+    def test_is_drawn_with_a_word(
+        self, difference: list[float], low: list[float], high: list[float], said: str
+    ) -> None:
+        table = self._drivers(difference, low, high)
+
+        def draw() -> None:
+            ax = cx.plot.plot_drivers(table)
+            ax.figure.savefig(io.BytesIO(), format="svg")
+
+        assert foreign_warnings(draw) == []
+        plt.close("all")
+        ax = cx.plot.plot_drivers(table)
+        assert any(t.startswith(said) for t in _drawn(ax))
+
+    def test_an_infinite_bound_does_not_stretch_the_axis(self) -> None:
+        """An interval of -inf to inf is not drawn (clipped, it would span ±1e300 and flatten
+        the other rows); its estimate is."""
+        ax = cx.plot.plot_drivers(self._drivers([-30.0, 5.0], [-45.0, -np.inf], [-15.0, np.inf]))
+        low, high = ax.get_xlim()
+        assert low > -100 and high < 100
+
+
 def _tickets(texts: list[str | None]) -> InteractionLog:
     n = len(texts)
     return InteractionLog.from_arrays(

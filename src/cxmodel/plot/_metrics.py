@@ -18,10 +18,13 @@ from cxmodel.plot._style import (
     axes,
     closes_on_error,
     colour,
+    drawable,
+    drawn_bound,
     finish,
     forest,
     heatmap,
     legend,
+    not_drawn,
     nothing,
     number,
     percent,
@@ -164,28 +167,6 @@ def _value_column(table: MetricTable, value: str | None) -> str:
     return numeric[-1]
 
 
-_DRAWABLE = 1e300
-"""The largest magnitude of a value a plot draws: an axis of values near the largest float
-(1.8e308) spans more than a float holds, and matplotlib's ticks fail on it."""
-
-
-def _drawable(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
-    """Which ``values`` an axis can show: finite and within :data:`_DRAWABLE`.
-
-    Examples
-    --------
-    >>> _drawable(np.array([1.0, np.nan, np.inf, 1e308])).tolist()
-    [True, False, False, False]
-    """
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(values) & (np.abs(values) <= _DRAWABLE)
-
-
-def _drawn_bound(bound: npt.NDArray[np.float64], shown: npt.NDArray[np.bool_]) -> Any:
-    """An interval bound where its value is drawn, clipped to what an axis can show."""
-    return np.where(shown, np.clip(bound, -_DRAWABLE, _DRAWABLE), np.nan)
-
-
 def _interval(table: MetricTable, column: str) -> tuple[Any, Any] | None:
     """The interval columns of ``column``: ``<column>_ci_low`` or, for the first metric
     column, ``ci_low``/``ci_high``."""
@@ -275,18 +256,11 @@ def plot_metric_table(
     bounds = _interval(table, column)
     # a value that is no number, or one beyond what an axis can span, is left out and counted:
     # drawn as 0 it would pass for a measured 0, and near the largest float matplotlib fails
-    shown = _drawable(y)
-    hidden = int(np.count_nonzero(~shown))
-    if hidden:
-        y = np.where(shown, y, np.nan)
-        if hidden == len(y):
-            nothing(ax, f"No {column} to draw: every value is NaN, infinite or beyond ±1e300")
-        else:
-            said = f"{hidden:,} of {len(y):,} values are NaN, infinite or beyond ±1e300: not drawn"
-            ax.text(0.01, 0.99, said, ha="left", va="top", transform=ax.transAxes, color=GREY,
-                    fontsize=8)  # fmt: skip
+    shown = drawable(y)
+    not_drawn(ax, int(np.count_nonzero(~shown)), len(y))
+    y = np.where(shown, y, np.nan)
     if bounds is not None:
-        bounds = tuple(_drawn_bound(np.asarray(b, dtype=np.float64), shown) for b in bounds)
+        bounds = tuple(drawn_bound(np.asarray(b, dtype=np.float64), shown) for b in bounds)
     labels = (
         np.array(["all"], dtype=object).repeat(len(table))
         if group is None

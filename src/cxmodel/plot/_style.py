@@ -35,11 +35,14 @@ __all__ = [
     "closes_on_error",
     "colour",
     "count",
+    "drawable",
+    "drawn_bound",
     "finish",
     "forest",
     "grouped_bars",
     "heatmap",
     "legend",
+    "not_drawn",
     "nothing",
     "number",
     "percent",
@@ -494,6 +497,46 @@ def heatmap(
     return image
 
 
+DRAWABLE = 1e300
+"""The largest magnitude of a value a plot draws: an axis of values near the largest float
+(1.8e308) spans more than a float holds, and matplotlib's ticks fail on it."""
+
+
+def drawable(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Which ``values`` an axis can show: finite and within :data:`DRAWABLE`.
+
+    Examples
+    --------
+    >>> drawable(np.array([1.0, np.nan, np.inf, 1e308])).tolist()
+    [True, False, False, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) <= DRAWABLE)
+
+
+def drawn_bound(bound: npt.NDArray[np.float64], shown: npt.NDArray[np.bool_]) -> Any:
+    """An interval bound where its value is drawn and the bound itself can be (NaN elsewhere:
+    an infinite bound, clipped, would stretch the axis to ±1e300 and flatten every other row).
+
+    Examples
+    --------
+    >>> drawn_bound(np.array([1.0, np.inf, 2.0]), np.array([True, True, False])).tolist()
+    [1.0, nan, nan]
+    """
+    return np.where(shown & drawable(bound), bound, np.nan)
+
+
+def not_drawn(ax: Axes, hidden: int, total: int, what: str = "values") -> None:
+    """Say on ``ax`` that ``hidden`` of ``total`` values are not drawn (NaN, infinite or beyond
+    :data:`DRAWABLE`): every one across the middle, some in the top-left corner."""
+    if hidden == total:
+        nothing(ax, f"No {what} to draw: every value is NaN, infinite or beyond ±1e300")
+    elif hidden:
+        said = f"{hidden:,} of {total:,} {what} are NaN, infinite or beyond ±1e300: not drawn"
+        ax.text(0.01, 0.99, said, ha="left", va="top", transform=ax.transAxes, color=GREY,
+                fontsize=8)  # fmt: skip
+
+
 def forest(
     ax: Axes | None,
     labels: Sequence[str],
@@ -520,8 +563,12 @@ def forest(
     if not len(labels):
         nothing(ax, empty)
     est = np.asarray(estimates, dtype=np.float64)
-    lo = np.asarray(low, dtype=np.float64)
-    hi = np.asarray(high, dtype=np.float64)
+    shown = drawable(est)
+    if len(labels):
+        not_drawn(ax, int(np.count_nonzero(~shown)), len(est), "estimates")
+    est = np.where(shown, est, np.nan)
+    lo = drawn_bound(np.asarray(low, dtype=np.float64), shown)
+    hi = drawn_bound(np.asarray(high, dtype=np.float64), shown)
     y = np.arange(len(est))[::-1].astype(np.float64)
     clear = (lo > reference) | (hi < reference)
     colours = [colour(0) if c else GREY for c in clear.tolist()]
