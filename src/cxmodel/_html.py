@@ -90,18 +90,19 @@ def clip(text: str, width: int) -> str:
 
 
 def html_cell(value: Any) -> str:
-    """:func:`format_value`, escaped for HTML.
+    """:func:`format_value`, escaped for HTML, the characters that would act on the page
+    written as their escapes (:func:`inert`), as the plain ``repr`` writes them.
 
     Examples
     --------
     >>> html_cell("<b>"), html_cell(0.98521614)
     ('&lt;b&gt;', '0.9852')
     """
-    return html.escape(format_value(value))
+    return html.escape(inert(format_value(value)))
 
 
 def _html_clipped(value: Any) -> str:
-    return html.escape(clip(format_value(value), _HTML_CELL))
+    return html.escape(clip(inert(format_value(value)), _HTML_CELL))
 
 
 def more_rows(total: int, shown: int) -> str:
@@ -148,13 +149,13 @@ def html_table(caption: str, columns: Mapping[Any, Sequence[Any]], total: int) -
     True
     """
     shown = n_rows(columns)
-    head = "".join(f"<th>{html.escape(str(name))}</th>" for name in columns)
+    head = "".join(f"<th>{html.escape(inert(str(name)))}</th>" for name in columns)
     cells = [[_html_clipped(v) for v in values] for values in columns.values()]
     body = "".join(
         "<tr>" + "".join(f"<td>{col[i]}</td>" for col in cells) + "</tr>" for i in range(shown)
     )
     return (
-        f"<table><caption>{html.escape(caption)}</caption>"
+        f"<table><caption>{html.escape(inert(caption))}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + more_rows(total, shown)
     )
 
@@ -168,10 +169,10 @@ def html_record(caption: str, figures: Mapping[str, Any]) -> str:
     '<table><caption>RateResult</caption><tr><th>value</th><td>0.25</td></tr><tr><th>ci</th><td>(0.2, 0.31)</td></tr><tr><th>n</th><td>400</td></tr></table>'
     """
     body = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{_html_clipped(value)}</td></tr>"
+        f"<tr><th>{html.escape(inert(name))}</th><td>{_html_clipped(value)}</td></tr>"
         for name, value in figures.items()
     )
-    return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
+    return f"<table><caption>{html.escape(inert(caption))}</caption>{body}</table>"
 
 
 def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:

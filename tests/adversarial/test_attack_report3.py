@@ -189,6 +189,22 @@ class TestInvisibleCharactersOnThePage:
         assert _e("می\u200cخواهم 👨\u200d👩") == "می\u200cخواهم 👨\u200d👩"
 
 
+def test_a_result_in_a_notebook_shows_what_its_repr_shows() -> None:
+    """A result's HTML table (its view in a notebook) wrote a right-to-left override in a
+    customer id as it was, reversing the rest of the cell ('C1' + override + '23' read 'C132'),
+    and a NUL raw; its plain ``repr`` showed ``C1\\u202e23``. The HTML shows the escapes too."""
+    log = InteractionLog.from_arrays(
+        customer_id=["C1\u202e23", "a\x00b"],
+        timestamp=[0, 1],
+        kind=["purchase", "purchase"],
+        value=[1.0, 2.0],
+    )
+    lifetimes = cx.metrics.customer_lifetimes(log, as_of="1970-01-02T00:00Z")
+    markup = lifetimes._repr_html_()
+    assert "\u202e" not in markup and "\x00" not in markup
+    assert "C1\\u202e23" in markup and "C1\\u202e23" in repr(lifetimes)
+
+
 class _Tags(HTMLParser):
     """Every start tag, and the end tags that do not close the element last opened."""
 
