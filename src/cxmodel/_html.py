@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "html_cell",
     "html_record",
     "html_table",
+    "inert",
     "is_number",
     "more_rows",
     "n_rows",
@@ -88,18 +90,19 @@ def clip(text: str, width: int) -> str:
 
 
 def html_cell(value: Any) -> str:
-    """:func:`format_value`, escaped for HTML.
+    """:func:`format_value`, escaped for HTML, the characters that would act on the page
+    written as their escapes (:func:`inert`), as the plain ``repr`` writes them.
 
     Examples
     --------
     >>> html_cell("<b>"), html_cell(0.98521614)
     ('&lt;b&gt;', '0.9852')
     """
-    return html.escape(format_value(value))
+    return html.escape(inert(format_value(value)))
 
 
 def _html_clipped(value: Any) -> str:
-    return html.escape(clip(format_value(value), _HTML_CELL))
+    return html.escape(clip(inert(format_value(value)), _HTML_CELL))
 
 
 def more_rows(total: int, shown: int) -> str:
@@ -146,13 +149,13 @@ def html_table(caption: str, columns: Mapping[Any, Sequence[Any]], total: int) -
     True
     """
     shown = n_rows(columns)
-    head = "".join(f"<th>{html.escape(str(name))}</th>" for name in columns)
+    head = "".join(f"<th>{html.escape(inert(str(name)))}</th>" for name in columns)
     cells = [[_html_clipped(v) for v in values] for values in columns.values()]
     body = "".join(
         "<tr>" + "".join(f"<td>{col[i]}</td>" for col in cells) + "</tr>" for i in range(shown)
     )
     return (
-        f"<table><caption>{html.escape(caption)}</caption>"
+        f"<table><caption>{html.escape(inert(caption))}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + more_rows(total, shown)
     )
 
@@ -166,10 +169,10 @@ def html_record(caption: str, figures: Mapping[str, Any]) -> str:
     '<table><caption>RateResult</caption><tr><th>value</th><td>0.25</td></tr><tr><th>ci</th><td>(0.2, 0.31)</td></tr><tr><th>n</th><td>400</td></tr></table>'
     """
     body = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{_html_clipped(value)}</td></tr>"
+        f"<tr><th>{html.escape(inert(name))}</th><td>{_html_clipped(value)}</td></tr>"
         for name, value in figures.items()
     )
-    return f"<table><caption>{html.escape(caption)}</caption>{body}</table>"
+    return f"<table><caption>{html.escape(inert(caption))}</caption>{body}</table>"
 
 
 def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
@@ -213,6 +216,36 @@ def text_table(columns: Mapping[Any, Sequence[Any]], total: int) -> list[str]:
     if notes:
         lines.append(", ".join(notes))
     return lines
+
+
+# characters of the data that would act on a page or a figure rather than show: control
+# characters (but tab and newlines, whitespace on a page), the bidirectional embeddings,
+# overrides and isolates, which reorder the text after them (a right-to-left override in a kind
+# reverses the numbers that follow it), the invisible ones that make two names look the same
+# ("C001" and "C001" with a zero-width space, a word joiner or a byte-order mark) or break a
+# line (the line and paragraph separators), and the noncharacters no XML may hold; the joiners
+# of emoji and of Indic and Persian words are kept
+_ACTING = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2028-\u202e\u2060-\u2064\u2066-\u2069"
+    "\ufeff\ufffe\uffff]"
+)
+_BREAKS = re.compile("[\t\n\r]")
+
+
+def inert(text: str, *, breaks: bool = False) -> str:
+    """``text`` with each character that would act on a page or a figure rather than show
+    (:data:`_ACTING`) written as its escape (``\\u202e``); with ``breaks``, tabs and newlines
+    too (a label's line of its own, a glyph no font has).
+
+    Examples
+    --------
+    >>> inert("\\u202eweiv"), inert("a\\x00b"), inert("C1\\u200b"), inert("a\\nb", breaks=True)
+    ('\\\\u202eweiv', 'a\\\\x00b', 'C1\\\\u200b', 'a\\\\nb')
+    >>> inert("a\\nb"), inert("می\\u200cخواهم") == "می\\u200cخواهم"
+    ('a\\nb', True)
+    """
+    shown = _ACTING.sub(lambda m: repr(m.group())[1:-1], text)
+    return _BREAKS.sub(lambda m: repr(m.group())[1:-1], shown) if breaks else shown
 
 
 def printable(text: str) -> str:

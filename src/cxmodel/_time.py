@@ -383,9 +383,9 @@ def to_us(
     cxmodel.errors.SchemaError: start '2024-03-01T10:00' has no time zone; write it with an offset, e.g. '2024-03-01T10:00:00Z' or '2024-03-01T10:00:00+02:00', or pass an aware datetime
     """
     zone = resolve_timezone(timezone_name)
+    if _is_nat(value):
+        raise SchemaError(f"{what} is NaT; expected a time")
     if isinstance(value, np.datetime64):
-        if np.isnat(value):
-            raise SchemaError(f"{what} is NaT; expected a time")
         us, errors = _datetime64_to_us(np.array([value]), what)  # the one range check
         if errors:
             raise SchemaError(errors[0])
@@ -450,8 +450,24 @@ def as_of_us(
     return to_us(as_of, timezone_name=zone, what=what, timezone_arg=zone_arg)
 
 
+def _is_nat(value: object) -> bool:
+    """Whether ``value`` is numpy's or pandas' not-a-time (pandas' ``NaT`` is a datetime whose
+    every method fails, so it is told apart before any is called).
+
+    Examples
+    --------
+    >>> _is_nat(np.datetime64("NaT")), _is_nat(datetime(2024, 1, 1)), _is_nat("NaT")
+    (True, False, False)
+    """
+    if isinstance(value, np.datetime64):
+        return bool(np.isnat(value))
+    return type(value).__name__ == "NaTType"
+
+
 def _naive(value: object) -> datetime | None:
     """``value`` as a datetime when it is a datetime, or ISO-8601 text, without a UTC offset."""
+    if _is_nat(value):
+        return None  # to_us names the problem
     if isinstance(value, str):
         try:
             value = parse_iso(value)

@@ -187,7 +187,7 @@ def _read(
     with as_piece() as caught:
         if suffix == ".parquet":
             log = read_parquet(path, **options)
-        elif suffix in (".jsonl", ".ndjson"):
+        elif suffix in (".jsonl", ".ndjson", ".json"):  # .json: JSON lines, or told it is not
             log = read_jsonl(path, encoding=encoding, **options)
         else:
             log = read_csv(path, delimiter=delimiter, encoding=encoding, **options)
@@ -217,19 +217,43 @@ def _format_counts(counts: dict[str, int], limit: int = 12) -> str:
     return shown + (f", ... ({more} more)" if more > 0 else "")
 
 
+_SAMPLE_CUSTOMERS = 2000
+"""The customers of ``--sample`` of ``summary`` and ``report`` without ``--customers``."""
+
+
 def _one_source(args: argparse.Namespace) -> None:
-    """Refuse a PATH given with ``--sample``: the sample would be read and the file ignored."""
+    """Refuse a PATH given with ``--sample`` (the sample would be read and the file ignored),
+    and ``--customers`` or ``--seed`` without ``--sample`` (they would be ignored)."""
     if args.sample and args.path:
         raise CXModelError(
             f"{args.command} reads a PATH or --sample, not both (got {args.path!r} and --sample)"
         )
+    given = [
+        f"{option} {value}"
+        for option, value in (("--customers", args.customers), ("--seed", args.seed))
+        if value is not None
+    ]
+    if given and not args.sample:
+        one = len(given) == 1
+        raise CXModelError(
+            f"{' and '.join(given)} {'sets' if one else 'set'} the synthetic sample, which "
+            f"{args.command} reads only with --sample; drop {'it' if one else 'them'} to read "
+            "the file, or pass --sample instead of the file"
+        )
+
+
+def _sample_of(args: argparse.Namespace) -> tuple[InteractionLog, str]:
+    """The synthetic sample ``--sample`` asks for, and its title."""
+    customers = _SAMPLE_CUSTOMERS if args.customers is None else args.customers
+    seed = 0 if args.seed is None else args.seed
+    title = f"synthetic sample ({customers:,} customers, seed {seed})"
+    return _sample_log(customers, seed), title
 
 
 def _summary(args: argparse.Namespace) -> int:
     _one_source(args)
     if args.sample:
-        log = _sample_log(args.customers, args.seed)
-        title = f"synthetic sample ({args.customers:,} customers, seed {args.seed})"
+        log, title = _sample_of(args)
     elif args.path:
         log = read_data(args.path, args)
         title = args.path
@@ -269,7 +293,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.strip():
         raise CXModelError("--out needs a file name, e.g. --out report.html (got '')")
     if args.sample:
-        log = _sample_log(args.customers, args.seed)
+        log, _ = _sample_of(args)
     elif args.path:
         log = read_data(args.path, args)
     else:
@@ -334,16 +358,20 @@ def _parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="summarise an interaction file or the sample")
     summary.add_argument("path", nargs="?", help="CSV, JSON lines or Parquet file")
     summary.add_argument("--sample", action="store_true", help="summarise synthetic sample data")
-    summary.add_argument("--customers", type=int, default=2000, help="sample size (--sample)")
-    summary.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
+    summary.add_argument(
+        "--customers", type=int, help=f"sample size (--sample; default {_SAMPLE_CUSTOMERS})"
+    )
+    summary.add_argument("--seed", type=int, help="sample seed (--sample; default 0)")
     reading_options(summary)
     summary.set_defaults(run=_summary)
 
     report = commands.add_parser("report", help="print the CX report of a file or the sample")
     report.add_argument("path", nargs="?", help="CSV, JSON lines or Parquet file")
     report.add_argument("--sample", action="store_true", help="report on synthetic sample data")
-    report.add_argument("--customers", type=int, default=2000, help="sample size (--sample)")
-    report.add_argument("--seed", type=int, default=0, help="sample seed (--sample)")
+    report.add_argument(
+        "--customers", type=int, help=f"sample size (--sample; default {_SAMPLE_CUSTOMERS})"
+    )
+    report.add_argument("--seed", type=int, help="sample seed (--sample; default 0)")
     report.add_argument("--as-of", help="report as of this time (default: the last interaction)")
     report.add_argument(
         "--out",
@@ -430,7 +458,9 @@ def _one_line(exc: BaseException) -> str:
     """The message on one line.
 
     Rule diagnostics give their first diagnostic (code, position, message, hint) and a count
-    of the others; other messages their first line and a count of the lines left out.
+    of the others; other messages their first line and a count of the lines left out. The
+    characters that are not printable (the escape sequences of a file's or a rule's name) are
+    written as their escapes, so the line shows on the terminal as written.
     """
     found = getattr(exc, "errors", None)
     if isinstance(found, tuple) and found and hasattr(found[0], "message"):
@@ -438,10 +468,11 @@ def _one_line(exc: BaseException) -> str:
         text = f"{d.code} line {d.line}, column {d.column}: {d.message}"
         if getattr(d, "hint", None):
             text += f" ({d.hint})"
-        return text + (f" (+{len(found) - 1} more error(s))" if len(found) > 1 else "")
+        more = f" (+{len(found) - 1} more error(s))" if len(found) > 1 else ""
+        return printable(text) + more
     lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
     more = f" (+{len(lines) - 1} more line(s))" if len(lines) > 1 else ""
-    return lines[0] + more
+    return printable(lines[0]) + more
 
 
 def _check_out(path: Path, option: str, force: bool) -> None:

@@ -48,6 +48,7 @@ def _load(path: str) -> tuple[str, Any]:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from cxmodel.cli._main import shown
     from cxmodel.triggers import check
 
     try:
@@ -57,7 +58,7 @@ def _check(args: argparse.Namespace) -> int:
             _noted(args.rules, check, rules, log, source=text)  # what the data cannot verify
     except (TriggerSyntaxError, TriggerTypeError) as exc:
         # every diagnostic, each with its line and caret; exit status 1 as for a linter
-        print(f"{args.rules}:\n{exc}", file=sys.stderr)
+        print(shown([f"{args.rules}:", *str(exc).split("\n")]), file=sys.stderr)
         return 1
     print(f"{args.rules}: {_contents(rules)} OK")
     return 0
@@ -121,6 +122,11 @@ def _run(args: argparse.Namespace) -> int:
     _, rules = _load(args.rules)
     as_of = _as_of(args.as_of, args.timezone)
     log = _read_log(args)
+    if not len(log):  # no output at all would read as "nobody to act on"
+        print(
+            f"{args.data}: note: the data hold no interaction, so no rule can fire",
+            file=sys.stderr,
+        )
     firings = _noted(args.data, evaluate, rules, log, as_of=as_of)
     write_firings(firings, sys.stdout, format=args.format)
     return 0

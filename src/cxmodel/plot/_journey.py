@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cxmodel._arguments import integer, name_sequence, of_type, text_value
+from cxmodel._arguments import flag, integer, name_sequence, of_type, text_value
 from cxmodel.errors import SchemaError
 from cxmodel.journey import (
     Attribution,
@@ -20,6 +20,7 @@ from cxmodel.journey import (
 )
 from cxmodel.plot._style import (
     GREY,
+    TICK_WIDTH,
     axes,
     closes_on_error,
     colour,
@@ -28,6 +29,7 @@ from cxmodel.plot._style import (
     forest,
     grouped_bars,
     heatmap,
+    legend,
     nothing,
     percent,
     percent_axis,
@@ -103,7 +105,11 @@ def plot_funnel(
     ax = axes(ax)
     steps = [shorten(s, 22) for s in funnel.steps]
     x = np.arange(len(steps), dtype=np.float64)
-    grouped = by and funnel.by_labels is not None and funnel.by_counts is not None
+    grouped = (
+        flag(by, "plot_funnel()", "by")
+        and funnel.by_labels is not None
+        and funnel.by_counts is not None
+    )
     if grouped:
         assert funnel.by_labels is not None and funnel.by_counts is not None
         entered = np.flatnonzero(funnel.by_counts[:, 0] > 0) if len(steps) else np.zeros(0, int)
@@ -114,7 +120,7 @@ def plot_funnel(
             texts = [percent(v / first) if first else "" for v in row.tolist()]
             ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
         if labels:
-            ax.legend(frameon=False, fontsize=9)
+            legend(ax, frameon=False, fontsize=9)
     else:
         options: dict[str, Any] = {"color": colour(0), "width": 0.6}
         bars = ax.bar(x, funnel.counts, **(options | kwargs))
@@ -334,7 +340,7 @@ def plot_transitions(
     ax = axes(ax, figsize=(0.45 * size + 3.0, 0.38 * size + 1.8))
     values = np.asarray(transitions.p_next, dtype=np.float64)[np.ix_(rows, cols)]
     values = np.where(np.asarray(transitions.counts)[np.ix_(rows, cols)] > 0, values, np.nan)
-    show = size <= 15 if annotate is None else annotate
+    show = size <= 15 if annotate is None else flag(annotate, "plot_transitions()", "annotate")
     texts = percent_texts(values) if show else None
     heatmap(
         ax,
@@ -403,7 +409,11 @@ def plot_step_matrix(
     rows = np.flatnonzero(np.asarray(matrix.counts).sum(axis=1) > 0)
     ax = axes(ax, figsize=(0.55 * len(matrix.steps) + 3.5, 0.38 * max(len(rows), 4) + 1.8))
     values = np.asarray(matrix.shares, dtype=np.float64)[rows]
-    show = len(matrix.steps) <= 15 if annotate is None else annotate
+    show = (
+        len(matrix.steps) <= 15
+        if annotate is None
+        else flag(annotate, "plot_step_matrix()", "annotate")
+    )
     texts = percent_texts(values) if show else None
     if texts is not None:
         texts[values == 0] = ""
@@ -550,7 +560,7 @@ def plot_attribution(
         np.nan_to_num(attribution.credit[attribution.models.index(m)] / total) for m in chosen
     ]
     grouped_bars(ax, x, shares, [m.replace("_", " ") for m in chosen], **kwargs)
-    ax.set_xticks(x, labels=[plain(c) for c in channels])
+    ax.set_xticks(x, labels=[plain(c, TICK_WIDTH) for c in channels])
     if len(channels) > 6:
         ax.tick_params(axis="x", labelrotation=45)
     percent_axis(ax)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import integer, of_type, text_value
+from cxmodel._arguments import flag, integer, of_type, text_value
 from cxmodel.errors import SchemaError
 from cxmodel.metrics import CohortRetention, Comparison, MetricTable, SurvivalCurve
 from cxmodel.plot._style import (
     GREY,
+    TICK_WIDTH,
     axes,
     closes_on_error,
     colour,
+    drawable,
+    drawn_bound,
     finish,
     forest,
     heatmap,
+    legend,
+    not_drawn,
     nothing,
     number,
     percent,
@@ -98,6 +104,7 @@ def plot_survival(
     >>> matplotlib.pyplot.close(ax.figure)
     """
     curves = _by_label(curve, SurvivalCurve, "", "plot_survival()", "curve")
+    ci = flag(ci, "plot_survival()", "ci")
     ax = axes(ax)
     if not curves:
         raise SchemaError("plot_survival() needs at least one curve")
@@ -119,7 +126,7 @@ def plot_survival(
         nothing(ax, "Every duration is 0: no time to show a curve over")
     percent_axis(ax)
     if len(curves) > 1 or next(iter(curves)):
-        ax.legend(frameon=False, fontsize=9)
+        legend(ax, frameon=False, fontsize=9)
     return finish(ax, title=title, xlabel=xlabel, ylabel=ylabel)
 
 
@@ -247,6 +254,13 @@ def plot_metric_table(
     group = _group_column(table)
     y = np.asarray(table[column], dtype=np.float64)
     bounds = _interval(table, column)
+    # a value that is no number, or one beyond what an axis can span, is left out and counted:
+    # drawn as 0 it would pass for a measured 0, and near the largest float matplotlib fails
+    shown = drawable(y)
+    not_drawn(ax, int(np.count_nonzero(~shown)), len(y))
+    y = np.where(shown, y, np.nan)
+    if bounds is not None:
+        bounds = tuple(drawn_bound(np.asarray(b, dtype=np.float64), shown) for b in bounds)
     labels = (
         np.array(["all"], dtype=object).repeat(len(table))
         if group is None
@@ -272,7 +286,7 @@ def plot_metric_table(
         ax.set_xticks(np.arange(0, len(ticks), step), labels=[plain(t) for t in ticks[::step]])
         ax.tick_params(axis="x", labelrotation=45)
         if group is not None:
-            ax.legend(frameon=False, fontsize=9, title=plain(group.replace("_", " ")))
+            legend(ax, frameon=False, fontsize=9, title=plain(group.replace("_", " ")))
         xlabel = "Period"
     else:
         x = np.arange(len(y), dtype=np.float64)
@@ -282,10 +296,12 @@ def plot_metric_table(
             hi = np.asarray(bounds[1], dtype=np.float64)
             err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
         options = {"color": colour(0), "width": 0.65}
-        ax.bar(x, np.nan_to_num(y), yerr=err, ecolor="black", capsize=3, **(options | kwargs))
+        ax.bar(x, np.where(shown, y, 0.0), yerr=err, ecolor="black", capsize=3,
+               **(options | kwargs))  # fmt: skip
         sizes = np.asarray(table["n"]).tolist() if "n" in table.columns else [None] * len(y)
         ticks = [
-            f"{plain(name)}\n{percent(v) if share else number(v)}"
+            f"{plain(name, TICK_WIDTH)}\n"
+            + ("not drawn" if not math.isfinite(v) else percent(v) if share else number(v))
             + ("" if n is None else f" (n={n:,})")
             for name, v, n in zip(labels.tolist(), y.tolist(), sizes, strict=True)
         ]
@@ -484,7 +500,11 @@ def plot_cohort_retention(
     rates: npt.NDArray[np.float64] = np.asarray(result.rates, dtype=np.float64)
     if max_periods is not None:
         rates = rates[:, : max_periods + 1]
-    show = rates.shape[1] <= 40 if annotate is None else annotate
+    show = (
+        rates.shape[1] <= 40
+        if annotate is None
+        else flag(annotate, "plot_cohort_retention()", "annotate")
+    )
     texts = percent_texts(rates) if show else None
     rows = [f"{c} (n={int(s):,})" for c, s in zip(result.cohorts.tolist(), result.sizes.tolist())]
     word = _PERIOD_WORDS.get(result.period, result.period.capitalize() + "s")

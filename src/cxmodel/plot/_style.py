@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from cxmodel import _optional
 from cxmodel._arguments import got
+from cxmodel._html import inert
 from cxmodel.errors import ValueTypeError
 
 if TYPE_CHECKING:
@@ -25,17 +26,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GREY",
+    "LABEL_WIDTH",
     "LIGHT",
     "PALETTE",
     "SEQUENTIAL",
+    "TICK_WIDTH",
     "axes",
     "closes_on_error",
     "colour",
     "count",
+    "drawable",
+    "drawn_bound",
     "finish",
     "forest",
     "grouped_bars",
     "heatmap",
+    "legend",
+    "not_drawn",
     "nothing",
     "number",
     "percent",
@@ -88,6 +95,15 @@ heatmap of hundreds of kinds, a cohort matrix of centuries) stays one that can b
 
 MAX_TICKS = 100
 """The labels an axis of a heatmap shows in full; beyond them every k-th label, 10 at most."""
+
+LABEL_WIDTH = 40
+"""The characters of a name from the data a label, legend entry or annotation shows: a kind,
+channel or segment of thousands of characters would otherwise push the plot out of its figure
+(matplotlib then draws an empty frame and warns that its layout collapsed)."""
+
+TICK_WIDTH = 24
+"""The characters of a name on a tick of a categorical axis (a heatmap's rows and columns, the
+bars of channels or groups): turned upright or slanted, a longer one takes the figure's height."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -181,6 +197,24 @@ def nothing(ax: Axes, text: str) -> None:
     figure is never blank without a word."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color=GREY,
             wrap=True)  # fmt: skip
+
+
+MAX_LEGEND = 10
+"""The series a legend lists; the others are counted in its last line. A legend of sixty rules
+or groups is taller than its plot (matplotlib then draws an empty frame and warns that its
+layout collapsed), and beyond the eight colours of :data:`PALETTE` its entries repeat anyway."""
+
+
+def legend(ax: Axes, **kwargs: Any) -> None:
+    """The legend of ``ax``'s labelled series, the first :data:`MAX_LEGEND` of them listed and
+    the others counted (``… 50 more not listed``); ``kwargs`` go to ``ax.legend``."""
+    handles, labels = ax.get_legend_handles_labels()
+    hidden = len(labels) - MAX_LEGEND
+    if hidden > 0:
+        lines = require("matplotlib.lines")
+        handles = [*handles[:MAX_LEGEND], lines.Line2D([], [], linestyle="none")]
+        labels = [*labels[:MAX_LEGEND], f"… {hidden:,} more not listed"]
+    ax.legend(handles, labels, **kwargs)
 
 
 def finish(
@@ -304,17 +338,22 @@ def number(x: float) -> str:
     return f"{x:.3g}"
 
 
-def plain(text: object) -> str:
+def plain(text: object, width: int = LABEL_WIDTH) -> str:
     """``text`` for a matplotlib label, drawn as written: its dollar signs escaped, so that a
     name holding two of them is not read as mathtext (``$\\frac$`` would fail the drawing,
-    ``cost $5 or $6`` would lose its words).
+    ``cost $5 or $6`` would lose its words), its characters that would act rather than show
+    (control characters, newlines, bidirectional overrides: :func:`cxmodel._html.inert`)
+    written as their escapes, and cut to ``width`` characters with an ellipsis.
 
     Examples
     --------
-    >>> plain("cost $5"), plain("view")
-    ('cost \\\\$5', 'view')
+    >>> plain("cost $5"), plain("view"), plain("x" * 100)[-3:], len(plain("x" * 100))
+    ('cost \\\\$5', 'view', 'xx…', 40)
     """
-    return str(text).replace("$", r"\$")
+    text = inert(str(text), breaks=True)
+    if len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return text.replace("$", r"\$")
 
 
 def shorten(text: str, width: int = 40) -> str:
@@ -325,7 +364,7 @@ def shorten(text: str, width: int = 40) -> str:
     >>> shorten("view > add_to_cart > checkout > purchase", 20)
     'view > add_to_cart…'
     """
-    return plain(text if len(text) <= width else text[: width - 1].rstrip() + "…")
+    return plain(text, width)
 
 
 def percent_axis(ax: Axes, axis: str = "y", digits: int | None = None) -> None:
@@ -437,8 +476,9 @@ def heatmap(
     if data.mask.all():
         nothing(ax, empty)
     shown_columns, shown_rows = _every_kth(len(columns)), _every_kth(len(rows))
-    ax.set_xticks(shown_columns, labels=[plain(columns[i]) for i in shown_columns.tolist()])
-    ax.set_yticks(shown_rows, labels=[plain(rows[i]) for i in shown_rows.tolist()])
+    width = TICK_WIDTH
+    ax.set_xticks(shown_columns, labels=[plain(columns[i], width) for i in shown_columns.tolist()])
+    ax.set_yticks(shown_rows, labels=[plain(rows[i], width) for i in shown_rows.tolist()])
     ax.tick_params(length=0)
     ax.spines[:].set_visible(False)
     if texts is not None:
@@ -455,6 +495,46 @@ def heatmap(
         ticker = require("matplotlib.ticker")
         bar.ax.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1.0))
     return image
+
+
+DRAWABLE = 1e300
+"""The largest magnitude of a value a plot draws: an axis of values near the largest float
+(1.8e308) spans more than a float holds, and matplotlib's ticks fail on it."""
+
+
+def drawable(values: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Which ``values`` an axis can show: finite and within :data:`DRAWABLE`.
+
+    Examples
+    --------
+    >>> drawable(np.array([1.0, np.nan, np.inf, 1e308])).tolist()
+    [True, False, False, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) <= DRAWABLE)
+
+
+def drawn_bound(bound: npt.NDArray[np.float64], shown: npt.NDArray[np.bool_]) -> Any:
+    """An interval bound where its value is drawn and the bound itself can be (NaN elsewhere:
+    an infinite bound, clipped, would stretch the axis to ±1e300 and flatten every other row).
+
+    Examples
+    --------
+    >>> drawn_bound(np.array([1.0, np.inf, 2.0]), np.array([True, True, False])).tolist()
+    [1.0, nan, nan]
+    """
+    return np.where(shown & drawable(bound), bound, np.nan)
+
+
+def not_drawn(ax: Axes, hidden: int, total: int, what: str = "values") -> None:
+    """Say on ``ax`` that ``hidden`` of ``total`` values are not drawn (NaN, infinite or beyond
+    :data:`DRAWABLE`): every one across the middle, some in the top-left corner."""
+    if hidden == total:
+        nothing(ax, f"No {what} to draw: every value is NaN, infinite or beyond ±1e300")
+    elif hidden:
+        said = f"{hidden:,} of {total:,} {what} are NaN, infinite or beyond ±1e300: not drawn"
+        ax.text(0.01, 0.99, said, ha="left", va="top", transform=ax.transAxes, color=GREY,
+                fontsize=8)  # fmt: skip
 
 
 def forest(
@@ -483,8 +563,12 @@ def forest(
     if not len(labels):
         nothing(ax, empty)
     est = np.asarray(estimates, dtype=np.float64)
-    lo = np.asarray(low, dtype=np.float64)
-    hi = np.asarray(high, dtype=np.float64)
+    shown = drawable(est)
+    if len(labels):
+        not_drawn(ax, int(np.count_nonzero(~shown)), len(est), "estimates")
+    est = np.where(shown, est, np.nan)
+    lo = drawn_bound(np.asarray(low, dtype=np.float64), shown)
+    hi = drawn_bound(np.asarray(high, dtype=np.float64), shown)
     y = np.arange(len(est))[::-1].astype(np.float64)
     clear = (lo > reference) | (hi < reference)
     colours = [colour(0) if c else GREY for c in clear.tolist()]

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import of_type
+from cxmodel._arguments import flag, of_type
 from cxmodel._periods import period_name
-from cxmodel.plot._style import GREY, axes, closes_on_error, colour, finish, plain
+from cxmodel.plot._style import GREY, axes, closes_on_error, colour, finish, legend, plain
 from cxmodel.triggers import Firings
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ def plot_firings(
     if period is not None:
         period_name(period, _PERIODS)
     fired, fired_us = _columns(firings)
+    suppressed = flag(suppressed, "plot_firings()", "suppressed")
     held, held_us = _columns(firings.suppressed) if suppressed else ([], np.zeros(0, np.int64))
     everything = np.concatenate([fired_us, held_us])
     if period is None:
@@ -125,7 +126,7 @@ def plot_firings(
                 options["marker"] = "o"
             ax.plot(axis, counts, label=label, **(options | kwargs))
     if triggers:
-        ax.legend(frameon=False, fontsize=8, ncols=2 if len(triggers) > 3 else 1)
+        legend(ax, frameon=False, fontsize=8, ncols=2 if len(triggers) > 3 else 1)
         ax.set_ylim(bottom=0)
     ax.tick_params(axis="x", labelrotation=30)
     return finish(ax, title=title, xlabel="Date (UTC)", ylabel=f"Firings per {period}")

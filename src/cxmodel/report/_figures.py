@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,10 @@ _FILE_ONLY = re.compile(r'\s(width|height|xmlns(:\w+)?)="[^"]*"')
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 _ID = re.compile(r'\bid="([^"]+)"')
 _REF = re.compile(r'(url\(|href=")#([^")]+)')
+# a tag of matplotlib's SVG: the text it draws has its "<" and ">" escaped, so a name from the
+# data that reads like an attribute (a kind named 'x id="y"') is never taken for one
+_TAG = re.compile(r"<[^<>]*>")
+_MISSING_GLYPH = r"Glyph \d+ .* missing from font"
 
 
 def can_plot(result: object) -> bool:
@@ -89,7 +94,10 @@ def svg(
     from matplotlib.figure import Figure
 
     rc: Any = {"svg.fonttype": "none", "svg.hashsalt": "cxmodel-report", "font.size": 9.0}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        # the text stays text, drawn by the browser in its own fonts: a glyph matplotlib's
+        # font lacks (Chinese, Devanagari names) is no concern of the page
+        warnings.filterwarnings("ignore", _MISSING_GLYPH, UserWarning)
         figure = Figure(figsize=(width, height), layout="constrained")
         FigureCanvasSVG(figure)
         ax = figure.add_subplot()
@@ -119,5 +127,16 @@ def _inline(document: str, prefix: str) -> str:
     head = _FILE_ONLY.sub("", tag.group(0))
     head = head.replace("<svg", '<svg width="100%"', 1).replace(">", ' role="img">', 1)
     body = head + _METADATA.sub("", body[tag.end() :], count=1)
-    body = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', body)
-    return _REF.sub(lambda m: f"{m.group(1)}#{prefix}{m.group(2)}", body)
+    return _TAG.sub(lambda tag: _prefixed(tag.group(), prefix), body)
+
+
+def _prefixed(tag: str, prefix: str) -> str:
+    """One tag with its element id, and its references to ids, prefixed.
+
+    Examples
+    --------
+    >>> _prefixed('<g id="a" clip-path="url(#b)">', "x-")
+    '<g id="x-a" clip-path="url(#x-b)">'
+    """
+    tag = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', tag)
+    return _REF.sub(lambda m: f"{m.group(1)}#{prefix}{m.group(2)}", tag)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import html
-import re
 from typing import TYPE_CHECKING
 
+from cxmodel._html import inert
 from cxmodel.report._figures import has_matplotlib, svg
 
 if TYPE_CHECKING:
@@ -66,23 +66,16 @@ footer{margin-top:2.5rem;font-size:.8rem;color:var(--muted)}
 """
 
 
-# characters of the data that would act on the page rather than show: control characters
-# (but tab and newlines) and the bidirectional embeddings, overrides and isolates, which reorder
-# the text after them (a right-to-left override in a kind reverses the numbers that follow it)
-_ACTING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def _e(text: str) -> str:
-    """``text`` escaped for HTML, each character that would act on the page (:data:`_ACTING`)
-    written as its escape (``\\u202e``).
+    """``text`` escaped for HTML, each character that would act on the page
+    (:func:`cxmodel._html.inert`) written as its escape (``\\u202e``).
 
     Examples
     --------
     >>> _e("<b>"), _e("\\u202eweiv"), _e("a\\x00b")
     ('&lt;b&gt;', '\\\\u202eweiv', 'a\\\\x00b')
     """
-    shown = _ACTING.sub(lambda m: repr(m.group())[1:-1], text)
-    return html.escape(shown, quote=True)
+    return html.escape(inert(text), quote=True)
 
 
 def _card(card: KPI) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from cxmodel._arguments import interaction_log
+from cxmodel._arguments import flag, interaction_log
 from cxmodel._html import printable
 from cxmodel._result import Result
 from cxmodel._time import TimeLike, as_of_us, us_to_datetime
@@ -182,7 +182,7 @@ class CXReport(Result):
         """
         from cxmodel.report._html import render
 
-        return render(self, figures=figures)
+        return render(self, figures=flag(figures, "to_html()", "figures"))
 
     def _repr_html_(self) -> str:
         """A report shows itself as its page, in a frame of its own (``srcdoc``): its style

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -184,6 +184,11 @@ def sentiment(
         if isinstance(texts, str) or not isinstance(texts, Iterable):
             raise ValueTypeError(
                 f"sentiment(): texts must be a list of texts or an InteractionLog; got {got(texts)}"
+            )
+        if isinstance(texts, Mapping):  # iterated, it gives its keys (ids), not its texts
+            raise ValueTypeError(
+                "sentiment(): texts must be a list of texts, not a mapping (its keys would be "
+                f"scored); pass its .values(), got {got(texts)}"
             )
         items = list(texts)
         present = [i for i, t in enumerate(items) if not _missing(t, i) and str(t).strip()]

@@ -22,10 +22,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 
 from cxmodel._arguments import of_type
-from cxmodel.errors import NotFoundError, SchemaError
+from cxmodel.errors import NotFoundError, SchemaError, ValueTypeError
 from cxmodel.text._stopwords import RAW_STOP_WORDS
 
-__all__ = ["STOP_WORDS", "normalize", "stop_words", "tokenize"]
+__all__ = ["STOP_WORDS", "is_ideograph", "normalize", "stop_words", "tokenize", "word_list"]
 
 # Combining marks removed as diacritics (the script's letters carry the meaning).
 _DIACRITIC_RANGES = (
@@ -65,7 +65,40 @@ _DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in
 
 # an apostrophe inside a word joins it (didn't -> didnt, customer's -> customers)
 _APOSTROPHE = re.compile(r"(?<=\w)['\u2019](?=\w)")
-_CJK = "\u3041-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = "\u3041-\u309f" + _HAN
+_IDEOGRAPH = re.compile(f"[{_HAN}]")
+
+
+def is_ideograph(token: str) -> bool:
+    """Whether ``token`` is one Han ideograph: a word of one character, where a one-letter
+    token of an alphabet is no word.
+
+    Examples
+    --------
+    >>> is_ideograph("款"), is_ideograph("a"), is_ideograph("の")
+    (True, False, False)
+    """
+    return len(token) == 1 and _IDEOGRAPH.match(token) is not None
+
+
+def word_list(words: object, function: str, argument: str) -> None:
+    """Refuse one string given where a collection of words is expected: iterated, it would be
+    its letters, and the words it names would silently stay.
+
+    Examples
+    --------
+    >>> word_list({"the"}, "tokenize()", "stop_words")
+    >>> word_list("the", "tokenize()", "stop_words")
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.ValueTypeError: tokenize(): stop_words must be a collection of words, not one string (write {'the'})
+    """
+    if isinstance(words, str):
+        raise ValueTypeError(
+            f"{function}: {argument} must be a collection of words, not one string "
+            f"(write {{{words!r}}})"
+        )
 
 
 @cache
@@ -157,6 +190,7 @@ def tokenize(text: str | None, *, stop_words: Iterable[str] | None = None) -> li
         return []
     of_type(text, str, "tokenize()", "text", "text (a str) or None")
     if stop_words is not None:
+        word_list(stop_words, "tokenize()", "stop_words")
         of_type(stop_words, Iterable, "tokenize()", "stop_words", "an iterable of words")
     if not text:
         return []

@@ -19,7 +19,7 @@ from cxmodel._tables import MetricTable
 from cxmodel.errors import ConvergenceWarning, DataError, DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents, pick, spread
-from cxmodel.text._tokens import stop_words, tokenize
+from cxmodel.text._tokens import is_ideograph, stop_words, tokenize, word_list
 
 __all__ = ["Topics", "topics"]
 
@@ -123,8 +123,8 @@ def topics(
 
     Texts are tokenised with :func:`cxmodel.text.tokenize` (Unicode-aware, case-, diacritic-
     and Arabic/Persian-variant-insensitive), built-in English, Persian and Arabic stop words
-    and one-character tokens are dropped, and the TF-IDF matrix (scikit-learn) is factorised by
-    non-negative matrix factorisation. Each document is assigned to its heaviest topic (document
+    and one-character tokens (but Han ideographs, each a word) are dropped, and the TF-IDF
+    matrix (scikit-learn) is factorised by non-negative matrix factorisation. Each document is assigned to its heaviest topic (document
     weights taken against unit-norm topics, so they compare across topics);
     topics are numbered by volume, largest first.
 
@@ -188,26 +188,40 @@ def topics(
     kinds = None if kinds is None else name_sequence(kinds, "topics()", "kinds")
     n_topics = integer(n_topics, "topics()", "n_topics", minimum=1)
     top_terms = integer(top_terms, "topics()", "top_terms", minimum=1)
-    stop = None if stop is None else of_type(stop, Iterable, "topics()", "stop", "a set of words")
+    if stop is not None:
+        word_list(stop, "topics()", "stop")
+        stop = of_type(stop, Iterable, "topics()", "stop", "a set of words")
     random_state = random_seed(random_state, "topics()", "random_state", generator=False)
     text_mod = import_optional("sklearn.feature_extraction.text", "cxmodel.text.topics()")
     decomp = import_optional("sklearn.decomposition", "cxmodel.text.topics()")
     docs = documents(log, text, kinds)
     drop = stop_words() if stop is None else stop
-    tokens = [[t for t in tokenize(str(s), stop_words=drop) if len(t) > 1] for s in docs.texts]
+    tokens = [
+        [t for t in tokenize(str(s), stop_words=drop) if len(t) > 1 or is_ideograph(t)]
+        for s in docs.texts
+    ]
     corpus = [tokens[c] for c in docs.codes]
     if not any(corpus):
         raise DataError(
             f"topics(): no {text!r} text has a word outside the stop words ({len(docs)} documents)"
         )
-    min_df = 2 if len(corpus) >= 50 else 1
+    large = len(corpus) >= 50
     vectorizer = text_mod.TfidfVectorizer(
         analyzer=_identity,
-        min_df=min_df,
-        max_df=0.95 if len(corpus) >= 50 else 1.0,
+        min_df=2 if large else 1,
+        max_df=0.95 if large else 1.0,
         sublinear_tf=True,
     )
-    matrix = vectorizer.fit_transform(corpus)
+    try:
+        matrix = vectorizer.fit_transform(corpus)
+    except ValueError:
+        if not large:
+            raise
+        # the pruning of a large corpus (words of one document, words of nearly every
+        # document) left no word: every text is the same, or no word is in two of them, so
+        # every word is kept rather than the call failing
+        vectorizer = text_mod.TfidfVectorizer(analyzer=_identity, sublinear_tf=True)
+        matrix = vectorizer.fit_transform(corpus)
     vocab = np.asarray(vectorizer.get_feature_names_out(), dtype=object)
     k = max(1, min(n_topics, matrix.shape[0], matrix.shape[1]))
     w, h = _factorise(decomp, matrix, k, random_state)
