@@ -640,3 +640,20 @@ def test_a_column_of_float_ids_reads_as_each_float_alone(values: list[float]) ->
     want = to_text_column(floats.astype(object), "customer_id", one_by_one)
     assert got.tolist() == want.tolist()
     assert whole.reasons == one_by_one.reasons
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_a_rejected_value_from_an_array_is_written_as_the_number(dtype: Any) -> None:
+    """A negative purchase amount given as a numpy array is named as the number the user
+    wrote (``-19``), not as numpy's repr of its item (``np.float64(-19.0)``)."""
+    from cxmodel import InteractionLog
+    from cxmodel.errors import SchemaError
+
+    with pytest.raises(SchemaError, match=r"row 1: value -19(\.0)? is negative") as caught:
+        InteractionLog.from_arrays(
+            customer_id=np.array(["a"]),
+            timestamp=np.array(["2024-01-01T00:00:00"], dtype="datetime64[us]"),
+            kind=np.array(["purchase"]),
+            value=np.array([-19], dtype=dtype),
+        )
+    assert "np." not in str(caught.value)

@@ -1125,6 +1125,8 @@ def validate_rows(
     def written(name: str, row: int) -> str:
         if raw is not None and name in raw:
             item = raw[name][row]
+            if isinstance(item, np.generic):  # a numpy array's item, written as the number
+                item = item.item()
             return item if isinstance(item, str) else show(item)
         if name in numeric:
             return f"{numeric[name][row]:g}"
