@@ -971,7 +971,14 @@ class InteractionLog:
         named = [n for n in frame.index.names if n is not None and n not in frame.columns]
         if named:  # a new frame: the caller's is not changed
             frame = frame.reset_index(level=named)
-        _check_names(dict.fromkeys(frame.columns))  # before pyarrow, which cannot take one
+        from cxmodel.log._arrow import unique_names
+
+        _check_names(unique_names(list(frame.columns)))  # before pyarrow, which cannot take one
+        sparse = [n for n, t in frame.dtypes.items() if isinstance(t, pd.SparseDtype)]
+        if sparse:  # pyarrow has no sparse type: the values, dense, in a copy of the frame
+            frame = frame.copy(deep=False)
+            for name in sparse:
+                frame[name] = frame[name].sparse.to_dense()
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
