@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -34,8 +35,10 @@ __all__ = [
     "interaction_log",
     "is_integer",
     "known_options",
+    "label_array",
     "mapping_value",
     "method_of",
+    "missing_labels",
     "name_sequence",
     "of_type",
     "positive_integer",
@@ -337,6 +340,74 @@ def float_array(
             f"{where}: {name} must be a {ndim}-d array or {shape}; got shape {array.shape}"
         )
     return array
+
+
+def label_array(labels: Any) -> npt.NDArray[Any]:
+    """``np.asarray(labels)``, except that a list of text with something else in it (a NaN
+    for a missing label, a number) stays those objects: numpy would make them all text, a NaN
+    the label ``'nan'``.
+
+    Examples
+    --------
+    >>> label_array(["a", float("nan")]).tolist()
+    ['a', nan]
+    >>> label_array(["a", "b"]).dtype.kind
+    'U'
+    """
+    array = np.asarray(labels)
+    if (
+        array.dtype.kind in "US"
+        and not isinstance(labels, np.ndarray)
+        and not all(isinstance(x, str) for x in _items(labels))
+    ):
+        return np.asarray(labels, dtype=object)
+    return array
+
+
+def _items(values: Any) -> Iterable[Any]:
+    """The items of a list, tuple or other iterable that numpy made an array of."""
+    return values if isinstance(values, (list, tuple)) else list(values)
+
+
+def missing_labels(labels: npt.NDArray[Any], also: object = None) -> npt.NDArray[np.bool_]:
+    """Which of ``labels`` are missing: None, NaN, ``NaT``, pandas' ``NA`` (whose truth value
+    raises, so no ``x != x`` over the array finds it), and ``also`` when given (the label a
+    table writes for missing ones).
+
+    Examples
+    --------
+    >>> missing_labels(np.array(["a", None, float("nan")], dtype=object)).tolist()
+    [False, True, True]
+    """
+    if labels.dtype.kind == "f":
+        return np.asarray(np.isnan(labels), dtype=bool)
+    if labels.dtype.kind in "mM":
+        return np.asarray(np.isnat(labels), dtype=bool)
+    if labels.dtype.kind != "O":
+        missing = np.zeros(labels.shape, dtype=bool)
+        if also is not None and labels.dtype.kind in "US":
+            missing |= np.asarray(labels == also, dtype=bool)
+        return missing
+    try:
+        with np.errstate(invalid="ignore"):
+            missing = (labels == None) | (labels != labels)  # noqa: E711 (elementwise)
+            if also is not None:
+                missing |= labels == also
+        return np.asarray(missing, dtype=bool)
+    except (TypeError, ValueError, ArithmeticError):  # pd.NA, a signalling Decimal NaN
+        return np.fromiter(
+            (_missing_label(x, also) for x in labels.reshape(-1).tolist()), bool, labels.size
+        ).reshape(labels.shape)
+
+
+def _missing_label(label: object, also: object) -> bool:
+    pd = sys.modules.get("pandas")
+    if label is None or (pd is not None and label is pd.NA):
+        return True
+    try:
+        return bool(label != label) or (also is not None and bool(label == also))
+    except (TypeError, ValueError, ArithmeticError):
+        return False
 
 
 def flat_labels(

@@ -6,13 +6,17 @@ not a ``CXModelError``, a silent wrong answer, or engines that disagree on one f
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import cxmodel as cx
-from cxmodel.errors import SchemaError
+from cxmodel import metrics
+from cxmodel.errors import CXModelError, SchemaError
 
 pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
@@ -158,3 +162,55 @@ class TestArrowInputs:
         )
         with pytest.raises(SchemaError, match="Arrow"):
             cx.InteractionLog.from_arrow(frame)
+
+
+# ------------------------------------------------------------------ group labels
+class TestLabelsWithPandasMissing:
+    """pandas' nullable arrays hold ``pd.NA``, whose truth value raises: comparing labels
+    with themselves to find NaN was a TypeError ('boolean value of NA is ambiguous')."""
+
+    @pytest.mark.parametrize(
+        "labels",
+        [
+            pytest.param(lambda: pd.array(["a", None, "b"], dtype="string"), id="string"),
+            pytest.param(lambda: pd.array(["a", None, "b"], dtype="string[pyarrow]"), id="arrow"),
+            pytest.param(lambda: pd.array([True, None, False], dtype="boolean"), id="boolean"),
+            pytest.param(lambda: ["a", pd.NA, "b"], id="list"),
+        ],
+    )
+    def test_na_is_the_missing_group(self, labels: Any) -> None:
+        """pd.NA is a missing label, the group '(missing)', as None and NaN are."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", metrics.SmallSampleWarning)
+            table = metrics.nps([9, 0, 7], by=labels())
+        assert "(missing)" in [str(x) for x in table.to_pandas()["by"]]
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            pytest.param(lambda g: metrics.csat([5, 1, 4], by=g), id="csat"),
+            pytest.param(lambda g: metrics.ces([5, 1, 4], by=g), id="ces"),
+            pytest.param(
+                lambda g: metrics.kaplan_meier_by([1, 2, 3], [1, 1, 1], groups=g), id="km"
+            ),
+            pytest.param(lambda g: metrics.multivariate_logrank_test([1, 2, 3], g), id="logrank"),
+        ],
+    )
+    def test_every_grouping_takes_na(self, call: Any) -> None:
+        """The same labels in the other functions taking groups: an answer or a
+        CXModelError, never pandas' TypeError."""
+        labels = pd.array(["a", None, "b"], dtype="string")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", metrics.SmallSampleWarning)
+            with contextlib.suppress(CXModelError):
+                call(labels)
+
+    def test_nan_in_a_list_of_text_is_missing(self) -> None:
+        """``by=["a", float("nan"), "b"]``: numpy turns the list into text, NaN into 'nan',
+        so the answer stood in a group named 'nan'; a NaN label is missing, as in an array
+        of objects or a pandas Series of the same labels."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", metrics.SmallSampleWarning)
+            listed = metrics.nps([9, 0, 7], by=["a", float("nan"), "b"])
+            series = metrics.nps([9, 0, 7], by=pd.Series(["a", np.nan, "b"]))
+        assert listed.to_pandas()["by"].tolist() == series.to_pandas()["by"].tolist()

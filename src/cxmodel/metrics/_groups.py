@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import missing_labels
 from cxmodel._periods import index_labels, period_index
 from cxmodel._stats import wilson_bounds, z_value
 from cxmodel._tables import MetricTable
@@ -31,10 +32,10 @@ IntArray = npt.NDArray[np.int64]
 
 
 def missing_as_label(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
-    """``values`` as objects with None and NaN replaced by ``"(missing)"`` (a copy)."""
+    """``values`` as objects with None, NaN and pandas' NA replaced by ``"(missing)"`` (a
+    copy)."""
     out = np.array(values, dtype=object)
-    missing = np.asarray((out == None) | (out != out), dtype=bool)  # noqa: E711 (None or NaN)
-    out[missing] = MISSING
+    out[missing_labels(out)] = MISSING
     return out
 
 
