@@ -480,13 +480,21 @@ def event_flags(value: Any, where: str, name: str = "observed") -> npt.NDArray[n
 
 def _not_real(values: npt.NDArray[Any]) -> str | None:
     """What in ``values`` numpy would read as a float but is no real number: text (numpy
-    reads ``"1"``) or a complex number (numpy drops its imaginary part); ``None`` if nothing."""
+    reads ``"1"``), a complex number (numpy drops its imaginary part), or durations and times
+    (numpy reads their ticks, of a unit the caller never sees); ``None`` if nothing."""
     kind = values.dtype.kind
     text, imaginary = "text is not a number here", "a complex number is not a real number"
     if kind in "US":
         return text
     if kind == "c":
         return imaginary
+    if kind == "m":  # its ticks are of the dtype's unit: nanoseconds from pandas
+        return (
+            f"durations ({values.dtype}) are no numbers of a unit said; divide them by the "
+            "unit meant, e.g. values / np.timedelta64(1, 'D') for days"
+        )
+    if kind == "M":
+        return f"times ({values.dtype}) are not numbers here (numpy would count their ticks)"
     if kind == "O":
         for item in values.reshape(-1).tolist():
             if isinstance(item, (str, bytes)):

@@ -7,16 +7,19 @@ not a ``CXModelError``, a silent wrong answer, or engines that disagree on one f
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import cxmodel as cx
 from cxmodel import metrics
-from cxmodel.errors import CXModelError, SchemaError
+from cxmodel.errors import CXModelError, SchemaError, ValueTypeError
 
 pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
@@ -66,6 +69,76 @@ class TestEpochSecondsAsText:
         for engine in ("python", "pyarrow"):
             with pytest.raises(SchemaError, match="divide by 1,000"):
                 cx.read_csv(path, engine=engine)
+
+
+_STAMPS = st.one_of(
+    st.sampled_from(
+        [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01 10:00:00+01:00",
+            "2024-01-01t10:00:00z",
+            "1704067200",
+            "1704067200.25",
+            "-100000000",
+            "+1704067200",
+            "1704067200000",
+            "20240101",
+            "2024-01-01",
+            "2024-01-01T10:00:00.1234567Z",
+            " 2024-01-01T10:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "1e9",
+            "",
+        ]
+    ),
+    st.integers(-(10**12), 10**12).map(str),
+    st.floats().map(repr),
+)
+_NUMBERS = st.one_of(
+    st.sampled_from(["1", "1.5", "-0", "+1", "1_000", "1e3", " 2 ", "nan", "", "1,5", "1e400"]),
+    st.floats().map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+)
+_IDS = st.one_of(
+    st.sampled_from(["a", "007", "7.0", "NA", "nan", " a"]),
+    st.text(max_size=5).filter(lambda t: not set(t) & set('\r\n",')),
+)
+_ROWS = st.lists(
+    st.tuples(_IDS, _STAMPS, st.sampled_from(["purchase", "view", "Purchase", ""]), _NUMBERS),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _read_with(path: Path, engine: str, mode: str) -> tuple[Any, ...]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            log = cx.read_csv(path, engine=engine, errors=mode, timezone="UTC")  # type: ignore[arg-type]
+    except CXModelError as error:
+        return ("error", type(error).__name__, str(error))
+    return (
+        log.customers.tolist(),
+        log.timestamps.tolist(),
+        log.column("kind").tolist(),
+        [repr(v) for v in log.column("value").tolist()],
+        sorted((row, reason) for row, reason, _ in log.rejected),
+    )
+
+
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=_ROWS)
+def test_csv_engines_agree(rows: list[tuple[str, str, str, str]]) -> None:
+    """Any file of ids, times as exports write them (ISO-8601 variants, epoch seconds and
+    milliseconds as text, dates, garbage) and numbers: the standard-library engine and
+    pyarrow give the same log, the same rejected rows with the same reasons, or the same
+    error (docs/guide/bad-input.md: "whichever engine parses the file")."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        lines = "".join(f'"{a}",{b},{c},{d}\n' for a, b, c, d in rows)
+        path.write_text("customer_id,timestamp,kind,value\n" + lines, encoding="utf-8")
+        for mode in ("raise", "quarantine"):
+            assert _read_with(path, "python", mode) == _read_with(path, "pyarrow", mode)
 
 
 # ------------------------------------------------------------------ zones as tzinfo objects
@@ -214,3 +287,104 @@ class TestLabelsWithPandasMissing:
             listed = metrics.nps([9, 0, 7], by=["a", float("nan"), "b"])
             series = metrics.nps([9, 0, 7], by=pd.Series(["a", np.nan, "b"]))
         assert listed.to_pandas()["by"].tolist() == series.to_pandas()["by"].tolist()
+
+
+# ------------------------------------------------------------------ group columns named as results
+def _survey_log() -> Any:
+    rows = [("a", 9, "x", 1.0, "p"), ("b", 0, "y", 2.0, "q"), ("c", 10, "x", 1.0, "p")]
+    return cx.InteractionLog.from_records(
+        [
+            {
+                "customer_id": c,
+                "timestamp": T,
+                "kind": "survey",
+                "metric": "nps",
+                "score": s,
+                "n": g,
+                "value": v,
+                "period": p,
+            }
+            for c, s, g, v, p in rows
+        ]
+    )
+
+
+class TestGroupColumnsNamedAsResults:
+    """A table's key columns and its statistics share one mapping of names: a ``by=`` column
+    named as a statistic was overwritten by it, and the groups lost their labels."""
+
+    @pytest.mark.parametrize("by", ["n", "value"])
+    def test_by_a_column_named_as_a_statistic(self, by: str) -> None:
+        """nps(log, by="n") gave two rows whose 'n' column held the counts (2 and 1): which
+        group was which was gone. Refused, naming the clash and the way out."""
+        with pytest.raises(SchemaError, match=rf"by='{by}'.*NPS table.*with_column"):
+            metrics.nps(_survey_log(), by=by)
+
+    def test_by_period_with_a_period(self) -> None:
+        """by="period" (a column of the export) with period="month": the column's labels were
+        replaced by the months, one row for groups 'p' and 'q' together."""
+        with pytest.raises(SchemaError, match="period"):
+            metrics.nps(_survey_log(), by="period", period="month")
+
+    def test_a_rate_table(self) -> None:
+        """The same in a rate's table: on_time_delivery_rate by a column named 'n'."""
+        log = cx.InteractionLog.from_records(
+            [
+                {"customer_id": "a", "timestamp": T, "kind": "delivery", "late": 0.0, "n": "x"},
+                {"customer_id": "b", "timestamp": T, "kind": "delivery", "late": 2.0, "n": "y"},
+            ]
+        )
+        with pytest.raises(SchemaError, match="by='n'"):
+            metrics.on_time_delivery_rate(log, by="n")
+
+    @pytest.mark.parametrize(
+        ("name", "call"),
+        [
+            ("n", lambda log, by: metrics.question_summary(log, "nps", by=by)),
+            ("revenue", lambda log, by: metrics.value_summary(log, by=by)),
+            ("n", lambda log, by: metrics.ticket_times(metrics.ticket_lifecycles(log), by=by)),
+            ("tickets", lambda log, by: metrics.ticket_volume(log, by=by)),
+        ],
+    )
+    def test_every_breakdown(self, name: str, call: Any) -> None:
+        """question_summary, value_summary, ticket_times and ticket_volume lost their groups'
+        labels alike to a statistic of the by= column's name."""
+        log = cx.datasets.synthetic(customers=40, seed=3).log
+        log = log.with_column(name, log.column("channel"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", metrics.SmallSampleWarning)
+            with pytest.raises(SchemaError, match=rf"by='{name}'"):
+                call(log, name)
+
+
+# ------------------------------------------------------------------ numbers that are times
+class TestDurationsThatAreTimes:
+    def test_timedeltas_are_not_numbers_of_an_unknown_unit(self) -> None:
+        """kaplan_meier(pd.to_timedelta([1, 2], unit="D")) read the durations as nanoseconds:
+        a median of 86,400,000,000,000 for one day, without a word. Refused, saying how to
+        give the unit."""
+        with pytest.raises(ValueTypeError, match=r"timedelta64.*np\.timedelta64\(1, 'D'\)"):
+            metrics.kaplan_meier(pd.to_timedelta([1, 2], unit="D"), [1, 1])
+
+    def test_times_are_not_scores(self) -> None:
+        """Datetimes given where numbers are expected were their ticks since 1970."""
+        with pytest.raises(ValueTypeError, match="datetime64"):
+            metrics.kaplan_meier(np.array(["2024-01-01", "2024-01-02"], dtype="datetime64[D]"))
+
+    def test_timedeltas_divided_by_a_unit(self) -> None:
+        """The way the message gives: the durations in days."""
+        durations = pd.to_timedelta([1, 2], unit="D") / np.timedelta64(1, "D")
+        assert metrics.kaplan_meier(durations, [1, 1]).median == 1.0
+
+
+# ------------------------------------------------------------------ as_of before the data
+class TestSummaryBeforeThePurchases:
+    def test_rfm_summary_as_of_before_every_purchase(self) -> None:
+        """rfm_summary(as_of=2000) of a log of 2024 said "no 'purchase' interactions to
+        summarise", as if the log held none; it names as_of and the first purchase, as the
+        other analyses taking as_of do."""
+        log = cx.InteractionLog.from_records(
+            [{"customer_id": "a", "timestamp": T, "kind": "purchase", "value": 5.0}]
+        )
+        with pytest.raises(CXModelError, match=r"as_of 2000-01-01.*before.*2024-01-01"):
+            cx.models.rfm_summary(log, as_of="2000-01-01T00:00:00Z")

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from cxmodel._arguments import missing_labels
 from cxmodel._periods import index_labels, period_index
 from cxmodel._stats import wilson_bounds, z_value
-from cxmodel._tables import MetricTable
+from cxmodel._tables import MetricTable, check_key_names
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import MAX_GRID, group_rows
 from cxmodel.metrics._answers import MISSING, sorted_labels
@@ -185,6 +185,7 @@ def rate_breakdown(
             )
         labels = missing_as_label(labels)
     names, columns = key_columns(by_name, labels, period, times, timezone)
+    check_key_names(names, ("value", "ci_low", "ci_high", numerator_name, "n"), table_name)
     keys, group, size = group_table(names, columns, n_items, period)
     n = np.bincount(group, minlength=size).astype(np.int64)
     hits = np.bincount(group, weights=success, minlength=size).astype(np.int64)
