@@ -388,3 +388,83 @@ class TestSummaryBeforeThePurchases:
         )
         with pytest.raises(CXModelError, match=r"as_of 2000-01-01.*before.*2024-01-01"):
             cx.models.rfm_summary(log, as_of="2000-01-01T00:00:00Z")
+
+
+# ------------------------------------------------------------------ pandas' NaT and NA elsewhere
+class TestPandasMissingTimes:
+    @pytest.mark.parametrize(
+        "build",
+        [
+            pytest.param(
+                lambda: cx.InteractionLog.from_records(
+                    [
+                        {"customer_id": "a", "timestamp": pd.NaT, "kind": "purchase"},
+                        {"customer_id": "a", "timestamp": T, "kind": "purchase"},
+                    ]
+                ),
+                id="records",
+            ),
+            pytest.param(
+                lambda: cx.InteractionLog.from_arrays(
+                    ["a", "b"],
+                    pd.to_datetime([T, None], utc=True),
+                    ["view", "view"],
+                ),
+                id="arrays",
+            ),
+        ],
+    )
+    def test_nat_is_a_missing_time(self, build: Any) -> None:
+        """pandas' NaT was read as a naive time: "timestamp 'NaT' has no time zone; pass
+        timezone='UTC'", advice that cannot help (docs/guide/bad-input.md: NaT is missing)."""
+        with pytest.raises(SchemaError, match="timestamp is missing") as caught:
+            build()
+        assert "time zone" not in str(caught.value)
+
+    def test_nat_among_survey_timestamps(self) -> None:
+        """nps(timestamps=...) with a NaT said to write it with an offset, 'NaTZ'."""
+        times = pd.to_datetime([T, None], utc=True)
+        with pytest.raises(SchemaError, match="row 2: timestamps is missing"):
+            metrics.nps([9, 0], timestamps=times, period="month")
+
+
+class TestPandasMissingLabelsElsewhere:
+    def test_journey_by_labels_with_na(self) -> None:
+        """paths(log, by=<string array with NA>) was pandas' TypeError; NA is the group
+        '(missing)', as None is."""
+        log = cx.datasets.synthetic(customers=20, seed=3).log
+        labels = pd.array(["a"] * (len(log) - 1) + [None], dtype="string")
+        by_na = cx.journey.paths(log, by=labels)
+        by_none = cx.journey.paths(log, by=np.array(["a"] * (len(log) - 1) + [None], object))
+        assert by_na.to_pandas().equals(by_none.to_pandas())
+
+    def test_contrast_of_a_nullable_mask_with_na(self) -> None:
+        """contrast(table, <boolean array with NA>, ...) was pandas' TypeError from np.isin;
+        a mask needs True or False for every customer: refused, naming the first NA."""
+        table = cx.datasets.synthetic(customers=20, seed=3).log.customers_table(
+            as_of="2025-01-01T00:00:00Z"
+        )
+        n = len(table)
+        group_a = pd.array([True] * (n - 1) + [None], dtype="boolean")
+        group_b = pd.array([False] * (n - 1) + [True], dtype="boolean")
+        with pytest.raises(SchemaError, match=rf"group_a\[{n - 1}\] is missing"):
+            cx.segment.contrast(table, group_a, group_b)
+
+
+# ------------------------------------------------------------------ the log's own methods
+class TestLogMethods:
+    def test_with_column_of_a_nullable_string_array(self) -> None:
+        """log.with_column("plan", <string array with NA>) stored the text '<NA>' as a plan:
+        a group of its own in every breakdown. NA is missing, as in from_pandas."""
+        log = cx.datasets.synthetic(customers=10, seed=3).log
+        values = pd.array(["a"] * (len(log) - 1) + [None], dtype="string")
+        column = log.with_column("plan", values).column("plan")
+        assert column[-1] is None and "<NA>" not in column.tolist()
+
+    def test_between_an_end_before_the_start(self) -> None:
+        """log.between("2024-06-01...", "2024-01-01...") (the bounds swapped) gave an empty
+        log, which every analysis then reads as "nothing happened"; refused as the rates
+        refuse such a period."""
+        log = cx.datasets.synthetic(customers=10, seed=3).log
+        with pytest.raises(SchemaError, match=r"between\(\): end .* is not after start"):
+            log.between("2024-06-01T00:00:00Z", "2024-01-01T00:00:00Z")

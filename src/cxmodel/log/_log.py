@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
+from cxmodel._arguments import (
+    got,
+    integer,
+    mapping_value,
+    missing_labels,
+    name_sequence,
+    text_value,
+)
 from cxmodel._grouping import group_by_code
 from cxmodel._pieces import warn
 from cxmodel._result import plain
@@ -1361,10 +1368,17 @@ class InteractionLog:
         """
         mask = np.ones(len(self), dtype=bool)
         until = self._observed_until
-        if start is not None:
-            mask &= self._rows.timestamps >= to_us(start, what="start")
+        first = None if start is None else to_us(start, what="start")
+        if first is not None:
+            mask &= self._rows.timestamps >= first
         if end is not None:
             stop = to_us(end, what="end")
+            if first is not None and stop <= first:  # an empty log would read as "nothing"
+                raise SchemaError(
+                    f"between(): end {us_to_datetime(stop).isoformat()} is not after start "
+                    f"{us_to_datetime(first).isoformat()}: the period [start, end) holds no "
+                    "time; swap them, or give the period a length"
+                )
             mask &= self._rows.timestamps < stop
             until = stop if until is None else min(until, stop)
         return self._subset(mask, until)
@@ -1426,6 +1440,11 @@ class InteractionLog:
             raise SchemaError(
                 f"with_column({name!r}): values have shape {array.shape}, expected ({len(self)},)"
             )
+        if array.dtype == object:  # pandas' NA and NaT are missing, not the text '<NA>'
+            missing = missing_labels(array)
+            if missing.any():
+                array = array.copy()
+                array[missing] = None
         rows = self._rows
         strings = {k: v for k, v in rows.strings.items() if k != name}
         numeric = {k: v for k, v in rows.numeric.items() if k != name}
