@@ -357,6 +357,25 @@ class TestGroupColumnsNamedAsResults:
                 call(log, name)
 
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="cxmodel.text.sentiment_trend builds its table as {**keys, 'n': ...}: by='n' "
+        "(or 'mean', 'se') is overwritten by the statistic, as the metrics' tables were; the "
+        "fix is a check_key_names call in text/_sentiment.py, a module this change leaves to "
+        "its owners",
+    )
+    def test_sentiment_trend(self) -> None:
+        """The text module's sentiment trend by a column named 'n'."""
+        log = cx.InteractionLog.from_arrays(
+            customer_id=list("abcd"),
+            timestamp=[T] * 4,
+            kind=["ticket_opened"] * 4,
+            n=["x", "x", "y", "y"],
+            sentiment=[-0.5, -0.3, 0.2, 0.4],
+        )
+        with pytest.raises(SchemaError, match="by='n'"):
+            cx.text.sentiment_trend(log, by="n")
+
 # ------------------------------------------------------------------ numbers that are times
 class TestDurationsThatAreTimes:
     def test_timedeltas_are_not_numbers_of_an_unknown_unit(self) -> None:
@@ -451,6 +470,88 @@ class TestPandasMissingLabelsElsewhere:
             cx.segment.contrast(table, group_a, group_b)
 
 
+# ------------------------------------------------------------------ models
+class TestCoxCovariateNames:
+    @pytest.mark.parametrize(
+        "fit",
+        [
+            pytest.param(
+                lambda X, d, e: cx.models.CoxPH().fit(X, d, e, names=["a", "a"]), id="names"
+            ),
+            pytest.param(
+                lambda X, d, e: cx.models.CoxPH().fit(pd.DataFrame(X, columns=["a", "a"]), d, e),
+                id="frame",
+            ),
+            pytest.param(
+                lambda X, d, e: cx.models.CoxPH().fit({1: X[:, 0], "1": X[:, 1]}, d, e),
+                id="mapping",
+            ),
+        ],
+    )
+    def test_two_covariates_of_one_name(self, fit: Any) -> None:
+        """Two columns named 'a' were fitted, and params_ (a mapping by name) kept one
+        coefficient of the two without a word: CoxPH(a=-0.7552). Refused, naming both."""
+        X = np.array([[1.0, 2.0], [2.0, 1.0], [0.5, 0.1], [0.3, 3.0], [1.5, 0.2]])
+        with pytest.raises(SchemaError, match=r"columns 1 and 2"):
+            fit(X, [5.0, 3.0, 2.0, 4.0, 1.0], [1, 1, 0, 1, 1])
+
+
+# ------------------------------------------------------------------ segments
+class TestClustersOfFewDistinctCustomers:
+    @pytest.mark.parametrize("features", [["consent_marketing"], ["preferred_channel"]])
+    def test_fewer_distinct_customers_than_clusters(self, features: list[str]) -> None:
+        """cluster(table, ["consent_marketing"]) with the default 4 clusters: a true/false
+        feature has two distinct customers, and scikit-learn's ConvergenceWarning ("Number of
+        distinct clusters (2) found smaller than n_clusters (4)") leaked. A cxmodel
+        DataWarning says it, and as many clusters as distinct customers are formed."""
+        table = cx.datasets.synthetic(customers=40, seed=3).log.customers_table(
+            as_of="2025-01-01T00:00:00Z"
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clusters = cx.segment.cluster(table, features)
+        modules = {type(w.message).__module__ for w in caught}
+        assert modules == {"cxmodel.errors"}
+        assert "distinct values" in str(caught[0].message)
+        assert clusters.size.sum() == len(table) and (clusters.size > 0).all()
+
+
+# ------------------------------------------------------------------ journeys
+class TestSessionsOverAStandardColumn:
+    @pytest.mark.parametrize("name", ["value", "score", "channel"])
+    def test_a_standard_column_is_not_replaced(self, name: str) -> None:
+        """sessions(log, name="value", overwrite=True) replaced every purchase value by a
+        session number: value_summary and rfm_summary then summed session numbers. A
+        standard column is refused as the required ones are."""
+        log = cx.datasets.synthetic(customers=10, seed=3).log
+        with pytest.raises(SchemaError, match=rf"name='{name}' is a standard column"):
+            cx.journey.sessions(log, name=name, overwrite=True)
+
+
+# ------------------------------------------------------------------ confidence levels
+class TestConfidenceLevels:
+    def test_a_numpy_level_is_a_level(self) -> None:
+        """level=np.float32(0.95) (read from an array or a config parsed by numpy) was
+        refused as "not a number in the open interval (0, 1)"; it is 0.95."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", metrics.SmallSampleWarning)
+            low, high = metrics.nps([9, 0, 7], level=np.float32(0.95)).ci
+            expected = metrics.nps([9, 0, 7], level=0.95).ci
+        assert low == pytest.approx(expected[0], rel=1e-6)
+        assert high == pytest.approx(expected[1], rel=1e-6)
+
+    def test_a_percentage_says_the_share(self) -> None:
+        """level=95 is refused, saying the share meant."""
+        with pytest.raises(SchemaError, match=r"did you mean level=0\.95"):
+            metrics.kaplan_meier([1, 2, 3], level=95)
+
+    def test_a_bool_is_no_level(self) -> None:
+        """np.True_ and True are refused as before."""
+        for flag in (True, np.bool_(True)):
+            with pytest.raises(SchemaError, match="open interval"):
+                metrics.kaplan_meier([1, 2, 3], level=flag)
+
+
 # ------------------------------------------------------------------ the log's own methods
 class TestLogMethods:
     def test_with_column_of_a_nullable_string_array(self) -> None:
@@ -468,3 +569,19 @@ class TestLogMethods:
         log = cx.datasets.synthetic(customers=10, seed=3).log
         with pytest.raises(SchemaError, match=r"between\(\): end .* is not after start"):
             log.between("2024-06-01T00:00:00Z", "2024-01-01T00:00:00Z")
+
+    @pytest.mark.parametrize(
+        ("values", "what"),
+        [
+            ([[1], [2]], "is a list"),
+            ([{"a": 1}, {"b": 2}], "JSON object"),
+            ([b"x", b"y"], "is bytes"),
+        ],
+    )
+    def test_with_column_takes_what_from_arrays_takes(self, values: Any, what: str) -> None:
+        """with_column("p", [[1], [2]]) was numpy's ValueError ('setting an array element
+        with a sequence'); dicts and bytes were stored as their repr ("{'a': 1}"), which
+        from_arrays refuses row by row. The same rule now holds in both."""
+        log = cx.InteractionLog.from_arrays(["a", "b"], [T, T], ["view", "view"])
+        with pytest.raises(SchemaError, match=what):
+            log.with_column("p", values)

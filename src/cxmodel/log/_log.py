@@ -68,6 +68,7 @@ from cxmodel.log._columns import (
     show,
     to_bool_column,
     to_float_column,
+    to_text_column,
     valid_text,
     validate_rows,
 )
@@ -224,7 +225,8 @@ def _as_array(values: Any) -> Any:
         return values
     if isinstance(values, (list, tuple)):
         out = np.empty(len(values), dtype=object)  # one slot per item, even for nested lists
-        out[:] = list(values) if values else []
+        for i, value in enumerate(values):  # a slice assignment would broadcast [[1], [2]]
+            out[i] = value
         return out
     return np.asarray(values)
 
@@ -1455,8 +1457,8 @@ class InteractionLog:
             bools |= {name}
         elif name in NUMERIC_STANDARD or (name not in STRING_STANDARD and _infer_numeric(array)):
             numeric[name] = to_float_column(array, name, row_errors)
-        else:
-            strings[name] = encode_strings(array)
+        else:  # the values a log's text column holds, by the rules of from_arrays
+            strings[name] = encode_strings(to_text_column(array, name, row_errors))
         raise_first(row_errors)
         return InteractionLog(
             customer_codes=rows.codes,
