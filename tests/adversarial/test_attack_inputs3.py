@@ -356,7 +356,6 @@ class TestGroupColumnsNamedAsResults:
             with pytest.raises(SchemaError, match=rf"by='{name}'"):
                 call(log, name)
 
-
     @pytest.mark.xfail(
         strict=True,
         reason="cxmodel.text.sentiment_trend builds its table as {**keys, 'n': ...}: by='n' "
@@ -375,6 +374,7 @@ class TestGroupColumnsNamedAsResults:
         )
         with pytest.raises(SchemaError, match="by='n'"):
             cx.text.sentiment_trend(log, by="n")
+
 
 # ------------------------------------------------------------------ numbers that are times
 class TestDurationsThatAreTimes:
@@ -585,3 +585,15 @@ class TestLogMethods:
         log = cx.InteractionLog.from_arrays(["a", "b"], [T, T], ["view", "view"])
         with pytest.raises(SchemaError, match=what):
             log.with_column("p", values)
+
+
+# ------------------------------------------------------------------ declared questions
+class TestQuestionTypes:
+    @pytest.mark.parametrize(("given", "meant"), [("scal", "scale"), ("SCALE", "scale")])
+    def test_a_misspelt_type(self, given: str, meant: str) -> None:
+        """Question("rating", "scal", ...) was Enum's ValueError ("'scal' is not a valid
+        QuestionType"); it is a SchemaError listing the types, with the one meant."""
+        from cxmodel.domain import Question
+
+        with pytest.raises(SchemaError, match=rf"did you mean '{meant}'"):
+            Question("rating", given, low=1, high=5)
