@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -34,8 +35,10 @@ __all__ = [
     "interaction_log",
     "is_integer",
     "known_options",
+    "label_array",
     "mapping_value",
     "method_of",
+    "missing_labels",
     "name_sequence",
     "of_type",
     "positive_integer",
@@ -339,6 +342,74 @@ def float_array(
     return array
 
 
+def label_array(labels: Any) -> npt.NDArray[Any]:
+    """``np.asarray(labels)``, except that a list of text with something else in it (a NaN
+    for a missing label, a number) stays those objects: numpy would make them all text, a NaN
+    the label ``'nan'``.
+
+    Examples
+    --------
+    >>> label_array(["a", float("nan")]).tolist()
+    ['a', nan]
+    >>> label_array(["a", "b"]).dtype.kind
+    'U'
+    """
+    array = np.asarray(labels)
+    if (
+        array.dtype.kind in "US"
+        and not isinstance(labels, np.ndarray)
+        and not all(isinstance(x, str) for x in _items(labels))
+    ):
+        return np.asarray(labels, dtype=object)
+    return array
+
+
+def _items(values: Any) -> Iterable[Any]:
+    """The items of a list, tuple or other iterable that numpy made an array of."""
+    return values if isinstance(values, (list, tuple)) else list(values)
+
+
+def missing_labels(labels: npt.NDArray[Any], also: object = None) -> npt.NDArray[np.bool_]:
+    """Which of ``labels`` are missing: None, NaN, ``NaT``, pandas' ``NA`` (whose truth value
+    raises, so no ``x != x`` over the array finds it), and ``also`` when given (the label a
+    table writes for missing ones).
+
+    Examples
+    --------
+    >>> missing_labels(np.array(["a", None, float("nan")], dtype=object)).tolist()
+    [False, True, True]
+    """
+    if labels.dtype.kind == "f":
+        return np.asarray(np.isnan(labels), dtype=bool)
+    if labels.dtype.kind in "mM":
+        return np.asarray(np.isnat(labels), dtype=bool)
+    if labels.dtype.kind != "O":
+        missing = np.zeros(labels.shape, dtype=bool)
+        if also is not None and labels.dtype.kind in "US":
+            missing |= np.asarray(labels == also, dtype=bool)
+        return missing
+    try:
+        with np.errstate(invalid="ignore"):
+            missing = (labels == None) | (labels != labels)  # noqa: E711 (elementwise)
+            if also is not None:
+                missing |= labels == also
+        return np.asarray(missing, dtype=bool)
+    except (TypeError, ValueError, ArithmeticError):  # pd.NA, a signalling Decimal NaN
+        return np.fromiter(
+            (_missing_label(x, also) for x in labels.reshape(-1).tolist()), bool, labels.size
+        ).reshape(labels.shape)
+
+
+def _missing_label(label: object, also: object) -> bool:
+    pd = sys.modules.get("pandas")
+    if label is None or (pd is not None and label is pd.NA):
+        return True
+    try:
+        return bool(label != label) or (also is not None and bool(label == also))
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+
+
 def flat_labels(
     labels: npt.NDArray[Any], where: str, name: str, *, each: str = ""
 ) -> npt.NDArray[Any]:
@@ -409,13 +480,21 @@ def event_flags(value: Any, where: str, name: str = "observed") -> npt.NDArray[n
 
 def _not_real(values: npt.NDArray[Any]) -> str | None:
     """What in ``values`` numpy would read as a float but is no real number: text (numpy
-    reads ``"1"``) or a complex number (numpy drops its imaginary part); ``None`` if nothing."""
+    reads ``"1"``), a complex number (numpy drops its imaginary part), or durations and times
+    (numpy reads their ticks, of a unit the caller never sees); ``None`` if nothing."""
     kind = values.dtype.kind
     text, imaginary = "text is not a number here", "a complex number is not a real number"
     if kind in "US":
         return text
     if kind == "c":
         return imaginary
+    if kind == "m":  # its ticks are of the dtype's unit: nanoseconds from pandas
+        return (
+            f"durations ({values.dtype}) are no numbers of a unit said; divide them by the "
+            "unit meant, e.g. values / np.timedelta64(1, 'D') for days"
+        )
+    if kind == "M":
+        return f"times ({values.dtype}) are not numbers here (numpy would count their ticks)"
     if kind == "O":
         for item in values.reshape(-1).tolist():
             if isinstance(item, (str, bytes)):

@@ -11,6 +11,7 @@ published examples they reproduce are in the doctests.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -65,8 +66,17 @@ def z_value(level: float) -> float:
     >>> z_value(0.95) == Z95, round(z_value(0.9), 4)
     (True, 1.6449)
     """
-    if not (isinstance(level, float | int) and 0.0 < float(level) < 1.0):
-        raise SchemaError(f"level must be a number in the open interval (0, 1); got {level!r}")
+    # a numpy number (np.float32(0.95), a level read from an array) is a number too
+    real = isinstance(level, numbers.Real) and not isinstance(level, bool | np.bool_)
+    if not (real and 0.0 < float(level) < 1.0):
+        hint = (
+            f"; did you mean level={float(level) / 100:g} (a share, not a percentage)?"
+            if real and 1.0 < float(level) < 100.0
+            else ""
+        )
+        raise SchemaError(
+            f"level must be a number in the open interval (0, 1); got {level!r}{hint}"
+        )
     return float(stats.norm.ppf(0.5 + float(level) / 2.0))
 
 

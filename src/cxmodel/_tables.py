@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from cxmodel._pieces import warn
 from cxmodel._result import Result, columns
-from cxmodel.errors import DataWarning
+from cxmodel.errors import DataWarning, SchemaError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,6 +21,7 @@ __all__ = [
     "SMALL_N",
     "MetricTable",
     "SmallSampleWarning",
+    "check_key_names",
     "warn_flat_intervals",
     "warn_small_groups",
 ]
@@ -100,6 +101,34 @@ def warn_flat_intervals(
             f"of zero width ({shown}): {why}",
             DataWarning,
         )
+
+
+def check_key_names(names: Iterable[str], statistics: Iterable[str], table: str) -> None:
+    """Refuse a table whose key columns (``names``: a ``by=`` column's name, ``"period"``)
+    share a name with each other or with one of its ``statistics`` columns: the table's
+    columns are one mapping of names, so the groups' labels would be overwritten by the
+    numbers and no row would say which group it is.
+
+    Examples
+    --------
+    >>> check_key_names(["touchpoint", "period"], ["n", "value"], "NPS")
+    >>> check_key_names(["n"], ["n", "value"], "NPS")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: by='n' names a column the NPS table has too (its 'n'), ...
+    """
+    taken = set(statistics)
+    seen: set[str] = set()
+    for name in names:
+        if name in taken or name in seen:
+            what = f"its {name!r}" if name in taken else "the period= groups"
+            raise SchemaError(
+                f"by={name!r} names a column the {table} table has too ({what}), so the "
+                "groups' labels would be overwritten; copy the column under another name "
+                f"first, e.g. log = log.with_column({name + '_group'!r}, log.column({name!r})), "
+                f"and pass by={name + '_group'!r}"
+            )
+        seen.add(name)
 
 
 @attrs.frozen(eq=False, repr=False)

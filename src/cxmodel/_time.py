@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import sys
 import zoneinfo
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -91,6 +92,26 @@ _IANA_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$")
 EPOCH_SECONDS_RANGE = (-2_208_988_800, 7_258_118_400)
 """Epoch numbers are seconds between 1900-01-01 and 2200-01-01 UTC; others are rejected."""
 
+#: epoch seconds written as text: nine or more digits (1973 onwards; eight digits are an
+#: ISO-8601 basic date such as 20240301), an optional sign and fraction
+_EPOCH_TEXT = re.compile(r"[+-]?[0-9]{9,}(?:\.[0-9]+)?")
+
+
+def epoch_text_number(text: Any) -> Any:
+    """``text`` made the number it writes when it is epoch seconds written as text (an
+    ``int``, or a ``float`` with a fraction), which the time rules read as epoch seconds with
+    their range check; anything else as it is.
+
+    Examples
+    --------
+    >>> [epoch_text_number(t) for t in ("1704067200", " 1704067200.5", "20240301", 5)]
+    [1704067200, 1704067200.5, '20240301', 5]
+    """
+    if isinstance(text, str) and _EPOCH_TEXT.fullmatch(stripped := text.strip()):
+        return float(stripped) if "." in stripped else int(stripped)
+    return text
+
+
 _DATETIME_SECONDS_RANGE = (-62_135_596_800, 253_402_300_799)  # years 1..9999
 _PAST_LAST = "is after 9999-12-31T23:59:59 UTC, the last time a log holds"
 _OFFSET_TAIL = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
@@ -125,8 +146,10 @@ def resolve_timezone(name: str | tzinfo | None) -> tzinfo | None:
     ...
     cxmodel.errors.SchemaError: timezone '/etc/localtime' is not an IANA time zone name ...
     """
-    if name is None or isinstance(name, tzinfo):
+    if name is None:
         return name
+    if isinstance(name, tzinfo):
+        return _without_pytz(name)
     if not isinstance(name, str):
         raise SchemaError(
             f"timezone {name!r} is a {type(name).__name__}; expected an IANA name such as "
@@ -149,6 +172,28 @@ def resolve_timezone(name: str | tzinfo | None) -> tzinfo | None:
             "fixed offset such as '+02:00'; file paths, POSIX TZ strings and '' are not accepted"
             + _zone_hint(text)
         )
+    return zone
+
+
+def _without_pytz(zone: tzinfo) -> tzinfo:
+    """A pytz zone as the ``zoneinfo`` zone of its name: attached to a time with ``replace``
+    (as every reader does) a pytz zone is its first entry in the tz database, local mean
+    time (Paris +00:09), not the offset of that date; any other ``tzinfo`` as it is.
+
+    Examples
+    --------
+    >>> _without_pytz(timezone.utc)
+    datetime.timezone.utc
+    """
+    name = getattr(zone, "zone", None)
+    if type(zone).__module__.startswith("pytz") and isinstance(name, str):
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise SchemaError(
+                f"timezone {zone!r} is a pytz zone this machine's tz database does not hold; "
+                "pass its IANA name as text, e.g. 'Europe/Paris'"
+            ) from None
     return zone
 
 
@@ -502,7 +547,8 @@ def timestamps_to_us(
     Returns the converted array and a mapping ``row -> reason`` for the rows that failed
     (their slot holds 0). A ``date`` is midnight in ``timezone_name`` and, like naive text,
     fails without one (as UTC, a day of New York would start in the day before it). Strings
-    are parsed once per distinct value: as ISO-8601, or with
+    are parsed once per distinct value: as ISO-8601 (nine or more digits, ``1704067200``, as
+    the epoch seconds they write), or with
     ``time_format`` when given (a value that does not match it is a failed row). ``timezone_arg``
     is the caller's argument that sets the zone of naive times (``timezone`` for the readers and
     ``InteractionLog.from_*``; ``None`` when the caller has none), named by the hint.
@@ -529,7 +575,7 @@ def timestamps_to_us(
     converted = np.zeros(len(uniques), dtype=np.int64)
     failed: dict[int, str] = {}
     for j, item in enumerate(uniques):
-        if item is None or (isinstance(item, float) and np.isnan(item)) or _is_blank(item):
+        if item is None or _is_blank(item) or _not_itself(item):  # NaN, pandas' NaT and NA
             failed[j] = f"{column} is missing; expected a time"
             continue
         try:
@@ -540,9 +586,10 @@ def timestamps_to_us(
                 # a day names no instant until its zone is said, as a date written as text
                 day = datetime(item.year, item.month, item.day)
                 converted[j] = _datetime_to_us(day, zone, column, timezone_arg, item.isoformat())
-            else:
+            else:  # epoch seconds written as text read as the number they write
+                number = item if time_format is not None else epoch_text_number(item)
                 converted[j] = to_us(
-                    item, timezone_name=zone, what=column, timezone_arg=timezone_arg
+                    number, timezone_name=zone, what=column, timezone_arg=timezone_arg
                 )
         except ArgumentHintError as exc:  # naive: the reason keeps the argument it asks for
             failed[j] = exc.reason()
@@ -563,6 +610,19 @@ def timestamps_to_us(
 
 def _is_blank(item: object) -> bool:
     return isinstance(item, str) and item == ""
+
+
+def _not_itself(item: object) -> bool:
+    """Whether ``item`` is a missing value other than ``None``: a value unequal to itself (a
+    float NaN; pandas' ``NaT``, which would otherwise read as a naive time) or pandas' ``NA``
+    (whose comparison has no truth value)."""
+    if isinstance(item, (str, np.datetime64)):  # numpy's NaT: to_us names it
+        return False
+    try:
+        return bool(item != item)
+    except (TypeError, ValueError):
+        pd = sys.modules.get("pandas")
+        return pd is not None and item is pd.NA
 
 
 def _short(value: object, limit: int = 80) -> str:

@@ -32,7 +32,7 @@ class TestQuestion:
             ({"type": "single_choice", "choices": ["a|b"]}, "without '|'"),
             ({"type": "multiple_choice", "choices": ["a", "a"]}, "lists a choice twice"),
             ({"type": "text", "choices": ["a"]}, "takes no choices"),
-            ({"type": "stars"}, "is not a valid QuestionType"),
+            ({"type": "stars"}, "question type 'stars' is not one of"),
         ],
     )
     def test_bad_declarations(self, kwargs: dict[str, Any], message: str) -> None:

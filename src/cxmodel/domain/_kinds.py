@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from cxmodel.errors import SchemaError
+from cxmodel.errors import SchemaError, did_you_mean
 
 __all__ = [
     "METRIC_SCALES",
@@ -129,6 +129,29 @@ CHOICE_SEPARATOR = "|"
 _CHOICE_TYPES = (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE)
 
 
+def _question_type(value: object) -> QuestionType:
+    """``value`` as a :class:`QuestionType`: the member, or its value as text; anything else
+    is a SchemaError listing the types, with the closest one (Enum's ValueError says
+    neither).
+
+    Examples
+    --------
+    >>> _question_type("yes_no")
+    <QuestionType.YES_NO: 'yes_no'>
+    >>> _question_type("scal")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: question type 'scal' is not one of [...]; did you mean 'scale'?
+    """
+    try:
+        return QuestionType(value)
+    except ValueError:
+        known = [t.value for t in QuestionType]
+        raise SchemaError(
+            f"question type {value!r} is not one of {known}{did_you_mean(value, known)}"
+        ) from None
+
+
 def _as_tuple(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
@@ -178,7 +201,7 @@ class Question:
     """
 
     name: str
-    type: QuestionType = attrs.field(converter=QuestionType)
+    type: QuestionType = attrs.field(converter=_question_type)
     low: int | None = attrs.field(default=None, kw_only=True)
     high: int | None = attrs.field(default=None, kw_only=True)
     choices: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_as_tuple)

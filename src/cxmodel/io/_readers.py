@@ -36,7 +36,13 @@ from cxmodel.errors import SchemaError
 from cxmodel.io._sources import MAGIC, file_kind, is_regular_file, read_source
 from cxmodel.io._whitespace import WHITESPACE, whitespace_rows
 from cxmodel.log import InteractionLog
-from cxmodel.log._arrow import apply_mapping, arrow_to_columns, declared_dtypes, declared_end
+from cxmodel.log._arrow import (
+    apply_mapping,
+    arrow_to_columns,
+    declared_dtypes,
+    declared_end,
+    unique_names,
+)
 from cxmodel.log._columns import REQUIRED, Encoded, show
 
 __all__ = ["MAX_FIELD_CHARS", "read_csv", "read_jsonl", "read_parquet"]
@@ -815,12 +821,17 @@ def read_parquet(
         raise SchemaError(f"{source}: the file is empty; expected a Parquet file")
     with _stages(progress, "read_parquet") as bar:
         try:
+            names = pq.read_schema(source).names
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise _not_parquet(source, exc) from None
+        try:  # before the table: pyarrow refuses a repeated name as if the file were bad
+            unique_names(names)
+        except SchemaError as exc:
+            raise SchemaError(f"{source}: {exc}") from None
+        try:
             table = pq.read_table(source)
         except (pa.ArrowException, OSError, ValueError) as exc:
-            raise SchemaError(
-                f"{source}: not a readable Parquet file ({str(exc)[:200]}); for CSV or JSON "
-                "lines use read_csv() or read_jsonl()"
-            ) from None
+            raise _not_parquet(source, exc) from None
         _stage_done(bar, "parse", table.num_rows)
         columns, types = arrow_to_columns(table, mapping=mapping)
         _stage_done(bar, "validate", table.num_rows)
@@ -838,3 +849,10 @@ def read_parquet(
         )
         _stage_done(bar, "done", len(log))
         return log
+
+
+def _not_parquet(source: str, exc: BaseException) -> SchemaError:
+    return SchemaError(
+        f"{source}: not a readable Parquet file ({str(exc)[:200]}); for CSV or JSON lines use "
+        "read_csv() or read_jsonl()"
+    )

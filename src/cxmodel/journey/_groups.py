@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import label_array, missing_labels
 from cxmodel._optional import import_optional
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import MISSING_LABEL, level_codes, session_codes
@@ -60,7 +61,7 @@ def by_codes(log: InteractionLog, by: By) -> tuple[IntArray, npt.NDArray[np.obje
             return level_codes(log, by)
         values: npt.NDArray[Any] = log.column(by)
     else:
-        values = np.asarray(by)
+        values = label_array(by)
         if values.ndim != 1:
             raise SchemaError(f"by must be a column name or a 1-d array, got shape {values.shape}")
         if len(values) == len(log):
@@ -72,13 +73,7 @@ def by_codes(log: InteractionLog, by: By) -> tuple[IntArray, npt.NDArray[np.obje
                 f"by has {len(values)} values; expected one per row ({len(log)}) "
                 f"or one per customer ({log.n_customers})"
             )
-    if values.dtype.kind == "f":
-        missing = np.isnan(values)
-    elif values.dtype == object:
-        is_none = values == np.full(len(values), None, dtype=object)
-        missing = np.asarray(is_none | (values != values), dtype=bool)
-    else:
-        missing = np.zeros(len(values), dtype=bool)
+    missing = missing_labels(values)  # None, NaN, NaT, pandas' NA
     present = values[~missing]
     try:
         labels, inverse = np.unique(present, return_inverse=True)

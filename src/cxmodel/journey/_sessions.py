@@ -10,6 +10,7 @@ from cxmodel._arguments import flag, interaction_log
 from cxmodel._time import DurationLike
 from cxmodel.errors import SchemaError
 from cxmodel.journey._common import duration_us
+from cxmodel.log._columns import NUMERIC_STANDARD, STRING_STANDARD
 
 if TYPE_CHECKING:
     from cxmodel.log import InteractionLog
@@ -81,6 +82,11 @@ def sessions(
         raise SchemaError(f"sessions(): name={name!r}; expected a column name (str)")
     if name in ("customer_id", "timestamp", "kind"):
         raise SchemaError(f"sessions(): name={name!r} is a required column; choose another name")
+    if name in STRING_STANDARD or name in NUMERIC_STANDARD:  # overwrite=True would lose it
+        raise SchemaError(
+            f"sessions(): name={name!r} is a standard column the analyses read (values, "
+            "scores, channels ...); choose another name, e.g. 'session_id'"
+        )
     if name in log and not overwrite:
         kind = log.schema[name]
         example = log.column(name)[:1].tolist()

@@ -11,7 +11,7 @@ say.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
     "declared_dtypes",
     "declared_end",
     "log_to_arrow",
+    "unique_names",
 ]
 
 OBSERVED_UNTIL_KEY = b"cxmodel.observed_until"
@@ -57,6 +58,31 @@ def declared_dtypes(
     renames = mapping_value(mapping, "mapping", "mapping")
     declared = mapping_value(dtypes, "dtypes", "dtypes")
     return {renames.get(name, name): kind for name, kind in declared.items()}
+
+
+def unique_names(names: Sequence[Any]) -> dict[Any, int]:
+    """Each column name's position, refusing a name that appears twice (a frame concatenated
+    along its columns, a file written with two headers alike): one of the columns would be
+    dropped without a word.
+
+    Examples
+    --------
+    >>> unique_names(["customer_id", "kind"])
+    {'customer_id': 0, 'kind': 1}
+    >>> unique_names(["customer_id", "kind", "kind"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: column 'kind' appears twice (columns 2 and 3); rename one ...
+    """
+    seen: dict[Any, int] = {}
+    for position, name in enumerate(names):
+        if name in seen:
+            raise SchemaError(
+                f"column {name!r} appears twice (columns {seen[name] + 1} and {position + 1}); "
+                "rename one so that no value is silently dropped"
+            )
+        seen[name] = position
+    return seen
 
 
 def apply_mapping(
@@ -90,14 +116,7 @@ def apply_mapping(
             raise SchemaError(
                 f"mapping {source!r} -> {target!r}: expected your column name -> a column name"
             )
-    seen: dict[str, int] = {}
-    for position, name in enumerate(names):
-        if name in seen:
-            raise SchemaError(
-                f"column {name!r} appears twice (columns {seen[name] + 1} and {position + 1}); "
-                "rename one so that no value is silently dropped"
-            )
-        seen[name] = position
+    seen = unique_names(names)
     missing = [source for source in mapping if source not in seen]
     if missing:
         raise SchemaError(
@@ -188,6 +207,15 @@ def _to_numpy(column: Any, pa: Any, name: str = "column") -> Any:
     """
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     kind = column.type
+    if isinstance(kind, pa.ExtensionType) and kind.extension_name == "pandas.period":
+        # its storage is the periods' ordinals (months since 1970 for "M"), which would be
+        # read as epoch seconds or as numbers without a word
+        raise SchemaError(
+            f"column {name!r} holds pandas periods (freq {getattr(kind, 'freq', '?')}): a period "
+            "is a span of time, not an instant; convert it to the period's start with "
+            f"frame[{name!r}].dt.to_timestamp() (and pass timezone=), or to text with "
+            ".astype(str)"
+        )
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
         return Encoded.from_arrow(column.cast(pa.string()))  # encoded when read as text
     if pa.types.is_dictionary(kind) and (
@@ -229,7 +257,15 @@ def arrow_table(data: Any) -> Any:
     if isinstance(data, pa.Table):
         return data
     if hasattr(data, "__arrow_c_stream__"):
-        return pa.RecordBatchReader.from_stream(data).read_all()
+        try:
+            return pa.RecordBatchReader.from_stream(data).read_all()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            # a type the exporter has and pyarrow lacks (polars' Int128)
+            raise SchemaError(
+                f"from_arrow(): pyarrow cannot import this {type(data).__name__} as Arrow data "
+                f"({str(exc)[:200]}); cast the column it names to a standard type (text, a "
+                "64-bit integer, a float, a timestamp)"
+            ) from None
     raise SchemaError(
         f"from_arrow() needs an object with __arrow_c_stream__ (got {type(data).__name__})"
     )

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import got, integer, mapping_value, name_sequence, text_value
+from cxmodel._arguments import (
+    got,
+    integer,
+    mapping_value,
+    missing_labels,
+    name_sequence,
+    text_value,
+)
 from cxmodel._grouping import group_by_code
 from cxmodel._pieces import warn
 from cxmodel._result import plain
@@ -61,6 +68,7 @@ from cxmodel.log._columns import (
     show,
     to_bool_column,
     to_float_column,
+    to_text_column,
     valid_text,
     validate_rows,
 )
@@ -217,7 +225,8 @@ def _as_array(values: Any) -> Any:
         return values
     if isinstance(values, (list, tuple)):
         out = np.empty(len(values), dtype=object)  # one slot per item, even for nested lists
-        out[:] = list(values) if values else []
+        for i, value in enumerate(values):  # a slice assignment would broadcast [[1], [2]]
+            out[i] = value
         return out
     return np.asarray(values)
 
@@ -971,7 +980,14 @@ class InteractionLog:
         named = [n for n in frame.index.names if n is not None and n not in frame.columns]
         if named:  # a new frame: the caller's is not changed
             frame = frame.reset_index(level=named)
-        _check_names(dict.fromkeys(frame.columns))  # before pyarrow, which cannot take one
+        from cxmodel.log._arrow import unique_names
+
+        _check_names(unique_names(list(frame.columns)))  # before pyarrow, which cannot take one
+        sparse = [n for n, t in frame.dtypes.items() if isinstance(t, pd.SparseDtype)]
+        if sparse:  # pyarrow has no sparse type: the values, dense, in a copy of the frame
+            frame = frame.copy(deep=False)
+            for name in sparse:
+                frame[name] = frame[name].sparse.to_dense()
         try:
             table = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -1354,10 +1370,17 @@ class InteractionLog:
         """
         mask = np.ones(len(self), dtype=bool)
         until = self._observed_until
-        if start is not None:
-            mask &= self._rows.timestamps >= to_us(start, what="start")
+        first = None if start is None else to_us(start, what="start")
+        if first is not None:
+            mask &= self._rows.timestamps >= first
         if end is not None:
             stop = to_us(end, what="end")
+            if first is not None and stop <= first:  # an empty log would read as "nothing"
+                raise SchemaError(
+                    f"between(): end {us_to_datetime(stop).isoformat()} is not after start "
+                    f"{us_to_datetime(first).isoformat()}: the period [start, end) holds no "
+                    "time; swap them, or give the period a length"
+                )
             mask &= self._rows.timestamps < stop
             until = stop if until is None else min(until, stop)
         return self._subset(mask, until)
@@ -1419,6 +1442,11 @@ class InteractionLog:
             raise SchemaError(
                 f"with_column({name!r}): values have shape {array.shape}, expected ({len(self)},)"
             )
+        if array.dtype == object:  # pandas' NA and NaT are missing, not the text '<NA>'
+            missing = missing_labels(array)
+            if missing.any():
+                array = array.copy()
+                array[missing] = None
         rows = self._rows
         strings = {k: v for k, v in rows.strings.items() if k != name}
         numeric = {k: v for k, v in rows.numeric.items() if k != name}
@@ -1429,8 +1457,8 @@ class InteractionLog:
             bools |= {name}
         elif name in NUMERIC_STANDARD or (name not in STRING_STANDARD and _infer_numeric(array)):
             numeric[name] = to_float_column(array, name, row_errors)
-        else:
-            strings[name] = encode_strings(array)
+        else:  # the values a log's text column holds, by the rules of from_arrays
+            strings[name] = encode_strings(to_text_column(array, name, row_errors))
         raise_first(row_errors)
         return InteractionLog(
             customer_codes=rows.codes,

@@ -14,7 +14,6 @@ pyarrow is imported only when a column holds Arrow text.
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import timezone, tzinfo
 from typing import Any
@@ -26,7 +25,7 @@ from cxmodel._time import timestamps_to_us
 from cxmodel._time_format import TimeFormat
 from cxmodel.log._columns import Encoded, RowErrors, to_float_column
 
-__all__ = ["arrow_numbers", "arrow_times", "epoch_texts", "text_floats", "text_times"]
+__all__ = ["arrow_numbers", "arrow_times", "text_floats", "text_times"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -73,9 +72,9 @@ def _distinct_times(
 ) -> tuple[IntArray, dict[int, str]]:
     """The Python rules, once per distinct text; a missing row is a bad row. Without a
     ``time_format``, text that is a number of nine or more digits (``1704067200``,
-    ``1704067200.5``) is epoch seconds, read as the same number is (:func:`epoch_texts`)."""
-    texts = column.categories if time_format is not None else epoch_texts(column.categories)
-    parsed, bad = timestamps_to_us(texts, timezone_name=zone, time_format=time_format)
+    ``1704067200.5``) is epoch seconds, read as the same number is
+    (:func:`~cxmodel._time.epoch_text_number`)."""
+    parsed, bad = timestamps_to_us(column.categories, timezone_name=zone, time_format=time_format)
     codes = column.codes
     times = np.append(parsed, 0)[codes]
     wrong = (codes < 0) | np.isin(codes, np.fromiter(bad, dtype=np.int64))
@@ -83,28 +82,6 @@ def _distinct_times(
         row: bad.get(int(codes[row]), "timestamp is missing; expected a time")
         for row in np.flatnonzero(wrong).tolist()
     }
-
-
-#: epoch seconds written as text: nine or more digits (1973 onwards; eight digits are an
-#: ISO-8601 basic date such as 20240301), an optional sign and fraction
-_EPOCH_TEXT = re.compile(r"[+-]?[0-9]{9,}(?:\.[0-9]+)?")
-
-
-def epoch_texts(texts: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """``texts`` with each one that is epoch seconds written as text made the number it
-    writes (an ``int``, or a ``float`` with a fraction), which the time rules read as epoch
-    seconds with their range check (a number of milliseconds is a bad row that says so).
-
-    Examples
-    --------
-    >>> epoch_texts(np.array(["1704067200", " 1704067200.5", "20240301", "x"], dtype=object)).tolist()
-    [1704067200, 1704067200.5, '20240301', 'x']
-    """
-    out: npt.NDArray[Any] = texts.copy()
-    for j, text in enumerate(texts.tolist()):
-        if isinstance(text, str) and _EPOCH_TEXT.fullmatch(stripped := text.strip()):
-            out[j] = float(stripped) if "." in stripped else int(stripped)
-    return out
 
 
 def text_floats(column: Encoded, name: str, errors: RowErrors) -> FloatArray:

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel._arguments import flat_labels, float_array, got
+from cxmodel._arguments import flat_labels, float_array, got, label_array, missing_labels
 from cxmodel._periods import period_index
 from cxmodel._time import timestamps_to_us
 from cxmodel.errors import DataError, RowSchemaError, SchemaError, did_you_mean
@@ -276,8 +276,7 @@ def sorted_labels(
         labels, inner = factorize(arr[~missing])
     else:
         objects = arr.astype(object)
-        is_missing = (objects == None) | (objects != objects) | (objects == MISSING)  # noqa: E711
-        missing = np.asarray(is_missing, dtype=bool)
+        missing = missing_labels(objects, MISSING)
         given = objects[~missing]
         present = np.array(given.tolist())
         if present.dtype.kind in "iuf":
@@ -341,7 +340,7 @@ def _array(value: Any, what: str) -> npt.NDArray[Any]:
     """``np.asarray(value)``, refusing nested lists of different lengths (``what`` names the
     argument in the message)."""
     try:
-        return np.asarray(value)
+        return label_array(value)
     except ValueError as error:  # ragged nesting
         raise SchemaError(f"{what} must be a flat list or 1-d array; got {got(value)}") from error
 

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import missing_labels
 from cxmodel._periods import index_labels, period_index
 from cxmodel._stats import wilson_bounds, z_value
-from cxmodel._tables import MetricTable
+from cxmodel._tables import MetricTable, check_key_names
 from cxmodel.errors import SchemaError
 from cxmodel.metrics._accumulators import MAX_GRID, group_rows
 from cxmodel.metrics._answers import MISSING, sorted_labels
@@ -31,10 +32,10 @@ IntArray = npt.NDArray[np.int64]
 
 
 def missing_as_label(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
-    """``values`` as objects with None and NaN replaced by ``"(missing)"`` (a copy)."""
+    """``values`` as objects with None, NaN and pandas' NA replaced by ``"(missing)"`` (a
+    copy)."""
     out = np.array(values, dtype=object)
-    missing = np.asarray((out == None) | (out != out), dtype=bool)  # noqa: E711 (None or NaN)
-    out[missing] = MISSING
+    out[missing_labels(out)] = MISSING
     return out
 
 
@@ -184,6 +185,7 @@ def rate_breakdown(
             )
         labels = missing_as_label(labels)
     names, columns = key_columns(by_name, labels, period, times, timezone)
+    check_key_names(names, ("value", "ci_low", "ci_high", numerator_name, "n"), table_name)
     keys, group, size = group_table(names, columns, n_items, period)
     n = np.bincount(group, minlength=size).astype(np.int64)
     hits = np.bincount(group, weights=success, minlength=size).astype(np.int64)

@@ -20,7 +20,13 @@ import numpy.typing as npt
 from cxmodel._arguments import interaction_log, name_sequence
 from cxmodel._pieces import warn
 from cxmodel._stats import mean_t_bounds, sample_moments, z_value
-from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_small_groups
+from cxmodel._tables import (
+    FLAT_MEAN,
+    MetricTable,
+    check_key_names,
+    warn_flat_intervals,
+    warn_small_groups,
+)
 from cxmodel._time import duration_to_us
 from cxmodel.domain._kinds import CHOICE_SEPARATOR, Question, QuestionType, Stage
 from cxmodel.errors import DataWarning, SchemaError, did_you_mean
@@ -319,6 +325,7 @@ def question_summary(
     keep[rows] = True
     labels = _labels(log, keep, by, by_rated, rated_keys)
     names, columns = key_columns(key_name(by), labels, period, log.timestamps[keep], timezone)
+    check_key_names(names, _SUMMARY_COLUMNS.get(asked.type, _CHOICE_COLUMNS), "question")
     keys, group, size = group_table(names, columns, len(rows), period)
     n = np.bincount(group, minlength=size).astype(np.int64)
     table: dict[str, npt.NDArray[Any]] = dict(keys)
@@ -357,6 +364,18 @@ def question_summary(
             FLAT_MEAN,
         )  # fmt: skip
     return QuestionSummary(asked.name, table, asked, level)
+
+
+#: the columns of a question's summary after its keys, by the question's type
+_CHOICE_COLUMNS = ("option", "n", "count", "share", "ci_low", "ci_high")
+_SUMMARY_COLUMNS = {
+    QuestionType.SCALE: (
+        "n", "mean", "mean_se", "mean_ci_low", "mean_ci_high",
+        "top_box", "top_box_n", "top_box_ci_low", "top_box_ci_high",
+    ),
+    QuestionType.YES_NO: ("n", "yes", "share", "ci_low", "ci_high"),
+    QuestionType.TEXT: ("n",),
+}  # fmt: skip
 
 
 def _choice_table(

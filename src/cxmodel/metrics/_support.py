@@ -13,7 +13,7 @@ from cxmodel._arguments import float_array, got, interaction_log
 from cxmodel._periods import index_labels, period_index
 from cxmodel._result import Result
 from cxmodel._stats import mean_t_bounds, sample_moments
-from cxmodel._tables import MetricTable
+from cxmodel._tables import MetricTable, check_key_names
 from cxmodel.errors import DataError, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import kind_rows, read_kinds
@@ -185,6 +185,8 @@ def ticket_times(
         )
     labels = None if by is None else tickets.labels(by)
     names, columns = key_columns(key_name(by), labels, period, tickets.opened, timezone)
+    statistics = ("n", "censored", "median", *map(_percentile_name, levels))
+    check_key_names(names, statistics, f"ticket {which.replace('_', ' ')} time")
     keys, group, size = group_table(names, columns, len(tickets), period)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(size + 1))
@@ -442,6 +444,7 @@ def ticket_volume(
     log = interaction_log(log, "ticket_volume()")
     if by not in log:
         raise SchemaError(f"by {by!r} is not a column of the log")
+    check_key_names([by], ("period", "tickets"), "ticket volume")
     read_kinds(
         log.kinds, ["ticket_opened"], argument="ticket_volume()", meaning="the table is empty"
     )
@@ -505,6 +508,7 @@ def sentiment_by_topic(
     for name in (by, "sentiment"):
         if name not in log:
             raise SchemaError(f"column {name!r} is not in the log")
+    check_key_names([by], ("n", "mean", "se", "ci_low", "ci_high"), "sentiment")
     check_ticket_sentiment(log, "sentiment_by_topic()")
     return sentiment_groups(log, by, level)
 

@@ -22,7 +22,13 @@ from cxmodel._arguments import got, integer, random_seed
 from cxmodel._periods import index_labels
 from cxmodel._result import Result
 from cxmodel._stats import fpc_factor, mean_t_bounds, proportion_bounds, sample_moments, z_value
-from cxmodel._tables import FLAT_MEAN, MetricTable, warn_flat_intervals, warn_small_groups
+from cxmodel._tables import (
+    FLAT_MEAN,
+    MetricTable,
+    check_key_names,
+    warn_flat_intervals,
+    warn_small_groups,
+)
 from cxmodel.errors import SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.metrics._accumulators import ScoreAccumulator, ScoreCounts, ordered_scale
@@ -418,7 +424,9 @@ class SurveyAccumulator(ScoreAccumulator, Generic[R], abc.ABC):
             elif name == "period" and state.period is not None:
                 keys = index_labels(keys.astype(np.int64), state.period)
             columns[name] = keys.copy()
-        columns |= self._statistics(state.counts, options).columns()
+        statistics = self._statistics(state.counts, options).columns()
+        check_key_names(state.key_names, statistics, self.metric.upper())
+        columns |= statistics
         return MetricTable(self.metric.upper(), columns)
 
     def result(

@@ -9,7 +9,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from cxmodel._arguments import flat_labels, float_array, interaction_log, real, share
+from cxmodel._arguments import (
+    flat_labels,
+    float_array,
+    interaction_log,
+    label_array,
+    missing_labels,
+    real,
+    share,
+)
 from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel._stats import z_value
@@ -460,16 +468,10 @@ def multivariate_logrank_test(
 
 def _labels(values: npt.ArrayLike, name: str, n: int, caller: str) -> npt.NDArray[Any]:
     """One label per duration, none missing (None or NaN) and all of one sortable kind."""
-    labels = flat_labels(np.asarray(values), caller, name)
+    labels = flat_labels(label_array(values), caller, name)
     if labels.shape != (n,):
         raise SchemaError(f"{name} has {labels.size} labels for {n} durations")
-    if labels.dtype.kind == "f":
-        missing = np.isnan(labels)
-    elif labels.dtype == object:  # None, or a NaN (the one value unequal to itself)
-        none = labels == None  # noqa: E711 (elementwise, not an identity test)
-        missing = np.asarray(none | (labels != labels), dtype=bool)
-    else:
-        missing = np.zeros(n, dtype=bool)
+    missing = missing_labels(labels)  # None, NaN, pandas' NA
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         shown = labels[i].item() if isinstance(labels[i], np.generic) else labels[i]

@@ -11,7 +11,7 @@ from cxmodel._arguments import got, interaction_log
 from cxmodel._periods import period_index
 from cxmodel._pieces import warn
 from cxmodel._sums import grouped_sums
-from cxmodel._tables import MetricTable
+from cxmodel._tables import MetricTable, check_key_names
 from cxmodel.errors import DataWarning, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.log._kinds import read_kinds
@@ -20,6 +20,13 @@ from cxmodel.metrics._accumulators import group_rows
 from cxmodel.metrics._groups import group_table
 
 __all__ = ["check_purchase_values", "value_summary"]
+
+
+#: the columns of value_summary() after its keys
+_VALUE_COLUMNS = (
+    "customers", "orders", "revenue", "refunds", "net_revenue", "aov", "frequency",
+    "historical_clv",
+)  # fmt: skip
 
 
 def value_summary(
@@ -98,6 +105,7 @@ def value_summary(
         names.append("period")
         keys.append(period_index(log.timestamps[money], period, timezone))
     rows = int(money.sum())
+    check_key_names(names, _VALUE_COLUMNS, "value")
     if names:  # labels in their order (numbers as numbers, "(missing)" last), periods decoded
         decoded, group, g = group_table(names, keys, rows, period)
     else:

@@ -68,6 +68,15 @@ def as_design(
     out_names = name_sequence(names, where, "names") if names is not None else default
     if len(out_names) != mat.shape[1]:
         raise SchemaError(f"{len(out_names)} names for {mat.shape[1]} columns of {what}")
+    first: dict[str, int] = {}
+    for j, name in enumerate(out_names):  # one coefficient per name: a repeat would be lost
+        if name in first:
+            raise SchemaError(
+                f"{where}: covariate {name!r} names columns {first[name] + 1} and {j + 1} of "
+                f"{what}; the fitted coefficients are looked up by name, so give each column "
+                "its own"
+            )
+        first[name] = j
     return np.ascontiguousarray(mat), out_names
 
 

@@ -379,6 +379,15 @@ def summarise_purchases(
     if as_of is not None:
         end = as_of_period(as_of, freq, timezone)
         keep = per <= end
+        if ts.shape[0] and not keep.any():  # purchases, all after as_of: not "none at all"
+            earliest = us_to_datetime(int(ts.min())).isoformat().replace("+00:00", "Z")
+            moment = as_of_us(as_of, zone=timezone, zone_arg="timezone")
+            when = us_to_datetime(moment).isoformat().replace("+00:00", "Z")
+            raise DataError(
+                f"rfm_summary(): as_of {when} is before the log's first {kind!r} interaction "
+                f"({earliest}, in its {freq!r} period): no purchase had been made yet; check the "
+                "year, or pass a later as_of"
+            )
         codes, per, vals = codes[keep], per[keep], vals[keep]
     if codes.shape[0] == 0:
         raise DataError(f"no {kind!r} interactions to summarise")

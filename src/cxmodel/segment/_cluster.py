@@ -108,6 +108,29 @@ def _rounding_spread(largest: npt.NDArray[np.float64], n: npt.ArrayLike) -> npt.
     return out
 
 
+def _distinct_enough(z: npt.NDArray[np.float64], n_clusters: int) -> int:
+    """``n_clusters``, or the number of distinct customers (rows of ``z``) when fewer, with a
+    DataWarning: k-means cannot make more clusters than there are distinct points (a text or
+    true/false feature alone has a few), and scikit-learn's own warning would say so in its
+    terms.
+
+    Examples
+    --------
+    >>> _distinct_enough(np.array([[0.0], [1.0], [1.0]]), 2)
+    2
+    """
+    distinct = int(np.unique(z, axis=0).shape[0])
+    if distinct >= n_clusters:
+        return n_clusters
+    warn(
+        f"cluster(): the {z.shape[0]:,} customers take only {distinct:,} distinct values of "
+        f"the features, fewer than n_clusters={n_clusters}: {distinct:,} clusters are formed; "
+        "add features that tell the customers apart, or ask for fewer clusters",
+        DataWarning,
+    )
+    return distinct
+
+
 def _check_values(
     x: npt.NDArray[np.float64], names: list[str], customers: npt.NDArray[np.object_]
 ) -> None:
@@ -251,6 +274,7 @@ def cluster(
     random_state = random_seed(random_state, "cluster()", "random_state", generator=False)
     columns = feature_columns(table, features)
     names = list(columns)
+    default = estimator is None
     if estimator is None:
         n_clusters = positive_integer(n_clusters, "cluster()", "n_clusters")
         if n_clusters > len(table):
@@ -258,7 +282,6 @@ def cluster(
                 f"n_clusters={n_clusters} exceeds the number of customers ({len(table)})"
             )
         sk = import_optional("sklearn.cluster", "cluster()")
-        estimator = sk.KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state)
     elif not callable(getattr(estimator, "fit_predict", None)):
         raise SchemaError(
             f"estimator {estimator!r} has no fit_predict(X) method; pass a scikit-learn-compatible "
@@ -269,6 +292,9 @@ def cluster(
     kept = _varying(x, names)
     x, names = x[:, kept], [names[j] for j in kept.tolist()]
     z, center, scale = standardise(x)
+    if default:
+        n_clusters = _distinct_enough(z, n_clusters)
+        estimator = sk.KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state)
     labels = _labels(estimator.fit_predict(z), estimator, table.customer_id)
     k = int(labels.max()) + 1 if labels.size else 0
     codes = np.where(labels >= 0, labels, k)  # noise labels (-1, e.g. DBSCAN) are set aside

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from cxmodel._arguments import missing_labels
 from cxmodel._pieces import warn
 from cxmodel.errors import DataWarning, SchemaError, counted_warning
 
@@ -85,6 +86,13 @@ def group_mask(table: CustomerTable, group: Any, what: str) -> npt.NDArray[np.bo
             )
         return arr
     ids = arr.astype(object).ravel()
+    missing = missing_labels(ids)
+    if missing.any():  # a nullable boolean mask with NA, or a missing id
+        i = int(np.flatnonzero(missing)[0])
+        raise SchemaError(
+            f"{what}[{i}] is missing ({ids[i]!r}; {int(missing.sum()):,} of {ids.size:,} are); "
+            "a group is a boolean mask with True or False for every table row, or customer ids"
+        )
     mask = np.isin(table.customer_id, ids)
     if ids.size and not mask.any():
         raise SchemaError(f"{what} names no customer of the table (e.g. {ids[0]!r})")
