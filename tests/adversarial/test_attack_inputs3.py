@@ -356,13 +356,6 @@ class TestGroupColumnsNamedAsResults:
             with pytest.raises(SchemaError, match=rf"by='{name}'"):
                 call(log, name)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="cxmodel.text.sentiment_trend builds its table as {**keys, 'n': ...}: by='n' "
-        "(or 'mean', 'se') is overwritten by the statistic, as the metrics' tables were; the "
-        "fix is a check_key_names call in text/_sentiment.py, a module this change leaves to "
-        "its owners",
-    )
     def test_sentiment_trend(self) -> None:
         """The text module's sentiment trend by a column named 'n'."""
         log = cx.InteractionLog.from_arrays(

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from cxmodel._arguments import got, interaction_log, name_sequence
 from cxmodel._pieces import warn
 from cxmodel._result import Result
-from cxmodel._tables import MetricTable
+from cxmodel._tables import MetricTable, check_key_names
 from cxmodel.errors import DataError, DataWarning, SchemaError, ValueTypeError
 from cxmodel.log import InteractionLog
 from cxmodel.text._documents import documents
@@ -327,6 +327,7 @@ def sentiment_trend(
         np.where(codes < 0, len(cats), codes)[rows]
     ]
     names, columns = key_columns(by, labels, period, log.timestamps[rows], timezone)
+    check_key_names(names, ("n", "mean", "se", "ci_low", "ci_high"), "sentiment trend")
     keys, group, size = group_table(names, columns, int(rows.sum()), period)
     values = sentiment[rows]
     n = np.bincount(group, minlength=size)
