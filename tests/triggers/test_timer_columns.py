@@ -102,11 +102,12 @@ class TestHeld:
         second.advance(3 * DAY, inclusive=True)
         assert [(f.customer_id, f.time.day) for f in second.emitted] == [("a", 4)]
 
+    @pytest.mark.parametrize("customers", [300, 1500])
     @pytest.mark.parametrize("path", [COLUMNAR, PER_ROW])
-    def test_same_as_a_kept_rule(self, path: int) -> None:
-        """The same firings (emitted and suppressed) and stored states as the rule kept per
-        customer, cut into calls of every size."""
-        recs = records()
+    def test_same_as_a_kept_rule(self, path: int, customers: int) -> None:
+        """The same firings and stored states as the rule kept per customer, cut into calls
+        of every size (1,500 customers: their slots in several blocks)."""
+        recs = records(customers=customers)
         held, kept = engine_of(parse(HELD), path), engine_of(parse(KEPT), PER_ROW)
         got, expected = [], []
         for size in (1, 7, 1500, 1492):

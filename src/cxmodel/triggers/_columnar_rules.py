@@ -432,6 +432,7 @@ def _inactivity_held(
             columns.view("rank")[due],
         )
         columns.view("due")[due] = NEVER
+    columns.refresh()
     runner.timers = []
     columns.queued = NEVER
     runner.queue_held(columns)

@@ -698,7 +698,7 @@ class RuleRunner:
         if columns is None:  # the rule went
             return
         columns.queued = NEVER  # (this entry left the queue)
-        slots = columns.due_before(limit)
+        slots, blocks = columns.due_soon(limit)
         if len(slots):
             if self.before is not None:
                 columns.save(slots, self.before)
@@ -711,6 +711,7 @@ class RuleRunner:
                 reader = self.readers.get(cid) or self.reader(cid)
                 self.found(plan, state, plan.candidate(state, when, anchor, None, None, reader),
                            reader)  # fmt: skip
+        columns.refresh(blocks)
         self.queue_held(columns)
 
     def queue_held(self, columns: TimerColumns) -> None:

@@ -41,6 +41,9 @@ NEVER = 2**63 - 1
 #: the last emitted time of a customer who never emitted
 NO_TIME = -(2**63)
 _INTS = ("due", "time", "seq", "rank", "last")
+#: slots per block of :attr:`TimerColumns.low` (the columns grow by whole blocks)
+BLOCK = 512
+_SHIFT = 9
 
 
 def inactivity_on_arrays(plan: RulePlan) -> bool:
@@ -103,6 +106,9 @@ class TimerColumns:
         self.seq = array("q")
         self.rank = array("q")
         self.last = array("q")  # NO_TIME: never emitted
+        #: per block of BLOCK slots, a time at or before its earliest timer: one interaction
+        #: at a time looks for the timers falling due in the blocks it names only
+        self.low = array("q")
         self.kind: npt.NDArray[np.object_] = np.empty(0, dtype=object)
         self.ident: npt.NDArray[np.object_] = np.empty(0, dtype=object)
         #: the time of the earliest entry of this rule on the runner's queue (NEVER: none)
@@ -145,6 +151,8 @@ class TimerColumns:
 
     def _grow(self, size: int) -> None:
         more = size - len(self.due)
+        assert size % BLOCK == 0
+        self.low.extend(array("q", [NEVER]) * (more // BLOCK))
         self.due.extend(array("q", [NEVER]) * more)
         self.last.extend(array("q", [NO_TIME]) * more)
         for name in ("time", "seq", "rank"):
@@ -181,6 +189,8 @@ class TimerColumns:
         if due[slot] == NEVER or self.time[slot] != time:
             due[slot] = when = time + self.delay
             self.time[slot] = time
+            if when < self.low[slot >> _SHIFT]:
+                self.low[slot >> _SHIFT] = when
             return self.queue_at(when)
         return None
 
@@ -234,6 +244,8 @@ class TimerColumns:
             self.due[slot], self.time[slot] = timer.due, row.time
             self.seq[slot], self.rank[slot] = row.seq, row.rank
             self.kind[slot], self.ident[slot] = row.kind, row.interaction_id
+            if timer.due < self.low[slot >> _SHIFT]:
+                self.low[slot >> _SHIFT] = timer.due
         else:
             self.due[slot] = NEVER
         self.last[slot] = NO_TIME if state.last_emitted is None else state.last_emitted
@@ -265,6 +277,7 @@ class TimerColumns:
                 for name, column in zip(_INTS, values[: len(_INTS)], strict=True):
                     self.view(name)[slots] = column
                 self.kind[slots], self.ident[slots] = values[len(_INTS) :]
+            self.refresh()
         self.undo, self.undo_for = [], None
 
     def pending(self) -> int:
@@ -272,9 +285,33 @@ class TimerColumns:
         return int(np.count_nonzero(self.view("due") != NEVER))
 
     def earliest(self) -> int:
-        """The earliest due time (NEVER: no timer)."""
-        due = self.view("due")
-        return int(due.min()) if len(due) else NEVER
+        """A time at or before the earliest timer, the earliest itself after
+        :meth:`refresh` (NEVER: no timer)."""
+        low = self.view("low")
+        return int(low.min()) if len(low) else NEVER
+
+    def refresh(self, blocks: npt.NDArray[np.int64] | None = None) -> None:
+        """Set the blocks' (all, or ``blocks``) earliest times from their timers."""
+        due = self.view("due").reshape(-1, BLOCK)
+        low = self.view("low")
+        if blocks is None:
+            if len(low):
+                low[:] = due.min(axis=1)
+        elif len(blocks):
+            low[blocks] = due[blocks].min(axis=1)
+
+    def due_soon(self, limit: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """:meth:`due_before` ``limit``, looking only in the blocks whose earliest time says
+        they may hold one; and those blocks (to :meth:`refresh` once the timers fired)."""
+        blocks = np.flatnonzero(self.view("low") < limit)
+        if not len(blocks):
+            return blocks.astype(np.int64), blocks.astype(np.int64)
+        within = (blocks[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+        due = self.view("due")[within]
+        slots = within[due < limit]
+        if len(slots) > 1:
+            slots = slots[np.lexsort((self.view("seq")[slots], self.view("due")[slots]))]
+        return slots.astype(np.int64), blocks.astype(np.int64)
 
     def due_before(self, limit: int) -> npt.NDArray[np.int64]:
         """The slots whose timers fall due before ``limit``, by due time then release
