@@ -251,6 +251,8 @@ def test_an_inactivity_timer_keeps_only_what_its_firing_reads() -> None:
         for path in (COLUMNAR, PER_ROW):
             engine: TriggerEngine = engine_of(rules, path, max_future=None)
             engine.process_many(recs)
-            fields = engine._runner.states["c0"].rules["t"].timer.row.fields
+            runner = engine._runner  # (a rule without payload holds its timers as columns)
+            timer = runner.rule_state(runner.states["c0"], "t").timer
+            fields = timer.row.fields
             assert set(fields) == (kept or {"kind", "interaction_id", "product"})
             assert [f.payload for f in engine.advance_to(as_of)] == expected

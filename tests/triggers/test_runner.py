@@ -43,6 +43,9 @@ def fired(firings: list[Any]) -> list[tuple[str, str, str]]:
 
 
 INACTIVE = "trigger idle:\n    when inactive for 2 days\n    emit nudge"
+# the same with a payload: its state is kept in each customer's state, its timers each on the
+# queue (without, the rule's state is held as columns: see test_timer_columns.py)
+INACTIVE_KEPT = "trigger idle:\n    when inactive for 2 days\n    emit nudge(n = 1)"
 
 
 class TestTimers:
@@ -50,7 +53,7 @@ class TestTimers:
         """a at days 0 and 1, b at day 1: a's clock restarts at day 1 but its queue entry
         stays at day 2 (one entry per timer) and moves to day 3 when it comes up; both fire
         at day 3, a first (its timer was queued first)."""
-        r = runner(INACTIVE)
+        r = runner(INACTIVE_KEPT)
         for x in (row("a", 0, "view"), row("a", 1, "view"), row("b", 1, "view")):
             r.release(x)
         assert r.emitted == []
@@ -70,7 +73,7 @@ class TestTimers:
 
     def test_a_later_row_passes_due_timers_first(self) -> None:
         """Releasing a row at day 5 first fires the timer due at day 3."""
-        r = runner(INACTIVE)
+        r = runner(INACTIVE_KEPT)
         r.release(row("a", 1, "view"))
         r.release(row("a", 5, "view"))
         assert fired(r.emitted) == [("idle", "a", "1970-01-04")]
@@ -161,10 +164,10 @@ class TestSchedule:
     def test_stored_state_goes_back_on_the_queue(self) -> None:
         """A state read back from its dict puts its timer and waiting firings on a new
         runner's queue."""
-        first = runner(INACTIVE)
+        first = runner(INACTIVE_KEPT)
         first.release(row("a", 1, "view"))
         stored = CustomerState.from_dict("a", first.states["a"].to_dict())
-        second = runner(INACTIVE)
+        second = runner(INACTIVE_KEPT)
         second.states["a"] = stored
         second.schedule(stored)
         assert second.timers == [(3 * DAY, TIMER, 0, "a", "idle")]

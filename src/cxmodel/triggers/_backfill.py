@@ -89,8 +89,9 @@ def adopt(runner: RuleRunner, helper: RuleRunner, plan: RulePlan, held: set[str]
         mine = runner.touch(cid)
         if fresh:
             mine.last_time, mine.tie_count = theirs.last_time, theirs.tie_count
-        if name in theirs.rules:
-            mine.rules[name] = theirs.rules[name]
+        rs = helper.rule_state(theirs, name)  # (held as columns there, maybe)
+        if rs is not None:
+            mine.rules[name] = rs
         for agg in new_keys:
             if agg.mode == "running" and agg.store_key in theirs.running:
                 mine.running.setdefault(agg.store_key, theirs.running[agg.store_key])

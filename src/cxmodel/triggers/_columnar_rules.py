@@ -45,6 +45,12 @@ from cxmodel.triggers._ingest import Row, bare_fields
 from cxmodel.triggers._operators import AggregatePlan, RulePlan
 from cxmodel.triggers._policies import absence, policy_reason, take_consent
 from cxmodel.triggers._runner import TIMER, RuleRunner
+from cxmodel.triggers._timer_columns import (
+    NEVER,
+    NO_TIME,
+    TimerColumns,
+    inactivity_on_arrays,
+)
 
 if TYPE_CHECKING:
     from cxmodel.triggers._columnar import Released
@@ -91,7 +97,9 @@ def run_rules(
                 decided[name].apply(runner, released, heap, frontier)
                 continue  # (its timers join the others' below)
             runner.timers = heap
-            if _inactivity_on_arrays(plan):  # (takes its entries in any order)
+            if name in runner.held:  # its state and queue are its columns
+                _inactivity_held(runner, runner.held[name], released, frontier)
+            elif _inactivity_on_arrays(plan):  # (takes its entries in any order)
                 _inactivity(runner, plan, released, states, frontier)
             else:
                 heapq.heapify(heap)
@@ -356,18 +364,146 @@ def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
 
 
 # -- when inactive for D, on arrays --------------------------------------------------------------
-def _inactivity_on_arrays(plan: RulePlan) -> bool:
-    """Whether ``plan`` is a ``when inactive for D`` decided on arrays: a fixed ``D``, and
-    nothing it reads at its firings (aggregates, consent) or decides later (quiet hours)."""
-    rule = plan.rule
-    return (
-        plan.when_mode == "inactive"
-        and plan.delay is not None
-        and not plan.aggregates
-        and not plan.ev_when
-        and rule.consent is None
-        and rule.quiet is None
-    )
+_inactivity_on_arrays = inactivity_on_arrays
+
+
+def _inactivity_held(
+    runner: RuleRunner, columns: TimerColumns, released: Released, frontier: int
+) -> None:
+    """``when inactive for D`` held as columns (``_timer_columns.py``) over the released
+    interactions, on arrays: a customer's timer of before the call fires where it falls due
+    before their first interaction, the timer of each interaction where their next one comes
+    more than D later; then the timer moves on to their last interaction, and every timer
+    falling due before ``frontier`` fires. The firings are decided by the rule's policies in
+    each customer's time order and kept as columns.
+
+    ``runner.timers`` holds the rule's entries on the queue, which its columns replace: one
+    entry is queued again at the earliest timer left."""
+    plan, delay, before = columns.plan, columns.delay, runner.before
+    found = _HeldFirings(plan, columns, keep=runner.suppressed is not None)
+    n = released.n
+    if n:
+        order = released.by_customer()  # by customer, then release order
+        c_sorted, t_sorted = released.customer_codes[order], released.times[order]
+        same = np.zeros(n, dtype=bool)
+        same[1:] = c_sorted[1:] == c_sorted[:-1]
+        gap = np.zeros(n, dtype=bool)  # the timer of the interaction before falls due first
+        gap[1:] = same[1:] & (t_sorted[1:] > t_sorted[:-1] + delay)
+        heads = np.flatnonzero(~same)
+        ends = np.append(heads[1:], n) - 1
+        slots = columns.slots_of(released.customers[order[heads]].tolist())
+        if before is not None:
+            columns.save(slots, before)
+        old = columns.view("due")[slots]
+        # the timers falling due before the customer's next interaction: those of before
+        # the call (anchored as the columns say) and those of the interactions before a gap
+        early = np.flatnonzero(old < t_sorted[heads])
+        at_gap = order[np.flatnonzero(gap) - 1]
+        if len(early) or len(at_gap):
+            group = np.cumsum(~same) - 1  # sorted position -> the customer's place in slots
+            mine = slots[early]
+            found.add(
+                np.concatenate([mine, slots[group[np.flatnonzero(gap) - 1]]]),
+                np.concatenate([old[early], released.times[at_gap] + delay]),
+                np.concatenate([columns.view("time")[mine], released.times[at_gap]]),
+                np.concatenate([columns.kind[mine], released.kinds[at_gap]]),
+                np.concatenate([columns.ident[mine], released.id_column(at_gap)]),
+                np.concatenate([columns.view("rank")[mine], released.ranks[at_gap]]),
+            )
+        at = order[ends]  # each customer's last interaction anchors their timer
+        times = released.times[at]
+        columns.view("due")[slots] = times + delay
+        columns.view("time")[slots] = times
+        columns.view("seq")[slots] = released.start + at
+        columns.view("rank")[slots] = released.ranks[at]
+        columns.kind[slots] = released.kinds[at]
+        columns.ident[slots] = released.id_column(at)
+    due = columns.due_before(frontier)  # in time order, as advance fires them
+    if len(due):
+        runner.touch_all([columns.names[slot] for slot in due.tolist()])
+        if before is not None:
+            columns.save(due, before)
+        found.add(
+            due,
+            columns.view("due")[due],
+            columns.view("time")[due],
+            columns.kind[due],
+            columns.ident[due],
+            columns.view("rank")[due],
+        )
+        columns.view("due")[due] = NEVER
+    columns.refresh()
+    runner.timers = []
+    columns.queued = NEVER
+    runner.queue_held(columns)
+    found.output(runner)
+
+
+class _HeldFirings:
+    """The firings of a ``when inactive for D`` rule held as columns over one call, decided
+    by its policies in each customer's time order and kept as columns (emitted, and
+    suppressed when the call returns them: ``keep``)."""
+
+    def __init__(self, plan: RulePlan, columns: TimerColumns, *, keep: bool) -> None:
+        self.rule = plan.rule
+        self.columns = columns
+        self.keep = keep
+        self.keeps_last_emitted = plan.keeps_last_emitted
+        # per outcome (emitted, suppressed): slot, due, anchor time, kind, id, rank, reason
+        self.found: tuple[list[tuple[Any, ...]], ...] = ([], [])
+
+    def add(self, slots: Any, dues: Any, times: Any, kinds: Any, ids: Any, ranks: Any) -> None:
+        """Timers fell due: at ``dues``, anchored on interactions at ``times`` of ``kinds``,
+        ``ids`` and ``ranks``, of the customers of ``slots`` (a customer's in time order,
+        but apart from the customer's last emitted time the rule's policies read nothing:
+        each customer is decided in time order, whatever the order of the others)."""
+        rule, columns, keep = self.rule, self.columns, self.keep
+        last, names = columns.last, columns.names
+        keeps = self.keeps_last_emitted
+        emitted, suppressed = self.found
+        order = np.lexsort((dues, slots))
+        for slot, due, time, kind, ident, rank in zip(
+            slots[order].tolist(), dues[order].tolist(), times[order].tolist(),
+            kinds[order].tolist(), ids[order].tolist(), ranks[order].tolist(), strict=True,
+        ):  # fmt: skip
+            previous = last[slot]
+            reason = policy_reason(
+                rule, None if previous == NO_TIME else previous, due, True, None, names[slot]
+            )
+            if reason is None:
+                if keeps:
+                    last[slot] = due
+                emitted.append((slot, due, time, kind, ident, rank, None))
+            elif keep:
+                suppressed.append((slot, due, time, kind, ident, rank, reason))
+
+    def output(self, runner: RuleRunner) -> None:
+        """Add the firings to the call's output as blocks."""
+        rule, names = self.rule, self.columns.names
+        for found, out in zip(
+            self.found, (runner.emitted_blocks, runner.suppressed_blocks), strict=True
+        ):
+            if not found:
+                continue
+            slots, dues, times, kinds, ids, ranks, reasons = zip(*found, strict=True)
+            suppressed = out is runner.suppressed_blocks
+            out.append(
+                FiringBlock(
+                    trigger=rule.name,
+                    action=rule.emit.action,
+                    customer=object_array(names[slot] for slot in slots),
+                    rank=np.zeros(len(found), dtype=np.int64),
+                    time=np.array(dues, dtype=np.int64),
+                    when_kind=object_array(kinds),
+                    when_time=np.array(times, dtype=np.int64),
+                    when_id=object_array(ids) if any(i is not None for i in ids) else None,
+                    anchor_rank=np.array(ranks, dtype=np.int64),
+                    restart=False,
+                    reason=object_array(reasons) if suppressed else None,
+                    ranked=False,
+                    absent=absence(rule),
+                )
+            )
 
 
 def _inactivity(

@@ -20,7 +20,7 @@ give the JSON form a durable store keeps.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cxmodel._arguments import got
@@ -165,6 +165,7 @@ class CustomerState:
         "consent_default",
         "contacts",
         "customer",
+        "held",
         "kept",
         "last_time",
         "rules",
@@ -174,8 +175,11 @@ class CustomerState:
         "windows",
     )
 
-    def __init__(self, customer: str) -> None:
+    def __init__(self, customer: str, held: Mapping[str, Any] | None = None) -> None:
         self.customer = customer
+        #: the rules whose state is held as columns, not in ``rules`` (rule name ->
+        #: :class:`~cxmodel.triggers._timer_columns.TimerColumns`, the runner's, shared)
+        self.held = held
         self.last_time: int | None = None  # the latest interaction's time
         self.tie_count = 0  # interactions at last_time so far (the next one's rank)
         self.seen: dict[str, int] = {}  # interaction id -> time, while it may be re-delivered
@@ -212,7 +216,7 @@ class CustomerState:
         >>> sorted(state.seen), sorted(twin.seen)
         (['e1'], ['e1', 'e2'])
         """
-        out = CustomerState(self.customer)
+        out = CustomerState(self.customer, self.held)
         out.last_time = self.last_time
         out.tie_count = self.tie_count
         out.seen = dict(self.seen)
@@ -229,6 +233,12 @@ class CustomerState:
         """The JSON-ready form (``contacts`` only when a contact policy counted a firing);
         values, windows and rules by name, so that the text a store keeps does not depend
         on the order the engine first met them in (which differs between its paths)."""
+        rules = {k: v.to_dict() for k, v in self.rules.items() if not v.empty()}
+        if self.held:  # those held as columns, written as a RuleState writes them
+            for name, columns in self.held.items():
+                held = columns.rule_dict(self.customer)
+                if held is not None:
+                    rules[name] = held
         out = {
             "last_time": self.last_time,
             "tie_count": self.tie_count,
@@ -238,7 +248,7 @@ class CustomerState:
             "running": {k: v.to_list() for k, v in sorted(self.running.items())},
             "windows": {k: [list(e) for e in v] for k, v in sorted(self.windows.items())},
             "kept": {k: [r.to_list() for r in v] for k, v in self.kept.items()},
-            "rules": {k: v.to_dict() for k, v in sorted(self.rules.items()) if not v.empty()},
+            "rules": dict(sorted(rules.items())),
         }
         if self.contacts:
             out["contacts"] = {k: [list(e) for e in v] for k, v in self.contacts.items()}

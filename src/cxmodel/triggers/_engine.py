@@ -506,6 +506,7 @@ class TriggerEngine:
                     waiting += len(rs.waiting)
                     timers += rs.timer is not None
                     timers += sum(1 for a in rs.anchors.values() if a.due is not None)
+            timers += sum(columns.pending() for columns in self._runner.held_list)
             return {
                 "customers": len(self._runner.states),
                 "pending_anchors": anchors,

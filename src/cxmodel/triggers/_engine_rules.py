@@ -114,6 +114,7 @@ def change_rules(
         runner.alerts.committed()
     finally:
         runner.before = None
+        runner.held_gone.clear()  # (kept for a rollback of the change)
     return changed
 
 

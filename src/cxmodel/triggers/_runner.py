@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from cxmodel._time import us_to_datetime
 from cxmodel.triggers._alert_stream import AlertMonitor
 from cxmodel.triggers._alerts import numeric_fields as alert_numeric_fields
@@ -43,6 +45,7 @@ from cxmodel.triggers._policies import (
     take_consent,
 )
 from cxmodel.triggers._rules import RuleSet
+from cxmodel.triggers._timer_columns import NEVER, TimerColumns, held_on_arrays
 from cxmodel.triggers._truths import truth_uses
 
 __all__ = ["DECISION", "TIMER", "RuleRunner"]
@@ -73,6 +76,13 @@ class RuleRunner:
         self.use_policies(rules)
         self.alerts = AlertMonitor(rules.alerts)  # over everyone: its state is in the meta
         self.states: dict[str, CustomerState] = {}
+        #: the rules whose state is held as columns (see ``_timer_columns.py``): changed in
+        #: place, since every customer's state refers to it
+        self.held: dict[str, TimerColumns] = {}
+        self.held_list: list[TimerColumns] = []
+        #: the columns of rules a change of the rules removed, until it is committed: a
+        #: change rolled back takes them back (see ``_engine_rules.change_rules``)
+        self.held_gone: dict[str, TimerColumns] = {}
         #: the customers whose states may remember interaction ids (every one that does is
         #: here), so that forgetting ids looks at them only, not at every customer
         self.remembering: set[str] = set()
@@ -114,8 +124,11 @@ class RuleRunner:
                 self.aggregates_by_kind.setdefault(agg.kind, []).append(agg)
         self.every_kind: list[RulePlan] = []  # inactive / no ... for: every kind concerns them
         self._by_kind: dict[str, list[RulePlan]] = {}
+        self._hold()
         for plan in self.plans.values():
             if plan.rule.when.reach is not None:  # a catalogue rule: see self.catalogue
+                continue
+            if plan.name in self.held:  # restarted on its columns (held_list)
                 continue
             if plan.when_mode != "event":
                 self.every_kind.append(plan)
@@ -181,6 +194,52 @@ class RuleRunner:
             j.store_key for joins in self.catalogue.joins.values() for j in joins
         }
 
+    def _hold(self) -> None:
+        """Hold the state of the rules :func:`held_on_arrays` says as columns: a rule that
+        becomes one has its customers' states taken into its columns, one that stops being
+        one (still active: a contact policy now decides it) has them put back."""
+        wanted = {
+            name: plan
+            for name, plan in self.plans.items()
+            if plan.rule.when.reach is None and held_on_arrays(plan, self.contact)
+        }
+        for name, columns in list(self.held.items()):
+            if wanted.get(name) is columns.plan:
+                continue
+            del self.held[name]
+            if self.plans.get(name) is not columns.plan:  # the rule went, with its state
+                self.held_gone[name] = columns
+                for cid in [c for c in columns.slots if columns.rule_state(c) is not None]:
+                    if cid in self.states:
+                        self.touch(cid)  # (so that the store drops it too)
+                continue
+            for cid in list(columns.slots):  # still active: back into the states
+                state, rs = self.states.get(cid), columns.rule_state(cid)
+                if state is not None and rs is not None:
+                    state.rules[name] = rs
+                    self.schedule(state, only=name)
+        for name, plan in wanted.items():
+            if name in self.held:
+                continue
+            gone = self.held_gone.pop(name, None)
+            if gone is not None and gone.plan is plan:  # a removal rolled back
+                self.held[name] = gone
+                gone.queued = NEVER
+                self.queue_held(gone)
+            else:
+                self.held[name] = TimerColumns(plan)
+                for state in self.states.values():
+                    if name in state.rules:
+                        self.schedule(state, only=name)
+        self.held_list = list(self.held.values())
+
+    def rule_state(self, state: CustomerState, name: str) -> RuleState | None:
+        """The customer's state of rule ``name``, from their state or the rule's columns."""
+        rs = state.rules.get(name)
+        if rs is None and name in self.held:
+            rs = self.held[name].rule_state(state.customer)
+        return rs
+
     def use_policies(self, rules: RuleSet) -> None:
         """Follow the contact policies of ``rules`` (the engine's rules, after a change)."""
         self.contact = {name: p for p in rules.policies for name in p.rules}
@@ -191,13 +250,21 @@ class RuleRunner:
         """Put a customer's timers and waiting firings (of rule ``only``, or every active
         rule) on the timer queue."""
         cid = state.customer
+        state.held = self.held
         if state.seen:
             self.remembering.add(cid)
         if _holds_buffers(state):
             self.buffering.add(cid)
         self.catalogue.register(state)
-        for name, rs in state.rules.items():
+        for name, rs in list(state.rules.items()):
             if name not in self.plans if only is None else name != only:
+                continue
+            columns = self.held.get(name)
+            if columns is not None:  # taken into the rule's columns
+                del state.rules[name]
+                when = columns.adopt(cid, rs, self.before)
+                if when is not None:
+                    heapq.heappush(self.timers, (when, TIMER, -1, CATALOGUE, name))
                 continue
             if rs.timer is not None and rs.timer.due is not None:
                 heapq.heappush(self.timers, (rs.timer.due, TIMER, rs.timer.row.seq, cid, name))
@@ -240,7 +307,7 @@ class RuleRunner:
             if self.before is not None:  # a copy to roll back to if the call's commit fails
                 self.before[cid] = None if state is None else state.copy()
         if state is None:
-            state = self.states[cid] = CustomerState(cid)
+            state = self.states[cid] = CustomerState(cid, self.held)
         return state
 
     def touch_all(self, cids: list[str]) -> list[CustomerState]:
@@ -250,8 +317,9 @@ class RuleRunner:
         if self.before is not None:
             return list(map(self.touch, cids))
         states = self.states
+        held = self.held
         for cid in [cid for cid in cids if cid not in states]:
-            states[cid] = CustomerState(cid)
+            states[cid] = CustomerState(cid, held)
         self.touched.update(cids)
         return list(map(states.__getitem__, cids))
 
@@ -324,6 +392,8 @@ class RuleRunner:
         state = self.states.pop(cid, None)
         if state is not None:
             self.catalogue.unregister(state)
+        for columns in [*self.held_list, *self.held_gone.values()]:
+            columns.forget(cid)
         self.remembering.discard(cid)
         self.buffering.discard(cid)
         self.traits.pop(cid, None)
@@ -345,6 +415,10 @@ class RuleRunner:
         """Put the customers a call touched back as :meth:`touch` copied them (``before``),
         their timers scheduled again: the call failed."""
         assert self.before is not None
+        for columns in self.held_list:
+            columns.roll_back(self.before)
+            columns.queued = NEVER
+            self.queue_held(columns)
         for cid, state in self.before.items():
             if state is None:
                 self.states.pop(cid, None)
@@ -428,6 +502,10 @@ class RuleRunner:
             self.remembering.add(state.customer)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
+        for columns in self.held_list:
+            when = columns.restart(cid, row, self.before)
+            if when is not None:
+                heapq.heappush(self.timers, (when, TIMER, -1, CATALOGUE, columns.name))
         if kind in self._by_kind:
             for plan in self._by_kind[kind]:
                 if plan.when_mode == "event":
@@ -543,6 +621,8 @@ class RuleRunner:
         >>> runner.timers_due(2, 2), runner.timers_due(2, 3)
         (True, False)
         """
+        for columns in self.held_list:  # (their entries on the queue count too: at most one)
+            at_least -= int(np.count_nonzero(columns.view("due") <= time))
         if at_least <= 0:
             return True
         heap = self.timers
@@ -567,7 +647,10 @@ class RuleRunner:
         while timers and (timers[0][0] < limit or (inclusive and timers[0][0] == limit)):
             due, phase, order, cid, name = heapq.heappop(timers)
             if cid == CATALOGUE:
-                self.catalogue.fire(self, order)
+                if name:  # a rule's timers held as columns
+                    self.fire_held(name, limit + 1 if inclusive else limit)
+                else:
+                    self.catalogue.fire(self, order)
                 continue
             state = states.get(cid)
             plan = plans.get(name)
@@ -607,6 +690,35 @@ class RuleRunner:
                 continue  # 'within D' ran out
             reader = self.readers.get(cid) or self.reader(cid)
             self.found(plan, state, plan.candidate(state, due, anchor, None, None, reader), reader)
+
+    def fire_held(self, name: str, limit: int) -> None:
+        """Fire the timers of rule ``name`` (held as columns) falling due before ``limit``,
+        in time order, and queue the rule's entry again at its next timer."""
+        columns = self.held.get(name)
+        if columns is None:  # the rule went
+            return
+        columns.queued = NEVER  # (this entry left the queue)
+        slots, blocks = columns.due_soon(limit)
+        if len(slots):
+            if self.before is not None:
+                columns.save(slots, self.before)
+            plan, due, names = columns.plan, columns.due, columns.names
+            for slot in slots.tolist():
+                when, cid, anchor = due[slot], names[slot], columns.anchor(slot)
+                due[slot] = NEVER
+                assert cid is not None
+                state = self.touch(cid)
+                reader = self.readers.get(cid) or self.reader(cid)
+                self.found(plan, state, plan.candidate(state, when, anchor, None, None, reader),
+                           reader)  # fmt: skip
+        columns.refresh(blocks)
+        self.queue_held(columns)
+
+    def queue_held(self, columns: TimerColumns) -> None:
+        """Queue an entry for the earliest timer of ``columns``, unless one is queued."""
+        when = columns.queue_at(columns.earliest())
+        if when is not None and when != NEVER:
+            heapq.heappush(self.timers, (when, TIMER, -1, CATALOGUE, columns.name))
 
     def timer_due(self, rs: RuleState, due: int, order: int, cid: str, name: str) -> Anchor | None:
         """The ``when inactive`` / ``when no`` timer of rule ``name`` popped from the queue
@@ -685,6 +797,9 @@ class RuleRunner:
         cid = state.customer
         zone = self.reader(cid).zone if plan.customer_time else None
         last = None if rs is None else rs.last_emitted
+        columns = self.held.get(plan.name) if rs is None else None
+        if columns is not None:
+            last = columns.last_emitted(columns.slot(cid))
         reason = policy_reason(rule, last, due, consent, zone, cid)
         suppressed = self.suppressed
         if reason is not None and suppressed is None:
@@ -711,7 +826,10 @@ class RuleRunner:
             reason=reason,
         )
         if reason is None:
-            if plan.keeps_last_emitted:
+            if columns is not None:
+                if plan.keeps_last_emitted:
+                    columns.last[columns.slot(cid)] = due
+            elif plan.keeps_last_emitted:
                 (rs or state.rule(plan.name)).last_emitted = due
             self.emitted.append(firing)
         elif suppressed is not None:
