@@ -367,6 +367,24 @@ def maybe(expr: Expr, alias: str | None, column: Callable[[str], Any]) -> Any:
 _inactivity_on_arrays = inactivity_on_arrays
 
 
+def _gaps(released: Released, delay: int) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
+    """The released interactions by customer, then release order (``order``), their customer
+    codes and times in that order, whether each has its customer's interaction before it
+    (``same``) more than ``delay`` earlier (``gap``: the timer of the interaction before falls
+    due first), and the positions of each customer's first and last interaction (``heads``,
+    ``ends``) in that order."""
+    n = released.n
+    order = released.by_customer()
+    c_sorted, t_sorted = released.customer_codes[order], released.times[order]
+    same = np.zeros(n, dtype=bool)
+    same[1:] = c_sorted[1:] == c_sorted[:-1]
+    gap = np.zeros(n, dtype=bool)
+    gap[1:] = same[1:] & (t_sorted[1:] > t_sorted[:-1] + delay)
+    heads = np.flatnonzero(~same)
+    ends = np.append(heads[1:], n) - 1
+    return order, c_sorted, t_sorted, same, gap, heads, ends
+
+
 def _inactivity_held(
     runner: RuleRunner, columns: TimerColumns, released: Released, frontier: int
 ) -> None:
@@ -383,14 +401,7 @@ def _inactivity_held(
     found = _HeldFirings(plan, columns, keep=runner.suppressed is not None)
     n = released.n
     if n:
-        order = released.by_customer()  # by customer, then release order
-        c_sorted, t_sorted = released.customer_codes[order], released.times[order]
-        same = np.zeros(n, dtype=bool)
-        same[1:] = c_sorted[1:] == c_sorted[:-1]
-        gap = np.zeros(n, dtype=bool)  # the timer of the interaction before falls due first
-        gap[1:] = same[1:] & (t_sorted[1:] > t_sorted[:-1] + delay)
-        heads = np.flatnonzero(~same)
-        ends = np.append(heads[1:], n) - 1
+        order, _, t_sorted, same, gap, heads, ends = _gaps(released, delay)
         slots = columns.slots_of(released.customers[order[heads]].tolist())
         if before is not None:
             columns.save(slots, before)
@@ -537,15 +548,7 @@ def _inactivity(
     queued: list[Timer] = []
     n = released.n
     if n:
-        cust = released.customer_codes
-        order = released.by_customer()  # by customer, then release order
-        c_sorted, t_sorted = cust[order], released.times[order]
-        same = np.zeros(n, dtype=bool)
-        same[1:] = c_sorted[1:] == c_sorted[:-1]
-        gap = np.zeros(n, dtype=bool)  # the timer of the interaction before falls due first
-        gap[1:] = same[1:] & (t_sorted[1:] > t_sorted[:-1] + delay)
-        heads = np.flatnonzero(~same)
-        ends = np.append(heads[1:], n) - 1
+        order, c_sorted, t_sorted, _, gap, heads, ends = _gaps(released, delay)
         before_gap = np.flatnonzero(gap) - 1
         # rows are made only for each customer's last interaction and those before a gap
         fired: dict[int, list[Row]] = {}
