@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import compress, count, repeat
 from operator import attrgetter, is_
@@ -54,6 +54,7 @@ from cxmodel.triggers._timer_columns import (
 
 if TYPE_CHECKING:
     from cxmodel.triggers._columnar import Released
+    from cxmodel.triggers._rules import Rule
 
 __all__ = ["maybe", "run_rules"]
 
@@ -409,12 +410,13 @@ def _inactivity_held(
         # the timers falling due before the customer's next interaction: those of before
         # the call (anchored as the columns say) and those of the interactions before a gap
         early = np.flatnonzero(old < t_sorted[heads])
-        at_gap = order[np.flatnonzero(gap) - 1]
+        before_gap = np.flatnonzero(gap) - 1  # sorted positions
+        at_gap = order[before_gap]
         if len(early) or len(at_gap):
             group = np.cumsum(~same) - 1  # sorted position -> the customer's place in slots
             mine = slots[early]
             found.add(
-                np.concatenate([mine, slots[group[np.flatnonzero(gap) - 1]]]),
+                np.concatenate([mine, slots[group[before_gap]]]),
                 np.concatenate([old[early], released.times[at_gap] + delay]),
                 np.concatenate([columns.view("time")[mine], released.times[at_gap]]),
                 np.concatenate([columns.kind[mine], released.kinds[at_gap]]),
@@ -448,6 +450,36 @@ def _inactivity_held(
     columns.queued = NEVER
     runner.queue_held(columns)
     found.output(runner)
+
+
+def _timer_block(
+    rule: Rule,
+    customers: Sequence[Any],
+    dues: Sequence[int],
+    times: Sequence[int],
+    kinds: Sequence[Any],
+    ids: Sequence[Any],
+    ranks: Sequence[int],
+    reasons: Sequence[Any] | None,
+) -> FiringBlock:
+    """The firings of a ``when inactive for D`` rule's timers that fell due at ``dues``, of
+    ``customers``, anchored on interactions at ``times`` of ``kinds``, ``ids`` and ``ranks``,
+    as a block (suppressed for ``reasons``, emitted when ``None``)."""
+    return FiringBlock(
+        trigger=rule.name,
+        action=rule.emit.action,
+        customer=object_array(customers),
+        rank=np.zeros(len(customers), dtype=np.int64),
+        time=np.array(dues, dtype=np.int64),
+        when_kind=object_array(kinds),
+        when_time=np.array(times, dtype=np.int64),
+        when_id=object_array(ids) if any(i is not None for i in ids) else None,
+        anchor_rank=np.array(ranks, dtype=np.int64),
+        restart=False,
+        reason=None if reasons is None else object_array(reasons),
+        ranked=False,
+        absent=absence(rule),
+    )
 
 
 class _HeldFirings:
@@ -498,23 +530,9 @@ class _HeldFirings:
                 continue
             slots, dues, times, kinds, ids, ranks, reasons = zip(*found, strict=True)
             suppressed = out is runner.suppressed_blocks
-            out.append(
-                FiringBlock(
-                    trigger=rule.name,
-                    action=rule.emit.action,
-                    customer=object_array(names[slot] for slot in slots),
-                    rank=np.zeros(len(found), dtype=np.int64),
-                    time=np.array(dues, dtype=np.int64),
-                    when_kind=object_array(kinds),
-                    when_time=np.array(times, dtype=np.int64),
-                    when_id=object_array(ids) if any(i is not None for i in ids) else None,
-                    anchor_rank=np.array(ranks, dtype=np.int64),
-                    restart=False,
-                    reason=object_array(reasons) if suppressed else None,
-                    ranked=False,
-                    absent=absence(rule),
-                )
-            )
+            customers = [names[slot] for slot in slots]
+            out.append(_timer_block(rule, customers, dues, times, kinds, ids, ranks,
+                                    reasons if suppressed else None))  # fmt: skip
 
 
 def _inactivity(
@@ -737,23 +755,12 @@ class _TimerFirings:
         ):
             if not found:
                 continue
-            cids, times, rows, reasons = zip(*found, strict=True)
-            ids = [row.interaction_id for row in rows]
+            cids, dues, rows, reasons = zip(*found, strict=True)
             suppressed = out is runner.suppressed_blocks
             out.append(
-                FiringBlock(
-                    trigger=rule.name,
-                    action=rule.emit.action,
-                    customer=object_array(cids),
-                    rank=np.zeros(len(found), dtype=np.int64),
-                    time=np.array(times, dtype=np.int64),
-                    when_kind=object_array(row.kind for row in rows),
-                    when_time=np.array([row.time for row in rows], dtype=np.int64),
-                    when_id=object_array(ids) if any(i is not None for i in ids) else None,
-                    anchor_rank=np.array([row.rank for row in rows], dtype=np.int64),
-                    restart=False,
-                    reason=object_array(reasons) if suppressed else None,
-                    ranked=False,
-                    absent=absence(rule),
+                _timer_block(
+                    rule, cids, dues, [row.time for row in rows], [row.kind for row in rows],
+                    [row.interaction_id for row in rows], [row.rank for row in rows],
+                    reasons if suppressed else None,
                 )
-            )
+            )  # fmt: skip

@@ -262,9 +262,7 @@ class RuleRunner:
             columns = self.held.get(name)
             if columns is not None:  # taken into the rule's columns
                 del state.rules[name]
-                when = columns.adopt(cid, rs, self.before)
-                if when is not None:
-                    heapq.heappush(self.timers, (when, TIMER, -1, CATALOGUE, name))
+                self.queue_held_at(name, columns.adopt(cid, rs, self.before))
                 continue
             if rs.timer is not None and rs.timer.due is not None:
                 heapq.heappush(self.timers, (rs.timer.due, TIMER, rs.timer.row.seq, cid, name))
@@ -505,7 +503,7 @@ class RuleRunner:
         for columns in self.held_list:
             when = columns.restart(cid, row, self.before)
             if when is not None:
-                heapq.heappush(self.timers, (when, TIMER, -1, CATALOGUE, columns.name))
+                self.queue_held_at(columns.name, when)
         if kind in self._by_kind:
             for plan in self._by_kind[kind]:
                 if plan.when_mode == "event":
@@ -717,8 +715,14 @@ class RuleRunner:
     def queue_held(self, columns: TimerColumns) -> None:
         """Queue an entry for the earliest timer of ``columns``, unless one is queued."""
         when = columns.queue_at(columns.earliest())
-        if when is not None and when != NEVER:
-            heapq.heappush(self.timers, (when, TIMER, -1, CATALOGUE, columns.name))
+        self.queue_held_at(columns.name, None if when == NEVER else when)
+
+    def queue_held_at(self, name: str, when: int | None) -> None:
+        """Queue the entry of rule ``name`` (held as columns) at ``when`` (``None``: none
+        needed; see :meth:`TimerColumns.queue_at
+        <cxmodel.triggers._timer_columns.TimerColumns.queue_at>`)."""
+        if when is not None:
+            heapq.heappush(self.timers, (when, TIMER, -1, CATALOGUE, name))
 
     def timer_due(self, rs: RuleState, due: int, order: int, cid: str, name: str) -> Anchor | None:
         """The ``when inactive`` / ``when no`` timer of rule ``name`` popped from the queue
@@ -799,7 +803,8 @@ class RuleRunner:
         last = None if rs is None else rs.last_emitted
         columns = self.held.get(plan.name) if rs is None else None
         if columns is not None:
-            last = columns.last_emitted(columns.slot(cid))
+            slot = columns.slot(cid)
+            last = columns.last_emitted(slot)
         reason = policy_reason(rule, last, due, consent, zone, cid)
         suppressed = self.suppressed
         if reason is not None and suppressed is None:
@@ -828,7 +833,7 @@ class RuleRunner:
         if reason is None:
             if columns is not None:
                 if plan.keeps_last_emitted:
-                    columns.last[columns.slot(cid)] = due
+                    columns.last[slot] = due
             elif plan.keeps_last_emitted:
                 (rs or state.rule(plan.name)).last_emitted = due
             self.emitted.append(firing)

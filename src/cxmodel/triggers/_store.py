@@ -359,10 +359,7 @@ def late_keys(items: Iterable[Quarantined]) -> Iterator[LateKey]:
     ...                 Quarantined({}, "late", "a")]))
     [('a', 'e1')]
     """
-    for item in items:
-        key = _late_key(item)
-        if key is not None:
-            yield key
+    return _keys(items, _late_key)
 
 
 def rejected_keys(items: Iterable[Quarantined]) -> Iterator[RejectedKey]:
@@ -378,10 +375,14 @@ def rejected_keys(items: Iterable[Quarantined]) -> Iterator[RejectedKey]:
     ...     Quarantined({"timestamp": "2024-05-03T00:00:00+00:00"}, "refused", "a")]))
     [('a', 'e1', '2024-05-03T00:00:00+00:00')]
     """
-    for item in items:
-        key = _rejected_key(item)
-        if key is not None:
-            yield key
+    return _keys(items, _rejected_key)
+
+
+def _keys(
+    items: Iterable[Quarantined], key_of: Callable[[Quarantined], _Key | None]
+) -> Iterator[_Key]:
+    """The keys (``key_of``) of those of ``items`` that have one."""
+    return (key for key in map(key_of, items) if key is not None)
 
 
 def _late_key(item: Quarantined) -> LateKey | None:
@@ -453,7 +454,7 @@ def _not_kept(
 ) -> tuple[list[Quarantined], int]:
     """Those of ``items`` whose key (``key_of``) is neither among those ``kept_of`` names
     kept (``None``: none asked) nor an earlier item's, and how many are."""
-    keys = {key for key in map(key_of, items) if key is not None}
+    keys = set(_keys(items, key_of))
     if not keys:
         return list(items), 0
     kept: set[_Key] = set()

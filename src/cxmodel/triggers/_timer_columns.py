@@ -307,17 +307,16 @@ class TimerColumns:
         if not len(blocks):
             return blocks.astype(np.int64), blocks.astype(np.int64)
         within = (blocks[:, None] * BLOCK + np.arange(BLOCK)).ravel()
-        due = self.view("due")[within]
-        slots = within[due < limit]
-        if len(slots) > 1:
-            slots = slots[np.lexsort((self.view("seq")[slots], self.view("due")[slots]))]
-        return slots.astype(np.int64), blocks.astype(np.int64)
+        slots = within[self.view("due")[within] < limit]
+        return self._in_firing_order(slots), blocks.astype(np.int64)
 
     def due_before(self, limit: int) -> npt.NDArray[np.int64]:
         """The slots whose timers fall due before ``limit``, by due time then release
         number (the order one by one fires them in)."""
-        due = self.view("due")
-        slots = np.flatnonzero(due < limit)
+        return self._in_firing_order(np.flatnonzero(self.view("due") < limit))
+
+    def _in_firing_order(self, slots: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+        """``slots`` by due time then release number (the order one by one fires them in)."""
         if len(slots) > 1:
-            slots = slots[np.lexsort((self.view("seq")[slots], due[slots]))]
+            slots = slots[np.lexsort((self.view("seq")[slots], self.view("due")[slots]))]
         return slots.astype(np.int64)
