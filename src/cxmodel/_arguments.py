@@ -38,6 +38,7 @@ __all__ = [
     "label_array",
     "mapping_value",
     "method_of",
+    "missing_label",
     "missing_labels",
     "name_sequence",
     "of_type",
@@ -396,11 +397,18 @@ def missing_labels(labels: npt.NDArray[Any], also: object = None) -> npt.NDArray
         return np.asarray(missing, dtype=bool)
     except (TypeError, ValueError, ArithmeticError):  # pd.NA, a signalling Decimal NaN
         return np.fromiter(
-            (_missing_label(x, also) for x in labels.reshape(-1).tolist()), bool, labels.size
+            (missing_label(x, also) for x in labels.reshape(-1).tolist()), bool, labels.size
         ).reshape(labels.shape)
 
 
-def _missing_label(label: object, also: object) -> bool:
+def missing_label(label: object, also: object = None) -> bool:
+    """Whether one ``label`` is missing, by the rules of :func:`missing_labels`.
+
+    Examples
+    --------
+    >>> missing_label(float("nan")), missing_label("a"), missing_label("-", also="-")
+    (True, False, True)
+    """
     pd = sys.modules.get("pandas")
     if label is None or (pd is not None and label is pd.NA):
         return True

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import sys
 import zoneinfo
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -20,6 +19,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from cxmodel._arguments import missing_label
 from cxmodel._spelling import Argument, ArgumentHintError
 from cxmodel._time_format import TimeFormat
 from cxmodel.errors import SchemaError
@@ -575,7 +575,8 @@ def timestamps_to_us(
     converted = np.zeros(len(uniques), dtype=np.int64)
     failed: dict[int, str] = {}
     for j, item in enumerate(uniques):
-        if item is None or _is_blank(item) or _not_itself(item):  # NaN, pandas' NaT and NA
+        # NaN, pandas' NaT and NA; numpy's NaT is left to to_us, which names it
+        if _is_blank(item) or (not isinstance(item, np.datetime64) and missing_label(item)):
             failed[j] = f"{column} is missing; expected a time"
             continue
         try:
@@ -610,19 +611,6 @@ def timestamps_to_us(
 
 def _is_blank(item: object) -> bool:
     return isinstance(item, str) and item == ""
-
-
-def _not_itself(item: object) -> bool:
-    """Whether ``item`` is a missing value other than ``None``: a value unequal to itself (a
-    float NaN; pandas' ``NaT``, which would otherwise read as a naive time) or pandas' ``NA``
-    (whose comparison has no truth value)."""
-    if isinstance(item, (str, np.datetime64)):  # numpy's NaT: to_us names it
-        return False
-    try:
-        return bool(item != item)
-    except (TypeError, ValueError):
-        pd = sys.modules.get("pandas")
-        return pd is not None and item is pd.NA
 
 
 def _short(value: object, limit: int = 80) -> str:
