@@ -124,9 +124,9 @@ def topics(
     Texts are tokenised with :func:`cxmodel.text.tokenize` (Unicode-aware, case-, diacritic-
     and Arabic/Persian-variant-insensitive), built-in English, Persian and Arabic stop words
     and one-character tokens (but Han ideographs, each a word) are dropped, and the TF-IDF
-    matrix (scikit-learn) is factorised by non-negative matrix factorisation. Each document is assigned to its heaviest topic (document
-    weights taken against unit-norm topics, so they compare across topics);
-    topics are numbered by volume, largest first.
+    matrix (scikit-learn) is factorised by non-negative matrix factorisation. Each document is
+    assigned to its heaviest topic (document weights taken against unit-norm topics, so they
+    compare across topics); topics are numbered by volume, largest first.
 
     Parameters
     ----------
