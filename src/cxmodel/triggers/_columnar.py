@@ -36,7 +36,7 @@ from cxmodel.errors import SchemaError
 from cxmodel.triggers._codes import first_seen_codes, object_array, present_and_missing
 from cxmodel.triggers._collector import collector_paused
 from cxmodel.triggers._columnar_rules import run_rules
-from cxmodel.triggers._customer import CustomerState
+from cxmodel.triggers._customer import NO_TIME, CustomerState
 from cxmodel.triggers._delivery import Delivery, sweep_mark
 from cxmodel.triggers._ingest import CATALOGUE, Row, bare_fields
 from cxmodel.triggers._runner import RuleRunner
@@ -232,6 +232,8 @@ def _maybe_redelivered(
     if delivery.buffered_ids or CATALOGUE in customers:
         return True
     distinct = set(ids)
+    if distinct == {None}:  # no interaction has an id
+        return False
     if None in distinct or "" in distinct or not ok.all():
         # only the admitted interactions with an id
         listed = [
@@ -449,33 +451,28 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
     new_run[1:] |= t_sorted[1:] != t_sorted[:-1]
     run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
     rank = np.arange(n) - run_start
-    group_start = np.flatnonzero(new_group)
-    group_end = np.append(group_start[1:], n)
+    group_start = np.flatnonzero(new_group)  # a group per customer code, in code order
     names = list(codes)
     by_code = runner.touch_all(names)  # the customers' states in the groups' order
-    first = released.first
-    last = group_end - 1
-    groups = zip(
-        group_start.tolist(), group_end.tolist(), by_code, t_sorted[group_start].tolist(),
-        order[group_start].tolist(), t_sorted[last].tolist(), rank[last].tolist(),
-        (run_start[last] == group_start).tolist(), strict=True,
-    )  # fmt: skip
-    for lo, hi, state, head_time, head_at, last_time, last_rank, one_run in groups:
-        if state.last_time is None:
-            first.add(start + head_at)
-        elif state.last_time == head_time:  # continues the customer's last tie
-            rank[lo : lo + int(np.searchsorted(run_start[lo:hi], lo, side="right"))] += (
-                state.tie_count
-            )
-            if one_run:  # the first run is also the last
-                last_rank += state.tie_count
-        state.tie_count = last_rank + 1
-        state.last_time = last_time
+    book = runner.book
+    slots = np.fromiter(map(book.slots.__getitem__, names), dtype=np.int64, count=len(names))
+    last_times, tie_counts = book.view("last_time"), book.view("tie_count")
+    old_time, old_ties = last_times[slots], tie_counts[slots]
+    fresh = old_time == NO_TIME
+    released.first.update((start + order[group_start[fresh]]).tolist())
+    # a customer's first run of interactions continues their last tie: ranked after it
+    group = np.cumsum(new_group) - 1
+    continues = (old_time == t_sorted[group_start])[group] & (run_start == group_start[group])
+    rank[continues] += old_ties[group[continues]]
+    last = np.append(group_start[1:], n) - 1
+    tie_counts[slots] = rank[last] + 1
+    last_times[slots] = t_sorted[last]
+    del last_times, tie_counts  # (the columns may grow again)
     released.ranks[order] = rank
     states = dict(zip(names, by_code, strict=True))
     # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
-    if any(i is not None for i in released.ids):  # stops at the first id, usually the first
-        ids = released.ids
+    ids = released.ids
+    if ids.count(None) < len(ids):
         kept = np.flatnonzero(times >= forgotten)
         remembering = runner.remembering
         for k, cid, time in zip(

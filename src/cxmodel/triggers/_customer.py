@@ -19,9 +19,13 @@ give the JSON form a durable store keeps.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from cxmodel._arguments import got
 from cxmodel.expr import AGGREGATE_FUNCTIONS
@@ -29,7 +33,11 @@ from cxmodel.expr._aggregates import RunningValue
 from cxmodel.triggers._ingest import Row
 from cxmodel.triggers._stored import DamagedState, Stored
 
-__all__ = ["Anchor", "CustomerState", "RuleState", "Waiting"]
+__all__ = ["NO_TIME", "Anchor", "Bookkeeping", "CustomerState", "RuleState", "Waiting"]
+
+#: no time, in an integer column: the latest time of a customer with no interaction yet
+#: (:class:`Bookkeeping`), the last emitted time of a rule that never emitted
+NO_TIME = -(2**63)
 
 
 class Anchor:
@@ -157,31 +165,109 @@ class RuleState:
         return out
 
 
+class Bookkeeping:
+    """Each customer's latest interaction time and how many of their interactions came at
+    it so far (the next one's rank among them), a slot per customer, as columns.
+
+    Every interaction reads and writes them, so a large micro-batch does it for all its
+    customers at once with numpy (``_columnar.py``), and one interaction at a time reads
+    and writes one slot. The columns are :class:`array.array` (a slot read is a Python
+    integer), seen by numpy through their buffer. An engine's customers share its
+    bookkeeping; a state made on its own (read from a snapshot, or copied for a rollback)
+    has one of its own until the engine takes it in (:meth:`adopt`).
+
+    Examples
+    --------
+    >>> book = Bookkeeping()
+    >>> slot = book.slot("a")
+    >>> book.last_time[slot] == NO_TIME, book.tie_count[slot]
+    (True, 0)
+    >>> state = CustomerState("b")
+    >>> state.last_time = 5
+    >>> book.adopt(state)
+    >>> state.book is book, state.last_time
+    (True, 5)
+    """
+
+    __slots__ = ("free", "last_time", "slots", "tie_count")
+
+    def __init__(self) -> None:
+        self.slots: dict[str, int] = {}  # customer -> slot
+        self.free: list[int] = []
+        self.last_time = array("q")  # NO_TIME: no interaction yet
+        self.tie_count = array("q")
+
+    def slot(self, customer: str) -> int:
+        """A slot for ``customer`` (theirs if they have one), set to no interaction yet."""
+        slot = self.slots.get(customer)
+        if slot is None:
+            if self.free:
+                slot = self.free.pop()
+            else:
+                slot = len(self.last_time)
+                self.last_time.append(NO_TIME)
+                self.tie_count.append(0)
+            self.slots[customer] = slot
+        self.last_time[slot] = NO_TIME
+        self.tie_count[slot] = 0
+        return slot
+
+    def adopt(self, state: CustomerState) -> None:
+        """Take ``state`` in: its customer's slot holds its values, which it reads from here
+        on (nothing when it reads them here already)."""
+        if state.book is self:
+            return
+        last_time, tie_count = state.last_time, state.tie_count
+        slot = self.slot(state.customer)
+        self.last_time[slot] = NO_TIME if last_time is None else last_time
+        self.tie_count[slot] = tie_count
+        state.book, state.slot = self, slot
+
+    def forget(self, customer: str) -> None:
+        """Free the slot of ``customer`` (erased), for another customer to take."""
+        slot = self.slots.pop(customer, None)
+        if slot is not None:
+            self.free.append(slot)
+
+    def view(self, name: str) -> npt.NDArray[np.int64]:
+        """Column ``name`` (``"last_time"`` or ``"tie_count"``) as a numpy array sharing its
+        memory (drop it before a slot is made: the column cannot grow while it is seen)."""
+        column: array[int] = getattr(self, name)
+        return np.frombuffer(column, dtype=np.int64)
+
+
 class CustomerState:
     """Everything the engine keeps about one customer (see the module docstring)."""
 
     __slots__ = (
+        "book",
         "consent",
         "consent_default",
         "contacts",
         "customer",
         "held",
         "kept",
-        "last_time",
         "rules",
         "running",
         "seen",
-        "tie_count",
+        "slot",
         "windows",
     )
 
-    def __init__(self, customer: str, held: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        customer: str,
+        held: Mapping[str, Any] | None = None,
+        book: Bookkeeping | None = None,
+    ) -> None:
         self.customer = customer
         #: the rules whose state is held as columns, not in ``rules`` (rule name ->
         #: :class:`~cxmodel.triggers._timer_columns.TimerColumns`, the runner's, shared)
         self.held = held
-        self.last_time: int | None = None  # the latest interaction's time
-        self.tie_count = 0  # interactions at last_time so far (the next one's rank)
+        #: where the latest interaction's time and the next one's rank are kept (the
+        #: engine's, shared, or one of the state's own): see :attr:`last_time`
+        self.book = Bookkeeping() if book is None else book
+        self.slot = self.book.slot(customer)
         self.seen: dict[str, int] = {}  # interaction id -> time, while it may be re-delivered
         self.consent: dict[str, bool] = {}  # purpose (trimmed, case-folded) -> granted
         self.consent_default: bool | None = None  # False after a revocation of every purpose
@@ -192,6 +278,25 @@ class CustomerState:
         self.rules: dict[str, RuleState] = {}
         # contact policy name -> its last emitted firings [time, trigger, firing id], oldest first
         self.contacts: dict[str, list[list[Any]]] = {}
+
+    @property
+    def last_time(self) -> int | None:
+        """The latest interaction's time (``None``: none yet)."""
+        time = self.book.last_time[self.slot]
+        return None if time == NO_TIME else time
+
+    @last_time.setter
+    def last_time(self, time: int | None) -> None:
+        self.book.last_time[self.slot] = NO_TIME if time is None else time
+
+    @property
+    def tie_count(self) -> int:
+        """The customer's interactions at :attr:`last_time` so far (the next one's rank)."""
+        return self.book.tie_count[self.slot]
+
+    @tie_count.setter
+    def tie_count(self, count: int) -> None:
+        self.book.tie_count[self.slot] = count
 
     def rule(self, name: str) -> RuleState:
         """The state of rule ``name`` (created empty on first use)."""

@@ -495,8 +495,13 @@ class LogColumns:
 
     def __init__(self, log: Any, ids: list[str | None] | None = None) -> None:
         # row_order: each sorted row's input position (filtered logs keep gaps): sort by it
-        order = np.argsort(np.asarray(log.row_order, dtype=np.int64), kind="stable")
-        self.n = len(order)
+        row_order = np.asarray(log.row_order, dtype=np.int64)
+        order: Any = (
+            slice(None)  # in input order already (no copy made)
+            if bool(np.all(row_order[1:] > row_order[:-1]))
+            else np.argsort(row_order, kind="stable")
+        )
+        self.n = len(row_order)
         self._customer_labels = np.asarray(log.customers, dtype=object)
         self._customer_codes = np.asarray(log.customer_codes, dtype=np.int64)[order]
         #: customer ids, times (microseconds) and kinds, in input order

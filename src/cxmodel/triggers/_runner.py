@@ -25,7 +25,14 @@ from cxmodel.triggers._alerts import numeric_fields as alert_numeric_fields
 from cxmodel.triggers._calendar import _zone_name
 from cxmodel.triggers._catalogue_stream import CatalogueRunner
 from cxmodel.triggers._contact import ContactPolicy, blocking, contact_reason, remember
-from cxmodel.triggers._customer import Anchor, CustomerState, RuleState, Waiting
+from cxmodel.triggers._customer import (
+    NO_TIME,
+    Anchor,
+    Bookkeeping,
+    CustomerState,
+    RuleState,
+    Waiting,
+)
 from cxmodel.triggers._firings import Firing, FiringBlock, firing_id
 from cxmodel.triggers._ingest import CATALOGUE, NUMBER_FIELDS, Row
 from cxmodel.triggers._operators import (
@@ -76,6 +83,8 @@ class RuleRunner:
         self.use_policies(rules)
         self.alerts = AlertMonitor(rules.alerts)  # over everyone: its state is in the meta
         self.states: dict[str, CustomerState] = {}
+        #: every customer's latest time and tie count, which their states read
+        self.book = Bookkeeping()
         #: the rules whose state is held as columns (see ``_timer_columns.py``): changed in
         #: place, since every customer's state refers to it
         self.held: dict[str, TimerColumns] = {}
@@ -251,6 +260,7 @@ class RuleRunner:
         rule) on the timer queue."""
         cid = state.customer
         state.held = self.held
+        self.book.adopt(state)
         if state.seen:
             self.remembering.add(cid)
         if _holds_buffers(state):
@@ -305,7 +315,7 @@ class RuleRunner:
             if self.before is not None:  # a copy to roll back to if the call's commit fails
                 self.before[cid] = None if state is None else state.copy()
         if state is None:
-            state = self.states[cid] = CustomerState(cid, self.held)
+            state = self.states[cid] = CustomerState(cid, self.held, self.book)
         return state
 
     def touch_all(self, cids: list[str]) -> list[CustomerState]:
@@ -315,11 +325,15 @@ class RuleRunner:
         if self.before is not None:
             return list(map(self.touch, cids))
         states = self.states
-        held = self.held
-        for cid in [cid for cid in cids if cid not in states]:
-            states[cid] = CustomerState(cid, held)
+        found = list(map(states.get, cids))
+        if None in found:  # new customers, found by list.index (a scan in C)
+            held, book, j = self.held, self.book, -1
+            for _ in range(found.count(None)):
+                j = found.index(None, j + 1)
+                cid = cids[j]
+                found[j] = states[cid] = CustomerState(cid, held, book)
         self.touched.update(cids)
-        return list(map(states.__getitem__, cids))
+        return found  # type: ignore[return-value]  # (no None left)
 
     def forget_ids(self, before: int) -> None:
         """Forget every customer's and the catalogue's interaction ids of times before
@@ -390,6 +404,7 @@ class RuleRunner:
         state = self.states.pop(cid, None)
         if state is not None:
             self.catalogue.unregister(state)
+        self.book.forget(cid)
         for columns in [*self.held_list, *self.held_gone.values()]:
             columns.forget(cid)
         self.remembering.discard(cid)
@@ -420,6 +435,7 @@ class RuleRunner:
         for cid, state in self.before.items():
             if state is None:
                 self.states.pop(cid, None)
+                self.book.forget(cid)
             else:
                 self.states[cid] = state
                 self.schedule(state)
@@ -452,13 +468,15 @@ class RuleRunner:
         state = self.states.get(cid)
         if state is None or cid not in self.touched:
             state = self.touch(cid)
-        first = state.last_time is None
-        if state.last_time == time:
-            row.rank = state.tie_count
-            state.tie_count += 1
+        slot, book = state.slot, state.book
+        last_time = book.last_time[slot]
+        first = last_time == NO_TIME
+        if last_time == time:
+            row.rank = book.tie_count[slot]
+            book.tie_count[slot] += 1
         else:
             row.rank = 0
-            state.tie_count = 1
+            book.tie_count[slot] = 1
         row.seq = self.seq
         self.seq += 1
         kind = row.kind
@@ -489,7 +507,7 @@ class RuleRunner:
                 _trim_rows(kept, time - back)
         if kind == "consent_granted" or kind == "consent_revoked":
             take_consent(state, kind, row.fields.get("purpose"))
-        state.last_time = time
+        book.last_time[slot] = time
         ident = row.interaction_id
         if ident is not None:  # forgotten by forget_ids once it can only be late
             # in time order, which forget_ids reads: an id taken again (further apart than

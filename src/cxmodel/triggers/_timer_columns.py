@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from cxmodel.triggers._customer import Anchor, RuleState
+from cxmodel.triggers._customer import NO_TIME, Anchor, RuleState
 from cxmodel.triggers._ingest import Row, bare_fields
 
 if TYPE_CHECKING:
@@ -38,8 +38,6 @@ __all__ = ["NEVER", "NO_TIME", "TimerColumns", "held_on_arrays", "inactivity_on_
 
 #: the due time of no timer
 NEVER = 2**63 - 1
-#: the last emitted time of a customer who never emitted
-NO_TIME = -(2**63)
 _INTS = ("due", "time", "seq", "rank", "last")
 #: slots per block of :attr:`TimerColumns.low` (the columns grow by whole blocks)
 BLOCK = 512
