@@ -32,7 +32,6 @@ in some interactions and numbers in others) takes the per-interaction operators 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
@@ -60,6 +59,7 @@ from cxmodel.triggers._operators import RulePlan
 from cxmodel.triggers._policies import (
     NEVER_EMITTED,
     ConsentSeed,
+    consent_key,
     policy_input,
     policy_output,
     policy_verdicts,
@@ -507,41 +507,41 @@ def _policies_applied(
     last emitted time before the call (the carried rows' consent is in the states already):
     (emitted, suppressed)."""
     rule = plan.rule
-    before = partial(_consent_before, runner, ctx.customers, rule.consent or "")
-    p = policy_input(ctx, rule, cand, frontier, runner.customers, ConsentSeed(fresh, before))
-    previous = (
-        _last_emitted(runner.states, plan.name, ctx.customers, p.cust)
-        if plan.keeps_last_emitted
-        else np.full(len(ctx.customers), NEVER_EMITTED, dtype=np.int64)
-    )
+    previous, consent = _before_call(runner, plan, ctx.customers, cand.cust)
+    seed = ConsentSeed(fresh, consent.__getitem__)
+    p = policy_input(ctx, rule, cand, frontier, runner.customers, seed)
     reasons = policy_verdicts(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
     return policy_output(p, reasons)
 
 
-def _consent_before(
-    runner: RuleRunner, customers: npt.NDArray[Any], purpose: str, codes: IntArray
-) -> npt.NDArray[np.bool_]:
-    """Consent for ``purpose`` of the customers ``codes`` (of ``customers``) before the
-    call, as their states hold it."""
-    distinct, at = np.unique(codes, return_inverse=True)
-    given = np.array(runner.consents(customers[distinct].tolist(), purpose), dtype=bool)
-    return given[at.reshape(-1)]
-
-
-def _last_emitted(
-    states: Mapping[str, CustomerState], name: str, customers: npt.NDArray[Any], cust: IntArray
-) -> IntArray:
-    """By customer code (of ``customers``), the time rule ``name`` last emitted to the
-    customers ``cust`` before the call (:data:`~cxmodel.triggers._policies.NEVER_EMITTED`
-    for none, and for the other customers)."""
-    out = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
+def _before_call(
+    runner: RuleRunner, plan: RulePlan, customers: npt.NDArray[Any], cust: IntArray
+) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+    """By customer code (of ``customers``), for the customers ``cust``, as their states
+    held them before the call: the time rule ``plan`` last emitted to them
+    (:data:`~cxmodel.triggers._policies.NEVER_EMITTED` for none, and when the rule keeps no
+    last emitted time) and their consent for the rule's purpose (``False`` when it requires
+    none); each customer's state looked up once for both."""
+    last = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
+    given = np.zeros(len(customers), dtype=bool)
+    purpose, keeps = plan.rule.consent, plan.keeps_last_emitted
+    if purpose is None and not keeps:
+        return last, given
     codes = np.unique(cust)
-    get = states.get
-    last: list[int] = []
+    name, get = plan.name, runner.states.get
+    key = consent_key(purpose or "")
+    times: list[int] = []
+    consents: list[bool] = []
     for cid in customers[codes].tolist():
         state = get(cid)
-        rs = None if state is None else state.rules.get(name)
-        time = None if rs is None else rs.last_emitted
-        last.append(NEVER_EMITTED if time is None else time)
-    out[codes] = last
-    return out
+        if keeps:
+            rs = None if state is None else state.rules.get(name)
+            time = None if rs is None else rs.last_emitted
+            times.append(NEVER_EMITTED if time is None else time)
+        if purpose is not None:
+            consents.append(runner.consent_of(state, key, cid, purpose))
+    if keeps:
+        last[codes] = times
+    if purpose is not None:
+        given[codes] = consents
+    return last, given

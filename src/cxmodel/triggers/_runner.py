@@ -786,17 +786,14 @@ class RuleRunner:
         heapq.heappush(self.timers, (due, DECISION, found.anchor.seq, state.customer, plan.name))
 
     def consent(self, state: CustomerState, purpose: str) -> bool:
-        """The customer's consent for ``purpose`` as of now (see :meth:`consents`)."""
-        return self._consent(state, consent_key(purpose), state.customer, purpose)
+        """The customer's consent for ``purpose`` as of now (see :meth:`consent_of`)."""
+        return self.consent_of(state, consent_key(purpose), state.customer, purpose)
 
-    def consents(self, cids: list[str], purpose: str) -> list[bool]:
-        """Consent for ``purpose`` of each customer of ``cids`` as of now: the latest consent
-        interaction their state took for it, else a revocation of every purpose, else their
-        customer record (``Customer.consent``)."""
-        key, states = consent_key(purpose), self.states
-        return [self._consent(states.get(cid), key, cid, purpose) for cid in cids]
-
-    def _consent(self, state: CustomerState | None, key: str, cid: str, purpose: str) -> bool:
+    def consent_of(self, state: CustomerState | None, key: str, cid: str, purpose: str) -> bool:
+        """Consent for ``purpose`` (``key``: as :func:`~cxmodel.triggers._policies.consent_key`
+        gives it) of customer ``cid`` whose state is ``state`` (``None``: none yet) as of
+        now: the latest consent interaction their state took for it, else a revocation of
+        every purpose, else their customer record (``Customer.consent``)."""
         granted = None if state is None else state.consent.get(key, state.consent_default)
         return customer_consent(self.customers, cid, purpose) if granted is None else granted
 
