@@ -443,6 +443,32 @@ def test_ids_empty_missing_and_repeated(pairs: Any, store: str, how: str) -> Non
     pair.advance(1_000)
 
 
+#: calls of customer "c"'s views under the id "x" (minutes from T0), cut three ways: two
+#: interactions under it further apart than the window wait or are released apart, and a
+#: third within the window of one of them comes after (the minute it names)
+SHARED_ID_CUTS = {
+    "one waits, one released": ([[392, 296], [370]], 392),
+    "released from an earlier call": ([[300], [420], [400]], 420),
+    "one call": ([[60, 180, 70]], 60),
+}
+
+
+@pytest.mark.parametrize("how", ["records", "columns"])
+@pytest.mark.parametrize("cut", sorted(SHARED_ID_CUTS))
+def test_an_id_shared_further_apart_than_the_window(pairs: Any, cut: str, how: str) -> None:
+    """Two interactions of a customer under one id, further apart than the redelivery window,
+    are both taken, and while one of them waits another interaction under the id within the
+    window of it is refused naming it, on both paths, however the calls are cut."""
+    calls, named = SHARED_ID_CUTS[cut]
+    pair = pairs(RULES, allowed_lateness="30 m", redelivery_window="1 hours")
+    for minutes in calls:
+        pair.batch([record("c", m, "product_view", "x", product="p2") for m in minutes], how)
+    for engine in pair.engines:
+        (refused,) = engine.store.rejected()
+        assert refused.reason.split(" at ")[1].startswith(stamp(named)[:-1])
+    pair.advance(1_000)
+
+
 # -- 5. random calls -------------------------------------------------------------------------
 def random_record(
     rng: random.Random, minutes: float, drawn: dict[str, list[Any]]

@@ -66,6 +66,31 @@ class TestTake:
         assert [q.reason.split(" is ")[1][:10] for q in late] == ["before the"]
         assert refused[0].reason.startswith("refused: 1970-01-01T07:00:00+00:00 is more than")
 
+    def test_ids_shared_further_apart_than_the_window_are_all_kept(self) -> None:
+        """Two interactions under one id, further apart than the redelivery window, are both
+        taken; once the earlier is released, the later still waits under that id, so that
+        another interaction under it within the window is refused (not taken, and not late
+        even behind the watermark: the id is checked first)."""
+        runner, delivery = RuleRunner(RULES, {}), Delivery(HOUR // 2, None, window=HOUR)
+        delivery.take([view("a", 6.5, "x"), view("a", 4.9, "x")], runner, never)
+        assert fired(runner) == [("a", 4)]
+        assert delivery.buffered_ids == {("a", "x"): (int(6.5 * HOUR),)}
+        late, refused = delivery.take([view("a", 6.2, "x"), view("a", 5.8, "x")], runner, never)
+        assert late == []
+        assert [q.reason.split(" at ")[1][:19] for q in refused] == ["1970-01-01T06:30:00"] * 2
+        delivery.close(10 * HOUR, runner)
+        assert fired(runner) == [("a", 4), ("a", 6)] and delivery.buffered_ids == {}
+
+    def test_ids_shared_within_one_call_are_all_kept(self) -> None:
+        """In one call, an interaction under an id taken twice earlier in the call is
+        refused if it is within the window of either."""
+        runner, delivery = RuleRunner(RULES, {}), Delivery(5 * HOUR, None, window=HOUR)
+        _, refused = delivery.take(
+            [view("a", 1, "x"), view("a", 3, "x"), view("a", 1.25, "x")], runner, never
+        )
+        assert [q.reason.split(" at ")[1][:19] for q in refused] == ["1970-01-01T01:00:00"]
+        assert delivery.buffered_ids == {("a", "x"): (HOUR, 3 * HOUR)}
+
     def test_closed_time_makes_rows_at_it_late(self) -> None:
         """After :meth:`close`, a row at the closed time is late, naming advance_to."""
         runner, delivery = RuleRunner(RULES, {}), Delivery(0, None)
@@ -97,7 +122,7 @@ class TestSaveAndForget:
         delivery.take([view("a", 9, "2"), view("a", 2, "1")], runner, never)
         delivery.restore(saved)
         assert delivery.save() == saved
-        assert delivery.buffered_ids == {("a", "1"): 2 * HOUR} and delivery.duplicates == 0
+        assert delivery.buffered_ids == {("a", "1"): (2 * HOUR,)} and delivery.duplicates == 0
 
     def test_without_and_keep_drop_one_customers_rows(self) -> None:
         """``without`` leaves the buffer as it is (the store erases first); ``keep`` then
@@ -108,5 +133,5 @@ class TestSaveAndForget:
         assert kept is not None and len(delivery.buffer) == 2
         delivery.keep(kept)
         assert [r.customer for _, _, r in delivery.buffer] == ["b"]
-        assert delivery.buffered_ids == {("b", "2"): 2 * HOUR}
+        assert delivery.buffered_ids == {("b", "2"): (2 * HOUR,)}
         assert delivery.without("z") is None

@@ -183,27 +183,28 @@ def _admit(
     ids, customers = source.ids, source.customers.tolist()
     duplicates = 0
     if _maybe_redelivered(delivery, runner, customers, ids, ok):
-        taken: dict[tuple[str, str], int] = {}
+        # the times each (customer, id) was taken at earlier in this call: all of them, as
+        # interactions further apart than the window may share an id
+        taken: dict[tuple[str, str], tuple[int, ...]] = {}
         reused: list[tuple[int, int]] = []  # (position, the time its id was taken at)
         late_list, time_list = late.tolist(), times.tolist()
-        taken_before, within = delivery.taken, delivery.within
+        taken_before = delivery.taken
         for j in np.flatnonzero(ok).tolist():
             ident = ids[j]
             if ident is None:
                 continue
             cid = customers[j]
             key = (cid, ident)
-            earlier = taken.get(key)  # earlier in this call
-            if not within(earlier, time_list[j]):
-                earlier = taken_before(cid, ident, time_list[j], runner)
+            time = time_list[j]
+            earlier = taken_before(cid, ident, time, runner, taken.get(key, ()))
             if earlier is not None:
                 ok[j] = False
-                if earlier == time_list[j]:
+                if earlier == time:
                     duplicates += 1
                 else:
                     reused.append((j, earlier))
             elif not late_list[j]:
-                taken[key] = time_list[j]
+                taken[key] = (*taken.get(key, ()), time)
         if reused:
             rows = source.rows(np.array([j for j, _ in reused], dtype=np.int64))
             refusals += [
@@ -284,19 +285,18 @@ def _released(
     waiting = [j for j, item in enumerate(buffer) if type(item[2]) is int]
     # the ids of this call's interactions still buffered are remembered as buffered
     # (those released are remembered by their customers, in _book)
-    buffered = delivery.buffered_ids
     if waiting:
         made = source.rows(np.array([buffer[j][2] for j in waiting], dtype=np.int64))
         for j, row in zip(waiting, made, strict=True):
             buffer[j] = (buffer[j][0], buffer[j][1], row)
             if row.interaction_id is not None:
-                buffered[row.customer, row.interaction_id] = row.time
+                delivery.buffer_id(row.customer, row.interaction_id, row.time)
     fresh = True  # all released are this call's
     for item in out:  # buffered before, released now
         if type(item) is not int:
             fresh = False
             if item.interaction_id is not None:
-                buffered.pop((item.customer, item.interaction_id), None)
+                delivery.unbuffer_id(item.customer, item.interaction_id, item.time)
     return np.array(out, dtype=np.int64) if fresh else out
 
 

@@ -38,7 +38,7 @@ class Delivery:
     ``lateness`` is how far (microseconds) behind the latest time seen an interaction may
     arrive and still be taken in time order; ``max_future`` how far ahead of the clock it
     may be (``None``: any time). The state: ``buffer``, a heap of the interactions taken but
-    not released; ``buffered_ids``, their (customer, interaction id) and time; ``max_seen``,
+    not released; ``buffered_ids``, their (customer, interaction id) and times; ``max_seen``,
     the latest time taken; ``watermark``, the time before which an interaction is late;
     ``closed``, the time :meth:`close` declared complete (an interaction at or before it is late);
     ``arrivals``, the arrival numbers given; ``duplicates``, the re-delivered interactions
@@ -66,8 +66,9 @@ class Delivery:
         #: an id names one interaction while it is remembered)
         self.window = window
         self.buffer: list[Buffered] = []
-        # (customer, interaction id) -> time of the buffered rows: ids are unique per customer
-        self.buffered_ids: dict[tuple[str, str], int] = {}
+        # (customer, interaction id) -> the times of the buffered rows under it, in order:
+        # interactions further apart than the window may share an id, and wait together
+        self.buffered_ids: dict[tuple[str, str], tuple[int, ...]] = {}
         self.max_seen: int | None = None
         self.watermark: int | None = None  # interactions before it are late
         self.closed: int | None = None  # advance_to: everything at or before it is final
@@ -109,28 +110,88 @@ class Delivery:
         frontier = top - self.lateness
         return frontier if frontier > TIME_RANGE_US[0] else TIME_RANGE_US[0]
 
-    def taken(self, customer: str, ident: str, time: int, runner: RuleRunner) -> int | None:
+    def taken(
+        self, customer: str, ident: str, time: int, runner: RuleRunner, also: tuple[int, ...] = ()
+    ) -> int | None:
         """The time of ``customer``'s interaction ``ident`` taken before an interaction at
-        ``time`` under that id (``None``: none): buffered, or released and still remembered
-        (by the customer, or by the catalogue), within the redelivery window of ``time``.
-        At ``time`` itself it is a re-delivery; at another time, another interaction under
-        the same id (:meth:`reused`). One taken further away is forgotten, or soon will be
+        ``time`` under that id (``None``: none): buffered, taken earlier in the call (the
+        times ``also``), or released and still remembered (by the customer, or by the
+        catalogue), within the redelivery window of ``time`` (:meth:`nearest`). At ``time``
+        itself it is a re-delivery; at another time, another interaction under the same id
+        (:meth:`reused`). One taken further away is forgotten, or soon will be
         (``forget_ids``): that it is not yet must not decide, or the cut of a stream into
-        calls would."""
-        earlier = self.buffered_ids.get((customer, ident))
-        if self.within(earlier, time):
-            return earlier
+        calls would.
+
+        Examples
+        --------
+        >>> from cxmodel.triggers import parse
+        >>> runner = RuleRunner(parse("trigger t:\\n    when view\\n    emit x"), {})
+        >>> delivery = Delivery(lateness=50, max_future=None, window=10)
+        >>> _ = delivery.take([Row("a", t, "view", {"interaction_id": "o"}) for t in (100, 60)],
+        ...                   runner, now=lambda: 0)
+        >>> delivery.buffered_ids  # both wait: 40 apart, they are two interactions
+        {('a', 'o'): (60, 100)}
+        >>> delivery.taken("a", "o", 95, runner), delivery.taken("a", "o", 80, runner)
+        (100, None)
+        """
+        held = self.buffered_ids.get((customer, ident), ())
         if customer == CATALOGUE:
-            earlier = runner.catalogue.seen.get(ident)
+            remembered = runner.catalogue.seen.get(ident)
         else:
             state = runner.states.get(customer)
-            earlier = None if state is None else state.seen.get(ident)
-        return earlier if self.within(earlier, time) else None
+            remembered = None if state is None else state.seen.get(ident)
+        if not held and not also:  # the usual case: at most the time the customer remembers
+            return remembered if self.within(remembered, time) else None
+        times = held + also if remembered is None else (*held, *also, remembered)
+        return self.nearest(times, time)
+
+    def nearest(self, times: tuple[int, ...], time: int) -> int | None:
+        """Of the ``times`` interactions under an id were taken at, the one an interaction at
+        ``time`` under that id meets: ``time`` itself (it is a re-delivery), else the nearest
+        within the redelivery window (the earlier of two as near; ``None``: none is).
+
+        Examples
+        --------
+        >>> delivery = Delivery(lateness=0, max_future=None, window=10)
+        >>> delivery.nearest((60, 75), 70), delivery.nearest((60, 80), 70)
+        (75, 60)
+        >>> delivery.nearest((60, 70), 65), delivery.nearest((40, 100), 70)
+        (60, None)
+        """
+        if time in times:
+            return time
+        best: int | None = None
+        for earlier in times:
+            if self.within(earlier, time) and (
+                best is None or (abs(earlier - time), earlier) < (abs(best - time), best)
+            ):
+                best = earlier
+        return best
 
     def within(self, earlier: int | None, time: int) -> bool:
         """Whether an id taken at ``earlier`` (``None``: not taken) may name the
         interaction at ``time``: they are no further apart than the redelivery window."""
         return earlier is not None and (self.window is None or abs(time - earlier) <= self.window)
+
+    def buffer_id(self, customer: str, ident: str, time: int) -> None:
+        """Remember that ``customer``'s interaction ``ident`` at ``time`` waits in the buffer
+        (beside any other under that id: they are further apart than the window)."""
+        key = (customer, ident)
+        held = self.buffered_ids.get(key)
+        self.buffered_ids[key] = (time,) if held is None else tuple(sorted((*held, time)))
+
+    def unbuffer_id(self, customer: str, ident: str, time: int) -> None:
+        """Forget that ``customer``'s interaction ``ident`` at ``time`` waits (it is released),
+        and only it: another under that id may wait still."""
+        key = (customer, ident)
+        held = self.buffered_ids.get(key)
+        if held is None:
+            return
+        if held == (time,):
+            del self.buffered_ids[key]
+        elif time in held:
+            at = held.index(time)
+            self.buffered_ids[key] = held[:at] + held[at + 1 :]
 
     def reused(self, row: Row, earlier: int) -> Quarantined:
         """``row`` refused for coming under the interaction id of another interaction of its
@@ -158,7 +219,6 @@ class Delivery:
         limit = None if self.max_future is None else now() + self.max_future
         accepted: list[Row] = []
         top = self.max_seen
-        buffered = self.buffered_ids
         on_time = self.on_time
         for row in rows:
             time = row.time
@@ -180,7 +240,7 @@ class Delivery:
                 late.append(Quarantined(row.record(), reason, row.customer or None))
                 continue
             if ident is not None:
-                buffered[row.customer, ident] = time
+                self.buffer_id(row.customer, ident, time)
             accepted.append(row)
             if top is None or time > top:
                 top = time
@@ -235,7 +295,7 @@ class Delivery:
                 runner.release(row)  # in order: straight to the rules
             else:
                 if ident is not None:
-                    self.buffered_ids[cid, ident] = time
+                    self.buffer_id(cid, ident, time)
                 heapq.heappush(self.buffer, (time, self.arrivals, row))
                 self.arrivals += 1
                 self.release_upto(self.frontier(top), runner)
@@ -356,7 +416,7 @@ class Delivery:
 
     def _release(self, row: Row, runner: RuleRunner) -> None:
         if row.interaction_id is not None:
-            self.buffered_ids.pop((row.customer, row.interaction_id), None)
+            self.unbuffer_id(row.customer, row.interaction_id, row.time)
         runner.release(row)
 
     def held(self) -> list[Row]:
@@ -367,7 +427,7 @@ class Delivery:
         """Buffer ``row`` again as it was buffered (a restored snapshot)."""
         heapq.heappush(self.buffer, (time, arrival, row))
         if row.interaction_id is not None:
-            self.buffered_ids[row.customer, row.interaction_id] = row.time
+            self.buffer_id(row.customer, row.interaction_id, row.time)
 
     def without(self, customer_id: str) -> list[Buffered] | None:
         """The buffer without ``customer_id``'s interactions (``None``: none is buffered);
@@ -379,11 +439,10 @@ class Delivery:
         """Buffer only ``kept`` (from :meth:`without`)."""
         heapq.heapify(kept)
         self.buffer = kept
-        self.buffered_ids = {
-            (r.customer, r.interaction_id): r.time
-            for _, _, r in kept
-            if r.interaction_id is not None
-        }
+        self.buffered_ids = {}
+        for _, _, row in kept:
+            if row.interaction_id is not None:
+                self.buffer_id(row.customer, row.interaction_id, row.time)
 
     def save(self) -> tuple[Any, ...]:
         """The state, to :meth:`restore` if a call fails (the buffered rows' release
