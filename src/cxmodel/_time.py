@@ -35,6 +35,7 @@ __all__ = [
     "as_of_us",
     "duration_to_us",
     "format_duration",
+    "is_utc",
     "is_zero_duration",
     "parse_duration",
     "parse_iso",
@@ -125,6 +126,25 @@ def _zone(name: str) -> tzinfo | None:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+def is_utc(zone: tzinfo | None) -> bool:
+    """Whether ``zone`` is none, or its wall times are UTC's: UTC, a zero offset, or a zone
+    at offset 0 in winter and summer (``Etc/UTC``). A numpy ``datetime64``, read as UTC, can
+    be given with such a ``timezone=``: it agrees with it.
+
+    Examples
+    --------
+    >>> from zoneinfo import ZoneInfo
+    >>> is_utc(None), is_utc(timezone.utc), is_utc(ZoneInfo("Etc/UTC"))
+    (True, True, True)
+    >>> is_utc(ZoneInfo("Europe/London")), is_utc(resolve_timezone("+01:00"))
+    (False, False)
+    """
+    if zone is None:
+        return True
+    probes = (datetime(2000, 1, 1), datetime(2000, 7, 1))  # winter and summer
+    return all(zone.utcoffset(p) == timedelta(0) for p in probes)
 
 
 def resolve_timezone(name: str | tzinfo | None) -> tzinfo | None:
@@ -583,6 +603,14 @@ def timestamps_to_us(
             if time_format is not None and isinstance(item, str):
                 parsed = time_format.parse(item, column)
                 converted[j] = _datetime_to_us(parsed, zone, column, timezone_arg, written=item)
+            elif isinstance(item, np.datetime64) and not is_utc(zone) and timezone_arg:
+                # UTC, as a datetime64 array is: the zone would not apply, and ignoring it
+                # would read wall times meant in the zone hours off
+                failed[j] = (
+                    f"{column} {np.datetime_as_string(item)} is a numpy datetime64, read as "
+                    f"UTC, so {timezone_arg}={str(zone)!r} would not apply to it; drop "
+                    f"{timezone_arg}= for UTC times, or give wall times as datetimes or text"
+                )
             elif isinstance(item, date) and not isinstance(item, datetime):
                 # a day names no instant until its zone is said, as a date written as text
                 day = datetime(item.year, item.month, item.day)

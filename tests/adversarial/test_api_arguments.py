@@ -586,3 +586,29 @@ def test_hostile_argument(
             continue  # a file that is not there: the operating system's answer, as open() gives
         escapes[label] = f"{type(error).__name__}: {str(error)[:120]}"
     assert not escapes, "\n".join(f"{name}={k}: {v}" for k, v in escapes.items())
+
+
+PLOTS_WITH_KEYWORDS = [
+    recipe_id
+    for recipe_id, recipe in ALL_RECIPES.items()
+    if recipe_id.startswith("plot.")
+    and any(p.kind is p.VAR_KEYWORD for p in inspect.signature(recipe.function).parameters.values())
+]
+
+
+@pytest.mark.parametrize("recipe_id", PLOTS_WITH_KEYWORDS)
+def test_a_keyword_matplotlib_refuses_is_a_cxmodel_error(world: World, recipe_id: str) -> None:
+    """Every plot passing **kwargs to matplotlib checks them first against the artist they
+    go to: a British spelling is named, with the property meant, in a CXModelError from the
+    plot the user called (matplotlib's own AttributeError escaped)."""
+    plt = pytest.importorskip("matplotlib.pyplot")
+    recipe = ALL_RECIPES[recipe_id]
+    args, kwargs = _built(recipe_id, world)
+    try:
+        error = _call(recipe.function, (args, {**kwargs, "colour": "red"}))
+    finally:
+        plt.close("all")
+    assert isinstance(error, CXModelError), f"{type(error).__name__}: {error}"
+    message = str(error)
+    assert f"{recipe.function.__name__}(): unknown keyword 'colour'" in message
+    assert "did you mean '" in message  # 'color', or 'colorizer' for an image

@@ -103,7 +103,7 @@ def _failing_plots() -> list[tuple[str, Any, type[Exception]]]:
         ("metric table, unknown column", lambda: table.plot(value="nope"), SchemaError),
         ("firings, unknown period", lambda: firings.plot(period="year"), CXModelError),
         ("empty model summary", lambda: model.plot_period_transactions(empty), DataError),
-        ("funnel, keyword matplotlib refuses", lambda: funnel.plot(bogus=1), AttributeError),
+        ("funnel, keyword matplotlib refuses", lambda: funnel.plot(bogus=1), SchemaError),
     ]
 
 

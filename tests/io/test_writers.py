@@ -4,12 +4,16 @@ empty fields for missing values; Parquet with dictionary-encoded strings."""
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cxmodel.errors import DataWarning
 from cxmodel.io import read_parquet, write_csv, write_parquet
 from cxmodel.log import InteractionLog
 
@@ -100,6 +104,80 @@ class TestWriteCsv:
         path = tmp_path / "log.csv"
         write_csv(log, path)
         assert read_csv(path, dtypes=log.schema, engine=engine) == log  # type: ignore[arg-type]
+
+
+ATTACKS = ['=HYPERLINK("http://evil","click")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=2"]
+
+
+class TestSpreadsheetSafety:
+    """Text a spreadsheet would run as a formula is written with a quote before it (OWASP's
+    advice against CSV injection); numbers are not text and are written as they are."""
+
+    def _risky(self) -> InteractionLog:
+        n = len(ATTACKS)
+        return InteractionLog.from_arrays(
+            customer_id=ATTACKS,
+            timestamp=["2024-01-01T00:00:00Z"] * n,
+            kind="survey",
+            sentiment=[-1.0 / (i + 1) for i in range(n)],
+            note=[*ATTACKS[1:], "'quoted"],
+        )
+
+    def test_formulas_are_marked_and_numbers_kept(self, tmp_path: Path) -> None:
+        path = tmp_path / "log.csv"
+        write_csv(self._risky(), path)
+        with open(path, newline="", encoding="utf-8") as handle:
+            header, *rows = list(csv.reader(handle))
+        cells = {name: [row[j] for row in rows] for j, name in enumerate(header)}
+        assert sorted(cells["customer_id"]) == sorted("'" + a for a in ATTACKS)
+        assert sorted(cells["note"]) == sorted(["''quoted", *("'" + a for a in ATTACKS[1:])])
+        assert all(v.startswith("-") for v in cells["sentiment"])  # numbers, not text
+
+    @pytest.mark.parametrize("engine", ["python", "pyarrow"])
+    def test_round_trip(self, tmp_path: Path, engine: str) -> None:
+        from cxmodel.io import read_csv
+
+        log = self._risky()
+        path = tmp_path / "log.csv"
+        write_csv(log, path)
+        assert read_csv(path, engine=engine) == log  # type: ignore[arg-type]
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        notes=st.lists(
+            st.one_of(
+                st.text(st.characters(exclude_categories=("Cs",)), min_size=1),
+                st.builds(
+                    str.__add__,
+                    st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'", "''"]),
+                    st.text(st.characters(exclude_categories=("Cs",))),
+                ),
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        engine=st.sampled_from(["python", "pyarrow"]),
+    )
+    def test_any_text_round_trips(self, notes: list[str], engine: str) -> None:
+        """Whatever the text of a column, customer ids included, it reads back as written."""
+        import tempfile
+
+        from cxmodel.io import read_csv
+
+        notes = [n for n in notes if n.strip()] or ["x"]  # an empty or blank field is missing
+        with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
+            warnings.simplefilter("ignore", DataWarning)  # ids that differ only by spaces
+            log = InteractionLog.from_arrays(
+                customer_id=notes,
+                timestamp=["2024-01-01T00:00:00Z"] * len(notes),
+                kind="view",
+                note=notes,
+            )
+            path = Path(folder) / "log.csv"
+            write_csv(log, path)
+            again = read_csv(path, engine=engine)  # type: ignore[arg-type]
+        assert again.column("note").tolist() == log.column("note").tolist()
+        assert again.column("customer_id").tolist() == log.column("customer_id").tolist()
 
 
 class TestWriteParquet:

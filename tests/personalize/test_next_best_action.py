@@ -6,7 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cxmodel._holdout import holdout_percent
 from cxmodel._time import to_us
 from cxmodel.errors import DataWarning, SchemaError, TriggerTypeError, ValueTypeError
 from cxmodel.log import CustomerTable, InteractionLog
@@ -137,20 +140,76 @@ class TestHoldout:
         [
             (0, None, "strictly between 0 and 100"),
             (100, None, "strictly between 0 and 100"),
-            (-5, None, "Got -5 instead"),
-            (float("nan"), None, "Got nan instead"),
-            (True, None, "Got True instead"),
-            ("10", None, "Got '10' instead"),
+            (-5, None, "got int -5"),
+            (float("nan"), None, "got float nan"),
+            (True, None, "got bool True"),
+            ("10", None, "got str '10': did you mean holdout=10 "),
+            ("150%", None, "got str '150%'"),
+            ("half", None, "got str 'half'"),
+            (float("inf"), None, "got float inf"),
             (None, "v2", "give holdout=P too"),
             (10, 3, "salt must be a string"),
         ],
-        ids=["zero", "hundred", "negative", "nan", "bool", "text", "salt-alone", "salt-int"],
+        ids=[
+            "zero",
+            "hundred",
+            "negative",
+            "nan",
+            "bool",
+            "text",
+            "text-percent-out-of-range",
+            "words",
+            "inf",
+            "salt-alone",
+            "salt-int",
+        ],
     )
     def test_bad_holdout(
         self, table: CustomerTable, holdout: object, salt: object, match: str
     ) -> None:
         with pytest.raises(SchemaError, match=match):
             next_best_action(table, ACTIONS, holdout=holdout, salt=salt)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("share", [0.5, 0.1, np.float64(0.25), 0.999])
+    def test_a_share_warns_naming_the_value_and_both_spellings(
+        self, table: CustomerTable, share: float
+    ) -> None:
+        """0.5 is 0.5 % of customers, not a half: it still holds that percentage out, and
+        warns how to write a half and how to keep the small percentage."""
+        with pytest.warns(DataWarning) as seen:
+            held = next_best_action(table, ACTIONS, holdout=share, salt="s")
+        (message,) = [str(w.message) for w in seen]
+        assert f"holdout={float(share):g} is read as {float(share):g} %" in message
+        assert "write holdout=50" in message
+        assert f"holdout='{float(share):g}%'" in message
+        explicit = next_best_action(table, ACTIONS, holdout=f"{float(share):g}%", salt="s")
+        assert held.held_out.tolist() == explicit.held_out.tolist()
+
+    @pytest.mark.parametrize("holdout", [1, 1.0, 50, 99.5, "0.5%", " 2.5 %", "50%"])
+    def test_percentages_do_not_warn(self, table: CustomerTable, holdout: object) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            next_best_action(table, ACTIONS, holdout=holdout, salt="s")  # type: ignore[arg-type]
+
+    def test_text_with_its_sign_is_the_same_experiment(self, table: CustomerTable) -> None:
+        by_number = next_best_action(table, ACTIONS, holdout=30, salt="q1")
+        by_text = next_best_action(table, ACTIONS, holdout="30%", salt="q1")
+        assert by_text.held_out.tolist() == by_number.held_out.tolist()
+        assert by_text.reason.tolist() == by_number.reason.tolist()
+
+    @settings(max_examples=60, deadline=None)
+    @given(percent=st.floats(min_value=0.0, max_value=100.0, exclude_min=True, exclude_max=True))
+    def test_number_and_text_agree_and_only_shares_warn(self, percent: float) -> None:
+        """For any percentage in (0, 100), the number and its text with a sign read the same,
+        the text never warns, and the number warns exactly when it lies below 1."""
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            number = holdout_percent(percent, "f()")
+        assert number == percent
+        assert bool(seen) == (percent < 1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert holdout_percent(f"{percent!r}%", "f()") == percent
 
     def test_to_firings(self, table: CustomerTable) -> None:
         """One firing per customer with an action (emitted) or a withheld one (suppressed as

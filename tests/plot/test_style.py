@@ -4,16 +4,22 @@ plots, and the missing-matplotlib error."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cxmodel.errors import MissingDependencyError
+from cxmodel.errors import MissingDependencyError, SchemaError
 from cxmodel.plot._style import (
+    _DRAWS,
     GREY,
     PALETTE,
+    _keywords,
     _text_colour,
+    artist_options,
     axes,
     colour,
     count,
@@ -135,3 +141,89 @@ class TestForest:
         expected = [plt.matplotlib.colors.to_rgba(c) for c in (PALETTE[0], GREY)]
         assert expected == [tuple(c) for c in rgba.tolist()]
         assert ax.get_title() == "Effects"
+
+
+class TestArtistOptions:
+    """A plot's **kwargs are checked against the matplotlib method and artist they go to."""
+
+    def test_defaults_then_the_callers_keywords(self) -> None:
+        assert artist_options("bar", {"color": "k", "width": 0.5}, {"width": 0.9}) == {
+            "color": "k",
+            "width": 0.9,
+        }
+
+    def test_an_alias_overrides_the_default_it_stands_for(self) -> None:
+        """lw=3 replaces a default linewidth: matplotlib refuses both given together."""
+        assert artist_options("plot", {"linewidth": 1.6, "color": "k"}, {"lw": 3}) == {
+            "color": "k",
+            "lw": 3,
+        }
+        _, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1], **artist_options("plot", {"linewidth": 1.6}, {"lw": 3}))
+        assert ax.lines[0].get_linewidth() == 3
+
+    @pytest.mark.parametrize(
+        ("method", "keyword", "meant"),
+        [
+            ("step", "colour", "color"),
+            ("bar", "edgecolour", "edgecolor"),
+            ("barh", "hieght", "height"),
+            ("scatter", "markr", "marker"),
+            ("pcolormesh", "edgecolours", "edgecolors"),
+            ("imshow", "interpolaton", "interpolation"),
+        ],
+    )
+    def test_an_unknown_keyword_is_named_with_the_one_meant(
+        self, method: str, keyword: str, meant: str
+    ) -> None:
+        with pytest.raises(SchemaError, match=f"unknown keyword {keyword!r}") as info:
+            artist_options(method, {}, {keyword: 1})
+        assert f"did you mean {meant!r}?" in str(info.value)
+        assert _DRAWS[method][1] in str(info.value)  # the artist
+
+    def test_a_keyword_the_plot_sets_itself(self) -> None:
+        with pytest.raises(SchemaError, match="'c' is set by the plot itself"):
+            artist_options("plot", {}, {"c": "red"}, set_here=("color",))
+
+    def test_one_property_under_two_names(self) -> None:
+        with pytest.raises(SchemaError, match="'lw' and 'linewidth' name one property"):
+            artist_options("plot", {}, {"lw": 1, "linewidth": 2})
+
+    def test_bar_keywords_that_are_not_properties(self) -> None:
+        """ax.bar takes error bars and tick labels from **kwargs besides Rectangle's
+        properties; the check lets them through."""
+        options = {"yerr": [0.1], "capsize": 2, "tick_label": ["a"], "log": False}
+        _, ax = plt.subplots()
+        ax.bar([0], [1], **artist_options("bar", {}, options))
+
+    @pytest.mark.parametrize("method", sorted(_DRAWS))
+    def test_every_setter_of_a_throwaway_artist_is_taken(self, method: str) -> None:
+        """What the artist's set() takes (ArtistInspector), the check takes, but for the
+        arguments the plot gives positionally (a bar's height)."""
+        from matplotlib.artist import ArtistInspector
+
+        module, name, positional, _ = _DRAWS[method]
+        artist = getattr(__import__(module, fromlist=[name]), name)
+        _, known, _ = _keywords(method)
+        assert set(ArtistInspector(artist).get_setters()) - set(positional) <= known
+        assert not set(positional) & known
+
+    @given(st.text(min_size=1, max_size=20), st.sampled_from(sorted(_DRAWS)))
+    def test_refused_exactly_when_unknown(self, keyword: str, method: str) -> None:
+        _, known, _ = _keywords(method)
+        if keyword in known:
+            assert artist_options(method, {}, {keyword: 1}) == {keyword: 1}
+        else:
+            with pytest.raises(SchemaError, match="unknown keyword"):
+                artist_options(method, {}, {keyword: 1})
+
+    def test_every_plot_passes_its_keywords_through_the_check(self) -> None:
+        """No plot hands its **kwargs to matplotlib without artist_options."""
+        plots = Path(__file__).resolve().parents[2] / "src" / "cxmodel" / "plot"
+        unchecked = [
+            f"{path.name}:{number}"
+            for path in sorted(plots.glob("*.py"))
+            for number, line in enumerate(path.read_text().splitlines(), 1)
+            if "**(options | kwargs)" in line
+        ]
+        assert unchecked == []

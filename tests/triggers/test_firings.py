@@ -3,15 +3,18 @@ and suppressed firings, its columns, and the JSON-lines and CSV writers."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxmodel._spreadsheet import unmarked
 from cxmodel.errors import IndexOutOfRangeError, SchemaError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import Firing, Firings, evaluate, firing_id, parse
@@ -143,6 +146,48 @@ class TestWriteFirings:
         header, row = buffer.getvalue().splitlines()
         assert header == "trigger,customer_id,time,action,payload,because,firing_id"
         assert row.startswith('big,a,2024-01-01T00:00:00+00:00,thank,"{""v"": 50.0}"')
+
+    @pytest.mark.parametrize(
+        "customer",
+        ['=HYPERLINK("http://evil","click")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"],
+    )
+    def test_csv_cells_a_spreadsheet_would_run_are_marked(self, customer: str) -> None:
+        """A customer id or action starting with = + - @ tab or CR is written after a quote
+        (CSV injection); the JSON payload, with its negative number, is left as it is."""
+        firing = Firing(
+            "t", customer, datetime(2024, 1, 1, tzinfo=timezone.utc), "-call", {"v": -5.0}, {}, "f"
+        )
+        buffer = io.StringIO()
+        write_firings(Firings([firing]), buffer, format="csv")
+        (_, row) = csv.reader(io.StringIO(buffer.getvalue(), newline=""))
+        assert row[1] == "'" + customer
+        assert row[3] == "'-call"
+        assert json.loads(row[4]) == {"v": -5.0}
+
+    @settings(max_examples=100, deadline=None)
+    @given(
+        st.lists(
+            st.one_of(
+                st.text(),
+                st.builds(str.__add__, st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'"]),
+                          st.text()),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )  # fmt: skip
+    def test_csv_text_reads_back_exactly(self, customers: list[str]) -> None:
+        """Dropping the first quote of a cell that starts with a quote and a risky character
+        or another quote gives every id back, a quote the id really started with included."""
+        time = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        firings = Firings(
+            [Firing("t", c, time, "a", {}, {}, f"f{i}") for i, c in enumerate(customers)]
+        )
+        buffer = io.StringIO()
+        write_firings(firings, buffer, format="csv")
+        _, *rows = csv.reader(io.StringIO(buffer.getvalue(), newline=""))
+        ids = np.array([row[1] for row in rows], dtype=object)
+        assert unmarked(ids).tolist() == customers
 
     def test_unknown_format(self, evaluated: Firings) -> None:
         """Only jsonl and csv are written."""

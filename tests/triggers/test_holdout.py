@@ -4,13 +4,14 @@ suppressed as "holdout" the same way in both drivers."""
 from __future__ import annotations
 
 import json
+import warnings
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from cxmodel.errors import TriggerSyntaxError
+from cxmodel.errors import DataWarning, TriggerSyntaxError
 from cxmodel.log import InteractionLog
 from cxmodel.triggers import (
     Holdout,
@@ -51,6 +52,20 @@ class TestClause:
         assert built.build() == parse(RULE)["welcome"]
         plain = trigger("t").when("signup").emit("a").holdout(10).build()
         assert plain == parse("trigger t:\n    when signup\n    emit a\n    holdout 10%")["t"]
+
+    def test_builder_warns_for_a_share_and_takes_text_with_its_sign(self) -> None:
+        """.holdout(0.5) is 0.5 %, as in the text, but most likely meant a half: it warns;
+        .holdout("0.5%") says the small percentage is meant."""
+        start = trigger("t").when("signup").emit("a")
+        with pytest.warns(DataWarning, match=r"percent=0\.5 is read as 0\.5 %.*percent=50"):
+            warned = start.holdout(0.5).build()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            explicit = start.holdout("0.5%").build()
+            whole = start.holdout(1).build()
+        text = parse("trigger t:\n    when signup\n    emit a\n    holdout 0.5%")["t"]
+        assert warned == explicit == text
+        assert whole.holdout == Holdout(1)
 
     @pytest.mark.parametrize("share", ["0%", "100%", "150%", "-5%", "0.0%"])
     def test_bad_share(self, share: str) -> None:

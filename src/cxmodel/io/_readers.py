@@ -29,6 +29,7 @@ from cxmodel._arguments import file_path
 from cxmodel._optional import import_optional
 from cxmodel._progress import progress_bar
 from cxmodel._spelling import Argument, ArgumentHintError, missing_column_error
+from cxmodel._spreadsheet import may_hold_marks, unmarked, unmarked_arrow
 from cxmodel._time_format import TimeFormat
 from cxmodel._time_format import time_format as checked_time_format
 from cxmodel.domain._kinds import Question
@@ -208,6 +209,12 @@ def read_csv(
         Show a progress bar on standard error with one step per stage (read, parse, validate)
         and the rows parsed (needs the ``progress`` extra). The file is read whole, not in
         chunks; the log is the same.
+
+    A field that starts with a single quote followed by ``=``, ``+``, ``-``, ``@``, a tab, a
+    carriage return or another single quote loses that first quote: it is the mark
+    :func:`~cxmodel.io.write_csv` (and spreadsheets' CSV-injection defences) put before text
+    a spreadsheet would run as a formula, so a file written by ``write_csv`` reads back as the
+    text it was written from. Any other field keeps its quotes (``'t Hooft``).
 
     Returns
     -------
@@ -408,7 +415,10 @@ def _csv_with_python(
             continue
         for j, value in enumerate(fields):
             data[j][number] = value if value != "" else None
-    columns = {renamed[name]: data[j] for j, name in enumerate(header)}
+    marks = may_hold_marks(text)  # most files hold none: no pass over every cell then
+    columns = {
+        renamed[name]: unmarked(data[j]) if marks else data[j] for j, name in enumerate(header)
+    }
     numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
     return columns, numbers, bad, records
 
@@ -532,7 +542,10 @@ def _csv_with_arrow(
         return None  # the first record is not the header as the standard library reads it
     table = _without_blank_rows(table.slice(1))
     renamed = apply_mapping(header, mapping)  # duplicate names and bad mappings raise here
-    return {renamed[name]: Encoded.from_arrow(table.column(j)) for j, name in enumerate(header)}
+    return {
+        renamed[name]: Encoded.from_arrow(unmarked_arrow(table.column(j)))
+        for j, name in enumerate(header)
+    }
 
 
 def _without_blank_rows(table: Any) -> Any:

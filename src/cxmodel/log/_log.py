@@ -28,6 +28,7 @@ from cxmodel._result import plain
 from cxmodel._spelling import Argument, ArgumentHintError, ArgumentReason, missing_column_error
 from cxmodel._time import (
     TimeLike,
+    is_utc,
     resolve_timezone,
     timestamps_to_us,
     to_us,
@@ -214,6 +215,43 @@ def _with_one_kind(raw: dict[str, Any], kind: object) -> dict[str, Any]:
     n = raw["customer_id"].shape[0] if raw["customer_id"].ndim == 1 else 0
     column = Encoded(np.zeros(n, dtype=np.int32), np.array([one], dtype=object))
     return {**raw, "kind": column}
+
+
+def _zoned_times(timestamp: Any, timezone: str | tzinfo | None) -> Any:
+    """``from_arrays``' timestamps as the column reader takes them, read as every reader does.
+
+    A pandas column (or index) of naive times is wall times, as pandas and Arrow define them:
+    it becomes its timestamps as objects, which need ``timezone=`` as naive datetimes do
+    (:meth:`InteractionLog.from_pandas` reads the same column the same way); as a numpy array
+    it would have been taken for UTC. A numpy ``datetime64`` array is UTC, the form cxmodel
+    returns times in; a ``timezone=`` other than UTC beside one would not apply, and is
+    refused rather than ignored.
+    """
+    pd = sys.modules.get("pandas")  # a pandas column means pandas is imported
+    if pd is not None and isinstance(timestamp, (pd.Series, pd.Index, pd.arrays.DatetimeArray)):
+        dtype = timestamp.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "M":  # naive; aware is DatetimeTZDtype
+            values = np.asarray(timestamp.astype(object), dtype=object)
+            values[np.asarray(pd.isna(timestamp), dtype=bool)] = None
+            return values
+        return timestamp
+    if not isinstance(timestamp, np.ndarray) or timestamp.dtype.kind != "M":
+        return timestamp
+    if is_utc(resolve_timezone(timezone)):  # none, or one that agrees with UTC
+        return timestamp
+    present = np.flatnonzero(~np.isnat(timestamp))
+    first = (
+        f"; row {present[0] + 1} holds {np.datetime_as_string(timestamp[present[0]])}"
+        if present.size
+        else ""
+    )
+    raise SchemaError(
+        f"from_arrays(): timestamp is a numpy datetime64 array, read as UTC, so timezone="
+        f"{timezone!r} would not apply to it{first}. For UTC times drop timezone=; for wall "
+        f"times in {timezone!s}, pass them as a pandas column (pd.Series(timestamp), read in "
+        "timezone= as from_pandas reads it) or localise them first "
+        f"(pd.Series(timestamp).dt.tz_localize({str(timezone)!r}))"
+    )
 
 
 def _as_array(values: Any) -> Any:
@@ -560,13 +598,17 @@ class InteractionLog:
         Parameters
         ----------
         customer_id, timestamp, kind
-            The required columns. Timestamps may be ``datetime64`` (UTC), aware datetimes, ISO-8601
-            strings with an offset, or epoch seconds; naive values and dates need ``timezone``
-            (a column of dates is observed to the end of its last day). ``kind``
-            may be one ``str``, the kind of every row (``kind="purchase"`` for an order
-            export).
+            The required columns. Timestamps may be a numpy ``datetime64`` array (UTC), aware
+            datetimes, ISO-8601 strings with an offset, or epoch seconds; naive values and
+            dates need ``timezone`` (a column of dates is observed to the end of its last day).
+            A pandas column (``Series``, ``DatetimeIndex``) is read as
+            :meth:`from_pandas` reads it: aware times are converted, naive ones are wall times
+            that need ``timezone``. ``kind`` may be one ``str``, the kind of every row
+            (``kind="purchase"`` for an order export).
         timezone
-            The zone of naive timestamps. Without it naive timestamps are rejected.
+            The zone of naive timestamps. Without it naive timestamps are rejected (a bad row
+            naming the row, the column and the value). A numpy ``datetime64`` array is UTC and
+            a ``timezone`` other than UTC would not apply to it: both together are refused.
         time_format
             The layout of text timestamps that are not ISO-8601, as a ``strptime`` format:
             ``"%m/%d/%Y %H:%M"`` reads ``12/1/2010 8:26``. Every text timestamp must then match
@@ -600,8 +642,9 @@ class InteractionLog:
         Raises
         ------
         SchemaError
-            A bad row (naming row, column and value), columns of different lengths, or an
-            unknown ``errors`` mode; under ``"quarantine"``, every row rejected.
+            A bad row (naming row, column and value), columns of different lengths, an
+            unknown ``errors`` mode, or a ``timezone`` beside a numpy ``datetime64`` array;
+            under ``"quarantine"``, every row rejected.
 
         Warns
         -----
@@ -616,6 +659,7 @@ class InteractionLog:
         >>> log.column("kind").tolist(), log.schema["order_id"]
         (['purchase', 'view'], 'string')
         """
+        timestamp = _zoned_times(timestamp, timezone)
         one = isinstance(kind, str)
         raw: dict[str, Any] = {"customer_id": customer_id, "timestamp": timestamp}
         if not one:
@@ -960,7 +1004,8 @@ class InteractionLog:
         kind: str | None = None,
         questions: Iterable[Question] | None = None,
     ) -> InteractionLog:
-        """Build a log from a pandas DataFrame (through pyarrow); tz-aware times are converted.
+        """Build a log from a pandas DataFrame (through pyarrow); tz-aware times are converted,
+        naive ones are wall times read in ``timezone`` (a bad row without it), as everywhere.
 
         ``questions`` declares survey questions and ``time_format`` the layout of text
         timestamps as in :meth:`from_arrays`; ``kind`` is the kind

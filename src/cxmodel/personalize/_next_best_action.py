@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._arguments import customer_table, flag, of_type
-from cxmodel._holdout import held_out_customers
+from cxmodel._holdout import held_out_customers, holdout_percent
 from cxmodel._pieces import warn
 from cxmodel._result import Result, column
 from cxmodel.errors import DataWarning, SchemaError
@@ -160,7 +159,7 @@ def next_best_action(
     table: CustomerTable,
     actions: Sequence[Action],
     *,
-    holdout: float | None = None,
+    holdout: float | str | None = None,
     salt: str | None = None,
 ) -> NextBestActions:
     """Rank the declared actions for every customer.
@@ -184,18 +183,30 @@ def next_best_action(
     ----------
     table : CustomerTable
     actions : sequence of Action
-    holdout : float, optional
-        The percentage of customers held out, strictly between 0 and 100.
+    holdout : float or str, optional
+        The percentage of customers held out, strictly between 0 and 100: ``holdout=10`` is
+        10 %, as ``holdout 10%`` in a trigger rule and the builder's ``.holdout(10)`` (every
+        holdout of the library is a percentage; shares such as ``level`` are in [0, 1]). A
+        number strictly between 0 and 1 is most likely a share meant (``0.5`` for a half)
+        and warns (``DataWarning``), since it holds out a hundred times fewer customers: a
+        half is ``holdout=50``; a small percentage is meant when written with its sign,
+        ``holdout="0.5%"``, which does not warn.
     salt : str, optional
         Names the experiment; changing it draws another held-out group.
 
     Raises
     ------
     SchemaError
-        No actions, duplicate names, non-Action items, a ``holdout`` outside (0, 100), or a
-        ``salt`` without a ``holdout``.
+        No actions, duplicate names, non-Action items, a ``holdout`` outside (0, 100) (NaN,
+        a bool or text without a percent sign too, naming the value), or a ``salt`` without
+        a ``holdout``.
     TriggerSyntaxError, TriggerTypeError
         A condition or value that does not parse or type-check (naming the action).
+
+    Warns
+    -----
+    DataWarning
+        A ``holdout`` number strictly between 0 and 1 (a share where a percentage is read).
 
     Examples
     --------
@@ -228,7 +239,7 @@ def next_best_action(
     names = [a.name for a in items]
     if len(set(names)) != len(names):
         raise SchemaError(f"action names must be unique (got {names})")
-    _check_holdout(holdout, salt)
+    percent = _check_holdout(holdout, salt)
     columns, schema = table_namespace(table)
     n, k = len(table), len(items)
     consent = table.column("consent_marketing").astype(bool)
@@ -289,10 +300,10 @@ def next_best_action(
     reason[has] = why[best[has]] + "; highest of " + count[has].astype(str).astype(object)
     reason[has] = reason[has] + " eligible"
     held = np.zeros(n, dtype=bool)
-    if holdout is not None:
-        held = held_out_customers(HOLDOUT_NAME, salt, holdout / 100.0, table.customer_id.tolist())
+    if percent is not None:
+        held = held_out_customers(HOLDOUT_NAME, salt, percent / 100.0, table.customer_id.tolist())
         stop = held & has
-        reason[stop] = f"held out (holdout {holdout:g}%): withheld " + reason[stop]
+        reason[stop] = f"held out (holdout {percent:g}%): withheld " + reason[stop]
     action = chosen.copy()
     action[held] = None
     withheld = np.full(n, None, dtype=object)
@@ -310,19 +321,13 @@ def next_best_action(
     )
 
 
-def _check_holdout(holdout: float | None, salt: str | None) -> None:
+def _check_holdout(holdout: float | str | None, salt: str | None) -> float | None:
+    """``holdout`` as a number of percent (``None`` without one), checked with ``salt``."""
     if holdout is None:
         if salt is not None:
             raise SchemaError(f"salt={salt!r} names a holdout experiment: give holdout=P too")
-        return
-    if (
-        not isinstance(holdout, numbers.Real)  # numpy's numbers too
-        or isinstance(holdout, bool)
-        or not 0 < holdout < 100  # refuses NaN and infinities, and compares huge ints exactly
-    ):
-        raise SchemaError(
-            "The 'holdout' parameter of next_best_action must be a percentage strictly "
-            f"between 0 and 100 (e.g. holdout=10). Got {holdout!r} instead."
-        )
+        return None
+    percent = holdout_percent(holdout, "next_best_action()")
     if salt is not None and not isinstance(salt, str):
         raise SchemaError(f"salt must be a string (got {salt!r})")
+    return percent

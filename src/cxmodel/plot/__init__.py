@@ -7,6 +7,9 @@ drawing many). The results have the same plots as methods: ``funnel(...).plot()`
 does not import matplotlib; a call without it raises
 :class:`~cxmodel.errors.MissingDependencyError` naming the ``plot`` extra. Colours come from
 colour-blind-safe palettes (:data:`PALETTE`); matplotlib's global settings are never changed.
+A plot's ``**kwargs`` go to the matplotlib call its docstring names, checked first against that
+call and the artist it draws: a keyword neither takes is a
+:class:`~cxmodel.errors.SchemaError` naming the plot and the keyword, with a did-you-mean.
 
 Examples
 --------

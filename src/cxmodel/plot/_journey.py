@@ -21,6 +21,7 @@ from cxmodel.journey import (
 from cxmodel.plot._style import (
     GREY,
     TICK_WIDTH,
+    artist_options,
     axes,
     closes_on_error,
     colour,
@@ -123,7 +124,7 @@ def plot_funnel(
             legend(ax, frameon=False, fontsize=9)
     else:
         options: dict[str, Any] = {"color": colour(0), "width": 0.6}
-        bars = ax.bar(x, funnel.counts, **(options | kwargs))
+        bars = ax.bar(x, funnel.counts, **artist_options("bar", options, kwargs))
         texts = [
             f"{count(c)}\n{percent(v)}"
             for c, v in zip(funnel.counts.tolist(), funnel.conversion.tolist(), strict=True)

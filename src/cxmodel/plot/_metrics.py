@@ -15,6 +15,7 @@ from cxmodel.metrics import CohortRetention, Comparison, MetricTable, SurvivalCu
 from cxmodel.plot._style import (
     GREY,
     TICK_WIDTH,
+    artist_options,
     axes,
     closes_on_error,
     colour,
@@ -115,7 +116,9 @@ def plot_survival(
         median = f"median {number(c.median)}" if np.isfinite(c.median) else "median not reached"
         label = f"{plain(name)} ({median})" if name else None
         options: dict[str, Any] = {"where": "post", "color": shade, "linewidth": 1.8}
-        ax.step(times, surv, label=label, **(options | kwargs))
+        ax.step(
+            times, surv, label=label, **artist_options("step", options, kwargs, set_here=("label",))
+        )
         if ci:
             low = np.concatenate([[1.0], c.ci_low])
             high = np.concatenate([[1.0], c.ci_high])
@@ -277,7 +280,8 @@ def plot_metric_table(
             x = np.array([where[p] for p in periods[sel].tolist()], dtype=np.float64)
             shade = colour(i)
             options: dict[str, Any] = {"color": shade, "marker": "o", "markersize": 3.5}
-            ax.plot(x, y[sel], label=plain(name) if group else None, **(options | kwargs))
+            ax.plot(x, y[sel], label=plain(name) if group else None,
+                    **artist_options("plot", options, kwargs, set_here=("label",)))  # fmt: skip
             if bounds is not None:
                 lo = np.asarray(bounds[0], dtype=np.float64)[sel]
                 hi = np.asarray(bounds[1], dtype=np.float64)[sel]
@@ -297,7 +301,7 @@ def plot_metric_table(
             err = np.vstack([np.clip(y - lo, 0, None), np.clip(hi - y, 0, None)])
         options = {"color": colour(0), "width": 0.65}
         ax.bar(x, np.where(shown, y, 0.0), yerr=err, ecolor="black", capsize=3,
-               **(options | kwargs))  # fmt: skip
+               **artist_options("bar", options, kwargs, set_here=("yerr", "ecolor", "capsize")))  # fmt: skip
         sizes = np.asarray(table["n"]).tolist() if "n" in table.columns else [None] * len(y)
         ticks = [
             f"{plain(name, TICK_WIDTH)}\n"

@@ -14,7 +14,16 @@ import numpy.typing as npt
 
 from cxmodel._arguments import float_array, integer, method_of, real
 from cxmodel.errors import DataError
-from cxmodel.plot._style import axes, closes_on_error, colour, count, finish, heatmap, number
+from cxmodel.plot._style import (
+    artist_options,
+    axes,
+    closes_on_error,
+    colour,
+    count,
+    finish,
+    heatmap,
+    number,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -422,9 +431,21 @@ def plot_period_transactions(
     expected, simulated = _expected_counts(model, big_t, max_frequency, random_state)
     pos = np.arange(max_frequency + 1, dtype=np.float64)
     options: dict[str, Any] = {"width": 0.4}
-    ax.bar(pos - 0.2, actual, color=colour(0), label="Actual", **(options | kwargs))
+    ax.bar(
+        pos - 0.2,
+        actual,
+        color=colour(0),
+        label="Actual",
+        **artist_options("bar", options, kwargs, set_here=("color", "label")),
+    )
     name = "Model (simulated)" if simulated else "Model"
-    ax.bar(pos + 0.2, expected, color=colour(1), label=name, **(options | kwargs))
+    ax.bar(
+        pos + 0.2,
+        expected,
+        color=colour(1),
+        label=name,
+        **artist_options("bar", options, kwargs, set_here=("color", "label")),
+    )
     ax.set_xticks(pos, labels=_bins(max_frequency))
     ax.legend(frameon=False, fontsize=9)
     ylabel = f"Customers (of {count(float(len(x)))})"
@@ -531,8 +552,21 @@ def plot_calibration_purchases_vs_holdout_purchases(
         mean_pred = np.bincount(group, weights=predicted, minlength=max_frequency + 1) / n
     pos = np.arange(max_frequency + 1, dtype=np.float64)
     options: dict[str, Any] = {"marker": "o", "linewidth": 1.8}
-    ax.plot(pos, mean_actual, color=colour(0), label="Actual", **(options | kwargs))
-    ax.plot(pos, mean_pred, color=colour(1), linestyle="--", label="Model", **(options | kwargs))
+    ax.plot(
+        pos,
+        mean_actual,
+        color=colour(0),
+        label="Actual",
+        **artist_options("plot", options, kwargs, set_here=("color", "label")),
+    )
+    ax.plot(
+        pos,
+        mean_pred,
+        color=colour(1),
+        linestyle="--",
+        label="Model",
+        **artist_options("plot", options, kwargs, set_here=("color", "linestyle", "label")),
+    )
     labels = [f"{b}\n(n={count(c)})" for b, c in zip(_bins(max_frequency), n.tolist())]
     ax.set_xticks(pos, labels=labels, fontsize=8)
     ax.legend(frameon=False, fontsize=9)

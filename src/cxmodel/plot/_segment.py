@@ -11,6 +11,7 @@ from cxmodel._arguments import integer, of_type
 from cxmodel.errors import SchemaError
 from cxmodel.plot._style import (
     LIGHT,
+    artist_options,
     axes,
     closes_on_error,
     count,
@@ -121,7 +122,8 @@ def plot_rfm_segments(
     edges = np.arange(n + 1) + 0.5
     options: dict[str, Any] = {"edgecolors": "white", "linewidth": 2.0}
     ax.pcolormesh(edges, edges, grid, cmap=cmap, vmin=-0.5, vmax=len(fills) - 0.5,
-                  **(options | kwargs))  # fmt: skip
+                  **artist_options("pcolormesh", options, kwargs,
+                                   set_here=("cmap", "vmin", "vmax")))  # fmt: skip
     totals = segments.counts()
     everyone = max(len(segments), 1)
     rr, ff = np.meshgrid(np.arange(1, n + 1), np.arange(1, n + 1), indexing="ij")

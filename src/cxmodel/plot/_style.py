@@ -19,7 +19,7 @@ import numpy.typing as npt
 from cxmodel import _optional
 from cxmodel._arguments import got
 from cxmodel._html import inert
-from cxmodel.errors import ValueTypeError
+from cxmodel.errors import SchemaError, ValueTypeError, did_you_mean
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,6 +31,7 @@ __all__ = [
     "PALETTE",
     "SEQUENTIAL",
     "TICK_WIDTH",
+    "artist_options",
     "axes",
     "closes_on_error",
     "colour",
@@ -112,6 +113,111 @@ _MADE: ContextVar[list[Any] | None] = ContextVar("cxmodel_plot_figures_made", de
 """The pyplot figures :func:`axes` made during the current :func:`closes_on_error` call."""
 
 
+_PLOT: ContextVar[str | None] = ContextVar("cxmodel_plot_called", default=None)
+"""The name of the plot the user called (the outermost :func:`closes_on_error` call), for
+messages about its arguments."""
+
+_DRAWS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "plot": ("matplotlib.lines", "Line2D", (), ()),
+    "step": ("matplotlib.lines", "Line2D", ("x", "y"), ()),
+    "bar": ("matplotlib.patches", "Rectangle", ("x", "height"),
+            ("tick_label", "xerr", "yerr", "ecolor", "capsize", "error_kw", "log")),
+    "barh": ("matplotlib.patches", "Rectangle", ("y", "width"),
+             ("tick_label", "xerr", "yerr", "ecolor", "capsize", "error_kw", "log")),
+    "imshow": ("matplotlib.image", "AxesImage", ("X",), ()),
+    "scatter": ("matplotlib.collections", "PathCollection", ("x", "y"), ()),
+    "pcolormesh": ("matplotlib.collections", "QuadMesh", (), ()),
+}  # fmt: skip
+"""Per drawing method of an Axes that a plot's ``**kwargs`` go to: the artist it draws (its
+module and class), the parameters cxmodel fills positionally, and the keywords the method
+takes from ``**kwargs`` itself besides the artist's properties (``ax.bar``'s error bars)."""
+
+
+@functools.cache
+def _keywords(method: str) -> tuple[str, frozenset[str], dict[str, str]]:
+    """The artist ``ax.<method>`` draws, every keyword it takes (the artist's settable
+    properties and their aliases, as ``artist.set()`` takes them, the method's own named
+    parameters, and the keywords it reads from ``**kwargs``: :data:`_DRAWS`), and the
+    property each alias stands for (``lw`` -> ``linewidth``)."""
+    import inspect
+
+    module, name, positional, extra = _DRAWS[method]
+    artist = getattr(require(module), name)
+    inspector = require("matplotlib.artist").ArtistInspector(artist)
+    names = set(inspector.get_setters())
+    canonical = {a: full for full, aliases in inspector.aliasd.items() for a in aliases}
+    names.update(canonical)
+    parameters = inspect.signature(getattr(require("matplotlib.axes").Axes, method)).parameters
+    names.update(
+        n
+        for n, p in parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n != "self"
+    )
+    names.update(extra)
+    return name, frozenset(names - set(positional)), canonical
+
+
+def artist_options(
+    method: str,
+    options: dict[str, Any],
+    kwargs: dict[str, Any],
+    *,
+    set_here: Sequence[str] = (),
+) -> dict[str, Any]:
+    """``options | kwargs`` for ``ax.<method>``, once every keyword of ``kwargs`` (a plot's
+    ``**kwargs``) is known to be one the method and the artist it draws take.
+
+    Every plot passes its ``**kwargs`` on through this function, so that a keyword matplotlib
+    would refuse with its own ``AttributeError`` (``Line2D.set() got an unexpected keyword
+    argument 'colour'``), deep in its code, is refused here with the plot's name, the keyword
+    and the closest one matplotlib takes; and a keyword the plot sets itself (``set_here``,
+    passed beside these options) is refused rather than given twice.
+
+    Raises
+    ------
+    SchemaError
+        A keyword the method and its artist do not take (with a did-you-mean), or one the plot
+        sets itself.
+
+    Examples
+    --------
+    >>> artist_options("step", {"color": "k"}, {"linewidth": 2})
+    {'color': 'k', 'linewidth': 2}
+    >>> artist_options("step", {}, {"colour": "red"})
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: ax.step(): unknown keyword 'colour' for matplotlib's ax.step() and the Line2D it draws; did you mean 'color'?
+    """
+    if not kwargs:
+        return options
+    where = f"{_PLOT.get()}()" if _PLOT.get() else f"ax.{method}()"
+    artist, known, canonical = _keywords(method)
+    fixed = {canonical.get(n, n) for n in set_here}
+    given: dict[str, str] = {}
+    for name in kwargs:
+        if name not in known:
+            hint = did_you_mean(name, sorted(known))
+            raise SchemaError(
+                f"{where}: unknown keyword {name!r} for matplotlib's ax.{method}() and the "
+                f"{artist} it draws{hint or f'; see the properties of {artist}'}"
+            )
+        if canonical.get(name, name) in fixed:
+            raise SchemaError(
+                f"{where}: {name!r} is set by the plot itself and cannot be given as a keyword"
+            )
+        full = canonical.get(name, name)
+        if full in given:
+            raise SchemaError(
+                f"{where}: {given[full]!r} and {name!r} name one property of the {artist} "
+                f"({full}): give it once"
+            )
+        given[full] = name
+    # a default the caller overrides under another name (lw for linewidth) is left out:
+    # matplotlib refuses a property given twice
+    kept = {k: v for k, v in options.items() if canonical.get(k, k) not in given}
+    return kept | kwargs
+
+
 def require(module: str = "matplotlib.pyplot") -> Any:
     """Import a matplotlib module or raise ``MissingDependencyError`` naming the ``plot`` extra.
 
@@ -167,6 +273,8 @@ def closes_on_error(plot: Callable[P, R]) -> Callable[P, R]:
     def draw(*args: P.args, **kwargs: P.kwargs) -> R:
         made: list[Any] = []
         token = _MADE.set(made)
+        # the plot the user called names the errors of the plots it draws with
+        named = _PLOT.set(_PLOT.get() or plot.__name__)
         try:
             return plot(*args, **kwargs)
         except BaseException:
@@ -176,6 +284,7 @@ def closes_on_error(plot: Callable[P, R]) -> Callable[P, R]:
                     plt.close(figure)
             raise
         finally:
+            _PLOT.reset(named)
             _MADE.reset(token)
 
     return draw
@@ -276,7 +385,10 @@ def grouped_bars(
     for g, (name, row) in enumerate(zip(names, rows, strict=True)):
         offset = (g - (len(rows) - 1) / 2) * width
         options: dict[str, Any] = {"color": colour(g), "width": width * 0.95}
-        drawn.append(ax.bar(x + offset, row, label=plain(name), **(options | kwargs)))
+        drawn.append(
+            ax.bar(x + offset, row, label=plain(name),
+                   **artist_options("bar", options, kwargs, set_here=("label",)))
+        )  # fmt: skip
     return drawn
 
 
@@ -402,7 +514,7 @@ def ranked_bars(
         nothing(ax, empty)
     y = np.arange(len(labels))[::-1]
     options: dict[str, Any] = {"color": fill, "height": 0.65}
-    bars = ax.barh(y, values, **(options | kwargs))
+    bars = ax.barh(y, values, **artist_options("barh", options, kwargs))
     written: dict[str, Any] = {} if text_colour is None else {"color": text_colour}
     ax.bar_label(bars, labels=list(texts), fontsize=8, padding=3, **written)
     ax.set_yticks(y, labels=list(labels))
@@ -472,7 +584,7 @@ def heatmap(
         "interpolation": "nearest",
         "origin": origin,
     }
-    image = ax.imshow(data, **(options | kwargs))
+    image = ax.imshow(data, **artist_options("imshow", options, kwargs))
     if data.mask.all():
         nothing(ax, empty)
     shown_columns, shown_rows = _every_kth(len(columns)), _every_kth(len(rows))
@@ -575,7 +687,7 @@ def forest(
     ok = np.isfinite(lo) & np.isfinite(hi)
     ax.hlines(y[ok], lo[ok], hi[ok], colors=[c for c, k in zip(colours, ok) if k], linewidth=2)
     options: dict[str, Any] = {"s": 36, "zorder": 3}
-    ax.scatter(est, y, c=colours, **(options | kwargs))
+    ax.scatter(est, y, c=colours, **artist_options("scatter", options, kwargs, set_here=("c",)))
     ax.axvline(reference, color="black", linewidth=0.9, linestyle="--", zorder=1)
     ax.set_yticks(y, labels=[shorten(str(s), 45) for s in labels])
     ax.set_ylim(-0.7, len(est) - 0.3)

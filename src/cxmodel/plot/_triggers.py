@@ -9,7 +9,16 @@ import numpy.typing as npt
 
 from cxmodel._arguments import flag, of_type
 from cxmodel._periods import period_name
-from cxmodel.plot._style import GREY, axes, closes_on_error, colour, finish, legend, plain
+from cxmodel.plot._style import (
+    GREY,
+    artist_options,
+    axes,
+    closes_on_error,
+    colour,
+    finish,
+    legend,
+    plain,
+)
 from cxmodel.triggers import Firings
 
 if TYPE_CHECKING:
@@ -124,7 +133,12 @@ def plot_firings(
             options: dict[str, Any] = {"color": colour(i), "linestyle": style, "linewidth": 1.6}
             if len(axis) == 1:  # one period: a line of one point is not drawn without a marker
                 options["marker"] = "o"
-            ax.plot(axis, counts, label=label, **(options | kwargs))
+            ax.plot(
+                axis,
+                counts,
+                label=label,
+                **artist_options("plot", options, kwargs, set_here=("label",)),
+            )
     if triggers:
         legend(ax, frameon=False, fontsize=8, ncols=2 if len(triggers) > 3 else 1)
         ax.set_ylim(bottom=0)

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from cxmodel._holdout import percent_text, warn_if_share
 from cxmodel.errors import ValueTypeError
 from cxmodel.expr import Aggregate, Binary, Call, Duration, Expr, InList, Literal, Name, Unary
 from cxmodel.expr import parse_expr as _parse_expr
@@ -341,16 +342,27 @@ class _Ready:
         quiet = QuietHours(minutes(start), minutes(end), customer_timezone)
         return _Ready(attrs.evolve(self.rule, quiet=quiet))
 
-    def holdout(self, percent: float, *, salt: str | None = None) -> _Ready:
+    def holdout(self, percent: float | str, *, salt: str | None = None) -> _Ready:
         """``holdout P% [salt "S"]``: hold ``percent`` % of customers out of the action.
+
+        ``percent`` is a percentage, as in the text (``10`` is 10 %); a number strictly
+        between 0 and 1 is most likely a share meant (``0.5`` for a half) and warns
+        (``DataWarning``): a half is ``50``, and a small percentage written with its sign,
+        ``"0.5%"``, is taken as meant without a warning.
 
         Examples
         --------
         >>> rule = trigger("t").when("purchase").emit("thanks").holdout(10, salt="v2").build()
         >>> print(rule.holdout)
         10% salt "v2"
+        >>> print(trigger("t").when("purchase").emit("thanks").holdout("0.5%").build().holdout)
+        0.5%
         """
-        return _Ready(attrs.evolve(self.rule, holdout=Holdout(percent, salt)))
+        explicit = percent_text(percent)
+        if explicit is None:
+            warn_if_share(percent, f"trigger({self.rule.name!r}).holdout()", "percent")
+        value = percent if explicit is None else explicit
+        return _Ready(attrs.evolve(self.rule, holdout=Holdout(value, salt)))  # type: ignore[arg-type]
 
     def build(self) -> Rule:
         """Return the frozen :class:`Rule`."""

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cxmodel._result import Result, plain
+from cxmodel._spreadsheet import spreadsheet_cell
 from cxmodel._time import EPOCH, to_us, us_to_datetime
 from cxmodel.errors import IndexOutOfRangeError, SchemaError
 
@@ -664,6 +665,13 @@ def firing_columns(firings: Firings, *, ids: bool = False) -> dict[str, Array]:
 def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") -> None:
     """Write firings as JSON lines or CSV (payload and because as JSON text).
 
+    In CSV, a text cell a spreadsheet would run as a formula (a customer id or an action
+    starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written with a
+    single quote before it, as OWASP advises against CSV injection, and so is one that starts
+    with a single quote itself: a reader gets the text back by dropping the first character of
+    a cell that starts with a quote followed by one of those characters or another quote, as
+    :func:`cxmodel.io.read_csv` does. JSON lines are written as they are.
+
     Parameters
     ----------
     firings : Firings
@@ -680,6 +688,13 @@ def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") ->
     >>> write_firings(Firings(()), buf, format="csv")
     >>> buf.getvalue().strip()
     'trigger,customer_id,time,action,payload,because,firing_id'
+    >>> from datetime import datetime, timezone
+    >>> risky = Firing("t", '=HYPERLINK("http://x")', datetime(2024, 1, 1, tzinfo=timezone.utc),
+    ...                "-call", {}, {}, "f1")
+    >>> buf = io.StringIO()
+    >>> write_firings(Firings([risky]), buf, format="csv")
+    >>> print(buf.getvalue().splitlines()[1])
+    t,"'=HYPERLINK(""http://x"")",2024-01-01T00:00:00+00:00,'-call,{},{},f1
     """
     if format == "jsonl":
         for f in firings:
@@ -688,16 +703,19 @@ def write_firings(firings: Firings, stream: TextIO, *, format: str = "jsonl") ->
     if format != "csv":
         raise SchemaError(f"format must be 'jsonl' or 'csv', got {format!r}")
     writer = csv.writer(stream, lineterminator="\n")
+    # quoting quotes only the line terminator's characters: a carriage return in a cell would
+    # end the record for a reader, so a row with one is written with every cell quoted
+    quoted = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(["trigger", "customer_id", "time", "action", "payload", "because", "firing_id"])
     for f in firings:
-        writer.writerow(
-            [
-                f.trigger,
-                f.customer_id,
-                f.time.isoformat(),
-                f.action,
-                json.dumps(f.payload, default=str),
-                json.dumps(f.because, default=str),
-                f.firing_id,
-            ]
-        )
+        row = [
+            f.trigger,
+            f.customer_id,
+            f.time.isoformat(),
+            f.action,
+            json.dumps(f.payload, default=str),
+            json.dumps(f.because, default=str),
+            f.firing_id,
+        ]
+        cells = [spreadsheet_cell(v) if isinstance(v, str) else v for v in row]
+        (quoted if any("\r" in c for c in cells if isinstance(c, str)) else writer).writerow(cells)
