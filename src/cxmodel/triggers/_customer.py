@@ -173,8 +173,8 @@ class Bookkeeping:
     customers at once with numpy (``_columnar.py``), and one interaction at a time reads
     and writes one slot. The columns are :class:`array.array` (a slot read is a Python
     integer), seen by numpy through their buffer. An engine's customers share its
-    bookkeeping; a state made on its own (read from a snapshot, or copied for a rollback)
-    has one of its own until the engine takes it in (:meth:`adopt`).
+    bookkeeping; a state made on its own (copied for a rollback, or read from a snapshot
+    without one) keeps its two values apart until the engine takes it in (:meth:`adopt`).
 
     Examples
     --------
@@ -236,6 +236,17 @@ class Bookkeeping:
         return np.frombuffer(column, dtype=np.int64)
 
 
+class _Alone:
+    """The latest time and tie count of a state on its own, in slot 0 (see
+    :class:`Bookkeeping`)."""
+
+    __slots__ = ("last_time", "tie_count")
+
+    def __init__(self) -> None:
+        self.last_time = [NO_TIME]
+        self.tie_count = [0]
+
+
 class CustomerState:
     """Everything the engine keeps about one customer (see the module docstring)."""
 
@@ -265,9 +276,12 @@ class CustomerState:
         #: :class:`~cxmodel.triggers._timer_columns.TimerColumns`, the runner's, shared)
         self.held = held
         #: where the latest interaction's time and the next one's rank are kept (the
-        #: engine's, shared, or one of the state's own): see :attr:`last_time`
-        self.book = Bookkeeping() if book is None else book
-        self.slot = self.book.slot(customer)
+        #: engine's, shared, or the state's own): see :attr:`last_time`
+        self.book: Bookkeeping | _Alone
+        if book is None:
+            self.book, self.slot = _Alone(), 0
+        else:
+            self.book, self.slot = book, book.slot(customer)
         self.seen: dict[str, int] = {}  # interaction id -> time, while it may be re-delivered
         self.consent: dict[str, bool] = {}  # purpose (trimmed, case-folded) -> granted
         self.consent_default: bool | None = None  # False after a revocation of every purpose
@@ -360,10 +374,11 @@ class CustomerState:
         return out
 
     @staticmethod
-    def from_dict(customer: str, data: Any) -> CustomerState:
+    def from_dict(customer: str, data: Any, book: Bookkeeping | None = None) -> CustomerState:
         """The state :meth:`to_dict` wrote, checked as it is read: a value of the wrong type
         or range raises :class:`~cxmodel.triggers._stored.DamagedState` naming its path
-        (``customers['a'].rules['ask'].last_emitted``).
+        (``customers['a'].rules['ask'].last_emitted``). Its latest time and tie count are
+        kept in ``book`` (an engine's) when given.
 
         Examples
         --------
@@ -374,7 +389,7 @@ class CustomerState:
         """
         stored = Stored(data, f"customers[{customer!r}]")
         stored.mapping()  # a state that is no mapping is named as such
-        out = CustomerState(customer)
+        out = CustomerState(customer, book=book)
         out.last_time = stored["last_time"].optional_time()
         out.tie_count = stored["tie_count"].count(default=0)
         out.seen = {k: v.time() for k, v in stored["seen"].items()}

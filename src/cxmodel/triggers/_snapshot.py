@@ -218,7 +218,7 @@ def _restore(
     changed = frozenset(r.name for r in rules if hashes.get(r.name) != rule_hash(r))
     runner.touched = set()
     for cid, state_data in stored.customers.items():
-        state = runner.states[cid] = CustomerState.from_dict(cid, state_data)
+        state = runner.states[cid] = CustomerState.from_dict(cid, state_data, runner.book)
         runner.tidy(state, changed)
         runner.schedule(state)
     if runner.touched:  # what was dropped goes from the store too, before any call
