@@ -38,6 +38,8 @@ __all__ = ["NO_TIME", "Anchor", "Bookkeeping", "CustomerState", "RuleState", "Wa
 #: no time, in an integer column: the latest time of a customer with no interaction yet
 #: (:class:`Bookkeeping`), the last emitted time of a rule that never emitted
 NO_TIME = -(2**63)
+#: the largest tie count a :class:`Bookkeeping` column holds
+COUNT_MOST = 2**63 - 1
 
 
 class Anchor:
@@ -376,7 +378,8 @@ class CustomerState:
         stored.mapping()  # a state that is no mapping is named as such
         out = CustomerState(customer)
         out.last_time = stored["last_time"].optional_time()
-        out.tie_count = stored["tie_count"].count(default=0)
+        # held in a 64-bit column: a larger count is damaged state, not an OverflowError
+        out.tie_count = stored["tie_count"].count(default=0, most=COUNT_MOST)
         out.seen = {k: v.time() for k, v in stored["seen"].items()}
         out.consent = {k: v.flag() for k, v in stored["consent"].items()}
         out.consent_default = stored["consent_default"].optional_flag()
