@@ -38,6 +38,8 @@ __all__ = ["NO_TIME", "Anchor", "Bookkeeping", "CustomerState", "RuleState", "Wa
 #: no time, in an integer column: the latest time of a customer with no interaction yet
 #: (:class:`Bookkeeping`), the last emitted time of a rule that never emitted
 NO_TIME = -(2**63)
+#: the largest tie count a :class:`Bookkeeping` column holds
+COUNT_MOST = 2**63 - 1
 
 
 class Anchor:
@@ -212,6 +214,22 @@ class Bookkeeping:
         self.tie_count[slot] = 0
         return slot
 
+    @staticmethod
+    def alone(customer: str, last_time: int, tie_count: int) -> Bookkeeping:
+        """A bookkeeping of ``customer`` alone, in slot 0, holding ``last_time`` (``NO_TIME``:
+        no interaction yet) and ``tie_count``: a state's own (see :meth:`CustomerState.copy`).
+
+        Examples
+        --------
+        >>> book = Bookkeeping.alone("a", 5, 2)
+        >>> book.slots, book.last_time[0], book.tie_count[0]
+        ({'a': 0}, 5, 2)
+        """
+        book = Bookkeeping.__new__(Bookkeeping)
+        book.slots, book.free = {customer: 0}, []
+        book.last_time, book.tie_count = array("q", (last_time,)), array("q", (tie_count,))
+        return book
+
     def adopt(self, state: CustomerState) -> None:
         """Take ``state`` in: its customer's slot holds its values, which it reads from here
         on (nothing when it reads them here already)."""
@@ -335,9 +353,13 @@ class CustomerState:
         >>> sorted(state.seen), sorted(twin.seen)
         (['e1'], ['e1', 'e2'])
         """
-        out = CustomerState(self.customer, self.held)
-        out.last_time = self.last_time
-        out.tie_count = self.tie_count
+        # made without __init__, whose empty containers would be replaced here, and with a
+        # one-slot bookkeeping of its own: a call with a store whose commit can fail copies
+        # every customer it touches, and a full Bookkeeping doubled the cost of a copy
+        out = CustomerState.__new__(CustomerState)
+        out.customer, out.held, out.slot = self.customer, self.held, 0
+        book, slot = self.book, self.slot
+        out.book = Bookkeeping.alone(self.customer, book.last_time[slot], book.tie_count[slot])
         out.seen = dict(self.seen)
         out.consent = dict(self.consent)
         out.consent_default = self.consent_default
@@ -391,7 +413,8 @@ class CustomerState:
         stored.mapping()  # a state that is no mapping is named as such
         out = CustomerState(customer, book=book)
         out.last_time = stored["last_time"].optional_time()
-        out.tie_count = stored["tie_count"].count(default=0)
+        # held in a 64-bit column: a larger count is damaged state, not an OverflowError
+        out.tie_count = stored["tie_count"].count(default=0, most=COUNT_MOST)
         out.seen = {k: v.time() for k, v in stored["seen"].items()}
         out.consent = {k: v.flag() for k, v in stored["consent"].items()}
         out.consent_default = stored["consent_default"].optional_flag()

@@ -152,7 +152,9 @@ class Row:
         customer, time, fields, seq, rank = stored.entries(5)
         kept = fields.mapping()
         kind = fields["kind"].text()
-        return Row(customer.text(), time.time(), kind, kept, seq.integer(), rank.count())
+        # a rule held as columns keeps both in 64-bit columns: past them is damaged state
+        number, tie = seq.integer(-(2**63), 2**63 - 1), rank.count(most=2**63 - 1)
+        return Row(customer.text(), time.time(), kind, kept, number, tie)
 
 
 def bare_fields(kind: str, interaction_id: str | None) -> dict[str, Any]:

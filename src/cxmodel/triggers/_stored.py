@@ -121,15 +121,31 @@ class Stored:
             return {}
         return dict(self._dict())
 
-    def integer(self) -> int:
-        """This integer (a bool or a float is refused)."""
-        return self._integer("an integer")
+    def integer(self, low: int | None = None, high: int | None = None) -> int:
+        """This integer (a bool or a float is refused), within ``low`` to ``high`` when
+        given."""
+        if low is None and high is None:
+            return self._integer("an integer")
+        return self._integer(f"an integer from {low} to {high}", low, high)
 
-    def count(self, default: int | None = None) -> int:
-        """This integer of at least 0 (``None`` reads as ``default`` when given)."""
+    def count(self, default: int | None = None, most: int | None = None) -> int:
+        """This integer of at least 0, and at most ``most`` when given (``None`` reads as
+        ``default`` when given).
+
+        Examples
+        --------
+        >>> Stored(3, "n").count(most=2**63 - 1)
+        3
+        >>> Stored(2**63, "n").count(most=2**63 - 1)
+        Traceback (most recent call last):
+        ...
+        cxmodel.triggers._stored.DamagedState: n is int 9223372036854775808; expected a count (an integer from 0 to 9223372036854775807)
+        """
         if self.value is None and default is not None:
             return default
-        return self._integer("a count (an integer of at least 0)", 0)
+        if most is None:
+            return self._integer("a count (an integer of at least 0)", 0)
+        return self._integer(f"a count (an integer from 0 to {most})", 0, most)
 
     def time(self) -> int:
         """This time in microseconds since the epoch, within years 1 to 9999."""
