@@ -214,22 +214,6 @@ class Bookkeeping:
         self.tie_count[slot] = 0
         return slot
 
-    @staticmethod
-    def alone(customer: str, last_time: int, tie_count: int) -> Bookkeeping:
-        """A bookkeeping of ``customer`` alone, in slot 0, holding ``last_time`` (``NO_TIME``:
-        no interaction yet) and ``tie_count``: a state's own (see :meth:`CustomerState.copy`).
-
-        Examples
-        --------
-        >>> book = Bookkeeping.alone("a", 5, 2)
-        >>> book.slots, book.last_time[0], book.tie_count[0]
-        ({'a': 0}, 5, 2)
-        """
-        book = Bookkeeping.__new__(Bookkeeping)
-        book.slots, book.free = {customer: 0}, []
-        book.last_time, book.tie_count = array("q", (last_time,)), array("q", (tie_count,))
-        return book
-
     def adopt(self, state: CustomerState) -> None:
         """Take ``state`` in: its customer's slot holds its values, which it reads from here
         on (nothing when it reads them here already)."""
@@ -260,9 +244,9 @@ class _Alone:
 
     __slots__ = ("last_time", "tie_count")
 
-    def __init__(self) -> None:
-        self.last_time = [NO_TIME]
-        self.tie_count = [0]
+    def __init__(self, last_time: int = NO_TIME, tie_count: int = 0) -> None:
+        self.last_time = [last_time]
+        self.tie_count = [tie_count]
 
 
 class CustomerState:
@@ -353,13 +337,13 @@ class CustomerState:
         >>> sorted(state.seen), sorted(twin.seen)
         (['e1'], ['e1', 'e2'])
         """
-        # made without __init__, whose empty containers would be replaced here, and with a
-        # one-slot bookkeeping of its own: a call with a store whose commit can fail copies
-        # every customer it touches, and a full Bookkeeping doubled the cost of a copy
+        # made without __init__, whose empty containers would be replaced here, and with its
+        # latest time and tie count on its own: a call with a store whose commit can fail
+        # copies every customer it touches
         out = CustomerState.__new__(CustomerState)
         out.customer, out.held, out.slot = self.customer, self.held, 0
         book, slot = self.book, self.slot
-        out.book = Bookkeeping.alone(self.customer, book.last_time[slot], book.tie_count[slot])
+        out.book = _Alone(book.last_time[slot], book.tie_count[slot])
         out.seen = dict(self.seen)
         out.consent = dict(self.consent)
         out.consent_default = self.consent_default
