@@ -76,8 +76,7 @@ def spreadsheet_cell(text: str) -> str:
 
 def spreadsheet_column(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     """An object column of text (``None`` or ``""`` for missing) with every risky text cell
-    marked (:func:`spreadsheet_cell`); one pass over the distinct values that start with a
-    risky character.
+    marked (:func:`spreadsheet_cell`).
 
     Examples
     --------
@@ -85,14 +84,7 @@ def spreadsheet_column(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     ["'@SUM(A1)", None, 'ok', "'+1"]
     """
     out = np.array(values, dtype=object, copy=True)
-    text = np.array([isinstance(v, str) for v in out.tolist()], dtype=bool)
-    if not text.any():
-        return out
-    # np.char works on a fixed-width copy: the first character of each text cell
-    first = np.array([v[:1] if isinstance(v, str) else "" for v in out.tolist()], dtype="<U1")
-    risky = np.isin(first, np.array(RISKY, dtype="<U1")) & text
-    if risky.any():
-        out[risky] = np.char.add(MARK, out[risky].astype(str)).astype(object)
+    out[:] = [spreadsheet_cell(v) if isinstance(v, str) else v for v in out.tolist()]
     return out
 
 

@@ -201,11 +201,11 @@ def artist_options(
                 f"{where}: unknown keyword {name!r} for matplotlib's ax.{method}() and the "
                 f"{artist} it draws{hint or f'; see the properties of {artist}'}"
             )
-        if canonical.get(name, name) in fixed:
+        full = canonical.get(name, name)
+        if full in fixed:
             raise SchemaError(
                 f"{where}: {name!r} is set by the plot itself and cannot be given as a keyword"
             )
-        full = canonical.get(name, name)
         if full in given:
             raise SchemaError(
                 f"{where}: {given[full]!r} and {name!r} name one property of the {artist} "

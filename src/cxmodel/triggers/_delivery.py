@@ -184,14 +184,15 @@ class Delivery:
         """Forget that ``customer``'s interaction ``ident`` at ``time`` waits (it is released),
         and only it: another under that id may wait still."""
         key = (customer, ident)
-        held = self.buffered_ids.get(key)
-        if held is None:
+        held = self.buffered_ids.get(key, ())
+        if time not in held:
             return
-        if held == (time,):
+        at = held.index(time)
+        rest = held[:at] + held[at + 1 :]
+        if rest:
+            self.buffered_ids[key] = rest
+        else:
             del self.buffered_ids[key]
-        elif time in held:
-            at = held.index(time)
-            self.buffered_ids[key] = held[:at] + held[at + 1 :]
 
     def reused(self, row: Row, earlier: int) -> Quarantined:
         """``row`` refused for coming under the interaction id of another interaction of its
