@@ -147,6 +147,47 @@ class TestRelease:
         assert (len(r.emitted), len(r.suppressed)) == (1, 1)
         assert r.suppressed[0].reason
 
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from("ab"),
+                st.integers(0, 40),
+                st.sampled_from(["purchase", "view", "consent_granted", "consent_revoked"]),
+                st.floats(0, 100),
+            ),
+            max_size=25,
+        )
+    )
+    def test_suppressed_firings_unread_are_not_made(
+        self, steps: list[tuple[str, int, str, float]]
+    ) -> None:
+        """A call that returns no suppressed firings does not make those its policies would
+        suppress (:meth:`RuleRunner.stopped`); what it emits, and every customer's state,
+        equal a runner's that makes and suppresses them."""
+        text = "\n".join(
+            [
+                "trigger big:\n    when purchase as p where p.value > 30\n    emit x(v = p.value)"
+                "\n    cooldown 5 days\n    requires consent marketing",
+                "trigger later:\n    when purchase as p then after 2 days\n    emit y"
+                "\n    once per customer every 10 days",
+                "trigger idle:\n    when inactive for 3 days\n    emit z\n    cooldown 8 days",
+                "trigger each:\n    when view\n    emit w\n    once per customer",
+            ]
+        )
+        unread, read = runner(text), runner(text)
+        unread.suppressed = None
+        rows = sorted(steps, key=lambda step: step[1])
+        for r in (unread, read):
+            for cid, day, kind, value in rows:
+                fields = {"purpose": "marketing"} if kind.startswith("consent") else {}
+                r.release(row(cid, day, kind, value=value, **fields))
+            r.advance(60 * DAY, inclusive=True)
+        assert [f.to_dict() for f in unread.emitted] == [f.to_dict() for f in read.emitted]
+        assert {c: s.to_dict() for c, s in unread.states.items()} == {
+            c: s.to_dict() for c, s in read.states.items()
+        }
+
     def test_rollback_copies(self) -> None:
         """With ``before`` set, the first touch of a customer keeps its earlier state (None
         for a new customer, a copy otherwise)."""
@@ -256,13 +297,18 @@ def test_timers_due_counts_as_a_scan_of_the_queue(dues: list[int], time: int, le
 class TestForgettingIds:
     """Interaction ids are forgotten by looking only at the customers who remember some
     (``RuleRunner.remembering``): every customer whose state holds ids must be among them,
-    whatever the calls, failed commits, restarts and erasures in between."""
+    queued at or before their earliest id, whatever the calls, failed commits, restarts and
+    erasures in between."""
 
     @staticmethod
     def _remembered_by_all(engine: TriggerEngine) -> None:
         runner = engine._runner
-        holding = {cid for cid, state in runner.states.items() if state.seen}
-        assert holding <= runner.remembering
+        queued = set(runner.id_queue)
+        for cid, state in runner.states.items():
+            if state.seen:
+                at = runner.remembering[cid]
+                assert at <= min(state.seen.values())
+                assert (at, cid) in queued
 
     @settings(max_examples=40, deadline=None)
     @given(

@@ -474,7 +474,7 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
     ids = released.ids
     if ids.count(None) < len(ids):
         kept = np.flatnonzero(times >= forgotten)
-        remembering = runner.remembering
+        remember = runner.remember
         for k, cid, time in zip(
             kept.tolist(), released.customers[kept].tolist(), times[kept].tolist(), strict=True
         ):
@@ -483,7 +483,7 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
                 seen = states[cid].seen
                 seen.pop(ident, None)  # kept in time order, as RuleRunner.release keeps them
                 seen[ident] = time
-                remembering.add(cid)
+                remember(cid, time)
     return states
 
 

@@ -134,14 +134,15 @@ class Delivery:
         >>> delivery.taken("a", "o", 95, runner), delivery.taken("a", "o", 80, runner)
         (100, None)
         """
-        held = self.buffered_ids.get((customer, ident), ())
+        buffered = self.buffered_ids
+        held = buffered.get((customer, ident), ()) if buffered else ()
         if customer == CATALOGUE:
             remembered = runner.catalogue.seen.get(ident)
         else:
             state = runner.states.get(customer)
             remembered = None if state is None else state.seen.get(ident)
         if not held and not also:  # the usual case: at most the time the customer remembers
-            return remembered if self.within(remembered, time) else None
+            return None if remembered is None or not self.within(remembered, time) else remembered
         times = held + also if remembered is None else (*held, *also, remembered)
         return self.nearest(times, time)
 

@@ -49,6 +49,7 @@ from cxmodel.triggers._rules import Rule, RuleSet
 from cxmodel.triggers._runner import TIMER, RuleRunner
 from cxmodel.triggers._snapshot import (
     ChangedStates,
+    LatestStates,
     LazyMeta,
     RuleHashes,
     engine_meta,
@@ -195,6 +196,7 @@ class TriggerEngine:
         #: either path with it)
         self._columnar_from: int | None = COLUMNAR_FROM
         self._lazy_meta = LazyMeta(self._meta)  # read by an in-memory store when it reopens
+        self._latest = LatestStates(self._runner.states)  # likewise, the customers' states
         self._hashes = RuleHashes()
         with collector_paused():  # the state read back: many objects, no cycles
             restore(
@@ -630,9 +632,14 @@ class TriggerEngine:
             emitted.sort(key=firing_sort_key)
         store = self.store
         assert isinstance(store, InMemoryStore)
-        changed = ChangedStates(runner.states, runner.touched)
         store.keep(
-            self._lazy_meta.reset(), changed, emitted, late, rejected, runner.alerts.changes()
+            self._lazy_meta.reset(),
+            ChangedStates(runner.states, runner.touched),
+            emitted,
+            late,
+            rejected,
+            runner.alerts.changes(),
+            self._latest,
         )
         runner.alerts.committed()
         if late or rejected or store.dropping:

@@ -93,8 +93,10 @@ class RuleRunner:
         #: change rolled back takes them back (see ``_engine_rules.change_rules``)
         self.held_gone: dict[str, TimerColumns] = {}
         #: the customers whose states may remember interaction ids (every one that does is
-        #: here), so that forgetting ids looks at them only, not at every customer
-        self.remembering: set[str] = set()
+        #: here), each with a time at or before its earliest id, the time it is queued at in
+        #: :attr:`id_queue`: forgetting ids looks only at those whose time has come
+        self.remembering: dict[str, int] = {}
+        self.id_queue: list[tuple[int, str]] = []
         #: likewise, the customers whose states may hold values in windows, kept rows or
         #: catalogue join buffers, which :meth:`trim_buffers` trims
         self.buffering: set[str] = set()
@@ -262,7 +264,7 @@ class RuleRunner:
         state.held = self.held
         self.book.adopt(state)
         if state.seen:
-            self.remembering.add(cid)
+            self.remember(cid, next(iter(state.seen.values())))
         if _holds_buffers(state):
             self.buffering.add(cid)
         self.catalogue.register(state)
@@ -335,26 +337,38 @@ class RuleRunner:
         self.touched.update(cids)
         return cast("list[CustomerState]", found)  # (no None left)
 
+    def remember(self, cid: str, time: int) -> None:
+        """Note that customer ``cid`` remembers an interaction id taken at ``time``, so that
+        :meth:`forget_ids` looks at them once ids of that time are to go."""
+        queued = self.remembering.get(cid)
+        if queued is None or time < queued:
+            self.remembering[cid] = time
+            heapq.heappush(self.id_queue, (time, cid))
+
     def forget_ids(self, before: int) -> None:
         """Forget every customer's and the catalogue's interaction ids of times before
         ``before`` (they can no longer be re-delivered without being late); the customers
         changed are touched, so the call commits them (the catalogue's are in the meta). A
         customer's ids are in release order, so time order: the first says whether any is to
-        go. Only the customers who remember ids (:attr:`remembering`) are looked at."""
+        go. Only the customers queued (:attr:`remembering`) at a time before ``before`` are
+        looked at; those who still remember ids are queued again at their earliest."""
         self.catalogue.forget_ids(before)
-        states, done = self.states, []
-        for cid in self.remembering:
+        states, remembering, queue = self.states, self.remembering, self.id_queue
+        while queue and queue[0][0] < before:
+            queued, cid = heapq.heappop(queue)
+            if remembering.get(cid) != queued:
+                continue  # queued again at an earlier time, or erased
             state = states.get(cid)
             seen = None if state is None else state.seen
-            if not seen:  # forgotten, or erased
-                done.append(cid)
-            elif next(iter(seen.values())) < before:
+            if seen and next(iter(seen.values())) < before:
                 seen = self.touch(cid).seen  # (a copy kept first, if the call may roll back)
                 for key in [k for k, t in seen.items() if t < before]:
                     del seen[key]
-                if not seen:
-                    done.append(cid)
-        self.remembering.difference_update(done)
+            if seen:
+                first = remembering[cid] = next(iter(seen.values()))
+                heapq.heappush(queue, (first, cid))
+            else:  # forgotten, or erased
+                del remembering[cid]
 
     def trim_buffers(self, now: int) -> None:
         """Trim every customer's windows, kept rows and catalogue join buffers as an
@@ -407,7 +421,7 @@ class RuleRunner:
         self.book.forget(cid)
         for columns in [*self.held_list, *self.held_gone.values()]:
             columns.forget(cid)
-        self.remembering.discard(cid)
+        self.remembering.pop(cid, None)
         self.buffering.discard(cid)
         self.traits.pop(cid, None)
         self.readers.pop(cid, None)
@@ -515,7 +529,9 @@ class RuleRunner:
             seen = state.seen
             seen.pop(ident, None)
             seen[ident] = time
-            self.remembering.add(state.customer)
+            queued = self.remembering.get(cid)
+            if queued is None or time < queued:
+                self.remember(cid, time)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
         for columns in self.held_list:
@@ -610,9 +626,7 @@ class RuleRunner:
             return
         if plan.then_mode is None:
             anchor = Anchor(row, None, snapshot, tested)
-            self.found(
-                plan, state, plan.candidate(state, row.time, anchor, None, None, reader), reader
-            )
+            self.found(plan, state, self.candidate(plan, state, row.time, anchor, reader), reader)
             return
         if rs is None:
             rs = state.rule(plan.name)
@@ -692,9 +706,7 @@ class RuleRunner:
                 timer = self.timer_due(rs, due, order, cid, name)
                 if timer is not None:
                     reader = self.readers.get(cid) or self.reader(cid)
-                    self.found(
-                        plan, state, plan.candidate(state, due, timer, None, None, reader), reader
-                    )
+                    self.found(plan, state, self.candidate(plan, state, due, timer, reader), reader)
                 continue
             anchor = rs.anchors.get(order)
             if anchor is None or anchor.due != due:
@@ -705,7 +717,7 @@ class RuleRunner:
             if plan.then_mode == "event":
                 continue  # 'within D' ran out
             reader = self.readers.get(cid) or self.reader(cid)
-            self.found(plan, state, plan.candidate(state, due, anchor, None, None, reader), reader)
+            self.found(plan, state, self.candidate(plan, state, due, anchor, reader), reader)
 
     def fire_held(self, name: str, limit: int) -> None:
         """Fire the timers of rule ``name`` (held as columns) falling due before ``limit``,
@@ -725,8 +737,7 @@ class RuleRunner:
                 assert cid is not None
                 state = self.touch(cid)
                 reader = self.readers.get(cid) or self.reader(cid)
-                self.found(plan, state, plan.candidate(state, when, anchor, None, None, reader),
-                           reader)  # fmt: skip
+                self.found(plan, state, self.candidate(plan, state, when, anchor, reader), reader)
         columns.refresh(blocks)
         self.queue_held(columns)
 
@@ -757,6 +768,36 @@ class RuleRunner:
             self.touch(cid)
         rs.timer = None
         return timer
+
+    def candidate(
+        self, plan: RulePlan, state: CustomerState, time: int, anchor: Anchor, reader: Reader
+    ) -> Candidate | None:
+        """The firing ``anchor`` makes at ``time`` if the rule's ``if`` holds
+        (:meth:`RulePlan.candidate <cxmodel.triggers._operators.RulePlan.candidate>`); ``None``
+        also when the call returns no suppressed firings and the rule's policies would
+        suppress it (:meth:`stopped`): such a firing changes nothing, so it is not made."""
+        if self.suppressed is None and plan.immediate and self.stopped(plan, state, time, reader):
+            return None
+        return plan.candidate(state, time, anchor, None, None, reader)
+
+    def stopped(self, plan: RulePlan, state: CustomerState, time: int, reader: Reader) -> bool:
+        """Whether the policies of ``plan`` (decided at once: no quiet hours, no contact
+        policy) suppress a firing for ``state``'s customer at ``time``, as :meth:`decide`
+        finds."""
+        rule = plan.rule
+        if plan.name in self.contact:
+            return False
+        consent = True if rule.consent is None else self.consent(state, rule.consent)
+        cid = state.customer
+        rs = state.rules.get(plan.name)
+        if rs is not None:
+            last = rs.last_emitted
+        else:
+            columns = self.held.get(plan.name)
+            slot = None if columns is None else columns.slots.get(cid)
+            last = None if columns is None or slot is None else columns.last_emitted(slot)
+        zone = reader.zone if plan.customer_time else None
+        return policy_reason(rule, last, time, consent, zone, cid) is not None
 
     def found(
         self, plan: RulePlan, state: CustomerState, found: Candidate | None, reader: Reader

@@ -26,6 +26,7 @@ from cxmodel.triggers._stored import DamagedState, Stored
 __all__ = [
     "META_FORMAT",
     "ChangedStates",
+    "LatestStates",
     "LazyMeta",
     "RuleHashes",
     "engine_meta",
@@ -75,6 +76,8 @@ class ChangedStates(Mapping[str, Any]):
     (['a', 'gone'], None, None)
     """
 
+    __slots__ = ("_ids", "_states")
+
     def __init__(self, states: dict[str, CustomerState], ids: set[str]) -> None:
         self._states = states
         self._ids = ids
@@ -93,6 +96,35 @@ class ChangedStates(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+class LatestStates(Mapping[str, Any]):
+    """Every customer's latest state as a store reads it (serialised when read; ``None``:
+    erased): one mapping for the whole life of an engine, which the in-memory store keeps for
+    every customer a call changed instead of a mapping made for each call.
+
+    Examples
+    --------
+    >>> states = {"a": CustomerState("a")}
+    >>> latest = LatestStates(states)
+    >>> latest["a"]["last_time"], latest["gone"]
+    (None, None)
+    """
+
+    __slots__ = ("_states",)
+
+    def __init__(self, states: dict[str, CustomerState]) -> None:
+        self._states = states
+
+    def __getitem__(self, key: str) -> Any:
+        state = self._states.get(key)
+        return None if state is None else state.to_dict()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        return len(self._states)
 
 
 class LazyMeta(Mapping[str, Any]):

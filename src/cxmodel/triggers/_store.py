@@ -624,14 +624,17 @@ class InMemoryStore:
         late: Sequence[Quarantined],
         rejected: Sequence[Quarantined],
         alerts: AlertWindowChange,
+        latest: Mapping[str, Any] | None = None,
     ) -> None:
         """:meth:`commit` of the fields of a :class:`StateChange`, given one by one: what the
-        engine calls for one interaction at a time, which builds no ``StateChange``."""
+        engine calls for one interaction at a time, which builds no ``StateChange``.
+        ``latest``, when given, is a mapping of every customer's latest state, kept for the
+        changed customers instead of ``customers`` (no mapping of each call kept alive)."""
         with self._lock:
             self._meta = meta
             stored = self._customers
             # the mapping is kept, its values read on open()
-            stored.update(dict.fromkeys(customers, customers))
+            stored.update(dict.fromkeys(customers, customers if latest is None else latest))
             if firings:
                 if isinstance(firings, FiringRows):  # kept unbuilt until the outbox is read
                     self._kept += len(firings)
