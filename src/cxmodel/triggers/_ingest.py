@@ -217,6 +217,38 @@ def _utc_text_us(text: str) -> int | None:
 
 _KEY_NAMES: dict[str, bool] = {}  # property name -> named like an id (a bounded cache)
 
+#: what :func:`row_from_record` keeps as given of a field by its name: nothing (a required
+#: field, read apart), non-empty valid text, a finite float (else the field is checked by
+#: :func:`_field_value`)
+_REQUIRED_FIELD, _TEXT_AS_GIVEN, _FLOAT_AS_GIVEN = -1, 1, 2
+_KEEPS: dict[Any, int] = {}  # field name -> the above, a bounded cache
+
+
+def _keeps(name: Any) -> int:
+    """What :func:`row_from_record` keeps as given of field ``name`` (:data:`_KEEPS`):
+    only a name of valid text (``str`` itself) keeps anything as given.
+
+    Examples
+    --------
+    >>> _keeps("kind") == _REQUIRED_FIELD, _keeps("value") == _FLOAT_AS_GIVEN
+    (True, True)
+    >>> _keeps("order_id") == _TEXT_AS_GIVEN, _keeps("note") == _TEXT_AS_GIVEN | _FLOAT_AS_GIVEN
+    (True, True)
+    >>> _keeps("a" + chr(0xD800)), _keeps(3)
+    (0, 0)
+    """
+    if name in _REQUIRED:
+        return _REQUIRED_FIELD
+    keeps = 0
+    if type(name) is str and (name.isascii() or not SURROGATE.search(name)):
+        if name not in _NUMERIC:
+            keeps |= _TEXT_AS_GIVEN
+        if name not in _TEXT and (name in _NUMERIC or not _key_like(name)):
+            keeps |= _FLOAT_AS_GIVEN
+        if len(_KEEPS) < 10_000:
+            _KEEPS[name] = keeps
+    return keeps
+
 
 def _key_like(name: str) -> bool:
     """Whether a property is named like an id (``order_id``, ``sku``, ``zip``): a log reads
@@ -381,24 +413,22 @@ def row_from_record(
             raise _fail(where, str(error)) from None
     fields: dict[str, Any] = {"kind": kind}
     for name, raw in rec.items():
-        if name in _REQUIRED:
+        keeps = _KEEPS.get(name)
+        if keeps is None:
+            keeps = _keeps(name)
+        if keeps is _REQUIRED_FIELD:
             continue
         kind_of = type(raw)
-        # the common cases (a name of valid text), checked cheaply (as _field_value does)
-        if type(name) is str and (name.isascii() or not SURROGATE.search(name)):
-            if kind_of is str:
-                # isascii looks at a flag: text that is not ASCII is searched for surrogates
-                if raw and name not in _NUMERIC and (raw.isascii() or not SURROGATE.search(raw)):
-                    fields[name] = raw
-                    continue
-            elif (
-                kind_of is float
-                and raw - raw == 0.0  # finite
-                and name not in _TEXT
-                and (name in _NUMERIC or not _key_like(name))
-            ):
+        # the common cases, checked cheaply (as _field_value does): non-empty valid text
+        # (isascii looks at a flag: text that is not ASCII is searched for surrogates), a
+        # finite float
+        if kind_of is str:
+            if keeps & _TEXT_AS_GIVEN and raw and (raw.isascii() or not SURROGATE.search(raw)):
                 fields[name] = raw
                 continue
+        elif kind_of is float and keeps & _FLOAT_AS_GIVEN and raw - raw == 0.0:
+            fields[name] = raw
+            continue
         if not isinstance(name, str):
             raise _fail(where, f"field name {name!r} is not text")
         if not valid_text(name):  # as a log refuses the column's name

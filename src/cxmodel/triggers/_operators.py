@@ -421,6 +421,11 @@ class RulePlan:
         self.ev_when = keyed("when")
         self.ev_then = keyed("then")
         self.ev_if = keyed("if")
+        #: whether the anchor is tested without an environment: no ``where``, and ``because``
+        #: shows only the anchor's own fields
+        self.anchor_by_fields = self.when_where is None and all(
+            what == "field" for what, _ in self.ev_when
+        )
 
     # -- evaluation ------------------------------------------------------------------------
     def env(
@@ -465,9 +470,10 @@ class RulePlan:
         return aggregate
 
     def tested(
-        self, items: list[tuple[str, Any]], env: Env, row: Row, reader: Reader
+        self, items: list[tuple[str, Any]], env: Env | None, row: Row, reader: Reader
     ) -> dict[str, Any]:
-        """The values of ``items`` (fields of ``row``, aggregates, traits) in ``env``."""
+        """The values of ``items`` (fields of ``row``, aggregates, traits) in ``env``
+        (``None`` when ``items`` are fields alone)."""
         out: dict[str, Any] = {}
         for what, node in items:
             if what == "field":
@@ -477,7 +483,9 @@ class RulePlan:
                     out[node] = float(row.time)
                 else:
                     out[node] = row.fields.get(node)
-            elif what == "agg":
+                continue
+            assert env is not None
+            if what == "agg":
                 out.setdefault(node, plain(env.aggregate(node)))  # type: ignore[misc]
             else:
                 assert isinstance(node, Name)
@@ -495,6 +503,8 @@ class RulePlan:
         self, state: CustomerState, row: Row, snapshot: dict[str, Any], reader: Reader
     ) -> dict[str, Any] | None:
         """If ``row`` anchors the rule (its ``when ... where`` holds), the values tested."""
+        if self.anchor_by_fields:
+            return self.tested(self.ev_when, None, row, reader) if self.ev_when else {}
         env = self.env(state, row, row.time, row, snapshot, reader)
         if self.when_where is not None and not self.when_where(env):
             return None
