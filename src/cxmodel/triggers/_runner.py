@@ -12,6 +12,7 @@ it changed and answers the host.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -94,7 +95,8 @@ class RuleRunner:
         self.held_gone: dict[str, TimerColumns] = {}
         #: the customers whose states may remember interaction ids (every one that does is
         #: here), each with a time at or before its earliest id, the time it is queued at in
-        #: :attr:`id_queue`: forgetting ids looks only at those whose time has come
+        #: :attr:`id_queue` (in no order between two sweeps, sorted by each): forgetting ids
+        #: looks only at those whose time has come
         self.remembering: dict[str, int] = {}
         self.id_queue: list[tuple[int, str]] = []
         #: likewise, the customers whose states may hold values in windows, kept rows or
@@ -343,7 +345,7 @@ class RuleRunner:
         queued = self.remembering.get(cid)
         if queued is None or time < queued:
             self.remembering[cid] = time
-            heapq.heappush(self.id_queue, (time, cid))
+            self.id_queue.append((time, cid))
 
     def forget_ids(self, before: int) -> None:
         """Forget every customer's and the catalogue's interaction ids of times before
@@ -351,11 +353,18 @@ class RuleRunner:
         changed are touched, so the call commits them (the catalogue's are in the meta). A
         customer's ids are in release order, so time order: the first says whether any is to
         go. Only the customers queued (:attr:`remembering`) at a time before ``before`` are
-        looked at; those who still remember ids are queued again at their earliest."""
+        looked at; those who still remember ids are queued again at their earliest. The queue
+        is sorted here, where it is mostly in order already (the entries left by the last
+        sweep, sorted, then those added since, in about time order), rather than kept as a
+        heap at every interaction."""
         self.catalogue.forget_ids(before)
         states, remembering, queue = self.states, self.remembering, self.id_queue
-        while queue and queue[0][0] < before:
-            queued, cid = heapq.heappop(queue)
+        queue.sort()
+        due = bisect.bisect_left(queue, (before,))
+        if not due:
+            return
+        looked, queue[:due] = queue[:due], []
+        for queued, cid in looked:
             if remembering.get(cid) != queued:
                 continue  # queued again at an earlier time, or erased
             state = states.get(cid)
@@ -366,7 +375,7 @@ class RuleRunner:
                     del seen[key]
             if seen:
                 first = remembering[cid] = next(iter(seen.values()))
-                heapq.heappush(queue, (first, cid))
+                queue.append((first, cid))
             else:  # forgotten, or erased
                 del remembering[cid]
 
