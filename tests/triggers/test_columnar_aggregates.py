@@ -234,7 +234,7 @@ class TestSeeds:
         state = CustomerState("a")
         agg.update(state, Row("a", 0, "purchase", {"kind": "purchase", "level": "x"}), "a", {})
         customers = np.array(["a"], dtype=object)
-        assert state_seeds({agg.key: agg}, {"a": state}, customers, np.array([0])) is None
+        assert state_seeds({agg.key: agg}, [state], customers, np.array([0])) is None
 
 
 def _column(values: list[Any] | None) -> npt.NDArray[Any] | None:

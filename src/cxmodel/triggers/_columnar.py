@@ -351,6 +351,9 @@ class Released:
             self.kind_codes, self.kind_names = first_seen_codes(self.kinds)
             self.customer_codes, self.customer_names = first_seen_codes(self.customers)
         self._ids: Any = None  # the ids as an array, made when a rule reads them
+        #: the customers' states by customer code, once the call's bookkeeping has them
+        #: (:func:`_book`): looked up by code, not by id, by the rules decided on arrays
+        self.states: list[CustomerState] = []
         self._by_customer: npt.NDArray[np.intp] | None = None
 
     def by_customer(self) -> npt.NDArray[np.intp]:
@@ -469,6 +472,7 @@ def _book(runner: RuleRunner, released: Released, forgotten: int) -> dict[str, C
     last_times[slots] = t_sorted[last]
     del last_times, tie_counts  # (the columns may grow again)
     released.ranks[order] = rank
+    released.states = by_code
     states = dict(zip(names, by_code, strict=True))
     # forgotten by RuleRunner.forget_ids once they can only be late, as one by one
     ids = released.ids

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -161,7 +161,7 @@ class SeededContext(LogContext):
 
 def state_seeds(
     aggregates: Mapping[str, AggregatePlan],
-    states: Mapping[str, CustomerState],
+    states: Sequence[CustomerState | None],
     customers: npt.NDArray[Any],
     wanted: IntArray,
 ) -> dict[str, Seed] | None:
@@ -173,7 +173,7 @@ def state_seeds(
     aggregates
         The aggregates, by their text, each :func:`seedable`.
     states
-        The customers' states, by customer id.
+        The customers' states (``None``: none yet), by customer code.
     customers
         The customer ids of a micro-batch's log, by customer code.
     wanted
@@ -186,14 +186,16 @@ def state_seeds(
         that is not a number (text, true/false), which the batch evaluator reads apart.
     """
     out: dict[str, Seed] = {}
-    names = customers[wanted].tolist()
+    if not aggregates:
+        return out
+    codes = wanted.tolist()
+    found = list(map(states.__getitem__, codes))  # read once for every aggregate
     for key, agg in aggregates.items():
         cust: list[int] = []
         times: list[int] = []
         counts: list[int] = []
         values: list[Any] = []
-        for code, cid in zip(wanted.tolist(), names, strict=True):
-            state = states.get(cid)
+        for code, state in zip(codes, found, strict=True):
             if state is None:
                 continue
             if agg.mode == "running":

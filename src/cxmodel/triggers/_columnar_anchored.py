@@ -186,27 +186,41 @@ def decide(
         or the aggregates the states hold, apart from the per-interaction path, or when the evaluation would test more pairs
         than one batch evaluation may: the rule then runs one interaction at a time.
     """
-    carried = _carried(runner, plan, batch_states, heap, frontier)
+    carried = _carried(runner, plan, released, batch_states, heap, frontier)
     rule_log = _rule_log(plan, released, carried)
     if rule_log is None:
         return None
     log = rule_log.log
+    by_code = _states_by_code(runner, released, log.customers)
     seeds = state_seeds(
-        plan.aggregates, runner.states, log.customers, _customers_with(log, plan.when_kind)
+        plan.aggregates, by_code, log.customers, _customers_with(log, plan.when_kind)
     )
     if seeds is None:
         return None
     ctx = SeededContext(log, runner.traits, seeds)
     try:
-        return _decision(runner, plan, ctx, rule_log, released.start, frontier)
+        return _decision(runner, plan, ctx, rule_log, by_code, released.start, frontier)
     except EvaluationLimitError:
         return None
 
 
+def _states_by_code(
+    runner: RuleRunner, released: Released, customers: npt.NDArray[Any]
+) -> list[CustomerState | None]:
+    """The states of a rule log's ``customers``, by customer code (``None``: no state). The
+    log's codes extend the released interactions' (:func:`_rule_log`), whose customers'
+    states the call's bookkeeping holds in code order: only the carried anchors' other
+    customers are looked up by id, each once for every aggregate and policy reading them."""
+    out: list[CustomerState | None] = list(released.states)
+    if len(out) < len(customers):
+        out.extend(map(runner.states.get, customers[len(out) :].tolist()))
+    return out
+
+
 # -- the rule's log ---------------------------------------------------------------------------
 def _carried(
-    runner: RuleRunner, plan: RulePlan, batch_states: Mapping[str, CustomerState],
-    heap: list[Timer], frontier: int,
+    runner: RuleRunner, plan: RulePlan, released: Released,
+    batch_states: Mapping[str, CustomerState], heap: list[Timer], frontier: int,
 ) -> list[tuple[str, int, Anchor]]:  # fmt: skip
     """The rule's anchors waiting before the call that it can decide now, as (customer,
     release number, anchor): every batch customer's, and other customers' falling due
@@ -232,11 +246,17 @@ def _carried(
     # when every anchor has a due time, each has an entry on the queue: only the batch
     # customers with one can have anchors (looked at in the batch's order all the same)
     every_due = plan.then_mode in ("absent", "after") or plan.then_duration is not None
-    waiting = [cid for cid in batch_states if cid in queued] if every_due else batch_states
+    # the batch's order is its customers' codes' (the bookkeeping's states, by code)
+    by_code = released.states
+    if every_due:
+        waiting = [by_code[c] for c in sorted(map(released.customer_names.__getitem__, queued))]
+    else:
+        waiting = by_code
     out: list[tuple[str, int, Anchor]] = []
-    for cid in waiting:
-        rs = batch_states[cid].rules.get(name)
+    for state in waiting:
+        rs = state.rules.get(name)
         if rs is not None and rs.anchors:
+            cid = state.customer
             out.extend((cid, seq, anchor) for seq, anchor in rs.anchors.items())
     out.extend(others)
     return out
@@ -386,11 +406,12 @@ def _decision(
     plan: RulePlan,
     ctx: LogContext,
     rule_log: _RuleLog,
+    by_code: list[CustomerState | None],
     start: int,
     frontier: int,
 ) -> Decision:
-    """What ``plan`` decides over ``rule_log`` (read through ``ctx``), whose released
-    interactions are numbered from ``start``."""
+    """What ``plan`` decides over ``rule_log`` (read through ``ctx``; its customers'
+    states ``by_code``), whose released interactions are numbered from ``start``."""
     fresh = rule_log.seqs >= start  # released in this call, not carried
     found = anchors_of(ctx, plan.rule)
     # the carried rows and the fresh anchors are distinct rows; the fresh ones ascending
@@ -402,7 +423,7 @@ def _decision(
         cand = Candidates(cust, ctx.ts[anchors], anchors, anchors, np.full(len(anchors), -1))
     else:
         cand, done, waiting = _waits(runner, plan, ctx, rule_log.seqs, start, anchors, frontier)
-    emitted, suppressed = _policies_applied(runner, plan, ctx, cand, fresh, frontier)
+    emitted, suppressed = _policies_applied(runner, plan, ctx, by_code, cand, fresh, frontier)
     # the anchors' ranks among their customers' interactions, not among the log's rows; and
     # the log's customer codes, in order of first appearance, do not follow the ids' order
     emitted, suppressed = (
@@ -499,15 +520,16 @@ def _policies_applied(
     runner: RuleRunner,
     plan: RulePlan,
     ctx: LogContext,
+    by_code: list[CustomerState | None],
     cand: Candidates,
     fresh: npt.NDArray[np.bool_],
     frontier: int,
 ) -> tuple[FiringBlock, FiringBlock]:
     """The ``if`` clause and the policies over ``cand``, from each customer's consent and
-    last emitted time before the call (the carried rows' consent is in the states already):
-    (emitted, suppressed)."""
+    last emitted time before the call (the carried rows' consent is in the states already;
+    the states ``by_code``): (emitted, suppressed)."""
     rule = plan.rule
-    previous, consent = _before_call(runner, plan, ctx.customers, cand.cust)
+    previous, consent = _before_call(runner, plan, ctx.customers, by_code, cand.cust)
     seed = ConsentSeed(fresh, consent.__getitem__)
     p = policy_input(ctx, rule, cand, frontier, runner.customers, seed)
     reasons = policy_verdicts(rule, p.cust, p.times, p.consent, previous, p.zones, p.held)
@@ -515,25 +537,29 @@ def _policies_applied(
 
 
 def _before_call(
-    runner: RuleRunner, plan: RulePlan, customers: npt.NDArray[Any], cust: IntArray
+    runner: RuleRunner,
+    plan: RulePlan,
+    customers: npt.NDArray[Any],
+    by_code: list[CustomerState | None],
+    cust: IntArray,
 ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
-    """By customer code (of ``customers``), for the customers ``cust``, as their states
-    held them before the call: the time rule ``plan`` last emitted to them
-    (:data:`~cxmodel.triggers._policies.NEVER_EMITTED` for none, and when the rule keeps no
-    last emitted time) and their consent for the rule's purpose (``False`` when it requires
-    none); each customer's state looked up once for both."""
+    """By customer code (of ``customers``, whose states are ``by_code``), for the customers
+    ``cust``, as their states held them before the call: the time rule ``plan`` last
+    emitted to them (:data:`~cxmodel.triggers._policies.NEVER_EMITTED` for none, and when
+    the rule keeps no last emitted time) and their consent for the rule's purpose
+    (``False`` when it requires none); each customer's state read once for both."""
     last = np.full(len(customers), NEVER_EMITTED, dtype=np.int64)
     given = np.zeros(len(customers), dtype=bool)
     purpose, keeps = plan.rule.consent, plan.keeps_last_emitted
     if purpose is None and not keeps:
         return last, given
     codes = np.unique(cust)
-    name, get = plan.name, runner.states.get
+    name = plan.name
     key = consent_key(purpose or "")
     times: list[int] = []
     consents: list[bool] = []
-    for cid in customers[codes].tolist():
-        state = get(cid)
+    listed = codes.tolist()
+    for cid, state in zip(customers[codes].tolist(), map(by_code.__getitem__, listed), strict=True):
         if keeps:
             rs = None if state is None else state.rules.get(name)
             time = None if rs is None else rs.last_emitted
