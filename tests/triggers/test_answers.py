@@ -35,7 +35,7 @@ as any other number (``test_odd_values.py``).
 
 Batch over :meth:`InteractionLog.from_records <cxmodel.log.InteractionLog.from_records>`
 and the stream (``process_many`` on either path and in a later block of a micro-batch read
-1,024 records at a time, ``process`` one at a time) over the same records fire alike, with
+a block at a time, ``process`` one at a time) over the same records fire alike, with
 the same payloads, or refuse the same record with the same reason.
 """
 
@@ -103,9 +103,9 @@ def three(fields: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def many(fields: dict[str, Any], at: int) -> list[dict[str, Any]]:
-    """1,224 records, product views and survey answers to every type of question, each as
-    a log stores it (read as columns a block of 1,024 at a time), the one at ``at`` the
-    answer ``fields``."""
+    """Two hundred records more than a block, product views and survey answers to every type
+    of question, each as a log stores it (read as columns a block at a time), the one at
+    ``at`` the answer ``fields``."""
     answers = [
         {"metric": "nps", "score": 7.0},
         {"metric": "ok", "score": 1.0},
@@ -326,7 +326,7 @@ READ_LATER = ["yes-as-text", "choices-reordered", "a-list-of-choices", "a-choice
 def test_an_answer_in_a_later_block_reads_alike(
     fields: dict[str, Any], refused: Any, at: int
 ) -> None:
-    """In a micro-batch read as columns a block of 1,024 records at a time (on its last
+    """In a micro-batch read as columns a block of ``_BLOCK`` records at a time (on its last
     record, in the second block), as in a record alone: the block path, the per-interaction
     path and one at a time agree with batch."""
     recs = many(fields, at)

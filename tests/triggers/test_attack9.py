@@ -1,4 +1,4 @@
-"""A ninth attack: decoded records read a block of 1,024 at a time (``record_columns``), the
+"""A ninth attack: decoded records read a block at a time (``record_columns``), the
 collector paused around a large call, and the SQLite store's lock files removed on close.
 
 Records: the same list is fed to ``process_many`` whole on the columnar path (forced on a

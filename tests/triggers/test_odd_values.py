@@ -269,7 +269,7 @@ def test_random_ids_read_alike(field: str, value: Any) -> None:
 @settings(max_examples=10, deadline=None)
 @given(st.sampled_from(["customer_id", "interaction_id"]), _ids(), st.integers(0, 199))
 def test_a_random_id_in_a_later_block_reads_alike(field: str, value: Any, place: int) -> None:
-    """A random id in the second block of records read as columns (1,024 at a time; a
+    """A random id in the second block of records read as columns (a block at a time; a
     block holding an id that is not text is read one by one): the stream on either path and
     one at a time, and batch, fire alike or refuse the same record."""
     recs = [

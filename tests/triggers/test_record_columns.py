@@ -340,6 +340,30 @@ class TestBlocks:
             assert (record_columns(recs, None) is not None) == whole
             assert same_as_one_by_one(recs) == whole
 
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(st.sampled_from(["i1", "i2", "", None, "absent"]), min_size=1, max_size=9),
+        st.integers(1, 4),
+        st.booleans(),
+    )
+    def test_empty_ids_in_any_block(self, ids: list[Any], block: int, reorder: bool) -> None:
+        """Interaction ids given, empty, ``None`` or absent, in any block and any order of
+        the fields: missing where one by one has none."""
+        recs: list[dict[str, Any]] = []
+        for j, ident in enumerate(ids):
+            rec: dict[str, Any] = {
+                "customer_id": f"c{j % 3}",
+                "timestamp": f"2024-01-0{j % 9 + 1}T00:00:00Z",
+                "kind": "view",
+            }
+            if ident != "absent":
+                rec["interaction_id"] = ident
+            if reorder and j % 2:
+                rec = dict(reversed(rec.items()))
+            recs.append(rec)
+        with patch.object(_ingest, "_BLOCK", block):
+            assert same_as_one_by_one(recs)
+
     def test_a_key_that_is_not_text_in_a_later_block(self) -> None:
         recs: list[Any] = self.plain()
         recs[6][1] = "x"
@@ -416,6 +440,85 @@ class TestTimestampsAsColumns:
         got = _utc_texts_us(texts)
         assert got is not None and got.tolist() == [_utc_text_us(t) for t in texts]
         assert _utc_texts_us(["1900-02-29T00:00:00Z"]) is None
+
+
+BOUNDARY_DAYS = [
+    (1, 1, 1), (1, 12, 31), (4, 2, 29), (100, 2, 28), (100, 3, 1), (400, 2, 29),
+    (1582, 10, 10), (1600, 2, 29), (1700, 3, 1), (1900, 2, 28), (1969, 12, 31),
+    (1970, 1, 1), (2000, 2, 29), (2023, 12, 31), (2024, 2, 29), (2024, 3, 1),
+    (2100, 2, 28), (2400, 2, 29), (9999, 12, 31),
+]  # fmt: skip
+SHAPES = [(fraction, zone) for fraction in (0, 3, 6) for zone in ("Z", "+00:00")]
+
+
+def stamp(year: int, month: int, day: int, fraction: int, zone: str, clock: str) -> str:
+    text = f"{year:04d}-{month:02d}-{day:02d}T{clock}"
+    return text + (f".{'123456'[:fraction]}" if fraction else "") + zone
+
+
+class TestTimestampShapes:
+    """Timestamps of each common shape read from their characters by the calendar's tables:
+    what one by one reads, on the days where the tables change (leap years, centuries,
+    1970), or ``None`` when one by one would not read one of them."""
+
+    @pytest.mark.parametrize(("fraction", "zone"), SHAPES)
+    @pytest.mark.parametrize("clock", ["00:00:00", "23:59:59", "12:34:56"])
+    def test_days_where_the_calendar_turns(self, fraction: int, zone: str, clock: str) -> None:
+        texts = [stamp(*day, fraction, zone, clock) for day in BOUNDARY_DAYS]
+        if clock == "23:59:59" and fraction:
+            texts.pop()  # a fraction past 9999-12-31T23:59:59: one by one refuses it
+        one = [_utc_text_us(text) for text in texts]
+        assert None not in one
+        got = _utc_texts_us(texts)
+        assert got is not None and got.tolist() == one
+
+    @pytest.mark.parametrize(("fraction", "zone"), SHAPES)
+    @pytest.mark.parametrize(
+        "day", [(0, 1, 1), (2023, 2, 29), (1900, 2, 29), (2100, 2, 29), (2024, 0, 1),
+                (2024, 13, 1), (2024, 1, 0), (2024, 1, 32), (2024, 4, 31), (2024, 99, 99)],
+    )  # fmt: skip
+    def test_days_that_do_not_exist(
+        self, fraction: int, zone: str, day: tuple[int, int, int]
+    ) -> None:
+        text = stamp(*day, fraction, zone, "00:00:00")
+        assert _utc_text_us(text) is None
+        assert _utc_texts_us([stamp(2024, 1, 1, fraction, zone, "00:00:00"), text]) is None
+
+    @pytest.mark.parametrize(("fraction", "zone"), SHAPES)
+    @pytest.mark.parametrize("clock", ["24:00:00", "00:60:00", "00:00:60", "99:99:99"])
+    def test_times_that_do_not_exist(self, fraction: int, zone: str, clock: str) -> None:
+        text = stamp(2024, 1, 1, fraction, zone, clock)
+        assert _utc_text_us(text) is None
+        assert _utc_texts_us([stamp(2024, 1, 1, fraction, zone, "00:00:00"), text]) is None
+
+    @pytest.mark.parametrize("fraction", [0, 3, 6])
+    @pytest.mark.parametrize("zone", ["+01:00", "+00:01", "+10:00", "+00:10", "-00:00"])
+    def test_offsets_but_utc_are_left_to_one_by_one(self, fraction: int, zone: str) -> None:
+        texts = [stamp(2024, 1, 1, fraction, "+00:00", "00:00:00")] * 2
+        texts.append(stamp(2024, 1, 1, fraction, zone, "00:00:00"))
+        assert _utc_texts_us(texts) is None
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        st.sampled_from(SHAPES),
+        st.lists(st.tuples(st.integers(0, 40), st.sampled_from("0123456789dxD:-.+TZz/ ")),
+                 max_size=3),
+    )  # fmt: skip
+    def test_any_character_in_any_place(
+        self, shape: tuple[int, str], changes: list[tuple[int, str]]
+    ) -> None:
+        """A character of the shape's, a digit, a letter or a character beside them in any
+        place of one of the texts: read as one by one reads them."""
+        fraction, zone = shape
+        texts = [stamp(2024, 2, 29, fraction, zone, "23:59:59")] * 3
+        text = texts[1]
+        for at, char in changes:
+            at = at % len(text)
+            text = text[:at] + char + text[at + 1 :]
+        texts[1] = text
+        one = [_utc_text_us(t) for t in texts]
+        got = _utc_texts_us(texts)
+        assert (None if got is None else got.tolist()) == (None if None in one else one)
 
 
 class TestOneClass:
