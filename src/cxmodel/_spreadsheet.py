@@ -12,6 +12,11 @@ cell that starts with a quote followed by one of those characters or by another 
 leaves every other cell as it is (a cell the writer never marked, ``'t Hooft``, keeps its
 quote). Numbers written as numbers (a float column's ``-5.0``) are not text and are never
 marked.
+
+A column written so holds no text cell a spreadsheet would run and no quote the writer did
+not put. A column that holds one (``-5`` as text, ``'t Hooft``, a lone quote) was written by
+something else, so its quotes are its data: reading keeps every cell of it as it is, where
+dropping the first quote of ``'-)`` would change a customer's words in silence.
 """
 
 from __future__ import annotations
@@ -88,23 +93,38 @@ def spreadsheet_column(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     return out
 
 
+_FORMULA = RISKY[:-1]
+"""The first characters of a cell a spreadsheet would run (:data:`RISKY` but the mark)."""
+
+_NOT_MARKED = "^([=+\\-@\\t\\r]|'([^=+\\-@\\t\\r']|$))"
+"""A cell the writer would have marked and did not, or a quote it did not put (before a
+harmless character, or alone), as a regular expression (RE2 and Python's ``re`` alike): a
+column holding one was not written with marks."""
+
+
 def unmarked(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """An object column read from CSV with the writer's marks taken off (the first
     character of each text cell that starts with :data:`MARK` followed by a character of
-    :data:`RISKY`); any other column is returned as it is.
+    :data:`RISKY`), when the column was written with marks (it holds no text cell that starts
+    with a character of :data:`RISKY` otherwise); any other column is returned as it is.
 
     Examples
     --------
-    >>> unmarked(np.array(["'=1", "''x", "'t Hooft", None, "'"], dtype=object)).tolist()
-    ['=1', "'x", "'t Hooft", None, "'"]
+    >>> unmarked(np.array(["'=1", "''x", "c-1", None], dtype=object)).tolist()
+    ['=1', "'x", 'c-1', None]
+    >>> unmarked(np.array(["'-)", "'t Hooft"], dtype=object)).tolist()  # not written so
+    ["'-)", "'t Hooft"]
     """
     if values.dtype != object:
         return values
-    marked = [
-        i
-        for i, v in enumerate(values.tolist())
-        if isinstance(v, str) and len(v) > 1 and v[0] == MARK and v[1] in RISKY
-    ]
+    marked = []
+    for i, v in enumerate(values.tolist()):
+        if isinstance(v, str) and v.startswith(RISKY):
+            if v[0] != MARK:
+                return values  # a formula the writer would have marked
+            if len(v) < 2 or v[1] not in RISKY:
+                return values  # a quote the writer did not put
+            marked.append(i)
     if not marked:
         return values
     out: npt.NDArray[Any] = values.copy()
@@ -115,17 +135,21 @@ def unmarked(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 def unmarked_arrow(text: Any) -> Any:
     """A pyarrow string array (or chunked array) read from CSV with the writer's marks taken
     off, as :func:`unmarked`; the array itself when no cell starts with :data:`MARK`, found
-    without a regular expression.
+    without a regular expression, or when the column was not written with marks.
 
     Examples
     --------
     >>> import pyarrow as pa
-    >>> unmarked_arrow(pa.array(["'+1", None, "'x"])).to_pylist()
+    >>> unmarked_arrow(pa.array(["'+1", None, "''x"])).to_pylist()
     ['+1', None, "'x"]
+    >>> unmarked_arrow(pa.array(["'+1", "'x"])).to_pylist()  # not written so
+    ["'+1", "'x"]
     """
     import pyarrow.compute as pc
 
     if not pc.any(pc.starts_with(text, MARK)).as_py():
+        return text
+    if pc.any(pc.match_substring_regex(text, _NOT_MARKED)).as_py():
         return text
     marked = pc.match_substring_regex(text, _MARKED)
     return pc.if_else(marked, pc.utf8_slice_codeunits(text, 1), text)
