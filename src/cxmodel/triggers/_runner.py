@@ -539,7 +539,7 @@ class RuleRunner:
             seen.pop(ident, None)
             seen[ident] = time
             queued = self.remembering.get(cid)
-            if queued is None or time < queued:
+            if queued is None or time < queued:  # (remember's test, once per interaction)
                 self.remember(cid, time)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
@@ -798,15 +798,18 @@ class RuleRunner:
             return False
         consent = True if rule.consent is None else self.consent(state, rule.consent)
         cid = state.customer
-        rs = state.rules.get(plan.name)
-        if rs is not None:
-            last = rs.last_emitted
-        else:
-            columns = self.held.get(plan.name)
-            slot = None if columns is None else columns.slots.get(cid)
-            last = None if columns is None or slot is None else columns.last_emitted(slot)
+        last = self.last_emitted(plan, state.rules.get(plan.name), cid)
         zone = reader.zone if plan.customer_time else None
         return policy_reason(rule, last, time, consent, zone, cid) is not None
+
+    def last_emitted(self, plan: RulePlan, rs: RuleState | None, cid: str) -> int | None:
+        """When rule ``plan`` last emitted for customer ``cid`` (``None``: never), from its
+        rule state ``rs``, or from its columns when the rule's state is held so."""
+        if rs is not None:
+            return rs.last_emitted
+        columns = self.held.get(plan.name)
+        slot = None if columns is None else columns.slots.get(cid)
+        return None if columns is None or slot is None else columns.last_emitted(slot)
 
     def found(
         self, plan: RulePlan, state: CustomerState, found: Candidate | None, reader: Reader
@@ -865,11 +868,8 @@ class RuleRunner:
         rs = state.rules.get(plan.name)
         cid = state.customer
         zone = self.reader(cid).zone if plan.customer_time else None
-        last = None if rs is None else rs.last_emitted
+        last = self.last_emitted(plan, rs, cid)
         columns = self.held.get(plan.name) if rs is None else None
-        if columns is not None:
-            slot = columns.slot(cid)
-            last = columns.last_emitted(slot)
         reason = policy_reason(rule, last, due, consent, zone, cid)
         suppressed = self.suppressed
         if reason is not None and suppressed is None:
@@ -898,7 +898,7 @@ class RuleRunner:
         if reason is None:
             if columns is not None:
                 if plan.keeps_last_emitted:
-                    columns.last[slot] = due
+                    columns.last[columns.slot(cid)] = due
             elif plan.keeps_last_emitted:
                 (rs or state.rule(plan.name)).last_emitted = due
             self.emitted.append(firing)
