@@ -137,6 +137,23 @@ class TestHeld:
             assert outcome(engine.process_many(chunk)) == outcome(twin.process_many(chunk))
         assert states(engine) == states(twin)
 
+    def test_a_failed_commit_one_at_a_time_puts_the_columns_back(self) -> None:
+        """The same with ``process``: each interaction's slot kept alone (no arrays) and put
+        back when its commit fails, the timer that fell due in the call included."""
+        recs = records(600, 40)
+        store = FailingStore(InMemoryStore())
+        engine = engine_of(parse(HELD), PER_ROW, store=store)
+        twin = engine_of(parse(HELD), PER_ROW)
+        for j, rec in enumerate(recs):
+            if j % 7 == 3:
+                before = states(engine)
+                store.fail = 1
+                with pytest.raises(StoreError):
+                    engine.process(rec)
+                assert states(engine) == before
+            assert outcome(engine.process(rec)) == outcome(twin.process(rec))
+        assert states(engine) == states(twin)
+
     def test_restart_from_the_store(self) -> None:
         """An engine started on the store of another goes on as the other does."""
         recs = records()

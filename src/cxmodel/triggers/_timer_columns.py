@@ -113,7 +113,7 @@ class TimerColumns:
         self.queued: int = NEVER
         #: the slots' values before the call changed them, for a rollback (with the
         #: ``RuleRunner.before`` of the call they belong to)
-        self.undo: list[tuple[npt.NDArray[np.int64], tuple[Any, ...]]] = []
+        self.undo: list[tuple[npt.NDArray[np.int64] | int, tuple[Any, ...]]] = []
         self.undo_for: object = None
 
     # -- slots --------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ class TimerColumns:
         if slot is None:
             slot = self.slot(cid)
         if before is not None:
-            self.save(np.array([slot], dtype=np.int64), before)
+            self.save_one(slot, before)
         time = row.time
         due = self.due
         self.seq[slot] = row.seq
@@ -235,7 +235,7 @@ class TimerColumns:
         built by a replay). Return the time to queue an entry at (see :meth:`queue_at`)."""
         slot = self.slot(cid)
         if before is not None:
-            self.save(np.array([slot], dtype=np.int64), before)
+            self.save_one(slot, before)
         timer = state.timer
         if timer is not None and timer.due is not None:
             row = timer.row
@@ -268,10 +268,24 @@ class TimerColumns:
         values = tuple(self.view(name)[slots].copy() for name in _INTS)
         self.undo.append((slots.copy(), (*values, self.kind[slots], self.ident[slots])))
 
+    def save_one(self, slot: int, before: object) -> None:
+        """:meth:`save` of one slot, without arrays (once per interaction one at a time)."""
+        if self.undo_for is not before:
+            self.undo, self.undo_for = [], before
+        values = (self.due[slot], self.time[slot], self.seq[slot], self.rank[slot],
+                  self.last[slot], self.kind[slot], self.ident[slot])  # fmt: skip
+        self.undo.append((slot, values))
+
     def roll_back(self, before: object) -> None:
         """Put back what the call of ``before`` changed."""
         if self.undo_for is before:
             for slots, values in reversed(self.undo):
+                if isinstance(slots, int):  # one slot (save_one): its values
+                    self.due[slots], self.time[slots], self.seq[slots], self.rank[slots] = values[
+                        :4
+                    ]
+                    self.last[slots], self.kind[slots], self.ident[slots] = values[4:]
+                    continue
                 for name, column in zip(_INTS, values[: len(_INTS)], strict=True):
                     self.view(name)[slots] = column
                 self.kind[slots], self.ident[slots] = values[len(_INTS) :]
