@@ -2,7 +2,9 @@
 
 5. One record at a time, as a service gets them: JSON lines decoded with ``json.loads`` and
    fed to ``TriggerEngine.process`` one by one (the six example rules), against rule-engine's
-   ``Rule.matches`` on the same decoded records; then micro-batches with ``process_many``.
+   ``Rule.matches`` on the same decoded records; the same one by one into an engine with a
+   ``SQLiteStore`` (a transaction per call) over the first ``DURABLE`` records; then
+   micro-batches with ``process_many``.
 6. A stationary stream over ``--years`` years in daily micro-batches (``advance_to`` at each
    day's end) into an engine with a ``SQLiteStore``: memory, ``stats()``, store size and
    restart time at the end of each year, and the firings checked against batch ``evaluate``.
@@ -47,6 +49,8 @@ PEER_PREDICATE = (
     ' or (kind == "product_view" and product != null)'
 )
 MB = 1024 * 1024
+#: the records fed one by one to an engine with a SQLiteStore (each call a transaction)
+DURABLE = 20_000
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -250,6 +254,26 @@ def service(args: Any) -> None:
             f"rule-engine {n / (theirs_cpu + decode_cpu):,.0f} records/s: "
             f"{(theirs_cpu + decode_cpu) / ours_cpu:.3f}x"
         )
+
+    # one at a time into a SQLiteStore: each call commits its change in one transaction
+    def durable() -> tuple[float, int]:
+        m = min(n, DURABLE)
+        with tempfile.TemporaryDirectory() as folder:
+            store = SQLiteStore(os.path.join(folder, "service.db"))
+            try:
+                engine = TriggerEngine(rules, store=store)
+                t = time.perf_counter()
+                for line in lines[:m]:
+                    engine.process(json.loads(line))
+                return time.perf_counter() - t, m
+            finally:
+                store.close()
+
+    durable_s, m, k = repeated(durable, args.repeats)
+    print(
+        f"service, cxmodel process(), SQLiteStore: {durable_s:8.3f} s for the first {m:,} records "
+        f"({m / durable_s:,.0f} events/s with decoding, a transaction per call; runs: {k})"
+    )
 
     # micro-batches of decoded records with process_many
     for size in args.micro:

@@ -26,7 +26,9 @@ revocations a purpose) and an ``interaction_id`` unless ``--no-ids``.
 5. One record at a time: JSON lines decoded with ``json.loads`` (timed alone too) and fed to
    ``process`` one by one (per-call latency), against rule-engine's ``Rule.matches`` on the same
    decoded records with the predicate the six rules' anchors decide alone (events/s, ratio;
-   target 0.25x); then ``process_many`` on micro-batches of ``--micro`` sizes (100 and 50,000).
+   target 0.25x); ``process`` into an engine with a ``SQLiteStore`` (a transaction per call)
+   over the first 20,000 records; then ``process_many`` on micro-batches of ``--micro`` sizes
+   (100 and 50,000).
    Firings are checked against batch ``evaluate``.
 6. The stream in daily micro-batches (``process_many``, then ``advance_to`` at the day's end)
    into an engine with a ``SQLiteStore``; the host acknowledges each day's firings once it has
