@@ -99,6 +99,14 @@ trigger quiet_buy:
     quiet hours 09:00-17:00
     once per customer every 3 days
 
+trigger remind:
+    when survey as s then after 1 days
+    unless purchase
+    if s.score >= 3
+    emit remind(s = s.score, n = count(survey within 10 days))
+    once per customer every 10 days
+    requires consent marketing
+
 trigger zoned:
     when purchase as p
     emit z(v = p.value, tier = customer.tier)
