@@ -55,6 +55,57 @@ class TestInMemoryStore(StoreContract):
         assert StoredState({}, {}) == store.open()
 
 
+class TestAnEngineWhoseInMemoryStoreWasClosed:
+    """An in-memory store is shared by the engines that open it one after the other: the
+    engine whose store was closed takes no more calls (a ``StoreError`` before anything
+    changes), so that it never changes the state, or adds to the outbox, of the engine that
+    opened the store after it; a ``SQLiteStore`` refuses an engine on a closed store alike."""
+
+    RULES = parse("trigger t:\n    when view\n    emit x")
+
+    @staticmethod
+    def record(day: int, customer: str = "a") -> dict[str, Any]:
+        return {"customer_id": customer, "timestamp": f"2024-01-{day:02d}T00:00:00Z",
+                "kind": "view"}  # fmt: skip
+
+    @pytest.mark.parametrize("reopened", [False, True])
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda e, r: e.process(r),
+            lambda e, r: e.process_many([r]),
+            lambda e, r: e.advance_to("2024-02-01T00:00:00Z"),
+            lambda e, r: e.forget("a"),
+            lambda e, r: e.add_rule(parse("trigger u:\n    when view\n    emit y").rules[0]),
+        ],
+        ids=["process", "process_many", "advance_to", "forget", "add_rule"],
+    )
+    def test_is_refused(self, call: Any, reopened: bool) -> None:
+        store = InMemoryStore()
+        first = TriggerEngine(self.RULES, store=store, max_future=None)
+        assert [f.customer_id for f in first.process(self.record(1))] == ["a"]
+        store.close()
+        second = TriggerEngine(self.RULES, store=store, max_future=None) if reopened else None
+        before = first.stats()
+        with pytest.raises(StoreError, match="InMemoryStore was closed"):
+            call(first, self.record(2, "b"))
+        assert first.stats() == before
+        if second is not None:  # its state and outbox are as it left them
+            assert [f.customer_id for f in second.process(self.record(3))] == ["a"]
+            assert [f.customer_id for f in store.pending()] == ["a", "a"]
+            assert second.stats()["customers"] == 1
+        else:  # the store holds what the first engine committed before it was closed
+            assert list(store.open().customers) == ["a"]
+            assert [f.customer_id for f in store.pending()] == ["a"]
+
+    def test_the_engine_that_holds_it_goes_on(self) -> None:
+        store = InMemoryStore()
+        engine = TriggerEngine(self.RULES, store=store, max_future=None)
+        for day in (1, 2):
+            engine.process(self.record(day))
+        assert store.holder() == 1 and len(store.pending()) == 2
+
+
 class TestInMemoryLimit:
     """``InMemoryStore(max_kept=...)``: past the limit the oldest half of the firings, late
     or refused interactions are dropped and counted, so that a host that never

@@ -202,6 +202,20 @@ class TriggerEngine:
             restore(
                 self.store, self.store.open(), self.rules, self._runner, self._delivery, self._meta
             )
+        #: the opening of an in-memory store this engine holds (see ``_hold``)
+        self._opening = self.store.holder() if isinstance(self.store, InMemoryStore) else None
+
+    def _hold(self) -> None:
+        """Refuse a call that would change an in-memory store this engine no longer holds
+        (closed, and maybe opened by another engine since), before anything changes: two
+        engines would otherwise both deliver into one outbox."""
+        store = self.store
+        if isinstance(store, InMemoryStore) and store.holder() != self._opening:
+            raise StoreError(
+                "this engine's InMemoryStore was closed (an engine may have opened it since); "
+                "an engine takes no more calls once its store is closed: build a new "
+                "TriggerEngine on the store to go on from what it holds"
+            )
 
     # -- set-up ------------------------------------------------------------------------------
     def _register(self, cid: str, customer: Any) -> None:
@@ -299,6 +313,7 @@ class TriggerEngine:
             self._refuse_held()
             return changed
 
+        self._hold()
         self.rules = change_rules(self.rules, self._runner, self.store, checked, self._meta)
 
     def _refuse_held(self) -> None:
@@ -439,6 +454,7 @@ class TriggerEngine:
             customer_id = str(customer_id)  # as an interaction's integer customer_id is read
         of_type(customer_id, str, "forget()", "customer_id", "a customer's id (text)")
         with self._lock:
+            self._hold()
             kept = self._delivery.without(customer_id)
             meta = self._meta()
             if kept is not None:
@@ -539,6 +555,7 @@ class TriggerEngine:
         """Run one call and commit it; return its firings, emitted and suppressed, each
         sorted by time, customer, trigger and id. Those a large micro-batch decided as
         columns stay columns (committed so to an in-memory store) until they are read."""
+        self._hold()
         durable = type(self.store) is not InMemoryStore  # a commit that can fail
         runner = self._runner
         runner.touched = set()
@@ -616,6 +633,7 @@ class TriggerEngine:
         references and has nothing to roll back: the same firings, state and commit, without
         the set-up a batch or a store whose commit can fail needs. Return the emitted
         firings (the suppressed ones are not returned, so not built)."""
+        self._hold()
         runner = self._runner
         runner.touched = set()
         emitted: list[Firing] = []

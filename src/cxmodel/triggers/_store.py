@@ -554,6 +554,7 @@ class InMemoryStore:
         self.max_kept = max_kept
         self._lock = threading.RLock()
         self._opened = False
+        self._openings = 0  # open() counts them: the engine of the latest holds the store
         self._meta: Mapping[str, Any] = {}
         # customer id -> the committed mapping holding its latest state (read on open())
         self._customers: dict[str, Mapping[str, Any]] = {}
@@ -597,6 +598,7 @@ class InMemoryStore:
                     "serves one engine at a time (close the other engine's store first)"
                 )
             self._opened = True
+            self._openings += 1
             states = {cid: changed[cid] for cid, changed in self._customers.items()}
             self._customers = {cid: {cid: v} for cid, v in states.items() if v is not None}
             return StoredState(
@@ -832,6 +834,26 @@ class InMemoryStore:
         """Let the store go: another engine may :meth:`open` it."""
         with self._lock:
             self._opened = False
+
+    def holder(self) -> int | None:
+        """Which opening holds the store (``None``: it is closed): the engine that opened it
+        then, and no other, may change it. An engine whose store was closed, and opened again
+        by another, is refused (:meth:`TriggerEngine.process
+        <cxmodel.triggers.TriggerEngine.process>` and the rest raise ``StoreError``), as an
+        engine on a closed ``SQLiteStore`` is.
+
+        Examples
+        --------
+        >>> store = InMemoryStore()
+        >>> _ = store.open()
+        >>> store.holder()
+        1
+        >>> store.close()
+        >>> store.holder() is None
+        True
+        """
+        with self._lock:
+            return self._openings if self._opened else None
 
 
 # -- JSON -----------------------------------------------------------------------------------------
