@@ -128,6 +128,18 @@ def rules_text(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
+def assert_ids_queued(engine: TriggerEngine) -> None:
+    """Every customer whose state holds interaction ids is among those forgetting ids looks
+    at (``RuleRunner.remembering``), queued at or before their earliest id."""
+    runner = engine._runner
+    queued = set(runner.id_queue)
+    for cid, state in runner.states.items():
+        if state.seen:
+            at = runner.remembering[cid]
+            assert at <= min(state.seen.values())
+            assert (at, cid) in queued
+
+
 def key(firings: Any) -> Counter[Any]:
     """Firings compared whole: trigger, customer, time, payload, because and id."""
     return Counter(

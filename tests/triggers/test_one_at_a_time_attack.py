@@ -43,6 +43,7 @@ from cxmodel.triggers._runner import RuleRunner
 from tests.triggers.helpers import (
     T0,
     FailingStore,
+    assert_ids_queued,
     evaluate_complete,
     key,
     random_rule_set,
@@ -282,17 +283,6 @@ class _Run:
         self.store.close()
 
 
-def _remembered_by_all(engine: TriggerEngine) -> None:
-    """Every customer whose state holds ids is queued at or before their earliest id."""
-    runner = engine._runner
-    queued = set(runner.id_queue)
-    for cid, state in runner.states.items():
-        if state.seen:
-            at = runner.remembering[cid]
-            assert at <= min(state.seen.values())
-            assert (at, cid) in queued
-
-
 def _no_firing_twice(outs: list[Any]) -> None:
     """No firing returned twice. A firing's id is made from its anchor's interaction id, so
     an id taken again further apart than the redelivery window (another interaction, by
@@ -334,7 +324,7 @@ class TestAsBefore:
                 got = [run.step(what, arg) for run in runs]
                 assert got[0] == got[1], (what, arg)
                 assert state_of(runs[0].engine) == state_of(runs[1].engine)
-                _remembered_by_all(runs[0].engine)
+                assert_ids_queued(runs[0].engine)
                 outs.append(got[0])
             end = datetime.fromisoformat(recs[-1]["timestamp"]) + timedelta(days=90)
             last = [run.step("advance", end) for run in runs]  # (may fail, alike)
@@ -409,7 +399,7 @@ class TestIds:
                 warnings.simplefilter("always", DataWarning)
                 fired = [runs[j].step("one", rec) for rec in plan]
             outcomes.append((fired, [str(w.message) for w in seen], state_of(runs[j].engine)))
-            _remembered_by_all(runs[j].engine)
+            assert_ids_queued(runs[j].engine)
         assert outcomes[0] == outcomes[1]
         fired = outcomes[0][0]
         # the first delivery and the later interaction past the window fire; re-deliveries
@@ -435,7 +425,7 @@ class TestIds:
                     for run in runs:
                         run.step(what, arg)
                 assert state_of(runs[0].engine) == state_of(runs[1].engine)
-                _remembered_by_all(runs[0].engine)
+                assert_ids_queued(runs[0].engine)
             # every id is forgotten once the watermark is two hours on
             for run in runs:
                 run.step("one", self._rec("z", at + timedelta(hours=3), "late"))
@@ -456,7 +446,7 @@ class TestIds:
             got = run.step("one", self._rec("b", T0 + timedelta(hours=5), "e2"))
             assert got is not None and got[0] == "refused"
             assert run.engine._runner.states["a"].seen  # put back
-            _remembered_by_all(run.engine)
+            assert_ids_queued(run.engine)
             run.step("one", self._rec("b", T0 + timedelta(hours=6), "e3"))
             assert not run.engine._runner.states["a"].seen
         assert state_of(runs[0].engine) == state_of(runs[1].engine)

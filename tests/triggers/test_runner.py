@@ -22,6 +22,7 @@ from tests.triggers.helpers import (
     COLUMNAR,
     PER_ROW,
     FailingStore,
+    assert_ids_queued,
     engine_of,
     epoch_us,
     evaluate_complete,
@@ -300,16 +301,6 @@ class TestForgettingIds:
     queued at or before their earliest id, whatever the calls, failed commits, restarts and
     erasures in between."""
 
-    @staticmethod
-    def _remembered_by_all(engine: TriggerEngine) -> None:
-        runner = engine._runner
-        queued = set(runner.id_queue)
-        for cid, state in runner.states.items():
-            if state.seen:
-                at = runner.remembering[cid]
-                assert at <= min(state.seen.values())
-                assert (at, cid) in queued
-
     @settings(max_examples=40, deadline=None)
     @given(
         st.lists(
@@ -351,4 +342,4 @@ class TestForgettingIds:
                 engine = engine_of(rules, path, store=store, redelivery_window="6 hours")
             else:
                 engine.forget(f"c{size % 5}")
-            self._remembered_by_all(engine)
+            assert_ids_queued(engine)

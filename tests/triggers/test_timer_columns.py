@@ -121,37 +121,32 @@ class TestHeld:
         assert states(held) == states(kept)
         assert held.stats()["pending_timers"] == kept.stats()["pending_timers"]
 
-    def test_a_failed_commit_puts_the_columns_back(self) -> None:
+    @pytest.mark.parametrize("one_at_a_time", [False, True])
+    def test_a_failed_commit_puts_the_columns_back(self, one_at_a_time: bool) -> None:
         """A call whose commit fails leaves the columns as they were; the call again does
-        what it would have done."""
-        recs = records()
+        what it would have done. One at a time, each interaction's slot is kept alone (no
+        arrays) and put back, the timer that fell due in the call included."""
+        path = PER_ROW if one_at_a_time else COLUMNAR
         store = FailingStore(InMemoryStore())
-        engine = engine_of(parse(HELD), COLUMNAR, store=store)
-        twin = engine_of(parse(HELD), COLUMNAR)
-        for chunk in (recs[:1500], recs[1500:]):
-            before = states(engine)
-            store.fail = 1
-            with pytest.raises(StoreError):
-                engine.process_many(chunk)
-            assert states(engine) == before
-            assert outcome(engine.process_many(chunk)) == outcome(twin.process_many(chunk))
-        assert states(engine) == states(twin)
+        engine = engine_of(parse(HELD), path, store=store)
+        twin = engine_of(parse(HELD), path)
+        if one_at_a_time:
+            calls = [([rec], j % 7 == 3) for j, rec in enumerate(records(600, 40))]
+        else:
+            recs = records()
+            calls = [(recs[:1500], True), (recs[1500:], True)]
 
-    def test_a_failed_commit_one_at_a_time_puts_the_columns_back(self) -> None:
-        """The same with ``process``: each interaction's slot kept alone (no arrays) and put
-        back when its commit fails, the timer that fell due in the call included."""
-        recs = records(600, 40)
-        store = FailingStore(InMemoryStore())
-        engine = engine_of(parse(HELD), PER_ROW, store=store)
-        twin = engine_of(parse(HELD), PER_ROW)
-        for j, rec in enumerate(recs):
-            if j % 7 == 3:
+        def call(on: TriggerEngine, chunk: list[dict[str, Any]]) -> Any:
+            return on.process(chunk[0]) if one_at_a_time else on.process_many(chunk)
+
+        for chunk, failing in calls:
+            if failing:
                 before = states(engine)
                 store.fail = 1
                 with pytest.raises(StoreError):
-                    engine.process(rec)
+                    call(engine, chunk)
                 assert states(engine) == before
-            assert outcome(engine.process(rec)) == outcome(twin.process(rec))
+            assert outcome(call(engine, chunk)) == outcome(call(twin, chunk))
         assert states(engine) == states(twin)
 
     def test_restart_from_the_store(self) -> None:
