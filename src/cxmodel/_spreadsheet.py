@@ -44,7 +44,10 @@ RISKY = ("=", "+", "-", "@", "\t", "\r", MARK)
 """The first characters that get :data:`MARK` before them: a formula's, and the mark itself
 (so that a cell that really starts with a quote reads back exactly)."""
 
-_MARKED = "^'[=+\\-@\\t\\r']"
+_RISKY_CHARS = "".join({"-": "\\-", "\t": "\\t", "\r": "\\r"}.get(c, c) for c in RISKY)
+"""The characters of :data:`RISKY` as the inside of a regular expression's class."""
+
+_MARKED = f"^'[{_RISKY_CHARS}]"
 """A cell the writer marked, as a regular expression (RE2 and Python's ``re`` alike)."""
 
 _MARK_ANYWHERE = re.compile(_MARKED[1:])
@@ -93,10 +96,7 @@ def spreadsheet_column(values: npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     return out
 
 
-_FORMULA = RISKY[:-1]
-"""The first characters of a cell a spreadsheet would run (:data:`RISKY` but the mark)."""
-
-_NOT_MARKED = "^([=+\\-@\\t\\r]|'([^=+\\-@\\t\\r']|$))"
+_NOT_MARKED = f"^([{_RISKY_CHARS[:-1]}]|'([^{_RISKY_CHARS}]|$))"
 """A cell the writer would have marked and did not, or a quote it did not put (before a
 harmless character, or alone), as a regular expression (RE2 and Python's ``re`` alike): a
 column holding one was not written with marks."""

@@ -342,6 +342,21 @@ class TestTies:
 
 
 # -- failed commits --------------------------------------------------------------------------
+def _failing_and_twin(
+    first: list[dict[str, Any]], *forgotten: str
+) -> tuple[FailingStore, TriggerEngine, TriggerEngine]:
+    """An engine on a store whose commits can be made to fail, and its twin on one whose
+    never do, both after ``first`` and the erasure of ``forgotten``."""
+    store = FailingStore(InMemoryStore())
+    engine = engine_of(RULES, 1000, store=store)
+    twin = engine_of(RULES, 1000)
+    for e in (engine, twin):
+        e.process_many(first)
+        for cid in forgotten:
+            e.forget(cid)
+    return store, engine, twin
+
+
 class TestFailedCommits:
     @pytest.mark.parametrize("feed", ["many", "one"])
     def test_failed_call_creating_customers_then_retry(self, feed: str) -> None:
@@ -350,12 +365,7 @@ class TestFailedCommits:
         and keeps what an engine whose commit never failed does."""
         first = recs(["a", "b", "c"], 1100, 0, 48, 11, "f")
         second = recs(["a", "n1", "n2", "n3", "b"], 1100, 48, 48, 12, "g")
-        store = FailingStore(InMemoryStore())
-        engine = engine_of(RULES, 1000, store=store)
-        twin = engine_of(RULES, 1000)
-        for e in (engine, twin):
-            e.process_many(first)
-            e.forget("c")
+        store, engine, twin = _failing_and_twin(first, "c")
 
         def call(e: TriggerEngine) -> list[Any]:
             if feed == "one":
@@ -424,13 +434,7 @@ class TestFailedCommits:
         and the outcome equals a run without the failures."""
         first = recs(["a", "b", "c"], 1200, 0, 24, 21, "h")
         second = recs(["b", "c", "a", "d"], 1200, 24, 24, 22, "k")
-        store = FailingStore(InMemoryStore())
-        engine = engine_of(RULES, 1000, store=store)
-        twin = engine_of(RULES, 1000)
-        for e in (engine, twin):
-            e.process_many(first)
-            e.forget("b")
-            e.forget("a")
+        store, engine, twin = _failing_and_twin(first, "b", "a")
         store.fail = 2
         for _ in range(2):
             with pytest.raises(StoreError):
@@ -448,11 +452,7 @@ class TestFailedCommits:
         """A failing ``advance_to`` (timers fire, states touched) is put back: the columns
         and states read as before, and the retry fires as the twin does."""
         data = recs(["a", "b", "c", "d"], 1500, 0, 72, 31, "m")
-        store = FailingStore(InMemoryStore())
-        engine = engine_of(RULES, 1000, store=store)
-        twin = engine_of(RULES, 1000)
-        for e in (engine, twin):
-            e.process_many(data)
+        store, engine, twin = _failing_and_twin(data)
         before = state_of(engine)
         store.fail = 1
         with pytest.raises(StoreError):
