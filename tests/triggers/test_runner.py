@@ -138,7 +138,7 @@ class TestRelease:
         r.release(row("a", 1, "consent_revoked"))
         state = r.states["a"]
         assert (state.consent, state.consent_default) == ({}, False)
-        assert r.consent(state, "marketing") is False
+        assert r.consent_of(state, "marketing", "a", "Marketing ") is False
 
     def test_cooldown_suppresses(self) -> None:
         """Two purchases a day apart under 'cooldown 3 days': the second is suppressed."""

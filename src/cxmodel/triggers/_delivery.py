@@ -277,6 +277,7 @@ class Delivery:
         rejected: tuple[Quarantined, ...] = ()
         ident = row.interaction_id
         cid = row.customer
+        frontier: int | None = None
         limit = None if self.max_future is None else now() + self.max_future
         earlier = None if ident is None else self.taken(cid, ident, time, runner)
         if limit is not None and time > limit:
@@ -293,17 +294,19 @@ class Delivery:
             top = self.max_seen
             if top is None or time > top:
                 top = self.max_seen = time
-            if not self.buffer and time <= self.frontier(top):
+            frontier = self.frontier(top)
+            if not self.buffer and time <= frontier:
                 runner.release(row)  # in order: straight to the rules
             else:
                 if ident is not None:
                     self.buffer_id(cid, ident, time)
                 heapq.heappush(self.buffer, (time, self.arrivals, row))
                 self.arrivals += 1
-                self.release_upto(self.frontier(top), runner)
+                self.release_upto(frontier, runner)
         if self.max_seen is None:
             return late, rejected
-        frontier = self.frontier(self.max_seen)
+        if frontier is None:  # (not taken in: the latest time did not move)
+            frontier = self.frontier(self.max_seen)
         timers = runner.timers
         if (timers and timers[0][0] < frontier) or runner.alerts.plans:
             runner.advance(frontier, inclusive=False)

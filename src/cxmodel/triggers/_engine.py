@@ -64,7 +64,7 @@ from cxmodel.triggers._store import (
     commit,
     not_kept_again,
 )
-from cxmodel.triggers._truths import refuse_misread, refuse_text_traits
+from cxmodel.triggers._truths import refuse_misread, refuse_misread_one, refuse_text_traits
 
 __all__ = ["TriggerEngine"]
 
@@ -338,7 +338,8 @@ class TriggerEngine:
         runner = self._runner
         row = row_of(interaction, self.questions, runner.catalogue.rules)  # by catalogue kind
         with self._lock:
-            refuse_misread([row], runner.numeric, runner.truths)
+            if runner.record_checks:
+                refuse_misread_one(row, runner.record_checks, runner.numeric, runner.truths)
             if self._declared is not None:
                 self._declared.refuse([row])
             if type(self.store) is InMemoryStore and not runner.may_fail:

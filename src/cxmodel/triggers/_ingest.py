@@ -221,7 +221,7 @@ _KEY_NAMES: dict[str, bool] = {}  # property name -> named like an id (a bounded
 #: field, read apart), non-empty valid text, a finite float (else the field is checked by
 #: :func:`_field_value`)
 _REQUIRED_FIELD, _TEXT_AS_GIVEN, _FLOAT_AS_GIVEN = -1, 1, 2
-_KEEPS: dict[Any, int] = {}  # field name -> the above, a bounded cache
+_KEEPS: dict[Any, int] = dict.fromkeys(_REQUIRED, _REQUIRED_FIELD)  # a bounded cache
 
 
 def _keeps(name: Any) -> int:
@@ -396,8 +396,15 @@ def row_from_record(
         ) from None
     except (TypeError, AttributeError):
         raise _fail(where, f"expected a mapping, got {type(rec).__name__}") from None
-    customer = _text_id(customer_raw, "customer_id", where)
-    kind = _text_id(kind_raw, "kind", where)
+    # the common case first: ASCII text that is not blank (what _text_id accepts as it is)
+    if type(customer_raw) is str and customer_raw.isascii() and customer_raw.strip():
+        customer = customer_raw
+    else:
+        customer = _text_id(customer_raw, "customer_id", where)
+    if type(kind_raw) is str and kind_raw.isascii() and kind_raw.strip():
+        kind = kind_raw
+    else:
+        kind = _text_id(kind_raw, "kind", where)
     time = _utc_text_us(time_raw) if type(time_raw) is str else None
     if time is None:
         if isinstance(time_raw, date) and not isinstance(time_raw, datetime):
@@ -441,7 +448,8 @@ def row_from_record(
     asked = STANDARD_CATALOGUE if questions is None else questions
     if "metric" in fields or "score" in rec or "answer" in rec:
         _answer(rec, fields, where, asked)
-    _check_row(fields, kind, where)
+    if "value" in fields or "sentiment" in fields or "touchpoint" in fields:  # what it reads
+        _check_row(fields, kind, where)
     return Row(customer, time, kind, fields)
 
 

@@ -34,7 +34,7 @@ from cxmodel.triggers._context import aggregates_in, names_in, shift, unordered
 from cxmodel.triggers._customer import Anchor, CustomerState
 from cxmodel.triggers._evidence import outer_nodes, tested_items
 from cxmodel.triggers._ingest import Row
-from cxmodel.triggers._policies import absence
+from cxmodel.triggers._policies import absence, consent_key
 from cxmodel.triggers._rules import Rule
 from cxmodel.triggers._scalar import Env, Scalar, compile_expr
 
@@ -270,9 +270,12 @@ class Candidate:
 
     ``part`` is where ``because`` shows the matched interaction: ``"then"`` (the interaction
     that completed ``then B``) or ``"with"`` (the customer's interaction a catalogue event
-    reached)."""
+    reached). ``cleared``: the rule's policies were found not to suppress it at its time
+    (see ``RuleRunner.candidate``), which its decision then need not ask again."""
 
-    __slots__ = ("anchor", "key", "matched", "part", "payload", "restart", "tested", "time")
+    __slots__ = (
+        "anchor", "cleared", "key", "matched", "part", "payload", "restart", "tested", "time",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -291,6 +294,7 @@ class Candidate:
         self.payload = payload
         self.tested = tested
         self.part = part
+        self.cleared = False
         self.key = (
             f"t={anchor.time}"
             if restart
@@ -386,6 +390,8 @@ class RulePlan:
         #: whether the customers' last emitted times are kept: only ``once`` and
         #: ``cooldown`` read them (a rule changed at run time starts a new state)
         self.keeps_last_emitted = rule.once or rule.cooldown is not None
+        #: the purpose of ``requires consent`` as compared (``None``: none required)
+        self.consent_key = None if rule.consent is None else consent_key(rule.consent)
         timer = when.duration if self.when_mode != "event" else self.then_duration
         #: a timer's fixed delay in microseconds (``None``: calendar months, or no timer)
         self.delay = None if timer is None or timer.unit == "months" else timer.to_us()

@@ -46,7 +46,6 @@ from cxmodel.triggers._operators import (
     numeric_traits,
 )
 from cxmodel.triggers._policies import (
-    consent_key,
     customer_consent,
     policy_reason,
     quiet_until,
@@ -54,7 +53,7 @@ from cxmodel.triggers._policies import (
 )
 from cxmodel.triggers._rules import RuleSet
 from cxmodel.triggers._timer_columns import NEVER, TimerColumns, held_on_arrays
-from cxmodel.triggers._truths import truth_uses
+from cxmodel.triggers._truths import record_checks, truth_uses
 
 __all__ = ["DECISION", "TIMER", "RuleRunner"]
 
@@ -164,6 +163,8 @@ class RuleRunner:
             (plan.rule for plan in self.plans.values()),
             (plan.alert for plan in self.alerts.plans.values()),
         )
+        #: what the engine checks of each record (numeric and truths: see record_checks)
+        self.record_checks = record_checks(self.numeric, self.truths)
         #: customer traits some rule computes with or compares with a number -> one such
         #: rule's name (a customer's text there is refused: see TriggerEngine)
         self.numeric_traits = numeric_traits(plan.rule for plan in self.plans.values())
@@ -364,15 +365,20 @@ class RuleRunner:
         if not due:
             return
         looked, queue[:due] = queue[:due], []
+        touched = self.touched
         for queued, cid in looked:
             if remembering.get(cid) != queued:
                 continue  # queued again at an earlier time, or erased
             state = states.get(cid)
             seen = None if state is None else state.seen
             if seen and next(iter(seen.values())) < before:
-                seen = self.touch(cid).seen  # (a copy kept first, if the call may roll back)
-                for key in [k for k, t in seen.items() if t < before]:
-                    del seen[key]
+                if cid not in touched:
+                    self.touch(cid)  # (a copy kept first, if the call may roll back)
+                if next(reversed(seen.values())) < before:  # the usual case: all of them
+                    seen.clear()
+                else:
+                    for key in [k for k, t in seen.items() if t < before]:
+                        del seen[key]
             if seen:
                 first = remembering[cid] = next(iter(seen.values()))
                 queue.append((first, cid))
@@ -538,9 +544,11 @@ class RuleRunner:
             seen = state.seen
             seen.pop(ident, None)
             seen[ident] = time
-            queued = self.remembering.get(cid)
-            if queued is None or time < queued:  # (remember's test, once per interaction)
-                self.remember(cid, time)
+            remembering = self.remembering
+            queued = remembering.get(cid)
+            if queued is None or time < queued:  # remember(cid, time), once per interaction
+                remembering[cid] = time
+                self.id_queue.append((time, cid))
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
         for columns in self.held_list:
@@ -784,9 +792,16 @@ class RuleRunner:
         """The firing ``anchor`` makes at ``time`` if the rule's ``if`` holds
         (:meth:`RulePlan.candidate <cxmodel.triggers._operators.RulePlan.candidate>`); ``None``
         also when the call returns no suppressed firings and the rule's policies would
-        suppress it (:meth:`stopped`): such a firing changes nothing, so it is not made."""
-        if self.suppressed is None and plan.immediate and self.stopped(plan, state, time, reader):
-            return None
+        suppress it (:meth:`stopped`): such a firing changes nothing, so it is not made. One
+        made after that look is ``cleared``: :meth:`found` decides it at once, and its policies
+        are not asked again."""
+        if self.suppressed is None and plan.immediate and plan.name not in self.contact:
+            if self.stopped(plan, state, time, reader):
+                return None
+            found = plan.candidate(state, time, anchor, None, None, reader)
+            if found is not None:  # decided at once, at this time: its policies hold
+                found.cleared = True
+            return found
         return plan.candidate(state, time, anchor, None, None, reader)
 
     def stopped(self, plan: RulePlan, state: CustomerState, time: int, reader: Reader) -> bool:
@@ -794,9 +809,7 @@ class RuleRunner:
         policy) suppress a firing for ``state``'s customer at ``time``, as :meth:`decide`
         finds."""
         rule = plan.rule
-        if plan.name in self.contact:
-            return False
-        consent = True if rule.consent is None else self.consent(state, rule.consent)
+        consent = True if rule.consent is None else self.consent(plan, state)
         cid = state.customer
         last = self.last_emitted(plan, state.rules.get(plan.name), cid)
         zone = reader.zone if plan.customer_time else None
@@ -825,8 +838,8 @@ class RuleRunner:
             else quiet_until(rule, time, reader.zone if plan.customer_time else None)
         )
         consent: bool | None = True
-        if rule.consent is not None:
-            consent = self.consent(state, rule.consent) if due == time else None
+        if rule.consent is not None and not found.cleared:
+            consent = self.consent(plan, state) if due == time else None
         if plan.immediate and plan.name not in self.contact:
             # its parts are made once it is decided, and only when it is kept
             self.decide(plan, state, due, found, consent)
@@ -838,9 +851,13 @@ class RuleRunner:
         rs.waiting += (Waiting(due, found.anchor.seq, parts, consent),)
         heapq.heappush(self.timers, (due, DECISION, found.anchor.seq, state.customer, plan.name))
 
-    def consent(self, state: CustomerState, purpose: str) -> bool:
-        """The customer's consent for ``purpose`` as of now (see :meth:`consent_of`)."""
-        return self.consent_of(state, consent_key(purpose), state.customer, purpose)
+    def consent(self, plan: RulePlan, state: CustomerState) -> bool:
+        """The customer's consent for the purpose rule ``plan`` requires, as of now (see
+        :meth:`consent_of`; ``True`` when it requires none)."""
+        purpose, key = plan.rule.consent, plan.consent_key
+        if purpose is None or key is None:
+            return True
+        return self.consent_of(state, key, state.customer, purpose)
 
     def consent_of(self, state: CustomerState | None, key: str, cid: str, purpose: str) -> bool:
         """Consent for ``purpose`` (``key``: as :func:`~cxmodel.triggers._policies.consent_key`
@@ -864,13 +881,16 @@ class RuleRunner:
         returns the suppressed ones)."""
         rule = plan.rule
         if consent is None:
-            consent = self.consent(state, rule.consent or "")
+            consent = self.consent(plan, state)
         rs = state.rules.get(plan.name)
         cid = state.customer
-        zone = self.reader(cid).zone if plan.customer_time else None
-        last = self.last_emitted(plan, rs, cid)
         columns = self.held.get(plan.name) if rs is None else None
-        reason = policy_reason(rule, last, due, consent, zone, cid)
+        if isinstance(parts, Candidate) and parts.cleared:
+            reason = None  # (see candidate)
+        else:
+            zone = self.reader(cid).zone if plan.customer_time else None
+            last = self.last_emitted(plan, rs, cid)
+            reason = policy_reason(rule, last, due, consent, zone, cid)
         suppressed = self.suppressed
         if reason is not None and suppressed is None:
             return  # a suppressed firing that no one reads

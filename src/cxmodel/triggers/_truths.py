@@ -346,6 +346,57 @@ def refuse_misread(rows: list[Any], numeric: Mapping[str, str], uses: TruthUses)
         refuse_misread_truths(rows, uses)
 
 
+#: one check of :func:`refuse_misread` on a record: (property, the classes its value may
+#: have, the class it must not have, if only that one is wrong)
+RecordCheck = tuple[str, frozenset[type], type | None]
+
+_NUMBER_CLASSES: frozenset[type] = frozenset({float, type(None)})
+
+
+def record_checks(numeric: Mapping[str, str], uses: TruthUses) -> tuple[RecordCheck, ...]:
+    """What :func:`refuse_misread` looks at in each record, as plain checks that
+    :func:`refuse_misread_one` runs on one record without building anything.
+
+    Examples
+    --------
+    >>> from cxmodel.triggers import parse
+    >>> uses = truth_uses(parse("trigger t:\\n    when purchase as p where p.vip\\n    emit x"))
+    >>> [(name, sorted(c.__name__ for c in fine), wrong)
+    ...  for name, fine, wrong in record_checks({"qty": "t"}, uses)]
+    [('qty', ['NoneType', 'float'], None), ('vip', ['NoneType', 'bool'], None)]
+    """
+    numbers: list[RecordCheck] = [(name, _NUMBER_CLASSES, None) for name in numeric]
+    truths: list[RecordCheck] = (
+        [(name, misreading.fine, misreading.wrong) for name, _, _, misreading in uses.checks()]
+        if uses
+        else []
+    )
+    return (*numbers, *truths)
+
+
+def refuse_misread_one(
+    row: Any, checks: tuple[RecordCheck, ...], numeric: Mapping[str, str], uses: TruthUses
+) -> None:
+    """:func:`refuse_misread` of one row, by its :func:`record_checks` ``checks``: the
+    engine's path for one interaction at a time, which raises the same error.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> checks = record_checks({"qty": "t"}, TruthUses())
+    >>> refuse_misread_one(SimpleNamespace(fields={"qty": 2.0}), checks, {"qty": "t"}, TruthUses())
+    >>> refuse_misread_one(SimpleNamespace(fields={"qty": "2"}), checks, {"qty": "t"}, TruthUses())
+    Traceback (most recent call last):
+    ...
+    cxmodel.errors.SchemaError: record: qty '2' is not a number (field 'qty'), and rule 't' computes with it; send a number or leave the field out
+    """
+    fields = row.fields
+    for name, fine, wrong in checks:
+        kind = fields.get(name).__class__
+        if kind not in fine and (wrong is None or wrong is kind):
+            refuse_misread([row], numeric, uses)  # raises, naming what is wrong first
+
+
 def refuse_text_traits(
     customers: Mapping[str, Mapping[str, Any]], numeric: Mapping[str, str]
 ) -> None:
