@@ -4,12 +4,17 @@ of text against numbers here)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cxmodel.errors import SchemaError
 from cxmodel.triggers import parse
-from cxmodel.triggers._truths import truth_uses
+from cxmodel.triggers._runner import RuleRunner
+from cxmodel.triggers._truths import record_checks, refuse_misread, refuse_misread_one, truth_uses
 
 
 def uses_of(
@@ -98,3 +103,47 @@ class TestTextAgainstNumbers:
         number = parse("trigger t:\n    when purchase as p where p.order_id == 7\n    emit x")
         with pytest.raises(SchemaError, match="order_id '7' is text"):
             TriggerEngine(number).process(rec)
+
+
+_RULES_READING_PROPERTIES = parse(
+    'trigger a:\n    when purchase as p where p.vip and p.plan == "gold" and p.qty > 2\n'
+    "    emit x(total = p.qty * 2)\n"
+    "trigger b:\n    when view as v where length(v.note) > 3\n    emit y\n"
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True),
+    st.text(max_size=3),
+)
+
+
+class TestOneRecordChecks:
+    """The engine checks one record at a time with precompiled checks (``record_checks``,
+    ``refuse_misread_one``): they refuse exactly the records ``refuse_misread`` refuses,
+    with its message."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        fields=st.dictionaries(
+            st.sampled_from(["vip", "plan", "qty", "note", "other"]), _VALUES, max_size=5
+        )
+    )
+    def test_refuses_what_refuse_misread_refuses(self, fields: dict[str, Any]) -> None:
+        runner = RuleRunner(_RULES_READING_PROPERTIES, {})
+        row = SimpleNamespace(fields=fields)
+        checks = record_checks(runner.numeric, runner.truths)
+        assert checks == runner.record_checks
+        try:
+            refuse_misread([row], runner.numeric, runner.truths)
+        except SchemaError as error:
+            with pytest.raises(SchemaError) as one:
+                refuse_misread_one(row, checks, runner.numeric, runner.truths)
+            assert str(one.value) == str(error)
+        else:
+            refuse_misread_one(row, checks, runner.numeric, runner.truths)
+
+    def test_no_checks_without_properties_read(self) -> None:
+        """Rules that read no property's type check nothing (the engine skips the call)."""
+        runner = RuleRunner(parse("trigger t:\n    when purchase\n    emit x"), {})
+        assert runner.record_checks == ()
