@@ -186,13 +186,6 @@ class TestDeliveredFiringsChangedByTheHost:
         assert [k["payload"] for k in kept] == [{"score": 3.0}]
         assert kept[0]["because"]["when"]["values"] == {"metric": "nps", "score": 3.0}
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="InMemoryStore keeps the very Firing objects process() returns (it keeps what "
-        "the engine hands it as is, without copying): a host that changes a returned "
-        "firing's payload or because changes the outbox's pending firing too, where a "
-        "SQLiteStore keeps what was emitted",
-    )
     def test_in_memory_store_keeps_the_emitted_firing(self) -> None:
         kept = self._changed_by_delivery(InMemoryStore())
         assert [k["payload"] for k in kept] == [{"score": 3.0}]

@@ -3,17 +3,24 @@ engine at a time), and rebuilding firings from their stored form."""
 
 from __future__ import annotations
 
+import copy
+import gc
 import json
+import math
+import threading
 import warnings
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxmodel.errors import DataWarning, StoreError, ValueTypeError
 from cxmodel.triggers import (
+    Firing,
     InMemoryStore,
     Quarantined,
     StateChange,
@@ -21,7 +28,7 @@ from cxmodel.triggers import (
     TriggerEngine,
     parse,
 )
-from cxmodel.triggers._store import commit, firing_from_dict
+from cxmodel.triggers._store import _Columns, commit, firing_from_dict
 from tests.triggers.stores import T0, StoreContract, attrs_evolve, firing
 
 
@@ -230,3 +237,222 @@ class TestFiringFromDict:
         """to_dict, JSON text and back give an equal firing (suppressed ones too)."""
         original = attrs_evolve(firing(4, "c9", text="é"), reason="quiet hours")
         assert original == firing_from_dict(json.loads(json.dumps(original.to_dict())))
+
+
+# -- the outbox keeps what was emitted ------------------------------------------------------------
+PURCHASE = parse("trigger t:\n    when purchase as p\n    emit x(value = p.value, flag = p.flag)")
+
+
+def purchase(n: int, value: Any = 1.5, flag: Any = True, customer: str = "c1") -> dict[str, Any]:
+    return {"customer_id": customer, "kind": "purchase", "interaction_id": f"i{n}",
+            "timestamp": T0 + timedelta(minutes=n), "value": value, "flag": flag}  # fmt: skip
+
+
+def snapshot(firings: Any) -> list[Firing]:
+    """Copies of ``firings``, nothing shared with them."""
+    return [copy.deepcopy(f) for f in firings]
+
+
+def shown(value: Any) -> str:
+    """``repr`` of a value: its types show (``True`` and ``1``, ``1.0`` and ``1``, ``-0.0``,
+    ``nan``), as ``==`` does not show them."""
+    return repr(value)
+
+
+def kept_firing(n: int, payload: dict[str, Any], **fields: Any) -> Firing:
+    return attrs_evolve(firing(n), payload=payload, **fields)
+
+
+class Opaque:
+    """A host's own value in a payload."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and other.n == self.n
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.n})"
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class TestTheOutboxKeepsWhatWasEmitted:
+    """The in-memory outbox keeps each firing as pickled data: what the host does to the
+    firings it was returned changes nothing kept, and each read returns new objects equal,
+    value and type, to those emitted."""
+
+    @staticmethod
+    def engine(**kwargs: Any) -> TriggerEngine:
+        return TriggerEngine(PURCHASE, max_future=None, **kwargs)
+
+    def test_changing_a_returned_firing_changes_nothing_kept(self) -> None:
+        engine = self.engine()
+        out = engine.process(purchase(0)) + engine.process(purchase(1, 2.5, False))
+        want = snapshot(out)
+        out[0].payload["value"] = 99.0
+        out[0].because["when"]["kind"] = "changed"
+        out[1].because["when"].clear()
+        out[1].payload.clear()
+        store = engine.store
+        assert store.pending() == store.firings() == want
+        read = store.pending()
+        read[0].payload["flag"] = "changed"
+        read[0].because.clear()
+        assert store.pending() == want and store.pending()[0] is not store.pending()[0]
+
+    def test_pending_equals_what_process_returned_types_too(self) -> None:
+        """Floats stay floats (-0.0 too), true/false stay bools, text stays text; times are
+        the same UTC datetimes; ids and reasons the same."""
+        engine = self.engine()
+        out = []
+        for n, (value, flag) in enumerate([(1.5, True), (-0.0, False), (3, 1), (None, "é")]):
+            out += engine.process(purchase(n, value, flag))
+        got = engine.store.pending()
+        assert got == out and list(map(shown, got)) == list(map(shown, out))
+        assert all(f.time.tzinfo is timezone.utc for f in got)
+        assert math.copysign(1.0, got[1].payload["value"]) == -1.0
+        assert [type(f.payload["flag"]) for f in got] == [bool, bool, float, str]
+
+    def test_values_as_committed_round_trip(self) -> None:
+        """A firing committed as it is: nested dicts and lists, ints and floats, NaN, -0.0,
+        text, bytes, tuples and a suppressed firing's reason, kept and read back alike."""
+        payload = {"i": 1, "f": 1.0, "b": True, "z": -0.0, "nan": math.nan, "big": 2**70,
+                   "t": ("a", 1), "raw": b"\x00", "n": None, "nested": {"l": [1, [2.0]]}}  # fmt: skip
+        kept = [
+            kept_firing(1, payload, because={"when": {"values": {"k": [None, False]}}}),
+            kept_firing(2, {}, reason="quiet hours"),
+        ]
+        store = InMemoryStore()
+        store.open()
+        store.commit(StateChange({}, {}, firings=kept))
+        got = store.pending()
+        assert list(map(shown, got)) == list(map(shown, kept))
+        assert math.copysign(1.0, got[0].payload["z"]) == -1.0
+
+    def test_dropping_as_before(self) -> None:
+        """prune (by time), forget (by customer), acknowledge and max_kept drop the same
+        firings as before (a firing holding a host's own object among them)."""
+        store = InMemoryStore(max_kept=None)
+        store.open()
+        firings = [
+            kept_firing(n, {"n": n, "odd": Opaque(n) if n % 3 == 0 else n}, customer_id=f"c{n % 2}")
+            for n in range(12)
+        ]
+        store.commit(StateChange({}, {}, firings=firings))
+        store.acknowledge([f"f{n}" for n in range(0, 12, 2)] + ["unknown"])
+        assert [f.firing_id for f in store.pending()] == [f"f{n}" for n in range(1, 12, 2)]
+        assert store.prune(before=T0 + timedelta(hours=5)) == 3  # f0, f2, f4
+        store.forget("c1", {})
+        assert [f.firing_id for f in store.firings()] == ["f6", "f8", "f10"]
+        assert store.firings() == [firings[n] for n in (6, 8, 10)]
+        assert store.prune() == 3 and store.firings() == []
+        limited = InMemoryStore(max_kept=4)
+        limited.open()
+        for f in firings[:6]:
+            limited.commit(StateChange({}, {}, firings=[f]))
+        # past 4, down to 2 (then the newest call's): f3, f4 kept, then f5 added
+        assert limited.firings() == firings[3:6] and limited.take_dropped() == (3, 0, 0)
+
+    def test_values_of_any_type_come_back_as_they_were(self) -> None:
+        """A host's own object, numpy numbers and arrays, a bytearray, a time of another
+        zone: read back equal and of the same types, apart from the firing committed."""
+        other_zone = datetime(2024, 1, 1, 3, tzinfo=timezone(timedelta(hours=3)))
+        kept = [
+            kept_firing(1, {"own": Opaque(1)}),
+            kept_firing(2, {"np": np.float64(2.5), "arr": [np.int64(3)], "a": np.arange(2)}),
+            kept_firing(3, {"raw": bytearray(b"ab")}),
+            kept_firing(4, {}, time=other_zone),
+        ]
+        store = InMemoryStore()
+        store.open()
+        store.commit(StateChange({}, {}, firings=kept))
+        want = list(map(shown, kept))
+        kept[0].payload["own"].n = 5
+        kept[1].payload["a"][0] = 9
+        kept[2].payload["raw"].append(0)
+        got = store.pending()
+        assert list(map(shown, got)) == want
+        assert type(got[1].payload["np"]) is np.float64 and got[3].time is other_zone
+        got[0].payload["own"].n = 7
+        assert list(map(shown, store.pending())) == want
+        store.acknowledge(["f4"])
+        assert store.prune(before=other_zone + timedelta(microseconds=1)) == 1
+
+    def test_a_value_pickle_cannot_write_is_kept_as_a_copy(self) -> None:
+        """An object of a class defined in a function: the firing is kept as a deep copy,
+        read back as a new copy each time, dropped by time and customer as the others."""
+
+        class Local(Opaque):
+            pass
+
+        kept = [kept_firing(1, {"own": Local(1)}), kept_firing(2, {"own": Local(2)})]
+        store = InMemoryStore()
+        store.open()
+        store.commit(StateChange({}, {}, firings=kept))
+        want = list(map(shown, kept))
+        kept[0].payload["own"].n = 5
+        got = store.pending()
+        assert list(map(shown, got)) == want and got[1].payload["own"] is not kept[1].payload["own"]
+        got[1].payload.clear()
+        assert list(map(shown, store.pending())) == want
+        store.acknowledge(["f1", "f2"])
+        assert store.prune(before=T0 + timedelta(hours=2)) == 1
+        store.forget("c1", {})
+        assert store.firings() == []
+
+    def test_a_value_that_cannot_be_copied_is_kept_as_it_is(self) -> None:
+        """Neither pickle nor a deep copy can take it (a lock): the store keeps the firing
+        itself, as it kept every firing before."""
+        original = kept_firing(1, {"lock": threading.Lock()})
+        store = InMemoryStore()
+        store.open()
+        store.commit(StateChange({}, {}, firings=[original]))
+        assert store.pending()[0] is original
+
+    def test_a_large_micro_batch_kept_as_columns(self) -> None:
+        """process_many of 1,200 interactions hands its firings over as columns: kept so
+        until read, then read back equal to what the call returned, whatever the host did to
+        the rows it read first."""
+        engine = self.engine()
+        records = [purchase(n, n / 4, n % 2 == 0, f"c{n % 50}") for n in range(1_200)]
+        out = engine.process_many(records)
+        want = snapshot(out)
+        store = engine.store
+        assert isinstance(store, InMemoryStore) and len(want) == 1_200
+        assert any(isinstance(part, _Columns) for part in store._pending)
+        out[0].payload["value"] = "changed"
+        out[-1].because.clear()
+        engine.process(purchase(5_000, 1.0, True))
+        got = store.pending()
+        assert got[:-1] == want and list(map(shown, got[:-1])) == list(map(shown, want))
+        assert not store._pending and store.pending() == got
+        assert gc.isenabled()  # paused while the 1,201 were built, and resumed
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.dictionaries(
+            st.text(max_size=4),
+            st.recursive(
+                st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                lambda inner: (
+                    st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+                ),
+                max_leaves=12,
+            ),
+            max_size=4,
+        )
+    )
+    def test_any_plain_payload_round_trips(self, payload: dict[str, Any]) -> None:
+        """Payloads of any JSON-like shape (NaN, -0.0, big ints, nesting) come back as they
+        were, types and key order included, and apart from the host's copy."""
+        original = kept_firing(1, payload, because={"when": {"values": payload}})
+        want = shown(original)
+        store = InMemoryStore()
+        store.open()
+        store.commit(StateChange({}, {}, firings=[original]))
+        original.payload.clear()
+        got = store.pending()
+        assert [shown(f) for f in got] == [want]

@@ -16,11 +16,13 @@ process; :class:`~cxmodel.triggers.SQLiteStore` (``_sqlite.py``) keeps it in one
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
+import pickle
 import threading
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from itertools import islice
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -30,7 +32,8 @@ import numpy as np
 from cxmodel._arguments import got
 from cxmodel._time import EPOCH, TimeLike, to_us
 from cxmodel.errors import SchemaError, StoreError, ValueTypeError
-from cxmodel.triggers._firings import Firing, FiringRows
+from cxmodel.triggers._collector import collector_paused
+from cxmodel.triggers._firings import Firing, FiringRows, _bulk
 
 __all__ = [
     "FORMAT",
@@ -496,17 +499,123 @@ def ids_of(firing_ids: Iterable[str]) -> list[str]:
 
 def time_us(firing: Firing) -> int:
     """A firing's time in microseconds since the epoch (aware datetimes only)."""
-    time = firing.time
+    return _us(firing.time, firing.firing_id)
+
+
+def _us(time: _dt.datetime, firing_id: str) -> int:
+    """:func:`time_us` of the firing ``firing_id`` at ``time``."""
     if time.tzinfo is not None and time.utcoffset() is not None:
         delta = time - EPOCH
         return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     try:
-        return to_us(time, what=f"time of firing {firing.firing_id!r}")
+        return to_us(time, what=f"time of firing {firing_id!r}")
     except SchemaError as exc:
         raise StoreError(str(exc)) from exc
 
 
 _Kept = tuple[int, int, Any, str | None]  # number, time, value, customer_id
+
+#: a firing in the in-memory outbox: its time (the firing's own datetime), customer id, and
+#: the pickle bytes of its trigger, action, payload, because and reason, or, for a firing
+#: pickle cannot write, a deep copy of it. Tuples of a datetime, text and bytes, which the
+#: garbage collector stops tracking, where ``Firing`` objects and their nested dicts would be
+#: scanned by each of its full collections.
+_Stored = tuple[_dt.datetime, str, bytes | Firing]
+
+
+def _stored(firing: Firing) -> _Stored:
+    """What the outbox keeps of ``firing``: data that nothing the host does to the firing
+    changes. Pickle writes every value as it is, type included (``marshal``, as fast, writes
+    a numpy number or array, a bytearray, as ``bytes``); a value it cannot write (an object
+    of the host's own, of a class defined in a function, holding a lock, ...) makes the firing
+    kept as a deep copy.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> f = Firing("t", "c1", datetime(2024, 1, 1, tzinfo=timezone.utc), "act", {"n": 1.0},
+    ...            {"when": {"kind": "k"}}, "id1")
+    >>> kept = _stored(f)
+    >>> kept[1], type(kept[2]).__name__
+    ('c1', 'bytes')
+    >>> f.payload["n"] = 2.0
+    >>> _built("id1", kept).payload
+    {'n': 1.0}
+    """
+    fields = (firing.trigger, firing.action, firing.payload, firing.because, firing.reason)
+    try:
+        blob = pickle.dumps(fields, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # whatever a value of the host's own raises, or nested too deep
+        return (firing.time, firing.customer_id, _copy_of(firing))
+    return (firing.time, firing.customer_id, blob)
+
+
+def _copy_of(firing: Firing) -> Firing:
+    """A deep copy of ``firing``; the firing itself when it cannot be copied (a value of the
+    host's own that refuses to be), as the outbox kept every firing before."""
+    try:
+        return copy.deepcopy(firing)
+    except Exception:  # whatever the host's value raises
+        return firing
+
+
+def _built(firing_id: str, stored: _Stored) -> Firing:
+    """The firing the outbox keeps as ``stored``, as a new object (the host may change it)."""
+    time, customer_id, held = stored
+    if type(held) is bytes:
+        # bytes this store pickled itself, in this process
+        trigger, action, payload, because, reason = pickle.loads(held)
+        return Firing(trigger, customer_id, time, action, payload, because, firing_id, reason)
+    assert isinstance(held, Firing)
+    return _copy_of(held)
+
+
+class _Columns:
+    """A large micro-batch's firings, as the columns they were handed over in, until the
+    outbox is read: the block rows then built afresh from the columns (not the objects the
+    host may have read, and changed, from the same rows), the objects among them kept now.
+    Iterating gives ``(firing id, stored)`` in the rows' order."""
+
+    __slots__ = ("objects", "rows")
+
+    def __init__(self, rows: FiringRows) -> None:
+        self.rows = rows
+        cache = rows.cache
+        self.objects: list[tuple[int, str, _Stored]] = []
+        for j in np.flatnonzero(rows.which < 0).tolist():
+            firing = cache[j]
+            assert firing is not None  # given as an object
+            self.objects.append((j, firing.firing_id, _stored(firing)))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[tuple[str, _Stored]]:
+        rows = self.rows
+        out: list[tuple[str, _Stored] | None] = [None] * len(rows)
+        for j, firing_id, stored in self.objects:
+            out[j] = (firing_id, stored)
+        for w, block in enumerate(rows.blocks):
+            at = np.flatnonzero(rows.which == w)
+            if len(at):
+                for j, firing in zip(at.tolist(), _bulk(block, rows.row[at]), strict=True):
+                    out[j] = (firing.firing_id, _stored(firing))
+        return iter(out)  # type: ignore[arg-type]
+
+
+def _pairs(firings: Iterable[Firing]) -> tuple[tuple[str, _Stored], ...]:
+    return tuple((firing.firing_id, _stored(firing)) for firing in firings)
+
+
+#: from how many firings a read builds them with the garbage collector paused
+_MANY = 1_000
+
+
+def _built_all(kept: Iterable[tuple[str, _Stored]], count: int) -> list[Firing]:
+    """The firings ``kept`` (about ``count`` of them), built: many with the collector paused,
+    which would scan the objects made so far again and again (half the time of 50,000)."""
+    with collector_paused() if count >= _MANY else nullcontext():
+        return [_built(i, stored) for i, stored in kept]
 
 
 # -- in memory ------------------------------------------------------------------------------------
@@ -516,6 +625,9 @@ class InMemoryStore:
     It costs the engine next to nothing: :meth:`commit` keeps references to the meta and
     customer states it is handed, without copying or serialising them, so values need not be
     JSON-able here; alerts' windows take the values a call added and drop those that left.
+    The outbox keeps each firing as plain data (its payload and ``because`` pickled), not
+    the object the engine returned: a host that changes a returned firing does not change
+    the firing kept, and :meth:`firings` and :meth:`pending` build new objects on each call.
     Firings handed over as columns (a large micro-batch's) are kept so, and put in the outbox,
     in commit order, only when something reads or changes it.
     Only one engine may have it open at a time; after :meth:`close`, a new :meth:`open`
@@ -558,10 +670,11 @@ class InMemoryStore:
         self._meta: Mapping[str, Any] = {}
         # customer id -> the committed mapping holding its latest state (read on open())
         self._customers: dict[str, Mapping[str, Any]] = {}
-        self._outbox: dict[str, Firing] = {}
-        # firings committed but not yet in the outbox, in commit order: sequences that build
-        # their objects when read, and the commits after one of them
-        self._pending: list[Sequence[Firing]] = []
+        # firing id -> the firing as pickled data (_stored), built as a Firing when read
+        self._outbox: dict[str, _Stored] = {}
+        # firings committed but not yet in the outbox, in commit order: columns that build
+        # their firings when read, and the commits after one of them
+        self._pending: list[_Columns | tuple[tuple[str, _Stored], ...]] = []
         self._acked: set[str] = set()
         self._late: list[Quarantined] = []
         self._late_keys: set[LateKey] = set()  # (customer, interaction id) of the late ones
@@ -612,7 +725,8 @@ class InMemoryStore:
             )
 
     def commit(self, change: StateChange) -> None:
-        """Apply one engine call's changes (references kept, nothing copied or serialised)."""
+        """Apply one engine call's changes (references kept, nothing copied or serialised, but
+        the firings, kept as pickled data)."""
         self.keep(
             change.meta, change.customers, change.firings, change.late, change.rejected,
             change.alerts,
@@ -638,18 +752,20 @@ class InMemoryStore:
             # the mapping is kept, its values read on open()
             stored.update(dict.fromkeys(customers, customers if latest is None else latest))
             if firings:
-                if isinstance(firings, FiringRows):  # kept unbuilt until the outbox is read
+                if isinstance(firings, FiringRows) and firings.which.size:
+                    # rows of columns: kept unbuilt until the outbox is read
                     self._kept += len(firings)
-                    self._pending.append(firings)
+                    self._pending.append(_Columns(firings))
                 elif self._pending:  # after those, in commit order
                     self._kept += len(firings)
-                    self._pending.append(tuple(firings))
+                    self._pending.append(_pairs(firings))
                 else:
                     outbox = self._outbox
                     before = len(outbox)
                     for firing in firings:
-                        outbox.setdefault(firing.firing_id, firing)
-                    self._kept += len(outbox) - before  # not those already there, ignored
+                        if firing.firing_id not in outbox:  # one already there is ignored
+                            outbox[firing.firing_id] = _stored(firing)
+                    self._kept += len(outbox) - before
             if late:
                 self._late.extend(late)
                 self._late_keys.update(late_keys(late))
@@ -710,15 +826,15 @@ class InMemoryStore:
         """Whether something was dropped since :meth:`take_dropped` (read after every call)."""
         return any(self._dropped)
 
-    def _settled(self) -> dict[str, Firing]:
+    def _settled(self) -> dict[str, _Stored]:
         """The outbox, once the firings kept aside are moved into it in commit order (one
         whose id is there already ignored, as :meth:`keep` ignores it). Called with the lock."""
         pending = self._pending
         if pending:
             outbox = self._outbox
             for part in pending:  # again from the first, if building one failed: no-ops
-                for firing in part:
-                    outbox.setdefault(firing.firing_id, firing)
+                for firing_id, stored in part:
+                    outbox.setdefault(firing_id, stored)
             pending.clear()
             self._kept = len(outbox)
         return self._outbox
@@ -749,7 +865,7 @@ class InMemoryStore:
             outbox = self._settled()  # first: the firings kept aside may name them too
             self._meta = meta
             self._customers.pop(customer_id, None)
-            dropped = [i for i, f in outbox.items() if f.customer_id == customer_id]
+            dropped = [i for i, kept in outbox.items() if kept[1] == customer_id]
             for firing_id in dropped:
                 del outbox[firing_id]
                 self._acked.discard(firing_id)
@@ -763,18 +879,26 @@ class InMemoryStore:
                     self._alerts[key] = deque(v for v in values if v[3] != customer_id)
 
     def firings(self) -> list[Firing]:
-        """The outbox, in emission order."""
+        """The outbox, in emission order: new objects on each call, which the host may
+        change without changing what the store keeps."""
         with self._lock:
-            return list(self._settled().values())
+            outbox = self._settled()
+            return _built_all(outbox.items(), len(outbox))
 
     def pending(self, *, limit: int | None = None) -> list[Firing]:
         """The firings not yet acknowledged, in emission order: the first ``limit`` of them,
-        if given (see :meth:`SQLiteStore.pending <cxmodel.triggers.SQLiteStore.pending>`)."""
+        if given (see :meth:`SQLiteStore.pending <cxmodel.triggers.SQLiteStore.pending>`).
+
+        Each call returns new objects, equal to those the engine emitted: the host may
+        change them without changing what the store keeps."""
         limit = pending_limit(limit)
         with self._lock:
-            acked = self._acked
-            waiting = (f for i, f in self._settled().items() if i not in acked)
-            return list(waiting if limit is None else islice(waiting, limit))
+            acked, outbox = self._acked, self._settled()
+            waiting = ((i, kept) for i, kept in outbox.items() if i not in acked)
+            count = len(outbox) - len(acked)  # acknowledged ids are the outbox's
+            if limit is None:
+                return _built_all(waiting, count)
+            return _built_all(islice(waiting, limit), min(count, limit))
 
     def acknowledge(self, firing_ids: Iterable[str]) -> None:
         """Mark firings as handled (ids not in the outbox are ignored)."""
@@ -788,7 +912,7 @@ class InMemoryStore:
         limit = None if before is None else to_us(before, what="before")
         with self._lock:
             outbox = self._settled()
-            dropped = [i for i in self._acked if limit is None or time_us(outbox[i]) < limit]
+            dropped = [i for i in self._acked if limit is None or _us(outbox[i][0], i) < limit]
             for firing_id in dropped:
                 del outbox[firing_id]
                 self._acked.discard(firing_id)
