@@ -665,8 +665,10 @@ class InMemoryStore:
             )
         self.max_kept = max_kept
         self._lock = threading.RLock()
-        self._opened = False
         self._openings = 0  # open() counts them: the engine of the latest holds the store
+        # the opening that holds the store (None: closed), one attribute read without the lock
+        # by holder() before every call of the engine
+        self._holder: int | None = None
         self._meta: Mapping[str, Any] = {}
         # customer id -> the committed mapping holding its latest state (read on open())
         self._customers: dict[str, Mapping[str, Any]] = {}
@@ -692,7 +694,7 @@ class InMemoryStore:
     def __repr__(self) -> str:
         with self._lock:
             return (
-                f"InMemoryStore(open={self._opened}, customers={len(self._customers)}, "
+                f"InMemoryStore(open={self._holder is not None}, customers={len(self._customers)}, "
                 f"firings={len(self._settled())})"
             )
 
@@ -705,13 +707,13 @@ class InMemoryStore:
             When another engine has it open (it must :meth:`close` it first).
         """
         with self._lock:
-            if self._opened:
+            if self._holder is not None:
                 raise StoreError(
                     "this InMemoryStore is already open by another engine; an in-memory store "
                     "serves one engine at a time (close the other engine's store first)"
                 )
-            self._opened = True
             self._openings += 1
+            self._holder = self._openings
             states = {cid: changed[cid] for cid, changed in self._customers.items()}
             self._customers = {cid: {cid: v} for cid, v in states.items() if v is not None}
             return StoredState(
@@ -957,7 +959,7 @@ class InMemoryStore:
     def close(self) -> None:
         """Let the store go: another engine may :meth:`open` it."""
         with self._lock:
-            self._opened = False
+            self._holder = None
 
     def holder(self) -> int | None:
         """Which opening holds the store (``None``: it is closed): the engine that opened it
@@ -976,8 +978,7 @@ class InMemoryStore:
         >>> store.holder() is None
         True
         """
-        with self._lock:
-            return self._openings if self._opened else None
+        return self._holder
 
 
 # -- JSON -----------------------------------------------------------------------------------------
