@@ -31,6 +31,7 @@ from cxmodel.triggers import (
     TriggerEngine,
     parse,
 )
+from cxmodel.triggers import _sqlite as sqlite_module
 from cxmodel.triggers._sqlite import _FileLock
 from cxmodel.triggers._store import FORMAT, FORMAT_VERSION
 from tests.triggers.stores import SRC, T0, StoreContract, firing, full_change, quarantined
@@ -144,6 +145,33 @@ class TestSQLiteStore(StoreContract):
         raw.close()
         expected = [(FORMAT, FORMAT_VERSION)]
         assert expected == rows
+
+    @pytest.mark.parametrize("upserts", [True, False], ids=["upsert", "replace"])
+    def test_rows_written_again(
+        self, upserts: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A customer's state and the meta written again leave one row each holding the
+        latest, read back after a restart, whether rows are updated in place (SQLite 3.24 and
+        later) or replaced (earlier); a customer erased by a commit has no row. Rows written
+        by either way are rewritten by the other (one file format)."""
+        path = tmp_path / "s.db"
+        if not upserts:
+            monkeypatch.setattr(sqlite_module, "_UPSERT_CUSTOMER", sqlite_module._REPLACE_CUSTOMER)
+            monkeypatch.setattr(sqlite_module, "_WRITE_META", sqlite_module._REPLACE_META)
+        with SQLiteStore(path) as store:
+            store.open()
+            for n in range(3):
+                customers = {"a": {"n": n}, "b": {"n": -n}} if n < 2 else {"a": {"n": 2}, "b": None}
+                store.commit(StateChange(meta={"seq": n}, customers=customers))
+        monkeypatch.undo()
+        rows = snapshot(path)
+        expected = {"engine_meta": [(0, '{"seq":2}')], "customers": [("a", '{"n":2}')]}
+        assert expected == {t: rows[t] for t in expected}
+        with SQLiteStore(path) as store:
+            assert StoredState({"seq": 2}, {"a": {"n": 2}}) == store.open()
+            store.commit(StateChange(meta={"seq": 3}, customers={"a": {"n": 3}, "c": {}}))
+        with SQLiteStore(path) as store:
+            assert StoredState({"seq": 3}, {"a": {"n": 3}, "c": {}}) == store.open()
 
 
 # -- SQLite: failed commits ----------------------------------------------------------------------
