@@ -221,7 +221,9 @@ _KEY_NAMES: dict[str, bool] = {}  # property name -> named like an id (a bounded
 #: field, read apart), non-empty valid text, a finite float (else the field is checked by
 #: :func:`_field_value`)
 _REQUIRED_FIELD, _TEXT_AS_GIVEN, _FLOAT_AS_GIVEN = -1, 1, 2
-_KEEPS: dict[Any, int] = dict.fromkeys(_REQUIRED, _REQUIRED_FIELD)  # a bounded cache
+# field name -> the above, a bounded cache (the required names in it from the start: every
+# record has them)
+_KEEPS: dict[Any, int] = dict.fromkeys(_REQUIRED, _REQUIRED_FIELD)
 
 
 def _keeps(name: Any) -> int:
