@@ -287,6 +287,8 @@ def _not_valid_text(name: str, value: str, where: str) -> SchemaError:
 def _text_id(value: Any, name: str, where: str) -> str:
     """A customer id (``name`` "customer_id", read by :func:`~cxmodel.log._columns.id_text`,
     as a log reads it) or a kind (text alone: a kind is a name), non-empty."""
+    if type(value) is str and value.isascii() and value.strip():  # the common case, at once
+        return value
     if isinstance(value, str):
         if value.strip():
             if not valid_text(value):
@@ -398,15 +400,8 @@ def row_from_record(
         ) from None
     except (TypeError, AttributeError):
         raise _fail(where, f"expected a mapping, got {type(rec).__name__}") from None
-    # the common case first: ASCII text that is not blank (what _text_id accepts as it is)
-    if type(customer_raw) is str and customer_raw.isascii() and customer_raw.strip():
-        customer = customer_raw
-    else:
-        customer = _text_id(customer_raw, "customer_id", where)
-    if type(kind_raw) is str and kind_raw.isascii() and kind_raw.strip():
-        kind = kind_raw
-    else:
-        kind = _text_id(kind_raw, "kind", where)
+    customer = _text_id(customer_raw, "customer_id", where)
+    kind = _text_id(kind_raw, "kind", where)
     time = _utc_text_us(time_raw) if type(time_raw) is str else None
     if time is None:
         if isinstance(time_raw, date) and not isinstance(time_raw, datetime):

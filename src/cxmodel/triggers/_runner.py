@@ -544,11 +544,7 @@ class RuleRunner:
             seen = state.seen
             seen.pop(ident, None)
             seen[ident] = time
-            remembering = self.remembering
-            queued = remembering.get(cid)
-            if queued is None or time < queued:  # remember(cid, time), once per interaction
-                remembering[cid] = time
-                self.id_queue.append((time, cid))
+            self.remember(cid, time)
         for plan in self.every_kind:
             self.restart(plan, state, row, first, reader)
         for columns in self.held_list:
@@ -808,12 +804,18 @@ class RuleRunner:
         """Whether the policies of ``plan`` (decided at once: no quiet hours, no contact
         policy) suppress a firing for ``state``'s customer at ``time``, as :meth:`decide`
         finds."""
-        rule = plan.rule
-        consent = True if rule.consent is None else self.consent(plan, state)
+        zone = reader.zone if plan.customer_time else None
+        return self.policy_reason(plan, state, time, self.consent(plan, state), zone) is not None
+
+    def policy_reason(
+        self, plan: RulePlan, state: CustomerState, time: int, consent: bool, zone: str | None
+    ) -> str | None:
+        """Why rule ``plan``'s policies suppress a firing for ``state``'s customer at ``time``
+        (:func:`~cxmodel.triggers._policies.policy_reason`, from the rule's last emitted
+        time); ``None``: they let it through."""
         cid = state.customer
         last = self.last_emitted(plan, state.rules.get(plan.name), cid)
-        zone = reader.zone if plan.customer_time else None
-        return policy_reason(rule, last, time, consent, zone, cid) is not None
+        return policy_reason(plan.rule, last, time, consent, zone, cid)
 
     def last_emitted(self, plan: RulePlan, rs: RuleState | None, cid: str) -> int | None:
         """When rule ``plan`` last emitted for customer ``cid`` (``None``: never), from its
@@ -889,8 +891,7 @@ class RuleRunner:
             reason = None  # (see candidate)
         else:
             zone = self.reader(cid).zone if plan.customer_time else None
-            last = self.last_emitted(plan, rs, cid)
-            reason = policy_reason(rule, last, due, consent, zone, cid)
+            reason = self.policy_reason(plan, state, due, consent, zone)
         suppressed = self.suppressed
         if reason is not None and suppressed is None:
             return  # a suppressed firing that no one reads

@@ -560,24 +560,14 @@ class SQLiteStore:
                 yield db
                 db.execute("COMMIT")
             except BaseException as exc:
-                error = self._rolled_back(db, what, exc)
-                if error is None:
-                    raise
-                raise error from exc
-
-    def _rolled_back(
-        self, db: sqlite3.Connection, what: str, exc: BaseException
-    ) -> StoreError | None:
-        """Roll back the transaction ``exc`` interrupted; the StoreError to raise for a
-        SQLite failure (``None``: raise ``exc`` itself)."""
-        if db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            return self._error(
-                f"{what} failed and was rolled back; the stored state is as before", exc
-            )
-        return None
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(
+                        f"{what} failed and was rolled back; the stored state is as before", exc
+                    ) from exc
+                raise
 
     def _require_open(self, what: str) -> None:
         if not self._file_lock.held:
@@ -725,8 +715,8 @@ class SQLiteStore:
             )
             for f in change.firings
         ]
-        late = _quarantined(change.late, "late") if change.late else None
-        rejected = _quarantined(change.rejected, "rejected") if change.rejected else None
+        late = _quarantined(change.late, "late")
+        rejected = _quarantined(change.rejected, "rejected")
         alerts = change.alerts
         added = [
             (
@@ -741,11 +731,7 @@ class SQLiteStore:
         ]
         with self._lock:
             self._require_open("commit")
-            db = self._connect()
-            # the transaction written out rather than with _transaction: a generator-based
-            # context manager costs a few microseconds of every call
-            try:
-                db.execute("BEGIN IMMEDIATE")
+            with self._transaction("commit") as db:
                 if alerts.cleared:
                     db.executemany(_CLEAR_ALERT, [(name,) for name in alerts.cleared])
                 if alerts.trimmed:
@@ -764,12 +750,6 @@ class SQLiteStore:
                     db.executemany(_ADD_LATE, late)
                 if rejected:
                     db.executemany(_ADD_REJECTED, rejected)
-                db.execute("COMMIT")
-            except BaseException as exc:
-                error = self._rolled_back(db, "commit", exc)
-                if error is None:
-                    raise
-                raise error from exc
             self._meta_text = meta_text
 
     def forget(self, customer_id: str, meta: Mapping[str, Any]) -> None:

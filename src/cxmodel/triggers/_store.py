@@ -477,15 +477,9 @@ def _not_kept(
 
 def commit(store: StateStore, change: StateChange) -> None:
     """``store.commit(change)``, where a failure is a :class:`~cxmodel.errors.StoreError`: a
-    store of the host's own that fails otherwise has its exception chained to one (as
-    :func:`_host_failure` does, written out: a generator-based context manager costs a few
-    microseconds of every call)."""
-    try:
+    store of the host's own that fails otherwise has its exception chained to one."""
+    with _host_failure("commit"):
         store.commit(change)
-    except StoreError:
-        raise
-    except Exception as exc:  # a store of the host's own that failed otherwise
-        raise StoreError(f"the store could not commit: {exc}") from exc
 
 
 def ids_of(firing_ids: Iterable[str]) -> list[str]:

@@ -272,20 +272,13 @@ class TimerColumns:
         """:meth:`save` of one slot, without arrays (once per interaction one at a time)."""
         if self.undo_for is not before:
             self.undo, self.undo_for = [], before
-        values = (self.due[slot], self.time[slot], self.seq[slot], self.rank[slot],
-                  self.last[slot], self.kind[slot], self.ident[slot])  # fmt: skip
+        values = (*(getattr(self, name)[slot] for name in _INTS), self.kind[slot], self.ident[slot])
         self.undo.append((slot, values))
 
     def roll_back(self, before: object) -> None:
         """Put back what the call of ``before`` changed."""
         if self.undo_for is before:
-            for slots, values in reversed(self.undo):
-                if isinstance(slots, int):  # one slot (save_one): its values
-                    self.due[slots], self.time[slots], self.seq[slots], self.rank[slots] = values[
-                        :4
-                    ]
-                    self.last[slots], self.kind[slots], self.ident[slots] = values[4:]
-                    continue
+            for slots, values in reversed(self.undo):  # slots: an array, or one (save_one)
                 for name, column in zip(_INTS, values[: len(_INTS)], strict=True):
                     self.view(name)[slots] = column
                 self.kind[slots], self.ident[slots] = values[len(_INTS) :]
